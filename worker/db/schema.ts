@@ -1,0 +1,561 @@
+// The D1 data model for the whole product. D1 is the source of truth for everything queried across
+// sequences or shown in lists (DESIGN.md, "Who owns what"). Every team-owned table carries team_id,
+// and every query filters on it (invariant 8). Instants are integer milliseconds since the epoch, UTC.
+import { sql } from "drizzle-orm";
+import {
+  index,
+  integer,
+  primaryKey,
+  sqliteTable,
+  text,
+  uniqueIndex,
+} from "drizzle-orm/sqlite-core";
+
+const id = () => text("id").primaryKey();
+const teamId = () => text("team_id").notNull();
+const createdAt = () => integer("created_at").notNull();
+
+export const teams = sqliteTable("teams", {
+  id: id(),
+  name: text("name").notNull(),
+  /** Postal address printed in every email footer (CAN-SPAM). */
+  postalAddress: text("postal_address").notNull().default(""),
+  /** Cached balance; only ever changed in the same batch as a credit_ledger row (invariant 6). */
+  creditBalance: integer("credit_balance").notNull().default(0),
+  settings: text("settings", { mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
+  createdAt: createdAt(),
+});
+
+export const users = sqliteTable(
+  "users",
+  {
+    id: id(),
+    teamId: teamId(),
+    email: text("email").notNull(),
+    name: text("name").notNull(),
+    role: text("role", { enum: ["admin", "member"] }).notNull(),
+    passwordHash: text("password_hash").notNull(),
+    createdAt: createdAt(),
+    disabledAt: integer("disabled_at"),
+  },
+  (t) => [uniqueIndex("users_email_uq").on(t.email), index("users_team_idx").on(t.teamId)],
+);
+
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    /** SHA-256 of the cookie token: a stolen database row can't be replayed as a cookie. */
+    id: id(),
+    userId: text("user_id").notNull(),
+    teamId: teamId(),
+    csrfToken: text("csrf_token").notNull(),
+    createdAt: createdAt(),
+    expiresAt: integer("expires_at").notNull(),
+    userAgent: text("user_agent"),
+  },
+  (t) => [index("sessions_user_idx").on(t.userId)],
+);
+
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: id(),
+    teamId: teamId(),
+    createdBy: text("created_by").notNull(),
+    name: text("name").notNull(),
+    kind: text("kind", { enum: ["master", "standard"] }).notNull(),
+    /** SHA-256 of the key; the key itself is shown once and never stored. */
+    keyHash: text("key_hash").notNull(),
+    prefix: text("prefix").notNull(),
+    createdAt: createdAt(),
+    lastUsedAt: integer("last_used_at"),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [uniqueIndex("api_keys_hash_uq").on(t.keyHash), index("api_keys_team_idx").on(t.teamId)],
+);
+
+export const loginAttempts = sqliteTable(
+  "login_attempts",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    email: text("email").notNull(),
+    ip: text("ip").notNull(),
+    success: integer("success", { mode: "boolean" }).notNull(),
+    at: integer("at").notNull(),
+  },
+  (t) => [index("login_attempts_email_idx").on(t.email, t.at), index("login_attempts_ip_idx").on(t.ip, t.at)],
+);
+
+/** The shared prospect database the Prospect Searcher searches. Not team-owned. */
+export const people = sqliteTable(
+  "people",
+  {
+    id: id(),
+    firstName: text("first_name").notNull(),
+    lastName: text("last_name").notNull(),
+    title: text("title").notNull(),
+    seniority: text("seniority").notNull(),
+    department: text("department").notNull(),
+    company: text("company").notNull(),
+    domain: text("domain").notNull(),
+    industry: text("industry").notNull(),
+    employees: integer("employees").notNull(),
+    city: text("city").notNull(),
+    country: text("country").notNull(),
+    timeZone: text("time_zone").notNull(),
+    email: text("email"),
+    emailStatus: text("email_status", { enum: ["verified", "unverified", "guessed", "unavailable"] }).notNull(),
+    score: integer("score").notNull(),
+    linkedinUrl: text("linkedin_url"),
+    jobChangedAt: integer("job_changed_at"),
+  },
+  (t) => [
+    index("people_score_idx").on(t.score),
+    index("people_country_city_idx").on(t.country, t.city),
+    index("people_seniority_dept_idx").on(t.seniority, t.department, t.score),
+    index("people_industry_emp_idx").on(t.industry, t.employees),
+    index("people_company_idx").on(t.company),
+    index("people_email_status_idx").on(t.emailStatus, t.score),
+  ],
+);
+
+/** Apollo-style contact stages; category drives validation (dnc = skip, blocked = warning). */
+export const contactStages = sqliteTable(
+  "contact_stages",
+  {
+    id: id(),
+    teamId: teamId(),
+    name: text("name").notNull(),
+    category: text("category", { enum: ["open", "in_progress", "succeeded", "failed", "blocked", "dnc"] }).notNull(),
+    position: integer("position").notNull(),
+  },
+  (t) => [uniqueIndex("contact_stages_team_name_uq").on(t.teamId, t.name)],
+);
+
+export const contacts = sqliteTable(
+  "contacts",
+  {
+    id: id(),
+    teamId: teamId(),
+    personId: text("person_id"),
+    ownerId: text("owner_id"),
+    stageId: text("stage_id"),
+    firstName: text("first_name").notNull().default(""),
+    lastName: text("last_name").notNull().default(""),
+    title: text("title"),
+    company: text("company"),
+    domain: text("domain"),
+    industry: text("industry"),
+    employees: integer("employees"),
+    city: text("city"),
+    country: text("country"),
+    timeZone: text("time_zone"),
+    email: text("email"),
+    emailStatus: text("email_status", { enum: ["verified", "unverified", "guessed", "unavailable"] })
+      .notNull()
+      .default("unavailable"),
+    phone: text("phone"),
+    linkedinUrl: text("linkedin_url"),
+    score: integer("score").notNull().default(0),
+    unsubscribedAt: integer("unsubscribed_at"),
+    bouncedAt: integer("bounced_at"),
+    jobChangedAt: integer("job_changed_at"),
+    source: text("source").notNull().default("manual"),
+    createdAt: createdAt(),
+    updatedAt: integer("updated_at").notNull(),
+    deletedAt: integer("deleted_at"),
+  },
+  (t) => [
+    uniqueIndex("contacts_team_person_uq").on(t.teamId, t.personId),
+    index("contacts_team_email_idx").on(t.teamId, t.email),
+    index("contacts_team_owner_idx").on(t.teamId, t.ownerId),
+    index("contacts_team_created_idx").on(t.teamId, t.createdAt),
+  ],
+);
+
+export const lists = sqliteTable(
+  "lists",
+  {
+    id: id(),
+    teamId: teamId(),
+    ownerId: text("owner_id").notNull(),
+    name: text("name").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("lists_team_name_uq").on(t.teamId, t.name)],
+);
+
+export const listMembers = sqliteTable(
+  "list_members",
+  {
+    listId: text("list_id").notNull(),
+    contactId: text("contact_id").notNull(),
+    teamId: teamId(),
+    addedAt: integer("added_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.listId, t.contactId] }), index("list_members_contact_idx").on(t.contactId)],
+);
+
+export const schedules = sqliteTable(
+  "schedules",
+  {
+    id: id(),
+    teamId: teamId(),
+    name: text("name").notNull(),
+    timeZone: text("time_zone").notNull(),
+    /** Per ISO weekday (1 = Monday … 7 = Sunday): sending windows as "HH:MM" pairs. */
+    windows: text("windows", { mode: "json" }).$type<Record<string, [string, string][]>>().notNull(),
+    /** Custom holiday dates, "YYYY-MM-DD", in the schedule's zone. */
+    holidays: text("holidays", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
+    /** Built-in holiday calendar ("US", "GB", … or "none"). */
+    holidayCalendar: text("holiday_calendar").notNull().default("none"),
+    useContactTimeZone: integer("use_contact_time_zone", { mode: "boolean" }).notNull().default(false),
+    isDefault: integer("is_default", { mode: "boolean" }).notNull().default(false),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("schedules_team_name_uq").on(t.teamId, t.name)],
+);
+
+export const sequences = sqliteTable(
+  "sequences",
+  {
+    id: id(),
+    teamId: teamId(),
+    ownerId: text("owner_id").notNull(),
+    name: text("name").notNull(),
+    active: integer("active", { mode: "boolean" }).notNull().default(false),
+    archivedAt: integer("archived_at"),
+    scheduleId: text("schedule_id"),
+    /** Rules: finish on reply, ownership permission for adding contacts, etc. */
+    settings: text("settings", { mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
+    createdAt: createdAt(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [index("sequences_team_idx").on(t.teamId, t.archivedAt), index("sequences_owner_idx").on(t.teamId, t.ownerId)],
+);
+
+export const sequenceShares = sqliteTable(
+  "sequence_shares",
+  {
+    sequenceId: text("sequence_id").notNull(),
+    userId: text("user_id").notNull(),
+    teamId: teamId(),
+    access: text("access", { enum: ["view", "edit"] }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.sequenceId, t.userId] }), index("sequence_shares_user_idx").on(t.userId)],
+);
+
+export const STEP_TYPES = [
+  "auto_email",
+  "manual_email",
+  "call",
+  "linkedin_connect",
+  "linkedin_message",
+  "linkedin_view",
+  "task",
+] as const;
+
+export const steps = sqliteTable(
+  "steps",
+  {
+    id: id(),
+    teamId: teamId(),
+    sequenceId: text("sequence_id").notNull(),
+    position: integer("position").notNull(),
+    type: text("type", { enum: STEP_TYPES }).notNull(),
+    waitAmount: integer("wait_amount").notNull().default(0),
+    waitUnit: text("wait_unit", { enum: ["minutes", "hours", "days"] }).notNull().default("days"),
+    businessDays: integer("business_days", { mode: "boolean" }).notNull().default(false),
+    enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
+    /** Follow-up emails: reply in the thread of the previous email step. */
+    threadReply: integer("thread_reply", { mode: "boolean" }).notNull().default(false),
+    note: text("note").notNull().default(""),
+    createdAt: createdAt(),
+  },
+  (t) => [index("steps_sequence_idx").on(t.sequenceId, t.position)],
+);
+
+export const stepVariants = sqliteTable(
+  "step_variants",
+  {
+    id: id(),
+    teamId: teamId(),
+    stepId: text("step_id").notNull(),
+    label: text("label").notNull(),
+    subject: text("subject").notNull().default(""),
+    body: text("body").notNull().default(""),
+    enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
+    createdAt: createdAt(),
+  },
+  (t) => [index("step_variants_step_idx").on(t.stepId)],
+);
+
+export const mailboxes = sqliteTable(
+  "mailboxes",
+  {
+    id: id(),
+    teamId: teamId(),
+    userId: text("user_id").notNull(),
+    email: text("email").notNull(),
+    senderName: text("sender_name").notNull(),
+    signature: text("signature").notNull().default(""),
+    transport: text("transport", { enum: ["outbox", "smtp", "send_email"] }).notNull().default("outbox"),
+    /** SMTP settings without the password (host, port, security, username). */
+    transportConfig: text("transport_config", { mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
+    /** Password sealed with AES-GCM under the MAILBOX_SECRET_KEY secret; never returned by the API. */
+    secretCiphertext: text("secret_ciphertext"),
+    dailyLimit: integer("daily_limit").notNull().default(50),
+    hourlyLimit: integer("hourly_limit").notNull().default(20),
+    minGapSeconds: integer("min_gap_seconds").notNull().default(60),
+    jitterSeconds: integer("jitter_seconds").notNull().default(30),
+    status: text("status", { enum: ["connected", "disconnected", "paused"] }).notNull().default("connected"),
+    statusReason: text("status_reason"),
+    createdAt: createdAt(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [uniqueIndex("mailboxes_team_email_uq").on(t.teamId, t.email)],
+);
+
+export const ENROLLMENT_STATUSES = ["scheduled", "active", "paused", "held", "finished", "failed", "removed"] as const;
+
+export const enrollments = sqliteTable(
+  "enrollments",
+  {
+    id: id(),
+    teamId: teamId(),
+    sequenceId: text("sequence_id").notNull(),
+    contactId: text("contact_id").notNull(),
+    mailboxId: text("mailbox_id"),
+    status: text("status", { enum: ENROLLMENT_STATUSES }).notNull(),
+    /** Position of the step the contact is on (1-based); 0 before step 1 is due. */
+    currentStep: integer("current_step").notNull().default(0),
+    nextDueAt: integer("next_due_at"),
+    /** Reason code when not progressing or when finished (invariant 10). */
+    reason: text("reason"),
+    jobId: text("job_id"),
+    addedBy: text("added_by"),
+    createdAt: createdAt(),
+    updatedAt: integer("updated_at").notNull(),
+    finishedAt: integer("finished_at"),
+  },
+  (t) => [
+    // Invariant 1 backstop in D1; the SequenceDO is the single writer that dedupes first.
+    uniqueIndex("enrollments_sequence_contact_uq").on(t.sequenceId, t.contactId),
+    index("enrollments_team_status_idx").on(t.teamId, t.status),
+    index("enrollments_sequence_status_idx").on(t.sequenceId, t.status),
+    index("enrollments_contact_idx").on(t.contactId, t.status),
+    index("enrollments_mailbox_status_idx").on(t.mailboxId, t.status, t.nextDueAt),
+    index("enrollments_due_idx").on(t.status, t.nextDueAt),
+  ],
+);
+
+export const messages = sqliteTable(
+  "messages",
+  {
+    id: id(),
+    teamId: teamId(),
+    enrollmentId: text("enrollment_id").notNull(),
+    sequenceId: text("sequence_id").notNull(),
+    stepId: text("step_id").notNull(),
+    variantId: text("variant_id"),
+    mailboxId: text("mailbox_id").notNull(),
+    contactId: text("contact_id").notNull(),
+    toEmail: text("to_email").notNull(),
+    subject: text("subject").notNull(),
+    body: text("body").notNull(),
+    /** Deterministic RFC 5322 Message-ID, also used to match replies. */
+    messageIdHeader: text("message_id_header").notNull(),
+    inReplyTo: text("in_reply_to"),
+    raw: text("raw"),
+    status: text("status", { enum: ["scheduled", "sending", "sent", "failed", "bounced", "unknown", "cancelled"] }).notNull(),
+    error: text("error"),
+    scheduledAt: integer("scheduled_at"),
+    sentAt: integer("sent_at"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("messages_enrollment_step_uq").on(t.enrollmentId, t.stepId), // invariant 4 backstop
+    uniqueIndex("messages_message_id_uq").on(t.messageIdHeader),
+    index("messages_team_status_idx").on(t.teamId, t.status, t.scheduledAt),
+    index("messages_mailbox_status_idx").on(t.mailboxId, t.status, t.scheduledAt),
+  ],
+);
+
+export const tasks = sqliteTable(
+  "tasks",
+  {
+    id: id(),
+    teamId: teamId(),
+    enrollmentId: text("enrollment_id"),
+    sequenceId: text("sequence_id"),
+    stepId: text("step_id"),
+    contactId: text("contact_id"),
+    assigneeId: text("assignee_id").notNull(),
+    type: text("type").notNull(),
+    note: text("note").notNull().default(""),
+    dueAt: integer("due_at").notNull(),
+    status: text("status", { enum: ["open", "completed", "skipped"] }).notNull().default("open"),
+    completedAt: integer("completed_at"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("tasks_enrollment_step_uq").on(t.enrollmentId, t.stepId),
+    index("tasks_assignee_due_idx").on(t.teamId, t.assigneeId, t.status, t.dueAt),
+  ],
+);
+
+export const jobs = sqliteTable(
+  "jobs",
+  {
+    id: id(),
+    teamId: teamId(),
+    userId: text("user_id"),
+    kind: text("kind").notNull().default("add_contacts"),
+    sequenceId: text("sequence_id"),
+    source: text("source", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    options: text("options", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    status: text("status", { enum: ["scheduled", "queued", "running", "completed", "failed", "cancelled"] }).notNull(),
+    runAt: integer("run_at"),
+    total: integer("total").notNull().default(0),
+    processed: integer("processed").notNull().default(0),
+    enrolled: integer("enrolled").notNull().default(0),
+    warned: integer("warned").notNull().default(0),
+    skipped: integer("skipped").notNull().default(0),
+    creditsHeld: integer("credits_held").notNull().default(0),
+    creditsUsed: integer("credits_used").notNull().default(0),
+    idempotencyKey: text("idempotency_key"),
+    error: text("error"),
+    createdAt: createdAt(),
+    startedAt: integer("started_at"),
+    finishedAt: integer("finished_at"),
+  },
+  (t) => [
+    uniqueIndex("jobs_team_idempotency_uq").on(t.teamId, t.idempotencyKey),
+    index("jobs_team_created_idx").on(t.teamId, t.createdAt),
+    index("jobs_status_run_idx").on(t.status, t.runAt),
+  ],
+);
+
+export const jobOutcomes = sqliteTable(
+  "job_outcomes",
+  {
+    jobId: text("job_id").notNull(),
+    idx: integer("idx").notNull(),
+    teamId: teamId(),
+    contactId: text("contact_id"),
+    personId: text("person_id"),
+    outcome: text("outcome", { enum: ["enrolled", "warned", "skipped"] }).notNull(),
+    reasons: text("reasons", { mode: "json" }).$type<string[]>().notNull(),
+    creditCost: integer("credit_cost").notNull().default(0),
+    mailboxId: text("mailbox_id"),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.idx] }), index("job_outcomes_outcome_idx").on(t.jobId, t.outcome)],
+);
+
+export const creditLedger = sqliteTable(
+  "credit_ledger",
+  {
+    id: id(),
+    teamId: teamId(),
+    kind: text("kind", { enum: ["grant", "hold", "charge", "refund", "adjust"] }).notNull(),
+    /** Signed: negative takes credits from the balance, positive returns or grants them. */
+    amount: integer("amount").notNull(),
+    balanceAfter: integer("balance_after").notNull(),
+    jobId: text("job_id"),
+    source: text("source").notNull().default("manual"),
+    provider: text("provider"),
+    /** Exactly-once key: a retried operation writes the same ref and is ignored. */
+    ref: text("ref").notNull(),
+    note: text("note").notNull().default(""),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("credit_ledger_ref_uq").on(t.teamId, t.ref), index("credit_ledger_team_created_idx").on(t.teamId, t.createdAt)],
+);
+
+/** Suppressed addresses outlive their contacts (invariant 5): keyed by email, not contact. */
+export const suppressions = sqliteTable(
+  "suppressions",
+  {
+    id: id(),
+    teamId: teamId(),
+    email: text("email").notNull(),
+    reason: text("reason", { enum: ["unsubscribed", "bounced", "dnc", "manual", "complaint"] }).notNull(),
+    source: text("source").notNull().default("manual"),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("suppressions_team_email_uq").on(t.teamId, t.email)],
+);
+
+export const workflows = sqliteTable(
+  "workflows",
+  {
+    id: id(),
+    teamId: teamId(),
+    ownerId: text("owner_id").notNull(),
+    name: text("name").notNull(),
+    sequenceId: text("sequence_id").notNull(),
+    filters: text("filters", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    options: text("options", { mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
+    intervalMinutes: integer("interval_minutes").notNull().default(1440),
+    maxPerRun: integer("max_per_run").notNull().default(100),
+    active: integer("active", { mode: "boolean" }).notNull().default(true),
+    nextRunAt: integer("next_run_at"),
+    lastRunAt: integer("last_run_at"),
+    createdAt: createdAt(),
+  },
+  (t) => [index("workflows_due_idx").on(t.active, t.nextRunAt), index("workflows_team_idx").on(t.teamId)],
+);
+
+export const workflowRuns = sqliteTable(
+  "workflow_runs",
+  {
+    id: id(),
+    teamId: teamId(),
+    workflowId: text("workflow_id").notNull(),
+    /** The run slot this run claims; the unique index is the lease that stops a double run. */
+    slot: integer("slot").notNull(),
+    status: text("status", { enum: ["running", "completed", "failed"] }).notNull(),
+    jobId: text("job_id"),
+    found: integer("found").notNull().default(0),
+    added: integer("added").notNull().default(0),
+    skipped: integer("skipped").notNull().default(0),
+    reason: text("reason"),
+    leaseUntil: integer("lease_until").notNull(),
+    startedAt: integer("started_at").notNull(),
+    finishedAt: integer("finished_at"),
+  },
+  (t) => [uniqueIndex("workflow_runs_slot_uq").on(t.workflowId, t.slot), index("workflow_runs_team_idx").on(t.teamId, t.startedAt)],
+);
+
+export const auditLog = sqliteTable(
+  "audit_log",
+  {
+    id: id(),
+    teamId: teamId(),
+    userId: text("user_id"),
+    apiKeyId: text("api_key_id"),
+    action: text("action").notNull(),
+    targetType: text("target_type"),
+    targetId: text("target_id"),
+    details: text("details", { mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
+    createdAt: createdAt(),
+  },
+  (t) => [index("audit_log_team_created_idx").on(t.teamId, t.createdAt)],
+);
+
+/** Stored answers to POSTs sent with an Idempotency-Key (same key + same body → same answer). */
+export const idempotencyKeys = sqliteTable(
+  "idempotency_keys",
+  {
+    teamId: teamId(),
+    key: text("key").notNull(),
+    requestHash: text("request_hash").notNull(),
+    status: integer("status").notNull(),
+    body: text("body").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.teamId, t.key] })],
+);
+
+export type Role = (typeof users.$inferSelect)["role"];
+export type ApiKeyKind = (typeof apiKeys.$inferSelect)["kind"];
