@@ -1,0 +1,44 @@
+// Helpers shared by the npm scripts: run wrangler/vite through this project's Node 22, wait for the server.
+import { spawn } from "node:child_process";
+import { existsSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import path from "node:path";
+
+// Child tools must run on this project's Node 22 (the `node` devDependency), even when the script
+// itself was started outside npm: put its directory first on PATH.
+export const env = {
+  ...process.env,
+  PATH: `${path.dirname(process.execPath)}:${path.resolve("node_modules/.bin")}:${process.env.PATH}`,
+  WRANGLER_SEND_METRICS: "false",
+};
+
+export function run(cmd, args, opts = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: "inherit", env, ...opts });
+    child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(" ")} exited with ${code}`))));
+  });
+}
+
+export const bin = (name) => `node_modules/.bin/${name}`;
+
+/** .dev.vars holds local secrets (never committed); create it on first start. */
+export function ensureDevVars() {
+  if (!existsSync(".dev.vars")) {
+    writeFileSync(".dev.vars", `APP_SECRET=${randomBytes(32).toString("hex")}\n`);
+    console.log("created .dev.vars with a random APP_SECRET");
+  }
+}
+
+export async function waitForServer(url, timeoutMs = 60_000) {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    try {
+      const res = await fetch(url);
+      if (res.status < 500) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`server at ${url} did not come up within ${timeoutMs / 1000}s`);
+}

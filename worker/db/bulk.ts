@@ -1,0 +1,33 @@
+/**
+ * Bulk writes within D1's limits (100 bound parameters and 100 KB per statement): the rows travel as
+ * ONE bound JSON parameter and SQLite unpacks them with json_each, so a statement carries thousands
+ * of rows. Each call is one `batch()`, D1's only transaction.
+ */
+const MAX_JSON_CHARS = 900_000;
+
+export type Row = readonly (string | number | boolean | null)[];
+
+export function bulkInsertStatements(d1: D1Database, table: string, columns: readonly string[], rows: readonly Row[], mode: "" | "OR IGNORE" | "OR REPLACE" = "OR IGNORE"): D1PreparedStatement[] {
+  const select = columns.map((_, i) => `json_extract(value, '$[${i}]')`).join(", ");
+  const sql = `INSERT ${mode} INTO ${table} (${columns.join(", ")}) SELECT ${select} FROM json_each(?1)`;
+  const out: D1PreparedStatement[] = [];
+  let chunk: string[] = [];
+  let size = 0;
+  for (const r of rows) {
+    const j = JSON.stringify(r.map((v) => (typeof v === "boolean" ? (v ? 1 : 0) : v)));
+    if (size + j.length > MAX_JSON_CHARS && chunk.length) {
+      out.push(d1.prepare(sql).bind(`[${chunk.join(",")}]`));
+      chunk = [];
+      size = 0;
+    }
+    chunk.push(j);
+    size += j.length + 1;
+  }
+  if (chunk.length) out.push(d1.prepare(sql).bind(`[${chunk.join(",")}]`));
+  return out;
+}
+
+export async function bulkInsert(d1: D1Database, table: string, columns: readonly string[], rows: readonly Row[], mode: "" | "OR IGNORE" | "OR REPLACE" = "OR IGNORE") {
+  const stmts = bulkInsertStatements(d1, table, columns, rows, mode);
+  if (stmts.length) await d1.batch(stmts);
+}

@@ -1,0 +1,31 @@
+import type { SequenceDO } from "../durable-objects/sequence-do";
+import type { MailboxDO } from "../durable-objects/mailbox-do";
+import type { QueueMessage } from "./queue/messages";
+
+/** Bindings and vars of the Worker (see wrangler.toml). Secrets come from `wrangler secret put` / .dev.vars. */
+export interface Env {
+  DB: D1Database;
+  ASSETS: Fetcher;
+  JOBS: Queue<QueueMessage>;
+  SEQUENCE_DO: DurableObjectNamespace<SequenceDO>;
+  MAILBOX_DO: DurableObjectNamespace<MailboxDO>;
+  /** "production" | "local" | "test". Only "local" enables the demo seed route. */
+  APP_ENV: string;
+  /** Secret used to sign unsubscribe tokens and seal mailbox passwords. */
+  APP_SECRET?: string;
+}
+
+/** Who is calling: set by the auth middleware on every /api route past it. */
+export interface Caller {
+  teamId: string;
+  userId: string;
+  role: "admin" | "member";
+  via: "session" | "api_key";
+  apiKeyId?: string;
+  apiKeyKind?: "master" | "standard";
+  sessionId?: string;
+  /** Session callers only: the token mutations must echo in X-CSRF-Token. */
+  csrfToken?: string;
+}
+
+export type AppEnv = { Bindings: Env; Variables: { caller: Caller } };

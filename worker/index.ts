@@ -1,0 +1,15 @@
+// The entry file only composes: the HTTP app, the queue consumer, the cron handler and the Durable Objects.
+import { app } from "./app";
+import { runCron } from "./cron";
+import type { Env } from "./env";
+import { consumeQueue } from "./queue/consumer";
+import type { QueueMessage } from "./queue/messages";
+
+export { SequenceDO } from "../durable-objects/sequence-do";
+export { MailboxDO } from "../durable-objects/mailbox-do";
+
+export default {
+  fetch: app.fetch,
+  queue: (batch, env) => consumeQueue(batch, env),
+  scheduled: (controller, env, ctx) => ctx.waitUntil(runCron(controller, env)),
+} satisfies ExportedHandler<Env, QueueMessage>;

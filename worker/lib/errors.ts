@@ -1,0 +1,64 @@
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+/** Every error code the API answers with, and its HTTP status. One table, one error body. */
+export const ERROR_STATUS = {
+  bad_request: 400,
+  invalid_json: 400,
+  unauthenticated: 401,
+  invalid_credentials: 401,
+  forbidden: 403,
+  csrf_failed: 403,
+  master_key_required: 403,
+  not_found: 404,
+  conflict: 409,
+  payload_too_large: 413,
+  validation_failed: 422,
+  idempotency_key_reused: 422,
+  rate_limited: 429,
+  internal: 500,
+} as const satisfies Record<string, ContentfulStatusCode>;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export interface ErrorBody {
+  error: { code: string; message: string; details?: unknown };
+}
+
+/** The one error type routes throw; `onError` turns it into the one error body. */
+export class ApiError extends Error {
+  constructor(
+    readonly code: ErrorCode | (string & {}),
+    message: string,
+    readonly details?: unknown,
+    readonly status: ContentfulStatusCode = ERROR_STATUS[code as ErrorCode] ?? 400,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export const notFound = (what: string) => new ApiError("not_found", `${what} not found`);
+
+export function errorResponse(c: Context, err: unknown): Response {
+  if (err instanceof ApiError) {
+    const body: ErrorBody = { error: { code: err.code, message: err.message } };
+    if (err.details !== undefined) body.error.details = err.details;
+    return c.json(body, err.status, err.headers);
+  }
+  if (err instanceof HTTPException) {
+    const status = err.status as ContentfulStatusCode;
+    const code = status === 413 ? "payload_too_large" : status === 401 ? "unauthenticated" : "bad_request";
+    return c.json({ error: { code, message: err.message || "Request failed" } }, status);
+  }
+  console.error("unhandled error", err);
+  return c.json({ error: { code: "internal", message: "Something went wrong on our side" } }, 500);
+}
+
+/** zod issues → `details.fields`: one entry per failing field, with its dotted path. */
+export function zodDetails(issues: readonly { path: PropertyKey[]; message: string; code?: string }[]) {
+  return {
+    fields: issues.map((i) => ({ field: i.path.map(String).join(".") || "(body)", message: i.message, code: i.code })),
+  };
+}

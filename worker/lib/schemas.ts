@@ -1,0 +1,46 @@
+import { z } from "@hono/zod-openapi";
+
+/** Shared request and response schemas: the one contract for the worker, the OpenAPI document and the SPA. */
+export const IdParam = z.object({ id: z.string().min(1).max(64).openapi({ param: { name: "id", in: "path" } }) });
+
+export const Pagination = z.object({
+  page: z.coerce.number().int().min(1).default(1),
+  per_page: z.coerce.number().int().min(1).max(100).default(25),
+});
+
+export const PaginationMeta = z
+  .object({ page: z.number(), per_page: z.number(), total_entries: z.number(), total_pages: z.number() })
+  .openapi("Pagination");
+
+export function paginationMeta(page: number, perPage: number, total: number) {
+  return { page, per_page: perPage, total_entries: total, total_pages: Math.max(1, Math.ceil(total / perPage)) };
+}
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
+  })
+  .openapi("Error");
+
+export const errorResponses = {
+  401: { description: "No valid session or API key", content: { "application/json": { schema: ErrorSchema } } },
+  403: { description: "Not allowed", content: { "application/json": { schema: ErrorSchema } } },
+  404: { description: "Not found (or another team's id)", content: { "application/json": { schema: ErrorSchema } } },
+  422: { description: "Invalid input", content: { "application/json": { schema: ErrorSchema } } },
+} as const;
+
+export const json = <T extends z.ZodType>(schema: T, description = "OK") => ({
+  description,
+  content: { "application/json": { schema } },
+});
+
+export const jsonBody = <T extends z.ZodType>(schema: T) => ({
+  required: true,
+  content: { "application/json": { schema } },
+});
+
+export const UserSchema = z
+  .object({ id: z.string(), email: z.string(), name: z.string(), role: z.enum(["admin", "member"]) })
+  .openapi("User");
+
+export const TeamSchema = z.object({ id: z.string(), name: z.string(), credit_balance: z.number() }).openapi("Team");

@@ -1,0 +1,70 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { deleteCookie, setCookie } from "hono/cookie";
+import { db } from "../db/client";
+import { authenticate } from "../middleware/auth";
+import { router } from "../lib/openapi";
+import { errorResponses, json, jsonBody, TeamSchema, UserSchema } from "../lib/schemas";
+import { loadMe, login, logout, SESSION_COOKIE, SESSION_TTL_MS } from "../services/auth";
+
+const LoginBody = z
+  .object({ email: z.string().trim().email().max(254), password: z.string().min(1).max(200) })
+  .openapi("LoginRequest");
+
+const MeSchema = z
+  .object({ user: UserSchema, team: TeamSchema, csrf_token: z.string().nullable(), via: z.enum(["session", "api_key"]) })
+  .openapi("Me");
+
+const loginRoute = createRoute({
+  method: "post",
+  path: "/auth/login",
+  tags: ["Auth"],
+  summary: "Sign in with email and password; sets the session cookie",
+  request: { body: jsonBody(LoginBody) },
+  responses: { 200: json(MeSchema), 401: errorResponses[401], 422: errorResponses[422] },
+});
+
+const logoutRoute = createRoute({
+  method: "post",
+  path: "/auth/logout",
+  tags: ["Auth"],
+  summary: "Sign out (ends the session)",
+  middleware: [authenticate],
+  responses: { 200: json(z.object({ ok: z.boolean() })), 401: errorResponses[401] },
+});
+
+const meRoute = createRoute({
+  method: "get",
+  path: "/me",
+  tags: ["Auth"],
+  summary: "The signed-in user (or API key's owner) and team",
+  middleware: [authenticate],
+  responses: { 200: json(MeSchema), 401: errorResponses[401] },
+});
+
+export const authRoutes = router()
+  .openapi(loginRoute, async (c) => {
+    const body = c.req.valid("json");
+    const d = db(c.env.DB);
+    const ip = c.req.header("cf-connecting-ip") ?? "local";
+    const { token, csrfToken, user } = await login(d, { ...body, ip, userAgent: c.req.header("user-agent") });
+    setCookie(c, SESSION_COOKIE, token, {
+      httpOnly: true,
+      sameSite: "Lax",
+      secure: new URL(c.req.url).protocol === "https:",
+      path: "/",
+      maxAge: SESSION_TTL_MS / 1000,
+    });
+    const me = await loadMe(d, { teamId: user.teamId, userId: user.id, role: user.role, via: "session" });
+    return c.json({ ...me, csrf_token: csrfToken, via: "session" as const }, 200);
+  })
+  .openapi(logoutRoute, async (c) => {
+    const caller = c.get("caller");
+    if (caller.sessionId) await logout(db(c.env.DB), caller.sessionId);
+    deleteCookie(c, SESSION_COOKIE, { path: "/" });
+    return c.json({ ok: true }, 200);
+  })
+  .openapi(meRoute, async (c) => {
+    const caller = c.get("caller");
+    const me = await loadMe(db(c.env.DB), caller);
+    return c.json({ ...me, csrf_token: caller.csrfToken ?? null, via: caller.via }, 200);
+  });

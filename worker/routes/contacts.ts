@@ -1,0 +1,123 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { and, asc, desc, eq, isNull, like, or, sql } from "drizzle-orm";
+import { db } from "../db/client";
+import { contacts, contactStages } from "../db/schema";
+import { notFound } from "../lib/errors";
+import { router } from "../lib/openapi";
+import { errorResponses, IdParam, json, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
+
+export const ContactSchema = z
+  .object({
+    id: z.string(),
+    person_id: z.string().nullable(),
+    owner_id: z.string().nullable(),
+    stage_id: z.string().nullable(),
+    first_name: z.string(),
+    last_name: z.string(),
+    title: z.string().nullable(),
+    company: z.string().nullable(),
+    email: z.string().nullable(),
+    email_status: z.enum(["verified", "unverified", "guessed", "unavailable"]),
+    city: z.string().nullable(),
+    country: z.string().nullable(),
+    time_zone: z.string().nullable(),
+    score: z.number(),
+    unsubscribed_at: z.number().nullable(),
+    bounced_at: z.number().nullable(),
+    job_changed_at: z.number().nullable(),
+    created_at: z.number(),
+  })
+  .openapi("Contact");
+
+export function presentContact(r: typeof contacts.$inferSelect) {
+  return {
+    id: r.id,
+    person_id: r.personId,
+    owner_id: r.ownerId,
+    stage_id: r.stageId,
+    first_name: r.firstName,
+    last_name: r.lastName,
+    title: r.title,
+    company: r.company,
+    email: r.email,
+    email_status: r.emailStatus,
+    city: r.city,
+    country: r.country,
+    time_zone: r.timeZone,
+    score: r.score,
+    unsubscribed_at: r.unsubscribedAt,
+    bounced_at: r.bouncedAt,
+    job_changed_at: r.jobChangedAt,
+    created_at: r.createdAt,
+  };
+}
+
+const ContactQuery = Pagination.extend({
+  q: z.string().trim().max(200).optional().openapi({ description: "Name, email or company contains" }),
+  owner_id: z.string().optional(),
+  sort: z.enum(["created_at", "name", "score"]).default("created_at"),
+});
+
+export const contactRoutes = router()
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/contacts",
+      tags: ["Contacts"],
+      summary: "The team's saved contacts",
+      request: { query: ContactQuery },
+      responses: { 200: json(z.object({ contacts: z.array(ContactSchema), pagination: PaginationMeta })), 422: errorResponses[422] },
+    }),
+    async (c) => {
+      const q = c.req.valid("query");
+      const teamId = c.get("caller").teamId;
+      const conds = [eq(contacts.teamId, teamId), isNull(contacts.deletedAt)];
+      if (q.owner_id) conds.push(eq(contacts.ownerId, q.owner_id));
+      if (q.q) {
+        const p = `%${q.q.replace(/[%_]/g, "")}%`;
+        conds.push(or(like(contacts.firstName, p), like(contacts.lastName, p), like(contacts.email, p), like(contacts.company, p))!);
+      }
+      const where = and(...conds);
+      const order =
+        q.sort === "name" ? [asc(contacts.lastName), asc(contacts.firstName)] : q.sort === "score" ? [desc(contacts.score)] : [desc(contacts.createdAt)];
+      const d = db(c.env.DB);
+      const [rows, total] = await Promise.all([
+        d.select().from(contacts).where(where).orderBy(...order, asc(contacts.id)).limit(q.per_page).offset((q.page - 1) * q.per_page),
+        d.select({ n: sql<number>`count(*)` }).from(contacts).where(where),
+      ]);
+      return c.json({ contacts: rows.map(presentContact), pagination: paginationMeta(q.page, q.per_page, total[0]?.n ?? 0) }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/contacts/{id}",
+      tags: ["Contacts"],
+      summary: "One contact",
+      request: { params: IdParam },
+      responses: { 200: json(z.object({ contact: ContactSchema })), 404: errorResponses[404] },
+    }),
+    async (c) => {
+      const row = await db(c.env.DB).query.contacts.findFirst({
+        where: and(eq(contacts.id, c.req.valid("param").id), eq(contacts.teamId, c.get("caller").teamId), isNull(contacts.deletedAt)),
+      });
+      if (!row) throw notFound("Contact");
+      return c.json({ contact: presentContact(row) }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/contact-stages",
+      tags: ["Contacts"],
+      summary: "The team's contact stages",
+      responses: {
+        200: json(z.object({ contact_stages: z.array(z.object({ id: z.string(), name: z.string(), category: z.string(), position: z.number() })) })),
+      },
+    }),
+    async (c) => {
+      const rows = await db(c.env.DB).select({ id: contactStages.id, name: contactStages.name, category: contactStages.category, position: contactStages.position })
+        .from(contactStages).where(eq(contactStages.teamId, c.get("caller").teamId)).orderBy(asc(contactStages.position));
+      return c.json({ contact_stages: rows }, 200);
+    },
+  );
