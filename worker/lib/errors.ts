@@ -49,7 +49,8 @@ export function errorResponse(c: Context, err: unknown): Response {
   }
   if (err instanceof HTTPException) {
     const status = err.status as ContentfulStatusCode;
-    const code = status === 413 ? "payload_too_large" : status === 401 ? "unauthenticated" : "bad_request";
+    const code =
+      status === 413 ? "payload_too_large" : status === 401 ? "unauthenticated" : /malformed json/i.test(err.message) ? "invalid_json" : "bad_request";
     return c.json({ error: { code, message: err.message || "Request failed" } }, status);
   }
   console.error("unhandled error", err);

@@ -1,0 +1,37 @@
+// Shared by the browser tests: start Debian's Chromium through playwright-core (never downloads a
+// browser) against a running Seqflare (`npm start`, or SEQFLARE_URL).
+import { chromium } from "playwright-core";
+
+export const baseUrl = process.env.SEQFLARE_URL || "http://localhost:8787";
+
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  "--disable-quic",
+];
+
+/** A fresh browser and page (its own cookie jar). Close `browser` in `after`/`finally`. */
+export async function launch({ width = 1440, height = 900 } = {}) {
+  const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+  const context = await browser.newContext({ viewport: { width, height } });
+  context.setDefaultTimeout(15_000);
+  const page = await context.newPage();
+  return { browser, page, baseUrl };
+}
+
+/** Sign in through the form, as a person would, and wait for the app frame. */
+export async function signIn(page, email, password = "demo1234") {
+  await page.goto(`${baseUrl}/login`);
+  await page.getByLabel("Work email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await page.getByRole("navigation", { name: "Main" }).waitFor();
+}
+
+/** The pathname the page is on now. */
+export const pathOf = (page) => new URL(page.url()).pathname;

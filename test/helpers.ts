@@ -1,0 +1,48 @@
+import { env, exports } from "cloudflare:workers";
+
+export { env };
+
+export const BASE = "http://seqflare.test";
+
+export interface Session {
+  cookie: string;
+  csrf: string;
+  userId: string;
+  teamId: string;
+}
+
+/** Calls the Worker exactly as a client would. */
+export function call(path: string, init: RequestInit = {}): Promise<Response> {
+  return exports.default.fetch(new Request(`${BASE}${path}`, init));
+}
+
+export async function login(email: string, password = "demo1234"): Promise<Session> {
+  const res = await call("/api/auth/login", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email, password }) });
+  if (res.status !== 200) throw new Error(`login ${email} failed: ${res.status} ${await res.text()}`);
+  const cookie = res.headers.get("set-cookie")!.split(";")[0]!;
+  const body = (await res.json()) as { csrf_token: string; user: { id: string }; team: { id: string } };
+  return { cookie, csrf: body.csrf_token, userId: body.user.id, teamId: body.team.id };
+}
+
+/** A JSON request as the signed-in SPA sends it (cookie + CSRF token). */
+export function as(s: Session, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  return call(path, {
+    method,
+    headers: { cookie: s.cookie, "x-csrf-token": s.csrf, ...(body !== undefined ? { "content-type": "application/json" } : {}), ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
+/** A JSON request with an API key. */
+export function withKey(key: string, method: string, path: string, body?: unknown) {
+  return call(path, {
+    method,
+    headers: { "x-api-key": key, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
+export async function errorOf(res: Response) {
+  const body = (await res.json()) as { error: { code: string; message: string; details?: any } };
+  return { status: res.status, ...body.error };
+}
