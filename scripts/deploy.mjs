@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+// `npm run deploy`: the real Cloudflare deployment. Needs CLOUDFLARE_API_TOKEN (and
+// CLOUDFLARE_ACCOUNT_ID when the token reaches several accounts). Steps, each safe to repeat:
+//   1. create the D1 database `seqflare` if missing and write its id into wrangler.toml;
+//   2. create the queues `seqflare-jobs` and `seqflare-jobs-dlq` if missing;
+//   3. set the APP_SECRET secret if it is not set yet (random, 32 bytes);
+//   4. build the SPA (served by the Worker's static assets: one origin, no CORS);
+//   5. apply D1 migrations remotely; 6. deploy the Worker (API, Durable Objects, queues, cron).
+// Production seeds nothing: the demo seed route only exists when APP_ENV=local.
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { bin, env, run } from "./lib.mjs";
+
+const wrangler = (args, opts = {}) => execFileSync(bin("wrangler"), args, { env, encoding: "utf8", ...opts });
+
+if (!process.env.CLOUDFLARE_API_TOKEN) {
+  console.error("Set CLOUDFLARE_API_TOKEN (a token with Workers, D1, Queues and Secrets edit rights) and run again.");
+  process.exit(1);
+}
+
+const toml = readFileSync("wrangler.toml", "utf8");
+const dbs = JSON.parse(wrangler(["d1", "list", "--json"]));
+let db = dbs.find((d) => d.name === "seqflare");
+if (!db) {
+  console.log("» creating D1 database seqflare");
+  wrangler(["d1", "create", "seqflare"], { stdio: "inherit" });
+  db = JSON.parse(wrangler(["d1", "list", "--json"])).find((d) => d.name === "seqflare");
+}
+writeFileSync("wrangler.toml", toml.replace(/database_id = "[^"]*"/, `database_id = "${db.uuid}"`));
+
+const queues = wrangler(["queues", "list"]);
+for (const q of ["seqflare-jobs", "seqflare-jobs-dlq"]) {
+  if (!queues.includes(q)) {
+    console.log(`» creating queue ${q}`);
+    await run(bin("wrangler"), ["queues", "create", q]);
+  }
+}
+
+const secrets = (() => {
+  try {
+    return JSON.parse(wrangler(["secret", "list", "--format", "json"]));
+  } catch {
+    return []; // the Worker does not exist yet
+  }
+})();
+
+console.log("» building the web app");
+await run(bin("vite"), ["build"]);
+console.log("» applying D1 migrations (remote)");
+await run(bin("wrangler"), ["d1", "migrations", "apply", "DB", "--remote"], { env: { ...env, CI: "true" } });
+console.log("» deploying the Worker");
+await run(bin("wrangler"), ["deploy"]);
+if (!secrets.some((s) => s.name === "APP_SECRET")) {
+  console.log("» setting APP_SECRET");
+  execFileSync(bin("wrangler"), ["secret", "put", "APP_SECRET"], { env, input: randomBytes(32).toString("hex"), stdio: ["pipe", "inherit", "inherit"] });
+}
+console.log("» deployed");

@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+// Browser tests: start the app on its own port with a fresh local state (migrations + demo seed, as
+// `npm start` does), run the headless-Chromium tests in test/browser/ against it, stop it.
+import { spawn } from "node:child_process";
+import { rmSync } from "node:fs";
+import { env, run, waitForServer } from "./lib.mjs";
+
+const port = Number(process.env.BROWSER_TEST_PORT ?? 8791);
+const state = ".wrangler/browser-test-state";
+rmSync(state, { recursive: true, force: true });
+
+const server = spawn(process.execPath, ["scripts/start.mjs", "--no-build"], {
+  env: { ...env, PORT: String(port), SEQFLARE_STATE: state },
+  stdio: ["ignore", "pipe", "inherit"],
+  detached: true,
+});
+let ready;
+const seeded = new Promise((resolve) => (ready = resolve));
+server.stdout.on("data", (b) => {
+  const s = b.toString();
+  if (process.env.VERBOSE) process.stdout.write(s);
+  if (s.includes("Seqflare is running")) ready();
+});
+server.on("exit", (code) => {
+  if (code) console.error(`app server exited with ${code}`);
+});
+const stop = () => {
+  try {
+    process.kill(-server.pid, "SIGTERM");
+  } catch {
+    // already gone
+  }
+};
+process.on("exit", stop);
+
+let code = 0;
+try {
+  await waitForServer(`http://localhost:${port}/api/me`, 120_000);
+  await Promise.race([seeded, new Promise((_, rej) => setTimeout(() => rej(new Error("seed did not finish in 120s")), 120_000))]);
+  await run(process.execPath, ["--test", "--test-concurrency=1", "test/browser/"], { env: { ...env, SEQFLARE_URL: `http://localhost:${port}` } });
+} catch (err) {
+  console.error(err.message);
+  code = 1;
+} finally {
+  stop();
+}
+process.exit(code);
