@@ -37,7 +37,7 @@ let code = 0;
 try {
   await waitForServer(`http://localhost:${port}/api/me`, 120_000);
   await Promise.race([seeded, new Promise((_, rej) => setTimeout(() => rej(new Error("seed did not finish in 120s")), 120_000))]);
-  await run(process.execPath, ["--test", "--test-concurrency=1", "test/browser/"], { env: { ...env, SEQFLARE_URL: `http://localhost:${port}` } });
+  await run(process.execPath, ["--test", "--test-concurrency=1", "test/browser/*.test.mjs"], { env: { ...env, SEQFLARE_URL: `http://localhost:${port}` } });
 } catch (err) {
   console.error(err.message);
   code = 1;

@@ -1,11 +1,11 @@
-import type { D1Migration } from "cloudflare:test";
-import type { Env } from "../worker/env";
-
-declare global {
-  namespace Cloudflare {
-    interface Env extends import("../worker/env").Env {
-      TEST_MIGRATIONS: D1Migration[];
-    }
+// Types for the test runtime: `env` is the Worker's Env plus the migrations the config passes in;
+// `exports` is the Worker's main module.
+declare namespace Cloudflare {
+  interface Env {
+    TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
+  }
+  interface GlobalProps {
+    mainModule: typeof import("../worker/index");
+    durableNamespaces: "SequenceDO" | "MailboxDO";
   }
 }
-export type { Env };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DEMO, seedDemo } from "../worker/seed/demo";
-import { peopleChunks } from "../worker/seed/people";
+import { peopleChunks, type PersonRow } from "../worker/seed/people";
 import { env } from "./helpers";
 import { TEST_SEED } from "./setup";
 
@@ -44,8 +44,8 @@ describe("demo workspace seed", () => {
   });
 
   it("generates the same people on every run", () => {
-    const a = peopleChunks(500, 500, 0).next().value!;
-    const b = peopleChunks(500, 500, 0).next().value!;
+    const a = peopleChunks(500, 500, 0).next().value as PersonRow[];
+    const b = peopleChunks(500, 500, 0).next().value as PersonRow[];
     expect(a).toEqual(b);
     const statuses = new Set(a.map((p) => p[14]));
     expect([...statuses].sort()).toEqual(["guessed", "unavailable", "unverified", "verified"]);

@@ -12,28 +12,28 @@ import { userRoutes } from "./routes/users";
 /** Largest JSON body the API accepts; CSV uploads have their own streaming limit. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-const api = router();
-api.use(
-  "*",
-  bodyLimit({
-    maxSize: MAX_BODY_BYTES,
-    onError: () => {
-      throw new ApiError("payload_too_large", `Request body is larger than ${MAX_BODY_BYTES} bytes`, { limit_bytes: MAX_BODY_BYTES });
-    },
-  }),
-);
-// Public: sign-in and the local-only demo seed.
-api.route("/", authRoutes);
-api.route("/", devRoutes);
-// Everything below needs a session or an API key.
-api.use("*", authenticate);
-api.route("/", userRoutes);
-api.route("/", apiKeyRoutes);
-api.route("/", contactRoutes);
-api.route("/", listRoutes);
+// Chained so that AppType carries every route for the typed client (hc<AppType>).
+const api = router()
+  .use(
+    "*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new ApiError("payload_too_large", `Request body is larger than ${MAX_BODY_BYTES} bytes`, { limit_bytes: MAX_BODY_BYTES });
+      },
+    }),
+  )
+  // Public: sign-in and the local-only demo seed.
+  .route("/", authRoutes)
+  .route("/", devRoutes)
+  // Everything below needs a session or an API key.
+  .use("*", authenticate)
+  .route("/", userRoutes)
+  .route("/", apiKeyRoutes)
+  .route("/", contactRoutes)
+  .route("/", listRoutes);
 
-export const app = router();
-app.route("/api", api);
+export const app = router().route("/api", api);
 app.notFound((c) => (c.req.path.startsWith("/api/") ? errorResponse(c, new ApiError("not_found", `No route for ${c.req.method} ${c.req.path}`)) : c.env.ASSETS.fetch(c.req.raw)));
 app.onError((err, c) => errorResponse(c, err));
 

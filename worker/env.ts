@@ -2,8 +2,10 @@ import type { SequenceDO } from "../durable-objects/sequence-do";
 import type { MailboxDO } from "../durable-objects/mailbox-do";
 import type { QueueMessage } from "./queue/messages";
 
-/** Bindings and vars of the Worker (see wrangler.toml). Secrets come from `wrangler secret put` / .dev.vars. */
-export interface Env {
+declare global {
+  namespace Cloudflare {
+    /** Bindings and vars of the Worker (see wrangler.toml). Secrets come from `wrangler secret put` / .dev.vars. */
+    interface Env {
   DB: D1Database;
   ASSETS: Fetcher;
   JOBS: Queue<QueueMessage>;
@@ -13,7 +15,11 @@ export interface Env {
   APP_ENV: string;
   /** Secret used to sign unsubscribe tokens and seal mailbox passwords. */
   APP_SECRET?: string;
+    }
+  }
 }
+
+export type Env = Cloudflare.Env;
 
 /** Who is calling: set by the auth middleware on every /api route past it. */
 export interface Caller {

@@ -1,0 +1,131 @@
+import { A, action, createAsync, query, redirect, useAction, useSubmission, type RouteSectionProps } from "@solidjs/router";
+import { ErrorBoundary, For, Show, Suspense } from "solid-js";
+import { logout, type Me } from "../api";
+import { formatNumber } from "../format";
+import { getMe } from "../session";
+import { Icon, type IconName } from "./Icon";
+import { Logo } from "./Logo";
+import { ErrorPanel, Spinner } from "./Status";
+
+const NAV: { href: string; label: string; icon: IconName }[][] = [
+  [
+    { href: "/sequences", label: "Sequences", icon: "sequences" },
+    { href: "/contacts", label: "Contacts", icon: "contacts" },
+    { href: "/lists", label: "Lists", icon: "lists" },
+    { href: "/mailboxes", label: "Mailboxes", icon: "mailboxes" },
+    { href: "/workflows", label: "Workflows", icon: "workflows" },
+  ],
+  [
+    { href: "/credits", label: "Credits", icon: "credits" },
+    { href: "/settings", label: "Settings", icon: "settings" },
+  ],
+];
+
+const signOut = action(async () => {
+  try {
+    await logout();
+  } finally {
+    query.clear();
+  }
+  throw redirect("/login");
+}, "signOut");
+
+const initials = (name: string) =>
+  name
+    .split(/\s+/)
+    .filter(Boolean)
+    .slice(0, 2)
+    .map((w) => w[0]!.toUpperCase())
+    .join("");
+
+function Sidebar() {
+  return (
+    <aside class="sidebar">
+      <div class="sidebar-brand">
+        <A href="/sequences" class="brand-link" aria-label="Seqflare home">
+          <Logo />
+        </A>
+      </div>
+      <nav class="sidebar-nav" aria-label="Main">
+        <For each={NAV}>
+          {(group) => (
+            <ul class="nav-group">
+              <For each={group}>
+                {(item) => (
+                  <li>
+                    <A href={item.href} class="nav-link" activeClass="active">
+                      <Icon name={item.icon} />
+                      <span>{item.label}</span>
+                    </A>
+                  </li>
+                )}
+              </For>
+            </ul>
+          )}
+        </For>
+      </nav>
+    </aside>
+  );
+}
+
+function Topbar(props: { me: Me }) {
+  const doSignOut = useAction(signOut);
+  const signingOut = useSubmission(signOut);
+  return (
+    <header class="topbar">
+      <div class="topbar-team">
+        <span class="team-avatar" aria-hidden="true">{initials(props.me.team.name)}</span>
+        <div class="topbar-stack">
+          <span class="topbar-label">Team</span>
+          <span class="team-name" data-testid="team-name">{props.me.team.name}</span>
+        </div>
+      </div>
+      <div class="topbar-right">
+        <A href="/credits" class="credit-chip" title="Credit balance">
+          <Icon name="credits" size={16} />
+          <span data-testid="credit-balance">{formatNumber(props.me.team.credit_balance)}</span>
+          <span class="muted">credits</span>
+        </A>
+        <div class="topbar-user">
+          <span class="user-avatar" aria-hidden="true">{initials(props.me.user.name)}</span>
+          <div class="topbar-stack">
+            <span class="user-name" data-testid="user-name">
+              {props.me.user.name}
+              <Show when={props.me.user.role === "admin"}>
+                <span class="role-tag">Admin</span>
+              </Show>
+            </span>
+            <span class="user-email" data-testid="user-email">{props.me.user.email}</span>
+          </div>
+        </div>
+        <button type="button" class="btn btn-secondary btn-sm" onClick={() => void doSignOut()} disabled={signingOut.pending}>
+          <Icon name="logout" size={16} />
+          {signingOut.pending ? "Signing out…" : "Sign out"}
+        </button>
+      </div>
+    </header>
+  );
+}
+
+/** The signed-in frame: sidebar, top bar, and the current page. Loads /api/me once for all pages. */
+export function AppShell(props: RouteSectionProps) {
+  const me = createAsync(() => getMe());
+  return (
+    <div class="app">
+      <a class="skip-link" href="#main">Skip to content</a>
+      <Sidebar />
+      <div class="app-main">
+        <ErrorBoundary fallback={(err, reset) => <div class="page"><ErrorPanel error={err} title="Couldn't load your account" onRetry={reset} /></div>}>
+          <Suspense fallback={<header class="topbar"><Spinner /></header>}>
+            <Show when={me()}>{(m) => <Topbar me={m()} />}</Show>
+          </Suspense>
+          <main id="main" class="content" tabindex="-1">
+            <ErrorBoundary fallback={(err, reset) => <div class="page"><ErrorPanel error={err} onRetry={reset} /></div>}>
+              <Suspense fallback={<div class="page page-loading"><Spinner label="Loading…" /></div>}>{props.children}</Suspense>
+            </ErrorBoundary>
+          </main>
+        </ErrorBoundary>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,23 @@
+import type { Contact } from "../api";
+import { Badge, type Tone } from "./Badge";
+
+const STATUS: Record<Contact["email_status"], { tone: Tone; label: string; hint: string }> = {
+  verified: { tone: "success", label: "Verified", hint: "Mailbox confirmed to exist" },
+  unverified: { tone: "warning", label: "Unverified", hint: "Not checked yet" },
+  guessed: { tone: "info", label: "Guessed", hint: "Inferred from the company's email pattern" },
+  unavailable: { tone: "neutral", label: "Unavailable", hint: "No usable email address" },
+};
+
+/** A contact's email status; bounced and unsubscribed override it, since nobody emails those. */
+export function EmailStatus(props: { contact: Pick<Contact, "email_status" | "bounced_at" | "unsubscribed_at"> }) {
+  const s = () => {
+    if (props.contact.bounced_at) return { tone: "danger" as Tone, label: "Bounced", hint: "Hard bounce: never emailed again" };
+    if (props.contact.unsubscribed_at) return { tone: "danger" as Tone, label: "Unsubscribed", hint: "Opted out: never emailed again" };
+    return STATUS[props.contact.email_status];
+  };
+  return (
+    <Badge tone={s().tone} dot title={s().hint}>
+      {s().label}
+    </Badge>
+  );
+}

@@ -1,0 +1,43 @@
+import { For } from "solid-js";
+
+export type TabItem = { id: string; label: string };
+
+/**
+ * WAI-ARIA tabs: one tab stop; arrow keys, Home and End move between tabs. The owner renders the
+ * panel with `id={tabPanelId(id)}`, `role="tabpanel"` and `aria-labelledby={tabId(id)}`.
+ */
+export function Tabs(props: { label: string; tabs: TabItem[]; selected: string; onSelect: (id: string) => void }) {
+  let list!: HTMLDivElement;
+  const move = (e: KeyboardEvent) => {
+    const i = props.tabs.findIndex((t) => t.id === props.selected);
+    const n = props.tabs.length;
+    const next = e.key === "ArrowRight" ? (i + 1) % n : e.key === "ArrowLeft" ? (i - 1 + n) % n : e.key === "Home" ? 0 : e.key === "End" ? n - 1 : -1;
+    if (next < 0) return;
+    e.preventDefault();
+    props.onSelect(props.tabs[next]!.id);
+    list.querySelectorAll<HTMLElement>('[role="tab"]')[next]?.focus();
+  };
+  return (
+    <div ref={list} class="tabs" role="tablist" aria-label={props.label} onKeyDown={move}>
+      <For each={props.tabs}>
+        {(t) => (
+          <button
+            type="button"
+            role="tab"
+            id={tabId(t.id)}
+            class="tab"
+            aria-selected={props.selected === t.id}
+            aria-controls={tabPanelId(t.id)}
+            tabindex={props.selected === t.id ? 0 : -1}
+            onClick={() => props.onSelect(t.id)}
+          >
+            {t.label}
+          </button>
+        )}
+      </For>
+    </div>
+  );
+}
+
+export const tabId = (id: string) => `tab-${id}`;
+export const tabPanelId = (id: string) => `tabpanel-${id}`;

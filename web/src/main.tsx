@@ -1,0 +1,46 @@
+import { Navigate, Route, Router, useLocation, useNavigate, type RouteSectionProps } from "@solidjs/router";
+import { render } from "solid-js/web";
+import { setUnauthenticatedHandler } from "./api";
+import { AppShell } from "./components/AppShell";
+import Contacts from "./routes/Contacts";
+import Credits from "./routes/Credits";
+import Lists from "./routes/Lists";
+import Login from "./routes/Login";
+import Mailboxes from "./routes/Mailboxes";
+import NotFound from "./routes/NotFound";
+import Sequences from "./routes/Sequences";
+import Settings from "./routes/Settings";
+import Workflows from "./routes/Workflows";
+import "./styles.css";
+
+/** Router root: sends any 401 to /login, remembering where the user was. */
+function Root(props: RouteSectionProps) {
+  const navigate = useNavigate();
+  const location = useLocation();
+  setUnauthenticatedHandler(() => {
+    if (location.pathname === "/login") return;
+    const next = location.pathname + location.search;
+    navigate(`/login?next=${encodeURIComponent(next)}`, { replace: true });
+  });
+  return <>{props.children}</>;
+}
+
+render(
+  () => (
+    <Router root={Root}>
+      <Route path="/login" component={Login} />
+      <Route path="/" component={AppShell}>
+        <Route path="/" component={() => <Navigate href="/sequences" />} />
+        <Route path="/sequences" component={Sequences} />
+        <Route path="/contacts" component={Contacts} />
+        <Route path="/lists" component={Lists} />
+        <Route path="/mailboxes" component={Mailboxes} />
+        <Route path="/workflows" component={Workflows} />
+        <Route path="/credits" component={Credits} />
+        <Route path="/settings" component={Settings} />
+        <Route path="*404" component={NotFound} />
+      </Route>
+    </Router>
+  ),
+  document.getElementById("root")!,
+);

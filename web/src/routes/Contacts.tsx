@@ -1,0 +1,189 @@
+import { createAsync, query, useIsRouting, useSearchParams } from "@solidjs/router";
+import { createSignal, For, onCleanup, Show, Suspense } from "solid-js";
+import { fetchContacts, type ContactQuery } from "../api";
+import { EmailStatus } from "../components/EmailStatus";
+import { EmptyState } from "../components/EmptyState";
+import { Icon } from "../components/Icon";
+import { PageHeader } from "../components/PageHeader";
+import { Pagination } from "../components/Pagination";
+import { Score } from "../components/Score";
+import { TableSkeleton } from "../components/Status";
+import { formatNumber } from "../format";
+import { usePageTitle } from "../title";
+
+const getContacts = query((q: ContactQuery) => fetchContacts(q), "contacts");
+
+const PER_PAGE_OPTIONS = [25, 50, 100];
+const SORTS = [
+  { value: "created_at", label: "Newest first" },
+  { value: "name", label: "Name (A–Z)" },
+  { value: "score", label: "Highest score" },
+] as const;
+type Sort = (typeof SORTS)[number]["value"];
+
+const intParam = (v: string | string[] | undefined, fallback: number) => {
+  const n = Number(Array.isArray(v) ? v[0] : v);
+  return Number.isInteger(n) && n > 0 ? n : fallback;
+};
+
+export default function Contacts() {
+  usePageTitle("Contacts");
+  const [params, setParams] = useSearchParams();
+  const routing = useIsRouting();
+
+  // The URL is the state: page, search and sort survive reloads and the back button.
+  const page = () => intParam(params.page, 1);
+  const perPage = () => {
+    const n = intParam(params.per_page, 25);
+    return PER_PAGE_OPTIONS.includes(n) ? n : 25;
+  };
+  const q = () => (typeof params.q === "string" ? params.q : "");
+  const sort = (): Sort => (SORTS.some((s) => s.value === params.sort) ? (params.sort as Sort) : "created_at");
+
+  const result = createAsync(() => getContacts({ page: page(), per_page: perPage(), q: q() || undefined, sort: sort() }));
+
+  const [draft, setDraft] = createSignal(q());
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  onCleanup(() => clearTimeout(timer));
+  const onSearchInput = (value: string) => {
+    setDraft(value);
+    clearTimeout(timer);
+    timer = setTimeout(() => setParams({ q: value.trim() || undefined, page: undefined }, { replace: true }), 300);
+  };
+
+  return (
+    <div class="page">
+      <PageHeader
+        title="Contacts"
+        description={
+          <Suspense fallback="People your team has saved.">
+            <Show when={result()}>
+              {(r) => (
+                <>
+                  {formatNumber(r().pagination.total_entries)} {r().pagination.total_entries === 1 ? "contact" : "contacts"}{" "}
+                  {q() ? `match “${q()}”.` : "saved by your team."}
+                </>
+              )}
+            </Show>
+          </Suspense>
+        }
+      />
+
+      <div class="toolbar" role="search">
+        <div class="search-field">
+          <Icon name="search" size={16} />
+          <label for="contact-search" class="sr-only">Search contacts</label>
+          <input
+            id="contact-search"
+            type="search"
+            placeholder="Search name, email or company"
+            value={draft()}
+            onInput={(e) => onSearchInput(e.currentTarget.value)}
+            autocomplete="off"
+          />
+        </div>
+        <div class="toolbar-right">
+          <Show when={routing()}>
+            <span class="toolbar-busy" role="status">
+              <span class="spinner" aria-hidden="true" /> <span class="sr-only">Loading</span>
+            </span>
+          </Show>
+          <label class="inline-select">
+            <span>Sort</span>
+            <select value={sort()} onChange={(e) => setParams({ sort: e.currentTarget.value === "created_at" ? undefined : e.currentTarget.value, page: undefined })}>
+              <For each={SORTS}>{(s) => <option value={s.value}>{s.label}</option>}</For>
+            </select>
+          </label>
+          <label class="inline-select">
+            <span>Per page</span>
+            <select value={perPage()} onChange={(e) => setParams({ per_page: e.currentTarget.value === "25" ? undefined : e.currentTarget.value, page: undefined })}>
+              <For each={PER_PAGE_OPTIONS}>{(n) => <option value={n}>{n}</option>}</For>
+            </select>
+          </label>
+        </div>
+      </div>
+
+      <Suspense fallback={<TableSkeleton columns={6} label="Loading contacts…" />}>
+        <Show when={result()}>
+          {(r) => (
+            <Show
+              when={r().contacts.length > 0}
+              fallback={
+                r().pagination.total_entries > 0 ? (
+                  <EmptyState
+                    icon="lists"
+                    title="Nothing on this page"
+                    actions={
+                      <button type="button" class="btn btn-secondary" onClick={() => setParams({ page: undefined })}>
+                        Go to the first page
+                      </button>
+                    }
+                  >
+                    {`There are ${formatNumber(r().pagination.total_pages)} ${r().pagination.total_pages === 1 ? "page" : "pages"} of results; this link points past the last one.`}
+                  </EmptyState>
+                ) : q() ? (
+                  <EmptyState icon="search" title={`No contacts match “${q()}”`}>
+                    Try a shorter search, or search by email or company name.
+                  </EmptyState>
+                ) : (
+                  <EmptyState icon="contacts" title="No contacts yet">
+                    Contacts appear here when your team saves people from search, imports a CSV, or adds them through the API.
+                  </EmptyState>
+                )
+              }
+            >
+              <div class="table-card" aria-busy={routing()}>
+                <div class="table-wrap">
+                  <table class="table">
+                    <caption class="sr-only">Contacts, page {r().pagination.page} of {r().pagination.total_pages}</caption>
+                    <thead>
+                      <tr>
+                        <th scope="col">Name</th>
+                        <th scope="col">Title</th>
+                        <th scope="col">Company</th>
+                        <th scope="col">Email</th>
+                        <th scope="col">Country</th>
+                        <th scope="col" class="num">Score</th>
+                      </tr>
+                    </thead>
+                    <tbody>
+                      <For each={r().contacts}>
+                        {(c) => (
+                          <tr>
+                            <td class="cell-strong">
+                              {`${c.first_name} ${c.last_name}`.trim() || <span class="muted">(no name)</span>}
+                            </td>
+                            <td class="cell-clip" title={c.title ?? undefined}>{c.title ?? <span class="muted">—</span>}</td>
+                            <td class="cell-clip" title={c.company ?? undefined}>{c.company ?? <span class="muted">—</span>}</td>
+                            <td>
+                              <div class="cell-email">
+                                <Show when={c.email} fallback={<span class="muted">No email</span>}>
+                                  <span class="email-text" title={c.email ?? undefined}>{c.email}</span>
+                                </Show>
+                                <EmailStatus contact={c} />
+                              </div>
+                            </td>
+                            <td class="cell-nowrap">{c.country ?? <span class="muted">—</span>}</td>
+                            <td class="num"><Score value={c.score} /></td>
+                          </tr>
+                        )}
+                      </For>
+                    </tbody>
+                  </table>
+                </div>
+                <Pagination
+                  page={r().pagination.page}
+                  perPage={r().pagination.per_page}
+                  totalEntries={r().pagination.total_entries}
+                  totalPages={r().pagination.total_pages}
+                  busy={routing()}
+                  onPage={(p) => setParams({ page: p === 1 ? undefined : String(p) })}
+                />
+              </div>
+            </Show>
+          )}
+        </Show>
+      </Suspense>
+    </div>
+  );
+}

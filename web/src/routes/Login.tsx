@@ -1,0 +1,105 @@
+import { action, query, redirect, useSearchParams, useSubmission } from "@solidjs/router";
+import { For, Show } from "solid-js";
+import { ApiError, login } from "../api";
+import { Icon } from "../components/Icon";
+import { LogoMark } from "../components/Logo";
+import { usePageTitle } from "../title";
+
+const DEMO_LOGINS = [
+  { email: "admin@demo.test", note: "Demo team admin" },
+  { email: "rep1@demo.test", note: "Demo team rep" },
+  { email: "rep2@demo.test", note: "Demo team rep" },
+  { email: "admin@rival.test", note: "Another team's admin" },
+];
+const DEMO_PASSWORD = "demo1234";
+
+/** Only same-app paths are honoured as a post-sign-in destination (no open redirect). */
+function safeNext(next: unknown) {
+  return typeof next === "string" && next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/login") ? next : "/sequences";
+}
+
+const signIn = action(async (form: FormData) => {
+  const email = String(form.get("email") ?? "").trim();
+  const password = String(form.get("password") ?? "");
+  await login(email, password);
+  query.clear(); // a different user may have been signed in before
+  throw redirect(safeNext(form.get("next")));
+}, "signIn");
+
+function loginErrorText(err: unknown) {
+  if (err instanceof ApiError) {
+    if (err.code === "validation_failed") return "Enter a valid email address and your password.";
+    return err.message;
+  }
+  return "Something went wrong. Try again.";
+}
+
+export default function Login() {
+  usePageTitle("Sign in");
+  const [params] = useSearchParams();
+  const submission = useSubmission(signIn);
+  let emailInput!: HTMLInputElement;
+  let passwordInput!: HTMLInputElement;
+
+  const fillDemo = (email: string) => {
+    emailInput.value = email;
+    passwordInput.value = DEMO_PASSWORD;
+    passwordInput.focus();
+  };
+
+  return (
+    <div class="auth-page">
+      <main class="auth-card" aria-labelledby="signin-title">
+        <div class="auth-brand">
+          <LogoMark size={40} />
+          <span class="auth-product">Seqflare</span>
+        </div>
+        <h1 id="signin-title" class="auth-title">Sign in to your workspace</h1>
+        <p class="auth-subtitle">Sales sequences that run on schedule, at the edge.</p>
+
+        <form action={signIn} method="post" class="form" aria-describedby={submission.error ? "signin-error" : undefined}>
+          <input type="hidden" name="next" value={typeof params.next === "string" ? params.next : ""} />
+          <div class="field">
+            <label for="email">Work email</label>
+            <input ref={emailInput} id="email" name="email" type="email" autocomplete="username" required autofocus placeholder="you@company.com" />
+          </div>
+          <div class="field">
+            <label for="password">Password</label>
+            <input ref={passwordInput} id="password" name="password" type="password" autocomplete="current-password" required />
+          </div>
+          <Show when={submission.error}>
+            <div id="signin-error" class="form-error" role="alert">
+              <Icon name={submission.error instanceof ApiError && submission.error.status === 429 ? "clock" : "alert"} size={16} />
+              <span>{loginErrorText(submission.error)}</span>
+            </div>
+          </Show>
+          <button type="submit" class="btn btn-primary btn-block" disabled={submission.pending}>
+            {submission.pending ? "Signing in…" : "Sign in"}
+          </button>
+        </form>
+
+        <aside class="demo-hint" aria-labelledby="demo-title">
+          <div class="demo-hint-head">
+            <Icon name="info" size={16} />
+            <h2 id="demo-title">Local demo accounts</h2>
+          </div>
+          <p>
+            Password for all: <code>{DEMO_PASSWORD}</code>. Pick one to fill the form.
+          </p>
+          <ul>
+            <For each={DEMO_LOGINS}>
+              {(d) => (
+                <li>
+                  <button type="button" class="demo-login" onClick={() => fillDemo(d.email)}>
+                    <span class="demo-email">{d.email}</span>
+                    <span class="muted small">{d.note}</span>
+                  </button>
+                </li>
+              )}
+            </For>
+          </ul>
+        </aside>
+      </main>
+    </div>
+  );
+}

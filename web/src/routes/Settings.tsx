@@ -1,0 +1,71 @@
+import { createAsync, useSearchParams } from "@solidjs/router";
+import { Match, Show, Switch } from "solid-js";
+import { Badge } from "../components/Badge";
+import { PageHeader } from "../components/PageHeader";
+import { tabId, tabPanelId, Tabs } from "../components/Tabs";
+import { getMe } from "../session";
+import { usePageTitle } from "../title";
+import { ApiKeys } from "./settings/ApiKeys";
+
+const TABS = [
+  { id: "account", label: "Account" },
+  { id: "api-keys", label: "API keys" },
+];
+
+function Account() {
+  const me = createAsync(() => getMe());
+  return (
+    <Show when={me()}>
+      {(m) => (
+        <div class="card">
+          <div class="card-header">
+            <h2 class="card-title">Your account</h2>
+            <p class="card-subtitle">Who you are signed in as, and the team whose data you see.</p>
+          </div>
+          <dl class="details">
+            <div>
+              <dt>Name</dt>
+              <dd>{m().user.name}</dd>
+            </div>
+            <div>
+              <dt>Email</dt>
+              <dd>{m().user.email}</dd>
+            </div>
+            <div>
+              <dt>Role</dt>
+              <dd>
+                <Badge tone={m().user.role === "admin" ? "accent" : "neutral"}>{m().user.role === "admin" ? "Admin" : "Member"}</Badge>
+              </dd>
+            </div>
+            <div>
+              <dt>Team</dt>
+              <dd>{m().team.name}</dd>
+            </div>
+          </dl>
+        </div>
+      )}
+    </Show>
+  );
+}
+
+export default function Settings() {
+  usePageTitle("Settings");
+  const [params, setParams] = useSearchParams();
+  const tab = () => (params.tab === "api-keys" ? "api-keys" : "account");
+  return (
+    <div class="page">
+      <PageHeader title="Settings" description="Your account and your team's API access." />
+      <Tabs label="Settings sections" tabs={TABS} selected={tab()} onSelect={(id) => setParams({ tab: id === "account" ? undefined : id }, { replace: true })} />
+      <section class="tab-panel" role="tabpanel" id={tabPanelId(tab())} aria-labelledby={tabId(tab())}>
+        <Switch>
+          <Match when={tab() === "account"}>
+            <Account />
+          </Match>
+          <Match when={tab() === "api-keys"}>
+            <ApiKeys />
+          </Match>
+        </Switch>
+      </section>
+    </div>
+  );
+}

@@ -1,0 +1,279 @@
+import { action, createAsync, query, useAction, useSubmission } from "@solidjs/router";
+import { createSignal, For, Show, Suspense } from "solid-js";
+import { createApiKey, fetchApiKeys, revokeApiKey, type ApiKey, type ApiKeyKind } from "../../api";
+import { Badge } from "../../components/Badge";
+import { ConfirmDialog } from "../../components/ConfirmDialog";
+import { EmptyState } from "../../components/EmptyState";
+import { Icon } from "../../components/Icon";
+import { errorMessage, FormError, TableSkeleton } from "../../components/Status";
+import { formatDate, formatDateTime, formatRelative } from "../../format";
+import { getMe } from "../../session";
+
+const getApiKeys = query(() => fetchApiKeys(), "apiKeys");
+
+const createKey = action(async (form: FormData) => {
+  const name = String(form.get("name") ?? "").trim();
+  const kind = (form.get("kind") === "master" ? "master" : "standard") satisfies ApiKeyKind;
+  return createApiKey(name, kind);
+}, "createApiKey");
+
+const revokeKey = action(async (id: string) => revokeApiKey(id), "revokeApiKey");
+
+/** The new key, shown once: the API never returns it again. */
+function NewKey(props: { name: string; secret: string; onDone: () => void }) {
+  const [copied, setCopied] = createSignal(false);
+  let code!: HTMLElement;
+  const selectKey = () => {
+    const range = document.createRange();
+    range.selectNodeContents(code);
+    const sel = window.getSelection();
+    sel?.removeAllRanges();
+    sel?.addRange(range);
+  };
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(props.secret);
+      setCopied(true);
+      setTimeout(() => setCopied(false), 2000);
+    } catch {
+      // Clipboard blocked (http, permissions): select the text so Ctrl/Cmd+C works.
+      selectKey();
+    }
+  };
+  return (
+    <div class="secret-box" role="region" aria-labelledby="new-key-title">
+      <div class="secret-head">
+        <Icon name="key" size={18} />
+        <h3 id="new-key-title">API key “{props.name}” created</h3>
+      </div>
+      <p class="secret-warning">
+        <Icon name="alert" size={16} />
+        Copy this key now and store it somewhere safe. For your security it won't be shown again.
+      </p>
+      <div class="secret-row">
+        {/* Text, not an <input>: inputs clip the underscores of some monospace fonts. One click selects it all. */}
+        <code ref={code} class="secret-value" tabindex="0" aria-label="New API key" onFocus={selectKey} data-testid="new-api-key">
+          {props.secret}
+        </code>
+        <button type="button" class="btn btn-secondary" onClick={copy}>
+          <Icon name={copied() ? "check" : "copy"} size={16} />
+          {copied() ? "Copied" : "Copy"}
+        </button>
+      </div>
+      <span class="sr-only" role="status">{copied() ? "Key copied to clipboard" : ""}</span>
+      <div class="secret-actions">
+        <button type="button" class="btn btn-primary btn-sm" onClick={() => props.onDone()}>
+          I've saved it
+        </button>
+      </div>
+    </div>
+  );
+}
+
+function CreateKeyForm() {
+  const submission = useSubmission(createKey);
+  const created = () => (submission.result && !submission.pending ? submission.result : undefined);
+  return (
+    <div class="card">
+      <div class="card-header">
+        <h2 class="card-title">Create an API key</h2>
+        <p class="card-subtitle">
+          Keys let your own systems call Seqflare's API (including the Apollo-compatible endpoints). Send the key in the <code>X-Api-Key</code> header.
+        </p>
+      </div>
+      <Show
+        when={created()}
+        fallback={
+          <form action={createKey} method="post" class="form form-inline">
+            <div class="field grow">
+              <label for="key-name">Name</label>
+              <input id="key-name" name="name" required maxlength={80} placeholder="e.g. CRM sync" autocomplete="off" />
+            </div>
+            <div class="field">
+              <label for="key-kind">Kind</label>
+              <select id="key-kind" name="kind" aria-describedby="key-kind-help">
+                <option value="standard">Standard</option>
+                <option value="master">Master</option>
+              </select>
+            </div>
+            <div class="field field-action">
+              <button type="submit" class="btn btn-primary" disabled={submission.pending}>
+                <Icon name="plus" size={16} />
+                {submission.pending ? "Creating…" : "Create key"}
+              </button>
+            </div>
+            <p id="key-kind-help" class="field-help full">
+              <strong>Standard</strong> keys reach most endpoints. <strong>Master</strong> keys also reach the endpoints Apollo reserves for master keys (such as listing users). Give out master keys sparingly.
+            </p>
+            <div class="full">
+              <FormError error={submission.error} />
+            </div>
+          </form>
+        }
+      >
+        {(r) => <NewKey name={r().api_key.name} secret={r().key} onDone={() => submission.clear()} />}
+      </Show>
+    </div>
+  );
+}
+
+function KeyStatus(props: { k: ApiKey }) {
+  return (
+    <Show when={props.k.revoked_at} fallback={<Badge tone="success" dot>Active</Badge>}>
+      {(at) => (
+        <Badge tone="neutral" dot title={`Revoked ${formatDateTime(at())}`}>
+          Revoked
+        </Badge>
+      )}
+    </Show>
+  );
+}
+
+function KeysTable() {
+  const keys = createAsync(() => getApiKeys());
+  const revoke = useAction(revokeKey);
+  const revoking = useSubmission(revokeKey);
+  const [target, setTarget] = createSignal<ApiKey | null>(null);
+  const [revokeError, setRevokeError] = createSignal<unknown>(null);
+
+  const confirmRevoke = async () => {
+    const k = target();
+    if (!k) return;
+    setRevokeError(null);
+    try {
+      await revoke(k.id);
+      setTarget(null);
+    } catch (err) {
+      setRevokeError(err);
+    }
+  };
+
+  return (
+    <div class="card card-flush">
+      <div class="card-header">
+        <h2 class="card-title">Team API keys</h2>
+        <p class="card-subtitle">Revoked keys stop working immediately and stay listed for the audit trail.</p>
+      </div>
+      <Suspense fallback={<TableSkeleton columns={7} rows={3} label="Loading API keys…" />}>
+        <Show when={keys()}>
+          {(r) => (
+            <Show
+              when={r().api_keys.length > 0}
+              fallback={
+                <EmptyState icon="key" title="No API keys yet">
+                  Create a key above to connect your CRM, data warehouse or scripts.
+                </EmptyState>
+              }
+            >
+              <div class="table-wrap">
+                <table class="table">
+                  <caption class="sr-only">API keys</caption>
+                  <thead>
+                    <tr>
+                      <th scope="col">Name</th>
+                      <th scope="col">Kind</th>
+                      <th scope="col">Key</th>
+                      <th scope="col">Created</th>
+                      <th scope="col">Last used</th>
+                      <th scope="col">Status</th>
+                      <th scope="col"><span class="sr-only">Actions</span></th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    <For each={r().api_keys}>
+                      {(k) => (
+                        <tr classList={{ "row-muted": !!k.revoked_at }} data-key-id={k.id}>
+                          <td class="cell-strong">{k.name}</td>
+                          <td>
+                            <Badge tone={k.kind === "master" ? "accent" : "neutral"}>{k.kind === "master" ? "Master" : "Standard"}</Badge>
+                          </td>
+                          <td>
+                            <code class="key-prefix">{k.prefix}…</code>
+                          </td>
+                          <td>
+                            <time datetime={new Date(k.created_at).toISOString()} title={formatDateTime(k.created_at)}>{formatDate(k.created_at)}</time>
+                          </td>
+                          <td>
+                            <Show when={k.last_used_at} fallback={<span class="muted">Never</span>}>
+                              {(at) => <time datetime={new Date(at()).toISOString()} title={formatDateTime(at())}>{formatRelative(at())}</time>}
+                            </Show>
+                          </td>
+                          <td>
+                            <KeyStatus k={k} />
+                          </td>
+                          <td class="cell-actions">
+                            <Show when={!k.revoked_at}>
+                              <button
+                                type="button"
+                                class="btn btn-danger-ghost btn-sm"
+                                aria-label={`Revoke API key ${k.name}`}
+                                onClick={() => {
+                                  setRevokeError(null);
+                                  setTarget(k);
+                                }}
+                              >
+                                Revoke
+                              </button>
+                            </Show>
+                          </td>
+                        </tr>
+                      )}
+                    </For>
+                  </tbody>
+                </table>
+              </div>
+            </Show>
+          )}
+        </Show>
+      </Suspense>
+      <ConfirmDialog
+        open={!!target()}
+        danger
+        title="Revoke this API key?"
+        confirmLabel="Revoke key"
+        busy={revoking.pending}
+        onCancel={() => setTarget(null)}
+        onConfirm={confirmRevoke}
+      >
+        <p>
+          <strong>{target()?.name}</strong> (<code>{target()?.prefix}…</code>) stops working immediately. Anything still using it will get
+          401 errors. This can't be undone.
+        </p>
+        <Show when={revokeError()}>
+          <div class="form-error" role="alert">
+            <Icon name="alert" size={16} />
+            <span>{errorMessage(revokeError())}</span>
+          </div>
+        </Show>
+      </ConfirmDialog>
+    </div>
+  );
+}
+
+/** Settings → API keys. Only admins manage keys (the API answers 403 to members). */
+export function ApiKeys() {
+  const me = createAsync(() => getMe());
+  return (
+    <Show when={me()}>
+      {(m) => (
+        <Show
+          when={m().user.role === "admin"}
+          fallback={
+            <div class="notice" role="note">
+              <Icon name="lock" size={18} />
+              <div>
+                <strong>Only team admins manage API keys.</strong>
+                <p>Ask an admin of {m().team.name} to create a key for you, or to make you an admin.</p>
+              </div>
+            </div>
+          }
+        >
+          <div class="stack">
+            <CreateKeyForm />
+            <KeysTable />
+          </div>
+        </Show>
+      )}
+    </Show>
+  );
+}
