@@ -1,19 +1,477 @@
 import { DurableObject } from "cloudflare:workers";
+import { bulkInsertStatements } from "../worker/db/bulk";
 import type { Env } from "../worker/env";
+import { armAlarm } from "../worker/lib/alarms";
+import { now } from "../worker/lib/clock";
+import { newId } from "../worker/lib/ids";
+import { sequenceStub } from "../worker/lib/stubs";
+import { composeEmail, loadMailbox, type MailboxSettings } from "../worker/services/compose";
+import type { QueuedEmail, StepResult } from "../worker/services/engine-types";
+import { blockingReason, loadContactStates } from "../worker/services/eligibility";
+import { inWindow, nextWindowStart, type WindowSpec } from "../worker/services/schedule-time";
+import { transportFor } from "../worker/transports";
+import type { SendResult } from "../worker/transports/types";
+
+type State = "queued" | "sending" | "sent" | "unknown" | "bounced" | "failed" | "cancelled";
+
+interface QueueRow {
+  enrollment_id: string;
+  step_id: string;
+  sequence_id: string;
+  team_id: string;
+  contact_id: string;
+  due_at: number;
+  score: number;
+  window: string;
+  zone: string | null;
+  thread: string | null;
+  state: State;
+  attempts: number;
+  next_attempt_at: number | null;
+  reserved_at: number | null;
+  settled_at: number | null;
+  error: string | null;
+  reason: string | null;
+  reported: number;
+  msg: string | null;
+}
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+/** Retry delays for transient failures; after the last one the step fails with a reason. */
+const BACKOFF_MS = [60_000, 5 * 60_000, 15 * 60_000, HOUR, 4 * HOUR];
+/** States whose reservation counts against the caps: something was (or may have been) sent. */
+const COUNTED = "('sending','sent','unknown','bounced')";
+const MAX_SENDS_PER_RUN = 50;
+
+export interface Capacity {
+  dailyLimit: number;
+  hourlyLimit: number;
+  usedLast24h: number;
+  usedLastHour: number;
+  queued: number;
+  nextSendAt: number | null;
+  status: string;
+}
 
 /**
- * MailboxDO — one per mailbox. Owns the mailbox's send ledger and capacity (invariants 3 and 4):
- * reserve before the transport is called, settle after.
+ * MailboxDO — one per mailbox. The single writer of the mailbox's send ledger (the queue table,
+ * keyed by (enrollment, step): invariant 4) and of its capacity (rolling 24 h and 1 h caps and the
+ * gap between sends: invariant 3). Capacity is reserved before the transport is called and released
+ * when nothing was sent. Due emails go out by prospect score, then due time, only inside their
+ * sending window (invariant 7), after a last eligibility check (invariant 5).
  */
 export class MailboxDO extends DurableObject<Env> {
+  private sql: SqlStorage;
+  /** Sends whose transport call is in progress in this instance. A "sending" row not in here was cut off by a crash. */
+  private inFlight = new Set<string>();
+  private running: Promise<void> | null = null;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    ctx.blockConcurrencyWhile(async () => {
-      ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
+    this.sql = ctx.storage.sql;
+    ctx.blockConcurrencyWhile(async () => this.migrate());
+  }
+
+  private migrate() {
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
+    if (Number(this.meta("schema") ?? 0) < 1) {
+      this.sql.exec(`
+        CREATE TABLE queue (
+          enrollment_id TEXT NOT NULL, step_id TEXT NOT NULL, sequence_id TEXT NOT NULL, team_id TEXT NOT NULL,
+          contact_id TEXT NOT NULL, due_at INTEGER NOT NULL, score INTEGER NOT NULL, window TEXT NOT NULL, zone TEXT,
+          thread TEXT, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER,
+          reserved_at INTEGER, settled_at INTEGER, error TEXT, reason TEXT, reported INTEGER NOT NULL DEFAULT 1, msg TEXT,
+          PRIMARY KEY (enrollment_id, step_id)
+        );
+        CREATE INDEX queue_pick ON queue (state, score DESC, due_at);
+        CREATE INDEX queue_reserved ON queue (reserved_at) WHERE reserved_at IS NOT NULL;
+        CREATE INDEX queue_unreported ON queue (reported) WHERE reported = 0;
+      `);
+      this.setMeta("schema", "1");
+    }
+  }
+
+  private meta(key: string): string | null {
+    return this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", key).toArray()[0]?.value ?? null;
+  }
+  private setMeta(key: string, value: string) {
+    this.sql.exec("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", key, value);
+  }
+
+  // ---------------------------------------------------------------- RPC verbs
+
+  /** Accept due emails. Idempotent on (enrollment, step): a repeat is ignored, a sent email is never queued again. */
+  async enqueue(mailboxId: string, teamId: string, items: QueuedEmail[]): Promise<number> {
+    this.setMeta("mailbox_id", mailboxId);
+    this.setMeta("team_id", teamId);
+    let added = 0;
+    this.ctx.storage.transactionSync(() => {
+      for (const i of items) {
+        const r = this.sql.exec(
+          `INSERT OR IGNORE INTO queue (enrollment_id, step_id, sequence_id, team_id, contact_id, due_at, score, window, zone, thread, state)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued')`,
+          i.enrollmentId, i.stepId, i.sequenceId, i.teamId, i.contactId, i.dueAt, i.score, JSON.stringify(i.window), i.zone, i.thread ? JSON.stringify(i.thread) : null,
+        );
+        added += r.rowsWritten;
+      }
+    });
+    await this.schedule(now());
+    return added;
+  }
+
+  /** Take back emails not yet being sent (the enrollment was paused, finished or removed). */
+  async withdraw(mailboxId: string, items: { enrollmentId: string; stepId: string }[]): Promise<{ enrollmentId: string; stepId: string }[]> {
+    this.setMeta("mailbox_id", mailboxId);
+    const pulled: { enrollmentId: string; stepId: string }[] = [];
+    this.ctx.storage.transactionSync(() => {
+      for (const i of items) {
+        const r = this.sql.exec("DELETE FROM queue WHERE enrollment_id = ? AND step_id = ? AND state = 'queued'", i.enrollmentId, i.stepId);
+        if (r.rowsWritten) pulled.push(i);
+      }
+    });
+    await this.schedule(now());
+    return pulled;
+  }
+
+  /** Settings changed (limits, reconnect, disconnect): re-plan now. A reconnected mailbox resumes by itself. */
+  async refresh(mailboxId: string): Promise<void> {
+    this.setMeta("mailbox_id", mailboxId);
+    await this.schedule(now());
+  }
+
+  async capacity(mailboxId: string): Promise<Capacity> {
+    this.setMeta("mailbox_id", mailboxId);
+    const mb = await loadMailbox(this.env.DB, mailboxId);
+    const t = now();
+    return {
+      dailyLimit: mb?.dailyLimit ?? 0,
+      hourlyLimit: mb?.hourlyLimit ?? 0,
+      usedLast24h: this.used(t - DAY),
+      usedLastHour: this.used(t - HOUR),
+      queued: this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM queue WHERE state = 'queued'").one().n,
+      nextSendAt: await this.ctx.storage.getAlarm(),
+      status: mb?.status ?? "disconnected",
+    };
+  }
+
+  /**
+   * When each queued email will go out, by replaying the caps, the gap and the windows forward from
+   * now, assuming nothing else is added. Used by the scheduled-emails view and capacity forecasts.
+   */
+  async forecast(mailboxId: string, limit = 500, horizonDays = 60): Promise<{ enrollmentId: string; stepId: string; at: number | null }[]> {
+    const mb = await loadMailbox(this.env.DB, mailboxId);
+    const rows = this.sql.exec("SELECT * FROM queue WHERE state = 'queued' ORDER BY score DESC, due_at").toArray() as unknown as QueueRow[];
+    if (!mb || mb.status !== "connected") return rows.slice(0, limit).map((r) => ({ enrollmentId: r.enrollment_id, stepId: r.step_id, at: null }));
+    const t0 = now();
+    const sends = this.sql.exec<{ reserved_at: number }>(`SELECT reserved_at FROM queue WHERE state IN ${COUNTED} AND reserved_at > ? ORDER BY reserved_at`, t0 - DAY).toArray().map((r) => r.reserved_at);
+    const plan = planSends(rows, mb, sends, Number(this.meta("next_send_at") ?? 0), t0, t0 + horizonDays * DAY, limit);
+    return plan;
+  }
+
+  async inspect(): Promise<{ queue: QueueRow[]; alarm: number | null }> {
+    return {
+      queue: this.sql.exec("SELECT * FROM queue ORDER BY reserved_at, due_at").toArray() as unknown as QueueRow[],
+      alarm: await this.ctx.storage.getAlarm(),
+    };
+  }
+
+  override async alarm(): Promise<void> {
+    // At-least-once: a repeated alarm finds nothing due or is held back by the caps and the gap.
+    await this.process();
+  }
+
+  // ---------------------------------------------------------------- engine
+
+  /** One processing pass at a time: overlapping alarms and RPCs wait for the running pass. */
+  private async process(): Promise<void> {
+    if (this.running) return this.running;
+    this.running = this.pass().finally(() => (this.running = null));
+    return this.running;
+  }
+
+  private async pass(): Promise<void> {
+    const mailboxId = this.meta("mailbox_id");
+    if (!mailboxId) return;
+    await this.reconcile();
+    await this.report();
+    const mb = await loadMailbox(this.env.DB, mailboxId);
+    if (!mb || mb.status !== "connected") {
+      // Held while disconnected or paused: nothing is stranded, refresh() on reconnect resumes.
+      await armAlarm(this.ctx.storage, "mailbox", mailboxId, null);
+      return;
+    }
+    for (let sent = 0; sent < MAX_SENDS_PER_RUN; sent++) {
+      const t = now();
+      const gate = this.gate(mb, t);
+      if (gate > t) break;
+      const pick = this.pick(t);
+      if (!pick) break;
+      const outcome = await this.sendOne(mb, pick, t);
+      if (outcome === "stop") break;
+      if (outcome === "sent" && mb.minGapSeconds > 0) break; // the gap: the next send is another alarm
+    }
+    await this.report();
+    await this.schedule(now(), mb);
+  }
+
+  /** Earliest instant the caps and the gap allow a send (invariant 3). */
+  private gate(mb: MailboxSettings, t: number): number {
+    let at = Math.max(t, Number(this.meta("next_send_at") ?? 0));
+    at = Math.max(at, this.capFreesAt(t, DAY, mb.dailyLimit), this.capFreesAt(t, HOUR, mb.hourlyLimit));
+    return at;
+  }
+
+  private used(since: number): number {
+    return this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM queue WHERE state IN ${COUNTED} AND reserved_at > ?`, since).one().n;
+  }
+
+  /** When the rolling window of `span` has room for one more send. */
+  private capFreesAt(t: number, span: number, limit: number): number {
+    const used = this.used(t - span);
+    if (used < limit) return t;
+    if (limit <= 0) return Number.MAX_SAFE_INTEGER;
+    const r = this.sql
+      .exec<{ reserved_at: number }>(`SELECT reserved_at FROM queue WHERE state IN ${COUNTED} AND reserved_at > ? ORDER BY reserved_at LIMIT 1 OFFSET ?`, t - span, used - limit)
+      .toArray()[0];
+    return r ? r.reserved_at + span + 1 : t;
+  }
+
+  /** The highest-scored due email whose window is open now. */
+  private pick(t: number): QueueRow | null {
+    const rows = this.sql
+      .exec(`SELECT * FROM queue WHERE state = 'queued' AND due_at <= ? AND coalesce(next_attempt_at, 0) <= ? ORDER BY score DESC, due_at LIMIT 500`, t, t)
+      .toArray() as unknown as QueueRow[];
+    const windows = new Map<string, WindowSpec>();
+    for (const r of rows) {
+      let w = windows.get(r.window);
+      if (!w) windows.set(r.window, (w = JSON.parse(r.window) as WindowSpec));
+      if (inWindow(t, w, r.zone)) return r;
+    }
+    return null;
+  }
+
+  private async sendOne(mb: MailboxSettings, row: QueueRow, t: number): Promise<"sent" | "skipped" | "retry" | "stop"> {
+    const key = `${row.enrollment_id}:${row.step_id}`;
+    // Invariant 5, at send time: the contact may have unsubscribed or bounced since the step fell due.
+    const [contacts, seq] = await Promise.all([
+      loadContactStates(this.env.DB, row.team_id, [row.contact_id]),
+      this.env.DB.prepare("SELECT active, archived_at FROM sequences WHERE id = ?").bind(row.sequence_id).first<{ active: number; archived_at: number | null }>(),
+    ]);
+    const block = !seq || seq.archived_at ? "sequence_archived" : !seq.active ? "sequence_inactive" : blockingReason(contacts.get(row.contact_id), true);
+    if (block) {
+      this.settle(key, { state: "cancelled", reason: block, settled_at: t, reported: 0 });
+      return "skipped";
+    }
+    const item: QueuedEmail = {
+      enrollmentId: row.enrollment_id, stepId: row.step_id, sequenceId: row.sequence_id, teamId: row.team_id, contactId: row.contact_id,
+      dueAt: row.due_at, score: row.score, window: JSON.parse(row.window), zone: row.zone, thread: row.thread ? JSON.parse(row.thread) : null,
+    };
+    const mail = await composeEmail(this.env, item, mb, t);
+    if (!mail) {
+      this.settle(key, { state: "cancelled", reason: "no_email", settled_at: t, reported: 0 });
+      return "skipped";
+    }
+    // Reserve before calling the transport (invariants 3 and 4). Re-check the row: other calls may
+    // have run while we awaited D1.
+    const current = this.sql.exec<{ state: string }>("SELECT state FROM queue WHERE enrollment_id = ? AND step_id = ?", row.enrollment_id, row.step_id).toArray()[0];
+    if (current?.state !== "queued") return "skipped";
+    const jitter = mb.jitterSeconds > 0 ? hash(key) % (mb.jitterSeconds * 1000 + 1) : 0;
+    this.ctx.storage.transactionSync(() => {
+      this.sql.exec("UPDATE queue SET state = 'sending', reserved_at = ?, attempts = attempts + 1 WHERE enrollment_id = ? AND step_id = ?", t, row.enrollment_id, row.step_id);
+      this.setMeta("next_send_at", String(t + mb.minGapSeconds * 1000 + jitter));
+    });
+    this.inFlight.add(key);
+    let res: SendResult;
+    try {
+      const transport = await transportFor(this.env, mb);
+      res = await transport.send({ from: { email: mb.email, name: mb.senderName }, to: mail.to, raw: mail.raw, messageId: mail.messageId });
+    } catch (err) {
+      // A transport that throws gives no answer: the server may have taken the message.
+      res = { ok: false, kind: "unknown", message: err instanceof Error ? err.message : String(err) };
+    } finally {
+      this.inFlight.delete(key);
+    }
+    const msg = JSON.stringify({ to: mail.to, subject: mail.subject, text: mail.text, raw: mail.raw, messageId: mail.messageId, inReplyTo: mail.inReplyTo, variantId: mail.variantId });
+    const done = now();
+    if (res.ok) {
+      this.settle(key, { state: "sent", settled_at: done, reported: 0, msg });
+      return "sent";
+    }
+    switch (res.kind) {
+      case "unknown":
+        // Recorded, counted against the caps, and never resent (invariant 4).
+        this.settle(key, { state: "unknown", settled_at: done, reported: 0, msg, error: res.message, reason: "delivery_unknown" });
+        return "sent";
+      case "recipient_permanent":
+        this.settle(key, { state: "bounced", settled_at: done, reported: 0, msg, error: `${res.code ?? ""} ${res.message}`.trim(), reason: "bounced" });
+        return "sent";
+      case "sender":
+        // Nothing was sent: release the reservation and pause the mailbox with the reason.
+        this.settle(key, { state: "queued", reserved_at: null, error: res.message });
+        this.setMeta("next_send_at", "0");
+        await this.env.DB.prepare("UPDATE mailboxes SET status = 'paused', status_reason = ?, updated_at = ? WHERE id = ?")
+          .bind(`Sending error: ${res.code ? `${res.code} ` : ""}${res.message}`.slice(0, 500), done, mb.id).run();
+        return "stop";
+      case "transient": {
+        const attempts = (this.sql.exec<{ attempts: number }>("SELECT attempts FROM queue WHERE enrollment_id = ? AND step_id = ?", row.enrollment_id, row.step_id).toArray()[0]?.attempts) ?? 1;
+        this.setMeta("next_send_at", "0");
+        if (attempts > BACKOFF_MS.length) {
+          this.settle(key, { state: "failed", reserved_at: null, settled_at: done, reported: 0, error: res.message, reason: "send_failed" });
+        } else {
+          this.settle(key, { state: "queued", reserved_at: null, next_attempt_at: done + BACKOFF_MS[attempts - 1]!, error: res.message });
+        }
+        return "retry";
+      }
+    }
+  }
+
+  private settle(key: string, patch: Partial<QueueRow>) {
+    const [enrollmentId, stepId] = key.split(":");
+    const keys = Object.keys(patch) as (keyof QueueRow)[];
+    this.sql.exec(
+      `UPDATE queue SET ${keys.map((k) => `${k} = ?`).join(", ")} WHERE enrollment_id = ? AND step_id = ?`,
+      ...keys.map((k) => patch[k] as SqlStorageValue),
+      enrollmentId,
+      stepId,
+    );
+  }
+
+  /** A "sending" row with no transport call in flight here was cut off by a crash: its outcome is unknown, never resent. */
+  private async reconcile() {
+    const stuck = this.sql.exec<{ enrollment_id: string; step_id: string }>("SELECT enrollment_id, step_id FROM queue WHERE state = 'sending'").toArray();
+    for (const s of stuck) {
+      const key = `${s.enrollment_id}:${s.step_id}`;
+      if (this.inFlight.has(key)) continue;
+      this.settle(key, { state: "unknown", settled_at: now(), reported: 0, reason: "delivery_unknown", error: "interrupted while sending; not resent" });
+    }
+  }
+
+  /**
+   * Outbox pattern: settled rows are written to D1 (messages, bounces, suppressions) and reported to
+   * their SequenceDOs, then marked reported. A crash in between repeats the report, which both sides
+   * ignore the second time.
+   */
+  private async report() {
+    const rows = this.sql.exec("SELECT * FROM queue WHERE reported = 0 LIMIT 200").toArray() as unknown as QueueRow[];
+    if (!rows.length) return;
+    const mailboxId = this.meta("mailbox_id")!;
+    const d1 = this.env.DB;
+    const messageRows = [];
+    const stmts: D1PreparedStatement[] = [];
+    for (const r of rows) {
+      const m = r.msg ? (JSON.parse(r.msg) as { to: string; subject: string; text: string; raw: string; messageId: string; inReplyTo: string | null; variantId: string | null }) : null;
+      if (m) {
+        const status = r.state === "sent" ? "sent" : r.state === "bounced" ? "bounced" : r.state === "unknown" ? "unknown" : "failed";
+        messageRows.push([newId(), r.team_id, r.enrollment_id, r.sequence_id, r.step_id, m.variantId, mailboxId, r.contact_id, m.to, m.subject, m.text, m.messageId, m.inReplyTo, m.raw, status, r.error, r.due_at, r.reserved_at, r.settled_at ?? now()] as const);
+        if (r.state === "bounced") {
+          stmts.push(d1.prepare("UPDATE contacts SET bounced_at = coalesce(bounced_at, ?), updated_at = ? WHERE id = ? AND team_id = ?").bind(r.settled_at, r.settled_at, r.contact_id, r.team_id));
+          stmts.push(d1.prepare("INSERT OR IGNORE INTO suppressions (id, team_id, email, reason, source, created_at) VALUES (?, ?, lower(?), 'bounced', 'smtp', ?)").bind(newId(), r.team_id, m.to, r.settled_at));
+        }
+      }
+    }
+    stmts.unshift(
+      ...bulkInsertStatements(
+        d1,
+        "messages",
+        ["id", "team_id", "enrollment_id", "sequence_id", "step_id", "variant_id", "mailbox_id", "contact_id", "to_email", "subject", "body", "message_id_header", "in_reply_to", "raw", "status", "error", "scheduled_at", "sent_at", "created_at"],
+        messageRows,
+      ),
+    );
+    if (stmts.length) await d1.batch(stmts);
+    const bySequence = new Map<string, { teamId: string; results: StepResult[] }>();
+    for (const r of rows) {
+      const m = r.msg ? (JSON.parse(r.msg) as { messageId: string; subject: string }) : null;
+      const outcome: StepResult["outcome"] = r.state === "sent" ? "sent" : r.state === "unknown" ? "unknown" : r.state === "bounced" ? "bounced" : r.state === "failed" ? "failed" : "cancelled";
+      const entry = bySequence.get(r.sequence_id) ?? { teamId: r.team_id, results: [] };
+      entry.results.push({ enrollmentId: r.enrollment_id, stepId: r.step_id, outcome, at: r.settled_at ?? now(), reason: r.reason ?? undefined, messageId: m?.messageId, subject: m?.subject });
+      bySequence.set(r.sequence_id, entry);
+    }
+    for (const [sequenceId, { teamId, results }] of bySequence) await sequenceStub(this.env, sequenceId).stepsDone(sequenceId, teamId, results);
+    this.ctx.storage.transactionSync(() => {
+      for (const r of rows) this.sql.exec("UPDATE queue SET reported = 1, msg = NULL WHERE enrollment_id = ? AND step_id = ?", r.enrollment_id, r.step_id);
     });
   }
 
-  async ping(): Promise<string> {
-    return "mailbox";
+  /** Arm the one alarm at the next instant anything could go out. */
+  private async schedule(t: number, mb?: MailboxSettings | null) {
+    const mailboxId = this.meta("mailbox_id");
+    if (!mailboxId) return;
+    mb ??= await loadMailbox(this.env.DB, mailboxId);
+    const pending = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM queue WHERE state = 'queued' OR reported = 0").one().n;
+    if (!mb || mb.status !== "connected" || !pending) {
+      await armAlarm(this.ctx.storage, "mailbox", mailboxId, pending && mb?.status === "connected" ? t : null);
+      return;
+    }
+    const unreported = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM queue WHERE reported = 0").one().n;
+    if (unreported) return armAlarm(this.ctx.storage, "mailbox", mailboxId, t);
+    const gate = this.gate(mb, t);
+    // The earliest time a queued email is due, out of backoff, and inside its window.
+    const groups = this.sql
+      .exec<{ window: string; zone: string | null; at: number }>(
+        "SELECT window, zone, min(max(due_at, coalesce(next_attempt_at, 0))) AS at FROM queue WHERE state = 'queued' GROUP BY window, zone",
+      )
+      .toArray();
+    let next = Number.MAX_SAFE_INTEGER;
+    for (const g of groups) {
+      const from = Math.max(g.at, gate);
+      const open = nextWindowStart(from, JSON.parse(g.window) as WindowSpec, g.zone);
+      if (open !== null) next = Math.min(next, open);
+    }
+    await armAlarm(this.ctx.storage, "mailbox", mailboxId, next === Number.MAX_SAFE_INTEGER ? null : Math.max(next, t));
   }
+}
+
+function hash(s: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
+
+/**
+ * Replays sending forward in time: the same rules as the live pass (caps, gap, windows, priority),
+ * without sending. `sent` are the reservation times already in the last 24 h.
+ */
+export function planSends(
+  rows: QueueRow[],
+  mb: Pick<MailboxSettings, "dailyLimit" | "hourlyLimit" | "minGapSeconds">,
+  sent: number[],
+  nextSendAt: number,
+  from: number,
+  until: number,
+  limit: number,
+): { enrollmentId: string; stepId: string; at: number | null }[] {
+  const out: { enrollmentId: string; stepId: string; at: number | null }[] = [];
+  const pending = rows.map((r) => ({ r, w: JSON.parse(r.window) as WindowSpec, ready: Math.max(r.due_at, r.next_attempt_at ?? 0) }));
+  const history = [...sent];
+  let t = Math.max(from, nextSendAt);
+  while (pending.length && t <= until && out.length < limit) {
+    const day = history.filter((x) => x > t - DAY);
+    const hour = day.filter((x) => x > t - HOUR);
+    if (day.length >= mb.dailyLimit) {
+      t = day[day.length - mb.dailyLimit]! + DAY + 1;
+      continue;
+    }
+    if (hour.length >= mb.hourlyLimit) {
+      t = hour[hour.length - mb.hourlyLimit]! + HOUR + 1;
+      continue;
+    }
+    const i = pending.findIndex((p) => p.ready <= t && inWindow(t, p.w, p.r.zone));
+    if (i < 0) {
+      let next = Number.MAX_SAFE_INTEGER;
+      for (const p of pending) {
+        const open = nextWindowStart(Math.max(p.ready, t), p.w, p.r.zone);
+        if (open !== null) next = Math.min(next, open);
+      }
+      if (next === Number.MAX_SAFE_INTEGER) break;
+      t = Math.max(next, t + 1);
+      continue;
+    }
+    const [p] = pending.splice(i, 1);
+    out.push({ enrollmentId: p!.r.enrollment_id, stepId: p!.r.step_id, at: t });
+    history.push(t);
+    t += Math.max(1, mb.minGapSeconds * 1000);
+  }
+  for (const p of pending) if (out.length < limit) out.push({ enrollmentId: p.r.enrollment_id, stepId: p.r.step_id, at: null });
+  return out;
 }

@@ -7,9 +7,18 @@ const MAX_JSON_CHARS = 900_000;
 
 export type Row = readonly (string | number | boolean | null)[];
 
-export function bulkInsertStatements(d1: D1Database, table: string, columns: readonly string[], rows: readonly Row[], mode: "" | "OR IGNORE" | "OR REPLACE" = "OR IGNORE"): D1PreparedStatement[] {
+export function bulkInsertStatements(
+  d1: D1Database,
+  table: string,
+  columns: readonly string[],
+  rows: readonly Row[],
+  mode: "" | "OR IGNORE" | "OR REPLACE" = "OR IGNORE",
+  /** e.g. an `ON CONFLICT(...) DO UPDATE ...` upsert clause. */
+  onConflict = "",
+): D1PreparedStatement[] {
   const select = columns.map((_, i) => `json_extract(value, '$[${i}]')`).join(", ");
-  const sql = `INSERT ${mode} INTO ${table} (${columns.join(", ")}) SELECT ${select} FROM json_each(?1)`;
+  // "WHERE true" lets SQLite parse an upsert clause after INSERT ... SELECT.
+  const sql = `INSERT ${mode} INTO ${table} (${columns.join(", ")}) SELECT ${select} FROM json_each(?1) WHERE true ${onConflict}`;
   const out: D1PreparedStatement[] = [];
   let chunk: string[] = [];
   let size = 0;

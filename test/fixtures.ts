@@ -1,0 +1,125 @@
+import { runDurableObjectAlarm } from "cloudflare:test";
+import type { EnrollItem } from "../durable-objects/sequence-do";
+import { bulkInsert } from "../worker/db/bulk";
+import { armedAlarms, trackAlarms } from "../worker/lib/alarms";
+import { now, setClock } from "../worker/lib/clock";
+import { newId } from "../worker/lib/ids";
+import { mailboxStub, sequenceStub } from "../worker/lib/stubs";
+import { DEMO } from "../worker/seed/demo";
+import { env } from "./helpers";
+
+/** Monday 2027-03-01 00:00 UTC: simulated time starts after real time, so real alarms never fire mid-test. */
+export const SIM_START = Date.UTC(2027, 2, 1);
+export const MIN = 60_000;
+export const HOUR = 60 * MIN;
+export const DAY = 24 * HOUR;
+
+export interface StepSpec {
+  type?: string;
+  wait?: number;
+  unit?: "minutes" | "hours" | "days";
+  businessDays?: boolean;
+  enabled?: boolean;
+  threadReply?: boolean;
+  variants?: { subject: string; body: string }[];
+}
+
+export interface ScheduleSpec {
+  timeZone?: string;
+  windows?: Record<string, [string, string][]>;
+  holidays?: string[];
+  holidayCalendar?: string;
+  useContactTimeZone?: boolean;
+}
+
+/** A team of its own per test, so tests never see each other's rows. */
+export async function makeTeam(name = "Sim") {
+  const teamId = newId();
+  const userId = newId();
+  const t = now();
+  await env.DB.batch([
+    env.DB.prepare("INSERT INTO teams (id, name, postal_address, credit_balance, created_at) VALUES (?, ?, '1 Test St, Testville', 1000, ?)").bind(teamId, name, t),
+    env.DB.prepare("INSERT INTO users (id, team_id, email, name, role, password_hash, created_at) VALUES (?, ?, ?, 'Sim Owner', 'admin', 'x', ?)").bind(userId, teamId, `${userId}@sim.test`, t),
+    env.DB.prepare("INSERT INTO contact_stages (id, team_id, name, category, position) VALUES (?, ?, 'Cold', 'open', 0), (?, ?, 'Do Not Contact', 'dnc', 1)").bind(`${teamId}-cold`, teamId, `${teamId}-dnc`, teamId),
+  ]);
+  return { teamId, userId };
+}
+
+export async function makeSchedule(teamId: string, s: ScheduleSpec = {}) {
+  const id = newId();
+  await env.DB.prepare(
+    "INSERT INTO schedules (id, team_id, name, time_zone, windows, holidays, holiday_calendar, use_contact_time_zone, is_default, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
+  ).bind(
+    id, teamId, `sched-${id}`, s.timeZone ?? "America/New_York",
+    JSON.stringify(s.windows ?? Object.fromEntries(["1", "2", "3", "4", "5"].map((d) => [d, [["09:00", "17:00"]]]))),
+    JSON.stringify(s.holidays ?? []), s.holidayCalendar ?? "none", s.useContactTimeZone ? 1 : 0, now(),
+  ).run();
+  return id;
+}
+
+export async function makeSequence(teamId: string, ownerId: string, steps: StepSpec[], scheduleId: string | null, active = true) {
+  const id = newId();
+  const t = now();
+  const stmts = [env.DB.prepare("INSERT INTO sequences (id, team_id, owner_id, name, active, schedule_id, settings, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, '{}', ?, ?)").bind(id, teamId, ownerId, `Seq ${id}`, active ? 1 : 0, scheduleId, t, t)];
+  const stepIds: string[] = [];
+  steps.forEach((s, i) => {
+    const sid = newId();
+    stepIds.push(sid);
+    stmts.push(env.DB.prepare("INSERT INTO steps (id, team_id, sequence_id, position, type, wait_amount, wait_unit, business_days, enabled, thread_reply, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?)")
+      .bind(sid, teamId, id, i + 1, s.type ?? "auto_email", s.wait ?? 0, s.unit ?? "days", s.businessDays ? 1 : 0, s.enabled === false ? 0 : 1, s.threadReply ? 1 : 0, t));
+    for (const [k, v] of (s.variants ?? [{ subject: `Step ${i + 1} for {{first_name}}`, body: `Hello {{first_name}} at {{company}}` }]).entries()) {
+      stmts.push(env.DB.prepare("INSERT INTO step_variants (id, team_id, step_id, label, subject, body, enabled, created_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?)").bind(newId(), teamId, sid, String.fromCharCode(65 + k), v.subject, v.body, t));
+    }
+  });
+  await env.DB.batch(stmts);
+  return { sequenceId: id, stepIds };
+}
+
+export async function makeMailbox(teamId: string, userId: string, o: { daily?: number; hourly?: number; gapSeconds?: number; jitterSeconds?: number } = {}) {
+  const id = newId();
+  const t = now();
+  await env.DB.prepare(
+    "INSERT INTO mailboxes (id, team_id, user_id, email, sender_name, signature, transport, daily_limit, hourly_limit, min_gap_seconds, jitter_seconds, status, created_at, updated_at) VALUES (?, ?, ?, ?, 'Sim Sender', 'Sim', 'outbox', ?, ?, ?, ?, 'connected', ?, ?)",
+  ).bind(id, teamId, userId, `${id}@sender.test`, o.daily ?? 100, o.hourly ?? 20, o.gapSeconds ?? 60, o.jitterSeconds ?? 0, t, t).run();
+  return id;
+}
+
+export async function makeContacts(teamId: string, n: number, o: { score?: (i: number) => number; timeZone?: (i: number) => string | null } = {}) {
+  const t = now();
+  const ids = Array.from({ length: n }, () => newId());
+  await bulkInsert(env.DB, "contacts", ["id", "team_id", "first_name", "last_name", "company", "email", "email_status", "score", "time_zone", "stage_id", "created_at", "updated_at"],
+    ids.map((id, i) => [id, teamId, `First${i}`, `Last${i}`, "Acme", `c${i}.${id}@example.test`, "verified", o.score ? o.score(i) : 50, o.timeZone ? o.timeZone(i) : null, `${teamId}-cold`, t, t]), "");
+  return ids;
+}
+
+export async function enroll(teamId: string, sequenceId: string, contactIds: string[], mailboxIds: string[], score = (i: number) => 50) {
+  const items: EnrollItem[] = contactIds.map((c, i) => ({ enrollmentId: newId(), contactId: c, mailboxId: mailboxIds[i % mailboxIds.length]!, score: score(i), timeZone: null }));
+  return sequenceStub(env, sequenceId).enroll(sequenceId, teamId, items);
+}
+
+/** Discrete-event driver: run the earliest armed alarm at its simulated instant, until `until`. */
+export async function runUntil(until: number, maxEvents = 1_000_000): Promise<number> {
+  let events = 0;
+  for (; events < maxEvents; events++) {
+    let next: { key: string; kind: string; name: string; at: number } | null = null;
+    for (const [key, a] of armedAlarms) if (!next || a.at < next.at) next = { key, ...a };
+    if (!next || next.at > until) break;
+    if (next.at > now()) setClock(next.at);
+    armedAlarms.delete(next.key);
+    const stub = next.kind === "sequence" ? sequenceStub(env, next.name) : mailboxStub(env, next.name);
+    await runDurableObjectAlarm(stub);
+  }
+  if (now() < until) setClock(until);
+  return events;
+}
+
+export function startSimulation(at = SIM_START) {
+  trackAlarms(false);
+  trackAlarms(true);
+  setClock(at);
+}
+
+export const sentMessages = async (sequenceId: string) =>
+  (await env.DB.prepare("SELECT m.*, s.position FROM messages m JOIN steps s ON s.id = m.step_id WHERE m.sequence_id = ? ORDER BY m.sent_at").bind(sequenceId).all<any>()).results;
+
+export { DEMO };

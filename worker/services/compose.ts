@@ -1,0 +1,106 @@
+import type { Env } from "../env";
+import { buildMessage, messageIdFor, signUnsubscribeToken, subjectForThread } from "./mime";
+import type { QueuedEmail } from "./engine-types";
+import { renderSubject, renderTemplate, type TemplateContext } from "./templates";
+
+export interface MailboxSettings {
+  id: string;
+  teamId: string;
+  userId: string;
+  email: string;
+  senderName: string;
+  signature: string;
+  transport: "outbox" | "smtp" | "send_email";
+  transportConfig: Record<string, unknown>;
+  secretCiphertext: string | null;
+  dailyLimit: number;
+  hourlyLimit: number;
+  minGapSeconds: number;
+  jitterSeconds: number;
+  status: "connected" | "disconnected" | "paused";
+  statusReason: string | null;
+}
+
+export async function loadMailbox(d1: D1Database, mailboxId: string): Promise<MailboxSettings | null> {
+  const r = await d1.prepare("SELECT * FROM mailboxes WHERE id = ?").bind(mailboxId).first<Record<string, any>>();
+  if (!r) return null;
+  return {
+    id: r.id,
+    teamId: r.team_id,
+    userId: r.user_id,
+    email: r.email,
+    senderName: r.sender_name,
+    signature: r.signature,
+    transport: r.transport,
+    transportConfig: JSON.parse(r.transport_config || "{}"),
+    secretCiphertext: r.secret_ciphertext,
+    dailyLimit: r.daily_limit,
+    hourlyLimit: r.hourly_limit,
+    minGapSeconds: r.min_gap_seconds,
+    jitterSeconds: r.jitter_seconds,
+    status: r.status,
+    statusReason: r.status_reason,
+  };
+}
+
+/** A/B split: contacts spread evenly and deterministically over a step's enabled variants. */
+export function pickVariant<T>(variants: T[], enrollmentId: string): T | undefined {
+  if (!variants.length) return undefined;
+  let h = 2166136261;
+  for (let i = 0; i < enrollmentId.length; i++) h = Math.imul(h ^ enrollmentId.charCodeAt(i), 16777619);
+  return variants[(h >>> 0) % variants.length];
+}
+
+export interface ComposedEmail {
+  to: string;
+  subject: string;
+  text: string;
+  raw: string;
+  messageId: string;
+  inReplyTo: string | null;
+  variantId: string | null;
+}
+
+/** Public base URL for links in emails (unsubscribe). */
+export const publicUrl = (env: Env) => (env.PUBLIC_URL ?? "http://localhost:8787").replace(/\/$/, "");
+
+/** Renders the step's email for one contact into a complete RFC 5322 message. */
+export async function composeEmail(env: Env, item: QueuedEmail, mailbox: MailboxSettings, at: number): Promise<ComposedEmail | null> {
+  const [contact, variants, team] = await Promise.all([
+    env.DB.prepare("SELECT first_name, last_name, company, title, email, city, country, time_zone FROM contacts WHERE id = ? AND team_id = ?")
+      .bind(item.contactId, item.teamId).first<Record<string, any>>(),
+    env.DB.prepare("SELECT id, subject, body FROM step_variants WHERE step_id = ? AND enabled = 1 ORDER BY label, id").bind(item.stepId).all<{ id: string; subject: string; body: string }>(),
+    env.DB.prepare("SELECT postal_address FROM teams WHERE id = ?").bind(item.teamId).first<{ postal_address: string }>(),
+  ]);
+  if (!contact?.email) return null;
+  const variant = pickVariant(variants.results, item.enrollmentId);
+  const ctx: TemplateContext = {
+    contact: {
+      firstName: contact.first_name, lastName: contact.last_name, company: contact.company, title: contact.title,
+      email: contact.email, city: contact.city, country: contact.country,
+    },
+    sender: { name: mailbox.senderName },
+    now: at,
+    timeZone: item.zone ?? item.window.timeZone,
+  };
+  const domain = mailbox.email.split("@")[1] ?? "seqflare.local";
+  const messageId = messageIdFor(item.enrollmentId, item.stepId, domain);
+  const rendered = renderSubject(variant?.subject ?? "", ctx);
+  const subject = item.thread ? subjectForThread(item.thread.subject) : rendered || "(no subject)";
+  const text = renderTemplate(variant?.body ?? "", ctx);
+  const token = await signUnsubscribeToken(env.APP_SECRET ?? "dev-secret", { teamId: item.teamId, email: contact.email });
+  const raw = buildMessage({
+    from: { email: mailbox.email, name: mailbox.senderName },
+    to: { email: contact.email, name: `${contact.first_name} ${contact.last_name}`.trim() },
+    subject,
+    text,
+    messageId,
+    inReplyTo: item.thread?.messageId,
+    references: item.thread ? [item.thread.messageId] : undefined,
+    date: at,
+    unsubscribeUrl: `${publicUrl(env)}/unsubscribe/${token}`,
+    postalAddress: team?.postal_address ?? "",
+    signature: mailbox.signature,
+  });
+  return { to: contact.email, subject, text, raw, messageId, inReplyTo: item.thread?.messageId ?? null, variantId: variant?.id ?? null };
+}

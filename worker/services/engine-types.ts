@@ -1,0 +1,61 @@
+import type { WindowSpec } from "./schedule-time";
+
+/** An email step handed by a SequenceDO to the MailboxDO of the enrollment's mailbox. */
+export interface QueuedEmail {
+  enrollmentId: string;
+  stepId: string;
+  sequenceId: string;
+  teamId: string;
+  contactId: string;
+  /** Earliest instant it may go out (the step's wait has passed). */
+  dueAt: number;
+  /** Prospect score: higher goes first when capacity is short. */
+  score: number;
+  window: WindowSpec;
+  /** The contact's zone when the schedule sends in the contact's time zone. */
+  zone: string | null;
+  /** Same-thread follow-up: the Message-ID and subject of the earlier email. */
+  thread: { messageId: string; subject: string } | null;
+}
+
+export type StepOutcome = "sent" | "unknown" | "bounced" | "failed" | "cancelled" | "completed" | "skipped";
+
+/** What a MailboxDO (or a task) reports back to the SequenceDO about one step. */
+export interface StepResult {
+  enrollmentId: string;
+  stepId: string;
+  outcome: StepOutcome;
+  at: number;
+  /** Reason code when the step did not go out (invariant 10). */
+  reason?: string;
+  messageId?: string;
+  subject?: string;
+}
+
+/** Reason codes a user can read: why an enrollment finished or is not progressing. */
+export const REASONS = {
+  completed_all_steps: "Went through every step",
+  unsubscribed: "Contact unsubscribed",
+  bounced: "Email bounced",
+  do_not_contact: "Contact is in a Do Not Contact stage",
+  suppressed: "Address is on the team's suppression list",
+  no_email: "Contact has no email address for an email step",
+  contact_deleted: "Contact was deleted",
+  sequence_inactive: "Sequence is inactive: held until it is turned on",
+  sequence_archived: "Sequence was archived",
+  paused_by_user: "Paused by a user",
+  removed_by_user: "Removed by a user",
+  marked_finished: "Marked as finished by a user",
+  replied: "Contact replied",
+  send_failed: "Sending failed after retries",
+  delivery_unknown: "The mail server may have accepted the email but did not confirm; not resent",
+  waiting_for_step: "Waiting for the next step's time",
+  queued_for_mailbox: "Queued in the mailbox, waiting for the sending window and capacity",
+  task_open: "Waiting for a task to be completed",
+  mailbox_disconnected: "Mailbox is disconnected: emails are held until it is reconnected",
+  mailbox_paused: "Mailbox was paused after a sending error",
+  no_mailbox: "No mailbox assigned",
+  scheduled: "Scheduled to start later",
+} as const;
+
+export type ReasonCode = keyof typeof REASONS;

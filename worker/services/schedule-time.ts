@@ -1,0 +1,336 @@
+import { IANAZone } from "luxon";
+
+/**
+ * Sending windows in IANA time zones (invariant 7: no email outside the window, enforced where
+ * MailboxDO asks `nextWindowStart` before sending). Pure: instants are epoch ms UTC, and all wall-clock
+ * arithmetic goes through the zone's UTC offset, so DST gaps and overlaps fall out of one rule:
+ * a window is the set of instants whose local wall time lies in [start, end) on an allowed local date.
+ * A start inside a spring-forward gap therefore begins at the first instant after the gap, and a
+ * fall-back hour inside a window is sendable on both of its occurrences.
+ */
+
+export interface WindowSpec {
+  timeZone: string;
+  /** ISO weekday "1" (Mon) … "7" (Sun) → half-open local ["HH:MM","HH:MM"] intervals ("24:00" may end one). */
+  windows: Record<string, [string, string][]>;
+  /** Custom "YYYY-MM-DD" local dates with no sending. */
+  holidays: string[];
+  /** "none" | "US" | "GB". */
+  holidayCalendar: string;
+}
+
+const MIN = 60_000;
+const DAY = 86_400_000;
+/** How far ahead `nextWindowStart` looks before concluding there is no window at all. */
+const HORIZON_DAYS = 400;
+const WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+
+// ---------- civil dates as day numbers (days since 1970-01-01) ----------
+
+const dayNumber = (y: number, m: number, d: number): number => Date.UTC(y, m - 1, d) / DAY;
+const isoDate = (day: number): string => new Date(day * DAY).toISOString().slice(0, 10);
+/** ISO weekday, 1 = Monday … 7 = Sunday (1970-01-01 was a Thursday). */
+const isoWeekday = (day: number): number => ((((day + 3) % 7) + 7) % 7) + 1;
+
+// ---------- zones ----------
+
+/** True for a time zone name this runtime knows (IANA names such as "Europe/London", or "UTC"). */
+export function isValidTimeZone(z: string): boolean {
+  return typeof z === "string" && z.length > 0 && IANAZone.isValidZone(z);
+}
+
+// The contact's zone when given and known, else the schedule's, else UTC (a bad stored zone must
+// not stop sending everywhere; the schedule editor rejects it on save).
+function zoneFor(spec: WindowSpec, override?: string | null): IANAZone {
+  if (override && isValidTimeZone(override)) return IANAZone.create(override);
+  return IANAZone.create(isValidTimeZone(spec.timeZone) ? spec.timeZone : "UTC");
+}
+
+const offsetMs = (zone: IANAZone, t: number): number => zone.offset(t) * MIN;
+/** Local wall clock of an instant as "naive" ms (the UTC ms that would print the same wall time). */
+const wallMs = (zone: IANAZone, t: number): number => t + offsetMs(zone, t);
+
+// Smallest instant in [lo, hi] where the offset differs from offset(lo); hi must already differ.
+function findTransition(zone: IANAZone, lo: number, hi: number): number {
+  const before = zone.offset(lo);
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (zone.offset(mid) === before) lo = mid;
+    else hi = mid;
+  }
+  return hi;
+}
+
+/** First instant whose wall time is `wall` (earlier one in a fall-back overlap, end of the gap in a spring-forward gap). */
+function instantOf(zone: IANAZone, wall: number): number {
+  const o1 = offsetMs(zone, wall - DAY), o2 = offsetMs(zone, wall + DAY);
+  const fits = [wall - o1, wall - o2].filter((u) => wallMs(zone, u) === wall);
+  if (fits.length > 0) return Math.min(...fits);
+  // In a gap the clock jumps forward (o2 > o1): the first valid instant is the transition itself.
+  return findTransition(zone, wall - o2, wall - o1);
+}
+
+// ---------- windows ----------
+
+const TIME_RE = /^([01]\d|2[0-3]):([0-5]\d)$/;
+
+/** "HH:MM" → minutes of the day; "24:00" only when it ends an interval. null when malformed. */
+function minutesOf(hhmm: unknown, isEnd: boolean): number | null {
+  if (isEnd && hhmm === "24:00") return 1440;
+  const m = typeof hhmm === "string" ? TIME_RE.exec(hhmm) : null;
+  return m ? Number(m[1]) * 60 + Number(m[2]) : null;
+}
+
+type Interval = [start: number, end: number]; // minutes of the day, half-open
+
+// Intervals of one weekday, sorted, touching ones merged. Malformed entries are ignored here:
+// `validateWindows` rejects them when a schedule is saved.
+function intervalsFor(spec: WindowSpec, weekday: number): Interval[] {
+  const raw = spec.windows?.[String(weekday)];
+  if (!Array.isArray(raw)) return [];
+  const list: Interval[] = [];
+  for (const pair of raw) {
+    if (!Array.isArray(pair)) continue;
+    const s = minutesOf(pair[0], false), e = minutesOf(pair[1], true);
+    if (s !== null && e !== null && e > s) list.push([s, e]);
+  }
+  list.sort((a, b) => a[0] - b[0]);
+  const merged: Interval[] = [];
+  for (const iv of list) {
+    const last = merged[merged.length - 1];
+    if (last && iv[0] <= last[1]) last[1] = Math.max(last[1], iv[1]);
+    else merged.push([iv[0], iv[1]]);
+  }
+  return merged;
+}
+
+const hasAnyWindow = (spec: WindowSpec): boolean => [1, 2, 3, 4, 5, 6, 7].some((w) => intervalsFor(spec, w).length > 0);
+
+/**
+ * The instant ranges [from, to) of one local date's windows, sorted and merged. Within a local day the
+ * wall clock is linear in each piece between offset changes (at most one per day in IANA data), so
+ * each interval maps to at most one range per piece.
+ */
+function rangesOn(zone: IANAZone, day: number, spec: WindowSpec): Interval[] {
+  const intervals = intervalsFor(spec, isoWeekday(day));
+  if (intervals.length === 0 || isHoliday(isoDate(day), spec)) return [];
+  const a = instantOf(zone, day * DAY), b = instantOf(zone, (day + 1) * DAY);
+  const oa = offsetMs(zone, a), ob = offsetMs(zone, b - 1);
+  const cut = oa === ob ? b : findTransition(zone, a, b - 1);
+  const pieces: [number, number, number][] = [[a, cut, oa], [cut, b, ob]];
+  const out: Interval[] = [];
+  for (const [from, to, off] of pieces) {
+    for (const [s, e] of intervals) {
+      const lo = Math.max(from, day * DAY + s * MIN - off), hi = Math.min(to, day * DAY + e * MIN - off);
+      if (lo < hi) out.push([lo, hi]);
+    }
+  }
+  out.sort((x, y) => x[0] - y[0]);
+  const merged: Interval[] = [];
+  for (const r of out) {
+    const last = merged[merged.length - 1];
+    if (last && r[0] <= last[1]) last[1] = Math.max(last[1], r[1]);
+    else merged.push(r);
+  }
+  return merged;
+}
+
+/** Whether instant `t` lies inside a sending window (zoneOverride: the contact's zone, when the schedule uses it). */
+export function inWindow(t: number, spec: WindowSpec, zoneOverride?: string | null): boolean {
+  const wall = wallMs(zoneFor(spec, zoneOverride), t);
+  const day = Math.floor(wall / DAY);
+  if (isHoliday(isoDate(day), spec)) return false;
+  const minute = (wall - day * DAY) / MIN;
+  return intervalsFor(spec, isoWeekday(day)).some(([s, e]) => minute >= s && minute < e);
+}
+
+/** `t` if it is inside a window, else the earliest later instant that is; null if none within 400 days. */
+export function nextWindowStart(t: number, spec: WindowSpec, zoneOverride?: string | null): number | null {
+  if (!hasAnyWindow(spec)) return null;
+  if (inWindow(t, spec, zoneOverride)) return t;
+  const zone = zoneFor(spec, zoneOverride);
+  const today = Math.floor(wallMs(zone, t) / DAY);
+  for (let day = today; day <= today + HORIZON_DAYS; day++) {
+    for (const [from, to] of rangesOn(zone, day, spec)) if (to > t) return Math.max(from, t);
+  }
+  return null;
+}
+
+/** End (exclusive) of the window containing `t`, within its local day; null if `t` is outside every window. */
+export function windowEnd(t: number, spec: WindowSpec, zoneOverride?: string | null): number | null {
+  if (!inWindow(t, spec, zoneOverride)) return null;
+  const zone = zoneFor(spec, zoneOverride);
+  const day = Math.floor(wallMs(zone, t) / DAY);
+  return rangesOn(zone, day, spec).find(([from, to]) => from <= t && t < to)?.[1] ?? null;
+}
+
+/**
+ * `t` plus a step's wait. Minutes and hours are elapsed time. Days are calendar days in the schedule's
+ * zone: the same wall time `amount` dates later (a day across DST is 23 or 25 hours); with
+ * `businessDays`, only Monday–Friday dates that are not holidays count. Minutes/hours ignore
+ * `businessDays` because the window already keeps sends off weekends and holidays.
+ */
+export function addWait(t: number, amount: number, unit: "minutes" | "hours" | "days", businessDays: boolean, spec: WindowSpec): number {
+  if (!Number.isFinite(amount) || amount < 0) throw new RangeError(`wait must be a non-negative number, got ${amount}`);
+  if (unit === "minutes") return t + amount * MIN;
+  if (unit === "hours") return t + amount * 60 * MIN;
+  if (!Number.isInteger(amount)) throw new RangeError(`a wait in days must be a whole number, got ${amount}`);
+  const zone = zoneFor(spec);
+  const wall = wallMs(zone, t);
+  let day = Math.floor(wall / DAY);
+  const timeOfDay = wall - day * DAY;
+  if (!businessDays) day += amount;
+  else {
+    for (let left = amount; left > 0; ) {
+      day++;
+      if (isoWeekday(day) <= 5 && !isHoliday(isoDate(day), spec)) left--;
+    }
+  }
+  return instantOf(zone, day * DAY + timeOfDay);
+}
+
+/** Problems with a schedule's windows, each naming its weekday; [] when valid. */
+export function validateWindows(windows: Record<string, [string, string][]>): string[] {
+  const problems: string[] = [];
+  if (!windows || typeof windows !== "object" || Array.isArray(windows)) return ["Windows must map weekdays 1-7 to lists of intervals"];
+  for (const [key, list] of Object.entries(windows)) {
+    const name = WEEKDAYS[Number(key) - 1];
+    if (!/^[1-7]$/.test(key) || !name) {
+      problems.push(`"${key}" is not a weekday (use 1 = Monday … 7 = Sunday)`);
+      continue;
+    }
+    if (!Array.isArray(list)) {
+      problems.push(`${name}: windows must be a list of ["HH:MM", "HH:MM"] pairs`);
+      continue;
+    }
+    const ok: [number, number, string][] = [];
+    for (const pair of list) {
+      if (!Array.isArray(pair) || pair.length !== 2) {
+        problems.push(`${name}: each window must be a ["HH:MM", "HH:MM"] pair`);
+        continue;
+      }
+      const [from, to] = pair;
+      const s = minutesOf(from, false), e = minutesOf(to, true);
+      if (s === null) problems.push(`${name}: start "${String(from)}" is not a time HH:MM between 00:00 and 23:59`);
+      if (e === null) problems.push(`${name}: end "${String(to)}" is not a time HH:MM between 00:00 and 24:00`);
+      if (s === null || e === null) continue;
+      if (e <= s) problems.push(`${name}: window ${from}–${to} must end after it starts (a window cannot span midnight: end it at 24:00 and start the next day at 00:00)`);
+      else ok.push([s, e, `${from}–${to}`]);
+    }
+    ok.sort((a, b) => a[0] - b[0]);
+    for (let i = 1; i < ok.length; i++) {
+      const prev = ok[i - 1]!, cur = ok[i]!;
+      if (cur[0] < prev[1]) problems.push(`${name}: windows ${prev[2]} and ${cur[2]} overlap`);
+    }
+  }
+  return problems;
+}
+
+// ---------- holidays ----------
+
+/** Built-in holiday calendars a schedule can pick. */
+export const HOLIDAY_CALENDARS = ["none", "US", "GB"] as const;
+
+/** Whether a local date is a custom holiday of the schedule or in its built-in calendar. */
+export function isHoliday(localDate: string, spec: WindowSpec): boolean {
+  if (spec.holidays?.includes(localDate)) return true;
+  if (!RULES[spec.holidayCalendar] || !/^\d{4}-\d{2}-\d{2}$/.test(localDate)) return false;
+  return calendarYear(spec.holidayCalendar, Number(localDate.slice(0, 4))).dates.has(localDate);
+}
+
+type Entry = [day: number, name: string];
+
+/** The n-th (1-based) ISO weekday of a month; n = -1 is the last one. */
+function nthWeekday(y: number, m: number, weekday: number, n: number): number {
+  if (n > 0) {
+    const first = dayNumber(y, m, 1);
+    return first + ((weekday - isoWeekday(first) + 7) % 7) + (n - 1) * 7;
+  }
+  const last = dayNumber(y, m + 1, 0);
+  return last - ((isoWeekday(last) - weekday + 7) % 7);
+}
+
+/** Easter Sunday (Gregorian), anonymous algorithm (Meeus/Jones/Butcher). */
+function easterSunday(y: number): number {
+  const a = y % 19, b = Math.floor(y / 100), c = y % 100;
+  const d = Math.floor(b / 4), e = b % 4, f = Math.floor((b + 8) / 25);
+  const g = Math.floor((b - f + 1) / 3), h = (19 * a + b - d - g + 15) % 30;
+  const i = Math.floor(c / 4), k = c % 4, l = (32 + 2 * e + 2 * i - h - k) % 7;
+  const m = Math.floor((a + 11 * h + 22 * l) / 451);
+  return dayNumber(y, Math.floor((h + l - 7 * m + 114) / 31), ((h + l - 7 * m + 114) % 31) + 1);
+}
+
+// Weekend holidays are kept on their real date too, so a schedule that sends on weekends rests then.
+// US federal rule: Saturday → observed Friday before, Sunday → Monday after.
+function usFixed(y: number, m: number, d: number, name: string): Entry[] {
+  const day = dayNumber(y, m, d), wd = isoWeekday(day);
+  if (wd < 6) return [[day, name]];
+  return [[day, name], [wd === 6 ? day - 1 : day + 1, `${name} (observed)`]];
+}
+
+// England & Wales: each weekend bank holiday gets the next weekday that is not already one.
+function gbSubstituted(fixed: Entry[]): Entry[] {
+  const taken = new Set(fixed.filter(([d]) => isoWeekday(d) < 6).map(([d]) => d));
+  let next = Math.max(...fixed.map(([d]) => d)) + 1;
+  const out = [...fixed];
+  for (const [day, name] of fixed) {
+    if (isoWeekday(day) < 6) continue;
+    while (isoWeekday(next) > 5 || taken.has(next)) next++;
+    taken.add(next);
+    out.push([next, `${name} (substitute day)`]);
+  }
+  return out;
+}
+
+// Rule-based so any year works; one-off holidays (royal events) go in a schedule's custom dates.
+const RULES: Record<string, (y: number) => Entry[]> = {
+  US: (y) => [
+    ...usFixed(y, 1, 1, "New Year's Day"),
+    [nthWeekday(y, 1, 1, 3), "Martin Luther King Jr. Day"],
+    [nthWeekday(y, 2, 1, 3), "Presidents' Day"],
+    [nthWeekday(y, 5, 1, -1), "Memorial Day"],
+    ...usFixed(y, 6, 19, "Juneteenth"),
+    ...usFixed(y, 7, 4, "Independence Day"),
+    [nthWeekday(y, 9, 1, 1), "Labor Day"],
+    [nthWeekday(y, 10, 1, 2), "Columbus Day"],
+    ...usFixed(y, 11, 11, "Veterans Day"),
+    [nthWeekday(y, 11, 4, 4), "Thanksgiving Day"],
+    ...usFixed(y, 12, 25, "Christmas Day"),
+  ],
+  GB: (y) => [
+    ...gbSubstituted([[dayNumber(y, 1, 1), "New Year's Day"]]),
+    [easterSunday(y) - 2, "Good Friday"],
+    [easterSunday(y) + 1, "Easter Monday"],
+    [nthWeekday(y, 5, 1, 1), "Early May bank holiday"],
+    [nthWeekday(y, 5, 1, -1), "Spring bank holiday"],
+    [nthWeekday(y, 8, 1, -1), "Summer bank holiday"],
+    ...gbSubstituted([[dayNumber(y, 12, 25), "Christmas Day"], [dayNumber(y, 12, 26), "Boxing Day"]]),
+  ],
+};
+
+type Year = { list: { date: string; name: string }[]; dates: Set<string> };
+const yearCache = new Map<string, Year>();
+
+// Memoised per calendar and year: window searches ask about hundreds of dates per call.
+function calendarYear(calendar: string, year: number): Year {
+  const key = `${calendar}:${year}`;
+  let hit = yearCache.get(key);
+  if (!hit) {
+    const rule = RULES[calendar]!;
+    // An observed day can fall in the neighbouring year (US New Year's Day on a Saturday is observed
+    // on Dec 31 before), so build three years and keep this year's dates.
+    const list = [...rule(year - 1), ...rule(year), ...rule(year + 1)]
+      .map(([d, name]) => ({ date: isoDate(d), name }))
+      .filter((h) => h.date.startsWith(`${year}-`))
+      .sort((a, b) => a.date.localeCompare(b.date) || a.name.localeCompare(b.name));
+    hit = { list, dates: new Set(list.map((h) => h.date)) };
+    yearCache.set(key, hit);
+  }
+  return hit;
+}
+
+/** Holidays of a built-in calendar dated in `year`, sorted ([] for "none" or an unknown calendar). */
+export function holidaysFor(calendar: string, year: number): { date: string; name: string }[] {
+  if (!RULES[calendar]) return [];
+  return calendarYear(calendar, year).list.map((h) => ({ ...h }));
+}

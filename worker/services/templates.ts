@@ -1,0 +1,124 @@
+import { isValidTimeZone } from "./schedule-time";
+
+/**
+ * Email templates: `{{first_name}}`, `{{ First_Name | there }}` (fallback when the value is empty),
+ * names case-insensitive, whitespace inside the braces ignored. Rendering is total (never throws) so
+ * one bad contact can't stall a mailbox; the editor blocks unknown variables and broken braces on save
+ * via `validateTemplate`, and previews warn about empty values via `missingValues`.
+ */
+
+export interface TemplateContext {
+  contact: {
+    firstName?: string | null; lastName?: string | null; company?: string | null; title?: string | null;
+    email?: string | null; city?: string | null; country?: string | null;
+  };
+  sender: { name?: string | null };
+  /** Instant of sending (epoch ms), for `{{day_of_week}}`. */
+  now: number;
+  /** Zone `{{day_of_week}}` is read in: the contact's zone when the schedule uses it, else the schedule's. */
+  timeZone: string;
+}
+
+const clean = (v: string | null | undefined): string => (typeof v === "string" ? v.trim() : "");
+
+/** The variables a template may use, for the editor's picker. */
+export const TEMPLATE_VARIABLES: readonly { name: string; description: string }[] = [
+  { name: "first_name", description: "Contact's first name" },
+  { name: "last_name", description: "Contact's last name" },
+  { name: "full_name", description: "Contact's first and last name" },
+  { name: "company", description: "Contact's company name" },
+  { name: "title", description: "Contact's job title" },
+  { name: "email", description: "Contact's email address" },
+  { name: "city", description: "Contact's city" },
+  { name: "country", description: "Contact's country" },
+  { name: "sender_name", description: "Sending mailbox's full name" },
+  { name: "sender_first_name", description: "Sending mailbox's first name" },
+  { name: "day_of_week", description: "Weekday when the email is sent, in the contact's time zone (e.g. Tuesday)" },
+];
+
+// Optional chaining throughout: rendering must not throw on a partial context.
+const VALUES: Record<string, (ctx: TemplateContext) => string> = {
+  first_name: (c) => clean(c.contact?.firstName),
+  last_name: (c) => clean(c.contact?.lastName),
+  full_name: (c) => [clean(c.contact?.firstName), clean(c.contact?.lastName)].filter(Boolean).join(" "),
+  company: (c) => clean(c.contact?.company),
+  title: (c) => clean(c.contact?.title),
+  email: (c) => clean(c.contact?.email),
+  city: (c) => clean(c.contact?.city),
+  country: (c) => clean(c.contact?.country),
+  sender_name: (c) => clean(c.sender?.name),
+  sender_first_name: (c) => clean(c.sender?.name).split(/\s+/)[0] ?? "",
+  day_of_week: (c) => {
+    if (!Number.isFinite(c.now)) return "";
+    const timeZone = isValidTimeZone(c.timeZone) ? c.timeZone : "UTC";
+    return new Intl.DateTimeFormat("en-US", { weekday: "long", timeZone }).format(c.now);
+  },
+};
+
+// One tag: `{{ name }}` or `{{ name | fallback }}`. The fallback is any text without braces.
+const TAG = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\|([^{}]*))?\}\}/g;
+const WHOLE_TAG = new RegExp(`^${TAG.source}$`);
+
+/** Variable names used in `text` that aren't in TEMPLATE_VARIABLES, as written, each once. */
+export function findUnknownVariables(text: string): string[] {
+  const seen = new Map<string, string>();
+  for (const m of text.matchAll(TAG)) {
+    const name = m[1]!;
+    if (!VALUES[name.toLowerCase()] && !seen.has(name.toLowerCase())) seen.set(name.toLowerCase(), name);
+  }
+  return [...seen.values()];
+}
+
+// Brace problems: a `{{` never closed, a `}}` never opened, or `{{…}}` that isn't a variable tag.
+function braceProblems(text: string): string[] {
+  const problems: string[] = [];
+  let open = -1;
+  for (const m of text.matchAll(/\{\{|\}\}/g)) {
+    if (m[0] === "{{") {
+      if (open >= 0) problems.push(`"{{" at position ${open + 1} is not closed before the next "{{"`);
+      open = m.index;
+    } else if (open < 0) {
+      problems.push(`"}}" at position ${m.index + 1} has no matching "{{"`);
+    } else {
+      const tag = text.slice(open, m.index + 2);
+      if (!WHOLE_TAG.test(tag)) problems.push(`${tag} is not a valid variable; write it like {{first_name}} or {{first_name|there}}`);
+      open = -1;
+    }
+  }
+  if (open >= 0) problems.push(`"{{" at position ${open + 1} is not closed`);
+  return problems;
+}
+
+/** Problems that should block saving a template: broken braces, unknown variables, a multi-line subject. */
+export function validateTemplate(subject: string, body: string): { field: "subject" | "body"; message: string }[] {
+  const out: { field: "subject" | "body"; message: string }[] = [];
+  for (const [field, text] of [["subject", subject], ["body", body]] as const) {
+    for (const message of braceProblems(text)) out.push({ field, message });
+    for (const name of findUnknownVariables(text)) out.push({ field, message: `Unknown variable {{${name}}}` });
+  }
+  if (/[\r\n]/.test(subject)) out.push({ field: "subject", message: "Subject must be a single line" });
+  return out;
+}
+
+/** `text` with every variable replaced (value, else fallback, else ""); never throws. */
+export function renderTemplate(text: string, ctx: TemplateContext): string {
+  return text.replace(TAG, (_raw, name: string, fallback: string | undefined) => {
+    const value = VALUES[name.toLowerCase()]?.(ctx) ?? "";
+    return value !== "" ? value : (fallback?.trim() ?? "");
+  });
+}
+
+/** A rendered subject: one line, because a header can't hold CR/LF (values could bring them in). */
+export function renderSubject(text: string, ctx: TemplateContext): string {
+  return renderTemplate(text, ctx).replace(/\s*[\r\n]+\s*/g, " ").trim();
+}
+
+/** Known variables in `text` that would render empty: no value for this contact and no fallback. */
+export function missingValues(text: string, ctx: TemplateContext): string[] {
+  const missing = new Set<string>();
+  for (const [, name, fallback] of text.matchAll(TAG)) {
+    const value = VALUES[name!.toLowerCase()];
+    if (value && fallback === undefined && value(ctx) === "") missing.add(name!.toLowerCase());
+  }
+  return [...missing];
+}

@@ -1,0 +1,35 @@
+import type { Env } from "../env";
+import { unseal } from "../lib/seal";
+import type { MailboxSettings } from "../services/compose";
+import type { Transport } from "./types";
+
+/** Tests swap in a transport per mailbox (a server that times out after accepting, say). */
+const overrides = new Map<string, Transport>();
+export function setTransportOverride(mailboxId: string, t: Transport | null): void {
+  if (t) overrides.set(mailboxId, t);
+  else overrides.delete(mailboxId);
+}
+
+/**
+ * The transport a mailbox sends through. `outbox` (the local default) accepts every message: the
+ * message row stored in D1 is the outbox, shown on the Outbox screen like a local mail catcher.
+ */
+export async function transportFor(env: Env, mailbox: MailboxSettings): Promise<Transport> {
+  const o = overrides.get(mailbox.id);
+  if (o) return o;
+  switch (mailbox.transport) {
+    case "outbox":
+      return { send: async () => ({ ok: true, response: "stored in outbox" }) };
+    case "smtp": {
+      const { smtpTransport } = await import("./smtp");
+      const cfg = mailbox.transportConfig as { host: string; port: number; security: "tls" | "starttls" | "none"; username?: string };
+      const password = mailbox.secretCiphertext ? await unseal(env.APP_SECRET ?? "dev-secret", mailbox.secretCiphertext) : undefined;
+      return smtpTransport({ ...cfg, password, heloName: mailbox.email.split("@")[1] });
+    }
+    case "send_email": {
+      if (!env.EMAIL) return { send: async () => ({ ok: false, kind: "sender", message: "The send_email binding EMAIL is not configured for this Worker" }) };
+      const { sendEmailTransport } = await import("./send-email");
+      return sendEmailTransport(env.EMAIL);
+    }
+  }
+}

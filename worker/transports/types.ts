@@ -1,0 +1,33 @@
+// The contract between MailboxDO (which reserves capacity and records outcomes) and the ways a message
+// can leave Seqflare. A transport sends exactly one message per call and never retries on its own:
+// retrying is the caller's decision, because only the caller knows whether a resend is safe (invariant 4).
+
+export interface OutgoingEmail {
+  from: { email: string; name: string };
+  to: string;
+  /** Full RFC 5322 message (headers + body), CRLF line endings. */
+  raw: string;
+  messageId: string;
+}
+
+/**
+ * - "recipient_permanent": the recipient's server refused this address for good (5xx on RCPT TO,
+ *   e.g. 550 5.1.1 user unknown) → the contact is marked bounced.
+ * - "sender": the sending account is the problem (auth failed, sender/relay refused by policy,
+ *   TLS misconfigured) → the caller pauses the mailbox; every other message would fail the same way.
+ * - "transient": certainly not accepted; safe to retry later (connect failure, 4xx, timeout before
+ *   the end of DATA).
+ * - "unknown": the server may have accepted the message (connection lost or timed out after the final
+ *   "." of DATA was sent, before the reply) → recorded, reconciled, never resent.
+ */
+export type SendFailureKind = "recipient_permanent" | "sender" | "transient" | "unknown";
+
+export type SendResult =
+  | { ok: true; response?: string }
+  | { ok: false; kind: SendFailureKind; code?: string; message: string };
+
+export type SendFailure = Extract<SendResult, { ok: false }>;
+
+export interface Transport {
+  send(mail: OutgoingEmail): Promise<SendResult>;
+}
