@@ -17,6 +17,7 @@ export default defineConfig(async () => {
     test: {
       include: ["test/**/*.test.ts"],
       setupFiles: ["./test/setup.ts"],
+      globalSetup: ["./test/global-setup.ts"],
       testTimeout: 30_000,
       hookTimeout: 60_000,
     },

@@ -81,14 +81,14 @@ export function scheduleToWindow(row: Record<string, any>): WindowSpec {
   };
 }
 
-/** The next enabled step after `afterStepId` (or the first enabled one), following the current order. */
+/**
+ * The next enabled step after `afterStepId`, following the current order. When that step no longer
+ * exists (deleted), the first step placed after `afterPosition`; with neither, the first enabled step.
+ */
 export function nextEnabledStep(steps: StepConfig[], afterStepId: string | null, afterPosition = 0): StepConfig | null {
-  let from = 0;
-  if (afterStepId) {
-    const i = steps.findIndex((s) => s.id === afterStepId);
-    from = i >= 0 ? i + 1 : steps.findIndex((s) => s.position > afterPosition);
-    if (from < 0) return null;
-  }
-  for (let i = from; i < steps.length; i++) if (steps[i]!.enabled) return steps[i]!;
+  const i = afterStepId ? steps.findIndex((s) => s.id === afterStepId) : -1;
+  const from = i >= 0 ? i + 1 : steps.findIndex((s) => s.position > afterPosition);
+  if (from < 0) return null;
+  for (let k = from; k < steps.length; k++) if (steps[k]!.enabled) return steps[k]!;
   return null;
 }

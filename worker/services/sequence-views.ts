@@ -1,0 +1,98 @@
+import { z } from "@hono/zod-openapi";
+import { and, asc, eq, inArray } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { schedules, sequenceShares, steps, stepVariants, users } from "../db/schema";
+import type { Caller } from "../env";
+import { sequenceAccess } from "./access";
+
+export const VariantSchema = z
+  .object({ id: z.string(), label: z.string(), subject: z.string(), body: z.string(), enabled: z.boolean() })
+  .openapi("StepVariant");
+
+export const StepSchema = z
+  .object({
+    id: z.string(),
+    position: z.number(),
+    type: z.enum(["auto_email", "manual_email", "call", "linkedin_connect", "linkedin_message", "linkedin_view", "task"]),
+    wait_amount: z.number(),
+    wait_unit: z.enum(["minutes", "hours", "days"]),
+    business_days: z.boolean(),
+    enabled: z.boolean(),
+    thread_reply: z.boolean(),
+    note: z.string(),
+    variants: z.array(VariantSchema),
+  })
+  .openapi("Step");
+
+export const SequenceSummarySchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    active: z.boolean(),
+    archived_at: z.number().nullable(),
+    owner_id: z.string(),
+    owner_name: z.string(),
+    created_at: z.number(),
+    steps: z.number(),
+    counts: z.record(z.string(), z.number()).openapi({ description: "Enrollments by status" }),
+    sent: z.number(),
+    bounced: z.number(),
+  })
+  .openapi("SequenceSummary");
+
+export const SequenceDetailSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    active: z.boolean(),
+    archived_at: z.number().nullable(),
+    owner_id: z.string(),
+    schedule_id: z.string().nullable(),
+    schedule_name: z.string().nullable(),
+    settings: z.record(z.string(), z.unknown()),
+    access: z.enum(["owner", "admin", "edit", "view"]),
+    steps: z.array(StepSchema),
+    shares: z.array(z.object({ user_id: z.string(), name: z.string(), email: z.string(), access: z.enum(["view", "edit"]) })),
+    created_at: z.number(),
+    updated_at: z.number(),
+  })
+  .openapi("Sequence");
+
+export async function loadSequenceDetail(d: Db, caller: Caller, sequenceId: string): Promise<z.infer<typeof SequenceDetailSchema>> {
+  const { seq, access } = await sequenceAccess(d, caller, sequenceId);
+  const [stepRows, shares, schedule] = await Promise.all([
+    d.select().from(steps).where(eq(steps.sequenceId, seq.id)).orderBy(asc(steps.position)),
+    d.select({ user_id: sequenceShares.userId, access: sequenceShares.access, name: users.name, email: users.email })
+      .from(sequenceShares).innerJoin(users, eq(users.id, sequenceShares.userId)).where(eq(sequenceShares.sequenceId, seq.id)),
+    seq.scheduleId ? d.query.schedules.findFirst({ where: and(eq(schedules.id, seq.scheduleId), eq(schedules.teamId, seq.teamId)) }) : undefined,
+  ]);
+  const variants = stepRows.length
+    ? await d.select().from(stepVariants).where(inArray(stepVariants.stepId, stepRows.map((s) => s.id))).orderBy(asc(stepVariants.label))
+    : [];
+  return {
+    id: seq.id,
+    name: seq.name,
+    active: seq.active,
+    archived_at: seq.archivedAt,
+    owner_id: seq.ownerId,
+    schedule_id: seq.scheduleId,
+    schedule_name: schedule?.name ?? null,
+    settings: seq.settings,
+    access,
+    created_at: seq.createdAt,
+    updated_at: seq.updatedAt,
+    shares,
+    steps: stepRows.map((s) => ({
+      id: s.id,
+      position: s.position,
+      type: s.type,
+      wait_amount: s.waitAmount,
+      wait_unit: s.waitUnit,
+      business_days: s.businessDays,
+      enabled: s.enabled,
+      thread_reply: s.threadReply,
+      note: s.note,
+      variants: variants.filter((v) => v.stepId === s.id).map((v) => ({ id: v.id, label: v.label, subject: v.subject, body: v.body, enabled: v.enabled })),
+    })),
+  };
+}
