@@ -1,4 +1,4 @@
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import type { EnrollItem } from "../durable-objects/sequence-do";
 import { bulkInsert } from "../worker/db/bulk";
 import { armedAlarms, trackAlarms } from "../worker/lib/alarms";
@@ -123,3 +123,33 @@ export const sentMessages = async (sequenceId: string) =>
   (await env.DB.prepare("SELECT m.*, s.position FROM messages m JOIN steps s ON s.id = m.step_id WHERE m.sequence_id = ? ORDER BY m.sent_at").bind(sequenceId).all<any>()).results;
 
 export { DEMO };
+
+/** D1's enrollment rows of a sequence (what lists show), oldest first. */
+export const enrollmentsOf = async (sequenceId: string) =>
+  (await env.DB.prepare("SELECT * FROM enrollments WHERE sequence_id = ? ORDER BY created_at, id").bind(sequenceId).all<any>()).results;
+
+/** Every D1 message row of a mailbox, in send order. */
+export const mailboxMessages = async (mailboxId: string) =>
+  (await env.DB.prepare("SELECT m.*, s.position FROM messages m JOIN steps s ON s.id = m.step_id WHERE m.mailbox_id = ? ORDER BY m.sent_at").bind(mailboxId).all<any>()).results;
+
+/** The MailboxDO's send ledger and its armed alarm, read inside the object. */
+export const mailboxLedger = (mailboxId: string) => runInDurableObject(mailboxStub(env, mailboxId), (o) => o.inspect());
+
+/** The SequenceDO's enrollments, timers and alarm, read inside the object. */
+export const sequenceState = (sequenceId: string) => runInDurableObject(sequenceStub(env, sequenceId), (o) => o.inspect());
+
+/** Connect, disconnect or pause a mailbox the way the settings route does: write D1, then tell its MailboxDO. */
+export async function setMailboxStatus(mailboxId: string, status: "connected" | "disconnected" | "paused", reason: string | null = null) {
+  await env.DB.prepare("UPDATE mailboxes SET status = ?, status_reason = ?, updated_at = ? WHERE id = ?").bind(status, reason, now(), mailboxId).run();
+  await mailboxStub(env, mailboxId).refresh(mailboxId);
+}
+
+/** A signed-in session for a fixture user, without going through the password check. */
+export async function sessionFor(teamId: string, userId: string) {
+  const { sha256Hex } = await import("../worker/lib/crypto");
+  const token = `tok-${newId()}`;
+  const csrf = `csrf-${newId()}`;
+  await env.DB.prepare("INSERT INTO sessions (id, user_id, team_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)")
+    .bind(await sha256Hex(token), userId, teamId, csrf, 0, Number.MAX_SAFE_INTEGER).run();
+  return { cookie: `sf_session=${token}`, csrf, userId, teamId };
+}

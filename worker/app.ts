@@ -8,6 +8,14 @@ import { contactRoutes } from "./routes/contacts";
 import { devRoutes } from "./routes/dev";
 import { listRoutes } from "./routes/lists";
 import { userRoutes } from "./routes/users";
+import { enrollmentRoutes } from "./routes/enrollments";
+import { mailboxRoutes } from "./routes/mailboxes";
+import { messageRoutes } from "./routes/messages";
+import { scheduleRoutes } from "./routes/schedules";
+import { sequenceRoutes } from "./routes/sequences";
+import { stepRoutes } from "./routes/steps";
+import { taskRoutes } from "./routes/tasks";
+import { unsubscribeRoutes } from "./routes/unsubscribe";
 
 /** Largest JSON body the API accepts; CSV uploads have their own streaming limit. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -31,9 +39,16 @@ const api = router()
   .route("/", userRoutes)
   .route("/", apiKeyRoutes)
   .route("/", contactRoutes)
-  .route("/", listRoutes);
+  .route("/", listRoutes)
+  .route("/", sequenceRoutes)
+  .route("/", stepRoutes)
+  .route("/", enrollmentRoutes)
+  .route("/", scheduleRoutes)
+  .route("/", mailboxRoutes)
+  .route("/", messageRoutes)
+  .route("/", taskRoutes);
 
-export const app = router().route("/api", api);
+export const app = router().route("/api", api).route("/", unsubscribeRoutes);
 app.notFound((c) => (c.req.path.startsWith("/api/") ? errorResponse(c, new ApiError("not_found", `No route for ${c.req.method} ${c.req.path}`)) : c.env.ASSETS.fetch(c.req.raw)));
 app.onError((err, c) => errorResponse(c, err));
 

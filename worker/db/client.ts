@@ -7,3 +7,10 @@ export type Db = ReturnType<typeof db>;
 export function db(d1: D1Database) {
   return drizzle(d1, { schema });
 }
+
+type Stmt = Parameters<Db["batch"]>[0][number];
+
+/** `d.batch` for a list built at run time (D1's batch is its only transaction). */
+export async function runBatch(d: Db, stmts: Stmt[]): Promise<void> {
+  if (stmts.length) await d.batch(stmts as [Stmt, ...Stmt[]]);
+}

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq, inArray, isNotNull, isNull, like, or, sql } from "drizzle-orm";
-import { db } from "../db/client";
+import { db, runBatch } from "../db/client";
 import { auditLog, schedules, sequences, sequenceShares, steps, stepVariants, users } from "../db/schema";
 import { now } from "../lib/clock";
 import { ApiError } from "../lib/errors";
@@ -124,7 +124,7 @@ export const sequenceRoutes = router()
       await checkSchedule(d, caller.teamId, body.schedule_id);
       const id = newId();
       const t = now();
-      await d.batch([
+      await runBatch(d, [
         d.insert(sequences).values({ id, teamId: caller.teamId, ownerId: caller.userId, name: body.name, active: false, scheduleId: body.schedule_id ?? null, settings: body.settings ?? {}, createdAt: t, updatedAt: t }),
         d.insert(auditLog).values(auditEntry(caller, "sequence.create", "sequence", id, { name: body.name })),
       ]);
@@ -168,7 +168,7 @@ export const sequenceRoutes = router()
       if (body.settings !== undefined) patch.settings = { ...seq.settings, ...body.settings };
       if (body.active !== undefined) patch.active = body.active;
       if (body.owner_id !== undefined) patch.ownerId = body.owner_id;
-      await d.batch([
+      await runBatch(d, [
         d.update(sequences).set(patch).where(eq(sequences.id, seq.id)),
         d.insert(auditLog).values(auditEntry(caller, "sequence.update", "sequence", seq.id, body as Record<string, unknown>)),
       ]);
@@ -196,13 +196,13 @@ export const sequenceRoutes = router()
       const srcSteps = await d.select().from(steps).where(eq(steps.sequenceId, seq.id)).orderBy(asc(steps.position));
       const srcVariants = srcSteps.length ? await d.select().from(stepVariants).where(inArray(stepVariants.stepId, srcSteps.map((s) => s.id))) : [];
       const stepMap = new Map(srcSteps.map((s) => [s.id, newId()]));
-      const stmts: any[] = [
+      const stmts: Parameters<typeof runBatch>[1] = [
         d.insert(sequences).values({ id, teamId: caller.teamId, ownerId: caller.userId, name: body.name ?? `${seq.name} (copy)`, active: false, scheduleId: seq.scheduleId, settings: seq.settings, createdAt: t, updatedAt: t }),
         d.insert(auditLog).values(auditEntry(caller, "sequence.clone", "sequence", id, { from: seq.id })),
       ];
       for (const s of srcSteps) stmts.push(d.insert(steps).values({ ...s, id: stepMap.get(s.id)!, sequenceId: id, createdAt: t }));
       for (const v of srcVariants) stmts.push(d.insert(stepVariants).values({ ...v, id: newId(), stepId: stepMap.get(v.stepId)!, createdAt: t }));
-      await d.batch(stmts as [any, ...any[]]);
+      await runBatch(d, stmts);
       return c.json({ sequence: await loadSequenceDetail(d, caller, id) }, 201);
     },
   )
@@ -220,7 +220,7 @@ export const sequenceRoutes = router()
       const d = db(c.env.DB);
       const { seq } = await editableSequence(d, caller, c.req.valid("param").id);
       const t = now();
-      await d.batch([
+      await runBatch(d, [
         d.update(sequences).set({ archivedAt: t, active: false, updatedAt: t }).where(eq(sequences.id, seq.id)),
         d.insert(auditLog).values(auditEntry(caller, "sequence.archive", "sequence", seq.id)),
       ]);
@@ -265,11 +265,11 @@ export const sequenceRoutes = router()
       const members = ids.length ? await d.select({ id: users.id }).from(users).where(and(eq(users.teamId, caller.teamId), inArray(users.id, ids))) : [];
       const missing = ids.filter((i) => !members.some((m) => m.id === i));
       if (missing.length) throw new ApiError("validation_failed", "Unknown users", { fields: missing.map((m) => ({ field: "shares.user_id", message: `No user ${m} in your team` })) });
-      await d.batch([
+      await runBatch(d, [
         d.delete(sequenceShares).where(eq(sequenceShares.sequenceId, seq.id)),
         ...shares.filter((s) => s.user_id !== seq.ownerId).map((s) => d.insert(sequenceShares).values({ sequenceId: seq.id, userId: s.user_id, teamId: caller.teamId, access: s.access }).onConflictDoNothing()),
         d.insert(auditLog).values(auditEntry(caller, "sequence.share", "sequence", seq.id, { shares })),
-      ] as [any, ...any[]]);
+      ] );
       return c.json({ sequence: await loadSequenceDetail(d, caller, seq.id) }, 200);
     },
   );

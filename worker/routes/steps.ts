@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq, sql } from "drizzle-orm";
-import { db, type Db } from "../db/client";
+import { db, runBatch, type Db } from "../db/client";
 import { auditLog, sequences, STEP_TYPES, steps, stepVariants } from "../db/schema";
 import type { Caller } from "../env";
 import { now } from "../lib/clock";
@@ -18,7 +18,8 @@ const SeqParam = z.object({ id: z.string().openapi({ param: { name: "id", in: "p
 const StepParam = SeqParam.extend({ stepId: z.string().openapi({ param: { name: "stepId", in: "path" } }) });
 const VariantParam = StepParam.extend({ variantId: z.string().openapi({ param: { name: "variantId", in: "path" } }) });
 
-const VariantInput = z.object({ subject: z.string().max(300).default(""), body: z.string().max(20_000).default(""), enabled: z.boolean().optional() }).openapi("VariantInput");
+const VariantPatch = z.object({ subject: z.string().max(300), body: z.string().max(20_000), enabled: z.boolean() }).partial().openapi("VariantPatch");
+const VariantInput = VariantPatch.extend({ subject: z.string().max(300).default(""), body: z.string().max(20_000).default("") }).openapi("VariantInput");
 
 const StepFields = z.object({
   wait_amount: z.number().int().min(0).max(365 * 24 * 60),
@@ -63,11 +64,11 @@ async function stepOf(d: Db, sequenceId: string, stepId: string) {
 /** Positions stay 1…n in the stored order. */
 async function renumber(d: Db, sequenceId: string, orderedIds: string[]) {
   if (!orderedIds.length) return;
-  await d.batch(orderedIds.map((id, i) => d.update(steps).set({ position: i + 1 }).where(and(eq(steps.id, id), eq(steps.sequenceId, sequenceId)))) as [any, ...any[]]);
+  await runBatch(d, orderedIds.map((id, i) => d.update(steps).set({ position: i + 1 }).where(and(eq(steps.id, id), eq(steps.sequenceId, sequenceId)))));
 }
 
 async function touch(d: Db, caller: Caller, sequenceId: string, action: string, details: Record<string, unknown>) {
-  await d.batch([
+  await runBatch(d, [
     d.update(sequences).set({ updatedAt: now() }).where(eq(sequences.id, sequenceId)),
     d.insert(auditLog).values(auditEntry(caller, action, "sequence", sequenceId, details)),
   ]);
@@ -96,14 +97,14 @@ export const stepRoutes = router()
       refuse(variants.flatMap((v, i) => templateProblems(`variants.${i}`, v, threadReply)));
       const id = newId();
       const t = now();
-      await d.batch([
+      await runBatch(d, [
         d.insert(steps).values({
           id, teamId: caller.teamId, sequenceId: seq.id, position, type: body.type,
           waitAmount: body.wait_amount ?? (position === 1 ? 0 : 2), waitUnit: body.wait_unit ?? "days",
           businessDays: body.business_days ?? false, enabled: body.enabled ?? true, threadReply, note: body.note ?? "", createdAt: t,
         }),
         ...variants.map((v, i) => d.insert(stepVariants).values({ id: newId(), teamId: caller.teamId, stepId: id, label: String.fromCharCode(65 + i), subject: v.subject, body: v.body, enabled: v.enabled ?? true, createdAt: t })),
-      ] as [any, ...any[]]);
+      ] );
       const order = existing.map((s) => s.id);
       order.splice(position - 1, 0, id);
       await renumber(d, seq.id, order);
@@ -216,7 +217,7 @@ export const stepRoutes = router()
       path: "/sequences/{id}/steps/{stepId}/variants/{variantId}",
       tags: ["Steps"],
       summary: "Edit or toggle a variant",
-      request: { params: VariantParam, body: jsonBody(VariantInput.partial()) },
+      request: { params: VariantParam, body: jsonBody(VariantPatch) },
       responses: { 200: one, 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
     }),
     async (c) => {

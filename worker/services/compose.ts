@@ -1,4 +1,5 @@
 import type { Env } from "../env";
+import { appSecret } from "./secrets";
 import { buildMessage, messageIdFor, signUnsubscribeToken, subjectForThread } from "./mime";
 import type { QueuedEmail } from "./engine-types";
 import { renderSubject, renderTemplate, type TemplateContext } from "./templates";
@@ -88,10 +89,10 @@ export async function composeEmail(env: Env, item: QueuedEmail, mailbox: Mailbox
   const rendered = renderSubject(variant?.subject ?? "", ctx);
   const subject = item.thread ? subjectForThread(item.thread.subject) : rendered || "(no subject)";
   const text = renderTemplate(variant?.body ?? "", ctx);
-  const token = await signUnsubscribeToken(env.APP_SECRET ?? "dev-secret", { teamId: item.teamId, email: contact.email });
+  const token = await signUnsubscribeToken(appSecret(env), { teamId: item.teamId, email: contact.email.toLowerCase() });
   const raw = buildMessage({
     from: { email: mailbox.email, name: mailbox.senderName },
-    to: { email: contact.email, name: `${contact.first_name} ${contact.last_name}`.trim() },
+    to: { email: contact.email, name: [contact.first_name, contact.last_name].filter(Boolean).join(" ") || undefined },
     subject,
     text,
     messageId,

@@ -1,5 +1,6 @@
 import type { Env } from "../env";
 import { unseal } from "../lib/seal";
+import { appSecret } from "../services/secrets";
 import type { MailboxSettings } from "../services/compose";
 import type { Transport } from "./types";
 
@@ -23,7 +24,7 @@ export async function transportFor(env: Env, mailbox: MailboxSettings): Promise<
     case "smtp": {
       const { smtpTransport } = await import("./smtp");
       const cfg = mailbox.transportConfig as { host: string; port: number; security: "tls" | "starttls" | "none"; username?: string };
-      const password = mailbox.secretCiphertext ? await unseal(env.APP_SECRET ?? "dev-secret", mailbox.secretCiphertext) : undefined;
+      const password = mailbox.secretCiphertext ? await unseal(appSecret(env), mailbox.secretCiphertext) : undefined;
       return smtpTransport({ ...cfg, password, heloName: mailbox.email.split("@")[1] });
     }
     case "send_email": {

@@ -1,0 +1,285 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { and, asc, eq } from "drizzle-orm";
+import { db, type Db } from "../db/client";
+import { auditLog, mailboxes, messages } from "../db/schema";
+import type { Caller, Env } from "../env";
+import { now } from "../lib/clock";
+import { ApiError, notFound } from "../lib/errors";
+import { newId } from "../lib/ids";
+import { router } from "../lib/openapi";
+import { errorResponses, IdParam, json, jsonBody } from "../lib/schemas";
+import { seal } from "../lib/seal";
+import { mailboxStub } from "../lib/stubs";
+import { auditEntry } from "../services/audit";
+import { appSecret } from "../services/secrets";
+import { loadMailbox } from "../services/compose";
+import { buildMessage } from "../services/mime";
+import { transportFor } from "../transports";
+
+const Smtp = z
+  .object({
+    host: z.string().trim().min(1).max(253),
+    port: z.number().int().min(1).max(65535).refine((p) => p !== 25, "Port 25 is blocked for outbound connections on Cloudflare; use 587 (STARTTLS) or 465 (TLS)"),
+    security: z.enum(["tls", "starttls", "none"]),
+    username: z.string().max(254).optional(),
+    password: z.string().max(500).optional().openapi({ description: "Write-only: stored encrypted, never returned" }),
+  })
+  .openapi("SmtpSettings");
+
+const Limits = z.object({
+  daily_limit: z.number().int().min(1).max(5000),
+  hourly_limit: z.number().int().min(1).max(1000),
+  min_gap_seconds: z.number().int().min(0).max(3600),
+  jitter_seconds: z.number().int().min(0).max(3600),
+});
+
+const CreateMailbox = Limits.partial()
+  .extend({
+    email: z.string().trim().toLowerCase().email().max(254),
+    sender_name: z.string().trim().min(1).max(120),
+    signature: z.string().max(5000).default(""),
+    transport: z.enum(["outbox", "smtp", "send_email"]).default("outbox"),
+    smtp: Smtp.optional(),
+    user_id: z.string().optional().openapi({ description: "Owner (admins only; default: you)" }),
+  })
+  .openapi("CreateMailbox");
+
+const UpdateMailbox = Limits.partial()
+  .extend({
+    sender_name: z.string().trim().min(1).max(120).optional(),
+    signature: z.string().max(5000).optional(),
+    transport: z.enum(["outbox", "smtp", "send_email"]).optional(),
+    smtp: Smtp.partial().optional(),
+  })
+  .openapi("UpdateMailbox");
+
+export const MailboxSchema = z
+  .object({
+    id: z.string(),
+    user_id: z.string(),
+    email: z.string(),
+    sender_name: z.string(),
+    signature: z.string(),
+    transport: z.enum(["outbox", "smtp", "send_email"]),
+    smtp: z.object({ host: z.string(), port: z.number(), security: z.string(), username: z.string().nullable(), has_password: z.boolean() }).nullable(),
+    daily_limit: z.number(),
+    hourly_limit: z.number(),
+    min_gap_seconds: z.number(),
+    jitter_seconds: z.number(),
+    status: z.enum(["connected", "disconnected", "paused"]),
+    status_reason: z.string().nullable(),
+    capacity: z.object({ used_last_24h: z.number(), used_last_hour: z.number(), left_today: z.number(), queued: z.number(), next_send_at: z.number().nullable() }),
+  })
+  .openapi("Mailbox");
+
+async function present(env: Env, r: typeof mailboxes.$inferSelect): Promise<z.infer<typeof MailboxSchema>> {
+  const cap = await mailboxStub(env, r.id).capacity(r.id);
+  const cfg = r.transportConfig as { host?: string; port?: number; security?: string; username?: string };
+  return {
+    id: r.id,
+    user_id: r.userId,
+    email: r.email,
+    sender_name: r.senderName,
+    signature: r.signature,
+    transport: r.transport,
+    smtp: r.transport === "smtp" && cfg.host
+      ? { host: cfg.host, port: cfg.port ?? 587, security: cfg.security ?? "starttls", username: cfg.username ?? null, has_password: !!r.secretCiphertext }
+      : null,
+    daily_limit: r.dailyLimit,
+    hourly_limit: r.hourlyLimit,
+    min_gap_seconds: r.minGapSeconds,
+    jitter_seconds: r.jitterSeconds,
+    status: r.status,
+    status_reason: r.statusReason,
+    capacity: {
+      used_last_24h: cap.usedLast24h,
+      used_last_hour: cap.usedLastHour,
+      left_today: Math.max(0, r.dailyLimit - cap.usedLast24h),
+      queued: cap.queued,
+      next_send_at: cap.nextSendAt,
+    },
+  };
+}
+
+/** The mailbox's owner and admins may change it; anyone in the team may see it. */
+async function mailboxFor(d: Db, caller: Caller, id: string, write: boolean) {
+  const r = await d.query.mailboxes.findFirst({ where: and(eq(mailboxes.id, id), eq(mailboxes.teamId, caller.teamId)) });
+  if (!r) throw notFound("Mailbox");
+  if (write && r.userId !== caller.userId && caller.role !== "admin") throw new ApiError("forbidden", "Only the mailbox's owner or an admin can change it");
+  return r;
+}
+
+const one = json(z.object({ mailbox: MailboxSchema }));
+
+export const mailboxRoutes = router()
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/mailboxes",
+      tags: ["Mailboxes"],
+      summary: "The team's mailboxes with capacity used and left",
+      responses: { 200: json(z.object({ mailboxes: z.array(MailboxSchema) })) },
+    }),
+    async (c) => {
+      const rows = await db(c.env.DB).select().from(mailboxes).where(eq(mailboxes.teamId, c.get("caller").teamId)).orderBy(asc(mailboxes.email));
+      return c.json({ mailboxes: await Promise.all(rows.map((r) => present(c.env, r))) }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/mailboxes/{id}",
+      tags: ["Mailboxes"],
+      summary: "One mailbox",
+      request: { params: IdParam },
+      responses: { 200: one, 404: errorResponses[404] },
+    }),
+    async (c) => c.json({ mailbox: await present(c.env, await mailboxFor(db(c.env.DB), c.get("caller"), c.req.valid("param").id, false)) }, 200),
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/mailboxes",
+      tags: ["Mailboxes"],
+      summary: "Connect a mailbox (outbox, SMTP or Cloudflare send_email)",
+      request: { body: jsonBody(CreateMailbox) },
+      responses: { 201: { ...one, description: "Created" }, 422: errorResponses[422] },
+    }),
+    async (c) => {
+      const caller = c.get("caller");
+      const body = c.req.valid("json");
+      const d = db(c.env.DB);
+      if (body.transport === "smtp" && !body.smtp) throw new ApiError("validation_failed", "SMTP settings are required", { fields: [{ field: "smtp", message: "Give host, port and security" }] });
+      if (body.user_id && body.user_id !== caller.userId && caller.role !== "admin") throw new ApiError("forbidden", "Only admins add mailboxes for other users");
+      const clash = await d.query.mailboxes.findFirst({ where: and(eq(mailboxes.teamId, caller.teamId), eq(mailboxes.email, body.email)) });
+      if (clash) throw new ApiError("validation_failed", "This mailbox is already connected", { fields: [{ field: "email", message: "Already connected; reconnect it instead" }] });
+      const id = newId();
+      const t = now();
+      const { password, ...smtp } = body.smtp ?? ({} as Partial<z.infer<typeof Smtp>>);
+      await d.batch([
+        d.insert(mailboxes).values({
+          id, teamId: caller.teamId, userId: body.user_id ?? caller.userId, email: body.email, senderName: body.sender_name, signature: body.signature,
+          transport: body.transport, transportConfig: body.transport === "smtp" ? smtp : {},
+          secretCiphertext: password ? await seal(appSecret(c.env), password) : null,
+          dailyLimit: body.daily_limit ?? 50, hourlyLimit: body.hourly_limit ?? 20, minGapSeconds: body.min_gap_seconds ?? 60, jitterSeconds: body.jitter_seconds ?? 30,
+          status: "connected", createdAt: t, updatedAt: t,
+        }),
+        d.insert(auditLog).values(auditEntry(caller, "mailbox.create", "mailbox", id, { email: body.email, transport: body.transport })),
+      ]);
+      return c.json({ mailbox: await present(c.env, (await d.query.mailboxes.findFirst({ where: eq(mailboxes.id, id) }))!) }, 201);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "patch",
+      path: "/mailboxes/{id}",
+      tags: ["Mailboxes"],
+      summary: "Change sender, signature, limits or transport settings",
+      request: { params: IdParam, body: jsonBody(UpdateMailbox) },
+      responses: { 200: one, 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
+    }),
+    async (c) => {
+      const caller = c.get("caller");
+      const body = c.req.valid("json");
+      const d = db(c.env.DB);
+      const r = await mailboxFor(d, caller, c.req.valid("param").id, true);
+      const { password, ...smtp } = body.smtp ?? {};
+      const transport = body.transport ?? r.transport;
+      const config = transport === "smtp" ? { ...(r.transportConfig as object), ...smtp } : {};
+      if (transport === "smtp" && !(config as { host?: string }).host) throw new ApiError("validation_failed", "SMTP settings are required", { fields: [{ field: "smtp.host", message: "Required" }] });
+      await d.batch([
+        d.update(mailboxes).set({
+          ...(body.sender_name !== undefined && { senderName: body.sender_name }),
+          ...(body.signature !== undefined && { signature: body.signature }),
+          ...(body.daily_limit !== undefined && { dailyLimit: body.daily_limit }),
+          ...(body.hourly_limit !== undefined && { hourlyLimit: body.hourly_limit }),
+          ...(body.min_gap_seconds !== undefined && { minGapSeconds: body.min_gap_seconds }),
+          ...(body.jitter_seconds !== undefined && { jitterSeconds: body.jitter_seconds }),
+          transport,
+          transportConfig: config,
+          ...(password !== undefined && { secretCiphertext: password ? await seal(appSecret(c.env), password) : null }),
+          updatedAt: now(),
+        }).where(eq(mailboxes.id, r.id)),
+        d.insert(auditLog).values(auditEntry(caller, "mailbox.update", "mailbox", r.id, { ...body, smtp: body.smtp ? { ...smtp, password: password ? "(changed)" : undefined } : undefined })),
+      ]);
+      await mailboxStub(c.env, r.id).refresh(r.id);
+      return c.json({ mailbox: await present(c.env, (await d.query.mailboxes.findFirst({ where: eq(mailboxes.id, r.id) }))!) }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/mailboxes/{id}/disconnect",
+      tags: ["Mailboxes"],
+      summary: "Disconnect: its emails are held (not failed) until it is reconnected",
+      request: { params: IdParam },
+      responses: { 200: one, 403: errorResponses[403], 404: errorResponses[404] },
+    }),
+    async (c) => {
+      const caller = c.get("caller");
+      const d = db(c.env.DB);
+      const r = await mailboxFor(d, caller, c.req.valid("param").id, true);
+      await d.batch([
+        d.update(mailboxes).set({ status: "disconnected", statusReason: "Disconnected by a user", updatedAt: now() }).where(eq(mailboxes.id, r.id)),
+        d.insert(auditLog).values(auditEntry(caller, "mailbox.disconnect", "mailbox", r.id)),
+      ]);
+      await mailboxStub(c.env, r.id).refresh(r.id);
+      return c.json({ mailbox: await present(c.env, (await d.query.mailboxes.findFirst({ where: eq(mailboxes.id, r.id) }))!) }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/mailboxes/{id}/reconnect",
+      tags: ["Mailboxes"],
+      summary: "Reconnect (also clears a pause after a sending error): held emails resume by themselves",
+      request: { params: IdParam },
+      responses: { 200: one, 403: errorResponses[403], 404: errorResponses[404] },
+    }),
+    async (c) => {
+      const caller = c.get("caller");
+      const d = db(c.env.DB);
+      const r = await mailboxFor(d, caller, c.req.valid("param").id, true);
+      await d.batch([
+        d.update(mailboxes).set({ status: "connected", statusReason: null, updatedAt: now() }).where(eq(mailboxes.id, r.id)),
+        d.insert(auditLog).values(auditEntry(caller, "mailbox.reconnect", "mailbox", r.id)),
+      ]);
+      await mailboxStub(c.env, r.id).refresh(r.id);
+      return c.json({ mailbox: await present(c.env, (await d.query.mailboxes.findFirst({ where: eq(mailboxes.id, r.id) }))!) }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/mailboxes/{id}/test",
+      tags: ["Mailboxes"],
+      summary: "Send a test email through the mailbox's transport (not counted against its limits)",
+      request: { params: IdParam, body: jsonBody(z.object({ to: z.string().trim().toLowerCase().email() })) },
+      responses: {
+        200: json(z.object({ ok: z.boolean(), message: z.string(), kind: z.string().nullable(), code: z.string().nullable() })),
+        403: errorResponses[403],
+        404: errorResponses[404],
+      },
+    }),
+    async (c) => {
+      const caller = c.get("caller");
+      const d = db(c.env.DB);
+      const r = await mailboxFor(d, caller, c.req.valid("param").id, true);
+      const mb = (await loadMailbox(c.env.DB, r.id))!;
+      const { to } = c.req.valid("json");
+      const id = newId();
+      const t = now();
+      const messageId = `<sf.test.${id}@${mb.email.split("@")[1]}>`;
+      const subject = `Seqflare test email from ${mb.senderName}`;
+      const text = `This is a test email from Seqflare, sent through ${mb.email} (${mb.transport}).\nIf you can read this, the mailbox is ready to send.`;
+      const raw = buildMessage({ from: { email: mb.email, name: mb.senderName }, to: { email: to }, subject, text, messageId, date: t, unsubscribeUrl: "", postalAddress: "", signature: mb.signature });
+      const transport = await transportFor(c.env, mb);
+      const res = await transport.send({ from: { email: mb.email, name: mb.senderName }, to, raw, messageId });
+      // Test emails show in the Outbox too (no sequence, no enrollment).
+      await d.insert(messages).values({
+        id, teamId: caller.teamId, enrollmentId: `test:${id}`, sequenceId: "", stepId: `test:${id}`, mailboxId: mb.id, contactId: "", toEmail: to,
+        subject, body: text, messageIdHeader: messageId, raw, status: res.ok ? "sent" : "failed", error: res.ok ? null : res.message, scheduledAt: t, sentAt: t, createdAt: t,
+      });
+      return c.json(res.ok ? { ok: true, message: res.response ?? "Sent", kind: null, code: null } : { ok: false, message: res.message, kind: res.kind, code: res.code ?? null }, 200);
+    },
+  );

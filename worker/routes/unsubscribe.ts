@@ -1,0 +1,37 @@
+import { Hono } from "hono";
+import { html } from "hono/html";
+import type { AppEnv } from "../env";
+import { now } from "../lib/clock";
+import { newId } from "../lib/ids";
+import { verifyUnsubscribeToken } from "../services/mime";
+import { appSecret } from "../services/secrets";
+
+const page = (title: string, body: string, form?: string) => html`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${title}</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;background:#f6f7fb;color:#111827;display:grid;place-items:center;min-height:100vh;margin:0}
+main{background:#fff;border:1px solid #e5e7eb;border-radius:12px;padding:32px;max-width:420px;box-shadow:0 8px 24px rgba(0,0,0,.06)}
+h1{font-size:20px;margin:0 0 8px}button{background:#4f46e5;color:#fff;border:0;border-radius:8px;padding:10px 16px;font-size:15px;cursor:pointer}</style></head>
+<body><main><h1>${title}</h1><p>${body}</p>${form ? html`<form method="post"><button type="submit">${form}</button></form>` : ""}</main></body></html>`;
+
+/**
+ * One-click unsubscribe (RFC 8058): mail clients POST to the List-Unsubscribe URL; people who click
+ * the footer link get a confirmation page first. The signed token names the team and address; the
+ * suppression is per team and outlives the contact (invariant 5).
+ */
+export const unsubscribeRoutes = new Hono<AppEnv>()
+  .get("/unsubscribe/:token", async (c) => {
+    const who = await verifyUnsubscribeToken(appSecret(c.env), c.req.param("token"));
+    if (!who) return c.html(page("Link not valid", "This unsubscribe link is damaged or was not issued by us."), 404);
+    return c.html(page("Unsubscribe?", `Stop all emails to ${who.email} from this sender.`, "Unsubscribe"));
+  })
+  .post("/unsubscribe/:token", async (c) => {
+    const who = await verifyUnsubscribeToken(appSecret(c.env), c.req.param("token"));
+    if (!who) return c.html(page("Link not valid", "This unsubscribe link is damaged or was not issued by us."), 404);
+    const email = who.email.toLowerCase();
+    const t = now();
+    await c.env.DB.batch([
+      c.env.DB.prepare("INSERT OR IGNORE INTO suppressions (id, team_id, email, reason, source, created_at) VALUES (?, ?, ?, 'unsubscribed', 'one_click', ?)").bind(newId(), who.teamId, email, t),
+      c.env.DB.prepare("UPDATE contacts SET unsubscribed_at = coalesce(unsubscribed_at, ?), updated_at = ? WHERE team_id = ? AND lower(email) = ?").bind(t, t, who.teamId, email),
+    ]);
+    return c.html(page("You're unsubscribed", `${email} will not receive further emails from this sender.`));
+  });
