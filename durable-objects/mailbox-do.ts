@@ -5,9 +5,9 @@ import { armAlarm } from "../worker/lib/alarms";
 import { now } from "../worker/lib/clock";
 import { newId } from "../worker/lib/ids";
 import { sequenceStub } from "../worker/lib/stubs";
-import { composeEmail, loadMailbox, type MailboxSettings } from "../worker/services/compose";
+import { composeEmail, loadMailbox, loadSendContext, type MailboxSettings, type SendContext } from "../worker/services/compose";
 import type { QueuedEmail, StepResult } from "../worker/services/engine-types";
-import { blockingReason, loadContactStates } from "../worker/services/eligibility";
+import { blockingReason } from "../worker/services/eligibility";
 import { inWindow, nextWindowStart, type WindowSpec } from "../worker/services/schedule-time";
 import { transportFor } from "../worker/transports";
 import type { SendResult } from "../worker/transports/types";
@@ -201,15 +201,25 @@ export class MailboxDO extends DurableObject<Env> {
       await armAlarm(this.ctx.storage, "mailbox", mailboxId, null);
       return;
     }
-    for (let sent = 0; sent < MAX_SENDS_PER_RUN; sent++) {
+    let sent = 0;
+    while (sent < MAX_SENDS_PER_RUN) {
       const t = now();
-      const gate = this.gate(mb, t);
-      if (gate > t) break;
-      const pick = this.pick(t);
-      if (!pick) break;
-      const outcome = await this.sendOne(mb, pick, t);
-      if (outcome === "stop") break;
-      if (outcome === "sent" && mb.minGapSeconds > 0) break; // the gap: the next send is another alarm
+      if (this.gate(mb, t) > t) break;
+      // With a gap between sends one email goes per alarm; without, as many as the caps allow.
+      const room = mb.minGapSeconds > 0 ? 1 : Math.min(MAX_SENDS_PER_RUN - sent, mb.dailyLimit - this.used(t - DAY), mb.hourlyLimit - this.used(t - HOUR));
+      const picks = this.pick(t, room);
+      if (!picks.length) break;
+      const sc = await loadSendContext(this.env.DB, mb.teamId, picks.map((p) => ({ contactId: p.contact_id, stepId: p.step_id, sequenceId: p.sequence_id })));
+      let stop = false;
+      for (const p of picks) {
+        const outcome = await this.sendOne(mb, p, now(), sc);
+        if (outcome === "sent") sent++;
+        if (outcome === "stop" || (outcome === "sent" && mb.minGapSeconds > 0)) {
+          stop = true;
+          break;
+        }
+      }
+      if (stop) break;
     }
     await this.report();
     await this.schedule(now(), mb);
@@ -237,28 +247,28 @@ export class MailboxDO extends DurableObject<Env> {
     return r ? r.reserved_at + span + 1 : t;
   }
 
-  /** The highest-scored due email whose window is open now. */
-  private pick(t: number): QueueRow | null {
+  /** Up to `n` due emails whose window is open now, highest score first, then earliest due. */
+  private pick(t: number, n: number): QueueRow[] {
+    if (n <= 0) return [];
     const rows = this.sql
-      .exec(`SELECT * FROM queue WHERE state = 'queued' AND due_at <= ? AND coalesce(next_attempt_at, 0) <= ? ORDER BY score DESC, due_at LIMIT 500`, t, t)
+      .exec(`SELECT * FROM queue WHERE state = 'queued' AND due_at <= ? AND coalesce(next_attempt_at, 0) <= ? ORDER BY score DESC, due_at LIMIT 2000`, t, t)
       .toArray() as unknown as QueueRow[];
     const windows = new Map<string, WindowSpec>();
+    const out: QueueRow[] = [];
     for (const r of rows) {
       let w = windows.get(r.window);
       if (!w) windows.set(r.window, (w = JSON.parse(r.window) as WindowSpec));
-      if (inWindow(t, w, r.zone)) return r;
+      if (inWindow(t, w, r.zone)) out.push(r);
+      if (out.length >= n) break;
     }
-    return null;
+    return out;
   }
 
-  private async sendOne(mb: MailboxSettings, row: QueueRow, t: number): Promise<"sent" | "skipped" | "retry" | "stop"> {
+  private async sendOne(mb: MailboxSettings, row: QueueRow, t: number, sc: SendContext): Promise<"sent" | "skipped" | "retry" | "stop"> {
     const key = `${row.enrollment_id}:${row.step_id}`;
     // Invariant 5, at send time: the contact may have unsubscribed or bounced since the step fell due.
-    const [contacts, seq] = await Promise.all([
-      loadContactStates(this.env.DB, row.team_id, [row.contact_id]),
-      this.env.DB.prepare("SELECT active, archived_at FROM sequences WHERE id = ?").bind(row.sequence_id).first<{ active: number; archived_at: number | null }>(),
-    ]);
-    const block = !seq || seq.archived_at ? "sequence_archived" : !seq.active ? "sequence_inactive" : blockingReason(contacts.get(row.contact_id), true);
+    const seq = sc.sequences.get(row.sequence_id);
+    const block = !seq || seq.archived ? "sequence_archived" : !seq.active ? "sequence_inactive" : blockingReason(sc.contacts.get(row.contact_id), true);
     if (block) {
       this.settle(key, { state: "cancelled", reason: block, settled_at: t, reported: 0 });
       return "skipped";
@@ -267,7 +277,7 @@ export class MailboxDO extends DurableObject<Env> {
       enrollmentId: row.enrollment_id, stepId: row.step_id, sequenceId: row.sequence_id, teamId: row.team_id, contactId: row.contact_id,
       dueAt: row.due_at, score: row.score, window: JSON.parse(row.window), zone: row.zone, thread: row.thread ? JSON.parse(row.thread) : null,
     };
-    const mail = await composeEmail(this.env, item, mb, t);
+    const mail = await composeEmail(this.env, item, mb, t, sc);
     if (!mail) {
       this.settle(key, { state: "cancelled", reason: "no_email", settled_at: t, reported: 0 });
       return "skipped";

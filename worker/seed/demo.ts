@@ -32,6 +32,14 @@ export interface SeedOptions {
   rivalContacts: number;
 }
 
+/** Seeded sequences whose SequenceDOs take over their enrollments when the app starts. */
+export const SEEDED_SEQUENCES = [
+  [seedId(0x0a, 1), DEMO.team],
+  [seedId(0x0a, 2), DEMO.team],
+  [seedId(0x0a, 3), DEMO.team],
+  [seedId(0x0a, 50), DEMO.rival],
+] as const;
+
 export const FULL_SEED: SeedOptions = { people: 200_000, contacts: 5_000, rivalContacts: 300 };
 
 const USERS = [
@@ -222,7 +230,7 @@ async function seedContacts(d1: D1Database, demoPeople: PersonRow[], rivalPeople
   for (let i = 0; i < demoIds.length; i++) {
     const f = flags[i]!;
     if (f.unsub || f.bounced || f.dnc || !f.hasEmail) continue;
-    if (i % 17 === 0) enrollmentRows.push([seedId(0x0e, e++), DEMO.team, seq(1), demoIds[i]!, mailbox(i), "active", 1, null, null, DEMO.admin, t0 - 3 * DAY, t0 - 3 * DAY, null]);
+    if (i % 17 === 0) enrollmentRows.push([seedId(0x0e, e++), DEMO.team, seq(1), demoIds[i]!, mailbox(i), "active", 1, t0, "waiting_for_step", DEMO.admin, t0 - 3 * DAY, t0 - 3 * DAY, null]);
     else if (i % 23 === 0) enrollmentRows.push([seedId(0x0e, e++), DEMO.team, seq(2), demoIds[i]!, mailbox(i), "finished", 3, null, "completed_all_steps", DEMO.rep1, t0 - 40 * DAY, t0 - 20 * DAY, t0 - 20 * DAY]);
   }
 

@@ -2,6 +2,7 @@ import type { Env } from "../env";
 import { appSecret } from "./secrets";
 import { buildMessage, messageIdFor, signUnsubscribeToken, subjectForThread } from "./mime";
 import type { QueuedEmail } from "./engine-types";
+import { contactStatesStatement, toContactRows, type ContactRow } from "./eligibility";
 import { renderSubject, renderTemplate, type TemplateContext } from "./templates";
 
 export interface MailboxSettings {
@@ -65,19 +66,40 @@ export interface ComposedEmail {
 /** Public base URL for links in emails (unsubscribe). */
 export const publicUrl = (env: Env) => (env.PUBLIC_URL ?? "http://localhost:8787").replace(/\/$/, "");
 
-/** Renders the step's email for one contact into a complete RFC 5322 message. */
-export async function composeEmail(env: Env, item: QueuedEmail, mailbox: MailboxSettings, at: number): Promise<ComposedEmail | null> {
-  const [contact, variants, team] = await Promise.all([
-    env.DB.prepare("SELECT first_name, last_name, company, title, email, city, country, time_zone FROM contacts WHERE id = ? AND team_id = ?")
-      .bind(item.contactId, item.teamId).first<Record<string, any>>(),
-    env.DB.prepare("SELECT id, subject, body FROM step_variants WHERE step_id = ? AND enabled = 1 ORDER BY label, id").bind(item.stepId).all<{ id: string; subject: string; body: string }>(),
-    env.DB.prepare("SELECT postal_address FROM teams WHERE id = ?").bind(item.teamId).first<{ postal_address: string }>(),
+/** Everything a batch of sends needs from D1, read in one round trip (D1 batch). */
+export interface SendContext {
+  contacts: Map<string, ContactRow>;
+  variants: Map<string, { id: string; subject: string; body: string }[]>;
+  postalAddress: string;
+  sequences: Map<string, { active: boolean; archived: boolean }>;
+}
+
+export async function loadSendContext(d1: D1Database, teamId: string, items: Pick<QueuedEmail, "contactId" | "stepId" | "sequenceId">[]): Promise<SendContext> {
+  const json = (xs: string[]) => JSON.stringify([...new Set(xs)]);
+  const [contacts, variants, team, seqs] = await d1.batch<Record<string, any>>([
+    contactStatesStatement(d1, teamId, [...new Set(items.map((i) => i.contactId))]),
+    d1.prepare("SELECT id, step_id, subject, body FROM step_variants WHERE step_id IN (SELECT value FROM json_each(?)) AND enabled = 1 ORDER BY label, id").bind(json(items.map((i) => i.stepId))),
+    d1.prepare("SELECT postal_address FROM teams WHERE id = ?").bind(teamId),
+    d1.prepare("SELECT id, active, archived_at FROM sequences WHERE id IN (SELECT value FROM json_each(?)) AND team_id = ?").bind(json(items.map((i) => i.sequenceId)), teamId),
   ]);
+  const byStep = new Map<string, { id: string; subject: string; body: string }[]>();
+  for (const v of variants!.results) byStep.set(v.step_id, [...(byStep.get(v.step_id) ?? []), { id: v.id, subject: v.subject, body: v.body }]);
+  return {
+    contacts: toContactRows(contacts!.results),
+    variants: byStep,
+    postalAddress: team!.results[0]?.postal_address ?? "",
+    sequences: new Map(seqs!.results.map((r) => [r.id, { active: !!r.active, archived: r.archived_at !== null }])),
+  };
+}
+
+/** Renders the step's email for one contact into a complete RFC 5322 message. */
+export async function composeEmail(env: Env, item: QueuedEmail, mailbox: MailboxSettings, at: number, sc: SendContext): Promise<ComposedEmail | null> {
+  const contact = sc.contacts.get(item.contactId);
   if (!contact?.email) return null;
-  const variant = pickVariant(variants.results, item.enrollmentId);
+  const variant = pickVariant(sc.variants.get(item.stepId) ?? [], item.enrollmentId);
   const ctx: TemplateContext = {
     contact: {
-      firstName: contact.first_name, lastName: contact.last_name, company: contact.company, title: contact.title,
+      firstName: contact.firstName, lastName: contact.lastName, company: contact.company, title: contact.title,
       email: contact.email, city: contact.city, country: contact.country,
     },
     sender: { name: mailbox.senderName },
@@ -92,7 +114,7 @@ export async function composeEmail(env: Env, item: QueuedEmail, mailbox: Mailbox
   const token = await signUnsubscribeToken(appSecret(env), { teamId: item.teamId, email: contact.email.toLowerCase() });
   const raw = buildMessage({
     from: { email: mailbox.email, name: mailbox.senderName },
-    to: { email: contact.email, name: [contact.first_name, contact.last_name].filter(Boolean).join(" ") || undefined },
+    to: { email: contact.email, name: [contact.firstName, contact.lastName].filter(Boolean).join(" ") || undefined },
     subject,
     text,
     messageId,
@@ -100,7 +122,7 @@ export async function composeEmail(env: Env, item: QueuedEmail, mailbox: Mailbox
     references: item.thread ? [item.thread.messageId] : undefined,
     date: at,
     unsubscribeUrl: `${publicUrl(env)}/unsubscribe/${token}`,
-    postalAddress: team?.postal_address ?? "",
+    postalAddress: sc.postalAddress,
     signature: mailbox.signature,
   });
   return { to: contact.email, subject, text, raw, messageId, inReplyTo: item.thread?.messageId ?? null, variantId: variant?.id ?? null };

@@ -34,22 +34,20 @@ export const ALWAYS_OPEN: WindowSpec = {
 export const EMAIL_STEP_TYPES = new Set(["auto_email"]);
 export const isEmailStep = (type: string) => EMAIL_STEP_TYPES.has(type);
 
-/** Everything the engine needs about a sequence, in three reads. */
+/** Everything the engine needs about a sequence, in one D1 round trip. */
 export async function loadSequenceConfig(d1: D1Database, sequenceId: string): Promise<SequenceConfig | null> {
-  const seq = await d1
-    .prepare("SELECT id, team_id, owner_id, active, archived_at, schedule_id FROM sequences WHERE id = ?")
-    .bind(sequenceId)
-    .first<Record<string, any>>();
-  if (!seq) return null;
-  const [steps, schedule] = await Promise.all([
-    d1.prepare("SELECT * FROM steps WHERE sequence_id = ? ORDER BY position").bind(sequenceId).all<Record<string, any>>(),
-    d1
-      .prepare(
-        `SELECT * FROM schedules WHERE team_id = ?1 AND (id = ?2 OR (?2 IS NULL AND is_default = 1)) ORDER BY (id = ?2) DESC LIMIT 1`,
-      )
-      .bind(seq.team_id, seq.schedule_id)
-      .first<Record<string, any>>(),
+  const [seqs, steps, schedules] = await d1.batch<Record<string, any>>([
+    d1.prepare("SELECT id, team_id, owner_id, active, archived_at, schedule_id FROM sequences WHERE id = ?").bind(sequenceId),
+    d1.prepare("SELECT * FROM steps WHERE sequence_id = ? ORDER BY position").bind(sequenceId),
+    // The sequence's schedule, else the team's default one.
+    d1.prepare(
+      `SELECT sc.* FROM sequences q JOIN schedules sc ON sc.team_id = q.team_id AND (sc.id = q.schedule_id OR (q.schedule_id IS NULL AND sc.is_default = 1))
+        WHERE q.id = ? ORDER BY (sc.id = q.schedule_id) DESC LIMIT 1`,
+    ).bind(sequenceId),
   ]);
+  const seq = seqs!.results[0];
+  if (!seq) return null;
+  const schedule = schedules!.results[0];
   return {
     id: seq.id,
     teamId: seq.team_id,
@@ -58,7 +56,7 @@ export async function loadSequenceConfig(d1: D1Database, sequenceId: string): Pr
     archived: seq.archived_at !== null,
     window: schedule ? scheduleToWindow(schedule) : ALWAYS_OPEN,
     useContactTimeZone: schedule ? !!schedule.use_contact_time_zone : false,
-    steps: steps.results.map((s) => ({
+    steps: steps!.results.map((s) => ({
       id: s.id,
       position: s.position,
       type: s.type,
