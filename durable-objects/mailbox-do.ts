@@ -108,9 +108,16 @@ export class MailboxDO extends DurableObject<Env> {
     let added = 0;
     this.ctx.storage.transactionSync(() => {
       for (const i of items) {
+        // A step cancelled at send time, and already reported, was never sent (e.g. the sequence was
+        // off): handed over again after the sequence is back on, it is queued afresh. Any other existing
+        // row is kept as it is: what was or may have been sent is never queued again (invariant 4).
         const r = this.sql.exec(
-          `INSERT OR IGNORE INTO queue (enrollment_id, step_id, sequence_id, team_id, contact_id, due_at, score, window, zone, thread, state)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued')`,
+          `INSERT INTO queue (enrollment_id, step_id, sequence_id, team_id, contact_id, due_at, score, window, zone, thread, state)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued')
+           ON CONFLICT (enrollment_id, step_id) DO UPDATE SET
+             due_at = excluded.due_at, score = excluded.score, window = excluded.window, zone = excluded.zone, thread = excluded.thread,
+             state = 'queued', attempts = 0, next_attempt_at = NULL, reserved_at = NULL, settled_at = NULL, error = NULL, reason = NULL, msg = NULL
+           WHERE queue.state = 'cancelled' AND queue.reported = 1`,
           i.enrollmentId, i.stepId, i.sequenceId, i.teamId, i.contactId, i.dueAt, i.score, JSON.stringify(i.window), i.zone, i.thread ? JSON.stringify(i.thread) : null,
         );
         added += r.rowsWritten;
@@ -287,8 +294,11 @@ export class MailboxDO extends DurableObject<Env> {
     const current = this.sql.exec<{ state: string }>("SELECT state FROM queue WHERE enrollment_id = ? AND step_id = ?", row.enrollment_id, row.step_id).toArray()[0];
     if (current?.state !== "queued") return "skipped";
     const jitter = mb.jitterSeconds > 0 ? hash(key) % (mb.jitterSeconds * 1000 + 1) : 0;
+    // The composed message is stored with the reservation: if we crash while the transport has it,
+    // reconcile() still records what may have gone out (invariant 4: an unknown outcome is recorded).
+    const msg = JSON.stringify({ to: mail.to, subject: mail.subject, text: mail.text, raw: mail.raw, messageId: mail.messageId, inReplyTo: mail.inReplyTo, variantId: mail.variantId });
     this.ctx.storage.transactionSync(() => {
-      this.sql.exec("UPDATE queue SET state = 'sending', reserved_at = ?, attempts = attempts + 1 WHERE enrollment_id = ? AND step_id = ?", t, row.enrollment_id, row.step_id);
+      this.sql.exec("UPDATE queue SET state = 'sending', reserved_at = ?, attempts = attempts + 1, msg = ? WHERE enrollment_id = ? AND step_id = ?", t, msg, row.enrollment_id, row.step_id);
       this.setMeta("next_send_at", String(t + mb.minGapSeconds * 1000 + jitter));
     });
     this.inFlight.add(key);
@@ -302,7 +312,6 @@ export class MailboxDO extends DurableObject<Env> {
     } finally {
       this.inFlight.delete(key);
     }
-    const msg = JSON.stringify({ to: mail.to, subject: mail.subject, text: mail.text, raw: mail.raw, messageId: mail.messageId, inReplyTo: mail.inReplyTo, variantId: mail.variantId });
     const done = now();
     if (res.ok) {
       this.settle(key, { state: "sent", settled_at: done, reported: 0, msg });
@@ -318,7 +327,7 @@ export class MailboxDO extends DurableObject<Env> {
         return "sent";
       case "sender":
         // Nothing was sent: release the reservation and pause the mailbox with the reason.
-        this.settle(key, { state: "queued", reserved_at: null, error: res.message });
+        this.settle(key, { state: "queued", reserved_at: null, msg: null, error: res.message });
         this.setMeta("next_send_at", "0");
         await this.env.DB.prepare("UPDATE mailboxes SET status = 'paused', status_reason = ?, updated_at = ? WHERE id = ?")
           .bind(`Sending error: ${res.code ? `${res.code} ` : ""}${res.message}`.slice(0, 500), done, mb.id).run();
@@ -327,9 +336,10 @@ export class MailboxDO extends DurableObject<Env> {
         const attempts = (this.sql.exec<{ attempts: number }>("SELECT attempts FROM queue WHERE enrollment_id = ? AND step_id = ?", row.enrollment_id, row.step_id).toArray()[0]?.attempts) ?? 1;
         this.setMeta("next_send_at", "0");
         if (attempts > BACKOFF_MS.length) {
-          this.settle(key, { state: "failed", reserved_at: null, settled_at: done, reported: 0, error: res.message, reason: "send_failed" });
+          // Certainly not sent: no message row (msg cleared), the enrollment fails with the reason.
+          this.settle(key, { state: "failed", reserved_at: null, msg: null, settled_at: done, reported: 0, error: res.message, reason: "send_failed" });
         } else {
-          this.settle(key, { state: "queued", reserved_at: null, next_attempt_at: done + BACKOFF_MS[attempts - 1]!, error: res.message });
+          this.settle(key, { state: "queued", reserved_at: null, msg: null, next_attempt_at: done + BACKOFF_MS[attempts - 1]!, error: res.message });
         }
         return "retry";
       }

@@ -42,6 +42,8 @@ interface Row {
   added_by: string | null;
   created_at: number;
   finished_at: number | null;
+  /** When the last step was done (or the enrollment started): what the next step's wait counts from. */
+  last_at: number | null;
 }
 
 const DUE_BATCH = 500;
@@ -84,6 +86,10 @@ export class SequenceDO extends DurableObject<Env> {
         CREATE TABLE results (enrollment_id TEXT NOT NULL, step_id TEXT NOT NULL, outcome TEXT NOT NULL, PRIMARY KEY (enrollment_id, step_id));
       `);
       this.setMeta("schema", "1");
+    }
+    if (v < 2) {
+      this.sql.exec("ALTER TABLE enrollments ADD COLUMN last_at INTEGER");
+      this.setMeta("schema", "2");
     }
   }
 
@@ -142,11 +148,11 @@ export class SequenceDO extends DurableObject<Env> {
         const dueAt = first ? this.dueAfterWait(t, first, cfg) : t;
         const status: Status = cfg.active ? "active" : "held";
         this.sql.exec(
-          `INSERT INTO enrollments (id, contact_id, mailbox_id, status, step_id, step_pos, waiting, due_at, reason, score, zone, job_id, added_by, created_at, dirty)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO enrollments (id, contact_id, mailbox_id, status, step_id, step_pos, waiting, due_at, reason, score, zone, job_id, added_by, created_at, last_at, dirty)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           it.enrollmentId, it.contactId, it.mailboxId, status, first?.id ?? null, first?.position ?? 0,
           cfg.active ? "timer" : "none", dueAt, cfg.active ? "waiting_for_step" : "sequence_inactive",
-          it.score, it.timeZone, it.jobId ?? null, it.addedBy ?? null, t, ++this.rev,
+          it.score, it.timeZone, it.jobId ?? null, it.addedBy ?? null, t, t, ++this.rev,
         );
         if (cfg.active) this.sql.exec("INSERT INTO timers VALUES (?, ?)", it.enrollmentId, dueAt);
         enrolled.push(it.contactId);
@@ -278,11 +284,24 @@ export class SequenceDO extends DurableObject<Env> {
     const emails = new Map<string, QueuedEmail[]>();
     const tasks: Parameters<typeof createTasks>[1] = [];
     this.ctx.storage.transactionSync(() => {
-      for (const e of due) {
-        this.sql.exec("DELETE FROM timers WHERE enrollment_id = ?", e.id);
-        if (e.status !== "active") continue;
+      for (const stale of due) {
+        // Claim the timer and re-read the row: a pause, removal or reschedule may have landed while
+        // we awaited D1 above (other calls interleave with outbound I/O).
+        const claimed = this.sql.exec("DELETE FROM timers WHERE enrollment_id = ? AND run_at <= ?", stale.id, t).rowsWritten;
+        const e = this.row(stale.id);
+        if (!claimed || !e || e.status !== "active") continue;
         let step = cfg.steps.find((s) => s.id === e.step_id) ?? nextEnabledStep(cfg.steps, null, e.step_pos - 1);
-        if (step && !step.enabled) step = nextEnabledStep(cfg.steps, step.id, step.position); // toggled off → skipped
+        if (step && !step.enabled) {
+          // Toggled off → skipped. The step now next is due after ITS wait from the last step done
+          // (invariant 2), not at the skipped step's time: wait for it if that is still ahead.
+          step = nextEnabledStep(cfg.steps, step.id, step.position);
+          const dueAt = step && e.last_at !== null ? this.dueAfterWait(e.last_at, step, cfg) : t;
+          if (step && dueAt > t) {
+            this.update(e.id, { step_id: step.id, step_pos: step.position, due_at: dueAt, reason: "waiting_for_step" });
+            this.sql.exec("INSERT INTO timers VALUES (?, ?)", e.id, dueAt);
+            continue;
+          }
+        }
         if (!step) {
           this.update(e.id, { status: "finished", reason: "completed_all_steps", waiting: "none", finished_at: t });
           continue;
@@ -360,7 +379,7 @@ export class SequenceDO extends DurableObject<Env> {
       return;
     }
     const dueAt = this.dueAfterWait(r.at, next, cfg);
-    this.update(e.id, { step_id: next.id, step_pos: next.position, due_at: dueAt, waiting: "timer", reason: "waiting_for_step" });
+    this.update(e.id, { step_id: next.id, step_pos: next.position, due_at: dueAt, last_at: r.at, waiting: "timer", reason: "waiting_for_step" });
     if (e.status === "active") this.sql.exec("INSERT OR REPLACE INTO timers VALUES (?, ?)", e.id, dueAt);
   }
 

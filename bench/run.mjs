@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+// `npm run bench`: runs each benchmark file in workerd and prints its figures, one line each:
+// `bench <name>: <value> <unit>`. Also reports the peak resident memory of the workerd process.
+import { spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { env } from "../scripts/lib.mjs";
+
+const only = process.argv[2];
+const files = readdirSync("bench").filter((f) => f.endsWith(".bench.ts") && (!only || f.includes(only)));
+
+function descendants(pid) {
+  const out = [];
+  for (const p of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const ppid = Number(readFileSync(`/proc/${p}/stat`, "utf8").split(") ")[1].split(" ")[1]);
+      if (ppid === pid) out.push(Number(p), ...descendants(Number(p)));
+    } catch {
+      // process ended
+    }
+  }
+  return out;
+}
+
+function rssKb(pid) {
+  try {
+    const m = readFileSync(`/proc/${pid}/status`, "utf8").match(/VmRSS:\s+(\d+)/);
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+let failed = false;
+for (const file of files) {
+  const name = path.basename(file, ".bench.ts");
+  const child = spawn(process.execPath, ["node_modules/vitest/vitest.mjs", "run", "--config", "bench/vitest.config.ts"], {
+    env: { ...env, BENCH_FILE: `bench/${file}` },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let peak = 0;
+  const timer = setInterval(() => {
+    for (const p of descendants(child.pid)) {
+      try {
+        if (readFileSync(`/proc/${p}/comm`, "utf8").trim() === "workerd") peak = Math.max(peak, rssKb(p));
+      } catch {
+        // gone
+      }
+    }
+  }, 250);
+  let out = "";
+  child.stdout.on("data", (b) => {
+    out += b;
+    for (const line of b.toString().split("\n")) if (line.startsWith("bench ")) console.log(line);
+  });
+  child.stderr.on("data", (b) => (out += b));
+  const code = await new Promise((r) => child.on("exit", r));
+  clearInterval(timer);
+  console.log(`bench ${name}_peak_memory: ${(peak / 1024).toFixed(1)} MiB`);
+  if (code !== 0) {
+    failed = true;
+    console.error(`benchmark ${file} failed:\n${out.slice(-4000)}`);
+  }
+}
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,21 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+// Benchmarks run in workerd like the tests, with the same bindings; each prints `bench <name>: <value> <unit>`.
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations("./migrations");
+  return {
+    plugins: [
+      cloudflareTest({
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: { bindings: { APP_ENV: "test", APP_SECRET: "bench-secret", TEST_MIGRATIONS: migrations, BENCH_SCALE: process.env.BENCH_SCALE ?? "1" } },
+      }),
+    ],
+    test: {
+      include: [process.env.BENCH_FILE ?? "bench/*.bench.ts"],
+      setupFiles: ["./bench/setup.ts"],
+      testTimeout: 3_600_000,
+      hookTimeout: 600_000,
+    },
+  };
+});

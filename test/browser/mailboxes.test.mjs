@@ -1,0 +1,84 @@
+// Mailboxes end to end: connect an outbox mailbox, see its capacity, send a test email and find it in
+// the Outbox, then disconnect and reconnect it.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { baseUrl, launch, signIn } from "./helpers.mjs";
+
+describe("mailboxes and outbox", () => {
+  let browser;
+  let page;
+  const stamp = Date.now();
+  const email = `browser-${stamp}@demo.test`;
+  const to = `prospect-${stamp}@example.com`;
+  const card = () => page.locator(`[data-testid="mailbox-card"][data-email="${email}"]`);
+
+  before(async () => {
+    ({ browser, page } = await launch());
+    await signIn(page, "admin@demo.test");
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  it("connects an outbox mailbox and shows its capacity", async () => {
+    await page.goto(`${baseUrl}/mailboxes`);
+    await page.getByRole("button", { name: "Connect mailbox" }).click();
+    const dialog = page.getByRole("dialog", { name: "Connect a mailbox" });
+    await dialog.getByLabel("Email address").fill(email);
+    await dialog.getByLabel("Sender name").fill("Browser Test");
+    await dialog.getByRole("radio", { name: /Outbox/ }).check();
+    await dialog.getByLabel("Per day").fill("30");
+    await dialog.getByLabel("Per hour").fill("10");
+    await dialog.getByRole("button", { name: "Connect mailbox" }).click();
+    await dialog.waitFor({ state: "hidden" });
+
+    await card().waitFor();
+    assert.match((await card().textContent()) ?? "", /Connected/);
+    const meter = card().getByRole("meter", { name: `${email} daily capacity used` });
+    assert.equal(await meter.getAttribute("aria-valuemax"), "30");
+    assert.equal(await meter.getAttribute("aria-valuenow"), "0");
+    assert.match((await card().textContent()) ?? "", /0 of 30 sent/);
+    assert.match((await card().textContent()) ?? "", /30 left/);
+  });
+
+  it("sends a test email that shows up in the Outbox with its raw source", async () => {
+    await card().getByRole("button", { name: "Send test" }).click();
+    const dialog = page.getByRole("dialog", { name: "Send a test email" });
+    await dialog.getByLabel("Send to").fill(to);
+    await dialog.getByRole("button", { name: "Send test" }).click();
+    const result = dialog.getByTestId("test-email-result");
+    await result.waitFor();
+    assert.match((await result.textContent()) ?? "", /^Sent/);
+    await dialog.getByRole("button", { name: "Close", exact: true }).first().click();
+    await dialog.waitFor({ state: "hidden" });
+
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Outbox" }).click();
+    await page.waitForURL(`${baseUrl}/outbox`);
+    const row = page.getByTestId("outbox-list").getByRole("button", { name: new RegExp(to) });
+    await row.waitFor();
+    assert.match((await row.textContent()) ?? "", /Sent/);
+    await row.click();
+    const detail = page.getByTestId("message-detail");
+    await detail.waitFor();
+    assert.match((await detail.textContent()) ?? "", new RegExp(`From${email}`));
+    await detail.getByRole("button", { name: "View raw" }).click();
+    const raw = (await page.getByTestId("raw-message").textContent()) ?? "";
+    assert.match(raw, new RegExp(`^From: Browser Test <${email}>`, "m"));
+    assert.match(raw, new RegExp(`^To: <?${to}>?`, "m"));
+  });
+
+  it("disconnects the mailbox and reconnects it", async () => {
+    await page.goto(`${baseUrl}/mailboxes`);
+    await card().getByRole("button", { name: "Disconnect" }).click();
+    const confirm = page.getByRole("dialog", { name: `Disconnect ${email}?` });
+    await confirm.getByRole("button", { name: "Disconnect" }).click();
+    await confirm.waitFor({ state: "hidden" });
+    await card().getByRole("button", { name: "Reconnect" }).waitFor();
+    assert.match((await card().textContent()) ?? "", /Disconnected by a user/);
+
+    await card().getByRole("button", { name: "Reconnect" }).click();
+    await card().getByRole("button", { name: "Disconnect" }).waitFor();
+    assert.match((await card().textContent()) ?? "", /Connected/);
+    assert.doesNotMatch((await card().textContent()) ?? "", /Disconnected by a user/);
+  });
+});
