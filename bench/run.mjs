@@ -51,7 +51,11 @@ for (const file of files) {
   let out = "";
   child.stdout.on("data", (b) => {
     out += b;
-    for (const line of b.toString().split("\n")) if (line.startsWith("bench ")) console.log(line);
+    // eslint-disable-next-line no-control-regex
+    for (const line of b.toString().replace(/\x1b\[[0-9;]*m/g, "").split("\n")) {
+      const m = line.match(/(bench \S+: .+)$/);
+      if (m) console.log(m[1]);
+    }
   });
   child.stderr.on("data", (b) => (out += b));
   const code = await new Promise((r) => child.on("exit", r));

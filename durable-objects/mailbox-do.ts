@@ -257,15 +257,21 @@ export class MailboxDO extends DurableObject<Env> {
   /** Up to `n` due emails whose window is open now, highest score first, then earliest due. */
   private pick(t: number, n: number): QueueRow[] {
     if (n <= 0) return [];
+    // Scan keys and windows only; load the few full rows picked.
     const rows = this.sql
-      .exec(`SELECT * FROM queue WHERE state = 'queued' AND due_at <= ? AND coalesce(next_attempt_at, 0) <= ? ORDER BY score DESC, due_at LIMIT 2000`, t, t)
-      .toArray() as unknown as QueueRow[];
+      .exec<{ enrollment_id: string; step_id: string; window: string; zone: string | null }>(
+        `SELECT enrollment_id, step_id, window, zone FROM queue WHERE state = 'queued' AND due_at <= ? AND coalesce(next_attempt_at, 0) <= ? ORDER BY score DESC, due_at LIMIT 2000`,
+        t,
+        t,
+      )
+      .toArray();
     const windows = new Map<string, WindowSpec>();
     const out: QueueRow[] = [];
     for (const r of rows) {
       let w = windows.get(r.window);
       if (!w) windows.set(r.window, (w = JSON.parse(r.window) as WindowSpec));
-      if (inWindow(t, w, r.zone)) out.push(r);
+      if (!inWindow(t, w, r.zone)) continue;
+      out.push(this.sql.exec("SELECT * FROM queue WHERE enrollment_id = ? AND step_id = ?", r.enrollment_id, r.step_id).one() as unknown as QueueRow);
       if (out.length >= n) break;
     }
     return out;
