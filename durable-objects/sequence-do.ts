@@ -129,8 +129,11 @@ export class SequenceDO extends DurableObject<Env> {
 
   // ---------------------------------------------------------------- RPC verbs
 
-  /** Enroll contacts. Deduplicated by contact (invariant 1): a contact already here answers "already". */
-  async enroll(sequenceId: string, teamId: string, items: EnrollItem[]): Promise<{ enrolled: string[]; already: string[] }> {
+  /**
+   * Enroll contacts. Deduplicated by contact (invariant 1): a contact already here is "already";
+   * `alreadyOther` lists those enrolled under a different enrollment id (not a repeat of this call).
+   */
+  async enroll(sequenceId: string, teamId: string, items: EnrollItem[]): Promise<{ enrolled: string[]; already: string[]; alreadyOther: string[] }> {
     await this.bind(sequenceId, teamId);
     const cfg = await loadSequenceConfig(this.env.DB, sequenceId);
     if (!cfg) throw new Error(`sequence ${sequenceId} not found`);
@@ -138,11 +141,13 @@ export class SequenceDO extends DurableObject<Env> {
     const first = nextEnabledStep(cfg.steps, null);
     const enrolled: string[] = [];
     const already: string[] = [];
+    const alreadyOther: string[] = [];
     this.ctx.storage.transactionSync(() => {
       for (const it of items) {
-        const exists = this.sql.exec("SELECT 1 FROM enrollments WHERE contact_id = ?", it.contactId).toArray().length > 0;
-        if (exists) {
+        const existing = this.sql.exec<{ id: string }>("SELECT id FROM enrollments WHERE contact_id = ?", it.contactId).toArray()[0];
+        if (existing) {
           already.push(it.contactId);
+          if (existing.id !== it.enrollmentId) alreadyOther.push(it.contactId);
           continue;
         }
         const dueAt = first ? this.dueAfterWait(t, first, cfg) : t;
@@ -160,7 +165,7 @@ export class SequenceDO extends DurableObject<Env> {
     });
     await this.flush(cfg.teamId, sequenceId);
     await this.rearm();
-    return { enrolled, already };
+    return { enrolled, already, alreadyOther };
   }
 
   /** Reports from MailboxDOs and tasks. Idempotent: a repeated report for a step changes nothing. */

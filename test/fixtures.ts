@@ -153,3 +153,33 @@ export async function sessionFor(teamId: string, userId: string) {
     .bind(await sha256Hex(token), userId, teamId, csrf, 0, Number.MAX_SAFE_INTEGER).run();
   return { cookie: `sf_session=${token}`, csrf, userId, teamId };
 }
+
+/** A team ready for adding contacts: an active one-step sequence, mailboxes, a session, credits. */
+export async function addContactsSetup(o: { mailboxes?: { daily?: number; hourly?: number; gapSeconds?: number }[]; credits?: number; steps?: StepSpec[] } = {}) {
+  const { teamId, userId } = await makeTeam();
+  const s = await sessionFor(teamId, userId);
+  await env.DB.prepare("UPDATE teams SET credit_balance = ? WHERE id = ?").bind(o.credits ?? 1000, teamId).run();
+  const scheduleId = await makeSchedule(teamId);
+  const { sequenceId, stepIds } = await makeSequence(teamId, userId, o.steps ?? [{ wait: 0 }, { wait: 2 }], scheduleId);
+  const mailboxIds: string[] = [];
+  for (const m of o.mailboxes ?? [{}]) mailboxIds.push(await makeMailbox(teamId, userId, { daily: m.daily ?? 100, hourly: m.hourly ?? 20, gapSeconds: m.gapSeconds ?? 60 }));
+  return { teamId, userId, s, scheduleId, sequenceId, stepIds, mailboxIds };
+}
+
+export async function makeList(teamId: string, ownerId: string, contactIds: string[], name = `List ${newId()}`) {
+  const id = newId();
+  await env.DB.prepare("INSERT INTO lists (id, team_id, owner_id, name, created_at) VALUES (?, ?, ?, ?, ?)").bind(id, teamId, ownerId, name, now()).run();
+  await bulkInsert(env.DB, "list_members", ["list_id", "contact_id", "team_id", "added_at"], contactIds.map((c) => [id, c, teamId, now()]));
+  return id;
+}
+
+/** Waits for a job to finish (the queue consumer runs it in the background). */
+export async function waitForJob(jobId: string, timeoutMs = 60_000): Promise<Record<string, any>> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const j = await env.DB.prepare("SELECT * FROM jobs WHERE id = ?").bind(jobId).first<Record<string, any>>();
+    if (j && ["completed", "failed", "cancelled"].includes(j.status)) return j;
+    if (Date.now() > until) throw new Error(`job ${jobId} still ${j?.status} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -8,6 +8,9 @@ import { contactRoutes } from "./routes/contacts";
 import { devRoutes } from "./routes/dev";
 import { listRoutes } from "./routes/lists";
 import { userRoutes } from "./routes/users";
+import { addContactsRoutes } from "./routes/add-contacts";
+import { creditRoutes } from "./routes/credits";
+import { peopleRoutes } from "./routes/people";
 import { enrollmentRoutes } from "./routes/enrollments";
 import { mailboxRoutes } from "./routes/mailboxes";
 import { messageRoutes } from "./routes/messages";
@@ -46,7 +49,10 @@ const api = router()
   .route("/", scheduleRoutes)
   .route("/", mailboxRoutes)
   .route("/", messageRoutes)
-  .route("/", taskRoutes);
+  .route("/", taskRoutes)
+  .route("/", peopleRoutes)
+  .route("/", addContactsRoutes)
+  .route("/", creditRoutes);
 
 export const app = router().route("/api", api).route("/", unsubscribeRoutes);
 app.notFound((c) => (c.req.path.startsWith("/api/") ? errorResponse(c, new ApiError("not_found", `No route for ${c.req.method} ${c.req.path}`)) : c.env.ASSETS.fetch(c.req.raw)));

@@ -1,6 +1,7 @@
 import type { Env } from "./env";
+import { startDueJobs } from "./services/add-contacts/jobs";
 
 /** Every minute (UTC): start due scheduled jobs and due workflows. */
-export async function runCron(_controller: ScheduledController, _env: Env): Promise<void> {
-  // Scheduled add-contacts jobs and workflows hook in here as they are built.
+export async function runCron(_controller: ScheduledController, env: Env): Promise<void> {
+  await startDueJobs(env);
 }

@@ -421,6 +421,7 @@ export const jobs = sqliteTable(
     enrolled: integer("enrolled").notNull().default(0),
     warned: integer("warned").notNull().default(0),
     skipped: integer("skipped").notNull().default(0),
+    /** Credits held at commit: the job's maximum possible spend (invariant 6). */
     creditsHeld: integer("credits_held").notNull().default(0),
     creditsUsed: integer("credits_used").notNull().default(0),
     idempotencyKey: text("idempotency_key"),
@@ -450,6 +451,40 @@ export const jobOutcomes = sqliteTable(
     mailboxId: text("mailbox_id"),
   },
   (t) => [primaryKey({ columns: [t.jobId, t.idx] }), index("job_outcomes_outcome_idx").on(t.jobId, t.outcome)],
+);
+
+/**
+ * The resolved candidates of an add-contacts job, in priority order (score, then id), with the
+ * mailbox each is assigned. Queue chunks carry index ranges of this table, never the rows.
+ */
+export const jobCandidates = sqliteTable(
+  "job_candidates",
+  {
+    jobId: text("job_id").notNull(),
+    idx: integer("idx").notNull(),
+    teamId: teamId(),
+    personId: text("person_id"),
+    contactId: text("contact_id"),
+    mailboxId: text("mailbox_id"),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.idx] })],
+);
+
+/** Waterfall enrichment attempts: one row per (job, contact, provider); successes are charged. */
+export const enrichments = sqliteTable(
+  "enrichments",
+  {
+    id: id(),
+    teamId: teamId(),
+    jobId: text("job_id").notNull(),
+    contactId: text("contact_id").notNull(),
+    provider: text("provider").notNull(),
+    success: integer("success", { mode: "boolean" }).notNull(),
+    cost: integer("cost").notNull().default(0),
+    email: text("email"),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("enrichments_job_contact_provider_uq").on(t.jobId, t.contactId, t.provider), index("enrichments_team_created_idx").on(t.teamId, t.createdAt)],
 );
 
 export const creditLedger = sqliteTable(

@@ -1,5 +1,6 @@
 import type { Env } from "../env";
 import type { QueueMessage } from "./messages";
+import { failJob, processChunk } from "../services/add-contacts/jobs";
 
 /** Acks messages one by one so one bad message never redelivers its whole batch. */
 export async function consumeQueue(batch: MessageBatch<QueueMessage>, env: Env): Promise<void> {
@@ -14,13 +15,15 @@ export async function consumeQueue(batch: MessageBatch<QueueMessage>, env: Env):
   }
 }
 
-async function handle(body: QueueMessage, _env: Env, deadLetter: boolean): Promise<void> {
+async function handle(body: QueueMessage, env: Env, deadLetter: boolean): Promise<void> {
   if (deadLetter) {
+    // A chunk that failed every retry: the job fails with the reason, and its unused hold is returned.
     console.error("dead-lettered message", JSON.stringify(body));
+    if (body.kind === "add_contacts_chunk") await failJob(env, body.jobId, `Chunk ${body.from}-${body.to} failed after retries`);
     return;
   }
   switch (body.kind) {
-    case "ping":
-      return;
+    case "add_contacts_chunk":
+      return processChunk(env, body.jobId, body.from, body.to);
   }
 }

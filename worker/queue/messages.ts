@@ -1,2 +1,4 @@
-/** Messages on the jobs queue: a typed union, carrying ids only (never CSV rows or whole payloads). */
-export type QueueMessage = { kind: "ping"; at: number };
+/** Messages on the jobs queue: a typed union, carrying ids and index ranges only (never CSV rows or whole payloads). */
+export type QueueMessage =
+  /** Candidates [from, to) of an add-contacts job. */
+  { kind: "add_contacts_chunk"; jobId: string; from: number; to: number };

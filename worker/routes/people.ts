@@ -1,0 +1,36 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { router } from "../lib/openapi";
+import { errorResponses, json, jsonBody, PaginationMeta, paginationMeta } from "../lib/schemas";
+import { PEOPLE_SORTS, PeopleFilters, searchPeople } from "../services/people-search";
+
+const PersonSchema = z
+  .object({
+    id: z.string(), first_name: z.string(), last_name: z.string(), title: z.string(), seniority: z.string(), department: z.string(),
+    company: z.string(), domain: z.string(), industry: z.string(), employees: z.number(), city: z.string(), country: z.string(),
+    time_zone: z.string(), email: z.string().nullable(), email_status: z.string(), score: z.number(), linkedin_url: z.string().nullable(),
+    job_changed_at: z.number().nullable(),
+    contact_id: z.string().nullable().openapi({ description: "Set when your team has already saved this person" }),
+  })
+  .openapi("Person");
+
+export const PeopleSearchBody = PeopleFilters.extend({
+  sort: z.enum(PEOPLE_SORTS).default("score"),
+  page: z.number().int().min(1).max(500).default(1),
+  per_page: z.number().int().min(1).max(100).default(25),
+}).openapi("PeopleSearch");
+
+export const peopleRoutes = router().openapi(
+  createRoute({
+    method: "post",
+    path: "/people/search",
+    tags: ["People"],
+    summary: "Prospect Searcher: filter the people database; each result says whether it is already a contact",
+    request: { body: jsonBody(PeopleSearchBody) },
+    responses: { 200: json(z.object({ people: z.array(PersonSchema), pagination: PaginationMeta })), 422: errorResponses[422] },
+  }),
+  async (c) => {
+    const { sort, page, per_page, ...filters } = c.req.valid("json");
+    const r = await searchPeople(c.env.DB, c.get("caller").teamId, filters, sort, page, per_page);
+    return c.json({ people: r.people, pagination: paginationMeta(page, per_page, r.total) }, 200);
+  },
+);

@@ -1,0 +1,122 @@
+import type { Env } from "../../env";
+import { mailboxStub } from "../../lib/stubs";
+import { nextWindowStart, windowEnd, type WindowSpec } from "../schedule-time";
+
+export interface MailboxLoad {
+  id: string;
+  email: string;
+  status: string;
+  dailyLimit: number;
+  hourlyLimit: number;
+  minGapSeconds: number;
+  /** Sends in the last 24 hours. */
+  usedToday: number;
+  /** Emails already waiting to go out of this mailbox within the next day. */
+  pending: number;
+}
+
+const DAY = 86_400_000;
+
+/** Current load of the candidate mailboxes: capacity from each MailboxDO, pending emails from D1. */
+export async function loadMailboxLoads(env: Env, teamId: string, mailboxIds: string[], at: number): Promise<MailboxLoad[]> {
+  if (!mailboxIds.length) return [];
+  const [rows, pending] = await env.DB.batch<Record<string, any>>([
+    env.DB.prepare("SELECT * FROM mailboxes WHERE team_id = ? AND id IN (SELECT value FROM json_each(?)) ORDER BY email").bind(teamId, JSON.stringify(mailboxIds)),
+    env.DB.prepare(
+      `SELECT mailbox_id, count(*) AS n FROM enrollments
+        WHERE team_id = ?1 AND status = 'active' AND mailbox_id IN (SELECT value FROM json_each(?2))
+          AND (reason = 'queued_for_mailbox' OR (reason = 'waiting_for_step' AND next_due_at <= ?3))
+        GROUP BY mailbox_id`,
+    ).bind(teamId, JSON.stringify(mailboxIds), at + DAY),
+  ]);
+  const pend = new Map(pending!.results.map((r) => [r.mailbox_id as string, r.n as number]));
+  return Promise.all(
+    rows!.results.map(async (r) => {
+      const cap = await mailboxStub(env, r.id).capacity(r.id);
+      return {
+        id: r.id, email: r.email, status: r.status, dailyLimit: r.daily_limit, hourlyLimit: r.hourly_limit, minGapSeconds: r.min_gap_seconds,
+        usedToday: cap.usedLast24h, pending: pend.get(r.id) ?? 0,
+      };
+    }),
+  );
+}
+
+/**
+ * Rotation: each new contact (in priority order) goes to the mailbox with the most remaining daily
+ * capacity, counting the load already assigned and what this batch has assigned so far. Ties go to
+ * the mailbox listed first, so the same input gives the same assignment.
+ */
+export function assignMailboxes(loads: MailboxLoad[], count: number): string[] {
+  const left = loads.map((m) => m.dailyLimit - m.usedToday - m.pending);
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) {
+    let best = 0;
+    for (let k = 1; k < loads.length; k++) if (left[k]! > left[best]!) best = k;
+    out.push(loads[best]!.id);
+    left[best]!--;
+  }
+  return out;
+}
+
+export interface Forecast {
+  mailbox_id: string;
+  email: string;
+  assigned: number;
+  pending: number;
+  remaining_today: number;
+  step1_per_day: number;
+  /** Local date (schedule's zone) by which every new contact has had step 1; null beyond a year or without windows. */
+  all_step1_by: string | null;
+  days_needed: number | null;
+}
+
+/**
+ * When step 1 reaches everyone: walk the schedule's sending windows day by day; each day a mailbox
+ * sends at most min(daily limit, hourly limit × window hours, window ÷ gap); the load already
+ * scheduled goes first, then the new contacts.
+ */
+export function forecastMailbox(m: MailboxLoad, assigned: number, window: WindowSpec, from: number): Forecast {
+  const fmt = new Intl.DateTimeFormat("en-CA", { timeZone: window.timeZone, year: "numeric", month: "2-digit", day: "2-digit" });
+  const perDay = new Map<string, number>();
+  let t = from;
+  let first = true;
+  let remaining = m.pending + assigned;
+  let typical = 0;
+  let by: string | null = null;
+  let days = 0;
+  let needed: number | null = null;
+  const remainingToday = Math.max(0, m.dailyLimit - m.usedToday);
+  for (let guard = 0; guard < 2000 && (remaining > 0 || typical === 0); guard++) {
+    const s = nextWindowStart(t, window);
+    if (s === null || s > from + 366 * DAY) break;
+    const e = windowEnd(s, window) ?? s + 60_000;
+    const day = fmt.format(s);
+    perDay.set(day, (perDay.get(day) ?? 0) + (e - s));
+    t = e + 1;
+    const next = nextWindowStart(t, window);
+    if (next !== null && fmt.format(next) === day) continue; // more windows that day
+    const minutes = perDay.get(day)! / 60_000;
+    let cap = Math.min(m.dailyLimit, Math.ceil((m.hourlyLimit * minutes) / 60), m.minGapSeconds > 0 ? Math.floor((minutes * 60) / m.minGapSeconds) + 1 : Infinity);
+    if (!first) typical = Math.max(typical, cap);
+    if (first) cap = Math.min(cap, remainingToday);
+    first = false;
+    days++;
+    if (remaining > 0) {
+      remaining -= cap;
+      if (remaining <= 0) {
+        by = day;
+        needed = days;
+      }
+    }
+  }
+  return {
+    mailbox_id: m.id,
+    email: m.email,
+    assigned,
+    pending: m.pending,
+    remaining_today: remainingToday,
+    step1_per_day: typical,
+    all_step1_by: m.pending + assigned === 0 ? fmt.format(from) : by,
+    days_needed: m.pending + assigned === 0 ? 0 : needed,
+  };
+}

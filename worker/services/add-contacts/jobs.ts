@@ -1,0 +1,245 @@
+import { bulkInsertStatements, type Row } from "../../db/bulk";
+import type { Db } from "../../db/client";
+import type { Caller, Env } from "../../env";
+import { now } from "../../lib/clock";
+import { sha256Hex } from "../../lib/crypto";
+import { ApiError } from "../../lib/errors";
+import { newId } from "../../lib/ids";
+import { sequenceStub } from "../../lib/stubs";
+import type { QueueMessage } from "../../queue/messages";
+import { holdExists, holdStatements, refundStatements } from "../credits";
+import { DEFAULT_WATERFALL } from "../enrichment";
+import { loadFacts, keyOf } from "./candidates";
+import { planAddContacts } from "./plan";
+import { CHUNK_SIZE, type AddContactsRequest } from "./request";
+import { evaluate, type ValidationOptions } from "./validate";
+
+export type JobRow = Record<string, any>;
+
+/** Deterministic ids make every chunk step repeatable: a redelivered chunk finds its own rows. */
+const idFrom = async (...parts: string[]) => (await sha256Hex(parts.join(":"))).slice(0, 24);
+
+function sourceSummary(req: AddContactsRequest) {
+  const s = req.source;
+  const kind = s.search ? "search" : s.list_ids?.length ? "lists" : s.people_ids?.length ? "people" : "contacts";
+  return {
+    kind,
+    list_ids: s.list_ids ?? [],
+    people: s.people_ids?.length ?? 0,
+    contacts: s.contact_ids?.length ?? 0,
+    search: s.search ?? null,
+  };
+}
+
+/**
+ * Commit an add-contacts request: preconditions (nothing written if any fails), the credit hold for
+ * the maximum spend, the job with its ordered candidates and mailbox assignments, then the chunks on
+ * the queue (or a start time for the cron). A repeated Idempotency-Key returns the same job.
+ */
+export async function commitAddContacts(env: Env, d: Db, caller: Caller, sequenceId: string, req: AddContactsRequest, idempotencyKey: string | null, via: string) {
+  const requestHash = await sha256Hex(JSON.stringify({ sequenceId, req }));
+  if (idempotencyKey) {
+    const existing = await env.DB.prepare("SELECT * FROM jobs WHERE team_id = ? AND idempotency_key = ?").bind(caller.teamId, idempotencyKey).first<JobRow>();
+    if (existing) {
+      if (JSON.parse(existing.options).request_hash !== requestHash) {
+        throw new ApiError("idempotency_key_reused", "This Idempotency-Key was used with a different request", { idempotency_key: idempotencyKey });
+      }
+      return { job: existing, replayed: true };
+    }
+  }
+  const plan = await planAddContacts(env, d, caller, sequenceId, req, { preview: true });
+  if (plan.preconditions.length) {
+    const first = plan.preconditions[0]!;
+    throw new ApiError(first.code, first.message, { fix: first.fix, preconditions: plan.preconditions, ...first.details }, 422);
+  }
+  const t = now();
+  const jobId = newId();
+  const scheduled = req.add_at !== undefined && req.add_at > t;
+  const held = plan.credits.maximum;
+  const holdRef = `job:${jobId}:hold`;
+  const { search: _s, people_ids: _p, contact_ids: _c, ...restSource } = req.source;
+  const options = { ...req, source: restSource, request_hash: requestHash, via, mailbox_ids: plan.mailboxes.map((m) => m.id) };
+  const insertJob = env.DB.prepare(
+    `INSERT INTO jobs (id, team_id, user_id, kind, sequence_id, source, options, status, run_at, total, credits_held, idempotency_key, created_at)
+     SELECT ?1, ?2, ?3, 'add_contacts', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12
+      WHERE ?10 = 0 OR EXISTS (SELECT 1 FROM credit_ledger WHERE team_id = ?2 AND ref = ?13)`,
+  ).bind(jobId, caller.teamId, caller.userId, sequenceId, JSON.stringify(sourceSummary(req)), JSON.stringify(options), scheduled ? "scheduled" : "preparing", scheduled ? req.add_at : t, plan.contacts.length, held, idempotencyKey, t, holdRef);
+  try {
+    await env.DB.batch([...(held > 0 ? holdStatements(env.DB, caller.teamId, holdRef, held, jobId, sourceSummary(req).kind, "Held for adding contacts") : []), insertJob]);
+  } catch (err) {
+    // Two requests with one Idempotency-Key at once: the unique index lets one through.
+    if (idempotencyKey && String(err).includes("UNIQUE")) return commitAddContacts(env, d, caller, sequenceId, req, idempotencyKey, via);
+    throw err;
+  }
+  if (held > 0 && !(await holdExists(env.DB, caller.teamId, holdRef))) {
+    throw new ApiError("insufficient_credits", "The balance changed and no longer covers this batch", { fix: "Preview again", maximum: held }, 422);
+  }
+  const rows: Row[] = plan.contacts.map((c, idx) => [jobId, idx, caller.teamId, c.facts.personId, c.facts.contactId, c.mailboxId]);
+  const stmts = bulkInsertStatements(env.DB, "job_candidates", ["job_id", "idx", "team_id", "person_id", "contact_id", "mailbox_id"], rows);
+  for (let i = 0; i < stmts.length; i += 50) await env.DB.batch(stmts.slice(i, i + 50));
+  if (!scheduled) await startJob(env, jobId);
+  return { job: (await env.DB.prepare("SELECT * FROM jobs WHERE id = ?").bind(jobId).first<JobRow>())!, replayed: false };
+}
+
+/** Fan the job out: one queue message per chunk of candidate indexes. */
+export async function startJob(env: Env, jobId: string) {
+  const job = await env.DB.prepare("UPDATE jobs SET status = 'queued' WHERE id = ? AND status IN ('preparing','scheduled') RETURNING *").bind(jobId).first<JobRow>();
+  if (!job) return;
+  if (job.total === 0) return finishJob(env, jobId);
+  const messages: { body: QueueMessage }[] = [];
+  for (let from = 0; from < job.total; from += CHUNK_SIZE) messages.push({ body: { kind: "add_contacts_chunk", jobId, from, to: Math.min(job.total, from + CHUNK_SIZE) } });
+  for (let i = 0; i < messages.length; i += 100) await env.JOBS.sendBatch(messages.slice(i, i + 100));
+}
+
+/**
+ * One chunk: re-validate (the state may have moved since the commit), enrich, save net-new people,
+ * enroll through the SequenceDO, then store the outcomes and charges. Every step is idempotent, so
+ * a redelivered chunk neither enrolls nor charges twice; the outcome row (primary key job, idx) is
+ * written last and is the charge.
+ */
+export async function processChunk(env: Env, jobId: string, from: number, to: number) {
+  const job = await env.DB.prepare("SELECT * FROM jobs WHERE id = ?").bind(jobId).first<JobRow>();
+  if (!job || ["completed", "cancelled", "failed"].includes(job.status)) return;
+  const done = await env.DB.prepare("SELECT count(*) AS n FROM job_outcomes WHERE job_id = ? AND idx >= ? AND idx < ?").bind(jobId, from, to).first<{ n: number }>();
+  if ((done?.n ?? 0) < to - from) await runChunk(env, job, from, to);
+  await refreshProgress(env, jobId);
+}
+
+async function runChunk(env: Env, job: JobRow, from: number, to: number) {
+  const t = now();
+  await env.DB.prepare("UPDATE jobs SET status = 'running', started_at = coalesce(started_at, ?) WHERE id = ? AND status = 'queued'").bind(t, job.id).run();
+  const options = JSON.parse(job.options) as AddContactsRequest & { mailbox_ids: string[] };
+  const seq = await env.DB.prepare("SELECT settings FROM sequences WHERE id = ?").bind(job.sequence_id).first<{ settings: string }>();
+  const { results: cands } = await env.DB.prepare("SELECT * FROM job_candidates WHERE job_id = ? AND idx >= ? AND idx < ? ORDER BY idx").bind(job.id, from, to).all<Record<string, any>>();
+  const facts = await loadFacts(env.DB, job.team_id, job.sequence_id, cands.map((c) => ({ personId: c.person_id, contactId: c.contact_id })), t);
+  const factsByKey = new Map(facts.map((f) => [keyOf(f), f]));
+  const validation: ValidationOptions = {
+    callerId: job.user_id,
+    allowOtherOwners: (JSON.parse(seq?.settings ?? "{}") as { allow_other_owners?: boolean }).allow_other_owners !== false,
+    skipValidation: options.skip_validation,
+    overrides: options.overrides ?? {},
+    enrich: options.enrich,
+    providers: DEFAULT_WATERFALL,
+    preview: false,
+  };
+
+  const stmts: D1PreparedStatement[] = [];
+  const newContacts: Row[] = [];
+  const enrollItems: { enrollmentId: string; contactId: string; mailboxId: string | null; score: number; timeZone: string | null; jobId: string; addedBy: string }[] = [];
+  const results: { idx: number; contactId: string | null; personId: string | null; outcome: string; reasons: string[]; cost: number; mailboxId: string | null }[] = [];
+  const evaluations = await Promise.all(cands.map((c) => evaluate(factsByKey.get(c.contact_id ?? `p:${c.person_id}`)!, validation)));
+  const peopleNeeded = cands.filter((c, i) => !c.contact_id && evaluations[i]!.outcome === "enrolled").map((c) => c.person_id as string);
+  const people = new Map<string, Record<string, any>>();
+  if (peopleNeeded.length) {
+    const { results: ps } = await env.DB.prepare("SELECT * FROM people WHERE id IN (SELECT value FROM json_each(?))").bind(JSON.stringify(peopleNeeded)).all<Record<string, any>>();
+    for (const p of ps) people.set(p.id, p);
+  }
+  for (const [i, c] of cands.entries()) {
+    const f = factsByKey.get(c.contact_id ?? `p:${c.person_id}`)!;
+    const ev = evaluations[i]!;
+    const contactId = f.contactId ?? (await idFrom("contact", job.team_id, f.personId!));
+    for (const a of ev.enrichment?.attempts ?? []) {
+      stmts.push(env.DB.prepare("INSERT OR IGNORE INTO enrichments (id, team_id, job_id, contact_id, provider, success, cost, email, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        .bind(await idFrom(job.id, contactId, a.provider), job.team_id, job.id, contactId, a.provider, a.success ? 1 : 0, ev.outcome === "enrolled" ? a.cost : 0, a.email, t));
+    }
+    if (ev.outcome !== "enrolled") {
+      results.push({ idx: c.idx, contactId: f.contactId, personId: f.personId, outcome: ev.outcome, reasons: [...ev.skips, ...ev.warnings], cost: 0, mailboxId: null });
+      continue;
+    }
+    if (!f.contactId) {
+      const p = people.get(f.personId!)!;
+      newContacts.push([
+        contactId, job.team_id, f.personId, options.owner_id ?? job.user_id, null, p.first_name, p.last_name, p.title, p.company, p.domain, p.industry, p.employees,
+        p.city, p.country, p.time_zone, ev.email, ev.emailStatus, p.linkedin_url, p.score, p.job_changed_at, "add_contacts", t, t,
+      ]);
+    } else if (ev.enrichment?.email) {
+      stmts.push(env.DB.prepare("UPDATE contacts SET email = ?, email_status = ?, updated_at = ? WHERE id = ? AND team_id = ? AND (email IS NULL OR email_status = 'unavailable')").bind(ev.email, ev.emailStatus, t, contactId, job.team_id));
+    }
+    const mailboxId = c.mailbox_id ?? options.mailbox_ids[0] ?? null;
+    enrollItems.push({ enrollmentId: await idFrom("enrollment", job.id, contactId), contactId, mailboxId, score: f.score, timeZone: f.timeZone, jobId: job.id, addedBy: job.user_id });
+    results.push({ idx: c.idx, contactId, personId: f.personId, outcome: "enrolled", reasons: [...ev.warnings, ...(ev.enrichment?.email ? ["enriched"] : [])], cost: ev.cost, mailboxId });
+  }
+  if (newContacts.length) {
+    // The stage of new contacts: the team's first "open" stage.
+    const stage = await env.DB.prepare("SELECT id FROM contact_stages WHERE team_id = ? AND category = 'open' ORDER BY position LIMIT 1").bind(job.team_id).first<{ id: string }>();
+    for (const r of newContacts) (r as unknown[])[4] = stage?.id ?? null;
+    stmts.unshift(...bulkInsertStatements(env.DB, "contacts", [
+      "id", "team_id", "person_id", "owner_id", "stage_id", "first_name", "last_name", "title", "company", "domain", "industry", "employees",
+      "city", "country", "time_zone", "email", "email_status", "linkedin_url", "score", "job_changed_at", "source", "created_at", "updated_at",
+    ], newContacts));
+  }
+  if (stmts.length) await env.DB.batch(stmts);
+
+  // Invariant 1: the SequenceDO enrolls each contact once. A contact it already had under another
+  // enrollment (added meanwhile by someone else) is a skip, not a charge.
+  if (enrollItems.length) {
+    const res = await sequenceStub(env, job.sequence_id).enroll(job.sequence_id, job.team_id, enrollItems);
+    const theirs = new Set(res.alreadyOther);
+    for (const r of results) {
+      if (r.outcome === "enrolled" && r.contactId && theirs.has(r.contactId)) {
+        r.outcome = "skipped";
+        r.reasons = ["already_in_sequence"];
+        r.cost = 0;
+      }
+    }
+  }
+  await env.DB.batch(
+    bulkInsertStatements(env.DB, "job_outcomes", ["job_id", "idx", "team_id", "contact_id", "person_id", "outcome", "reasons", "credit_cost", "mailbox_id"],
+      results.map((r) => [job.id, r.idx, job.team_id, r.contactId, r.personId, r.outcome, JSON.stringify(r.reasons), r.cost, r.mailboxId])),
+  );
+}
+
+/** Progress is recounted from the outcomes (idempotent); the last chunk settles the credits. */
+async function refreshProgress(env: Env, jobId: string) {
+  const job = await env.DB.prepare(
+    `UPDATE jobs SET
+       processed = (SELECT count(*) FROM job_outcomes WHERE job_id = ?1),
+       enrolled = (SELECT count(*) FROM job_outcomes WHERE job_id = ?1 AND outcome = 'enrolled'),
+       warned = (SELECT count(*) FROM job_outcomes WHERE job_id = ?1 AND outcome = 'warned'),
+       skipped = (SELECT count(*) FROM job_outcomes WHERE job_id = ?1 AND outcome = 'skipped'),
+       credits_used = (SELECT coalesce(sum(credit_cost), 0) FROM job_outcomes WHERE job_id = ?1)
+     WHERE id = ?1 RETURNING *`,
+  ).bind(jobId).first<JobRow>();
+  if (job && job.processed >= job.total && job.status !== "completed") await finishJob(env, jobId);
+}
+
+/** Settle: the unused part of the hold goes back (once, by its ref); the job completes. */
+async function finishJob(env: Env, jobId: string) {
+  const job = await env.DB.prepare("SELECT * FROM jobs WHERE id = ?").bind(jobId).first<JobRow>();
+  if (!job) return;
+  const unused = job.credits_held - job.credits_used;
+  await env.DB.batch([
+    ...(unused > 0 ? refundStatements(env.DB, job.team_id, `job:${jobId}:settle`, unused, jobId, JSON.parse(job.source).kind, "Unused hold returned") : []),
+    env.DB.prepare("UPDATE jobs SET status = 'completed', finished_at = coalesce(finished_at, ?) WHERE id = ? AND status IN ('queued','running','preparing')").bind(now(), jobId),
+  ]);
+}
+
+/** A scheduled job can be cancelled until it starts; its hold is returned. */
+export async function cancelJob(env: Env, teamId: string, jobId: string) {
+  const job = await env.DB.prepare("UPDATE jobs SET status = 'cancelled', finished_at = ? WHERE id = ? AND team_id = ? AND status = 'scheduled' RETURNING *").bind(now(), jobId, teamId).first<JobRow>();
+  if (!job) return null;
+  if (job.credits_held > 0) await env.DB.batch(refundStatements(env.DB, teamId, `job:${jobId}:cancel`, job.credits_held, jobId, JSON.parse(job.source).kind, "Scheduled job cancelled"));
+  return job;
+}
+
+/** Cron: start scheduled jobs whose time has come; fail jobs whose commit was cut short (and return their hold). */
+export async function startDueJobs(env: Env) {
+  const t = now();
+  const { results } = await env.DB.prepare("SELECT id FROM jobs WHERE status = 'scheduled' AND run_at <= ? ORDER BY run_at LIMIT 50").bind(t).all<{ id: string }>();
+  for (const j of results) await startJob(env, j.id);
+  const { results: stale } = await env.DB.prepare("SELECT * FROM jobs WHERE status = 'preparing' AND created_at < ? LIMIT 50").bind(t - 10 * 60_000).all<JobRow>();
+  for (const j of stale) {
+    const failed = await env.DB.prepare("UPDATE jobs SET status = 'failed', error = 'The request was interrupted before the job started', finished_at = ? WHERE id = ? AND status = 'preparing' RETURNING id").bind(t, j.id).first();
+    if (failed && j.credits_held > 0) await env.DB.batch(refundStatements(env.DB, j.team_id, `job:${j.id}:abort`, j.credits_held, j.id, "system", "Interrupted job"));
+  }
+  return results.length;
+}
+
+/** A job that can't finish: failed with the reason; what it did not use is returned. */
+export async function failJob(env: Env, jobId: string, reason: string) {
+  await refreshProgress(env, jobId);
+  const job = await env.DB.prepare("UPDATE jobs SET status = 'failed', error = ?, finished_at = ? WHERE id = ? AND status IN ('queued','running') RETURNING *").bind(reason, now(), jobId).first<JobRow>();
+  if (!job) return;
+  const unused = job.credits_held - job.credits_used;
+  if (unused > 0) await env.DB.batch(refundStatements(env.DB, job.team_id, `job:${jobId}:settle`, unused, jobId, JSON.parse(job.source).kind, "Unused hold returned (job failed)"));
+}

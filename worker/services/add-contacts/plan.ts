@@ -1,0 +1,181 @@
+import type { Db } from "../../db/client";
+import type { Caller, Env } from "../../env";
+import { now } from "../../lib/clock";
+import { ApiError } from "../../lib/errors";
+import { canEdit, sequenceAccess } from "../access";
+import { balanceOf } from "../credits";
+import { DEFAULT_WATERFALL } from "../enrichment";
+import { loadSequenceConfig, type SequenceConfig } from "../sequence-config";
+import { assignMailboxes, forecastMailbox, loadMailboxLoads, type Forecast, type MailboxLoad } from "./capacity";
+import { loadFacts, resolveSource, type Facts } from "./candidates";
+import { OUTCOME_REASONS, WARNING_CATEGORIES, type AddContactsRequest, type WarningCategory } from "./request";
+import { evaluate, type Evaluation, type ValidationOptions } from "./validate";
+
+export interface Precondition {
+  code: string;
+  message: string;
+  fix: string;
+  details?: Record<string, unknown>;
+}
+
+export interface PlannedContact {
+  facts: Facts;
+  evaluation: Evaluation;
+  mailboxId: string | null;
+}
+
+export interface Plan {
+  sequence: SequenceConfig;
+  contacts: PlannedContact[];
+  preconditions: Precondition[];
+  mailboxes: MailboxLoad[];
+  forecast: Forecast[];
+  credits: { balance: number; exact: number; maximum: number; fits: number | null };
+  validation: ValidationOptions;
+}
+
+/** The mailboxes a request sends from: the chosen ones, or every connected mailbox of the team. */
+async function chooseMailboxes(env: Env, teamId: string, ids: string[] | undefined): Promise<{ ids: string[]; problems: Precondition[] }> {
+  if (ids?.length) {
+    const { results } = await env.DB.prepare("SELECT id, email, status FROM mailboxes WHERE team_id = ? AND id IN (SELECT value FROM json_each(?))").bind(teamId, JSON.stringify(ids)).all<{ id: string; email: string; status: string }>();
+    const missing = ids.filter((id) => !results.some((r) => r.id === id));
+    if (missing.length) throw new ApiError("not_found", "Mailbox not found", { mailbox_ids: missing });
+    const down = results.filter((r) => r.status !== "connected");
+    return {
+      ids: [...new Set(ids)],
+      problems: down.length
+        ? [{ code: "mailbox_not_connected", message: `${down.map((d) => d.email).join(", ")} ${down.length > 1 ? "are" : "is"} not connected`, fix: "Reconnect the mailbox on the Mailboxes page, or pick another one", details: { mailbox_ids: down.map((d) => d.id) } }]
+        : [],
+    };
+  }
+  const { results } = await env.DB.prepare("SELECT id FROM mailboxes WHERE team_id = ? AND status = 'connected' ORDER BY email").bind(teamId).all<{ id: string }>();
+  return {
+    ids: results.map((r) => r.id),
+    problems: results.length ? [] : [{ code: "no_connected_mailbox", message: "Your team has no connected mailbox", fix: "Connect a mailbox on the Mailboxes page" }],
+  };
+}
+
+/**
+ * Everything an add-contacts request would do, computed without writing or charging anything:
+ * the preview answers with it, and a commit writes exactly it. Deterministic for the same state.
+ */
+export async function planAddContacts(env: Env, d: Db, caller: Caller, sequenceId: string, req: AddContactsRequest, o: { preview: boolean }): Promise<Plan> {
+  const { seq, access } = await sequenceAccess(d, caller, sequenceId);
+  if (!canEdit(access)) throw new ApiError("forbidden", "You can view this sequence but not add contacts to it. Ask its owner for edit access.", { fix: "Ask the sequence owner or an admin to share it with you for editing" });
+  const sequence = (await loadSequenceConfig(env.DB, seq.id))!;
+  const preconditions: Precondition[] = [];
+  if (sequence.archived) preconditions.push({ code: "sequence_archived", message: "This sequence is archived", fix: "Unarchive it, or pick another sequence" });
+  else if (!sequence.active) preconditions.push({ code: "sequence_inactive", message: "This sequence is inactive", fix: "Turn the sequence on, then add contacts" });
+  if (!sequence.steps.some((s) => s.enabled)) preconditions.push({ code: "no_enabled_steps", message: "Every step of this sequence is turned off", fix: "Add a step or turn one on in the sequence editor" });
+  const chosen = await chooseMailboxes(env, caller.teamId, req.mailbox_ids);
+  preconditions.push(...chosen.problems);
+  if (req.owner_id) {
+    const u = await env.DB.prepare("SELECT 1 FROM users WHERE id = ? AND team_id = ?").bind(req.owner_id, caller.teamId).first();
+    if (!u) throw new ApiError("validation_failed", "Owner not found", { fields: [{ field: "owner_id", message: "No such user in your team" }] });
+  }
+
+  const t = now();
+  const candidates = await resolveSource(env.DB, caller.teamId, req.source);
+  const facts = await loadFacts(env.DB, caller.teamId, seq.id, candidates, t);
+  const validation: ValidationOptions = {
+    callerId: caller.userId,
+    allowOtherOwners: (seq.settings as { allow_other_owners?: boolean }).allow_other_owners !== false,
+    skipValidation: req.skip_validation,
+    overrides: req.overrides ?? {},
+    enrich: req.enrich,
+    providers: DEFAULT_WATERFALL,
+    preview: o.preview,
+  };
+  const evaluations = await Promise.all(facts.map((f) => evaluate(f, validation)));
+
+  const loads = await loadMailboxLoads(env, caller.teamId, chosen.ids, t);
+  const enrolledIdx = evaluations.map((e, i) => (e.outcome === "enrolled" ? i : -1)).filter((i) => i >= 0);
+  const assignment = loads.length ? assignMailboxes(loads, enrolledIdx.length) : [];
+  const mailboxOf = new Map<number, string>();
+  enrolledIdx.forEach((i, k) => assignment[k] && mailboxOf.set(i, assignment[k]!));
+  const assignedCount = new Map<string, number>();
+  for (const m of assignment) assignedCount.set(m, (assignedCount.get(m) ?? 0) + 1);
+  const forecast = loads.map((m) => forecastMailbox(m, assignedCount.get(m.id) ?? 0, sequence.window, Math.max(t, req.add_at ?? t)));
+
+  const balance = await balanceOf(env.DB, caller.teamId);
+  const exact = evaluations.reduce((a, e) => a + e.cost, 0);
+  const maximum = evaluations.reduce((a, e) => a + e.maxCost, 0);
+  let fits: number | null = null;
+  if (maximum > balance) {
+    // The largest prefix of the batch, in priority order, whose maximum spend the balance covers.
+    let sum = 0;
+    fits = 0;
+    for (const e of evaluations) {
+      if (sum + e.maxCost > balance) break;
+      sum += e.maxCost;
+      fits++;
+    }
+    preconditions.push({
+      code: "insufficient_credits",
+      message: `This batch can cost up to ${maximum} credits; your balance is ${balance}`,
+      fix: fits > 0 ? `Add at most ${fits} contacts in this batch, turn off enrichment, or buy credits` : "Buy credits or turn off enrichment",
+      details: { balance, maximum, fits },
+    });
+  }
+  return {
+    sequence,
+    contacts: facts.map((f, i) => ({ facts: f, evaluation: evaluations[i]!, mailboxId: mailboxOf.get(i) ?? null })),
+    preconditions,
+    mailboxes: loads,
+    forecast,
+    credits: { balance, exact, maximum, fits },
+    validation,
+  };
+}
+
+/** The preview body: totals, warnings grouped by category, credits, capacity and one page of contacts. */
+export function presentPlan(plan: Plan, page: number, perPage: number, outcome: "enrolled" | "warned" | "skipped" | "all") {
+  const by = { enrolled: 0, warned: 0, skipped: 0 };
+  const reasons: Record<string, number> = {};
+  const warnCounts = new Map<WarningCategory, { total: number; blocking: number }>();
+  let enriched = 0;
+  for (const c of plan.contacts) {
+    by[c.evaluation.outcome]++;
+    for (const r of [...c.evaluation.skips, ...c.evaluation.warnings]) reasons[r] = (reasons[r] ?? 0) + 1;
+    if (c.evaluation.outcome !== "skipped") {
+      for (const w of c.evaluation.warnings) {
+        const x = warnCounts.get(w) ?? { total: 0, blocking: 0 };
+        x.total++;
+        if (c.evaluation.outcome === "warned" && !plan.validation.overrides[w]) x.blocking++;
+        warnCounts.set(w, x);
+      }
+    }
+    if (c.evaluation.enrichment?.email) enriched++;
+  }
+  const filtered = outcome === "all" ? plan.contacts : plan.contacts.filter((c) => c.evaluation.outcome === outcome);
+  const pageRows = filtered.slice((page - 1) * perPage, page * perPage);
+  return {
+    preconditions: plan.preconditions,
+    totals: { candidates: plan.contacts.length, ...by, enriched, reasons },
+    warnings: WARNING_CATEGORIES.filter((w) => warnCounts.has(w)).map((w) => ({
+      category: w,
+      label: OUTCOME_REASONS[w].label,
+      fix: OUTCOME_REASONS[w].fix,
+      count: warnCounts.get(w)!.total,
+      held_back: warnCounts.get(w)!.blocking,
+      overridden: !!plan.validation.overrides[w] || plan.validation.skipValidation,
+    })),
+    credits: plan.credits,
+    mailboxes: plan.forecast,
+    contacts: pageRows.map((c) => ({
+      contact_id: c.facts.contactId,
+      person_id: c.facts.personId,
+      name: `${c.facts.firstName} ${c.facts.lastName}`.trim(),
+      email: c.evaluation.email,
+      email_status: c.evaluation.emailStatus,
+      company: c.facts.company,
+      score: c.facts.score,
+      net_new: !c.facts.contactId,
+      outcome: c.evaluation.outcome,
+      reasons: [...c.evaluation.skips, ...c.evaluation.warnings, ...(c.evaluation.enrichment?.email ? ["enriched" as const] : [])],
+      credit_cost: c.evaluation.cost,
+      mailbox_id: c.mailboxId,
+    })),
+    pagination: { page, per_page: perPage, total_entries: filtered.length, total_pages: Math.max(1, Math.ceil(filtered.length / perPage)) },
+  };
+}

@@ -1,0 +1,83 @@
+import { z } from "@hono/zod-openapi";
+import { PeopleFilters } from "../people-search";
+
+/** Most candidates one add-contacts job takes (lists have no limit of their own; a job does). */
+export const MAX_JOB_CANDIDATES = 200_000;
+/** Candidates per queue chunk: the chunk message carries an index range, never the ids. */
+export const CHUNK_SIZE = 1000;
+
+export const WARNING_CATEGORIES = [
+  "active_in_other_sequence",
+  "finished_in_other_sequence",
+  "unverified_email",
+  "no_email",
+  "job_change",
+  "owned_by_other",
+  "blocked_stage",
+] as const;
+export type WarningCategory = (typeof WARNING_CATEGORIES)[number];
+
+export const SKIP_REASONS = [
+  "unsubscribed",
+  "bounced",
+  "do_not_contact",
+  "suppressed",
+  "already_in_sequence",
+  "ownership_not_permitted",
+  "not_found",
+] as const;
+export type SkipReason = (typeof SKIP_REASONS)[number];
+
+/** Every reason code a contact's outcome can carry, in words, with how to resolve it. */
+export const OUTCOME_REASONS: Record<WarningCategory | SkipReason | "enriched", { label: string; fix: string }> = {
+  unsubscribed: { label: "Unsubscribed", fix: "Never emailed again; remove them from the selection." },
+  bounced: { label: "Email bounced before", fix: "Find a new address for the contact." },
+  do_not_contact: { label: "Do Not Contact stage", fix: "Change the contact's stage if this is a mistake." },
+  suppressed: { label: "On the suppression list", fix: "The address opted out or bounced; it can't be emailed." },
+  already_in_sequence: { label: "Already in this sequence", fix: "Nothing to do: they are already here." },
+  ownership_not_permitted: { label: "Owned by another user", fix: "This sequence only takes contacts you own (sequence settings)." },
+  not_found: { label: "Not found", fix: "The contact was deleted or the id is not in your team." },
+  active_in_other_sequence: { label: "Active in another sequence", fix: "Add anyway, or wait until the other sequence finishes." },
+  finished_in_other_sequence: { label: "Finished another sequence", fix: "Add anyway if a new touch is welcome." },
+  unverified_email: { label: "Unverified or guessed email", fix: "Add anyway, or verify the address first." },
+  no_email: { label: "No email address", fix: "Turn on enrichment, or add anyway for the non-email steps." },
+  job_change: { label: "Changed jobs recently", fix: "Check the contact's new company and title." },
+  owned_by_other: { label: "Owned by another user", fix: "Add anyway if you coordinate with the owner." },
+  blocked_stage: { label: "In a blocked stage", fix: "Change the contact's stage, or add anyway." },
+  enriched: { label: "Email found by enrichment", fix: "" },
+};
+
+export const Source = z
+  .object({
+    people_ids: z.array(z.string().min(1).max(64)).max(10_000).optional().openapi({ description: "People picked in the Prospect Searcher; net-new ones become contacts" }),
+    contact_ids: z.array(z.string().min(1).max(64)).max(10_000).optional(),
+    list_ids: z.array(z.string().min(1).max(64)).max(100).optional().openapi({ description: "Saved lists: every member" }),
+    search: PeopleFilters.optional().openapi({ description: "All results of this people search" }),
+  })
+  .refine((s) => !!(s.people_ids?.length || s.contact_ids?.length || s.list_ids?.length || s.search), { message: "Pick people, contacts, lists or a search", path: [] })
+  .openapi("AddContactsSource");
+
+export const Overrides = z
+  .object(Object.fromEntries(WARNING_CATEGORIES.map((c) => [c, z.boolean().default(false)])) as Record<WarningCategory, z.ZodDefault<z.ZodBoolean>>)
+  .partial()
+  .openapi("WarningOverrides");
+
+export const AddContactsRequest = z
+  .object({
+    source: Source,
+    mailbox_ids: z.array(z.string()).max(50).optional().openapi({ description: "One mailbox, or several to rotate over; none = all connected mailboxes" }),
+    skip_validation: z.boolean().default(false).openapi({ description: "Enroll every eligible contact at once; skips still apply" }),
+    overrides: Overrides.optional().openapi({ description: "Warning categories to add anyway" }),
+    enrich: z.boolean().default(false).openapi({ description: "Look up missing emails through the enrichment waterfall" }),
+    add_at: z.number().int().optional().openapi({ description: "Start at this instant (epoch ms); cancellable until then" }),
+    owner_id: z.string().optional().openapi({ description: "Owner of net-new contacts (default: you)" }),
+  })
+  .openapi("AddContactsRequest");
+
+export type AddContactsRequest = z.infer<typeof AddContactsRequest>;
+
+export const PreviewQuery = z.object({
+  page: z.coerce.number().int().min(1).default(1),
+  per_page: z.coerce.number().int().min(1).max(500).default(50),
+  outcome: z.enum(["enrolled", "warned", "skipped", "all"]).default("all"),
+});

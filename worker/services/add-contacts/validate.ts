@@ -1,0 +1,76 @@
+import { maxEnrichmentCost, runWaterfall, type EnrichmentProvider, type WaterfallResult } from "../enrichment";
+import type { Facts } from "./candidates";
+import type { SkipReason, WarningCategory } from "./request";
+
+export interface ValidationOptions {
+  callerId: string;
+  /** Sequence setting: may contacts owned by other users be added? */
+  allowOtherOwners: boolean;
+  skipValidation: boolean;
+  overrides: Partial<Record<WarningCategory, boolean>>;
+  enrich: boolean;
+  providers: EnrichmentProvider[];
+  /** In a preview only deterministic providers are asked (nothing is charged or stored). */
+  preview: boolean;
+}
+
+export interface Evaluation {
+  outcome: "enrolled" | "warned" | "skipped";
+  skips: SkipReason[];
+  warnings: WarningCategory[];
+  /** Credits this contact costs if added as evaluated. */
+  cost: number;
+  /** The most it could cost (what a job holds up front). */
+  maxCost: number;
+  email: string | null;
+  emailStatus: string;
+  enrichment: WaterfallResult | null;
+}
+
+const hasEmail = (f: { email: string | null; emailStatus: string }) => !!f.email && f.emailStatus !== "unavailable";
+
+/**
+ * The add-contacts rules for one candidate (DESIGN.md "Add contacts" step 3): skips always apply;
+ * warnings hold a contact back unless its category is overridden or validation is skipped.
+ * Credits: 1 for a net-new person saved with a verified email (invariant 6), plus the enrichment
+ * provider's cost when the waterfall finds the email.
+ */
+export async function evaluate(f: Facts, o: ValidationOptions): Promise<Evaluation> {
+  const skips: SkipReason[] = [];
+  const warnings: WarningCategory[] = [];
+  if (!f.found) skips.push("not_found");
+  if (f.unsubscribed) skips.push("unsubscribed");
+  if (f.bounced) skips.push("bounced");
+  if (f.stageCategory === "dnc") skips.push("do_not_contact");
+  if (f.suppressed) skips.push("suppressed");
+  if (f.inSequence) skips.push("already_in_sequence");
+  const foreignOwner = !!f.ownerId && f.ownerId !== o.callerId;
+  if (foreignOwner && !o.allowOtherOwners) skips.push("ownership_not_permitted");
+
+  const netNew = !f.contactId;
+  const enrichable = o.enrich && !hasEmail(f) && !!f.domain;
+  const maxCost = skips.length ? 0 : (netNew && (f.emailStatus === "verified" || enrichable) ? 1 : 0) + (enrichable ? maxEnrichmentCost(o.providers) : 0);
+  let email = f.email;
+  let emailStatus = f.emailStatus;
+  let enrichment: WaterfallResult | null = null;
+  if (!skips.length && enrichable) {
+    const providers = o.preview ? o.providers.filter((p) => p.deterministic) : o.providers;
+    enrichment = await runWaterfall(providers, { firstName: f.firstName, lastName: f.lastName, domain: f.domain, company: f.company, key: f.contactId ?? f.personId ?? "" });
+    if (enrichment.email) {
+      email = enrichment.email;
+      emailStatus = enrichment.status ?? "unverified";
+    }
+  }
+
+  if (f.activeElsewhere) warnings.push("active_in_other_sequence");
+  if (f.finishedElsewhere) warnings.push("finished_in_other_sequence");
+  if (!hasEmail({ email, emailStatus })) warnings.push("no_email");
+  else if (emailStatus === "unverified" || emailStatus === "guessed") warnings.push("unverified_email");
+  if (f.jobChanged) warnings.push("job_change");
+  if (foreignOwner && o.allowOtherOwners) warnings.push("owned_by_other");
+  if (f.stageCategory === "blocked") warnings.push("blocked_stage");
+
+  const outcome = skips.length ? "skipped" : o.skipValidation || warnings.every((w) => o.overrides[w]) ? "enrolled" : "warned";
+  const cost = outcome === "enrolled" ? (netNew && emailStatus === "verified" ? 1 : 0) + (enrichment?.cost ?? 0) : 0;
+  return { outcome, skips, warnings, cost, maxCost, email, emailStatus, enrichment };
+}
