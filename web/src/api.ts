@@ -1,9 +1,19 @@
+import type { Hono } from "hono";
 import { hc, parseResponse } from "hono/client";
+import type { Schema } from "hono/types";
 // Types only: erased at build time, so no worker code reaches the bundle.
 import type { apiKeyRoutes } from "../../worker/routes/api-keys";
 import type { authRoutes } from "../../worker/routes/auth";
 import type { contactRoutes } from "../../worker/routes/contacts";
+import type { enrollmentRoutes } from "../../worker/routes/enrollments";
 import type { listRoutes } from "../../worker/routes/lists";
+import type { mailboxRoutes } from "../../worker/routes/mailboxes";
+import type { messageRoutes } from "../../worker/routes/messages";
+import type { scheduleRoutes } from "../../worker/routes/schedules";
+import type { sequenceRoutes } from "../../worker/routes/sequences";
+import type { stepRoutes } from "../../worker/routes/steps";
+import type { taskRoutes } from "../../worker/routes/tasks";
+import type { userRoutes } from "../../worker/routes/users";
 
 /** The API's one error body, `{ error: { code, message, details? } }`, as a thrown value. */
 export class ApiError extends Error {
@@ -74,70 +84,294 @@ export const apiFetch: typeof fetch = async (input, init) => {
   throw err;
 };
 
-const base = new URL("/api", location.origin).toString();
-const opts = { fetch: apiFetch };
+type SchemaOf<T> = T extends Hono<any, infer S extends Schema, any> ? S : never;
 
 /**
- * Typed clients, one per worker sub-app: request and response types come straight from the worker's
- * zod-openapi route definitions. (One `hc<AppType>` would be nicer, but `worker/app.ts` mounts the
- * sub-apps with unchained `api.route(...)` statements, so `AppType` carries no routes.)
+ * Every route of the API under /api, as one schema: request and response types come straight from the
+ * worker's zod-openapi route definitions. This is what `hc<AppType>` would carry, but `AppType` (from
+ * worker/app.ts) currently loses its routes: OpenAPIHono's `.route()` merges schemas with `&`, which
+ * collapses the union that the inner `.use()`-then-`.route()` chain produces. Once the worker exports a
+ * type that carries them, this becomes `hc<AppType>(origin, opts).api`.
  */
-export const api = {
-  auth: hc<typeof authRoutes>(base, opts),
-  apiKeys: hc<typeof apiKeyRoutes>(base, opts),
-  contacts: hc<typeof contactRoutes>(base, opts),
-  lists: hc<typeof listRoutes>(base, opts),
-};
+type ApiSchema = SchemaOf<
+  | typeof authRoutes
+  | typeof userRoutes
+  | typeof apiKeyRoutes
+  | typeof contactRoutes
+  | typeof listRoutes
+  | typeof sequenceRoutes
+  | typeof stepRoutes
+  | typeof enrollmentRoutes
+  | typeof scheduleRoutes
+  | typeof mailboxRoutes
+  | typeof messageRoutes
+  | typeof taskRoutes
+>;
+
+/** The one typed client: `api.sequences[":id"].$get({ param: { id } })`. */
+export const api = hc<Hono<{}, ApiSchema, "/">>(new URL("/api", location.origin).toString(), { fetch: apiFetch });
 
 /** Await a client call and return its (typed) success body; failures were already thrown by apiFetch. */
 export const data = parseResponse;
+
+/** Field errors of a 422 (`details.fields[]`), keyed by field path such as `variants.0.subject`. */
+export function fieldErrors(err: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!(err instanceof ApiError) || err.code !== "validation_failed") return out;
+  const fields = (err.details as { fields?: { field?: unknown; message?: unknown }[] } | undefined)?.fields;
+  if (!Array.isArray(fields)) return out;
+  for (const f of fields) {
+    if (typeof f.field !== "string" || typeof f.message !== "string") continue;
+    out[f.field] = out[f.field] ? `${out[f.field]} · ${f.message}` : f.message;
+  }
+  return out;
+}
+
+/** Drops empty values so URLs stay clean (`?status=` would fail the API's enum). */
+const clean = (q: Record<string, string | number | undefined | null>): Record<string, string> => {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== null && v !== "") out[k] = String(v);
+  return out;
+};
 
 export type Me = Awaited<ReturnType<typeof fetchMe>>;
 export type Contact = Awaited<ReturnType<typeof fetchContacts>>["contacts"][number];
 export type ContactList = Awaited<ReturnType<typeof fetchLists>>["lists"][number];
 export type ApiKey = Awaited<ReturnType<typeof fetchApiKeys>>["api_keys"][number];
 export type ApiKeyKind = ApiKey["kind"];
+export type TeamUser = Awaited<ReturnType<typeof fetchUsers>>["users"][number];
+export type SequenceSummary = Awaited<ReturnType<typeof fetchSequences>>["sequences"][number];
+export type Sequence = Awaited<ReturnType<typeof fetchSequence>>;
+export type Step = Sequence["steps"][number];
+export type StepType = Step["type"];
+export type Variant = Step["variants"][number];
+export type Enrollment = Awaited<ReturnType<typeof fetchEnrollments>>["enrollments"][number];
+export type EnrollmentStatus = Enrollment["status"];
+export type EnrollmentAction = "pause" | "resume" | "finish" | "remove";
+export type ScheduledEmail = Awaited<ReturnType<typeof fetchSequenceScheduled>>[number];
+export type Schedule = Awaited<ReturnType<typeof fetchSchedules>>["schedules"][number];
+export type Mailbox = Awaited<ReturnType<typeof fetchMailboxes>>["mailboxes"][number];
+export type Message = Awaited<ReturnType<typeof fetchMessages>>["messages"][number];
+export type Task = Awaited<ReturnType<typeof fetchTasks>>["tasks"][number];
+
+// ---------- Auth ----------
 
 export async function login(email: string, password: string) {
-  const me = await data(api.auth.auth.login.$post({ json: { email, password } }));
+  const me = await data(api.auth.login.$post({ json: { email, password } }));
   setCsrfToken(me.csrf_token);
   return me;
 }
 
 export async function logout() {
   try {
-    await data(api.auth.auth.logout.$post());
+    await data(api.auth.logout.$post());
   } finally {
     setCsrfToken(null);
   }
 }
 
 export async function fetchMe() {
-  const me = await data(api.auth.me.$get());
+  const me = await data(api.me.$get());
   setCsrfToken(me.csrf_token);
   return me;
 }
 
+/** The team's users (sessions may list them; API callers need a master key). */
+export function fetchUsers() {
+  return data(api.users.$get());
+}
+
+// ---------- Contacts, lists, API keys ----------
+
 export type ContactQuery = { page: number; per_page: number; q?: string; sort?: "created_at" | "name" | "score" };
 export function fetchContacts(q: ContactQuery) {
-  const query: Record<string, string> = { page: String(q.page), per_page: String(q.per_page) };
-  if (q.q) query.q = q.q;
-  if (q.sort) query.sort = q.sort;
-  return data(api.contacts.contacts.$get({ query }));
+  return data(api.contacts.$get({ query: clean(q) }));
 }
 
 export function fetchLists() {
-  return data(api.lists.lists.$get());
+  return data(api.lists.$get());
 }
 
 export function fetchApiKeys() {
-  return data(api.apiKeys["api-keys"].$get());
+  return data(api["api-keys"].$get());
 }
 
 export function createApiKey(name: string, kind: ApiKeyKind) {
-  return data(api.apiKeys["api-keys"].$post({ json: { name, kind } }));
+  return data(api["api-keys"].$post({ json: { name, kind } }));
 }
 
 export function revokeApiKey(id: string) {
-  return data(api.apiKeys["api-keys"][":id"].$delete({ param: { id } }));
+  return data(api["api-keys"][":id"].$delete({ param: { id } }));
+}
+
+// ---------- Sequences ----------
+
+export type SequenceFilter = "all" | "active" | "inactive" | "archived";
+export type SequenceQuery = { page: number; per_page: number; q?: string; status: SequenceFilter };
+export function fetchSequences(q: SequenceQuery) {
+  return data(api.sequences.$get({ query: clean(q) }));
+}
+
+export async function fetchSequence(id: string) {
+  return (await data(api.sequences[":id"].$get({ param: { id } }))).sequence;
+}
+
+export async function createSequence(name: string, scheduleId: string | null) {
+  return (await data(api.sequences.$post({ json: { name, schedule_id: scheduleId } }))).sequence;
+}
+
+export type SequencePatch = { name?: string; schedule_id?: string | null; active?: boolean; owner_id?: string; settings?: { finish_on_reply?: boolean; allow_other_owners?: boolean } };
+export async function updateSequence(id: string, patch: SequencePatch) {
+  return (await data(api.sequences[":id"].$patch({ param: { id }, json: patch }))).sequence;
+}
+
+export async function cloneSequence(id: string, name?: string) {
+  return (await data(api.sequences[":id"].clone.$post({ param: { id }, json: name ? { name } : {} }))).sequence;
+}
+
+export async function archiveSequence(id: string, archived: boolean) {
+  const call = archived ? api.sequences[":id"].archive.$post({ param: { id } }) : api.sequences[":id"].unarchive.$post({ param: { id } });
+  return (await data(call)).sequence;
+}
+
+export async function shareSequence(id: string, shares: { user_id: string; access: "view" | "edit" }[]) {
+  return (await data(api.sequences[":id"].shares.$put({ param: { id }, json: { shares } }))).sequence;
+}
+
+// ---------- Steps and variants ----------
+
+export type StepFields = { wait_amount?: number; wait_unit?: Step["wait_unit"]; business_days?: boolean; enabled?: boolean; thread_reply?: boolean; note?: string };
+export type VariantFields = { subject?: string; body?: string; enabled?: boolean };
+
+export async function createStep(id: string, step: StepFields & { type: StepType; position?: number; variants?: { subject: string; body: string }[] }) {
+  return (await data(api.sequences[":id"].steps.$post({ param: { id }, json: step }))).sequence;
+}
+
+export async function updateStep(id: string, stepId: string, patch: StepFields) {
+  return (await data(api.sequences[":id"].steps[":stepId"].$patch({ param: { id, stepId }, json: patch }))).sequence;
+}
+
+export async function deleteStep(id: string, stepId: string) {
+  return (await data(api.sequences[":id"].steps[":stepId"].$delete({ param: { id, stepId } }))).sequence;
+}
+
+export async function reorderSteps(id: string, stepIds: string[]) {
+  return (await data(api.sequences[":id"].steps.reorder.$post({ param: { id }, json: { step_ids: stepIds } }))).sequence;
+}
+
+export async function addVariant(id: string, stepId: string, v: { subject: string; body: string }) {
+  return (await data(api.sequences[":id"].steps[":stepId"].variants.$post({ param: { id, stepId }, json: v }))).sequence;
+}
+
+export async function updateVariant(id: string, stepId: string, variantId: string, patch: VariantFields) {
+  return (await data(api.sequences[":id"].steps[":stepId"].variants[":variantId"].$patch({ param: { id, stepId, variantId }, json: patch }))).sequence;
+}
+
+export async function deleteVariant(id: string, stepId: string, variantId: string) {
+  return (await data(api.sequences[":id"].steps[":stepId"].variants[":variantId"].$delete({ param: { id, stepId, variantId } }))).sequence;
+}
+
+// ---------- Enrollments ----------
+
+export type EnrollmentFilter = "active" | "paused" | "held" | "finished" | "failed" | "removed" | "all";
+export function fetchEnrollments(id: string, q: { page: number; per_page: number; status: EnrollmentFilter }) {
+  return data(api.sequences[":id"].enrollments.$get({ param: { id }, query: clean(q) }));
+}
+
+export function changeEnrollments(id: string, action: EnrollmentAction, enrollmentIds: string[]) {
+  return data(api.sequences[":id"].enrollments[":action"].$post({ param: { id, action }, json: { enrollment_ids: enrollmentIds } }));
+}
+
+export async function fetchSequenceScheduled(id: string, limit = 100) {
+  return (await data(api.sequences[":id"].scheduled.$get({ param: { id }, query: { limit: String(limit) } }))).scheduled;
+}
+
+// ---------- Schedules ----------
+
+export type ScheduleInput = Pick<Schedule, "name" | "time_zone" | "holidays" | "use_contact_time_zone" | "is_default"> & {
+  windows: Record<string, [string, string][]>;
+  holiday_calendar: HolidayCalendar;
+};
+export type HolidayCalendar = "none" | "US" | "GB";
+
+export function fetchSchedules() {
+  return data(api.schedules.$get());
+}
+
+export function fetchHolidays(calendar: HolidayCalendar, year: number) {
+  return data(api.schedules.holidays.$get({ query: { calendar, year: String(year) } }));
+}
+
+export async function createSchedule(input: ScheduleInput) {
+  return (await data(api.schedules.$post({ json: input }))).schedule;
+}
+
+export async function updateSchedule(id: string, input: Partial<ScheduleInput>) {
+  return (await data(api.schedules[":id"].$patch({ param: { id }, json: input }))).schedule;
+}
+
+export function deleteSchedule(id: string) {
+  return data(api.schedules[":id"].$delete({ param: { id } }));
+}
+
+// ---------- Mailboxes ----------
+
+export type Transport = Mailbox["transport"];
+export type SmtpInput = { host: string; port: number; security: "tls" | "starttls" | "none"; username?: string; password?: string };
+export type MailboxLimits = { daily_limit?: number; hourly_limit?: number; min_gap_seconds?: number; jitter_seconds?: number };
+export type MailboxInput = MailboxLimits & { email: string; sender_name: string; signature?: string; transport: Transport; smtp?: SmtpInput };
+export type MailboxPatch = MailboxLimits & { sender_name?: string; signature?: string; transport?: Transport; smtp?: Partial<SmtpInput> };
+
+export function fetchMailboxes() {
+  return data(api.mailboxes.$get());
+}
+
+export async function createMailbox(input: MailboxInput) {
+  return (await data(api.mailboxes.$post({ json: input }))).mailbox;
+}
+
+export async function updateMailbox(id: string, patch: MailboxPatch) {
+  return (await data(api.mailboxes[":id"].$patch({ param: { id }, json: patch }))).mailbox;
+}
+
+export async function setMailboxConnected(id: string, connected: boolean) {
+  const call = connected ? api.mailboxes[":id"].reconnect.$post({ param: { id } }) : api.mailboxes[":id"].disconnect.$post({ param: { id } });
+  return (await data(call)).mailbox;
+}
+
+export function sendTestEmail(id: string, to: string) {
+  return data(api.mailboxes[":id"].test.$post({ param: { id }, json: { to } }));
+}
+
+export async function fetchMailboxScheduled(id: string, limit = 100) {
+  return (await data(api.mailboxes[":id"].scheduled.$get({ param: { id }, query: { limit: String(limit) } }))).scheduled;
+}
+
+// ---------- Outbox ----------
+
+export type MessageFilter = "sent" | "failed" | "bounced" | "unknown";
+export type MessageQuery = { page: number; per_page: number; mailbox_id?: string; sequence_id?: string; status?: MessageFilter };
+export function fetchMessages(q: MessageQuery) {
+  return data(api.messages.$get({ query: clean(q) }));
+}
+
+/** The RFC 5322 source exactly as handed to the transport. */
+export async function fetchRawMessage(id: string) {
+  const res = await api.messages[":id"].raw.$get({ param: { id } });
+  return res.text();
+}
+
+export const rawMessageUrl = (id: string) => `/api/messages/${encodeURIComponent(id)}/raw`;
+
+// ---------- Tasks ----------
+
+export type TaskView = "due_today" | "overdue" | "upcoming" | "open" | "done";
+export type TaskQuery = { page: number; per_page: number; view: TaskView; assignee: "me" | "all" };
+/** "Today" is the browser's day: the API takes the caller's UTC offset in minutes (east positive). */
+export function fetchTasks(q: TaskQuery) {
+  return data(api.tasks.$get({ query: clean({ ...q, tz_offset_minutes: -new Date().getTimezoneOffset() }) }));
+}
+
+export function finishTask(id: string, action: "complete" | "skip") {
+  return data(api.tasks[":id"][":action"].$post({ param: { id, action }, json: {} }));
 }

@@ -28,3 +28,37 @@ export function formatRelative(ms: number, now = Date.now()) {
 }
 
 export const plural = (n: number, one: string, many = `${one}s`) => `${formatNumber(n)} ${n === 1 ? one : many}`;
+
+const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
+const weekdayTimeFmt = new Intl.DateTimeFormat(undefined, { weekday: "short", month: "short", day: "numeric", hour: "numeric", minute: "2-digit" });
+const fullFmt = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "long" });
+
+export const formatTime = (ms: number) => timeFmt.format(ms);
+/** "Tue, Mar 4, 9:30 AM": compact, for schedules and queues. */
+export const formatWhen = (ms: number) => weekdayTimeFmt.format(ms);
+/** Everything, including the zone: for tooltips. */
+export const formatFull = (ms: number) => fullFmt.format(ms);
+
+/** True when `ms` is on the browser's today. */
+export function isToday(ms: number, now = Date.now()) {
+  return new Date(ms).toDateString() === new Date(now).toDateString();
+}
+
+/** "Today 9:30 AM", "Tomorrow 8:00 AM", else "Tue, Mar 4, 9:30 AM". */
+export function formatDay(ms: number, now = Date.now()) {
+  if (isToday(ms, now)) return `Today ${formatTime(ms)}`;
+  if (isToday(ms, now + 86_400_000)) return `Tomorrow ${formatTime(ms)}`;
+  if (isToday(ms, now - 86_400_000)) return `Yesterday ${formatTime(ms)}`;
+  return formatWhen(ms);
+}
+
+/** The browser's IANA time zone, shown next to times so nobody guesses which zone they are in. */
+export const browserTimeZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone;
+
+/** "2 days", "1 business day", "30 minutes". */
+export function formatWait(amount: number, unit: "minutes" | "hours" | "days", businessDays = false) {
+  const one = unit.slice(0, -1);
+  const word = unit === "days" && businessDays ? `business ${amount === 1 ? "day" : "days"}` : amount === 1 ? one : unit;
+  return `${formatNumber(amount)} ${word}`;
+}
+

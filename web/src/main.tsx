@@ -8,8 +8,11 @@ import Lists from "./routes/Lists";
 import Login from "./routes/Login";
 import Mailboxes from "./routes/Mailboxes";
 import NotFound from "./routes/NotFound";
+import Outbox from "./routes/Outbox";
+import SequenceEditor from "./routes/SequenceEditor";
 import Sequences from "./routes/Sequences";
 import Settings from "./routes/Settings";
+import Tasks from "./routes/Tasks";
 import Workflows from "./routes/Workflows";
 import "./styles.css";
 
@@ -32,12 +35,16 @@ render(
       <Route path="/" component={AppShell}>
         <Route path="/" component={() => <Navigate href="/sequences" />} />
         <Route path="/sequences" component={Sequences} />
+        <Route path="/sequences/:id" component={SequenceEditor} />
+        <Route path="/tasks" component={Tasks} />
         <Route path="/contacts" component={Contacts} />
         <Route path="/lists" component={Lists} />
         <Route path="/mailboxes" component={Mailboxes} />
+        <Route path="/outbox" component={Outbox} />
         <Route path="/workflows" component={Workflows} />
         <Route path="/credits" component={Credits} />
         <Route path="/settings" component={Settings} />
+        <Route path="/schedules" component={() => <Navigate href="/settings?tab=schedules" />} />
         <Route path="*404" component={NotFound} />
       </Route>
     </Router>

@@ -2,17 +2,21 @@ import { A, action, createAsync, query, redirect, useAction, useSubmission, type
 import { ErrorBoundary, For, Show, Suspense } from "solid-js";
 import { logout, type Me } from "../api";
 import { formatNumber } from "../format";
+import { getTaskCounts } from "../queries";
 import { getMe } from "../session";
 import { Icon, type IconName } from "./Icon";
 import { Logo } from "./Logo";
 import { ErrorPanel, Spinner } from "./Status";
+import { Toaster } from "./Toast";
 
-const NAV: { href: string; label: string; icon: IconName }[][] = [
+const NAV: { href: string; label: string; icon: IconName; badge?: "tasks" }[][] = [
   [
     { href: "/sequences", label: "Sequences", icon: "sequences" },
+    { href: "/tasks", label: "Tasks", icon: "tasks", badge: "tasks" },
     { href: "/contacts", label: "Contacts", icon: "contacts" },
     { href: "/lists", label: "Lists", icon: "lists" },
     { href: "/mailboxes", label: "Mailboxes", icon: "mailboxes" },
+    { href: "/outbox", label: "Outbox", icon: "outbox" },
     { href: "/workflows", label: "Workflows", icon: "workflows" },
   ],
   [
@@ -38,6 +42,23 @@ const initials = (name: string) =>
     .map((w) => w[0]!.toUpperCase())
     .join("");
 
+/** Tasks due today, as a count next to "Tasks". Failing to load it must not break the frame. */
+function TaskBadge() {
+  const counts = createAsync(() => getTaskCounts().catch(() => undefined));
+  return (
+    <Suspense>
+      <Show when={counts()?.due_today}>
+        {(n) => (
+          <span class="nav-badge" data-testid="tasks-due-badge" title={`${n()} due today`}>
+            {formatNumber(n())}
+            <span class="sr-only"> due today</span>
+          </span>
+        )}
+      </Show>
+    </Suspense>
+  );
+}
+
 function Sidebar() {
   return (
     <aside class="sidebar">
@@ -56,6 +77,7 @@ function Sidebar() {
                     <A href={item.href} class="nav-link" activeClass="active">
                       <Icon name={item.icon} />
                       <span>{item.label}</span>
+                      {item.badge === "tasks" && <TaskBadge />}
                     </A>
                   </li>
                 )}
@@ -126,6 +148,7 @@ export function AppShell(props: RouteSectionProps) {
           </main>
         </ErrorBoundary>
       </div>
+      <Toaster />
     </div>
   );
 }

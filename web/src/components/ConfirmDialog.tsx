@@ -1,4 +1,4 @@
-import { createEffect, type JSX } from "solid-js";
+import { createEffect, createUniqueId, type JSX } from "solid-js";
 
 /**
  * A modal confirmation on the native <dialog>: focus is trapped and restored by the browser, Esc
@@ -15,6 +15,8 @@ export function ConfirmDialog(props: {
   onCancel: () => void;
 }) {
   let dialog!: HTMLDialogElement;
+  // Unique per instance: a page may hold several (one per step card), each named by its own title.
+  const titleId = createUniqueId();
   createEffect(() => {
     if (props.open && !dialog.open) dialog.showModal();
     else if (!props.open && dialog.open) dialog.close();
@@ -23,7 +25,7 @@ export function ConfirmDialog(props: {
     <dialog
       ref={dialog}
       class="dialog"
-      aria-labelledby="confirm-title"
+      aria-labelledby={titleId}
       onCancel={(e) => {
         e.preventDefault();
         props.onCancel();
@@ -33,7 +35,7 @@ export function ConfirmDialog(props: {
       }}
     >
       <div class="dialog-body">
-        <h2 id="confirm-title" class="dialog-title">{props.title}</h2>
+        <h2 id={titleId} class="dialog-title">{props.title}</h2>
         <div class="dialog-text">{props.children}</div>
       </div>
       <div class="dialog-actions">

@@ -1,23 +1,325 @@
+import { createAsync, query, revalidate } from "@solidjs/router";
+import { createSignal, For, Show, Suspense } from "solid-js";
+import { fetchMailboxScheduled, setMailboxConnected, type Mailbox } from "../api";
+import { Badge, type Tone } from "../components/Badge";
+import { ConfirmDialog } from "../components/ConfirmDialog";
+import { Dialog } from "../components/Dialog";
 import { EmptyState } from "../components/EmptyState";
+import { Icon } from "../components/Icon";
+import { Meter } from "../components/Meter";
 import { PageHeader } from "../components/PageHeader";
+import { errorMessage, Spinner, TableSkeleton } from "../components/Status";
+import { notify } from "../components/Toast";
+import { formatDay, formatFull, formatNumber, formatRelative, plural } from "../format";
+import { getMailboxes, getUsers } from "../queries";
+import { getMe } from "../session";
 import { usePageTitle } from "../title";
+import { MailboxForm, TRANSPORTS } from "./mailboxes/MailboxForm";
+import { TestEmailDialog } from "./mailboxes/TestEmailDialog";
+import { ScheduledList } from "./sequence/ScheduledList";
+
+const getMailboxQueue = query((id: string) => fetchMailboxScheduled(id, 200), "mailboxQueue");
+
+const STATUS: Record<Mailbox["status"], { label: string; tone: Tone }> = {
+  connected: { label: "Connected", tone: "success" },
+  disconnected: { label: "Disconnected", tone: "neutral" },
+  paused: { label: "Paused", tone: "warning" },
+};
+
+function QueueDialog(props: { mailbox: Mailbox; onClose: () => void }) {
+  const items = createAsync(() => getMailboxQueue(props.mailbox.id));
+  return (
+    <Dialog open onClose={props.onClose} size="xl" title={`Scheduled from ${props.mailbox.email}`} description="Emails waiting in this mailbox, soonest first, with when each will go out given its window, limits and spacing.">
+      <Suspense fallback={<Spinner label="Loading the queue…" />}>
+        <Show when={items()}>
+          {(list) => (
+            <Show when={list().length > 0} fallback={<p class="muted">Nothing is scheduled from this mailbox right now.</p>}>
+              <div class="table-card">
+                <ScheduledList items={list()} show="mailbox" />
+              </div>
+            </Show>
+          )}
+        </Show>
+      </Suspense>
+    </Dialog>
+  );
+}
+
+function MailboxCard(props: { m: Mailbox; ownerName: string; canEdit: boolean; onEdit: () => void; onTest: () => void; onQueue: () => void; onDisconnect: () => void }) {
+  const m = () => props.m;
+  const [busy, setBusy] = createSignal(false);
+  const transport = () => TRANSPORTS.find((t) => t.id === m().transport);
+  const reconnect = async () => {
+    setBusy(true);
+    try {
+      await setMailboxConnected(m().id, true);
+      notify(`${m().email} reconnected: held emails resume on their own`);
+      await revalidate(getMailboxes.key);
+    } catch (err) {
+      notify(`Couldn't reconnect: ${errorMessage(err)}`, "danger");
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <article class="mailbox-card" classList={{ "mailbox-down": m().status !== "connected" }} aria-labelledby={`mb-${m().id}`} data-testid="mailbox-card" data-email={m().email}>
+      <header class="mailbox-head">
+        <span class="mailbox-avatar" aria-hidden="true">
+          {m()
+            .sender_name.split(/\s+/)
+            .slice(0, 2)
+            .map((w) => w[0]?.toUpperCase())
+            .join("")}
+        </span>
+        <div class="mailbox-who">
+          <h2 id={`mb-${m().id}`} class="mailbox-email">{m().email}</h2>
+          <p class="muted small">
+            {m().sender_name} · owner {props.ownerName}
+          </p>
+        </div>
+        <div class="mailbox-badges">
+          <Badge tone={STATUS[m().status].tone} dot>
+            {STATUS[m().status].label}
+          </Badge>
+          <Badge tone="neutral" title={transport()?.hint}>
+            {transport()?.label ?? m().transport}
+            <Show when={m().smtp}>{(s) => <span class="muted"> · {s().host}</span>}</Show>
+          </Badge>
+        </div>
+      </header>
+
+      <Show when={m().status !== "connected"}>
+        <div class={`mailbox-alert mailbox-alert-${m().status}`} role="status">
+          <Icon name="alert" size={16} />
+          <div>
+            <strong>{m().status === "paused" ? "Paused after a sending error" : "Disconnected"}</strong>
+            <p>{m().status_reason ?? "No reason recorded."} Its emails are held, not failed, and go out once it's reconnected.</p>
+          </div>
+        </div>
+      </Show>
+
+      <div class="capacity">
+        <div class="capacity-row">
+          <span class="capacity-label">Last 24 hours</span>
+          <span class="capacity-value">
+            <strong>{formatNumber(m().capacity.used_last_24h)}</strong> of {formatNumber(m().daily_limit)} sent
+          </span>
+        </div>
+        <Meter used={m().capacity.used_last_24h} limit={m().daily_limit} label={`${m().email} daily capacity used`} />
+        <div class="capacity-row capacity-sub">
+          <span>
+            <strong>{formatNumber(m().capacity.left_today)}</strong> left in the rolling day
+          </span>
+          <span class="capacity-hour">
+            This hour {formatNumber(m().capacity.used_last_hour)}/{formatNumber(m().hourly_limit)}
+            <Meter used={m().capacity.used_last_hour} limit={m().hourly_limit} size="sm" label={`${m().email} hourly capacity used`} />
+          </span>
+        </div>
+      </div>
+
+      <dl class="mailbox-facts">
+        <div>
+          <dt>Queued</dt>
+          <dd>{formatNumber(m().capacity.queued)}</dd>
+        </div>
+        <div>
+          <dt>Next send</dt>
+          <dd>
+            <Show when={m().capacity.next_send_at} fallback={<span class="muted">{m().capacity.queued ? "Waiting for a window" : "—"}</span>}>
+              {(at) => (
+                <time datetime={new Date(at()).toISOString()} title={formatFull(at())}>
+                  {at() <= Date.now() ? "Now" : formatDay(at())}
+                  <Show when={at() > Date.now() && at() - Date.now() < 20 * 3_600_000}>
+                    <span class="muted small"> · {formatRelative(at())}</span>
+                  </Show>
+                </time>
+              )}
+            </Show>
+          </dd>
+        </div>
+        <div>
+          <dt>Spacing</dt>
+          <dd>
+            {m().min_gap_seconds}s <span class="muted">+ up to {m().jitter_seconds}s</span>
+          </dd>
+        </div>
+      </dl>
+
+      <footer class="mailbox-actions">
+        <button type="button" class="btn btn-secondary btn-sm" onClick={() => props.onQueue()}>
+          <Icon name="calendar" size={14} /> Scheduled
+        </button>
+        <Show when={props.canEdit}>
+          <button type="button" class="btn btn-secondary btn-sm" onClick={() => props.onTest()}>
+            <Icon name="send" size={14} /> Send test
+          </button>
+          <button type="button" class="btn btn-secondary btn-sm" onClick={() => props.onEdit()}>
+            <Icon name="pencil" size={14} /> Edit
+          </button>
+          <span class="spacer" />
+          <Show
+            when={m().status === "connected"}
+            fallback={
+              <button type="button" class="btn btn-primary btn-sm" disabled={busy()} onClick={() => void reconnect()}>
+                <Icon name="refresh" size={14} /> {busy() ? "Reconnecting…" : "Reconnect"}
+              </button>
+            }
+          >
+            <button type="button" class="btn btn-danger-ghost btn-sm" onClick={() => props.onDisconnect()}>
+              <Icon name="power" size={14} /> Disconnect
+            </button>
+          </Show>
+        </Show>
+      </footer>
+    </article>
+  );
+}
 
 export default function Mailboxes() {
   usePageTitle("Mailboxes");
+  const mailboxes = createAsync(() => getMailboxes());
+  const users = createAsync(() => getUsers().catch(() => undefined));
+  const me = createAsync(() => getMe());
+  const [form, setForm] = createSignal<Mailbox | "new" | null>(null);
+  const [testing, setTesting] = createSignal<Mailbox | null>(null);
+  const [queue, setQueue] = createSignal<Mailbox | null>(null);
+  const [disconnecting, setDisconnecting] = createSignal<Mailbox | null>(null);
+  const [busy, setBusy] = createSignal(false);
+
+  const ownerName = (id: string) => (id === me()?.user.id ? "you" : users()?.users.find((u) => u.id === id)?.name ?? "a teammate");
+  const canEdit = (m: Mailbox) => me()?.user.role === "admin" || me()?.user.id === m.user_id;
+  const list = () => mailboxes()?.mailboxes ?? [];
+  const totals = () => ({
+    connected: list().filter((m) => m.status === "connected").length,
+    used: list().reduce((a, m) => a + m.capacity.used_last_24h, 0),
+    limit: list().filter((m) => m.status === "connected").reduce((a, m) => a + m.daily_limit, 0),
+    queued: list().reduce((a, m) => a + m.capacity.queued, 0),
+  });
+
+  const disconnect = async () => {
+    const m = disconnecting();
+    if (!m) return;
+    setBusy(true);
+    try {
+      await setMailboxConnected(m.id, false);
+      notify(`${m.email} disconnected: its emails are held`);
+      setDisconnecting(null);
+      await revalidate(getMailboxes.key);
+    } catch (err) {
+      notify(`Couldn't disconnect: ${errorMessage(err)}`, "danger");
+    } finally {
+      setBusy(false);
+    }
+  };
+
   return (
     <div class="page">
-      <PageHeader title="Mailboxes" description="The accounts your sequences send from, and how much each may send." />
-      <EmptyState
-        icon="mailboxes"
-        title="No mailboxes connected"
-        points={[
-          { icon: "shield", title: "Limits that hold", text: "A daily and an hourly cap over rolling windows, plus a minimum gap between sends, so no mailbox is ever pushed too hard." },
-          { icon: "sequences", title: "Spread across mailboxes", text: "Contacts are assigned to the mailbox with the most capacity left; highest-scored prospects go first." },
-          { icon: "alert", title: "Paused, not lost", text: "If a mailbox disconnects, its emails wait and resume when it reconnects." },
-        ]}
-      >
-        Connected mailboxes will appear here with today's sends, remaining capacity and connection health.
-      </EmptyState>
+      <PageHeader
+        title="Mailboxes"
+        description="The accounts your sequences send from, and how much each may still send."
+        actions={
+          <>
+            <button type="button" class="btn btn-secondary" onClick={() => void revalidate(getMailboxes.key)}>
+              <Icon name="refresh" size={15} /> Refresh
+            </button>
+            <button type="button" class="btn btn-primary" onClick={() => setForm("new")}>
+              <Icon name="plus" size={16} /> Connect mailbox
+            </button>
+          </>
+        }
+      />
+      <Suspense fallback={<TableSkeleton columns={4} rows={4} label="Loading mailboxes…" />}>
+        <Show when={mailboxes()}>
+          <Show
+            when={list().length > 0}
+            fallback={
+              <EmptyState
+                icon="mailboxes"
+                title="No mailboxes connected"
+                actions={
+                  <button type="button" class="btn btn-primary" onClick={() => setForm("new")}>
+                    <Icon name="plus" size={16} /> Connect a mailbox
+                  </button>
+                }
+                points={[
+                  { icon: "shield", title: "Limits that hold", text: "A daily and an hourly cap over rolling windows, plus a minimum gap between sends, so no mailbox is ever pushed too hard." },
+                  { icon: "sequences", title: "Spread across mailboxes", text: "Contacts are assigned to the mailbox with the most capacity left; highest-scored prospects go first." },
+                  { icon: "alert", title: "Paused, not lost", text: "If a mailbox disconnects, its emails wait and resume when it reconnects." },
+                ]}
+              >
+                Connected mailboxes appear here with today's sends, remaining capacity and connection health.
+              </EmptyState>
+            }
+          >
+            <div class="stat-row stat-row-compact">
+              <div class="stat-card">
+                <div>
+                  <span class="stat-label">Connected</span>
+                  <span class="stat-value">
+                    {totals().connected}
+                    <span class="stat-of"> of {list().length}</span>
+                  </span>
+                </div>
+              </div>
+              <div class="stat-card">
+                <div>
+                  <span class="stat-label">Sent, last 24 hours</span>
+                  <span class="stat-value">
+                    {formatNumber(totals().used)}
+                    <span class="stat-of"> of {formatNumber(totals().limit)}</span>
+                  </span>
+                </div>
+              </div>
+              <div class="stat-card">
+                <div>
+                  <span class="stat-label">Queued</span>
+                  <span class="stat-value">{formatNumber(totals().queued)}</span>
+                  <span class="stat-note">{plural(totals().queued, "email")} waiting for a window or capacity</span>
+                </div>
+              </div>
+            </div>
+            <div class="mailbox-grid">
+              <For each={list()}>
+                {(m) => (
+                  <MailboxCard
+                    m={m}
+                    ownerName={ownerName(m.user_id)}
+                    canEdit={canEdit(m)}
+                    onEdit={() => setForm(m)}
+                    onTest={() => setTesting(m)}
+                    onQueue={() => setQueue(m)}
+                    onDisconnect={() => setDisconnecting(m)}
+                  />
+                )}
+              </For>
+            </div>
+          </Show>
+        </Show>
+      </Suspense>
+
+      <Show when={form()} keyed>
+        {(target) => (
+          <MailboxForm
+            open
+            mailbox={target === "new" ? null : target}
+            onClose={() => setForm(null)}
+            onSaved={(saved) => {
+              notify(target === "new" ? `${saved.email} connected` : `${saved.email} saved`);
+              setForm(null);
+              void revalidate(getMailboxes.key);
+            }}
+          />
+        )}
+      </Show>
+      <Show when={testing()} keyed>
+        {(m) => <TestEmailDialog mailbox={m} onClose={() => setTesting(null)} onSent={() => void revalidate("messages")} />}
+      </Show>
+      <Show when={queue()} keyed>
+        {(m) => <QueueDialog mailbox={m} onClose={() => setQueue(null)} />}
+      </Show>
+      <ConfirmDialog open={!!disconnecting()} danger title={`Disconnect ${disconnecting()?.email}?`} confirmLabel="Disconnect" busy={busy()} onCancel={() => setDisconnecting(null)} onConfirm={() => void disconnect()}>
+        <p>It stops sending right away. Its queued emails are held (not failed) and contacts show “Mailbox is disconnected” until you reconnect it.</p>
+      </ConfirmDialog>
     </div>
   );
 }

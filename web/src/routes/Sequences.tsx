@@ -1,23 +1,318 @@
+import { A, createAsync, query, revalidate, useIsRouting, useNavigate, useSearchParams } from "@solidjs/router";
+import { createSignal, For, onCleanup, Show, Suspense } from "solid-js";
+import { createSequence, fieldErrors, fetchSequences, updateSequence, type SequenceFilter, type SequenceQuery, type SequenceSummary } from "../api";
+import { Badge } from "../components/Badge";
+import { Dialog } from "../components/Dialog";
 import { EmptyState } from "../components/EmptyState";
+import { FieldError } from "../components/FieldError";
+import { Icon } from "../components/Icon";
 import { PageHeader } from "../components/PageHeader";
+import { Pagination } from "../components/Pagination";
+import { errorMessage, FormError, TableSkeleton } from "../components/Status";
+import { tabId, tabPanelId, Tabs } from "../components/Tabs";
+import { notify } from "../components/Toast";
+import { Toggle } from "../components/Toggle";
+import { formatDate, formatNumber } from "../format";
+import { getSchedules } from "../queries";
 import { usePageTitle } from "../title";
+
+const getSequences = query((q: SequenceQuery) => fetchSequences(q), "sequences");
+
+const FILTERS: { id: SequenceFilter; label: string }[] = [
+  { id: "all", label: "All" },
+  { id: "active", label: "Active" },
+  { id: "inactive", label: "Inactive" },
+  { id: "archived", label: "Archived" },
+];
+
+const intParam = (v: string | string[] | undefined, fallback: number) => {
+  const n = Number(Array.isArray(v) ? v[0] : v);
+  return Number.isInteger(n) && n > 0 ? n : fallback;
+};
+
+/** The enrollment counts worth a glance, in the order people ask about them. */
+const COUNT_ORDER: { key: string; label: string; tone: string }[] = [
+  { key: "active", label: "active", tone: "accent" },
+  { key: "paused", label: "paused", tone: "warning" },
+  { key: "held", label: "held", tone: "warning" },
+  { key: "scheduled", label: "scheduled", tone: "neutral" },
+  { key: "finished", label: "finished", tone: "success" },
+  { key: "failed", label: "failed", tone: "danger" },
+  { key: "removed", label: "removed", tone: "neutral" },
+];
+
+function Counts(props: { s: SequenceSummary }) {
+  const total = () => Object.values(props.s.counts).reduce((a, b) => a + b, 0);
+  const shown = () => COUNT_ORDER.filter((c) => (props.s.counts[c.key] ?? 0) > 0 || c.key === "active");
+  return (
+    <div class="count-strip" aria-label={`${total()} contacts`}>
+      <For each={shown()}>
+        {(c) => (
+          <span class={`count count-${c.tone}`} classList={{ "count-zero": !(props.s.counts[c.key] ?? 0) }}>
+            <strong>{formatNumber(props.s.counts[c.key] ?? 0)}</strong> {c.label}
+          </span>
+        )}
+      </For>
+      <Show when={props.s.bounced > 0}>
+        <span class="count count-danger">
+          <strong>{formatNumber(props.s.bounced)}</strong> bounced
+        </span>
+      </Show>
+    </div>
+  );
+}
+
+function NewSequenceDialog(props: { open: boolean; onClose: () => void }) {
+  const navigate = useNavigate();
+  const schedules = createAsync(() => getSchedules());
+  const [busy, setBusy] = createSignal(false);
+  const [error, setError] = createSignal<unknown>(null);
+  const fields = () => fieldErrors(error());
+
+  const submit = async (e: SubmitEvent) => {
+    e.preventDefault();
+    const form = new FormData(e.currentTarget as HTMLFormElement);
+    const name = String(form.get("name") ?? "").trim();
+    const schedule = String(form.get("schedule_id") ?? "");
+    setBusy(true);
+    setError(null);
+    try {
+      const seq = await createSequence(name, schedule || null);
+      void revalidate(getSequences.key);
+      props.onClose();
+      navigate(`/sequences/${seq.id}`);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Dialog
+      open={props.open}
+      onClose={props.onClose}
+      title="New sequence"
+      description="Name it and pick when it may send. You'll add steps next; it stays off until you turn it on."
+      footer={
+        <>
+          <button type="button" class="btn btn-secondary" onClick={() => props.onClose()}>
+            Cancel
+          </button>
+          <button type="submit" form="new-sequence-form" class="btn btn-primary" disabled={busy()}>
+            {busy() ? "Creating…" : "Create and add steps"}
+          </button>
+        </>
+      }
+    >
+      <form id="new-sequence-form" class="form" onSubmit={submit}>
+        <div class="field">
+          <label for="new-seq-name">Name</label>
+          <input id="new-seq-name" name="name" required maxlength={120} autofocus placeholder="e.g. Q1 outbound: VP Sales, fintech" autocomplete="off" aria-describedby="new-seq-name-error" />
+          <FieldError id="new-seq-name-error" message={fields().name} />
+        </div>
+        <div class="field">
+          <label for="new-seq-schedule">Sending schedule</label>
+          <Suspense fallback={<select id="new-seq-schedule" disabled><option>Loading…</option></select>}>
+            <select id="new-seq-schedule" name="schedule_id" aria-describedby="new-seq-schedule-help new-seq-schedule-error">
+              <For each={schedules()?.schedules ?? []}>
+                {(s) => (
+                  <option value={s.id} selected={s.is_default}>
+                    {s.name} ({s.time_zone}){s.is_default ? " · default" : ""}
+                  </option>
+                )}
+              </For>
+              <option value="">No schedule (send any time)</option>
+            </select>
+          </Suspense>
+          <p id="new-seq-schedule-help" class="field-help">
+            Emails only go out inside the schedule's windows. <A href="/settings?tab=schedules">Manage schedules</A>
+          </p>
+          <FieldError id="new-seq-schedule-error" message={fields().schedule_id} />
+        </div>
+        <Show when={error() && !Object.keys(fields()).length}>
+          <FormError error={error()} />
+        </Show>
+      </form>
+    </Dialog>
+  );
+}
 
 export default function Sequences() {
   usePageTitle("Sequences");
+  const [params, setParams] = useSearchParams();
+  const routing = useIsRouting();
+  const status = (): SequenceFilter => (FILTERS.some((f) => f.id === params.status) ? (params.status as SequenceFilter) : "all");
+  const page = () => intParam(params.page, 1);
+  const q = () => (typeof params.q === "string" ? params.q : "");
+  const result = createAsync(() => getSequences({ page: page(), per_page: 25, status: status(), q: q() || undefined }));
+
+  const [draft, setDraft] = createSignal(q());
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  onCleanup(() => clearTimeout(timer));
+  const onSearch = (v: string) => {
+    setDraft(v);
+    clearTimeout(timer);
+    timer = setTimeout(() => setParams({ q: v.trim() || undefined, page: undefined }, { replace: true }), 300);
+  };
+
+  const [creating, setCreating] = createSignal(params.new === "1");
+
+  // Optimistic on/off: the switch flips at once and flips back (with the API's reason) if the save fails.
+  const [pending, setPending] = createSignal<Record<string, boolean>>({});
+  const isActive = (s: SequenceSummary) => pending()[s.id] ?? s.active;
+  const toggle = async (s: SequenceSummary, next: boolean) => {
+    setPending((p) => ({ ...p, [s.id]: next }));
+    try {
+      await updateSequence(s.id, { active: next });
+      notify(`“${s.name}” is now ${next ? "active" : "inactive"}`);
+      await revalidate(getSequences.key);
+    } catch (err) {
+      notify(`Couldn't turn “${s.name}” ${next ? "on" : "off"}: ${errorMessage(err)}`, "danger");
+    } finally {
+      setPending(({ [s.id]: _, ...rest }) => rest);
+    }
+  };
+
   return (
     <div class="page">
-      <PageHeader title="Sequences" description="Multi-step outreach that runs itself: emails, calls, LinkedIn touches and tasks, on your schedule." />
-      <EmptyState
-        icon="sequences"
-        title="No sequences yet"
-        points={[
-          { icon: "sequences", title: "Steps in order", text: "Automatic and manual emails, calls, LinkedIn and task steps, each with a wait before it and optional A/B variants." },
-          { icon: "clock", title: "Sends inside your window", text: "Per-weekday sending windows in any time zone, holidays skipped, optionally in each contact's local time." },
-          { icon: "shield", title: "Safe by default", text: "Nobody who bounced, unsubscribed or is marked Do Not Contact is ever emailed, and nothing is sent twice." },
-        ]}
-      >
-        Sequences you create or your teammates share with you will be listed here, with how many contacts are active, finished, replied or bounced in each.
-      </EmptyState>
+      <PageHeader
+        title="Sequences"
+        description="Multi-step outreach that runs itself: emails, calls, LinkedIn touches and tasks, on your schedule."
+        actions={
+          <button type="button" class="btn btn-primary" onClick={() => setCreating(true)}>
+            <Icon name="plus" size={16} />
+            New sequence
+          </button>
+        }
+      />
+
+      <Tabs label="Filter sequences" tabs={FILTERS} selected={status()} onSelect={(id) => setParams({ status: id === "all" ? undefined : id, page: undefined }, { replace: true })} />
+
+      <section class="tab-panel stack-sm" role="tabpanel" id={tabPanelId(status())} aria-labelledby={tabId(status())}>
+        <div class="toolbar" role="search">
+          <div class="search-field">
+            <Icon name="search" size={16} />
+            <label for="sequence-search" class="sr-only">Search sequences</label>
+            <input id="sequence-search" type="search" placeholder="Search sequences by name" value={draft()} onInput={(e) => onSearch(e.currentTarget.value)} autocomplete="off" />
+          </div>
+          <Show when={routing()}>
+            <span class="toolbar-busy" role="status">
+              <span class="spinner" aria-hidden="true" /> <span class="sr-only">Loading</span>
+            </span>
+          </Show>
+        </div>
+
+        <Suspense fallback={<TableSkeleton columns={6} rows={4} label="Loading sequences…" />}>
+          <Show when={result()}>
+            {(r) => (
+              <Show
+                when={r().sequences.length > 0}
+                fallback={
+                  q() ? (
+                    <EmptyState icon="search" title={`No sequences match “${q()}”`}>
+                      Try a shorter search, or look under another tab.
+                    </EmptyState>
+                  ) : status() === "archived" ? (
+                    <EmptyState icon="archive" title="Nothing archived">
+                      Archived sequences stop sending and finish their contacts. They're kept here so you can clone or restore them.
+                    </EmptyState>
+                  ) : status() !== "all" ? (
+                    <EmptyState icon="sequences" title={`No ${status()} sequences`}>
+                      {status() === "active" ? "Turn a sequence on to start sending its steps." : "Every sequence you can see is turned on."}
+                    </EmptyState>
+                  ) : (
+                    <EmptyState
+                      icon="sequences"
+                      title="No sequences yet"
+                      actions={
+                        <button type="button" class="btn btn-primary" onClick={() => setCreating(true)}>
+                          <Icon name="plus" size={16} />
+                          Create your first sequence
+                        </button>
+                      }
+                      points={[
+                        { icon: "sequences", title: "Steps in order", text: "Automatic and manual emails, calls, LinkedIn and task steps, each with a wait before it and optional A/B variants." },
+                        { icon: "clock", title: "Sends inside your window", text: "Per-weekday sending windows in any time zone, holidays skipped, optionally in each contact's local time." },
+                        { icon: "shield", title: "Safe by default", text: "Nobody who bounced, unsubscribed or is marked Do Not Contact is ever emailed, and nothing is sent twice." },
+                      ]}
+                    >
+                      Sequences you create or your teammates share with you will be listed here, with how many contacts are active, finished, replied or bounced in each.
+                    </EmptyState>
+                  )
+                }
+              >
+                <div class="table-card" aria-busy={routing()}>
+                  <div class="table-wrap">
+                    <table class="table" data-testid="sequences-table">
+                      <caption class="sr-only">Sequences</caption>
+                      <thead>
+                        <tr>
+                          <th scope="col">Sequence</th>
+                          <th scope="col">Owner</th>
+                          <th scope="col">Status</th>
+                          <th scope="col" class="num">Steps</th>
+                          <th scope="col">Contacts</th>
+                          <th scope="col" class="num">Sent</th>
+                        </tr>
+                      </thead>
+                      <tbody>
+                        <For each={r().sequences}>
+                          {(s) => (
+                            <tr data-sequence-id={s.id}>
+                              <td>
+                                <A href={`/sequences/${s.id}`} class="row-link">
+                                  {s.name}
+                                </A>
+                                <div class="muted small">Created {formatDate(s.created_at)}</div>
+                              </td>
+                              <td class="cell-nowrap">{s.owner_name || <span class="muted">—</span>}</td>
+                              <td class="cell-nowrap">
+                                <Show
+                                  when={!s.archived_at}
+                                  fallback={
+                                    <Badge tone="neutral" title="Archived sequences can't send. Unarchive it from its page to turn it on again.">
+                                      Archived
+                                    </Badge>
+                                  }
+                                >
+                                  <Toggle
+                                    label={`${s.name} active`}
+                                    checked={isActive(s)}
+                                    busy={pending()[s.id] !== undefined}
+                                    onText="Active"
+                                    offText="Inactive"
+                                    onChange={(v) => void toggle(s, v)}
+                                  />
+                                </Show>
+                              </td>
+                              <td class="num tabular">{formatNumber(s.steps)}</td>
+                              <td>
+                                <Counts s={s} />
+                              </td>
+                              <td class="num tabular">{formatNumber(s.sent)}</td>
+                            </tr>
+                          )}
+                        </For>
+                      </tbody>
+                    </table>
+                  </div>
+                  <Pagination
+                    page={r().pagination.page}
+                    perPage={r().pagination.per_page}
+                    totalEntries={r().pagination.total_entries}
+                    totalPages={r().pagination.total_pages}
+                    busy={routing()}
+                    onPage={(p) => setParams({ page: p === 1 ? undefined : String(p) })}
+                  />
+                </div>
+              </Show>
+            )}
+          </Show>
+        </Suspense>
+      </section>
+
+      <NewSequenceDialog open={creating()} onClose={() => setCreating(false)} />
     </div>
   );
 }

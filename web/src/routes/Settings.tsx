@@ -6,9 +6,11 @@ import { tabId, tabPanelId, Tabs } from "../components/Tabs";
 import { getMe } from "../session";
 import { usePageTitle } from "../title";
 import { ApiKeys } from "./settings/ApiKeys";
+import { Schedules } from "./settings/Schedules";
 
 const TABS = [
   { id: "account", label: "Account" },
+  { id: "schedules", label: "Schedules" },
   { id: "api-keys", label: "API keys" },
 ];
 
@@ -51,15 +53,18 @@ function Account() {
 export default function Settings() {
   usePageTitle("Settings");
   const [params, setParams] = useSearchParams();
-  const tab = () => (params.tab === "api-keys" ? "api-keys" : "account");
+  const tab = () => (TABS.some((t) => t.id === params.tab) ? (params.tab as string) : "account");
   return (
     <div class="page">
-      <PageHeader title="Settings" description="Your account and your team's API access." />
+      <PageHeader title="Settings" description="Your account, your team's sending schedules and API access." />
       <Tabs label="Settings sections" tabs={TABS} selected={tab()} onSelect={(id) => setParams({ tab: id === "account" ? undefined : id }, { replace: true })} />
       <section class="tab-panel" role="tabpanel" id={tabPanelId(tab())} aria-labelledby={tabId(tab())}>
         <Switch>
           <Match when={tab() === "account"}>
             <Account />
+          </Match>
+          <Match when={tab() === "schedules"}>
+            <Schedules />
           </Match>
           <Match when={tab() === "api-keys"}>
             <ApiKeys />

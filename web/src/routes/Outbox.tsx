@@ -1,0 +1,261 @@
+import { A, createAsync, query, revalidate, useIsRouting, useSearchParams } from "@solidjs/router";
+import { createEffect, createSignal, For, on, Show, Suspense } from "solid-js";
+import { fetchMessages, fetchRawMessage, rawMessageUrl, type Message, type MessageFilter, type MessageQuery } from "../api";
+import { Badge, type Tone } from "../components/Badge";
+import { EmptyState } from "../components/EmptyState";
+import { Icon } from "../components/Icon";
+import { PageHeader } from "../components/PageHeader";
+import { Pagination } from "../components/Pagination";
+import { ErrorPanel, Spinner, TableSkeleton } from "../components/Status";
+import { formatDay, formatFull, plural } from "../format";
+import { getMailboxes } from "../queries";
+import { usePageTitle } from "../title";
+
+const getMessages = query((q: MessageQuery) => fetchMessages(q), "messages");
+const getRaw = query((id: string) => fetchRawMessage(id), "rawMessage");
+
+const STATUS: Record<Message["status"], { label: string; tone: Tone; hint: string }> = {
+  sent: { label: "Sent", tone: "success", hint: "Handed to the transport and accepted" },
+  bounced: { label: "Bounced", tone: "danger", hint: "The recipient's server refused it; the address is suppressed" },
+  unknown: { label: "Unknown", tone: "warning", hint: "The server may have accepted it but didn't confirm; it won't be resent" },
+  failed: { label: "Failed", tone: "danger", hint: "Sending failed" },
+  scheduled: { label: "Scheduled", tone: "info", hint: "Not sent yet" },
+  sending: { label: "Sending", tone: "info", hint: "Being sent now" },
+  cancelled: { label: "Cancelled", tone: "neutral", hint: "Won't be sent" },
+};
+const FILTERS: { id: MessageFilter | ""; label: string }[] = [
+  { id: "", label: "Any status" },
+  { id: "sent", label: "Sent" },
+  { id: "bounced", label: "Bounced" },
+  { id: "unknown", label: "Unknown" },
+  { id: "failed", label: "Failed" },
+];
+
+const str = (v: string | string[] | undefined) => (typeof v === "string" ? v : undefined);
+
+function StatusBadge(props: { status: Message["status"] }) {
+  const s = () => STATUS[props.status];
+  return (
+    <Badge tone={s().tone} dot title={s().hint}>
+      {s().label}
+    </Badge>
+  );
+}
+
+/** One email in full: headers, body, and on request the exact RFC 5322 source. */
+function MessageDetail(props: { m: Message; onClose: () => void }) {
+  const [showRaw, setShowRaw] = createSignal(false);
+  const raw = createAsync(async () => (showRaw() ? getRaw(props.m.id) : undefined));
+  createEffect(on(() => props.m.id, () => setShowRaw(false), { defer: true }));
+  return (
+    <section class="mail-detail" aria-labelledby="mail-subject" data-testid="message-detail">
+      <header class="mail-detail-head">
+        <div>
+          <h2 id="mail-subject" class="mail-subject">{props.m.subject || <span class="muted">(no subject)</span>}</h2>
+          <StatusBadge status={props.m.status} />
+        </div>
+        <button type="button" class="btn btn-ghost btn-sm btn-icon" aria-label="Close message" onClick={() => props.onClose()}>
+          <Icon name="x" size={16} />
+        </button>
+      </header>
+      <dl class="mail-headers">
+        <div>
+          <dt>From</dt>
+          <dd>{props.m.mailbox?.email ?? <span class="muted">deleted mailbox</span>}</dd>
+        </div>
+        <div>
+          <dt>To</dt>
+          <dd>
+            {props.m.to_email}
+            <Show when={props.m.contact}>{(c) => <span class="muted"> · {c().name}</span>}</Show>
+          </dd>
+        </div>
+        <div>
+          <dt>Date</dt>
+          <dd>{props.m.sent_at ? formatFull(props.m.sent_at) : <span class="muted">not sent</span>}</dd>
+        </div>
+        <div>
+          <dt>Sequence</dt>
+          <dd>
+            <Show when={props.m.sequence} fallback={<span class="muted">Test email (no sequence)</span>}>
+              {(s) => <A href={`/sequences/${s().id}`}>{s().name}</A>}
+            </Show>
+          </dd>
+        </div>
+        <div>
+          <dt>Message-ID</dt>
+          <dd>
+            <code class="mail-id">{props.m.message_id}</code>
+          </dd>
+        </div>
+        <Show when={props.m.in_reply_to}>
+          {(r) => (
+            <div>
+              <dt>In-Reply-To</dt>
+              <dd>
+                <code class="mail-id">{r()}</code>
+              </dd>
+            </div>
+          )}
+        </Show>
+      </dl>
+      <Show when={props.m.error}>
+        {(e) => (
+          <div class="form-error" role="note">
+            <Icon name="alert" size={16} />
+            <span>{e()}</span>
+          </div>
+        )}
+      </Show>
+      <div class="mail-body">{props.m.body}</div>
+      <div class="mail-raw-bar">
+        <button type="button" class="btn btn-secondary btn-sm" aria-expanded={showRaw()} aria-controls="mail-raw" onClick={() => setShowRaw(!showRaw())}>
+          <Icon name="code" size={14} /> {showRaw() ? "Hide raw" : "View raw"}
+        </button>
+        <a class="btn btn-ghost btn-sm" href={rawMessageUrl(props.m.id)} target="_blank" rel="noopener">
+          <Icon name="external" size={14} /> Open source in a new tab
+        </a>
+      </div>
+      <Show when={showRaw()}>
+        <Suspense fallback={<Spinner label="Loading source…" />}>
+          <pre id="mail-raw" class="mail-raw" tabindex="0" aria-label="Raw message source" data-testid="raw-message">
+            {raw()}
+          </pre>
+        </Suspense>
+      </Show>
+    </section>
+  );
+}
+
+export default function Outbox() {
+  usePageTitle("Outbox");
+  const [params, setParams] = useSearchParams();
+  const routing = useIsRouting();
+  const mailbox = () => str(params.mailbox) ?? "";
+  const status = () => (FILTERS.some((f) => f.id === params.status) ? (params.status as MessageFilter) : "");
+  const page = () => Math.max(1, Number(params.page) || 1);
+  const selectedId = () => str(params.id);
+  const result = createAsync(() => getMessages({ page: page(), per_page: 50, mailbox_id: mailbox() || undefined, status: status() || undefined }));
+  const mailboxes = createAsync(() => getMailboxes().catch(() => undefined));
+  const selected = () => result()?.messages.find((m) => m.id === selectedId());
+
+  return (
+    <div class="page page-wide">
+      <PageHeader
+        title="Outbox"
+        description="Every email Seqflare handed to a mailbox's transport, newest first, exactly as sent."
+        actions={
+          <button type="button" class="btn btn-secondary" onClick={() => void revalidate(getMessages.key)}>
+            <Icon name="refresh" size={15} /> Refresh
+          </button>
+        }
+      />
+      <div class="toolbar">
+        <div class="toolbar-right">
+          <label class="inline-select">
+            <span>Mailbox</span>
+            <select onChange={(e) => setParams({ mailbox: e.currentTarget.value || undefined, page: undefined, id: undefined })}>
+              <option value="" selected={!mailbox()}>All mailboxes</option>
+              <For each={mailboxes()?.mailboxes ?? []}>
+                {(m) => (
+                  <option value={m.id} selected={m.id === mailbox()}>
+                    {m.email}
+                  </option>
+                )}
+              </For>
+            </select>
+          </label>
+          <label class="inline-select">
+            <span>Status</span>
+            <select onChange={(e) => setParams({ status: e.currentTarget.value || undefined, page: undefined, id: undefined })}>
+              <For each={FILTERS}>
+                {(f) => (
+                  <option value={f.id} selected={f.id === status()}>
+                    {f.label}
+                  </option>
+                )}
+              </For>
+            </select>
+          </label>
+          <Show when={routing()}>
+            <span class="toolbar-busy" role="status">
+              <span class="spinner" aria-hidden="true" /> <span class="sr-only">Loading</span>
+            </span>
+          </Show>
+        </div>
+        <Show when={result()}>{(r) => <span class="muted small">{plural(r().pagination.total_entries, "email")}</span>}</Show>
+      </div>
+
+      <Suspense fallback={<TableSkeleton columns={5} rows={8} label="Loading the outbox…" />}>
+        <Show when={result()}>
+          {(r) => (
+            <Show
+              when={r().messages.length > 0}
+              fallback={
+                <EmptyState
+                  icon="outbox"
+                  title={mailbox() || status() ? "No emails match these filters" : "Nothing sent yet"}
+                  actions={
+                    <A class="btn btn-secondary" href="/mailboxes">
+                      <Icon name="send" size={15} /> Send a test email from a mailbox
+                    </A>
+                  }
+                >
+                  Emails appear here the moment a mailbox sends them: sequence steps and test emails alike, with their full source.
+                </EmptyState>
+              }
+            >
+              <div class="mail-split" classList={{ "mail-split-open": !!selected() }}>
+                <div class="table-card mail-list-card" aria-busy={routing()}>
+                  <ul class="mail-list" aria-label="Sent emails" data-testid="outbox-list">
+                    <For each={r().messages}>
+                      {(m) => (
+                        <li>
+                          <button
+                            type="button"
+                            class="mail-row"
+                            aria-current={m.id === selectedId() ? "true" : undefined}
+                            onClick={() => setParams({ id: m.id === selectedId() ? undefined : m.id })}
+                          >
+                            <span class="mail-row-top">
+                              <span class="mail-to">{m.to_email}</span>
+                              <span class="mail-time">{m.sent_at ? <time datetime={new Date(m.sent_at).toISOString()} title={formatFull(m.sent_at)}>{formatDay(m.sent_at)}</time> : "—"}</span>
+                            </span>
+                            <span class="mail-row-subject">{m.subject || "(no subject)"}</span>
+                            <span class="mail-row-meta">
+                              <StatusBadge status={m.status} />
+                              <span class="muted small">{m.sequence?.name ?? "Test email"}</span>
+                              <span class="muted small mail-from">from {m.mailbox?.email ?? "—"}</span>
+                            </span>
+                          </button>
+                        </li>
+                      )}
+                    </For>
+                  </ul>
+                  <Pagination
+                    page={r().pagination.page}
+                    perPage={r().pagination.per_page}
+                    totalEntries={r().pagination.total_entries}
+                    totalPages={r().pagination.total_pages}
+                    busy={routing()}
+                    onPage={(p) => setParams({ page: p === 1 ? undefined : String(p), id: undefined })}
+                  />
+                </div>
+                <Show
+                  when={selected()}
+                  fallback={
+                    <Show when={selectedId()}>
+                      <ErrorPanel error={new Error("That email isn't on this page any more.")} title="Email not found" />
+                    </Show>
+                  }
+                >
+                  {(m) => <MessageDetail m={m()} onClose={() => setParams({ id: undefined })} />}
+                </Show>
+              </div>
+            </Show>
+          )}
+        </Show>
+      </Suspense>
+    </div>
+  );
+}

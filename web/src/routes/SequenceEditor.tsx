@@ -1,0 +1,364 @@
+import { A, createAsync, query, revalidate, useNavigate, useParams, useSearchParams } from "@solidjs/router";
+import { createComputed, createSignal, For, Match, Show, Suspense, Switch, untrack } from "solid-js";
+import { createStore, reconcile } from "solid-js/store";
+import { archiveSequence, cloneSequence, fetchSequence, fieldErrors, updateSequence, type Sequence } from "../api";
+import { Badge } from "../components/Badge";
+import { ConfirmDialog } from "../components/ConfirmDialog";
+import { FieldError } from "../components/FieldError";
+import { Icon } from "../components/Icon";
+import { errorMessage, Spinner } from "../components/Status";
+import { tabId, tabPanelId, Tabs } from "../components/Tabs";
+import { notify } from "../components/Toast";
+import { Toggle } from "../components/Toggle";
+import { formatRelative } from "../format";
+import { getSchedules, getUsers } from "../queries";
+import { ContactsTab } from "./sequence/ContactsTab";
+import { Overview } from "./sequence/Overview";
+import { ScheduledTab } from "./sequence/ScheduledTab";
+import { ShareDialog } from "./sequence/ShareDialog";
+import { StepsTab } from "./sequence/StepsTab";
+
+export const getSequence = query((id: string) => fetchSequence(id), "sequence");
+
+const TABS = ["steps", "contacts", "scheduled"] as const;
+type Tab = (typeof TABS)[number];
+
+function InlineName(props: { seq: Sequence; readOnly: boolean; onApply: (s: Sequence) => void }) {
+  const [editing, setEditing] = createSignal(false);
+  const [busy, setBusy] = createSignal(false);
+  const [error, setError] = createSignal<string>();
+  let input!: HTMLInputElement;
+
+  const save = async () => {
+    const name = input.value.trim();
+    if (!name || name === props.seq.name) return setEditing(false);
+    setBusy(true);
+    setError(undefined);
+    try {
+      props.onApply(await updateSequence(props.seq.id, { name }));
+      setEditing(false);
+      void revalidate("sequences");
+    } catch (err) {
+      setError(fieldErrors(err).name ?? errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Show
+      when={editing()}
+      fallback={
+        <div class="title-row">
+          <h1 class="page-title" data-testid="sequence-name">{props.seq.name}</h1>
+          <Show when={!props.readOnly}>
+            <button type="button" class="btn btn-ghost btn-sm btn-icon" aria-label="Rename sequence" onClick={() => { setEditing(true); input?.focus(); }}>
+              <Icon name="pencil" size={15} />
+            </button>
+          </Show>
+        </div>
+      }
+    >
+      <form
+        class="rename-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void save();
+        }}
+      >
+        <label for="rename-input" class="sr-only">Sequence name</label>
+        <input
+          ref={(el) => {
+            input = el;
+            queueMicrotask(() => el.select());
+          }}
+          id="rename-input"
+          class="rename-input"
+          value={props.seq.name}
+          maxlength={120}
+          required
+          aria-describedby="rename-error"
+          onKeyDown={(e) => {
+            if (e.key === "Escape") {
+              e.preventDefault();
+              setEditing(false);
+              setError(undefined);
+            }
+          }}
+        />
+        <button type="submit" class="btn btn-primary btn-sm" disabled={busy()}>
+          {busy() ? "Saving…" : "Save"}
+        </button>
+        <button type="button" class="btn btn-secondary btn-sm" onClick={() => { setEditing(false); setError(undefined); }}>
+          Cancel
+        </button>
+        <FieldError id="rename-error" message={error()} />
+      </form>
+    </Show>
+  );
+}
+
+function SchedulePicker(props: { seq: Sequence; readOnly: boolean; onApply: (s: Sequence) => void }) {
+  const schedules = createAsync(() => getSchedules());
+  const [busy, setBusy] = createSignal(false);
+  const change = async (value: string) => {
+    setBusy(true);
+    try {
+      props.onApply(await updateSequence(props.seq.id, { schedule_id: value || null }));
+      notify(value ? "Schedule changed: upcoming emails follow the new windows" : "Schedule removed: emails may go out at any time");
+    } catch (err) {
+      notify(`Couldn't change the schedule: ${errorMessage(err)}`, "danger");
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <span class="meta-item">
+      <Icon name="calendar" size={15} />
+      <label for="seq-schedule" class="meta-label">Schedule</label>
+      <select id="seq-schedule" class="input-sm" disabled={props.readOnly || busy()} onChange={(e) => void change(e.currentTarget.value)}>
+        <Show when={schedules()} fallback={<option value={props.seq.schedule_id ?? ""}>{props.seq.schedule_name ?? "No schedule"}</option>}>
+          <For each={schedules()!.schedules}>
+            {(s) => (
+              <option value={s.id} selected={s.id === props.seq.schedule_id}>
+                {s.name}
+              </option>
+            )}
+          </For>
+          <option value="" selected={!props.seq.schedule_id}>No schedule (any time)</option>
+        </Show>
+      </select>
+      <A href="/settings?tab=schedules" class="small">Manage</A>
+    </span>
+  );
+}
+
+function Editor(props: { seq: Sequence; onApply: (s: Sequence) => void }) {
+  const navigate = useNavigate();
+  const [params, setParams] = useSearchParams();
+  const tab = (): Tab => (TABS.includes(params.tab as Tab) ? (params.tab as Tab) : "steps");
+  const users = createAsync(() => getUsers().catch(() => undefined));
+  const readOnly = () => props.seq.access === "view";
+  const archived = () => props.seq.archived_at !== null;
+  const canShare = () => props.seq.access === "owner" || props.seq.access === "admin";
+  const ownerName = () => users()?.users.find((u) => u.id === props.seq.owner_id)?.name ?? (props.seq.access === "owner" ? "You" : "—");
+
+  const [activeOverride, setActiveOverride] = createSignal<boolean>();
+  const [sharing, setSharing] = createSignal(false);
+  const [confirmArchive, setConfirmArchive] = createSignal(false);
+  const [busy, setBusy] = createSignal<string | null>(null);
+
+  const toggleActive = async (next: boolean) => {
+    setActiveOverride(next);
+    try {
+      props.onApply(await updateSequence(props.seq.id, { active: next }));
+      notify(next ? "Sequence is on: contacts move through the steps" : "Sequence is off: contacts are held until it's on again");
+      void revalidate("sequences");
+    } catch (err) {
+      notify(`Couldn't turn the sequence ${next ? "on" : "off"}: ${errorMessage(err)}`, "danger");
+    } finally {
+      setActiveOverride(undefined);
+    }
+  };
+
+  const run = async (key: string, fn: () => Promise<void>) => {
+    setBusy(key);
+    try {
+      await fn();
+    } catch (err) {
+      notify(errorMessage(err), "danger");
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const tabs = () => [
+    { id: "steps", label: `Steps ${props.seq.steps.length}` },
+    { id: "contacts", label: "Contacts" },
+    { id: "scheduled", label: "Scheduled" },
+  ];
+
+  return (
+    <div class="page">
+      <nav aria-label="Breadcrumb" class="breadcrumb">
+        <A href="/sequences">
+          <Icon name="arrowLeft" size={14} /> Sequences
+        </A>
+      </nav>
+
+      <header class="editor-header">
+        <div class="editor-title">
+          <InlineName seq={props.seq} readOnly={readOnly() || archived()} onApply={props.onApply} />
+          <div class="editor-meta">
+            <span class="meta-item">
+              <Icon name="user" size={15} />
+              <span class="meta-label">Owner</span> <strong>{ownerName()}</strong>
+            </span>
+            <SchedulePicker seq={props.seq} readOnly={readOnly()} onApply={props.onApply} />
+            <Show when={props.seq.shares.length > 0}>
+              <span class="meta-item">
+                <Icon name="share" size={15} /> Shared with {props.seq.shares.length}
+              </span>
+            </Show>
+            <span class="meta-item muted">Updated {formatRelative(props.seq.updated_at)}</span>
+          </div>
+        </div>
+        <div class="editor-actions">
+          <Show
+            when={!archived()}
+            fallback={
+              <Badge tone="neutral" title="Archived: not sending">
+                Archived
+              </Badge>
+            }
+          >
+            <Toggle
+              label="Active"
+              showLabel
+              checked={activeOverride() ?? props.seq.active}
+              busy={activeOverride() !== undefined}
+              disabled={readOnly()}
+              testId="sequence-active"
+              title={props.seq.active ? "On: contacts move through the steps" : "Off: contacts are held"}
+              onChange={(v) => void toggleActive(v)}
+            />
+          </Show>
+          <Show when={canShare()}>
+            <button type="button" class="btn btn-secondary btn-sm" onClick={() => setSharing(true)}>
+              <Icon name="share" size={15} /> Share
+            </button>
+          </Show>
+          <button
+            type="button"
+            class="btn btn-secondary btn-sm"
+            disabled={busy() === "clone"}
+            onClick={() =>
+              void run("clone", async () => {
+                const copy = await cloneSequence(props.seq.id);
+                notify(`Copied to “${copy.name}” (off until you turn it on)`);
+                void revalidate("sequences");
+                navigate(`/sequences/${copy.id}`);
+              })
+            }
+          >
+            <Icon name="copy" size={15} /> {busy() === "clone" ? "Cloning…" : "Clone"}
+          </button>
+          <Show when={!readOnly()}>
+            <Show
+              when={archived()}
+              fallback={
+                <button type="button" class="btn btn-secondary btn-sm" onClick={() => setConfirmArchive(true)}>
+                  <Icon name="archive" size={15} /> Archive
+                </button>
+              }
+            >
+              <button
+                type="button"
+                class="btn btn-secondary btn-sm"
+                disabled={busy() === "unarchive"}
+                onClick={() =>
+                  void run("unarchive", async () => {
+                    props.onApply(await archiveSequence(props.seq.id, false));
+                    notify("Unarchived. It's off: turn it on when you're ready");
+                    void revalidate("sequences");
+                  })
+                }
+              >
+                <Icon name="archive" size={15} /> Unarchive
+              </button>
+            </Show>
+          </Show>
+        </div>
+      </header>
+
+      <Show when={readOnly()}>
+        <div class="notice" role="note" data-testid="read-only-notice">
+          <Icon name="lock" size={18} />
+          <div>
+            <strong>You have view access to this sequence.</strong>
+            <p>You can see its steps, contacts and schedule, but not change them. Ask {ownerName()} (the owner) or an admin for edit access.</p>
+          </div>
+        </div>
+      </Show>
+      <Show when={archived()}>
+        <div class="notice notice-muted" role="note">
+          <Icon name="archive" size={18} />
+          <div>
+            <strong>This sequence is archived.</strong>
+            <p>It doesn't send, and its contacts were finished when it was archived. Unarchive it to edit or turn it on again, or clone it to start fresh.</p>
+          </div>
+        </div>
+      </Show>
+
+      <Tabs label="Sequence sections" tabs={tabs()} selected={tab()} onSelect={(id) => setParams({ tab: id === "steps" ? undefined : id, status: undefined, page: undefined }, { replace: true })} />
+      <section class="tab-panel" role="tabpanel" id={tabPanelId(tab())} aria-labelledby={tabId(tab())}>
+        <Switch>
+          <Match when={tab() === "steps"}>
+            <div class="editor-grid">
+              <StepsTab seq={props.seq} readOnly={readOnly() || archived()} onApply={props.onApply} />
+              <Overview seq={props.seq} readOnly={readOnly()} onApply={props.onApply} />
+            </div>
+          </Match>
+          <Match when={tab() === "contacts"}>
+            <ContactsTab sequenceId={props.seq.id} readOnly={readOnly()} stepCount={props.seq.steps.length} />
+          </Match>
+          <Match when={tab() === "scheduled"}>
+            <ScheduledTab sequenceId={props.seq.id} active={props.seq.active} />
+          </Match>
+        </Switch>
+      </section>
+
+      <Show when={canShare()}>
+        <ShareDialog open={sharing()} seq={props.seq} onClose={() => setSharing(false)} onApply={props.onApply} />
+      </Show>
+      <ConfirmDialog
+        open={confirmArchive()}
+        danger
+        title="Archive this sequence?"
+        confirmLabel="Archive"
+        busy={busy() === "archive"}
+        onCancel={() => setConfirmArchive(false)}
+        onConfirm={() =>
+          void run("archive", async () => {
+            props.onApply(await archiveSequence(props.seq.id, true));
+            setConfirmArchive(false);
+            notify("Sequence archived");
+            void revalidate("sequences");
+          })
+        }
+      >
+        <p>It turns off and every contact still in it is marked finished. Steps and history are kept; you can unarchive it later.</p>
+      </ConfirmDialog>
+    </div>
+  );
+}
+
+/**
+ * /sequences/:id. The loaded sequence lives in a store reconciled by id, so saving one step doesn't
+ * rebuild the other step cards (and lose what is being typed in them).
+ */
+export default function SequenceEditor() {
+  const params = useParams();
+  const fetched = createAsync(() => getSequence(params.id!));
+  const [store, setStore] = createStore<{ seq?: Sequence }>({});
+  createComputed(() => {
+    const f = fetched();
+    // Another sequence (after "Clone", or the back button): start from scratch, keep nothing of the old one.
+    if (f && f.id !== untrack(() => store.seq?.id)) setStore("seq", f);
+    else if (f) setStore("seq", reconcile(f, { key: "id" }));
+  });
+  const apply = (s: Sequence) => {
+    setStore("seq", reconcile(s, { key: "id" }));
+    void revalidate("sequenceScheduled");
+  };
+  return (
+    <Suspense fallback={<div class="page page-loading"><Spinner label="Loading sequence…" /></div>}>
+      <Show when={fetched() && store.seq}>
+        {(s) => {
+          document.title = `${s().name} · Seqflare`;
+          return <Editor seq={s()} onApply={apply} />;
+        }}
+      </Show>
+    </Suspense>
+  );
+}

@@ -1,0 +1,225 @@
+import { A, createAsync, query, revalidate, useIsRouting, useSearchParams } from "@solidjs/router";
+import { createSignal, For, Show, Suspense } from "solid-js";
+import { fetchTasks, finishTask, type Task, type TaskQuery, type TaskView } from "../api";
+import { Badge } from "../components/Badge";
+import { EmptyState } from "../components/EmptyState";
+import { Icon } from "../components/Icon";
+import { PageHeader } from "../components/PageHeader";
+import { Pagination } from "../components/Pagination";
+import { errorMessage, TableSkeleton } from "../components/Status";
+import { StepIcon, stepMeta } from "../components/StepType";
+import { tabId, tabPanelId, Tabs } from "../components/Tabs";
+import { notify } from "../components/Toast";
+import { formatDay, formatFull, formatNumber, formatRelative } from "../format";
+import { getTaskCounts } from "../queries";
+import { usePageTitle } from "../title";
+
+const getTasks = query((q: TaskQuery) => fetchTasks(q), "tasks");
+
+const VIEWS: { id: Exclude<TaskView, "open">; label: string }[] = [
+  { id: "due_today", label: "Due today" },
+  { id: "overdue", label: "Overdue" },
+  { id: "upcoming", label: "Upcoming" },
+  { id: "done", label: "Done" },
+];
+
+const EMPTY: Record<Exclude<TaskView, "open">, { title: string; text: string }> = {
+  due_today: { title: "Nothing due today", text: "Calls, LinkedIn touches and manual emails from your sequences show up here on the day they're due." },
+  overdue: { title: "Nothing overdue", text: "You're on top of it. Tasks not done by the end of their day move here." },
+  upcoming: { title: "Nothing coming up", text: "Tasks for later days appear here once a contact reaches a manual step." },
+  done: { title: "Nothing done yet", text: "Completed and skipped tasks are listed here, most recent first." },
+};
+
+/** Verb for the task's main action, so the button says what you're about to do. */
+const doLabel = (type: string) =>
+  ({ call: "call", manual_email: "email", linkedin_connect: "connect", linkedin_message: "message", linkedin_view: "profile visit", task: "task" })[type] ?? "task";
+
+function ContactLinks(props: { c: NonNullable<Task["contact"]> }) {
+  return (
+    <span class="quick-links">
+      <Show when={props.c.phone}>
+        {(p) => (
+          <a class="quick-link" href={`tel:${p().replace(/[^\d+]/g, "")}`} title={`Call ${p()}`}>
+            <Icon name="phone" size={13} /> {p()}
+          </a>
+        )}
+      </Show>
+      <Show when={props.c.email}>
+        {(e) => (
+          <a class="quick-link" href={`mailto:${e()}`} title={`Email ${e()}`}>
+            <Icon name="mail" size={13} /> Email
+          </a>
+        )}
+      </Show>
+      <Show when={props.c.linkedin_url}>
+        {(u) => (
+          <a class="quick-link" href={u()} target="_blank" rel="noopener noreferrer" title="Open LinkedIn profile in a new tab">
+            <Icon name="linkedin" size={13} /> LinkedIn
+          </a>
+        )}
+      </Show>
+    </span>
+  );
+}
+
+export default function Tasks() {
+  usePageTitle("Tasks");
+  const [params, setParams] = useSearchParams();
+  const routing = useIsRouting();
+  const view = (): Exclude<TaskView, "open"> => (VIEWS.some((v) => v.id === params.view) ? (params.view as Exclude<TaskView, "open">) : "due_today");
+  const assignee = (): "me" | "all" => (params.who === "all" ? "all" : "me");
+  const page = () => Math.max(1, Number(params.page) || 1);
+  const result = createAsync(() => getTasks({ page: page(), per_page: 25, view: view(), assignee: assignee() }));
+  const [gone, setGone] = createSignal<Set<string>>(new Set());
+  const [busy, setBusy] = createSignal<string | null>(null);
+
+  const counts = () => result()?.counts;
+  const label = (id: Exclude<TaskView, "open">, text: string) => {
+    const c = counts();
+    if (!c) return text;
+    const n = id === "due_today" ? c.due_today : id === "overdue" ? c.overdue : id === "upcoming" ? c.open - c.due_today - c.overdue : null;
+    return n === null ? text : `${text} ${formatNumber(Math.max(0, n))}`;
+  };
+
+  const finish = async (t: Task, action: "complete" | "skip") => {
+    setBusy(t.id);
+    try {
+      await finishTask(t.id, action);
+      setGone((s) => new Set(s).add(t.id));
+      const who = t.contact?.name || "The contact";
+      notify(action === "complete" ? `Done: ${who} moves on to the next step` : `Skipped: ${who} moves on without it`);
+      await Promise.all([revalidate(getTasks.key), revalidate(getTaskCounts.key)]);
+    } catch (err) {
+      notify(`Couldn't ${action} the task: ${errorMessage(err)}`, "danger");
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const visible = () => (result()?.tasks ?? []).filter((t) => !gone().has(t.id));
+
+  return (
+    <div class="page">
+      <PageHeader
+        title="Tasks"
+        description="Calls, LinkedIn touches and manual emails your sequences ask for. Completing one moves its contact to the next step."
+        actions={
+          <div class="segmented" role="radiogroup" aria-label="Whose tasks">
+            <For each={[{ id: "me", label: "Mine" }, { id: "all", label: "Everyone" }] as const}>
+              {(o) => (
+                <button type="button" role="radio" aria-checked={assignee() === o.id} class="segment" onClick={() => setParams({ who: o.id === "me" ? undefined : o.id, page: undefined })}>
+                  {o.label}
+                </button>
+              )}
+            </For>
+          </div>
+        }
+      />
+      <Tabs label="Task views" tabs={VIEWS.map((v) => ({ id: v.id, label: label(v.id, v.label) }))} selected={view()} onSelect={(id) => setParams({ view: id === "due_today" ? undefined : id, page: undefined }, { replace: true })} />
+      <section class="tab-panel" role="tabpanel" id={tabPanelId(view())} aria-labelledby={tabId(view())}>
+        <Suspense fallback={<TableSkeleton columns={5} rows={6} label="Loading tasks…" />}>
+          <Show when={result()}>
+            {(r) => (
+              <Show
+                when={visible().length > 0}
+                fallback={
+                  <EmptyState icon={view() === "done" ? "check" : "tasks"} title={EMPTY[view()].title}>
+                    {EMPTY[view()].text}
+                    {assignee() === "me" ? " Switch to “Everyone” to see your team's." : ""}
+                  </EmptyState>
+                }
+              >
+                <div class="table-card" aria-busy={routing()}>
+                  <ul class="task-list" aria-label="Tasks" data-testid="task-list">
+                    <For each={visible()}>
+                      {(t) => (
+                        <li class="task-row" classList={{ "task-overdue": t.overdue }}>
+                          <StepIcon type={t.type} />
+                          <div class="task-main">
+                            <div class="task-title">
+                              <strong>{stepMeta(t.type).label}</strong>
+                              <Show when={t.contact}>
+                                {(c) => (
+                                  <>
+                                    <span class="muted">with</span> <strong>{c().name || c().email}</strong>
+                                  </>
+                                )}
+                              </Show>
+                            </div>
+                            <Show when={t.contact}>
+                              {(c) => (
+                                <div class="task-contact">
+                                  <span class="muted small">{[c().title, c().company].filter(Boolean).join(" at ") || c().email}</span>
+                                  <ContactLinks c={c()} />
+                                </div>
+                              )}
+                            </Show>
+                            <Show when={t.note}>
+                              <p class="task-note">{t.note}</p>
+                            </Show>
+                            <div class="task-meta small">
+                              <Show when={t.sequence}>
+                                {(s) => (
+                                  <A href={`/sequences/${s().id}`} class="task-seq">
+                                    <Icon name="sequences" size={13} /> {s().name}
+                                  </A>
+                                )}
+                              </Show>
+                              <Show when={assignee() === "all" && t.assignee_name}>
+                                <span class="muted">
+                                  <Icon name="user" size={13} /> {t.assignee_name}
+                                </span>
+                              </Show>
+                            </div>
+                          </div>
+                          <div class="task-due">
+                            <Show
+                              when={t.status === "open"}
+                              fallback={
+                                <>
+                                  <Badge tone={t.status === "completed" ? "success" : "neutral"} dot>
+                                    {t.status === "completed" ? "Completed" : "Skipped"}
+                                  </Badge>
+                                  <Show when={t.completed_at}>{(at) => <span class="muted small">{formatDay(at())}</span>}</Show>
+                                </>
+                              }
+                            >
+                              <time datetime={new Date(t.due_at).toISOString()} title={formatFull(t.due_at)} classList={{ "due-overdue": t.overdue }}>
+                                <Show when={t.overdue}>
+                                  <Icon name="alert" size={13} /> Overdue ·{" "}
+                                </Show>
+                                {t.overdue ? formatRelative(t.due_at) : `Due ${formatDay(t.due_at)}`}
+                              </time>
+                            </Show>
+                          </div>
+                          <Show when={t.status === "open"}>
+                            <div class="task-actions">
+                              <button type="button" class="btn btn-primary btn-sm" disabled={busy() === t.id} onClick={() => void finish(t, "complete")} aria-label={`Complete ${doLabel(t.type)} with ${t.contact?.name ?? "contact"}`}>
+                                <Icon name="check" size={14} /> Complete
+                              </button>
+                              <button type="button" class="btn btn-secondary btn-sm" disabled={busy() === t.id} onClick={() => void finish(t, "skip")} aria-label={`Skip ${doLabel(t.type)} with ${t.contact?.name ?? "contact"}`}>
+                                <Icon name="skip" size={14} /> Skip
+                              </button>
+                            </div>
+                          </Show>
+                        </li>
+                      )}
+                    </For>
+                  </ul>
+                  <Pagination
+                    page={r().pagination.page}
+                    perPage={r().pagination.per_page}
+                    totalEntries={r().pagination.total_entries}
+                    totalPages={r().pagination.total_pages}
+                    busy={routing()}
+                    onPage={(p) => setParams({ page: p === 1 ? undefined : String(p) })}
+                  />
+                </div>
+              </Show>
+            )}
+          </Show>
+        </Suspense>
+      </section>
+    </div>
+  );
+}

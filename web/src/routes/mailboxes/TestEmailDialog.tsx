@@ -1,0 +1,81 @@
+import { A, createAsync } from "@solidjs/router";
+import { createSignal, Show } from "solid-js";
+import { sendTestEmail, type Mailbox } from "../../api";
+import { Dialog } from "../../components/Dialog";
+import { Icon } from "../../components/Icon";
+import { FormError } from "../../components/Status";
+import { getMe } from "../../session";
+
+type Result = Awaited<ReturnType<typeof sendTestEmail>>;
+
+/** Sends one email through the mailbox's transport and says plainly whether it worked and why not. */
+export function TestEmailDialog(props: { mailbox: Mailbox; onClose: () => void; onSent: () => void }) {
+  const me = createAsync(() => getMe());
+  const [busy, setBusy] = createSignal(false);
+  const [result, setResult] = createSignal<Result>();
+  const [error, setError] = createSignal<unknown>(null);
+
+  const submit = async (e: SubmitEvent) => {
+    e.preventDefault();
+    const to = String(new FormData(e.currentTarget as HTMLFormElement).get("to") ?? "").trim();
+    setBusy(true);
+    setError(null);
+    setResult(undefined);
+    try {
+      setResult(await sendTestEmail(props.mailbox.id, to));
+      props.onSent();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Dialog
+      open
+      onClose={props.onClose}
+      title="Send a test email"
+      description={`From ${props.mailbox.sender_name} <${props.mailbox.email}>, through its ${props.mailbox.transport === "smtp" ? "SMTP server" : props.mailbox.transport === "send_email" ? "Cloudflare Email binding" : "Outbox"}. Not counted against its limits.`}
+      testId="test-email-dialog"
+      footer={
+        <>
+          <button type="button" class="btn btn-secondary" onClick={() => props.onClose()}>
+            Close
+          </button>
+          <button type="submit" form="test-email-form" class="btn btn-primary" disabled={busy()}>
+            <Icon name="send" size={15} /> {busy() ? "Sending…" : "Send test"}
+          </button>
+        </>
+      }
+    >
+      <form id="test-email-form" class="form" onSubmit={submit}>
+        <div class="field">
+          <label for="test-to">Send to</label>
+          <input id="test-to" name="to" type="email" required value={me()?.user.email ?? ""} autocomplete="email" />
+        </div>
+        <Show when={result()}>
+          {(r) => (
+            <div class={r().ok ? "result result-ok" : "result result-bad"} role="status" data-testid="test-email-result">
+              <Icon name={r().ok ? "check" : "alert"} size={18} />
+              <div>
+                <strong>{r().ok ? "Sent" : "Not sent"}</strong>
+                <p>{r().message}</p>
+                <Show when={!r().ok && (r().kind || r().code)}>
+                  <p class="muted small">
+                    {r().kind}
+                    {r().code ? ` · code ${r().code}` : ""}
+                  </p>
+                </Show>
+                <A href={`/outbox?mailbox=${props.mailbox.id}`} class="small">
+                  See it in the Outbox
+                </A>
+              </div>
+            </div>
+          )}
+        </Show>
+        <FormError error={error()} />
+      </form>
+    </Dialog>
+  );
+}

@@ -1,0 +1,261 @@
+import { createAsync, query, revalidate, useIsRouting, useSearchParams } from "@solidjs/router";
+import { createEffect, createMemo, createSignal, For, Show, Suspense } from "solid-js";
+import { changeEnrollments, fetchEnrollments, type Enrollment, type EnrollmentAction, type EnrollmentFilter } from "../../api";
+import { ConfirmDialog } from "../../components/ConfirmDialog";
+import { EmptyState } from "../../components/EmptyState";
+import { Icon } from "../../components/Icon";
+import { Pagination } from "../../components/Pagination";
+import { errorMessage, TableSkeleton } from "../../components/Status";
+import { StepIcon, stepMeta } from "../../components/StepType";
+import { tabId, tabPanelId, Tabs } from "../../components/Tabs";
+import { notify } from "../../components/Toast";
+import { formatDay, formatFull, formatNumber, formatRelative, plural } from "../../format";
+import { EnrollmentBadge, reasonTone } from "./EnrollmentStatus";
+
+export const getEnrollments = query((id: string, q: { page: number; per_page: number; status: EnrollmentFilter }) => fetchEnrollments(id, q), "enrollments");
+
+const FILTERS: { id: EnrollmentFilter; label: string; always?: boolean }[] = [
+  { id: "all", label: "All", always: true },
+  { id: "active", label: "Active", always: true },
+  { id: "paused", label: "Paused", always: true },
+  { id: "held", label: "Held" },
+  { id: "finished", label: "Finished", always: true },
+  { id: "failed", label: "Failed" },
+  { id: "removed", label: "Removed" },
+];
+
+const ACTIONS: { id: EnrollmentAction; label: string; icon: "pause" | "play" | "check" | "trash"; done: string }[] = [
+  { id: "pause", label: "Pause", icon: "pause", done: "paused" },
+  { id: "resume", label: "Resume", icon: "play", done: "resumed" },
+  { id: "finish", label: "Mark finished", icon: "check", done: "marked finished" },
+  { id: "remove", label: "Remove", icon: "trash", done: "removed" },
+];
+
+/** When the contact's next action happens, or, the point of this column, why it won't. */
+function NextAction(props: { e: Enrollment }) {
+  const waiting = () => props.e.reason === "waiting_for_step" || props.e.reason === "queued_for_mailbox";
+  return (
+    <Show
+      when={props.e.next_action_at}
+      fallback={
+        <Show
+          when={props.e.reason_text}
+          fallback={<span class="muted">{props.e.status === "active" ? "Being scheduled…" : "—"}</span>}
+        >
+          {(text) => (
+            <span class={`reason reason-${reasonTone(props.e.reason).tone}`} data-testid="enrollment-reason" title={props.e.reason ?? undefined}>
+              <Icon name={reasonTone(props.e.reason).icon} size={14} />
+              <span>{text()}</span>
+            </span>
+          )}
+        </Show>
+      }
+    >
+      {(at) => (
+        <div class="next-action">
+          <time datetime={new Date(at()).toISOString()} title={formatFull(at())}>
+            <strong>{at() <= Date.now() ? "Due now" : formatDay(at())}</strong>
+            <Show when={at() > Date.now() && at() - Date.now() < 20 * 3_600_000}>
+              <span class="muted small"> · {formatRelative(at())}</span>
+            </Show>
+          </time>
+          <Show when={props.e.reason_text && !waiting()}>
+            <span class={`reason reason-${reasonTone(props.e.reason).tone} small`}>{props.e.reason_text}</span>
+          </Show>
+          <Show when={props.e.reason === "queued_for_mailbox"}>
+            <span class="muted small">Queued in {props.e.mailbox?.email ?? "the mailbox"}</span>
+          </Show>
+        </div>
+      )}
+    </Show>
+  );
+}
+
+export function ContactsTab(props: { sequenceId: string; readOnly: boolean; stepCount: number }) {
+  const [params, setParams] = useSearchParams();
+  const routing = useIsRouting();
+  const status = (): EnrollmentFilter => (FILTERS.some((f) => f.id === params.status) ? (params.status as EnrollmentFilter) : "all");
+  const page = () => Math.max(1, Number(params.page) || 1);
+  const result = createAsync(() => getEnrollments(props.sequenceId, { page: page(), per_page: 25, status: status() }));
+
+  const [selected, setSelected] = createSignal<Set<string>>(new Set());
+  const [busy, setBusy] = createSignal<EnrollmentAction | null>(null);
+  const [confirmRemove, setConfirmRemove] = createSignal(false);
+  const rows = () => result()?.enrollments ?? [];
+  const allOnPage = createMemo(() => rows().length > 0 && rows().every((e) => selected().has(e.id)));
+  const someOnPage = createMemo(() => rows().some((e) => selected().has(e.id)));
+
+  const total = () => Object.values(result()?.counts ?? {}).reduce((a, b) => a + b, 0);
+  const countOf = (id: EnrollmentFilter) => (id === "all" ? total() : result()?.counts[id] ?? 0);
+  const tabs = () =>
+    FILTERS.filter((f) => f.always || countOf(f.id) > 0 || f.id === status()).map((f) => ({ id: f.id, label: result() ? `${f.label} ${formatNumber(countOf(f.id))}` : f.label }));
+
+  const select = (id: string, on: boolean) =>
+    setSelected((s) => {
+      const n = new Set(s);
+      if (on) n.add(id);
+      else n.delete(id);
+      return n;
+    });
+
+  const apply = async (action: EnrollmentAction) => {
+    const ids = [...selected()];
+    if (!ids.length) return;
+    setBusy(action);
+    try {
+      const r = await changeEnrollments(props.sequenceId, action, ids);
+      const a = ACTIONS.find((x) => x.id === action)!;
+      notify(
+        `${plural(r.changed.length, "contact")} ${a.done}` + (r.unchanged.length ? ` · ${formatNumber(r.unchanged.length)} already in that state or finished` : ""),
+        r.changed.length ? "success" : "info",
+      );
+      setSelected(new Set<string>());
+      setConfirmRemove(false);
+      await revalidate(getEnrollments.key);
+    } catch (err) {
+      notify(`Couldn't ${action} contacts: ${errorMessage(err)}`, "danger");
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  return (
+    <div class="stack-sm">
+      <Tabs label="Filter contacts by status" tabs={tabs()} selected={status()} onSelect={(id) => { setSelected(new Set<string>()); setParams({ status: id === "all" ? undefined : id, page: undefined }, { replace: true }); }} />
+      <div role="tabpanel" id={tabPanelId(status())} aria-labelledby={tabId(status())} class="tab-panel">
+        <Suspense fallback={<TableSkeleton columns={5} rows={6} label="Loading contacts…" />}>
+          <Show when={result()}>
+            {(r) => (
+              <Show
+                when={r().enrollments.length > 0}
+                fallback={
+                  <EmptyState icon="contacts" title={status() === "all" ? "No contacts in this sequence yet" : `No ${status()} contacts`}>
+                    {status() === "all"
+                      ? "Contacts added from search, lists, a CSV import, the API or a workflow show here with where each one is and what happens next."
+                      : "Contacts move between these tabs as they progress, pause, or finish."}
+                  </EmptyState>
+                }
+              >
+                <div class="table-card" aria-busy={routing() || !!busy()}>
+                  <Show when={!props.readOnly && selected().size > 0}>
+                    <div class="bulk-bar" role="toolbar" aria-label="Bulk actions">
+                      <strong>{plural(selected().size, "contact")} selected</strong>
+                      <div class="bulk-actions">
+                        <For each={ACTIONS}>
+                          {(a) => (
+                            <button
+                              type="button"
+                              class={a.id === "remove" ? "btn btn-danger-ghost btn-sm" : "btn btn-secondary btn-sm"}
+                              disabled={!!busy()}
+                              onClick={() => (a.id === "remove" ? setConfirmRemove(true) : void apply(a.id))}
+                            >
+                              <Icon name={a.icon} size={14} />
+                              {busy() === a.id ? "Working…" : a.label}
+                            </button>
+                          )}
+                        </For>
+                        <button type="button" class="btn btn-ghost btn-sm" onClick={() => setSelected(new Set<string>())}>
+                          Clear
+                        </button>
+                      </div>
+                    </div>
+                  </Show>
+                  <div class="table-wrap">
+                    <table class="table" data-testid="enrollments-table">
+                      <caption class="sr-only">Contacts in this sequence</caption>
+                      <thead>
+                        <tr>
+                          <Show when={!props.readOnly}>
+                            <th scope="col" class="cell-check">
+                              <input
+                                type="checkbox"
+                                aria-label="Select all contacts on this page"
+                                checked={allOnPage()}
+                                ref={(el) => createEffect(() => (el.indeterminate = someOnPage() && !allOnPage()))}
+                                onChange={(e) => {
+                                  const on = e.currentTarget.checked;
+                                  setSelected((s) => {
+                                    const n = new Set(s);
+                                    for (const x of rows()) on ? n.add(x.id) : n.delete(x.id);
+                                    return n;
+                                  });
+                                }}
+                              />
+                            </th>
+                          </Show>
+                          <th scope="col">Contact</th>
+                          <th scope="col">Status</th>
+                          <th scope="col">Step</th>
+                          <th scope="col">Next action / why not</th>
+                          <th scope="col">Mailbox</th>
+                        </tr>
+                      </thead>
+                      <tbody>
+                        <For each={r().enrollments}>
+                          {(e) => (
+                            <tr classList={{ "row-selected": selected().has(e.id) }}>
+                              <Show when={!props.readOnly}>
+                                <td class="cell-check">
+                                  <input type="checkbox" aria-label={`Select ${e.contact.name || e.contact.email}`} checked={selected().has(e.id)} onChange={(ev) => select(e.id, ev.currentTarget.checked)} />
+                                </td>
+                              </Show>
+                              <td>
+                                <div class="cell-strong">{e.contact.name || e.contact.email || "(no name)"}</div>
+                                <div class="muted small cell-clip-wide">
+                                  {e.contact.email ?? "No email"}
+                                  <Show when={e.contact.company}> · {e.contact.company}</Show>
+                                </div>
+                              </td>
+                              <td>
+                                <EnrollmentBadge status={e.status} />
+                              </td>
+                              <td class="cell-nowrap">
+                                <span class="step-chip">
+                                  <Show when={e.step_type}>{(t) => <StepIcon type={t()} size={13} />}</Show>
+                                  <span>
+                                    Step {e.current_step}
+                                    <span class="muted"> of {props.stepCount}</span>
+                                  </span>
+                                </span>
+                                <Show when={e.step_type}>
+                                  {(t) => <div class="muted small">{stepMeta(t()).label}</div>}
+                                </Show>
+                              </td>
+                              <td class="cell-next">
+                                <NextAction e={e} />
+                              </td>
+                              <td class="cell-nowrap">
+                                <Show when={e.mailbox} fallback={<span class="muted">—</span>}>
+                                  {(m) => (
+                                    <span class="small" classList={{ "text-warning": m().status !== "connected" }} title={m().status !== "connected" ? `Mailbox ${m().status}` : undefined}>
+                                      {m().email}
+                                    </span>
+                                  )}
+                                </Show>
+                              </td>
+                            </tr>
+                          )}
+                        </For>
+                      </tbody>
+                    </table>
+                  </div>
+                  <Pagination
+                    page={r().pagination.page}
+                    perPage={r().pagination.per_page}
+                    totalEntries={r().pagination.total_entries}
+                    totalPages={r().pagination.total_pages}
+                    busy={routing()}
+                    onPage={(p) => setParams({ page: p === 1 ? undefined : String(p) })}
+                  />
+                </div>
+              </Show>
+            )}
+          </Show>
+        </Suspense>
+      </div>
+      <ConfirmDialog open={confirmRemove()} danger title={`Remove ${plural(selected().size, "contact")}?`} confirmLabel="Remove" busy={busy() === "remove"} onCancel={() => setConfirmRemove(false)} onConfirm={() => void apply("remove")}>
+        <p>They stop receiving this sequence's steps right away. Anything already sent stays sent. You can add them again later.</p>
+      </ConfirmDialog>
+    </div>
+  );
+}

@@ -1,0 +1,103 @@
+import { A, createAsync } from "@solidjs/router";
+import { createSignal, For, Show } from "solid-js";
+import { updateSequence, type Sequence } from "../../api";
+import { Icon } from "../../components/Icon";
+import { errorMessage } from "../../components/Status";
+import { notify } from "../../components/Toast";
+import { Toggle } from "../../components/Toggle";
+import { formatDay, formatNumber } from "../../format";
+import { getSchedules } from "../../queries";
+import { summarizeWindows } from "../../schedule";
+import { getEnrollments } from "./ContactsTab";
+import { ENROLLMENT_STATUS } from "./EnrollmentStatus";
+
+/** The side column of the Steps tab: who's in it, when it sends, and how it behaves. */
+export function Overview(props: { seq: Sequence; readOnly: boolean; onApply: (s: Sequence) => void }) {
+  const enrollments = createAsync(() => getEnrollments(props.seq.id, { page: 1, per_page: 1, status: "all" }).catch(() => undefined));
+  const schedules = createAsync(() => getSchedules().catch(() => undefined));
+  const schedule = () => schedules()?.schedules.find((s) => s.id === props.seq.schedule_id);
+  const counts = () => Object.entries(enrollments()?.counts ?? {}).filter(([, n]) => n > 0);
+  const total = () => counts().reduce((a, [, n]) => a + n, 0);
+  const [busy, setBusy] = createSignal<string | null>(null);
+
+  const setting = (key: "finish_on_reply" | "allow_other_owners") => (props.seq.settings[key] as boolean | undefined) ?? true;
+  const change = async (key: "finish_on_reply" | "allow_other_owners", value: boolean) => {
+    setBusy(key);
+    try {
+      props.onApply(await updateSequence(props.seq.id, { settings: { [key]: value } }));
+    } catch (err) {
+      notify(`Couldn't save the setting: ${errorMessage(err)}`, "danger");
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  return (
+    <aside class="overview" aria-label="Sequence overview">
+      <section class="side-card">
+        <h2 class="side-title">Contacts</h2>
+        <Show when={enrollments()} fallback={<p class="muted small">Loading…</p>}>
+          <p class="side-big">
+            {formatNumber(total())} <span class="muted">in this sequence</span>
+          </p>
+          <Show when={counts().length > 0}>
+            <ul class="side-counts">
+              <For each={counts()}>
+                {([status, n]) => (
+                  <li>
+                    <span class={`dot dot-${ENROLLMENT_STATUS[status as keyof typeof ENROLLMENT_STATUS]?.tone ?? "neutral"}`} aria-hidden="true" />
+                    {ENROLLMENT_STATUS[status as keyof typeof ENROLLMENT_STATUS]?.label ?? status}
+                    <strong>{formatNumber(n)}</strong>
+                  </li>
+                )}
+              </For>
+            </ul>
+          </Show>
+          <A class="small" href={`/sequences/${props.seq.id}?tab=contacts`}>
+            See contacts and what's next for each
+          </A>
+        </Show>
+      </section>
+
+      <section class="side-card">
+        <h2 class="side-title">Sending schedule</h2>
+        <Show when={props.seq.schedule_id} fallback={<p class="small reason reason-warning"><Icon name="alert" size={14} /> No schedule: emails may go out at any hour.</p>}>
+          <Show when={schedule()} fallback={<p class="small">{props.seq.schedule_name}</p>}>
+            {(s) => (
+              <>
+                <p class="side-strong">{s().name}</p>
+                <p class="small muted">
+                  <Icon name="globe" size={13} /> {s().time_zone}
+                  {s().use_contact_time_zone ? " · in each contact's zone when known" : ""}
+                </p>
+                <p class="small">{summarizeWindows(s().windows)}</p>
+                <Show when={s().next_window_at}>{(at) => <p class="small muted">Next window opens {formatDay(at())}</p>}</Show>
+              </>
+            )}
+          </Show>
+        </Show>
+        <A class="small" href="/settings?tab=schedules">
+          Edit schedules
+        </A>
+      </section>
+
+      <section class="side-card">
+        <h2 class="side-title">Settings</h2>
+        <div class="side-setting">
+          <div>
+            <strong id="set-reply">Finish on reply</strong>
+            <p class="small muted" id="set-reply-help">A contact who replies leaves the sequence.</p>
+          </div>
+          <Toggle label="Finish on reply" size="sm" describedBy="set-reply-help" checked={setting("finish_on_reply")} disabled={props.readOnly || !!busy()} busy={busy() === "finish_on_reply"} onChange={(v) => void change("finish_on_reply", v)} />
+        </div>
+        <div class="side-setting">
+          <div>
+            <strong>Teammates' contacts</strong>
+            <p class="small muted" id="set-owners-help">Allow adding contacts owned by someone else.</p>
+          </div>
+          <Toggle label="Allow contacts owned by teammates" size="sm" describedBy="set-owners-help" checked={setting("allow_other_owners")} disabled={props.readOnly || !!busy()} busy={busy() === "allow_other_owners"} onChange={(v) => void change("allow_other_owners", v)} />
+        </div>
+      </section>
+    </aside>
+  );
+}

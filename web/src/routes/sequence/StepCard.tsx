@@ -1,0 +1,475 @@
+import { createMemo, createSignal, createUniqueId, For, Show } from "solid-js";
+import { createStore, reconcile } from "solid-js/store";
+import { addVariant, deleteVariant, fieldErrors, updateStep, updateVariant, type Sequence, type Step } from "../../api";
+import { Badge } from "../../components/Badge";
+import { ConfirmDialog } from "../../components/ConfirmDialog";
+import { FieldError } from "../../components/FieldError";
+import { Icon } from "../../components/Icon";
+import { errorMessage } from "../../components/Status";
+import { isEmailType, StepIcon, stepMeta } from "../../components/StepType";
+import { notify } from "../../components/Toast";
+import { Toggle } from "../../components/Toggle";
+import { formatWait } from "../../format";
+import { TemplateFields } from "./TemplateFields";
+
+/** Template text with each `{{variable}}` drawn as a token, for previews. */
+function Highlight(props: { text: string }) {
+  const parts = () => props.text.split(/(\{\{[^{}]*\}\})/g);
+  return <For each={parts()}>{(p) => (p.startsWith("{{") && p.endsWith("}}") ? <span class="var-token">{p.slice(2, -2).trim()}</span> : p)}</For>;
+}
+
+type WaitDraft = { amount: number; unit: Step["wait_unit"]; business: boolean };
+const NEW = "new";
+
+/** Where a field error from the API belongs in this card: `${variantId}.subject`, `thread_reply`, … */
+function mapErrors(err: unknown, variantId: string | null): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [field, message] of Object.entries(fieldErrors(err))) {
+    const m = /^variants?(?:\.\d+)?\.(subject|body)$/.exec(field);
+    if (m && variantId) out[`${variantId}.${m[1]}`] = message;
+    else out[field] = message;
+  }
+  return out;
+}
+
+/**
+ * One step of the sequence: its type, the wait before it, on/off, order, and for email steps the A/B
+ * variants' subject and body. Edits stay local until "Save step"; toggles and moves save at once.
+ */
+export function StepCard(props: {
+  sequenceId: string;
+  step: Step;
+  index: number;
+  count: number;
+  day: number;
+  readOnly: boolean;
+  canMoveUp: boolean;
+  canMoveDown: boolean;
+  onApply: (s: Sequence) => void;
+  onMove: (dir: -1 | 1) => Promise<void>;
+  onDelete: () => Promise<void>;
+}) {
+  const uid = createUniqueId();
+  const meta = () => stepMeta(props.step.type);
+  const email = () => isEmailType(props.step.type);
+  const first = () => props.index === 0;
+
+  const [wait, setWait] = createSignal<WaitDraft>();
+  const [thread, setThread] = createSignal<boolean>();
+  const [note, setNote] = createSignal<string>();
+  const [drafts, setDrafts] = createStore<Record<string, { subject?: string; body?: string }>>({});
+  const [newVariant, setNewVariant] = createSignal<{ subject: string; body: string } | null>(null);
+  const [selected, setSelected] = createSignal<string>();
+  const [errors, setErrors] = createSignal<Record<string, string>>({});
+  const [saving, setSaving] = createSignal(false);
+  const [busy, setBusy] = createSignal<string | null>(null);
+  const [confirmDelete, setConfirmDelete] = createSignal<"step" | string | null>(null);
+  const [editing, setEditing] = createSignal(false);
+
+  const w = () => wait() ?? { amount: props.step.wait_amount, unit: props.step.wait_unit, business: props.step.business_days };
+  const threadReply = () => thread() ?? props.step.thread_reply;
+  const noteValue = () => note() ?? props.step.note;
+  const variantIds = () => [...props.step.variants.map((v) => v.id), ...(newVariant() ? [NEW] : [])];
+  const current = () => (variantIds().includes(selected() ?? "") ? selected()! : variantIds()[0]);
+  const variant = (id: string) => props.step.variants.find((v) => v.id === id);
+  const subjectOf = (id: string) => (id === NEW ? newVariant()!.subject : drafts[id]?.subject ?? variant(id)?.subject ?? "");
+  const bodyOf = (id: string) => (id === NEW ? newVariant()!.body : drafts[id]?.body ?? variant(id)?.body ?? "");
+
+  const waitDirty = () => {
+    const d = wait();
+    return !!d && (d.amount !== props.step.wait_amount || d.unit !== props.step.wait_unit || d.business !== props.step.business_days);
+  };
+  const variantDirty = (id: string) => {
+    const d = drafts[id];
+    const v = variant(id);
+    return !!d && !!v && ((d.subject !== undefined && d.subject !== v.subject) || (d.body !== undefined && d.body !== v.body));
+  };
+  const open = () => editing() || dirty() || Object.keys(errors()).length > 0;
+  const dirty = createMemo(
+    () =>
+      waitDirty() ||
+      (thread() !== undefined && thread() !== props.step.thread_reply) ||
+      (note() !== undefined && note() !== props.step.note) ||
+      !!newVariant() ||
+      props.step.variants.some((v) => variantDirty(v.id)),
+  );
+
+  const discard = () => {
+    setEditing(false);
+    setWait(undefined);
+    setThread(undefined);
+    setNote(undefined);
+    setDrafts(reconcile({}));
+    setNewVariant(null);
+    setErrors({});
+  };
+
+  const save = async () => {
+    setSaving(true);
+    setErrors({});
+    let latest: Sequence | undefined;
+    let at: string | null = null;
+    try {
+      const patch: Parameters<typeof updateStep>[2] = {};
+      if (waitDirty()) Object.assign(patch, { wait_amount: w().amount, wait_unit: w().unit, business_days: w().business });
+      if (thread() !== undefined && thread() !== props.step.thread_reply) patch.thread_reply = thread();
+      if (note() !== undefined && note() !== props.step.note) patch.note = note();
+      if (Object.keys(patch).length) {
+        latest = await updateStep(props.sequenceId, props.step.id, patch);
+        setWait(undefined);
+        setThread(undefined);
+        setNote(undefined);
+      }
+      for (const v of props.step.variants) {
+        if (!variantDirty(v.id)) continue;
+        at = v.id;
+        latest = await updateVariant(props.sequenceId, props.step.id, v.id, { subject: subjectOf(v.id), body: bodyOf(v.id) });
+        setDrafts(v.id, undefined!);
+      }
+      const nv = newVariant();
+      if (nv) {
+        at = NEW;
+        latest = await addVariant(props.sequenceId, props.step.id, nv);
+        setNewVariant(null);
+        const added = latest.steps.find((s) => s.id === props.step.id)?.variants.at(-1);
+        if (added) setSelected(added.id);
+      }
+      notify(`Step ${props.index + 1} saved`);
+      setEditing(false);
+    } catch (err) {
+      const mapped = mapErrors(err, at);
+      setErrors(Object.keys(mapped).length ? mapped : { _: errorMessage(err) });
+      if (at) setSelected(at);
+      queueMicrotask(() => document.querySelector<HTMLElement>(`[aria-labelledby="${uid}-title"] [aria-invalid="true"]`)?.focus());
+    } finally {
+      setSaving(false);
+      if (latest) props.onApply(latest);
+    }
+  };
+
+  const run = async (key: string, fn: () => Promise<Sequence | void>, failure: string) => {
+    setBusy(key);
+    try {
+      const s = await fn();
+      if (s) props.onApply(s);
+    } catch (err) {
+      notify(`${failure}: ${errorMessage(err)}`, "danger");
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  // Reordering moves this card's DOM node, which drops focus; put it back on the button that was used.
+  const refocus = (which: "up" | "down") => requestAnimationFrame(() => document.getElementById(`${uid}-${which}`)?.focus());
+
+  const startVariant = () => {
+    const from = current();
+    setNewVariant({ subject: from ? subjectOf(from) : "", body: from ? bodyOf(from) : "" });
+    setSelected(NEW);
+  };
+
+  const labelOf = (id: string) => (id === NEW ? String.fromCharCode(65 + props.step.variants.length) : variant(id)?.label ?? "?");
+
+  return (
+    <article
+      class="step-card"
+      classList={{ "step-off": !props.step.enabled, "step-dirty": dirty() }}
+      aria-labelledby={`${uid}-title`}
+      data-testid="step-card"
+      data-step-type={props.step.type}
+      data-step-id={props.step.id}
+    >
+      <header class="step-head">
+        <StepIcon type={props.step.type} size={18} />
+        <div class="step-title-block">
+          <h3 id={`${uid}-title`} class="step-title">
+            <span class="step-number">Step {props.index + 1}</span>
+            <span class="step-type">{meta().label}</span>
+          </h3>
+          <p class="step-sub">
+            Day {props.day}
+            <Show when={email() && props.step.thread_reply}>
+              <span class="dot-sep" aria-hidden="true">·</span>
+              <span>Replies in the same thread</span>
+            </Show>
+            <Show when={email() && props.step.variants.length > 1}>
+              <span class="dot-sep" aria-hidden="true">·</span>
+              <span>A/B test: {props.step.variants.filter((v) => v.enabled).length} of {props.step.variants.length} variants on</span>
+            </Show>
+          </p>
+        </div>
+        <div class="step-controls">
+          <Show when={!props.step.enabled}>
+            <Badge tone="neutral">Skipped</Badge>
+          </Show>
+          <Toggle
+            label={`Step ${props.index + 1} on`}
+            checked={props.step.enabled}
+            disabled={props.readOnly || busy() === "enabled"}
+            busy={busy() === "enabled"}
+            size="sm"
+            title={props.step.enabled ? "On: contacts go through this step" : "Off: contacts skip this step"}
+            onChange={(v) => void run("enabled", () => updateStep(props.sequenceId, props.step.id, { enabled: v }), "Couldn't change the step")}
+          />
+          <button
+            type="button"
+            class="btn btn-secondary btn-sm"
+            aria-expanded={open()}
+            aria-controls={`${uid}-body`}
+            onClick={() => (open() && dirty() ? undefined : setEditing(!open()))}
+            disabled={open() && dirty()}
+            title={open() && dirty() ? "Save or discard your changes first" : undefined}
+          >
+            <Icon name={props.readOnly ? "eye" : "pencil"} size={14} />
+            {open() ? "Close" : props.readOnly ? "View" : "Edit"}
+            <span class="sr-only"> step {props.index + 1}</span>
+          </button>
+          <Show when={!props.readOnly}>
+            <div class="btn-group" role="group" aria-label={`Move step ${props.index + 1}`}>
+              <button type="button" class="btn btn-ghost btn-sm btn-icon" aria-label={`Move step ${props.index + 1} up`} aria-disabled={!props.canMoveUp || !!busy()} title={props.index === 1 && !props.canMoveUp ? "A same-thread reply can't be the first step" : undefined} id={`${uid}-up`} onClick={() => props.canMoveUp && !busy() && void run("move", async () => props.onMove(-1), "Couldn't move the step").then(() => refocus("up"))}>
+                <Icon name="arrowUp" size={16} />
+              </button>
+              <button type="button" class="btn btn-ghost btn-sm btn-icon" aria-label={`Move step ${props.index + 1} down`} aria-disabled={!props.canMoveDown || !!busy()} title={props.index === 0 && !props.canMoveDown ? "The next step replies in this thread, so it can't go first" : undefined} id={`${uid}-down`} onClick={() => props.canMoveDown && !busy() && void run("move", async () => props.onMove(1), "Couldn't move the step").then(() => refocus("down"))}>
+                <Icon name="arrowDown" size={16} />
+              </button>
+            </div>
+            <button type="button" class="btn btn-danger-ghost btn-sm btn-icon" aria-label={`Delete step ${props.index + 1}`} onClick={() => setConfirmDelete("step")}>
+              <Icon name="trash" size={16} />
+            </button>
+          </Show>
+        </div>
+      </header>
+
+      <Show when={!open()}>
+        <div class="step-preview" onClick={() => setEditing(true)}>
+          <Show
+            when={email()}
+            fallback={<p class="preview-note">{props.step.note || <span class="muted">No instructions yet.</span>}</p>}
+          >
+            <For each={props.step.variants}>
+              {(v) => (
+                <div class="preview-variant" classList={{ "variant-off": !v.enabled }}>
+                  <Show when={props.step.variants.length > 1}>
+                    <span class="variant-letter" title={v.enabled ? `Variant ${v.label}` : `Variant ${v.label} (off)`}>{v.label}</span>
+                  </Show>
+                  <div class="preview-text">
+                    <strong>{props.step.thread_reply ? <span class="muted">Re: previous subject</span> : v.subject ? <Highlight text={v.subject} /> : <span class="muted">(no subject)</span>}</strong>
+                    <span class="preview-body"><Highlight text={v.body.replace(/\s+/g, " ")} /></span>
+                  </div>
+                </div>
+              )}
+            </For>
+          </Show>
+        </div>
+      </Show>
+
+      <Show when={open()}>
+      <div class="step-body" id={`${uid}-body`}>
+        <fieldset class="wait-row" disabled={props.readOnly}>
+          <legend class="sr-only">Wait before step {props.index + 1}</legend>
+          <Icon name="clock" size={15} />
+          <label for={`${uid}-wait`}>Wait</label>
+          <input
+            id={`${uid}-wait`}
+            type="number"
+            class="input-sm wait-amount"
+            min={0}
+            max={525600}
+            value={w().amount}
+            aria-describedby={errors().wait_amount ? `${uid}-wait-error` : undefined}
+            onInput={(e) => setWait({ ...w(), amount: Math.max(0, Math.floor(Number(e.currentTarget.value) || 0)) })}
+          />
+          <label for={`${uid}-unit`} class="sr-only">Unit</label>
+          <select id={`${uid}-unit`} class="input-sm" value={w().unit} onChange={(e) => setWait({ ...w(), unit: e.currentTarget.value as Step["wait_unit"] })}>
+            <option value="minutes">minutes</option>
+            <option value="hours">hours</option>
+            <option value="days">days</option>
+          </select>
+          <Show when={w().unit === "days"}>
+            <label class="check">
+              <input type="checkbox" checked={w().business} onChange={(e) => setWait({ ...w(), business: e.currentTarget.checked })} />
+              business days only
+            </label>
+          </Show>
+          <span class="muted">{first() ? "after the contact is added" : "after the previous step"}</span>
+          <FieldError id={`${uid}-wait-error`} message={errors().wait_amount ?? errors().wait_unit} />
+        </fieldset>
+
+        <Show
+          when={email()}
+          fallback={
+            <div class="field">
+              <label for={`${uid}-note`}>{props.step.type === "task" ? "What to do" : "Instructions for whoever does this"}</label>
+              <textarea
+                id={`${uid}-note`}
+                class="textarea"
+                rows={3}
+                maxlength={2000}
+                disabled={props.readOnly}
+                value={noteValue()}
+                placeholder={props.step.type === "call" ? "e.g. Mention the webinar; ask about their Q4 hiring plans." : "e.g. Personalise with a recent post of theirs."}
+                onInput={(e) => setNote(e.currentTarget.value)}
+              />
+              <p class="field-help">Each contact who reaches this step gets a task with these notes, due when the wait is over.</p>
+              <FieldError id={`${uid}-note-error`} message={errors().note} />
+            </div>
+          }
+        >
+          <div class="variant-bar">
+            <div class="variant-tabs" role="tablist" aria-label={`Step ${props.index + 1} variants`}>
+              <For each={variantIds()}>
+                {(id) => (
+                  <button
+                    type="button"
+                    role="tab"
+                    id={`${uid}-vt-${id}`}
+                    aria-selected={current() === id}
+                    aria-controls={`${uid}-vp`}
+                    tabindex={current() === id ? 0 : -1}
+                    class="variant-tab"
+                    classList={{ "variant-off": id !== NEW && !variant(id)?.enabled, "variant-error": !!(errors()[`${id}.subject`] || errors()[`${id}.body`]) }}
+                    onClick={() => setSelected(id)}
+                    onKeyDown={(e) => {
+                      const ids = variantIds();
+                      const i = ids.indexOf(id);
+                      const n = e.key === "ArrowRight" ? ids[(i + 1) % ids.length] : e.key === "ArrowLeft" ? ids[(i - 1 + ids.length) % ids.length] : undefined;
+                      if (!n) return;
+                      e.preventDefault();
+                      setSelected(n);
+                      document.getElementById(`${uid}-vt-${n}`)?.focus();
+                    }}
+                  >
+                    Variant {labelOf(id)}
+                    <Show when={id === NEW}>
+                      <span class="muted"> (unsaved)</span>
+                    </Show>
+                    <Show when={id !== NEW && !variant(id)?.enabled}>
+                      <span class="muted"> (off)</span>
+                    </Show>
+                  </button>
+                )}
+              </For>
+            </div>
+            <Show when={!props.readOnly && !newVariant() && props.step.variants.length < 10}>
+              <button type="button" class="btn btn-ghost btn-xs" onClick={startVariant}>
+                <Icon name="plus" size={14} /> Add variant
+              </button>
+            </Show>
+          </div>
+
+          <div id={`${uid}-vp`} role="tabpanel" aria-labelledby={`${uid}-vt-${current()}`} class="variant-panel">
+            <Show when={current()} keyed>
+              {(id) => (
+                <>
+                  <Show when={props.step.variants.length > 1 || id === NEW}>
+                    <div class="variant-tools">
+                      <Show
+                        when={id !== NEW}
+                        fallback={<span class="muted small">Starts as a copy of the variant you were on. Change it, then save the step.</span>}
+                      >
+                        <Toggle
+                          label={`Variant ${labelOf(id)} on`}
+                          showLabel
+                          size="sm"
+                          checked={!!variant(id)?.enabled}
+                          disabled={props.readOnly || busy() === `v-${id}`}
+                          busy={busy() === `v-${id}`}
+                          onChange={(v) => void run(`v-${id}`, () => updateVariant(props.sequenceId, props.step.id, id, { enabled: v }), "Couldn't change the variant")}
+                        />
+                        <span class="muted small">Contacts are split evenly across the variants that are on.</span>
+                      </Show>
+                      <Show when={!props.readOnly}>
+                        <button
+                          type="button"
+                          class="btn btn-danger-ghost btn-xs"
+                          onClick={() => (id === NEW ? (setNewVariant(null), setSelected(undefined)) : setConfirmDelete(id))}
+                        >
+                          <Icon name="trash" size={14} /> {id === NEW ? "Discard variant" : `Delete variant ${labelOf(id)}`}
+                        </button>
+                      </Show>
+                    </div>
+                  </Show>
+                  <TemplateFields
+                    idPrefix={`${uid}-${id}`}
+                    subject={subjectOf(id)}
+                    body={bodyOf(id)}
+                    threadReply={threadReply()}
+                    disabled={props.readOnly}
+                    subjectError={errors()[`${id}.subject`]}
+                    bodyError={errors()[`${id}.body`]}
+                    onSubject={(v) => (id === NEW ? setNewVariant((n) => ({ ...n!, subject: v })) : setDrafts(id, (d) => ({ ...d, subject: v })))}
+                    onBody={(v) => (id === NEW ? setNewVariant((n) => ({ ...n!, body: v })) : setDrafts(id, (d) => ({ ...d, body: v })))}
+                  />
+                </>
+              )}
+            </Show>
+          </div>
+
+          <Show when={!first()}>
+            <label class="check">
+              <input type="checkbox" checked={threadReply()} disabled={props.readOnly} onChange={(e) => setThread(e.currentTarget.checked)} />
+              Reply in the same thread as the previous email (no new subject)
+            </label>
+          </Show>
+          <FieldError id={`${uid}-thread-error`} message={errors().thread_reply} />
+        </Show>
+
+        <Show when={errors()._ || errors().enabled || errors().variantId || errors().stepId}>
+          <div class="form-error" role="alert">
+            <Icon name="alert" size={16} />
+            <span>{errors()._ ?? errors().enabled ?? errors().variantId ?? errors().stepId}</span>
+          </div>
+        </Show>
+
+        <Show when={!props.readOnly && dirty()}>
+          <div class="step-save">
+            <span class="muted small">
+              <Icon name="pencil" size={13} /> Unsaved changes
+            </span>
+            <button type="button" class="btn btn-secondary btn-sm" onClick={discard} disabled={saving()}>
+              Discard
+            </button>
+            <button type="button" class="btn btn-primary btn-sm" onClick={() => void save()} disabled={saving()}>
+              {saving() ? "Saving…" : "Save step"}
+            </button>
+          </div>
+        </Show>
+      </div>
+      </Show>
+
+      <ConfirmDialog
+        open={confirmDelete() !== null}
+        danger
+        title={confirmDelete() === "step" ? `Delete step ${props.index + 1}?` : `Delete variant ${labelOf(confirmDelete() ?? "")}?`}
+        confirmLabel={confirmDelete() === "step" ? "Delete step" : "Delete variant"}
+        busy={busy() === "delete"}
+        onCancel={() => setConfirmDelete(null)}
+        onConfirm={() => {
+          const target = confirmDelete();
+          void run(
+            "delete",
+            async () => {
+              if (target === "step") await props.onDelete();
+              else if (target) {
+                const s = await deleteVariant(props.sequenceId, props.step.id, target);
+                setSelected(undefined);
+                return s;
+              }
+            },
+            "Couldn't delete",
+          ).then(() => setConfirmDelete(null));
+        }}
+      >
+        <Show
+          when={confirmDelete() === "step"}
+          fallback={<p>Contacts who would have received this variant get one of the others instead.</p>}
+        >
+          <p>
+            <strong>{meta().label}</strong> ({formatWait(props.step.wait_amount, props.step.wait_unit, props.step.business_days)} wait) is removed. Contacts on this step move to the step that
+            takes its place.
+          </p>
+        </Show>
+      </ConfirmDialog>
+    </article>
+  );
+}

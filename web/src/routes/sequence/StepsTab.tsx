@@ -1,0 +1,102 @@
+import { createSignal, For, Show } from "solid-js";
+import { deleteStep, reorderSteps, type Sequence } from "../../api";
+import { EmptyState } from "../../components/EmptyState";
+import { Icon } from "../../components/Icon";
+import { formatWait } from "../../format";
+import { AddStepDialog } from "./AddStepDialog";
+import { StepCard } from "./StepCard";
+
+const MINUTES = { minutes: 1, hours: 60, days: 1440 } as const;
+
+/** Day on which each step runs if nothing waits on a window: day 1 plus the waits so far. */
+function dayNumbers(seq: Sequence) {
+  let minutes = 0;
+  return seq.steps.map((s) => {
+    minutes += s.wait_amount * MINUTES[s.wait_unit];
+    return 1 + Math.floor(minutes / 1440);
+  });
+}
+
+export function StepsTab(props: { seq: Sequence; readOnly: boolean; onApply: (s: Sequence) => void }) {
+  const [adding, setAdding] = createSignal(false);
+  const days = () => dayNumbers(props.seq);
+
+  /** A move is offered only if it keeps a same-thread reply out of first place (the API refuses that). */
+  const canMove = (index: number, dir: -1 | 1) => {
+    const steps = props.seq.steps;
+    const target = index + dir;
+    if (target < 0 || target >= steps.length) return false;
+    const firstAfter = index === 0 ? steps[1] : target === 0 ? steps[index] : steps[0];
+    return !firstAfter?.thread_reply || (index !== 0 && target !== 0);
+  };
+
+  const move = async (index: number, dir: -1 | 1) => {
+    const ids = props.seq.steps.map((s) => s.id);
+    const [id] = ids.splice(index, 1);
+    ids.splice(index + dir, 0, id!);
+    props.onApply(await reorderSteps(props.seq.id, ids));
+  };
+
+  return (
+    <div class="steps">
+      <Show
+        when={props.seq.steps.length > 0}
+        fallback={
+          <EmptyState
+            icon="sequences"
+            title="No steps yet"
+            actions={
+              <Show when={!props.readOnly}>
+                <button type="button" class="btn btn-primary" onClick={() => setAdding(true)}>
+                  <Icon name="plus" size={16} /> Add the first step
+                </button>
+              </Show>
+            }
+          >
+            Start with an automatic email, then follow up with a call, a LinkedIn touch or a same-thread reply a few days later.
+          </EmptyState>
+        }
+      >
+        <ol class="step-list" aria-label="Steps">
+          <For each={props.seq.steps}>
+            {(step, i) => (
+              <li class="step-item">
+                <div class="step-wait" classList={{ "step-wait-first": i() === 0 }}>
+                  <Icon name="clock" size={14} />
+                  <span>
+                    {i() === 0
+                      ? step.wait_amount === 0
+                        ? "Starts as soon as a contact is added"
+                        : `Starts ${formatWait(step.wait_amount, step.wait_unit, step.business_days)} after a contact is added`
+                      : step.wait_amount === 0
+                        ? "Right after the previous step"
+                        : `Wait ${formatWait(step.wait_amount, step.wait_unit, step.business_days)}`}
+                  </span>
+                </div>
+                <StepCard
+                  sequenceId={props.seq.id}
+                  step={step}
+                  index={i()}
+                  count={props.seq.steps.length}
+                  day={days()[i()] ?? 1}
+                  readOnly={props.readOnly}
+                  onApply={props.onApply}
+                  canMoveUp={canMove(i(), -1)}
+                  canMoveDown={canMove(i(), 1)}
+                  onMove={(dir) => move(i(), dir)}
+                  onDelete={async () => props.onApply(await deleteStep(props.seq.id, step.id))}
+                />
+              </li>
+            )}
+          </For>
+        </ol>
+        <Show when={!props.readOnly}>
+          <button type="button" class="add-step" onClick={() => setAdding(true)}>
+            <Icon name="plus" size={16} /> Add step
+          </button>
+        </Show>
+      </Show>
+      <AddStepDialog open={adding()} sequenceId={props.seq.id} stepCount={props.seq.steps.length} onClose={() => setAdding(false)} onApply={props.onApply} />
+    </div>
+  );
+}

@@ -1,0 +1,166 @@
+import { createAsync, revalidate } from "@solidjs/router";
+import { createSignal, For, Show, Suspense } from "solid-js";
+import { deleteSchedule, type Schedule } from "../../api";
+import { Badge } from "../../components/Badge";
+import { ConfirmDialog } from "../../components/ConfirmDialog";
+import { EmptyState } from "../../components/EmptyState";
+import { Icon } from "../../components/Icon";
+import { errorMessage, TableSkeleton } from "../../components/Status";
+import { notify } from "../../components/Toast";
+import { formatDay, plural } from "../../format";
+import { getSchedules } from "../../queries";
+import { HOLIDAY_CALENDARS, summarizeWindows, WEEKDAYS, weeklyMinutes } from "../../schedule";
+import { ScheduleForm } from "./ScheduleForm";
+
+const toMin = (t: string) => {
+  const [h, m] = t.split(":").map(Number);
+  return (h ?? 0) * 60 + (m ?? 0);
+};
+
+/** Seven thin day bars with the open windows filled: the week at a glance. */
+function WeekStrip(props: { windows: Schedule["windows"] }) {
+  return (
+    <div class="week-strip" aria-hidden="true">
+      <For each={WEEKDAYS}>
+        {(d) => (
+          <div class="week-strip-day">
+            <span class="week-strip-label">{d.short[0]}</span>
+            <span class="week-strip-bar">
+              <For each={props.windows[d.key] ?? []}>
+                {([a, b]) => <span style={{ left: `${(toMin(a) / 1440) * 100}%`, width: `${((toMin(b) - toMin(a)) / 1440) * 100}%` }} />}
+              </For>
+            </span>
+          </div>
+        )}
+      </For>
+    </div>
+  );
+}
+
+/** Settings → Schedules: the team's sending windows. */
+export function Schedules() {
+  const schedules = createAsync(() => getSchedules());
+  const [editing, setEditing] = createSignal<Schedule | "new" | null>(null);
+  const [deleting, setDeleting] = createSignal<Schedule | null>(null);
+  const [deleteError, setDeleteError] = createSignal<unknown>(null);
+  const [busy, setBusy] = createSignal(false);
+
+  const confirmDelete = async () => {
+    const s = deleting();
+    if (!s) return;
+    setBusy(true);
+    setDeleteError(null);
+    try {
+      await deleteSchedule(s.id);
+      notify(`Schedule “${s.name}” deleted`);
+      setDeleting(null);
+      await revalidate(getSchedules.key);
+    } catch (err) {
+      setDeleteError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <div class="card card-flush">
+      <div class="card-header card-header-row">
+        <div>
+          <h2 class="card-title">Sending schedules</h2>
+          <p class="card-subtitle">When sequences may send email: weekly windows in a time zone, minus holidays. Each sequence uses one.</p>
+        </div>
+        <button type="button" class="btn btn-primary btn-sm" onClick={() => setEditing("new")}>
+          <Icon name="plus" size={15} /> New schedule
+        </button>
+      </div>
+      <Suspense fallback={<TableSkeleton columns={4} rows={3} label="Loading schedules…" />}>
+        <Show when={schedules()}>
+          {(r) => (
+            <Show
+              when={r().schedules.length > 0}
+              fallback={
+                <EmptyState icon="calendar" title="No schedules yet" actions={<button type="button" class="btn btn-primary" onClick={() => setEditing("new")}>Create a schedule</button>}>
+                  Without a schedule, a sequence may email at any hour. Most teams send on weekdays during business hours in their prospects' time zone.
+                </EmptyState>
+              }
+            >
+              <ul class="schedule-list" aria-label="Schedules">
+                <For each={r().schedules}>
+                  {(s) => (
+                    <li class="schedule-row" data-testid="schedule-row">
+                      <div class="schedule-main">
+                        <div class="schedule-name">
+                          <strong>{s.name}</strong>
+                          <Show when={s.is_default}>
+                            <Badge tone="accent">Default</Badge>
+                          </Show>
+                        </div>
+                        <p class="small">{summarizeWindows(s.windows)}</p>
+                        <p class="muted small schedule-facts">
+                          <span>
+                            <Icon name="globe" size={13} /> {s.time_zone}
+                            {s.use_contact_time_zone ? " · contact's zone when known" : ""}
+                          </span>
+                          <span>{Math.round(weeklyMinutes(s.windows) / 60)} h/week</span>
+                          <span>
+                            Holidays: {HOLIDAY_CALENDARS.find((c) => c.id === s.holiday_calendar)?.label ?? s.holiday_calendar}
+                            {s.holidays.length ? ` + ${plural(s.holidays.length, "custom day")}` : ""}
+                          </span>
+                        </p>
+                      </div>
+                      <WeekStrip windows={s.windows} />
+                      <div class="schedule-side">
+                        <span class="small">{plural(s.sequences, "sequence")}</span>
+                        <Show when={s.next_window_at}>{(at) => <span class="muted small">Opens {formatDay(at())}</span>}</Show>
+                      </div>
+                      <div class="cell-actions">
+                        <button type="button" class="btn btn-secondary btn-sm" onClick={() => setEditing(s)} aria-label={`Edit schedule ${s.name}`}>
+                          Edit
+                        </button>
+                        <button
+                          type="button"
+                          class="btn btn-danger-ghost btn-sm"
+                          aria-label={`Delete schedule ${s.name}`}
+                          onClick={() => {
+                            setDeleteError(null);
+                            setDeleting(s);
+                          }}
+                        >
+                          Delete
+                        </button>
+                      </div>
+                    </li>
+                  )}
+                </For>
+              </ul>
+            </Show>
+          )}
+        </Show>
+      </Suspense>
+
+      <Show when={editing()} keyed>
+        {(target) => (
+          <ScheduleForm
+            open
+            schedule={target === "new" ? null : target}
+            onClose={() => setEditing(null)}
+            onSaved={(saved) => {
+              notify(`Schedule “${saved.name}” saved`);
+              setEditing(null);
+              void revalidate(getSchedules.key);
+            }}
+          />
+        )}
+      </Show>
+      <ConfirmDialog open={!!deleting()} danger title={`Delete “${deleting()?.name}”?`} confirmLabel="Delete schedule" busy={busy()} onCancel={() => setDeleting(null)} onConfirm={() => void confirmDelete()}>
+        <p>Sequences can't use it afterwards. A schedule still used by a sequence can't be deleted.</p>
+        <Show when={deleteError()}>
+          <div class="form-error" role="alert">
+            <Icon name="alert" size={16} />
+            <span>{errorMessage(deleteError())}</span>
+          </div>
+        </Show>
+      </ConfirmDialog>
+    </div>
+  );
+}
