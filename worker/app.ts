@@ -1,4 +1,6 @@
+import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import type { AppEnv } from "./env";
 import { ApiError, errorResponse } from "./lib/errors";
 import { router } from "./lib/openapi";
 import { authenticate } from "./middleware/auth";
@@ -54,7 +56,8 @@ const api = router()
   .route("/", addContactsRoutes)
   .route("/", creditRoutes);
 
-export const app = router().route("/api", api).route("/", unsubscribeRoutes);
+// A plain Hono at the top: routing `api` into an OpenAPIHono would collapse AppType's route union.
+export const app = new Hono<AppEnv>().route("/api", api).route("/", unsubscribeRoutes);
 app.notFound((c) => (c.req.path.startsWith("/api/") ? errorResponse(c, new ApiError("not_found", `No route for ${c.req.method} ${c.req.path}`)) : c.env.ASSETS.fetch(c.req.raw)));
 app.onError((err, c) => errorResponse(c, err));
 

@@ -37,6 +37,7 @@ const ScheduledEmailSchema = z
     sequence: z.object({ id: z.string(), name: z.string() }),
     step_position: z.number(),
     mailbox_id: z.string(),
+    mailbox_email: z.string(),
     state: z.enum(["queued", "waiting"]).openapi({ description: "queued: in the mailbox now; waiting: its step's wait has not passed" }),
     send_at: z.number().nullable().openapi({ description: "When it will go out; null when it can't be planned (mailbox disconnected, no window)" }),
   })
@@ -181,10 +182,11 @@ export const enrollmentRoutes = router()
 async function scheduledEmails(env: Env, scope: { teamId: string; sequenceId?: string; mailboxId?: string }, limit: number) {
   const rows = await env.DB.prepare(
     `SELECT e.id, e.mailbox_id, e.sequence_id, e.current_step, e.next_due_at, e.reason, s.name AS sequence_name, st.type AS step_type,
-            c.id AS contact_id, trim(c.first_name || ' ' || c.last_name) AS contact_name, c.email
+            c.id AS contact_id, trim(c.first_name || ' ' || c.last_name) AS contact_name, c.email, mb.email AS mailbox_email
        FROM enrollments e
        JOIN sequences s ON s.id = e.sequence_id
        JOIN contacts c ON c.id = e.contact_id
+       JOIN mailboxes mb ON mb.id = e.mailbox_id
        LEFT JOIN steps st ON st.sequence_id = e.sequence_id AND st.position = e.current_step
       WHERE e.team_id = ?1 AND e.status = 'active' AND e.mailbox_id IS NOT NULL AND st.type = 'auto_email'
         AND (?2 IS NULL OR e.sequence_id = ?2) AND (?3 IS NULL OR e.mailbox_id = ?3)
@@ -204,7 +206,7 @@ async function scheduledEmails(env: Env, scope: { teamId: string; sequenceId?: s
     }
     out.push({
       enrollment_id: r.id, contact: { id: r.contact_id, name: r.contact_name, email: r.email }, sequence: { id: r.sequence_id, name: r.sequence_name },
-      step_position: r.current_step, mailbox_id: r.mailbox_id, state: r.reason === "queued_for_mailbox" ? ("queued" as const) : ("waiting" as const), send_at: at,
+      step_position: r.current_step, mailbox_id: r.mailbox_id, mailbox_email: r.mailbox_email, state: r.reason === "queued_for_mailbox" ? ("queued" as const) : ("waiting" as const), send_at: at,
     });
   }
   out.sort((a, b) => (a.send_at ?? Number.MAX_SAFE_INTEGER) - (b.send_at ?? Number.MAX_SAFE_INTEGER));

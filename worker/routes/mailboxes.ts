@@ -57,6 +57,8 @@ export const MailboxSchema = z
   .object({
     id: z.string(),
     user_id: z.string(),
+    owner_name: z.string().nullable(),
+    can_edit: z.boolean().openapi({ description: "Whether the caller may change this mailbox (its owner or an admin)" }),
     email: z.string(),
     sender_name: z.string(),
     signature: z.string(),
@@ -72,12 +74,17 @@ export const MailboxSchema = z
   })
   .openapi("Mailbox");
 
-async function present(env: Env, r: typeof mailboxes.$inferSelect): Promise<z.infer<typeof MailboxSchema>> {
-  const cap = await mailboxStub(env, r.id).capacity(r.id);
+async function present(env: Env, caller: Caller, r: typeof mailboxes.$inferSelect): Promise<z.infer<typeof MailboxSchema>> {
+  const [cap, owner] = await Promise.all([
+    mailboxStub(env, r.id).capacity(r.id),
+    env.DB.prepare("SELECT name FROM users WHERE id = ? AND team_id = ?").bind(r.userId, r.teamId).first<{ name: string }>(),
+  ]);
   const cfg = r.transportConfig as { host?: string; port?: number; security?: string; username?: string };
   return {
     id: r.id,
     user_id: r.userId,
+    owner_name: owner?.name ?? null,
+    can_edit: r.userId === caller.userId || caller.role === "admin",
     email: r.email,
     sender_name: r.senderName,
     signature: r.signature,
@@ -122,7 +129,7 @@ export const mailboxRoutes = router()
     }),
     async (c) => {
       const rows = await db(c.env.DB).select().from(mailboxes).where(eq(mailboxes.teamId, c.get("caller").teamId)).orderBy(asc(mailboxes.email));
-      return c.json({ mailboxes: await Promise.all(rows.map((r) => present(c.env, r))) }, 200);
+      return c.json({ mailboxes: await Promise.all(rows.map((r) => present(c.env, c.get("caller"), r))) }, 200);
     },
   )
   .openapi(
@@ -134,7 +141,7 @@ export const mailboxRoutes = router()
       request: { params: IdParam },
       responses: { 200: one, 404: errorResponses[404] },
     }),
-    async (c) => c.json({ mailbox: await present(c.env, await mailboxFor(db(c.env.DB), c.get("caller"), c.req.valid("param").id, false)) }, 200),
+    async (c) => c.json({ mailbox: await present(c.env, c.get("caller"), await mailboxFor(db(c.env.DB), c.get("caller"), c.req.valid("param").id, false)) }, 200),
   )
   .openapi(
     createRoute({
@@ -166,7 +173,7 @@ export const mailboxRoutes = router()
         }),
         d.insert(auditLog).values(auditEntry(caller, "mailbox.create", "mailbox", id, { email: body.email, transport: body.transport })),
       ]);
-      return c.json({ mailbox: await present(c.env, (await d.query.mailboxes.findFirst({ where: eq(mailboxes.id, id) }))!) }, 201);
+      return c.json({ mailbox: await present(c.env, caller, (await d.query.mailboxes.findFirst({ where: eq(mailboxes.id, id) }))!) }, 201);
     },
   )
   .openapi(
@@ -203,7 +210,7 @@ export const mailboxRoutes = router()
         d.insert(auditLog).values(auditEntry(caller, "mailbox.update", "mailbox", r.id, { ...body, smtp: body.smtp ? { ...smtp, password: password ? "(changed)" : undefined } : undefined })),
       ]);
       await mailboxStub(c.env, r.id).refresh(r.id);
-      return c.json({ mailbox: await present(c.env, (await d.query.mailboxes.findFirst({ where: eq(mailboxes.id, r.id) }))!) }, 200);
+      return c.json({ mailbox: await present(c.env, caller, (await d.query.mailboxes.findFirst({ where: eq(mailboxes.id, r.id) }))!) }, 200);
     },
   )
   .openapi(
@@ -224,7 +231,7 @@ export const mailboxRoutes = router()
         d.insert(auditLog).values(auditEntry(caller, "mailbox.disconnect", "mailbox", r.id)),
       ]);
       await mailboxStub(c.env, r.id).refresh(r.id);
-      return c.json({ mailbox: await present(c.env, (await d.query.mailboxes.findFirst({ where: eq(mailboxes.id, r.id) }))!) }, 200);
+      return c.json({ mailbox: await present(c.env, caller, (await d.query.mailboxes.findFirst({ where: eq(mailboxes.id, r.id) }))!) }, 200);
     },
   )
   .openapi(
@@ -245,7 +252,7 @@ export const mailboxRoutes = router()
         d.insert(auditLog).values(auditEntry(caller, "mailbox.reconnect", "mailbox", r.id)),
       ]);
       await mailboxStub(c.env, r.id).refresh(r.id);
-      return c.json({ mailbox: await present(c.env, (await d.query.mailboxes.findFirst({ where: eq(mailboxes.id, r.id) }))!) }, 200);
+      return c.json({ mailbox: await present(c.env, caller, (await d.query.mailboxes.findFirst({ where: eq(mailboxes.id, r.id) }))!) }, 200);
     },
   )
   .openapi(

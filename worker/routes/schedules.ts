@@ -78,7 +78,8 @@ export const scheduleRoutes = router()
       const teamId = c.get("caller").teamId;
       const d = db(c.env.DB);
       const rows = await d
-        .select({ s: schedules, n: sql<number>`(select count(*) from ${sequences} where ${sequences.scheduleId} = ${schedules.id} and ${sequences.archivedAt} is null)` })
+        // Table-qualified on purpose: inside the subquery a bare "id" would be the sequence's.
+        .select({ s: schedules, n: sql<number>`(select count(*) from sequences q where q.schedule_id = "schedules"."id" and q.archived_at is null)` })
         .from(schedules)
         .where(eq(schedules.teamId, teamId))
         .orderBy(asc(schedules.name));

@@ -11,6 +11,7 @@ import { sequenceStub } from "../lib/stubs";
 import { editableSequence, sequenceAccess } from "../services/access";
 import { auditEntry } from "../services/audit";
 import { loadSequenceDetail, SequenceDetailSchema, SequenceSummarySchema } from "../services/sequence-views";
+import { TEMPLATE_VARIABLES } from "../services/templates";
 
 const SequenceSettings = z
   .object({
@@ -57,6 +58,16 @@ export const sequenceRoutes = router()
   .openapi(
     createRoute({
       method: "get",
+      path: "/template-variables",
+      tags: ["Sequences"],
+      summary: "The variables email templates may use ({{name}} or {{name|fallback}})",
+      responses: { 200: json(z.object({ variables: z.array(z.object({ name: z.string(), description: z.string() })) })) },
+    }),
+    (c) => c.json({ variables: [...TEMPLATE_VARIABLES] }, 200),
+  )
+  .openapi(
+    createRoute({
+      method: "get",
       path: "/sequences",
       tags: ["Sequences"],
       summary: "Sequences you can see, with status and enrollment counts",
@@ -90,6 +101,7 @@ export const sequenceRoutes = router()
             counts: sql<string>`(select json_group_object(status, n) from (select status, count(*) n from enrollments e where e.sequence_id = ${sequences.id} group by status))`,
             sent: sql<number>`(select count(*) from messages m where m.sequence_id = ${sequences.id} and m.status in ('sent','unknown'))`,
             bounced: sql<number>`(select count(*) from messages m where m.sequence_id = ${sequences.id} and m.status = 'bounced')`,
+            shared: sql<string | null>`(select x.access from sequence_shares x where x.sequence_id = ${sequences.id} and x.user_id = ${caller.userId})`,
           })
           .from(sequences)
           .leftJoin(users, eq(users.id, sequences.ownerId))
@@ -101,7 +113,12 @@ export const sequenceRoutes = router()
       ]);
       return c.json(
         {
-          sequences: rows.map((r) => ({ ...r, owner_name: r.owner_name ?? "", counts: JSON.parse(r.counts ?? "{}") as Record<string, number> })),
+          sequences: rows.map(({ shared, ...r }) => ({
+            ...r,
+            owner_name: r.owner_name ?? "",
+            counts: JSON.parse(r.counts ?? "{}") as Record<string, number>,
+            can_edit: r.owner_id === caller.userId || caller.role === "admin" || shared === "edit",
+          })),
           pagination: paginationMeta(q.page, q.per_page, total[0]?.n ?? 0),
         },
         200,

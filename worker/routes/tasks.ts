@@ -8,6 +8,7 @@ import { router } from "../lib/openapi";
 import { errorResponses, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
 import { sequenceStub } from "../lib/stubs";
 import { sequenceAccess, canEdit } from "../services/access";
+import { isValidTimeZone, windowEnd } from "../services/schedule-time";
 
 export const TaskSchema = z
   .object({
@@ -28,10 +29,17 @@ export const TaskSchema = z
 const TaskQuery = Pagination.extend({
   view: z.enum(["due_today", "overdue", "upcoming", "open", "done"]).default("open"),
   assignee: z.enum(["me", "all"]).default("me"),
-  tz_offset_minutes: z.coerce.number().int().min(-900).max(900).default(0).openapi({ description: "Caller's UTC offset, for what 'today' means" }),
+  time_zone: z.string().refine(isValidTimeZone, "Unknown IANA time zone").default("UTC").openapi({ description: "The caller's IANA zone: what 'today' means" }),
 });
 
-const DAY = 86_400_000;
+const ALL_DAY = { timeZone: "UTC", windows: Object.fromEntries(["1", "2", "3", "4", "5", "6", "7"].map((d) => [d, [["00:00", "24:00"]]])) as Record<string, [string, string][]>, holidays: [], holidayCalendar: "none" };
+
+/** Start and end of the local calendar day containing `t` in `zone` (the end is DST-exact). */
+function localDayBounds(t: number, zone: string): [number, number] {
+  const parts = Object.fromEntries(new Intl.DateTimeFormat("en-GB", { timeZone: zone, hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" }).formatToParts(t).map((p) => [p.type, p.value]));
+  const start = t - ((Number(parts.hour) * 60 + Number(parts.minute)) * 60 + Number(parts.second)) * 1000 - (t % 1000);
+  return [start, windowEnd(t, { ...ALL_DAY, timeZone: zone }) ?? start + 86_400_000];
+}
 
 export const taskRoutes = router()
   .openapi(
@@ -41,16 +49,14 @@ export const taskRoutes = router()
       tags: ["Tasks"],
       summary: "Tasks: due today, overdue, upcoming, open or done",
       request: { query: TaskQuery },
-      responses: { 200: json(z.object({ tasks: z.array(TaskSchema), pagination: PaginationMeta, counts: z.object({ due_today: z.number(), overdue: z.number(), open: z.number() }) })) },
+      responses: { 200: json(z.object({ tasks: z.array(TaskSchema), pagination: PaginationMeta, counts: z.object({ due_today: z.number(), overdue: z.number(), upcoming: z.number(), open: z.number() }) })) },
     }),
     async (c) => {
       const caller = c.get("caller");
       const q = c.req.valid("query");
       const d = db(c.env.DB);
       const t = now();
-      const offset = q.tz_offset_minutes * 60_000;
-      const startOfDay = Math.floor((t + offset) / DAY) * DAY - offset;
-      const endOfDay = startOfDay + DAY;
+      const [startOfDay, endOfDay] = localDayBounds(t, q.time_zone);
       const base = [eq(tasks.teamId, caller.teamId), ...(q.assignee === "me" ? [eq(tasks.assigneeId, caller.userId)] : [])];
       const open = eq(tasks.status, "open");
       const view = {
@@ -76,6 +82,7 @@ export const taskRoutes = router()
         d.select({
           due_today: sql<number>`sum(case when ${tasks.dueAt} >= ${startOfDay} and ${tasks.dueAt} < ${endOfDay} then 1 else 0 end)`,
           overdue: sql<number>`sum(case when ${tasks.dueAt} < ${startOfDay} then 1 else 0 end)`,
+          upcoming: sql<number>`sum(case when ${tasks.dueAt} >= ${endOfDay} then 1 else 0 end)`,
           open: sql<number>`count(*)`,
         }).from(tasks).where(and(...base, open)),
       ]);
@@ -88,7 +95,7 @@ export const taskRoutes = router()
           overdue: r.t.status === "open" && r.t.dueAt < startOfDay,
         })),
         pagination: paginationMeta(q.page, q.per_page, total[0]?.n ?? 0),
-        counts: { due_today: counts[0]?.due_today ?? 0, overdue: counts[0]?.overdue ?? 0, open: counts[0]?.open ?? 0 },
+        counts: { due_today: counts[0]?.due_today ?? 0, overdue: counts[0]?.overdue ?? 0, upcoming: counts[0]?.upcoming ?? 0, open: counts[0]?.open ?? 0 },
       }, 200);
     },
   )

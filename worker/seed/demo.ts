@@ -234,7 +234,17 @@ async function seedContacts(d1: D1Database, demoPeople: PersonRow[], rivalPeople
     else if (i % 23 === 0) enrollmentRows.push([seedId(0x0e, e++), DEMO.team, seq(2), demoIds[i]!, mailbox(i), "finished", 3, null, "completed_all_steps", DEMO.rep1, t0 - 40 * DAY, t0 - 20 * DAY, t0 - 20 * DAY]);
   }
 
+  // A few open tasks (calls, LinkedIn touches, to-dos) around today, so the Tasks screen has work.
+  const today = Math.floor(Date.now() / DAY) * DAY;
+  const taskKinds = [["call", "Call about the Q4 pilot"], ["linkedin_connect", "Connect with a note about the webinar"], ["task", "Send the case study they asked for"], ["manual_email", "Personal follow-up on pricing"]] as const;
+  const taskRows: Row[] = Array.from({ length: 15 }, (_, k) => {
+    const [type, note] = taskKinds[k % taskKinds.length]!;
+    const contact = demoIds[(k * 7) % demoIds.length]!;
+    return [seedId(0x0f, k), DEMO.team, null, null, null, contact, owners[k % 3]!, type, note, today + (k % 5 - 2) * DAY + 15 * 3_600_000, "open", t0];
+  });
+
   await d1.batch([
+    ...bulkInsertStatements(d1, "tasks", ["id", "team_id", "enrollment_id", "sequence_id", "step_id", "contact_id", "assignee_id", "type", "note", "due_at", "status", "created_at"], taskRows),
     ...bulkInsertStatements(d1, "contacts", CONTACT_COLUMNS, contactRows),
     ...bulkInsertStatements(d1, "suppressions", ["id", "team_id", "email", "reason", "source", "created_at"], suppressionRows),
     ...bulkInsertStatements(d1, "lists", ["id", "team_id", "owner_id", "name", "created_at"], listRows),

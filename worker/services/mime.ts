@@ -149,14 +149,15 @@ export interface MessageInput {
 /** Body text: the message, the "-- " signature separator, the signature, then the legal footer. */
 function bodyText(input: MessageInput): string {
   const nl = (s: string) => s.replace(/\r\n?/g, "\n").trimEnd();
-  const footer = [nl(input.postalAddress ?? ""), `Unsubscribe: ${input.unsubscribeUrl}`].filter(Boolean).join("\n");
+  const footer = [nl(input.postalAddress ?? ""), input.unsubscribeUrl ? `Unsubscribe: ${input.unsubscribeUrl}` : ""].filter(Boolean).join("\n");
   const tail = [input.signature ? nl(input.signature) : "", footer].filter(Boolean).join("\n\n");
   return `${nl(input.text)}\n\n-- \n${tail}\n`;
 }
 
 /** A complete RFC 5322 message (headers + quoted-printable text/plain body) with CRLF line endings. */
 export function buildMessage(input: MessageInput): string {
-  const unsubscribe = [`<${oneLine(input.unsubscribeUrl)}>`];
+  // Sequence emails always carry one; a mailbox's test email has none.
+  const unsubscribe = input.unsubscribeUrl ? [`<${oneLine(input.unsubscribeUrl)}>`] : [];
   if (input.unsubscribeMailto) {
     const m = oneLine(input.unsubscribeMailto);
     unsubscribe.push(`<${m.startsWith("mailto:") ? m : `mailto:${m}`}>`);
@@ -174,8 +175,9 @@ export function buildMessage(input: MessageInput): string {
     "MIME-Version: 1.0",
     "Content-Type: text/plain; charset=utf-8",
     "Content-Transfer-Encoding: quoted-printable",
-    fold("List-Unsubscribe", unsubscribe.map((u, i) => (i < unsubscribe.length - 1 ? `${u},` : u))),
-    "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+    ...(unsubscribe.length
+      ? [fold("List-Unsubscribe", unsubscribe.map((u, i) => (i < unsubscribe.length - 1 ? `${u},` : u))), "List-Unsubscribe-Post: List-Unsubscribe=One-Click"]
+      : []),
   ];
   return `${headers.join(CRLF)}${CRLF}${CRLF}${encodeQuotedPrintable(bodyText(input))}`;
 }

@@ -37,6 +37,7 @@ export const SequenceSummarySchema = z
     counts: z.record(z.string(), z.number()).openapi({ description: "Enrollments by status" }),
     sent: z.number(),
     bounced: z.number(),
+    can_edit: z.boolean(),
   })
   .openapi("SequenceSummary");
 
@@ -47,6 +48,7 @@ export const SequenceDetailSchema = z
     active: z.boolean(),
     archived_at: z.number().nullable(),
     owner_id: z.string(),
+    owner_name: z.string(),
     schedule_id: z.string().nullable(),
     schedule_name: z.string().nullable(),
     settings: z.record(z.string(), z.unknown()),
@@ -60,11 +62,12 @@ export const SequenceDetailSchema = z
 
 export async function loadSequenceDetail(d: Db, caller: Caller, sequenceId: string): Promise<z.infer<typeof SequenceDetailSchema>> {
   const { seq, access } = await sequenceAccess(d, caller, sequenceId);
-  const [stepRows, shares, schedule] = await Promise.all([
+  const [stepRows, shares, schedule, owner] = await Promise.all([
     d.select().from(steps).where(eq(steps.sequenceId, seq.id)).orderBy(asc(steps.position)),
     d.select({ user_id: sequenceShares.userId, access: sequenceShares.access, name: users.name, email: users.email })
       .from(sequenceShares).innerJoin(users, eq(users.id, sequenceShares.userId)).where(eq(sequenceShares.sequenceId, seq.id)),
     seq.scheduleId ? d.query.schedules.findFirst({ where: and(eq(schedules.id, seq.scheduleId), eq(schedules.teamId, seq.teamId)) }) : undefined,
+    d.query.users.findFirst({ where: and(eq(users.id, seq.ownerId), eq(users.teamId, seq.teamId)) }),
   ]);
   const variants = stepRows.length
     ? await d.select().from(stepVariants).where(inArray(stepVariants.stepId, stepRows.map((s) => s.id))).orderBy(asc(stepVariants.label))
@@ -75,6 +78,7 @@ export async function loadSequenceDetail(d: Db, caller: Caller, sequenceId: stri
     active: seq.active,
     archived_at: seq.archivedAt,
     owner_id: seq.ownerId,
+    owner_name: owner?.name ?? "",
     schedule_id: seq.scheduleId,
     schedule_name: schedule?.name ?? null,
     settings: seq.settings,
