@@ -215,7 +215,8 @@ describe("add contacts: jobs", () => {
     const a = await commit(x.s, x.sequenceId, { source: { contact_ids: ids } }, { "idempotency-key": key });
     const b = await commit(x.s, x.sequenceId, { source: { contact_ids: ids } }, { "idempotency-key": key });
     expect(a.status).toBe(202);
-    expect(b.status).toBe(200);
+    expect(b.status).toBe(202); // the same answer again
+    expect(b.headers.get("idempotent-replayed")).toBe("true");
     expect((await json(b)).job.id).toBe((await json(a)).job.id);
     const c = await errorOf(await commit(x.s, x.sequenceId, { source: { contact_ids: ids.slice(0, 1) } }, { "idempotency-key": key }));
     expect(c).toMatchObject({ status: 422, code: "idempotency_key_reused" });

@@ -6,6 +6,6 @@ declare namespace Cloudflare {
   }
   interface GlobalProps {
     mainModule: typeof import("../worker/index");
-    durableNamespaces: "SequenceDO" | "MailboxDO";
+    durableNamespaces: "SequenceDO" | "MailboxDO" | "RateLimiterDO";
   }
 }

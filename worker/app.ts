@@ -4,6 +4,8 @@ import type { AppEnv } from "./env";
 import { ApiError, errorResponse } from "./lib/errors";
 import { router } from "./lib/openapi";
 import { authenticate } from "./middleware/auth";
+import { idempotency } from "./middleware/idempotency";
+import { rateLimit } from "./middleware/rate-limit";
 import { apiKeyRoutes } from "./routes/api-keys";
 import { authRoutes } from "./routes/auth";
 import { contactRoutes } from "./routes/contacts";
@@ -41,6 +43,8 @@ const api = router()
   .route("/", devRoutes)
   // Everything below needs a session or an API key.
   .use("*", authenticate)
+  .use("*", rateLimit)
+  .use("*", idempotency)
   .route("/", userRoutes)
   .route("/", apiKeyRoutes)
   .route("/", contactRoutes)

@@ -1,29 +1,34 @@
 import type { SequenceDO } from "../durable-objects/sequence-do";
 import type { MailboxDO } from "../durable-objects/mailbox-do";
+import type { RateLimiterDO } from "../durable-objects/rate-limiter-do";
 import type { QueueMessage } from "./queue/messages";
 
 declare global {
   namespace Cloudflare {
     /** Bindings and vars of the Worker (see wrangler.toml). Secrets come from `wrangler secret put` / .dev.vars. */
     interface Env {
-  DB: D1Database;
-  ASSETS: Fetcher;
-  JOBS: Queue<QueueMessage>;
-  SEQUENCE_DO: DurableObjectNamespace<SequenceDO>;
-  MAILBOX_DO: DurableObjectNamespace<MailboxDO>;
-  /** "production" | "local" | "test". Only "local" enables the demo seed route. */
-  APP_ENV: string;
-  /** Secret used to sign unsubscribe tokens and seal mailbox passwords. */
-  APP_SECRET?: string;
+      DB: D1Database;
+      ASSETS: Fetcher;
+      JOBS: Queue<QueueMessage>;
+      SEQUENCE_DO: DurableObjectNamespace<SequenceDO>;
+      MAILBOX_DO: DurableObjectNamespace<MailboxDO>;
+      RATE_LIMITER_DO: DurableObjectNamespace<RateLimiterDO>;
+      /** "production" | "local" | "test". Only "local" enables the demo seed route. */
+      APP_ENV: string;
+      /** Secret used to sign unsubscribe tokens and seal mailbox passwords. */
+      APP_SECRET?: string;
       /** Public base URL of the app, for links in emails (unsubscribe). Defaults to http://localhost:8787. */
       PUBLIC_URL?: string;
       /** Cloudflare Email Service binding for mailboxes using the `send_email` transport. */
       EMAIL?: SendEmail;
+      /** JSON: per key kind, requests per minute, hour and day. */
+      RATE_LIMITS?: string;
     }
   }
 }
 
 export type Env = Cloudflare.Env;
+
 
 /** Who is calling: set by the auth middleware on every /api route past it. */
 export interface Caller {

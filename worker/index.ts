@@ -7,6 +7,7 @@ import type { QueueMessage } from "./queue/messages";
 
 export { SequenceDO } from "../durable-objects/sequence-do";
 export { MailboxDO } from "../durable-objects/mailbox-do";
+export { RateLimiterDO } from "../durable-objects/rate-limiter-do";
 
 export default {
   fetch: app.fetch,
