@@ -1,11 +1,26 @@
-import { defineConfig } from "vite";
+import { copyFileSync, mkdirSync } from "node:fs";
+import { defineConfig, type Plugin } from "vite";
 import solid from "vite-plugin-solid";
+
+/** Swagger UI's files, served at /swagger-ui/ for the API docs page (/api/docs): no CDN needed. */
+function swaggerUi(): Plugin {
+  return {
+    name: "seqflare-swagger-ui",
+    apply: "build",
+    writeBundle() {
+      mkdirSync("web/dist/swagger-ui", { recursive: true });
+      for (const f of ["swagger-ui-bundle.js", "swagger-ui.css", "swagger-ui-standalone-preset.js"]) {
+        copyFileSync(`node_modules/swagger-ui-dist/${f}`, `web/dist/swagger-ui/${f}`);
+      }
+    },
+  };
+}
 
 // The SPA lives in web/ and builds to web/dist, which the Worker serves through Workers Static Assets
 // (and Pages in production). In `vite dev`, /api is proxied to a running `npm start` (wrangler, :8787).
 export default defineConfig({
   root: "web",
-  plugins: [solid()],
+  plugins: [solid(), swaggerUi()],
   build: { outDir: "dist", emptyOutDir: true, target: "es2022" },
   server: { proxy: { "/api": process.env.SEQFLARE_URL ?? "http://localhost:8787" } },
 });

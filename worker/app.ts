@@ -8,6 +8,7 @@ import { idempotency } from "./middleware/idempotency";
 import { rateLimit } from "./middleware/rate-limit";
 import { apiKeyRoutes } from "./routes/api-keys";
 import { authRoutes } from "./routes/auth";
+import { docsRoutes } from "./routes/docs";
 import { contactRoutes } from "./routes/contacts";
 import { devRoutes } from "./routes/dev";
 import { listRoutes } from "./routes/lists";
@@ -27,8 +28,24 @@ import { unsubscribeRoutes } from "./routes/unsubscribe";
 /** Largest JSON body the API accepts; CSV uploads have their own streaming limit. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
+const api = router();
+// The API's own description, generated from the zod schemas of every route (public, before auth).
+api.openAPIRegistry.registerComponent("securitySchemes", "apiKey", { type: "apiKey", in: "header", name: "X-Api-Key", description: "An API key from Settings → API keys (master or standard)" });
+api.openAPIRegistry.registerComponent("securitySchemes", "session", { type: "apiKey", in: "cookie", name: "sf_session", description: "The app's session cookie; mutations also need the X-CSRF-Token header" });
+api.doc31("/openapi.json", (c) => ({
+  openapi: "3.1.0",
+  info: {
+    title: "Seqflare API",
+    version: "1.0.0",
+    description:
+      "Sequences, contacts, mailboxes and the add-contacts pipeline. Authenticate with `X-Api-Key`. Errors are always `{ error: { code, message, details? } }`. Lists paginate with `page` and `per_page` (at most 100) and answer `pagination: { page, per_page, total_entries, total_pages }`. Every POST accepts an `Idempotency-Key` header. API keys are rate-limited per minute, hour and day (`x-rate-limit-*`, `x-*-requests-left`, 429 with `retry-after`). An Apollo-compatible API lives at `/apollo/api/v1`.",
+  },
+  servers: [{ url: new URL(c.req.url).origin }],
+  security: [{ apiKey: [] as string[] }, { session: [] as string[] }] as Record<string, string[]>[],
+}));
+
 // Chained so that AppType carries every route for the typed client (hc<AppType>).
-const api = router()
+const routes = api
   .use(
     "*",
     bodyLimit({
@@ -38,7 +55,8 @@ const api = router()
       },
     }),
   )
-  // Public: sign-in and the local-only demo seed.
+  // Public: the API's description and docs, sign-in, and the local-only demo seed.
+  .route("/", docsRoutes)
   .route("/", authRoutes)
   .route("/", devRoutes)
   // Everything below needs a session or an API key.
@@ -61,7 +79,7 @@ const api = router()
   .route("/", creditRoutes);
 
 // A plain Hono at the top: routing `api` into an OpenAPIHono would collapse AppType's route union.
-export const app = new Hono<AppEnv>().route("/api", api).route("/", unsubscribeRoutes);
+export const app = new Hono<AppEnv>().route("/api", routes).route("/", unsubscribeRoutes);
 app.notFound((c) => (c.req.path.startsWith("/api/") ? errorResponse(c, new ApiError("not_found", `No route for ${c.req.method} ${c.req.path}`)) : c.env.ASSETS.fetch(c.req.raw)));
 app.onError((err, c) => errorResponse(c, err));
 
