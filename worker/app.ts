@@ -7,7 +7,8 @@ import { authenticate } from "./middleware/auth";
 import { idempotency } from "./middleware/idempotency";
 import { rateLimit } from "./middleware/rate-limit";
 import { apiKeyRoutes } from "./routes/api-keys";
-import { authRoutes } from "./routes/auth";
+import { apolloRoutes } from "./apollo/routes";
+import { authRoutes, sessionRoutes } from "./routes/auth";
 import { docsRoutes } from "./routes/docs";
 import { contactRoutes } from "./routes/contacts";
 import { devRoutes } from "./routes/dev";
@@ -28,6 +29,13 @@ import { unsubscribeRoutes } from "./routes/unsubscribe";
 /** Largest JSON body the API accepts; CSV uploads have their own streaming limit. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
+const limit = bodyLimit({
+  maxSize: MAX_BODY_BYTES,
+  onError: () => {
+    throw new ApiError("payload_too_large", `Request body is larger than ${MAX_BODY_BYTES} bytes`, { limit_bytes: MAX_BODY_BYTES });
+  },
+});
+
 const api = router();
 // The API's own description, generated from the zod schemas of every route (public, before auth).
 api.openAPIRegistry.registerComponent("securitySchemes", "apiKey", { type: "apiKey", in: "header", name: "X-Api-Key", description: "An API key from Settings → API keys (master or standard)" });
@@ -46,15 +54,7 @@ api.doc31("/openapi.json", (c) => ({
 
 // Chained so that AppType carries every route for the typed client (hc<AppType>).
 const routes = api
-  .use(
-    "*",
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new ApiError("payload_too_large", `Request body is larger than ${MAX_BODY_BYTES} bytes`, { limit_bytes: MAX_BODY_BYTES });
-      },
-    }),
-  )
+  .use("*", limit)
   // Public: the API's description and docs, sign-in, and the local-only demo seed.
   .route("/", docsRoutes)
   .route("/", authRoutes)
@@ -63,6 +63,7 @@ const routes = api
   .use("*", authenticate)
   .use("*", rateLimit)
   .use("*", idempotency)
+  .route("/", sessionRoutes)
   .route("/", userRoutes)
   .route("/", apiKeyRoutes)
   .route("/", contactRoutes)
@@ -78,9 +79,16 @@ const routes = api
   .route("/", addContactsRoutes)
   .route("/", creditRoutes);
 
+/** The Apollo-compatible API (same keys, limits and error body as /api). */
+const apollo = new Hono<AppEnv>().use("*", limit).use("*", authenticate).use("*", rateLimit).use("*", idempotency).route("/", apolloRoutes);
+
 // A plain Hono at the top: routing `api` into an OpenAPIHono would collapse AppType's route union.
-export const app = new Hono<AppEnv>().route("/api", routes).route("/", unsubscribeRoutes);
-app.notFound((c) => (c.req.path.startsWith("/api/") ? errorResponse(c, new ApiError("not_found", `No route for ${c.req.method} ${c.req.path}`)) : c.env.ASSETS.fetch(c.req.raw)));
+export const app = new Hono<AppEnv>()
+  .route("/api", routes)
+  .route("/apollo/api/v1", apollo)
+  .route("/apollo/v1", apollo)
+  .route("/", unsubscribeRoutes);
+app.notFound((c) => (c.req.path.startsWith("/api/") || c.req.path.startsWith("/apollo/") ? errorResponse(c, new ApiError("not_found", `No route for ${c.req.method} ${c.req.path}`)) : c.env.ASSETS.fetch(c.req.raw)));
 app.onError((err, c) => errorResponse(c, err));
 
 export type AppType = typeof app;

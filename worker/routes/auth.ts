@@ -1,7 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { deleteCookie, setCookie } from "hono/cookie";
 import { db } from "../db/client";
-import { authenticate } from "../middleware/auth";
 import { router } from "../lib/openapi";
 import { errorResponses, json, jsonBody, TeamSchema, UserSchema } from "../lib/schemas";
 import { loadMe, login, logout, SESSION_COOKIE, SESSION_TTL_MS } from "../services/auth";
@@ -28,7 +27,6 @@ const logoutRoute = createRoute({
   path: "/auth/logout",
   tags: ["Auth"],
   summary: "Sign out (ends the session)",
-  middleware: [authenticate],
   responses: { 200: json(z.object({ ok: z.boolean() })), 401: errorResponses[401] },
 });
 
@@ -37,7 +35,6 @@ const meRoute = createRoute({
   path: "/me",
   tags: ["Auth"],
   summary: "The signed-in user (or API key's owner) and team",
-  middleware: [authenticate],
   responses: { 200: json(MeSchema), 401: errorResponses[401] },
 });
 
@@ -56,7 +53,10 @@ export const authRoutes = router()
     });
     const me = await loadMe(d, { teamId: user.teamId, userId: user.id, role: user.role, via: "session" });
     return c.json({ ...me, csrf_token: csrfToken, via: "session" as const }, 200);
-  })
+  });
+
+/** Behind authentication (and rate limits): sign-out and who am I. */
+export const sessionRoutes = router()
   .openapi(logoutRoute, async (c) => {
     const caller = c.get("caller");
     if (caller.sessionId) await logout(db(c.env.DB), caller.sessionId);

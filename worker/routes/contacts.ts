@@ -4,7 +4,9 @@ import { db } from "../db/client";
 import { contacts, contactStages } from "../db/schema";
 import { notFound } from "../lib/errors";
 import { router } from "../lib/openapi";
-import { errorResponses, IdParam, json, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
+import { errorResponses, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
+import { createContact, updateContact, updateStages } from "../services/contacts";
+import { isValidTimeZone } from "../services/schedule-time";
 
 export const ContactSchema = z
   .object({
@@ -52,6 +54,33 @@ export function presentContact(r: typeof contacts.$inferSelect) {
   };
 }
 
+const ContactInput = z
+  .object({
+    first_name: z.string().trim().max(100),
+    last_name: z.string().trim().max(100),
+    email: z.string().trim().email().max(254).nullable(),
+    email_status: z.enum(["verified", "unverified", "guessed", "unavailable"]),
+    title: z.string().max(200).nullable(),
+    company: z.string().max(200).nullable(),
+    domain: z.string().max(253).nullable(),
+    phone: z.string().max(50).nullable(),
+    linkedin_url: z.string().url().max(500).nullable(),
+    city: z.string().max(100).nullable(),
+    country: z.string().max(100).nullable(),
+    time_zone: z.string().refine(isValidTimeZone, "Unknown IANA time zone").nullable(),
+    owner_id: z.string().nullable(),
+    stage_id: z.string().nullable(),
+    list_names: z.array(z.string().trim().min(1).max(120)).max(20).openapi({ description: "Lists to add the contact to (created when missing)" }),
+  })
+  .partial()
+  .openapi("ContactInput");
+
+async function one(d1: D1Database, teamId: string, id: string) {
+  const row = await db(d1).query.contacts.findFirst({ where: and(eq(contacts.id, id), eq(contacts.teamId, teamId), isNull(contacts.deletedAt)) });
+  if (!row) throw notFound("Contact");
+  return presentContact(row);
+}
+
 const ContactQuery = Pagination.extend({
   q: z.string().trim().max(200).optional().openapi({ description: "Name, email or company contains" }),
   owner_id: z.string().optional(),
@@ -59,6 +88,53 @@ const ContactQuery = Pagination.extend({
 });
 
 export const contactRoutes = router()
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/contacts",
+      tags: ["Contacts"],
+      summary: "Create a contact (no credits: you supply the data). `dedupe` returns an existing contact with the same email.",
+      request: { body: jsonBody(ContactInput.extend({ dedupe: z.boolean().default(false) })) },
+      responses: { 201: json(z.object({ contact: ContactSchema }), "Created"), 200: json(z.object({ contact: ContactSchema }), "An existing contact (dedupe)"), 422: errorResponses[422] },
+    }),
+    async (c) => {
+      const caller = c.get("caller");
+      const { dedupe, ...input } = c.req.valid("json");
+      const r = await createContact(c.env.DB, caller, input, { dedupe });
+      return c.json({ contact: await one(c.env.DB, caller.teamId, r.id) }, r.created ? 201 : 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "patch",
+      path: "/contacts/{id}",
+      tags: ["Contacts"],
+      summary: "Update a contact",
+      request: { params: IdParam, body: jsonBody(ContactInput) },
+      responses: { 200: json(z.object({ contact: ContactSchema })), 404: errorResponses[404], 422: errorResponses[422] },
+    }),
+    async (c) => {
+      const caller = c.get("caller");
+      const id = c.req.valid("param").id;
+      await updateContact(c.env.DB, caller, id, c.req.valid("json"));
+      return c.json({ contact: await one(c.env.DB, caller.teamId, id) }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/contacts/stage",
+      tags: ["Contacts"],
+      summary: "Move contacts to a stage (a Do Not Contact stage stops all emails to them)",
+      request: { body: jsonBody(z.object({ contact_ids: z.array(z.string()).min(1).max(1000), stage_id: z.string() })) },
+      responses: { 200: json(z.object({ updated: z.number() })), 422: errorResponses[422] },
+    }),
+    async (c) => {
+      const body = c.req.valid("json");
+      await updateStages(c.env.DB, c.get("caller"), body.contact_ids, body.stage_id);
+      return c.json({ updated: body.contact_ids.length }, 200);
+    },
+  )
   .openapi(
     createRoute({
       method: "get",

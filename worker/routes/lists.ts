@@ -2,15 +2,60 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq, sql } from "drizzle-orm";
 import { db } from "../db/client";
 import { listMembers, lists } from "../db/schema";
-import { notFound } from "../lib/errors";
+import { ApiError, notFound } from "../lib/errors";
+import { addToLists, ensureLists } from "../services/contacts";
 import { router } from "../lib/openapi";
-import { errorResponses, IdParam, json } from "../lib/schemas";
+import { errorResponses, IdParam, json, jsonBody } from "../lib/schemas";
 
 const ListSchema = z
   .object({ id: z.string(), name: z.string(), owner_id: z.string(), contact_count: z.number(), created_at: z.number() })
   .openapi("List");
 
 export const listRoutes = router()
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/lists",
+      tags: ["Lists"],
+      summary: "Create a list",
+      request: { body: jsonBody(z.object({ name: z.string().trim().min(1).max(120) })) },
+      responses: { 201: json(z.object({ list: ListSchema }), "Created"), 422: errorResponses[422] },
+    }),
+    async (c) => {
+      const caller = c.get("caller");
+      const { name } = c.req.valid("json");
+      const d = db(c.env.DB);
+      if (await d.query.lists.findFirst({ where: and(eq(lists.teamId, caller.teamId), eq(lists.name, name)) })) {
+        throw new ApiError("validation_failed", "A list with this name exists", { fields: [{ field: "name", message: "Pick another name" }] });
+      }
+      const ids = await ensureLists(c.env.DB, caller, [name]);
+      const row = (await d.query.lists.findFirst({ where: eq(lists.id, ids[0]!) }))!;
+      return c.json({ list: { id: row.id, name: row.name, owner_id: row.ownerId, created_at: row.createdAt, contact_count: 0 } }, 201);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/lists/{id}/members",
+      tags: ["Lists"],
+      summary: "Add contacts to a list (already there: no change)",
+      request: { params: IdParam, body: jsonBody(z.object({ contact_ids: z.array(z.string()).min(1).max(10_000) })) },
+      responses: { 200: json(z.object({ added: z.number(), not_found: z.array(z.string()) })), 404: errorResponses[404], 422: errorResponses[422] },
+    }),
+    async (c) => {
+      const caller = c.get("caller");
+      const d = db(c.env.DB);
+      const list = await d.query.lists.findFirst({ where: and(eq(lists.id, c.req.valid("param").id), eq(lists.teamId, caller.teamId)) });
+      if (!list) throw notFound("List");
+      const ids = [...new Set(c.req.valid("json").contact_ids)];
+      const { results } = await c.env.DB.prepare("SELECT id FROM contacts WHERE team_id = ? AND deleted_at IS NULL AND id IN (SELECT value FROM json_each(?))").bind(caller.teamId, JSON.stringify(ids)).all<{ id: string }>();
+      const found = new Set(results.map((r) => r.id));
+      const before = (await c.env.DB.prepare("SELECT count(*) AS n FROM list_members WHERE list_id = ?").bind(list.id).first<{ n: number }>())!.n;
+      await addToLists(c.env.DB, caller.teamId, [list.id], [...found]);
+      const after = (await c.env.DB.prepare("SELECT count(*) AS n FROM list_members WHERE list_id = ?").bind(list.id).first<{ n: number }>())!.n;
+      return c.json({ added: after - before, not_found: ids.filter((i) => !found.has(i)) }, 200);
+    },
+  )
   .openapi(
     createRoute({
       method: "get",

@@ -1,0 +1,335 @@
+import { Hono, type Context } from "hono";
+import { z } from "zod";
+import { db } from "../db/client";
+import type { AppEnv, Caller } from "../env";
+import { ApiError, zodDetails } from "../lib/errors";
+import { sequenceStub } from "../lib/stubs";
+import { requireMasterKey } from "../middleware/auth";
+import { canEdit, sequenceAccess } from "../services/access";
+import { audit } from "../services/audit";
+import { commitAddContacts, processChunk } from "../services/add-contacts/jobs";
+import { CHUNK_SIZE, OUTCOME_REASONS } from "../services/add-contacts/request";
+import { createContact, updateContact, updateStages } from "../services/contacts";
+import { EMPLOYEE_RANGES, searchPeople, type PeopleFilters } from "../services/people-search";
+import { apolloCampaign, apolloContacts, apolloEmailAccount, apolloPagination, iso } from "./present";
+import { apolloParams } from "./params";
+
+const bool = z.preprocess((v) => (Array.isArray(v) ? v[0] : v), z.union([z.boolean(), z.enum(["true", "false", "1", "0"]).transform((s) => s === "true" || s === "1")]));
+const arr = z.preprocess((v) => (v === undefined ? undefined : Array.isArray(v) ? v : [v]), z.array(z.string()).max(10_000));
+const int = (d: number, max: number) => z.coerce.number().int().min(1).max(max).default(d);
+const str = z.preprocess((v) => (Array.isArray(v) ? v[0] : v), z.string());
+
+async function parse<T extends z.ZodTypeAny>(c: Context<AppEnv>, schema: T): Promise<z.infer<T>> {
+  let raw: Record<string, unknown>;
+  try {
+    raw = await apolloParams(c);
+  } catch {
+    throw new ApiError("invalid_json", "The request body is not valid JSON");
+  }
+  const r = schema.safeParse(raw);
+  if (!r.success) throw new ApiError("validation_failed", "Some parameters are invalid", zodDetails(r.error.issues));
+  return r.data;
+}
+
+/** Apollo's `user_id` names the user taking the action; it must be a member of the key's team. */
+async function actingAs(c: Context<AppEnv>, userId: string | undefined): Promise<Caller> {
+  const caller = c.get("caller");
+  if (!userId || userId === caller.userId) return caller;
+  const u = await c.env.DB.prepare("SELECT id, role FROM users WHERE id = ? AND team_id = ? AND disabled_at IS NULL").bind(userId, caller.teamId).first<{ id: string; role: "admin" | "member" }>();
+  if (!u) throw new ApiError("validation_failed", "user_id is not a user of your team", { fields: [{ field: "user_id", message: "Unknown user" }] });
+  return { ...caller, userId: u.id, role: caller.role === "admin" ? "admin" : u.role };
+}
+
+async function campaignRows(d1: D1Database, teamId: string, where: string, binds: unknown[], perPage: number, page: number) {
+  const sql = `SELECT s.*, (SELECT count(*) FROM steps x WHERE x.sequence_id = s.id) AS steps,
+        (SELECT json_group_object(status, n) FROM (SELECT status, count(*) n FROM enrollments e WHERE e.sequence_id = s.id GROUP BY status)) AS counts,
+        (SELECT count(*) FROM messages m WHERE m.sequence_id = s.id AND m.status IN ('sent','unknown')) AS sent,
+        (SELECT count(*) FROM messages m WHERE m.sequence_id = s.id AND m.status = 'bounced') AS bounced
+      FROM sequences s WHERE s.team_id = ? ${where} ORDER BY s.name, s.id LIMIT ? OFFSET ?`;
+  const [rows, total] = await d1.batch<Record<string, any>>([
+    d1.prepare(sql).bind(teamId, ...binds, perPage, (page - 1) * perPage),
+    d1.prepare(`SELECT count(*) AS n FROM sequences s WHERE s.team_id = ? ${where}`).bind(teamId, ...binds),
+  ]);
+  return { rows: rows!.results, total: total!.results[0]!.n as number };
+}
+
+const master = requireMasterKey;
+
+/**
+ * The Apollo-compatible API: an integration written against Apollo's public API works by changing
+ * its base URL to /apollo/api/v1. Endpoints Apollo reserves for master keys answer 403 to standard
+ * keys. Where Apollo silently drops skipped contacts, the extra `seqflare` field says why.
+ */
+export const apolloRoutes = new Hono<AppEnv>()
+  .post("/emailer_campaigns/search", master, async (c) => {
+    const p = await parse(c, z.object({ q_name: str.optional(), page: int(1, 500), per_page: int(25, 100) }));
+    const name = p.q_name ? `%${p.q_name.replace(/[%_]/g, "")}%` : null;
+    const { rows, total } = await campaignRows(c.env.DB, c.get("caller").teamId, name ? "AND s.name LIKE ?" : "", name ? [name] : [], p.per_page, p.page);
+    return c.json({ breadcrumbs: p.q_name ? [{ label: "Name", signal_field_name: "q_name", value: p.q_name, display_name: p.q_name }] : [], emailer_campaigns: rows.map(apolloCampaign), pagination: apolloPagination(p.page, p.per_page, total) });
+  })
+  .post("/emailer_campaigns/remove_or_stop_contact_ids", master, async (c) => {
+    const p = await parse(c, z.object({ emailer_campaign_ids: arr, contact_ids: arr, mode: z.enum(["mark_as_finished", "remove", "stop"]), user_id: str.optional() }));
+    if (!p.emailer_campaign_ids?.length || !p.contact_ids?.length) throw new ApiError("validation_failed", "emailer_campaign_ids and contact_ids are required", { fields: [{ field: !p.emailer_campaign_ids?.length ? "emailer_campaign_ids" : "contact_ids", message: "Required" }] });
+    const caller = await actingAs(c, p.user_id);
+    const d = db(c.env.DB);
+    const action = p.mode === "mark_as_finished" ? "finish" : p.mode === "remove" ? "remove" : "pause";
+    const campaigns = [];
+    for (const seqId of p.emailer_campaign_ids) {
+      const { seq, access } = await sequenceAccess(d, caller, seqId);
+      if (!canEdit(access)) throw new ApiError("forbidden", `You can't change contacts of ${seq.name}`);
+      const { results } = await c.env.DB.prepare("SELECT id FROM enrollments WHERE sequence_id = ? AND contact_id IN (SELECT value FROM json_each(?))").bind(seq.id, JSON.stringify(p.contact_ids)).all<{ id: string }>();
+      if (results.length) await sequenceStub(c.env, seq.id).transition(seq.id, seq.teamId, results.map((r) => r.id), action);
+      campaigns.push(seq.id);
+    }
+    await audit(d, caller, `apollo.${p.mode}`, "sequence", campaigns.join(","), { contacts: p.contact_ids.length });
+    const { rows } = await campaignRows(c.env.DB, caller.teamId, "AND s.id IN (SELECT value FROM json_each(?))", [JSON.stringify(campaigns)], 100, 1);
+    return c.json({ contacts: await apolloContacts(c.env.DB, caller.teamId, p.contact_ids), emailer_campaigns: rows.map(apolloCampaign) });
+  })
+  .post("/emailer_campaigns/:id/add_contact_ids", master, async (c) => {
+    const p = await parse(
+      c,
+      z.object({
+        emailer_campaign_id: str.optional(),
+        contact_ids: arr.optional(),
+        label_names: arr.optional(),
+        send_email_from_email_account_id: str.optional(),
+        sequence_no_email: bool.optional(),
+        sequence_unverified_email: bool.optional(),
+        sequence_job_change: bool.optional(),
+        sequence_active_in_other_campaigns: bool.optional(),
+        sequence_finished_in_other_campaigns: bool.optional(),
+        user_id: str.optional(),
+      }),
+    );
+    const sequenceId = c.req.param("id");
+    if (p.emailer_campaign_id && p.emailer_campaign_id !== sequenceId) throw new ApiError("validation_failed", "emailer_campaign_id does not match the path", { fields: [{ field: "emailer_campaign_id", message: "Must equal the id in the path" }] });
+    if (!p.contact_ids?.length && !p.label_names?.length) {
+      throw new ApiError("validation_failed", "Give contact_ids[] or label_names[]", { fields: [{ field: "contact_ids", message: "contact_ids or label_names is required" }] });
+    }
+    const caller = await actingAs(c, p.user_id);
+    let listIds: string[] = [];
+    if (p.label_names?.length) {
+      const { results } = await c.env.DB.prepare("SELECT id, name FROM lists WHERE team_id = ? AND name IN (SELECT value FROM json_each(?))").bind(caller.teamId, JSON.stringify(p.label_names)).all<{ id: string; name: string }>();
+      const missing = p.label_names.filter((n) => !results.some((r) => r.name === n));
+      if (missing.length) throw new ApiError("validation_failed", `No list named ${missing.map((m) => `"${m}"`).join(", ")}`, { fields: [{ field: "label_names", message: "Unknown list" }] });
+      listIds = results.map((r) => r.id);
+    }
+    const d = db(c.env.DB);
+    const { job } = await commitAddContacts(c.env, d, caller, sequenceId, {
+      source: { contact_ids: p.contact_ids, list_ids: listIds.length ? listIds : undefined },
+      mailbox_ids: p.send_email_from_email_account_id ? [p.send_email_from_email_account_id] : undefined,
+      skip_validation: false,
+      enrich: false,
+      overrides: {
+        no_email: p.sequence_no_email ?? false,
+        unverified_email: p.sequence_unverified_email ?? false,
+        job_change: p.sequence_job_change ?? false,
+        active_in_other_sequence: p.sequence_active_in_other_campaigns ?? false,
+        finished_in_other_sequence: p.sequence_finished_in_other_campaigns ?? false,
+      },
+    }, c.req.header("idempotency-key") ?? null, "apollo");
+    // Apollo answers synchronously: a batch that fits one chunk is processed now (the queued copy
+    // of the chunk then finds it done); a larger one answers with the job to follow.
+    if (job.total <= CHUNK_SIZE) await processChunk(c.env, job.id, 0, job.total);
+    const fresh = (await c.env.DB.prepare("SELECT * FROM jobs WHERE id = ?").bind(job.id).first<Record<string, any>>())!;
+    const { results: outcomes } = await c.env.DB.prepare("SELECT contact_id, person_id, outcome, reasons FROM job_outcomes WHERE job_id = ? ORDER BY idx").bind(job.id).all<Record<string, any>>();
+    const enrolled = outcomes.filter((o) => o.outcome === "enrolled").map((o) => o.contact_id as string);
+    const { rows } = await campaignRows(c.env.DB, caller.teamId, "AND s.id = ?", [sequenceId], 1, 1);
+    return c.json({
+      contacts: await apolloContacts(c.env.DB, caller.teamId, enrolled),
+      emailer_campaign: rows[0] ? apolloCampaign(rows[0]) : null,
+      seqflare: {
+        job: { id: fresh.id, status: fresh.status, total: fresh.total, processed: fresh.processed, enrolled: fresh.enrolled, warned: fresh.warned, skipped: fresh.skipped, credits_used: fresh.credits_used, url: `/api/jobs/${fresh.id}` },
+        outcomes: outcomes.map((o) => ({
+          contact_id: o.contact_id,
+          outcome: o.outcome,
+          reasons: (JSON.parse(o.reasons) as (keyof typeof OUTCOME_REASONS)[]).map((r) => ({ code: r, label: OUTCOME_REASONS[r]?.label ?? r, fix: OUTCOME_REASONS[r]?.fix ?? "" })),
+        })),
+      },
+    });
+  })
+  .get("/email_accounts", master, async (c) => {
+    const { results } = await c.env.DB.prepare("SELECT * FROM mailboxes WHERE team_id = ? ORDER BY email").bind(c.get("caller").teamId).all<Record<string, any>>();
+    return c.json({ email_accounts: results.map(apolloEmailAccount) });
+  })
+  .get("/labels", async (c) => {
+    const { results } = await c.env.DB.prepare(
+      "SELECT l.*, (SELECT count(*) FROM list_members m WHERE m.list_id = l.id) AS n FROM lists l WHERE l.team_id = ? ORDER BY l.name",
+    ).bind(c.get("caller").teamId).all<Record<string, any>>();
+    return c.json(results.map((l) => ({ id: l.id, name: l.name, modality: "contacts", cached_count: l.n, user_id: l.owner_id, created_at: iso(l.created_at), updated_at: iso(l.created_at) })));
+  })
+  .on(["GET", "POST"], "/users/search", master, async (c) => {
+    const p = await parse(c, z.object({ q_keywords: str.optional(), page: int(1, 500), per_page: int(25, 100) }));
+    const like = p.q_keywords ? `%${p.q_keywords.replace(/[%_]/g, "")}%` : null;
+    const teamId = c.get("caller").teamId;
+    const [rows, total] = await c.env.DB.batch<Record<string, any>>([
+      c.env.DB.prepare("SELECT * FROM users WHERE team_id = ?1 AND disabled_at IS NULL AND (?2 IS NULL OR name LIKE ?2 OR email LIKE ?2) ORDER BY name LIMIT ?3 OFFSET ?4").bind(teamId, like, p.per_page, (p.page - 1) * p.per_page),
+      c.env.DB.prepare("SELECT count(*) AS n FROM users WHERE team_id = ?1 AND disabled_at IS NULL AND (?2 IS NULL OR name LIKE ?2 OR email LIKE ?2)").bind(teamId, like),
+    ]);
+    return c.json({
+      users: rows!.results.map((u) => ({ id: u.id, email: u.email, name: u.name, first_name: u.name.split(" ")[0], last_name: u.name.split(" ").slice(1).join(" "), team_id: u.team_id, created_at: iso(u.created_at) })),
+      pagination: apolloPagination(p.page, p.per_page, total!.results[0]!.n),
+    });
+  })
+  .post("/contacts", async (c) => {
+    const p = await parse(c, ContactParams.extend({ run_dedupe: bool.optional() }));
+    const caller = c.get("caller");
+    const r = await createContact(c.env.DB, caller, toInput(p), { dedupe: p.run_dedupe ?? false, source: "apollo_api" });
+    return c.json({ contact: (await apolloContacts(c.env.DB, caller.teamId, [r.id]))[0] });
+  })
+  .put("/contacts/:id", async (c) => {
+    const p = await parse(c, ContactParams);
+    const caller = c.get("caller");
+    await updateContact(c.env.DB, caller, c.req.param("id"), toInput(p));
+    return c.json({ contact: (await apolloContacts(c.env.DB, caller.teamId, [c.req.param("id")]))[0] });
+  })
+  .post("/contacts/search", async (c) => {
+    const p = await parse(c, z.object({ q_keywords: str.optional(), contact_stage_ids: arr.optional(), label_ids: arr.optional(), sort_by_field: str.optional(), sort_ascending: bool.optional(), page: int(1, 500), per_page: int(25, 100) }));
+    const teamId = c.get("caller").teamId;
+    const like = p.q_keywords ? `%${p.q_keywords.replace(/[%_]/g, "")}%` : null;
+    const where = `c.team_id = ?1 AND c.deleted_at IS NULL
+      AND (?2 IS NULL OR c.first_name || ' ' || c.last_name LIKE ?2 OR c.email LIKE ?2 OR c.company LIKE ?2 OR c.title LIKE ?2)
+      AND (?3 IS NULL OR c.stage_id IN (SELECT value FROM json_each(?3)))
+      AND (?4 IS NULL OR EXISTS (SELECT 1 FROM list_members m WHERE m.contact_id = c.id AND m.list_id IN (SELECT value FROM json_each(?4))))`;
+    const sort = p.sort_by_field === "contact_last_name" ? "c.last_name" : p.sort_by_field === "contact_updated_at" ? "c.updated_at" : "c.created_at";
+    const binds = [teamId, like, p.contact_stage_ids?.length ? JSON.stringify(p.contact_stage_ids) : null, p.label_ids?.length ? JSON.stringify(p.label_ids) : null];
+    const [rows, total] = await c.env.DB.batch<Record<string, any>>([
+      c.env.DB.prepare(`SELECT c.id FROM contacts c WHERE ${where} ORDER BY ${sort} ${p.sort_ascending ? "ASC" : "DESC"}, c.id LIMIT ?5 OFFSET ?6`).bind(...binds, p.per_page, (p.page - 1) * p.per_page),
+      c.env.DB.prepare(`SELECT count(*) AS n FROM contacts c WHERE ${where}`).bind(...binds),
+    ]);
+    return c.json({ contacts: await apolloContacts(c.env.DB, teamId, rows!.results.map((r) => r.id)), breadcrumbs: [], pagination: apolloPagination(p.page, p.per_page, total!.results[0]!.n) });
+  })
+  .post("/contacts/update_stages", async (c) => {
+    const p = await parse(c, z.object({ contact_ids: arr, contact_stage_id: str }));
+    if (!p.contact_ids.length) throw new ApiError("validation_failed", "contact_ids is required", { fields: [{ field: "contact_ids", message: "Required" }] });
+    const caller = c.get("caller");
+    await updateStages(c.env.DB, caller, p.contact_ids, p.contact_stage_id);
+    return c.json({ contacts: await apolloContacts(c.env.DB, caller.teamId, p.contact_ids) });
+  })
+  .post("/mixed_people/search", async (c) => {
+    const p = await parse(
+      c,
+      z.object({
+        q_keywords: str.optional(),
+        person_titles: arr.optional(),
+        person_seniorities: arr.optional(),
+        person_locations: arr.optional(),
+        organization_num_employees_ranges: arr.optional(),
+        contact_email_status: arr.optional(),
+        q_organization_name: str.optional(),
+        page: int(1, 500),
+        per_page: int(25, 100),
+      }),
+    );
+    const caller = c.get("caller");
+    const ranges = (p.organization_num_employees_ranges ?? []).map((r) => {
+      const [lo, hi] = r.split(",").map((x) => x.trim());
+      return `${lo},${hi}`;
+    });
+    const filters: PeopleFilters = {
+      q: [p.q_keywords, p.q_organization_name].filter(Boolean).join(" ") || undefined,
+      titles: p.person_titles,
+      seniorities: p.person_seniorities,
+      countries: p.person_locations,
+      employee_ranges: ranges.filter((r): r is (typeof EMPLOYEE_RANGES)[number] => (EMPLOYEE_RANGES as readonly string[]).includes(r)),
+      email_statuses: p.contact_email_status?.filter((s) => ["verified", "unverified", "guessed", "unavailable"].includes(s)) as PeopleFilters["email_statuses"],
+      saved: "any",
+    };
+    // A location may be a city or a country.
+    if (p.person_locations?.length) {
+      const cities = await c.env.DB.prepare("SELECT DISTINCT city FROM people WHERE city IN (SELECT value FROM json_each(?))").bind(JSON.stringify(p.person_locations)).all<{ city: string }>();
+      if (cities.results.length) {
+        filters.cities = cities.results.map((r) => r.city);
+        filters.countries = p.person_locations.filter((l) => !filters.cities!.includes(l));
+        if (!filters.countries.length) delete filters.countries;
+      }
+    }
+    const r = await searchPeople(c.env.DB, caller.teamId, filters, "score", p.page, p.per_page);
+    const saved = r.people.filter((x) => x.contact_id).map((x) => x.contact_id!);
+    const person = (x: (typeof r.people)[number]) => ({
+      id: x.id, first_name: x.first_name, last_name: x.last_name, name: `${x.first_name} ${x.last_name}`, title: x.title, seniority: x.seniority,
+      departments: [x.department], linkedin_url: x.linkedin_url, city: x.city, country: x.country, time_zone: x.time_zone,
+      // Like Apollo, a net-new person's address is revealed only when saved (that is what costs a credit).
+      email: null, email_status: x.email_status, contact_id: x.contact_id,
+      organization: { name: x.company, primary_domain: x.domain, industry: x.industry, estimated_num_employees: x.employees },
+      organization_name: x.company,
+    });
+    return c.json({
+      people: r.people.filter((x) => !x.contact_id).map(person),
+      contacts: await apolloContacts(c.env.DB, caller.teamId, saved),
+      breadcrumbs: [],
+      pagination: apolloPagination(p.page, p.per_page, r.total),
+    });
+  })
+  .post("/emailer_messages/search", master, async (c) => {
+    const p = await parse(c, z.object({ emailer_campaign_ids: arr.optional(), contact_ids: arr.optional(), emailer_message_stats: arr.optional(), page: int(1, 500), per_page: int(25, 100) }));
+    const teamId = c.get("caller").teamId;
+    const statusOf: Record<string, string> = { delivered: "sent", bounced: "bounced", failed: "failed" };
+    const statuses = p.emailer_message_stats?.map((s) => statusOf[s] ?? s);
+    const where = `m.team_id = ?1 AND m.sequence_id <> ''
+      AND (?2 IS NULL OR m.sequence_id IN (SELECT value FROM json_each(?2)))
+      AND (?3 IS NULL OR m.contact_id IN (SELECT value FROM json_each(?3)))
+      AND (?4 IS NULL OR m.status IN (SELECT value FROM json_each(?4)))`;
+    const binds = [teamId, p.emailer_campaign_ids?.length ? JSON.stringify(p.emailer_campaign_ids) : null, p.contact_ids?.length ? JSON.stringify(p.contact_ids) : null, statuses?.length ? JSON.stringify(statuses) : null];
+    const [rows, total] = await c.env.DB.batch<Record<string, any>>([
+      c.env.DB.prepare(`SELECT m.* FROM messages m WHERE ${where} ORDER BY m.sent_at DESC, m.id LIMIT ?5 OFFSET ?6`).bind(...binds, p.per_page, (p.page - 1) * p.per_page),
+      c.env.DB.prepare(`SELECT count(*) AS n FROM messages m WHERE ${where}`).bind(...binds),
+    ]);
+    return c.json({
+      emailer_messages: rows!.results.map((m) => ({
+        id: m.id, emailer_campaign_id: m.sequence_id, emailer_step_id: m.step_id, contact_id: m.contact_id, email_account_id: m.mailbox_id,
+        to_email: m.to_email, subject: m.subject, body_text: m.body, status: m.status === "sent" ? "delivered" : m.status, message_id: m.message_id_header,
+        completed_at: iso(m.sent_at), created_at: iso(m.created_at),
+      })),
+      pagination: apolloPagination(p.page, p.per_page, total!.results[0]!.n),
+    });
+  })
+  .post("/tasks/search", master, async (c) => {
+    const p = await parse(c, z.object({ sort_by_field: str.optional(), open_factor_names: arr.optional(), page: int(1, 500), per_page: int(25, 100) }));
+    const teamId = c.get("caller").teamId;
+    const [rows, total] = await c.env.DB.batch<Record<string, any>>([
+      c.env.DB.prepare("SELECT * FROM tasks WHERE team_id = ? ORDER BY status = 'open' DESC, due_at, id LIMIT ? OFFSET ?").bind(teamId, p.per_page, (p.page - 1) * p.per_page),
+      c.env.DB.prepare("SELECT count(*) AS n FROM tasks WHERE team_id = ?").bind(teamId),
+    ]);
+    return c.json({
+      tasks: rows!.results.map((t) => ({
+        id: t.id, user_id: t.assignee_id, contact_id: t.contact_id, emailer_campaign_id: t.sequence_id, type: t.type,
+        status: t.status === "open" ? "scheduled" : t.status, priority: "medium", note: t.note, due_at: iso(t.due_at), completed_at: iso(t.completed_at), created_at: iso(t.created_at),
+      })),
+      pagination: apolloPagination(p.page, p.per_page, total!.results[0]!.n),
+    });
+  });
+
+const ContactParams = z.object({
+  first_name: str.optional(),
+  last_name: str.optional(),
+  email: str.optional(),
+  title: str.optional(),
+  organization_name: str.optional(),
+  website_url: str.optional(),
+  label_names: arr.optional(),
+  contact_stage_id: str.optional(),
+  owner_id: str.optional(),
+  linkedin_url: str.optional(),
+  direct_phone: str.optional(),
+  present_raw_address: str.optional(),
+});
+
+function toInput(p: z.infer<typeof ContactParams>) {
+  const email = p.email?.trim();
+  if (email && !z.string().email().safeParse(email).success) throw new ApiError("validation_failed", "email is not a valid address", { fields: [{ field: "email", message: "Invalid email" }] });
+  return {
+    first_name: p.first_name,
+    last_name: p.last_name,
+    email: email || undefined,
+    title: p.title,
+    company: p.organization_name,
+    domain: p.website_url ? p.website_url.replace(/^https?:\/\//, "").replace(/^www\./, "").split("/")[0] : undefined,
+    list_names: p.label_names,
+    stage_id: p.contact_stage_id,
+    owner_id: p.owner_id,
+    linkedin_url: p.linkedin_url,
+    phone: p.direct_phone,
+    city: p.present_raw_address,
+  };
+}
