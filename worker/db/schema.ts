@@ -116,6 +116,9 @@ export const people = sqliteTable(
     index("people_industry_emp_idx").on(t.industry, t.employees),
     index("people_company_idx").on(t.company),
     index("people_email_status_idx").on(t.emailStatus, t.score),
+    // Covering indexes for the commonest filter mixes, so their total counts never touch the table.
+    index("people_country_seniority_status_idx").on(t.country, t.seniority, t.emailStatus, t.score),
+    index("people_industry_employees_score_idx").on(t.industry, t.employees, t.score),
   ],
 );
 

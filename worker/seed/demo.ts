@@ -119,6 +119,8 @@ export async function seedDemo(d1: D1Database, opts: SeedOptions = FULL_SEED) {
   }
 
   await seedContacts(d1, demoPeople, rivalPeople, t0);
+  // Fresh statistics for the query planner after the bulk load.
+  await d1.prepare("PRAGMA optimize").run();
   await d1.prepare("UPDATE teams SET settings = json_set(settings, '$.seed_version', ?) WHERE id IN (?, ?)").bind(SEED_VERSION, DEMO.team, DEMO.rival).run();
   return { seeded: true as const, ms: Date.now() - started, people: opts.people, contacts: demoPeople.length + rivalPeople.length };
 }

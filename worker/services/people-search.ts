@@ -73,7 +73,9 @@ export function buildPeopleWhere(f: PeopleFilters, teamId: string): Built {
     const ors = f.employee_ranges.map((r) => {
       const [lo, hi] = r.split(",").map(Number);
       params.push(lo, hi);
-      return `(p.employees BETWEEN ?${params.length - 1} AND ?${params.length})`;
+      // Unary "+" keeps the planner off an OR of employee-range index scans (a large share of the
+      // table); the industry, seniority or country indexes narrow far better.
+      return `(+p.employees BETWEEN ?${params.length - 1} AND ?${params.length})`;
     });
     conds.push(`(${ors.join(" OR ")})`);
   }

@@ -1,0 +1,2 @@
+CREATE INDEX `people_country_seniority_status_idx` ON `people` (`country`,`seniority`,`email_status`,`score`);--> statement-breakpoint
+CREATE INDEX `people_industry_employees_score_idx` ON `people` (`industry`,`employees`,`score`);
