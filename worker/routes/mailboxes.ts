@@ -2,7 +2,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq } from "drizzle-orm";
 import { db, type Db } from "../db/client";
 import { auditLog, mailboxes, messages } from "../db/schema";
-import type { Caller, Env } from "../env";
+import type { Context } from "hono";
+import type { AppEnv, Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
@@ -118,6 +119,19 @@ async function mailboxFor(d: Db, caller: Caller, id: string, write: boolean) {
 
 const one = json(z.object({ mailbox: MailboxSchema }));
 
+/** Disconnect or reconnect; the MailboxDO re-plans at once (held emails resume on reconnect). */
+async function setStatus(c: Context<AppEnv, string, { out: { param: { id: string } } }>, status: "connected" | "disconnected", reason: string | null, action: string) {
+  const caller = c.get("caller");
+  const d = db(c.env.DB);
+  const r = await mailboxFor(d, caller, c.req.valid("param").id, true);
+  await d.batch([
+    d.update(mailboxes).set({ status, statusReason: reason, updatedAt: now() }).where(eq(mailboxes.id, r.id)),
+    d.insert(auditLog).values(auditEntry(caller, action, "mailbox", r.id)),
+  ]);
+  await mailboxStub(c.env, r.id).refresh(r.id);
+  return c.json({ mailbox: await present(c.env, caller, (await d.query.mailboxes.findFirst({ where: eq(mailboxes.id, r.id) }))!) }, 200);
+}
+
 export const mailboxRoutes = router()
   .openapi(
     createRoute({
@@ -222,17 +236,7 @@ export const mailboxRoutes = router()
       request: { params: IdParam },
       responses: { 200: one, 403: errorResponses[403], 404: errorResponses[404] },
     }),
-    async (c) => {
-      const caller = c.get("caller");
-      const d = db(c.env.DB);
-      const r = await mailboxFor(d, caller, c.req.valid("param").id, true);
-      await d.batch([
-        d.update(mailboxes).set({ status: "disconnected", statusReason: "Disconnected by a user", updatedAt: now() }).where(eq(mailboxes.id, r.id)),
-        d.insert(auditLog).values(auditEntry(caller, "mailbox.disconnect", "mailbox", r.id)),
-      ]);
-      await mailboxStub(c.env, r.id).refresh(r.id);
-      return c.json({ mailbox: await present(c.env, caller, (await d.query.mailboxes.findFirst({ where: eq(mailboxes.id, r.id) }))!) }, 200);
-    },
+    (c) => setStatus(c, "disconnected", "Disconnected by a user", "mailbox.disconnect"),
   )
   .openapi(
     createRoute({
@@ -243,17 +247,7 @@ export const mailboxRoutes = router()
       request: { params: IdParam },
       responses: { 200: one, 403: errorResponses[403], 404: errorResponses[404] },
     }),
-    async (c) => {
-      const caller = c.get("caller");
-      const d = db(c.env.DB);
-      const r = await mailboxFor(d, caller, c.req.valid("param").id, true);
-      await d.batch([
-        d.update(mailboxes).set({ status: "connected", statusReason: null, updatedAt: now() }).where(eq(mailboxes.id, r.id)),
-        d.insert(auditLog).values(auditEntry(caller, "mailbox.reconnect", "mailbox", r.id)),
-      ]);
-      await mailboxStub(c.env, r.id).refresh(r.id);
-      return c.json({ mailbox: await present(c.env, caller, (await d.query.mailboxes.findFirst({ where: eq(mailboxes.id, r.id) }))!) }, 200);
-    },
+    (c) => setStatus(c, "connected", null, "mailbox.reconnect"),
   )
   .openapi(
     createRoute({
