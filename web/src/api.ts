@@ -1,19 +1,6 @@
-import type { Hono } from "hono";
 import { hc, parseResponse } from "hono/client";
-import type { Schema } from "hono/types";
 // Types only: erased at build time, so no worker code reaches the bundle.
-import type { apiKeyRoutes } from "../../worker/routes/api-keys";
-import type { authRoutes } from "../../worker/routes/auth";
-import type { contactRoutes } from "../../worker/routes/contacts";
-import type { enrollmentRoutes } from "../../worker/routes/enrollments";
-import type { listRoutes } from "../../worker/routes/lists";
-import type { mailboxRoutes } from "../../worker/routes/mailboxes";
-import type { messageRoutes } from "../../worker/routes/messages";
-import type { scheduleRoutes } from "../../worker/routes/schedules";
-import type { sequenceRoutes } from "../../worker/routes/sequences";
-import type { stepRoutes } from "../../worker/routes/steps";
-import type { taskRoutes } from "../../worker/routes/tasks";
-import type { userRoutes } from "../../worker/routes/users";
+import type { AppType } from "../../worker/app";
 
 /** The API's one error body, `{ error: { code, message, details? } }`, as a thrown value. */
 export class ApiError extends Error {
@@ -59,6 +46,21 @@ async function toApiError(res: Response): Promise<ApiError> {
   return new ApiError(res.status, res.status >= 500 ? "internal" : "http_error", `The server answered ${res.status} ${res.statusText}`.trim());
 }
 
+// A mutation sent before /api/me answered (a page that searches on load) would have no token yet:
+// it waits for one instead of failing with csrf_failed. Shared, so a burst of calls asks once.
+let csrfLoading: Promise<void> | null = null;
+function ensureCsrfToken(): Promise<void> {
+  csrfLoading ??= (async () => {
+    try {
+      const res = await fetch(new URL("/api/me", location.origin), { headers: { Accept: "application/json" }, credentials: "same-origin" });
+      if (res.ok) csrfToken = ((await res.json()) as { csrf_token?: string }).csrf_token ?? csrfToken;
+    } finally {
+      csrfLoading = null;
+    }
+  })();
+  return csrfLoading;
+}
+
 /**
  * The fetch every client call goes through: same-origin cookies, JSON, the CSRF header on mutations.
  * A non-2xx answer is thrown as an ApiError, so callers only ever see success bodies; a 401 also
@@ -68,6 +70,11 @@ export const apiFetch: typeof fetch = async (input, init) => {
   const req = new Request(input, init);
   const headers = new Headers(req.headers);
   headers.set("Accept", "application/json");
+  const isLogin = new URL(req.url).pathname.endsWith("/auth/login");
+  if (!SAFE_METHODS.has(req.method) && !csrfToken && !isLogin) {
+    // No session at all answers 401 here too, and the call below then reports it as usual.
+    await ensureCsrfToken().catch(() => undefined);
+  }
   if (!SAFE_METHODS.has(req.method) && csrfToken) headers.set("X-CSRF-Token", csrfToken);
   let res: Response;
   try {
@@ -77,39 +84,15 @@ export const apiFetch: typeof fetch = async (input, init) => {
   }
   if (res.ok) return res;
   const err = await toApiError(res);
-  if (res.status === 401 && !new URL(req.url).pathname.endsWith("/auth/login")) {
+  if (res.status === 401 && !isLogin) {
     csrfToken = null;
     onUnauthenticated();
   }
   throw err;
 };
 
-type SchemaOf<T> = T extends Hono<any, infer S extends Schema, any> ? S : never;
-
-/**
- * Every route of the API under /api, as one schema: request and response types come straight from the
- * worker's zod-openapi route definitions. This is what `hc<AppType>` would carry, but `AppType` (from
- * worker/app.ts) currently loses its routes: OpenAPIHono's `.route()` merges schemas with `&`, which
- * collapses the union that the inner `.use()`-then-`.route()` chain produces. Once the worker exports a
- * type that carries them, this becomes `hc<AppType>(origin, opts).api`.
- */
-type ApiSchema = SchemaOf<
-  | typeof authRoutes
-  | typeof userRoutes
-  | typeof apiKeyRoutes
-  | typeof contactRoutes
-  | typeof listRoutes
-  | typeof sequenceRoutes
-  | typeof stepRoutes
-  | typeof enrollmentRoutes
-  | typeof scheduleRoutes
-  | typeof mailboxRoutes
-  | typeof messageRoutes
-  | typeof taskRoutes
->;
-
-/** The one typed client: `api.sequences[":id"].$get({ param: { id } })`. */
-export const api = hc<Hono<{}, ApiSchema, "/">>(new URL("/api", location.origin).toString(), { fetch: apiFetch });
+/** The one typed client over every route of the worker (`hc<AppType>`): `api.sequences[":id"].$get({ param: { id } })`. */
+export const api = hc<AppType>(location.origin, { fetch: apiFetch }).api;
 
 /** Await a client call and return its (typed) success body; failures were already thrown by apiFetch. */
 export const data = parseResponse;
@@ -153,6 +136,13 @@ export type Schedule = Awaited<ReturnType<typeof fetchSchedules>>["schedules"][n
 export type Mailbox = Awaited<ReturnType<typeof fetchMailboxes>>["mailboxes"][number];
 export type Message = Awaited<ReturnType<typeof fetchMessages>>["messages"][number];
 export type Task = Awaited<ReturnType<typeof fetchTasks>>["tasks"][number];
+export type TemplateVariable = Awaited<ReturnType<typeof fetchTemplateVariables>>[number];
+export type Person = Awaited<ReturnType<typeof searchPeople>>["people"][number];
+export type Preview = Awaited<ReturnType<typeof previewAddContacts>>;
+export type Job = Awaited<ReturnType<typeof fetchJob>>;
+export type JobOutcomes = Awaited<ReturnType<typeof fetchJobOutcomes>>;
+export type CreditsReport = Awaited<ReturnType<typeof fetchCredits>>;
+export type LedgerEntry = Awaited<ReturnType<typeof fetchLedger>>["entries"][number];
 
 // ---------- Auth ----------
 
@@ -236,6 +226,11 @@ export async function archiveSequence(id: string, archived: boolean) {
 
 export async function shareSequence(id: string, shares: { user_id: string; access: "view" | "edit" }[]) {
   return (await data(api.sequences[":id"].shares.$put({ param: { id }, json: { shares } }))).sequence;
+}
+
+/** The variables email templates may use; the API refuses unknown ones on save. */
+export async function fetchTemplateVariables() {
+  return (await data(api["template-variables"].$get())).variables;
 }
 
 // ---------- Steps and variants ----------
@@ -367,11 +362,72 @@ export const rawMessageUrl = (id: string) => `/api/messages/${encodeURIComponent
 
 export type TaskView = "due_today" | "overdue" | "upcoming" | "open" | "done";
 export type TaskQuery = { page: number; per_page: number; view: TaskView; assignee: "me" | "all" };
-/** "Today" is the browser's day: the API takes the caller's UTC offset in minutes (east positive). */
+/** "Today" is the browser's day: the API takes the caller's IANA time zone (DST-correct). */
 export function fetchTasks(q: TaskQuery) {
-  return data(api.tasks.$get({ query: clean({ ...q, tz_offset_minutes: -new Date().getTimezoneOffset() }) }));
+  return data(api.tasks.$get({ query: clean({ ...q, time_zone: Intl.DateTimeFormat().resolvedOptions().timeZone }) }));
 }
 
 export function finishTask(id: string, action: "complete" | "skip") {
   return data(api.tasks[":id"][":action"].$post({ param: { id, action }, json: {} }));
+}
+
+// ---------- People search ----------
+
+type PeopleSearchBody = Parameters<typeof api.people.search.$post>[0]["json"];
+/** The Prospect Searcher's filters, exactly as the API takes them (also a job's `source.search`). */
+export type PeopleFilters = Omit<PeopleSearchBody, "sort" | "page" | "per_page">;
+export type PeopleSort = NonNullable<PeopleSearchBody["sort"]>;
+export type EmployeeRange = NonNullable<PeopleFilters["employee_ranges"]>[number];
+export type EmailStatusValue = NonNullable<PeopleFilters["email_statuses"]>[number];
+
+export function searchPeople(body: PeopleSearchBody) {
+  return data(api.people.search.$post({ json: body }));
+}
+
+// ---------- Add contacts ----------
+
+export type AddContactsRequest = Parameters<typeof api.sequences[":id"]["add-contacts"]["$post"]>[0]["json"];
+export type WarningOverrides = NonNullable<AddContactsRequest["overrides"]>;
+export type OutcomeFilter = "enrolled" | "warned" | "skipped" | "all";
+
+/** Dry run: nothing is written or charged. Same input, same answer. */
+export function previewAddContacts(id: string, req: AddContactsRequest, q: { page: number; per_page: number; outcome: OutcomeFilter }, init?: { signal?: AbortSignal }) {
+  return data(api.sequences[":id"]["add-contacts"].preview.$post({ param: { id }, query: clean(q), json: req }, init?.signal ? { init: { signal: init.signal } } : undefined));
+}
+
+/**
+ * Commit: answers with a job to follow. The Idempotency-Key makes a retry (after a timeout, a
+ * double click) return the same job instead of adding everyone twice.
+ */
+export async function addContacts(id: string, req: AddContactsRequest, idempotencyKey: string) {
+  return (await data(api.sequences[":id"]["add-contacts"].$post({ param: { id }, json: req, header: { "idempotency-key": idempotencyKey } }))).job;
+}
+
+export function fetchJobs(q: { page: number; per_page: number; sequence_id?: string }) {
+  return data(api.jobs.$get({ query: clean(q) }));
+}
+
+export async function fetchJob(id: string) {
+  return (await data(api.jobs[":id"].$get({ param: { id } }))).job;
+}
+
+export function fetchJobOutcomes(id: string, q: { page: number; per_page: number; outcome: OutcomeFilter }) {
+  return data(api.jobs[":id"].outcomes.$get({ param: { id }, query: clean(q) }));
+}
+
+export async function cancelJob(id: string) {
+  return (await data(api.jobs[":id"].cancel.$post({ param: { id } }))).job;
+}
+
+/** Streamed by the API as an attachment; a plain link downloads it with the session cookie. */
+export const jobOutcomesCsvUrl = (id: string) => `/api/jobs/${encodeURIComponent(id)}/outcomes.csv`;
+
+// ---------- Credits ----------
+
+export function fetchCredits(days = 30) {
+  return data(api.credits.$get({ query: { days: String(days) } }));
+}
+
+export function fetchLedger(q: { page: number; per_page: number }) {
+  return data(api.credits.ledger.$get({ query: clean(q) }));
 }

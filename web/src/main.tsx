@@ -2,10 +2,12 @@ import { Navigate, Route, Router, useLocation, useNavigate, type RouteSectionPro
 import { render } from "solid-js/web";
 import { setUnauthenticatedHandler } from "./api";
 import { AppShell } from "./components/AppShell";
+import AddContacts from "./routes/AddContacts";
 import Contacts from "./routes/Contacts";
 import Credits from "./routes/Credits";
 import Lists from "./routes/Lists";
 import Login from "./routes/Login";
+import JobPage from "./routes/JobPage";
 import Mailboxes from "./routes/Mailboxes";
 import NotFound from "./routes/NotFound";
 import Outbox from "./routes/Outbox";
@@ -36,6 +38,8 @@ render(
         <Route path="/" component={() => <Navigate href="/sequences" />} />
         <Route path="/sequences" component={Sequences} />
         <Route path="/sequences/:id" component={SequenceEditor} />
+        <Route path="/sequences/:id/add" component={AddContacts} />
+        <Route path="/jobs/:id" component={JobPage} />
         <Route path="/tasks" component={Tasks} />
         <Route path="/contacts" component={Contacts} />
         <Route path="/lists" component={Lists} />

@@ -1,5 +1,5 @@
 import { query } from "@solidjs/router";
-import { fetchMailboxes, fetchSchedules, fetchTasks, fetchUsers } from "./api";
+import { fetchJobOutcomes, fetchJobs, fetchLists, fetchMailboxes, fetchSchedules, fetchTasks, fetchTemplateVariables, fetchUsers, type OutcomeFilter } from "./api";
 
 /**
  * Router-cached reads shared by several pages. Actions revalidate them, so a change on one page (a new
@@ -8,6 +8,12 @@ import { fetchMailboxes, fetchSchedules, fetchTasks, fetchUsers } from "./api";
 export const getUsers = query(() => fetchUsers(), "users");
 export const getSchedules = query(() => fetchSchedules(), "schedules");
 export const getMailboxes = query(() => fetchMailboxes(), "mailboxes");
+export const getTemplateVariables = query(() => fetchTemplateVariables(), "templateVariables");
+export const getLists = query(() => fetchLists(), "lists");
+
+/** Add-contacts jobs, newest first (of one sequence, or the team's). */
+export const getJobs = query((q: { page: number; per_page: number; sequence_id?: string }) => fetchJobs(q), "jobs");
+export const getJobOutcomes = query((id: string, q: { page: number; per_page: number; outcome: OutcomeFilter }) => fetchJobOutcomes(id, q), "jobOutcomes");
 
 /** Tasks due today for the signed-in user: the badge in the sidebar. */
 export const getTaskCounts = query(async () => (await fetchTasks({ page: 1, per_page: 1, view: "due_today", assignee: "me" })).counts, "taskCounts");

@@ -9,6 +9,8 @@ export function ConfirmDialog(props: {
   title: string;
   children: JSX.Element;
   confirmLabel: string;
+  /** Label of the way out, when "Cancel" would be ambiguous (cancelling a job). */
+  cancelLabel?: string;
   danger?: boolean;
   busy?: boolean;
   onConfirm: () => void;
@@ -40,7 +42,7 @@ export function ConfirmDialog(props: {
       </div>
       <div class="dialog-actions">
         <button type="button" class="btn btn-secondary" autofocus={props.danger} onClick={() => props.onCancel()}>
-          Cancel
+          {props.cancelLabel ?? "Cancel"}
         </button>
         <button
           type="button"

@@ -55,6 +55,9 @@ const PATHS = {
   code: "M16 18l6-6-6-6M8 6l-6 6 6 6",
   link: "M10 13a5 5 0 0 0 7.5.5l3-3a5 5 0 0 0-7-7l-1.7 1.7M14 11a5 5 0 0 0-7.5-.5l-3 3a5 5 0 0 0 7 7l1.7-1.7",
   power: "M18.4 6.6a9 9 0 1 1-12.8 0M12 2v10",
+  download: "M21 15v4a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2v-4M7 10l5 5 5-5M12 15V3",
+  filter: "M22 3H2l8 9.46V19l4 2v-8.54L22 3Z",
+  chart: "M3 3v18h18M8 17v-5M13 17V8M18 17v-9",
 } as const;
 
 export type IconName = keyof typeof PATHS;

@@ -1,14 +1,15 @@
 import { createAsync, query, useIsRouting, useSearchParams } from "@solidjs/router";
 import { createSignal, For, onCleanup, Show, Suspense } from "solid-js";
-import { fetchContacts, type ContactQuery } from "../api";
-import { EmailStatus } from "../components/EmailStatus";
+import { fetchContacts, type Contact, type ContactQuery } from "../api";
+import { Badge } from "../components/Badge";
+import { EmailStatusBadge } from "../components/EmailStatus";
 import { EmptyState } from "../components/EmptyState";
 import { Icon } from "../components/Icon";
 import { PageHeader } from "../components/PageHeader";
 import { Pagination } from "../components/Pagination";
 import { Score } from "../components/Score";
 import { TableSkeleton } from "../components/Status";
-import { formatNumber } from "../format";
+import { formatDate, formatNumber } from "../format";
 import { usePageTitle } from "../title";
 
 const getContacts = query((q: ContactQuery) => fetchContacts(q), "contacts");
@@ -25,6 +26,35 @@ const intParam = (v: string | string[] | undefined, fallback: number) => {
   const n = Number(Array.isArray(v) ? v[0] : v);
   return Number.isInteger(n) && n > 0 ? n : fallback;
 };
+
+/** Why a contact won't be emailed (unsubscribed, bounced) or needs a look (changed jobs). */
+function ContactFlags(props: { contact: Contact }) {
+  const c = () => props.contact;
+  return (
+    <>
+      <Show when={c().unsubscribed_at}>
+        {(at) => (
+          <Badge tone="danger" title={`Unsubscribed ${formatDate(at())}: never emailed again`}>
+            Unsubscribed
+          </Badge>
+        )}
+      </Show>
+      <Show when={c().bounced_at}>
+        {(at) => (
+          <Badge tone="danger" title={`Hard bounce ${formatDate(at())}: never emailed again`}>
+            Bounced
+          </Badge>
+        )}
+      </Show>
+      {/* Any recorded change counts for a saved contact, as the add-contacts check counts it. */}
+      <Show when={c().job_changed_at !== null}>
+        <Badge tone="warning" title={`Changed jobs ${formatDate(c().job_changed_at!)}: check the new company and title`}>
+          Job change
+        </Badge>
+      </Show>
+    </>
+  );
+}
 
 export default function Contacts() {
   usePageTitle("Contacts");
@@ -150,8 +180,11 @@ export default function Contacts() {
                       <For each={r().contacts}>
                         {(c) => (
                           <tr>
-                            <td class="cell-strong">
-                              {`${c.first_name} ${c.last_name}`.trim() || <span class="muted">(no name)</span>}
+                            <td>
+                              <div class="person-name">
+                                <span class="cell-strong">{`${c.first_name} ${c.last_name}`.trim() || <span class="muted">(no name)</span>}</span>
+                                <ContactFlags contact={c} />
+                              </div>
                             </td>
                             <td class="cell-clip" title={c.title ?? undefined}>{c.title ?? <span class="muted">—</span>}</td>
                             <td class="cell-clip" title={c.company ?? undefined}>{c.company ?? <span class="muted">—</span>}</td>
@@ -160,7 +193,7 @@ export default function Contacts() {
                                 <Show when={c.email} fallback={<span class="muted">No email</span>}>
                                   <span class="email-text" title={c.email ?? undefined}>{c.email}</span>
                                 </Show>
-                                <EmailStatus contact={c} />
+                                <EmailStatusBadge status={c.email_status} />
                               </div>
                             </td>
                             <td class="cell-nowrap">{c.country ?? <span class="muted">—</span>}</td>

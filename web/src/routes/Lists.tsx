@@ -1,13 +1,12 @@
-import { createAsync, query } from "@solidjs/router";
+import { createAsync } from "@solidjs/router";
 import { For, Show, Suspense } from "solid-js";
-import { fetchLists } from "../api";
 import { EmptyState } from "../components/EmptyState";
 import { PageHeader } from "../components/PageHeader";
 import { TableSkeleton } from "../components/Status";
 import { formatDate, formatDateTime, formatNumber } from "../format";
+import { getLists } from "../queries";
 import { usePageTitle } from "../title";
 
-const getLists = query(() => fetchLists(), "lists");
 
 export default function Lists() {
   usePageTitle("Lists");

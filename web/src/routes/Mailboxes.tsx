@@ -11,7 +11,7 @@ import { PageHeader } from "../components/PageHeader";
 import { errorMessage, Spinner, TableSkeleton } from "../components/Status";
 import { notify } from "../components/Toast";
 import { formatDay, formatFull, formatNumber, formatRelative, plural } from "../format";
-import { getMailboxes, getUsers } from "../queries";
+import { getMailboxes } from "../queries";
 import { getMe } from "../session";
 import { usePageTitle } from "../title";
 import { MailboxForm, TRANSPORTS } from "./mailboxes/MailboxForm";
@@ -178,7 +178,6 @@ function MailboxCard(props: { m: Mailbox; ownerName: string; canEdit: boolean; o
 export default function Mailboxes() {
   usePageTitle("Mailboxes");
   const mailboxes = createAsync(() => getMailboxes());
-  const users = createAsync(() => getUsers().catch(() => undefined));
   const me = createAsync(() => getMe());
   const [form, setForm] = createSignal<Mailbox | "new" | null>(null);
   const [testing, setTesting] = createSignal<Mailbox | null>(null);
@@ -186,8 +185,7 @@ export default function Mailboxes() {
   const [disconnecting, setDisconnecting] = createSignal<Mailbox | null>(null);
   const [busy, setBusy] = createSignal(false);
 
-  const ownerName = (id: string) => (id === me()?.user.id ? "you" : users()?.users.find((u) => u.id === id)?.name ?? "a teammate");
-  const canEdit = (m: Mailbox) => me()?.user.role === "admin" || me()?.user.id === m.user_id;
+  const ownerName = (m: Mailbox) => (m.user_id === me()?.user.id ? "you" : m.owner_name ?? "a teammate");
   const list = () => mailboxes()?.mailboxes ?? [];
   const totals = () => ({
     connected: list().filter((m) => m.status === "connected").length,
@@ -283,8 +281,8 @@ export default function Mailboxes() {
                 {(m) => (
                   <MailboxCard
                     m={m}
-                    ownerName={ownerName(m.user_id)}
-                    canEdit={canEdit(m)}
+                    ownerName={ownerName(m)}
+                    canEdit={m.can_edit}
                     onEdit={() => setForm(m)}
                     onTest={() => setTesting(m)}
                     onQueue={() => setQueue(m)}

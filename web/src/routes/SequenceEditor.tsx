@@ -11,8 +11,9 @@ import { tabId, tabPanelId, Tabs } from "../components/Tabs";
 import { notify } from "../components/Toast";
 import { Toggle } from "../components/Toggle";
 import { formatRelative } from "../format";
-import { getSchedules, getUsers } from "../queries";
+import { getSchedules } from "../queries";
 import { ContactsTab } from "./sequence/ContactsTab";
+import { ImportsTab } from "./sequence/ImportsTab";
 import { Overview } from "./sequence/Overview";
 import { ScheduledTab } from "./sequence/ScheduledTab";
 import { ShareDialog } from "./sequence/ShareDialog";
@@ -20,7 +21,7 @@ import { StepsTab } from "./sequence/StepsTab";
 
 export const getSequence = query((id: string) => fetchSequence(id), "sequence");
 
-const TABS = ["steps", "contacts", "scheduled"] as const;
+const TABS = ["steps", "contacts", "scheduled", "imports"] as const;
 type Tab = (typeof TABS)[number];
 
 function InlineName(props: { seq: Sequence; readOnly: boolean; onApply: (s: Sequence) => void }) {
@@ -133,15 +134,46 @@ function SchedulePicker(props: { seq: Sequence; readOnly: boolean; onApply: (s: 
   );
 }
 
+/**
+ * The way into the "Add contacts" flow. With view access it stays visible but unavailable, saying why
+ * (a focusable aria-disabled button, so keyboard and screen-reader users get the explanation too).
+ */
+function AddContactsButton(props: { seq: Sequence; ownerName: string }) {
+  const why = () =>
+    props.seq.access === "view"
+      ? `You have view access: ask ${props.ownerName === "You" ? "an admin" : `${props.ownerName} (the owner) or an admin`} for edit access to add contacts`
+      : props.seq.archived_at !== null
+        ? "This sequence is archived: unarchive it to add contacts"
+        : null;
+  return (
+    <Show
+      when={why()}
+      fallback={
+        <A href={`/sequences/${props.seq.id}/add`} class="btn btn-primary btn-sm" data-testid="add-contacts">
+          <Icon name="userPlus" size={15} /> Add contacts
+        </A>
+      }
+    >
+      {(text) => (
+        <>
+          <button type="button" class="btn btn-primary btn-sm" aria-disabled="true" aria-describedby="add-contacts-why" title={text()} data-testid="add-contacts">
+            <Icon name="userPlus" size={15} /> Add contacts
+          </button>
+          <span id="add-contacts-why" class="sr-only">{text()}</span>
+        </>
+      )}
+    </Show>
+  );
+}
+
 function Editor(props: { seq: Sequence; onApply: (s: Sequence) => void }) {
   const navigate = useNavigate();
   const [params, setParams] = useSearchParams();
   const tab = (): Tab => (TABS.includes(params.tab as Tab) ? (params.tab as Tab) : "steps");
-  const users = createAsync(() => getUsers().catch(() => undefined));
   const readOnly = () => props.seq.access === "view";
   const archived = () => props.seq.archived_at !== null;
   const canShare = () => props.seq.access === "owner" || props.seq.access === "admin";
-  const ownerName = () => users()?.users.find((u) => u.id === props.seq.owner_id)?.name ?? (props.seq.access === "owner" ? "You" : "—");
+  const ownerName = () => (props.seq.access === "owner" ? "You" : props.seq.owner_name || "—");
 
   const [activeOverride, setActiveOverride] = createSignal<boolean>();
   const [sharing, setSharing] = createSignal(false);
@@ -176,6 +208,7 @@ function Editor(props: { seq: Sequence; onApply: (s: Sequence) => void }) {
     { id: "steps", label: `Steps ${props.seq.steps.length}` },
     { id: "contacts", label: "Contacts" },
     { id: "scheduled", label: "Scheduled" },
+    { id: "imports", label: "Imports" },
   ];
 
   return (
@@ -223,6 +256,7 @@ function Editor(props: { seq: Sequence; onApply: (s: Sequence) => void }) {
               onChange={(v) => void toggleActive(v)}
             />
           </Show>
+          <AddContactsButton seq={props.seq} ownerName={ownerName()} />
           <Show when={canShare()}>
             <button type="button" class="btn btn-secondary btn-sm" onClick={() => setSharing(true)}>
               <Icon name="share" size={15} /> Share
@@ -276,7 +310,7 @@ function Editor(props: { seq: Sequence; onApply: (s: Sequence) => void }) {
           <Icon name="lock" size={18} />
           <div>
             <strong>You have view access to this sequence.</strong>
-            <p>You can see its steps, contacts and schedule, but not change them. Ask {ownerName()} (the owner) or an admin for edit access.</p>
+            <p>You can see its steps, contacts and schedule, but not change them or add contacts. Ask {ownerName()} (the owner) or an admin for edit access.</p>
           </div>
         </div>
       </Show>
@@ -304,6 +338,9 @@ function Editor(props: { seq: Sequence; onApply: (s: Sequence) => void }) {
           </Match>
           <Match when={tab() === "scheduled"}>
             <ScheduledTab sequenceId={props.seq.id} active={props.seq.active} />
+          </Match>
+          <Match when={tab() === "imports"}>
+            <ImportsTab sequenceId={props.seq.id} canAdd={!readOnly() && !archived()} />
           </Match>
         </Switch>
       </section>

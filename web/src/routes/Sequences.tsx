@@ -138,6 +138,9 @@ function NewSequenceDialog(props: { open: boolean; onClose: () => void }) {
   );
 }
 
+/** Why a shared sequence's switch can't be flipped, and who can. */
+const viewOnlyHint = (s: SequenceSummary) => `You have view access: ask ${s.owner_name || "the owner"} or an admin for edit access to turn it ${s.active ? "off" : "on"}`;
+
 export default function Sequences() {
   usePageTitle("Sequences");
   const [params, setParams] = useSearchParams();
@@ -276,14 +279,19 @@ export default function Sequences() {
                                     </Badge>
                                   }
                                 >
+                                  {/* The wrapper carries the tooltip: some browsers show none on a disabled button. */}
+                                  <span title={s.can_edit ? undefined : viewOnlyHint(s)} class="inline-flex">
                                   <Toggle
                                     label={`${s.name} active`}
                                     checked={isActive(s)}
                                     busy={pending()[s.id] !== undefined}
+                                    disabled={!s.can_edit}
+                                    title={s.can_edit ? undefined : viewOnlyHint(s)}
                                     onText="Active"
                                     offText="Inactive"
                                     onChange={(v) => void toggle(s, v)}
                                   />
+                                  </span>
                                 </Show>
                               </td>
                               <td class="num tabular">{formatNumber(s.steps)}</td>

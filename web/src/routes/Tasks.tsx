@@ -77,7 +77,7 @@ export default function Tasks() {
   const label = (id: Exclude<TaskView, "open">, text: string) => {
     const c = counts();
     if (!c) return text;
-    const n = id === "due_today" ? c.due_today : id === "overdue" ? c.overdue : id === "upcoming" ? c.open - c.due_today - c.overdue : null;
+    const n = id === "due_today" ? c.due_today : id === "overdue" ? c.overdue : id === "upcoming" ? c.upcoming : null;
     return n === null ? text : `${text} ${formatNumber(Math.max(0, n))}`;
   };
 

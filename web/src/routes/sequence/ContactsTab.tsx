@@ -1,4 +1,4 @@
-import { createAsync, query, revalidate, useIsRouting, useSearchParams } from "@solidjs/router";
+import { A, createAsync, query, revalidate, useIsRouting, useSearchParams } from "@solidjs/router";
 import { createEffect, createMemo, createSignal, For, Show, Suspense } from "solid-js";
 import { changeEnrollments, fetchEnrollments, type Enrollment, type EnrollmentAction, type EnrollmentFilter } from "../../api";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
@@ -129,7 +129,17 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
               <Show
                 when={r().enrollments.length > 0}
                 fallback={
-                  <EmptyState icon="contacts" title={status() === "all" ? "No contacts in this sequence yet" : `No ${status()} contacts`}>
+                  <EmptyState
+                    icon="contacts"
+                    title={status() === "all" ? "No contacts in this sequence yet" : `No ${status()} contacts`}
+                    actions={
+                      status() === "all" && !props.readOnly ? (
+                        <A href={`/sequences/${props.sequenceId}/add`} class="btn btn-primary">
+                          <Icon name="userPlus" size={16} /> Add contacts
+                        </A>
+                      ) : undefined
+                    }
+                  >
                     {status() === "all"
                       ? "Contacts added from search, lists, a CSV import, the API or a workflow show here with where each one is and what happens next."
                       : "Contacts move between these tabs as they progress, pause, or finish."}

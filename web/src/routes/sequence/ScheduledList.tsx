@@ -1,17 +1,14 @@
-import { A, createAsync } from "@solidjs/router";
+import { A } from "@solidjs/router";
 import { For, Show } from "solid-js";
 import type { ScheduledEmail } from "../../api";
 import { Badge } from "../../components/Badge";
 import { formatDay, formatFull, formatRelative } from "../../format";
-import { getMailboxes } from "../../queries";
 
 /**
  * Upcoming emails, soonest first: when each goes out (in your time zone), to whom, from which step
  * and mailbox. Shared by the sequence's "Scheduled" tab and a mailbox's queue.
  */
 export function ScheduledList(props: { items: ScheduledEmail[]; show: "sequence" | "mailbox" }) {
-  const mailboxes = createAsync(() => getMailboxes().catch(() => undefined));
-  const mailboxEmail = (id: string) => mailboxes()?.mailboxes.find((m) => m.id === id)?.email ?? id;
   return (
     <div class="table-wrap">
       <table class="table" data-testid="scheduled-table">
@@ -56,7 +53,7 @@ export function ScheduledList(props: { items: ScheduledEmail[]; show: "sequence"
                   </Show>
                 </td>
                 <Show when={props.show === "sequence"}>
-                  <td class="small">{mailboxEmail(s.mailbox_id)}</td>
+                  <td class="small">{s.mailbox_email}</td>
                 </Show>
                 <td>
                   <Show

@@ -1,25 +1,9 @@
-import { createSignal, Show } from "solid-js";
+import { createSignal, onMount, Show } from "solid-js";
+import type { TemplateVariable } from "../../api";
 import { FieldError } from "../../components/FieldError";
 import { Icon } from "../../components/Icon";
 import { MenuButton } from "../../components/Menu";
-
-/**
- * The variables an email may use. Mirrors TEMPLATE_VARIABLES in worker/services/templates.ts, which
- * the API checks on save (an unknown one is refused with a 422 naming the field).
- */
-export const TEMPLATE_VARIABLES = [
-  { name: "first_name", description: "Contact's first name" },
-  { name: "last_name", description: "Contact's last name" },
-  { name: "full_name", description: "First and last name" },
-  { name: "company", description: "Company name" },
-  { name: "title", description: "Job title" },
-  { name: "email", description: "Email address" },
-  { name: "city", description: "City" },
-  { name: "country", description: "Country" },
-  { name: "sender_name", description: "Sending mailbox's name" },
-  { name: "sender_first_name", description: "Sender's first name" },
-  { name: "day_of_week", description: "Weekday it's sent (e.g. Tuesday)" },
-];
+import { getTemplateVariables } from "../../queries";
 
 /**
  * Subject and body of one email variant, with a picker that inserts `{{variable}}` where the cursor
@@ -39,6 +23,10 @@ export function TemplateFields(props: {
   let subjectEl!: HTMLInputElement;
   let bodyEl!: HTMLTextAreaElement;
   const [target, setTarget] = createSignal<"subject" | "body">("body");
+  // The API's own list (the one it checks templates against on save), cached by the router. Loaded
+  // into a signal rather than read through createAsync, so opening the menu never suspends the page.
+  const [variables, setVariables] = createSignal<TemplateVariable[]>([]);
+  onMount(() => void getTemplateVariables().then(setVariables, () => undefined));
 
   const insert = (name: string) => {
     const useSubject = target() === "subject" && !props.threadReply;
@@ -87,7 +75,7 @@ export function TemplateFields(props: {
                 </>
               }
               align="right"
-              items={TEMPLATE_VARIABLES.map((v) => ({ id: v.name, label: `{{${v.name}}}`, hint: v.description }))}
+              items={variables().map((v) => ({ id: v.name, label: `{{${v.name}}}`, hint: v.description }))}
               onSelect={insert}
               footer={
                 <>

@@ -1,0 +1,138 @@
+import { For, Show, type JSX } from "solid-js";
+import type { SetStoreFunction } from "solid-js/store";
+import { Icon } from "../../components/Icon";
+import { TagInput } from "../../components/TagInput";
+import {
+  activeFilterCount,
+  COUNTRY_SUGGESTIONS,
+  DEPARTMENTS,
+  EMAIL_STATUSES,
+  EMPLOYEE_RANGES,
+  emptyFilters,
+  INDUSTRY_SUGGESTIONS,
+  SENIORITIES,
+  type Filters,
+  type Wizard,
+} from "./state";
+
+/** A collapsible group of the sidebar; the count of chosen values shows even when it's closed. */
+function Section(props: { title: string; count: number; open?: boolean; children: JSX.Element }) {
+  return (
+    <details class="filter-section" open={props.open || props.count > 0}>
+      <summary>
+        <span>{props.title}</span>
+        <Show when={props.count > 0}>
+          <span class="filter-count" aria-label={`${props.count} selected`}>
+            {props.count}
+          </span>
+        </Show>
+        <Icon name="chevronRight" size={14} class="filter-chevron" />
+      </summary>
+      <div class="filter-body">{props.children}</div>
+    </details>
+  );
+}
+
+/** Checkboxes over a fixed set of values (seniority, department, company size, email status). */
+function CheckList<V extends string>(props: { legend: string; name: string; options: { value: V; label: string }[]; values: V[]; onChange: (v: V[]) => void }) {
+  const toggle = (v: V, on: boolean) => props.onChange(on ? [...props.values, v] : props.values.filter((x) => x !== v));
+  return (
+    <fieldset class="check-list">
+      <legend class="sr-only">{props.legend}</legend>
+      <For each={props.options}>
+        {(o) => (
+          <label class="check">
+            <input type="checkbox" name={props.name} value={o.value} checked={props.values.includes(o.value)} onChange={(e) => toggle(o.value, e.currentTarget.checked)} />
+            {o.label}
+          </label>
+        )}
+      </For>
+    </fieldset>
+  );
+}
+
+/** The Prospect Searcher's filters. Every change applies at once; values within a filter are OR, filters AND. */
+export function FilterSidebar(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) {
+  const f = () => props.w.filters;
+  const set = <K extends keyof Filters>(k: K, v: Filters[K]) => {
+    props.setW("filters", k, v as never);
+    props.setW("page", 1);
+  };
+  const scoreValue = (v: string) => {
+    if (v === "") return null;
+    const n = Math.round(Number(v));
+    return Number.isFinite(n) ? Math.max(0, Math.min(100, n)) : null;
+  };
+  return (
+    <aside class="filter-sidebar" aria-label="Search filters">
+      <div class="filter-head">
+        <h2 class="filter-title">
+          <Icon name="filter" size={15} /> Filters
+        </h2>
+        <Show when={activeFilterCount(f()) > 0}>
+          <button
+            type="button"
+            class="btn btn-ghost btn-xs"
+            onClick={() => {
+              props.setW("filters", { ...emptyFilters(), q: f().q });
+              props.setW("page", 1);
+            }}
+          >
+            Clear {activeFilterCount(f())}
+          </button>
+        </Show>
+      </div>
+
+      <div class="filter-saved">
+        <span class="filter-label" id="filter-saved-label">Show</span>
+        <div class="segmented segmented-block" role="radiogroup" aria-labelledby="filter-saved-label" aria-describedby="filter-saved-help">
+          <For each={[{ id: "any", label: "Everyone" }, { id: "net_new", label: "Net new" }, { id: "saved", label: "Saved" }] as const}>
+            {(o) => (
+              <button type="button" role="radio" class="segment" aria-checked={f().saved === o.id} onClick={() => set("saved", o.id)}>
+                {o.label}
+              </button>
+            )}
+          </For>
+        </div>
+        <p class="field-help" id="filter-saved-help">Net new: not yet a contact of your team (1 credit each with a verified email).</p>
+      </div>
+
+      <Section title="Job titles" count={f().titles.length} open>
+        <TagInput id="filter-titles" label="Job title contains" values={f().titles} onChange={(v) => set("titles", v)} placeholder="e.g. VP Sales, then Enter" />
+      </Section>
+      <Section title="Seniority" count={f().seniorities.length}>
+        <CheckList legend="Seniority" name="seniority" options={SENIORITIES} values={f().seniorities} onChange={(v) => set("seniorities", v)} />
+      </Section>
+      <Section title="Department" count={f().departments.length}>
+        <CheckList legend="Department" name="department" options={DEPARTMENTS} values={f().departments} onChange={(v) => set("departments", v)} />
+      </Section>
+      <Section title="Industry" count={f().industries.length}>
+        <TagInput id="filter-industries" label="Industry" values={f().industries} onChange={(v) => set("industries", v)} suggestions={INDUSTRY_SUGGESTIONS} placeholder="Type or pick" />
+      </Section>
+      <Section title="Company size" count={f().employee_ranges.length}>
+        <CheckList legend="Employees" name="employees" options={EMPLOYEE_RANGES} values={f().employee_ranges} onChange={(v) => set("employee_ranges", v)} />
+      </Section>
+      <Section title="Location" count={f().countries.length + f().cities.length}>
+        <TagInput id="filter-countries" label="Country" values={f().countries} onChange={(v) => set("countries", v)} suggestions={COUNTRY_SUGGESTIONS} placeholder="Type or pick" />
+        <TagInput id="filter-cities" label="City" values={f().cities} onChange={(v) => set("cities", v)} placeholder="e.g. Berlin, then Enter" />
+      </Section>
+      <Section title="Email status" count={f().email_statuses.length}>
+        <CheckList legend="Email status" name="email_status" options={EMAIL_STATUSES} values={f().email_statuses} onChange={(v) => set("email_statuses", v)} />
+      </Section>
+      <Section title="Prospect score" count={(f().score_min ?? 0) > 0 || (f().score_max ?? 100) < 100 ? 1 : 0}>
+        <div class="score-range">
+          <div class="field">
+            <label for="filter-score-min">Min</label>
+            <input id="filter-score-min" class="input-sm" type="number" inputmode="numeric" min={0} max={100} placeholder="0" value={f().score_min ?? ""} onChange={(e) => set("score_min", scoreValue(e.currentTarget.value))} />
+          </div>
+          <span class="score-range-dash" aria-hidden="true">–</span>
+          <div class="field">
+            <label for="filter-score-max">Max</label>
+            <input id="filter-score-max" class="input-sm" type="number" inputmode="numeric" min={0} max={100} placeholder="100" value={f().score_max ?? ""} onChange={(e) => set("score_max", scoreValue(e.currentTarget.value))} />
+          </div>
+        </div>
+        <p class="field-help">0–100: how well the person fits your ideal customer.</p>
+      </Section>
+    </aside>
+  );
+}

@@ -1,0 +1,75 @@
+import { A, createAsync } from "@solidjs/router";
+import { createSignal, For, Show, Suspense } from "solid-js";
+import type { SetStoreFunction } from "solid-js/store";
+import { EmptyState } from "../../components/EmptyState";
+import { Icon } from "../../components/Icon";
+import { TableSkeleton } from "../../components/Status";
+import { formatDate, formatNumber } from "../../format";
+import { getLists, getUsers } from "../../queries";
+import type { Wizard } from "./state";
+
+/** Saved lists with their sizes; any number can be ticked (members of several are added once). */
+export function ListPicker(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) {
+  const lists = createAsync(() => getLists());
+  const users = createAsync(() => getUsers().catch(() => undefined));
+  const ownerName = (id: string) => users()?.users.find((u) => u.id === id)?.name;
+  const [filter, setFilter] = createSignal("");
+  const shown = () => (lists()?.lists ?? []).filter((l) => l.name.toLowerCase().includes(filter().trim().toLowerCase()));
+  const toggle = (id: string, on: boolean) => props.setW("listIds", (ids) => (on ? [...ids, id] : ids.filter((x) => x !== id)));
+
+  return (
+    <Suspense fallback={<TableSkeleton columns={3} rows={5} label="Loading lists…" />}>
+      <Show when={lists()}>
+        {(r) => (
+          <Show
+            when={r().lists.length > 0}
+            fallback={
+              <EmptyState icon="lists" title="No saved lists yet" actions={<A href="/lists" class="btn btn-secondary">Go to Lists</A>}>
+                Save contacts to a list from search or an import, then add the whole list here in one step.
+              </EmptyState>
+            }
+          >
+            <div class="list-picker">
+              <Show when={r().lists.length > 8}>
+                <div class="search-field">
+                  <Icon name="search" size={16} />
+                  <label for="list-filter" class="sr-only">Filter lists</label>
+                  <input id="list-filter" type="search" placeholder="Filter lists by name" value={filter()} onInput={(e) => setFilter(e.currentTarget.value)} />
+                </div>
+              </Show>
+              <fieldset>
+                <legend class="sr-only">Lists to add</legend>
+                <ul class="list-options" data-testid="list-options">
+                  <For each={shown()}>
+                    {(l) => (
+                      <li>
+                        <label class="list-option" classList={{ selected: props.w.listIds.includes(l.id) }}>
+                          <input type="checkbox" checked={props.w.listIds.includes(l.id)} onChange={(e) => toggle(l.id, e.currentTarget.checked)} />
+                          <span class="list-option-icon" aria-hidden="true">
+                            <Icon name="lists" size={16} />
+                          </span>
+                          <span class="list-option-text">
+                            <strong>{l.name}</strong>
+                            <span class="muted small">
+                              <Show when={ownerName(l.owner_id)}>{(n) => <>{n()} · </>}</Show>
+                              created {formatDate(l.created_at)}
+                            </span>
+                          </span>
+                          <span class="list-option-size">
+                            <strong class="tabular">{formatNumber(l.contact_count)}</strong>
+                            <span class="muted small">{l.contact_count === 1 ? "contact" : "contacts"}</span>
+                          </span>
+                        </label>
+                      </li>
+                    )}
+                  </For>
+                </ul>
+              </fieldset>
+              <p class="field-help">Contacts on more than one of the chosen lists are added once.</p>
+            </div>
+          </Show>
+        )}
+      </Show>
+    </Suspense>
+  );
+}

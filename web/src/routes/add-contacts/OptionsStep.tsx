@@ -1,0 +1,178 @@
+import { A, createAsync } from "@solidjs/router";
+import { For, Show, Suspense } from "solid-js";
+import type { SetStoreFunction } from "solid-js/store";
+import { Badge } from "../../components/Badge";
+import { Icon } from "../../components/Icon";
+import { Meter } from "../../components/Meter";
+import { Spinner } from "../../components/Status";
+import { browserTimeZone, formatFull, formatNumber } from "../../format";
+import { getMailboxes } from "../../queries";
+import { localInputToMs, msToLocalInput, type Wizard } from "./state";
+
+/** Sending mailbox(es), validation, enrichment and start time: everything but the "who". */
+export function OptionsStep(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) {
+  const mailboxes = createAsync(() => getMailboxes());
+  const connected = () => (mailboxes()?.mailboxes ?? []).filter((m) => m.status === "connected");
+  const toggleMailbox = (id: string, on: boolean) => props.setW("mailboxIds", (ids) => (on ? [...ids, id] : ids.filter((x) => x !== id)));
+  const addAtMs = () => localInputToMs(props.w.addAt);
+  const addAtInPast = () => props.w.when === "at" && addAtMs() !== null && addAtMs()! <= Date.now();
+
+  return (
+    <div class="options-grid">
+      <section class="card option-card" aria-labelledby="opt-mailboxes">
+        <div class="card-header">
+          <h2 id="opt-mailboxes" class="card-title">Send from</h2>
+          <p class="card-subtitle">Each new contact gets the mailbox with the most capacity left; highest-scored prospects go first.</p>
+        </div>
+        <div class="option-body">
+          <fieldset>
+            <legend class="sr-only">Mailbox choice</legend>
+            <label class="radio-row">
+              <input type="radio" name="mailbox-mode" checked={props.w.mailboxMode === "all"} onChange={() => props.setW("mailboxMode", "all")} />
+              <span>
+                <strong>Rotate over every connected mailbox</strong>
+                <span class="muted small">
+                  <Suspense fallback="…">{formatNumber(connected().length)} connected now. Recommended: spreads the load, fastest start.</Suspense>
+                </span>
+              </span>
+            </label>
+            <label class="radio-row">
+              <input type="radio" name="mailbox-mode" checked={props.w.mailboxMode === "pick"} onChange={() => props.setW("mailboxMode", "pick")} />
+              <span>
+                <strong>Choose mailboxes</strong>
+                <span class="muted small">One sends everything; several take turns.</span>
+              </span>
+            </label>
+          </fieldset>
+          <Show when={props.w.mailboxMode === "pick"}>
+            <Suspense fallback={<Spinner label="Loading mailboxes…" />}>
+              <fieldset class="mailbox-picks">
+                <legend class="field-legend">Mailboxes</legend>
+                <ul class="mailbox-pick-list">
+                  <For each={mailboxes()?.mailboxes ?? []}>
+                    {(m) => {
+                      const left = () => Math.max(0, m.capacity.left_today);
+                      const down = () => m.status !== "connected";
+                      return (
+                        <li>
+                          <label class="mailbox-pick" classList={{ selected: props.w.mailboxIds.includes(m.id), disabled: down() }}>
+                            <input type="checkbox" checked={props.w.mailboxIds.includes(m.id)} disabled={down()} onChange={(e) => toggleMailbox(m.id, e.currentTarget.checked)} aria-describedby={`mb-cap-${m.id}`} />
+                            <span class="mailbox-pick-who">
+                              <strong>{m.email}</strong>
+                              <span class="muted small">
+                                {m.sender_name}
+                                <Show when={m.owner_name && m.owner_name !== m.sender_name}> · owner {m.owner_name}</Show>
+                              </span>
+                            </span>
+                            <span class="mailbox-pick-cap" id={`mb-cap-${m.id}`}>
+                              <Show when={!down()} fallback={<Badge tone="warning" dot>{m.status === "paused" ? "Paused" : "Disconnected"}</Badge>}>
+                                <span class="small">
+                                  <strong class="tabular">{formatNumber(left())}</strong> of {formatNumber(m.daily_limit)} left today
+                                </span>
+                                <Meter used={m.daily_limit - left()} limit={m.daily_limit} size="sm" label={`${m.email} capacity used today`} />
+                              </Show>
+                            </span>
+                          </label>
+                        </li>
+                      );
+                    }}
+                  </For>
+                </ul>
+                <p class="field-help">
+                  <Show when={props.w.mailboxIds.length === 0} fallback={props.w.mailboxIds.length === 1 ? "Every new contact sends from this mailbox." : `New contacts rotate over these ${props.w.mailboxIds.length} mailboxes.`}>
+                    None ticked: every connected mailbox is used. Disconnected ones can't be picked; <A href="/mailboxes">reconnect them on Mailboxes</A>.
+                  </Show>
+                </p>
+              </fieldset>
+            </Suspense>
+          </Show>
+        </div>
+      </section>
+
+      <section class="card option-card" aria-labelledby="opt-checks">
+        <div class="card-header">
+          <h2 id="opt-checks" class="card-title">Checks</h2>
+          <p class="card-subtitle">Every contact is checked before it's added. You'll see the result before anything happens.</p>
+        </div>
+        <div class="option-body">
+          <label class="check-row">
+            <input type="checkbox" checked={props.w.skipValidation} onChange={(e) => props.setW("skipValidation", e.currentTarget.checked)} aria-describedby="skip-validation-help" />
+            <span>
+              <strong>Skip validation</strong>
+              <span id="skip-validation-help" class="muted small">
+                Add everyone a warning would hold back (unverified email, active in another sequence, owned by a teammate…) without reviewing each category. Unsubscribed, bounced, Do Not
+                Contact and suppressed addresses are still skipped: they are never emailed.
+              </span>
+            </span>
+          </label>
+          <label class="check-row">
+            <input type="checkbox" checked={props.w.enrich} onChange={(e) => props.setW("enrich", e.currentTarget.checked)} aria-describedby="enrich-help" />
+            <span>
+              <strong>Find missing emails (enrichment)</strong>
+              <span id="enrich-help" class="muted small">
+                Contacts without an email are looked up through the enrichment waterfall, provider by provider, until one finds it. Credits are charged only for emails found; the review
+                shows the exact and the maximum cost.
+              </span>
+            </span>
+          </label>
+        </div>
+      </section>
+
+      <section class="card option-card" aria-labelledby="opt-when">
+        <div class="card-header">
+          <h2 id="opt-when" class="card-title">When</h2>
+          <p class="card-subtitle">Step 1 goes out inside the sequence's sending window either way.</p>
+        </div>
+        <div class="option-body">
+          <fieldset>
+            <legend class="sr-only">When to add</legend>
+            <label class="radio-row">
+              <input type="radio" name="when" checked={props.w.when === "now"} onChange={() => props.setW("when", "now")} />
+              <span>
+                <strong>Add now</strong>
+                <span class="muted small">Starts as soon as you confirm.</span>
+              </span>
+            </label>
+            <label class="radio-row">
+              <input
+                type="radio"
+                name="when"
+                checked={props.w.when === "at"}
+                onChange={() => {
+                  props.setW("when", "at");
+                  if (!props.w.addAt) props.setW("addAt", msToLocalInput(Date.now() + 3_600_000));
+                }}
+              />
+              <span>
+                <strong>Add at a later time</strong>
+                <span class="muted small">Credits are held until then; you can cancel before it starts.</span>
+              </span>
+            </label>
+          </fieldset>
+          <Show when={props.w.when === "at"}>
+            <div class="field add-at">
+              <label for="add-at">Start at ({browserTimeZone()})</label>
+              <input
+                id="add-at"
+                type="datetime-local"
+                value={props.w.addAt}
+                min={msToLocalInput(Date.now())}
+                aria-invalid={addAtInPast()}
+                aria-describedby="add-at-help"
+                onChange={(e) => props.setW("addAt", e.currentTarget.value)}
+              />
+              <p id="add-at-help" class="field-help" classList={{ "text-warning": addAtInPast() }}>
+                <Show when={addAtMs()} fallback="Pick a date and time.">
+                  {(ms) => (addAtInPast() ? "That time has passed: the contacts would be added right away." : formatFull(ms()))}
+                </Show>
+              </p>
+            </div>
+          </Show>
+        </div>
+      </section>
+      <p class="muted small options-note">
+        <Icon name="info" size={13} /> Nothing is added or charged until you confirm on the next step.
+      </p>
+    </div>
+  );
+}

@@ -1,0 +1,254 @@
+import { createEffect, createMemo, createSignal, For, onCleanup, Show } from "solid-js";
+import type { SetStoreFunction } from "solid-js/store";
+import { searchPeople, type Person } from "../../api";
+import { Badge } from "../../components/Badge";
+import { EmailStatusBadge } from "../../components/EmailStatus";
+import { EmptyState } from "../../components/EmptyState";
+import { Icon } from "../../components/Icon";
+import { Pagination } from "../../components/Pagination";
+import { Score } from "../../components/Score";
+import { ErrorPanel, TableSkeleton } from "../../components/Status";
+import { formatNumber, formatRelative } from "../../format";
+import { createLiveFetch } from "../../live";
+import { FilterSidebar } from "./FilterSidebar";
+import { SORTS, toApiFilters, type Wizard } from "./state";
+
+const PER_PAGE = 25;
+/** Most candidates one job takes (MAX_JOB_CANDIDATES in the API). */
+const MAX_JOB = 200_000;
+const JOB_CHANGE_RECENT_MS = 90 * 86_400_000;
+
+const employeesText = (n: number) => (n >= 10_000 ? "10,000+ employees" : `${formatNumber(n)} employees`);
+
+/**
+ * The Prospect Searcher: keyword box, filter sidebar, and a results table to pick people from, or
+ * "select all N results" to add the whole search. Picks survive paging and new searches.
+ */
+export function PeopleSearch(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) {
+  const w = () => props.w;
+  const [keyword, setKeyword] = createSignal(props.w.filters.q);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  onCleanup(() => clearTimeout(timer));
+  const onKeyword = (v: string) => {
+    setKeyword(v);
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      props.setW("filters", "q", v);
+      props.setW("page", 1);
+    }, 300);
+  };
+
+  const search = createLiveFetch(
+    () => ({ ...toApiFilters(w().filters), sort: w().sort, page: w().page, per_page: PER_PAGE }),
+    (body) => searchPeople(body),
+    150,
+  );
+  const rows = () => search.data()?.people ?? [];
+  const total = () => search.data()?.pagination.total_entries ?? 0;
+  createEffect(() => {
+    const r = search.data();
+    if (r) props.setW("searchTotal", r.pagination.total_entries);
+  });
+
+  const isPicked = (p: Person) => w().allResults || !!w().picked[p.id];
+  const allOnPage = createMemo(() => rows().length > 0 && rows().every(isPicked));
+  const someOnPage = createMemo(() => rows().some(isPicked));
+  const pickedCount = () => Object.keys(w().picked).length;
+
+  const pick = (p: Person, on: boolean) => props.setW("picked", p.id, on ? { ...p } : undefined!);
+  const pickPage = (on: boolean) => {
+    if (!on && w().allResults) return props.setW("allResults", false);
+    for (const p of rows()) pick(p, on);
+  };
+  const selectAll = () => {
+    props.setW("allResults", true);
+  };
+  const clearSelection = () => {
+    props.setW("allResults", false);
+    // Setting a store key to undefined deletes it (setting {} would merge and keep them).
+    for (const id of Object.keys(w().picked)) props.setW("picked", id, undefined!);
+  };
+
+  return (
+    <div class="searcher">
+      <FilterSidebar w={props.w} setW={props.setW} />
+      <div class="searcher-main">
+        <div class="toolbar" role="search">
+          <div class="search-field search-field-wide">
+            <Icon name="search" size={16} />
+            <label for="people-search" class="sr-only">Search people</label>
+            <input
+              id="people-search"
+              type="search"
+              placeholder="Search name, title, company, industry or city"
+              value={keyword()}
+              onInput={(e) => onKeyword(e.currentTarget.value)}
+              autocomplete="off"
+            />
+          </div>
+          <div class="toolbar-right">
+            <Show when={search.loading()}>
+              <span class="toolbar-busy" role="status">
+                <span class="spinner" aria-hidden="true" /> <span class="sr-only">Searching</span>
+              </span>
+            </Show>
+            <label class="inline-select">
+              <span>Sort</span>
+              <select
+                value={w().sort}
+                onChange={(e) => {
+                  props.setW("sort", e.currentTarget.value as Wizard["sort"]);
+                  props.setW("page", 1);
+                }}
+              >
+                <For each={SORTS}>{(s) => <option value={s.value}>{s.label}</option>}</For>
+              </select>
+            </label>
+          </div>
+        </div>
+
+        <Show when={search.error() && !search.data()}>
+          <ErrorPanel error={search.error()} title="Couldn't search people" onRetry={search.refetch} />
+        </Show>
+        <Show when={search.data()} fallback={<Show when={!search.error()}><TableSkeleton columns={6} rows={8} label="Searching people…" /></Show>}>
+          {(r) => (
+            <div class="table-card" aria-busy={search.loading()}>
+              <div class="table-toolbar">
+                <p class="results-count" aria-live="polite" data-testid="people-total">
+                  <strong>{formatNumber(total())}</strong> {total() === 1 ? "person" : "people"}
+                  <Show when={pickedCount() > 0 && !w().allResults}>
+                    <span class="muted"> · {formatNumber(pickedCount())} picked</span>
+                  </Show>
+                </p>
+                <Show when={!w().allResults && total() > 0}>
+                  <button type="button" class="btn btn-ghost btn-sm" disabled={total() > MAX_JOB} title={total() > MAX_JOB ? `One job takes at most ${formatNumber(MAX_JOB)}; narrow the search` : undefined} onClick={selectAll}>
+                    Select all {formatNumber(total())} results
+                  </button>
+                </Show>
+              </div>
+              <Show when={w().allResults}>
+                <div class="select-banner" role="status" data-testid="all-results-banner">
+                  <Icon name="check" size={15} />
+                  <span>
+                    All <strong>{formatNumber(total())}</strong> results of this search are selected. The search itself is added, so it follows your filters.
+                  </span>
+                  <button type="button" class="btn btn-ghost btn-xs" onClick={clearSelection}>
+                    Clear selection
+                  </button>
+                </div>
+              </Show>
+              <Show when={!w().allResults && allOnPage() && total() > rows().length}>
+                <div class="select-banner" role="status">
+                  <span>All {formatNumber(rows().length)} people on this page are selected.</span>
+                  <button type="button" class="btn btn-ghost btn-xs" disabled={total() > MAX_JOB} onClick={selectAll}>
+                    Select all {formatNumber(total())} results of this search
+                  </button>
+                </div>
+              </Show>
+              <Show
+                when={rows().length > 0}
+                fallback={
+                  <EmptyState icon="search" title="Nobody matches these filters">
+                    Remove a filter or two, or search for a broader title such as “Sales” instead of “VP Sales EMEA”.
+                  </EmptyState>
+                }
+              >
+                <div class="table-wrap table-wrap-free">
+                  <table class="table" data-testid="people-table">
+                    <caption class="sr-only">People matching the search, page {r().pagination.page} of {r().pagination.total_pages}</caption>
+                    <thead>
+                      <tr>
+                        <th scope="col" class="cell-check">
+                          <input
+                            type="checkbox"
+                            aria-label="Select everyone on this page"
+                            checked={allOnPage()}
+                            ref={(el) => createEffect(() => (el.indeterminate = someOnPage() && !allOnPage()))}
+                            onChange={(e) => pickPage(e.currentTarget.checked)}
+                          />
+                        </th>
+                        <th scope="col">Name</th>
+                        <th scope="col">Company</th>
+                        <th scope="col" class="col-location">Location</th>
+                        <th scope="col">Email</th>
+                        <th scope="col" class="num">Score</th>
+                      </tr>
+                    </thead>
+                    <tbody>
+                      <For each={rows()}>
+                        {(p) => {
+                          const name = `${p.first_name} ${p.last_name}`.trim();
+                          const recentMove = () => p.job_changed_at !== null && Date.now() - p.job_changed_at < JOB_CHANGE_RECENT_MS;
+                          return (
+                            <tr classList={{ "row-selected": isPicked(p) }} data-person-id={p.id}>
+                              <td class="cell-check">
+                                <input
+                                  type="checkbox"
+                                  aria-label={`Select ${name}`}
+                                  checked={isPicked(p)}
+                                  disabled={w().allResults}
+                                  onChange={(e) => pick(p, e.currentTarget.checked)}
+                                />
+                              </td>
+                              <td>
+                                <div class="person-name">
+                                  <span class="cell-strong">{name}</span>
+                                  <Show when={p.contact_id}>
+                                    <Badge tone="accent" title="Already a contact of your team: no credit is charged">
+                                      Saved
+                                    </Badge>
+                                  </Show>
+                                  <Show when={recentMove()}>
+                                    <Badge tone="warning" title={`Changed jobs ${formatRelative(p.job_changed_at!)}`}>
+                                      Job change
+                                    </Badge>
+                                  </Show>
+                                </div>
+                                <div class="muted small cell-clip-wide" title={p.title}>
+                                  {p.title}
+                                </div>
+                              </td>
+                              <td>
+                                <div class="cell-clip" title={p.company}>{p.company}</div>
+                                <div class="muted small cell-clip" title={`${p.industry} · ${employeesText(p.employees)}`}>
+                                  {p.industry} · {employeesText(p.employees)}
+                                </div>
+                              </td>
+                              <td class="cell-nowrap small col-location">
+                                {p.city}
+                                <div class="muted">{p.country}</div>
+                              </td>
+                              <td>
+                                <div class="cell-email">
+                                  <Show when={p.email} fallback={<span class="muted">No email</span>}>
+                                    <span class="email-text small" title={p.email ?? undefined}>{p.email}</span>
+                                  </Show>
+                                </div>
+                                <EmailStatusBadge status={p.email_status} />
+                              </td>
+                              <td class="num">
+                                <Score value={p.score} />
+                              </td>
+                            </tr>
+                          );
+                        }}
+                      </For>
+                    </tbody>
+                  </table>
+                </div>
+                <Pagination
+                  page={r().pagination.page}
+                  perPage={r().pagination.per_page}
+                  totalEntries={r().pagination.total_entries}
+                  totalPages={r().pagination.total_pages}
+                  busy={search.loading()}
+                  onPage={(p) => props.setW("page", p)}
+                />
+              </Show>
+            </div>
+          )}
+        </Show>
+      </div>
+    </div>
+  );
+}

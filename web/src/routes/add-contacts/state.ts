@@ -1,0 +1,194 @@
+import { createStore } from "solid-js/store";
+import type { AddContactsRequest, EmailStatusValue, EmployeeRange, PeopleFilters, PeopleSort, Person, WarningOverrides } from "../../api";
+
+/** Apollo's seniority values, in the order people scan them (most senior first). */
+export const SENIORITIES: { value: string; label: string }[] = [
+  { value: "owner", label: "Owner" },
+  { value: "founder", label: "Founder" },
+  { value: "c_suite", label: "C-suite" },
+  { value: "partner", label: "Partner" },
+  { value: "vp", label: "VP" },
+  { value: "head", label: "Head" },
+  { value: "director", label: "Director" },
+  { value: "manager", label: "Manager" },
+  { value: "senior", label: "Senior" },
+  { value: "entry", label: "Entry" },
+  { value: "intern", label: "Intern" },
+];
+
+export const DEPARTMENTS: { value: string; label: string }[] = [
+  { value: "sales", label: "Sales" },
+  { value: "marketing", label: "Marketing" },
+  { value: "engineering", label: "Engineering" },
+  { value: "product", label: "Product" },
+  { value: "operations", label: "Operations" },
+  { value: "finance", label: "Finance" },
+  { value: "human_resources", label: "Human resources" },
+  { value: "information_technology", label: "Information technology" },
+  { value: "customer_success", label: "Customer success" },
+  { value: "legal", label: "Legal" },
+];
+
+export const EMPLOYEE_RANGES: { value: EmployeeRange; label: string }[] = [
+  { value: "1,10", label: "1–10" },
+  { value: "11,50", label: "11–50" },
+  { value: "51,200", label: "51–200" },
+  { value: "201,500", label: "201–500" },
+  { value: "501,1000", label: "501–1,000" },
+  { value: "1001,5000", label: "1,001–5,000" },
+  { value: "5001,10000", label: "5,001–10,000" },
+  { value: "10001,1000000", label: "10,001+" },
+];
+
+export const EMAIL_STATUSES: { value: EmailStatusValue; label: string }[] = [
+  { value: "verified", label: "Verified" },
+  { value: "unverified", label: "Unverified" },
+  { value: "guessed", label: "Guessed" },
+  { value: "unavailable", label: "Unavailable" },
+];
+
+/** Suggestions only: the API takes any value (industries and countries match exactly). */
+export const INDUSTRY_SUGGESTIONS = [
+  "Banking", "Biotechnology", "Computer & Network Security", "Computer Software", "Construction", "E-Learning", "Financial Services",
+  "Food & Beverages", "Higher Education", "Hospital & Health Care", "Information Technology & Services", "Insurance", "Internet",
+  "Legal Services", "Logistics & Supply Chain", "Management Consulting", "Marketing & Advertising", "Media Production", "Real Estate",
+  "Renewables & Environment", "Retail", "Staffing & Recruiting", "Telecommunications", "Automotive",
+];
+export const COUNTRY_SUGGESTIONS = [
+  "Australia", "Brazil", "Canada", "Finland", "France", "Germany", "India", "Ireland", "Israel", "Italy", "Japan", "Mexico", "Netherlands",
+  "Nigeria", "Poland", "Singapore", "South Africa", "Spain", "Sweden", "Switzerland", "United Arab Emirates", "United Kingdom", "United States",
+];
+
+export const SORTS: { value: PeopleSort; label: string }[] = [
+  { value: "score", label: "Highest score" },
+  { value: "name", label: "Name (A–Z)" },
+  { value: "company", label: "Company (A–Z)" },
+  { value: "recent_job_change", label: "Recent job change" },
+];
+
+export type Filters = {
+  q: string;
+  titles: string[];
+  seniorities: string[];
+  departments: string[];
+  industries: string[];
+  employee_ranges: EmployeeRange[];
+  countries: string[];
+  cities: string[];
+  email_statuses: EmailStatusValue[];
+  score_min: number | null;
+  score_max: number | null;
+  saved: "any" | "saved" | "net_new";
+};
+
+export const emptyFilters = (): Filters => ({
+  q: "", titles: [], seniorities: [], departments: [], industries: [], employee_ranges: [], countries: [], cities: [], email_statuses: [],
+  score_min: null, score_max: null, saved: "any",
+});
+
+/** The filters as the API takes them: empty ones left out, so the request (and its preview) stays minimal. */
+export function toApiFilters(f: Filters): PeopleFilters {
+  const out: PeopleFilters = {};
+  if (f.q.trim()) out.q = f.q.trim();
+  if (f.titles.length) out.titles = [...f.titles];
+  if (f.seniorities.length) out.seniorities = [...f.seniorities];
+  if (f.departments.length) out.departments = [...f.departments];
+  if (f.industries.length) out.industries = [...f.industries];
+  if (f.employee_ranges.length) out.employee_ranges = [...f.employee_ranges];
+  if (f.countries.length) out.countries = [...f.countries];
+  if (f.cities.length) out.cities = [...f.cities];
+  if (f.email_statuses.length) out.email_statuses = [...f.email_statuses];
+  if (f.score_min !== null && f.score_min > 0) out.score_min = f.score_min;
+  if (f.score_max !== null && f.score_max < 100) out.score_max = f.score_max;
+  if (f.saved !== "any") out.saved = f.saved;
+  return out;
+}
+
+/** How many filters are set (the keyword box not counted): shown on the "Clear filters" button. */
+export function activeFilterCount(f: Filters) {
+  return (
+    f.titles.length + f.seniorities.length + f.departments.length + f.industries.length + f.employee_ranges.length + f.countries.length +
+    f.cities.length + f.email_statuses.length + (f.score_min !== null && f.score_min > 0 ? 1 : 0) + (f.score_max !== null && f.score_max < 100 ? 1 : 0) +
+    (f.saved !== "any" ? 1 : 0)
+  );
+}
+
+export type WizardStep = "source" | "options" | "review";
+
+export type Wizard = {
+  sourceTab: "search" | "lists";
+  filters: Filters;
+  sort: PeopleSort;
+  page: number;
+  /** People ticked in the results, kept across pages and searches (id → row, for the summary). */
+  picked: Record<string, Person>;
+  /** "Select all N results of this search": the search itself is the source, not the ticked rows. */
+  allResults: boolean;
+  /** Total of the current search, for the summary while `allResults` is on. */
+  searchTotal: number;
+  listIds: string[];
+  mailboxMode: "all" | "pick";
+  mailboxIds: string[];
+  skipValidation: boolean;
+  enrich: boolean;
+  when: "now" | "at";
+  /** `<input type="datetime-local">` value, in the browser's zone. */
+  addAt: string;
+  overrides: WarningOverrides;
+};
+
+export function createWizard() {
+  return createStore<Wizard>({
+    sourceTab: "search",
+    filters: emptyFilters(),
+    sort: "score",
+    page: 1,
+    picked: {},
+    allResults: false,
+    searchTotal: 0,
+    listIds: [],
+    mailboxMode: "all",
+    mailboxIds: [],
+    skipValidation: false,
+    enrich: false,
+    when: "now",
+    addAt: "",
+    overrides: {},
+  });
+}
+
+export const pickedIds = (w: Wizard) => Object.keys(w.picked);
+
+/** Something to add was chosen: people, a whole search or lists. */
+export const hasSource = (w: Wizard) => w.allResults || pickedIds(w).length > 0 || w.listIds.length > 0;
+
+/** `datetime-local` value → epoch ms (the browser's zone), or null when empty or invalid. */
+export function localInputToMs(v: string): number | null {
+  if (!v) return null;
+  const ms = new Date(v).getTime();
+  return Number.isFinite(ms) ? ms : null;
+}
+
+/** epoch ms → `datetime-local` value in the browser's zone. */
+export function msToLocalInput(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+/** The add-contacts request the wizard describes; the preview and the commit send exactly this. */
+export function buildRequest(w: Wizard): AddContactsRequest {
+  const ids = pickedIds(w);
+  const source: AddContactsRequest["source"] = {};
+  // Both may be set: people picked in an earlier search stay picked after "select all" of this one.
+  if (w.allResults) source.search = toApiFilters(w.filters);
+  if (ids.length) source.people_ids = ids;
+  if (w.listIds.length) source.list_ids = [...w.listIds];
+  const req: AddContactsRequest = { source, skip_validation: w.skipValidation, enrich: w.enrich };
+  if (w.mailboxMode === "pick" && w.mailboxIds.length) req.mailbox_ids = [...w.mailboxIds];
+  const overrides = Object.fromEntries(Object.entries(w.overrides).filter(([, on]) => on)) as WarningOverrides;
+  if (Object.keys(overrides).length) req.overrides = overrides;
+  const at = w.when === "at" ? localInputToMs(w.addAt) : null;
+  if (at !== null) req.add_at = at;
+  return req;
+}

@@ -1,0 +1,369 @@
+import { createAsync, revalidate, useIsRouting } from "@solidjs/router";
+import { createMemo, createSignal, For, onCleanup, onMount, Show, Suspense } from "solid-js";
+import { cancelJob, fetchJob, jobOutcomesCsvUrl, type Job, type OutcomeFilter } from "../../api";
+import { Badge } from "../../components/Badge";
+import { ConfirmDialog } from "../../components/ConfirmDialog";
+import { EmptyState } from "../../components/EmptyState";
+import { Icon } from "../../components/Icon";
+import { Pagination } from "../../components/Pagination";
+import { ReasonBadges } from "../../components/ReasonBadges";
+import { errorMessage, TableSkeleton } from "../../components/Status";
+import { tabId, tabPanelId, Tabs } from "../../components/Tabs";
+import { notify } from "../../components/Toast";
+import { formatDateTime, formatDay, formatFull, formatNumber, plural } from "../../format";
+import { isFinished, JOB_STATUS, jobPercent, jobSourceLabel } from "../../jobs";
+import { getJobOutcomes, getLists, getMailboxes } from "../../queries";
+import { OUTCOMES, type Outcome } from "../../reasons";
+
+/** Poll every second while the job runs; a scheduled job changes rarely, so less often. */
+const pollEvery = (j: Job | undefined) => (j?.status === "scheduled" ? 5000 : 1000);
+
+/** The stat tiles of a job: what happened to its contacts and what it cost. */
+function JobCounts(props: { job: Job }) {
+  const refunded = () => (isFinished(props.job.status) ? Math.max(0, props.job.credits_held - props.job.credits_used) : 0);
+  return (
+    <dl class="job-counts" data-testid="job-counts">
+      <div class="job-count job-count-success" classList={{ "job-count-zero": props.job.enrolled === 0 }}>
+        <dt>Added</dt>
+        <dd data-testid="job-enrolled">{formatNumber(props.job.enrolled)}</dd>
+      </div>
+      <div class="job-count job-count-warning" classList={{ "job-count-zero": props.job.warned === 0 }}>
+        <dt>Held back by warnings</dt>
+        <dd data-testid="job-warned">{formatNumber(props.job.warned)}</dd>
+      </div>
+      <div class="job-count job-count-danger" classList={{ "job-count-zero": props.job.skipped === 0 }}>
+        <dt>Skipped</dt>
+        <dd data-testid="job-skipped">{formatNumber(props.job.skipped)}</dd>
+      </div>
+      <div class="job-count">
+        <dt>Credits used</dt>
+        <dd data-testid="job-credits">
+          {formatNumber(props.job.credits_used)}
+          <Show when={props.job.credits_held > 0}>
+            <span class="job-count-sub">
+              {isFinished(props.job.status) ? (refunded() > 0 ? ` · ${formatNumber(refunded())} returned` : "") : ` of ${formatNumber(props.job.credits_held)} held`}
+            </span>
+          </Show>
+        </dd>
+      </div>
+    </dl>
+  );
+}
+
+/** Progress while the job runs; announced politely to screen readers at each quarter and on finish. */
+function JobProgress(props: { job: Job }) {
+  const pct = () => jobPercent(props.job);
+  const announce = createMemo(() => {
+    const j = props.job;
+    if (j.status === "running" || j.status === "queued" || j.status === "preparing") {
+      return `${JOB_STATUS[j.status].label}: ${Math.floor(pct() / 25) * 25}% done`;
+    }
+    return `${JOB_STATUS[j.status].label}.`;
+  });
+  return (
+    <div class="job-progress">
+      <div class="job-progress-head">
+        <span class="job-progress-label" id={`job-progress-${props.job.id}`}>
+          <Show when={props.job.status === "completed"} fallback={<>Adding contacts…</>}>
+            All contacts processed
+          </Show>
+        </span>
+        <span class="tabular" data-testid="job-processed">
+          <strong>{formatNumber(props.job.processed)}</strong> of {formatNumber(props.job.total)} processed · {pct()}%
+        </span>
+      </div>
+      <div
+        class="progress"
+        classList={{ "progress-done": props.job.status === "completed", "progress-active": !isFinished(props.job.status) }}
+        role="progressbar"
+        aria-labelledby={`job-progress-${props.job.id}`}
+        aria-valuemin={0}
+        aria-valuemax={props.job.total}
+        aria-valuenow={props.job.processed}
+        aria-valuetext={`${formatNumber(props.job.processed)} of ${formatNumber(props.job.total)} contacts processed`}
+        data-testid="job-progress"
+      >
+        <span style={{ width: `${pct()}%` }} />
+      </div>
+      <p class="sr-only" aria-live="polite">
+        {announce()}
+      </p>
+    </div>
+  );
+}
+
+/** Per-contact outcomes of a finished job, filterable, with reasons in words and the mailbox used. */
+function JobOutcomes(props: { job: Job }) {
+  const routing = useIsRouting();
+  const [outcome, setOutcome] = createSignal<OutcomeFilter>("all");
+  const [page, setPage] = createSignal(1);
+  const result = createAsync(() => getJobOutcomes(props.job.id, { page: page(), per_page: 25, outcome: outcome() }));
+  const mailboxes = createAsync(() => getMailboxes().catch(() => undefined));
+  const mailboxEmail = (id: string | null) => (id ? mailboxes()?.mailboxes.find((m) => m.id === id)?.email ?? "—" : "—");
+  const tabs = () => [
+    { id: "all", label: `All ${formatNumber(props.job.processed)}` },
+    { id: "enrolled", label: `Added ${formatNumber(props.job.enrolled)}` },
+    { id: "warned", label: `Held back ${formatNumber(props.job.warned)}` },
+    { id: "skipped", label: `Skipped ${formatNumber(props.job.skipped)}` },
+  ];
+  return (
+    <section class="card card-flush" aria-labelledby="outcomes-title">
+      <div class="card-header card-header-row">
+        <div>
+          <h2 id="outcomes-title" class="card-title">Contact by contact</h2>
+          <p class="card-subtitle">Every contact of this job with its outcome and the reasons behind it.</p>
+        </div>
+        <a class="btn btn-secondary btn-sm" href={jobOutcomesCsvUrl(props.job.id)} download="" data-testid="outcomes-csv">
+          <Icon name="download" size={15} /> Download outcomes (CSV)
+        </a>
+      </div>
+      <div class="card-tabs">
+        <Tabs
+          label="Filter outcomes"
+          tabs={tabs()}
+          selected={outcome()}
+          onSelect={(id) => {
+            setOutcome(id as OutcomeFilter);
+            setPage(1);
+          }}
+        />
+      </div>
+      <div role="tabpanel" id={tabPanelId(outcome())} aria-labelledby={tabId(outcome())}>
+        <Suspense fallback={<TableSkeleton columns={5} rows={5} label="Loading outcomes…" />}>
+          <Show when={result()}>
+            {(r) => (
+              <Show
+                when={r().outcomes.length > 0}
+                fallback={
+                  <EmptyState icon="check" title="Nothing here">
+                    No contact of this job had this outcome.
+                  </EmptyState>
+                }
+              >
+                <div class="table-wrap table-wrap-free" aria-busy={routing()}>
+                  <table class="table" data-testid="outcomes-table">
+                    <caption class="sr-only">Outcomes of this job</caption>
+                    <thead>
+                      <tr>
+                        <th scope="col">Contact</th>
+                        <th scope="col">Outcome</th>
+                        <th scope="col">Reasons</th>
+                        <th scope="col" class="num">Credits</th>
+                        <th scope="col">Mailbox</th>
+                      </tr>
+                    </thead>
+                    <tbody>
+                      <For each={r().outcomes}>
+                        {(o) => (
+                          <tr>
+                            <td>
+                              <div class="cell-strong">{o.name || o.email || "(no name)"}</div>
+                              <div class="muted small">{o.email ?? "No email"}</div>
+                            </td>
+                            <td>
+                              <Show when={OUTCOMES[o.outcome as Outcome]} fallback={<Badge>{o.outcome}</Badge>}>
+                                {(x) => (
+                                  <Badge tone={x().tone} dot title={x().hint}>
+                                    {x().label}
+                                  </Badge>
+                                )}
+                              </Show>
+                            </td>
+                            <td>
+                              <ReasonBadges codes={o.reasons} api={r().reasons} />
+                            </td>
+                            <td class="num tabular">{o.credit_cost ? formatNumber(o.credit_cost) : <span class="muted">0</span>}</td>
+                            <td class="small cell-nowrap">{mailboxEmail(o.mailbox_id)}</td>
+                          </tr>
+                        )}
+                      </For>
+                    </tbody>
+                  </table>
+                </div>
+                <Pagination
+                  page={r().pagination.page}
+                  perPage={r().pagination.per_page}
+                  totalEntries={r().pagination.total_entries}
+                  totalPages={r().pagination.total_pages}
+                  busy={routing()}
+                  onPage={setPage}
+                />
+              </Show>
+            )}
+          </Show>
+        </Suspense>
+      </div>
+    </section>
+  );
+}
+
+/**
+ * One add-contacts job, live: polls GET /api/jobs/:id until it is finished, with a progress bar while
+ * it runs, a start time and Cancel while scheduled, then the result summary and every outcome.
+ */
+export function JobPanel(props: { jobId: string; initial?: Job; sequenceName?: string; onAddMore?: () => void }) {
+  const [job, setJob] = createSignal<Job | undefined>(props.initial);
+  const [loadError, setLoadError] = createSignal<unknown>();
+  const [confirmCancel, setConfirmCancel] = createSignal(false);
+  const [cancelling, setCancelling] = createSignal(false);
+  const lists = createAsync(() => getLists().catch(() => undefined));
+  const listName = (id: string) => lists()?.lists.find((l) => l.id === id)?.name;
+
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let alive = true;
+  onCleanup(() => {
+    alive = false;
+    clearTimeout(timer);
+  });
+  const finished = () => {
+    // The balance in the top bar, the sequence's contacts and its job list all moved.
+    void revalidate(["me", "enrollments", "sequence", "jobs", "credits", "ledger"]);
+  };
+  const poll = async () => {
+    const before = job()?.status;
+    try {
+      const j = await fetchJob(props.jobId);
+      if (!alive) return;
+      setJob(j);
+      setLoadError(undefined);
+      if (isFinished(j.status)) {
+        if (before && !isFinished(before)) finished();
+        return;
+      }
+    } catch (err) {
+      if (!alive) return;
+      setLoadError(err);
+    }
+    timer = setTimeout(() => void poll(), pollEvery(job()));
+  };
+  onMount(() => void poll());
+
+  const to = () => (props.sequenceName ? ` to ${props.sequenceName}` : "");
+  const title = (j: Job) => {
+    switch (j.status) {
+      case "completed":
+        return `${plural(j.enrolled, "contact")} added${to()}`;
+      case "scheduled":
+        return `${plural(j.total, "contact")} scheduled${props.sequenceName ? ` for ${props.sequenceName}` : ""}`;
+      case "cancelled":
+        return "Cancelled before it started: nobody was added";
+      case "failed":
+        return "The job stopped before it finished";
+      default:
+        return `Adding ${plural(j.total, "contact")}${to()}`;
+    }
+  };
+
+  const cancel = async () => {
+    setCancelling(true);
+    try {
+      const j = await cancelJob(props.jobId);
+      setJob(j);
+      setConfirmCancel(false);
+      notify(j.credits_held > 0 ? `Job cancelled: ${plural(j.credits_held, "credit")} returned` : "Job cancelled");
+      finished();
+    } catch (err) {
+      notify(`Couldn't cancel: ${errorMessage(err)}`, "danger");
+    } finally {
+      setCancelling(false);
+    }
+  };
+
+  return (
+    <Show
+      when={job()}
+      fallback={
+        <Show when={loadError()} fallback={<TableSkeleton columns={4} rows={3} label="Loading job…" />}>
+          <div class="form-error" role="alert">
+            <Icon name="alert" size={16} />
+            <span>Couldn't load this job: {errorMessage(loadError())}</span>
+          </div>
+        </Show>
+      }
+    >
+      {(j) => (
+        <div class="stack" data-testid="job-panel" data-status={j().status}>
+          <section class="card job-card" aria-labelledby="job-title">
+            <div class="job-head">
+              <span class={`job-icon job-icon-${JOB_STATUS[j().status].tone}`} aria-hidden="true">
+                <Icon name={j().status === "completed" ? "check" : j().status === "failed" ? "alert" : j().status === "scheduled" ? "calendar" : j().status === "cancelled" ? "x" : "upload"} size={20} />
+              </span>
+              <div class="job-head-text">
+                <h2 id="job-title" class="job-title" data-testid="job-title">
+                  {title(j())}
+                </h2>
+                <p class="muted small">
+                  {jobSourceLabel(j(), listName)} · {j().started_at ? `started ${formatDateTime(j().started_at!)}` : `created ${formatDateTime(j().created_at)}`}
+                  <Show when={j().finished_at}>{(f) => <> · finished {formatDateTime(f())}</>}</Show>
+                </p>
+              </div>
+              <Badge tone={JOB_STATUS[j().status].tone} dot title={JOB_STATUS[j().status].hint}>
+                <span data-testid="job-status">{JOB_STATUS[j().status].label}</span>
+              </Badge>
+            </div>
+
+            <Show when={j().status === "scheduled"}>
+              <div class="job-scheduled">
+                <Icon name="clock" size={18} />
+                <div>
+                  <strong>
+                    Starts{" "}
+                    <time datetime={new Date(j().run_at ?? 0).toISOString()} title={formatFull(j().run_at ?? 0)} data-testid="job-run-at">
+                      {formatDay(j().run_at ?? 0)}
+                    </time>
+                  </strong>
+                  <p class="muted small">
+                    The contacts are checked again when it starts.{" "}
+                    <Show when={j().credits_held > 0} fallback="Nothing is charged before then.">
+                      {plural(j().credits_held, "credit")} {j().credits_held === 1 ? "is" : "are"} held until then; cancelling returns them.
+                    </Show>
+                  </p>
+                </div>
+                <button type="button" class="btn btn-secondary btn-sm" onClick={() => setConfirmCancel(true)}>
+                  <Icon name="x" size={14} /> Cancel job
+                </button>
+              </div>
+            </Show>
+
+            <Show when={j().status !== "scheduled" && j().status !== "cancelled"}>
+              <JobProgress job={j()} />
+            </Show>
+
+            <Show when={j().status === "failed"}>
+              <div class="form-error" role="alert">
+                <Icon name="alert" size={16} />
+                <span>{j().error ?? "The job failed."} Contacts already added stay added; unused credits are returned.</span>
+              </div>
+            </Show>
+
+            <Show when={j().status !== "scheduled" && j().status !== "cancelled"}>
+              <JobCounts job={j()} />
+            </Show>
+
+            <Show when={loadError()}>
+              <p class="muted small" role="status">
+                <Icon name="alert" size={13} /> Lost contact with the server ({errorMessage(loadError())}); retrying…
+              </p>
+            </Show>
+
+            <Show when={j().status === "completed" && props.onAddMore}>
+              <div class="job-actions">
+                <button type="button" class="btn btn-secondary btn-sm" onClick={() => props.onAddMore?.()}>
+                  <Icon name="plus" size={15} /> Add more contacts
+                </button>
+              </div>
+            </Show>
+          </section>
+
+          <Show when={isFinished(j().status) && j().processed > 0}>
+            <JobOutcomes job={j()} />
+          </Show>
+
+          <ConfirmDialog open={confirmCancel()} danger title="Cancel this scheduled job?" confirmLabel="Cancel job" cancelLabel="Keep it" busy={cancelling()} onCancel={() => setConfirmCancel(false)} onConfirm={() => void cancel()}>
+            <p>Nobody is added and the {plural(j().credits_held, "credit")} held for it {j().credits_held === 1 ? "is" : "are"} returned. You can add the same contacts again later.</p>
+          </ConfirmDialog>
+        </div>
+      )}
+    </Show>
+  );
+}
