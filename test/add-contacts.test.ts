@@ -173,7 +173,7 @@ describe("add contacts: jobs", () => {
     expect(await count("SELECT count(*) n FROM job_outcomes WHERE job_id = ?", job.id)).toBe(24);
     expect(await count("SELECT credit_balance n FROM teams WHERE id = ?", x.teamId)).toBe(996);
     const ledger = await env.DB.prepare("SELECT kind, amount, balance_after FROM credit_ledger WHERE team_id = ? ORDER BY created_at, rowid").bind(x.teamId).all<any>();
-    expect(ledger.results).toEqual([{ kind: "hold", amount: -4, balance_after: 996 }]);
+    expect(ledger.results).toEqual([{ kind: "hold", amount: -4, balance_after: 996 }, { kind: "refund", amount: 0, balance_after: 996 }]);
     const view = await json(await as(x.s, "GET", `/api/jobs/${job.id}`));
     expect(view.job.status).toBe("completed");
   });
@@ -327,6 +327,16 @@ describe("people search", () => {
     expect(res.people.every((p: any) => `${p.first_name} ${p.last_name} ${p.title} ${p.company} ${p.industry} ${p.city}`.toLowerCase().includes(someone.first_name.toLowerCase()))).toBe(true);
     // syntax in the query is just text
     expect((await as(s, "POST", "/api/people/search", { q: 'NEAR(" OR *' })).status).toBe(200);
+  });
+
+  it("lists the filter values with counts (facets)", async () => {
+    const s = await login("admin@demo.test");
+    const f = await json(await as(s, "GET", "/api/people/facets"));
+    const total = await count("SELECT count(*) n FROM people");
+    for (const k of ["seniorities", "departments", "industries", "countries", "email_statuses"]) {
+      expect(f[k].reduce((a: number, x: any) => a + x.count, 0)).toBe(total);
+    }
+    expect(f.email_statuses.map((x: any) => x.value).sort()).toEqual(["guessed", "unavailable", "unverified", "verified"]);
   });
 
   it("adds all results of a search", async () => {

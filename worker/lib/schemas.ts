@@ -26,6 +26,7 @@ export const errorResponses = {
   401: { description: "No valid session or API key", content: { "application/json": { schema: ErrorSchema } } },
   403: { description: "Not allowed", content: { "application/json": { schema: ErrorSchema } } },
   404: { description: "Not found (or another team's id)", content: { "application/json": { schema: ErrorSchema } } },
+  409: { description: "Conflicts with the current state", content: { "application/json": { schema: ErrorSchema } } },
   422: { description: "Invalid input", content: { "application/json": { schema: ErrorSchema } } },
 } as const;
 

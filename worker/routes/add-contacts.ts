@@ -31,6 +31,7 @@ export const PreviewSchema = z
       }),
     ),
     pagination: PaginationMeta,
+    reasons: z.record(z.string(), z.object({ label: z.string(), fix: z.string() })).openapi({ description: "Every reason code, in words, with how to resolve it" }),
   })
   .openapi("AddContactsPreview");
 
@@ -40,7 +41,13 @@ export const JobSchema = z
     kind: z.string(),
     sequence_id: z.string().nullable(),
     status: z.enum(["preparing", "scheduled", "queued", "running", "completed", "failed", "cancelled"]),
-    source: z.record(z.string(), z.unknown()),
+    source: z.object({
+      kind: z.enum(["search", "lists", "people", "contacts"]),
+      list_ids: z.array(z.string()),
+      people: z.number(),
+      contacts: z.number(),
+      search: z.record(z.string(), z.unknown()).nullable(),
+    }),
     run_at: z.number().nullable(),
     total: z.number(),
     processed: z.number(),
@@ -216,7 +223,7 @@ export const addContactsRoutes = router()
       tags: ["Add contacts"],
       summary: "Cancel a scheduled job before it starts; its credit hold is returned",
       request: { params: IdParam },
-      responses: { 200: json(z.object({ job: JobSchema })), 404: errorResponses[404], 409: errorResponses[422] },
+      responses: { 200: json(z.object({ job: JobSchema })), 404: errorResponses[404], 409: errorResponses[409] },
     }),
     async (c) => {
       const caller = c.get("caller");

@@ -19,7 +19,26 @@ export const PeopleSearchBody = PeopleFilters.extend({
   per_page: z.number().int().min(1).max(100).default(25),
 }).openapi("PeopleSearch");
 
-export const peopleRoutes = router().openapi(
+const Facet = z.array(z.object({ value: z.string(), count: z.number() }));
+
+export const peopleRoutes = router()
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/people/facets",
+      tags: ["People"],
+      summary: "The values the people filters take (seniorities, departments, industries, countries, email statuses), with counts",
+      responses: { 200: json(z.object({ seniorities: Facet, departments: Facet, industries: Facet, countries: Facet, email_statuses: Facet })) },
+    }),
+    async (c) => {
+      const q = (col: string) => c.env.DB.prepare(`SELECT ${col} AS value, count(*) AS count FROM people GROUP BY ${col} ORDER BY count DESC`);
+      const [s, d, i, co, e] = await c.env.DB.batch<{ value: string; count: number }>([q("seniority"), q("department"), q("industry"), q("country"), q("email_status")]);
+      // The prospect database changes rarely: browsers may keep this for an hour.
+      c.header("cache-control", "private, max-age=3600");
+      return c.json({ seniorities: s!.results, departments: d!.results, industries: i!.results, countries: co!.results, email_statuses: e!.results }, 200);
+    },
+  )
+  .openapi(
   createRoute({
     method: "post",
     path: "/people/search",

@@ -107,7 +107,7 @@ export const scheduleRoutes = router()
       tags: ["Schedules"],
       summary: "Create a schedule",
       request: { body: jsonBody(ScheduleInput) },
-      responses: { 201: json(z.object({ schedule: ScheduleSchema }), "Created"), 409: errorResponses[422], 422: errorResponses[422] },
+      responses: { 201: json(z.object({ schedule: ScheduleSchema }), "Created"), 409: errorResponses[409], 422: errorResponses[422] },
     }),
     async (c) => {
       const caller = c.get("caller");
@@ -175,7 +175,7 @@ export const scheduleRoutes = router()
       tags: ["Schedules"],
       summary: "Delete a schedule no sequence uses",
       request: { params: IdParam },
-      responses: { 200: json(z.object({ ok: z.boolean() })), 404: errorResponses[404], 409: errorResponses[422] },
+      responses: { 200: json(z.object({ ok: z.boolean() })), 404: errorResponses[404], 409: errorResponses[409] },
     }),
     async (c) => {
       const caller = c.get("caller");

@@ -109,7 +109,7 @@ export const taskRoutes = router()
         params: IdParam.extend({ action: z.enum(["complete", "skip"]).openapi({ param: { name: "action", in: "path" } }) }),
         body: { content: { "application/json": { schema: z.object({ note: z.string().max(2000).optional() }) } } },
       },
-      responses: { 200: json(z.object({ task: z.object({ id: z.string(), status: z.string(), completed_at: z.number().nullable() }) })), 403: errorResponses[403], 404: errorResponses[404], 409: errorResponses[422] },
+      responses: { 200: json(z.object({ task: z.object({ id: z.string(), status: z.string(), completed_at: z.number().nullable() }) })), 403: errorResponses[403], 404: errorResponses[404], 409: errorResponses[409] },
     }),
     async (c) => {
       const caller = c.get("caller");

@@ -208,8 +208,11 @@ async function finishJob(env: Env, jobId: string) {
   const job = await env.DB.prepare("SELECT * FROM jobs WHERE id = ?").bind(jobId).first<JobRow>();
   if (!job) return;
   const unused = job.credits_held - job.credits_used;
+  // The settlement is always on the ledger: what the job used of its hold, and what came back.
   await env.DB.batch([
-    ...(unused > 0 ? refundStatements(env.DB, job.team_id, `job:${jobId}:settle`, unused, jobId, JSON.parse(job.source).kind, "Unused hold returned") : []),
+    ...(job.credits_held > 0
+      ? refundStatements(env.DB, job.team_id, `job:${jobId}:settle`, unused, jobId, JSON.parse(job.source).kind, `Settled: ${job.credits_used} of ${job.credits_held} held credits used`)
+      : []),
     env.DB.prepare("UPDATE jobs SET status = 'completed', finished_at = coalesce(finished_at, ?) WHERE id = ? AND status IN ('queued','running','preparing')").bind(now(), jobId),
   ]);
 }

@@ -177,5 +177,6 @@ export function presentPlan(plan: Plan, page: number, perPage: number, outcome: 
       mailbox_id: c.mailboxId,
     })),
     pagination: { page, per_page: perPage, total_entries: filtered.length, total_pages: Math.max(1, Math.ceil(filtered.length / perPage)) },
+    reasons: OUTCOME_REASONS,
   };
 }
