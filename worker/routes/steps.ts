@@ -2,7 +2,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq, sql } from "drizzle-orm";
 import { db, runBatch, type Db } from "../db/client";
 import { auditLog, sequences, STEP_TYPES, steps, stepVariants } from "../db/schema";
-import type { Caller } from "../env";
+import type { Context } from "hono";
+import type { AppEnv, Caller } from "../env";
 import { now } from "../lib/clock";
 import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
@@ -59,6 +60,15 @@ async function stepOf(d: Db, sequenceId: string, stepId: string) {
   const s = await d.query.steps.findFirst({ where: and(eq(steps.id, stepId), eq(steps.sequenceId, sequenceId)) });
   if (!s) throw notFound("Step");
   return s;
+}
+
+/** The caller, the sequence they may edit and the step named in the path (404 when not theirs). */
+async function stepContext<P extends { id: string; stepId: string }>(c: Context<AppEnv>, p: P) {
+  const caller = c.get("caller");
+  const d = db(c.env.DB);
+  const { seq } = await editableSequence(d, caller, p.id);
+  const step = await stepOf(d, seq.id, p.stepId);
+  return { caller, d, seq, step, p };
 }
 
 /** Positions stay 1…n in the stored order. */
@@ -122,12 +132,8 @@ export const stepRoutes = router()
       responses: { 200: one, 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
     }),
     async (c) => {
-      const caller = c.get("caller");
-      const p = c.req.valid("param");
+      const { caller, d, seq, step, p } = await stepContext(c, c.req.valid("param"));
       const body = c.req.valid("json");
-      const d = db(c.env.DB);
-      const { seq } = await editableSequence(d, caller, p.id);
-      const step = await stepOf(d, seq.id, p.stepId);
       if (body.thread_reply && step.position === 1) refuse([{ field: "thread_reply", message: "The first step can't reply in a thread" }]);
       await d.update(steps).set({
         ...(body.wait_amount !== undefined && { waitAmount: body.wait_amount }),
@@ -151,11 +157,7 @@ export const stepRoutes = router()
       responses: { 200: one, 403: errorResponses[403], 404: errorResponses[404] },
     }),
     async (c) => {
-      const caller = c.get("caller");
-      const p = c.req.valid("param");
-      const d = db(c.env.DB);
-      const { seq } = await editableSequence(d, caller, p.id);
-      const step = await stepOf(d, seq.id, p.stepId);
+      const { caller, d, seq, step, p } = await stepContext(c, c.req.valid("param"));
       await d.batch([d.delete(stepVariants).where(eq(stepVariants.stepId, step.id)), d.delete(steps).where(eq(steps.id, step.id))]);
       const rest = await d.select({ id: steps.id }).from(steps).where(eq(steps.sequenceId, seq.id)).orderBy(asc(steps.position));
       await renumber(d, seq.id, rest.map((r) => r.id));
@@ -196,12 +198,8 @@ export const stepRoutes = router()
       responses: { 201: { ...one, description: "Created" }, 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
     }),
     async (c) => {
-      const caller = c.get("caller");
-      const p = c.req.valid("param");
+      const { caller, d, seq, step, p } = await stepContext(c, c.req.valid("param"));
       const body = c.req.valid("json");
-      const d = db(c.env.DB);
-      const { seq } = await editableSequence(d, caller, p.id);
-      const step = await stepOf(d, seq.id, p.stepId);
       if (!isEmailStep(step.type) && step.type !== "manual_email") refuse([{ field: "stepId", message: "Only email steps have variants" }]);
       refuse(templateProblems("variant", body, step.threadReply));
       const [n] = await d.select({ n: sql<number>`count(*)` }).from(stepVariants).where(eq(stepVariants.stepId, step.id));
@@ -221,12 +219,8 @@ export const stepRoutes = router()
       responses: { 200: one, 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
     }),
     async (c) => {
-      const caller = c.get("caller");
-      const p = c.req.valid("param");
+      const { caller, d, seq, step, p } = await stepContext(c, c.req.valid("param"));
       const body = c.req.valid("json");
-      const d = db(c.env.DB);
-      const { seq } = await editableSequence(d, caller, p.id);
-      const step = await stepOf(d, seq.id, p.stepId);
       const v = await d.query.stepVariants.findFirst({ where: and(eq(stepVariants.id, p.variantId), eq(stepVariants.stepId, step.id)) });
       if (!v) throw notFound("Variant");
       const next = { subject: body.subject ?? v.subject, body: body.body ?? v.body };
@@ -250,11 +244,7 @@ export const stepRoutes = router()
       responses: { 200: one, 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
     }),
     async (c) => {
-      const caller = c.get("caller");
-      const p = c.req.valid("param");
-      const d = db(c.env.DB);
-      const { seq } = await editableSequence(d, caller, p.id);
-      const step = await stepOf(d, seq.id, p.stepId);
+      const { caller, d, seq, step, p } = await stepContext(c, c.req.valid("param"));
       const all = await d.select().from(stepVariants).where(eq(stepVariants.stepId, step.id));
       if (!all.some((v) => v.id === p.variantId)) throw notFound("Variant");
       if (all.length <= 1) refuse([{ field: "variantId", message: "An email step needs at least one variant" }]);
