@@ -47,7 +47,7 @@ describe("add contacts from the Prospect Searcher", () => {
     await page.getByLabel("Job title contains").fill("VP");
     await page.getByLabel("Job title contains").press("Enter");
     await page.locator("summary", { hasText: "Email status" }).click();
-    await page.getByRole("checkbox", { name: "Verified", exact: true }).check();
+    await page.getByRole("checkbox", { name: /^Verified\b/ }).check();
     await page.getByRole("radio", { name: "Net new" }).click();
     await page.waitForFunction((n) => {
       const t = document.querySelector('[data-testid="people-total"]')?.textContent ?? "";

@@ -138,6 +138,8 @@ export type Message = Awaited<ReturnType<typeof fetchMessages>>["messages"][numb
 export type Task = Awaited<ReturnType<typeof fetchTasks>>["tasks"][number];
 export type TemplateVariable = Awaited<ReturnType<typeof fetchTemplateVariables>>[number];
 export type Person = Awaited<ReturnType<typeof searchPeople>>["people"][number];
+export type PeopleFacets = Awaited<ReturnType<typeof fetchPeopleFacets>>;
+export type Facet = PeopleFacets["seniorities"][number];
 export type Preview = Awaited<ReturnType<typeof previewAddContacts>>;
 export type Job = Awaited<ReturnType<typeof fetchJob>>;
 export type JobOutcomes = Awaited<ReturnType<typeof fetchJobOutcomes>>;
@@ -379,6 +381,11 @@ export type PeopleFilters = Omit<PeopleSearchBody, "sort" | "page" | "per_page">
 export type PeopleSort = NonNullable<PeopleSearchBody["sort"]>;
 export type EmployeeRange = NonNullable<PeopleFilters["employee_ranges"]>[number];
 export type EmailStatusValue = NonNullable<PeopleFilters["email_statuses"]>[number];
+
+/** Every value the people filters take, with how many people have it (the API lets browsers cache it for an hour). */
+export function fetchPeopleFacets() {
+  return data(api.people.facets.$get());
+}
 
 export function searchPeople(body: PeopleSearchBody) {
   return data(api.people.search.$post({ json: body }));

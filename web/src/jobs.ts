@@ -19,8 +19,8 @@ export const JOB_STATUS: Record<JobStatus, { label: string; tone: Tone; hint: st
 
 /** What the job was asked to add, in words: "Prospect search", "2 lists", "3 people picked". */
 export function jobSourceLabel(job: Pick<Job, "source">, listName?: (id: string) => string | undefined): string {
-  const s = job.source as { kind?: string; list_ids?: string[]; people?: number; contacts?: number };
-  const lists = s.list_ids ?? [];
+  const s = job.source;
+  const lists = s.list_ids;
   const listText =
     lists.length === 1 && listName?.(lists[0]!) ? `List “${listName(lists[0]!)}”` : lists.length ? plural(lists.length, "list") : "";
   const parts: string[] = [];

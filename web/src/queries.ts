@@ -1,5 +1,5 @@
 import { query } from "@solidjs/router";
-import { fetchJobOutcomes, fetchJobs, fetchLists, fetchMailboxes, fetchSchedules, fetchTasks, fetchTemplateVariables, fetchUsers, type OutcomeFilter } from "./api";
+import { fetchJobOutcomes, fetchJobs, fetchLists, fetchMailboxes, fetchPeopleFacets, fetchSchedules, fetchTasks, fetchTemplateVariables, fetchUsers, type OutcomeFilter } from "./api";
 
 /**
  * Router-cached reads shared by several pages. Actions revalidate them, so a change on one page (a new
@@ -10,6 +10,7 @@ export const getSchedules = query(() => fetchSchedules(), "schedules");
 export const getMailboxes = query(() => fetchMailboxes(), "mailboxes");
 export const getTemplateVariables = query(() => fetchTemplateVariables(), "templateVariables");
 export const getLists = query(() => fetchLists(), "lists");
+export const getPeopleFacets = query(() => fetchPeopleFacets(), "peopleFacets");
 
 /** Add-contacts jobs, newest first (of one sequence, or the team's). */
 export const getJobs = query((q: { page: number; per_page: number; sequence_id?: string }) => fetchJobs(q), "jobs");

@@ -1,10 +1,12 @@
 import { createSignal, createUniqueId, For, Show } from "solid-js";
+import { FieldError } from "./FieldError";
 import { Icon } from "./Icon";
 
 /**
  * Several free-text values as chips: Enter or a comma adds what was typed, Backspace in the empty box
  * removes the last one, each chip has its own remove button. Optional suggestions come from a
- * <datalist>, so the browser's own autocomplete (and its keyboard handling) is used.
+ * <datalist>, so the browser's own autocomplete (and its keyboard handling) is used. With `strict`, only
+ * a suggestion can be added (matched case-insensitively), so a typo can't become a filter that finds nothing.
  */
 export function TagInput(props: {
   id: string;
@@ -13,16 +15,30 @@ export function TagInput(props: {
   onChange: (values: string[]) => void;
   placeholder?: string;
   suggestions?: string[];
+  /** Shown next to a suggestion in the list (e.g. how many people have it). */
+  suggestionLabel?: (value: string) => string | undefined;
+  strict?: boolean;
   help?: string;
 }) {
   const [draft, setDraft] = createSignal("");
+  const [error, setError] = createSignal("");
   const listId = createUniqueId();
   const add = (raw: string) => {
-    const v = raw.trim().replace(/,$/, "").trim();
-    if (!v) return;
+    let v = raw.trim().replace(/,$/, "").trim();
+    if (!v) return setError("");
+    if (props.strict && props.suggestions?.length) {
+      const known = props.suggestions.find((s) => s.toLowerCase() === v.toLowerCase());
+      if (!known) {
+        setDraft(v);
+        return setError(`No ${props.label.toLowerCase()} “${v}”: pick one from the list.`);
+      }
+      v = known;
+    }
+    setError("");
     if (!props.values.some((x) => x.toLowerCase() === v.toLowerCase())) props.onChange([...props.values, v]);
     setDraft("");
   };
+  const describedBy = () => [error() && `${props.id}-error`, props.help && `${props.id}-help`].filter(Boolean).join(" ") || undefined;
   return (
     <div class="field tag-field">
       <label for={props.id}>{props.label}</label>
@@ -47,13 +63,15 @@ export function TagInput(props: {
         placeholder={props.placeholder}
         list={props.suggestions ? listId : undefined}
         autocomplete="off"
-        aria-describedby={props.help ? `${props.id}-help` : undefined}
+        aria-describedby={describedBy()}
+        aria-invalid={error() ? true : undefined}
         onInput={(e) => {
           const v = e.currentTarget.value;
           // Picking a suggestion fires input with the whole value (no keypress): take it at once.
           if (props.suggestions?.includes(v)) return add(v);
           if (v.endsWith(",")) return add(v);
           setDraft(v);
+          setError("");
         }}
         onKeyDown={(e) => {
           if (e.key === "Enter") {
@@ -67,9 +85,10 @@ export function TagInput(props: {
       />
       <Show when={props.suggestions}>
         <datalist id={listId}>
-          <For each={props.suggestions!.filter((s) => !props.values.includes(s))}>{(s) => <option value={s} />}</For>
+          <For each={props.suggestions!.filter((s) => !props.values.includes(s))}>{(s) => <option value={s} label={props.suggestionLabel?.(s)} />}</For>
         </datalist>
       </Show>
+      <FieldError id={`${props.id}-error`} message={error()} />
       <Show when={props.help}>
         <p id={`${props.id}-help`} class="field-help">{props.help}</p>
       </Show>

@@ -232,14 +232,7 @@ export default function Outbox() {
                       )}
                     </For>
                   </ul>
-                  <Pagination
-                    page={r().pagination.page}
-                    perPage={r().pagination.per_page}
-                    totalEntries={r().pagination.total_entries}
-                    totalPages={r().pagination.total_pages}
-                    busy={routing()}
-                    onPage={(p) => setParams({ page: p === 1 ? undefined : String(p), id: undefined })}
-                  />
+                  <Pagination meta={r().pagination} onPage={(p) => setParams({ page: p === 1 ? undefined : String(p), id: undefined })} />
                 </div>
                 <Show
                   when={selected()}

@@ -305,14 +305,7 @@ export default function Sequences() {
                       </tbody>
                     </table>
                   </div>
-                  <Pagination
-                    page={r().pagination.page}
-                    perPage={r().pagination.per_page}
-                    totalEntries={r().pagination.total_entries}
-                    totalPages={r().pagination.total_pages}
-                    busy={routing()}
-                    onPage={(p) => setParams({ page: p === 1 ? undefined : String(p) })}
-                  />
+                  <Pagination meta={r().pagination} />
                 </div>
               </Show>
             )}

@@ -1,19 +1,23 @@
-import { For, Show, type JSX } from "solid-js";
+import { createResource, For, Show, type JSX } from "solid-js";
 import type { SetStoreFunction } from "solid-js/store";
+import type { EmailStatusValue, Facet } from "../../api";
 import { Icon } from "../../components/Icon";
 import { TagInput } from "../../components/TagInput";
-import {
-  activeFilterCount,
-  COUNTRY_SUGGESTIONS,
-  DEPARTMENTS,
-  EMAIL_STATUSES,
-  EMPLOYEE_RANGES,
-  emptyFilters,
-  INDUSTRY_SUGGESTIONS,
-  SENIORITIES,
-  type Filters,
-  type Wizard,
-} from "./state";
+import { formatNumber } from "../../format";
+import { getPeopleFacets } from "../../queries";
+import { activeFilterCount, EMPLOYEE_RANGES, emptyFilters, facetLabel, type Filters, type Wizard } from "./state";
+
+const EMAIL_STATUS_VALUES: readonly string[] = ["verified", "unverified", "guessed", "unavailable"] satisfies EmailStatusValue[];
+
+/** Checkbox options from a facet: the values people really have, each with its count. */
+const facetOptions = <V extends string = string>(facet: Facet[] | undefined, keep?: (v: string) => boolean) =>
+  (facet ?? []).filter((f) => f.value && (!keep || keep(f.value))).map((f) => ({ value: f.value as V, label: facetLabel(f.value), count: f.count }));
+
+/** "Banking (1,204 people)" for a datalist option; the map is built once per facets answer. */
+const countLabels = (facet: Facet[] | undefined) => {
+  const m = new Map((facet ?? []).map((f) => [f.value, f.count]));
+  return (v: string) => (m.has(v) ? `${formatNumber(m.get(v)!)} people` : undefined);
+};
 
 /** A collapsible group of the sidebar; the count of chosen values shows even when it's closed. */
 function Section(props: { title: string; count: number; open?: boolean; children: JSX.Element }) {
@@ -34,7 +38,7 @@ function Section(props: { title: string; count: number; open?: boolean; children
 }
 
 /** Checkboxes over a fixed set of values (seniority, department, company size, email status). */
-function CheckList<V extends string>(props: { legend: string; name: string; options: { value: V; label: string }[]; values: V[]; onChange: (v: V[]) => void }) {
+function CheckList<V extends string>(props: { legend: string; name: string; options: { value: V; label: string; count?: number }[]; values: V[]; onChange: (v: V[]) => void }) {
   const toggle = (v: V, on: boolean) => props.onChange(on ? [...props.values, v] : props.values.filter((x) => x !== v));
   return (
     <fieldset class="check-list">
@@ -44,6 +48,9 @@ function CheckList<V extends string>(props: { legend: string; name: string; opti
           <label class="check">
             <input type="checkbox" name={props.name} value={o.value} checked={props.values.includes(o.value)} onChange={(e) => toggle(o.value, e.currentTarget.checked)} />
             {o.label}
+            <Show when={o.count !== undefined}>
+              <span class="check-count tabular">{formatNumber(o.count!)}</span>
+            </Show>
           </label>
         )}
       </For>
@@ -54,6 +61,10 @@ function CheckList<V extends string>(props: { legend: string; name: string; opti
 /** The Prospect Searcher's filters. Every change applies at once; values within a filter are OR, filters AND. */
 export function FilterSidebar(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) {
   const f = () => props.w.filters;
+  // Read without suspending: the sidebar shows at once and the options fill in when the facets answer.
+  const [facetsRes] = createResource(() => getPeopleFacets());
+  const facets = () => (facetsRes.state === "ready" ? facetsRes() : undefined);
+  const values = (facet: Facet[] | undefined) => (facet ?? []).map((x) => x.value).filter(Boolean);
   const set = <K extends keyof Filters>(k: K, v: Filters[K]) => {
     props.setW("filters", k, v as never);
     props.setW("page", 1);
@@ -101,23 +112,23 @@ export function FilterSidebar(props: { w: Wizard; setW: SetStoreFunction<Wizard>
         <TagInput id="filter-titles" label="Job title contains" values={f().titles} onChange={(v) => set("titles", v)} placeholder="e.g. VP Sales, then Enter" />
       </Section>
       <Section title="Seniority" count={f().seniorities.length}>
-        <CheckList legend="Seniority" name="seniority" options={SENIORITIES} values={f().seniorities} onChange={(v) => set("seniorities", v)} />
+        <CheckList legend="Seniority" name="seniority" options={facetOptions(facets()?.seniorities)} values={f().seniorities} onChange={(v) => set("seniorities", v)} />
       </Section>
       <Section title="Department" count={f().departments.length}>
-        <CheckList legend="Department" name="department" options={DEPARTMENTS} values={f().departments} onChange={(v) => set("departments", v)} />
+        <CheckList legend="Department" name="department" options={facetOptions(facets()?.departments)} values={f().departments} onChange={(v) => set("departments", v)} />
       </Section>
       <Section title="Industry" count={f().industries.length}>
-        <TagInput id="filter-industries" label="Industry" values={f().industries} onChange={(v) => set("industries", v)} suggestions={INDUSTRY_SUGGESTIONS} placeholder="Type or pick" />
+        <TagInput id="filter-industries" label="Industry" values={f().industries} onChange={(v) => set("industries", v)} suggestions={values(facets()?.industries)} suggestionLabel={countLabels(facets()?.industries)} strict placeholder="Type or pick" />
       </Section>
       <Section title="Company size" count={f().employee_ranges.length}>
         <CheckList legend="Employees" name="employees" options={EMPLOYEE_RANGES} values={f().employee_ranges} onChange={(v) => set("employee_ranges", v)} />
       </Section>
       <Section title="Location" count={f().countries.length + f().cities.length}>
-        <TagInput id="filter-countries" label="Country" values={f().countries} onChange={(v) => set("countries", v)} suggestions={COUNTRY_SUGGESTIONS} placeholder="Type or pick" />
+        <TagInput id="filter-countries" label="Country" values={f().countries} onChange={(v) => set("countries", v)} suggestions={values(facets()?.countries)} suggestionLabel={countLabels(facets()?.countries)} strict placeholder="Type or pick" />
         <TagInput id="filter-cities" label="City" values={f().cities} onChange={(v) => set("cities", v)} placeholder="e.g. Berlin, then Enter" />
       </Section>
       <Section title="Email status" count={f().email_statuses.length}>
-        <CheckList legend="Email status" name="email_status" options={EMAIL_STATUSES} values={f().email_statuses} onChange={(v) => set("email_statuses", v)} />
+        <CheckList legend="Email status" name="email_status" options={facetOptions<EmailStatusValue>(facets()?.email_statuses, (v) => EMAIL_STATUS_VALUES.includes(v))} values={f().email_statuses} onChange={(v) => set("email_statuses", v)} />
       </Section>
       <Section title="Prospect score" count={(f().score_min ?? 0) > 0 || (f().score_max ?? 100) < 100 ? 1 : 0}>
         <div class="score-range">

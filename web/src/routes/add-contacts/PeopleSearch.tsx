@@ -236,14 +236,7 @@ export function PeopleSearch(props: { w: Wizard; setW: SetStoreFunction<Wizard> 
                     </tbody>
                   </table>
                 </div>
-                <Pagination
-                  page={r().pagination.page}
-                  perPage={r().pagination.per_page}
-                  totalEntries={r().pagination.total_entries}
-                  totalPages={r().pagination.total_pages}
-                  busy={search.loading()}
-                  onPage={(p) => props.setW("page", p)}
-                />
+                <Pagination meta={r().pagination} onPage={(p) => props.setW("page", p)} busy={search.loading()} />
               </Show>
             </div>
           )}

@@ -12,7 +12,7 @@ import { Score } from "../../components/Score";
 import { tabId, tabPanelId, Tabs } from "../../components/Tabs";
 import { Toggle } from "../../components/Toggle";
 import { formatNumber, plural } from "../../format";
-import { OUTCOME_REASONS, OUTCOMES, reasonInfo } from "../../reasons";
+import { isSkipReason, OUTCOMES, reasonInfo } from "../../reasons";
 import type { Wizard } from "./state";
 
 /** Where each precondition is fixed. */
@@ -152,7 +152,7 @@ function Warnings(props: { preview: Preview; w: Wizard; setW: SetStoreFunction<W
 function Skipped(props: { preview: Preview }) {
   const rows = createMemo(() =>
     Object.entries(props.preview.totals.reasons)
-      .filter(([code, n]) => OUTCOME_REASONS[code]?.kind === "skip" && n > 0)
+      .filter(([code, n]) => isSkipReason(code) && n > 0)
       .sort((a, b) => b[1] - a[1]),
   );
   return (
@@ -168,8 +168,8 @@ function Skipped(props: { preview: Preview }) {
               <li>
                 <span class="reason-count tabular">{formatNumber(n)}</span>
                 <span>
-                  <strong>{reasonInfo(code).label}</strong>
-                  <span class="muted small">{reasonInfo(code).fix}</span>
+                  <strong>{reasonInfo(code, props.preview.reasons).label}</strong>
+                  <span class="muted small">{reasonInfo(code, props.preview.reasons).fix}</span>
                 </span>
               </li>
             )}
@@ -362,7 +362,7 @@ function ContactsTable(props: { preview: Preview; outcome: OutcomeFilter; onOutc
                         </Badge>
                       </td>
                       <td>
-                        <ReasonBadges codes={c.reasons} />
+                        <ReasonBadges codes={c.reasons} api={props.preview.reasons} />
                       </td>
                       <td class="num tabular">{c.credit_cost ? formatNumber(c.credit_cost) : <span class="muted">0</span>}</td>
                       <td class="small cell-nowrap">{mailboxEmail(c.mailbox_id)}</td>
@@ -373,14 +373,7 @@ function ContactsTable(props: { preview: Preview; outcome: OutcomeFilter; onOutc
             </table>
           </div>
         </Show>
-        <Pagination
-          page={props.preview.pagination.page}
-          perPage={props.preview.pagination.per_page}
-          totalEntries={props.preview.pagination.total_entries}
-          totalPages={props.preview.pagination.total_pages}
-          busy={props.busy}
-          onPage={props.onPage}
-        />
+        <Pagination meta={props.preview.pagination} onPage={props.onPage} busy={props.busy} />
       </div>
     </section>
   );

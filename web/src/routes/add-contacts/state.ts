@@ -2,32 +2,9 @@ import { createStore } from "solid-js/store";
 import type { AddContactsRequest, EmailStatusValue, EmployeeRange, PeopleFilters, PeopleSort, Person, WarningOverrides } from "../../api";
 
 /** Apollo's seniority values, in the order people scan them (most senior first). */
-export const SENIORITIES: { value: string; label: string }[] = [
-  { value: "owner", label: "Owner" },
-  { value: "founder", label: "Founder" },
-  { value: "c_suite", label: "C-suite" },
-  { value: "partner", label: "Partner" },
-  { value: "vp", label: "VP" },
-  { value: "head", label: "Head" },
-  { value: "director", label: "Director" },
-  { value: "manager", label: "Manager" },
-  { value: "senior", label: "Senior" },
-  { value: "entry", label: "Entry" },
-  { value: "intern", label: "Intern" },
-];
-
-export const DEPARTMENTS: { value: string; label: string }[] = [
-  { value: "sales", label: "Sales" },
-  { value: "marketing", label: "Marketing" },
-  { value: "engineering", label: "Engineering" },
-  { value: "product", label: "Product" },
-  { value: "operations", label: "Operations" },
-  { value: "finance", label: "Finance" },
-  { value: "human_resources", label: "Human resources" },
-  { value: "information_technology", label: "Information technology" },
-  { value: "customer_success", label: "Customer success" },
-  { value: "legal", label: "Legal" },
-];
+/** How a facet value (`c_suite`, `human_resources`, `vp`) is named in the filters; the values come from the API. */
+const FACET_LABELS: Record<string, string> = { c_suite: "C-suite", vp: "VP" };
+export const facetLabel = (value: string) => FACET_LABELS[value] ?? (value.charAt(0).toUpperCase() + value.slice(1)).replace(/_/g, " ");
 
 export const EMPLOYEE_RANGES: { value: EmployeeRange; label: string }[] = [
   { value: "1,10", label: "1–10" },
@@ -38,25 +15,6 @@ export const EMPLOYEE_RANGES: { value: EmployeeRange; label: string }[] = [
   { value: "1001,5000", label: "1,001–5,000" },
   { value: "5001,10000", label: "5,001–10,000" },
   { value: "10001,1000000", label: "10,001+" },
-];
-
-export const EMAIL_STATUSES: { value: EmailStatusValue; label: string }[] = [
-  { value: "verified", label: "Verified" },
-  { value: "unverified", label: "Unverified" },
-  { value: "guessed", label: "Guessed" },
-  { value: "unavailable", label: "Unavailable" },
-];
-
-/** Suggestions only: the API takes any value (industries and countries match exactly). */
-export const INDUSTRY_SUGGESTIONS = [
-  "Banking", "Biotechnology", "Computer & Network Security", "Computer Software", "Construction", "E-Learning", "Financial Services",
-  "Food & Beverages", "Higher Education", "Hospital & Health Care", "Information Technology & Services", "Insurance", "Internet",
-  "Legal Services", "Logistics & Supply Chain", "Management Consulting", "Marketing & Advertising", "Media Production", "Real Estate",
-  "Renewables & Environment", "Retail", "Staffing & Recruiting", "Telecommunications", "Automotive",
-];
-export const COUNTRY_SUGGESTIONS = [
-  "Australia", "Brazil", "Canada", "Finland", "France", "Germany", "India", "Ireland", "Israel", "Italy", "Japan", "Mexico", "Netherlands",
-  "Nigeria", "Poland", "Singapore", "South Africa", "Spain", "Sweden", "Switzerland", "United Arab Emirates", "United Kingdom", "United States",
 ];
 
 export const SORTS: { value: PeopleSort; label: string }[] = [

@@ -180,14 +180,7 @@ function JobOutcomes(props: { job: Job }) {
                     </tbody>
                   </table>
                 </div>
-                <Pagination
-                  page={r().pagination.page}
-                  perPage={r().pagination.per_page}
-                  totalEntries={r().pagination.total_entries}
-                  totalPages={r().pagination.total_pages}
-                  busy={routing()}
-                  onPage={setPage}
-                />
+                <Pagination meta={r().pagination} onPage={setPage} />
               </Show>
             )}
           </Show>

@@ -113,14 +113,7 @@ export function ImportsTab(props: { sequenceId: string; canAdd: boolean }) {
                   </tbody>
                 </table>
               </div>
-              <Pagination
-                page={r().pagination.page}
-                perPage={r().pagination.per_page}
-                totalEntries={r().pagination.total_entries}
-                totalPages={r().pagination.total_pages}
-                busy={routing()}
-                onPage={setPage}
-              />
+              <Pagination meta={r().pagination} onPage={setPage} />
             </div>
           </Show>
         )}
