@@ -315,8 +315,11 @@ describe("people search", () => {
     expect(scores).toEqual([...scores].sort((a: number, b: number) => b - a));
     const saved = await json(await as(s, "POST", "/api/people/search", { saved: "saved", per_page: 5 }));
     expect(saved.people.every((p: any) => p.contact_id)).toBe(true);
-    const netNew = await json(await as(s, "POST", "/api/people/search", { saved: "net_new", per_page: 5 }));
+    const netNew = await json(await as(s, "POST", "/api/people/search", { saved: "net_new", email_statuses: ["verified"], per_page: 5 }));
     expect(netNew.people.every((p: any) => p.contact_id === null)).toBe(true);
+    // net-new addresses stay masked until saved; saved contacts show theirs
+    expect(netNew.people.every((p: any) => /^.•••@/.test(p.email))).toBe(true);
+    expect(saved.people.filter((p: any) => p.email).every((p: any) => !p.email.includes("•••"))).toBe(true);
   });
 
   it("finds people by keyword across name, title and company", async () => {

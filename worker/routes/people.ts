@@ -7,7 +7,7 @@ const PersonSchema = z
   .object({
     id: z.string(), first_name: z.string(), last_name: z.string(), title: z.string(), seniority: z.string(), department: z.string(),
     company: z.string(), domain: z.string(), industry: z.string(), employees: z.number(), city: z.string(), country: z.string(),
-    time_zone: z.string(), email: z.string().nullable(), email_status: z.string(), score: z.number(), linkedin_url: z.string().nullable(),
+    time_zone: z.string(), email: z.string().nullable().openapi({ description: "Masked (a•••@domain) until the person is saved as a contact" }), email_status: z.string(), score: z.number(), linkedin_url: z.string().nullable(),
     job_changed_at: z.number().nullable(),
     contact_id: z.string().nullable().openapi({ description: "Set when your team has already saved this person" }),
   })
@@ -18,6 +18,9 @@ export const PeopleSearchBody = PeopleFilters.extend({
   page: z.number().int().min(1).max(500).default(1),
   per_page: z.number().int().min(1).max(100).default(25),
 }).openapi("PeopleSearch");
+
+/** "ada.lovelace@example.com" → "a•••@example.com". */
+export const maskEmail = (email: string) => `${email.charAt(0)}•••@${email.split("@")[1] ?? ""}`;
 
 const Facet = z.array(z.object({ value: z.string(), count: z.number() }));
 
@@ -50,6 +53,8 @@ export const peopleRoutes = router()
   async (c) => {
     const { sort, page, per_page, ...filters } = c.req.valid("json");
     const r = await searchPeople(c.env.DB, c.get("caller").teamId, filters, sort, page, per_page);
-    return c.json({ people: r.people, pagination: paginationMeta(page, per_page, r.total) }, 200);
+    // A net-new person's address is revealed when they are saved (that is what a credit buys).
+    const people = r.people.map((p) => (p.contact_id || !p.email ? p : { ...p, email: maskEmail(p.email) }));
+    return c.json({ people, pagination: paginationMeta(page, per_page, r.total) }, 200);
   },
 );
