@@ -180,8 +180,11 @@ export class SequenceDO extends DurableObject<Env> {
     await this.rearm();
   }
 
-  /** Pause, resume, finish or remove enrollments by id. Returns the ids that changed. */
-  async transition(sequenceId: string, teamId: string, ids: string[], action: "pause" | "resume" | "finish" | "remove", reason?: ReasonCode): Promise<string[]> {
+  /**
+   * Pause, resume, finish or remove enrollments by id. Returns the ids that changed. A pause with
+   * `resumeAt` (out of office) resumes by itself then.
+   */
+  async transition(sequenceId: string, teamId: string, ids: string[], action: "pause" | "resume" | "finish" | "remove", reason?: ReasonCode, resumeAt?: number): Promise<string[]> {
     await this.bind(sequenceId, teamId);
     const t = now();
     const changed: string[] = [];
@@ -192,8 +195,9 @@ export class SequenceDO extends DurableObject<Env> {
         if (!e) continue;
         const open = e.status === "active" || e.status === "paused" || e.status === "held";
         if (action === "pause" && (e.status === "active" || e.status === "held")) {
-          this.update(id, { status: "paused", reason: reason ?? "paused_by_user" });
+          this.update(id, { status: "paused", reason: reason ?? "paused_by_user", ...(resumeAt ? { due_at: resumeAt } : {}) });
           this.sql.exec("DELETE FROM timers WHERE enrollment_id = ?", id);
+          if (resumeAt) this.sql.exec("INSERT INTO timers VALUES (?, ?)", id, resumeAt);
         } else if (action === "resume" && e.status === "paused") {
           const waiting = e.waiting === "mailbox" || e.waiting === "task" ? e.waiting : "timer";
           this.update(id, { status: "active", waiting, reason: waiting === "timer" ? "waiting_for_step" : e.reason });
@@ -293,7 +297,12 @@ export class SequenceDO extends DurableObject<Env> {
         // Claim the timer and re-read the row: a pause, removal or reschedule may have landed while
         // we awaited D1 above (other calls interleave with outbound I/O).
         const claimed = this.sql.exec("DELETE FROM timers WHERE enrollment_id = ? AND run_at <= ?", stale.id, t).rowsWritten;
-        const e = this.row(stale.id);
+        let e = this.row(stale.id);
+        if (claimed && e?.status === "paused" && e.reason === "out_of_office") {
+          // Back from out of office: carry on with the step it was on.
+          this.update(e.id, { status: "active", reason: "waiting_for_step", waiting: "timer" });
+          e = this.row(e.id);
+        }
         if (!claimed || !e || e.status !== "active") continue;
         let step = cfg.steps.find((s) => s.id === e.step_id) ?? nextEnabledStep(cfg.steps, null, e.step_pos - 1);
         if (step && !step.enabled) {

@@ -47,6 +47,7 @@ export const REASONS = {
   removed_by_user: "Removed by a user",
   marked_finished: "Marked as finished by a user",
   replied: "Contact replied",
+  out_of_office: "Out of office: paused until they are back",
   send_failed: "Sending failed after retries",
   delivery_unknown: "The mail server may have accepted the email but did not confirm; not resent",
   waiting_for_step: "Waiting for the next step's time",
