@@ -14,6 +14,7 @@ import { contactRoutes } from "./routes/contacts";
 import { devRoutes } from "./routes/dev";
 import { listRoutes } from "./routes/lists";
 import { userRoutes } from "./routes/users";
+import { workflowRoutes } from "./routes/workflows";
 import { addContactsRoutes } from "./routes/add-contacts";
 import { creditRoutes } from "./routes/credits";
 import { peopleRoutes } from "./routes/people";
@@ -77,7 +78,8 @@ const routes = api
   .route("/", taskRoutes)
   .route("/", peopleRoutes)
   .route("/", addContactsRoutes)
-  .route("/", creditRoutes);
+  .route("/", creditRoutes)
+  .route("/", workflowRoutes);
 
 /** The Apollo-compatible API (same keys, limits and error body as /api). */
 const apollo = new Hono<AppEnv>().use("*", limit).use("*", authenticate).use("*", rateLimit).use("*", idempotency).route("/", apolloRoutes);
