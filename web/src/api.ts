@@ -438,3 +438,35 @@ export function fetchCredits(days = 30) {
 export function fetchLedger(q: { page: number; per_page: number }) {
   return data(api.credits.ledger.$get({ query: clean(q) }));
 }
+
+// ---------- Workflows ----------
+
+export type Workflow = Awaited<ReturnType<typeof fetchWorkflows>>["workflows"][number];
+export type WorkflowRun = Awaited<ReturnType<typeof fetchWorkflowRuns>>["runs"][number];
+export type WorkflowInput = Parameters<typeof api.workflows.$post>[0]["json"];
+export type WorkflowPatch = Parameters<(typeof api.workflows)[":id"]["$patch"]>[0]["json"];
+
+export function fetchWorkflows() {
+  return data(api.workflows.$get());
+}
+
+export async function createWorkflow(input: WorkflowInput) {
+  return (await data(api.workflows.$post({ json: input }))).workflow;
+}
+
+export async function updateWorkflow(id: string, patch: WorkflowPatch) {
+  return (await data(api.workflows[":id"].$patch({ param: { id }, json: patch }))).workflow;
+}
+
+export function deleteWorkflow(id: string) {
+  return data(api.workflows[":id"].$delete({ param: { id } }));
+}
+
+/** Runs the workflow once now, outside its schedule; answers the run it recorded. */
+export async function runWorkflowNow(id: string) {
+  return (await data(api.workflows[":id"].run.$post({ param: { id } }))).run;
+}
+
+export function fetchWorkflowRuns(id: string, q: { page: number; per_page: number }) {
+  return data(api.workflows[":id"].runs.$get({ param: { id }, query: clean(q) }));
+}

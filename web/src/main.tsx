@@ -16,6 +16,8 @@ import Sequences from "./routes/Sequences";
 import Settings from "./routes/Settings";
 import Tasks from "./routes/Tasks";
 import Workflows from "./routes/Workflows";
+import WorkflowEditor from "./routes/workflows/WorkflowEditor";
+import WorkflowPage from "./routes/workflows/WorkflowPage";
 import "./styles.css";
 
 /** Router root: sends any 401 to /login, remembering where the user was. */
@@ -46,6 +48,9 @@ render(
         <Route path="/mailboxes" component={Mailboxes} />
         <Route path="/outbox" component={Outbox} />
         <Route path="/workflows" component={Workflows} />
+        <Route path="/workflows/new" component={WorkflowEditor} />
+        <Route path="/workflows/:id" component={WorkflowPage} />
+        <Route path="/workflows/:id/edit" component={WorkflowEditor} />
         <Route path="/credits" component={Credits} />
         <Route path="/settings" component={Settings} />
         <Route path="/schedules" component={() => <Navigate href="/settings?tab=schedules" />} />

@@ -1,5 +1,5 @@
 import { query } from "@solidjs/router";
-import { fetchJobOutcomes, fetchJobs, fetchLists, fetchMailboxes, fetchPeopleFacets, fetchSchedules, fetchTasks, fetchTemplateVariables, fetchUsers, type OutcomeFilter } from "./api";
+import { fetchJobOutcomes, fetchJobs, fetchWorkflowRuns, fetchWorkflows, fetchLists, fetchMailboxes, fetchPeopleFacets, fetchSchedules, fetchTasks, fetchTemplateVariables, fetchUsers, type OutcomeFilter } from "./api";
 
 /**
  * Router-cached reads shared by several pages. Actions revalidate them, so a change on one page (a new
@@ -18,3 +18,7 @@ export const getJobOutcomes = query((id: string, q: { page: number; per_page: nu
 
 /** Tasks due today for the signed-in user: the badge in the sidebar. */
 export const getTaskCounts = query(async () => (await fetchTasks({ page: 1, per_page: 1, view: "due_today", assignee: "me" })).counts, "taskCounts");
+
+/** The team's workflows with their last run (the list, and each workflow's page). */
+export const getWorkflows = query(() => fetchWorkflows(), "workflows");
+export const getWorkflowRuns = query((id: string, q: { page: number; per_page: number }) => fetchWorkflowRuns(id, q), "workflowRuns");

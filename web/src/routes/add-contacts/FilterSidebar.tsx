@@ -58,8 +58,12 @@ function CheckList<V extends string>(props: { legend: string; name: string; opti
   );
 }
 
-/** The Prospect Searcher's filters. Every change applies at once; values within a filter are OR, filters AND. */
-export function FilterSidebar(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) {
+/**
+ * The Prospect Searcher's filters. Every change applies at once; values within a filter are OR, filters AND.
+ * `netNewOnly` hides the Everyone / Net new / Saved choice for callers that only ever look for net-new
+ * people (workflows).
+ */
+export function FilterSidebar(props: { w: Wizard; setW: SetStoreFunction<Wizard>; netNewOnly?: boolean }) {
   const f = () => props.w.filters;
   // Read without suspending: the sidebar shows at once and the options fill in when the facets answer.
   const [facetsRes] = createResource(() => getPeopleFacets());
@@ -94,19 +98,21 @@ export function FilterSidebar(props: { w: Wizard; setW: SetStoreFunction<Wizard>
         </Show>
       </div>
 
-      <div class="filter-saved">
-        <span class="filter-label" id="filter-saved-label">Show</span>
-        <div class="segmented segmented-block" role="radiogroup" aria-labelledby="filter-saved-label" aria-describedby="filter-saved-help">
-          <For each={[{ id: "any", label: "Everyone" }, { id: "net_new", label: "Net new" }, { id: "saved", label: "Saved" }] as const}>
-            {(o) => (
-              <button type="button" role="radio" class="segment" aria-checked={f().saved === o.id} onClick={() => set("saved", o.id)}>
-                {o.label}
-              </button>
-            )}
-          </For>
+      <Show when={!props.netNewOnly}>
+        <div class="filter-saved">
+          <span class="filter-label" id="filter-saved-label">Show</span>
+          <div class="segmented segmented-block" role="radiogroup" aria-labelledby="filter-saved-label" aria-describedby="filter-saved-help">
+            <For each={[{ id: "any", label: "Everyone" }, { id: "net_new", label: "Net new" }, { id: "saved", label: "Saved" }] as const}>
+              {(o) => (
+                <button type="button" role="radio" class="segment" aria-checked={f().saved === o.id} onClick={() => set("saved", o.id)}>
+                  {o.label}
+                </button>
+              )}
+            </For>
+          </div>
+          <p class="field-help" id="filter-saved-help">Net new: not yet a contact of your team (1 credit each with a verified email).</p>
         </div>
-        <p class="field-help" id="filter-saved-help">Net new: not yet a contact of your team (1 credit each with a verified email).</p>
-      </div>
+      </Show>
 
       <Section title="Job titles" count={f().titles.length} open>
         <TagInput id="filter-titles" label="Job title contains" values={f().titles} onChange={(v) => set("titles", v)} placeholder="e.g. VP Sales, then Enter" />

@@ -1,0 +1,98 @@
+// Workflows end to end: create one for "Enterprise outbound — Q4" with Prospect Searcher filters, run it
+// now, find the run (with people found and a link to its job) in the run log, then turn it off.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { baseUrl, launch, pathOf, signIn } from "./helpers.mjs";
+
+describe("workflows", () => {
+  let browser;
+  let page;
+  const name = `US VPs ${Date.now()}`;
+  const card = () => page.locator(`[data-testid="workflow-card"][data-name="${name}"]`);
+
+  before(async () => {
+    ({ browser, page } = await launch());
+    await signIn(page, "admin@demo.test");
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  it("explains what a workflow does", async () => {
+    await page.goto(`${baseUrl}/workflows`);
+    await page.getByRole("heading", { name: "Workflows", level: 1 }).waitFor();
+    assert.match((await page.locator(".page-description").textContent()) ?? "", /finds net-new people matching its filters and adds them to a sequence/);
+  });
+
+  it("creates a workflow with filters and a live count of net-new matches", async () => {
+    await page.getByRole("link", { name: "New workflow" }).click();
+    await page.waitForURL(`${baseUrl}/workflows/new`);
+    await page.getByLabel("Name").fill(name);
+    await page.getByLabel("Add to sequence").selectOption({ label: "Enterprise outbound — Q4" });
+
+    const filters = page.getByRole("complementary", { name: "Search filters" });
+    await filters.locator("summary", { hasText: "Seniority" }).click();
+    await filters.getByRole("checkbox", { name: /^VP\b/ }).check();
+    await filters.locator("summary", { hasText: "Location" }).click();
+    const country = filters.getByRole("combobox", { name: "Country" });
+    // Strict: only a known country is taken, so wait for the facets to load its suggestions.
+    await page.waitForFunction(() => [...document.querySelectorAll("datalist option")].some((o) => o.value === "United States"));
+    await country.fill("United States");
+    await country.press("Enter");
+    await filters.getByRole("button", { name: /Remove United States/ }).waitFor();
+
+    const count = page.getByTestId("wf-match-count");
+    await page.waitForFunction(() => {
+      const el = document.querySelector('[data-testid="wf-match-count"]');
+      return el && Number(el.textContent.replace(/\D/g, "")) > 0 && !document.querySelector(".wf-match .spinner");
+    });
+    assert.ok(Number(((await count.textContent()) ?? "").replace(/\D/g, "")) > 0);
+
+    await page.getByLabel("Runs").selectOption({ label: "Every day" });
+    await page.getByLabel("Max people per run").fill("5");
+    await page.getByRole("button", { name: "Create workflow" }).click();
+    await page.waitForURL(`${baseUrl}/workflows`);
+
+    await card().waitFor();
+    const text = (await card().textContent()) ?? "";
+    assert.match(text, /Enterprise outbound — Q4/);
+    assert.match(text, /Every day · up to 5 per run/);
+    assert.match(text, /VP/);
+    assert.match(text, /United States/);
+    assert.match(text, /Hasn't run yet/);
+    assert.equal(await card().getByRole("switch", { name: `${name} on` }).getAttribute("aria-checked"), "true");
+  });
+
+  it("runs it now and shows the run with people found and its job", async () => {
+    await card().getByRole("button", { name: "Run now" }).click();
+    const lastRun = card().getByTestId("last-run");
+    await lastRun.getByRole("link", { name: "View job" }).waitFor();
+    const found = Number(/Found\s*(\d+)/.exec((await lastRun.textContent()) ?? "")?.[1]);
+    assert.ok(found > 0 && found <= 5, `found ${found}`);
+
+    await card().getByRole("link", { name: "Run log" }).click();
+    await page.getByRole("heading", { name, level: 1 }).waitFor();
+    const row = page.getByTestId("run-row").first();
+    await row.waitFor();
+    assert.match((await row.textContent()) ?? "", new RegExp(`Found\\s*${found}`));
+    const job = row.getByRole("link", { name: "View job" });
+    assert.match((await job.getAttribute("href")) ?? "", /^\/jobs\/[\w-]+$/);
+    await job.click();
+    await page.getByRole("heading", { name: "Add contacts job" }).waitFor();
+    assert.match(pathOf(page), /^\/jobs\//);
+  });
+
+  it("turns it off, and it stays off", async () => {
+    await page.goto(`${baseUrl}/workflows`);
+    const toggle = card().getByRole("switch", { name: `${name} on` });
+    await toggle.click();
+    await page.waitForFunction((n) => {
+      const el = document.querySelector(`[data-testid="workflow-card"][data-name="${n}"] [role="switch"]`);
+      return el?.getAttribute("aria-checked") === "false" && el.getAttribute("aria-busy") !== "true";
+    }, name);
+    await page.reload();
+    await card().waitFor();
+    assert.equal(await card().getByRole("switch", { name: `${name} on` }).getAttribute("aria-checked"), "false");
+    assert.match((await card().textContent()) ?? "", /Off: not scheduled/);
+  });
+});

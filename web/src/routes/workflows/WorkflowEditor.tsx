@@ -1,0 +1,340 @@
+import { A, createAsync, revalidate, useNavigate, useParams } from "@solidjs/router";
+import { createMemo, createSignal, For, onCleanup, Show, Suspense } from "solid-js";
+import { createStore } from "solid-js/store";
+import { createWorkflow, fetchSequences, fieldErrors, searchPeople, updateWorkflow, type WarningOverrides, type Workflow, type WorkflowInput } from "../../api";
+import { Badge } from "../../components/Badge";
+import { FieldError } from "../../components/FieldError";
+import { Icon } from "../../components/Icon";
+import { PageHeader } from "../../components/PageHeader";
+import { ErrorPanel, FormError, Spinner } from "../../components/Status";
+import { notify } from "../../components/Toast";
+import { formatNumber } from "../../format";
+import { createLiveFetch } from "../../live";
+import { getMailboxes, getWorkflows } from "../../queries";
+import { usePageTitle } from "../../title";
+import { FilterSidebar } from "../add-contacts/FilterSidebar";
+import { createWizard, toApiFilters } from "../add-contacts/state";
+import { WORKFLOW_EXPLAINER } from "../Workflows";
+import { INTERVALS, OVERRIDES, scheduleLabel, toFilters } from "./present";
+
+const MAX_PER_RUN = 5_000;
+
+/** Sequences the signed-in user may add contacts to (a workflow adds as its owner). */
+const editableSequences = async () => (await fetchSequences({ page: 1, per_page: 100, status: "all" })).sequences.filter((s) => s.can_edit);
+
+function Form(props: { initial?: Workflow }) {
+  const navigate = useNavigate();
+  const init = props.initial;
+  // The filter sidebar is the Prospect Searcher's: it works on a wizard store, of which only `filters` is used here.
+  const [w, setW] = createWizard();
+  if (init) setW("filters", toFilters(init.filters));
+  const [form, setForm] = createStore({
+    name: init?.name ?? "",
+    sequenceId: init?.sequence_id ?? "",
+    interval: init?.interval_minutes ?? 1440,
+    maxPerRun: String(init?.max_per_run ?? 100),
+    mailboxIds: [...(init?.mailbox_ids ?? [])],
+    overrides: { ...(init?.overrides ?? {}) } as WarningOverrides,
+    enrich: init?.enrich ?? false,
+    active: init?.active ?? true,
+  });
+  const [errors, setErrors] = createSignal<Record<string, string>>({});
+  const [formError, setFormError] = createSignal<unknown>();
+  const [saving, setSaving] = createSignal(false);
+
+  const sequences = createAsync(() => editableSequences());
+  const mailboxes = createAsync(() => getMailboxes());
+  const chosenSequence = () => sequences()?.find((s) => s.id === form.sequenceId);
+
+  // The keyword box waits for a typing pause before it changes the filters (and the count).
+  const [keyword, setKeyword] = createSignal(w.filters.q);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  onCleanup(() => clearTimeout(timer));
+  const onKeyword = (v: string) => {
+    setKeyword(v);
+    clearTimeout(timer);
+    timer = setTimeout(() => setW("filters", "q", v), 300);
+  };
+
+  /** The filters as stored on the workflow: the run itself keeps to net-new people. */
+  const apiFilters = () => {
+    const { saved: _, ...rest } = toApiFilters(w.filters);
+    return rest;
+  };
+  const count = createLiveFetch(() => ({ ...apiFilters(), saved: "net_new" as const, page: 1, per_page: 1 }), (body) => searchPeople(body), 250);
+  const matching = () => count.data()?.pagination.total_entries;
+  const maxPerRun = createMemo(() => Number(form.maxPerRun));
+
+  const validate = () => {
+    const e: Record<string, string> = {};
+    if (!form.name.trim()) e.name = "Give the workflow a name.";
+    if (!form.sequenceId) e.sequence_id = "Choose the sequence it adds people to.";
+    const n = maxPerRun();
+    if (!Number.isInteger(n) || n < 1 || n > MAX_PER_RUN) e.max_per_run = `A whole number from 1 to ${formatNumber(MAX_PER_RUN)}.`;
+    return e;
+  };
+
+  const submit = async (ev: SubmitEvent) => {
+    ev.preventDefault();
+    clearTimeout(timer);
+    setW("filters", "q", keyword());
+    const e = validate();
+    setErrors(e);
+    setFormError(undefined);
+    if (Object.keys(e).length) {
+      document.getElementById(`wf-${Object.keys(e)[0]!.replace(/_/g, "-")}`)?.focus();
+      return;
+    }
+    const overrides = Object.fromEntries(Object.entries(form.overrides).filter(([, on]) => on)) as WarningOverrides;
+    const body: WorkflowInput = {
+      name: form.name.trim(),
+      sequence_id: form.sequenceId,
+      filters: apiFilters(),
+      interval_minutes: form.interval,
+      max_per_run: maxPerRun(),
+      mailbox_ids: [...form.mailboxIds],
+      overrides,
+      enrich: form.enrich,
+    };
+    setSaving(true);
+    try {
+      if (init) {
+        await updateWorkflow(init.id, body);
+        notify(`Saved “${body.name}”`);
+      } else {
+        await createWorkflow({ ...body, active: form.active });
+        notify(`Created “${body.name}”${form.active ? `: first run in about a minute, then ${scheduleLabel(form.interval).toLowerCase()}` : " (off)"}`);
+      }
+      await revalidate(getWorkflows.key);
+      navigate(init ? `/workflows/${init.id}` : "/workflows");
+    } catch (err) {
+      const fe = fieldErrors(err);
+      if (Object.keys(fe).length) setErrors(fe);
+      setFormError(err);
+    } finally {
+      setSaving(false);
+    }
+  };
+
+  const toggleMailbox = (id: string, on: boolean) => setForm("mailboxIds", (ids) => (on ? [...ids, id] : ids.filter((x) => x !== id)));
+  const err = (k: string) => errors()[k];
+
+  return (
+    <div class="searcher wf-editor">
+      <FilterSidebar w={w} setW={setW} netNewOnly />
+      <form class="searcher-main wf-form" onSubmit={(e) => void submit(e)} novalidate aria-label={init ? "Edit workflow" : "New workflow"}>
+        <section class="card wf-section" aria-labelledby="wf-who-title">
+          <div class="card-header">
+            <h2 id="wf-who-title" class="card-title">Who it finds</h2>
+            <p class="card-subtitle">Set the filters on the left. Only people who aren't contacts of your team yet are added, so nobody is added twice.</p>
+          </div>
+          <div class="wf-section-body">
+            <div class="search-field">
+              <Icon name="search" size={16} />
+              <label for="wf-keyword" class="sr-only">Keywords</label>
+              <input id="wf-keyword" type="search" placeholder="Keywords: name, title, company, industry or city" value={keyword()} onInput={(e) => onKeyword(e.currentTarget.value)} autocomplete="off" />
+            </div>
+            <div class="wf-match" aria-live="polite" data-testid="wf-match">
+              <Show when={matching() !== undefined} fallback={<Show when={count.error()} fallback={<Spinner label="Counting matching people…" />}><span class="text-danger small">Couldn't count matching people.</span></Show>}>
+                <span class="wf-match-count tabular" data-testid="wf-match-count">{formatNumber(matching()!)}</span>
+                <span>
+                  net-new {matching() === 1 ? "person matches" : "people match"} right now.
+                  <Show when={matching()! > 0 && Number.isInteger(maxPerRun()) && maxPerRun() > 0}>
+                    <span class="muted"> The next run adds up to {formatNumber(Math.min(matching()!, maxPerRun()))}.</span>
+                  </Show>
+                  <Show when={matching() === 0}>
+                    <span class="muted"> Runs would add nobody; broaden the filters.</span>
+                  </Show>
+                </span>
+                <Show when={count.loading()}>
+                  <span class="spinner spinner-sm" aria-hidden="true" />
+                </Show>
+              </Show>
+            </div>
+          </div>
+        </section>
+
+        <section class="card wf-section" aria-labelledby="wf-basics-title">
+          <div class="card-header">
+            <h2 id="wf-basics-title" class="card-title">Workflow</h2>
+          </div>
+          <div class="wf-section-body form-grid">
+            <div class="field">
+              <label for="wf-name">Name</label>
+              <input id="wf-name" value={form.name} maxLength={120} placeholder="e.g. US VPs of Sales → Q4 outbound" aria-invalid={!!err("name")} aria-describedby="wf-name-error" onInput={(e) => setForm("name", e.currentTarget.value)} />
+              <FieldError id="wf-name-error" message={err("name")} />
+            </div>
+            <div class="field">
+              <label for="wf-sequence-id">Add to sequence</label>
+              <Suspense fallback={<select id="wf-sequence-id" disabled><option>Loading sequences…</option></select>}>
+                <select id="wf-sequence-id" value={form.sequenceId} aria-invalid={!!err("sequence_id")} aria-describedby="wf-sequence-help wf-sequence-id-error" onChange={(e) => setForm("sequenceId", e.currentTarget.value)}>
+                  <option value="" disabled>Choose a sequence</option>
+                  <For each={sequences() ?? []}>{(s) => <option value={s.id}>{s.active ? s.name : `${s.name} (off)`}</option>}</For>
+                </select>
+              </Suspense>
+              <p id="wf-sequence-help" class="field-help" classList={{ "text-warning": chosenSequence()?.active === false }}>
+                <Show when={chosenSequence()?.active === false} fallback="Only sequences you can edit are listed.">
+                  This sequence is off: runs add nobody until it's turned on.
+                </Show>
+              </p>
+              <FieldError id="wf-sequence-id-error" message={err("sequence_id")} />
+            </div>
+          </div>
+        </section>
+
+        <section class="card wf-section" aria-labelledby="wf-schedule-title">
+          <div class="card-header">
+            <h2 id="wf-schedule-title" class="card-title">Schedule</h2>
+            <p class="card-subtitle">Each run adds at most this many people; the rest wait for the next run.</p>
+          </div>
+          <div class="wf-section-body form-grid">
+            <div class="field">
+              <label for="wf-interval">Runs</label>
+              <select id="wf-interval" value={String(form.interval)} onChange={(e) => setForm("interval", Number(e.currentTarget.value))}>
+                <Show when={!INTERVALS.some((i) => i.minutes === form.interval)}>
+                  <option value={String(form.interval)}>{scheduleLabel(form.interval)}</option>
+                </Show>
+                <For each={INTERVALS}>{(i) => <option value={String(i.minutes)}>{i.label}</option>}</For>
+              </select>
+              <FieldError id="wf-interval-error" message={err("interval_minutes")} />
+            </div>
+            <div class="field">
+              <label for="wf-max-per-run">Max people per run</label>
+              <input id="wf-max-per-run" type="number" inputmode="numeric" min={1} max={MAX_PER_RUN} value={form.maxPerRun} aria-invalid={!!err("max_per_run")} aria-describedby="wf-max-help wf-max-per-run-error" onInput={(e) => setForm("maxPerRun", e.currentTarget.value)} />
+              <p id="wf-max-help" class="field-help">Each person with a verified email costs 1 credit, as in a manual add.</p>
+              <FieldError id="wf-max-per-run-error" message={err("max_per_run")} />
+            </div>
+            <Show when={!init}>
+              <label class="check-row full">
+                <input type="checkbox" checked={form.active} onChange={(e) => setForm("active", e.currentTarget.checked)} aria-describedby="wf-active-help" />
+                <span>
+                  <strong>Turn it on now</strong>
+                  <span id="wf-active-help" class="muted small">The first run starts about a minute after you create it. Leave off to run it by hand first.</span>
+                </span>
+              </label>
+            </Show>
+          </div>
+        </section>
+
+        <section class="card wf-section" aria-labelledby="wf-mailboxes-title">
+          <div class="card-header">
+            <h2 id="wf-mailboxes-title" class="card-title">Send from</h2>
+            <p class="card-subtitle">Optional. With none ticked, new contacts rotate over every connected mailbox.</p>
+          </div>
+          <div class="wf-section-body">
+            <Suspense fallback={<Spinner label="Loading mailboxes…" />}>
+              <fieldset>
+                <legend class="sr-only">Mailboxes</legend>
+                <ul class="mailbox-pick-list">
+                  <For each={mailboxes()?.mailboxes ?? []} fallback={<li class="muted small">No mailboxes yet. <A href="/mailboxes">Connect one</A>; runs add nobody without one.</li>}>
+                    {(m) => (
+                      <li>
+                        <label class="mailbox-pick" classList={{ selected: form.mailboxIds.includes(m.id) }}>
+                          <input type="checkbox" checked={form.mailboxIds.includes(m.id)} onChange={(e) => toggleMailbox(m.id, e.currentTarget.checked)} />
+                          <span class="mailbox-pick-who">
+                            <strong>{m.email}</strong>
+                            <span class="muted small">{m.sender_name}</span>
+                          </span>
+                          <span class="mailbox-pick-cap">
+                            <Show when={m.status !== "connected"}>
+                              <Badge tone="warning" dot>{m.status === "paused" ? "Paused" : "Disconnected"}</Badge>
+                            </Show>
+                          </span>
+                        </label>
+                      </li>
+                    )}
+                  </For>
+                </ul>
+              </fieldset>
+            </Suspense>
+          </div>
+        </section>
+
+        <section class="card wf-section" aria-labelledby="wf-checks-title">
+          <div class="card-header">
+            <h2 id="wf-checks-title" class="card-title">Checks</h2>
+            <p class="card-subtitle">
+              Every run validates people like a manual add. People with a warning are held back unless you add that category anyway; unsubscribed, bounced and suppressed addresses are
+              always skipped.
+            </p>
+          </div>
+          <div class="wf-section-body">
+            <fieldset>
+              <legend class="field-legend">Add anyway</legend>
+              <div class="wf-overrides">
+                <For each={OVERRIDES}>
+                  {(o) => (
+                    <label class="check-row">
+                      <input type="checkbox" checked={!!form.overrides[o.key]} onChange={(e) => setForm("overrides", o.key, e.currentTarget.checked)} />
+                      <span>
+                        <strong>{o.label}</strong>
+                        <span class="muted small">{o.help}</span>
+                      </span>
+                    </label>
+                  )}
+                </For>
+              </div>
+            </fieldset>
+            <label class="check-row wf-enrich">
+              <input type="checkbox" checked={form.enrich} onChange={(e) => setForm("enrich", e.currentTarget.checked)} aria-describedby="wf-enrich-help" />
+              <span>
+                <strong>Find missing emails (enrichment)</strong>
+                <span id="wf-enrich-help" class="muted small">People without an email are looked up through the enrichment waterfall. Credits are charged only for emails found.</span>
+              </span>
+            </label>
+          </div>
+        </section>
+
+        <FormError error={formError()} />
+        <div class="wf-form-actions">
+          <A href={init ? `/workflows/${init.id}` : "/workflows"} class="btn btn-secondary">
+            Cancel
+          </A>
+          <button type="submit" class="btn btn-primary" disabled={saving()}>
+            {saving() ? "Saving…" : init ? "Save changes" : "Create workflow"}
+          </button>
+        </div>
+      </form>
+    </div>
+  );
+}
+
+/** /workflows/new and /workflows/:id/edit. */
+export default function WorkflowEditor() {
+  const params = useParams();
+  usePageTitle(params.id ? "Edit workflow" : "New workflow");
+  const workflows = createAsync(() => (params.id ? getWorkflows() : Promise.resolve(undefined)));
+  const current = () => workflows()?.workflows.find((x) => x.id === params.id);
+  return (
+    <div class="page">
+      <nav aria-label="Breadcrumb" class="breadcrumb">
+        <A href="/workflows">
+          <Icon name="arrowLeft" size={14} /> Workflows
+        </A>
+      </nav>
+      <Show
+        when={params.id}
+        fallback={
+          <>
+            <PageHeader title="New workflow" description={WORKFLOW_EXPLAINER} />
+            <Form />
+          </>
+        }
+      >
+        <Suspense fallback={<div class="page-loading"><Spinner label="Loading workflow…" /></div>}>
+          <Show when={workflows()}>
+            {/* Keyed on the id: a refetch of the list must not reset what is being typed. */}
+            <Show when={current()?.id} keyed fallback={<ErrorPanel error={new Error("This workflow doesn't exist or was deleted.")} title="Workflow not found" />}>
+              {(_id: string) => (
+                <>
+                  <PageHeader title={`Edit “${current()!.name}”`} description={WORKFLOW_EXPLAINER} />
+                  <Form initial={current()!} />
+                </>
+              )}
+            </Show>
+          </Show>
+        </Suspense>
+      </Show>
+    </div>
+  );
+}

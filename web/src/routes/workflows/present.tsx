@@ -1,0 +1,160 @@
+import { A } from "@solidjs/router";
+import { Show } from "solid-js";
+import type { WarningOverrides, Workflow, WorkflowRun } from "../../api";
+import { Badge, type Tone } from "../../components/Badge";
+import { formatDay, formatFull, formatNumber } from "../../format";
+import { isFinished, JOB_STATUS, type JobStatus } from "../../jobs";
+import { emptyFilters, EMPLOYEE_RANGES, facetLabel, type Filters } from "../add-contacts/state";
+
+/** How often a workflow can run: the choices of the editor (the API takes 15 minutes to 30 days). */
+export const INTERVALS: { minutes: number; label: string }[] = [
+  { minutes: 15, label: "Every 15 minutes" },
+  { minutes: 60, label: "Every hour" },
+  { minutes: 360, label: "Every 6 hours" },
+  { minutes: 1440, label: "Every day" },
+  { minutes: 10080, label: "Every week" },
+];
+
+/** "Every day", "Every 6 hours", "Every 90 minutes". */
+export function scheduleLabel(minutes: number) {
+  const known = INTERVALS.find((i) => i.minutes === minutes);
+  if (known) return known.label;
+  if (minutes % 1440 === 0) return `Every ${minutes / 1440} days`;
+  if (minutes % 60 === 0) return `Every ${minutes / 60} hours`;
+  return `Every ${minutes} minutes`;
+}
+
+/** Why a run added nobody, in words, with what to do about it. Unknown codes fall back to their words. */
+const REASONS: Record<string, { label: string; fix: string }> = {
+  no_new_people: { label: "No new people matched", fix: "Everyone matching the filters is already a contact. Broaden the filters to reach new people." },
+  sequence_inactive: { label: "Sequence is off", fix: "Turn the sequence on; the next run adds people again." },
+  insufficient_credits: { label: "Not enough credits", fix: "Top up credits, or lower the maximum per run." },
+  no_connected_mailbox: { label: "No connected mailbox", fix: "Connect a mailbox on the Mailboxes page." },
+  mailbox_not_connected: { label: "A chosen mailbox isn't connected", fix: "Reconnect it on the Mailboxes page, or change the workflow's mailboxes." },
+  no_enabled_steps: { label: "The sequence has no enabled steps", fix: "Add a step or turn one on in the sequence editor." },
+  owner_missing: { label: "The workflow's owner is no longer on the team", fix: "An admin can recreate the workflow under an active user." },
+  interrupted: { label: "Interrupted before it finished", fix: "The next run tries again." },
+  forbidden: { label: "The owner can't add contacts to this sequence", fix: "Share the sequence with edit access, or pick another sequence." },
+  too_many_contacts: { label: "Too many people for one run", fix: "Lower the maximum per run." },
+  internal_error: { label: "Something went wrong on our side", fix: "The next run tries again." },
+};
+
+export function reasonText(code: string) {
+  return REASONS[code] ?? { label: (code.charAt(0).toUpperCase() + code.slice(1)).replace(/_/g, " "), fix: "" };
+}
+
+/** The warning categories a workflow can add anyway (WARNING_CATEGORIES in the API; the type keeps them in step). */
+export const OVERRIDES: { key: keyof WarningOverrides; label: string; help: string }[] = [
+  { key: "unverified_email", label: "Unverified or guessed email", help: "Riskier to send to; may bounce." },
+  { key: "no_email", label: "No email address", help: "They get the sequence's non-email steps only (or an email found by enrichment)." },
+  { key: "job_change", label: "Changed jobs recently", help: "Their title and company may be out of date." },
+  { key: "active_in_other_sequence", label: "Active in another sequence", help: "They'd get emails from two sequences at once." },
+  { key: "finished_in_other_sequence", label: "Finished another sequence", help: "They already heard from you." },
+  { key: "owned_by_other", label: "Owned by another user", help: "A teammate owns the contact." },
+  { key: "blocked_stage", label: "In a blocked stage", help: "The contact's stage normally keeps them out of sequences." },
+];
+
+/** A workflow's stored filters back into the sidebar's shape (unknown keys ignored). */
+export function toFilters(stored: Record<string, unknown>): Filters {
+  const f = emptyFilters();
+  const arr = (k: string) => (Array.isArray(stored[k]) ? (stored[k] as string[]).filter((v) => typeof v === "string") : []);
+  const num = (k: string) => (typeof stored[k] === "number" ? (stored[k] as number) : null);
+  return {
+    ...f,
+    q: typeof stored.q === "string" ? stored.q : "",
+    titles: arr("titles"),
+    seniorities: arr("seniorities"),
+    departments: arr("departments"),
+    industries: arr("industries"),
+    employee_ranges: arr("employee_ranges") as Filters["employee_ranges"],
+    countries: arr("countries"),
+    cities: arr("cities"),
+    email_statuses: arr("email_statuses") as Filters["email_statuses"],
+    score_min: num("score_min"),
+    score_max: num("score_max"),
+  };
+}
+
+/** "VP, Director · United States · 51–200 employees": the filters in one line each, for the list. */
+export function filterSummary(stored: Record<string, unknown>): string[] {
+  const f = toFilters(stored);
+  const out: string[] = [];
+  if (f.q) out.push(`“${f.q}”`);
+  if (f.titles.length) out.push(`Title: ${f.titles.join(", ")}`);
+  if (f.seniorities.length) out.push(f.seniorities.map(facetLabel).join(", "));
+  if (f.departments.length) out.push(f.departments.map(facetLabel).join(", "));
+  if (f.industries.length) out.push(f.industries.join(", "));
+  if (f.employee_ranges.length) out.push(`${f.employee_ranges.map((r) => EMPLOYEE_RANGES.find((x) => x.value === r)?.label ?? r).join(", ")} employees`);
+  if (f.countries.length || f.cities.length) out.push([...f.cities, ...f.countries].join(", "));
+  if (f.email_statuses.length) out.push(`Email ${f.email_statuses.join(", ")}`);
+  if (f.score_min !== null || f.score_max !== null) out.push(`Score ${f.score_min ?? 0}–${f.score_max ?? 100}`);
+  return out;
+}
+
+/** The run's headline: running, failed, added nobody, or its job's state. */
+export function runStatus(r: WorkflowRun): { label: string; tone: Tone } {
+  if (r.status === "running") return { label: "Running", tone: "accent" };
+  if (r.status === "failed") return { label: "Failed", tone: "danger" };
+  if (r.reason) return { label: "Added nobody", tone: r.reason === "no_new_people" ? "neutral" : "warning" };
+  if (r.job_status && !isFinished(r.job_status as JobStatus)) return { label: JOB_STATUS[r.job_status as JobStatus]?.label ?? "Adding", tone: "info" };
+  if (r.job_status === "failed" || r.job_status === "cancelled") return { label: `Job ${r.job_status}`, tone: "danger" };
+  return { label: "Completed", tone: "success" };
+}
+
+/** "Found 12 · Added 9", with the job link; "Adding…" while its job hasn't enrolled anybody yet. */
+export function RunCounts(props: { run: WorkflowRun }) {
+  const addedText = () => {
+    const r = props.run;
+    if (r.added !== null) return formatNumber(r.added);
+    if (r.job_id && r.job_status && !isFinished(r.job_status as JobStatus)) return "adding…";
+    return "0";
+  };
+  return (
+    <span class="wf-counts">
+      <span>
+        Found <strong class="tabular">{formatNumber(props.run.found)}</strong>
+      </span>
+      <span aria-hidden="true">·</span>
+      <span>
+        Added <strong class="tabular">{addedText()}</strong>
+      </span>
+      <Show when={props.run.job_id}>
+        {(id) => (
+          <A href={`/jobs/${id()}`} class="wf-job-link" data-testid="run-job-link">
+            View job
+          </A>
+        )}
+      </Show>
+    </span>
+  );
+}
+
+/** The reason a run added nobody, with its fix as help text. */
+export function RunReason(props: { code: string | null }) {
+  return (
+    <Show when={props.code}>
+      {(c) => (
+        <span class="wf-reason" data-testid="run-reason" data-reason={c()}>
+          <strong>{reasonText(c()).label}</strong>
+          <Show when={reasonText(c()).fix}>
+            <span class="muted"> {reasonText(c()).fix}</span>
+          </Show>
+        </span>
+      )}
+    </Show>
+  );
+}
+
+export function RunTime(props: { ms: number }) {
+  return (
+    <time datetime={new Date(props.ms).toISOString()} title={formatFull(props.ms)}>
+      {formatDay(props.ms)}
+    </time>
+  );
+}
+
+export function RunBadge(props: { run: WorkflowRun }) {
+  return <Badge tone={runStatus(props.run).tone} dot>{runStatus(props.run).label}</Badge>;
+}
+
+export const isRunning = (w: Workflow) => w.last_run?.status === "running";
