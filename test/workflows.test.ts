@@ -52,6 +52,8 @@ describe("workflows", () => {
     expect(r2).toMatchObject({ status: "failed", reason: "sequence_inactive" });
     const listed = (await json(await as(x.s, "GET", "/api/workflows"))).workflows.find((w: any) => w.id === off.id);
     expect(listed.last_run.reason).toBe("sequence_inactive");
+    const single = (await json(await as(x.s, "GET", `/api/workflows/${off.id}`))).workflow;
+    expect(single).toEqual(listed);
   });
 
   it("turned off, it doesn't run; only those who may add to the sequence can create one; other teams get 404", async () => {

@@ -134,6 +134,10 @@ export const workflowRoutes = router()
     },
   )
   .openapi(
+    createRoute({ method: "get", path: "/workflows/{id}", tags: ["Workflows"], summary: "One workflow with its last run", request: { params: IdParam }, responses: { 200: one, 404: errorResponses[404] } }),
+    async (c) => c.json({ workflow: await present(c.env, await workflowOf(c.env, c.get("caller"), c.req.valid("param").id, false)) }, 200),
+  )
+  .openapi(
     createRoute({
       method: "patch",
       path: "/workflows/{id}",
