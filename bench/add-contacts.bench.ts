@@ -1,9 +1,7 @@
 import { it } from "vitest";
-import { bulkInsert } from "../worker/db/bulk";
+import { bulkInsert, bulkInsertStatements } from "../worker/db/bulk";
 import { newId } from "../worker/lib/ids";
 import { resetClock } from "../worker/lib/clock";
-import { peopleChunks, PEOPLE_COLUMNS } from "../worker/seed/people";
-import { bulkInsertStatements } from "../worker/db/bulk";
 import { as, env } from "../test/helpers";
 import { addContactsSetup, makeList, waitForJob } from "../test/fixtures";
 import { report } from "./report";
@@ -54,6 +52,3 @@ for (const size of [10_000, 100_000].map((n) => Math.max(100, Math.round(n * sca
     report(`enroll_${size}_per_second`, size / wall, "contacts/s");
   });
 }
-
-void peopleChunks;
-void PEOPLE_COLUMNS;

@@ -121,12 +121,6 @@ export class SequenceDO extends DurableObject<Env> {
     });
   }
 
-  private sequenceId(): string {
-    const id = this.meta("sequence_id");
-    if (!id) throw new Error("SequenceDO used before it was bound to a sequence");
-    return id;
-  }
-
   // ---------------------------------------------------------------- RPC verbs
 
   /**

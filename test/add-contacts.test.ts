@@ -65,7 +65,6 @@ describe("add contacts: preview", () => {
 
   it("holds back warned contacts unless their category is overridden or validation is skipped", async () => {
     const x = await addContactsSetup();
-    const other = await addContactsSetup();
     const [unverified, noEmail, jobChange, foreign, clean] = await makeContacts(x.teamId, 5);
     await env.DB.batch([
       env.DB.prepare("UPDATE contacts SET email_status = 'unverified' WHERE id = ?").bind(unverified),
@@ -73,7 +72,6 @@ describe("add contacts: preview", () => {
       env.DB.prepare("UPDATE contacts SET job_changed_at = 1 WHERE id = ?").bind(jobChange),
       env.DB.prepare("UPDATE contacts SET owner_id = 'someone-else' WHERE id = ?").bind(foreign),
     ]);
-    void other;
     const ids = [unverified, noEmail, jobChange, foreign, clean];
     const p = await json(await preview(x.s, x.sequenceId, { source: { contact_ids: ids } }));
     expect(p.totals).toMatchObject({ enrolled: 1, warned: 4, skipped: 0 });

@@ -132,7 +132,7 @@ export const stepRoutes = router()
       responses: { 200: one, 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
     }),
     async (c) => {
-      const { caller, d, seq, step, p } = await stepContext(c, c.req.valid("param"));
+      const { caller, d, seq, step } = await stepContext(c, c.req.valid("param"));
       const body = c.req.valid("json");
       if (body.thread_reply && step.position === 1) refuse([{ field: "thread_reply", message: "The first step can't reply in a thread" }]);
       await d.update(steps).set({
@@ -157,7 +157,7 @@ export const stepRoutes = router()
       responses: { 200: one, 403: errorResponses[403], 404: errorResponses[404] },
     }),
     async (c) => {
-      const { caller, d, seq, step, p } = await stepContext(c, c.req.valid("param"));
+      const { caller, d, seq, step } = await stepContext(c, c.req.valid("param"));
       await d.batch([d.delete(stepVariants).where(eq(stepVariants.stepId, step.id)), d.delete(steps).where(eq(steps.id, step.id))]);
       const rest = await d.select({ id: steps.id }).from(steps).where(eq(steps.sequenceId, seq.id)).orderBy(asc(steps.position));
       await renumber(d, seq.id, rest.map((r) => r.id));
@@ -198,7 +198,7 @@ export const stepRoutes = router()
       responses: { 201: { ...one, description: "Created" }, 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
     }),
     async (c) => {
-      const { caller, d, seq, step, p } = await stepContext(c, c.req.valid("param"));
+      const { caller, d, seq, step } = await stepContext(c, c.req.valid("param"));
       const body = c.req.valid("json");
       if (!isEmailStep(step.type) && step.type !== "manual_email") refuse([{ field: "stepId", message: "Only email steps have variants" }]);
       refuse(templateProblems("variant", body, step.threadReply));

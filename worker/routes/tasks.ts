@@ -5,7 +5,7 @@ import { contacts, sequences, tasks, users } from "../db/schema";
 import { now } from "../lib/clock";
 import { ApiError, notFound } from "../lib/errors";
 import { router } from "../lib/openapi";
-import { errorResponses, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
+import { errorResponses, IdParam, json, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
 import { sequenceStub } from "../lib/stubs";
 import { sequenceAccess, canEdit } from "../services/access";
 import { isValidTimeZone, windowEnd } from "../services/schedule-time";

@@ -1,5 +1,5 @@
 import { hashPassword, sha256Hex } from "../lib/crypto";
-import { bulkInsert, bulkInsertStatements, type Row } from "../db/bulk";
+import { bulkInsertStatements, type Row } from "../db/bulk";
 import { PEOPLE_COLUMNS, peopleChunks, type PersonRow } from "./people";
 import { Rng, seedId } from "./random";
 

@@ -5,7 +5,7 @@ import type { Caller } from "../env";
 import { now } from "../lib/clock";
 import { hashPassword, sha256Hex, verifyPassword } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
-import { newId, randomToken } from "../lib/ids";
+import { randomToken } from "../lib/ids";
 
 export const SESSION_COOKIE = "sf_session";
 export const SESSION_TTL_MS = 14 * 24 * 3600 * 1000;

@@ -128,7 +128,7 @@ function Waterfall(props: { report: CreditsReport }) {
 }
 
 function Ledger() {
-  const [params, setParams] = useSearchParams();
+  const [params] = useSearchParams();
   const routing = useIsRouting();
   const page = () => Math.max(1, Number(params.page) || 1);
   const ledger = createAsync(() => getLedger(page()));

@@ -1,9 +1,8 @@
 import { A, createAsync } from "@solidjs/router";
-import { For, Show, Suspense } from "solid-js";
+import { Show, Suspense } from "solid-js";
 import type { SetStoreFunction } from "solid-js/store";
-import { Badge } from "../../components/Badge";
 import { Icon } from "../../components/Icon";
-import { Meter } from "../../components/Meter";
+import { MailboxPickList } from "../../components/MailboxPickList";
 import { Spinner } from "../../components/Status";
 import { browserTimeZone, formatFull, formatNumber } from "../../format";
 import { getMailboxes } from "../../queries";
@@ -48,36 +47,7 @@ export function OptionsStep(props: { w: Wizard; setW: SetStoreFunction<Wizard> }
             <Suspense fallback={<Spinner label="Loading mailboxes…" />}>
               <fieldset class="mailbox-picks">
                 <legend class="field-legend">Mailboxes</legend>
-                <ul class="mailbox-pick-list">
-                  <For each={mailboxes()?.mailboxes ?? []}>
-                    {(m) => {
-                      const left = () => Math.max(0, m.capacity.left_today);
-                      const down = () => m.status !== "connected";
-                      return (
-                        <li>
-                          <label class="mailbox-pick" classList={{ selected: props.w.mailboxIds.includes(m.id), disabled: down() }}>
-                            <input type="checkbox" checked={props.w.mailboxIds.includes(m.id)} disabled={down()} onChange={(e) => toggleMailbox(m.id, e.currentTarget.checked)} aria-describedby={`mb-cap-${m.id}`} />
-                            <span class="mailbox-pick-who">
-                              <strong>{m.email}</strong>
-                              <span class="muted small">
-                                {m.sender_name}
-                                <Show when={m.owner_name && m.owner_name !== m.sender_name}> · owner {m.owner_name}</Show>
-                              </span>
-                            </span>
-                            <span class="mailbox-pick-cap" id={`mb-cap-${m.id}`}>
-                              <Show when={!down()} fallback={<Badge tone="warning" dot>{m.status === "paused" ? "Paused" : "Disconnected"}</Badge>}>
-                                <span class="small">
-                                  <strong class="tabular">{formatNumber(left())}</strong> of {formatNumber(m.daily_limit)} left today
-                                </span>
-                                <Meter used={m.daily_limit - left()} limit={m.daily_limit} size="sm" label={`${m.email} capacity used today`} />
-                              </Show>
-                            </span>
-                          </label>
-                        </li>
-                      );
-                    }}
-                  </For>
-                </ul>
+                <MailboxPickList mailboxes={mailboxes()?.mailboxes ?? []} selected={props.w.mailboxIds} onToggle={toggleMailbox} />
                 <p class="field-help">
                   <Show when={props.w.mailboxIds.length === 0} fallback={props.w.mailboxIds.length === 1 ? "Every new contact sends from this mailbox." : `New contacts rotate over these ${props.w.mailboxIds.length} mailboxes.`}>
                     None ticked: every connected mailbox is used. Disconnected ones can't be picked; <A href="/mailboxes">reconnect them on Mailboxes</A>.

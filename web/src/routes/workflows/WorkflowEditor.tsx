@@ -2,8 +2,8 @@ import { A, createAsync, revalidate, useNavigate, useParams } from "@solidjs/rou
 import { createMemo, createSignal, For, onCleanup, Show, Suspense } from "solid-js";
 import { createStore } from "solid-js/store";
 import { createWorkflow, fetchSequences, fieldErrors, searchPeople, updateWorkflow, type WarningOverrides, type Workflow, type WorkflowInput } from "../../api";
-import { Badge } from "../../components/Badge";
 import { FieldError } from "../../components/FieldError";
+import { MailboxPickList } from "../../components/MailboxPickList";
 import { Icon } from "../../components/Icon";
 import { PageHeader } from "../../components/PageHeader";
 import { ErrorPanel, FormError, Spinner } from "../../components/Status";
@@ -225,26 +225,12 @@ function Form(props: { initial?: Workflow }) {
             <Suspense fallback={<Spinner label="Loading mailboxes…" />}>
               <fieldset>
                 <legend class="sr-only">Mailboxes</legend>
-                <ul class="mailbox-pick-list">
-                  <For each={mailboxes()?.mailboxes ?? []} fallback={<li class="muted small">No mailboxes yet. <A href="/mailboxes">Connect one</A>; runs add nobody without one.</li>}>
-                    {(m) => (
-                      <li>
-                        <label class="mailbox-pick" classList={{ selected: form.mailboxIds.includes(m.id) }}>
-                          <input type="checkbox" checked={form.mailboxIds.includes(m.id)} onChange={(e) => toggleMailbox(m.id, e.currentTarget.checked)} />
-                          <span class="mailbox-pick-who">
-                            <strong>{m.email}</strong>
-                            <span class="muted small">{m.sender_name}</span>
-                          </span>
-                          <span class="mailbox-pick-cap">
-                            <Show when={m.status !== "connected"}>
-                              <Badge tone="warning" dot>{m.status === "paused" ? "Paused" : "Disconnected"}</Badge>
-                            </Show>
-                          </span>
-                        </label>
-                      </li>
-                    )}
-                  </For>
-                </ul>
+                <MailboxPickList
+                  mailboxes={mailboxes()?.mailboxes ?? []}
+                  selected={form.mailboxIds}
+                  onToggle={toggleMailbox}
+                  empty={<li class="muted small">No mailboxes yet. <A href="/mailboxes">Connect one</A>; runs add nobody without one.</li>}
+                />
               </fieldset>
             </Suspense>
           </div>
