@@ -214,6 +214,8 @@ export const schedules = sqliteTable(
     holidayCalendar: text("holiday_calendar").notNull().default("none"),
     useContactTimeZone: integer("use_contact_time_zone", { mode: "boolean" }).notNull().default(false),
     isDefault: integer("is_default", { mode: "boolean" }).notNull().default(false),
+    /** Who made it: they and admins may change it (null for the team's seeded schedules: admins only). */
+    createdBy: text("created_by"),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex("schedules_team_name_uq").on(t.teamId, t.name)],
@@ -581,18 +583,26 @@ export const auditLog = sqliteTable(
   (t) => [index("audit_log_team_created_idx").on(t.teamId, t.createdAt)],
 );
 
-/** Stored answers to POSTs sent with an Idempotency-Key (same key + same body → same answer). */
+/**
+ * Stored answers to POSTs sent with an Idempotency-Key (same key + same body → same answer).
+ * A record belongs to one principal (a user's session or one API key): nobody else can replay it.
+ * `grants` lists the authorization checks the first request passed; a replay re-runs them first.
+ * `body` is null for answers that held a secret (a created API key): those are never replayed.
+ */
 export const idempotencyKeys = sqliteTable(
   "idempotency_keys",
   {
     teamId: teamId(),
+    /** "user:<id>" for a session, "key:<id>" for an API key. */
+    principal: text("principal").notNull(),
     key: text("key").notNull(),
     requestHash: text("request_hash").notNull(),
     status: integer("status").notNull(),
-    body: text("body").notNull(),
+    body: text("body"),
+    grants: text("grants", { mode: "json" }).$type<{ action: string; id?: string }[]>().notNull().default(sql`'[]'`),
     createdAt: createdAt(),
   },
-  (t) => [primaryKey({ columns: [t.teamId, t.key] })],
+  (t) => [primaryKey({ columns: [t.teamId, t.principal, t.key] })],
 );
 
 export type Role = (typeof users.$inferSelect)["role"];
