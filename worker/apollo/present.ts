@@ -1,3 +1,4 @@
+import { listParam } from "../db/in-list";
 /** Seqflare rows in the shapes of Apollo's public API, so existing integrations read them unchanged. */
 
 export const iso = (t: number | null | undefined) => (t === null || t === undefined ? null : new Date(t).toISOString());
@@ -8,9 +9,9 @@ const STATUS: Record<string, string> = { active: "active", paused: "paused", hel
 export async function apolloContacts(d1: D1Database, teamId: string, ids: string[]) {
   if (!ids.length) return [];
   const [contacts, statuses, labels] = await d1.batch<Record<string, any>>([
-    d1.prepare("SELECT * FROM contacts WHERE team_id = ? AND id IN (SELECT value FROM json_each(?))").bind(teamId, JSON.stringify(ids)),
-    d1.prepare("SELECT * FROM enrollments WHERE team_id = ? AND contact_id IN (SELECT value FROM json_each(?))").bind(teamId, JSON.stringify(ids)),
-    d1.prepare("SELECT contact_id, list_id FROM list_members WHERE team_id = ? AND contact_id IN (SELECT value FROM json_each(?))").bind(teamId, JSON.stringify(ids)),
+    d1.prepare("SELECT * FROM contacts WHERE team_id = ? AND id IN (SELECT value FROM json_each(?))").bind(teamId, listParam(ids)),
+    d1.prepare("SELECT * FROM enrollments WHERE team_id = ? AND contact_id IN (SELECT value FROM json_each(?))").bind(teamId, listParam(ids)),
+    d1.prepare("SELECT contact_id, list_id FROM list_members WHERE team_id = ? AND contact_id IN (SELECT value FROM json_each(?))").bind(teamId, listParam(ids)),
   ]);
   const order = new Map(ids.map((id, i) => [id, i]));
   return contacts!.results

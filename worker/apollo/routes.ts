@@ -1,6 +1,7 @@
 import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { db } from "../db/client";
+import { listParam } from "../db/in-list";
 import type { AppEnv, Caller } from "../env";
 import { ApiError, zodDetails } from "../lib/errors";
 import { sequenceStub } from "../lib/stubs";
@@ -77,12 +78,12 @@ export const apolloRoutes = new Hono<AppEnv>()
     for (const seqId of p.emailer_campaign_ids) {
       const { seq, access } = await sequenceAccess(d, caller, seqId);
       if (!canEdit(access)) throw new ApiError("forbidden", `You can't change contacts of ${seq.name}`);
-      const { results } = await c.env.DB.prepare("SELECT id FROM enrollments WHERE sequence_id = ? AND contact_id IN (SELECT value FROM json_each(?))").bind(seq.id, JSON.stringify(p.contact_ids)).all<{ id: string }>();
+      const { results } = await c.env.DB.prepare("SELECT id FROM enrollments WHERE sequence_id = ? AND contact_id IN (SELECT value FROM json_each(?))").bind(seq.id, listParam(p.contact_ids)).all<{ id: string }>();
       if (results.length) await sequenceStub(c.env, seq.id).transition(seq.id, seq.teamId, results.map((r) => r.id), action);
       campaigns.push(seq.id);
     }
     await audit(d, caller, `apollo.${p.mode}`, "sequence", campaigns.join(","), { contacts: p.contact_ids.length });
-    const { rows } = await campaignRows(c.env.DB, caller.teamId, "AND s.id IN (SELECT value FROM json_each(?))", [JSON.stringify(campaigns)], 100, 1);
+    const { rows } = await campaignRows(c.env.DB, caller.teamId, "AND s.id IN (SELECT value FROM json_each(?))", [listParam(campaigns)], 100, 1);
     return c.json({ contacts: await apolloContacts(c.env.DB, caller.teamId, p.contact_ids), emailer_campaigns: rows.map(apolloCampaign) });
   })
   .post("/emailer_campaigns/:id/add_contact_ids", master, async (c) => {
@@ -109,7 +110,7 @@ export const apolloRoutes = new Hono<AppEnv>()
     const caller = await actingAs(c, p.user_id);
     let listIds: string[] = [];
     if (p.label_names?.length) {
-      const { results } = await c.env.DB.prepare("SELECT id, name FROM lists WHERE team_id = ? AND name IN (SELECT value FROM json_each(?))").bind(caller.teamId, JSON.stringify(p.label_names)).all<{ id: string; name: string }>();
+      const { results } = await c.env.DB.prepare("SELECT id, name FROM lists WHERE team_id = ? AND name IN (SELECT value FROM json_each(?))").bind(caller.teamId, listParam(p.label_names)).all<{ id: string; name: string }>();
       const missing = p.label_names.filter((n) => !results.some((r) => r.name === n));
       if (missing.length) throw new ApiError("validation_failed", `No list named ${missing.map((m) => `"${m}"`).join(", ")}`, { fields: [{ field: "label_names", message: "Unknown list" }] });
       listIds = results.map((r) => r.id);
@@ -192,7 +193,7 @@ export const apolloRoutes = new Hono<AppEnv>()
       AND (?3 IS NULL OR c.stage_id IN (SELECT value FROM json_each(?3)))
       AND (?4 IS NULL OR EXISTS (SELECT 1 FROM list_members m WHERE m.contact_id = c.id AND m.list_id IN (SELECT value FROM json_each(?4))))`;
     const sort = p.sort_by_field === "contact_last_name" ? "c.last_name" : p.sort_by_field === "contact_updated_at" ? "c.updated_at" : "c.created_at";
-    const binds = [teamId, like, p.contact_stage_ids?.length ? JSON.stringify(p.contact_stage_ids) : null, p.label_ids?.length ? JSON.stringify(p.label_ids) : null];
+    const binds = [teamId, like, p.contact_stage_ids?.length ? listParam(p.contact_stage_ids) : null, p.label_ids?.length ? listParam(p.label_ids) : null];
     const [rows, total] = await c.env.DB.batch<Record<string, any>>([
       c.env.DB.prepare(`SELECT c.id FROM contacts c WHERE ${where} ORDER BY ${sort} ${p.sort_ascending ? "ASC" : "DESC"}, c.id LIMIT ?5 OFFSET ?6`).bind(...binds, p.per_page, (p.page - 1) * p.per_page),
       c.env.DB.prepare(`SELECT count(*) AS n FROM contacts c WHERE ${where}`).bind(...binds),
@@ -237,7 +238,7 @@ export const apolloRoutes = new Hono<AppEnv>()
     };
     // A location may be a city or a country.
     if (p.person_locations?.length) {
-      const cities = await c.env.DB.prepare("SELECT DISTINCT city FROM people WHERE city IN (SELECT value FROM json_each(?))").bind(JSON.stringify(p.person_locations)).all<{ city: string }>();
+      const cities = await c.env.DB.prepare("SELECT DISTINCT city FROM people WHERE city IN (SELECT value FROM json_each(?))").bind(listParam(p.person_locations)).all<{ city: string }>();
       if (cities.results.length) {
         filters.cities = cities.results.map((r) => r.city);
         filters.countries = p.person_locations.filter((l) => !filters.cities!.includes(l));
@@ -270,7 +271,7 @@ export const apolloRoutes = new Hono<AppEnv>()
       AND (?2 IS NULL OR m.sequence_id IN (SELECT value FROM json_each(?2)))
       AND (?3 IS NULL OR m.contact_id IN (SELECT value FROM json_each(?3)))
       AND (?4 IS NULL OR m.status IN (SELECT value FROM json_each(?4)))`;
-    const binds = [teamId, p.emailer_campaign_ids?.length ? JSON.stringify(p.emailer_campaign_ids) : null, p.contact_ids?.length ? JSON.stringify(p.contact_ids) : null, statuses?.length ? JSON.stringify(statuses) : null];
+    const binds = [teamId, p.emailer_campaign_ids?.length ? listParam(p.emailer_campaign_ids) : null, p.contact_ids?.length ? listParam(p.contact_ids) : null, statuses?.length ? listParam(statuses) : null];
     const [rows, total] = await c.env.DB.batch<Record<string, any>>([
       c.env.DB.prepare(`SELECT m.* FROM messages m WHERE ${where} ORDER BY m.sent_at DESC, m.id LIMIT ?5 OFFSET ?6`).bind(...binds, p.per_page, (p.page - 1) * p.per_page),
       c.env.DB.prepare(`SELECT count(*) AS n FROM messages m WHERE ${where}`).bind(...binds),

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, desc, eq, sql } from "drizzle-orm";
+import { inList } from "../db/in-list";
 import { db } from "../db/client";
 import { auditLog, contacts, enrollments, mailboxes, steps } from "../db/schema";
 import type { Env } from "../env";
@@ -133,10 +134,10 @@ export const enrollmentRoutes = router()
     async (c) => {
       const caller = c.get("caller");
       const { id, action } = c.req.valid("param");
-      const { enrollment_ids } = c.req.valid("json");
+      const enrollment_ids = [...new Set(c.req.valid("json").enrollment_ids)];
       const d = db(c.env.DB);
       const { seq } = await editableSequence(d, caller, id);
-      const found = await d.select({ id: enrollments.id }).from(enrollments).where(and(eq(enrollments.sequenceId, seq.id), eq(enrollments.teamId, caller.teamId), inArray(enrollments.id, enrollment_ids)));
+      const found = await d.select({ id: enrollments.id }).from(enrollments).where(and(eq(enrollments.sequenceId, seq.id), eq(enrollments.teamId, caller.teamId), inList(enrollments.id, enrollment_ids)));
       const known = new Set(found.map((f) => f.id));
       const missing = enrollment_ids.filter((e) => !known.has(e));
       if (missing.length) throw new ApiError("not_found", `${missing.length} enrollment(s) not found in this sequence`, { enrollment_ids: missing.slice(0, 20) });

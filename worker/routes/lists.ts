@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq, sql } from "drizzle-orm";
 import { db } from "../db/client";
+import { IN_LIST, inChunks, listParam } from "../db/in-list";
 import { listMembers, lists } from "../db/schema";
 import { ApiError, notFound } from "../lib/errors";
 import { addToLists, ensureLists } from "../services/contacts";
@@ -48,8 +49,10 @@ export const listRoutes = router()
       const list = await d.query.lists.findFirst({ where: and(eq(lists.id, c.req.valid("param").id), eq(lists.teamId, caller.teamId)) });
       if (!list) throw notFound("List");
       const ids = [...new Set(c.req.valid("json").contact_ids)];
-      const { results } = await c.env.DB.prepare("SELECT id FROM contacts WHERE team_id = ? AND deleted_at IS NULL AND id IN (SELECT value FROM json_each(?))").bind(caller.teamId, JSON.stringify(ids)).all<{ id: string }>();
-      const found = new Set(results.map((r) => r.id));
+      const rows = await inChunks(ids, async (chunk) =>
+        (await c.env.DB.prepare(`SELECT id FROM contacts WHERE team_id = ? AND deleted_at IS NULL AND id IN ${IN_LIST}`).bind(caller.teamId, listParam(chunk)).all<{ id: string }>()).results,
+      );
+      const found = new Set(rows.map((r) => r.id));
       const before = (await c.env.DB.prepare("SELECT count(*) AS n FROM list_members WHERE list_id = ?").bind(list.id).first<{ n: number }>())!.n;
       await addToLists(c.env.DB, caller.teamId, [list.id], [...found]);
       const after = (await c.env.DB.prepare("SELECT count(*) AS n FROM list_members WHERE list_id = ?").bind(list.id).first<{ n: number }>())!.n;

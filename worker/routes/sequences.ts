@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, asc, eq, inArray, isNotNull, isNull, like, or, sql } from "drizzle-orm";
+import { and, asc, eq, isNotNull, isNull, like, or, sql } from "drizzle-orm";
+import { inList } from "../db/in-list";
 import { db, runBatch } from "../db/client";
 import { auditLog, schedules, sequences, sequenceShares, steps, stepVariants, users } from "../db/schema";
 import { now } from "../lib/clock";
@@ -211,7 +212,7 @@ export const sequenceRoutes = router()
       const id = newId();
       const t = now();
       const srcSteps = await d.select().from(steps).where(eq(steps.sequenceId, seq.id)).orderBy(asc(steps.position));
-      const srcVariants = srcSteps.length ? await d.select().from(stepVariants).where(inArray(stepVariants.stepId, srcSteps.map((s) => s.id))) : [];
+      const srcVariants = srcSteps.length ? await d.select().from(stepVariants).where(inList(stepVariants.stepId, srcSteps.map((s) => s.id))) : [];
       const stepMap = new Map(srcSteps.map((s) => [s.id, newId()]));
       const stmts: Parameters<typeof runBatch>[1] = [
         d.insert(sequences).values({ id, teamId: caller.teamId, ownerId: caller.userId, name: body.name ?? `${seq.name} (copy)`, active: false, scheduleId: seq.scheduleId, settings: seq.settings, createdAt: t, updatedAt: t }),
@@ -279,7 +280,7 @@ export const sequenceRoutes = router()
       if (access === "edit") throw new ApiError("forbidden", "Only the owner or an admin can change who a sequence is shared with");
       const { shares } = c.req.valid("json");
       const ids = [...new Set(shares.map((s) => s.user_id))];
-      const members = ids.length ? await d.select({ id: users.id }).from(users).where(and(eq(users.teamId, caller.teamId), inArray(users.id, ids))) : [];
+      const members = ids.length ? await d.select({ id: users.id }).from(users).where(and(eq(users.teamId, caller.teamId), inList(users.id, ids))) : [];
       const missing = ids.filter((i) => !members.some((m) => m.id === i));
       if (missing.length) throw new ApiError("validation_failed", "Unknown users", { fields: missing.map((m) => ({ field: "shares.user_id", message: `No user ${m} in your team` })) });
       await runBatch(d, [

@@ -1,4 +1,5 @@
 import { bulkInsertStatements } from "../db/bulk";
+import { IN_LIST, listParam } from "../db/in-list";
 import type { Caller } from "../env";
 import { now } from "../lib/clock";
 import { ApiError, notFound } from "../lib/errors";
@@ -44,8 +45,8 @@ export async function ensureLists(d1: D1Database, caller: Caller, names: string[
   const clean = [...new Set(names.map((n) => n.trim()).filter(Boolean))];
   if (!clean.length) return [];
   const t = now();
-  await d1.batch(clean.map((n) => d1.prepare("INSERT OR IGNORE INTO lists (id, team_id, owner_id, name, created_at) VALUES (?, ?, ?, ?, ?)").bind(newId(), caller.teamId, caller.userId, n, t)));
-  const { results } = await d1.prepare("SELECT id FROM lists WHERE team_id = ? AND name IN (SELECT value FROM json_each(?))").bind(caller.teamId, JSON.stringify(clean)).all<{ id: string }>();
+  await d1.batch(bulkInsertStatements(d1, "lists", ["id", "team_id", "owner_id", "name", "created_at"], clean.map((n) => [newId(), caller.teamId, caller.userId, n, t])));
+  const { results } = await d1.prepare(`SELECT id FROM lists WHERE team_id = ? AND name IN ${IN_LIST}`).bind(caller.teamId, listParam(clean)).all<{ id: string }>();
   return results.map((r) => r.id);
 }
 

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { listParam } from "../db/in-list";
 
 /** Employee-count ranges, as Apollo's `organization_num_employees_ranges` ("1,10", "11,50", …). */
 export const EMPLOYEE_RANGES = ["1,10", "11,50", "51,200", "201,500", "501,1000", "1001,5000", "5001,10000", "10001,1000000"] as const;
@@ -46,7 +47,7 @@ export function buildPeopleWhere(f: PeopleFilters, teamId: string): Built {
   const params: unknown[] = [];
   const inList = (col: string, values?: string[]) => {
     if (!values?.length) return;
-    params.push(JSON.stringify(values));
+    params.push(listParam(values));
     conds.push(`${col} IN (SELECT value FROM json_each(?${params.length}))`);
   };
   const fts = f.q ? ftsQuery(f.q) : null;
@@ -55,12 +56,10 @@ export function buildPeopleWhere(f: PeopleFilters, teamId: string): Built {
     conds.push(`p.rowid IN (SELECT rowid FROM people_fts WHERE people_fts MATCH ?${params.length})`);
   }
   if (f.titles?.length) {
-    // Titles match as words anywhere in the title ("VP Sales" finds "VP of Sales").
-    const ors = f.titles.map((t) => {
-      params.push(`%${t.replace(/[%_]/g, "")}%`);
-      return `p.title LIKE ?${params.length}`;
-    });
-    conds.push(`(${ors.join(" OR ")})`);
+    // Titles match anywhere in the title; the patterns travel as one bound JSON array (any number
+    // of titles stays under D1's 100 bound parameters).
+    params.push(listParam(f.titles.map((t) => `%${t.replace(/[%_]/g, "")}%`)));
+    conds.push(`EXISTS (SELECT 1 FROM json_each(?${params.length}) t WHERE p.title LIKE t.value)`);
   }
   inList("p.seniority", f.seniorities);
   inList("p.department", f.departments);

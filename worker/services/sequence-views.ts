@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
-import { and, asc, eq, inArray } from "drizzle-orm";
+import { and, asc, eq } from "drizzle-orm";
+import { inList } from "../db/in-list";
 import type { Db } from "../db/client";
 import { schedules, sequenceShares, steps, stepVariants, users } from "../db/schema";
 import type { Caller } from "../env";
@@ -70,7 +71,7 @@ export async function loadSequenceDetail(d: Db, caller: Caller, sequenceId: stri
     d.query.users.findFirst({ where: and(eq(users.id, seq.ownerId), eq(users.teamId, seq.teamId)) }),
   ]);
   const variants = stepRows.length
-    ? await d.select().from(stepVariants).where(inArray(stepVariants.stepId, stepRows.map((s) => s.id))).orderBy(asc(stepVariants.label))
+    ? await d.select().from(stepVariants).where(inList(stepVariants.stepId, stepRows.map((s) => s.id))).orderBy(asc(stepVariants.label))
     : [];
   return {
     id: seq.id,

@@ -1,0 +1,65 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { resetClock } from "../worker/lib/clock";
+import { newId } from "../worker/lib/ids";
+import { as, call, env, errorOf } from "./helpers";
+import { addContactsSetup, enroll, makeContacts } from "./fixtures";
+
+const json = async (r: Response) => (await r.json()) as any;
+
+/** A master and a standard key for a team, made the way an admin makes them. */
+export async function keysFor(teamId: string, userId: string) {
+  const { sha256Hex } = await import("../worker/lib/crypto");
+  const master = `m-${crypto.randomUUID()}`;
+  const standard = `s-${crypto.randomUUID()}`;
+  for (const [k, kind] of [[master, "master"], [standard, "standard"]] as const) {
+    await env.DB.prepare("INSERT INTO api_keys (id, team_id, created_by, name, kind, key_hash, prefix, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0)")
+      .bind(crypto.randomUUID(), teamId, userId, kind, kind, await sha256Hex(k), k.slice(0, 9)).run();
+  }
+  return { master, standard };
+}
+
+const apollo = (key: string, path: string, body: unknown) =>
+  call(`/apollo/api/v1${path}`, { method: "POST", headers: { "x-api-key": key, "content-type": "application/json" }, body: JSON.stringify(body) });
+
+beforeEach(() => resetClock());
+
+describe("lists longer than D1's 100 bound parameters", () => {
+  it("pauses 150 enrollments in one request, and answers 404 (not 500) for the documented maximum of 1,000 ids", async () => {
+    const x = await addContactsSetup();
+    const contacts = await makeContacts(x.teamId, 150);
+    await enroll(x.teamId, x.sequenceId, contacts, x.mailboxIds);
+    const ids = (await env.DB.prepare("SELECT id FROM enrollments WHERE sequence_id = ?").bind(x.sequenceId).all<{ id: string }>()).results.map((r) => r.id);
+    expect(ids).toHaveLength(150);
+
+    const res = await as(x.s, "POST", `/api/sequences/${x.sequenceId}/enrollments/pause`, { enrollment_ids: ids });
+    expect(res.status).toBe(200);
+    expect((await json(res)).changed).toHaveLength(150);
+    const paused = await env.DB.prepare("SELECT count(*) AS n FROM enrollments WHERE sequence_id = ? AND status = 'paused'").bind(x.sequenceId).first<{ n: number }>();
+    expect(paused!.n).toBe(150);
+
+    const atMax = [...ids, ...Array.from({ length: 1000 - ids.length }, () => newId())];
+    const err = await errorOf(await as(x.s, "POST", `/api/sequences/${x.sequenceId}/enrollments/resume`, { enrollment_ids: atMax }));
+    expect(err).toMatchObject({ status: 404, code: "not_found" });
+    const over = await errorOf(await as(x.s, "POST", `/api/sequences/${x.sequenceId}/enrollments/resume`, { enrollment_ids: [...atMax, newId()] }));
+    expect(over).toMatchObject({ status: 422, code: "validation_failed" });
+  });
+
+  it("answers 422 naming the unknown users when shares list 150 of them, never 500", async () => {
+    const x = await addContactsSetup();
+    const shares = Array.from({ length: 150 }, () => ({ user_id: newId(), access: "view" }));
+    const err = await errorOf(await as(x.s, "PUT", `/api/sequences/${x.sequenceId}/shares`, { shares }));
+    expect(err).toMatchObject({ status: 422, code: "validation_failed" });
+    expect(err.details.fields[0].field).toMatch(/shares/);
+  });
+
+  it("searches people (Apollo mixed_people/search) with 100 person_titles", async () => {
+    const x = await addContactsSetup();
+    const { master } = await keysFor(x.teamId, x.userId);
+    const titles = ["Engineer", ...Array.from({ length: 99 }, (_, i) => `No Such Title ${i}`)];
+    const res = await apollo(master, "/mixed_people/search", { person_titles: titles, per_page: 5 });
+    expect(res.status).toBe(200);
+    const body = await json(res);
+    const expected = (await env.DB.prepare("SELECT count(*) AS n FROM people WHERE title LIKE '%Engineer%'").first<{ n: number }>())!.n;
+    expect(body.pagination.total_entries).toBe(expected);
+  });
+});

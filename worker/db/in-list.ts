@@ -1,0 +1,43 @@
+import { sql, type SQL, type SQLWrapper } from "drizzle-orm";
+
+/**
+ * Every `IN (...)` list goes through here. D1 allows 100 bound parameters per statement (local D1
+ * enforces it too), so a list is never bound one parameter per value: it travels as ONE bound JSON
+ * array that SQLite unpacks with json_each. A list longer than LIST_CHUNK values is split into
+ * chunks, one statement each, so no bound value grows past D1's per-value and per-statement sizes
+ * however long the caller's list is. (Multi-row inserts go through `bulkInsertStatements` in
+ * ./bulk.ts, which packs rows the same way.)
+ */
+export const LIST_CHUNK = 5_000;
+
+export type ListValue = string | number;
+
+/** `values` split into runs of at most `size` (at least one run, so callers can always map over it). */
+export function chunked<T>(values: readonly T[], size = LIST_CHUNK): T[][] {
+  if (values.length <= size) return [values.slice()];
+  const out: T[][] = [];
+  for (let i = 0; i < values.length; i += size) out.push(values.slice(i, i + size));
+  return out;
+}
+
+/** The bound value for IN_LIST: one JSON array (at most LIST_CHUNK values; use `inChunks` beyond). */
+export function listParam(values: readonly ListValue[]): string {
+  if (values.length > LIST_CHUNK) throw new RangeError(`An IN list of ${values.length} values must go through inChunks (at most ${LIST_CHUNK} per statement)`);
+  return JSON.stringify(values);
+}
+
+/** Raw-SQL fragment: `col IN ${IN_LIST}` with `listParam(values)` bound at that `?`. */
+export const IN_LIST = "(SELECT value FROM json_each(?))";
+
+/** Drizzle condition `column IN (values)` with one bound parameter. */
+export function inList(column: SQLWrapper, values: readonly ListValue[]): SQL {
+  return sql`${column} IN (SELECT value FROM json_each(${listParam(values)}))`;
+}
+
+/** Runs `query` once per chunk of `values` (sequentially) and concatenates the rows. */
+export async function inChunks<T extends ListValue, R>(values: readonly T[], query: (chunk: T[]) => Promise<R[]>): Promise<R[]> {
+  if (!values.length) return [];
+  const out: R[] = [];
+  for (const chunk of chunked(values)) out.push(...(await query(chunk)));
+  return out;
+}
