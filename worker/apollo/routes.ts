@@ -3,7 +3,7 @@ import { z } from "zod";
 import { db } from "../db/client";
 import { listParam } from "../db/in-list";
 import type { AppEnv, Caller } from "../env";
-import { ApiError, zodDetails } from "../lib/errors";
+import { ApiError, validationError } from "../lib/errors";
 import { sequenceStub } from "../lib/stubs";
 import { requireMasterKey } from "../middleware/auth";
 import { canEdit, sequenceAccess } from "../services/access";
@@ -28,7 +28,7 @@ async function parse<T extends z.ZodTypeAny>(c: Context<AppEnv>, schema: T): Pro
     throw new ApiError("invalid_json", "The request body is not valid JSON");
   }
   const r = schema.safeParse(raw);
-  if (!r.success) throw new ApiError("validation_failed", "Some parameters are invalid", zodDetails(r.error.issues));
+  if (!r.success) throw validationError(r.error.issues);
   return r.data;
 }
 

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { fieldLabel } from "./field-messages";
 
 /** Every error code the API answers with, and its HTTP status. One table, one error body. */
 export const ERROR_STATUS = {
@@ -44,7 +45,7 @@ export const notFound = (what: string) => new ApiError("not_found", `${what} not
 export function errorResponse(c: Context, err: unknown): Response {
   if (err instanceof ApiError) {
     const body: ErrorBody = { error: { code: err.code, message: err.message } };
-    if (err.details !== undefined) body.error.details = err.details;
+    if (err.details !== undefined) body.error.details = err.code === "validation_failed" ? labelled(err.details) : err.details;
     return c.json(body, err.status, err.headers);
   }
   if (err instanceof HTTPException) {
@@ -57,9 +58,39 @@ export function errorResponse(c: Context, err: unknown): Response {
   return c.json({ error: { code: "internal", message: "Something went wrong on our side" } }, 500);
 }
 
-/** zod issues → `details.fields`: one entry per failing field, with its dotted path. */
+/**
+ * Field problems written by hand in a route (`{ field: "owner_id", message: "No such user in your team" }`)
+ * get the same shape as zod's: the field's name in words, and no bare "Required".
+ */
+function labelled(details: unknown): unknown {
+  const fields = (details as { fields?: unknown } | null)?.fields;
+  if (!Array.isArray(fields)) return details;
+  return {
+    ...(details as object),
+    fields: fields.map((f: { field?: unknown; label?: unknown; message?: unknown }) => {
+      if (typeof f?.field !== "string" || typeof f.label === "string") return f;
+      const label = fieldLabel(f.field === "(body)" ? [] : f.field.split("."));
+      return { ...f, label, message: f.message === "Required" ? `${label} is required` : f.message };
+    }),
+  };
+}
+
+/** zod issues → `details.fields`: one entry per failing field, with its dotted path, its name in words and a sentence. */
 export function zodDetails(issues: readonly { path: PropertyKey[]; message: string; code?: string }[]) {
   return {
-    fields: issues.map((i) => ({ field: i.path.map(String).join(".") || "(body)", message: i.message, code: i.code })),
+    fields: issues.map((i) => ({ field: i.path.map(String).join(".") || "(body)", label: fieldLabel(i.path), message: i.message, code: i.code })),
   };
+}
+
+/** The top-line message of a 422: the first problem in words, and how many more there are. */
+export function validationSummary(fields: readonly { message: string }[]): string {
+  if (!fields.length) return "Check the values you entered";
+  const more = fields.length - 1;
+  return more ? `${fields[0]!.message} (and ${more} more ${more === 1 ? "problem" : "problems"})` : fields[0]!.message;
+}
+
+/** A 422 from zod issues (route hooks, the Apollo facade): every field named in words. */
+export function validationError(issues: readonly { path: PropertyKey[]; message: string; code?: string }[]): ApiError {
+  const details = zodDetails(issues);
+  return new ApiError("validation_failed", validationSummary(details.fields), details);
 }

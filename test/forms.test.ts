@@ -1,0 +1,93 @@
+import { describe, expect, it } from "vitest";
+import { as, errorOf, login } from "./helpers";
+
+const json = async (r: Response) => (await r.json()) as any;
+type Field = { field: string; label: string; message: string };
+const fieldsOf = (err: { details?: any }) => (err.details?.fields ?? []) as Field[];
+const field = (err: { details?: any }, name: string) => fieldsOf(err).find((f) => f.field === name);
+
+/** zod's own wording must never reach a person. */
+const RAW_ZOD = /Too small|Too big|Invalid input|Invalid option|expected (string|number|array|boolean|object)|>=|<=/;
+
+async function newSequence(s: Awaited<ReturnType<typeof login>>) {
+  const res = await as(s, "POST", "/api/sequences", { name: `Forms ${crypto.randomUUID()}` });
+  expect(res.status).toBe(201);
+  return (await json(res)).sequence;
+}
+
+describe("validation errors speak to people", () => {
+  it("an empty name says the name can't be empty, naming the field in words", async () => {
+    const s = await login("admin@demo.test");
+    const err = await errorOf(await as(s, "POST", "/api/sequences", { name: "   " }));
+    expect(err).toMatchObject({ status: 422, code: "validation_failed" });
+    expect(field(err, "name")).toMatchObject({ label: "Name", message: "Name can't be empty" });
+    expect(err.message).toBe("Name can't be empty");
+  });
+
+  it("a missing or mistyped field says what is expected, not 'Invalid input'", async () => {
+    const s = await login("admin@demo.test");
+    const missing = await errorOf(await as(s, "POST", "/api/sequences", {}));
+    expect(field(missing, "name")?.message).toBe("Name is required");
+    const wrongType = await errorOf(await as(s, "POST", "/api/mailboxes", { email: "x@demo.test", sender_name: "X", daily_limit: "lots" }));
+    expect(field(wrongType, "daily_limit")).toMatchObject({ label: "Daily limit", message: "Daily limit must be a number" });
+    const notInt = await errorOf(await as(s, "POST", "/api/mailboxes", { email: "x@demo.test", sender_name: "X", daily_limit: 2.5 }));
+    expect(field(notInt, "daily_limit")?.message).toBe("Daily limit must be a whole number");
+  });
+
+  it("numbers out of range say the limit with its unit, in plain words", async () => {
+    const s = await login("admin@demo.test");
+    const err = await errorOf(await as(s, "POST", "/api/mailboxes", { email: "y@demo.test", sender_name: "Y", daily_limit: 0, min_gap_seconds: 99_999 }));
+    expect(field(err, "daily_limit")?.message).toBe("Daily limit must be at least 1");
+    expect(field(err, "min_gap_seconds")).toMatchObject({ label: "Minimum gap between sends", message: "Minimum gap between sends can be at most 3,600 seconds" });
+    expect(err.message).toMatch(/Daily limit must be at least 1/);
+  });
+
+  it("choices list the allowed values, formats say what a good value looks like", async () => {
+    const s = await login("admin@demo.test");
+    const err = await errorOf(await as(s, "POST", "/api/mailboxes", { email: "not-an-address", sender_name: "Z", transport: "pigeon" }));
+    expect(field(err, "email")?.message).toBe("Email must be an email address, like name@company.com");
+    expect(field(err, "transport")?.message).toBe("Transport must be one of: outbox, smtp or send_email");
+    const smtp = await errorOf(await as(s, "POST", "/api/mailboxes", { email: "smtp@demo.test", sender_name: "Z", transport: "smtp", smtp: { host: "", port: 587, security: "tls" } }));
+    expect(field(smtp, "smtp.host")).toMatchObject({ label: "SMTP host", message: "SMTP host can't be empty" });
+  });
+
+  it("query strings get the same words", async () => {
+    const s = await login("admin@demo.test");
+    const err = await errorOf(await as(s, "GET", "/api/contacts?per_page=1000"));
+    expect(field(err, "per_page")).toMatchObject({ label: "Results per page", message: "Results per page can be at most 100" });
+  });
+
+  it("a message a schema wrote itself is kept, with the field's label beside it", async () => {
+    const s = await login("admin@demo.test");
+    const err = await errorOf(await as(s, "POST", "/api/mailboxes", { email: "p25@demo.test", sender_name: "P", transport: "smtp", smtp: { host: "mx.demo.test", port: 25, security: "tls" } }));
+    expect(field(err, "smtp.port")).toMatchObject({ label: "SMTP port" });
+    expect(field(err, "smtp.port")?.message).toMatch(/^Port 25 is blocked/);
+  });
+
+  it("no error of a batch of bad bodies carries zod's raw wording", async () => {
+    const s = await login("admin@demo.test");
+    const seq = await newSequence(s);
+    const bad: [string, string, unknown][] = [
+      ["POST", "/api/sequences", { name: "" }],
+      ["POST", "/api/sequences", { name: 5 }],
+      ["POST", "/api/sequences", []],
+      ["PATCH", `/api/sequences/${seq.id}`, { active: "yes" }],
+      ["POST", `/api/sequences/${seq.id}/steps`, { type: "fax", wait_amount: -1 }],
+      ["POST", "/api/schedules", { name: "", time_zone: 3, holidays: ["soon"] }],
+      ["POST", "/api/workflows", { name: "", sequence_id: seq.id, filters: {}, interval_minutes: 1, max_per_run: 0 }],
+      ["POST", "/api/api-keys", { name: "", kind: "root" }],
+      ["POST", "/api/lists", { name: "" }],
+      ["GET", "/api/sequences?page=0&status=nope", undefined],
+    ];
+    for (const [method, path, body] of bad) {
+      const err = await errorOf(await as(s, method, path, body));
+      expect(err.status, `${method} ${path}`).toBe(422);
+      expect(err.message, `${method} ${path}`).not.toMatch(RAW_ZOD);
+      expect(err.message).not.toBe("Some fields are invalid");
+      for (const f of fieldsOf(err)) {
+        expect(f.message, `${method} ${path} ${f.field}`).not.toMatch(RAW_ZOD);
+        expect(f.label, `${method} ${path} ${f.field}`).toMatch(/^[A-Z][A-Za-z ]+/);
+      }
+    }
+  });
+});
