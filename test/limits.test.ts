@@ -3,6 +3,7 @@ import { resetClock } from "../worker/lib/clock";
 import { newId } from "../worker/lib/ids";
 import { as, call, env, errorOf } from "./helpers";
 import { addContactsSetup, enroll, makeContacts } from "./fixtures";
+import { MAX_STEPS_PER_SEQUENCE } from "../worker/routes/steps";
 
 const json = async (r: Response) => (await r.json()) as any;
 
@@ -61,5 +62,46 @@ describe("lists longer than D1's 100 bound parameters", () => {
     const body = await json(res);
     const expected = (await env.DB.prepare("SELECT count(*) AS n FROM people WHERE title LIKE '%Engineer%'").first<{ n: number }>())!.n;
     expect(body.pagination.total_entries).toBe(expected);
+  });
+});
+
+describe("steps per sequence", () => {
+  it("refuses a step beyond the cap of 50 (422), and nothing is written", async () => {
+    const x = await addContactsSetup({ steps: Array.from({ length: MAX_STEPS_PER_SEQUENCE - 1 }, () => ({ wait: 1 })) });
+    const ok = await as(x.s, "POST", `/api/sequences/${x.sequenceId}/steps`, { type: "call" });
+    expect(ok.status).toBe(201);
+    expect((await json(ok)).sequence.steps).toHaveLength(MAX_STEPS_PER_SEQUENCE);
+    const err = await errorOf(await as(x.s, "POST", `/api/sequences/${x.sequenceId}/steps`, { type: "call" }));
+    expect(err).toMatchObject({ status: 422, code: "validation_failed" });
+    expect(err.details.fields[0].field).toBe("steps");
+    const n = await env.DB.prepare("SELECT count(*) AS n FROM steps WHERE sequence_id = ?").bind(x.sequenceId).first<{ n: number }>();
+    expect(n!.n).toBe(MAX_STEPS_PER_SEQUENCE);
+  });
+
+  it("still reads, clones and archives a sequence stored with more steps than 100 (written before the cap)", async () => {
+    const x = await addContactsSetup({ steps: Array.from({ length: 101 }, () => ({ wait: 1 })) });
+    const read = await as(x.s, "GET", `/api/sequences/${x.sequenceId}`);
+    expect(read.status).toBe(200);
+    expect((await json(read)).sequence.steps).toHaveLength(101);
+    const clone = await as(x.s, "POST", `/api/sequences/${x.sequenceId}/clone`, {});
+    expect(clone.status).toBe(201);
+    const copy = (await json(clone)).sequence;
+    expect(copy.steps).toHaveLength(101);
+    expect(copy.steps.every((s: any) => s.variants.length === 1)).toBe(true);
+    const archived = await as(x.s, "POST", `/api/sequences/${x.sequenceId}/archive`);
+    expect(archived.status).toBe(200);
+    expect((await json(archived)).sequence.archived_at).not.toBeNull();
+  });
+
+  it("answers 422 'nothing to change' to an empty step update and leaves the step as it was", async () => {
+    const x = await addContactsSetup();
+    const before = await env.DB.prepare("SELECT * FROM steps WHERE id = ?").bind(x.stepIds[1]).first();
+    const audits = async () => (await env.DB.prepare("SELECT count(*) AS n FROM audit_log WHERE team_id = ?").bind(x.teamId).first<{ n: number }>())!.n;
+    const auditsBefore = await audits();
+    const err = await errorOf(await as(x.s, "PATCH", `/api/sequences/${x.sequenceId}/steps/${x.stepIds[1]}`, {}));
+    expect(err).toMatchObject({ status: 422, code: "validation_failed" });
+    expect(err.message).toMatch(/nothing to change/i);
+    expect(await env.DB.prepare("SELECT * FROM steps WHERE id = ?").bind(x.stepIds[1]).first()).toEqual(before);
+    expect(await audits()).toBe(auditsBefore);
   });
 });

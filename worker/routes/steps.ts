@@ -40,6 +40,12 @@ const CreateStep = StepFields.partial()
   .openapi("CreateStep");
 
 const UpdateStep = StepFields.partial().openapi("UpdateStep");
+
+/**
+ * Most steps a sequence may have. Apollo and its peers stop well below this; every step is loaded
+ * with its variants on each read, clone and send, so a bound keeps those reads small.
+ */
+export const MAX_STEPS_PER_SEQUENCE = 50;
 const one = json(z.object({ sequence: SequenceDetailSchema }));
 
 type Problem = { field: string; message: string };
@@ -108,6 +114,7 @@ export const stepRoutes = router()
       const id = newId();
       const t = now();
       await runBatch(d, [
+      if (existing.length >= MAX_STEPS_PER_SEQUENCE) refuse([{ field: "steps", message: `A sequence has at most ${MAX_STEPS_PER_SEQUENCE} steps` }]);
         d.insert(steps).values({
           id, teamId: caller.teamId, sequenceId: seq.id, position, type: body.type,
           waitAmount: body.wait_amount ?? (position === 1 ? 0 : 2), waitUnit: body.wait_unit ?? "days",
@@ -143,6 +150,7 @@ export const stepRoutes = router()
         ...(body.thread_reply !== undefined && { threadReply: body.thread_reply }),
         ...(body.note !== undefined && { note: body.note }),
       }).where(eq(steps.id, step.id));
+      if (!Object.values(body).some((v) => v !== undefined)) throw new ApiError("validation_failed", "Nothing to change: give at least one field", { fields: [{ field: "body", message: "Give at least one field to change" }] });
       await touch(d, caller, seq.id, "step.update", { step_id: step.id, ...body });
       return c.json({ sequence: await loadSequenceDetail(d, caller, seq.id) }, 200);
     },
