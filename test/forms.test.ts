@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { as, errorOf, login } from "./helpers";
+import { as, env, errorOf, login } from "./helpers";
 
 const json = async (r: Response) => (await r.json()) as any;
 type Field = { field: string; label: string; message: string };
@@ -89,5 +89,52 @@ describe("validation errors speak to people", () => {
         expect(f.label, `${method} ${path} ${f.field}`).toMatch(/^[A-Z][A-Za-z ]+/);
       }
     }
+  });
+});
+
+describe("every number has a sane maximum", () => {
+  it("refuses a wait longer than a year in any unit (a 525,600-day wait), and nothing is written", async () => {
+    const s = await login("admin@demo.test");
+    const seq = await newSequence(s);
+    const add = (body: unknown) => as(s, "POST", `/api/sequences/${seq.id}/steps`, body);
+    const days = await errorOf(await add({ type: "task", wait_amount: 525_600, wait_unit: "days" }));
+    expect(days).toMatchObject({ status: 422, code: "validation_failed" });
+    expect(field(days, "wait_amount")?.message).toBe("Wait can be at most 365 days (a year)");
+    expect((await errorOf(await add({ type: "task", wait_amount: 8_761, wait_unit: "hours" }))).status).toBe(422);
+    const steps = await env.DB.prepare("SELECT count(*) AS n FROM steps WHERE sequence_id = ?").bind(seq.id).first<{ n: number }>();
+    expect(steps?.n).toBe(0);
+    expect((await add({ type: "task", wait_amount: 365, wait_unit: "days" })).status).toBe(201);
+  });
+
+  it("checks the wait against the stored unit when a change gives only the amount or only the unit", async () => {
+    const s = await login("admin@demo.test");
+    const seq = await newSequence(s);
+    const step = (await json(await as(s, "POST", `/api/sequences/${seq.id}/steps`, { type: "task", wait_amount: 600, wait_unit: "hours" }))).sequence.steps[0];
+    const toDays = await errorOf(await as(s, "PATCH", `/api/sequences/${seq.id}/steps/${step.id}`, { wait_unit: "days" }));
+    expect(field(toDays, "wait_amount")?.message).toBe("Wait can be at most 365 days (a year)");
+    expect((await errorOf(await as(s, "PATCH", `/api/sequences/${seq.id}/steps/${step.id}`, { wait_amount: 9_000 }))).status).toBe(422);
+    const row = await env.DB.prepare("SELECT wait_amount, wait_unit FROM steps WHERE id = ?").bind(step.id).first();
+    expect(row).toEqual({ wait_amount: 600, wait_unit: "hours" });
+  });
+
+  it("refuses an hourly limit above the daily limit, on create and on a change of either", async () => {
+    const s = await login("admin@demo.test");
+    const email = `limits-${crypto.randomUUID().slice(0, 8)}@demo.test`;
+    const bad = await errorOf(await as(s, "POST", "/api/mailboxes", { email, sender_name: "L", daily_limit: 10, hourly_limit: 50 }));
+    expect(bad).toMatchObject({ status: 422, code: "validation_failed" });
+    expect(field(bad, "hourly_limit")?.message).toBe("Hourly limit can't be more than the daily limit (10)");
+    const mb = (await json(await as(s, "POST", "/api/mailboxes", { email, sender_name: "L", daily_limit: 40, hourly_limit: 20 }))).mailbox;
+    expect((await errorOf(await as(s, "PATCH", `/api/mailboxes/${mb.id}`, { daily_limit: 5 }))).status).toBe(422);
+    expect((await errorOf(await as(s, "PATCH", `/api/mailboxes/${mb.id}`, { hourly_limit: 41 }))).status).toBe(422);
+    const row = await env.DB.prepare("SELECT daily_limit, hourly_limit FROM mailboxes WHERE id = ?").bind(mb.id).first();
+    expect(row).toEqual({ daily_limit: 40, hourly_limit: 20 });
+  });
+
+  it("pages have a ceiling, and a start time more than a year ahead is refused", async () => {
+    const s = await login("admin@demo.test");
+    expect(field(await errorOf(await as(s, "GET", "/api/contacts?page=1000001")), "page")?.message).toBe("Page can be at most 10,000");
+    const seq = await newSequence(s);
+    const far = await errorOf(await as(s, "POST", `/api/sequences/${seq.id}/add-contacts/preview`, { source: { contact_ids: ["x"] }, add_at: Date.now() + 400 * 86_400_000 }));
+    expect(field(far, "add_at")?.message).toBe("Start time can be at most a year from now");
   });
 });

@@ -8,9 +8,10 @@ import { now } from "../lib/clock";
 import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { router } from "../lib/openapi";
-import { errorResponses, IdParam, json, jsonBody } from "../lib/schemas";
+import { errorResponses, Id, IdParam, json, jsonBody } from "../lib/schemas";
 import { seal } from "../lib/seal";
 import { mailboxStub } from "../lib/stubs";
+import { authorize, mailboxAllows, mailboxFor, teamUser } from "../services/access";
 import { auditEntry } from "../services/audit";
 import { appSecret } from "../services/secrets";
 import { loadMailbox } from "../services/compose";
@@ -34,6 +35,14 @@ const Limits = z.object({
   jitter_seconds: z.number().int().min(0).max(3600),
 });
 
+/** An hourly limit above the daily one can never be reached: refuse it, naming the field the caller changed. */
+function checkLimits(daily: number, hourly: number, changed: { daily_limit?: number; hourly_limit?: number }) {
+  if (hourly <= daily) return;
+  const field = changed.hourly_limit !== undefined || changed.daily_limit === undefined ? "hourly_limit" : "daily_limit";
+  const message = field === "hourly_limit" ? `Hourly limit can't be more than the daily limit (${daily.toLocaleString("en-US")})` : `Daily limit can't be less than the hourly limit (${hourly.toLocaleString("en-US")})`;
+  throw new ApiError("validation_failed", message, { fields: [{ field, message }] });
+}
+
 const CreateMailbox = Limits.partial()
   .extend({
     email: z.string().trim().toLowerCase().email().max(254),
@@ -41,7 +50,7 @@ const CreateMailbox = Limits.partial()
     signature: z.string().max(5000).default(""),
     transport: z.enum(["outbox", "smtp", "send_email"]).default("outbox"),
     smtp: Smtp.optional(),
-    user_id: z.string().optional().openapi({ description: "Owner (admins only; default: you)" }),
+    user_id: Id.optional().openapi({ description: "Owner (admins only; default: you)" }),
   })
   .openapi("CreateMailbox");
 
@@ -85,7 +94,7 @@ async function present(env: Env, caller: Caller, r: typeof mailboxes.$inferSelec
     id: r.id,
     user_id: r.userId,
     owner_name: owner?.name ?? null,
-    can_edit: r.userId === caller.userId || caller.role === "admin",
+    can_edit: mailboxAllows(caller, "mailbox.manage", r.userId),
     email: r.email,
     sender_name: r.senderName,
     signature: r.signature,
@@ -109,21 +118,13 @@ async function present(env: Env, caller: Caller, r: typeof mailboxes.$inferSelec
   };
 }
 
-/** The mailbox's owner and admins may change it; anyone in the team may see it. */
-async function mailboxFor(d: Db, caller: Caller, id: string, write: boolean) {
-  const r = await d.query.mailboxes.findFirst({ where: and(eq(mailboxes.id, id), eq(mailboxes.teamId, caller.teamId)) });
-  if (!r) throw notFound("Mailbox");
-  if (write && r.userId !== caller.userId && caller.role !== "admin") throw new ApiError("forbidden", "Only the mailbox's owner or an admin can change it");
-  return r;
-}
-
 const one = json(z.object({ mailbox: MailboxSchema }));
 
 /** Disconnect or reconnect; the MailboxDO re-plans at once (held emails resume on reconnect). */
 async function setStatus(c: Context<AppEnv, string, { out: { param: { id: string } } }>, status: "connected" | "disconnected", reason: string | null, action: string) {
   const caller = c.get("caller");
   const d = db(c.env.DB);
-  const r = await mailboxFor(d, caller, c.req.valid("param").id, true);
+  const r = await mailboxFor(d, caller, c.req.valid("param").id, "mailbox.manage");
   await d.batch([
     d.update(mailboxes).set({ status, statusReason: reason, updatedAt: now() }).where(eq(mailboxes.id, r.id)),
     d.insert(auditLog).values(auditEntry(caller, action, "mailbox", r.id)),
@@ -171,7 +172,15 @@ export const mailboxRoutes = router()
       const body = c.req.valid("json");
       const d = db(c.env.DB);
       if (body.transport === "smtp" && !body.smtp) throw new ApiError("validation_failed", "SMTP settings are required", { fields: [{ field: "smtp", message: "Give host, port and security" }] });
-      if (body.user_id && body.user_id !== caller.userId && caller.role !== "admin") throw new ApiError("forbidden", "Only admins add mailboxes for other users");
+      authorize(caller, "mailbox.connect", "You can't connect mailboxes");
+      if (body.user_id !== undefined && body.user_id !== caller.userId) {
+        authorize(caller, "mailbox.manage", "Only admins add mailboxes for other users");
+        await teamUser(d, caller, body.user_id, "user_id");
+      }
+      checkLimits(body.daily_limit ?? 50, body.hourly_limit ?? 20, body);
+      const dailyLimit = body.daily_limit ?? 50;
+      const hourlyLimit = body.hourly_limit ?? Math.min(20, dailyLimit);
+      checkLimits(dailyLimit, hourlyLimit, body);
       const clash = await d.query.mailboxes.findFirst({ where: and(eq(mailboxes.teamId, caller.teamId), eq(mailboxes.email, body.email)) });
       if (clash) throw new ApiError("validation_failed", "This mailbox is already connected", { fields: [{ field: "email", message: "Already connected; reconnect it instead" }] });
       const id = newId();
@@ -182,7 +191,7 @@ export const mailboxRoutes = router()
           id, teamId: caller.teamId, userId: body.user_id ?? caller.userId, email: body.email, senderName: body.sender_name, signature: body.signature,
           transport: body.transport, transportConfig: body.transport === "smtp" ? smtp : {},
           secretCiphertext: password ? await seal(appSecret(c.env), password) : null,
-          dailyLimit: body.daily_limit ?? 50, hourlyLimit: body.hourly_limit ?? 20, minGapSeconds: body.min_gap_seconds ?? 60, jitterSeconds: body.jitter_seconds ?? 30,
+          dailyLimit, hourlyLimit, minGapSeconds: body.min_gap_seconds ?? 60, jitterSeconds: body.jitter_seconds ?? 30,
           status: "connected", createdAt: t, updatedAt: t,
         }),
         d.insert(auditLog).values(auditEntry(caller, "mailbox.create", "mailbox", id, { email: body.email, transport: body.transport })),
@@ -203,7 +212,8 @@ export const mailboxRoutes = router()
       const caller = c.get("caller");
       const body = c.req.valid("json");
       const d = db(c.env.DB);
-      const r = await mailboxFor(d, caller, c.req.valid("param").id, true);
+      const r = await mailboxFor(d, caller, c.req.valid("param").id, "mailbox.manage");
+      checkLimits(body.daily_limit ?? r.dailyLimit, body.hourly_limit ?? r.hourlyLimit, body);
       const { password, ...smtp } = body.smtp ?? {};
       const transport = body.transport ?? r.transport;
       const config = transport === "smtp" ? { ...(r.transportConfig as object), ...smtp } : {};
@@ -265,7 +275,7 @@ export const mailboxRoutes = router()
     async (c) => {
       const caller = c.get("caller");
       const d = db(c.env.DB);
-      const r = await mailboxFor(d, caller, c.req.valid("param").id, true);
+      const r = await mailboxFor(d, caller, c.req.valid("param").id, "mailbox.manage");
       const mb = (await loadMailbox(c.env.DB, r.id))!;
       const { to } = c.req.valid("json");
       const id = newId();

@@ -23,7 +23,7 @@ const VariantPatch = z.object({ subject: z.string().max(300), body: z.string().m
 const VariantInput = VariantPatch.extend({ subject: z.string().max(300).default(""), body: z.string().max(20_000).default("") }).openapi("VariantInput");
 
 const StepFields = z.object({
-  wait_amount: z.number().int().min(0).max(365 * 24 * 60),
+  wait_amount: z.number().int().min(0).max(365 * 24 * 60).openapi({ description: "At most a year: 365 days, 8,760 hours or 525,600 minutes" }),
   wait_unit: z.enum(["minutes", "hours", "days"]),
   business_days: z.boolean(),
   enabled: z.boolean(),
@@ -56,6 +56,14 @@ function templateProblems(prefix: string, v: { subject?: string; body?: string }
   if (!threadReply && !(v.subject ?? "").trim()) problems.push({ field: `${prefix}.subject`, message: "A subject is required (or reply in the same thread)" });
   if (!(v.body ?? "").trim()) problems.push({ field: `${prefix}.body`, message: "The email body is empty" });
   return problems;
+}
+
+/** The longest wait before a step is a year, in whichever unit it is counted. */
+const MAX_WAIT = { minutes: 365 * 24 * 60, hours: 365 * 24, days: 365 } as const;
+
+function waitProblems(amount: number, unit: keyof typeof MAX_WAIT): Problem[] {
+  const max = MAX_WAIT[unit];
+  return amount > max ? [{ field: "wait_amount", message: `Wait can be at most ${max.toLocaleString("en-US")} ${unit} (a year)` }] : [];
 }
 
 function refuse(problems: Problem[]): void {
@@ -109,6 +117,7 @@ export const stepRoutes = router()
       const position = Math.min(body.position ?? existing.length + 1, existing.length + 1);
       const threadReply = body.thread_reply ?? false;
       if (threadReply && position === 1) refuse([{ field: "thread_reply", message: "The first step can't reply in a thread" }]);
+      refuse(waitProblems(body.wait_amount ?? 0, body.wait_unit ?? "days"));
       const variants = isEmailStep(body.type) || body.type === "manual_email" ? (body.variants?.length ? body.variants : [{ subject: "", body: "" }]) : [];
       refuse(variants.flatMap((v, i) => templateProblems(`variants.${i}`, v, threadReply)));
       const id = newId();
@@ -142,6 +151,7 @@ export const stepRoutes = router()
       const { caller, d, seq, step } = await stepContext(c, c.req.valid("param"));
       const body = c.req.valid("json");
       if (body.thread_reply && step.position === 1) refuse([{ field: "thread_reply", message: "The first step can't reply in a thread" }]);
+      refuse(waitProblems(body.wait_amount ?? step.waitAmount, body.wait_unit ?? step.waitUnit));
       await d.update(steps).set({
         ...(body.wait_amount !== undefined && { waitAmount: body.wait_amount }),
         ...(body.wait_unit !== undefined && { waitUnit: body.wait_unit }),

@@ -1,10 +1,13 @@
 import { z } from "@hono/zod-openapi";
+import { now } from "../../lib/clock";
 import { PeopleFilters } from "../people-search";
 
 /** Most candidates one add-contacts job takes (lists have no limit of their own; a job does). */
 export const MAX_JOB_CANDIDATES = 200_000;
 /** Candidates per queue chunk: the chunk message carries an index range, never the ids. */
 export const CHUNK_SIZE = 1000;
+/** Furthest ahead a job may be scheduled to start. */
+export const MAX_ADD_AHEAD_MS = 365 * 24 * 60 * 60 * 1000;
 
 export const WARNING_CATEGORIES = [
   "active_in_other_sequence",
@@ -69,7 +72,13 @@ export const AddContactsRequest = z
     skip_validation: z.boolean().default(false).openapi({ description: "Enroll every eligible contact at once; skips still apply" }),
     overrides: Overrides.optional().openapi({ description: "Warning categories to add anyway" }),
     enrich: z.boolean().default(false).openapi({ description: "Look up missing emails through the enrichment waterfall" }),
-    add_at: z.number().int().optional().openapi({ description: "Start at this instant (epoch ms); cancellable until then" }),
+    add_at: z
+      .number()
+      .int()
+      .min(0)
+      .refine((t) => t <= now() + MAX_ADD_AHEAD_MS, "Start time can be at most a year from now")
+      .optional()
+      .openapi({ description: "Start at this instant (epoch ms, at most a year ahead); cancellable until then" }),
     owner_id: z.string().optional().openapi({ description: "Owner of net-new contacts (default: you)" }),
   })
   .openapi("AddContactsRequest");
@@ -77,7 +86,7 @@ export const AddContactsRequest = z
 export type AddContactsRequest = z.infer<typeof AddContactsRequest>;
 
 export const PreviewQuery = z.object({
-  page: z.coerce.number().int().min(1).default(1),
+  page: z.coerce.number().int().min(1).max(10_000).default(1),
   per_page: z.coerce.number().int().min(1).max(500).default(50),
   outcome: z.enum(["enrolled", "warned", "skipped", "all"]).default("all"),
 });
