@@ -2,6 +2,7 @@ import type { SequenceDO } from "../durable-objects/sequence-do";
 import type { MailboxDO } from "../durable-objects/mailbox-do";
 import type { RateLimiterDO } from "../durable-objects/rate-limiter-do";
 import type { QueueMessage } from "./queue/messages";
+import type { Grant } from "./services/access";
 
 declare global {
   namespace Cloudflare {
@@ -41,6 +42,8 @@ export interface Caller {
   sessionId?: string;
   /** Session callers only: the token mutations must echo in X-CSRF-Token. */
   csrfToken?: string;
+  /** The authorization checks this request passed (services/access.ts records them for idempotent replays). */
+  grants?: Grant[];
 }
 
 export type AppEnv = { Bindings: Env; Variables: { caller: Caller } };

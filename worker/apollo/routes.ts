@@ -6,7 +6,7 @@ import type { AppEnv, Caller } from "../env";
 import { ApiError, validationError } from "../lib/errors";
 import { sequenceStub } from "../lib/stubs";
 import { requireMasterKey } from "../middleware/auth";
-import { canEdit, sequenceAccess } from "../services/access";
+import { canEdit, sequenceFor } from "../services/access";
 import { audit } from "../services/audit";
 import { commitAddContacts, processChunk } from "../services/add-contacts/jobs";
 import { CHUNK_SIZE, OUTCOME_REASONS } from "../services/add-contacts/request";
@@ -16,7 +16,24 @@ import { apolloCampaign, apolloContacts, apolloEmailAccount, apolloPagination, i
 import { apolloParams } from "./params";
 
 const bool = z.preprocess((v) => (Array.isArray(v) ? v[0] : v), z.union([z.boolean(), z.enum(["true", "false", "1", "0"]).transform((s) => s === "true" || s === "1")]));
-const arr = z.preprocess((v) => (v === undefined ? undefined : Array.isArray(v) ? v : [v]), z.array(z.string()).max(10_000));
+/**
+ * Most entries each Apollo array parameter takes (422 beyond, naming the field); printed in the
+ * README's Limits. Repeated values count once.
+ */
+export const APOLLO_ARRAY_MAX = {
+  contact_ids: 1_000,
+  add_contact_ids: 10_000,
+  emailer_campaign_ids: 100,
+  label_ids: 100,
+  label_names: 100,
+  contact_label_names: 20,
+  contact_stage_ids: 100,
+  person_filters: 100,
+  statuses: 20,
+} as const;
+/** An Apollo array parameter (`x[]=a&x[]=b`, repeated keys or JSON) of at most `max` entries, deduplicated. */
+const arr = (max: number) =>
+  z.preprocess((v) => (v === undefined ? undefined : Array.isArray(v) ? v : [v]), z.array(z.string().max(200)).max(max).transform((xs) => [...new Set(xs)]));
 const int = (d: number, max: number) => z.coerce.number().int().min(1).max(max).default(d);
 const str = z.preprocess((v) => (Array.isArray(v) ? v[0] : v), z.string());
 
@@ -69,14 +86,14 @@ export const apolloRoutes = new Hono<AppEnv>()
     return c.json({ breadcrumbs: p.q_name ? [{ label: "Name", signal_field_name: "q_name", value: p.q_name, display_name: p.q_name }] : [], emailer_campaigns: rows.map(apolloCampaign), pagination: apolloPagination(p.page, p.per_page, total) });
   })
   .post("/emailer_campaigns/remove_or_stop_contact_ids", master, async (c) => {
-    const p = await parse(c, z.object({ emailer_campaign_ids: arr, contact_ids: arr, mode: z.enum(["mark_as_finished", "remove", "stop"]), user_id: str.optional() }));
+    const p = await parse(c, z.object({ emailer_campaign_ids: arr(APOLLO_ARRAY_MAX.emailer_campaign_ids), contact_ids: arr(APOLLO_ARRAY_MAX.contact_ids), mode: z.enum(["mark_as_finished", "remove", "stop"]), user_id: str.optional() }));
     if (!p.emailer_campaign_ids?.length || !p.contact_ids?.length) throw new ApiError("validation_failed", "emailer_campaign_ids and contact_ids are required", { fields: [{ field: !p.emailer_campaign_ids?.length ? "emailer_campaign_ids" : "contact_ids", message: "Required" }] });
     const caller = await actingAs(c, p.user_id);
     const d = db(c.env.DB);
     const action = p.mode === "mark_as_finished" ? "finish" : p.mode === "remove" ? "remove" : "pause";
     const campaigns = [];
     for (const seqId of p.emailer_campaign_ids) {
-      const { seq, access } = await sequenceAccess(d, caller, seqId);
+      const { seq, access } = await sequenceFor(d, caller, seqId);
       if (!canEdit(access)) throw new ApiError("forbidden", `You can't change contacts of ${seq.name}`);
       const { results } = await c.env.DB.prepare("SELECT id FROM enrollments WHERE sequence_id = ? AND contact_id IN (SELECT value FROM json_each(?))").bind(seq.id, listParam(p.contact_ids)).all<{ id: string }>();
       if (results.length) await sequenceStub(c.env, seq.id).transition(seq.id, seq.teamId, results.map((r) => r.id), action);
@@ -91,8 +108,8 @@ export const apolloRoutes = new Hono<AppEnv>()
       c,
       z.object({
         emailer_campaign_id: str.optional(),
-        contact_ids: arr.optional(),
-        label_names: arr.optional(),
+        contact_ids: arr(APOLLO_ARRAY_MAX.add_contact_ids).optional(),
+        label_names: arr(APOLLO_ARRAY_MAX.label_names).optional(),
         send_email_from_email_account_id: str.optional(),
         sequence_no_email: bool.optional(),
         sequence_unverified_email: bool.optional(),
@@ -185,7 +202,7 @@ export const apolloRoutes = new Hono<AppEnv>()
     return c.json({ contact: (await apolloContacts(c.env.DB, caller.teamId, [c.req.param("id")]))[0] });
   })
   .post("/contacts/search", async (c) => {
-    const p = await parse(c, z.object({ q_keywords: str.optional(), contact_stage_ids: arr.optional(), label_ids: arr.optional(), sort_by_field: str.optional(), sort_ascending: bool.optional(), page: int(1, 500), per_page: int(25, 100) }));
+    const p = await parse(c, z.object({ q_keywords: str.optional(), contact_stage_ids: arr(APOLLO_ARRAY_MAX.contact_stage_ids).optional(), label_ids: arr(APOLLO_ARRAY_MAX.label_ids).optional(), sort_by_field: str.optional(), sort_ascending: bool.optional(), page: int(1, 500), per_page: int(25, 100) }));
     const teamId = c.get("caller").teamId;
     const like = p.q_keywords ? `%${p.q_keywords.replace(/[%_]/g, "")}%` : null;
     const where = `c.team_id = ?1 AND c.deleted_at IS NULL
@@ -201,7 +218,7 @@ export const apolloRoutes = new Hono<AppEnv>()
     return c.json({ contacts: await apolloContacts(c.env.DB, teamId, rows!.results.map((r) => r.id)), breadcrumbs: [], pagination: apolloPagination(p.page, p.per_page, total!.results[0]!.n) });
   })
   .post("/contacts/update_stages", async (c) => {
-    const p = await parse(c, z.object({ contact_ids: arr, contact_stage_id: str }));
+    const p = await parse(c, z.object({ contact_ids: arr(APOLLO_ARRAY_MAX.contact_ids), contact_stage_id: str }));
     if (!p.contact_ids.length) throw new ApiError("validation_failed", "contact_ids is required", { fields: [{ field: "contact_ids", message: "Required" }] });
     const caller = c.get("caller");
     await updateStages(c.env.DB, caller, p.contact_ids, p.contact_stage_id);
@@ -212,11 +229,11 @@ export const apolloRoutes = new Hono<AppEnv>()
       c,
       z.object({
         q_keywords: str.optional(),
-        person_titles: arr.optional(),
-        person_seniorities: arr.optional(),
-        person_locations: arr.optional(),
-        organization_num_employees_ranges: arr.optional(),
-        contact_email_status: arr.optional(),
+        person_titles: arr(APOLLO_ARRAY_MAX.person_filters).optional(),
+        person_seniorities: arr(APOLLO_ARRAY_MAX.person_filters).optional(),
+        person_locations: arr(APOLLO_ARRAY_MAX.person_filters).optional(),
+        organization_num_employees_ranges: arr(APOLLO_ARRAY_MAX.statuses).optional(),
+        contact_email_status: arr(APOLLO_ARRAY_MAX.statuses).optional(),
         q_organization_name: str.optional(),
         page: int(1, 500),
         per_page: int(25, 100),
@@ -263,7 +280,7 @@ export const apolloRoutes = new Hono<AppEnv>()
     });
   })
   .post("/emailer_messages/search", master, async (c) => {
-    const p = await parse(c, z.object({ emailer_campaign_ids: arr.optional(), contact_ids: arr.optional(), emailer_message_stats: arr.optional(), page: int(1, 500), per_page: int(25, 100) }));
+    const p = await parse(c, z.object({ emailer_campaign_ids: arr(APOLLO_ARRAY_MAX.emailer_campaign_ids).optional(), contact_ids: arr(APOLLO_ARRAY_MAX.contact_ids).optional(), emailer_message_stats: arr(APOLLO_ARRAY_MAX.statuses).optional(), page: int(1, 500), per_page: int(25, 100) }));
     const teamId = c.get("caller").teamId;
     const statusOf: Record<string, string> = { delivered: "sent", bounced: "bounced", failed: "failed" };
     const statuses = p.emailer_message_stats?.map((s) => statusOf[s] ?? s);
@@ -286,7 +303,7 @@ export const apolloRoutes = new Hono<AppEnv>()
     });
   })
   .post("/tasks/search", master, async (c) => {
-    const p = await parse(c, z.object({ sort_by_field: str.optional(), open_factor_names: arr.optional(), page: int(1, 500), per_page: int(25, 100) }));
+    const p = await parse(c, z.object({ sort_by_field: str.optional(), open_factor_names: arr(APOLLO_ARRAY_MAX.statuses).optional(), page: int(1, 500), per_page: int(25, 100) }));
     const teamId = c.get("caller").teamId;
     const [rows, total] = await c.env.DB.batch<Record<string, any>>([
       c.env.DB.prepare("SELECT * FROM tasks WHERE team_id = ? ORDER BY status = 'open' DESC, due_at, id LIMIT ? OFFSET ?").bind(teamId, p.per_page, (p.page - 1) * p.per_page),
@@ -308,7 +325,7 @@ const ContactParams = z.object({
   title: str.optional(),
   organization_name: str.optional(),
   website_url: str.optional(),
-  label_names: arr.optional(),
+  label_names: arr(APOLLO_ARRAY_MAX.contact_label_names).optional(),
   contact_stage_id: str.optional(),
   owner_id: str.optional(),
   linkedin_url: str.optional(),

@@ -1,6 +1,9 @@
 import { z } from "@hono/zod-openapi";
 
 /** Shared request and response schemas: the one contract for the worker, the OpenAPI document and the SPA. */
+
+/** An id in a request body: never empty (an empty owner or schedule id would be stored and lock people out). */
+export const Id = z.string().trim().min(1, "Choose one: an empty id isn't allowed").max(64);
 export const IdParam = z.object({ id: z.string().min(1).max(64).openapi({ param: { name: "id", in: "path" } }) });
 
 export const Pagination = z.object({

@@ -4,6 +4,7 @@ import { db } from "../db/client";
 import type { AppEnv } from "../env";
 import { timingSafeEqualText } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
+import { authorize, type Action } from "../services/access";
 import { callerFromApiKey, callerFromSession, SESSION_COOKIE, touchApiKey } from "../services/auth";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -40,11 +41,12 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
   return next();
 });
 
-/** Admins only (a master API key carries admin rights). */
-export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
-  if (c.get("caller").role !== "admin") throw new ApiError("forbidden", "Only team admins can do this");
-  return next();
-});
+/** A team-level permission from the one table (services/access.ts), checked and recorded. */
+export const requirePermission = (action: Action, message?: string) =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    authorize(c.get("caller"), action, message);
+    return next();
+  });
 
 /** Endpoints Apollo reserves for master keys: a standard key answers 403. Sessions pass. */
 export const requireMasterKey = createMiddleware<AppEnv>(async (c, next) => {

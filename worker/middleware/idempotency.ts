@@ -1,29 +1,56 @@
 import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "../env";
+import { and, eq } from "drizzle-orm";
+import { db } from "../db/client";
+import { idempotencyKeys } from "../db/schema";
+import type { AppEnv, Caller } from "../env";
 import { now } from "../lib/clock";
 import { sha256Hex } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
+import { recheck, type Grant } from "../services/access";
+
+/** Header a handler sets on an answer that holds a secret: it is never stored, so never replayed. */
+export const SECRET_ANSWER = "x-seqflare-secret-answer";
+
+const principalOf = (caller: Caller) => (caller.via === "api_key" ? `key:${caller.apiKeyId}` : `user:${caller.userId}`);
 
 /**
- * `Idempotency-Key` on POST: the first successful answer is stored per (team, key); the same key
- * with the same request gets that answer again (header `idempotent-replayed: true`), the same key
- * with another request is refused with 422. Failed answers are not stored, so a retry runs again.
+ * `Idempotency-Key` on POST (invariant 12). The first successful answer is stored per principal (one
+ * user's sessions, or one API key) and key, with the authorization checks the request passed. The
+ * same principal sending the same key and request gets that answer again (`idempotent-replayed:
+ * true`) only after those checks pass again for it now; another request under the same key is a 422.
+ * Answers that hold a secret (a created API key) are stored as a marker without their body, and a
+ * replay of one answers 409: a secret is shown once, ever. Failed answers are not stored.
  */
 export const idempotency = createMiddleware<AppEnv>(async (c, next) => {
+  const caller = c.get("caller");
+  caller.grants = [];
   const key = c.req.header("idempotency-key");
   if (c.req.method !== "POST" || !key) return next();
   if (key.length > 200) throw new ApiError("validation_failed", "Idempotency-Key is too long", { fields: [{ field: "Idempotency-Key", message: "At most 200 characters" }] });
-  const teamId = c.get("caller").teamId;
-  const hash = await sha256Hex(`${c.req.method} ${new URL(c.req.url).pathname}?${new URL(c.req.url).searchParams} ${await c.req.text()}`);
-  const stored = await c.env.DB.prepare("SELECT request_hash, status, body FROM idempotency_keys WHERE team_id = ? AND key = ?").bind(teamId, key).first<{ request_hash: string; status: number; body: string }>();
+  const d = db(c.env.DB);
+  const principal = principalOf(caller);
+  const url = new URL(c.req.url);
+  const hash = await sha256Hex(`${c.req.method} ${url.pathname}?${url.searchParams} ${await c.req.text()}`);
+  const where = and(eq(idempotencyKeys.teamId, caller.teamId), eq(idempotencyKeys.principal, principal), eq(idempotencyKeys.key, key));
+  const stored = await d.query.idempotencyKeys.findFirst({ where });
   if (stored) {
-    if (stored.request_hash !== hash) throw new ApiError("idempotency_key_reused", "This Idempotency-Key was used with a different request", { idempotency_key: key });
+    if (stored.requestHash !== hash) throw new ApiError("idempotency_key_reused", "This Idempotency-Key was used with a different request", { idempotency_key: key });
+    // Authorization first: the replay answers only what a fresh request would be allowed to see.
+    await recheck(d, caller, stored.grants as Grant[]);
+    if (stored.body === null) {
+      throw new ApiError("conflict", "This request already succeeded. Its answer held a secret, which is shown only once; send a new request to get a new one.", { idempotency_key: key });
+    }
     return new Response(stored.body, { status: stored.status, headers: { "content-type": "application/json", "idempotent-replayed": "true" } });
   }
   await next();
+  const secret = c.res.headers.has(SECRET_ANSWER);
+  if (secret) c.res.headers.delete(SECRET_ANSWER);
   if (c.res.status >= 200 && c.res.status < 300 && (c.res.headers.get("content-type") ?? "").includes("json")) {
-    const body = await c.res.clone().text();
-    await c.env.DB.prepare("INSERT OR IGNORE INTO idempotency_keys (team_id, key, request_hash, status, body, created_at) VALUES (?, ?, ?, ?, ?, ?)")
-      .bind(teamId, key, hash, c.res.status, body, now()).run();
+    const seen = new Set<string>();
+    const grants: Grant[] = (caller.grants ?? []).filter((g) => !seen.has(`${g.action} ${g.id}`) && !!seen.add(`${g.action} ${g.id}`));
+    await d
+      .insert(idempotencyKeys)
+      .values({ teamId: caller.teamId, principal, key, requestHash: hash, status: c.res.status, body: secret ? null : await c.res.clone().text(), grants, createdAt: now() })
+      .onConflictDoNothing();
   }
 });

@@ -3,7 +3,7 @@ import { db } from "../db/client";
 import { ApiError, notFound } from "../lib/errors";
 import { router } from "../lib/openapi";
 import { errorResponses, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
-import { sequenceAccess } from "../services/access";
+import { sequenceFor } from "../services/access";
 import { audit } from "../services/audit";
 import { cancelJob, commitAddContacts, type JobRow } from "../services/add-contacts/jobs";
 import { planAddContacts, presentPlan } from "../services/add-contacts/plan";
@@ -228,7 +228,7 @@ export const addContactsRoutes = router()
     async (c) => {
       const caller = c.get("caller");
       const job = await jobOf(c.env, caller.teamId, c.req.valid("param").id);
-      await sequenceAccess(db(c.env.DB), caller, job.sequence_id).then((a) => {
+      await sequenceFor(db(c.env.DB), caller, job.sequence_id).then((a) => {
         if (a.access === "view" && job.user_id !== caller.userId) throw new ApiError("forbidden", "You can't cancel jobs of this sequence");
       });
       const cancelled = await cancelJob(c.env, caller.teamId, job.id);

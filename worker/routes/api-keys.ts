@@ -8,7 +8,8 @@ import { notFound } from "../lib/errors";
 import { newId, randomToken } from "../lib/ids";
 import { router } from "../lib/openapi";
 import { errorResponses, IdParam, json, jsonBody } from "../lib/schemas";
-import { requireAdmin, requireSession } from "../middleware/auth";
+import { requirePermission, requireSession } from "../middleware/auth";
+import { SECRET_ANSWER } from "../middleware/idempotency";
 import { audit, auditEntry } from "../services/audit";
 
 const ApiKeySchema = z
@@ -30,7 +31,7 @@ const CreateApiKey = z
   })
   .openapi("CreateApiKey");
 
-const guard = [requireSession, requireAdmin];
+const guard = [requireSession, requirePermission("api_keys.manage", "Only team admins can manage API keys")];
 
 function present(k: typeof apiKeys.$inferSelect) {
   return { id: k.id, name: k.name, kind: k.kind, prefix: k.prefix, created_at: k.createdAt, last_used_at: k.lastUsedAt, revoked_at: k.revokedAt };
@@ -80,7 +81,8 @@ export const apiKeyRoutes = router()
       };
       const d = db(c.env.DB);
       await d.batch([d.insert(apiKeys).values(row), d.insert(auditLog).values(auditEntry(caller, "api_key.create", "api_key", row.id, { kind: body.kind }))]);
-      return c.json({ api_key: present(row), key }, 201);
+      // The key is shown in this answer only: never stored for an idempotent replay.
+      return c.json({ api_key: present(row), key }, 201, { [SECRET_ANSWER]: "1" });
     },
   )
   .openapi(

@@ -9,7 +9,7 @@ import { ApiError } from "../lib/errors";
 import { router } from "../lib/openapi";
 import { errorResponses, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
 import { mailboxStub, sequenceStub } from "../lib/stubs";
-import { editableSequence, sequenceAccess } from "../services/access";
+import { sequenceFor } from "../services/access";
 import { auditEntry } from "../services/audit";
 import { REASONS, type ReasonCode } from "../services/engine-types";
 import { nextWindowStart } from "../services/schedule-time";
@@ -80,7 +80,7 @@ export const enrollmentRoutes = router()
       const caller = c.get("caller");
       const q = c.req.valid("query");
       const d = db(c.env.DB);
-      const { seq } = await sequenceAccess(d, caller, c.req.valid("param").id);
+      const { seq } = await sequenceFor(d, caller, c.req.valid("param").id);
       const where = and(eq(enrollments.sequenceId, seq.id), eq(enrollments.teamId, caller.teamId), q.status === "all" ? undefined : eq(enrollments.status, q.status));
       const [rows, total, counts] = await Promise.all([
         d.select({ e: enrollments, c: contacts, mb: mailboxes, stepType: steps.type })
@@ -136,7 +136,7 @@ export const enrollmentRoutes = router()
       const { id, action } = c.req.valid("param");
       const enrollment_ids = [...new Set(c.req.valid("json").enrollment_ids)];
       const d = db(c.env.DB);
-      const { seq } = await editableSequence(d, caller, id);
+      const { seq } = await sequenceFor(d, caller, id, "sequence.edit");
       const found = await d.select({ id: enrollments.id }).from(enrollments).where(and(eq(enrollments.sequenceId, seq.id), eq(enrollments.teamId, caller.teamId), inList(enrollments.id, enrollment_ids)));
       const known = new Set(found.map((f) => f.id));
       const missing = enrollment_ids.filter((e) => !known.has(e));
@@ -158,7 +158,7 @@ export const enrollmentRoutes = router()
     async (c) => {
       const caller = c.get("caller");
       const d = db(c.env.DB);
-      const { seq } = await sequenceAccess(d, caller, c.req.valid("param").id);
+      const { seq } = await sequenceFor(d, caller, c.req.valid("param").id);
       return c.json({ scheduled: await scheduledEmails(c.env, { sequenceId: seq.id, teamId: caller.teamId }, c.req.valid("query").limit) }, 200);
     },
   )

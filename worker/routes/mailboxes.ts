@@ -156,7 +156,7 @@ export const mailboxRoutes = router()
       request: { params: IdParam },
       responses: { 200: one, 404: errorResponses[404] },
     }),
-    async (c) => c.json({ mailbox: await present(c.env, c.get("caller"), await mailboxFor(db(c.env.DB), c.get("caller"), c.req.valid("param").id, false)) }, 200),
+    async (c) => c.json({ mailbox: await present(c.env, c.get("caller"), await mailboxFor(db(c.env.DB), c.get("caller"), c.req.valid("param").id, "mailbox.view")) }, 200),
   )
   .openapi(
     createRoute({
@@ -177,7 +177,6 @@ export const mailboxRoutes = router()
         authorize(caller, "mailbox.manage", "Only admins add mailboxes for other users");
         await teamUser(d, caller, body.user_id, "user_id");
       }
-      checkLimits(body.daily_limit ?? 50, body.hourly_limit ?? 20, body);
       const dailyLimit = body.daily_limit ?? 50;
       const hourlyLimit = body.hourly_limit ?? Math.min(20, dailyLimit);
       checkLimits(dailyLimit, hourlyLimit, body);

@@ -3,10 +3,12 @@ import { and, asc, eq, ne, sql } from "drizzle-orm";
 import { db, runBatch } from "../db/client";
 import { auditLog, schedules, sequences } from "../db/schema";
 import { now } from "../lib/clock";
-import { ApiError, notFound } from "../lib/errors";
+import { ApiError } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { router } from "../lib/openapi";
 import { errorResponses, IdParam, json, jsonBody } from "../lib/schemas";
+import type { Caller } from "../env";
+import { authorize, scheduleAllows, scheduleFor } from "../services/access";
 import { auditEntry } from "../services/audit";
 import { HOLIDAY_CALENDARS, holidaysFor, isValidTimeZone, nextWindowStart, validateWindows } from "../services/schedule-time";
 import { scheduleToWindow } from "../services/sequence-config";
@@ -28,6 +30,7 @@ const ScheduleSchema = z
     is_default: z.boolean(),
     sequences: z.number(),
     next_window_at: z.number().nullable(),
+    can_edit: z.boolean().openapi({ description: "Whether you may change or delete it (its creator and admins)" }),
     created_at: z.number(),
   })
   .openapi("Schedule");
@@ -49,7 +52,7 @@ function checkWindows(windows: Record<string, [string, string][]>) {
   if (problems.length) throw new ApiError("validation_failed", "The sending windows are invalid", { fields: problems.map((m) => ({ field: "windows", message: m })) });
 }
 
-function present(r: typeof schedules.$inferSelect, count: number) {
+function present(r: typeof schedules.$inferSelect, count: number, caller: Caller) {
   return {
     id: r.id,
     name: r.name,
@@ -60,6 +63,7 @@ function present(r: typeof schedules.$inferSelect, count: number) {
     use_contact_time_zone: r.useContactTimeZone,
     is_default: r.isDefault,
     sequences: count,
+    can_edit: scheduleAllows(caller, "schedule.manage", r.createdBy),
     next_window_at: nextWindowStart(now(), scheduleToWindow({ time_zone: r.timeZone, windows: r.windows, holidays: r.holidays, holiday_calendar: r.holidayCalendar })),
     created_at: r.createdAt,
   };
@@ -75,7 +79,8 @@ export const scheduleRoutes = router()
       responses: { 200: json(z.object({ schedules: z.array(ScheduleSchema) })) },
     }),
     async (c) => {
-      const teamId = c.get("caller").teamId;
+      const caller = c.get("caller");
+      const teamId = caller.teamId;
       const d = db(c.env.DB);
       const rows = await d
         // Table-qualified on purpose: inside the subquery a bare "id" would be the sequence's.
@@ -83,7 +88,7 @@ export const scheduleRoutes = router()
         .from(schedules)
         .where(eq(schedules.teamId, teamId))
         .orderBy(asc(schedules.name));
-      return c.json({ schedules: rows.map((r) => present(r.s, r.n)) }, 200);
+      return c.json({ schedules: rows.map((r) => present(r.s, r.n, caller)) }, 200);
     },
   )
   .openapi(
@@ -107,10 +112,11 @@ export const scheduleRoutes = router()
       tags: ["Schedules"],
       summary: "Create a schedule",
       request: { body: jsonBody(ScheduleInput) },
-      responses: { 201: json(z.object({ schedule: ScheduleSchema }), "Created"), 409: errorResponses[409], 422: errorResponses[422] },
+      responses: { 201: json(z.object({ schedule: ScheduleSchema }), "Created"), 403: errorResponses[403], 409: errorResponses[409], 422: errorResponses[422] },
     }),
     async (c) => {
       const caller = c.get("caller");
+      authorize(caller, "schedule.create", "You can't create schedules");
       const body = c.req.valid("json");
       checkWindows(body.windows);
       const d = db(c.env.DB);
@@ -119,14 +125,14 @@ export const scheduleRoutes = router()
       const id = newId();
       const row = {
         id, teamId: caller.teamId, name: body.name, timeZone: body.time_zone, windows: body.windows, holidays: body.holidays,
-        holidayCalendar: body.holiday_calendar, useContactTimeZone: body.use_contact_time_zone, isDefault: body.is_default, createdAt: now(),
+        holidayCalendar: body.holiday_calendar, useContactTimeZone: body.use_contact_time_zone, isDefault: body.is_default, createdBy: caller.userId, createdAt: now(),
       };
       await runBatch(d, [
         ...(body.is_default ? [d.update(schedules).set({ isDefault: false }).where(eq(schedules.teamId, caller.teamId))] : []),
         d.insert(schedules).values(row),
         d.insert(auditLog).values(auditEntry(caller, "schedule.create", "schedule", id)),
       ] );
-      return c.json({ schedule: present(row, 0) }, 201);
+      return c.json({ schedule: present(row, 0, caller) }, 201);
     },
   )
   .openapi(
@@ -136,14 +142,13 @@ export const scheduleRoutes = router()
       tags: ["Schedules"],
       summary: "Change a schedule; sequences using it follow from their next send",
       request: { params: IdParam, body: jsonBody(ScheduleInput.partial()) },
-      responses: { 200: json(z.object({ schedule: ScheduleSchema })), 404: errorResponses[404], 422: errorResponses[422] },
+      responses: { 200: json(z.object({ schedule: ScheduleSchema })), 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
     }),
     async (c) => {
       const caller = c.get("caller");
       const body = c.req.valid("json");
       const d = db(c.env.DB);
-      const s = await d.query.schedules.findFirst({ where: and(eq(schedules.id, c.req.valid("param").id), eq(schedules.teamId, caller.teamId)) });
-      if (!s) throw notFound("Schedule");
+      const s = await scheduleFor(d, caller, c.req.valid("param").id, "schedule.manage");
       if (body.windows) checkWindows(body.windows);
       if (body.name && body.name !== s.name) {
         const clash = await d.query.schedules.findFirst({ where: and(eq(schedules.teamId, caller.teamId), eq(schedules.name, body.name), ne(schedules.id, s.id)) });
@@ -165,7 +170,7 @@ export const scheduleRoutes = router()
       ] );
       const fresh = (await d.query.schedules.findFirst({ where: eq(schedules.id, s.id) }))!;
       const [n] = await d.select({ n: sql<number>`count(*)` }).from(sequences).where(eq(sequences.scheduleId, s.id));
-      return c.json({ schedule: present(fresh, n?.n ?? 0) }, 200);
+      return c.json({ schedule: present(fresh, n?.n ?? 0, caller) }, 200);
     },
   )
   .openapi(
@@ -175,13 +180,12 @@ export const scheduleRoutes = router()
       tags: ["Schedules"],
       summary: "Delete a schedule no sequence uses",
       request: { params: IdParam },
-      responses: { 200: json(z.object({ ok: z.boolean() })), 404: errorResponses[404], 409: errorResponses[409] },
+      responses: { 200: json(z.object({ ok: z.boolean() })), 403: errorResponses[403], 404: errorResponses[404], 409: errorResponses[409] },
     }),
     async (c) => {
       const caller = c.get("caller");
       const d = db(c.env.DB);
-      const s = await d.query.schedules.findFirst({ where: and(eq(schedules.id, c.req.valid("param").id), eq(schedules.teamId, caller.teamId)) });
-      if (!s) throw notFound("Schedule");
+      const s = await scheduleFor(d, caller, c.req.valid("param").id, "schedule.manage");
       const [n] = await d.select({ n: sql<number>`count(*)` }).from(sequences).where(and(eq(sequences.scheduleId, s.id), eq(sequences.teamId, caller.teamId)));
       if ((n?.n ?? 0) > 0) throw new ApiError("conflict", `${n!.n} sequence(s) use this schedule. Move them to another schedule first.`);
       await d.batch([d.delete(schedules).where(eq(schedules.id, s.id)), d.insert(auditLog).values(auditEntry(caller, "schedule.delete", "schedule", s.id))]);

@@ -7,10 +7,11 @@ import { now } from "../lib/clock";
 import { ApiError } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { router } from "../lib/openapi";
-import { errorResponses, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
+import { errorResponses, Id, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
 import { sequenceStub } from "../lib/stubs";
-import { editableSequence, sequenceAccess } from "../services/access";
+import { authorize, canSeeAllSequences, sequenceAllows, sequenceFor, teamUser } from "../services/access";
 import { auditEntry } from "../services/audit";
+import { assertCanTurnOn } from "../services/state-preconditions";
 import { loadSequenceDetail, SequenceDetailSchema, SequenceSummarySchema } from "../services/sequence-views";
 import { TEMPLATE_VARIABLES } from "../services/templates";
 
@@ -24,16 +25,16 @@ const SequenceSettings = z
   .openapi("SequenceSettings");
 
 const CreateSequence = z
-  .object({ name: z.string().trim().min(1).max(120), schedule_id: z.string().nullable().optional(), settings: SequenceSettings.optional() })
+  .object({ name: z.string().trim().min(1).max(120), schedule_id: Id.nullable().optional(), settings: SequenceSettings.optional() })
   .openapi("CreateSequence");
 
 const UpdateSequence = z
   .object({
     name: z.string().trim().min(1).max(120),
-    schedule_id: z.string().nullable(),
+    schedule_id: Id.nullable(),
     settings: SequenceSettings,
     active: z.boolean(),
-    owner_id: z.string(),
+    owner_id: Id.openapi({ description: "Give the sequence to another user of the team (its owner or an admin only)" }),
   })
   .partial()
   .openapi("UpdateSequence");
@@ -80,7 +81,7 @@ export const sequenceRoutes = router()
       const q = c.req.valid("query");
       const d = db(c.env.DB);
       const conds = [eq(sequences.teamId, caller.teamId)];
-      if (caller.role !== "admin") {
+      if (!canSeeAllSequences(caller)) {
         conds.push(or(eq(sequences.ownerId, caller.userId), sql`exists (select 1 from ${sequenceShares} where ${sequenceShares.sequenceId} = ${sequences.id} and ${sequenceShares.userId} = ${caller.userId})`)!);
       }
       if (q.q) conds.push(like(sequences.name, `%${q.q.replace(/[%_]/g, "")}%`));
@@ -118,7 +119,7 @@ export const sequenceRoutes = router()
             ...r,
             owner_name: r.owner_name ?? "",
             counts: JSON.parse(r.counts ?? "{}") as Record<string, number>,
-            can_edit: r.owner_id === caller.userId || caller.role === "admin" || shared === "edit",
+            can_edit: sequenceAllows(caller, "sequence.edit", r.owner_id, shared === "edit" || shared === "view" ? shared : null),
           })),
           pagination: paginationMeta(q.page, q.per_page, total[0]?.n ?? 0),
         },
@@ -137,6 +138,7 @@ export const sequenceRoutes = router()
     }),
     async (c) => {
       const caller = c.get("caller");
+      authorize(caller, "sequence.create");
       const body = c.req.valid("json");
       const d = db(c.env.DB);
       await checkSchedule(d, caller.teamId, body.schedule_id);
@@ -173,13 +175,13 @@ export const sequenceRoutes = router()
       const caller = c.get("caller");
       const body = c.req.valid("json");
       const d = db(c.env.DB);
-      const { seq } = await editableSequence(d, caller, c.req.valid("param").id);
+      const { seq } = await sequenceFor(d, caller, c.req.valid("param").id, "sequence.edit");
+      // Changing the owner is the owner's or an admin's call, never an editor's (they could lock the owner out).
+      if (body.owner_id !== undefined && body.owner_id !== seq.ownerId) await sequenceFor(d, caller, seq.id, "sequence.manage");
       if (seq.archivedAt && body.active) throw new ApiError("conflict", "Archived sequences can't be turned on. Unarchive it first.");
+      if (body.active && !seq.active) await assertCanTurnOn(c.env.DB, seq.id);
       await checkSchedule(d, caller.teamId, body.schedule_id);
-      if (body.owner_id) {
-        const u = await d.query.users.findFirst({ where: and(eq(users.id, body.owner_id), eq(users.teamId, caller.teamId)) });
-        if (!u) throw new ApiError("validation_failed", "Owner not found", { fields: [{ field: "owner_id", message: "No such user in your team" }] });
-      }
+      if (body.owner_id !== undefined) await teamUser(d, caller, body.owner_id, "owner_id");
       const patch: Partial<typeof sequences.$inferInsert> = { updatedAt: now() };
       if (body.name !== undefined) patch.name = body.name;
       if (body.schedule_id !== undefined) patch.scheduleId = body.schedule_id;
@@ -207,7 +209,7 @@ export const sequenceRoutes = router()
     async (c) => {
       const caller = c.get("caller");
       const d = db(c.env.DB);
-      const { seq } = await sequenceAccess(d, caller, c.req.valid("param").id);
+      const { seq } = await sequenceFor(d, caller, c.req.valid("param").id);
       const body = c.req.valid("json") ?? {};
       const id = newId();
       const t = now();
@@ -236,7 +238,7 @@ export const sequenceRoutes = router()
     async (c) => {
       const caller = c.get("caller");
       const d = db(c.env.DB);
-      const { seq } = await editableSequence(d, caller, c.req.valid("param").id);
+      const { seq } = await sequenceFor(d, caller, c.req.valid("param").id, "sequence.manage");
       const t = now();
       await runBatch(d, [
         d.update(sequences).set({ archivedAt: t, active: false, updatedAt: t }).where(eq(sequences.id, seq.id)),
@@ -259,7 +261,7 @@ export const sequenceRoutes = router()
     async (c) => {
       const caller = c.get("caller");
       const d = db(c.env.DB);
-      const { seq } = await editableSequence(d, caller, c.req.valid("param").id);
+      const { seq } = await sequenceFor(d, caller, c.req.valid("param").id, "sequence.manage");
       await d.update(sequences).set({ archivedAt: null, updatedAt: now() }).where(eq(sequences.id, seq.id));
       return c.json({ sequence: await loadSequenceDetail(d, caller, seq.id) }, 200);
     },
@@ -276,8 +278,7 @@ export const sequenceRoutes = router()
     async (c) => {
       const caller = c.get("caller");
       const d = db(c.env.DB);
-      const { seq, access } = await editableSequence(d, caller, c.req.valid("param").id);
-      if (access === "edit") throw new ApiError("forbidden", "Only the owner or an admin can change who a sequence is shared with");
+      const { seq } = await sequenceFor(d, caller, c.req.valid("param").id, "sequence.manage");
       const { shares } = c.req.valid("json");
       const ids = [...new Set(shares.map((s) => s.user_id))];
       const members = ids.length ? await d.select({ id: users.id }).from(users).where(and(eq(users.teamId, caller.teamId), inList(users.id, ids))) : [];

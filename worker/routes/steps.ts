@@ -9,9 +9,10 @@ import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { router } from "../lib/openapi";
 import { errorResponses, json, jsonBody } from "../lib/schemas";
-import { editableSequence } from "../services/access";
+import { sequenceFor } from "../services/access";
 import { auditEntry } from "../services/audit";
 import { isEmailStep } from "../services/sequence-config";
+import { assertKeepsAStepOn } from "../services/state-preconditions";
 import { loadSequenceDetail, SequenceDetailSchema } from "../services/sequence-views";
 import { validateTemplate } from "../services/templates";
 
@@ -80,7 +81,7 @@ async function stepOf(d: Db, sequenceId: string, stepId: string) {
 async function stepContext<P extends { id: string; stepId: string }>(c: Context<AppEnv>, p: P) {
   const caller = c.get("caller");
   const d = db(c.env.DB);
-  const { seq } = await editableSequence(d, caller, p.id);
+  const { seq } = await sequenceFor(d, caller, p.id, "sequence.edit");
   const step = await stepOf(d, seq.id, p.stepId);
   return { caller, d, seq, step, p };
 }
@@ -112,8 +113,9 @@ export const stepRoutes = router()
       const caller = c.get("caller");
       const body = c.req.valid("json");
       const d = db(c.env.DB);
-      const { seq } = await editableSequence(d, caller, c.req.valid("param").id);
+      const { seq } = await sequenceFor(d, caller, c.req.valid("param").id, "sequence.edit");
       const existing = await d.select({ id: steps.id }).from(steps).where(eq(steps.sequenceId, seq.id)).orderBy(asc(steps.position));
+      if (existing.length >= MAX_STEPS_PER_SEQUENCE) refuse([{ field: "steps", message: `A sequence has at most ${MAX_STEPS_PER_SEQUENCE} steps` }]);
       const position = Math.min(body.position ?? existing.length + 1, existing.length + 1);
       const threadReply = body.thread_reply ?? false;
       if (threadReply && position === 1) refuse([{ field: "thread_reply", message: "The first step can't reply in a thread" }]);
@@ -123,7 +125,6 @@ export const stepRoutes = router()
       const id = newId();
       const t = now();
       await runBatch(d, [
-      if (existing.length >= MAX_STEPS_PER_SEQUENCE) refuse([{ field: "steps", message: `A sequence has at most ${MAX_STEPS_PER_SEQUENCE} steps` }]);
         d.insert(steps).values({
           id, teamId: caller.teamId, sequenceId: seq.id, position, type: body.type,
           waitAmount: body.wait_amount ?? (position === 1 ? 0 : 2), waitUnit: body.wait_unit ?? "days",
@@ -150,8 +151,10 @@ export const stepRoutes = router()
     async (c) => {
       const { caller, d, seq, step } = await stepContext(c, c.req.valid("param"));
       const body = c.req.valid("json");
+      if (!Object.values(body).some((v) => v !== undefined)) throw new ApiError("validation_failed", "Nothing to change: give at least one field", { fields: [{ field: "body", message: "Give at least one field to change" }] });
       if (body.thread_reply && step.position === 1) refuse([{ field: "thread_reply", message: "The first step can't reply in a thread" }]);
       refuse(waitProblems(body.wait_amount ?? step.waitAmount, body.wait_unit ?? step.waitUnit));
+      if (body.enabled === false && step.enabled) await assertKeepsAStepOn(c.env.DB, seq, step.id, "enabled");
       await d.update(steps).set({
         ...(body.wait_amount !== undefined && { waitAmount: body.wait_amount }),
         ...(body.wait_unit !== undefined && { waitUnit: body.wait_unit }),
@@ -160,7 +163,6 @@ export const stepRoutes = router()
         ...(body.thread_reply !== undefined && { threadReply: body.thread_reply }),
         ...(body.note !== undefined && { note: body.note }),
       }).where(eq(steps.id, step.id));
-      if (!Object.values(body).some((v) => v !== undefined)) throw new ApiError("validation_failed", "Nothing to change: give at least one field", { fields: [{ field: "body", message: "Give at least one field to change" }] });
       await touch(d, caller, seq.id, "step.update", { step_id: step.id, ...body });
       return c.json({ sequence: await loadSequenceDetail(d, caller, seq.id) }, 200);
     },
@@ -176,6 +178,7 @@ export const stepRoutes = router()
     }),
     async (c) => {
       const { caller, d, seq, step } = await stepContext(c, c.req.valid("param"));
+      if (step.enabled) await assertKeepsAStepOn(c.env.DB, seq, step.id, "step");
       await d.batch([d.delete(stepVariants).where(eq(stepVariants.stepId, step.id)), d.delete(steps).where(eq(steps.id, step.id))]);
       const rest = await d.select({ id: steps.id }).from(steps).where(eq(steps.sequenceId, seq.id)).orderBy(asc(steps.position));
       await renumber(d, seq.id, rest.map((r) => r.id));
@@ -195,7 +198,7 @@ export const stepRoutes = router()
     async (c) => {
       const caller = c.get("caller");
       const d = db(c.env.DB);
-      const { seq } = await editableSequence(d, caller, c.req.valid("param").id);
+      const { seq } = await sequenceFor(d, caller, c.req.valid("param").id, "sequence.edit");
       const { step_ids } = c.req.valid("json");
       const current = await d.select({ id: steps.id, threadReply: steps.threadReply }).from(steps).where(eq(steps.sequenceId, seq.id));
       const same = step_ids.length === current.length && new Set(step_ids).size === step_ids.length && step_ids.every((id) => current.some((s) => s.id === id));

@@ -7,7 +7,7 @@ import { ApiError, notFound } from "../lib/errors";
 import { router } from "../lib/openapi";
 import { errorResponses, IdParam, json, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
 import { sequenceStub } from "../lib/stubs";
-import { sequenceAccess, canEdit } from "../services/access";
+import { sequenceFor, canEdit } from "../services/access";
 import { isValidTimeZone, windowEnd } from "../services/schedule-time";
 
 export const TaskSchema = z
@@ -118,7 +118,7 @@ export const taskRoutes = router()
       const task = await d.query.tasks.findFirst({ where: and(eq(tasks.id, id), eq(tasks.teamId, caller.teamId)) });
       if (!task) throw notFound("Task");
       if (task.assigneeId !== caller.userId && caller.role !== "admin") {
-        if (!task.sequenceId || !canEdit((await sequenceAccess(d, caller, task.sequenceId)).access)) throw new ApiError("forbidden", "This task is assigned to someone else");
+        if (!task.sequenceId || !canEdit((await sequenceFor(d, caller, task.sequenceId)).access)) throw new ApiError("forbidden", "This task is assigned to someone else");
       }
       if (task.status !== "open") throw new ApiError("conflict", `This task is already ${task.status}`);
       const t = now();

@@ -6,10 +6,11 @@ import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { router } from "../lib/openapi";
 import { errorResponses, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
-import { canEdit, sequenceAccess } from "../services/access";
+import { canEdit, sequenceFor } from "../services/access";
 import { audit } from "../services/audit";
 import { Overrides } from "../services/add-contacts/request";
 import { PeopleFilters } from "../services/people-search";
+import { assertWorkflowCanRun } from "../services/state-preconditions";
 import { runWorkflow } from "../services/workflows";
 
 const WorkflowInput = z
@@ -95,7 +96,7 @@ async function workflowOf(env: Env, caller: Caller, id: string, write: boolean) 
 
 /** The workflow adds to a sequence: the caller must be allowed to add contacts to it (invariant 9). */
 async function checkSequence(env: Env, caller: Caller, sequenceId: string) {
-  const { access } = await sequenceAccess(db(env.DB), caller, sequenceId);
+  const { access } = await sequenceFor(db(env.DB), caller, sequenceId);
   if (!canEdit(access)) throw new ApiError("forbidden", "You can't add contacts to this sequence");
 }
 
@@ -122,6 +123,7 @@ export const workflowRoutes = router()
       const caller = c.get("caller");
       const b = c.req.valid("json");
       await checkSequence(c.env, caller, b.sequence_id);
+      if (b.active !== false) await assertWorkflowCanRun(c.env.DB, caller.teamId, b.sequence_id);
       const id = newId();
       const t = now();
       const interval = b.interval_minutes ?? 1440;
@@ -151,6 +153,8 @@ export const workflowRoutes = router()
       const b = c.req.valid("json");
       const w = await workflowOf(c.env, caller, c.req.valid("param").id, true);
       if (b.sequence_id) await checkSequence(c.env, caller, b.sequence_id);
+      // Turning it on, or pointing a workflow that is on at another sequence: that sequence must be on.
+      if (b.active === true || (b.sequence_id && (b.active ?? !!w.active))) await assertWorkflowCanRun(c.env.DB, caller.teamId, b.sequence_id ?? w.sequence_id);
       const options = { ...JSON.parse(w.options), ...(b.mailbox_ids && { mailbox_ids: b.mailbox_ids }), ...(b.overrides && { overrides: b.overrides }), ...(b.enrich !== undefined && { enrich: b.enrich }) };
       await c.env.DB.prepare(
         `UPDATE workflows SET name = ?, sequence_id = ?, filters = ?, options = ?, interval_minutes = ?, max_per_run = ?, active = ?,

@@ -1,33 +1,254 @@
 import { and, eq } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { sequences, sequenceShares } from "../db/schema";
+import { contacts, jobs, mailboxes, messages, schedules, sequences, sequenceShares, tasks, users, workflows } from "../db/schema";
 import type { Caller } from "../env";
 import { ApiError, notFound } from "../lib/errors";
+
+/**
+ * Who may do what: the one table of the product's permissions (invariants 8, 9 and 12), printed in
+ * the README's Security section (a test keeps the two in step). Every read and write of a resource
+ * calls `authorize` (through the loaders below); nothing else in the worker compares roles.
+ *
+ * Relations a caller can have to a resource:
+ * - `admin`: a team admin (or a master API key);
+ * - `owner`: the user the resource belongs to (sequence, mailbox, schedule creator, contact, workflow, task assignee);
+ * - `editor` / `viewer`: a sequence shared with the user for editing / viewing;
+ * - `member`: anyone in the team.
+ * `key` says whether a standard API key may do it at all: a standard key acts as a member (never with
+ * its creator's admin rights) and never does the owner-only administration marked `key: false`.
+ */
+export const RULES = {
+  "sequence.view": { who: ["admin", "owner", "editor", "viewer"], key: true, says: "see a sequence, its steps, contacts, jobs, emails and report" },
+  "sequence.create": { who: ["member"], key: true, says: "create a sequence (they own it)" },
+  "sequence.edit": { who: ["admin", "owner", "editor"], key: true, says: "change steps, settings, schedule, turn on/off; add, pause, resume, finish, remove contacts" },
+  "sequence.manage": { who: ["admin", "owner"], key: false, says: "change the owner, sharing; archive, unarchive" },
+  "mailbox.view": { who: ["member"], key: true, says: "see the team's mailboxes and their capacity" },
+  "mailbox.connect": { who: ["member"], key: false, says: "connect a mailbox of one's own (admins: for anyone in the team)" },
+  "mailbox.manage": { who: ["admin", "owner"], key: false, says: "change, test, disconnect, reconnect a mailbox" },
+  "mailbox.send": { who: ["admin", "owner"], key: true, says: "send a sequence's emails from a mailbox" },
+  "schedule.view": { who: ["member"], key: true, says: "see the team's sending schedules" },
+  "schedule.create": { who: ["member"], key: false, says: "create a schedule" },
+  "schedule.manage": { who: ["admin", "owner"], key: false, says: "change or delete a schedule (its creator; the seeded ones: admins)" },
+  "contact.view": { who: ["member"], key: true, says: "see the team's contacts and lists" },
+  "contact.edit": { who: ["member"], key: true, says: "create and edit contacts, change stages, create lists and add to them" },
+  "contact.reassign": { who: ["admin", "owner"], key: false, says: "change a contact's owner (a member may take an unowned contact)" },
+  "workflow.view": { who: ["admin", "owner", "editor", "viewer"], key: true, says: "see a workflow (as its sequence)" },
+  "workflow.manage": { who: ["admin", "owner"], key: false, says: "create, change, run, delete a workflow (and be able to edit its sequence)" },
+  "task.work": { who: ["admin", "owner", "editor"], key: true, says: "complete or skip a task (its assignee, the sequence's editors, admins)" },
+  "credits.view": { who: ["member"], key: true, says: "see credits and the ledger" },
+  "users.view": { who: ["member"], key: true, says: "see the team's users" },
+  "api_keys.manage": { who: ["admin"], key: false, says: "create, list, revoke API keys (signed in; keys can't manage keys)" },
+} as const satisfies Record<string, { who: readonly Relation[]; key: boolean; says: string }>;
+
+export type Relation = "admin" | "owner" | "editor" | "viewer" | "member";
+export type Action = keyof typeof RULES;
+
+/** A check a request passed; an idempotent replay re-runs them all before answering (invariant 12). */
+export interface Grant {
+  action: Action;
+  id?: string;
+}
+
+const isStandardKey = (caller: Caller) => caller.via === "api_key" && caller.apiKeyKind === "standard";
+
+/** The caller's relations to a resource it belongs to (`ownerId`), plus a sequence share. */
+function relations(caller: Caller, ownerId: string | null | undefined, share?: "view" | "edit" | null): Relation[] {
+  const r: Relation[] = ["member"];
+  if (caller.role === "admin" && !isStandardKey(caller)) r.push("admin");
+  if (ownerId && ownerId === caller.userId) r.push("owner");
+  if (share === "edit") r.push("editor", "viewer");
+  if (share === "view") r.push("viewer");
+  return r;
+}
+
+export function allowed(caller: Caller, action: Action, rel: readonly Relation[]): boolean {
+  const rule = RULES[action];
+  if (isStandardKey(caller) && !rule.key) return false;
+  return rule.who.some((w) => rel.includes(w));
+}
+
+function record(caller: Caller, action: Action, id?: string) {
+  caller.grants?.push(id === undefined ? { action } : { action, id });
+}
+
+const forbidden = (message: string) => new ApiError("forbidden", message);
+
+/** Team-level actions (no single resource): create, connect, manage keys. 403 when refused. */
+export function authorize(caller: Caller, action: Action, message = "You don't have permission to do this") {
+  if (!allowed(caller, action, relations(caller, null))) {
+    throw forbidden(isStandardKey(caller) && (RULES[action].who as readonly Relation[]).includes("member") ? "A standard API key can't do this; use a master key or sign in" : message);
+  }
+  record(caller, action);
+}
 
 export type SequenceAccess = "owner" | "admin" | "edit" | "view";
 
 /**
- * Who may see and change a sequence (invariants 8 and 9): another team's id is 404; members see
- * sequences they own or that are shared with them; the owner, editors and admins change them.
+ * A sequence the caller may see (404 otherwise: members don't learn that others' sequences exist),
+ * checked for `action` (403 when it is visible but the action is not allowed).
  */
-export async function sequenceAccess(d: Db, caller: Caller, sequenceId: string) {
+export async function sequenceFor(d: Db, caller: Caller, sequenceId: string, action: Action = "sequence.view") {
   const seq = await d.query.sequences.findFirst({ where: and(eq(sequences.id, sequenceId), eq(sequences.teamId, caller.teamId)) });
   if (!seq) throw notFound("Sequence");
-  let access: SequenceAccess | null = null;
-  if (seq.ownerId === caller.userId) access = "owner";
-  else if (caller.role === "admin") access = "admin";
-  else {
-    const share = await d.query.sequenceShares.findFirst({ where: and(eq(sequenceShares.sequenceId, seq.id), eq(sequenceShares.userId, caller.userId)) });
-    access = share?.access ?? null;
+  const share =
+    seq.ownerId === caller.userId || caller.role === "admin"
+      ? null
+      : ((await d.query.sequenceShares.findFirst({ where: and(eq(sequenceShares.sequenceId, seq.id), eq(sequenceShares.userId, caller.userId)) }))?.access ?? null);
+  const rel = relations(caller, seq.ownerId, share);
+  if (!allowed(caller, "sequence.view", rel)) throw notFound("Sequence");
+  if (!allowed(caller, action, rel)) {
+    throw forbidden(
+      action === "sequence.edit"
+        ? "You can view this sequence but not change it. Ask its owner for edit access."
+        : isStandardKey(caller)
+          ? "A standard API key can't do this; use a master key or sign in"
+          : "Only the sequence's owner or an admin can do this",
+    );
   }
-  if (!access) throw notFound("Sequence");
+  record(caller, action, seq.id);
+  const access: SequenceAccess = rel.includes("owner") ? "owner" : rel.includes("admin") ? "admin" : rel.includes("editor") ? "edit" : "view";
   return { seq, access };
+}
+
+/** Whether the caller may do `action` on a sequence, without throwing (for `can_edit` flags). */
+export function sequenceAllows(caller: Caller, action: Action, ownerId: string, share: "view" | "edit" | null) {
+  return allowed(caller, action, relations(caller, ownerId, share));
+}
+
+/** Sequences the caller may see, as a SQL condition over `sequences` (lists and counts). */
+export function canSeeAllSequences(caller: Caller) {
+  return caller.role === "admin" && !isStandardKey(caller);
 }
 
 export const canEdit = (a: SequenceAccess) => a !== "view";
 
-export async function editableSequence(d: Db, caller: Caller, sequenceId: string) {
-  const r = await sequenceAccess(d, caller, sequenceId);
-  if (!canEdit(r.access)) throw new ApiError("forbidden", "You can view this sequence but not change it. Ask its owner for edit access.");
-  return r;
+export async function mailboxFor(d: Db, caller: Caller, mailboxId: string, action: Action = "mailbox.view") {
+  const m = await d.query.mailboxes.findFirst({ where: and(eq(mailboxes.id, mailboxId), eq(mailboxes.teamId, caller.teamId)) });
+  if (!m) throw notFound("Mailbox");
+  if (!allowed(caller, action, relations(caller, m.userId))) {
+    throw forbidden(action === "mailbox.send" ? `You can't send from ${m.email}: only its owner or an admin can` : "Only the mailbox's owner or an admin can change it");
+  }
+  record(caller, action, m.id);
+  return m;
+}
+
+export function mailboxAllows(caller: Caller, action: Action, ownerId: string) {
+  return allowed(caller, action, relations(caller, ownerId));
+}
+
+/** The mailboxes (of `rows`) the caller may send from: their own; admins any of the team's. */
+export function sendableMailboxes<T extends { userId: string }>(caller: Caller, rows: readonly T[]): T[] {
+  return rows.filter((m) => mailboxAllows(caller, "mailbox.send", m.userId));
+}
+
+export async function scheduleFor(d: Db, caller: Caller, scheduleId: string, action: Action = "schedule.view") {
+  const s = await d.query.schedules.findFirst({ where: and(eq(schedules.id, scheduleId), eq(schedules.teamId, caller.teamId)) });
+  if (!s) throw notFound("Schedule");
+  if (!allowed(caller, action, relations(caller, s.createdBy))) throw forbidden("Only the schedule's creator or an admin can change it");
+  record(caller, action, s.id);
+  return s;
+}
+
+export function scheduleAllows(caller: Caller, action: Action, createdBy: string | null) {
+  return allowed(caller, action, relations(caller, createdBy));
+}
+
+export async function contactFor(d: Db, caller: Caller, contactId: string, action: Action = "contact.view", newOwnerId?: string | null) {
+  const ct = await d.query.contacts.findFirst({ where: and(eq(contacts.id, contactId), eq(contacts.teamId, caller.teamId)) });
+  if (!ct || ct.deletedAt) throw notFound("Contact");
+  assertContact(caller, action, ct.ownerId, newOwnerId);
+  record(caller, action, ct.id);
+  return ct;
+}
+
+/** Reassigning: the contact's owner or an admin; a member may take an unowned contact for themself. */
+export function assertContact(caller: Caller, action: Action, ownerId: string | null, newOwnerId?: string | null) {
+  if (action === "contact.reassign" && !ownerId && newOwnerId === caller.userId && !isStandardKey(caller)) return;
+  if (!allowed(caller, action, relations(caller, ownerId))) {
+    throw forbidden(action === "contact.reassign" ? "Only a contact's owner or an admin can give it to someone else" : "You don't have permission to change this contact");
+  }
+}
+
+export async function workflowFor(d: Db, caller: Caller, workflowId: string, action: Action = "workflow.view") {
+  const w = await d.query.workflows.findFirst({ where: and(eq(workflows.id, workflowId), eq(workflows.teamId, caller.teamId)) });
+  if (!w) throw notFound("Workflow");
+  // A workflow is as visible as the sequence it adds to; changing it needs its owner (or an admin).
+  await sequenceFor(d, caller, w.sequenceId, "sequence.view").catch((e) => {
+    throw e instanceof ApiError && e.status === 404 ? notFound("Workflow") : e;
+  });
+  if (action !== "workflow.view" && !allowed(caller, action, relations(caller, w.ownerId))) {
+    throw forbidden(isStandardKey(caller) ? "A standard API key can't do this; use a master key or sign in" : "Only the workflow's owner or an admin can change it");
+  }
+  record(caller, action, w.id);
+  return w;
+}
+
+/** A job is as visible as its sequence (a job without one: its creator and admins); cancelling needs edit rights. */
+export async function jobFor(d: Db, caller: Caller, jobId: string, action: "sequence.view" | "sequence.edit" = "sequence.view") {
+  const job = await d.query.jobs.findFirst({ where: and(eq(jobs.id, jobId), eq(jobs.teamId, caller.teamId)) });
+  if (!job) throw notFound("Job");
+  if (job.sequenceId) {
+    await sequenceFor(d, caller, job.sequenceId, action).catch((e) => {
+      throw e instanceof ApiError && e.status === 404 ? notFound("Job") : e;
+    });
+  } else if (!relations(caller, job.userId).some((r) => r === "admin" || r === "owner")) {
+    throw notFound("Job");
+  }
+  return job;
+}
+
+/** An email is as visible as its sequence. */
+export async function messageFor(d: Db, caller: Caller, messageId: string) {
+  const m = await d.query.messages.findFirst({ where: and(eq(messages.id, messageId), eq(messages.teamId, caller.teamId)) });
+  if (!m) throw notFound("Message");
+  await sequenceFor(d, caller, m.sequenceId, "sequence.view").catch((e) => {
+    throw e instanceof ApiError && e.status === 404 ? notFound("Message") : e;
+  });
+  return m;
+}
+
+/** Completing or skipping a task: its assignee, the sequence's editors, admins. */
+export async function taskFor(d: Db, caller: Caller, taskId: string) {
+  const t = await d.query.tasks.findFirst({ where: and(eq(tasks.id, taskId), eq(tasks.teamId, caller.teamId)) });
+  if (!t) throw notFound("Task");
+  if (t.sequenceId) {
+    const { access } = await sequenceFor(d, caller, t.sequenceId, "sequence.view").catch((e) => {
+      throw e instanceof ApiError && e.status === 404 ? notFound("Task") : e;
+    });
+    const rel = relations(caller, t.assigneeId, access === "edit" || access === "owner" ? "edit" : access === "view" ? "view" : null);
+    if (access === "owner") rel.push("editor");
+    if (!allowed(caller, "task.work", rel)) throw forbidden("This task is assigned to someone else");
+  } else if (!allowed(caller, "task.work", relations(caller, t.assigneeId))) {
+    throw notFound("Task");
+  }
+  record(caller, "task.work", t.id);
+  return t;
+}
+
+/** A user of the caller's team (for owner, assignee and share fields); 422 naming the field otherwise. */
+export async function teamUser(d: Db, caller: Caller, userId: string, field: string) {
+  const u = await d.query.users.findFirst({ where: and(eq(users.id, userId), eq(users.teamId, caller.teamId)) });
+  if (!u) throw new ApiError("validation_failed", "No such user in your team", { fields: [{ field, message: "No such user in your team" }] });
+  return u;
+}
+
+/**
+ * Re-runs the checks a request passed, for the caller now (before an idempotent replay): a caller
+ * who lost a right since, or another caller, gets the same 403/404 a fresh request would.
+ */
+export async function recheck(d: Db, caller: Caller, grants: readonly Grant[]) {
+  for (const g of grants) {
+    const [kind] = g.action.split(".");
+    if (!g.id) {
+      authorize(caller, g.action);
+      continue;
+    }
+    if (kind === "sequence") await sequenceFor(d, caller, g.id, g.action);
+    else if (kind === "mailbox") await mailboxFor(d, caller, g.id, g.action);
+    else if (kind === "schedule") await scheduleFor(d, caller, g.id, g.action);
+    else if (kind === "contact") await contactFor(d, caller, g.id, g.action, caller.userId);
+    else if (kind === "workflow") await workflowFor(d, caller, g.id, g.action);
+    else if (kind === "task") await taskFor(d, caller, g.id);
+    else throw new ApiError("forbidden", "You don't have permission to do this");
+  }
 }

@@ -4,7 +4,7 @@ import { inList } from "../db/in-list";
 import type { Db } from "../db/client";
 import { schedules, sequenceShares, steps, stepVariants, users } from "../db/schema";
 import type { Caller } from "../env";
-import { sequenceAccess } from "./access";
+import { sequenceFor } from "./access";
 
 export const VariantSchema = z
   .object({ id: z.string(), label: z.string(), subject: z.string(), body: z.string(), enabled: z.boolean() })
@@ -62,7 +62,7 @@ export const SequenceDetailSchema = z
   .openapi("Sequence");
 
 export async function loadSequenceDetail(d: Db, caller: Caller, sequenceId: string): Promise<z.infer<typeof SequenceDetailSchema>> {
-  const { seq, access } = await sequenceAccess(d, caller, sequenceId);
+  const { seq, access } = await sequenceFor(d, caller, sequenceId);
   const [stepRows, shares, schedule, owner] = await Promise.all([
     d.select().from(steps).where(eq(steps.sequenceId, seq.id)).orderBy(asc(steps.position)),
     d.select({ user_id: sequenceShares.userId, access: sequenceShares.access, name: users.name, email: users.email })

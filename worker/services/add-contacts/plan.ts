@@ -2,7 +2,7 @@ import type { Db } from "../../db/client";
 import type { Caller, Env } from "../../env";
 import { now } from "../../lib/clock";
 import { ApiError } from "../../lib/errors";
-import { canEdit, sequenceAccess } from "../access";
+import { sendableMailboxes, sequenceFor } from "../access";
 import { balanceOf } from "../credits";
 import { DEFAULT_WATERFALL } from "../enrichment";
 import { loadSequenceConfig, type SequenceConfig } from "../sequence-config";
@@ -34,24 +34,34 @@ export interface Plan {
   validation: ValidationOptions;
 }
 
-/** The mailboxes a request sends from: the chosen ones, or every connected mailbox of the team. */
-async function chooseMailboxes(env: Env, teamId: string, ids: string[] | undefined): Promise<{ ids: string[]; problems: Precondition[] }> {
+/**
+ * The mailboxes a request sends from: the chosen ones, or every connected mailbox the caller may send
+ * from (their own; an admin's: the team's). Choosing another user's mailbox needs an admin.
+ */
+async function chooseMailboxes(env: Env, caller: Caller, ids: string[] | undefined): Promise<{ ids: string[]; problems: Precondition[] }> {
   if (ids?.length) {
-    const { results } = await env.DB.prepare("SELECT id, email, status FROM mailboxes WHERE team_id = ? AND id IN (SELECT value FROM json_each(?))").bind(teamId, JSON.stringify(ids)).all<{ id: string; email: string; status: string }>();
-    const missing = ids.filter((id) => !results.some((r) => r.id === id));
+    const unique = [...new Set(ids)];
+    const { results } = await env.DB.prepare("SELECT id, email, status, user_id AS userId FROM mailboxes WHERE team_id = ? AND id IN (SELECT value FROM json_each(?))").bind(caller.teamId, JSON.stringify(unique)).all<{ id: string; email: string; status: string; userId: string }>();
+    const missing = unique.filter((id) => !results.some((r) => r.id === id));
     if (missing.length) throw new ApiError("not_found", "Mailbox not found", { mailbox_ids: missing });
+    const allowed = new Set(sendableMailboxes(caller, results).map((r) => r.id));
+    const refused = results.filter((r) => !allowed.has(r.id));
+    if (refused.length) {
+      throw new ApiError("forbidden", `You can't send from ${refused.map((r) => r.email).join(", ")}: only a mailbox's owner or an admin can`, { fields: [{ field: "mailbox_ids", message: "Pick one of your own mailboxes" }], mailbox_ids: refused.map((r) => r.id) });
+    }
     const down = results.filter((r) => r.status !== "connected");
     return {
-      ids: [...new Set(ids)],
+      ids: unique,
       problems: down.length
         ? [{ code: "mailbox_not_connected", message: `${down.map((d) => d.email).join(", ")} ${down.length > 1 ? "are" : "is"} not connected`, fix: "Reconnect the mailbox on the Mailboxes page, or pick another one", details: { mailbox_ids: down.map((d) => d.id) } }]
         : [],
     };
   }
-  const { results } = await env.DB.prepare("SELECT id FROM mailboxes WHERE team_id = ? AND status = 'connected' ORDER BY email").bind(teamId).all<{ id: string }>();
+  const { results } = await env.DB.prepare("SELECT id, user_id AS userId FROM mailboxes WHERE team_id = ? AND status = 'connected' ORDER BY email").bind(caller.teamId).all<{ id: string; userId: string }>();
+  const mine = sendableMailboxes(caller, results);
   return {
-    ids: results.map((r) => r.id),
-    problems: results.length ? [] : [{ code: "no_connected_mailbox", message: "Your team has no connected mailbox", fix: "Connect a mailbox on the Mailboxes page" }],
+    ids: mine.map((r) => r.id),
+    problems: mine.length ? [] : [{ code: "no_connected_mailbox", message: results.length ? "You have no connected mailbox to send from" : "Your team has no connected mailbox", fix: "Connect a mailbox on the Mailboxes page" }],
   };
 }
 
@@ -60,14 +70,13 @@ async function chooseMailboxes(env: Env, teamId: string, ids: string[] | undefin
  * the preview answers with it, and a commit writes exactly it. Deterministic for the same state.
  */
 export async function planAddContacts(env: Env, d: Db, caller: Caller, sequenceId: string, req: AddContactsRequest, o: { preview: boolean }): Promise<Plan> {
-  const { seq, access } = await sequenceAccess(d, caller, sequenceId);
-  if (!canEdit(access)) throw new ApiError("forbidden", "You can view this sequence but not add contacts to it. Ask its owner for edit access.", { fix: "Ask the sequence owner or an admin to share it with you for editing" });
+  const { seq } = await sequenceFor(d, caller, sequenceId, "sequence.edit");
   const sequence = (await loadSequenceConfig(env.DB, seq.id))!;
   const preconditions: Precondition[] = [];
   if (sequence.archived) preconditions.push({ code: "sequence_archived", message: "This sequence is archived", fix: "Unarchive it, or pick another sequence" });
   else if (!sequence.active) preconditions.push({ code: "sequence_inactive", message: "This sequence is inactive", fix: "Turn the sequence on, then add contacts" });
   if (!sequence.steps.some((s) => s.enabled)) preconditions.push({ code: "no_enabled_steps", message: "Every step of this sequence is turned off", fix: "Add a step or turn one on in the sequence editor" });
-  const chosen = await chooseMailboxes(env, caller.teamId, req.mailbox_ids);
+  const chosen = await chooseMailboxes(env, caller, req.mailbox_ids);
   preconditions.push(...chosen.problems);
   if (req.owner_id) {
     const u = await env.DB.prepare("SELECT 1 FROM users WHERE id = ? AND team_id = ?").bind(req.owner_id, caller.teamId).first();
