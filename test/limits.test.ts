@@ -105,3 +105,96 @@ describe("steps per sequence", () => {
     expect(await audits()).toBe(auditsBefore);
   });
 });
+
+describe("every array has a documented maximum", () => {
+  /** Paths (e.g. `POST /contacts body.list_names`) of request arrays without maxItems. */
+  function unbounded(node: any, doc: any, at: string, out: string[], seen = new Set<any>()) {
+    if (!node || typeof node !== "object" || seen.has(node)) return;
+    seen.add(node);
+    if (typeof node.$ref === "string") return unbounded(node.$ref.split("/").slice(1).reduce((o: any, k: string) => o[k], doc), doc, at, out, seen);
+    // A tuple (prefixItems) has a fixed length: zod refuses extra items.
+    if (node.type === "array" && typeof node.maxItems !== "number" && !Array.isArray(node.prefixItems)) out.push(at);
+    for (const [k, v] of Object.entries(node.properties ?? {})) unbounded(v, doc, `${at}.${k}`, out, seen);
+    for (const k of ["items", "additionalProperties"]) if (node[k]) unbounded(node[k], doc, `${at}[]`, out, seen);
+    for (const k of ["anyOf", "oneOf", "allOf"]) for (const v of node[k] ?? []) unbounded(v, doc, at, out, seen);
+  }
+
+  it("in the OpenAPI document: every request body and parameter array has maxItems", async () => {
+    const doc = await json(await call("/api/openapi.json"));
+    const out: string[] = [];
+    for (const [path, ops] of Object.entries<any>(doc.paths)) {
+      for (const [method, op] of Object.entries<any>(ops)) {
+        const name = `${method.toUpperCase()} ${path}`;
+        for (const p of op.parameters ?? []) unbounded(p.schema, doc, `${name} ${p.in}.${p.name}`, out);
+        for (const media of Object.values<any>(op.requestBody?.content ?? {})) unbounded(media.schema, doc, `${name} body`, out);
+      }
+    }
+    expect(out).toEqual([]);
+  });
+});
+
+describe("bounded input", () => {
+  it("pages GET /api/lists like every other list", async () => {
+    const x = await addContactsSetup();
+    for (let i = 0; i < 30; i++) await as(x.s, "POST", "/api/lists", { name: `List ${String(i).padStart(2, "0")}` });
+    const first = await json(await as(x.s, "GET", "/api/lists"));
+    expect(first.lists).toHaveLength(25);
+    expect(first.pagination).toEqual({ page: 1, per_page: 25, total_entries: 30, total_pages: 2 });
+    const second = await json(await as(x.s, "GET", "/api/lists?page=2&per_page=25"));
+    expect(second.lists.map((l: any) => l.name)).toEqual(["List 25", "List 26", "List 27", "List 28", "List 29"]);
+    const found = await json(await as(x.s, "GET", "/api/lists?q=List%2007"));
+    expect(found.lists.map((l: any) => l.name)).toEqual(["List 07"]);
+    expect((await errorOf(await as(x.s, "GET", "/api/lists?per_page=101"))).status).toBe(422);
+  });
+
+  it("refuses more than 20 label_names on a contact (REST and Apollo), creating no list", async () => {
+    const x = await addContactsSetup();
+    const { master } = await keysFor(x.teamId, x.userId);
+    const names = Array.from({ length: 21 }, (_, i) => `Label ${i}`);
+    const rest = await errorOf(await as(x.s, "POST", "/api/contacts", { first_name: "A", email: "a@example.test", list_names: names }));
+    expect(rest).toMatchObject({ status: 422, code: "validation_failed" });
+    const ap = await errorOf(await apollo(master, "/contacts", { first_name: "B", email: "b@example.test", label_names: names }));
+    expect(ap).toMatchObject({ status: 422, code: "validation_failed" });
+    expect(ap.details.fields[0].field).toBe("label_names");
+    const lists = await env.DB.prepare("SELECT count(*) AS n FROM lists WHERE team_id = ?").bind(x.teamId).first<{ n: number }>();
+    expect(lists!.n).toBe(0);
+    const ok = await apollo(master, "/contacts", { first_name: "C", email: "c@example.test", label_names: names.slice(0, 20) });
+    expect(ok.status).toBe(200);
+    expect((await env.DB.prepare("SELECT count(*) AS n FROM lists WHERE team_id = ?").bind(x.teamId).first<{ n: number }>())!.n).toBe(20);
+  });
+
+  it("searches Apollo contacts with at most 100 label_ids (422 beyond, naming the field)", async () => {
+    const x = await addContactsSetup();
+    const { master } = await keysFor(x.teamId, x.userId);
+    const ids = Array.from({ length: 100 }, () => newId());
+    expect((await apollo(master, "/contacts/search", { label_ids: ids })).status).toBe(200);
+    const err = await errorOf(await apollo(master, "/contacts/search", { label_ids: [...ids, newId()] }));
+    expect(err).toMatchObject({ status: 422, code: "validation_failed" });
+    expect(err.details.fields[0].field).toBe("label_ids");
+  });
+
+  it("treats repeated contact ids in remove_or_stop_contact_ids as one, and refuses more than 1,000 entries", async () => {
+    const x = await addContactsSetup();
+    const { master } = await keysFor(x.teamId, x.userId);
+    const [c1] = await makeContacts(x.teamId, 1);
+    await enroll(x.teamId, x.sequenceId, [c1!], x.mailboxIds);
+    const res = await apollo(master, "/emailer_campaigns/remove_or_stop_contact_ids", { emailer_campaign_ids: [x.sequenceId], contact_ids: Array(1000).fill(c1), mode: "mark_as_finished" });
+    expect(res.status).toBe(200);
+    expect((await json(res)).contacts).toHaveLength(1);
+    const e = await env.DB.prepare("SELECT status FROM enrollments WHERE sequence_id = ? AND contact_id = ?").bind(x.sequenceId, c1).first<{ status: string }>();
+    expect(e!.status).toBe("finished");
+    const err = await errorOf(await apollo(master, "/emailer_campaigns/remove_or_stop_contact_ids", { emailer_campaign_ids: [x.sequenceId], contact_ids: Array(1001).fill(c1), mode: "stop" }));
+    expect(err).toMatchObject({ status: 422, code: "validation_failed" });
+    expect(err.details.fields[0].field).toBe("contact_ids");
+  });
+
+  it("answers each enrollment once when the same id is repeated", async () => {
+    const x = await addContactsSetup();
+    const contacts = await makeContacts(x.teamId, 2);
+    await enroll(x.teamId, x.sequenceId, contacts, x.mailboxIds);
+    const ids = (await env.DB.prepare("SELECT id FROM enrollments WHERE sequence_id = ?").bind(x.sequenceId).all<{ id: string }>()).results.map((r) => r.id);
+    const body = await json(await as(x.s, "POST", `/api/sequences/${x.sequenceId}/enrollments/pause`, { enrollment_ids: [...ids, ...ids, ...ids] }));
+    expect(body.changed.sort()).toEqual([...ids].sort());
+    expect(body.unchanged).toEqual([]);
+  });
+});

@@ -180,8 +180,9 @@ export function fetchContacts(q: ContactQuery) {
   return data(api.contacts.$get({ query: clean(q) }));
 }
 
-export function fetchLists() {
-  return data(api.lists.$get());
+export type ListQuery = { page: number; per_page: number; q?: string };
+export function fetchLists(q: ListQuery) {
+  return data(api.lists.$get({ query: clean(q) }));
 }
 
 export function fetchApiKeys() {

@@ -1,12 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, asc, eq, sql } from "drizzle-orm";
+import { and, asc, eq, like, sql } from "drizzle-orm";
 import { db } from "../db/client";
 import { IN_LIST, inChunks, listParam } from "../db/in-list";
 import { listMembers, lists } from "../db/schema";
 import { ApiError, notFound } from "../lib/errors";
 import { addToLists, ensureLists } from "../services/contacts";
 import { router } from "../lib/openapi";
-import { errorResponses, IdParam, json, jsonBody } from "../lib/schemas";
+import { errorResponses, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
 
 const ListSchema = z
   .object({ id: z.string(), name: z.string(), owner_id: z.string(), contact_count: z.number(), created_at: z.number() })
@@ -64,23 +64,32 @@ export const listRoutes = router()
       method: "get",
       path: "/lists",
       tags: ["Lists"],
-      summary: "The team's saved lists, with their sizes",
-      responses: { 200: json(z.object({ lists: z.array(ListSchema) })) },
+      summary: "The team's saved lists with their sizes, by name, a page at a time",
+      request: { query: Pagination.extend({ q: z.string().trim().max(120).optional().openapi({ description: "Only lists whose name contains this" }) }) },
+      responses: { 200: json(z.object({ lists: z.array(ListSchema), pagination: PaginationMeta })), 422: errorResponses[422] },
     }),
     async (c) => {
       const teamId = c.get("caller").teamId;
-      const rows = await db(c.env.DB)
-        .select({
-          id: lists.id,
-          name: lists.name,
-          owner_id: lists.ownerId,
-          created_at: lists.createdAt,
-          contact_count: sql<number>`(select count(*) from ${listMembers} where ${listMembers.listId} = ${lists.id})`,
-        })
-        .from(lists)
-        .where(eq(lists.teamId, teamId))
-        .orderBy(asc(lists.name));
-      return c.json({ lists: rows }, 200);
+      const q = c.req.valid("query");
+      const where = and(eq(lists.teamId, teamId), q.q ? like(lists.name, `%${q.q.replace(/[%_\\]/g, "")}%`) : undefined);
+      const d = db(c.env.DB);
+      const [rows, total] = await Promise.all([
+        d
+          .select({
+            id: lists.id,
+            name: lists.name,
+            owner_id: lists.ownerId,
+            created_at: lists.createdAt,
+            contact_count: sql<number>`(select count(*) from ${listMembers} where ${listMembers.listId} = ${lists.id})`,
+          })
+          .from(lists)
+          .where(where)
+          .orderBy(asc(lists.name), asc(lists.id))
+          .limit(q.per_page)
+          .offset((q.page - 1) * q.per_page),
+        d.select({ n: sql<number>`count(*)` }).from(lists).where(where),
+      ]);
+      return c.json({ lists: rows, pagination: paginationMeta(q.page, q.per_page, total[0]?.n ?? 0) }, 200);
     },
   )
   .openapi(

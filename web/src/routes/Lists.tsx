@@ -1,7 +1,8 @@
-import { createAsync } from "@solidjs/router";
+import { createAsync, useSearchParams } from "@solidjs/router";
 import { For, Show, Suspense } from "solid-js";
 import { EmptyState } from "../components/EmptyState";
 import { PageHeader } from "../components/PageHeader";
+import { Pagination } from "../components/Pagination";
 import { TableSkeleton } from "../components/Status";
 import { formatDate, formatDateTime, formatNumber } from "../format";
 import { getLists } from "../queries";
@@ -10,7 +11,10 @@ import { usePageTitle } from "../title";
 
 export default function Lists() {
   usePageTitle("Lists");
-  const lists = createAsync(() => getLists());
+  const [params] = useSearchParams();
+  // The page lives in the URL (?page=), as on every other paged list.
+  const page = () => Math.max(1, Number.parseInt(String(params.page ?? "1"), 10) || 1);
+  const lists = createAsync(() => getLists({ page: page(), per_page: 25 }));
   return (
     <div class="page">
       <PageHeader title="Lists" description="Saved sets of contacts. Add a whole list to a sequence in one step." />
@@ -18,7 +22,7 @@ export default function Lists() {
         <Show when={lists()}>
           {(r) => (
             <Show
-              when={r().lists.length > 0}
+              when={r().pagination.total_entries > 0}
               fallback={
                 <EmptyState icon="lists" title="No lists yet">
                   Lists group contacts you want to work together, like “Q3 fintech CTOs”. Save contacts to a list from search or an import.
@@ -53,9 +57,7 @@ export default function Lists() {
                     </tbody>
                   </table>
                 </div>
-                <div class="table-footer muted small">
-                  {formatNumber(r().lists.length)} {r().lists.length === 1 ? "list" : "lists"}
-                </div>
+                <Pagination meta={r().pagination} />
               </div>
             </Show>
           )}
