@@ -138,3 +138,60 @@ describe("every number has a sane maximum", () => {
     expect(field(far, "add_at")?.message).toBe("Start time can be at most a year from now");
   });
 });
+
+describe("every state change has its precondition", () => {
+  const activeOf = async (id: string) => (await env.DB.prepare("SELECT active FROM sequences WHERE id = ?").bind(id).first<{ active: number }>())!.active;
+
+  it("won't turn on a sequence with no steps, saying why (422), and it stays off", async () => {
+    const s = await login("admin@demo.test");
+    const seq = await newSequence(s);
+    const err = await errorOf(await as(s, "PATCH", `/api/sequences/${seq.id}`, { active: true }));
+    expect(err).toMatchObject({ status: 422, code: "validation_failed" });
+    expect(err.message).toBe("Add a step before turning the sequence on: with no steps, contacts have nothing to go through");
+    expect(field(err, "active")?.label).toBe("Active");
+    expect(await activeOf(seq.id)).toBe(0);
+  });
+
+  it("won't turn on a sequence whose steps are all off", async () => {
+    const s = await login("admin@demo.test");
+    const seq = await newSequence(s);
+    await as(s, "POST", `/api/sequences/${seq.id}/steps`, { type: "task", enabled: false });
+    const err = await errorOf(await as(s, "PATCH", `/api/sequences/${seq.id}`, { active: true }));
+    expect(err.status).toBe(422);
+    expect(err.message).toBe("Turn a step on before turning the sequence on: every step is off");
+    expect(await activeOf(seq.id)).toBe(0);
+    const step = (await json(await as(s, "GET", `/api/sequences/${seq.id}`))).sequence.steps[0];
+    await as(s, "PATCH", `/api/sequences/${seq.id}/steps/${step.id}`, { enabled: true });
+    expect((await as(s, "PATCH", `/api/sequences/${seq.id}`, { active: true })).status).toBe(200);
+    expect(await activeOf(seq.id)).toBe(1);
+  });
+
+  it("an active sequence keeps at least one step on: turning off or deleting its last one is refused", async () => {
+    const s = await login("admin@demo.test");
+    const seq = await newSequence(s);
+    const step = (await json(await as(s, "POST", `/api/sequences/${seq.id}/steps`, { type: "task" }))).sequence.steps[0];
+    expect((await as(s, "PATCH", `/api/sequences/${seq.id}`, { active: true })).status).toBe(200);
+    const off = await errorOf(await as(s, "PATCH", `/api/sequences/${seq.id}/steps/${step.id}`, { enabled: false }));
+    expect(off).toMatchObject({ status: 422, message: "An active sequence needs a step on: turn the sequence off first" });
+    const del = await errorOf(await as(s, "DELETE", `/api/sequences/${seq.id}/steps/${step.id}`));
+    expect(del).toMatchObject({ status: 422, message: "An active sequence needs a step on: turn the sequence off first" });
+    const row = await env.DB.prepare("SELECT enabled FROM steps WHERE id = ?").bind(step.id).first<{ enabled: number }>();
+    expect(row?.enabled).toBe(1);
+    // Off, the same changes are allowed.
+    await as(s, "PATCH", `/api/sequences/${seq.id}`, { active: false });
+    expect((await as(s, "DELETE", `/api/sequences/${seq.id}/steps/${step.id}`)).status).toBe(200);
+  });
+
+  it("won't turn on a workflow whose sequence is off; saved off, it is kept", async () => {
+    const s = await login("admin@demo.test");
+    const seq = await newSequence(s);
+    const on = await errorOf(await as(s, "POST", "/api/workflows", { name: "Early", sequence_id: seq.id, filters: { q: "x" } }));
+    expect(on).toMatchObject({ status: 422, code: "validation_failed", message: "Turn the sequence on first: a workflow can't add contacts to a sequence that is off" });
+    expect(field(on, "active")).toBeTruthy();
+    const wf = (await json(await as(s, "POST", "/api/workflows", { name: "Early", sequence_id: seq.id, filters: { q: "x" }, active: false }))).workflow;
+    expect(wf.active).toBe(false);
+    expect((await errorOf(await as(s, "PATCH", `/api/workflows/${wf.id}`, { active: true }))).status).toBe(422);
+    const row = await env.DB.prepare("SELECT active FROM workflows WHERE id = ?").bind(wf.id).first<{ active: number }>();
+    expect(row?.active).toBe(0);
+  });
+});

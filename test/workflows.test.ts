@@ -46,8 +46,9 @@ describe("workflows", () => {
     const none = (await json(await as(x.s, "POST", "/api/workflows", { name: "Nobody", sequence_id: x.sequenceId, filters: { q: "zzzzqqqq" } }))).workflow;
     const r1 = (await json(await as(x.s, "POST", `/api/workflows/${none.id}/run`))).run;
     expect(r1).toMatchObject({ status: "completed", found: 0, reason: "no_new_people" });
-    await env.DB.prepare("UPDATE sequences SET active = 0 WHERE id = ?").bind(x.sequenceId).run();
+    // The sequence is turned off after the workflow was set up (turning one on for a sequence that is off is refused).
     const off = (await json(await as(x.s, "POST", "/api/workflows", { name: "Off", sequence_id: x.sequenceId, filters }))).workflow;
+    await env.DB.prepare("UPDATE sequences SET active = 0 WHERE id = ?").bind(x.sequenceId).run();
     const r2 = (await json(await as(x.s, "POST", `/api/workflows/${off.id}/run`))).run;
     expect(r2).toMatchObject({ status: "failed", reason: "sequence_inactive" });
     const listed = (await json(await as(x.s, "GET", "/api/workflows"))).workflows.find((w: any) => w.id === off.id);

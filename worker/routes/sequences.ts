@@ -12,6 +12,7 @@ import { sequenceStub } from "../lib/stubs";
 import { authorize, canSeeAllSequences, sequenceAllows, sequenceFor, teamUser } from "../services/access";
 import { auditEntry } from "../services/audit";
 import { assertCanTurnOn } from "../services/state-preconditions";
+import { assertCanTurnOn } from "../services/state-preconditions";
 import { loadSequenceDetail, SequenceDetailSchema, SequenceSummarySchema } from "../services/sequence-views";
 import { TEMPLATE_VARIABLES } from "../services/templates";
 
@@ -179,6 +180,7 @@ export const sequenceRoutes = router()
       // Changing the owner is the owner's or an admin's call, never an editor's (they could lock the owner out).
       if (body.owner_id !== undefined && body.owner_id !== seq.ownerId) await sequenceFor(d, caller, seq.id, "sequence.manage");
       if (seq.archivedAt && body.active) throw new ApiError("conflict", "Archived sequences can't be turned on. Unarchive it first.");
+      if (body.active && !seq.active) await assertCanTurnOn(c.env.DB, seq.id);
       if (body.active && !seq.active) await assertCanTurnOn(c.env.DB, seq.id);
       await checkSchedule(d, caller.teamId, body.schedule_id);
       if (body.owner_id !== undefined) await teamUser(d, caller, body.owner_id, "owner_id");

@@ -11,6 +11,7 @@ import { audit } from "../services/audit";
 import { Overrides } from "../services/add-contacts/request";
 import { PeopleFilters } from "../services/people-search";
 import { assertWorkflowCanRun } from "../services/state-preconditions";
+import { assertWorkflowCanRun } from "../services/state-preconditions";
 import { runWorkflow } from "../services/workflows";
 
 const WorkflowInput = z
@@ -124,6 +125,7 @@ export const workflowRoutes = router()
       const b = c.req.valid("json");
       await checkSequence(c.env, caller, b.sequence_id);
       if (b.active !== false) await assertWorkflowCanRun(c.env.DB, caller.teamId, b.sequence_id);
+      if (b.active !== false) await assertWorkflowCanRun(c.env.DB, caller.teamId, b.sequence_id);
       const id = newId();
       const t = now();
       const interval = b.interval_minutes ?? 1440;
@@ -153,6 +155,8 @@ export const workflowRoutes = router()
       const b = c.req.valid("json");
       const w = await workflowOf(c.env, caller, c.req.valid("param").id, true);
       if (b.sequence_id) await checkSequence(c.env, caller, b.sequence_id);
+      // Turning it on, or pointing a workflow that is on at another sequence: that sequence must be on.
+      if (b.active === true || (b.sequence_id && (b.active ?? !!w.active))) await assertWorkflowCanRun(c.env.DB, caller.teamId, b.sequence_id ?? w.sequence_id);
       // Turning it on, or pointing a workflow that is on at another sequence: that sequence must be on.
       if (b.active === true || (b.sequence_id && (b.active ?? !!w.active))) await assertWorkflowCanRun(c.env.DB, caller.teamId, b.sequence_id ?? w.sequence_id);
       const options = { ...JSON.parse(w.options), ...(b.mailbox_ids && { mailbox_ids: b.mailbox_ids }), ...(b.overrides && { overrides: b.overrides }), ...(b.enrich !== undefined && { enrich: b.enrich }) };
