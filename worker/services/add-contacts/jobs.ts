@@ -7,7 +7,7 @@ import { ApiError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { sequenceStub } from "../../lib/stubs";
 import type { QueueMessage } from "../../queue/messages";
-import { holdExists, holdStatements, refundStatements } from "../credits";
+import { holdExists, holdStatements, settleJobStatements } from "../credits";
 import { DEFAULT_WATERFALL } from "../enrichment";
 import { loadFacts, keyOf } from "./candidates";
 import { planAddContacts } from "./plan";
@@ -189,60 +189,86 @@ async function runChunk(env: Env, job: JobRow, from: number, to: number) {
   );
 }
 
-/** Progress is recounted from the outcomes (idempotent); the last chunk settles the credits. */
-async function refreshProgress(env: Env, jobId: string) {
-  const job = await env.DB.prepare(
+/** Recounts a job's progress from its outcomes (idempotent). */
+const recountStatement = (d1: D1Database, jobId: string) =>
+  d1.prepare(
     `UPDATE jobs SET
        processed = (SELECT count(*) FROM job_outcomes WHERE job_id = ?1),
        enrolled = (SELECT count(*) FROM job_outcomes WHERE job_id = ?1 AND outcome = 'enrolled'),
        warned = (SELECT count(*) FROM job_outcomes WHERE job_id = ?1 AND outcome = 'warned'),
        skipped = (SELECT count(*) FROM job_outcomes WHERE job_id = ?1 AND outcome = 'skipped'),
        credits_used = (SELECT coalesce(sum(credit_cost), 0) FROM job_outcomes WHERE job_id = ?1)
-     WHERE id = ?1 RETURNING *`,
-  ).bind(jobId).first<JobRow>();
-  if (job && job.processed >= job.total && job.status !== "completed") await finishJob(env, jobId);
+     WHERE id = ?1 AND status IN ('preparing','queued','running') RETURNING *`,
+  ).bind(jobId);
+
+/** Progress is recounted from the outcomes; the last chunk completes the job and settles its credits. */
+async function refreshProgress(env: Env, jobId: string) {
+  const job = await recountStatement(env.DB, jobId).first<JobRow>();
+  if (job && job.processed >= job.total) await finishJob(env, jobId);
 }
 
-/** Settle: the unused part of the hold goes back (once, by its ref); the job completes. */
-async function finishJob(env: Env, jobId: string) {
-  const job = await env.DB.prepare("SELECT * FROM jobs WHERE id = ?").bind(jobId).first<JobRow>();
-  if (!job) return;
-  const unused = job.credits_held - job.credits_used;
-  // The settlement is always on the ledger: what the job used of its hold, and what came back.
-  await env.DB.batch([
-    ...(job.credits_held > 0
-      ? refundStatements(env.DB, job.team_id, `job:${jobId}:settle`, unused, jobId, JSON.parse(job.source).kind, `Settled: ${job.credits_used} of ${job.credits_held} held credits used`)
-      : []),
-    env.DB.prepare("UPDATE jobs SET status = 'completed', finished_at = coalesce(finished_at, ?) WHERE id = ? AND status IN ('queued','running','preparing')").bind(now(), jobId),
+/**
+ * Invariant 6: a job's status becomes terminal in the same `batch()` (one transaction) as the ledger
+ * row that settles its hold, so no crash can end a job and keep what it held. Every ending settles
+ * under the same ref, so at most one settlement per job.
+ */
+async function endJob(env: Env, jobId: string, status: "completed" | "failed" | "cancelled", from: string[], error: string | null) {
+  const [ended] = await env.DB.batch<JobRow>([
+    env.DB.prepare(`UPDATE jobs SET status = ?1, error = coalesce(?2, error), finished_at = coalesce(finished_at, ?3) WHERE id = ?4 AND status IN (SELECT value FROM json_each(?5)) RETURNING *`)
+      .bind(status, error, now(), jobId, JSON.stringify(from)),
+    ...settleJobStatements(env.DB, jobId),
   ]);
+  return ended!.results[0] ?? null;
 }
 
-/** A scheduled job can be cancelled until it starts; its hold is returned. */
+/** Settle: the job completes and the unused part of the hold goes back, together. */
+async function finishJob(env: Env, jobId: string) {
+  await endJob(env, jobId, "completed", ["preparing", "queued", "running"], null);
+}
+
+/** A scheduled job can be cancelled until it starts; its hold is returned with the status change. */
 export async function cancelJob(env: Env, teamId: string, jobId: string) {
-  const job = await env.DB.prepare("UPDATE jobs SET status = 'cancelled', finished_at = ? WHERE id = ? AND team_id = ? AND status = 'scheduled' RETURNING *").bind(now(), jobId, teamId).first<JobRow>();
-  if (!job) return null;
-  if (job.credits_held > 0) await env.DB.batch(refundStatements(env.DB, teamId, `job:${jobId}:cancel`, job.credits_held, jobId, JSON.parse(job.source).kind, "Scheduled job cancelled"));
-  return job;
+  const owned = await env.DB.prepare("SELECT 1 FROM jobs WHERE id = ? AND team_id = ?").bind(jobId, teamId).first();
+  if (!owned) return null;
+  return endJob(env, jobId, "cancelled", ["scheduled"], null);
 }
 
-/** Cron: start scheduled jobs whose time has come; fail jobs whose commit was cut short (and return their hold). */
+/** Ended jobs older than this are not swept: the sweep runs every minute, so a miss is fixed long before. */
+const SWEEP_WINDOW_MS = 7 * 86_400_000;
+const SWEEP_PAGE = 100;
+
+/**
+ * Cron: start scheduled jobs whose time has come; fail jobs whose commit was cut short; settle the
+ * hold of any ended job that has no settlement yet (left by a crash before settlements were atomic).
+ */
 export async function startDueJobs(env: Env) {
   const t = now();
   const { results } = await env.DB.prepare("SELECT id FROM jobs WHERE status = 'scheduled' AND run_at <= ? ORDER BY run_at LIMIT 50").bind(t).all<{ id: string }>();
   for (const j of results) await startJob(env, j.id);
-  const { results: stale } = await env.DB.prepare("SELECT * FROM jobs WHERE status = 'preparing' AND created_at < ? LIMIT 50").bind(t - 10 * 60_000).all<JobRow>();
-  for (const j of stale) {
-    const failed = await env.DB.prepare("UPDATE jobs SET status = 'failed', error = 'The request was interrupted before the job started', finished_at = ? WHERE id = ? AND status = 'preparing' RETURNING id").bind(t, j.id).first();
-    if (failed && j.credits_held > 0) await env.DB.batch(refundStatements(env.DB, j.team_id, `job:${j.id}:abort`, j.credits_held, j.id, "system", "Interrupted job"));
-  }
+  const { results: stale } = await env.DB.prepare("SELECT id FROM jobs WHERE status = 'preparing' AND created_at < ? LIMIT 50").bind(t - 10 * 60_000).all<{ id: string }>();
+  for (const j of stale) await endJob(env, j.id, "failed", ["preparing"], "The request was interrupted before the job started");
   return results.length;
 }
 
-/** A job that can't finish: failed with the reason; what it did not use is returned. */
+/** The sweep: every ended job whose hold was never settled gets its settlement, in pages. */
+export async function settleEndedJobs(env: Env): Promise<number> {
+  const { results } = await env.DB.prepare(
+    `SELECT j.id FROM jobs j
+      WHERE j.status IN ('completed','failed','cancelled') AND coalesce(j.finished_at, j.created_at) >= ?1
+        AND (j.credits_held > 0 OR j.credits_used > 0)
+        AND NOT EXISTS (SELECT 1 FROM credit_ledger l WHERE l.team_id = j.team_id AND l.ref IN ('job:' || j.id || ':settle', 'job:' || j.id || ':cancel', 'job:' || j.id || ':abort'))
+      LIMIT ?2`,
+  ).bind(now() - SWEEP_WINDOW_MS, SWEEP_PAGE).all<{ id: string }>();
+  for (const j of results) await env.DB.batch(settleJobStatements(env.DB, j.id));
+  return results.length;
+}
+
+/** A job that can't finish: failed with the reason; what it did not use is returned in the same transaction. */
 export async function failJob(env: Env, jobId: string, reason: string) {
-  await refreshProgress(env, jobId);
-  const job = await env.DB.prepare("UPDATE jobs SET status = 'failed', error = ?, finished_at = ? WHERE id = ? AND status IN ('queued','running') RETURNING *").bind(reason, now(), jobId).first<JobRow>();
-  if (!job) return;
-  const unused = job.credits_held - job.credits_used;
-  if (unused > 0) await env.DB.batch(refundStatements(env.DB, job.team_id, `job:${jobId}:settle`, unused, jobId, JSON.parse(job.source).kind, "Unused hold returned (job failed)"));
+  const [, ended] = await env.DB.batch<JobRow>([
+    recountStatement(env.DB, jobId),
+    env.DB.prepare("UPDATE jobs SET status = 'failed', error = ?1, finished_at = coalesce(finished_at, ?2) WHERE id = ?3 AND status IN ('queued','running') RETURNING *").bind(reason, now(), jobId),
+    ...settleJobStatements(env.DB, jobId),
+  ]);
+  return ended!.results[0] ?? null;
 }
