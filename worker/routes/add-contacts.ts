@@ -8,6 +8,7 @@ import { audit } from "../services/audit";
 import { cancelJob, commitAddContacts, type JobRow } from "../services/add-contacts/jobs";
 import { planAddContacts, presentPlan } from "../services/add-contacts/plan";
 import { AddContactsRequest, OUTCOME_REASONS, PreviewQuery } from "../services/add-contacts/request";
+import { maskEmail } from "../services/people-search";
 
 const Precondition = z.object({ code: z.string(), message: z.string(), fix: z.string(), details: z.record(z.string(), z.unknown()).optional() });
 
@@ -80,6 +81,9 @@ export function csvCell(v: unknown): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
+/** An outcome's address: a person who never became a contact (nothing was paid) shows it masked. */
+const outcomeEmail = (r: { contact_id: string | null; email: string | null }) => (!r.contact_id && r.email ? maskEmail(r.email) : r.email);
+
 async function jobOf(env: { DB: D1Database }, teamId: string, id: string) {
   const j = await env.DB.prepare("SELECT * FROM jobs WHERE id = ? AND team_id = ?").bind(id, teamId).first<JobRow>();
   if (!j) throw notFound("Job");
@@ -99,7 +103,9 @@ export const addContactsRoutes = router()
     async (c) => {
       const q = c.req.valid("query");
       const plan = await planAddContacts(c.env, db(c.env.DB), c.get("caller"), c.req.valid("param").id, c.req.valid("json"), { preview: true });
-      return c.json(presentPlan(plan, q.page, q.per_page, q.outcome), 200);
+      const shown = presentPlan(plan, q.page, q.per_page, q.outcome);
+      // A net-new person's address is what a credit buys: masked until the contact is saved, as in the search.
+      return c.json({ ...shown, contacts: shown.contacts.map((x) => (x.net_new && x.email ? { ...x, email: maskEmail(x.email) } : x)) }, 200);
     },
   )
   .openapi(
@@ -172,7 +178,7 @@ export const addContactsRoutes = router()
         c.env.DB.prepare("SELECT count(*) AS n FROM job_outcomes WHERE job_id = ?1 AND (?2 IS NULL OR outcome = ?2)").bind(job.id, filter),
       ]);
       return c.json({
-        outcomes: rows!.results.map((r: any) => ({ idx: r.idx, contact_id: r.contact_id, person_id: r.person_id, name: r.name, email: r.email, outcome: r.outcome, reasons: JSON.parse(r.reasons), credit_cost: r.credit_cost, mailbox_id: r.mailbox_id })),
+        outcomes: rows!.results.map((r: any) => ({ idx: r.idx, contact_id: r.contact_id, person_id: r.person_id, name: r.name, email: outcomeEmail(r), outcome: r.outcome, reasons: JSON.parse(r.reasons), credit_cost: r.credit_cost, mailbox_id: r.mailbox_id })),
         pagination: paginationMeta(q.page, q.per_page, total!.results[0].n),
         reasons: OUTCOME_REASONS,
       }, 200);
@@ -205,7 +211,7 @@ export const addContactsRoutes = router()
             let chunk = "";
             for (const r of results) {
               const reasons = JSON.parse(r.reasons) as (keyof typeof OUTCOME_REASONS)[];
-              chunk += [r.contact_id, r.person_id, r.name, r.email, r.outcome, reasons.join(";"), reasons.map((x) => OUTCOME_REASONS[x]?.label ?? x).join("; "), r.credit_cost, r.mailbox_id].map(csvCell).join(",") + "\r\n";
+              chunk += [r.contact_id, r.person_id, r.name, outcomeEmail(r), r.outcome, reasons.join(";"), reasons.map((x) => OUTCOME_REASONS[x]?.label ?? x).join("; "), r.credit_cost, r.mailbox_id].map(csvCell).join(",") + "\r\n";
             }
             controller.enqueue(enc.encode(chunk));
             if (from + 5000 >= job.total) break;

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { router } from "../lib/openapi";
 import { errorResponses, json, jsonBody, PaginationMeta, paginationMeta } from "../lib/schemas";
-import { PEOPLE_SORTS, PeopleFilters, searchPeople } from "../services/people-search";
+import { maskEmail, PEOPLE_SORTS, PeopleFilters, searchPeople } from "../services/people-search";
 
 const PersonSchema = z
   .object({
@@ -18,9 +18,6 @@ export const PeopleSearchBody = PeopleFilters.extend({
   page: z.number().int().min(1).max(500).default(1),
   per_page: z.number().int().min(1).max(100).default(25),
 }).openapi("PeopleSearch");
-
-/** "ada.lovelace@example.com" → "a•••@example.com". */
-export const maskEmail = (email: string) => `${email.charAt(0)}•••@${email.split("@")[1] ?? ""}`;
 
 const Facet = z.array(z.object({ value: z.string(), count: z.number() }));
 

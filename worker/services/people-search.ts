@@ -29,6 +29,12 @@ export type PeopleFilters = z.infer<typeof PeopleFilters>;
 
 export const PEOPLE_SORTS = ["score", "name", "company", "recent_job_change"] as const;
 
+/**
+ * A net-new person's address as the team may see it before saving them ("j•••@acme.com"): the full
+ * address is what a credit buys. Search, add-contacts previews and job outcomes all show this.
+ */
+export const maskEmail = (email: string) => `${email.charAt(0)}•••@${email.split("@")[1] ?? ""}`;
+
 /** FTS5 query from free text: each word a prefix term, quoted so user input can't inject syntax. */
 export function ftsQuery(q: string): string | null {
   const words = q.toLowerCase().match(/[\p{L}\p{N}]+/gu);
