@@ -1,0 +1,131 @@
+// Every route the walk visits: the REST routes from /api/openapi.json, and the Apollo facade
+// (/apollo/api/v1, not in that document) described here from worker/apollo/routes.ts. A test checks
+// that this catalog covers every route the Worker registers, so a new route can't skip the walk.
+import type { Schema } from "./schema-arb";
+import type { Resource } from "./world";
+
+export interface Param {
+  name: string;
+  in: "path" | "query" | "header";
+  schema: Schema;
+  required: boolean;
+}
+
+export interface Route {
+  api: "rest" | "apollo";
+  method: string;
+  /** Path template relative to the prefix, OpenAPI style: /sequences/{id}/steps/{stepId}. */
+  template: string;
+  prefix: "/api" | "/apollo/api/v1";
+  params: Param[];
+  body?: Schema;
+  bodyRequired: boolean;
+  /** Id-carrying path parameters, outermost first, with the resource each names. */
+  ids: { name: string; res: Resource }[];
+}
+
+export const key = (r: Route) => `${r.method} ${r.prefix}${r.template}`;
+
+/** Which resource a path segment's id names. */
+const SEGMENT: Record<string, Resource> = {
+  "api-keys": "api_keys", contacts: "contacts", lists: "lists", sequences: "sequences", steps: "steps", variants: "variants",
+  mailboxes: "mailboxes", schedules: "schedules", messages: "messages", tasks: "tasks", jobs: "jobs", workflows: "workflows",
+  emailer_campaigns: "sequences",
+};
+
+function idsOf(template: string, params: Param[]): Route["ids"] {
+  const segs = template.split("/").filter(Boolean);
+  const out: Route["ids"] = [];
+  segs.forEach((s, i) => {
+    const m = /^\{(.+)\}$/.exec(s);
+    if (!m) return;
+    const p = params.find((x) => x.name === m[1] && x.in === "path");
+    if (p?.schema.enum) return;
+    const res = SEGMENT[segs[i - 1] ?? ""];
+    if (!res) throw new Error(`route walk: no resource known for {${m[1]}} in ${template}`);
+    out.push({ name: m[1]!, res });
+  });
+  return out;
+}
+
+/** Inlines every `#/components/...` reference of the document. */
+export function deref(doc: any, node: any): any {
+  if (Array.isArray(node)) return node.map((n) => deref(doc, n));
+  if (node && typeof node === "object") {
+    if (typeof node.$ref === "string") return deref(doc, node.$ref.split("/").slice(1).reduce((o: any, k: string) => o[k], doc));
+    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, deref(doc, v)]));
+  }
+  return node;
+}
+
+export function restRoutes(doc: any): Route[] {
+  const out: Route[] = [];
+  for (const [template, ops] of Object.entries<any>(doc.paths)) {
+    for (const [method, op0] of Object.entries<any>(ops)) {
+      const op = deref(doc, op0);
+      const params: Param[] = (op.parameters ?? []).map((p: any) => ({ name: p.name, in: p.in, schema: p.schema ?? {}, required: !!p.required }));
+      const body = op.requestBody?.content?.["application/json"]?.schema;
+      out.push({ api: "rest", method: method.toUpperCase(), template, prefix: "/api", params, body, bodyRequired: !!op.requestBody?.required, ids: idsOf(template, params) });
+    }
+  }
+  return out;
+}
+
+/**
+ * The longest array the Apollo facade documents. Apollo arrays have no documented maximum yet
+ * (issue 8, item 7); until one is, the walk holds the facade to its current zod limit.
+ */
+export const APOLLO_MAX_ITEMS = 10_000;
+
+const str: Schema = { type: "string" };
+const ids: Schema = { type: "array", items: { type: "string" }, maxItems: APOLLO_MAX_ITEMS };
+const strs = ids;
+const bool: Schema = { type: "boolean" };
+const page: Schema = { type: "integer", minimum: 1, maximum: 500 };
+const perPage: Schema = { type: "integer", minimum: 1, maximum: 100 };
+const obj = (properties: Record<string, Schema>, required: string[] = []): Schema => ({ type: "object", properties, required });
+
+const contactParams = {
+  first_name: str, last_name: str, email: { type: "string", format: "email" }, title: str, organization_name: str, website_url: str,
+  label_names: strs, contact_stage_id: str, owner_id: str, linkedin_url: str, direct_phone: str, present_raw_address: str,
+};
+
+/** The Apollo facade's routes, as worker/apollo/routes.ts parses them (query, form or JSON alike). */
+const APOLLO: [string, string, Schema | undefined][] = [
+  ["POST", "/emailer_campaigns/search", obj({ q_name: str, page, per_page: perPage })],
+  ["POST", "/emailer_campaigns/remove_or_stop_contact_ids", obj({ emailer_campaign_ids: ids, contact_ids: ids, mode: { type: "string", enum: ["mark_as_finished", "remove", "stop"] }, user_id: str }, ["emailer_campaign_ids", "contact_ids", "mode"])],
+  ["POST", "/emailer_campaigns/{id}/add_contact_ids", obj({
+    contact_ids: { ...ids, minItems: 1 }, label_names: strs, send_email_from_email_account_id: str, sequence_no_email: bool, sequence_unverified_email: bool,
+    sequence_job_change: bool, sequence_active_in_other_campaigns: bool, sequence_finished_in_other_campaigns: bool, user_id: str,
+  }, ["contact_ids"])],
+  ["GET", "/email_accounts", undefined],
+  ["GET", "/labels", undefined],
+  ["GET", "/users/search", obj({ q_keywords: str, page, per_page: perPage })],
+  ["POST", "/users/search", obj({ q_keywords: str, page, per_page: perPage })],
+  ["POST", "/contacts", obj({ ...contactParams, run_dedupe: bool })],
+  ["PUT", "/contacts/{id}", obj(contactParams)],
+  ["POST", "/contacts/search", obj({ q_keywords: str, contact_stage_ids: ids, label_ids: ids, sort_by_field: { type: "string", enum: ["contact_last_name", "contact_updated_at", "contact_created_at"] }, sort_ascending: bool, page, per_page: perPage })],
+  ["POST", "/contacts/update_stages", obj({ contact_ids: { ...ids, minItems: 1 }, contact_stage_id: str }, ["contact_ids", "contact_stage_id"])],
+  ["POST", "/mixed_people/search", obj({ q_keywords: str, person_titles: strs, person_seniorities: strs, person_locations: strs, organization_num_employees_ranges: strs, contact_email_status: strs, q_organization_name: str, page, per_page: perPage })],
+  ["POST", "/emailer_messages/search", obj({ emailer_campaign_ids: ids, contact_ids: ids, emailer_message_stats: strs, page, per_page: perPage })],
+  ["POST", "/tasks/search", obj({ sort_by_field: str, open_factor_names: strs, page, per_page: perPage })],
+];
+
+export function apolloRoutes(): Route[] {
+  return APOLLO.map(([method, template, body]) => {
+    const params: Param[] = [...template.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1]!, in: "path", schema: { type: "string" }, required: true }));
+    return { api: "apollo", method, template, prefix: "/apollo/api/v1", params, body, bodyRequired: false, ids: idsOf(template, params) };
+  });
+}
+
+/** Worker routes the walk doesn't call, and why. */
+export const NOT_WALKED: Record<string, string> = {
+  "GET /api/openapi.json": "the document itself (public, no input)",
+  "GET /api/docs": "static HTML page (public, no input)",
+  "POST /api/dev/seed": "local-only seeding (answers 404 outside APP_ENV=local)",
+  "GET /unsubscribe/:token": "signed-token page, covered by the unsubscribe tests",
+  "POST /unsubscribe/:token": "signed-token page, covered by the unsubscribe tests",
+};
+
+/** `/sequences/{id}` → `/sequences/:id` (Hono's spelling). */
+export const honoPath = (r: Route) => `${r.prefix}${r.template.replace(/\{(\w+)\}/g, ":$1")}`;

@@ -1,0 +1,396 @@
+// One probe of the route walk: a generated input for one route, sent as one caller, and the rules
+// every answer must follow. Findings come back as data (not thrown), so one run lists them all.
+import { Validator } from "@cfworker/json-schema";
+import fc from "fast-check";
+import { ERROR_STATUS } from "../../worker/lib/errors";
+import { sessionFor } from "../fixtures";
+import { call } from "../helpers";
+import { key, type Route } from "./catalog";
+import { broken, IdList, IdRef, valid, type Break, type IdKind, type Schema } from "./schema-arb";
+import { changeMark, changesSince, settle, type Caller, type Change, type Resource, type TeamName, type World } from "./world";
+
+type PathKind = "own" | "foreign" | "foreign-child" | "unknown" | "empty" | "long" | "weird";
+
+export interface Input {
+  pathKind: PathKind;
+  pick: number;
+  enums: Record<string, string>;
+  query: Record<string, unknown>;
+  /** Which query parameter was broken, and how (out of range, not a number, not a choice). */
+  queryBreak: string | null;
+  body:
+    | { mode: "none" }
+    | { mode: "json"; value: unknown; broke: Break | null; atMax: boolean }
+    | { mode: "raw"; text: string; type: string; what: string };
+  transport: "json" | "form" | "query";
+}
+
+export interface Finding {
+  rule: string;
+  route: string;
+  caller: string;
+  status: number;
+  request: string;
+  answer: string;
+  note: string;
+}
+
+const WEIRD = ["%2e%2e", "..", "%00", "%E0%A4%A", "a%2Fb", "%F0%9F%98%80", "null", "undefined", "0", "-1", "1%20OR%201%3D1", "%27%22", "%252F"];
+
+// ---- inputs -----------------------------------------------------------------------------------
+
+function queryArb(route: Route): fc.Arbitrary<{ query: Record<string, unknown>; queryBreak: string | null }> {
+  const qs = route.params.filter((p) => p.in === "query");
+  if (!qs.length) return fc.constant({ query: {}, queryBreak: null });
+  const one = (s: Schema, name: string) => valid(s, name);
+  return fc.tuple(
+    fc.tuple(...qs.map((p) => fc.option(one(p.schema, p.name), { nil: undefined, freq: p.required ? 0 : 2 }))),
+    fc.option(fc.tuple(fc.nat(), fc.nat()), { nil: null, freq: 2 }),
+  ).map(([vals, br]) => {
+    const query: Record<string, unknown> = {};
+    qs.forEach((p, i) => vals[i] !== undefined && (query[p.name] = vals[i]));
+    if (!br) return { query, queryBreak: null };
+    const p = qs[br[0] % qs.length]!;
+    const s = p.schema;
+    const num = s.type === "integer" || s.type === "number";
+    // [what, value, whether the document certainly forbids it]
+    const options: [string, unknown, boolean][] = [["empty", "", num || !!s.enum || (s.minLength ?? 0) > 0], ["10,000 characters", "q".repeat(10_000), num || !!s.enum || (s.maxLength ?? Infinity) < 10_000]];
+    if (num) {
+      options.push(["not a number", "abc", true], ["1e400", "1e400", s.maximum !== undefined], ["a fraction", "1.5", s.type === "integer"], ["-1", "-1", (s.minimum ?? -Infinity) > -1], ["huge", "99999999999999999999", s.maximum !== undefined]);
+      if (s.maximum !== undefined) options.push([`${s.maximum + 1} (maximum ${s.maximum})`, String(s.maximum + 1), true]);
+      if (s.minimum !== undefined) options.push([`${s.minimum - 1} (minimum ${s.minimum})`, String(s.minimum - 1), true]);
+    }
+    if (s.enum) options.push(["not a choice", "not-a-choice", true]);
+    if (s.maxLength !== undefined) options.push([`${s.maxLength + 1} characters (maximum ${s.maxLength})`, "z".repeat(s.maxLength + 1), true]);
+    const [what, v, certain] = options[br[1] % options.length]!;
+    query[p.name] = v;
+    return { query, queryBreak: certain ? `${p.name}: ${what}` : null };
+  });
+}
+
+const JUNK: [string, string, string][] = [
+  ["{", "application/json", "truncated JSON"],
+  ["", "application/json", "empty body"],
+  ["null", "application/json", "JSON null"],
+  ["[]", "application/json", "JSON array"],
+  ["\"text\"", "application/json", "JSON string"],
+  ["1e999", "application/json", "JSON number out of range"],
+  ["{\"a\":1}", "text/plain", "text/plain body"],
+  ["a=1&b[]=2", "application/x-www-form-urlencoded", "form body"],
+  [`{"x":"${"b".repeat(1_100_000)}"}`, "application/json", "1.1 MB body"],
+  ["{\"__proto__\":{\"admin\":true},\"constructor\":{\"prototype\":{}}}", "application/json", "prototype keys"],
+];
+
+export function inputArb(route: Route): fc.Arbitrary<Input> {
+  const kinds: { weight: number; arbitrary: fc.Arbitrary<PathKind> }[] = route.ids.length
+    ? [
+        { weight: 6, arbitrary: fc.constant("own") },
+        { weight: 3, arbitrary: fc.constant("foreign") },
+        ...(route.ids.length > 1 ? [{ weight: 2, arbitrary: fc.constant<PathKind>("foreign-child") }] : []),
+        { weight: 1, arbitrary: fc.constantFrom<PathKind>("unknown", "empty", "long", "weird") },
+      ]
+    : [{ weight: 1, arbitrary: fc.constant("own") }];
+  const enumParams = route.params.filter((p) => p.in === "path" && p.schema.enum);
+  const enums = fc.tuple(...enumParams.map((p) => fc.oneof({ weight: 9, arbitrary: fc.constantFrom<string>(...p.schema.enum) }, { weight: 1, arbitrary: fc.constantFrom("unknown-action", "", "PAUSE") })))
+    .map((vals) => Object.fromEntries(enumParams.map((p, i) => [p.name, vals[i]!])));
+  const junk = fc.constantFrom(...JUNK).map(([text, type, what]) => ({ mode: "raw" as const, text, type, what }));
+  const body: fc.Arbitrary<Input["body"]> = route.body
+    ? fc.oneof(
+        { weight: 4, arbitrary: valid(route.body).map((value) => ({ mode: "json" as const, value, broke: null, atMax: false })) },
+        { weight: 1, arbitrary: valid(route.body, "", true).map((value) => ({ mode: "json" as const, value, broke: null, atMax: true })) },
+        { weight: 4, arbitrary: broken(route.body).map(({ value, broke }) => ({ mode: "json" as const, value, broke, atMax: false })) },
+        { weight: 1, arbitrary: junk },
+      )
+    : fc.oneof({ weight: 9, arbitrary: fc.constant({ mode: "none" as const }) }, { weight: 1, arbitrary: route.method === "GET" ? fc.constant({ mode: "none" as const }) : junk });
+  const transport = route.api === "apollo" && route.method !== "GET" ? fc.constantFrom<Input["transport"]>("json", "json", "json", "form", "query") : fc.constant<Input["transport"]>(route.method === "GET" && route.api === "apollo" ? "query" : "json");
+  return fc.record({ pathKind: fc.oneof(...kinds), pick: fc.nat({ max: 100_000 }), enums, q: queryArb(route), body, transport })
+    .map(({ q, ...r }) => ({ ...r, query: q.query, queryBreak: q.queryBreak }));
+}
+
+/** The same route with every array at its documented maximum and own ids: the input that found D1's parameter limit. */
+export function atMaxInput(route: Route): Input | null {
+  if (!route.body) return null;
+  const value = fc.sample(valid(route.body, "", true), { seed: 1, numRuns: 1 })[0];
+  const enums = Object.fromEntries(route.params.filter((p) => p.in === "path" && p.schema.enum).map((p) => [p.name, p.schema.enum[0]]));
+  return { pathKind: "own", pick: 0, enums, query: {}, queryBreak: null, body: { mode: "json", value, broke: null, atMax: true }, transport: route.method === "GET" ? "query" : "json" };
+}
+
+// ---- resolving placeholders for one caller ------------------------------------------------------
+
+const other = (t: TeamName): TeamName => (t === "demo" ? "rival" : "demo");
+/** A well-formed id no team has (24 hex, like newId), the same for the same pick. */
+const unknownId = (pick: number) => "ee" + (pick * 2654435761 % 2 ** 32).toString(16).padStart(22, "0");
+
+interface Ctx {
+  world: World;
+  team: TeamName;
+  sequenceId: string | null;
+  /** Every id the request carries (an answer may echo them). */
+  sent: Set<string>;
+}
+
+function pickFrom(list: string[] | undefined, pick: number): string | null {
+  return list?.length ? list[pick % list.length]! : null;
+}
+
+function idOf(ctx: Ctx, res: Resource, kind: IdKind, pick: number): string {
+  if (kind === "empty") return "";
+  if (kind === "long") return "l".repeat(65 + (pick % 300));
+  if (kind === "unknown") return unknownId(pick);
+  const pool = ctx.world.pools[kind === "own" ? ctx.team : other(ctx.team)];
+  let id: string | null = null;
+  if (kind === "own" && ctx.sequenceId && res === "steps") id = pickFrom(pool.stepsBySequence.get(ctx.sequenceId), pick);
+  if (kind === "own" && ctx.sequenceId && res === "enrollments") id = pickFrom(pool.enrollmentsBySequence.get(ctx.sequenceId), pick);
+  id ??= pickFrom(pool.ids[res], pick) ?? unknownId(pick);
+  ctx.sent.add(id);
+  return id;
+}
+
+function resolve(ctx: Ctx, v: unknown): unknown {
+  if (v instanceof IdRef) return idOf(ctx, v.res, v.kind, v.pick);
+  if (v instanceof IdList) {
+    return Array.from({ length: v.n }, (_, i) => {
+      const kind = v.kind === "mixed" ? (i % 2 ? "unknown" : "own") : v.kind;
+      return kind === "unknown" ? unknownId(v.pick + i) : idOf(ctx, v.res, kind, v.pick + i);
+    });
+  }
+  if (Array.isArray(v)) return v.map((x) => resolve(ctx, x));
+  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, resolve(ctx, x)]));
+  return v;
+}
+
+interface PathIds {
+  values: string[];
+  /** The same path with foreign ids swapped for unknown ones (what a foreign id must look like). */
+  twin: string[] | null;
+}
+
+function pathIds(route: Route, ctx: Ctx, input: Input): PathIds {
+  const { pools } = ctx.world;
+  const chain = (team: TeamName, pick: number): string[] => {
+    const out: string[] = [];
+    for (const { res } of route.ids) {
+      const parent = out[out.length - 1];
+      const pool = pools[team];
+      const list = res === "steps" && parent ? pool.stepsBySequence.get(parent) : res === "variants" && parent ? pool.variantsByStep.get(parent) : pool.ids[res];
+      out.push(pickFrom(list, pick) ?? unknownId(pick + out.length));
+    }
+    return out;
+  };
+  const p = input.pick;
+  switch (input.pathKind) {
+    case "own":
+      return { values: chain(ctx.team, p), twin: null };
+    case "foreign": {
+      const values = chain(other(ctx.team), p);
+      return { values, twin: values.map((_, i) => unknownId(p + i)) };
+    }
+    case "foreign-child": {
+      const values = chain(ctx.team, p);
+      const last = route.ids[route.ids.length - 1]!.res;
+      values[values.length - 1] = pickFrom(pools[other(ctx.team)].ids[last], p) ?? unknownId(p);
+      const twin = [...values];
+      twin[twin.length - 1] = unknownId(p + 7);
+      return { values, twin };
+    }
+    case "unknown":
+      return { values: route.ids.map((_, i) => unknownId(p + i)), twin: null };
+    case "empty":
+      return { values: route.ids.map((_, i) => (i === 0 ? "" : unknownId(p + i))), twin: null };
+    case "long":
+      return { values: route.ids.map((_, i) => (i === 0 ? "L".repeat(65 + (p % 400)) : unknownId(p + i))), twin: null };
+    case "weird":
+      return { values: route.ids.map((_, i) => (i === 0 ? WEIRD[p % WEIRD.length]! : unknownId(p + i))), twin: null };
+  }
+}
+
+function buildPath(route: Route, ids: string[], enums: Record<string, string>): string {
+  let i = 0;
+  return route.prefix + route.template.replace(/\{(\w+)\}/g, (_, name: string) => {
+    if (name in enums) return encodeURIComponent(enums[name]!);
+    const v = ids[i++] ?? "";
+    return /%/.test(v) ? v : encodeURIComponent(v);
+  });
+}
+
+/** Apollo's flat parameters: `name[]` for arrays, strings for everything else. */
+function flatten(value: unknown): [string, string][] {
+  if (!value || typeof value !== "object" || Array.isArray(value)) return [["value", JSON.stringify(value)]];
+  const out: [string, string][] = [];
+  for (const [k, v] of Object.entries(value)) {
+    if (Array.isArray(v)) for (const x of v) out.push([`${k}[]`, typeof x === "string" ? x : JSON.stringify(x)]);
+    else out.push([k, typeof v === "string" ? v : JSON.stringify(v)]);
+  }
+  return out;
+}
+
+interface Built {
+  url: string;
+  init: RequestInit;
+  twinUrl: string | null;
+  describe: string;
+  sent: Set<string>;
+  seq: string | null;
+  /** The body's value as sent (ids resolved), for the schema check. */
+  value: unknown;
+}
+
+function build(route: Route, caller: Caller, input: Input, world: World): Built {
+  const ctx: Ctx = { world, team: caller.team, sequenceId: null, sent: new Set() };
+  const ids = pathIds(route, ctx, input);
+  for (const v of ids.values) ctx.sent.add(v);
+  if (route.ids[0]?.res === "sequences" && ["own", "foreign-child"].includes(input.pathKind)) ctx.sequenceId = ids.values[0]!;
+  const query = new URLSearchParams();
+  for (const [k, v] of Object.entries(resolve(ctx, input.query) as Record<string, unknown>)) query.append(k, typeof v === "string" ? v : JSON.stringify(v));
+  const headers: Record<string, string> = { ...caller.headers };
+  let body: string | undefined;
+  let bodyDesc = "";
+  let value: unknown;
+  if (input.body.mode === "json") {
+    value = resolve(ctx, input.body.value);
+    if (input.transport === "json") {
+      body = JSON.stringify(value);
+      headers["content-type"] = "application/json";
+    } else {
+      const pairs = new URLSearchParams(flatten(value));
+      if (input.transport === "form") {
+        body = pairs.toString();
+        headers["content-type"] = "application/x-www-form-urlencoded";
+      } else for (const [k, v] of pairs) query.append(k, v);
+    }
+    const shown = JSON.stringify(value, (_k, v) => (Array.isArray(v) && v.length > 6 ? [...v.slice(0, 3), `…${v.length} items in all`] : typeof v === "string" && v.length > 80 ? `${v.slice(0, 40)}…(${v.length} chars)` : v));
+    bodyDesc = ` ${input.transport !== "json" ? `[${input.transport}] ` : ""}${shown}${input.body.broke ? `  ← broken: ${input.body.broke.at} ${input.body.broke.what}` : input.body.atMax ? "  ← arrays at documented maximum" : ""}`;
+  } else if (input.body.mode === "raw") {
+    body = input.body.text;
+    headers["content-type"] = input.body.type;
+    bodyDesc = ` <${input.body.what}>`;
+  }
+  const qs = query.toString();
+  const url = buildPath(route, ids.values, input.enums) + (qs ? `?${qs}` : "");
+  const twinUrl = ids.twin ? buildPath(route, ids.twin, input.enums) + (qs ? `?${qs}` : "") : null;
+  const shortUrl = url.length > 300 ? `${url.slice(0, 200)}…(${url.length} chars)` : url;
+  return { url, init: { method: route.method, headers, body }, twinUrl, describe: `${route.method} ${shortUrl}${bodyDesc}${input.queryBreak ? `  ← broken query: ${input.queryBreak}` : ""}`, sent: ctx.sent, seq: ctx.sequenceId, value };
+}
+
+// ---- the rules ----------------------------------------------------------------------------------
+
+interface Answer {
+  status: number;
+  text: string;
+  json: any;
+  changes: Change[];
+  ms: number;
+}
+
+async function send(url: string, init: RequestInit, mutation: boolean): Promise<Answer> {
+  const mark = await changeMark();
+  const t0 = Date.now();
+  let status: number;
+  let text: string;
+  try {
+    const res = await call(url, init);
+    status = res.status;
+    text = await res.text();
+  } catch (e) {
+    status = 599;
+    text = `the Worker threw: ${(e as Error)?.stack ?? e}`;
+  }
+  const ms = Date.now() - t0;
+  if (mutation && status < 300) await settle();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status, text, json, changes: await changesSince(mark), ms };
+}
+
+const CERTAIN: Break["cls"][] = ["type", "required", "bound", "enum", "pattern", "id"];
+const validators = new Map<Schema, Validator>();
+function schemaValid(schema: Schema, value: unknown): boolean {
+  let v = validators.get(schema);
+  if (!v) validators.set(schema, (v = new Validator(schema as any, "2020-12", false)));
+  return v.validate(value).valid;
+}
+
+/** What is wrong with an error answer's body, or null: exactly `{ error: { code, message, details? } }`, a known code, its status. */
+export function errorShapeProblem(status: number, json: any): string | null {
+  if (!json || typeof json !== "object" || Array.isArray(json)) return "not a JSON object";
+  const keys = Object.keys(json);
+  if (keys.length !== 1 || keys[0] !== "error") return `top-level keys ${JSON.stringify(keys)} (want only "error")`;
+  const e = json.error;
+  if (!e || typeof e !== "object") return "error is not an object";
+  const extra = Object.keys(e).filter((k) => !["code", "message", "details"].includes(k));
+  if (extra.length) return `error has extra keys ${JSON.stringify(extra)}`;
+  if (typeof e.code !== "string" || !(e.code in ERROR_STATUS)) return `code ${JSON.stringify(e.code)} is not one of the API's error codes`;
+  if (typeof e.message !== "string" || !e.message.trim()) return "message is empty";
+  if ((ERROR_STATUS as Record<string, number>)[e.code] !== status) return `code ${e.code} belongs to status ${(ERROR_STATUS as Record<string, number>)[e.code]}, answered with ${status}`;
+  if (e.code === "validation_failed" && status === 422 && !(Array.isArray(e.details?.fields) && e.details.fields.length && e.details.fields.every((f: any) => typeof f?.field === "string" && f.field && typeof f?.message === "string" && f.message))) {
+    return "422 validation_failed without details.fields naming each field";
+  }
+  return null;
+}
+
+const clip = (s: string, n = 400) => (s.length > n ? `${s.slice(0, n)}…` : s);
+
+/** Sends one generated input as one caller; returns every rule it breaks. */
+export async function probe(route: Route, caller0: Caller, input: Input, world: World): Promise<Finding[]> {
+  let caller = caller0;
+  // Signing out ends the session the walk uses: sign out a throwaway session of the same user.
+  if (route.template === "/auth/logout" && caller.via === "session") {
+    const s = await sessionFor(world.pools[caller.team].teamId, caller.userId);
+    caller = { ...caller, headers: { cookie: s.cookie, "x-csrf-token": s.csrf } };
+  }
+  const b = build(route, caller, input, world);
+  const mutation = route.method !== "GET";
+  const a = await send(b.url, b.init, mutation);
+  const findings: Finding[] = [];
+  const found = (rule: string, note: string, ans: Answer = a, request = b.describe) =>
+    findings.push({ rule, route: key(route), caller: caller.name, status: ans.status, request, answer: clip(ans.text), note });
+  judge(a, found, caller, world, b, route, input);
+  if (b.twinUrl) {
+    // A foreign id must be indistinguishable from an id that doesn't exist, and never succeed.
+    const t = await send(b.twinUrl, b.init, mutation);
+    judge(t, (rule, note, ans = t) => found(rule, note, ans, `${b.describe.split(" ")[0]} ${b.twinUrl}`), caller, world, b, route, input);
+    if (a.status < 300) found("foreign_id_accepted", `a foreign id in the path answered ${a.status} (an unknown id answers ${t.status})`);
+    else if (t.status === 404 && a.status !== 404) found("foreign_id_not_404", `a foreign id answered ${a.status} ${a.json?.error?.code ?? ""}, an unknown id 404`);
+    else if (a.status !== t.status || a.json?.error?.code !== t.json?.error?.code) found("foreign_id_distinguishable", `a foreign id answered ${a.status} ${a.json?.error?.code}, an unknown id ${t.status} ${t.json?.error?.code}`);
+  }
+  return findings;
+}
+
+function judge(a: Answer, found: (rule: string, note: string, ans?: Answer) => void, caller: Caller, world: World, b: Built, route: Route, input: Input) {
+  const ok = a.status >= 200 && a.status < 300;
+  if (a.status >= 500) found("server_error", `answered ${a.status}`);
+  if (!ok) {
+    const problem = errorShapeProblem(a.status, a.json);
+    if (problem) found("error_shape", problem);
+  }
+  const writes = a.changes.filter((c) => !(c.tbl === "sessions" && route.template.startsWith("/auth/")));
+  if (!ok && writes.length) found("refused_but_wrote", `answered ${a.status} yet wrote ${summarize(writes)}`);
+  if (route.method === "GET" && writes.length) found("read_wrote", `a read wrote ${summarize(writes)}`);
+  const teamId = world.pools[caller.team].teamId;
+  const foreignWrites = a.changes.filter((c) => c.team !== null && c.team !== teamId);
+  if (foreignWrites.length) found("cross_team_write", `a caller of ${caller.team} changed another team's rows: ${summarize(foreignWrites)}`);
+  const theirs = world.idsOfTeam[other(caller.team)];
+  const leaked = [...new Set(a.text.match(/[0-9a-f]{24}/g) ?? [])].filter((id) => theirs.has(id) && !b.sent.has(id));
+  if (leaked.length) found("foreign_leak", `the answer shows ${leaked.length} id(s) of another team: ${leaked.slice(0, 3).join(", ")}`);
+  if (ok && input.queryBreak) found("accepted_invalid_query", `accepted a query the document forbids (${input.queryBreak})`);
+  if (ok && input.body.mode === "json" && input.body.broke) {
+    const br = input.body.broke;
+    // Apollo reads every parameter leniently (a string where an array goes, "true" for true): only limits, choices and ids count there.
+    const certain = route.api === "rest" ? CERTAIN.includes(br.cls) : ["bound", "required", "enum", "id"].includes(br.cls);
+    if (certain && br.cls === "id") found("accepted_bad_id", `stored or acted on a ${br.what} in ${br.at}`);
+    else if (certain && route.body && !schemaValid(route.body, b.value)) found("accepted_invalid_body", `accepted a body the document forbids: ${br.at} ${br.what}`);
+  }
+  const junkNeverOk = route.api === "rest" ? ["truncated JSON", "JSON null", "JSON array", "JSON string", "JSON number out of range", "1.1 MB body", ...(route.bodyRequired ? ["empty body"] : [])] : ["truncated JSON", "1.1 MB body"];
+  if (ok && input.body.mode === "raw" && route.body && junkNeverOk.includes(input.body.what)) found("accepted_invalid_body", `accepted ${input.body.what}`);
+  if (a.ms > 5_000) found("slow", `took ${(a.ms / 1000).toFixed(1)} s`);
+}
+
+function summarize(changes: Change[]): string {
+  const n = new Map<string, number>();
+  for (const c of changes) n.set(`${c.op} ${c.tbl}`, (n.get(`${c.op} ${c.tbl}`) ?? 0) + 1);
+  return [...n].map(([k, v]) => `${v}× ${k}`).join(", ");
+}

@@ -1,0 +1,188 @@
+// The world the route walk runs in: the seeded Demo and Rival teams, the callers it signs in as,
+// pools of real ids per team and resource, and a D1 change log (SQLite triggers) that shows every
+// row a request wrote, and for which team.
+import { DEMO } from "../../worker/seed/demo";
+import { newId } from "../../worker/lib/ids";
+import { sessionFor, waitForJob } from "../fixtures";
+import { as, env } from "../helpers";
+
+export type Resource =
+  | "users" | "api_keys" | "contacts" | "lists" | "stages" | "schedules" | "sequences" | "steps" | "variants"
+  | "enrollments" | "mailboxes" | "messages" | "tasks" | "jobs" | "workflows" | "people";
+
+export type TeamName = "demo" | "rival";
+
+export interface Caller {
+  name: "admin" | "member" | "standard_key" | "master_key" | "foreign_admin";
+  team: TeamName;
+  /** Request headers that authenticate (and, for sessions, pass CSRF). */
+  headers: Record<string, string>;
+  via: "session" | "api_key";
+  userId: string;
+}
+
+/** Ids of one team, by resource; children keyed by their parent (steps by sequence, …). */
+export interface TeamPool {
+  teamId: string;
+  ids: Record<Resource, string[]>;
+  stepsBySequence: Map<string, string[]>;
+  variantsByStep: Map<string, string[]>;
+  enrollmentsBySequence: Map<string, string[]>;
+  listNames: string[];
+}
+
+export interface World {
+  pools: Record<TeamName, TeamPool>;
+  /** Every team-owned id, to spot another team's rows in an answer. */
+  idsOfTeam: Record<TeamName, Set<string>>;
+}
+
+const TEAM_TABLES: [Resource, string][] = [
+  ["users", "users"], ["api_keys", "api_keys"], ["contacts", "contacts"], ["lists", "lists"], ["stages", "contact_stages"],
+  ["schedules", "schedules"], ["sequences", "sequences"], ["steps", "steps"], ["variants", "step_variants"],
+  ["enrollments", "enrollments"], ["mailboxes", "mailboxes"], ["messages", "messages"], ["tasks", "tasks"],
+  ["jobs", "jobs"], ["workflows", "workflows"],
+];
+
+const q = async <T = Record<string, any>>(sql: string, ...binds: unknown[]) => (await env.DB.prepare(sql).bind(...binds).all<T>()).results;
+
+/** Rival (the foreign team) gets one of everything Demo has, so every kind of foreign id exists. */
+async function completeRival(): Promise<void> {
+  const rival = await sessionFor(DEMO.rival, DEMO.rivalAdmin);
+  const seq = (await q("SELECT id FROM sequences WHERE team_id = ? LIMIT 1", DEMO.rival))[0]!.id as string;
+  const contacts = (await q("SELECT id FROM contacts WHERE team_id = ? ORDER BY id LIMIT 5", DEMO.rival)).map((r) => r.id as string);
+  const res = await as(rival, "POST", `/api/sequences/${seq}/add-contacts`, { source: { contact_ids: contacts }, overrides: { unverified_email: true, no_email: true, job_change: true } });
+  if (res.status >= 300) throw new Error(`seeding Rival's job failed: ${res.status} ${await res.text()}`);
+  await waitForJob(((await res.json()) as any).job.id);
+  const wf = await as(rival, "POST", "/api/workflows", { name: "Rival workflow", sequence_id: seq, filters: { titles: ["CEO"] } });
+  if (wf.status >= 300) throw new Error(`seeding Rival's workflow failed: ${wf.status} ${await wf.text()}`);
+  const enr = (await q("SELECT * FROM enrollments WHERE team_id = ? LIMIT 1", DEMO.rival))[0];
+  const step = (await q("SELECT id FROM steps WHERE sequence_id = ? ORDER BY position LIMIT 1", seq))[0]!.id as string;
+  const mailbox = (await q("SELECT id FROM mailboxes WHERE team_id = ? LIMIT 1", DEMO.rival))[0]!.id as string;
+  if (enr) {
+    const t = Date.now();
+    await env.DB.batch([
+      env.DB.prepare("INSERT INTO messages (id, team_id, enrollment_id, sequence_id, step_id, mailbox_id, contact_id, to_email, subject, body, message_id_header, raw, status, sent_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'x@rival-contact.test', 'Rival subject', 'Rival body', ?, 'Subject: Rival', 'sent', ?, ?)")
+        .bind(newId(), DEMO.rival, enr.id, seq, step, mailbox, enr.contact_id, `<${newId()}@rival.test>`, t, t),
+      env.DB.prepare("INSERT INTO tasks (id, team_id, enrollment_id, sequence_id, step_id, contact_id, assignee_id, type, note, due_at, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'call', 'Rival task', ?, 'open', ?)")
+        .bind(newId(), DEMO.rival, enr.id, seq, step, enr.contact_id, DEMO.rivalAdmin, t, t),
+    ]);
+  }
+}
+
+async function poolOf(teamId: string): Promise<TeamPool> {
+  const ids = {} as Record<Resource, string[]>;
+  for (const [res, table] of TEAM_TABLES) ids[res] = (await q(`SELECT id FROM ${table} WHERE team_id = ? ORDER BY id`, teamId)).map((r) => r.id as string);
+  ids.people = (await q("SELECT id FROM people ORDER BY id LIMIT 200")).map((r) => r.id as string);
+  const group = (rows: Record<string, any>[], key: string) => {
+    const m = new Map<string, string[]>();
+    for (const r of rows) m.set(r[key], [...(m.get(r[key]) ?? []), r.id]);
+    return m;
+  };
+  return {
+    teamId,
+    ids,
+    stepsBySequence: group(await q("SELECT id, sequence_id FROM steps WHERE team_id = ? ORDER BY position", teamId), "sequence_id"),
+    variantsByStep: group(await q("SELECT id, step_id FROM step_variants WHERE team_id = ?", teamId), "step_id"),
+    enrollmentsBySequence: group(await q("SELECT id, sequence_id FROM enrollments WHERE team_id = ?", teamId), "sequence_id"),
+    listNames: (await q("SELECT name FROM lists WHERE team_id = ?", teamId)).map((r) => r.name as string),
+  };
+}
+
+export async function buildWorld(): Promise<World> {
+  await completeRival();
+  const pools = { demo: await poolOf(DEMO.team), rival: await poolOf(DEMO.rival) };
+  const idsOfTeam = { demo: new Set<string>(), rival: new Set<string>() };
+  for (const t of ["demo", "rival"] as const) {
+    for (const [res, list] of Object.entries(pools[t].ids)) if (res !== "people") for (const id of list) idsOfTeam[t].add(id);
+    idsOfTeam[t].add(pools[t].teamId);
+  }
+  await installChangeLog();
+  return { pools, idsOfTeam };
+}
+
+/** A fresh API key of a team (one per route, so per-key rate limits never shape the walk). */
+async function freshKey(teamId: string, userId: string, kind: "master" | "standard"): Promise<{ key: string; id: string }> {
+  const { sha256Hex } = await import("../../worker/lib/crypto");
+  const key = `rw-${kind}-${newId()}`;
+  const id = newId();
+  await env.DB.prepare("INSERT INTO api_keys (id, team_id, created_by, name, kind, key_hash, prefix, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0)")
+    .bind(id, teamId, userId, `route walk ${kind}`, kind, await sha256Hex(key), key.slice(0, 9)).run();
+  return { key, id };
+}
+
+const sessionHeaders = (s: { cookie: string; csrf: string }) => ({ cookie: s.cookie, "x-csrf-token": s.csrf });
+
+/** The five callers, freshly signed in (new sessions and keys each time: a route may sign out or revoke). */
+export async function signIn(): Promise<Caller[]> {
+  const admin = await sessionFor(DEMO.team, DEMO.admin);
+  const member = await sessionFor(DEMO.team, DEMO.rep1);
+  const rival = await sessionFor(DEMO.rival, DEMO.rivalAdmin);
+  // Keys made by the admin, as in the probe: a standard key must still act as a member.
+  const standard = await freshKey(DEMO.team, DEMO.admin, "standard");
+  const master = await freshKey(DEMO.team, DEMO.admin, "master");
+  return [
+    { name: "admin", team: "demo", headers: sessionHeaders(admin), via: "session", userId: DEMO.admin },
+    { name: "member", team: "demo", headers: sessionHeaders(member), via: "session", userId: DEMO.rep1 },
+    { name: "standard_key", team: "demo", headers: { "x-api-key": standard.key }, via: "api_key", userId: DEMO.admin },
+    { name: "master_key", team: "demo", headers: { "x-api-key": master.key }, via: "api_key", userId: DEMO.admin },
+    { name: "foreign_admin", team: "rival", headers: sessionHeaders(rival), via: "session", userId: DEMO.rivalAdmin },
+  ];
+}
+
+// ---- D1 change log ---------------------------------------------------------------------------
+
+/**
+ * Columns whose writes are bookkeeping, not data a refused caller could see: when a key was last
+ * used (written by waitUntil after every keyed request), failed sign-in attempts (the throttle).
+ */
+const IGNORED: Record<string, string[] | "all"> = { api_keys: ["last_used_at"], login_attempts: "all" };
+
+export interface Change {
+  seq: number;
+  tbl: string;
+  op: string;
+  team: string | null;
+}
+
+async function installChangeLog(): Promise<void> {
+  await env.DB.prepare("CREATE TABLE IF NOT EXISTS rw_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, tbl TEXT NOT NULL, op TEXT NOT NULL, team TEXT)").run();
+  const all = await q<{ name: string; sql: string }>("SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name NOT LIKE 'd1_%' AND name <> 'rw_changes'");
+  // Full-text indexes are virtual tables (and their shadow tables): written only alongside their base table.
+  const virtual = all.filter((t) => /^CREATE VIRTUAL/i.test(t.sql)).map((t) => t.name);
+  const tables = all.map((t) => t.name).filter((n) => !virtual.some((v) => n === v || n.startsWith(`${v}_`)));
+  const stmts: D1PreparedStatement[] = [];
+  for (const t of tables) {
+    const ignored = IGNORED[t];
+    if (ignored === "all") continue;
+    const cols = (await q(`SELECT name FROM pragma_table_info('${t}')`)).map((r) => r.name as string);
+    const team = (row: "NEW" | "OLD") => (t === "teams" ? `${row}.id` : cols.includes("team_id") ? `${row}.team_id` : "NULL");
+    const watched = cols.filter((c) => !(ignored ?? []).includes(c)).map((c) => `"${c}"`).join(", ");
+    stmts.push(
+      env.DB.prepare(`CREATE TRIGGER IF NOT EXISTS rw_${t}_i AFTER INSERT ON "${t}" BEGIN INSERT INTO rw_changes (tbl, op, team) VALUES ('${t}', 'insert', ${team("NEW")}); END`),
+      env.DB.prepare(`CREATE TRIGGER IF NOT EXISTS rw_${t}_u AFTER UPDATE OF ${watched} ON "${t}" BEGIN INSERT INTO rw_changes (tbl, op, team) VALUES ('${t}', 'update', ${team("NEW")}); END`),
+      env.DB.prepare(`CREATE TRIGGER IF NOT EXISTS rw_${t}_d AFTER DELETE ON "${t}" BEGIN INSERT INTO rw_changes (tbl, op, team) VALUES ('${t}', 'delete', ${team("OLD")}); END`),
+    );
+  }
+  await env.DB.batch(stmts);
+}
+
+export async function changeMark(): Promise<number> {
+  return ((await env.DB.prepare("SELECT coalesce(max(seq), 0) AS m FROM rw_changes").first<{ m: number }>())!.m);
+}
+
+export async function changesSince(mark: number): Promise<Change[]> {
+  return q<Change>("SELECT seq, tbl, op, team FROM rw_changes WHERE seq > ? ORDER BY seq", mark);
+}
+
+/** Waits until no add-contacts job is queued or running, so background writes land before the next probe. */
+export async function settle(timeoutMs = 15_000): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const busy = await env.DB.prepare("SELECT id FROM jobs WHERE status IN ('queued', 'running') LIMIT 1").first<{ id: string }>();
+    if (!busy) return true;
+    if (Date.now() > until) return false;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
