@@ -176,6 +176,10 @@ function Editor(props: { seq: Sequence; onApply: (s: Sequence) => void }) {
   const ownerName = () => (props.seq.access === "owner" ? "You" : props.seq.owner_name || "—");
 
   const [activeOverride, setActiveOverride] = createSignal<boolean>();
+  // The API turns a sequence on only with a step on; the switch says so instead of offering it.
+  const stepsOn = () => props.seq.steps.filter((s) => s.enabled).length;
+  const cantTurnOn = () =>
+    props.seq.active ? null : !props.seq.steps.length ? "Add a step before turning the sequence on: with no steps, contacts have nothing to go through" : !stepsOn() ? "Turn a step on before turning the sequence on: every step is off" : null;
   const [sharing, setSharing] = createSignal(false);
   const [confirmArchive, setConfirmArchive] = createSignal(false);
   const [busy, setBusy] = createSignal<string | null>(null);
@@ -184,7 +188,7 @@ function Editor(props: { seq: Sequence; onApply: (s: Sequence) => void }) {
     setActiveOverride(next);
     try {
       props.onApply(await updateSequence(props.seq.id, { active: next }));
-      notify(next ? "Sequence is on: contacts move through the steps" : "Sequence is off: contacts are held until it's on again");
+      notify(next ? `Sequence is on: contacts move through its ${stepsOn() === 1 ? "step" : `${stepsOn()} steps`}` : "Sequence is off: contacts are held until it's on again");
       void revalidate("sequences");
     } catch (err) {
       notify(`Couldn't turn the sequence ${next ? "on" : "off"}: ${errorMessage(err)}`, "danger");
@@ -250,11 +254,19 @@ function Editor(props: { seq: Sequence; onApply: (s: Sequence) => void }) {
               showLabel
               checked={activeOverride() ?? props.seq.active}
               busy={activeOverride() !== undefined}
-              disabled={readOnly()}
+              disabled={readOnly() || !!cantTurnOn()}
               testId="sequence-active"
-              title={props.seq.active ? "On: contacts move through the steps" : "Off: contacts are held"}
+              describedBy={cantTurnOn() ? "sequence-active-why" : undefined}
+              title={cantTurnOn() ?? (props.seq.active ? "On: contacts move through the steps" : "Off: contacts are held")}
               onChange={(v) => void toggleActive(v)}
             />
+            <Show when={cantTurnOn()}>
+              {(why) => (
+                <span id="sequence-active-why" class="field-help" data-testid="sequence-active-why">
+                  {why()}
+                </span>
+              )}
+            </Show>
           </Show>
           <AddContactsButton seq={props.seq} ownerName={ownerName()} />
           <Show when={canShare()}>

@@ -1,6 +1,6 @@
 import { A, createAsync, query, revalidate, useIsRouting, useNavigate, useSearchParams } from "@solidjs/router";
 import { createSignal, For, onCleanup, Show, Suspense } from "solid-js";
-import { createSequence, fieldErrors, fetchSequences, updateSequence, type SequenceFilter, type SequenceQuery, type SequenceSummary } from "../api";
+import { createSequence, fetchSequences, updateSequence, type SequenceFilter, type SequenceQuery, type SequenceSummary } from "../api";
 import { Badge } from "../components/Badge";
 import { Dialog } from "../components/Dialog";
 import { EmptyState } from "../components/EmptyState";
@@ -8,12 +8,13 @@ import { FieldError } from "../components/FieldError";
 import { Icon } from "../components/Icon";
 import { PageHeader } from "../components/PageHeader";
 import { Pagination } from "../components/Pagination";
-import { errorMessage, FormError, TableSkeleton } from "../components/Status";
+import { errorMessage, TableSkeleton } from "../components/Status";
 import { tabId, tabPanelId, Tabs } from "../components/Tabs";
 import { notify } from "../components/Toast";
 import { Toggle } from "../components/Toggle";
 import { formatDate, formatNumber } from "../format";
 import { getSchedules } from "../queries";
+import { createFormErrors, FormProblems } from "../forms";
 import { usePageTitle } from "../title";
 
 const getSequences = query((q: SequenceQuery) => fetchSequences(q), "sequences");
@@ -66,8 +67,7 @@ function NewSequenceDialog(props: { open: boolean; onClose: () => void }) {
   const navigate = useNavigate();
   const schedules = createAsync(() => getSchedules());
   const [busy, setBusy] = createSignal(false);
-  const [error, setError] = createSignal<unknown>(null);
-  const fields = () => fieldErrors(error());
+  const errors = createFormErrors();
 
   const submit = async (e: SubmitEvent) => {
     e.preventDefault();
@@ -75,14 +75,15 @@ function NewSequenceDialog(props: { open: boolean; onClose: () => void }) {
     const name = String(form.get("name") ?? "").trim();
     const schedule = String(form.get("schedule_id") ?? "");
     setBusy(true);
-    setError(null);
+    errors.clear();
     try {
       const seq = await createSequence(name, schedule || null);
       void revalidate(getSequences.key);
       props.onClose();
       navigate(`/sequences/${seq.id}`);
     } catch (err) {
-      setError(err);
+      errors.set(err);
+      errors.focusFirst("new-sequence-form");
     } finally {
       setBusy(false);
     }
@@ -108,13 +109,13 @@ function NewSequenceDialog(props: { open: boolean; onClose: () => void }) {
       <form id="new-sequence-form" class="form" onSubmit={submit}>
         <div class="field">
           <label for="new-seq-name">Name</label>
-          <input id="new-seq-name" name="name" required maxlength={120} autofocus placeholder="e.g. Q1 outbound: VP Sales, fintech" autocomplete="off" aria-describedby="new-seq-name-error" />
-          <FieldError id="new-seq-name-error" message={fields().name} />
+          <input id="new-seq-name" name="name" required maxlength={120} autofocus placeholder="e.g. Q1 outbound: VP Sales, fintech" autocomplete="off" aria-invalid={errors.invalid("name")} aria-describedby="new-seq-name-error" />
+          <FieldError id="new-seq-name-error" form={errors} name="name" />
         </div>
         <div class="field">
           <label for="new-seq-schedule">Sending schedule</label>
           <Suspense fallback={<select id="new-seq-schedule" disabled><option>Loading…</option></select>}>
-            <select id="new-seq-schedule" name="schedule_id" aria-describedby="new-seq-schedule-help new-seq-schedule-error">
+            <select id="new-seq-schedule" name="schedule_id" aria-invalid={errors.invalid("schedule_id")} aria-describedby="new-seq-schedule-help new-seq-schedule-error">
               <For each={schedules()?.schedules ?? []}>
                 {(s) => (
                   <option value={s.id} selected={s.is_default}>
@@ -128,11 +129,9 @@ function NewSequenceDialog(props: { open: boolean; onClose: () => void }) {
           <p id="new-seq-schedule-help" class="field-help">
             Emails only go out inside the schedule's windows. <A href="/settings?tab=schedules">Manage schedules</A>
           </p>
-          <FieldError id="new-seq-schedule-error" message={fields().schedule_id} />
+          <FieldError id="new-seq-schedule-error" form={errors} name="schedule_id" />
         </div>
-        <Show when={error() && !Object.keys(fields()).length}>
-          <FormError error={error()} />
-        </Show>
+        <FormProblems form={errors} />
       </form>
     </Dialog>
   );
@@ -140,6 +139,9 @@ function NewSequenceDialog(props: { open: boolean; onClose: () => void }) {
 
 /** Why a shared sequence's switch can't be flipped, and who can. */
 const viewOnlyHint = (s: SequenceSummary) => `You have view access: ask ${s.owner_name || "the owner"} or an admin for edit access to turn it ${s.active ? "off" : "on"}`;
+/** The API refuses to turn on a sequence with no steps: the switch isn't offered, and says why. */
+const noStepsHint = "Add a step before turning it on: with no steps, contacts have nothing to go through";
+const switchHint = (s: SequenceSummary) => (!s.can_edit ? viewOnlyHint(s) : !s.active && s.steps === 0 ? noStepsHint : undefined);
 
 export default function Sequences() {
   usePageTitle("Sequences");
@@ -280,13 +282,13 @@ export default function Sequences() {
                                   }
                                 >
                                   {/* The wrapper carries the tooltip: some browsers show none on a disabled button. */}
-                                  <span title={s.can_edit ? undefined : viewOnlyHint(s)} class="inline-flex">
+                                  <span title={switchHint(s)} class="inline-flex">
                                   <Toggle
                                     label={`${s.name} active`}
                                     checked={isActive(s)}
                                     busy={pending()[s.id] !== undefined}
-                                    disabled={!s.can_edit}
-                                    title={s.can_edit ? undefined : viewOnlyHint(s)}
+                                    disabled={!s.can_edit || (!isActive(s) && s.steps === 0)}
+                                    title={switchHint(s)}
                                     onText="Active"
                                     offText="Inactive"
                                     onChange={(v) => void toggle(s, v)}

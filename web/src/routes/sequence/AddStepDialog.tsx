@@ -1,11 +1,11 @@
 import { createSignal, For, Show } from "solid-js";
-import { createStep, fieldErrors, type Sequence, type StepType } from "../../api";
+import { createStep, type Sequence, type StepType } from "../../api";
 import { Dialog } from "../../components/Dialog";
 import { FieldError } from "../../components/FieldError";
 import { Icon } from "../../components/Icon";
-import { FormError } from "../../components/Status";
 import { isEmailType, STEP_TYPES, StepIcon } from "../../components/StepType";
 import { notify } from "../../components/Toast";
+import { Claim, createFormErrors, FormProblems, MAX_WAIT } from "../../forms";
 import { TemplateFields } from "./TemplateFields";
 
 /** "Add step": type, the wait before it, and for emails the first variant's subject and body. */
@@ -20,9 +20,8 @@ export function AddStepDialog(props: { open: boolean; sequenceId: string; stepCo
   const [thread, setThread] = createSignal(false);
   const [note, setNote] = createSignal("");
   const [busy, setBusy] = createSignal(false);
-  const [error, setError] = createSignal<unknown>(null);
-  const fields = () => fieldErrors(error());
-  const err = (...keys: string[]) => keys.map((k) => fields()[k]).find(Boolean);
+  const form = createFormErrors();
+  const err = form.message;
 
   const reset = () => {
     setType("auto_email");
@@ -33,7 +32,7 @@ export function AddStepDialog(props: { open: boolean; sequenceId: string; stepCo
     setBody("");
     setThread(false);
     setNote("");
-    setError(null);
+    form.clear();
   };
   const close = () => {
     reset();
@@ -43,7 +42,7 @@ export function AddStepDialog(props: { open: boolean; sequenceId: string; stepCo
   const submit = async (e: SubmitEvent) => {
     e.preventDefault();
     setBusy(true);
-    setError(null);
+    form.clear();
     try {
       const email = isEmailType(type());
       const seq = await createStep(props.sequenceId, {
@@ -59,9 +58,9 @@ export function AddStepDialog(props: { open: boolean; sequenceId: string; stepCo
       notify(`Step ${seq.steps.length} added`);
       close();
     } catch (e) {
-      setError(e);
+      form.set(e);
       // Take the user to the first field the API refused.
-      queueMicrotask(() => document.querySelector<HTMLElement>('#add-step-form [aria-invalid="true"]')?.focus());
+      form.focusFirst("add-step-form");
     } finally {
       setBusy(false);
     }
@@ -109,7 +108,7 @@ export function AddStepDialog(props: { open: boolean; sequenceId: string; stepCo
             <Icon name="clock" size={15} /> Wait
           </span>
           <label for="add-step-wait" class="sr-only">Wait amount</label>
-          <input id="add-step-wait" type="number" aria-invalid={!!err("wait_amount")} class="input-sm wait-amount" min={0} max={525600} value={amount()} onInput={(e) => setAmount(Math.max(0, Math.floor(Number(e.currentTarget.value) || 0)))} aria-describedby="add-step-wait-error" />
+          <input id="add-step-wait" type="number" aria-invalid={form.invalid("wait_amount")} class="input-sm wait-amount" min={0} max={MAX_WAIT[unit()]} value={amount()} onInput={(e) => setAmount(Math.max(0, Math.floor(Number(e.currentTarget.value) || 0)))} aria-describedby="add-step-wait-error" />
           <label for="add-step-unit" class="sr-only">Wait unit</label>
           <select id="add-step-unit" class="input-sm" value={unit()} onChange={(e) => setUnit(e.currentTarget.value as "minutes" | "hours" | "days")}>
             <option value="minutes">minutes</option>
@@ -123,7 +122,7 @@ export function AddStepDialog(props: { open: boolean; sequenceId: string; stepCo
             </label>
           </Show>
           <span class="muted">{first() ? "after a contact is added" : "after the previous step"}</span>
-          <FieldError id="add-step-wait-error" message={err("wait_amount", "wait_unit", "business_days")} />
+          <FieldError id="add-step-wait-error" form={form} name={["wait_amount", "wait_unit", "business_days"]} />
         </fieldset>
 
         <Show
@@ -131,8 +130,8 @@ export function AddStepDialog(props: { open: boolean; sequenceId: string; stepCo
           fallback={
             <div class="field">
               <label for="add-step-note">{type() === "task" ? "What to do" : "Instructions"}</label>
-              <textarea id="add-step-note" class="textarea" rows={3} maxlength={2000} value={note()} onInput={(e) => setNote(e.currentTarget.value)} aria-describedby="add-step-note-error" />
-              <FieldError id="add-step-note-error" message={err("note")} />
+              <textarea id="add-step-note" class="textarea" rows={3} maxlength={2000} value={note()} onInput={(e) => setNote(e.currentTarget.value)} aria-invalid={form.invalid("note")} aria-describedby="add-step-note-error" />
+              <FieldError id="add-step-note-error" form={form} name="note" />
             </div>
           }
         >
@@ -141,8 +140,9 @@ export function AddStepDialog(props: { open: boolean; sequenceId: string; stepCo
               <input type="checkbox" checked={thread()} onChange={(e) => setThread(e.currentTarget.checked)} />
               Reply in the same thread as the previous email (no new subject)
             </label>
-            <FieldError id="add-step-thread-error" message={err("thread_reply")} />
+            <FieldError id="add-step-thread-error" form={form} name="thread_reply" />
           </Show>
+          <Claim form={form} names={["variants.0.subject", "variant.subject", "variants.0.body", "variant.body"]} />
           <TemplateFields
             idPrefix="add-step"
             subject={subject()}
@@ -158,9 +158,7 @@ export function AddStepDialog(props: { open: boolean; sequenceId: string; stepCo
           </Show>
         </Show>
 
-        <Show when={error() && !Object.keys(fields()).length}>
-          <FormError error={error()} />
-        </Show>
+        <FormProblems form={form} />
       </form>
     </Dialog>
   );

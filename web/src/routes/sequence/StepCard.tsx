@@ -10,6 +10,7 @@ import { isEmailType, StepIcon, stepMeta } from "../../components/StepType";
 import { notify } from "../../components/Toast";
 import { Toggle } from "../../components/Toggle";
 import { formatWait } from "../../format";
+import { MAX_WAIT } from "../../forms";
 import { TemplateFields } from "./TemplateFields";
 
 /** Template text with each `{{variable}}` drawn as a token, for previews. */
@@ -22,6 +23,8 @@ type WaitDraft = { amount: number; unit: Step["wait_unit"]; business: boolean };
 const NEW = "new";
 
 /** Where a field error from the API belongs in this card: `${variantId}.subject`, `thread_reply`, … */
+const LAST_ON = "The sequence is on and this is its only step on: turn the sequence off first";
+
 function mapErrors(err: unknown, variantId: string | null): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [field, message] of Object.entries(fieldErrors(err))) {
@@ -48,6 +51,8 @@ export function StepCard(props: {
   onApply: (s: Sequence) => void;
   onMove: (dir: -1 | 1) => Promise<void>;
   onDelete: () => Promise<void>;
+  /** The sequence is on and this is its only step on: the API refuses turning it off or deleting it. */
+  lastOn?: boolean;
 }) {
   const uid = createUniqueId();
   const meta = () => stepMeta(props.step.type);
@@ -168,6 +173,10 @@ export function StepCard(props: {
     setSelected(NEW);
   };
 
+  // Problems no input of this card shows (a refusal that isn't about a field, a field it has no input for).
+  const PLACED = /^(wait_amount|wait_unit|business_days|note|thread_reply|[^.]+\.(subject|body))$/;
+  const unplaced = () => Object.entries(errors()).filter(([k]) => !PLACED.test(k)).map(([, m]) => m);
+
   const labelOf = (id: string) => (id === NEW ? String.fromCharCode(65 + props.step.variants.length) : variant(id)?.label ?? "?");
 
   return (
@@ -205,10 +214,10 @@ export function StepCard(props: {
           <Toggle
             label={`Step ${props.index + 1} on`}
             checked={props.step.enabled}
-            disabled={props.readOnly || busy() === "enabled"}
+            disabled={props.readOnly || busy() === "enabled" || props.lastOn}
             busy={busy() === "enabled"}
             size="sm"
-            title={props.step.enabled ? "On: contacts go through this step" : "Off: contacts skip this step"}
+            title={props.lastOn ? LAST_ON : props.step.enabled ? "On: contacts go through this step" : "Off: contacts skip this step"}
             onChange={(v) => void run("enabled", () => updateStep(props.sequenceId, props.step.id, { enabled: v }), "Couldn't change the step")}
           />
           <button
@@ -233,7 +242,7 @@ export function StepCard(props: {
                 <Icon name="arrowDown" size={16} />
               </button>
             </div>
-            <button type="button" class="btn btn-danger-ghost btn-sm btn-icon" aria-label={`Delete step ${props.index + 1}`} onClick={() => setConfirmDelete("step")}>
+            <button type="button" class="btn btn-danger-ghost btn-sm btn-icon" aria-label={`Delete step ${props.index + 1}`} disabled={props.lastOn} title={props.lastOn ? LAST_ON : undefined} onClick={() => setConfirmDelete("step")}>
               <Icon name="trash" size={16} />
             </button>
           </Show>
@@ -274,8 +283,9 @@ export function StepCard(props: {
             type="number"
             class="input-sm wait-amount"
             min={0}
-            max={525600}
+            max={MAX_WAIT[w().unit]}
             value={w().amount}
+            aria-invalid={errors().wait_amount || errors().wait_unit ? true : undefined}
             aria-describedby={errors().wait_amount ? `${uid}-wait-error` : undefined}
             onInput={(e) => setWait({ ...w(), amount: Math.max(0, Math.floor(Number(e.currentTarget.value) || 0)) })}
           />
@@ -414,10 +424,10 @@ export function StepCard(props: {
           <FieldError id={`${uid}-thread-error`} message={errors().thread_reply} />
         </Show>
 
-        <Show when={errors()._ || errors().enabled || errors().variantId || errors().stepId}>
+        <Show when={unplaced().length}>
           <div class="form-error" role="alert">
             <Icon name="alert" size={16} />
-            <span>{errors()._ ?? errors().enabled ?? errors().variantId ?? errors().stepId}</span>
+            <span>{unplaced().join(" · ")}</span>
           </div>
         </Show>
 

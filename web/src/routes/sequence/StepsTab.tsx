@@ -85,6 +85,7 @@ export function StepsTab(props: { seq: Sequence; readOnly: boolean; onApply: (s:
                   canMoveDown={canMove(i(), 1)}
                   onMove={(dir) => move(i(), dir)}
                   onDelete={async () => props.onApply(await deleteStep(props.seq.id, step.id))}
+                  lastOn={props.seq.active && step.enabled && props.seq.steps.filter((s) => s.enabled).length === 1}
                 />
               </li>
             )}
