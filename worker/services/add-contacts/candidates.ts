@@ -87,8 +87,11 @@ function tooMany(n: number): never {
   }, 413);
 }
 
-/** Loads the facts of every candidate in a few queries, and orders them: highest score first, then id. */
-export async function loadFacts(d1: D1Database, teamId: string, sequenceId: string, candidates: Candidate[], now: number): Promise<Facts[]> {
+/**
+ * Loads the facts of every candidate in a few queries, and orders them: highest score first, then id.
+ * `ownJobId`: a job re-running a chunk; enrollments that job made itself are not "already in sequence".
+ */
+export async function loadFacts(d1: D1Database, teamId: string, sequenceId: string, candidates: Candidate[], now: number, ownJobId: string | null = null): Promise<Facts[]> {
   const byContact = new Map<string, Facts>();
   const byPerson = new Map<string, Facts>();
   const contactIds = candidates.filter((c) => c.contactId).map((c) => c.contactId!);
@@ -99,13 +102,13 @@ export async function loadFacts(d1: D1Database, teamId: string, sequenceId: stri
         `SELECT c.id, c.person_id, c.owner_id, c.email, c.email_status, c.unsubscribed_at, c.bounced_at, c.job_changed_at, c.score, c.time_zone,
                 c.first_name, c.last_name, c.domain, c.company, s.category AS stage_category,
                 EXISTS (SELECT 1 FROM suppressions x WHERE x.team_id = c.team_id AND x.email = lower(c.email)) AS suppressed,
-                EXISTS (SELECT 1 FROM enrollments e WHERE e.sequence_id = ?3 AND e.contact_id = c.id) AS in_sequence,
+                EXISTS (SELECT 1 FROM enrollments e WHERE e.sequence_id = ?3 AND e.contact_id = c.id AND (?4 IS NULL OR e.job_id IS NOT ?4)) AS in_sequence,
                 EXISTS (SELECT 1 FROM enrollments e WHERE e.contact_id = c.id AND e.sequence_id <> ?3 AND e.status IN ('active','paused','held','scheduled')) AS active_elsewhere,
                 EXISTS (SELECT 1 FROM enrollments e WHERE e.contact_id = c.id AND e.sequence_id <> ?3 AND e.status IN ('finished','failed')) AS finished_elsewhere
            FROM contacts c LEFT JOIN contact_stages s ON s.id = c.stage_id
           WHERE c.team_id = ?1 AND c.deleted_at IS NULL AND c.id IN (SELECT value FROM json_each(?2))`,
       )
-      .bind(teamId, JSON.stringify(part), sequenceId)
+      .bind(teamId, JSON.stringify(part), sequenceId, ownJobId)
       .all<Record<string, any>>();
     for (const r of results) {
       byContact.set(r.id, {

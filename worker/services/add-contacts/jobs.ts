@@ -111,7 +111,7 @@ async function runChunk(env: Env, job: JobRow, from: number, to: number) {
   const options = JSON.parse(job.options) as AddContactsRequest & { mailbox_ids: string[] };
   const seq = await env.DB.prepare("SELECT settings FROM sequences WHERE id = ?").bind(job.sequence_id).first<{ settings: string }>();
   const { results: cands } = await env.DB.prepare("SELECT * FROM job_candidates WHERE job_id = ? AND idx >= ? AND idx < ? ORDER BY idx").bind(job.id, from, to).all<Record<string, any>>();
-  const facts = await loadFacts(env.DB, job.team_id, job.sequence_id, cands.map((c) => ({ personId: c.person_id, contactId: c.contact_id })), t);
+  const facts = await loadFacts(env.DB, job.team_id, job.sequence_id, cands.map((c) => ({ personId: c.person_id, contactId: c.contact_id })), t, job.id);
   const factsByKey = new Map(facts.map((f) => [keyOf(f), f]));
   const validation: ValidationOptions = {
     callerId: job.user_id,
@@ -134,10 +134,19 @@ async function runChunk(env: Env, job: JobRow, from: number, to: number) {
     const { results: ps } = await env.DB.prepare("SELECT * FROM people WHERE id IN (SELECT value FROM json_each(?))").bind(JSON.stringify(peopleNeeded)).all<Record<string, any>>();
     for (const p of ps) people.set(p.id, p);
   }
+  const contactIds = await Promise.all(cands.map(async (c) => (c.contact_id as string | null) ?? (await idFrom("contact", job.team_id, c.person_id))));
+  const earlier = await enrolledEarlier(env, job, contactIds);
   for (const [i, c] of cands.entries()) {
     const f = factsByKey.get(c.contact_id ?? `p:${c.person_id}`)!;
     const ev = evaluations[i]!;
-    const contactId = f.contactId ?? (await idFrom("contact", job.team_id, f.personId!));
+    const contactId = contactIds[i]!;
+    const mine = earlier.get(contactId);
+    if (mine) {
+      // An earlier try of this chunk enrolled this contact and crashed before its outcome: report what
+      // the job did (enrolled, at what it cost then), whatever the contact's state is now.
+      results.push({ idx: c.idx, contactId, personId: f.personId, outcome: "enrolled", reasons: [...ev.warnings, ...(mine.enriched ? ["enriched"] : [])], cost: mine.cost(!c.contact_id), mailboxId: mine.mailboxId });
+      continue;
+    }
     for (const a of ev.enrichment?.attempts ?? []) {
       stmts.push(env.DB.prepare("INSERT OR IGNORE INTO enrichments (id, team_id, job_id, contact_id, provider, success, cost, email, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
         .bind(await idFrom(job.id, contactId, a.provider), job.team_id, job.id, contactId, a.provider, a.success ? 1 : 0, ev.outcome === "enrolled" ? a.cost : 0, a.email, t));
@@ -187,6 +196,29 @@ async function runChunk(env: Env, job: JobRow, from: number, to: number) {
     bulkInsertStatements(env.DB, "job_outcomes", ["job_id", "idx", "team_id", "contact_id", "person_id", "outcome", "reasons", "credit_cost", "mailbox_id"],
       results.map((r) => [job.id, r.idx, job.team_id, r.contactId, r.personId, r.outcome, JSON.stringify(r.reasons), r.cost, r.mailboxId])),
   );
+}
+
+/**
+ * The contacts of a chunk that this job itself already enrolled (an earlier try that crashed before
+ * writing outcomes), with what enrolling them cost: 1 for a net-new person saved with a verified
+ * email, plus the enrichment that found the address (both written before the enrollment).
+ */
+async function enrolledEarlier(env: Env, job: JobRow, contactIds: string[]) {
+  const out = new Map<string, { mailboxId: string | null; enriched: boolean; cost: (netNew: boolean) => number }>();
+  if (!contactIds.length) return out;
+  const [enrolled, contacts, enrich] = await env.DB.batch<Record<string, any>>([
+    env.DB.prepare("SELECT contact_id, mailbox_id FROM enrollments WHERE sequence_id = ?1 AND job_id = ?2 AND contact_id IN (SELECT value FROM json_each(?3))").bind(job.sequence_id, job.id, JSON.stringify(contactIds)),
+    env.DB.prepare("SELECT id, email_status FROM contacts WHERE team_id = ?1 AND id IN (SELECT value FROM json_each(?2))").bind(job.team_id, JSON.stringify(contactIds)),
+    env.DB.prepare("SELECT contact_id, sum(cost) AS cost FROM enrichments WHERE job_id = ?1 AND success = 1 AND contact_id IN (SELECT value FROM json_each(?2)) GROUP BY contact_id").bind(job.id, JSON.stringify(contactIds)),
+  ]);
+  const status = new Map(contacts!.results.map((r) => [r.id as string, r.email_status as string]));
+  const enrichCost = new Map(enrich!.results.map((r) => [r.contact_id as string, r.cost as number]));
+  for (const r of enrolled!.results) {
+    const id = r.contact_id as string;
+    const e = enrichCost.get(id);
+    out.set(id, { mailboxId: r.mailbox_id, enriched: e !== undefined, cost: (netNew) => (netNew && status.get(id) === "verified" ? 1 : 0) + (e ?? 0) });
+  }
+  return out;
 }
 
 /** Recounts a job's progress from its outcomes (idempotent). */
