@@ -6,8 +6,8 @@ import { now } from "../worker/lib/clock";
 import { newId } from "../worker/lib/ids";
 import { sequenceStub } from "../worker/lib/stubs";
 import { composeEmail, loadMailbox, loadSendContext, type MailboxSettings, type SendContext } from "../worker/services/compose";
-import type { QueuedEmail, StepResult } from "../worker/services/engine-types";
-import { blockingReason } from "../worker/services/eligibility";
+import type { MailboxItemState, QueuedEmail, StepResult } from "../worker/services/engine-types";
+import { blockingReason, contactStatesStatement, toContactRows } from "../worker/services/eligibility";
 import { inWindow, nextWindowStart, type WindowSpec } from "../worker/services/schedule-time";
 import { transportFor } from "../worker/transports";
 import type { SendResult } from "../worker/transports/types";
@@ -34,6 +34,12 @@ interface QueueRow {
   reason: string | null;
   reported: number;
   msg: string | null;
+  /** Bumped each time the SequenceDO hands this key over: a decision taken on an older hand-over is void. */
+  gen: number;
+  /** The sending window group (window + zone) the row belongs to. */
+  gid: number;
+  message_id: string | null;
+  subject: string | null;
 }
 
 const HOUR = 3_600_000;
@@ -43,6 +49,15 @@ const BACKOFF_MS = [60_000, 5 * 60_000, 15 * 60_000, HOUR, 4 * HOUR];
 /** States whose reservation counts against the caps: something was (or may have been) sent. */
 const COUNTED = "('sending','sent','unknown','bounced')";
 const MAX_SENDS_PER_RUN = 50;
+/** Rows looked at per pass (sends, cancellations, withdrawals): a pass ends, and re-arms, after this many. */
+const MAX_PICKS_PER_RUN = 200;
+/** Rows read or deleted at a time by bulk work (pruning, forecasts): memory stays bounded. */
+const PAGE = 5_000;
+/**
+ * Settled and reported rows are kept this long, then pruned: past the 24 h cap window, and long after
+ * their SequenceDO recorded the outcome (it never hands a done step over again).
+ */
+const KEEP_SETTLED_MS = 2 * DAY;
 
 export interface Capacity {
   dailyLimit: number;
@@ -90,6 +105,28 @@ export class MailboxDO extends DurableObject<Env> {
       `);
       this.setMeta("schema", "1");
     }
+    if (Number(this.meta("schema")) < 2) {
+      // Rows are grouped by sending window (window + zone): picking and the next alarm look at each
+      // group whose window is open, so rows outside their window never hide rows inside theirs.
+      this.sql.exec(`
+        CREATE TABLE wgroups (gid INTEGER PRIMARY KEY, window TEXT NOT NULL, zone TEXT NOT NULL DEFAULT '', UNIQUE (window, zone));
+        ALTER TABLE queue ADD COLUMN gen INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE queue ADD COLUMN gid INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE queue ADD COLUMN message_id TEXT;
+        ALTER TABLE queue ADD COLUMN subject TEXT;
+        INSERT OR IGNORE INTO wgroups (window, zone) SELECT DISTINCT window, coalesce(zone, '') FROM queue;
+        UPDATE queue SET gid = (SELECT gid FROM wgroups g WHERE g.window = queue.window AND g.zone = coalesce(queue.zone, ''));
+        CREATE INDEX queue_gpick ON queue (gid, state, score DESC, due_at);
+        CREATE INDEX queue_settled ON queue (settled_at) WHERE reported = 1 AND state NOT IN ('queued', 'sending');
+      `);
+      this.setMeta("schema", "2");
+    }
+  }
+
+  /** The group id of a (window, zone) pair, created on first use. */
+  private groupId(window: string, zone: string | null): number {
+    this.sql.exec("INSERT OR IGNORE INTO wgroups (window, zone) VALUES (?, ?)", window, zone ?? "");
+    return this.sql.exec<{ gid: number }>("SELECT gid FROM wgroups WHERE window = ? AND zone = ?", window, zone ?? "").one().gid;
   }
 
   private meta(key: string): string | null {
@@ -101,30 +138,66 @@ export class MailboxDO extends DurableObject<Env> {
 
   // ---------------------------------------------------------------- RPC verbs
 
-  /** Accept due emails. Idempotent on (enrollment, step): a repeat is ignored, a sent email is never queued again. */
-  async enqueue(mailboxId: string, teamId: string, items: QueuedEmail[]): Promise<number> {
+  /**
+   * Accept due emails. Idempotent on (enrollment, step): a repeat of a queued key refreshes it, a key
+   * withdrawn or cancelled before it was sent is queued afresh, and a key that was or may have been
+   * sent is never queued again (invariant 4): those come back in `existing` with their state, so the
+   * SequenceDO never waits on a mailbox that will not send.
+   */
+  async enqueue(mailboxId: string, teamId: string, items: QueuedEmail[]): Promise<{ added: number; existing: MailboxItemState[] }> {
     this.setMeta("mailbox_id", mailboxId);
     this.setMeta("team_id", teamId);
     let added = 0;
+    const existing: MailboxItemState[] = [];
     this.ctx.storage.transactionSync(() => {
       for (const i of items) {
-        // A step cancelled at send time, and already reported, was never sent (e.g. the sequence was
-        // off): handed over again after the sequence is back on, it is queued afresh. Any other existing
-        // row is kept as it is: what was or may have been sent is never queued again (invariant 4).
-        const r = this.sql.exec(
-          `INSERT INTO queue (enrollment_id, step_id, sequence_id, team_id, contact_id, due_at, score, window, zone, thread, state)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued')
-           ON CONFLICT (enrollment_id, step_id) DO UPDATE SET
-             due_at = excluded.due_at, score = excluded.score, window = excluded.window, zone = excluded.zone, thread = excluded.thread,
-             state = 'queued', attempts = 0, next_attempt_at = NULL, reserved_at = NULL, settled_at = NULL, error = NULL, reason = NULL, msg = NULL
-           WHERE queue.state = 'cancelled' AND queue.reported = 1`,
-          i.enrollmentId, i.stepId, i.sequenceId, i.teamId, i.contactId, i.dueAt, i.score, JSON.stringify(i.window), i.zone, i.thread ? JSON.stringify(i.thread) : null,
-        );
-        added += r.rowsWritten;
+        const window = JSON.stringify(i.window);
+        const gid = this.groupId(window, i.zone);
+        const thread = i.thread ? JSON.stringify(i.thread) : null;
+        const ex = this.sql.exec<{ state: State; reported: number }>("SELECT state, reported FROM queue WHERE enrollment_id = ? AND step_id = ?", i.enrollmentId, i.stepId).toArray()[0];
+        if (!ex) {
+          this.sql.exec(
+            `INSERT INTO queue (enrollment_id, step_id, sequence_id, team_id, contact_id, due_at, score, window, zone, thread, state, gen, gid)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 1, ?)`,
+            i.enrollmentId, i.stepId, i.sequenceId, i.teamId, i.contactId, i.dueAt, i.score, window, i.zone, thread, gid,
+          );
+        } else if (ex.state === "queued") {
+          this.sql.exec(
+            "UPDATE queue SET due_at = ?, score = ?, window = ?, zone = ?, thread = ?, gid = ?, gen = gen + 1 WHERE enrollment_id = ? AND step_id = ?",
+            i.dueAt, i.score, window, i.zone, thread, gid, i.enrollmentId, i.stepId,
+          );
+        } else if (ex.state === "cancelled" && ex.reported) {
+          this.sql.exec(
+            `UPDATE queue SET due_at = ?, score = ?, window = ?, zone = ?, thread = ?, gid = ?, gen = gen + 1, state = 'queued', attempts = 0,
+               next_attempt_at = NULL, reserved_at = NULL, settled_at = NULL, error = NULL, reason = NULL, msg = NULL
+             WHERE enrollment_id = ? AND step_id = ?`,
+            i.dueAt, i.score, window, i.zone, thread, gid, i.enrollmentId, i.stepId,
+          );
+        } else {
+          existing.push(this.stateOf(i.enrollmentId, i.stepId));
+          continue;
+        }
+        added++;
       }
     });
     await this.schedule(now());
-    return added;
+    return { added, existing };
+  }
+
+  /** What this mailbox knows about steps handed to it (the SequenceDO's reconciler asks). */
+  async probe(mailboxId: string, items: { enrollmentId: string; stepId: string }[]): Promise<MailboxItemState[]> {
+    this.setMeta("mailbox_id", mailboxId);
+    return items.map((i) => this.stateOf(i.enrollmentId, i.stepId));
+  }
+
+  private stateOf(enrollmentId: string, stepId: string): MailboxItemState {
+    const r = this.sql.exec("SELECT * FROM queue WHERE enrollment_id = ? AND step_id = ?", enrollmentId, stepId).toArray()[0] as unknown as QueueRow | undefined;
+    if (!r) return { enrollmentId, stepId, state: "missing", reported: false, settledAt: null, reason: null, messageId: null, subject: null };
+    const m = r.msg ? (JSON.parse(r.msg) as { messageId: string; subject: string }) : null;
+    return {
+      enrollmentId, stepId, state: r.state, reported: !!r.reported, settledAt: r.settled_at, reason: r.reason,
+      messageId: r.message_id ?? m?.messageId ?? null, subject: r.subject ?? m?.subject ?? null,
+    };
   }
 
   /** Take back emails not yet being sent (the enrollment was paused, finished or removed). */
@@ -202,24 +275,28 @@ export class MailboxDO extends DurableObject<Env> {
     if (!mailboxId) return;
     await this.reconcile();
     await this.report();
+    this.prune(now());
     const mb = await loadMailbox(this.env.DB, mailboxId);
     if (!mb || mb.status !== "connected") {
       // Held while disconnected or paused: nothing is stranded, refresh() on reconnect resumes.
-      await armAlarm(this.ctx.storage, "mailbox", mailboxId, null);
+      await this.schedule(now(), mb);
       return;
     }
     let sent = 0;
-    while (sent < MAX_SENDS_PER_RUN) {
+    let looked = 0;
+    while (sent < MAX_SENDS_PER_RUN && looked < MAX_PICKS_PER_RUN) {
       const t = now();
       if (this.gate(mb, t) > t) break;
       // With a gap between sends one email goes per alarm; without, as many as the caps allow.
       const room = mb.minGapSeconds > 0 ? 1 : Math.min(MAX_SENDS_PER_RUN - sent, mb.dailyLimit - this.used(t - DAY), mb.hourlyLimit - this.used(t - HOUR));
       const picks = this.pick(t, room);
       if (!picks.length) break;
+      looked += picks.length;
+      // Content (variants, names) for the batch; eligibility is read again right before each send.
       const sc = await loadSendContext(this.env.DB, mb.teamId, picks.map((p) => ({ contactId: p.contact_id, stepId: p.step_id, sequenceId: p.sequence_id })));
       let stop = false;
       for (const p of picks) {
-        const outcome = await this.sendOne(mb, p, now(), sc);
+        const outcome = await this.sendOne(mb, p, sc);
         if (outcome === "sent") sent++;
         if (outcome === "stop" || (outcome === "sent" && mb.minGapSeconds > 0)) {
           stop = true;
@@ -254,54 +331,107 @@ export class MailboxDO extends DurableObject<Env> {
     return r ? r.reserved_at + span + 1 : t;
   }
 
-  /** Up to `n` due emails whose window is open now, highest score first, then earliest due. */
-  private pick(t: number, n: number): QueueRow[] {
-    if (n <= 0) return [];
-    // Scan keys and windows only; load the few full rows picked.
-    const rows = this.sql
-      .exec<{ enrollment_id: string; step_id: string; window: string; zone: string | null }>(
-        `SELECT enrollment_id, step_id, window, zone FROM queue WHERE state = 'queued' AND due_at <= ? AND coalesce(next_attempt_at, 0) <= ? ORDER BY score DESC, due_at LIMIT 2000`,
-        t,
-        t,
-      )
-      .toArray();
-    const windows = new Map<string, WindowSpec>();
-    const out: QueueRow[] = [];
-    for (const r of rows) {
-      let w = windows.get(r.window);
-      if (!w) windows.set(r.window, (w = JSON.parse(r.window) as WindowSpec));
-      if (!inWindow(t, w, r.zone)) continue;
-      out.push(this.sql.exec("SELECT * FROM queue WHERE enrollment_id = ? AND step_id = ?", r.enrollment_id, r.step_id).one() as unknown as QueueRow);
-      if (out.length >= n) break;
+  /** Parsed windows of the groups, by gid (a group's window and zone never change). */
+  private groups = new Map<number, { w: WindowSpec; zone: string | null }>();
+
+  private group(gid: number): { w: WindowSpec; zone: string | null } | null {
+    let g = this.groups.get(gid);
+    if (!g) {
+      const r = this.sql.exec<{ window: string; zone: string }>("SELECT window, zone FROM wgroups WHERE gid = ?", gid).toArray()[0];
+      if (!r) return null;
+      g = { w: JSON.parse(r.window) as WindowSpec, zone: r.zone || null };
+      this.groups.set(gid, g);
     }
-    return out;
+    return g;
   }
 
-  private async sendOne(mb: MailboxSettings, row: QueueRow, t: number, sc: SendContext): Promise<"sent" | "skipped" | "retry" | "stop"> {
-    const key = `${row.enrollment_id}:${row.step_id}`;
-    // Invariant 5, at send time: the contact may have unsubscribed or bounced since the step fell due.
-    const seq = sc.sequences.get(row.sequence_id);
-    const block = !seq || seq.archived ? "sequence_archived" : !seq.active ? "sequence_inactive" : blockingReason(sc.contacts.get(row.contact_id), true);
-    if (block) {
-      this.settle(key, { state: "cancelled", reason: block, settled_at: t, reported: 0 });
-      return "skipped";
+  /** Groups that hold queued rows. */
+  private queuedGroups(): number[] {
+    return this.sql.exec<{ gid: number }>("SELECT gid FROM wgroups g WHERE EXISTS (SELECT 1 FROM queue q WHERE q.gid = g.gid AND q.state = 'queued')").toArray().map((r) => r.gid);
+  }
+
+  /**
+   * Up to `n` due emails whose window is open now, highest score first, then earliest due. Only
+   * groups whose window is open are read, each through its index: rows waiting for another window,
+   * however many and however high their score, never hide these (no hot loop, defect 4).
+   */
+  private pick(t: number, n: number): QueueRow[] {
+    if (n <= 0) return [];
+    const out: QueueRow[] = [];
+    for (const gid of this.queuedGroups()) {
+      const g = this.group(gid);
+      if (!g || !inWindow(t, g.w, g.zone)) continue;
+      out.push(...(this.sql
+        .exec(
+          "SELECT * FROM queue WHERE gid = ? AND state = 'queued' AND due_at <= ? AND coalesce(next_attempt_at, 0) <= ? ORDER BY score DESC, due_at LIMIT ?",
+          gid, t, t, n,
+        )
+        .toArray() as unknown as QueueRow[]));
     }
+    out.sort((a, b) => b.score - a.score || a.due_at - b.due_at);
+    return out.slice(0, n);
+  }
+
+  /** Settles a still-queued row, unless it was withdrawn or handed over again meanwhile (its `gen` moved on). */
+  private settleQueued(row: QueueRow, patch: Partial<QueueRow>): boolean {
+    const keys = Object.keys(patch) as (keyof QueueRow)[];
+    return this.sql.exec(
+      `UPDATE queue SET ${keys.map((k) => `${k} = ?`).join(", ")} WHERE enrollment_id = ? AND step_id = ? AND state = 'queued' AND gen = ?`,
+      ...keys.map((k) => patch[k] as SqlStorageValue),
+      row.enrollment_id,
+      row.step_id,
+      row.gen,
+    ).rowsWritten > 0;
+  }
+
+  /** Invariant 5 at the moment of sending (not a batch snapshot): this contact and this sequence, read now. */
+  private async blockedNow(row: QueueRow): Promise<string | null> {
+    const [contacts, seqs] = await this.env.DB.batch<Record<string, any>>([
+      contactStatesStatement(this.env.DB, row.team_id, [row.contact_id]),
+      this.env.DB.prepare("SELECT active, archived_at FROM sequences WHERE id = ? AND team_id = ?").bind(row.sequence_id, row.team_id),
+    ]);
+    const seq = seqs!.results[0];
+    if (!seq || seq.archived_at !== null) return "sequence_archived";
+    if (!seq.active) return "sequence_inactive";
+    return blockingReason(toContactRows(contacts!.results).get(row.contact_id), true);
+  }
+
+  private async sendOne(mb: MailboxSettings, row: QueueRow, sc: SendContext): Promise<"sent" | "skipped" | "retry" | "stop"> {
+    const key = `${row.enrollment_id}:${row.step_id}`;
     const item: QueuedEmail = {
       enrollmentId: row.enrollment_id, stepId: row.step_id, sequenceId: row.sequence_id, teamId: row.team_id, contactId: row.contact_id,
       dueAt: row.due_at, score: row.score, window: JSON.parse(row.window), zone: row.zone, thread: row.thread ? JSON.parse(row.thread) : null,
     };
-    const mail = await composeEmail(this.env, item, mb, t, sc);
+    const mail = await composeEmail(this.env, item, mb, now(), sc);
     if (!mail) {
-      this.settle(key, { state: "cancelled", reason: "no_email", settled_at: t, reported: 0 });
+      this.settleQueued(row, { state: "cancelled", reason: "no_email", settled_at: now(), reported: 0 });
       return "skipped";
     }
-    // Reserve before calling the transport (invariants 3 and 4). Re-check the row: other calls may
-    // have run while we awaited D1.
-    const current = this.sql.exec<{ state: string }>("SELECT state FROM queue WHERE enrollment_id = ? AND step_id = ?", row.enrollment_id, row.step_id).toArray()[0];
-    if (current?.state !== "queued") return "skipped";
+    // Invariant 5: the contact may have unsubscribed or bounced, the sequence been turned off, since
+    // the step fell due or since this batch started.
+    const block = await this.blockedNow(row);
+    if (block) {
+      this.settleQueued(row, { state: "cancelled", reason: block, settled_at: now(), reported: 0 });
+      return "skipped";
+    }
+    // Invariant 11: the enrollment must still be active on this step. The SequenceDO, the single
+    // writer of transitions, decides; a "no" means a reply, pause, removal or finish withdrew it.
+    const [verdict] = await sequenceStub(this.env, row.sequence_id).claim(row.sequence_id, row.team_id, [{ enrollmentId: row.enrollment_id, stepId: row.step_id }]);
+    if (!verdict?.ok) {
+      // Withdrawn: nothing to report (the SequenceDO knows); handed over again later, it is queued afresh.
+      this.settleQueued(row, { state: "cancelled", reason: verdict?.reason ?? "withdrawn", settled_at: now(), reported: 1 });
+      return "skipped";
+    }
+    // Re-read after the awaits: other calls ran meanwhile (a withdrawal, a new hand-over).
+    const current = this.sql.exec<{ state: string; gen: number }>("SELECT state, gen FROM queue WHERE enrollment_id = ? AND step_id = ?", row.enrollment_id, row.step_id).toArray()[0];
+    if (current?.state !== "queued" || current.gen !== row.gen) return "skipped";
+    // The window and the caps at this very instant: a slow batch may have run past the window's end (invariants 3 and 7).
+    const t = now();
+    if (!inWindow(t, item.window, row.zone) || this.gate(mb, t) > t) return "stop";
     const jitter = mb.jitterSeconds > 0 ? hash(key) % (mb.jitterSeconds * 1000 + 1) : 0;
-    // The composed message is stored with the reservation: if we crash while the transport has it,
-    // reconcile() still records what may have gone out (invariant 4: an unknown outcome is recorded).
+    // Reserve before calling the transport (invariants 3 and 4). The composed message is stored with
+    // the reservation: if we crash while the transport has it, reconcile() still records what may
+    // have gone out (invariant 4: an unknown outcome is recorded).
     const msg = JSON.stringify({ to: mail.to, subject: mail.subject, text: mail.text, raw: mail.raw, messageId: mail.messageId, inReplyTo: mail.inReplyTo, variantId: mail.variantId });
     this.ctx.storage.transactionSync(() => {
       this.sql.exec("UPDATE queue SET state = 'sending', reserved_at = ?, attempts = attempts + 1, msg = ? WHERE enrollment_id = ? AND step_id = ?", t, msg, row.enrollment_id, row.step_id);
@@ -350,6 +480,14 @@ export class MailboxDO extends DurableObject<Env> {
         return "retry";
       }
     }
+  }
+
+  /** Deletes settled, reported rows older than KEEP_SETTLED_MS, a page at a time (the table stays the size of the live work). */
+  private prune(t: number) {
+    this.sql.exec(
+      "DELETE FROM queue WHERE rowid IN (SELECT rowid FROM queue WHERE reported = 1 AND state NOT IN ('queued', 'sending') AND settled_at < ? LIMIT ?)",
+      t - KEEP_SETTLED_MS, PAGE,
+    );
   }
 
   private settle(key: string, patch: Partial<QueueRow>) {
@@ -415,33 +553,32 @@ export class MailboxDO extends DurableObject<Env> {
     }
     for (const [sequenceId, { teamId, results }] of bySequence) await sequenceStub(this.env, sequenceId).stepsDone(sequenceId, teamId, results);
     this.ctx.storage.transactionSync(() => {
-      for (const r of rows) this.sql.exec("UPDATE queue SET reported = 1, msg = NULL WHERE enrollment_id = ? AND step_id = ?", r.enrollment_id, r.step_id);
+      for (const r of rows) {
+        const m = r.msg ? (JSON.parse(r.msg) as { messageId: string; subject: string }) : null;
+        this.sql.exec("UPDATE queue SET reported = 1, msg = NULL, message_id = coalesce(?, message_id), subject = coalesce(?, subject) WHERE enrollment_id = ? AND step_id = ?", m?.messageId ?? null, m?.subject ?? null, r.enrollment_id, r.step_id);
+      }
     });
   }
 
-  /** Arm the one alarm at the next instant anything could go out. */
+  /**
+   * Arm the one alarm at the earliest instant something can actually go out: per window group, its
+   * earliest ready row, no sooner than the caps and the gap allow, moved into that group's window.
+   * Never "now" unless something is sendable now (or an outcome waits to be reported).
+   */
   private async schedule(t: number, mb?: MailboxSettings | null) {
     const mailboxId = this.meta("mailbox_id");
     if (!mailboxId) return;
-    mb ??= await loadMailbox(this.env.DB, mailboxId);
-    const pending = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM queue WHERE state = 'queued' OR reported = 0").one().n;
-    if (!mb || mb.status !== "connected" || !pending) {
-      await armAlarm(this.ctx.storage, "mailbox", mailboxId, pending && mb?.status === "connected" ? t : null);
-      return;
-    }
     const unreported = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM queue WHERE reported = 0").one().n;
     if (unreported) return armAlarm(this.ctx.storage, "mailbox", mailboxId, t);
+    mb ??= await loadMailbox(this.env.DB, mailboxId);
+    if (!mb || mb.status !== "connected") return armAlarm(this.ctx.storage, "mailbox", mailboxId, null);
     const gate = this.gate(mb, t);
-    // The earliest time a queued email is due, out of backoff, and inside its window.
-    const groups = this.sql
-      .exec<{ window: string; zone: string | null; at: number }>(
-        "SELECT window, zone, min(max(due_at, coalesce(next_attempt_at, 0))) AS at FROM queue WHERE state = 'queued' GROUP BY window, zone",
-      )
-      .toArray();
     let next = Number.MAX_SAFE_INTEGER;
-    for (const g of groups) {
-      const from = Math.max(g.at, gate);
-      const open = nextWindowStart(from, JSON.parse(g.window) as WindowSpec, g.zone);
+    for (const gid of this.queuedGroups()) {
+      const g = this.group(gid);
+      const at = this.sql.exec<{ at: number | null }>("SELECT min(max(due_at, coalesce(next_attempt_at, 0))) AS at FROM queue WHERE gid = ? AND state = 'queued'", gid).one().at;
+      if (!g || at === null) continue;
+      const open = nextWindowStart(Math.max(at, gate), g.w, g.zone);
       if (open !== null) next = Math.min(next, open);
     }
     await armAlarm(this.ctx.storage, "mailbox", mailboxId, next === Number.MAX_SAFE_INTEGER ? null : Math.max(next, t));

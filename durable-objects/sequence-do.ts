@@ -3,7 +3,7 @@ import type { Env } from "../worker/env";
 import { armAlarm } from "../worker/lib/alarms";
 import { now } from "../worker/lib/clock";
 import { mailboxStub } from "../worker/lib/stubs";
-import type { QueuedEmail, ReasonCode, StepResult } from "../worker/services/engine-types";
+import type { MailboxItemState, QueuedEmail, ReasonCode, StepResult } from "../worker/services/engine-types";
 import { blockingReason, loadContactStates } from "../worker/services/eligibility";
 import { flushEnrollmentMirror, type MirrorRow } from "../worker/services/enrollment-mirror";
 import { isEmailStep, loadSequenceConfig, nextEnabledStep, type SequenceConfig, type StepConfig } from "../worker/services/sequence-config";
@@ -47,6 +47,22 @@ interface Row {
 }
 
 const DUE_BATCH = 500;
+/** Rows read or written at a time by any bulk pass (bind, activate, reconcile): memory stays bounded. */
+export const PAGE = 5_000;
+/**
+ * Reconciler bounds (invariant 10). A step handed to a mailbox or a task gets a check timer: if the
+ * email has not come back by then, the mailbox is asked what became of it (lost hand-over, step
+ * re-handed after a reorder, withdrawn) and the enrollment is repaired. Checked again while it waits.
+ */
+const CHECK_AFTER_MS = 15 * 60_000;
+const RECHECK_MAILBOX_MS = 6 * 60 * 60_000;
+const RECHECK_TASK_MS = 24 * 60 * 60_000;
+/** Check times are rounded up to this grid, so the checks of many enrollments share one alarm. */
+const CHECK_GRID_MS = 15 * 60_000;
+const checkAt = (t: number, after: number) => Math.ceil((t + after) / CHECK_GRID_MS) * CHECK_GRID_MS;
+const OPEN = "('active','paused','held')";
+/** Outcomes after which the enrollment moves on to the next step. */
+const ADVANCING = new Set(["sent", "unknown", "completed", "skipped"]);
 
 /**
  * SequenceDO — one per sequence. The single writer of its enrollments' transitions: enroll
@@ -91,6 +107,35 @@ export class SequenceDO extends DurableObject<Env> {
       this.sql.exec("ALTER TABLE enrollments ADD COLUMN last_at INTEGER");
       this.setMeta("schema", "2");
     }
+    if (v < 3) {
+      // Invariant 1 is "at most once at a time": the contact is unique among open enrollments only,
+      // so a finished or removed contact can be added again and its history is kept.
+      this.sql.exec(`
+        CREATE TABLE enrollments_v3 (
+          id TEXT PRIMARY KEY, contact_id TEXT NOT NULL, mailbox_id TEXT, status TEXT NOT NULL,
+          step_id TEXT, step_pos INTEGER NOT NULL DEFAULT 0, waiting TEXT NOT NULL DEFAULT 'none', due_at INTEGER,
+          reason TEXT, score INTEGER NOT NULL DEFAULT 0, zone TEXT, thread_msg TEXT, thread_subject TEXT,
+          job_id TEXT, added_by TEXT, created_at INTEGER NOT NULL, finished_at INTEGER, dirty INTEGER NOT NULL DEFAULT 0, last_at INTEGER
+        );
+        INSERT INTO enrollments_v3 (id, contact_id, mailbox_id, status, step_id, step_pos, waiting, due_at, reason, score, zone, thread_msg,
+            thread_subject, job_id, added_by, created_at, finished_at, dirty, last_at)
+          SELECT id, contact_id, mailbox_id, status, step_id, step_pos, waiting, due_at, reason, score, zone, thread_msg,
+            thread_subject, job_id, added_by, created_at, finished_at, dirty, last_at FROM enrollments;
+        DROP TABLE enrollments;
+        ALTER TABLE enrollments_v3 RENAME TO enrollments;
+        CREATE UNIQUE INDEX enrollments_open_contact ON enrollments (contact_id) WHERE status IN ${OPEN};
+        CREATE INDEX enrollments_contact ON enrollments (contact_id);
+        CREATE INDEX enrollments_dirty ON enrollments (dirty) WHERE dirty > 0;
+        CREATE INDEX enrollments_status ON enrollments (status);
+      `);
+      // Every active enrollment has a timer from now on (a step timer or a check timer): give one to
+      // those that waited on a mailbox or a task without any.
+      this.sql.exec(
+        `INSERT OR IGNORE INTO timers (enrollment_id, run_at) SELECT id, ? FROM enrollments WHERE status = 'active'`,
+        now(),
+      );
+      this.setMeta("schema", "3");
+    }
   }
 
   private meta(key: string): string | null {
@@ -101,31 +146,49 @@ export class SequenceDO extends DurableObject<Env> {
     this.sql.exec("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", key, value);
   }
 
-  /** Bind this object to its sequence and take over enrollments that exist only in D1 (seeded or imported). */
+  /**
+   * Bind this object to its sequence and take over enrollments that exist only in D1 (seeded or
+   * imported), PAGE rows at a time (keyset on id), so a sequence of any size fits in memory. The
+   * position is kept in `meta`: a restart part-way carries on where it stopped.
+   */
   private async bind(sequenceId: string, teamId: string) {
-    if (this.meta("sequence_id")) return;
-    this.setMeta("sequence_id", sequenceId);
-    this.setMeta("team_id", teamId);
-    const { results } = await this.env.DB.prepare("SELECT * FROM enrollments WHERE sequence_id = ?").bind(sequenceId).all<Record<string, any>>();
-    const t = now();
-    this.ctx.storage.transactionSync(() => {
-      for (const e of results) {
-        this.sql.exec(
-          `INSERT OR IGNORE INTO enrollments (id, contact_id, mailbox_id, status, step_pos, waiting, due_at, reason, job_id, added_by, created_at, finished_at, dirty)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`,
-          e.id, e.contact_id, e.mailbox_id, e.status, e.current_step, e.status === "active" ? "timer" : "none",
-          e.next_due_at, e.reason, e.job_id, e.added_by, e.created_at, e.finished_at,
-        );
-        if (e.status === "active") this.sql.exec("INSERT OR IGNORE INTO timers VALUES (?, ?)", e.id, e.next_due_at ?? t);
-      }
-    });
+    if (!this.meta("sequence_id")) {
+      this.ctx.storage.transactionSync(() => {
+        this.setMeta("sequence_id", sequenceId);
+        this.setMeta("team_id", teamId);
+        this.setMeta("bind_after", "");
+      });
+    }
+    for (;;) {
+      const after = this.meta("bind_after");
+      if (after === null) return;
+      const { results } = await this.env.DB.prepare("SELECT * FROM enrollments WHERE sequence_id = ? AND id > ? ORDER BY id LIMIT ?")
+        .bind(sequenceId, after, PAGE).all<Record<string, any>>();
+      const t = now();
+      this.ctx.storage.transactionSync(() => {
+        for (const e of results) {
+          // OR IGNORE: a row this object already has (same id, or an open one for the same contact) wins.
+          this.sql.exec(
+            `INSERT OR IGNORE INTO enrollments (id, contact_id, mailbox_id, status, step_pos, waiting, due_at, reason, job_id, added_by, created_at, finished_at, dirty)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`,
+            e.id, e.contact_id, e.mailbox_id, e.status, e.current_step, e.status === "active" ? "timer" : "none",
+            e.next_due_at, e.reason, e.job_id, e.added_by, e.created_at, e.finished_at,
+          );
+          if (e.status === "active") this.sql.exec("INSERT OR IGNORE INTO timers VALUES (?, ?)", e.id, e.next_due_at ?? t);
+        }
+        if (results.length < PAGE) this.sql.exec("DELETE FROM meta WHERE key = 'bind_after'");
+        else this.setMeta("bind_after", String(results[results.length - 1]!.id));
+      });
+    }
   }
 
   // ---------------------------------------------------------------- RPC verbs
 
   /**
-   * Enroll contacts. Deduplicated by contact (invariant 1): a contact already here is "already";
-   * `alreadyOther` lists those enrolled under a different enrollment id (not a repeat of this call).
+   * Enroll contacts. Invariant 1, at most once at a time: a contact with an open enrollment here is
+   * "already"; `alreadyOther` lists those whose open enrollment is not this call's (a repeat of the
+   * same call, same enrollment id, is "already" only). A finished or removed contact is enrolled
+   * again under the new id; the old enrollment stays as history.
    */
   async enroll(sequenceId: string, teamId: string, items: EnrollItem[]): Promise<{ enrolled: string[]; already: string[]; alreadyOther: string[] }> {
     await this.bind(sequenceId, teamId);
@@ -138,10 +201,14 @@ export class SequenceDO extends DurableObject<Env> {
     const alreadyOther: string[] = [];
     this.ctx.storage.transactionSync(() => {
       for (const it of items) {
-        const existing = this.sql.exec<{ id: string }>("SELECT id FROM enrollments WHERE contact_id = ?", it.contactId).toArray()[0];
-        if (existing) {
+        if (this.row(it.enrollmentId)) {
           already.push(it.contactId);
-          if (existing.id !== it.enrollmentId) alreadyOther.push(it.contactId);
+          continue;
+        }
+        const open = this.sql.exec<{ id: string }>(`SELECT id FROM enrollments WHERE contact_id = ? AND status IN ${OPEN}`, it.contactId).toArray()[0];
+        if (open) {
+          already.push(it.contactId);
+          alreadyOther.push(it.contactId);
           continue;
         }
         const dueAt = first ? this.dueAfterWait(t, first, cfg) : t;
@@ -175,8 +242,34 @@ export class SequenceDO extends DurableObject<Env> {
   }
 
   /**
+   * Invariant 11, asked by a MailboxDO right before it calls the transport: may this step go out now?
+   * Yes only while the enrollment is active and waits on this very step in the mailbox. This object
+   * is the single writer of transitions, so the send is ordered here: a reply, pause or removal
+   * answered before this call withdraws the email, one after it comes after the send. A "no" for an
+   * enrollment that is paused puts it back on its step's timer, so resuming hands the step over again.
+   */
+  async claim(sequenceId: string, teamId: string, items: { enrollmentId: string; stepId: string }[]): Promise<{ enrollmentId: string; stepId: string; ok: boolean; reason: string | null }[]> {
+    await this.bind(sequenceId, teamId);
+    const out: { enrollmentId: string; stepId: string; ok: boolean; reason: string | null }[] = [];
+    this.ctx.storage.transactionSync(() => {
+      for (const i of items) {
+        const e = this.row(i.enrollmentId);
+        const mine = !!e && e.step_id === i.stepId && e.waiting === "mailbox";
+        const ok = mine && e!.status === "active";
+        if (mine && !ok) {
+          if (e!.status === "paused") this.update(e!.id, { waiting: "timer" });
+          else if (e!.status === "held") this.update(e!.id, { waiting: "none" });
+        }
+        out.push({ ...i, ok, reason: ok ? null : e?.status === "active" ? "withdrawn" : e?.reason ?? "withdrawn" });
+      }
+    });
+    return out;
+  }
+
+  /**
    * Pause, resume, finish or remove enrollments by id. Returns the ids that changed. A pause with
-   * `resumeAt` (out of office) resumes by itself then.
+   * `resumeAt` (out of office) resumes by itself then. Emails queued in a mailbox are withdrawn
+   * (invariant 11); one being sent right now reports back as usual.
    */
   async transition(sequenceId: string, teamId: string, ids: string[], action: "pause" | "resume" | "finish" | "remove", reason?: ReasonCode, resumeAt?: number): Promise<string[]> {
     await this.bind(sequenceId, teamId);
@@ -189,13 +282,14 @@ export class SequenceDO extends DurableObject<Env> {
         if (!e) continue;
         const open = e.status === "active" || e.status === "paused" || e.status === "held";
         if (action === "pause" && (e.status === "active" || e.status === "held")) {
-          this.update(id, { status: "paused", reason: reason ?? "paused_by_user", ...(resumeAt ? { due_at: resumeAt } : {}) });
+          // The step's own due time is kept: on resume its wait still counts from the last step (invariant 2).
+          this.update(id, { status: "paused", reason: reason ?? "paused_by_user" });
           this.sql.exec("DELETE FROM timers WHERE enrollment_id = ?", id);
           if (resumeAt) this.sql.exec("INSERT INTO timers VALUES (?, ?)", id, resumeAt);
         } else if (action === "resume" && e.status === "paused") {
-          const waiting = e.waiting === "mailbox" || e.waiting === "task" ? e.waiting : "timer";
-          this.update(id, { status: "active", waiting, reason: waiting === "timer" ? "waiting_for_step" : e.reason });
-          if (waiting === "timer") this.sql.exec("INSERT OR REPLACE INTO timers VALUES (?, ?)", id, Math.max(t, e.due_at ?? t));
+          const waiting: Waiting = e.waiting === "mailbox" || e.waiting === "task" ? e.waiting : "timer";
+          this.update(id, { status: "active", waiting, reason: WAITING_REASON[waiting] });
+          this.sql.exec("INSERT OR REPLACE INTO timers VALUES (?, ?)", id, waiting === "timer" ? Math.max(t, e.due_at ?? t) : checkAt(t, CHECK_AFTER_MS));
         } else if ((action === "finish" || action === "remove") && (open || action === "remove") && e.status !== "removed") {
           this.update(id, { status: action === "remove" ? "removed" : "finished", reason: reason ?? (action === "remove" ? "removed_by_user" : "marked_finished"), finished_at: t, waiting: "none" });
           this.sql.exec("DELETE FROM timers WHERE enrollment_id = ?", id);
@@ -204,14 +298,20 @@ export class SequenceDO extends DurableObject<Env> {
         changed.push(id);
       }
     });
-    // Emails already queued in a mailbox are withdrawn; one already being sent reports back as usual.
-    const byMailbox = groupBy(withdraw, (w) => w.mailboxId);
-    for (const [mb, items] of byMailbox) {
+    await this.flush(teamId, sequenceId);
+    for (const [mb, items] of groupBy(withdraw, (w) => w.mailboxId)) {
       const pulled = await mailboxStub(this.env, mb).withdraw(mb, items.map((i) => ({ enrollmentId: i.enrollmentId, stepId: i.stepId })));
+      // Re-read after the await: the enrollment may have been resumed meanwhile.
       this.ctx.storage.transactionSync(() => {
         for (const p of pulled) {
           const e = this.row(p.enrollmentId);
-          if (e && e.waiting === "mailbox") this.update(p.enrollmentId, { waiting: "timer" });
+          if (!e || e.waiting !== "mailbox" || e.step_id !== p.stepId) continue;
+          if (e.status === "paused") this.update(e.id, { waiting: "timer", reason: e.reason });
+          else if (e.status === "held") this.update(e.id, { waiting: "none" });
+          else if (e.status === "active") {
+            this.update(e.id, { waiting: "timer", reason: "waiting_for_step" });
+            this.sql.exec("INSERT OR REPLACE INTO timers VALUES (?, ?)", e.id, now());
+          }
         }
       });
     }
@@ -220,20 +320,25 @@ export class SequenceDO extends DurableObject<Env> {
     return changed;
   }
 
-  /** The sequence was turned on: held enrollments continue where they stopped. */
+  /** The sequence was turned on: held enrollments continue where they stopped (PAGE at a time). */
   async activate(sequenceId: string, teamId: string): Promise<number> {
     await this.bind(sequenceId, teamId);
     const t = now();
     let n = 0;
-    this.ctx.storage.transactionSync(() => {
-      const held = this.sql.exec<{ id: string; due_at: number | null }>("SELECT id, due_at FROM enrollments WHERE status = 'held'").toArray();
-      for (const h of held) {
-        this.update(h.id, { status: "active", waiting: "timer", reason: "waiting_for_step" });
-        this.sql.exec("INSERT OR REPLACE INTO timers VALUES (?, ?)", h.id, Math.max(t, h.due_at ?? t));
-        n++;
-      }
-    });
-    await this.flush(teamId, sequenceId);
+    for (;;) {
+      let page = 0;
+      this.ctx.storage.transactionSync(() => {
+        const held = this.sql.exec<{ id: string; due_at: number | null }>("SELECT id, due_at FROM enrollments WHERE status = 'held' LIMIT ?", PAGE).toArray();
+        for (const h of held) {
+          this.update(h.id, { status: "active", waiting: "timer", reason: "waiting_for_step" });
+          this.sql.exec("INSERT OR REPLACE INTO timers VALUES (?, ?)", h.id, Math.max(t, h.due_at ?? t));
+        }
+        page = held.length;
+      });
+      n += page;
+      await this.flush(teamId, sequenceId);
+      if (page < PAGE) break;
+    }
     await this.rearm();
     return n;
   }
@@ -251,70 +356,78 @@ export class SequenceDO extends DurableObject<Env> {
     // Alarms are at-least-once: processing only what is due makes a repeated alarm harmless.
     const sequenceId = this.meta("sequence_id");
     if (!sequenceId) return;
+    await this.bind(sequenceId, this.meta("team_id")!);
     await this.flush(this.meta("team_id")!, sequenceId);
     await this.processDue(sequenceId);
   }
 
   // ---------------------------------------------------------------- engine
 
+  /**
+   * One alarm's work: at most DUE_BATCH due timers. A timer is either a step falling due (waiting
+   * "timer") or a check on a step handed to a mailbox or a task (the reconciler, invariant 10).
+   */
   private async processDue(sequenceId: string) {
     const t = now();
     const cfg = await loadSequenceConfig(this.env.DB, sequenceId);
+    if (!cfg) return;
+    const teamId = cfg.teamId;
     const due = this.sql
       .exec<{ enrollment_id: string }>("SELECT enrollment_id FROM timers WHERE run_at <= ? ORDER BY run_at LIMIT ?", t, DUE_BATCH)
       .toArray()
       .map((r) => this.row(r.enrollment_id))
       .filter((r): r is Row => !!r);
-    if (!cfg) return;
-    const teamId = cfg.teamId;
-
-    if (!cfg.active || cfg.archived) {
-      // Invariant 7/10: nothing goes out of an inactive sequence; each held enrollment says why.
-      this.ctx.storage.transactionSync(() => {
-        for (const e of due) {
-          this.update(e.id, cfg.archived
-            ? { status: "finished", reason: "sequence_archived", waiting: "none", finished_at: t }
-            : { status: "held", reason: "sequence_inactive", waiting: "none" });
-          this.sql.exec("DELETE FROM timers WHERE enrollment_id = ?", e.id);
-        }
-      });
-      await this.flush(teamId, sequenceId);
-      await this.rearm();
-      return;
-    }
-
-    const contacts = await loadContactStates(this.env.DB, teamId, due.map((e) => e.contact_id));
+    const contacts = await loadContactStates(this.env.DB, teamId, [...new Set(due.map((e) => e.contact_id))]);
     const emails = new Map<string, QueuedEmail[]>();
     const tasks: Parameters<typeof createTasks>[1] = [];
+    const checks: Row[] = [];
     this.ctx.storage.transactionSync(() => {
       for (const stale of due) {
         // Claim the timer and re-read the row: a pause, removal or reschedule may have landed while
         // we awaited D1 above (other calls interleave with outbound I/O).
         const claimed = this.sql.exec("DELETE FROM timers WHERE enrollment_id = ? AND run_at <= ?", stale.id, t).rowsWritten;
         let e = this.row(stale.id);
-        if (claimed && e?.status === "paused" && e.reason === "out_of_office") {
-          // Back from out of office: carry on with the step it was on.
-          this.update(e.id, { status: "active", reason: "waiting_for_step", waiting: "timer" });
-          e = this.row(e.id);
+        if (!claimed || !e) continue;
+        if (e.status === "paused" && e.reason === "out_of_office") {
+          // Back from out of office: carry on with the step it was on, after that step's wait (below).
+          const waiting: Waiting = e.waiting === "mailbox" || e.waiting === "task" ? e.waiting : "timer";
+          this.update(e.id, { status: "active", waiting, reason: WAITING_REASON[waiting] });
+          e = this.row(e.id)!;
         }
-        if (!claimed || !e || e.status !== "active") continue;
-        let step = cfg.steps.find((s) => s.id === e.step_id) ?? nextEnabledStep(cfg.steps, null, e.step_pos - 1);
-        if (step && !step.enabled) {
-          // Toggled off → skipped. The step now next is due after ITS wait from the last step done
-          // (invariant 2), not at the skipped step's time: wait for it if that is still ahead.
-          step = nextEnabledStep(cfg.steps, step.id, step.position);
-          const dueAt = step && e.last_at !== null ? this.dueAfterWait(e.last_at, step, cfg) : t;
-          if (step && dueAt > t) {
-            this.update(e.id, { step_id: step.id, step_pos: step.position, due_at: dueAt, reason: "waiting_for_step" });
-            this.sql.exec("INSERT INTO timers VALUES (?, ?)", e.id, dueAt);
-            continue;
-          }
+        if (e.status !== "active") continue;
+        if (e.waiting === "mailbox" || e.waiting === "task") {
+          checks.push(e);
+          continue;
         }
+        if (!cfg.active || cfg.archived) {
+          // Invariant 7/10: nothing goes out of an inactive sequence; each held enrollment says why.
+          this.update(e.id, cfg.archived
+            ? { status: "finished", reason: "sequence_archived", waiting: "none", finished_at: t }
+            : { status: "held", reason: "sequence_inactive", waiting: "none" });
+          continue;
+        }
+        let step = cfg.steps.find((s) => s.id === e!.step_id) ?? nextEnabledStep(cfg.steps, null, e.step_pos - 1);
+        // A step toggled off is skipped: the step now next is due after ITS wait (checked below).
+        if (step && !step.enabled) step = nextEnabledStep(cfg.steps, step.id, step.position);
         if (!step) {
           this.update(e.id, { status: "finished", reason: "completed_all_steps", waiting: "none", finished_at: t });
           continue;
         }
         if (step.id !== e.step_id) this.update(e.id, { step_id: step.id, step_pos: step.position });
+        // Invariant 2 whatever led here (out of office, a resume, a skipped or edited step): the step
+        // is due only once its wait from the last step done has passed.
+        const dueAt = e.last_at !== null ? this.dueAfterWait(e.last_at, step, cfg) : t;
+        if (dueAt > t) {
+          this.update(e.id, { due_at: dueAt, waiting: "timer", reason: "waiting_for_step" });
+          this.sql.exec("INSERT OR REPLACE INTO timers VALUES (?, ?)", e.id, dueAt);
+          continue;
+        }
+        // A step this enrollment already went through (the steps were reordered): never again (invariant 4).
+        const done = this.sql.exec<{ outcome: string }>("SELECT outcome FROM results WHERE enrollment_id = ? AND step_id = ?", e.id, step.id).toArray()[0];
+        if (done && ADVANCING.has(done.outcome)) {
+          this.applyResult(cfg, { enrollmentId: e.id, stepId: step.id, outcome: done.outcome as StepResult["outcome"], at: t }, true);
+          continue;
+        }
         const contact = contacts.get(e.contact_id);
         const block = blockingReason(contact, isEmailStep(step.type));
         if (block) {
@@ -327,35 +440,128 @@ export class SequenceDO extends DurableObject<Env> {
             continue;
           }
           const zone = cfg.useContactTimeZone ? contact?.timeZone ?? e.zone : null;
-          const item: QueuedEmail = {
+          const list = emails.get(e.mailbox_id) ?? [];
+          list.push({
             enrollmentId: e.id, stepId: step.id, sequenceId, teamId, contactId: e.contact_id,
             dueAt: e.due_at ?? t, score: contact?.score ?? e.score, window: cfg.window, zone,
             thread: step.threadReply && e.thread_msg ? { messageId: e.thread_msg, subject: e.thread_subject ?? "" } : null,
-          };
-          const list = emails.get(e.mailbox_id) ?? [];
-          list.push(item);
+          });
           emails.set(e.mailbox_id, list);
           this.update(e.id, { waiting: "mailbox", reason: "queued_for_mailbox" });
         } else {
           tasks.push({ enrollmentId: e.id, stepId: step.id, sequenceId, teamId, contactId: e.contact_id, type: step.type, note: step.note, dueAt: e.due_at ?? t, mailboxId: e.mailbox_id, ownerId: cfg.ownerId });
           this.update(e.id, { waiting: "task", reason: "task_open" });
         }
+        // The check timer goes in the same transaction as the hand-off: a restart before the mailbox
+        // or the task table has it is found and repaired by the reconciler (invariant 10).
+        this.sql.exec("INSERT OR REPLACE INTO timers VALUES (?, ?)", e.id, checkAt(t, CHECK_AFTER_MS));
       }
     });
-    // Hand-offs are idempotent on (enrollment, step): if this alarm runs again after a crash
-    // between here and the flush, the mailbox and the task table ignore the repeat.
+    // The alarm covers the check timers before anything leaves this object: a restart from here on
+    // is repaired by the reconciler. Hand-offs are idempotent on (enrollment, step): if this alarm
+    // runs again after a crash, the mailbox and the task table ignore the repeat.
+    await this.rearm();
     await this.flush(teamId, sequenceId);
     if (tasks.length) await createTasks(this.env.DB, tasks);
-    for (const [mb, items] of emails) await mailboxStub(this.env, mb).enqueue(mb, teamId, items);
+    for (const [mb, items] of emails) {
+      const res = await mailboxStub(this.env, mb).enqueue(mb, teamId, items);
+      // Keys the mailbox already had in a state it will not queue again (sent, being sent, ...).
+      if (res.existing.length) this.ctx.storage.transactionSync(() => this.applyMailboxStates(cfg, res.existing));
+    }
+    if (checks.length) await this.reconcile(cfg, checks);
+    await this.flush(teamId, sequenceId);
     await this.rearm();
   }
 
-  private applyResult(cfg: SequenceConfig, r: StepResult) {
+  /**
+   * The reconciler (invariant 10): enrollments whose step was handed to a mailbox or a task longer
+   * than a bound ago. Asks the mailbox (or D1's task table) what became of the step and repairs:
+   * lost or withdrawn → handed over again; settled → applied; still waiting → checked again later.
+   */
+  private async reconcile(cfg: SequenceConfig, checks: Row[]) {
+    for (const [mb, rows] of groupBy(checks.filter((e) => e.waiting === "mailbox"), (e) => e.mailbox_id ?? "")) {
+      if (!mb) {
+        this.ctx.storage.transactionSync(() => {
+          for (const e of rows) this.requeue(e.id);
+        });
+        continue;
+      }
+      const states = await mailboxStub(this.env, mb).probe(mb, rows.map((e) => ({ enrollmentId: e.id, stepId: e.step_id ?? "" })));
+      this.ctx.storage.transactionSync(() => this.applyMailboxStates(cfg, states));
+    }
+    const taskRows = checks.filter((e) => e.waiting === "task");
+    if (!taskRows.length) return;
+    const { results } = await this.env.DB.prepare("SELECT enrollment_id, step_id, status FROM tasks WHERE enrollment_id IN (SELECT value FROM json_each(?))")
+      .bind(JSON.stringify(taskRows.map((e) => e.id))).all<{ enrollment_id: string; step_id: string; status: string }>();
+    const byKey = new Map(results.map((r) => [`${r.enrollment_id}:${r.step_id}`, r.status]));
+    const missing: Parameters<typeof createTasks>[1] = [];
+    const t = now();
+    this.ctx.storage.transactionSync(() => {
+      for (const stale of taskRows) {
+        const e = this.row(stale.id);
+        if (!e || e.waiting !== "task" || e.step_id !== stale.step_id) continue;
+        const status = byKey.get(`${e.id}:${e.step_id}`);
+        const step = cfg.steps.find((s) => s.id === e.step_id);
+        if (status === "completed" || status === "skipped") {
+          // Done in D1 but the report never arrived.
+          this.applyResult(cfg, { enrollmentId: e.id, stepId: e.step_id!, outcome: status, at: t });
+          continue;
+        }
+        if (!status && step) missing.push({ enrollmentId: e.id, stepId: step.id, sequenceId: cfg.id, teamId: cfg.teamId, contactId: e.contact_id, type: step.type, note: step.note, dueAt: e.due_at ?? t, mailboxId: e.mailbox_id, ownerId: cfg.ownerId });
+        if (!status && !step) {
+          this.requeue(e.id);
+          continue;
+        }
+        if (e.status === "active") this.sql.exec("INSERT OR REPLACE INTO timers VALUES (?, ?)", e.id, checkAt(t, RECHECK_TASK_MS));
+      }
+    });
+    if (missing.length) await createTasks(this.env.DB, missing);
+  }
+
+  /** What a mailbox says about steps handed to it; applied only to enrollments still waiting on that step there. */
+  private applyMailboxStates(cfg: SequenceConfig, states: MailboxItemState[]) {
+    const t = now();
+    for (const s of states) {
+      const e = this.row(s.enrollmentId);
+      if (!e || e.waiting !== "mailbox" || e.step_id !== s.stepId) continue;
+      if (s.state === "missing" || (s.state === "cancelled" && s.reported)) {
+        // Lost on the way (a restart before the enqueue) or withdrawn: hand it over again.
+        this.requeue(e.id);
+      } else if (s.state === "queued" || s.state === "sending" || !s.reported) {
+        // Still in the mailbox's hands (or its report is on the way): look again later.
+        if (e.status === "active") this.sql.exec("INSERT OR REPLACE INTO timers VALUES (?, ?)", e.id, checkAt(t, RECHECK_MAILBOX_MS));
+      } else {
+        // Settled and reported before (e.g. the step came round again after a reorder): apply it now.
+        const outcome: StepResult["outcome"] = s.state === "sent" ? "sent" : s.state === "unknown" ? "unknown" : s.state === "bounced" ? "bounced" : s.state === "failed" ? "failed" : "cancelled";
+        this.applyResult(cfg, { enrollmentId: e.id, stepId: s.stepId, outcome, at: s.settledAt ?? t, reason: s.reason ?? undefined, messageId: s.messageId ?? undefined, subject: s.subject ?? undefined }, true);
+      }
+    }
+  }
+
+  /** Back to the step's timer, due now: the next alarm hands the step over again (after its wait). */
+  private requeue(id: string) {
+    const e = this.row(id);
+    if (!e) return;
+    this.update(id, { waiting: e.status === "held" ? "none" : "timer", reason: e.status === "active" ? "waiting_for_step" : e.reason });
+    if (e.status === "active") this.sql.exec("INSERT OR REPLACE INTO timers VALUES (?, ?)", id, now());
+  }
+
+  /** Applies one step outcome. `force`: apply even if this outcome was recorded before (reconciler). */
+  private applyResult(cfg: SequenceConfig, r: StepResult, force = false) {
     const e = this.row(r.enrollmentId);
-    if (!e || e.step_id !== r.stepId) return;
+    if (!e) return;
+    if (e.step_id !== r.stepId) {
+      // A report for a step the enrollment is not on (it moved on, or the steps were reordered):
+      // remember what went out so that step is never handed over again (invariant 4).
+      if (r.outcome === "sent" || r.outcome === "unknown" || r.outcome === "bounced") {
+        this.sql.exec("INSERT OR IGNORE INTO results VALUES (?, ?, ?)", r.enrollmentId, r.stepId, r.outcome);
+      }
+      return;
+    }
     const seen = this.sql.exec("SELECT 1 FROM results WHERE enrollment_id = ? AND step_id = ?", r.enrollmentId, r.stepId).toArray().length;
-    if (seen) return;
-    this.sql.exec("INSERT INTO results VALUES (?, ?, ?)", r.enrollmentId, r.stepId, r.outcome);
+    // A repeat is ignored, unless the enrollment is (again) waiting on exactly this step.
+    if (seen && !force && e.waiting !== "mailbox" && e.waiting !== "task") return;
+    this.sql.exec("INSERT OR REPLACE INTO results VALUES (?, ?, ?)", r.enrollmentId, r.stepId, r.outcome);
     const open = e.status === "active" || e.status === "paused" || e.status === "held";
     if (!open) return;
 
@@ -363,14 +569,17 @@ export class SequenceDO extends DurableObject<Env> {
       // Withdrawn at send time because the sequence was turned off: hold on this step.
       this.sql.exec("DELETE FROM results WHERE enrollment_id = ? AND step_id = ?", r.enrollmentId, r.stepId);
       this.update(e.id, { status: "held", reason: "sequence_inactive", waiting: "none" });
+      this.sql.exec("DELETE FROM timers WHERE enrollment_id = ?", e.id);
       return;
     }
     if (r.outcome === "bounced" || r.outcome === "cancelled") {
       this.update(e.id, { status: "finished", reason: r.reason ?? (r.outcome === "bounced" ? "bounced" : "suppressed"), waiting: "none", finished_at: r.at });
+      this.sql.exec("DELETE FROM timers WHERE enrollment_id = ?", e.id);
       return;
     }
     if (r.outcome === "failed") {
       this.update(e.id, { status: "failed", reason: r.reason ?? "send_failed", waiting: "none", finished_at: r.at });
+      this.sql.exec("DELETE FROM timers WHERE enrollment_id = ?", e.id);
       return;
     }
     // sent, unknown (never resent: invariant 4), completed, skipped → the next step, after its wait (invariant 2).
@@ -384,10 +593,12 @@ export class SequenceDO extends DurableObject<Env> {
         status: "finished", waiting: "none", finished_at: r.at,
         reason: r.outcome === "unknown" ? "delivery_unknown" : "completed_all_steps",
       });
+      this.sql.exec("DELETE FROM timers WHERE enrollment_id = ?", e.id);
       return;
     }
     const dueAt = this.dueAfterWait(r.at, next, cfg);
-    this.update(e.id, { step_id: next.id, step_pos: next.position, due_at: dueAt, last_at: r.at, waiting: "timer", reason: "waiting_for_step" });
+    this.update(e.id, { step_id: next.id, step_pos: next.position, due_at: dueAt, last_at: r.at, waiting: "timer", reason: e.status === "active" ? "waiting_for_step" : e.reason });
+    // A paused enrollment keeps its own timer (an out-of-office return date) or none until resumed.
     if (e.status === "active") this.sql.exec("INSERT OR REPLACE INTO timers VALUES (?, ?)", e.id, dueAt);
   }
 
@@ -415,7 +626,8 @@ export class SequenceDO extends DurableObject<Env> {
   /** Mirror changed enrollments to D1 (D1 is what lists and searches read). */
   private async flush(teamId: string, sequenceId: string) {
     for (;;) {
-      const rows = this.sql.exec("SELECT * FROM enrollments WHERE dirty > 0 LIMIT 2000").toArray() as unknown as (Row & { dirty: number })[];
+      // In revision order: a contact's finished enrollment reaches D1 before its new one (D1's open-once index).
+      const rows = this.sql.exec("SELECT * FROM enrollments WHERE dirty > 0 ORDER BY dirty LIMIT 2000").toArray() as unknown as (Row & { dirty: number })[];
       if (!rows.length) return;
       const t = now();
       const mirror: MirrorRow[] = rows.map((r) => ({
@@ -436,6 +648,13 @@ export class SequenceDO extends DurableObject<Env> {
     await armAlarm(this.ctx.storage, "sequence", this.meta("sequence_id") ?? "", next);
   }
 }
+
+const WAITING_REASON: Record<Waiting, ReasonCode> = {
+  timer: "waiting_for_step",
+  mailbox: "queued_for_mailbox",
+  task: "task_open",
+  none: "waiting_for_step",
+};
 
 function groupBy<T>(xs: T[], key: (x: T) => string): Map<string, T[]> {
   const m = new Map<string, T[]>();

@@ -344,8 +344,10 @@ export const enrollments = sqliteTable(
     finishedAt: integer("finished_at"),
   },
   (t) => [
-    // Invariant 1 backstop in D1; the SequenceDO is the single writer that dedupes first.
-    uniqueIndex("enrollments_sequence_contact_uq").on(t.sequenceId, t.contactId),
+    // Invariant 1 backstop in D1 ("at most once at a time": finished and removed enrollments stay as
+    // history and the contact can be added again); the SequenceDO is the single writer that dedupes first.
+    uniqueIndex("enrollments_sequence_contact_open_uq").on(t.sequenceId, t.contactId).where(sql`status IN ('scheduled', 'active', 'paused', 'held')`),
+    index("enrollments_sequence_contact_idx").on(t.sequenceId, t.contactId),
     index("enrollments_team_status_idx").on(t.teamId, t.status),
     index("enrollments_sequence_status_idx").on(t.sequenceId, t.status),
     index("enrollments_contact_idx").on(t.contactId, t.status),

@@ -18,6 +18,19 @@ export interface QueuedEmail {
   thread: { messageId: string; subject: string } | null;
 }
 
+/** What a MailboxDO knows about one (enrollment, step) handed to it: answered to enqueue and to the reconciler. */
+export interface MailboxItemState {
+  enrollmentId: string;
+  stepId: string;
+  state: "missing" | "queued" | "sending" | "sent" | "unknown" | "bounced" | "failed" | "cancelled";
+  /** The outcome was reported to the SequenceDO (settled rows only). */
+  reported: boolean;
+  settledAt: number | null;
+  reason: string | null;
+  messageId: string | null;
+  subject: string | null;
+}
+
 export type StepOutcome = "sent" | "unknown" | "bounced" | "failed" | "cancelled" | "completed" | "skipped";
 
 /** What a MailboxDO (or a task) reports back to the SequenceDO about one step. */
