@@ -7,6 +7,8 @@ import { bin, env, ensureDevVars, run, waitForServer } from "./lib.mjs";
 
 const port = Number(process.env.PORT ?? 8787);
 const base = `http://localhost:${port}`;
+// Links in emails (unsubscribe) point at the app's public URL: this server unless PUBLIC_URL says otherwise.
+const publicUrl = process.env.PUBLIC_URL ?? base;
 const persist = process.env.SEQFLARE_STATE ?? ".wrangler/state";
 const skipBuild = process.argv.includes("--no-build");
 
@@ -21,7 +23,7 @@ if (!skipBuild) {
 console.log(`» starting the Worker on ${base}`);
 const dev = spawn(
   bin("wrangler"),
-  ["dev", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persist, "--var", "APP_ENV:local", "--test-scheduled", "--show-interactive-dev-session=false"],
+  ["dev", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persist, "--var", "APP_ENV:local", "--var", `PUBLIC_URL:${publicUrl}`, "--test-scheduled", "--show-interactive-dev-session=false"],
   { stdio: ["ignore", "inherit", "inherit"], env },
 );
 const stop = () => {

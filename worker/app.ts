@@ -3,6 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "./env";
 import { ApiError, errorResponse } from "./lib/errors";
 import { router } from "./lib/openapi";
+import { securityHeaders } from "./lib/security-headers";
 import { authenticate } from "./middleware/auth";
 import { idempotency } from "./middleware/idempotency";
 import { rateLimit } from "./middleware/rate-limit";
@@ -49,7 +50,8 @@ api.doc31("/openapi.json", (c) => ({
     description:
       "Sequences, contacts, mailboxes and the add-contacts pipeline. Authenticate with `X-Api-Key`. Errors are always `{ error: { code, message, details? } }`. Lists paginate with `page` and `per_page` (at most 100) and answer `pagination: { page, per_page, total_entries, total_pages }`. Every POST accepts an `Idempotency-Key` header. API keys are rate-limited per minute, hour and day (`x-rate-limit-*`, `x-*-requests-left`, 429 with `retry-after`). An Apollo-compatible API lives at `/apollo/api/v1`.",
   },
-  servers: [{ url: new URL(c.req.url).origin }],
+  // Paths in this document are relative to /api, so "Try it out" must call <origin>/api/<path>.
+  servers: [{ url: `${new URL(c.req.url).origin}/api` }],
   security: [{ apiKey: [] as string[] }, { session: [] as string[] }] as Record<string, string[]>[],
 }));
 
@@ -86,6 +88,7 @@ const apollo = new Hono<AppEnv>().use("*", limit).use("*", authenticate).use("*"
 
 // A plain Hono at the top: routing `api` into an OpenAPIHono would collapse AppType's route union.
 export const app = new Hono<AppEnv>()
+  .use("*", securityHeaders)
   .route("/api", routes)
   .route("/apollo/api/v1", apollo)
   .route("/apollo/v1", apollo)

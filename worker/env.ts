@@ -18,7 +18,7 @@ declare global {
       APP_ENV: string;
       /** Secret used to sign unsubscribe tokens and seal mailbox passwords. */
       APP_SECRET?: string;
-      /** Public base URL of the app, for links in emails (unsubscribe). Defaults to http://localhost:8787. */
+      /** Public base URL of the app, for links in emails (unsubscribe). `npm start` sets it to its own address; deploys must set it. Defaults to http://localhost:8787. */
       PUBLIC_URL?: string;
       /** Cloudflare Email Service binding for mailboxes using the `send_email` transport. */
       EMAIL?: SendEmail;
