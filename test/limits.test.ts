@@ -45,9 +45,9 @@ describe("lists longer than D1's 100 bound parameters", () => {
     expect(over).toMatchObject({ status: 422, code: "validation_failed" });
   });
 
-  it("answers 422 naming the unknown users when shares list 150 of them, never 500", async () => {
+  it("answers 422 naming the unknown users when shares list 200 of them (the documented maximum), never 500", async () => {
     const x = await addContactsSetup();
-    const shares = Array.from({ length: 150 }, () => ({ user_id: newId(), access: "view" }));
+    const shares = Array.from({ length: 200 }, () => ({ user_id: newId(), access: "view" }));
     const err = await errorOf(await as(x.s, "PUT", `/api/sequences/${x.sequenceId}/shares`, { shares }));
     expect(err).toMatchObject({ status: 422, code: "validation_failed" });
     expect(err.details.fields[0].field).toMatch(/shares/);
@@ -196,5 +196,44 @@ describe("bounded input", () => {
     const body = await json(await as(x.s, "POST", `/api/sequences/${x.sequenceId}/enrollments/pause`, { enrollment_ids: [...ids, ...ids, ...ids] }));
     expect(body.changed.sort()).toEqual([...ids].sort());
     expect(body.unchanged).toEqual([]);
+  });
+});
+
+describe("every array at its documented maximum answers without a 500", () => {
+  it("REST: list members (10,000), contact stages (1,000), step reorder (100)", async () => {
+    const x = await addContactsSetup();
+    const contacts = await makeContacts(x.teamId, 120);
+    const { list } = await json(await as(x.s, "POST", "/api/lists", { name: "Max" }));
+    const ids = [...contacts, ...Array.from({ length: 10_000 - contacts.length }, () => newId())];
+    const added = await as(x.s, "POST", `/api/lists/${list.id}/members`, { contact_ids: ids });
+    expect(added.status).toBe(200);
+    expect(await json(added)).toMatchObject({ added: 120 });
+    expect((await errorOf(await as(x.s, "POST", `/api/lists/${list.id}/members`, { contact_ids: [...ids, newId()] }))).status).toBe(422);
+
+    const stage = `${x.teamId}-cold`;
+    const staged = await as(x.s, "POST", "/api/contacts/stage", { contact_ids: ids.slice(0, 1000), stage_id: stage });
+    expect(staged.status).toBe(200);
+    expect((await json(staged)).updated).toBe(120);
+
+    const reorder = await errorOf(await as(x.s, "POST", `/api/sequences/${x.sequenceId}/steps/reorder`, { step_ids: Array.from({ length: 100 }, () => newId()) }));
+    expect(reorder).toMatchObject({ status: 422, code: "validation_failed" });
+  });
+
+  it("Apollo: update_stages and emailer_messages/search (1,000 contact ids, 100 campaigns), contacts/search (100 stages and labels), add_contact_ids (10,000)", async () => {
+    const x = await addContactsSetup();
+    const { master } = await keysFor(x.teamId, x.userId);
+    const contacts = await makeContacts(x.teamId, 120);
+    const thousand = [...contacts, ...Array.from({ length: 1000 - contacts.length }, () => newId())];
+    const hundred = Array.from({ length: 100 }, () => newId());
+    const staged = await apollo(master, "/contacts/update_stages", { contact_ids: thousand, contact_stage_id: `${x.teamId}-cold` });
+    expect(staged.status).toBe(200);
+    expect((await json(staged)).contacts).toHaveLength(120);
+    expect((await apollo(master, "/emailer_messages/search", { contact_ids: thousand, emailer_campaign_ids: [x.sequenceId, ...hundred.slice(1)] })).status).toBe(200);
+    expect((await apollo(master, "/contacts/search", { contact_stage_ids: hundred, label_ids: hundred })).status).toBe(200);
+    const many = [...contacts, ...Array.from({ length: 10_000 - contacts.length }, () => newId())];
+    const add = await apollo(master, `/emailer_campaigns/${x.sequenceId}/add_contact_ids`, { emailer_campaign_id: x.sequenceId, contact_ids: many, send_email_from_email_account_id: x.mailboxIds[0] });
+    expect(add.status).not.toBe(500);
+    const over = await errorOf(await apollo(master, `/emailer_campaigns/${x.sequenceId}/add_contact_ids`, { contact_ids: [...many, newId()] }));
+    expect(over).toMatchObject({ status: 422, code: "validation_failed" });
   });
 });
