@@ -3,6 +3,7 @@ import type { Env } from "./env";
 import { now } from "./lib/clock";
 import { newId } from "./lib/ids";
 import { sequenceStub } from "./lib/stubs";
+import { IN_LIST, listParam } from "./db/in-list";
 
 /** The Message-IDs Seqflare gives its emails: `<sf.{enrollment}.{step}@domain>`. */
 const OUR_ID = /<sf\.[0-9a-f]{24}\.[0-9a-f]{24}@[^>\s]+>/gi;
@@ -73,8 +74,8 @@ export async function handleInbound(env: Env, raw: ArrayBuffer | string): Promis
   const msg = await env.DB.prepare(
     `SELECT m.id, m.team_id, m.enrollment_id, m.sequence_id, m.contact_id, m.to_email, s.settings
        FROM messages m JOIN sequences s ON s.id = m.sequence_id
-      WHERE m.message_id_header IN (SELECT value FROM json_each(?)) ORDER BY m.sent_at DESC LIMIT 1`,
-  ).bind(JSON.stringify(c.ids)).first<Record<string, any>>();
+      WHERE m.message_id_header IN ${IN_LIST} ORDER BY m.sent_at DESC LIMIT 1`,
+  ).bind(listParam(c.ids)).first<Record<string, any>>();
   if (!msg) return { kind: "ignored", messageId: null, enrollmentId: null };
   const stub = sequenceStub(env, msg.sequence_id);
   if (c.kind === "bounce") {

@@ -1,4 +1,5 @@
 import type { Env } from "../env";
+import { IN_LIST, listParam } from "../db/in-list";
 import { appSecret } from "./secrets";
 import { buildMessage, messageIdFor, signUnsubscribeToken, subjectForThread } from "./mime";
 import type { QueuedEmail } from "./engine-types";
@@ -75,12 +76,12 @@ export interface SendContext {
 }
 
 export async function loadSendContext(d1: D1Database, teamId: string, items: Pick<QueuedEmail, "contactId" | "stepId" | "sequenceId">[]): Promise<SendContext> {
-  const json = (xs: string[]) => JSON.stringify([...new Set(xs)]);
+  const json = (xs: string[]) => listParam([...new Set(xs)]);
   const [contacts, variants, team, seqs] = await d1.batch<Record<string, any>>([
     contactStatesStatement(d1, teamId, [...new Set(items.map((i) => i.contactId))]),
-    d1.prepare("SELECT id, step_id, subject, body FROM step_variants WHERE step_id IN (SELECT value FROM json_each(?)) AND enabled = 1 ORDER BY label, id").bind(json(items.map((i) => i.stepId))),
+    d1.prepare(`SELECT id, step_id, subject, body FROM step_variants WHERE step_id IN ${IN_LIST} AND enabled = 1 ORDER BY label, id`).bind(json(items.map((i) => i.stepId))),
     d1.prepare("SELECT postal_address FROM teams WHERE id = ?").bind(teamId),
-    d1.prepare("SELECT id, active, archived_at FROM sequences WHERE id IN (SELECT value FROM json_each(?)) AND team_id = ?").bind(json(items.map((i) => i.sequenceId)), teamId),
+    d1.prepare(`SELECT id, active, archived_at FROM sequences WHERE id IN ${IN_LIST} AND team_id = ?`).bind(json(items.map((i) => i.sequenceId)), teamId),
   ]);
   const byStep = new Map<string, { id: string; subject: string; body: string }[]>();
   for (const v of variants!.results) byStep.set(v.step_id, [...(byStep.get(v.step_id) ?? []), { id: v.id, subject: v.subject, body: v.body }]);

@@ -1,4 +1,5 @@
 import type { ReasonCode } from "./engine-types";
+import { listParam } from "../db/in-list";
 
 /** What the engine needs to know about a contact at due time and at send time. */
 export interface ContactState {
@@ -33,7 +34,7 @@ export function contactStatesStatement(d1: D1Database, teamId: string, contactId
          FROM contacts c LEFT JOIN contact_stages s ON s.id = c.stage_id
         WHERE c.team_id = ?1 AND c.id IN (SELECT value FROM json_each(?2))`,
     )
-    .bind(teamId, JSON.stringify(contactIds));
+    .bind(teamId, listParam(contactIds));
 }
 
 export function toContactRows(results: Record<string, any>[]): Map<string, ContactRow> {

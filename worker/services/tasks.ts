@@ -1,4 +1,5 @@
 import { bulkInsertStatements } from "../db/bulk";
+import { IN_LIST, listParam } from "../db/in-list";
 import { newId } from "../lib/ids";
 import { now } from "../lib/clock";
 
@@ -24,7 +25,7 @@ export async function createTasks(d1: D1Database, tasks: NewTask[]): Promise<voi
   const mailboxIds = [...new Set(tasks.map((t) => t.mailboxId).filter((m): m is string => !!m))];
   const owners = new Map<string, string>();
   if (mailboxIds.length) {
-    const { results } = await d1.prepare("SELECT id, user_id FROM mailboxes WHERE id IN (SELECT value FROM json_each(?))").bind(JSON.stringify(mailboxIds)).all<{ id: string; user_id: string }>();
+    const { results } = await d1.prepare(`SELECT id, user_id FROM mailboxes WHERE id IN ${IN_LIST}`).bind(listParam(mailboxIds)).all<{ id: string; user_id: string }>();
     for (const r of results) owners.set(r.id, r.user_id);
   }
   const t = now();
