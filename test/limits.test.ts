@@ -188,6 +188,16 @@ describe("bounded input", () => {
     expect(err.details.fields[0].field).toBe("contact_ids");
   });
 
+  it("keeps the last access when shares name the same user twice", async () => {
+    const x = await addContactsSetup();
+    const other = (await env.DB.prepare("INSERT INTO users (id, team_id, email, name, role, password_hash, created_at) VALUES (?, ?, ?, 'Other', 'member', 'x', 0) RETURNING id").bind(newId(), x.teamId, `${newId()}@sim.test`).first<{ id: string }>())!.id;
+    const shares = [...Array.from({ length: 199 }, () => ({ user_id: other, access: "view" })), { user_id: other, access: "edit" }];
+    const res = await as(x.s, "PUT", `/api/sequences/${x.sequenceId}/shares`, { shares });
+    expect(res.status).toBe(200);
+    const rows = (await env.DB.prepare("SELECT user_id, access FROM sequence_shares WHERE sequence_id = ?").bind(x.sequenceId).all()).results;
+    expect(rows).toEqual([{ user_id: other, access: "edit" }]);
+  });
+
   it("answers each enrollment once when the same id is repeated", async () => {
     const x = await addContactsSetup();
     const contacts = await makeContacts(x.teamId, 2);

@@ -288,9 +288,12 @@ export const sequenceRoutes = router()
       if (missing.length) throw new ApiError("validation_failed", "Unknown users", { fields: missing.map((m) => ({ field: "shares.user_id", message: `No user ${m} in your team` })) });
       await runBatch(d, [
         d.delete(sequenceShares).where(eq(sequenceShares.sequenceId, seq.id)),
-        ...shares.filter((s) => s.user_id !== seq.ownerId).map((s) => d.insert(sequenceShares).values({ sequenceId: seq.id, userId: s.user_id, teamId: caller.teamId, access: s.access }).onConflictDoNothing()),
+        // A user named twice keeps the last access given.
+        ...[...new Map(shares.filter((s) => s.user_id !== seq.ownerId).map((s) => [s.user_id, s.access]))].map(([userId, access]) =>
+          d.insert(sequenceShares).values({ sequenceId: seq.id, userId, teamId: caller.teamId, access }),
+        ),
         d.insert(auditLog).values(auditEntry(caller, "sequence.share", "sequence", seq.id, { shares })),
-      ] );
+      ]);
       return c.json({ sequence: await loadSequenceDetail(d, caller, seq.id) }, 200);
     },
   );
