@@ -241,7 +241,10 @@ export class MailboxDO extends DurableObject<Env> {
    */
   async forecast(mailboxId: string, limit = 500, horizonDays = 60): Promise<{ enrollmentId: string; stepId: string; at: number | null }[]> {
     const mb = await loadMailbox(this.env.DB, mailboxId);
-    const rows = this.sql.exec("SELECT * FROM queue WHERE state = 'queued' ORDER BY score DESC, due_at").toArray() as unknown as QueueRow[];
+    // Memory stays bounded whatever the queue's size: the forecast covers the PAGE highest-priority
+    // rows (a view shows at most that many; the rest are later still).
+    limit = Math.min(limit, PAGE);
+    const rows = this.sql.exec("SELECT * FROM queue WHERE state = 'queued' ORDER BY score DESC, due_at LIMIT ?", PAGE).toArray() as unknown as QueueRow[];
     if (!mb || mb.status !== "connected") return rows.slice(0, limit).map((r) => ({ enrollmentId: r.enrollment_id, stepId: r.step_id, at: null }));
     const t0 = now();
     const sends = this.sql.exec<{ reserved_at: number }>(`SELECT reserved_at FROM queue WHERE state IN ${COUNTED} AND reserved_at > ? ORDER BY reserved_at`, t0 - DAY).toArray().map((r) => r.reserved_at);
@@ -275,7 +278,6 @@ export class MailboxDO extends DurableObject<Env> {
     if (!mailboxId) return;
     await this.reconcile();
     await this.report();
-    this.prune(now());
     const mb = await loadMailbox(this.env.DB, mailboxId);
     if (!mb || mb.status !== "connected") {
       // Held while disconnected or paused: nothing is stranded, refresh() on reconnect resumes.
@@ -568,6 +570,7 @@ export class MailboxDO extends DurableObject<Env> {
   private async schedule(t: number, mb?: MailboxSettings | null) {
     const mailboxId = this.meta("mailbox_id");
     if (!mailboxId) return;
+    this.prune(t);
     const unreported = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM queue WHERE reported = 0").one().n;
     if (unreported) return armAlarm(this.ctx.storage, "mailbox", mailboxId, t);
     mb ??= await loadMailbox(this.env.DB, mailboxId);
@@ -593,7 +596,8 @@ function hash(s: string): number {
 
 /**
  * Replays sending forward in time: the same rules as the live pass (caps, gap, windows, priority),
- * without sending. `sent` are the reservation times already in the last 24 h.
+ * without sending. `sent` are the reservation times already in the last 24 h. Rows are grouped by
+ * window and zone, so each simulated instant costs one window check per group, not one per row.
  */
 export function planSends(
   rows: QueueRow[],
@@ -605,10 +609,18 @@ export function planSends(
   limit: number,
 ): { enrollmentId: string; stepId: string; at: number | null }[] {
   const out: { enrollmentId: string; stepId: string; at: number | null }[] = [];
-  const pending = rows.map((r) => ({ r, w: JSON.parse(r.window) as WindowSpec, ready: Math.max(r.due_at, r.next_attempt_at ?? 0) }));
+  // Rows arrive by score, then due time: each group keeps that order.
+  const groups = new Map<string, { w: WindowSpec; zone: string | null; rows: { r: QueueRow; ready: number; i: number }[] }>();
+  for (const [i, r] of rows.entries()) {
+    const k = `${r.window}\u0000${r.zone ?? ""}`;
+    let g = groups.get(k);
+    if (!g) groups.set(k, (g = { w: JSON.parse(r.window) as WindowSpec, zone: r.zone, rows: [] }));
+    g.rows.push({ r, ready: Math.max(r.due_at, r.next_attempt_at ?? 0), i });
+  }
+  let left = rows.length;
   const history = [...sent];
   let t = Math.max(from, nextSendAt);
-  while (pending.length && t <= until && out.length < limit) {
+  while (left && t <= until && out.length < limit) {
     const day = history.filter((x) => x > t - DAY);
     const hour = day.filter((x) => x > t - HOUR);
     if (day.length >= mb.dailyLimit) {
@@ -619,22 +631,31 @@ export function planSends(
       t = hour[hour.length - mb.hourlyLimit]! + HOUR + 1;
       continue;
     }
-    const i = pending.findIndex((p) => p.ready <= t && inWindow(t, p.w, p.r.zone));
-    if (i < 0) {
+    // The first ready row of each open group is that group's best; the best of those goes (ties: input order).
+    let best: { g: { rows: { r: QueueRow; ready: number; i: number }[] }; i: number } | null = null;
+    for (const g of groups.values()) {
+      if (!g.rows.length || !inWindow(t, g.w, g.zone)) continue;
+      const i = g.rows.findIndex((p) => p.ready <= t);
+      if (i >= 0 && (!best || g.rows[i]!.i < best.g.rows[best.i]!.i)) best = { g, i };
+    }
+    if (!best) {
       let next = Number.MAX_SAFE_INTEGER;
-      for (const p of pending) {
-        const open = nextWindowStart(Math.max(p.ready, t), p.w, p.r.zone);
+      for (const g of groups.values()) {
+        if (!g.rows.length) continue;
+        const ready = Math.min(...g.rows.map((p) => p.ready));
+        const open = nextWindowStart(Math.max(ready, t), g.w, g.zone);
         if (open !== null) next = Math.min(next, open);
       }
       if (next === Number.MAX_SAFE_INTEGER) break;
       t = Math.max(next, t + 1);
       continue;
     }
-    const [p] = pending.splice(i, 1);
+    const [p] = best.g.rows.splice(best.i, 1);
+    left--;
     out.push({ enrollmentId: p!.r.enrollment_id, stepId: p!.r.step_id, at: t });
     history.push(t);
     t += Math.max(1, mb.minGapSeconds * 1000);
   }
-  for (const p of pending) if (out.length < limit) out.push({ enrollmentId: p.r.enrollment_id, stepId: p.r.step_id, at: null });
+  for (const g of groups.values()) for (const p of g.rows) if (out.length < limit) out.push({ enrollmentId: p.r.enrollment_id, stepId: p.r.step_id, at: null });
   return out;
 }
