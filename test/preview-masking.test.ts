@@ -35,6 +35,16 @@ describe("a net-new person's address stays masked until a credit buys it", () =>
     );
   });
 
+  it("in the preview for an address enrichment would find (the credits are spent only on commit)", async () => {
+    const x = await addContactsSetup();
+    const ids = await makeContacts(x.teamId, 20);
+    await env.DB.prepare(`UPDATE contacts SET email = NULL, email_status = 'unavailable', domain = 'acme.test' WHERE id IN (SELECT value FROM json_each(?))`).bind(JSON.stringify(ids)).run();
+    const body = await json(await as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts/preview?per_page=100`, { source: { contact_ids: ids }, enrich: true }));
+    const enriched = body.contacts.filter((c: any) => c.reasons.includes("enriched"));
+    expect(enriched.length).toBeGreaterThan(0);
+    for (const c of enriched) expect(c.email).toMatch(/^[a-z0-9]•••@acme\.test$/);
+  });
+
   it("in a job's outcomes (JSON and CSV) for people who were not saved; saved ones show the address they paid for", async () => {
     const x = await addContactsSetup();
     const [skipped, added] = await people(2);

@@ -105,7 +105,9 @@ export const addContactsRoutes = router()
       const plan = await planAddContacts(c.env, db(c.env.DB), c.get("caller"), c.req.valid("param").id, c.req.valid("json"), { preview: true });
       const shown = presentPlan(plan, q.page, q.per_page, q.outcome);
       // A net-new person's address is what a credit buys: masked until the contact is saved, as in the search.
-      return c.json({ ...shown, contacts: shown.contacts.map((x) => (x.net_new && x.email ? { ...x, email: maskEmail(x.email) } : x)) }, 200);
+      // So is an address the enrichment waterfall would find: it is paid for on commit.
+      const paid = (x: (typeof shown.contacts)[number]) => !x.net_new && !x.reasons.includes("enriched");
+      return c.json({ ...shown, contacts: shown.contacts.map((x) => (!paid(x) && x.email ? { ...x, email: maskEmail(x.email) } : x)) }, 200);
     },
   )
   .openapi(
