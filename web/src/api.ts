@@ -110,6 +110,22 @@ export function fieldErrors(err: unknown): Record<string, string> {
   return out;
 }
 
+/** One refused field of a 422, as the API words it: `field` is the path (`smtp.host`), `label` its name in words. */
+export type FieldProblem = { field: string; label: string; message: string };
+
+/** The field problems of a 422 (`details.fields[]`); nothing for any other error. */
+export function fieldProblems(err: unknown): FieldProblem[] {
+  if (!(err instanceof ApiError) || err.code !== "validation_failed") return [];
+  const fields = (err.details as { fields?: { field?: unknown; label?: unknown; message?: unknown }[] } | undefined)?.fields;
+  if (!Array.isArray(fields)) return [];
+  return fields
+    .filter((f) => typeof f?.field === "string" && typeof f.message === "string")
+    .map((f) => ({ field: f.field as string, label: typeof f.label === "string" ? f.label : (f.field as string), message: f.message as string }));
+}
+
+/** "SMTP host can't be empty" reads alone; "No such user in your team" needs its field's name. */
+export const problemSentence = (p: FieldProblem) => (p.message.toLowerCase().startsWith(p.label.toLowerCase()) ? p.message : `${p.label}: ${p.message}`);
+
 /** Drops empty values so URLs stay clean (`?status=` would fail the API's enum). */
 const clean = (q: Record<string, string | number | undefined | null>): Record<string, string> => {
   const out: Record<string, string> = {};

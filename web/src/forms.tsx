@@ -1,20 +1,7 @@
 import { createMemo, createSignal, For, onCleanup, Show, type Accessor } from "solid-js";
-import { ApiError } from "./api";
+import { fieldProblems, problemSentence as sentence } from "./api";
 import { Icon } from "./components/Icon";
 import { errorMessage } from "./components/Status";
-
-/** One refused field of a 422, as the API words it: `field` is the path (`smtp.host`), `label` its name in words. */
-export type FieldProblem = { field: string; label: string; message: string };
-
-/** The field problems of a 422 (`details.fields[]`); nothing for any other error. */
-export function fieldProblems(err: unknown): FieldProblem[] {
-  if (!(err instanceof ApiError) || err.code !== "validation_failed") return [];
-  const fields = (err.details as { fields?: { field?: unknown; label?: unknown; message?: unknown }[] } | undefined)?.fields;
-  if (!Array.isArray(fields)) return [];
-  return fields
-    .filter((f) => typeof f?.field === "string" && typeof f.message === "string")
-    .map((f) => ({ field: f.field as string, label: typeof f.label === "string" ? f.label : (f.field as string), message: f.message as string }));
-}
 
 /** `key` names a field exactly, or a group with a trailing `.*` (`variants.*`). */
 const matches = (key: string, field: string) => (key.endsWith(".*") ? field.startsWith(key.slice(0, -1)) || field === key.slice(0, -2) : field === key);
@@ -25,8 +12,10 @@ const matches = (key: string, field: string) => (key.endsWith(".*") ? field.star
  * whatever no visible input claims, and refusals that aren't about a field, show once in
  * `<FormProblems form={form} />`, in the API's words, never a bare "Some fields are invalid".
  */
-export function createFormErrors() {
-  const [error, setError] = createSignal<unknown>(null);
+export function createFormErrors(source?: Accessor<unknown>) {
+  // Set by the form's own submit handler, or read from a Solid Router submission (`() => submission.error`).
+  const [own, setError] = createSignal<unknown>(null);
+  const error = () => own() ?? source?.() ?? null;
   const [claims, setClaims] = createSignal<readonly string[]>([]);
   const problems = createMemo(() => fieldProblems(error()));
   const of = (...keys: string[]) => problems().filter((p) => keys.some((k) => matches(k, p.field)));
@@ -52,9 +41,6 @@ export function createFormErrors() {
 }
 
 export type FormErrors = ReturnType<typeof createFormErrors>;
-
-/** "SMTP host can't be empty" reads alone; "No such user in your team" needs its field's name. */
-const sentence = (p: FieldProblem) => (p.message.toLowerCase().startsWith(p.label.toLowerCase()) ? p.message : `${p.label}: ${p.message}`);
 
 /** Under a form: what no input shows. A refusal with no fields shows the API's message. */
 export function FormProblems(props: { form: FormErrors }) {

@@ -1,5 +1,5 @@
 import { For, Show } from "solid-js";
-import { ApiError } from "../api";
+import { ApiError, fieldProblems, problemSentence } from "../api";
 import { Icon } from "./Icon";
 
 /** Placeholder rows while a table loads, so the page doesn't jump when data arrives. */
@@ -37,7 +37,10 @@ export function Spinner(props: { label?: string }) {
   );
 }
 
+/** An error in words: a refused form lists every field it names ("Name can't be empty; Daily limit can be at most 5,000"). */
 export function errorMessage(err: unknown): string {
+  const problems = fieldProblems(err);
+  if (problems.length) return problems.map(problemSentence).join("; ");
   if (err instanceof ApiError) return err.message;
   if (err instanceof Error) return err.message;
   return "Something went wrong.";

@@ -107,6 +107,7 @@ export default function Contacts() {
             id="contact-search"
             type="search"
             placeholder="Search name, email or company"
+            maxlength={200}
             value={draft()}
             onInput={(e) => onSearchInput(e.currentTarget.value)}
             autocomplete="off"

@@ -9,12 +9,16 @@ import { getMailboxes } from "../../queries";
 import { localInputToMs, msToLocalInput, type Wizard } from "./state";
 
 /** Sending mailbox(es), validation, enrichment and start time: everything but the "who". */
+const MAX_AHEAD_MS = 365 * 24 * 60 * 60 * 1000;
+
 export function OptionsStep(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) {
   const mailboxes = createAsync(() => getMailboxes());
   const connected = () => (mailboxes()?.mailboxes ?? []).filter((m) => m.status === "connected");
   const toggleMailbox = (id: string, on: boolean) => props.setW("mailboxIds", (ids) => (on ? [...ids, id] : ids.filter((x) => x !== id)));
   const addAtMs = () => localInputToMs(props.w.addAt);
   const addAtInPast = () => props.w.when === "at" && addAtMs() !== null && addAtMs()! <= Date.now();
+  // The API schedules a start at most a year ahead.
+  const addAtTooFar = () => props.w.when === "at" && addAtMs() !== null && addAtMs()! > Date.now() + MAX_AHEAD_MS;
 
   return (
     <div class="options-grid">
@@ -127,13 +131,14 @@ export function OptionsStep(props: { w: Wizard; setW: SetStoreFunction<Wizard> }
                 type="datetime-local"
                 value={props.w.addAt}
                 min={msToLocalInput(Date.now())}
-                aria-invalid={addAtInPast()}
+                max={msToLocalInput(Date.now() + MAX_AHEAD_MS)}
+                aria-invalid={addAtInPast() || addAtTooFar()}
                 aria-describedby="add-at-help"
                 onChange={(e) => props.setW("addAt", e.currentTarget.value)}
               />
-              <p id="add-at-help" class="field-help" classList={{ "text-warning": addAtInPast() }}>
+              <p id="add-at-help" class="field-help" classList={{ "text-warning": addAtInPast() || addAtTooFar() }}>
                 <Show when={addAtMs()} fallback="Pick a date and time.">
-                  {(ms) => (addAtInPast() ? "That time has passed: the contacts would be added right away." : formatFull(ms()))}
+                  {(ms) => (addAtInPast() ? "That time has passed: the contacts would be added right away." : addAtTooFar() ? "Start time can be at most a year from now." : formatFull(ms()))}
                 </Show>
               </p>
             </div>

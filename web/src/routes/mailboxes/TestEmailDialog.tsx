@@ -3,7 +3,8 @@ import { createSignal, Show } from "solid-js";
 import { sendTestEmail, type Mailbox } from "../../api";
 import { Dialog } from "../../components/Dialog";
 import { Icon } from "../../components/Icon";
-import { FormError } from "../../components/Status";
+import { FieldError } from "../../components/FieldError";
+import { createFormErrors, FormProblems } from "../../forms";
 import { getMe } from "../../session";
 
 type Result = Awaited<ReturnType<typeof sendTestEmail>>;
@@ -13,19 +14,20 @@ export function TestEmailDialog(props: { mailbox: Mailbox; onClose: () => void; 
   const me = createAsync(() => getMe());
   const [busy, setBusy] = createSignal(false);
   const [result, setResult] = createSignal<Result>();
-  const [error, setError] = createSignal<unknown>(null);
+  const errors = createFormErrors();
 
   const submit = async (e: SubmitEvent) => {
     e.preventDefault();
     const to = String(new FormData(e.currentTarget as HTMLFormElement).get("to") ?? "").trim();
     setBusy(true);
-    setError(null);
+    errors.clear();
     setResult(undefined);
     try {
       setResult(await sendTestEmail(props.mailbox.id, to));
       props.onSent();
     } catch (err) {
-      setError(err);
+      errors.set(err);
+      errors.focusFirst("test-email-form");
     } finally {
       setBusy(false);
     }
@@ -52,7 +54,8 @@ export function TestEmailDialog(props: { mailbox: Mailbox; onClose: () => void; 
       <form id="test-email-form" class="form" onSubmit={submit}>
         <div class="field">
           <label for="test-to">Send to</label>
-          <input id="test-to" name="to" type="email" required value={me()?.user.email ?? ""} autocomplete="email" />
+          <input id="test-to" name="to" type="email" required maxlength={254} value={me()?.user.email ?? ""} autocomplete="email" aria-invalid={errors.invalid("to")} aria-describedby="test-to-error" />
+          <FieldError id="test-to-error" form={errors} name="to" />
         </div>
         <Show when={result()}>
           {(r) => (
@@ -74,7 +77,7 @@ export function TestEmailDialog(props: { mailbox: Mailbox; onClose: () => void; 
             </div>
           )}
         </Show>
-        <FormError error={error()} />
+        <FormProblems form={errors} />
       </form>
     </Dialog>
   );

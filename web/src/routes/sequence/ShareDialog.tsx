@@ -3,7 +3,8 @@ import { createSignal, For, Show, Suspense } from "solid-js";
 import { shareSequence, updateSequence, type Sequence } from "../../api";
 import { Badge } from "../../components/Badge";
 import { Dialog } from "../../components/Dialog";
-import { FormError, Spinner } from "../../components/Status";
+import { Spinner } from "../../components/Status";
+import { createFormErrors, FormProblems } from "../../forms";
 import { notify } from "../../components/Toast";
 import { getUsers } from "../../queries";
 
@@ -15,7 +16,7 @@ export function ShareDialog(props: { open: boolean; seq: Sequence; onClose: () =
   const [draft, setDraft] = createSignal<Record<string, Access>>({});
   const [owner, setOwner] = createSignal<string>();
   const [busy, setBusy] = createSignal(false);
-  const [error, setError] = createSignal<unknown>(null);
+  const errors = createFormErrors();
 
   const ownerId = () => owner() ?? props.seq.owner_id;
   const accessOf = (userId: string): Access => draft()[userId] ?? props.seq.shares.find((s) => s.user_id === userId)?.access ?? "none";
@@ -23,13 +24,13 @@ export function ShareDialog(props: { open: boolean; seq: Sequence; onClose: () =
   const close = () => {
     setDraft({});
     setOwner(undefined);
-    setError(null);
+    errors.clear();
     props.onClose();
   };
 
   const save = async () => {
     setBusy(true);
-    setError(null);
+    errors.clear();
     try {
       const shares = (users()?.users ?? [])
         .filter((u) => u.id !== ownerId())
@@ -41,7 +42,7 @@ export function ShareDialog(props: { open: boolean; seq: Sequence; onClose: () =
       notify("Sharing updated");
       close();
     } catch (err) {
-      setError(err);
+      errors.set(err);
     } finally {
       setBusy(false);
     }
@@ -108,7 +109,7 @@ export function ShareDialog(props: { open: boolean; seq: Sequence; onClose: () =
                   )}
                 </For>
               </ul>
-              <FormError error={error()} />
+              <FormProblems form={errors} />
             </div>
           )}
         </Show>

@@ -5,7 +5,9 @@ import { Badge } from "../../components/Badge";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { EmptyState } from "../../components/EmptyState";
 import { Icon } from "../../components/Icon";
-import { errorMessage, FormError, TableSkeleton } from "../../components/Status";
+import { FieldError } from "../../components/FieldError";
+import { errorMessage, TableSkeleton } from "../../components/Status";
+import { createFormErrors, FormProblems } from "../../forms";
 import { formatDate, formatDateTime, formatRelative } from "../../format";
 import { getMe } from "../../session";
 
@@ -73,6 +75,7 @@ function NewKey(props: { name: string; secret: string; onDone: () => void }) {
 function CreateKeyForm() {
   const submission = useSubmission(createKey);
   const created = () => (submission.result && !submission.pending ? submission.result : undefined);
+  const errors = createFormErrors(() => submission.error);
   return (
     <div class="card">
       <div class="card-header">
@@ -87,14 +90,16 @@ function CreateKeyForm() {
           <form action={createKey} method="post" class="form form-inline">
             <div class="field grow">
               <label for="key-name">Name</label>
-              <input id="key-name" name="name" required maxlength={80} placeholder="e.g. CRM sync" autocomplete="off" />
+              <input id="key-name" name="name" required maxlength={80} placeholder="e.g. CRM sync" autocomplete="off" aria-invalid={errors.invalid("name")} aria-describedby="key-name-error" />
+              <FieldError id="key-name-error" form={errors} name="name" />
             </div>
             <div class="field">
               <label for="key-kind">Kind</label>
-              <select id="key-kind" name="kind" aria-describedby="key-kind-help">
+              <select id="key-kind" name="kind" aria-invalid={errors.invalid("kind")} aria-describedby="key-kind-help key-kind-error">
                 <option value="standard">Standard</option>
                 <option value="master">Master</option>
               </select>
+              <FieldError id="key-kind-error" form={errors} name="kind" />
             </div>
             <div class="field field-action">
               <button type="submit" class="btn btn-primary" disabled={submission.pending}>
@@ -106,7 +111,7 @@ function CreateKeyForm() {
               <strong>Standard</strong> keys reach most endpoints. <strong>Master</strong> keys also reach the endpoints Apollo reserves for master keys (such as listing users). Give out master keys sparingly.
             </p>
             <div class="full">
-              <FormError error={submission.error} />
+              <FormProblems form={errors} />
             </div>
           </form>
         }

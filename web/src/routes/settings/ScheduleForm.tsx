@@ -1,10 +1,10 @@
 import { createAsync, query } from "@solidjs/router";
 import { createMemo, createSignal, For, Index, Show, Suspense } from "solid-js";
-import { createSchedule, fetchHolidays, fieldErrors, updateSchedule, type HolidayCalendar, type Schedule, type ScheduleInput } from "../../api";
+import { createSchedule, fetchHolidays, updateSchedule, type HolidayCalendar, type Schedule, type ScheduleInput } from "../../api";
 import { Dialog } from "../../components/Dialog";
 import { FieldError } from "../../components/FieldError";
+import { createFormErrors, FormProblems } from "../../forms";
 import { Icon } from "../../components/Icon";
-import { FormError } from "../../components/Status";
 import { browserTimeZone, formatDate } from "../../format";
 import { HOLIDAY_CALENDARS, WEEKDAYS } from "../../schedule";
 
@@ -44,8 +44,7 @@ export function ScheduleForm(props: { open: boolean; schedule: Schedule | null; 
   const [contactTz, setContactTz] = createSignal(s?.use_contact_time_zone ?? false);
   const [isDefault, setIsDefault] = createSignal(s?.is_default ?? false);
   const [busy, setBusy] = createSignal(false);
-  const [error, setError] = createSignal<unknown>(null);
-  const fields = () => fieldErrors(error());
+  const errors = createFormErrors();
   const year = new Date().getFullYear();
   const holidays = createAsync(async () => (calendar() === "none" ? undefined : getHolidays(calendar(), year)));
   const zones = createMemo(() => (TIME_ZONES.includes(tz()) ? TIME_ZONES : [tz(), ...TIME_ZONES]));
@@ -62,7 +61,7 @@ export function ScheduleForm(props: { open: boolean; schedule: Schedule | null; 
 
   const submit = async (e: SubmitEvent) => {
     e.preventDefault();
-    setError(null);
+    errors.clear();
     const input: ScheduleInput = {
       name: name().trim(),
       time_zone: tz(),
@@ -77,13 +76,12 @@ export function ScheduleForm(props: { open: boolean; schedule: Schedule | null; 
       const saved = s ? await updateSchedule(s.id, input) : await createSchedule(input);
       props.onSaved(saved);
     } catch (err) {
-      setError(err);
+      errors.set(err);
+      errors.focusFirst("schedule-form");
     } finally {
       setBusy(false);
     }
   };
-
-  const otherErrors = () => Object.entries(fields()).filter(([k]) => !["name", "time_zone", "windows"].includes(k) && !k.startsWith("holidays"));
 
   return (
     <Dialog
@@ -108,12 +106,12 @@ export function ScheduleForm(props: { open: boolean; schedule: Schedule | null; 
         <div class="form-grid">
           <div class="field">
             <label for="sched-name">Name</label>
-            <input id="sched-name" required maxlength={80} value={name()} onInput={(e) => setName(e.currentTarget.value)} placeholder="e.g. US business hours" aria-describedby="sched-name-error" autocomplete="off" />
-            <FieldError id="sched-name-error" message={fields().name} />
+            <input id="sched-name" required maxlength={80} value={name()} onInput={(e) => setName(e.currentTarget.value)} placeholder="e.g. US business hours" aria-invalid={errors.invalid("name")} aria-describedby="sched-name-error" autocomplete="off" />
+            <FieldError id="sched-name-error" form={errors} name="name" />
           </div>
           <div class="field">
             <label for="sched-tz">Time zone</label>
-            <select id="sched-tz" onChange={(e) => setTz(e.currentTarget.value)} aria-describedby="sched-tz-error">
+            <select id="sched-tz" onChange={(e) => setTz(e.currentTarget.value)} aria-invalid={errors.invalid("time_zone")} aria-describedby="sched-tz-error">
               <For each={zones()}>
                 {(z) => (
                   <option value={z} selected={z === tz()}>
@@ -122,7 +120,7 @@ export function ScheduleForm(props: { open: boolean; schedule: Schedule | null; 
                 )}
               </For>
             </select>
-            <FieldError id="sched-tz-error" message={fields().time_zone} />
+            <FieldError id="sched-tz-error" form={errors} name="time_zone" />
           </div>
         </div>
 
@@ -206,13 +204,13 @@ export function ScheduleForm(props: { open: boolean; schedule: Schedule | null; 
               <Icon name="alert" size={14} /> Not a time: {badTimes().join(", ")}
             </p>
           </Show>
-          <FieldError id="sched-windows-error" message={fields().windows} />
+          <FieldError id="sched-windows-error" form={errors} name="windows.*" />
         </fieldset>
 
         <div class="form-grid">
           <div class="field">
             <label for="sched-cal">Holiday calendar</label>
-            <select id="sched-cal" onChange={(e) => setCalendar(e.currentTarget.value as HolidayCalendar)}>
+            <select id="sched-cal" onChange={(e) => setCalendar(e.currentTarget.value as HolidayCalendar)} aria-invalid={errors.invalid("holiday_calendar")} aria-describedby="sched-cal-error">
               <For each={HOLIDAY_CALENDARS}>
                 {(c) => (
                   <option value={c.id} selected={c.id === calendar()}>
@@ -221,6 +219,7 @@ export function ScheduleForm(props: { open: boolean; schedule: Schedule | null; 
                 )}
               </For>
             </select>
+            <FieldError id="sched-cal-error" form={errors} name="holiday_calendar" />
             <Show when={calendar() !== "none"}>
               <Suspense fallback={<p class="muted small">Loading {year}'s holidays…</p>}>
                 <Show when={holidays()}>
@@ -247,7 +246,7 @@ export function ScheduleForm(props: { open: boolean; schedule: Schedule | null; 
           <div class="field">
             <label for="sched-custom">Your own days off</label>
             <div class="inline-add">
-              <input id="sched-custom" type="date" class="input-sm" value={newDate()} onInput={(e) => setNewDate(e.currentTarget.value)} />
+              <input id="sched-custom" type="date" class="input-sm" min="2000-01-01" max="2100-12-31" aria-invalid={errors.invalid("holidays.*")} aria-describedby="sched-holidays-error" value={newDate()} onInput={(e) => setNewDate(e.currentTarget.value)} />
               <button
                 type="button"
                 class="btn btn-secondary btn-sm"
@@ -274,7 +273,7 @@ export function ScheduleForm(props: { open: boolean; schedule: Schedule | null; 
                 </For>
               </ul>
             </Show>
-            <FieldError id="sched-holidays-error" message={Object.entries(fields()).find(([k]) => k.startsWith("holidays"))?.[1]} />
+            <FieldError id="sched-holidays-error" form={errors} name="holidays.*" />
           </div>
         </div>
 
@@ -289,9 +288,7 @@ export function ScheduleForm(props: { open: boolean; schedule: Schedule | null; 
           </label>
         </div>
 
-        <Show when={error() && (otherErrors().length > 0 || !Object.keys(fields()).length)}>
-          <FormError error={otherErrors().length ? new Error(otherErrors().map(([k, m]) => `${k}: ${m}`).join("; ")) : error()} />
-        </Show>
+        <FormProblems form={errors} />
       </form>
     </Dialog>
   );

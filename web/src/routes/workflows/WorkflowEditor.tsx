@@ -1,12 +1,13 @@
 import { A, createAsync, revalidate, useNavigate, useParams } from "@solidjs/router";
 import { createMemo, createSignal, For, onCleanup, Show, Suspense } from "solid-js";
 import { createStore } from "solid-js/store";
-import { createWorkflow, fetchSequences, fieldErrors, searchPeople, updateWorkflow, type WarningOverrides, type Workflow, type WorkflowInput } from "../../api";
+import { createWorkflow, fetchSequences, searchPeople, updateWorkflow, type WarningOverrides, type Workflow, type WorkflowInput } from "../../api";
 import { FieldError } from "../../components/FieldError";
 import { MailboxPickList } from "../../components/MailboxPickList";
 import { Icon } from "../../components/Icon";
 import { PageHeader } from "../../components/PageHeader";
-import { ErrorPanel, FormError, Spinner } from "../../components/Status";
+import { ErrorPanel, Spinner } from "../../components/Status";
+import { Claim, createFormErrors, FormProblems } from "../../forms";
 import { notify } from "../../components/Toast";
 import { formatNumber } from "../../format";
 import { createLiveFetch } from "../../live";
@@ -39,7 +40,7 @@ function Form(props: { initial?: Workflow }) {
     active: init?.active ?? true,
   });
   const [errors, setErrors] = createSignal<Record<string, string>>({});
-  const [formError, setFormError] = createSignal<unknown>();
+  const apiErrors = createFormErrors();
   const [saving, setSaving] = createSignal(false);
 
   const sequences = createAsync(() => editableSequences());
@@ -80,7 +81,7 @@ function Form(props: { initial?: Workflow }) {
     setW("filters", "q", keyword());
     const e = validate();
     setErrors(e);
-    setFormError(undefined);
+    apiErrors.clear();
     if (Object.keys(e).length) {
       document.getElementById(`wf-${Object.keys(e)[0]!.replace(/_/g, "-")}`)?.focus();
       return;
@@ -102,27 +103,28 @@ function Form(props: { initial?: Workflow }) {
         await updateWorkflow(init.id, body);
         notify(`Saved “${body.name}”`);
       } else {
-        await createWorkflow({ ...body, active: form.active });
-        notify(`Created “${body.name}”${form.active ? `: first run in about a minute, then ${scheduleLabel(form.interval).toLowerCase()}` : " (off)"}`);
+        await createWorkflow({ ...body, active: canTurnOn() && form.active });
+        notify(`Created “${body.name}”${canTurnOn() && form.active ? `: first run in about a minute, then ${scheduleLabel(form.interval).toLowerCase()}` : " (off)"}`);
       }
       await revalidate(getWorkflows.key);
       navigate(init ? `/workflows/${init.id}` : "/workflows");
     } catch (err) {
-      const fe = fieldErrors(err);
-      if (Object.keys(fe).length) setErrors(fe);
-      setFormError(err);
+      apiErrors.set(err);
+      apiErrors.focusFirst("workflow-form");
     } finally {
       setSaving(false);
     }
   };
 
   const toggleMailbox = (id: string, on: boolean) => setForm("mailboxIds", (ids) => (on ? [...ids, id] : ids.filter((x) => x !== id)));
-  const err = (k: string) => errors()[k];
+  const err = (k: string) => errors()[k] ?? apiErrors.message(k);
+  // The API turns a workflow on only for a sequence that is on: the checkbox isn't offered otherwise.
+  const canTurnOn = () => chosenSequence()?.active !== false;
 
   return (
     <div class="searcher wf-editor">
       <FilterSidebar w={w} setW={setW} netNewOnly />
-      <form class="searcher-main wf-form" onSubmit={(e) => void submit(e)} novalidate aria-label={init ? "Edit workflow" : "New workflow"}>
+      <form id="workflow-form" class="searcher-main wf-form" onSubmit={(e) => void submit(e)} novalidate aria-label={init ? "Edit workflow" : "New workflow"}>
         <section class="card wf-section" aria-labelledby="wf-who-title">
           <div class="card-header">
             <h2 id="wf-who-title" class="card-title">Who it finds</h2>
@@ -190,13 +192,14 @@ function Form(props: { initial?: Workflow }) {
           <div class="wf-section-body form-grid">
             <div class="field">
               <label for="wf-interval">Runs</label>
-              <select id="wf-interval" value={String(form.interval)} onChange={(e) => setForm("interval", Number(e.currentTarget.value))}>
+              <select id="wf-interval" aria-invalid={err("interval_minutes") ? true : undefined} aria-describedby="wf-interval-error" value={String(form.interval)} onChange={(e) => setForm("interval", Number(e.currentTarget.value))}>
                 <Show when={!INTERVALS.some((i) => i.minutes === form.interval)}>
                   <option value={String(form.interval)}>{scheduleLabel(form.interval)}</option>
                 </Show>
                 <For each={INTERVALS}>{(i) => <option value={String(i.minutes)}>{i.label}</option>}</For>
               </select>
               <FieldError id="wf-interval-error" message={err("interval_minutes")} />
+              <Claim form={apiErrors} names={["name", "sequence_id", "interval_minutes", "max_per_run"]} />
             </div>
             <div class="field">
               <label for="wf-max-per-run">Max people per run</label>
@@ -206,10 +209,15 @@ function Form(props: { initial?: Workflow }) {
             </div>
             <Show when={!init}>
               <label class="check-row full">
-                <input type="checkbox" checked={form.active} onChange={(e) => setForm("active", e.currentTarget.checked)} aria-describedby="wf-active-help" />
+                <input type="checkbox" checked={canTurnOn() && form.active} disabled={!canTurnOn()} onChange={(e) => setForm("active", e.currentTarget.checked)} aria-invalid={err("active") ? true : undefined} aria-describedby="wf-active-help wf-active-error" />
                 <span>
                   <strong>Turn it on now</strong>
-                  <span id="wf-active-help" class="muted small">The first run starts about a minute after you create it. Leave off to run it by hand first.</span>
+                  <span id="wf-active-help" class="muted small">
+                    {canTurnOn()
+                      ? "The first run starts about a minute after you create it. Leave off to run it by hand first."
+                      : "Its sequence is off, so the workflow is saved off: turn the sequence on, then the workflow."}
+                  </span>
+                  <FieldError id="wf-active-error" form={apiErrors} name="active" />
                 </span>
               </label>
             </Show>
@@ -271,7 +279,7 @@ function Form(props: { initial?: Workflow }) {
           </div>
         </section>
 
-        <FormError error={formError()} />
+        <FormProblems form={apiErrors} />
         <div class="wf-form-actions">
           <A href={init ? `/workflows/${init.id}` : "/workflows"} class="btn btn-secondary">
             Cancel
