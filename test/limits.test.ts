@@ -247,3 +247,19 @@ describe("every array at its documented maximum answers without a 500", () => {
     expect(over).toMatchObject({ status: 422, code: "validation_failed" });
   });
 });
+
+describe("the code keeps IN lists under D1's 100 bound parameters", () => {
+  const sources = import.meta.glob(["../worker/**/*.ts", "../durable-objects/**/*.ts"], { query: "?raw", import: "default", eager: true }) as Record<string, string>;
+
+  it("never binds one parameter per value (drizzle inArray, or '?' placeholders built from a list)", () => {
+    expect(Object.keys(sources).length).toBeGreaterThan(20);
+    const offenders = Object.entries(sources)
+      .filter(([path]) => !path.endsWith("/db/in-list.ts"))
+      .flatMap(([path, text]) =>
+        text.split("\n").flatMap((line, i) =>
+          /\b(not)?inArray\(|\.map\(\(\) => "\?"\)|\.map\(\(\) => '\?'\)|\.fill\("\?"\)/.test(line) ? [`${path}:${i + 1}: ${line.trim()}`] : [],
+        ),
+      );
+    expect(offenders).toEqual([]);
+  });
+});
