@@ -9,3 +9,9 @@ declare namespace Cloudflare {
     durableNamespaces: "SequenceDO" | "MailboxDO" | "RateLimiterDO";
   }
 }
+
+// Vite's `?raw` imports: a file's text (the README, for tests that keep docs in step with code).
+declare module "*?raw" {
+  const text: string;
+  export default text;
+}

@@ -6,7 +6,7 @@ import type { AppEnv, Caller } from "../env";
 import { ApiError, validationError } from "../lib/errors";
 import { sequenceStub } from "../lib/stubs";
 import { requireMasterKey } from "../middleware/auth";
-import { canEdit, sequenceFor } from "../services/access";
+import { canEdit, canSeeAllSequences, sequenceFor, visibleSequenceRaw } from "../services/access";
 import { audit } from "../services/audit";
 import { commitAddContacts, processChunk } from "../services/add-contacts/jobs";
 import { CHUNK_SIZE, OUTCOME_REASONS } from "../services/add-contacts/request";
@@ -55,10 +55,17 @@ async function actingAs(c: Context<AppEnv>, userId: string | undefined): Promise
   if (!userId || userId === caller.userId) return caller;
   const u = await c.env.DB.prepare("SELECT id, role FROM users WHERE id = ? AND team_id = ? AND disabled_at IS NULL").bind(userId, caller.teamId).first<{ id: string; role: "admin" | "member" }>();
   if (!u) throw new ApiError("validation_failed", "user_id is not a user of your team", { fields: [{ field: "user_id", message: "Unknown user" }] });
-  return { ...caller, userId: u.id, role: caller.role === "admin" ? "admin" : u.role };
+  // Acting for someone else is an admin's (master key's) power, and never raises the caller's own rights.
+  if (!canSeeAllSequences(caller)) throw new ApiError("forbidden", "Only a master key or an admin can act for another user", { fields: [{ field: "user_id", message: "Leave it out, or use a master key" }] });
+  return { ...caller, userId: u.id };
 }
 
-async function campaignRows(d1: D1Database, teamId: string, where: string, binds: unknown[], perPage: number, page: number) {
+/** Sequences as Apollo campaigns, only those the caller may see (services/access.ts). */
+async function campaignRows(d1: D1Database, caller: Caller, filter: string, filterBinds: unknown[], perPage: number, page: number) {
+  const seen = visibleSequenceRaw(caller, "s.id");
+  const teamId = caller.teamId;
+  const where = `${filter} AND ${seen.sql}`;
+  const binds = [...filterBinds, ...seen.params];
   const sql = `SELECT s.*, (SELECT count(*) FROM steps x WHERE x.sequence_id = s.id) AS steps,
         (SELECT json_group_object(status, n) FROM (SELECT status, count(*) n FROM enrollments e WHERE e.sequence_id = s.id GROUP BY status)) AS counts,
         (SELECT count(*) FROM messages m WHERE m.sequence_id = s.id AND m.status IN ('sent','unknown')) AS sent,
@@ -82,7 +89,7 @@ export const apolloRoutes = new Hono<AppEnv>()
   .post("/emailer_campaigns/search", master, async (c) => {
     const p = await parse(c, z.object({ q_name: str.optional(), page: int(1, 500), per_page: int(25, 100) }));
     const name = p.q_name ? `%${p.q_name.replace(/[%_]/g, "")}%` : null;
-    const { rows, total } = await campaignRows(c.env.DB, c.get("caller").teamId, name ? "AND s.name LIKE ?" : "", name ? [name] : [], p.per_page, p.page);
+    const { rows, total } = await campaignRows(c.env.DB, c.get("caller"), name ? "AND s.name LIKE ?" : "", name ? [name] : [], p.per_page, p.page);
     return c.json({ breadcrumbs: p.q_name ? [{ label: "Name", signal_field_name: "q_name", value: p.q_name, display_name: p.q_name }] : [], emailer_campaigns: rows.map(apolloCampaign), pagination: apolloPagination(p.page, p.per_page, total) });
   })
   .post("/emailer_campaigns/remove_or_stop_contact_ids", master, async (c) => {
@@ -100,7 +107,7 @@ export const apolloRoutes = new Hono<AppEnv>()
       campaigns.push(seq.id);
     }
     await audit(d, caller, `apollo.${p.mode}`, "sequence", campaigns.join(","), { contacts: p.contact_ids.length });
-    const { rows } = await campaignRows(c.env.DB, caller.teamId, "AND s.id IN (SELECT value FROM json_each(?))", [listParam(campaigns)], 100, 1);
+    const { rows } = await campaignRows(c.env.DB, caller, "AND s.id IN (SELECT value FROM json_each(?))", [listParam(campaigns)], 100, 1);
     return c.json({ contacts: await apolloContacts(c.env.DB, caller.teamId, p.contact_ids), emailer_campaigns: rows.map(apolloCampaign) });
   })
   .post("/emailer_campaigns/:id/add_contact_ids", master, async (c) => {
@@ -152,7 +159,7 @@ export const apolloRoutes = new Hono<AppEnv>()
     const fresh = (await c.env.DB.prepare("SELECT * FROM jobs WHERE id = ?").bind(job.id).first<Record<string, any>>())!;
     const { results: outcomes } = await c.env.DB.prepare("SELECT contact_id, person_id, outcome, reasons FROM job_outcomes WHERE job_id = ? ORDER BY idx").bind(job.id).all<Record<string, any>>();
     const enrolled = outcomes.filter((o) => o.outcome === "enrolled").map((o) => o.contact_id as string);
-    const { rows } = await campaignRows(c.env.DB, caller.teamId, "AND s.id = ?", [sequenceId], 1, 1);
+    const { rows } = await campaignRows(c.env.DB, caller, "AND s.id = ?", [sequenceId], 1, 1);
     return c.json({
       contacts: await apolloContacts(c.env.DB, caller.teamId, enrolled),
       emailer_campaign: rows[0] ? apolloCampaign(rows[0]) : null,
@@ -281,16 +288,20 @@ export const apolloRoutes = new Hono<AppEnv>()
   })
   .post("/emailer_messages/search", master, async (c) => {
     const p = await parse(c, z.object({ emailer_campaign_ids: arr(APOLLO_ARRAY_MAX.emailer_campaign_ids).optional(), contact_ids: arr(APOLLO_ARRAY_MAX.contact_ids).optional(), emailer_message_stats: arr(APOLLO_ARRAY_MAX.statuses).optional(), page: int(1, 500), per_page: int(25, 100) }));
-    const teamId = c.get("caller").teamId;
+    const caller = c.get("caller");
+    const teamId = caller.teamId;
+    const seen = visibleSequenceRaw(caller, "m.sequence_id");
+    let n = 5;
     const statusOf: Record<string, string> = { delivered: "sent", bounced: "bounced", failed: "failed" };
     const statuses = p.emailer_message_stats?.map((s) => statusOf[s] ?? s);
     const where = `m.team_id = ?1 AND m.sequence_id <> ''
       AND (?2 IS NULL OR m.sequence_id IN (SELECT value FROM json_each(?2)))
       AND (?3 IS NULL OR m.contact_id IN (SELECT value FROM json_each(?3)))
-      AND (?4 IS NULL OR m.status IN (SELECT value FROM json_each(?4)))`;
-    const binds = [teamId, p.emailer_campaign_ids?.length ? listParam(p.emailer_campaign_ids) : null, p.contact_ids?.length ? listParam(p.contact_ids) : null, statuses?.length ? listParam(statuses) : null];
+      AND (?4 IS NULL OR m.status IN (SELECT value FROM json_each(?4)))
+      AND ${seen.sql.replace(/\?/g, () => `?${n++}`)}`;
+    const binds = [teamId, p.emailer_campaign_ids?.length ? listParam(p.emailer_campaign_ids) : null, p.contact_ids?.length ? listParam(p.contact_ids) : null, statuses?.length ? listParam(statuses) : null, ...seen.params];
     const [rows, total] = await c.env.DB.batch<Record<string, any>>([
-      c.env.DB.prepare(`SELECT m.* FROM messages m WHERE ${where} ORDER BY m.sent_at DESC, m.id LIMIT ?5 OFFSET ?6`).bind(...binds, p.per_page, (p.page - 1) * p.per_page),
+      c.env.DB.prepare(`SELECT m.* FROM messages m WHERE ${where} ORDER BY m.sent_at DESC, m.id LIMIT ?${n} OFFSET ?${n + 1}`).bind(...binds, p.per_page, (p.page - 1) * p.per_page),
       c.env.DB.prepare(`SELECT count(*) AS n FROM messages m WHERE ${where}`).bind(...binds),
     ]);
     return c.json({
@@ -304,10 +315,14 @@ export const apolloRoutes = new Hono<AppEnv>()
   })
   .post("/tasks/search", master, async (c) => {
     const p = await parse(c, z.object({ sort_by_field: str.optional(), open_factor_names: arr(APOLLO_ARRAY_MAX.statuses).optional(), page: int(1, 500), per_page: int(25, 100) }));
-    const teamId = c.get("caller").teamId;
+    const caller = c.get("caller");
+    // Tasks of sequences the caller can't see stay hidden, except their own.
+    const seen = visibleSequenceRaw(caller, "sequence_id");
+    const where = `team_id = ? AND (assignee_id = ? OR ${seen.sql})`;
+    const binds = [caller.teamId, caller.userId, ...seen.params];
     const [rows, total] = await c.env.DB.batch<Record<string, any>>([
-      c.env.DB.prepare("SELECT * FROM tasks WHERE team_id = ? ORDER BY status = 'open' DESC, due_at, id LIMIT ? OFFSET ?").bind(teamId, p.per_page, (p.page - 1) * p.per_page),
-      c.env.DB.prepare("SELECT count(*) AS n FROM tasks WHERE team_id = ?").bind(teamId),
+      c.env.DB.prepare(`SELECT * FROM tasks WHERE ${where} ORDER BY status = 'open' DESC, due_at, id LIMIT ? OFFSET ?`).bind(...binds, p.per_page, (p.page - 1) * p.per_page),
+      c.env.DB.prepare(`SELECT count(*) AS n FROM tasks WHERE ${where}`).bind(...binds),
     ]);
     return c.json({
       tasks: rows!.results.map((t) => ({

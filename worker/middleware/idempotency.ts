@@ -13,6 +13,9 @@ export const SECRET_ANSWER = "x-seqflare-secret-answer";
 
 const principalOf = (caller: Caller) => (caller.via === "api_key" ? `key:${caller.apiKeyId}` : `user:${caller.userId}`);
 
+/** An Idempotency-Key as stored beside a record (a job): qualified by its principal, so keys never collide across callers. */
+export const idempotencyScope = (caller: Caller, key: string | undefined) => (key ? `${principalOf(caller)} ${key}` : null);
+
 /**
  * `Idempotency-Key` on POST (invariant 12). The first successful answer is stored per principal (one
  * user's sessions, or one API key) and key, with the authorization checks the request passed. The

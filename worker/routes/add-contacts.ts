@@ -1,9 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { db } from "../db/client";
-import { ApiError, notFound } from "../lib/errors";
+import type { Caller } from "../env";
+import { ApiError } from "../lib/errors";
 import { router } from "../lib/openapi";
 import { errorResponses, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
-import { sequenceFor } from "../services/access";
+import { jobFor, visibleSequenceRaw } from "../services/access";
+import { idempotencyScope } from "../middleware/idempotency";
 import { audit } from "../services/audit";
 import { cancelJob, commitAddContacts, type JobRow } from "../services/add-contacts/jobs";
 import { planAddContacts, presentPlan } from "../services/add-contacts/plan";
@@ -84,10 +86,10 @@ export function csvCell(v: unknown): string {
 /** An outcome's address: a person who never became a contact (nothing was paid) shows it masked. */
 const outcomeEmail = (r: { contact_id: string | null; email: string | null }) => (!r.contact_id && r.email ? maskEmail(r.email) : r.email);
 
-async function jobOf(env: { DB: D1Database }, teamId: string, id: string) {
-  const j = await env.DB.prepare("SELECT * FROM jobs WHERE id = ? AND team_id = ?").bind(id, teamId).first<JobRow>();
-  if (!j) throw notFound("Job");
-  return j;
+/** A job the caller may see (as its sequence: services/access.ts), or may act on with "sequence.edit". */
+async function jobOf(env: { DB: D1Database }, caller: Caller, id: string, action: "sequence.view" | "sequence.edit" = "sequence.view") {
+  await jobFor(db(env.DB), caller, id, action);
+  return (await env.DB.prepare("SELECT * FROM jobs WHERE id = ? AND team_id = ?").bind(id, caller.teamId).first<JobRow>())!;
 }
 
 export const addContactsRoutes = router()
@@ -122,7 +124,7 @@ export const addContactsRoutes = router()
     async (c) => {
       const caller = c.get("caller");
       const d = db(c.env.DB);
-      const { job, replayed } = await commitAddContacts(c.env, d, caller, c.req.valid("param").id, c.req.valid("json"), c.req.header("idempotency-key") ?? null, caller.via);
+      const { job, replayed } = await commitAddContacts(c.env, d, caller, c.req.valid("param").id, c.req.valid("json"), idempotencyScope(caller, c.req.header("idempotency-key")), caller.via);
       if (!replayed) await audit(d, caller, "sequence.add_contacts", "job", job.id, { sequence_id: job.sequence_id, total: job.total });
       return c.json({ job: presentJob(job) }, replayed ? 200 : 202);
     },
@@ -138,10 +140,14 @@ export const addContactsRoutes = router()
     }),
     async (c) => {
       const q = c.req.valid("query");
-      const teamId = c.get("caller").teamId;
+      const caller = c.get("caller");
+      // Jobs are as visible as their sequences; a job without one, to its creator.
+      const seen = visibleSequenceRaw(caller, "sequence_id");
+      const where = `team_id = ? AND (? IS NULL OR sequence_id = ?) AND (${seen.sql} OR (sequence_id IS NULL AND user_id = ?))`;
+      const params = [caller.teamId, q.sequence_id ?? null, q.sequence_id ?? null, ...seen.params, caller.userId];
       const [rows, total] = await c.env.DB.batch<any>([
-        c.env.DB.prepare("SELECT * FROM jobs WHERE team_id = ?1 AND (?2 IS NULL OR sequence_id = ?2) ORDER BY created_at DESC LIMIT ?3 OFFSET ?4").bind(teamId, q.sequence_id ?? null, q.per_page, (q.page - 1) * q.per_page),
-        c.env.DB.prepare("SELECT count(*) AS n FROM jobs WHERE team_id = ?1 AND (?2 IS NULL OR sequence_id = ?2)").bind(teamId, q.sequence_id ?? null),
+        c.env.DB.prepare(`SELECT * FROM jobs WHERE ${where} ORDER BY created_at DESC LIMIT ? OFFSET ?`).bind(...params, q.per_page, (q.page - 1) * q.per_page),
+        c.env.DB.prepare(`SELECT count(*) AS n FROM jobs WHERE ${where}`).bind(...params),
       ]);
       return c.json({ jobs: rows!.results.map(presentJob), pagination: paginationMeta(q.page, q.per_page, total!.results[0].n) }, 200);
     },
@@ -155,7 +161,7 @@ export const addContactsRoutes = router()
       request: { params: IdParam },
       responses: { 200: json(z.object({ job: JobSchema })), 404: errorResponses[404] },
     }),
-    async (c) => c.json({ job: presentJob(await jobOf(c.env, c.get("caller").teamId, c.req.valid("param").id)) }, 200),
+    async (c) => c.json({ job: presentJob(await jobOf(c.env, c.get("caller"), c.req.valid("param").id)) }, 200),
   )
   .openapi(
     createRoute({
@@ -168,7 +174,7 @@ export const addContactsRoutes = router()
     }),
     async (c) => {
       const caller = c.get("caller");
-      const job = await jobOf(c.env, caller.teamId, c.req.valid("param").id);
+      const job = await jobOf(c.env, caller, c.req.valid("param").id);
       const q = c.req.valid("query");
       const filter = q.outcome === "all" ? null : q.outcome;
       const [rows, total] = await c.env.DB.batch<any>([
@@ -196,7 +202,7 @@ export const addContactsRoutes = router()
       responses: { 200: { description: "text/csv", content: { "text/csv": { schema: z.string() } } }, 404: errorResponses[404] },
     }),
     async (c) => {
-      const job = await jobOf(c.env, c.get("caller").teamId, c.req.valid("param").id);
+      const job = await jobOf(c.env, c.get("caller"), c.req.valid("param").id);
       const env = c.env;
       // Streamed page by page: a 100,000-row job never sits in memory whole.
       const stream = new ReadableStream<Uint8Array>({
@@ -235,10 +241,7 @@ export const addContactsRoutes = router()
     }),
     async (c) => {
       const caller = c.get("caller");
-      const job = await jobOf(c.env, caller.teamId, c.req.valid("param").id);
-      await sequenceFor(db(c.env.DB), caller, job.sequence_id).then((a) => {
-        if (a.access === "view" && job.user_id !== caller.userId) throw new ApiError("forbidden", "You can't cancel jobs of this sequence");
-      });
+      const job = await jobOf(c.env, caller, c.req.valid("param").id, "sequence.edit");
       const cancelled = await cancelJob(c.env, caller.teamId, job.id);
       if (!cancelled) throw new ApiError("conflict", `This job is ${job.status}; only scheduled jobs can be cancelled`);
       return c.json({ job: presentJob(cancelled) }, 200);

@@ -4,7 +4,7 @@ import { db } from "../db/client";
 import { contacts, contactStages } from "../db/schema";
 import { notFound } from "../lib/errors";
 import { router } from "../lib/openapi";
-import { errorResponses, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
+import { errorResponses, Id, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
 import { createContact, updateContact, updateStages } from "../services/contacts";
 import { isValidTimeZone } from "../services/schedule-time";
 
@@ -68,8 +68,8 @@ const ContactInput = z
     city: z.string().max(100).nullable(),
     country: z.string().max(100).nullable(),
     time_zone: z.string().refine(isValidTimeZone, "Unknown IANA time zone").nullable(),
-    owner_id: z.string().nullable(),
-    stage_id: z.string().nullable(),
+    owner_id: Id.nullable().openapi({ description: "The user who owns the contact (changing it: its owner or an admin)" }),
+    stage_id: Id.nullable(),
     list_names: z.array(z.string().trim().min(1).max(120)).max(20).openapi({ description: "Lists to add the contact to (created when missing)" }),
   })
   .partial()
@@ -111,7 +111,7 @@ export const contactRoutes = router()
       tags: ["Contacts"],
       summary: "Update a contact",
       request: { params: IdParam, body: jsonBody(ContactInput) },
-      responses: { 200: json(z.object({ contact: ContactSchema })), 404: errorResponses[404], 422: errorResponses[422] },
+      responses: { 200: json(z.object({ contact: ContactSchema })), 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
     }),
     async (c) => {
       const caller = c.get("caller");
@@ -126,13 +126,12 @@ export const contactRoutes = router()
       path: "/contacts/stage",
       tags: ["Contacts"],
       summary: "Move contacts to a stage (a Do Not Contact stage stops all emails to them)",
-      request: { body: jsonBody(z.object({ contact_ids: z.array(z.string()).min(1).max(1000), stage_id: z.string() })) },
-      responses: { 200: json(z.object({ updated: z.number() })), 422: errorResponses[422] },
+      request: { body: jsonBody(z.object({ contact_ids: z.array(Id).min(1).max(1000), stage_id: Id })) },
+      responses: { 200: json(z.object({ updated: z.number(), not_found: z.array(z.string()).openapi({ description: "Ids that matched no contact of your team (nothing changed for them)" }) })), 422: errorResponses[422] },
     }),
     async (c) => {
       const body = c.req.valid("json");
-      await updateStages(c.env.DB, c.get("caller"), body.contact_ids, body.stage_id);
-      return c.json({ updated: body.contact_ids.length }, 200);
+      return c.json(await updateStages(c.env.DB, c.get("caller"), body.contact_ids, body.stage_id), 200);
     },
   )
   .openapi(

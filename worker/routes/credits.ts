@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { now } from "../lib/clock";
 import { router } from "../lib/openapi";
+import { requirePermission } from "../middleware/auth";
 import { json, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
 import { DEFAULT_WATERFALL } from "../services/enrichment";
 
@@ -16,6 +17,7 @@ export const creditRoutes = router()
       method: "get",
       path: "/credits",
       tags: ["Credits"],
+      middleware: [requirePermission("credits.view")],
       summary: "Balance, credits held by running jobs, usage by day and source, and the enrichment waterfall report",
       request: { query: z.object({ days: z.coerce.number().int().min(1).max(365).default(30) }) },
       responses: {
@@ -60,6 +62,7 @@ export const creditRoutes = router()
       method: "get",
       path: "/credits/ledger",
       tags: ["Credits"],
+      middleware: [requirePermission("credits.view")],
       summary: "The append-only credit ledger, newest first",
       request: { query: Pagination },
       responses: { 200: json(z.object({ entries: z.array(LedgerEntry), pagination: PaginationMeta })) },

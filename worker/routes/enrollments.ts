@@ -3,13 +3,13 @@ import { and, asc, desc, eq, sql } from "drizzle-orm";
 import { inList } from "../db/in-list";
 import { db } from "../db/client";
 import { auditLog, contacts, enrollments, mailboxes, steps } from "../db/schema";
-import type { Env } from "../env";
+import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { ApiError } from "../lib/errors";
 import { router } from "../lib/openapi";
 import { errorResponses, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
 import { mailboxStub, sequenceStub } from "../lib/stubs";
-import { sequenceFor } from "../services/access";
+import { mailboxFor, sequenceFor, visibleSequenceRaw } from "../services/access";
 import { auditEntry } from "../services/audit";
 import { REASONS, type ReasonCode } from "../services/engine-types";
 import { nextWindowStart } from "../services/schedule-time";
@@ -159,7 +159,7 @@ export const enrollmentRoutes = router()
       const caller = c.get("caller");
       const d = db(c.env.DB);
       const { seq } = await sequenceFor(d, caller, c.req.valid("param").id);
-      return c.json({ scheduled: await scheduledEmails(c.env, { sequenceId: seq.id, teamId: caller.teamId }, c.req.valid("query").limit) }, 200);
+      return c.json({ scheduled: await scheduledEmails(c.env, caller, { sequenceId: seq.id }, c.req.valid("query").limit) }, 200);
     },
   )
   .openapi(
@@ -173,14 +173,15 @@ export const enrollmentRoutes = router()
     }),
     async (c) => {
       const caller = c.get("caller");
-      const mb = await db(c.env.DB).query.mailboxes.findFirst({ where: and(eq(mailboxes.id, c.req.valid("param").id), eq(mailboxes.teamId, caller.teamId)) });
-      if (!mb) throw new ApiError("not_found", "Mailbox not found");
-      return c.json({ scheduled: await scheduledEmails(c.env, { mailboxId: mb.id, teamId: caller.teamId }, c.req.valid("query").limit) }, 200);
+      const mb = await mailboxFor(db(c.env.DB), caller, c.req.valid("param").id, "mailbox.view");
+      // Only the emails of sequences the caller can see (a shared mailbox serves others' sequences too).
+      return c.json({ scheduled: await scheduledEmails(c.env, caller, { mailboxId: mb.id }, c.req.valid("query").limit) }, 200);
     },
   );
 
 /** Queued emails (forecast from the mailbox) and emails whose step wait has not passed yet (next window after it). */
-async function scheduledEmails(env: Env, scope: { teamId: string; sequenceId?: string; mailboxId?: string }, limit: number) {
+async function scheduledEmails(env: Env, caller: Caller, scope: { sequenceId?: string; mailboxId?: string }, limit: number) {
+  const seen = visibleSequenceRaw(caller, "e.sequence_id");
   const rows = await env.DB.prepare(
     `SELECT e.id, e.mailbox_id, e.sequence_id, e.current_step, e.next_due_at, e.reason, s.name AS sequence_name, st.type AS step_type,
             c.id AS contact_id, trim(c.first_name || ' ' || c.last_name) AS contact_name, c.email, mb.email AS mailbox_email
@@ -191,9 +192,9 @@ async function scheduledEmails(env: Env, scope: { teamId: string; sequenceId?: s
        LEFT JOIN steps st ON st.sequence_id = e.sequence_id AND st.position = e.current_step
       WHERE e.team_id = ?1 AND e.status = 'active' AND e.mailbox_id IS NOT NULL AND st.type = 'auto_email'
         AND (?2 IS NULL OR e.sequence_id = ?2) AND (?3 IS NULL OR e.mailbox_id = ?3)
-        AND e.reason IN ('queued_for_mailbox', 'waiting_for_step')
+        AND e.reason IN ('queued_for_mailbox', 'waiting_for_step') AND ${seen.sql}
       ORDER BY e.next_due_at LIMIT 2000`,
-  ).bind(scope.teamId, scope.sequenceId ?? null, scope.mailboxId ?? null).all<Record<string, any>>();
+  ).bind(caller.teamId, scope.sequenceId ?? null, scope.mailboxId ?? null, ...seen.params).all<Record<string, any>>();
   const fc = await forecasts(env, rows.results.filter((r) => r.reason === "queued_for_mailbox").map((r) => r.mailbox_id));
   const windows = new Map<string, Awaited<ReturnType<typeof loadSequenceConfig>>>();
   const out = [];

@@ -3,6 +3,7 @@ import { and, desc, eq, sql } from "drizzle-orm";
 import { db } from "../db/client";
 import { contacts, mailboxes, messages, sequences } from "../db/schema";
 import { notFound } from "../lib/errors";
+import { messageFor, visibleSequence } from "../services/access";
 import { router } from "../lib/openapi";
 import { errorResponses, IdParam, json, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
 
@@ -48,6 +49,7 @@ export const messageRoutes = router()
       const d = db(c.env.DB);
       const where = and(
         eq(messages.teamId, caller.teamId),
+        visibleSequence(caller, messages.sequenceId),
         q.mailbox_id ? eq(messages.mailboxId, q.mailbox_id) : undefined,
         q.sequence_id ? eq(messages.sequenceId, q.sequence_id) : undefined,
         q.contact_id ? eq(messages.contactId, q.contact_id) : undefined,
@@ -87,8 +89,8 @@ export const messageRoutes = router()
       responses: { 200: { description: "message/rfc822", content: { "message/rfc822": { schema: z.string() } } }, 404: errorResponses[404] },
     }),
     async (c) => {
-      const row = await db(c.env.DB).query.messages.findFirst({ where: and(eq(messages.id, c.req.valid("param").id), eq(messages.teamId, c.get("caller").teamId)) });
-      if (!row?.raw) throw notFound("Message");
+      const row = await messageFor(db(c.env.DB), c.get("caller"), c.req.valid("param").id);
+      if (!row.raw) throw notFound("Message");
       return c.body(row.raw, 200, { "content-type": "message/rfc822; charset=utf-8" });
     },
   );

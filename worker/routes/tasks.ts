@@ -1,13 +1,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, asc, desc, eq, gte, lt, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gte, lt, or, sql } from "drizzle-orm";
 import { db } from "../db/client";
 import { contacts, sequences, tasks, users } from "../db/schema";
 import { now } from "../lib/clock";
-import { ApiError, notFound } from "../lib/errors";
+import { ApiError } from "../lib/errors";
 import { router } from "../lib/openapi";
 import { errorResponses, IdParam, json, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
 import { sequenceStub } from "../lib/stubs";
-import { sequenceFor, canEdit } from "../services/access";
+import { taskFor, visibleSequence } from "../services/access";
 import { isValidTimeZone, windowEnd } from "../services/schedule-time";
 
 export const TaskSchema = z
@@ -57,7 +57,9 @@ export const taskRoutes = router()
       const d = db(c.env.DB);
       const t = now();
       const [startOfDay, endOfDay] = localDayBounds(t, q.time_zone);
-      const base = [eq(tasks.teamId, caller.teamId), ...(q.assignee === "me" ? [eq(tasks.assigneeId, caller.userId)] : [])];
+      // Tasks of sequences the caller can't see stay hidden, except the ones assigned to them.
+      const seen = visibleSequence(caller, tasks.sequenceId);
+      const base = [eq(tasks.teamId, caller.teamId), ...(q.assignee === "me" ? [eq(tasks.assigneeId, caller.userId)] : []), ...(seen ? [or(eq(tasks.assigneeId, caller.userId), seen)!] : [])];
       const open = eq(tasks.status, "open");
       const view = {
         due_today: and(open, gte(tasks.dueAt, startOfDay), lt(tasks.dueAt, endOfDay)),
@@ -115,11 +117,7 @@ export const taskRoutes = router()
       const caller = c.get("caller");
       const { id, action } = c.req.valid("param");
       const d = db(c.env.DB);
-      const task = await d.query.tasks.findFirst({ where: and(eq(tasks.id, id), eq(tasks.teamId, caller.teamId)) });
-      if (!task) throw notFound("Task");
-      if (task.assigneeId !== caller.userId && caller.role !== "admin") {
-        if (!task.sequenceId || !canEdit((await sequenceFor(d, caller, task.sequenceId)).access)) throw new ApiError("forbidden", "This task is assigned to someone else");
-      }
+      const task = await taskFor(d, caller, id);
       if (task.status !== "open") throw new ApiError("conflict", `This task is already ${task.status}`);
       const t = now();
       const status = action === "complete" ? "completed" : "skipped";

@@ -4,7 +4,7 @@ import { db } from "../db/client";
 import { users } from "../db/schema";
 import { router } from "../lib/openapi";
 import { errorResponses, json, UserSchema } from "../lib/schemas";
-import { requireMasterKey } from "../middleware/auth";
+import { requireMasterKey, requirePermission } from "../middleware/auth";
 
 export const userRoutes = router().openapi(
   createRoute({
@@ -12,7 +12,7 @@ export const userRoutes = router().openapi(
     path: "/users",
     tags: ["Users"],
     summary: "The team's users (master key, as Apollo's users/search)",
-    middleware: [requireMasterKey],
+    middleware: [requireMasterKey, requirePermission("users.view")],
     responses: { 200: json(z.object({ users: z.array(UserSchema) })), 403: errorResponses[403] },
   }),
   async (c) => {

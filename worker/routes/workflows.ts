@@ -2,27 +2,26 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { db } from "../db/client";
 import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
-import { ApiError, notFound } from "../lib/errors";
+import { ApiError } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { router } from "../lib/openapi";
-import { errorResponses, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
-import { canEdit, sequenceFor } from "../services/access";
+import { errorResponses, Id, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
+import { authorize, mailboxFor, sequenceFor, visibleSequenceRaw, workflowFor } from "../services/access";
 import { audit } from "../services/audit";
 import { Overrides } from "../services/add-contacts/request";
 import { PeopleFilters } from "../services/people-search";
-import { assertWorkflowCanRun } from "../services/state-preconditions";
 import { assertWorkflowCanRun } from "../services/state-preconditions";
 import { runWorkflow } from "../services/workflows";
 
 const WorkflowInput = z
   .object({
     name: z.string().trim().min(1).max(120),
-    sequence_id: z.string(),
+    sequence_id: Id,
     filters: PeopleFilters.openapi({ description: "People to find; only net-new people (not yet contacts) are added" }),
     interval_minutes: z.number().int().min(15).max(43_200).openapi({ description: "How often it runs (15 minutes to 30 days)" }),
     max_per_run: z.number().int().min(1).max(5_000),
     active: z.boolean(),
-    mailbox_ids: z.array(z.string()).max(50),
+    mailbox_ids: z.array(Id).max(50),
     overrides: Overrides,
     enrich: z.boolean(),
   })
@@ -49,7 +48,7 @@ const WorkflowSchema = z
     id: z.string(),
     name: z.string(),
     owner_id: z.string(),
-    sequence_id: z.string(),
+    sequence_id: Id,
     sequence_name: z.string().nullable(),
     filters: z.record(z.string(), z.unknown()),
     interval_minutes: z.number(),
@@ -88,17 +87,17 @@ async function present(env: Env, w: Record<string, any>) {
   };
 }
 
-async function workflowOf(env: Env, caller: Caller, id: string, write: boolean) {
-  const w = await env.DB.prepare("SELECT * FROM workflows WHERE id = ? AND team_id = ?").bind(id, caller.teamId).first<Record<string, any>>();
-  if (!w) throw notFound("Workflow");
-  if (write && w.owner_id !== caller.userId && caller.role !== "admin") throw new ApiError("forbidden", "Only the workflow's owner or an admin can change it");
-  return w;
+/** A workflow the caller may see (as its sequence), or change ("workflow.manage": its owner or an admin). */
+async function workflowOf(env: Env, caller: Caller, id: string, action: "workflow.view" | "workflow.manage" = "workflow.view") {
+  await workflowFor(db(env.DB), caller, id, action);
+  return (await env.DB.prepare("SELECT * FROM workflows WHERE id = ?").bind(id).first<Record<string, any>>())!;
 }
 
-/** The workflow adds to a sequence: the caller must be allowed to add contacts to it (invariant 9). */
-async function checkSequence(env: Env, caller: Caller, sequenceId: string) {
-  const { access } = await sequenceFor(db(env.DB), caller, sequenceId);
-  if (!canEdit(access)) throw new ApiError("forbidden", "You can't add contacts to this sequence");
+/** A workflow adds to a sequence from mailboxes: its owner must be allowed to do both (invariant 9). */
+async function checkTargets(env: Env, caller: Caller, sequenceId: string | undefined, mailboxIds: string[] | undefined) {
+  const d = db(env.DB);
+  if (sequenceId) await sequenceFor(d, caller, sequenceId, "sequence.edit");
+  for (const id of new Set(mailboxIds ?? [])) await mailboxFor(d, caller, id, "mailbox.send");
 }
 
 const one = json(z.object({ workflow: WorkflowSchema }));
@@ -107,7 +106,8 @@ export const workflowRoutes = router()
   .openapi(
     createRoute({ method: "get", path: "/workflows", tags: ["Workflows"], summary: "The team's workflows with their last run", responses: { 200: json(z.object({ workflows: z.array(WorkflowSchema) })) } }),
     async (c) => {
-      const { results } = await c.env.DB.prepare("SELECT * FROM workflows WHERE team_id = ? ORDER BY name").bind(c.get("caller").teamId).all<Record<string, any>>();
+      const seen = visibleSequenceRaw(c.get("caller"), "sequence_id");
+      const { results } = await c.env.DB.prepare(`SELECT * FROM workflows WHERE team_id = ? AND ${seen.sql} ORDER BY name`).bind(c.get("caller").teamId, ...seen.params).all<Record<string, any>>();
       return c.json({ workflows: await Promise.all(results.map((w) => present(c.env, w))) }, 200);
     },
   )
@@ -123,8 +123,8 @@ export const workflowRoutes = router()
     async (c) => {
       const caller = c.get("caller");
       const b = c.req.valid("json");
-      await checkSequence(c.env, caller, b.sequence_id);
-      if (b.active !== false) await assertWorkflowCanRun(c.env.DB, caller.teamId, b.sequence_id);
+      authorize(caller, "workflow.create");
+      await checkTargets(c.env, caller, b.sequence_id, b.mailbox_ids);
       if (b.active !== false) await assertWorkflowCanRun(c.env.DB, caller.teamId, b.sequence_id);
       const id = newId();
       const t = now();
@@ -134,12 +134,12 @@ export const workflowRoutes = router()
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ).bind(id, caller.teamId, caller.userId, b.name, b.sequence_id, JSON.stringify(b.filters), JSON.stringify({ mailbox_ids: b.mailbox_ids, overrides: b.overrides, enrich: b.enrich }), interval, b.max_per_run ?? 100, b.active === false ? 0 : 1, t + 60_000, t).run();
       await audit(db(c.env.DB), caller, "workflow.create", "workflow", id);
-      return c.json({ workflow: await present(c.env, (await workflowOf(c.env, caller, id, false))!) }, 201);
+      return c.json({ workflow: await present(c.env, (await workflowOf(c.env, caller, id))!) }, 201);
     },
   )
   .openapi(
     createRoute({ method: "get", path: "/workflows/{id}", tags: ["Workflows"], summary: "One workflow with its last run", request: { params: IdParam }, responses: { 200: one, 404: errorResponses[404] } }),
-    async (c) => c.json({ workflow: await present(c.env, await workflowOf(c.env, c.get("caller"), c.req.valid("param").id, false)) }, 200),
+    async (c) => c.json({ workflow: await present(c.env, await workflowOf(c.env, c.get("caller"), c.req.valid("param").id)) }, 200),
   )
   .openapi(
     createRoute({
@@ -153,10 +153,8 @@ export const workflowRoutes = router()
     async (c) => {
       const caller = c.get("caller");
       const b = c.req.valid("json");
-      const w = await workflowOf(c.env, caller, c.req.valid("param").id, true);
-      if (b.sequence_id) await checkSequence(c.env, caller, b.sequence_id);
-      // Turning it on, or pointing a workflow that is on at another sequence: that sequence must be on.
-      if (b.active === true || (b.sequence_id && (b.active ?? !!w.active))) await assertWorkflowCanRun(c.env.DB, caller.teamId, b.sequence_id ?? w.sequence_id);
+      const w = await workflowOf(c.env, caller, c.req.valid("param").id, "workflow.manage");
+      await checkTargets(c.env, caller, b.sequence_id, b.mailbox_ids);
       // Turning it on, or pointing a workflow that is on at another sequence: that sequence must be on.
       if (b.active === true || (b.sequence_id && (b.active ?? !!w.active))) await assertWorkflowCanRun(c.env.DB, caller.teamId, b.sequence_id ?? w.sequence_id);
       const options = { ...JSON.parse(w.options), ...(b.mailbox_ids && { mailbox_ids: b.mailbox_ids }), ...(b.overrides && { overrides: b.overrides }), ...(b.enrich !== undefined && { enrich: b.enrich }) };
@@ -169,7 +167,7 @@ export const workflowRoutes = router()
         b.active ? 1 : 0, now() + 60_000, w.id,
       ).run();
       await audit(db(c.env.DB), caller, "workflow.update", "workflow", w.id, b as Record<string, unknown>);
-      return c.json({ workflow: await present(c.env, (await workflowOf(c.env, caller, w.id, false))!) }, 200);
+      return c.json({ workflow: await present(c.env, (await workflowOf(c.env, caller, w.id))!) }, 200);
     },
   )
   .openapi(
@@ -183,7 +181,7 @@ export const workflowRoutes = router()
     }),
     async (c) => {
       const caller = c.get("caller");
-      const w = await workflowOf(c.env, caller, c.req.valid("param").id, true);
+      const w = await workflowOf(c.env, caller, c.req.valid("param").id, "workflow.manage");
       await c.env.DB.batch([c.env.DB.prepare("DELETE FROM workflows WHERE id = ?").bind(w.id), c.env.DB.prepare("DELETE FROM workflow_runs WHERE workflow_id = ?").bind(w.id)]);
       await audit(db(c.env.DB), caller, "workflow.delete", "workflow", w.id);
       return c.json({ ok: true }, 200);
@@ -200,7 +198,7 @@ export const workflowRoutes = router()
     }),
     async (c) => {
       const caller = c.get("caller");
-      const w = await workflowOf(c.env, caller, c.req.valid("param").id, true);
+      const w = await workflowOf(c.env, caller, c.req.valid("param").id, "workflow.manage");
       const runId = await runWorkflow(c.env, w.id, now(), true);
       const run = await c.env.DB.prepare(`${RUN_SQL} WHERE r.id = ?`).bind(runId).first<Record<string, any>>();
       if (!run) throw new ApiError("conflict", "This workflow is running right now");
@@ -218,7 +216,7 @@ export const workflowRoutes = router()
     }),
     async (c) => {
       const caller = c.get("caller");
-      const w = await workflowOf(c.env, caller, c.req.valid("param").id, false);
+      const w = await workflowOf(c.env, caller, c.req.valid("param").id);
       const q = c.req.valid("query");
       const [rows, total] = await c.env.DB.batch<Record<string, any>>([
         c.env.DB.prepare(`${RUN_SQL} WHERE r.workflow_id = ? ORDER BY r.started_at DESC LIMIT ? OFFSET ?`).bind(w.id, q.per_page, (q.page - 1) * q.per_page),

@@ -1,4 +1,4 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql, type AnyColumn, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { contacts, jobs, mailboxes, messages, schedules, sequences, sequenceShares, tasks, users, workflows } from "../db/schema";
 import type { Caller } from "../env";
@@ -33,6 +33,7 @@ export const RULES = {
   "contact.edit": { who: ["member"], key: true, says: "create and edit contacts, change stages, create lists and add to them" },
   "contact.reassign": { who: ["admin", "owner"], key: false, says: "change a contact's owner (a member may take an unowned contact)" },
   "workflow.view": { who: ["admin", "owner", "editor", "viewer"], key: true, says: "see a workflow (as its sequence)" },
+  "workflow.create": { who: ["member"], key: false, says: "create a workflow (they own it; they must be able to edit its sequence and send from its mailboxes)" },
   "workflow.manage": { who: ["admin", "owner"], key: false, says: "create, change, run, delete a workflow (and be able to edit its sequence)" },
   "task.work": { who: ["admin", "owner", "editor"], key: true, says: "complete or skip a task (its assignee, the sequence's editors, admins)" },
   "credits.view": { who: ["member"], key: true, says: "see credits and the ledger" },
@@ -122,6 +123,24 @@ export function canSeeAllSequences(caller: Caller) {
 
 export const canEdit = (a: SequenceAccess) => a !== "view";
 
+/**
+ * The same visibility for lists (jobs, emails, scheduled emails, tasks, workflows): a SQL condition
+ * on a `sequence_id` column, or undefined when the caller sees every sequence of the team.
+ */
+export function visibleSequence(caller: Caller, column: AnyColumn | SQL): SQL | undefined {
+  if (canSeeAllSequences(caller)) return undefined;
+  return sql`${column} in (select s.id from sequences s where s.team_id = ${caller.teamId} and (s.owner_id = ${caller.userId} or exists (select 1 from sequence_shares x where x.sequence_id = s.id and x.user_id = ${caller.userId})))`;
+}
+
+/** `visibleSequence` for raw statements: SQL text with `?` placeholders and its parameters ("1 = 1" for admins). */
+export function visibleSequenceRaw(caller: Caller, column: string): { sql: string; params: string[] } {
+  if (canSeeAllSequences(caller)) return { sql: "1 = 1", params: [] };
+  return {
+    sql: `${column} IN (SELECT s.id FROM sequences s WHERE s.team_id = ? AND (s.owner_id = ? OR EXISTS (SELECT 1 FROM sequence_shares x WHERE x.sequence_id = s.id AND x.user_id = ?)))`,
+    params: [caller.teamId, caller.userId, caller.userId],
+  };
+}
+
 export async function mailboxFor(d: Db, caller: Caller, mailboxId: string, action: Action = "mailbox.view") {
   const m = await d.query.mailboxes.findFirst({ where: and(eq(mailboxes.id, mailboxId), eq(mailboxes.teamId, caller.teamId)) });
   if (!m) throw notFound("Mailbox");
@@ -207,19 +226,20 @@ export async function messageFor(d: Db, caller: Caller, messageId: string) {
   return m;
 }
 
-/** Completing or skipping a task: its assignee, the sequence's editors, admins. */
+/** Completing or skipping a task: its assignee, the sequence's owner and editors, admins. */
 export async function taskFor(d: Db, caller: Caller, taskId: string) {
   const t = await d.query.tasks.findFirst({ where: and(eq(tasks.id, taskId), eq(tasks.teamId, caller.teamId)) });
   if (!t) throw notFound("Task");
-  if (t.sequenceId) {
+  let share: "view" | "edit" | null = null;
+  if (t.sequenceId && t.assigneeId !== caller.userId) {
     const { access } = await sequenceFor(d, caller, t.sequenceId, "sequence.view").catch((e) => {
       throw e instanceof ApiError && e.status === 404 ? notFound("Task") : e;
     });
-    const rel = relations(caller, t.assigneeId, access === "edit" || access === "owner" ? "edit" : access === "view" ? "view" : null);
-    if (access === "owner") rel.push("editor");
-    if (!allowed(caller, "task.work", rel)) throw forbidden("This task is assigned to someone else");
-  } else if (!allowed(caller, "task.work", relations(caller, t.assigneeId))) {
-    throw notFound("Task");
+    share = access === "view" ? "view" : "edit";
+  }
+  if (!allowed(caller, "task.work", relations(caller, t.assigneeId, share))) {
+    if (!t.sequenceId) throw notFound("Task");
+    throw forbidden("This task is assigned to someone else");
   }
   record(caller, "task.work", t.id);
   return t;

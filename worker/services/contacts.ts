@@ -2,6 +2,7 @@ import { bulkInsertStatements } from "../db/bulk";
 import { IN_LIST, listParam } from "../db/in-list";
 import type { Caller } from "../env";
 import { now } from "../lib/clock";
+import { assertContact, authorize } from "./access";
 import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
 
@@ -87,6 +88,11 @@ export async function createContact(d1: D1Database, caller: Caller, input: Conta
 }
 
 export async function updateContact(d1: D1Database, caller: Caller, id: string, input: ContactInput) {
+  const current = await d1.prepare("SELECT owner_id AS ownerId FROM contacts WHERE id = ? AND team_id = ? AND deleted_at IS NULL").bind(id, caller.teamId).first<{ ownerId: string | null }>();
+  if (!current) throw notFound("Contact");
+  assertContact(caller, "contact.edit", current.ownerId);
+  // Giving a contact to someone else is its owner's or an admin's call (services/access.ts).
+  if (input.owner_id !== undefined && input.owner_id !== current.ownerId) assertContact(caller, "contact.reassign", current.ownerId, input.owner_id);
   await checkRefs(d1, caller.teamId, input);
   const sets: string[] = [];
   const vals: unknown[] = [];
@@ -103,7 +109,15 @@ export async function updateContact(d1: D1Database, caller: Caller, id: string, 
 }
 
 /** Move contacts to a stage; a Do-Not-Contact stage stops them being emailed (checked at send time). */
-export async function updateStages(d1: D1Database, caller: Caller, contactIds: string[], stageId: string) {
+export async function updateStages(d1: D1Database, caller: Caller, contactIds: string[], stageId: string): Promise<{ updated: number; not_found: string[] }> {
+  authorize(caller, "contact.edit");
   await checkRefs(d1, caller.teamId, { stage_id: stageId });
-  await d1.prepare("UPDATE contacts SET stage_id = ?, updated_at = ? WHERE team_id = ? AND id IN (SELECT value FROM json_each(?))").bind(stageId, now(), caller.teamId, JSON.stringify(contactIds)).run();
+  const ids = [...new Set(contactIds)];
+  // RETURNING tells which ids were really changed: unknown, deleted and other teams' ids are reported, not counted.
+  const { results } = await d1
+    .prepare("UPDATE contacts SET stage_id = ?, updated_at = ? WHERE team_id = ? AND deleted_at IS NULL AND id IN (SELECT value FROM json_each(?)) RETURNING id")
+    .bind(stageId, now(), caller.teamId, JSON.stringify(ids))
+    .all<{ id: string }>();
+  const done = new Set(results.map((r) => r.id));
+  return { updated: done.size, not_found: ids.filter((i) => !done.has(i)) };
 }
