@@ -114,7 +114,7 @@ describe("credits: ending a job and settling its hold are one transaction", () =
   it("a crash at any write while aborting an interrupted commit never leaves it failed with its hold kept", async () => {
     for (let k = 0; k < 3; k++) {
       const { x, job, credits } = await heldJob(2, 640 + k * 2);
-      await env.DB.prepare("UPDATE jobs SET status = 'preparing', created_at = created_at - 3600000 WHERE id = ?").bind(job.id).run();
+      await env.DB.prepare("UPDATE jobs SET status = 'preparing', created_at = created_at - 3600000, run_at = created_at - 3600000 WHERE id = ?").bind(job.id).run();
       await startDueJobs(crashAt(env, k)).catch(() => {});
       await expectHoldAccounted(x.teamId, job.id, credits);
       await startDueJobs(env);

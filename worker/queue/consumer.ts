@@ -1,6 +1,6 @@
 import type { Env } from "../env";
 import type { QueueMessage } from "./messages";
-import { failJob, processChunk } from "../services/add-contacts/jobs";
+import { failJob, planPage, processChunk } from "../services/add-contacts/jobs";
 
 /** Acks messages one by one so one bad message never redelivers its whole batch. */
 export async function consumeQueue(batch: MessageBatch<QueueMessage>, env: Env): Promise<void> {
@@ -15,15 +15,18 @@ export async function consumeQueue(batch: MessageBatch<QueueMessage>, env: Env):
   }
 }
 
-async function handle(body: QueueMessage, env: Env, deadLetter: boolean): Promise<void> {
+export async function handle(body: QueueMessage, env: Env, deadLetter: boolean): Promise<void> {
   if (deadLetter) {
     // A chunk that failed every retry: the job fails with the reason, and its unused hold is returned.
     console.error("dead-lettered message", JSON.stringify(body));
     if (body.kind === "add_contacts_chunk") await failJob(env, body.jobId, `Chunk ${body.from}-${body.to} failed after retries`);
+    if (body.kind === "add_contacts_plan") await failJob(env, body.jobId, `Planning candidates from ${body.from} failed after retries`);
     return;
   }
   switch (body.kind) {
     case "add_contacts_chunk":
       return processChunk(env, body.jobId, body.from, body.to);
+    case "add_contacts_plan":
+      return planPage(env, body);
   }
 }

@@ -1,5 +1,5 @@
 import { ApiError } from "../../lib/errors";
-import { searchPeopleIds } from "../people-search";
+import { buildPeopleWhere, searchPeopleIds } from "../people-search";
 import { MAX_JOB_CANDIDATES, type AddContactsRequest } from "./request";
 
 /** One contact or person to add, before validation. */
@@ -77,6 +77,58 @@ export async function resolveSource(d1: D1Database, teamId: string, source: AddC
   for (const c of contactIds) out.push({ personId: null, contactId: c });
   if (out.length > MAX_JOB_CANDIDATES) tooMany(out.length);
   return out;
+}
+
+/**
+ * The candidates of a source as one SQL query that D1 runs on its side (the Worker never holds the
+ * ids): people become the team's saved contact when there is one, duplicates collapse, and each row
+ * carries its priority (score, then key) as `loadFacts` orders them. Unknown ids stay, to be
+ * reported "not found". Lists must belong to the team (checked by `checkLists`).
+ */
+function candidatesQuery(teamId: string, source: AddContactsRequest["source"]) {
+  const search = source.search ? buildPeopleWhere(source.search, teamId) : null;
+  const params: unknown[] = [...(search?.params ?? [])];
+  const p = (v: unknown) => `?${params.push(v)}`;
+  const team = p(teamId);
+  const cte = `WITH
+    pe(pid) AS (SELECT value FROM json_each(${p(JSON.stringify(source.people_ids ?? []))})
+                ${search ? `UNION SELECT p.id FROM people p WHERE ${search.where}` : ""}),
+    saved(pid, cid) AS (SELECT pe.pid, (SELECT c.id FROM contacts c WHERE c.team_id = ${team} AND c.person_id = pe.pid AND c.deleted_at IS NULL) FROM pe),
+    cs(cid) AS (SELECT value FROM json_each(${p(JSON.stringify(source.contact_ids ?? []))})
+                UNION SELECT contact_id FROM list_members WHERE team_id = ${team} AND list_id IN (SELECT value FROM json_each(${p(JSON.stringify(source.list_ids ?? []))}))
+                UNION SELECT cid FROM saved WHERE cid IS NOT NULL),
+    cand(person_id, contact_id, k, score) AS (
+      SELECT NULL, cs.cid, cs.cid, coalesce((SELECT c.score FROM contacts c WHERE c.id = cs.cid AND c.team_id = ${team} AND c.deleted_at IS NULL), -1) FROM cs
+      UNION ALL
+      SELECT s.pid, NULL, 'p:' || s.pid, coalesce((SELECT x.score FROM people x WHERE x.id = s.pid), -1) FROM saved s WHERE s.cid IS NULL)`;
+  return { cte, params, team };
+}
+
+/** Lists of another team (or none) are 404, as in `resolveSource`. */
+export async function checkLists(d1: D1Database, teamId: string, listIds: string[] | undefined) {
+  if (!listIds?.length) return;
+  const lists = await d1.prepare("SELECT id FROM lists WHERE team_id = ? AND id IN (SELECT value FROM json_each(?))").bind(teamId, JSON.stringify(listIds)).all<{ id: string }>();
+  const missing = listIds.filter((id) => !lists.results.some((l) => l.id === id));
+  if (missing.length) throw new ApiError("not_found", "List not found", { list_ids: missing });
+}
+
+/** How many candidates a source resolves to (after people become contacts and duplicates collapse); 413 past the job limit. */
+export async function countCandidates(d1: D1Database, teamId: string, source: AddContactsRequest["source"]): Promise<number> {
+  await checkLists(d1, teamId, source.list_ids);
+  const { cte, params } = candidatesQuery(teamId, source);
+  const n = (await d1.prepare(`${cte} SELECT count(*) AS n FROM cand`).bind(...params).first<{ n: number }>())?.n ?? 0;
+  if (n > MAX_JOB_CANDIDATES) tooMany(n);
+  return n;
+}
+
+/** Writes a job's candidates in priority order (idx 0 = highest score) inside D1, in one statement. */
+export function stageCandidatesStatement(d1: D1Database, jobId: string, teamId: string, source: AddContactsRequest["source"]): D1PreparedStatement {
+  const { cte, params, team } = candidatesQuery(teamId, source);
+  params.push(jobId);
+  return d1
+    .prepare(`${cte} INSERT OR IGNORE INTO job_candidates (job_id, idx, team_id, person_id, contact_id, mailbox_id)
+              SELECT ?${params.length}, row_number() OVER (ORDER BY score DESC, k) - 1, ${team}, person_id, contact_id, NULL FROM cand WHERE true`)
+    .bind(...params);
 }
 
 function tooMany(n: number): never {

@@ -47,12 +47,19 @@ export async function loadMailboxLoads(env: Env, teamId: string, mailboxIds: str
  * the mailbox listed first, so the same input gives the same assignment.
  */
 export function assignMailboxes(loads: MailboxLoad[], count: number): string[] {
-  const left = loads.map((m) => m.dailyLimit - m.usedToday - m.pending);
+  return assignFrom(loads.map((m) => m.id), roomOf(loads), count);
+}
+
+/** Remaining daily room of each mailbox, in the order of `loads`: where a rotation starts. */
+export const roomOf = (loads: MailboxLoad[]) => loads.map((m) => m.dailyLimit - m.usedToday - m.pending);
+
+/** The rotation continued from `left` (updated in place), so a job planned page by page assigns as if in one go. */
+export function assignFrom(ids: string[], left: number[], count: number): string[] {
   const out: string[] = [];
   for (let i = 0; i < count; i++) {
     let best = 0;
-    for (let k = 1; k < loads.length; k++) if (left[k]! > left[best]!) best = k;
-    out.push(loads[best]!.id);
+    for (let k = 1; k < ids.length; k++) if (left[k]! > left[best]!) best = k;
+    out.push(ids[best]!);
     left[best]!--;
   }
   return out;

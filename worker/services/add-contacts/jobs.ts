@@ -1,5 +1,5 @@
 import { bulkInsertStatements, type Row } from "../../db/bulk";
-import type { Db } from "../../db/client";
+import { db, type Db } from "../../db/client";
 import type { Caller, Env } from "../../env";
 import { now } from "../../lib/clock";
 import { sha256Hex } from "../../lib/crypto";
@@ -7,10 +7,11 @@ import { ApiError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { sequenceStub } from "../../lib/stubs";
 import type { QueueMessage } from "../../queue/messages";
-import { holdExists, holdStatements, settleJobStatements } from "../credits";
+import { balanceOf, holdExists, holdStatements, settleJobStatements } from "../credits";
 import { DEFAULT_WATERFALL } from "../enrichment";
-import { loadFacts, keyOf } from "./candidates";
-import { planAddContacts } from "./plan";
+import { assignFrom, loadMailboxLoads, roomOf } from "./capacity";
+import { countCandidates, keyOf, loadFacts, stageCandidatesStatement } from "./candidates";
+import { checkPreconditions, planAddContacts } from "./plan";
 import { CHUNK_SIZE, type AddContactsRequest } from "./request";
 import { evaluate, type ValidationOptions } from "./validate";
 
@@ -36,7 +37,7 @@ function sourceSummary(req: AddContactsRequest) {
  * the maximum spend, the job with its ordered candidates and mailbox assignments, then the chunks on
  * the queue (or a start time for the cron). A repeated Idempotency-Key returns the same job.
  */
-export async function commitAddContacts(env: Env, d: Db, caller: Caller, sequenceId: string, req: AddContactsRequest, idempotencyKey: string | null, via: string) {
+export async function commitAddContacts(env: Env, d: Db, caller: Caller, sequenceId: string, req: AddContactsRequest, idempotencyKey: string | null, via: string): Promise<{ job: JobRow; replayed: boolean }> {
   const requestHash = await sha256Hex(JSON.stringify({ sequenceId, req }));
   if (idempotencyKey) {
     const existing = await env.DB.prepare("SELECT * FROM jobs WHERE team_id = ? AND idempotency_key = ?").bind(caller.teamId, idempotencyKey).first<JobRow>();
@@ -47,6 +48,9 @@ export async function commitAddContacts(env: Env, d: Db, caller: Caller, sequenc
       return { job: existing, replayed: true };
     }
   }
+  const pre = await checkPreconditions(env, d, caller, sequenceId, req);
+  // A selection larger than one page is planned page by page through the queue, never in this request.
+  if ((await countCandidates(env.DB, caller.teamId, req.source)) > PLAN_PAGE) return commitPaged(env, caller, sequenceId, req, idempotencyKey, via, requestHash, pre);
   const plan = await planAddContacts(env, d, caller, sequenceId, req, { preview: true });
   if (plan.preconditions.length) {
     const first = plan.preconditions[0]!;
@@ -79,6 +83,98 @@ export async function commitAddContacts(env: Env, d: Db, caller: Caller, sequenc
   for (let i = 0; i < stmts.length; i += 50) await env.DB.batch(stmts.slice(i, i + 50));
   if (!scheduled) await startJob(env, jobId);
   return { job: (await env.DB.prepare("SELECT * FROM jobs WHERE id = ?").bind(jobId).first<JobRow>())!, replayed: false };
+}
+
+/** Most candidates one request, page or chunk holds at a time (the Worker's 128 MB are shared). */
+export const PLAN_PAGE = 5000;
+
+/**
+ * Commit of a large selection (more than PLAN_PAGE candidates): the request checks the preconditions,
+ * writes the job ("preparing") and its candidates in priority order inside D1 (one statement, no ids
+ * in the Worker), and queues the first plan page. The pages validate, add up the maximum spend and
+ * assign mailboxes; the last one holds the credits (or fails the job with the reason when the balance
+ * can't cover the maximum, before anything is charged or enrolled) and fans out the chunks.
+ */
+async function commitPaged(
+  env: Env, caller: Caller, sequenceId: string, req: AddContactsRequest, idempotencyKey: string | null, via: string, requestHash: string,
+  pre: Awaited<ReturnType<typeof checkPreconditions>>,
+): Promise<{ job: JobRow; replayed: boolean }> {
+  if (pre.preconditions.length) {
+    const first = pre.preconditions[0]!;
+    throw new ApiError(first.code, first.message, { fix: first.fix, preconditions: pre.preconditions, ...first.details }, 422);
+  }
+  const t = now();
+  const jobId = newId();
+  const loads = await loadMailboxLoads(env, caller.teamId, pre.mailboxIds, t);
+  const { search: _s, people_ids: _p, contact_ids: _c, ...restSource } = req.source;
+  const options = { ...req, source: restSource, request_hash: requestHash, via, mailbox_ids: loads.map((m) => m.id), planned: "paged" };
+  try {
+    await env.DB.batch([
+      env.DB.prepare(
+        `INSERT INTO jobs (id, team_id, user_id, kind, sequence_id, source, options, status, run_at, total, credits_held, idempotency_key, created_at)
+         VALUES (?1, ?2, ?3, 'add_contacts', ?4, ?5, ?6, 'preparing', ?7, 0, 0, ?8, ?7)`,
+      ).bind(jobId, caller.teamId, caller.userId, sequenceId, JSON.stringify(sourceSummary(req)), JSON.stringify(options), t, idempotencyKey),
+      stageCandidatesStatement(env.DB, jobId, caller.teamId, req.source),
+      env.DB.prepare("UPDATE jobs SET total = (SELECT count(*) FROM job_candidates WHERE job_id = ?1) WHERE id = ?1").bind(jobId),
+    ]);
+  } catch (err) {
+    if (idempotencyKey && String(err).includes("UNIQUE")) return commitAddContacts(env, db(env.DB), caller, sequenceId, req, idempotencyKey, via);
+    throw err;
+  }
+  await env.JOBS.send({ kind: "add_contacts_plan", jobId, from: 0, left: roomOf(loads), maximum: 0 });
+  return { job: (await env.DB.prepare("SELECT * FROM jobs WHERE id = ?").bind(jobId).first<JobRow>())!, replayed: false };
+}
+
+/**
+ * One plan page of a large job (see commitPaged): at most PLAN_PAGE candidates are read, evaluated
+ * as the preview would, and given their mailbox; the running state travels in the next message.
+ */
+export async function planPage(env: Env, msg: Extract<QueueMessage, { kind: "add_contacts_plan" }>) {
+  const job = await env.DB.prepare("UPDATE jobs SET run_at = ? WHERE id = ? AND status = 'preparing' RETURNING *").bind(now(), msg.jobId).first<JobRow>();
+  if (!job) return; // cancelled, failed or already planned
+  const options = JSON.parse(job.options) as AddContactsRequest & { mailbox_ids: string[] };
+  const t = now();
+  const { results: cands } = await env.DB.prepare("SELECT * FROM job_candidates WHERE job_id = ? AND idx >= ? AND idx < ? ORDER BY idx").bind(job.id, msg.from, msg.from + PLAN_PAGE).all<Record<string, any>>();
+  const seq = await env.DB.prepare("SELECT settings FROM sequences WHERE id = ?").bind(job.sequence_id).first<{ settings: string }>();
+  const facts = await loadFacts(env.DB, job.team_id, job.sequence_id, cands.map((c) => ({ personId: c.person_id, contactId: c.contact_id })), t);
+  const byKey = new Map(facts.map((f) => [keyOf(f), f]));
+  const validation: ValidationOptions = {
+    callerId: job.user_id,
+    allowOtherOwners: (JSON.parse(seq?.settings ?? "{}") as { allow_other_owners?: boolean }).allow_other_owners !== false,
+    skipValidation: options.skip_validation, overrides: options.overrides ?? {}, enrich: options.enrich, providers: DEFAULT_WATERFALL, preview: true,
+  };
+  const evaluations = await Promise.all(cands.map((c) => evaluate(byKey.get(c.contact_id ?? `p:${c.person_id}`)!, validation)));
+  const left = [...msg.left];
+  const enrolledAt = evaluations.flatMap((e, i) => (e.outcome === "enrolled" ? [i] : []));
+  const assigned = options.mailbox_ids.length ? assignFrom(options.mailbox_ids, left, enrolledAt.length) : [];
+  const mailboxOf = new Map(enrolledAt.map((i, k) => [i, assigned[k] ?? null]));
+  const rows: Row[] = cands.map((c, i) => [job.id, c.idx, job.team_id, c.person_id, c.contact_id, mailboxOf.get(i) ?? null]);
+  const stmts = bulkInsertStatements(env.DB, "job_candidates", ["job_id", "idx", "team_id", "person_id", "contact_id", "mailbox_id"], rows, "", "ON CONFLICT(job_id, idx) DO UPDATE SET mailbox_id = excluded.mailbox_id");
+  if (stmts.length) await env.DB.batch(stmts);
+  const maximum = msg.maximum + evaluations.reduce((a, e) => a + e.maxCost, 0);
+  const next = msg.from + PLAN_PAGE;
+  if (next < job.total) await env.JOBS.send({ kind: "add_contacts_plan", jobId: job.id, from: next, left, maximum });
+  else await holdPlanned(env, job, options, maximum);
+}
+
+/** The last plan page: hold the maximum spend (once, by its ref) or fail the job saying why; then start or schedule it. */
+async function holdPlanned(env: Env, job: JobRow, options: AddContactsRequest, maximum: number) {
+  const t = now();
+  const holdRef = `job:${job.id}:hold`;
+  const scheduled = options.add_at !== undefined && options.add_at > t;
+  await env.DB.batch([
+    ...(maximum > 0 ? holdStatements(env.DB, job.team_id, holdRef, maximum, job.id, JSON.parse(job.source).kind, "Held for adding contacts") : []),
+    env.DB.prepare(
+      `UPDATE jobs SET credits_held = ?1, status = ?2, run_at = ?3
+        WHERE id = ?4 AND status = 'preparing' AND (?1 = 0 OR EXISTS (SELECT 1 FROM credit_ledger WHERE team_id = ?5 AND ref = ?6))`,
+    ).bind(maximum, scheduled ? "scheduled" : "preparing", scheduled ? options.add_at : t, job.id, job.team_id, holdRef),
+  ]);
+  if (maximum > 0 && !(await holdExists(env.DB, job.team_id, holdRef))) {
+    const balance = await balanceOf(env.DB, job.team_id);
+    await endJob(env, job.id, "failed", ["preparing"], `Not enough credits: this batch can cost up to ${maximum} credits; the balance is ${balance}. Nothing was charged or added.`);
+    return;
+  }
+  if (!scheduled) await startJob(env, job.id);
 }
 
 /** Fan the job out: one queue message per chunk of candidate indexes. */
@@ -277,7 +373,8 @@ export async function startDueJobs(env: Env) {
   const t = now();
   const { results } = await env.DB.prepare("SELECT id FROM jobs WHERE status = 'scheduled' AND run_at <= ? ORDER BY run_at LIMIT 50").bind(t).all<{ id: string }>();
   for (const j of results) await startJob(env, j.id);
-  const { results: stale } = await env.DB.prepare("SELECT id FROM jobs WHERE status = 'preparing' AND created_at < ? LIMIT 50").bind(t - 10 * 60_000).all<{ id: string }>();
+  // A preparing job's run_at is its heartbeat (each plan page moves it): silent for 10 minutes = interrupted.
+  const { results: stale } = await env.DB.prepare("SELECT id FROM jobs WHERE status = 'preparing' AND coalesce(run_at, created_at) < ? LIMIT 50").bind(t - 10 * 60_000).all<{ id: string }>();
   for (const j of stale) await endJob(env, j.id, "failed", ["preparing"], "The request was interrupted before the job started");
   return results.length;
 }
@@ -299,7 +396,7 @@ export async function settleEndedJobs(env: Env): Promise<number> {
 export async function failJob(env: Env, jobId: string, reason: string) {
   const [, ended] = await env.DB.batch<JobRow>([
     recountStatement(env.DB, jobId),
-    env.DB.prepare("UPDATE jobs SET status = 'failed', error = ?1, finished_at = coalesce(finished_at, ?2) WHERE id = ?3 AND status IN ('queued','running') RETURNING *").bind(reason, now(), jobId),
+    env.DB.prepare("UPDATE jobs SET status = 'failed', error = ?1, finished_at = coalesce(finished_at, ?2) WHERE id = ?3 AND status IN ('preparing','queued','running') RETURNING *").bind(reason, now(), jobId),
     ...settleJobStatements(env.DB, jobId),
   ]);
   return ended!.results[0] ?? null;

@@ -66,10 +66,10 @@ async function chooseMailboxes(env: Env, caller: Caller, ids: string[] | undefin
 }
 
 /**
- * Everything an add-contacts request would do, computed without writing or charging anything:
- * the preview answers with it, and a commit writes exactly it. Deterministic for the same state.
+ * The checks that need no candidate (DESIGN.md "Add contacts" step 2, except credits): the caller
+ * may edit the sequence, it is active with a step on, the mailboxes are connected, the owner exists.
  */
-export async function planAddContacts(env: Env, d: Db, caller: Caller, sequenceId: string, req: AddContactsRequest, o: { preview: boolean }): Promise<Plan> {
+export async function checkPreconditions(env: Env, d: Db, caller: Caller, sequenceId: string, req: AddContactsRequest) {
   const { seq } = await sequenceFor(d, caller, sequenceId, "sequence.edit");
   const sequence = (await loadSequenceConfig(env.DB, seq.id))!;
   const preconditions: Precondition[] = [];
@@ -82,7 +82,16 @@ export async function planAddContacts(env: Env, d: Db, caller: Caller, sequenceI
     const u = await env.DB.prepare("SELECT 1 FROM users WHERE id = ? AND team_id = ?").bind(req.owner_id, caller.teamId).first();
     if (!u) throw new ApiError("validation_failed", "Owner not found", { fields: [{ field: "owner_id", message: "No such user in your team" }] });
   }
+  return { seq, sequence, preconditions, mailboxIds: chosen.ids };
+}
 
+/**
+ * Everything an add-contacts request would do, computed without writing or charging anything:
+ * the preview answers with it, and a commit writes exactly it. Deterministic for the same state.
+ */
+export async function planAddContacts(env: Env, d: Db, caller: Caller, sequenceId: string, req: AddContactsRequest, o: { preview: boolean }): Promise<Plan> {
+  const { seq, sequence, preconditions, mailboxIds } = await checkPreconditions(env, d, caller, sequenceId, req);
+  const chosen = { ids: mailboxIds };
   const t = now();
   const candidates = await resolveSource(env.DB, caller.teamId, req.source);
   const facts = await loadFacts(env.DB, caller.teamId, seq.id, candidates, t);
