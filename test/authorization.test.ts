@@ -145,6 +145,10 @@ describe("roles: who may change what", () => {
     // Without a choice, the member's default rotation is their own mailboxes only.
     const auto = await body(await as(rep1, "POST", `/api/sequences/${seq}/add-contacts/preview`, { source: { contact_ids: [contact!.id] } }));
     expect(auto.mailboxes.map((m: any) => m.mailbox_id)).toEqual([MB_REP1]);
+    // The screens learn which mailboxes they may offer.
+    const listed = await body(await as(rep1, "GET", "/api/mailboxes"));
+    expect(listed.mailboxes.filter((m: any) => m.can_send).map((m: any) => m.id)).toEqual([MB_REP1]);
+    expect((await body(await as(admin, "GET", "/api/mailboxes"))).mailboxes.every((m: any) => m.can_send)).toBe(true);
   });
 
   it("only a contact's owner or an admin gives it to someone else", async () => {

@@ -1,11 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq } from "drizzle-orm";
-import { db, type Db } from "../db/client";
+import { db } from "../db/client";
 import { auditLog, mailboxes, messages } from "../db/schema";
 import type { Context } from "hono";
 import type { AppEnv, Caller, Env } from "../env";
 import { now } from "../lib/clock";
-import { ApiError, notFound } from "../lib/errors";
+import { ApiError } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { router } from "../lib/openapi";
 import { errorResponses, Id, IdParam, json, jsonBody } from "../lib/schemas";
@@ -69,6 +69,7 @@ export const MailboxSchema = z
     user_id: z.string(),
     owner_name: z.string().nullable(),
     can_edit: z.boolean().openapi({ description: "Whether the caller may change this mailbox (its owner or an admin)" }),
+    can_send: z.boolean().openapi({ description: "Whether the caller may send a sequence's emails from it (its owner or an admin)" }),
     email: z.string(),
     sender_name: z.string(),
     signature: z.string(),
@@ -95,6 +96,7 @@ async function present(env: Env, caller: Caller, r: typeof mailboxes.$inferSelec
     user_id: r.userId,
     owner_name: owner?.name ?? null,
     can_edit: mailboxAllows(caller, "mailbox.manage", r.userId),
+    can_send: mailboxAllows(caller, "mailbox.send", r.userId),
     email: r.email,
     sender_name: r.senderName,
     signature: r.signature,

@@ -6,7 +6,8 @@ import { Meter } from "./Meter";
 
 /**
  * Tick-box list of mailboxes with each one's capacity left today. Disconnected or paused mailboxes
- * can't be picked (a send from them would be refused by the add-contacts preconditions).
+ * can't be picked (a send from them would be refused by the add-contacts preconditions), nor can
+ * another user's mailbox unless you are an admin (only its owner or an admin sends from it).
  */
 export function MailboxPickList(props: { mailboxes: Mailbox[]; selected: string[]; onToggle: (id: string, on: boolean) => void; empty?: JSX.Element }) {
   return (
@@ -14,7 +15,8 @@ export function MailboxPickList(props: { mailboxes: Mailbox[]; selected: string[
       <For each={props.mailboxes} fallback={props.empty}>
         {(m) => {
           const left = () => Math.max(0, m.capacity.left_today);
-          const down = () => m.status !== "connected";
+          const notYours = () => !m.can_send;
+          const down = () => m.status !== "connected" || notYours();
           return (
             <li>
               <label class="mailbox-pick" classList={{ selected: props.selected.includes(m.id), disabled: down() }}>
@@ -27,7 +29,16 @@ export function MailboxPickList(props: { mailboxes: Mailbox[]; selected: string[
                   </span>
                 </span>
                 <span class="mailbox-pick-cap" id={`mb-cap-${m.id}`}>
-                  <Show when={!down()} fallback={<Badge tone="warning" dot>{m.status === "paused" ? "Paused" : "Disconnected"}</Badge>}>
+                  <Show
+                    when={!down()}
+                    fallback={
+                      notYours() ? (
+                        <span class="muted small" title="Only its owner or an admin can send from it">Not yours to send from</span>
+                      ) : (
+                        <Badge tone="warning" dot>{m.status === "paused" ? "Paused" : "Disconnected"}</Badge>
+                      )
+                    }
+                  >
                     <span class="small">
                       <strong class="tabular">{formatNumber(left())}</strong> of {formatNumber(m.daily_limit)} left today
                     </span>

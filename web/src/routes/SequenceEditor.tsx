@@ -172,6 +172,7 @@ function Editor(props: { seq: Sequence; onApply: (s: Sequence) => void }) {
   const tab = (): Tab => (TABS.includes(params.tab as Tab) ? (params.tab as Tab) : "steps");
   const readOnly = () => props.seq.access === "view";
   const archived = () => props.seq.archived_at !== null;
+  // Sharing, giving away and archiving are the owner's or an admin's (README: who may do what).
   const canShare = () => props.seq.access === "owner" || props.seq.access === "admin";
   const ownerName = () => (props.seq.access === "owner" ? "You" : props.seq.owner_name || "—");
 
@@ -289,7 +290,7 @@ function Editor(props: { seq: Sequence; onApply: (s: Sequence) => void }) {
           >
             <Icon name="copy" size={15} /> {busy() === "clone" ? "Cloning…" : "Clone"}
           </button>
-          <Show when={!readOnly()}>
+          <Show when={canShare()}>
             <Show
               when={archived()}
               fallback={

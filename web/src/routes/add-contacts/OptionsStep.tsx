@@ -13,7 +13,8 @@ const MAX_AHEAD_MS = 365 * 24 * 60 * 60 * 1000;
 
 export function OptionsStep(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) {
   const mailboxes = createAsync(() => getMailboxes());
-  const connected = () => (mailboxes()?.mailboxes ?? []).filter((m) => m.status === "connected");
+  // What "rotate" uses: the connected mailboxes you may send from (yours; an admin's: the team's).
+  const connected = () => (mailboxes()?.mailboxes ?? []).filter((m) => m.status === "connected" && m.can_send);
   const toggleMailbox = (id: string, on: boolean) => props.setW("mailboxIds", (ids) => (on ? [...ids, id] : ids.filter((x) => x !== id)));
   const addAtMs = () => localInputToMs(props.w.addAt);
   const addAtInPast = () => props.w.when === "at" && addAtMs() !== null && addAtMs()! <= Date.now();
@@ -33,7 +34,7 @@ export function OptionsStep(props: { w: Wizard; setW: SetStoreFunction<Wizard> }
             <label class="radio-row">
               <input type="radio" name="mailbox-mode" checked={props.w.mailboxMode === "all"} onChange={() => props.setW("mailboxMode", "all")} />
               <span>
-                <strong>Rotate over every connected mailbox</strong>
+                <strong>Rotate over every connected mailbox you can send from</strong>
                 <span class="muted small">
                   <Suspense fallback="…">{formatNumber(connected().length)} connected now. Recommended: spreads the load, fastest start.</Suspense>
                 </span>
@@ -54,7 +55,7 @@ export function OptionsStep(props: { w: Wizard; setW: SetStoreFunction<Wizard> }
                 <MailboxPickList mailboxes={mailboxes()?.mailboxes ?? []} selected={props.w.mailboxIds} onToggle={toggleMailbox} />
                 <p class="field-help">
                   <Show when={props.w.mailboxIds.length === 0} fallback={props.w.mailboxIds.length === 1 ? "Every new contact sends from this mailbox." : `New contacts rotate over these ${props.w.mailboxIds.length} mailboxes.`}>
-                    None ticked: every connected mailbox is used. Disconnected ones can't be picked; <A href="/mailboxes">reconnect them on Mailboxes</A>.
+                    None ticked: every connected mailbox you can send from is used. Disconnected ones can't be picked; <A href="/mailboxes">reconnect them on Mailboxes</A>. Only a mailbox's owner or an admin sends from it.
                   </Show>
                 </p>
               </fieldset>

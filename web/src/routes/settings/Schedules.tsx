@@ -114,6 +114,7 @@ export function Schedules() {
                         <Show when={s.next_window_at}>{(at) => <span class="muted small">Opens {formatDay(at())}</span>}</Show>
                       </div>
                       <div class="cell-actions">
+                        <Show when={s.can_edit} fallback={<span class="muted small" title="Only the schedule's creator or an admin can change it">View only</span>}>
                         <button type="button" class="btn btn-secondary btn-sm" onClick={() => setEditing(s)} aria-label={`Edit schedule ${s.name}`}>
                           Edit
                         </button>
@@ -128,6 +129,7 @@ export function Schedules() {
                         >
                           Delete
                         </button>
+                        </Show>
                       </div>
                     </li>
                   )}
