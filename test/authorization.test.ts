@@ -191,6 +191,16 @@ describe("reads follow the sequence's visibility", () => {
     expect(outbox.messages.map((m: any) => m.id)).not.toContain(msgId);
     expect((await body(await as(rep1, "GET", "/api/messages?per_page=100"))).messages.map((m: any) => m.id)).toContain(msgId);
 
+    // A call task of that sequence, assigned to rep1: hidden from rep2 (who still sees team tasks without a sequence).
+    const taskId = newId();
+    await env.DB.prepare("INSERT INTO tasks (id, team_id, enrollment_id, sequence_id, step_id, contact_id, assignee_id, type, note, due_at, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'call', 'Call them', 1, 'open', 1)")
+      .bind(taskId, DEMO.team, newId(), SEQ_REP1, newId(), contact!.id, DEMO.rep1).run();
+    const tasksOf = async (s: Session) => (await body(await as(s, "GET", "/api/tasks?view=open&assignee=all&per_page=100"))).tasks.map((t: any) => t.id);
+    expect(await tasksOf(rep1)).toContain(taskId);
+    expect(await tasksOf(rep2)).not.toContain(taskId);
+    expect((await tasksOf(rep2)).length).toBeGreaterThan(0);
+    expect(await errorOf(await as(rep2, "POST", `/api/tasks/${taskId}/complete`, {}))).toMatchObject({ status: 404 });
+
     const wf = await body(await as(rep1, "POST", "/api/workflows", { name: `Riley WF ${newId()}`, sequence_id: SEQ_REP1, filters: { titles: ["CTO"] }, active: false }));
     expect(await errorOf(await as(rep2, "GET", `/api/workflows/${wf.workflow.id}`))).toMatchObject({ status: 404 });
     expect(await errorOf(await as(rep2, "GET", `/api/workflows/${wf.workflow.id}/runs`))).toMatchObject({ status: 404 });

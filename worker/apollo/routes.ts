@@ -1,6 +1,7 @@
 import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { db } from "../db/client";
+import { containsSql } from "../db/contains";
 import { listParam } from "../db/in-list";
 import type { AppEnv, Caller } from "../env";
 import { ApiError, validationError } from "../lib/errors";
@@ -88,8 +89,8 @@ const master = requireMasterKey;
 export const apolloRoutes = new Hono<AppEnv>()
   .post("/emailer_campaigns/search", master, async (c) => {
     const p = await parse(c, z.object({ q_name: str.optional(), page: int(1, 500), per_page: int(25, 100) }));
-    const name = p.q_name ? `%${p.q_name.replace(/[%_]/g, "")}%` : null;
-    const { rows, total } = await campaignRows(c.env.DB, c.get("caller"), name ? "AND s.name LIKE ?" : "", name ? [name] : [], p.per_page, p.page);
+    const name = p.q_name?.trim() || null;
+    const { rows, total } = await campaignRows(c.env.DB, c.get("caller"), name ? `AND ${containsSql("s.name", "?")}` : "", name ? [name] : [], p.per_page, p.page);
     return c.json({ breadcrumbs: p.q_name ? [{ label: "Name", signal_field_name: "q_name", value: p.q_name, display_name: p.q_name }] : [], emailer_campaigns: rows.map(apolloCampaign), pagination: apolloPagination(p.page, p.per_page, total) });
   })
   .post("/emailer_campaigns/remove_or_stop_contact_ids", master, async (c) => {
@@ -185,11 +186,11 @@ export const apolloRoutes = new Hono<AppEnv>()
   })
   .on(["GET", "POST"], "/users/search", master, async (c) => {
     const p = await parse(c, z.object({ q_keywords: str.optional(), page: int(1, 500), per_page: int(25, 100) }));
-    const like = p.q_keywords ? `%${p.q_keywords.replace(/[%_]/g, "")}%` : null;
+    const like = p.q_keywords?.trim() || null;
     const teamId = c.get("caller").teamId;
     const [rows, total] = await c.env.DB.batch<Record<string, any>>([
-      c.env.DB.prepare("SELECT * FROM users WHERE team_id = ?1 AND disabled_at IS NULL AND (?2 IS NULL OR name LIKE ?2 OR email LIKE ?2) ORDER BY name LIMIT ?3 OFFSET ?4").bind(teamId, like, p.per_page, (p.page - 1) * p.per_page),
-      c.env.DB.prepare("SELECT count(*) AS n FROM users WHERE team_id = ?1 AND disabled_at IS NULL AND (?2 IS NULL OR name LIKE ?2 OR email LIKE ?2)").bind(teamId, like),
+      c.env.DB.prepare(`SELECT * FROM users WHERE team_id = ?1 AND disabled_at IS NULL AND (?2 IS NULL OR ${containsSql("name", "?2")} OR ${containsSql("email", "?2")}) ORDER BY name LIMIT ?3 OFFSET ?4`).bind(teamId, like, p.per_page, (p.page - 1) * p.per_page),
+      c.env.DB.prepare(`SELECT count(*) AS n FROM users WHERE team_id = ?1 AND disabled_at IS NULL AND (?2 IS NULL OR ${containsSql("name", "?2")} OR ${containsSql("email", "?2")})`).bind(teamId, like),
     ]);
     return c.json({
       users: rows!.results.map((u) => ({ id: u.id, email: u.email, name: u.name, first_name: u.name.split(" ")[0], last_name: u.name.split(" ").slice(1).join(" "), team_id: u.team_id, created_at: iso(u.created_at) })),
@@ -211,9 +212,9 @@ export const apolloRoutes = new Hono<AppEnv>()
   .post("/contacts/search", async (c) => {
     const p = await parse(c, z.object({ q_keywords: str.optional(), contact_stage_ids: arr(APOLLO_ARRAY_MAX.contact_stage_ids).optional(), label_ids: arr(APOLLO_ARRAY_MAX.label_ids).optional(), sort_by_field: str.optional(), sort_ascending: bool.optional(), page: int(1, 500), per_page: int(25, 100) }));
     const teamId = c.get("caller").teamId;
-    const like = p.q_keywords ? `%${p.q_keywords.replace(/[%_]/g, "")}%` : null;
+    const like = p.q_keywords?.trim() || null;
     const where = `c.team_id = ?1 AND c.deleted_at IS NULL
-      AND (?2 IS NULL OR c.first_name || ' ' || c.last_name LIKE ?2 OR c.email LIKE ?2 OR c.company LIKE ?2 OR c.title LIKE ?2)
+      AND (?2 IS NULL OR ${containsSql("c.first_name || ' ' || c.last_name", "?2")} OR ${containsSql("c.email", "?2")} OR ${containsSql("c.company", "?2")} OR ${containsSql("c.title", "?2")})
       AND (?3 IS NULL OR c.stage_id IN (SELECT value FROM json_each(?3)))
       AND (?4 IS NULL OR EXISTS (SELECT 1 FROM list_members m WHERE m.contact_id = c.id AND m.list_id IN (SELECT value FROM json_each(?4))))`;
     const sort = p.sort_by_field === "contact_last_name" ? "c.last_name" : p.sort_by_field === "contact_updated_at" ? "c.updated_at" : "c.created_at";
@@ -318,7 +319,7 @@ export const apolloRoutes = new Hono<AppEnv>()
     const caller = c.get("caller");
     // Tasks of sequences the caller can't see stay hidden, except their own.
     const seen = visibleSequenceRaw(caller, "sequence_id");
-    const where = `team_id = ? AND (assignee_id = ? OR ${seen.sql})`;
+    const where = `team_id = ? AND (assignee_id = ? OR sequence_id IS NULL OR ${seen.sql})`;
     const binds = [caller.teamId, caller.userId, ...seen.params];
     const [rows, total] = await c.env.DB.batch<Record<string, any>>([
       c.env.DB.prepare(`SELECT * FROM tasks WHERE ${where} ORDER BY status = 'open' DESC, due_at, id LIMIT ? OFFSET ?`).bind(...binds, p.per_page, (p.page - 1) * p.per_page),

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, asc, desc, eq, gte, lt, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gte, isNull, lt, or, sql } from "drizzle-orm";
 import { db } from "../db/client";
 import { contacts, sequences, tasks, users } from "../db/schema";
 import { now } from "../lib/clock";
@@ -59,7 +59,11 @@ export const taskRoutes = router()
       const [startOfDay, endOfDay] = localDayBounds(t, q.time_zone);
       // Tasks of sequences the caller can't see stay hidden, except the ones assigned to them.
       const seen = visibleSequence(caller, tasks.sequenceId);
-      const base = [eq(tasks.teamId, caller.teamId), ...(q.assignee === "me" ? [eq(tasks.assigneeId, caller.userId)] : []), ...(seen ? [or(eq(tasks.assigneeId, caller.userId), seen)!] : [])];
+      const base = [
+        eq(tasks.teamId, caller.teamId),
+        ...(q.assignee === "me" ? [eq(tasks.assigneeId, caller.userId)] : []),
+        ...(seen ? [or(eq(tasks.assigneeId, caller.userId), isNull(tasks.sequenceId), seen)!] : []),
+      ];
       const open = eq(tasks.status, "open");
       const view = {
         due_today: and(open, gte(tasks.dueAt, startOfDay), lt(tasks.dueAt, endOfDay)),
