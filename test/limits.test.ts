@@ -263,3 +263,39 @@ describe("the code keeps IN lists under D1's 100 bound parameters", () => {
     expect(offenders).toEqual([]);
   });
 });
+
+describe("searches at their longest", () => {
+  // D1 refuses LIKE patterns over 50 bytes ("LIKE or GLOB pattern too complex"): every text search
+  // at its documented maximum length must still answer.
+  it("REST: contacts (200 characters), sequences and lists (120), people titles (200)", async () => {
+    const x = await addContactsSetup();
+    const [c1] = await makeContacts(x.teamId, 1);
+    const long = `${"Acme ".repeat(39)}Acme`.slice(0, 200);
+    await env.DB.prepare("UPDATE contacts SET company = ? WHERE id = ?").bind(`The ${long} Group`, c1).run();
+    const contacts = await as(x.s, "GET", `/api/contacts?q=${encodeURIComponent(long)}`);
+    expect(contacts.status).toBe(200);
+    expect((await json(contacts)).contacts.map((c: any) => c.id)).toEqual([c1]);
+    expect((await as(x.s, "GET", `/api/sequences?q=${"s".repeat(120)}`)).status).toBe(200);
+    expect((await as(x.s, "GET", `/api/lists?q=${"l".repeat(120)}`)).status).toBe(200);
+    const people = await as(x.s, "POST", "/api/people/search", { titles: ["t".repeat(200)] });
+    expect(people.status).toBe(200);
+    expect((await json(people)).pagination.total_entries).toBe(0);
+  });
+
+  it("Apollo: sequences, users, contacts and people with 200-character keywords", async () => {
+    const x = await addContactsSetup();
+    const { master } = await keysFor(x.teamId, x.userId);
+    const long = "x".repeat(200);
+    for (const [path, body] of [
+      ["/emailer_campaigns/search", { q_name: long, page: 500, per_page: 100 }],
+      ["/users/search", { q_keywords: long }],
+      ["/contacts/search", { q_keywords: long }],
+      ["/mixed_people/search", { person_titles: [long] }],
+    ] as const) {
+      const res = await apollo(master, path, body);
+      expect(res.status, path).toBe(200);
+    }
+    const found = await json(await apollo(master, "/emailer_campaigns/search", { q_name: "Seq" }));
+    expect(found.emailer_campaigns.map((c: any) => c.id)).toEqual([x.sequenceId]);
+  });
+});

@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, asc, desc, eq, isNull, like, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, isNull, or, sql } from "drizzle-orm";
 import { db } from "../db/client";
+import { contains } from "../db/contains";
 import { contacts, contactStages } from "../db/schema";
 import { notFound } from "../lib/errors";
 import { router } from "../lib/openapi";
@@ -149,8 +150,7 @@ export const contactRoutes = router()
       const conds = [eq(contacts.teamId, teamId), isNull(contacts.deletedAt)];
       if (q.owner_id) conds.push(eq(contacts.ownerId, q.owner_id));
       if (q.q) {
-        const p = `%${q.q.replace(/[%_]/g, "")}%`;
-        conds.push(or(like(contacts.firstName, p), like(contacts.lastName, p), like(contacts.email, p), like(contacts.company, p))!);
+        conds.push(or(contains(contacts.firstName, q.q), contains(contacts.lastName, q.q), contains(contacts.email, q.q), contains(contacts.company, q.q))!);
       }
       const where = and(...conds);
       const order =

@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, asc, eq, like, sql } from "drizzle-orm";
+import { and, asc, eq, sql } from "drizzle-orm";
 import { db } from "../db/client";
+import { contains } from "../db/contains";
 import { IN_LIST, inChunks, listParam } from "../db/in-list";
 import { listMembers, lists } from "../db/schema";
 import { ApiError, notFound } from "../lib/errors";
@@ -71,7 +72,7 @@ export const listRoutes = router()
     async (c) => {
       const teamId = c.get("caller").teamId;
       const q = c.req.valid("query");
-      const where = and(eq(lists.teamId, teamId), q.q ? like(lists.name, `%${q.q.replace(/[%_\\]/g, "")}%`) : undefined);
+      const where = and(eq(lists.teamId, teamId), q.q ? contains(lists.name, q.q) : undefined);
       const d = db(c.env.DB);
       const [rows, total] = await Promise.all([
         d

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, asc, eq, isNotNull, isNull, like, or, sql } from "drizzle-orm";
+import { and, asc, eq, isNotNull, isNull, or, sql } from "drizzle-orm";
+import { contains } from "../db/contains";
 import { inList } from "../db/in-list";
 import { db, runBatch } from "../db/client";
 import { auditLog, schedules, sequences, sequenceShares, steps, stepVariants, users } from "../db/schema";
@@ -85,7 +86,7 @@ export const sequenceRoutes = router()
       if (!canSeeAllSequences(caller)) {
         conds.push(or(eq(sequences.ownerId, caller.userId), sql`exists (select 1 from ${sequenceShares} where ${sequenceShares.sequenceId} = ${sequences.id} and ${sequenceShares.userId} = ${caller.userId})`)!);
       }
-      if (q.q) conds.push(like(sequences.name, `%${q.q.replace(/[%_]/g, "")}%`));
+      if (q.q) conds.push(contains(sequences.name, q.q));
       if (q.status === "archived") conds.push(isNotNull(sequences.archivedAt));
       else if (q.status !== "all") conds.push(isNull(sequences.archivedAt), eq(sequences.active, q.status === "active"));
       else conds.push(isNull(sequences.archivedAt));

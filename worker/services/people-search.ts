@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { containsSql } from "../db/contains";
 import { listParam } from "../db/in-list";
 
 /** Employee-count ranges, as Apollo's `organization_num_employees_ranges` ("1,10", "11,50", …). */
@@ -62,10 +63,10 @@ export function buildPeopleWhere(f: PeopleFilters, teamId: string): Built {
     conds.push(`p.rowid IN (SELECT rowid FROM people_fts WHERE people_fts MATCH ?${params.length})`);
   }
   if (f.titles?.length) {
-    // Titles match anywhere in the title; the patterns travel as one bound JSON array (any number
-    // of titles stays under D1's 100 bound parameters).
-    params.push(listParam(f.titles.map((t) => `%${t.replace(/[%_]/g, "")}%`)));
-    conds.push(`EXISTS (SELECT 1 FROM json_each(?${params.length}) t WHERE p.title LIKE t.value)`);
+    // Titles match anywhere in the title; they travel as one bound JSON array (any number of titles
+    // stays under D1's 100 bound parameters) and match by instr (D1 refuses LIKE patterns over 50 bytes).
+    params.push(listParam(f.titles));
+    conds.push(`EXISTS (SELECT 1 FROM json_each(?${params.length}) t WHERE ${containsSql("p.title", "t.value")})`);
   }
   inList("p.seniority", f.seniorities);
   inList("p.department", f.departments);
