@@ -1,9 +1,20 @@
 #!/usr/bin/env node
 // Browser tests: start the app on its own port with a fresh local state (migrations + demo seed, as
 // `npm start` does), run the headless-Chromium tests in test/browser/ against it, stop it.
+// Chromium comes from Debian: when /usr/bin/chromium is missing and we run as root with apt-get, it is
+// installed (saying so); otherwise the run stops with how to install it (scripts/chromium.mjs).
 import { spawn } from "node:child_process";
 import { rmSync } from "node:fs";
+import { ensureChromium } from "./chromium.mjs";
 import { env, run, waitForServer } from "./lib.mjs";
+
+let chromiumPath;
+try {
+  chromiumPath = ensureChromium();
+} catch (err) {
+  console.error(`\n${err.message}\n`);
+  process.exit(1);
+}
 
 const port = Number(process.env.BROWSER_TEST_PORT ?? 8791);
 const state = ".wrangler/browser-test-state";
@@ -37,7 +48,7 @@ let code = 0;
 try {
   await waitForServer(`http://localhost:${port}/api/me`, 120_000);
   await Promise.race([seeded, new Promise((_, rej) => setTimeout(() => rej(new Error("seed did not finish in 120s")), 120_000))]);
-  await run(process.execPath, ["--test", "--test-concurrency=1", "test/browser/*.test.mjs"], { env: { ...env, SEQFLARE_URL: `http://localhost:${port}` } });
+  await run(process.execPath, ["--test", "--test-concurrency=1", "test/browser/*.test.mjs"], { env: { ...env, SEQFLARE_URL: `http://localhost:${port}`, CHROMIUM_PATH: chromiumPath } });
 } catch (err) {
   console.error(err.message);
   code = 1;

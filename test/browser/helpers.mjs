@@ -1,5 +1,5 @@
-// Shared by the browser tests: start Debian's Chromium through playwright-core (never downloads a
-// browser) against a running Seqflare (`npm start`, or SEQFLARE_URL).
+// Shared by the browser tests: start Debian's Chromium (or CHROMIUM_PATH, which scripts/test-browser.mjs
+// sets after finding or installing it) through playwright-core (never downloads a browser) against a running Seqflare (`npm start`, or SEQFLARE_URL).
 import { chromium } from "playwright-core";
 
 export const baseUrl = process.env.SEQFLARE_URL || "http://localhost:8787";
@@ -17,7 +17,7 @@ const CHROMIUM_ARGS = [
 
 /** A fresh browser and page (its own cookie jar). Close `browser` in `after`/`finally`. */
 export async function launch({ width = 1440, height = 900 } = {}) {
-  const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium", args: CHROMIUM_ARGS });
   const context = await browser.newContext({ viewport: { width, height } });
   context.setDefaultTimeout(15_000);
   const page = await context.newPage();
