@@ -1,3 +1,4 @@
+/// <reference types="vite/client" />
 import { beforeEach, describe, expect, it } from "vitest";
 import { resetClock } from "../worker/lib/clock";
 import { newId } from "../worker/lib/ids";
