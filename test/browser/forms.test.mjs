@@ -49,7 +49,8 @@ describe("forms speak to people", () => {
     await page.waitForURL(/\/sequences\/[^/?]+$/);
     const sw = page.getByRole("switch", { name: "Active", exact: true });
     assert.equal(await sw.isDisabled(), true);
-    assert.match((await page.getByTestId("sequence-active-why").textContent()) ?? "", /Add a step before turning the sequence on/);
+    assert.match((await page.getByTestId("sequence-active-why").textContent()) ?? "", /Add a step to turn it on/);
+    assert.match((await sw.getAttribute("title")) ?? "", /Add a step before turning the sequence on/);
   });
 
   it("a wait longer than a year is refused next to the wait, in words", async () => {

@@ -262,11 +262,9 @@ function Editor(props: { seq: Sequence; onApply: (s: Sequence) => void }) {
               onChange={(v) => void toggleActive(v)}
             />
             <Show when={cantTurnOn()}>
-              {(why) => (
-                <span id="sequence-active-why" class="field-help" data-testid="sequence-active-why">
-                  {why()}
-                </span>
-              )}
+              <span id="sequence-active-why" class="field-help" data-testid="sequence-active-why">
+                {props.seq.steps.length ? "Turn a step on to turn it on" : "Add a step to turn it on"}
+              </span>
             </Show>
           </Show>
           <AddContactsButton seq={props.seq} ownerName={ownerName()} />
