@@ -83,11 +83,12 @@ const master = requireMasterKey;
 
 /**
  * The Apollo-compatible API: an integration written against Apollo's public API works by changing
- * its base URL to /apollo/api/v1. Endpoints Apollo reserves for master keys answer 403 to standard
+ * its base URL to /apollo/api/v1 (or /apollo/v1). Every search answers GET (parameters in the query
+ * string, as many integrations send them) and POST (query, JSON or form body) alike. Endpoints Apollo reserves for master keys answer 403 to standard
  * keys. Where Apollo silently drops skipped contacts, the extra `seqflare` field says why.
  */
 export const apolloRoutes = new Hono<AppEnv>()
-  .post("/emailer_campaigns/search", master, async (c) => {
+  .on(["GET", "POST"], "/emailer_campaigns/search", master, async (c) => {
     const p = await parse(c, z.object({ q_name: str.optional(), page: int(1, 500), per_page: int(25, 100) }));
     const name = p.q_name?.trim() || null;
     const { rows, total } = await campaignRows(c.env.DB, c.get("caller"), name ? `AND ${containsSql("s.name", "?")}` : "", name ? [name] : [], p.per_page, p.page);
@@ -178,6 +179,14 @@ export const apolloRoutes = new Hono<AppEnv>()
     const { results } = await c.env.DB.prepare("SELECT * FROM mailboxes WHERE team_id = ? ORDER BY email").bind(c.get("caller").teamId).all<Record<string, any>>();
     return c.json({ email_accounts: results.map(apolloEmailAccount) });
   })
+  // Integrations check their key with this before anything else (Apollo's "auth/health").
+  .get("/auth/health", (c) => c.json({ healthy: true, is_logged_in: true }))
+  .get("/contact_stages", async (c) => {
+    const { results } = await c.env.DB.prepare("SELECT * FROM contact_stages WHERE team_id = ? ORDER BY position, id").bind(c.get("caller").teamId).all<Record<string, any>>();
+    return c.json({
+      contact_stages: results.map((s) => ({ id: s.id, team_id: s.team_id, name: s.name, display_name: s.name, display_order: s.position, category: s.category })),
+    });
+  })
   .get("/labels", async (c) => {
     const { results } = await c.env.DB.prepare(
       "SELECT l.*, (SELECT count(*) FROM list_members m WHERE m.list_id = l.id) AS n FROM lists l WHERE l.team_id = ? ORDER BY l.name",
@@ -203,13 +212,13 @@ export const apolloRoutes = new Hono<AppEnv>()
     const r = await createContact(c.env.DB, caller, toInput(p), { dedupe: p.run_dedupe ?? false, source: "apollo_api" });
     return c.json({ contact: (await apolloContacts(c.env.DB, caller.teamId, [r.id]))[0] });
   })
-  .put("/contacts/:id", async (c) => {
+  .on(["PUT", "PATCH"], "/contacts/:id", async (c) => {
     const p = await parse(c, ContactParams);
     const caller = c.get("caller");
     await updateContact(c.env.DB, caller, c.req.param("id"), toInput(p));
     return c.json({ contact: (await apolloContacts(c.env.DB, caller.teamId, [c.req.param("id")]))[0] });
   })
-  .post("/contacts/search", async (c) => {
+  .on(["GET", "POST"], "/contacts/search", async (c) => {
     const p = await parse(c, z.object({ q_keywords: str.optional(), contact_stage_ids: arr(APOLLO_ARRAY_MAX.contact_stage_ids).optional(), label_ids: arr(APOLLO_ARRAY_MAX.label_ids).optional(), sort_by_field: str.optional(), sort_ascending: bool.optional(), page: int(1, 500), per_page: int(25, 100) }));
     const teamId = c.get("caller").teamId;
     const like = p.q_keywords?.trim() || null;
@@ -232,7 +241,7 @@ export const apolloRoutes = new Hono<AppEnv>()
     await updateStages(c.env.DB, caller, p.contact_ids, p.contact_stage_id);
     return c.json({ contacts: await apolloContacts(c.env.DB, caller.teamId, p.contact_ids) });
   })
-  .post("/mixed_people/search", async (c) => {
+  .on(["GET", "POST"], "/mixed_people/search", async (c) => {
     const p = await parse(
       c,
       z.object({
@@ -287,7 +296,7 @@ export const apolloRoutes = new Hono<AppEnv>()
       pagination: apolloPagination(p.page, p.per_page, r.total),
     });
   })
-  .post("/emailer_messages/search", master, async (c) => {
+  .on(["GET", "POST"], "/emailer_messages/search", master, async (c) => {
     const p = await parse(c, z.object({ emailer_campaign_ids: arr(APOLLO_ARRAY_MAX.emailer_campaign_ids).optional(), contact_ids: arr(APOLLO_ARRAY_MAX.contact_ids).optional(), emailer_message_stats: arr(APOLLO_ARRAY_MAX.statuses).optional(), page: int(1, 500), per_page: int(25, 100) }));
     const caller = c.get("caller");
     const teamId = caller.teamId;
@@ -314,7 +323,7 @@ export const apolloRoutes = new Hono<AppEnv>()
       pagination: apolloPagination(p.page, p.per_page, total!.results[0]!.n),
     });
   })
-  .post("/tasks/search", master, async (c) => {
+  .on(["GET", "POST"], "/tasks/search", master, async (c) => {
     const p = await parse(c, z.object({ sort_by_field: str.optional(), open_factor_names: arr(APOLLO_ARRAY_MAX.statuses).optional(), page: int(1, 500), per_page: int(25, 100) }));
     const caller = c.get("caller");
     // Tasks of sequences the caller can't see stay hidden, except their own.
@@ -332,6 +341,14 @@ export const apolloRoutes = new Hono<AppEnv>()
       })),
       pagination: apolloPagination(p.page, p.per_page, total!.results[0]!.n),
     });
+  })
+  // After every /contacts/<word> route, so "search" is never taken for an id.
+  .get("/contacts/:id", async (c) => {
+    const teamId = c.get("caller").teamId;
+    const live = await c.env.DB.prepare("SELECT id FROM contacts WHERE id = ? AND team_id = ? AND deleted_at IS NULL").bind(c.req.param("id"), teamId).first<{ id: string }>();
+    if (!live) throw new ApiError("not_found", "No such contact");
+    const [contact] = await apolloContacts(c.env.DB, teamId, [live.id]);
+    return c.json({ contact });
   });
 
 const ContactParams = z.object({
