@@ -300,3 +300,26 @@ describe("searches at their longest", () => {
     expect(found.emailer_campaigns.map((c: any) => c.id)).toEqual([x.sequenceId]);
   });
 });
+
+describe("Apollo ids are never empty", () => {
+  it("refuses an empty owner_id, contact_stage_id or id in a list (422 naming the field) and writes nothing", async () => {
+    const x = await addContactsSetup();
+    const { master } = await keysFor(x.teamId, x.userId);
+    const contacts = async () => (await env.DB.prepare("SELECT count(*) AS n FROM contacts WHERE team_id = ?").bind(x.teamId).first<{ n: number }>())!.n;
+    const before = await contacts();
+    for (const [field, body] of [
+      ["owner_id", { first_name: "A", owner_id: "" }],
+      ["contact_stage_id", { first_name: "B", contact_stage_id: " " }],
+    ] as const) {
+      const err = await errorOf(await apollo(master, "/contacts", body));
+      expect(err, field).toMatchObject({ status: 422, code: "validation_failed" });
+      expect(err.details.fields[0].field).toBe(field);
+    }
+    expect(await contacts()).toBe(before);
+    const stages = await errorOf(await apollo(master, "/contacts/update_stages", { contact_ids: [""], contact_stage_id: `${x.teamId}-cold` }));
+    expect(stages).toMatchObject({ status: 422, code: "validation_failed" });
+    expect(stages.details.fields[0].field).toMatch(/^contact_ids/);
+    const stop = await errorOf(await apollo(master, "/emailer_campaigns/remove_or_stop_contact_ids", { emailer_campaign_ids: [x.sequenceId], contact_ids: ["x"], mode: "stop", user_id: "" }));
+    expect(stop).toMatchObject({ status: 422, code: "validation_failed" });
+  });
+});

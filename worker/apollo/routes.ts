@@ -34,9 +34,11 @@ export const APOLLO_ARRAY_MAX = {
 } as const;
 /** An Apollo array parameter (`x[]=a&x[]=b`, repeated keys or JSON) of at most `max` entries, deduplicated. */
 const arr = (max: number) =>
-  z.preprocess((v) => (v === undefined ? undefined : Array.isArray(v) ? v : [v]), z.array(z.string().max(200)).max(max).transform((xs) => [...new Set(xs)]));
+  z.preprocess((v) => (v === undefined ? undefined : Array.isArray(v) ? v : [v]), z.array(z.string().trim().min(1).max(200)).max(max).transform((xs) => [...new Set(xs)]));
 const int = (d: number, max: number) => z.coerce.number().int().min(1).max(max).default(d);
-const str = z.preprocess((v) => (Array.isArray(v) ? v[0] : v), z.string());
+const str = z.preprocess((v) => (Array.isArray(v) ? v[0] : v), z.string().max(2000));
+/** An id parameter: never empty (an empty owner or stage id would be stored and lock rows out). */
+const id = z.preprocess((v) => (Array.isArray(v) ? v[0] : v), z.string().trim().min(1).max(64));
 
 async function parse<T extends z.ZodTypeAny>(c: Context<AppEnv>, schema: T): Promise<z.infer<T>> {
   let raw: Record<string, unknown>;
@@ -95,7 +97,7 @@ export const apolloRoutes = new Hono<AppEnv>()
     return c.json({ breadcrumbs: p.q_name ? [{ label: "Name", signal_field_name: "q_name", value: p.q_name, display_name: p.q_name }] : [], emailer_campaigns: rows.map(apolloCampaign), pagination: apolloPagination(p.page, p.per_page, total) });
   })
   .post("/emailer_campaigns/remove_or_stop_contact_ids", master, async (c) => {
-    const p = await parse(c, z.object({ emailer_campaign_ids: arr(APOLLO_ARRAY_MAX.emailer_campaign_ids), contact_ids: arr(APOLLO_ARRAY_MAX.contact_ids), mode: z.enum(["mark_as_finished", "remove", "stop"]), user_id: str.optional() }));
+    const p = await parse(c, z.object({ emailer_campaign_ids: arr(APOLLO_ARRAY_MAX.emailer_campaign_ids), contact_ids: arr(APOLLO_ARRAY_MAX.contact_ids), mode: z.enum(["mark_as_finished", "remove", "stop"]), user_id: id.optional() }));
     if (!p.emailer_campaign_ids?.length || !p.contact_ids?.length) throw new ApiError("validation_failed", "emailer_campaign_ids and contact_ids are required", { fields: [{ field: !p.emailer_campaign_ids?.length ? "emailer_campaign_ids" : "contact_ids", message: "Required" }] });
     const caller = await actingAs(c, p.user_id);
     const d = db(c.env.DB);
@@ -116,16 +118,16 @@ export const apolloRoutes = new Hono<AppEnv>()
     const p = await parse(
       c,
       z.object({
-        emailer_campaign_id: str.optional(),
+        emailer_campaign_id: id.optional(),
         contact_ids: arr(APOLLO_ARRAY_MAX.add_contact_ids).optional(),
         label_names: arr(APOLLO_ARRAY_MAX.label_names).optional(),
-        send_email_from_email_account_id: str.optional(),
+        send_email_from_email_account_id: id.optional(),
         sequence_no_email: bool.optional(),
         sequence_unverified_email: bool.optional(),
         sequence_job_change: bool.optional(),
         sequence_active_in_other_campaigns: bool.optional(),
         sequence_finished_in_other_campaigns: bool.optional(),
-        user_id: str.optional(),
+        user_id: id.optional(),
       }),
     );
     const sequenceId = c.req.param("id");
@@ -235,7 +237,7 @@ export const apolloRoutes = new Hono<AppEnv>()
     return c.json({ contacts: await apolloContacts(c.env.DB, teamId, rows!.results.map((r) => r.id)), breadcrumbs: [], pagination: apolloPagination(p.page, p.per_page, total!.results[0]!.n) });
   })
   .post("/contacts/update_stages", async (c) => {
-    const p = await parse(c, z.object({ contact_ids: arr(APOLLO_ARRAY_MAX.contact_ids), contact_stage_id: str }));
+    const p = await parse(c, z.object({ contact_ids: arr(APOLLO_ARRAY_MAX.contact_ids), contact_stage_id: id }));
     if (!p.contact_ids.length) throw new ApiError("validation_failed", "contact_ids is required", { fields: [{ field: "contact_ids", message: "Required" }] });
     const caller = c.get("caller");
     await updateStages(c.env.DB, caller, p.contact_ids, p.contact_stage_id);
@@ -359,8 +361,8 @@ const ContactParams = z.object({
   organization_name: str.optional(),
   website_url: str.optional(),
   label_names: arr(APOLLO_ARRAY_MAX.contact_label_names).optional(),
-  contact_stage_id: str.optional(),
-  owner_id: str.optional(),
+  contact_stage_id: id.optional(),
+  owner_id: id.optional(),
   linkedin_url: str.optional(),
   direct_phone: str.optional(),
   present_raw_address: str.optional(),
