@@ -195,3 +195,12 @@ describe("every state change has its precondition", () => {
     expect(row?.active).toBe(0);
   });
 });
+
+describe("positions have a ceiling too", () => {
+  it("refuses a step position past the step cap", async () => {
+    const s = await login("admin@demo.test");
+    const seq = await newSequence(s);
+    const err = await errorOf(await as(s, "POST", `/api/sequences/${seq.id}/steps`, { type: "task", position: 1_000_000 }));
+    expect(field(err, "position")?.message).toBe("Position can be at most 50");
+  });
+});

@@ -35,7 +35,8 @@ const StepFields = z.object({
 const CreateStep = StepFields.partial()
   .extend({
     type: z.enum(STEP_TYPES),
-    position: z.number().int().min(1).optional().openapi({ description: "Insert before the step now at this position (default: last)" }),
+    // 50 = MAX_STEPS_PER_SEQUENCE (declared below, so not referable here): no position past the cap.
+    position: z.number().int().min(1).max(50).optional().openapi({ description: "Insert before the step now at this position (default: last; at most 50)" }),
     variants: z.array(VariantInput).max(10).optional(),
   })
   .openapi("CreateStep");
