@@ -1,6 +1,7 @@
 // Every route the walk visits: the REST routes from /api/openapi.json, and the Apollo facade
 // (/apollo/api/v1, not in that document) described here from worker/apollo/routes.ts. A test checks
 // that this catalog covers every route the Worker registers, so a new route can't skip the walk.
+import { APOLLO_ARRAY_MAX } from "../../worker/apollo/routes";
 import type { Schema } from "./schema-arb";
 import type { Resource } from "./world";
 
@@ -22,6 +23,8 @@ export interface Route {
   bodyRequired: boolean;
   /** Id-carrying path parameters, outermost first, with the resource each names. */
   ids: { name: string; res: Resource }[];
+  /** Statuses the document lists for this operation (none for Apollo, which has no document). */
+  documented: number[] | null;
 }
 
 export const key = (r: Route) => `${r.method} ${r.prefix}${r.template}`;
@@ -65,21 +68,16 @@ export function restRoutes(doc: any): Route[] {
       const op = deref(doc, op0);
       const params: Param[] = (op.parameters ?? []).map((p: any) => ({ name: p.name, in: p.in, schema: p.schema ?? {}, required: !!p.required }));
       const body = op.requestBody?.content?.["application/json"]?.schema;
-      out.push({ api: "rest", method: method.toUpperCase(), template, prefix: "/api", params, body, bodyRequired: !!op.requestBody?.required, ids: idsOf(template, params) });
+      out.push({ api: "rest", method: method.toUpperCase(), template, prefix: "/api", params, body, bodyRequired: !!op.requestBody?.required, ids: idsOf(template, params), documented: Object.keys(op.responses ?? {}).map(Number) });
     }
   }
   return out;
 }
 
-/**
- * The longest array the Apollo facade documents. Apollo arrays have no documented maximum yet
- * (issue 8, item 7); until one is, the walk holds the facade to its current zod limit.
- */
-export const APOLLO_MAX_ITEMS = 10_000;
-
 const str: Schema = { type: "string" };
-const ids: Schema = { type: "array", items: { type: "string" }, maxItems: APOLLO_MAX_ITEMS };
-const strs = ids;
+/** An Apollo array parameter: at most `max` entries (APOLLO_ARRAY_MAX, printed in the README), each at most 200 characters. */
+const arr = (max: number): Schema => ({ type: "array", items: { type: "string", maxLength: 200 }, maxItems: max });
+const M = APOLLO_ARRAY_MAX;
 const bool: Schema = { type: "boolean" };
 const page: Schema = { type: "integer", minimum: 1, maximum: 500 };
 const perPage: Schema = { type: "integer", minimum: 1, maximum: 100 };
@@ -87,15 +85,15 @@ const obj = (properties: Record<string, Schema>, required: string[] = []): Schem
 
 const contactParams = {
   first_name: str, last_name: str, email: { type: "string", format: "email" }, title: str, organization_name: str, website_url: str,
-  label_names: strs, contact_stage_id: str, owner_id: str, linkedin_url: str, direct_phone: str, present_raw_address: str,
+  label_names: arr(M.contact_label_names), contact_stage_id: str, owner_id: str, linkedin_url: str, direct_phone: str, present_raw_address: str,
 };
 
 /** The Apollo facade's routes, as worker/apollo/routes.ts parses them (query, form or JSON alike). */
 const APOLLO: [string, string, Schema | undefined][] = [
   ["POST", "/emailer_campaigns/search", obj({ q_name: str, page, per_page: perPage })],
-  ["POST", "/emailer_campaigns/remove_or_stop_contact_ids", obj({ emailer_campaign_ids: ids, contact_ids: ids, mode: { type: "string", enum: ["mark_as_finished", "remove", "stop"] }, user_id: str }, ["emailer_campaign_ids", "contact_ids", "mode"])],
+  ["POST", "/emailer_campaigns/remove_or_stop_contact_ids", obj({ emailer_campaign_ids: { ...arr(M.emailer_campaign_ids), minItems: 1 }, contact_ids: { ...arr(M.contact_ids), minItems: 1 }, mode: { type: "string", enum: ["mark_as_finished", "remove", "stop"] }, user_id: str }, ["emailer_campaign_ids", "contact_ids", "mode"])],
   ["POST", "/emailer_campaigns/{id}/add_contact_ids", obj({
-    contact_ids: { ...ids, minItems: 1 }, label_names: strs, send_email_from_email_account_id: str, sequence_no_email: bool, sequence_unverified_email: bool,
+    contact_ids: { ...arr(M.add_contact_ids), minItems: 1 }, label_names: arr(M.label_names), send_email_from_email_account_id: str, sequence_no_email: bool, sequence_unverified_email: bool,
     sequence_job_change: bool, sequence_active_in_other_campaigns: bool, sequence_finished_in_other_campaigns: bool, user_id: str,
   }, ["contact_ids"])],
   ["GET", "/email_accounts", undefined],
@@ -104,17 +102,27 @@ const APOLLO: [string, string, Schema | undefined][] = [
   ["POST", "/users/search", obj({ q_keywords: str, page, per_page: perPage })],
   ["POST", "/contacts", obj({ ...contactParams, run_dedupe: bool })],
   ["PUT", "/contacts/{id}", obj(contactParams)],
-  ["POST", "/contacts/search", obj({ q_keywords: str, contact_stage_ids: ids, label_ids: ids, sort_by_field: { type: "string", enum: ["contact_last_name", "contact_updated_at", "contact_created_at"] }, sort_ascending: bool, page, per_page: perPage })],
-  ["POST", "/contacts/update_stages", obj({ contact_ids: { ...ids, minItems: 1 }, contact_stage_id: str }, ["contact_ids", "contact_stage_id"])],
-  ["POST", "/mixed_people/search", obj({ q_keywords: str, person_titles: strs, person_seniorities: strs, person_locations: strs, organization_num_employees_ranges: strs, contact_email_status: strs, q_organization_name: str, page, per_page: perPage })],
-  ["POST", "/emailer_messages/search", obj({ emailer_campaign_ids: ids, contact_ids: ids, emailer_message_stats: strs, page, per_page: perPage })],
-  ["POST", "/tasks/search", obj({ sort_by_field: str, open_factor_names: strs, page, per_page: perPage })],
+  ["POST", "/contacts/search", obj({ q_keywords: str, contact_stage_ids: arr(M.contact_stage_ids), label_ids: arr(M.label_ids), sort_by_field: { type: "string", enum: ["contact_last_name", "contact_updated_at", "contact_created_at"] }, sort_ascending: bool, page, per_page: perPage })],
+  ["POST", "/contacts/update_stages", obj({ contact_ids: { ...arr(M.contact_ids), minItems: 1 }, contact_stage_id: str }, ["contact_ids", "contact_stage_id"])],
+  ["POST", "/mixed_people/search", obj({ q_keywords: str, person_titles: arr(M.person_filters), person_seniorities: arr(M.person_filters), person_locations: arr(M.person_filters), organization_num_employees_ranges: arr(M.statuses), contact_email_status: arr(M.statuses), q_organization_name: str, page, per_page: perPage })],
+  ["POST", "/emailer_messages/search", obj({ emailer_campaign_ids: arr(M.emailer_campaign_ids), contact_ids: arr(M.contact_ids), emailer_message_stats: arr(M.statuses), page, per_page: perPage })],
+  ["POST", "/tasks/search", obj({ sort_by_field: str, open_factor_names: arr(M.statuses), page, per_page: perPage })],
+  // Integrations send searches as GET with the parameters in the query string; lookups and PATCH updates.
+  ["GET", "/emailer_campaigns/search", obj({ q_name: str, page, per_page: perPage })],
+  ["GET", "/contacts/search", obj({ q_keywords: str, contact_stage_ids: arr(M.contact_stage_ids), label_ids: arr(M.label_ids), sort_by_field: { type: "string", enum: ["contact_last_name", "contact_updated_at", "contact_created_at"] }, sort_ascending: bool, page, per_page: perPage })],
+  ["GET", "/mixed_people/search", obj({ q_keywords: str, person_titles: arr(M.person_filters), person_seniorities: arr(M.person_filters), person_locations: arr(M.person_filters), organization_num_employees_ranges: arr(M.statuses), contact_email_status: arr(M.statuses), q_organization_name: str, page, per_page: perPage })],
+  ["GET", "/emailer_messages/search", obj({ emailer_campaign_ids: arr(M.emailer_campaign_ids), contact_ids: arr(M.contact_ids), emailer_message_stats: arr(M.statuses), page, per_page: perPage })],
+  ["GET", "/tasks/search", obj({ sort_by_field: str, open_factor_names: arr(M.statuses), page, per_page: perPage })],
+  ["GET", "/contact_stages", undefined],
+  ["GET", "/auth/health", undefined],
+  ["GET", "/contacts/{id}", undefined],
+  ["PATCH", "/contacts/{id}", obj(contactParams)],
 ];
 
 export function apolloRoutes(): Route[] {
   return APOLLO.map(([method, template, body]) => {
     const params: Param[] = [...template.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1]!, in: "path", schema: { type: "string" }, required: true }));
-    return { api: "apollo", method, template, prefix: "/apollo/api/v1", params, body, bodyRequired: false, ids: idsOf(template, params) };
+    return { api: "apollo", method, template, prefix: "/apollo/api/v1", params, body, bodyRequired: false, ids: idsOf(template, params), documented: null };
   });
 }
 

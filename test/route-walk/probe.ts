@@ -4,12 +4,15 @@ import { Validator } from "@cfworker/json-schema";
 import fc from "fast-check";
 import { ERROR_STATUS } from "../../worker/lib/errors";
 import { sessionFor } from "../fixtures";
-import { call } from "../helpers";
+import { call, env } from "../helpers";
 import { key, type Route } from "./catalog";
 import { broken, IdList, IdRef, valid, type Break, type IdKind, type Schema } from "./schema-arb";
-import { changeMark, changesSince, settle, type Caller, type Change, type Resource, type TeamName, type World } from "./world";
+import { changeMark, changesSince, hiddenFrom, settle, type Caller, type Change, type Resource, type TeamName, type World } from "./world";
 
-type PathKind = "own" | "foreign" | "foreign-child" | "unknown" | "empty" | "long" | "weird";
+type PathKind = "own" | "foreign" | "foreign-child" | "hidden" | "unknown" | "empty" | "long" | "weird";
+
+/** Resources whose ids a member must not be able to tell from unknown ones when their sequence is hidden from it. */
+const HIDEABLE: Resource[] = ["sequences", "jobs", "workflows", "messages"];
 
 export interface Input {
   pathKind: PathKind;
@@ -23,6 +26,8 @@ export interface Input {
     | { mode: "json"; value: unknown; broke: Break | null; atMax: boolean }
     | { mode: "raw"; text: string; type: string; what: string };
   transport: "json" | "form" | "query";
+  /** An Idempotency-Key sent with a POST; a success is then replayed by every other caller. */
+  idem: string | null;
 }
 
 export interface Finding {
@@ -33,6 +38,8 @@ export interface Finding {
   request: string;
   answer: string;
   note: string;
+  /** `fail` breaks the walk; `note` is reported only (slow answers, statuses the document doesn't list). */
+  severity: "fail" | "note";
 }
 
 const WEIRD = ["%2e%2e", "..", "%00", "%E0%A4%A", "a%2Fb", "%F0%9F%98%80", "null", "undefined", "0", "-1", "1%20OR%201%3D1", "%27%22", "%252F"];
@@ -68,6 +75,12 @@ function queryArb(route: Route): fc.Arbitrary<{ query: Record<string, unknown>; 
   });
 }
 
+/** Fields no body may set (mass assignment): another team, another id, a role, a balance. */
+const EXTRAS = {
+  team_id: new IdRef("teams", "foreign", 0), id: new IdRef("contacts", "foreign", 1), created_by: new IdRef("users", "foreign", 0),
+  role: "admin", kind: "master", credit_balance: 1_000_000_000, deleted_at: 1, revoked_at: null,
+};
+
 const JUNK: [string, string, string][] = [
   ["{", "application/json", "truncated JSON"],
   ["", "application/json", "empty body"],
@@ -87,6 +100,7 @@ export function inputArb(route: Route): fc.Arbitrary<Input> {
         { weight: 6, arbitrary: fc.constant("own") },
         { weight: 3, arbitrary: fc.constant("foreign") },
         ...(route.ids.length > 1 ? [{ weight: 2, arbitrary: fc.constant<PathKind>("foreign-child") }] : []),
+        ...(HIDEABLE.includes(route.ids[0]!.res) ? [{ weight: 2, arbitrary: fc.constant<PathKind>("hidden") }] : []),
         { weight: 1, arbitrary: fc.constantFrom<PathKind>("unknown", "empty", "long", "weird") },
       ]
     : [{ weight: 1, arbitrary: fc.constant("own") }];
@@ -94,16 +108,20 @@ export function inputArb(route: Route): fc.Arbitrary<Input> {
   const enums = fc.tuple(...enumParams.map((p) => fc.oneof({ weight: 9, arbitrary: fc.constantFrom<string>(...p.schema.enum) }, { weight: 1, arbitrary: fc.constantFrom("unknown-action", "", "PAUSE") })))
     .map((vals) => Object.fromEntries(enumParams.map((p, i) => [p.name, vals[i]!])));
   const junk = fc.constantFrom(...JUNK).map(([text, type, what]) => ({ mode: "raw" as const, text, type, what }));
-  const body: fc.Arbitrary<Input["body"]> = route.body
+  const body: fc.Arbitrary<Input["body"]> = route.body && route.method === "GET"
+    ? fc.oneof(valid(route.body).map((value) => ({ mode: "json" as const, value, broke: null, atMax: false })), broken(route.body).map(({ value, broke }) => ({ mode: "json" as const, value, broke, atMax: false })))
+    : route.body
     ? fc.oneof(
-        { weight: 4, arbitrary: valid(route.body).map((value) => ({ mode: "json" as const, value, broke: null, atMax: false })) },
+        { weight: 3, arbitrary: valid(route.body).map((value) => ({ mode: "json" as const, value, broke: null, atMax: false })) },
+        { weight: 1, arbitrary: valid(route.body).map((value) => ({ mode: "json" as const, value: value && typeof value === "object" && !Array.isArray(value) ? { ...EXTRAS, ...value } : value, broke: null, atMax: false })) },
         { weight: 1, arbitrary: valid(route.body, "", true).map((value) => ({ mode: "json" as const, value, broke: null, atMax: true })) },
         { weight: 4, arbitrary: broken(route.body).map(({ value, broke }) => ({ mode: "json" as const, value, broke, atMax: false })) },
         { weight: 1, arbitrary: junk },
       )
     : fc.oneof({ weight: 9, arbitrary: fc.constant({ mode: "none" as const }) }, { weight: 1, arbitrary: route.method === "GET" ? fc.constant({ mode: "none" as const }) : junk });
   const transport = route.api === "apollo" && route.method !== "GET" ? fc.constantFrom<Input["transport"]>("json", "json", "json", "form", "query") : fc.constant<Input["transport"]>(route.method === "GET" && route.api === "apollo" ? "query" : "json");
-  return fc.record({ pathKind: fc.oneof(...kinds), pick: fc.nat({ max: 100_000 }), enums, q: queryArb(route), body, transport })
+  const idem = route.method === "POST" ? fc.option(fc.nat().map((n) => `walk-${n}`), { nil: null, freq: 2 }) : fc.constant(null);
+  return fc.record({ pathKind: fc.oneof(...kinds), pick: fc.nat({ max: 100_000 }), enums, q: queryArb(route), body, transport, idem })
     .map(({ q, ...r }) => ({ ...r, query: q.query, queryBreak: q.queryBreak }));
 }
 
@@ -112,7 +130,7 @@ export function atMaxInput(route: Route): Input | null {
   if (!route.body) return null;
   const value = fc.sample(valid(route.body, "", true), { seed: 1, numRuns: 1 })[0];
   const enums = Object.fromEntries(route.params.filter((p) => p.in === "path" && p.schema.enum).map((p) => [p.name, p.schema.enum[0]]));
-  return { pathKind: "own", pick: 0, enums, query: {}, queryBreak: null, body: { mode: "json", value, broke: null, atMax: true }, transport: route.method === "GET" ? "query" : "json" };
+  return { pathKind: "own", pick: 0, enums, query: {}, queryBreak: null, body: { mode: "json", value, broke: null, atMax: true }, transport: route.method === "GET" ? "query" : "json", idem: null };
 }
 
 // ---- resolving placeholders for one caller ------------------------------------------------------
@@ -127,6 +145,8 @@ interface Ctx {
   sequenceId: string | null;
   /** Every id the request carries (an answer may echo them). */
   sent: Set<string>;
+  /** For a member or standard key: what its sequence visibility hides. */
+  hidden: Map<Resource, Set<string>> | null;
 }
 
 function pickFrom(list: string[] | undefined, pick: number): string | null {
@@ -193,6 +213,15 @@ function pathIds(route: Route, ctx: Ctx, input: Input): PathIds {
       twin[twin.length - 1] = unknownId(p + 7);
       return { values, twin };
     }
+    case "hidden": {
+      const list = [...(ctx.hidden?.get(route.ids[0]!.res) ?? [])].sort();
+      if (!list.length) return { values: chain(ctx.team, p), twin: null };
+      const values = chain(ctx.team, p);
+      values[0] = list[p % list.length]!;
+      // Children of a hidden parent: its own (hidden too), or unknown ids.
+      for (let i = 1; i < values.length; i++) values[i] = unknownId(p + i);
+      return { values, twin: values.map((_, i) => unknownId(p + 11 + i)) };
+    }
     case "unknown":
       return { values: route.ids.map((_, i) => unknownId(p + i)), twin: null };
     case "empty":
@@ -235,14 +264,18 @@ interface Built {
   value: unknown;
 }
 
-function build(route: Route, caller: Caller, input: Input, world: World): Built {
-  const ctx: Ctx = { world, team: caller.team, sequenceId: null, sent: new Set() };
+let idemSerial = 0;
+
+function build(route: Route, caller: Caller, input: Input, world: World, hidden: Ctx["hidden"]): Built {
+  const ctx: Ctx = { world, team: caller.team, sequenceId: null, sent: new Set(), hidden };
   const ids = pathIds(route, ctx, input);
   for (const v of ids.values) ctx.sent.add(v);
   if (route.ids[0]?.res === "sequences" && ["own", "foreign-child"].includes(input.pathKind)) ctx.sequenceId = ids.values[0]!;
   const query = new URLSearchParams();
   for (const [k, v] of Object.entries(resolve(ctx, input.query) as Record<string, unknown>)) query.append(k, typeof v === "string" ? v : JSON.stringify(v));
-  const headers: Record<string, string> = { ...caller.headers };
+  // Keys are unique per request (a counter), so one caller's earlier record never answers its next probe.
+  const idem = input.idem ? `${input.idem}-${++idemSerial}` : null;
+  const headers: Record<string, string> = { ...caller.headers, ...(idem ? { "idempotency-key": idem } : {}) };
   let body: string | undefined;
   let bodyDesc = "";
   let value: unknown;
@@ -269,13 +302,14 @@ function build(route: Route, caller: Caller, input: Input, world: World): Built 
   const url = buildPath(route, ids.values, input.enums) + (qs ? `?${qs}` : "");
   const twinUrl = ids.twin ? buildPath(route, ids.twin, input.enums) + (qs ? `?${qs}` : "") : null;
   const shortUrl = url.length > 300 ? `${url.slice(0, 200)}…(${url.length} chars)` : url;
-  return { url, init: { method: route.method, headers, body }, twinUrl, describe: `${route.method} ${shortUrl}${bodyDesc}${input.queryBreak ? `  ← broken query: ${input.queryBreak}` : ""}`, sent: ctx.sent, seq: ctx.sequenceId, value };
+  return { url, init: { method: route.method, headers, body }, twinUrl, describe: `${route.method} ${shortUrl}${idem ? ` [Idempotency-Key ${idem}]` : ""}${bodyDesc}${input.queryBreak ? `  ← broken query: ${input.queryBreak}` : ""}`, sent: ctx.sent, seq: ctx.sequenceId, value };
 }
 
 // ---- the rules ----------------------------------------------------------------------------------
 
 interface Answer {
   status: number;
+  replayed: boolean;
   text: string;
   json: any;
   changes: Change[];
@@ -287,9 +321,11 @@ async function send(url: string, init: RequestInit, mutation: boolean): Promise<
   const t0 = Date.now();
   let status: number;
   let text: string;
+  let replayed = false;
   try {
     const res = await call(url, init);
     status = res.status;
+    replayed = res.headers.get("idempotent-replayed") === "true";
     text = await res.text();
   } catch (e) {
     status = 599;
@@ -303,7 +339,7 @@ async function send(url: string, init: RequestInit, mutation: boolean): Promise<
   } catch {
     json = undefined;
   }
-  return { status, text, json, changes: await changesSince(mark), ms };
+  return { status, replayed, text, json, changes: await changesSince(mark), ms };
 }
 
 const CERTAIN: Break["cls"][] = ["type", "required", "bound", "enum", "pattern", "id"];
@@ -335,32 +371,48 @@ export function errorShapeProblem(status: number, json: any): string | null {
 const clip = (s: string, n = 400) => (s.length > n ? `${s.slice(0, n)}…` : s);
 
 /** Sends one generated input as one caller; returns every rule it breaks. */
-export async function probe(route: Route, caller0: Caller, input: Input, world: World): Promise<Finding[]> {
+export async function probe(route: Route, caller0: Caller, input: Input, world: World, callers: Caller[]): Promise<Finding[]> {
   let caller = caller0;
   // Signing out ends the session the walk uses: sign out a throwaway session of the same user.
   if (route.template === "/auth/logout" && caller.via === "session") {
     const s = await sessionFor(world.pools[caller.team].teamId, caller.userId);
     caller = { ...caller, headers: { cookie: s.cookie, "x-csrf-token": s.csrf } };
   }
-  const b = build(route, caller, input, world);
+  const limited = caller.name === "member" || caller.name === "standard_key";
+  const hidden = limited ? await hiddenFrom(world.pools[caller.team].teamId, caller.userId) : null;
+  const b = build(route, caller, input, world, hidden);
   const mutation = route.method !== "GET";
   const a = await send(b.url, b.init, mutation);
   const findings: Finding[] = [];
-  const found = (rule: string, note: string, ans: Answer = a, request = b.describe) =>
-    findings.push({ rule, route: key(route), caller: caller.name, status: ans.status, request, answer: clip(ans.text), note });
-  judge(a, found, caller, world, b, route, input);
+  const found = (rule: string, note: string, ans: Answer = a, request = b.describe, who = caller.name) =>
+    findings.push({ rule, route: key(route), caller: who, status: ans.status, request, answer: clip(ans.text), note, severity: NOTES.includes(rule) ? "note" : "fail" });
+  judge(a, found, caller, world, b, route, input, hidden);
+  if (input.idem && a.status < 300) {
+    // Invariant 12: an idempotency record belongs to its caller; nobody else gets its stored answer.
+    for (const other of callers.filter((c) => c.name !== caller.name)) {
+      const own = Object.fromEntries(Object.entries(b.init.headers as Record<string, string>).filter(([h]) => !["cookie", "x-csrf-token", "x-api-key"].includes(h)));
+      const r = await send(b.url, { ...b.init, headers: { ...own, ...other.headers } }, true);
+      if (r.replayed) found("idempotent_replay_crossed", `${other.name} replayed ${caller.name}'s stored answer (${r.status})`, r, b.describe, other.name);
+      if (r.status >= 500) found("server_error", `answered ${r.status} to ${other.name} reusing ${caller.name}'s Idempotency-Key`, r, b.describe, other.name);
+    }
+    const stored = await env.DB.prepare("SELECT body FROM idempotency_keys WHERE key = ?").bind((b.init.headers as Record<string, string>)["idempotency-key"]).all<{ body: string | null }>();
+    const secrets = secretsIn(a.json);
+    for (const row of stored.results) if (row.body && secrets.some((x) => row.body!.includes(x))) found("stored_secret", "the idempotency record stores a secret the answer showed once");
+  }
   if (b.twinUrl) {
     // A foreign id must be indistinguishable from an id that doesn't exist, and never succeed.
     const t = await send(b.twinUrl, b.init, mutation);
-    judge(t, (rule, note, ans = t) => found(rule, note, ans, `${b.describe.split(" ")[0]} ${b.twinUrl}`), caller, world, b, route, input);
-    if (a.status < 300) found("foreign_id_accepted", `a foreign id in the path answered ${a.status} (an unknown id answers ${t.status})`);
-    else if (t.status === 404 && a.status !== 404) found("foreign_id_not_404", `a foreign id answered ${a.status} ${a.json?.error?.code ?? ""}, an unknown id 404`);
-    else if (a.status !== t.status || a.json?.error?.code !== t.json?.error?.code) found("foreign_id_distinguishable", `a foreign id answered ${a.status} ${a.json?.error?.code}, an unknown id ${t.status} ${t.json?.error?.code}`);
+    judge(t, (rule, note, ans = t) => found(rule, note, ans, `${b.describe.split(" ")[0]} ${b.twinUrl}`), caller, world, b, route, input, hidden);
+    const what = input.pathKind === "hidden" ? "hidden" : "foreign";
+    const whose = input.pathKind === "hidden" ? "an id of a sequence (or its job, workflow, email) hidden from this caller" : "a foreign id";
+    if (a.status < 300) found(`${what}_id_accepted`, `${whose} in the path answered ${a.status} (an unknown id answers ${t.status})`);
+    else if (t.status === 404 && a.status !== 404) found(`${what}_id_not_404`, `${whose} answered ${a.status} ${a.json?.error?.code ?? ""}, an unknown id 404`);
+    else if (a.status !== t.status || a.json?.error?.code !== t.json?.error?.code) found(`${what}_id_distinguishable`, `${whose} answered ${a.status} ${a.json?.error?.code}, an unknown id ${t.status} ${t.json?.error?.code}`);
   }
   return findings;
 }
 
-function judge(a: Answer, found: (rule: string, note: string, ans?: Answer) => void, caller: Caller, world: World, b: Built, route: Route, input: Input) {
+function judge(a: Answer, found: (rule: string, note: string, ans?: Answer) => void, caller: Caller, world: World, b: Built, route: Route, input: Input, hidden: Ctx["hidden"]) {
   const ok = a.status >= 200 && a.status < 300;
   if (a.status >= 500) found("server_error", `answered ${a.status}`);
   if (!ok) {
@@ -376,6 +428,11 @@ function judge(a: Answer, found: (rule: string, note: string, ans?: Answer) => v
   const theirs = world.idsOfTeam[other(caller.team)];
   const leaked = [...new Set(a.text.match(/[0-9a-f]{24}/g) ?? [])].filter((id) => theirs.has(id) && !b.sent.has(id));
   if (leaked.length) found("foreign_leak", `the answer shows ${leaked.length} id(s) of another team: ${leaked.slice(0, 3).join(", ")}`);
+  if (hidden && a.status < 300) {
+    const ids = new Set(a.text.match(/[0-9a-f]{24}/g) ?? []);
+    const shown = [...hidden].flatMap(([res, set]) => [...ids].filter((id) => set.has(id) && !b.sent.has(id)).map((id) => `${res} ${id}`));
+    if (shown.length) found("hidden_leak", `the answer shows ${shown.length} id(s) of sequences hidden from ${caller.name} (or their steps, contacts' enrollments, emails, jobs, workflows, tasks): ${shown.slice(0, 3).join(", ")}`);
+  }
   if (ok && input.queryBreak) found("accepted_invalid_query", `accepted a query the document forbids (${input.queryBreak})`);
   if (ok && input.body.mode === "json" && input.body.broke) {
     const br = input.body.broke;
@@ -387,6 +444,21 @@ function judge(a: Answer, found: (rule: string, note: string, ans?: Answer) => v
   const junkNeverOk = route.api === "rest" ? ["truncated JSON", "JSON null", "JSON array", "JSON string", "JSON number out of range", "1.1 MB body", ...(route.bodyRequired ? ["empty body"] : [])] : ["truncated JSON", "1.1 MB body"];
   if (ok && input.body.mode === "raw" && route.body && junkNeverOk.includes(input.body.what)) found("accepted_invalid_body", `accepted ${input.body.what}`);
   if (a.ms > 5_000) found("slow", `took ${(a.ms / 1000).toFixed(1)} s`);
+  if (route.documented && !route.documented.includes(a.status) && ![400, 401, 413, 429].includes(a.status)) found("undocumented_status", `the document lists ${route.documented.join(", ")} for this operation, not ${a.status}`);
+}
+
+/** Rules that are reported, not failed on. */
+const NOTES = ["slow", "undocumented_status"];
+
+/** Values an answer shows once and must never be stored: created keys, tokens, passwords. */
+function secretsIn(json: unknown): string[] {
+  const out: string[] = [];
+  const walk = (v: unknown, k = "") => {
+    if (typeof v === "string" && /^(key|secret|token|password|api_key)$/.test(k) && v.length >= 16) out.push(v);
+    else if (v && typeof v === "object") for (const [kk, vv] of Object.entries(v)) walk(vv, kk);
+  };
+  walk(json);
+  return out;
 }
 
 function summarize(changes: Change[]): string {

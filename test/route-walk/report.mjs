@@ -29,13 +29,23 @@ for (const f of findings) {
   groups.set(k, g);
 }
 const esc = (s) => String(s).replace(/\|/g, "\\|").replace(/\n/g, " ");
-const rows = [...groups.values()].sort((a, b) => (a.rule === "server_error" ? -1 : 0) - (b.rule === "server_error" ? -1 : 0) || a.route.localeCompare(b.route) || a.rule.localeCompare(b.rule));
-const lines = [
-  `${findings.length} findings, ${rows.length} distinct.`,
-  "",
+const order = (a, b) => (b.rule === "server_error") - (a.rule === "server_error") || a.route.localeCompare(b.route) || a.rule.localeCompare(b.rule);
+const table = (rows) => [
   "| rule | route | callers | status | what | example request | answer (start) |",
   "| --- | --- | --- | --- | --- | --- | --- |",
-  ...rows.map((g) => `| ${g.rule} | ${esc(g.route)} | ${[...g.callers].join(", ")} (${g.count}×) | ${g.status} | ${esc(g.note)} | \`${esc(g.request.slice(0, 400))}\` | \`${esc(g.answer.slice(0, 200))}\` |`),
+  ...rows.sort(order).map((g) => `| ${g.rule} | ${esc(g.route)} | ${[...g.callers].join(", ")} (${g.count}×) | ${g.status} | ${esc(g.note)} | \`${esc(g.request.slice(0, 400))}\` | \`${esc(g.answer.slice(0, 200))}\` |`),
+];
+const all = [...groups.values()];
+const fails = all.filter((g) => g.severity !== "note");
+const notes = all.filter((g) => g.severity === "note");
+const lines = [
+  `### Failing (${fails.length} distinct, ${findings.filter((f) => f.severity !== "note").length} in all)`,
+  "",
+  ...table(fails),
+  "",
+  `### Notes: reported, not failed on (${notes.length} distinct)`,
+  "",
+  ...table(notes),
 ];
 if (out) writeFileSync(out, lines.join("\n") + "\n");
 else console.log(lines.join("\n"));

@@ -8,7 +8,7 @@ import { as, env } from "../helpers";
 
 export type Resource =
   | "users" | "api_keys" | "contacts" | "lists" | "stages" | "schedules" | "sequences" | "steps" | "variants"
-  | "enrollments" | "mailboxes" | "messages" | "tasks" | "jobs" | "workflows" | "people";
+  | "enrollments" | "mailboxes" | "messages" | "tasks" | "jobs" | "workflows" | "people" | "teams";
 
 export type TeamName = "demo" | "rival";
 
@@ -74,6 +74,7 @@ async function poolOf(teamId: string): Promise<TeamPool> {
   const ids = {} as Record<Resource, string[]>;
   for (const [res, table] of TEAM_TABLES) ids[res] = (await q(`SELECT id FROM ${table} WHERE team_id = ? ORDER BY id`, teamId)).map((r) => r.id as string);
   ids.people = (await q("SELECT id FROM people ORDER BY id LIMIT 200")).map((r) => r.id as string);
+  ids.teams = [teamId];
   const group = (rows: Record<string, any>[], key: string) => {
     const m = new Map<string, string[]>();
     for (const r of rows) m.set(r[key], [...(m.get(r[key]) ?? []), r.id]);
@@ -94,11 +95,34 @@ export async function buildWorld(): Promise<World> {
   const pools = { demo: await poolOf(DEMO.team), rival: await poolOf(DEMO.rival) };
   const idsOfTeam = { demo: new Set<string>(), rival: new Set<string>() };
   for (const t of ["demo", "rival"] as const) {
-    for (const [res, list] of Object.entries(pools[t].ids)) if (res !== "people") for (const id of list) idsOfTeam[t].add(id);
+    for (const [res, list] of Object.entries(pools[t].ids)) if (res !== "people" && res !== "teams") for (const id of list) idsOfTeam[t].add(id);
     idsOfTeam[t].add(pools[t].teamId);
   }
   await installChangeLog();
   return { pools, idsOfTeam };
+}
+
+/**
+ * What a member (or a standard key, which acts as a member for its creator) must not see: sequences
+ * it neither owns nor has been shared, and everything that belongs to them. Read fresh per probe,
+ * since the walk itself shares, clones and hands over sequences.
+ */
+export async function hiddenFrom(teamId: string, userId: string): Promise<Map<Resource, Set<string>>> {
+  const hidden = `SELECT s.id FROM sequences s WHERE s.team_id = ?1 AND s.owner_id IS NOT ?2
+    AND NOT EXISTS (SELECT 1 FROM sequence_shares x WHERE x.sequence_id = s.id AND x.user_id = ?2)`;
+  // One statement per resource: D1 allows only a few terms in a compound SELECT.
+  const parts: [Resource, string][] = [
+    ["sequences", hidden],
+    ["steps", `SELECT id FROM steps WHERE sequence_id IN (${hidden})`],
+    ["variants", `SELECT id FROM step_variants WHERE step_id IN (SELECT id FROM steps WHERE sequence_id IN (${hidden}))`],
+    ["enrollments", `SELECT id FROM enrollments WHERE sequence_id IN (${hidden})`],
+    ["messages", `SELECT id FROM messages WHERE sequence_id IN (${hidden})`],
+    ["jobs", `SELECT id FROM jobs WHERE sequence_id IN (${hidden})`],
+    ["workflows", `SELECT id FROM workflows WHERE sequence_id IN (${hidden})`],
+    ["tasks", `SELECT id FROM tasks WHERE sequence_id IN (${hidden}) AND assignee_id <> ?2`],
+  ];
+  const results = await env.DB.batch<{ id: string }>(parts.map(([, sql]) => env.DB.prepare(sql).bind(teamId, userId)));
+  return new Map(parts.map(([res], i) => [res, new Set(results[i]!.results.map((r) => r.id))]));
 }
 
 /** A fresh API key of a team (one per route, so per-key rate limits never shape the walk). */
