@@ -13,7 +13,6 @@ import { sequenceStub } from "../lib/stubs";
 import { authorize, canSeeAllSequences, sequenceAllows, sequenceFor, teamUser } from "../services/access";
 import { auditEntry } from "../services/audit";
 import { assertCanTurnOn } from "../services/state-preconditions";
-import { assertCanTurnOn } from "../services/state-preconditions";
 import { loadSequenceDetail, SequenceDetailSchema, SequenceSummarySchema } from "../services/sequence-views";
 import { TEMPLATE_VARIABLES } from "../services/templates";
 
