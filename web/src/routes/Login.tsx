@@ -1,7 +1,9 @@
 import { action, query, redirect, useSearchParams, useSubmission } from "@solidjs/router";
 import { For, Show } from "solid-js";
 import { ApiError, login } from "../api";
+import { FieldError } from "../components/FieldError";
 import { Icon } from "../components/Icon";
+import { createFormErrors } from "../forms";
 import { LogoMark } from "../components/Logo";
 import { usePageTitle } from "../title";
 
@@ -28,7 +30,6 @@ const signIn = action(async (form: FormData) => {
 
 function loginErrorText(err: unknown) {
   if (err instanceof ApiError) {
-    if (err.code === "validation_failed") return "Enter a valid email address and your password.";
     return err.message;
   }
   return "Something went wrong. Try again.";
@@ -38,6 +39,8 @@ export default function Login() {
   usePageTitle("Sign in");
   const [params] = useSearchParams();
   const submission = useSubmission(signIn);
+  // A refused email or password shows beside its field; other refusals (wrong password, throttled) under the form.
+  const errors = createFormErrors(() => submission.error);
   let emailInput!: HTMLInputElement;
   let passwordInput!: HTMLInputElement;
 
@@ -61,13 +64,15 @@ export default function Login() {
           <input type="hidden" name="next" value={typeof params.next === "string" ? params.next : ""} />
           <div class="field">
             <label for="email">Work email</label>
-            <input ref={emailInput} id="email" name="email" type="email" autocomplete="username" required autofocus placeholder="you@company.com" />
+            <input ref={emailInput} id="email" name="email" type="email" autocomplete="username" required autofocus maxlength={254} placeholder="you@company.com" aria-invalid={errors.invalid("email")} aria-describedby="email-error" />
+            <FieldError id="email-error" form={errors} name="email" />
           </div>
           <div class="field">
             <label for="password">Password</label>
-            <input ref={passwordInput} id="password" name="password" type="password" autocomplete="current-password" required />
+            <input ref={passwordInput} id="password" name="password" type="password" autocomplete="current-password" required maxlength={200} aria-invalid={errors.invalid("password")} aria-describedby="password-error" />
+            <FieldError id="password-error" form={errors} name="password" />
           </div>
-          <Show when={submission.error}>
+          <Show when={submission.error && !errors.problems().length}>
             <div id="signin-error" class="form-error" role="alert">
               <Icon name={submission.error instanceof ApiError && submission.error.status === 429 ? "clock" : "alert"} size={16} />
               <span>{loginErrorText(submission.error)}</span>
