@@ -8,7 +8,8 @@ import { resetClock } from "../worker/lib/clock";
 import { handle } from "../worker/queue/consumer";
 import type { QueueMessage } from "../worker/queue/messages";
 import { commitAddContacts } from "../worker/services/add-contacts/jobs";
-import { env } from "./helpers";
+import { planAddContacts, presentPlan } from "../worker/services/add-contacts/plan";
+import { as, env } from "./helpers";
 import { addContactsSetup, makeContacts, makeList } from "./fixtures";
 
 const one = async (sql: string, ...b: unknown[]) => (await env.DB.prepare(sql).bind(...b).first<{ n: number }>())!.n;
@@ -130,5 +131,28 @@ describe("add contacts: bounded pages", () => {
     expect(await one("SELECT credit_balance n FROM teams WHERE id = ?", x.teamId)).toBe(2);
     expect(await one("SELECT count(*) n FROM credit_ledger WHERE team_id = ?", x.teamId)).toBe(0);
     expect(await one("SELECT count(*) n FROM enrollments WHERE sequence_id = ?", x.sequenceId)).toBe(0);
+  });
+
+  it("previews a selection of more than 5,000 page by page: the same totals, credits and rotation, one page of contacts, no step over 5,000 rows", async () => {
+    const { x, caller, source } = await bigSelection(1000);
+    const unverified = await env.DB.prepare("SELECT id FROM contacts WHERE team_id = ? ORDER BY id LIMIT 10").bind(x.teamId).all<{ id: string }>();
+    await env.DB.prepare("UPDATE contacts SET email_status = 'unverified' WHERE id IN (SELECT value FROM json_each(?))").bind(JSON.stringify(unverified.results.map((r) => r.id))).run();
+    const o = observed(env);
+    const req = { source, mailbox_ids: x.mailboxIds, skip_validation: false, enrich: false };
+    const plan = await planAddContacts(o.env, db(o.env.DB), caller, x.sequenceId, req, { preview: true, view: { page: 2, perPage: 100, outcome: "all" } });
+    expect(o.seen.maxRows, o.seen.sql).toBeLessThanOrEqual(5_000);
+    const shown = presentPlan(plan, 2, 100, "all");
+    expect(shown.totals).toMatchObject({ candidates: 5_203, enrolled: 5_193, warned: 10, skipped: 0 });
+    expect(shown.warnings).toMatchObject([{ category: "unverified_email", count: 10, held_back: 10 }]);
+    expect(shown.credits).toEqual({ balance: 1000, exact: 3, maximum: 3, fits: null });
+    expect(shown.mailboxes.map((m) => m.assigned).sort()).toEqual([2_596, 2_597]);
+    expect(shown.contacts).toHaveLength(100);
+    expect(shown.pagination).toEqual({ page: 2, per_page: 100, total_entries: 5_203, total_pages: 53 });
+    // The same through the API, filtered to the warned ones; nothing is written.
+    const warned = (await (await as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts/preview?outcome=warned&per_page=500`, req)).json()) as any;
+    expect(warned.contacts).toHaveLength(10);
+    expect(warned.contacts.every((c: any) => c.outcome === "warned" && c.reasons.includes("unverified_email"))).toBe(true);
+    expect(warned.totals.candidates).toBe(5_203);
+    expect(await one("SELECT count(*) n FROM jobs WHERE team_id = ?", x.teamId)).toBe(0);
   });
 });

@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { csvCell } from "../lib/csv";
 import { db } from "../db/client";
 import type { Caller } from "../env";
 import { ApiError } from "../lib/errors";
@@ -76,12 +77,8 @@ export function presentJob(j: JobRow): z.infer<typeof JobSchema> {
 
 const OutcomeRow = z.object({ idx: z.number(), contact_id: z.string().nullable(), person_id: z.string().nullable(), name: z.string(), email: z.string().nullable(), outcome: z.string(), reasons: z.array(z.string()), credit_cost: z.number(), mailbox_id: z.string().nullable() });
 
-/** Cells that a spreadsheet would run as a formula are prefixed with a quote (CSV injection). */
-export function csvCell(v: unknown): string {
-  let s = v === null || v === undefined ? "" : String(v);
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
+/** Cells are formula-safe (CSV injection): the one helper every export uses. */
+export { csvCell };
 
 /** An outcome's address: a person who never became a contact (nothing was paid) shows it masked. */
 const outcomeEmail = (r: { contact_id: string | null; email: string | null }) => (!r.contact_id && r.email ? maskEmail(r.email) : r.email);
@@ -104,7 +101,10 @@ export const addContactsRoutes = router()
     }),
     async (c) => {
       const q = c.req.valid("query");
-      const plan = await planAddContacts(c.env, db(c.env.DB), c.get("caller"), c.req.valid("param").id, c.req.valid("json"), { preview: true });
+      const plan = await planAddContacts(c.env, db(c.env.DB), c.get("caller"), c.req.valid("param").id, c.req.valid("json"), {
+        preview: true,
+        view: { page: q.page, perPage: q.per_page, outcome: q.outcome },
+      });
       const shown = presentPlan(plan, q.page, q.per_page, q.outcome);
       // A net-new person's address is what a credit buys: masked until the contact is saved, as in the search.
       // So is an address the enrichment waterfall would find: it is paid for on commit.

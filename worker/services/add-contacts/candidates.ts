@@ -131,6 +131,25 @@ export function stageCandidatesStatement(d1: D1Database, jobId: string, teamId: 
     .bind(...params);
 }
 
+/** A position in the priority order (score, then key), to read the next page after it. */
+export interface CandidateCursor {
+  score: number;
+  k: string;
+}
+
+/** The next `limit` candidates in priority order after `after` (keyset paging: D1 orders, the Worker holds one page). */
+export async function candidatePage(d1: D1Database, teamId: string, source: AddContactsRequest["source"], after: CandidateCursor | null, limit: number) {
+  const { cte, params } = candidatesQuery(teamId, source);
+  const s = params.push(after?.score ?? null);
+  const k = params.push(after?.k ?? null);
+  const l = params.push(limit);
+  const { results } = await d1
+    .prepare(`${cte} SELECT person_id, contact_id, score, k FROM cand WHERE ?${s} IS NULL OR score < ?${s} OR (score = ?${s} AND k > ?${k}) ORDER BY score DESC, k LIMIT ?${l}`)
+    .bind(...params)
+    .all<{ person_id: string | null; contact_id: string | null; score: number; k: string }>();
+  return results;
+}
+
 function tooMany(n: number): never {
   throw new ApiError("too_many_contacts", `One job takes at most ${MAX_JOB_CANDIDATES.toLocaleString("en-US")} contacts; this selection has more`, {
     limit: MAX_JOB_CANDIDATES,

@@ -12,7 +12,7 @@ import { DEFAULT_WATERFALL } from "../enrichment";
 import { assignFrom, loadMailboxLoads, roomOf } from "./capacity";
 import { countCandidates, keyOf, loadFacts, stageCandidatesStatement } from "./candidates";
 import { checkPreconditions, planAddContacts } from "./plan";
-import { CHUNK_SIZE, type AddContactsRequest } from "./request";
+import { CHUNK_SIZE, PLAN_PAGE, type AddContactsRequest } from "./request";
 import { evaluate, type ValidationOptions } from "./validate";
 
 export type JobRow = Record<string, any>;
@@ -84,9 +84,6 @@ export async function commitAddContacts(env: Env, d: Db, caller: Caller, sequenc
   if (!scheduled) await startJob(env, jobId);
   return { job: (await env.DB.prepare("SELECT * FROM jobs WHERE id = ?").bind(jobId).first<JobRow>())!, replayed: false };
 }
-
-/** Most candidates one request, page or chunk holds at a time (the Worker's 128 MB are shared). */
-export const PLAN_PAGE = 5000;
 
 /**
  * Commit of a large selection (more than PLAN_PAGE candidates): the request checks the preconditions,

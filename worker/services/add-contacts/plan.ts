@@ -6,9 +6,9 @@ import { sendableMailboxes, sequenceFor } from "../access";
 import { balanceOf } from "../credits";
 import { DEFAULT_WATERFALL } from "../enrichment";
 import { loadSequenceConfig, type SequenceConfig } from "../sequence-config";
-import { assignMailboxes, forecastMailbox, loadMailboxLoads, type Forecast, type MailboxLoad } from "./capacity";
-import { loadFacts, resolveSource, type Facts } from "./candidates";
-import { OUTCOME_REASONS, WARNING_CATEGORIES, type AddContactsRequest, type WarningCategory } from "./request";
+import { assignFrom, assignMailboxes, forecastMailbox, loadMailboxLoads, roomOf, type Forecast, type MailboxLoad } from "./capacity";
+import { candidatePage, countCandidates, keyOf, loadFacts, resolveSource, type CandidateCursor, type Facts } from "./candidates";
+import { OUTCOME_REASONS, PLAN_PAGE, WARNING_CATEGORIES, type AddContactsRequest, type WarningCategory } from "./request";
 import { evaluate, type Evaluation, type ValidationOptions } from "./validate";
 
 export interface Precondition {
@@ -32,6 +32,50 @@ export interface Plan {
   forecast: Forecast[];
   credits: { balance: number; exact: number; maximum: number; fits: number | null };
   validation: ValidationOptions;
+  /** A large selection's preview, tallied page by page: `contacts` then holds only the page shown. */
+  tally?: Tally;
+}
+
+/** Which page of contacts a preview shows. */
+export interface PreviewView {
+  page: number;
+  perPage: number;
+  outcome: "enrolled" | "warned" | "skipped" | "all";
+}
+
+/** What a preview shows, added up one page of candidates at a time (never every candidate at once). */
+export interface Tally {
+  candidates: number;
+  by: { enrolled: number; warned: number; skipped: number };
+  reasons: Record<string, number>;
+  warnCounts: Map<WarningCategory, { total: number; blocking: number }>;
+  enriched: number;
+  /** Candidates matching the view's outcome filter, and the ones on the page shown. */
+  filtered: number;
+  rows: PlannedContact[];
+}
+
+const newTally = (): Tally => ({ candidates: 0, by: { enrolled: 0, warned: 0, skipped: 0 }, reasons: {}, warnCounts: new Map(), enriched: 0, filtered: 0, rows: [] });
+
+function addToTally(t: Tally, contacts: PlannedContact[], view: PreviewView, overrides: ValidationOptions["overrides"]) {
+  for (const c of contacts) {
+    t.candidates++;
+    t.by[c.evaluation.outcome]++;
+    for (const r of [...c.evaluation.skips, ...c.evaluation.warnings]) t.reasons[r] = (t.reasons[r] ?? 0) + 1;
+    if (c.evaluation.outcome !== "skipped") {
+      for (const w of c.evaluation.warnings) {
+        const x = t.warnCounts.get(w) ?? { total: 0, blocking: 0 };
+        x.total++;
+        if (c.evaluation.outcome === "warned" && !overrides[w]) x.blocking++;
+        t.warnCounts.set(w, x);
+      }
+    }
+    if (c.evaluation.enrichment?.email) t.enriched++;
+    if (view.outcome === "all" || c.evaluation.outcome === view.outcome) {
+      if (t.filtered >= (view.page - 1) * view.perPage && t.filtered < view.page * view.perPage) t.rows.push(c);
+      t.filtered++;
+    }
+  }
 }
 
 /**
@@ -89,10 +133,13 @@ export async function checkPreconditions(env: Env, d: Db, caller: Caller, sequen
  * Everything an add-contacts request would do, computed without writing or charging anything:
  * the preview answers with it, and a commit writes exactly it. Deterministic for the same state.
  */
-export async function planAddContacts(env: Env, d: Db, caller: Caller, sequenceId: string, req: AddContactsRequest, o: { preview: boolean }): Promise<Plan> {
+export async function planAddContacts(env: Env, d: Db, caller: Caller, sequenceId: string, req: AddContactsRequest, o: { preview: boolean; view?: PreviewView }): Promise<Plan> {
   const { seq, sequence, preconditions, mailboxIds } = await checkPreconditions(env, d, caller, sequenceId, req);
   const chosen = { ids: mailboxIds };
   const t = now();
+  if (o.view && (await countCandidates(env.DB, caller.teamId, req.source)) > PLAN_PAGE) {
+    return previewInPages(env, caller, seq, sequence, preconditions, mailboxIds, req, o.view, t);
+  }
   const candidates = await resolveSource(env.DB, caller.teamId, req.source);
   const facts = await loadFacts(env.DB, caller.teamId, seq.id, candidates, t);
   const validation: ValidationOptions = {
@@ -146,30 +193,85 @@ export async function planAddContacts(env: Env, d: Db, caller: Caller, sequenceI
   };
 }
 
+/**
+ * The preview of a selection larger than one page: the same answer as planAddContacts, computed over
+ * pages of candidates in priority order (D1 orders them, keyset paging), keeping only the totals,
+ * the running mailbox rotation and credit sums, and the contacts of the page shown.
+ */
+async function previewInPages(
+  env: Env, caller: Caller, seq: { id: string; settings: unknown }, sequence: SequenceConfig, preconditions: Precondition[], mailboxIds: string[],
+  req: AddContactsRequest, view: PreviewView, t: number,
+): Promise<Plan> {
+  const validation: ValidationOptions = {
+    callerId: caller.userId,
+    allowOtherOwners: (seq.settings as { allow_other_owners?: boolean }).allow_other_owners !== false,
+    skipValidation: req.skip_validation,
+    overrides: req.overrides ?? {},
+    enrich: req.enrich,
+    providers: DEFAULT_WATERFALL,
+    preview: true,
+  };
+  const loads = await loadMailboxLoads(env, caller.teamId, mailboxIds, t);
+  const ids = loads.map((m) => m.id);
+  const left = roomOf(loads);
+  const assignedCount = new Map<string, number>();
+  const balance = await balanceOf(env.DB, caller.teamId);
+  const tally = newTally();
+  let exact = 0;
+  let maximum = 0;
+  let fitting = 0;
+  let fits = 0;
+  let open = true;
+  let after: CandidateCursor | null = null;
+  for (;;) {
+    const page = await candidatePage(env.DB, caller.teamId, req.source, after, PLAN_PAGE);
+    if (!page.length) break;
+    after = { score: page[page.length - 1]!.score, k: page[page.length - 1]!.k };
+    const facts = await loadFacts(env.DB, caller.teamId, seq.id, page.map((r) => ({ personId: r.person_id, contactId: r.contact_id })), t);
+    const byKey = new Map(facts.map((f) => [keyOf(f), f]));
+    const ordered = page.map((r) => byKey.get(r.k)!);
+    const evaluations = await Promise.all(ordered.map((f) => evaluate(f, validation)));
+    const enrolledAt = evaluations.flatMap((e, i) => (e.outcome === "enrolled" ? [i] : []));
+    const assigned = ids.length ? assignFrom(ids, left, enrolledAt.length) : [];
+    const mailboxOf = new Map(enrolledAt.map((i, k) => [i, assigned[k] ?? null]));
+    for (const m of assigned) assignedCount.set(m, (assignedCount.get(m) ?? 0) + 1);
+    for (const e of evaluations) {
+      exact += e.cost;
+      maximum += e.maxCost;
+      if (open && fitting + e.maxCost <= balance) {
+        fitting += e.maxCost;
+        fits++;
+      } else open = false;
+    }
+    addToTally(tally, ordered.map((f, i) => ({ facts: f, evaluation: evaluations[i]!, mailboxId: mailboxOf.get(i) ?? null })), view, validation.overrides);
+    if (page.length < PLAN_PAGE) break;
+  }
+  const forecast = loads.map((m) => forecastMailbox(m, assignedCount.get(m.id) ?? 0, sequence.window, Math.max(t, req.add_at ?? t)));
+  const short = maximum > balance;
+  if (short) {
+    preconditions.push({
+      code: "insufficient_credits",
+      message: `This batch can cost up to ${maximum} credits; your balance is ${balance}`,
+      fix: fits > 0 ? `Add at most ${fits} contacts in this batch, turn off enrichment, or buy credits` : "Buy credits or turn off enrichment",
+      details: { balance, maximum, fits },
+    });
+  }
+  return { sequence, contacts: tally.rows, preconditions, mailboxes: loads, forecast, credits: { balance, exact, maximum, fits: short ? fits : null }, validation, tally };
+}
+
 /** The preview body: totals, warnings grouped by category, credits, capacity and one page of contacts. */
 export function presentPlan(plan: Plan, page: number, perPage: number, outcome: "enrolled" | "warned" | "skipped" | "all") {
-  const by = { enrolled: 0, warned: 0, skipped: 0 };
-  const reasons: Record<string, number> = {};
-  const warnCounts = new Map<WarningCategory, { total: number; blocking: number }>();
-  let enriched = 0;
-  for (const c of plan.contacts) {
-    by[c.evaluation.outcome]++;
-    for (const r of [...c.evaluation.skips, ...c.evaluation.warnings]) reasons[r] = (reasons[r] ?? 0) + 1;
-    if (c.evaluation.outcome !== "skipped") {
-      for (const w of c.evaluation.warnings) {
-        const x = warnCounts.get(w) ?? { total: 0, blocking: 0 };
-        x.total++;
-        if (c.evaluation.outcome === "warned" && !plan.validation.overrides[w]) x.blocking++;
-        warnCounts.set(w, x);
-      }
-    }
-    if (c.evaluation.enrichment?.email) enriched++;
+  let tally = plan.tally;
+  if (!tally) {
+    tally = newTally();
+    addToTally(tally, plan.contacts, { page, perPage, outcome }, plan.validation.overrides);
   }
-  const filtered = outcome === "all" ? plan.contacts : plan.contacts.filter((c) => c.evaluation.outcome === outcome);
-  const pageRows = filtered.slice((page - 1) * perPage, page * perPage);
+  const { by, reasons, warnCounts, enriched } = tally;
+  const pageRows = tally.rows;
+  const filtered = { length: tally.filtered };
   return {
     preconditions: plan.preconditions,
-    totals: { candidates: plan.contacts.length, ...by, enriched, reasons },
+    totals: { candidates: tally.candidates, ...by, enriched, reasons },
     warnings: WARNING_CATEGORIES.filter((w) => warnCounts.has(w)).map((w) => ({
       category: w,
       label: OUTCOME_REASONS[w].label,

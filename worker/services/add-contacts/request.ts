@@ -6,6 +6,11 @@ import { PeopleFilters } from "../people-search";
 export const MAX_JOB_CANDIDATES = 200_000;
 /** Candidates per queue chunk: the chunk message carries an index range, never the ids. */
 export const CHUNK_SIZE = 1000;
+/**
+ * Most candidates a request, a plan page or a preview page holds at a time (the Worker's 128 MB are
+ * shared): a larger selection is previewed page by page and committed through queued plan pages.
+ */
+export const PLAN_PAGE = 5000;
 /** Furthest ahead a job may be scheduled to start. */
 export const MAX_ADD_AHEAD_MS = 365 * 24 * 60 * 60 * 1000;
 
