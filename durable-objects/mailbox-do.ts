@@ -297,8 +297,9 @@ export class MailboxDO extends DurableObject<Env> {
       // Content (variants, names) for the batch; eligibility is read again right before each send.
       const sc = await loadSendContext(this.env.DB, mb.teamId, picks.map((p) => ({ contactId: p.contact_id, stepId: p.step_id, sequenceId: p.sequence_id })));
       let stop = false;
-      for (const p of picks) {
-        const outcome = await this.sendOne(mb, p, sc);
+      for (const [i, p] of picks.entries()) {
+        // The batch's context was read just before its first send; later sends read eligibility again.
+        const outcome = await this.sendOne(mb, p, sc, i === 0);
         if (outcome === "sent") sent++;
         if (outcome === "stop" || (outcome === "sent" && mb.minGapSeconds > 0)) {
           stop = true;
@@ -386,6 +387,13 @@ export class MailboxDO extends DurableObject<Env> {
     ).rowsWritten > 0;
   }
 
+  private blockedIn(sc: SendContext, row: QueueRow): string | null {
+    const seq = sc.sequences.get(row.sequence_id);
+    if (!seq || seq.archived) return "sequence_archived";
+    if (!seq.active) return "sequence_inactive";
+    return blockingReason(sc.contacts.get(row.contact_id), true);
+  }
+
   /** Invariant 5 at the moment of sending (not a batch snapshot): this contact and this sequence, read now. */
   private async blockedNow(row: QueueRow): Promise<string | null> {
     const [contacts, seqs] = await this.env.DB.batch<Record<string, any>>([
@@ -398,7 +406,7 @@ export class MailboxDO extends DurableObject<Env> {
     return blockingReason(toContactRows(contacts!.results).get(row.contact_id), true);
   }
 
-  private async sendOne(mb: MailboxSettings, row: QueueRow, sc: SendContext): Promise<"sent" | "skipped" | "retry" | "stop"> {
+  private async sendOne(mb: MailboxSettings, row: QueueRow, sc: SendContext, fresh: boolean): Promise<"sent" | "skipped" | "retry" | "stop"> {
     const key = `${row.enrollment_id}:${row.step_id}`;
     const item: QueuedEmail = {
       enrollmentId: row.enrollment_id, stepId: row.step_id, sequenceId: row.sequence_id, teamId: row.team_id, contactId: row.contact_id,
@@ -411,7 +419,7 @@ export class MailboxDO extends DurableObject<Env> {
     }
     // Invariant 5: the contact may have unsubscribed or bounced, the sequence been turned off, since
     // the step fell due or since this batch started.
-    const block = await this.blockedNow(row);
+    const block = fresh ? this.blockedIn(sc, row) : await this.blockedNow(row);
     if (block) {
       this.settleQueued(row, { state: "cancelled", reason: block, settled_at: now(), reported: 0 });
       return "skipped";

@@ -54,12 +54,15 @@ export const PAGE = 5_000;
  * email has not come back by then, the mailbox is asked what became of it (lost hand-over, step
  * re-handed after a reorder, withdrawn) and the enrollment is repaired. Checked again while it waits.
  */
-const CHECK_AFTER_MS = 15 * 60_000;
-const RECHECK_MAILBOX_MS = 6 * 60 * 60_000;
+const CHECK_AFTER_MS = 60 * 60_000;
+const RECHECK_MAILBOX_MS = 24 * 60 * 60_000;
 const RECHECK_TASK_MS = 24 * 60 * 60_000;
-/** Check times are rounded up to this grid, so the checks of many enrollments share one alarm. */
-const CHECK_GRID_MS = 15 * 60_000;
-const checkAt = (t: number, after: number) => Math.ceil((t + after) / CHECK_GRID_MS) * CHECK_GRID_MS;
+/**
+ * A check falls on the next point of a grid as wide as its delay (the first check: the next full hour
+ * after an hour; a recheck: the next midnight UTC after a day), so the checks of many enrollments share
+ * one alarm.
+ */
+const checkAt = (t: number, after: number) => Math.ceil((t + after) / after) * after;
 const OPEN = "('active','paused','held')";
 /** Outcomes after which the enrollment moves on to the next step. */
 const ADVANCING = new Set(["sent", "unknown", "completed", "skipped"]);

@@ -4,6 +4,7 @@ import { scheduleToWindow } from "../worker/services/sequence-config";
 import { now } from "../worker/lib/clock";
 import { runInDurableObject } from "cloudflare:test";
 import { mailboxStub, sequenceStub } from "../worker/lib/stubs";
+import { setTransportOverride } from "../worker/transports";
 import { env } from "./helpers";
 import { DAY, HOUR, enroll, makeContacts, makeMailbox, makeSchedule, makeSequence, makeTeam, runUntil, sentMessages, SIM_START, startSimulation } from "./fixtures";
 
@@ -15,6 +16,9 @@ describe("sending engine", () => {
     const scheduleId = await makeSchedule(teamId);
     const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }, { wait: 2, threadReply: true }, { wait: 3 }], scheduleId);
     const mb = await makeMailbox(teamId, userId, { daily: 40, hourly: 10, gapSeconds: 120 });
+    // Sends are counted where they happen, at the transport (D1's messages table collapses repeats).
+    const calls: string[] = [];
+    setTransportOverride(mb, { async send(m) { calls.push(m.messageId); return { ok: true }; } });
     const contacts = await makeContacts(teamId, 60);
     const res = await enroll(teamId, sequenceId, contacts, [mb]);
     expect(res.enrolled).toHaveLength(60);
@@ -25,6 +29,9 @@ describe("sending engine", () => {
 
     const sent = await sentMessages(sequenceId);
     expect(sent).toHaveLength(180);
+    expect(calls).toHaveLength(180);
+    expect(new Set(calls).size).toBe(180);
+    setTransportOverride(mb, null);
     const sched = scheduleToWindow(await env.DB.prepare("select * from schedules where id = ?").bind(scheduleId).first<any>());
     for (const m of sent) expect(inWindow(m.sent_at, sched)).toBe(true);
     // rolling caps
@@ -52,6 +59,8 @@ describe("sending engine", () => {
     const { teamId, userId } = await makeTeam();
     const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }], null);
     const mb = await makeMailbox(teamId, userId, { gapSeconds: 0, daily: 100, hourly: 100 });
+    const calls: string[] = [];
+    setTransportOverride(mb, { async send(m) { calls.push(m.messageId); return { ok: true }; } });
     const contacts = await makeContacts(teamId, 5);
     await enroll(teamId, sequenceId, contacts, [mb]);
     await runUntil(now() + HOUR);
@@ -61,6 +70,10 @@ describe("sending engine", () => {
       await runInDurableObject(mailboxStub(env, mb), (o) => o.alarm());
     }
     await runUntil(now() + DAY);
+    setTransportOverride(mb, null);
+    // Counted at the transport: a second send of a step would show here, not in `messages`.
+    expect(calls).toHaveLength(5);
+    expect(new Set(calls).size).toBe(5);
     expect(await sentMessages(sequenceId)).toHaveLength(5);
   });
 });
