@@ -189,7 +189,7 @@ describe("every state change has its precondition", () => {
     expect(on).toMatchObject({ status: 422, code: "validation_failed", message: "Turn the sequence on first: a workflow can't add contacts to a sequence that is off" });
     expect(field(on, "active")).toBeTruthy();
     const wf = (await json(await as(s, "POST", "/api/workflows", { name: "Early", sequence_id: seq.id, filters: { q: "x" }, active: false }))).workflow;
-    expect(wf.active).toBe(false);
+    expect(wf).toMatchObject({ active: false, sequence_active: false });
     expect((await errorOf(await as(s, "PATCH", `/api/workflows/${wf.id}`, { active: true }))).status).toBe(422);
     const row = await env.DB.prepare("SELECT active FROM workflows WHERE id = ?").bind(wf.id).first<{ active: number }>();
     expect(row?.active).toBe(0);

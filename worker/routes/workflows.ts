@@ -50,6 +50,7 @@ const WorkflowSchema = z
     owner_id: z.string(),
     sequence_id: Id,
     sequence_name: z.string().nullable(),
+    sequence_active: z.boolean().openapi({ description: "Whether its sequence is on (and not archived): a workflow turns on only then" }),
     filters: z.record(z.string(), z.unknown()),
     interval_minutes: z.number(),
     max_per_run: z.number(),
@@ -75,12 +76,13 @@ const RUN_SQL = `SELECT r.*, j.enrolled AS job_enrolled, j.status AS job_status 
 
 async function present(env: Env, w: Record<string, any>) {
   const [seq, last] = await env.DB.batch<Record<string, any>>([
-    env.DB.prepare("SELECT name FROM sequences WHERE id = ? AND team_id = ?").bind(w.sequence_id, w.team_id),
+    env.DB.prepare("SELECT name, active, archived_at FROM sequences WHERE id = ? AND team_id = ?").bind(w.sequence_id, w.team_id),
     env.DB.prepare(`${RUN_SQL} WHERE r.workflow_id = ? ORDER BY r.started_at DESC LIMIT 1`).bind(w.id),
   ]);
   const options = JSON.parse(w.options);
   return {
     id: w.id, name: w.name, owner_id: w.owner_id, sequence_id: w.sequence_id, sequence_name: seq!.results[0]?.name ?? null,
+    sequence_active: !!seq!.results[0]?.active && !seq!.results[0]?.archived_at,
     filters: JSON.parse(w.filters), interval_minutes: w.interval_minutes, max_per_run: w.max_per_run, active: !!w.active,
     mailbox_ids: options.mailbox_ids ?? [], overrides: options.overrides ?? {}, enrich: !!options.enrich,
     next_run_at: w.next_run_at, last_run_at: w.last_run_at, last_run: last!.results[0] ? presentRun(last!.results[0]) : null, created_at: w.created_at,

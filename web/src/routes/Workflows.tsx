@@ -13,6 +13,9 @@ import { getWorkflowRuns, getWorkflows } from "../queries";
 import { usePageTitle } from "../title";
 import { filterSummary, reasonText, RunBadge, RunCounts, RunReason, RunTime, scheduleLabel } from "./workflows/present";
 
+/** The API turns a workflow on only while its sequence is on: the switch says so instead of offering it. */
+export const SEQUENCE_OFF = "Its sequence is off: turn the sequence on first, then the workflow";
+
 export const WORKFLOW_EXPLAINER = "Every interval, a workflow finds net-new people matching its filters and adds them to a sequence — validated and charged like a manual add.";
 
 /** Run now, toggle and delete, shared by the list and a workflow's page. */
@@ -94,7 +97,7 @@ function WorkflowCard(props: { w: Workflow; actions: ReturnType<typeof useWorkfl
             </Show>
           </p>
         </div>
-        <Toggle label={`${w().name} on`} checked={on()} busy={a.pending()[w().id] !== undefined} onText="On" offText="Off" onChange={(v) => void a.toggle(w(), v)} testId="workflow-toggle" />
+        <Toggle label={`${w().name} on`} checked={on()} busy={a.pending()[w().id] !== undefined} disabled={!on() && !w().sequence_active} title={!on() && !w().sequence_active ? SEQUENCE_OFF : undefined} onText="On" offText="Off" onChange={(v) => void a.toggle(w(), v)} testId="workflow-toggle" />
       </div>
 
       <ul class="wf-chips" aria-label="Filters">

@@ -9,7 +9,7 @@ import { Toggle } from "../../components/Toggle";
 import { formatNumber } from "../../format";
 import { getWorkflowRuns, getWorkflows } from "../../queries";
 import { usePageTitle } from "../../title";
-import { DeleteWorkflowDialog, useWorkflowActions } from "../Workflows";
+import { DeleteWorkflowDialog, SEQUENCE_OFF, useWorkflowActions } from "../Workflows";
 import { filterSummary, RunBadge, RunCounts, RunReason, RunTime, scheduleLabel } from "./present";
 
 const PER_PAGE = 25;
@@ -99,7 +99,7 @@ function Summary(props: { w: Workflow; actions: ReturnType<typeof useWorkflowAct
           </p>
         </div>
         <div class="page-actions">
-          <Toggle label={`${w().name} on`} checked={a.isActive(w())} busy={a.pending()[w().id] !== undefined} onText="On" offText="Off" onChange={(v) => void a.toggle(w(), v)} testId="workflow-toggle" />
+          <Toggle label={`${w().name} on`} checked={a.isActive(w())} busy={a.pending()[w().id] !== undefined} disabled={!a.isActive(w()) && !w().sequence_active} title={!a.isActive(w()) && !w().sequence_active ? SEQUENCE_OFF : undefined} onText="On" offText="Off" onChange={(v) => void a.toggle(w(), v)} testId="workflow-toggle" />
           <button type="button" class="btn btn-primary" disabled={!!a.running()[w().id]} aria-busy={!!a.running()[w().id]} onClick={() => void a.runNow(w())}>
             <Icon name="play" size={14} /> {a.running()[w().id] ? "Running…" : "Run now"}
           </button>
