@@ -68,11 +68,12 @@ function observed(base: Env) {
     seen,
     queue,
     /** Delivers queued messages one by one until none is left; returns how many of each kind ran. */
-    async drain() {
+    async drain(o: { twice?: boolean } = {}) {
       const ran: Record<string, number> = {};
       for (let m = queue.shift(); m; m = queue.shift()) {
         ran[m.kind] = (ran[m.kind] ?? 0) + 1;
         await handle(m, e, false);
+        if (o.twice) await handle(m, e, false); // at-least-once: the same message again
       }
       return ran;
     },
@@ -154,5 +155,17 @@ describe("add contacts: bounded pages", () => {
     expect(warned.contacts.every((c: any) => c.outcome === "warned" && c.reasons.includes("unverified_email"))).toBe(true);
     expect(warned.totals.candidates).toBe(5_203);
     expect(await one("SELECT count(*) n FROM jobs WHERE team_id = ?", x.teamId)).toBe(0);
+  });
+
+  it("redelivered plan pages and chunks hold the credits once and enroll everyone once", async () => {
+    const { x, caller, source } = await bigSelection(1000);
+    const o = observed(env);
+    const { job } = await commitAddContacts(o.env, db(o.env.DB), caller, x.sequenceId, { source, skip_validation: false, enrich: false }, null, "session");
+    await o.drain({ twice: true });
+    const done = (await env.DB.prepare("SELECT * FROM jobs WHERE id = ?").bind(job.id).first<any>())!;
+    expect(done).toMatchObject({ status: "completed", enrolled: 5_203, credits_held: 3, credits_used: 3 });
+    expect(await one("SELECT count(*) n FROM credit_ledger WHERE team_id = ? AND kind = 'hold'", x.teamId)).toBe(1);
+    expect(await one("SELECT count(*) n FROM enrollments WHERE sequence_id = ?", x.sequenceId)).toBe(5_203);
+    expect(await one("SELECT credit_balance n FROM teams WHERE id = ?", x.teamId)).toBe(997);
   });
 });

@@ -162,7 +162,8 @@ async function holdPlanned(env: Env, job: JobRow, options: AddContactsRequest, m
   await env.DB.batch([
     ...(maximum > 0 ? holdStatements(env.DB, job.team_id, holdRef, maximum, job.id, JSON.parse(job.source).kind, "Held for adding contacts") : []),
     env.DB.prepare(
-      `UPDATE jobs SET credits_held = ?1, status = ?2, run_at = ?3
+      // What the job holds is read from its hold row, so a redelivered last page can't make them disagree.
+      `UPDATE jobs SET credits_held = coalesce((SELECT -amount FROM credit_ledger WHERE team_id = ?5 AND ref = ?6), 0), status = ?2, run_at = ?3
         WHERE id = ?4 AND status = 'preparing' AND (?1 = 0 OR EXISTS (SELECT 1 FROM credit_ledger WHERE team_id = ?5 AND ref = ?6))`,
     ).bind(maximum, scheduled ? "scheduled" : "preparing", scheduled ? options.add_at : t, job.id, job.team_id, holdRef),
   ]);
