@@ -201,6 +201,14 @@ export function fetchLists(q: ListQuery) {
   return data(api.lists.$get({ query: clean(q) }));
 }
 
+/** Every list of the team, read a page of 100 (the API's largest) at a time: for pickers and name lookups. */
+export async function fetchAllLists() {
+  const first = await fetchLists({ page: 1, per_page: 100 });
+  const lists = [...first.lists];
+  for (let page = 2; page <= first.pagination.total_pages; page++) lists.push(...(await fetchLists({ page, per_page: 100 })).lists);
+  return { lists };
+}
+
 export function fetchApiKeys() {
   return data(api["api-keys"].$get());
 }

@@ -1,5 +1,5 @@
 import { query } from "@solidjs/router";
-import { fetchJobOutcomes, fetchJobs, fetchWorkflowRuns, fetchWorkflows, fetchLists, fetchMailboxes, fetchPeopleFacets, fetchSchedules, fetchTasks, fetchTemplateVariables, fetchUsers, type ListQuery, type OutcomeFilter } from "./api";
+import { fetchJobOutcomes, fetchJobs, fetchWorkflowRuns, fetchWorkflows, fetchAllLists, fetchLists, fetchMailboxes, fetchPeopleFacets, fetchSchedules, fetchTasks, fetchTemplateVariables, fetchUsers, type ListQuery, type OutcomeFilter } from "./api";
 
 /**
  * Router-cached reads shared by several pages. Actions revalidate them, so a change on one page (a new
@@ -9,8 +9,9 @@ export const getUsers = query(() => fetchUsers(), "users");
 export const getSchedules = query(() => fetchSchedules(), "schedules");
 export const getMailboxes = query(() => fetchMailboxes(), "mailboxes");
 export const getTemplateVariables = query(() => fetchTemplateVariables(), "templateVariables");
-/** Lists by name, a page at a time; pickers read the first page of 100 (the API's largest page). */
-export const getLists = query((q: ListQuery = { page: 1, per_page: 100 }) => fetchLists(q), "lists");
+/** Every list by name (pickers, name lookups); the Lists page reads one page at a time. */
+export const getLists = query(() => fetchAllLists(), "lists");
+export const getListsPage = query((q: ListQuery) => fetchLists(q), "listsPage");
 export const getPeopleFacets = query(() => fetchPeopleFacets(), "peopleFacets");
 
 /** Add-contacts jobs, newest first (of one sequence, or the team's). */

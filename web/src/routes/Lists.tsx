@@ -5,7 +5,7 @@ import { PageHeader } from "../components/PageHeader";
 import { Pagination } from "../components/Pagination";
 import { TableSkeleton } from "../components/Status";
 import { formatDate, formatDateTime, formatNumber } from "../format";
-import { getLists } from "../queries";
+import { getListsPage } from "../queries";
 import { usePageTitle } from "../title";
 
 
@@ -14,7 +14,7 @@ export default function Lists() {
   const [params] = useSearchParams();
   // The page lives in the URL (?page=), as on every other paged list.
   const page = () => Math.max(1, Number.parseInt(String(params.page ?? "1"), 10) || 1);
-  const lists = createAsync(() => getLists({ page: page(), per_page: 25 }));
+  const lists = createAsync(() => getListsPage({ page: page(), per_page: 25 }));
   return (
     <div class="page">
       <PageHeader title="Lists" description="Saved sets of contacts. Add a whole list to a sequence in one step." />
