@@ -21,7 +21,13 @@ export function paginationMeta(page: number, perPage: number, total: number) {
 
 export const ErrorSchema = z
   .object({
-    error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
+    error: z.object({
+      code: z.string(),
+      message: z.string().openapi({ description: "In words, for a person: for a 422, the first refused field's message" }),
+      details: z.unknown().optional().openapi({
+        description: "For a 422 (validation_failed): { fields: [{ field, label, message }] }: field is the dotted path (smtp.host), label its name in words (SMTP host), message a sentence (SMTP host can't be empty)",
+      }),
+    }),
   })
   .openapi("Error");
 
