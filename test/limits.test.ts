@@ -46,6 +46,19 @@ describe("lists longer than D1's 100 bound parameters", () => {
     expect(over).toMatchObject({ status: 422, code: "validation_failed" });
   });
 
+  it("finishes 1,000 enrollments (the documented maximum) in one request", async () => {
+    const x = await addContactsSetup();
+    const contacts = await makeContacts(x.teamId, 1000);
+    await enroll(x.teamId, x.sequenceId, contacts, x.mailboxIds);
+    const ids = (await env.DB.prepare("SELECT id FROM enrollments WHERE sequence_id = ?").bind(x.sequenceId).all<{ id: string }>()).results.map((r) => r.id);
+    expect(ids).toHaveLength(1000);
+    const res = await as(x.s, "POST", `/api/sequences/${x.sequenceId}/enrollments/finish`, { enrollment_ids: ids });
+    expect(res.status).toBe(200);
+    expect((await json(res)).changed).toHaveLength(1000);
+    const finished = await env.DB.prepare("SELECT count(*) AS n FROM enrollments WHERE sequence_id = ? AND status = 'finished'").bind(x.sequenceId).first<{ n: number }>();
+    expect(finished!.n).toBe(1000);
+  });
+
   it("answers 422 naming the unknown users when shares list 200 of them (the documented maximum), never 500", async () => {
     const x = await addContactsSetup();
     const shares = Array.from({ length: 200 }, () => ({ user_id: newId(), access: "view" }));
