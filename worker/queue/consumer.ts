@@ -1,6 +1,7 @@
 import type { Env } from "../env";
 import type { QueueMessage } from "./messages";
-import { failJob, planPage, processChunk } from "../services/add-contacts/jobs";
+import { failJob, processChunk } from "../services/add-contacts/jobs";
+import { planPage } from "../services/add-contacts/plan-pages";
 
 /** Acks messages one by one so one bad message never redelivers its whole batch. */
 export async function consumeQueue(batch: MessageBatch<QueueMessage>, env: Env): Promise<void> {
