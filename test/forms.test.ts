@@ -46,7 +46,7 @@ describe("validation errors speak to people", () => {
     const s = await login("admin@demo.test");
     const err = await errorOf(await as(s, "POST", "/api/mailboxes", { email: "not-an-address", sender_name: "Z", transport: "pigeon" }));
     expect(field(err, "email")?.message).toBe("Email must be an email address, like name@company.com");
-    expect(field(err, "transport")?.message).toBe("Transport must be one of: outbox, smtp or send_email");
+    expect(field(err, "transport")?.message).toMatch(/^Transport must be one of: outbox, smtp, .+ or \w+$/);
     const smtp = await errorOf(await as(s, "POST", "/api/mailboxes", { email: "smtp@demo.test", sender_name: "Z", transport: "smtp", smtp: { host: "", port: 587, security: "tls" } }));
     expect(field(smtp, "smtp.host")).toMatchObject({ label: "SMTP host", message: "SMTP host can't be empty" });
   });
@@ -202,5 +202,21 @@ describe("positions have a ceiling too", () => {
     const seq = await newSequence(s);
     const err = await errorOf(await as(s, "POST", `/api/sequences/${seq.id}/steps`, { type: "task", position: 1_000_000 }));
     expect(field(err, "position")?.message).toBe("Position can be at most 50");
+  });
+});
+
+describe("a schedule that could never send is refused", () => {
+  it("needs at least one sending window, on create and on a change", async () => {
+    const s = await login("admin@demo.test");
+    const name = `Never ${crypto.randomUUID().slice(0, 8)}`;
+    const none = await errorOf(await as(s, "POST", "/api/schedules", { name, time_zone: "UTC", windows: { "1": [], "2": [] } }));
+    expect(none).toMatchObject({ status: 422, code: "validation_failed" });
+    expect(field(none, "windows")?.message).toBe("Add at least one sending window: with none, nothing is ever sent");
+    const made = await as(s, "POST", "/api/schedules", { name, time_zone: "UTC", windows: { "1": [["09:00", "17:00"]] } });
+    expect(made.status).toBe(201);
+    const id = (await json(made)).schedule.id;
+    expect((await errorOf(await as(s, "PATCH", `/api/schedules/${id}`, { windows: {} }))).status).toBe(422);
+    const row = await env.DB.prepare("SELECT windows FROM schedules WHERE id = ?").bind(id).first<{ windows: string }>();
+    expect(JSON.parse(row!.windows)).toEqual({ "1": [["09:00", "17:00"]] });
   });
 });

@@ -355,6 +355,9 @@ export const enrollments = sqliteTable(
     index("enrollments_due_idx").on(t.status, t.nextDueAt),
   ],
 );
+    // Covering index for the sequence report (contacts by status, funnel) and the team report (added by whom).
+    index("enrollments_sequence_report_idx").on(t.sequenceId, t.createdAt, t.status, t.currentStep, t.reason, t.addedBy, t.mailboxId),
+    index("enrollments_team_created_idx").on(t.teamId, t.createdAt, t.addedBy, t.sequenceId),
 
 export const messages = sqliteTable(
   "messages",
@@ -380,6 +383,9 @@ export const messages = sqliteTable(
     sentAt: integer("sent_at"),
     createdAt: createdAt(),
   },
+    /** First answer to this email (inbound classification): a reply or an out-of-office; reports count these. */
+    repliedAt: integer("replied_at"),
+    replyKind: text("reply_kind", { enum: ["reply", "out_of_office"] }),
   (t) => [
     uniqueIndex("messages_enrollment_step_uq").on(t.enrollmentId, t.stepId), // invariant 4 backstop
     uniqueIndex("messages_message_id_uq").on(t.messageIdHeader),
@@ -387,6 +393,10 @@ export const messages = sqliteTable(
     index("messages_mailbox_status_idx").on(t.mailboxId, t.status, t.scheduledAt),
   ],
 );
+    // Covering indexes for the reports: a sequence's sends, a team's latest replies, a team's sends by day.
+    index("messages_sequence_report_idx").on(t.sequenceId, t.sentAt, t.stepId, t.variantId, t.mailboxId, t.status, t.replyKind),
+    index("messages_team_replied_idx").on(t.teamId, t.repliedAt, t.replyKind, t.sequenceId),
+    index("messages_team_sent_idx").on(t.teamId, t.sentAt, t.sequenceId, t.mailboxId, t.status, t.replyKind),
 
 export const tasks = sqliteTable(
   "tasks",
@@ -410,6 +420,7 @@ export const tasks = sqliteTable(
     index("tasks_assignee_due_idx").on(t.teamId, t.assigneeId, t.status, t.dueAt),
   ],
 );
+    index("tasks_sequence_step_idx").on(t.sequenceId, t.stepId, t.status, t.completedAt),
 
 export const jobs = sqliteTable(
   "jobs",

@@ -49,6 +49,8 @@ const ScheduleInput = z
 
 function checkWindows(windows: Record<string, [string, string][]>) {
   const problems = validateWindows(windows);
+  // A schedule with no window would hold every email of its sequences forever.
+  if (!problems.length && !Object.values(windows).some((list) => list.length)) problems.push("Add at least one sending window: with none, nothing is ever sent");
   if (problems.length) throw new ApiError("validation_failed", "The sending windows are invalid", { fields: problems.map((m) => ({ field: "windows", message: m })) });
 }
 

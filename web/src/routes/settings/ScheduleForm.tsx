@@ -204,6 +204,9 @@ export function ScheduleForm(props: { open: boolean; schedule: Schedule | null; 
               <Icon name="alert" size={14} /> Not a time: {badTimes().join(", ")}
             </p>
           </Show>
+          <Show when={!Object.values(windows()).some((list) => list.length) && !errors.invalid("windows.*")}>
+            <p class="field-help text-warning">No day has a window: the schedule couldn't send anything. Tick at least one day.</p>
+          </Show>
           <FieldError id="sched-windows-error" form={errors} name="windows.*" />
         </fieldset>
 
