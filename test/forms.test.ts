@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { as, env, errorOf, login } from "./helpers";
+import { sha256Hex } from "../worker/lib/crypto";
+import { as, call, env, errorOf, login } from "./helpers";
 
 const json = async (r: Response) => (await r.json()) as any;
 type Field = { field: string; label: string; message: string };
@@ -218,5 +219,18 @@ describe("a schedule that could never send is refused", () => {
     expect((await errorOf(await as(s, "PATCH", `/api/schedules/${id}`, { windows: {} }))).status).toBe(422);
     const row = await env.DB.prepare("SELECT windows FROM schedules WHERE id = ?").bind(id).first<{ windows: string }>();
     expect(JSON.parse(row!.windows)).toEqual({ "1": [["09:00", "17:00"]] });
+  });
+});
+
+describe("the Apollo facade speaks the same words", () => {
+  it("a page size over the maximum names the field in words", async () => {
+    const s = await login("admin@demo.test");
+    const key = `m-${crypto.randomUUID()}`;
+    await env.DB.prepare("INSERT INTO api_keys (id, team_id, created_by, name, kind, key_hash, prefix, created_at) VALUES (?, ?, ?, 'forms', 'master', ?, ?, 0)")
+      .bind(crypto.randomUUID(), s.teamId, s.userId, await sha256Hex(key), key.slice(0, 9)).run();
+    const res = await call("/apollo/api/v1/emailer_campaigns/search", { method: "POST", headers: { "x-api-key": key, "content-type": "application/json" }, body: JSON.stringify({ per_page: 1000 }) });
+    const err = await errorOf(res);
+    expect(err).toMatchObject({ status: 422, code: "validation_failed", message: "Results per page can be at most 100" });
+    expect(field(err, "per_page")?.label).toBe("Results per page");
   });
 });
