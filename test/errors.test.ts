@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { MAX_BODY_BYTES } from "../worker/app";
+import { ERROR_CODES } from "../worker/lib/errors";
 import { as, call, errorOf, login } from "./helpers";
 
 describe("the one error body", () => {
@@ -36,5 +37,18 @@ describe("the one error body", () => {
   it("a foreign-shaped id answers 404, not 500", async () => {
     const s = await login("rep1@demo.test");
     expect((await as(s, "GET", "/api/contacts/' or 1=1 --")).status).toBe(404);
+  });
+
+  it("a body that isn't JSON answers 415 unsupported_media_type, a code with that status", async () => {
+    const s = await login("rep1@demo.test");
+    const res = await call("/api/contacts", { method: "POST", headers: { cookie: s.cookie, "x-csrf-token": s.csrf, "content-type": "text/plain" }, body: "first_name=Ada" });
+    expect(await errorOf(res)).toMatchObject({ status: 415, code: "unsupported_media_type" });
+  });
+
+  it("codes are one closed list: the OpenAPI error schema enumerates it and the README lists each with its status", async () => {
+    const doc = (await (await call("/api/openapi.json")).json()) as any;
+    expect(doc.components.schemas.Error.properties.error.properties.code.enum.sort()).toEqual(Object.keys(ERROR_CODES).sort());
+    const readme: string = (await import("../README.md?raw")).default;
+    for (const [code, [status]] of Object.entries(ERROR_CODES)) expect(readme).toContain(`| \`${code}\` | ${status} |`);
   });
 });

@@ -21,8 +21,10 @@ import { creditRoutes } from "./routes/credits";
 import { peopleRoutes } from "./routes/people";
 import { enrollmentRoutes } from "./routes/enrollments";
 import { mailboxRoutes } from "./routes/mailboxes";
+import { oauthRoutes } from "./routes/oauth";
 import { messageRoutes } from "./routes/messages";
 import { scheduleRoutes } from "./routes/schedules";
+import { reportRoutes } from "./routes/reports";
 import { sequenceRoutes } from "./routes/sequences";
 import { stepRoutes } from "./routes/steps";
 import { taskRoutes } from "./routes/tasks";
@@ -76,12 +78,14 @@ const routes = api
   .route("/", enrollmentRoutes)
   .route("/", scheduleRoutes)
   .route("/", mailboxRoutes)
+  .route("/", oauthRoutes)
   .route("/", messageRoutes)
   .route("/", taskRoutes)
   .route("/", peopleRoutes)
   .route("/", addContactsRoutes)
   .route("/", creditRoutes)
-  .route("/", workflowRoutes);
+  .route("/", workflowRoutes)
+  .route("/", reportRoutes);
 
 /** The Apollo-compatible API (same keys, limits and error body as /api). */
 const apollo = new Hono<AppEnv>().use("*", limit).use("*", authenticate).use("*", rateLimit).use("*", idempotency).route("/", apolloRoutes);

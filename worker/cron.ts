@@ -1,10 +1,15 @@
 import type { Env } from "./env";
 import { settleEndedJobs, startDueJobs } from "./services/add-contacts/jobs";
+import { applyAutoWinners } from "./services/reports-ab";
 import { runDueWorkflows } from "./services/workflows";
+import { pollReplies } from "./services/reply-polling";
 
 /** Every minute (UTC): start due scheduled jobs and due workflows; settle any ended job's unsettled hold. */
 export async function runCron(_controller: ScheduledController, env: Env): Promise<void> {
   await startDueJobs(env);
   await settleEndedJobs(env);
   await runDueWorkflows(env);
+  // Gmail / Microsoft 365 mailboxes: replies and bounces found through their APIs (the same inbound classification).
+  await pollReplies(env);
+  await applyAutoWinners(env);
 }

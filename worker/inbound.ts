@@ -78,6 +78,8 @@ export async function handleInbound(env: Env, raw: ArrayBuffer | string): Promis
   ).bind(listParam(c.ids)).first<Record<string, any>>();
   if (!msg) return { kind: "ignored", messageId: null, enrollmentId: null };
   const stub = sequenceStub(env, msg.sequence_id);
+  // The first answer to an email is what the reports count as its reply (or out-of-office).
+  if (c.kind !== "bounce") await env.DB.prepare("UPDATE messages SET replied_at = ?, reply_kind = ? WHERE id = ? AND replied_at IS NULL").bind(t, c.kind, msg.id).run();
   if (c.kind === "bounce") {
     await env.DB.batch([
       env.DB.prepare("UPDATE messages SET status = 'bounced', error = coalesce(error, 'Bounced (delivery status report)') WHERE id = ?").bind(msg.id),

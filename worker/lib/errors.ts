@@ -3,25 +3,39 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { fieldLabel } from "./field-messages";
 
-/** Every error code the API answers with, and its HTTP status. One table, one error body. */
-export const ERROR_STATUS = {
-  bad_request: 400,
-  invalid_json: 400,
-  unauthenticated: 401,
-  invalid_credentials: 401,
-  forbidden: 403,
-  csrf_failed: 403,
-  master_key_required: 403,
-  not_found: 404,
-  conflict: 409,
-  payload_too_large: 413,
-  validation_failed: 422,
-  idempotency_key_reused: 422,
-  rate_limited: 429,
-  internal: 500,
-} as const satisfies Record<string, ContentfulStatusCode>;
+/**
+ * Every error code the API answers with: its HTTP status and what it means. One closed table (the
+ * OpenAPI error schema and the README list it), one error body; no other code can be thrown.
+ */
+export const ERROR_CODES = {
+  bad_request: [400, "The request is malformed in a way no field explains"],
+  invalid_json: [400, "The body is not valid JSON"],
+  unauthenticated: [401, "No valid session or API key"],
+  invalid_credentials: [401, "Email or password is incorrect"],
+  forbidden: [403, "You may see this but not do this (see Who may do what)"],
+  csrf_failed: [403, "A signed-in change without the session's X-CSRF-Token, or from another site"],
+  master_key_required: [403, "An endpoint Apollo reserves for master API keys"],
+  not_found: [404, "No such thing in your team, or one you may not see"],
+  conflict: [409, "The thing is not in a state that allows this (already done, in use, running)"],
+  payload_too_large: [413, "The body is larger than the API accepts"],
+  too_many_contacts: [413, "One add-contacts job takes at most 200,000 contacts"],
+  unsupported_media_type: [415, "Send the body as application/json"],
+  validation_failed: [422, "Some input is invalid: details.fields names each field and says why"],
+  idempotency_key_reused: [422, "This Idempotency-Key was used with another request"],
+  sequence_archived: [422, "Add contacts: the sequence is archived"],
+  sequence_inactive: [422, "Add contacts: the sequence is off"],
+  no_enabled_steps: [422, "Add contacts: every step of the sequence is off"],
+  mailbox_not_connected: [422, "Add contacts: a chosen mailbox is disconnected or paused"],
+  no_connected_mailbox: [422, "Add contacts: no connected mailbox you may send from"],
+  insufficient_credits: [422, "The credit balance can't cover the job's maximum spend"],
+  rate_limited: [429, "Too many requests: wait retry-after seconds"],
+  internal: [500, "Something went wrong on our side"],
+} as const satisfies Record<string, readonly [ContentfulStatusCode, string]>;
 
-export type ErrorCode = keyof typeof ERROR_STATUS;
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Each code's status (derived from ERROR_CODES). */
+export const ERROR_STATUS = Object.fromEntries(Object.entries(ERROR_CODES).map(([k, [status]]) => [k, status])) as { [K in ErrorCode]: (typeof ERROR_CODES)[K][0] };
 
 export interface ErrorBody {
   error: { code: string; message: string; details?: unknown };
@@ -30,10 +44,10 @@ export interface ErrorBody {
 /** The one error type routes throw; `onError` turns it into the one error body. */
 export class ApiError extends Error {
   constructor(
-    readonly code: ErrorCode | (string & {}),
+    readonly code: ErrorCode,
     message: string,
     readonly details?: unknown,
-    readonly status: ContentfulStatusCode = ERROR_STATUS[code as ErrorCode] ?? 400,
+    readonly status: ContentfulStatusCode = ERROR_STATUS[code],
     readonly headers: Record<string, string> = {},
   ) {
     super(message);
@@ -50,9 +64,10 @@ export function errorResponse(c: Context, err: unknown): Response {
   }
   if (err instanceof HTTPException) {
     const status = err.status as ContentfulStatusCode;
-    const code =
-      status === 413 ? "payload_too_large" : status === 401 ? "unauthenticated" : /malformed json/i.test(err.message) ? "invalid_json" : "bad_request";
-    return c.json({ error: { code, message: err.message || "Request failed" } }, status);
+    const code: ErrorCode =
+      status === 413 ? "payload_too_large" : status === 415 ? "unsupported_media_type" : status === 401 ? "unauthenticated" : /malformed json/i.test(err.message) ? "invalid_json" : "bad_request";
+    const message = code === "unsupported_media_type" ? "Send the body as JSON with Content-Type: application/json" : err.message || "Request failed";
+    return c.json({ error: { code, message } }, ERROR_STATUS[code] === status ? status : ERROR_STATUS[code]);
   }
   console.error("unhandled error", err);
   return c.json({ error: { code: "internal", message: "Something went wrong on our side" } }, 500);

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { ERROR_CODES, type ErrorCode } from "./errors";
 
 /** Shared request and response schemas: the one contract for the worker, the OpenAPI document and the SPA. */
 
@@ -22,7 +23,7 @@ export function paginationMeta(page: number, perPage: number, total: number) {
 export const ErrorSchema = z
   .object({
     error: z.object({
-      code: z.string(),
+      code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]).openapi({ description: "One of the API's error codes (README: Errors)" }),
       message: z.string().openapi({ description: "In words, for a person: for a 422, the first refused field's message" }),
       details: z.unknown().optional().openapi({
         description: "For a 422 (validation_failed): { fields: [{ field, label, message }] }: field is the dotted path (smtp.host), label its name in words (SMTP host), message a sentence (SMTP host can't be empty)",

@@ -1,5 +1,6 @@
 import { hashPassword, sha256Hex } from "../lib/crypto";
 import { bulkInsertStatements, type Row } from "../db/bulk";
+import { historyStatements, type HistoryContact } from "./history";
 import { PEOPLE_COLUMNS, peopleChunks, type PersonRow } from "./people";
 import { Rng, seedId } from "./random";
 
@@ -8,7 +9,7 @@ import { Rng, seedId } from "./random";
  * PRNG. Idempotent: every insert is INSERT OR IGNORE on fixed ids and a marker is written last, so a
  * second run neither duplicates nor wipes data, and a run cut short finishes on the next start.
  */
-export const SEED_VERSION = 1;
+export const SEED_VERSION = 2;
 /** Fixed "now" for seeded facts, so the data is the same on every machine. */
 export const SEED_EPOCH = Date.UTC(2026, 9, 1);
 const DAY = 86_400_000;
@@ -215,6 +216,7 @@ async function seedContacts(d1: D1Database, demoPeople: PersonRow[], rivalPeople
     [v(3), DEMO.team, st(2), "A", "", "Hi {{first_name}}, bumping this up in case it got buried. Happy to send a 2-minute video instead.", 1, t0],
     [v(4), DEMO.team, st(4), "A", "Closing the loop", "Hi {{first_name}},\n\nI'll stop here. If outbound at {{company}} becomes a priority, just reply and I'll pick it up.", 1, t0],
     [v(5), DEMO.team, st(5), "A", "The webinar recording, {{first_name}}", "Hi {{first_name}},\n\nThanks for joining. Here is the recording and the slides. What was your main takeaway?", 1, t0],
+    [v(6), DEMO.team, st(5), "B", "{{first_name}}, your webinar slides", "Hi {{first_name}},\n\nAs promised, the slides and recording. Would a 20-minute walkthrough for {{company}} help?", 1, t0],
     [v(8), DEMO.team, st(8), "A", "Still looking at outbound tooling?", "Hi {{first_name}}, it's been a while. We shipped a lot since we last spoke; want a quick tour?", 1, t0],
     [v(9), DEMO.team, st(9), "A", "", "Hi {{first_name}}, any thoughts?", 1, t0],
     [v(50), DEMO.rival, st(50), "A", "Hello from Rival", "Hi {{first_name}}, Rival here.", 1, t0],
@@ -257,4 +259,24 @@ async function seedContacts(d1: D1Database, demoPeople: PersonRow[], rivalPeople
     ...bulkInsertStatements(d1, "sequence_shares", ["sequence_id", "user_id", "team_id", "access"], shareRows),
     ...bulkInsertStatements(d1, "enrollments", ["id", "team_id", "sequence_id", "contact_id", "mailbox_id", "status", "current_step", "next_due_at", "reason", "added_by", "created_at", "updated_at", "finished_at"], enrollmentRows),
   ]);
+
+  // About 60 days of past activity (worker/seed/history.ts), so reports and the home screen have a past.
+  const inSequence = new Map<string, Set<number>>();
+  for (const r of enrollmentRows) {
+    const k = [seq(1), seq(2), seq(3)].indexOf(r[2] as string);
+    if (k >= 0) inSequence.set(r[3] as string, (inSequence.get(r[3] as string) ?? new Set()).add(k));
+  }
+  const historyContacts: HistoryContact[] = demoPeople.map((p, i) => ({
+    id: demoIds[i]!, firstName: p[1], company: p[6], email: p[13], ...flags[i]!, inSequence: inSequence.get(demoIds[i]!) ?? new Set<number>(),
+  }));
+  const texts = Object.fromEntries(variantRows.filter((r) => r[1] === DEMO.team).map((r) => [parseInt(String(r[0]).slice(2), 16), { subject: String(r[4]), body: String(r[5]) }]));
+  await d1.batch(historyStatements(d1, {
+    team: DEMO.team,
+    users: { admin: DEMO.admin, rep1: DEMO.rep1, rep2: DEMO.rep2 },
+    mailboxes: [1, 2, 3, 4].map((k) => seedId(0x06, k)),
+    sequences: [seq(1), seq(2), seq(3)],
+    steps: Object.fromEntries([1, 2, 3, 4, 5, 6, 7, 8, 9].map((k) => [k, st(k)])),
+    variants: Object.fromEntries([1, 2, 3, 4, 5, 6, 8, 9].map((k) => [k, v(k)])),
+    stages: { replied: stageId(1, 2), interested: stageId(1, 3) },
+  }, historyContacts, texts, today));
 }

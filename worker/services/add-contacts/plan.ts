@@ -1,7 +1,7 @@
 import type { Db } from "../../db/client";
 import type { Caller, Env } from "../../env";
 import { now } from "../../lib/clock";
-import { ApiError } from "../../lib/errors";
+import { ApiError, type ErrorCode } from "../../lib/errors";
 import { sendableMailboxes, sequenceFor } from "../access";
 import { balanceOf } from "../credits";
 import { DEFAULT_WATERFALL } from "../enrichment";
@@ -12,7 +12,7 @@ import { OUTCOME_REASONS, PLAN_PAGE, WARNING_CATEGORIES, type AddContactsRequest
 import { evaluate, type Evaluation, type ValidationOptions } from "./validate";
 
 export interface Precondition {
-  code: string;
+  code: Extract<ErrorCode, "sequence_archived" | "sequence_inactive" | "no_enabled_steps" | "mailbox_not_connected" | "no_connected_mailbox" | "insufficient_credits">;
   message: string;
   fix: string;
   details?: Record<string, unknown>;

@@ -1,0 +1,229 @@
+import { bulkInsertStatements, type Row } from "../db/bulk";
+import { Rng, seedId } from "./random";
+
+/**
+ * About 60 days of past activity for the demo workspace (issue 14), so reports and the home screen
+ * show a believable past: emails per step and mailbox, replies (some positive, some out-of-office),
+ * bounces, unsubscribes, finished and paused contacts, completed and overdue tasks, a finished A/B
+ * test with a clear winner (Enterprise outbound, step 1: B) and one still running (Webinar follow-up).
+ *
+ * Deterministic: fixed ids and a seeded PRNG; the same rows on every machine, dated relative to the
+ * UTC day the seed runs (like the seeded tasks) so the demo's past ends yesterday. Every contact's
+ * fate is drawn from fixed rates, and only contacts that really bounced or unsubscribed in the seed
+ * get those outcomes, so the contacts, suppressions and history agree.
+ */
+const DAY = 86_400_000;
+const HOUR = 3_600_000;
+
+export interface HistoryContact {
+  id: string;
+  firstName: string;
+  company: string;
+  email: string | null;
+  unsub: boolean;
+  bounced: boolean;
+  dnc: boolean;
+  /** Already open or finished in a seeded sequence: [sequence index] (kept out of that sequence's history). */
+  inSequence: ReadonlySet<number>;
+}
+
+export interface HistoryIds {
+  team: string;
+  users: { admin: string; rep1: string; rep2: string };
+  mailboxes: readonly string[];
+  sequences: readonly [string, string, string];
+  steps: Record<number, string>;
+  variants: Record<number, string>;
+  stages: { replied: string; interested: string };
+}
+
+/** Tags of the history's fixed ids (kept apart from the rest of the seed's). */
+const TAG = { enrollment: 0x10, message: 0x11, task: 0x12, audit: 0x13 } as const;
+
+const ENROLLMENT_COLUMNS = ["id", "team_id", "sequence_id", "contact_id", "mailbox_id", "status", "current_step", "next_due_at", "reason", "added_by", "created_at", "updated_at", "finished_at"] as const;
+const MESSAGE_COLUMNS = [
+  "id", "team_id", "enrollment_id", "sequence_id", "step_id", "variant_id", "mailbox_id", "contact_id", "to_email", "subject", "body", "message_id_header",
+  "in_reply_to", "status", "error", "scheduled_at", "sent_at", "replied_at", "reply_kind", "created_at",
+] as const;
+const TASK_COLUMNS = ["id", "team_id", "enrollment_id", "sequence_id", "step_id", "contact_id", "assignee_id", "type", "note", "due_at", "status", "completed_at", "created_at"] as const;
+
+interface EmailStep {
+  kind: "email";
+  position: number;
+  step: number;
+  /** [variant key, reply rate] */
+  variants: readonly (readonly [number, number])[];
+  dayOffset: number;
+  subject: string;
+  body: string;
+}
+interface TaskStep {
+  kind: "task";
+  position: number;
+  step: number;
+  type: string;
+  note: string;
+  dayOffset: number;
+}
+type Plan = {
+  sequence: 0 | 1 | 2;
+  owner: "admin" | "rep1" | "rep2";
+  addedBy: readonly ("admin" | "rep1" | "rep2")[];
+  share: number;
+  /** Enrolled between these many days ago. */
+  days: readonly [number, number];
+  steps: readonly (EmailStep | TaskStep)[];
+  /** Chance that a bounced-flag contact is enrolled here (the bounces of this sequence). */
+  bounceShare: number;
+};
+
+const PLANS: readonly Plan[] = [
+  {
+    sequence: 0, owner: "admin", addedBy: ["admin", "admin", "rep1"], share: 0.55, days: [62, 11], bounceShare: 0.25,
+    steps: [
+      { kind: "email", position: 1, step: 1, variants: [[1, 0.04], [2, 0.16]], dayOffset: 0, subject: "", body: "" },
+      { kind: "email", position: 2, step: 2, variants: [[3, 0.045]], dayOffset: 2, subject: "", body: "" },
+      { kind: "task", position: 3, step: 3, type: "call", note: "Call about the pilot; mention their team size.", dayOffset: 5 },
+      { kind: "email", position: 4, step: 4, variants: [[4, 0.03]], dayOffset: 9, subject: "", body: "" },
+    ],
+  },
+  {
+    sequence: 1, owner: "rep1", addedBy: ["rep1", "rep1", "admin"], share: 0.3, days: [45, 4], bounceShare: 0.15,
+    steps: [
+      { kind: "email", position: 1, step: 5, variants: [[5, 0.09], [6, 0.105]], dayOffset: 0, subject: "", body: "" },
+      { kind: "task", position: 2, step: 6, type: "linkedin_connect", note: "Connect with a note about the webinar.", dayOffset: 1 },
+      { kind: "task", position: 3, step: 7, type: "task", note: "Check if they opened the recording; book a call.", dayOffset: 3 },
+    ],
+  },
+  {
+    // Old closed-lost data: it bounced too much and was turned off (the home screen flags it).
+    sequence: 2, owner: "rep2", addedBy: ["rep2"], share: 0.12, days: [26, 12], bounceShare: 0.6,
+    steps: [
+      { kind: "email", position: 1, step: 8, variants: [[8, 0.03]], dayOffset: 0, subject: "", body: "" },
+      { kind: "email", position: 2, step: 9, variants: [[9, 0.02]], dayOffset: 5, subject: "", body: "" },
+    ],
+  },
+];
+
+/** The variant texts the history's emails were written from (the seeded step variants). */
+export type VariantTexts = Record<number, { subject: string; body: string }>;
+
+function render(template: string, c: HistoryContact) {
+  return template.replace(/\{\{\s*(\w+)\s*(?:\|([^}]*))?\}\}/g, (_, k: string, fallback?: string) =>
+    (k === "first_name" ? c.firstName : k === "company" ? c.company : "") || fallback || "");
+}
+
+export function historyStatements(d1: D1Database, ids: HistoryIds, contacts: readonly HistoryContact[], texts: VariantTexts, today: number) {
+  const rng = new Rng(1414);
+  const enrollments: Row[] = [];
+  const messages: Row[] = [];
+  const tasks: Row[] = [];
+  const stageOf = new Map<string, string>();
+  const bouncedAt = new Map<string, number>();
+  const unsubscribedAt = new Map<string, number>();
+  let e = 0;
+  let m = 0;
+  let k = 0;
+  const user = (u: "admin" | "rep1" | "rep2") => ids.users[u];
+
+  for (const plan of PLANS) {
+    const seqId = ids.sequences[plan.sequence];
+    contacts.forEach((c, i) => {
+      if (!c.email || c.dnc || c.inSequence.has(plan.sequence)) return;
+      // Contacts that bounced or unsubscribed did so in one of these sequences.
+      const flagged = c.bounced || c.unsub;
+      if (!rng.chance(flagged ? plan.bounceShare : plan.share)) return;
+      const enrollmentId = seedId(TAG.enrollment, e++);
+      const mailbox = ids.mailboxes[i % ids.mailboxes.length]!;
+      const created = today - rng.int(plan.days[1], plan.days[0]) * DAY + rng.int(8, 16) * HOUR;
+      const addedBy = user(plan.addedBy[i % plan.addedBy.length]!);
+      const pickVariant = (vs: EmailStep["variants"]) => vs[i % vs.length]!;
+      // Where this contact's walk ends: a bounce on the first email, an unsubscribe after one, a reply, or the end.
+      let status = "finished";
+      let reason = "completed_all_steps";
+      let position = 0;
+      let finishedAt: number | null = null;
+      let nextDue: number | null = null;
+      let threadHeader: string | null = null;
+      for (const step of plan.steps) {
+        const at = created + step.dayOffset * DAY + rng.int(0, 5) * HOUR;
+        position = step.position;
+        if (step.kind === "task") {
+          const done = rng.chance(0.85);
+          tasks.push([seedId(TAG.task, k++), ids.team, enrollmentId, seqId, ids.steps[step.step]!, c.id, user(plan.owner), step.type, step.note, at, done ? "completed" : "skipped", at + rng.int(1, 20) * HOUR, at]);
+          finishedAt = at + DAY;
+          continue;
+        }
+        const [variantKey, replyRate] = pickVariant(step.variants);
+        const text = texts[variantKey]!;
+        const messageId = seedId(TAG.message, m++);
+        const header = `<sf.${enrollmentId}.${ids.steps[step.step]!}@demo.test>`;
+        const subject = text.subject ? render(text.subject, c) : `Re: ${threadHeader ? "our last note" : "following up"}`;
+        const bounce = c.bounced && !bouncedAt.has(c.id);
+        const unsubscribe = !bounce && c.unsub && !unsubscribedAt.has(c.id);
+        const ooo = !bounce && rng.chance(0.04);
+        const reply = !bounce && !unsubscribe && rng.chance(replyRate);
+        const repliedAt = reply ? at + rng.int(2, 40) * HOUR : ooo ? at + rng.int(1, 3) * HOUR : null;
+        messages.push([
+          messageId, ids.team, enrollmentId, seqId, ids.steps[step.step]!, ids.variants[variantKey]!, mailbox, c.id, c.email, subject, render(text.body, c), header,
+          threadHeader, bounce ? "bounced" : "sent", bounce ? "550 5.1.1 The email account that you tried to reach does not exist" : null, at, at, repliedAt,
+          reply ? "reply" : ooo ? "out_of_office" : null, at,
+        ]);
+        threadHeader = header;
+        finishedAt = at + 3 * DAY;
+        if (bounce) {
+          reason = "bounced";
+          finishedAt = at + HOUR;
+          bouncedAt.set(c.id, finishedAt);
+          break;
+        }
+        if (unsubscribe) {
+          reason = "unsubscribed";
+          finishedAt = at + rng.int(2, 30) * HOUR;
+          unsubscribedAt.set(c.id, finishedAt);
+          break;
+        }
+        if (reply) {
+          reason = "replied";
+          finishedAt = repliedAt;
+          // A third of replies are positive: the rep moved the contact to Interested.
+          stageOf.set(c.id, rng.chance(0.35) ? ids.stages.interested : ids.stages.replied);
+          break;
+        }
+        if (ooo && rng.chance(0.5) && step.position < plan.steps.length) {
+          // Still away: paused until the return date (a few days from today).
+          status = "paused";
+          reason = "out_of_office";
+          finishedAt = null;
+          nextDue = today + rng.int(2, 9) * DAY + 9 * HOUR;
+          break;
+        }
+      }
+      if (status === "finished" && reason === "completed_all_steps" && rng.chance(0.02)) reason = "marked_finished";
+      enrollments.push([enrollmentId, ids.team, seqId, c.id, mailbox, status, position, nextDue, reason, addedBy, created, finishedAt ?? created, finishedAt]);
+    });
+  }
+
+  // A few tasks that slipped: open and overdue, on the reps' lists.
+  contacts.slice(0, 8).forEach((c, j) => {
+    const owner = [ids.users.rep1, ids.users.rep2, ids.users.admin][j % 3]!;
+    tasks.push([seedId(TAG.task, k++), ids.team, null, null, null, c.id, owner, j % 2 ? "call" : "task", j % 2 ? "Call back: asked to talk after their board meeting" : "Send the pricing one-pager they asked for", today - (1 + (j % 5)) * DAY + 10 * HOUR, "open", null, today - 10 * DAY]);
+  });
+
+  const json = (rows: [string, string | number][]) => JSON.stringify(rows);
+  const t = today;
+  return [
+    ...bulkInsertStatements(d1, "enrollments", ENROLLMENT_COLUMNS, enrollments),
+    ...bulkInsertStatements(d1, "messages", MESSAGE_COLUMNS, messages),
+    ...bulkInsertStatements(d1, "tasks", TASK_COLUMNS, tasks),
+    // The contacts' state follows their history: stage after a reply, when they bounced or unsubscribed.
+    d1.prepare("UPDATE contacts SET stage_id = json_extract(j.value, '$[1]'), updated_at = ?2 FROM json_each(?1) AS j WHERE contacts.id = json_extract(j.value, '$[0]')").bind(json([...stageOf]), t),
+    d1.prepare("UPDATE contacts SET bounced_at = json_extract(j.value, '$[1]') FROM json_each(?1) AS j WHERE contacts.id = json_extract(j.value, '$[0]') AND contacts.bounced_at IS NOT NULL").bind(json([...bouncedAt])),
+    d1.prepare("UPDATE contacts SET unsubscribed_at = json_extract(j.value, '$[1]') FROM json_each(?1) AS j WHERE contacts.id = json_extract(j.value, '$[0]') AND contacts.unsubscribed_at IS NOT NULL").bind(json([...unsubscribedAt])),
+    // The finished A/B test: B won on step 1 of Enterprise outbound; A is off and the switch is recorded.
+    d1.prepare("UPDATE step_variants SET enabled = 0 WHERE id = ? AND team_id = ?").bind(ids.variants[1]!, ids.team),
+    d1.prepare("UPDATE sequences SET settings = json_set(settings, '$.ab_winners', json_object(?, ?), '$.ab_auto_winner', json('true')) WHERE id = ? AND team_id = ?").bind(ids.steps[1]!, ids.variants[2]!, ids.sequences[0], ids.team),
+    d1.prepare("INSERT OR IGNORE INTO audit_log (id, team_id, user_id, action, target_type, target_id, details, created_at) VALUES (?, ?, NULL, 'ab_test.winner_automatic', 'step', ?, ?, ?)")
+      .bind(seedId(TAG.audit, 1), ids.team, ids.steps[1]!, JSON.stringify({ sequence_id: ids.sequences[0], variant_id: ids.variants[2] }), t - 8 * DAY),
+  ];
+}
