@@ -2,6 +2,7 @@
 // `npm start`: apply D1 migrations locally, build the SPA, serve SPA + API from one Worker with
 // wrangler's local mode (D1, Durable Objects, queues), seed the demo workspace (idempotent), and
 // fire the cron every minute, since local cron does not fire by itself.
+import { seedDemo } from "./seed-demo.mjs";
 import { spawn } from "node:child_process";
 import { bin, env, ensureDevVars, run, waitForServer } from "./lib.mjs";
 
@@ -36,20 +37,7 @@ dev.on("exit", (code) => process.exit(code ?? 1));
 
 await waitForServer(`${base}/api/me`, 120_000);
 console.log("» seeding the demo workspace (first start takes a little while)");
-const t = Date.now();
-// The seed is idempotent, so a reload of the dev server mid-request is answered by asking again.
-let res;
-for (let attempt = 1; ; attempt++) {
-  res = await fetch(`${base}/api/dev/seed`, { method: "POST" });
-  if (res.ok || attempt === 3) break;
-  await new Promise((r) => setTimeout(r, 2000));
-}
-const seeded = await res.json().catch(() => ({}));
-if (!res.ok) {
-  console.error("seed failed", res.status, seeded);
-  stop();
-}
-console.log(seeded.seeded ? `» demo workspace seeded in ${((Date.now() - t) / 1000).toFixed(1)}s` : "» demo workspace already present");
+if (!(await seedDemo(base))) stop();
 
 const tick = async () => {
   try {
