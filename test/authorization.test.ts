@@ -78,6 +78,18 @@ describe("idempotent replays never act with someone else's rights", () => {
     const after = await as(rep2, "POST", `/api/sequences/${seq}/clone`, { name: "Copy B" }, { "idempotency-key": key });
     expect(await errorOf(after)).toMatchObject({ status: 404, code: "not_found" });
   });
+  it("two callers sending the same Idempotency-Key to add contacts each get their own job", async () => {
+    const contacts = (await env.DB.prepare("SELECT id FROM contacts WHERE team_id = ? AND owner_id = ? AND deleted_at IS NULL LIMIT 2 OFFSET 20").bind(DEMO.team, DEMO.rep1).all<{ id: string }>()).results;
+    const key = `k-${newId()}`;
+    const a = await as(admin, "POST", `/api/sequences/${SEQ_REP1}/add-contacts`, { source: { contact_ids: [contacts[0]!.id] }, mailbox_ids: [MB_ADMIN], skip_validation: true }, { "idempotency-key": key });
+    expect(a.status).toBe(202);
+    const b = await as(rep1, "POST", `/api/sequences/${SEQ_REP1}/add-contacts`, { source: { contact_ids: [contacts[1]!.id] }, mailbox_ids: [MB_REP1], skip_validation: true }, { "idempotency-key": key });
+    expect(b.status).toBe(202);
+    const [ja, jb] = [(await body(a)).job, (await body(b)).job];
+    expect(jb.id).not.toBe(ja.id);
+    const owners = await env.DB.prepare("SELECT id, user_id FROM jobs WHERE id IN (?, ?) ORDER BY user_id").bind(ja.id, jb.id).all<{ id: string; user_id: string }>();
+    expect(owners.results.map((r) => r.user_id).sort()).toEqual([DEMO.admin, DEMO.rep1].sort());
+  });
 });
 
 /** A POST with an API key and an Idempotency-Key, as an integration sends it. */
@@ -175,9 +187,9 @@ describe("reads follow the sequence's visibility", () => {
       expect(await errorOf(await as(rep2, "GET", path))).toMatchObject({ status: 404, code: "not_found" });
     }
     expect(await errorOf(await as(rep2, "POST", `/api/jobs/${jobId}/cancel`))).toMatchObject({ status: 404 });
-    const jobs = await body(await as(rep2, "GET", "/api/jobs?per_page=100"));
+    const jobs = await body(await as(rep2, "GET", `/api/jobs?per_page=100&sequence_id=${SEQ_REP1}`));
     expect(jobs.jobs.map((j: any) => j.id)).not.toContain(jobId);
-    expect((await body(await as(rep1, "GET", "/api/jobs?per_page=100"))).jobs.map((j: any) => j.id)).toContain(jobId);
+    expect((await body(await as(rep1, "GET", `/api/jobs?per_page=100&sequence_id=${SEQ_REP1}`))).jobs.map((j: any) => j.id)).toContain(jobId);
 
     // An email of that sequence, with its raw MIME (which holds an unsubscribe link).
     const msgId = newId();
@@ -187,9 +199,9 @@ describe("reads follow the sequence's visibility", () => {
     ).bind(msgId, DEMO.team, newId(), SEQ_REP1, newId(), MB_ADMIN, contact!.id, `<${msgId}@demo.test>`).run();
     expect((await as(rep1, "GET", `/api/messages/${msgId}/raw`)).status).toBe(200);
     expect(await errorOf(await as(rep2, "GET", `/api/messages/${msgId}/raw`))).toMatchObject({ status: 404, code: "not_found" });
-    const outbox = await body(await as(rep2, "GET", "/api/messages?per_page=100"));
-    expect(outbox.messages.map((m: any) => m.id)).not.toContain(msgId);
-    expect((await body(await as(rep1, "GET", "/api/messages?per_page=100"))).messages.map((m: any) => m.id)).toContain(msgId);
+    const outboxOf = async (s: Session) => (await body(await as(s, "GET", `/api/messages?per_page=100&contact_id=${contact!.id}`))).messages.map((m: any) => m.id);
+    expect(await outboxOf(rep2)).not.toContain(msgId);
+    expect(await outboxOf(rep1)).toContain(msgId);
 
     // A call task of that sequence, assigned to rep1: hidden from rep2 (who still sees team tasks without a sequence).
     const taskId = newId();

@@ -7,6 +7,7 @@ import type { AppEnv, Caller } from "../env";
 import { ApiError, validationError } from "../lib/errors";
 import { sequenceStub } from "../lib/stubs";
 import { requireMasterKey } from "../middleware/auth";
+import { idempotencyScope } from "../middleware/idempotency";
 import { canEdit, canSeeAllSequences, sequenceFor, visibleSequenceRaw } from "../services/access";
 import { audit } from "../services/audit";
 import { commitAddContacts, processChunk } from "../services/add-contacts/jobs";
@@ -156,7 +157,7 @@ export const apolloRoutes = new Hono<AppEnv>()
         active_in_other_sequence: p.sequence_active_in_other_campaigns ?? false,
         finished_in_other_sequence: p.sequence_finished_in_other_campaigns ?? false,
       },
-    }, c.req.header("idempotency-key") ?? null, "apollo");
+    }, idempotencyScope(c.get("caller"), c.req.header("idempotency-key")), "apollo");
     // Apollo answers synchronously: a batch that fits one chunk is processed now (the queued copy
     // of the chunk then finds it done); a larger one answers with the job to follow.
     if (job.total <= CHUNK_SIZE) await processChunk(c.env, job.id, 0, job.total);
