@@ -160,6 +160,9 @@ describe("every state change has its precondition", () => {
     const err = await errorOf(await as(s, "PATCH", `/api/sequences/${seq.id}`, { active: true }));
     expect(err.status).toBe(422);
     expect(err.message).toBe("Turn a step on before turning the sequence on: every step is off");
+    // The list says how many steps are on, so a screen can tell before offering the switch.
+    const listed = (await json(await as(s, "GET", `/api/sequences?q=${encodeURIComponent(seq.name)}`))).sequences.find((x: any) => x.id === seq.id);
+    expect(listed).toMatchObject({ steps: 1, steps_on: 0 });
     expect(await activeOf(seq.id)).toBe(0);
     const step = (await json(await as(s, "GET", `/api/sequences/${seq.id}`))).sequence.steps[0];
     await as(s, "PATCH", `/api/sequences/${seq.id}/steps/${step.id}`, { enabled: true });

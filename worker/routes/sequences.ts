@@ -101,6 +101,7 @@ export const sequenceRoutes = router()
             owner_name: users.name,
             created_at: sequences.createdAt,
             steps: sql<number>`(select count(*) from steps s where s.sequence_id = ${sequences.id})`,
+            steps_on: sql<number>`(select count(*) from steps s where s.sequence_id = ${sequences.id} and s.enabled = 1)`,
             counts: sql<string>`(select json_group_object(status, n) from (select status, count(*) n from enrollments e where e.sequence_id = ${sequences.id} group by status))`,
             sent: sql<number>`(select count(*) from messages m where m.sequence_id = ${sequences.id} and m.status in ('sent','unknown'))`,
             bounced: sql<number>`(select count(*) from messages m where m.sequence_id = ${sequences.id} and m.status = 'bounced')`,
@@ -180,7 +181,6 @@ export const sequenceRoutes = router()
       // Changing the owner is the owner's or an admin's call, never an editor's (they could lock the owner out).
       if (body.owner_id !== undefined && body.owner_id !== seq.ownerId) await sequenceFor(d, caller, seq.id, "sequence.manage");
       if (seq.archivedAt && body.active) throw new ApiError("conflict", "Archived sequences can't be turned on. Unarchive it first.");
-      if (body.active && !seq.active) await assertCanTurnOn(c.env.DB, seq.id);
       if (body.active && !seq.active) await assertCanTurnOn(c.env.DB, seq.id);
       await checkSchedule(d, caller.teamId, body.schedule_id);
       if (body.owner_id !== undefined) await teamUser(d, caller, body.owner_id, "owner_id");

@@ -35,6 +35,7 @@ export const SequenceSummarySchema = z
     owner_name: z.string(),
     created_at: z.number(),
     steps: z.number(),
+    steps_on: z.number().openapi({ description: "Steps that are on: a sequence turns on only with at least one" }),
     counts: z.record(z.string(), z.number()).openapi({ description: "Enrollments by status" }),
     sent: z.number(),
     bounced: z.number(),

@@ -139,9 +139,10 @@ function NewSequenceDialog(props: { open: boolean; onClose: () => void }) {
 
 /** Why a shared sequence's switch can't be flipped, and who can. */
 const viewOnlyHint = (s: SequenceSummary) => `You have view access: ask ${s.owner_name || "the owner"} or an admin for edit access to turn it ${s.active ? "off" : "on"}`;
-/** The API refuses to turn on a sequence with no steps: the switch isn't offered, and says why. */
-const noStepsHint = "Add a step before turning it on: with no steps, contacts have nothing to go through";
-const switchHint = (s: SequenceSummary) => (!s.can_edit ? viewOnlyHint(s) : !s.active && s.steps === 0 ? noStepsHint : undefined);
+/** The API turns a sequence on only with a step on: the switch isn't offered otherwise, and says why. */
+const cantTurnOn = (s: SequenceSummary) =>
+  s.active ? undefined : s.steps === 0 ? "Add a step before turning it on: with no steps, contacts have nothing to go through" : s.steps_on === 0 ? "Turn a step on before turning it on: every step is off" : undefined;
+const switchHint = (s: SequenceSummary) => (!s.can_edit ? viewOnlyHint(s) : cantTurnOn(s));
 
 export default function Sequences() {
   usePageTitle("Sequences");
@@ -287,7 +288,7 @@ export default function Sequences() {
                                     label={`${s.name} active`}
                                     checked={isActive(s)}
                                     busy={pending()[s.id] !== undefined}
-                                    disabled={!s.can_edit || (!isActive(s) && s.steps === 0)}
+                                    disabled={!s.can_edit || (!isActive(s) && !!cantTurnOn(s))}
                                     title={switchHint(s)}
                                     onText="Active"
                                     offText="Inactive"
