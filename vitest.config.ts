@@ -1,16 +1,20 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { startOAuthProviders } from "./test/fixtures/oauth-providers.mjs";
 
 // Tests run inside workerd with the Worker's real bindings (D1, Durable Objects, queues) from
 // wrangler.toml; the D1 migrations are the same files wrangler applies.
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
+  // Local stand-ins for Google's and Microsoft's OAuth / Gmail / Graph endpoints; the Worker is pointed
+  // at them through its configurable provider URLs (test/oauth-mailboxes.test.ts).
+  const providers = await startOAuthProviders();
   return {
     plugins: [
       cloudflareTest({
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
-          bindings: { APP_ENV: "test", APP_SECRET: "test-secret-not-for-production", TEST_MIGRATIONS: migrations },
+          bindings: { APP_ENV: "test", APP_SECRET: "test-secret-not-for-production", TEST_MIGRATIONS: migrations, ...providers.bindings },
         },
       }),
     ],

@@ -1,5 +1,8 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { as, env, errorOf, login } from "./helpers";
+
+// The local SMTP test server (test/fixtures/smtp-servers.mjs): mailboxes are verified when connected.
+const smtpServer = inject("smtp");
 
 const json = async (r: Response) => (await r.json()) as any;
 
@@ -9,13 +12,13 @@ describe("mailboxes", () => {
     const email = `smtp-${crypto.randomUUID().slice(0, 8)}@demo.test`;
     const res = await as(s, "POST", "/api/mailboxes", {
       email, sender_name: "Riley", daily_limit: 80, hourly_limit: 12, min_gap_seconds: 90, jitter_seconds: 10, transport: "smtp",
-      smtp: { host: "smtp.example.test", port: 587, security: "starttls", username: "riley", password: "hunter2-secret" },
+      smtp: { host: smtpServer.host, port: smtpServer.ports.plain, security: "none", username: "riley", password: "hunter2-secret" },
     });
     expect(res.status).toBe(201);
     const text = await res.clone().text();
     expect(text).not.toContain("hunter2-secret");
     const mb = (await json(res)).mailbox;
-    expect(mb.smtp).toEqual({ host: "smtp.example.test", port: 587, security: "starttls", username: "riley", has_password: true });
+    expect(mb.smtp).toEqual({ host: smtpServer.host, port: smtpServer.ports.plain, security: "none", username: "riley", has_password: true });
     expect(mb).toMatchObject({ daily_limit: 80, hourly_limit: 12, status: "connected", capacity: { used_last_24h: 0, left_today: 80 } });
     const row = await env.DB.prepare("select secret_ciphertext, transport_config from mailboxes where id = ?").bind(mb.id).first<any>();
     expect(row.secret_ciphertext).toMatch(/^[A-Za-z0-9+/=]+\.[A-Za-z0-9+/=]+$/);

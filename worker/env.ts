@@ -11,6 +11,8 @@ declare global {
       DB: D1Database;
       ASSETS: Fetcher;
       JOBS: Queue<QueueMessage>;
+      /** Uploaded CSV files (imports), read back in byte ranges by the queue. */
+      IMPORTS: R2Bucket;
       SEQUENCE_DO: DurableObjectNamespace<SequenceDO>;
       MAILBOX_DO: DurableObjectNamespace<MailboxDO>;
       RATE_LIMITER_DO: DurableObjectNamespace<RateLimiterDO>;
@@ -22,6 +24,19 @@ declare global {
       PUBLIC_URL?: string;
       /** Cloudflare Email Service binding for mailboxes using the `send_email` transport. */
       EMAIL?: SendEmail;
+      /** OAuth apps for Gmail / Microsoft 365 mailboxes (secrets; see the README). Without them the connect buttons say what to set. */
+      GOOGLE_CLIENT_ID?: string;
+      GOOGLE_CLIENT_SECRET?: string;
+      MICROSOFT_CLIENT_ID?: string;
+      MICROSOFT_CLIENT_SECRET?: string;
+      /** Microsoft tenant for sign-in: "common" (default), "organizations", or a tenant id. */
+      MICROSOFT_TENANT?: string;
+      /** Provider endpoints, for tests against local servers; default to Google's and Microsoft's. */
+      GOOGLE_AUTH_URL?: string;
+      GOOGLE_TOKEN_URL?: string;
+      GMAIL_API_URL?: string;
+      MICROSOFT_LOGIN_URL?: string;
+      GRAPH_API_URL?: string;
       /** JSON: per key kind, requests per minute, hour and day. */
       RATE_LIMITS?: string;
     }

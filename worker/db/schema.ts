@@ -304,16 +304,18 @@ export const mailboxes = sqliteTable(
     email: text("email").notNull(),
     senderName: text("sender_name").notNull(),
     signature: text("signature").notNull().default(""),
-    transport: text("transport", { enum: ["outbox", "smtp", "send_email"] }).notNull().default("outbox"),
-    /** SMTP settings without the password (host, port, security, username). */
+    /** gmail / graph: connected by OAuth (worker/routes/oauth.ts), sending through the provider's API. */
+    transport: text("transport", { enum: ["outbox", "smtp", "send_email", "gmail", "graph"] }).notNull().default("outbox"),
+    /** SMTP settings without the password (host, port, security, username); for gmail / graph the reply-polling cursor. */
     transportConfig: text("transport_config", { mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
-    /** Password sealed with AES-GCM under the MAILBOX_SECRET_KEY secret; never returned by the API. */
+    /** SMTP password, or for gmail / graph the OAuth tokens (JSON), sealed with AES-GCM under APP_SECRET; never returned by the API. */
     secretCiphertext: text("secret_ciphertext"),
     dailyLimit: integer("daily_limit").notNull().default(50),
     hourlyLimit: integer("hourly_limit").notNull().default(20),
     minGapSeconds: integer("min_gap_seconds").notNull().default(60),
     jitterSeconds: integer("jitter_seconds").notNull().default(30),
-    status: text("status", { enum: ["connected", "disconnected", "paused"] }).notNull().default("connected"),
+    /** needs_reconnect: the OAuth grant was revoked or expired; held like disconnected until the owner signs in again. */
+    status: text("status", { enum: ["connected", "disconnected", "paused", "needs_reconnect"] }).notNull().default("connected"),
     statusReason: text("status_reason"),
     createdAt: createdAt(),
     updatedAt: integer("updated_at").notNull(),

@@ -9,12 +9,13 @@ import { ApiError } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { router } from "../lib/openapi";
 import { errorResponses, Id, IdParam, json, jsonBody } from "../lib/schemas";
-import { seal } from "../lib/seal";
+import { seal, unseal } from "../lib/seal";
 import { mailboxStub } from "../lib/stubs";
 import { authorize, mailboxAllows, mailboxFor, teamUser } from "../services/access";
 import { auditEntry } from "../services/audit";
 import { appSecret } from "../services/secrets";
 import { loadMailbox } from "../services/compose";
+import { verifyMailbox, verifySmtp } from "../services/mailbox-verify";
 import { buildMessage } from "../services/mime";
 import { transportFor } from "../transports";
 
@@ -48,7 +49,7 @@ const CreateMailbox = Limits.partial()
     email: z.string().trim().toLowerCase().email().max(254),
     sender_name: z.string().trim().min(1).max(120),
     signature: z.string().max(5000).default(""),
-    transport: z.enum(["outbox", "smtp", "send_email"]).default("outbox"),
+    transport: z.enum(["outbox", "smtp", "send_email", "gmail", "graph"]).default("outbox").openapi({ description: "gmail and graph mailboxes are connected by signing in (POST /oauth/{provider}/start), not here" }),
     smtp: Smtp.optional(),
     user_id: Id.optional().openapi({ description: "Owner (admins only; default: you)" }),
   })
@@ -58,7 +59,7 @@ const UpdateMailbox = Limits.partial()
   .extend({
     sender_name: z.string().trim().min(1).max(120).optional(),
     signature: z.string().max(5000).optional(),
-    transport: z.enum(["outbox", "smtp", "send_email"]).optional(),
+    transport: z.enum(["outbox", "smtp", "send_email", "gmail", "graph"]).optional(),
     smtp: Smtp.partial().optional(),
   })
   .openapi("UpdateMailbox");
@@ -73,13 +74,13 @@ export const MailboxSchema = z
     email: z.string(),
     sender_name: z.string(),
     signature: z.string(),
-    transport: z.enum(["outbox", "smtp", "send_email"]),
+    transport: z.enum(["outbox", "smtp", "send_email", "gmail", "graph"]),
     smtp: z.object({ host: z.string(), port: z.number(), security: z.string(), username: z.string().nullable(), has_password: z.boolean() }).nullable(),
     daily_limit: z.number(),
     hourly_limit: z.number(),
     min_gap_seconds: z.number(),
     jitter_seconds: z.number(),
-    status: z.enum(["connected", "disconnected", "paused"]),
+    status: z.enum(["connected", "disconnected", "paused", "needs_reconnect"]).openapi({ description: "needs_reconnect: the Google / Microsoft sign-in was revoked or expired; its emails are held until the owner signs in again" }),
     status_reason: z.string().nullable(),
     capacity: z.object({ used_last_24h: z.number(), used_last_hour: z.number(), left_today: z.number(), queued: z.number(), next_send_at: z.number().nullable() }),
   })
@@ -122,11 +123,27 @@ async function present(env: Env, caller: Caller, r: typeof mailboxes.$inferSelec
 
 const one = json(z.object({ mailbox: MailboxSchema }));
 
+const signInInstead = (t: "gmail" | "graph") =>
+  new ApiError("validation_failed", `${t === "gmail" ? "Gmail" : "Microsoft 365"} mailboxes are connected by signing in: use "Connect ${t === "gmail" ? "Gmail" : "Microsoft 365"}" on the Mailboxes screen (POST /api/oauth/${t === "gmail" ? "google" : "microsoft"}/start)`, {
+    fields: [{ field: "transport", message: "Connect it by signing in" }],
+  });
+
+/** Verify on connect: SMTP settings that don't connect, negotiate TLS and sign in are refused (422), in words. */
+async function mustConnect(cfg: Parameters<typeof verifySmtp>[0]) {
+  const v = await verifySmtp(cfg);
+  if (!v.ok) throw new ApiError("validation_failed", v.message, { fields: [{ field: "smtp", message: v.message }] });
+}
+
 /** Disconnect or reconnect; the MailboxDO re-plans at once (held emails resume on reconnect). */
 async function setStatus(c: Context<AppEnv, string, { out: { param: { id: string } } }>, status: "connected" | "disconnected", reason: string | null, action: string) {
   const caller = c.get("caller");
   const d = db(c.env.DB);
   const r = await mailboxFor(d, caller, c.req.valid("param").id, "mailbox.manage");
+  if (status === "connected") {
+    // Verify on reconnect too: a mailbox joins rotation only once it has shown it can send.
+    const v = await verifyMailbox(c.env, (await loadMailbox(c.env.DB, r.id))!);
+    if (!v.ok) throw new ApiError("validation_failed", v.message, { fields: [{ field: "transport", message: v.message }] });
+  }
   await d.batch([
     d.update(mailboxes).set({ status, statusReason: reason, updatedAt: now() }).where(eq(mailboxes.id, r.id)),
     d.insert(auditLog).values(auditEntry(caller, action, "mailbox", r.id)),
@@ -174,6 +191,7 @@ export const mailboxRoutes = router()
       const body = c.req.valid("json");
       const d = db(c.env.DB);
       if (body.transport === "smtp" && !body.smtp) throw new ApiError("validation_failed", "SMTP settings are required", { fields: [{ field: "smtp", message: "Give host, port and security" }] });
+      if (body.transport === "gmail" || body.transport === "graph") throw signInInstead(body.transport);
       authorize(caller, "mailbox.connect", "You can't connect mailboxes");
       if (body.user_id !== undefined && body.user_id !== caller.userId) {
         authorize(caller, "mailbox.manage", "Only admins add mailboxes for other users");
@@ -187,6 +205,8 @@ export const mailboxRoutes = router()
       const id = newId();
       const t = now();
       const { password, ...smtp } = body.smtp ?? ({} as Partial<z.infer<typeof Smtp>>);
+      if (body.transport === "smtp") await mustConnect({ ...(smtp as Omit<z.infer<typeof Smtp>, "password">), password, heloName: body.email.split("@")[1] });
+      if (body.transport === "send_email" && !c.env.EMAIL) throw new ApiError("validation_failed", "The send_email binding EMAIL is not configured for this Worker", { fields: [{ field: "transport", message: "Not available on this deployment" }] });
       await d.batch([
         d.insert(mailboxes).values({
           id, teamId: caller.teamId, userId: body.user_id ?? caller.userId, email: body.email, senderName: body.sender_name, signature: body.signature,
@@ -217,8 +237,15 @@ export const mailboxRoutes = router()
       checkLimits(body.daily_limit ?? r.dailyLimit, body.hourly_limit ?? r.hourlyLimit, body);
       const { password, ...smtp } = body.smtp ?? {};
       const transport = body.transport ?? r.transport;
-      const config = transport === "smtp" ? { ...(r.transportConfig as object), ...smtp } : {};
+      if ((transport === "gmail" || transport === "graph") && transport !== r.transport) throw signInInstead(transport);
+      // gmail / graph keep their reply-polling cursor; SMTP merges the changed settings.
+      const config = transport === "smtp" ? { ...(r.transport === "smtp" ? (r.transportConfig as object) : {}), ...smtp } : transport === r.transport ? r.transportConfig : {};
       if (transport === "smtp" && !(config as { host?: string }).host) throw new ApiError("validation_failed", "SMTP settings are required", { fields: [{ field: "smtp.host", message: "Required" }] });
+      if (transport === "smtp" && (body.smtp !== undefined || r.transport !== "smtp")) {
+        // Verify on change: the new settings must connect before they replace the old ones.
+        const stored = password === undefined && r.transport === "smtp" && r.secretCiphertext ? await unseal(appSecret(c.env), r.secretCiphertext) : undefined;
+        await mustConnect({ ...(config as { host: string; port: number; security: "tls" | "starttls" | "none"; username?: string }), password: password || stored, heloName: r.email.split("@")[1] });
+      }
       await d.batch([
         d.update(mailboxes).set({
           ...(body.sender_name !== undefined && { senderName: body.sender_name }),

@@ -13,14 +13,14 @@ export interface MailboxSettings {
   email: string;
   senderName: string;
   signature: string;
-  transport: "outbox" | "smtp" | "send_email";
+  transport: "outbox" | "smtp" | "send_email" | "gmail" | "graph";
   transportConfig: Record<string, unknown>;
   secretCiphertext: string | null;
   dailyLimit: number;
   hourlyLimit: number;
   minGapSeconds: number;
   jitterSeconds: number;
-  status: "connected" | "disconnected" | "paused";
+  status: "connected" | "disconnected" | "paused" | "needs_reconnect";
   statusReason: string | null;
 }
 

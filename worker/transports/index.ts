@@ -32,5 +32,13 @@ export async function transportFor(env: Env, mailbox: MailboxSettings): Promise<
       const { sendEmailTransport } = await import("./send-email");
       return sendEmailTransport(env.EMAIL);
     }
+    case "gmail": {
+      const { gmailTransport } = await import("./gmail");
+      return gmailTransport(env, mailbox);
+    }
+    case "graph": {
+      const { graphTransport } = await import("./graph");
+      return graphTransport(env, mailbox);
+    }
   }
 }

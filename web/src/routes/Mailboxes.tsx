@@ -24,6 +24,7 @@ const STATUS: Record<Mailbox["status"], { label: string; tone: Tone }> = {
   connected: { label: "Connected", tone: "success" },
   disconnected: { label: "Disconnected", tone: "neutral" },
   paused: { label: "Paused", tone: "warning" },
+  needs_reconnect: { label: "Needs reconnect", tone: "danger" },
 };
 
 function QueueDialog(props: { mailbox: Mailbox; onClose: () => void }) {

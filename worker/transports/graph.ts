@@ -1,0 +1,84 @@
+// Microsoft Graph transport: POST /me/sendMail with the MIME message (base64, Content-Type text/plain,
+// as Graph documents for MIME sends); GET /me verifies a connection; the Inbox's message delta
+// (/me/mailFolders/inbox/messages/delta) and GET /me/messages/{id}/$value find replies for the cron.
+// https://learn.microsoft.com/graph/api/user-sendmail , https://learn.microsoft.com/graph/api/message-delta
+import type { Env } from "../env";
+import { accessTokenFor } from "../services/mailbox-auth";
+import type { MailboxSettings } from "../services/compose";
+import { apiSendFailure } from "./api-failure";
+import { tokenFailure } from "./gmail";
+import { providerFetch } from "./oauth";
+import type { OutgoingEmail, SendResult, Transport } from "./types";
+
+const auth = (token: string) => ({ authorization: `Bearer ${token}`, accept: "application/json" });
+
+/** Standard base64 of the UTF-8 bytes, in chunks (a large message must not overflow the call stack). */
+function base64Of(text: string): string {
+  const bytes = new TextEncoder().encode(text);
+  let bin = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(bin);
+}
+
+export interface GraphMe {
+  mail: string | null;
+  userPrincipalName: string;
+  displayName?: string;
+}
+
+export const graphMe = (apiUrl: string, token: string) => providerFetch<GraphMe>(`${apiUrl}/v1.0/me?$select=mail,userPrincipalName,displayName`, { headers: auth(token) }, { idempotent: true });
+
+export function graphTransport(env: Env, mb: Pick<MailboxSettings, "id" | "transport">): Transport {
+  return {
+    async send(mail: OutgoingEmail): Promise<SendResult> {
+      let tok = await accessTokenFor(env, mb, { notifyDO: false });
+      for (let attempt = 1; ; attempt++) {
+        if (!tok.ok) return tokenFailure(tok);
+        const r = await providerFetch(`${tok.cfg.apiUrl}/v1.0/me/sendMail`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${tok.accessToken}`, "content-type": "text/plain" },
+          body: base64Of(mail.raw),
+        }, { idempotent: false });
+        if (r.ok) return { ok: true, response: `Microsoft Graph accepted it (${r.status})` };
+        if (r.status === 401 && attempt === 1) {
+          tok = await accessTokenFor(env, mb, { force: true, notifyDO: false });
+          continue;
+        }
+        return apiSendFailure("Microsoft Graph", r);
+      }
+    },
+  };
+}
+
+type DeltaPage = { value?: { id: string; "@removed"?: unknown }[]; "@odata.nextLink"?: string; "@odata.deltaLink"?: string };
+
+/**
+ * One delta round from `link` (a stored deltaLink, or the first request): the ids of messages created
+ * since, and the next deltaLink. `expired` when Graph no longer knows the link (410) and the round
+ * must start again.
+ */
+export async function graphDelta(link: string, token: string): Promise<{ ok: true; ids: string[]; deltaLink: string } | { ok: false; expired: boolean; revoked: boolean; message: string }> {
+  const ids: string[] = [];
+  let url = link;
+  for (let page = 0; page < 20; page++) {
+    const r = await providerFetch<DeltaPage>(url, { headers: { ...auth(token), prefer: "odata.maxpagesize=50" } }, { idempotent: true });
+    if (!r.ok) return { ok: false, expired: r.status === 410, revoked: r.status === 401, message: r.message };
+    for (const m of r.body.value ?? []) if (!m["@removed"] && !ids.includes(m.id)) ids.push(m.id);
+    if (r.body["@odata.deltaLink"]) return { ok: true, ids, deltaLink: r.body["@odata.deltaLink"] };
+    if (!r.body["@odata.nextLink"]) break;
+    url = r.body["@odata.nextLink"];
+  }
+  return { ok: false, expired: false, revoked: false, message: "Microsoft Graph's delta round did not end with a deltaLink" };
+}
+
+/** The first delta request: the Inbox's new messages received from `since` on (ids only). */
+export function graphDeltaStart(apiUrl: string, since: number): string {
+  const q = new URLSearchParams({ changeType: "created", $select: "id", $filter: `receivedDateTime ge ${new Date(since).toISOString()}` });
+  return `${apiUrl}/v1.0/me/mailFolders/inbox/messages/delta?${q}`;
+}
+
+/** One message as MIME (GET /me/messages/{id}/$value). */
+export async function graphRaw(apiUrl: string, token: string, id: string): Promise<string | null> {
+  const r = await providerFetch<string>(`${apiUrl}/v1.0/me/messages/${encodeURIComponent(id)}/$value`, { headers: { authorization: `Bearer ${token}` } }, { idempotent: true });
+  return r.ok ? r.text : null;
+}
