@@ -51,7 +51,7 @@ function queryArb(route: Route): fc.Arbitrary<{ query: Record<string, unknown>; 
   if (!qs.length) return fc.constant({ query: {}, queryBreak: null });
   const one = (s: Schema, name: string) => valid(s, name);
   return fc.tuple(
-    fc.tuple(...qs.map((p) => fc.option(one(p.schema, p.name), { nil: undefined, freq: p.required ? 0 : 2 }))),
+    fc.tuple(...qs.map((p) => (p.required ? one(p.schema, p.name) : fc.option(one(p.schema, p.name), { nil: undefined, freq: 2 })))),
     fc.option(fc.tuple(fc.nat(), fc.nat()), { nil: null, freq: 2 }),
   ).map(([vals, br]) => {
     const query: Record<string, unknown> = {};
@@ -266,6 +266,14 @@ interface Built {
 
 let idemSerial = 0;
 
+/** What is hidden from a user changes only when a write succeeds: read it again after each. */
+const hiddenCache = new Map<string, Promise<Map<Resource, Set<string>>>>();
+function hiddenCached(teamId: string, userId: string) {
+  const k = `${teamId} ${userId}`;
+  if (!hiddenCache.has(k)) hiddenCache.set(k, hiddenFrom(teamId, userId));
+  return hiddenCache.get(k)!;
+}
+
 function build(route: Route, caller: Caller, input: Input, world: World, hidden: Ctx["hidden"]): Built {
   const ctx: Ctx = { world, team: caller.team, sequenceId: null, sent: new Set(), hidden };
   const ids = pathIds(route, ctx, input);
@@ -332,7 +340,10 @@ async function send(url: string, init: RequestInit, mutation: boolean): Promise<
     text = `the Worker threw: ${(e as Error)?.stack ?? e}`;
   }
   const ms = Date.now() - t0;
-  if (mutation && status < 300) await settle();
+  if (mutation && status < 300) {
+    hiddenCache.clear();
+    await settle();
+  }
   let json: any;
   try {
     json = JSON.parse(text);
@@ -379,7 +390,7 @@ export async function probe(route: Route, caller0: Caller, input: Input, world: 
     caller = { ...caller, headers: { cookie: s.cookie, "x-csrf-token": s.csrf } };
   }
   const limited = caller.name === "member" || caller.name === "standard_key";
-  const hidden = limited ? await hiddenFrom(world.pools[caller.team].teamId, caller.userId) : null;
+  const hidden = limited ? await hiddenCached(world.pools[caller.team].teamId, caller.userId) : null;
   const b = build(route, caller, input, world, hidden);
   const mutation = route.method !== "GET";
   const a = await send(b.url, b.init, mutation);
@@ -426,11 +437,12 @@ function judge(a: Answer, found: (rule: string, note: string, ans?: Answer) => v
   const foreignWrites = a.changes.filter((c) => c.team !== null && c.team !== teamId);
   if (foreignWrites.length) found("cross_team_write", `a caller of ${caller.team} changed another team's rows: ${summarize(foreignWrites)}`);
   const theirs = world.idsOfTeam[other(caller.team)];
-  const leaked = [...new Set(a.text.match(/[0-9a-f]{24}/g) ?? [])].filter((id) => theirs.has(id) && !b.sent.has(id));
+  // Ids shared by every team (people of the prospect database) say nothing about another team.
+  const shownIds = [...new Set(a.text.match(/[0-9a-f]{24}/g) ?? [])].filter((id) => !b.sent.has(id) && !world.sharedIds.has(id));
+  const leaked = shownIds.filter((id) => theirs.has(id));
   if (leaked.length) found("foreign_leak", `the answer shows ${leaked.length} id(s) of another team: ${leaked.slice(0, 3).join(", ")}`);
   if (hidden && a.status < 300) {
-    const ids = new Set(a.text.match(/[0-9a-f]{24}/g) ?? []);
-    const shown = [...hidden].flatMap(([res, set]) => [...ids].filter((id) => set.has(id) && !b.sent.has(id)).map((id) => `${res} ${id}`));
+    const shown = [...hidden].flatMap(([res, set]) => shownIds.filter((id) => set.has(id)).map((id) => `${res} ${id}`));
     if (shown.length) found("hidden_leak", `the answer shows ${shown.length} id(s) of sequences hidden from ${caller.name} (or their steps, contacts' enrollments, emails, jobs, workflows, tasks): ${shown.slice(0, 3).join(", ")}`);
   }
   if (ok && input.queryBreak) found("accepted_invalid_query", `accepted a query the document forbids (${input.queryBreak})`);

@@ -35,6 +35,11 @@ export interface World {
   pools: Record<TeamName, TeamPool>;
   /** Every team-owned id, to spot another team's rows in an answer. */
   idsOfTeam: Record<TeamName, Set<string>>;
+  /**
+   * Ids of the shared prospect database. The seed's enrollment ids (tag 0x10) spell the same strings
+   * as people ids, so an id that is also a person's can't be told apart in an answer: skipped.
+   */
+  sharedIds: Set<string>;
 }
 
 const TEAM_TABLES: [Resource, string][] = [
@@ -62,12 +67,36 @@ async function completeRival(): Promise<void> {
   if (enr) {
     const t = Date.now();
     await env.DB.batch([
-      env.DB.prepare("INSERT INTO messages (id, team_id, enrollment_id, sequence_id, step_id, mailbox_id, contact_id, to_email, subject, body, message_id_header, raw, status, sent_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'x@rival-contact.test', 'Rival subject', 'Rival body', ?, 'Subject: Rival', 'sent', ?, ?)")
+      env.DB.prepare("INSERT OR IGNORE INTO messages (id, team_id, enrollment_id, sequence_id, step_id, mailbox_id, contact_id, to_email, subject, body, message_id_header, raw, status, sent_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'x@rival-contact.test', 'Rival subject', 'Rival body', ?, 'Subject: Rival', 'sent', ?, ?)")
         .bind(newId(), DEMO.rival, enr.id, seq, step, mailbox, enr.contact_id, `<${newId()}@rival.test>`, t, t),
       env.DB.prepare("INSERT INTO tasks (id, team_id, enrollment_id, sequence_id, step_id, contact_id, assignee_id, type, note, due_at, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'call', 'Rival task', ?, 'open', ?)")
         .bind(newId(), DEMO.rival, enr.id, seq, step, enr.contact_id, DEMO.rivalAdmin, t, t),
     ]);
   }
+}
+
+/**
+ * Sam's (rep2's) sequence is shared with nobody: give it a job, a workflow and a sent email, so a
+ * member (Riley) and a standard key have something of each kind that they must not see.
+ */
+async function completeHidden(): Promise<void> {
+  const seq = (await q("SELECT id FROM sequences WHERE team_id = ? AND owner_id = ? LIMIT 1", DEMO.team, DEMO.rep2))[0]?.id as string | undefined;
+  if (!seq) throw new Error("the demo seed has no sequence of rep2's");
+  const t = Date.now();
+  const enr = (await q("SELECT * FROM enrollments WHERE sequence_id = ? LIMIT 1", seq))[0];
+  const step = (await q("SELECT id FROM steps WHERE sequence_id = ? ORDER BY position LIMIT 1", seq))[0]?.id as string;
+  const mailbox = (await q("SELECT id FROM mailboxes WHERE team_id = ? LIMIT 1", DEMO.team))[0]!.id as string;
+  const stmts = [
+    env.DB.prepare("INSERT INTO jobs (id, team_id, user_id, kind, sequence_id, source, options, status, total, processed, created_at, finished_at) VALUES (?, ?, ?, 'add_contacts', ?, '{}', '{}', 'completed', 0, 0, ?, ?)")
+      .bind(newId(), DEMO.team, DEMO.rep2, seq, t, t),
+    env.DB.prepare("INSERT INTO workflows (id, team_id, owner_id, name, sequence_id, filters, options, interval_minutes, max_per_run, active, created_at) VALUES (?, ?, ?, 'Sam''s workflow', ?, '{\"titles\":[\"CEO\"]}', '{}', 1440, 10, 0, ?)")
+      .bind(newId(), DEMO.team, DEMO.rep2, seq, t),
+  ];
+  if (enr && step) {
+    stmts.push(env.DB.prepare("INSERT OR IGNORE INTO messages (id, team_id, enrollment_id, sequence_id, step_id, mailbox_id, contact_id, to_email, subject, body, message_id_header, raw, status, sent_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'hidden@contact.test', 'Hidden subject', 'Hidden body', ?, 'Subject: Hidden', 'sent', ?, ?)")
+      .bind(newId(), DEMO.team, enr.id, seq, step, mailbox, enr.contact_id, `<${newId()}@demo.test>`, t, t));
+  }
+  await env.DB.batch(stmts);
 }
 
 async function poolOf(teamId: string): Promise<TeamPool> {
@@ -92,6 +121,7 @@ async function poolOf(teamId: string): Promise<TeamPool> {
 
 export async function buildWorld(): Promise<World> {
   await completeRival();
+  await completeHidden();
   const pools = { demo: await poolOf(DEMO.team), rival: await poolOf(DEMO.rival) };
   const idsOfTeam = { demo: new Set<string>(), rival: new Set<string>() };
   for (const t of ["demo", "rival"] as const) {
@@ -99,7 +129,8 @@ export async function buildWorld(): Promise<World> {
     idsOfTeam[t].add(pools[t].teamId);
   }
   await installChangeLog();
-  return { pools, idsOfTeam };
+  const sharedIds = new Set((await q("SELECT id FROM people")).map((r) => r.id as string));
+  return { pools, idsOfTeam, sharedIds };
 }
 
 /**
