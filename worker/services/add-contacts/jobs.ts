@@ -10,7 +10,7 @@ import type { QueueMessage } from "../../queue/messages";
 import { holdExists, holdStatements, settleJobStatements } from "../credits";
 import { DEFAULT_WATERFALL } from "../enrichment";
 import { loadMailboxLoads, roomOf } from "./capacity";
-import { countCandidates, keyOf, loadFacts, stageCandidatesStatement } from "./candidates";
+import { countCandidates, keyOf, loadFacts, stageCandidatesStatement, type Candidate } from "./candidates";
 import { checkPreconditions, planAddContacts } from "./plan";
 import { CHUNK_SIZE, PLAN_PAGE, type AddContactsRequest } from "./request";
 import { evaluate, type ValidationOptions } from "./validate";
@@ -78,7 +78,8 @@ export async function commitAddContacts(env: Env, d: Db, caller: Caller, sequenc
   if (held > 0 && !(await holdExists(env.DB, caller.teamId, holdRef))) {
     throw new ApiError("insufficient_credits", "The balance changed and no longer covers this batch", { fix: "Preview again", maximum: held }, 422);
   }
-  const rows: Row[] = plan.contacts.map((c, idx) => [jobId, idx, caller.teamId, c.facts.personId, c.facts.contactId, c.mailboxId]);
+  // person_id marks a net-new person (a saved contact's row carries only its contact id).
+  const rows: Row[] = plan.contacts.map((c, idx) => [jobId, idx, caller.teamId, c.facts.contactId ? null : c.facts.personId, c.facts.contactId, c.mailboxId]);
   const stmts = bulkInsertStatements(env.DB, "job_candidates", ["job_id", "idx", "team_id", "person_id", "contact_id", "mailbox_id"], rows);
   for (let i = 0; i < stmts.length; i += 50) await env.DB.batch(stmts.slice(i, i + 50));
   if (!scheduled) await startJob(env, jobId);
@@ -146,13 +147,47 @@ export async function processChunk(env: Env, jobId: string, from: number, to: nu
   await refreshProgress(env, jobId);
 }
 
+/**
+ * Who a candidate is now. A contact stays that contact. A person (net-new when committed) is: saved
+ * by this job in an earlier try (its candidate row carries the contact it created: still net-new for
+ * the charge), saved by the team meanwhile (added as that contact, at no charge: invariant 6 charges
+ * a person once), or still net-new (this try saves it).
+ */
+interface Who {
+  /** What to load facts for. */
+  lookup: Candidate;
+  contactId: string;
+  netNew: boolean;
+  /** This try creates the contact. */
+  creates: boolean;
+}
+
+async function whoAre(env: Env, job: JobRow, cands: Record<string, any>[]): Promise<Who[]> {
+  const persons = cands.filter((c) => c.person_id && !c.contact_id).map((c) => c.person_id as string);
+  const savedNow = new Map<string, string>();
+  if (persons.length) {
+    const rows = await env.DB.prepare("SELECT person_id, id FROM contacts WHERE team_id = ? AND person_id IN (SELECT value FROM json_each(?))").bind(job.team_id, JSON.stringify(persons)).raw<[string, string]>();
+    for (const [pid, cid] of rows) savedNow.set(pid, cid);
+  }
+  return Promise.all(
+    cands.map(async (c): Promise<Who> => {
+      if (!c.person_id) return { lookup: { personId: null, contactId: c.contact_id }, contactId: c.contact_id, netNew: false, creates: false };
+      if (c.contact_id) return { lookup: { personId: c.person_id, contactId: null }, contactId: c.contact_id, netNew: true, creates: false };
+      const saved = savedNow.get(c.person_id);
+      if (saved) return { lookup: { personId: null, contactId: saved }, contactId: saved, netNew: false, creates: false };
+      return { lookup: { personId: c.person_id, contactId: null }, contactId: await idFrom("contact", job.team_id, c.person_id), netNew: true, creates: true };
+    }),
+  );
+}
+
 async function runChunk(env: Env, job: JobRow, from: number, to: number) {
   const t = now();
   await env.DB.prepare("UPDATE jobs SET status = 'running', started_at = coalesce(started_at, ?) WHERE id = ? AND status = 'queued'").bind(t, job.id).run();
   const options = JSON.parse(job.options) as AddContactsRequest & { mailbox_ids: string[] };
   const seq = await env.DB.prepare("SELECT settings FROM sequences WHERE id = ?").bind(job.sequence_id).first<{ settings: string }>();
   const { results: cands } = await env.DB.prepare("SELECT * FROM job_candidates WHERE job_id = ? AND idx >= ? AND idx < ? ORDER BY idx").bind(job.id, from, to).all<Record<string, any>>();
-  const facts = await loadFacts(env.DB, job.team_id, job.sequence_id, cands.map((c) => ({ personId: c.person_id, contactId: c.contact_id })), t, job.id);
+  const who = await whoAre(env, job, cands);
+  const facts = await loadFacts(env.DB, job.team_id, job.sequence_id, who.map((w) => w.lookup), t, job.id);
   const factsByKey = new Map(facts.map((f) => [keyOf(f), f]));
   const validation: ValidationOptions = {
     callerId: job.user_id,
@@ -166,59 +201,98 @@ async function runChunk(env: Env, job: JobRow, from: number, to: number) {
 
   const stmts: D1PreparedStatement[] = [];
   const newContacts: Row[] = [];
-  const enrollItems: { enrollmentId: string; contactId: string; mailboxId: string | null; score: number; timeZone: string | null; jobId: string; addedBy: string }[] = [];
-  const results: { idx: number; contactId: string | null; personId: string | null; outcome: string; reasons: string[]; cost: number; mailboxId: string | null }[] = [];
-  const evaluations = await Promise.all(cands.map((c) => evaluate(factsByKey.get(c.contact_id ?? `p:${c.person_id}`)!, validation)));
-  const peopleNeeded = cands.filter((c, i) => !c.contact_id && evaluations[i]!.outcome === "enrolled").map((c) => c.person_id as string);
+  /** Candidates whose contact this try creates: [idx, contact id, person id]. */
+  const claims: [number, string, string][] = [];
+  const results: {
+    idx: number; contactId: string | null; personId: string | null; outcome: string; reasons: string[]; cost: number; mailboxId: string | null;
+    enroll?: { score: number; timeZone: string | null; creates: boolean };
+  }[] = [];
+  const evaluations = await Promise.all(who.map((w) => evaluate(factsByKey.get(keyOf(w.lookup))!, validation)));
+  const peopleNeeded = cands.filter((_, i) => who[i]!.creates && evaluations[i]!.outcome === "enrolled").map((c) => c.person_id as string);
   const people = new Map<string, Record<string, any>>();
   if (peopleNeeded.length) {
     const { results: ps } = await env.DB.prepare("SELECT * FROM people WHERE id IN (SELECT value FROM json_each(?))").bind(JSON.stringify(peopleNeeded)).all<Record<string, any>>();
     for (const p of ps) people.set(p.id, p);
   }
-  const contactIds = await Promise.all(cands.map(async (c) => (c.contact_id as string | null) ?? (await idFrom("contact", job.team_id, c.person_id))));
-  const earlier = await enrolledEarlier(env, job, contactIds);
+  const earlier = await enrolledEarlier(env, job, who.map((w) => w.contactId));
   for (const [i, c] of cands.entries()) {
-    const f = factsByKey.get(c.contact_id ?? `p:${c.person_id}`)!;
+    const w = who[i]!;
+    const f = factsByKey.get(keyOf(w.lookup))!;
     const ev = evaluations[i]!;
-    const contactId = contactIds[i]!;
+    const contactId = w.contactId;
     const mine = earlier.get(contactId);
     if (mine) {
       // An earlier try of this chunk enrolled this contact and crashed before its outcome: report what
       // the job did (enrolled, at what it cost then), whatever the contact's state is now.
-      results.push({ idx: c.idx, contactId, personId: f.personId, outcome: "enrolled", reasons: [...ev.warnings, ...(mine.enriched ? ["enriched"] : [])], cost: mine.cost(!c.contact_id), mailboxId: mine.mailboxId });
+      results.push({ idx: c.idx, contactId, personId: f.personId, outcome: "enrolled", reasons: [...ev.warnings, ...(mine.enriched ? ["enriched"] : [])], cost: mine.cost(w.netNew), mailboxId: mine.mailboxId });
       continue;
     }
     for (const a of ev.enrichment?.attempts ?? []) {
-      stmts.push(env.DB.prepare("INSERT OR IGNORE INTO enrichments (id, team_id, job_id, contact_id, provider, success, cost, email, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-        .bind(await idFrom(job.id, contactId, a.provider), job.team_id, job.id, contactId, a.provider, a.success ? 1 : 0, ev.outcome === "enrolled" ? a.cost : 0, a.email, t));
+      // A contact this try creates pays for its enrichment only if this try's claim on it holds.
+      stmts.push(env.DB.prepare(
+        `INSERT OR IGNORE INTO enrichments (id, team_id, job_id, contact_id, provider, success, cost, email, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, CASE WHEN ?10 = 0 OR EXISTS (SELECT 1 FROM job_candidates WHERE job_id = ?3 AND idx = ?11 AND contact_id = ?4) THEN ?7 ELSE 0 END, ?8, ?9)`,
+      ).bind(await idFrom(job.id, contactId, a.provider), job.team_id, job.id, contactId, a.provider, a.success ? 1 : 0, ev.outcome === "enrolled" ? a.cost : 0, a.email, t, w.creates ? 1 : 0, c.idx));
     }
     if (ev.outcome !== "enrolled") {
       results.push({ idx: c.idx, contactId: f.contactId, personId: f.personId, outcome: ev.outcome, reasons: [...ev.skips, ...ev.warnings], cost: 0, mailboxId: null });
       continue;
     }
-    if (!f.contactId) {
+    if (w.creates) {
       const p = people.get(f.personId!)!;
+      claims.push([c.idx, contactId, f.personId!]);
       newContacts.push([
         contactId, job.team_id, f.personId, options.owner_id ?? job.user_id, null, p.first_name, p.last_name, p.title, p.company, p.domain, p.industry, p.employees,
         p.city, p.country, p.time_zone, ev.email, ev.emailStatus, p.linkedin_url, p.score, p.job_changed_at, "add_contacts", t, t,
       ]);
-    } else if (ev.enrichment?.email) {
+    } else if (ev.enrichment?.email && f.contactId) {
       stmts.push(env.DB.prepare("UPDATE contacts SET email = ?, email_status = ?, updated_at = ? WHERE id = ? AND team_id = ? AND (email IS NULL OR email_status = 'unavailable')").bind(ev.email, ev.emailStatus, t, contactId, job.team_id));
     }
     const mailboxId = c.mailbox_id ?? options.mailbox_ids[0] ?? null;
-    enrollItems.push({ enrollmentId: await idFrom("enrollment", job.id, contactId), contactId, mailboxId, score: f.score, timeZone: f.timeZone, jobId: job.id, addedBy: job.user_id });
-    results.push({ idx: c.idx, contactId, personId: f.personId, outcome: "enrolled", reasons: [...ev.warnings, ...(ev.enrichment?.email ? ["enriched"] : [])], cost: ev.cost, mailboxId });
+    results.push({
+      idx: c.idx, contactId, personId: f.personId, outcome: "enrolled", reasons: [...ev.warnings, ...(ev.enrichment?.email ? ["enriched"] : [])], cost: ev.cost, mailboxId,
+      enroll: { score: f.score, timeZone: f.timeZone, creates: w.creates },
+    });
   }
   if (newContacts.length) {
     // The stage of new contacts: the team's first "open" stage.
     const stage = await env.DB.prepare("SELECT id FROM contact_stages WHERE team_id = ? AND category = 'open' ORDER BY position LIMIT 1").bind(job.team_id).first<{ id: string }>();
     for (const r of newContacts) (r as unknown[])[4] = stage?.id ?? null;
-    stmts.unshift(...bulkInsertStatements(env.DB, "contacts", [
-      "id", "team_id", "person_id", "owner_id", "stage_id", "first_name", "last_name", "title", "company", "domain", "industry", "employees",
-      "city", "country", "time_zone", "email", "email_status", "linkedin_url", "score", "job_changed_at", "source", "created_at", "updated_at",
-    ], newContacts));
+    stmts.unshift(
+      // Claim each new contact on its candidate row, in the same transaction that creates it, only if
+      // nobody saved that person first: the claim says which job saved (and charges) the person.
+      env.DB.prepare(
+        `UPDATE job_candidates SET contact_id = j.cid
+           FROM (SELECT json_extract(value, '$[0]') AS i, json_extract(value, '$[1]') AS cid, json_extract(value, '$[2]') AS pid FROM json_each(?2)) AS j
+          WHERE job_candidates.job_id = ?1 AND job_candidates.idx = j.i AND job_candidates.contact_id IS NULL
+            AND NOT EXISTS (SELECT 1 FROM contacts c WHERE c.team_id = ?3 AND c.person_id = j.pid)`,
+      ).bind(job.id, JSON.stringify(claims), job.team_id),
+      ...bulkInsertStatements(env.DB, "contacts", [
+        "id", "team_id", "person_id", "owner_id", "stage_id", "first_name", "last_name", "title", "company", "domain", "industry", "employees",
+        "city", "country", "time_zone", "email", "email_status", "linkedin_url", "score", "job_changed_at", "source", "created_at", "updated_at",
+      ], newContacts),
+    );
   }
   if (stmts.length) await env.DB.batch(stmts);
+  if (claims.length) {
+    // A claim that didn't hold: another job saved the person between our read and our write. It is
+    // added as that contact, and this job charges nothing for saving it.
+    const held = new Set((await env.DB.prepare("SELECT idx FROM job_candidates WHERE job_id = ? AND idx IN (SELECT json_extract(value, '$[0]') FROM json_each(?)) AND contact_id IS NOT NULL").bind(job.id, JSON.stringify(claims)).raw<[number]>()).map(([i]) => i));
+    const lost = claims.filter(([i]) => !held.has(i));
+    if (lost.length) {
+      const actual = new Map(await env.DB.prepare("SELECT person_id, id FROM contacts WHERE team_id = ? AND person_id IN (SELECT value FROM json_each(?))").bind(job.team_id, JSON.stringify(lost.map(([, , p]) => p))).raw<[string, string]>());
+      for (const r of results) {
+        if (!r.enroll?.creates || held.has(r.idx)) continue;
+        r.contactId = actual.get(r.personId!) ?? r.contactId;
+        r.cost = 0;
+      }
+    }
+  }
+  const enrollItems = await Promise.all(
+    results.filter((r) => r.enroll).map(async (r) => ({
+      enrollmentId: await idFrom("enrollment", job.id, r.contactId!), contactId: r.contactId!, mailboxId: r.mailboxId, score: r.enroll!.score, timeZone: r.enroll!.timeZone, jobId: job.id, addedBy: job.user_id,
+    })),
+  );
 
   // Invariant 1: the SequenceDO enrolls each contact once. A contact it already had under another
   // enrollment (added meanwhile by someone else) is a skip, not a charge.
