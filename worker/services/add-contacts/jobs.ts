@@ -22,13 +22,14 @@ const idFrom = async (...parts: string[]) => (await sha256Hex(parts.join(":"))).
 
 function sourceSummary(req: AddContactsRequest) {
   const s = req.source;
-  const kind = s.search ? "search" : s.list_ids?.length ? "lists" : s.people_ids?.length ? "people" : "contacts";
+  const kind = s.import_id ? "csv" : s.search ? "search" : s.list_ids?.length ? "lists" : s.people_ids?.length ? "people" : "contacts";
   return {
     kind,
     list_ids: s.list_ids ?? [],
     people: s.people_ids?.length ?? 0,
     contacts: s.contact_ids?.length ?? 0,
     search: s.search ?? null,
+    ...(s.import_id ? { import_id: s.import_id } : {}),
   };
 }
 
@@ -105,7 +106,7 @@ async function commitPaged(
   const jobId = newId();
   const loads = await loadMailboxLoads(env, caller.teamId, pre.mailboxIds, t);
   const { search: _s, people_ids: _p, contact_ids: _c, ...restSource } = req.source;
-  const options = { ...req, source: restSource, request_hash: requestHash, via, mailbox_ids: loads.map((m) => m.id), planned: "paged" };
+  const options = { ...req, source: restSource, request_hash: requestHash, via, mailbox_ids: loads.map((m) => m.id) };
   try {
     await env.DB.batch([
       env.DB.prepare(
