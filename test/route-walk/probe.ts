@@ -395,14 +395,21 @@ export async function probe(route: Route, caller0: Caller, input: Input, world: 
   const mutation = route.method !== "GET";
   const a = await send(b.url, b.init, mutation);
   const findings: Finding[] = [];
-  const found = (rule: string, note: string, ans: Answer = a, request = b.describe, who = caller.name) =>
+  const found = (rule: string, note: string, ans: Answer = a, request = b.describe, who: string = caller.name) =>
     findings.push({ rule, route: key(route), caller: who, status: ans.status, request, answer: clip(ans.text), note, severity: NOTES.includes(rule) ? "note" : "fail" });
   judge(a, found, caller, world, b, route, input, hidden);
+  if (caller.ownStandardKey && (a.status === 403 || a.status === 404)) {
+    // A standard key acts as a member (the one who made it): what the member is refused, the key is refused too.
+    const k = await send(b.url, { ...b.init, headers: { ...withoutAuth(b.init.headers), ...caller.ownStandardKey } }, route.method !== "GET");
+    if (k.status < 300) found("standard_key_exceeds_member", `the member was refused (${a.status} ${a.json?.error?.code}) but a standard key the member made answered ${k.status}`, k, b.describe, "member's standard key");
+    if (k.status >= 500) found("server_error", `answered ${k.status} to the member's standard key`, k, b.describe, "member's standard key");
+  }
   if (input.idem && a.status < 300) {
     // Invariant 12: an idempotency record belongs to its caller; nobody else gets its stored answer.
-    for (const other of callers.filter((c) => c.name !== caller.name)) {
-      const own = Object.fromEntries(Object.entries(b.init.headers as Record<string, string>).filter(([h]) => !["cookie", "x-csrf-token", "x-api-key"].includes(h)));
-      const r = await send(b.url, { ...b.init, headers: { ...own, ...other.headers } }, true);
+    // One other caller per success (which one follows the input), so a walk covers every pair without replaying four times.
+    const others = callers.filter((c) => c.name !== caller.name);
+    for (const other of [others[input.pick % others.length]!]) {
+      const r = await send(b.url, { ...b.init, headers: { ...withoutAuth(b.init.headers), ...other.headers } }, true);
       if (r.replayed) found("idempotent_replay_crossed", `${other.name} replayed ${caller.name}'s stored answer (${r.status})`, r, b.describe, other.name);
       if (r.status >= 500) found("server_error", `answered ${r.status} to ${other.name} reusing ${caller.name}'s Idempotency-Key`, r, b.describe, other.name);
     }
@@ -457,6 +464,11 @@ function judge(a: Answer, found: (rule: string, note: string, ans?: Answer) => v
   if (ok && input.body.mode === "raw" && route.body && junkNeverOk.includes(input.body.what)) found("accepted_invalid_body", `accepted ${input.body.what}`);
   if (a.ms > 5_000) found("slow", `took ${(a.ms / 1000).toFixed(1)} s`);
   if (route.documented && !route.documented.includes(a.status) && ![400, 401, 413, 429].includes(a.status)) found("undocumented_status", `the document lists ${route.documented.join(", ")} for this operation, not ${a.status}`);
+}
+
+/** A request's headers without who sends it (to send the same request as someone else). */
+function withoutAuth(headers: RequestInit["headers"]): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers as Record<string, string>).filter(([h]) => !["cookie", "x-csrf-token", "x-api-key"].includes(h)));
 }
 
 /** Rules that are reported, not failed on. */

@@ -19,6 +19,8 @@ export interface Caller {
   headers: Record<string, string>;
   via: "session" | "api_key";
   userId: string;
+  /** For the member: headers of a standard key the member made (it must never do more than the member). */
+  ownStandardKey?: Record<string, string>;
 }
 
 /** Ids of one team, by resource; children keyed by their parent (steps by sequence, …). */
@@ -176,9 +178,10 @@ export async function signIn(): Promise<Caller[]> {
   // Keys made by the admin, as in the probe: a standard key must still act as a member.
   const standard = await freshKey(DEMO.team, DEMO.admin, "standard");
   const master = await freshKey(DEMO.team, DEMO.admin, "master");
+  const membersKey = await freshKey(DEMO.team, DEMO.rep1, "standard");
   return [
     { name: "admin", team: "demo", headers: sessionHeaders(admin), via: "session", userId: DEMO.admin },
-    { name: "member", team: "demo", headers: sessionHeaders(member), via: "session", userId: DEMO.rep1 },
+    { name: "member", team: "demo", headers: sessionHeaders(member), via: "session", userId: DEMO.rep1, ownStandardKey: { "x-api-key": membersKey.key } },
     { name: "standard_key", team: "demo", headers: { "x-api-key": standard.key }, via: "api_key", userId: DEMO.admin },
     { name: "master_key", team: "demo", headers: { "x-api-key": master.key }, via: "api_key", userId: DEMO.admin },
     { name: "foreign_admin", team: "rival", headers: sessionHeaders(rival), via: "session", userId: DEMO.rivalAdmin },
