@@ -16,7 +16,8 @@ describe("app shell", () => {
 
   it("signs in through the form and shows the frame with the user and team", async () => {
     await signIn(page, "admin@demo.test");
-    await page.waitForURL(`${baseUrl}/sequences`);
+    // Home (the dashboard) is the landing page after sign-in.
+    await page.waitForURL(`${baseUrl}/`);
     const nav = page.getByRole("navigation", { name: "Main" });
     for (const label of ["Sequences", "Contacts", "Lists", "Mailboxes", "Workflows", "Credits", "Settings"]) {
       assert.equal(await nav.getByRole("link", { name: label, exact: true }).count(), 1, `nav has ${label}`);

@@ -5,6 +5,7 @@ import { AppShell } from "./components/AppShell";
 import AddContacts from "./routes/AddContacts";
 import Contacts from "./routes/Contacts";
 import Credits from "./routes/Credits";
+import Home from "./routes/Home";
 import Lists from "./routes/Lists";
 import Login from "./routes/Login";
 import JobPage from "./routes/JobPage";
@@ -37,7 +38,7 @@ render(
     <Router root={Root}>
       <Route path="/login" component={Login} />
       <Route path="/" component={AppShell}>
-        <Route path="/" component={() => <Navigate href="/sequences" />} />
+        <Route path="/" component={Home} />
         <Route path="/sequences" component={Sequences} />
         <Route path="/sequences/:id" component={SequenceEditor} />
         <Route path="/sequences/:id/add" component={AddContacts} />

@@ -44,6 +44,9 @@ export function sampleSizePerVariant(p1: number, p2: number, zAlpha = 1.95996398
 }
 
 export const SIGNIFICANCE = 0.05;
+
+/** "p < 0.001" rather than "p = 0.000". */
+export const formatP = (p: number) => (p < 0.001 ? "p < 0.001" : `p = ${p.toFixed(3)}`);
 /** Below this many sends per variant no verdict is given, however small the p-value. */
 export const MIN_SENT_PER_VARIANT = 30;
 
@@ -80,7 +83,7 @@ export function abVerdict(variants: VariantFigures[]): AbVerdict {
   let needs: number | null = null;
   let verdict: string;
   if (significant) {
-    verdict = `${a.label} wins: ${(a.reply_rate * 100).toFixed(1)}% against ${(b.reply_rate * 100).toFixed(1)}% (p = ${test!.p.toFixed(3)}).`;
+    verdict = `${a.label} wins: ${(a.reply_rate * 100).toFixed(1)}% against ${(b.reply_rate * 100).toFixed(1)}% (${formatP(test!.p)}).`;
   } else if (a.reply_rate === b.reply_rate) {
     verdict = a.sent + b.sent === 0 ? "No emails sent yet." : "No difference between the variants yet.";
   } else {

@@ -11,6 +11,7 @@ import { Toaster } from "./Toast";
 
 const NAV: { href: string; label: string; icon: IconName; badge?: "tasks" }[][] = [
   [
+    { href: "/", label: "Home", icon: "chart" },
     { href: "/sequences", label: "Sequences", icon: "sequences" },
     { href: "/tasks", label: "Tasks", icon: "tasks", badge: "tasks" },
     { href: "/contacts", label: "Contacts", icon: "contacts" },
@@ -74,7 +75,7 @@ function Sidebar() {
               <For each={group}>
                 {(item) => (
                   <li>
-                    <A href={item.href} class="nav-link" activeClass="active">
+                    <A href={item.href} class="nav-link" activeClass="active" end={item.href === "/"}>
                       <Icon name={item.icon} />
                       <span>{item.label}</span>
                       {item.badge === "tasks" && <TaskBadge />}

@@ -17,7 +17,7 @@ const DEMO_PASSWORD = "demo1234";
 
 /** Only same-app paths are honoured as a post-sign-in destination (no open redirect). */
 function safeNext(next: unknown) {
-  return typeof next === "string" && next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/login") ? next : "/sequences";
+  return typeof next === "string" && next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/login") ? next : "/";
 }
 
 const signIn = action(async (form: FormData) => {

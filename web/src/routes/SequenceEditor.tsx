@@ -15,13 +15,14 @@ import { getSchedules } from "../queries";
 import { ContactsTab } from "./sequence/ContactsTab";
 import { ImportsTab } from "./sequence/ImportsTab";
 import { Overview } from "./sequence/Overview";
+import { ReportTab } from "./sequence/ReportTab";
 import { ScheduledTab } from "./sequence/ScheduledTab";
 import { ShareDialog } from "./sequence/ShareDialog";
 import { StepsTab } from "./sequence/StepsTab";
 
 export const getSequence = query((id: string) => fetchSequence(id), "sequence");
 
-const TABS = ["steps", "contacts", "scheduled", "imports"] as const;
+const TABS = ["steps", "contacts", "scheduled", "imports", "report"] as const;
 type Tab = (typeof TABS)[number];
 
 function InlineName(props: { seq: Sequence; readOnly: boolean; onApply: (s: Sequence) => void }) {
@@ -214,6 +215,7 @@ function Editor(props: { seq: Sequence; onApply: (s: Sequence) => void }) {
     { id: "contacts", label: "Contacts" },
     { id: "scheduled", label: "Scheduled" },
     { id: "imports", label: "Imports" },
+    { id: "report", label: "Report" },
   ];
 
   return (
@@ -349,6 +351,9 @@ function Editor(props: { seq: Sequence; onApply: (s: Sequence) => void }) {
           </Match>
           <Match when={tab() === "scheduled"}>
             <ScheduledTab sequenceId={props.seq.id} active={props.seq.active} />
+          </Match>
+          <Match when={tab() === "report"}>
+            <ReportTab sequenceId={props.seq.id} canEdit={!readOnly() && !archived()} />
           </Match>
           <Match when={tab() === "imports"}>
             <ImportsTab sequenceId={props.seq.id} canAdd={!readOnly() && !archived()} />

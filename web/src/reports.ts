@@ -1,0 +1,39 @@
+import { query } from "@solidjs/router";
+import { api, data } from "./api";
+
+/** Reads and writes of the reports (worker/routes/reports.ts) through the one typed client. */
+
+export type ReportQuery = { from?: string; to?: string; added_by?: string; mailbox_id?: string };
+const clean = (q: ReportQuery) => Object.fromEntries(Object.entries(q).filter(([, v]) => v)) as ReportQuery;
+
+export async function fetchSequenceReport(id: string, q: ReportQuery) {
+  return (await data(api.sequences[":id"].report.$get({ param: { id }, query: clean(q) }))).report;
+}
+export type SequenceReport = Awaited<ReturnType<typeof fetchSequenceReport>>;
+
+export async function setAutoWinner(id: string, enabled: boolean) {
+  return data(api.sequences[":id"]["ab-tests"]["auto-winner"].$put({ param: { id }, json: { enabled } }));
+}
+
+export async function chooseWinner(id: string, stepId: string, variantId: string) {
+  return (await data(api.sequences[":id"]["ab-tests"][":step_id"].winner.$post({ param: { id, step_id: stepId }, json: { variant_id: variantId } }))).ab_test;
+}
+
+export async function fetchTeamReport(q: { from?: string; to?: string }) {
+  return (await data(api.reports.team.$get({ query: clean(q) }))).report;
+}
+
+export async function fetchHome() {
+  return (await data(api.reports.home.$get({ query: { tz_offset_minutes: String(-new Date().getTimezoneOffset()) } }))).home;
+}
+
+/** Export links: plain downloads (same-origin cookie), so the browser streams the file. */
+export const reportExportUrl = (id: string, part: string, q: ReportQuery) => `/api/sequences/${encodeURIComponent(id)}/report/export?${new URLSearchParams({ ...clean(q), part })}`;
+export const contactsExportUrl = (id: string) => `/api/sequences/${encodeURIComponent(id)}/contacts/export`;
+export const teamExportUrl = (by: "users" | "sequences", q: { from?: string; to?: string }) => `/api/reports/team/export?${new URLSearchParams({ ...clean(q), by })}`;
+
+export const getSequenceReport = query((id: string, q: ReportQuery) => fetchSequenceReport(id, q), "sequenceReport");
+export const getTeamReport = query((q: { from?: string; to?: string }) => fetchTeamReport(q), "teamReport");
+export const getHome = query(() => fetchHome(), "home");
+
+export const pct = (x: number, digits = 1) => `${(x * 100).toFixed(digits)}%`;
