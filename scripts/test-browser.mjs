@@ -17,7 +17,8 @@ try {
 }
 
 const port = Number(process.env.BROWSER_TEST_PORT ?? 8791);
-const state = ".wrangler/browser-test-state";
+// One state directory per port, so two runs on different ports don't share (and wipe) one.
+const state = port === 8791 ? ".wrangler/browser-test-state" : `.wrangler/browser-test-state-${port}`;
 rmSync(state, { recursive: true, force: true });
 
 const server = spawn(process.execPath, ["scripts/start.mjs", "--no-build"], {
@@ -44,11 +45,13 @@ const stop = () => {
 };
 process.on("exit", stop);
 
+// `node scripts/test-browser.mjs test/browser/x.test.mjs` runs only the files named.
+const files = process.argv.slice(2).filter((a) => a.endsWith(".mjs"));
 let code = 0;
 try {
   await waitForServer(`http://localhost:${port}/api/me`, 120_000);
   await Promise.race([seeded, new Promise((_, rej) => setTimeout(() => rej(new Error("seed did not finish in 120s")), 120_000))]);
-  await run(process.execPath, ["--test", "--test-concurrency=1", "test/browser/*.test.mjs"], { env: { ...env, SEQFLARE_URL: `http://localhost:${port}`, CHROMIUM_PATH: chromiumPath } });
+  await run(process.execPath, ["--test", "--test-concurrency=1", ...(files.length ? files : ["test/browser/*.test.mjs"])], { env: { ...env, SEQFLARE_URL: `http://localhost:${port}`, CHROMIUM_PATH: chromiumPath } });
 } catch (err) {
   console.error(err.message);
   code = 1;

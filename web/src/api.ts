@@ -361,6 +361,16 @@ export async function setMailboxConnected(id: string, connected: boolean) {
   return (await data(call)).mailbox;
 }
 
+/** Gmail / Microsoft 365 sign-in: whether each provider is configured (and what to set if not). */
+export async function fetchOAuthProviders() {
+  return (await data(api.oauth.providers.$get())).providers;
+}
+
+/** The provider's sign-in URL to send the browser to (a new mailbox, or `mailboxId` to reconnect). */
+export async function startMailboxSignIn(provider: "google" | "microsoft", mailboxId?: string) {
+  return (await data(api.oauth[":provider"].start.$post({ param: { provider }, json: mailboxId ? { mailbox_id: mailboxId } : {} }))).url;
+}
+
 export function sendTestEmail(id: string, to: string) {
   return data(api.mailboxes[":id"].test.$post({ param: { id }, json: { to } }));
 }

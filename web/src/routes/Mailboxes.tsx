@@ -16,6 +16,7 @@ import { getMe } from "../session";
 import { usePageTitle } from "../title";
 import { MailboxForm, TRANSPORTS } from "./mailboxes/MailboxForm";
 import { TestEmailDialog } from "./mailboxes/TestEmailDialog";
+import { signIn, SignInButtons, SignInResult } from "./mailboxes/SignIn";
 import { ScheduledList } from "./sequence/ScheduledList";
 
 const getMailboxQueue = query((id: string) => fetchMailboxScheduled(id, 200), "mailboxQueue");
@@ -83,7 +84,7 @@ function MailboxCard(props: { m: Mailbox; ownerName: string; canEdit: boolean; o
             {STATUS[m().status].label}
           </Badge>
           <Badge tone="neutral" title={transport()?.hint}>
-            {transport()?.label ?? m().transport}
+            {transport()?.label ?? (m().transport === "gmail" ? "Gmail" : m().transport === "graph" ? "Microsoft 365" : m().transport)}
             <Show when={m().smtp}>{(s) => <span class="muted"> · {s().host}</span>}</Show>
           </Badge>
         </div>
@@ -93,7 +94,7 @@ function MailboxCard(props: { m: Mailbox; ownerName: string; canEdit: boolean; o
         <div class={`mailbox-alert mailbox-alert-${m().status}`} role="status">
           <Icon name="alert" size={16} />
           <div>
-            <strong>{m().status === "paused" ? "Paused after a sending error" : "Disconnected"}</strong>
+            <strong>{m().status === "paused" ? "Paused after a sending error" : m().status === "needs_reconnect" ? "Needs reconnect: sign in again" : "Disconnected"}</strong>
             <p>{m().status_reason ?? "No reason recorded."} Its emails are held, not failed, and go out once it's reconnected.</p>
           </div>
         </div>
@@ -161,9 +162,18 @@ function MailboxCard(props: { m: Mailbox; ownerName: string; canEdit: boolean; o
           <Show
             when={m().status === "connected"}
             fallback={
-              <button type="button" class="btn btn-primary btn-sm" disabled={busy()} onClick={() => void reconnect()}>
-                <Icon name="refresh" size={14} /> {busy() ? "Reconnecting…" : "Reconnect"}
-              </button>
+              <Show
+                when={m().transport === "gmail" || m().transport === "graph"}
+                fallback={
+                  <button type="button" class="btn btn-primary btn-sm" disabled={busy()} onClick={() => void reconnect()}>
+                    <Icon name="refresh" size={14} /> {busy() ? "Reconnecting…" : "Reconnect"}
+                  </button>
+                }
+              >
+                <button type="button" class="btn btn-primary btn-sm" onClick={() => void signIn(m().transport === "gmail" ? "google" : "microsoft", m().id)}>
+                  <Icon name="refresh" size={14} /> Sign in again
+                </button>
+              </Show>
             }
           >
             <button type="button" class="btn btn-danger-ghost btn-sm" onClick={() => props.onDisconnect()}>
@@ -221,12 +231,14 @@ export default function Mailboxes() {
             <button type="button" class="btn btn-secondary" onClick={() => void revalidate(getMailboxes.key)}>
               <Icon name="refresh" size={15} /> Refresh
             </button>
+            <SignInButtons />
             <button type="button" class="btn btn-primary" onClick={() => setForm("new")}>
               <Icon name="plus" size={16} /> Connect mailbox
             </button>
           </>
         }
       />
+      <SignInResult />
       <Suspense fallback={<TableSkeleton columns={4} rows={4} label="Loading mailboxes…" />}>
         <Show when={mailboxes()}>
           <Show

@@ -1,0 +1,35 @@
+// Gmail / Microsoft 365 on the Mailboxes screen, on a server without OAuth apps configured (as
+// `npm start` runs): the connect buttons say what an admin must set, and a sign-in that came back with
+// an error shows it in words.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { baseUrl, launch, signIn } from "./helpers.mjs";
+
+describe("connecting Gmail and Microsoft 365", () => {
+  let browser;
+  let page;
+  before(async () => {
+    ({ browser, page } = await launch());
+    await signIn(page, "admin@demo.test");
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  it("explains what to configure when the server has no Google OAuth app", async () => {
+    await page.goto(`${baseUrl}/mailboxes`);
+    await page.getByRole("button", { name: "Connect Gmail" }).click();
+    const help = page.getByRole("status").filter({ hasText: "Google sign-in is not configured" });
+    await help.waitFor();
+    const text = (await help.textContent()) ?? "";
+    assert.match(text, /GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET/);
+    assert.match(text, /\/api\/oauth\/google\/callback/);
+    await page.getByRole("button", { name: "Connect Microsoft 365" }).click();
+    await page.getByRole("status").filter({ hasText: "MICROSOFT_CLIENT_ID and MICROSOFT_CLIENT_SECRET" }).waitFor();
+  });
+
+  it("shows why a sign-in that came back failed", async () => {
+    await page.goto(`${baseUrl}/mailboxes?connect_error=${encodeURIComponent("Google sign-in did not complete: access_denied")}`);
+    await page.getByText("Mailbox not connected: Google sign-in did not complete: access_denied").first().waitFor();
+  });
+});
