@@ -177,6 +177,9 @@ export function StepCard(props: {
   const PLACED = /^(wait_amount|wait_unit|business_days|note|thread_reply|[^.]+\.(subject|body))$/;
   const unplaced = () => Object.entries(errors()).filter(([k]) => !PLACED.test(k)).map(([, m]) => m);
 
+  // The API keeps one variant of an email step on: the last one's switch isn't offered.
+  const lastVariantOn = (id: string) => !!variant(id)?.enabled && props.step.variants.filter((v) => v.enabled).length === 1;
+
   const labelOf = (id: string) => (id === NEW ? String.fromCharCode(65 + props.step.variants.length) : variant(id)?.label ?? "?");
 
   return (
@@ -382,7 +385,8 @@ export function StepCard(props: {
                           showLabel
                           size="sm"
                           checked={!!variant(id)?.enabled}
-                          disabled={props.readOnly || busy() === `v-${id}`}
+                          disabled={props.readOnly || busy() === `v-${id}` || lastVariantOn(id)}
+                          title={lastVariantOn(id) ? "An email step needs a variant on: turn another one on first" : undefined}
                           busy={busy() === `v-${id}`}
                           onChange={(v) => void run(`v-${id}`, () => updateVariant(props.sequenceId, props.step.id, id, { enabled: v }), "Couldn't change the variant")}
                         />
@@ -392,6 +396,8 @@ export function StepCard(props: {
                         <button
                           type="button"
                           class="btn btn-danger-ghost btn-xs"
+                          disabled={id !== NEW && props.step.variants.length <= 1}
+                          title={id !== NEW && props.step.variants.length <= 1 ? "An email step keeps at least one variant" : undefined}
                           onClick={() => (id === NEW ? (setNewVariant(null), setSelected(undefined)) : setConfirmDelete(id))}
                         >
                           <Icon name="trash" size={14} /> {id === NEW ? "Discard variant" : `Delete variant ${labelOf(id)}`}
