@@ -6,11 +6,17 @@
 //   3. set the APP_SECRET secret if it is not set yet (random, 32 bytes);
 //   4. build the SPA (served by the Worker's static assets: one origin, no CORS);
 //   5. apply D1 migrations remotely; 6. deploy the Worker (API, Durable Objects, queues, cron).
+// With `--pages` (npm run deploy -- --pages), also: 7. deploy the built SPA as the Cloudflare Pages
+// project in pages/ (created if missing), whose Functions forward /api/*, /apollo/* and /unsubscribe/*
+// to the Worker through a service binding: one origin either way.
 // Production seeds nothing: the demo seed route only exists when APP_ENV=local.
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { bin, env, run } from "./lib.mjs";
+import { pagesPlan } from "./pages.mjs";
+
+const pages = process.argv.includes("--pages");
 
 const wrangler = (args, opts = {}) => execFileSync(bin("wrangler"), args, { env, encoding: "utf8", ...opts });
 
@@ -56,5 +62,24 @@ await run(bin("wrangler"), ["deploy", ...(process.env.PUBLIC_URL ? ["--var", `PU
 if (!secrets.some((s) => s.name === "APP_SECRET")) {
   console.log("» setting APP_SECRET");
   execFileSync(bin("wrangler"), ["secret", "put", "APP_SECRET"], { env, input: randomBytes(32).toString("hex"), stdio: ["pipe", "inherit", "inherit"] });
+}
+if (pages) {
+  const plan = pagesPlan({ publicUrl: process.env.PUBLIC_URL });
+  console.log(`» deploying the SPA to Cloudflare Pages (project ${plan.project})`);
+  rmSync("pages/dist", { recursive: true, force: true });
+  cpSync("web/dist", "pages/dist", { recursive: true });
+  const projects = (() => {
+    try {
+      return JSON.parse(wrangler(["pages", "project", "list", "--json"]));
+    } catch {
+      return [];
+    }
+  })();
+  if (!projects.some((p) => (p.name ?? p["Project Name"]) === plan.project)) {
+    console.log(`» creating Pages project ${plan.project}`);
+    await run(bin("wrangler"), ["pages", "project", "create", plan.project, "--production-branch", "main"], { cwd: "pages" });
+  }
+  await run(bin("wrangler"), plan.deployArgs, { cwd: "pages" });
+  for (const w of plan.warnings) console.warn(`» ${w}`);
 }
 console.log("» deployed");
