@@ -220,6 +220,18 @@ describe("reads follow the sequence's visibility", () => {
     expect((await body(await as(admin, "GET", "/api/workflows"))).workflows.map((w: any) => w.id)).toContain(wf.workflow.id);
   });
 
+  it("a mailbox's test email is seen by those who may manage the mailbox, not by other members", async () => {
+    const res = await as(rep1, "POST", `/api/mailboxes/${MB_REP1}/test`, { to: "probe@example.com" });
+    expect(res.status).toBe(200);
+    const row = await env.DB.prepare("SELECT id FROM messages WHERE mailbox_id = ? AND sequence_id = '' ORDER BY created_at DESC LIMIT 1").bind(MB_REP1).first<{ id: string }>();
+    expect((await as(rep1, "GET", `/api/messages/${row!.id}/raw`)).status).toBe(200);
+    expect((await as(admin, "GET", `/api/messages/${row!.id}/raw`)).status).toBe(200);
+    expect(await errorOf(await as(rep2, "GET", `/api/messages/${row!.id}/raw`))).toMatchObject({ status: 404 });
+    const listed = async (s: Session) => (await body(await as(s, "GET", `/api/messages?per_page=100&mailbox_id=${MB_REP1}`))).messages.map((m: any) => m.id);
+    expect(await listed(rep1)).toContain(row!.id);
+    expect(await listed(rep2)).not.toContain(row!.id);
+  });
+
   it("Apollo's campaign, email and task searches show a member session only what it can see", async () => {
     const apollo = (s: Session, path: string) => as(s, "POST", `/apollo/api/v1/${path}`, {});
     const campaigns = await body(await apollo(rep2, "emailer_campaigns/search"));

@@ -3,7 +3,7 @@ import { and, desc, eq, sql } from "drizzle-orm";
 import { db } from "../db/client";
 import { contacts, mailboxes, messages, sequences } from "../db/schema";
 import { notFound } from "../lib/errors";
-import { messageFor, visibleSequence } from "../services/access";
+import { messageFor, visibleMessages } from "../services/access";
 import { router } from "../lib/openapi";
 import { errorResponses, IdParam, json, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
 
@@ -49,7 +49,7 @@ export const messageRoutes = router()
       const d = db(c.env.DB);
       const where = and(
         eq(messages.teamId, caller.teamId),
-        visibleSequence(caller, messages.sequenceId),
+        visibleMessages(caller),
         q.mailbox_id ? eq(messages.mailboxId, q.mailbox_id) : undefined,
         q.sequence_id ? eq(messages.sequenceId, q.sequence_id) : undefined,
         q.contact_id ? eq(messages.contactId, q.contact_id) : undefined,

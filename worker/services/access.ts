@@ -36,6 +36,7 @@ export const RULES = {
   "workflow.create": { who: ["member"], key: false, says: "create a workflow (they own it; they must be able to edit its sequence and send from its mailboxes)" },
   "workflow.manage": { who: ["admin", "owner"], key: false, says: "create, change, run, delete a workflow (and be able to edit its sequence)" },
   "task.work": { who: ["admin", "owner", "editor"], key: true, says: "complete or skip a task (its assignee, the sequence's editors, admins)" },
+  "import.use": { who: ["admin", "owner"], key: true, says: "see, map and save an uploaded CSV file (its uploader, admins); adding its contacts to a sequence also needs sequence.edit" },
   "credits.view": { who: ["member"], key: true, says: "see credits and the ledger" },
   "users.view": { who: ["member"], key: true, says: "see the team's users" },
   "api_keys.manage": { who: ["admin"], key: false, says: "create, list, revoke API keys (signed in; keys can't manage keys)" },
@@ -216,14 +217,36 @@ export async function jobFor(d: Db, caller: Caller, jobId: string, action: "sequ
   return job;
 }
 
-/** An email is as visible as its sequence. */
+/**
+ * An import (an uploaded CSV) is its uploader's; admins see the team's. Others get 404 (their
+ * imports hold contact data of someone else's file).
+ */
+export async function importFor(d1: D1Database, caller: Caller, importId: string) {
+  const row = await d1.prepare("SELECT * FROM imports WHERE id = ? AND team_id = ?").bind(importId, caller.teamId).first<Record<string, any>>();
+  if (!row || !allowed(caller, "import.use", relations(caller, row.user_id))) throw notFound("Import");
+  record(caller, "import.use", importId);
+  return row;
+}
+
+/** Imports the caller may see, as a raw SQL condition on `imports` (admins: the team's). */
+export const visibleImportsRaw = (caller: Caller) => (allowed(caller, "import.use", relations(caller, null)) ? { sql: "1 = 1", params: [] as string[] } : { sql: "user_id = ?", params: [caller.userId] });
+
+/** An email is as visible as its sequence; a mailbox's test email (no sequence) to whoever may manage the mailbox. */
 export async function messageFor(d: Db, caller: Caller, messageId: string) {
   const m = await d.query.messages.findFirst({ where: and(eq(messages.id, messageId), eq(messages.teamId, caller.teamId)) });
   if (!m) throw notFound("Message");
-  await sequenceFor(d, caller, m.sequenceId, "sequence.view").catch((e) => {
-    throw e instanceof ApiError && e.status === 404 ? notFound("Message") : e;
+  const check = m.sequenceId ? sequenceFor(d, caller, m.sequenceId, "sequence.view") : mailboxFor(d, caller, m.mailboxId, "mailbox.manage");
+  await check.catch((e) => {
+    throw e instanceof ApiError && (e.status === 404 || e.status === 403) ? notFound("Message") : e;
   });
   return m;
+}
+
+/** The emails a caller may see, as a SQL condition over `messages` (undefined: all of the team's). */
+export function visibleMessages(caller: Caller): SQL | undefined {
+  const seen = visibleSequence(caller, messages.sequenceId);
+  if (!seen) return undefined;
+  return sql`(${seen} or (${messages.sequenceId} = '' and ${messages.mailboxId} in (select m.id from mailboxes m where m.team_id = ${caller.teamId} and m.user_id = ${caller.userId})))`;
 }
 
 /** Completing or skipping a task: its assignee, the sequence's owner and editors, admins. */
@@ -269,6 +292,7 @@ export async function recheck(d: Db, caller: Caller, grants: readonly Grant[]) {
     else if (kind === "contact") await contactFor(d, caller, g.id, g.action, caller.userId);
     else if (kind === "workflow") await workflowFor(d, caller, g.id, g.action);
     else if (kind === "task") await taskFor(d, caller, g.id);
+    else if (kind === "import") await importFor(d.$client, caller, g.id);
     else throw new ApiError("forbidden", "You don't have permission to do this");
   }
 }
