@@ -25,6 +25,7 @@ import { oauthRoutes } from "./routes/oauth";
 import { messageRoutes } from "./routes/messages";
 import { scheduleRoutes } from "./routes/schedules";
 import { reportRoutes } from "./routes/reports";
+import { importRoutes, UPLOAD_PATH } from "./routes/imports";
 import { sequenceRoutes } from "./routes/sequences";
 import { stepRoutes } from "./routes/steps";
 import { taskRoutes } from "./routes/tasks";
@@ -59,7 +60,8 @@ api.doc31("/openapi.json", (c) => ({
 
 // Chained so that AppType carries every route for the typed client (hc<AppType>).
 const routes = api
-  .use("*", limit)
+  // CSV uploads are held to their own 50 MB limit in routes/imports.ts.
+  .use("*", (c, next) => (c.req.method === "POST" && c.req.path === UPLOAD_PATH ? next() : limit(c, next)))
   // Public: the API's description and docs, sign-in, and the local-only demo seed.
   .route("/", docsRoutes)
   .route("/", authRoutes)
@@ -85,7 +87,8 @@ const routes = api
   .route("/", addContactsRoutes)
   .route("/", creditRoutes)
   .route("/", workflowRoutes)
-  .route("/", reportRoutes);
+  .route("/", reportRoutes)
+  .route("/", importRoutes);
 
 /** The Apollo-compatible API (same keys, limits and error body as /api). */
 const apollo = new Hono<AppEnv>().use("*", limit).use("*", authenticate).use("*", rateLimit).use("*", idempotency).route("/", apolloRoutes);

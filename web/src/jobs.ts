@@ -24,7 +24,8 @@ export function jobSourceLabel(job: Pick<Job, "source">, listName?: (id: string)
   const listText =
     lists.length === 1 && listName?.(lists[0]!) ? `List “${listName(lists[0]!)}”` : lists.length ? plural(lists.length, "list") : "";
   const parts: string[] = [];
-  if (s.kind === "search") parts.push("Prospect search");
+  if (s.kind === "csv") parts.push("CSV file");
+  else if (s.kind === "search") parts.push("Prospect search");
   else if (s.people) parts.push(`${plural(s.people, "person", "people")} picked`);
   if (listText) parts.push(listText);
   if (s.contacts) parts.push(plural(s.contacts, "contact"));

@@ -622,3 +622,61 @@ export const idempotencyKeys = sqliteTable(
 
 export type Role = (typeof users.$inferSelect)["role"];
 export type ApiKeyKind = (typeof apiKeys.$inferSelect)["kind"];
+
+/**
+ * Uploaded CSV files (the bytes live in R2 under `r2_key`): how to read them (encoding, delimiter),
+ * the column mapping, the settings for saving their contacts, and where each queue part starts.
+ * An import belongs to its creator (and the team's admins).
+ */
+export const imports = sqliteTable(
+  "imports",
+  {
+    id: id(),
+    teamId: teamId(),
+    userId: text("user_id").notNull(),
+    fileName: text("file_name").notNull(),
+    r2Key: text("r2_key").notNull(),
+    sizeBytes: integer("size_bytes").notNull(),
+    status: text("status", { enum: ["uploaded", "saving", "ready", "failed"] }).notNull(),
+    encoding: text("encoding").notNull(),
+    delimiter: text("delimiter").notNull(),
+    /** Raw header cells and first rows (latin1, decoded with `encoding` when shown). */
+    rawHeaders: text("raw_headers", { mode: "json" }).$type<string[]>().notNull(),
+    rawSample: text("raw_sample", { mode: "json" }).$type<string[][]>().notNull(),
+    mapping: text("mapping", { mode: "json" }).$type<(string | null)[]>().notNull(),
+    settings: text("settings", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    /** Byte ranges of the parts of PART_ROWS data rows: [{ from, to, row }]. */
+    parts: text("parts", { mode: "json" }).$type<{ from: number; to: number; row: number }[]>().notNull(),
+    rowCount: integer("row_count").notNull(),
+    blankRows: integer("blank_rows").notNull().default(0),
+    partsDone: integer("parts_done").notNull().default(0),
+    saved: integer("saved").notNull().default(0),
+    created: integer("created").notNull().default(0),
+    updated: integer("updated").notNull().default(0),
+    failed: integer("failed").notNull().default(0),
+    error: text("error"),
+    createdAt: createdAt(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [index("imports_team_created_idx").on(t.teamId, t.createdAt)],
+);
+
+/**
+ * One line per data row of an import: the contact it saved (or matched), or why it was not imported
+ * (column, value, reason). `key` (email, else name + company) finds duplicates inside the file.
+ */
+export const importRows = sqliteTable(
+  "import_rows",
+  {
+    importId: text("import_id").notNull(),
+    row: integer("row").notNull(),
+    teamId: teamId(),
+    key: text("key"),
+    contactId: text("contact_id"),
+    outcome: text("outcome", { enum: ["created", "updated", "matched", "error", "duplicate"] }).notNull(),
+    column: text("column"),
+    value: text("value"),
+    reason: text("reason"),
+  },
+  (t) => [primaryKey({ columns: [t.importId, t.row] }), index("import_rows_key_idx").on(t.importId, t.key), index("import_rows_outcome_idx").on(t.importId, t.outcome)],
+);

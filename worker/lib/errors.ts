@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   payload_too_large: [413, "The body is larger than the API accepts"],
   too_many_contacts: [413, "One add-contacts job takes at most 200,000 contacts"],
   unsupported_media_type: [415, "Send the body as application/json"],
+  invalid_file: [422, "An uploaded file can't be read as CSV contacts (empty, binary, no data rows, an unclosed quote): the message says where"],
   validation_failed: [422, "Some input is invalid: details.fields names each field and says why"],
   idempotency_key_reused: [422, "This Idempotency-Key was used with another request"],
   sequence_archived: [422, "Add contacts: the sequence is archived"],

@@ -2,6 +2,7 @@ import type { Env } from "../env";
 import type { QueueMessage } from "./messages";
 import { failJob, processChunk } from "../services/add-contacts/jobs";
 import { planPage } from "../services/add-contacts/plan-pages";
+import { failImport, savePart } from "../services/imports/process";
 
 /** Acks messages one by one so one bad message never redelivers its whole batch. */
 export async function consumeQueue(batch: MessageBatch<QueueMessage>, env: Env): Promise<void> {
@@ -22,6 +23,7 @@ export async function handle(body: QueueMessage, env: Env, deadLetter: boolean):
     console.error("dead-lettered message", JSON.stringify(body));
     if (body.kind === "add_contacts_chunk") await failJob(env, body.jobId, `Chunk ${body.from}-${body.to} failed after retries`);
     if (body.kind === "add_contacts_plan") await failJob(env, body.jobId, `Planning candidates from ${body.from} failed after retries`);
+    if (body.kind === "import_part") await failImport(env, body.importId, body.part);
     return;
   }
   switch (body.kind) {
@@ -29,5 +31,7 @@ export async function handle(body: QueueMessage, env: Env, deadLetter: boolean):
       return processChunk(env, body.jobId, body.from, body.to);
     case "add_contacts_plan":
       return planPage(env, body);
+    case "import_part":
+      return savePart(env, body);
   }
 }

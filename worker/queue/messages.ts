@@ -7,4 +7,6 @@ export type QueueMessage =
    * the maximum spend and continue the mailbox rotation; `left` (room per mailbox) and `maximum`
    * carry the running state from page to page, so a redelivered page computes the same again.
    */
-  | { kind: "add_contacts_plan"; jobId: string; from: number; left: number[]; maximum: number };
+  | { kind: "add_contacts_plan"; jobId: string; from: number; left: number[]; maximum: number }
+  /** Part `part` of an uploaded CSV: bytes [from, to) of its file in R2, whose first record is spreadsheet row `row`. */
+  | { kind: "import_part"; importId: string; part: number; from: number; to: number; row: number };

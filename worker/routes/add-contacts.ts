@@ -46,11 +46,12 @@ export const JobSchema = z
     sequence_id: z.string().nullable(),
     status: z.enum(["preparing", "scheduled", "queued", "running", "completed", "failed", "cancelled"]),
     source: z.object({
-      kind: z.enum(["search", "lists", "people", "contacts"]),
+      kind: z.enum(["search", "lists", "people", "contacts", "csv"]),
       list_ids: z.array(z.string()),
       people: z.number(),
       contacts: z.number(),
       search: z.record(z.string(), z.unknown()).nullable(),
+      import_id: z.string().optional().openapi({ description: "The CSV import (kind csv)" }),
     }),
     run_at: z.number().nullable(),
     total: z.number(),

@@ -53,6 +53,10 @@ export async function resolveSource(d1: D1Database, teamId: string, source: AddC
       .raw<[string]>();
     for (const [id] of members) contactIds.add(id);
   }
+  if (source.import_id) {
+    const rows = await d1.prepare("SELECT contact_id FROM import_rows WHERE team_id = ? AND import_id = ? AND contact_id IS NOT NULL").bind(teamId, source.import_id).raw<[string]>();
+    for (const [id] of rows) contactIds.add(id);
+  }
   if (source.search) {
     const ids = await searchPeopleIds(d1, teamId, source.search, MAX_JOB_CANDIDATES);
     if (ids.length > MAX_JOB_CANDIDATES) tooMany(ids.length);
@@ -96,6 +100,7 @@ function candidatesQuery(teamId: string, source: AddContactsRequest["source"]) {
     saved(pid, cid) AS (SELECT pe.pid, (SELECT c.id FROM contacts c WHERE c.team_id = ${team} AND c.person_id = pe.pid AND c.deleted_at IS NULL) FROM pe),
     cs(cid) AS (SELECT value FROM json_each(${p(JSON.stringify(source.contact_ids ?? []))})
                 UNION SELECT contact_id FROM list_members WHERE team_id = ${team} AND list_id IN (SELECT value FROM json_each(${p(JSON.stringify(source.list_ids ?? []))}))
+                UNION SELECT contact_id FROM import_rows WHERE team_id = ${team} AND import_id = ${p(source.import_id ?? "")} AND contact_id IS NOT NULL
                 UNION SELECT cid FROM saved WHERE cid IS NOT NULL),
     cand(person_id, contact_id, k, score) AS (
       SELECT NULL, cs.cid, cs.cid, coalesce((SELECT c.score FROM contacts c WHERE c.id = cs.cid AND c.team_id = ${team} AND c.deleted_at IS NULL), -1) FROM cs

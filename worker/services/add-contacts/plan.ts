@@ -5,6 +5,7 @@ import { ApiError, type ErrorCode } from "../../lib/errors";
 import { sendableMailboxes, sequenceFor } from "../access";
 import { balanceOf } from "../credits";
 import { DEFAULT_WATERFALL } from "../enrichment";
+import { importReady } from "../imports/imports";
 import { loadSequenceConfig, type SequenceConfig } from "../sequence-config";
 import { assignFrom, assignMailboxes, forecastMailbox, loadMailboxLoads, roomOf, type Forecast, type MailboxLoad } from "./capacity";
 import { candidatePage, countCandidates, keyOf, loadFacts, resolveSource, type CandidateCursor, type Facts } from "./candidates";
@@ -115,6 +116,7 @@ async function chooseMailboxes(env: Env, caller: Caller, ids: string[] | undefin
  */
 export async function checkPreconditions(env: Env, d: Db, caller: Caller, sequenceId: string, req: AddContactsRequest) {
   const { seq } = await sequenceFor(d, caller, sequenceId, "sequence.edit");
+  if (req.source.import_id) await importReady(env.DB, caller, req.source.import_id);
   const sequence = (await loadSequenceConfig(env.DB, seq.id))!;
   const preconditions: Precondition[] = [];
   if (sequence.archived) preconditions.push({ code: "sequence_archived", message: "This sequence is archived", fix: "Unarchive it, or pick another sequence" });

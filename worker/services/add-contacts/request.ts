@@ -61,8 +61,9 @@ export const Source = z
     contact_ids: z.array(z.string().min(1).max(64)).max(10_000).optional(),
     list_ids: z.array(z.string().min(1).max(64)).max(100).optional().openapi({ description: "Saved lists: every member" }),
     search: PeopleFilters.optional().openapi({ description: "All results of this people search" }),
+    import_id: z.string().min(1).max(64).optional().openapi({ description: "An uploaded CSV whose contacts are saved (POST /imports/{id}/save): every contact it saved" }),
   })
-  .refine((s) => !!(s.people_ids?.length || s.contact_ids?.length || s.list_ids?.length || s.search), { message: "Pick people, contacts, lists or a search", path: [] })
+  .refine((s) => !!(s.people_ids?.length || s.contact_ids?.length || s.list_ids?.length || s.search || s.import_id), { message: "Pick people, contacts, lists, a search or a CSV import", path: [] })
   .openapi("AddContactsSource");
 
 export const Overrides = z

@@ -1,0 +1,194 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import { ApiError } from "../lib/errors";
+import { router } from "../lib/openapi";
+import { errorResponses, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
+import { authorize, importFor, visibleImportsRaw } from "../services/access";
+import { MAX_IMPORT_BYTES, MAX_IMPORT_ROWS } from "../services/imports/csv";
+import { createImport, errorReport, ImportPatch, ImportSettings, presentImport, sampleCsv, saveImport, updateImport, type ImportRow } from "../services/imports/imports";
+import { FIELD_NAMES, IMPORT_FIELDS } from "../services/imports/mapping";
+
+/** Upload path: exempt from the API's 1 MB JSON limit (worker/app.ts), held to the file limit here instead. */
+export const UPLOAD_PATH = "/api/imports";
+
+const Contact = z.object({
+  email: z.string().nullable(), first_name: z.string(), last_name: z.string(), company: z.string().nullable(), domain: z.string().nullable(), title: z.string().nullable(),
+  phone: z.string().nullable(), linkedin_url: z.string().nullable(), industry: z.string().nullable(), city: z.string().nullable(), country: z.string().nullable(),
+  time_zone: z.string().nullable(), owner_email: z.string().nullable(),
+});
+
+export const ImportSchema = z
+  .object({
+    id: z.string(),
+    file_name: z.string(),
+    size_bytes: z.number(),
+    status: z.enum(["uploaded", "saving", "ready", "failed"]).openapi({ description: "uploaded (map it), saving (contacts being saved), ready (add it to a sequence), failed (see error; save again to resume)" }),
+    row_count: z.number(),
+    blank_rows: z.number(),
+    headers: z.array(z.string()),
+    header_warnings: z.array(z.string()),
+    delimiter: z.string(),
+    encoding: z.string(),
+    mapping: z.array(z.enum(FIELD_NAMES).nullable()),
+    mapping_problem: z.string().nullable(),
+    settings: ImportSettings,
+    sample: z.array(z.object({ ok: z.boolean(), reason: z.string().nullable(), contact: Contact.nullable() })).openapi({ description: "The first rows as they will be saved" }),
+    progress: z.object({ parts: z.number(), parts_done: z.number() }),
+    saved: z.number(),
+    created: z.number(),
+    updated: z.number(),
+    failed: z.number(),
+    error: z.string().nullable(),
+    summary: z.string().nullable(),
+    user_id: z.string(),
+    created_at: z.number(),
+  })
+  .openapi("Import");
+
+const present = (row: ImportRow) => presentImport(row) as z.infer<typeof ImportSchema>;
+
+const uploadLimit = bodyLimit({
+  maxSize: MAX_IMPORT_BYTES + 64 * 1024, // the file plus the multipart envelope
+  onError: () => {
+    throw new ApiError("payload_too_large", `A file can be at most ${MAX_IMPORT_BYTES / 1024 / 1024} MB`, { limit_bytes: MAX_IMPORT_BYTES, fix: "Split the file, or remove columns you don't need" });
+  },
+});
+
+export const importRoutes = router()
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/imports/sample.csv",
+      tags: ["Imports"],
+      summary: "A sample CSV with every supported column and an example row",
+      responses: { 200: { description: "CSV", content: { "text/csv": { schema: z.string() } } } },
+    }),
+    (c) => c.body(sampleCsv(), 200, { "content-type": "text/csv; charset=utf-8", "content-disposition": 'attachment; filename="seqflare-contacts-sample.csv"' }),
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/imports/fields",
+      tags: ["Imports"],
+      summary: "The contact fields a column can fill, with the header names matched automatically",
+      responses: { 200: json(z.object({ fields: z.array(z.object({ field: z.string(), label: z.string(), synonyms: z.array(z.string()) })), required: z.string(), limits: z.object({ bytes: z.number(), rows: z.number() }) })) },
+    }),
+    (c) =>
+      c.json({
+        fields: FIELD_NAMES.map((f) => ({ field: f, label: IMPORT_FIELDS[f].label, synonyms: [...IMPORT_FIELDS[f].synonyms] })),
+        required: "An Email column, or First name + Last name + Company (to find the email by enrichment)",
+        limits: { bytes: MAX_IMPORT_BYTES, rows: MAX_IMPORT_ROWS },
+      }, 200),
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/imports",
+      tags: ["Imports"],
+      summary: `Upload a CSV of contacts (multipart/form-data, field "file"; at most 50 MB and ${MAX_IMPORT_ROWS.toLocaleString("en-US")} rows). Detects the delimiter and encoding and maps the headers.`,
+      middleware: [uploadLimit] as const,
+      responses: { 201: json(z.object({ import: ImportSchema }), "Uploaded"), 413: { description: "Larger than 50 MB or 100,000 rows", content: errorResponses[422].content }, 422: errorResponses[422] },
+    }),
+    async (c) => {
+      const caller = c.get("caller");
+      authorize(caller, "contact.edit");
+      const type = c.req.header("content-type") ?? "";
+      if (!type.toLowerCase().startsWith("multipart/form-data")) {
+        throw new ApiError("validation_failed", "Send the file as multipart/form-data", { fields: [{ field: "file", message: "Upload the CSV file in the form field named file" }] });
+      }
+      // Parsed once (hono caches it for the validator): the file is held in memory once, then streamed.
+      const form = await c.req.parseBody().catch(() => {
+        throw new ApiError("validation_failed", "The upload is not valid multipart/form-data", { fields: [{ field: "file", message: "Upload the CSV file in the form field named file" }] });
+      });
+      const file = Array.isArray(form.file) ? form.file[0] : form.file;
+      if (!(file instanceof File)) throw new ApiError("validation_failed", "No file was uploaded", { fields: [{ field: "file", message: "Choose a CSV file" }] });
+      const row = await createImport(c.env, caller, file);
+      return c.json({ import: present(row) }, 201);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/imports",
+      tags: ["Imports"],
+      summary: "Your uploaded files, newest first (admins: the team's)",
+      request: { query: Pagination },
+      responses: { 200: json(z.object({ imports: z.array(ImportSchema), pagination: PaginationMeta })) },
+    }),
+    async (c) => {
+      const caller = c.get("caller");
+      const { page, per_page } = c.req.valid("query");
+      const vis = visibleImportsRaw(caller);
+      const [rows, total] = await c.env.DB.batch<Record<string, any>>([
+        c.env.DB.prepare(`SELECT * FROM imports WHERE team_id = ? AND ${vis.sql} ORDER BY created_at DESC, id LIMIT ? OFFSET ?`).bind(caller.teamId, ...vis.params, per_page, (page - 1) * per_page),
+        c.env.DB.prepare(`SELECT count(*) AS n FROM imports WHERE team_id = ? AND ${vis.sql}`).bind(caller.teamId, ...vis.params),
+      ]);
+      return c.json({ imports: rows!.results.map(present), pagination: paginationMeta(page, per_page, total!.results[0]!.n as number) }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/imports/{id}",
+      tags: ["Imports"],
+      summary: "An import: headers, mapping, settings, preview of the first rows, saving progress",
+      request: { params: IdParam },
+      responses: { 200: json(z.object({ import: ImportSchema })), 404: errorResponses[404] },
+    }),
+    async (c) => c.json({ import: present(await importFor(c.env.DB, c.get("caller"), c.req.valid("param").id)) }, 200),
+  )
+  .openapi(
+    createRoute({
+      method: "patch",
+      path: "/imports/{id}",
+      tags: ["Imports"],
+      summary: "Change the column mapping, the encoding or the settings (before saving)",
+      request: { params: IdParam, body: jsonBody(ImportPatch) },
+      responses: { 200: json(z.object({ import: ImportSchema })), 404: errorResponses[404], 409: errorResponses[409], 422: errorResponses[422] },
+    }),
+    async (c) => {
+      const caller = c.get("caller");
+      const row = await importFor(c.env.DB, caller, c.req.valid("param").id);
+      return c.json({ import: present(await updateImport(c.env, caller, row, c.req.valid("json"))) }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/imports/{id}/save",
+      tags: ["Imports"],
+      summary: "Save the file's contacts (through the queue, a part at a time); then add them with source: { import_id }",
+      request: { params: IdParam },
+      responses: { 202: json(z.object({ import: ImportSchema }), "Saving: follow the import"), 404: errorResponses[404], 422: errorResponses[422] },
+    }),
+    async (c) => {
+      const caller = c.get("caller");
+      authorize(caller, "contact.edit");
+      const row = await importFor(c.env.DB, caller, c.req.valid("param").id);
+      return c.json({ import: present(await saveImport(c.env, caller, row)) }, 202);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/imports/{id}/errors.csv",
+      tags: ["Imports"],
+      summary: "Every row not imported: row number (the header is row 1), column, value and reason. Formula-safe.",
+      request: { params: IdParam },
+      responses: { 200: { description: "CSV", content: { "text/csv": { schema: z.string() } } }, 404: errorResponses[404] },
+    }),
+    async (c) => {
+      const row = await importFor(c.env.DB, c.get("caller"), c.req.valid("param").id);
+      const lines = errorReport(c.env, row);
+      const enc = new TextEncoder();
+      const body = new ReadableStream<Uint8Array>({
+        async pull(ctl) {
+          const n = await lines.next();
+          if (n.done) ctl.close();
+          else ctl.enqueue(enc.encode(n.value));
+        },
+      });
+      const name = String(row.file_name).replace(/\.csv$/i, "").replace(/[^\w.-]+/g, "_").slice(0, 80);
+      return c.body(body, 200, { "content-type": "text/csv; charset=utf-8", "content-disposition": `attachment; filename="${name}-errors.csv"` });
+    },
+  );

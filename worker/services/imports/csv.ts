@@ -1,0 +1,245 @@
+import { parse as parseSync } from "csv-parse/sync";
+import { parse as parseStream, CsvError } from "csv-parse/stream";
+import { Buffer } from "node:buffer";
+import { ApiError } from "../../lib/errors";
+
+// Reading uploaded CSV files with csv-parse (a streaming parser; no hand-written CSV grammar here).
+// The parser works on bytes: fields come out as latin1 strings (one char per byte) and are decoded
+// here with the file's encoding, so a file that is not valid UTF-8 is never saved as mojibake.
+
+/** Largest file accepted. */
+export const MAX_IMPORT_BYTES = 50 * 1024 * 1024;
+/** Most data rows (blank rows not counted) one file may hold. */
+export const MAX_IMPORT_ROWS = 100_000;
+/** Data rows per queue part: each part is a byte range of the stored file, read on its own. */
+export const PART_ROWS = 5000;
+/** Longest record (bytes) before the file is treated as not CSV. */
+const MAX_RECORD_BYTES = 256 * 1024;
+/** How much of the file is looked at to pick the delimiter. */
+const SNIFF_BYTES = 64 * 1024;
+
+export const DELIMITERS = [",", ";", "\t", "|"] as const;
+export type Delimiter = (typeof DELIMITERS)[number];
+export const ENCODINGS = ["utf-8", "windows-1252"] as const;
+export type Encoding = (typeof ENCODINGS)[number];
+
+/** One part of the file: data rows starting at spreadsheet row `row`, bytes [from, to). */
+export interface Part {
+  from: number;
+  to: number;
+  row: number;
+}
+
+export interface Scan {
+  delimiter: Delimiter;
+  encoding: Encoding;
+  /** Raw (latin1) header cells and the first data rows, decoded on demand with the chosen encoding. */
+  rawHeaders: string[];
+  rawSample: string[][];
+  rowCount: number;
+  blankRows: number;
+  parts: Part[];
+  bomBytes: number;
+}
+
+const invalid = (message: string, details: Record<string, unknown> = {}) => new ApiError("invalid_file", message, details);
+
+// Windows-1252 differs from Latin-1 in 0x80-0x9F (WHATWG maps the "iso-8859-1" label to windows-1252 too).
+const CP1252: Record<number, string> = {
+  0x80: "€", 0x82: "‚", 0x83: "ƒ", 0x84: "„", 0x85: "…", 0x86: "†", 0x87: "‡", 0x88: "ˆ", 0x89: "‰", 0x8a: "Š", 0x8b: "‹", 0x8c: "Œ", 0x8e: "Ž",
+  0x91: "‘", 0x92: "’", 0x93: "“", 0x94: "”", 0x95: "•", 0x96: "–", 0x97: "—", 0x98: "˜", 0x99: "™", 0x9a: "š", 0x9b: "›", 0x9c: "œ", 0x9e: "ž", 0x9f: "Ÿ",
+};
+const ASCII = /^[\x00-\x7f]*$/;
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** A latin1 field (one char per byte) in the file's encoding; null when the bytes are not valid in it. */
+export function decodeField(raw: string, encoding: Encoding): string | null {
+  if (ASCII.test(raw)) return raw;
+  if (encoding === "windows-1252") return raw.replace(/[\x80-\x9f]/g, (ch) => CP1252[ch.charCodeAt(0)] ?? ch);
+  try {
+    return utf8.decode(Buffer.from(raw, "latin1"));
+  } catch {
+    return null;
+  }
+}
+
+/** The delimiter that splits the first lines into the most columns, consistently. */
+function sniffDelimiter(head: Buffer): Delimiter {
+  // Only whole lines: cut after the last line break (a quoted field may still span the cut; relaxed parsing copes).
+  const lastBreak = Math.max(head.lastIndexOf(10), head.lastIndexOf(13));
+  const text = lastBreak > 0 ? head.subarray(0, lastBreak) : head;
+  let best: { d: Delimiter; score: number } = { d: ",", score: -1 };
+  for (const d of DELIMITERS) {
+    let records: string[][];
+    try {
+      records = parseSync(text, { delimiter: d, encoding: "latin1", relax_column_count: true, relax_quotes: true, skip_empty_lines: true, to: 50 });
+    } catch {
+      continue;
+    }
+    const width = records[0]?.length ?? 0;
+    if (width < 2) continue;
+    const same = records.filter((r) => r.length === width).length;
+    const score = same * 1000 + width;
+    if (score > best.score) best = { d, score };
+  }
+  return best.d;
+}
+
+function looksBinary(b: Uint8Array): boolean {
+  const n = Math.min(b.length, 8192);
+  for (let i = 0; i < n; i++) if (b[i] === 0) return true;
+  return false;
+}
+
+const isBlank = (r: string[]) => r.every((f) => f.trim() === "");
+
+/**
+ * One pass over the uploaded bytes, a chunk at a time: detects the encoding (UTF-8 unless some byte
+ * sequence is not valid UTF-8, then Windows-1252), the delimiter and the header, counts the data
+ * rows and notes where every part of PART_ROWS rows starts. Stops with 413 at the first row past the
+ * limit, without reading the rest. Holds at most one chunk plus the rows of the sample.
+ */
+export async function scanCsv(stream: ReadableStream<Uint8Array>, choose: { encoding?: Encoding; delimiter?: Delimiter } = {}): Promise<Scan> {
+  const reader = stream.getReader();
+  const pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let done = false;
+  // Gather the first SNIFF_BYTES to detect BOM, binary content and the delimiter.
+  while (!done && pendingBytes < SNIFF_BYTES) {
+    const r = await reader.read();
+    if (r.done) done = true;
+    else {
+      const b = Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength);
+      pending.push(b);
+      pendingBytes += b.length;
+    }
+  }
+  let head = Buffer.concat(pending);
+  if (head.length === 0) throw invalid("The file is empty", { fix: "Export the contacts again with a header row and at least one row" });
+  if ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff)) {
+    throw invalid("The file is UTF-16 text; save it as CSV UTF-8 and upload it again", { fix: "In Excel: File → Save As → CSV UTF-8" });
+  }
+  if (looksBinary(head)) throw invalid("This is not a CSV file: it holds binary data (a spreadsheet or an image renamed .csv?)", { fix: "Save it as CSV (comma delimited) or CSV UTF-8 and upload that" });
+  const bomBytes = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
+  head = head.subarray(bomBytes);
+  const delimiter = choose.delimiter ?? sniffDelimiter(head);
+
+  // Encoding check runs over every byte as it streams past (stream mode keeps split sequences whole).
+  const checker = new TextDecoder("utf-8", { fatal: true });
+  let validUtf8 = true;
+  const check = (b: Uint8Array, last: boolean) => {
+    if (!validUtf8) return;
+    try {
+      checker.decode(b, { stream: !last });
+    } catch {
+      validUtf8 = false;
+    }
+  };
+
+  const parser = parseStream({
+    delimiter, encoding: "latin1", info: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: false, max_record_size: MAX_RECORD_BYTES,
+  });
+  const writer = parser.writable.getWriter();
+  const records = parser.readable.getReader();
+  let rawHeaders: string[] | null = null;
+  const rawSample: string[][] = [];
+  let rowCount = 0;
+  let blankRows = 0;
+  let record = 0; // records read, header included
+  let lastBytes = 0;
+  const parts: Part[] = [];
+  let tooMany = false;
+  let totalBytes = 0;
+
+  const consume = (async () => {
+    for (;;) {
+      const r = await records.read();
+      if (r.done) return;
+      const { record: fields, info } = r.value as unknown as { record: string[]; info: { bytes: number } };
+      record++;
+      if (!rawHeaders) {
+        rawHeaders = fields;
+        lastBytes = info.bytes;
+        continue;
+      }
+      if (isBlank(fields)) blankRows++;
+      else {
+        rowCount++;
+        if (rowCount > MAX_IMPORT_ROWS) {
+          tooMany = true;
+          await records.cancel();
+          return;
+        }
+        if (rawSample.length < 5) rawSample.push(fields.map((f) => f.slice(0, 500)));
+      }
+      // A part boundary every PART_ROWS records (blank ones included: parts are byte ranges).
+      if ((record - 2) % PART_ROWS === 0) parts.push({ from: lastBytes + bomBytes, to: 0, row: record });
+      lastBytes = info.bytes;
+      if (parts.length) parts[parts.length - 1]!.to = info.bytes + bomBytes;
+    }
+  })();
+  consume.catch(() => undefined); // its error is the writer's too, handled below
+
+  try {
+    let lastByte = -1;
+    const feed = async (b: Buffer, last: boolean) => {
+      check(b, last);
+      if (b.length) lastByte = b[b.length - 1]!;
+      totalBytes += b.length;
+      await writer.write(b);
+    };
+    await feed(head, done);
+    while (!done && !tooMany) {
+      const r = await reader.read();
+      if (r.done) break;
+      await feed(Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength), false);
+    }
+    if (!tooMany) {
+      check(new Uint8Array(0), true);
+      // workerd's TransformStream drops a record emitted while flushing: end the last line ourselves.
+      if (lastByte !== 10 && lastByte !== 13) await writer.write(Buffer.from("\n", "latin1"));
+      await writer.close();
+    }
+    await consume;
+  } catch (err) {
+    await reader.cancel().catch(() => undefined);
+    if (tooMany) throw tooManyRows();
+    if (err instanceof CsvError || (err as { code?: string })?.code?.startsWith?.("CSV_")) throw csvProblem(err as CsvError, record);
+    throw err;
+  }
+  if (tooMany) {
+    await reader.cancel().catch(() => undefined);
+    throw tooManyRows();
+  }
+  if (!rawHeaders) throw invalid("The file is empty", { fix: "Export the contacts again with a header row and at least one row" });
+  if (rowCount === 0) throw invalid("The file has a header row but no contacts below it", { fix: "Add at least one row under the header" });
+  // The added line end is not in the stored file.
+  for (const p of parts) p.to = Math.min(p.to, totalBytes + bomBytes);
+  const encoding = choose.encoding ?? (validUtf8 ? "utf-8" : "windows-1252");
+  return { delimiter, encoding, rawHeaders, rawSample, rowCount, blankRows, parts, bomBytes };
+}
+
+function tooManyRows() {
+  return new ApiError("payload_too_large", `A file can hold at most ${MAX_IMPORT_ROWS.toLocaleString("en-US")} rows; this one has more`, {
+    limit_rows: MAX_IMPORT_ROWS,
+    fix: "Split the file into several files of at most 100,000 rows",
+  });
+}
+
+function csvProblem(err: CsvError, records: number) {
+  const line = (err as unknown as { lines?: number }).lines;
+  if (err.code === "CSV_QUOTE_NOT_CLOSED") {
+    return invalid(`A quote opened on row ${records + 1} is never closed, so the rest of the file would be one value`, { row: records + 1, line, fix: "Close the quote (\"), or remove it, and upload again" });
+  }
+  if (err.code === "CSV_MAX_RECORD_SIZE") {
+    return invalid(`Row ${records + 1} is longer than ${MAX_RECORD_BYTES / 1024} KB: this does not look like a contacts file`, { row: records + 1, line, fix: "Check the file is a CSV export of contacts" });
+  }
+  return invalid(`The file can't be read as CSV at row ${records + 1}: ${err.message}`, { row: records + 1, line });
+}
+
+/** The records of one part (a byte range of the file, starting on a record boundary), as raw latin1 fields. */
+export function parsePart(bytes: Uint8Array, delimiter: Delimiter): string[][] {
+  return parseSync(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
+    delimiter, encoding: "latin1", relax_column_count: true, relax_quotes: true, skip_empty_lines: false, max_record_size: MAX_RECORD_BYTES,
+  });
+}

@@ -1,0 +1,201 @@
+import { z } from "@hono/zod-openapi";
+import type { Caller, Env } from "../../env";
+import { now } from "../../lib/clock";
+import { csvLine } from "../../lib/csv";
+import { ApiError } from "../../lib/errors";
+import { newId } from "../../lib/ids";
+import { importFor } from "../access";
+import { decodeField, ENCODINGS, MAX_IMPORT_BYTES, scanCsv, type Delimiter, type Encoding } from "./csv";
+import { autoMap, cleanHeaders, FIELD_NAMES, IMPORT_FIELDS, mapRow, mappingProblem, type Mapping } from "./mapping";
+
+export type ImportRow = Record<string, any>;
+
+/** How an import's rows meet the team's existing contacts (matched by email), whom new ones belong to, which list they join. */
+export const ImportSettings = z
+  .object({
+    match: z.enum(["fill", "overwrite", "leave"]).default("fill").openapi({ description: "An existing contact with the same email: fill its empty fields, overwrite them, or leave it unchanged" }),
+    owner_id: z.string().max(64).nullable().default(null).openapi({ description: "Owner of new contacts (default: you); an Owner column overrides it per row" }),
+    list_id: z.string().max(64).nullable().default(null).openapi({ description: "Add every imported contact to this list" }),
+    list_name: z.string().trim().min(1).max(120).nullable().default(null).openapi({ description: "Or to a new list of this name" }),
+  })
+  .openapi("ImportSettings");
+export type ImportSettings = z.infer<typeof ImportSettings>;
+
+export const ImportPatch = z
+  .object({
+    mapping: z.array(z.enum(FIELD_NAMES).nullable()).max(500).optional().openapi({ description: "Per column (in order): the contact field it fills, or null to ignore it" }),
+    encoding: z.enum(ENCODINGS).optional().openapi({ description: "How the file's text is encoded (detected at upload)" }),
+    settings: ImportSettings.partial().optional(),
+  })
+  .openapi("ImportPatch");
+
+const decodeAll = (cells: string[], enc: Encoding) => cells.map((c) => decodeField(c, enc) ?? "\uFFFD");
+
+/** The import as the API shows it: headers, mapping, settings, a preview of the first rows as they will be saved, progress. */
+export function presentImport(row: ImportRow) {
+  const encoding = row.encoding as Encoding;
+  const { headers, warnings } = cleanHeaders(decodeAll(JSON.parse(row.raw_headers), encoding));
+  const mapping = JSON.parse(row.mapping) as Mapping;
+  const sample = (JSON.parse(row.raw_sample) as string[][]).map((cells) => {
+    const decoded = cells.map((c) => decodeField(c, encoding));
+    if (decoded.some((c) => c === null)) return { ok: false as const, reason: "Not valid UTF-8 text: choose the Windows-1252 encoding, or save the file as CSV UTF-8", contact: null };
+    const m = mapRow(decoded as string[], headers, mapping);
+    return "row" in m ? { ok: true as const, reason: null, contact: m.row } : { ok: false as const, reason: `${m.problem.column ? `${m.problem.column}: ` : ""}${m.problem.reason}`, contact: null };
+  });
+  const problem = mappingProblem(mapping);
+  return {
+    id: row.id as string,
+    file_name: row.file_name as string,
+    size_bytes: row.size_bytes as number,
+    status: row.status as string,
+    row_count: row.row_count as number,
+    blank_rows: row.blank_rows as number,
+    headers,
+    header_warnings: warnings,
+    delimiter: row.delimiter as string,
+    encoding,
+    mapping,
+    mapping_problem: problem?.message ?? null,
+    settings: JSON.parse(row.settings) as ImportSettings,
+    sample,
+    progress: { parts: (JSON.parse(row.parts) as unknown[]).length, parts_done: row.parts_done as number },
+    saved: row.saved as number,
+    created: row.created as number,
+    updated: row.updated as number,
+    failed: row.failed as number,
+    error: row.error as string | null,
+    summary: summary(row),
+    user_id: row.user_id as string,
+    created_at: row.created_at as number,
+  };
+}
+
+/** One sentence: what saving did, or why it saved nobody. */
+function summary(row: ImportRow): string | null {
+  if (row.status !== "ready") return null;
+  if (row.saved === 0) return row.failed > 0 ? `No contacts saved: every one of the ${row.failed} rows has a problem (see the error report)` : "No contacts saved: the file has no data rows";
+  const parts = [`${row.saved} contacts ready (${row.created} new, ${row.updated} updated, ${row.saved - row.created - row.updated} unchanged)`];
+  if (row.failed) parts.push(`${row.failed} rows not imported (see the error report)`);
+  return parts.join("; ");
+}
+
+/**
+ * Stores an uploaded CSV in R2 after one streaming pass over it (encoding, delimiter, header, row
+ * count and part offsets; 413 past the limits before reading the rest), and maps its headers.
+ */
+export async function createImport(env: Env, caller: Caller, file: File): Promise<ImportRow> {
+  if (file.size > MAX_IMPORT_BYTES) {
+    throw new ApiError("payload_too_large", `A file can be at most ${MAX_IMPORT_BYTES / 1024 / 1024} MB; this one is ${(file.size / 1024 / 1024).toFixed(1)} MB`, { limit_bytes: MAX_IMPORT_BYTES, fix: "Split the file, or remove columns you don't need" });
+  }
+  const scan = await scanCsv(file.stream());
+  const id = newId();
+  const key = `imports/${caller.teamId}/${id}.csv`;
+  await env.IMPORTS.put(key, file, { httpMetadata: { contentType: "text/csv" }, customMetadata: { team: caller.teamId, user: caller.userId } });
+  const { headers } = cleanHeaders(decodeAll(scan.rawHeaders, scan.encoding));
+  const t = now();
+  const settings: ImportSettings = { match: "fill", owner_id: null, list_id: null, list_name: null };
+  await env.DB.prepare(
+    `INSERT INTO imports (id, team_id, user_id, file_name, r2_key, size_bytes, status, encoding, delimiter, raw_headers, raw_sample, mapping, settings, parts, row_count, blank_rows, created_at, updated_at)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'uploaded', ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)`,
+  )
+    .bind(id, caller.teamId, caller.userId, (file.name || "contacts.csv").slice(0, 200), key, file.size, scan.encoding, scan.delimiter satisfies Delimiter, JSON.stringify(scan.rawHeaders), JSON.stringify(scan.rawSample),
+      JSON.stringify(autoMap(headers)), JSON.stringify(settings), JSON.stringify(scan.parts), scan.rowCount, scan.blankRows, t)
+    .run();
+  return (await env.DB.prepare("SELECT * FROM imports WHERE id = ?").bind(id).first<ImportRow>())!;
+}
+
+/** Changes the mapping, encoding or settings of an import that has not been saved yet. */
+export async function updateImport(env: Env, caller: Caller, row: ImportRow, patch: z.infer<typeof ImportPatch>): Promise<ImportRow> {
+  if (row.status !== "uploaded" && row.status !== "failed") throw new ApiError("conflict", "This import's contacts are already saved; upload the file again to change its mapping");
+  const headers = JSON.parse(row.raw_headers) as string[];
+  if (patch.mapping && patch.mapping.length !== headers.length) {
+    throw new ApiError("validation_failed", "The mapping must have one entry per column", { fields: [{ field: "mapping", message: `Give ${headers.length} entries (one per column), null for columns to ignore` }] });
+  }
+  if (patch.mapping) {
+    const seen = new Set<string>();
+    for (const f of patch.mapping) {
+      if (f && seen.has(f)) throw new ApiError("validation_failed", `Two columns are mapped to ${IMPORT_FIELDS[f].label}`, { fields: [{ field: "mapping", message: `Map only one column to ${IMPORT_FIELDS[f].label}` }] });
+      if (f) seen.add(f);
+    }
+  }
+  const settings = { ...(JSON.parse(row.settings) as ImportSettings), ...(patch.settings ?? {}) };
+  await checkSettings(env, caller, settings);
+  await env.DB.prepare("UPDATE imports SET mapping = ?, encoding = ?, settings = ?, updated_at = ? WHERE id = ?")
+    .bind(JSON.stringify(patch.mapping ?? JSON.parse(row.mapping)), patch.encoding ?? row.encoding, JSON.stringify(settings), now(), row.id)
+    .run();
+  return (await env.DB.prepare("SELECT * FROM imports WHERE id = ?").bind(row.id).first<ImportRow>())!;
+}
+
+async function checkSettings(env: Env, caller: Caller, s: ImportSettings) {
+  if (s.owner_id) {
+    const u = await env.DB.prepare("SELECT 1 FROM users WHERE id = ? AND team_id = ?").bind(s.owner_id, caller.teamId).first();
+    if (!u) throw new ApiError("validation_failed", "Owner not found", { fields: [{ field: "settings.owner_id", message: "No such user in your team" }] });
+  }
+  if (s.list_id) {
+    const l = await env.DB.prepare("SELECT 1 FROM lists WHERE id = ? AND team_id = ?").bind(s.list_id, caller.teamId).first();
+    if (!l) throw new ApiError("not_found", "List not found", { list_ids: [s.list_id] });
+  }
+}
+
+/**
+ * Starts saving an import's contacts: checks the mapping (422 naming the missing field), creates the
+ * new list if asked, then queues the first part (parts run one after the other, so the first row of
+ * a duplicate email wins). Saving twice is harmless: a saving or saved import is answered as it is.
+ */
+export async function saveImport(env: Env, caller: Caller, row: ImportRow): Promise<ImportRow> {
+  if (row.status === "saving" || row.status === "ready") return row;
+  const problem = mappingProblem(JSON.parse(row.mapping));
+  if (problem) throw new ApiError("validation_failed", problem.message, { fields: [problem] });
+  const settings = JSON.parse(row.settings) as ImportSettings;
+  await checkSettings(env, caller, settings);
+  if (settings.list_name && !settings.list_id) {
+    const existing = await env.DB.prepare("SELECT id FROM lists WHERE team_id = ? AND name = ?").bind(caller.teamId, settings.list_name).first<{ id: string }>();
+    settings.list_id = existing?.id ?? newId();
+    if (!existing) await env.DB.prepare("INSERT INTO lists (id, team_id, owner_id, name, created_at) VALUES (?, ?, ?, ?, ?)").bind(settings.list_id, caller.teamId, caller.userId, settings.list_name, now()).run();
+  }
+  const started = await env.DB.prepare("UPDATE imports SET status = 'saving', settings = ?, error = NULL, updated_at = ? WHERE id = ? AND status IN ('uploaded','failed') RETURNING *")
+    .bind(JSON.stringify(settings), now(), row.id)
+    .first<ImportRow>();
+  if (!started) return (await env.DB.prepare("SELECT * FROM imports WHERE id = ?").bind(row.id).first<ImportRow>())!;
+  const parts = JSON.parse(started.parts) as { from: number; to: number; row: number }[];
+  // A failed import resumes at the part it stopped at.
+  const part = started.parts_done as number;
+  const p = parts[part]!;
+  await env.JOBS.send({ kind: "import_part", importId: row.id, part, from: p.from, to: p.to, row: p.row });
+  return started;
+}
+
+/** The error report: every row not imported, with its row number, column, value and reason (formula-safe CSV). */
+export async function* errorReport(env: Env, row: ImportRow): AsyncGenerator<string> {
+  yield csvLine(["row", "column", "value", "reason"]);
+  let after = 0;
+  for (;;) {
+    const { results } = await env.DB.prepare("SELECT row, \"column\", value, reason FROM import_rows WHERE import_id = ? AND outcome IN ('error','duplicate') AND row > ? ORDER BY row LIMIT 1000")
+      .bind(row.id, after)
+      .all<{ row: number; column: string | null; value: string | null; reason: string }>();
+    if (!results.length) return;
+    yield results.map((r) => csvLine([r.row, r.column ?? "", r.value ?? "", r.reason])).join("");
+    after = results[results.length - 1]!.row;
+  }
+}
+
+/** The sample file: every supported column, in the words the mapping recognises, with one example row. */
+export function sampleCsv(): string {
+  const example: Record<string, string> = {
+    email: "ada@example.com", first_name: "Ada", last_name: "Lovelace", full_name: "", company: "Analytical Engines Ltd", domain: "example.com",
+    title: "Head of Engineering", phone: "+44 20 7946 0000", linkedin_url: "https://www.linkedin.com/in/ada-example", industry: "Software",
+    city: "London", country: "United Kingdom", time_zone: "Europe/London", owner_email: "",
+  };
+  const cols = FIELD_NAMES.filter((f) => f !== "full_name");
+  const header = cols.map((f) => IMPORT_FIELDS[f].synonyms[0]!.replace(/\b\w/g, (ch) => ch.toUpperCase()));
+  return csvLine(header) + csvLine(cols.map((f) => example[f]));
+}
+
+/** An import used as an add-contacts source: the caller's (or an admin's), with its contacts saved. */
+export async function importReady(d1: D1Database, caller: Caller, importId: string) {
+  const row = await importFor(d1, caller, importId);
+  if (row.status !== "ready") {
+    throw new ApiError("conflict", row.status === "saving" ? "This import's contacts are still being saved; add them when it is ready" : "Save this import's contacts first (POST /api/imports/{id}/save)", { import_id: importId, status: row.status });
+  }
+  return row;
+}

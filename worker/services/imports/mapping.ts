@@ -1,0 +1,163 @@
+// Column mapping: which contact field each CSV column fills. Headers are matched to fields by their
+// normalized name against a list of common synonyms (Apollo, HubSpot, Salesforce, LinkedIn exports).
+
+/** The contact fields a column can fill, in words, with the header names that match them. */
+export const IMPORT_FIELDS = {
+  email: { label: "Email", synonyms: ["email", "e-mail", "email address", "e-mail address", "work email", "business email", "primary email", "email 1", "mail", "contact email"] },
+  first_name: { label: "First name", synonyms: ["first name", "first", "firstname", "given name", "forename", "prenom"] },
+  last_name: { label: "Last name", synonyms: ["last name", "last", "lastname", "surname", "family name", "nom"] },
+  full_name: { label: "Full name (split into first and last)", synonyms: ["full name", "name", "contact name", "contact", "person"] },
+  company: { label: "Company", synonyms: ["company", "company name", "organization", "organisation", "organization name", "account", "account name", "employer", "business"] },
+  domain: { label: "Company website or domain", synonyms: ["website", "company website", "domain", "company domain", "url", "web site", "company url"] },
+  title: { label: "Job title", synonyms: ["title", "job title", "position", "role", "job", "designation"] },
+  phone: { label: "Phone", synonyms: ["phone", "phone number", "mobile", "mobile phone", "work phone", "direct phone", "telephone", "tel", "cell"] },
+  linkedin_url: { label: "LinkedIn URL", synonyms: ["linkedin", "linkedin url", "linkedin profile", "person linkedin url", "linkedin profile url"] },
+  industry: { label: "Industry", synonyms: ["industry", "sector"] },
+  city: { label: "City", synonyms: ["city", "town", "locality"] },
+  country: { label: "Country", synonyms: ["country", "country name", "nation"] },
+  time_zone: { label: "Time zone (IANA, e.g. Europe/Paris)", synonyms: ["time zone", "timezone", "tz", "time-zone"] },
+  owner_email: { label: "Owner (a teammate's email)", synonyms: ["owner", "contact owner", "owner email", "account owner", "assigned to"] },
+} as const;
+
+export type ImportField = keyof typeof IMPORT_FIELDS;
+export const FIELD_NAMES = Object.keys(IMPORT_FIELDS) as [ImportField, ...ImportField[]];
+
+/** Per column (by position): the field it fills, or null (ignored). */
+export type Mapping = (ImportField | null)[];
+
+const norm = (h: string) =>
+  h
+    .normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .toLowerCase()
+    .replace(/[_.\-/]+/g, " ")
+    .replace(/[^a-z0-9 ]/g, "")
+    .replace(/\s+/g, " ")
+    .trim();
+
+const BY_SYNONYM = new Map<string, ImportField>();
+for (const f of FIELD_NAMES) for (const s of IMPORT_FIELDS[f].synonyms) BY_SYNONYM.set(norm(s), f);
+
+/** Each header's field by synonym; a field is given to its first matching column only. */
+export function autoMap(headers: string[]): Mapping {
+  const taken = new Set<ImportField>();
+  return headers.map((h) => {
+    const f = BY_SYNONYM.get(norm(h)) ?? BY_SYNONYM.get(norm(h).replace(/^(contact|person|primary|work) /, ""));
+    if (!f || taken.has(f)) return null;
+    taken.add(f);
+    return f;
+  });
+}
+
+/** Header cells made usable: an empty header gets "Column N", a repeated one "Name (2)"; warnings say so. */
+export function cleanHeaders(raw: string[]): { headers: string[]; warnings: string[] } {
+  const warnings: string[] = [];
+  const seen = new Map<string, number>();
+  const headers = raw.map((h, i) => {
+    let name = h.trim();
+    if (!name) {
+      name = `Column ${i + 1}`;
+      warnings.push(`Column ${i + 1} has no header; it is called "${name}"`);
+    }
+    const key = name.toLowerCase();
+    const n = (seen.get(key) ?? 0) + 1;
+    seen.set(key, n);
+    if (n > 1) {
+      warnings.push(`Two columns are called "${name}"; column ${i + 1} is called "${name} (${n})"`);
+      name = `${name} (${n})`;
+    }
+    return name;
+  });
+  return { headers, warnings };
+}
+
+/** The mapping problem that stops saving: neither an email column nor first name + last name + company. */
+export function mappingProblem(m: Mapping): { field: string; message: string } | null {
+  const has = (f: ImportField) => m.includes(f);
+  if (has("email")) return null;
+  const first = has("first_name") || has("full_name");
+  const last = has("last_name") || has("full_name");
+  if (first && last && has("company")) return null;
+  const missing = [!first && "first name", !last && "last name", !has("company") && "company"].filter(Boolean).join(", ");
+  return { field: "mapping", message: `Map a column to Email, or to first name, last name and company (missing: ${missing})` };
+}
+
+export interface MappedRow {
+  email: string | null;
+  first_name: string;
+  last_name: string;
+  company: string | null;
+  domain: string | null;
+  title: string | null;
+  phone: string | null;
+  linkedin_url: string | null;
+  industry: string | null;
+  city: string | null;
+  country: string | null;
+  time_zone: string | null;
+  owner_email: string | null;
+}
+
+// Practical email check (what mailbox providers accept): one @, a dotted domain, no spaces.
+const EMAIL = /^[^\s@"<>(),;:\\[\]]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$/i;
+const zoneOk = (z: string) => {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: z });
+    return z.includes("/") || z === "UTC";
+  } catch {
+    return false;
+  }
+};
+const hostOf = (v: string) => v.replace(/^https?:\/\//i, "").replace(/^www\./i, "").split(/[/?#]/)[0]!.toLowerCase() || null;
+
+/** A row problem: which column, its value, and why the row is not imported. */
+export interface RowProblem {
+  column: string;
+  value: string;
+  reason: string;
+}
+
+/** One decoded row as it will be saved, or the problem that keeps it out. */
+export function mapRow(cells: string[], headers: string[], m: Mapping): { row: MappedRow } | { problem: RowProblem } {
+  const get = (f: ImportField) => {
+    const i = m.indexOf(f);
+    return i < 0 ? "" : (cells[i] ?? "").trim();
+  };
+  const col = (f: ImportField) => headers[m.indexOf(f)] ?? IMPORT_FIELDS[f].label;
+  const rawEmail = get("email").replace(/^mailto:/i, "");
+  let first = get("first_name");
+  let last = get("last_name");
+  const full = get("full_name");
+  if (full && (!first || !last)) {
+    const parts = full.split(/\s+/);
+    if (!first) first = parts.length > 1 ? parts.slice(0, -1).join(" ") : parts[0]!;
+    if (!last && parts.length > 1) last = parts[parts.length - 1]!;
+  }
+  if (rawEmail && !EMAIL.test(rawEmail)) return { problem: { column: col("email"), value: rawEmail, reason: "Not a valid email address" } };
+  const company = get("company") || null;
+  if (!rawEmail && !(first && last && company)) {
+    return { problem: { column: m.includes("email") ? col("email") : "", value: "", reason: "No email, and not enough to find one (first name, last name and company)" } };
+  }
+  const tz = get("time_zone");
+  const website = get("domain");
+  return {
+    row: {
+      email: rawEmail ? rawEmail.toLowerCase() : null,
+      first_name: first.slice(0, 200),
+      last_name: last.slice(0, 200),
+      company: company?.slice(0, 300) ?? null,
+      domain: website ? hostOf(website) : rawEmail ? rawEmail.split("@")[1]!.toLowerCase() : null,
+      title: get("title").slice(0, 300) || null,
+      phone: get("phone").slice(0, 60) || null,
+      linkedin_url: get("linkedin_url").slice(0, 500) || null,
+      industry: get("industry").slice(0, 200) || null,
+      city: get("city").slice(0, 200) || null,
+      country: get("country").slice(0, 200) || null,
+      time_zone: tz && zoneOk(tz) ? tz : null,
+      owner_email: get("owner_email").toLowerCase() || null,
+    },
+  };
+}
+
+/** The key that makes two rows the same contact: the email, else name + company. */
+export const rowKey = (r: MappedRow) => r.email ?? `${r.first_name}|${r.last_name}|${r.company}`.toLowerCase();
