@@ -417,19 +417,23 @@ export class MailboxDO extends DurableObject<Env> {
       this.settleQueued(row, { state: "cancelled", reason: "no_email", settled_at: now(), reported: 0 });
       return "skipped";
     }
-    // Invariant 5: the contact may have unsubscribed or bounced, the sequence been turned off, since
-    // the step fell due or since this batch started.
-    const block = fresh ? this.blockedIn(sc, row) : await this.blockedNow(row);
-    if (block) {
-      this.settleQueued(row, { state: "cancelled", reason: block, settled_at: now(), reported: 0 });
-      return "skipped";
-    }
-    // Invariant 11: the enrollment must still be active on this step. The SequenceDO, the single
-    // writer of transitions, decides; a "no" means a reply, pause, removal or finish withdrew it.
-    const [verdict] = await sequenceStub(this.env, row.sequence_id).claim(row.sequence_id, row.team_id, [{ enrollmentId: row.enrollment_id, stepId: row.step_id }]);
+    // Both checks at the moment of sending, read together (one round trip each, side by side):
+    // - invariant 11: the enrollment must still be active on this step. The SequenceDO, the single
+    //   writer of transitions, decides; a "no" means a reply, pause, removal or finish withdrew it;
+    // - invariant 5: the contact may have unsubscribed or bounced, the sequence been turned off, since
+    //   the step fell due or since this batch started (the batch's context is fresh for its first send only).
+    const [verdicts, block] = await Promise.all([
+      sequenceStub(this.env, row.sequence_id).claim(row.sequence_id, row.team_id, [{ enrollmentId: row.enrollment_id, stepId: row.step_id }]),
+      fresh ? this.blockedIn(sc, row) : this.blockedNow(row),
+    ]);
+    const verdict = verdicts[0];
     if (!verdict?.ok) {
       // Withdrawn: nothing to report (the SequenceDO knows); handed over again later, it is queued afresh.
       this.settleQueued(row, { state: "cancelled", reason: verdict?.reason ?? "withdrawn", settled_at: now(), reported: 1 });
+      return "skipped";
+    }
+    if (block) {
+      this.settleQueued(row, { state: "cancelled", reason: block, settled_at: now(), reported: 0 });
       return "skipped";
     }
     // Re-read after the awaits: other calls ran meanwhile (a withdrawal, a new hand-over).

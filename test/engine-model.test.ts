@@ -10,7 +10,7 @@
 // nothing stranded, every non-progress with a reason. Credits are not the engine's (see the add-contacts
 // tests). A run with contacts above DUE_BATCH and MAX_SENDS_PER_RUN checks the same at size.
 //
-// VITE_ENGINE_MODEL_RUNS (environment; Vite passes VITE_* variables) raises the number of random runs (default 6).
+// ENGINE_MODEL_RUNS=30 (environment, passed on as a binding by vitest.config.ts) raises the number of random runs (default 6).
 import { runInDurableObject } from "cloudflare:test";
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -26,7 +26,7 @@ import type { SendResult } from "../worker/transports/types";
 import { env } from "./helpers";
 import { DAY, HOUR, MIN, SIM_START, makeContacts, makeMailbox, makeSchedule, makeSequence, makeTeam, setMailboxStatus, startSimulation } from "./fixtures";
 
-const RUNS = Number((import.meta as unknown as { env?: Record<string, string | undefined> }).env?.VITE_ENGINE_MODEL_RUNS ?? 6) || 6;
+const RUNS = Number((env as unknown as { ENGINE_MODEL_RUNS?: string }).ENGINE_MODEL_RUNS) || 6;
 
 // ---------------------------------------------------------------- the world and its log
 
