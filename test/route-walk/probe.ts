@@ -398,11 +398,14 @@ export async function probe(route: Route, caller0: Caller, input: Input, world: 
   const found = (rule: string, note: string, ans: Answer = a, request = b.describe, who: string = caller.name) =>
     findings.push({ rule, route: key(route), caller: who, status: ans.status, request, answer: clip(ans.text), note, severity: NOTES.includes(rule) ? "note" : "fail" });
   judge(a, found, caller, world, b, route, input, hidden);
-  if (caller.ownStandardKey && (a.status === 403 || a.status === 404)) {
-    // A standard key acts as a member (the one who made it): what the member is refused, the key is refused too.
-    const k = await send(b.url, { ...b.init, headers: { ...withoutAuth(b.init.headers), ...caller.ownStandardKey } }, route.method !== "GET");
-    if (k.status < 300) found("standard_key_exceeds_member", `the member was refused (${a.status} ${a.json?.error?.code}) but a standard key the member made answered ${k.status}`, k, b.describe, "member's standard key");
-    if (k.status >= 500) found("server_error", `answered ${k.status} to the member's standard key`, k, b.describe, "member's standard key");
+  if (caller.weakerKeys && (a.status === 403 || a.status === 404)) {
+    // A standard key acts as a member: what the member is refused, a key of the member's, or of an admin
+    // who owns nothing, is refused too.
+    for (const weak of caller.weakerKeys) {
+      const k = await send(b.url, { ...b.init, headers: { ...withoutAuth(b.init.headers), ...weak.headers } }, route.method !== "GET");
+      if (k.status < 300) found("standard_key_exceeds_member", `the member was refused (${a.status} ${a.json?.error?.code}) but the ${weak.name} answered ${k.status}`, k, b.describe, weak.name);
+      if (k.status >= 500) found("server_error", `answered ${k.status} to the ${weak.name}`, k, b.describe, weak.name);
+    }
   }
   if (input.idem && a.status < 300) {
     // Invariant 12: an idempotency record belongs to its caller; nobody else gets its stored answer.

@@ -19,8 +19,11 @@ export interface Caller {
   headers: Record<string, string>;
   via: "session" | "api_key";
   userId: string;
-  /** For the member: headers of a standard key the member made (it must never do more than the member). */
-  ownStandardKey?: Record<string, string>;
+  /**
+   * For the member: standard keys that must never do more than the member: one the member made, and
+   * one an admin who owns nothing made (a standard key acts as a member, not with its maker's admin rights).
+   */
+  weakerKeys?: { name: string; headers: Record<string, string> }[];
 }
 
 /** Ids of one team, by resource; children keyed by their parent (steps by sequence, …). */
@@ -52,6 +55,9 @@ const TEAM_TABLES: [Resource, string][] = [
 ];
 
 const q = async <T = Record<string, any>>(sql: string, ...binds: unknown[]) => (await env.DB.prepare(sql).bind(...binds).all<T>()).results;
+
+/** An admin of Demo who owns nothing and is shared nothing: as a member, it could do no more than Riley. */
+export const BARE_ADMIN = "dd0000000000000000000b01";
 
 /** Rival (the foreign team) gets one of everything Demo has, so every kind of foreign id exists. */
 async function completeRival(): Promise<void> {
@@ -124,6 +130,7 @@ async function poolOf(teamId: string): Promise<TeamPool> {
 export async function buildWorld(): Promise<World> {
   await completeRival();
   await completeHidden();
+  await env.DB.prepare("INSERT OR IGNORE INTO users (id, team_id, email, name, role, password_hash, created_at) VALUES (?, ?, 'bare-admin@demo.test', 'Bare Admin', 'admin', 'x', 0)").bind(BARE_ADMIN, DEMO.team).run();
   const pools = { demo: await poolOf(DEMO.team), rival: await poolOf(DEMO.rival) };
   const idsOfTeam = { demo: new Set<string>(), rival: new Set<string>() };
   for (const t of ["demo", "rival"] as const) {
@@ -179,9 +186,13 @@ export async function signIn(): Promise<Caller[]> {
   const standard = await freshKey(DEMO.team, DEMO.admin, "standard");
   const master = await freshKey(DEMO.team, DEMO.admin, "master");
   const membersKey = await freshKey(DEMO.team, DEMO.rep1, "standard");
+  const bareAdminsKey = await freshKey(DEMO.team, BARE_ADMIN, "standard");
   return [
     { name: "admin", team: "demo", headers: sessionHeaders(admin), via: "session", userId: DEMO.admin },
-    { name: "member", team: "demo", headers: sessionHeaders(member), via: "session", userId: DEMO.rep1, ownStandardKey: { "x-api-key": membersKey.key } },
+    { name: "member", team: "demo", headers: sessionHeaders(member), via: "session", userId: DEMO.rep1, weakerKeys: [
+      { name: "member's standard key", headers: { "x-api-key": membersKey.key } },
+      { name: "standard key of an admin who owns nothing", headers: { "x-api-key": bareAdminsKey.key } },
+    ] },
     { name: "standard_key", team: "demo", headers: { "x-api-key": standard.key }, via: "api_key", userId: DEMO.admin },
     { name: "master_key", team: "demo", headers: { "x-api-key": master.key }, via: "api_key", userId: DEMO.admin },
     { name: "foreign_admin", team: "rival", headers: sessionHeaders(rival), via: "session", userId: DEMO.rivalAdmin },
