@@ -130,6 +130,30 @@ describe("Apollo integrations that send GET with api_key in the query", () => {
     expect((await get(`/contacts/${foreign}`, key)).status).toBe(404);
   });
 
+  it("shows a member's key only the sequence statuses of sequences that member may see (contacts, search, stages)", async () => {
+    const x = await addContactsSetup();
+    const [id] = await makeContacts(x.teamId, 1);
+    const admin = await masterKey(x.teamId, x.userId);
+    // The admin's sequence takes the contact; a member (not shared on it) then reads the contact.
+    await call(`/apollo/v1/emailer_campaigns/${x.sequenceId}/add_contact_ids?api_key=${admin}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ contact_ids: [id] }) });
+    expect((await json(await get(`/contacts/${id}`, admin))).contact.emailer_campaign_ids).toEqual([x.sequenceId]);
+    const memberId = crypto.randomUUID().replace(/-/g, "").slice(0, 24);
+    await env.DB.prepare("INSERT INTO users (id, team_id, email, name, role, password_hash, created_at) VALUES (?, ?, ?, 'Member', 'member', 'x', 0)").bind(memberId, x.teamId, `${memberId}@sim.test`).run();
+    const { sha256Hex } = await import("../worker/lib/crypto");
+    const member = `s-${crypto.randomUUID()}`;
+    await env.DB.prepare("INSERT INTO api_keys (id, team_id, created_by, name, kind, key_hash, prefix, created_at) VALUES (?, ?, ?, 'member', 'standard', ?, ?, 0)").bind(crypto.randomUUID(), x.teamId, memberId, await sha256Hex(member), member.slice(0, 9)).run();
+    const seen = [
+      (await json(await get(`/contacts/${id}`, member))).contact,
+      (await json(await get("/contacts/search", member, [["per_page", "100"]]))).contacts.find((c: any) => c.id === id),
+      (await json(await call(`/apollo/v1/contacts/update_stages?api_key=${member}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ contact_ids: [id], contact_stage_id: `${x.teamId}-cold` }) }))).contacts[0],
+    ];
+    for (const c of seen) {
+      expect(c.id).toBe(id);
+      expect(c.emailer_campaign_ids).toEqual([]);
+      expect(c.contact_campaign_statuses).toEqual([]);
+    }
+  });
+
   it("checks the key with auth/health, and says 401 without one", async () => {
     const x = await addContactsSetup();
     const key = await masterKey(x.teamId, x.userId);

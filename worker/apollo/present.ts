@@ -1,16 +1,23 @@
 import { listParam } from "../db/in-list";
+import type { Caller } from "../env";
+import { visibleSequenceRaw } from "../services/access";
 /** Seqflare rows in the shapes of Apollo's public API, so existing integrations read them unchanged. */
 
 export const iso = (t: number | null | undefined) => (t === null || t === undefined ? null : new Date(t).toISOString());
 
 const STATUS: Record<string, string> = { active: "active", paused: "paused", held: "paused", finished: "finished", failed: "failed", removed: "removed", scheduled: "active" };
 
-/** Contacts by id with their sequence statuses (Apollo's contact_campaign_statuses), in two queries. */
-export async function apolloContacts(d1: D1Database, teamId: string, ids: string[]) {
+/**
+ * Contacts by id with their sequence statuses (Apollo's contact_campaign_statuses), in one batch. Only
+ * statuses of sequences the caller may see are shown (services/access.ts), as everywhere else.
+ */
+export async function apolloContacts(d1: D1Database, caller: Caller, ids: string[]) {
   if (!ids.length) return [];
+  const teamId = caller.teamId;
+  const seen = visibleSequenceRaw(caller, "sequence_id");
   const [contacts, statuses, labels] = await d1.batch<Record<string, any>>([
     d1.prepare("SELECT * FROM contacts WHERE team_id = ? AND id IN (SELECT value FROM json_each(?))").bind(teamId, listParam(ids)),
-    d1.prepare("SELECT * FROM enrollments WHERE team_id = ? AND contact_id IN (SELECT value FROM json_each(?))").bind(teamId, listParam(ids)),
+    d1.prepare(`SELECT * FROM enrollments WHERE team_id = ? AND contact_id IN (SELECT value FROM json_each(?)) AND ${seen.sql}`).bind(teamId, listParam(ids), ...seen.params),
     d1.prepare("SELECT contact_id, list_id FROM list_members WHERE team_id = ? AND contact_id IN (SELECT value FROM json_each(?))").bind(teamId, listParam(ids)),
   ]);
   const order = new Map(ids.map((id, i) => [id, i]));

@@ -113,7 +113,7 @@ export const apolloRoutes = new Hono<AppEnv>()
     }
     await audit(d, caller, `apollo.${p.mode}`, "sequence", campaigns.join(","), { contacts: p.contact_ids.length });
     const { rows } = await campaignRows(c.env.DB, caller, "AND s.id IN (SELECT value FROM json_each(?))", [listParam(campaigns)], 100, 1);
-    return c.json({ contacts: await apolloContacts(c.env.DB, caller.teamId, p.contact_ids), emailer_campaigns: rows.map(apolloCampaign) });
+    return c.json({ contacts: await apolloContacts(c.env.DB, caller, p.contact_ids), emailer_campaigns: rows.map(apolloCampaign) });
   })
   .post("/emailer_campaigns/:id/add_contact_ids", master, async (c) => {
     const p = await parse(
@@ -166,7 +166,7 @@ export const apolloRoutes = new Hono<AppEnv>()
     const enrolled = outcomes.filter((o) => o.outcome === "enrolled").map((o) => o.contact_id as string);
     const { rows } = await campaignRows(c.env.DB, caller, "AND s.id = ?", [sequenceId], 1, 1);
     return c.json({
-      contacts: await apolloContacts(c.env.DB, caller.teamId, enrolled),
+      contacts: await apolloContacts(c.env.DB, caller, enrolled),
       emailer_campaign: rows[0] ? apolloCampaign(rows[0]) : null,
       seqflare: {
         job: { id: fresh.id, status: fresh.status, total: fresh.total, processed: fresh.processed, enrolled: fresh.enrolled, warned: fresh.warned, skipped: fresh.skipped, credits_used: fresh.credits_used, url: `/api/jobs/${fresh.id}` },
@@ -213,13 +213,13 @@ export const apolloRoutes = new Hono<AppEnv>()
     const p = await parse(c, ContactParams.extend({ run_dedupe: bool.optional() }));
     const caller = c.get("caller");
     const r = await createContact(c.env.DB, caller, toInput(p), { dedupe: p.run_dedupe ?? false, source: "apollo_api" });
-    return c.json({ contact: (await apolloContacts(c.env.DB, caller.teamId, [r.id]))[0] });
+    return c.json({ contact: (await apolloContacts(c.env.DB, caller, [r.id]))[0] });
   })
   .on(["PUT", "PATCH"], "/contacts/:id", async (c) => {
     const p = await parse(c, ContactParams);
     const caller = c.get("caller");
     await updateContact(c.env.DB, caller, c.req.param("id"), toInput(p));
-    return c.json({ contact: (await apolloContacts(c.env.DB, caller.teamId, [c.req.param("id")]))[0] });
+    return c.json({ contact: (await apolloContacts(c.env.DB, caller, [c.req.param("id")]))[0] });
   })
   .on(["GET", "POST"], "/contacts/search", async (c) => {
     const p = await parse(c, z.object({ q_keywords: str.optional(), contact_stage_ids: arr(APOLLO_ARRAY_MAX.contact_stage_ids).optional(), label_ids: arr(APOLLO_ARRAY_MAX.label_ids).optional(), sort_by_field: str.optional(), sort_ascending: bool.optional(), page: int(1, 500), per_page: int(25, 100) }));
@@ -235,14 +235,14 @@ export const apolloRoutes = new Hono<AppEnv>()
       c.env.DB.prepare(`SELECT c.id FROM contacts c WHERE ${where} ORDER BY ${sort} ${p.sort_ascending ? "ASC" : "DESC"}, c.id LIMIT ?5 OFFSET ?6`).bind(...binds, p.per_page, (p.page - 1) * p.per_page),
       c.env.DB.prepare(`SELECT count(*) AS n FROM contacts c WHERE ${where}`).bind(...binds),
     ]);
-    return c.json({ contacts: await apolloContacts(c.env.DB, teamId, rows!.results.map((r) => r.id)), breadcrumbs: [], pagination: apolloPagination(p.page, p.per_page, total!.results[0]!.n) });
+    return c.json({ contacts: await apolloContacts(c.env.DB, c.get("caller"), rows!.results.map((r) => r.id)), breadcrumbs: [], pagination: apolloPagination(p.page, p.per_page, total!.results[0]!.n) });
   })
   .post("/contacts/update_stages", async (c) => {
     const p = await parse(c, z.object({ contact_ids: arr(APOLLO_ARRAY_MAX.contact_ids), contact_stage_id: id }));
     if (!p.contact_ids.length) throw new ApiError("validation_failed", "contact_ids is required", { fields: [{ field: "contact_ids", message: "Required" }] });
     const caller = c.get("caller");
     await updateStages(c.env.DB, caller, p.contact_ids, p.contact_stage_id);
-    return c.json({ contacts: await apolloContacts(c.env.DB, caller.teamId, p.contact_ids) });
+    return c.json({ contacts: await apolloContacts(c.env.DB, caller, p.contact_ids) });
   })
   .on(["GET", "POST"], "/mixed_people/search", async (c) => {
     const p = await parse(
@@ -294,7 +294,7 @@ export const apolloRoutes = new Hono<AppEnv>()
     });
     return c.json({
       people: r.people.filter((x) => !x.contact_id).map(person),
-      contacts: await apolloContacts(c.env.DB, caller.teamId, saved),
+      contacts: await apolloContacts(c.env.DB, caller, saved),
       breadcrumbs: [],
       pagination: apolloPagination(p.page, p.per_page, r.total),
     });
@@ -350,7 +350,7 @@ export const apolloRoutes = new Hono<AppEnv>()
     const teamId = c.get("caller").teamId;
     const live = await c.env.DB.prepare("SELECT id FROM contacts WHERE id = ? AND team_id = ? AND deleted_at IS NULL").bind(c.req.param("id"), teamId).first<{ id: string }>();
     if (!live) throw new ApiError("not_found", "No such contact");
-    const [contact] = await apolloContacts(c.env.DB, teamId, [live.id]);
+    const [contact] = await apolloContacts(c.env.DB, c.get("caller"), [live.id]);
     return c.json({ contact });
   });
 
