@@ -164,6 +164,23 @@ describe("sending engine: races, restarts and sizes (issue 9)", () => {
     expect(await enrollmentRow(w.sequenceId, c)).toMatchObject({ status: "finished", reason: "completed_all_steps" });
   });
 
+  it("a task lost before it reached D1 is opened again, and a task completed whose report was lost moves the contact on", async () => {
+    const w = track(await world({ steps: [{ type: "call", wait: 0 }, { wait: 1, unit: "hours" }] }));
+    const [c] = w.contactIds as [string];
+    await runUntil(SIM_START + MIN);
+    const taskOf = () => env.DB.prepare("SELECT * FROM tasks WHERE contact_id = ?").bind(c).first<any>();
+    expect(await taskOf()).toMatchObject({ status: "open", step_id: w.stepIds[0] });
+    // The task row is gone (as if the SequenceDO restarted before writing it).
+    await env.DB.prepare("DELETE FROM tasks WHERE contact_id = ?").bind(c).run();
+    await runUntil(SIM_START + 3 * HOUR);
+    expect(await taskOf()).toMatchObject({ status: "open", step_id: w.stepIds[0] });
+    // Completed in D1, but the report to the SequenceDO never arrived.
+    await env.DB.prepare("UPDATE tasks SET status = 'completed' WHERE contact_id = ?").bind(c).run();
+    await runUntil(SIM_START + 3 * DAY);
+    expect(w.calls).toHaveLength(1);
+    expect(await enrollmentRow(w.sequenceId, c)).toMatchObject({ status: "finished", reason: "completed_all_steps" });
+  });
+
   // Defect 4.
   it("2,000 higher-scored emails outside their window do not block the ones inside it, and the alarm never spins at now", async () => {
     const { teamId, userId } = await makeTeam("Hot loop");
