@@ -136,6 +136,26 @@ describe("GET /api/sequences/{id}/report", () => {
     expect((await body(await as(w.s, "GET", `/api/sequences/${w.sequenceId}/report`))).report.totals.replied).toBe(before + 1);
   });
 
+  it("keeps the rollup equal to the emails themselves through inserts, replies, bounces and deletes (triggers)", async () => {
+    const w = await world();
+    const grouped = async () => (await env.DB.prepare(
+      "SELECT step_id, coalesce(variant_id, '') v, mailbox_id, sent_at / 86400000 AS day, count(*) sent, sum(status = 'bounced') b, sum(reply_kind IS 'reply') r, sum(reply_kind IS 'out_of_office') o FROM messages WHERE sequence_id = ? AND status IN ('sent', 'bounced') AND sent_at IS NOT NULL GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
+    ).bind(w.sequenceId).all()).results;
+    const rolled = async () => (await env.DB.prepare(
+      "SELECT step_id, variant_id v, mailbox_id, day, sent, bounced b, replied r, out_of_office o FROM report_rollup WHERE sequence_id = ? AND sent > 0 ORDER BY 1, 2, 3, 4",
+    ).bind(w.sequenceId).all()).results;
+    expect(await rolled()).toEqual(await grouped());
+    const some = (await env.DB.prepare("SELECT id FROM messages WHERE sequence_id = ? ORDER BY id LIMIT 6").bind(w.sequenceId).all<{ id: string }>()).results.map((r) => r.id);
+    await env.DB.batch([
+      env.DB.prepare("UPDATE messages SET status = 'bounced' WHERE id = ?").bind(some[0]),
+      env.DB.prepare("UPDATE messages SET reply_kind = 'reply', replied_at = 1 WHERE id = ?").bind(some[1]),
+      env.DB.prepare("UPDATE messages SET sent_at = sent_at + 86400000 WHERE id = ?").bind(some[2]),
+      env.DB.prepare("UPDATE messages SET status = 'cancelled' WHERE id = ?").bind(some[3]),
+      env.DB.prepare("DELETE FROM messages WHERE id = ?").bind(some[4]),
+    ]);
+    expect(await rolled()).toEqual(await grouped());
+  });
+
   it("refuses bad input in words and answers 404 for another team's or an unseen sequence", async () => {
     const w = await world();
     const bad = await errorOf(await as(w.s, "GET", `/api/sequences/${w.sequenceId}/report?from=2026-02-30`));

@@ -355,11 +355,11 @@ export const enrollments = sqliteTable(
     index("enrollments_contact_idx").on(t.contactId, t.status),
     index("enrollments_mailbox_status_idx").on(t.mailboxId, t.status, t.nextDueAt),
     index("enrollments_due_idx").on(t.status, t.nextDueAt),
+    // Covering index for the sequence report (contacts by status, funnel) and the team report (added by whom).
+    index("enrollments_sequence_report_idx").on(t.sequenceId, t.status, t.currentStep, t.reason, t.createdAt, t.addedBy, t.mailboxId),
+    index("enrollments_team_created_idx").on(t.teamId, t.createdAt, t.addedBy, t.sequenceId),
   ],
 );
-    // Covering index for the sequence report (contacts by status, funnel) and the team report (added by whom).
-    index("enrollments_sequence_report_idx").on(t.sequenceId, t.createdAt, t.status, t.currentStep, t.reason, t.addedBy, t.mailboxId),
-    index("enrollments_team_created_idx").on(t.teamId, t.createdAt, t.addedBy, t.sequenceId),
 
 export const messages = sqliteTable(
   "messages",
@@ -383,22 +383,45 @@ export const messages = sqliteTable(
     error: text("error"),
     scheduledAt: integer("scheduled_at"),
     sentAt: integer("sent_at"),
-    createdAt: createdAt(),
-  },
     /** First answer to this email (inbound classification): a reply or an out-of-office; reports count these. */
     repliedAt: integer("replied_at"),
     replyKind: text("reply_kind", { enum: ["reply", "out_of_office"] }),
+    createdAt: createdAt(),
+  },
   (t) => [
     uniqueIndex("messages_enrollment_step_uq").on(t.enrollmentId, t.stepId), // invariant 4 backstop
     uniqueIndex("messages_message_id_uq").on(t.messageIdHeader),
     index("messages_team_status_idx").on(t.teamId, t.status, t.scheduledAt),
     index("messages_mailbox_status_idx").on(t.mailboxId, t.status, t.scheduledAt),
-  ],
-);
     // Covering indexes for the reports: a sequence's sends, a team's latest replies, a team's sends by day.
     index("messages_sequence_report_idx").on(t.sequenceId, t.sentAt, t.stepId, t.variantId, t.mailboxId, t.status, t.replyKind),
     index("messages_team_replied_idx").on(t.teamId, t.repliedAt, t.replyKind, t.sequenceId),
     index("messages_team_sent_idx").on(t.teamId, t.sentAt, t.sequenceId, t.mailboxId, t.status, t.replyKind),
+  ],
+);
+
+/**
+ * Sent emails counted per (sequence, UTC day, step, variant, mailbox): the reports read these few rows
+ * instead of every email. Kept by SQLite triggers on `messages` (migrations/0008_report_rollup.sql), so every writer of
+ * messages (the MailboxDO's mirror, the inbound handler, the seed) keeps it right without knowing it.
+ * `variant_id` is '' for emails without a variant.
+ */
+export const reportRollup = sqliteTable(
+  "report_rollup",
+  {
+    sequenceId: text("sequence_id").notNull(),
+    day: integer("day").notNull(),
+    stepId: text("step_id").notNull(),
+    variantId: text("variant_id").notNull(),
+    mailboxId: text("mailbox_id").notNull(),
+    teamId: teamId(),
+    sent: integer("sent").notNull().default(0),
+    bounced: integer("bounced").notNull().default(0),
+    replied: integer("replied").notNull().default(0),
+    outOfOffice: integer("out_of_office").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.sequenceId, t.day, t.stepId, t.variantId, t.mailboxId] }), index("report_rollup_team_day_idx").on(t.teamId, t.day)],
+);
 
 export const tasks = sqliteTable(
   "tasks",
@@ -420,9 +443,9 @@ export const tasks = sqliteTable(
   (t) => [
     uniqueIndex("tasks_enrollment_step_uq").on(t.enrollmentId, t.stepId),
     index("tasks_assignee_due_idx").on(t.teamId, t.assigneeId, t.status, t.dueAt),
+    index("tasks_sequence_step_idx").on(t.sequenceId, t.stepId, t.status, t.completedAt),
   ],
 );
-    index("tasks_sequence_step_idx").on(t.sequenceId, t.stepId, t.status, t.completedAt),
 
 export const jobs = sqliteTable(
   "jobs",

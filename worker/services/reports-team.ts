@@ -18,6 +18,7 @@ export interface TeamRow {
   reply_rate: number;
 }
 
+const DAY = 86_400_000;
 const rate = (x: number, n: number) => (n > 0 ? x / n : 0);
 const blank = () => ({ added: 0, sent: 0, replies: 0, meetings: 0, bounced: 0 });
 const finish = <T extends ReturnType<typeof blank>>(r: T) => ({ ...r, bounce_rate: rate(r.bounced, r.sent), reply_rate: rate(r.replies, r.sent - r.bounced) });
@@ -25,21 +26,23 @@ const finish = <T extends ReturnType<typeof blank>>(r: T) => ({ ...r, bounce_rat
 export async function teamReport(d1: D1Database, caller: Caller, from: number, to: number) {
   const visE = visibleSequenceRaw(caller, "e.sequence_id");
   const visM = visibleSequenceRaw(caller, "m.sequence_id");
+  const visR = visibleSequenceRaw(caller, "r.sequence_id");
   const [users, seqs, mailboxes, added, sent, meetings] = await Promise.all([
     d1.prepare("SELECT id, name, email FROM users WHERE team_id = ? ORDER BY name").bind(caller.teamId).all<{ id: string; name: string; email: string }>(),
     d1.prepare(`SELECT s.id, s.name, s.owner_id FROM sequences s WHERE s.team_id = ? AND ${visibleSequenceRaw(caller, "s.id").sql}`).bind(caller.teamId, ...visibleSequenceRaw(caller, "s.id").params).all<{ id: string; name: string; owner_id: string }>(),
     d1.prepare("SELECT id, user_id FROM mailboxes WHERE team_id = ?").bind(caller.teamId).all<{ id: string; user_id: string }>(),
     d1.prepare(`SELECT e.added_by, e.sequence_id, count(*) AS n FROM enrollments e WHERE e.team_id = ? AND e.created_at >= ? AND e.created_at < ? AND ${visE.sql} GROUP BY 1, 2`)
       .bind(caller.teamId, from, to, ...visE.params).all<{ added_by: string | null; sequence_id: string; n: number }>(),
+    // Emails from the rollup (kept by triggers on messages): a few rows per sequence, mailbox and day.
     d1.prepare(
-      `SELECT m.sequence_id, m.mailbox_id, count(*) AS sent, sum(m.status = 'bounced') AS bounced, sum(m.reply_kind = 'reply') AS replies
-         FROM messages m WHERE m.team_id = ? AND m.sent_at >= ? AND m.sent_at < ? AND m.status IN ('sent', 'bounced') AND ${visM.sql} GROUP BY 1, 2`,
-    ).bind(caller.teamId, from, to, ...visM.params).all<{ sequence_id: string; mailbox_id: string; sent: number; bounced: number; replies: number }>(),
+      `SELECT r.sequence_id, r.mailbox_id, sum(r.sent) AS sent, sum(r.bounced) AS bounced, sum(r.replied) AS replies
+         FROM report_rollup r WHERE r.team_id = ? AND r.day >= ? AND r.day < ? AND ${visR.sql} GROUP BY 1, 2`,
+    ).bind(caller.teamId, Math.floor(from / DAY), Math.ceil(to / DAY), ...visR.params).all<{ sequence_id: string; mailbox_id: string; sent: number; bounced: number; replies: number }>(),
     // Meetings: contacts who replied and now sit in a "succeeded" stage (Interested, Meeting booked).
     d1.prepare(
       `SELECT m.sequence_id, m.mailbox_id, count(DISTINCT m.contact_id) AS n FROM messages m
          JOIN contacts c ON c.id = m.contact_id AND c.team_id = m.team_id JOIN contact_stages st ON st.id = c.stage_id
-        WHERE m.team_id = ? AND m.sent_at >= ? AND m.sent_at < ? AND m.reply_kind = 'reply' AND st.category = 'succeeded' AND ${visM.sql} GROUP BY 1, 2`,
+        WHERE m.team_id = ? AND m.replied_at IS NOT NULL AND m.reply_kind = 'reply' AND m.sent_at >= ? AND m.sent_at < ? AND st.category = 'succeeded' AND ${visM.sql} GROUP BY 1, 2`,
     ).bind(caller.teamId, from, to, ...visM.params).all<{ sequence_id: string; mailbox_id: string; n: number }>(),
   ]);
   const mailboxOwner = new Map(mailboxes.results.map((m) => [m.id, m.user_id]));
@@ -81,6 +84,7 @@ export const BOUNCE_ALERT_MIN_SENT = 20;
 export async function homeDashboard(d1: D1Database, caller: Caller, t: number, startOfDay: number) {
   const visM = visibleSequenceRaw(caller, "m.sequence_id");
   const visJ = visibleSequenceRaw(caller, "j.sequence_id");
+  const visR = visibleSequenceRaw(caller, "r.sequence_id");
   const endOfDay = startOfDay + 86_400_000;
   const since = t - 30 * 86_400_000;
   const [team, tasks, replies, jobs, bounces] = await Promise.all([
@@ -97,9 +101,9 @@ export async function homeDashboard(d1: D1Database, caller: Caller, t: number, s
         WHERE j.team_id = ? AND j.status IN ('scheduled', 'queued', 'running') AND ${visJ.sql} ORDER BY j.created_at DESC LIMIT 10`,
     ).bind(caller.teamId, ...visJ.params).all<Record<string, string | number | null>>(),
     d1.prepare(
-      `SELECT m.sequence_id, s.name, count(*) AS sent, sum(m.status = 'bounced') AS bounced FROM messages m JOIN sequences s ON s.id = m.sequence_id
-        WHERE m.team_id = ? AND m.sent_at >= ? AND m.status IN ('sent', 'bounced') AND ${visM.sql} GROUP BY 1, 2`,
-    ).bind(caller.teamId, since, ...visM.params).all<{ sequence_id: string; name: string; sent: number; bounced: number }>(),
+      `SELECT r.sequence_id, s.name, sum(r.sent) AS sent, sum(r.bounced) AS bounced FROM report_rollup r JOIN sequences s ON s.id = r.sequence_id
+        WHERE r.team_id = ? AND r.day >= ? AND ${visR.sql} GROUP BY 1, 2`,
+    ).bind(caller.teamId, Math.floor(since / DAY), ...visR.params).all<{ sequence_id: string; name: string; sent: number; bounced: number }>(),
   ]);
   return {
     credits: team?.credit_balance ?? 0,

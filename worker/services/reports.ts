@@ -52,6 +52,19 @@ function messageFilter(f: ReportFilter, sequenceId: string) {
   return { sql: where.length ? ` AND ${where.join(" AND ")}` : "", params };
 }
 
+/** The same filters over report_rollup (from/to are whole UTC days, so day numbers are exact). */
+function rollupFilter(f: ReportFilter) {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (f.from !== undefined) where.push("day >= ?"), params.push(Math.floor(f.from / DAY_MS));
+  if (f.to !== undefined) where.push("day < ?"), params.push(Math.ceil(f.to / DAY_MS));
+  if (f.mailboxId) where.push("mailbox_id = ?"), params.push(f.mailboxId);
+  return { sql: where.length ? ` AND ${where.join(" AND ")}` : "", params };
+}
+
+type GroupRow = { step_id: string; variant_id: string | null; mailbox_id: string; sent: number; bounced: number; replied: number; ooo: number };
+type DayRow = { day: number; sent: number; bounced: number; replied: number; ooo: number };
+
 export interface Counts {
   sent: number;
   replied: number;
@@ -78,20 +91,28 @@ const isoDay = (day: number) => new Date(day * DAY_MS).toISOString().slice(0, 10
 export async function sequenceReport(d1: D1Database, seq: { id: string; teamId: string; name: string; settings: Record<string, unknown> }, f: ReportFilter): Promise<SequenceReport> {
   const ef = enrollmentFilter(f);
   const mf = messageFilter(f, seq.id);
+  const rf = rollupFilter(f);
   const emailsIn = "m.status IN ('sent', 'bounced') AND m.sent_at IS NOT NULL";
   const [stepRows, variantRows, mailboxRows, enrollRows, byStepVariantMailbox, byDay, taskRows, positive] = await Promise.all([
     d1.prepare("SELECT id, position, type, enabled FROM steps WHERE sequence_id = ? AND team_id = ? ORDER BY position").bind(seq.id, seq.teamId).all<{ id: string; position: number; type: string; enabled: number }>(),
     d1.prepare("SELECT v.id, v.step_id, v.label, v.enabled FROM step_variants v JOIN steps s ON s.id = v.step_id WHERE s.sequence_id = ? AND v.team_id = ? ORDER BY v.label, v.id").bind(seq.id, seq.teamId).all<{ id: string; step_id: string; label: string; enabled: number }>(),
     d1.prepare("SELECT id, email FROM mailboxes WHERE team_id = ?").bind(seq.teamId).all<{ id: string; email: string }>(),
     d1.prepare(`SELECT e.status, e.current_step, e.reason, count(*) AS n FROM enrollments e WHERE e.sequence_id = ?${ef.sql} GROUP BY 1, 2, 3`).bind(seq.id, ...ef.params).all<{ status: string; current_step: number; reason: string | null; n: number }>(),
-    d1.prepare(
-      `SELECT m.step_id, m.variant_id, m.mailbox_id, count(*) AS sent, sum(m.status = 'bounced') AS bounced, sum(m.reply_kind = 'reply') AS replied, sum(m.reply_kind = 'out_of_office') AS ooo
-         FROM messages m WHERE m.sequence_id = ? AND ${emailsIn}${mf.sql} GROUP BY 1, 2, 3`,
-    ).bind(seq.id, ...mf.params).all<{ step_id: string; variant_id: string | null; mailbox_id: string; sent: number; bounced: number; replied: number; ooo: number }>(),
-    d1.prepare(
-      `SELECT m.sent_at / ${DAY_MS} AS day, count(*) AS sent, sum(m.status = 'bounced') AS bounced, sum(m.reply_kind = 'reply') AS replied, sum(m.reply_kind = 'out_of_office') AS ooo
-         FROM messages m WHERE m.sequence_id = ? AND ${emailsIn}${mf.sql} GROUP BY 1 ORDER BY 1`,
-    ).bind(seq.id, ...mf.params).all<{ day: number; sent: number; bounced: number; replied: number; ooo: number }>(),
+    // Without the added-by filter the rollup answers (a few rows per day); with it, the emails of those enrollments are grouped.
+    f.addedBy
+      ? d1.prepare(
+        `SELECT m.step_id, m.variant_id, m.mailbox_id, count(*) AS sent, sum(m.status = 'bounced') AS bounced, sum(m.reply_kind = 'reply') AS replied, sum(m.reply_kind = 'out_of_office') AS ooo
+           FROM messages m WHERE m.sequence_id = ? AND ${emailsIn}${mf.sql} GROUP BY 1, 2, 3`,
+      ).bind(seq.id, ...mf.params).all<GroupRow>()
+      : d1.prepare(`SELECT step_id, nullif(variant_id, '') AS variant_id, mailbox_id, sum(sent) AS sent, sum(bounced) AS bounced, sum(replied) AS replied, sum(out_of_office) AS ooo FROM report_rollup WHERE sequence_id = ?${rf.sql} GROUP BY 1, 2, 3`)
+        .bind(seq.id, ...rf.params).all<GroupRow>(),
+    f.addedBy
+      ? d1.prepare(
+        `SELECT m.sent_at / ${DAY_MS} AS day, count(*) AS sent, sum(m.status = 'bounced') AS bounced, sum(m.reply_kind = 'reply') AS replied, sum(m.reply_kind = 'out_of_office') AS ooo
+           FROM messages m WHERE m.sequence_id = ? AND ${emailsIn}${mf.sql} GROUP BY 1 ORDER BY 1`,
+      ).bind(seq.id, ...mf.params).all<DayRow>()
+      : d1.prepare(`SELECT day, sum(sent) AS sent, sum(bounced) AS bounced, sum(replied) AS replied, sum(out_of_office) AS ooo FROM report_rollup WHERE sequence_id = ?${rf.sql} GROUP BY 1 ORDER BY 1`)
+        .bind(seq.id, ...rf.params).all<DayRow>(),
     d1.prepare(
       `SELECT t.step_id, count(*) AS n FROM tasks t WHERE t.sequence_id = ? AND t.status = 'completed'${
         f.from !== undefined ? " AND t.completed_at >= ?" : ""}${f.to !== undefined ? " AND t.completed_at < ?" : ""}${
@@ -100,8 +121,8 @@ export async function sequenceReport(d1: D1Database, seq: { id: string; teamId: 
     // Positive replies: contacts who replied and now sit in a "succeeded" stage (Interested, Meeting booked).
     d1.prepare(
       `SELECT count(DISTINCT m.contact_id) AS n FROM messages m JOIN contacts c ON c.id = m.contact_id AND c.team_id = m.team_id JOIN contact_stages s ON s.id = c.stage_id
-        WHERE m.sequence_id = ? AND m.reply_kind = 'reply' AND ${emailsIn} AND s.category = 'succeeded'${mf.sql}`,
-    ).bind(seq.id, ...mf.params).first<{ n: number }>(),
+        WHERE m.team_id = ? AND m.replied_at IS NOT NULL AND m.reply_kind = 'reply' AND m.sequence_id = ? AND ${emailsIn} AND s.category = 'succeeded'${mf.sql}`,
+    ).bind(seq.teamId, seq.id, ...mf.params).first<{ n: number }>(),
   ]);
 
   const steps = stepRows.results;
