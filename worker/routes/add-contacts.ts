@@ -9,7 +9,7 @@ import { jobFor, visibleSequenceRaw } from "../services/access";
 import { idempotencyScope } from "../middleware/idempotency";
 import { audit } from "../services/audit";
 import { cancelJob, commitAddContacts, type JobRow } from "../services/add-contacts/jobs";
-import { planAddContacts, presentPlan } from "../services/add-contacts/plan";
+import { checkPreconditions, planAddContacts, presentPlan } from "../services/add-contacts/plan";
 import { AddContactsRequest, OUTCOME_REASONS, PreviewQuery } from "../services/add-contacts/request";
 import { maskEmail } from "../services/people-search";
 
@@ -18,7 +18,8 @@ const Precondition = z.object({ code: z.string(), message: z.string(), fix: z.st
 export const PreviewSchema = z
   .object({
     preconditions: z.array(Precondition),
-    totals: z.object({ candidates: z.number(), enrolled: z.number(), warned: z.number(), skipped: z.number(), enriched: z.number(), reasons: z.record(z.string(), z.number()) }),
+    totals: z.object({ candidates: z.number(), enrolled: z.number(), warned: z.number(), skipped: z.number(), enriched: z.number(), reasons: z.record(z.string(), z.number()),
+      with_several_reasons: z.number().openapi({ description: "Contacts counted under more than one reason: reason counts can add up to more than the totals" }) }),
     warnings: z.array(z.object({ category: z.string(), label: z.string(), fix: z.string(), count: z.number(), held_back: z.number(), overridden: z.boolean() })),
     credits: z.object({ balance: z.number(), exact: z.number(), maximum: z.number(), fits: z.number().nullable() }),
     mailboxes: z.array(
@@ -91,6 +92,22 @@ async function jobOf(env: { DB: D1Database }, caller: Caller, id: string, action
 }
 
 export const addContactsRoutes = router()
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/sequences/{id}/add-contacts/preconditions",
+      tags: ["Add contacts"],
+      summary: "What blocks adding contacts to this sequence before any is picked (inactive or archived, no step on, no mailbox), each with its fix. Writes nothing.",
+      request: { params: IdParam, query: z.object({ mailbox_ids: z.string().max(2000).optional().openapi({ description: "Comma-separated mailbox ids; none = your own connected mailboxes" }) }) },
+      responses: { 200: json(z.object({ preconditions: z.array(Precondition), mailbox_ids: z.array(z.string()) })), 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
+    }),
+    async (c) => {
+      const ids = c.req.valid("query").mailbox_ids?.split(",").map((x) => x.trim()).filter(Boolean).slice(0, 50);
+      const req = AddContactsRequest.parse({ source: { contact_ids: ["-"] }, mailbox_ids: ids?.length ? ids : undefined });
+      const pre = await checkPreconditions(c.env, db(c.env.DB), c.get("caller"), c.req.valid("param").id, req);
+      return c.json({ preconditions: pre.preconditions, mailbox_ids: pre.mailboxIds }, 200);
+    },
+  )
   .openapi(
     createRoute({
       method: "post",

@@ -43,15 +43,21 @@ export async function loadMailboxLoads(env: Env, teamId: string, mailboxIds: str
 
 /**
  * Rotation: each new contact (in priority order) goes to the mailbox with the most remaining daily
- * capacity, counting the load already assigned and what this batch has assigned so far. Ties go to
- * the mailbox listed first, so the same input gives the same assignment.
+ * capacity, counting the load already assigned and what this batch has assigned so far ("capacity");
+ * or the batch is split evenly, one mailbox after the other ("even"). Ties go to the mailbox listed
+ * first, so the same input gives the same assignment.
  */
-export function assignMailboxes(loads: MailboxLoad[], count: number): string[] {
-  return assignFrom(loads.map((m) => m.id), roomOf(loads), count);
+export function assignMailboxes(loads: MailboxLoad[], count: number, rotation: Rotation = "capacity"): string[] {
+  return assignFrom(loads.map((m) => m.id), roomOf(loads, rotation), count);
 }
 
-/** Remaining daily room of each mailbox, in the order of `loads`: where a rotation starts. */
-export const roomOf = (loads: MailboxLoad[]) => loads.map((m) => m.dailyLimit - m.usedToday - m.pending);
+export type Rotation = "capacity" | "even";
+
+/**
+ * Where a rotation starts, in the order of `loads`: each mailbox's remaining daily room; for an even
+ * split the same room for all, so assignFrom takes them in turn.
+ */
+export const roomOf = (loads: MailboxLoad[], rotation: Rotation = "capacity") => loads.map((m) => (rotation === "even" ? 0 : m.dailyLimit - m.usedToday - m.pending));
 
 /** The rotation continued from `left` (updated in place), so a job planned page by page assigns as if in one go. */
 export function assignFrom(ids: string[], left: number[], count: number): string[] {

@@ -120,7 +120,7 @@ async function commitPaged(
     if (idempotencyKey && String(err).includes("UNIQUE")) return commitAddContacts(env, db(env.DB), caller, sequenceId, req, idempotencyKey, via);
     throw err;
   }
-  await env.JOBS.send({ kind: "add_contacts_plan", jobId, from: 0, left: roomOf(loads), maximum: 0 });
+  await env.JOBS.send({ kind: "add_contacts_plan", jobId, from: 0, left: roomOf(loads, req.rotation), maximum: 0 });
   return { job: (await env.DB.prepare("SELECT * FROM jobs WHERE id = ?").bind(jobId).first<JobRow>())!, replayed: false };
 }
 

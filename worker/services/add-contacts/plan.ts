@@ -49,6 +49,8 @@ export interface Tally {
   candidates: number;
   by: { enrolled: number; warned: number; skipped: number };
   reasons: Record<string, number>;
+  /** Contacts counted under more than one reason (so reason counts can add up to more than a total). */
+  severalReasons: number;
   warnCounts: Map<WarningCategory, { total: number; blocking: number }>;
   enriched: number;
   /** Candidates matching the view's outcome filter, and the ones on the page shown. */
@@ -56,13 +58,15 @@ export interface Tally {
   rows: PlannedContact[];
 }
 
-const newTally = (): Tally => ({ candidates: 0, by: { enrolled: 0, warned: 0, skipped: 0 }, reasons: {}, warnCounts: new Map(), enriched: 0, filtered: 0, rows: [] });
+const newTally = (): Tally => ({ candidates: 0, by: { enrolled: 0, warned: 0, skipped: 0 }, reasons: {}, severalReasons: 0, warnCounts: new Map(), enriched: 0, filtered: 0, rows: [] });
 
 function addToTally(t: Tally, contacts: PlannedContact[], view: PreviewView, overrides: ValidationOptions["overrides"]) {
   for (const c of contacts) {
     t.candidates++;
     t.by[c.evaluation.outcome]++;
-    for (const r of [...c.evaluation.skips, ...c.evaluation.warnings]) t.reasons[r] = (t.reasons[r] ?? 0) + 1;
+    const reasons = [...c.evaluation.skips, ...c.evaluation.warnings];
+    for (const r of reasons) t.reasons[r] = (t.reasons[r] ?? 0) + 1;
+    if (reasons.length > 1) t.severalReasons++;
     if (c.evaluation.outcome !== "skipped") {
       for (const w of c.evaluation.warnings) {
         const x = t.warnCounts.get(w) ?? { total: 0, blocking: 0 };
@@ -80,8 +84,9 @@ function addToTally(t: Tally, contacts: PlannedContact[], view: PreviewView, ove
 }
 
 /**
- * The mailboxes a request sends from: the chosen ones, or every connected mailbox the caller may send
- * from (their own; an admin's: the team's). Choosing another user's mailbox needs an admin.
+ * The mailboxes a request sends from: the chosen ones, or by default every connected mailbox of the
+ * caller's own (an admin's sequence never rotates into a teammate's personal inbox unless chosen).
+ * Choosing another user's mailbox needs an admin.
  */
 async function chooseMailboxes(env: Env, caller: Caller, ids: string[] | undefined): Promise<{ ids: string[]; problems: Precondition[] }> {
   if (ids?.length) {
@@ -103,10 +108,10 @@ async function chooseMailboxes(env: Env, caller: Caller, ids: string[] | undefin
     };
   }
   const { results } = await env.DB.prepare("SELECT id, user_id AS userId FROM mailboxes WHERE team_id = ? AND status = 'connected' ORDER BY email").bind(caller.teamId).all<{ id: string; userId: string }>();
-  const mine = sendableMailboxes(caller, results);
+  const mine = sendableMailboxes(caller, results).filter((r) => r.userId === caller.userId);
   return {
     ids: mine.map((r) => r.id),
-    problems: mine.length ? [] : [{ code: "no_connected_mailbox", message: results.length ? "You have no connected mailbox to send from" : "Your team has no connected mailbox", fix: "Connect a mailbox on the Mailboxes page" }],
+    problems: mine.length ? [] : [{ code: "no_connected_mailbox", message: results.length ? "You have no connected mailbox of your own" : "Your team has no connected mailbox", fix: results.length ? "Pick a mailbox in the options step, or connect one of your own on the Mailboxes page" : "Connect a mailbox on the Mailboxes page" }],
   };
 }
 
@@ -157,7 +162,7 @@ export async function planAddContacts(env: Env, d: Db, caller: Caller, sequenceI
 
   const loads = await loadMailboxLoads(env, caller.teamId, chosen.ids, t);
   const enrolledIdx = evaluations.map((e, i) => (e.outcome === "enrolled" ? i : -1)).filter((i) => i >= 0);
-  const assignment = loads.length ? assignMailboxes(loads, enrolledIdx.length) : [];
+  const assignment = loads.length ? assignMailboxes(loads, enrolledIdx.length, req.rotation) : [];
   const mailboxOf = new Map<number, string>();
   enrolledIdx.forEach((i, k) => assignment[k] && mailboxOf.set(i, assignment[k]!));
   const assignedCount = new Map<string, number>();
@@ -215,7 +220,7 @@ async function previewInPages(
   };
   const loads = await loadMailboxLoads(env, caller.teamId, mailboxIds, t);
   const ids = loads.map((m) => m.id);
-  const left = roomOf(loads);
+  const left = roomOf(loads, req.rotation);
   const assignedCount = new Map<string, number>();
   const balance = await balanceOf(env.DB, caller.teamId);
   const tally = newTally();
@@ -273,7 +278,7 @@ export function presentPlan(plan: Plan, page: number, perPage: number, outcome: 
   const filtered = { length: tally.filtered };
   return {
     preconditions: plan.preconditions,
-    totals: { candidates: tally.candidates, ...by, enriched, reasons },
+    totals: { candidates: tally.candidates, ...by, enriched, reasons, with_several_reasons: tally.severalReasons },
     warnings: WARNING_CATEGORIES.filter((w) => warnCounts.has(w)).map((w) => ({
       category: w,
       label: OUTCOME_REASONS[w].label,

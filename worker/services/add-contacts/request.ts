@@ -20,7 +20,6 @@ export const WARNING_CATEGORIES = [
   "unverified_email",
   "no_email",
   "job_change",
-  "owned_by_other",
   "blocked_stage",
 ] as const;
 export type WarningCategory = (typeof WARNING_CATEGORIES)[number];
@@ -50,7 +49,6 @@ export const OUTCOME_REASONS: Record<WarningCategory | SkipReason | "enriched", 
   unverified_email: { label: "Unverified or guessed email", fix: "Add anyway, or verify the address first." },
   no_email: { label: "No email address", fix: "Turn on enrichment, or add anyway for the non-email steps." },
   job_change: { label: "Changed jobs recently", fix: "Check the contact's new company and title." },
-  owned_by_other: { label: "Owned by another user", fix: "Add anyway if you coordinate with the owner." },
   blocked_stage: { label: "In a blocked stage", fix: "Change the contact's stage, or add anyway." },
   enriched: { label: "Email found by enrichment", fix: "" },
 };
@@ -74,7 +72,11 @@ export const Overrides = z
 export const AddContactsRequest = z
   .object({
     source: Source,
-    mailbox_ids: z.array(z.string()).max(50).optional().openapi({ description: "One mailbox, or several to rotate over; none = all connected mailboxes" }),
+    mailbox_ids: z.array(z.string()).max(50).optional().openapi({ description: "One mailbox, or several to rotate over; none = every connected mailbox of your own" }),
+    rotation: z
+      .enum(["capacity", "even"])
+      .optional()
+      .openapi({ description: "Over several mailboxes: each contact to the one with the most remaining daily capacity (capacity, the default), or the batch split evenly in turn (even)" }),
     skip_validation: z.boolean().default(false).openapi({ description: "Enroll every eligible contact at once; skips still apply" }),
     overrides: Overrides.optional().openapi({ description: "Warning categories to add anyway" }),
     enrich: z.boolean().default(false).openapi({ description: "Look up missing emails through the enrichment waterfall" }),

@@ -44,6 +44,7 @@ export async function evaluate(f: Facts, o: ValidationOptions): Promise<Evaluati
   if (f.stageCategory === "dnc") skips.push("do_not_contact");
   if (f.suppressed) skips.push("suppressed");
   if (f.inSequence) skips.push("already_in_sequence");
+  // A teammate's contact is the sequence's call: allowed means added like any other, not held back.
   const foreignOwner = !!f.ownerId && f.ownerId !== o.callerId;
   if (foreignOwner && !o.allowOtherOwners) skips.push("ownership_not_permitted");
 
@@ -67,7 +68,6 @@ export async function evaluate(f: Facts, o: ValidationOptions): Promise<Evaluati
   if (!hasEmail({ email, emailStatus })) warnings.push("no_email");
   else if (emailStatus === "unverified" || emailStatus === "guessed") warnings.push("unverified_email");
   if (f.jobChanged) warnings.push("job_change");
-  if (foreignOwner && o.allowOtherOwners) warnings.push("owned_by_other");
   if (f.stageCategory === "blocked") warnings.push("blocked_stage");
 
   const outcome = skips.length ? "skipped" : o.skipValidation || warnings.every((w) => o.overrides[w]) ? "enrolled" : "warned";
