@@ -178,6 +178,9 @@ describe("sending and replies", () => {
     await env.DB.prepare("UPDATE mailboxes SET transport_config = json_set(transport_config, '$.delta_link', ?) WHERE id = ?").bind(`${env.GRAPH_API_URL}/v1.0/me/mailFolders/inbox/messages/delta?$deltatoken=expired`, g.mailboxId).run();
     await pollReplies(env);
     expect(JSON.parse((await row(g.mailboxId))!.transport_config)).toMatchObject({ delta_link: null, poll_error: expect.stringContaining("Reply check restarted") });
+    // The Mailboxes screen shows it.
+    const shown = (await json(await call(`/api/mailboxes/${g.mailboxId}`, { headers: { cookie: g.s.cookie } }))).mailbox;
+    expect(shown.reply_check).toEqual({ checked_at: expect.any(Number), error: expect.stringContaining("Reply check restarted: SyncStateNotFound") });
     await pollReplies(env);
     expect(JSON.parse((await row(g.mailboxId))!.transport_config).delta_link).toContain("$deltatoken=");
     const h = await teamWith("google");

@@ -82,6 +82,10 @@ export const MailboxSchema = z
     jitter_seconds: z.number(),
     status: z.enum(["connected", "disconnected", "paused", "needs_reconnect"]).openapi({ description: "needs_reconnect: the Google / Microsoft sign-in was revoked or expired; its emails are held until the owner signs in again" }),
     status_reason: z.string().nullable(),
+    reply_check: z
+      .object({ checked_at: z.number().nullable(), error: z.string().nullable() })
+      .nullable()
+      .openapi({ description: "Gmail / Microsoft 365: when replies were last looked for (every minute on the cron) and why the last look failed, if it did" }),
     capacity: z.object({ used_last_24h: z.number(), used_last_hour: z.number(), left_today: z.number(), queued: z.number(), next_send_at: z.number().nullable() }),
   })
   .openapi("Mailbox");
@@ -91,7 +95,7 @@ async function present(env: Env, caller: Caller, r: typeof mailboxes.$inferSelec
     mailboxStub(env, r.id).capacity(r.id),
     env.DB.prepare("SELECT name FROM users WHERE id = ? AND team_id = ?").bind(r.userId, r.teamId).first<{ name: string }>(),
   ]);
-  const cfg = r.transportConfig as { host?: string; port?: number; security?: string; username?: string };
+  const cfg = r.transportConfig as { host?: string; port?: number; security?: string; username?: string; polled_at?: number | null; poll_error?: string | null };
   return {
     id: r.id,
     user_id: r.userId,
@@ -111,6 +115,7 @@ async function present(env: Env, caller: Caller, r: typeof mailboxes.$inferSelec
     jitter_seconds: r.jitterSeconds,
     status: r.status,
     status_reason: r.statusReason,
+    reply_check: r.transport === "gmail" || r.transport === "graph" ? { checked_at: cfg.polled_at ?? null, error: cfg.poll_error ?? null } : null,
     capacity: {
       used_last_24h: cap.usedLast24h,
       used_last_hour: cap.usedLastHour,

@@ -100,6 +100,15 @@ function MailboxCard(props: { m: Mailbox; ownerName: string; canEdit: boolean; o
         </div>
       </Show>
 
+      <Show when={m().status === "connected" && m().reply_check?.error}>
+        <div class="mailbox-alert mailbox-alert-paused" role="status">
+          <Icon name="alert" size={16} />
+          <div>
+            <strong>Replies could not be checked</strong>
+            <p>{m().reply_check?.error} Sending is not affected; the check runs again every minute.</p>
+          </div>
+        </div>
+      </Show>
       <div class="capacity">
         <div class="capacity-row">
           <span class="capacity-label">Last 24 hours</span>
