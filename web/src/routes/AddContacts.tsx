@@ -8,6 +8,7 @@ import { tabId, tabPanelId, Tabs } from "../components/Tabs";
 import { formatNumber, plural } from "../format";
 import { createLiveFetch } from "../live";
 import { getLists } from "../queries";
+import { CsvImport } from "./add-contacts/CsvImport";
 import { ListPicker } from "./add-contacts/ListPicker";
 import { OptionsStep } from "./add-contacts/OptionsStep";
 import { PeopleSearch } from "./add-contacts/PeopleSearch";
@@ -70,6 +71,7 @@ function selectionText(w: Wizard, listSize: (id: string) => number) {
     const size = w.listIds.reduce((a, id) => a + listSize(id), 0);
     parts.push(`${plural(w.listIds.length, "list")} (${plural(size, "contact")})`);
   }
+  if (w.importId) parts.push("The saved contacts of the CSV file");
   return parts.join(" + ");
 }
 
@@ -157,12 +159,13 @@ function Flow(props: { seq: Sequence; onJob: (j: Job) => void }) {
             tabs={[
               { id: "search", label: "Prospect Searcher" },
               { id: "lists", label: w.listIds.length ? `Saved lists · ${w.listIds.length}` : "Saved lists" },
+              { id: "csv", label: "Upload CSV" },
             ]}
             selected={w.sourceTab}
             onSelect={(id) => setW("sourceTab", id as Wizard["sourceTab"])}
           />
           <section class="tab-panel" role="tabpanel" id={tabPanelId(w.sourceTab)} aria-labelledby={tabId(w.sourceTab)}>
-            <Show when={w.sourceTab === "search"} fallback={<ListPicker w={w} setW={setW} />}>
+            <Show when={w.sourceTab === "search"} fallback={<Show when={w.sourceTab === "csv"} fallback={<ListPicker w={w} setW={setW} />}><CsvImport w={w} setW={setW} /></Show>}>
               <PeopleSearch w={w} setW={setW} />
             </Show>
           </section>
@@ -213,6 +216,7 @@ function Flow(props: { seq: Sequence; onJob: (j: Job) => void }) {
                     setW("allResults", false);
                     for (const id of pickedIds(w)) setW("picked", id, undefined!);
                     setW("listIds", []);
+                    setW("importId", null);
                   }}
                 >
                   Clear

@@ -74,7 +74,7 @@ export function activeFilterCount(f: Filters) {
 export type WizardStep = "source" | "options" | "review";
 
 export type Wizard = {
-  sourceTab: "search" | "lists";
+  sourceTab: "search" | "lists" | "csv";
   filters: Filters;
   sort: PeopleSort;
   page: number;
@@ -85,6 +85,8 @@ export type Wizard = {
   /** Total of the current search, for the summary while `allResults` is on. */
   searchTotal: number;
   listIds: string[];
+  /** An uploaded CSV whose contacts are saved (the "Upload CSV" tab). */
+  importId: string | null;
   mailboxMode: "all" | "pick";
   mailboxIds: string[];
   skipValidation: boolean;
@@ -105,6 +107,7 @@ export function createWizard() {
     allResults: false,
     searchTotal: 0,
     listIds: [],
+    importId: null,
     mailboxMode: "all",
     mailboxIds: [],
     skipValidation: false,
@@ -118,7 +121,7 @@ export function createWizard() {
 export const pickedIds = (w: Wizard) => Object.keys(w.picked);
 
 /** Something to add was chosen: people, a whole search or lists. */
-export const hasSource = (w: Wizard) => w.allResults || pickedIds(w).length > 0 || w.listIds.length > 0;
+export const hasSource = (w: Wizard) => w.allResults || pickedIds(w).length > 0 || w.listIds.length > 0 || !!w.importId;
 
 /** `datetime-local` value → epoch ms (the browser's zone), or null when empty or invalid. */
 export function localInputToMs(v: string): number | null {
@@ -142,6 +145,7 @@ export function buildRequest(w: Wizard): AddContactsRequest {
   if (w.allResults) source.search = toApiFilters(w.filters);
   if (ids.length) source.people_ids = ids;
   if (w.listIds.length) source.list_ids = [...w.listIds];
+  if (w.importId) source.import_id = w.importId;
   const req: AddContactsRequest = { source, skip_validation: w.skipValidation, enrich: w.enrich };
   if (w.mailboxMode === "pick" && w.mailboxIds.length) req.mailbox_ids = [...w.mailboxIds];
   const overrides = Object.fromEntries(Object.entries(w.overrides).filter(([, on]) => on)) as WarningOverrides;

@@ -1,0 +1,214 @@
+import { createResource, createSignal, For, onCleanup, Show } from "solid-js";
+import type { SetStoreFunction } from "solid-js/store";
+import { api, apiFetch, data } from "../../api";
+import { Icon } from "../../components/Icon";
+import { createFormErrors, FormProblems } from "../../forms";
+import { formatNumber } from "../../format";
+import type { Wizard } from "./state";
+import "./CsvImport.css";
+
+type ImportView = Awaited<ReturnType<typeof fetchImport>>["import"];
+type Field = NonNullable<ImportView["mapping"][number]>;
+
+const fetchImport = (id: string) => data(api.imports[":id"].$get({ param: { id } }));
+const fetchFields = () => data(api.imports.fields.$get());
+
+/**
+ * "Add contacts → Upload CSV": pick or drop a file, check how its columns map (every mapping can be
+ * changed), choose how rows meet existing contacts, save them (a progress bar while the queue works),
+ * then continue with the same options and review as every other source (source: { import_id }).
+ */
+export function CsvImport(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) {
+  const form = createFormErrors();
+  const [imp, setImp] = createSignal<ImportView | null>(null);
+  const [busy, setBusy] = createSignal(false);
+  const [dragging, setDragging] = createSignal(false);
+  const [fields] = createResource(fetchFields);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  onCleanup(() => clearTimeout(timer));
+
+  // Coming back to this step shows the import already chosen.
+  if (props.w.importId) void fetchImport(props.w.importId).then((r) => setImp(r.import)).catch(() => props.setW("importId", null));
+
+  async function upload(file: File | undefined) {
+    if (!file) return;
+    form.clear();
+    props.setW("importId", null);
+    setBusy(true);
+    try {
+      const body = new FormData();
+      body.append("file", file);
+      const res = await apiFetch("/api/imports", { method: "POST", body });
+      setImp(((await res.json()) as { import: ImportView }).import);
+    } catch (e) {
+      form.set(e);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function patch(body: Record<string, unknown>) {
+    const i = imp();
+    if (!i) return;
+    form.clear();
+    try {
+      setImp((await data(api.imports[":id"].$patch({ param: { id: i.id }, json: body as never }))).import);
+    } catch (e) {
+      form.set(e);
+    }
+  }
+
+  function follow(id: string) {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      const r = await fetchImport(id).catch((e) => (form.set(e), null));
+      if (!r) return;
+      setImp(r.import);
+      if (r.import.status === "saving") follow(id);
+      else if (r.import.status === "ready" && r.import.saved > 0) props.setW("importId", id);
+    }, 700);
+  }
+
+  async function save() {
+    const i = imp();
+    if (!i) return;
+    form.clear();
+    setBusy(true);
+    try {
+      const r = await data(api.imports[":id"].save.$post({ param: { id: i.id } }));
+      setImp(r.import);
+      follow(i.id);
+    } catch (e) {
+      form.set(e);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const setColumn = (col: number, value: string) => {
+    const m = [...imp()!.mapping];
+    // A field fills one column: picking it here frees it elsewhere.
+    for (let k = 0; k < m.length; k++) if (value && m[k] === value) m[k] = null;
+    m[col] = (value || null) as Field | null;
+    void patch({ mapping: m });
+  };
+  const percent = () => {
+    const i = imp();
+    return i && i.progress.parts ? Math.round((100 * i.progress.parts_done) / i.progress.parts) : 0;
+  };
+
+  return (
+    <div class="csv-import" data-testid="csv-import">
+      <Show when={!imp() || imp()!.status === "uploaded" || imp()!.status === "failed"}>
+        <label
+          class="dropzone"
+          classList={{ "dropzone-active": dragging() }}
+          onDragOver={(e) => {
+            e.preventDefault();
+            setDragging(true);
+          }}
+          onDragLeave={() => setDragging(false)}
+          onDrop={(e) => {
+            e.preventDefault();
+            setDragging(false);
+            void upload(e.dataTransfer?.files[0]);
+          }}
+        >
+          <Icon name="upload" size={20} />
+          <span>{busy() ? "Reading the file…" : imp() ? "Drop another CSV file here, or choose one" : "Drop a CSV file here, or choose one"}</span>
+          <input type="file" accept=".csv,.tsv,.txt,text/csv" data-testid="csv-file" onChange={(e) => void upload(e.currentTarget.files?.[0])} disabled={busy()} />
+        </label>
+        <p class="muted small">
+          Up to 50 MB and 100,000 rows; comma, semicolon, tab or | separated; UTF-8 or Windows-1252. Needs an <strong>Email</strong> column, or{" "}
+          <strong>First name</strong>, <strong>Last name</strong> and <strong>Company</strong> (the email is then found by enrichment). Optional:{" "}
+          {(fields()?.fields ?? []).filter((f) => !["email", "first_name", "last_name", "company"].includes(f.field)).map((f) => f.label).join(", ")}.{" "}
+          <a href="/api/imports/sample.csv" download="seqflare-contacts-sample.csv">Download a sample CSV</a>
+        </p>
+      </Show>
+      <FormProblems form={form} />
+
+      <Show when={imp()}>
+        {(i) => (
+          <>
+            <p class="muted" data-testid="csv-summary">
+              <strong>{i().file_name}</strong>: {formatNumber(i().row_count)} rows, {i().delimiter === "\t" ? "tab" : `“${i().delimiter}”`} separated, {i().encoding === "utf-8" ? "UTF-8" : "Windows-1252"}
+              <Show when={i().blank_rows}> ({formatNumber(i().blank_rows)} blank rows ignored)</Show>
+            </p>
+            <For each={i().header_warnings}>{(msg) => <p class="flow-hint">{msg}</p>}</For>
+
+            <Show when={i().status === "uploaded" || i().status === "failed"}>
+              <div class="table-wrap">
+                <table class="table" data-testid="csv-mapping">
+                  <caption class="sr-only">Which contact field each column fills</caption>
+                  <thead>
+                    <tr>
+                      <th scope="col">Column in your file</th>
+                      <th scope="col">Saved as</th>
+                      <th scope="col">First row</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    <For each={i().headers}>
+                      {(h, col) => (
+                        <tr>
+                          <th scope="row">{h}</th>
+                          <td>
+                            <select aria-label={`Field for column ${h}`} value={i().mapping[col()] ?? ""} onChange={(e) => setColumn(col(), e.currentTarget.value)}>
+                              <option value="">Don't import</option>
+                              <For each={fields()?.fields ?? []}>{(f) => <option value={f.field}>{f.label}</option>}</For>
+                            </select>
+                          </td>
+                          <td class="muted cell-clip-wide">{String(((i().sample[0]?.contact ?? {}) as Record<string, unknown>)[i().mapping[col()] ?? ""] ?? "")}</td>
+                        </tr>
+                      )}
+                    </For>
+                  </tbody>
+                </table>
+              </div>
+              <Show when={i().mapping_problem}>
+                {(m) => (
+                  <div class="form-error" role="alert" data-testid="mapping-problem">
+                    <Icon name="alert" size={16} />
+                    <span>{m()}</span>
+                  </div>
+                )}
+              </Show>
+              <fieldset class="field">
+                <legend>A contact with the same email already exists</legend>
+                <For each={[["fill", "Fill its empty fields"], ["overwrite", "Overwrite with the file's values"], ["leave", "Leave it unchanged"]] as const}>
+                  {([v, label]) => (
+                    <label class="radio">
+                      <input type="radio" name="csv-match" value={v} checked={i().settings.match === v} onChange={() => void patch({ settings: { match: v } })} /> {label}
+                    </label>
+                  )}
+                </For>
+              </fieldset>
+              <div class="field">
+                <label for="csv-list">Also add them to a new list (optional)</label>
+                <input id="csv-list" type="text" maxLength={120} value={i().settings.list_name ?? ""} onChange={(e) => void patch({ settings: { list_name: e.currentTarget.value.trim() || null } })} />
+              </div>
+              <button type="button" class="btn btn-primary" disabled={busy() || !!i().mapping_problem} onClick={() => void save()} data-testid="csv-save">
+                Save {formatNumber(i().row_count)} contacts
+              </button>
+            </Show>
+
+            <Show when={i().status === "saving"}>
+              <span class="progress" role="progressbar" aria-label="Saving contacts" aria-valuemin={0} aria-valuemax={100} aria-valuenow={percent()}>
+                <span style={{ width: `${percent()}%` }} />
+              </span>
+              <p class="muted small">Saving contacts… {percent()}%</p>
+            </Show>
+            <Show when={i().status === "ready" || i().status === "failed"}>
+              <p data-testid="csv-result">{i().summary ?? i().error}</p>
+              <Show when={i().failed > 0}>
+                <a href={`/api/imports/${i().id}/errors.csv`} download="" data-testid="csv-errors">
+                  <Icon name="download" size={14} /> Download the {formatNumber(i().failed)} rows not imported, with the reason for each
+                </a>
+              </Show>
+            </Show>
+          </>
+        )}
+      </Show>
+    </div>
+  );
+}
