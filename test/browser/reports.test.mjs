@@ -1,0 +1,62 @@
+// Reports end to end: Home is the landing page; a seeded sequence's Report tab draws its charts, each
+// with a table behind it; the A/B test of the seeded workspace shows its winner.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { baseUrl, launch, signIn } from "./helpers.mjs";
+
+const SEQ1 = "0a0000000000000000000001"; // Enterprise outbound — Q4 (seeded history, finished A/B test)
+
+describe("reports", () => {
+  let browser;
+  let page;
+
+  before(async () => {
+    ({ browser, page } = await launch());
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  it("lands on Home after sign-in with credits, tasks, capacity and recent replies", async () => {
+    await signIn(page, "admin@demo.test");
+    await page.waitForURL(`${baseUrl}/`);
+    await page.getByRole("heading", { name: "Home", level: 1 }).waitFor();
+    assert.match((await page.getByTestId("home-credits").textContent()) ?? "", /Credits left\s*[\d,]+/);
+    await page.getByTestId("home-capacity").locator("li").first().waitFor();
+    assert.ok((await page.getByTestId("home-replies").locator("li").count()) > 0, "recent replies listed");
+  });
+
+  it("opens a seeded sequence's report and sees its charts, each with a table", async () => {
+    await page.goto(`${baseUrl}/sequences/${SEQ1}?tab=report`);
+    await page.getByTestId("sequence-report").waitFor();
+    assert.match((await page.getByTestId("report-sent").textContent()) ?? "", /^[1-9][\d,]*$/);
+    for (const id of ["chart-daily", "chart-rates", "chart-funnel", "chart-status"]) {
+      const chart = page.getByTestId(id);
+      await chart.locator("canvas").first().waitFor();
+      const box = await chart.locator("canvas").first().boundingBox();
+      assert.ok(box && box.width > 200 && box.height > 100, `${id} is drawn`);
+      // the accessible table behind the chart
+      await chart.getByText("Show as table").click();
+      assert.ok((await chart.locator("table tbody tr").count()) > 0, `${id} has a table`);
+    }
+    // the thresholds are named on the rates chart
+    const rates = page.getByTestId("chart-rates");
+    assert.match((await rates.getByRole("img").getAttribute("aria-label")) ?? "", /under 2% bounces and 0\.3% spam complaints/);
+    // the finished A/B test: B is the winner, significant
+    const ab = page.getByTestId("ab-tests");
+    await ab.getByText("Winner", { exact: true }).waitFor();
+    assert.match((await ab.getByTestId("ab-verdict").first().textContent()) ?? "", /B wins/);
+    // the steps table adds up: step 1 sent a positive number
+    const firstStep = page.getByTestId("report-steps").locator("tbody tr").first();
+    assert.match((await firstStep.textContent()) ?? "", /Automatic email/);
+  });
+
+  it("filters by mailbox and keeps the filter in the address", async () => {
+    const select = page.getByRole("combobox", { name: "Mailbox" });
+    const value = await select.locator("option").nth(1).getAttribute("value");
+    await select.selectOption(value);
+    await page.waitForURL(new RegExp(`mailbox_id=${value}`));
+    await page.getByTestId("report-mailboxes").locator("tbody tr").first().waitFor();
+    assert.equal(await page.getByTestId("report-mailboxes").locator("tbody tr").count(), 1);
+  });
+});
