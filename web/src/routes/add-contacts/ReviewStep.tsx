@@ -175,6 +175,11 @@ function Skipped(props: { preview: Preview }) {
             )}
           </For>
         </ul>
+        <Show when={rows().reduce((n, [, k]) => n + k, 0) > props.preview.totals.skipped}>
+          <p class="field-help" data-testid="several-reasons">
+            A contact can have several reasons ({formatNumber(props.preview.totals.with_several_reasons)} here have more than one), so these counts add up to more than the {formatNumber(props.preview.totals.skipped)} skipped.
+          </p>
+        </Show>
       </Show>
     </section>
   );
