@@ -6,23 +6,25 @@
 // refuses (a D1 change log made of triggers sees every row written); write nothing for a read; never
 // touch or show another team's rows; refuse what the document forbids.
 //
-// Deterministic: a fixed seed per route (VITE_ROUTE_WALK_SEED to change it). Runs per caller and
-// route: VITE_ROUTE_WALK_RUNS (default 2; e.g. 20 for a long walk). Only VITE_-prefixed variables
-// reach the Workers runtime the tests run in. Findings print as `ROUTE-WALK-FINDING {json}` lines;
+// Deterministic: a fixed seed per route (ROUTE_WALK_SEED=n to change it). Runs per caller and
+// route: ROUTE_WALK_RUNS (default 2; e.g. ROUTE_WALK_RUNS=20 for a long walk). Findings print as `ROUTE-WALK-FINDING {json}` lines;
 // `node test/route-walk/report.mjs <vitest output>` turns them into a de-duplicated table.
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { app } from "../worker/app";
 import { resetClock, setClock } from "../worker/lib/clock";
 import { DEMO, SIM_START } from "./fixtures";
-import { call } from "./helpers";
+import { call, env } from "./helpers";
 import { apolloRoutes, honoPath, key, NOT_WALKED, restRoutes, unknownParams, type Route } from "./route-walk/catalog";
 import { atMaxInput, errorShapeProblem, inputArb, probe, type Finding } from "./route-walk/probe";
 import { buildWorld, hiddenFrom, signIn, type World } from "./route-walk/world";
 
-const viteEnv = (import.meta as ImportMeta & { env?: Record<string, string | undefined> }).env ?? {};
-const RUNS = Number(viteEnv.VITE_ROUTE_WALK_RUNS ?? 2);
-const SEED = Number(viteEnv.VITE_ROUTE_WALK_SEED ?? 20261201);
+// ROUTE_WALK_RUNS / ROUTE_WALK_SEED (environment) reach the Workers runtime as bindings (vitest.config.ts).
+const knobs = env as unknown as { ROUTE_WALK_RUNS?: string; ROUTE_WALK_SEED?: string };
+const RUNS = Number(knobs.ROUTE_WALK_RUNS) || 2;
+const SEED = Number(knobs.ROUTE_WALK_SEED) || 20261201;
+
+console.log(`route walk: ${RUNS} runs per caller and route, seed ${SEED} (ROUTE_WALK_RUNS, ROUTE_WALK_SEED)`);
 
 // The document is read from the Worker at collection time, so each route is its own test.
 const doc = await (await call("/api/openapi.json")).json();
