@@ -16,6 +16,7 @@ import SequenceEditor from "./routes/SequenceEditor";
 import Sequences from "./routes/Sequences";
 import Settings from "./routes/Settings";
 import Tasks from "./routes/Tasks";
+import TeamReport from "./routes/TeamReport";
 import Workflows from "./routes/Workflows";
 import WorkflowEditor from "./routes/workflows/WorkflowEditor";
 import WorkflowPage from "./routes/workflows/WorkflowPage";
@@ -52,6 +53,7 @@ render(
         <Route path="/workflows/new" component={WorkflowEditor} />
         <Route path="/workflows/:id" component={WorkflowPage} />
         <Route path="/workflows/:id/edit" component={WorkflowEditor} />
+        <Route path="/reports" component={TeamReport} />
         <Route path="/credits" component={Credits} />
         <Route path="/settings" component={Settings} />
         <Route path="/schedules" component={() => <Navigate href="/settings?tab=schedules" />} />

@@ -23,6 +23,8 @@ export async function fetchTeamReport(q: { from?: string; to?: string }) {
   return (await data(api.reports.team.$get({ query: clean(q) }))).report;
 }
 
+export type TeamReportData = Awaited<ReturnType<typeof fetchTeamReport>>;
+
 export async function fetchHome() {
   return (await data(api.reports.home.$get({ query: { tz_offset_minutes: String(-new Date().getTimezoneOffset()) } }))).home;
 }

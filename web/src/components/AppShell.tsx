@@ -19,6 +19,7 @@ const NAV: { href: string; label: string; icon: IconName; badge?: "tasks" }[][] 
     { href: "/mailboxes", label: "Mailboxes", icon: "mailboxes" },
     { href: "/outbox", label: "Outbox", icon: "outbox" },
     { href: "/workflows", label: "Workflows", icon: "workflows" },
+    { href: "/reports", label: "Team report", icon: "chart" },
   ],
   [
     { href: "/credits", label: "Credits", icon: "credits" },
