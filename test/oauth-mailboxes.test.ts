@@ -218,6 +218,7 @@ describe("tokens and provider errors", () => {
     const { teamId, userId, s, account, mailboxId } = await teamWith("google");
     const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }], null);
     const [contactId] = await makeContacts(teamId, 1);
+    const cursorBefore = JSON.parse((await row(mailboxId))!.transport_config).history_id;
     await control("revoke", { account });
     await expireIn(mailboxId, 0);
     await enroll(teamId, sequenceId, [contactId!], [mailboxId]);
@@ -237,6 +238,8 @@ describe("tokens and provider errors", () => {
     const again = await signIn(s, "google", account, { mailbox_id: mailboxId });
     expect(again).toMatchObject({ id: mailboxId, error: null });
     expect((await row(mailboxId))!).toMatchObject({ status: "connected", status_reason: null });
+    // Replies that came while it was down are still read: the reply cursor was kept.
+    expect(JSON.parse((await row(mailboxId))!.transport_config).history_id).toBe(cursorBefore);
     await runUntil(now() + HOUR);
     expect((await state(account)).sent).toHaveLength(1);
     expect((await env.DB.prepare("SELECT status FROM messages WHERE sequence_id = ?").bind(sequenceId).first<any>()).status).toBe("sent");

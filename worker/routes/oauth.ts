@@ -154,7 +154,10 @@ export const oauthRoutes = router()
       if (e instanceof ApiError) return back({ connect_error: e.message });
       throw e;
     }
-    await startCursor(c.env, { id, transport: TRANSPORT_OF[provider] }, cfg.apiUrl, tokens.tokens.accessToken);
+    // A reconnected mailbox keeps its reply cursor, so replies that arrived while it was down are still
+    // read (a cursor the provider has forgotten restarts by itself); a new one starts from now.
+    const cursor = await c.env.DB.prepare("SELECT json_extract(transport_config, '$.history_id') AS h, json_extract(transport_config, '$.delta_link') AS d FROM mailboxes WHERE id = ?").bind(id).first<{ h: string | null; d: string | null }>();
+    if (!cursor?.h && !cursor?.d) await startCursor(c.env, { id, transport: TRANSPORT_OF[provider] }, cfg.apiUrl, tokens.tokens.accessToken);
     await mailboxStub(c.env, id).refresh(id);
     return back({ connected: id });
   });
