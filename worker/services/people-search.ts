@@ -1,5 +1,4 @@
 import { z } from "@hono/zod-openapi";
-import { containsSql } from "../db/contains";
 import { listParam } from "../db/in-list";
 
 /** Employee-count ranges, as Apollo's `organization_num_employees_ranges` ("1,10", "11,50", …). */
@@ -36,11 +35,81 @@ export const PEOPLE_SORTS = ["score", "name", "company", "recent_job_change"] as
  */
 export const maskEmail = (email: string) => `${email.charAt(0)}•••@${email.split("@")[1] ?? ""}`;
 
-/** FTS5 query from free text: each word a prefix term, quoted so user input can't inject syntax. */
+/** Words a search ignores: "VP of Sales" is found by "VP Sales". */
+const STOP_WORDS = new Set(["a", "an", "and", "at", "de", "for", "in", "of", "on", "the", "to", "with"]);
+
+/**
+ * The usual title synonyms, each a group of spellings (stop words left out: "head of" is "head").
+ * A query word or phrase in a group matches any spelling of the group.
+ */
+const SYNONYM_GROUPS: string[][] = [
+  ["vp", "vice president"],
+  ["svp", "senior vice president", "sr vice president", "senior vp", "sr vp"],
+  ["evp", "executive vice president", "executive vp"],
+  ["avp", "assistant vice president"],
+  ["sr", "senior"],
+  ["jr", "junior"],
+  ["mgr", "manager"],
+  ["dir", "director"],
+  ["cto", "chief technology officer", "chief technical officer"],
+  ["ceo", "chief executive officer"],
+  ["cfo", "chief financial officer"],
+  ["coo", "chief operating officer"],
+  ["cmo", "chief marketing officer"],
+  ["cro", "chief revenue officer"],
+  ["cio", "chief information officer"],
+  ["ciso", "chief information security officer"],
+  ["cpo", "chief product officer"],
+  ["hr", "human resources"],
+  ["bd", "business development", "biz dev"],
+  ["sdr", "sales development representative", "sales development rep"],
+  ["bdr", "business development representative", "business development rep"],
+  ["ae", "account executive"],
+  ["mktg", "marketing"],
+  ["ops", "operations"],
+  ["eng", "engineering", "engineer"],
+  ["swe", "software engineer"],
+  ["dev", "developer"],
+];
+
+const words = (text: string) => (text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).filter((w) => !STOP_WORDS.has(w));
+
+/** Each spelling's words → its group's spellings (as word arrays); longest spellings first. */
+const SYNONYMS: { words: string[]; group: string[][] }[] = SYNONYM_GROUPS.flatMap((g) => {
+  const group = [...new Set(g)].map(words);
+  return group.map((w) => ({ words: w, group }));
+}).sort((a, b) => b.words.length - a.words.length);
+
+/** One spelling as an FTS5 phrase: quoted; an abbreviation exact ("vp" must not match "vpn"), a word as a prefix. */
+const phrase = (w: string[]) => `"${w.join(" ")}"${w.length === 1 && w[0]!.length <= 4 ? "" : "*"}`;
+
+/**
+ * FTS5 expression for free text: stop words dropped, every remaining word (or known phrase) must
+ * match in any order, a known title word or phrase as any of its synonyms. Every term is quoted, so
+ * user input can't inject query syntax. Null when nothing searchable is left.
+ */
 export function ftsQuery(q: string): string | null {
-  const words = q.toLowerCase().match(/[\p{L}\p{N}]+/gu);
-  if (!words?.length) return null;
-  return words.slice(0, 8).map((w) => `"${w}"*`).join(" ");
+  const w = words(q).slice(0, 12);
+  if (!w.length) return null;
+  const terms: string[] = [];
+  for (let i = 0; i < w.length; ) {
+    const hit = SYNONYMS.find((s) => s.words.length && s.words.every((x, k) => w[i + k] === x));
+    if (hit) {
+      const alts = [...new Set(hit.group.map(phrase))];
+      terms.push(alts.length > 1 ? `(${alts.join(" OR ")})` : alts[0]!);
+      i += hit.words.length;
+    } else {
+      terms.push(`"${w[i]}"*`);
+      i++;
+    }
+  }
+  return terms.join(" AND ");
+}
+
+/** FTS5 expression matching any of `titles` in the title column only; null when none has a searchable word. */
+export function titlesQuery(titles: string[]): string | null {
+  const parts = titles.map(ftsQuery).filter((x): x is string => !!x);
+  return parts.length ? `title : (${parts.map((p) => `(${p})`).join(" OR ")})` : null;
 }
 
 interface Built {
@@ -63,10 +132,14 @@ export function buildPeopleWhere(f: PeopleFilters, teamId: string): Built {
     conds.push(`p.rowid IN (SELECT rowid FROM people_fts WHERE people_fts MATCH ?${params.length})`);
   }
   if (f.titles?.length) {
-    // Titles match anywhere in the title; they travel as one bound JSON array (any number of titles
-    // stays under D1's 100 bound parameters) and match by instr (D1 refuses LIKE patterns over 50 bytes).
-    params.push(listParam(f.titles));
-    conds.push(`EXISTS (SELECT 1 FROM json_each(?${params.length}) t WHERE ${containsSql("p.title", "t.value")})`);
+    // Titles match as typed ("VP Sales" finds "Vice President of Sales"): through the full-text index,
+    // in the title column only, all of them in one bound expression. Titles with no searchable word
+    // match nothing (never everything).
+    const t = titlesQuery(f.titles);
+    if (t) {
+      params.push(t);
+      conds.push(`p.rowid IN (SELECT rowid FROM people_fts WHERE people_fts MATCH ?${params.length})`);
+    } else conds.push("0");
   }
   inList("p.seniority", f.seniorities);
   inList("p.department", f.departments);
