@@ -87,3 +87,14 @@ export function ensureChromium({ facts = {}, log = console.log, env = process.en
   log(`» installed Chromium at ${plan.path}`);
   return plan.path;
 }
+
+// `node scripts/chromium.mjs`: find or install it now (npm test does this first, so a machine without
+// Chromium learns it before the long Workers-runtime suite, not after).
+if (process.argv[1] && import.meta.url === new URL(`file://${path.resolve(process.argv[1])}`).href) {
+  try {
+    console.log(`» Chromium for the browser tests: ${ensureChromium()}`);
+  } catch (err) {
+    console.error(`\n${err.message}\n`);
+    process.exit(1);
+  }
+}
