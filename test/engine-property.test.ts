@@ -27,8 +27,10 @@ const NUM_RUNS = 40;
 /**
  * Time budget for the whole property, shrinking included: a failure found is reported with the smallest
  * case shrunk so far; running out of time before NUM_RUNS passed fails too (never a silent partial run).
+ * Measured: 39-40 runs in 150 s on 2 cores at load average 11 (the send-time claim and the reconciler's
+ * checks add about 8% alarms); 240 s leaves room for a loaded CI machine.
  */
-const TIME_LIMIT_MS = 150_000;
+const TIME_LIMIT_MS = 240_000;
 
 const ZONES = ["America/New_York", "Europe/London", "Asia/Kolkata", "Australia/Sydney"] as const;
 /** Contact zones: valid ones, none, and one the runtime does not know (the engine falls back to the schedule's). */
