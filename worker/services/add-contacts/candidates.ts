@@ -178,7 +178,7 @@ export async function loadFacts(d1: D1Database, teamId: string, sequenceId: stri
         `SELECT c.id, c.person_id, c.owner_id, c.email, c.email_status, c.unsubscribed_at, c.bounced_at, c.job_changed_at, c.score, c.time_zone,
                 c.first_name, c.last_name, c.domain, c.company, s.category AS stage_category,
                 EXISTS (SELECT 1 FROM suppressions x WHERE x.team_id = c.team_id AND x.email = lower(c.email)) AS suppressed,
-                EXISTS (SELECT 1 FROM enrollments e WHERE e.sequence_id = ?3 AND e.contact_id = c.id AND (?4 IS NULL OR e.job_id IS NOT ?4)) AS in_sequence,
+                EXISTS (SELECT 1 FROM enrollments e WHERE e.sequence_id = ?3 AND e.contact_id = c.id AND e.status IN ('scheduled','active','paused','held') AND (?4 IS NULL OR e.job_id IS NOT ?4)) AS in_sequence,
                 EXISTS (SELECT 1 FROM enrollments e WHERE e.contact_id = c.id AND e.sequence_id <> ?3 AND e.status IN ('active','paused','held','scheduled')) AS active_elsewhere,
                 EXISTS (SELECT 1 FROM enrollments e WHERE e.contact_id = c.id AND e.sequence_id <> ?3 AND e.status IN ('finished','failed')) AS finished_elsewhere
            FROM contacts c LEFT JOIN contact_stages s ON s.id = c.stage_id
