@@ -1,0 +1,76 @@
+// "Add contacts → Upload CSV" end to end: a file with a few bad rows is uploaded, mapped, saved (the
+// result says what was not imported and links the error report), then added through the shared
+// options and review like any other source.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { baseUrl, launch, signIn } from "./helpers.mjs";
+
+describe("add contacts from a CSV file", () => {
+  let browser;
+  let page;
+  before(async () => {
+    ({ browser, page } = await launch());
+    await signIn(page, "admin@demo.test");
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  it("uploads a file with bad rows, explains them, and adds the good ones through the review", async () => {
+    const tag = Date.now().toString(36);
+    await page.goto(`${baseUrl}/sequences?q=${encodeURIComponent("Enterprise outbound — Q4")}`);
+    await page.getByRole("link", { name: "Enterprise outbound — Q4", exact: true }).click();
+    await page.getByTestId("sequence-name").waitFor();
+    await page.getByRole("link", { name: "Add contacts" }).click();
+    await page.waitForURL(/\/sequences\/[^/]+\/add/);
+    await page.getByRole("tab", { name: "Upload CSV" }).click();
+
+    const csv = [
+      "Work Email;Full Name;Organization;Job Title",
+      `ann.${tag}@csv.test;Ann Lee;Acme;CEO`,
+      `bo.${tag}@csv.test;Bo Chen;Acme;CTO`,
+      "not-an-email;Cy Dee;Acme;CFO",
+      `ann.${tag}@csv.test;Ann Again;Acme;CEO`,
+      `di.${tag}@csv.test;Di Fox;Acme;VP`,
+    ].join("\r\n");
+    await page.getByTestId("csv-file").setInputFiles({ name: "leads.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+    const mapping = page.getByTestId("csv-mapping");
+    await mapping.waitFor();
+    assert.match((await page.getByTestId("csv-summary").textContent()) ?? "", /5 rows, “;” separated, UTF-8/);
+    assert.equal(await page.getByLabel("Field for column Work Email").inputValue(), "email");
+    assert.equal(await page.getByLabel("Field for column Full Name").inputValue(), "full_name");
+
+    // Without an email column a name + company still finds one; without both, the screen names what is missing.
+    const remap = async (column, field) => {
+      const saved = page.waitForResponse((r) => /\/api\/imports\/[^/]+$/.test(r.url()) && r.request().method() === "PATCH");
+      await page.getByLabel(`Field for column ${column}`).selectOption(field);
+      await saved;
+    };
+    await remap("Work Email", "");
+    await remap("Organization", "");
+    await page.getByTestId("mapping-problem").waitFor();
+    assert.match((await page.getByTestId("mapping-problem").textContent()) ?? "", /missing: company/);
+    assert.equal(await page.getByTestId("csv-save").isDisabled(), true);
+    await remap("Work Email", "email");
+    await remap("Organization", "company");
+    await page.getByTestId("mapping-problem").waitFor({ state: "detached" });
+
+    await page.getByTestId("csv-save").click();
+    const result = page.getByTestId("csv-result");
+    await result.waitFor({ timeout: 30_000 });
+    assert.match((await result.textContent()) ?? "", /3 contacts ready .*2 rows not imported/);
+    const report = await page.getByTestId("csv-errors").getAttribute("href");
+    const res = await page.request.get(`${baseUrl}${report}`);
+    const text = await res.text();
+    assert.match(text, /^row,column,value,reason\r\n/);
+    assert.match(text, /4,Work Email,not-an-email,Not a valid email address/);
+    assert.match(text, /5,,ann\.[a-z0-9]+@csv\.test,Same contact as row 2/);
+    assert.match((await page.getByTestId("selection-summary").textContent()) ?? "", /CSV file/);
+
+    await page.getByRole("button", { name: "Continue" }).click();
+    await page.getByRole("heading", { name: "Send from" }).waitFor();
+    await page.getByRole("button", { name: "Review" }).click();
+    await page.getByTestId("review-totals").waitFor();
+    await page.waitForFunction(() => /3/.test(document.querySelector('[data-testid="review-totals"]')?.textContent ?? ""));
+  });
+});
