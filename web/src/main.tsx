@@ -6,6 +6,7 @@ import AddContacts from "./routes/AddContacts";
 import Contacts from "./routes/Contacts";
 import Credits from "./routes/Credits";
 import Home from "./routes/Home";
+import Imports from "./routes/Imports";
 import Lists from "./routes/Lists";
 import Login from "./routes/Login";
 import JobPage from "./routes/JobPage";
@@ -47,6 +48,7 @@ render(
         <Route path="/tasks" component={Tasks} />
         <Route path="/contacts" component={Contacts} />
         <Route path="/lists" component={Lists} />
+        <Route path="/imports" component={Imports} />
         <Route path="/mailboxes" component={Mailboxes} />
         <Route path="/outbox" component={Outbox} />
         <Route path="/workflows" component={Workflows} />

@@ -1,4 +1,5 @@
 import { query } from "@solidjs/router";
+import { api, data } from "./api";
 import { fetchJobOutcomes, fetchJobs, fetchWorkflowRuns, fetchWorkflows, fetchAllLists, fetchLists, fetchMailboxes, fetchPeopleFacets, fetchSchedules, fetchTasks, fetchTemplateVariables, fetchUsers, type ListQuery, type OutcomeFilter } from "./api";
 
 /**
@@ -24,3 +25,6 @@ export const getTaskCounts = query(async () => (await fetchTasks({ page: 1, per_
 /** The team's workflows with their last run (the list, and each workflow's page). */
 export const getWorkflows = query(() => fetchWorkflows(), "workflows");
 export const getWorkflowRuns = query((id: string, q: { page: number; per_page: number }) => fetchWorkflowRuns(id, q), "workflowRuns");
+
+/** CSV imports, newest first (a member's own; admins: the team's). */
+export const getImports = query((page: number) => data(api.imports.$get({ query: { page: String(page), per_page: "25" } })), "imports");

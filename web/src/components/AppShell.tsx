@@ -16,6 +16,7 @@ const NAV: { href: string; label: string; icon: IconName; badge?: "tasks" }[][] 
     { href: "/tasks", label: "Tasks", icon: "tasks", badge: "tasks" },
     { href: "/contacts", label: "Contacts", icon: "contacts" },
     { href: "/lists", label: "Lists", icon: "lists" },
+    { href: "/imports", label: "Imports", icon: "upload" },
     { href: "/mailboxes", label: "Mailboxes", icon: "mailboxes" },
     { href: "/outbox", label: "Outbox", icon: "outbox" },
     { href: "/workflows", label: "Workflows", icon: "workflows" },
