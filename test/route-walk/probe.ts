@@ -214,7 +214,7 @@ function pathIds(route: Route, ctx: Ctx, input: Input): PathIds {
       return { values, twin };
     }
     case "hidden": {
-      const list = [...(ctx.hidden?.get(route.ids[0]!.res) ?? [])].sort();
+      const list = [...(ctx.hidden?.get(route.ids[0]!.res) ?? [])];
       if (!list.length) return { values: chain(ctx.team, p), twin: null };
       const values = chain(ctx.team, p);
       values[0] = list[p % list.length]!;

@@ -59,6 +59,9 @@ const q = async <T = Record<string, any>>(sql: string, ...binds: unknown[]) => (
 /** An admin of Demo who owns nothing and is shared nothing: as a member, it could do no more than Riley. */
 export const BARE_ADMIN = "dd0000000000000000000b01";
 
+/** Ids of the rows the walk adds itself (fixed, so a run picks the same rows every time). */
+const FIXED = { rivalMessage: "dd0000000000000000000a01", rivalTask: "dd0000000000000000000a02", hiddenJob: "dd0000000000000000000a03", hiddenWorkflow: "dd0000000000000000000a04", hiddenMessage: "dd0000000000000000000a05" };
+
 /** Rival (the foreign team) gets one of everything Demo has, so every kind of foreign id exists. */
 async function completeRival(): Promise<void> {
   const rival = await sessionFor(DEMO.rival, DEMO.rivalAdmin);
@@ -76,9 +79,9 @@ async function completeRival(): Promise<void> {
     const t = Date.now();
     await env.DB.batch([
       env.DB.prepare("INSERT OR IGNORE INTO messages (id, team_id, enrollment_id, sequence_id, step_id, mailbox_id, contact_id, to_email, subject, body, message_id_header, raw, status, sent_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'x@rival-contact.test', 'Rival subject', 'Rival body', ?, 'Subject: Rival', 'sent', ?, ?)")
-        .bind(newId(), DEMO.rival, enr.id, seq, step, mailbox, enr.contact_id, `<${newId()}@rival.test>`, t, t),
+        .bind(FIXED.rivalMessage, DEMO.rival, enr.id, seq, step, mailbox, enr.contact_id, `<${FIXED.rivalMessage}@rival.test>`, t, t),
       env.DB.prepare("INSERT INTO tasks (id, team_id, enrollment_id, sequence_id, step_id, contact_id, assignee_id, type, note, due_at, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'call', 'Rival task', ?, 'open', ?)")
-        .bind(newId(), DEMO.rival, enr.id, seq, step, enr.contact_id, DEMO.rivalAdmin, t, t),
+        .bind(FIXED.rivalTask, DEMO.rival, enr.id, seq, step, enr.contact_id, DEMO.rivalAdmin, t, t),
     ]);
   }
 }
@@ -96,20 +99,21 @@ async function completeHidden(): Promise<void> {
   const mailbox = (await q("SELECT id FROM mailboxes WHERE team_id = ? LIMIT 1", DEMO.team))[0]!.id as string;
   const stmts = [
     env.DB.prepare("INSERT INTO jobs (id, team_id, user_id, kind, sequence_id, source, options, status, total, processed, created_at, finished_at) VALUES (?, ?, ?, 'add_contacts', ?, '{}', '{}', 'completed', 0, 0, ?, ?)")
-      .bind(newId(), DEMO.team, DEMO.rep2, seq, t, t),
+      .bind(FIXED.hiddenJob, DEMO.team, DEMO.rep2, seq, t, t),
     env.DB.prepare("INSERT INTO workflows (id, team_id, owner_id, name, sequence_id, filters, options, interval_minutes, max_per_run, active, created_at) VALUES (?, ?, ?, 'Sam''s workflow', ?, '{\"titles\":[\"CEO\"]}', '{}', 1440, 10, 0, ?)")
-      .bind(newId(), DEMO.team, DEMO.rep2, seq, t),
+      .bind(FIXED.hiddenWorkflow, DEMO.team, DEMO.rep2, seq, t),
   ];
   if (enr && step) {
     stmts.push(env.DB.prepare("INSERT OR IGNORE INTO messages (id, team_id, enrollment_id, sequence_id, step_id, mailbox_id, contact_id, to_email, subject, body, message_id_header, raw, status, sent_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'hidden@contact.test', 'Hidden subject', 'Hidden body', ?, 'Subject: Hidden', 'sent', ?, ?)")
-      .bind(newId(), DEMO.team, enr.id, seq, step, mailbox, enr.contact_id, `<${newId()}@demo.test>`, t, t));
+      .bind(FIXED.hiddenMessage, DEMO.team, enr.id, seq, step, mailbox, enr.contact_id, `<${FIXED.hiddenMessage}@demo.test>`, t, t));
   }
   await env.DB.batch(stmts);
 }
 
 async function poolOf(teamId: string): Promise<TeamPool> {
   const ids = {} as Record<Resource, string[]>;
-  for (const [res, table] of TEAM_TABLES) ids[res] = (await q(`SELECT id FROM ${table} WHERE team_id = ? ORDER BY id`, teamId)).map((r) => r.id as string);
+  // Insertion order (rowid), the same on every run: ids the Worker makes are random, so ordering by id would reshuffle picks.
+  for (const [res, table] of TEAM_TABLES) ids[res] = (await q(`SELECT id FROM ${table} WHERE team_id = ? ORDER BY rowid`, teamId)).map((r) => r.id as string);
   ids.people = (await q("SELECT id FROM people ORDER BY id LIMIT 200")).map((r) => r.id as string);
   ids.teams = [teamId];
   const group = (rows: Record<string, any>[], key: string) => {
@@ -150,15 +154,16 @@ export async function buildWorld(): Promise<World> {
 export async function hiddenFrom(teamId: string, userId: string): Promise<Map<Resource, Set<string>>> {
   const hidden = `SELECT s.id FROM sequences s WHERE s.team_id = ?1 AND s.owner_id IS NOT ?2
     AND NOT EXISTS (SELECT 1 FROM sequence_shares x WHERE x.sequence_id = s.id AND x.user_id = ?2)`;
+  // In insertion order (rowid), so picks are the same on every run.
   // One statement per resource: D1 allows only a few terms in a compound SELECT.
   const parts: [Resource, string][] = [
-    ["sequences", hidden],
-    ["steps", `SELECT id FROM steps WHERE sequence_id IN (${hidden})`],
+    ["sequences", `${hidden} ORDER BY s.rowid`],
+    ["steps", `SELECT id FROM steps WHERE sequence_id IN (${hidden}) ORDER BY rowid`],
     ["variants", `SELECT id FROM step_variants WHERE step_id IN (SELECT id FROM steps WHERE sequence_id IN (${hidden}))`],
-    ["enrollments", `SELECT id FROM enrollments WHERE sequence_id IN (${hidden})`],
-    ["messages", `SELECT id FROM messages WHERE sequence_id IN (${hidden})`],
-    ["jobs", `SELECT id FROM jobs WHERE sequence_id IN (${hidden})`],
-    ["workflows", `SELECT id FROM workflows WHERE sequence_id IN (${hidden})`],
+    ["enrollments", `SELECT id FROM enrollments WHERE sequence_id IN (${hidden}) ORDER BY rowid`],
+    ["messages", `SELECT id FROM messages WHERE sequence_id IN (${hidden}) ORDER BY rowid`],
+    ["jobs", `SELECT id FROM jobs WHERE sequence_id IN (${hidden}) ORDER BY rowid`],
+    ["workflows", `SELECT id FROM workflows WHERE sequence_id IN (${hidden}) ORDER BY rowid`],
     ["tasks", `SELECT id FROM tasks WHERE sequence_id IN (${hidden}) AND assignee_id <> ?2`],
   ];
   const results = await env.DB.batch<{ id: string }>(parts.map(([, sql]) => env.DB.prepare(sql).bind(teamId, userId)));
