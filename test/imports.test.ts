@@ -92,6 +92,17 @@ describe("CSV imports: upload and mapping", () => {
     expect(await env.DB.prepare("SELECT count(*) AS n FROM contacts WHERE email = 'zoe@x.io' AND team_id = ?").bind(s.teamId).first("n")).toBe(0);
   });
 
+  it("reads an upload sent with an Idempotency-Key byte for byte (not re-read as UTF-8 text)", async () => {
+    const { s } = await addContactsSetup();
+    const form = new FormData();
+    form.append("file", new File([new Uint8Array([...new TextEncoder().encode("Email,Name\nzoe@x.io,Zo"), 0xeb, 0x0a])], "l.csv"));
+    const res = await call("/api/imports", { method: "POST", headers: { cookie: s.cookie, "x-csrf-token": s.csrf, "idempotency-key": `up-${newId()}` }, body: form });
+    expect(res.status).toBe(201);
+    const imp = ((await res.json()) as any).import;
+    expect(imp.encoding).toBe("windows-1252");
+    expect(imp.sample[0].contact.first_name).toBe("Zoë");
+  });
+
   it("names empty and repeated headers and says so", async () => {
     const { s } = await addContactsSetup();
     const imp = await uploaded(s, "Email,,Email,Company\na@x.io,1,b@x.io,X\n");

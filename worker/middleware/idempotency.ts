@@ -28,7 +28,9 @@ export const idempotency = createMiddleware<AppEnv>(async (c, next) => {
   const caller = c.get("caller");
   caller.grants = [];
   const key = c.req.header("idempotency-key");
-  if (c.req.method !== "POST" || !key) return next();
+  // A CSV upload is not hashed: reading it as text would hold the file twice and turn bytes that are
+  // not UTF-8 into U+FFFD before the import reads them. A repeated upload only makes another unsaved import.
+  if (c.req.method !== "POST" || !key || c.req.path === "/api/imports") return next();
   if (key.length > 200) throw new ApiError("validation_failed", "Idempotency-Key is too long", { fields: [{ field: "Idempotency-Key", message: "At most 200 characters" }] });
   const d = db(c.env.DB);
   const principal = principalOf(caller);
