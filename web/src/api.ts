@@ -437,6 +437,11 @@ export function previewAddContacts(id: string, req: AddContactsRequest, q: { pag
   return data(api.sequences[":id"]["add-contacts"].preview.$post({ param: { id }, query: clean(q), json: req }, init?.signal ? { init: { signal: init.signal } } : undefined));
 }
 
+/** What blocks adding contacts to a sequence before any is picked (inactive, no step on, no mailbox). */
+export function fetchAddPreconditions(id: string) {
+  return data(api.sequences[":id"]["add-contacts"].preconditions.$get({ param: { id }, query: {} }));
+}
+
 /**
  * Commit: answers with a job to follow. The Idempotency-Key makes a retry (after a timeout, a
  * double click) return the same job instead of adding everyone twice.

@@ -4,6 +4,7 @@ import { setUnauthenticatedHandler } from "./api";
 import { AppShell } from "./components/AppShell";
 import AddContacts from "./routes/AddContacts";
 import Contacts from "./routes/Contacts";
+import People from "./routes/People";
 import Credits from "./routes/Credits";
 import Home from "./routes/Home";
 import Imports from "./routes/Imports";
@@ -46,6 +47,7 @@ render(
         <Route path="/sequences/:id/add" component={AddContacts} />
         <Route path="/jobs/:id" component={JobPage} />
         <Route path="/tasks" component={Tasks} />
+        <Route path="/people" component={People} />
         <Route path="/contacts" component={Contacts} />
         <Route path="/lists" component={Lists} />
         <Route path="/imports" component={Imports} />

@@ -1,6 +1,6 @@
 import { A, createAsync, revalidate, useParams, useSearchParams } from "@solidjs/router";
 import { createSignal, For, Match, onMount, Show, Suspense, Switch } from "solid-js";
-import { addContacts, ApiError, previewAddContacts, type Job, type OutcomeFilter, type Sequence } from "../api";
+import { addContacts, ApiError, fetchAddPreconditions, previewAddContacts, type Job, type OutcomeFilter, type Sequence } from "../api";
 import { Badge } from "../components/Badge";
 import { Icon } from "../components/Icon";
 import { ErrorPanel, errorMessage, Spinner, TableSkeleton } from "../components/Status";
@@ -12,8 +12,8 @@ import { CsvImport } from "./add-contacts/CsvImport";
 import { ListPicker } from "./add-contacts/ListPicker";
 import { OptionsStep } from "./add-contacts/OptionsStep";
 import { PeopleSearch } from "./add-contacts/PeopleSearch";
-import { ReviewStep } from "./add-contacts/ReviewStep";
-import { buildRequest, createWizard, hasSource, localInputToMs, pickedIds, type Wizard, type WizardStep } from "./add-contacts/state";
+import { Preconditions, ReviewStep } from "./add-contacts/ReviewStep";
+import { buildRequest, createWizard, hasSource, localInputToMs, pickedIds, takeHandedOffSelection, type Wizard, type WizardStep } from "./add-contacts/state";
 import { JobPanel } from "./jobs/JobPanel";
 import { getSequence } from "./SequenceEditor";
 
@@ -78,6 +78,10 @@ function selectionText(w: Wizard, listSize: (id: string) => number) {
 function Flow(props: { seq: Sequence; onJob: (j: Job) => void }) {
   const [params, setParams] = useSearchParams();
   const [w, setW] = createWizard();
+  // People picked on the People page arrive with the flow (once).
+  takeHandedOffSelection(props.seq.id, setW);
+  // What blocks this sequence shows when the flow opens, not after the whole selection was built.
+  const blockers = createAsync(() => fetchAddPreconditions(props.seq.id).catch(() => undefined));
   const lists = createAsync(() => getLists().catch(() => undefined));
   const listSize = (id: string) => lists()?.lists.find((l) => l.id === id)?.contact_count ?? 0;
 
@@ -148,6 +152,9 @@ function Flow(props: { seq: Sequence; onJob: (j: Job) => void }) {
   return (
     <>
       <Stepper current={step()} canGo={() => true} onGo={go} />
+      <Show when={step() !== "review" && (blockers()?.preconditions.length ?? 0) > 0}>
+        <Preconditions preview={blockers()!} sequenceId={props.seq.id} />
+      </Show>
       <h2 id="flow-heading" class="sr-only" tabindex="-1">
         {STEPS.find((s) => s.id === step())!.label}
       </h2>

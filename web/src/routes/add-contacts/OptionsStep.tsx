@@ -6,6 +6,7 @@ import { MailboxPickList } from "../../components/MailboxPickList";
 import { Spinner } from "../../components/Status";
 import { browserTimeZone, formatFull, formatNumber } from "../../format";
 import { getMailboxes } from "../../queries";
+import { getMe } from "../../session";
 import { localInputToMs, msToLocalInput, type Wizard } from "./state";
 
 /** Sending mailbox(es), validation, enrichment and start time: everything but the "who". */
@@ -13,8 +14,9 @@ const MAX_AHEAD_MS = 365 * 24 * 60 * 60 * 1000;
 
 export function OptionsStep(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) {
   const mailboxes = createAsync(() => getMailboxes());
-  // What "rotate" uses: the connected mailboxes you may send from (yours; an admin's: the team's).
-  const connected = () => (mailboxes()?.mailboxes ?? []).filter((m) => m.status === "connected" && m.can_send);
+  const me = createAsync(() => getMe());
+  // What "rotate" uses by default: your own connected mailboxes (never a teammate's personal inbox).
+  const connected = () => (mailboxes()?.mailboxes ?? []).filter((m) => m.status === "connected" && m.can_send && m.user_id === me()?.user.id);
   const toggleMailbox = (id: string, on: boolean) => props.setW("mailboxIds", (ids) => (on ? [...ids, id] : ids.filter((x) => x !== id)));
   const addAtMs = () => localInputToMs(props.w.addAt);
   const addAtInPast = () => props.w.when === "at" && addAtMs() !== null && addAtMs()! <= Date.now();
@@ -26,7 +28,7 @@ export function OptionsStep(props: { w: Wizard; setW: SetStoreFunction<Wizard> }
       <section class="card option-card" aria-labelledby="opt-mailboxes">
         <div class="card-header">
           <h2 id="opt-mailboxes" class="card-title">Send from</h2>
-          <p class="card-subtitle">Each new contact gets the mailbox with the most capacity left; highest-scored prospects go first.</p>
+          <p class="card-subtitle">Highest-scored prospects go first. By default only your own connected mailboxes are used.</p>
         </div>
         <div class="option-body">
           <fieldset>
@@ -34,7 +36,7 @@ export function OptionsStep(props: { w: Wizard; setW: SetStoreFunction<Wizard> }
             <label class="radio-row">
               <input type="radio" name="mailbox-mode" checked={props.w.mailboxMode === "all"} onChange={() => props.setW("mailboxMode", "all")} />
               <span>
-                <strong>Rotate over every connected mailbox you can send from</strong>
+                <strong>Rotate over your own connected mailboxes</strong>
                 <span class="muted small">
                   <Suspense fallback="…">{formatNumber(connected().length)} connected now. Recommended: spreads the load, fastest start.</Suspense>
                 </span>
@@ -61,6 +63,23 @@ export function OptionsStep(props: { w: Wizard; setW: SetStoreFunction<Wizard> }
               </fieldset>
             </Suspense>
           </Show>
+          <fieldset data-testid="rotation">
+            <legend class="field-legend">When several mailboxes send</legend>
+            <label class="radio-row">
+              <input type="radio" name="rotation" checked={props.w.rotation === "capacity"} onChange={() => props.setW("rotation", "capacity")} />
+              <span>
+                <strong>Most remaining capacity</strong>
+                <span class="muted small">Each new contact goes to the mailbox with the most room left today, counting what it already has scheduled: the fastest start.</span>
+              </span>
+            </label>
+            <label class="radio-row">
+              <input type="radio" name="rotation" checked={props.w.rotation === "even"} onChange={() => props.setW("rotation", "even")} />
+              <span>
+                <strong>Even split</strong>
+                <span class="muted small">New contacts are dealt out in turn, so each mailbox gets the same number whatever its load.</span>
+              </span>
+            </label>
+          </fieldset>
         </div>
       </section>
 

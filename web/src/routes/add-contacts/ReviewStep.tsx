@@ -32,7 +32,7 @@ export function formatLocalDate(ymd: string) {
   return new Date(y, m - 1, d).toLocaleDateString(undefined, { weekday: "short", month: "short", day: "numeric", year: y !== new Date().getFullYear() ? "numeric" : undefined });
 }
 
-function Preconditions(props: { preview: Preview; sequenceId: string }) {
+export function Preconditions(props: { preview: Pick<Preview, "preconditions">; sequenceId: string }) {
   return (
     <section class="alert alert-danger" role="alert" aria-labelledby="pre-title" data-testid="preconditions">
       <Icon name="alert" size={20} />

@@ -1,4 +1,4 @@
-import { createStore } from "solid-js/store";
+import { createStore, type SetStoreFunction } from "solid-js/store";
 import type { AddContactsRequest, EmailStatusValue, EmployeeRange, PeopleFilters, PeopleSort, Person, WarningOverrides } from "../../api";
 
 /** Apollo's seniority values, in the order people scan them (most senior first). */
@@ -89,6 +89,8 @@ export type Wizard = {
   importId: string | null;
   mailboxMode: "all" | "pick";
   mailboxIds: string[];
+  /** Over several mailboxes: most remaining capacity first, or an even split. */
+  rotation: "capacity" | "even";
   skipValidation: boolean;
   enrich: boolean;
   when: "now" | "at";
@@ -110,6 +112,7 @@ export function createWizard() {
     importId: null,
     mailboxMode: "all",
     mailboxIds: [],
+    rotation: "capacity",
     skipValidation: false,
     enrich: false,
     when: "now",
@@ -148,9 +151,33 @@ export function buildRequest(w: Wizard): AddContactsRequest {
   if (w.importId) source.import_id = w.importId;
   const req: AddContactsRequest = { source, skip_validation: w.skipValidation, enrich: w.enrich };
   if (w.mailboxMode === "pick" && w.mailboxIds.length) req.mailbox_ids = [...w.mailboxIds];
+  if (w.rotation === "even") req.rotation = "even";
   const overrides = Object.fromEntries(Object.entries(w.overrides).filter(([, on]) => on)) as WarningOverrides;
   if (Object.keys(overrides).length) req.overrides = overrides;
   const at = w.when === "at" ? localInputToMs(w.addAt) : null;
   if (at !== null) req.add_at = at;
   return req;
+}
+
+const HANDOFF_KEY = "seqflare.add-contacts.handoff";
+
+/** People picked outside a sequence (the People page), carried into one sequence's add-contacts flow. */
+export function handOffSelection(w: Wizard, sequenceId: string) {
+  const { picked, filters, allResults, searchTotal } = w;
+  sessionStorage.setItem(HANDOFF_KEY, JSON.stringify({ sequenceId, picked, filters, allResults, searchTotal }));
+}
+
+/** Takes (once) the selection handed off to this sequence's flow; false when there was none. */
+export function takeHandedOffSelection(sequenceId: string, setW: SetStoreFunction<Wizard>): boolean {
+  const raw = sessionStorage.getItem(HANDOFF_KEY);
+  if (!raw) return false;
+  sessionStorage.removeItem(HANDOFF_KEY);
+  try {
+    const h = JSON.parse(raw) as Pick<Wizard, "picked" | "filters" | "allResults" | "searchTotal"> & { sequenceId: string };
+    if (h.sequenceId !== sequenceId) return false;
+    setW({ picked: h.picked, filters: h.filters, allResults: h.allResults, searchTotal: h.searchTotal, sourceTab: "search" });
+    return true;
+  } catch {
+    return false;
+  }
 }

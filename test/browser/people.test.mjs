@@ -1,0 +1,61 @@
+// People: the Prospect Searcher outside any sequence. A title typed as people say it ("VP Sales")
+// finds the titles as they are written ("VP of Sales"); checked people go into the add-contacts flow
+// of the sequence picked in the dialog (only active ones the user can edit), with the same review.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { baseUrl, launch, signIn } from "./helpers.mjs";
+
+const number = async (locator) => Number(((await locator.textContent()) ?? "").replace(/[^\d]/g, ""));
+
+describe("People page", () => {
+  let browser;
+  let page;
+  before(async () => {
+    ({ browser, page } = await launch());
+    await signIn(page, "admin@demo.test");
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  it("finds 'VP of Sales' for 'VP Sales', adds two checked people to a picked sequence and reviews them there", async () => {
+    await page.goto(`${baseUrl}/people`);
+    await page.getByRole("heading", { name: "People", level: 1 }).waitFor();
+    const total = page.getByTestId("people-total");
+    await total.waitFor();
+    const all = await number(total);
+    await page.getByLabel("Job title contains").fill("VP Sales");
+    await page.getByLabel("Job title contains").press("Enter");
+    await page.waitForFunction((n) => {
+      const t = Number((document.querySelector('[data-testid="people-total"]')?.textContent ?? "").replace(/[^\d]/g, ""));
+      return t > 0 && t < n && !document.querySelector(".table-card[aria-busy='true']");
+    }, all);
+    const rows = page.getByTestId("people-table").locator("tbody tr");
+    for (let i = 0; i < 2; i++) {
+      const text = (await rows.nth(i).textContent()) ?? "";
+      assert.match(text, /VP|Vice President/);
+      assert.match(text, /Sales/);
+      await rows.nth(i).getByRole("checkbox").check();
+    }
+    assert.equal(await page.getByTestId("people-selection").textContent(), "2 people selected.");
+
+    await page.getByTestId("people-add-to-sequence").click();
+    const picker = page.getByTestId("sequence-picker");
+    await picker.getByTestId("sequence-options").waitFor();
+    assert.match((await picker.textContent()) ?? "", /shared with you/);
+    await picker.getByTestId("sequence-search").fill("Enterprise outbound");
+    await picker.getByRole("button", { name: "Enterprise outbound — Q4" }).click();
+
+    await page.waitForURL(/\/sequences\/[^/]+\/add\?step=options/);
+    await page.getByRole("heading", { name: "Send from" }).waitFor();
+    assert.match((await page.getByTestId("rotation").textContent()) ?? "", /Even split/);
+    await page.getByRole("button", { name: "Review" }).click();
+    await page.getByTestId("review-totals").waitFor();
+    await page.waitForFunction(() => {
+      const b = document.querySelector('[data-testid="confirm-add"]');
+      return b && !/Updating preview/.test(b.textContent ?? "") && document.querySelector(".review")?.getAttribute("aria-busy") !== "true";
+    });
+    const sum = (await number(page.getByTestId("total-enrolled"))) + (await number(page.getByTestId("total-warned"))) + (await number(page.getByTestId("total-skipped")));
+    assert.equal(sum, 2, "the two people checked on the People page are the selection");
+  });
+});
