@@ -6,7 +6,8 @@ import { contacts, contactStages } from "../db/schema";
 import { notFound } from "../lib/errors";
 import { router } from "../lib/openapi";
 import { errorResponses, Id, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
-import { createContact, updateContact, updateStages } from "../services/contacts";
+import { contactFor, visibleSequenceRaw } from "../services/access";
+import { bulkContacts, createContact, updateContact, updateStages } from "../services/contacts";
 import { isValidTimeZone } from "../services/schedule-time";
 
 export const ContactSchema = z
@@ -133,6 +134,59 @@ export const contactRoutes = router()
     async (c) => {
       const body = c.req.valid("json");
       return c.json(await updateStages(c.env.DB, c.get("caller"), body.contact_ids, body.stage_id), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/contacts/bulk",
+      tags: ["Contacts"],
+      summary: "One action over many contacts: change owner (checked contact by contact; refused ones are reported and left unchanged), change stage, add to a list, delete",
+      request: {
+        body: jsonBody(
+          z
+            .discriminatedUnion("action", [
+              z.object({ action: z.literal("change_owner"), contact_ids: z.array(Id).min(1).max(1000), owner_id: Id.nullable() }),
+              z.object({ action: z.literal("change_stage"), contact_ids: z.array(Id).min(1).max(1000), stage_id: Id }),
+              z.object({ action: z.literal("add_to_list"), contact_ids: z.array(Id).min(1).max(1000), list_id: Id }),
+              z.object({ action: z.literal("delete"), contact_ids: z.array(Id).min(1).max(1000) }),
+            ])
+            .openapi("ContactsBulk"),
+        ),
+      },
+      responses: {
+        200: json(z.object({ updated: z.number(), refused: z.array(z.object({ contact_id: z.string(), message: z.string() })), not_found: z.array(z.string()) })),
+        404: errorResponses[404],
+        422: errorResponses[422],
+      },
+    }),
+    async (c) => {
+      const { contact_ids, ...action } = c.req.valid("json");
+      return c.json(await bulkContacts(c.env.DB, c.get("caller"), contact_ids, action), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/contacts/{id}/sequences",
+      tags: ["Contacts"],
+      summary: "The sequences a contact is in (those you may see), with their status in each",
+      request: { params: IdParam },
+      responses: {
+        200: json(z.object({ sequences: z.array(z.object({ sequence_id: z.string(), name: z.string(), active: z.boolean(), status: z.string(), reason: z.string().nullable(), current_step: z.number(), next_due_at: z.number().nullable(), added_at: z.number() })) })),
+        404: errorResponses[404],
+      },
+    }),
+    async (c) => {
+      const caller = c.get("caller");
+      const ct = await contactFor(db(c.env.DB), caller, c.req.valid("param").id);
+      const vis = visibleSequenceRaw(caller, "e.sequence_id");
+      const { results } = await c.env.DB.prepare(
+        `SELECT e.sequence_id, s.name, s.active, e.status, e.reason, e.current_step, e.next_due_at, e.created_at AS added_at
+           FROM enrollments e JOIN sequences s ON s.id = e.sequence_id
+          WHERE e.team_id = ? AND e.contact_id = ? AND ${vis.sql} ORDER BY e.created_at DESC, e.id LIMIT 200`,
+      ).bind(caller.teamId, ct.id, ...vis.params).all<{ sequence_id: string; name: string; active: number; status: string; reason: string | null; current_step: number; next_due_at: number | null; added_at: number }>();
+      return c.json({ sequences: results.map((r) => ({ ...r, active: !!r.active })) }, 200);
     },
   )
   .openapi(

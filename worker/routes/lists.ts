@@ -5,6 +5,7 @@ import { contains } from "../db/contains";
 import { IN_LIST, inChunks, listParam } from "../db/in-list";
 import { listMembers, lists } from "../db/schema";
 import { ApiError, notFound } from "../lib/errors";
+import { authorize, listFor } from "../services/access";
 import { addToLists, ensureLists } from "../services/contacts";
 import { router } from "../lib/openapi";
 import { errorResponses, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
@@ -14,6 +15,61 @@ const ListSchema = z
   .openapi("List");
 
 export const listRoutes = router()
+  .openapi(
+    createRoute({
+      method: "patch",
+      path: "/lists/{id}",
+      tags: ["Lists"],
+      summary: "Rename a list (its creator or an admin)",
+      request: { params: IdParam, body: jsonBody(z.object({ name: z.string().trim().min(1).max(120) })) },
+      responses: { 200: json(z.object({ list: ListSchema })), 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
+    }),
+    async (c) => {
+      const caller = c.get("caller");
+      const list = await listFor(c.env.DB, caller, c.req.valid("param").id);
+      const { name } = c.req.valid("json");
+      const d = db(c.env.DB);
+      const clash = await d.query.lists.findFirst({ where: and(eq(lists.teamId, caller.teamId), eq(lists.name, name)) });
+      if (clash && clash.id !== list.id) throw new ApiError("validation_failed", "A list with this name exists", { fields: [{ field: "name", message: "Pick another name" }] });
+      await d.update(lists).set({ name }).where(eq(lists.id, list.id));
+      const row = (await d.query.lists.findFirst({ where: eq(lists.id, list.id) }))!;
+      const n = (await c.env.DB.prepare("SELECT count(*) AS n FROM list_members WHERE list_id = ?").bind(list.id).first<{ n: number }>())!.n;
+      return c.json({ list: { id: row.id, name: row.name, owner_id: row.ownerId, created_at: row.createdAt, contact_count: n } }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "delete",
+      path: "/lists/{id}",
+      tags: ["Lists"],
+      summary: "Delete a list (its creator or an admin); its contacts stay",
+      request: { params: IdParam },
+      responses: { 200: json(z.object({ deleted: z.boolean() })), 403: errorResponses[403], 404: errorResponses[404] },
+    }),
+    async (c) => {
+      const list = await listFor(c.env.DB, c.get("caller"), c.req.valid("param").id);
+      await c.env.DB.batch([c.env.DB.prepare("DELETE FROM list_members WHERE list_id = ?").bind(list.id), c.env.DB.prepare("DELETE FROM lists WHERE id = ?").bind(list.id)]);
+      return c.json({ deleted: true }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/lists/{id}/members/remove",
+      tags: ["Lists"],
+      summary: "Take contacts out of a list (the contacts stay)",
+      request: { params: IdParam, body: jsonBody(z.object({ contact_ids: z.array(z.string().min(1).max(64)).min(1).max(10_000) })) },
+      responses: { 200: json(z.object({ removed: z.number() })), 404: errorResponses[404], 422: errorResponses[422] },
+    }),
+    async (c) => {
+      const caller = c.get("caller");
+      authorize(caller, "contact.edit");
+      const list = await c.env.DB.prepare("SELECT id FROM lists WHERE id = ? AND team_id = ?").bind(c.req.valid("param").id, caller.teamId).first<{ id: string }>();
+      if (!list) throw notFound("List");
+      const r = await c.env.DB.prepare(`DELETE FROM list_members WHERE list_id = ? AND contact_id IN ${IN_LIST}`).bind(list.id, listParam([...new Set(c.req.valid("json").contact_ids)])).run();
+      return c.json({ removed: r.meta.changes ?? 0 }, 200);
+    },
+  )
   .openapi(
     createRoute({
       method: "post",

@@ -32,6 +32,7 @@ export const RULES = {
   "contact.view": { who: ["member"], key: true, says: "see the team's contacts and lists" },
   "contact.edit": { who: ["member"], key: true, says: "create and edit contacts, change stages, create lists and add to them" },
   "contact.reassign": { who: ["admin", "owner"], key: false, says: "change a contact's owner (a member may take an unowned contact)" },
+  "list.manage": { who: ["admin", "owner"], key: true, says: "rename or delete a list (its creator or an admin; the contacts stay)" },
   "workflow.view": { who: ["admin", "owner", "editor", "viewer"], key: true, says: "see a workflow (as its sequence)" },
   "workflow.create": { who: ["member"], key: false, says: "create a workflow (they own it; they must be able to edit its sequence and send from its mailboxes)" },
   "workflow.manage": { who: ["admin", "owner"], key: false, says: "create, change, run, delete a workflow (and be able to edit its sequence)" },
@@ -189,6 +190,15 @@ export function assertContact(caller: Caller, action: Action, ownerId: string | 
   }
 }
 
+/** A list of the caller's team, checked for `list.manage` (rename, delete): its creator or an admin. */
+export async function listFor(d1: D1Database, caller: Caller, listId: string, action: Action = "list.manage") {
+  const l = await d1.prepare("SELECT id, owner_id, name FROM lists WHERE id = ? AND team_id = ?").bind(listId, caller.teamId).first<{ id: string; owner_id: string; name: string }>();
+  if (!l) throw notFound("List");
+  if (!allowed(caller, action, relations(caller, l.owner_id))) throw forbidden("Only the list's creator or an admin can rename or delete it");
+  record(caller, action, l.id);
+  return l;
+}
+
 export async function workflowFor(d: Db, caller: Caller, workflowId: string, action: Action = "workflow.view") {
   const w = await d.query.workflows.findFirst({ where: and(eq(workflows.id, workflowId), eq(workflows.teamId, caller.teamId)) });
   if (!w) throw notFound("Workflow");
@@ -293,6 +303,7 @@ export async function recheck(d: Db, caller: Caller, grants: readonly Grant[]) {
     else if (kind === "workflow") await workflowFor(d, caller, g.id, g.action);
     else if (kind === "task") await taskFor(d, caller, g.id);
     else if (kind === "import") await importFor(d.$client, caller, g.id);
+    else if (kind === "list") await listFor(d.$client, caller, g.id, g.action);
     else throw new ApiError("forbidden", "You don't have permission to do this");
   }
 }

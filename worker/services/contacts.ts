@@ -121,3 +121,67 @@ export async function updateStages(d1: D1Database, caller: Caller, contactIds: s
   const done = new Set(results.map((r) => r.id));
   return { updated: done.size, not_found: ids.filter((i) => !done.has(i)) };
 }
+
+export type BulkAction =
+  | { action: "change_owner"; owner_id: string | null }
+  | { action: "change_stage"; stage_id: string }
+  | { action: "add_to_list"; list_id: string }
+  | { action: "delete" };
+
+export interface BulkResult {
+  updated: number;
+  /** Contacts the caller may not change this way (e.g. another user's contact to reassign), each with why. */
+  refused: { contact_id: string; message: string }[];
+  not_found: string[];
+}
+
+/**
+ * One action over many contacts of the caller's team. Reassigning is checked contact by contact
+ * (contact.reassign: the contact's owner or an admin; a member may take an unowned one): the ones
+ * refused are reported and left unchanged, the others are changed. Deleting marks the contacts
+ * deleted (the engine never emails a deleted contact) and takes them out of every list.
+ */
+export async function bulkContacts(d1: D1Database, caller: Caller, contactIds: string[], a: BulkAction): Promise<BulkResult> {
+  authorize(caller, "contact.edit");
+  const ids = [...new Set(contactIds)];
+  if (a.action === "change_stage") return { ...(await updateStages(d1, caller, ids, a.stage_id)), refused: [] };
+  const { results } = await d1
+    .prepare(`SELECT id, owner_id FROM contacts WHERE team_id = ? AND deleted_at IS NULL AND id IN ${IN_LIST}`)
+    .bind(caller.teamId, listParam(ids))
+    .all<{ id: string; owner_id: string | null }>();
+  const found = new Map(results.map((r) => [r.id, r.owner_id]));
+  const not_found = ids.filter((i) => !found.has(i));
+  const refused: BulkResult["refused"] = [];
+  let targets = ids.filter((i) => found.has(i));
+  const t = now();
+  if (a.action === "change_owner") {
+    await checkRefs(d1, caller.teamId, { owner_id: a.owner_id });
+    targets = targets.filter((id) => {
+      try {
+        assertContact(caller, "contact.reassign", found.get(id) ?? null, a.owner_id);
+        return true;
+      } catch (e) {
+        if (!(e instanceof ApiError)) throw e;
+        refused.push({ contact_id: id, message: e.message });
+        return false;
+      }
+    });
+    if (targets.length) {
+      await d1.prepare(`UPDATE contacts SET owner_id = ?, updated_at = ? WHERE team_id = ? AND id IN ${IN_LIST}`).bind(a.owner_id, t, caller.teamId, listParam(targets)).run();
+    }
+    return { updated: targets.length, refused, not_found };
+  }
+  if (a.action === "add_to_list") {
+    const list = await d1.prepare("SELECT id FROM lists WHERE id = ? AND team_id = ?").bind(a.list_id, caller.teamId).first<{ id: string }>();
+    if (!list) throw notFound("List");
+    if (targets.length) await addToLists(d1, caller.teamId, [list.id], targets);
+    return { updated: targets.length, refused, not_found };
+  }
+  if (targets.length) {
+    await d1.batch([
+      d1.prepare(`UPDATE contacts SET deleted_at = ?, updated_at = ? WHERE team_id = ? AND id IN ${IN_LIST}`).bind(t, t, caller.teamId, listParam(targets)),
+      d1.prepare(`DELETE FROM list_members WHERE team_id = ? AND contact_id IN ${IN_LIST}`).bind(caller.teamId, listParam(targets)),
+    ]);
+  }
+  return { updated: targets.length, refused, not_found };
+}
