@@ -33,7 +33,7 @@ export const key = (r: Route) => `${r.method} ${r.prefix}${r.template}`;
 const SEGMENT: Record<string, Resource> = {
   "api-keys": "api_keys", contacts: "contacts", lists: "lists", sequences: "sequences", steps: "steps", variants: "variants",
   mailboxes: "mailboxes", schedules: "schedules", messages: "messages", tasks: "tasks", jobs: "jobs", workflows: "workflows",
-  emailer_campaigns: "sequences",
+  emailer_campaigns: "sequences", imports: "imports",
 };
 
 /** Path parameters whose name says what they name. */
@@ -130,6 +130,19 @@ export function apolloRoutes(): Route[] {
     const params: Param[] = [...template.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1]!, in: "path", schema: { type: "string" }, required: true }));
     return { api: "apollo", method, template, prefix: "/apollo/api/v1", params, body, bodyRequired: false, ids: idsOf(template, params), documented: null };
   });
+}
+
+/**
+ * Routes outside the document that the walk still calls. The OAuth callback is a browser navigation
+ * (it always answers a redirect to the Mailboxes screen, with the outcome in words), so it has no JSON
+ * contract to document; it must still never fail, whoever calls it with whatever query.
+ */
+export function extraRoutes(): Route[] {
+  const q = (name: string): Param => ({ name, in: "query", schema: { type: "string" }, required: false });
+  return [{
+    api: "rest", method: "GET", template: "/oauth/{provider}/callback", prefix: "/api", body: undefined, bodyRequired: false, ids: [], documented: null,
+    params: [{ name: "provider", in: "path", schema: { type: "string", enum: ["google", "microsoft"] }, required: true }, q("code"), q("state"), q("error"), q("error_description")],
+  }];
 }
 
 /** Worker routes the walk doesn't call, and why. */

@@ -434,7 +434,8 @@ export async function probe(route: Route, caller0: Caller, input: Input, world: 
 }
 
 function judge(a: Answer, found: (rule: string, note: string, ans?: Answer) => void, caller: Caller, world: World, b: Built, route: Route, input: Input, hidden: Ctx["hidden"]) {
-  const ok = a.status >= 200 && a.status < 300;
+  // A redirect (the OAuth callback's only answer) is not an error; 4xx and 5xx are.
+  const ok = a.status >= 200 && a.status < 400;
   if (a.status >= 500) found("server_error", `answered ${a.status}`);
   if (!ok) {
     const problem = errorShapeProblem(a.status, a.json);

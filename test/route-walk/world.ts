@@ -8,7 +8,7 @@ import { as, env } from "../helpers";
 
 export type Resource =
   | "users" | "api_keys" | "contacts" | "lists" | "stages" | "schedules" | "sequences" | "steps" | "variants"
-  | "enrollments" | "mailboxes" | "messages" | "tasks" | "jobs" | "workflows" | "people" | "teams";
+  | "enrollments" | "mailboxes" | "messages" | "tasks" | "jobs" | "workflows" | "imports" | "people" | "teams";
 
 export type TeamName = "demo" | "rival";
 
@@ -51,7 +51,7 @@ const TEAM_TABLES: [Resource, string][] = [
   ["users", "users"], ["api_keys", "api_keys"], ["contacts", "contacts"], ["lists", "lists"], ["stages", "contact_stages"],
   ["schedules", "schedules"], ["sequences", "sequences"], ["steps", "steps"], ["variants", "step_variants"],
   ["enrollments", "enrollments"], ["mailboxes", "mailboxes"], ["messages", "messages"], ["tasks", "tasks"],
-  ["jobs", "jobs"], ["workflows", "workflows"],
+  ["jobs", "jobs"], ["workflows", "workflows"], ["imports", "imports"],
 ];
 
 const q = async <T = Record<string, any>>(sql: string, ...binds: unknown[]) => (await env.DB.prepare(sql).bind(...binds).all<T>()).results;
