@@ -67,10 +67,17 @@ describe("add contacts from a CSV file", () => {
     assert.match(text, /5,,ann\.[a-z0-9]+@csv\.test,Same contact as row 2/);
     assert.match((await page.getByTestId("selection-summary").textContent()) ?? "", /CSV file/);
 
+
     await page.getByRole("button", { name: "Continue" }).click();
     await page.getByRole("heading", { name: "Send from" }).waitFor();
     await page.getByRole("button", { name: "Review" }).click();
     await page.getByTestId("review-totals").waitFor();
     await page.waitForFunction(() => /3/.test(document.querySelector('[data-testid="review-totals"]')?.textContent ?? ""));
+
+    // The Imports page lists the file with what it saved and a link to the rows it did not.
+    await page.getByRole("link", { name: "Imports", exact: true }).click();
+    const row = page.getByTestId("imports-table").locator("tbody tr").first();
+    await row.waitFor();
+    assert.match((await row.textContent()) ?? "", /leads\.csv.*Ready.*5.*3.*2/s);
   });
 });

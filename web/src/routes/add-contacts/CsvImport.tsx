@@ -47,15 +47,20 @@ export function CsvImport(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) 
     }
   }
 
-  async function patch(body: Record<string, unknown>) {
+  // Changes are sent one after the other, so a quick second change never overtakes (or undoes) the first.
+  let queue: Promise<void> = Promise.resolve();
+  function patch(body: Record<string, unknown>) {
     const i = imp();
-    if (!i) return;
+    if (!i) return queue;
     form.clear();
-    try {
-      setImp((await data(api.imports[":id"].$patch({ param: { id: i.id }, json: body as never }))).import);
-    } catch (e) {
-      form.set(e);
-    }
+    queue = queue.then(async () => {
+      try {
+        setImp((await data(api.imports[":id"].$patch({ param: { id: i.id }, json: body as never }))).import);
+      } catch (e) {
+        form.set(e);
+      }
+    });
+    return queue;
   }
 
   function follow(id: string) {
@@ -90,6 +95,7 @@ export function CsvImport(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) 
     // A field fills one column: picking it here frees it elsewhere.
     for (let k = 0; k < m.length; k++) if (value && m[k] === value) m[k] = null;
     m[col] = (value || null) as Field | null;
+    setImp({ ...imp()!, mapping: m }); // shown at once; the answer brings the preview and any problem
     void patch({ mapping: m });
   };
   const percent = () => {
