@@ -108,3 +108,18 @@ describe("a contact's sequences", () => {
     expect((await as(y.s, "GET", `/api/contacts/${c}/sequences`)).status).toBe(404);
   });
 });
+
+describe("contacts: filters", () => {
+  it("lists only a list's members with list_id, and only a stage's contacts with stage_id", async () => {
+    const x = await addContactsSetup();
+    const ids = await makeContacts(x.teamId, 4);
+    const list = await makeList(x.teamId, x.userId, ids.slice(0, 2));
+    await env.DB.prepare("UPDATE contacts SET stage_id = ? WHERE id = ?").bind(`${x.teamId}-dnc`, ids[3]).run();
+    const inList = await json(await as(x.s, "GET", `/api/contacts?list_id=${list}`));
+    expect(inList.contacts.map((c: any) => c.id).sort()).toEqual(ids.slice(0, 2).sort());
+    const dnc = await json(await as(x.s, "GET", `/api/contacts?stage_id=${x.teamId}-dnc`));
+    expect(dnc.contacts.map((c: any) => c.id)).toEqual([ids[3]]);
+    const y = await addContactsSetup();
+    expect((await json(await as(y.s, "GET", `/api/contacts?list_id=${list}`))).contacts).toEqual([]);
+  });
+});

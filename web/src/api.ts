@@ -191,9 +191,28 @@ export function fetchUsers() {
 
 // ---------- Contacts, lists, API keys ----------
 
-export type ContactQuery = { page: number; per_page: number; q?: string; sort?: "created_at" | "name" | "score" };
+export type ContactQuery = { page: number; per_page: number; q?: string; sort?: "created_at" | "name" | "score"; list_id?: string; stage_id?: string; owner_id?: string };
 export function fetchContacts(q: ContactQuery) {
   return data(api.contacts.$get({ query: clean(q) }));
+}
+
+export async function fetchContact(id: string) {
+  return (await data(api.contacts[":id"].$get({ param: { id } }))).contact;
+}
+
+/** The sequences a contact is in (those you may see), with their status in each. */
+export async function fetchContactSequences(id: string) {
+  return (await data(api.contacts[":id"].sequences.$get({ param: { id } }))).sequences;
+}
+
+export type ContactsBulk = Parameters<typeof api.contacts.bulk.$post>[0]["json"];
+/** One action over many contacts; refused ones (e.g. another user's contact to reassign) come back with why. */
+export function bulkContacts(body: ContactsBulk) {
+  return data(api.contacts.bulk.$post({ json: body }));
+}
+
+export function fetchContactStages() {
+  return data(api["contact-stages"].$get());
 }
 
 export type ListQuery = { page: number; per_page: number; q?: string };

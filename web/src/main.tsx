@@ -5,6 +5,7 @@ import { AppShell } from "./components/AppShell";
 import AddContacts from "./routes/AddContacts";
 import Contacts from "./routes/Contacts";
 import People from "./routes/People";
+import ContactPage from "./routes/ContactPage";
 import Credits from "./routes/Credits";
 import Home from "./routes/Home";
 import Imports from "./routes/Imports";
@@ -49,6 +50,7 @@ render(
         <Route path="/tasks" component={Tasks} />
         <Route path="/people" component={People} />
         <Route path="/contacts" component={Contacts} />
+        <Route path="/contacts/:id" component={ContactPage} />
         <Route path="/lists" component={Lists} />
         <Route path="/imports" component={Imports} />
         <Route path="/mailboxes" component={Mailboxes} />

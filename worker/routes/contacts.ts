@@ -85,7 +85,9 @@ async function one(d1: D1Database, teamId: string, id: string) {
 
 const ContactQuery = Pagination.extend({
   q: z.string().trim().max(200).optional().openapi({ description: "Name, email or company contains" }),
-  owner_id: z.string().optional(),
+  owner_id: z.string().max(64).optional(),
+  list_id: z.string().max(64).optional().openapi({ description: "Only the members of this list" }),
+  stage_id: z.string().max(64).optional(),
   sort: z.enum(["created_at", "name", "score"]).default("created_at"),
 });
 
@@ -203,6 +205,8 @@ export const contactRoutes = router()
       const teamId = c.get("caller").teamId;
       const conds = [eq(contacts.teamId, teamId), isNull(contacts.deletedAt)];
       if (q.owner_id) conds.push(eq(contacts.ownerId, q.owner_id));
+      if (q.stage_id) conds.push(eq(contacts.stageId, q.stage_id));
+      if (q.list_id) conds.push(sql`${contacts.id} IN (SELECT contact_id FROM list_members WHERE list_id = ${q.list_id} AND team_id = ${teamId})`);
       if (q.q) {
         conds.push(or(contains(contacts.firstName, q.q), contains(contacts.lastName, q.q), contains(contacts.email, q.q), contains(contacts.company, q.q))!);
       }

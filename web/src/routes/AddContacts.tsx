@@ -72,6 +72,7 @@ function selectionText(w: Wizard, listSize: (id: string) => number) {
     parts.push(`${plural(w.listIds.length, "list")} (${plural(size, "contact")})`);
   }
   if (w.importId) parts.push("The saved contacts of the CSV file");
+  if (w.contactIds.length) parts.push(`${plural(w.contactIds.length, "contact")} chosen`);
   return parts.join(" + ");
 }
 

@@ -1,6 +1,11 @@
-import { createAsync, query, useIsRouting, useSearchParams } from "@solidjs/router";
+import { A, createAsync, query, revalidate, useIsRouting, useNavigate, useSearchParams } from "@solidjs/router";
 import { createSignal, For, onCleanup, Show, Suspense } from "solid-js";
-import { fetchContacts, type Contact, type ContactQuery } from "../api";
+import { bulkContacts, fetchContacts, fetchContactStages, fetchUsers, type Contact, type ContactQuery, type ContactsBulk } from "../api";
+import { ConfirmDialog } from "../components/ConfirmDialog";
+import { notify } from "../components/Toast";
+import { getLists } from "../queries";
+import { handOffContacts } from "./add-contacts/state";
+import { SequencePicker } from "./people/SequencePicker";
 import { Badge } from "../components/Badge";
 import { EmailStatusBadge } from "../components/EmailStatus";
 import { EmptyState } from "../components/EmptyState";
@@ -8,7 +13,7 @@ import { Icon } from "../components/Icon";
 import { PageHeader } from "../components/PageHeader";
 import { Pagination } from "../components/Pagination";
 import { Score } from "../components/Score";
-import { TableSkeleton } from "../components/Status";
+import { errorMessage, TableSkeleton } from "../components/Status";
 import { formatDate, formatNumber } from "../format";
 import { usePageTitle } from "../title";
 
@@ -72,6 +77,33 @@ export default function Contacts() {
 
   const result = createAsync(() => getContacts({ page: page(), per_page: perPage(), q: q() || undefined, sort: sort() }));
 
+  // Selection: contacts checked on this page (kept across pages until cleared).
+  const navigate = useNavigate();
+  const [selected, setSelected] = createSignal<Set<string>>(new Set());
+  const toggle = (id: string, on: boolean) => setSelected((s) => { const n = new Set(s); if (on) n.add(id); else n.delete(id); return n; });
+  const pageIds = () => result()?.contacts.map((c) => c.id) ?? [];
+  const allOnPage = () => pageIds().length > 0 && pageIds().every((id) => selected().has(id));
+  const [picking, setPicking] = createSignal(false);
+  const [confirmDelete, setConfirmDelete] = createSignal(false);
+  const [busy, setBusy] = createSignal(false);
+  const users = createAsync(() => fetchUsers().catch(() => undefined));
+  const stages = createAsync(() => fetchContactStages().catch(() => undefined));
+  const lists = createAsync(() => getLists().catch(() => undefined));
+  const run = async (body: { action: ContactsBulk["action"]; list_id?: string; owner_id?: string; stage_id?: string }, done: string) => {
+    setBusy(true);
+    try {
+      const r = await bulkContacts({ ...body, contact_ids: [...selected()] } as ContactsBulk);
+      const refused = r.refused.length ? ` ${r.refused.length} refused: ${r.refused[0]!.message}` : "";
+      notify(`${formatNumber(r.updated)} ${done}.${refused}`, r.refused.length ? "danger" : "success");
+      setSelected(new Set<string>());
+      await revalidate([getContacts.key, getLists.key]);
+    } catch (e) {
+      notify(errorMessage(e), "danger");
+    } finally {
+      setBusy(false);
+    }
+  };
+
   const [draft, setDraft] = createSignal(q());
   let timer: ReturnType<typeof setTimeout> | undefined;
   onCleanup(() => clearTimeout(timer));
@@ -134,6 +166,57 @@ export default function Contacts() {
         </div>
       </div>
 
+      <Show when={selected().size > 0}>
+        <div class="toolbar bulk-bar" role="region" aria-label="Selected contacts" data-testid="contacts-bulk">
+          <strong>{formatNumber(selected().size)} selected</strong>
+          <button type="button" class="btn btn-primary btn-sm" disabled={busy()} onClick={() => setPicking(true)}>Add to sequence</button>
+          <label class="inline-select">
+            <span>Add to list</span>
+            <select disabled={busy()} data-testid="bulk-list" onChange={(e) => { const v = e.currentTarget.value; e.currentTarget.value = ""; if (v) void run({ action: "add_to_list", list_id: v }, "added to the list"); }}>
+              <option value="">Choose…</option>
+              <For each={lists()?.lists ?? []}>{(l) => <option value={l.id}>{l.name}</option>}</For>
+            </select>
+          </label>
+          <label class="inline-select">
+            <span>Owner</span>
+            <select disabled={busy()} data-testid="bulk-owner" onChange={(e) => { const v = e.currentTarget.value; e.currentTarget.value = ""; if (v) void run({ action: "change_owner", owner_id: v }, "reassigned"); }}>
+              <option value="">Change…</option>
+              <For each={users()?.users ?? []}>{(u) => <option value={u.id}>{u.name}</option>}</For>
+            </select>
+          </label>
+          <label class="inline-select">
+            <span>Stage</span>
+            <select disabled={busy()} data-testid="bulk-stage" onChange={(e) => { const v = e.currentTarget.value; e.currentTarget.value = ""; if (v) void run({ action: "change_stage", stage_id: v }, "moved"); }}>
+              <option value="">Change…</option>
+              <For each={stages()?.contact_stages ?? []}>{(s) => <option value={s.id}>{s.name}</option>}</For>
+            </select>
+          </label>
+          <button type="button" class="btn btn-danger btn-sm" disabled={busy()} onClick={() => setConfirmDelete(true)}>Delete</button>
+          <button type="button" class="btn btn-ghost btn-sm" onClick={() => setSelected(new Set<string>())}>Clear</button>
+        </div>
+      </Show>
+      <SequencePicker
+        open={picking()}
+        title={`Add ${formatNumber(selected().size)} contacts to a sequence`}
+        onClose={() => setPicking(false)}
+        onPick={(s) => {
+          handOffContacts([...selected()], s.id);
+          setPicking(false);
+          navigate(`/sequences/${s.id}/add?step=options`);
+        }}
+      />
+      <ConfirmDialog
+        open={confirmDelete()}
+        title={`Delete ${formatNumber(selected().size)} contacts?`}
+        confirmLabel="Delete"
+        danger
+        busy={busy()}
+        onConfirm={() => { setConfirmDelete(false); void run({ action: "delete" }, "deleted"); }}
+        onCancel={() => setConfirmDelete(false)}
+      >
+        They leave every list and are never emailed again by any sequence.
+      </ConfirmDialog>
+
       <Suspense fallback={<TableSkeleton columns={6} label="Loading contacts…" />}>
         <Show when={result()}>
           {(r) => (
@@ -169,6 +252,9 @@ export default function Contacts() {
                     <caption class="sr-only">Contacts, page {r().pagination.page} of {r().pagination.total_pages}</caption>
                     <thead>
                       <tr>
+                        <th scope="col" class="cell-check">
+                          <input type="checkbox" aria-label="Select every contact on this page" checked={allOnPage()} onChange={(e) => { const on = e.currentTarget.checked; for (const id of pageIds()) toggle(id, on); }} />
+                        </th>
                         <th scope="col">Name</th>
                         <th scope="col">Title</th>
                         <th scope="col">Company</th>
@@ -181,9 +267,12 @@ export default function Contacts() {
                       <For each={r().contacts}>
                         {(c) => (
                           <tr>
+                            <td class="cell-check">
+                              <input type="checkbox" aria-label={`Select ${`${c.first_name} ${c.last_name}`.trim() || c.email || "contact"}`} checked={selected().has(c.id)} onChange={(e) => toggle(c.id, e.currentTarget.checked)} />
+                            </td>
                             <td>
                               <div class="person-name">
-                                <span class="cell-strong">{`${c.first_name} ${c.last_name}`.trim() || <span class="muted">(no name)</span>}</span>
+                                <A href={`/contacts/${c.id}`} class="cell-strong">{`${c.first_name} ${c.last_name}`.trim() || "(no name)"}</A>
                                 <ContactFlags contact={c} />
                               </div>
                             </td>

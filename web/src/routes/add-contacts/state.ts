@@ -85,6 +85,8 @@ export type Wizard = {
   /** Total of the current search, for the summary while `allResults` is on. */
   searchTotal: number;
   listIds: string[];
+  /** Saved contacts chosen on the Contacts page, a list or a contact's page. */
+  contactIds: string[];
   /** An uploaded CSV whose contacts are saved (the "Upload CSV" tab). */
   importId: string | null;
   mailboxMode: "all" | "pick";
@@ -109,6 +111,7 @@ export function createWizard() {
     allResults: false,
     searchTotal: 0,
     listIds: [],
+    contactIds: [],
     importId: null,
     mailboxMode: "all",
     mailboxIds: [],
@@ -124,7 +127,7 @@ export function createWizard() {
 export const pickedIds = (w: Wizard) => Object.keys(w.picked);
 
 /** Something to add was chosen: people, a whole search or lists. */
-export const hasSource = (w: Wizard) => w.allResults || pickedIds(w).length > 0 || w.listIds.length > 0 || !!w.importId;
+export const hasSource = (w: Wizard) => w.allResults || pickedIds(w).length > 0 || w.listIds.length > 0 || !!w.importId || w.contactIds.length > 0;
 
 /** `datetime-local` value → epoch ms (the browser's zone), or null when empty or invalid. */
 export function localInputToMs(v: string): number | null {
@@ -149,6 +152,7 @@ export function buildRequest(w: Wizard): AddContactsRequest {
   if (ids.length) source.people_ids = ids;
   if (w.listIds.length) source.list_ids = [...w.listIds];
   if (w.importId) source.import_id = w.importId;
+  if (w.contactIds.length) source.contact_ids = [...w.contactIds];
   const req: AddContactsRequest = { source, skip_validation: w.skipValidation, enrich: w.enrich };
   if (w.mailboxMode === "pick" && w.mailboxIds.length) req.mailbox_ids = [...w.mailboxIds];
   if (w.rotation === "even") req.rotation = "even";
@@ -164,7 +168,12 @@ const HANDOFF_KEY = "seqflare.add-contacts.handoff";
 /** People picked outside a sequence (the People page), carried into one sequence's add-contacts flow. */
 export function handOffSelection(w: Wizard, sequenceId: string) {
   const { picked, filters, allResults, searchTotal } = w;
-  sessionStorage.setItem(HANDOFF_KEY, JSON.stringify({ sequenceId, picked, filters, allResults, searchTotal }));
+  sessionStorage.setItem(HANDOFF_KEY, JSON.stringify({ sequenceId, picked, filters, allResults, searchTotal, contactIds: [] }));
+}
+
+/** Saved contacts (Contacts page, a list, a contact's page) carried into one sequence's add-contacts flow. */
+export function handOffContacts(contactIds: string[], sequenceId: string) {
+  sessionStorage.setItem(HANDOFF_KEY, JSON.stringify({ sequenceId, picked: {}, filters: emptyFilters(), allResults: false, searchTotal: 0, contactIds }));
 }
 
 /** Takes (once) the selection handed off to this sequence's flow; false when there was none. */
@@ -173,9 +182,9 @@ export function takeHandedOffSelection(sequenceId: string, setW: SetStoreFunctio
   if (!raw) return false;
   sessionStorage.removeItem(HANDOFF_KEY);
   try {
-    const h = JSON.parse(raw) as Pick<Wizard, "picked" | "filters" | "allResults" | "searchTotal"> & { sequenceId: string };
+    const h = JSON.parse(raw) as Pick<Wizard, "picked" | "filters" | "allResults" | "searchTotal" | "contactIds"> & { sequenceId: string };
     if (h.sequenceId !== sequenceId) return false;
-    setW({ picked: h.picked, filters: h.filters, allResults: h.allResults, searchTotal: h.searchTotal, sourceTab: "search" });
+    setW({ picked: h.picked, filters: h.filters, allResults: h.allResults, searchTotal: h.searchTotal, contactIds: h.contactIds ?? [], sourceTab: "search" });
     return true;
   } catch {
     return false;

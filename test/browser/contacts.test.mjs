@@ -1,0 +1,63 @@
+// Contacts: rows open a contact's page (details, their sequences, "Add to sequence" through the
+// sequence picker into that sequence's add-contacts flow); rows can be checked for bulk actions.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { baseUrl, launch, signIn } from "./helpers.mjs";
+
+const number = async (locator) => Number(((await locator.textContent()) ?? "").replace(/[^\d]/g, ""));
+
+describe("Contacts and a contact's page", () => {
+  let browser;
+  let page;
+  before(async () => {
+    ({ browser, page } = await launch());
+    await signIn(page, "admin@demo.test");
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  it("opens a contact, shows their details and sequences, and adds them to a picked sequence through the same review", async () => {
+    await page.goto(`${baseUrl}/contacts?sort=score`);
+    const first = page.locator("table tbody tr").first().getByRole("link");
+    await first.waitFor();
+    const name = ((await first.textContent()) ?? "").trim();
+    await first.click();
+    await page.waitForURL(/\/contacts\/[^/]+$/);
+    await page.getByRole("heading", { name, level: 1 }).waitFor();
+    await page.getByTestId("contact-details").waitFor();
+    assert.match((await page.getByTestId("contact-details").textContent()) ?? "", /Owner/);
+    await page.getByRole("heading", { name: "Sequences" }).waitFor();
+
+    await page.getByTestId("contact-add-to-sequence").click();
+    const picker = page.getByTestId("sequence-picker");
+    await picker.getByTestId("sequence-options").waitFor();
+    await picker.getByTestId("sequence-search").fill("Enterprise outbound");
+    await picker.getByRole("button", { name: "Enterprise outbound — Q4" }).click();
+    await page.waitForURL(/\/sequences\/[^/]+\/add\?step=options/);
+    await page.getByRole("button", { name: "Review" }).click();
+    await page.getByTestId("review-totals").waitFor();
+    await page.waitForFunction(() => {
+      const b = document.querySelector('[data-testid="confirm-add"]');
+      return b && !/Updating preview/.test(b.textContent ?? "") && document.querySelector(".review")?.getAttribute("aria-busy") !== "true";
+    });
+    const sum = (await number(page.getByTestId("total-enrolled"))) + (await number(page.getByTestId("total-warned"))) + (await number(page.getByTestId("total-skipped")));
+    assert.equal(sum, 1, "the one contact is the selection");
+  });
+
+  it("checks two contacts and moves them to another stage in one action", async () => {
+    await page.goto(`${baseUrl}/contacts?sort=name`);
+    const rows = page.locator("table tbody tr");
+    await rows.first().waitFor();
+    await rows.nth(0).getByRole("checkbox").check();
+    await rows.nth(1).getByRole("checkbox").check();
+    const bar = page.getByTestId("contacts-bulk");
+    await bar.waitFor();
+    assert.match((await bar.textContent()) ?? "", /2 selected/);
+    const stage = bar.getByTestId("bulk-stage");
+    const option = await stage.locator("option").nth(1).getAttribute("value");
+    await stage.selectOption(option);
+    await page.getByText(/2 moved\./).waitFor();
+    await bar.waitFor({ state: "detached" });
+  });
+});

@@ -1,0 +1,133 @@
+import { A, createAsync, useNavigate, useParams } from "@solidjs/router";
+import { createSignal, For, Show, Suspense } from "solid-js";
+import { fetchContact, fetchContactSequences, fetchContactStages, fetchUsers } from "../api";
+import { EmailStatusBadge } from "../components/EmailStatus";
+import { PageHeader } from "../components/PageHeader";
+import { Score } from "../components/Score";
+import { ErrorPanel, TableSkeleton } from "../components/Status";
+import { formatDate, formatDateTime } from "../format";
+import { usePageTitle } from "../title";
+import { handOffContacts } from "./add-contacts/state";
+import { SequencePicker } from "./people/SequencePicker";
+
+const STATUS_LABEL: Record<string, string> = { scheduled: "Scheduled", active: "Active", paused: "Paused", held: "Held", finished: "Finished", failed: "Failed", removed: "Removed" };
+
+/** One contact: details, the sequences they are in and their status in each, and "Add to sequence". */
+export default function ContactPage() {
+  const params = useParams();
+  const navigate = useNavigate();
+  const contact = createAsync(() => fetchContact(params.id!));
+  const sequences = createAsync(() => fetchContactSequences(params.id!));
+  const users = createAsync(() => fetchUsers().catch(() => undefined));
+  const stages = createAsync(() => fetchContactStages().catch(() => undefined));
+  const [picking, setPicking] = createSignal(false);
+  const name = () => {
+    const c = contact();
+    return c ? `${c.first_name} ${c.last_name}`.trim() || c.email || "Contact" : "Contact";
+  };
+  usePageTitle(name());
+  const ownerName = (id: string | null) => (id ? users()?.users.find((u) => u.id === id)?.name ?? "A teammate" : "Nobody");
+  const stageName = (id: string | null) => (id ? stages()?.contact_stages.find((s) => s.id === id)?.name ?? "—" : "—");
+  return (
+    <div class="page">
+      <Suspense fallback={<TableSkeleton columns={2} rows={6} label="Loading contact…" />}>
+        <Show when={contact()} fallback={<ErrorPanel error={new Error("Contact not found")} />}>
+          {(c) => (
+            <>
+              <PageHeader
+                title={name()}
+                description={[c().title, c().company].filter(Boolean).join(" at ") || undefined}
+                actions={
+                  <button type="button" class="btn btn-primary" onClick={() => setPicking(true)} data-testid="contact-add-to-sequence">
+                    Add to sequence
+                  </button>
+                }
+              />
+              <section class="card" aria-labelledby="contact-details">
+                <h2 id="contact-details" class="card-title">Details</h2>
+                <dl class="detail-list" data-testid="contact-details">
+                  <dt>Email</dt>
+                  <dd>
+                    {c().email ?? <span class="muted">No email</span>} <EmailStatusBadge status={c().email_status} />
+                  </dd>
+                  <dt>Owner</dt>
+                  <dd>{ownerName(c().owner_id)}</dd>
+                  <dt>Stage</dt>
+                  <dd>{stageName(c().stage_id)}</dd>
+                  <dt>Location</dt>
+                  <dd>{[c().city, c().country].filter(Boolean).join(", ") || "—"}</dd>
+                  <dt>Score</dt>
+                  <dd>
+                    <Score value={c().score} />
+                  </dd>
+                  <Show when={c().unsubscribed_at}>
+                    {(at) => (
+                      <>
+                        <dt>Unsubscribed</dt>
+                        <dd>{formatDate(at())}: never emailed again</dd>
+                      </>
+                    )}
+                  </Show>
+                  <Show when={c().bounced_at}>
+                    {(at) => (
+                      <>
+                        <dt>Bounced</dt>
+                        <dd>{formatDate(at())}: never emailed again</dd>
+                      </>
+                    )}
+                  </Show>
+                </dl>
+              </section>
+              <section class="card" aria-labelledby="contact-sequences">
+                <h2 id="contact-sequences" class="card-title">Sequences</h2>
+                <Show when={(sequences() ?? []).length > 0} fallback={<p class="card-empty">Not in any sequence you can see.</p>}>
+                  <div class="table-wrap">
+                    <table class="table" data-testid="contact-sequences-table">
+                      <thead>
+                        <tr>
+                          <th scope="col">Sequence</th>
+                          <th scope="col">Status</th>
+                          <th scope="col" class="num">Step</th>
+                          <th scope="col">Added</th>
+                        </tr>
+                      </thead>
+                      <tbody>
+                        <For each={sequences()}>
+                          {(s) => (
+                            <tr>
+                              <td>
+                                <A href={`/sequences/${s.sequence_id}`}>{s.name}</A>
+                              </td>
+                              <td>
+                                {STATUS_LABEL[s.status] ?? s.status}
+                                <Show when={s.reason}>
+                                  <span class="muted small"> ({s.reason})</span>
+                                </Show>
+                              </td>
+                              <td class="num">{s.current_step}</td>
+                              <td class="cell-nowrap">{formatDateTime(s.added_at)}</td>
+                            </tr>
+                          )}
+                        </For>
+                      </tbody>
+                    </table>
+                  </div>
+                </Show>
+              </section>
+              <SequencePicker
+                open={picking()}
+                title={`Add ${name()} to a sequence`}
+                onClose={() => setPicking(false)}
+                onPick={(s) => {
+                  handOffContacts([c().id], s.id);
+                  setPicking(false);
+                  navigate(`/sequences/${s.id}/add?step=options`);
+                }}
+              />
+            </>
+          )}
+        </Show>
+      </Suspense>
+    </div>
+  );
+}
