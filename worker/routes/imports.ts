@@ -113,7 +113,7 @@ export const importRoutes = router()
       tags: ["Imports"],
       summary: "Your uploaded files, newest first (admins: the team's)",
       request: { query: Pagination },
-      responses: { 200: json(z.object({ imports: z.array(ImportSchema), pagination: PaginationMeta })) },
+      responses: { 200: json(z.object({ imports: z.array(ImportSchema), pagination: PaginationMeta })), 422: errorResponses[422] },
     }),
     async (c) => {
       const caller = c.get("caller");
