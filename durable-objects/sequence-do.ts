@@ -9,6 +9,7 @@ import { flushEnrollmentMirror, type MirrorRow } from "../worker/services/enroll
 import { isEmailStep, loadSequenceConfig, nextEnabledStep, type SequenceConfig, type StepConfig } from "../worker/services/sequence-config";
 import { addWait, nextWindowStart } from "../worker/services/schedule-time";
 import { createTasks } from "../worker/services/tasks";
+import { sha256Hex } from "../worker/lib/crypto";
 
 /** One contact to enroll (the add-contacts pipeline has already validated it). */
 export interface EnrollItem {
@@ -323,6 +324,111 @@ export class SequenceDO extends DurableObject<Env> {
     return changed;
   }
 
+  /**
+   * Restart enrollments from step 1 (or the step at `stepPos`), without cloning the sequence: an open
+   * enrollment is closed ("restarted", its queued email withdrawn) and a new one starts at that step,
+   * its wait counted from now. The old enrollment, its results and its messages stay as history, and
+   * the new one has its own (enrollment, step) keys, so one run never gets a step twice. Repeating the
+   * same restart is harmless: the new id derives from the old id and the step.
+   */
+  async restart(sequenceId: string, teamId: string, ids: string[], stepPos: number | null, addedBy: string | null): Promise<{ id: string; outcome: "restarted" | "not_found" | "no_such_step" | "already"; newId: string | null }[]> {
+    await this.bind(sequenceId, teamId);
+    const cfg = await loadSequenceConfig(this.env.DB, sequenceId);
+    if (!cfg) throw new Error(`sequence ${sequenceId} not found`);
+    const step = stepPos === null ? nextEnabledStep(cfg.steps, null) : cfg.steps.find((s) => s.position === stepPos && s.enabled);
+    const newIds = new Map<string, string>();
+    for (const id of ids) newIds.set(id, (await sha256Hex(`restart:${id}:${stepPos ?? 1}`)).slice(0, 24));
+    const t = now();
+    const out: { id: string; outcome: "restarted" | "not_found" | "no_such_step" | "already"; newId: string | null }[] = [];
+    const withdraw: { mailboxId: string; enrollmentId: string; stepId: string }[] = [];
+    this.ctx.storage.transactionSync(() => {
+      for (const id of ids) {
+        const e = this.row(id);
+        const newId = newIds.get(id)!;
+        if (!e) { out.push({ id, outcome: "not_found", newId: null }); continue; }
+        if (!step) { out.push({ id, outcome: "no_such_step", newId: null }); continue; }
+        if (this.row(newId)) { out.push({ id, outcome: "already", newId }); continue; }
+        if (e.status === "active" || e.status === "paused" || e.status === "held") {
+          if (e.waiting === "mailbox" && e.mailbox_id && e.step_id) withdraw.push({ mailboxId: e.mailbox_id, enrollmentId: id, stepId: e.step_id });
+          this.update(id, { status: "finished", reason: "restarted", waiting: "none", finished_at: t });
+          this.sql.exec("DELETE FROM timers WHERE enrollment_id = ?", id);
+        }
+        // Another open enrollment of the same contact (re-added meanwhile): that one is the run.
+        if (this.sql.exec(`SELECT 1 FROM enrollments WHERE contact_id = ? AND status IN ${OPEN}`, e.contact_id).toArray().length) {
+          out.push({ id, outcome: "already", newId: null });
+          continue;
+        }
+        const dueAt = this.dueAfterWait(t, step, cfg);
+        this.sql.exec(
+          `INSERT INTO enrollments (id, contact_id, mailbox_id, status, step_id, step_pos, waiting, due_at, reason, score, zone, job_id, added_by, created_at, last_at, dirty)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          newId, e.contact_id, e.mailbox_id, cfg.active ? "active" : "held", step.id, step.position,
+          cfg.active ? "timer" : "none", dueAt, cfg.active ? "waiting_for_step" : "sequence_inactive",
+          e.score, e.zone, null, addedBy, t, t, ++this.rev,
+        );
+        if (cfg.active) this.sql.exec("INSERT INTO timers VALUES (?, ?)", newId, dueAt);
+        out.push({ id, outcome: "restarted", newId });
+      }
+    });
+    await this.flush(teamId, sequenceId);
+    for (const [mb, items] of groupBy(withdraw, (w) => w.mailboxId)) await mailboxStub(this.env, mb).withdraw(mb, items.map((i) => ({ enrollmentId: i.enrollmentId, stepId: i.stepId })));
+    await this.rearm();
+    return out;
+  }
+
+  /**
+   * Send the open enrollments' next emails from another mailbox. An email already queued in the old
+   * MailboxDO is taken back from it and handed to the new one; one being sent right now stays with
+   * the old mailbox ("sending_now"), so the step never goes out twice.
+   */
+  async changeMailbox(sequenceId: string, teamId: string, ids: string[], mailboxId: string): Promise<{ id: string; outcome: "changed" | "not_found" | "not_open" | "unchanged" | "sending_now"; from: string | null }[]> {
+    await this.bind(sequenceId, teamId);
+    const out = new Map<string, { id: string; outcome: "changed" | "not_found" | "not_open" | "unchanged" | "sending_now"; from: string | null }>();
+    const pending: { mailboxId: string; enrollmentId: string; stepId: string }[] = [];
+    this.ctx.storage.transactionSync(() => {
+      for (const id of ids) {
+        const e = this.row(id);
+        if (!e) out.set(id, { id, outcome: "not_found", from: null });
+        else if (e.status !== "active" && e.status !== "paused" && e.status !== "held") out.set(id, { id, outcome: "not_open", from: e.mailbox_id });
+        else if (e.mailbox_id === mailboxId) out.set(id, { id, outcome: "unchanged", from: e.mailbox_id });
+        else if (e.waiting === "mailbox" && e.mailbox_id && e.step_id) pending.push({ mailboxId: e.mailbox_id, enrollmentId: id, stepId: e.step_id });
+        else {
+          // No mailbox held it yet: a "no mailbox" hold becomes a wait for its step.
+          const patch: Partial<Row> = { mailbox_id: mailboxId };
+          if (e.status === "held" && e.reason === "no_mailbox") {
+            Object.assign(patch, { status: "active", waiting: "timer", reason: "waiting_for_step" });
+            this.sql.exec("INSERT OR REPLACE INTO timers VALUES (?, ?)", id, Math.max(now(), e.due_at ?? now()));
+          }
+          this.update(id, patch);
+          out.set(id, { id, outcome: "changed", from: e.mailbox_id });
+        }
+      }
+    });
+    for (const [mb, items] of groupBy(pending, (w) => w.mailboxId)) {
+      const pulled = new Set((await mailboxStub(this.env, mb).withdraw(mb, items.map((i) => ({ enrollmentId: i.enrollmentId, stepId: i.stepId })))).map((p) => p.enrollmentId));
+      this.ctx.storage.transactionSync(() => {
+        for (const i of items) {
+          const e = this.row(i.enrollmentId);
+          if (!e) continue;
+          const stillThere = e.waiting === "mailbox" && e.step_id === i.stepId && e.mailbox_id === mb;
+          if (stillThere && !pulled.has(e.id)) {
+            out.set(e.id, { id: e.id, outcome: "sending_now", from: mb });
+            continue;
+          }
+          if (stillThere) {
+            // Back on its step's timer, due now: the next alarm hands it to the new mailbox.
+            this.update(e.id, { mailbox_id: mailboxId, waiting: e.status === "held" ? "none" : "timer", reason: e.status === "active" ? "waiting_for_step" : e.reason });
+            if (e.status === "active") this.sql.exec("INSERT OR REPLACE INTO timers VALUES (?, ?)", e.id, now());
+          } else this.update(e.id, { mailbox_id: mailboxId });
+          out.set(e.id, { id: e.id, outcome: "changed", from: mb });
+        }
+      });
+    }
+    await this.flush(teamId, sequenceId);
+    await this.rearm();
+    return ids.map((id) => out.get(id) ?? { id, outcome: "not_found", from: null });
+  }
+
   /** The sequence was turned on: held enrollments continue where they stopped (PAGE at a time). */
   async activate(sequenceId: string, teamId: string): Promise<number> {
     await this.bind(sequenceId, teamId);
@@ -391,8 +497,9 @@ export class SequenceDO extends DurableObject<Env> {
         const claimed = this.sql.exec("DELETE FROM timers WHERE enrollment_id = ? AND run_at <= ?", stale.id, t).rowsWritten;
         let e = this.row(stale.id);
         if (!claimed || !e) continue;
-        if (e.status === "paused" && e.reason === "out_of_office") {
-          // Back from out of office: carry on with the step it was on, after that step's wait (below).
+        if (e.status === "paused") {
+          // A paused enrollment has a timer only when it was paused until a date (out of office, or a
+          // user's "pause until"): back then, it carries on with its step, after that step's wait (below).
           const waiting: Waiting = e.waiting === "mailbox" || e.waiting === "task" ? e.waiting : "timer";
           this.update(e.id, { status: "active", waiting, reason: WAITING_REASON[waiting] });
           e = this.row(e.id)!;
@@ -630,12 +737,16 @@ export class SequenceDO extends DurableObject<Env> {
   private async flush(teamId: string, sequenceId: string) {
     for (;;) {
       // In revision order: a contact's finished enrollment reaches D1 before its new one (D1's open-once index).
-      const rows = this.sql.exec("SELECT * FROM enrollments WHERE dirty > 0 ORDER BY dirty LIMIT 2000").toArray() as unknown as (Row & { dirty: number })[];
+      const rows = this.sql.exec(
+        "SELECT e.*, t.run_at AS resume_at FROM enrollments e LEFT JOIN timers t ON t.enrollment_id = e.id WHERE e.dirty > 0 ORDER BY e.dirty LIMIT 2000",
+      ).toArray() as unknown as (Row & { dirty: number; resume_at: number | null })[];
       if (!rows.length) return;
       const t = now();
       const mirror: MirrorRow[] = rows.map((r) => ({
         id: r.id, teamId, sequenceId, contactId: r.contact_id, mailboxId: r.mailbox_id, status: r.status,
-        currentStep: r.step_pos, nextDueAt: r.status === "active" ? r.due_at : null, reason: r.reason,
+        currentStep: r.step_pos,
+        // Active: when its step falls due. Paused until a date: that date (it resumes by itself then).
+        nextDueAt: r.status === "active" ? r.due_at : r.status === "paused" ? r.resume_at : null, reason: r.reason,
         jobId: r.job_id, addedBy: r.added_by, createdAt: r.created_at, updatedAt: t, finishedAt: r.finished_at,
       }));
       await flushEnrollmentMirror(this.env.DB, mirror);

@@ -1,8 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, asc, desc, eq, sql } from "drizzle-orm";
-import { inList } from "../db/in-list";
+import { containsSql } from "../db/contains";
+import { IN_LIST, listParam } from "../db/in-list";
 import { db } from "../db/client";
-import { auditLog, contacts, enrollments, mailboxes, steps } from "../db/schema";
+import { auditLog } from "../db/schema";
 import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { ApiError } from "../lib/errors";
@@ -11,6 +11,8 @@ import { errorResponses, IdParam, json, jsonBody, Pagination, PaginationMeta, pa
 import { mailboxStub, sequenceStub } from "../lib/stubs";
 import { mailboxFor, sequenceFor, visibleSequenceRaw } from "../services/access";
 import { auditEntry } from "../services/audit";
+import { commitAddContacts } from "../services/add-contacts/jobs";
+import { AddContactsRequest } from "../services/add-contacts/request";
 import { REASONS, type ReasonCode } from "../services/engine-types";
 import { nextWindowStart } from "../services/schedule-time";
 import { isEmailStep, loadSequenceConfig } from "../services/sequence-config";
@@ -26,6 +28,7 @@ const EnrollmentSchema = z
     reason_text: z.string().nullable().openapi({ description: "Why it finished or is not progressing, in words" }),
     contact: z.object({ id: z.string(), name: z.string(), email: z.string().nullable(), company: z.string().nullable() }),
     mailbox: z.object({ id: z.string(), email: z.string(), status: z.string() }).nullable(),
+    paused_until: z.number().nullable().openapi({ description: "Paused until this instant (epoch ms); it resumes by itself then" }),
     created_at: z.number(),
     finished_at: z.number().nullable(),
   })
@@ -44,11 +47,64 @@ const ScheduledEmailSchema = z
   })
   .openapi("ScheduledEmail");
 
-const EnrollmentQuery = Pagination.extend({ status: z.enum(["active", "paused", "held", "finished", "failed", "removed", "all"]).default("all") });
+/**
+ * The statuses users look for (Apollo's Sequence Status filters). They overlap as a user reads them:
+ * "bounced" and "blocked" are finished contacts with that reason; "not sent" is anything that will not
+ * go out as things are (held, no email, its mailbox disconnected or paused).
+ */
+export const ENROLLMENT_FILTERS = ["all", "active", "scheduled", "paused", "finished", "bounced", "not_sent", "blocked", "failed", "removed", "held"] as const;
+type EnrollmentFilter = (typeof ENROLLMENT_FILTERS)[number];
+const FILTER_SQL: Record<EnrollmentFilter, string> = {
+  all: "1",
+  active: "e.status = 'active'",
+  scheduled: "e.status = 'scheduled'",
+  paused: "e.status = 'paused'",
+  finished: "e.status = 'finished'",
+  bounced: "e.status = 'finished' AND e.reason = 'bounced'",
+  not_sent: "(e.status = 'held' OR (e.status = 'finished' AND e.reason = 'no_email') OR (e.status = 'active' AND mb.status IS NOT NULL AND mb.status <> 'connected'))",
+  blocked: "(e.status IN ('finished', 'held') AND e.reason IN ('unsubscribed', 'do_not_contact', 'suppressed'))",
+  failed: "e.status = 'failed'",
+  removed: "e.status = 'removed'",
+  held: "e.status = 'held'",
+};
+const SORT_SQL = {
+  updated: "e.updated_at",
+  added: "e.created_at",
+  name: "lower(trim(c.first_name || ' ' || c.last_name))",
+  email: "lower(c.email)",
+  company: "lower(c.company)",
+  status: "e.status",
+  step: "e.current_step",
+  next_action: "coalesce(e.next_due_at, 9e15)",
+} as const;
+
+const FilterSchema = z
+  .object({
+    status: z.enum(ENROLLMENT_FILTERS).default("all").openapi({ description: "active, scheduled, paused, finished, bounced, not_sent, blocked (by a sequence rule: unsubscribed, Do Not Contact, suppressed), failed, removed, held, all" }),
+    q: z.string().trim().min(1).max(200).optional().openapi({ description: "Search: name, email or company contains this" }),
+    reason: z.string().min(1).max(64).optional().openapi({ description: "Only this reason code (e.g. replied, bounced, marked_finished)" }),
+  })
+  .openapi("EnrollmentFilter");
+
+const EnrollmentQuery = Pagination.extend(FilterSchema.shape).extend({
+  sort: z.enum(Object.keys(SORT_SQL) as [keyof typeof SORT_SQL, ...(keyof typeof SORT_SQL)[]]).default("updated"),
+  order: z.enum(["asc", "desc"]).optional().openapi({ description: "Default: newest first for dates, A→Z otherwise" }),
+});
+
+/** `FROM … WHERE …` of the enrollments of a sequence matching a filter; params ?1 sequence, ?2 team, ?3 search, ?4 reason. */
+function filterSql(f: z.infer<typeof FilterSchema>) {
+  const search = `(${containsSql("trim(c.first_name || ' ' || c.last_name)", "?3")} OR ${containsSql("c.email", "?3")} OR ${containsSql("c.company", "?3")})`;
+  return `FROM enrollments e JOIN contacts c ON c.id = e.contact_id LEFT JOIN mailboxes mb ON mb.id = e.mailbox_id
+    WHERE e.sequence_id = ?1 AND e.team_id = ?2 AND ${FILTER_SQL[f.status]}
+      AND (?3 IS NULL OR ${search}) AND (?4 IS NULL OR e.reason = ?4)`;
+}
+const filterParams = (seqId: string, teamId: string, f: z.infer<typeof FilterSchema>) => [seqId, teamId, f.q ?? null, f.reason ?? null];
 
 /** The reason an active enrollment waits, refined by its mailbox's state (invariant 10). */
-function explain(reason: string | null, status: string, mailboxStatus: string | null, mailboxReason: string | null): { reason: string | null; text: string | null } {
-  if (status === "active" && reason === "queued_for_mailbox" && mailboxStatus && mailboxStatus !== "connected") {
+function explain(reason: string | null, status: string, mailboxStatus: string | null, mailboxReason: string | null, emailStep = true): { reason: string | null; text: string | null } {
+  // What will actually happen: an email waiting for its step or queued in a mailbox that can't send is held by that mailbox.
+  const waitsOnMailbox = reason === "queued_for_mailbox" || (reason === "waiting_for_step" && emailStep);
+  if (status === "active" && waitsOnMailbox && mailboxStatus && mailboxStatus !== "connected") {
     const code: ReasonCode = mailboxStatus === "paused" ? "mailbox_paused" : "mailbox_disconnected";
     return { reason: code, text: mailboxReason ? `${REASONS[code]} (${mailboxReason})` : REASONS[code] };
   }
@@ -66,6 +122,108 @@ async function forecasts(env: Env, mailboxIds: string[]) {
   return out;
 }
 
+const ACTIONS = ["pause", "resume", "finish", "remove", "restart", "move", "change-mailbox"] as const;
+type Action = (typeof ACTIONS)[number];
+const MAX_AHEAD_MS = 366 * 24 * 3_600_000;
+
+const ActionBody = z
+  .object({
+    enrollment_ids: z.array(z.string().min(1).max(64)).min(1).max(1000).optional().openapi({ description: "These enrollments (up to 1,000)" }),
+    filter: FilterSchema.optional().openapi({ description: "Every enrollment matching this filter, however many" }),
+    until: z.number().int().min(0).optional().openapi({ description: "pause: resume by itself at this instant (epoch ms, in the future, at most a year ahead)" }),
+    reason: z.enum(["marked_finished", "replied", "meeting_booked"]).optional().openapi({ description: "finish: why (default marked_finished)" }),
+    step: z.number().int().min(1).max(100).optional().openapi({ description: "restart: the step position to start from (default 1)" }),
+    to_sequence_id: z.string().min(1).max(64).optional().openapi({ description: "move: the sequence to move the contacts to (its preconditions and validation apply)" }),
+    mailbox_ids: z.array(z.string().min(1).max(64)).max(50).optional().openapi({ description: "move: mailboxes to send from in the new sequence (default: as adding contacts)" }),
+    mailbox_id: z.string().min(1).max(64).optional().openapi({ description: "change-mailbox: the mailbox to send from from now on (you must be allowed to send from it)" }),
+  })
+  .superRefine((b, ctx) => {
+    if (!!b.enrollment_ids === !!b.filter) ctx.addIssue({ code: "custom", path: ["enrollment_ids"], message: "Give either enrollment_ids or a filter (one of them)" });
+    if (b.until !== undefined && (b.until <= now() || b.until > now() + MAX_AHEAD_MS)) ctx.addIssue({ code: "custom", path: ["until"], message: "Pause until must be in the future and at most a year ahead" });
+  })
+  .openapi("EnrollmentActionRequest");
+
+const ActionResult = z
+  .object({
+    changed: z.array(z.string()),
+    unchanged: z.array(z.string()),
+    outcomes: z.record(z.string(), z.number()).openapi({ description: "How many enrollments had each outcome" }),
+    results: z.array(z.object({ id: z.string(), changed: z.boolean(), outcome: z.string(), reason: z.string().nullable(), new_id: z.string().nullable().optional() })),
+    jobs: z.array(z.string()).openapi({ description: "move: the add-contacts jobs enrolling the contacts in the target sequence" }),
+  })
+  .openapi("EnrollmentActionResult");
+
+interface Outcome { id: string; changed: boolean; outcome: string; reason: string | null; new_id?: string | null; from?: string | null }
+interface Picked { id: string; status: string; contact_id: string }
+const ACTION_PAGE = 5_000;
+
+/** The enrollments an action applies to: the ids given (all must be this sequence's), or the filter's matches a page at a time. */
+async function* selection(env: Env, seqId: string, teamId: string, body: z.infer<typeof ActionBody>): AsyncGenerator<Picked[]> {
+  if (body.enrollment_ids) {
+    const ids = [...new Set(body.enrollment_ids)];
+    const found = await env.DB.prepare(`SELECT id, status, contact_id FROM enrollments WHERE sequence_id = ? AND team_id = ? AND id IN ${IN_LIST}`)
+      .bind(seqId, teamId, listParam(ids)).all<Picked>();
+    const known = new Map(found.results.map((f) => [f.id, f]));
+    const missing = ids.filter((e) => !known.has(e));
+    if (missing.length) throw new ApiError("not_found", `${missing.length} enrollment(s) not found in this sequence`, { enrollment_ids: missing.slice(0, 20) });
+    yield ids.map((i) => known.get(i)!);
+    return;
+  }
+  const f = body.filter!;
+  // Keyset on id over a snapshot of the matching ids: an action that changes the status (pause on
+  // "active") must not make the next page skip or repeat rows.
+  const all = await env.DB.prepare(`SELECT e.id, e.status, e.contact_id ${filterSql(f)} ORDER BY e.id`).bind(...filterParams(seqId, teamId, f)).all<Picked>();
+  for (let i = 0; i < all.results.length; i += ACTION_PAGE) yield all.results.slice(i, i + ACTION_PAGE);
+}
+
+const OPEN_STATUSES = new Set(["active", "paused", "held", "scheduled"]);
+
+function why(action: Action, status: string): string {
+  if (!OPEN_STATUSES.has(status) && action !== "remove" && action !== "restart") return `Already ${status}: restart it to send the sequence again`;
+  if (action === "pause" && status === "paused") return "Already paused";
+  if (action === "resume") return `Not paused (${status})`;
+  if (action === "remove" && status === "removed") return "Already removed";
+  return `Nothing to do while ${status}`;
+}
+
+async function act(env: Env, d: ReturnType<typeof db>, caller: Caller, seq: { id: string; teamId: string }, action: Action, rows: Picked[], body: z.infer<typeof ActionBody>, targetId: string | null, mailboxId: string | null): Promise<{ results: Outcome[]; jobs: string[] }> {
+  const stub = sequenceStub(env, seq.id);
+  const ids = rows.map((r) => r.id);
+  if (action === "restart") {
+    const out = await stub.restart(seq.id, seq.teamId, ids, body.step ?? null, caller.userId ?? null);
+    return {
+      jobs: [],
+      results: out.map((o) => ({
+        id: o.id, changed: o.outcome === "restarted", outcome: o.outcome, new_id: o.newId,
+        reason: o.outcome === "no_such_step" ? `Step ${body.step ?? 1} does not exist or is turned off` : o.outcome === "already" ? "Already restarted, or the contact is in this sequence again" : null,
+      })),
+    };
+  }
+  if (action === "change-mailbox") {
+    const out = await stub.changeMailbox(seq.id, seq.teamId, ids, mailboxId!);
+    const words = { changed: null, not_found: "Not found", not_open: "Not active: nothing more will be sent", unchanged: "Already sends from this mailbox", sending_now: "Its email is being sent right now from the old mailbox; try again in a minute" } as const;
+    return { jobs: [], results: out.map((o) => ({ id: o.id, changed: o.outcome === "changed", outcome: o.outcome, reason: words[o.outcome], from: o.from })) };
+  }
+  if (action === "move") {
+    const open = rows.filter((r) => OPEN_STATUSES.has(r.status));
+    const results: Outcome[] = rows.filter((r) => !OPEN_STATUSES.has(r.status)).map((r) => ({ id: r.id, changed: false, outcome: "not_open", reason: why("move", r.status) }));
+    if (!open.length) return { results, jobs: [] };
+    // The target's preconditions and validation: the add-contacts pipeline, as when adding them by hand.
+    // It throws (nothing changed here) when the target can't take them.
+    // Being in another sequence is the point of a move (this one, closed right after, so the job sees it
+    // finished): the two "other sequence" warnings are waived; every other check and skip applies.
+    const req = AddContactsRequest.parse({ source: { contact_ids: open.map((r) => r.contact_id) }, overrides: { active_in_other_sequence: true, finished_in_other_sequence: true }, ...(body.mailbox_ids ? { mailbox_ids: body.mailbox_ids } : {}) });
+    const { job } = await commitAddContacts(env, d, caller, targetId!, req, null, "move");
+    const changed = new Set(await stub.transition(seq.id, seq.teamId, open.map((r) => r.id), "finish", "moved"));
+    for (const r of open) results.push(changed.has(r.id) ? { id: r.id, changed: true, outcome: "moved", reason: null } : { id: r.id, changed: false, outcome: "unchanged", reason: "It changed state meanwhile" });
+    return { results, jobs: [String(job.id)] };
+  }
+  const reason: ReasonCode | undefined = action === "finish" ? (body.reason ?? "marked_finished") : action === "pause" && body.until ? "paused_until" : undefined;
+  const changed = new Set(await stub.transition(seq.id, seq.teamId, ids, action, reason, action === "pause" ? body.until : undefined));
+  const done = { pause: "paused", resume: "resumed", finish: "finished", remove: "removed" }[action];
+  return { jobs: [], results: rows.map((r) => (changed.has(r.id) ? { id: r.id, changed: true, outcome: done, reason: null } : { id: r.id, changed: false, outcome: r.status === "finished" || r.status === "removed" || r.status === "failed" ? r.status : "unchanged", reason: why(action, r.status) })) };
+}
+
 export const enrollmentRoutes = router()
   .openapi(
     createRoute({
@@ -81,41 +239,48 @@ export const enrollmentRoutes = router()
       const q = c.req.valid("query");
       const d = db(c.env.DB);
       const { seq } = await sequenceFor(d, caller, c.req.valid("param").id);
-      const where = and(eq(enrollments.sequenceId, seq.id), eq(enrollments.teamId, caller.teamId), q.status === "all" ? undefined : eq(enrollments.status, q.status));
-      const [rows, total, counts] = await Promise.all([
-        d.select({ e: enrollments, c: contacts, mb: mailboxes, stepType: steps.type })
-          .from(enrollments)
-          .innerJoin(contacts, eq(contacts.id, enrollments.contactId))
-          .leftJoin(mailboxes, eq(mailboxes.id, enrollments.mailboxId))
-          .leftJoin(steps, and(eq(steps.sequenceId, enrollments.sequenceId), eq(steps.position, enrollments.currentStep)))
-          .where(where)
-          .orderBy(desc(enrollments.updatedAt), asc(enrollments.id))
-          .limit(q.per_page)
-          .offset((q.page - 1) * q.per_page),
-        d.select({ n: sql<number>`count(*)` }).from(enrollments).where(where),
-        d.select({ status: enrollments.status, n: sql<number>`count(*)` }).from(enrollments).where(eq(enrollments.sequenceId, seq.id)).groupBy(enrollments.status),
+      const from = filterSql(q);
+      const params = filterParams(seq.id, caller.teamId, q);
+      const dir = q.order ?? (q.sort === "updated" || q.sort === "added" ? "desc" : "asc");
+      // Counts per status answer the same search (not the same status): the chips show what each would list.
+      const countAll = filterSql({ ...q, status: "all" });
+      const [page, total, counts] = await c.env.DB.batch([
+        c.env.DB.prepare(
+          `SELECT e.id, e.status, e.current_step, e.next_due_at, e.reason, e.mailbox_id, e.created_at, e.finished_at,
+                  c.id AS contact_id, trim(c.first_name || ' ' || c.last_name) AS name, c.email, c.company,
+                  mb.status AS mb_status, mb.email AS mb_email, mb.status_reason AS mb_reason, st.type AS step_type
+             ${from.replace("LEFT JOIN mailboxes mb ON mb.id = e.mailbox_id", "LEFT JOIN mailboxes mb ON mb.id = e.mailbox_id LEFT JOIN steps st ON st.sequence_id = e.sequence_id AND st.position = e.current_step")}
+            ORDER BY ${SORT_SQL[q.sort]} ${dir}, e.id ${dir} LIMIT ?5 OFFSET ?6`,
+        ).bind(...params, q.per_page, (q.page - 1) * q.per_page),
+        c.env.DB.prepare(`SELECT count(*) AS n ${from}`).bind(...params),
+        c.env.DB.prepare(
+          `SELECT ${ENROLLMENT_FILTERS.map((f) => `coalesce(sum(CASE WHEN ${FILTER_SQL[f]} THEN 1 ELSE 0 END), 0) AS "${f}"`).join(", ")} ${countAll}`,
+        ).bind(...params),
       ]);
-      const queued = rows.filter((r) => r.e.status === "active" && r.e.reason === "queued_for_mailbox" && r.mb?.status === "connected");
-      const fc = queued.length ? await forecasts(c.env, queued.map((r) => r.e.mailboxId!)) : new Map<string, number | null>();
+      const rows = page!.results as Record<string, any>[];
+      const queued = rows.filter((r) => r.status === "active" && r.reason === "queued_for_mailbox" && r.mb_status === "connected");
+      const fc = queued.length ? await forecasts(c.env, queued.map((r) => r.mailbox_id)) : new Map<string, number | null>();
       const cfg = await loadSequenceConfig(c.env.DB, seq.id);
       return c.json({
         enrollments: rows.map((r) => {
-          const why = explain(r.e.reason, r.e.status, r.mb?.status ?? null, r.mb?.statusReason ?? null);
+          const why = explain(r.reason, r.status, r.mb_status ?? null, r.mb_reason ?? null, !r.step_type || isEmailStep(r.step_type));
           let next: number | null = null;
-          if (r.e.status === "active") {
-            if (r.e.reason === "queued_for_mailbox") next = fc.get(r.e.id) ?? null;
-            else if (r.e.nextDueAt !== null) next = r.stepType && isEmailStep(r.stepType) && cfg ? nextWindowStart(r.e.nextDueAt, cfg.window) : r.e.nextDueAt;
+          if (r.status === "active" && why.reason !== "mailbox_disconnected" && why.reason !== "mailbox_paused") {
+            if (r.reason === "queued_for_mailbox") next = fc.get(r.id) ?? null;
+            else if (r.next_due_at !== null) next = r.step_type && isEmailStep(r.step_type) && cfg ? nextWindowStart(r.next_due_at, cfg.window) : r.next_due_at;
           }
+          const pausedUntil = r.status === "paused" ? (r.next_due_at ?? null) : null;
           return {
-            id: r.e.id, status: r.e.status, current_step: r.e.currentStep, step_type: r.stepType ?? null, next_action_at: next,
-            reason: why.reason, reason_text: why.text,
-            contact: { id: r.c.id, name: `${r.c.firstName} ${r.c.lastName}`.trim(), email: r.c.email, company: r.c.company },
-            mailbox: r.mb ? { id: r.mb.id, email: r.mb.email, status: r.mb.status } : null,
-            created_at: r.e.createdAt, finished_at: r.e.finishedAt,
+            id: r.id, status: r.status, current_step: r.current_step, step_type: r.step_type ?? null,
+            next_action_at: next ?? pausedUntil,
+            reason: why.reason, reason_text: why.text, paused_until: pausedUntil,
+            contact: { id: r.contact_id, name: r.name, email: r.email, company: r.company },
+            mailbox: r.mailbox_id && r.mb_email ? { id: r.mailbox_id, email: r.mb_email, status: r.mb_status } : null,
+            created_at: r.created_at, finished_at: r.finished_at,
           };
         }),
-        pagination: paginationMeta(q.page, q.per_page, total[0]?.n ?? 0),
-        counts: Object.fromEntries(counts.map((x) => [x.status, x.n])),
+        pagination: paginationMeta(q.page, q.per_page, (total!.results[0] as { n: number } | undefined)?.n ?? 0),
+        counts: (counts!.results[0] ?? {}) as Record<string, number>,
       }, 200);
     },
   )
@@ -124,26 +289,53 @@ export const enrollmentRoutes = router()
       method: "post",
       path: "/sequences/{id}/enrollments/{action}",
       tags: ["Enrollments"],
-      summary: "Pause, resume, mark finished or remove contacts in a sequence",
+      summary: "Pause (optionally until a date), resume, finish, remove, restart, move to another sequence or change the sending mailbox of contacts in a sequence",
+      description:
+        "Acts on `enrollment_ids` (up to 1,000) or on every enrollment matching `filter` (any number, 5,000 at a time). The answer lists each enrollment's outcome and, when nothing changed, why.",
       request: {
-        params: IdParam.extend({ action: z.enum(["pause", "resume", "finish", "remove"]).openapi({ param: { name: "action", in: "path" } }) }),
-        body: jsonBody(z.object({ enrollment_ids: z.array(z.string()).min(1).max(1000) })),
+        params: IdParam.extend({ action: z.enum(ACTIONS).openapi({ param: { name: "action", in: "path" } }) }),
+        body: jsonBody(ActionBody),
       },
-      responses: { 200: json(z.object({ changed: z.array(z.string()), unchanged: z.array(z.string()) })), 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
+      responses: { 200: json(ActionResult), 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
     }),
     async (c) => {
       const caller = c.get("caller");
       const { id, action } = c.req.valid("param");
-      const enrollment_ids = [...new Set(c.req.valid("json").enrollment_ids)];
+      const body = c.req.valid("json");
       const d = db(c.env.DB);
       const { seq } = await sequenceFor(d, caller, id, "sequence.edit");
-      const found = await d.select({ id: enrollments.id }).from(enrollments).where(and(eq(enrollments.sequenceId, seq.id), eq(enrollments.teamId, caller.teamId), inList(enrollments.id, enrollment_ids)));
-      const known = new Set(found.map((f) => f.id));
-      const missing = enrollment_ids.filter((e) => !known.has(e));
-      if (missing.length) throw new ApiError("not_found", `${missing.length} enrollment(s) not found in this sequence`, { enrollment_ids: missing.slice(0, 20) });
-      const changed = await sequenceStub(c.env, seq.id).transition(seq.id, seq.teamId, enrollment_ids, action);
-      await d.insert(auditLog).values(auditEntry(caller, `enrollment.${action}`, "sequence", seq.id, { count: changed.length }));
-      return c.json({ changed, unchanged: enrollment_ids.filter((e) => !changed.includes(e)) }, 200);
+      const need = (field: keyof typeof body, words: string) => {
+        if (body[field] === undefined) throw new ApiError("validation_failed", `${words} is required to ${action}`, { fields: [{ field, label: words, message: `${words} is required to ${action}`, code: "required" }] });
+      };
+      if (action === "move") need("to_sequence_id", "The sequence to move to");
+      if (action === "change-mailbox") need("mailbox_id", "The mailbox to send from");
+      // Checked before anything changes: the target sequence and the mailbox must be the caller's to use.
+      const target = action === "move" ? (await sequenceFor(d, caller, body.to_sequence_id!, "sequence.edit")).seq : null;
+      if (target && target.id === seq.id) throw new ApiError("validation_failed", "Pick another sequence to move to", { fields: [{ field: "to_sequence_id", label: "The sequence to move to", message: "Pick another sequence than this one", code: "custom" }] });
+      const mailbox = action === "change-mailbox" ? await mailboxFor(d, caller, body.mailbox_id!, "mailbox.send") : null;
+
+      const results: Outcome[] = [];
+      let jobs: string[] = [];
+      for await (const rows of selection(c.env, seq.id, caller.teamId, body)) {
+        const out = await act(c.env, d, caller, seq, action, rows, body, target?.id ?? null, mailbox?.id ?? null);
+        results.push(...out.results);
+        jobs = jobs.concat(out.jobs);
+      }
+      const tally: Record<string, number> = {};
+      for (const r of results) tally[r.outcome] = (tally[r.outcome] ?? 0) + 1;
+      await d.insert(auditLog).values(auditEntry(caller, `enrollment.${action}`, "sequence", seq.id, {
+        count: results.filter((r) => r.changed).length, outcomes: tally,
+        ...(mailbox ? { mailbox_id: mailbox.id, from: [...new Set(results.map((r) => r.from).filter(Boolean))].slice(0, 20) } : {}),
+        ...(target ? { to_sequence_id: target.id, jobs } : {}),
+        ...(body.until ? { until: body.until } : {}), ...(body.step ? { step: body.step } : {}),
+      }));
+      return c.json({
+        changed: results.filter((r) => r.changed).map((r) => r.id),
+        unchanged: results.filter((r) => !r.changed).map((r) => r.id),
+        outcomes: tally,
+        results: results.map(({ from: _f, ...r }) => r),
+        jobs,
+      }, 200);
     },
   )
   .openapi(

@@ -70,6 +70,10 @@ export const REASONS = {
   mailbox_paused: "Mailbox was paused after a sending error",
   no_mailbox: "No mailbox assigned",
   scheduled: "Scheduled to start later",
+  paused_until: "Paused by a user until a date: resumes by itself then",
+  restarted: "Restarted: a new run of the sequence took over",
+  moved: "Moved to another sequence",
+  meeting_booked: "Meeting booked",
 } as const;
 
 export type ReasonCode = keyof typeof REASONS;
