@@ -136,6 +136,8 @@ export async function buildWorld(): Promise<World> {
   await completeHidden();
   await env.DB.prepare("INSERT OR IGNORE INTO users (id, team_id, email, name, role, password_hash, created_at) VALUES (?, ?, 'bare-admin@demo.test', 'Bare Admin', 'admin', 'x', 0)").bind(BARE_ADMIN, DEMO.team).run();
   const pools = { demo: await poolOf(DEMO.team), rival: await poolOf(DEMO.rival) };
+  // The bare admin must keep owning nothing (the walk hands sequences to users of the pool).
+  pools.demo.ids.users = pools.demo.ids.users.filter((u) => u !== BARE_ADMIN);
   const idsOfTeam = { demo: new Set<string>(), rival: new Set<string>() };
   for (const t of ["demo", "rival"] as const) {
     for (const [res, list] of Object.entries(pools[t].ids)) if (res !== "people" && res !== "teams") for (const id of list) idsOfTeam[t].add(id);
@@ -152,8 +154,10 @@ export async function buildWorld(): Promise<World> {
  * since the walk itself shares, clones and hands over sequences.
  */
 export async function hiddenFrom(teamId: string, userId: string): Promise<Map<Resource, Set<string>>> {
+  // A task assigned to the user shows its sequence's id by design (its own work), so such a sequence's id isn't a leak.
   const hidden = `SELECT s.id FROM sequences s WHERE s.team_id = ?1 AND s.owner_id IS NOT ?2
-    AND NOT EXISTS (SELECT 1 FROM sequence_shares x WHERE x.sequence_id = s.id AND x.user_id = ?2)`;
+    AND NOT EXISTS (SELECT 1 FROM sequence_shares x WHERE x.sequence_id = s.id AND x.user_id = ?2)
+    AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.sequence_id = s.id AND t.assignee_id = ?2)`;
   // In insertion order (rowid), so picks are the same on every run.
   // One statement per resource: D1 allows only a few terms in a compound SELECT.
   const parts: [Resource, string][] = [
