@@ -1,9 +1,11 @@
+import { createAsync } from "@solidjs/router";
 import { createResource, createSignal, For, onCleanup, Show } from "solid-js";
 import type { SetStoreFunction } from "solid-js/store";
 import { api, apiFetch, data } from "../../api";
 import { Icon } from "../../components/Icon";
 import { createFormErrors, FormProblems } from "../../forms";
 import { formatNumber } from "../../format";
+import { getLists, getUsers } from "../../queries";
 import type { Wizard } from "./state";
 import "./CsvImport.css";
 
@@ -24,6 +26,8 @@ export function CsvImport(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) 
   const [busy, setBusy] = createSignal(false);
   const [dragging, setDragging] = createSignal(false);
   const [fields] = createResource(fetchFields);
+  const users = createAsync(() => getUsers().catch(() => undefined));
+  const lists = createAsync(() => getLists().catch(() => undefined));
   let timer: ReturnType<typeof setTimeout> | undefined;
   onCleanup(() => clearTimeout(timer));
 
@@ -190,8 +194,22 @@ export function CsvImport(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) 
                 </For>
               </fieldset>
               <div class="field">
-                <label for="csv-list">Also add them to a new list (optional)</label>
-                <input id="csv-list" type="text" maxLength={120} value={i().settings.list_name ?? ""} onChange={(e) => void patch({ settings: { list_name: e.currentTarget.value.trim() || null } })} />
+                <label for="csv-owner">Owner of new contacts</label>
+                <select id="csv-owner" value={i().settings.owner_id ?? ""} onChange={(e) => void patch({ settings: { owner_id: e.currentTarget.value || null } })}>
+                  <option value="">Me (an Owner column overrides it)</option>
+                  <For each={users()?.users ?? []}>{(u) => <option value={u.id}>{u.name}</option>}</For>
+                </select>
+              </div>
+              <div class="field">
+                <label for="csv-list-id">Also add them to a list (optional)</label>
+                <select id="csv-list-id" value={i().settings.list_id ?? ""} onChange={(e) => void patch({ settings: { list_id: e.currentTarget.value || null } })}>
+                  <option value="">No existing list</option>
+                  <For each={lists()?.lists ?? []}>{(l) => <option value={l.id}>{l.name}</option>}</For>
+                </select>
+                <Show when={!i().settings.list_id}>
+                  <label for="csv-list">or a new list named</label>
+                  <input id="csv-list" type="text" maxLength={120} value={i().settings.list_name ?? ""} onChange={(e) => void patch({ settings: { list_name: e.currentTarget.value.trim() || null } })} />
+                </Show>
               </div>
               <button type="button" class="btn btn-primary" disabled={busy() || !!i().mapping_problem} onClick={() => void save()} data-testid="csv-save">
                 Save {formatNumber(i().row_count)} contacts
