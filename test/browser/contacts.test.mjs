@@ -60,4 +60,42 @@ describe("Contacts and a contact's page", () => {
     await page.getByText(/2 moved\./).waitFor();
     await bar.waitFor({ state: "detached" });
   });
+
+  it("creates a list, fills it from Contacts, opens it, removes a member, renames and deletes it", async () => {
+    const name = `Browser list ${Date.now()}`;
+    await page.goto(`${baseUrl}/lists`);
+    await page.getByTestId("new-list").click();
+    const dialog = page.getByTestId("list-name-dialog");
+    await dialog.getByLabel("Name").fill(name);
+    await dialog.getByRole("button", { name: "Create list" }).click();
+    await page.getByText(`List “${name}” created`).waitFor();
+
+    await page.goto(`${baseUrl}/contacts?sort=name`);
+    const rows = page.locator("table tbody tr");
+    await rows.first().waitFor();
+    await rows.nth(0).getByRole("checkbox").check();
+    await rows.nth(1).getByRole("checkbox").check();
+    await page.getByTestId("bulk-list").selectOption({ label: name });
+    await page.getByText(/2 added to the list\./).waitFor();
+
+    await page.goto(`${baseUrl}/lists?q=${encodeURIComponent(name)}`);
+    await page.getByRole("link", { name }).click();
+    await page.waitForURL(/list_id=/);
+    await page.getByRole("heading", { name, level: 1 }).waitFor();
+    assert.equal(await page.locator("table tbody tr").count(), 2);
+    await page.locator("table tbody tr").first().getByRole("checkbox").check();
+    await page.getByTestId("bulk-remove-from-list").click();
+    await page.getByText(/1 removed from the list/).waitFor();
+    await page.waitForFunction(() => document.querySelectorAll("table tbody tr").length === 1);
+
+    await page.goto(`${baseUrl}/lists?q=${encodeURIComponent(name)}`);
+    await page.getByRole("button", { name: `Rename ${name}` }).click();
+    await page.getByTestId("list-name-dialog").getByLabel("Name").fill(`${name} renamed`);
+    await page.getByTestId("list-name-dialog").getByRole("button", { name: "Rename" }).click();
+    await page.getByText(`Renamed to “${name} renamed”`).waitFor();
+    await page.goto(`${baseUrl}/lists?q=${encodeURIComponent(`${name} renamed`)}`);
+    await page.getByRole("button", { name: `Delete ${name} renamed` }).click();
+    await page.getByRole("button", { name: "Delete list" }).click();
+    await page.getByText(/deleted; its contacts stay/).waitFor();
+  });
 });

@@ -146,7 +146,7 @@ export type StepType = Step["type"];
 export type Variant = Step["variants"][number];
 export type Enrollment = Awaited<ReturnType<typeof fetchEnrollments>>["enrollments"][number];
 export type EnrollmentStatus = Enrollment["status"];
-export type EnrollmentAction = "pause" | "resume" | "finish" | "remove";
+export type EnrollmentAction = "pause" | "resume" | "finish" | "remove" | "restart";
 export type ScheduledEmail = Awaited<ReturnType<typeof fetchSequenceScheduled>>[number];
 export type Schedule = Awaited<ReturnType<typeof fetchSchedules>>["schedules"][number];
 export type Mailbox = Awaited<ReturnType<typeof fetchMailboxes>>["mailboxes"][number];
@@ -218,6 +218,19 @@ export function fetchContactStages() {
 export type ListQuery = { page: number; per_page: number; q?: string };
 export function fetchLists(q: ListQuery) {
   return data(api.lists.$get({ query: clean(q) }));
+}
+
+export async function createList(name: string) {
+  return (await data(api.lists.$post({ json: { name } }))).list;
+}
+export async function renameList(id: string, name: string) {
+  return (await data(api.lists[":id"].$patch({ param: { id }, json: { name } }))).list;
+}
+export function deleteList(id: string) {
+  return data(api.lists[":id"].$delete({ param: { id } }));
+}
+export function removeFromList(id: string, contactIds: string[]) {
+  return data(api.lists[":id"].members.remove.$post({ param: { id }, json: { contact_ids: contactIds } }));
 }
 
 /** Every list of the team, read a page of 100 (the API's largest) at a time: for pickers and name lookups. */
@@ -314,13 +327,13 @@ export async function deleteVariant(id: string, stepId: string, variantId: strin
 
 // ---------- Enrollments ----------
 
-export type EnrollmentFilter = "active" | "paused" | "held" | "finished" | "failed" | "removed" | "all";
-export function fetchEnrollments(id: string, q: { page: number; per_page: number; status: EnrollmentFilter }) {
+export type EnrollmentFilter = "all" | "active" | "scheduled" | "paused" | "finished" | "bounced" | "not_sent" | "blocked" | "failed" | "removed" | "held";
+export function fetchEnrollments(id: string, q: { page: number; per_page: number; status: EnrollmentFilter; q?: string; sort?: "updated" | "added" | "name" | "email" | "company" | "status" | "step" | "next_action" }) {
   return data(api.sequences[":id"].enrollments.$get({ param: { id }, query: clean(q) }));
 }
 
-export function changeEnrollments(id: string, action: EnrollmentAction, enrollmentIds: string[]) {
-  return data(api.sequences[":id"].enrollments[":action"].$post({ param: { id, action }, json: { enrollment_ids: enrollmentIds } }));
+export function changeEnrollments(id: string, action: EnrollmentAction, enrollmentIds: string[], extra: { until?: number; step?: number } = {}) {
+  return data(api.sequences[":id"].enrollments[":action"].$post({ param: { id, action }, json: { enrollment_ids: enrollmentIds, ...extra } }));
 }
 
 export async function fetchSequenceScheduled(id: string, limit = 100) {

@@ -1,6 +1,6 @@
 import { A, createAsync, query, revalidate, useIsRouting, useNavigate, useSearchParams } from "@solidjs/router";
 import { createSignal, For, onCleanup, Show, Suspense } from "solid-js";
-import { bulkContacts, fetchContacts, fetchContactStages, fetchUsers, type Contact, type ContactQuery, type ContactsBulk } from "../api";
+import { bulkContacts, fetchContacts, removeFromList, fetchContactStages, fetchUsers, type Contact, type ContactQuery, type ContactsBulk } from "../api";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { notify } from "../components/Toast";
 import { getLists } from "../queries";
@@ -75,7 +75,9 @@ export default function Contacts() {
   const q = () => (typeof params.q === "string" ? params.q : "");
   const sort = (): Sort => (SORTS.some((s) => s.value === params.sort) ? (params.sort as Sort) : "created_at");
 
-  const result = createAsync(() => getContacts({ page: page(), per_page: perPage(), q: q() || undefined, sort: sort() }));
+  // A list's members: the list's page is this one, filtered (?list_id=).
+  const listId = () => (typeof params.list_id === "string" ? params.list_id : undefined);
+  const result = createAsync(() => getContacts({ page: page(), per_page: perPage(), q: q() || undefined, sort: sort(), list_id: listId() }));
 
   // Selection: contacts checked on this page (kept across pages until cleared).
   const navigate = useNavigate();
@@ -89,6 +91,22 @@ export default function Contacts() {
   const users = createAsync(() => fetchUsers().catch(() => undefined));
   const stages = createAsync(() => fetchContactStages().catch(() => undefined));
   const lists = createAsync(() => getLists().catch(() => undefined));
+  const listName = () => lists()?.lists.find((l) => l.id === listId())?.name;
+  const removeSelected = async () => {
+    const id = listId();
+    if (!id) return;
+    setBusy(true);
+    try {
+      const r = await removeFromList(id, [...selected()]);
+      notify(`${formatNumber(r.removed)} removed from the list`);
+      setSelected(new Set<string>());
+      await revalidate([getContacts.key, getLists.key]);
+    } catch (e) {
+      notify(errorMessage(e), "danger");
+    } finally {
+      setBusy(false);
+    }
+  };
   const run = async (body: { action: ContactsBulk["action"]; list_id?: string; owner_id?: string; stage_id?: string }, done: string) => {
     setBusy(true);
     try {
@@ -115,8 +133,13 @@ export default function Contacts() {
 
   return (
     <div class="page">
+      <Show when={listId()}>
+        <p class="muted small" data-testid="list-filter">
+          Members of the list <strong>{listName() ?? "…"}</strong> · <A href="/contacts">All contacts</A> · <A href="/lists">All lists</A>
+        </p>
+      </Show>
       <PageHeader
-        title="Contacts"
+        title={listId() ? listName() ?? "List" : "Contacts"}
         description={
           <Suspense fallback="People your team has saved.">
             <Show when={result()}>
@@ -191,6 +214,9 @@ export default function Contacts() {
               <For each={stages()?.contact_stages ?? []}>{(s) => <option value={s.id}>{s.name}</option>}</For>
             </select>
           </label>
+          <Show when={listId()}>
+            <button type="button" class="btn btn-secondary btn-sm" disabled={busy()} onClick={() => void removeSelected()} data-testid="bulk-remove-from-list">Remove from list</button>
+          </Show>
           <button type="button" class="btn btn-danger btn-sm" disabled={busy()} onClick={() => setConfirmDelete(true)}>Delete</button>
           <button type="button" class="btn btn-ghost btn-sm" onClick={() => setSelected(new Set<string>())}>Clear</button>
         </div>
