@@ -12,21 +12,25 @@ import { notify } from "../../components/Toast";
 import { formatDay, formatFull, formatNumber, formatRelative, plural } from "../../format";
 import { EnrollmentBadge, reasonTone } from "./EnrollmentStatus";
 
-export const getEnrollments = query((id: string, q: { page: number; per_page: number; status: EnrollmentFilter }) => fetchEnrollments(id, q), "enrollments");
+export const getEnrollments = query((id: string, q: { page: number; per_page: number; status: EnrollmentFilter; q?: string }) => fetchEnrollments(id, q), "enrollments");
 
 const FILTERS: { id: EnrollmentFilter; label: string; always?: boolean }[] = [
   { id: "all", label: "All", always: true },
   { id: "active", label: "Active", always: true },
+  { id: "scheduled", label: "Scheduled" },
   { id: "paused", label: "Paused", always: true },
-  { id: "held", label: "Held" },
   { id: "finished", label: "Finished", always: true },
+  { id: "bounced", label: "Bounced" },
+  { id: "not_sent", label: "Not sent" },
+  { id: "blocked", label: "Blocked by a rule" },
   { id: "failed", label: "Failed" },
   { id: "removed", label: "Removed" },
 ];
 
-const ACTIONS: { id: EnrollmentAction; label: string; icon: "pause" | "play" | "check" | "trash"; done: string }[] = [
+const ACTIONS: { id: EnrollmentAction; label: string; icon: "pause" | "play" | "check" | "trash" | "refresh"; done: string }[] = [
   { id: "pause", label: "Pause", icon: "pause", done: "paused" },
   { id: "resume", label: "Resume", icon: "play", done: "resumed" },
+  { id: "restart", label: "Restart", icon: "refresh", done: "restarted from step 1" },
   { id: "finish", label: "Mark finished", icon: "check", done: "marked finished" },
   { id: "remove", label: "Remove", icon: "trash", done: "removed" },
 ];
@@ -52,7 +56,10 @@ function NextAction(props: { e: Enrollment }) {
       }
     >
       {(at) => (
-        <div class="next-action">
+        <div class="next-action" data-testid={props.e.paused_until ? "paused-until" : undefined}>
+          <Show when={props.e.paused_until}>
+            <span class="muted small">Paused until </span>
+          </Show>
           <time datetime={new Date(at()).toISOString()} title={formatFull(at())}>
             <strong>{at() <= Date.now() ? "Due now" : formatDay(at())}</strong>
             <Show when={at() > Date.now() && at() - Date.now() < 20 * 3_600_000}>
@@ -76,7 +83,9 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
   const routing = useIsRouting();
   const status = (): EnrollmentFilter => (FILTERS.some((f) => f.id === params.status) ? (params.status as EnrollmentFilter) : "all");
   const page = () => Math.max(1, Number(params.page) || 1);
-  const result = createAsync(() => getEnrollments(props.sequenceId, { page: page(), per_page: 25, status: status() }));
+  const search = () => (typeof params.q === "string" && params.q.trim() ? params.q.trim() : undefined);
+  const result = createAsync(() => getEnrollments(props.sequenceId, { page: page(), per_page: 25, status: status(), q: search() }));
+  const [pauseUntil, setPauseUntil] = createSignal("");
 
   const [selected, setSelected] = createSignal<Set<string>>(new Set());
   const [busy, setBusy] = createSignal<EnrollmentAction | null>(null);
@@ -85,8 +94,8 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
   const allOnPage = createMemo(() => rows().length > 0 && rows().every((e) => selected().has(e.id)));
   const someOnPage = createMemo(() => rows().some((e) => selected().has(e.id)));
 
-  const total = () => Object.values(result()?.counts ?? {}).reduce((a, b) => a + b, 0);
-  const countOf = (id: EnrollmentFilter) => (id === "all" ? total() : result()?.counts[id] ?? 0);
+  // Counts per status come from the server (they overlap: bounced and blocked contacts are finished too).
+  const countOf = (id: EnrollmentFilter) => result()?.counts[id] ?? 0;
   const tabs = () =>
     FILTERS.filter((f) => f.always || countOf(f.id) > 0 || f.id === status()).map((f) => ({ id: f.id, label: result() ? `${f.label} ${formatNumber(countOf(f.id))}` : f.label }));
 
@@ -98,17 +107,22 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
       return n;
     });
 
-  const apply = async (action: EnrollmentAction) => {
+  const apply = async (action: EnrollmentAction, extra: { until?: number } = {}) => {
     const ids = [...selected()];
     if (!ids.length) return;
     setBusy(action);
     try {
-      const r = await changeEnrollments(props.sequenceId, action, ids);
+      const r = await changeEnrollments(props.sequenceId, action, ids, extra);
       const a = ACTIONS.find((x) => x.id === action)!;
+      // Say why the others did not change (e.g. finished: restart them instead), grouped by reason.
+      const reasons = new Map<string, number>();
+      for (const x of r.results) if (!x.changed && x.reason) reasons.set(x.reason, (reasons.get(x.reason) ?? 0) + 1);
+      const why = [...reasons].map(([text, n]) => `${formatNumber(n)}: ${text}`).join(" · ");
       notify(
-        `${plural(r.changed.length, "contact")} ${a.done}` + (r.unchanged.length ? ` · ${formatNumber(r.unchanged.length)} already in that state or finished` : ""),
+        `${plural(r.changed.length, "contact")} ${extra.until ? `paused until ${formatDay(extra.until)}` : a.done}` + (why ? ` · ${why}` : ""),
         r.changed.length ? "success" : "info",
       );
+      setPauseUntil("");
       setSelected(new Set<string>());
       setConfirmRemove(false);
       await revalidate(getEnrollments.key);
@@ -121,6 +135,19 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
 
   return (
     <div class="stack-sm">
+      <form
+        class="toolbar"
+        role="search"
+        onSubmit={(ev) => {
+          ev.preventDefault();
+          const v = String(new FormData(ev.currentTarget).get("q") ?? "").trim();
+          setSelected(new Set<string>());
+          setParams({ q: v || undefined, page: undefined }, { replace: true });
+        }}
+      >
+        <input type="search" name="q" class="input" placeholder="Search name, email or company" aria-label="Search contacts in this sequence" value={search() ?? ""} maxLength={200} />
+        <button type="submit" class="btn btn-secondary btn-sm">Search</button>
+      </form>
       <Tabs label="Filter contacts by status" tabs={tabs()} selected={status()} onSelect={(id) => { setSelected(new Set<string>()); setParams({ status: id === "all" ? undefined : id, page: undefined }, { replace: true }); }} />
       <div role="tabpanel" id={tabPanelId(status())} aria-labelledby={tabId(status())} class="tab-panel">
         <Suspense fallback={<TableSkeleton columns={5} rows={6} label="Loading contacts…" />}>
@@ -131,7 +158,7 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
                 fallback={
                   <EmptyState
                     icon="contacts"
-                    title={status() === "all" ? "No contacts in this sequence yet" : `No ${status()} contacts`}
+                    title={search() ? `No contacts match “${search()}”` : status() === "all" ? "No contacts in this sequence yet" : `No ${FILTERS.find((f) => f.id === status())?.label.toLowerCase() ?? status()} contacts`}
                     actions={
                       status() === "all" && !props.readOnly ? (
                         <A href={`/sequences/${props.sequenceId}/add`} class="btn btn-primary">
@@ -164,6 +191,18 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
                             </button>
                           )}
                         </For>
+                        <label class="small">
+                          <span class="sr-only">Pause until</span>
+                          <input type="date" class="input input-sm" aria-label="Pause until" data-testid="pause-until-date" value={pauseUntil()} min={new Date(Date.now() + 86_400_000).toISOString().slice(0, 10)} onInput={(ev) => setPauseUntil(ev.currentTarget.value)} />
+                        </label>
+                        <button
+                          type="button"
+                          class="btn btn-secondary btn-sm"
+                          disabled={!!busy() || !pauseUntil()}
+                          onClick={() => void apply("pause", { until: new Date(`${pauseUntil()}T09:00:00`).getTime() })}
+                        >
+                          <Icon name="pause" size={14} /> Pause until
+                        </button>
                         <button type="button" class="btn btn-ghost btn-sm" onClick={() => setSelected(new Set<string>())}>
                           Clear
                         </button>

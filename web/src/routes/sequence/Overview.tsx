@@ -16,8 +16,9 @@ export function Overview(props: { seq: Sequence; readOnly: boolean; onApply: (s:
   const enrollments = createAsync(() => getEnrollments(props.seq.id, { page: 1, per_page: 1, status: "all" }).catch(() => undefined));
   const schedules = createAsync(() => getSchedules().catch(() => undefined));
   const schedule = () => schedules()?.schedules.find((s) => s.id === props.seq.schedule_id);
-  const counts = () => Object.entries(enrollments()?.counts ?? {}).filter(([, n]) => n > 0);
-  const total = () => counts().reduce((a, [, n]) => a + n, 0);
+  // The API's counts overlap (bounced and blocked are finished too; "all" is the total): show the statuses themselves.
+  const counts = () => Object.entries(enrollments()?.counts ?? {}).filter(([k, n]) => n > 0 && k in ENROLLMENT_STATUS);
+  const total = () => enrollments()?.counts.all ?? 0;
   const [busy, setBusy] = createSignal<string | null>(null);
 
   const setting = (key: "finish_on_reply" | "allow_other_owners") => (props.seq.settings[key] as boolean | undefined) ?? true;
