@@ -253,14 +253,25 @@ export async function changesSince(mark: number): Promise<Change[]> {
   return q<Change>("SELECT seq, tbl, op, team FROM rw_changes WHERE seq > ? ORDER BY seq", mark);
 }
 
-/** Waits until no add-contacts job is queued or running, so background writes land before the next probe. */
+/**
+ * Waits until no add-contacts job is queued or running and D1 has gone quiet (a Durable Object alarm
+ * a write armed may still be writing), so background writes land before the next probe is judged.
+ */
 export async function settle(timeoutMs = 15_000): Promise<boolean> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const busy = await env.DB.prepare("SELECT id FROM jobs WHERE status IN ('queued', 'running') LIMIT 1").first<{ id: string }>();
-    if (!busy) return true;
+    if (!busy) break;
     if (Date.now() > until) return false;
     await new Promise((r) => setTimeout(r, 25));
   }
+  let last = await changeMark();
+  for (let quiet = 0; quiet < 2 && Date.now() < until; ) {
+    await new Promise((r) => setTimeout(r, 40));
+    const m = await changeMark();
+    quiet = m === last ? quiet + 1 : 0;
+    last = m;
+  }
+  return true;
 }
 
