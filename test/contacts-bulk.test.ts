@@ -123,3 +123,20 @@ describe("contacts: filters", () => {
     expect((await json(await as(y.s, "GET", `/api/contacts?list_id=${list}`))).contacts).toEqual([]);
   });
 });
+
+describe("contacts: select all matching", () => {
+  it("answers the ids of every contact matching the filters (only the caller's team), which a bulk action then takes at once", async () => {
+    const x = await addContactsSetup();
+    const ids = await makeContacts(x.teamId, 30);
+    const list = await makeList(x.teamId, x.userId, ids.slice(0, 12));
+    const r = await json(await as(x.s, "GET", `/api/contacts/ids?list_id=${list}`));
+    expect(r).toMatchObject({ total: 12, too_many: false });
+    expect(r.ids.sort()).toEqual(ids.slice(0, 12).sort());
+    const all = await json(await as(x.s, "GET", "/api/contacts/ids?q=Last1"));
+    expect(all.ids.length).toBe(11); // Last1, Last10..Last19
+    const b = await json(await as(x.s, "POST", "/api/contacts/bulk", { action: "change_stage", contact_ids: r.ids, stage_id: `${x.teamId}-dnc` }));
+    expect(b.updated).toBe(12);
+    const y = await addContactsSetup();
+    expect((await json(await as(y.s, "GET", `/api/contacts/ids?list_id=${list}`))).ids).toEqual([]);
+  });
+});

@@ -98,4 +98,17 @@ describe("Contacts and a contact's page", () => {
     await page.getByRole("button", { name: "Delete list" }).click();
     await page.getByText(/deleted; its contacts stay/).waitFor();
   });
+
+  it("selects the page, then every contact matching, for one bulk action", async () => {
+    await page.goto(`${baseUrl}/contacts`);
+    await page.locator("table tbody tr").first().waitFor();
+    await page.getByRole("checkbox", { name: "Select every contact on this page" }).check();
+    const bar = page.getByTestId("contacts-bulk");
+    assert.match((await bar.textContent()) ?? "", /25 selected/);
+    const total = Number(((await page.locator(".page-description").textContent()) ?? "").replace(/[^\d]/g, ""));
+    await bar.getByTestId("select-all-matching").click();
+    await page.waitForFunction((n) => (document.querySelector('[data-testid="contacts-bulk"]')?.textContent ?? "").includes(`${n.toLocaleString("en-US")} selected`), total);
+    await bar.getByRole("button", { name: "Clear" }).click();
+    await bar.waitFor({ state: "detached" });
+  });
 });

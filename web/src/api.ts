@@ -205,6 +205,11 @@ export async function fetchContactSequences(id: string) {
   return (await data(api.contacts[":id"].sequences.$get({ param: { id } }))).sequences;
 }
 
+/** Ids of every contact matching the filters (at most 10,000): "select all matching". */
+export function fetchContactIds(q: Omit<ContactQuery, "page" | "per_page" | "sort">) {
+  return data(api.contacts.ids.$get({ query: clean(q) }));
+}
+
 export type ContactsBulk = Parameters<typeof api.contacts.bulk.$post>[0]["json"];
 /** One action over many contacts; refused ones (e.g. another user's contact to reassign) come back with why. */
 export function bulkContacts(body: ContactsBulk) {

@@ -91,7 +91,40 @@ const ContactQuery = Pagination.extend({
   sort: z.enum(["created_at", "name", "score"]).default("created_at"),
 });
 
+/** Most contacts one selection ("all matching") or bulk action takes: what one add-contacts request takes. */
+const MAX_SELECTION = 10_000;
+
+/** The team's live contacts matching the list filters (search, owner, stage, list). */
+function contactConditions(teamId: string, q: { q?: string; owner_id?: string; stage_id?: string; list_id?: string }) {
+  const conds = [eq(contacts.teamId, teamId), isNull(contacts.deletedAt)];
+  if (q.owner_id) conds.push(eq(contacts.ownerId, q.owner_id));
+  if (q.stage_id) conds.push(eq(contacts.stageId, q.stage_id));
+  if (q.list_id) conds.push(sql`${contacts.id} IN (SELECT contact_id FROM list_members WHERE list_id = ${q.list_id} AND team_id = ${teamId})`);
+  if (q.q) conds.push(or(contains(contacts.firstName, q.q), contains(contacts.lastName, q.q), contains(contacts.email, q.q), contains(contacts.company, q.q))!);
+  return and(...conds);
+}
+
 export const contactRoutes = router()
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/contacts/ids",
+      tags: ["Contacts"],
+      summary: `Ids of every contact matching the filters ("select all matching"), at most ${MAX_SELECTION.toLocaleString("en-US")}; too_many says when more match`,
+      request: { query: ContactQuery.omit({ page: true, per_page: true, sort: true }) },
+      responses: { 200: json(z.object({ ids: z.array(z.string()), total: z.number(), too_many: z.boolean() })), 422: errorResponses[422] },
+    }),
+    async (c) => {
+      const where = contactConditions(c.get("caller").teamId, c.req.valid("query"));
+      const d = db(c.env.DB);
+      const [rows, total] = await Promise.all([
+        d.select({ id: contacts.id }).from(contacts).where(where).orderBy(asc(contacts.id)).limit(MAX_SELECTION),
+        d.select({ n: sql<number>`count(*)` }).from(contacts).where(where),
+      ]);
+      const n = total[0]?.n ?? 0;
+      return c.json({ ids: rows.map((r) => r.id), total: n, too_many: n > MAX_SELECTION }, 200);
+    },
+  )
   .openapi(
     createRoute({
       method: "post",
@@ -148,10 +181,10 @@ export const contactRoutes = router()
         body: jsonBody(
           z
             .discriminatedUnion("action", [
-              z.object({ action: z.literal("change_owner"), contact_ids: z.array(Id).min(1).max(1000), owner_id: Id.nullable() }),
-              z.object({ action: z.literal("change_stage"), contact_ids: z.array(Id).min(1).max(1000), stage_id: Id }),
-              z.object({ action: z.literal("add_to_list"), contact_ids: z.array(Id).min(1).max(1000), list_id: Id }),
-              z.object({ action: z.literal("delete"), contact_ids: z.array(Id).min(1).max(1000) }),
+              z.object({ action: z.literal("change_owner"), contact_ids: z.array(Id).min(1).max(MAX_SELECTION), owner_id: Id.nullable() }),
+              z.object({ action: z.literal("change_stage"), contact_ids: z.array(Id).min(1).max(MAX_SELECTION), stage_id: Id }),
+              z.object({ action: z.literal("add_to_list"), contact_ids: z.array(Id).min(1).max(MAX_SELECTION), list_id: Id }),
+              z.object({ action: z.literal("delete"), contact_ids: z.array(Id).min(1).max(MAX_SELECTION) }),
             ])
             .openapi("ContactsBulk"),
         ),
@@ -203,14 +236,7 @@ export const contactRoutes = router()
     async (c) => {
       const q = c.req.valid("query");
       const teamId = c.get("caller").teamId;
-      const conds = [eq(contacts.teamId, teamId), isNull(contacts.deletedAt)];
-      if (q.owner_id) conds.push(eq(contacts.ownerId, q.owner_id));
-      if (q.stage_id) conds.push(eq(contacts.stageId, q.stage_id));
-      if (q.list_id) conds.push(sql`${contacts.id} IN (SELECT contact_id FROM list_members WHERE list_id = ${q.list_id} AND team_id = ${teamId})`);
-      if (q.q) {
-        conds.push(or(contains(contacts.firstName, q.q), contains(contacts.lastName, q.q), contains(contacts.email, q.q), contains(contacts.company, q.q))!);
-      }
-      const where = and(...conds);
+      const where = contactConditions(teamId, q);
       const order =
         q.sort === "name" ? [asc(contacts.lastName), asc(contacts.firstName)] : q.sort === "score" ? [desc(contacts.score)] : [desc(contacts.createdAt)];
       const d = db(c.env.DB);

@@ -1,6 +1,6 @@
 import { A, createAsync, query, revalidate, useIsRouting, useNavigate, useSearchParams } from "@solidjs/router";
 import { createSignal, For, onCleanup, Show, Suspense } from "solid-js";
-import { bulkContacts, fetchContacts, removeFromList, fetchContactStages, fetchUsers, type Contact, type ContactQuery, type ContactsBulk } from "../api";
+import { bulkContacts, fetchContactIds, fetchContacts, removeFromList, fetchContactStages, fetchUsers, type Contact, type ContactQuery, type ContactsBulk } from "../api";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { notify } from "../components/Toast";
 import { getLists } from "../queries";
@@ -92,6 +92,18 @@ export default function Contacts() {
   const stages = createAsync(() => fetchContactStages().catch(() => undefined));
   const lists = createAsync(() => getLists().catch(() => undefined));
   const listName = () => lists()?.lists.find((l) => l.id === listId())?.name;
+  const selectAllMatching = async () => {
+    setBusy(true);
+    try {
+      const r = await fetchContactIds({ q: q() || undefined, list_id: listId() });
+      setSelected(new Set(r.ids));
+      if (r.too_many) notify(`The first ${formatNumber(r.ids.length)} of ${formatNumber(r.total)} are selected: one action takes at most ${formatNumber(r.ids.length)}`, "info");
+    } catch (e) {
+      notify(errorMessage(e), "danger");
+    } finally {
+      setBusy(false);
+    }
+  };
   const removeSelected = async () => {
     const id = listId();
     if (!id) return;
@@ -192,6 +204,11 @@ export default function Contacts() {
       <Show when={selected().size > 0}>
         <div class="toolbar bulk-bar" role="region" aria-label="Selected contacts" data-testid="contacts-bulk">
           <strong>{formatNumber(selected().size)} selected</strong>
+          <Show when={allOnPage() && (result()?.pagination.total_entries ?? 0) > selected().size}>
+            <button type="button" class="btn btn-ghost btn-sm" disabled={busy()} onClick={() => void selectAllMatching()} data-testid="select-all-matching">
+              Select all {formatNumber(result()?.pagination.total_entries ?? 0)} matching
+            </button>
+          </Show>
           <button type="button" class="btn btn-primary btn-sm" disabled={busy()} onClick={() => setPicking(true)}>Add to sequence</button>
           <label class="inline-select">
             <span>Add to list</span>
