@@ -1,0 +1,61 @@
+// The contacts tab of a sequence (issue 12): pause a selection until a date (the row says until when),
+// resume it, and restart a finished contact from step 1.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { baseUrl, launch, signIn } from "./helpers.mjs";
+
+const SEQ1 = "0a0000000000000000000001"; // Enterprise outbound — Q4 (seeded contacts)
+
+describe("contacts in a sequence", () => {
+  let browser;
+  let page;
+
+  before(async () => {
+    ({ browser, page } = await launch());
+    await signIn(page, "admin@demo.test");
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  const table = () => page.getByTestId("enrollments-table");
+  const firstRowCheck = () => table().locator("tbody tr").first().getByRole("checkbox");
+
+  it("pauses a selected contact until a date, shows the date, then resumes it", async () => {
+    await page.goto(`${baseUrl}/sequences/${SEQ1}?tab=contacts&status=active&sort=name`);
+    await table().waitFor();
+    const name = (await table().locator("tbody tr").first().locator(".cell-strong").textContent()).trim();
+    await firstRowCheck().check();
+    const day = new Date(Date.now() + 10 * 86_400_000).toISOString().slice(0, 10);
+    await page.getByTestId("pause-until-date").fill(day);
+    await page.getByRole("button", { name: "Pause until" }).click();
+    await page.getByText(/1 contact paused until/).waitFor();
+
+    await page.goto(`${baseUrl}/sequences/${SEQ1}?tab=contacts&status=paused&q=${encodeURIComponent(name)}`);
+    const row = table().locator("tbody tr", { hasText: name });
+    await row.getByTestId("paused-until").waitFor();
+    assert.match(await row.getByTestId("paused-until").textContent(), /Paused until/);
+
+    await row.getByRole("checkbox").check();
+    await page.getByRole("button", { name: "Resume" }).click();
+    await page.getByText(/1 contact resumed/).waitFor();
+    await page.goto(`${baseUrl}/sequences/${SEQ1}?tab=contacts&status=active&q=${encodeURIComponent(name)}`);
+    await table().locator("tbody tr", { hasText: name }).waitFor();
+  });
+
+  it("resuming a finished contact says to restart it; Restart starts it again at step 1", async () => {
+    await page.goto(`${baseUrl}/sequences/${SEQ1}?tab=contacts&status=finished`);
+    await table().waitFor();
+    const name = (await table().locator("tbody tr").first().locator(".cell-strong").textContent()).trim();
+    await firstRowCheck().check();
+    await page.getByRole("button", { name: "Resume" }).click();
+    await page.getByText(/0 contacts resumed .*restart it/i).waitFor();
+    await firstRowCheck().check();
+    await page.getByRole("button", { name: "Restart" }).click();
+    await page.getByText(/1 contact restarted from step 1/).waitFor();
+    await page.goto(`${baseUrl}/sequences/${SEQ1}?tab=contacts&status=active&q=${encodeURIComponent(name)}`);
+    const row = table().locator("tbody tr", { hasText: name });
+    await row.waitFor();
+    assert.match(await row.locator(".step-chip").textContent(), /Step 1/);
+  });
+});
