@@ -110,6 +110,17 @@ describe("roles: who may change what", () => {
     expect(await ownerOf(seq)).toBe(DEMO.rep1);
   });
 
+  it("an owner who hands a sequence over keeps edit access instead of losing it mid-request", async () => {
+    const seq = await newSequence(rep1, [{ user_id: DEMO.rep2, access: "view" }]);
+    const res = await as(rep1, "PATCH", `/api/sequences/${seq}`, { owner_id: DEMO.rep2 });
+    expect(res.status).toBe(200);
+    const after = (await body(res)).sequence;
+    expect(after).toMatchObject({ owner_id: DEMO.rep2, access: "edit" });
+    expect(after.shares.map((x: any) => [x.user_id, x.access])).toEqual([[DEMO.rep1, "edit"]]);
+    expect((await as(rep2, "GET", `/api/sequences/${seq}`)).status).toBe(200);
+    expect(await ownerOf(seq)).toBe(DEMO.rep2);
+  });
+
   it("a standard key acts as a member: no shares, mailboxes or workflows of its creator (an admin)", async () => {
     const seq = await newSequence(admin, [{ user_id: DEMO.rep1, access: "view" }]);
     const k = (m: string, p: string, b?: unknown) => withKey(DEMO.standardKey, m, p, b);

@@ -190,8 +190,18 @@ export const sequenceRoutes = router()
       if (body.settings !== undefined) patch.settings = { ...seq.settings, ...body.settings };
       if (body.active !== undefined) patch.active = body.active;
       if (body.owner_id !== undefined) patch.ownerId = body.owner_id;
+      // A handover keeps the former owner as an editor (they'd otherwise lose a sequence they just gave
+      // away, mid-request); the new owner needs no share of their own.
+      const handover = body.owner_id !== undefined && body.owner_id !== seq.ownerId
+        ? [
+            d.delete(sequenceShares).where(and(eq(sequenceShares.sequenceId, seq.id), eq(sequenceShares.userId, body.owner_id))),
+            d.insert(sequenceShares).values({ sequenceId: seq.id, userId: seq.ownerId, teamId: seq.teamId, access: "edit" })
+              .onConflictDoUpdate({ target: [sequenceShares.sequenceId, sequenceShares.userId], set: { access: "edit" } }),
+          ]
+        : [];
       await runBatch(d, [
         d.update(sequences).set(patch).where(eq(sequences.id, seq.id)),
+        ...handover,
         d.insert(auditLog).values(auditEntry(caller, "sequence.update", "sequence", seq.id, body as Record<string, unknown>)),
       ]);
       // Turning a sequence on releases the enrollments held while it was off.
