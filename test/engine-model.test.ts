@@ -180,6 +180,25 @@ const commands = [
     const changed = await transition(w, en, how === "remove" ? "remove" : "finish", how === "remove" ? undefined : how === "bounce" ? "bounced" : "replied");
     if (changed.length) w.log.push({ kind: "stop", at: now(), enrollmentId: en.id, why: how });
   })),
+  // Issue 12: restart (a new run from step 1 or a chosen step; the old one closes) and a change of mailbox.
+  fc.record({ e: fc.nat(), step: fc.option(fc.integer({ min: 1, max: 3 })) }).map(({ e, step }) => cmd(`restart(${e},${step})`, async (w) => {
+    const en = pickEnrollment(w, e);
+    if (!en) return;
+    const seqId = w.seqs[en.seq]!.id;
+    const before: { enrollments: any[] } = await inObject(sequenceStub(env, seqId), (o) => o.inspect());
+    const wasOpen = ["active", "paused", "held"].includes(before.enrollments.find((x) => x.id === en.id)?.status);
+    const [r] = await sequenceStub(env, seqId).restart(seqId, w.teamId, [en.id], step, null);
+    if (r?.outcome !== "restarted") return;
+    if (wasOpen) w.log.push({ kind: "stop", at: now(), enrollmentId: en.id, why: "restart" });
+    w.enrollments.push({ id: r.newId!, seq: en.seq, contact: en.contact });
+    w.log.push({ kind: "add", at: now(), enrollmentId: r.newId!, seq: en.seq, contact: en.contact });
+  })),
+  fc.record({ e: fc.nat(), m: fc.nat() }).map(({ e, m }) => cmd(`changeMailbox(${e},${m})`, async (w) => {
+    const en = pickEnrollment(w, e);
+    if (!en) return;
+    const seqId = w.seqs[en.seq]!.id;
+    await sequenceStub(env, seqId).changeMailbox(seqId, w.teamId, [en.id], w.mailboxes[m % w.mailboxes.length]!);
+  })),
   fc.nat().map((c) => cmd(`unsubscribe(${c})`, async (w) => {
     // What the one-click unsubscribe route writes.
     const email = w.emails[c % w.emails.length]!;
