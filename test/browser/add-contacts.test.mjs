@@ -90,7 +90,10 @@ describe("add contacts from the Prospect Searcher", () => {
     assert.equal(await number(page.getByTestId("job-enrolled")), 3);
     assert.match((await page.getByTestId("job-title").textContent()) ?? "", /3 contacts added to Enterprise outbound — Q4/);
     assert.equal(await number(page.getByTestId("job-credits")), 3);
-    assert.equal(await page.getByTestId("outcomes-table").locator("tbody tr").count(), 3);
+    // The outcomes table loads after the job completes: wait for its rows before counting them.
+    const outcomeRows = page.getByTestId("outcomes-table").locator("tbody tr");
+    await outcomeRows.nth(2).waitFor({ timeout: 15_000 });
+    assert.equal(await outcomeRows.count(), 3);
 
     // The job is listed on the sequence's Imports tab, linked to its page.
     await page.getByRole("link", { name: "Back to the sequence" }).click();
