@@ -2,47 +2,15 @@
 // outcomes say what the job did (the contacts it enrolled are "enrolled", charged once), never
 // "already in this sequence" because of its own earlier try.
 import { beforeEach, describe, expect, it } from "vitest";
-import type { Env } from "../worker/env";
 import { resetClock } from "../worker/lib/clock";
 import { processChunk } from "../worker/services/add-contacts/jobs";
 import { as, env } from "./helpers";
+import { crashAt } from "./crash";
 import { addContactsSetup, makeContacts, waitForJob } from "./fixtures";
 
 const json = async (r: Response) => (await r.json()) as any;
 const one = async (sql: string, ...b: unknown[]) => (await env.DB.prepare(sql).bind(...b).first<{ n: number }>())!.n;
 
-/** An env whose D1 throws instead of running its n-th write (a statement or a whole batch); reads pass. */
-function crashAt(base: Env, n: number): Env {
-  let writes = 0;
-  const sqlOf = new WeakMap<object, string>();
-  const tick = (sqls: string[]) => {
-    if (!sqls.some((s) => /^\s*(INSERT|UPDATE|DELETE|REPLACE)\b/i.test(s))) return;
-    if (writes++ === n) throw new Error(`simulated crash at write ${n}`);
-  };
-  const wrap = (stmt: D1PreparedStatement, sql: string): D1PreparedStatement => {
-    sqlOf.set(stmt, sql);
-    const s = stmt as any;
-    for (const m of ["first", "run", "all", "raw"]) {
-      const orig = s[m].bind(stmt);
-      s[m] = (...a: unknown[]) => {
-        tick([sql]);
-        return orig(...a);
-      };
-    }
-    const bind = s.bind.bind(stmt);
-    s.bind = (...a: unknown[]) => wrap(bind(...a), sql);
-    return stmt;
-  };
-  const DB = new Proxy(base.DB, {
-    get(t, k) {
-      if (k === "prepare") return (sql: string) => wrap(t.prepare(sql), sql);
-      if (k === "batch") return (stmts: D1PreparedStatement[]) => (tick(stmts.map((s) => sqlOf.get(s) ?? "")), t.batch(stmts));
-      const v = (t as any)[k];
-      return typeof v === "function" ? v.bind(t) : v;
-    },
-  });
-  return { ...base, DB } as Env;
-}
 
 /** A committed job whose chunk the test runs itself: committed for later, then marked queued. */
 async function job(x: Awaited<ReturnType<typeof addContactsSetup>>, source: Record<string, unknown>) {

@@ -4,11 +4,11 @@
 // missing; the balance never goes negative, even when contacts turn out dearer than the hold or when
 // commits race for the last credits.
 import { beforeEach, describe, expect, it } from "vitest";
-import type { Env } from "../worker/env";
 import { resetClock } from "../worker/lib/clock";
 import { runCron } from "../worker/cron";
 import { cancelJob, failJob, processChunk, startDueJobs } from "../worker/services/add-contacts/jobs";
 import { as, env, errorOf } from "./helpers";
+import { crashAt } from "./crash";
 import { addContactsSetup, waitForJob } from "./fixtures";
 
 const json = async (r: Response) => (await r.json()) as any;
@@ -17,49 +17,6 @@ const balance = (teamId: string) => one("SELECT credit_balance n FROM teams WHER
 const ledgerSum = (teamId: string) => one("SELECT coalesce(sum(amount), 0) n FROM credit_ledger WHERE team_id = ?", teamId);
 const settlements = (jobId: string) => one("SELECT count(*) n FROM credit_ledger WHERE job_id = ? AND kind <> 'hold'", jobId);
 
-/**
- * An env whose D1 "crashes" (throws instead of writing) at its n-th write: a statement that writes or
- * a whole batch (one transaction) counts as one write; reads always pass. Models a Worker killed
- * between two awaits.
- */
-function crashAt(base: Env, n: number): Env {
-  const db = base.DB;
-  let writes = 0;
-  const sqlOf = new WeakMap<object, string>();
-  const isWrite = (sql: string) => /^\s*(INSERT|UPDATE|DELETE|REPLACE)\b/i.test(sql);
-  const tick = (sqls: string[]) => {
-    if (!sqls.some(isWrite)) return;
-    if (writes++ === n) throw new Error(`simulated crash at write ${n}`);
-  };
-  const wrap = (stmt: D1PreparedStatement, sql: string): D1PreparedStatement => {
-    sqlOf.set(stmt, sql);
-    const s = stmt as any;
-    for (const m of ["first", "run", "all", "raw"]) {
-      const orig = s[m].bind(stmt);
-      s[m] = (...a: unknown[]) => {
-        tick([sql]);
-        return orig(...a);
-      };
-    }
-    const bind = s.bind.bind(stmt);
-    s.bind = (...a: unknown[]) => wrap(bind(...a), sql);
-    return stmt;
-  };
-  const DB = new Proxy(db, {
-    get(t, k) {
-      if (k === "prepare") return (sql: string) => wrap(t.prepare(sql), sql);
-      if (k === "batch") {
-        return (stmts: D1PreparedStatement[]) => {
-          tick(stmts.map((s) => sqlOf.get(s) ?? ""));
-          return t.batch(stmts);
-        };
-      }
-      const v = (t as any)[k];
-      return typeof v === "function" ? v.bind(t) : v;
-    },
-  });
-  return { ...base, DB } as Env;
-}
 
 /** Verified people nobody saved yet, distinct per test by offset. */
 async function people(status: string, n: number, offset: number) {

@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { now } from "../worker/lib/clock";
 import { sequenceStub } from "../worker/lib/stubs";
+import { bulkInsert } from "../worker/db/bulk";
 import { as, env } from "./helpers";
 import { DAY, HOUR, addContactsSetup, enroll, enrollmentsOf, mailboxLedger, makeContacts, makeMailbox, makeSequence, makeTeam, runUntil, sessionFor, startSimulation, waitForJob } from "./fixtures";
 
@@ -210,4 +211,22 @@ describe("actions on contacts in a sequence", () => {
     const after = (await env.DB.prepare("SELECT status, reason, count(*) n FROM enrollments WHERE sequence_id = ? GROUP BY status, reason ORDER BY n").bind(sequenceId).all<any>()).results;
     expect(after).toEqual([{ status: "active", reason: "waiting_for_step", n: 100 }, { status: "finished", reason: "meeting_booked", n: 4900 }]);
   }, 120_000);
+});
+
+describe("a filter action's bound", () => {
+  it("refuses a filter matching more than 10,000 enrollments with a 422 naming the filter, changing nothing", async () => {
+    const { teamId, userId } = await makeTeam();
+    const s = await sessionFor(teamId, userId);
+    const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }], null);
+    const t = now();
+    const contacts = await makeContacts(teamId, 10_001);
+    const rows = contacts.map((c, i) => [`bound-${sequenceId}-${i}`, teamId, sequenceId, c, "paused", 1, t, t] as const);
+    await bulkInsert(env.DB, "enrollments", ["id", "team_id", "sequence_id", "contact_id", "status", "current_step", "created_at", "updated_at"], rows);
+    const res = await act(s, sequenceId, "resume", { filter: { status: "paused" } });
+    expect(res.status).toBe(422);
+    const body = await json(res);
+    expect(body.error.details.fields[0].field).toBe("filter");
+    const paused = await env.DB.prepare("SELECT count(*) AS n FROM enrollments WHERE sequence_id = ? AND status = 'paused'").bind(sequenceId).first<{ n: number }>();
+    expect(paused!.n).toBe(10_001);
+  });
 });

@@ -3,7 +3,7 @@
 // Each describe signs in on its own browser and adds to its own sequence, so they don't depend on each other.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { baseUrl, launch, signIn } from "./helpers.mjs";
+import { baseUrl, launch, signIn, number } from "./helpers.mjs";
 
 /** Opens the flow from the sequence's editor, through its "Add contacts" button. */
 async function openFlow(page, sequenceName) {
@@ -15,7 +15,6 @@ async function openFlow(page, sequenceName) {
   await page.getByRole("heading", { name: "Add contacts", level: 1 }).waitFor();
 }
 
-const number = async (locator) => Number(((await locator.textContent()) ?? "").replace(/[^\d]/g, ""));
 
 /** Waits until the review shows the answer to the current options (the preview is debounced). */
 async function settledReview(page) {

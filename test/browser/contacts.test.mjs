@@ -2,9 +2,8 @@
 // sequence picker into that sequence's add-contacts flow); rows can be checked for bulk actions.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { baseUrl, launch, signIn } from "./helpers.mjs";
+import { baseUrl, launch, signIn, number } from "./helpers.mjs";
 
-const number = async (locator) => Number(((await locator.textContent()) ?? "").replace(/[^\d]/g, ""));
 
 describe("Contacts and a contact's page", () => {
   let browser;

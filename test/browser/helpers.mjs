@@ -35,3 +35,6 @@ export async function signIn(page, email, password = "demo1234") {
 
 /** The pathname the page is on now. */
 export const pathOf = (page) => new URL(page.url()).pathname;
+
+/** The number a locator shows, digits only ("1,234 contacts" → 1234). */
+export const number = async (locator) => Number(((await locator.textContent()) ?? "").replace(/[^\d]/g, ""));

@@ -3,9 +3,8 @@
 // of the sequence picked in the dialog (only active ones the user can edit), with the same review.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { baseUrl, launch, signIn } from "./helpers.mjs";
+import { baseUrl, launch, signIn, number } from "./helpers.mjs";
 
-const number = async (locator) => Number(((await locator.textContent()) ?? "").replace(/[^\d]/g, ""));
 
 describe("People page", () => {
   let browser;

@@ -6,6 +6,7 @@ import type { AppEnv, Caller } from "../env";
 import { now } from "../lib/clock";
 import { sha256Hex } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
+import { UPLOAD_PATH } from "../routes/imports";
 import { recheck, type Grant } from "../services/access";
 
 /** Header a handler sets on an answer that holds a secret: it is never stored, so never replayed. */
@@ -30,7 +31,7 @@ export const idempotency = createMiddleware<AppEnv>(async (c, next) => {
   const key = c.req.header("idempotency-key");
   // A CSV upload is not hashed: reading it as text would hold the file twice and turn bytes that are
   // not UTF-8 into U+FFFD before the import reads them. A repeated upload only makes another unsaved import.
-  if (c.req.method !== "POST" || !key || c.req.path === "/api/imports") return next();
+  if (c.req.method !== "POST" || !key || c.req.path === UPLOAD_PATH) return next();
   if (key.length > 200) throw new ApiError("validation_failed", "Idempotency-Key is too long", { fields: [{ field: "Idempotency-Key", message: "At most 200 characters" }] });
   const d = db(c.env.DB);
   const principal = principalOf(caller);

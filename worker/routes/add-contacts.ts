@@ -80,7 +80,6 @@ export function presentJob(j: JobRow): z.infer<typeof JobSchema> {
 const OutcomeRow = z.object({ idx: z.number(), contact_id: z.string().nullable(), person_id: z.string().nullable(), name: z.string(), email: z.string().nullable(), outcome: z.string(), reasons: z.array(z.string()), credit_cost: z.number(), mailbox_id: z.string().nullable() });
 
 /** Cells are formula-safe (CSV injection): the one helper every export uses. */
-export { csvCell };
 
 /** An outcome's address: a person who never became a contact (nothing was paid) shows it masked. */
 const outcomeEmail = (r: { contact_id: string | null; email: string | null }) => (!r.contact_id && r.email ? maskEmail(r.email) : r.email);

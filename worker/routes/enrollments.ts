@@ -172,11 +172,19 @@ async function* selection(env: Env, seqId: string, teamId: string, body: z.infer
   const f = body.filter!;
   // Keyset on id over a snapshot of the matching ids: an action that changes the status (pause on
   // "active") must not make the next page skip or repeat rows.
-  const all = await env.DB.prepare(`SELECT e.id, e.status, e.contact_id ${filterSql(f)} ORDER BY e.id`).bind(...filterParams(seqId, teamId, f)).all<Picked>();
+  const all = await env.DB.prepare(`SELECT e.id, e.status, e.contact_id ${filterSql(f)} ORDER BY e.id LIMIT ${MAX_FILTER_MATCHES + 1}`).bind(...filterParams(seqId, teamId, f)).all<Picked>();
+  // One request answers every enrollment's outcome: past this bound the answer and the work stop being small.
+  if (all.results.length > MAX_FILTER_MATCHES) {
+    const message = `This filter matches more than ${MAX_FILTER_MATCHES.toLocaleString("en-US")} contacts; narrow it (a status, a reason or a search) and act in several steps`;
+    throw new ApiError("validation_failed", message, { fields: [{ field: "filter", message }], limit: MAX_FILTER_MATCHES });
+  }
   for (let i = 0; i < all.results.length; i += ACTION_PAGE) yield all.results.slice(i, i + ACTION_PAGE);
 }
 
 const OPEN_STATUSES = new Set(["active", "paused", "held", "scheduled"]);
+
+/** Most enrollments one filter action takes (as `POST /contacts/bulk` takes 10,000 contacts). */
+export const MAX_FILTER_MATCHES = 10_000;
 
 function why(action: Action, status: string): string {
   if (!OPEN_STATUSES.has(status) && action !== "remove" && action !== "restart") return `Already ${status}: restart it to send the sequence again`;
@@ -291,7 +299,7 @@ export const enrollmentRoutes = router()
       tags: ["Enrollments"],
       summary: "Pause (optionally until a date), resume, finish, remove, restart, move to another sequence or change the sending mailbox of contacts in a sequence",
       description:
-        "Acts on `enrollment_ids` (up to 1,000) or on every enrollment matching `filter` (any number, 5,000 at a time). The answer lists each enrollment's outcome and, when nothing changed, why.",
+        "Acts on `enrollment_ids` (up to 1,000) or on every enrollment matching `filter` (up to 10,000, 5,000 at a time; 422 beyond). The answer lists each enrollment's outcome and, when nothing changed, why.",
       request: {
         params: IdParam.extend({ action: z.enum(ACTIONS).openapi({ param: { name: "action", in: "path" } }) }),
         body: jsonBody(ActionBody),

@@ -5,7 +5,7 @@ import { contains } from "../db/contains";
 import { IN_LIST, inChunks, listParam } from "../db/in-list";
 import { listMembers, lists } from "../db/schema";
 import { ApiError, notFound } from "../lib/errors";
-import { authorize, listFor } from "../services/access";
+import { listFor } from "../services/access";
 import { addToLists, ensureLists } from "../services/contacts";
 import { router } from "../lib/openapi";
 import { errorResponses, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
@@ -63,9 +63,7 @@ export const listRoutes = router()
     }),
     async (c) => {
       const caller = c.get("caller");
-      authorize(caller, "contact.edit");
-      const list = await c.env.DB.prepare("SELECT id FROM lists WHERE id = ? AND team_id = ?").bind(c.req.valid("param").id, caller.teamId).first<{ id: string }>();
-      if (!list) throw notFound("List");
+      const list = await listFor(c.env.DB, caller, c.req.valid("param").id, "contact.edit");
       const r = await c.env.DB.prepare(`DELETE FROM list_members WHERE list_id = ? AND contact_id IN ${IN_LIST}`).bind(list.id, listParam([...new Set(c.req.valid("json").contact_ids)])).run();
       return c.json({ removed: r.meta.changes ?? 0 }, 200);
     },

@@ -13,6 +13,7 @@ import { seal, unseal } from "../lib/seal";
 import { mailboxStub } from "../lib/stubs";
 import { authorize, mailboxAllows, mailboxFor, teamUser } from "../services/access";
 import { auditEntry } from "../services/audit";
+import { isOAuthTransport } from "../services/mailbox-auth";
 import { appSecret } from "../services/secrets";
 import { loadMailbox } from "../services/compose";
 import { verifyMailbox, verifySmtp } from "../services/mailbox-verify";
@@ -115,7 +116,7 @@ async function present(env: Env, caller: Caller, r: typeof mailboxes.$inferSelec
     jitter_seconds: r.jitterSeconds,
     status: r.status,
     status_reason: r.statusReason,
-    reply_check: r.transport === "gmail" || r.transport === "graph" ? { checked_at: cfg.polled_at ?? null, error: cfg.poll_error ?? null } : null,
+    reply_check: isOAuthTransport(r.transport) ? { checked_at: cfg.polled_at ?? null, error: cfg.poll_error ?? null } : null,
     capacity: {
       used_last_24h: cap.usedLast24h,
       used_last_hour: cap.usedLastHour,
@@ -196,7 +197,7 @@ export const mailboxRoutes = router()
       const body = c.req.valid("json");
       const d = db(c.env.DB);
       if (body.transport === "smtp" && !body.smtp) throw new ApiError("validation_failed", "SMTP settings are required", { fields: [{ field: "smtp", message: "Give host, port and security" }] });
-      if (body.transport === "gmail" || body.transport === "graph") throw signInInstead(body.transport);
+      if (isOAuthTransport(body.transport)) throw signInInstead(body.transport);
       authorize(caller, "mailbox.connect", "You can't connect mailboxes");
       if (body.user_id !== undefined && body.user_id !== caller.userId) {
         authorize(caller, "mailbox.manage", "Only admins add mailboxes for other users");
@@ -242,7 +243,7 @@ export const mailboxRoutes = router()
       checkLimits(body.daily_limit ?? r.dailyLimit, body.hourly_limit ?? r.hourlyLimit, body);
       const { password, ...smtp } = body.smtp ?? {};
       const transport = body.transport ?? r.transport;
-      if ((transport === "gmail" || transport === "graph") && transport !== r.transport) throw signInInstead(transport);
+      if (isOAuthTransport(transport) && transport !== r.transport) throw signInInstead(transport);
       // gmail / graph keep their reply-polling cursor; SMTP merges the changed settings.
       const config = transport === "smtp" ? { ...(r.transport === "smtp" ? (r.transportConfig as object) : {}), ...smtp } : transport === r.transport ? r.transportConfig : {};
       if (transport === "smtp" && !(config as { host?: string }).host) throw new ApiError("validation_failed", "SMTP settings are required", { fields: [{ field: "smtp.host", message: "Required" }] });

@@ -7,7 +7,7 @@ import { router } from "../lib/openapi";
 import { errorResponses, Id, IdParam, json, jsonBody } from "../lib/schemas";
 import { sequenceFor } from "../services/access";
 import { REASONS } from "../services/engine-types";
-import { DAY_MS, sequenceReport, THRESHOLDS, type ReportFilter } from "../services/reports";
+import { DAY_MS, sequenceReport, type ReportFilter } from "../services/reports";
 import { applyAutoWinnersFor, chooseWinner, abTests } from "../services/reports-ab";
 import { homeDashboard, teamReport } from "../services/reports-team";
 
@@ -246,9 +246,9 @@ export const reportRoutes = router()
         teamId: seq.teamId, sequenceId: seq.id, stepId: step_id, winnerId: variant_id, userId: caller.userId, apiKeyId: caller.apiKeyId ?? null, automatic: false,
         details: { p_value: test.verdict.p_value, significant: test.verdict.significant },
       });
+      // Read again: choosing the winner turned the other variants off.
       const after = (await abTests(c.env.DB, seq.id, seq.teamId)).find((t) => t.step_id === step_id)!;
-      const position = (await c.env.DB.prepare("SELECT position FROM steps WHERE id = ?").bind(step_id).first<{ position: number }>())?.position ?? 0;
-      return c.json({ ab_test: { step_id, position, winner_id: variant_id, ...after.verdict } }, 200);
+      return c.json({ ab_test: { step_id, position: after.position, winner_id: variant_id, ...after.verdict } }, 200);
     },
   )
   .openapi(
@@ -303,4 +303,3 @@ export const reportRoutes = router()
     },
   );
 
-export { THRESHOLDS };

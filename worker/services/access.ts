@@ -50,7 +50,11 @@ export type Action = keyof typeof RULES;
 export interface Grant {
   action: Action;
   id?: string;
+  /** Which loader checked it (a list is checked with "contact.edit", so the action's prefix can't tell). */
+  on?: Resource;
 }
+
+type Resource = "sequence" | "mailbox" | "schedule" | "contact" | "list" | "workflow" | "task" | "import";
 
 const isStandardKey = (caller: Caller) => caller.via === "api_key" && caller.apiKeyKind === "standard";
 
@@ -70,8 +74,8 @@ export function allowed(caller: Caller, action: Action, rel: readonly Relation[]
   return rule.who.some((w) => rel.includes(w));
 }
 
-function record(caller: Caller, action: Action, id?: string) {
-  caller.grants?.push(id === undefined ? { action } : { action, id });
+function record(caller: Caller, action: Action, id?: string, on?: Resource) {
+  caller.grants?.push(id === undefined ? { action } : { action, id, on: on ?? (action.split(".")[0] as Resource) });
 }
 
 const forbidden = (message: string) => new ApiError("forbidden", message);
@@ -195,7 +199,7 @@ export async function listFor(d1: D1Database, caller: Caller, listId: string, ac
   const l = await d1.prepare("SELECT id, owner_id, name FROM lists WHERE id = ? AND team_id = ?").bind(listId, caller.teamId).first<{ id: string; owner_id: string; name: string }>();
   if (!l) throw notFound("List");
   if (!allowed(caller, action, relations(caller, l.owner_id))) throw forbidden("Only the list's creator or an admin can rename or delete it");
-  record(caller, action, l.id);
+  record(caller, action, l.id, "list");
   return l;
 }
 
@@ -291,7 +295,7 @@ export async function teamUser(d: Db, caller: Caller, userId: string, field: str
  */
 export async function recheck(d: Db, caller: Caller, grants: readonly Grant[]) {
   for (const g of grants) {
-    const [kind] = g.action.split(".");
+    const kind = g.on ?? g.action.split(".")[0];
     if (!g.id) {
       authorize(caller, g.action);
       continue;

@@ -12,6 +12,7 @@ import { abVerdict, type AbVerdict } from "./reports-stats";
 
 export interface AbStep {
   step_id: string;
+  position: number;
   verdict: AbVerdict;
 }
 
@@ -19,9 +20,9 @@ export interface AbStep {
 export async function abTests(d1: D1Database, sequenceId: string, teamId: string): Promise<AbStep[]> {
   const [variants, counts] = await Promise.all([
     d1.prepare(
-      `SELECT v.id, v.step_id, v.label, v.enabled FROM step_variants v JOIN steps s ON s.id = v.step_id
+      `SELECT v.id, v.step_id, s.position, v.label, v.enabled FROM step_variants v JOIN steps s ON s.id = v.step_id
         WHERE s.sequence_id = ? AND v.team_id = ? AND s.type IN ('auto_email', 'manual_email') ORDER BY s.position, v.label, v.id`,
-    ).bind(sequenceId, teamId).all<{ id: string; step_id: string; label: string; enabled: number }>(),
+    ).bind(sequenceId, teamId).all<{ id: string; step_id: string; position: number; label: string; enabled: number }>(),
     d1.prepare(
       `SELECT m.variant_id, count(*) - sum(m.status = 'bounced') AS delivered, sum(m.reply_kind = 'reply') AS replies
          FROM messages m WHERE m.sequence_id = ? AND m.status IN ('sent', 'bounced') AND m.sent_at IS NOT NULL AND m.variant_id IS NOT NULL GROUP BY 1`,
@@ -34,6 +35,7 @@ export async function abTests(d1: D1Database, sequenceId: string, teamId: string
     .filter(([, vs]) => vs.length >= 2)
     .map(([stepId, vs]) => ({
       step_id: stepId,
+      position: vs[0]!.position,
       verdict: abVerdict(vs.map((v) => ({ id: v.id, label: v.label, enabled: !!v.enabled, sent: byVariant.get(v.id)?.delivered ?? 0, replies: byVariant.get(v.id)?.replies ?? 0 }))),
     }));
 }

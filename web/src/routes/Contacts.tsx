@@ -210,27 +210,9 @@ export default function Contacts() {
             </button>
           </Show>
           <button type="button" class="btn btn-primary btn-sm" disabled={busy()} onClick={() => setPicking(true)}>Add to sequence</button>
-          <label class="inline-select">
-            <span>Add to list</span>
-            <select disabled={busy()} data-testid="bulk-list" onChange={(e) => { const v = e.currentTarget.value; e.currentTarget.value = ""; if (v) void run({ action: "add_to_list", list_id: v }, "added to the list"); }}>
-              <option value="">Choose…</option>
-              <For each={lists()?.lists ?? []}>{(l) => <option value={l.id}>{l.name}</option>}</For>
-            </select>
-          </label>
-          <label class="inline-select">
-            <span>Owner</span>
-            <select disabled={busy()} data-testid="bulk-owner" onChange={(e) => { const v = e.currentTarget.value; e.currentTarget.value = ""; if (v) void run({ action: "change_owner", owner_id: v }, "reassigned"); }}>
-              <option value="">Change…</option>
-              <For each={users()?.users ?? []}>{(u) => <option value={u.id}>{u.name}</option>}</For>
-            </select>
-          </label>
-          <label class="inline-select">
-            <span>Stage</span>
-            <select disabled={busy()} data-testid="bulk-stage" onChange={(e) => { const v = e.currentTarget.value; e.currentTarget.value = ""; if (v) void run({ action: "change_stage", stage_id: v }, "moved"); }}>
-              <option value="">Change…</option>
-              <For each={stages()?.contact_stages ?? []}>{(s) => <option value={s.id}>{s.name}</option>}</For>
-            </select>
-          </label>
+          <BulkPick label="Add to list" placeholder="Choose…" testId="bulk-list" disabled={busy()} options={lists()?.lists ?? []} onPick={(id) => void run({ action: "add_to_list", list_id: id }, "added to the list")} />
+          <BulkPick label="Owner" placeholder="Change…" testId="bulk-owner" disabled={busy()} options={users()?.users ?? []} onPick={(id) => void run({ action: "change_owner", owner_id: id }, "reassigned")} />
+          <BulkPick label="Stage" placeholder="Change…" testId="bulk-stage" disabled={busy()} options={stages()?.contact_stages ?? []} onPick={(id) => void run({ action: "change_stage", stage_id: id }, "moved")} />
           <Show when={listId()}>
             <button type="button" class="btn btn-secondary btn-sm" disabled={busy()} onClick={() => void removeSelected()} data-testid="bulk-remove-from-list">Remove from list</button>
           </Show>
@@ -344,5 +326,26 @@ export default function Contacts() {
         </Show>
       </Suspense>
     </div>
+  );
+}
+
+/** A bulk-bar select that acts on the choice and goes back to its placeholder. */
+function BulkPick(props: { label: string; placeholder: string; testId: string; disabled: boolean; options: { id: string; name: string }[]; onPick: (id: string) => void }) {
+  return (
+    <label class="inline-select">
+      <span>{props.label}</span>
+      <select
+        disabled={props.disabled}
+        data-testid={props.testId}
+        onChange={(e) => {
+          const v = e.currentTarget.value;
+          e.currentTarget.value = "";
+          if (v) props.onPick(v);
+        }}
+      >
+        <option value="">{props.placeholder}</option>
+        <For each={props.options}>{(o) => <option value={o.id}>{o.name}</option>}</For>
+      </select>
+    </label>
   );
 }

@@ -4,7 +4,9 @@ import { now } from "../../lib/clock";
 import { csvLine } from "../../lib/csv";
 import { ApiError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
-import { importFor } from "../access";
+import { db } from "../../db/client";
+import { importFor, listFor, teamUser } from "../access";
+import { ensureLists } from "../contacts";
 import { decodeField, ENCODINGS, MAX_IMPORT_BYTES, scanCsv, type Delimiter, type Encoding } from "./csv";
 import { autoMap, cleanHeaders, FIELD_NAMES, IMPORT_FIELDS, mapRow, mappingProblem, type Mapping } from "./mapping";
 
@@ -127,14 +129,8 @@ export async function updateImport(env: Env, caller: Caller, row: ImportRow, pat
 }
 
 async function checkSettings(env: Env, caller: Caller, s: ImportSettings) {
-  if (s.owner_id) {
-    const u = await env.DB.prepare("SELECT 1 FROM users WHERE id = ? AND team_id = ?").bind(s.owner_id, caller.teamId).first();
-    if (!u) throw new ApiError("validation_failed", "Owner not found", { fields: [{ field: "settings.owner_id", message: "No such user in your team" }] });
-  }
-  if (s.list_id) {
-    const l = await env.DB.prepare("SELECT 1 FROM lists WHERE id = ? AND team_id = ?").bind(s.list_id, caller.teamId).first();
-    if (!l) throw new ApiError("not_found", "List not found", { list_ids: [s.list_id] });
-  }
+  if (s.owner_id) await teamUser(db(env.DB), caller, s.owner_id, "settings.owner_id");
+  if (s.list_id) await listFor(env.DB, caller, s.list_id, "contact.edit");
 }
 
 /**
@@ -148,11 +144,7 @@ export async function saveImport(env: Env, caller: Caller, row: ImportRow): Prom
   if (problem) throw new ApiError("validation_failed", problem.message, { fields: [problem] });
   const settings = JSON.parse(row.settings) as ImportSettings;
   await checkSettings(env, caller, settings);
-  if (settings.list_name && !settings.list_id) {
-    const existing = await env.DB.prepare("SELECT id FROM lists WHERE team_id = ? AND name = ?").bind(caller.teamId, settings.list_name).first<{ id: string }>();
-    settings.list_id = existing?.id ?? newId();
-    if (!existing) await env.DB.prepare("INSERT INTO lists (id, team_id, owner_id, name, created_at) VALUES (?, ?, ?, ?, ?)").bind(settings.list_id, caller.teamId, caller.userId, settings.list_name, now()).run();
-  }
+  if (settings.list_name && !settings.list_id) settings.list_id = (await ensureLists(env.DB, caller, [settings.list_name]))[0] ?? null;
   const started = await env.DB.prepare("UPDATE imports SET status = 'saving', settings = ?, error = NULL, updated_at = ? WHERE id = ? AND status IN ('uploaded','failed') RETURNING *")
     .bind(JSON.stringify(settings), now(), row.id)
     .first<ImportRow>();

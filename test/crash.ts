@@ -1,0 +1,35 @@
+import type { Env } from "../worker/env";
+
+// A crash between any two writes, for tests of what survives it (credits, job outcomes).
+/** An env whose D1 throws instead of running its n-th write (a statement or a whole batch); reads pass. */
+export function crashAt(base: Env, n: number): Env {
+  let writes = 0;
+  const sqlOf = new WeakMap<object, string>();
+  const tick = (sqls: string[]) => {
+    if (!sqls.some((s) => /^\s*(INSERT|UPDATE|DELETE|REPLACE)\b/i.test(s))) return;
+    if (writes++ === n) throw new Error(`simulated crash at write ${n}`);
+  };
+  const wrap = (stmt: D1PreparedStatement, sql: string): D1PreparedStatement => {
+    sqlOf.set(stmt, sql);
+    const s = stmt as any;
+    for (const m of ["first", "run", "all", "raw"]) {
+      const orig = s[m].bind(stmt);
+      s[m] = (...a: unknown[]) => {
+        tick([sql]);
+        return orig(...a);
+      };
+    }
+    const bind = s.bind.bind(stmt);
+    s.bind = (...a: unknown[]) => wrap(bind(...a), sql);
+    return stmt;
+  };
+  const DB = new Proxy(base.DB, {
+    get(t, k) {
+      if (k === "prepare") return (sql: string) => wrap(t.prepare(sql), sql);
+      if (k === "batch") return (stmts: D1PreparedStatement[]) => (tick(stmts.map((s) => sqlOf.get(s) ?? "")), t.batch(stmts));
+      const v = (t as any)[k];
+      return typeof v === "function" ? v.bind(t) : v;
+    },
+  });
+  return { ...base, DB } as Env;
+}
