@@ -78,6 +78,16 @@ describe("idempotent replays never act with someone else's rights", () => {
     const after = await as(rep2, "POST", `/api/sequences/${seq}/clone`, { name: "Copy B" }, { "idempotency-key": key });
     expect(await errorOf(after)).toMatchObject({ status: 404, code: "not_found" });
   });
+  it("a replay re-checks a list as a list (it is checked with contact.edit)", async () => {
+    const list = await body(await as(rep1, "POST", "/api/lists", { name: `Replay ${newId()}` }));
+    const key = `k-${newId()}`;
+    const send = () => as(rep1, "POST", `/api/lists/${list.list.id}/members/remove`, { contact_ids: ["nobody"] }, { "idempotency-key": key });
+    expect((await send()).status).toBe(200);
+    const again = await send();
+    expect(again.status).toBe(200);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+  });
+
   it("two callers sending the same Idempotency-Key to add contacts each get their own job", async () => {
     const contacts = (await env.DB.prepare("SELECT id FROM contacts WHERE team_id = ? AND owner_id = ? AND deleted_at IS NULL LIMIT 2 OFFSET 20").bind(DEMO.team, DEMO.rep1).all<{ id: string }>()).results;
     const key = `k-${newId()}`;
