@@ -11,6 +11,7 @@ import { blockingReason, contactStatesStatement, toContactRows } from "../worker
 import { inWindow, nextWindowStart, type WindowSpec } from "../worker/services/schedule-time";
 import { transportFor } from "../worker/transports";
 import type { SendResult } from "../worker/transports/types";
+import { fnv1a } from "../worker/lib/hash";
 
 type State = "queued" | "sending" | "sent" | "unknown" | "bounced" | "failed" | "cancelled";
 
@@ -442,7 +443,7 @@ export class MailboxDO extends DurableObject<Env> {
     // The window and the caps at this very instant: a slow batch may have run past the window's end (invariants 3 and 7).
     const t = now();
     if (!inWindow(t, item.window, row.zone) || this.gate(mb, t) > t) return "stop";
-    const jitter = mb.jitterSeconds > 0 ? hash(key) % (mb.jitterSeconds * 1000 + 1) : 0;
+    const jitter = mb.jitterSeconds > 0 ? fnv1a(key) % (mb.jitterSeconds * 1000 + 1) : 0;
     // Reserve before calling the transport (invariants 3 and 4). The composed message is stored with
     // the reservation: if we crash while the transport has it, reconcile() still records what may
     // have gone out (invariant 4: an unknown outcome is recorded).
@@ -600,11 +601,6 @@ export class MailboxDO extends DurableObject<Env> {
   }
 }
 
-function hash(s: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
-  return h >>> 0;
-}
 
 /**
  * Replays sending forward in time: the same rules as the live pass (caps, gap, windows, priority),

@@ -5,6 +5,7 @@ import { ApiError, errorResponse } from "./lib/errors";
 import { router } from "./lib/openapi";
 import { securityHeaders } from "./lib/security-headers";
 import { authenticate } from "./middleware/auth";
+import { provideDb } from "./middleware/db";
 import { idempotency } from "./middleware/idempotency";
 import { rateLimit } from "./middleware/rate-limit";
 import { apiKeyRoutes } from "./routes/api-keys";
@@ -96,6 +97,7 @@ const apollo = new Hono<AppEnv>().use("*", limit).use("*", authenticate).use("*"
 // A plain Hono at the top: routing `api` into an OpenAPIHono would collapse AppType's route union.
 export const app = new Hono<AppEnv>()
   .use("*", securityHeaders)
+  .use("*", provideDb)
   .route("/api", routes)
   .route("/apollo/api/v1", apollo)
   .route("/apollo/v1", apollo)

@@ -3,6 +3,7 @@ import type { MailboxDO } from "../durable-objects/mailbox-do";
 import type { RateLimiterDO } from "../durable-objects/rate-limiter-do";
 import type { QueueMessage } from "./queue/messages";
 import type { Grant } from "./services/access";
+import type { Db } from "./db/client";
 
 declare global {
   namespace Cloudflare {
@@ -61,4 +62,5 @@ export interface Caller {
   grants?: Grant[];
 }
 
-export type AppEnv = { Bindings: Env; Variables: { caller: Caller } };
+/** `caller` is set by the auth middleware, `db` (one drizzle handle per request) by middleware/db.ts. */
+export type AppEnv = { Bindings: Env; Variables: { caller: Caller; db: Db } };

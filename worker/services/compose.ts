@@ -5,6 +5,7 @@ import { buildMessage, messageIdFor, signUnsubscribeToken, subjectForThread } fr
 import type { QueuedEmail } from "./engine-types";
 import { contactStatesStatement, toContactRows, type ContactRow } from "./eligibility";
 import { renderSubject, renderTemplate, type TemplateContext } from "./templates";
+import { fnv1a } from "../lib/hash";
 
 export interface MailboxSettings {
   id: string;
@@ -49,9 +50,7 @@ export async function loadMailbox(d1: D1Database, mailboxId: string): Promise<Ma
 /** A/B split: contacts spread evenly and deterministically over a step's enabled variants. */
 export function pickVariant<T>(variants: T[], enrollmentId: string): T | undefined {
   if (!variants.length) return undefined;
-  let h = 2166136261;
-  for (let i = 0; i < enrollmentId.length; i++) h = Math.imul(h ^ enrollmentId.charCodeAt(i), 16777619);
-  return variants[(h >>> 0) % variants.length];
+  return variants[fnv1a(enrollmentId) % variants.length];
 }
 
 export interface ComposedEmail {

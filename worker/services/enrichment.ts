@@ -1,3 +1,4 @@
+import { fnv1a } from "../lib/hash";
 /**
  * Waterfall enrichment: contacts without an email are looked up through an ordered list of
  * providers; the first success wins and costs that provider's credits. Providers are pluggable;
@@ -20,11 +21,6 @@ export interface EnrichmentProvider {
   lookup(input: EnrichmentInput): Promise<{ email: string; status: "verified" | "unverified" } | null>;
 }
 
-function hash(s: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
-  return h >>> 0;
-}
 
 const local = (s: string) => s.toLowerCase().normalize("NFKD").replace(/[^a-z0-9]/g, "");
 
@@ -34,7 +30,7 @@ export const patternFinder: EnrichmentProvider = {
   cost: 1,
   deterministic: true,
   async lookup(i) {
-    if (!i.domain || hash(`pattern:${i.key}`) % 10 >= 4) return null;
+    if (!i.domain || fnv1a(`pattern:${i.key}`) % 10 >= 4) return null;
     return { email: `${local(i.firstName)}.${local(i.lastName)}@${i.domain}`, status: "verified" };
   },
 };
@@ -45,7 +41,7 @@ export const deepLookup: EnrichmentProvider = {
   cost: 2,
   deterministic: true,
   async lookup(i) {
-    if (!i.domain || hash(`deep:${i.key}`) % 2 === 1) return null;
+    if (!i.domain || fnv1a(`deep:${i.key}`) % 2 === 1) return null;
     return { email: `${local(i.firstName).charAt(0)}${local(i.lastName)}@${i.domain}`, status: "verified" };
   },
 };
