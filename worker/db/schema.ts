@@ -703,3 +703,115 @@ export const importRows = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.importId, t.row] }), index("import_rows_key_idx").on(t.importId, t.key), index("import_rows_outcome_idx").on(t.importId, t.outcome)],
 );
+
+/** What an inbound email was taken for (services/replies.ts decides; a user may correct it). */
+export const INBOUND_CLASSIFICATIONS = ["reply", "out_of_office", "auto_reply", "bounce_hard", "bounce_soft", "unsubscribe"] as const;
+export type InboundClassification = (typeof INBOUND_CLASSIFICATIONS)[number];
+
+/** Which header or phrase decided a classification, shown beside it in the replies inbox. */
+export interface InboundEvidence {
+  rule: string;
+  header?: string;
+  phrase?: string;
+  status?: string;
+}
+
+/**
+ * What handling an inbound email changed, so a correction can undo exactly that: the enrollments it
+ * finished or paused (with the reason), whether it wrote the suppression, the contact's bounce or
+ * unsubscribe mark and stage, and the colleagues' enrollments the sequence's colleague rule touched.
+ */
+export interface InboundEffect {
+  enrollments?: { id: string; sequenceId: string; action: "finish" | "pause"; reason: string }[];
+  suppressed?: "bounced" | "unsubscribed";
+  contactMarked?: "bounced" | "unsubscribed";
+  stageFrom?: string | null;
+  messageStatusFrom?: string;
+  replyCounted?: boolean;
+}
+
+/**
+ * Every inbound email matched to one of our emails (replies, out-of-office and auto-replies, bounce
+ * reports, unsubscribe requests): its classification, the evidence, and the effect it had. One row per
+ * inbound Message-ID per team, so an email read twice (polling repeats a round) is handled once.
+ */
+export const inboundMessages = sqliteTable(
+  "inbound_messages",
+  {
+    id: id(),
+    teamId: teamId(),
+    sequenceId: text("sequence_id").notNull(),
+    enrollmentId: text("enrollment_id").notNull(),
+    contactId: text("contact_id").notNull(),
+    /** Our email it answers (messages.id). */
+    messageId: text("message_id").notNull(),
+    headerId: text("header_id").notNull(),
+    fromEmail: text("from_email").notNull().default(""),
+    subject: text("subject").notNull().default(""),
+    snippet: text("snippet").notNull().default(""),
+    /** What the classifier said; `classification` is what stands now (a user's correction wins). */
+    detected: text("detected", { enum: INBOUND_CLASSIFICATIONS }).notNull(),
+    classification: text("classification", { enum: INBOUND_CLASSIFICATIONS }).notNull(),
+    evidence: text("evidence", { mode: "json" }).$type<InboundEvidence>().notNull(),
+    returnAt: integer("return_at"),
+    bounceStatus: text("bounce_status"),
+    effect: text("effect", { mode: "json" }).$type<InboundEffect>().notNull().default(sql`'{}'`),
+    /** Soft bounces: which retry of the email this was (1..3), and when the next try is due. */
+    retryAttempt: integer("retry_attempt").notNull().default(0),
+    retryAt: integer("retry_at"),
+    receivedAt: integer("received_at").notNull(),
+    reviewedAt: integer("reviewed_at"),
+    reviewedBy: text("reviewed_by"),
+  },
+  (t) => [
+    uniqueIndex("inbound_messages_header_uq").on(t.teamId, t.headerId),
+    index("inbound_messages_team_received_idx").on(t.teamId, t.receivedAt),
+    index("inbound_messages_sequence_idx").on(t.sequenceId, t.receivedAt),
+    index("inbound_messages_contact_idx").on(t.contactId, t.receivedAt),
+    index("inbound_messages_message_idx").on(t.messageId),
+    index("inbound_messages_retry_idx").on(t.retryAt),
+  ],
+);
+
+/** A meeting booked with a contact (by a user, the API, or a scheduling tool's signed webhook). */
+export const meetings = sqliteTable(
+  "meetings",
+  {
+    id: id(),
+    teamId: teamId(),
+    contactId: text("contact_id").notNull(),
+    bookedAt: integer("booked_at").notNull(),
+    source: text("source", { enum: ["user", "api", "webhook"] }).notNull(),
+    /** The scheduling tool's event id: a repeated webhook for the same event books nothing twice. */
+    externalId: text("external_id"),
+    createdBy: text("created_by"),
+    createdAt: createdAt(),
+  },
+  (t) => [index("meetings_contact_idx").on(t.teamId, t.contactId, t.bookedAt), uniqueIndex("meetings_external_uq").on(t.teamId, t.externalId)],
+);
+
+/** A team's webhook signing secret (sealed with APP_SECRET: verifying an HMAC needs the secret itself). */
+export const webhookSecrets = sqliteTable(
+  "webhook_secrets",
+  {
+    teamId: teamId(),
+    kind: text("kind", { enum: ["meetings"] }).notNull(),
+    sealed: text("sealed").notNull(),
+    /** The first characters, shown so an admin can tell which secret a tool holds. */
+    hint: text("hint").notNull(),
+    createdBy: text("created_by").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.teamId, t.kind] })],
+);
+
+/** Webhook signatures already accepted (each is accepted once); rows older than the replay window are pruned. */
+export const webhookSignatures = sqliteTable(
+  "webhook_signatures",
+  {
+    signature: text("signature").primaryKey(),
+    teamId: teamId(),
+    createdAt: createdAt(),
+  },
+  (t) => [index("webhook_signatures_created_idx").on(t.createdAt)],
+);
