@@ -815,3 +815,46 @@ export const webhookSignatures = sqliteTable(
   },
   (t) => [index("webhook_signatures_created_idx").on(t.createdAt)],
 );
+
+/**
+ * An action on every enrollment matching a filter, too many for one request (services/enrollment-jobs.ts):
+ * the matching ids are snapshotted as outcome rows when it starts, then the queue acts on them page by
+ * page through the SequenceDO. `caller` is who asked (re-authorized on every page).
+ */
+export const enrollmentActionJobs = sqliteTable(
+  "enrollment_action_jobs",
+  {
+    id: id(),
+    teamId: teamId(),
+    sequenceId: text("sequence_id").notNull(),
+    userId: text("user_id"),
+    caller: text("caller", { mode: "json" }).$type<{ userId: string; role: "admin" | "member"; via: "session" | "api_key"; apiKeyId?: string; apiKeyKind?: "master" | "standard" }>().notNull(),
+    action: text("action").notNull(),
+    params: text("params", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    filter: text("filter", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    status: text("status", { enum: ["running", "completed", "failed"] }).notNull(),
+    total: integer("total").notNull().default(0),
+    processed: integer("processed").notNull().default(0),
+    changed: integer("changed").notNull().default(0),
+    error: text("error"),
+    createdAt: createdAt(),
+    finishedAt: integer("finished_at"),
+  },
+  (t) => [index("enrollment_action_jobs_sequence_idx").on(t.teamId, t.sequenceId, t.createdAt)],
+);
+
+/** One row per enrollment an action job takes, in id order; `outcome` is 'pending' until its page ran. */
+export const enrollmentActionOutcomes = sqliteTable(
+  "enrollment_action_outcomes",
+  {
+    jobId: text("job_id").notNull(),
+    idx: integer("idx").notNull(),
+    teamId: teamId(),
+    enrollmentId: text("enrollment_id").notNull(),
+    outcome: text("outcome").notNull().default("pending"),
+    changed: integer("changed", { mode: "boolean" }).notNull().default(false),
+    reason: text("reason"),
+    newId: text("new_id"),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.idx] }), index("enrollment_action_outcomes_outcome_idx").on(t.jobId, t.outcome)],
+);
