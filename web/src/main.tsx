@@ -1,5 +1,8 @@
 import { Navigate, Route, Router, useLocation, useNavigate, type RouteSectionProps } from "@solidjs/router";
 import { render } from "solid-js/web";
+// Tokens and the app-wide base first: each component's own stylesheet (imported by it) comes after them and wins ties.
+import "./tokens.css";
+import "./styles.css";
 import { setUnauthenticatedHandler } from "./api";
 import { AppShell } from "./components/AppShell";
 import AddContacts from "./routes/AddContacts";
@@ -23,7 +26,6 @@ import TeamReport from "./routes/TeamReport";
 import Workflows from "./routes/Workflows";
 import WorkflowEditor from "./routes/workflows/WorkflowEditor";
 import WorkflowPage from "./routes/workflows/WorkflowPage";
-import "./styles.css";
 
 /** Router root: sends any 401 to /login, remembering where the user was. */
 function Root(props: RouteSectionProps) {

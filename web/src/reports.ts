@@ -1,4 +1,3 @@
-import { query } from "@solidjs/router";
 import { api, data } from "./api";
 
 /** Reads and writes of the reports (worker/routes/reports.ts) through the one typed client. */
@@ -34,8 +33,5 @@ export const reportExportUrl = (id: string, part: string, q: ReportQuery) => `/a
 export const contactsExportUrl = (id: string) => `/api/sequences/${encodeURIComponent(id)}/contacts/export`;
 export const teamExportUrl = (by: "users" | "sequences", q: { from?: string; to?: string }) => `/api/reports/team/export?${new URLSearchParams({ ...clean(q), by })}`;
 
-export const getSequenceReport = query((id: string, q: ReportQuery) => fetchSequenceReport(id, q), "sequenceReport");
-export const getTeamReport = query((q: { from?: string; to?: string }) => fetchTeamReport(q), "teamReport");
-export const getHome = query(() => fetchHome(), "home");
 
 export const pct = (x: number, digits = 1) => `${(x * 100).toFixed(digits)}%`;

@@ -2,8 +2,8 @@ import { A, action, createAsync, query, redirect, useAction, useSubmission, type
 import { ErrorBoundary, For, Show, Suspense } from "solid-js";
 import { logout, type Me } from "../api";
 import { formatNumber } from "../format";
-import { getTaskCounts } from "../queries";
-import { getMe } from "../session";
+import { getTaskCounts } from "../queries/tasks";
+import { getMe } from "../queries/session";
 import { Icon, type IconName } from "./Icon";
 import { Logo } from "./Logo";
 import { ErrorPanel, Spinner } from "./Status";

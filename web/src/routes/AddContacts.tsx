@@ -7,7 +7,7 @@ import { ErrorPanel, errorMessage, Spinner, TableSkeleton } from "../components/
 import { tabId, tabPanelId, Tabs } from "../components/Tabs";
 import { formatNumber, plural } from "../format";
 import { createLiveFetch } from "../live";
-import { getLists } from "../queries";
+import { getLists } from "../queries/lists";
 import { CsvImport } from "./add-contacts/CsvImport";
 import { ListPicker } from "./add-contacts/ListPicker";
 import { OptionsStep } from "./add-contacts/OptionsStep";
@@ -15,7 +15,7 @@ import { PeopleSearch } from "./add-contacts/PeopleSearch";
 import { Preconditions, ReviewStep } from "./add-contacts/ReviewStep";
 import { buildRequest, createWizard, hasSource, localInputToMs, pickedIds, takeHandedOffSelection, type Wizard, type WizardStep } from "./add-contacts/state";
 import { JobPanel } from "./jobs/JobPanel";
-import { getSequence } from "./SequenceEditor";
+import { getSequence } from "../queries/sequences";
 
 const STEPS: { id: WizardStep | "add"; label: string }[] = [
   { id: "source", label: "Choose contacts" },

@@ -1,9 +1,10 @@
-import { A, createAsync, query, revalidate, useIsRouting, useNavigate, useSearchParams } from "@solidjs/router";
+import { A, createAsync, revalidate, useIsRouting, useNavigate, useSearchParams } from "@solidjs/router";
 import { createSignal, For, onCleanup, Show, Suspense } from "solid-js";
-import { bulkContacts, fetchContactIds, fetchContacts, removeFromList, fetchContactStages, fetchUsers, type Contact, type ContactQuery, type ContactsBulk } from "../api";
+import { bulkContacts, fetchContactIds, removeFromList, fetchContactStages, fetchUsers, type Contact, type ContactsBulk } from "../api";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { notify } from "../components/Toast";
-import { getLists } from "../queries";
+import { getContacts } from "../queries/contacts";
+import { getLists } from "../queries/lists";
 import { handOffContacts } from "./add-contacts/state";
 import { SequencePicker } from "./people/SequencePicker";
 import { Badge } from "../components/Badge";
@@ -17,7 +18,6 @@ import { errorMessage, TableSkeleton } from "../components/Status";
 import { formatDate, formatNumber } from "../format";
 import { usePageTitle } from "../title";
 
-const getContacts = query((q: ContactQuery) => fetchContacts(q), "contacts");
 
 const PER_PAGE_OPTIONS = [25, 50, 100];
 const SORTS = [

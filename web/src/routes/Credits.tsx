@@ -1,6 +1,7 @@
-import { A, createAsync, query, useIsRouting, useSearchParams } from "@solidjs/router";
+import { A, createAsync, useIsRouting, useSearchParams } from "@solidjs/router";
 import { createMemo, For, Show, Suspense } from "solid-js";
-import { fetchCredits, fetchLedger, type CreditsReport } from "../api";
+import type { CreditsReport } from "../api";
+import { getCredits, getLedger } from "../queries/credits";
 import { Badge, type Tone } from "../components/Badge";
 import { StackedBarChart, type Series } from "../components/BarChart";
 import { EmptyState } from "../components/EmptyState";
@@ -11,8 +12,6 @@ import { TableSkeleton } from "../components/Status";
 import { formatDateTime, formatFull, formatNumber, formatRelative } from "../format";
 import { usePageTitle } from "../title";
 
-const getCredits = query((days: number) => fetchCredits(days), "credits");
-const getLedger = query((page: number) => fetchLedger({ page, per_page: 25 }), "ledger");
 
 const RANGES = [7, 30, 90] as const;
 

@@ -5,8 +5,9 @@ import { Icon } from "../components/Icon";
 import { Meter } from "../components/Meter";
 import { TableSkeleton } from "../components/Status";
 import { formatNumber, formatRelative, plural } from "../format";
-import { getMailboxes } from "../queries";
-import { getHome, pct } from "../reports";
+import { getMailboxes } from "../queries/mailboxes";
+import { pct } from "../reports";
+import { getHome } from "../queries/reports";
 import "./Home.css";
 
 /**

@@ -6,7 +6,7 @@ import { PageHeader } from "../components/PageHeader";
 import { Pagination } from "../components/Pagination";
 import { TableSkeleton } from "../components/Status";
 import { formatDateTime, formatNumber, formatRelative } from "../format";
-import { getImports } from "../queries";
+import { getImports } from "../queries/imports";
 import { usePageTitle } from "../title";
 
 const STATUS = {

@@ -1,14 +1,13 @@
-import { A, createAsync, query, useParams } from "@solidjs/router";
+import { A, createAsync, useParams } from "@solidjs/router";
 import { Show, Suspense } from "solid-js";
-import { fetchJob } from "../api";
+import { getJob } from "../queries/jobs";
 import { Icon } from "../components/Icon";
 import { Spinner } from "../components/Status";
 import { formatDateTime } from "../format";
 import { usePageTitle } from "../title";
 import { JobPanel } from "./jobs/JobPanel";
-import { getSequence } from "./SequenceEditor";
+import { getSequence } from "../queries/sequences";
 
-const getJob = query((id: string) => fetchJob(id), "job");
 
 /** /jobs/:id: one add-contacts job, live while it runs, then its result and every outcome. */
 export default function JobPage() {

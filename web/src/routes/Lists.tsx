@@ -12,7 +12,7 @@ import { FieldError } from "../components/FieldError";
 import { notify } from "../components/Toast";
 import { createFormErrors, FormProblems } from "../forms";
 import { formatDate, formatDateTime, formatNumber } from "../format";
-import { getLists, getListsPage } from "../queries";
+import { getLists, getListsPage } from "../queries/lists";
 import { usePageTitle } from "../title";
 
 /** Create or rename: one name field, its error under it. */

@@ -1,6 +1,6 @@
-import { createAsync, query, revalidate } from "@solidjs/router";
+import { createAsync, revalidate } from "@solidjs/router";
 import { createSignal, For, Show, Suspense } from "solid-js";
-import { fetchMailboxScheduled, setMailboxConnected, type Mailbox } from "../api";
+import { setMailboxConnected, type Mailbox } from "../api";
 import { Badge, type Tone } from "../components/Badge";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { Dialog } from "../components/Dialog";
@@ -11,15 +11,14 @@ import { PageHeader } from "../components/PageHeader";
 import { errorMessage, Spinner, TableSkeleton } from "../components/Status";
 import { notify } from "../components/Toast";
 import { formatDay, formatFull, formatNumber, formatRelative, plural } from "../format";
-import { getMailboxes } from "../queries";
-import { getMe } from "../session";
+import { getMailboxes, getMailboxQueue } from "../queries/mailboxes";
+import { getMe } from "../queries/session";
 import { usePageTitle } from "../title";
 import { MailboxForm, TRANSPORTS } from "./mailboxes/MailboxForm";
 import { TestEmailDialog } from "./mailboxes/TestEmailDialog";
 import { signIn, SignInButtons, SignInResult } from "./mailboxes/SignIn";
 import { ScheduledList } from "./sequence/ScheduledList";
 
-const getMailboxQueue = query((id: string) => fetchMailboxScheduled(id, 200), "mailboxQueue");
 
 const STATUS: Record<Mailbox["status"], { label: string; tone: Tone }> = {
   connected: { label: "Connected", tone: "success" },
@@ -29,7 +28,7 @@ const STATUS: Record<Mailbox["status"], { label: string; tone: Tone }> = {
 };
 
 function QueueDialog(props: { mailbox: Mailbox; onClose: () => void }) {
-  const items = createAsync(() => getMailboxQueue(props.mailbox.id));
+  const items = createAsync(() => getMailboxQueue(props.mailbox.id, 200));
   return (
     <Dialog open onClose={props.onClose} size="xl" title={`Scheduled from ${props.mailbox.email}`} description="Emails waiting in this mailbox, soonest first, with when each will go out given its window, limits and spacing.">
       <Suspense fallback={<Spinner label="Loading the queue…" />}>

@@ -1,6 +1,6 @@
-import { A, createAsync, query, revalidate, useIsRouting, useSearchParams } from "@solidjs/router";
+import { A, createAsync, revalidate, useIsRouting, useSearchParams } from "@solidjs/router";
 import { createEffect, createSignal, For, on, Show, Suspense } from "solid-js";
-import { fetchMessages, fetchRawMessage, rawMessageUrl, type Message, type MessageFilter, type MessageQuery } from "../api";
+import { rawMessageUrl, type Message, type MessageFilter } from "../api";
 import { Badge, type Tone } from "../components/Badge";
 import { EmptyState } from "../components/EmptyState";
 import { Icon } from "../components/Icon";
@@ -8,11 +8,10 @@ import { PageHeader } from "../components/PageHeader";
 import { Pagination } from "../components/Pagination";
 import { ErrorPanel, Spinner, TableSkeleton } from "../components/Status";
 import { formatDay, formatFull, plural } from "../format";
-import { getMailboxes } from "../queries";
+import { getMailboxes } from "../queries/mailboxes";
+import { getMessages, getRawMessage } from "../queries/messages";
 import { usePageTitle } from "../title";
 
-const getMessages = query((q: MessageQuery) => fetchMessages(q), "messages");
-const getRaw = query((id: string) => fetchRawMessage(id), "rawMessage");
 
 const STATUS: Record<Message["status"], { label: string; tone: Tone; hint: string }> = {
   sent: { label: "Sent", tone: "success", hint: "Handed to the transport and accepted" },
@@ -45,7 +44,7 @@ function StatusBadge(props: { status: Message["status"] }) {
 /** One email in full: headers, body, and on request the exact RFC 5322 source. */
 function MessageDetail(props: { m: Message; onClose: () => void }) {
   const [showRaw, setShowRaw] = createSignal(false);
-  const raw = createAsync(async () => (showRaw() ? getRaw(props.m.id) : undefined));
+  const raw = createAsync(async () => (showRaw() ? getRawMessage(props.m.id) : undefined));
   createEffect(on(() => props.m.id, () => setShowRaw(false), { defer: true }));
   return (
     <section class="mail-detail" aria-labelledby="mail-subject" data-testid="message-detail">

@@ -1,7 +1,7 @@
-import { A, createAsync, query, revalidate, useNavigate, useParams, useSearchParams } from "@solidjs/router";
+import { A, createAsync, revalidate, useNavigate, useParams, useSearchParams } from "@solidjs/router";
 import { createComputed, createSignal, For, Match, Show, Suspense, Switch, untrack } from "solid-js";
 import { createStore, reconcile } from "solid-js/store";
-import { archiveSequence, cloneSequence, fetchSequence, fieldErrors, updateSequence, type Sequence } from "../api";
+import { archiveSequence, cloneSequence, fieldErrors, updateSequence, type Sequence } from "../api";
 import { Badge } from "../components/Badge";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { FieldError } from "../components/FieldError";
@@ -11,7 +11,8 @@ import { tabId, tabPanelId, Tabs } from "../components/Tabs";
 import { notify } from "../components/Toast";
 import { Toggle } from "../components/Toggle";
 import { formatRelative } from "../format";
-import { getSchedules } from "../queries";
+import { getSchedules } from "../queries/schedules";
+import { getSequence } from "../queries/sequences";
 import { ContactsTab } from "./sequence/ContactsTab";
 import { ImportsTab } from "./sequence/ImportsTab";
 import { Overview } from "./sequence/Overview";
@@ -20,7 +21,6 @@ import { ScheduledTab } from "./sequence/ScheduledTab";
 import { ShareDialog } from "./sequence/ShareDialog";
 import { StepsTab } from "./sequence/StepsTab";
 
-export const getSequence = query((id: string) => fetchSequence(id), "sequence");
 
 const TABS = ["steps", "contacts", "scheduled", "imports", "report"] as const;
 type Tab = (typeof TABS)[number];

@@ -1,6 +1,6 @@
-import { A, createAsync, query, revalidate, useIsRouting, useNavigate, useSearchParams } from "@solidjs/router";
+import { A, createAsync, revalidate, useIsRouting, useNavigate, useSearchParams } from "@solidjs/router";
 import { createSignal, For, onCleanup, Show, Suspense } from "solid-js";
-import { createSequence, fetchSequences, updateSequence, type SequenceFilter, type SequenceQuery, type SequenceSummary } from "../api";
+import { createSequence, updateSequence, type SequenceFilter, type SequenceSummary } from "../api";
 import { Badge } from "../components/Badge";
 import { Dialog } from "../components/Dialog";
 import { EmptyState } from "../components/EmptyState";
@@ -13,11 +13,11 @@ import { tabId, tabPanelId, Tabs } from "../components/Tabs";
 import { notify } from "../components/Toast";
 import { Toggle } from "../components/Toggle";
 import { formatDate, formatNumber } from "../format";
-import { getSchedules } from "../queries";
+import { getSchedules } from "../queries/schedules";
+import { getSequences } from "../queries/sequences";
 import { createFormErrors, FormProblems } from "../forms";
 import { usePageTitle } from "../title";
 
-const getSequences = query((q: SequenceQuery) => fetchSequences(q), "sequences");
 
 const FILTERS: { id: SequenceFilter; label: string }[] = [
   { id: "all", label: "All" },

@@ -3,7 +3,7 @@ import { Match, Show, Switch } from "solid-js";
 import { Badge } from "../components/Badge";
 import { PageHeader } from "../components/PageHeader";
 import { tabId, tabPanelId, Tabs } from "../components/Tabs";
-import { getMe } from "../session";
+import { getMe } from "../queries/session";
 import { usePageTitle } from "../title";
 import { ApiKeys } from "./settings/ApiKeys";
 import { Schedules } from "./settings/Schedules";

@@ -1,6 +1,6 @@
-import { A, createAsync, query, revalidate, useIsRouting, useSearchParams } from "@solidjs/router";
+import { A, createAsync, revalidate, useIsRouting, useSearchParams } from "@solidjs/router";
 import { createSignal, For, Show, Suspense } from "solid-js";
-import { fetchTasks, finishTask, type Task, type TaskQuery, type TaskView } from "../api";
+import { finishTask, type Task, type TaskView } from "../api";
 import { Badge } from "../components/Badge";
 import { EmptyState } from "../components/EmptyState";
 import { Icon } from "../components/Icon";
@@ -11,10 +11,9 @@ import { StepIcon, stepMeta } from "../components/StepType";
 import { tabId, tabPanelId, Tabs } from "../components/Tabs";
 import { notify } from "../components/Toast";
 import { formatDay, formatFull, formatNumber, formatRelative } from "../format";
-import { getTaskCounts } from "../queries";
+import { getTaskCounts, getTasks } from "../queries/tasks";
 import { usePageTitle } from "../title";
 
-const getTasks = query((q: TaskQuery) => fetchTasks(q), "tasks");
 
 const VIEWS: { id: Exclude<TaskView, "open">; label: string }[] = [
   { id: "due_today", label: "Due today" },

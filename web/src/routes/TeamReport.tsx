@@ -3,7 +3,8 @@ import { For, Show, Suspense } from "solid-js";
 import { Chart } from "../components/Chart";
 import { TableSkeleton } from "../components/Status";
 import { formatNumber } from "../format";
-import { getTeamReport, pct, teamExportUrl, type TeamReportData } from "../reports";
+import { pct, teamExportUrl, type TeamReportData } from "../reports";
+import { getTeamReport } from "../queries/reports";
 import "./sequence/ReportTab.css";
 
 /** The team report: per user and per sequence, what was added, sent, replied, booked and bounced over a date range. */

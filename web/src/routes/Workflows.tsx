@@ -9,7 +9,7 @@ import { errorMessage, TableSkeleton } from "../components/Status";
 import { notify } from "../components/Toast";
 import { Toggle } from "../components/Toggle";
 import { formatNumber, plural } from "../format";
-import { getWorkflowRuns, getWorkflows } from "../queries";
+import { getWorkflowRuns, getWorkflows } from "../queries/workflows";
 import { usePageTitle } from "../title";
 import { filterSummary, reasonText, RunBadge, RunCounts, RunReason, RunTime, scheduleLabel } from "./workflows/present";
 

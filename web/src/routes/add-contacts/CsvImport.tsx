@@ -5,7 +5,8 @@ import { api, apiFetch, data } from "../../api";
 import { Icon } from "../../components/Icon";
 import { createFormErrors, FormProblems } from "../../forms";
 import { formatNumber } from "../../format";
-import { getLists, getUsers } from "../../queries";
+import { getLists } from "../../queries/lists";
+import { getUsers } from "../../queries/users";
 import type { Wizard } from "./state";
 import "./CsvImport.css";
 

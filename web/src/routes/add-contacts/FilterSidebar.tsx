@@ -4,7 +4,7 @@ import type { EmailStatusValue, Facet } from "../../api";
 import { Icon } from "../../components/Icon";
 import { TagInput } from "../../components/TagInput";
 import { formatNumber } from "../../format";
-import { getPeopleFacets } from "../../queries";
+import { getPeopleFacets } from "../../queries/people";
 import { activeFilterCount, EMPLOYEE_RANGES, emptyFilters, facetLabel, type Filters, type Wizard } from "./state";
 
 const EMAIL_STATUS_VALUES: readonly string[] = ["verified", "unverified", "guessed", "unavailable"] satisfies EmailStatusValue[];

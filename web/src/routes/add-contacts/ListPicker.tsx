@@ -5,7 +5,8 @@ import { EmptyState } from "../../components/EmptyState";
 import { Icon } from "../../components/Icon";
 import { TableSkeleton } from "../../components/Status";
 import { formatDate, formatNumber } from "../../format";
-import { getLists, getUsers } from "../../queries";
+import { getLists } from "../../queries/lists";
+import { getUsers } from "../../queries/users";
 import type { Wizard } from "./state";
 
 /** Saved lists with their sizes; any number can be ticked (members of several are added once). */

@@ -5,8 +5,8 @@ import { Icon } from "../../components/Icon";
 import { MailboxPickList } from "../../components/MailboxPickList";
 import { Spinner } from "../../components/Status";
 import { browserTimeZone, formatFull, formatNumber } from "../../format";
-import { getMailboxes } from "../../queries";
-import { getMe } from "../../session";
+import { getMailboxes } from "../../queries/mailboxes";
+import { getMe } from "../../queries/session";
 import { localInputToMs, msToLocalInput, type Wizard } from "./state";
 
 /** Sending mailbox(es), validation, enrichment and start time: everything but the "who". */

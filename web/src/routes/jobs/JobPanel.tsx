@@ -12,7 +12,9 @@ import { tabId, tabPanelId, Tabs } from "../../components/Tabs";
 import { notify } from "../../components/Toast";
 import { formatDateTime, formatDay, formatFull, formatNumber, plural } from "../../format";
 import { isFinished, JOB_STATUS, jobPercent, jobSourceLabel } from "../../jobs";
-import { getJobOutcomes, getLists, getMailboxes } from "../../queries";
+import { getJobOutcomes } from "../../queries/jobs";
+import { getLists } from "../../queries/lists";
+import { getMailboxes } from "../../queries/mailboxes";
 import { OUTCOMES, type Outcome } from "../../reasons";
 
 /** Poll every second while the job runs; a scheduled job changes rarely, so less often. */

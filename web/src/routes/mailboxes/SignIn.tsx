@@ -1,15 +1,14 @@
 // Connecting Gmail and Microsoft 365 mailboxes by signing in: the two buttons (or, when the server
 // has no OAuth app for a provider, what an admin must configure), the "sign in again" action for a
 // mailbox that needs reconnecting, and the result the provider's redirect brings back.
-import { createAsync, query, revalidate, useSearchParams } from "@solidjs/router";
+import { createAsync, revalidate, useSearchParams } from "@solidjs/router";
 import { createEffect, createSignal, For, Show } from "solid-js";
-import { fetchOAuthProviders, startMailboxSignIn } from "../../api";
+import { startMailboxSignIn } from "../../api";
 import { Icon } from "../../components/Icon";
 import { errorMessage } from "../../components/Status";
 import { notify } from "../../components/Toast";
-import { getMailboxes } from "../../queries";
+import { getMailboxes, getOAuthProviders } from "../../queries/mailboxes";
 
-const getProviders = query(() => fetchOAuthProviders(), "oauthProviders");
 const LABEL = { google: "Connect Gmail", microsoft: "Connect Microsoft 365" } as const;
 
 /** Sends the browser to the provider's sign-in; failures show in words. */
@@ -22,7 +21,7 @@ export async function signIn(provider: "google" | "microsoft", mailboxId?: strin
 }
 
 export function SignInButtons() {
-  const providers = createAsync(() => getProviders());
+  const providers = createAsync(() => getOAuthProviders());
   const [help, setHelp] = createSignal<string | null>(null);
   return (
     <>

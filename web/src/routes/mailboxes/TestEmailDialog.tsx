@@ -5,7 +5,7 @@ import { Dialog } from "../../components/Dialog";
 import { Icon } from "../../components/Icon";
 import { FieldError } from "../../components/FieldError";
 import { createFormErrors, FormProblems } from "../../forms";
-import { getMe } from "../../session";
+import { getMe } from "../../queries/session";
 
 type Result = Awaited<ReturnType<typeof sendTestEmail>>;
 

@@ -1,6 +1,7 @@
-import { A, createAsync, query, revalidate, useIsRouting, useSearchParams } from "@solidjs/router";
+import { A, createAsync, revalidate, useIsRouting, useSearchParams } from "@solidjs/router";
 import { createEffect, createMemo, createSignal, For, Show, Suspense } from "solid-js";
-import { changeEnrollments, fetchEnrollments, type Enrollment, type EnrollmentAction, type EnrollmentFilter } from "../../api";
+import { getEnrollments } from "../../queries/enrollments";
+import { changeEnrollments, type Enrollment, type EnrollmentAction, type EnrollmentFilter } from "../../api";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { EmptyState } from "../../components/EmptyState";
 import { Icon } from "../../components/Icon";
@@ -12,7 +13,6 @@ import { notify } from "../../components/Toast";
 import { formatDay, formatFull, formatNumber, formatRelative, plural } from "../../format";
 import { EnrollmentBadge, reasonTone } from "./EnrollmentStatus";
 
-export const getEnrollments = query((id: string, q: { page: number; per_page: number; status: EnrollmentFilter; q?: string }) => fetchEnrollments(id, q), "enrollments");
 
 const FILTERS: { id: EnrollmentFilter; label: string; always?: boolean }[] = [
   { id: "all", label: "All", always: true },

@@ -7,7 +7,8 @@ import { Pagination } from "../../components/Pagination";
 import { TableSkeleton } from "../../components/Status";
 import { formatDateTime, formatDay, formatNumber, formatRelative } from "../../format";
 import { isFinished, JOB_STATUS, jobPercent, jobSourceLabel } from "../../jobs";
-import { getJobs, getLists } from "../../queries";
+import { getJobs } from "../../queries/jobs";
+import { getLists } from "../../queries/lists";
 
 /** The sequence's add-contacts jobs, newest first; refreshes itself while one is running. */
 export function ImportsTab(props: { sequenceId: string; canAdd: boolean }) {

@@ -6,9 +6,9 @@ import { errorMessage } from "../../components/Status";
 import { notify } from "../../components/Toast";
 import { Toggle } from "../../components/Toggle";
 import { formatDay, formatNumber } from "../../format";
-import { getSchedules } from "../../queries";
+import { getSchedules } from "../../queries/schedules";
 import { summarizeWindows } from "../../schedule";
-import { getEnrollments } from "./ContactsTab";
+import { getEnrollments } from "../../queries/enrollments";
 import { ENROLLMENT_STATUS } from "./EnrollmentStatus";
 
 /** The side column of the Steps tab: who's in it, when it sends, and how it behaves. */

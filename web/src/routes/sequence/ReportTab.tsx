@@ -6,8 +6,10 @@ import { errorMessage, TableSkeleton } from "../../components/Status";
 import { notify } from "../../components/Toast";
 import { Toggle } from "../../components/Toggle";
 import { formatNumber } from "../../format";
-import { getMailboxes, getUsers } from "../../queries";
-import { chooseWinner, contactsExportUrl, getSequenceReport, pct, reportExportUrl, setAutoWinner, type ReportQuery, type SequenceReport } from "../../reports";
+import { getMailboxes } from "../../queries/mailboxes";
+import { getUsers } from "../../queries/users";
+import { getSequenceReport } from "../../queries/reports";
+import { chooseWinner, contactsExportUrl, pct, reportExportUrl, setAutoWinner, type ReportQuery, type SequenceReport } from "../../reports";
 import "./ReportTab.css";
 
 const STEP_LABEL: Record<string, string> = {

@@ -1,6 +1,6 @@
-import { createAsync, query, revalidate } from "@solidjs/router";
+import { createAsync, revalidate } from "@solidjs/router";
 import { Show, Suspense } from "solid-js";
-import { fetchSequenceScheduled } from "../../api";
+import { getSequenceScheduled } from "../../queries/sequences";
 import { EmptyState } from "../../components/EmptyState";
 import { Icon } from "../../components/Icon";
 import { TableSkeleton } from "../../components/Status";
@@ -8,10 +8,9 @@ import { browserTimeZone, plural } from "../../format";
 import { ScheduledList } from "./ScheduledList";
 
 const LIMIT = 200;
-const getScheduled = query((id: string) => fetchSequenceScheduled(id, LIMIT), "sequenceScheduled");
 
 export function ScheduledTab(props: { sequenceId: string; active: boolean }) {
-  const items = createAsync(() => getScheduled(props.sequenceId));
+  const items = createAsync(() => getSequenceScheduled(props.sequenceId, LIMIT));
   return (
     <Suspense fallback={<TableSkeleton columns={5} rows={5} label="Loading scheduled emails…" />}>
       <Show when={items()}>
@@ -31,7 +30,7 @@ export function ScheduledTab(props: { sequenceId: string; active: boolean }) {
                 <span class="muted small">
                   {list().length >= LIMIT ? `The next ${LIMIT} emails` : `${plural(list().length, "email")} planned`}, soonest first. Times are in your time zone ({browserTimeZone()}).
                 </span>
-                <button type="button" class="btn btn-ghost btn-sm" onClick={() => void revalidate(getScheduled.key)}>
+                <button type="button" class="btn btn-ghost btn-sm" onClick={() => void revalidate(getSequenceScheduled.key)}>
                   <Icon name="refresh" size={14} /> Refresh
                 </button>
               </div>

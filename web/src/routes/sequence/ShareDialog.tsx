@@ -6,7 +6,7 @@ import { Dialog } from "../../components/Dialog";
 import { Spinner } from "../../components/Status";
 import { createFormErrors, FormProblems } from "../../forms";
 import { notify } from "../../components/Toast";
-import { getUsers } from "../../queries";
+import { getUsers } from "../../queries/users";
 
 type Access = "none" | "view" | "edit";
 

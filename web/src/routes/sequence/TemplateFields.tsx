@@ -3,7 +3,7 @@ import type { TemplateVariable } from "../../api";
 import { FieldError } from "../../components/FieldError";
 import { Icon } from "../../components/Icon";
 import { MenuButton } from "../../components/Menu";
-import { getTemplateVariables } from "../../queries";
+import { getTemplateVariables } from "../../queries/sequences";
 
 /**
  * Subject and body of one email variant, with a picker that inserts `{{variable}}` where the cursor

@@ -1,6 +1,7 @@
-import { action, createAsync, query, useAction, useSubmission } from "@solidjs/router";
+import { action, createAsync, useAction, useSubmission } from "@solidjs/router";
 import { createSignal, For, Show, Suspense } from "solid-js";
-import { createApiKey, fetchApiKeys, revokeApiKey, type ApiKey, type ApiKeyKind } from "../../api";
+import { getApiKeys } from "../../queries/api-keys";
+import { createApiKey, revokeApiKey, type ApiKey, type ApiKeyKind } from "../../api";
 import { Badge } from "../../components/Badge";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { EmptyState } from "../../components/EmptyState";
@@ -9,9 +10,8 @@ import { FieldError } from "../../components/FieldError";
 import { errorMessage, TableSkeleton } from "../../components/Status";
 import { createFormErrors, FormProblems } from "../../forms";
 import { formatDate, formatDateTime, formatRelative } from "../../format";
-import { getMe } from "../../session";
+import { getMe } from "../../queries/session";
 
-const getApiKeys = query(() => fetchApiKeys(), "apiKeys");
 
 const createKey = action(async (form: FormData) => {
   const name = String(form.get("name") ?? "").trim();

@@ -1,6 +1,7 @@
-import { createAsync, query } from "@solidjs/router";
+import { createAsync } from "@solidjs/router";
 import { createMemo, createSignal, For, Index, Show, Suspense } from "solid-js";
-import { createSchedule, fetchHolidays, updateSchedule, type HolidayCalendar, type Schedule, type ScheduleInput } from "../../api";
+import { getHolidays } from "../../queries/schedules";
+import { createSchedule, updateSchedule, type HolidayCalendar, type Schedule, type ScheduleInput } from "../../api";
 import { Dialog } from "../../components/Dialog";
 import { FieldError } from "../../components/FieldError";
 import { createFormErrors, FormProblems } from "../../forms";
@@ -8,7 +9,6 @@ import { Icon } from "../../components/Icon";
 import { browserTimeZone, formatDate } from "../../format";
 import { HOLIDAY_CALENDARS, WEEKDAYS } from "../../schedule";
 
-const getHolidays = query((calendar: HolidayCalendar, year: number) => fetchHolidays(calendar, year), "holidays");
 
 const TIME_ZONES: string[] = (() => {
   try {

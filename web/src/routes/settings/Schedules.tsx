@@ -8,7 +8,7 @@ import { Icon } from "../../components/Icon";
 import { errorMessage, TableSkeleton } from "../../components/Status";
 import { notify } from "../../components/Toast";
 import { formatDay, plural } from "../../format";
-import { getSchedules } from "../../queries";
+import { getSchedules } from "../../queries/schedules";
 import { HOLIDAY_CALENDARS, summarizeWindows, WEEKDAYS, weeklyMinutes } from "../../schedule";
 import { ScheduleForm } from "./ScheduleForm";
 

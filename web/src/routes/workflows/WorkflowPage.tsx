@@ -7,7 +7,7 @@ import { Pagination } from "../../components/Pagination";
 import { ErrorPanel, Spinner, TableSkeleton } from "../../components/Status";
 import { Toggle } from "../../components/Toggle";
 import { formatNumber } from "../../format";
-import { getWorkflowRuns, getWorkflows } from "../../queries";
+import { getWorkflowRuns, getWorkflows } from "../../queries/workflows";
 import { usePageTitle } from "../../title";
 import { DeleteWorkflowDialog, SEQUENCE_OFF, useWorkflowActions } from "../Workflows";
 import { filterSummary, RunBadge, RunCounts, RunReason, RunTime, scheduleLabel } from "./present";
