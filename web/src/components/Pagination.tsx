@@ -2,6 +2,7 @@ import { useIsRouting, useSearchParams } from "@solidjs/router";
 import { Show } from "solid-js";
 import { formatNumber } from "../format";
 import { Icon } from "./Icon";
+import "./Pagination.css";
 
 /** The API's `pagination` object, as every list endpoint answers it. */
 export type PageMeta = { page: number; per_page: number; total_entries: number; total_pages: number };

@@ -4,4 +4,7 @@ import { fetchJob, fetchJobOutcomes, fetchJobs, type OutcomeFilter } from "../ap
 /** Add-contacts jobs, newest first (of one sequence, or the team's). */
 export const getJobs = query((q: { page: number; per_page: number; sequence_id?: string }) => fetchJobs(q), "jobs");
 export const getJob = query((id: string) => fetchJob(id), "job");
-export const getJobOutcomes = query((id: string, q: { page: number; per_page: number; outcome: OutcomeFilter }) => fetchJobOutcomes(id, q), "jobOutcomes");
+export const getJobOutcomes = query(
+  (id: string, q: { page: number; per_page: number; outcome: OutcomeFilter }) => fetchJobOutcomes(id, q),
+  "jobOutcomes",
+);

@@ -1,5 +1,23 @@
-import { query } from "@solidjs/router";
-import { fetchSequence, fetchSequences, fetchSequenceScheduled, fetchTemplateVariables, type SequenceQuery } from "../api";
+import { action, query } from "@solidjs/router";
+import {
+  addVariant,
+  archiveSequence,
+  cloneSequence,
+  createSequence,
+  createStep,
+  deleteStep,
+  deleteVariant,
+  fetchSequence,
+  fetchSequences,
+  fetchSequenceScheduled,
+  fetchTemplateVariables,
+  reorderSteps,
+  shareSequence,
+  updateSequence,
+  updateStep,
+  updateVariant,
+  type SequenceQuery,
+} from "../api";
 
 export const getSequences = query((q: SequenceQuery) => fetchSequences(q), "sequences");
 /** One sequence with its steps and variants (the editor, and the pages that name it: add contacts, a job). */
@@ -8,3 +26,18 @@ export const getSequence = query((id: string) => fetchSequence(id), "sequence");
 export const getSequenceScheduled = query((id: string, limit: number) => fetchSequenceScheduled(id, limit), "sequenceScheduled");
 /** The {{variables}} a step's template may use. */
 export const getTemplateVariables = query(() => fetchTemplateVariables(), "templateVariables");
+
+// Writes (see actions.ts: run them with useWrite; the router re-reads what is on screen after each).
+export const createSequenceAction = action(createSequence, "createSequence");
+export const updateSequenceAction = action(updateSequence, "updateSequence");
+export const cloneSequenceAction = action(cloneSequence, "cloneSequence");
+export const archiveSequenceAction = action(archiveSequence, "archiveSequence");
+export const shareSequenceAction = action(shareSequence, "shareSequence");
+
+export const createStepAction = action(createStep, "createStep");
+export const updateStepAction = action(updateStep, "updateStep");
+export const deleteStepAction = action(deleteStep, "deleteStep");
+export const reorderStepsAction = action(reorderSteps, "reorderSteps");
+export const addVariantAction = action(addVariant, "addVariant");
+export const updateVariantAction = action(updateVariant, "updateVariant");
+export const deleteVariantAction = action(deleteVariant, "deleteVariant");

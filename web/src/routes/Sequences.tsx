@@ -1,23 +1,21 @@
-import { A, createAsync, revalidate, useIsRouting, useNavigate, useSearchParams } from "@solidjs/router";
-import { createSignal, For, onCleanup, Show, Suspense } from "solid-js";
-import { createSequence, updateSequence, type SequenceFilter, type SequenceSummary } from "../api";
+import { A, createAsync, useIsRouting, useNavigate, useSearchParams } from "@solidjs/router";
+import { createEffect, createSignal, For, on, onCleanup, Show, Suspense } from "solid-js";
+import { useWrite } from "../actions";
+import type { SequenceFilter, SequenceSummary } from "../api";
 import { Badge } from "../components/Badge";
 import { Dialog } from "../components/Dialog";
 import { EmptyState } from "../components/EmptyState";
 import { FieldError } from "../components/FieldError";
 import { Icon } from "../components/Icon";
 import { PageHeader } from "../components/PageHeader";
-import { Pagination } from "../components/Pagination";
-import { errorMessage, TableSkeleton } from "../components/Status";
+import { DataTable } from "../components/DataTable";
 import { tabId, tabPanelId, Tabs } from "../components/Tabs";
-import { notify } from "../components/Toast";
 import { Toggle } from "../components/Toggle";
 import { formatDate, formatNumber } from "../format";
 import { getSchedules } from "../queries/schedules";
-import { getSequences } from "../queries/sequences";
-import { createFormErrors, FormProblems } from "../forms";
+import { createSequenceAction, getSequences, updateSequenceAction } from "../queries/sequences";
+import { FormProblems } from "../forms";
 import { usePageTitle } from "../title";
-
 
 const FILTERS: { id: SequenceFilter; label: string }[] = [
   { id: "all", label: "All" },
@@ -66,27 +64,24 @@ function Counts(props: { s: SequenceSummary }) {
 function NewSequenceDialog(props: { open: boolean; onClose: () => void }) {
   const navigate = useNavigate();
   const schedules = createAsync(() => getSchedules());
-  const [busy, setBusy] = createSignal(false);
-  const errors = createFormErrors();
+  const create = useWrite(createSequenceAction, { form: "new-sequence-form" });
+  const errors = create.errors;
+  createEffect(
+    on(
+      () => props.open,
+      (open) => open && create.clear(),
+    ),
+  );
 
   const submit = async (e: SubmitEvent) => {
     e.preventDefault();
     const form = new FormData(e.currentTarget as HTMLFormElement);
     const name = String(form.get("name") ?? "").trim();
     const schedule = String(form.get("schedule_id") ?? "");
-    setBusy(true);
-    errors.clear();
-    try {
-      const seq = await createSequence(name, schedule || null);
-      void revalidate(getSequences.key);
-      props.onClose();
-      navigate(`/sequences/${seq.id}`);
-    } catch (err) {
-      errors.set(err);
-      errors.focusFirst("new-sequence-form");
-    } finally {
-      setBusy(false);
-    }
+    const seq = await create.run(name, schedule || null);
+    if (!seq) return;
+    props.onClose();
+    navigate(`/sequences/${seq.id}`);
   };
 
   return (
@@ -100,8 +95,8 @@ function NewSequenceDialog(props: { open: boolean; onClose: () => void }) {
           <button type="button" class="btn btn-secondary" onClick={() => props.onClose()}>
             Cancel
           </button>
-          <button type="submit" form="new-sequence-form" class="btn btn-primary" disabled={busy()}>
-            {busy() ? "Creating…" : "Create and add steps"}
+          <button type="submit" form="new-sequence-form" class="btn btn-primary" disabled={create.pending()}>
+            {create.pending() ? "Creating…" : "Create and add steps"}
           </button>
         </>
       }
@@ -109,13 +104,34 @@ function NewSequenceDialog(props: { open: boolean; onClose: () => void }) {
       <form id="new-sequence-form" class="form" onSubmit={submit}>
         <div class="field">
           <label for="new-seq-name">Name</label>
-          <input id="new-seq-name" name="name" required maxlength={120} autofocus placeholder="e.g. Q1 outbound: VP Sales, fintech" autocomplete="off" aria-invalid={errors.invalid("name")} aria-describedby="new-seq-name-error" />
+          <input
+            id="new-seq-name"
+            name="name"
+            required
+            maxlength={120}
+            autofocus
+            placeholder="e.g. Q1 outbound: VP Sales, fintech"
+            autocomplete="off"
+            aria-invalid={errors.invalid("name")}
+            aria-describedby="new-seq-name-error"
+          />
           <FieldError id="new-seq-name-error" form={errors} name="name" />
         </div>
         <div class="field">
           <label for="new-seq-schedule">Sending schedule</label>
-          <Suspense fallback={<select id="new-seq-schedule" disabled><option>Loading…</option></select>}>
-            <select id="new-seq-schedule" name="schedule_id" aria-invalid={errors.invalid("schedule_id")} aria-describedby="new-seq-schedule-help new-seq-schedule-error">
+          <Suspense
+            fallback={
+              <select id="new-seq-schedule" disabled>
+                <option>Loading…</option>
+              </select>
+            }
+          >
+            <select
+              id="new-seq-schedule"
+              name="schedule_id"
+              aria-invalid={errors.invalid("schedule_id")}
+              aria-describedby="new-seq-schedule-help new-seq-schedule-error"
+            >
               <For each={schedules()?.schedules ?? []}>
                 {(s) => (
                   <option value={s.id} selected={s.is_default}>
@@ -138,10 +154,17 @@ function NewSequenceDialog(props: { open: boolean; onClose: () => void }) {
 }
 
 /** Why a shared sequence's switch can't be flipped, and who can. */
-const viewOnlyHint = (s: SequenceSummary) => `You have view access: ask ${s.owner_name || "the owner"} or an admin for edit access to turn it ${s.active ? "off" : "on"}`;
+const viewOnlyHint = (s: SequenceSummary) =>
+  `You have view access: ask ${s.owner_name || "the owner"} or an admin for edit access to turn it ${s.active ? "off" : "on"}`;
 /** The API turns a sequence on only with a step on: the switch isn't offered otherwise, and says why. */
 const cantTurnOn = (s: SequenceSummary) =>
-  s.active ? undefined : s.steps === 0 ? "Add a step before turning it on: with no steps, contacts have nothing to go through" : s.steps_on === 0 ? "Turn a step on before turning it on: every step is off" : undefined;
+  s.active
+    ? undefined
+    : s.steps === 0
+      ? "Add a step before turning it on: with no steps, contacts have nothing to go through"
+      : s.steps_on === 0
+        ? "Turn a step on before turning it on: every step is off"
+        : undefined;
 const switchHint = (s: SequenceSummary) => (!s.can_edit ? viewOnlyHint(s) : cantTurnOn(s));
 
 export default function Sequences() {
@@ -164,20 +187,17 @@ export default function Sequences() {
 
   const [creating, setCreating] = createSignal(params.new === "1");
 
-  // Optimistic on/off: the switch flips at once and flips back (with the API's reason) if the save fails.
-  const [pending, setPending] = createSignal<Record<string, boolean>>({});
-  const isActive = (s: SequenceSummary) => pending()[s.id] ?? s.active;
-  const toggle = async (s: SequenceSummary, next: boolean) => {
-    setPending((p) => ({ ...p, [s.id]: next }));
-    try {
-      await updateSequence(s.id, { active: next });
-      notify(`“${s.name}” is now ${next ? "active" : "inactive"}`);
-      await revalidate(getSequences.key);
-    } catch (err) {
-      notify(`Couldn't turn “${s.name}” ${next ? "on" : "off"}: ${errorMessage(err)}`, "danger");
-    } finally {
-      setPending(({ [s.id]: _, ...rest }) => rest);
-    }
+  // Optimistic on/off: the switch shows the value on its way, and the saved one again if the save is refused.
+  const names = new Map<string, string>();
+  const setActive = useWrite(updateSequenceAction, {
+    done: (_, id, patch) => `“${names.get(id)}” is now ${patch.active ? "active" : "inactive"}`,
+    failed: (id, patch) => `Couldn't turn “${names.get(id)}” ${patch.active ? "on" : "off"}`,
+  });
+  const sending = (s: SequenceSummary) => setActive.inFlight().findLast(([id]) => id === s.id)?.[1].active;
+  const isActive = (s: SequenceSummary) => sending(s) ?? s.active;
+  const toggle = (s: SequenceSummary, next: boolean) => {
+    names.set(s.id, s.name);
+    void setActive.run(s.id, { active: next });
   };
 
   return (
@@ -193,14 +213,28 @@ export default function Sequences() {
         }
       />
 
-      <Tabs label="Filter sequences" tabs={FILTERS} selected={status()} onSelect={(id) => setParams({ status: id === "all" ? undefined : id, page: undefined }, { replace: true })} />
+      <Tabs
+        label="Filter sequences"
+        tabs={FILTERS}
+        selected={status()}
+        onSelect={(id) => setParams({ status: id === "all" ? undefined : id, page: undefined }, { replace: true })}
+      />
 
       <section class="tab-panel stack-sm" role="tabpanel" id={tabPanelId(status())} aria-labelledby={tabId(status())}>
         <div class="toolbar" role="search">
           <div class="search-field">
             <Icon name="search" size={16} />
-            <label for="sequence-search" class="sr-only">Search sequences</label>
-            <input id="sequence-search" type="search" placeholder="Search sequences by name" value={draft()} onInput={(e) => onSearch(e.currentTarget.value)} autocomplete="off" />
+            <label for="sequence-search" class="sr-only">
+              Search sequences
+            </label>
+            <input
+              id="sequence-search"
+              type="search"
+              placeholder="Search sequences by name"
+              value={draft()}
+              onInput={(e) => onSearch(e.currentTarget.value)}
+              autocomplete="off"
+            />
           </div>
           <Show when={routing()}>
             <span class="toolbar-busy" role="status">
@@ -209,111 +243,111 @@ export default function Sequences() {
           </Show>
         </div>
 
-        <Suspense fallback={<TableSkeleton columns={6} rows={4} label="Loading sequences…" />}>
-          <Show when={result()}>
-            {(r) => (
-              <Show
-                when={r().sequences.length > 0}
-                fallback={
-                  q() ? (
-                    <EmptyState icon="search" title={`No sequences match “${q()}”`}>
-                      Try a shorter search, or look under another tab.
-                    </EmptyState>
-                  ) : status() === "archived" ? (
-                    <EmptyState icon="archive" title="Nothing archived">
-                      Archived sequences stop sending and finish their contacts. They're kept here so you can clone or restore them.
-                    </EmptyState>
-                  ) : status() !== "all" ? (
-                    <EmptyState icon="sequences" title={`No ${status()} sequences`}>
-                      {status() === "active" ? "Turn a sequence on to start sending its steps." : "Every sequence you can see is turned on."}
-                    </EmptyState>
-                  ) : (
-                    <EmptyState
-                      icon="sequences"
-                      title="No sequences yet"
-                      actions={
-                        <button type="button" class="btn btn-primary" onClick={() => setCreating(true)}>
-                          <Icon name="plus" size={16} />
-                          Create your first sequence
-                        </button>
-                      }
-                      points={[
-                        { icon: "sequences", title: "Steps in order", text: "Automatic and manual emails, calls, LinkedIn and task steps, each with a wait before it and optional A/B variants." },
-                        { icon: "clock", title: "Sends inside your window", text: "Per-weekday sending windows in any time zone, holidays skipped, optionally in each contact's local time." },
-                        { icon: "shield", title: "Safe by default", text: "Nobody who bounced, unsubscribed or is marked Do Not Contact is ever emailed, and nothing is sent twice." },
-                      ]}
-                    >
-                      Sequences you create or your teammates share with you will be listed here, with how many contacts are active, finished, replied or bounced in each.
-                    </EmptyState>
-                  )
+        <DataTable
+          caption="Sequences"
+          testId="sequences-table"
+          loading="Loading sequences…"
+          skeletonRows={4}
+          columns={[
+            { label: "Sequence" },
+            { label: "Owner" },
+            { label: "Status" },
+            { label: "Steps", class: "num" },
+            { label: "Contacts" },
+            { label: "Sent", class: "num" },
+          ]}
+          rows={result()?.sequences}
+          pagination={result()?.pagination}
+          busy={routing()}
+          rowProps={(s) => ({ "data-sequence-id": s.id })}
+          empty={
+            q() ? (
+              <EmptyState icon="search" title={`No sequences match “${q()}”`}>
+                Try a shorter search, or look under another tab.
+              </EmptyState>
+            ) : status() === "archived" ? (
+              <EmptyState icon="archive" title="Nothing archived">
+                Archived sequences stop sending and finish their contacts. They're kept here so you can clone or restore them.
+              </EmptyState>
+            ) : status() !== "all" ? (
+              <EmptyState icon="sequences" title={`No ${status()} sequences`}>
+                {status() === "active" ? "Turn a sequence on to start sending its steps." : "Every sequence you can see is turned on."}
+              </EmptyState>
+            ) : (
+              <EmptyState
+                icon="sequences"
+                title="No sequences yet"
+                actions={
+                  <button type="button" class="btn btn-primary" onClick={() => setCreating(true)}>
+                    <Icon name="plus" size={16} />
+                    Create your first sequence
+                  </button>
                 }
+                points={[
+                  {
+                    icon: "sequences",
+                    title: "Steps in order",
+                    text: "Automatic and manual emails, calls, LinkedIn and task steps, each with a wait before it and optional A/B variants.",
+                  },
+                  {
+                    icon: "clock",
+                    title: "Sends inside your window",
+                    text: "Per-weekday sending windows in any time zone, holidays skipped, optionally in each contact's local time.",
+                  },
+                  {
+                    icon: "shield",
+                    title: "Safe by default",
+                    text: "Nobody who bounced, unsubscribed or is marked Do Not Contact is ever emailed, and nothing is sent twice.",
+                  },
+                ]}
               >
-                <div class="table-card" aria-busy={routing()}>
-                  <div class="table-wrap">
-                    <table class="table" data-testid="sequences-table">
-                      <caption class="sr-only">Sequences</caption>
-                      <thead>
-                        <tr>
-                          <th scope="col">Sequence</th>
-                          <th scope="col">Owner</th>
-                          <th scope="col">Status</th>
-                          <th scope="col" class="num">Steps</th>
-                          <th scope="col">Contacts</th>
-                          <th scope="col" class="num">Sent</th>
-                        </tr>
-                      </thead>
-                      <tbody>
-                        <For each={r().sequences}>
-                          {(s) => (
-                            <tr data-sequence-id={s.id}>
-                              <td>
-                                <A href={`/sequences/${s.id}`} class="row-link">
-                                  {s.name}
-                                </A>
-                                <div class="muted small">Created {formatDate(s.created_at)}</div>
-                              </td>
-                              <td class="cell-nowrap">{s.owner_name || <span class="muted">—</span>}</td>
-                              <td class="cell-nowrap">
-                                <Show
-                                  when={!s.archived_at}
-                                  fallback={
-                                    <Badge tone="neutral" title="Archived sequences can't send. Unarchive it from its page to turn it on again.">
-                                      Archived
-                                    </Badge>
-                                  }
-                                >
-                                  {/* The wrapper carries the tooltip: some browsers show none on a disabled button. */}
-                                  <span title={switchHint(s)} class="inline-flex">
-                                  <Toggle
-                                    label={`${s.name} active`}
-                                    checked={isActive(s)}
-                                    busy={pending()[s.id] !== undefined}
-                                    disabled={!s.can_edit || (!isActive(s) && !!cantTurnOn(s))}
-                                    title={switchHint(s)}
-                                    onText="Active"
-                                    offText="Inactive"
-                                    onChange={(v) => void toggle(s, v)}
-                                  />
-                                  </span>
-                                </Show>
-                              </td>
-                              <td class="num tabular">{formatNumber(s.steps)}</td>
-                              <td>
-                                <Counts s={s} />
-                              </td>
-                              <td class="num tabular">{formatNumber(s.sent)}</td>
-                            </tr>
-                          )}
-                        </For>
-                      </tbody>
-                    </table>
-                  </div>
-                  <Pagination meta={r().pagination} />
-                </div>
-              </Show>
-            )}
-          </Show>
-        </Suspense>
+                Sequences you create or your teammates share with you will be listed here, with how many contacts are active, finished,
+                replied or bounced in each.
+              </EmptyState>
+            )
+          }
+        >
+          {(s) => (
+            <>
+              <td>
+                <A href={`/sequences/${s.id}`} class="row-link">
+                  {s.name}
+                </A>
+                <div class="muted small">Created {formatDate(s.created_at)}</div>
+              </td>
+              <td class="cell-nowrap">{s.owner_name || <span class="muted">—</span>}</td>
+              <td class="cell-nowrap">
+                <Show
+                  when={!s.archived_at}
+                  fallback={
+                    <Badge tone="neutral" title="Archived sequences can't send. Unarchive it from its page to turn it on again.">
+                      Archived
+                    </Badge>
+                  }
+                >
+                  {/* The wrapper carries the tooltip: some browsers show none on a disabled button. */}
+                  <span title={switchHint(s)} class="inline-flex">
+                    <Toggle
+                      label={`${s.name} active`}
+                      checked={isActive(s)}
+                      busy={sending(s) !== undefined}
+                      disabled={!s.can_edit || (!isActive(s) && !!cantTurnOn(s))}
+                      title={switchHint(s)}
+                      onText="Active"
+                      offText="Inactive"
+                      onChange={(v) => void toggle(s, v)}
+                    />
+                  </span>
+                </Show>
+              </td>
+              <td class="num tabular">{formatNumber(s.steps)}</td>
+              <td>
+                <Counts s={s} />
+              </td>
+              <td class="num tabular">{formatNumber(s.sent)}</td>
+            </>
+          )}
+        </DataTable>
       </section>
 
       <NewSequenceDialog open={creating()} onClose={() => setCreating(false)} />

@@ -1,0 +1,130 @@
+import { For, Show, Suspense, type Accessor, type JSX } from "solid-js";
+import { Pagination, type PageMeta } from "./Pagination";
+import { TableSkeleton } from "./Status";
+import "./DataTable.css";
+
+export type Column = {
+  /** The header's text (or markup). */
+  label: JSX.Element;
+  /** `num` right-aligns a number column; any other cell class the column's header needs. */
+  class?: string;
+  /** Read by screen readers only (an actions column). */
+  srOnly?: boolean;
+};
+
+/** Checkbox selection: a box per row and one for the page. The page keeps the set (it may span pages). */
+export type Selection<T> = {
+  key: (row: T) => string;
+  selected: Accessor<ReadonlySet<string>>;
+  toggle: (key: string, on: boolean) => void;
+  /** The row's name for its checkbox ("Select Ada Lovelace"). */
+  label: (row: T) => string;
+  /** The header checkbox's name ("Select every contact on this page"). */
+  pageLabel: string;
+};
+
+/**
+ * The one list table of the app: a card with the table, its pager and the loading / empty tail.
+ * `rows` is read inside the table's own Suspense, so a page passes its `createAsync` straight through
+ * (`rows={result()?.contacts}`): skeleton rows while it loads, `empty` when it has none, otherwise the
+ * rows, then "1–25 of 1,234" with previous / next when `pagination` is given (the page lives in the
+ * URL's `?page=` unless `onPage` keeps it elsewhere).
+ */
+export function DataTable<T>(props: {
+  caption: string;
+  columns: Column[];
+  rows: readonly T[] | undefined;
+  /** The row's cells (`<td>`s); the row itself is DataTable's. */
+  children: (row: T, index: Accessor<number>) => JSX.Element;
+  /** Attributes of a row's `<tr>` (`data-*`, `classList`, `aria-selected`...). */
+  rowProps?: (row: T) => JSX.HTMLAttributes<HTMLTableRowElement> & Record<`data-${string}`, string | undefined>;
+  empty: JSX.Element;
+  pagination?: PageMeta;
+  onPage?: (page: number) => void;
+  /** A newer page is on its way: the rows dim and the pager waits. */
+  busy?: boolean;
+  loading?: string;
+  skeletonRows?: number;
+  select?: Selection<T>;
+  /** Between the card's top and the table: a bulk-action bar, a summary line. */
+  header?: JSX.Element;
+  testId?: string;
+  class?: string;
+  /** Inside a card already: no card of its own. */
+  flush?: boolean;
+}) {
+  const columnCount = () => props.columns.length + (props.select ? 1 : 0);
+  const pageKeys = () => (props.select ? (props.rows ?? []).map((r) => props.select!.key(r)) : []);
+  const allOnPage = () => pageKeys().length > 0 && pageKeys().every((k) => props.select!.selected().has(k));
+  const someOnPage = () => !allOnPage() && pageKeys().some((k) => props.select!.selected().has(k));
+  const skeleton = () => <TableSkeleton columns={columnCount()} rows={props.skeletonRows ?? 5} label={props.loading ?? "Loading…"} />;
+  return (
+    <Suspense fallback={skeleton()}>
+      <Show when={props.rows} fallback={skeleton()}>
+        {(rows) => (
+          <Show when={rows().length > 0} fallback={props.empty}>
+            <div classList={{ "table-card": !props.flush, "data-table": true }} aria-busy={props.busy || undefined}>
+              {props.header}
+              <div class="table-wrap">
+                <table class={`table ${props.class ?? ""}`} data-testid={props.testId}>
+                  <caption class="sr-only">{props.caption}</caption>
+                  <thead>
+                    <tr>
+                      <Show when={props.select}>
+                        {(s) => (
+                          <th scope="col" class="cell-check">
+                            <input
+                              type="checkbox"
+                              aria-label={s().pageLabel}
+                              checked={allOnPage()}
+                              indeterminate={someOnPage()}
+                              onChange={(e) => {
+                                const on = e.currentTarget.checked;
+                                for (const k of pageKeys()) s().toggle(k, on);
+                              }}
+                            />
+                          </th>
+                        )}
+                      </Show>
+                      <For each={props.columns}>
+                        {(c) => (
+                          <th scope="col" class={c.class}>
+                            {c.srOnly ? <span class="sr-only">{c.label}</span> : c.label}
+                          </th>
+                        )}
+                      </For>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    <For each={rows()}>
+                      {(row, i) => (
+                        <tr {...(props.rowProps?.(row) ?? {})}>
+                          <Show when={props.select}>
+                            {(s) => (
+                              <td class="cell-check">
+                                <input
+                                  type="checkbox"
+                                  aria-label={s().label(row)}
+                                  checked={s().selected().has(s().key(row))}
+                                  onChange={(e) => s().toggle(s().key(row), e.currentTarget.checked)}
+                                />
+                              </td>
+                            )}
+                          </Show>
+                          {props.children(row, i)}
+                        </tr>
+                      )}
+                    </For>
+                  </tbody>
+                </table>
+              </div>
+              <Show when={props.pagination}>
+                {(m) => <Pagination meta={m()} onPage={props.onPage} busy={props.onPage ? props.busy : undefined} />}
+              </Show>
+            </div>
+          </Show>
+        )}
+      </Show>
+    </Suspense>
+  );
+}
