@@ -13,7 +13,7 @@ beforeEach(() => resetClock());
 describe("workflows", () => {
   it("on its schedule, adds only net-new people matching the filters, once per slot", async () => {
     const x = await addContactsSetup({ credits: 10_000 });
-    const res = await as(x.s, "POST", "/api/workflows", { name: "Directors", sequence_id: x.sequenceId, filters, interval_minutes: 60, max_per_run: 5 });
+    const res = await as(x.s, "POST", "/api/workflows", { name: "Directors", sequence_id: x.sequenceId, filters, interval_minutes: 60, max_per_run: 5, active: true });
     expect(res.status).toBe(201);
     const wf = (await json(res)).workflow;
     expect(wf).toMatchObject({ active: true, interval_minutes: 60, max_per_run: 5, last_run: null });

@@ -212,13 +212,13 @@ export const apolloRoutes = new Hono<AppEnv>()
   .post("/contacts", async (c) => {
     const p = await parse(c, ContactParams.extend({ run_dedupe: bool.optional() }));
     const caller = c.get("caller");
-    const r = await createContact(c.env.DB, caller, toInput(p), { dedupe: p.run_dedupe ?? false, source: "apollo_api" });
+    const r = await createContact(c.var.db, caller, toInput(p), { dedupe: p.run_dedupe ?? false, source: "apollo_api" });
     return c.json({ contact: (await apolloContacts(c.env.DB, caller, [r.id]))[0] });
   })
   .on(["PUT", "PATCH"], "/contacts/:id", async (c) => {
     const p = await parse(c, ContactParams);
     const caller = c.get("caller");
-    await updateContact(c.env.DB, caller, c.req.param("id"), toInput(p));
+    await updateContact(c.var.db, caller, c.req.param("id"), toInput(p));
     return c.json({ contact: (await apolloContacts(c.env.DB, caller, [c.req.param("id")]))[0] });
   })
   .on(["GET", "POST"], "/contacts/search", async (c) => {
@@ -241,7 +241,7 @@ export const apolloRoutes = new Hono<AppEnv>()
     const p = await parse(c, z.object({ contact_ids: arr(APOLLO_ARRAY_MAX.contact_ids), contact_stage_id: id }));
     if (!p.contact_ids.length) throw new ApiError("validation_failed", "contact_ids is required", { fields: [{ field: "contact_ids", message: "Required" }] });
     const caller = c.get("caller");
-    await updateStages(c.env.DB, caller, p.contact_ids, p.contact_stage_id);
+    await updateStages(c.var.db, caller, p.contact_ids, p.contact_stage_id);
     return c.json({ contacts: await apolloContacts(c.env.DB, caller, p.contact_ids) });
   })
   .on(["GET", "POST"], "/mixed_people/search", async (c) => {
@@ -282,7 +282,7 @@ export const apolloRoutes = new Hono<AppEnv>()
         if (!filters.countries.length) delete filters.countries;
       }
     }
-    const r = await searchPeople(c.env.DB, caller.teamId, filters, "score", p.page, p.per_page);
+    const r = await searchPeople(c.var.db, caller.teamId, filters, "score", p.page, p.per_page);
     const saved = r.people.filter((x) => x.contact_id).map((x) => x.contact_id!);
     const person = (x: (typeof r.people)[number]) => ({
       id: x.id, first_name: x.first_name, last_name: x.last_name, name: `${x.first_name} ${x.last_name}`, title: x.title, seniority: x.seniority,

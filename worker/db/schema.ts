@@ -579,9 +579,36 @@ export const workflows = sqliteTable(
     active: integer("active", { mode: "boolean" }).notNull().default(true),
     nextRunAt: integer("next_run_at"),
     lastRunAt: integer("last_run_at"),
+    /** "schedule": runs every interval over a people search; "change": runs once per logged contact change that matches. */
+    triggerKind: text("trigger_kind", { enum: ["schedule", "change"] }).notNull().default("schedule"),
+    /** For "change": which changes (created / stage / field, optionally which fields) and the contact filters they must match. */
+    trigger: text("trigger", { mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
+    /** For "change": the last contact_changes id this workflow has looked at. */
+    changeCursor: integer("change_cursor").notNull().default(0),
     createdAt: createdAt(),
   },
   (t) => [index("workflows_due_idx").on(t.active, t.nextRunAt), index("workflows_team_idx").on(t.teamId)],
+);
+
+/**
+ * The change log condition-triggered workflows read: one row per contact created, stage changed or
+ * field changed, written by D1 triggers on `contacts` (migration 0011) in the same transaction as the
+ * change, whoever makes it (API, Apollo facade, add-contacts, CSV import), and only while the team
+ * has a change workflow on. A workflow runs at most once per row (workflow_runs_change_uq).
+ */
+export const contactChanges = sqliteTable(
+  "contact_changes",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    teamId: teamId(),
+    contactId: text("contact_id").notNull(),
+    kind: text("kind", { enum: ["created", "stage", "field"] }).notNull(),
+    /** For "field": the changed columns, comma-separated. */
+    fields: text("fields"),
+    stageId: text("stage_id"),
+    at: integer("at").notNull(),
+  },
+  (t) => [index("contact_changes_team_idx").on(t.teamId, t.id), index("contact_changes_at_idx").on(t.at)],
 );
 
 export const workflowRuns = sqliteTable(
@@ -601,8 +628,16 @@ export const workflowRuns = sqliteTable(
     leaseUntil: integer("lease_until").notNull(),
     startedAt: integer("started_at").notNull(),
     finishedAt: integer("finished_at"),
+    /** The contact change that triggered this run (change workflows); unique per workflow: one run per change. */
+    changeId: integer("change_id"),
+    contactId: text("contact_id"),
+    changeKind: text("change_kind"),
   },
-  (t) => [uniqueIndex("workflow_runs_slot_uq").on(t.workflowId, t.slot), index("workflow_runs_team_idx").on(t.teamId, t.startedAt)],
+  (t) => [
+    uniqueIndex("workflow_runs_slot_uq").on(t.workflowId, t.slot),
+    uniqueIndex("workflow_runs_change_uq").on(t.workflowId, t.changeId),
+    index("workflow_runs_team_idx").on(t.teamId, t.startedAt),
+  ],
 );
 
 export const auditLog = sqliteTable(

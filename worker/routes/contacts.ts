@@ -1,13 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, asc, desc, eq, isNull, or, sql } from "drizzle-orm";
-import { db } from "../db/client";
-import { contains } from "../db/contains";
-import { contacts, contactStages } from "../db/schema";
-import { notFound } from "../lib/errors";
+import type { contacts } from "../db/schema";
 import { router } from "../lib/openapi";
 import { errorResponses, Id, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
-import { contactFor, visibleSequenceRaw } from "../services/access";
-import { bulkContacts, createContact, updateContact, updateStages } from "../services/contacts";
+import {
+  bulkContacts, contactSequences, contactStagesOf, createContact, getContact, matchingContactIds, MAX_SELECTION, searchContacts, updateContact, updateStages,
+} from "../services/contacts";
 import { isValidTimeZone } from "../services/schedule-time";
 
 export const ContactSchema = z
@@ -77,12 +74,6 @@ const ContactInput = z
   .partial()
   .openapi("ContactInput");
 
-async function one(d1: D1Database, teamId: string, id: string) {
-  const row = await db(d1).query.contacts.findFirst({ where: and(eq(contacts.id, id), eq(contacts.teamId, teamId), isNull(contacts.deletedAt)) });
-  if (!row) throw notFound("Contact");
-  return presentContact(row);
-}
-
 const ContactQuery = Pagination.extend({
   q: z.string().trim().max(200).optional().openapi({ description: "Name, email or company contains" }),
   owner_id: z.string().max(64).optional(),
@@ -90,19 +81,6 @@ const ContactQuery = Pagination.extend({
   stage_id: z.string().max(64).optional(),
   sort: z.enum(["created_at", "name", "score"]).default("created_at"),
 });
-
-/** Most contacts one selection ("all matching") or bulk action takes: what one add-contacts request takes. */
-const MAX_SELECTION = 10_000;
-
-/** The team's live contacts matching the list filters (search, owner, stage, list). */
-function contactConditions(teamId: string, q: { q?: string; owner_id?: string; stage_id?: string; list_id?: string }) {
-  const conds = [eq(contacts.teamId, teamId), isNull(contacts.deletedAt)];
-  if (q.owner_id) conds.push(eq(contacts.ownerId, q.owner_id));
-  if (q.stage_id) conds.push(eq(contacts.stageId, q.stage_id));
-  if (q.list_id) conds.push(sql`${contacts.id} IN (SELECT contact_id FROM list_members WHERE list_id = ${q.list_id} AND team_id = ${teamId})`);
-  if (q.q) conds.push(or(contains(contacts.firstName, q.q), contains(contacts.lastName, q.q), contains(contacts.email, q.q), contains(contacts.company, q.q))!);
-  return and(...conds);
-}
 
 export const contactRoutes = router()
   .openapi(
@@ -114,16 +92,7 @@ export const contactRoutes = router()
       request: { query: ContactQuery.omit({ page: true, per_page: true, sort: true }) },
       responses: { 200: json(z.object({ ids: z.array(z.string()), total: z.number(), too_many: z.boolean() })), 422: errorResponses[422] },
     }),
-    async (c) => {
-      const where = contactConditions(c.get("caller").teamId, c.req.valid("query"));
-      const d = db(c.env.DB);
-      const [rows, total] = await Promise.all([
-        d.select({ id: contacts.id }).from(contacts).where(where).orderBy(asc(contacts.id)).limit(MAX_SELECTION),
-        d.select({ n: sql<number>`count(*)` }).from(contacts).where(where),
-      ]);
-      const n = total[0]?.n ?? 0;
-      return c.json({ ids: rows.map((r) => r.id), total: n, too_many: n > MAX_SELECTION }, 200);
-    },
+    async (c) => c.json(await matchingContactIds(c.var.db, c.get("caller"), c.req.valid("query")), 200),
   )
   .openapi(
     createRoute({
@@ -137,8 +106,8 @@ export const contactRoutes = router()
     async (c) => {
       const caller = c.get("caller");
       const { dedupe, ...input } = c.req.valid("json");
-      const r = await createContact(c.env.DB, caller, input, { dedupe });
-      return c.json({ contact: await one(c.env.DB, caller.teamId, r.id) }, r.created ? 201 : 200);
+      const r = await createContact(c.var.db, caller, input, { dedupe });
+      return c.json({ contact: presentContact(await getContact(c.var.db, caller, r.id)) }, r.created ? 201 : 200);
     },
   )
   .openapi(
@@ -153,8 +122,8 @@ export const contactRoutes = router()
     async (c) => {
       const caller = c.get("caller");
       const id = c.req.valid("param").id;
-      await updateContact(c.env.DB, caller, id, c.req.valid("json"));
-      return c.json({ contact: await one(c.env.DB, caller.teamId, id) }, 200);
+      await updateContact(c.var.db, caller, id, c.req.valid("json"));
+      return c.json({ contact: presentContact(await getContact(c.var.db, caller, id)) }, 200);
     },
   )
   .openapi(
@@ -168,7 +137,7 @@ export const contactRoutes = router()
     }),
     async (c) => {
       const body = c.req.valid("json");
-      return c.json(await updateStages(c.env.DB, c.get("caller"), body.contact_ids, body.stage_id), 200);
+      return c.json(await updateStages(c.var.db, c.get("caller"), body.contact_ids, body.stage_id), 200);
     },
   )
   .openapi(
@@ -197,7 +166,7 @@ export const contactRoutes = router()
     }),
     async (c) => {
       const { contact_ids, ...action } = c.req.valid("json");
-      return c.json(await bulkContacts(c.env.DB, c.get("caller"), contact_ids, action), 200);
+      return c.json(await bulkContacts(c.var.db, c.get("caller"), contact_ids, action), 200);
     },
   )
   .openapi(
@@ -212,17 +181,7 @@ export const contactRoutes = router()
         404: errorResponses[404],
       },
     }),
-    async (c) => {
-      const caller = c.get("caller");
-      const ct = await contactFor(db(c.env.DB), caller, c.req.valid("param").id);
-      const vis = visibleSequenceRaw(caller, "e.sequence_id");
-      const { results } = await c.env.DB.prepare(
-        `SELECT e.sequence_id, s.name, s.active, e.status, e.reason, e.current_step, e.next_due_at, e.created_at AS added_at
-           FROM enrollments e JOIN sequences s ON s.id = e.sequence_id
-          WHERE e.team_id = ? AND e.contact_id = ? AND ${vis.sql} ORDER BY e.created_at DESC, e.id LIMIT 200`,
-      ).bind(caller.teamId, ct.id, ...vis.params).all<{ sequence_id: string; name: string; active: number; status: string; reason: string | null; current_step: number; next_due_at: number | null; added_at: number }>();
-      return c.json({ sequences: results.map((r) => ({ ...r, active: !!r.active })) }, 200);
-    },
+    async (c) => c.json({ sequences: await contactSequences(c.var.db, c.get("caller"), c.req.valid("param").id) }, 200),
   )
   .openapi(
     createRoute({
@@ -235,16 +194,8 @@ export const contactRoutes = router()
     }),
     async (c) => {
       const q = c.req.valid("query");
-      const teamId = c.get("caller").teamId;
-      const where = contactConditions(teamId, q);
-      const order =
-        q.sort === "name" ? [asc(contacts.lastName), asc(contacts.firstName)] : q.sort === "score" ? [desc(contacts.score)] : [desc(contacts.createdAt)];
-      const d = db(c.env.DB);
-      const [rows, total] = await Promise.all([
-        d.select().from(contacts).where(where).orderBy(...order, asc(contacts.id)).limit(q.per_page).offset((q.page - 1) * q.per_page),
-        d.select({ n: sql<number>`count(*)` }).from(contacts).where(where),
-      ]);
-      return c.json({ contacts: rows.map(presentContact), pagination: paginationMeta(q.page, q.per_page, total[0]?.n ?? 0) }, 200);
+      const r = await searchContacts(c.var.db, c.get("caller"), q);
+      return c.json({ contacts: r.contacts.map(presentContact), pagination: paginationMeta(q.page, q.per_page, r.total) }, 200);
     },
   )
   .openapi(
@@ -256,13 +207,7 @@ export const contactRoutes = router()
       request: { params: IdParam },
       responses: { 200: json(z.object({ contact: ContactSchema })), 404: errorResponses[404] },
     }),
-    async (c) => {
-      const row = await db(c.env.DB).query.contacts.findFirst({
-        where: and(eq(contacts.id, c.req.valid("param").id), eq(contacts.teamId, c.get("caller").teamId), isNull(contacts.deletedAt)),
-      });
-      if (!row) throw notFound("Contact");
-      return c.json({ contact: presentContact(row) }, 200);
-    },
+    async (c) => c.json({ contact: presentContact(await getContact(c.var.db, c.get("caller"), c.req.valid("param").id)) }, 200),
   )
   .openapi(
     createRoute({
@@ -274,9 +219,5 @@ export const contactRoutes = router()
         200: json(z.object({ contact_stages: z.array(z.object({ id: z.string(), name: z.string(), category: z.string(), position: z.number() })) })),
       },
     }),
-    async (c) => {
-      const rows = await db(c.env.DB).select({ id: contactStages.id, name: contactStages.name, category: contactStages.category, position: contactStages.position })
-        .from(contactStages).where(eq(contactStages.teamId, c.get("caller").teamId)).orderBy(asc(contactStages.position));
-      return c.json({ contact_stages: rows }, 200);
-    },
+    async (c) => c.json({ contact_stages: await contactStagesOf(c.var.db, c.get("caller").teamId) }, 200),
   );

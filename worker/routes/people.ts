@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { router } from "../lib/openapi";
 import { errorResponses, json, jsonBody, PaginationMeta, paginationMeta } from "../lib/schemas";
-import { maskEmail, PEOPLE_SORTS, PeopleFilters, searchPeople } from "../services/people-search";
+import { maskEmail, peopleFacets, PEOPLE_SORTS, PeopleFilters, searchPeople } from "../services/people-search";
 
 const PersonSchema = z
   .object({
@@ -31,11 +31,10 @@ export const peopleRoutes = router()
       responses: { 200: json(z.object({ seniorities: Facet, departments: Facet, industries: Facet, countries: Facet, email_statuses: Facet })) },
     }),
     async (c) => {
-      const q = (col: string) => c.env.DB.prepare(`SELECT ${col} AS value, count(*) AS count FROM people GROUP BY ${col} ORDER BY count DESC`);
-      const [s, d, i, co, e] = await c.env.DB.batch<{ value: string; count: number }>([q("seniority"), q("department"), q("industry"), q("country"), q("email_status")]);
+      const facets = await peopleFacets(c.var.db);
       // The prospect database changes rarely: browsers may keep this for an hour.
       c.header("cache-control", "private, max-age=3600");
-      return c.json({ seniorities: s!.results, departments: d!.results, industries: i!.results, countries: co!.results, email_statuses: e!.results }, 200);
+      return c.json(facets, 200);
     },
   )
   .openapi(
@@ -49,7 +48,7 @@ export const peopleRoutes = router()
   }),
   async (c) => {
     const { sort, page, per_page, ...filters } = c.req.valid("json");
-    const r = await searchPeople(c.env.DB, c.get("caller").teamId, filters, sort, page, per_page);
+    const r = await searchPeople(c.var.db, c.get("caller").teamId, filters, sort, page, per_page);
     // A net-new person's address is revealed when they are saved (that is what a credit buys).
     const people = r.people.map((p) => (p.contact_id || !p.email ? p : { ...p, email: maskEmail(p.email) }));
     return c.json({ people, pagination: paginationMeta(page, per_page, r.total) }, 200);

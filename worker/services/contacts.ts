@@ -1,10 +1,24 @@
-import { bulkInsertStatements } from "../db/bulk";
-import { IN_LIST, listParam } from "../db/in-list";
+import { and, asc, count, desc, eq, isNull, or, sql } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { contains } from "../db/contains";
+import { inChunks, inList } from "../db/in-list";
+import { contacts, contactStages, enrollments, listMembers, sequences, users } from "../db/schema";
 import type { Caller } from "../env";
 import { now } from "../lib/clock";
-import { assertContact, authorize } from "./access";
 import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
+import { assertContact, authorize, contactFor, visibleSequence } from "./access";
+import { addToLists, ensureLists } from "./lists";
+
+/**
+ * Contacts: the team's saved people. This module owns the `contacts` table's reads and writes for the
+ * /api routes and the Apollo facade (the add-contacts pipeline and CSV imports create contacts in bulk
+ * in their own transactions). Every query is scoped to the caller's team (invariant 8); deleted
+ * contacts are invisible. Every change to a contact is logged for condition-triggered workflows by
+ * the D1 triggers of migration 0011 (contact_changes), whoever writes it.
+ */
+
+export type ContactRow = typeof contacts.$inferSelect;
 
 /** Fields a caller may set on a contact (native API and Apollo facade alike). */
 export interface ContactInput {
@@ -25,100 +39,209 @@ export interface ContactInput {
   list_names?: string[];
 }
 
-const COLUMN: Record<string, string> = {
-  first_name: "first_name", last_name: "last_name", email: "email", email_status: "email_status", title: "title", company: "company",
-  domain: "domain", phone: "phone", linkedin_url: "linkedin_url", city: "city", country: "country", time_zone: "time_zone", owner_id: "owner_id", stage_id: "stage_id",
-};
+/** The list filters of the Contacts page (and "select all matching"). */
+export interface ContactFilter {
+  q?: string;
+  owner_id?: string;
+  stage_id?: string;
+  list_id?: string;
+}
 
-async function checkRefs(d1: D1Database, teamId: string, input: ContactInput) {
+/** Most contacts one selection ("all matching") or bulk action takes: what one add-contacts request takes. */
+export const MAX_SELECTION = 10_000;
+
+const fieldError = (field: string, message: string, what: string) => new ApiError("validation_failed", what, { fields: [{ field, message }] });
+
+async function checkRefs(d: Db, teamId: string, input: Pick<ContactInput, "owner_id" | "stage_id">) {
   if (input.owner_id) {
-    const u = await d1.prepare("SELECT 1 FROM users WHERE id = ? AND team_id = ?").bind(input.owner_id, teamId).first();
-    if (!u) throw new ApiError("validation_failed", "Owner not found", { fields: [{ field: "owner_id", message: "No such user in your team" }] });
+    const u = await d.query.users.findFirst({ columns: { id: true }, where: and(eq(users.id, input.owner_id), eq(users.teamId, teamId)) });
+    if (!u) throw fieldError("owner_id", "No such user in your team", "Owner not found");
   }
   if (input.stage_id) {
-    const s = await d1.prepare("SELECT 1 FROM contact_stages WHERE id = ? AND team_id = ?").bind(input.stage_id, teamId).first();
-    if (!s) throw new ApiError("validation_failed", "Stage not found", { fields: [{ field: "stage_id", message: "No such contact stage in your team" }] });
+    const s = await d.query.contactStages.findFirst({ columns: { id: true }, where: and(eq(contactStages.id, input.stage_id), eq(contactStages.teamId, teamId)) });
+    if (!s) throw fieldError("stage_id", "No such contact stage in your team", "Stage not found");
   }
 }
 
-/** Lists by name, created when missing (Apollo's label_names). */
-export async function ensureLists(d1: D1Database, caller: Caller, names: string[]): Promise<string[]> {
-  const clean = [...new Set(names.map((n) => n.trim()).filter(Boolean))];
-  if (!clean.length) return [];
-  const t = now();
-  await d1.batch(bulkInsertStatements(d1, "lists", ["id", "team_id", "owner_id", "name", "created_at"], clean.map((n) => [newId(), caller.teamId, caller.userId, n, t])));
-  const { results } = await d1.prepare(`SELECT id FROM lists WHERE team_id = ? AND name IN ${IN_LIST}`).bind(caller.teamId, listParam(clean)).all<{ id: string }>();
-  return results.map((r) => r.id);
+/** The team's first "open" stage: where new contacts start. */
+export async function openStageId(d: Db, teamId: string): Promise<string | null> {
+  const s = await d.query.contactStages.findFirst({ columns: { id: true }, where: and(eq(contactStages.teamId, teamId), eq(contactStages.category, "open")), orderBy: asc(contactStages.position) });
+  return s?.id ?? null;
 }
 
-export async function addToLists(d1: D1Database, teamId: string, listIds: string[], contactIds: string[]) {
-  const t = now();
-  const rows = listIds.flatMap((l) => contactIds.map((c) => [l, c, teamId, t] as const));
-  const stmts = bulkInsertStatements(d1, "list_members", ["list_id", "contact_id", "team_id", "added_at"], rows);
-  if (stmts.length) await d1.batch(stmts);
+/** One live contact of the caller's team (404 otherwise). */
+export async function getContact(d: Db, caller: Caller, id: string): Promise<ContactRow> {
+  const row = await d.query.contacts.findFirst({ where: and(eq(contacts.id, id), eq(contacts.teamId, caller.teamId), isNull(contacts.deletedAt)) });
+  if (!row) throw notFound("Contact");
+  return row;
+}
+
+/** Live contacts of a team by id, in no particular order (unknown ids are left out). */
+export function contactsByIds(d: Db, teamId: string, ids: readonly string[]): Promise<ContactRow[]> {
+  return inChunks(ids, (chunk) => d.select().from(contacts).where(and(eq(contacts.teamId, teamId), isNull(contacts.deletedAt), inList(contacts.id, chunk))));
+}
+
+/** The team's live contacts with this email (case-insensitive). */
+export async function contactByEmail(d: Db, teamId: string, email: string): Promise<ContactRow | undefined> {
+  return d.query.contacts.findFirst({ where: and(eq(contacts.teamId, teamId), sql`lower(${contacts.email}) = ${email.trim().toLowerCase()}`, isNull(contacts.deletedAt)) });
+}
+
+/** The team's live contacts matching the list filters (search, owner, stage, list). */
+function contactConditions(teamId: string, q: ContactFilter) {
+  const conds = [eq(contacts.teamId, teamId), isNull(contacts.deletedAt)];
+  if (q.owner_id) conds.push(eq(contacts.ownerId, q.owner_id));
+  if (q.stage_id) conds.push(eq(contacts.stageId, q.stage_id));
+  if (q.list_id) conds.push(sql`${contacts.id} IN (SELECT ${listMembers.contactId} FROM ${listMembers} WHERE ${listMembers.listId} = ${q.list_id} AND ${listMembers.teamId} = ${teamId})`);
+  if (q.q) conds.push(or(contains(contacts.firstName, q.q), contains(contacts.lastName, q.q), contains(contacts.email, q.q), contains(contacts.company, q.q))!);
+  return and(...conds);
+}
+
+/** One page of the team's contacts matching the filters, with the total. */
+export async function searchContacts(
+  d: Db,
+  caller: Caller,
+  q: ContactFilter & { sort: "created_at" | "name" | "score"; page: number; per_page: number },
+): Promise<{ contacts: ContactRow[]; total: number }> {
+  const where = contactConditions(caller.teamId, q);
+  const order = q.sort === "name" ? [asc(contacts.lastName), asc(contacts.firstName)] : q.sort === "score" ? [desc(contacts.score)] : [desc(contacts.createdAt)];
+  const [rows, total] = await Promise.all([
+    d.select().from(contacts).where(where).orderBy(...order, asc(contacts.id)).limit(q.per_page).offset((q.page - 1) * q.per_page),
+    d.select({ n: count() }).from(contacts).where(where),
+  ]);
+  return { contacts: rows, total: total[0]?.n ?? 0 };
+}
+
+/** Ids of every contact matching the filters ("select all matching"), at most MAX_SELECTION; too_many says when more match. */
+export async function matchingContactIds(d: Db, caller: Caller, q: ContactFilter): Promise<{ ids: string[]; total: number; too_many: boolean }> {
+  const where = contactConditions(caller.teamId, q);
+  const [rows, total] = await Promise.all([
+    d.select({ id: contacts.id }).from(contacts).where(where).orderBy(asc(contacts.id)).limit(MAX_SELECTION),
+    d.select({ n: count() }).from(contacts).where(where),
+  ]);
+  const n = total[0]?.n ?? 0;
+  return { ids: rows.map((r) => r.id), total: n, too_many: n > MAX_SELECTION };
+}
+
+/** The team's contact stages in their order. */
+export function contactStagesOf(d: Db, teamId: string) {
+  return d
+    .select({ id: contactStages.id, name: contactStages.name, category: contactStages.category, position: contactStages.position })
+    .from(contactStages)
+    .where(eq(contactStages.teamId, teamId))
+    .orderBy(asc(contactStages.position));
+}
+
+/** The sequences a contact is in (only those the caller may see), newest first, with its status in each. */
+export async function contactSequences(d: Db, caller: Caller, contactId: string) {
+  const ct = await contactFor(d, caller, contactId);
+  const rows = await d
+    .select({
+      sequence_id: enrollments.sequenceId,
+      name: sequences.name,
+      active: sequences.active,
+      status: enrollments.status,
+      reason: enrollments.reason,
+      current_step: enrollments.currentStep,
+      next_due_at: enrollments.nextDueAt,
+      added_at: enrollments.createdAt,
+    })
+    .from(enrollments)
+    .innerJoin(sequences, eq(sequences.id, enrollments.sequenceId))
+    .where(and(eq(enrollments.teamId, caller.teamId), eq(enrollments.contactId, ct.id), visibleSequence(caller, enrollments.sequenceId)))
+    .orderBy(desc(enrollments.createdAt), asc(enrollments.id))
+    .limit(200);
+  return rows.map((r) => ({ ...r, active: !!r.active, status: String(r.status) }));
 }
 
 /** Create a contact. With `dedupe`, an existing contact with the same email is returned instead. */
-export async function createContact(d1: D1Database, caller: Caller, input: ContactInput, o: { dedupe?: boolean; source?: string } = {}) {
-  await checkRefs(d1, caller.teamId, input);
+export async function createContact(d: Db, caller: Caller, input: ContactInput, o: { dedupe?: boolean; source?: string } = {}) {
+  authorize(caller, "contact.edit");
+  await checkRefs(d, caller.teamId, input);
   const email = input.email?.trim().toLowerCase() || null;
   if (o.dedupe && email) {
-    const existing = await d1.prepare("SELECT id FROM contacts WHERE team_id = ? AND lower(email) = ? AND deleted_at IS NULL").bind(caller.teamId, email).first<{ id: string }>();
+    const existing = await contactByEmail(d, caller.teamId, email);
     if (existing) {
-      if (input.list_names?.length) await addToLists(d1, caller.teamId, await ensureLists(d1, caller, input.list_names), [existing.id]);
+      if (input.list_names?.length) await addToLists(d, caller.teamId, await ensureLists(d, caller, input.list_names), [existing.id]);
       return { id: existing.id, created: false };
     }
   }
-  const stage = input.stage_id ?? (await d1.prepare("SELECT id FROM contact_stages WHERE team_id = ? AND category = 'open' ORDER BY position LIMIT 1").bind(caller.teamId).first<{ id: string }>())?.id ?? null;
+  const stage = input.stage_id ?? (await openStageId(d, caller.teamId));
   const id = newId();
   const t = now();
-  await d1
-    .prepare(
-      `INSERT INTO contacts (id, team_id, owner_id, stage_id, first_name, last_name, title, company, domain, email, email_status, phone, linkedin_url, city, country, time_zone, source, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    )
-    .bind(
-      id, caller.teamId, input.owner_id ?? caller.userId, stage, input.first_name ?? "", input.last_name ?? "", input.title ?? null, input.company ?? null,
-      input.domain ?? (email ? email.split("@")[1] : null), email, input.email_status ?? (email ? "unverified" : "unavailable"), input.phone ?? null,
-      input.linkedin_url ?? null, input.city ?? null, input.country ?? null, input.time_zone ?? null, o.source ?? "api", t, t,
-    )
-    .run();
-  if (input.list_names?.length) await addToLists(d1, caller.teamId, await ensureLists(d1, caller, input.list_names), [id]);
+  await d.insert(contacts).values({
+    id,
+    teamId: caller.teamId,
+    ownerId: input.owner_id ?? caller.userId,
+    stageId: stage,
+    firstName: input.first_name ?? "",
+    lastName: input.last_name ?? "",
+    title: input.title ?? null,
+    company: input.company ?? null,
+    domain: input.domain ?? (email ? (email.split("@")[1] ?? null) : null),
+    email,
+    emailStatus: input.email_status ?? (email ? "unverified" : "unavailable"),
+    phone: input.phone ?? null,
+    linkedinUrl: input.linkedin_url ?? null,
+    city: input.city ?? null,
+    country: input.country ?? null,
+    timeZone: input.time_zone ?? null,
+    source: o.source ?? "api",
+    createdAt: t,
+    updatedAt: t,
+  });
+  if (input.list_names?.length) await addToLists(d, caller.teamId, await ensureLists(d, caller, input.list_names), [id]);
   return { id, created: true };
 }
 
-export async function updateContact(d1: D1Database, caller: Caller, id: string, input: ContactInput) {
-  const current = await d1.prepare("SELECT owner_id AS ownerId FROM contacts WHERE id = ? AND team_id = ? AND deleted_at IS NULL").bind(id, caller.teamId).first<{ ownerId: string | null }>();
-  if (!current) throw notFound("Contact");
+/** The contact columns a ContactInput sets (list_names is membership, not a column). */
+function patchOf(input: ContactInput): Partial<typeof contacts.$inferInsert> {
+  const p: Partial<typeof contacts.$inferInsert> = {};
+  if (input.first_name !== undefined) p.firstName = input.first_name;
+  if (input.last_name !== undefined) p.lastName = input.last_name;
+  if (input.email !== undefined) p.email = input.email === null ? null : input.email.trim().toLowerCase();
+  if (input.email_status !== undefined) p.emailStatus = input.email_status;
+  if (input.title !== undefined) p.title = input.title;
+  if (input.company !== undefined) p.company = input.company;
+  if (input.domain !== undefined) p.domain = input.domain;
+  if (input.phone !== undefined) p.phone = input.phone;
+  if (input.linkedin_url !== undefined) p.linkedinUrl = input.linkedin_url;
+  if (input.city !== undefined) p.city = input.city;
+  if (input.country !== undefined) p.country = input.country;
+  if (input.time_zone !== undefined) p.timeZone = input.time_zone;
+  if (input.owner_id !== undefined) p.ownerId = input.owner_id;
+  if (input.stage_id !== undefined) p.stageId = input.stage_id;
+  return p;
+}
+
+export async function updateContact(d: Db, caller: Caller, id: string, input: ContactInput) {
+  const current = await getContact(d, caller, id);
   assertContact(caller, "contact.edit", current.ownerId);
   // Giving a contact to someone else is its owner's or an admin's call (services/access.ts).
   if (input.owner_id !== undefined && input.owner_id !== current.ownerId) assertContact(caller, "contact.reassign", current.ownerId, input.owner_id);
-  await checkRefs(d1, caller.teamId, input);
-  const sets: string[] = [];
-  const vals: unknown[] = [];
-  for (const [k, col] of Object.entries(COLUMN)) {
-    const v = (input as Record<string, unknown>)[k];
-    if (v === undefined) continue;
-    sets.push(`${col} = ?`);
-    vals.push(k === "email" && typeof v === "string" ? v.trim().toLowerCase() : v);
-  }
-  const t = now();
-  const r = await d1.prepare(`UPDATE contacts SET ${[...sets, "updated_at = ?"].join(", ")} WHERE id = ? AND team_id = ? AND deleted_at IS NULL`).bind(...vals, t, id, caller.teamId).run();
-  if (!r.meta.changes) throw notFound("Contact");
-  if (input.list_names?.length) await addToLists(d1, caller.teamId, await ensureLists(d1, caller, input.list_names), [id]);
+  await checkRefs(d, caller.teamId, input);
+  const done = await d
+    .update(contacts)
+    .set({ ...patchOf(input), updatedAt: now() })
+    .where(and(eq(contacts.id, id), eq(contacts.teamId, caller.teamId), isNull(contacts.deletedAt)))
+    .returning({ id: contacts.id });
+  if (!done.length) throw notFound("Contact");
+  if (input.list_names?.length) await addToLists(d, caller.teamId, await ensureLists(d, caller, input.list_names), [id]);
 }
 
 /** Move contacts to a stage; a Do-Not-Contact stage stops them being emailed (checked at send time). */
-export async function updateStages(d1: D1Database, caller: Caller, contactIds: string[], stageId: string): Promise<{ updated: number; not_found: string[] }> {
+export async function updateStages(d: Db, caller: Caller, contactIds: readonly string[], stageId: string): Promise<{ updated: number; not_found: string[] }> {
   authorize(caller, "contact.edit");
-  await checkRefs(d1, caller.teamId, { stage_id: stageId });
+  await checkRefs(d, caller.teamId, { stage_id: stageId });
   const ids = [...new Set(contactIds)];
   // RETURNING tells which ids were really changed: unknown, deleted and other teams' ids are reported, not counted.
-  const { results } = await d1
-    .prepare("UPDATE contacts SET stage_id = ?, updated_at = ? WHERE team_id = ? AND deleted_at IS NULL AND id IN (SELECT value FROM json_each(?)) RETURNING id")
-    .bind(stageId, now(), caller.teamId, JSON.stringify(ids))
-    .all<{ id: string }>();
-  const done = new Set(results.map((r) => r.id));
+  const changed = await inChunks(ids, (chunk) =>
+    d
+      .update(contacts)
+      .set({ stageId, updatedAt: now() })
+      .where(and(eq(contacts.teamId, caller.teamId), isNull(contacts.deletedAt), inList(contacts.id, chunk)))
+      .returning({ id: contacts.id }),
+  );
+  const done = new Set(changed.map((r) => r.id));
   return { updated: done.size, not_found: ids.filter((i) => !done.has(i)) };
 }
 
@@ -141,21 +264,20 @@ export interface BulkResult {
  * refused are reported and left unchanged, the others are changed. Deleting marks the contacts
  * deleted (the engine never emails a deleted contact) and takes them out of every list.
  */
-export async function bulkContacts(d1: D1Database, caller: Caller, contactIds: string[], a: BulkAction): Promise<BulkResult> {
+export async function bulkContacts(d: Db, caller: Caller, contactIds: readonly string[], a: BulkAction): Promise<BulkResult> {
   authorize(caller, "contact.edit");
   const ids = [...new Set(contactIds)];
-  if (a.action === "change_stage") return { ...(await updateStages(d1, caller, ids, a.stage_id)), refused: [] };
-  const { results } = await d1
-    .prepare(`SELECT id, owner_id FROM contacts WHERE team_id = ? AND deleted_at IS NULL AND id IN ${IN_LIST}`)
-    .bind(caller.teamId, listParam(ids))
-    .all<{ id: string; owner_id: string | null }>();
-  const found = new Map(results.map((r) => [r.id, r.owner_id]));
+  if (a.action === "change_stage") return { ...(await updateStages(d, caller, ids, a.stage_id)), refused: [] };
+  const rows = await inChunks(ids, (chunk) =>
+    d.select({ id: contacts.id, ownerId: contacts.ownerId }).from(contacts).where(and(eq(contacts.teamId, caller.teamId), isNull(contacts.deletedAt), inList(contacts.id, chunk))),
+  );
+  const found = new Map(rows.map((r) => [r.id, r.ownerId]));
   const not_found = ids.filter((i) => !found.has(i));
   const refused: BulkResult["refused"] = [];
   let targets = ids.filter((i) => found.has(i));
   const t = now();
   if (a.action === "change_owner") {
-    await checkRefs(d1, caller.teamId, { owner_id: a.owner_id });
+    await checkRefs(d, caller.teamId, { owner_id: a.owner_id });
     targets = targets.filter((id) => {
       try {
         assertContact(caller, "contact.reassign", found.get(id) ?? null, a.owner_id);
@@ -166,22 +288,23 @@ export async function bulkContacts(d1: D1Database, caller: Caller, contactIds: s
         return false;
       }
     });
-    if (targets.length) {
-      await d1.prepare(`UPDATE contacts SET owner_id = ?, updated_at = ? WHERE team_id = ? AND id IN ${IN_LIST}`).bind(a.owner_id, t, caller.teamId, listParam(targets)).run();
-    }
+    await inChunks(targets, (chunk) =>
+      d.update(contacts).set({ ownerId: a.owner_id, updatedAt: t }).where(and(eq(contacts.teamId, caller.teamId), inList(contacts.id, chunk))).returning({ id: contacts.id }),
+    );
     return { updated: targets.length, refused, not_found };
   }
   if (a.action === "add_to_list") {
-    const list = await d1.prepare("SELECT id FROM lists WHERE id = ? AND team_id = ?").bind(a.list_id, caller.teamId).first<{ id: string }>();
+    const list = await d.query.lists.findFirst({ columns: { id: true }, where: (l, { and: all, eq: is }) => all(is(l.id, a.list_id), is(l.teamId, caller.teamId)) });
     if (!list) throw notFound("List");
-    if (targets.length) await addToLists(d1, caller.teamId, [list.id], targets);
+    await addToLists(d, caller.teamId, [list.id], targets);
     return { updated: targets.length, refused, not_found };
   }
-  if (targets.length) {
-    await d1.batch([
-      d1.prepare(`UPDATE contacts SET deleted_at = ?, updated_at = ? WHERE team_id = ? AND id IN ${IN_LIST}`).bind(t, t, caller.teamId, listParam(targets)),
-      d1.prepare(`DELETE FROM list_members WHERE team_id = ? AND contact_id IN ${IN_LIST}`).bind(caller.teamId, listParam(targets)),
+  await inChunks(targets, async (chunk) => {
+    await d.batch([
+      d.update(contacts).set({ deletedAt: t, updatedAt: t }).where(and(eq(contacts.teamId, caller.teamId), inList(contacts.id, chunk))),
+      d.delete(listMembers).where(and(eq(listMembers.teamId, caller.teamId), inList(listMembers.contactId, chunk))),
     ]);
-  }
+    return [];
+  });
   return { updated: targets.length, refused, not_found };
 }

@@ -1,4 +1,6 @@
 import { z } from "@hono/zod-openapi";
+import { sql, type SQL } from "drizzle-orm";
+import type { Db } from "../db/client";
 import { listParam } from "../db/in-list";
 
 /** Employee-count ranges, as Apollo's `organization_num_employees_ranges` ("1,10", "11,50", …). */
@@ -202,28 +204,42 @@ export interface PersonResult {
   contact_id: string | null;
 }
 
-/** One page of people with the total count; each says whether the team has saved them. */
-export async function searchPeople(d1: D1Database, teamId: string, f: PeopleFilters, sort: (typeof PEOPLE_SORTS)[number], page: number, perPage: number) {
+/** `buildPeopleWhere` as drizzle SQL on the same handle: the numbered placeholders become bound values. */
+export function peopleWhere(f: PeopleFilters, teamId: string): SQL {
   const { where, params } = buildPeopleWhere(f, teamId);
-  const n = params.length;
-  const [rows, count] = await d1.batch<any>([
-    d1
-      .prepare(
-        `SELECT p.*, (SELECT c.id FROM contacts c WHERE c.team_id = ?${n + 1} AND c.person_id = p.id AND c.deleted_at IS NULL) AS contact_id
-           FROM people p WHERE ${where} ORDER BY ${ORDER[sort]} LIMIT ?${n + 2} OFFSET ?${n + 3}`,
-      )
-      .bind(...params, teamId, perPage, (page - 1) * perPage),
-    d1.prepare(`SELECT count(*) AS n FROM people p WHERE ${where}`).bind(...params),
+  const parts = where.split(/\?(\d+)/);
+  return sql.join(parts.map((p, i) => (i % 2 ? sql`${params[Number(p) - 1]}` : sql.raw(p))));
+}
+
+/** One page of people with the total count; each says whether the team has saved them. */
+export async function searchPeople(d: Db, teamId: string, f: PeopleFilters, sort: (typeof PEOPLE_SORTS)[number], page: number, perPage: number) {
+  const where = peopleWhere(f, teamId);
+  const [rows, count] = await Promise.all([
+    d.all<PersonResult>(sql`SELECT p.id, p.first_name, p.last_name, p.title, p.seniority, p.department, p.company, p.domain, p.industry, p.employees,
+                                   p.city, p.country, p.time_zone, p.email, p.email_status, p.score, p.linkedin_url, p.job_changed_at,
+                                   (SELECT c.id FROM contacts c WHERE c.team_id = ${teamId} AND c.person_id = p.id AND c.deleted_at IS NULL) AS contact_id
+                              FROM people p WHERE ${where} ORDER BY ${sql.raw(ORDER[sort])} LIMIT ${perPage} OFFSET ${(page - 1) * perPage}`),
+    d.get<{ n: number }>(sql`SELECT count(*) AS n FROM people p WHERE ${where}`),
   ]);
-  return { people: rows!.results as PersonResult[], total: (count!.results[0] as { n: number }).n };
+  return { people: rows, total: count?.n ?? 0 };
 }
 
 /** Ids of every match, in priority order (score, then id), up to `limit` + 1 so callers can tell "too many". */
-export async function searchPeopleIds(d1: D1Database, teamId: string, f: PeopleFilters, limit: number): Promise<string[]> {
-  const { where, params } = buildPeopleWhere(f, teamId);
-  const { results } = await d1
-    .prepare(`SELECT p.id FROM people p WHERE ${where} ORDER BY p.score DESC, p.id LIMIT ?${params.length + 1}`)
-    .bind(...params, limit + 1)
-    .all<{ id: string }>();
-  return results.map((r) => r.id);
+export async function searchPeopleIds(d: Db, teamId: string, f: PeopleFilters, limit: number): Promise<string[]> {
+  const rows = await d.all<{ id: string }>(sql`SELECT p.id FROM people p WHERE ${peopleWhere(f, teamId)} ORDER BY p.score DESC, p.id LIMIT ${limit + 1}`);
+  return rows.map((r) => r.id);
+}
+
+export interface Facet {
+  value: string;
+  count: number;
+}
+
+/** The values each people filter takes, with counts (the prospect database is shared, not team-owned). */
+export async function peopleFacets(d: Db) {
+  // Column names come from this fixed list, never from input.
+  const facet = (col: "seniority" | "department" | "industry" | "country" | "email_status") =>
+    d.all<Facet>(sql`SELECT ${sql.raw(col)} AS value, count(*) AS count FROM people GROUP BY ${sql.raw(col)} ORDER BY count DESC`);
+  const [seniorities, departments, industries, countries, email_statuses] = await Promise.all([facet("seniority"), facet("department"), facet("industry"), facet("country"), facet("email_status")]);
+  return { seniorities, departments, industries, countries, email_statuses };
 }

@@ -1,14 +1,69 @@
-import type { Env, Caller } from "../env";
-import { db } from "../db/client";
+import { z } from "@hono/zod-openapi";
+import { and, asc, count, desc, eq, gt, isNotNull, lt, lte, sql, type SQL } from "drizzle-orm";
+import { db, type Db } from "../db/client";
+import { contains } from "../db/contains";
+import { inList, listParam } from "../db/in-list";
+import { auditLog, contactChanges, contacts, jobs, sequences, users, workflowRuns, workflows } from "../db/schema";
+import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { ApiError } from "../lib/errors";
 import { newId } from "../lib/ids";
+import { authorize, mailboxFor, sequenceFor, visibleSequence, workflowFor } from "./access";
+import { auditEntry } from "./audit";
 import { commitAddContacts } from "./add-contacts/jobs";
 import type { AddContactsRequest } from "./add-contacts/request";
 import { searchPeopleIds, type PeopleFilters } from "./people-search";
+import { assertWorkflowCanRun } from "./state-preconditions";
 
-/** How long a claimed run slot is held before another tick may call it interrupted. */
+/**
+ * Workflows: automations that add contacts to a sequence through the one add-contacts pipeline.
+ * - "schedule": every interval, a people search's net-new matches (Net New Check). The unique
+ *   (workflow, slot) run row is the lease: overlapping cron ticks never run one slot twice.
+ * - "change": once per logged contact change (created, stage changed, a field changed) whose contact
+ *   matches the filters. The unique (workflow, change) run row means a change is acted on once,
+ *   however often it is delivered; the job's idempotency key is the change, so a retried run commits
+ *   one job.
+ * Every run that adds nobody carries a reason (invariant 10).
+ */
+
+/** How long a claimed run is held before another tick may call it interrupted. */
 const LEASE_MS = 10 * 60_000;
+/** Changes one change workflow looks at per tick. */
+const CHANGES_PER_TICK = 500;
+/** Change log rows are kept this long (a workflow that is on catches up within a minute). */
+const CHANGE_RETENTION_MS = 7 * 86_400_000;
+
+export const CHANGE_KINDS = ["created", "stage", "field"] as const;
+/** The contact fields whose change a workflow can trigger on (those the change log records). */
+export const CHANGE_FIELDS = ["first_name", "last_name", "title", "company", "domain", "email", "email_status", "phone", "linkedin_url", "city", "country", "time_zone", "owner_id"] as const;
+
+const idList = z.array(z.string().trim().min(1).max(64)).max(50).optional();
+
+/** Which contacts a change workflow acts on: every array is OR within itself, AND across. */
+export const ContactFilters = z
+  .object({
+    stage_ids: idList.openapi({ description: "The contact is (now) in one of these stages" }),
+    owner_ids: idList.openapi({ description: "The contact is owned by one of these users" }),
+    list_ids: idList.openapi({ description: "The contact is in one of these lists" }),
+    titles: z.array(z.string().trim().min(1).max(200)).max(50).optional().openapi({ description: "The title contains one of these" }),
+    countries: z.array(z.string().trim().min(1).max(100)).max(50).optional(),
+    email_statuses: z.array(z.enum(["verified", "unverified", "guessed", "unavailable"])).max(4).optional(),
+  })
+  .openapi("WorkflowContactFilters");
+export type ContactFilters = z.infer<typeof ContactFilters>;
+
+export const WorkflowTrigger = z
+  .discriminatedUnion("kind", [
+    z.object({ kind: z.literal("schedule") }),
+    z.object({
+      kind: z.literal("change"),
+      on: z.array(z.enum(CHANGE_KINDS)).min(1).max(3).openapi({ description: "A contact is created, its stage changes, or one of its fields changes" }),
+      fields: z.array(z.enum(CHANGE_FIELDS)).max(CHANGE_FIELDS.length).optional().openapi({ description: "For field changes: only these fields (none: any)" }),
+      filters: ContactFilters.default({}),
+    }),
+  ])
+  .openapi("WorkflowTrigger");
+export type WorkflowTrigger = z.infer<typeof WorkflowTrigger>;
 
 export interface WorkflowOptions {
   mailbox_ids?: string[];
@@ -16,63 +71,353 @@ export interface WorkflowOptions {
   enrich?: boolean;
 }
 
+export interface WorkflowInput {
+  name: string;
+  sequence_id: string;
+  filters: PeopleFilters;
+  trigger?: WorkflowTrigger;
+  interval_minutes?: number;
+  max_per_run?: number;
+  active?: boolean;
+  mailbox_ids?: string[];
+  overrides?: AddContactsRequest["overrides"];
+  enrich?: boolean;
+}
+
+type WorkflowRow = typeof workflows.$inferSelect;
+
+const runColumns = {
+  id: workflowRuns.id,
+  slot: workflowRuns.slot,
+  status: workflowRuns.status,
+  found: workflowRuns.found,
+  job_id: workflowRuns.jobId,
+  added: jobs.enrolled,
+  job_status: jobs.status,
+  reason: workflowRuns.reason,
+  started_at: workflowRuns.startedAt,
+  finished_at: workflowRuns.finishedAt,
+  change_id: workflowRuns.changeId,
+  change_kind: workflowRuns.changeKind,
+  contact_id: workflowRuns.contactId,
+  contact_name: sql<string | null>`(select trim(${contacts.firstName} || ' ' || ${contacts.lastName}) from ${contacts} where ${contacts.id} = ${workflowRuns.contactId})`,
+};
+
+type RunRow = Awaited<ReturnType<typeof runsQuery>>[number];
+
+function runsQuery(d: Db, where: SQL | undefined) {
+  return d.select(runColumns).from(workflowRuns).leftJoin(jobs, eq(jobs.id, workflowRuns.jobId)).where(where);
+}
+
+export interface RunTrigger {
+  kind: "schedule" | "manual" | "change";
+  change_id: number | null;
+  change: (typeof CHANGE_KINDS)[number] | null;
+  contact_id: string | null;
+  contact_name: string | null;
+}
+
+const isChangeKind = (k: string | null): k is (typeof CHANGE_KINDS)[number] => (CHANGE_KINDS as readonly (string | null)[]).includes(k);
+
+/** A run as the run log shows it: what it found, what its job added, and what triggered it. */
+export function presentRun(r: RunRow) {
+  const trigger: RunTrigger =
+    r.change_id !== null
+      ? { kind: "change", change_id: r.change_id, change: isChangeKind(r.change_kind) ? r.change_kind : null, contact_id: r.contact_id, contact_name: r.contact_name }
+      : { kind: r.change_kind === "manual" ? "manual" : "schedule", change_id: null, change: null, contact_id: null, contact_name: null };
+  return {
+    id: r.id, slot: r.slot, status: r.status, found: r.found, job_id: r.job_id, added: r.added ?? null, job_status: r.job_status as string | null,
+    reason: r.reason, started_at: r.started_at, finished_at: r.finished_at, trigger,
+  };
+}
+
+async function present(d: Db, w: WorkflowRow) {
+  const [seq, last] = await Promise.all([
+    d.query.sequences.findFirst({ columns: { name: true, active: true, archivedAt: true }, where: and(eq(sequences.id, w.sequenceId), eq(sequences.teamId, w.teamId)) }),
+    runsQuery(d, eq(workflowRuns.workflowId, w.id)).orderBy(desc(workflowRuns.startedAt), desc(workflowRuns.id)).limit(1),
+  ]);
+  const options = w.options as WorkflowOptions;
+  const trigger: WorkflowTrigger = w.triggerKind === "change" ? (w.trigger as WorkflowTrigger) : { kind: "schedule" };
+  return {
+    id: w.id, name: w.name, owner_id: w.ownerId, sequence_id: w.sequenceId, sequence_name: seq?.name ?? null,
+    sequence_active: !!seq?.active && !seq?.archivedAt,
+    filters: { saved: "any", ...w.filters } as PeopleFilters, trigger, interval_minutes: w.intervalMinutes, max_per_run: w.maxPerRun, active: w.active,
+    mailbox_ids: options.mailbox_ids ?? [], overrides: (options.overrides ?? {}) as Record<string, boolean>, enrich: !!options.enrich,
+    next_run_at: w.triggerKind === "schedule" ? w.nextRunAt : null, last_run_at: w.lastRunAt, last_run: last[0] ? presentRun(last[0]) : null, created_at: w.createdAt,
+  };
+}
+
+export type WorkflowView = Awaited<ReturnType<typeof present>>;
+
+/** The team's workflows the caller may see (as their sequences), by name, with their last run. */
+export async function listWorkflows(d: Db, caller: Caller): Promise<WorkflowView[]> {
+  const rows = await d.select().from(workflows).where(and(eq(workflows.teamId, caller.teamId), visibleSequence(caller, workflows.sequenceId))).orderBy(asc(workflows.name), asc(workflows.id));
+  return Promise.all(rows.map((w) => present(d, w)));
+}
+
+export async function getWorkflow(d: Db, caller: Caller, id: string): Promise<WorkflowView> {
+  return present(d, await workflowFor(d, caller, id));
+}
+
+/** A workflow adds to a sequence from mailboxes: its owner must be allowed to do both (invariant 9). */
+async function checkTargets(d: Db, caller: Caller, sequenceId: string | undefined, mailboxIds: readonly string[] | undefined) {
+  if (sequenceId) await sequenceFor(d, caller, sequenceId, "sequence.edit");
+  for (const id of new Set(mailboxIds ?? [])) await mailboxFor(d, caller, id, "mailbox.send");
+}
+
+/** The newest change logged for a team: a change workflow turned on starts after it. */
+async function lastChangeId(d: Db, teamId: string): Promise<number> {
+  const r = await d.select({ id: sql<number | null>`max(${contactChanges.id})` }).from(contactChanges).where(eq(contactChanges.teamId, teamId));
+  return r[0]?.id ?? 0;
+}
+
 /**
- * One workflow run for one slot. The unique (workflow, slot) row is the lease: overlapping cron
- * ticks (or a tick and a "run now") can't run the same slot twice. Net New Check: only people the
- * team has not saved yet are considered. Every run that adds nobody says why (invariant 10).
+ * A new workflow, owned by the caller. It starts off unless `active: true` is asked for (then its
+ * sequence must be on): a workflow adds contacts on its own, so the user turns it on knowingly.
  */
-export async function runWorkflow(env: Env, workflowId: string, slot: number, manual = false) {
+export async function createWorkflow(d: Db, caller: Caller, b: WorkflowInput): Promise<string> {
+  authorize(caller, "workflow.create");
+  await checkTargets(d, caller, b.sequence_id, b.mailbox_ids);
+  const active = b.active === true;
+  if (active) await assertWorkflowCanRun(d.$client, caller.teamId, b.sequence_id);
+  const id = newId();
   const t = now();
-  const wf = await env.DB.prepare("SELECT * FROM workflows WHERE id = ?").bind(workflowId).first<Record<string, any>>();
+  const trigger = b.trigger ?? { kind: "schedule" as const };
+  await d.batch([
+    d.insert(workflows).values({
+      id, teamId: caller.teamId, ownerId: caller.userId, name: b.name, sequenceId: b.sequence_id, filters: b.filters,
+      options: { mailbox_ids: b.mailbox_ids, overrides: b.overrides, enrich: b.enrich }, intervalMinutes: b.interval_minutes ?? 1440, maxPerRun: b.max_per_run ?? 100,
+      active, nextRunAt: t + 60_000, triggerKind: trigger.kind, trigger, changeCursor: await lastChangeId(d, caller.teamId), createdAt: t,
+    }),
+    d.insert(auditLog).values(auditEntry(caller, "workflow.create", "workflow", id)),
+  ]);
+  return id;
+}
+
+/** Change a workflow or turn it on/off (its owner or an admin). */
+export async function updateWorkflow(d: Db, caller: Caller, id: string, b: Partial<WorkflowInput>): Promise<void> {
+  const w = await workflowFor(d, caller, id, "workflow.manage");
+  await checkTargets(d, caller, b.sequence_id, b.mailbox_ids);
+  const active = b.active ?? w.active;
+  // Turning it on, or pointing a workflow that is on at another sequence: that sequence must be on.
+  if (b.active === true || (b.sequence_id && active)) await assertWorkflowCanRun(d.$client, caller.teamId, b.sequence_id ?? w.sequenceId);
+  const options = { ...(w.options as WorkflowOptions), ...(b.mailbox_ids && { mailbox_ids: b.mailbox_ids }), ...(b.overrides && { overrides: b.overrides }), ...(b.enrich !== undefined && { enrich: b.enrich }) };
+  const patch: Partial<typeof workflows.$inferInsert> = { options, active };
+  if (b.name !== undefined) patch.name = b.name;
+  if (b.sequence_id !== undefined) patch.sequenceId = b.sequence_id;
+  if (b.filters !== undefined) patch.filters = b.filters;
+  if (b.interval_minutes !== undefined) patch.intervalMinutes = b.interval_minutes;
+  if (b.max_per_run !== undefined) patch.maxPerRun = b.max_per_run;
+  if (b.trigger !== undefined) {
+    patch.triggerKind = b.trigger.kind;
+    patch.trigger = b.trigger;
+  }
+  if (b.active === true && !w.active) {
+    // Turned on: the next slot is a minute away, and a change workflow acts on changes from now on.
+    patch.nextRunAt = now() + 60_000;
+    patch.changeCursor = await lastChangeId(d, caller.teamId);
+  }
+  await d.batch([
+    d.update(workflows).set(patch).where(eq(workflows.id, w.id)),
+    d.insert(auditLog).values(auditEntry(caller, "workflow.update", "workflow", w.id, { ...b })),
+  ]);
+}
+
+/** Delete a workflow and its run log (its runs' jobs stay). */
+export async function deleteWorkflow(d: Db, caller: Caller, id: string): Promise<void> {
+  const w = await workflowFor(d, caller, id, "workflow.manage");
+  await d.batch([
+    d.delete(workflows).where(eq(workflows.id, w.id)),
+    d.delete(workflowRuns).where(eq(workflowRuns.workflowId, w.id)),
+    d.insert(auditLog).values(auditEntry(caller, "workflow.delete", "workflow", w.id)),
+  ]);
+}
+
+/** A workflow's run log, newest first. */
+export async function workflowRunLog(d: Db, caller: Caller, id: string, page: number, perPage: number) {
+  const w = await workflowFor(d, caller, id);
+  const [rows, total] = await Promise.all([
+    runsQuery(d, eq(workflowRuns.workflowId, w.id)).orderBy(desc(workflowRuns.startedAt), desc(workflowRuns.id)).limit(perPage).offset((page - 1) * perPage),
+    d.select({ n: count() }).from(workflowRuns).where(eq(workflowRuns.workflowId, w.id)),
+  ]);
+  return { runs: rows.map(presentRun), total: total[0]?.n ?? 0 };
+}
+
+/** "Run now": one run of a schedule workflow outside its schedule (409 while another run holds the slot). */
+export async function runWorkflowNow(env: Env, d: Db, caller: Caller, id: string) {
+  const w = await workflowFor(d, caller, id, "workflow.manage");
+  if (w.triggerKind === "change") throw new ApiError("conflict", "This workflow runs when contacts change; it has no run on demand");
+  const runId = await runWorkflow(env, w.id, now(), true, d);
+  const [run] = runId ? await runsQuery(d, eq(workflowRuns.id, runId)) : [];
+  if (!run) throw new ApiError("conflict", "This workflow is running right now");
+  return presentRun(run);
+}
+
+/** The workflow's owner acting (a disabled or removed owner: no run). */
+async function ownerCaller(d: Db, wf: WorkflowRow): Promise<Caller | null> {
+  const owner = await d.query.users.findFirst({ columns: { id: true, role: true, disabledAt: true }, where: and(eq(users.id, wf.ownerId), eq(users.teamId, wf.teamId)) });
+  if (!owner || owner.disabledAt) return null;
+  return { teamId: wf.teamId, userId: owner.id, role: owner.role, via: "api_key" };
+}
+
+const addRequest = (wf: WorkflowRow, source: AddContactsRequest["source"]): AddContactsRequest => {
+  const options = wf.options as WorkflowOptions;
+  return { source, mailbox_ids: options.mailbox_ids, overrides: options.overrides, skip_validation: false, enrich: options.enrich ?? false };
+};
+
+async function finishRun(d: Db, runId: string, status: "completed" | "failed", f: { found?: number; jobId?: string | null; reason?: string | null }) {
+  await d.update(workflowRuns).set({ status, found: f.found ?? 0, jobId: f.jobId ?? null, reason: f.reason ?? null, finishedAt: now() }).where(eq(workflowRuns.id, runId));
+}
+
+/** Commit the run's job; a precondition (sequence off, no mailbox, short on credits…) becomes the run's reason. */
+async function commitRun(env: Env, d: Db, wf: WorkflowRow, runId: string, caller: Caller, source: AddContactsRequest["source"], found: number, key: string) {
+  try {
+    const { job } = await commitAddContacts(env, d, caller, wf.sequenceId, addRequest(wf, source), key, "workflow");
+    await finishRun(d, runId, "completed", { found, jobId: String(job.id) });
+  } catch (err) {
+    await finishRun(d, runId, "failed", { found, reason: err instanceof ApiError ? err.code : "internal" });
+    if (!(err instanceof ApiError)) console.error("workflow run failed", wf.id, err);
+  }
+}
+
+/**
+ * One run of a schedule workflow for one slot. The unique (workflow, slot) row is the lease:
+ * overlapping cron ticks (or a tick and a "run now") can't run the same slot twice. Net New Check:
+ * only people the team has not saved yet are considered, at most max_per_run of them.
+ */
+export async function runWorkflow(env: Env, workflowId: string, slot: number, manual = false, d: Db = db(env.DB)): Promise<string | null> {
+  const t = now();
+  const wf = await d.query.workflows.findFirst({ where: eq(workflows.id, workflowId) });
   if (!wf) return null;
   const runId = newId();
-  const claimed = await env.DB.prepare(
-    "INSERT OR IGNORE INTO workflow_runs (id, team_id, workflow_id, slot, status, lease_until, started_at) VALUES (?, ?, ?, ?, 'running', ?, ?)",
-  ).bind(runId, wf.team_id, wf.id, slot, t + LEASE_MS, t).run();
-  if (!claimed.meta.changes) return null;
+  const claimed = await d
+    .insert(workflowRuns)
+    .values({ id: runId, teamId: wf.teamId, workflowId: wf.id, slot, status: "running", leaseUntil: t + LEASE_MS, startedAt: t, changeKind: manual ? "manual" : null })
+    .onConflictDoNothing()
+    .returning({ id: workflowRuns.id });
+  if (!claimed.length) return null;
   if (!manual) {
-    await env.DB.prepare("UPDATE workflows SET next_run_at = ?, last_run_at = ? WHERE id = ? AND next_run_at = ?").bind(slot + wf.interval_minutes * 60_000, t, wf.id, slot).run();
+    await d.update(workflows).set({ nextRunAt: slot + wf.intervalMinutes * 60_000, lastRunAt: t }).where(and(eq(workflows.id, wf.id), eq(workflows.nextRunAt, slot)));
   } else {
-    await env.DB.prepare("UPDATE workflows SET last_run_at = ? WHERE id = ?").bind(t, wf.id).run();
+    await d.update(workflows).set({ lastRunAt: t }).where(eq(workflows.id, wf.id));
   }
-  const finish = (status: "completed" | "failed", fields: { found?: number; jobId?: string | null; reason?: string | null }) =>
-    env.DB.prepare("UPDATE workflow_runs SET status = ?, found = ?, job_id = ?, reason = ?, finished_at = ? WHERE id = ?")
-      .bind(status, fields.found ?? 0, fields.jobId ?? null, fields.reason ?? null, now(), runId).run();
-
-  const owner = await env.DB.prepare("SELECT id, role FROM users WHERE id = ? AND team_id = ? AND disabled_at IS NULL").bind(wf.owner_id, wf.team_id).first<{ id: string; role: "admin" | "member" }>();
-  if (!owner) {
-    await finish("failed", { reason: "owner_missing" });
+  const caller = await ownerCaller(d, wf);
+  if (!caller) {
+    await finishRun(d, runId, "failed", { reason: "owner_missing" });
     return runId;
   }
-  const caller: Caller = { teamId: wf.team_id, userId: owner.id, role: owner.role, via: "api_key" };
-  const filters = { ...(JSON.parse(wf.filters) as PeopleFilters), saved: "net_new" as const };
-  const ids = (await searchPeopleIds(env.DB, wf.team_id, filters, wf.max_per_run)).slice(0, wf.max_per_run);
+  const filters = { ...(wf.filters as PeopleFilters), saved: "net_new" as const };
+  const ids = (await searchPeopleIds(d, wf.teamId, filters, wf.maxPerRun)).slice(0, wf.maxPerRun);
   if (!ids.length) {
-    await finish("completed", { found: 0, reason: "no_new_people" });
+    await finishRun(d, runId, "completed", { found: 0, reason: "no_new_people" });
     return runId;
   }
-  const options = JSON.parse(wf.options) as WorkflowOptions;
-  try {
-    const { job } = await commitAddContacts(env, db(env.DB), caller, wf.sequence_id, {
-      source: { people_ids: ids },
-      mailbox_ids: options.mailbox_ids,
-      overrides: options.overrides,
-      skip_validation: false,
-      enrich: options.enrich ?? false,
-    }, `workflow:${wf.id}:${slot}`, "workflow");
-    await finish("completed", { found: ids.length, jobId: job.id });
-  } catch (err) {
-    // A precondition (sequence off, no mailbox, short on credits…) is the run's reason.
-    await finish("failed", { found: ids.length, reason: err instanceof ApiError ? err.code : "internal_error" });
-  }
+  await commitRun(env, d, wf, runId, caller, { people_ids: ids }, ids.length, `workflow:${wf.id}:${slot}`);
   return runId;
 }
 
-/** Cron: run every active workflow whose slot has come; tidy runs whose lease ran out. */
-export async function runDueWorkflows(env: Env) {
+/** SQL: the contact `c` matches a change workflow's contact filters. */
+export function contactMatches(f: ContactFilters): SQL {
+  const conds: SQL[] = [sql`1 = 1`];
+  if (f.stage_ids?.length) conds.push(inList(contacts.stageId, f.stage_ids));
+  if (f.owner_ids?.length) conds.push(inList(contacts.ownerId, f.owner_ids));
+  if (f.countries?.length) conds.push(inList(contacts.country, f.countries));
+  if (f.email_statuses?.length) conds.push(inList(contacts.emailStatus, f.email_statuses));
+  if (f.list_ids?.length) conds.push(sql`exists (select 1 from list_members m where m.contact_id = ${contacts.id} and m.list_id in (select value from json_each(${listParam(f.list_ids)})))`);
+  if (f.titles?.length) conds.push(sql`(${sql.join(f.titles.map((t) => contains(contacts.title, t)), sql` or `)})`);
+  return and(...conds)!;
+}
+
+export interface ContactChange {
+  id: number;
+  contactId: string;
+  kind: string;
+}
+
+/**
+ * Act on one change for one workflow: claim the (workflow, change) run row, then add the contact
+ * through the pipeline. A change delivered again finds its row and does nothing (once per change).
+ */
+export async function runForChange(env: Env, d: Db, wf: WorkflowRow, change: ContactChange): Promise<string | null> {
   const t = now();
-  await env.DB.prepare("UPDATE workflow_runs SET status = 'failed', reason = 'interrupted', finished_at = ? WHERE status = 'running' AND lease_until < ?").bind(t, t).run();
-  const { results } = await env.DB.prepare("SELECT id, next_run_at FROM workflows WHERE active = 1 AND next_run_at <= ? ORDER BY next_run_at LIMIT 20").bind(t).all<{ id: string; next_run_at: number }>();
-  for (const w of results) await runWorkflow(env, w.id, w.next_run_at);
-  return results.length;
+  const runId = newId();
+  const claimed = await d
+    .insert(workflowRuns)
+    .values({ id: runId, teamId: wf.teamId, workflowId: wf.id, slot: -change.id, status: "running", leaseUntil: t + LEASE_MS, startedAt: t, changeId: change.id, contactId: change.contactId, changeKind: change.kind })
+    .onConflictDoNothing()
+    .returning({ id: workflowRuns.id });
+  if (!claimed.length) return null;
+  await d.update(workflows).set({ lastRunAt: t }).where(eq(workflows.id, wf.id));
+  const caller = await ownerCaller(d, wf);
+  if (!caller) {
+    await finishRun(d, runId, "failed", { found: 1, reason: "owner_missing" });
+    return runId;
+  }
+  await commitRun(env, d, wf, runId, caller, { contact_ids: [change.contactId] }, 1, `workflow:${wf.id}:change:${change.id}`);
+  return runId;
+}
+
+/**
+ * One change workflow's tick: the changes logged since its cursor, those of the kinds it triggers on
+ * whose contact (live) matches its filters now, at most max_per_run; each runs once; the cursor moves
+ * past what was looked at.
+ */
+export async function runChangeWorkflow(env: Env, d: Db, wf: WorkflowRow): Promise<number> {
+  const trig = WorkflowTrigger.safeParse(wf.trigger);
+  if (!trig.success || trig.data.kind !== "change") return 0;
+  const { on, fields, filters } = trig.data;
+  const fieldHit = fields?.length ? sql`(${sql.join(fields.map((f) => sql`instr(',' || coalesce(${contactChanges.fields}, '') || ',', ${`,${f},`}) > 0`), sql` or `)})` : sql`1 = 1`;
+  const rows = await d
+    .select({
+      id: contactChanges.id,
+      contactId: contactChanges.contactId,
+      kind: contactChanges.kind,
+      hit: sql<number>`(${contactChanges.kind} in (select value from json_each(${listParam(on)}))
+                        and (${contactChanges.kind} <> 'field' or ${fieldHit})
+                        and ${contacts.id} is not null and ${contacts.deletedAt} is null and ${contactMatches(filters)})`,
+    })
+    .from(contactChanges)
+    .leftJoin(contacts, and(eq(contacts.id, contactChanges.contactId), eq(contacts.teamId, contactChanges.teamId)))
+    .where(and(eq(contactChanges.teamId, wf.teamId), gt(contactChanges.id, wf.changeCursor)))
+    .orderBy(asc(contactChanges.id))
+    .limit(CHANGES_PER_TICK);
+  let cursor = wf.changeCursor;
+  let ran = 0;
+  for (const r of rows) {
+    if (r.hit) {
+      if (ran >= wf.maxPerRun) break;
+      if (await runForChange(env, d, wf, r)) ran++;
+    }
+    cursor = r.id;
+  }
+  if (cursor > wf.changeCursor) await d.update(workflows).set({ changeCursor: sql`max(${workflows.changeCursor}, ${cursor})` }).where(eq(workflows.id, wf.id));
+  return ran;
+}
+
+/** Cron: run every active schedule workflow whose slot has come and every active change workflow; tidy runs whose lease ran out. */
+export async function runDueWorkflows(env: Env, d: Db = db(env.DB)): Promise<number> {
+  const t = now();
+  await d.update(workflowRuns).set({ status: "failed", reason: "interrupted", finishedAt: t }).where(and(eq(workflowRuns.status, "running"), lt(workflowRuns.leaseUntil, t)));
+  const due = await d
+    .select({ id: workflows.id, nextRunAt: workflows.nextRunAt })
+    .from(workflows)
+    .where(and(eq(workflows.active, true), eq(workflows.triggerKind, "schedule"), isNotNull(workflows.nextRunAt), lte(workflows.nextRunAt, t)))
+    .orderBy(asc(workflows.nextRunAt))
+    .limit(20);
+  for (const w of due) await runWorkflow(env, w.id, w.nextRunAt!, false, d);
+  const onChange = await d.select().from(workflows).where(and(eq(workflows.active, true), eq(workflows.triggerKind, "change"))).orderBy(asc(workflows.id)).limit(50);
+  for (const w of onChange) await runChangeWorkflow(env, d, w);
+  // Changes every workflow has looked at long ago are of no further use.
+  await d.delete(contactChanges).where(lt(contactChanges.at, t - CHANGE_RETENTION_MS));
+  return due.length + onChange.length;
+}
+
+/** Job ids a workflow's runs committed, for labelling jobs as workflow runs. */
+export async function workflowOfJobs(d: Db, teamId: string, jobIds: readonly string[]) {
+  if (!jobIds.length) return [];
+  return d
+    .select({ job_id: workflowRuns.jobId, workflow_id: workflows.id, name: workflows.name })
+    .from(workflowRuns)
+    .innerJoin(workflows, eq(workflows.id, workflowRuns.workflowId))
+    .where(and(eq(workflowRuns.teamId, teamId), inList(workflowRuns.jobId, jobIds)));
 }

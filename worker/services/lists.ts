@@ -1,0 +1,131 @@
+import { and, asc, count, eq, isNull, sql } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { contains } from "../db/contains";
+import { inChunks, inList, listParam } from "../db/in-list";
+import { contacts, listMembers, lists } from "../db/schema";
+import type { Caller } from "../env";
+import { now } from "../lib/clock";
+import { ApiError, notFound } from "../lib/errors";
+import { newId } from "../lib/ids";
+import { authorize, listFor } from "./access";
+
+/**
+ * Lists (Apollo's labels): named sets of the team's contacts. This module owns the `lists` and
+ * `list_members` tables; the /api routes and the Apollo facade both come through it. Membership is
+ * a set (primary key list + contact), so adding twice changes nothing.
+ */
+
+export interface ListView {
+  id: string;
+  name: string;
+  owner_id: string;
+  contact_count: number;
+  created_at: number;
+}
+
+const memberCount = sql<number>`(select count(*) from ${listMembers} where ${listMembers.listId} = ${lists.id})`;
+
+const viewColumns = { id: lists.id, name: lists.name, owner_id: lists.ownerId, created_at: lists.createdAt, contact_count: memberCount };
+
+const nameTaken = () => new ApiError("validation_failed", "A list with this name exists", { fields: [{ field: "name", message: "Pick another name" }] });
+
+/** One list of the caller's team with its size (404 for another team's). */
+export async function getList(d: Db, caller: Caller, listId: string): Promise<ListView> {
+  const [row] = await d.select(viewColumns).from(lists).where(and(eq(lists.id, listId), eq(lists.teamId, caller.teamId)));
+  if (!row) throw notFound("List");
+  return row;
+}
+
+/** The team's lists whose name contains `q`, by name, a page at a time. */
+export async function searchLists(d: Db, caller: Caller, q: { q?: string; page: number; per_page: number }): Promise<{ lists: ListView[]; total: number }> {
+  const where = and(eq(lists.teamId, caller.teamId), q.q ? contains(lists.name, q.q) : undefined);
+  const [rows, total] = await Promise.all([
+    d.select(viewColumns).from(lists).where(where).orderBy(asc(lists.name), asc(lists.id)).limit(q.per_page).offset((q.page - 1) * q.per_page),
+    d.select({ n: count() }).from(lists).where(where),
+  ]);
+  return { lists: rows, total: total[0]?.n ?? 0 };
+}
+
+/** Every list of a team with its size, by name (Apollo's GET /labels). */
+export function allLists(d: Db, teamId: string): Promise<ListView[]> {
+  return d.select(viewColumns).from(lists).where(eq(lists.teamId, teamId)).orderBy(asc(lists.name), asc(lists.id));
+}
+
+/** The team's lists with these names (unknown names are left out). */
+export function listsByName(d: Db, teamId: string, names: readonly string[]): Promise<{ id: string; name: string }[]> {
+  if (!names.length) return Promise.resolve([]);
+  return d.select({ id: lists.id, name: lists.name }).from(lists).where(and(eq(lists.teamId, teamId), inList(lists.name, names)));
+}
+
+/**
+ * Lists by name, created when missing (Apollo's label_names). INSERT OR IGNORE on the unique
+ * (team, name): two requests naming the same new list at once make one list.
+ */
+export async function ensureLists(d: Db, caller: Caller, names: readonly string[]): Promise<string[]> {
+  const clean = [...new Set(names.map((n) => n.trim()).filter(Boolean))];
+  if (!clean.length) return [];
+  const t = now();
+  await d.insert(lists).values(clean.map((name) => ({ id: newId(), teamId: caller.teamId, ownerId: caller.userId, name, createdAt: t }))).onConflictDoNothing();
+  return (await listsByName(d, caller.teamId, clean)).map((r) => r.id);
+}
+
+/** Adds contacts to lists (already members: no change); answers how many memberships are new. Ids are trusted to be the team's. */
+export async function addToLists(d: Db, teamId: string, listIds: readonly string[], contactIds: readonly string[]): Promise<number> {
+  if (!listIds.length || !contactIds.length) return 0;
+  const t = now();
+  let added = 0;
+  for (const listId of listIds) {
+    const rows = await inChunks(contactIds, (chunk) =>
+      d.all<{ contact_id: string }>(sql`INSERT OR IGNORE INTO list_members (list_id, contact_id, team_id, added_at)
+                                       SELECT ${listId}, value, ${teamId}, ${t} FROM json_each(${listParam(chunk)}) WHERE true RETURNING contact_id`),
+    );
+    added += rows.length;
+  }
+  return added;
+}
+
+/** Create a list owned by the caller; a name the team already uses is 422 naming the field. */
+export async function createList(d: Db, caller: Caller, name: string): Promise<ListView> {
+  authorize(caller, "contact.edit");
+  if (await d.query.lists.findFirst({ columns: { id: true }, where: and(eq(lists.teamId, caller.teamId), eq(lists.name, name)) })) throw nameTaken();
+  const [id] = await ensureLists(d, caller, [name]);
+  return getList(d, caller, id!);
+}
+
+/** Rename a list (its creator or an admin: list.manage). */
+export async function renameList(d: Db, caller: Caller, listId: string, name: string): Promise<ListView> {
+  const list = await listFor(d.$client, caller, listId);
+  const clash = await d.query.lists.findFirst({ columns: { id: true }, where: and(eq(lists.teamId, caller.teamId), eq(lists.name, name)) });
+  if (clash && clash.id !== list.id) throw nameTaken();
+  await d.update(lists).set({ name }).where(and(eq(lists.id, list.id), eq(lists.teamId, caller.teamId)));
+  return getList(d, caller, list.id);
+}
+
+/** Delete a list (its creator or an admin); its contacts stay. */
+export async function deleteList(d: Db, caller: Caller, listId: string): Promise<void> {
+  const list = await listFor(d.$client, caller, listId);
+  await d.batch([d.delete(listMembers).where(eq(listMembers.listId, list.id)), d.delete(lists).where(eq(lists.id, list.id))]);
+}
+
+/** Add the team's live contacts among `contactIds` to a list; the others are reported as not found. */
+export async function addMembers(d: Db, caller: Caller, listId: string, contactIds: readonly string[]): Promise<{ added: number; not_found: string[] }> {
+  authorize(caller, "contact.edit");
+  const list = await getList(d, caller, listId);
+  const ids = [...new Set(contactIds)];
+  const rows = await inChunks(ids, (chunk) =>
+    d.select({ id: contacts.id }).from(contacts).where(and(eq(contacts.teamId, caller.teamId), isNull(contacts.deletedAt), inList(contacts.id, chunk))),
+  );
+  const found = new Set(rows.map((r) => r.id));
+  const added = await addToLists(d, caller.teamId, [list.id], [...found]);
+  return { added, not_found: ids.filter((i) => !found.has(i)) };
+}
+
+/** Take contacts out of a list (the contacts stay). Anyone who may edit contacts may do it. */
+export async function removeMembers(d: Db, caller: Caller, listId: string, contactIds: readonly string[]): Promise<{ removed: number }> {
+  const list = await listFor(d.$client, caller, listId, "contact.edit");
+  const ids = [...new Set(contactIds)];
+  const removed = await inChunks(ids, async (chunk) =>
+    d.delete(listMembers).where(and(eq(listMembers.listId, list.id), inList(listMembers.contactId, chunk))).returning({ id: listMembers.contactId }),
+  );
+  return { removed: removed.length };
+}
