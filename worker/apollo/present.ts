@@ -1,6 +1,8 @@
 import { listParam } from "../db/in-list";
 import type { Caller } from "../env";
 import { visibleSequenceRaw } from "../services/access";
+import type { MailboxRow } from "../services/mailboxes";
+import type { SequenceSummary } from "../services/sequences";
 /** Seqflare rows in the shapes of Apollo's public API, so existing integrations read them unchanged. */
 
 export const iso = (t: number | null | undefined) => (t === null || t === undefined ? null : new Date(t).toISOString());
@@ -60,39 +62,38 @@ export async function apolloContacts(d1: D1Database, caller: Caller, ids: string
     });
 }
 
-export function apolloCampaign(s: Record<string, any>) {
-  const counts = typeof s.counts === "string" ? JSON.parse(s.counts ?? "{}") : (s.counts ?? {});
-  const total = Object.values(counts as Record<string, number>).reduce((a, b) => a + b, 0);
+export function apolloCampaign(s: SequenceSummary) {
+  const total = Object.values(s.counts).reduce((a, b) => a + b, 0);
   return {
     id: s.id,
     name: s.name,
-    active: !!s.active,
-    archived: s.archived_at !== null && s.archived_at !== undefined,
+    active: s.active,
+    archived: s.archived_at !== null,
     created_at: iso(s.created_at),
     user_id: s.owner_id,
-    emailer_schedule_id: s.schedule_id ?? null,
-    num_steps: s.steps ?? 0,
+    emailer_schedule_id: s.schedule_id,
+    num_steps: s.steps,
     unique_scheduled: total,
-    unique_delivered: s.sent ?? 0,
-    unique_bounced: s.bounced ?? 0,
+    unique_delivered: s.sent,
+    unique_bounced: s.bounced,
     label_ids: [],
   };
 }
 
-export function apolloEmailAccount(m: Record<string, any>) {
+export function apolloEmailAccount(m: MailboxRow) {
   return {
     id: m.id,
-    user_id: m.user_id,
+    user_id: m.userId,
     email: m.email,
     type: m.transport,
     active: m.status === "connected",
     default: false,
-    sender_name: m.sender_name,
-    email_daily_threshold: m.daily_limit,
-    max_emails_per_hour: m.hourly_limit,
-    seconds_delay_between_emails: m.min_gap_seconds,
+    sender_name: m.senderName,
+    email_daily_threshold: m.dailyLimit,
+    max_emails_per_hour: m.hourlyLimit,
+    seconds_delay_between_emails: m.minGapSeconds,
     status: m.status,
-    status_reason: m.status_reason,
+    status_reason: m.statusReason,
   };
 }
 

@@ -5,10 +5,15 @@ import { containsSql } from "../db/contains";
 import { listParam } from "../db/in-list";
 import type { AppEnv, Caller } from "../env";
 import { ApiError, validationError } from "../lib/errors";
-import { sequenceStub } from "../lib/stubs";
 import { requireMasterKey } from "../middleware/auth";
 import { idempotencyScope } from "../middleware/idempotency";
-import { canEdit, canSeeAllSequences, sequenceFor, visibleSequenceRaw } from "../services/access";
+import { canSeeAllSequences, visibleSequenceRaw } from "../services/access";
+import { contactStagesOf } from "../services/contacts";
+import { actOnContacts } from "../services/enrollments";
+import { allLists, listsByName } from "../services/lists";
+import { listMailboxes } from "../services/mailboxes";
+import { listSequences } from "../services/sequences";
+import { activeTeamUser, searchTeamUsers } from "../services/users";
 import { audit } from "../services/audit";
 import { commitAddContacts, processChunk } from "../services/add-contacts/jobs";
 import { CHUNK_SIZE, OUTCOME_REASONS } from "../services/add-contacts/request";
@@ -57,30 +62,16 @@ async function parse<T extends z.ZodTypeAny>(c: Context<AppEnv>, schema: T): Pro
 async function actingAs(c: Context<AppEnv>, userId: string | undefined): Promise<Caller> {
   const caller = c.get("caller");
   if (!userId || userId === caller.userId) return caller;
-  const u = await c.env.DB.prepare("SELECT id, role FROM users WHERE id = ? AND team_id = ? AND disabled_at IS NULL").bind(userId, caller.teamId).first<{ id: string; role: "admin" | "member" }>();
+  const u = await activeTeamUser(c.var.db, caller.teamId, userId);
   if (!u) throw new ApiError("validation_failed", "user_id is not a user of your team", { fields: [{ field: "user_id", message: "Unknown user" }] });
   // Acting for someone else is an admin's (master key's) power, and never raises the caller's own rights.
   if (!canSeeAllSequences(caller)) throw new ApiError("forbidden", "Only a master key or an admin can act for another user", { fields: [{ field: "user_id", message: "Leave it out, or use a master key" }] });
   return { ...caller, userId: u.id };
 }
 
-/** Sequences as Apollo campaigns, only those the caller may see (services/access.ts). */
-async function campaignRows(d1: D1Database, caller: Caller, filter: string, filterBinds: unknown[], perPage: number, page: number) {
-  const seen = visibleSequenceRaw(caller, "s.id");
-  const teamId = caller.teamId;
-  const where = `${filter} AND ${seen.sql}`;
-  const binds = [...filterBinds, ...seen.params];
-  const sql = `SELECT s.*, (SELECT count(*) FROM steps x WHERE x.sequence_id = s.id) AS steps,
-        (SELECT json_group_object(status, n) FROM (SELECT status, count(*) n FROM enrollments e WHERE e.sequence_id = s.id GROUP BY status)) AS counts,
-        (SELECT count(*) FROM messages m WHERE m.sequence_id = s.id AND m.status IN ('sent','unknown')) AS sent,
-        (SELECT count(*) FROM messages m WHERE m.sequence_id = s.id AND m.status = 'bounced') AS bounced
-      FROM sequences s WHERE s.team_id = ? ${where} ORDER BY s.name, s.id LIMIT ? OFFSET ?`;
-  const [rows, total] = await d1.batch<Record<string, any>>([
-    d1.prepare(sql).bind(teamId, ...binds, perPage, (page - 1) * perPage),
-    d1.prepare(`SELECT count(*) AS n FROM sequences s WHERE s.team_id = ? ${where}`).bind(teamId, ...binds),
-  ]);
-  return { rows: rows!.results, total: total!.results[0]!.n as number };
-}
+/** Sequences as Apollo campaigns (archived ones too), only those the caller may see (services/sequences.ts). */
+const campaigns = (c: Context<AppEnv>, caller: Caller, f: { q?: string; ids?: string[] }, perPage: number, page: number) =>
+  listSequences(c.var.db, caller, { ...f, withArchived: true }, page, perPage);
 
 const master = requireMasterKey;
 
@@ -94,25 +85,18 @@ export const apolloRoutes = new Hono<AppEnv>()
   .on(["GET", "POST"], "/emailer_campaigns/search", master, async (c) => {
     const p = await parse(c, z.object({ q_name: str.optional(), page: int(1, 500), per_page: int(25, 100) }));
     const name = p.q_name?.trim() || null;
-    const { rows, total } = await campaignRows(c.env.DB, c.get("caller"), name ? `AND ${containsSql("s.name", "?")}` : "", name ? [name] : [], p.per_page, p.page);
+    const { rows, total } = await campaigns(c, c.get("caller"), { q: name ?? undefined }, p.per_page, p.page);
     return c.json({ breadcrumbs: p.q_name ? [{ label: "Name", signal_field_name: "q_name", value: p.q_name, display_name: p.q_name }] : [], emailer_campaigns: rows.map(apolloCampaign), pagination: apolloPagination(p.page, p.per_page, total) });
   })
   .post("/emailer_campaigns/remove_or_stop_contact_ids", master, async (c) => {
     const p = await parse(c, z.object({ emailer_campaign_ids: arr(APOLLO_ARRAY_MAX.emailer_campaign_ids), contact_ids: arr(APOLLO_ARRAY_MAX.contact_ids), mode: z.enum(["mark_as_finished", "remove", "stop"]), user_id: id.optional() }));
     if (!p.emailer_campaign_ids?.length || !p.contact_ids?.length) throw new ApiError("validation_failed", "emailer_campaign_ids and contact_ids are required", { fields: [{ field: !p.emailer_campaign_ids?.length ? "emailer_campaign_ids" : "contact_ids", message: "Required" }] });
     const caller = await actingAs(c, p.user_id);
-    const d = db(c.env.DB);
     const action = p.mode === "mark_as_finished" ? "finish" : p.mode === "remove" ? "remove" : "pause";
-    const campaigns = [];
-    for (const seqId of p.emailer_campaign_ids) {
-      const { seq, access } = await sequenceFor(d, caller, seqId);
-      if (!canEdit(access)) throw new ApiError("forbidden", `You can't change contacts of ${seq.name}`);
-      const { results } = await c.env.DB.prepare("SELECT id FROM enrollments WHERE sequence_id = ? AND contact_id IN (SELECT value FROM json_each(?))").bind(seq.id, listParam(p.contact_ids)).all<{ id: string }>();
-      if (results.length) await sequenceStub(c.env, seq.id).transition(seq.id, seq.teamId, results.map((r) => r.id), action);
-      campaigns.push(seq.id);
-    }
-    await audit(d, caller, `apollo.${p.mode}`, "sequence", campaigns.join(","), { contacts: p.contact_ids.length });
-    const { rows } = await campaignRows(c.env.DB, caller, "AND s.id IN (SELECT value FROM json_each(?))", [listParam(campaigns)], 100, 1);
+    // Each campaign through the same enrollment actions as /api (authorization included), in order.
+    for (const seqId of p.emailer_campaign_ids) await actOnContacts(c.env, c.var.db, caller, seqId, action, p.contact_ids);
+    await audit(c.var.db, caller, `apollo.${p.mode}`, "sequence", p.emailer_campaign_ids.join(","), { contacts: p.contact_ids.length });
+    const { rows } = await campaigns(c, caller, { ids: p.emailer_campaign_ids }, 100, 1);
     return c.json({ contacts: await apolloContacts(c.env.DB, caller, p.contact_ids), emailer_campaigns: rows.map(apolloCampaign) });
   })
   .post("/emailer_campaigns/:id/add_contact_ids", master, async (c) => {
@@ -139,7 +123,7 @@ export const apolloRoutes = new Hono<AppEnv>()
     const caller = await actingAs(c, p.user_id);
     let listIds: string[] = [];
     if (p.label_names?.length) {
-      const { results } = await c.env.DB.prepare("SELECT id, name FROM lists WHERE team_id = ? AND name IN (SELECT value FROM json_each(?))").bind(caller.teamId, listParam(p.label_names)).all<{ id: string; name: string }>();
+      const results = await listsByName(c.var.db, caller.teamId, p.label_names);
       const missing = p.label_names.filter((n) => !results.some((r) => r.name === n));
       if (missing.length) throw new ApiError("validation_failed", `No list named ${missing.map((m) => `"${m}"`).join(", ")}`, { fields: [{ field: "label_names", message: "Unknown list" }] });
       listIds = results.map((r) => r.id);
@@ -164,7 +148,7 @@ export const apolloRoutes = new Hono<AppEnv>()
     const fresh = (await c.env.DB.prepare("SELECT * FROM jobs WHERE id = ?").bind(job.id).first<Record<string, any>>())!;
     const { results: outcomes } = await c.env.DB.prepare("SELECT contact_id, person_id, outcome, reasons FROM job_outcomes WHERE job_id = ? ORDER BY idx").bind(job.id).all<Record<string, any>>();
     const enrolled = outcomes.filter((o) => o.outcome === "enrolled").map((o) => o.contact_id as string);
-    const { rows } = await campaignRows(c.env.DB, caller, "AND s.id = ?", [sequenceId], 1, 1);
+    const { rows } = await campaigns(c, caller, { ids: [sequenceId] }, 1, 1);
     return c.json({
       contacts: await apolloContacts(c.env.DB, caller, enrolled),
       emailer_campaign: rows[0] ? apolloCampaign(rows[0]) : null,
@@ -179,34 +163,26 @@ export const apolloRoutes = new Hono<AppEnv>()
     });
   })
   .get("/email_accounts", master, async (c) => {
-    const { results } = await c.env.DB.prepare("SELECT * FROM mailboxes WHERE team_id = ? ORDER BY email").bind(c.get("caller").teamId).all<Record<string, any>>();
-    return c.json({ email_accounts: results.map(apolloEmailAccount) });
+    return c.json({ email_accounts: (await listMailboxes(c.var.db, c.get("caller").teamId)).map(apolloEmailAccount) });
   })
   // Integrations check their key with this before anything else (Apollo's "auth/health").
   .get("/auth/health", (c) => c.json({ healthy: true, is_logged_in: true }))
   .get("/contact_stages", async (c) => {
-    const { results } = await c.env.DB.prepare("SELECT * FROM contact_stages WHERE team_id = ? ORDER BY position, id").bind(c.get("caller").teamId).all<Record<string, any>>();
+    const teamId = c.get("caller").teamId;
     return c.json({
-      contact_stages: results.map((s) => ({ id: s.id, team_id: s.team_id, name: s.name, display_name: s.name, display_order: s.position, category: s.category })),
+      contact_stages: (await contactStagesOf(c.var.db, teamId)).map((s) => ({ id: s.id, team_id: teamId, name: s.name, display_name: s.name, display_order: s.position, category: s.category })),
     });
   })
   .get("/labels", async (c) => {
-    const { results } = await c.env.DB.prepare(
-      "SELECT l.*, (SELECT count(*) FROM list_members m WHERE m.list_id = l.id) AS n FROM lists l WHERE l.team_id = ? ORDER BY l.name",
-    ).bind(c.get("caller").teamId).all<Record<string, any>>();
-    return c.json(results.map((l) => ({ id: l.id, name: l.name, modality: "contacts", cached_count: l.n, user_id: l.owner_id, created_at: iso(l.created_at), updated_at: iso(l.created_at) })));
+    const rows = await allLists(c.var.db, c.get("caller").teamId);
+    return c.json(rows.map((l) => ({ id: l.id, name: l.name, modality: "contacts", cached_count: l.contact_count, user_id: l.owner_id, created_at: iso(l.created_at), updated_at: iso(l.created_at) })));
   })
   .on(["GET", "POST"], "/users/search", master, async (c) => {
     const p = await parse(c, z.object({ q_keywords: str.optional(), page: int(1, 500), per_page: int(25, 100) }));
-    const like = p.q_keywords?.trim() || null;
-    const teamId = c.get("caller").teamId;
-    const [rows, total] = await c.env.DB.batch<Record<string, any>>([
-      c.env.DB.prepare(`SELECT * FROM users WHERE team_id = ?1 AND disabled_at IS NULL AND (?2 IS NULL OR ${containsSql("name", "?2")} OR ${containsSql("email", "?2")}) ORDER BY name LIMIT ?3 OFFSET ?4`).bind(teamId, like, p.per_page, (p.page - 1) * p.per_page),
-      c.env.DB.prepare(`SELECT count(*) AS n FROM users WHERE team_id = ?1 AND disabled_at IS NULL AND (?2 IS NULL OR ${containsSql("name", "?2")} OR ${containsSql("email", "?2")})`).bind(teamId, like),
-    ]);
+    const { rows, total } = await searchTeamUsers(c.var.db, c.get("caller").teamId, p.q_keywords?.trim() || null, p.page, p.per_page);
     return c.json({
-      users: rows!.results.map((u) => ({ id: u.id, email: u.email, name: u.name, first_name: u.name.split(" ")[0], last_name: u.name.split(" ").slice(1).join(" "), team_id: u.team_id, created_at: iso(u.created_at) })),
-      pagination: apolloPagination(p.page, p.per_page, total!.results[0]!.n),
+      users: rows.map((u) => ({ id: u.id, email: u.email, name: u.name, first_name: u.name.split(" ")[0], last_name: u.name.split(" ").slice(1).join(" "), team_id: u.teamId, created_at: iso(u.createdAt) })),
+      pagination: apolloPagination(p.page, p.per_page, total),
     });
   })
   .post("/contacts", async (c) => {

@@ -1,10 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { asc, eq, isNull, and } from "drizzle-orm";
-import { db } from "../db/client";
-import { users } from "../db/schema";
 import { router } from "../lib/openapi";
 import { errorResponses, json, UserSchema } from "../lib/schemas";
 import { requireMasterKey, requirePermission } from "../middleware/auth";
+import { listTeamUsers } from "../services/users";
 
 export const userRoutes = router().openapi(
   createRoute({
@@ -16,11 +14,7 @@ export const userRoutes = router().openapi(
     responses: { 200: json(z.object({ users: z.array(UserSchema) })), 403: errorResponses[403] },
   }),
   async (c) => {
-    const rows = await db(c.env.DB)
-      .select({ id: users.id, email: users.email, name: users.name, role: users.role })
-      .from(users)
-      .where(and(eq(users.teamId, c.get("caller").teamId), isNull(users.disabledAt)))
-      .orderBy(asc(users.name));
-    return c.json({ users: rows }, 200);
+    const rows = await listTeamUsers(c.var.db, c.get("caller").teamId);
+    return c.json({ users: rows.map((u) => ({ id: u.id, email: u.email, name: u.name, role: u.role })) }, 200);
   },
 );

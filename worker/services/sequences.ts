@@ -1,0 +1,219 @@
+import { and, asc, eq, inArray, isNotNull, isNull, sql, type SQL } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { runBatch } from "../db/client";
+import { contains } from "../db/contains";
+import { inList } from "../db/in-list";
+import { auditLog, enrollments, schedules, sequences, sequenceShares, steps, stepVariants, users } from "../db/schema";
+import type { Caller, Env } from "../env";
+import { now } from "../lib/clock";
+import { ApiError } from "../lib/errors";
+import { newId } from "../lib/ids";
+import { engine } from "../../durable-objects/engine";
+import { authorize, sequenceAllows, sequenceFor, teamUser, visibleSequence } from "./access";
+import { auditEntry } from "./audit";
+import { assertCanTurnOn } from "./state-preconditions";
+
+/**
+ * Sequences: the one module that reads and writes `sequences` and `sequence_shares` (and asks the
+ * SequenceDO to release or finish a sequence's contacts when it is turned on or archived). The /api
+ * routes and Apollo's campaign endpoints both call it, so the per-sequence counts are written once.
+ */
+
+export type SequenceSettings = { finish_on_reply?: boolean; allow_other_owners?: boolean };
+
+/** A sequence in a list: its row plus step, enrollment and message counts, and the caller's share. */
+function summaryColumns(caller: Caller) {
+  return {
+    id: sequences.id,
+    name: sequences.name,
+    active: sequences.active,
+    archived_at: sequences.archivedAt,
+    owner_id: sequences.ownerId,
+    owner_name: users.name,
+    schedule_id: sequences.scheduleId,
+    created_at: sequences.createdAt,
+    steps: sql<number>`(select count(*) from steps s where s.sequence_id = ${sequences.id})`,
+    steps_on: sql<number>`(select count(*) from steps s where s.sequence_id = ${sequences.id} and s.enabled = 1)`,
+    counts: sql<string | null>`(select json_group_object(status, n) from (select status, count(*) n from enrollments e where e.sequence_id = ${sequences.id} group by status))`,
+    sent: sql<number>`(select count(*) from messages m where m.sequence_id = ${sequences.id} and m.status in ('sent','unknown'))`,
+    bounced: sql<number>`(select count(*) from messages m where m.sequence_id = ${sequences.id} and m.status = 'bounced')`,
+    shared: sql<string | null>`(select x.access from sequence_shares x where x.sequence_id = ${sequences.id} and x.user_id = ${caller.userId})`,
+  };
+}
+
+export interface SequenceSummary {
+  id: string;
+  name: string;
+  active: boolean;
+  archived_at: number | null;
+  owner_id: string;
+  owner_name: string;
+  schedule_id: string | null;
+  created_at: number;
+  steps: number;
+  steps_on: number;
+  counts: Record<string, number>;
+  sent: number;
+  bounced: number;
+  can_edit: boolean;
+}
+
+export interface SequenceFilter {
+  /** Name contains. */
+  q?: string;
+  status?: "active" | "inactive" | "archived" | "all";
+  /** Only these ids (Apollo's campaign answers). */
+  ids?: readonly string[];
+  /** Archived ones too (Apollo lists them with `archived: true`). */
+  withArchived?: boolean;
+}
+
+/** Sequences the caller may see (services/access.ts), a page of them with their counts, and the total. */
+export async function listSequences(d: Db, caller: Caller, f: SequenceFilter, page: number, perPage: number): Promise<{ rows: SequenceSummary[]; total: number }> {
+  const conds: (SQL | undefined)[] = [eq(sequences.teamId, caller.teamId), visibleSequence(caller, sequences.id)];
+  if (f.q) conds.push(contains(sequences.name, f.q));
+  if (f.ids) conds.push(inList(sequences.id, f.ids));
+  const status = f.status ?? "all";
+  if (status === "archived") conds.push(isNotNull(sequences.archivedAt));
+  else if (!f.withArchived) conds.push(isNull(sequences.archivedAt));
+  if (status === "active" || status === "inactive") conds.push(eq(sequences.active, status === "active"));
+  const where = and(...conds);
+  const [rows, total] = await Promise.all([
+    d
+      .select(summaryColumns(caller))
+      .from(sequences)
+      .leftJoin(users, eq(users.id, sequences.ownerId))
+      .where(where)
+      .orderBy(asc(sequences.name), asc(sequences.id))
+      .limit(perPage)
+      .offset((page - 1) * perPage),
+    d.select({ n: sql<number>`count(*)` }).from(sequences).where(where),
+  ]);
+  return {
+    rows: rows.map(({ shared, ...r }) => ({
+      ...r,
+      owner_name: r.owner_name ?? "",
+      counts: JSON.parse(r.counts ?? "{}") as Record<string, number>,
+      can_edit: sequenceAllows(caller, "sequence.edit", r.owner_id, shared === "edit" || shared === "view" ? shared : null),
+    })),
+    total: total[0]?.n ?? 0,
+  };
+}
+
+async function checkSchedule(d: Db, teamId: string, scheduleId: string | null | undefined) {
+  if (!scheduleId) return;
+  const s = await d.query.schedules.findFirst({ columns: { id: true }, where: and(eq(schedules.id, scheduleId), eq(schedules.teamId, teamId)) });
+  if (!s) throw new ApiError("validation_failed", "Schedule not found", { fields: [{ field: "schedule_id", message: "No such schedule in your team" }] });
+}
+
+/** A new sequence owned by the caller, inactive until turned on. Returns its id. */
+export async function createSequence(d: Db, caller: Caller, input: { name: string; schedule_id?: string | null; settings?: SequenceSettings }): Promise<string> {
+  authorize(caller, "sequence.create");
+  await checkSchedule(d, caller.teamId, input.schedule_id);
+  const id = newId();
+  const t = now();
+  await runBatch(d, [
+    d.insert(sequences).values({ id, teamId: caller.teamId, ownerId: caller.userId, name: input.name, active: false, scheduleId: input.schedule_id ?? null, settings: input.settings ?? {}, createdAt: t, updatedAt: t }),
+    d.insert(auditLog).values(auditEntry(caller, "sequence.create", "sequence", id, { name: input.name })),
+  ]);
+  return id;
+}
+
+export interface SequencePatch {
+  name?: string;
+  schedule_id?: string | null;
+  settings?: SequenceSettings;
+  active?: boolean;
+  owner_id?: string;
+}
+
+/** Rename, reschedule, change settings, turn on/off or hand over a sequence. */
+export async function updateSequence(env: Env, d: Db, caller: Caller, sequenceId: string, body: SequencePatch): Promise<void> {
+  const { seq } = await sequenceFor(d, caller, sequenceId, "sequence.edit");
+  // Changing the owner is the owner's or an admin's call, never an editor's (they could lock the owner out).
+  if (body.owner_id !== undefined && body.owner_id !== seq.ownerId) await sequenceFor(d, caller, seq.id, "sequence.manage");
+  if (seq.archivedAt && body.active) throw new ApiError("conflict", "Archived sequences can't be turned on. Unarchive it first.");
+  if (body.active && !seq.active) await assertCanTurnOn(env.DB, seq.id);
+  await checkSchedule(d, caller.teamId, body.schedule_id);
+  if (body.owner_id !== undefined) await teamUser(d, caller, body.owner_id, "owner_id");
+  const patch: Partial<typeof sequences.$inferInsert> = { updatedAt: now() };
+  if (body.name !== undefined) patch.name = body.name;
+  if (body.schedule_id !== undefined) patch.scheduleId = body.schedule_id;
+  if (body.settings !== undefined) patch.settings = { ...seq.settings, ...body.settings };
+  if (body.active !== undefined) patch.active = body.active;
+  if (body.owner_id !== undefined) patch.ownerId = body.owner_id;
+  // A handover keeps the former owner as an editor (they'd otherwise lose a sequence they just gave
+  // away, mid-request); the new owner needs no share of their own.
+  const handover =
+    body.owner_id !== undefined && body.owner_id !== seq.ownerId
+      ? [
+          d.delete(sequenceShares).where(and(eq(sequenceShares.sequenceId, seq.id), eq(sequenceShares.userId, body.owner_id))),
+          d
+            .insert(sequenceShares)
+            .values({ sequenceId: seq.id, userId: seq.ownerId, teamId: seq.teamId, access: "edit" })
+            .onConflictDoUpdate({ target: [sequenceShares.sequenceId, sequenceShares.userId], set: { access: "edit" } }),
+        ]
+      : [];
+  await runBatch(d, [
+    d.update(sequences).set(patch).where(eq(sequences.id, seq.id)),
+    ...handover,
+    d.insert(auditLog).values(auditEntry(caller, "sequence.update", "sequence", seq.id, { ...body })),
+  ]);
+  // Turning a sequence on releases the enrollments held while it was off.
+  if (body.active && !seq.active) await engine.sequence(env, seq.id, seq.teamId).activate();
+}
+
+/** A copy of a sequence with its steps and variants, inactive and owned by the caller. Returns its id. */
+export async function cloneSequence(d: Db, caller: Caller, sequenceId: string, name?: string): Promise<string> {
+  const { seq } = await sequenceFor(d, caller, sequenceId);
+  const id = newId();
+  const t = now();
+  const srcSteps = await d.select().from(steps).where(eq(steps.sequenceId, seq.id)).orderBy(asc(steps.position));
+  const srcVariants = srcSteps.length ? await d.select().from(stepVariants).where(inList(stepVariants.stepId, srcSteps.map((s) => s.id))) : [];
+  const stepMap = new Map(srcSteps.map((s) => [s.id, newId()]));
+  const stmts: Parameters<typeof runBatch>[1] = [
+    d.insert(sequences).values({ id, teamId: caller.teamId, ownerId: caller.userId, name: name ?? `${seq.name} (copy)`, active: false, scheduleId: seq.scheduleId, settings: seq.settings, createdAt: t, updatedAt: t }),
+    d.insert(auditLog).values(auditEntry(caller, "sequence.clone", "sequence", id, { from: seq.id })),
+  ];
+  for (const s of srcSteps) stmts.push(d.insert(steps).values({ ...s, id: stepMap.get(s.id)!, sequenceId: id, createdAt: t }));
+  for (const v of srcVariants) stmts.push(d.insert(stepVariants).values({ ...v, id: newId(), stepId: stepMap.get(v.stepId)!, createdAt: t }));
+  await runBatch(d, stmts);
+  return id;
+}
+
+/** Archive: the sequence turns off and its open contacts finish (through its SequenceDO). */
+export async function archiveSequence(env: Env, d: Db, caller: Caller, sequenceId: string): Promise<void> {
+  const { seq } = await sequenceFor(d, caller, sequenceId, "sequence.manage");
+  const t = now();
+  await runBatch(d, [
+    d.update(sequences).set({ archivedAt: t, active: false, updatedAt: t }).where(eq(sequences.id, seq.id)),
+    d.insert(auditLog).values(auditEntry(caller, "sequence.archive", "sequence", seq.id)),
+  ]);
+  const open = await d
+    .select({ id: enrollments.id })
+    .from(enrollments)
+    .where(and(eq(enrollments.sequenceId, seq.id), inArray(enrollments.status, ["active", "paused", "held"])));
+  if (open.length) await engine.sequence(env, seq.id, seq.teamId).finish(open.map((r) => r.id), "sequence_archived");
+}
+
+export async function unarchiveSequence(d: Db, caller: Caller, sequenceId: string): Promise<void> {
+  const { seq } = await sequenceFor(d, caller, sequenceId, "sequence.manage");
+  await d.update(sequences).set({ archivedAt: null, updatedAt: now() }).where(eq(sequences.id, seq.id));
+}
+
+/** Replace who the sequence is shared with; every user must be in the caller's team (422 naming the others). */
+export async function replaceShares(d: Db, caller: Caller, sequenceId: string, shares: readonly { user_id: string; access: "view" | "edit" }[]): Promise<void> {
+  const { seq } = await sequenceFor(d, caller, sequenceId, "sequence.manage");
+  const ids = [...new Set(shares.map((s) => s.user_id))];
+  const members = ids.length ? await d.select({ id: users.id }).from(users).where(and(eq(users.teamId, caller.teamId), inList(users.id, ids))) : [];
+  const missing = ids.filter((i) => !members.some((m) => m.id === i));
+  if (missing.length) throw new ApiError("validation_failed", "Unknown users", { fields: missing.map((m) => ({ field: "shares.user_id", message: `No user ${m} in your team` })) });
+  await runBatch(d, [
+    d.delete(sequenceShares).where(eq(sequenceShares.sequenceId, seq.id)),
+    // A user named twice keeps the last access given.
+    ...[...new Map(shares.filter((s) => s.user_id !== seq.ownerId).map((s) => [s.user_id, s.access]))].map(([userId, access]) =>
+      d.insert(sequenceShares).values({ sequenceId: seq.id, userId, teamId: caller.teamId, access }),
+    ),
+    d.insert(auditLog).values(auditEntry(caller, "sequence.share", "sequence", seq.id, { shares })),
+  ]);
+}
