@@ -32,7 +32,8 @@ export function useWrite<T extends unknown[], U>(
     failed?: (...args: T) => string;
   } = {},
 ) {
-  const call = useAction(act);
+  // useAction's parameter type is spelled for form actions too; for ours it is exactly T.
+  const call = useAction(act) as (...args: T) => Promise<U>;
   const submission = useSubmission(act);
   const submissions = useSubmissions(act);
   const errors = createFormErrors(() => submission.error);
@@ -41,7 +42,7 @@ export function useWrite<T extends unknown[], U>(
     async run(...args: T): Promise<U | undefined> {
       errors.clear();
       try {
-        const result = (await call(...args)) as U | undefined;
+        const result: U | undefined = await call(...args);
         const message = opts.done?.(result, ...args);
         if (message) notify(message);
         return result;

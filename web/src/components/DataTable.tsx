@@ -1,4 +1,4 @@
-import { For, Show, Suspense, type Accessor, type JSX } from "solid-js";
+import { createEffect, For, Show, Suspense, type Accessor, type JSX } from "solid-js";
 import { Pagination, type PageMeta } from "./Pagination";
 import { TableSkeleton } from "./Status";
 import "./DataTable.css";
@@ -77,7 +77,7 @@ export function DataTable<T>(props: {
                               type="checkbox"
                               aria-label={s().pageLabel}
                               checked={allOnPage()}
-                              indeterminate={someOnPage()}
+                              ref={(el) => createEffect(() => (el.indeterminate = someOnPage()))}
                               onChange={(e) => {
                                 const on = e.currentTarget.checked;
                                 for (const k of pageKeys()) s().toggle(k, on);

@@ -30,8 +30,16 @@ export const getTemplateVariables = query(() => fetchTemplateVariables(), "templ
 // Writes (see actions.ts: run them with useWrite; the router re-reads what is on screen after each).
 export const createSequenceAction = action(createSequence, "createSequence");
 export const updateSequenceAction = action(updateSequence, "updateSequence");
+// One action per intent where one screen offers several: each shows its own busy state and refusal.
+export const renameSequenceAction = action((id: string, name: string) => updateSequence(id, { name }), "renameSequence");
+export const setSequenceActiveAction = action((id: string, active: boolean) => updateSequence(id, { active }), "setSequenceActive");
+export const setSequenceScheduleAction = action(
+  (id: string, scheduleId: string | null) => updateSequence(id, { schedule_id: scheduleId }),
+  "setSequenceSchedule",
+);
 export const cloneSequenceAction = action(cloneSequence, "cloneSequence");
 export const archiveSequenceAction = action(archiveSequence, "archiveSequence");
+export const unarchiveSequenceAction = action((id: string) => archiveSequence(id, false), "unarchiveSequence");
 export const shareSequenceAction = action(shareSequence, "shareSequence");
 
 export const createStepAction = action(createStep, "createStep");

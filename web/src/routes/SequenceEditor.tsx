@@ -1,18 +1,26 @@
-import { A, createAsync, revalidate, useNavigate, useParams, useSearchParams } from "@solidjs/router";
+import { A, createAsync, useNavigate, useParams, useSearchParams } from "@solidjs/router";
 import { createComputed, createSignal, For, Match, Show, Suspense, Switch, untrack } from "solid-js";
 import { createStore, reconcile } from "solid-js/store";
-import { archiveSequence, cloneSequence, fieldErrors, updateSequence, type Sequence } from "../api";
+import { useWrite } from "../actions";
+import type { Sequence } from "../api";
 import { Badge } from "../components/Badge";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { FieldError } from "../components/FieldError";
 import { Icon } from "../components/Icon";
 import { errorMessage, Spinner } from "../components/Status";
 import { tabId, tabPanelId, Tabs } from "../components/Tabs";
-import { notify } from "../components/Toast";
 import { Toggle } from "../components/Toggle";
 import { formatRelative } from "../format";
 import { getSchedules } from "../queries/schedules";
-import { getSequence } from "../queries/sequences";
+import {
+  archiveSequenceAction,
+  cloneSequenceAction,
+  getSequence,
+  renameSequenceAction,
+  setSequenceActiveAction,
+  setSequenceScheduleAction,
+  unarchiveSequenceAction,
+} from "../queries/sequences";
 import { ContactsTab } from "./sequence/ContactsTab";
 import { ImportsTab } from "./sequence/ImportsTab";
 import { Overview } from "./sequence/Overview";
@@ -21,30 +29,26 @@ import { ScheduledTab } from "./sequence/ScheduledTab";
 import { ShareDialog } from "./sequence/ShareDialog";
 import { StepsTab } from "./sequence/StepsTab";
 
-
 const TABS = ["steps", "contacts", "scheduled", "imports", "report"] as const;
 type Tab = (typeof TABS)[number];
 
 function InlineName(props: { seq: Sequence; readOnly: boolean; onApply: (s: Sequence) => void }) {
   const [editing, setEditing] = createSignal(false);
-  const [busy, setBusy] = createSignal(false);
-  const [error, setError] = createSignal<string>();
+  const rename = useWrite(renameSequenceAction);
+  const error = () => rename.errors.message("name") ?? (rename.errors.error() ? errorMessage(rename.errors.error()) : undefined);
+  const stop = () => {
+    setEditing(false);
+    rename.clear();
+  };
   let input!: HTMLInputElement;
 
   const save = async () => {
     const name = input.value.trim();
     if (!name || name === props.seq.name) return setEditing(false);
-    setBusy(true);
-    setError(undefined);
-    try {
-      props.onApply(await updateSequence(props.seq.id, { name }));
-      setEditing(false);
-      void revalidate("sequences");
-    } catch (err) {
-      setError(fieldErrors(err).name ?? errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
+    const saved = await rename.run(props.seq.id, name);
+    if (!saved) return;
+    props.onApply(saved);
+    stop();
   };
 
   return (
@@ -52,9 +56,19 @@ function InlineName(props: { seq: Sequence; readOnly: boolean; onApply: (s: Sequ
       when={editing()}
       fallback={
         <div class="title-row">
-          <h1 class="page-title" data-testid="sequence-name">{props.seq.name}</h1>
+          <h1 class="page-title" data-testid="sequence-name">
+            {props.seq.name}
+          </h1>
           <Show when={!props.readOnly}>
-            <button type="button" class="btn btn-ghost btn-sm btn-icon" aria-label="Rename sequence" onClick={() => { setEditing(true); input?.focus(); }}>
+            <button
+              type="button"
+              class="btn btn-ghost btn-sm btn-icon"
+              aria-label="Rename sequence"
+              onClick={() => {
+                setEditing(true);
+                input?.focus();
+              }}
+            >
               <Icon name="pencil" size={15} />
             </button>
           </Show>
@@ -68,7 +82,9 @@ function InlineName(props: { seq: Sequence; readOnly: boolean; onApply: (s: Sequ
           void save();
         }}
       >
-        <label for="rename-input" class="sr-only">Sequence name</label>
+        <label for="rename-input" class="sr-only">
+          Sequence name
+        </label>
         <input
           ref={(el) => {
             input = el;
@@ -83,15 +99,14 @@ function InlineName(props: { seq: Sequence; readOnly: boolean; onApply: (s: Sequ
           onKeyDown={(e) => {
             if (e.key === "Escape") {
               e.preventDefault();
-              setEditing(false);
-              setError(undefined);
+              stop();
             }
           }}
         />
-        <button type="submit" class="btn btn-primary btn-sm" disabled={busy()}>
-          {busy() ? "Saving…" : "Save"}
+        <button type="submit" class="btn btn-primary btn-sm" disabled={rename.pending()}>
+          {rename.pending() ? "Saving…" : "Save"}
         </button>
-        <button type="button" class="btn btn-secondary btn-sm" onClick={() => { setEditing(false); setError(undefined); }}>
+        <button type="button" class="btn btn-secondary btn-sm" onClick={stop}>
           Cancel
         </button>
         <FieldError id="rename-error" message={error()} />
@@ -102,23 +117,27 @@ function InlineName(props: { seq: Sequence; readOnly: boolean; onApply: (s: Sequ
 
 function SchedulePicker(props: { seq: Sequence; readOnly: boolean; onApply: (s: Sequence) => void }) {
   const schedules = createAsync(() => getSchedules());
-  const [busy, setBusy] = createSignal(false);
+  const setSchedule = useWrite(setSequenceScheduleAction, {
+    done: (_, __, scheduleId) =>
+      scheduleId ? "Schedule changed: upcoming emails follow the new windows" : "Schedule removed: emails may go out at any time",
+    failed: () => "Couldn't change the schedule",
+  });
   const change = async (value: string) => {
-    setBusy(true);
-    try {
-      props.onApply(await updateSequence(props.seq.id, { schedule_id: value || null }));
-      notify(value ? "Schedule changed: upcoming emails follow the new windows" : "Schedule removed: emails may go out at any time");
-    } catch (err) {
-      notify(`Couldn't change the schedule: ${errorMessage(err)}`, "danger");
-    } finally {
-      setBusy(false);
-    }
+    const saved = await setSchedule.run(props.seq.id, value || null);
+    if (saved) props.onApply(saved);
   };
   return (
     <span class="meta-item">
       <Icon name="calendar" size={15} />
-      <label for="seq-schedule" class="meta-label">Schedule</label>
-      <select id="seq-schedule" class="input-sm" disabled={props.readOnly || busy()} onChange={(e) => void change(e.currentTarget.value)}>
+      <label for="seq-schedule" class="meta-label">
+        Schedule
+      </label>
+      <select
+        id="seq-schedule"
+        class="input-sm"
+        disabled={props.readOnly || setSchedule.pending()}
+        onChange={(e) => void change(e.currentTarget.value)}
+      >
         <Show when={schedules()} fallback={<option value={props.seq.schedule_id ?? ""}>{props.seq.schedule_name ?? "No schedule"}</option>}>
           <For each={schedules()!.schedules}>
             {(s) => (
@@ -127,10 +146,14 @@ function SchedulePicker(props: { seq: Sequence; readOnly: boolean; onApply: (s: 
               </option>
             )}
           </For>
-          <option value="" selected={!props.seq.schedule_id}>No schedule (any time)</option>
+          <option value="" selected={!props.seq.schedule_id}>
+            No schedule (any time)
+          </option>
         </Show>
       </select>
-      <A href="/settings?tab=schedules" class="small">Manage</A>
+      <A href="/settings?tab=schedules" class="small">
+        Manage
+      </A>
     </span>
   );
 }
@@ -157,10 +180,19 @@ function AddContactsButton(props: { seq: Sequence; ownerName: string }) {
     >
       {(text) => (
         <>
-          <button type="button" class="btn btn-primary btn-sm" aria-disabled="true" aria-describedby="add-contacts-why" title={text()} data-testid="add-contacts">
+          <button
+            type="button"
+            class="btn btn-primary btn-sm"
+            aria-disabled="true"
+            aria-describedby="add-contacts-why"
+            title={text()}
+            data-testid="add-contacts"
+          >
             <Icon name="userPlus" size={15} /> Add contacts
           </button>
-          <span id="add-contacts-why" class="sr-only">{text()}</span>
+          <span id="add-contacts-why" class="sr-only">
+            {text()}
+          </span>
         </>
       )}
     </Show>
@@ -177,38 +209,40 @@ function Editor(props: { seq: Sequence; onApply: (s: Sequence) => void }) {
   const canShare = () => props.seq.access === "owner" || props.seq.access === "admin";
   const ownerName = () => (props.seq.access === "owner" ? "You" : props.seq.owner_name || "—");
 
-  const [activeOverride, setActiveOverride] = createSignal<boolean>();
   // The API turns a sequence on only with a step on; the switch says so instead of offering it.
   const stepsOn = () => props.seq.steps.filter((s) => s.enabled).length;
   const cantTurnOn = () =>
-    props.seq.active ? null : !props.seq.steps.length ? "Add a step before turning the sequence on: with no steps, contacts have nothing to go through" : !stepsOn() ? "Turn a step on before turning the sequence on: every step is off" : null;
+    props.seq.active
+      ? null
+      : !props.seq.steps.length
+        ? "Add a step before turning the sequence on: with no steps, contacts have nothing to go through"
+        : !stepsOn()
+          ? "Turn a step on before turning the sequence on: every step is off"
+          : null;
   const [sharing, setSharing] = createSignal(false);
   const [confirmArchive, setConfirmArchive] = createSignal(false);
-  const [busy, setBusy] = createSignal<string | null>(null);
-
+  const setActive = useWrite(setSequenceActiveAction, {
+    done: (_, __, next) =>
+      next
+        ? `Sequence is on: contacts move through its ${stepsOn() === 1 ? "step" : `${stepsOn()} steps`}`
+        : "Sequence is off: contacts are held until it's on again",
+    failed: (_, next) => `Couldn't turn the sequence ${next ? "on" : "off"}`,
+  });
+  // Optimistic: the switch shows the value on its way; the saved one again if it is refused.
+  const activeOverride = () => setActive.inFlight().at(-1)?.[1];
   const toggleActive = async (next: boolean) => {
-    setActiveOverride(next);
-    try {
-      props.onApply(await updateSequence(props.seq.id, { active: next }));
-      notify(next ? `Sequence is on: contacts move through its ${stepsOn() === 1 ? "step" : `${stepsOn()} steps`}` : "Sequence is off: contacts are held until it's on again");
-      void revalidate("sequences");
-    } catch (err) {
-      notify(`Couldn't turn the sequence ${next ? "on" : "off"}: ${errorMessage(err)}`, "danger");
-    } finally {
-      setActiveOverride(undefined);
-    }
+    const saved = await setActive.run(props.seq.id, next);
+    if (saved) props.onApply(saved);
   };
-
-  const run = async (key: string, fn: () => Promise<void>) => {
-    setBusy(key);
-    try {
-      await fn();
-    } catch (err) {
-      notify(errorMessage(err), "danger");
-    } finally {
-      setBusy(null);
-    }
-  };
+  const clone = useWrite(cloneSequenceAction, {
+    done: (copy) => copy && `Copied to “${copy.name}” (off until you turn it on)`,
+    failed: () => "Couldn't clone it",
+  });
+  const unarchive = useWrite(unarchiveSequenceAction, {
+    done: () => "Unarchived. It's off: turn it on when you're ready",
+    failed: () => "Couldn't unarchive it",
+  });
+  const archive = useWrite(archiveSequenceAction, { done: () => "Sequence archived", failed: () => "Couldn't archive it" });
 
   const tabs = () => [
     { id: "steps", label: `Steps ${props.seq.steps.length}` },
@@ -278,17 +312,13 @@ function Editor(props: { seq: Sequence; onApply: (s: Sequence) => void }) {
           <button
             type="button"
             class="btn btn-secondary btn-sm"
-            disabled={busy() === "clone"}
-            onClick={() =>
-              void run("clone", async () => {
-                const copy = await cloneSequence(props.seq.id);
-                notify(`Copied to “${copy.name}” (off until you turn it on)`);
-                void revalidate("sequences");
-                navigate(`/sequences/${copy.id}`);
-              })
-            }
+            disabled={clone.pending()}
+            onClick={async () => {
+              const copy = await clone.run(props.seq.id);
+              if (copy) navigate(`/sequences/${copy.id}`);
+            }}
           >
-            <Icon name="copy" size={15} /> {busy() === "clone" ? "Cloning…" : "Clone"}
+            <Icon name="copy" size={15} /> {clone.pending() ? "Cloning…" : "Clone"}
           </button>
           <Show when={canShare()}>
             <Show
@@ -302,14 +332,11 @@ function Editor(props: { seq: Sequence; onApply: (s: Sequence) => void }) {
               <button
                 type="button"
                 class="btn btn-secondary btn-sm"
-                disabled={busy() === "unarchive"}
-                onClick={() =>
-                  void run("unarchive", async () => {
-                    props.onApply(await archiveSequence(props.seq.id, false));
-                    notify("Unarchived. It's off: turn it on when you're ready");
-                    void revalidate("sequences");
-                  })
-                }
+                disabled={unarchive.pending()}
+                onClick={async () => {
+                  const saved = await unarchive.run(props.seq.id);
+                  if (saved) props.onApply(saved);
+                }}
               >
                 <Icon name="archive" size={15} /> Unarchive
               </button>
@@ -323,7 +350,10 @@ function Editor(props: { seq: Sequence; onApply: (s: Sequence) => void }) {
           <Icon name="lock" size={18} />
           <div>
             <strong>You have view access to this sequence.</strong>
-            <p>You can see its steps, contacts and schedule, but not change them or add contacts. Ask {ownerName()} (the owner) or an admin for edit access.</p>
+            <p>
+              You can see its steps, contacts and schedule, but not change them or add contacts. Ask {ownerName()} (the owner) or an admin
+              for edit access.
+            </p>
           </div>
         </div>
       </Show>
@@ -332,12 +362,20 @@ function Editor(props: { seq: Sequence; onApply: (s: Sequence) => void }) {
           <Icon name="archive" size={18} />
           <div>
             <strong>This sequence is archived.</strong>
-            <p>It doesn't send, and its contacts were finished when it was archived. Unarchive it to edit or turn it on again, or clone it to start fresh.</p>
+            <p>
+              It doesn't send, and its contacts were finished when it was archived. Unarchive it to edit or turn it on again, or clone it to
+              start fresh.
+            </p>
           </div>
         </div>
       </Show>
 
-      <Tabs label="Sequence sections" tabs={tabs()} selected={tab()} onSelect={(id) => setParams({ tab: id === "steps" ? undefined : id, status: undefined, page: undefined }, { replace: true })} />
+      <Tabs
+        label="Sequence sections"
+        tabs={tabs()}
+        selected={tab()}
+        onSelect={(id) => setParams({ tab: id === "steps" ? undefined : id, status: undefined, page: undefined }, { replace: true })}
+      />
       <section class="tab-panel" role="tabpanel" id={tabPanelId(tab())} aria-labelledby={tabId(tab())}>
         <Switch>
           <Match when={tab() === "steps"}>
@@ -369,16 +407,14 @@ function Editor(props: { seq: Sequence; onApply: (s: Sequence) => void }) {
         danger
         title="Archive this sequence?"
         confirmLabel="Archive"
-        busy={busy() === "archive"}
+        busy={archive.pending()}
         onCancel={() => setConfirmArchive(false)}
-        onConfirm={() =>
-          void run("archive", async () => {
-            props.onApply(await archiveSequence(props.seq.id, true));
-            setConfirmArchive(false);
-            notify("Sequence archived");
-            void revalidate("sequences");
-          })
-        }
+        onConfirm={async () => {
+          const saved = await archive.run(props.seq.id, true);
+          if (!saved) return;
+          props.onApply(saved);
+          setConfirmArchive(false);
+        }}
       >
         <p>It turns off and every contact still in it is marked finished. Steps and history are kept; you can unarchive it later.</p>
       </ConfirmDialog>
@@ -400,12 +436,16 @@ export default function SequenceEditor() {
     if (f && f.id !== untrack(() => store.seq?.id)) setStore("seq", f);
     else if (f) setStore("seq", reconcile(f, { key: "id" }));
   });
-  const apply = (s: Sequence) => {
-    setStore("seq", reconcile(s, { key: "id" }));
-    void revalidate("sequenceScheduled");
-  };
+  // A write's answer shows at once; the router's re-read after the action (actions.ts) follows with the same.
+  const apply = (s: Sequence) => setStore("seq", reconcile(s, { key: "id" }));
   return (
-    <Suspense fallback={<div class="page page-loading"><Spinner label="Loading sequence…" /></div>}>
+    <Suspense
+      fallback={
+        <div class="page page-loading">
+          <Spinner label="Loading sequence…" />
+        </div>
+      }
+    >
       <Show when={fetched() && store.seq}>
         {(s) => {
           document.title = `${s().name} · Seqflare`;

@@ -20,9 +20,10 @@ export type JobRow = Record<string, any>;
 /** Deterministic ids make every chunk step repeatable: a redelivered chunk finds its own rows. */
 const idFrom = async (...parts: string[]) => (await sha256Hex(parts.join(":"))).slice(0, 24);
 
-function sourceSummary(req: AddContactsRequest) {
+function sourceSummary(req: AddContactsRequest, via?: string) {
   const s = req.source;
-  const kind = s.import_id ? "csv" : s.search ? "search" : s.list_ids?.length ? "lists" : s.people_ids?.length ? "people" : "contacts";
+  // A workflow's jobs are labelled as workflow runs (job page, Credits chart), whatever they picked.
+  const kind = via === "workflow" ? "workflow" : s.import_id ? "csv" : s.search ? "search" : s.list_ids?.length ? "lists" : s.people_ids?.length ? "people" : "contacts";
   return {
     kind,
     list_ids: s.list_ids ?? [],
@@ -68,9 +69,9 @@ export async function commitAddContacts(env: Env, d: Db, caller: Caller, sequenc
     `INSERT INTO jobs (id, team_id, user_id, kind, sequence_id, source, options, status, run_at, total, credits_held, idempotency_key, created_at)
      SELECT ?1, ?2, ?3, 'add_contacts', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12
       WHERE ?10 = 0 OR EXISTS (SELECT 1 FROM credit_ledger WHERE team_id = ?2 AND ref = ?13)`,
-  ).bind(jobId, caller.teamId, caller.userId, sequenceId, JSON.stringify(sourceSummary(req)), JSON.stringify(options), scheduled ? "scheduled" : "preparing", scheduled ? req.add_at : t, plan.contacts.length, held, idempotencyKey, t, holdRef);
+  ).bind(jobId, caller.teamId, caller.userId, sequenceId, JSON.stringify(sourceSummary(req, via)), JSON.stringify(options), scheduled ? "scheduled" : "preparing", scheduled ? req.add_at : t, plan.contacts.length, held, idempotencyKey, t, holdRef);
   try {
-    await env.DB.batch([...(held > 0 ? holdStatements(env.DB, caller.teamId, holdRef, held, jobId, sourceSummary(req).kind, "Held for adding contacts") : []), insertJob]);
+    await env.DB.batch([...(held > 0 ? holdStatements(env.DB, caller.teamId, holdRef, held, jobId, sourceSummary(req, via).kind, "Held for adding contacts") : []), insertJob]);
   } catch (err) {
     // Two requests with one Idempotency-Key at once: the unique index lets one through.
     if (idempotencyKey && String(err).includes("UNIQUE")) return commitAddContacts(env, d, caller, sequenceId, req, idempotencyKey, via);
@@ -112,7 +113,7 @@ async function commitPaged(
       env.DB.prepare(
         `INSERT INTO jobs (id, team_id, user_id, kind, sequence_id, source, options, status, run_at, total, credits_held, idempotency_key, created_at)
          VALUES (?1, ?2, ?3, 'add_contacts', ?4, ?5, ?6, 'preparing', ?7, 0, 0, ?8, ?7)`,
-      ).bind(jobId, caller.teamId, caller.userId, sequenceId, JSON.stringify(sourceSummary(req)), JSON.stringify(options), t, idempotencyKey),
+      ).bind(jobId, caller.teamId, caller.userId, sequenceId, JSON.stringify(sourceSummary(req, via)), JSON.stringify(options), t, idempotencyKey),
       stageCandidatesStatement(env.DB, jobId, caller.teamId, req.source),
       env.DB.prepare("UPDATE jobs SET total = (SELECT count(*) FROM job_candidates WHERE job_id = ?1) WHERE id = ?1").bind(jobId),
     ]);
