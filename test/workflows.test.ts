@@ -27,6 +27,8 @@ describe("workflows", () => {
     resetClock();
     const job = await waitForJob(run.job_id);
     expect(job).toMatchObject({ enrolled: 5, credits_used: 5 });
+    // Labelled as a workflow run (job page, Credits chart), not as people picked.
+    expect(JSON.parse(job.source).kind).toBe("workflow");
     const next = await env.DB.prepare("SELECT next_run_at FROM workflows WHERE id = ?").bind(wf.id).first<any>();
     expect(next.next_run_at).toBe(wf.next_run_at + 3_600_000);
 
