@@ -8,7 +8,7 @@ import { resetClock } from "../worker/lib/clock";
 import { handle } from "../worker/queue/consumer";
 import type { QueueMessage } from "../worker/queue/messages";
 import { commitAddContacts } from "../worker/services/add-contacts/jobs";
-import { planAddContacts, presentPlan } from "../worker/services/add-contacts/plan";
+import { presentPreview, previewAddContacts } from "../worker/services/add-contacts/plan";
 import { as, env } from "./helpers";
 import { addContactsSetup, makeContacts, makeList } from "./fixtures";
 
@@ -140,9 +140,10 @@ describe("add contacts: bounded pages", () => {
     await env.DB.prepare("UPDATE contacts SET email_status = 'unverified' WHERE id IN (SELECT value FROM json_each(?))").bind(JSON.stringify(unverified.results.map((r) => r.id))).run();
     const o = observed(env);
     const req = { source, mailbox_ids: x.mailboxIds, skip_validation: false, enrich: false };
-    const plan = await planAddContacts(o.env, db(o.env.DB), caller, x.sequenceId, req, { preview: true, view: { page: 2, perPage: 100, outcome: "all" } });
+    const view = { page: 2, perPage: 100, outcome: "all" as const };
+    const preview = await previewAddContacts(o.env, db(o.env.DB), caller, x.sequenceId, req, view);
     expect(o.seen.maxRows, o.seen.sql).toBeLessThanOrEqual(5_000);
-    const shown = presentPlan(plan, 2, 100, "all");
+    const shown = presentPreview(preview, view);
     expect(shown.totals).toMatchObject({ candidates: 5_203, enrolled: 5_193, warned: 10, skipped: 0 });
     expect(shown.warnings).toMatchObject([{ category: "unverified_email", count: 10, held_back: 10 }]);
     expect(shown.credits).toEqual({ balance: 1000, exact: 3, maximum: 3, fits: null });

@@ -1,4 +1,6 @@
+import { is, SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
+import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
 import * as schema from "./schema";
 
 export type Db = ReturnType<typeof db>;
@@ -13,4 +15,23 @@ type Stmt = Parameters<Db["batch"]>[0][number];
 /** `d.batch` for a list built at run time (D1's batch is its only transaction). */
 export async function runBatch(d: Db, stmts: Stmt[]): Promise<void> {
   if (stmts.length) await d.batch(stmts as [Stmt, ...Stmt[]]);
+}
+
+const dialect = new SQLiteAsyncDialect();
+
+/** A statement for `batchSql`: raw drizzle SQL, or a query builder (anything with `toSQL()`). */
+export type BatchStatement = SQL | { toSQL(): { sql: string; params: unknown[] } };
+
+/**
+ * One D1 `batch()` (one transaction) of raw `sql` statements and query builders together, answering
+ * D1's raw results. drizzle's own `d.batch` can't bind the parameters of a raw statement (`d.run(sql)`
+ * with values fails inside it), so the bulk paths batch through here, on the same handle.
+ */
+export async function batchSql(d: Db, items: readonly BatchStatement[]): Promise<D1Result[]> {
+  if (!items.length) return [];
+  const stmts = items.map((q) => {
+    const { sql: text, params } = is(q, SQL) ? dialect.sqlToQuery(q) : q.toSQL();
+    return d.$client.prepare(text).bind(...params);
+  });
+  return d.$client.batch(stmts);
 }

@@ -457,7 +457,7 @@ export const jobs = sqliteTable(
     sequenceId: text("sequence_id"),
     source: text("source", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
     options: text("options", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
-    status: text("status", { enum: ["scheduled", "queued", "running", "completed", "failed", "cancelled"] }).notNull(),
+    status: text("status", { enum: ["preparing", "scheduled", "queued", "running", "completed", "failed", "cancelled"] }).notNull(),
     runAt: integer("run_at"),
     total: integer("total").notNull().default(0),
     processed: integer("processed").notNull().default(0),

@@ -1,7 +1,7 @@
 import type { Env } from "../env";
 import type { QueueMessage } from "./messages";
 import { failJob, processChunk } from "../services/add-contacts/jobs";
-import { planPage } from "../services/add-contacts/plan-pages";
+import { planQueuedPage } from "../services/add-contacts/plan-pages";
 import { failImport, savePart } from "../services/imports/process";
 
 /** Acks messages one by one so one bad message never redelivers its whole batch. */
@@ -30,7 +30,7 @@ export async function handle(body: QueueMessage, env: Env, deadLetter: boolean):
     case "add_contacts_chunk":
       return processChunk(env, body.jobId, body.from, body.to);
     case "add_contacts_plan":
-      return planPage(env, body);
+      return planQueuedPage(env, body);
     case "import_part":
       return savePart(env, body);
   }

@@ -3,9 +3,9 @@ import { bodyLimit } from "hono/body-limit";
 import { ApiError } from "../lib/errors";
 import { router } from "../lib/openapi";
 import { errorResponses, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
-import { authorize, importFor, visibleImportsRaw } from "../services/access";
+import { authorize, importFor } from "../services/access";
 import { MAX_IMPORT_BYTES, MAX_IMPORT_ROWS } from "../services/imports/csv";
-import { createImport, errorReport, ImportPatch, ImportSettings, presentImport, sampleCsv, saveImport, updateImport, type ImportRow } from "../services/imports/imports";
+import { createImport, errorReport, ImportPatch, ImportSettings, listImports, presentImport, sampleCsv, saveImport, updateImport, type ImportRow } from "../services/imports/imports";
 import { FIELD_NAMES, IMPORT_FIELDS } from "../services/imports/mapping";
 
 /** Upload path: exempt from the API's 1 MB JSON limit (worker/app.ts), held to the file limit here instead. */
@@ -102,7 +102,7 @@ export const importRoutes = router()
       });
       const file = Array.isArray(form.file) ? form.file[0] : form.file;
       if (!(file instanceof File)) throw new ApiError("validation_failed", "No file was uploaded", { fields: [{ field: "file", message: "Choose a CSV file" }] });
-      const row = await createImport(c.env, caller, file);
+      const row = await createImport(c.env, c.var.db, caller, file);
       return c.json({ import: present(row) }, 201);
     },
   )
@@ -118,12 +118,8 @@ export const importRoutes = router()
     async (c) => {
       const caller = c.get("caller");
       const { page, per_page } = c.req.valid("query");
-      const vis = visibleImportsRaw(caller);
-      const [rows, total] = await c.env.DB.batch<Record<string, any>>([
-        c.env.DB.prepare(`SELECT * FROM imports WHERE team_id = ? AND ${vis.sql} ORDER BY created_at DESC, id LIMIT ? OFFSET ?`).bind(caller.teamId, ...vis.params, per_page, (page - 1) * per_page),
-        c.env.DB.prepare(`SELECT count(*) AS n FROM imports WHERE team_id = ? AND ${vis.sql}`).bind(caller.teamId, ...vis.params),
-      ]);
-      return c.json({ imports: rows!.results.map(present), pagination: paginationMeta(page, per_page, total!.results[0]!.n as number) }, 200);
+      const { imports, total } = await listImports(c.var.db, caller, page, per_page);
+      return c.json({ imports: imports.map(present), pagination: paginationMeta(page, per_page, total) }, 200);
     },
   )
   .openapi(
@@ -135,7 +131,7 @@ export const importRoutes = router()
       request: { params: IdParam },
       responses: { 200: json(z.object({ import: ImportSchema })), 404: errorResponses[404] },
     }),
-    async (c) => c.json({ import: present(await importFor(c.env.DB, c.get("caller"), c.req.valid("param").id)) }, 200),
+    async (c) => c.json({ import: present(await importFor(c.var.db, c.get("caller"), c.req.valid("param").id)) }, 200),
   )
   .openapi(
     createRoute({
@@ -148,8 +144,8 @@ export const importRoutes = router()
     }),
     async (c) => {
       const caller = c.get("caller");
-      const row = await importFor(c.env.DB, caller, c.req.valid("param").id);
-      return c.json({ import: present(await updateImport(c.env, caller, row, c.req.valid("json"))) }, 200);
+      const row = await importFor(c.var.db, caller, c.req.valid("param").id);
+      return c.json({ import: present(await updateImport(c.var.db, caller, row, c.req.valid("json"))) }, 200);
     },
   )
   .openapi(
@@ -164,8 +160,8 @@ export const importRoutes = router()
     async (c) => {
       const caller = c.get("caller");
       authorize(caller, "contact.edit");
-      const row = await importFor(c.env.DB, caller, c.req.valid("param").id);
-      return c.json({ import: present(await saveImport(c.env, caller, row)) }, 202);
+      const row = await importFor(c.var.db, caller, c.req.valid("param").id);
+      return c.json({ import: present(await saveImport(c.env, c.var.db, caller, row)) }, 202);
     },
   )
   .openapi(
@@ -178,8 +174,8 @@ export const importRoutes = router()
       responses: { 200: { description: "CSV", content: { "text/csv": { schema: z.string() } } }, 404: errorResponses[404] },
     }),
     async (c) => {
-      const row = await importFor(c.env.DB, c.get("caller"), c.req.valid("param").id);
-      const lines = errorReport(c.env, row);
+      const row = await importFor(c.var.db, c.get("caller"), c.req.valid("param").id);
+      const lines = errorReport(c.var.db, row);
       const enc = new TextEncoder();
       const body = new ReadableStream<Uint8Array>({
         async pull(ctl) {
@@ -188,7 +184,7 @@ export const importRoutes = router()
           else ctl.enqueue(enc.encode(n.value));
         },
       });
-      const name = String(row.file_name).replace(/\.csv$/i, "").replace(/[^\w.-]+/g, "_").slice(0, 80);
+      const name = row.fileName.replace(/\.csv$/i, "").replace(/[^\w.-]+/g, "_").slice(0, 80);
       return c.body(body, 200, { "content-type": "text/csv; charset=utf-8", "content-disposition": `attachment; filename="${name}-errors.csv"` });
     },
   );

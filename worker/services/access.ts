@@ -1,6 +1,6 @@
 import { and, eq, sql, type AnyColumn, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { contacts, jobs, mailboxes, messages, schedules, sequences, sequenceShares, tasks, users, workflows } from "../db/schema";
+import { contacts, imports, jobs, mailboxes, messages, schedules, sequences, sequenceShares, tasks, users, workflows } from "../db/schema";
 import type { Caller } from "../env";
 import { ApiError, notFound } from "../lib/errors";
 
@@ -41,6 +41,7 @@ export const RULES = {
   "credits.view": { who: ["member"], key: true, says: "see credits and the ledger" },
   "users.view": { who: ["member"], key: true, says: "see the team's users" },
   "api_keys.manage": { who: ["admin"], key: false, says: "create, list, revoke API keys (signed in; keys can't manage keys)" },
+  "webhooks.manage": { who: ["admin"], key: false, says: "create or rotate the team's meetings webhook secret (signed in)" },
 } as const satisfies Record<string, { who: readonly Relation[]; key: boolean; says: string }>;
 
 export type Relation = "admin" | "owner" | "editor" | "viewer" | "member";
@@ -235,15 +236,15 @@ export async function jobFor(d: Db, caller: Caller, jobId: string, action: "sequ
  * An import (an uploaded CSV) is its uploader's; admins see the team's. Others get 404 (their
  * imports hold contact data of someone else's file).
  */
-export async function importFor(d1: D1Database, caller: Caller, importId: string) {
-  const row = await d1.prepare("SELECT * FROM imports WHERE id = ? AND team_id = ?").bind(importId, caller.teamId).first<Record<string, any>>();
-  if (!row || !allowed(caller, "import.use", relations(caller, row.user_id))) throw notFound("Import");
+export async function importFor(d: Db, caller: Caller, importId: string) {
+  const row = await d.query.imports.findFirst({ where: and(eq(imports.id, importId), eq(imports.teamId, caller.teamId)) });
+  if (!row || !allowed(caller, "import.use", relations(caller, row.userId))) throw notFound("Import");
   record(caller, "import.use", importId);
   return row;
 }
 
-/** Imports the caller may see, as a raw SQL condition on `imports` (admins: the team's). */
-export const visibleImportsRaw = (caller: Caller) => (allowed(caller, "import.use", relations(caller, null)) ? { sql: "1 = 1", params: [] as string[] } : { sql: "user_id = ?", params: [caller.userId] });
+/** Imports the caller may see, as a condition on `imports` (undefined: all of the team's, for admins). */
+export const visibleImports = (caller: Caller): SQL | undefined => (allowed(caller, "import.use", relations(caller, null)) ? undefined : eq(imports.userId, caller.userId));
 
 /** An email is as visible as its sequence; a mailbox's test email (no sequence) to whoever may manage the mailbox. */
 export async function messageFor(d: Db, caller: Caller, messageId: string) {
@@ -306,7 +307,7 @@ export async function recheck(d: Db, caller: Caller, grants: readonly Grant[]) {
     else if (kind === "contact") await contactFor(d, caller, g.id, g.action, caller.userId);
     else if (kind === "workflow") await workflowFor(d, caller, g.id, g.action);
     else if (kind === "task") await taskFor(d, caller, g.id);
-    else if (kind === "import") await importFor(d.$client, caller, g.id);
+    else if (kind === "import") await importFor(d, caller, g.id);
     else if (kind === "list") await listFor(d.$client, caller, g.id, g.action);
     else throw new ApiError("forbidden", "You don't have permission to do this");
   }

@@ -1,5 +1,9 @@
-import { newId } from "../lib/ids";
+import { and, count, desc, eq, gt, gte, inArray, sql, type SQL } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { creditLedger, enrichments, jobs, teams } from "../db/schema";
 import { now } from "../lib/clock";
+import { newId } from "../lib/ids";
+import { DEFAULT_WATERFALL } from "./enrichment";
 
 /**
  * Credits (invariant 6). The balance lives on the team row and only changes in the same D1 batch
@@ -7,39 +11,36 @@ import { now } from "../lib/clock";
  * nothing the second time, and a hold that the balance can't cover writes nothing at all.
  */
 
-export async function balanceOf(d1: D1Database, teamId: string): Promise<number> {
-  return (await d1.prepare("SELECT credit_balance AS b FROM teams WHERE id = ?").bind(teamId).first<{ b: number }>())?.b ?? 0;
+export async function balanceOf(d: Db, teamId: string): Promise<number> {
+  const row = await d.select({ b: teams.creditBalance }).from(teams).where(eq(teams.id, teamId)).get();
+  return row?.b ?? 0;
 }
 
 /**
- * Statements that take `amount` credits under `ref` only if the balance covers it. The ledger row is
- * written first, conditionally; the balance changes only if that row now exists and is the new one.
+ * Statements (for one `batchSql`) that take `amount` credits under `ref` only if the balance covers
+ * it. The ledger row is written first, conditionally; the balance changes only if that row now
+ * exists and is the new one.
  */
-export function holdStatements(d1: D1Database, teamId: string, ref: string, amount: number, jobId: string | null, source: string, note: string): D1PreparedStatement[] {
+export function holdStatements(teamId: string, ref: string, amount: number, jobId: string | null, source: string, note: string): SQL[] {
   // A negative hold would be a credit that skips every check: never build one.
   if (!Number.isInteger(amount) || amount < 0) throw new Error(`hold amount must be a whole number >= 0, got ${amount}`);
   const t = now();
   return [
-    d1
-      .prepare(
-        `INSERT OR IGNORE INTO credit_ledger (id, team_id, kind, amount, balance_after, job_id, source, ref, note, created_at)
-         SELECT ?1, id, 'hold', -?2, credit_balance - ?2, ?3, ?4, ?5, ?6, ?7 FROM teams WHERE id = ?8 AND credit_balance >= ?2`,
-      )
-      .bind(newId(), amount, jobId, source, ref, note, t, teamId),
-    d1
-      .prepare(
-        `UPDATE teams SET credit_balance = credit_balance - ?1
-          WHERE id = ?2 AND credit_balance >= ?1
-            AND EXISTS (SELECT 1 FROM credit_ledger WHERE team_id = ?2 AND ref = ?3 AND created_at = ?4 AND balance_after = teams.credit_balance - ?1)`,
-      )
-      .bind(amount, teamId, ref, t),
+    sql`INSERT OR IGNORE INTO credit_ledger (id, team_id, kind, amount, balance_after, job_id, source, ref, note, created_at)
+      SELECT ${newId()}, id, 'hold', -${amount}, credit_balance - ${amount}, ${jobId}, ${source}, ${ref}, ${note}, ${t} FROM teams WHERE id = ${teamId} AND credit_balance >= ${amount}`,
+    sql`UPDATE teams SET credit_balance = credit_balance - ${amount}
+      WHERE id = ${teamId} AND credit_balance >= ${amount}
+        AND EXISTS (SELECT 1 FROM credit_ledger WHERE team_id = ${teamId} AND ref = ${ref} AND created_at = ${t} AND balance_after = teams.credit_balance - ${amount})`,
   ];
 }
 
 /** Whether the hold under `ref` exists (it was taken now or by an earlier try). */
-export async function holdExists(d1: D1Database, teamId: string, ref: string): Promise<boolean> {
-  return !!(await d1.prepare("SELECT 1 FROM credit_ledger WHERE team_id = ? AND ref = ?").bind(teamId, ref).first());
+export async function holdExists(d: Db, teamId: string, ref: string): Promise<boolean> {
+  return !!(await d.select({ id: creditLedger.id }).from(creditLedger).where(and(eq(creditLedger.teamId, teamId), eq(creditLedger.ref, ref))).get());
 }
+
+/** The ledger ref of a job's hold. */
+export const holdRef = (jobId: string) => `job:${jobId}:hold`;
 
 /** The one ledger ref under which a job's hold is settled, whichever way the job ended. */
 export const settleRef = (jobId: string) => `job:${jobId}:settle`;
@@ -52,28 +53,76 @@ export const settleRef = (jobId: string) => `job:${jobId}:settle`;
  * balance goes, so the balance never goes below zero (invariant 6). One ref per job whatever ended
  * it; the refs older code wrote for cancelled and aborted jobs count as settled.
  */
-export function settleJobStatements(d1: D1Database, jobId: string): D1PreparedStatement[] {
+export function settleJobStatements(jobId: string): SQL[] {
   const rowId = newId();
   return [
-    d1
-      .prepare(
-        `INSERT OR IGNORE INTO credit_ledger (id, team_id, kind, amount, balance_after, job_id, source, ref, note, created_at)
-         SELECT ?1, t.id, CASE WHEN j.credits_held >= j.credits_used THEN 'refund' ELSE 'charge' END,
-                max(j.credits_held - j.credits_used, -t.credit_balance), t.credit_balance + max(j.credits_held - j.credits_used, -t.credit_balance),
-                j.id, coalesce(json_extract(j.source, '$.kind'), 'system'), ?3,
-                'Settled (' || j.status || '): ' || j.credits_used || ' of ' || j.credits_held || ' held credits used', ?4
-           FROM jobs j JOIN teams t ON t.id = j.team_id
-          WHERE j.id = ?2 AND j.status IN ('completed','failed','cancelled') AND (j.credits_held > 0 OR j.credits_used > 0)
-            AND NOT EXISTS (SELECT 1 FROM credit_ledger l WHERE l.team_id = j.team_id AND l.ref IN ('job:' || j.id || ':cancel', 'job:' || j.id || ':abort'))`,
-      )
-      .bind(rowId, jobId, settleRef(jobId), now()),
+    sql`INSERT OR IGNORE INTO credit_ledger (id, team_id, kind, amount, balance_after, job_id, source, ref, note, created_at)
+      SELECT ${rowId}, t.id, CASE WHEN j.credits_held >= j.credits_used THEN 'refund' ELSE 'charge' END,
+             max(j.credits_held - j.credits_used, -t.credit_balance), t.credit_balance + max(j.credits_held - j.credits_used, -t.credit_balance),
+             j.id, coalesce(json_extract(j.source, '$.kind'), 'system'), ${settleRef(jobId)},
+             'Settled (' || j.status || '): ' || j.credits_used || ' of ' || j.credits_held || ' held credits used', ${now()}
+        FROM jobs j JOIN teams t ON t.id = j.team_id
+       WHERE j.id = ${jobId} AND j.status IN ('completed','failed','cancelled') AND (j.credits_held > 0 OR j.credits_used > 0)
+         AND NOT EXISTS (SELECT 1 FROM credit_ledger l WHERE l.team_id = j.team_id AND l.ref IN ('job:' || j.id || ':cancel', 'job:' || j.id || ':abort'))`,
     // The balance moves only if the row above is the new one (its fresh id), and only once.
-    d1
-      .prepare(
-        `UPDATE teams SET credit_balance = credit_balance + (SELECT amount FROM credit_ledger WHERE id = ?1)
-          WHERE id = (SELECT team_id FROM credit_ledger WHERE id = ?1)
-            AND EXISTS (SELECT 1 FROM credit_ledger l WHERE l.id = ?1 AND l.balance_after = teams.credit_balance + l.amount AND l.amount <> 0)`,
-      )
-      .bind(rowId),
+    sql`UPDATE teams SET credit_balance = credit_balance + (SELECT amount FROM credit_ledger WHERE id = ${rowId})
+      WHERE id = (SELECT team_id FROM credit_ledger WHERE id = ${rowId})
+        AND EXISTS (SELECT 1 FROM credit_ledger l WHERE l.id = ${rowId} AND l.balance_after = teams.credit_balance + l.amount AND l.amount <> 0)`,
   ];
+}
+
+const DAY = 86_400_000;
+
+/** The Credits page: balance, what running jobs hold, usage by day and source, and the enrichment waterfall report. */
+export async function creditsSummary(d: Db, teamId: string, days: number) {
+  const since = now() - days * DAY;
+  const at = sql`coalesce(${jobs.finishedAt}, ${jobs.createdAt})`;
+  const day = sql<string>`date(${at} / 1000, 'unixepoch')`;
+  const source = sql<string | null>`json_extract(${jobs.source}, '$.kind')`;
+  const [bal, held, usage, enrich] = await d.batch([
+    d.select({ b: teams.creditBalance }).from(teams).where(eq(teams.id, teamId)),
+    d
+      .select({ h: sql<number>`coalesce(sum(${jobs.creditsHeld} - ${jobs.creditsUsed}), 0)` })
+      .from(jobs)
+      .where(and(eq(jobs.teamId, teamId), inArray(jobs.status, ["scheduled", "preparing", "queued", "running"]))),
+    d
+      .select({ day, source, credits: sql<number>`sum(${jobs.creditsUsed})`, contacts: sql<number>`sum(${jobs.enrolled})` })
+      .from(jobs)
+      .where(and(eq(jobs.teamId, teamId), gte(at, since), gt(jobs.creditsUsed, 0)))
+      .groupBy(day, source)
+      .orderBy(day),
+    d
+      .select({ provider: enrichments.provider, attempts: count(), successes: sql<number>`sum(${enrichments.success})`, credits: sql<number>`sum(${enrichments.cost})` })
+      .from(enrichments)
+      .where(and(eq(enrichments.teamId, teamId), gte(enrichments.createdAt, since)))
+      .groupBy(enrichments.provider),
+  ]);
+  const stats = new Map(enrich.map((r) => [r.provider, r]));
+  return {
+    balance: bal[0]?.b ?? 0,
+    held: held[0]?.h ?? 0,
+    usage: usage.map((r) => ({ day: r.day, source: r.source ?? "other", credits: r.credits, contacts: r.contacts })),
+    waterfall: DEFAULT_WATERFALL.map((p, i) => {
+      const s = stats.get(p.name);
+      return { provider: p.name, cost: p.cost, position: i + 1, attempts: s?.attempts ?? 0, successes: s?.successes ?? 0, credits: s?.credits ?? 0 };
+    }),
+  };
+}
+
+/** One page of the append-only ledger, newest first. */
+export async function ledgerPage(d: Db, teamId: string, page: number, perPage: number) {
+  const [entries, total] = await d.batch([
+    d
+      .select({
+        id: creditLedger.id, kind: creditLedger.kind, amount: creditLedger.amount, balance_after: creditLedger.balanceAfter, job_id: creditLedger.jobId,
+        source: creditLedger.source, provider: creditLedger.provider, note: creditLedger.note, created_at: creditLedger.createdAt,
+      })
+      .from(creditLedger)
+      .where(eq(creditLedger.teamId, teamId))
+      .orderBy(desc(creditLedger.createdAt), desc(sql`rowid`))
+      .limit(perPage)
+      .offset((page - 1) * perPage),
+    d.select({ n: count() }).from(creditLedger).where(eq(creditLedger.teamId, teamId)),
+  ]);
+  return { entries, total: total[0]?.n ?? 0 };
 }

@@ -1,5 +1,9 @@
+import { and, count, eq, sql } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import { inList } from "../../db/in-list";
+import { enrollments, mailboxes } from "../../db/schema";
 import type { Env } from "../../env";
-import { mailboxStub } from "../../lib/stubs";
+import { engine } from "../../../durable-objects/engine";
 import { nextWindowStart, windowEnd, type WindowSpec } from "../schedule-time";
 
 export interface MailboxLoad {
@@ -18,25 +22,32 @@ export interface MailboxLoad {
 const DAY = 86_400_000;
 
 /** Current load of the candidate mailboxes: capacity from each MailboxDO, pending emails from D1. */
-export async function loadMailboxLoads(env: Env, teamId: string, mailboxIds: string[], at: number): Promise<MailboxLoad[]> {
+export async function loadMailboxLoads(env: Env, d: Db, teamId: string, mailboxIds: string[], at: number): Promise<MailboxLoad[]> {
   if (!mailboxIds.length) return [];
-  const [rows, pending] = await env.DB.batch<Record<string, any>>([
-    env.DB.prepare("SELECT * FROM mailboxes WHERE team_id = ? AND id IN (SELECT value FROM json_each(?)) ORDER BY email").bind(teamId, JSON.stringify(mailboxIds)),
-    env.DB.prepare(
-      `SELECT mailbox_id, count(*) AS n FROM enrollments
-        WHERE team_id = ?1 AND status = 'active' AND mailbox_id IN (SELECT value FROM json_each(?2))
-          AND (reason = 'queued_for_mailbox' OR (reason = 'waiting_for_step' AND next_due_at <= ?3))
-        GROUP BY mailbox_id`,
-    ).bind(teamId, JSON.stringify(mailboxIds), at + DAY),
+  const [rows, pending] = await d.batch([
+    d
+      .select({ id: mailboxes.id, email: mailboxes.email, status: mailboxes.status, dailyLimit: mailboxes.dailyLimit, hourlyLimit: mailboxes.hourlyLimit, minGapSeconds: mailboxes.minGapSeconds })
+      .from(mailboxes)
+      .where(and(eq(mailboxes.teamId, teamId), inList(mailboxes.id, mailboxIds)))
+      .orderBy(mailboxes.email),
+    d
+      .select({ mailboxId: enrollments.mailboxId, n: count() })
+      .from(enrollments)
+      .where(
+        and(
+          eq(enrollments.teamId, teamId),
+          eq(enrollments.status, "active"),
+          inList(enrollments.mailboxId, mailboxIds),
+          sql`(${enrollments.reason} = 'queued_for_mailbox' OR (${enrollments.reason} = 'waiting_for_step' AND ${enrollments.nextDueAt} <= ${at + DAY}))`,
+        ),
+      )
+      .groupBy(enrollments.mailboxId),
   ]);
-  const pend = new Map(pending!.results.map((r) => [r.mailbox_id as string, r.n as number]));
+  const pend = new Map(pending.map((r) => [r.mailboxId, r.n]));
   return Promise.all(
-    rows!.results.map(async (r) => {
-      const cap = await mailboxStub(env, r.id).capacity(r.id);
-      return {
-        id: r.id, email: r.email, status: r.status, dailyLimit: r.daily_limit, hourlyLimit: r.hourly_limit, minGapSeconds: r.min_gap_seconds,
-        usedToday: cap.usedLast24h, pending: pend.get(r.id) ?? 0,
-      };
+    rows.map(async (r) => {
+      const cap = await engine.mailbox(env, r.id).capacity();
+      return { ...r, usedToday: cap.usedLast24h, pending: pend.get(r.id) ?? 0 };
     }),
   );
 }

@@ -1,6 +1,6 @@
-import { maxEnrichmentCost, runWaterfall, type EnrichmentProvider, type WaterfallResult } from "../enrichment";
+import { DEFAULT_WATERFALL, maxEnrichmentCost, runWaterfall, type EnrichmentProvider, type WaterfallResult } from "../enrichment";
 import type { Facts } from "./candidates";
-import type { SkipReason, WarningCategory } from "./request";
+import type { AddContactsRequest, SkipReason, WarningCategory } from "./request";
 
 export interface ValidationOptions {
   callerId: string;
@@ -25,6 +25,19 @@ export interface Evaluation {
   email: string | null;
   emailStatus: string;
   enrichment: WaterfallResult | null;
+}
+
+/** The validation options of a request (or of a job, from its stored request), for a sequence's settings. */
+export function validationFor(callerId: string, sequenceSettings: unknown, req: Pick<AddContactsRequest, "skip_validation" | "overrides" | "enrich">, preview: boolean): ValidationOptions {
+  return {
+    callerId,
+    allowOtherOwners: ((sequenceSettings ?? {}) as { allow_other_owners?: boolean }).allow_other_owners !== false,
+    skipValidation: req.skip_validation,
+    overrides: req.overrides ?? {},
+    enrich: req.enrich,
+    providers: DEFAULT_WATERFALL,
+    preview,
+  };
 }
 
 const hasEmail = (f: { email: string | null; emailStatus: string }) => !!f.email && f.emailStatus !== "unavailable";

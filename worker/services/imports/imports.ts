@@ -1,16 +1,24 @@
 import { z } from "@hono/zod-openapi";
+import { and, asc, count, desc, eq, gt, inArray } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import { importRows, imports } from "../../db/schema";
 import type { Caller, Env } from "../../env";
 import { now } from "../../lib/clock";
 import { csvLine } from "../../lib/csv";
 import { ApiError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
-import { db } from "../../db/client";
-import { importFor, listFor, teamUser } from "../access";
-import { ensureLists } from "../contacts";
+import { importFor, listFor, teamUser, visibleImports } from "../access";
+import { ensureLists } from "../lists";
 import { decodeField, ENCODINGS, MAX_IMPORT_BYTES, scanCsv, type Delimiter, type Encoding } from "./csv";
 import { autoMap, cleanHeaders, FIELD_NAMES, IMPORT_FIELDS, mapRow, mappingProblem, type Mapping } from "./mapping";
 
-export type ImportRow = Record<string, any>;
+export type ImportRow = typeof imports.$inferSelect;
+
+/** Where each part of the file starts: bytes [from, to), first record on spreadsheet row `row`. */
+export type ImportPart = { from: number; to: number; row: number };
+
+export const settingsOf = (row: ImportRow) => row.settings as unknown as ImportSettings;
+export const mappingOf = (row: ImportRow) => row.mapping as Mapping;
 
 /** How an import's rows meet the team's existing contacts (matched by email), whom new ones belong to, which list they join. */
 export const ImportSettings = z
@@ -36,9 +44,9 @@ const decodeAll = (cells: string[], enc: Encoding) => cells.map((c) => decodeFie
 /** The import as the API shows it: headers, mapping, settings, a preview of the first rows as they will be saved, progress. */
 export function presentImport(row: ImportRow) {
   const encoding = row.encoding as Encoding;
-  const { headers, warnings } = cleanHeaders(decodeAll(JSON.parse(row.raw_headers), encoding));
-  const mapping = JSON.parse(row.mapping) as Mapping;
-  const sample = (JSON.parse(row.raw_sample) as string[][]).map((cells) => {
+  const { headers, warnings } = cleanHeaders(decodeAll(row.rawHeaders, encoding));
+  const mapping = mappingOf(row);
+  const sample = row.rawSample.map((cells) => {
     const decoded = cells.map((c) => decodeField(c, encoding));
     if (decoded.some((c) => c === null)) return { ok: false as const, reason: "Not valid UTF-8 text: choose the Windows-1252 encoding, or save the file as CSV UTF-8", contact: null };
     const m = mapRow(decoded as string[], headers, mapping);
@@ -46,31 +54,43 @@ export function presentImport(row: ImportRow) {
   });
   const problem = mappingProblem(mapping);
   return {
-    id: row.id as string,
-    file_name: row.file_name as string,
-    size_bytes: row.size_bytes as number,
-    status: row.status as string,
-    row_count: row.row_count as number,
-    blank_rows: row.blank_rows as number,
+    id: row.id,
+    file_name: row.fileName,
+    size_bytes: row.sizeBytes,
+    status: row.status,
+    row_count: row.rowCount,
+    blank_rows: row.blankRows,
     headers,
     header_warnings: warnings,
-    delimiter: row.delimiter as string,
+    delimiter: row.delimiter,
     encoding,
     mapping,
     mapping_problem: problem?.message ?? null,
-    settings: JSON.parse(row.settings) as ImportSettings,
+    settings: settingsOf(row),
     sample,
-    progress: { parts: (JSON.parse(row.parts) as unknown[]).length, parts_done: row.parts_done as number },
-    saved: row.saved as number,
-    created: row.created as number,
-    updated: row.updated as number,
-    failed: row.failed as number,
-    error: row.error as string | null,
+    progress: { parts: row.parts.length, parts_done: row.partsDone },
+    saved: row.saved,
+    created: row.created,
+    updated: row.updated,
+    failed: row.failed,
+    error: row.error,
     summary: summary(row),
-    user_id: row.user_id as string,
-    created_at: row.created_at as number,
+    user_id: row.userId,
+    created_at: row.createdAt,
   };
 }
+
+/** The caller's imports (admins: the team's), newest first. */
+export async function listImports(d: Db, caller: Caller, page: number, perPage: number) {
+  const where = and(eq(imports.teamId, caller.teamId), visibleImports(caller));
+  const [rows, total] = await d.batch([
+    d.select().from(imports).where(where).orderBy(desc(imports.createdAt), asc(imports.id)).limit(perPage).offset((page - 1) * perPage),
+    d.select({ n: count() }).from(imports).where(where),
+  ]);
+  return { imports: rows, total: total[0]?.n ?? 0 };
+}
+
+const importById = async (d: Db, id: string) => (await d.query.imports.findFirst({ where: eq(imports.id, id) }))!;
 
 /** One sentence: what saving did, or why it saved nobody. */
 function summary(row: ImportRow): string | null {
@@ -85,7 +105,7 @@ function summary(row: ImportRow): string | null {
  * Stores an uploaded CSV in R2 after one streaming pass over it (encoding, delimiter, header, row
  * count and part offsets; 413 past the limits before reading the rest), and maps its headers.
  */
-export async function createImport(env: Env, caller: Caller, file: File): Promise<ImportRow> {
+export async function createImport(env: Env, d: Db, caller: Caller, file: File): Promise<ImportRow> {
   if (file.size > MAX_IMPORT_BYTES) {
     throw new ApiError("payload_too_large", `A file can be at most ${MAX_IMPORT_BYTES / 1024 / 1024} MB; this one is ${(file.size / 1024 / 1024).toFixed(1)} MB`, { limit_bytes: MAX_IMPORT_BYTES, fix: "Split the file, or remove columns you don't need" });
   }
@@ -96,22 +116,23 @@ export async function createImport(env: Env, caller: Caller, file: File): Promis
   const { headers } = cleanHeaders(decodeAll(scan.rawHeaders, scan.encoding));
   const t = now();
   const settings: ImportSettings = { match: "fill", owner_id: null, list_id: null, list_name: null };
-  await env.DB.prepare(
-    `INSERT INTO imports (id, team_id, user_id, file_name, r2_key, size_bytes, status, encoding, delimiter, raw_headers, raw_sample, mapping, settings, parts, row_count, blank_rows, created_at, updated_at)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'uploaded', ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)`,
-  )
-    .bind(id, caller.teamId, caller.userId, (file.name || "contacts.csv").slice(0, 200), key, file.size, scan.encoding, scan.delimiter satisfies Delimiter, JSON.stringify(scan.rawHeaders), JSON.stringify(scan.rawSample),
-      JSON.stringify(autoMap(headers)), JSON.stringify(settings), JSON.stringify(scan.parts), scan.rowCount, scan.blankRows, t)
-    .run();
-  return (await env.DB.prepare("SELECT * FROM imports WHERE id = ?").bind(id).first<ImportRow>())!;
+  return d
+    .insert(imports)
+    .values({
+      id, teamId: caller.teamId, userId: caller.userId, fileName: (file.name || "contacts.csv").slice(0, 200), r2Key: key, sizeBytes: file.size, status: "uploaded",
+      encoding: scan.encoding, delimiter: scan.delimiter satisfies Delimiter, rawHeaders: scan.rawHeaders, rawSample: scan.rawSample, mapping: autoMap(headers),
+      settings, parts: scan.parts, rowCount: scan.rowCount, blankRows: scan.blankRows, createdAt: t, updatedAt: t,
+    })
+    .returning()
+    .get();
 }
 
 /** Changes the mapping, encoding or settings of an import that has not been saved yet. */
-export async function updateImport(env: Env, caller: Caller, row: ImportRow, patch: z.infer<typeof ImportPatch>): Promise<ImportRow> {
+export async function updateImport(d: Db, caller: Caller, row: ImportRow, patch: z.infer<typeof ImportPatch>): Promise<ImportRow> {
   if (row.status !== "uploaded" && row.status !== "failed") throw new ApiError("conflict", "This import's contacts are already saved; upload the file again to change its mapping");
-  const headers = JSON.parse(row.raw_headers) as string[];
-  if (patch.mapping && patch.mapping.length !== headers.length) {
-    throw new ApiError("validation_failed", "The mapping must have one entry per column", { fields: [{ field: "mapping", message: `Give ${headers.length} entries (one per column), null for columns to ignore` }] });
+  const columns = row.rawHeaders.length;
+  if (patch.mapping && patch.mapping.length !== columns) {
+    throw new ApiError("validation_failed", "The mapping must have one entry per column", { fields: [{ field: "mapping", message: `Give ${columns} entries (one per column), null for columns to ignore` }] });
   }
   if (patch.mapping) {
     const seen = new Set<string>();
@@ -120,17 +141,19 @@ export async function updateImport(env: Env, caller: Caller, row: ImportRow, pat
       if (f) seen.add(f);
     }
   }
-  const settings = { ...(JSON.parse(row.settings) as ImportSettings), ...(patch.settings ?? {}) };
-  await checkSettings(env, caller, settings);
-  await env.DB.prepare("UPDATE imports SET mapping = ?, encoding = ?, settings = ?, updated_at = ? WHERE id = ?")
-    .bind(JSON.stringify(patch.mapping ?? JSON.parse(row.mapping)), patch.encoding ?? row.encoding, JSON.stringify(settings), now(), row.id)
-    .run();
-  return (await env.DB.prepare("SELECT * FROM imports WHERE id = ?").bind(row.id).first<ImportRow>())!;
+  const settings = { ...settingsOf(row), ...(patch.settings ?? {}) };
+  await checkSettings(d, caller, settings);
+  return (await d
+    .update(imports)
+    .set({ mapping: patch.mapping ?? row.mapping, encoding: patch.encoding ?? row.encoding, settings, updatedAt: now() })
+    .where(eq(imports.id, row.id))
+    .returning()
+    .get())!;
 }
 
-async function checkSettings(env: Env, caller: Caller, s: ImportSettings) {
-  if (s.owner_id) await teamUser(db(env.DB), caller, s.owner_id, "settings.owner_id");
-  if (s.list_id) await listFor(env.DB, caller, s.list_id, "contact.edit");
+async function checkSettings(d: Db, caller: Caller, s: ImportSettings) {
+  if (s.owner_id) await teamUser(d, caller, s.owner_id, "settings.owner_id");
+  if (s.list_id) await listFor(d.$client, caller, s.list_id, "contact.edit");
 }
 
 /**
@@ -138,36 +161,41 @@ async function checkSettings(env: Env, caller: Caller, s: ImportSettings) {
  * new list if asked, then queues the first part (parts run one after the other, so the first row of
  * a duplicate email wins). Saving twice is harmless: a saving or saved import is answered as it is.
  */
-export async function saveImport(env: Env, caller: Caller, row: ImportRow): Promise<ImportRow> {
+export async function saveImport(env: Env, d: Db, caller: Caller, row: ImportRow): Promise<ImportRow> {
   if (row.status === "saving" || row.status === "ready") return row;
-  const problem = mappingProblem(JSON.parse(row.mapping));
+  const problem = mappingProblem(mappingOf(row));
   if (problem) throw new ApiError("validation_failed", problem.message, { fields: [problem] });
-  const settings = JSON.parse(row.settings) as ImportSettings;
-  await checkSettings(env, caller, settings);
-  if (settings.list_name && !settings.list_id) settings.list_id = (await ensureLists(env.DB, caller, [settings.list_name]))[0] ?? null;
-  const started = await env.DB.prepare("UPDATE imports SET status = 'saving', settings = ?, error = NULL, updated_at = ? WHERE id = ? AND status IN ('uploaded','failed') RETURNING *")
-    .bind(JSON.stringify(settings), now(), row.id)
-    .first<ImportRow>();
-  if (!started) return (await env.DB.prepare("SELECT * FROM imports WHERE id = ?").bind(row.id).first<ImportRow>())!;
-  const parts = JSON.parse(started.parts) as { from: number; to: number; row: number }[];
+  const settings = { ...settingsOf(row) };
+  await checkSettings(d, caller, settings);
+  if (settings.list_name && !settings.list_id) settings.list_id = (await ensureLists(d, caller, [settings.list_name]))[0] ?? null;
+  const started = await d
+    .update(imports)
+    .set({ status: "saving", settings, error: null, updatedAt: now() })
+    .where(and(eq(imports.id, row.id), inArray(imports.status, ["uploaded", "failed"])))
+    .returning()
+    .get();
+  if (!started) return importById(d, row.id);
   // A failed import resumes at the part it stopped at.
-  const part = started.parts_done as number;
-  const p = parts[part]!;
+  const part = started.partsDone;
+  const p = started.parts[part]!;
   await env.JOBS.send({ kind: "import_part", importId: row.id, part, from: p.from, to: p.to, row: p.row });
   return started;
 }
 
 /** The error report: every row not imported, with its row number, column, value and reason (formula-safe CSV). */
-export async function* errorReport(env: Env, row: ImportRow): AsyncGenerator<string> {
+export async function* errorReport(d: Db, row: ImportRow): AsyncGenerator<string> {
   yield csvLine(["row", "column", "value", "reason"]);
   let after = 0;
   for (;;) {
-    const { results } = await env.DB.prepare("SELECT row, \"column\", value, reason FROM import_rows WHERE import_id = ? AND outcome IN ('error','duplicate') AND row > ? ORDER BY row LIMIT 1000")
-      .bind(row.id, after)
-      .all<{ row: number; column: string | null; value: string | null; reason: string }>();
-    if (!results.length) return;
-    yield results.map((r) => csvLine([r.row, r.column ?? "", r.value ?? "", r.reason])).join("");
-    after = results[results.length - 1]!.row;
+    const rows = await d
+      .select({ row: importRows.row, column: importRows.column, value: importRows.value, reason: importRows.reason })
+      .from(importRows)
+      .where(and(eq(importRows.importId, row.id), inArray(importRows.outcome, ["error", "duplicate"]), gt(importRows.row, after)))
+      .orderBy(importRows.row)
+      .limit(1000);
+    if (!rows.length) return;
+    yield rows.map((r) => csvLine([r.row, r.column ?? "", r.value ?? "", r.reason ?? ""])).join("");
+    after = rows[rows.length - 1]!.row;
   }
 }
 
@@ -184,8 +212,8 @@ export function sampleCsv(): string {
 }
 
 /** An import used as an add-contacts source: the caller's (or an admin's), with its contacts saved. */
-export async function importReady(d1: D1Database, caller: Caller, importId: string) {
-  const row = await importFor(d1, caller, importId);
+export async function importReady(d: Db, caller: Caller, importId: string) {
+  const row = await importFor(d, caller, importId);
   if (row.status !== "ready") {
     throw new ApiError("conflict", row.status === "saving" ? "This import's contacts are still being saved; add them when it is ready" : "Save this import's contacts first (POST /api/imports/{id}/save)", { import_id: importId, status: row.status });
   }

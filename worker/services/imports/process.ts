@@ -1,11 +1,15 @@
-import { bulkInsertStatements, type Row } from "../../db/bulk";
+import { and, desc, eq, inArray, isNull, sql, type SQL } from "drizzle-orm";
+import { bulkInsertSql, type Row } from "../../db/bulk";
+import { batchSql, db } from "../../db/client";
+import { chunked, inChunks, inList } from "../../db/in-list";
+import { contacts, contactStages, importRows, imports, users } from "../../db/schema";
 import type { Env } from "../../env";
 import { now } from "../../lib/clock";
 import { sha256Hex } from "../../lib/crypto";
 import type { QueueMessage } from "../../queue/messages";
 import { decodeField, parsePart, type Delimiter, type Encoding } from "./csv";
-import type { ImportRow, ImportSettings } from "./imports";
-import { cleanHeaders, mapRow, rowKey, type MappedRow, type Mapping } from "./mapping";
+import { mappingOf, settingsOf } from "./imports";
+import { cleanHeaders, mapRow, rowKey, type MappedRow } from "./mapping";
 
 // Saving an import's contacts, one part (a byte range of the file in R2, at most PART_ROWS rows) per
 // queue message. Parts run one after the other: each one's writes and the import's progress are one
@@ -13,22 +17,27 @@ import { cleanHeaders, mapRow, rowKey, type MappedRow, type Mapping } from "./ma
 
 const idFrom = async (...parts: (string | number)[]) => (await sha256Hex(parts.join(":"))).slice(0, 24);
 const UPDATABLE = ["first_name", "last_name", "title", "company", "domain", "industry", "city", "country", "time_zone", "phone", "linkedin_url"] as const;
+const UPDATABLE_COLUMNS = {
+  first_name: contacts.firstName, last_name: contacts.lastName, title: contacts.title, company: contacts.company, domain: contacts.domain, industry: contacts.industry,
+  city: contacts.city, country: contacts.country, time_zone: contacts.timeZone, phone: contacts.phone, linkedin_url: contacts.linkedinUrl,
+} satisfies Record<(typeof UPDATABLE)[number], unknown>;
 
 type Outcome = { row: number; key: string | null; contactId: string | null; outcome: "created" | "updated" | "matched" | "error" | "duplicate"; column: string | null; value: string | null; reason: string | null };
 
 export async function savePart(env: Env, msg: Extract<QueueMessage, { kind: "import_part" }>) {
-  const imp = await env.DB.prepare("SELECT * FROM imports WHERE id = ?").bind(msg.importId).first<ImportRow>();
-  if (!imp || imp.status !== "saving" || imp.parts_done !== msg.part) return; // done already, or not saving
-  const obj = await env.IMPORTS.get(imp.r2_key, { range: { offset: msg.from, length: msg.to - msg.from } });
+  const d = db(env.DB);
+  const imp = await d.query.imports.findFirst({ where: eq(imports.id, msg.importId) });
+  if (!imp || imp.status !== "saving" || imp.partsDone !== msg.part) return; // done already, or not saving
+  const obj = await env.IMPORTS.get(imp.r2Key, { range: { offset: msg.from, length: msg.to - msg.from } });
   if (!obj) {
-    await env.DB.prepare("UPDATE imports SET status = 'failed', error = ?, updated_at = ? WHERE id = ?").bind("The uploaded file is no longer stored; upload it again", now(), imp.id).run();
+    await d.update(imports).set({ status: "failed", error: "The uploaded file is no longer stored; upload it again", updatedAt: now() }).where(eq(imports.id, imp.id));
     return;
   }
   const records = parsePart(new Uint8Array(await obj.arrayBuffer()), imp.delimiter as Delimiter);
   const encoding = imp.encoding as Encoding;
-  const { headers } = cleanHeaders((JSON.parse(imp.raw_headers) as string[]).map((h) => decodeField(h, encoding) ?? h));
-  const mapping = JSON.parse(imp.mapping) as Mapping;
-  const settings = JSON.parse(imp.settings) as ImportSettings;
+  const { headers } = cleanHeaders(imp.rawHeaders.map((h) => decodeField(h, encoding) ?? h));
+  const mapping = mappingOf(imp);
+  const settings = settingsOf(imp);
   const t = now();
 
   // Rows as they will be saved, or the reason they won't be.
@@ -50,13 +59,14 @@ export async function savePart(env: Env, msg: Extract<QueueMessage, { kind: "imp
 
   // Duplicates inside the file: the first row of a key wins (earlier parts are already in import_rows).
   const keys = [...new Set(good.map((g) => g.key))];
-  const earlier = new Map<string, number>();
-  for (let i = 0; i < keys.length; i += 1000) {
-    const { results } = await env.DB.prepare("SELECT key, min(row) AS row FROM import_rows WHERE import_id = ? AND outcome IN ('created','updated','matched') AND key IN (SELECT value FROM json_each(?)) GROUP BY key")
-      .bind(imp.id, JSON.stringify(keys.slice(i, i + 1000)))
-      .all<{ key: string; row: number }>();
-    for (const r of results) earlier.set(r.key, r.row);
-  }
+  const earlierRows = await inChunks(keys, (part) =>
+    d
+      .select({ key: importRows.key, row: sql<number>`min(${importRows.row})` })
+      .from(importRows)
+      .where(and(eq(importRows.importId, imp.id), inArray(importRows.outcome, ["created", "updated", "matched"]), inList(importRows.key, part)))
+      .groupBy(importRows.key),
+  );
+  const earlier = new Map(earlierRows.map((r) => [r.key!, r.row]));
   const unique: typeof good = [];
   for (const g of good) {
     const first = earlier.get(g.key);
@@ -69,20 +79,20 @@ export async function savePart(env: Env, msg: Extract<QueueMessage, { kind: "imp
 
   // The team's contacts with these emails (the oldest one when several share an address).
   const emails = unique.flatMap((g) => (g.row.email ? [g.row.email] : []));
-  const existing = new Map<string, Record<string, any>>();
-  for (let i = 0; i < emails.length; i += 1000) {
-    const { results } = await env.DB.prepare(`SELECT id, email, ${UPDATABLE.join(", ")} FROM contacts WHERE team_id = ? AND deleted_at IS NULL AND email IN (SELECT value FROM json_each(?)) ORDER BY created_at DESC`)
-      .bind(imp.team_id, JSON.stringify(emails.slice(i, i + 1000)))
-      .all<Record<string, any>>();
-    for (const r of results) existing.set(String(r.email).toLowerCase(), r);
-  }
+  const matches = await inChunks(emails, (part) =>
+    d
+      .select({ id: contacts.id, email: contacts.email, ...UPDATABLE_COLUMNS })
+      .from(contacts)
+      .where(and(eq(contacts.teamId, imp.teamId), isNull(contacts.deletedAt), inList(contacts.email, part)))
+      .orderBy(desc(contacts.createdAt)),
+  );
+  const existing = new Map(matches.map((r) => [String(r.email).toLowerCase(), r]));
   const ownerEmails = [...new Set(unique.flatMap((g) => (g.row.owner_email ? [g.row.owner_email] : [])))];
-  const owners = new Map<string, string>();
-  if (ownerEmails.length) {
-    const { results } = await env.DB.prepare("SELECT id, lower(email) AS email FROM users WHERE team_id = ? AND lower(email) IN (SELECT value FROM json_each(?))").bind(imp.team_id, JSON.stringify(ownerEmails)).all<{ id: string; email: string }>();
-    for (const r of results) owners.set(r.email, r.id);
-  }
-  const stage = await env.DB.prepare("SELECT id FROM contact_stages WHERE team_id = ? AND category = 'open' ORDER BY position LIMIT 1").bind(imp.team_id).first<{ id: string }>();
+  const ownerRows = ownerEmails.length
+    ? await d.select({ id: users.id, email: sql<string>`lower(${users.email})` }).from(users).where(and(eq(users.teamId, imp.teamId), inList(sql`lower(${users.email})`, ownerEmails)))
+    : [];
+  const owners = new Map(ownerRows.map((r) => [r.email, r.id]));
+  const stage = await d.select({ id: contactStages.id }).from(contactStages).where(and(eq(contactStages.teamId, imp.teamId), eq(contactStages.category, "open"))).orderBy(contactStages.position).get();
 
   const inserts: Row[] = [];
   const updates: Row[] = [];
@@ -91,7 +101,7 @@ export async function savePart(env: Env, msg: Extract<QueueMessage, { kind: "imp
     const found = r.email ? existing.get(r.email) : undefined;
     if (found) {
       const next = UPDATABLE.map((f) => {
-        const mine = found[f] as string | null;
+        const mine = found[f];
         const theirs = r[f];
         if (settings.match === "leave" || !theirs) return mine;
         return settings.match === "overwrite" || !mine ? theirs : mine;
@@ -102,54 +112,53 @@ export async function savePart(env: Env, msg: Extract<QueueMessage, { kind: "imp
       continue;
     }
     const id = await idFrom("import", imp.id, g.n);
-    const owner = (r.owner_email && owners.get(r.owner_email)) || settings.owner_id || imp.user_id;
+    const owner = (r.owner_email && owners.get(r.owner_email)) || settings.owner_id || imp.userId;
     inserts.push([
-      id, imp.team_id, owner, stage?.id ?? null, r.first_name, r.last_name, r.title, r.company, r.domain, r.industry, r.city, r.country, r.time_zone,
+      id, imp.teamId, owner, stage?.id ?? null, r.first_name, r.last_name, r.title, r.company, r.domain, r.industry, r.city, r.country, r.time_zone,
       r.email, r.email ? "unverified" : "unavailable", r.phone, r.linkedin_url, 0, "csv", t, t,
     ]);
     out.push({ row: g.n, key: g.key, contactId: id, outcome: "created", column: null, value: null, reason: null });
   }
 
-  const stmts: D1PreparedStatement[] = [
-    ...bulkInsertStatements(env.DB, "contacts", [
+  const writes: SQL[] = [
+    ...bulkInsertSql("contacts", [
       "id", "team_id", "owner_id", "stage_id", "first_name", "last_name", "title", "company", "domain", "industry", "city", "country", "time_zone",
       "email", "email_status", "phone", "linkedin_url", "score", "source", "created_at", "updated_at",
     ], inserts),
-    ...bulkInsertStatements(env.DB, "import_rows", ["import_id", "row", "team_id", "key", "contact_id", "outcome", "column", "value", "reason"],
-      out.map((o) => [imp.id, o.row, imp.team_id, o.key, o.contactId, o.outcome, o.column, o.value, o.reason])),
+    ...bulkInsertSql("import_rows", ["import_id", "row", "team_id", "key", "contact_id", "outcome", "column", "value", "reason"],
+      out.map((o) => [imp.id, o.row, imp.teamId, o.key, o.contactId, o.outcome, o.column, o.value, o.reason])),
   ];
   if (updates.length) {
-    const set = UPDATABLE.map((f, i) => `${f} = json_extract(j.value, '$[${i + 1}]')`).join(", ");
-    for (let i = 0; i < updates.length; i += 2000) {
-      stmts.push(env.DB.prepare(`UPDATE contacts SET ${set}, updated_at = ?2 FROM json_each(?1) AS j WHERE contacts.id = json_extract(j.value, '$[0]') AND contacts.team_id = ?3`)
-        .bind(JSON.stringify(updates.slice(i, i + 2000)), t, imp.team_id));
+    const set = sql.raw(UPDATABLE.map((f, i) => `${f} = json_extract(j.value, '$[${i + 1}]')`).join(", "));
+    for (const part of chunked(updates, 2000)) {
+      writes.push(sql`UPDATE contacts SET ${set}, updated_at = ${t} FROM json_each(${JSON.stringify(part)}) AS j WHERE contacts.id = json_extract(j.value, '$[0]') AND contacts.team_id = ${imp.teamId}`);
     }
   }
   if (settings.list_id) {
-    const members = out.filter((o) => o.contactId).map((o): Row => [settings.list_id, o.contactId, imp.team_id, t]);
-    stmts.push(...bulkInsertStatements(env.DB, "list_members", ["list_id", "contact_id", "team_id", "added_at"], members));
+    const members = out.filter((o) => o.contactId).map((o): Row => [settings.list_id, o.contactId, imp.teamId, t]);
+    writes.push(...bulkInsertSql("list_members", ["list_id", "contact_id", "team_id", "added_at"], members));
   }
-  const parts = JSON.parse(imp.parts) as unknown[];
-  const last = msg.part + 1 >= parts.length;
+  const last = msg.part + 1 >= imp.parts.length;
+  const rowsWith = (outcomes: string) => sql<number>`(SELECT count(*) FROM import_rows WHERE import_id = ${imp.id} AND outcome IN (SELECT value FROM json_each(${outcomes})))`;
   // Progress (and the end) in the same batch; the guard on parts_done makes a second run a no-op.
-  stmts.push(env.DB.prepare(
-    `UPDATE imports SET parts_done = ?2 + 1, status = CASE WHEN ?3 THEN 'ready' ELSE status END, updated_at = ?4,
-       saved = (SELECT count(*) FROM import_rows WHERE import_id = ?1 AND outcome IN ('created','updated','matched')),
-       created = (SELECT count(*) FROM import_rows WHERE import_id = ?1 AND outcome = 'created'),
-       updated = (SELECT count(*) FROM import_rows WHERE import_id = ?1 AND outcome = 'updated'),
-       failed = (SELECT count(*) FROM import_rows WHERE import_id = ?1 AND outcome IN ('error','duplicate'))
-     WHERE id = ?1 AND parts_done = ?2 AND status = 'saving'`,
-  ).bind(imp.id, msg.part, last ? 1 : 0, t));
-  await env.DB.batch(stmts);
+  const progress = d
+    .update(imports)
+    .set({
+      partsDone: msg.part + 1, status: last ? "ready" : "saving", updatedAt: t,
+      saved: rowsWith('["created","updated","matched"]'), created: rowsWith('["created"]'), updated: rowsWith('["updated"]'), failed: rowsWith('["error","duplicate"]'),
+    })
+    .where(and(eq(imports.id, imp.id), eq(imports.partsDone, msg.part), eq(imports.status, "saving")));
+  await batchSql(d, [...writes, progress]);
   if (!last) {
-    const p = (parts as { from: number; to: number; row: number }[])[msg.part + 1]!;
+    const p = imp.parts[msg.part + 1]!;
     await env.JOBS.send({ kind: "import_part", importId: imp.id, part: msg.part + 1, from: p.from, to: p.to, row: p.row });
   }
 }
 
 /** A part that failed every retry: the import fails saying where; the rows saved so far stay. */
 export async function failImport(env: Env, importId: string, part: number) {
-  await env.DB.prepare("UPDATE imports SET status = 'failed', error = ?, updated_at = ? WHERE id = ? AND status = 'saving'")
-    .bind(`Saving stopped at part ${part + 1}; save again to continue`, now(), importId)
-    .run();
+  await db(env.DB)
+    .update(imports)
+    .set({ status: "failed", error: `Saving stopped at part ${part + 1}; save again to continue`, updatedAt: now() })
+    .where(and(eq(imports.id, importId), eq(imports.status, "saving")));
 }
