@@ -49,3 +49,11 @@ export const reorderStepsAction = action(reorderSteps, "reorderSteps");
 export const addVariantAction = action(addVariant, "addVariant");
 export const updateVariantAction = action(updateVariant, "updateVariant");
 export const deleteVariantAction = action(deleteVariant, "deleteVariant");
+export const setStepEnabledAction = action(
+  (id: string, stepId: string, enabled: boolean) => updateStep(id, stepId, { enabled }),
+  "setStepEnabled",
+);
+export const setVariantEnabledAction = action(
+  (id: string, stepId: string, variantId: string, enabled: boolean) => updateVariant(id, stepId, variantId, { enabled }),
+  "setVariantEnabled",
+);

@@ -1,15 +1,22 @@
 import { createSignal, For, Show } from "solid-js";
-import { createStep, type Sequence, type StepType } from "../../api";
+import { useWrite } from "../../actions";
+import type { Sequence, StepType } from "../../api";
 import { Dialog } from "../../components/Dialog";
 import { FieldError } from "../../components/FieldError";
 import { Icon } from "../../components/Icon";
 import { isEmailType, STEP_TYPES, StepIcon } from "../../components/StepType";
-import { notify } from "../../components/Toast";
-import { Claim, createFormErrors, FormProblems, MAX_WAIT } from "../../forms";
+import { Claim, FormProblems, MAX_WAIT } from "../../forms";
+import { createStepAction } from "../../queries/sequences";
 import { TemplateFields } from "./TemplateFields";
 
 /** "Add step": type, the wait before it, and for emails the first variant's subject and body. */
-export function AddStepDialog(props: { open: boolean; sequenceId: string; stepCount: number; onClose: () => void; onApply: (s: Sequence) => void }) {
+export function AddStepDialog(props: {
+  open: boolean;
+  sequenceId: string;
+  stepCount: number;
+  onClose: () => void;
+  onApply: (s: Sequence) => void;
+}) {
   const first = () => props.stepCount === 0;
   const [type, setType] = createSignal<StepType>("auto_email");
   const [amount, setAmount] = createSignal(first() ? 0 : 2);
@@ -19,8 +26,8 @@ export function AddStepDialog(props: { open: boolean; sequenceId: string; stepCo
   const [body, setBody] = createSignal("");
   const [thread, setThread] = createSignal(false);
   const [note, setNote] = createSignal("");
-  const [busy, setBusy] = createSignal(false);
-  const form = createFormErrors();
+  const create = useWrite(createStepAction, { form: "add-step-form", done: (seq) => seq && `Step ${seq.steps.length} added` });
+  const form = create.errors;
   const err = form.message;
 
   const reset = () => {
@@ -32,7 +39,7 @@ export function AddStepDialog(props: { open: boolean; sequenceId: string; stepCo
     setBody("");
     setThread(false);
     setNote("");
-    form.clear();
+    create.clear();
   };
   const close = () => {
     reset();
@@ -41,29 +48,19 @@ export function AddStepDialog(props: { open: boolean; sequenceId: string; stepCo
 
   const submit = async (e: SubmitEvent) => {
     e.preventDefault();
-    setBusy(true);
-    form.clear();
-    try {
-      const email = isEmailType(type());
-      const seq = await createStep(props.sequenceId, {
-        type: type(),
-        wait_amount: amount(),
-        wait_unit: unit(),
-        business_days: unit() === "days" && business(),
-        thread_reply: email && !first() && thread(),
-        note: email ? "" : note(),
-        ...(email && { variants: [{ subject: thread() && !first() ? "" : subject(), body: body() }] }),
-      });
-      props.onApply(seq);
-      notify(`Step ${seq.steps.length} added`);
-      close();
-    } catch (e) {
-      form.set(e);
-      // Take the user to the first field the API refused.
-      form.focusFirst("add-step-form");
-    } finally {
-      setBusy(false);
-    }
+    const email = isEmailType(type());
+    const seq = await create.run(props.sequenceId, {
+      type: type(),
+      wait_amount: amount(),
+      wait_unit: unit(),
+      business_days: unit() === "days" && business(),
+      thread_reply: email && !first() && thread(),
+      note: email ? "" : note(),
+      ...(email && { variants: [{ subject: thread() && !first() ? "" : subject(), body: body() }] }),
+    });
+    if (!seq) return;
+    props.onApply(seq);
+    close();
   };
 
   return (
@@ -79,8 +76,8 @@ export function AddStepDialog(props: { open: boolean; sequenceId: string; stepCo
           <button type="button" class="btn btn-secondary" onClick={close}>
             Cancel
           </button>
-          <button type="submit" form="add-step-form" class="btn btn-primary" disabled={busy()}>
-            {busy() ? "Adding…" : "Add step"}
+          <button type="submit" form="add-step-form" class="btn btn-primary" disabled={create.pending()}>
+            {create.pending() ? "Adding…" : "Add step"}
           </button>
         </>
       }
@@ -91,7 +88,14 @@ export function AddStepDialog(props: { open: boolean; sequenceId: string; stepCo
           <For each={STEP_TYPES}>
             {(t) => (
               <label class="type-option" classList={{ selected: type() === t.type }}>
-                <input type="radio" name="type" value={t.type} checked={type() === t.type} onChange={() => setType(t.type)} class="option-input" />
+                <input
+                  type="radio"
+                  name="type"
+                  value={t.type}
+                  checked={type() === t.type}
+                  onChange={() => setType(t.type)}
+                  class="option-input"
+                />
                 <StepIcon type={t.type} />
                 <span class="type-text">
                   <strong>{t.label}</strong>
@@ -107,10 +111,29 @@ export function AddStepDialog(props: { open: boolean; sequenceId: string; stepCo
           <span class="wait-title" aria-hidden="true">
             <Icon name="clock" size={15} /> Wait
           </span>
-          <label for="add-step-wait" class="sr-only">Wait amount</label>
-          <input id="add-step-wait" type="number" aria-invalid={form.invalid("wait_amount")} class="input-sm wait-amount" min={0} max={MAX_WAIT[unit()]} value={amount()} onInput={(e) => setAmount(Math.max(0, Math.floor(Number(e.currentTarget.value) || 0)))} aria-describedby="add-step-wait-error" />
-          <label for="add-step-unit" class="sr-only">Wait unit</label>
-          <select id="add-step-unit" class="input-sm" value={unit()} onChange={(e) => setUnit(e.currentTarget.value as "minutes" | "hours" | "days")}>
+          <label for="add-step-wait" class="sr-only">
+            Wait amount
+          </label>
+          <input
+            id="add-step-wait"
+            type="number"
+            aria-invalid={form.invalid("wait_amount")}
+            class="input-sm wait-amount"
+            min={0}
+            max={MAX_WAIT[unit()]}
+            value={amount()}
+            onInput={(e) => setAmount(Math.max(0, Math.floor(Number(e.currentTarget.value) || 0)))}
+            aria-describedby="add-step-wait-error"
+          />
+          <label for="add-step-unit" class="sr-only">
+            Wait unit
+          </label>
+          <select
+            id="add-step-unit"
+            class="input-sm"
+            value={unit()}
+            onChange={(e) => setUnit(e.currentTarget.value as "minutes" | "hours" | "days")}
+          >
             <option value="minutes">minutes</option>
             <option value="hours">hours</option>
             <option value="days">days</option>
@@ -130,7 +153,16 @@ export function AddStepDialog(props: { open: boolean; sequenceId: string; stepCo
           fallback={
             <div class="field">
               <label for="add-step-note">{type() === "task" ? "What to do" : "Instructions"}</label>
-              <textarea id="add-step-note" class="textarea" rows={3} maxlength={2000} value={note()} onInput={(e) => setNote(e.currentTarget.value)} aria-invalid={form.invalid("note")} aria-describedby="add-step-note-error" />
+              <textarea
+                id="add-step-note"
+                class="textarea"
+                rows={3}
+                maxlength={2000}
+                value={note()}
+                onInput={(e) => setNote(e.currentTarget.value)}
+                aria-invalid={form.invalid("note")}
+                aria-describedby="add-step-note-error"
+              />
               <FieldError id="add-step-note-error" form={form} name="note" />
             </div>
           }

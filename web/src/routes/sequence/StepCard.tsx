@@ -1,6 +1,7 @@
 import { createMemo, createSignal, createUniqueId, For, Show } from "solid-js";
 import { createStore, reconcile } from "solid-js/store";
-import { addVariant, deleteVariant, fieldErrors, updateStep, updateVariant, type Sequence, type Step } from "../../api";
+import { useWrite } from "../../actions";
+import { fieldErrors, type Sequence, type Step, type StepFields } from "../../api";
 import { Badge } from "../../components/Badge";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { FieldError } from "../../components/FieldError";
@@ -11,12 +12,22 @@ import { notify } from "../../components/Toast";
 import { Toggle } from "../../components/Toggle";
 import { formatWait } from "../../format";
 import { MAX_WAIT } from "../../forms";
+import {
+  addVariantAction,
+  deleteVariantAction,
+  setStepEnabledAction,
+  setVariantEnabledAction,
+  updateStepAction,
+  updateVariantAction,
+} from "../../queries/sequences";
 import { TemplateFields } from "./TemplateFields";
 
 /** Template text with each `{{variable}}` drawn as a token, for previews. */
 function Highlight(props: { text: string }) {
   const parts = () => props.text.split(/(\{\{[^{}]*\}\})/g);
-  return <For each={parts()}>{(p) => (p.startsWith("{{") && p.endsWith("}}") ? <span class="var-token">{p.slice(2, -2).trim()}</span> : p)}</For>;
+  return (
+    <For each={parts()}>{(p) => (p.startsWith("{{") && p.endsWith("}}") ? <span class="var-token">{p.slice(2, -2).trim()}</span> : p)}</For>
+  );
 }
 
 type WaitDraft = { amount: number; unit: Step["wait_unit"]; business: boolean };
@@ -50,7 +61,11 @@ export function StepCard(props: {
   canMoveDown: boolean;
   onApply: (s: Sequence) => void;
   onMove: (dir: -1 | 1) => Promise<void>;
+  /** A reorder of the steps is on its way. */
+  moving: boolean;
   onDelete: () => Promise<void>;
+  /** This step's delete is on its way. */
+  deleting: boolean;
   /** The sequence is on and this is its only step on: the API refuses turning it off or deleting it. */
   lastOn?: boolean;
 }) {
@@ -66,8 +81,18 @@ export function StepCard(props: {
   const [newVariant, setNewVariant] = createSignal<{ subject: string; body: string } | null>(null);
   const [selected, setSelected] = createSignal<string>();
   const [errors, setErrors] = createSignal<Record<string, string>>({});
-  const [saving, setSaving] = createSignal(false);
-  const [busy, setBusy] = createSignal<string | null>(null);
+  // "Save step" sends the step's fields, then each changed variant, then a new one: three writes, one busy state.
+  const stepWrite = useWrite(updateStepAction);
+  const variantWrite = useWrite(updateVariantAction);
+  const addWrite = useWrite(addVariantAction);
+  const saving = () => stepWrite.pending() || variantWrite.pending() || addWrite.pending();
+  const stepOn = useWrite(setStepEnabledAction, { failed: () => "Couldn't change the step" });
+  const variantOn = useWrite(setVariantEnabledAction, { failed: () => "Couldn't change the variant" });
+  const removeVariant = useWrite(deleteVariantAction, { failed: () => "Couldn't delete" });
+  const mine = (inFlight: unknown[][]) => inFlight.some((args) => args[1] === props.step.id);
+  const variantBusy = (id: string) => variantOn.inFlight().some((args) => args[2] === id);
+  const busy = (): "enabled" | "move" | "delete" | null =>
+    mine(stepOn.inFlight()) ? "enabled" : props.moving ? "move" : props.deleting || mine(removeVariant.inFlight()) ? "delete" : null;
   const [confirmDelete, setConfirmDelete] = createSignal<"step" | string | null>(null);
   const [editing, setEditing] = createSignal(false);
 
@@ -77,8 +102,8 @@ export function StepCard(props: {
   const variantIds = () => [...props.step.variants.map((v) => v.id), ...(newVariant() ? [NEW] : [])];
   const current = () => (variantIds().includes(selected() ?? "") ? selected()! : variantIds()[0]);
   const variant = (id: string) => props.step.variants.find((v) => v.id === id);
-  const subjectOf = (id: string) => (id === NEW ? newVariant()!.subject : drafts[id]?.subject ?? variant(id)?.subject ?? "");
-  const bodyOf = (id: string) => (id === NEW ? newVariant()!.body : drafts[id]?.body ?? variant(id)?.body ?? "");
+  const subjectOf = (id: string) => (id === NEW ? newVariant()!.subject : (drafts[id]?.subject ?? variant(id)?.subject ?? ""));
+  const bodyOf = (id: string) => (id === NEW ? newVariant()!.body : (drafts[id]?.body ?? variant(id)?.body ?? ""));
 
   const waitDirty = () => {
     const d = wait();
@@ -110,59 +135,48 @@ export function StepCard(props: {
   };
 
   const save = async () => {
-    setSaving(true);
     setErrors({});
     let latest: Sequence | undefined;
-    let at: string | null = null;
-    try {
-      const patch: Parameters<typeof updateStep>[2] = {};
-      if (waitDirty()) Object.assign(patch, { wait_amount: w().amount, wait_unit: w().unit, business_days: w().business });
-      if (thread() !== undefined && thread() !== props.step.thread_reply) patch.thread_reply = thread();
-      if (note() !== undefined && note() !== props.step.note) patch.note = note();
-      if (Object.keys(patch).length) {
-        latest = await updateStep(props.sequenceId, props.step.id, patch);
-        setWait(undefined);
-        setThread(undefined);
-        setNote(undefined);
-      }
-      for (const v of props.step.variants) {
-        if (!variantDirty(v.id)) continue;
-        at = v.id;
-        latest = await updateVariant(props.sequenceId, props.step.id, v.id, { subject: subjectOf(v.id), body: bodyOf(v.id) });
-        setDrafts(v.id, undefined!);
-      }
-      const nv = newVariant();
-      if (nv) {
-        at = NEW;
-        latest = await addVariant(props.sequenceId, props.step.id, nv);
-        setNewVariant(null);
-        const added = latest.steps.find((s) => s.id === props.step.id)?.variants.at(-1);
-        if (added) setSelected(added.id);
-      }
-      notify(`Step ${props.index + 1} saved`);
-      setEditing(false);
-    } catch (err) {
+    // The refusal is shown on the field it names: of the step, or of the variant being sent (`at`).
+    const refused = (err: unknown, at: string | null) => {
       const mapped = mapErrors(err, at);
       setErrors(Object.keys(mapped).length ? mapped : { _: errorMessage(err) });
       if (at) setSelected(at);
       queueMicrotask(() => document.querySelector<HTMLElement>(`[aria-labelledby="${uid}-title"] [aria-invalid="true"]`)?.focus());
-    } finally {
-      setSaving(false);
       if (latest) props.onApply(latest);
+    };
+    const patch: StepFields = {};
+    if (waitDirty()) Object.assign(patch, { wait_amount: w().amount, wait_unit: w().unit, business_days: w().business });
+    if (thread() !== undefined && thread() !== props.step.thread_reply) patch.thread_reply = thread();
+    if (note() !== undefined && note() !== props.step.note) patch.note = note();
+    if (Object.keys(patch).length) {
+      latest = await stepWrite.run(props.sequenceId, props.step.id, patch);
+      if (!latest) return refused(stepWrite.errors.error(), null);
+      setWait(undefined);
+      setThread(undefined);
+      setNote(undefined);
     }
-  };
-
-  const run = async (key: string, fn: () => Promise<Sequence | void>, failure: string) => {
-    setBusy(key);
-    try {
-      const s = await fn();
-      if (s) props.onApply(s);
-    } catch (err) {
-      notify(`${failure}: ${errorMessage(err)}`, "danger");
-    } finally {
-      setBusy(null);
+    for (const v of props.step.variants) {
+      if (!variantDirty(v.id)) continue;
+      const saved = await variantWrite.run(props.sequenceId, props.step.id, v.id, { subject: subjectOf(v.id), body: bodyOf(v.id) });
+      if (!saved) return refused(variantWrite.errors.error(), v.id);
+      latest = saved;
+      setDrafts(v.id, undefined!);
     }
+    const nv = newVariant();
+    if (nv) {
+      const saved = await addWrite.run(props.sequenceId, props.step.id, nv);
+      if (!saved) return refused(addWrite.errors.error(), NEW);
+      latest = saved;
+      setNewVariant(null);
+      const added = saved.steps.find((s) => s.id === props.step.id)?.variants.at(-1);
+      if (added) setSelected(added.id);
+    }
+    notify(`Step ${props.index + 1} saved`);
+    setEditing(false);
+    if (latest) props.onApply(latest);
   };
+  const apply = (s: Sequence | undefined) => s && props.onApply(s);
 
   // Reordering moves this card's DOM node, which drops focus; put it back on the button that was used.
   const refocus = (which: "up" | "down") => requestAnimationFrame(() => document.getElementById(`${uid}-${which}`)?.focus());
@@ -175,12 +189,15 @@ export function StepCard(props: {
 
   // Problems no input of this card shows (a refusal that isn't about a field, a field it has no input for).
   const PLACED = /^(wait_amount|wait_unit|business_days|note|thread_reply|[^.]+\.(subject|body))$/;
-  const unplaced = () => Object.entries(errors()).filter(([k]) => !PLACED.test(k)).map(([, m]) => m);
+  const unplaced = () =>
+    Object.entries(errors())
+      .filter(([k]) => !PLACED.test(k))
+      .map(([, m]) => m);
 
   // The API keeps one variant of an email step on: the last one's switch isn't offered.
   const lastVariantOn = (id: string) => !!variant(id)?.enabled && props.step.variants.filter((v) => v.enabled).length === 1;
 
-  const labelOf = (id: string) => (id === NEW ? String.fromCharCode(65 + props.step.variants.length) : variant(id)?.label ?? "?");
+  const labelOf = (id: string) => (id === NEW ? String.fromCharCode(65 + props.step.variants.length) : (variant(id)?.label ?? "?"));
 
   return (
     <article
@@ -201,12 +218,18 @@ export function StepCard(props: {
           <p class="step-sub">
             Day {props.day}
             <Show when={email() && props.step.thread_reply}>
-              <span class="dot-sep" aria-hidden="true">·</span>
+              <span class="dot-sep" aria-hidden="true">
+                ·
+              </span>
               <span>Replies in the same thread</span>
             </Show>
             <Show when={email() && props.step.variants.length > 1}>
-              <span class="dot-sep" aria-hidden="true">·</span>
-              <span>A/B test: {props.step.variants.filter((v) => v.enabled).length} of {props.step.variants.length} variants on</span>
+              <span class="dot-sep" aria-hidden="true">
+                ·
+              </span>
+              <span>
+                A/B test: {props.step.variants.filter((v) => v.enabled).length} of {props.step.variants.length} variants on
+              </span>
             </Show>
           </p>
         </div>
@@ -221,7 +244,7 @@ export function StepCard(props: {
             busy={busy() === "enabled"}
             size="sm"
             title={props.lastOn ? LAST_ON : props.step.enabled ? "On: contacts go through this step" : "Off: contacts skip this step"}
-            onChange={(v) => void run("enabled", () => updateStep(props.sequenceId, props.step.id, { enabled: v }), "Couldn't change the step")}
+            onChange={(v) => void stepOn.run(props.sequenceId, props.step.id, v).then(apply)}
           />
           <button
             type="button"
@@ -238,14 +261,37 @@ export function StepCard(props: {
           </button>
           <Show when={!props.readOnly}>
             <div class="btn-group" role="group" aria-label={`Move step ${props.index + 1}`}>
-              <button type="button" class="btn btn-ghost btn-sm btn-icon" aria-label={`Move step ${props.index + 1} up`} aria-disabled={!props.canMoveUp || !!busy()} title={props.index === 1 && !props.canMoveUp ? "A same-thread reply can't be the first step" : undefined} id={`${uid}-up`} onClick={() => props.canMoveUp && !busy() && void run("move", async () => props.onMove(-1), "Couldn't move the step").then(() => refocus("up"))}>
+              <button
+                type="button"
+                class="btn btn-ghost btn-sm btn-icon"
+                aria-label={`Move step ${props.index + 1} up`}
+                aria-disabled={!props.canMoveUp || !!busy()}
+                title={props.index === 1 && !props.canMoveUp ? "A same-thread reply can't be the first step" : undefined}
+                id={`${uid}-up`}
+                onClick={() => props.canMoveUp && !busy() && void props.onMove(-1).then(() => refocus("up"))}
+              >
                 <Icon name="arrowUp" size={16} />
               </button>
-              <button type="button" class="btn btn-ghost btn-sm btn-icon" aria-label={`Move step ${props.index + 1} down`} aria-disabled={!props.canMoveDown || !!busy()} title={props.index === 0 && !props.canMoveDown ? "The next step replies in this thread, so it can't go first" : undefined} id={`${uid}-down`} onClick={() => props.canMoveDown && !busy() && void run("move", async () => props.onMove(1), "Couldn't move the step").then(() => refocus("down"))}>
+              <button
+                type="button"
+                class="btn btn-ghost btn-sm btn-icon"
+                aria-label={`Move step ${props.index + 1} down`}
+                aria-disabled={!props.canMoveDown || !!busy()}
+                title={props.index === 0 && !props.canMoveDown ? "The next step replies in this thread, so it can't go first" : undefined}
+                id={`${uid}-down`}
+                onClick={() => props.canMoveDown && !busy() && void props.onMove(1).then(() => refocus("down"))}
+              >
                 <Icon name="arrowDown" size={16} />
               </button>
             </div>
-            <button type="button" class="btn btn-danger-ghost btn-sm btn-icon" aria-label={`Delete step ${props.index + 1}`} disabled={props.lastOn} title={props.lastOn ? LAST_ON : undefined} onClick={() => setConfirmDelete("step")}>
+            <button
+              type="button"
+              class="btn btn-danger-ghost btn-sm btn-icon"
+              aria-label={`Delete step ${props.index + 1}`}
+              disabled={props.lastOn}
+              title={props.lastOn ? LAST_ON : undefined}
+              onClick={() => setConfirmDelete("step")}
+            >
               <Icon name="trash" size={16} />
             </button>
           </Show>
@@ -254,19 +300,28 @@ export function StepCard(props: {
 
       <Show when={!open()}>
         <div class="step-preview" onClick={() => setEditing(true)}>
-          <Show
-            when={email()}
-            fallback={<p class="preview-note">{props.step.note || <span class="muted">No instructions yet.</span>}</p>}
-          >
+          <Show when={email()} fallback={<p class="preview-note">{props.step.note || <span class="muted">No instructions yet.</span>}</p>}>
             <For each={props.step.variants}>
               {(v) => (
                 <div class="preview-variant" classList={{ "variant-off": !v.enabled }}>
                   <Show when={props.step.variants.length > 1}>
-                    <span class="variant-letter" title={v.enabled ? `Variant ${v.label}` : `Variant ${v.label} (off)`}>{v.label}</span>
+                    <span class="variant-letter" title={v.enabled ? `Variant ${v.label}` : `Variant ${v.label} (off)`}>
+                      {v.label}
+                    </span>
                   </Show>
                   <div class="preview-text">
-                    <strong>{props.step.thread_reply ? <span class="muted">Re: previous subject</span> : v.subject ? <Highlight text={v.subject} /> : <span class="muted">(no subject)</span>}</strong>
-                    <span class="preview-body"><Highlight text={v.body.replace(/\s+/g, " ")} /></span>
+                    <strong>
+                      {props.step.thread_reply ? (
+                        <span class="muted">Re: previous subject</span>
+                      ) : v.subject ? (
+                        <Highlight text={v.subject} />
+                      ) : (
+                        <span class="muted">(no subject)</span>
+                      )}
+                    </strong>
+                    <span class="preview-body">
+                      <Highlight text={v.body.replace(/\s+/g, " ")} />
+                    </span>
                   </div>
                 </div>
               )}
@@ -276,181 +331,209 @@ export function StepCard(props: {
       </Show>
 
       <Show when={open()}>
-      <div class="step-body" id={`${uid}-body`}>
-        <fieldset class="wait-row" disabled={props.readOnly}>
-          <legend class="sr-only">Wait before step {props.index + 1}</legend>
-          <Icon name="clock" size={15} />
-          <label for={`${uid}-wait`}>Wait</label>
-          <input
-            id={`${uid}-wait`}
-            type="number"
-            class="input-sm wait-amount"
-            min={0}
-            max={MAX_WAIT[w().unit]}
-            value={w().amount}
-            aria-invalid={errors().wait_amount || errors().wait_unit ? true : undefined}
-            aria-describedby={errors().wait_amount ? `${uid}-wait-error` : undefined}
-            onInput={(e) => setWait({ ...w(), amount: Math.max(0, Math.floor(Number(e.currentTarget.value) || 0)) })}
-          />
-          <label for={`${uid}-unit`} class="sr-only">Unit</label>
-          <select id={`${uid}-unit`} class="input-sm" value={w().unit} onChange={(e) => setWait({ ...w(), unit: e.currentTarget.value as Step["wait_unit"] })}>
-            <option value="minutes">minutes</option>
-            <option value="hours">hours</option>
-            <option value="days">days</option>
-          </select>
-          <Show when={w().unit === "days"}>
-            <label class="check">
-              <input type="checkbox" checked={w().business} onChange={(e) => setWait({ ...w(), business: e.currentTarget.checked })} />
-              business days only
+        <div class="step-body" id={`${uid}-body`}>
+          <fieldset class="wait-row" disabled={props.readOnly}>
+            <legend class="sr-only">Wait before step {props.index + 1}</legend>
+            <Icon name="clock" size={15} />
+            <label for={`${uid}-wait`}>Wait</label>
+            <input
+              id={`${uid}-wait`}
+              type="number"
+              class="input-sm wait-amount"
+              min={0}
+              max={MAX_WAIT[w().unit]}
+              value={w().amount}
+              aria-invalid={errors().wait_amount || errors().wait_unit ? true : undefined}
+              aria-describedby={errors().wait_amount ? `${uid}-wait-error` : undefined}
+              onInput={(e) => setWait({ ...w(), amount: Math.max(0, Math.floor(Number(e.currentTarget.value) || 0)) })}
+            />
+            <label for={`${uid}-unit`} class="sr-only">
+              Unit
             </label>
-          </Show>
-          <span class="muted">{first() ? "after the contact is added" : "after the previous step"}</span>
-          <FieldError id={`${uid}-wait-error`} message={errors().wait_amount ?? errors().wait_unit} />
-        </fieldset>
+            <select
+              id={`${uid}-unit`}
+              class="input-sm"
+              value={w().unit}
+              onChange={(e) => setWait({ ...w(), unit: e.currentTarget.value as Step["wait_unit"] })}
+            >
+              <option value="minutes">minutes</option>
+              <option value="hours">hours</option>
+              <option value="days">days</option>
+            </select>
+            <Show when={w().unit === "days"}>
+              <label class="check">
+                <input type="checkbox" checked={w().business} onChange={(e) => setWait({ ...w(), business: e.currentTarget.checked })} />
+                business days only
+              </label>
+            </Show>
+            <span class="muted">{first() ? "after the contact is added" : "after the previous step"}</span>
+            <FieldError id={`${uid}-wait-error`} message={errors().wait_amount ?? errors().wait_unit} />
+          </fieldset>
 
-        <Show
-          when={email()}
-          fallback={
-            <div class="field">
-              <label for={`${uid}-note`}>{props.step.type === "task" ? "What to do" : "Instructions for whoever does this"}</label>
-              <textarea
-                id={`${uid}-note`}
-                class="textarea"
-                rows={3}
-                maxlength={2000}
-                disabled={props.readOnly}
-                value={noteValue()}
-                placeholder={props.step.type === "call" ? "e.g. Mention the webinar; ask about their Q4 hiring plans." : "e.g. Personalise with a recent post of theirs."}
-                onInput={(e) => setNote(e.currentTarget.value)}
-              />
-              <p class="field-help">Each contact who reaches this step gets a task with these notes, due when the wait is over.</p>
-              <FieldError id={`${uid}-note-error`} message={errors().note} />
+          <Show
+            when={email()}
+            fallback={
+              <div class="field">
+                <label for={`${uid}-note`}>{props.step.type === "task" ? "What to do" : "Instructions for whoever does this"}</label>
+                <textarea
+                  id={`${uid}-note`}
+                  class="textarea"
+                  rows={3}
+                  maxlength={2000}
+                  disabled={props.readOnly}
+                  value={noteValue()}
+                  placeholder={
+                    props.step.type === "call"
+                      ? "e.g. Mention the webinar; ask about their Q4 hiring plans."
+                      : "e.g. Personalise with a recent post of theirs."
+                  }
+                  onInput={(e) => setNote(e.currentTarget.value)}
+                />
+                <p class="field-help">Each contact who reaches this step gets a task with these notes, due when the wait is over.</p>
+                <FieldError id={`${uid}-note-error`} message={errors().note} />
+              </div>
+            }
+          >
+            <div class="variant-bar">
+              <div class="variant-tabs" role="tablist" aria-label={`Step ${props.index + 1} variants`}>
+                <For each={variantIds()}>
+                  {(id) => (
+                    <button
+                      type="button"
+                      role="tab"
+                      id={`${uid}-vt-${id}`}
+                      aria-selected={current() === id}
+                      aria-controls={`${uid}-vp`}
+                      tabindex={current() === id ? 0 : -1}
+                      class="variant-tab"
+                      classList={{
+                        "variant-off": id !== NEW && !variant(id)?.enabled,
+                        "variant-error": !!(errors()[`${id}.subject`] || errors()[`${id}.body`]),
+                      }}
+                      onClick={() => setSelected(id)}
+                      onKeyDown={(e) => {
+                        const ids = variantIds();
+                        const i = ids.indexOf(id);
+                        const n =
+                          e.key === "ArrowRight"
+                            ? ids[(i + 1) % ids.length]
+                            : e.key === "ArrowLeft"
+                              ? ids[(i - 1 + ids.length) % ids.length]
+                              : undefined;
+                        if (!n) return;
+                        e.preventDefault();
+                        setSelected(n);
+                        document.getElementById(`${uid}-vt-${n}`)?.focus();
+                      }}
+                    >
+                      Variant {labelOf(id)}
+                      <Show when={id === NEW}>
+                        <span class="muted"> (unsaved)</span>
+                      </Show>
+                      <Show when={id !== NEW && !variant(id)?.enabled}>
+                        <span class="muted"> (off)</span>
+                      </Show>
+                    </button>
+                  )}
+                </For>
+              </div>
+              <Show when={!props.readOnly && !newVariant() && props.step.variants.length < 10}>
+                <button type="button" class="btn btn-ghost btn-xs" onClick={startVariant}>
+                  <Icon name="plus" size={14} /> Add variant
+                </button>
+              </Show>
             </div>
-          }
-        >
-          <div class="variant-bar">
-            <div class="variant-tabs" role="tablist" aria-label={`Step ${props.index + 1} variants`}>
-              <For each={variantIds()}>
+
+            <div id={`${uid}-vp`} role="tabpanel" aria-labelledby={`${uid}-vt-${current()}`} class="variant-panel">
+              <Show when={current()} keyed>
                 {(id) => (
-                  <button
-                    type="button"
-                    role="tab"
-                    id={`${uid}-vt-${id}`}
-                    aria-selected={current() === id}
-                    aria-controls={`${uid}-vp`}
-                    tabindex={current() === id ? 0 : -1}
-                    class="variant-tab"
-                    classList={{ "variant-off": id !== NEW && !variant(id)?.enabled, "variant-error": !!(errors()[`${id}.subject`] || errors()[`${id}.body`]) }}
-                    onClick={() => setSelected(id)}
-                    onKeyDown={(e) => {
-                      const ids = variantIds();
-                      const i = ids.indexOf(id);
-                      const n = e.key === "ArrowRight" ? ids[(i + 1) % ids.length] : e.key === "ArrowLeft" ? ids[(i - 1 + ids.length) % ids.length] : undefined;
-                      if (!n) return;
-                      e.preventDefault();
-                      setSelected(n);
-                      document.getElementById(`${uid}-vt-${n}`)?.focus();
-                    }}
-                  >
-                    Variant {labelOf(id)}
-                    <Show when={id === NEW}>
-                      <span class="muted"> (unsaved)</span>
-                    </Show>
-                    <Show when={id !== NEW && !variant(id)?.enabled}>
-                      <span class="muted"> (off)</span>
-                    </Show>
-                  </button>
-                )}
-              </For>
-            </div>
-            <Show when={!props.readOnly && !newVariant() && props.step.variants.length < 10}>
-              <button type="button" class="btn btn-ghost btn-xs" onClick={startVariant}>
-                <Icon name="plus" size={14} /> Add variant
-              </button>
-            </Show>
-          </div>
-
-          <div id={`${uid}-vp`} role="tabpanel" aria-labelledby={`${uid}-vt-${current()}`} class="variant-panel">
-            <Show when={current()} keyed>
-              {(id) => (
-                <>
-                  <Show when={props.step.variants.length > 1 || id === NEW}>
-                    <div class="variant-tools">
-                      <Show
-                        when={id !== NEW}
-                        fallback={<span class="muted small">Starts as a copy of the variant you were on. Change it, then save the step.</span>}
-                      >
-                        <Toggle
-                          label={`Variant ${labelOf(id)} on`}
-                          showLabel
-                          size="sm"
-                          checked={!!variant(id)?.enabled}
-                          disabled={props.readOnly || busy() === `v-${id}` || lastVariantOn(id)}
-                          title={lastVariantOn(id) ? "An email step needs a variant on: turn another one on first" : undefined}
-                          busy={busy() === `v-${id}`}
-                          onChange={(v) => void run(`v-${id}`, () => updateVariant(props.sequenceId, props.step.id, id, { enabled: v }), "Couldn't change the variant")}
-                        />
-                        <span class="muted small">Contacts are split evenly across the variants that are on.</span>
-                      </Show>
-                      <Show when={!props.readOnly}>
-                        <button
-                          type="button"
-                          class="btn btn-danger-ghost btn-xs"
-                          disabled={id !== NEW && props.step.variants.length <= 1}
-                          title={id !== NEW && props.step.variants.length <= 1 ? "An email step keeps at least one variant" : undefined}
-                          onClick={() => (id === NEW ? (setNewVariant(null), setSelected(undefined)) : setConfirmDelete(id))}
+                  <>
+                    <Show when={props.step.variants.length > 1 || id === NEW}>
+                      <div class="variant-tools">
+                        <Show
+                          when={id !== NEW}
+                          fallback={
+                            <span class="muted small">Starts as a copy of the variant you were on. Change it, then save the step.</span>
+                          }
                         >
-                          <Icon name="trash" size={14} /> {id === NEW ? "Discard variant" : `Delete variant ${labelOf(id)}`}
-                        </button>
-                      </Show>
-                    </div>
-                  </Show>
-                  <TemplateFields
-                    idPrefix={`${uid}-${id}`}
-                    subject={subjectOf(id)}
-                    body={bodyOf(id)}
-                    threadReply={threadReply()}
-                    disabled={props.readOnly}
-                    subjectError={errors()[`${id}.subject`]}
-                    bodyError={errors()[`${id}.body`]}
-                    onSubject={(v) => (id === NEW ? setNewVariant((n) => ({ ...n!, subject: v })) : setDrafts(id, (d) => ({ ...d, subject: v })))}
-                    onBody={(v) => (id === NEW ? setNewVariant((n) => ({ ...n!, body: v })) : setDrafts(id, (d) => ({ ...d, body: v })))}
-                  />
-                </>
-              )}
+                          <Toggle
+                            label={`Variant ${labelOf(id)} on`}
+                            showLabel
+                            size="sm"
+                            checked={!!variant(id)?.enabled}
+                            disabled={props.readOnly || variantBusy(id) || lastVariantOn(id)}
+                            title={lastVariantOn(id) ? "An email step needs a variant on: turn another one on first" : undefined}
+                            busy={variantBusy(id)}
+                            onChange={(v) => void variantOn.run(props.sequenceId, props.step.id, id, v).then(apply)}
+                          />
+                          <span class="muted small">Contacts are split evenly across the variants that are on.</span>
+                        </Show>
+                        <Show when={!props.readOnly}>
+                          <button
+                            type="button"
+                            class="btn btn-danger-ghost btn-xs"
+                            disabled={id !== NEW && props.step.variants.length <= 1}
+                            title={id !== NEW && props.step.variants.length <= 1 ? "An email step keeps at least one variant" : undefined}
+                            onClick={() => (id === NEW ? (setNewVariant(null), setSelected(undefined)) : setConfirmDelete(id))}
+                          >
+                            <Icon name="trash" size={14} /> {id === NEW ? "Discard variant" : `Delete variant ${labelOf(id)}`}
+                          </button>
+                        </Show>
+                      </div>
+                    </Show>
+                    <TemplateFields
+                      idPrefix={`${uid}-${id}`}
+                      subject={subjectOf(id)}
+                      body={bodyOf(id)}
+                      threadReply={threadReply()}
+                      disabled={props.readOnly}
+                      subjectError={errors()[`${id}.subject`]}
+                      bodyError={errors()[`${id}.body`]}
+                      onSubject={(v) =>
+                        id === NEW ? setNewVariant((n) => ({ ...n!, subject: v })) : setDrafts(id, (d) => ({ ...d, subject: v }))
+                      }
+                      onBody={(v) => (id === NEW ? setNewVariant((n) => ({ ...n!, body: v })) : setDrafts(id, (d) => ({ ...d, body: v })))}
+                    />
+                  </>
+                )}
+              </Show>
+            </div>
+
+            <Show when={!first()}>
+              <label class="check">
+                <input
+                  type="checkbox"
+                  checked={threadReply()}
+                  disabled={props.readOnly}
+                  onChange={(e) => setThread(e.currentTarget.checked)}
+                />
+                Reply in the same thread as the previous email (no new subject)
+              </label>
             </Show>
-          </div>
-
-          <Show when={!first()}>
-            <label class="check">
-              <input type="checkbox" checked={threadReply()} disabled={props.readOnly} onChange={(e) => setThread(e.currentTarget.checked)} />
-              Reply in the same thread as the previous email (no new subject)
-            </label>
+            <FieldError id={`${uid}-thread-error`} message={errors().thread_reply} />
           </Show>
-          <FieldError id={`${uid}-thread-error`} message={errors().thread_reply} />
-        </Show>
 
-        <Show when={unplaced().length}>
-          <div class="form-error" role="alert">
-            <Icon name="alert" size={16} />
-            <span>{unplaced().join(" · ")}</span>
-          </div>
-        </Show>
+          <Show when={unplaced().length}>
+            <div class="form-error" role="alert">
+              <Icon name="alert" size={16} />
+              <span>{unplaced().join(" · ")}</span>
+            </div>
+          </Show>
 
-        <Show when={!props.readOnly && dirty()}>
-          <div class="step-save">
-            <span class="muted small">
-              <Icon name="pencil" size={13} /> Unsaved changes
-            </span>
-            <button type="button" class="btn btn-secondary btn-sm" onClick={discard} disabled={saving()}>
-              Discard
-            </button>
-            <button type="button" class="btn btn-primary btn-sm" onClick={() => void save()} disabled={saving()}>
-              {saving() ? "Saving…" : "Save step"}
-            </button>
-          </div>
-        </Show>
-      </div>
+          <Show when={!props.readOnly && dirty()}>
+            <div class="step-save">
+              <span class="muted small">
+                <Icon name="pencil" size={13} /> Unsaved changes
+              </span>
+              <button type="button" class="btn btn-secondary btn-sm" onClick={discard} disabled={saving()}>
+                Discard
+              </button>
+              <button type="button" class="btn btn-primary btn-sm" onClick={() => void save()} disabled={saving()}>
+                {saving() ? "Saving…" : "Save step"}
+              </button>
+            </div>
+          </Show>
+        </div>
       </Show>
 
       <ConfirmDialog
@@ -460,20 +543,15 @@ export function StepCard(props: {
         confirmLabel={confirmDelete() === "step" ? "Delete step" : "Delete variant"}
         busy={busy() === "delete"}
         onCancel={() => setConfirmDelete(null)}
-        onConfirm={() => {
+        onConfirm={async () => {
           const target = confirmDelete();
-          void run(
-            "delete",
-            async () => {
-              if (target === "step") await props.onDelete();
-              else if (target) {
-                const s = await deleteVariant(props.sequenceId, props.step.id, target);
-                setSelected(undefined);
-                return s;
-              }
-            },
-            "Couldn't delete",
-          ).then(() => setConfirmDelete(null));
+          if (target === "step") await props.onDelete();
+          else if (target) {
+            const s = await removeVariant.run(props.sequenceId, props.step.id, target);
+            if (s) setSelected(undefined);
+            apply(s);
+          }
+          setConfirmDelete(null);
         }}
       >
         <Show
@@ -481,8 +559,8 @@ export function StepCard(props: {
           fallback={<p>Contacts who would have received this variant get one of the others instead.</p>}
         >
           <p>
-            <strong>{meta().label}</strong> ({formatWait(props.step.wait_amount, props.step.wait_unit, props.step.business_days)} wait) is removed. Contacts on this step move to the step that
-            takes its place.
+            <strong>{meta().label}</strong> ({formatWait(props.step.wait_amount, props.step.wait_unit, props.step.business_days)} wait) is
+            removed. Contacts on this step move to the step that takes its place.
           </p>
         </Show>
       </ConfirmDialog>

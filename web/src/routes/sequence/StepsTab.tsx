@@ -1,5 +1,7 @@
 import { createSignal, For, Show } from "solid-js";
-import { deleteStep, reorderSteps, type Sequence } from "../../api";
+import { useWrite } from "../../actions";
+import type { Sequence } from "../../api";
+import { deleteStepAction, reorderStepsAction } from "../../queries/sequences";
 import { EmptyState } from "../../components/EmptyState";
 import { Icon } from "../../components/Icon";
 import { formatWait } from "../../format";
@@ -30,11 +32,14 @@ export function StepsTab(props: { seq: Sequence; readOnly: boolean; onApply: (s:
     return !firstAfter?.thread_reply || (index !== 0 && target !== 0);
   };
 
+  const reorder = useWrite(reorderStepsAction, { failed: () => "Couldn't move the step" });
+  const remove = useWrite(deleteStepAction, { failed: () => "Couldn't delete" });
+  const apply = (s: Sequence | undefined) => s && props.onApply(s);
   const move = async (index: number, dir: -1 | 1) => {
     const ids = props.seq.steps.map((s) => s.id);
     const [id] = ids.splice(index, 1);
     ids.splice(index + dir, 0, id!);
-    props.onApply(await reorderSteps(props.seq.id, ids));
+    apply(await reorder.run(props.seq.id, ids));
   };
 
   return (
@@ -84,7 +89,9 @@ export function StepsTab(props: { seq: Sequence; readOnly: boolean; onApply: (s:
                   canMoveUp={canMove(i(), -1)}
                   canMoveDown={canMove(i(), 1)}
                   onMove={(dir) => move(i(), dir)}
-                  onDelete={async () => props.onApply(await deleteStep(props.seq.id, step.id))}
+                  moving={reorder.pending()}
+                  onDelete={async () => apply(await remove.run(props.seq.id, step.id))}
+                  deleting={remove.inFlight().some(([, stepId]) => stepId === step.id)}
                   lastOn={props.seq.active && step.enabled && props.seq.steps.filter((s) => s.enabled).length === 1}
                 />
               </li>
@@ -97,7 +104,13 @@ export function StepsTab(props: { seq: Sequence; readOnly: boolean; onApply: (s:
           </button>
         </Show>
       </Show>
-      <AddStepDialog open={adding()} sequenceId={props.seq.id} stepCount={props.seq.steps.length} onClose={() => setAdding(false)} onApply={props.onApply} />
+      <AddStepDialog
+        open={adding()}
+        sequenceId={props.seq.id}
+        stepCount={props.seq.steps.length}
+        onClose={() => setAdding(false)}
+        onApply={props.onApply}
+      />
     </div>
   );
 }
