@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { advanceClock, resetClock, setClock } from "../worker/lib/clock";
 import { sha256Hex } from "../worker/lib/crypto";
 import { as, call, env, errorOf, login, withKey } from "./helpers";
 
@@ -75,5 +76,55 @@ describe("API keys", () => {
     expect((await as(rival, "DELETE", `/api/api-keys/${demoKey.id}`)).status).toBe(404);
     const still = await env.DB.prepare("select revoked_at from api_keys where id = ?").bind(demoKey.id).first<any>();
     expect(still.revoked_at).toBeNull();
+  });
+
+  it("a key's last use is written at most once a minute, not on every request", async () => {
+    const admin = await login("admin@demo.test");
+    const { key, api_key } = (await (await as(admin, "POST", "/api/api-keys", { name: "Busy script", kind: "standard" })).json()) as any;
+    const lastUsed = async () => (await env.DB.prepare("select last_used_at v from api_keys where id = ?").bind(api_key.id).first<{ v: number | null }>())!.v;
+    const settled = async (pred: (v: number | null) => boolean) => {
+      for (let i = 0; i < 50 && !pred(await lastUsed()); i++) await new Promise((r) => setTimeout(r, 20));
+      return lastUsed();
+    };
+    setClock(Date.UTC(2026, 10, 2, 9, 0, 0));
+    try {
+      expect((await withKey(key, "GET", "/api/me")).status).toBe(200);
+      const first = await settled((v) => v !== null);
+      expect(first).toBe(Date.UTC(2026, 10, 2, 9, 0, 0));
+      advanceClock(20_000);
+      for (let i = 0; i < 3; i++) expect((await withKey(key, "GET", "/api/me")).status).toBe(200);
+      expect(await settled((v) => v !== first)).toBe(first);
+      advanceClock(60_000);
+      expect((await withKey(key, "GET", "/api/me")).status).toBe(200);
+      expect(await settled((v) => v !== first)).toBe(Date.UTC(2026, 10, 2, 9, 1, 20));
+    } finally {
+      resetClock();
+    }
+  });
+
+  it("a signed-out session and a revoked key are refused at once, though sign-ins are remembered briefly", async () => {
+    const admin = await login("admin@demo.test");
+    const s = await login("rep2@demo.test");
+    const { key, api_key } = (await (await as(admin, "POST", "/api/api-keys", { name: "Short-lived", kind: "master" })).json()) as any;
+    for (let i = 0; i < 2; i++) {
+      expect((await call("/api/me", { headers: { cookie: s.cookie } })).status).toBe(200);
+      expect((await withKey(key, "GET", "/api/me")).status).toBe(200);
+    }
+    expect((await as(s, "POST", "/api/auth/logout")).status).toBe(200);
+    expect((await call("/api/me", { headers: { cookie: s.cookie } })).status).toBe(401);
+    expect((await as(admin, "DELETE", `/api/api-keys/${api_key.id}`)).status).toBe(200);
+    expect(await errorOf(await withKey(key, "GET", "/api/me"))).toMatchObject({ status: 401, code: "unauthenticated" });
+  });
+
+  it("a session past its expiry is refused even right after a request that used it", async () => {
+    const s = await login("rep1@demo.test");
+    expect((await call("/api/me", { headers: { cookie: s.cookie } })).status).toBe(200);
+    const { expires_at } = (await env.DB.prepare("select expires_at from sessions order by created_at desc limit 1").first<{ expires_at: number }>())!;
+    setClock(expires_at + 1);
+    try {
+      expect((await call("/api/me", { headers: { cookie: s.cookie } })).status).toBe(401);
+    } finally {
+      resetClock();
+    }
   });
 });

@@ -1,6 +1,5 @@
 import { getCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
-import { db } from "../db/client";
 import type { AppEnv } from "../env";
 import { timingSafeEqualText } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
@@ -15,7 +14,7 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
  * `X-CSRF-Token` and, when the browser sends one, a same-origin `Origin`.
  */
 export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
-  const d = db(c.env.DB);
+  const d = c.var.db;
   const key = c.req.header("x-api-key") ?? c.req.query("api_key");
   if (key) {
     const caller = await callerFromApiKey(d, key);

@@ -1,6 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { deleteCookie, setCookie } from "hono/cookie";
-import { db } from "../db/client";
 import { router } from "../lib/openapi";
 import { errorResponses, json, jsonBody, TeamSchema, UserSchema } from "../lib/schemas";
 import { loadMe, login, logout, SESSION_COOKIE, SESSION_TTL_MS } from "../services/auth";
@@ -41,7 +40,7 @@ const meRoute = createRoute({
 export const authRoutes = router()
   .openapi(loginRoute, async (c) => {
     const body = c.req.valid("json");
-    const d = db(c.env.DB);
+    const d = c.var.db;
     const ip = c.req.header("cf-connecting-ip") ?? "local";
     const { token, csrfToken, user } = await login(d, { ...body, ip, userAgent: c.req.header("user-agent") });
     setCookie(c, SESSION_COOKIE, token, {
@@ -59,12 +58,12 @@ export const authRoutes = router()
 export const sessionRoutes = router()
   .openapi(logoutRoute, async (c) => {
     const caller = c.get("caller");
-    if (caller.sessionId) await logout(db(c.env.DB), caller.sessionId);
+    if (caller.sessionId) await logout(c.var.db, caller.sessionId);
     deleteCookie(c, SESSION_COOKIE, { path: "/" });
     return c.json({ ok: true }, 200);
   })
   .openapi(meRoute, async (c) => {
     const caller = c.get("caller");
-    const me = await loadMe(db(c.env.DB), caller);
+    const me = await loadMe(c.var.db, caller);
     return c.json({ ...me, csrf_token: caller.csrfToken ?? null, via: caller.via }, 200);
   });
