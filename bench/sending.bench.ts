@@ -1,5 +1,5 @@
 import { it } from "vitest";
-import { sequenceStub } from "../worker/lib/stubs";
+import { sequenceStub } from "../durable-objects/engine";
 import { newId } from "../worker/lib/ids";
 import { env } from "../test/helpers";
 import { DAY, makeContacts, makeMailbox, makeSchedule, makeSequence, makeTeam, runUntil, SIM_START, startSimulation } from "../test/fixtures";

@@ -1,17 +1,22 @@
 import { DurableObject } from "cloudflare:workers";
-import { bulkInsertStatements } from "../worker/db/bulk";
+import { and, eq, sql } from "drizzle-orm";
+import { bulkInsertSql, type Row } from "../worker/db/bulk";
+import { batchSql, db, type BatchStatement, type Db } from "../worker/db/client";
+import { contacts, mailboxes, suppressions } from "../worker/db/schema";
 import type { Env } from "../worker/env";
 import { armAlarm } from "../worker/lib/alarms";
 import { now } from "../worker/lib/clock";
+import { fnv1a } from "../worker/lib/hash";
 import { newId } from "../worker/lib/ids";
-import { sequenceStub } from "../worker/lib/stubs";
-import { composeEmail, loadMailbox, loadSendContext, type MailboxSettings, type SendContext } from "../worker/services/compose";
-import type { MailboxItemState, QueuedEmail, StepResult } from "../worker/services/engine-types";
-import { blockingReason, contactStatesStatement, toContactRows } from "../worker/services/eligibility";
 import { inWindow, nextWindowStart, type WindowSpec } from "../worker/services/schedule-time";
 import { transportFor } from "../worker/transports";
+import { loadMailbox, type MailboxSettings } from "../worker/transports/mailbox-settings";
 import type { SendResult } from "../worker/transports/types";
-import { fnv1a } from "../worker/lib/hash";
+import { composeEmail, loadSendContext, type SendContext } from "./compose";
+import { loadSendChecks, sendBlock, type SendChecks } from "./eligibility";
+import { engine } from "./engine";
+import type { MailboxItemState, QueuedEmail, StepResult } from "./engine-types";
+import { migrate, patchRow, readMeta, writeMeta } from "./object-storage";
 
 type State = "queued" | "sending" | "sent" | "unknown" | "bounced" | "failed" | "cancelled";
 
@@ -43,6 +48,17 @@ interface QueueRow {
   subject: string | null;
 }
 
+/** The composed message kept with a reservation until its outcome is reported (invariant 4). */
+interface StoredMessage {
+  to: string;
+  subject: string;
+  text: string;
+  raw: string;
+  messageId: string;
+  inReplyTo: string | null;
+  variantId: string | null;
+}
+
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 /** Retry delays for transient failures; after the last one the step fails with a reason. */
@@ -70,29 +86,10 @@ export interface Capacity {
   status: string;
 }
 
-/**
- * MailboxDO — one per mailbox. The single writer of the mailbox's send ledger (the queue table,
- * keyed by (enrollment, step): invariant 4) and of its capacity (rolling 24 h and 1 h caps and the
- * gap between sends: invariant 3). Capacity is reserved before the transport is called and released
- * when nothing was sent. Due emails go out by prospect score, then due time, only inside their
- * sending window (invariant 7), after a last eligibility check (invariant 5).
- */
-export class MailboxDO extends DurableObject<Env> {
-  private sql: SqlStorage;
-  /** Sends whose transport call is in progress in this instance. A "sending" row not in here was cut off by a crash. */
-  private inFlight = new Set<string>();
-  private running: Promise<void> | null = null;
-
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    this.sql = ctx.storage.sql;
-    ctx.blockConcurrencyWhile(async () => this.migrate());
-  }
-
-  private migrate() {
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
-    if (Number(this.meta("schema") ?? 0) < 1) {
-      this.sql.exec(`
+/** The object's storage schema, one step per version (object-storage.ts runs the missing ones). */
+const MIGRATIONS: ((sql: SqlStorage) => void)[] = [
+  (sql) =>
+    sql.exec(`
         CREATE TABLE queue (
           enrollment_id TEXT NOT NULL, step_id TEXT NOT NULL, sequence_id TEXT NOT NULL, team_id TEXT NOT NULL,
           contact_id TEXT NOT NULL, due_at INTEGER NOT NULL, score INTEGER NOT NULL, window TEXT NOT NULL, zone TEXT,
@@ -103,13 +100,11 @@ export class MailboxDO extends DurableObject<Env> {
         CREATE INDEX queue_pick ON queue (state, score DESC, due_at);
         CREATE INDEX queue_reserved ON queue (reserved_at) WHERE reserved_at IS NOT NULL;
         CREATE INDEX queue_unreported ON queue (reported) WHERE reported = 0;
-      `);
-      this.setMeta("schema", "1");
-    }
-    if (Number(this.meta("schema")) < 2) {
-      // Rows are grouped by sending window (window + zone): picking and the next alarm look at each
-      // group whose window is open, so rows outside their window never hide rows inside theirs.
-      this.sql.exec(`
+      `),
+  (sql) =>
+    // Rows are grouped by sending window (window + zone): picking and the next alarm look at each
+    // group whose window is open, so rows outside their window never hide rows inside theirs.
+    sql.exec(`
         CREATE TABLE wgroups (gid INTEGER PRIMARY KEY, window TEXT NOT NULL, zone TEXT NOT NULL DEFAULT '', UNIQUE (window, zone));
         ALTER TABLE queue ADD COLUMN gen INTEGER NOT NULL DEFAULT 1;
         ALTER TABLE queue ADD COLUMN gid INTEGER NOT NULL DEFAULT 0;
@@ -119,9 +114,28 @@ export class MailboxDO extends DurableObject<Env> {
         UPDATE queue SET gid = (SELECT gid FROM wgroups g WHERE g.window = queue.window AND g.zone = coalesce(queue.zone, ''));
         CREATE INDEX queue_gpick ON queue (gid, state, score DESC, due_at);
         CREATE INDEX queue_settled ON queue (settled_at) WHERE reported = 1 AND state NOT IN ('queued', 'sending');
-      `);
-      this.setMeta("schema", "2");
-    }
+      `),
+];
+
+/**
+ * MailboxDO — one per mailbox. The single writer of the mailbox's send ledger (the queue table,
+ * keyed by (enrollment, step): invariant 4) and of its capacity (rolling 24 h and 1 h caps and the
+ * gap between sends: invariant 3). Capacity is reserved before the transport is called and released
+ * when nothing was sent. Due emails go out by prospect score, then due time, only inside their
+ * sending window (invariant 7), after a last eligibility check (invariant 5).
+ */
+export class MailboxDO extends DurableObject<Env> {
+  private sql: SqlStorage;
+  private d: Db;
+  /** Sends whose transport call is in progress in this instance. A "sending" row not in here was cut off by a crash. */
+  private inFlight = new Set<string>();
+  private running: Promise<void> | null = null;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.d = db(env.DB);
+    ctx.blockConcurrencyWhile(async () => migrate(this.sql, MIGRATIONS));
   }
 
   /** The group id of a (window, zone) pair, created on first use. */
@@ -131,10 +145,10 @@ export class MailboxDO extends DurableObject<Env> {
   }
 
   private meta(key: string): string | null {
-    return this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", key).toArray()[0]?.value ?? null;
+    return readMeta(this.sql, key);
   }
   private setMeta(key: string, value: string) {
-    this.sql.exec("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", key, value);
+    writeMeta(this.sql, key, value);
   }
 
   // ---------------------------------------------------------------- RPC verbs
@@ -223,7 +237,7 @@ export class MailboxDO extends DurableObject<Env> {
 
   async capacity(mailboxId: string): Promise<Capacity> {
     this.setMeta("mailbox_id", mailboxId);
-    const mb = await loadMailbox(this.env.DB, mailboxId);
+    const mb = await loadMailbox(this.d, mailboxId);
     const t = now();
     return {
       dailyLimit: mb?.dailyLimit ?? 0,
@@ -241,7 +255,7 @@ export class MailboxDO extends DurableObject<Env> {
    * now, assuming nothing else is added. Used by the scheduled-emails view and capacity forecasts.
    */
   async forecast(mailboxId: string, limit = 500, horizonDays = 60): Promise<{ enrollmentId: string; stepId: string; at: number | null }[]> {
-    const mb = await loadMailbox(this.env.DB, mailboxId);
+    const mb = await loadMailbox(this.d, mailboxId);
     // Memory stays bounded whatever the queue's size: the forecast covers the PAGE highest-priority
     // rows (a view shows at most that many; the rest are later still).
     limit = Math.min(limit, PAGE);
@@ -279,7 +293,7 @@ export class MailboxDO extends DurableObject<Env> {
     if (!mailboxId) return;
     await this.reconcile();
     await this.report();
-    const mb = await loadMailbox(this.env.DB, mailboxId);
+    const mb = await loadMailbox(this.d, mailboxId);
     if (!mb || mb.status !== "connected") {
       // Held while disconnected or paused: nothing is stranded, refresh() on reconnect resumes.
       await this.schedule(now(), mb);
@@ -296,7 +310,7 @@ export class MailboxDO extends DurableObject<Env> {
       if (!picks.length) break;
       looked += picks.length;
       // Content (variants, names) for the batch; eligibility is read again right before each send.
-      const sc = await loadSendContext(this.env.DB, mb.teamId, picks.map((p) => ({ contactId: p.contact_id, stepId: p.step_id, sequenceId: p.sequence_id })));
+      const sc = await loadSendContext(this.d, mb.teamId, picks.map((p) => ({ contactId: p.contact_id, stepId: p.step_id, sequenceId: p.sequence_id })));
       let stop = false;
       for (const [i, p] of picks.entries()) {
         // The batch's context was read just before its first send; later sends read eligibility again.
@@ -376,35 +390,18 @@ export class MailboxDO extends DurableObject<Env> {
     return out.slice(0, n);
   }
 
-  /** Settles a still-queued row, unless it was withdrawn or handed over again meanwhile (its `gen` moved on). */
-  private settleQueued(row: QueueRow, patch: Partial<QueueRow>): boolean {
-    const keys = Object.keys(patch) as (keyof QueueRow)[];
-    return this.sql.exec(
-      `UPDATE queue SET ${keys.map((k) => `${k} = ?`).join(", ")} WHERE enrollment_id = ? AND step_id = ? AND state = 'queued' AND gen = ?`,
-      ...keys.map((k) => patch[k] as SqlStorageValue),
-      row.enrollment_id,
-      row.step_id,
-      row.gen,
-    ).rowsWritten > 0;
+  /**
+   * Settles a row. With `ifQueuedGen`, only while it is still queued on that hand-over: a row
+   * withdrawn or handed over again meanwhile (its `gen` moved on) is left alone.
+   */
+  private settle(row: Pick<QueueRow, "enrollment_id" | "step_id">, patch: Partial<QueueRow>, ifQueuedGen?: number): boolean {
+    const key = { enrollment_id: row.enrollment_id, step_id: row.step_id };
+    return patchRow(this.sql, "queue", patch, ifQueuedGen === undefined ? key : { ...key, state: "queued", gen: ifQueuedGen }) > 0;
   }
 
-  private blockedIn(sc: SendContext, row: QueueRow): string | null {
-    const seq = sc.sequences.get(row.sequence_id);
-    if (!seq || seq.archived) return "sequence_archived";
-    if (!seq.active) return "sequence_inactive";
-    return blockingReason(sc.contacts.get(row.contact_id), true);
-  }
-
-  /** Invariant 5 at the moment of sending (not a batch snapshot): this contact and this sequence, read now. */
-  private async blockedNow(row: QueueRow): Promise<string | null> {
-    const [contacts, seqs] = await this.env.DB.batch<Record<string, any>>([
-      contactStatesStatement(this.env.DB, row.team_id, [row.contact_id]),
-      this.env.DB.prepare("SELECT active, archived_at FROM sequences WHERE id = ? AND team_id = ?").bind(row.sequence_id, row.team_id),
-    ]);
-    const seq = seqs!.results[0];
-    if (!seq || seq.archived_at !== null) return "sequence_archived";
-    if (!seq.active) return "sequence_inactive";
-    return blockingReason(toContactRows(contacts!.results).get(row.contact_id), true);
+  /** Invariant 5's facts read now, for these rows (a batch's context is fresh for its first send only). */
+  private sendChecks(rows: Pick<QueueRow, "team_id" | "contact_id" | "sequence_id">[]): Promise<SendChecks> {
+    return loadSendChecks(this.d, rows[0]!.team_id, rows.map((r) => r.contact_id), rows.map((r) => r.sequence_id));
   }
 
   private async sendOne(mb: MailboxSettings, row: QueueRow, sc: SendContext, fresh: boolean): Promise<"sent" | "skipped" | "retry" | "stop"> {
@@ -415,7 +412,7 @@ export class MailboxDO extends DurableObject<Env> {
     };
     const mail = await composeEmail(this.env, item, mb, now(), sc);
     if (!mail) {
-      this.settleQueued(row, { state: "cancelled", reason: "no_email", settled_at: now(), reported: 0 });
+      this.settle(row, { state: "cancelled", reason: "no_email", settled_at: now(), reported: 0 }, row.gen);
       return "skipped";
     }
     // Both checks at the moment of sending, read together (one round trip each, side by side):
@@ -423,18 +420,19 @@ export class MailboxDO extends DurableObject<Env> {
     //   writer of transitions, decides; a "no" means a reply, pause, removal or finish withdrew it;
     // - invariant 5: the contact may have unsubscribed or bounced, the sequence been turned off, since
     //   the step fell due or since this batch started (the batch's context is fresh for its first send only).
-    const [verdicts, block] = await Promise.all([
-      sequenceStub(this.env, row.sequence_id).claim(row.sequence_id, row.team_id, [{ enrollmentId: row.enrollment_id, stepId: row.step_id }]),
-      fresh ? this.blockedIn(sc, row) : this.blockedNow(row),
+    const [verdicts, checks] = await Promise.all([
+      engine.sequence(this.env, row.sequence_id, row.team_id).claim([{ enrollmentId: row.enrollment_id, stepId: row.step_id }]),
+      fresh ? sc : this.sendChecks([row]),
     ]);
     const verdict = verdicts[0];
     if (!verdict?.ok) {
       // Withdrawn: nothing to report (the SequenceDO knows); handed over again later, it is queued afresh.
-      this.settleQueued(row, { state: "cancelled", reason: verdict?.reason ?? "withdrawn", settled_at: now(), reported: 1 });
+      this.settle(row, { state: "cancelled", reason: verdict?.reason ?? "withdrawn", settled_at: now(), reported: 1 }, row.gen);
       return "skipped";
     }
+    const block = sendBlock(checks, row.sequence_id, row.contact_id);
     if (block) {
-      this.settleQueued(row, { state: "cancelled", reason: block, settled_at: now(), reported: 0 });
+      this.settle(row, { state: "cancelled", reason: block, settled_at: now(), reported: 0 }, row.gen);
       return "skipped";
     }
     // Re-read after the awaits: other calls ran meanwhile (a withdrawal, a new hand-over).
@@ -465,32 +463,34 @@ export class MailboxDO extends DurableObject<Env> {
     }
     const done = now();
     if (res.ok) {
-      this.settle(key, { state: "sent", settled_at: done, reported: 0, msg });
+      this.settle(row, { state: "sent", settled_at: done, reported: 0, msg });
       return "sent";
     }
     switch (res.kind) {
       case "unknown":
         // Recorded, counted against the caps, and never resent (invariant 4).
-        this.settle(key, { state: "unknown", settled_at: done, reported: 0, msg, error: res.message, reason: "delivery_unknown" });
+        this.settle(row, { state: "unknown", settled_at: done, reported: 0, msg, error: res.message, reason: "delivery_unknown" });
         return "sent";
       case "recipient_permanent":
-        this.settle(key, { state: "bounced", settled_at: done, reported: 0, msg, error: `${res.code ?? ""} ${res.message}`.trim(), reason: "bounced" });
+        this.settle(row, { state: "bounced", settled_at: done, reported: 0, msg, error: `${res.code ?? ""} ${res.message}`.trim(), reason: "bounced" });
         return "sent";
       case "sender":
         // Nothing was sent: release the reservation and pause the mailbox with the reason.
-        this.settle(key, { state: "queued", reserved_at: null, msg: null, error: res.message });
+        this.settle(row, { state: "queued", reserved_at: null, msg: null, error: res.message });
         this.setMeta("next_send_at", "0");
-        await this.env.DB.prepare("UPDATE mailboxes SET status = 'paused', status_reason = ?, updated_at = ? WHERE id = ?")
-          .bind(`Sending error: ${res.code ? `${res.code} ` : ""}${res.message}`.slice(0, 500), done, mb.id).run();
+        await this.d
+          .update(mailboxes)
+          .set({ status: "paused", statusReason: `Sending error: ${res.code ? `${res.code} ` : ""}${res.message}`.slice(0, 500), updatedAt: done })
+          .where(eq(mailboxes.id, mb.id));
         return "stop";
       case "transient": {
         const attempts = (this.sql.exec<{ attempts: number }>("SELECT attempts FROM queue WHERE enrollment_id = ? AND step_id = ?", row.enrollment_id, row.step_id).toArray()[0]?.attempts) ?? 1;
         this.setMeta("next_send_at", "0");
         if (attempts > BACKOFF_MS.length) {
           // Certainly not sent: no message row (msg cleared), the enrollment fails with the reason.
-          this.settle(key, { state: "failed", reserved_at: null, msg: null, settled_at: done, reported: 0, error: res.message, reason: "send_failed" });
+          this.settle(row, { state: "failed", reserved_at: null, msg: null, settled_at: done, reported: 0, error: res.message, reason: "send_failed" });
         } else {
-          this.settle(key, { state: "queued", reserved_at: null, msg: null, next_attempt_at: done + BACKOFF_MS[attempts - 1]!, error: res.message });
+          this.settle(row, { state: "queued", reserved_at: null, msg: null, next_attempt_at: done + BACKOFF_MS[attempts - 1]!, error: res.message });
         }
         return "retry";
       }
@@ -505,24 +505,12 @@ export class MailboxDO extends DurableObject<Env> {
     );
   }
 
-  private settle(key: string, patch: Partial<QueueRow>) {
-    const [enrollmentId, stepId] = key.split(":");
-    const keys = Object.keys(patch) as (keyof QueueRow)[];
-    this.sql.exec(
-      `UPDATE queue SET ${keys.map((k) => `${k} = ?`).join(", ")} WHERE enrollment_id = ? AND step_id = ?`,
-      ...keys.map((k) => patch[k] as SqlStorageValue),
-      enrollmentId,
-      stepId,
-    );
-  }
-
   /** A "sending" row with no transport call in flight here was cut off by a crash: its outcome is unknown, never resent. */
   private async reconcile() {
     const stuck = this.sql.exec<{ enrollment_id: string; step_id: string }>("SELECT enrollment_id, step_id FROM queue WHERE state = 'sending'").toArray();
     for (const s of stuck) {
-      const key = `${s.enrollment_id}:${s.step_id}`;
-      if (this.inFlight.has(key)) continue;
-      this.settle(key, { state: "unknown", settled_at: now(), reported: 0, reason: "delivery_unknown", error: "interrupted while sending; not resent" });
+      if (this.inFlight.has(`${s.enrollment_id}:${s.step_id}`)) continue;
+      this.settle(s, { state: "unknown", settled_at: now(), reported: 0, reason: "delivery_unknown", error: "interrupted while sending; not resent" });
     }
   }
 
@@ -535,29 +523,26 @@ export class MailboxDO extends DurableObject<Env> {
     const rows = this.sql.exec("SELECT * FROM queue WHERE reported = 0 LIMIT 200").toArray() as unknown as QueueRow[];
     if (!rows.length) return;
     const mailboxId = this.meta("mailbox_id")!;
-    const d1 = this.env.DB;
-    const messageRows = [];
-    const stmts: D1PreparedStatement[] = [];
+    const messageRows: Row[] = [];
+    const writes: BatchStatement[] = [];
     for (const r of rows) {
-      const m = r.msg ? (JSON.parse(r.msg) as { to: string; subject: string; text: string; raw: string; messageId: string; inReplyTo: string | null; variantId: string | null }) : null;
+      const m = r.msg ? (JSON.parse(r.msg) as StoredMessage) : null;
       if (m) {
         const status = r.state === "sent" ? "sent" : r.state === "bounced" ? "bounced" : r.state === "unknown" ? "unknown" : "failed";
-        messageRows.push([newId(), r.team_id, r.enrollment_id, r.sequence_id, r.step_id, m.variantId, mailboxId, r.contact_id, m.to, m.subject, m.text, m.messageId, m.inReplyTo, m.raw, status, r.error, r.due_at, r.reserved_at, r.settled_at ?? now()] as const);
+        messageRows.push([newId(), r.team_id, r.enrollment_id, r.sequence_id, r.step_id, m.variantId, mailboxId, r.contact_id, m.to, m.subject, m.text, m.messageId, m.inReplyTo, m.raw, status, r.error, r.due_at, r.reserved_at, r.settled_at ?? now()]);
         if (r.state === "bounced") {
-          stmts.push(d1.prepare("UPDATE contacts SET bounced_at = coalesce(bounced_at, ?), updated_at = ? WHERE id = ? AND team_id = ?").bind(r.settled_at, r.settled_at, r.contact_id, r.team_id));
-          stmts.push(d1.prepare("INSERT OR IGNORE INTO suppressions (id, team_id, email, reason, source, created_at) VALUES (?, ?, lower(?), 'bounced', 'smtp', ?)").bind(newId(), r.team_id, m.to, r.settled_at));
+          const at = r.settled_at ?? now();
+          writes.push(this.d.update(contacts).set({ bouncedAt: sql`coalesce(${contacts.bouncedAt}, ${at})`, updatedAt: at }).where(and(eq(contacts.id, r.contact_id), eq(contacts.teamId, r.team_id))));
+          writes.push(this.d.insert(suppressions).values({ id: newId(), teamId: r.team_id, email: m.to.toLowerCase(), reason: "bounced", source: "smtp", createdAt: at }).onConflictDoNothing());
         }
       }
     }
-    stmts.unshift(
-      ...bulkInsertStatements(
-        d1,
-        "messages",
-        ["id", "team_id", "enrollment_id", "sequence_id", "step_id", "variant_id", "mailbox_id", "contact_id", "to_email", "subject", "body", "message_id_header", "in_reply_to", "raw", "status", "error", "scheduled_at", "sent_at", "created_at"],
-        messageRows,
-      ),
+    const inserts = bulkInsertSql(
+      "messages",
+      ["id", "team_id", "enrollment_id", "sequence_id", "step_id", "variant_id", "mailbox_id", "contact_id", "to_email", "subject", "body", "message_id_header", "in_reply_to", "raw", "status", "error", "scheduled_at", "sent_at", "created_at"],
+      messageRows,
     );
-    if (stmts.length) await d1.batch(stmts);
+    await batchSql(this.d, [...inserts, ...writes]);
     const bySequence = new Map<string, { teamId: string; results: StepResult[] }>();
     for (const r of rows) {
       const m = r.msg ? (JSON.parse(r.msg) as { messageId: string; subject: string }) : null;
@@ -566,7 +551,7 @@ export class MailboxDO extends DurableObject<Env> {
       entry.results.push({ enrollmentId: r.enrollment_id, stepId: r.step_id, outcome, at: r.settled_at ?? now(), reason: r.reason ?? undefined, messageId: m?.messageId, subject: m?.subject });
       bySequence.set(r.sequence_id, entry);
     }
-    for (const [sequenceId, { teamId, results }] of bySequence) await sequenceStub(this.env, sequenceId).stepsDone(sequenceId, teamId, results);
+    for (const [sequenceId, { teamId, results }] of bySequence) await engine.sequence(this.env, sequenceId, teamId).stepsDone(results);
     this.ctx.storage.transactionSync(() => {
       for (const r of rows) {
         const m = r.msg ? (JSON.parse(r.msg) as { messageId: string; subject: string }) : null;
@@ -586,7 +571,7 @@ export class MailboxDO extends DurableObject<Env> {
     this.prune(t);
     const unreported = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM queue WHERE reported = 0").one().n;
     if (unreported) return armAlarm(this.ctx.storage, "mailbox", mailboxId, t);
-    mb ??= await loadMailbox(this.env.DB, mailboxId);
+    mb ??= await loadMailbox(this.d, mailboxId);
     if (!mb || mb.status !== "connected") return armAlarm(this.ctx.storage, "mailbox", mailboxId, null);
     const gate = this.gate(mb, t);
     let next = Number.MAX_SAFE_INTEGER;

@@ -1,15 +1,20 @@
 import { DurableObject } from "cloudflare:workers";
+import { and, asc, eq, gt, sql } from "drizzle-orm";
+import { db, type Db } from "../worker/db/client";
+import { enrollments as d1Enrollments } from "../worker/db/schema";
 import type { Env } from "../worker/env";
 import { armAlarm } from "../worker/lib/alarms";
 import { now } from "../worker/lib/clock";
-import { mailboxStub } from "../worker/lib/stubs";
-import type { MailboxItemState, QueuedEmail, ReasonCode, StepResult } from "../worker/services/engine-types";
-import { blockingReason, loadContactStates } from "../worker/services/eligibility";
-import { flushEnrollmentMirror, type MirrorRow } from "../worker/services/enrollment-mirror";
-import { isEmailStep, loadSequenceConfig, nextEnabledStep, type SequenceConfig, type StepConfig } from "../worker/services/sequence-config";
-import { addWait, nextWindowStart } from "../worker/services/schedule-time";
-import { createTasks } from "../worker/services/tasks";
 import { sha256Hex } from "../worker/lib/crypto";
+import { listParam } from "../worker/db/in-list";
+import { addWait, nextWindowStart } from "../worker/services/schedule-time";
+import { engine } from "./engine";
+import type { MailboxItemState, QueuedEmail, ReasonCode, StepResult } from "./engine-types";
+import { blockingReason, loadContactStates } from "./eligibility";
+import { flushEnrollmentMirror, type MirrorRow } from "./enrollment-mirror";
+import { deleteMeta, migrate, patchRow, readMeta, writeMeta } from "./object-storage";
+import { isEmailStep, loadSequenceConfig, nextEnabledStep, type SequenceConfig, type StepConfig } from "./sequence-config";
+import { createTasks, type NewTask } from "./tasks";
 
 /** One contact to enroll (the add-contacts pipeline has already validated it). */
 export interface EnrollItem {
@@ -68,32 +73,10 @@ const OPEN = "('active','paused','held')";
 /** Outcomes after which the enrollment moves on to the next step. */
 const ADVANCING = new Set(["sent", "unknown", "completed", "skipped"]);
 
-/**
- * SequenceDO — one per sequence. The single writer of its enrollments' transitions: enroll
- * (deduplicated: invariant 1), advance step by step (invariant 2), pause, resume, finish, remove.
- * Keeps a timer table of due steps behind one alarm, re-checks eligibility when a step falls due
- * (invariant 5) and mirrors every change to D1 through a dirty flag, so a crash between the two
- * writes is repaired by the next call.
- */
-export class SequenceDO extends DurableObject<Env> {
-  private sql: SqlStorage;
-  /** Change counter: `dirty` holds the revision of a row's last change, 0 once mirrored to D1. */
-  private rev = 0;
-
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    this.sql = ctx.storage.sql;
-    ctx.blockConcurrencyWhile(async () => {
-      this.migrate();
-      this.rev = this.sql.exec<{ r: number | null }>("SELECT max(dirty) AS r FROM enrollments").toArray()[0]?.r ?? 0;
-    });
-  }
-
-  private migrate() {
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
-    const v = Number(this.meta("schema") ?? 0);
-    if (v < 1) {
-      this.sql.exec(`
+/** The object's storage schema, one step per version (object-storage.ts runs the missing ones). */
+const MIGRATIONS: ((sql: SqlStorage) => void)[] = [
+  (sql) =>
+    sql.exec(`
         CREATE TABLE enrollments (
           id TEXT PRIMARY KEY, contact_id TEXT NOT NULL UNIQUE, mailbox_id TEXT, status TEXT NOT NULL,
           step_id TEXT, step_pos INTEGER NOT NULL DEFAULT 0, waiting TEXT NOT NULL DEFAULT 'none', due_at INTEGER,
@@ -104,50 +87,66 @@ export class SequenceDO extends DurableObject<Env> {
         CREATE TABLE timers (enrollment_id TEXT PRIMARY KEY, run_at INTEGER NOT NULL);
         CREATE INDEX timers_run_at ON timers (run_at);
         CREATE TABLE results (enrollment_id TEXT NOT NULL, step_id TEXT NOT NULL, outcome TEXT NOT NULL, PRIMARY KEY (enrollment_id, step_id));
-      `);
-      this.setMeta("schema", "1");
-    }
-    if (v < 2) {
-      this.sql.exec("ALTER TABLE enrollments ADD COLUMN last_at INTEGER");
-      this.setMeta("schema", "2");
-    }
-    if (v < 3) {
-      // Invariant 1 is "at most once at a time": the contact is unique among open enrollments only,
-      // so a finished or removed contact can be added again and its history is kept.
-      this.sql.exec(`
-        CREATE TABLE enrollments_v3 (
-          id TEXT PRIMARY KEY, contact_id TEXT NOT NULL, mailbox_id TEXT, status TEXT NOT NULL,
-          step_id TEXT, step_pos INTEGER NOT NULL DEFAULT 0, waiting TEXT NOT NULL DEFAULT 'none', due_at INTEGER,
-          reason TEXT, score INTEGER NOT NULL DEFAULT 0, zone TEXT, thread_msg TEXT, thread_subject TEXT,
-          job_id TEXT, added_by TEXT, created_at INTEGER NOT NULL, finished_at INTEGER, dirty INTEGER NOT NULL DEFAULT 0, last_at INTEGER
-        );
-        INSERT INTO enrollments_v3 (id, contact_id, mailbox_id, status, step_id, step_pos, waiting, due_at, reason, score, zone, thread_msg,
-            thread_subject, job_id, added_by, created_at, finished_at, dirty, last_at)
-          SELECT id, contact_id, mailbox_id, status, step_id, step_pos, waiting, due_at, reason, score, zone, thread_msg,
-            thread_subject, job_id, added_by, created_at, finished_at, dirty, last_at FROM enrollments;
-        DROP TABLE enrollments;
-        ALTER TABLE enrollments_v3 RENAME TO enrollments;
-        CREATE UNIQUE INDEX enrollments_open_contact ON enrollments (contact_id) WHERE status IN ${OPEN};
-        CREATE INDEX enrollments_contact ON enrollments (contact_id);
-        CREATE INDEX enrollments_dirty ON enrollments (dirty) WHERE dirty > 0;
-        CREATE INDEX enrollments_status ON enrollments (status);
-      `);
-      // Every active enrollment has a timer from now on (a step timer or a check timer): give one to
-      // those that waited on a mailbox or a task without any.
-      this.sql.exec(
-        `INSERT OR IGNORE INTO timers (enrollment_id, run_at) SELECT id, ? FROM enrollments WHERE status = 'active'`,
-        now(),
+      `),
+  (sql) => sql.exec("ALTER TABLE enrollments ADD COLUMN last_at INTEGER"),
+  (sql) => {
+    // Invariant 1 is "at most once at a time": the contact is unique among open enrollments only,
+    // so a finished or removed contact can be added again and its history is kept.
+    sql.exec(`
+      CREATE TABLE enrollments_v3 (
+        id TEXT PRIMARY KEY, contact_id TEXT NOT NULL, mailbox_id TEXT, status TEXT NOT NULL,
+        step_id TEXT, step_pos INTEGER NOT NULL DEFAULT 0, waiting TEXT NOT NULL DEFAULT 'none', due_at INTEGER,
+        reason TEXT, score INTEGER NOT NULL DEFAULT 0, zone TEXT, thread_msg TEXT, thread_subject TEXT,
+        job_id TEXT, added_by TEXT, created_at INTEGER NOT NULL, finished_at INTEGER, dirty INTEGER NOT NULL DEFAULT 0, last_at INTEGER
       );
-      this.setMeta("schema", "3");
-    }
+      INSERT INTO enrollments_v3 (id, contact_id, mailbox_id, status, step_id, step_pos, waiting, due_at, reason, score, zone, thread_msg,
+          thread_subject, job_id, added_by, created_at, finished_at, dirty, last_at)
+        SELECT id, contact_id, mailbox_id, status, step_id, step_pos, waiting, due_at, reason, score, zone, thread_msg,
+          thread_subject, job_id, added_by, created_at, finished_at, dirty, last_at FROM enrollments;
+      DROP TABLE enrollments;
+      ALTER TABLE enrollments_v3 RENAME TO enrollments;
+      CREATE UNIQUE INDEX enrollments_open_contact ON enrollments (contact_id) WHERE status IN ${OPEN};
+      CREATE INDEX enrollments_contact ON enrollments (contact_id);
+      CREATE INDEX enrollments_dirty ON enrollments (dirty) WHERE dirty > 0;
+      CREATE INDEX enrollments_status ON enrollments (status);
+    `);
+    // Every active enrollment has a timer from now on (a step timer or a check timer): give one to
+    // those that waited on a mailbox or a task without any.
+    sql.exec(
+      `INSERT OR IGNORE INTO timers (enrollment_id, run_at) SELECT id, ? FROM enrollments WHERE status = 'active'`,
+      now(),
+    );
+  },
+];
+
+/**
+ * SequenceDO — one per sequence. The single writer of its enrollments' transitions: enroll
+ * (deduplicated: invariant 1), advance step by step (invariant 2), pause, resume, finish, remove.
+ * Keeps a timer table of due steps behind one alarm, re-checks eligibility when a step falls due
+ * (invariant 5) and mirrors every change to D1 through a dirty flag, so a crash between the two
+ * writes is repaired by the next call.
+ */
+export class SequenceDO extends DurableObject<Env> {
+  private sql: SqlStorage;
+  private d: Db;
+  /** Change counter: `dirty` holds the revision of a row's last change, 0 once mirrored to D1. */
+  private rev = 0;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.d = db(env.DB);
+    ctx.blockConcurrencyWhile(async () => {
+      migrate(this.sql, MIGRATIONS);
+      this.rev = this.sql.exec<{ r: number | null }>("SELECT max(dirty) AS r FROM enrollments").toArray()[0]?.r ?? 0;
+    });
   }
 
   private meta(key: string): string | null {
-    const r = this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", key).toArray()[0];
-    return r?.value ?? null;
+    return readMeta(this.sql, key);
   }
   private setMeta(key: string, value: string) {
-    this.sql.exec("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", key, value);
+    writeMeta(this.sql, key, value);
   }
 
   /**
@@ -166,8 +165,16 @@ export class SequenceDO extends DurableObject<Env> {
     for (;;) {
       const after = this.meta("bind_after");
       if (after === null) return;
-      const { results } = await this.env.DB.prepare("SELECT * FROM enrollments WHERE sequence_id = ? AND id > ? ORDER BY id LIMIT ?")
-        .bind(sequenceId, after, PAGE).all<Record<string, any>>();
+      const results = await this.d
+        .select({
+          id: d1Enrollments.id, contactId: d1Enrollments.contactId, mailboxId: d1Enrollments.mailboxId, status: d1Enrollments.status,
+          currentStep: d1Enrollments.currentStep, nextDueAt: d1Enrollments.nextDueAt, reason: d1Enrollments.reason, jobId: d1Enrollments.jobId,
+          addedBy: d1Enrollments.addedBy, createdAt: d1Enrollments.createdAt, finishedAt: d1Enrollments.finishedAt,
+        })
+        .from(d1Enrollments)
+        .where(and(eq(d1Enrollments.sequenceId, sequenceId), gt(d1Enrollments.id, after)))
+        .orderBy(asc(d1Enrollments.id))
+        .limit(PAGE);
       const t = now();
       this.ctx.storage.transactionSync(() => {
         for (const e of results) {
@@ -175,12 +182,12 @@ export class SequenceDO extends DurableObject<Env> {
           this.sql.exec(
             `INSERT OR IGNORE INTO enrollments (id, contact_id, mailbox_id, status, step_pos, waiting, due_at, reason, job_id, added_by, created_at, finished_at, dirty)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`,
-            e.id, e.contact_id, e.mailbox_id, e.status, e.current_step, e.status === "active" ? "timer" : "none",
-            e.next_due_at, e.reason, e.job_id, e.added_by, e.created_at, e.finished_at,
+            e.id, e.contactId, e.mailboxId, e.status, e.currentStep, e.status === "active" ? "timer" : "none",
+            e.nextDueAt, e.reason, e.jobId, e.addedBy, e.createdAt, e.finishedAt,
           );
-          if (e.status === "active") this.sql.exec("INSERT OR IGNORE INTO timers VALUES (?, ?)", e.id, e.next_due_at ?? t);
+          if (e.status === "active") this.sql.exec("INSERT OR IGNORE INTO timers VALUES (?, ?)", e.id, e.nextDueAt ?? t);
         }
-        if (results.length < PAGE) this.sql.exec("DELETE FROM meta WHERE key = 'bind_after'");
+        if (results.length < PAGE) deleteMeta(this.sql, "bind_after");
         else this.setMeta("bind_after", String(results[results.length - 1]!.id));
       });
     }
@@ -196,7 +203,7 @@ export class SequenceDO extends DurableObject<Env> {
    */
   async enroll(sequenceId: string, teamId: string, items: EnrollItem[]): Promise<{ enrolled: string[]; already: string[]; alreadyOther: string[] }> {
     await this.bind(sequenceId, teamId);
-    const cfg = await loadSequenceConfig(this.env.DB, sequenceId);
+    const cfg = await loadSequenceConfig(this.d, sequenceId);
     if (!cfg) throw new Error(`sequence ${sequenceId} not found`);
     const t = now();
     const first = nextEnabledStep(cfg.steps, null);
@@ -236,7 +243,7 @@ export class SequenceDO extends DurableObject<Env> {
   /** Reports from MailboxDOs and tasks. Idempotent: a repeated report for a step changes nothing. */
   async stepsDone(sequenceId: string, teamId: string, results: StepResult[]): Promise<void> {
     await this.bind(sequenceId, teamId);
-    const cfg = await loadSequenceConfig(this.env.DB, sequenceId);
+    const cfg = await loadSequenceConfig(this.d, sequenceId);
     if (!cfg) return;
     this.ctx.storage.transactionSync(() => {
       for (const r of results) this.applyResult(cfg, r);
@@ -304,7 +311,7 @@ export class SequenceDO extends DurableObject<Env> {
     });
     await this.flush(teamId, sequenceId);
     for (const [mb, items] of groupBy(withdraw, (w) => w.mailboxId)) {
-      const pulled = await mailboxStub(this.env, mb).withdraw(mb, items.map((i) => ({ enrollmentId: i.enrollmentId, stepId: i.stepId })));
+      const pulled = await engine.mailbox(this.env, mb).withdraw(items.map((i) => ({ enrollmentId: i.enrollmentId, stepId: i.stepId })));
       // Re-read after the await: the enrollment may have been resumed meanwhile.
       this.ctx.storage.transactionSync(() => {
         for (const p of pulled) {
@@ -333,7 +340,7 @@ export class SequenceDO extends DurableObject<Env> {
    */
   async restart(sequenceId: string, teamId: string, ids: string[], stepPos: number | null, addedBy: string | null): Promise<{ id: string; outcome: "restarted" | "not_found" | "no_such_step" | "already"; newId: string | null }[]> {
     await this.bind(sequenceId, teamId);
-    const cfg = await loadSequenceConfig(this.env.DB, sequenceId);
+    const cfg = await loadSequenceConfig(this.d, sequenceId);
     if (!cfg) throw new Error(`sequence ${sequenceId} not found`);
     const step = stepPos === null ? nextEnabledStep(cfg.steps, null) : cfg.steps.find((s) => s.position === stepPos && s.enabled);
     const newIds = new Map<string, string>();
@@ -371,7 +378,7 @@ export class SequenceDO extends DurableObject<Env> {
       }
     });
     await this.flush(teamId, sequenceId);
-    for (const [mb, items] of groupBy(withdraw, (w) => w.mailboxId)) await mailboxStub(this.env, mb).withdraw(mb, items.map((i) => ({ enrollmentId: i.enrollmentId, stepId: i.stepId })));
+    for (const [mb, items] of groupBy(withdraw, (w) => w.mailboxId)) await engine.mailbox(this.env, mb).withdraw(items.map((i) => ({ enrollmentId: i.enrollmentId, stepId: i.stepId })));
     await this.rearm();
     return out;
   }
@@ -405,7 +412,7 @@ export class SequenceDO extends DurableObject<Env> {
       }
     });
     for (const [mb, items] of groupBy(pending, (w) => w.mailboxId)) {
-      const pulled = new Set((await mailboxStub(this.env, mb).withdraw(mb, items.map((i) => ({ enrollmentId: i.enrollmentId, stepId: i.stepId })))).map((p) => p.enrollmentId));
+      const pulled = new Set((await engine.mailbox(this.env, mb).withdraw(items.map((i) => ({ enrollmentId: i.enrollmentId, stepId: i.stepId })))).map((p) => p.enrollmentId));
       this.ctx.storage.transactionSync(() => {
         for (const i of items) {
           const e = this.row(i.enrollmentId);
@@ -478,7 +485,7 @@ export class SequenceDO extends DurableObject<Env> {
    */
   private async processDue(sequenceId: string) {
     const t = now();
-    const cfg = await loadSequenceConfig(this.env.DB, sequenceId);
+    const cfg = await loadSequenceConfig(this.d, sequenceId);
     if (!cfg) return;
     const teamId = cfg.teamId;
     const due = this.sql
@@ -486,9 +493,9 @@ export class SequenceDO extends DurableObject<Env> {
       .toArray()
       .map((r) => this.row(r.enrollment_id))
       .filter((r): r is Row => !!r);
-    const contacts = await loadContactStates(this.env.DB, teamId, [...new Set(due.map((e) => e.contact_id))]);
+    const contacts = await loadContactStates(this.d, teamId, [...new Set(due.map((e) => e.contact_id))]);
     const emails = new Map<string, QueuedEmail[]>();
-    const tasks: Parameters<typeof createTasks>[1] = [];
+    const tasks: NewTask[] = [];
     const checks: Row[] = [];
     this.ctx.storage.transactionSync(() => {
       for (const stale of due) {
@@ -572,9 +579,9 @@ export class SequenceDO extends DurableObject<Env> {
     // runs again after a crash, the mailbox and the task table ignore the repeat.
     await this.rearm();
     await this.flush(teamId, sequenceId);
-    if (tasks.length) await createTasks(this.env.DB, tasks);
+    if (tasks.length) await createTasks(this.d, tasks);
     for (const [mb, items] of emails) {
-      const res = await mailboxStub(this.env, mb).enqueue(mb, teamId, items);
+      const res = await engine.mailbox(this.env, mb).enqueue(teamId, items);
       // Keys the mailbox already had in a state it will not queue again (sent, being sent, ...).
       if (res.existing.length) this.ctx.storage.transactionSync(() => this.applyMailboxStates(cfg, res.existing));
     }
@@ -596,15 +603,16 @@ export class SequenceDO extends DurableObject<Env> {
         });
         continue;
       }
-      const states = await mailboxStub(this.env, mb).probe(mb, rows.map((e) => ({ enrollmentId: e.id, stepId: e.step_id ?? "" })));
+      const states = await engine.mailbox(this.env, mb).probe(rows.map((e) => ({ enrollmentId: e.id, stepId: e.step_id ?? "" })));
       this.ctx.storage.transactionSync(() => this.applyMailboxStates(cfg, states));
     }
     const taskRows = checks.filter((e) => e.waiting === "task");
     if (!taskRows.length) return;
-    const { results } = await this.env.DB.prepare("SELECT enrollment_id, step_id, status FROM tasks WHERE enrollment_id IN (SELECT value FROM json_each(?))")
-      .bind(JSON.stringify(taskRows.map((e) => e.id))).all<{ enrollment_id: string; step_id: string; status: string }>();
+    const results = await this.d.all<{ enrollment_id: string; step_id: string; status: string }>(
+      sql`SELECT enrollment_id, step_id, status FROM tasks WHERE enrollment_id IN (SELECT value FROM json_each(${listParam(taskRows.map((e) => e.id))}))`,
+    );
     const byKey = new Map(results.map((r) => [`${r.enrollment_id}:${r.step_id}`, r.status]));
-    const missing: Parameters<typeof createTasks>[1] = [];
+    const missing: NewTask[] = [];
     const t = now();
     this.ctx.storage.transactionSync(() => {
       for (const stale of taskRows) {
@@ -625,7 +633,7 @@ export class SequenceDO extends DurableObject<Env> {
         if (e.status === "active") this.sql.exec("INSERT OR REPLACE INTO timers VALUES (?, ?)", e.id, checkAt(t, RECHECK_TASK_MS));
       }
     });
-    if (missing.length) await createTasks(this.env.DB, missing);
+    if (missing.length) await createTasks(this.d, missing);
   }
 
   /** What a mailbox says about steps handed to it; applied only to enrollments still waiting on that step there. */
@@ -722,15 +730,9 @@ export class SequenceDO extends DurableObject<Env> {
     return this.sql.exec("SELECT * FROM enrollments WHERE id = ?", id).toArray()[0] as unknown as Row | undefined;
   }
 
+  /** Every change of a row marks it dirty with a new revision: flush() mirrors it to D1. */
   private update(id: string, patch: Partial<Row>) {
-    const keys = Object.keys(patch) as (keyof Row)[];
-    if (!keys.length) return;
-    this.sql.exec(
-      `UPDATE enrollments SET ${keys.map((k) => `${k} = ?`).join(", ")}, dirty = ? WHERE id = ?`,
-      ...keys.map((k) => patch[k] as SqlStorageValue),
-      ++this.rev,
-      id,
-    );
+    if (Object.keys(patch).length) patchRow(this.sql, "enrollments", patch, { id }, { dirty: ++this.rev });
   }
 
   /** Mirror changed enrollments to D1 (D1 is what lists and searches read). */
@@ -749,7 +751,7 @@ export class SequenceDO extends DurableObject<Env> {
         nextDueAt: r.status === "active" ? r.due_at : r.status === "paused" ? r.resume_at : null, reason: r.reason,
         jobId: r.job_id, addedBy: r.added_by, createdAt: r.created_at, updatedAt: t, finishedAt: r.finished_at,
       }));
-      await flushEnrollmentMirror(this.env.DB, mirror);
+      await flushEnrollmentMirror(this.d, mirror);
       this.ctx.storage.transactionSync(() => {
         // A row changed again while D1 was being written keeps its newer revision and goes next time.
         for (const r of rows) this.sql.exec("UPDATE enrollments SET dirty = 0 WHERE id = ? AND dirty = ?", r.id, r.dirty);

@@ -14,7 +14,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { armedAlarms } from "../worker/lib/alarms";
 import { now } from "../worker/lib/clock";
 import { addWait, inWindow, type WindowSpec } from "../worker/services/schedule-time";
-import { scheduleToWindow } from "../worker/services/sequence-config";
+import { scheduleToWindow } from "../durable-objects/sequence-config";
 import { setTransportOverride } from "../worker/transports";
 import { env } from "./helpers";
 import {
@@ -23,7 +23,8 @@ import {
 } from "./fixtures";
 
 const SEED = 20270301;
-const NUM_RUNS = 40;
+// ENGINE_PROPERTY_RUNS=10 (environment, passed on as a binding by vitest.config.ts) runs fewer scenarios while iterating.
+const NUM_RUNS = Number((env as unknown as { ENGINE_PROPERTY_RUNS?: string }).ENGINE_PROPERTY_RUNS) || 40;
 /**
  * Time budget for the whole property, shrinking included: a failure found is reported with the smallest
  * case shrunk so far; running out of time before NUM_RUNS passed fails too (never a silent partial run).

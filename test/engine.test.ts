@@ -1,9 +1,9 @@
 import { describe, expect, it, beforeEach } from "vitest";
 import { inWindow } from "../worker/services/schedule-time";
-import { scheduleToWindow } from "../worker/services/sequence-config";
+import { scheduleToWindow } from "../durable-objects/sequence-config";
 import { now } from "../worker/lib/clock";
 import { runInDurableObject } from "cloudflare:test";
-import { mailboxStub, sequenceStub } from "../worker/lib/stubs";
+import { mailboxStub, sequenceStub } from "../durable-objects/engine";
 import { setTransportOverride } from "../worker/transports";
 import { env } from "./helpers";
 import { DAY, HOUR, enroll, makeContacts, makeMailbox, makeSchedule, makeSequence, makeTeam, runUntil, sentMessages, SIM_START, startSimulation } from "./fixtures";

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { now } from "../worker/lib/clock";
-import { sequenceStub } from "../worker/lib/stubs";
+import { sequenceStub } from "../durable-objects/engine";
 import { bulkInsert } from "../worker/db/bulk";
 import { as, env } from "./helpers";
 import { DAY, HOUR, addContactsSetup, enroll, enrollmentsOf, mailboxLedger, makeContacts, makeMailbox, makeSequence, makeTeam, runUntil, sessionFor, startSimulation, waitForJob } from "./fixtures";

@@ -4,7 +4,7 @@ import { bulkInsert } from "../worker/db/bulk";
 import { armedAlarms, trackAlarms } from "../worker/lib/alarms";
 import { now, setClock } from "../worker/lib/clock";
 import { newId } from "../worker/lib/ids";
-import { mailboxStub, sequenceStub } from "../worker/lib/stubs";
+import { mailboxStub, sequenceStub } from "../durable-objects/engine";
 import { DEMO } from "../worker/seed/demo";
 import { env } from "./helpers";
 

@@ -7,8 +7,9 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { app } from "../worker/app";
 import { runCron } from "../worker/cron";
 import { now } from "../worker/lib/clock";
-import { mailboxStub } from "../worker/lib/stubs";
-import { loadMailbox } from "../worker/services/compose";
+import { mailboxStub } from "../durable-objects/engine";
+import { loadMailbox } from "../worker/transports/mailbox-settings";
+import { db } from "../worker/db/client";
 import { pollReplies } from "../worker/services/reply-polling";
 import { gmailTransport } from "../worker/transports/gmail";
 import { graphTransport } from "../worker/transports/graph";
@@ -195,7 +196,7 @@ describe("tokens and provider errors", () => {
     const { account, mailboxId } = await teamWith("microsoft");
     await expireIn(mailboxId, 60_000); // inside the 5-minute margin
     const before = (await row(mailboxId))!.secret_ciphertext;
-    const mb = (await loadMailbox(env.DB, mailboxId))!;
+    const mb = (await loadMailbox(db(env.DB), mailboxId))!;
     expect(await graphTransport(env, mb).send({ from: { email: account, name: "A" }, to: "p@x.test", raw: rawMail(account, "p@x.test", "<a1@acme.test>"), messageId: "<a1@acme.test>" })).toMatchObject({ ok: true });
     const calls = (await state(account)).calls.map((c) => c.path);
     expect(calls.indexOf("token:refresh_token")).toBeLessThan(calls.lastIndexOf("/graph/v1.0/me/sendMail"));
@@ -208,7 +209,7 @@ describe("tokens and provider errors", () => {
   it("an access token refused before its expiry is refreshed once and the send retried", async () => {
     const { account, mailboxId } = await teamWith("google");
     await control("expire", { account });
-    const mb = (await loadMailbox(env.DB, mailboxId))!;
+    const mb = (await loadMailbox(db(env.DB), mailboxId))!;
     const r = await gmailTransport(env, mb).send({ from: { email: account, name: "A" }, to: "p@x.test", raw: rawMail(account, "p@x.test", "<b1@acme.test>"), messageId: "<b1@acme.test>" });
     expect(r).toMatchObject({ ok: true });
     expect((await state(account)).sent).toHaveLength(1);
@@ -253,7 +254,7 @@ describe("tokens and provider errors", () => {
 
   it("429 with a short Retry-After is waited out and retried; a long one leaves the email to retry later", async () => {
     const { account, mailboxId } = await teamWith("google");
-    const mb = (await loadMailbox(env.DB, mailboxId))!;
+    const mb = (await loadMailbox(db(env.DB), mailboxId))!;
     await control("fail", { match: "/messages/send", status: 429, retryAfter: 1, account });
     const t0 = Date.now();
     expect(await gmailTransport(env, mb).send({ from: { email: account, name: "A" }, to: "p@x.test", raw: rawMail(account, "p@x.test", "<c1@acme.test>"), messageId: "<c1@acme.test>" })).toMatchObject({ ok: true });
@@ -272,7 +273,7 @@ describe("tokens and provider errors", () => {
     await control("fail", { match: "/messages/delta", status: 500, account });
     expect((await pollReplies(env)).find((o) => o.mailboxId === mailboxId)).toMatchObject({ read: 0, handled: 0 });
     expect(JSON.parse((await row(mailboxId))!.transport_config).poll_error).toBeNull();
-    const mb = (await loadMailbox(env.DB, mailboxId))!;
+    const mb = (await loadMailbox(db(env.DB), mailboxId))!;
     await control("fail", { match: "/me/sendMail", status: 500, account });
     const r = await graphTransport(env, mb).send({ from: { email: account, name: "A" }, to: "p@x.test", raw: rawMail(account, "p@x.test", "<d1@acme.test>"), messageId: "<d1@acme.test>" });
     expect(r).toMatchObject({ ok: false, kind: "unknown", code: "500" });

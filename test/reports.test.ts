@@ -4,7 +4,8 @@ import { seedId } from "../worker/seed/random";
 import { abVerdict, normalCdf, sampleSizePerVariant, twoProportionTest, wilson } from "../worker/services/reports-stats";
 import { applyAutoWinners } from "../worker/services/reports-ab";
 import { handleInbound } from "../worker/inbound";
-import { loadSendContext, pickVariant } from "../worker/services/compose";
+import { loadSendContext, pickVariant } from "../durable-objects/compose";
+import { db } from "../worker/db/client";
 import { DEMO, makeContacts, makeMailbox, makeSequence, makeTeam, sessionFor } from "./fixtures";
 import { as, env, errorOf, login, withKey } from "./helpers";
 
@@ -204,7 +205,7 @@ describe("A/B winners", () => {
     expect(audit!.action).toBe("ab_test.winner_automatic");
     expect(JSON.parse(audit!.details)).toMatchObject({ variant_id: b, sequence_id: sequenceId });
     // New contacts get the winner: the engine's send context offers only B, whatever the enrollment.
-    const sc = await loadSendContext(env.DB, teamId, [{ contactId: contacts[0]!, stepId: stepIds[0]!, sequenceId }]);
+    const sc = await loadSendContext(db(env.DB), teamId, [{ contactId: contacts[0]!, stepId: stepIds[0]!, sequenceId }]);
     for (const e of Array.from({ length: 20 }, () => newId())) expect(pickVariant(sc.variants.get(stepIds[0]!)!, e)!.id).toBe(b);
     const { report } = await body(await as(s, "GET", `/api/sequences/${sequenceId}/report`));
     expect(report.ab_tests[0]).toMatchObject({ winner_id: b, significant: true, leader_id: b });

@@ -19,7 +19,7 @@ describe("one-click unsubscribe", () => {
     await enroll(teamId, a.sequenceId, [who!, other!], [mb]);
     await enroll(teamId, b.sequenceId, [who!], [mb]);
     const paused = (await env.DB.prepare("SELECT id FROM enrollments WHERE sequence_id = ? AND contact_id = ?").bind(b.sequenceId, who).first<{ id: string }>())!.id;
-    const { sequenceStub } = await import("../worker/lib/stubs");
+    const { sequenceStub } = await import("../durable-objects/engine");
     await sequenceStub(env, b.sequenceId).transition(b.sequenceId, teamId, [paused], "pause");
     // Another team's contact with the same address keeps going.
     const rival = await makeTeam("Rival");

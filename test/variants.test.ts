@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { pickVariant } from "../worker/services/compose";
+import { pickVariant } from "../durable-objects/compose";
 import { newId } from "../worker/lib/ids";
 
 describe("A/B variants", () => {

@@ -1,6 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv, Env } from "../env";
 import { ApiError } from "../lib/errors";
+import { engine } from "../../durable-objects/engine";
 
 type Limits = { minute: number; hourly: number; "24_hour": number };
 const DEFAULTS: Record<"master" | "standard", Limits> = {
@@ -26,7 +27,7 @@ const LABEL = { minute: "minute", hourly: "hourly", "24_hour": "24-hour" } as co
 export const rateLimit = createMiddleware<AppEnv>(async (c, next) => {
   const caller = c.get("caller");
   if (caller.via !== "api_key" || !caller.apiKeyId) return next();
-  const stub = c.env.RATE_LIMITER_DO.get(c.env.RATE_LIMITER_DO.idFromName(caller.apiKeyId));
+  const stub = engine.rateLimiter(c.env, caller.apiKeyId);
   const r = await stub.hit(limitsFor(c.env, caller.apiKeyKind ?? "standard"));
   const headers: Record<string, string> = {};
   for (const w of r.windows) {

@@ -8,14 +8,13 @@ import { now } from "../lib/clock";
 import { ApiError } from "../lib/errors";
 import { router } from "../lib/openapi";
 import { errorResponses, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
-import { mailboxStub, sequenceStub } from "../lib/stubs";
+import { engine, REASONS, type ReasonCode } from "../../durable-objects/engine";
 import { mailboxFor, sequenceFor, visibleSequenceRaw } from "../services/access";
 import { auditEntry } from "../services/audit";
 import { commitAddContacts } from "../services/add-contacts/jobs";
 import { AddContactsRequest } from "../services/add-contacts/request";
-import { REASONS, type ReasonCode } from "../services/engine-types";
 import { nextWindowStart } from "../services/schedule-time";
-import { isEmailStep, loadSequenceConfig } from "../services/sequence-config";
+import { isEmailStep, loadSequenceConfig } from "../../durable-objects/sequence-config";
 
 const EnrollmentSchema = z
   .object({
@@ -116,7 +115,7 @@ async function forecasts(env: Env, mailboxIds: string[]) {
   const out = new Map<string, number | null>();
   await Promise.all(
     [...new Set(mailboxIds)].map(async (id) => {
-      for (const f of await mailboxStub(env, id).forecast(id, 2000)) out.set(f.enrollmentId, f.at);
+      for (const f of await engine.mailbox(env, id).forecast(2000)) out.set(f.enrollmentId, f.at);
     }),
   );
   return out;
@@ -195,10 +194,10 @@ function why(action: Action, status: string): string {
 }
 
 async function act(env: Env, d: ReturnType<typeof db>, caller: Caller, seq: { id: string; teamId: string }, action: Action, rows: Picked[], body: z.infer<typeof ActionBody>, targetId: string | null, mailboxId: string | null): Promise<{ results: Outcome[]; jobs: string[] }> {
-  const stub = sequenceStub(env, seq.id);
+  const stub = engine.sequence(env, seq.id, seq.teamId);
   const ids = rows.map((r) => r.id);
   if (action === "restart") {
-    const out = await stub.restart(seq.id, seq.teamId, ids, body.step ?? null, caller.userId ?? null);
+    const out = await stub.restart(ids, body.step ?? null, caller.userId ?? null);
     return {
       jobs: [],
       results: out.map((o) => ({
@@ -208,7 +207,7 @@ async function act(env: Env, d: ReturnType<typeof db>, caller: Caller, seq: { id
     };
   }
   if (action === "change-mailbox") {
-    const out = await stub.changeMailbox(seq.id, seq.teamId, ids, mailboxId!);
+    const out = await stub.changeMailbox(ids, mailboxId!);
     const words = { changed: null, not_found: "Not found", not_open: "Not active: nothing more will be sent", unchanged: "Already sends from this mailbox", sending_now: "Its email is being sent right now from the old mailbox; try again in a minute" } as const;
     return { jobs: [], results: out.map((o) => ({ id: o.id, changed: o.outcome === "changed", outcome: o.outcome, reason: words[o.outcome], from: o.from })) };
   }
@@ -222,12 +221,12 @@ async function act(env: Env, d: ReturnType<typeof db>, caller: Caller, seq: { id
     // finished): the two "other sequence" warnings are waived; every other check and skip applies.
     const req = AddContactsRequest.parse({ source: { contact_ids: open.map((r) => r.contact_id) }, overrides: { active_in_other_sequence: true, finished_in_other_sequence: true }, ...(body.mailbox_ids ? { mailbox_ids: body.mailbox_ids } : {}) });
     const { job } = await commitAddContacts(env, d, caller, targetId!, req, null, "move");
-    const changed = new Set(await stub.transition(seq.id, seq.teamId, open.map((r) => r.id), "finish", "moved"));
+    const changed = new Set(await stub.finish(open.map((r) => r.id), "moved"));
     for (const r of open) results.push(changed.has(r.id) ? { id: r.id, changed: true, outcome: "moved", reason: null } : { id: r.id, changed: false, outcome: "unchanged", reason: "It changed state meanwhile" });
     return { results, jobs: [String(job.id)] };
   }
   const reason: ReasonCode | undefined = action === "finish" ? (body.reason ?? "marked_finished") : action === "pause" && body.until ? "paused_until" : undefined;
-  const changed = new Set(await stub.transition(seq.id, seq.teamId, ids, action, reason, action === "pause" ? body.until : undefined));
+  const changed = new Set(await stub.transition(ids, action, reason, action === "pause" ? body.until : undefined));
   const done = { pause: "paused", resume: "resumed", finish: "finished", remove: "removed" }[action];
   return { jobs: [], results: rows.map((r) => (changed.has(r.id) ? { id: r.id, changed: true, outcome: done, reason: null } : { id: r.id, changed: false, outcome: r.status === "finished" || r.status === "removed" || r.status === "failed" ? r.status : "unchanged", reason: why(action, r.status) })) };
 }
@@ -268,7 +267,7 @@ export const enrollmentRoutes = router()
       const rows = page!.results as Record<string, any>[];
       const queued = rows.filter((r) => r.status === "active" && r.reason === "queued_for_mailbox" && r.mb_status === "connected");
       const fc = queued.length ? await forecasts(c.env, queued.map((r) => r.mailbox_id)) : new Map<string, number | null>();
-      const cfg = await loadSequenceConfig(c.env.DB, seq.id);
+      const cfg = await loadSequenceConfig(db(c.env.DB), seq.id);
       return c.json({
         enrollments: rows.map((r) => {
           const why = explain(r.reason, r.status, r.mb_status ?? null, r.mb_reason ?? null, !r.step_type || isEmailStep(r.step_type));
@@ -402,7 +401,7 @@ async function scheduledEmails(env: Env, caller: Caller, scope: { sequenceId?: s
     let at: number | null;
     if (r.reason === "queued_for_mailbox") at = fc.get(r.id) ?? null;
     else {
-      if (!windows.has(r.sequence_id)) windows.set(r.sequence_id, await loadSequenceConfig(env.DB, r.sequence_id));
+      if (!windows.has(r.sequence_id)) windows.set(r.sequence_id, await loadSequenceConfig(db(env.DB), r.sequence_id));
       const cfg = windows.get(r.sequence_id);
       at = cfg ? nextWindowStart(Math.max(r.next_due_at ?? now(), now()), cfg.window) : r.next_due_at;
     }

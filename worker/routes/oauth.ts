@@ -13,7 +13,7 @@ import { ApiError } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { router } from "../lib/openapi";
 import { errorResponses, Id, json, jsonBody } from "../lib/schemas";
-import { mailboxStub } from "../lib/stubs";
+import { engine } from "../../durable-objects/engine";
 import { authorize, mailboxFor } from "../services/access";
 import { auditEntry } from "../services/audit";
 import { startCursor } from "../services/reply-polling";
@@ -158,6 +158,6 @@ export const oauthRoutes = router()
     // read (a cursor the provider has forgotten restarts by itself); a new one starts from now.
     const cursor = await c.env.DB.prepare("SELECT json_extract(transport_config, '$.history_id') AS h, json_extract(transport_config, '$.delta_link') AS d FROM mailboxes WHERE id = ?").bind(id).first<{ h: string | null; d: string | null }>();
     if (!cursor?.h && !cursor?.d) await startCursor(c.env, { id, transport: TRANSPORT_OF[provider] }, cfg.apiUrl, tokens.tokens.accessToken);
-    await mailboxStub(c.env, id).refresh(id);
+    await engine.mailbox(c.env, id).refresh();
     return back({ connected: id });
   });

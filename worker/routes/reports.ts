@@ -6,7 +6,7 @@ import { ApiError, notFound } from "../lib/errors";
 import { router } from "../lib/openapi";
 import { errorResponses, Id, IdParam, json, jsonBody } from "../lib/schemas";
 import { sequenceFor } from "../services/access";
-import { REASONS } from "../services/engine-types";
+import { REASONS } from "../../durable-objects/engine";
 import { DAY_MS, sequenceReport, type ReportFilter } from "../services/reports";
 import { applyAutoWinnersFor, chooseWinner, abTests } from "../services/reports-ab";
 import { homeDashboard, teamReport } from "../services/reports-team";

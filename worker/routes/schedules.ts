@@ -11,7 +11,7 @@ import type { Caller } from "../env";
 import { authorize, scheduleAllows, scheduleFor } from "../services/access";
 import { auditEntry } from "../services/audit";
 import { HOLIDAY_CALENDARS, holidaysFor, isValidTimeZone, nextWindowStart, validateWindows } from "../services/schedule-time";
-import { scheduleToWindow } from "../services/sequence-config";
+import { scheduleToWindow } from "../../durable-objects/sequence-config";
 
 const Windows = z.record(z.string(), z.array(z.tuple([z.string(), z.string()])).max(6)).openapi({
   description: 'ISO weekday ("1" = Monday … "7" = Sunday) → sending windows as ["HH:MM", "HH:MM"] local times',

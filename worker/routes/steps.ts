@@ -11,7 +11,7 @@ import { router } from "../lib/openapi";
 import { errorResponses, json, jsonBody } from "../lib/schemas";
 import { sequenceFor } from "../services/access";
 import { auditEntry } from "../services/audit";
-import { isEmailStep } from "../services/sequence-config";
+import { isEmailStep } from "../../durable-objects/sequence-config";
 import { assertKeepsAStepOn } from "../services/state-preconditions";
 import { loadSequenceDetail, SequenceDetailSchema } from "../services/sequence-views";
 import { validateTemplate } from "../services/templates";

@@ -6,7 +6,7 @@ import { now } from "../lib/clock";
 import { ApiError } from "../lib/errors";
 import { router } from "../lib/openapi";
 import { errorResponses, IdParam, json, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
-import { sequenceStub } from "../lib/stubs";
+import { engine } from "../../durable-objects/engine";
 import { taskFor, visibleSequence } from "../services/access";
 import { isValidTimeZone, windowEnd } from "../services/schedule-time";
 
@@ -130,7 +130,7 @@ export const taskRoutes = router()
         .where(and(eq(tasks.id, task.id), eq(tasks.status, "open"))).returning();
       if (!row) throw new ApiError("conflict", "This task was just completed by someone else");
       if (task.sequenceId && task.enrollmentId && task.stepId) {
-        await sequenceStub(c.env, task.sequenceId).stepsDone(task.sequenceId, task.teamId, [{ enrollmentId: task.enrollmentId, stepId: task.stepId, outcome: status, at: t }]);
+        await engine.sequence(c.env, task.sequenceId, task.teamId).stepsDone([{ enrollmentId: task.enrollmentId, stepId: task.stepId, outcome: status, at: t }]);
       }
       return c.json({ task: { id: row.id, status: row.status, completed_at: row.completedAt } }, 200);
     },

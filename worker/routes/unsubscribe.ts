@@ -3,7 +3,7 @@ import { html } from "hono/html";
 import type { AppEnv, Env } from "../env";
 import { now } from "../lib/clock";
 import { newId } from "../lib/ids";
-import { sequenceStub } from "../lib/stubs";
+import { engine } from "../../durable-objects/engine";
 import { verifyUnsubscribeToken } from "../services/mime";
 import { appSecret } from "../services/secrets";
 
@@ -26,7 +26,7 @@ async function finishEnrollments(env: Env, teamId: string, email: string): Promi
   ).bind(teamId, email).all<{ id: string; sequence_id: string }>();
   const bySequence = new Map<string, string[]>();
   for (const r of results) bySequence.set(r.sequence_id, [...(bySequence.get(r.sequence_id) ?? []), r.id]);
-  for (const [sequenceId, ids] of bySequence) await sequenceStub(env, sequenceId).transition(sequenceId, teamId, ids, "finish", "unsubscribed");
+  for (const [sequenceId, ids] of bySequence) await engine.sequence(env, sequenceId, teamId).finish(ids, "unsubscribed");
 }
 
 /**

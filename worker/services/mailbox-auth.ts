@@ -5,10 +5,10 @@
 import type { Env } from "../env";
 import { now } from "../lib/clock";
 import { newId } from "../lib/ids";
-import { mailboxStub } from "../lib/stubs";
+import { engine } from "../../durable-objects/engine";
 import { openTokens, PROVIDER_NAME, PROVIDER_OF, providerConfig, refreshTokens, REFRESH_MARGIN_MS, sealTokens, type ProviderConfig } from "../transports/oauth";
 import { missingConfig } from "../transports/oauth";
-import type { MailboxSettings } from "./compose";
+import type { MailboxSettings } from "../transports/mailbox-settings";
 
 export type TokenResult = { ok: true; accessToken: string; cfg: ProviderConfig } | { ok: false; revoked: boolean; unconfigured?: boolean; message: string };
 
@@ -55,5 +55,5 @@ export async function markNeedsReconnect(env: Env, mailboxId: string, reason: st
   if (!changed) return;
   await env.DB.prepare("INSERT INTO audit_log (id, team_id, user_id, api_key_id, action, target_type, target_id, details, created_at) VALUES (?, ?, NULL, NULL, 'mailbox.needs_reconnect', 'mailbox', ?, ?, ?)")
     .bind(newId(), changed.team_id, mailboxId, JSON.stringify({ owner_id: changed.user_id, email: changed.email, reason }), t).run();
-  if (notifyDO) await mailboxStub(env, mailboxId).refresh(mailboxId);
+  if (notifyDO) await engine.mailbox(env, mailboxId).refresh();
 }

@@ -9,7 +9,7 @@ import { gmailProfile } from "../transports/gmail";
 import { graphMe } from "../transports/graph";
 import { PROVIDER_NAME, PROVIDER_OF } from "../transports/oauth";
 import { accessTokenFor } from "./mailbox-auth";
-import type { MailboxSettings } from "./compose";
+import type { MailboxSettings } from "../transports/mailbox-settings";
 import { appSecret } from "./secrets";
 
 export type Verification = { ok: true; message: string } | { ok: false; message: string };

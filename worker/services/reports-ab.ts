@@ -5,7 +5,7 @@ import { abVerdict, type AbVerdict } from "./reports-stats";
 
 /**
  * A/B winners. Choosing a winner turns the other variants of the step off in D1: the engine's
- * variant choice (pickVariant in services/compose.ts) only spreads contacts over enabled variants,
+ * variant choice (pickVariant in durable-objects/compose.ts) only spreads contacts over enabled variants,
  * so every email composed from then on uses the winner. The switch is recorded in the audit log and
  * in the sequence's settings (`ab_winners`: step id → variant id).
  */

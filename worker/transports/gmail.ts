@@ -4,7 +4,7 @@
 // replies for the cron. https://developers.google.com/gmail/api/reference/rest
 import type { Env } from "../env";
 import { accessTokenFor } from "../services/mailbox-auth";
-import type { MailboxSettings } from "../services/compose";
+import type { MailboxSettings } from "./mailbox-settings";
 import { base64UrlOf, fromBase64Url, providerFetch, type ApiResult } from "./oauth";
 import { apiSendFailure } from "./api-failure";
 import type { OutgoingEmail, SendResult, Transport } from "./types";

@@ -4,7 +4,7 @@
 // https://learn.microsoft.com/graph/api/user-sendmail , https://learn.microsoft.com/graph/api/message-delta
 import type { Env } from "../env";
 import { accessTokenFor } from "../services/mailbox-auth";
-import type { MailboxSettings } from "../services/compose";
+import type { MailboxSettings } from "./mailbox-settings";
 import { apiSendFailure } from "./api-failure";
 import { tokenFailure } from "./gmail";
 import { providerFetch } from "./oauth";

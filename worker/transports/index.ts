@@ -1,7 +1,7 @@
 import type { Env } from "../env";
 import { unseal } from "../lib/seal";
 import { appSecret } from "../services/secrets";
-import type { MailboxSettings } from "../services/compose";
+import type { MailboxSettings } from "./mailbox-settings";
 import type { Transport } from "./types";
 
 /** Tests swap in a transport per mailbox (a server that times out after accepting, say). */

@@ -1,4 +1,5 @@
-import { bulkInsertStatements } from "../db/bulk";
+import { batchSql, type Db } from "../worker/db/client";
+import { bulkInsertSql } from "../worker/db/bulk";
 
 export interface MirrorRow {
   id: string;
@@ -23,10 +24,9 @@ const COLUMNS = ["id", "team_id", "sequence_id", "contact_id", "mailbox_id", "st
  * Writes SequenceDO enrollment state into D1 (upsert by id), many rows per statement. The
  * (sequence_id, contact_id) unique index is D1's backstop for invariant 1.
  */
-export async function flushEnrollmentMirror(d1: D1Database, rows: MirrorRow[]): Promise<void> {
+export async function flushEnrollmentMirror(d: Db, rows: MirrorRow[]): Promise<void> {
   if (!rows.length) return;
-  const stmts = bulkInsertStatements(
-    d1,
+  const stmts = bulkInsertSql(
     "enrollments",
     COLUMNS,
     rows.map((r) => [r.id, r.teamId, r.sequenceId, r.contactId, r.mailboxId, r.status, r.currentStep, r.nextDueAt, r.reason, r.jobId, r.addedBy, r.createdAt, r.updatedAt, r.finishedAt]),
@@ -34,5 +34,5 @@ export async function flushEnrollmentMirror(d1: D1Database, rows: MirrorRow[]): 
     `ON CONFLICT(id) DO UPDATE SET mailbox_id = excluded.mailbox_id, status = excluded.status, current_step = excluded.current_step,
        next_due_at = excluded.next_due_at, reason = excluded.reason, updated_at = excluded.updated_at, finished_at = excluded.finished_at`,
   );
-  await d1.batch(stmts);
+  await batchSql(d, stmts);
 }

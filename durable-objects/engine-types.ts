@@ -1,4 +1,4 @@
-import type { WindowSpec } from "./schedule-time";
+import type { WindowSpec } from "../worker/services/schedule-time";
 
 /** An email step handed by a SequenceDO to the MailboxDO of the enrollment's mailbox. */
 export interface QueuedEmail {

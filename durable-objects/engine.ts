@@ -1,0 +1,70 @@
+import type { Env } from "../worker/env";
+import type { MailboxItemState, QueuedEmail, ReasonCode, StepResult } from "./engine-types";
+import type { EnrollItem } from "./sequence-do";
+
+/**
+ * The engine's one door for the rest of the worker: every call into a Durable Object goes through
+ * here, named by the object it reaches (one SequenceDO per sequence, one MailboxDO per mailbox, one
+ * RateLimiterDO per API key). A caller names the object once; the object's id never travels twice.
+ *
+ *   engine.sequence(env, seqId, teamId).pause(ids)
+ *   engine.mailbox(env, mailboxId).refresh()
+ */
+export const engine = {
+  sequence: (env: Env, sequenceId: string, teamId: string) => sequenceVerbs(env, sequenceId, teamId),
+  mailbox: (env: Env, mailboxId: string) => mailboxVerbs(env, mailboxId),
+  rateLimiter: (env: Env, apiKeyId: string) => env.RATE_LIMITER_DO.get(env.RATE_LIMITER_DO.idFromName(apiKeyId)),
+};
+
+/** The raw stubs: for the engine itself and for tests that run code inside an object. */
+export function sequenceStub(env: Env, sequenceId: string) {
+  return env.SEQUENCE_DO.get(env.SEQUENCE_DO.idFromName(sequenceId));
+}
+
+export function mailboxStub(env: Env, mailboxId: string) {
+  return env.MAILBOX_DO.get(env.MAILBOX_DO.idFromName(mailboxId));
+}
+
+type Key = { enrollmentId: string; stepId: string };
+
+function sequenceVerbs(env: Env, sequenceId: string, teamId: string) {
+  const stub = sequenceStub(env, sequenceId);
+  const transition = (ids: string[], action: "pause" | "resume" | "finish" | "remove", reason?: ReasonCode, resumeAt?: number) =>
+    stub.transition(sequenceId, teamId, ids, action, reason, resumeAt);
+  return {
+    /** Enroll validated contacts (invariant 1: at most once at a time). */
+    enroll: (items: EnrollItem[]) => stub.enroll(sequenceId, teamId, items),
+    /** Outcomes of steps (from a mailbox or a task). */
+    stepsDone: (results: StepResult[]) => stub.stepsDone(sequenceId, teamId, results),
+    /** Invariant 11: may these steps go out now? */
+    claim: (items: Key[]) => stub.claim(sequenceId, teamId, items),
+    transition,
+    /** `until`: resumes by itself then (out of office, "pause until"). */
+    pause: (ids: string[], reason?: ReasonCode, until?: number) => transition(ids, "pause", reason, until),
+    resume: (ids: string[]) => transition(ids, "resume"),
+    finish: (ids: string[], reason?: ReasonCode) => transition(ids, "finish", reason),
+    remove: (ids: string[], reason?: ReasonCode) => transition(ids, "remove", reason),
+    restart: (ids: string[], stepPos: number | null, addedBy: string | null) => stub.restart(sequenceId, teamId, ids, stepPos, addedBy),
+    changeMailbox: (ids: string[], mailboxId: string) => stub.changeMailbox(sequenceId, teamId, ids, mailboxId),
+    /** The sequence was turned on: held enrollments continue. */
+    activate: () => stub.activate(sequenceId, teamId),
+  };
+}
+
+function mailboxVerbs(env: Env, mailboxId: string) {
+  const stub = mailboxStub(env, mailboxId);
+  return {
+    enqueue: (teamId: string, items: QueuedEmail[]) => stub.enqueue(mailboxId, teamId, items),
+    probe: (items: Key[]): Promise<MailboxItemState[]> => stub.probe(mailboxId, items),
+    withdraw: (items: Key[]): Promise<Key[]> => stub.withdraw(mailboxId, items),
+    /** Settings changed (limits, reconnect, disconnect): re-plan now. */
+    refresh: () => stub.refresh(mailboxId),
+    capacity: () => stub.capacity(mailboxId),
+    /** When each queued email will go out. */
+    forecast: (limit?: number, horizonDays?: number) => stub.forecast(mailboxId, limit, horizonDays),
+  };
+}
+
+export type { EnrollItem } from "./sequence-do";
+export type { Capacity } from "./mailbox-do";
+export { REASONS, type ReasonCode, type QueuedEmail, type StepResult, type StepOutcome, type MailboxItemState } from "./engine-types";

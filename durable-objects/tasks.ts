@@ -1,0 +1,40 @@
+import { batchSql, type Db } from "../worker/db/client";
+import { mailboxes } from "../worker/db/schema";
+import { bulkInsertSql } from "../worker/db/bulk";
+import { inList } from "../worker/db/in-list";
+import { newId } from "../worker/lib/ids";
+import { now } from "../worker/lib/clock";
+
+export interface NewTask {
+  enrollmentId: string;
+  stepId: string;
+  sequenceId: string;
+  teamId: string;
+  contactId: string;
+  type: string;
+  note: string;
+  dueAt: number;
+  mailboxId: string | null;
+  ownerId: string;
+}
+
+/**
+ * Manual steps become tasks. Idempotent on (enrollment, step): a repeated alarm creates no second
+ * task. The assignee is the user who owns the enrollment's mailbox, else the sequence owner.
+ */
+export async function createTasks(d: Db, tasks: NewTask[]): Promise<void> {
+  if (!tasks.length) return;
+  const mailboxIds = [...new Set(tasks.map((t) => t.mailboxId).filter((m): m is string => !!m))];
+  const owners = new Map<string, string>();
+  if (mailboxIds.length) {
+    const rows = await d.select({ id: mailboxes.id, userId: mailboxes.userId }).from(mailboxes).where(inList(mailboxes.id, mailboxIds));
+    for (const r of rows) owners.set(r.id, r.userId);
+  }
+  const t = now();
+  const stmts = bulkInsertSql(
+    "tasks",
+    ["id", "team_id", "enrollment_id", "sequence_id", "step_id", "contact_id", "assignee_id", "type", "note", "due_at", "status", "created_at"],
+    tasks.map((x) => [newId(), x.teamId, x.enrollmentId, x.sequenceId, x.stepId, x.contactId, (x.mailboxId && owners.get(x.mailboxId)) || x.ownerId, x.type, x.note, x.dueAt, "open", t]),
+  );
+  await batchSql(d, stmts);
+}
