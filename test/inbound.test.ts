@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { now } from "../worker/lib/clock";
-import { classifyInbound, handleInbound, returnDate } from "../worker/inbound";
+import { handleInbound } from "../worker/inbound";
+import { classifyInbound, returnDate } from "../worker/services/reply-classify";
 import { env } from "./helpers";
 import { DAY, HOUR, enroll, makeContacts, makeMailbox, makeSequence, makeTeam, runUntil, startSimulation } from "./fixtures";
 
@@ -52,7 +53,7 @@ describe("inbound email", () => {
   it("a bounce report marks the email and contact bounced and suppresses the address", async () => {
     const { teamId, contactId, m } = await sentFirst();
     const dsn = `From: Mail Delivery System <MAILER-DAEMON@mx.test>\r\nTo: sender@x.test\r\nSubject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary="b1"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\nThe mail could not be delivered.\r\n--b1\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.test\r\n\r\nFinal-Recipient: rfc822; ${m.to_email}\r\nAction: failed\r\nStatus: 5.1.1\r\n--b1\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: ${m.message_id_header}\r\nSubject: ${m.subject}\r\n--b1--\r\n`;
-    expect((await handleInbound(env, dsn)).kind).toBe("bounce");
+    expect((await handleInbound(env, dsn)).kind).toBe("bounce_hard");
     expect((await env.DB.prepare("SELECT status FROM messages WHERE id = ?").bind(m.id).first<any>()).status).toBe("bounced");
     expect((await env.DB.prepare("SELECT bounced_at FROM contacts WHERE id = ?").bind(contactId).first<any>()).bounced_at).toBeGreaterThan(0);
     expect((await env.DB.prepare("SELECT reason FROM suppressions WHERE team_id = ? AND email = lower(?)").bind(teamId, m.to_email).first<any>()).reason).toBe("bounced");

@@ -31,6 +31,8 @@ import { sequenceRoutes } from "./routes/sequences";
 import { stepRoutes } from "./routes/steps";
 import { taskRoutes } from "./routes/tasks";
 import { unsubscribeRoutes } from "./routes/unsubscribe";
+import { replyRoutes } from "./routes/replies";
+import { meetingRoutes, meetingWebhookRoutes } from "./routes/meetings";
 
 /** Largest JSON body the API accepts; CSV uploads have their own streaming limit. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -67,6 +69,8 @@ const routes = api
   .route("/", docsRoutes)
   .route("/", authRoutes)
   .route("/", devRoutes)
+  // Signed by the team's webhook secret instead of a session or key.
+  .route("/", meetingWebhookRoutes)
   // Everything below needs a session or an API key.
   .use("*", authenticate)
   .use("*", rateLimit)
@@ -89,7 +93,9 @@ const routes = api
   .route("/", creditRoutes)
   .route("/", workflowRoutes)
   .route("/", reportRoutes)
-  .route("/", importRoutes);
+  .route("/", importRoutes)
+  .route("/", replyRoutes)
+  .route("/", meetingRoutes);
 
 /** The Apollo-compatible API (same keys, limits and error body as /api). */
 const apollo = new Hono<AppEnv>().use("*", limit).use("*", authenticate).use("*", rateLimit).use("*", idempotency).route("/", apolloRoutes);

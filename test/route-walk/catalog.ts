@@ -33,7 +33,7 @@ export const key = (r: Route) => `${r.method} ${r.prefix}${r.template}`;
 const SEGMENT: Record<string, Resource> = {
   "api-keys": "api_keys", contacts: "contacts", lists: "lists", sequences: "sequences", steps: "steps", variants: "variants",
   mailboxes: "mailboxes", schedules: "schedules", messages: "messages", tasks: "tasks", jobs: "jobs", workflows: "workflows",
-  emailer_campaigns: "sequences", imports: "imports",
+  emailer_campaigns: "sequences", imports: "imports", replies: "replies",
 };
 
 /** Path parameters whose name says what they name. */

@@ -8,7 +8,7 @@ import { as, env } from "../helpers";
 
 export type Resource =
   | "users" | "api_keys" | "contacts" | "lists" | "stages" | "schedules" | "sequences" | "steps" | "variants"
-  | "enrollments" | "mailboxes" | "messages" | "tasks" | "jobs" | "workflows" | "imports" | "people" | "teams";
+  | "enrollments" | "mailboxes" | "messages" | "tasks" | "jobs" | "workflows" | "imports" | "people" | "teams" | "replies";
 
 export type TeamName = "demo" | "rival";
 
@@ -51,7 +51,7 @@ const TEAM_TABLES: [Resource, string][] = [
   ["users", "users"], ["api_keys", "api_keys"], ["contacts", "contacts"], ["lists", "lists"], ["stages", "contact_stages"],
   ["schedules", "schedules"], ["sequences", "sequences"], ["steps", "steps"], ["variants", "step_variants"],
   ["enrollments", "enrollments"], ["mailboxes", "mailboxes"], ["messages", "messages"], ["tasks", "tasks"],
-  ["jobs", "jobs"], ["workflows", "workflows"], ["imports", "imports"],
+  ["jobs", "jobs"], ["workflows", "workflows"], ["imports", "imports"], ["replies", "inbound_messages"],
 ];
 
 const q = async <T = Record<string, any>>(sql: string, ...binds: unknown[]) => (await env.DB.prepare(sql).bind(...binds).all<T>()).results;
@@ -166,6 +166,7 @@ export async function hiddenFrom(teamId: string, userId: string): Promise<Map<Re
     ["variants", `SELECT id FROM step_variants WHERE step_id IN (SELECT id FROM steps WHERE sequence_id IN (${hidden}))`],
     ["enrollments", `SELECT id FROM enrollments WHERE sequence_id IN (${hidden}) ORDER BY rowid`],
     ["messages", `SELECT id FROM messages WHERE sequence_id IN (${hidden}) ORDER BY rowid`],
+    ["replies", `SELECT id FROM inbound_messages WHERE sequence_id IN (${hidden}) ORDER BY rowid`],
     ["jobs", `SELECT id FROM jobs WHERE sequence_id IN (${hidden}) ORDER BY rowid`],
     ["workflows", `SELECT id FROM workflows WHERE sequence_id IN (${hidden}) ORDER BY rowid`],
     ["tasks", `SELECT id FROM tasks WHERE sequence_id IN (${hidden}) AND assignee_id <> ?2`],

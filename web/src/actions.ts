@@ -53,7 +53,8 @@ export function useWrite<T extends unknown[], U>(
       }
     },
     /** A submission of this write is on its way. */
-    pending: () => submissions.pending,
+    // Not `submissions.pending`: that counts a refused submission (no result) as pending until it is cleared.
+    pending: () => [...submissions].some((s) => s.pending),
     /** The inputs of the submissions still on their way: optimistic values and per-row spinners read them. */
     inFlight: (): T[] => [...submissions].filter((s) => s.pending).map((s) => s.input),
     /** What the API refused, for FieldError / FormProblems; `errors.set` takes a check of the form's own. */

@@ -26,6 +26,7 @@ export function jobSourceLabel(job: Pick<Job, "source">, listName?: (id: string)
   const parts: string[] = [];
   // A workflow's job is its run, not something picked by hand.
   if (s.kind === "workflow") return s.people ? `Workflow run: ${plural(s.people, "net-new person", "net-new people")}` : "Workflow run";
+  if (s.kind === "save_to_list") return `${plural(s.people, "person", "people")} saved to ${listText || "a list"}`;
   if (s.kind === "csv") parts.push("CSV file");
   else if (s.kind === "search") parts.push("Prospect search");
   else if (s.people) parts.push(`${plural(s.people, "person", "people")} picked`);

@@ -45,7 +45,7 @@ export const JobSchema = z
     sequence_id: z.string().nullable(),
     status: z.enum(["preparing", "scheduled", "queued", "running", "completed", "failed", "cancelled"]),
     source: z.object({
-      kind: z.enum(["search", "lists", "people", "contacts", "csv", "workflow"]),
+      kind: z.enum(["search", "lists", "people", "contacts", "csv", "workflow", "save_to_list"]),
       list_ids: z.array(z.string()),
       people: z.number(),
       contacts: z.number(),

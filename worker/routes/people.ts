@@ -1,7 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { router } from "../lib/openapi";
-import { errorResponses, json, jsonBody, PaginationMeta, paginationMeta } from "../lib/schemas";
+import { errorResponses, Id, json, jsonBody, PaginationMeta, paginationMeta } from "../lib/schemas";
 import { maskEmail, peopleFacets, PEOPLE_SORTS, PeopleFilters, searchPeople } from "../services/people-search";
+import { MAX_SAVE, savePeopleToList } from "../services/save-to-list";
 
 const PersonSchema = z
   .object({
@@ -18,6 +19,27 @@ export const PeopleSearchBody = PeopleFilters.extend({
   page: z.number().int().min(1).max(500).default(1),
   per_page: z.number().int().min(1).max(100).default(25),
 }).openapi("PeopleSearch");
+
+const SaveToList = z
+  .object({
+    people_ids: z.array(Id).min(1).max(MAX_SAVE).openapi({ description: `People checked in the search (at most ${MAX_SAVE})` }),
+    list_id: Id.optional().openapi({ description: "An existing list of your team" }),
+    list_name: z.string().trim().min(1).max(120).optional().openapi({ description: "Or a list by name, created when missing" }),
+  })
+  .refine((b) => !!b.list_id !== !!b.list_name, { message: "Pick a list, or name a new one (not both)", path: ["list_id"] })
+  .openapi("SaveToList");
+
+const SaveResultSchema = z
+  .object({
+    list: z.object({ id: z.string(), name: z.string() }),
+    saved: z.number().openapi({ description: "People saved as new contacts now" }),
+    already_saved: z.number().openapi({ description: "People your team had saved already (same person or same email): added to the list at no charge" }),
+    skipped: z.array(z.object({ person_id: z.string(), reasons: z.array(z.enum(["suppressed", "not_found"])) })).openapi({ description: "People not saved, each with why" }),
+    credits_charged: z.number().openapi({ description: "1 per net-new person saved with a verified email" }),
+    job_id: z.string().nullable(),
+    contact_ids: z.array(z.string()).openapi({ description: "The contacts now in the list from this request" }),
+  })
+  .openapi("SaveToListResult");
 
 const Facet = z.array(z.object({ value: z.string(), count: z.number() }));
 
@@ -53,4 +75,18 @@ export const peopleRoutes = router()
     const people = r.people.map((p) => (p.contact_id || !p.email ? p : { ...p, email: maskEmail(p.email) }));
     return c.json({ people, pagination: paginationMeta(page, per_page, r.total) }, 200);
   },
-);
+)
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/people/save",
+      tags: ["People"],
+      summary: "Save to list (no sequence): checked people become contacts (net-new verified ones cost 1 credit, once; suppressed ones are skipped) and join a list",
+      request: { body: jsonBody(SaveToList) },
+      responses: { 200: json(SaveResultSchema), 404: errorResponses[404], 422: errorResponses[422] },
+    }),
+    async (c) => {
+      const { people_ids, ...target } = c.req.valid("json");
+      return c.json(await savePeopleToList(c.var.db, c.get("caller"), people_ids, target), 200);
+    },
+  );

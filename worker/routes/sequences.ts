@@ -10,6 +10,8 @@ const SequenceSettings = z
     finish_on_reply: z.boolean().default(true),
     /** Whether contacts owned by other users may be added (Apollo's ownership permission). */
     allow_other_owners: z.boolean().default(true),
+    /** A reply from someone at the same company (email domain) as others in this sequence: what happens to those others. */
+    colleague_reply: z.enum(["nothing", "pause", "finish"]).default("nothing"),
   })
   .partial()
   .openapi("SequenceSettings");

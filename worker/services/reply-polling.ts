@@ -3,15 +3,25 @@
 // as MIME and goes through the same classification as the email() handler (worker/inbound.ts). The
 // cursor lives in the mailbox's transport_config and moves only after a whole round was handled, so a
 // crash repeats a round (handling a reply twice changes nothing) rather than skipping one.
+import { and, asc, eq, inArray, ne, sql } from "drizzle-orm";
+import { db, type Db } from "../db/client";
+import { mailboxes } from "../db/schema";
 import type { Env } from "../env";
-import { handleInbound } from "../inbound";
 import { now } from "../lib/clock";
 import { gmailHistory, gmailProfile, gmailRaw } from "../transports/gmail";
 import { graphDelta, graphDeltaStart, graphRaw } from "../transports/graph";
 import { accessTokenFor } from "./mailbox-auth";
+import { classifyInbound } from "./reply-classify";
+import { recordInbound } from "./replies";
 
 /** At most this many new messages are read per mailbox per tick (the rest wait for the next one). */
 export const MAX_MESSAGES_PER_TICK = 100;
+
+interface PolledMailbox {
+  id: string;
+  transport: "gmail" | "graph";
+  transportConfig: Record<string, unknown>;
+}
 
 export interface PollOutcome {
   mailboxId: string;
@@ -20,83 +30,95 @@ export interface PollOutcome {
   error?: string;
 }
 
-async function saveCursor(env: Env, mailboxId: string, patch: Record<string, string | number | null>) {
-  const sets = Object.keys(patch).map((k) => `'$.${k}', ?`).join(", ");
-  await env.DB.prepare(`UPDATE mailboxes SET transport_config = json_set(transport_config, ${sets}) WHERE id = ?`).bind(...Object.values(patch), mailboxId).run();
+type Cursor = Partial<Record<"history_id" | "delta_link" | "polled_at" | "poll_error", string | number | null>>;
+
+/** Merges the cursor fields into the mailbox's transport_config (json_set: the sign-in's other fields stay). */
+async function saveCursor(d: Db, mailboxId: string, patch: Cursor) {
+  const sets = Object.entries(patch).map(([k, v]) => sql`${`$.${k}`}, ${v ?? null}`);
+  await d
+    .update(mailboxes)
+    .set({ transportConfig: sql`json_set(${mailboxes.transportConfig}, ${sql.join(sets, sql`, `)})` })
+    .where(eq(mailboxes.id, mailboxId));
 }
 
 /** The starting point of a mailbox's reply polling, set when it is connected: from now on. */
-export async function startCursor(env: Env, mb: { id: string; transport: "gmail" | "graph" }, apiUrl: string, token: string): Promise<void> {
+export async function startCursor(env: Env, mb: { id: string; transport: "gmail" | "graph" }, apiUrl: string, token: string, d: Db = db(env.DB)): Promise<void> {
   if (mb.transport === "gmail") {
     const p = await gmailProfile(apiUrl, token);
-    if (p.ok) await saveCursor(env, mb.id, { history_id: p.body.historyId, polled_at: now(), poll_error: null });
+    if (p.ok) await saveCursor(d, mb.id, { history_id: p.body.historyId, polled_at: now(), poll_error: null });
     return;
   }
   const r = await graphDelta(graphDeltaStart(apiUrl, now()), token);
-  if (r.ok) await saveCursor(env, mb.id, { delta_link: r.deltaLink, polled_at: now(), poll_error: null });
+  if (r.ok) await saveCursor(d, mb.id, { delta_link: r.deltaLink, polled_at: now(), poll_error: null });
 }
 
 /** One mailbox's round. */
-export async function pollMailbox(env: Env, mb: { id: string; transport: "gmail" | "graph"; transport_config: string }): Promise<PollOutcome> {
+export async function pollMailbox(env: Env, d: Db, mb: PolledMailbox): Promise<PollOutcome> {
   const out: PollOutcome = { mailboxId: mb.id, read: 0, handled: 0 };
   const tok = await accessTokenFor(env, mb);
   if (!tok.ok) return { ...out, error: tok.message };
-  const cfg = JSON.parse(mb.transport_config || "{}") as { history_id?: string; delta_link?: string };
+  const cfg = mb.transportConfig as { history_id?: string; delta_link?: string };
   const { apiUrl } = tok.cfg;
   let ids: string[];
-  let next: Record<string, string>;
+  let next: Cursor;
   if (mb.transport === "gmail") {
     if (!cfg.history_id) {
-      await startCursor(env, mb, apiUrl, tok.accessToken);
+      await startCursor(env, mb, apiUrl, tok.accessToken, d);
       return out;
     }
     const h = await gmailHistory(apiUrl, tok.accessToken, cfg.history_id);
-    if (!h.ok) return await pollFailed(env, mb, h, out);
+    if (!h.ok) return await pollFailed(env, d, mb, h, out);
     ids = h.ids;
     next = { history_id: h.historyId };
   } else {
     if (!cfg.delta_link) {
-      await startCursor(env, mb, apiUrl, tok.accessToken);
+      await startCursor(env, mb, apiUrl, tok.accessToken, d);
       return out;
     }
-    const d = await graphDelta(cfg.delta_link, tok.accessToken);
-    if (!d.ok) return await pollFailed(env, mb, d, out);
-    ids = d.ids;
-    next = { delta_link: d.deltaLink };
+    const delta = await graphDelta(cfg.delta_link, tok.accessToken);
+    if (!delta.ok) return await pollFailed(env, d, mb, delta, out);
+    ids = delta.ids;
+    next = { delta_link: delta.deltaLink };
   }
   for (const id of ids.slice(0, MAX_MESSAGES_PER_TICK)) {
     const raw = mb.transport === "gmail" ? await gmailRaw(apiUrl, tok.accessToken, id) : await graphRaw(apiUrl, tok.accessToken, id);
     if (raw === null) continue;
     out.read++;
-    const r = await handleInbound(env, raw);
+    const t = now();
+    const r = await recordInbound(env, d, await classifyInbound(raw, t), t);
     if (r.kind !== "ignored") out.handled++;
   }
   // More than a tick's worth: keep the cursor, the next tick reads the rest (handled ones are no-ops).
-  if (ids.length <= MAX_MESSAGES_PER_TICK) await saveCursor(env, mb.id, { ...next, polled_at: now(), poll_error: null });
+  if (ids.length <= MAX_MESSAGES_PER_TICK) await saveCursor(d, mb.id, { ...next, polled_at: now(), poll_error: null });
   return out;
 }
 
-async function pollFailed(env: Env, mb: { id: string; transport: "gmail" | "graph" }, f: { expired: boolean; revoked: boolean; message: string }, out: PollOutcome): Promise<PollOutcome> {
+async function pollFailed(env: Env, d: Db, mb: { id: string; transport: "gmail" | "graph" }, f: { expired: boolean; revoked: boolean; message: string }, out: PollOutcome): Promise<PollOutcome> {
   if (f.expired) {
     // The provider forgot our point in time (Gmail 404, Graph 410): start again from now.
-    await saveCursor(env, mb.id, { history_id: null, delta_link: null, poll_error: `Reply check restarted: ${f.message}` });
+    await saveCursor(d, mb.id, { history_id: null, delta_link: null, poll_error: `Reply check restarted: ${f.message}` });
     return { ...out, error: f.message };
   }
   // A 401: the access token was refused before its time. A forced refresh tells a revoked grant (which
   // marks the mailbox "needs reconnect") from a token that just needed renewing.
   if (f.revoked) await accessTokenFor(env, mb, { force: true });
-  await saveCursor(env, mb.id, { poll_error: f.message.slice(0, 300) });
+  await saveCursor(d, mb.id, { poll_error: f.message.slice(0, 300) });
   return { ...out, error: f.message };
 }
 
 /** Cron: every Gmail / Graph mailbox that still has a working sign-in. One failing mailbox never stops the others. */
 export async function pollReplies(env: Env): Promise<PollOutcome[]> {
-  const { results } = await env.DB.prepare("SELECT id, transport, transport_config FROM mailboxes WHERE transport IN ('gmail', 'graph') AND status <> 'needs_reconnect' ORDER BY id")
-    .all<{ id: string; transport: "gmail" | "graph"; transport_config: string }>();
+  const d = db(env.DB);
+  const rows = await d
+    .select({ id: mailboxes.id, transport: mailboxes.transport, transportConfig: mailboxes.transportConfig })
+    .from(mailboxes)
+    .where(and(inArray(mailboxes.transport, ["gmail", "graph"]), ne(mailboxes.status, "needs_reconnect")))
+    .orderBy(asc(mailboxes.id));
   const outcomes: PollOutcome[] = [];
-  for (const mb of results) {
+  for (const mb of rows) {
+    if (mb.transport !== "gmail" && mb.transport !== "graph") continue;
     try {
-      outcomes.push(await pollMailbox(env, mb));
+      outcomes.push(await pollMailbox(env, d, { ...mb, transport: mb.transport }));
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       console.error(`reply polling of mailbox ${mb.id} failed: ${message}`);

@@ -41,6 +41,11 @@ export const cloneSequenceAction = action(cloneSequence, "cloneSequence");
 export const archiveSequenceAction = action(archiveSequence, "archiveSequence");
 export const unarchiveSequenceAction = action((id: string) => archiveSequence(id, false), "unarchiveSequence");
 export const shareSequenceAction = action(shareSequence, "shareSequence");
+/** The share dialog's save: who may see or edit, then (if it changed) who owns it. */
+export const saveSharingAction = action(async (id: string, shares: Parameters<typeof shareSequence>[1], ownerId: string | null) => {
+  const seq = await shareSequence(id, shares);
+  return ownerId ? updateSequence(id, { owner_id: ownerId }) : seq;
+}, "saveSharing");
 
 export const createStepAction = action(createStep, "createStep");
 export const updateStepAction = action(updateStep, "updateStep");

@@ -23,6 +23,7 @@ const SOURCES: Series[] = [
   { key: "contacts", label: "Contacts", color: "#f79009" },
   { key: "csv", label: "CSV import", color: "#ee46bc" },
   { key: "workflow", label: "Workflows", color: "#7a5af8" },
+  { key: "save_to_list", label: "Saved to lists", color: "#15b79e" },
   { key: "api", label: "API", color: "#2e90fa" },
 ];
 const OTHER = { label: "Other", color: "#98a1b0" };

@@ -140,8 +140,12 @@ export async function startJob(env: Env, d: Db, jobId: string) {
   const job = await d.update(jobs).set({ status: "queued" }).where(and(eq(jobs.id, jobId), inArray(jobs.status, ["preparing", "scheduled"]))).returning().get();
   if (!job) return;
   if (job.total === 0) return finishJob(d, jobId);
+  await sendChunks(env, jobId, job.total);
+}
+
+async function sendChunks(env: Env, jobId: string, total: number) {
   const messages: { body: QueueMessage }[] = [];
-  for (let from = 0; from < job.total; from += CHUNK_SIZE) messages.push({ body: { kind: "add_contacts_chunk", jobId, from, to: Math.min(job.total, from + CHUNK_SIZE) } });
+  for (let from = 0; from < total; from += CHUNK_SIZE) messages.push({ body: { kind: "add_contacts_chunk", jobId, from, to: Math.min(total, from + CHUNK_SIZE) } });
   for (let i = 0; i < messages.length; i += 100) await env.JOBS.sendBatch(messages.slice(i, i + 100));
 }
 
@@ -430,6 +434,13 @@ const SWEEP_PAGE = 100;
 export async function startDueJobs(env: Env) {
   const d = db(env.DB);
   const t = now();
+  // A queued job whose chunks never reached the queue (the send failed after the status changed) would
+  // hold its credits forever: no chunk started it in 10 minutes, so its chunks go out again (they are
+  // idempotent). run_at is a queued job's heartbeat: at most once per 10 quiet minutes.
+  const quiet = await d.update(jobs).set({ runAt: t })
+    .where(inArray(jobs.id, d.select({ id: jobs.id }).from(jobs).where(and(eq(jobs.status, "queued"), sql`coalesce(${jobs.runAt}, ${jobs.createdAt}) < ${t - 10 * 60_000}`)).limit(50)))
+    .returning({ id: jobs.id, total: jobs.total });
+  for (const j of quiet) await sendChunks(env, j.id, j.total);
   const due = await d.select({ id: jobs.id }).from(jobs).where(and(eq(jobs.status, "scheduled"), sql`${jobs.runAt} <= ${t}`)).orderBy(jobs.runAt).limit(50);
   for (const j of due) await startJob(env, d, j.id);
   // A preparing job's run_at is its heartbeat (each plan page moves it): silent for 10 minutes = interrupted.

@@ -1,15 +1,16 @@
-import { createAsync, revalidate, useSearchParams } from "@solidjs/router";
-import { createMemo, createSignal, For, Show, Suspense } from "solid-js";
+import { createAsync, useSearchParams } from "@solidjs/router";
+import { createMemo, For, Show, Suspense } from "solid-js";
 import { Chart } from "../../components/Chart";
 import { Icon } from "../../components/Icon";
-import { errorMessage, TableSkeleton } from "../../components/Status";
+import { TableSkeleton } from "../../components/Status";
 import { notify } from "../../components/Toast";
 import { Toggle } from "../../components/Toggle";
 import { formatNumber } from "../../format";
 import { getMailboxes } from "../../queries/mailboxes";
 import { getUsers } from "../../queries/users";
-import { getSequenceReport } from "../../queries/reports";
-import { chooseWinner, contactsExportUrl, pct, reportExportUrl, setAutoWinner, type ReportQuery, type SequenceReport } from "../../reports";
+import { useWrite } from "../../actions";
+import { chooseWinnerAction, getSequenceReport, setAutoWinnerAction } from "../../queries/reports";
+import { contactsExportUrl, pct, reportExportUrl, type ReportQuery, type SequenceReport } from "../../reports";
 import "./ReportTab.css";
 
 const STEP_LABEL: Record<string, string> = {
@@ -72,29 +73,18 @@ function Kpis(props: { r: SequenceReport }) {
   );
 }
 
-function AbTests(props: { r: SequenceReport; sequenceId: string; canEdit: boolean; onChanged: () => void }) {
-  const [busy, setBusy] = createSignal(false);
-  const toggleAuto = async (next: boolean) => {
-    setBusy(true);
-    try {
-      const res = await setAutoWinner(props.sequenceId, next);
-      notify(next ? (res.switched_steps.length ? "Automatic winner on: a significant test was decided now" : "Automatic winner on: the winner takes over once a test is significant") : "Automatic winner off");
-      props.onChanged();
-    } catch (err) {
-      notify(errorMessage(err), "danger");
-    } finally {
-      setBusy(false);
-    }
-  };
+function AbTests(props: { r: SequenceReport; sequenceId: string; canEdit: boolean }) {
+  const auto = useWrite(setAutoWinnerAction, {
+    done: (res, _, next) =>
+      next ? (res?.switched_steps.length ? "Automatic winner on: a significant test was decided now" : "Automatic winner on: the winner takes over once a test is significant") : "Automatic winner off",
+    failed: (_, next) => `Couldn't turn the automatic winner ${next ? "on" : "off"}`,
+  });
+  const winner = useWrite(chooseWinnerAction, { failed: () => "Couldn't choose the winner" });
+  const busy = auto.pending;
+  const toggleAuto = (next: boolean) => auto.run(props.sequenceId, next);
   const pick = async (stepId: string, variantId: string, label: string) => {
     if (!confirm(`Send only variant ${label} from now on? The other variants of this step are turned off.`)) return;
-    try {
-      await chooseWinner(props.sequenceId, stepId, variantId);
-      notify(`Variant ${label} is the winner: new emails use it`);
-      props.onChanged();
-    } catch (err) {
-      notify(errorMessage(err), "danger");
-    }
+    if (await winner.run(props.sequenceId, stepId, variantId)) notify(`Variant ${label} is the winner: new emails use it`);
   };
   return (
     <section class="card report-section" aria-labelledby="ab-title" data-testid="ab-tests">
@@ -296,7 +286,7 @@ function ReportBody(props: { r: SequenceReport; sequenceId: string; canEdit: boo
         </section>
       </Show>
       <Show when={r().ab_tests.length > 0}>
-        <AbTests r={r()} sequenceId={props.sequenceId} canEdit={props.canEdit} onChanged={() => void revalidate([getSequenceReport.key, "sequence"])} />
+        <AbTests r={r()} sequenceId={props.sequenceId} canEdit={props.canEdit} />
       </Show>
     </div>
   );

@@ -1,11 +1,12 @@
 import { createAsync } from "@solidjs/router";
 import { createSignal, For, Show, Suspense } from "solid-js";
-import { shareSequence, updateSequence, type Sequence } from "../../api";
+import { useWrite } from "../../actions";
+import type { Sequence } from "../../api";
 import { Badge } from "../../components/Badge";
 import { Dialog } from "../../components/Dialog";
 import { Spinner } from "../../components/Status";
-import { createFormErrors, FormProblems } from "../../forms";
-import { notify } from "../../components/Toast";
+import { FormProblems } from "../../forms";
+import { saveSharingAction } from "../../queries/sequences";
 import { getUsers } from "../../queries/users";
 
 type Access = "none" | "view" | "edit";
@@ -15,8 +16,8 @@ export function ShareDialog(props: { open: boolean; seq: Sequence; onClose: () =
   const users = createAsync(() => getUsers());
   const [draft, setDraft] = createSignal<Record<string, Access>>({});
   const [owner, setOwner] = createSignal<string>();
-  const [busy, setBusy] = createSignal(false);
-  const errors = createFormErrors();
+  const sharing = useWrite(saveSharingAction, { done: () => "Sharing updated" });
+  const errors = sharing.errors;
 
   const ownerId = () => owner() ?? props.seq.owner_id;
   const accessOf = (userId: string): Access => draft()[userId] ?? props.seq.shares.find((s) => s.user_id === userId)?.access ?? "none";
@@ -24,28 +25,19 @@ export function ShareDialog(props: { open: boolean; seq: Sequence; onClose: () =
   const close = () => {
     setDraft({});
     setOwner(undefined);
-    errors.clear();
+    sharing.clear();
     props.onClose();
   };
 
   const save = async () => {
-    setBusy(true);
-    errors.clear();
-    try {
-      const shares = (users()?.users ?? [])
-        .filter((u) => u.id !== ownerId())
-        .map((u) => ({ user_id: u.id, access: accessOf(u.id) }))
-        .filter((s): s is { user_id: string; access: "view" | "edit" } => s.access !== "none");
-      let seq = await shareSequence(props.seq.id, shares);
-      if (ownerId() !== props.seq.owner_id) seq = await updateSequence(props.seq.id, { owner_id: ownerId() });
-      props.onApply(seq);
-      notify("Sharing updated");
-      close();
-    } catch (err) {
-      errors.set(err);
-    } finally {
-      setBusy(false);
-    }
+    const shares = (users()?.users ?? [])
+      .filter((u) => u.id !== ownerId())
+      .map((u) => ({ user_id: u.id, access: accessOf(u.id) }))
+      .filter((s): s is { user_id: string; access: "view" | "edit" } => s.access !== "none");
+    const seq = await sharing.run(props.seq.id, shares, ownerId() !== props.seq.owner_id ? ownerId() : null);
+    if (!seq) return;
+    props.onApply(seq);
+    close();
   };
 
   return (
@@ -60,8 +52,8 @@ export function ShareDialog(props: { open: boolean; seq: Sequence; onClose: () =
           <button type="button" class="btn btn-secondary" onClick={close}>
             Cancel
           </button>
-          <button type="button" class="btn btn-primary" onClick={() => void save()} disabled={busy() || !users()}>
-            {busy() ? "Saving…" : "Save sharing"}
+          <button type="button" class="btn btn-primary" onClick={() => void save()} disabled={sharing.pending() || !users()}>
+            {sharing.pending() ? "Saving…" : "Save sharing"}
           </button>
         </>
       }

@@ -1,0 +1,50 @@
+import { describe, expect, it } from "vitest";
+import { classifyInbound, newText } from "../../worker/services/reply-classify";
+import { dsn, replyTo, type Sent } from "./mail";
+
+const m: Sent = {
+  id: "m1", enrollment_id: "e1", contact_id: "c1", to_email: "ana@acme.test", subject: "Quick question",
+  message_id_header: `<sf.${"a".repeat(24)}.${"b".repeat(24)}@sender.test>`,
+};
+const t = Date.UTC(2027, 2, 1);
+
+describe("inbound classification and its evidence", () => {
+  it("a 5.1.1 report is a hard bounce, with the delivery status as evidence", async () => {
+    const c = await classifyInbound(dsn(m, "5.1.1"), t);
+    expect(c).toMatchObject({ kind: "bounce_hard", ids: [m.message_id_header], bounceStatus: "5.1.1", evidence: { rule: "dsn_status", status: "5.1.1" } });
+    expect(c.evidence.header).toContain("Status: 5.1.1");
+  });
+
+  it("a 4.x.x reported as failed and a full mailbox (5.2.2) are soft bounces; a delay notice is ignored", async () => {
+    expect((await classifyInbound(dsn(m, "4.2.2"), t)).kind).toBe("bounce_soft");
+    expect((await classifyInbound(dsn(m, "5.2.2"), t)).kind).toBe("bounce_soft");
+    const delayed = await classifyInbound(dsn(m, "4.4.7", "delayed"), t);
+    expect(delayed).toMatchObject({ kind: "ignored", evidence: { rule: "dsn_delayed" } });
+  });
+
+  it("an auto-submitted acknowledgement is an auto-reply, an auto-submitted 'out of office' with a date is out-of-office", async () => {
+    const ack = await classifyInbound(replyTo(m, { extra: "Auto-Submitted: auto-replied\r\n", subject: "We received your message", body: "Thanks, a member of our team will answer soon." }), t);
+    expect(ack).toMatchObject({ kind: "auto_reply", evidence: { rule: "auto_submitted", header: "Auto-Submitted: auto-replied" } });
+    const ooo = await classifyInbound(replyTo(m, { extra: "Auto-Submitted: auto-replied\r\n", subject: "Out of office", body: "I'm away, back on 2027-03-09." }), t);
+    expect(ooo).toMatchObject({ kind: "out_of_office", returnAt: Date.UTC(2027, 2, 9, 9), evidence: { rule: "auto_reply_with_return_date", phrase: "Out of office" } });
+  });
+
+  it("a reply asking to be removed is an unsubscribe request naming the phrase; the quoted footer doesn't count", async () => {
+    const quoted = `Thanks, sounds interesting.\r\n\r\nOn Mon, Mar 1, 2027 at 10:00 AM Sim <s@x.test> wrote:\r\n> Hello\r\n> Unsubscribe: https://x.test/unsubscribe/abc\r\n`;
+    expect((await classifyInbound(replyTo(m, { body: quoted }), t)).kind).toBe("reply");
+    const stop = await classifyInbound(replyTo(m, { body: "Please remove me from your list.\r\n\r\n> Hello" }), t);
+    expect(stop).toMatchObject({ kind: "unsubscribe", evidence: { rule: "asks_to_be_removed", phrase: "remove me" } });
+  });
+
+  it("a reply names the threading header that matched it; mail that answers none of ours is ignored", async () => {
+    const c = await classifyInbound(replyTo(m), t);
+    expect(c).toMatchObject({ kind: "reply", evidence: { rule: "threaded_reply", header: `In-Reply-To: ${m.message_id_header}` } });
+    expect(c.headerId).toMatch(/^<r-.+@mail\.test>$/);
+    expect((await classifyInbound("From: a@b.test\r\nSubject: hello\r\n\r\nhi", t)).kind).toBe("ignored");
+  });
+
+  it("reads only the new part of a reply", () => {
+    expect(newText("Yes please\n\nOn Tue, X wrote:\n> old")).toBe("Yes please");
+    expect(newText("Call me\n-----Original Message-----\nFrom: y")).toBe("Call me");
+  });
+});

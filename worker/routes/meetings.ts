@@ -1,0 +1,122 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { ApiError, validationError } from "../lib/errors";
+import { router } from "../lib/openapi";
+import { errorResponses, Id, IdParam, json } from "../lib/schemas";
+import { SECRET_ANSWER } from "../middleware/idempotency";
+import {
+  bookMeeting,
+  bookMeetingFromWebhook,
+  meetingSecretInfo,
+  rotateMeetingSecret,
+  SIGNATURE_HEADER,
+  TEAM_HEADER,
+  verifyMeetingWebhook,
+} from "../services/meetings";
+
+const Booked = z
+  .object({
+    meeting_id: z.string(),
+    contact_id: z.string(),
+    booked_at: z.number(),
+    finished: z.array(z.string()).openapi({ description: "Enrollments finished with reason meeting_booked" }),
+    duplicate: z.boolean().openapi({ description: "This event_id was booked before: nothing was done again" }),
+  })
+  .openapi("MeetingBooked");
+
+const BookMeeting = z
+  .object({
+    booked_at: z.number().int().min(0).optional().openapi({ description: "When the meeting was booked (ms since the epoch); now by default" }),
+    event_id: z.string().trim().min(1).max(200).optional().openapi({ description: "The scheduling tool's event id: booking the same one again does nothing" }),
+  })
+  .openapi("BookMeeting");
+
+const WebhookBody = z
+  .object({
+    contact_id: Id.optional(),
+    email: z.string().trim().email().max(320).optional(),
+    booked_at: z.number().int().min(0).optional(),
+    event_id: z.string().trim().min(1).max(200).optional(),
+  })
+  .refine((b) => !!b.contact_id || !!b.email, { message: "Name the contact: contact_id or email", path: ["contact_id"] })
+  .openapi("MeetingWebhook");
+
+const SecretInfo = z
+  .object({ configured: z.boolean(), hint: z.string().nullable(), created_at: z.number().nullable(), team_id: z.string() })
+  .openapi("MeetingWebhookSecretInfo");
+
+/**
+ * The signed webhook: public (a scheduling tool has no session), so it is mounted before the auth
+ * middleware; the HMAC under the team's secret is its authentication. See the README for the format.
+ */
+export const meetingWebhookRoutes = router().openapi(
+  createRoute({
+    method: "post",
+    path: "/webhooks/meetings",
+    tags: ["Meetings"],
+    summary: "Signed webhook: a meeting was booked (marks it and finishes the contact's open enrollments)",
+    description:
+      "Headers: `Seqflare-Team: <team id>` and `Seqflare-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<raw body>\" under the team's meetings webhook secret>`. The timestamp must be within 5 minutes of now and each signature is accepted once. Body (JSON, read only once the signature checks out): `contact_id` or `email`, optional `booked_at` (ms since the epoch) and `event_id` (the same event books nothing twice).",
+    security: [],
+    request: {
+      headers: z.object({
+        "seqflare-team": z.string().max(64).optional(),
+        "seqflare-signature": z.string().max(1000).optional(),
+      }),
+    },
+    responses: { 200: json(Booked), 401: errorResponses[401], 404: errorResponses[404], 409: errorResponses[409], 422: errorResponses[422] },
+  }),
+  async (c) => {
+    // The signature covers the raw bytes, so the body is read (and verified) before it is parsed.
+    const raw = await c.req.text();
+    const teamId = await verifyMeetingWebhook(c.env, c.var.db, c.req.header(TEAM_HEADER), c.req.header(SIGNATURE_HEADER), raw);
+    let body: unknown;
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      throw new ApiError("invalid_json", "The body is not valid JSON");
+    }
+    const parsed = WebhookBody.safeParse(body);
+    if (!parsed.success) throw validationError(parsed.error.issues);
+    return c.json(await bookMeetingFromWebhook(c.env, c.var.db, teamId, parsed.data), 200);
+  },
+);
+
+export const meetingRoutes = router()
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/contacts/{id}/meeting-booked",
+      tags: ["Meetings"],
+      summary: "Mark a contact's meeting booked: its open enrollments finish with reason meeting_booked",
+      request: { params: IdParam, body: { required: false, content: { "application/json": { schema: BookMeeting } } } },
+      responses: { 200: json(Booked), 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
+    }),
+    async (c) => {
+      const b = c.req.valid("json") ?? {};
+      return c.json(await bookMeeting(c.env, c.var.db, c.get("caller"), c.req.valid("param").id, { bookedAt: b.booked_at, externalId: b.event_id ?? null }), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/webhooks/meetings/secret",
+      tags: ["Meetings"],
+      summary: "Whether the team has a meetings webhook secret (admins; never the secret)",
+      responses: { 200: json(SecretInfo), 403: errorResponses[403] },
+    }),
+    async (c) => c.json(await meetingSecretInfo(c.var.db, c.get("caller")), 200),
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/webhooks/meetings/secret",
+      tags: ["Meetings"],
+      summary: "Create or rotate the team's meetings webhook secret (admins, signed in): shown this once",
+      responses: { 201: json(SecretInfo.extend({ secret: z.string() })), 403: errorResponses[403] },
+    }),
+    async (c) => {
+      const r = await rotateMeetingSecret(c.env, c.var.db, c.get("caller"));
+      c.header(SECRET_ANSWER, "1");
+      return c.json({ ...r, configured: true }, 201);
+    },
+  );

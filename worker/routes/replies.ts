@@ -1,0 +1,79 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { INBOUND_CLASSIFICATIONS } from "../db/schema";
+import { router } from "../lib/openapi";
+import { errorResponses, Id, IdParam, json, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
+import { getReply, listReplies } from "../services/replies";
+
+const Classification = z.enum(INBOUND_CLASSIFICATIONS).openapi({
+  description:
+    "reply; out_of_office (paused until return_at); auto_reply (no effect); bounce_hard (suppressed at once); bounce_soft (sent again after 1 h, 4 h, 24 h, then counted as hard); unsubscribe (asked to be removed: suppressed)",
+});
+
+const ReplySchema = z
+  .object({
+    id: z.string(),
+    classification: Classification,
+    detected: Classification.openapi({ description: "What Seqflare classified it as; differs from classification once a user corrected it" }),
+    corrected: z.boolean(),
+    evidence: z
+      .object({ rule: z.string(), header: z.string().optional(), phrase: z.string().optional(), status: z.string().optional() })
+      .openapi({ description: "What decided the classification: the rule, and the header, phrase or delivery status it read" }),
+    from_email: z.string(),
+    subject: z.string(),
+    snippet: z.string(),
+    received_at: z.number(),
+    return_at: z.number().nullable(),
+    bounce_status: z.string().nullable(),
+    retry: z.object({ attempt: z.number(), of: z.number(), next_at: z.number().nullable() }).nullable(),
+    reviewed_at: z.number().nullable(),
+    reviewed_by: z.string().nullable(),
+    message_id: z.string(),
+    enrollment_id: z.string(),
+    contact: z.object({ id: z.string(), name: z.string(), email: z.string().nullable(), company: z.string().nullable() }).nullable(),
+    sequence: z.object({ id: z.string(), name: z.string() }).nullable(),
+    answered: z.object({ subject: z.string(), sent_at: z.number().nullable(), step: z.number().nullable(), mailbox: z.string().nullable() }).nullable(),
+    enrollment: z.object({ status: z.string(), reason: z.string().nullable(), current_step: z.number() }).nullable(),
+  })
+  .openapi("Reply");
+
+const ReplyQuery = Pagination.extend({
+  classification: Classification.optional(),
+  sequence_id: Id.optional(),
+  contact_id: Id.optional(),
+  unhandled: z
+    .enum(["true", "false"])
+    .optional()
+    .openapi({ description: "true: only those nobody has reviewed (confirmed or corrected) yet" }),
+});
+
+
+export const replyRoutes = router()
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/replies",
+      tags: ["Replies"],
+      summary: "The replies inbox: inbound emails matched to enrollments, with their classification and evidence, newest first",
+      request: { query: ReplyQuery },
+      responses: {
+        200: json(z.object({ replies: z.array(ReplySchema), pagination: PaginationMeta, counts: z.record(z.string(), z.number()) })),
+        422: errorResponses[422],
+      },
+    }),
+    async (c) => {
+      const q = c.req.valid("query");
+      const r = await listReplies(c.var.db, c.get("caller"), { ...q, unhandled: q.unhandled === "true" });
+      return c.json({ replies: r.replies, pagination: paginationMeta(q.page, q.per_page, r.total), counts: r.counts }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/replies/{id}",
+      tags: ["Replies"],
+      summary: "One inbound email",
+      request: { params: IdParam },
+      responses: { 200: json(z.object({ reply: ReplySchema })), 404: errorResponses[404] },
+    }),
+    async (c) => c.json({ reply: await getReply(c.var.db, c.get("caller"), c.req.valid("param").id) }, 200),
+  );

@@ -1,0 +1,176 @@
+import { and, eq, inArray, isNull, lt, sql } from "drizzle-orm";
+import { engine } from "../../durable-objects/engine";
+import type { Db } from "../db/client";
+import { auditLog, contacts, enrollments, meetings, webhookSecrets, webhookSignatures } from "../db/schema";
+import type { Caller, Env } from "../env";
+import { now } from "../lib/clock";
+import { timingSafeEqualText } from "../lib/crypto";
+import { ApiError, notFound } from "../lib/errors";
+import { newId, randomToken, toHex } from "../lib/ids";
+import { seal, unseal } from "../lib/seal";
+import { authorize, contactFor } from "./access";
+import { audit } from "./audit";
+import { appSecret } from "./secrets";
+
+/**
+ * Meetings: the one module that reads and writes `meetings`, the team's meetings webhook secret and
+ * the accepted signatures. A meeting booked (by a user, the API, or a scheduling tool's signed
+ * webhook) finishes the contact's open enrollments with reason `meeting_booked`, through each
+ * sequence's SequenceDO (the single writer of transitions; a queued email is withdrawn: invariant 11).
+ */
+
+/** A webhook's timestamp may be this far from now, either way; a signature is accepted once inside it. */
+export const REPLAY_WINDOW_MS = 5 * 60_000;
+export const SIGNATURE_HEADER = "seqflare-signature";
+export const TEAM_HEADER = "seqflare-team";
+
+export interface Booked {
+  meeting_id: string;
+  contact_id: string;
+  booked_at: number;
+  /** The open enrollments finished with reason meeting_booked. */
+  finished: string[];
+  /** The same event (external id) was booked before: nothing was done again. */
+  duplicate: boolean;
+}
+
+async function book(
+  env: Env,
+  d: Db,
+  teamId: string,
+  contactId: string,
+  o: { source: "user" | "api" | "webhook"; bookedAt: number; externalId: string | null; createdBy: string | null },
+): Promise<Booked> {
+  const id = newId();
+  const t = now();
+  const inserted = await d
+    .insert(meetings)
+    .values({ id, teamId, contactId, bookedAt: o.bookedAt, source: o.source, externalId: o.externalId, createdBy: o.createdBy, createdAt: t })
+    .onConflictDoNothing()
+    .returning({ id: meetings.id });
+  if (!inserted.length) {
+    const prior = await d.query.meetings.findFirst({ where: and(eq(meetings.teamId, teamId), eq(meetings.externalId, o.externalId ?? "")) });
+    return { meeting_id: prior?.id ?? id, contact_id: prior?.contactId ?? contactId, booked_at: prior?.bookedAt ?? o.bookedAt, finished: [], duplicate: true };
+  }
+  const open = await d
+    .select({ id: enrollments.id, sequenceId: enrollments.sequenceId })
+    .from(enrollments)
+    .where(and(eq(enrollments.teamId, teamId), eq(enrollments.contactId, contactId), inArray(enrollments.status, ["active", "paused", "held", "scheduled"])));
+  const bySequence = new Map<string, string[]>();
+  for (const e of open) bySequence.set(e.sequenceId, [...(bySequence.get(e.sequenceId) ?? []), e.id]);
+  const finished: string[] = [];
+  for (const [sequenceId, ids] of bySequence) finished.push(...(await engine.sequence(env, sequenceId, teamId).finish(ids, "meeting_booked")));
+  return { meeting_id: id, contact_id: contactId, booked_at: o.bookedAt, finished, duplicate: false };
+}
+
+/** `POST /contacts/{id}/meeting-booked`: a user or an API key marks the meeting (contact.edit). */
+export async function bookMeeting(env: Env, d: Db, caller: Caller, contactId: string, o: { bookedAt?: number; externalId?: string | null }): Promise<Booked> {
+  const contact = await contactFor(d, caller, contactId, "contact.edit");
+  const r = await book(env, d, caller.teamId, contact.id, {
+    source: caller.via === "api_key" ? "api" : "user",
+    bookedAt: o.bookedAt ?? now(),
+    externalId: o.externalId ?? null,
+    createdBy: caller.userId,
+  });
+  if (!r.duplicate) await audit(d, caller, "contact.meeting_booked", "contact", contact.id, { meeting_id: r.meeting_id, finished: r.finished });
+  return r;
+}
+
+// ------------------------------------------------------------------ the signed webhook
+
+const enc = new TextEncoder();
+
+/** Hex HMAC-SHA256 of `${timestamp}.${body}` under `secret`: what a sender puts in `v1=`. */
+export async function signMeetingWebhook(secret: string, timestamp: number, body: string): Promise<string> {
+  const key = await crypto.subtle.importKey("raw", enc.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  return toHex(new Uint8Array(await crypto.subtle.sign("HMAC", key, enc.encode(`${timestamp}.${body}`))));
+}
+
+/** `t=<unix seconds>,v1=<hex>` → its parts, or null when malformed. */
+export function parseSignature(header: string | undefined): { t: number; v1: string[] } | null {
+  if (!header || header.length > 1000) return null;
+  let t: number | null = null;
+  const v1: string[] = [];
+  for (const part of header.split(",")) {
+    const [k, v] = part.trim().split("=", 2);
+    if (k === "t" && v && /^\d{1,12}$/.test(v)) t = Number(v);
+    else if (k === "v1" && v && /^[0-9a-f]{64}$/i.test(v)) v1.push(v.toLowerCase());
+  }
+  return t === null || !v1.length ? null : { t, v1 };
+}
+
+const badSignature = () => new ApiError("invalid_signature", "The Seqflare-Signature header doesn't match this body under the team's meetings webhook secret");
+
+/**
+ * Verifies a meetings webhook and accepts its signature once (invariant 12's cousin: a captured
+ * request replayed inside the window does nothing). Order: format, replay window, signature under
+ * the named team's secret (a team without one, or another team's secret, is the same 401), then
+ * "seen before".
+ */
+export async function verifyMeetingWebhook(env: Env, d: Db, teamId: string | undefined, header: string | undefined, body: string): Promise<string> {
+  const sig = parseSignature(header);
+  if (!sig || !teamId || teamId.length > 64) throw badSignature();
+  const t = now();
+  if (Math.abs(t - sig.t * 1000) > REPLAY_WINDOW_MS) {
+    throw new ApiError("stale_signature", "The signature's timestamp is more than 5 minutes from now: sign the request again with the current time", { timestamp: sig.t, now: Math.floor(t / 1000) });
+  }
+  const row = await d.query.webhookSecrets.findFirst({ where: and(eq(webhookSecrets.teamId, teamId), eq(webhookSecrets.kind, "meetings")) });
+  if (!row) throw badSignature();
+  const expected = await signMeetingWebhook(await unseal(appSecret(env), row.sealed), sig.t, body);
+  const match = sig.v1.find((v) => timingSafeEqualText(v, expected));
+  if (!match) throw badSignature();
+  await d.delete(webhookSignatures).where(lt(webhookSignatures.createdAt, t - 2 * REPLAY_WINDOW_MS));
+  const fresh = await d.insert(webhookSignatures).values({ signature: match, teamId, createdAt: t }).onConflictDoNothing().returning({ s: webhookSignatures.signature });
+  if (!fresh.length) throw new ApiError("replayed_signature", "This signature was already accepted: each signed request is accepted once");
+  return teamId;
+}
+
+/** The webhook's effect, for a verified team: the contact (by id or email) gets its meeting. */
+export async function bookMeetingFromWebhook(
+  env: Env,
+  d: Db,
+  teamId: string,
+  body: { contact_id?: string | undefined; email?: string | undefined; booked_at?: number | undefined; event_id?: string | undefined },
+): Promise<Booked> {
+  const contact = await d.query.contacts.findFirst({
+    where: and(
+      eq(contacts.teamId, teamId),
+      isNull(contacts.deletedAt),
+      body.contact_id ? eq(contacts.id, body.contact_id) : sql`lower(${contacts.email}) = ${(body.email ?? "").toLowerCase()}`,
+    ),
+  });
+  if (!contact) throw notFound("Contact");
+  const r = await book(env, d, teamId, contact.id, { source: "webhook", bookedAt: body.booked_at ?? now(), externalId: body.event_id ?? null, createdBy: null });
+  if (!r.duplicate) {
+    await d.insert(auditLog).values({
+      id: newId(), teamId, userId: null, apiKeyId: null, action: "contact.meeting_booked", targetType: "contact", targetId: contact.id,
+      details: { meeting_id: r.meeting_id, finished: r.finished, via: "webhook", event_id: body.event_id ?? null }, createdAt: now(),
+    });
+  }
+  return r;
+}
+
+/** Whether the team has a meetings webhook secret (never the secret itself). */
+export async function meetingSecretInfo(d: Db, caller: Caller) {
+  authorize(caller, "webhooks.manage", "Only an admin can see the meetings webhook settings");
+  const row = await d.query.webhookSecrets.findFirst({ where: and(eq(webhookSecrets.teamId, caller.teamId), eq(webhookSecrets.kind, "meetings")) });
+  return { configured: !!row, hint: row?.hint ?? null, created_at: row?.createdAt ?? null, team_id: caller.teamId };
+}
+
+/**
+ * Creates or rotates the team's meetings webhook secret (the old one stops working at once). The
+ * secret is answered this once and stored sealed; the route marks the answer as holding a secret so
+ * an idempotent replay never returns it again.
+ */
+export async function rotateMeetingSecret(env: Env, d: Db, caller: Caller) {
+  authorize(caller, "webhooks.manage", "Only an admin can create or rotate the meetings webhook secret");
+  const secret = `whsec_${randomToken(32)}`;
+  const t = now();
+  const row = { teamId: caller.teamId, kind: "meetings" as const, sealed: await seal(appSecret(env), secret), hint: secret.slice(0, 10), createdBy: caller.userId, createdAt: t };
+  await d
+    .insert(webhookSecrets)
+    .values(row)
+    .onConflictDoUpdate({ target: [webhookSecrets.teamId, webhookSecrets.kind], set: { sealed: row.sealed, hint: row.hint, createdBy: row.createdBy, createdAt: t } });
+  await audit(d, caller, "webhook.secret_rotated", "webhook", "meetings", { hint: row.hint });
+  return { secret, hint: row.hint, created_at: t, team_id: caller.teamId };
+}

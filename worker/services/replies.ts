@@ -1,0 +1,357 @@
+import { and, desc, eq, inArray, isNull, ne, sql, type SQL } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { inList } from "../db/in-list";
+import {
+  contacts,
+  contactStages,
+  enrollments,
+  inboundMessages,
+  mailboxes,
+  messages,
+  sequences,
+  steps,
+  suppressions,
+  type InboundClassification,
+  type InboundEffect,
+} from "../db/schema";
+import type { Caller, Env } from "../env";
+import { now } from "../lib/clock";
+import { ApiError, notFound } from "../lib/errors";
+import { newId } from "../lib/ids";
+import { engine } from "../../durable-objects/engine";
+import { sequenceFor, visibleSequence } from "./access";
+import { OOO_DEFAULT_MS, type Classified } from "./reply-classify";
+
+/**
+ * Replies: the one module that reads and writes `inbound_messages`, and applies (and undoes) what an
+ * inbound email does to its enrollment, contact and suppressions. The email() handler and the reply
+ * polling cron call `recordInbound`; the replies inbox and its "correct it" call the rest. Enrollment
+ * transitions go through the SequenceDO (the single writer of them); suppressions written here are
+ * what invariant 5 checks at enrollment and at send time.
+ */
+
+const HOUR = 3_600_000;
+/** Soft bounces: the email is sent again after each of these delays; one more soft bounce is hard. */
+export const SOFT_BOUNCE_BACKOFF_MS = [HOUR, 4 * HOUR, 24 * HOUR] as const;
+
+export type ColleagueRule = "nothing" | "pause" | "finish";
+
+/** Free-mail domains are not companies: a reply from gmail.com says nothing about a colleague. */
+const FREE_MAIL = new Set([
+  "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com", "yahoo.com", "ymail.com", "icloud.com", "me.com",
+  "aol.com", "proton.me", "protonmail.com", "gmx.com", "gmx.de", "web.de", "mail.com", "yandex.com", "zoho.com", "fastmail.com",
+]);
+
+export interface InboundResult {
+  kind: InboundClassification | "ignored";
+  inboundId: string | null;
+  messageId: string | null;
+  enrollmentId: string | null;
+  resumeAt?: number;
+  /** The same inbound email was handled before (polling repeats a round): nothing was done again. */
+  duplicate?: boolean;
+}
+
+/** The email an inbound one answers, with what the effects need. */
+interface Target {
+  teamId: string;
+  sequenceId: string;
+  enrollmentId: string;
+  contactId: string;
+  messageId: string;
+  toEmail: string;
+  settings: Record<string, unknown>;
+}
+
+// Enrollment transitions, through the SequenceDO of the enrollment's sequence.
+const sequence = (env: Env, sequenceId: string, teamId: string) => engine.sequence(env, sequenceId, teamId);
+
+async function findTarget(d: Db, ids: string[]): Promise<Target | null> {
+  const [m] = await d
+    .select({
+      teamId: messages.teamId,
+      sequenceId: messages.sequenceId,
+      enrollmentId: messages.enrollmentId,
+      contactId: messages.contactId,
+      messageId: messages.id,
+      toEmail: messages.toEmail,
+      settings: sequences.settings,
+    })
+    .from(messages)
+    .innerJoin(sequences, eq(sequences.id, messages.sequenceId))
+    .where(inList(messages.messageIdHeader, ids))
+    .orderBy(desc(messages.sentAt))
+    .limit(1);
+  return m ?? null;
+}
+
+/**
+ * An inbound email (from the email() handler or reply polling), already classified: matched to the
+ * email it answers, stored once per team (a repeat changes nothing), and its effect applied.
+ * A soft bounce schedules the next try; the one after the last try counts as a hard bounce.
+ */
+export async function recordInbound(env: Env, d: Db, c: Classified, t = now()): Promise<InboundResult> {
+  const none: InboundResult = { kind: "ignored", inboundId: null, messageId: null, enrollmentId: null };
+  if (c.kind === "ignored" || !c.ids.length) return none;
+  const target = await findTarget(d, c.ids);
+  if (!target) return none;
+  let kind: InboundClassification = c.kind;
+  let evidence = c.evidence;
+  let retryAttempt = 0;
+  if (kind === "bounce_soft") {
+    const [prior] = await d
+      .select({ n: sql<number>`count(*)` })
+      .from(inboundMessages)
+      .where(and(eq(inboundMessages.messageId, target.messageId), eq(inboundMessages.detected, "bounce_soft")));
+    retryAttempt = (prior?.n ?? 0) + 1;
+    if (retryAttempt > SOFT_BOUNCE_BACKOFF_MS.length) {
+      kind = "bounce_hard";
+      evidence = { ...evidence, rule: "soft_bounce_limit", phrase: `Soft bounce ${retryAttempt}: the email was tried ${SOFT_BOUNCE_BACKOFF_MS.length + 1} times` };
+    }
+  }
+  const id = newId();
+  const inserted = await d
+    .insert(inboundMessages)
+    .values({
+      id, teamId: target.teamId, sequenceId: target.sequenceId, enrollmentId: target.enrollmentId, contactId: target.contactId,
+      messageId: target.messageId, headerId: c.headerId.slice(0, 500), fromEmail: c.from.slice(0, 320), subject: c.subject, snippet: c.snippet,
+      detected: c.kind, classification: kind, evidence, returnAt: c.returnAt ?? null, bounceStatus: c.bounceStatus ?? null,
+      retryAttempt, receivedAt: t,
+    })
+    .onConflictDoNothing()
+    .returning({ id: inboundMessages.id });
+  if (!inserted.length) {
+    const [seen] = await d
+      .select({ id: inboundMessages.id, kind: inboundMessages.classification })
+      .from(inboundMessages)
+      .where(and(eq(inboundMessages.teamId, target.teamId), eq(inboundMessages.headerId, c.headerId.slice(0, 500))));
+    return { kind: seen?.kind ?? kind, inboundId: seen?.id ?? null, messageId: target.messageId, enrollmentId: target.enrollmentId, duplicate: true };
+  }
+  const effect = await applyEffect(env, d, target, kind, c.returnAt ?? null, t);
+  const retryAt = kind === "bounce_soft" ? t + SOFT_BOUNCE_BACKOFF_MS[retryAttempt - 1]! : null;
+  await d.update(inboundMessages).set({ effect, retryAt }).where(eq(inboundMessages.id, id));
+  return { kind, inboundId: id, messageId: target.messageId, enrollmentId: target.enrollmentId, ...(kind === "out_of_office" && c.returnAt ? { resumeAt: c.returnAt } : {}) };
+}
+
+/** The domain of an address, unless it is a free-mail one. */
+export function companyDomain(email: string | null | undefined): string | null {
+  const domain = (email ?? "").toLowerCase().split("@")[1]?.trim();
+  return domain && !FREE_MAIL.has(domain) ? domain : null;
+}
+
+/**
+ * What a classification does: a reply finishes the enrollment (unless the sequence says not to),
+ * moves the contact to the Replied stage and applies the sequence's colleague rule; an out-of-office
+ * pauses until the return date; a hard bounce marks the email and the contact bounced and suppresses
+ * the address (invariant 5); an unsubscribe request suppresses it and finishes every open enrollment
+ * of the address; an auto-reply and a soft bounce (retried) change nothing yet. Returns what it did.
+ */
+async function applyEffect(env: Env, d: Db, x: Target, kind: InboundClassification, returnAt: number | null, t: number): Promise<InboundEffect> {
+  const effect: InboundEffect = { enrollments: [] };
+  const done = (sequenceId: string, ids: string[], action: "finish" | "pause", reason: string) => {
+    for (const id of ids) effect.enrollments!.push({ id, sequenceId, action, reason });
+  };
+  if (kind === "reply" || kind === "out_of_office") {
+    // The first answer to an email is what the reports count as its reply (or out-of-office).
+    const counted = await d
+      .update(messages)
+      .set({ repliedAt: t, replyKind: kind })
+      .where(and(eq(messages.id, x.messageId), isNull(messages.repliedAt)))
+      .returning({ id: messages.id });
+    if (counted.length) effect.replyCounted = true;
+  }
+  if (kind === "reply") {
+    if (x.settings.finish_on_reply !== false) done(x.sequenceId, await sequence(env, x.sequenceId, x.teamId).finish([x.enrollmentId], "replied"), "finish", "replied");
+    const [contact] = await d.select({ stageId: contacts.stageId, email: contacts.email }).from(contacts).where(and(eq(contacts.id, x.contactId), eq(contacts.teamId, x.teamId)));
+    const [replied] = await d.select({ id: contactStages.id }).from(contactStages).where(and(eq(contactStages.teamId, x.teamId), eq(contactStages.name, "Replied")));
+    if (contact && replied && contact.stageId !== replied.id) {
+      await d.update(contacts).set({ stageId: replied.id, updatedAt: t }).where(and(eq(contacts.id, x.contactId), eq(contacts.teamId, x.teamId)));
+      effect.stageFrom = contact.stageId;
+    }
+    await applyColleagueRule(env, d, x, contact?.email ?? x.toEmail, effect);
+  } else if (kind === "out_of_office") {
+    done(x.sequenceId, await sequence(env, x.sequenceId, x.teamId).pause([x.enrollmentId], "out_of_office", returnAt ?? t + OOO_DEFAULT_MS), "pause", "out_of_office");
+  } else if (kind === "bounce_hard") {
+    const [m] = await d.select({ status: messages.status }).from(messages).where(eq(messages.id, x.messageId));
+    if (m && m.status !== "bounced") {
+      await d.update(messages).set({ status: "bounced", error: sql`coalesce(${messages.error}, 'Bounced (delivery status report)')` }).where(eq(messages.id, x.messageId));
+      effect.messageStatusFrom = m.status;
+    }
+    await mark(d, x, "bounced", t, effect);
+    done(x.sequenceId, await sequence(env, x.sequenceId, x.teamId).finish([x.enrollmentId], "bounced"), "finish", "bounced");
+  } else if (kind === "unsubscribe") {
+    await mark(d, x, "unsubscribed", t, effect);
+    // Every open enrollment of the address in the team, in each sequence's SequenceDO.
+    const open = await d
+      .select({ id: enrollments.id, sequenceId: enrollments.sequenceId })
+      .from(enrollments)
+      .innerJoin(contacts, and(eq(contacts.id, enrollments.contactId), eq(contacts.teamId, enrollments.teamId)))
+      .where(and(eq(enrollments.teamId, x.teamId), sql`lower(${contacts.email}) = ${x.toEmail.toLowerCase()}`, inArray(enrollments.status, ["active", "paused", "held"])));
+    const ids = open.some((o) => o.id === x.enrollmentId) ? open : [...open, { id: x.enrollmentId, sequenceId: x.sequenceId }];
+    for (const [sequenceId, group] of groupBy(ids, (e) => e.sequenceId)) {
+      done(sequenceId, await sequence(env, sequenceId, x.teamId).finish(group.map((g) => g.id), "unsubscribed"), "finish", "unsubscribed");
+    }
+  }
+  return effect;
+}
+
+/** The contact marked bounced / unsubscribed and the address suppressed for the team (it outlives the contact). */
+async function mark(d: Db, x: Target, what: "bounced" | "unsubscribed", t: number, effect: InboundEffect) {
+  const column = what === "bounced" ? contacts.bouncedAt : contacts.unsubscribedAt;
+  const marked = await d
+    .update(contacts)
+    .set(what === "bounced" ? { bouncedAt: t, updatedAt: t } : { unsubscribedAt: t, updatedAt: t })
+    .where(and(eq(contacts.id, x.contactId), eq(contacts.teamId, x.teamId), isNull(column)))
+    .returning({ id: contacts.id });
+  if (marked.length) effect.contactMarked = what;
+  const suppressed = await d
+    .insert(suppressions)
+    .values({ id: newId(), teamId: x.teamId, email: x.toEmail.toLowerCase(), reason: what, source: what === "bounced" ? "dsn" : "reply", createdAt: t })
+    .onConflictDoNothing()
+    .returning({ id: suppressions.id });
+  if (suppressed.length) effect.suppressed = what;
+}
+
+/**
+ * A reply from someone at a company: the sequence's `colleague_reply` rule says what happens to the
+ * other contacts of the same email domain in the same sequence (nothing, pause, finish).
+ */
+async function applyColleagueRule(env: Env, d: Db, x: Target, email: string, effect: InboundEffect) {
+  const rule = (x.settings.colleague_reply as ColleagueRule | undefined) ?? "nothing";
+  const domain = companyDomain(email);
+  if (rule === "nothing" || !domain) return;
+  const colleagues = await d
+    .select({ id: enrollments.id })
+    .from(enrollments)
+    .innerJoin(contacts, and(eq(contacts.id, enrollments.contactId), eq(contacts.teamId, enrollments.teamId)))
+    .where(
+      and(
+        eq(enrollments.sequenceId, x.sequenceId),
+        eq(enrollments.teamId, x.teamId),
+        ne(enrollments.contactId, x.contactId),
+        inArray(enrollments.status, rule === "pause" ? ["active", "held"] : ["active", "paused", "held"]),
+        sql`lower(substr(${contacts.email}, instr(${contacts.email}, '@') + 1)) = ${domain}`,
+      ),
+    );
+  if (!colleagues.length) return;
+  const ids = colleagues.map((c) => c.id);
+  const seq = sequence(env, x.sequenceId, x.teamId);
+  const changed = rule === "pause" ? await seq.pause(ids, "paused_by_user") : await seq.finish(ids, "replied");
+  for (const id of changed) effect.enrollments!.push({ id, sequenceId: x.sequenceId, action: rule, reason: "colleague_replied" });
+}
+
+function groupBy<T>(xs: readonly T[], key: (x: T) => string): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const x of xs) m.set(key(x), [...(m.get(key(x)) ?? []), x]);
+  return m;
+}
+
+// ------------------------------------------------------------------ the inbox
+
+export interface ReplyQuery {
+  page: number;
+  per_page: number;
+  classification?: InboundClassification;
+  sequence_id?: string;
+  contact_id?: string;
+  unhandled?: boolean;
+}
+
+function replyColumns() {
+  return {
+    r: inboundMessages,
+    contact: { id: contacts.id, first: contacts.firstName, last: contacts.lastName, email: contacts.email, company: contacts.company },
+    sequence: { id: sequences.id, name: sequences.name },
+    email: { subject: messages.subject, sentAt: messages.sentAt, stepPosition: steps.position, mailboxEmail: mailboxes.email },
+    enrollment: { status: enrollments.status, reason: enrollments.reason, currentStep: enrollments.currentStep },
+  };
+}
+
+type ReplyRow = Awaited<ReturnType<typeof replyQuery>>[number];
+
+/** The inbox row the API answers (also the timeline's entries). */
+export function presentReply(row: ReplyRow) {
+  const r = row.r;
+  return {
+    id: r.id,
+    classification: r.classification,
+    detected: r.detected,
+    corrected: r.classification !== r.detected,
+    evidence: r.evidence,
+    from_email: r.fromEmail,
+    subject: r.subject,
+    snippet: r.snippet,
+    received_at: r.receivedAt,
+    return_at: r.returnAt,
+    bounce_status: r.bounceStatus,
+    retry: r.classification === "bounce_soft" ? { attempt: r.retryAttempt, of: SOFT_BOUNCE_BACKOFF_MS.length, next_at: r.retryAt } : null,
+    reviewed_at: r.reviewedAt,
+    reviewed_by: r.reviewedBy,
+    message_id: r.messageId,
+    enrollment_id: r.enrollmentId,
+    contact: row.contact?.id ? { id: row.contact.id, name: `${row.contact.first} ${row.contact.last}`.trim(), email: row.contact.email, company: row.contact.company } : null,
+    sequence: row.sequence?.id ? row.sequence : null,
+    answered: row.email?.subject != null ? { subject: row.email.subject, sent_at: row.email.sentAt, step: row.email.stepPosition, mailbox: row.email.mailboxEmail } : null,
+    enrollment: row.enrollment?.status != null ? { status: row.enrollment.status, reason: row.enrollment.reason, current_step: row.enrollment.currentStep } : null,
+  };
+}
+
+export type Reply = ReturnType<typeof presentReply>;
+
+function replyQuery(d: Db, where: SQL | undefined) {
+  return d
+    .select(replyColumns())
+    .from(inboundMessages)
+    .leftJoin(contacts, eq(contacts.id, inboundMessages.contactId))
+    .leftJoin(sequences, eq(sequences.id, inboundMessages.sequenceId))
+    .leftJoin(messages, eq(messages.id, inboundMessages.messageId))
+    .leftJoin(steps, eq(steps.id, messages.stepId))
+    .leftJoin(mailboxes, eq(mailboxes.id, messages.mailboxId))
+    .leftJoin(enrollments, eq(enrollments.id, inboundMessages.enrollmentId))
+    .where(where);
+}
+
+/** The replies inbox: inbound emails of the sequences the caller may see, newest first (invariant 8). */
+export async function listReplies(d: Db, caller: Caller, q: ReplyQuery): Promise<{ replies: Reply[]; total: number; counts: Record<string, number> }> {
+  const scope = and(eq(inboundMessages.teamId, caller.teamId), visibleSequence(caller, inboundMessages.sequenceId), q.sequence_id ? eq(inboundMessages.sequenceId, q.sequence_id) : undefined, q.contact_id ? eq(inboundMessages.contactId, q.contact_id) : undefined);
+  const where = and(scope, q.classification ? eq(inboundMessages.classification, q.classification) : undefined, q.unhandled ? isNull(inboundMessages.reviewedAt) : undefined);
+  const [rows, total, counts] = await Promise.all([
+    replyQuery(d, where)
+      .orderBy(desc(inboundMessages.receivedAt), desc(inboundMessages.id))
+      .limit(q.per_page)
+      .offset((q.page - 1) * q.per_page),
+    d.select({ n: sql<number>`count(*)` }).from(inboundMessages).where(where),
+    d
+      .select({ k: inboundMessages.classification, n: sql<number>`count(*)` })
+      .from(inboundMessages)
+      .where(and(scope, q.unhandled ? isNull(inboundMessages.reviewedAt) : undefined))
+      .groupBy(inboundMessages.classification),
+  ]);
+  return { replies: rows.map(presentReply), total: total[0]?.n ?? 0, counts: Object.fromEntries(counts.map((c) => [c.k, c.n])) };
+}
+
+/** A contact's inbound emails (replies, bounces, out-of-office...), newest first: the contact timeline reads these. */
+export async function contactReplies(d: Db, caller: Caller, contactId: string, limit = 200): Promise<Reply[]> {
+  const rows = await replyQuery(d, and(eq(inboundMessages.teamId, caller.teamId), eq(inboundMessages.contactId, contactId), visibleSequence(caller, inboundMessages.sequenceId)))
+    .orderBy(desc(inboundMessages.receivedAt), desc(inboundMessages.id))
+    .limit(limit);
+  return rows.map(presentReply);
+}
+
+/** One inbound email, as visible as its sequence (404 otherwise), checked for `action` on it. */
+async function replyFor(d: Db, caller: Caller, id: string, action: "sequence.view" | "sequence.edit") {
+  const r = await d.query.inboundMessages.findFirst({ where: and(eq(inboundMessages.id, id), eq(inboundMessages.teamId, caller.teamId)) });
+  if (!r) throw notFound("Reply");
+  await sequenceFor(d, caller, r.sequenceId, "sequence.view").catch((e) => {
+    throw e instanceof ApiError && e.status === 404 ? notFound("Reply") : e;
+  });
+  if (action !== "sequence.view") await sequenceFor(d, caller, r.sequenceId, action);
+  return r;
+}
+
+export async function getReply(d: Db, caller: Caller, id: string): Promise<Reply> {
+  await replyFor(d, caller, id, "sequence.view");
+  const [row] = await replyQuery(d, eq(inboundMessages.id, id));
+  if (!row) throw notFound("Reply");
+  return presentReply(row);
+}

@@ -1,0 +1,134 @@
+// Reads one inbound email (raw MIME) and says what it is, with the evidence: a bounce report (hard or
+// soft, by its RFC 3463 status), an out-of-office or other auto-reply (by the RFC 3834 headers and
+// the usual phrases), a human reply asking to be removed, or a reply. Pure: no D1, no clock but `t`.
+import PostalMime from "postal-mime";
+import type { InboundClassification, InboundEvidence } from "../db/schema";
+import { sha256Hex } from "../lib/crypto";
+
+/** The Message-IDs Seqflare gives its emails: `<sf.{enrollment}.{step}@domain>`. */
+const OUR_ID = /<sf\.[0-9a-f]{24}\.[0-9a-f]{24}@[^>\s]+>/gi;
+const DAY = 86_400_000;
+/** An out-of-office without a readable return date pauses this long. */
+export const OOO_DEFAULT_MS = 7 * DAY;
+
+export interface Classified {
+  kind: InboundClassification | "ignored";
+  /** Our Message-IDs it answers (threading headers, or the returned headers of a bounce report). */
+  ids: string[];
+  evidence: InboundEvidence;
+  returnAt?: number;
+  bounceStatus?: string;
+  /** The inbound email's own Message-ID (a hash of it when it has none): handled once per team. */
+  headerId: string;
+  from: string;
+  subject: string;
+  snippet: string;
+}
+
+function header(headers: { key: string; value: string }[], key: string) {
+  return headers.find((h) => h.key === key)?.value ?? "";
+}
+
+/** "I'm back on December 2" / "returning 2026-12-02" → that instant (09:00 UTC), if it lies ahead. */
+export function returnDate(text: string, t: number): number | null {
+  const m = text.match(
+    /(?:back|return(?:ing)?|until|through)\s+(?:on\s+)?(?:[A-Za-z]+day,?\s+)?([A-Za-z]+\s+\d{1,2}(?:,?\s+\d{4})?|\d{4}-\d{2}-\d{2}|\d{1,2}\s+[A-Za-z]+(?:\s+\d{4})?)/i,
+  );
+  if (!m) return null;
+  const year = new Date(t).getUTCFullYear();
+  for (const candidate of [m[1]!, `${m[1]} ${year}`, `${m[1]} ${year + 1}`]) {
+    const d = Date.parse(`${candidate} 09:00 UTC`) || Date.parse(candidate);
+    if (Number.isFinite(d) && d > t && d < t + 120 * DAY) return d;
+  }
+  return null;
+}
+
+/**
+ * Soft: the address exists but could not take the email now (a 4.x.x reported as failed, or a full
+ * mailbox, 5.2.2): retried before it counts. Everything else with a 5 is hard.
+ */
+export function bounceKind(status: string): "bounce_hard" | "bounce_soft" {
+  return status.startsWith("4.") || status === "5.2.2" ? "bounce_soft" : "bounce_hard";
+}
+
+const OOO_PHRASE = /out of (?:the )?office|on (?:vacation|holiday|leave|parental leave)|away from (?:the )?office|currently away|limited access to (?:my )?email|i am away|i'm away|annual leave/i;
+const AUTO_SUBJECT = /automatic reply|auto(?:matic)?[- ]?reply|autoreply|auto-response/i;
+/** A human asking to be left alone, in the new part of a reply (quoted text is cut off first). */
+const UNSUBSCRIBE_PHRASE =
+  /\b(?:unsubscribe(?: me)?|remove me|take me off|opt(?:[- ])?out|stop (?:emailing|contacting|sending|writing)|do not (?:email|contact) me|don't (?:email|contact) me|no more emails)\b/i;
+
+/** The part of a reply above the quoted original ("On … wrote:", "-----Original Message-----", "> " lines). */
+export function newText(text: string): string {
+  const out: string[] = [];
+  for (const line of text.split(/\r?\n/)) {
+    if (/^\s*>/.test(line)) break;
+    if (/^On .+wrote:\s*$/.test(line.trim()) || /^-{2,}\s*Original Message\s*-{2,}/i.test(line.trim()) || /^From:\s.+/.test(line.trim())) break;
+    out.push(line);
+  }
+  return out.join("\n").trim();
+}
+
+const snippetOf = (s: string) => s.replace(/\s+/g, " ").trim().slice(0, 300);
+
+/**
+ * Classifies an inbound email and finds the Seqflare emails it answers. A delivery-status report
+ * whose Status is 5.x.x (or 4.x.x with Action: failed) is a bounce; a report that only says the
+ * server is still trying (Action: delayed, 4.x.x) is ignored. Auto-submitted mail is an
+ * out-of-office when it says so (or gives a return date), else an auto-reply. A reply that asks to be
+ * removed is an unsubscribe request; anything else that threads to one of our emails is a reply.
+ */
+export async function classifyInbound(raw: ArrayBuffer | string, t: number): Promise<Classified> {
+  const email = await PostalMime.parse(raw);
+  const text = typeof raw === "string" ? raw : new TextDecoder().decode(raw);
+  const h = email.headers;
+  const own = (email.messageId ?? "").trim();
+  const base = {
+    headerId: own || `sha256:${await sha256Hex(text)}`,
+    from: (email.from?.address ?? "").toLowerCase(),
+    subject: (email.subject ?? "").slice(0, 300),
+  };
+  const contentType = header(h, "content-type").toLowerCase();
+  const isReport = contentType.includes("multipart/report") || /^(mailer-daemon|postmaster)@/.test(base.from);
+  if (isReport) {
+    const ids = [...new Set(text.match(OUR_ID) ?? [])];
+    const snippet = snippetOf(email.text ?? "");
+    const status = /^\s*Status:\s*([245]\.\d{1,3}\.\d{1,3})/im.exec(text)?.[1];
+    const action = /^\s*Action:\s*([a-z]+)/im.exec(text)?.[1]?.toLowerCase();
+    if (status && (status.startsWith("5.") || (status.startsWith("4.") && action === "failed"))) {
+      return { ...base, kind: bounceKind(status), ids, snippet, bounceStatus: status, evidence: { rule: "dsn_status", header: `Status: ${status}${action ? ` (Action: ${action})` : ""}`, status } };
+    }
+    const smtp = /^(5\d\d)\b.*$/m.exec(text);
+    if (!status && smtp) return { ...base, kind: "bounce_hard", ids, snippet, bounceStatus: smtp[1], evidence: { rule: "smtp_reply_in_report", phrase: smtp[0].slice(0, 200), status: smtp[1] } };
+    return { ...base, kind: "ignored", ids, snippet, evidence: { rule: status ? "dsn_delayed" : "report_without_status", ...(status ? { status } : {}) } };
+  }
+  const ids = [...new Set([email.inReplyTo ?? "", email.references ?? ""].join(" ").match(OUR_ID) ?? [])];
+  const body = email.text ?? "";
+  const fresh = newText(body);
+  const snippet = snippetOf(fresh || body);
+  const thread = ids.length ? `In-Reply-To: ${ids[0]}` : undefined;
+  if (!ids.length) return { ...base, kind: "ignored", ids, snippet, evidence: { rule: "not_a_reply_to_our_email" } };
+  const auto = header(h, "auto-submitted").toLowerCase();
+  const autoHeader =
+    auto && auto !== "no"
+      ? `Auto-Submitted: ${auto}`
+      : header(h, "x-autoreply")
+        ? "X-Autoreply"
+        : header(h, "x-autorespond")
+          ? "X-Autorespond"
+          : /auto_reply|auto-reply/i.test(header(h, "precedence"))
+            ? `Precedence: ${header(h, "precedence")}`
+            : undefined;
+  const subject = base.subject;
+  const oooPhrase = OOO_PHRASE.exec(subject)?.[0] ?? OOO_PHRASE.exec(fresh || body)?.[0];
+  const back = returnDate(`${subject}\n${fresh || body}`, t);
+  if (autoHeader || AUTO_SUBJECT.test(subject) || (oooPhrase && OOO_PHRASE.test(subject))) {
+    const why = autoHeader ?? `Subject: ${subject}`;
+    if (oooPhrase || back) {
+      return { ...base, kind: "out_of_office", ids, snippet, returnAt: back ?? t + OOO_DEFAULT_MS, evidence: { rule: back ? "auto_reply_with_return_date" : "auto_reply_out_of_office", header: why, ...(oooPhrase ? { phrase: oooPhrase } : {}) } };
+    }
+    return { ...base, kind: "auto_reply", ids, snippet, evidence: { rule: "auto_submitted", header: why } };
+  }
+  const unsub = UNSUBSCRIBE_PHRASE.exec(fresh)?.[0];
+  if (unsub) return { ...base, kind: "unsubscribe", ids, snippet, evidence: { rule: "asks_to_be_removed", phrase: unsub, ...(thread ? { header: thread } : {}) } };
+  return { ...base, kind: "reply", ids, snippet, evidence: { rule: "threaded_reply", ...(thread ? { header: thread } : {}) } };
+}
