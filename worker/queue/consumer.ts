@@ -3,6 +3,7 @@ import type { QueueMessage } from "./messages";
 import { failJob, processChunk } from "../services/add-contacts/jobs";
 import { planQueuedPage } from "../services/add-contacts/plan-pages";
 import { failImport, savePart } from "../services/imports/process";
+import { failActionJob, runActionPage } from "../services/enrollment-jobs";
 
 /** Acks messages one by one so one bad message never redelivers its whole batch. */
 export async function consumeQueue(batch: MessageBatch<QueueMessage>, env: Env): Promise<void> {
@@ -24,6 +25,7 @@ export async function handle(body: QueueMessage, env: Env, deadLetter: boolean):
     if (body.kind === "add_contacts_chunk") await failJob(env, body.jobId, `Chunk ${body.from}-${body.to} failed after retries`);
     if (body.kind === "add_contacts_plan") await failJob(env, body.jobId, `Planning candidates from ${body.from} failed after retries`);
     if (body.kind === "import_part") await failImport(env, body.importId, body.part);
+    if (body.kind === "enrollment_action_page") await failActionJob(env, body.jobId, `Enrollments from ${body.from} failed after retries`);
     return;
   }
   switch (body.kind) {
@@ -33,5 +35,7 @@ export async function handle(body: QueueMessage, env: Env, deadLetter: boolean):
       return planQueuedPage(env, body);
     case "import_part":
       return savePart(env, body);
+    case "enrollment_action_page":
+      return runActionPage(env, body.jobId, body.from);
   }
 }

@@ -9,4 +9,6 @@ export type QueueMessage =
    */
   | { kind: "add_contacts_plan"; jobId: string; from: number; left: number[]; maximum: number }
   /** Part `part` of an uploaded CSV: bytes [from, to) of its file in R2, whose first record is spreadsheet row `row`. */
-  | { kind: "import_part"; importId: string; part: number; from: number; to: number; row: number };
+  | { kind: "import_part"; importId: string; part: number; from: number; to: number; row: number }
+  /** Outcome rows [from, from + JOB_PAGE) of an enrollment action job (an action on a large filter). */
+  | { kind: "enrollment_action_page"; jobId: string; from: number };

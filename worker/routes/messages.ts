@@ -1,9 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, desc, eq, sql } from "drizzle-orm";
-import { db } from "../db/client";
-import { contacts, mailboxes, messages, sequences } from "../db/schema";
-import { notFound } from "../lib/errors";
-import { messageFor, visibleMessages } from "../services/access";
+import { listMessages, rawMessage } from "../services/messages";
 import { router } from "../lib/openapi";
 import { errorResponses, IdParam, json, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
 
@@ -44,39 +40,9 @@ export const messageRoutes = router()
       responses: { 200: json(z.object({ messages: z.array(MessageSchema), pagination: PaginationMeta })) },
     }),
     async (c) => {
-      const caller = c.get("caller");
       const q = c.req.valid("query");
-      const d = db(c.env.DB);
-      const where = and(
-        eq(messages.teamId, caller.teamId),
-        visibleMessages(caller),
-        q.mailbox_id ? eq(messages.mailboxId, q.mailbox_id) : undefined,
-        q.sequence_id ? eq(messages.sequenceId, q.sequence_id) : undefined,
-        q.contact_id ? eq(messages.contactId, q.contact_id) : undefined,
-        q.status ? eq(messages.status, q.status) : undefined,
-      );
-      const [rows, total] = await Promise.all([
-        d.select({ m: messages, mb: { id: mailboxes.id, email: mailboxes.email }, s: { id: sequences.id, name: sequences.name }, c: { id: contacts.id, first: contacts.firstName, last: contacts.lastName } })
-          .from(messages)
-          .leftJoin(mailboxes, eq(mailboxes.id, messages.mailboxId))
-          .leftJoin(sequences, eq(sequences.id, messages.sequenceId))
-          .leftJoin(contacts, eq(contacts.id, messages.contactId))
-          .where(where)
-          .orderBy(desc(messages.sentAt), desc(messages.id))
-          .limit(q.per_page)
-          .offset((q.page - 1) * q.per_page),
-        d.select({ n: sql<number>`count(*)` }).from(messages).where(where),
-      ]);
-      return c.json({
-        messages: rows.map((r) => ({
-          id: r.m.id, status: r.m.status, to_email: r.m.toEmail, subject: r.m.subject, body: r.m.body, message_id: r.m.messageIdHeader,
-          in_reply_to: r.m.inReplyTo, error: r.m.error, sent_at: r.m.sentAt, step_id: r.m.stepId, enrollment_id: r.m.enrollmentId,
-          mailbox: r.mb?.id ? r.mb : null,
-          sequence: r.s?.id ? r.s : null,
-          contact: r.c?.id ? { id: r.c.id, name: `${r.c.first} ${r.c.last}`.trim() } : null,
-        })),
-        pagination: paginationMeta(q.page, q.per_page, total[0]?.n ?? 0),
-      }, 200);
+      const page = await listMessages(c.var.db, c.get("caller"), q);
+      return c.json({ messages: page.messages, pagination: paginationMeta(q.page, q.per_page, page.total) }, 200);
     },
   )
   .openapi(
@@ -88,9 +54,5 @@ export const messageRoutes = router()
       request: { params: IdParam },
       responses: { 200: { description: "message/rfc822", content: { "message/rfc822": { schema: z.string() } } }, 404: errorResponses[404] },
     }),
-    async (c) => {
-      const row = await messageFor(db(c.env.DB), c.get("caller"), c.req.valid("param").id);
-      if (!row.raw) throw notFound("Message");
-      return c.body(row.raw, 200, { "content-type": "message/rfc822; charset=utf-8" });
-    },
+    async (c) => c.body(await rawMessage(c.var.db, c.get("caller"), c.req.valid("param").id), 200, { "content-type": "message/rfc822; charset=utf-8" }),
   );

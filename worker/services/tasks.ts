@@ -1,40 +1,140 @@
-import { bulkInsertStatements } from "../db/bulk";
-import { IN_LIST, listParam } from "../db/in-list";
-import { newId } from "../lib/ids";
+import { and, asc, desc, eq, gte, isNull, lt, or, sql } from "drizzle-orm";
+import { engine } from "../../durable-objects/engine";
+import type { Db } from "../db/client";
+import { auditLog, contacts, sequences, tasks, users } from "../db/schema";
+import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
+import { ApiError } from "../lib/errors";
+import { taskFor, visibleSequence } from "./access";
+import { auditEntry } from "./audit";
+import { windowEnd } from "./schedule-time";
 
-export interface NewTask {
-  enrollmentId: string;
-  stepId: string;
-  sequenceId: string;
-  teamId: string;
-  contactId: string;
-  type: string;
-  note: string;
-  dueAt: number;
-  mailboxId: string | null;
-  ownerId: string;
+/**
+ * Tasks (manual steps the SequenceDO turned into work for a person, and calls): listed for the caller,
+ * worked (complete, skip, a call logged with its outcome). Finishing a sequence's task tells its
+ * SequenceDO, which moves the contact on (the engine creates the tasks: durable-objects/tasks.ts).
+ */
+
+export const TASK_VIEWS = ["due_today", "overdue", "upcoming", "open", "done"] as const;
+export const CALL_OUTCOMES = ["connected", "left_voicemail", "no_answer", "busy", "wrong_number", "not_interested", "meeting_booked", "call_back_later"] as const;
+export type CallOutcome = (typeof CALL_OUTCOMES)[number];
+
+const ALL_DAY = { timeZone: "UTC", windows: Object.fromEntries(["1", "2", "3", "4", "5", "6", "7"].map((d) => [d, [["00:00", "24:00"]]])) as Record<string, [string, string][]>, holidays: [], holidayCalendar: "none" };
+
+/** Start and end of the local calendar day containing `t` in `zone` (the end is DST-exact). */
+function localDayBounds(t: number, zone: string): [number, number] {
+  const parts = Object.fromEntries(new Intl.DateTimeFormat("en-GB", { timeZone: zone, hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" }).formatToParts(t).map((p) => [p.type, p.value]));
+  const start = t - ((Number(parts.hour) * 60 + Number(parts.minute)) * 60 + Number(parts.second)) * 1000 - (t % 1000);
+  return [start, windowEnd(t, { ...ALL_DAY, timeZone: zone }) ?? start + 86_400_000];
+}
+
+export interface TaskQuery {
+  page: number;
+  per_page: number;
+  view: (typeof TASK_VIEWS)[number];
+  assignee: "me" | "all";
+  time_zone: string;
+}
+
+/** One page of tasks with counts per view. Tasks of sequences the caller can't see stay hidden, except the ones assigned to them. */
+export async function listTasks(d: Db, caller: Caller, q: TaskQuery) {
+  const [startOfDay, endOfDay] = localDayBounds(now(), q.time_zone);
+  const seen = visibleSequence(caller, tasks.sequenceId);
+  const base = [
+    eq(tasks.teamId, caller.teamId),
+    ...(q.assignee === "me" ? [eq(tasks.assigneeId, caller.userId)] : []),
+    ...(seen ? [or(eq(tasks.assigneeId, caller.userId), isNull(tasks.sequenceId), seen)!] : []),
+  ];
+  const open = eq(tasks.status, "open");
+  const view = {
+    due_today: and(open, gte(tasks.dueAt, startOfDay), lt(tasks.dueAt, endOfDay)),
+    overdue: and(open, lt(tasks.dueAt, startOfDay)),
+    upcoming: and(open, gte(tasks.dueAt, endOfDay)),
+    open,
+    done: sql`${tasks.status} <> 'open'`,
+  }[q.view];
+  const where = and(...base, view);
+  const [rows, total, counts] = await Promise.all([
+    d
+      .select({ t: tasks, c: contacts, s: { id: sequences.id, name: sequences.name }, assignee: users.name })
+      .from(tasks)
+      .leftJoin(contacts, and(eq(contacts.id, tasks.contactId), eq(contacts.teamId, tasks.teamId)))
+      .leftJoin(sequences, eq(sequences.id, tasks.sequenceId))
+      .leftJoin(users, eq(users.id, tasks.assigneeId))
+      .where(where)
+      .orderBy(q.view === "done" ? desc(tasks.completedAt) : asc(tasks.dueAt), asc(tasks.id))
+      .limit(q.per_page)
+      .offset((q.page - 1) * q.per_page),
+    d.select({ n: sql<number>`count(*)` }).from(tasks).where(where),
+    d
+      .select({
+        due_today: sql<number>`sum(case when ${tasks.dueAt} >= ${startOfDay} and ${tasks.dueAt} < ${endOfDay} then 1 else 0 end)`,
+        overdue: sql<number>`sum(case when ${tasks.dueAt} < ${startOfDay} then 1 else 0 end)`,
+        upcoming: sql<number>`sum(case when ${tasks.dueAt} >= ${endOfDay} then 1 else 0 end)`,
+        open: sql<number>`count(*)`,
+      })
+      .from(tasks)
+      .where(and(...base, open)),
+  ]);
+  return {
+    total: total[0]?.n ?? 0,
+    counts: { due_today: counts[0]?.due_today ?? 0, overdue: counts[0]?.overdue ?? 0, upcoming: counts[0]?.upcoming ?? 0, open: counts[0]?.open ?? 0 },
+    tasks: rows.map((r) => ({
+      id: r.t.id,
+      type: r.t.type,
+      note: r.t.note,
+      status: r.t.status,
+      due_at: r.t.dueAt,
+      completed_at: r.t.completedAt,
+      assignee_id: r.t.assigneeId,
+      assignee_name: r.assignee,
+      contact: r.c ? { id: r.c.id, name: `${r.c.firstName} ${r.c.lastName}`.trim(), email: r.c.email, title: r.c.title, company: r.c.company, phone: r.c.phone, linkedin_url: r.c.linkedinUrl } : null,
+      // A call with no number to dial says so up front instead of when the rep opens it.
+      warning: r.t.type === "call" && !r.c?.phone ? "No phone number for this contact" : null,
+      sequence: r.s?.id ? { id: r.s.id, name: r.s.name } : null,
+      overdue: r.t.status === "open" && r.t.dueAt < startOfDay,
+    })),
+  };
 }
 
 /**
- * Manual steps become tasks. Idempotent on (enrollment, step): a repeated alarm creates no second
- * task. The assignee is the user who owns the enrollment's mailbox, else the sequence owner.
+ * Completes or skips an open task (409 when it no longer is); a sequence's task moves its contact on
+ * through the SequenceDO. `call` logs the call's outcome and notes on the contact's timeline.
  */
-export async function createTasks(d1: D1Database, tasks: NewTask[]): Promise<void> {
-  if (!tasks.length) return;
-  const mailboxIds = [...new Set(tasks.map((t) => t.mailboxId).filter((m): m is string => !!m))];
-  const owners = new Map<string, string>();
-  if (mailboxIds.length) {
-    const { results } = await d1.prepare(`SELECT id, user_id FROM mailboxes WHERE id IN ${IN_LIST}`).bind(listParam(mailboxIds)).all<{ id: string; user_id: string }>();
-    for (const r of results) owners.set(r.id, r.user_id);
-  }
+export async function finishTask(env: Env, d: Db, caller: Caller, taskId: string, action: "complete" | "skip", o: { note?: string | undefined; call?: { outcome: CallOutcome; notes?: string | undefined } | undefined }) {
+  const task = await taskFor(d, caller, taskId);
+  if (task.status !== "open") throw new ApiError("conflict", `This task is already ${task.status}`);
   const t = now();
-  await d1.batch(
-    bulkInsertStatements(
-      d1,
-      "tasks",
-      ["id", "team_id", "enrollment_id", "sequence_id", "step_id", "contact_id", "assignee_id", "type", "note", "due_at", "status", "created_at"],
-      tasks.map((x) => [newId(), x.teamId, x.enrollmentId, x.sequenceId, x.stepId, x.contactId, (x.mailboxId && owners.get(x.mailboxId)) || x.ownerId, x.type, x.note, x.dueAt, "open", t]),
-    ),
-  );
+  const status = action === "complete" ? "completed" : "skipped";
+  const [row] = await d
+    .update(tasks)
+    .set({ status, completedAt: t, ...(o.note && { note: `${task.note}\n${o.note}`.trim() }) })
+    .where(and(eq(tasks.id, task.id), eq(tasks.status, "open")))
+    .returning();
+  if (!row) throw new ApiError("conflict", "This task was just completed by someone else");
+  // Who did it, on the contact's timeline (a logged call carries its outcome and notes).
+  if (task.contactId) {
+    const ref = { task_id: task.id, type: task.type, sequence_id: task.sequenceId, enrollment_id: task.enrollmentId, step_id: task.stepId };
+    await d.insert(auditLog).values([
+      ...(o.call ? [auditEntry(caller, "task.call_logged", "contact", task.contactId, { ...ref, outcome: o.call.outcome, notes: o.call.notes ?? "" })] : []),
+      auditEntry(caller, `task.${status}`, "contact", task.contactId, ref),
+    ]);
+  }
+  if (task.sequenceId && task.enrollmentId && task.stepId) {
+    await engine.sequence(env, task.sequenceId, task.teamId).stepsDone([{ enrollmentId: task.enrollmentId, stepId: task.stepId, outcome: status, at: t }]);
+  }
+  return { id: row.id, status: row.status, completed_at: row.completedAt };
+}
+
+/** Logs a call on an open call task and completes it (the contact moves on), or only logs it when the task stays open. */
+export async function logCall(env: Env, d: Db, caller: Caller, taskId: string, call: { outcome: CallOutcome; notes?: string | undefined }, complete: boolean) {
+  if (complete) return finishTask(env, d, caller, taskId, "complete", { call });
+  const task = await taskFor(d, caller, taskId);
+  if (task.status !== "open") throw new ApiError("conflict", `This task is already ${task.status}`);
+  if (task.contactId) {
+    await d.insert(auditLog).values(
+      auditEntry(caller, "task.call_logged", "contact", task.contactId, { task_id: task.id, type: task.type, outcome: call.outcome, notes: call.notes ?? "", sequence_id: task.sequenceId, enrollment_id: task.enrollmentId, step_id: task.stepId }),
+    );
+  }
+  return { id: task.id, status: task.status, completed_at: task.completedAt };
 }

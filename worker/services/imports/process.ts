@@ -1,4 +1,5 @@
 import { and, desc, eq, inArray, isNull, sql, type SQL } from "drizzle-orm";
+import { SUPPRESSION_WORDS, suppressionReasons } from "../suppressions";
 import { bulkInsertSql, type Row } from "../../db/bulk";
 import { batchSql, db } from "../../db/client";
 import { chunked, inChunks, inList } from "../../db/in-list";
@@ -87,6 +88,8 @@ export async function savePart(env: Env, msg: Extract<QueueMessage, { kind: "imp
       .orderBy(desc(contacts.createdAt)),
   );
   const existing = new Map(matches.map((r) => [String(r.email).toLowerCase(), r]));
+  // A deleted contact's suppression outlives it: its address is not imported again (invariant 5).
+  const suppressed = await suppressionReasons(d, imp.teamId, emails.filter((e) => !existing.has(e.toLowerCase())));
   const ownerEmails = [...new Set(unique.flatMap((g) => (g.row.owner_email ? [g.row.owner_email] : [])))];
   const ownerRows = ownerEmails.length
     ? await d.select({ id: users.id, email: sql<string>`lower(${users.email})` }).from(users).where(and(eq(users.teamId, imp.teamId), inList(sql`lower(${users.email})`, ownerEmails)))
@@ -109,6 +112,11 @@ export async function savePart(env: Env, msg: Extract<QueueMessage, { kind: "imp
       const changed = next.some((v, i) => v !== found[UPDATABLE[i]!]);
       if (changed) updates.push([found.id, ...next]);
       out.push({ row: g.n, key: g.key, contactId: found.id, outcome: changed ? "updated" : "matched", column: null, value: null, reason: null });
+      continue;
+    }
+    const suppression = r.email ? suppressed.get(r.email.toLowerCase()) : undefined;
+    if (suppression) {
+      out.push({ row: g.n, key: g.key, contactId: null, outcome: "error", column: "email", value: r.email, reason: `${SUPPRESSION_WORDS[suppression]}: not imported again` });
       continue;
     }
     const id = await idFrom("import", imp.id, g.n);

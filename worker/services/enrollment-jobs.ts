@@ -1,0 +1,177 @@
+import { and, asc, eq, sql } from "drizzle-orm";
+import { batchSql, db, type Db } from "../db/client";
+import { enrollmentActionJobs, enrollmentActionOutcomes } from "../db/schema";
+import type { Caller, Env } from "../env";
+import { now } from "../lib/clock";
+import { notFound } from "../lib/errors";
+import { newId } from "../lib/ids";
+import { sequenceFor } from "./access";
+import {
+  actOnPage,
+  auditAction,
+  ENROLLMENT_ACTIONS,
+  filteredFrom,
+  pickedNow,
+  prepareAction,
+  type ActionParams,
+  type EnrollmentAction,
+  type EnrollmentFilter,
+  type Outcome,
+  type PreparedAction,
+} from "./enrollments";
+
+/**
+ * An action on every enrollment matching a filter, however many (issue 12): the request snapshots the
+ * matching ids as one outcome row each (one INSERT … SELECT, no list bound), answers 202 with the job,
+ * and the queue acts on JOB_PAGE of them at a time through the SequenceDO, one page after the other.
+ * A redelivered page acts only on rows still 'pending' and records the first answer (the SequenceDO
+ * refuses a second pause/restart of the same enrollment anyway), so each enrollment gets one outcome.
+ * Every page re-authorizes the caller who asked: a user who lost edit rights stops the job.
+ */
+export const JOB_PAGE = 1_000;
+
+type Job = typeof enrollmentActionJobs.$inferSelect;
+
+function callerOf(job: Job): Caller {
+  return { teamId: job.teamId, ...job.caller };
+}
+
+/** Starts the job (the action was already checked by prepareAction): snapshot, then the first page on the queue. */
+export async function startActionJob(env: Env, d: Db, caller: Caller, prep: PreparedAction, action: EnrollmentAction, filter: EnrollmentFilter, p: ActionParams): Promise<Job> {
+  const id = newId();
+  const job: Job = {
+    id,
+    teamId: caller.teamId,
+    sequenceId: prep.seq.id,
+    userId: caller.userId,
+    caller: { userId: caller.userId, role: caller.role, via: caller.via, ...(caller.apiKeyId ? { apiKeyId: caller.apiKeyId } : {}), ...(caller.apiKeyKind ? { apiKeyKind: caller.apiKeyKind } : {}) },
+    action,
+    params: { ...p },
+    filter: { ...filter },
+    status: "running",
+    total: 0,
+    processed: 0,
+    changed: 0,
+    error: null,
+    createdAt: now(),
+    finishedAt: null,
+  };
+  const { from, where } = filteredFrom(prep.seq.id, caller.teamId, filter);
+  await batchSql(d, [
+    d.insert(enrollmentActionJobs).values(job),
+    sql`INSERT INTO enrollment_action_outcomes (job_id, idx, team_id, enrollment_id, outcome, changed)
+      SELECT ${id}, row_number() OVER (ORDER BY e.id) - 1, ${caller.teamId}, e.id, 'pending', 0 ${from} ${where}`,
+    sql`UPDATE enrollment_action_jobs SET total = (SELECT count(*) FROM enrollment_action_outcomes WHERE job_id = ${id}) WHERE id = ${id}`,
+  ]);
+  await env.JOBS.send({ kind: "enrollment_action_page", jobId: id, from: 0 });
+  return (await d.query.enrollmentActionJobs.findFirst({ where: eq(enrollmentActionJobs.id, id) }))!;
+}
+
+/** One page of a job (queue consumer): act on its pending rows, record each outcome, then the next page or the end. */
+export async function runActionPage(env: Env, jobId: string, from: number): Promise<void> {
+  const d = db(env.DB);
+  const job = await d.query.enrollmentActionJobs.findFirst({ where: eq(enrollmentActionJobs.id, jobId) });
+  if (!job || job.status !== "running") return;
+  const action = job.action as EnrollmentAction;
+  if (!ENROLLMENT_ACTIONS.includes(action)) return failActionJob(env, jobId, `Unknown action ${job.action}`);
+  const caller = callerOf(job);
+  const p = job.params as ActionParams;
+  let prep: PreparedAction;
+  try {
+    prep = await prepareAction(d, caller, job.sequenceId, action, p);
+  } catch (e) {
+    return failActionJob(env, jobId, e instanceof Error ? e.message : String(e));
+  }
+  const to = from + JOB_PAGE;
+  const pending = await d
+    .select({ idx: enrollmentActionOutcomes.idx, enrollmentId: enrollmentActionOutcomes.enrollmentId })
+    .from(enrollmentActionOutcomes)
+    .where(and(eq(enrollmentActionOutcomes.jobId, jobId), eq(enrollmentActionOutcomes.outcome, "pending"), sql`${enrollmentActionOutcomes.idx} >= ${from} AND ${enrollmentActionOutcomes.idx} < ${to}`))
+    .orderBy(asc(enrollmentActionOutcomes.idx));
+  if (pending.length) {
+    // Their status now, not at the snapshot: a contact that finished meanwhile is reported as such.
+    const rows = await pickedNow(d, job.sequenceId, job.teamId, pending.map((r) => r.enrollmentId));
+    const gone = new Set(pending.map((r) => r.enrollmentId));
+    for (const r of rows) gone.delete(r.id);
+    const out = await actOnPage(env, d, caller, prep, action, rows, p);
+    const results: Outcome[] = [...out.results, ...[...gone].map((id) => ({ id, changed: false, outcome: "not_found", reason: "No longer in this sequence" }))];
+    const payload = JSON.stringify(results.map((r) => [r.id, r.outcome, r.changed ? 1 : 0, r.reason, r.new_id ?? null]));
+    await batchSql(d, [
+      sql`UPDATE enrollment_action_outcomes AS o
+          SET outcome = json_extract(v.value, '$[1]'), changed = json_extract(v.value, '$[2]'), reason = json_extract(v.value, '$[3]'), new_id = json_extract(v.value, '$[4]')
+          FROM json_each(${payload}) AS v
+         WHERE o.job_id = ${jobId} AND o.idx >= ${from} AND o.idx < ${to} AND o.enrollment_id = json_extract(v.value, '$[0]') AND o.outcome = 'pending'`,
+      sql`UPDATE enrollment_action_jobs SET
+          processed = (SELECT count(*) FROM enrollment_action_outcomes WHERE job_id = ${jobId} AND outcome <> 'pending'),
+          changed = (SELECT count(*) FROM enrollment_action_outcomes WHERE job_id = ${jobId} AND changed = 1)
+        WHERE id = ${jobId}`,
+    ]);
+  }
+  if (to < job.total) {
+    await env.JOBS.send({ kind: "enrollment_action_page", jobId, from: to });
+    return;
+  }
+  const [done] = await d
+    .update(enrollmentActionJobs)
+    .set({ status: "completed", finishedAt: now() })
+    .where(and(eq(enrollmentActionJobs.id, jobId), eq(enrollmentActionJobs.status, "running")))
+    .returning();
+  // Audited once, by whichever delivery ended it.
+  if (done) await auditAction(d, caller, prep, action, p, { changed: done.changed, outcomes: await outcomeCounts(d, jobId), job_id: jobId });
+}
+
+/** A page that failed every retry (dead letter), or a caller no longer allowed: the job stops with the reason. */
+export async function failActionJob(env: Env, jobId: string, error: string): Promise<void> {
+  await db(env.DB)
+    .update(enrollmentActionJobs)
+    .set({ status: "failed", error, finishedAt: now() })
+    .where(and(eq(enrollmentActionJobs.id, jobId), eq(enrollmentActionJobs.status, "running")));
+}
+
+async function outcomeCounts(d: Db, jobId: string): Promise<Record<string, number>> {
+  const rows = await d
+    .select({ outcome: enrollmentActionOutcomes.outcome, n: sql<number>`count(*)` })
+    .from(enrollmentActionOutcomes)
+    .where(eq(enrollmentActionOutcomes.jobId, jobId))
+    .groupBy(enrollmentActionOutcomes.outcome);
+  return Object.fromEntries(rows.map((r) => [r.outcome, r.n]));
+}
+
+export function presentJob(job: Job, outcomes: Record<string, number>) {
+  return {
+    id: job.id,
+    sequence_id: job.sequenceId,
+    action: job.action,
+    status: job.status,
+    total: job.total,
+    processed: job.processed,
+    changed: job.changed,
+    outcomes,
+    error: job.error,
+    created_at: job.createdAt,
+    finished_at: job.finishedAt,
+  };
+}
+
+/** A job of a sequence the caller sees (404 otherwise), with its outcome counts and one page of per-enrollment outcomes. */
+export async function actionJobFor(d: Db, caller: Caller, sequenceId: string, jobId: string, page: number, perPage: number) {
+  const { seq } = await sequenceFor(d, caller, sequenceId);
+  const job = await d.query.enrollmentActionJobs.findFirst({
+    where: and(eq(enrollmentActionJobs.id, jobId), eq(enrollmentActionJobs.teamId, caller.teamId), eq(enrollmentActionJobs.sequenceId, seq.id)),
+  });
+  if (!job) throw notFound("Action job");
+  const [counts, rows] = await Promise.all([
+    outcomeCounts(d, job.id),
+    d
+      .select()
+      .from(enrollmentActionOutcomes)
+      .where(eq(enrollmentActionOutcomes.jobId, job.id))
+      .orderBy(asc(enrollmentActionOutcomes.idx))
+      .limit(perPage)
+      .offset((page - 1) * perPage),
+  ]);
+  return {
+    job: presentJob(job, counts),
+    results: rows.map((r) => ({ id: r.enrollmentId, changed: r.changed, outcome: r.outcome, reason: r.reason, new_id: r.newId })),
+  };
+}

@@ -1,0 +1,487 @@
+import { sql, type SQL } from "drizzle-orm";
+import { batchSql, type Db } from "../db/client";
+import { contains } from "../db/contains";
+import { chunked, inList } from "../db/in-list";
+import { auditLog, type sequences } from "../db/schema";
+import type { Caller, Env } from "../env";
+import { now } from "../lib/clock";
+import { ApiError } from "../lib/errors";
+import { newId } from "../lib/ids";
+import { engine, REASONS, type ReasonCode } from "../../durable-objects/engine";
+import { mailboxFor, sequenceFor, visibleSequence } from "./access";
+import { commitAddContacts } from "./add-contacts/jobs";
+import { AddContactsRequest } from "./add-contacts/request";
+import { auditEntry } from "./audit";
+import { nextWindowStart } from "./schedule-time";
+import { isEmailStep, loadSequenceConfig } from "../../durable-objects/sequence-config";
+
+/**
+ * Contacts in a sequence (enrollments) as users look for them and act on them: the status filters,
+ * the "why" of every row, the seven actions and the scheduled emails. D1 is read here; every change
+ * of an enrollment goes through its SequenceDO (the single writer of its transitions, invariant 1/11).
+ */
+
+type Sequence = typeof sequences.$inferSelect;
+
+/**
+ * The statuses users look for (Apollo's Sequence Status filters). They overlap as a user reads them:
+ * "bounced" and "blocked" are finished contacts with that reason; "not sent" is anything that will not
+ * go out as things are (held, no email, its mailbox disconnected or paused).
+ */
+export const ENROLLMENT_FILTERS = ["all", "active", "scheduled", "paused", "finished", "bounced", "not_sent", "blocked", "failed", "removed", "held"] as const;
+export type EnrollmentFilterStatus = (typeof ENROLLMENT_FILTERS)[number];
+
+const FILTER_SQL: Record<EnrollmentFilterStatus, SQL> = {
+  all: sql`1`,
+  active: sql`e.status = 'active'`,
+  scheduled: sql`e.status = 'scheduled'`,
+  paused: sql`e.status = 'paused'`,
+  finished: sql`e.status = 'finished'`,
+  bounced: sql`e.status = 'finished' AND e.reason = 'bounced'`,
+  not_sent: sql`(e.status = 'held' OR (e.status = 'finished' AND e.reason = 'no_email') OR (e.status = 'active' AND mb.status IS NOT NULL AND mb.status <> 'connected'))`,
+  blocked: sql`(e.status IN ('finished', 'held') AND e.reason IN ('unsubscribed', 'do_not_contact', 'suppressed'))`,
+  failed: sql`e.status = 'failed'`,
+  removed: sql`e.status = 'removed'`,
+  held: sql`e.status = 'held'`,
+};
+
+export const ENROLLMENT_SORTS = ["updated", "added", "name", "email", "company", "status", "step", "next_action"] as const;
+export type EnrollmentSort = (typeof ENROLLMENT_SORTS)[number];
+const SORT_SQL: Record<EnrollmentSort, SQL> = {
+  updated: sql`e.updated_at`,
+  added: sql`e.created_at`,
+  name: sql`lower(trim(c.first_name || ' ' || c.last_name))`,
+  email: sql`lower(c.email)`,
+  company: sql`lower(c.company)`,
+  status: sql`e.status`,
+  step: sql`e.current_step`,
+  next_action: sql`coalesce(e.next_due_at, 9e15)`,
+};
+
+export interface EnrollmentFilter {
+  status: EnrollmentFilterStatus;
+  /** name, email or company contains this */
+  q?: string | undefined;
+  /** only this reason code */
+  reason?: string | undefined;
+}
+
+const FROM = sql`FROM enrollments e JOIN contacts c ON c.id = e.contact_id LEFT JOIN mailboxes mb ON mb.id = e.mailbox_id`;
+
+/** `WHERE …` of the enrollments of a sequence matching a filter (FROM as above). */
+function where(seqId: string, teamId: string, f: EnrollmentFilter): SQL {
+  const search = f.q ? sql`(${contains(sql`trim(c.first_name || ' ' || c.last_name)`, f.q)} OR ${contains(sql`c.email`, f.q)} OR ${contains(sql`c.company`, f.q)})` : sql`1`;
+  return sql`WHERE e.sequence_id = ${seqId} AND e.team_id = ${teamId} AND ${FILTER_SQL[f.status]} AND ${search} AND ${f.reason ? sql`e.reason = ${f.reason}` : sql`1`}`;
+}
+
+/** `FROM …` and `WHERE …` of a sequence's enrollments matching a filter, for statements built elsewhere (action jobs). */
+export function filteredFrom(seqId: string, teamId: string, f: EnrollmentFilter) {
+  return { from: FROM, where: where(seqId, teamId, f) };
+}
+
+/** Reasons only the view gives: what will actually happen to a row the engine has not reached yet. */
+export const VIEW_REASONS = {
+  outside_window: "Outside the sending window: goes out when it opens",
+} as const;
+type ViewReason = ReasonCode | keyof typeof VIEW_REASONS;
+const reasonText = (r: string) => (REASONS as Record<string, string>)[r] ?? (VIEW_REASONS as Record<string, string>)[r] ?? r;
+
+/**
+ * The state that will actually happen to a row, with its reason (invariant 10): the engine holds an
+ * active enrollment of a sequence that was turned off only when its timer fires, and a mailbox that
+ * can't send holds what is queued in it, so the row says that instead of "Active · queued".
+ */
+export function explain(
+  row: { reason: string | null; status: string; mailboxStatus: string | null; mailboxReason: string | null; emailStep: boolean },
+  seq: { active: boolean; archivedAt: number | null },
+): { reason: string | null; text: string | null; blocked: boolean } {
+  const { reason, status, mailboxStatus, mailboxReason, emailStep } = row;
+  if (status === "active" && (seq.archivedAt !== null || !seq.active)) {
+    const code: ViewReason = seq.archivedAt !== null ? "sequence_archived" : "sequence_inactive";
+    return { reason: code, text: reasonText(code), blocked: true };
+  }
+  const waitsOnMailbox = reason === "queued_for_mailbox" || (reason === "waiting_for_step" && emailStep);
+  if (status === "active" && waitsOnMailbox && mailboxStatus && mailboxStatus !== "connected") {
+    const code: ReasonCode = mailboxStatus === "paused" ? "mailbox_paused" : "mailbox_disconnected";
+    return { reason: code, text: mailboxReason ? `${REASONS[code]} (${mailboxReason})` : REASONS[code], blocked: true };
+  }
+  return { reason, text: reason ? reasonText(reason) : null, blocked: false };
+}
+
+/** Forecast send times for queued emails, one RPC per mailbox involved. */
+async function forecasts(env: Env, mailboxIds: readonly string[]) {
+  const out = new Map<string, number | null>();
+  await Promise.all(
+    [...new Set(mailboxIds)].map(async (id) => {
+      for (const f of await engine.mailbox(env, id).forecast(2000)) out.set(f.enrollmentId, f.at);
+    }),
+  );
+  return out;
+}
+
+interface ListRow {
+  id: string;
+  status: (typeof import("../db/schema").ENROLLMENT_STATUSES)[number];
+  current_step: number;
+  next_due_at: number | null;
+  reason: string | null;
+  mailbox_id: string | null;
+  created_at: number;
+  finished_at: number | null;
+  contact_id: string;
+  name: string;
+  email: string | null;
+  company: string | null;
+  mb_status: string | null;
+  mb_email: string | null;
+  mb_reason: string | null;
+  step_type: string | null;
+}
+
+export interface EnrollmentListQuery extends EnrollmentFilter {
+  page: number;
+  per_page: number;
+  sort: EnrollmentSort;
+  order?: "asc" | "desc" | undefined;
+}
+
+/** One page of a sequence's contacts with counts per status (answering the same search) and each row's next action or reason. */
+export async function listEnrollments(env: Env, d: Db, caller: Caller, sequenceId: string, q: EnrollmentListQuery) {
+  const { seq } = await sequenceFor(d, caller, sequenceId);
+  const w = where(seq.id, caller.teamId, q);
+  const dir = sql.raw(q.order ?? (q.sort === "updated" || q.sort === "added" ? "desc" : "asc"));
+  // Page, total and chip counts in one D1 round trip (a batch), not three.
+  const [pageRes, totalRes, countsRes] = await batchSql(d, [
+    sql`SELECT e.id, e.status, e.current_step, e.next_due_at, e.reason, e.mailbox_id, e.created_at, e.finished_at,
+           c.id AS contact_id, trim(c.first_name || ' ' || c.last_name) AS name, c.email, c.company,
+           mb.status AS mb_status, mb.email AS mb_email, mb.status_reason AS mb_reason, st.type AS step_type
+      ${FROM} LEFT JOIN steps st ON st.sequence_id = e.sequence_id AND st.position = e.current_step
+      ${w} ORDER BY ${SORT_SQL[q.sort]} ${dir}, e.id ${dir} LIMIT ${q.per_page} OFFSET ${(q.page - 1) * q.per_page}`,
+    sql`SELECT count(*) AS n ${FROM} ${w}`,
+    // Counts answer the same search (not the same status): the chips show what each would list.
+    sql`SELECT ${sql.join(ENROLLMENT_FILTERS.map((f) => sql`coalesce(sum(CASE WHEN ${FILTER_SQL[f]} THEN 1 ELSE 0 END), 0) AS ${sql.identifier(f)}`), sql`, `)} ${FROM} ${where(seq.id, caller.teamId, { ...q, status: "all" })}`,
+  ]);
+  const rows = pageRes!.results as ListRow[];
+  const total = totalRes!.results[0] as { n: number } | undefined;
+  const counts = countsRes!.results[0] as Record<string, number> | undefined;
+  const queued = seq.active && !seq.archivedAt ? rows.filter((r) => r.status === "active" && r.reason === "queued_for_mailbox" && r.mb_status === "connected") : [];
+  const fc = queued.length ? await forecasts(env, queued.map((r) => r.mailbox_id!)) : new Map<string, number | null>();
+  const cfg = await loadSequenceConfig(d, seq.id);
+  return {
+    total: total?.n ?? 0,
+    counts: counts ?? {},
+    enrollments: rows.map((r) => {
+      const emailStep = !r.step_type || isEmailStep(r.step_type);
+      const why = explain({ reason: r.reason, status: r.status, mailboxStatus: r.mb_status, mailboxReason: r.mb_reason, emailStep }, seq);
+      let next: number | null = null;
+      let reason = why.reason;
+      let text = why.text;
+      if (r.status === "active" && !why.blocked) {
+        if (r.reason === "queued_for_mailbox") next = fc.get(r.id) ?? null;
+        else if (r.next_due_at !== null) {
+          next = r.step_type && isEmailStep(r.step_type) && cfg ? nextWindowStart(r.next_due_at, cfg.window) : r.next_due_at;
+          // Due now, but the window is closed: the row says when it opens instead of "waiting for the step".
+          if (next !== null && next > Math.max(r.next_due_at, now()) && r.reason === "waiting_for_step") {
+            reason = "outside_window";
+            text = VIEW_REASONS.outside_window;
+          }
+        }
+      }
+      const pausedUntil = r.status === "paused" ? r.next_due_at : null;
+      return {
+        id: r.id,
+        status: r.status,
+        current_step: r.current_step,
+        step_type: r.step_type,
+        next_action_at: next ?? pausedUntil,
+        reason,
+        reason_text: text,
+        paused_until: pausedUntil,
+        contact: { id: r.contact_id, name: r.name, email: r.email, company: r.company },
+        mailbox: r.mailbox_id && r.mb_email && r.mb_status ? { id: r.mailbox_id, email: r.mb_email, status: r.mb_status } : null,
+        created_at: r.created_at,
+        finished_at: r.finished_at,
+      };
+    }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Actions
+
+export const ENROLLMENT_ACTIONS = ["pause", "resume", "finish", "remove", "restart", "move", "change-mailbox"] as const;
+export type EnrollmentAction = (typeof ENROLLMENT_ACTIONS)[number];
+export const FINISH_REASONS = ["marked_finished", "replied", "meeting_booked"] as const;
+
+export interface ActionParams {
+  until?: number | undefined;
+  reason?: (typeof FINISH_REASONS)[number] | undefined;
+  step?: number | undefined;
+  to_sequence_id?: string | undefined;
+  mailbox_ids?: string[] | undefined;
+  mailbox_id?: string | undefined;
+}
+export interface ActionInput extends ActionParams {
+  enrollment_ids?: string[] | undefined;
+  filter?: EnrollmentFilter | undefined;
+}
+
+export interface Outcome {
+  id: string;
+  changed: boolean;
+  outcome: string;
+  reason: string | null;
+  new_id?: string | null;
+  from?: string | null;
+}
+interface Picked {
+  id: string;
+  status: string;
+  contact_id: string;
+}
+
+/** Enrollments one DO call takes. */
+export const ACTION_PAGE = 5_000;
+/** A filter matching more than this runs as an enrollment action job on the queue (services/enrollment-jobs.ts). */
+export const INLINE_FILTER_MATCHES = 1_000;
+
+const OPEN_STATUSES = new Set(["active", "paused", "held", "scheduled"]);
+
+function why(action: EnrollmentAction, status: string): string {
+  if (!OPEN_STATUSES.has(status) && action !== "remove" && action !== "restart") return `Already ${status}: restart it to send the sequence again`;
+  if (action === "pause" && status === "paused") return "Already paused";
+  if (action === "resume") return `Not paused (${status})`;
+  if (action === "remove" && status === "removed") return "Already removed";
+  return `Nothing to do while ${status}`;
+}
+
+/** The sequence, the target and the mailbox an action needs, checked before anything changes (403/404/422). */
+export async function prepareAction(d: Db, caller: Caller, sequenceId: string, action: EnrollmentAction, p: ActionParams) {
+  const { seq } = await sequenceFor(d, caller, sequenceId, "sequence.edit");
+  const need = (field: keyof ActionParams, words: string) => {
+    if (p[field] === undefined) throw new ApiError("validation_failed", `${words} is required to ${action}`, { fields: [{ field, label: words, message: `${words} is required to ${action}`, code: "required" }] });
+  };
+  if (action === "move") need("to_sequence_id", "The sequence to move to");
+  if (action === "change-mailbox") need("mailbox_id", "The mailbox to send from");
+  const target = action === "move" ? (await sequenceFor(d, caller, p.to_sequence_id!, "sequence.edit")).seq : null;
+  if (target && target.id === seq.id) throw new ApiError("validation_failed", "Pick another sequence to move to", { fields: [{ field: "to_sequence_id", label: "The sequence to move to", message: "Pick another sequence than this one", code: "custom" }] });
+  const mailbox = action === "change-mailbox" ? await mailboxFor(d, caller, p.mailbox_id!, "mailbox.send") : null;
+  return { seq, targetId: target?.id ?? null, mailboxId: mailbox?.id ?? null };
+}
+export type PreparedAction = Awaited<ReturnType<typeof prepareAction>>;
+
+/** Every enrollment of a sequence matching a filter, by id (a snapshot: acting changes statuses). */
+export async function matchingIds(d: Db, seqId: string, teamId: string, f: EnrollmentFilter, limit: number): Promise<Picked[]> {
+  return d.all<Picked>(sql`SELECT e.id, e.status, e.contact_id ${FROM} ${where(seqId, teamId, f)} ORDER BY e.id LIMIT ${limit}`);
+}
+
+/** These enrollments (all must be this sequence's, else 404 naming them). */
+export async function pickIds(d: Db, seqId: string, teamId: string, ids: readonly string[]): Promise<Picked[]> {
+  const unique = [...new Set(ids)];
+  const found = await d.all<Picked>(sql`SELECT id, status, contact_id FROM enrollments WHERE sequence_id = ${seqId} AND team_id = ${teamId} AND ${inList(sql`id`, unique)}`);
+  const known = new Map(found.map((f) => [f.id, f]));
+  const missing = unique.filter((e) => !known.has(e));
+  if (missing.length) throw new ApiError("not_found", `${missing.length} enrollment(s) not found in this sequence`, { enrollment_ids: missing.slice(0, 20) });
+  return unique.map((i) => known.get(i)!);
+}
+
+/** Re-reads picked enrollments by id (a job's page: their status may have changed since the snapshot). */
+export async function pickedNow(d: Db, seqId: string, teamId: string, ids: readonly string[]): Promise<Picked[]> {
+  if (!ids.length) return [];
+  return d.all<Picked>(sql`SELECT id, status, contact_id FROM enrollments WHERE sequence_id = ${seqId} AND team_id = ${teamId} AND ${inList(sql`id`, ids)} ORDER BY id`);
+}
+
+/** One page (≤ ACTION_PAGE) of an action through the SequenceDO; each enrollment's outcome and, when unchanged, why. */
+export async function actOnPage(env: Env, d: Db, caller: Caller, prep: PreparedAction, action: EnrollmentAction, rows: Picked[], p: ActionParams): Promise<{ results: Outcome[]; jobs: string[] }> {
+  const out = await actThroughEngine(env, d, caller, prep, action, rows, p);
+  await auditContacts(d, caller, prep, action, rows, out.results, p);
+  return out;
+}
+
+/**
+ * One audit entry per changed enrollment, on its contact: the contact's timeline says who paused,
+ * finished, restarted or moved it (the per-sequence entry of auditAction says how many).
+ */
+async function auditContacts(d: Db, caller: Caller, prep: PreparedAction, action: EnrollmentAction, rows: Picked[], results: Outcome[], p: ActionParams) {
+  const contactOf = new Map(rows.map((r) => [r.id, r.contact_id]));
+  const extra = { ...(p.until ? { until: p.until } : {}), ...(p.step ? { step: p.step } : {}), ...(action === "finish" ? { reason: p.reason ?? "marked_finished" } : {}), ...(prep.mailboxId ? { mailbox_id: prep.mailboxId } : {}), ...(prep.targetId ? { to_sequence_id: prep.targetId } : {}) };
+  const entries = results
+    .filter((r) => r.changed && contactOf.has(r.id))
+    .map((r) => [newId(), contactOf.get(r.id)!, JSON.stringify({ enrollment_id: r.id, sequence_id: prep.seq.id, ...(r.new_id ? { new_id: r.new_id } : {}), ...(r.from ? { from_mailbox_id: r.from } : {}), ...extra })]);
+  const t = now();
+  for (const chunk of chunked(entries, 1_000)) {
+    if (!chunk.length) continue;
+    // The entries travel as one bound JSON array (D1's 100-parameter limit).
+    await d.run(sql`INSERT INTO audit_log (id, team_id, user_id, api_key_id, action, target_type, target_id, details, created_at)
+      SELECT json_extract(value, '$[0]'), ${caller.teamId}, ${caller.userId}, ${caller.apiKeyId ?? null}, ${`enrollment.${action}`}, 'contact', json_extract(value, '$[1]'), json_extract(value, '$[2]'), ${t}
+        FROM json_each(${JSON.stringify(chunk)})`);
+  }
+}
+
+async function actThroughEngine(env: Env, d: Db, caller: Caller, prep: PreparedAction, action: EnrollmentAction, rows: Picked[], p: ActionParams): Promise<{ results: Outcome[]; jobs: string[] }> {
+  const { seq } = prep;
+  const stub = engine.sequence(env, seq.id, seq.teamId);
+  const ids = rows.map((r) => r.id);
+  if (!rows.length) return { results: [], jobs: [] };
+  if (action === "restart") {
+    const out = await stub.restart(ids, p.step ?? null, caller.userId ?? null);
+    return {
+      jobs: [],
+      results: out.map((o) => ({
+        id: o.id,
+        changed: o.outcome === "restarted",
+        outcome: o.outcome,
+        new_id: o.newId,
+        reason: o.outcome === "no_such_step" ? `Step ${p.step ?? 1} does not exist or is turned off` : o.outcome === "already" ? "Already restarted, or the contact is in this sequence again" : null,
+      })),
+    };
+  }
+  if (action === "change-mailbox") {
+    const out = await stub.changeMailbox(ids, prep.mailboxId!);
+    const words = { changed: null, not_found: "Not found", not_open: "Not active: nothing more will be sent", unchanged: "Already sends from this mailbox", sending_now: "Its email is being sent right now from the old mailbox; try again in a minute" } as const;
+    return { jobs: [], results: out.map((o) => ({ id: o.id, changed: o.outcome === "changed", outcome: o.outcome, reason: words[o.outcome], from: o.from })) };
+  }
+  if (action === "move") {
+    const open = rows.filter((r) => OPEN_STATUSES.has(r.status));
+    const results: Outcome[] = rows.filter((r) => !OPEN_STATUSES.has(r.status)).map((r) => ({ id: r.id, changed: false, outcome: "not_open", reason: why("move", r.status) }));
+    if (!open.length) return { results, jobs: [] };
+    // The target's preconditions and validation: the add-contacts pipeline, as when adding them by hand.
+    // It throws (nothing changed here) when the target can't take them. Being in another sequence is the
+    // point of a move (this one, closed right after, so the job sees it finished): the two "other
+    // sequence" warnings are waived; every other check and skip applies.
+    const req = AddContactsRequest.parse({ source: { contact_ids: open.map((r) => r.contact_id) }, overrides: { active_in_other_sequence: true, finished_in_other_sequence: true }, ...(p.mailbox_ids ? { mailbox_ids: p.mailbox_ids } : {}) });
+    const { job } = await commitAddContacts(env, d, caller, prep.targetId!, req, null, "move");
+    const changed = new Set(await stub.finish(open.map((r) => r.id), "moved"));
+    for (const r of open) results.push(changed.has(r.id) ? { id: r.id, changed: true, outcome: "moved", reason: null } : { id: r.id, changed: false, outcome: "unchanged", reason: "It changed state meanwhile" });
+    return { results, jobs: [String(job.id)] };
+  }
+  const reason: ReasonCode | undefined = action === "finish" ? (p.reason ?? "marked_finished") : action === "pause" && p.until ? "paused_until" : undefined;
+  const changed = new Set(await stub.transition(ids, action, reason, action === "pause" ? p.until : undefined));
+  const done = { pause: "paused", resume: "resumed", finish: "finished", remove: "removed" }[action];
+  return {
+    jobs: [],
+    results: rows.map((r) =>
+      changed.has(r.id)
+        ? { id: r.id, changed: true, outcome: done, reason: null }
+        : { id: r.id, changed: false, outcome: r.status === "finished" || r.status === "removed" || r.status === "failed" ? r.status : "unchanged", reason: why(action, r.status) },
+    ),
+  };
+}
+
+export function tally(results: readonly Outcome[]): Record<string, number> {
+  const t: Record<string, number> = {};
+  for (const r of results) t[r.outcome] = (t[r.outcome] ?? 0) + 1;
+  return t;
+}
+
+/** The audit entry of one action (inline or a job's end): who, what, how many, and the mailbox it moved from. */
+export async function auditAction(d: Db, caller: Caller, prep: PreparedAction, action: EnrollmentAction, p: ActionParams, counts: { changed: number; outcomes: Record<string, number>; from?: string[]; jobs?: string[]; job_id?: string }) {
+  await d.insert(auditLog).values(
+    auditEntry(caller, `enrollment.${action}`, "sequence", prep.seq.id, {
+      count: counts.changed,
+      outcomes: counts.outcomes,
+      ...(prep.mailboxId ? { mailbox_id: prep.mailboxId, from: (counts.from ?? []).slice(0, 20) } : {}),
+      ...(prep.targetId ? { to_sequence_id: prep.targetId, jobs: counts.jobs ?? [] } : {}),
+      ...(p.until ? { until: p.until } : {}),
+      ...(p.step ? { step: p.step } : {}),
+      ...(counts.job_id ? { job_id: counts.job_id } : {}),
+    }),
+  );
+}
+
+/** An action on picked enrollments, in the request: each one's outcome, audit-logged once. */
+export async function actInline(env: Env, d: Db, caller: Caller, prep: PreparedAction, action: EnrollmentAction, picked: Picked[], p: ActionParams) {
+  const results: Outcome[] = [];
+  let jobs: string[] = [];
+  for (let i = 0; i < picked.length; i += ACTION_PAGE) {
+    const out = await actOnPage(env, d, caller, prep, action, picked.slice(i, i + ACTION_PAGE), p);
+    results.push(...out.results);
+    jobs = jobs.concat(out.jobs);
+  }
+  const outcomes = tally(results);
+  const from = [...new Set(results.map((r) => r.from).filter((f): f is string => !!f))];
+  await auditAction(d, caller, prep, action, p, { changed: results.filter((r) => r.changed).length, outcomes, from, jobs });
+  return {
+    changed: results.filter((r) => r.changed).map((r) => r.id),
+    unchanged: results.filter((r) => !r.changed).map((r) => r.id),
+    outcomes,
+    results: results.map(({ from: _f, ...r }) => r),
+    jobs,
+  };
+}
+
+/**
+ * The enrollments of `contactIds` in a sequence, acted on as the /api actions do (the Apollo facade's
+ * remove_or_stop_contact_ids and "update contact status" go through here): open ones first, else the latest.
+ */
+export async function actOnContacts(env: Env, d: Db, caller: Caller, sequenceId: string, action: EnrollmentAction, contactIds: readonly string[], p: ActionParams = {}) {
+  const prep = await prepareAction(d, caller, sequenceId, action, p);
+  if (!contactIds.length) return actInline(env, d, caller, prep, action, [], p);
+  const rows = await d.all<Picked>(sql`SELECT id, status, contact_id FROM enrollments
+     WHERE sequence_id = ${prep.seq.id} AND team_id = ${caller.teamId} AND ${inList(sql`contact_id`, [...new Set(contactIds)])}
+     ORDER BY contact_id, (status IN ('scheduled', 'active', 'paused', 'held')) DESC, created_at DESC`);
+  const one = new Map<string, Picked>();
+  for (const r of rows) if (!one.has(r.contact_id)) one.set(r.contact_id, r);
+  return actInline(env, d, caller, prep, action, [...one.values()], p);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Scheduled emails
+
+interface ScheduledRow {
+  id: string;
+  mailbox_id: string;
+  sequence_id: string;
+  current_step: number;
+  next_due_at: number | null;
+  reason: string;
+  sequence_name: string;
+  contact_id: string;
+  contact_name: string;
+  email: string | null;
+  mailbox_email: string;
+}
+
+/** Queued emails (forecast from the mailbox) and emails whose step wait has not passed yet (next window after it), of sequences the caller sees. */
+export async function scheduledEmails(env: Env, d: Db, caller: Caller, scope: { sequenceId?: string; mailboxId?: string }, limit: number) {
+  const seen = visibleSequence(caller, sql`e.sequence_id`) ?? sql`1`;
+  // A sequence that is off or archived sends nothing: its emails are not scheduled (invariant 10).
+  const rows = await d.all<ScheduledRow>(sql`SELECT e.id, e.mailbox_id, e.sequence_id, e.current_step, e.next_due_at, e.reason, s.name AS sequence_name,
+            c.id AS contact_id, trim(c.first_name || ' ' || c.last_name) AS contact_name, c.email, mb.email AS mailbox_email
+       FROM enrollments e
+       JOIN sequences s ON s.id = e.sequence_id
+       JOIN contacts c ON c.id = e.contact_id
+       JOIN mailboxes mb ON mb.id = e.mailbox_id
+       LEFT JOIN steps st ON st.sequence_id = e.sequence_id AND st.position = e.current_step
+      WHERE e.team_id = ${caller.teamId} AND e.status = 'active' AND e.mailbox_id IS NOT NULL AND st.type = 'auto_email'
+        AND s.active = 1 AND s.archived_at IS NULL
+        AND ${scope.sequenceId ? sql`e.sequence_id = ${scope.sequenceId}` : sql`1`} AND ${scope.mailboxId ? sql`e.mailbox_id = ${scope.mailboxId}` : sql`1`}
+        AND e.reason IN ('queued_for_mailbox', 'waiting_for_step') AND ${seen}
+      ORDER BY e.next_due_at LIMIT 2000`);
+  const fc = await forecasts(env, rows.filter((r) => r.reason === "queued_for_mailbox").map((r) => r.mailbox_id));
+  const windows = new Map<string, Awaited<ReturnType<typeof loadSequenceConfig>>>();
+  const out = [];
+  for (const r of rows) {
+    let at: number | null;
+    if (r.reason === "queued_for_mailbox") at = fc.get(r.id) ?? null;
+    else {
+      if (!windows.has(r.sequence_id)) windows.set(r.sequence_id, await loadSequenceConfig(d, r.sequence_id));
+      const cfg = windows.get(r.sequence_id);
+      at = cfg ? nextWindowStart(Math.max(r.next_due_at ?? now(), now()), cfg.window) : r.next_due_at;
+    }
+    out.push({
+      enrollment_id: r.id,
+      contact: { id: r.contact_id, name: r.contact_name, email: r.email },
+      sequence: { id: r.sequence_id, name: r.sequence_name },
+      step_position: r.current_step,
+      mailbox_id: r.mailbox_id,
+      mailbox_email: r.mailbox_email,
+      state: r.reason === "queued_for_mailbox" ? ("queued" as const) : ("waiting" as const),
+      send_at: at,
+    });
+  }
+  out.sort((a, b) => (a.send_at ?? Number.MAX_SAFE_INTEGER) - (b.send_at ?? Number.MAX_SAFE_INTEGER));
+  return out.slice(0, limit);
+}
+
+export type { Sequence };

@@ -1,0 +1,223 @@
+import { and, desc, eq, sql } from "drizzle-orm";
+import { REASONS } from "../../durable-objects/engine";
+import type { Db } from "../db/client";
+import { inList } from "../db/in-list";
+import { auditLog, enrollments, mailboxes, messages, sequences, steps, tasks, users } from "../db/schema";
+import type { Caller } from "../env";
+import { contactFor, visibleSequence } from "./access";
+import { contactReplies } from "./replies";
+
+/**
+ * A contact's timeline, newest first: every email with its step and mailbox, every task and call (with
+ * its outcome and notes), every reply / bounce / out-of-office (the replies inbox's rows), and every
+ * status change with who made it (the audit log, one entry per contact and action; the engine's own
+ * finishes carry no user). Only what the caller may see: sequences follow their visibility (invariant 8).
+ *
+ * Paged by merging the newest page × per_page events of each source: deep pages cost more, which the
+ * page limit bounds.
+ */
+
+export const TIMELINE_KINDS = ["email", "reply", "task", "call", "status", "added"] as const;
+export type TimelineKind = (typeof TIMELINE_KINDS)[number];
+
+export interface TimelineEvent {
+  id: string;
+  kind: TimelineKind;
+  at: number;
+  title: string;
+  detail: string | null;
+  status: string | null;
+  sequence: { id: string; name: string } | null;
+  step: number | null;
+  mailbox: string | null;
+  by: { id: string; name: string } | null;
+  data: Record<string, unknown>;
+}
+
+const ACTION_WORDS: Record<string, string> = {
+  "enrollment.pause": "Paused",
+  "enrollment.resume": "Resumed",
+  "enrollment.finish": "Marked finished",
+  "enrollment.remove": "Removed from the sequence",
+  "enrollment.restart": "Restarted",
+  "enrollment.move": "Moved to another sequence",
+  "enrollment.change-mailbox": "Sending mailbox changed",
+  "task.completed": "Task completed",
+  "task.skipped": "Task skipped",
+  "task.call_logged": "Call logged",
+  "contact.deleted": "Contact deleted",
+};
+
+const CALL_WORDS: Record<string, string> = {
+  connected: "Connected",
+  left_voicemail: "Left a voicemail",
+  no_answer: "No answer",
+  busy: "Busy",
+  wrong_number: "Wrong number",
+  not_interested: "Not interested",
+  meeting_booked: "Meeting booked",
+  call_back_later: "Call back later",
+};
+
+const reasonWords = (r: string | null) => (r ? ((REASONS as Record<string, string>)[r] ?? r) : null);
+
+export async function contactTimeline(d: Db, caller: Caller, contactId: string, page: number, perPage: number): Promise<{ events: TimelineEvent[]; has_more: boolean }> {
+  const ct = await contactFor(d, caller, contactId);
+  const take = page * perPage + 1;
+  const seenMsg = visibleSequence(caller, messages.sequenceId);
+  const seenEnr = visibleSequence(caller, enrollments.sequenceId);
+  const seenTask = visibleSequence(caller, tasks.sequenceId);
+  const [emails, enrolled, taskRows, audits, replies] = await Promise.all([
+    d
+      .select({ m: messages, step: steps.position, mailbox: mailboxes.email, seq: { id: sequences.id, name: sequences.name } })
+      .from(messages)
+      .leftJoin(steps, eq(steps.id, messages.stepId))
+      .leftJoin(mailboxes, eq(mailboxes.id, messages.mailboxId))
+      .leftJoin(sequences, eq(sequences.id, messages.sequenceId))
+      .where(and(eq(messages.teamId, caller.teamId), eq(messages.contactId, ct.id), seenMsg))
+      .orderBy(desc(sql`coalesce(${messages.sentAt}, ${messages.scheduledAt}, ${messages.createdAt})`), desc(messages.id))
+      .limit(take),
+    d
+      .select({ e: enrollments, seq: { id: sequences.id, name: sequences.name }, by: { id: users.id, name: users.name } })
+      .from(enrollments)
+      .innerJoin(sequences, eq(sequences.id, enrollments.sequenceId))
+      .leftJoin(users, eq(users.id, enrollments.addedBy))
+      .where(and(eq(enrollments.teamId, caller.teamId), eq(enrollments.contactId, ct.id), seenEnr))
+      .orderBy(desc(enrollments.createdAt), desc(enrollments.id))
+      .limit(take),
+    d
+      .select({ t: tasks, seq: { id: sequences.id, name: sequences.name }, step: steps.position, assignee: users.name })
+      .from(tasks)
+      .leftJoin(sequences, eq(sequences.id, tasks.sequenceId))
+      .leftJoin(steps, eq(steps.id, tasks.stepId))
+      .leftJoin(users, eq(users.id, tasks.assigneeId))
+      .where(and(eq(tasks.teamId, caller.teamId), eq(tasks.contactId, ct.id), seenTask ? sql`(${tasks.sequenceId} IS NULL OR ${seenTask})` : undefined))
+      .orderBy(desc(tasks.createdAt), desc(tasks.id))
+      .limit(take),
+    d
+      .select({ a: auditLog, by: { id: users.id, name: users.name } })
+      .from(auditLog)
+      .leftJoin(users, eq(users.id, auditLog.userId))
+      .where(and(eq(auditLog.teamId, caller.teamId), eq(auditLog.targetType, "contact"), eq(auditLog.targetId, ct.id)))
+      .orderBy(desc(auditLog.createdAt), desc(auditLog.id))
+      .limit(take),
+    contactReplies(d, caller, ct.id, take),
+  ]);
+
+  // Audit entries about a sequence the caller can't see stay hidden like the sequence.
+  const seqNames = new Map<string, string>();
+  for (const r of [...emails, ...enrolled, ...taskRows]) if (r.seq?.id) seqNames.set(r.seq.id, r.seq.name);
+  const auditSeqIds = [...new Set(audits.map((a) => a.a.details.sequence_id).filter((s): s is string => typeof s === "string" && !seqNames.has(s)))];
+  if (auditSeqIds.length) {
+    const more = await d
+      .select({ id: sequences.id, name: sequences.name })
+      .from(sequences)
+      .where(and(eq(sequences.teamId, caller.teamId), inList(sequences.id, auditSeqIds), visibleSequence(caller, sequences.id)));
+    for (const s of more) seqNames.set(s.id, s.name);
+  }
+  const seqRef = (id: unknown) => (typeof id === "string" && seqNames.has(id) ? { id, name: seqNames.get(id)! } : null);
+
+  const events: TimelineEvent[] = [];
+  for (const r of emails) {
+    const m = r.m;
+    const at = m.sentAt ?? m.scheduledAt ?? m.createdAt;
+    events.push({
+      id: `email:${m.id}`,
+      kind: "email",
+      at,
+      title: m.status === "sent" ? `Email sent: ${m.subject}` : m.status === "bounced" ? `Email bounced: ${m.subject}` : `Email ${m.status}: ${m.subject}`,
+      detail: m.error,
+      status: m.status,
+      sequence: r.seq?.id ? r.seq : null,
+      step: r.step ?? null,
+      mailbox: r.mailbox ?? null,
+      by: null,
+      data: { message_id: m.id, to: m.toEmail, replied_at: m.repliedAt, reply_kind: m.replyKind },
+    });
+  }
+  for (const r of enrolled) {
+    const e = r.e;
+    events.push({
+      id: `added:${e.id}`,
+      kind: "added",
+      at: e.createdAt,
+      title: `Added to ${r.seq.name}`,
+      detail: null,
+      status: null,
+      sequence: r.seq,
+      step: null,
+      mailbox: null,
+      by: r.by?.id ? r.by : null,
+      data: { enrollment_id: e.id },
+    });
+    // The engine's own endings (replied, bounced, every step done…) have no audit entry: the enrollment says when and why.
+    if (e.finishedAt !== null && e.status !== "removed") {
+      events.push({
+        id: `finished:${e.id}`,
+        kind: "status",
+        at: e.finishedAt,
+        title: `Finished in ${r.seq.name}`,
+        detail: reasonWords(e.reason),
+        status: e.status,
+        sequence: r.seq,
+        step: e.currentStep || null,
+        mailbox: null,
+        by: null,
+        data: { enrollment_id: e.id, reason: e.reason },
+      });
+    }
+  }
+  for (const r of taskRows) {
+    const t = r.t;
+    events.push({
+      id: `task:${t.id}`,
+      kind: "task",
+      at: t.createdAt,
+      title: `${t.type === "call" ? "Call" : "Task"} due${r.assignee ? ` for ${r.assignee}` : ""}`,
+      detail: t.note || null,
+      status: t.status,
+      sequence: r.seq?.id ? r.seq : null,
+      step: r.step ?? null,
+      mailbox: null,
+      by: null,
+      data: { task_id: t.id, type: t.type, due_at: t.dueAt, completed_at: t.completedAt },
+    });
+  }
+  for (const r of audits) {
+    const a = r.a;
+    const det = a.details;
+    if (det.sequence_id && !seqRef(det.sequence_id)) continue;
+    const isCall = a.action === "task.call_logged";
+    events.push({
+      id: `audit:${a.id}`,
+      kind: isCall ? "call" : "status",
+      at: a.createdAt,
+      title: isCall ? `Call: ${CALL_WORDS[String(det.outcome)] ?? String(det.outcome)}` : (ACTION_WORDS[a.action] ?? a.action),
+      detail: isCall ? (typeof det.notes === "string" && det.notes ? det.notes : null) : a.action === "enrollment.finish" ? reasonWords(String(det.reason ?? "")) : null,
+      status: null,
+      sequence: seqRef(det.sequence_id),
+      step: typeof det.step === "number" ? det.step : null,
+      mailbox: null,
+      by: r.by?.id ? r.by : null,
+      data: det,
+    });
+  }
+  for (const r of replies) {
+    events.push({
+      id: `reply:${r.id}`,
+      kind: "reply",
+      at: r.received_at,
+      title: { reply: "Replied", out_of_office: "Out of office", bounce_hard: "Bounced", bounce_soft: "Soft bounce", unsubscribe: "Asked to unsubscribe", auto_reply: "Auto-reply" }[r.classification as string] ?? r.classification,
+      detail: r.snippet || r.subject || null,
+      status: r.classification,
+      sequence: r.sequence,
+      step: r.answered?.step ?? null,
+      mailbox: r.answered?.mailbox ?? null,
+      by: null,
+      data: { reply_id: r.id, corrected: r.corrected, return_at: r.return_at },
+    });
+  }
+  events.sort((x, y) => y.at - x.at || (x.id < y.id ? 1 : -1));
+  const from = (page - 1) * perPage;
+  return { events: events.slice(from, from + perPage), has_more: events.length > from + perPage };
+}
