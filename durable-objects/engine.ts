@@ -3,6 +3,14 @@ import type { MailboxItemState, QueuedEmail, ReasonCode, StepResult } from "./en
 import type { EnrollItem } from "./sequence-do";
 
 /**
+ * The sending engine lives in this folder:
+ * - sequence-do.ts: SequenceDO, one per sequence: enrollments' transitions, step timers, the reconciler;
+ * - mailbox-do.ts: MailboxDO, one per mailbox: the send ledger, caps, windows, the transport call;
+ * - rate-limiter-do.ts: RateLimiterDO, one per API key;
+ * - helpers only the objects use: sequence-config.ts (a sequence as the engine reads it), eligibility.ts
+ *   (invariant 5's facts), compose.ts (the email), tasks.ts (manual steps), enrollment-mirror.ts (D1's
+ *   copy of enrollments), object-storage.ts (meta, migrations, row patches), engine-types.ts.
+ *
  * The engine's one door for the rest of the worker: every call into a Durable Object goes through
  * here, named by the object it reaches (one SequenceDO per sequence, one MailboxDO per mailbox, one
  * RateLimiterDO per API key). A caller names the object once; the object's id never travels twice.
@@ -44,6 +52,8 @@ function sequenceVerbs(env: Env, sequenceId: string, teamId: string) {
     resume: (ids: string[]) => transition(ids, "resume"),
     finish: (ids: string[], reason?: ReasonCode) => transition(ids, "finish", reason),
     remove: (ids: string[], reason?: ReasonCode) => transition(ids, "remove", reason),
+    /** Undo a mistaken finish (a corrected reply or bounce): active again at the same step. */
+    reactivate: (ids: string[], reasons: string[]) => stub.reactivate(sequenceId, teamId, ids, reasons),
     restart: (ids: string[], stepPos: number | null, addedBy: string | null) => stub.restart(sequenceId, teamId, ids, stepPos, addedBy),
     changeMailbox: (ids: string[], mailboxId: string) => stub.changeMailbox(sequenceId, teamId, ids, mailboxId),
     /** The sequence was turned on: held enrollments continue. */
