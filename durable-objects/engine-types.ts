@@ -74,6 +74,7 @@ export const REASONS = {
   restarted: "Restarted: a new run of the sequence took over",
   moved: "Moved to another sequence",
   meeting_booked: "Meeting booked",
+  colleague_replied: "A colleague at the same company replied",
 } as const;
 
 export type ReasonCode = keyof typeof REASONS;

@@ -330,6 +330,32 @@ export class SequenceDO extends DurableObject<Env> {
     await this.rearm();
     return changed;
   }
+  /**
+   * Undo a finish that was a mistake (a reply or a bounce classified wrongly, corrected in the replies
+   * inbox): the enrollment is active again on the step it was on. The next alarm re-checks that step's
+   * wait from the last step done (invariant 2) and a step it already went through is never handed over
+   * again (the results table: invariant 4). Only enrollments still finished with one of `reasons`, and
+   * only while the contact has no other open enrollment here (invariant 1). Returns the ids reactivated.
+   */
+  async reactivate(sequenceId: string, teamId: string, ids: string[], reasons: string[]): Promise<string[]> {
+    await this.bind(sequenceId, teamId);
+    const t = now();
+    const changed: string[] = [];
+    this.ctx.storage.transactionSync(() => {
+      for (const id of ids) {
+        const e = this.row(id);
+        if (!e || e.status !== "finished" || !reasons.includes(e.reason ?? "")) continue;
+        if (this.sql.exec(`SELECT 1 FROM enrollments WHERE contact_id = ? AND status IN ${OPEN}`, e.contact_id).toArray().length) continue;
+        this.update(id, { status: "active", waiting: "timer", reason: "waiting_for_step", finished_at: null });
+        this.sql.exec("INSERT OR REPLACE INTO timers VALUES (?, ?)", id, Math.max(t, e.due_at ?? t));
+        changed.push(id);
+      }
+    });
+    await this.flush(teamId, sequenceId);
+    await this.rearm();
+    return changed;
+  }
+
 
   /**
    * Restart enrollments from step 1 (or the step at `stepPos`), without cloning the sequence: an open
