@@ -1,0 +1,174 @@
+// A contact's life around its sequences (issue 12 items 5-8): the timeline, deleting a contact (out of
+// its sequences, its suppressions kept), what the contacts tab says once a sequence is off, and tasks.
+import { beforeEach, describe, expect, it } from "vitest";
+import { now } from "../../worker/lib/clock";
+import { as, call, env, type Session } from "../helpers";
+import { DAY, HOUR, enroll, makeContacts, makeMailbox, makeSequence, makeTeam, runUntil, sessionFor, startSimulation } from "../fixtures";
+
+interface TimelineEvent { id: string; kind: string; at: number; title: string; detail: string | null; sequence: { id: string } | null; step: number | null; mailbox: string | null; by: { name: string } | null }
+
+const body = async <T>(r: Response): Promise<T> => (await r.json()) as T;
+const emailOf = async (id: string) => (await env.DB.prepare("SELECT email FROM contacts WHERE id = ?").bind(id).first<{ email: string }>())!.email;
+const sentCount = async (contactIds: string[]) =>
+  (await env.DB.prepare("SELECT count(*) AS n FROM messages WHERE contact_id IN (SELECT value FROM json_each(?)) AND status = 'sent'").bind(JSON.stringify(contactIds)).first<{ n: number }>())!.n;
+
+function upload(s: Session, csv: string) {
+  const form = new FormData();
+  form.append("file", new File([csv], "again.csv", { type: "text/csv" }));
+  return call("/api/imports", { method: "POST", headers: { cookie: s.cookie, "x-csrf-token": s.csrf }, body: form });
+}
+
+async function importCsv(s: Session, csv: string) {
+  const up = await upload(s, csv);
+  expect(up.status, await up.clone().text()).toBe(201);
+  const { import: imp } = await body<{ import: { id: string } }>(up);
+  const save = await as(s, "POST", `/api/imports/${imp.id}/save`);
+  expect(save.status, await save.clone().text()).toBe(202);
+  const until = Date.now() + 60_000;
+  for (;;) {
+    const { import: cur } = await body<{ import: { status: string } }>(await as(s, "GET", `/api/imports/${imp.id}`));
+    if (cur.status === "ready" || cur.status === "failed") break;
+    if (Date.now() > until) throw new Error("import still saving");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return (await env.DB.prepare("SELECT row, outcome, reason FROM import_rows WHERE import_id = ? ORDER BY row").bind(imp.id).all<{ row: number; outcome: string; reason: string | null }>()).results;
+}
+
+describe("deleting a contact", () => {
+  beforeEach(() => startSimulation());
+
+  it("takes it out of its sequences (nothing is sent after) and keeps its suppression: re-importing by CSV or re-saving by API is skipped with the reason", async () => {
+    const { teamId, userId } = await makeTeam();
+    const s = await sessionFor(teamId, userId);
+    const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 1 }, { wait: 1 }], null);
+    const mb = await makeMailbox(teamId, userId, { gapSeconds: 0 });
+    const [unsub, bounced, dnc, plain] = await makeContacts(teamId, 4);
+    await env.DB.batch([
+      env.DB.prepare("UPDATE contacts SET unsubscribed_at = ? WHERE id = ?").bind(now(), unsub),
+      env.DB.prepare("UPDATE contacts SET bounced_at = ? WHERE id = ?").bind(now(), bounced),
+      env.DB.prepare("UPDATE contacts SET stage_id = ? WHERE id = ?").bind(`${teamId}-dnc`, dnc),
+    ]);
+    await enroll(teamId, sequenceId, [unsub!, bounced!, dnc!, plain!], [mb]);
+    const emails = await Promise.all([unsub!, bounced!, dnc!, plain!].map(emailOf));
+
+    const one = await as(s, "DELETE", `/api/contacts/${plain}`);
+    expect(one.status, await one.clone().text()).toBe(200);
+    expect(await body(one)).toMatchObject({ deleted: true, removed_from_sequences: 1, suppressed: 0 });
+    const bulk = await body<{ updated: number; removed_from_sequences: number; suppressed: number }>(await as(s, "POST", "/api/contacts/bulk", { action: "delete", contact_ids: [unsub, bounced, dnc] }));
+    expect(bulk).toMatchObject({ updated: 3, removed_from_sequences: 3, suppressed: 3 });
+
+    const rows = (await env.DB.prepare("SELECT status, reason FROM enrollments WHERE sequence_id = ?").bind(sequenceId).all<{ status: string; reason: string }>()).results;
+    expect(rows).toEqual(Array(4).fill({ status: "removed", reason: "contact_deleted" }));
+    await runUntil(now() + 5 * DAY);
+    expect(await sentCount([unsub!, bounced!, dnc!, plain!])).toBe(0);
+    expect((await as(s, "GET", `/api/contacts/${plain}`)).status).toBe(404);
+    expect((await as(s, "DELETE", `/api/contacts/${plain}`)).status).toBe(404);
+
+    const kept = (await env.DB.prepare("SELECT email, reason FROM suppressions WHERE team_id = ? ORDER BY reason").bind(teamId).all<{ email: string; reason: string }>()).results;
+    expect(kept).toEqual([
+      { email: emails[1], reason: "bounced" },
+      { email: emails[2], reason: "dnc" },
+      { email: emails[0], reason: "unsubscribed" },
+    ]);
+
+    // Re-saving through the API: refused with the reason, naming the email; the plain address saves again.
+    const again = await as(s, "POST", "/api/contacts", { first_name: "Back", email: emails[0] });
+    expect(again.status).toBe(422);
+    const err = await body<{ error: { details: { fields: { field: string; message: string }[] } } }>(again);
+    expect(err.error.details.fields[0]).toMatchObject({ field: "email" });
+    expect(err.error.details.fields[0]!.message).toMatch(/unsubscribed/i);
+    expect((await as(s, "POST", "/api/contacts", { first_name: "Plain", email: emails[3] })).status).toBe(201);
+
+    // Re-importing by CSV: the suppressed rows are not imported, each with its reason.
+    const imported = await importCsv(s, `email,first_name\n${emails[0]},A\n${emails[1]},B\n${emails[2]},C\nnew.${emails[3]},D\n`);
+    expect(imported.map((r) => r.outcome)).toEqual(["error", "error", "error", "created"]);
+    expect(imported[0]!.reason).toMatch(/unsubscribed/i);
+    expect(imported[1]!.reason).toMatch(/bounced/i);
+    expect(imported[2]!.reason).toMatch(/do not contact/i);
+    const live = await env.DB.prepare("SELECT count(*) AS n FROM contacts WHERE team_id = ? AND deleted_at IS NULL AND email IN (SELECT value FROM json_each(?))").bind(teamId, JSON.stringify(emails.slice(0, 3))).first<{ n: number }>();
+    expect(live!.n).toBe(0);
+  });
+});
+
+describe("a contact's timeline", () => {
+  beforeEach(() => startSimulation());
+
+  it("lists every email with its step and mailbox, the task, the call with its outcome and notes, and each status change with who made it, newest first and paged", async () => {
+    const { teamId, userId } = await makeTeam();
+    const s = await sessionFor(teamId, userId);
+    const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }, { type: "call", wait: 1 }, { wait: 1 }], null);
+    const mb = await makeMailbox(teamId, userId, { gapSeconds: 0 });
+    const mbEmail = (await env.DB.prepare("SELECT email FROM mailboxes WHERE id = ?").bind(mb).first<{ email: string }>())!.email;
+    const [c] = await makeContacts(teamId, 1);
+    await env.DB.prepare("UPDATE contacts SET phone = NULL WHERE id = ?").bind(c).run();
+    await enroll(teamId, sequenceId, [c!], [mb]);
+    await runUntil(now() + DAY + HOUR);
+
+    const { tasks } = await body<{ tasks: { id: string; warning: string | null; contact: { id: string } }[] }>(await as(s, "GET", "/api/tasks?assignee=all"));
+    expect(tasks).toHaveLength(1);
+    expect(tasks[0]!.warning).toMatch(/no phone/i);
+    const logged = await as(s, "POST", `/api/tasks/${tasks[0]!.id}/call`, { outcome: "no_answer", notes: "Try again Tuesday morning" });
+    expect(logged.status, await logged.clone().text()).toBe(200);
+    expect((await env.DB.prepare("SELECT status FROM tasks WHERE id = ?").bind(tasks[0]!.id).first<{ status: string }>())!.status).toBe("completed");
+    const [enr] = (await env.DB.prepare("SELECT id FROM enrollments WHERE contact_id = ?").bind(c).all<{ id: string }>()).results;
+    setClockForward();
+    expect((await as(s, "POST", `/api/sequences/${sequenceId}/enrollments/pause`, { enrollment_ids: [enr!.id] })).status).toBe(200);
+
+    const res = await as(s, "GET", `/api/contacts/${c}/timeline`);
+    expect(res.status, await res.clone().text()).toBe(200);
+    const { events } = await body<{ events: TimelineEvent[] }>(res);
+    const ats = events.map((e) => e.at);
+    expect(ats).toEqual([...ats].sort((a, b) => b - a));
+    const email = events.find((e) => e.kind === "email")!;
+    expect(email).toMatchObject({ step: 1, mailbox: mbEmail, sequence: { id: sequenceId } });
+    expect(events.find((e) => e.kind === "task")).toMatchObject({ step: 2 });
+    const callEv = events.find((e) => e.kind === "call")!;
+    expect(callEv.title).toMatch(/no answer/i);
+    expect(callEv.detail).toBe("Try again Tuesday morning");
+    expect(callEv.by?.name).toBeTruthy();
+    const paused = events.find((e) => e.kind === "status" && /paused/i.test(e.title))!;
+    expect(paused.by?.name).toBeTruthy();
+    expect(events[0]!.id).toBe(paused.id);
+    expect(events.some((e) => e.kind === "added")).toBe(true);
+
+    const page1 = await body<{ events: TimelineEvent[]; has_more: boolean }>(await as(s, "GET", `/api/contacts/${c}/timeline?per_page=2`));
+    const page2 = await body<{ events: TimelineEvent[]; has_more: boolean }>(await as(s, "GET", `/api/contacts/${c}/timeline?per_page=2&page=2`));
+    expect(page1.has_more).toBe(true);
+    expect([...page1.events, ...page2.events].map((e) => e.id)).toEqual(events.slice(0, 4).map((e) => e.id));
+
+    const other = await makeTeam();
+    expect((await as(await sessionFor(other.teamId, other.userId), "GET", `/api/contacts/${c}/timeline`)).status).toBe(404);
+  });
+});
+
+describe("what the contacts tab says is what will happen", () => {
+  beforeEach(() => startSimulation());
+
+  it("after the sequence is turned off its active contacts say so, with no next action, and it lists no scheduled emails", async () => {
+    const { teamId, userId } = await makeTeam();
+    const s = await sessionFor(teamId, userId);
+    const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }, { wait: 1 }], null);
+    const mb = await makeMailbox(teamId, userId, { daily: 1, hourly: 1, gapSeconds: 0 });
+    await enroll(teamId, sequenceId, await makeContacts(teamId, 3), [mb]);
+    await runUntil(now() + 10 * 60_000); // one sent, two queued behind the cap
+    const before = await body<{ scheduled: unknown[] }>(await as(s, "GET", `/api/sequences/${sequenceId}/scheduled`));
+    expect(before.scheduled.length).toBeGreaterThan(0);
+
+    const off = await as(s, "PATCH", `/api/sequences/${sequenceId}`, { active: false });
+    expect(off.status, await off.clone().text()).toBe(200);
+    const { enrollments } = await body<{ enrollments: { status: string; reason: string; reason_text: string; next_action_at: number | null }[] }>(await as(s, "GET", `/api/sequences/${sequenceId}/enrollments`));
+    expect(enrollments).toHaveLength(3);
+    for (const e of enrollments) {
+      expect(e.reason).toBe("sequence_inactive");
+      expect(e.reason_text).toMatch(/inactive/i);
+      expect(e.next_action_at).toBeNull();
+    }
+    expect((await body<{ scheduled: unknown[] }>(await as(s, "GET", `/api/sequences/${sequenceId}/scheduled`))).scheduled).toEqual([]);
+    expect((await body<{ scheduled: unknown[] }>(await as(s, "GET", `/api/mailboxes/${mb}/scheduled`))).scheduled).toEqual([]);
+  });
+});
+
+/** The pause lands after the call in simulated time, so "newest first" has one answer. */
+function setClockForward() {
+  return runUntil(now() + 60_000);
+}
