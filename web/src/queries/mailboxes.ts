@@ -1,8 +1,26 @@
-import { query } from "@solidjs/router";
-import { fetchMailboxes, fetchMailboxScheduled, fetchOAuthProviders } from "../api";
+import { action, query } from "@solidjs/router";
+import {
+  createMailbox,
+  fetchMailboxes,
+  fetchMailboxScheduled,
+  fetchOAuthProviders,
+  sendTestEmail,
+  setMailboxConnected,
+  startMailboxSignIn,
+  updateMailbox,
+} from "../api";
 
 export const getMailboxes = query(() => fetchMailboxes(), "mailboxes");
 /** A mailbox's next emails, in the order it will send them. */
 export const getMailboxQueue = query((id: string, limit: number) => fetchMailboxScheduled(id, limit), "mailboxQueue");
 /** Which sign-in providers (Google, Microsoft) this deployment has credentials for. */
 export const getOAuthProviders = query(() => fetchOAuthProviders(), "oauthProviders");
+
+// Writes (actions.ts).
+export const createMailboxAction = action(createMailbox, "createMailbox");
+export const updateMailboxAction = action(updateMailbox, "updateMailbox");
+export const connectMailboxAction = action((id: string) => setMailboxConnected(id, true), "connectMailbox");
+export const disconnectMailboxAction = action((id: string) => setMailboxConnected(id, false), "disconnectMailbox");
+export const sendTestEmailAction = action(sendTestEmail, "sendTestEmail");
+/** Asks the API for the provider's sign-in address; the page then leaves for it. */
+export const startSignInAction = action(startMailboxSignIn, "startMailboxSignIn");

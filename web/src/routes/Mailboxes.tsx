@@ -1,6 +1,7 @@
 import { createAsync, revalidate } from "@solidjs/router";
 import { createSignal, For, Show, Suspense } from "solid-js";
-import { setMailboxConnected, type Mailbox } from "../api";
+import { useWrite } from "../actions";
+import type { Mailbox } from "../api";
 import { Badge, type Tone } from "../components/Badge";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { Dialog } from "../components/Dialog";
@@ -8,15 +9,15 @@ import { EmptyState } from "../components/EmptyState";
 import { Icon } from "../components/Icon";
 import { Meter } from "../components/Meter";
 import { PageHeader } from "../components/PageHeader";
-import { errorMessage, Spinner, TableSkeleton } from "../components/Status";
+import { Spinner, TableSkeleton } from "../components/Status";
 import { notify } from "../components/Toast";
 import { formatDay, formatFull, formatNumber, formatRelative, plural } from "../format";
-import { getMailboxes, getMailboxQueue } from "../queries/mailboxes";
+import { connectMailboxAction, disconnectMailboxAction, getMailboxes, getMailboxQueue } from "../queries/mailboxes";
 import { getMe } from "../queries/session";
 import { usePageTitle } from "../title";
 import { MailboxForm, TRANSPORTS } from "./mailboxes/MailboxForm";
 import { TestEmailDialog } from "./mailboxes/TestEmailDialog";
-import { signIn, SignInButtons, SignInResult } from "./mailboxes/SignIn";
+import { SignInButtons, SignInResult, useSignIn } from "./mailboxes/SignIn";
 import { ScheduledList } from "./sequence/ScheduledList";
 
 
@@ -48,20 +49,14 @@ function QueueDialog(props: { mailbox: Mailbox; onClose: () => void }) {
 
 function MailboxCard(props: { m: Mailbox; ownerName: string; canEdit: boolean; onEdit: () => void; onTest: () => void; onQueue: () => void; onDisconnect: () => void }) {
   const m = () => props.m;
-  const [busy, setBusy] = createSignal(false);
+  const connect = useWrite(connectMailboxAction, {
+    done: () => `${m().email} reconnected: held emails resume on their own`,
+    failed: () => "Couldn't reconnect",
+  });
+  const busy = () => connect.inFlight().some(([id]) => id === m().id);
   const transport = () => TRANSPORTS.find((t) => t.id === m().transport);
-  const reconnect = async () => {
-    setBusy(true);
-    try {
-      await setMailboxConnected(m().id, true);
-      notify(`${m().email} reconnected: held emails resume on their own`);
-      await revalidate(getMailboxes.key);
-    } catch (err) {
-      notify(`Couldn't reconnect: ${errorMessage(err)}`, "danger");
-    } finally {
-      setBusy(false);
-    }
-  };
+  const reconnect = () => connect.run(m().id);
+  const signIn = useSignIn();
   return (
     <article class="mailbox-card" classList={{ "mailbox-down": m().status !== "connected" }} aria-labelledby={`mb-${m().id}`} data-testid="mailbox-card" data-email={m().email}>
       <header class="mailbox-head">
@@ -202,7 +197,10 @@ export default function Mailboxes() {
   const [testing, setTesting] = createSignal<Mailbox | null>(null);
   const [queue, setQueue] = createSignal<Mailbox | null>(null);
   const [disconnecting, setDisconnecting] = createSignal<Mailbox | null>(null);
-  const [busy, setBusy] = createSignal(false);
+  const disconnectWrite = useWrite(disconnectMailboxAction, {
+    done: () => `${disconnecting()?.email} disconnected: its emails are held`,
+    failed: () => "Couldn't disconnect",
+  });
 
   const ownerName = (m: Mailbox) => (m.user_id === me()?.user.id ? "you" : m.owner_name ?? "a teammate");
   const list = () => mailboxes()?.mailboxes ?? [];
@@ -215,18 +213,7 @@ export default function Mailboxes() {
 
   const disconnect = async () => {
     const m = disconnecting();
-    if (!m) return;
-    setBusy(true);
-    try {
-      await setMailboxConnected(m.id, false);
-      notify(`${m.email} disconnected: its emails are held`);
-      setDisconnecting(null);
-      await revalidate(getMailboxes.key);
-    } catch (err) {
-      notify(`Couldn't disconnect: ${errorMessage(err)}`, "danger");
-    } finally {
-      setBusy(false);
-    }
+    if (m && (await disconnectWrite.run(m.id)) !== undefined) setDisconnecting(null);
   };
 
   return (
@@ -325,18 +312,17 @@ export default function Mailboxes() {
             onSaved={(saved) => {
               notify(target === "new" ? `${saved.email} connected` : `${saved.email} saved`);
               setForm(null);
-              void revalidate(getMailboxes.key);
             }}
           />
         )}
       </Show>
       <Show when={testing()} keyed>
-        {(m) => <TestEmailDialog mailbox={m} onClose={() => setTesting(null)} onSent={() => void revalidate("messages")} />}
+        {(m) => <TestEmailDialog mailbox={m} onClose={() => setTesting(null)} />}
       </Show>
       <Show when={queue()} keyed>
         {(m) => <QueueDialog mailbox={m} onClose={() => setQueue(null)} />}
       </Show>
-      <ConfirmDialog open={!!disconnecting()} danger title={`Disconnect ${disconnecting()?.email}?`} confirmLabel="Disconnect" busy={busy()} onCancel={() => setDisconnecting(null)} onConfirm={() => void disconnect()}>
+      <ConfirmDialog open={!!disconnecting()} danger title={`Disconnect ${disconnecting()?.email}?`} confirmLabel="Disconnect" busy={disconnectWrite.pending()} onCancel={() => setDisconnecting(null)} onConfirm={() => void disconnect()}>
         <p>It stops sending right away. Its queued emails are held (not failed) and contacts show “Mailbox is disconnected” until you reconnect it.</p>
       </ConfirmDialog>
     </div>

@@ -1,9 +1,11 @@
 import { createSignal, For, Show } from "solid-js";
-import { createMailbox, updateMailbox, type Mailbox, type MailboxInput, type MailboxPatch, type Transport } from "../../api";
+import { useWrite } from "../../actions";
+import { type Mailbox, type MailboxInput, type MailboxPatch, type Transport } from "../../api";
 import { Dialog } from "../../components/Dialog";
 import { FieldError } from "../../components/FieldError";
 import { Icon, type IconName } from "../../components/Icon";
-import { createFormErrors, FormProblems } from "../../forms";
+import { FormProblems } from "../../forms";
+import { createMailboxAction, updateMailboxAction } from "../../queries/mailboxes";
 
 export const TRANSPORTS: { id: Transport; label: string; icon: IconName; hint: string }[] = [
   { id: "outbox", label: "Outbox (test)", icon: "outbox", hint: "Nothing leaves Seqflare: every email lands in the Outbox, like a local mail catcher." },
@@ -18,8 +20,11 @@ export function MailboxForm(props: { open: boolean; mailbox: Mailbox | null; onC
   const m = props.mailbox;
   const [transport, setTransport] = createSignal<Transport>(m?.transport ?? "outbox");
   const [changePassword, setChangePassword] = createSignal(!m?.smtp?.has_password);
-  const [busy, setBusy] = createSignal(false);
-  const errors = createFormErrors();
+  const create = useWrite(createMailboxAction, { form: "mailbox-form" });
+  const update = useWrite(updateMailboxAction, { form: "mailbox-form" });
+  const write = m ? update : create;
+  const busy = write.pending;
+  const errors = write.errors;
   const inv = errors.invalid;
   // The hourly limit can't be above the daily one (the API refuses it): its input's max follows the day's.
   const [daily, setDaily] = createSignal(m?.daily_limit ?? 50);
@@ -43,19 +48,10 @@ export function MailboxForm(props: { open: boolean; mailbox: Mailbox | null; onC
             ...(changePassword() && { password: String(f.get("smtp_password") ?? "") }),
           }
         : undefined;
-    setBusy(true);
-    errors.clear();
-    try {
-      const saved = m
-        ? await updateMailbox(m.id, { ...limits, sender_name: String(f.get("sender_name") ?? "").trim(), signature: String(f.get("signature") ?? ""), transport: transport(), ...(smtp && { smtp }) } satisfies MailboxPatch)
-        : await createMailbox({ ...limits, email: String(f.get("email") ?? "").trim(), sender_name: String(f.get("sender_name") ?? "").trim(), signature: String(f.get("signature") ?? ""), transport: transport(), ...(smtp && { smtp }) } satisfies MailboxInput);
-      props.onSaved(saved);
-    } catch (err) {
-      errors.set(err);
-      errors.focusFirst("mailbox-form");
-    } finally {
-      setBusy(false);
-    }
+    const saved = m
+        ? await update.run(m.id, { ...limits, sender_name: String(f.get("sender_name") ?? "").trim(), signature: String(f.get("signature") ?? ""), transport: transport(), ...(smtp && { smtp }) } satisfies MailboxPatch)
+        : await create.run({ ...limits, email: String(f.get("email") ?? "").trim(), sender_name: String(f.get("sender_name") ?? "").trim(), signature: String(f.get("signature") ?? ""), transport: transport(), ...(smtp && { smtp }) } satisfies MailboxInput);
+    if (saved) props.onSaved(saved);
   };
 
   return (

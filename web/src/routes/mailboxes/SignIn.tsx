@@ -3,26 +3,26 @@
 // mailbox that needs reconnecting, and the result the provider's redirect brings back.
 import { createAsync, revalidate, useSearchParams } from "@solidjs/router";
 import { createEffect, createSignal, For, Show } from "solid-js";
-import { startMailboxSignIn } from "../../api";
 import { Icon } from "../../components/Icon";
-import { errorMessage } from "../../components/Status";
 import { notify } from "../../components/Toast";
-import { getMailboxes, getOAuthProviders } from "../../queries/mailboxes";
+import { getMailboxes, getOAuthProviders, startSignInAction } from "../../queries/mailboxes";
+import { useWrite } from "../../actions";
 
 const LABEL = { google: "Connect Gmail", microsoft: "Connect Microsoft 365" } as const;
 
 /** Sends the browser to the provider's sign-in; failures show in words. */
-export async function signIn(provider: "google" | "microsoft", mailboxId?: string) {
-  try {
-    location.assign(await startMailboxSignIn(provider, mailboxId));
-  } catch (err) {
-    notify(`Couldn't start the sign-in: ${errorMessage(err)}`, "danger");
-  }
+export function useSignIn() {
+  const start = useWrite(startSignInAction, { failed: () => "Couldn't start the sign-in" });
+  return async (provider: "google" | "microsoft", mailboxId?: string) => {
+    const url = await start.run(provider, mailboxId);
+    if (url) location.assign(url);
+  };
 }
 
 export function SignInButtons() {
   const providers = createAsync(() => getOAuthProviders());
   const [help, setHelp] = createSignal<string | null>(null);
+  const signIn = useSignIn();
   return (
     <>
       <For each={providers() ?? []}>

@@ -1,36 +1,29 @@
 import { A, createAsync } from "@solidjs/router";
 import { createSignal, Show } from "solid-js";
-import { sendTestEmail, type Mailbox } from "../../api";
+import { useWrite } from "../../actions";
+import type { Mailbox, sendTestEmail } from "../../api";
 import { Dialog } from "../../components/Dialog";
 import { Icon } from "../../components/Icon";
 import { FieldError } from "../../components/FieldError";
-import { createFormErrors, FormProblems } from "../../forms";
+import { FormProblems } from "../../forms";
+import { sendTestEmailAction } from "../../queries/mailboxes";
 import { getMe } from "../../queries/session";
 
 type Result = Awaited<ReturnType<typeof sendTestEmail>>;
 
 /** Sends one email through the mailbox's transport and says plainly whether it worked and why not. */
-export function TestEmailDialog(props: { mailbox: Mailbox; onClose: () => void; onSent: () => void }) {
+export function TestEmailDialog(props: { mailbox: Mailbox; onClose: () => void }) {
   const me = createAsync(() => getMe());
-  const [busy, setBusy] = createSignal(false);
+  const send = useWrite(sendTestEmailAction, { form: "test-email-form" });
+  const busy = send.pending;
   const [result, setResult] = createSignal<Result>();
-  const errors = createFormErrors();
+  const errors = send.errors;
 
   const submit = async (e: SubmitEvent) => {
     e.preventDefault();
     const to = String(new FormData(e.currentTarget as HTMLFormElement).get("to") ?? "").trim();
-    setBusy(true);
-    errors.clear();
     setResult(undefined);
-    try {
-      setResult(await sendTestEmail(props.mailbox.id, to));
-      props.onSent();
-    } catch (err) {
-      errors.set(err);
-      errors.focusFirst("test-email-form");
-    } finally {
-      setBusy(false);
-    }
+    setResult(await send.run(props.mailbox.id, to));
   };
 
   return (
