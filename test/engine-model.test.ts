@@ -7,8 +7,11 @@
 // every change to the world. After each run the log and the ledger are checked against the design's
 // invariants: nothing sent twice, nothing sent after a stop (or while paused, off, disconnected or
 // unsubscribed), steps in order after their waits, caps in every rolling window and the gap, windows,
-// nothing stranded, every non-progress with a reason. Credits are not the engine's (see the add-contacts
-// tests). A run with contacts above DUE_BATCH and MAX_SENDS_PER_RUN checks the same at size.
+// nothing stranded, every non-progress with a reason. Credits too: the commands of
+// engine-model/credits.ts enroll through the real add-contacts pipeline (jobs held, charged, refused,
+// cancelled, aborted, crashed, delivered twice, racing for the last credits) between the engine's, and
+// its checkCredits reads the ledger back. A run with contacts above DUE_BATCH and MAX_SENDS_PER_RUN
+// checks the same at size.
 //
 // ENGINE_MODEL_RUNS=30 (environment, passed on as a binding by vitest.config.ts) raises the number of random runs (default 6).
 import { runInDurableObject } from "cloudflare:test";
@@ -24,6 +27,7 @@ import { ALWAYS_OPEN, scheduleToWindow } from "../durable-objects/sequence-confi
 import { setTransportOverride } from "../worker/transports";
 import type { SendResult } from "../worker/transports/types";
 import { env } from "./helpers";
+import { checkCredits, creditCommands, creditParamsArb, creditStats, settleCredits, setupCredits } from "./engine-model/credits";
 import { DAY, HOUR, MIN, SIM_START, makeContacts, makeMailbox, makeSchedule, makeSequence, makeTeam, setMailboxStatus, startSimulation } from "./fixtures";
 
 const RUNS = Number((env as unknown as { ENGINE_MODEL_RUNS?: string }).ENGINE_MODEL_RUNS) || 6;
@@ -301,6 +305,8 @@ const commands = [
   fc.record({ minutes: fc.integer({ min: 1, max: 3 * 24 * 60 }), together: fc.boolean() }).map(({ minutes, together }) => cmd(`advance(${minutes},${together})`, async (w) => {
     await drive(w, now() + minutes * MIN, together);
   })),
+  // Credits (invariant 6): add-contacts jobs through the real pipeline, in engine-model/credits.ts.
+  ...creditCommands<World>(drive),
 ];
 
 // ---------------------------------------------------------------- invariants
@@ -431,7 +437,7 @@ describe("sending engine, model-based (two sequences sharing two mailboxes)", ()
   const stats = { runs: 0, sends: 0, commands: 0 };
   it("keeps every invariant under random adds, stops, pauses, restarts, repeated alarms, interleavings and time jumps", async () => {
     await fc.assert(
-      fc.asyncProperty(paramsArb, fc.commands(commands, { maxCommands: 40, size: "+1" }), async (params, cmds) => {
+      fc.asyncProperty(paramsArb, creditParamsArb, fc.commands(commands, { maxCommands: 40, size: "+1" }), async (params, credits, cmds) => {
         startSimulation(SIM_START + 13 * HOUR);
         const w = await makeWorld(params);
         worlds.push(w);
@@ -446,9 +452,12 @@ describe("sending engine, model-based (two sequences sharing two mailboxes)", ()
             }
           }
         }
+        await setupCredits(w, credits);
         await fc.asyncModelRun(() => ({ model: {}, real: w }), cmds);
+        await settleCredits(w, drive);
         await settle(w);
         await checkInvariants(w);
+        await checkCredits(w);
         stats.runs++;
         stats.sends += w.log.filter((e) => e.kind === "send").length;
         stats.commands += [...cmds].length;
@@ -456,7 +465,8 @@ describe("sending engine, model-based (two sequences sharing two mailboxes)", ()
       { seed: 9_0909, numRuns: RUNS, endOnFailure: true },
     );
     console.log(`engine model: ${stats.runs} runs, ${stats.commands} commands, ${stats.sends} sends at the transport`);
-  }, 120_000);
+    console.log(`credits: ${creditStats.commits} commits (${creditStats.refused} refused), ${creditStats.jobs} jobs, ${creditStats.deliveries} deliveries, ${creditStats.crashes} crashes, ${creditStats.charged} credits charged`);
+  }, Math.max(120_000, RUNS * 30_000));
 
   it("keeps them at size: batches above DUE_BATCH (500) and MAX_SENDS_PER_RUN (50), with the two objects interleaved", async () => {
     startSimulation(SIM_START);
