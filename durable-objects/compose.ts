@@ -57,7 +57,7 @@ export async function composeEmail(env: Env, item: QueuedEmail, mailbox: Mailbox
   const ctx: TemplateContext = {
     contact: {
       firstName: contact.firstName, lastName: contact.lastName, company: contact.company, title: contact.title,
-      email: contact.email, city: contact.city, country: contact.country,
+      email: contact.email, city: contact.city, country: contact.country, custom: contact.customFields,
     },
     sender: { name: mailbox.senderName },
     now: at,

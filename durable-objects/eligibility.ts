@@ -25,6 +25,7 @@ export interface ContactRow extends ContactState {
   title: string | null;
   city: string | null;
   country: string | null;
+  customFields: Record<string, string>;
 }
 
 /** One query for any number of contacts: ids travel as one JSON parameter (D1's 100-parameter cap). */
@@ -34,6 +35,7 @@ export function contactStatesQuery(d: Db, teamId: string, contactIds: readonly s
       id: contacts.id, email: contacts.email, timeZone: contacts.timeZone, score: contacts.score, unsubscribedAt: contacts.unsubscribedAt,
       bouncedAt: contacts.bouncedAt, deletedAt: contacts.deletedAt, stageCategory: contactStages.category,
       firstName: contacts.firstName, lastName: contacts.lastName, company: contacts.company, title: contacts.title, city: contacts.city, country: contacts.country,
+      customFields: contacts.customFields,
       suppressed: sql<number>`EXISTS (SELECT 1 FROM suppressions x WHERE x.team_id = ${contacts.teamId} AND x.email = lower(${contacts.email}))`,
     })
     .from(contacts)

@@ -5,7 +5,8 @@ import { describe, expect, it } from "vitest";
 import { newId } from "../worker/lib/ids";
 import { now } from "../worker/lib/clock";
 import { call, env, errorOf } from "./helpers";
-import { addContactsSetup, sessionFor, waitForJob } from "./fixtures";
+import { setTransportOverride } from "../worker/transports";
+import { addContactsSetup, DAY, runUntil, sessionFor, startSimulation, waitForJob } from "./fixtures";
 
 type S = Awaited<ReturnType<typeof sessionFor>>;
 
@@ -274,6 +275,60 @@ describe("CSV imports: saving and adding to a sequence", () => {
     expect(done).toMatchObject({ status: "ready", saved: 12_000, failed: 1 });
     expect(await errorsCsv(s, imp.id)).toContain("12002,,p5@x.io,Same contact as row 7");
     expect(await env.DB.prepare("SELECT count(*) AS n FROM contacts WHERE team_id = ? AND source = 'csv'").bind(teamId).first("n")).toBe(12_000);
+  });
+});
+
+describe("CSV imports: custom fields and reading settings", () => {
+  it("keeps an unmapped column as a custom field on the contact, and the email carries its value", async () => {
+    startSimulation();
+    const body = "Hi {{first_name}}, your colour is {{ custom.favourite_colour | unknown }}.";
+    const x = await addContactsSetup({ steps: [{ wait: 0, variants: [{ subject: "Hello {{first_name}}", body }] }] });
+    const sent: { to: string; raw: string }[] = [];
+    setTransportOverride(x.mailboxIds[0]!, { async send(m) { sent.push({ to: m.to, raw: m.raw }); return { ok: true }; } });
+    const imp = await uploaded(x.s, "Email,First Name,Favourite colour\nada@colour.test,Ada,Turquoise\nbob@colour.test,Bob,\n");
+    expect(imp.mapping).toEqual(["email", "first_name", null]);
+    const mapped = (await (await req(x.s, "PATCH", `/api/imports/${imp.id}`, { mapping: ["email", "first_name", "custom_field"] })).json()) as { import: Record<string, any> };
+    expect(mapped.import.custom_keys).toEqual([null, null, "favourite_colour"]);
+    expect(mapped.import.sample[0].contact.custom_fields).toEqual({ favourite_colour: "Turquoise" });
+    expect((await saved(x.s, imp.id)).status).toBe("ready");
+    const ada = (await env.DB.prepare("SELECT id, custom_fields FROM contacts WHERE team_id = ? AND email = 'ada@colour.test'").bind(x.teamId).first<{ id: string; custom_fields: string }>())!;
+    expect(JSON.parse(ada.custom_fields)).toEqual({ favourite_colour: "Turquoise" });
+    const shown = (await (await req(x.s, "GET", `/api/contacts/${ada.id}`)).json()) as { contact: { custom_fields: Record<string, string> } };
+    expect(shown.contact.custom_fields).toEqual({ favourite_colour: "Turquoise" });
+
+    const add = await req(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts`, { source: { import_id: imp.id }, overrides: { unverified_email: true } });
+    expect(add.status, await add.clone().text()).toBe(202);
+    expect(await waitForJob(((await add.json()) as { job: { id: string } }).job.id)).toMatchObject({ status: "completed", enrolled: 2 });
+    await runUntil(now() + 2 * DAY);
+    // Counted at the transport: one email each; Ada's carries her value, Bob's (no value) the fallback.
+    expect(sent.map((m) => m.to).sort()).toEqual(["ada@colour.test", "bob@colour.test"]);
+    const text = (to: string) => sent.find((m) => m.to === to)!.raw.replace(/=\r\n/g, "");
+    expect(text("ada@colour.test")).toContain("your colour is Turquoise.");
+    expect(text("bob@colour.test")).toContain("your colour is unknown.");
+    setTransportOverride(x.mailboxIds[0]!, null);
+  });
+
+  it("refuses more columns kept as custom fields than the limit, naming the mapping", async () => {
+    const { s } = await addContactsSetup();
+    const headers = ["Email", ...Array.from({ length: 51 }, (_, i) => `Extra ${i}`)];
+    const imp = await uploaded(s, `${headers.join(",")}\na@b.test${",x".repeat(51)}\n`);
+    const e = await errorOf(await req(s, "PATCH", `/api/imports/${imp.id}`, { mapping: ["email", ...Array(51).fill("custom_field")] }));
+    expect(e.status).toBe(422);
+    expect(e.details.fields[0].field).toBe("mapping");
+  });
+
+  it("reads the file again with the delimiter the user chooses, and back", async () => {
+    const { s } = await addContactsSetup();
+    const imp = await uploaded(s, "Email;Name;Company\nada@x.test;Ada Lovelace;Engines, Ltd\n");
+    expect(imp.delimiter).toBe(";");
+    expect(imp.headers).toEqual(["Email", "Name", "Company"]);
+    const comma = ((await (await req(s, "PATCH", `/api/imports/${imp.id}`, { delimiter: "," })).json()) as { import: Record<string, any> }).import;
+    expect(comma.delimiter).toBe(",");
+    expect(comma.headers).toEqual(["Email;Name;Company"]);
+    expect(comma.mapping).toEqual([null]);
+    const back = ((await (await req(s, "PATCH", `/api/imports/${imp.id}`, { delimiter: ";", encoding: "windows-1252" })).json()) as { import: Record<string, any> }).import;
+    expect(back).toMatchObject({ delimiter: ";", encoding: "windows-1252", headers: ["Email", "Name", "Company"], mapping: ["email", "full_name", "company"], row_count: 1 });
+    expect(back.sample[0].contact).toMatchObject({ email: "ada@x.test", first_name: "Ada", last_name: "Lovelace", company: "Engines, Ltd" });
   });
 });
 

@@ -164,6 +164,8 @@ export const contacts = sqliteTable(
     bouncedAt: integer("bounced_at"),
     jobChangedAt: integer("job_changed_at"),
     source: text("source").notNull().default("manual"),
+    /** Values of CSV columns kept as custom fields, by key (`{{custom.<key>}}` in templates). */
+    customFields: text("custom_fields", { mode: "json" }).$type<Record<string, string>>().notNull().default(sql`'{}'`),
     createdAt: createdAt(),
     updatedAt: integer("updated_at").notNull(),
     deletedAt: integer("deleted_at"),

@@ -6,7 +6,7 @@ import { errorResponses, IdParam, json, jsonBody, Pagination, PaginationMeta, pa
 import { authorize, importFor } from "../services/access";
 import { MAX_IMPORT_BYTES, MAX_IMPORT_ROWS } from "../services/imports/csv";
 import { createImport, errorReport, ImportPatch, ImportSettings, listImports, presentImport, sampleCsv, saveImport, updateImport, type ImportRow } from "../services/imports/imports";
-import { FIELD_NAMES, IMPORT_FIELDS } from "../services/imports/mapping";
+import { FIELD_NAMES, IMPORT_FIELDS, MAPPING_CHOICES } from "../services/imports/mapping";
 
 /** Upload path: exempt from the API's 1 MB JSON limit (worker/app.ts), held to the file limit here instead. */
 export const UPLOAD_PATH = "/api/imports";
@@ -14,7 +14,7 @@ export const UPLOAD_PATH = "/api/imports";
 const Contact = z.object({
   email: z.string().nullable(), first_name: z.string(), last_name: z.string(), company: z.string().nullable(), domain: z.string().nullable(), title: z.string().nullable(),
   phone: z.string().nullable(), linkedin_url: z.string().nullable(), industry: z.string().nullable(), city: z.string().nullable(), country: z.string().nullable(),
-  time_zone: z.string().nullable(), owner_email: z.string().nullable(),
+  time_zone: z.string().nullable(), owner_email: z.string().nullable(), custom_fields: z.record(z.string(), z.string()),
 });
 
 export const ImportSchema = z
@@ -29,7 +29,8 @@ export const ImportSchema = z
     header_warnings: z.array(z.string()),
     delimiter: z.string(),
     encoding: z.string(),
-    mapping: z.array(z.enum(FIELD_NAMES).nullable()),
+    mapping: z.array(z.enum(MAPPING_CHOICES).nullable()),
+    custom_keys: z.array(z.string().nullable()).openapi({ description: "Per column kept as a custom field: its key ({{custom.<key>}} in templates); null otherwise" }),
     mapping_problem: z.string().nullable(),
     settings: ImportSettings,
     sample: z.array(z.object({ ok: z.boolean(), reason: z.string().nullable(), contact: Contact.nullable() })).openapi({ description: "The first rows as they will be saved" }),
@@ -138,14 +139,14 @@ export const importRoutes = router()
       method: "patch",
       path: "/imports/{id}",
       tags: ["Imports"],
-      summary: "Change the column mapping, the encoding or the settings (before saving)",
+      summary: "Change the column mapping (a field, a custom field, or ignored), the encoding, the delimiter or the settings (before saving)",
       request: { params: IdParam, body: jsonBody(ImportPatch) },
       responses: { 200: json(z.object({ import: ImportSchema })), 404: errorResponses[404], 409: errorResponses[409], 422: errorResponses[422] },
     }),
     async (c) => {
       const caller = c.get("caller");
       const row = await importFor(c.var.db, caller, c.req.valid("param").id);
-      return c.json({ import: present(await updateImport(c.var.db, caller, row, c.req.valid("json"))) }, 200);
+      return c.json({ import: present(await updateImport(c.env, c.var.db, caller, row, c.req.valid("json"))) }, 200);
     },
   )
   .openapi(

@@ -11,6 +11,8 @@ export interface TemplateContext {
   contact: {
     firstName?: string | null; lastName?: string | null; company?: string | null; title?: string | null;
     email?: string | null; city?: string | null; country?: string | null;
+    /** Custom fields (kept from a CSV import): `{{custom.<key>}}`. */
+    custom?: Record<string, string> | null;
   };
   sender: { name?: string | null };
   /** Instant of sending (epoch ms), for `{{day_of_week}}`. */
@@ -56,7 +58,15 @@ const VALUES: Record<string, (ctx: TemplateContext) => string> = {
 };
 
 // One tag: `{{ name }}` or `{{ name | fallback }}`. The fallback is any text without braces.
-const TAG = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\|([^{}]*))?\}\}/g;
+// `custom.<key>` names a contact's custom field: any key is accepted (contacts differ), and one a
+// contact lacks renders like any other empty value (fallback, else "").
+const TAG = /\{\{\s*((?:custom\.)?[A-Za-z_][A-Za-z0-9_]*)\s*(?:\|([^{}]*))?\}\}/g;
+const CUSTOM = "custom.";
+const valueOf = (name: string, ctx: TemplateContext): string | undefined => {
+  const n = name.toLowerCase();
+  if (n.startsWith(CUSTOM)) return clean(ctx.contact?.custom?.[n.slice(CUSTOM.length)]);
+  return VALUES[n]?.(ctx);
+};
 const WHOLE_TAG = new RegExp(`^${TAG.source}$`);
 
 /** Variable names used in `text` that aren't in TEMPLATE_VARIABLES, as written, each once. */
@@ -64,7 +74,7 @@ export function findUnknownVariables(text: string): string[] {
   const seen = new Map<string, string>();
   for (const m of text.matchAll(TAG)) {
     const name = m[1]!;
-    if (!VALUES[name.toLowerCase()] && !seen.has(name.toLowerCase())) seen.set(name.toLowerCase(), name);
+    if (!VALUES[name.toLowerCase()] && !name.toLowerCase().startsWith(CUSTOM) && !seen.has(name.toLowerCase())) seen.set(name.toLowerCase(), name);
   }
   return [...seen.values()];
 }
@@ -103,7 +113,7 @@ export function validateTemplate(subject: string, body: string): { field: "subje
 /** `text` with every variable replaced (value, else fallback, else ""); never throws. */
 export function renderTemplate(text: string, ctx: TemplateContext): string {
   return text.replace(TAG, (_raw, name: string, fallback: string | undefined) => {
-    const value = VALUES[name.toLowerCase()]?.(ctx) ?? "";
+    const value = valueOf(name, ctx) ?? "";
     return value !== "" ? value : (fallback?.trim() ?? "");
   });
 }
@@ -117,8 +127,8 @@ export function renderSubject(text: string, ctx: TemplateContext): string {
 export function missingValues(text: string, ctx: TemplateContext): string[] {
   const missing = new Set<string>();
   for (const [, name, fallback] of text.matchAll(TAG)) {
-    const value = VALUES[name!.toLowerCase()];
-    if (value && fallback === undefined && value(ctx) === "") missing.add(name!.toLowerCase());
+    const value = valueOf(name!, ctx);
+    if (value !== undefined && fallback === undefined && value === "") missing.add(name!.toLowerCase());
   }
   return [...missing];
 }

@@ -9,6 +9,7 @@ import { formatDate, formatDateTime } from "../format";
 import { usePageTitle } from "../title";
 import { handOffContacts } from "./add-contacts/state";
 import { SequencePicker } from "./people/SequencePicker";
+import { ContactTimeline } from "./contact/Timeline";
 
 const STATUS_LABEL: Record<string, string> = { scheduled: "Scheduled", active: "Active", paused: "Paused", held: "Held", finished: "Finished", failed: "Failed", removed: "Removed" };
 
@@ -76,6 +77,14 @@ export default function ContactPage() {
                       </>
                     )}
                   </Show>
+                  <For each={Object.entries(c().custom_fields ?? {})}>
+                    {([key, value]) => (
+                      <>
+                        <dt title={`{{custom.${key}}} in emails`} data-testid="contact-custom-field">{key.replace(/_/g, " ")}</dt>
+                        <dd>{value}</dd>
+                      </>
+                    )}
+                  </For>
                 </dl>
               </section>
               <section class="card" aria-labelledby="contact-sequences">
@@ -114,6 +123,7 @@ export default function ContactPage() {
                   </div>
                 </Show>
               </section>
+              <ContactTimeline contactId={c().id} />
               <SequencePicker
                 open={picking()}
                 title={`Add ${name()} to a sequence`}

@@ -9,8 +9,8 @@ import { ApiError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { importFor, listFor, teamUser, visibleImports } from "../access";
 import { ensureLists } from "../lists";
-import { decodeField, ENCODINGS, MAX_IMPORT_BYTES, scanCsv, type Delimiter, type Encoding } from "./csv";
-import { autoMap, cleanHeaders, FIELD_NAMES, IMPORT_FIELDS, mapRow, mappingProblem, type Mapping } from "./mapping";
+import { decodeField, DELIMITERS, ENCODINGS, MAX_IMPORT_BYTES, scanCsv, type Delimiter, type Encoding } from "./csv";
+import { autoMap, cleanHeaders, CUSTOM_FIELD, customKeys, FIELD_NAMES, IMPORT_FIELDS, MAPPING_CHOICES, mapRow, mappingProblem, MAX_CUSTOM_FIELDS, type Mapping } from "./mapping";
 
 export type ImportRow = typeof imports.$inferSelect;
 
@@ -33,8 +33,13 @@ export type ImportSettings = z.infer<typeof ImportSettings>;
 
 export const ImportPatch = z
   .object({
-    mapping: z.array(z.enum(FIELD_NAMES).nullable()).max(500).optional().openapi({ description: "Per column (in order): the contact field it fills, or null to ignore it" }),
+    mapping: z
+      .array(z.enum(MAPPING_CHOICES).nullable())
+      .max(500)
+      .optional()
+      .openapi({ description: `Per column (in order): the contact field it fills, "${CUSTOM_FIELD}" to keep it on each contact as a custom field ({{custom.<key>}} in templates), or null to ignore it` }),
     encoding: z.enum(ENCODINGS).optional().openapi({ description: "How the file's text is encoded (detected at upload)" }),
+    delimiter: z.enum(DELIMITERS).optional().openapi({ description: "What separates the values (detected at upload); changing it reads the file again and maps its headers anew" }),
     settings: ImportSettings.partial().optional(),
   })
   .openapi("ImportPatch");
@@ -65,6 +70,7 @@ export function presentImport(row: ImportRow) {
     delimiter: row.delimiter,
     encoding,
     mapping,
+    custom_keys: customKeys(headers, mapping),
     mapping_problem: problem?.message ?? null,
     settings: settingsOf(row),
     sample,
@@ -127,28 +133,52 @@ export async function createImport(env: Env, d: Db, caller: Caller, file: File):
     .get();
 }
 
-/** Changes the mapping, encoding or settings of an import that has not been saved yet. */
-export async function updateImport(d: Db, caller: Caller, row: ImportRow, patch: z.infer<typeof ImportPatch>): Promise<ImportRow> {
+/**
+ * Changes the mapping, encoding, delimiter or settings of an import that has not been saved yet. A new
+ * delimiter reads the stored file again: its columns, sample and parts change with it,
+ * and so does the automatic mapping unless the patch brings one for the new columns.
+ */
+export async function updateImport(env: Env, d: Db, caller: Caller, row: ImportRow, patch: z.infer<typeof ImportPatch>): Promise<ImportRow> {
   if (row.status !== "uploaded" && row.status !== "failed") throw new ApiError("conflict", "This import's contacts are already saved; upload the file again to change its mapping");
-  const columns = row.rawHeaders.length;
+  // Cells are stored as raw bytes and decoded when read, so only a new delimiter needs a new pass.
+  const rescan = !!patch.delimiter && patch.delimiter !== row.delimiter;
+  if (rescan && row.status === "failed") throw new ApiError("conflict", "Part of this file is already saved with its current reading; upload the file again to read it differently");
+  const scanned = rescan ? await rescanImport(env, row, { delimiter: (patch.delimiter ?? row.delimiter) as Delimiter, encoding: (patch.encoding ?? row.encoding) as Encoding }) : null;
+  const columns = (scanned?.rawHeaders ?? row.rawHeaders).length;
   if (patch.mapping && patch.mapping.length !== columns) {
     throw new ApiError("validation_failed", "The mapping must have one entry per column", { fields: [{ field: "mapping", message: `Give ${columns} entries (one per column), null for columns to ignore` }] });
   }
   if (patch.mapping) {
     const seen = new Set<string>();
     for (const f of patch.mapping) {
-      if (f && seen.has(f)) throw new ApiError("validation_failed", `Two columns are mapped to ${IMPORT_FIELDS[f].label}`, { fields: [{ field: "mapping", message: `Map only one column to ${IMPORT_FIELDS[f].label}` }] });
-      if (f) seen.add(f);
+      if (!f || f === CUSTOM_FIELD) continue;
+      if (seen.has(f)) throw new ApiError("validation_failed", `Two columns are mapped to ${IMPORT_FIELDS[f].label}`, { fields: [{ field: "mapping", message: `Map only one column to ${IMPORT_FIELDS[f].label}` }] });
+      seen.add(f);
+    }
+    if (patch.mapping.filter((f) => f === CUSTOM_FIELD).length > MAX_CUSTOM_FIELDS) {
+      throw new ApiError("validation_failed", `At most ${MAX_CUSTOM_FIELDS} columns can be kept as custom fields`, { fields: [{ field: "mapping", message: `Keep at most ${MAX_CUSTOM_FIELDS} columns as custom fields` }] });
     }
   }
   const settings = { ...settingsOf(row), ...(patch.settings ?? {}) };
   await checkSettings(d, caller, settings);
   return (await d
     .update(imports)
-    .set({ mapping: patch.mapping ?? row.mapping, encoding: patch.encoding ?? row.encoding, settings, updatedAt: now() })
+    .set({ ...(scanned ?? {}), mapping: patch.mapping ?? scanned?.mapping ?? row.mapping, encoding: patch.encoding ?? row.encoding, settings, updatedAt: now() })
     .where(eq(imports.id, row.id))
     .returning()
     .get())!;
+}
+
+/** The stored file read again (one streaming pass, as at upload) with the chosen delimiter and encoding. */
+async function rescanImport(env: Env, row: ImportRow, choose: { delimiter: Delimiter; encoding: Encoding }) {
+  const obj = await env.IMPORTS.get(row.r2Key);
+  if (!obj) throw new ApiError("conflict", "The uploaded file is no longer stored; upload it again");
+  const scan = await scanCsv(obj.body, choose);
+  const { headers } = cleanHeaders(decodeAll(scan.rawHeaders, scan.encoding));
+  return {
+    delimiter: scan.delimiter, encoding: scan.encoding, rawHeaders: scan.rawHeaders, rawSample: scan.rawSample, parts: scan.parts,
+    rowCount: scan.rowCount, blankRows: scan.blankRows, mapping: autoMap(headers),
+  };
 }
 
 async function checkSettings(d: Db, caller: Caller, s: ImportSettings) {

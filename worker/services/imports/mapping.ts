@@ -22,8 +22,26 @@ export const IMPORT_FIELDS = {
 export type ImportField = keyof typeof IMPORT_FIELDS;
 export const FIELD_NAMES = Object.keys(IMPORT_FIELDS) as [ImportField, ...ImportField[]];
 
-/** Per column (by position): the field it fills, or null (ignored). */
-export type Mapping = (ImportField | null)[];
+/** A column kept on each contact as a custom field (`{{custom.<key>}}` in templates), under its header's key. */
+export const CUSTOM_FIELD = "custom_field";
+/** What a column can be mapped to: a contact field, or kept as a custom field. */
+export const MAPPING_CHOICES = [...FIELD_NAMES, CUSTOM_FIELD] as [ImportField | typeof CUSTOM_FIELD, ...(ImportField | typeof CUSTOM_FIELD)[]];
+/** Most columns one import keeps as custom fields. */
+export const MAX_CUSTOM_FIELDS = 50;
+const MAX_CUSTOM_VALUE = 1000;
+
+/** Per column (by position): the field it fills, kept as a custom field, or null (ignored). */
+export type Mapping = (ImportField | typeof CUSTOM_FIELD | null)[];
+
+/** A header as a custom field key usable in a template tag: lower case, letters, digits and `_`, not starting with a digit. */
+export function customKey(header: string, position: number): string {
+  const key = norm(header).replace(/ /g, "_").slice(0, 60);
+  if (!key) return `column_${position + 1}`;
+  return /^[0-9]/.test(key) ? `_${key}` : key;
+}
+
+/** The custom field key of each column (null when the column isn't kept as one). */
+export const customKeys = (headers: string[], m: Mapping): (string | null)[] => headers.map((h, i) => (m[i] === CUSTOM_FIELD ? customKey(h, i) : null));
 
 const norm = (h: string) =>
   h
@@ -96,6 +114,8 @@ export interface MappedRow {
   country: string | null;
   time_zone: string | null;
   owner_email: string | null;
+  /** Columns kept as custom fields: key → value (empty values left out). */
+  custom_fields: Record<string, string>;
 }
 
 // Practical email check (what mailbox providers accept): one @, a dotted domain, no spaces.
@@ -140,6 +160,11 @@ export function mapRow(cells: string[], headers: string[], m: Mapping): { row: M
   }
   const tz = get("time_zone");
   const website = get("domain");
+  const custom: Record<string, string> = {};
+  m.forEach((f, i) => {
+    const v = f === CUSTOM_FIELD ? (cells[i] ?? "").trim() : "";
+    if (v) custom[customKey(headers[i] ?? "", i)] = v.slice(0, MAX_CUSTOM_VALUE);
+  });
   return {
     row: {
       email: rawEmail ? rawEmail.toLowerCase() : null,
@@ -155,6 +180,7 @@ export function mapRow(cells: string[], headers: string[], m: Mapping): { row: M
       country: get("country").slice(0, 200) || null,
       time_zone: tz && zoneOk(tz) ? tz : null,
       owner_email: get("owner_email").toLowerCase() || null,
+      custom_fields: custom,
     },
   };
 }

@@ -23,6 +23,22 @@ const UPDATABLE_COLUMNS = {
   city: contacts.city, country: contacts.country, time_zone: contacts.timeZone, phone: contacts.phone, linkedin_url: contacts.linkedinUrl,
 } satisfies Record<(typeof UPDATABLE)[number], unknown>;
 
+/**
+ * A matched contact's custom fields after this row, by the import's match setting (fill the missing
+ * ones, overwrite, or leave them); null when nothing changes.
+ */
+function mergeCustom(mine: Record<string, string>, theirs: Record<string, string>, match: "fill" | "overwrite" | "leave"): Record<string, string> | null {
+  if (match === "leave") return null;
+  const next = { ...mine };
+  let changed = false;
+  for (const [k, v] of Object.entries(theirs)) {
+    if (next[k] === v || (match === "fill" && next[k])) continue;
+    next[k] = v;
+    changed = true;
+  }
+  return changed ? next : null;
+}
+
 type Outcome = { row: number; key: string | null; contactId: string | null; outcome: "created" | "updated" | "matched" | "error" | "duplicate"; column: string | null; value: string | null; reason: string | null };
 
 export async function savePart(env: Env, msg: Extract<QueueMessage, { kind: "import_part" }>) {
@@ -82,7 +98,7 @@ export async function savePart(env: Env, msg: Extract<QueueMessage, { kind: "imp
   const emails = unique.flatMap((g) => (g.row.email ? [g.row.email] : []));
   const matches = await inChunks(emails, (part) =>
     d
-      .select({ id: contacts.id, email: contacts.email, ...UPDATABLE_COLUMNS })
+      .select({ id: contacts.id, email: contacts.email, customFields: contacts.customFields, ...UPDATABLE_COLUMNS })
       .from(contacts)
       .where(and(eq(contacts.teamId, imp.teamId), isNull(contacts.deletedAt), inList(contacts.email, part)))
       .orderBy(desc(contacts.createdAt)),
@@ -109,8 +125,9 @@ export async function savePart(env: Env, msg: Extract<QueueMessage, { kind: "imp
         if (settings.match === "leave" || !theirs) return mine;
         return settings.match === "overwrite" || !mine ? theirs : mine;
       });
-      const changed = next.some((v, i) => v !== found[UPDATABLE[i]!]);
-      if (changed) updates.push([found.id, ...next]);
+      const custom = mergeCustom(found.customFields, r.custom_fields, settings.match);
+      const changed = next.some((v, i) => v !== found[UPDATABLE[i]!]) || custom !== null;
+      if (changed) updates.push([found.id, ...next, JSON.stringify(custom ?? found.customFields)]);
       out.push({ row: g.n, key: g.key, contactId: found.id, outcome: changed ? "updated" : "matched", column: null, value: null, reason: null });
       continue;
     }
@@ -123,7 +140,7 @@ export async function savePart(env: Env, msg: Extract<QueueMessage, { kind: "imp
     const owner = (r.owner_email && owners.get(r.owner_email)) || settings.owner_id || imp.userId;
     inserts.push([
       id, imp.teamId, owner, stage?.id ?? null, r.first_name, r.last_name, r.title, r.company, r.domain, r.industry, r.city, r.country, r.time_zone,
-      r.email, r.email ? "unverified" : "unavailable", r.phone, r.linkedin_url, 0, "csv", t, t,
+      r.email, r.email ? "unverified" : "unavailable", r.phone, r.linkedin_url, 0, "csv", JSON.stringify(r.custom_fields), t, t,
     ]);
     out.push({ row: g.n, key: g.key, contactId: id, outcome: "created", column: null, value: null, reason: null });
   }
@@ -131,13 +148,13 @@ export async function savePart(env: Env, msg: Extract<QueueMessage, { kind: "imp
   const writes: SQL[] = [
     ...bulkInsertSql("contacts", [
       "id", "team_id", "owner_id", "stage_id", "first_name", "last_name", "title", "company", "domain", "industry", "city", "country", "time_zone",
-      "email", "email_status", "phone", "linkedin_url", "score", "source", "created_at", "updated_at",
+      "email", "email_status", "phone", "linkedin_url", "score", "source", "custom_fields", "created_at", "updated_at",
     ], inserts),
     ...bulkInsertSql("import_rows", ["import_id", "row", "team_id", "key", "contact_id", "outcome", "column", "value", "reason"],
       out.map((o) => [imp.id, o.row, imp.teamId, o.key, o.contactId, o.outcome, o.column, o.value, o.reason])),
   ];
   if (updates.length) {
-    const set = sql.raw(UPDATABLE.map((f, i) => `${f} = json_extract(j.value, '$[${i + 1}]')`).join(", "));
+    const set = sql.raw([...UPDATABLE, "custom_fields"].map((f, i) => `${f} = json_extract(j.value, '$[${i + 1}]')`).join(", "));
     for (const part of chunked(updates, 2000)) {
       writes.push(sql`UPDATE contacts SET ${set}, updated_at = ${t} FROM json_each(${JSON.stringify(part)}) AS j WHERE contacts.id = json_extract(j.value, '$[0]') AND contacts.team_id = ${imp.teamId}`);
     }

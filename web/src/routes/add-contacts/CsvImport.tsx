@@ -12,6 +12,14 @@ import "./CsvImport.css";
 
 type ImportView = Awaited<ReturnType<typeof fetchImport>>["import"];
 type Field = NonNullable<ImportView["mapping"][number]>;
+/** The mapping choice that keeps a column on each contact as a custom field. */
+const CUSTOM = "custom_field";
+const DELIMITERS = [
+  { value: ",", label: "Comma" },
+  { value: ";", label: "Semicolon" },
+  { value: "\t", label: "Tab" },
+  { value: "|", label: "Pipe (|)" },
+] as const;
 
 const fetchImport = (id: string) => data(api.imports[":id"].$get({ param: { id } }));
 const fetchFields = () => data(api.imports.fields.$get());
@@ -97,11 +105,18 @@ export function CsvImport(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) 
 
   const setColumn = (col: number, value: string) => {
     const m = [...imp()!.mapping];
-    // A field fills one column: picking it here frees it elsewhere.
-    for (let k = 0; k < m.length; k++) if (value && m[k] === value) m[k] = null;
+    // A field fills one column: picking it here frees it elsewhere (any number of columns can be custom fields).
+    for (let k = 0; k < m.length; k++) if (value && value !== CUSTOM && m[k] === value) m[k] = null;
     m[col] = (value || null) as Field | null;
     setImp({ ...imp()!, mapping: m }); // shown at once; the answer brings the preview and any problem
     void patch({ mapping: m });
+  };
+  const firstRowValue = (i: ImportView, col: number) => {
+    const contact = i.sample[0]?.contact;
+    if (!contact) return "";
+    const key = i.custom_keys[col];
+    if (key) return contact.custom_fields[key] ?? "";
+    return String((contact as Record<string, unknown>)[i.mapping[col] ?? ""] ?? "");
   };
   const percent = () => {
     const i = imp();
@@ -145,6 +160,23 @@ export function CsvImport(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) 
               <strong>{i().file_name}</strong>: {formatNumber(i().row_count)} rows, {i().delimiter === "\t" ? "tab" : `“${i().delimiter}”`} separated, {i().encoding === "utf-8" ? "UTF-8" : "Windows-1252"}
               <Show when={i().blank_rows}> ({formatNumber(i().blank_rows)} blank rows ignored)</Show>
             </p>
+            <Show when={i().status === "uploaded"}>
+              <div class="csv-reading" data-testid="csv-reading">
+                <label>
+                  Values separated by{" "}
+                  <select value={i().delimiter} onChange={(e) => void patch({ delimiter: e.currentTarget.value })} data-testid="csv-delimiter">
+                    <For each={DELIMITERS}>{(d) => <option value={d.value}>{d.label}</option>}</For>
+                  </select>
+                </label>
+                <label>
+                  Text encoding{" "}
+                  <select value={i().encoding} onChange={(e) => void patch({ encoding: e.currentTarget.value })} data-testid="csv-encoding">
+                    <option value="utf-8">UTF-8</option>
+                    <option value="windows-1252">Windows-1252 (Excel on Windows)</option>
+                  </select>
+                </label>
+              </div>
+            </Show>
             <For each={i().header_warnings}>{(msg) => <p class="flow-hint">{msg}</p>}</For>
 
             <Show when={i().status === "uploaded" || i().status === "failed"}>
@@ -166,10 +198,14 @@ export function CsvImport(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) 
                           <td>
                             <select aria-label={`Field for column ${h}`} value={i().mapping[col()] ?? ""} onChange={(e) => setColumn(col(), e.currentTarget.value)}>
                               <option value="">Don't import</option>
+                              <option value={CUSTOM}>Keep as a custom field</option>
                               <For each={fields()?.fields ?? []}>{(f) => <option value={f.field}>{f.label}</option>}</For>
                             </select>
+                            <Show when={i().custom_keys[col()]}>
+                              {(key) => <span class="muted small csv-custom-key"> In emails: <code>{`{{custom.${key()}}}`}</code></span>}
+                            </Show>
                           </td>
-                          <td class="muted cell-clip-wide">{String(((i().sample[0]?.contact ?? {}) as Record<string, unknown>)[i().mapping[col()] ?? ""] ?? "")}</td>
+                          <td class="muted cell-clip-wide">{firstRowValue(i(), col())}</td>
                         </tr>
                       )}
                     </For>
