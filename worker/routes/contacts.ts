@@ -6,6 +6,10 @@ import {
   bulkContacts, contactSequences, contactStagesOf, createContact, getContact, matchingContactIds, MAX_SELECTION, searchContacts, updateContact, updateStages,
 } from "../services/contacts";
 import { isValidTimeZone } from "../services/schedule-time";
+import { contactByEmail } from "../services/contacts";
+import { deleteContacts } from "../services/contact-deletion";
+import { assertNotSuppressed } from "../services/suppressions";
+import { contactTimeline, TIMELINE_KINDS } from "../services/timeline";
 
 export const ContactSchema = z
   .object({
@@ -108,6 +112,8 @@ export const contactRoutes = router()
     async (c) => {
       const caller = c.get("caller");
       const { dedupe, ...input } = c.req.valid("json");
+      // A deleted contact's suppression (unsubscribed, bounced, Do Not Contact) outlives it: the address isn't saved again.
+      if (input.email && !(dedupe && (await contactByEmail(c.var.db, caller.teamId, input.email.trim().toLowerCase())))) await assertNotSuppressed(c.var.db, caller.teamId, input.email);
       const r = await createContact(c.var.db, caller, input, { dedupe });
       return c.json({ contact: presentContact(await getContact(c.var.db, caller, r.id)) }, r.created ? 201 : 200);
     },
@@ -161,14 +167,78 @@ export const contactRoutes = router()
         ),
       },
       responses: {
-        200: json(z.object({ updated: z.number(), refused: z.array(z.object({ contact_id: z.string(), message: z.string() })), not_found: z.array(z.string()) })),
+        200: json(
+          z.object({
+            updated: z.number(),
+            refused: z.array(z.object({ contact_id: z.string(), message: z.string() })),
+            not_found: z.array(z.string()),
+            removed_from_sequences: z.number().optional().openapi({ description: "delete: open enrollments removed (nothing more is sent to them)" }),
+            suppressed: z.number().optional().openapi({ description: "delete: addresses added to the suppression list (unsubscribed, bounced, Do Not Contact)" }),
+          }),
+        ),
         404: errorResponses[404],
         422: errorResponses[422],
       },
     }),
     async (c) => {
       const { contact_ids, ...action } = c.req.valid("json");
+      // Deleting also takes the contacts out of their sequences and keeps their suppressions.
+      if (action.action === "delete") return c.json(await deleteContacts(c.env, c.var.db, c.get("caller"), contact_ids), 200);
       return c.json(await bulkContacts(c.var.db, c.get("caller"), contact_ids, action), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "delete",
+      path: "/contacts/{id}",
+      tags: ["Contacts"],
+      summary: "Delete a contact: it leaves its lists and its sequences (nothing more is sent); its suppressions (unsubscribed, bounced, Do Not Contact) stay, so the address is not saved again",
+      request: { params: IdParam },
+      responses: { 200: json(z.object({ deleted: z.literal(true), removed_from_sequences: z.number(), suppressed: z.number() })), 403: errorResponses[403], 404: errorResponses[404] },
+    }),
+    async (c) => {
+      const id = c.req.valid("param").id;
+      await getContact(c.var.db, c.get("caller"), id);
+      const r = await deleteContacts(c.env, c.var.db, c.get("caller"), [id]);
+      return c.json({ deleted: true as const, removed_from_sequences: r.removed_from_sequences, suppressed: r.suppressed }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/contacts/{id}/timeline",
+      tags: ["Contacts"],
+      summary: "A contact's timeline, newest first: emails (step, mailbox), tasks, calls (outcome, notes), replies and bounces, status changes and who made them",
+      request: { params: IdParam, query: Pagination.extend({ per_page: z.coerce.number().int().min(1).max(100).default(50), page: z.coerce.number().int().min(1).max(50).default(1) }) },
+      responses: {
+        200: json(
+          z.object({
+            events: z.array(
+              z
+                .object({
+                  id: z.string(),
+                  kind: z.enum(TIMELINE_KINDS),
+                  at: z.number(),
+                  title: z.string(),
+                  detail: z.string().nullable(),
+                  status: z.string().nullable(),
+                  sequence: z.object({ id: z.string(), name: z.string() }).nullable(),
+                  step: z.number().nullable(),
+                  mailbox: z.string().nullable().openapi({ description: "The sending mailbox's address" }),
+                  by: z.object({ id: z.string(), name: z.string() }).nullable().openapi({ description: "Who did it; null when the engine did (a send, a reply finishing it)" }),
+                  data: z.record(z.string(), z.unknown()),
+                })
+                .openapi("TimelineEvent"),
+            ),
+            has_more: z.boolean(),
+          }),
+        ),
+        404: errorResponses[404],
+      },
+    }),
+    async (c) => {
+      const q = c.req.valid("query");
+      return c.json(await contactTimeline(c.var.db, c.get("caller"), c.req.valid("param").id, q.page, q.per_page), 200);
     },
   )
   .openapi(
