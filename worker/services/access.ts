@@ -96,12 +96,16 @@ export type SequenceAccess = "owner" | "admin" | "edit" | "view";
  * checked for `action` (403 when it is visible but the action is not allowed).
  */
 export async function sequenceFor(d: Db, caller: Caller, sequenceId: string, action: Action = "sequence.view") {
-  const seq = await d.query.sequences.findFirst({ where: and(eq(sequences.id, sequenceId), eq(sequences.teamId, caller.teamId)) });
-  if (!seq) throw notFound("Sequence");
-  const share =
-    seq.ownerId === caller.userId || caller.role === "admin"
-      ? null
-      : ((await d.query.sequenceShares.findFirst({ where: and(eq(sequenceShares.sequenceId, seq.id), eq(sequenceShares.userId, caller.userId)) }))?.access ?? null);
+  // The sequence and the caller's share in one D1 round trip.
+  const [row] = await d
+    .select({ seq: sequences, share: sequenceShares.access })
+    .from(sequences)
+    .leftJoin(sequenceShares, and(eq(sequenceShares.sequenceId, sequences.id), eq(sequenceShares.userId, caller.userId)))
+    .where(and(eq(sequences.id, sequenceId), eq(sequences.teamId, caller.teamId)))
+    .limit(1);
+  if (!row) throw notFound("Sequence");
+  const seq = row.seq;
+  const share = seq.ownerId === caller.userId || caller.role === "admin" ? null : row.share;
   const rel = relations(caller, seq.ownerId, share);
   if (!allowed(caller, "sequence.view", rel)) throw notFound("Sequence");
   if (!allowed(caller, action, rel)) {

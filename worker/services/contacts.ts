@@ -104,7 +104,8 @@ export async function searchContacts(
 ): Promise<{ contacts: ContactRow[]; total: number }> {
   const where = contactConditions(caller.teamId, q);
   const order = q.sort === "name" ? [asc(contacts.lastName), asc(contacts.firstName)] : q.sort === "score" ? [desc(contacts.score)] : [desc(contacts.createdAt)];
-  const [rows, total] = await Promise.all([
+  // One D1 round trip for the page and its total (a batch), not two.
+  const [rows, total] = await d.batch([
     d.select().from(contacts).where(where).orderBy(...order, asc(contacts.id)).limit(q.per_page).offset((q.page - 1) * q.per_page),
     d.select({ n: count() }).from(contacts).where(where),
   ]);
@@ -114,7 +115,7 @@ export async function searchContacts(
 /** Ids of every contact matching the filters ("select all matching"), at most MAX_SELECTION; too_many says when more match. */
 export async function matchingContactIds(d: Db, caller: Caller, q: ContactFilter): Promise<{ ids: string[]; total: number; too_many: boolean }> {
   const where = contactConditions(caller.teamId, q);
-  const [rows, total] = await Promise.all([
+  const [rows, total] = await d.batch([
     d.select({ id: contacts.id }).from(contacts).where(where).orderBy(asc(contacts.id)).limit(MAX_SELECTION),
     d.select({ n: count() }).from(contacts).where(where),
   ]);

@@ -39,7 +39,7 @@ export async function getList(d: Db, caller: Caller, listId: string): Promise<Li
 /** The team's lists whose name contains `q`, by name, a page at a time. */
 export async function searchLists(d: Db, caller: Caller, q: { q?: string; page: number; per_page: number }): Promise<{ lists: ListView[]; total: number }> {
   const where = and(eq(lists.teamId, caller.teamId), q.q ? contains(lists.name, q.q) : undefined);
-  const [rows, total] = await Promise.all([
+  const [rows, total] = await d.batch([
     d.select(viewColumns).from(lists).where(where).orderBy(asc(lists.name), asc(lists.id)).limit(q.per_page).offset((q.page - 1) * q.per_page),
     d.select({ n: count() }).from(lists).where(where),
   ]);
