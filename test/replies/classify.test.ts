@@ -3,7 +3,11 @@ import { classifyInbound, newText } from "../../worker/services/reply-classify";
 import { dsn, replyTo, type Sent } from "./mail";
 
 const m: Sent = {
-  id: "m1", enrollment_id: "e1", contact_id: "c1", to_email: "ana@acme.test", subject: "Quick question",
+  id: "m1",
+  enrollment_id: "e1",
+  contact_id: "c1",
+  to_email: "ana@acme.test",
+  subject: "Quick question",
   message_id_header: `<sf.${"a".repeat(24)}.${"b".repeat(24)}@sender.test>`,
 };
 const t = Date.UTC(2027, 2, 1);
@@ -11,7 +15,12 @@ const t = Date.UTC(2027, 2, 1);
 describe("inbound classification and its evidence", () => {
   it("a 5.1.1 report is a hard bounce, with the delivery status as evidence", async () => {
     const c = await classifyInbound(dsn(m, "5.1.1"), t);
-    expect(c).toMatchObject({ kind: "bounce_hard", ids: [m.message_id_header], bounceStatus: "5.1.1", evidence: { rule: "dsn_status", status: "5.1.1" } });
+    expect(c).toMatchObject({
+      kind: "bounce_hard",
+      ids: [m.message_id_header],
+      bounceStatus: "5.1.1",
+      evidence: { rule: "dsn_status", status: "5.1.1" },
+    });
     expect(c.evidence.header).toContain("Status: 5.1.1");
   });
 
@@ -23,10 +32,24 @@ describe("inbound classification and its evidence", () => {
   });
 
   it("an auto-submitted acknowledgement is an auto-reply, an auto-submitted 'out of office' with a date is out-of-office", async () => {
-    const ack = await classifyInbound(replyTo(m, { extra: "Auto-Submitted: auto-replied\r\n", subject: "We received your message", body: "Thanks, a member of our team will answer soon." }), t);
+    const ack = await classifyInbound(
+      replyTo(m, {
+        extra: "Auto-Submitted: auto-replied\r\n",
+        subject: "We received your message",
+        body: "Thanks, a member of our team will answer soon.",
+      }),
+      t,
+    );
     expect(ack).toMatchObject({ kind: "auto_reply", evidence: { rule: "auto_submitted", header: "Auto-Submitted: auto-replied" } });
-    const ooo = await classifyInbound(replyTo(m, { extra: "Auto-Submitted: auto-replied\r\n", subject: "Out of office", body: "I'm away, back on 2027-03-09." }), t);
-    expect(ooo).toMatchObject({ kind: "out_of_office", returnAt: Date.UTC(2027, 2, 9, 9), evidence: { rule: "auto_reply_with_return_date", phrase: "Out of office" } });
+    const ooo = await classifyInbound(
+      replyTo(m, { extra: "Auto-Submitted: auto-replied\r\n", subject: "Out of office", body: "I'm away, back on 2027-03-09." }),
+      t,
+    );
+    expect(ooo).toMatchObject({
+      kind: "out_of_office",
+      returnAt: Date.UTC(2027, 2, 9, 9),
+      evidence: { rule: "auto_reply_with_return_date", phrase: "Out of office" },
+    });
   });
 
   it("a reply asking to be removed is an unsubscribe request naming the phrase; the quoted footer doesn't count", async () => {

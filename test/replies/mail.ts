@@ -24,19 +24,35 @@ export const dsn = (m: Sent, status: string, action = "failed", id = `d-${crypto
  * A team with a Replied stage, a sequence of emails (`waits` in days before each step; default two
  * emails a day apart) and `n` contacts enrolled; runs until the first step went out to everyone.
  */
-export async function sentFirst(o: { waits?: number[]; n?: number; emails?: (i: number) => string; settings?: Record<string, unknown> } = {}) {
+export async function sentFirst(
+  o: { waits?: number[]; n?: number; emails?: (i: number) => string; settings?: Record<string, unknown> } = {},
+) {
   const { teamId, userId } = await makeTeam();
-  await env.DB.prepare("INSERT INTO contact_stages (id, team_id, name, category, position) VALUES (?, ?, 'Replied', 'in_progress', 2)").bind(`${teamId}-replied`, teamId).run();
-  const { sequenceId, stepIds } = await makeSequence(teamId, userId, (o.waits ?? [0, 1]).map((w) => ({ wait: w, unit: "days" as const })), null);
+  await env.DB.prepare("INSERT INTO contact_stages (id, team_id, name, category, position) VALUES (?, ?, 'Replied', 'in_progress', 2)")
+    .bind(`${teamId}-replied`, teamId)
+    .run();
+  const { sequenceId, stepIds } = await makeSequence(
+    teamId,
+    userId,
+    (o.waits ?? [0, 1]).map((w) => ({ wait: w, unit: "days" as const })),
+    null,
+  );
   if (o.settings) await env.DB.prepare("UPDATE sequences SET settings = ? WHERE id = ?").bind(JSON.stringify(o.settings), sequenceId).run();
   const mb = await makeMailbox(teamId, userId, { gapSeconds: 0 });
   const contactIds = await makeContacts(teamId, o.n ?? 1);
-  if (o.emails) for (const [i, id] of contactIds.entries()) await env.DB.prepare("UPDATE contacts SET email = ? WHERE id = ?").bind(o.emails(i), id).run();
+  if (o.emails)
+    for (const [i, id] of contactIds.entries())
+      await env.DB.prepare("UPDATE contacts SET email = ? WHERE id = ?").bind(o.emails(i), id).run();
   await enroll(teamId, sequenceId, contactIds, [mb]);
   await runUntil(now() + HOUR);
-  const sent = (await env.DB.prepare("SELECT * FROM messages WHERE sequence_id = ? ORDER BY to_email").bind(sequenceId).all<Sent>()).results;
+  const sent = (await env.DB.prepare("SELECT * FROM messages WHERE sequence_id = ? ORDER BY to_email").bind(sequenceId).all<Sent>())
+    .results;
   return { teamId, userId, sequenceId, stepIds, mailboxId: mb, contactIds, sent, m: sent[0]!, session: await sessionFor(teamId, userId) };
 }
 
-export const enrollmentRow = (id: string) => env.DB.prepare("SELECT status, reason, current_step FROM enrollments WHERE id = ?").bind(id).first<{ status: string; reason: string | null; current_step: number }>();
-export const countSent = async (sequenceId: string) => (await env.DB.prepare("SELECT count(*) n FROM messages WHERE sequence_id = ?").bind(sequenceId).first<{ n: number }>())!.n;
+export const enrollmentRow = (id: string) =>
+  env.DB.prepare("SELECT status, reason, current_step FROM enrollments WHERE id = ?")
+    .bind(id)
+    .first<{ status: string; reason: string | null; current_step: number }>();
+export const countSent = async (sequenceId: string) =>
+  (await env.DB.prepare("SELECT count(*) n FROM messages WHERE sequence_id = ?").bind(sequenceId).first<{ n: number }>())!.n;

@@ -16,7 +16,11 @@ async function webhook(teamId: string, body: unknown, o: { secret: string; at?: 
   const raw = JSON.stringify(body);
   const ts = Math.floor((o.at ?? now()) / 1000);
   const sig = o.signature ?? `t=${ts},v1=${await signMeetingWebhook(o.secret, ts, raw)}`;
-  return call("/api/webhooks/meetings", { method: "POST", headers: { "content-type": "application/json", "seqflare-team": teamId, "seqflare-signature": sig }, body: raw });
+  return call("/api/webhooks/meetings", {
+    method: "POST",
+    headers: { "content-type": "application/json", "seqflare-team": teamId, "seqflare-signature": sig },
+    body: raw,
+  });
 }
 
 describe("meeting booked", () => {
@@ -35,7 +39,9 @@ describe("meeting booked", () => {
     advanceClock(1000);
     const again = await webhook(s.teamId, { email: s.m.to_email, event_id: "evt-1" }, { secret });
     expect(await again.json()).toMatchObject({ duplicate: true, finished: [] });
-    expect((await env.DB.prepare("SELECT count(*) n FROM meetings WHERE contact_id = ?").bind(s.m.contact_id).first<{ n: number }>())!.n).toBe(1);
+    expect(
+      (await env.DB.prepare("SELECT count(*) n FROM meetings WHERE contact_id = ?").bind(s.m.contact_id).first<{ n: number }>())!.n,
+    ).toBe(1);
   });
 
   it("refuses a bad signature (401), a stale timestamp, and a replayed signature, changing nothing", async () => {
@@ -57,7 +63,9 @@ describe("meeting booked", () => {
     expect((await webhook(s.teamId, body, { secret, signature })).status).toBe(200);
     const replay = await webhook(s.teamId, body, { secret, signature });
     expect(await errorOf(replay)).toMatchObject({ status: 409, code: "replayed_signature" });
-    expect((await env.DB.prepare("SELECT count(*) n FROM meetings WHERE contact_id = ?").bind(s.m.contact_id).first<{ n: number }>())!.n).toBe(1);
+    expect(
+      (await env.DB.prepare("SELECT count(*) n FROM meetings WHERE contact_id = ?").bind(s.m.contact_id).first<{ n: number }>())!.n,
+    ).toBe(1);
   });
 
   it("another team's secret or contact gets nowhere: 401 under the wrong team, 404 for a contact of another team", async () => {
@@ -89,7 +97,11 @@ describe("meeting booked", () => {
     expect(stored!.sealed).not.toContain(secret.slice(6));
     expect(await (await as(s.session, "GET", "/api/webhooks/meetings/secret")).json()).toMatchObject({ configured: true, hint });
     const memberId = crypto.randomUUID().replace(/-/g, "").slice(0, 24);
-    await env.DB.prepare("INSERT INTO users (id, team_id, email, name, role, password_hash, created_at) VALUES (?, ?, ?, 'Member', 'member', 'x', 0)").bind(memberId, s.teamId, `${memberId}@sim.test`).run();
+    await env.DB.prepare(
+      "INSERT INTO users (id, team_id, email, name, role, password_hash, created_at) VALUES (?, ?, ?, 'Member', 'member', 'x', 0)",
+    )
+      .bind(memberId, s.teamId, `${memberId}@sim.test`)
+      .run();
     const member = await sessionFor(s.teamId, memberId);
     expect((await as(member, "POST", "/api/webhooks/meetings/secret")).status).toBe(403);
   });
@@ -100,7 +112,9 @@ describe("meeting booked", () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ finished: [s.m.enrollment_id], duplicate: false });
     expect(await enrollmentRow(s.m.enrollment_id)).toMatchObject({ status: "finished", reason: "meeting_booked" });
-    const log = await env.DB.prepare("SELECT user_id FROM audit_log WHERE team_id = ? AND action = 'contact.meeting_booked'").bind(s.teamId).first<{ user_id: string }>();
+    const log = await env.DB.prepare("SELECT user_id FROM audit_log WHERE team_id = ? AND action = 'contact.meeting_booked'")
+      .bind(s.teamId)
+      .first<{ user_id: string }>();
     expect(log!.user_id).toBe(s.userId);
     const other = await sentFirst();
     expect((await as(other.session, "POST", `/api/contacts/${s.m.contact_id}/meeting-booked`, {})).status).toBe(404);

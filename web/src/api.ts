@@ -274,7 +274,7 @@ export async function createSequence(name: string, scheduleId: string | null) {
   return (await data(api.sequences.$post({ json: { name, schedule_id: scheduleId } }))).sequence;
 }
 
-export type SequencePatch = { name?: string; schedule_id?: string | null; active?: boolean; owner_id?: string; settings?: { finish_on_reply?: boolean; allow_other_owners?: boolean } };
+export type SequencePatch = { name?: string; schedule_id?: string | null; active?: boolean; owner_id?: string; settings?: { finish_on_reply?: boolean; allow_other_owners?: boolean; colleague_reply?: "nothing" | "pause" | "finish" } };
 export async function updateSequence(id: string, patch: SequencePatch) {
   return (await data(api.sequences[":id"].$patch({ param: { id }, json: patch }))).sequence;
 }

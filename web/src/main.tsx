@@ -18,6 +18,7 @@ import JobPage from "./routes/JobPage";
 import Mailboxes from "./routes/Mailboxes";
 import NotFound from "./routes/NotFound";
 import Outbox from "./routes/Outbox";
+import Replies from "./routes/Replies";
 import SequenceEditor from "./routes/SequenceEditor";
 import Sequences from "./routes/Sequences";
 import Settings from "./routes/Settings";
@@ -57,6 +58,7 @@ render(
         <Route path="/imports" component={Imports} />
         <Route path="/mailboxes" component={Mailboxes} />
         <Route path="/outbox" component={Outbox} />
+        <Route path="/replies" component={Replies} />
         <Route path="/workflows" component={Workflows} />
         <Route path="/workflows/new" component={WorkflowEditor} />
         <Route path="/workflows/:id" component={WorkflowPage} />

@@ -25,8 +25,19 @@ const Booked = z
 
 const BookMeeting = z
   .object({
-    booked_at: z.number().int().min(0).optional().openapi({ description: "When the meeting was booked (ms since the epoch); now by default" }),
-    event_id: z.string().trim().min(1).max(200).optional().openapi({ description: "The scheduling tool's event id: booking the same one again does nothing" }),
+    booked_at: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .openapi({ description: "When the meeting was booked (ms since the epoch); now by default" }),
+    event_id: z
+      .string()
+      .trim()
+      .min(1)
+      .max(200)
+      .optional()
+      .openapi({ description: "The scheduling tool's event id: booking the same one again does nothing" }),
   })
   .openapi("BookMeeting");
 
@@ -55,7 +66,7 @@ export const meetingWebhookRoutes = router().openapi(
     tags: ["Meetings"],
     summary: "Signed webhook: a meeting was booked (marks it and finishes the contact's open enrollments)",
     description:
-      "Headers: `Seqflare-Team: <team id>` and `Seqflare-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<raw body>\" under the team's meetings webhook secret>`. The timestamp must be within 5 minutes of now and each signature is accepted once. Body (JSON, read only once the signature checks out): `contact_id` or `email`, optional `booked_at` (ms since the epoch) and `event_id` (the same event books nothing twice).",
+      'Headers: `Seqflare-Team: <team id>` and `Seqflare-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" under the team\'s meetings webhook secret>`. The timestamp must be within 5 minutes of now and each signature is accepted once. Body (JSON, read only once the signature checks out): `contact_id` or `email`, optional `booked_at` (ms since the epoch) and `event_id` (the same event books nothing twice).',
     security: [],
     request: {
       headers: z.object({
@@ -63,7 +74,13 @@ export const meetingWebhookRoutes = router().openapi(
         "seqflare-signature": z.string().max(1000).optional(),
       }),
     },
-    responses: { 200: json(Booked), 401: errorResponses[401], 404: errorResponses[404], 409: errorResponses[409], 422: errorResponses[422] },
+    responses: {
+      200: json(Booked),
+      401: errorResponses[401],
+      404: errorResponses[404],
+      409: errorResponses[409],
+      422: errorResponses[422],
+    },
   }),
   async (c) => {
     // The signature covers the raw bytes, so the body is read (and verified) before it is parsed.
@@ -93,7 +110,13 @@ export const meetingRoutes = router()
     }),
     async (c) => {
       const b = c.req.valid("json") ?? {};
-      return c.json(await bookMeeting(c.env, c.var.db, c.get("caller"), c.req.valid("param").id, { bookedAt: b.booked_at, externalId: b.event_id ?? null }), 200);
+      return c.json(
+        await bookMeeting(c.env, c.var.db, c.get("caller"), c.req.valid("param").id, {
+          bookedAt: b.booked_at,
+          externalId: b.event_id ?? null,
+        }),
+        200,
+      );
     },
   )
   .openapi(

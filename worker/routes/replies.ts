@@ -1,8 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { INBOUND_CLASSIFICATIONS } from "../db/schema";
 import { router } from "../lib/openapi";
-import { errorResponses, Id, IdParam, json, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
-import { getReply, listReplies } from "../services/replies";
+import { errorResponses, Id, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
+import { correctClassification, getReply, listReplies } from "../services/replies";
 
 const Classification = z.enum(INBOUND_CLASSIFICATIONS).openapi({
   description:
@@ -13,7 +13,9 @@ const ReplySchema = z
   .object({
     id: z.string(),
     classification: Classification,
-    detected: Classification.openapi({ description: "What Seqflare classified it as; differs from classification once a user corrected it" }),
+    detected: Classification.openapi({
+      description: "What Seqflare classified it as; differs from classification once a user corrected it",
+    }),
     corrected: z.boolean(),
     evidence: z
       .object({ rule: z.string(), header: z.string().optional(), phrase: z.string().optional(), status: z.string().optional() })
@@ -31,10 +33,14 @@ const ReplySchema = z
     enrollment_id: z.string(),
     contact: z.object({ id: z.string(), name: z.string(), email: z.string().nullable(), company: z.string().nullable() }).nullable(),
     sequence: z.object({ id: z.string(), name: z.string() }).nullable(),
-    answered: z.object({ subject: z.string(), sent_at: z.number().nullable(), step: z.number().nullable(), mailbox: z.string().nullable() }).nullable(),
+    answered: z
+      .object({ subject: z.string(), sent_at: z.number().nullable(), step: z.number().nullable(), mailbox: z.string().nullable() })
+      .nullable(),
     enrollment: z.object({ status: z.string(), reason: z.string().nullable(), current_step: z.number() }).nullable(),
   })
   .openapi("Reply");
+
+const Correction = z.object({ classification: Classification }).openapi("ReplyCorrection");
 
 const ReplyQuery = Pagination.extend({
   classification: Classification.optional(),
@@ -45,7 +51,6 @@ const ReplyQuery = Pagination.extend({
     .optional()
     .openapi({ description: "true: only those nobody has reviewed (confirmed or corrected) yet" }),
 });
-
 
 export const replyRoutes = router()
   .openapi(
@@ -76,4 +81,26 @@ export const replyRoutes = router()
       responses: { 200: json(z.object({ reply: ReplySchema })), 404: errorResponses[404] },
     }),
     async (c) => c.json({ reply: await getReply(c.var.db, c.get("caller"), c.req.valid("param").id) }, 200),
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/replies/{id}/classification",
+      tags: ["Replies"],
+      summary: "Correct (or confirm) a classification: the old effect is undone and the new one applied",
+      description:
+        "A reply wrongly finished goes back to active at the same step (its wait re-checked; no step is sent twice); a bounce wrongly suppressed is unsuppressed; an out-of-office taken for a reply is finished. Sending the classification it already has marks it reviewed. Audit-logged. Needs edit access to the sequence.",
+      request: { params: IdParam, body: jsonBody(Correction) },
+      responses: {
+        200: json(z.object({ reply: ReplySchema, undone: z.array(z.string()), applied: z.array(z.string()), says: z.string().optional() })),
+        403: errorResponses[403],
+        404: errorResponses[404],
+        409: errorResponses[409],
+        422: errorResponses[422],
+      },
+    }),
+    async (c) => {
+      const r = await correctClassification(c.env, c.var.db, c.get("caller"), c.req.valid("param").id, c.req.valid("json").classification);
+      return c.json(r, 200);
+    },
   );

@@ -45,26 +45,56 @@ async function book(
   const t = now();
   const inserted = await d
     .insert(meetings)
-    .values({ id, teamId, contactId, bookedAt: o.bookedAt, source: o.source, externalId: o.externalId, createdBy: o.createdBy, createdAt: t })
+    .values({
+      id,
+      teamId,
+      contactId,
+      bookedAt: o.bookedAt,
+      source: o.source,
+      externalId: o.externalId,
+      createdBy: o.createdBy,
+      createdAt: t,
+    })
     .onConflictDoNothing()
     .returning({ id: meetings.id });
   if (!inserted.length) {
-    const prior = await d.query.meetings.findFirst({ where: and(eq(meetings.teamId, teamId), eq(meetings.externalId, o.externalId ?? "")) });
-    return { meeting_id: prior?.id ?? id, contact_id: prior?.contactId ?? contactId, booked_at: prior?.bookedAt ?? o.bookedAt, finished: [], duplicate: true };
+    const prior = await d.query.meetings.findFirst({
+      where: and(eq(meetings.teamId, teamId), eq(meetings.externalId, o.externalId ?? "")),
+    });
+    return {
+      meeting_id: prior?.id ?? id,
+      contact_id: prior?.contactId ?? contactId,
+      booked_at: prior?.bookedAt ?? o.bookedAt,
+      finished: [],
+      duplicate: true,
+    };
   }
   const open = await d
     .select({ id: enrollments.id, sequenceId: enrollments.sequenceId })
     .from(enrollments)
-    .where(and(eq(enrollments.teamId, teamId), eq(enrollments.contactId, contactId), inArray(enrollments.status, ["active", "paused", "held", "scheduled"])));
+    .where(
+      and(
+        eq(enrollments.teamId, teamId),
+        eq(enrollments.contactId, contactId),
+        inArray(enrollments.status, ["active", "paused", "held", "scheduled"]),
+      ),
+    );
   const bySequence = new Map<string, string[]>();
   for (const e of open) bySequence.set(e.sequenceId, [...(bySequence.get(e.sequenceId) ?? []), e.id]);
   const finished: string[] = [];
-  for (const [sequenceId, ids] of bySequence) finished.push(...(await engine.sequence(env, sequenceId, teamId).finish(ids, "meeting_booked")));
+  for (const [sequenceId, ids] of bySequence)
+    finished.push(...(await engine.sequence(env, sequenceId, teamId).finish(ids, "meeting_booked")));
   return { meeting_id: id, contact_id: contactId, booked_at: o.bookedAt, finished, duplicate: false };
 }
 
 /** `POST /contacts/{id}/meeting-booked`: a user or an API key marks the meeting (contact.edit). */
-export async function bookMeeting(env: Env, d: Db, caller: Caller, contactId: string, o: { bookedAt?: number; externalId?: string | null }): Promise<Booked> {
+export async function bookMeeting(
+  env: Env,
+  d: Db,
+  caller: Caller,
+  contactId: string,
+  o: { bookedAt?: number; externalId?: string | null },
+): Promise<Booked> {
   const contact = await contactFor(d, caller, contactId, "contact.edit");
   const r = await book(env, d, caller.teamId, contact.id, {
     source: caller.via === "api_key" ? "api" : "user",
@@ -72,7 +102,8 @@ export async function bookMeeting(env: Env, d: Db, caller: Caller, contactId: st
     externalId: o.externalId ?? null,
     createdBy: caller.userId,
   });
-  if (!r.duplicate) await audit(d, caller, "contact.meeting_booked", "contact", contact.id, { meeting_id: r.meeting_id, finished: r.finished });
+  if (!r.duplicate)
+    await audit(d, caller, "contact.meeting_booked", "contact", contact.id, { meeting_id: r.meeting_id, finished: r.finished });
   return r;
 }
 
@@ -99,7 +130,8 @@ export function parseSignature(header: string | undefined): { t: number; v1: str
   return t === null || !v1.length ? null : { t, v1 };
 }
 
-const badSignature = () => new ApiError("invalid_signature", "The Seqflare-Signature header doesn't match this body under the team's meetings webhook secret");
+const badSignature = () =>
+  new ApiError("invalid_signature", "The Seqflare-Signature header doesn't match this body under the team's meetings webhook secret");
 
 /**
  * Verifies a meetings webhook and accepts its signature once (invariant 12's cousin: a captured
@@ -107,20 +139,36 @@ const badSignature = () => new ApiError("invalid_signature", "The Seqflare-Signa
  * the named team's secret (a team without one, or another team's secret, is the same 401), then
  * "seen before".
  */
-export async function verifyMeetingWebhook(env: Env, d: Db, teamId: string | undefined, header: string | undefined, body: string): Promise<string> {
+export async function verifyMeetingWebhook(
+  env: Env,
+  d: Db,
+  teamId: string | undefined,
+  header: string | undefined,
+  body: string,
+): Promise<string> {
   const sig = parseSignature(header);
   if (!sig || !teamId || teamId.length > 64) throw badSignature();
   const t = now();
   if (Math.abs(t - sig.t * 1000) > REPLAY_WINDOW_MS) {
-    throw new ApiError("stale_signature", "The signature's timestamp is more than 5 minutes from now: sign the request again with the current time", { timestamp: sig.t, now: Math.floor(t / 1000) });
+    throw new ApiError(
+      "stale_signature",
+      "The signature's timestamp is more than 5 minutes from now: sign the request again with the current time",
+      { timestamp: sig.t, now: Math.floor(t / 1000) },
+    );
   }
-  const row = await d.query.webhookSecrets.findFirst({ where: and(eq(webhookSecrets.teamId, teamId), eq(webhookSecrets.kind, "meetings")) });
+  const row = await d.query.webhookSecrets.findFirst({
+    where: and(eq(webhookSecrets.teamId, teamId), eq(webhookSecrets.kind, "meetings")),
+  });
   if (!row) throw badSignature();
   const expected = await signMeetingWebhook(await unseal(appSecret(env), row.sealed), sig.t, body);
   const match = sig.v1.find((v) => timingSafeEqualText(v, expected));
   if (!match) throw badSignature();
   await d.delete(webhookSignatures).where(lt(webhookSignatures.createdAt, t - 2 * REPLAY_WINDOW_MS));
-  const fresh = await d.insert(webhookSignatures).values({ signature: match, teamId, createdAt: t }).onConflictDoNothing().returning({ s: webhookSignatures.signature });
+  const fresh = await d
+    .insert(webhookSignatures)
+    .values({ signature: match, teamId, createdAt: t })
+    .onConflictDoNothing()
+    .returning({ s: webhookSignatures.signature });
   if (!fresh.length) throw new ApiError("replayed_signature", "This signature was already accepted: each signed request is accepted once");
   return teamId;
 }
@@ -140,11 +188,23 @@ export async function bookMeetingFromWebhook(
     ),
   });
   if (!contact) throw notFound("Contact");
-  const r = await book(env, d, teamId, contact.id, { source: "webhook", bookedAt: body.booked_at ?? now(), externalId: body.event_id ?? null, createdBy: null });
+  const r = await book(env, d, teamId, contact.id, {
+    source: "webhook",
+    bookedAt: body.booked_at ?? now(),
+    externalId: body.event_id ?? null,
+    createdBy: null,
+  });
   if (!r.duplicate) {
     await d.insert(auditLog).values({
-      id: newId(), teamId, userId: null, apiKeyId: null, action: "contact.meeting_booked", targetType: "contact", targetId: contact.id,
-      details: { meeting_id: r.meeting_id, finished: r.finished, via: "webhook", event_id: body.event_id ?? null }, createdAt: now(),
+      id: newId(),
+      teamId,
+      userId: null,
+      apiKeyId: null,
+      action: "contact.meeting_booked",
+      targetType: "contact",
+      targetId: contact.id,
+      details: { meeting_id: r.meeting_id, finished: r.finished, via: "webhook", event_id: body.event_id ?? null },
+      createdAt: now(),
     });
   }
   return r;
@@ -153,7 +213,9 @@ export async function bookMeetingFromWebhook(
 /** Whether the team has a meetings webhook secret (never the secret itself). */
 export async function meetingSecretInfo(d: Db, caller: Caller) {
   authorize(caller, "webhooks.manage", "Only an admin can see the meetings webhook settings");
-  const row = await d.query.webhookSecrets.findFirst({ where: and(eq(webhookSecrets.teamId, caller.teamId), eq(webhookSecrets.kind, "meetings")) });
+  const row = await d.query.webhookSecrets.findFirst({
+    where: and(eq(webhookSecrets.teamId, caller.teamId), eq(webhookSecrets.kind, "meetings")),
+  });
   return { configured: !!row, hint: row?.hint ?? null, created_at: row?.createdAt ?? null, team_id: caller.teamId };
 }
 
@@ -166,11 +228,21 @@ export async function rotateMeetingSecret(env: Env, d: Db, caller: Caller) {
   authorize(caller, "webhooks.manage", "Only an admin can create or rotate the meetings webhook secret");
   const secret = `whsec_${randomToken(32)}`;
   const t = now();
-  const row = { teamId: caller.teamId, kind: "meetings" as const, sealed: await seal(appSecret(env), secret), hint: secret.slice(0, 10), createdBy: caller.userId, createdAt: t };
+  const row = {
+    teamId: caller.teamId,
+    kind: "meetings" as const,
+    sealed: await seal(appSecret(env), secret),
+    hint: secret.slice(0, 10),
+    createdBy: caller.userId,
+    createdAt: t,
+  };
   await d
     .insert(webhookSecrets)
     .values(row)
-    .onConflictDoUpdate({ target: [webhookSecrets.teamId, webhookSecrets.kind], set: { sealed: row.sealed, hint: row.hint, createdBy: row.createdBy, createdAt: t } });
+    .onConflictDoUpdate({
+      target: [webhookSecrets.teamId, webhookSecrets.kind],
+      set: { sealed: row.sealed, hint: row.hint, createdBy: row.createdBy, createdAt: t },
+    });
   await audit(d, caller, "webhook.secret_rotated", "webhook", "meetings", { hint: row.hint });
   return { secret, hint: row.hint, created_at: t, team_id: caller.teamId };
 }

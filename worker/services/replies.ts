@@ -20,6 +20,7 @@ import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { engine } from "../../durable-objects/engine";
 import { sequenceFor, visibleSequence } from "./access";
+import { audit } from "./audit";
 import { OOO_DEFAULT_MS, type Classified } from "./reply-classify";
 
 /**
@@ -38,8 +39,26 @@ export type ColleagueRule = "nothing" | "pause" | "finish";
 
 /** Free-mail domains are not companies: a reply from gmail.com says nothing about a colleague. */
 const FREE_MAIL = new Set([
-  "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com", "yahoo.com", "ymail.com", "icloud.com", "me.com",
-  "aol.com", "proton.me", "protonmail.com", "gmx.com", "gmx.de", "web.de", "mail.com", "yandex.com", "zoho.com", "fastmail.com",
+  "gmail.com",
+  "googlemail.com",
+  "outlook.com",
+  "hotmail.com",
+  "live.com",
+  "msn.com",
+  "yahoo.com",
+  "ymail.com",
+  "icloud.com",
+  "me.com",
+  "aol.com",
+  "proton.me",
+  "protonmail.com",
+  "gmx.com",
+  "gmx.de",
+  "web.de",
+  "mail.com",
+  "yandex.com",
+  "zoho.com",
+  "fastmail.com",
 ]);
 
 export interface InboundResult {
@@ -106,17 +125,34 @@ export async function recordInbound(env: Env, d: Db, c: Classified, t = now()): 
     retryAttempt = (prior?.n ?? 0) + 1;
     if (retryAttempt > SOFT_BOUNCE_BACKOFF_MS.length) {
       kind = "bounce_hard";
-      evidence = { ...evidence, rule: "soft_bounce_limit", phrase: `Soft bounce ${retryAttempt}: the email was tried ${SOFT_BOUNCE_BACKOFF_MS.length + 1} times` };
+      evidence = {
+        ...evidence,
+        rule: "soft_bounce_limit",
+        phrase: `Soft bounce ${retryAttempt}: the email was tried ${SOFT_BOUNCE_BACKOFF_MS.length + 1} times`,
+      };
     }
   }
   const id = newId();
   const inserted = await d
     .insert(inboundMessages)
     .values({
-      id, teamId: target.teamId, sequenceId: target.sequenceId, enrollmentId: target.enrollmentId, contactId: target.contactId,
-      messageId: target.messageId, headerId: c.headerId.slice(0, 500), fromEmail: c.from.slice(0, 320), subject: c.subject, snippet: c.snippet,
-      detected: c.kind, classification: kind, evidence, returnAt: c.returnAt ?? null, bounceStatus: c.bounceStatus ?? null,
-      retryAttempt, receivedAt: t,
+      id,
+      teamId: target.teamId,
+      sequenceId: target.sequenceId,
+      enrollmentId: target.enrollmentId,
+      contactId: target.contactId,
+      messageId: target.messageId,
+      headerId: c.headerId.slice(0, 500),
+      fromEmail: c.from.slice(0, 320),
+      subject: c.subject,
+      snippet: c.snippet,
+      detected: c.kind,
+      classification: kind,
+      evidence,
+      returnAt: c.returnAt ?? null,
+      bounceStatus: c.bounceStatus ?? null,
+      retryAttempt,
+      receivedAt: t,
     })
     .onConflictDoNothing()
     .returning({ id: inboundMessages.id });
@@ -125,12 +161,24 @@ export async function recordInbound(env: Env, d: Db, c: Classified, t = now()): 
       .select({ id: inboundMessages.id, kind: inboundMessages.classification })
       .from(inboundMessages)
       .where(and(eq(inboundMessages.teamId, target.teamId), eq(inboundMessages.headerId, c.headerId.slice(0, 500))));
-    return { kind: seen?.kind ?? kind, inboundId: seen?.id ?? null, messageId: target.messageId, enrollmentId: target.enrollmentId, duplicate: true };
+    return {
+      kind: seen?.kind ?? kind,
+      inboundId: seen?.id ?? null,
+      messageId: target.messageId,
+      enrollmentId: target.enrollmentId,
+      duplicate: true,
+    };
   }
   const effect = await applyEffect(env, d, target, kind, c.returnAt ?? null, t);
   const retryAt = kind === "bounce_soft" ? t + SOFT_BOUNCE_BACKOFF_MS[retryAttempt - 1]! : null;
   await d.update(inboundMessages).set({ effect, retryAt }).where(eq(inboundMessages.id, id));
-  return { kind, inboundId: id, messageId: target.messageId, enrollmentId: target.enrollmentId, ...(kind === "out_of_office" && c.returnAt ? { resumeAt: c.returnAt } : {}) };
+  return {
+    kind,
+    inboundId: id,
+    messageId: target.messageId,
+    enrollmentId: target.enrollmentId,
+    ...(kind === "out_of_office" && c.returnAt ? { resumeAt: c.returnAt } : {}),
+  };
 }
 
 /** The domain of an address, unless it is a free-mail one. */
@@ -146,7 +194,14 @@ export function companyDomain(email: string | null | undefined): string | null {
  * the address (invariant 5); an unsubscribe request suppresses it and finishes every open enrollment
  * of the address; an auto-reply and a soft bounce (retried) change nothing yet. Returns what it did.
  */
-async function applyEffect(env: Env, d: Db, x: Target, kind: InboundClassification, returnAt: number | null, t: number): Promise<InboundEffect> {
+async function applyEffect(
+  env: Env,
+  d: Db,
+  x: Target,
+  kind: InboundClassification,
+  returnAt: number | null,
+  t: number,
+): Promise<InboundEffect> {
   const effect: InboundEffect = { enrollments: [] };
   const done = (sequenceId: string, ids: string[], action: "finish" | "pause", reason: string) => {
     for (const id of ids) effect.enrollments!.push({ id, sequenceId, action, reason });
@@ -161,20 +216,38 @@ async function applyEffect(env: Env, d: Db, x: Target, kind: InboundClassificati
     if (counted.length) effect.replyCounted = true;
   }
   if (kind === "reply") {
-    if (x.settings.finish_on_reply !== false) done(x.sequenceId, await sequence(env, x.sequenceId, x.teamId).finish([x.enrollmentId], "replied"), "finish", "replied");
-    const [contact] = await d.select({ stageId: contacts.stageId, email: contacts.email }).from(contacts).where(and(eq(contacts.id, x.contactId), eq(contacts.teamId, x.teamId)));
-    const [replied] = await d.select({ id: contactStages.id }).from(contactStages).where(and(eq(contactStages.teamId, x.teamId), eq(contactStages.name, "Replied")));
+    if (x.settings.finish_on_reply !== false)
+      done(x.sequenceId, await sequence(env, x.sequenceId, x.teamId).finish([x.enrollmentId], "replied"), "finish", "replied");
+    const [contact] = await d
+      .select({ stageId: contacts.stageId, email: contacts.email })
+      .from(contacts)
+      .where(and(eq(contacts.id, x.contactId), eq(contacts.teamId, x.teamId)));
+    const [replied] = await d
+      .select({ id: contactStages.id })
+      .from(contactStages)
+      .where(and(eq(contactStages.teamId, x.teamId), eq(contactStages.name, "Replied")));
     if (contact && replied && contact.stageId !== replied.id) {
-      await d.update(contacts).set({ stageId: replied.id, updatedAt: t }).where(and(eq(contacts.id, x.contactId), eq(contacts.teamId, x.teamId)));
+      await d
+        .update(contacts)
+        .set({ stageId: replied.id, updatedAt: t })
+        .where(and(eq(contacts.id, x.contactId), eq(contacts.teamId, x.teamId)));
       effect.stageFrom = contact.stageId;
     }
     await applyColleagueRule(env, d, x, contact?.email ?? x.toEmail, effect);
   } else if (kind === "out_of_office") {
-    done(x.sequenceId, await sequence(env, x.sequenceId, x.teamId).pause([x.enrollmentId], "out_of_office", returnAt ?? t + OOO_DEFAULT_MS), "pause", "out_of_office");
+    done(
+      x.sequenceId,
+      await sequence(env, x.sequenceId, x.teamId).pause([x.enrollmentId], "out_of_office", returnAt ?? t + OOO_DEFAULT_MS),
+      "pause",
+      "out_of_office",
+    );
   } else if (kind === "bounce_hard") {
     const [m] = await d.select({ status: messages.status }).from(messages).where(eq(messages.id, x.messageId));
     if (m && m.status !== "bounced") {
-      await d.update(messages).set({ status: "bounced", error: sql`coalesce(${messages.error}, 'Bounced (delivery status report)')` }).where(eq(messages.id, x.messageId));
+      await d
+        .update(messages)
+        .set({ status: "bounced", error: sql`coalesce(${messages.error}, 'Bounced (delivery status report)')` })
+        .where(eq(messages.id, x.messageId));
       effect.messageStatusFrom = m.status;
     }
     await mark(d, x, "bounced", t, effect);
@@ -186,10 +259,24 @@ async function applyEffect(env: Env, d: Db, x: Target, kind: InboundClassificati
       .select({ id: enrollments.id, sequenceId: enrollments.sequenceId })
       .from(enrollments)
       .innerJoin(contacts, and(eq(contacts.id, enrollments.contactId), eq(contacts.teamId, enrollments.teamId)))
-      .where(and(eq(enrollments.teamId, x.teamId), sql`lower(${contacts.email}) = ${x.toEmail.toLowerCase()}`, inArray(enrollments.status, ["active", "paused", "held"])));
+      .where(
+        and(
+          eq(enrollments.teamId, x.teamId),
+          sql`lower(${contacts.email}) = ${x.toEmail.toLowerCase()}`,
+          inArray(enrollments.status, ["active", "paused", "held"]),
+        ),
+      );
     const ids = open.some((o) => o.id === x.enrollmentId) ? open : [...open, { id: x.enrollmentId, sequenceId: x.sequenceId }];
     for (const [sequenceId, group] of groupBy(ids, (e) => e.sequenceId)) {
-      done(sequenceId, await sequence(env, sequenceId, x.teamId).finish(group.map((g) => g.id), "unsubscribed"), "finish", "unsubscribed");
+      done(
+        sequenceId,
+        await sequence(env, sequenceId, x.teamId).finish(
+          group.map((g) => g.id),
+          "unsubscribed",
+        ),
+        "finish",
+        "unsubscribed",
+      );
     }
   }
   return effect;
@@ -206,7 +293,14 @@ async function mark(d: Db, x: Target, what: "bounced" | "unsubscribed", t: numbe
   if (marked.length) effect.contactMarked = what;
   const suppressed = await d
     .insert(suppressions)
-    .values({ id: newId(), teamId: x.teamId, email: x.toEmail.toLowerCase(), reason: what, source: what === "bounced" ? "dsn" : "reply", createdAt: t })
+    .values({
+      id: newId(),
+      teamId: x.teamId,
+      email: x.toEmail.toLowerCase(),
+      reason: what,
+      source: what === "bounced" ? "dsn" : "reply",
+      createdAt: t,
+    })
     .onConflictDoNothing()
     .returning({ id: suppressions.id });
   if (suppressed.length) effect.suppressed = what;
@@ -236,7 +330,7 @@ async function applyColleagueRule(env: Env, d: Db, x: Target, email: string, eff
   if (!colleagues.length) return;
   const ids = colleagues.map((c) => c.id);
   const seq = sequence(env, x.sequenceId, x.teamId);
-  const changed = rule === "pause" ? await seq.pause(ids, "paused_by_user") : await seq.finish(ids, "replied");
+  const changed = rule === "pause" ? await seq.pause(ids, "colleague_replied") : await seq.finish(ids, "colleague_replied");
   for (const id of changed) effect.enrollments!.push({ id, sequenceId: x.sequenceId, action: rule, reason: "colleague_replied" });
 }
 
@@ -289,10 +383,23 @@ export function presentReply(row: ReplyRow) {
     reviewed_by: r.reviewedBy,
     message_id: r.messageId,
     enrollment_id: r.enrollmentId,
-    contact: row.contact?.id ? { id: row.contact.id, name: `${row.contact.first} ${row.contact.last}`.trim(), email: row.contact.email, company: row.contact.company } : null,
+    contact: row.contact?.id
+      ? {
+          id: row.contact.id,
+          name: `${row.contact.first} ${row.contact.last}`.trim(),
+          email: row.contact.email,
+          company: row.contact.company,
+        }
+      : null,
     sequence: row.sequence?.id ? row.sequence : null,
-    answered: row.email?.subject != null ? { subject: row.email.subject, sent_at: row.email.sentAt, step: row.email.stepPosition, mailbox: row.email.mailboxEmail } : null,
-    enrollment: row.enrollment?.status != null ? { status: row.enrollment.status, reason: row.enrollment.reason, current_step: row.enrollment.currentStep } : null,
+    answered:
+      row.email?.subject != null
+        ? { subject: row.email.subject, sent_at: row.email.sentAt, step: row.email.stepPosition, mailbox: row.email.mailboxEmail }
+        : null,
+    enrollment:
+      row.enrollment?.status != null
+        ? { status: row.enrollment.status, reason: row.enrollment.reason, current_step: row.enrollment.currentStep }
+        : null,
   };
 }
 
@@ -312,15 +419,31 @@ function replyQuery(d: Db, where: SQL | undefined) {
 }
 
 /** The replies inbox: inbound emails of the sequences the caller may see, newest first (invariant 8). */
-export async function listReplies(d: Db, caller: Caller, q: ReplyQuery): Promise<{ replies: Reply[]; total: number; counts: Record<string, number> }> {
-  const scope = and(eq(inboundMessages.teamId, caller.teamId), visibleSequence(caller, inboundMessages.sequenceId), q.sequence_id ? eq(inboundMessages.sequenceId, q.sequence_id) : undefined, q.contact_id ? eq(inboundMessages.contactId, q.contact_id) : undefined);
-  const where = and(scope, q.classification ? eq(inboundMessages.classification, q.classification) : undefined, q.unhandled ? isNull(inboundMessages.reviewedAt) : undefined);
+export async function listReplies(
+  d: Db,
+  caller: Caller,
+  q: ReplyQuery,
+): Promise<{ replies: Reply[]; total: number; counts: Record<string, number> }> {
+  const scope = and(
+    eq(inboundMessages.teamId, caller.teamId),
+    visibleSequence(caller, inboundMessages.sequenceId),
+    q.sequence_id ? eq(inboundMessages.sequenceId, q.sequence_id) : undefined,
+    q.contact_id ? eq(inboundMessages.contactId, q.contact_id) : undefined,
+  );
+  const where = and(
+    scope,
+    q.classification ? eq(inboundMessages.classification, q.classification) : undefined,
+    q.unhandled ? isNull(inboundMessages.reviewedAt) : undefined,
+  );
   const [rows, total, counts] = await Promise.all([
     replyQuery(d, where)
       .orderBy(desc(inboundMessages.receivedAt), desc(inboundMessages.id))
       .limit(q.per_page)
       .offset((q.page - 1) * q.per_page),
-    d.select({ n: sql<number>`count(*)` }).from(inboundMessages).where(where),
+    d
+      .select({ n: sql<number>`count(*)` })
+      .from(inboundMessages)
+      .where(where),
     d
       .select({ k: inboundMessages.classification, n: sql<number>`count(*)` })
       .from(inboundMessages)
@@ -332,7 +455,14 @@ export async function listReplies(d: Db, caller: Caller, q: ReplyQuery): Promise
 
 /** A contact's inbound emails (replies, bounces, out-of-office...), newest first: the contact timeline reads these. */
 export async function contactReplies(d: Db, caller: Caller, contactId: string, limit = 200): Promise<Reply[]> {
-  const rows = await replyQuery(d, and(eq(inboundMessages.teamId, caller.teamId), eq(inboundMessages.contactId, contactId), visibleSequence(caller, inboundMessages.sequenceId)))
+  const rows = await replyQuery(
+    d,
+    and(
+      eq(inboundMessages.teamId, caller.teamId),
+      eq(inboundMessages.contactId, contactId),
+      visibleSequence(caller, inboundMessages.sequenceId),
+    ),
+  )
     .orderBy(desc(inboundMessages.receivedAt), desc(inboundMessages.id))
     .limit(limit);
   return rows.map(presentReply);
@@ -354,4 +484,167 @@ export async function getReply(d: Db, caller: Caller, id: string): Promise<Reply
   const [row] = await replyQuery(d, eq(inboundMessages.id, id));
   if (!row) throw notFound("Reply");
   return presentReply(row);
+}
+
+// ------------------------------------------------------------------ corrections
+
+const SAYS: Record<InboundClassification, string> = {
+  reply: "a reply",
+  out_of_office: "an out-of-office",
+  auto_reply: "an auto-reply",
+  bounce_hard: "a hard bounce",
+  bounce_soft: "a soft bounce",
+  unsubscribe: "an unsubscribe request",
+};
+
+/**
+ * Undoes what an inbound email did, from its recorded effect, only where nothing else changed it
+ * since: enrollments it finished come back to active at the same step (the SequenceDO re-checks the
+ * step's wait and never sends a step twice: invariants 2 and 4), those it paused resume, the
+ * suppression and the contact's mark it wrote go, the stage and the email's status come back.
+ */
+async function undoEffect(env: Env, d: Db, r: typeof inboundMessages.$inferSelect): Promise<string[]> {
+  const e = r.effect;
+  const said: string[] = [];
+  for (const [sequenceId, group] of groupBy(e.enrollments ?? [], (x) => x.sequenceId)) {
+    const seq = sequence(env, sequenceId, r.teamId);
+    const finished = group.filter((g) => g.action === "finish");
+    if (finished.length) {
+      const back = await seq.reactivate(
+        finished.map((g) => g.id),
+        [...new Set(finished.map((g) => g.reason))],
+      );
+      for (const g of finished)
+        said.push(
+          back.includes(g.id)
+            ? `Enrollment ${g.id} is active again at the same step`
+            : `Enrollment ${g.id} was not reactivated (it changed since, or the contact is in the sequence again)`,
+        );
+    }
+    const paused = group.filter((g) => g.action === "pause");
+    if (paused.length) {
+      // Only those still paused for this reason: a user's own pause since stays.
+      const still = await d
+        .select({ id: enrollments.id })
+        .from(enrollments)
+        .where(
+          and(
+            inList(
+              enrollments.id,
+              paused.map((g) => g.id),
+            ),
+            eq(enrollments.status, "paused"),
+            inArray(enrollments.reason, [...new Set(paused.map((g) => g.reason))]),
+          ),
+        );
+      const resumed = still.length ? await seq.resume(still.map((s) => s.id)) : [];
+      for (const g of paused)
+        said.push(resumed.includes(g.id) ? `Enrollment ${g.id} resumed` : `Enrollment ${g.id} was not resumed (it changed since)`);
+    }
+  }
+  const [target] = await d.select({ toEmail: messages.toEmail }).from(messages).where(eq(messages.id, r.messageId));
+  const email = (target?.toEmail ?? "").toLowerCase();
+  if (e.suppressed && email) {
+    await d
+      .delete(suppressions)
+      .where(and(eq(suppressions.teamId, r.teamId), eq(suppressions.email, email), eq(suppressions.reason, e.suppressed)));
+    said.push(`${email} is no longer suppressed`);
+  }
+  if (e.contactMarked) {
+    const t = now();
+    await d
+      .update(contacts)
+      .set(e.contactMarked === "bounced" ? { bouncedAt: null, updatedAt: t } : { unsubscribedAt: null, updatedAt: t })
+      .where(and(eq(contacts.id, r.contactId), eq(contacts.teamId, r.teamId)));
+    said.push(`The contact is no longer marked ${e.contactMarked}`);
+  }
+  if (e.stageFrom !== undefined) {
+    const [replied] = await d
+      .select({ id: contactStages.id })
+      .from(contactStages)
+      .where(and(eq(contactStages.teamId, r.teamId), eq(contactStages.name, "Replied")));
+    if (replied) {
+      const back = await d
+        .update(contacts)
+        .set({ stageId: e.stageFrom, updatedAt: now() })
+        .where(and(eq(contacts.id, r.contactId), eq(contacts.teamId, r.teamId), eq(contacts.stageId, replied.id)))
+        .returning({ id: contacts.id });
+      if (back.length) said.push("The contact's stage is back to what it was");
+    }
+  }
+  if (e.messageStatusFrom) {
+    const from = e.messageStatusFrom as (typeof messages.$inferSelect)["status"];
+    await d
+      .update(messages)
+      .set({ status: from, error: null })
+      .where(and(eq(messages.id, r.messageId), eq(messages.status, "bounced")));
+    said.push(`The email is ${from} again`);
+  }
+  if (e.replyCounted) await d.update(messages).set({ repliedAt: null, replyKind: null }).where(eq(messages.id, r.messageId));
+  return said;
+}
+
+/** What applying a classification did, in words (for the answer and the audit log). */
+function describe(e: InboundEffect): string[] {
+  const out: string[] = [];
+  for (const x of e.enrollments ?? []) out.push(`Enrollment ${x.id} ${x.action === "finish" ? "finished" : "paused"} (${x.reason})`);
+  if (e.suppressed) out.push(`Address suppressed (${e.suppressed})`);
+  if (e.contactMarked) out.push(`Contact marked ${e.contactMarked}`);
+  if (e.stageFrom !== undefined) out.push("Contact moved to the Replied stage");
+  if (e.messageStatusFrom) out.push("Email marked bounced");
+  return out;
+}
+
+/**
+ * A user corrects (or confirms) a classification: the old effect is undone and the new one applied,
+ * as if the email had been classified that way (a soft bounce: its retry is scheduled again), and the
+ * correction is audit-logged with who made it. Needs edit access to the sequence (invariant 9).
+ */
+export async function correctClassification(env: Env, d: Db, caller: Caller, id: string, to: InboundClassification) {
+  const r = await replyFor(d, caller, id, "sequence.edit");
+  const t = now();
+  if (r.classification === to) {
+    await d.update(inboundMessages).set({ reviewedAt: t, reviewedBy: caller.userId }).where(eq(inboundMessages.id, r.id));
+    return { reply: await getReply(d, caller, id), undone: [], applied: [] };
+  }
+  const undone = await undoEffect(env, d, r);
+  const [target] = await d
+    .select({ toEmail: messages.toEmail, settings: sequences.settings })
+    .from(messages)
+    .innerJoin(sequences, eq(sequences.id, messages.sequenceId))
+    .where(eq(messages.id, r.messageId));
+  if (!target) throw new ApiError("conflict", "The email this answers no longer exists, so its classification can't change");
+  const x: Target = {
+    teamId: r.teamId,
+    sequenceId: r.sequenceId,
+    enrollmentId: r.enrollmentId,
+    contactId: r.contactId,
+    messageId: r.messageId,
+    toEmail: target.toEmail,
+    settings: target.settings,
+  };
+  const returnAt = to === "out_of_office" ? (r.returnAt && r.returnAt > t ? r.returnAt : t + OOO_DEFAULT_MS) : r.returnAt;
+  const effect = await applyEffect(env, d, x, to, returnAt, t);
+  const retryAttempt = to === "bounce_soft" ? Math.max(1, r.retryAttempt) : r.retryAttempt;
+  await d
+    .update(inboundMessages)
+    .set({
+      classification: to,
+      effect,
+      returnAt,
+      reviewedAt: t,
+      reviewedBy: caller.userId,
+      retryAttempt,
+      retryAt: to === "bounce_soft" ? t + SOFT_BOUNCE_BACKOFF_MS[Math.min(retryAttempt, SOFT_BOUNCE_BACKOFF_MS.length) - 1]! : null,
+    })
+    .where(eq(inboundMessages.id, r.id));
+  const applied = describe(effect);
+  await audit(d, caller, "reply.reclassified", "reply", r.id, {
+    from: r.classification,
+    to,
+    undone,
+    applied,
+    enrollment_id: r.enrollmentId,
+  });
+  return { reply: await getReply(d, caller, id), undone, applied, says: `Now ${SAYS[to]} (was ${SAYS[r.classification]})` };
 }

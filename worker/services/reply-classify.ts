@@ -51,7 +51,8 @@ export function bounceKind(status: string): "bounce_hard" | "bounce_soft" {
   return status.startsWith("4.") || status === "5.2.2" ? "bounce_soft" : "bounce_hard";
 }
 
-const OOO_PHRASE = /out of (?:the )?office|on (?:vacation|holiday|leave|parental leave)|away from (?:the )?office|currently away|limited access to (?:my )?email|i am away|i'm away|annual leave/i;
+const OOO_PHRASE =
+  /out of (?:the )?office|on (?:vacation|holiday|leave|parental leave)|away from (?:the )?office|currently away|limited access to (?:my )?email|i am away|i'm away|annual leave/i;
 const AUTO_SUBJECT = /automatic reply|auto(?:matic)?[- ]?reply|autoreply|auto-response/i;
 /** A human asking to be left alone, in the new part of a reply (quoted text is cut off first). */
 const UNSUBSCRIBE_PHRASE =
@@ -62,7 +63,8 @@ export function newText(text: string): string {
   const out: string[] = [];
   for (const line of text.split(/\r?\n/)) {
     if (/^\s*>/.test(line)) break;
-    if (/^On .+wrote:\s*$/.test(line.trim()) || /^-{2,}\s*Original Message\s*-{2,}/i.test(line.trim()) || /^From:\s.+/.test(line.trim())) break;
+    if (/^On .+wrote:\s*$/.test(line.trim()) || /^-{2,}\s*Original Message\s*-{2,}/i.test(line.trim()) || /^From:\s.+/.test(line.trim()))
+      break;
     out.push(line);
   }
   return out.join("\n").trim();
@@ -95,11 +97,32 @@ export async function classifyInbound(raw: ArrayBuffer | string, t: number): Pro
     const status = /^\s*Status:\s*([245]\.\d{1,3}\.\d{1,3})/im.exec(text)?.[1];
     const action = /^\s*Action:\s*([a-z]+)/im.exec(text)?.[1]?.toLowerCase();
     if (status && (status.startsWith("5.") || (status.startsWith("4.") && action === "failed"))) {
-      return { ...base, kind: bounceKind(status), ids, snippet, bounceStatus: status, evidence: { rule: "dsn_status", header: `Status: ${status}${action ? ` (Action: ${action})` : ""}`, status } };
+      return {
+        ...base,
+        kind: bounceKind(status),
+        ids,
+        snippet,
+        bounceStatus: status,
+        evidence: { rule: "dsn_status", header: `Status: ${status}${action ? ` (Action: ${action})` : ""}`, status },
+      };
     }
     const smtp = /^(5\d\d)\b.*$/m.exec(text);
-    if (!status && smtp) return { ...base, kind: "bounce_hard", ids, snippet, bounceStatus: smtp[1], evidence: { rule: "smtp_reply_in_report", phrase: smtp[0].slice(0, 200), status: smtp[1] } };
-    return { ...base, kind: "ignored", ids, snippet, evidence: { rule: status ? "dsn_delayed" : "report_without_status", ...(status ? { status } : {}) } };
+    if (!status && smtp)
+      return {
+        ...base,
+        kind: "bounce_hard",
+        ids,
+        snippet,
+        bounceStatus: smtp[1],
+        evidence: { rule: "smtp_reply_in_report", phrase: smtp[0].slice(0, 200), status: smtp[1] },
+      };
+    return {
+      ...base,
+      kind: "ignored",
+      ids,
+      snippet,
+      evidence: { rule: status ? "dsn_delayed" : "report_without_status", ...(status ? { status } : {}) },
+    };
   }
   const ids = [...new Set([email.inReplyTo ?? "", email.references ?? ""].join(" ").match(OUR_ID) ?? [])];
   const body = email.text ?? "";
@@ -124,11 +147,29 @@ export async function classifyInbound(raw: ArrayBuffer | string, t: number): Pro
   if (autoHeader || AUTO_SUBJECT.test(subject) || (oooPhrase && OOO_PHRASE.test(subject))) {
     const why = autoHeader ?? `Subject: ${subject}`;
     if (oooPhrase || back) {
-      return { ...base, kind: "out_of_office", ids, snippet, returnAt: back ?? t + OOO_DEFAULT_MS, evidence: { rule: back ? "auto_reply_with_return_date" : "auto_reply_out_of_office", header: why, ...(oooPhrase ? { phrase: oooPhrase } : {}) } };
+      return {
+        ...base,
+        kind: "out_of_office",
+        ids,
+        snippet,
+        returnAt: back ?? t + OOO_DEFAULT_MS,
+        evidence: {
+          rule: back ? "auto_reply_with_return_date" : "auto_reply_out_of_office",
+          header: why,
+          ...(oooPhrase ? { phrase: oooPhrase } : {}),
+        },
+      };
     }
     return { ...base, kind: "auto_reply", ids, snippet, evidence: { rule: "auto_submitted", header: why } };
   }
   const unsub = UNSUBSCRIBE_PHRASE.exec(fresh)?.[0];
-  if (unsub) return { ...base, kind: "unsubscribe", ids, snippet, evidence: { rule: "asks_to_be_removed", phrase: unsub, ...(thread ? { header: thread } : {}) } };
+  if (unsub)
+    return {
+      ...base,
+      kind: "unsubscribe",
+      ids,
+      snippet,
+      evidence: { rule: "asks_to_be_removed", phrase: unsub, ...(thread ? { header: thread } : {}) },
+    };
   return { ...base, kind: "reply", ids, snippet, evidence: { rule: "threaded_reply", ...(thread ? { header: thread } : {}) } };
 }

@@ -42,7 +42,13 @@ async function saveCursor(d: Db, mailboxId: string, patch: Cursor) {
 }
 
 /** The starting point of a mailbox's reply polling, set when it is connected: from now on. */
-export async function startCursor(env: Env, mb: { id: string; transport: "gmail" | "graph" }, apiUrl: string, token: string, d: Db = db(env.DB)): Promise<void> {
+export async function startCursor(
+  env: Env,
+  mb: { id: string; transport: "gmail" | "graph" },
+  apiUrl: string,
+  token: string,
+  d: Db = db(env.DB),
+): Promise<void> {
   if (mb.transport === "gmail") {
     const p = await gmailProfile(apiUrl, token);
     if (p.ok) await saveCursor(d, mb.id, { history_id: p.body.historyId, polled_at: now(), poll_error: null });
@@ -93,7 +99,13 @@ export async function pollMailbox(env: Env, d: Db, mb: PolledMailbox): Promise<P
   return out;
 }
 
-async function pollFailed(env: Env, d: Db, mb: { id: string; transport: "gmail" | "graph" }, f: { expired: boolean; revoked: boolean; message: string }, out: PollOutcome): Promise<PollOutcome> {
+async function pollFailed(
+  env: Env,
+  d: Db,
+  mb: { id: string; transport: "gmail" | "graph" },
+  f: { expired: boolean; revoked: boolean; message: string },
+  out: PollOutcome,
+): Promise<PollOutcome> {
   if (f.expired) {
     // The provider forgot our point in time (Gmail 404, Graph 410): start again from now.
     await saveCursor(d, mb.id, { history_id: null, delta_link: null, poll_error: `Reply check restarted: ${f.message}` });

@@ -14,6 +14,7 @@ const NAV: { href: string; label: string; icon: IconName; badge?: "tasks" }[][] 
     { href: "/", label: "Home", icon: "chart" },
     { href: "/sequences", label: "Sequences", icon: "sequences" },
     { href: "/tasks", label: "Tasks", icon: "tasks", badge: "tasks" },
+    { href: "/replies", label: "Replies", icon: "message" },
     { href: "/people", label: "People", icon: "search" },
     { href: "/contacts", label: "Contacts", icon: "contacts" },
     { href: "/lists", label: "Lists", icon: "lists" },

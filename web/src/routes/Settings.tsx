@@ -6,12 +6,14 @@ import { tabId, tabPanelId, Tabs } from "../components/Tabs";
 import { getMe } from "../queries/session";
 import { usePageTitle } from "../title";
 import { ApiKeys } from "./settings/ApiKeys";
+import { MeetingsWebhook } from "./settings/MeetingsWebhook";
 import { Schedules } from "./settings/Schedules";
 
 const TABS = [
   { id: "account", label: "Account" },
   { id: "schedules", label: "Schedules" },
   { id: "api-keys", label: "API keys" },
+  { id: "webhooks", label: "Webhooks" },
 ];
 
 function Account() {
@@ -68,6 +70,9 @@ export default function Settings() {
           </Match>
           <Match when={tab() === "api-keys"}>
             <ApiKeys />
+          </Match>
+          <Match when={tab() === "webhooks"}>
+            <MeetingsWebhook />
           </Match>
         </Switch>
       </section>

@@ -9,6 +9,8 @@ import { formatDay, formatNumber } from "../../format";
 import { getSchedules } from "../../queries/schedules";
 import { summarizeWindows } from "../../schedule";
 import { getEnrollments } from "../../queries/enrollments";
+import { updateSequenceAction } from "../../queries/sequences";
+import { useWrite } from "../../actions";
 import { ENROLLMENT_STATUS } from "./EnrollmentStatus";
 
 /** The side column of the Steps tab: who's in it, when it sends, and how it behaves. */
@@ -31,6 +33,14 @@ export function Overview(props: { seq: Sequence; readOnly: boolean; onApply: (s:
     } finally {
       setBusy(null);
     }
+  };
+
+  // What a reply from a colleague (same email domain) does to the others at that company in this sequence.
+  const colleagueWrite = useWrite(updateSequenceAction, { failed: () => "Couldn't save the setting" });
+  const colleagueRule = () => (props.seq.settings.colleague_reply as "nothing" | "pause" | "finish" | undefined) ?? "nothing";
+  const changeColleagueRule = async (value: "nothing" | "pause" | "finish") => {
+    const saved = await colleagueWrite.run(props.seq.id, { settings: { colleague_reply: value } });
+    if (saved) props.onApply(saved);
   };
 
   return (
@@ -97,6 +107,17 @@ export function Overview(props: { seq: Sequence; readOnly: boolean; onApply: (s:
             <p class="small muted" id="set-owners-help">Allow adding contacts owned by someone else.</p>
           </div>
           <Toggle label="Allow contacts owned by teammates" size="sm" describedBy="set-owners-help" checked={setting("allow_other_owners")} disabled={props.readOnly || !!busy()} busy={busy() === "allow_other_owners"} onChange={(v) => void change("allow_other_owners", v)} />
+        </div>
+        <div class="side-setting">
+          <div>
+            <label for="set-colleague"><strong>When a colleague replies</strong></label>
+            <p class="small muted" id="set-colleague-help">Someone at the same company (email domain) replies: what happens to the others from there in this sequence.</p>
+          </div>
+          <select id="set-colleague" aria-describedby="set-colleague-help" value={colleagueRule()} disabled={props.readOnly || colleagueWrite.pending()} onChange={(e) => void changeColleagueRule(e.currentTarget.value as "nothing" | "pause" | "finish")}>
+            <option value="nothing">Nothing</option>
+            <option value="pause">Pause them</option>
+            <option value="finish">Finish them</option>
+          </select>
         </div>
       </section>
     </aside>

@@ -1,0 +1,18 @@
+import { action, query } from "@solidjs/router";
+import { api, data } from "../api";
+
+function fetchMeetingsWebhook() {
+  return data(api.webhooks.meetings.secret.$get());
+}
+
+function rotateMeetingsSecret() {
+  return data(api.webhooks.meetings.secret.$post());
+}
+
+export type MeetingsWebhook = Awaited<ReturnType<typeof fetchMeetingsWebhook>>;
+
+/** Whether the team has a meetings webhook secret (never the secret itself). Admins only. */
+export const getMeetingsWebhook = query(() => fetchMeetingsWebhook(), "meetingsWebhook");
+
+// Writes (see actions.ts). The answer holds the secret: shown once, never stored by the page beyond the dialog.
+export const rotateMeetingsSecretAction = action(rotateMeetingsSecret, "rotateMeetingsSecret");

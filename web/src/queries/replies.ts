@@ -1,0 +1,30 @@
+import { action, query } from "@solidjs/router";
+import { api, data } from "../api";
+
+export type ReplyClassification = "reply" | "out_of_office" | "auto_reply" | "bounce_hard" | "bounce_soft" | "unsubscribe";
+export type ReplyQuery = {
+  page?: number;
+  per_page?: number;
+  classification?: ReplyClassification;
+  sequence_id?: string;
+  unhandled?: "true";
+};
+
+function fetchReplies(q: ReplyQuery) {
+  const query: Record<string, string> = {};
+  for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== "") query[k] = String(v);
+  return data(api.replies.$get({ query }));
+}
+
+function correctReply(id: string, classification: ReplyClassification) {
+  return data(api.replies[":id"].classification.$post({ param: { id }, json: { classification } }));
+}
+
+export type Reply = Awaited<ReturnType<typeof fetchReplies>>["replies"][number];
+export type Correction = Awaited<ReturnType<typeof correctReply>>;
+
+/** The replies inbox: inbound emails matched to enrollments, newest first, with their counts per classification. */
+export const getReplies = query((q: ReplyQuery) => fetchReplies(q), "replies");
+
+// Writes (see actions.ts): a correction undoes the old effect and applies the new one.
+export const correctReplyAction = action(correctReply, "correctReply");

@@ -1,0 +1,235 @@
+import { A, createAsync, useIsRouting, useSearchParams } from "@solidjs/router";
+import { createSignal, ErrorBoundary, Show } from "solid-js";
+import { useWrite } from "../actions";
+import { Badge, type Tone } from "../components/Badge";
+import { DataTable } from "../components/DataTable";
+import { EmptyState } from "../components/EmptyState";
+import { PageHeader } from "../components/PageHeader";
+import { ErrorPanel } from "../components/Status";
+import { tabPanelId, tabId, Tabs } from "../components/Tabs";
+import { formatDay, formatFull, formatNumber } from "../format";
+import { correctReplyAction, getReplies, type Reply, type ReplyClassification } from "../queries/replies";
+import { usePageTitle } from "../title";
+import "./Replies.css";
+
+/** Each classification in words: its badge, and what it did to the contact (the effect "correct it" undoes). */
+export const CLASSIFICATION: Record<ReplyClassification, { label: string; tone: Tone; effect: string }> = {
+  reply: {
+    label: "Reply",
+    tone: "success",
+    effect: "Finished the contact (unless the sequence keeps going on replies) and moved it to Replied",
+  },
+  out_of_office: { label: "Out of office", tone: "info", effect: "Paused until the return date" },
+  auto_reply: { label: "Auto-reply", tone: "neutral", effect: "Nothing: the sequence carries on" },
+  bounce_hard: { label: "Hard bounce", tone: "danger", effect: "Email and contact marked bounced, address suppressed, contact finished" },
+  bounce_soft: {
+    label: "Soft bounce",
+    tone: "warning",
+    effect: "The email is tried again (after 1 h, 4 h, 24 h); one more soft bounce counts as hard",
+  },
+  unsubscribe: { label: "Unsubscribe request", tone: "danger", effect: "Address suppressed and every open enrollment of it finished" },
+};
+const ORDER: ReplyClassification[] = ["reply", "out_of_office", "auto_reply", "bounce_hard", "bounce_soft", "unsubscribe"];
+
+const RULES: Record<string, string> = {
+  threaded_reply: "Answers one of our emails",
+  asks_to_be_removed: "Asks to be removed",
+  auto_submitted: "Sent automatically",
+  auto_reply_out_of_office: "Automatic out-of-office",
+  auto_reply_with_return_date: "Automatic, gives a return date",
+  dsn_status: "Delivery report",
+  smtp_reply_in_report: "Delivery report with a server error",
+  soft_bounce_limit: "Soft-bounced after every retry",
+};
+
+const str = (v: string | string[] | undefined) => (typeof v === "string" ? v : undefined);
+
+/** Which header, phrase or status decided it, in one line. */
+function Evidence(props: { r: Reply }) {
+  const e = () => props.r.evidence;
+  return (
+    <span class="reply-evidence" data-testid="reply-evidence">
+      {RULES[e().rule] ?? e().rule}
+      <Show when={e().phrase}>{(p) => <> · “{p()}”</>}</Show>
+      <Show when={e().header}>
+        {(h) => (
+          <>
+            {" "}
+            · <code>{h()}</code>
+          </>
+        )}
+      </Show>
+    </span>
+  );
+}
+
+/** "Correct it": pick what the email really is; the old effect is undone and the new one applied. */
+function CorrectIt(props: { r: Reply }) {
+  const [to, setTo] = createSignal<ReplyClassification>(props.r.classification);
+  const correct = useWrite(correctReplyAction, {
+    done: (res) => (res ? [`Now ${CLASSIFICATION[res.reply.classification].label.toLowerCase()}`, ...res.undone].join(" · ") : undefined),
+    failed: () => "Couldn't change the classification",
+  });
+  const name = () => props.r.contact?.name || props.r.from_email;
+  return (
+    <form
+      class="reply-correct"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void correct.run(props.r.id, to());
+      }}
+    >
+      <select
+        aria-label={`What the email from ${name()} really is`}
+        value={to()}
+        onChange={(e) => setTo(e.currentTarget.value as ReplyClassification)}
+        data-testid="reclassify"
+      >
+        {ORDER.map((k) => (
+          <option value={k}>{CLASSIFICATION[k].label}</option>
+        ))}
+      </select>
+      <button type="submit" class="btn btn-secondary btn-sm" disabled={correct.pending()}>
+        {to() === props.r.classification ? "Confirm" : "Correct it"}
+      </button>
+    </form>
+  );
+}
+
+export default function Replies() {
+  usePageTitle("Replies");
+  const [params, setParams] = useSearchParams();
+  const routing = useIsRouting();
+  const view = () => (str(params.kind) as ReplyClassification | undefined) ?? "all";
+  const unhandled = () => params.unhandled === "true";
+  const page = () => Number(str(params.page) ?? 1) || 1;
+  const result = createAsync(() =>
+    getReplies({
+      page: page(),
+      per_page: 25,
+      classification: view() === "all" ? undefined : (view() as ReplyClassification),
+      unhandled: unhandled() ? "true" : undefined,
+    }),
+  );
+  const count = (k: ReplyClassification | "all") => {
+    const c = result()?.counts ?? {};
+    const n = k === "all" ? Object.values(c).reduce((a, b) => a + b, 0) : (c[k] ?? 0);
+    return result() ? ` (${formatNumber(n)})` : "";
+  };
+  return (
+    <div class="page">
+      <PageHeader
+        title="Replies"
+        description="Every answer to your sequences' emails: replies, out-of-office, bounces and unsubscribe requests, with what decided each. If one was taken for the wrong thing, correct it: its effect is undone."
+        actions={
+          <label class="reply-unhandled">
+            <input
+              type="checkbox"
+              checked={unhandled()}
+              onChange={(e) => setParams({ unhandled: e.currentTarget.checked ? "true" : undefined, page: undefined })}
+            />{" "}
+            Not reviewed yet
+          </label>
+        }
+      />
+      <Tabs
+        label="Kinds of inbound email"
+        tabs={[
+          { id: "all", label: `All${count("all")}` },
+          ...ORDER.map((k) => ({ id: k, label: `${CLASSIFICATION[k].label}${count(k)}` })),
+        ]}
+        selected={view()}
+        onSelect={(id) => setParams({ kind: id === "all" ? undefined : id, page: undefined }, { replace: true })}
+      />
+      <section class="tab-panel" role="tabpanel" id={tabPanelId(view())} aria-labelledby={tabId(view())}>
+        <ErrorBoundary fallback={(err) => <ErrorPanel error={err} />}>
+          <DataTable
+            caption="Inbound emails"
+            testId="replies-table"
+            columns={[
+              { label: "From" },
+              { label: "What it is" },
+              { label: "Email" },
+              { label: "Sequence" },
+              { label: "Received" },
+              { label: "Correct it", srOnly: true },
+            ]}
+            rows={result()?.replies}
+            pagination={result()?.pagination}
+            busy={routing()}
+            loading="Loading replies…"
+            rowProps={(r) => ({ "data-reply": r.id })}
+            empty={
+              <EmptyState icon="mail" title={unhandled() ? "Nothing left to review" : "No replies yet"}>
+                Answers to your sequences' emails land here, from the inbound email route and from Gmail and Microsoft 365 mailboxes
+                (checked every minute).
+              </EmptyState>
+            }
+          >
+            {(r) => (
+              <>
+                <td>
+                  <Show when={r.contact} fallback={<span>{r.from_email}</span>}>
+                    {(c) => (
+                      <A href={`/contacts/${c().id}`} class="reply-who">
+                        <strong>{c().name || c().email}</strong>
+                        <span class="muted">
+                          {c().email}
+                          {c().company ? ` · ${c().company}` : ""}
+                        </span>
+                      </A>
+                    )}
+                  </Show>
+                </td>
+                <td>
+                  <div class="reply-kind">
+                    <Badge tone={CLASSIFICATION[r.classification].tone} dot title={CLASSIFICATION[r.classification].effect}>
+                      {CLASSIFICATION[r.classification].label}
+                    </Badge>
+                    <Show when={r.corrected}>
+                      <span class="muted" title={`Seqflare read it as ${CLASSIFICATION[r.detected].label.toLowerCase()}`}>
+                        corrected
+                      </span>
+                    </Show>
+                  </div>
+                  <Evidence r={r} />
+                  <Show when={r.classification === "out_of_office" && r.return_at}>
+                    {(at) => <span class="muted">Back {formatDay(at())}</span>}
+                  </Show>
+                  <Show when={r.retry}>
+                    {(x) => (
+                      <span class="muted">
+                        Try {x().attempt} of {x().of}
+                        {x().next_at ? ` · next ${formatDay(x().next_at!)}` : ""}
+                      </span>
+                    )}
+                  </Show>
+                </td>
+                <td class="reply-text">
+                  <span class="reply-subject">{r.subject || "(no subject)"}</span>
+                  <span class="muted">{r.snippet}</span>
+                </td>
+                <td>
+                  <Show when={r.sequence}>{(s) => <A href={`/sequences/${s().id}`}>{s().name}</A>}</Show>
+                  <Show when={r.answered?.step}>{(n) => <span class="muted"> · step {n()}</span>}</Show>
+                  <Show when={r.enrollment}>
+                    {(e) => (
+                      <span class="muted reply-status">
+                        {e().status}
+                        {e().reason ? ` (${e().reason})` : ""}
+                      </span>
+                    )}
+                  </Show>
+                </td>
+                <td title={formatFull(r.received_at)}>{formatDay(r.received_at)}</td>
+                <td>
+                  <CorrectIt r={r} />
+                </td>
+              </>
+            )}
+          </DataTable>
+        </ErrorBoundary>
+      </section>
+    </div>
+  );
+}
