@@ -110,4 +110,26 @@ describe("Contacts and a contact's page", () => {
     await bar.getByRole("button", { name: "Clear" }).click();
     await bar.waitFor({ state: "detached" });
   });
+
+  it("filters by stage and by owner from the toolbar (kept in the URL), every row in the chosen stage", async () => {
+    await page.goto(`${baseUrl}/contacts`);
+    await page.locator("table tbody tr").first().waitFor();
+    const all = Number(((await page.locator(".page-description").textContent()) ?? "").replace(/[^\d]/g, ""));
+    const stage = page.getByTestId("filter-stage");
+    const label = ((await stage.locator("option").nth(1).textContent()) ?? "").trim();
+    await stage.selectOption({ label });
+    await page.waitForURL(/stage_id=/);
+    await page.waitForFunction(
+      ([n, l]) => {
+        const d = Number((document.querySelector(".page-description")?.textContent ?? "").replace(/[^\d]/g, ""));
+        const cells = [...document.querySelectorAll('[data-testid="contact-stage"]')].map((c) => c.textContent?.trim());
+        return d < n && (d === 0 || (cells.length > 0 && cells.every((c) => c === l)));
+      },
+      [all, label],
+    );
+    await page.getByTestId("filter-owner").selectOption({ index: 1 });
+    await page.waitForURL(/owner_id=/);
+    await page.getByTestId("filter-clear").click();
+    await page.waitForFunction((n) => Number((document.querySelector(".page-description")?.textContent ?? "").replace(/[^\d]/g, "")) === n, all);
+  });
 });

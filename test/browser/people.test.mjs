@@ -57,4 +57,29 @@ describe("People page", () => {
     const sum = (await number(page.getByTestId("total-enrolled"))) + (await number(page.getByTestId("total-warned"))) + (await number(page.getByTestId("total-skipped")));
     assert.equal(sum, 2, "the two people checked on the People page are the selection");
   });
+
+  it("saves checked people to a new list without a sequence: the dialog says how many were saved and what it cost, and the list holds them", async () => {
+    await page.goto(`${baseUrl}/people`);
+    await page.getByRole("heading", { name: "People", level: 1 }).waitFor();
+    await page.getByTestId("people-total").waitFor();
+    await page.getByLabel("Job title contains").fill("Director");
+    await page.getByLabel("Job title contains").press("Enter");
+    await page.waitForFunction(() => !document.querySelector(".table-card[aria-busy='true']") && document.querySelectorAll('[data-testid="people-table"] tbody tr').length > 3);
+    const rows = page.getByTestId("people-table").locator("tbody tr");
+    for (let i = 0; i < 3; i++) await rows.nth(i).getByRole("checkbox").check();
+    await page.getByTestId("people-save-to-list").click();
+    const dialog = page.getByTestId("save-to-list");
+    await dialog.getByTestId("save-list-name").fill("Directors to call");
+    await dialog.getByTestId("save-list-submit").click();
+    const result = dialog.getByTestId("save-to-list-result");
+    await result.waitFor();
+    const text = (await result.textContent()) ?? "";
+    const saved = Number(/(\d+) (?:person|people) saved/.exec(text)?.[1] ?? "0");
+    const already = Number(/(\d+) already saved/.exec(text)?.[1] ?? "0");
+    assert.equal(saved + already, 3, text);
+    assert.match(text, /credits? charged/);
+    await result.getByRole("link", { name: "Directors to call" }).click();
+    await page.waitForURL(/\/contacts\?list_id=/);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="contacts-table"] tbody tr').length === 3);
+  });
 });

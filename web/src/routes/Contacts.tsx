@@ -77,7 +77,12 @@ export default function Contacts() {
 
   // A list's members: the list's page is this one, filtered (?list_id=).
   const listId = () => (typeof params.list_id === "string" ? params.list_id : undefined);
-  const result = createAsync(() => getContacts({ page: page(), per_page: perPage(), q: q() || undefined, sort: sort(), list_id: listId() }));
+  // Filters by stage and owner (?stage_id=, ?owner_id=; "me" is the signed-in user's own).
+  const stageId = () => (typeof params.stage_id === "string" && params.stage_id ? params.stage_id : undefined);
+  const ownerId = () => (typeof params.owner_id === "string" && params.owner_id ? params.owner_id : undefined);
+  const filters = () => ({ q: q() || undefined, list_id: listId(), stage_id: stageId(), owner_id: ownerId() });
+  const filtered = () => !!(q() || stageId() || ownerId());
+  const result = createAsync(() => getContacts({ page: page(), per_page: perPage(), sort: sort(), ...filters() }));
 
   // Selection: contacts checked on this page (kept across pages until cleared).
   const navigate = useNavigate();
@@ -95,7 +100,7 @@ export default function Contacts() {
   const selectAllMatching = async () => {
     setBusy(true);
     try {
-      const r = await fetchContactIds({ q: q() || undefined, list_id: listId() });
+      const r = await fetchContactIds(filters());
       setSelected(new Set(r.ids));
       if (r.too_many) notify(`The first ${formatNumber(r.ids.length)} of ${formatNumber(r.total)} are selected: one action takes at most ${formatNumber(r.ids.length)}`, "info");
     } catch (e) {
@@ -158,7 +163,7 @@ export default function Contacts() {
               {(r) => (
                 <>
                   {formatNumber(r().pagination.total_entries)} {r().pagination.total_entries === 1 ? "contact" : "contacts"}{" "}
-                  {q() ? `match “${q()}”.` : "saved by your team."}
+                  {filtered() ? "match the search and filters." : "saved by your team."}
                 </>
               )}
             </Show>
@@ -180,6 +185,25 @@ export default function Contacts() {
             autocomplete="off"
           />
         </div>
+        <label class="inline-select">
+          <span>Stage</span>
+          <select value={stageId() ?? ""} onChange={(e) => setParams({ stage_id: e.currentTarget.value || undefined, page: undefined })} data-testid="filter-stage">
+            <option value="">Any stage</option>
+            <For each={stages()?.contact_stages ?? []}>{(s) => <option value={s.id}>{s.name}</option>}</For>
+          </select>
+        </label>
+        <label class="inline-select">
+          <span>Owner</span>
+          <select value={ownerId() ?? ""} onChange={(e) => setParams({ owner_id: e.currentTarget.value || undefined, page: undefined })} data-testid="filter-owner">
+            <option value="">Anyone</option>
+            <For each={users()?.users ?? []}>{(u) => <option value={u.id}>{u.name}</option>}</For>
+          </select>
+        </label>
+        <Show when={stageId() || ownerId()}>
+          <button type="button" class="btn btn-ghost btn-sm" onClick={() => setParams({ stage_id: undefined, owner_id: undefined, page: undefined })} data-testid="filter-clear">
+            Clear filters
+          </button>
+        </Show>
         <div class="toolbar-right">
           <Show when={routing()}>
             <span class="toolbar-busy" role="status">
@@ -242,7 +266,7 @@ export default function Contacts() {
         They leave every list and are never emailed again by any sequence.
       </ConfirmDialog>
 
-      <Suspense fallback={<TableSkeleton columns={6} label="Loading contacts…" />}>
+      <Suspense fallback={<TableSkeleton columns={7} label="Loading contacts…" />}>
         <Show when={result()}>
           {(r) => (
             <Show
@@ -260,9 +284,9 @@ export default function Contacts() {
                   >
                     {`There are ${formatNumber(r().pagination.total_pages)} ${r().pagination.total_pages === 1 ? "page" : "pages"} of results; this link points past the last one.`}
                   </EmptyState>
-                ) : q() ? (
-                  <EmptyState icon="search" title={`No contacts match “${q()}”`}>
-                    Try a shorter search, or search by email or company name.
+                ) : filtered() ? (
+                  <EmptyState icon="search" title={q() ? `No contacts match “${q()}”` : "No contacts match these filters"}>
+                    Try a shorter search, or another stage or owner.
                   </EmptyState>
                 ) : (
                   <EmptyState icon="contacts" title="No contacts yet">
@@ -273,7 +297,7 @@ export default function Contacts() {
             >
               <div class="table-card" aria-busy={routing()}>
                 <div class="table-wrap">
-                  <table class="table">
+                  <table class="table" data-testid="contacts-table">
                     <caption class="sr-only">Contacts, page {r().pagination.page} of {r().pagination.total_pages}</caption>
                     <thead>
                       <tr>
@@ -284,6 +308,7 @@ export default function Contacts() {
                         <th scope="col">Title</th>
                         <th scope="col">Company</th>
                         <th scope="col">Email</th>
+                        <th scope="col">Stage</th>
                         <th scope="col">Country</th>
                         <th scope="col" class="num">Score</th>
                       </tr>
@@ -311,6 +336,7 @@ export default function Contacts() {
                                 <EmailStatusBadge status={c.email_status} />
                               </div>
                             </td>
+                            <td class="cell-nowrap" data-testid="contact-stage">{stages()?.contact_stages.find((st) => st.id === c.stage_id)?.name ?? <span class="muted">—</span>}</td>
                             <td class="cell-nowrap">{c.country ?? <span class="muted">—</span>}</td>
                             <td class="num"><Score value={c.score} /></td>
                           </tr>

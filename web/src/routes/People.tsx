@@ -5,18 +5,21 @@ import { formatNumber, plural } from "../format";
 import { usePageTitle } from "../title";
 import { PeopleSearch } from "./add-contacts/PeopleSearch";
 import { createWizard, handOffSelection, pickedIds } from "./add-contacts/state";
+import { SaveToListDialog } from "./people/SaveToListDialog";
 import { SequencePicker } from "./people/SequencePicker";
 
 /**
  * People: the Prospect Searcher outside any sequence. Filter, check people (or every result), then
  * "Add to sequence": pick the sequence and continue in its add-contacts flow with them picked, so
- * the same checks, warnings, credits and mailboxes apply.
+ * the same checks, warnings, credits and mailboxes apply. Or "Save to list" (checked people, no
+ * sequence): they become contacts and join a list.
  */
 export default function People() {
   usePageTitle("People");
   const navigate = useNavigate();
   const [w, setW] = createWizard();
   const [picking, setPicking] = createSignal(false);
+  const [saving, setSaving] = createSignal(false);
   const count = () => (w.allResults ? w.searchTotal : pickedIds(w).length);
   return (
     <div class="page">
@@ -24,16 +27,29 @@ export default function People() {
         title="People"
         description="Search the prospect database by title, keywords, company and more. Net-new people cost a credit when they are saved with a verified email."
         actions={
-          <button type="button" class="btn btn-primary" disabled={count() === 0} onClick={() => setPicking(true)} data-testid="people-add-to-sequence">
-            Add to sequence
-            <Show when={count() > 0}> ({formatNumber(count())})</Show>
-          </button>
+          <>
+            <button
+              type="button"
+              class="btn"
+              disabled={w.allResults || pickedIds(w).length === 0}
+              title={w.allResults ? "Save to list takes the people you check (up to 1,000), not every result" : undefined}
+              onClick={() => setSaving(true)}
+              data-testid="people-save-to-list"
+            >
+              Save to list
+            </button>
+            <button type="button" class="btn btn-primary" disabled={count() === 0} onClick={() => setPicking(true)} data-testid="people-add-to-sequence">
+              Add to sequence
+              <Show when={count() > 0}> ({formatNumber(count())})</Show>
+            </button>
+          </>
         }
       />
       <p class="muted small" aria-live="polite" data-testid="people-selection">
-        {count() === 0 ? "Check people to add them to a sequence." : `${plural(count(), "person", "people")} selected.`}
+        {count() === 0 ? "Check people to add them to a sequence or save them to a list." : `${plural(count(), "person", "people")} selected.`}
       </p>
       <PeopleSearch w={w} setW={setW} />
+      <SaveToListDialog open={saving()} peopleIds={pickedIds(w).slice(0, 1000)} onClose={() => setSaving(false)} />
       <SequencePicker
         open={picking()}
         title={`Add ${plural(count(), "person", "people")} to a sequence`}
