@@ -1,9 +1,9 @@
-import { A, action, createAsync, query, redirect, useAction, useSubmission, type RouteSectionProps } from "@solidjs/router";
+import { A, createAsync, useAction, useSubmission, type RouteSectionProps } from "@solidjs/router";
 import { ErrorBoundary, For, Show, Suspense } from "solid-js";
-import { logout, type Me } from "../api";
+import type { Me } from "../api";
 import { formatNumber } from "../format";
 import { getTaskCounts } from "../queries/tasks";
-import { getMe } from "../queries/session";
+import { getMe, signOutAction } from "../queries/session";
 import { Icon, type IconName } from "./Icon";
 import { Logo } from "./Logo";
 import { ErrorPanel, Spinner } from "./Status";
@@ -30,14 +30,6 @@ const NAV: { href: string; label: string; icon: IconName; badge?: "tasks" }[][] 
   ],
 ];
 
-const signOut = action(async () => {
-  try {
-    await logout();
-  } finally {
-    query.clear();
-  }
-  throw redirect("/login");
-}, "signOut");
 
 const initials = (name: string) =>
   name
@@ -96,8 +88,8 @@ function Sidebar() {
 }
 
 function Topbar(props: { me: Me }) {
-  const doSignOut = useAction(signOut);
-  const signingOut = useSubmission(signOut);
+  const doSignOut = useAction(signOutAction);
+  const signingOut = useSubmission(signOutAction);
   return (
     <header class="topbar">
       <div class="topbar-team">

@@ -1,6 +1,11 @@
-import { query } from "@solidjs/router";
-import { fetchHolidays, fetchSchedules, type HolidayCalendar } from "../api";
+import { action, query } from "@solidjs/router";
+import { createSchedule, deleteSchedule, fetchHolidays, fetchSchedules, updateSchedule, type HolidayCalendar } from "../api";
 
 export const getSchedules = query(() => fetchSchedules(), "schedules");
 /** A calendar's holidays of one year, shown beside the schedule form's holiday choice. */
 export const getHolidays = query((calendar: HolidayCalendar, year: number) => fetchHolidays(calendar, year), "holidays");
+
+// Writes (actions.ts).
+export const createScheduleAction = action(createSchedule, "createSchedule");
+export const updateScheduleAction = action(updateSchedule, "updateSchedule");
+export const deleteScheduleAction = action(deleteSchedule, "deleteSchedule");

@@ -1,6 +1,7 @@
-import { action, query, redirect, useSearchParams, useSubmission } from "@solidjs/router";
+import { useSearchParams, useSubmission } from "@solidjs/router";
 import { For, Show } from "solid-js";
-import { ApiError, login } from "../api";
+import { ApiError } from "../api";
+import { signInAction } from "../queries/session";
 import { FieldError } from "../components/FieldError";
 import { Icon } from "../components/Icon";
 import { createFormErrors } from "../forms";
@@ -15,18 +16,6 @@ const DEMO_LOGINS = [
 ];
 const DEMO_PASSWORD = "demo1234";
 
-/** Only same-app paths are honoured as a post-sign-in destination (no open redirect). */
-function safeNext(next: unknown) {
-  return typeof next === "string" && next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/login") ? next : "/";
-}
-
-const signIn = action(async (form: FormData) => {
-  const email = String(form.get("email") ?? "").trim();
-  const password = String(form.get("password") ?? "");
-  await login(email, password);
-  query.clear(); // a different user may have been signed in before
-  throw redirect(safeNext(form.get("next")));
-}, "signIn");
 
 function loginErrorText(err: unknown) {
   if (err instanceof ApiError) {
@@ -38,7 +27,7 @@ function loginErrorText(err: unknown) {
 export default function Login() {
   usePageTitle("Sign in");
   const [params] = useSearchParams();
-  const submission = useSubmission(signIn);
+  const submission = useSubmission(signInAction);
   // A refused email or password shows beside its field; other refusals (wrong password, throttled) under the form.
   const errors = createFormErrors(() => submission.error);
   let emailInput!: HTMLInputElement;
@@ -60,7 +49,7 @@ export default function Login() {
         <h1 id="signin-title" class="auth-title">Sign in to your workspace</h1>
         <p class="auth-subtitle">Sales sequences that run on schedule, at the edge.</p>
 
-        <form action={signIn} method="post" class="form" aria-describedby={submission.error ? "signin-error" : undefined}>
+        <form action={signInAction} method="post" class="form" aria-describedby={submission.error ? "signin-error" : undefined}>
           <input type="hidden" name="next" value={typeof params.next === "string" ? params.next : ""} />
           <div class="field">
             <label for="email">Work email</label>

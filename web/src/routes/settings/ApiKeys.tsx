@@ -1,7 +1,8 @@
-import { action, createAsync, useAction, useSubmission } from "@solidjs/router";
+import { createAsync, useSubmission } from "@solidjs/router";
 import { createSignal, For, Show, Suspense } from "solid-js";
-import { getApiKeys } from "../../queries/api-keys";
-import { createApiKey, revokeApiKey, type ApiKey, type ApiKeyKind } from "../../api";
+import { useWrite } from "../../actions";
+import type { ApiKey } from "../../api";
+import { createApiKeyAction, getApiKeys, revokeApiKeyAction } from "../../queries/api-keys";
 import { Badge } from "../../components/Badge";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { EmptyState } from "../../components/EmptyState";
@@ -13,13 +14,6 @@ import { formatDate, formatDateTime, formatRelative } from "../../format";
 import { getMe } from "../../queries/session";
 
 
-const createKey = action(async (form: FormData) => {
-  const name = String(form.get("name") ?? "").trim();
-  const kind = (form.get("kind") === "master" ? "master" : "standard") satisfies ApiKeyKind;
-  return createApiKey(name, kind);
-}, "createApiKey");
-
-const revokeKey = action(async (id: string) => revokeApiKey(id), "revokeApiKey");
 
 /** The new key, shown once: the API never returns it again. */
 function NewKey(props: { name: string; secret: string; onDone: () => void }) {
@@ -73,7 +67,7 @@ function NewKey(props: { name: string; secret: string; onDone: () => void }) {
 }
 
 function CreateKeyForm() {
-  const submission = useSubmission(createKey);
+  const submission = useSubmission(createApiKeyAction);
   const created = () => (submission.result && !submission.pending ? submission.result : undefined);
   const errors = createFormErrors(() => submission.error);
   return (
@@ -87,7 +81,7 @@ function CreateKeyForm() {
       <Show
         when={created()}
         fallback={
-          <form action={createKey} method="post" class="form form-inline">
+          <form action={createApiKeyAction} method="post" class="form form-inline">
             <div class="field grow">
               <label for="key-name">Name</label>
               <input id="key-name" name="name" required maxlength={80} placeholder="e.g. CRM sync" autocomplete="off" aria-invalid={errors.invalid("name")} aria-describedby="key-name-error" />
@@ -136,21 +130,15 @@ function KeyStatus(props: { k: ApiKey }) {
 
 function KeysTable() {
   const keys = createAsync(() => getApiKeys());
-  const revoke = useAction(revokeKey);
-  const revoking = useSubmission(revokeKey);
+  const revoking = useWrite(revokeApiKeyAction);
+  const revokeError = revoking.errors.error;
   const [target, setTarget] = createSignal<ApiKey | null>(null);
-  const [revokeError, setRevokeError] = createSignal<unknown>(null);
 
   const confirmRevoke = async () => {
     const k = target();
     if (!k) return;
-    setRevokeError(null);
-    try {
-      await revoke(k.id);
-      setTarget(null);
-    } catch (err) {
-      setRevokeError(err);
-    }
+    await revoking.run(k.id);
+    if (!revoking.errors.error()) setTarget(null);
   };
 
   return (
@@ -213,7 +201,7 @@ function KeysTable() {
                                 class="btn btn-danger-ghost btn-sm"
                                 aria-label={`Revoke API key ${k.name}`}
                                 onClick={() => {
-                                  setRevokeError(null);
+                                  revoking.clear();
                                   setTarget(k);
                                 }}
                               >
@@ -236,7 +224,7 @@ function KeysTable() {
         danger
         title="Revoke this API key?"
         confirmLabel="Revoke key"
-        busy={revoking.pending}
+        busy={revoking.pending()}
         onCancel={() => setTarget(null)}
         onConfirm={confirmRevoke}
       >

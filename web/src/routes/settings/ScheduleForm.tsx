@@ -1,10 +1,11 @@
 import { createAsync } from "@solidjs/router";
 import { createMemo, createSignal, For, Index, Show, Suspense } from "solid-js";
-import { getHolidays } from "../../queries/schedules";
-import { createSchedule, updateSchedule, type HolidayCalendar, type Schedule, type ScheduleInput } from "../../api";
+import { createScheduleAction, getHolidays, updateScheduleAction } from "../../queries/schedules";
+import { type HolidayCalendar, type Schedule, type ScheduleInput } from "../../api";
 import { Dialog } from "../../components/Dialog";
 import { FieldError } from "../../components/FieldError";
-import { createFormErrors, FormProblems } from "../../forms";
+import { useWrite } from "../../actions";
+import { FormProblems } from "../../forms";
 import { Icon } from "../../components/Icon";
 import { browserTimeZone, formatDate } from "../../format";
 import { HOLIDAY_CALENDARS, WEEKDAYS } from "../../schedule";
@@ -43,8 +44,10 @@ export function ScheduleForm(props: { open: boolean; schedule: Schedule | null; 
   const [newDate, setNewDate] = createSignal("");
   const [contactTz, setContactTz] = createSignal(s?.use_contact_time_zone ?? false);
   const [isDefault, setIsDefault] = createSignal(s?.is_default ?? false);
-  const [busy, setBusy] = createSignal(false);
-  const errors = createFormErrors();
+  const create = useWrite(createScheduleAction, { form: "schedule-form" });
+  const update = useWrite(updateScheduleAction, { form: "schedule-form" });
+  const busy = () => create.pending() || update.pending();
+  const errors = s ? update.errors : create.errors;
   const year = new Date().getFullYear();
   const holidays = createAsync(async () => (calendar() === "none" ? undefined : getHolidays(calendar(), year)));
   const zones = createMemo(() => (TIME_ZONES.includes(tz()) ? TIME_ZONES : [tz(), ...TIME_ZONES]));
@@ -71,16 +74,8 @@ export function ScheduleForm(props: { open: boolean; schedule: Schedule | null; 
       use_contact_time_zone: contactTz(),
       is_default: isDefault(),
     };
-    setBusy(true);
-    try {
-      const saved = s ? await updateSchedule(s.id, input) : await createSchedule(input);
-      props.onSaved(saved);
-    } catch (err) {
-      errors.set(err);
-      errors.focusFirst("schedule-form");
-    } finally {
-      setBusy(false);
-    }
+    const saved = s ? await update.run(s.id, input) : await create.run(input);
+    if (saved) props.onSaved(saved);
   };
 
   return (

@@ -1,6 +1,7 @@
-import { createAsync, revalidate } from "@solidjs/router";
+import { createAsync } from "@solidjs/router";
 import { createSignal, For, Show, Suspense } from "solid-js";
-import { deleteSchedule, type Schedule } from "../../api";
+import { useWrite } from "../../actions";
+import type { Schedule } from "../../api";
 import { Badge } from "../../components/Badge";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { EmptyState } from "../../components/EmptyState";
@@ -8,7 +9,7 @@ import { Icon } from "../../components/Icon";
 import { errorMessage, TableSkeleton } from "../../components/Status";
 import { notify } from "../../components/Toast";
 import { formatDay, plural } from "../../format";
-import { getSchedules } from "../../queries/schedules";
+import { deleteScheduleAction, getSchedules } from "../../queries/schedules";
 import { HOLIDAY_CALENDARS, summarizeWindows, WEEKDAYS, weeklyMinutes } from "../../schedule";
 import { ScheduleForm } from "./ScheduleForm";
 
@@ -42,24 +43,16 @@ export function Schedules() {
   const schedules = createAsync(() => getSchedules());
   const [editing, setEditing] = createSignal<Schedule | "new" | null>(null);
   const [deleting, setDeleting] = createSignal<Schedule | null>(null);
-  const [deleteError, setDeleteError] = createSignal<unknown>(null);
-  const [busy, setBusy] = createSignal(false);
+  const remove = useWrite(deleteScheduleAction);
+  const deleteError = remove.errors.error;
 
   const confirmDelete = async () => {
     const s = deleting();
     if (!s) return;
-    setBusy(true);
-    setDeleteError(null);
-    try {
-      await deleteSchedule(s.id);
-      notify(`Schedule “${s.name}” deleted`);
-      setDeleting(null);
-      await revalidate(getSchedules.key);
-    } catch (err) {
-      setDeleteError(err);
-    } finally {
-      setBusy(false);
-    }
+    await remove.run(s.id);
+    if (remove.errors.error()) return;
+    notify(`Schedule “${s.name}” deleted`);
+    setDeleting(null);
   };
 
   return (
@@ -123,7 +116,7 @@ export function Schedules() {
                           class="btn btn-danger-ghost btn-sm"
                           aria-label={`Delete schedule ${s.name}`}
                           onClick={() => {
-                            setDeleteError(null);
+                            remove.clear();
                             setDeleting(s);
                           }}
                         >
@@ -149,12 +142,11 @@ export function Schedules() {
             onSaved={(saved) => {
               notify(`Schedule “${saved.name}” saved`);
               setEditing(null);
-              void revalidate(getSchedules.key);
             }}
           />
         )}
       </Show>
-      <ConfirmDialog open={!!deleting()} danger title={`Delete “${deleting()?.name}”?`} confirmLabel="Delete schedule" busy={busy()} onCancel={() => setDeleting(null)} onConfirm={() => void confirmDelete()}>
+      <ConfirmDialog open={!!deleting()} danger title={`Delete “${deleting()?.name}”?`} confirmLabel="Delete schedule" busy={remove.pending()} onCancel={() => setDeleting(null)} onConfirm={() => void confirmDelete()}>
         <p>Sequences can't use it afterwards. A schedule still used by a sequence can't be deleted.</p>
         <Show when={deleteError()}>
           <div class="form-error" role="alert">
