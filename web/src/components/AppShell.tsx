@@ -9,6 +9,7 @@ import { Logo } from "./Logo";
 import { ErrorPanel, Spinner } from "./Status";
 import { Toaster } from "./Toast";
 
+import "./AppShell.css";
 const NAV: { href: string; label: string; icon: IconName; badge?: "tasks" }[][] = [
   [
     { href: "/", label: "Home", icon: "chart" },

@@ -1,5 +1,6 @@
 import type { JSX } from "solid-js";
 
+import "./Badge.css";
 export type Tone = "neutral" | "accent" | "success" | "warning" | "danger" | "info";
 
 /** A small status pill. The text carries the meaning; the colour only repeats it. */

@@ -1,6 +1,7 @@
 import { createEffect, createUniqueId, Show, type JSX } from "solid-js";
 import { Icon } from "./Icon";
 
+import "./Dialog.css";
 /**
  * A modal on the native <dialog>: the browser traps and restores focus, Esc closes. Children render
  * only while open, so forms inside start fresh each time.

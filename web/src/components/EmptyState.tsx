@@ -1,6 +1,7 @@
 import { For, type JSX } from "solid-js";
 import { Icon, type IconName } from "./Icon";
 
+import "./EmptyState.css";
 /** The panel shown where a list has nothing in it yet: what goes here, and how it gets here. */
 export function EmptyState(props: {
   icon: IconName;

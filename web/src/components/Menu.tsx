@@ -1,5 +1,6 @@
 import { createSignal, createUniqueId, For, onCleanup, Show, type JSX } from "solid-js";
 
+import "./Menu.css";
 export type MenuItem = { id: string; label: string; hint?: string };
 
 /**

@@ -1,6 +1,7 @@
 import type { StepType } from "../api";
 import { Icon, type IconName } from "./Icon";
 
+import "./StepType.css";
 /** How each step type is named and drawn, everywhere a step appears. */
 export const STEP_TYPES: { type: StepType; label: string; icon: IconName; hint: string }[] = [
   { type: "auto_email", label: "Automatic email", icon: "mail", hint: "Sent for you inside the schedule's window" },

@@ -1,5 +1,6 @@
 import { For } from "solid-js";
 
+import "./Tabs.css";
 export type TabItem = { id: string; label: string };
 
 /**

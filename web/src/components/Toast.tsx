@@ -1,6 +1,7 @@
 import { createSignal, For } from "solid-js";
 import { Icon } from "./Icon";
 
+import "./Toast.css";
 type Toast = { id: number; message: string; tone: "success" | "danger" | "info" };
 const [toasts, setToasts] = createSignal<Toast[]>([]);
 let nextId = 1;

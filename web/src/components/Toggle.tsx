@@ -1,5 +1,6 @@
 import { Show } from "solid-js";
 
+import "./Toggle.css";
 /**
  * An on/off switch: a real button with role="switch", so Space and Enter toggle it and screen readers
  * announce "on"/"off". The visible label is optional; the accessible name never is.

@@ -17,6 +17,7 @@ import { buildRequest, createWizard, hasSource, localInputToMs, pickedIds, takeH
 import { JobPanel } from "./jobs/JobPanel";
 import { getSequence } from "../queries/sequences";
 
+import "./AddContacts.css";
 const STEPS: { id: WizardStep | "add"; label: string }[] = [
   { id: "source", label: "Choose contacts" },
   { id: "options", label: "Options" },

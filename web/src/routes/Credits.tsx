@@ -13,6 +13,7 @@ import { formatDateTime, formatFull, formatNumber, formatRelative } from "../for
 import { usePageTitle } from "../title";
 
 
+import "./Credits.css";
 const RANGES = [7, 30, 90] as const;
 
 /** Where credits went, by the add-contacts job's source. Unknown sources get the grey. */

@@ -8,6 +8,7 @@ import { createFormErrors } from "../forms";
 import { LogoMark } from "../components/Logo";
 import { usePageTitle } from "../title";
 
+import "./Login.css";
 const DEMO_LOGINS = [
   { email: "admin@demo.test", note: "Demo team admin" },
   { email: "rep1@demo.test", note: "Demo team rep" },

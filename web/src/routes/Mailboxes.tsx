@@ -21,6 +21,7 @@ import { SignInButtons, SignInResult, useSignIn } from "./mailboxes/SignIn";
 import { ScheduledList } from "./sequence/ScheduledList";
 
 
+import "./Mailboxes.css";
 const STATUS: Record<Mailbox["status"], { label: string; tone: Tone }> = {
   connected: { label: "Connected", tone: "success" },
   disconnected: { label: "Disconnected", tone: "neutral" },

@@ -13,6 +13,7 @@ import { getMessages, getRawMessage } from "../queries/messages";
 import { usePageTitle } from "../title";
 
 
+import "./Outbox.css";
 const STATUS: Record<Message["status"], { label: string; tone: Tone; hint: string }> = {
   sent: { label: "Sent", tone: "success", hint: "Handed to the transport and accepted" },
   bounced: { label: "Bounced", tone: "danger", hint: "The recipient's server refused it; the address is suppressed" },

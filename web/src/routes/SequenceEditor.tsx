@@ -29,6 +29,7 @@ import { ScheduledTab } from "./sequence/ScheduledTab";
 import { ShareDialog } from "./sequence/ShareDialog";
 import { StepsTab } from "./sequence/StepsTab";
 
+import "./SequenceEditor.css";
 const TABS = ["steps", "contacts", "scheduled", "imports", "report"] as const;
 type Tab = (typeof TABS)[number];
 

@@ -17,6 +17,7 @@ import { createSequenceAction, getSequences, updateSequenceAction } from "../que
 import { FormProblems } from "../forms";
 import { usePageTitle } from "../title";
 
+import "./Sequences.css";
 const FILTERS: { id: SequenceFilter; label: string }[] = [
   { id: "all", label: "All" },
   { id: "active", label: "Active" },

@@ -13,6 +13,7 @@ import { getWorkflowRuns, getWorkflows } from "../queries/workflows";
 import { usePageTitle } from "../title";
 import { filterSummary, reasonText, RunBadge, RunCounts, RunReason, RunTime, scheduleLabel } from "./workflows/present";
 
+import "./Workflows.css";
 /** The API turns a workflow on only while its sequence is on: the switch says so instead of offering it. */
 export const SEQUENCE_OFF = "Its sequence is off: turn the sequence on first, then the workflow";
 

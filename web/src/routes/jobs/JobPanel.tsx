@@ -17,6 +17,7 @@ import { getLists } from "../../queries/lists";
 import { getMailboxes } from "../../queries/mailboxes";
 import { OUTCOMES, type Outcome } from "../../reasons";
 
+import "./JobPanel.css";
 /** Poll every second while the job runs; a scheduled job changes rarely, so less often. */
 const pollEvery = (j: Job | undefined) => (j?.status === "scheduled" ? 5000 : 1000);
 

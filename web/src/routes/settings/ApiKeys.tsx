@@ -15,6 +15,7 @@ import { getMe } from "../../queries/session";
 
 
 
+import "./ApiKeys.css";
 /** The new key, shown once: the API never returns it again. */
 function NewKey(props: { name: string; secret: string; onDone: () => void }) {
   const [copied, setCopied] = createSignal(false);

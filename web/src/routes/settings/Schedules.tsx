@@ -13,6 +13,7 @@ import { deleteScheduleAction, getSchedules } from "../../queries/schedules";
 import { HOLIDAY_CALENDARS, summarizeWindows, WEEKDAYS, weeklyMinutes } from "../../schedule";
 import { ScheduleForm } from "./ScheduleForm";
 
+import "./Schedules.css";
 const toMin = (t: string) => {
   const [h, m] = t.split(":").map(Number);
   return (h ?? 0) * 60 + (m ?? 0);
