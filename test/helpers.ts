@@ -1,4 +1,6 @@
 import { env, exports } from "cloudflare:workers";
+import { hc } from "hono/client";
+import type { AppType } from "../worker/app";
 
 export { env };
 
@@ -14,6 +16,16 @@ export interface Session {
 /** Calls the Worker exactly as a client would. */
 export function call(path: string, init: RequestInit = {}): Promise<Response> {
   return exports.default.fetch(new Request(`${BASE}${path}`, init));
+}
+
+/**
+ * The typed client the web app uses (`hc<AppType>`), signed in with a session (cookie + CSRF token, as
+ * the SPA sends them) or an API key: paths, params and bodies are checked by tsc, so a renamed route
+ * or field breaks the test's build instead of silently hitting a 404.
+ */
+export function client(auth: Session | { apiKey: string }) {
+  const headers: Record<string, string> = "apiKey" in auth ? { "x-api-key": auth.apiKey } : { cookie: auth.cookie, "x-csrf-token": auth.csrf };
+  return hc<AppType>(BASE, { headers, fetch: (input: RequestInfo | URL, init?: RequestInit) => exports.default.fetch(new Request(input, init)) });
 }
 
 export async function login(email: string, password = "demo1234"): Promise<Session> {
