@@ -67,6 +67,8 @@ function mailboxVerbs(env: Env, mailboxId: string) {
     enqueue: (teamId: string, items: QueuedEmail[]) => stub.enqueue(mailboxId, teamId, items),
     probe: (items: Key[]): Promise<MailboxItemState[]> => stub.probe(mailboxId, items),
     withdraw: (items: Key[]): Promise<Key[]> => stub.withdraw(mailboxId, items),
+    /** A soft bounce: send that step's email again at `at` (its own ledger row, counted against the caps). */
+    resend: (items: (Key & { attempt: number; at: number })[]): Promise<Key[]> => stub.resend(mailboxId, items),
     /** Settings changed (limits, reconnect, disconnect): re-plan now. */
     refresh: () => stub.refresh(mailboxId),
     capacity: () => stub.capacity(mailboxId),

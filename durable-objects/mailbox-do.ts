@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { and, eq, sql } from "drizzle-orm";
 import { bulkInsertSql, type Row } from "../worker/db/bulk";
 import { batchSql, db, type BatchStatement, type Db } from "../worker/db/client";
-import { contacts, mailboxes, suppressions } from "../worker/db/schema";
+import { contacts, enrollments, mailboxes, messages, suppressions } from "../worker/db/schema";
 import type { Env } from "../worker/env";
 import { armAlarm } from "../worker/lib/alarms";
 import { now } from "../worker/lib/clock";
@@ -46,6 +46,8 @@ interface QueueRow {
   gid: number;
   message_id: string | null;
   subject: string | null;
+  /** A soft-bounce retry (keyed `<step>~r<n>`): the step whose email it sends again. */
+  resend_of: string | null;
 }
 
 /** The composed message kept with a reservation until its outcome is reported (invariant 4). */
@@ -115,6 +117,8 @@ const MIGRATIONS: ((sql: SqlStorage) => void)[] = [
         CREATE INDEX queue_gpick ON queue (gid, state, score DESC, due_at);
         CREATE INDEX queue_settled ON queue (settled_at) WHERE reported = 1 AND state NOT IN ('queued', 'sending');
       `),
+  // Soft-bounce retries: a row of its own per try, keyed `<step>~r<n>`, naming the step it sends again.
+  (sql) => sql.exec("ALTER TABLE queue ADD COLUMN resend_of TEXT"),
 ];
 
 /**
@@ -215,6 +219,40 @@ export class MailboxDO extends DurableObject<Env> {
     };
   }
 
+  /**
+   * A soft bounce (the receiving server gave the email back for now: mailbox full, try later): the same
+   * email goes out again at `at`, as a ledger row of its own (`<step>~r<attempt>`), so the retry
+   * reserves capacity like any send (invariant 3) and the first send still counts. It is not claimed
+   * from the SequenceDO (the step is done there): it goes only while the enrollment is active or ran
+   * through its steps, and after the same send-time checks as any email (invariant 5). Idempotent per
+   * attempt; a step this mailbox no longer holds (pruned) is not queued. Returns the retry keys queued.
+   */
+  async resend(mailboxId: string, items: { enrollmentId: string; stepId: string; attempt: number; at: number }[]): Promise<{ enrollmentId: string; stepId: string }[]> {
+    this.setMeta("mailbox_id", mailboxId);
+    const queued: { enrollmentId: string; stepId: string }[] = [];
+    this.ctx.storage.transactionSync(() => {
+      for (const i of items) {
+        const key = `${i.stepId}~r${i.attempt}`;
+        const r = this.sql.exec(
+          `INSERT OR IGNORE INTO queue (enrollment_id, step_id, sequence_id, team_id, contact_id, due_at, score, window, zone, thread, state, gen, gid, resend_of)
+           SELECT enrollment_id, ?, sequence_id, team_id, contact_id, ?, score, window, zone, thread, 'queued', 1, gid, step_id
+             FROM queue WHERE enrollment_id = ? AND step_id = ? AND state IN ('sent', 'unknown')`,
+          key, i.at, i.enrollmentId, i.stepId,
+        );
+        if (r.rowsWritten) queued.push({ enrollmentId: i.enrollmentId, stepId: key });
+      }
+    });
+    await this.schedule(now());
+    return queued;
+  }
+
+  /** Invariant 11 for a soft-bounce retry: its enrollment must still be active, or have run through its steps. */
+  private async resendVerdict(row: QueueRow): Promise<{ ok: boolean; reason: string | null }[]> {
+    const [e] = await this.d.select({ status: enrollments.status, reason: enrollments.reason }).from(enrollments).where(eq(enrollments.id, row.enrollment_id));
+    const ok = !!e && (e.status === "active" || (e.status === "finished" && (e.reason === "completed_all_steps" || e.reason === "delivery_unknown")));
+    return [{ ok, reason: ok ? null : (e?.reason ?? "withdrawn") }];
+  }
+
   /** Take back emails not yet being sent (the enrollment was paused, finished or removed). */
   async withdraw(mailboxId: string, items: { enrollmentId: string; stepId: string }[]): Promise<{ enrollmentId: string; stepId: string }[]> {
     this.setMeta("mailbox_id", mailboxId);
@@ -310,7 +348,7 @@ export class MailboxDO extends DurableObject<Env> {
       if (!picks.length) break;
       looked += picks.length;
       // Content (variants, names) for the batch; eligibility is read again right before each send.
-      const sc = await loadSendContext(this.d, mb.teamId, picks.map((p) => ({ contactId: p.contact_id, stepId: p.step_id, sequenceId: p.sequence_id })));
+      const sc = await loadSendContext(this.d, mb.teamId, picks.map((p) => ({ contactId: p.contact_id, stepId: p.resend_of ?? p.step_id, sequenceId: p.sequence_id })));
       let stop = false;
       for (const [i, p] of picks.entries()) {
         // The batch's context was read just before its first send; later sends read eligibility again.
@@ -407,7 +445,7 @@ export class MailboxDO extends DurableObject<Env> {
   private async sendOne(mb: MailboxSettings, row: QueueRow, sc: SendContext, fresh: boolean): Promise<"sent" | "skipped" | "retry" | "stop"> {
     const key = `${row.enrollment_id}:${row.step_id}`;
     const item: QueuedEmail = {
-      enrollmentId: row.enrollment_id, stepId: row.step_id, sequenceId: row.sequence_id, teamId: row.team_id, contactId: row.contact_id,
+      enrollmentId: row.enrollment_id, stepId: row.resend_of ?? row.step_id, sequenceId: row.sequence_id, teamId: row.team_id, contactId: row.contact_id,
       dueAt: row.due_at, score: row.score, window: JSON.parse(row.window), zone: row.zone, thread: row.thread ? JSON.parse(row.thread) : null,
     };
     const mail = await composeEmail(this.env, item, mb, now(), sc);
@@ -421,7 +459,7 @@ export class MailboxDO extends DurableObject<Env> {
     // - invariant 5: the contact may have unsubscribed or bounced, the sequence been turned off, since
     //   the step fell due or since this batch started (the batch's context is fresh for its first send only).
     const [verdicts, checks] = await Promise.all([
-      engine.sequence(this.env, row.sequence_id, row.team_id).claim([{ enrollmentId: row.enrollment_id, stepId: row.step_id }]),
+      row.resend_of ? this.resendVerdict(row) : engine.sequence(this.env, row.sequence_id, row.team_id).claim([{ enrollmentId: row.enrollment_id, stepId: row.step_id }]),
       fresh ? sc : this.sendChecks([row]),
     ]);
     const verdict = verdicts[0];
@@ -527,7 +565,18 @@ export class MailboxDO extends DurableObject<Env> {
     const writes: BatchStatement[] = [];
     for (const r of rows) {
       const m = r.msg ? (JSON.parse(r.msg) as StoredMessage) : null;
-      if (m) {
+      if (m && r.resend_of) {
+        // A soft-bounce retry is the same email (same Message-ID) sent again: its row says so.
+        const status = r.state === "bounced" ? "bounced" : "sent";
+        const note = r.state === "sent" ? `Sent again after a soft bounce (try ${r.step_id.split("~r")[1]})` : r.error;
+        writes.push(this.d.update(messages).set({ status, error: note }).where(and(eq(messages.enrollmentId, r.enrollment_id), eq(messages.stepId, r.resend_of))));
+        if (r.state === "bounced") {
+          const at = r.settled_at ?? now();
+          writes.push(this.d.update(contacts).set({ bouncedAt: sql`coalesce(${contacts.bouncedAt}, ${at})`, updatedAt: at }).where(and(eq(contacts.id, r.contact_id), eq(contacts.teamId, r.team_id))));
+          writes.push(this.d.insert(suppressions).values({ id: newId(), teamId: r.team_id, email: m.to.toLowerCase(), reason: "bounced", source: "smtp", createdAt: at }).onConflictDoNothing());
+        }
+      }
+      if (m && !r.resend_of) {
         const status = r.state === "sent" ? "sent" : r.state === "bounced" ? "bounced" : r.state === "unknown" ? "unknown" : "failed";
         messageRows.push([newId(), r.team_id, r.enrollment_id, r.sequence_id, r.step_id, m.variantId, mailboxId, r.contact_id, m.to, m.subject, m.text, m.messageId, m.inReplyTo, m.raw, status, r.error, r.due_at, r.reserved_at, r.settled_at ?? now()]);
         if (r.state === "bounced") {
@@ -545,6 +594,8 @@ export class MailboxDO extends DurableObject<Env> {
     await batchSql(this.d, [...inserts, ...writes]);
     const bySequence = new Map<string, { teamId: string; results: StepResult[] }>();
     for (const r of rows) {
+      // The SequenceDO counted the step when it first went out; a retry of it is the mailbox's own business.
+      if (r.resend_of) continue;
       const m = r.msg ? (JSON.parse(r.msg) as { messageId: string; subject: string }) : null;
       const outcome: StepResult["outcome"] = r.state === "sent" ? "sent" : r.state === "unknown" ? "unknown" : r.state === "bounced" ? "bounced" : r.state === "failed" ? "failed" : "cancelled";
       const entry = bySequence.get(r.sequence_id) ?? { teamId: r.team_id, results: [] };

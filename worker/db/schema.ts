@@ -765,6 +765,8 @@ export interface InboundEffect {
   stageFrom?: string | null;
   messageStatusFrom?: string;
   replyCounted?: boolean;
+  /** A soft bounce's next try, queued in the mailbox under `key` (null: the mailbox no longer held the email). */
+  retry?: { attempt: number; at: number; key: string | null };
 }
 
 /**

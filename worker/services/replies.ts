@@ -78,6 +78,8 @@ interface Target {
   enrollmentId: string;
   contactId: string;
   messageId: string;
+  mailboxId: string;
+  stepId: string;
   toEmail: string;
   settings: Record<string, unknown>;
 }
@@ -93,6 +95,8 @@ async function findTarget(d: Db, ids: string[]): Promise<Target | null> {
       enrollmentId: messages.enrollmentId,
       contactId: messages.contactId,
       messageId: messages.id,
+      mailboxId: messages.mailboxId,
+      stepId: messages.stepId,
       toEmail: messages.toEmail,
       settings: sequences.settings,
     })
@@ -169,8 +173,16 @@ export async function recordInbound(env: Env, d: Db, c: Classified, t = now()): 
       duplicate: true,
     };
   }
-  const effect = await applyEffect(env, d, target, kind, c.returnAt ?? null, t);
   const retryAt = kind === "bounce_soft" ? t + SOFT_BOUNCE_BACKOFF_MS[retryAttempt - 1]! : null;
+  const effect = await applyEffect(
+    env,
+    d,
+    target,
+    kind,
+    c.returnAt ?? null,
+    t,
+    retryAt === null ? undefined : { attempt: retryAttempt, at: retryAt },
+  );
   await d.update(inboundMessages).set({ effect, retryAt }).where(eq(inboundMessages.id, id));
   return {
     kind,
@@ -201,6 +213,7 @@ async function applyEffect(
   kind: InboundClassification,
   returnAt: number | null,
   t: number,
+  retry?: { attempt: number; at: number },
 ): Promise<InboundEffect> {
   const effect: InboundEffect = { enrollments: [] };
   const done = (sequenceId: string, ids: string[], action: "finish" | "pause", reason: string) => {
@@ -252,6 +265,10 @@ async function applyEffect(
     }
     await mark(d, x, "bounced", t, effect);
     done(x.sequenceId, await sequence(env, x.sequenceId, x.teamId).finish([x.enrollmentId], "bounced"), "finish", "bounced");
+  } else if (kind === "bounce_soft" && retry) {
+    // The same email again through its mailbox, within its caps and window (MailboxDO.resend).
+    const queued = await engine.mailbox(env, x.mailboxId).resend([{ enrollmentId: x.enrollmentId, stepId: x.stepId, ...retry }]);
+    effect.retry = { ...retry, key: queued[0]?.stepId ?? null };
   } else if (kind === "unsubscribe") {
     await mark(d, x, "unsubscribed", t, effect);
     // Every open enrollment of the address in the team, in each sequence's SequenceDO.
@@ -581,6 +598,11 @@ async function undoEffect(env: Env, d: Db, r: typeof inboundMessages.$inferSelec
     said.push(`The email is ${from} again`);
   }
   if (e.replyCounted) await d.update(messages).set({ repliedAt: null, replyKind: null }).where(eq(messages.id, r.messageId));
+  if (e.retry?.key) {
+    const [m] = await d.select({ mailboxId: messages.mailboxId }).from(messages).where(eq(messages.id, r.messageId));
+    const pulled = m ? await engine.mailbox(env, m.mailboxId).withdraw([{ enrollmentId: r.enrollmentId, stepId: e.retry.key }]) : [];
+    said.push(pulled.length ? "The email's next try was taken back" : "The email's next try had already gone out");
+  }
   return said;
 }
 
@@ -609,7 +631,7 @@ export async function correctClassification(env: Env, d: Db, caller: Caller, id:
   }
   const undone = await undoEffect(env, d, r);
   const [target] = await d
-    .select({ toEmail: messages.toEmail, settings: sequences.settings })
+    .select({ toEmail: messages.toEmail, mailboxId: messages.mailboxId, stepId: messages.stepId, settings: sequences.settings })
     .from(messages)
     .innerJoin(sequences, eq(sequences.id, messages.sequenceId))
     .where(eq(messages.id, r.messageId));
@@ -620,12 +642,15 @@ export async function correctClassification(env: Env, d: Db, caller: Caller, id:
     enrollmentId: r.enrollmentId,
     contactId: r.contactId,
     messageId: r.messageId,
+    mailboxId: target.mailboxId,
+    stepId: target.stepId,
     toEmail: target.toEmail,
     settings: target.settings,
   };
   const returnAt = to === "out_of_office" ? (r.returnAt && r.returnAt > t ? r.returnAt : t + OOO_DEFAULT_MS) : r.returnAt;
-  const effect = await applyEffect(env, d, x, to, returnAt, t);
-  const retryAttempt = to === "bounce_soft" ? Math.max(1, r.retryAttempt) : r.retryAttempt;
+  const retryAttempt = to === "bounce_soft" ? Math.min(Math.max(1, r.retryAttempt), SOFT_BOUNCE_BACKOFF_MS.length) : r.retryAttempt;
+  const retryAt = to === "bounce_soft" ? t + SOFT_BOUNCE_BACKOFF_MS[retryAttempt - 1]! : null;
+  const effect = await applyEffect(env, d, x, to, returnAt, t, retryAt === null ? undefined : { attempt: retryAttempt, at: retryAt });
   await d
     .update(inboundMessages)
     .set({
@@ -635,7 +660,7 @@ export async function correctClassification(env: Env, d: Db, caller: Caller, id:
       reviewedAt: t,
       reviewedBy: caller.userId,
       retryAttempt,
-      retryAt: to === "bounce_soft" ? t + SOFT_BOUNCE_BACKOFF_MS[Math.min(retryAttempt, SOFT_BOUNCE_BACKOFF_MS.length) - 1]! : null,
+      retryAt,
     })
     .where(eq(inboundMessages.id, r.id));
   const applied = describe(effect);
