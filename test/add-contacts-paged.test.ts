@@ -19,7 +19,8 @@ const one = async (sql: string, ...b: unknown[]) => (await env.DB.prepare(sql).b
  * queue the test drains itself, so every step of a job runs with this env.
  */
 function observed(base: Env) {
-  const seen = { maxRows: 0, sql: "" };
+  // The most rows one statement returned to the Worker, and the largest value bound to one (what an invocation holds at a time).
+  const seen = { maxRows: 0, sql: "", maxBoundChars: 0 };
   const note = (rows: number, sql: string) => {
     if (rows > seen.maxRows) Object.assign(seen, { maxRows: rows, sql: sql.slice(0, 200) });
   };
@@ -36,7 +37,10 @@ function observed(base: Env) {
       };
     }
     const bind = s.bind.bind(stmt);
-    s.bind = (...a: unknown[]) => wrap(bind(...a), sql);
+    s.bind = (...a: unknown[]) => {
+      for (const v of a) if (typeof v === "string") seen.maxBoundChars = Math.max(seen.maxBoundChars, v.length);
+      return wrap(bind(...a), sql);
+    };
     return stmt;
   };
   const DB = new Proxy(base.DB, {
@@ -109,6 +113,8 @@ describe("add contacts: bounded pages", () => {
     const ran = await o.drain();
     expect(ran).toEqual({ add_contacts_plan: 2, add_contacts_chunk: 6 });
     expect(o.seen.maxRows).toBeLessThanOrEqual(5_000);
+    // No invocation binds more than one page of ids or rows at a time (well under D1's 2 MB per value).
+    expect(o.seen.maxBoundChars).toBeLessThan(1_000_000);
     const done = (await env.DB.prepare("SELECT * FROM jobs WHERE id = ?").bind(job.id).first<any>())!;
     expect(done).toMatchObject({ status: "completed", enrolled: 5_203, skipped: 0, credits_held: 3, credits_used: 3 });
     expect(await one("SELECT credit_balance n FROM teams WHERE id = ?", x.teamId)).toBe(997);

@@ -157,9 +157,11 @@ async function sendChunks(env: Env, jobId: string, total: number) {
  */
 export async function processChunk(env: Env, jobId: string, from: number, to: number) {
   const d = db(env.DB);
-  const job = await jobById(d, jobId);
+  const [job, done] = await Promise.all([
+    jobById(d, jobId),
+    d.select({ n: count() }).from(jobOutcomes).where(and(eq(jobOutcomes.jobId, jobId), gte(jobOutcomes.idx, from), lt(jobOutcomes.idx, to))).get(),
+  ]);
   if (!job || ["completed", "cancelled", "failed"].includes(job.status)) return;
-  const done = await d.select({ n: count() }).from(jobOutcomes).where(and(eq(jobOutcomes.jobId, jobId), gte(jobOutcomes.idx, from), lt(jobOutcomes.idx, to))).get();
   if ((done?.n ?? 0) < to - from) await runChunk(env, d, job, from, to);
   await refreshProgress(d, jobId);
 }
@@ -226,7 +228,7 @@ async function runChunk(env: Env, d: Db, job: JobRow, from: number, to: number) 
     d.select().from(jobCandidates).where(and(eq(jobCandidates.jobId, job.id), gte(jobCandidates.idx, from), lt(jobCandidates.idx, to))).orderBy(jobCandidates.idx),
   ]);
   const who = await whoAre(d, job, cands);
-  const facts = await loadFacts(d, job.teamId, job.sequenceId!, who.map((w) => w.lookup), t, job.id);
+  const [facts, earlier] = await Promise.all([loadFacts(d, job.teamId, job.sequenceId!, who.map((w) => w.lookup), t, job.id), enrolledEarlier(d, job, who.map((w) => w.contactId))]);
   const factsByKey = new Map(facts.map((f) => [keyOf(f), f]));
   const validation = validationFor(job.userId!, seq?.settings, options, false);
 
@@ -238,7 +240,6 @@ async function runChunk(env: Env, d: Db, job: JobRow, from: number, to: number) 
   const evaluations = await Promise.all(who.map((w) => evaluate(factsByKey.get(keyOf(w.lookup))!, validation)));
   const peopleNeeded = cands.filter((_, i) => who[i]!.creates && evaluations[i]!.outcome === "enrolled").map((c) => c.personId!);
   const people = new Map((peopleNeeded.length ? await d.query.people.findMany({ where: (p) => inList(p.id, peopleNeeded) }) : []).map((p) => [p.id, p]));
-  const earlier = await enrolledEarlier(d, job, who.map((w) => w.contactId));
   for (const [i, c] of cands.entries()) {
     const w = who[i]!;
     const f = factsByKey.get(keyOf(w.lookup))!;
@@ -369,25 +370,18 @@ async function enrolledEarlier(d: Db, job: JobRow, contactIds: string[]) {
 
 const OPEN = ["preparing", "queued", "running"] as const;
 
-/** Recounts a job's progress from its outcomes (idempotent). */
-const recount = (d: Db, jobId: string) => {
-  const of = (cond: ReturnType<typeof sql>) => sql<number>`(SELECT count(*) FROM job_outcomes WHERE job_id = ${jobId} AND ${cond})`;
-  return d
-    .update(jobs)
-    .set({
-      processed: of(sql`1`),
-      enrolled: of(sql`outcome = 'enrolled'`),
-      warned: of(sql`outcome = 'warned'`),
-      skipped: of(sql`outcome = 'skipped'`),
-      creditsUsed: sql`(SELECT coalesce(sum(credit_cost), 0) FROM job_outcomes WHERE job_id = ${jobId})`,
-    })
-    .where(and(eq(jobs.id, jobId), inArray(jobs.status, [...OPEN])))
-    .returning();
-};
+/** Recounts a job's progress from its outcomes (idempotent), in one pass over them. */
+const recountSql = (jobId: string) => sql`
+  UPDATE jobs SET processed = o.n, enrolled = o.enrolled, warned = o.warned, skipped = o.skipped, credits_used = o.credits
+    FROM (SELECT count(*) AS n, coalesce(sum(outcome = 'enrolled'), 0) AS enrolled, coalesce(sum(outcome = 'warned'), 0) AS warned,
+                 coalesce(sum(outcome = 'skipped'), 0) AS skipped, coalesce(sum(credit_cost), 0) AS credits
+            FROM job_outcomes WHERE job_id = ${jobId}) AS o
+   WHERE jobs.id = ${jobId} AND jobs.status IN ('preparing','queued','running')
+  RETURNING jobs.processed, jobs.total`;
 
 /** Progress is recounted from the outcomes; the last chunk completes the job and settles its credits. */
 async function refreshProgress(d: Db, jobId: string) {
-  const job = await recount(d, jobId).get();
+  const job = await d.get<{ processed: number; total: number }>(recountSql(jobId));
   if (job && job.processed >= job.total) await finishJob(d, jobId);
 }
 
@@ -466,7 +460,7 @@ export async function settleEndedJobs(env: Env): Promise<number> {
 export async function failJob(env: Env, jobId: string, reason: string) {
   const d = db(env.DB);
   const [, ended] = await batchSql(d, [
-    recount(d, jobId),
+    recountSql(jobId),
     d.update(jobs)
       .set({ status: "failed", error: reason, finishedAt: sql`coalesce(${jobs.finishedAt}, ${now()})` })
       .where(and(eq(jobs.id, jobId), inArray(jobs.status, [...OPEN])))
