@@ -15,6 +15,7 @@ import { getTaskCounts, getTasks } from "../queries/tasks";
 import { usePageTitle } from "../title";
 
 
+import "./Tasks.css";
 const VIEWS: { id: Exclude<TaskView, "open">; label: string }[] = [
   { id: "due_today", label: "Due today" },
   { id: "overdue", label: "Overdue" },
