@@ -60,7 +60,14 @@ describe("workflows", () => {
     assert.match(text, /VP/);
     assert.match(text, /United States/);
     assert.match(text, /Hasn't run yet/);
-    assert.equal(await card().getByRole("switch", { name: `${name} on` }).getAttribute("aria-checked"), "true");
+    // New workflows start off until the user turns them on.
+    const toggle = card().getByRole("switch", { name: `${name} on` });
+    assert.equal(await toggle.getAttribute("aria-checked"), "false");
+    await toggle.click();
+    await page.waitForFunction((n) => {
+      const el = document.querySelector(`[data-testid="workflow-card"][data-name="${n}"] [role="switch"]`);
+      return el?.getAttribute("aria-checked") === "true" && el.getAttribute("aria-busy") !== "true";
+    }, name);
   });
 
   it("runs it now and shows the run with people found and its job", async () => {
@@ -80,6 +87,8 @@ describe("workflows", () => {
     await job.click();
     await page.getByRole("heading", { name: "Add contacts job" }).waitFor();
     assert.match(pathOf(page), /^\/jobs\//);
+    // Labelled as the workflow's run, not as people picked by hand.
+    await page.getByText(/Workflow run/).first().waitFor();
   });
 
   it("turns it off, and it stays off", async () => {
@@ -94,5 +103,28 @@ describe("workflows", () => {
     await card().waitFor();
     assert.equal(await card().getByRole("switch", { name: `${name} on` }).getAttribute("aria-checked"), "false");
     assert.match((await card().textContent()) ?? "", /Off: not scheduled/);
+  });
+
+  it("'Automate adding contacts' in a sequence's add-contacts menu opens a workflow for that sequence; one that runs when a contact moves stage is saved off", async () => {
+    await page.goto(`${baseUrl}/sequences`);
+    await page.getByRole("link", { name: "Enterprise outbound — Q4" }).first().click();
+    await page.getByRole("button", { name: "More ways to add contacts" }).click();
+    await page.getByRole("menuitem", { name: /Automate adding contacts/ }).click();
+    await page.waitForURL(/\/workflows\/new\?sequence_id=/);
+    const seq = page.getByLabel("Add to sequence");
+    await page.waitForFunction(() => (document.querySelector("#wf-sequence-id")?.selectedOptions?.[0]?.textContent ?? "").includes("Enterprise outbound"));
+    assert.match((await seq.locator("option:checked").textContent()) ?? "", /Enterprise outbound — Q4/);
+    const changeName = `Moved stage ${Date.now()}`;
+    await page.getByLabel("Name").fill(changeName);
+    await page.getByTestId("wf-trigger-change").check();
+    await page.getByTestId("wf-on-stage").waitFor();
+    await page.getByTestId("wf-stages").selectOption({ index: 0 });
+    await page.getByRole("button", { name: "Create workflow" }).click();
+    await page.waitForURL(`${baseUrl}/workflows`);
+    const c = page.locator(`[data-testid="workflow-card"][data-name="${changeName}"]`);
+    await c.waitFor();
+    assert.match((await c.textContent()) ?? "", /When a contact moves stage/);
+    assert.equal(await c.getByRole("switch", { name: `${changeName} on` }).getAttribute("aria-checked"), "false");
+    assert.equal(await c.getByRole("button", { name: "Run now" }).count(), 0);
   });
 });

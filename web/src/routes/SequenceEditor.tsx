@@ -7,6 +7,7 @@ import { Badge } from "../components/Badge";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { FieldError } from "../components/FieldError";
 import { Icon } from "../components/Icon";
+import { MenuButton } from "../components/Menu";
 import { errorMessage, Spinner } from "../components/Status";
 import { tabId, tabPanelId, Tabs } from "../components/Tabs";
 import { Toggle } from "../components/Toggle";
@@ -164,6 +165,7 @@ function SchedulePicker(props: { seq: Sequence; readOnly: boolean; onApply: (s: 
  * (a focusable aria-disabled button, so keyboard and screen-reader users get the explanation too).
  */
 function AddContactsButton(props: { seq: Sequence; ownerName: string }) {
+  const navigate = useNavigate();
   const why = () =>
     props.seq.access === "view"
       ? `You have view access: ask ${props.ownerName === "You" ? "an admin" : `${props.ownerName} (the owner) or an admin`} for edit access to add contacts`
@@ -174,9 +176,23 @@ function AddContactsButton(props: { seq: Sequence; ownerName: string }) {
     <Show
       when={why()}
       fallback={
-        <A href={`/sequences/${props.seq.id}/add`} class="btn btn-primary btn-sm" data-testid="add-contacts">
-          <Icon name="userPlus" size={15} /> Add contacts
-        </A>
+        <>
+          <A href={`/sequences/${props.seq.id}/add`} class="btn btn-primary btn-sm" data-testid="add-contacts">
+            <Icon name="userPlus" size={15} /> Add contacts
+          </A>
+          {/* The add-contacts menu: "Automate adding contacts" opens a workflow prefilled for this sequence. */}
+          <MenuButton
+            label={<Icon name="workflows" size={15} />}
+            ariaLabel="More ways to add contacts"
+            class="btn btn-primary btn-sm"
+            align="right"
+            items={[
+              { id: "add", label: "Add contacts now", hint: "People, lists, contacts or a CSV file" },
+              { id: "automate", label: "Automate adding contacts", hint: "A workflow adds them on a schedule or when contacts change" },
+            ]}
+            onSelect={(id) => navigate(id === "automate" ? `/workflows/new?sequence_id=${props.seq.id}` : `/sequences/${props.seq.id}/add`)}
+          />
+        </>
       }
     >
       {(text) => (

@@ -11,7 +11,7 @@ import { Toggle } from "../components/Toggle";
 import { formatNumber, plural } from "../format";
 import { getWorkflowRuns, getWorkflows } from "../queries/workflows";
 import { usePageTitle } from "../title";
-import { filterSummary, reasonText, RunBadge, RunCounts, RunReason, RunTime, scheduleLabel } from "./workflows/present";
+import { filterSummary, reasonText, RunBadge, RunCounts, RunReason, RunTime, triggerLabel } from "./workflows/present";
 
 import "./Workflows.css";
 /** The API turns a workflow on only while its sequence is on: the switch says so instead of offering it. */
@@ -111,7 +111,7 @@ function WorkflowCard(props: { w: Workflow; actions: ReturnType<typeof useWorkfl
         <div>
           <dt>Schedule</dt>
           <dd>
-            <Icon name="clock" size={13} /> {scheduleLabel(w().interval_minutes)} · up to {formatNumber(w().max_per_run)} per run
+            <Icon name="clock" size={13} /> {triggerLabel(w())} · up to {formatNumber(w().max_per_run)} per run
           </dd>
         </div>
         <div>
@@ -146,9 +146,11 @@ function WorkflowCard(props: { w: Workflow; actions: ReturnType<typeof useWorkfl
       </dl>
 
       <div class="wf-actions">
-        <button type="button" class="btn btn-secondary btn-sm" disabled={!!a.running()[w().id]} aria-busy={!!a.running()[w().id]} onClick={() => void a.runNow(w())}>
-          <Icon name="play" size={14} /> {a.running()[w().id] ? "Running…" : "Run now"}
-        </button>
+        <Show when={w().trigger.kind !== "change"}>
+          <button type="button" class="btn btn-secondary btn-sm" disabled={!!a.running()[w().id]} aria-busy={!!a.running()[w().id]} onClick={() => void a.runNow(w())}>
+            <Icon name="play" size={14} /> {a.running()[w().id] ? "Running…" : "Run now"}
+          </button>
+        </Show>
         <A href={`/workflows/${w().id}`} class="btn btn-ghost btn-sm">
           Run log
         </A>

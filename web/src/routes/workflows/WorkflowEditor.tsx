@@ -1,7 +1,8 @@
-import { A, createAsync, revalidate, useNavigate, useParams } from "@solidjs/router";
+import { A, createAsync, revalidate, useNavigate, useParams, useSearchParams } from "@solidjs/router";
 import { createMemo, createSignal, For, onCleanup, Show, Suspense } from "solid-js";
 import { createStore } from "solid-js/store";
-import { createWorkflow, fetchSequences, searchPeople, updateWorkflow, type WarningOverrides, type Workflow, type WorkflowInput } from "../../api";
+import { createWorkflow, fetchContactStages, fetchSequences, searchPeople, updateWorkflow, type WarningOverrides, type Workflow, type WorkflowInput } from "../../api";
+import { getUsers } from "../../queries/users";
 import { FieldError } from "../../components/FieldError";
 import { MailboxPickList } from "../../components/MailboxPickList";
 import { Icon } from "../../components/Icon";
@@ -17,29 +18,43 @@ import { usePageTitle } from "../../title";
 import { FilterSidebar } from "../add-contacts/FilterSidebar";
 import { createWizard, toApiFilters } from "../add-contacts/state";
 import { WORKFLOW_EXPLAINER } from "../Workflows";
-import { INTERVALS, OVERRIDES, scheduleLabel, toFilters } from "./present";
+import { CHANGE_FIELDS, CHANGE_KINDS, INTERVALS, OVERRIDES, scheduleLabel, toFilters } from "./present";
 
 const MAX_PER_RUN = 5_000;
 
 /** Sequences the signed-in user may add contacts to (a workflow adds as its owner). */
 const editableSequences = async () => (await fetchSequences({ page: 1, per_page: 100, status: "all" })).sequences.filter((s) => s.can_edit);
 
-function Form(props: { initial?: Workflow }) {
+type ChangeKind = (typeof CHANGE_KINDS)[number]["key"];
+
+function Form(props: { initial?: Workflow; sequenceId?: string }) {
   const navigate = useNavigate();
   const init = props.initial;
+  const initTrigger = init?.trigger.kind === "change" ? init.trigger : null;
   // The filter sidebar is the Prospect Searcher's: it works on a wizard store, of which only `filters` is used here.
   const [w, setW] = createWizard();
   if (init) setW("filters", toFilters(init.filters));
   const [form, setForm] = createStore({
     name: init?.name ?? "",
-    sequenceId: init?.sequence_id ?? "",
+    sequenceId: init?.sequence_id ?? props.sequenceId ?? "",
+    // "schedule": a people search every interval; "change": each contact change that matches.
+    trigger: (initTrigger ? "change" : "schedule") as "schedule" | "change",
+    on: [...(initTrigger?.on ?? ["stage"])] as ChangeKind[],
+    fields: [...(initTrigger?.fields ?? [])] as string[],
+    stageIds: [...(initTrigger?.filters.stage_ids ?? [])],
+    ownerIds: [...(initTrigger?.filters.owner_ids ?? [])],
+    titles: (initTrigger?.filters.titles ?? []).join(", "),
     interval: init?.interval_minutes ?? 1440,
     maxPerRun: String(init?.max_per_run ?? 100),
     mailboxIds: [...(init?.mailbox_ids ?? [])],
     overrides: { ...(init?.overrides ?? {}) } as WarningOverrides,
     enrich: init?.enrich ?? false,
-    active: init?.active ?? true,
+    // A workflow adds contacts on its own: it starts off unless the user turns it on knowingly.
+    active: init?.active ?? false,
   });
+  const stages = createAsync(() => fetchContactStages().catch(() => undefined));
+  const users = createAsync(() => getUsers().catch(() => undefined));
+  const onChange = () => form.trigger === "change";
   const [errors, setErrors] = createSignal<Record<string, string>>({});
   const apiErrors = createFormErrors();
   const [saving, setSaving] = createSignal(false);
@@ -73,6 +88,7 @@ function Form(props: { initial?: Workflow }) {
     if (!form.sequenceId) e.sequence_id = "Choose the sequence it adds people to.";
     const n = maxPerRun();
     if (!Number.isInteger(n) || n < 1 || n > MAX_PER_RUN) e.max_per_run = `A whole number from 1 to ${formatNumber(MAX_PER_RUN)}.`;
+    if (onChange() && !form.on.length) e.trigger = "Pick at least one change it runs on.";
     return e;
   };
 
@@ -97,6 +113,18 @@ function Form(props: { initial?: Workflow }) {
       mailbox_ids: [...form.mailboxIds],
       overrides,
       enrich: form.enrich,
+      trigger: onChange()
+        ? {
+            kind: "change",
+            on: [...form.on],
+            fields: form.on.includes("field") && form.fields.length ? ([...form.fields] as (typeof CHANGE_FIELDS)[number]["key"][]) : undefined,
+            filters: {
+              stage_ids: form.stageIds.length ? [...form.stageIds] : undefined,
+              owner_ids: form.ownerIds.length ? [...form.ownerIds] : undefined,
+              titles: form.titles.split(",").map((t) => t.trim()).filter(Boolean).slice(0, 50),
+            },
+          }
+        : { kind: "schedule" },
     };
     setSaving(true);
     try {
@@ -105,7 +133,11 @@ function Form(props: { initial?: Workflow }) {
         notify(`Saved “${body.name}”`);
       } else {
         await createWorkflow({ ...body, active: canTurnOn() && form.active });
-        notify(`Created “${body.name}”${canTurnOn() && form.active ? `: first run in about a minute, then ${scheduleLabel(form.interval).toLowerCase()}` : " (off)"}`);
+        notify(
+          `Created “${body.name}”${
+            !(canTurnOn() && form.active) ? " (off: turn it on when you're ready)" : onChange() ? ": it runs for each matching change from now on" : `: first run in about a minute, then ${scheduleLabel(form.interval).toLowerCase()}`
+          }`,
+        );
       }
       await revalidate(getWorkflows.key);
       navigate(init ? `/workflows/${init.id}` : "/workflows");
@@ -124,8 +156,73 @@ function Form(props: { initial?: Workflow }) {
 
   return (
     <div class="searcher wf-editor">
-      <FilterSidebar w={w} setW={setW} netNewOnly />
+      <Show when={!onChange()}>
+        <FilterSidebar w={w} setW={setW} netNewOnly />
+      </Show>
       <form id="workflow-form" class="searcher-main wf-form" onSubmit={(e) => void submit(e)} novalidate aria-label={init ? "Edit workflow" : "New workflow"}>
+        <section class="card wf-section" aria-labelledby="wf-trigger-title">
+          <div class="card-header">
+            <h2 id="wf-trigger-title" class="card-title">When it runs</h2>
+          </div>
+          <div class="wf-section-body">
+            <fieldset class="field" aria-describedby="wf-trigger-error">
+              <legend class="sr-only">Trigger</legend>
+              <label class="radio">
+                <input type="radio" name="wf-trigger" checked={!onChange()} onChange={() => setForm("trigger", "schedule")} data-testid="wf-trigger-schedule" /> On a schedule: find net-new people in the prospect database
+              </label>
+              <label class="radio">
+                <input type="radio" name="wf-trigger" checked={onChange()} onChange={() => setForm("trigger", "change")} data-testid="wf-trigger-change" /> When a contact changes: each change that matches, once
+              </label>
+            </fieldset>
+            <Show when={onChange()}>
+              <fieldset class="field">
+                <legend class="field-legend">Runs when a contact</legend>
+                <For each={CHANGE_KINDS}>
+                  {(k) => (
+                    <label class="check-row">
+                      <input
+                        type="checkbox"
+                        checked={form.on.includes(k.key)}
+                        onChange={(e) => setForm("on", (on) => (e.currentTarget.checked ? [...on, k.key] : on.filter((x) => x !== k.key)))}
+                        data-testid={`wf-on-${k.key}`}
+                      />
+                      <span>{k.label}</span>
+                    </label>
+                  )}
+                </For>
+                <FieldError id="wf-trigger-error" message={err("trigger")} />
+              </fieldset>
+              <Show when={form.on.includes("field")}>
+                <div class="field">
+                  <label for="wf-fields">Only these fields (none ticked: any field)</label>
+                  <select id="wf-fields" multiple size={5} onChange={(e) => setForm("fields", [...e.currentTarget.selectedOptions].map((o) => o.value))}>
+                    <For each={CHANGE_FIELDS}>{(f) => <option value={f.key} selected={form.fields.includes(f.key)}>{f.label}</option>}</For>
+                  </select>
+                </div>
+              </Show>
+              <div class="form-grid">
+                <div class="field">
+                  <label for="wf-stages">…and is in one of these stages (none: any)</label>
+                  <select id="wf-stages" multiple size={4} onChange={(e) => setForm("stageIds", [...e.currentTarget.selectedOptions].map((o) => o.value))} data-testid="wf-stages">
+                    <For each={stages()?.contact_stages ?? []}>{(st) => <option value={st.id} selected={form.stageIds.includes(st.id)}>{st.name}</option>}</For>
+                  </select>
+                </div>
+                <div class="field">
+                  <label for="wf-owners">…owned by (none: anyone)</label>
+                  <select id="wf-owners" multiple size={4} onChange={(e) => setForm("ownerIds", [...e.currentTarget.selectedOptions].map((o) => o.value))}>
+                    <For each={users()?.users ?? []}>{(u) => <option value={u.id} selected={form.ownerIds.includes(u.id)}>{u.name}</option>}</For>
+                  </select>
+                </div>
+                <div class="field full">
+                  <label for="wf-titles">…whose title contains (comma-separated, optional)</label>
+                  <input id="wf-titles" value={form.titles} maxLength={2000} onInput={(e) => setForm("titles", e.currentTarget.value)} placeholder="e.g. VP, Head of, Director" />
+                </div>
+              </div>
+              <p class="field-help">Each change is acted on once, about a minute after it happens, if the contact matches then. At most “Max per run” changes are acted on per minute.</p>
+            </Show>
+          </div>
+        </section>
+        <Show when={!onChange()}>
         <section class="card wf-section" aria-labelledby="wf-who-title">
           <div class="card-header">
             <h2 id="wf-who-title" class="card-title">Who it finds</h2>
@@ -157,6 +254,7 @@ function Form(props: { initial?: Workflow }) {
           </div>
         </section>
 
+        </Show>
         <section class="card wf-section" aria-labelledby="wf-basics-title">
           <div class="card-header">
             <h2 id="wf-basics-title" class="card-title">Workflow</h2>
@@ -191,7 +289,7 @@ function Form(props: { initial?: Workflow }) {
             <p class="card-subtitle">Each run adds at most this many people; the rest wait for the next run.</p>
           </div>
           <div class="wf-section-body form-grid">
-            <div class="field">
+            <div class="field" hidden={onChange()}>
               <label for="wf-interval">Runs</label>
               <select id="wf-interval" aria-invalid={err("interval_minutes") ? true : undefined} aria-describedby="wf-interval-error" value={String(form.interval)} onChange={(e) => setForm("interval", Number(e.currentTarget.value))}>
                 <Show when={!INTERVALS.some((i) => i.minutes === form.interval)}>
@@ -215,7 +313,7 @@ function Form(props: { initial?: Workflow }) {
                   <strong>Turn it on now</strong>
                   <span id="wf-active-help" class="muted small">
                     {canTurnOn()
-                      ? "The first run starts about a minute after you create it. Leave off to run it by hand first."
+                      ? "New workflows start off. Turn it on now, or later from its page once you have checked it."
                       : "Its sequence is off, so the workflow is saved off: turn the sequence on, then the workflow."}
                   </span>
                   <FieldError id="wf-active-error" form={apiErrors} name="active" />
@@ -297,6 +395,7 @@ function Form(props: { initial?: Workflow }) {
 /** /workflows/new and /workflows/:id/edit. */
 export default function WorkflowEditor() {
   const params = useParams();
+  const [search] = useSearchParams();
   usePageTitle(params.id ? "Edit workflow" : "New workflow");
   const workflows = createAsync(() => (params.id ? getWorkflows() : Promise.resolve(undefined)));
   const current = () => workflows()?.workflows.find((x) => x.id === params.id);
@@ -312,7 +411,8 @@ export default function WorkflowEditor() {
         fallback={
           <>
             <PageHeader title="New workflow" description={WORKFLOW_EXPLAINER} />
-            <Form />
+            {/* "Automate adding contacts" from a sequence opens this prefilled for it (?sequence_id=). */}
+            <Form sequenceId={typeof search.sequence_id === "string" ? search.sequence_id : undefined} />
           </>
         }
       >

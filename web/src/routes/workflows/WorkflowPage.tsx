@@ -10,7 +10,7 @@ import { formatNumber } from "../../format";
 import { getWorkflowRuns, getWorkflows } from "../../queries/workflows";
 import { usePageTitle } from "../../title";
 import { DeleteWorkflowDialog, SEQUENCE_OFF, useWorkflowActions } from "../Workflows";
-import { filterSummary, RunBadge, RunCounts, RunReason, RunTime, scheduleLabel } from "./present";
+import { filterSummary, RunBadge, RunCounts, RunReason, RunTime, RunTrigger, triggerLabel } from "./present";
 
 const PER_PAGE = 25;
 
@@ -41,6 +41,7 @@ function RunLog(props: { id: string }) {
                   <thead>
                     <tr>
                       <th scope="col">Started</th>
+                      <th scope="col">Triggered by</th>
                       <th scope="col">Status</th>
                       <th scope="col">Result</th>
                       <th scope="col">Reason</th>
@@ -55,6 +56,9 @@ function RunLog(props: { id: string }) {
                             <Show when={run.finished_at && run.finished_at - run.started_at >= 1000}>
                               <div class="muted small">took {formatNumber(Math.round((run.finished_at! - run.started_at) / 1000))} s</div>
                             </Show>
+                          </td>
+                          <td>
+                            <RunTrigger run={run} />
                           </td>
                           <td>
                             <RunBadge run={run} />
@@ -91,7 +95,7 @@ function Summary(props: { w: Workflow; actions: ReturnType<typeof useWorkflowAct
         <div>
           <h1 class="page-title">{w().name}</h1>
           <p class="page-description">
-            {scheduleLabel(w().interval_minutes)}, up to {formatNumber(w().max_per_run)} net-new people into{" "}
+            {triggerLabel(w())}, up to {formatNumber(w().max_per_run)} {w().trigger.kind === "change" ? "contacts a minute" : "net-new people"} into{" "}
             <Show when={w().sequence_name} fallback={<em>a deleted sequence</em>}>
               <A href={`/sequences/${w().sequence_id}`}>{w().sequence_name}</A>
             </Show>
@@ -100,9 +104,11 @@ function Summary(props: { w: Workflow; actions: ReturnType<typeof useWorkflowAct
         </div>
         <div class="page-actions">
           <Toggle label={`${w().name} on`} checked={a.isActive(w())} busy={a.pending()[w().id] !== undefined} disabled={!a.isActive(w()) && !w().sequence_active} title={!a.isActive(w()) && !w().sequence_active ? SEQUENCE_OFF : undefined} onText="On" offText="Off" onChange={(v) => void a.toggle(w(), v)} testId="workflow-toggle" />
-          <button type="button" class="btn btn-primary" disabled={!!a.running()[w().id]} aria-busy={!!a.running()[w().id]} onClick={() => void a.runNow(w())}>
-            <Icon name="play" size={14} /> {a.running()[w().id] ? "Running…" : "Run now"}
-          </button>
+          <Show when={w().trigger.kind !== "change"}>
+            <button type="button" class="btn btn-primary" disabled={!!a.running()[w().id]} aria-busy={!!a.running()[w().id]} onClick={() => void a.runNow(w())}>
+              <Icon name="play" size={14} /> {a.running()[w().id] ? "Running…" : "Run now"}
+            </button>
+          </Show>
           <A href={`/workflows/${w().id}/edit`} class="btn btn-secondary">
             <Icon name="pencil" size={14} /> Edit
           </A>

@@ -157,3 +157,50 @@ export function RunBadge(props: { run: WorkflowRun }) {
 }
 
 export const isRunning = (w: Workflow) => w.last_run?.status === "running";
+
+/** The contact changes a workflow can run on. */
+export const CHANGE_KINDS = [
+  { key: "created", label: "is created (saved, imported, added by the API)" },
+  { key: "stage", label: "moves to another stage" },
+  { key: "field", label: "has a field changed" },
+] as const;
+
+/** The fields whose change a workflow can run on (as the API names them). */
+export const CHANGE_FIELDS = [
+  { key: "title", label: "Title" },
+  { key: "company", label: "Company" },
+  { key: "email", label: "Email" },
+  { key: "email_status", label: "Email status" },
+  { key: "owner_id", label: "Owner" },
+  { key: "country", label: "Country" },
+  { key: "city", label: "City" },
+  { key: "phone", label: "Phone" },
+  { key: "first_name", label: "First name" },
+  { key: "last_name", label: "Last name" },
+  { key: "domain", label: "Domain" },
+  { key: "linkedin_url", label: "LinkedIn URL" },
+  { key: "time_zone", label: "Time zone" },
+] as const;
+
+const CHANGE_WORDS: Record<string, string> = { created: "is created", stage: "moves stage", field: "has a field changed" };
+
+/** When a workflow runs, in words: its schedule, or the contact changes it runs on. */
+export function triggerLabel(w: Pick<Workflow, "trigger" | "interval_minutes">): string {
+  if (w.trigger.kind !== "change") return scheduleLabel(w.interval_minutes);
+  return `When a contact ${w.trigger.on.map((k) => CHANGE_WORDS[k] ?? k).join(" or ")}`;
+}
+
+/** What started a run: its schedule, Run now, or which contact's change. */
+export function RunTrigger(props: { run: WorkflowRun }) {
+  const t = () => props.run.trigger;
+  return (
+    <Show when={t().kind === "change"} fallback={<span class="muted">{t().kind === "manual" ? "Run now" : "Schedule"}</span>}>
+      <span data-testid="run-trigger">
+        {t().change === "created" ? "Created" : t().change === "stage" ? "Stage changed" : "Field changed"}:{" "}
+        <Show when={t().contact_id} fallback="a deleted contact">
+          <A href={`/contacts/${t().contact_id}`}>{t().contact_name || "contact"}</A>
+        </Show>
+      </span>
+    </Show>
+  );
+}
