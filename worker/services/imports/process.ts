@@ -164,15 +164,15 @@ export async function savePart(env: Env, msg: Extract<QueueMessage, { kind: "imp
     writes.push(...bulkInsertSql("list_members", ["list_id", "contact_id", "team_id", "added_at"], members));
   }
   const last = msg.part + 1 >= imp.parts.length;
-  const rowsWith = (outcomes: string) => sql<number>`(SELECT count(*) FROM import_rows WHERE import_id = ${imp.id} AND outcome IN (SELECT value FROM json_each(${outcomes})))`;
-  // Progress (and the end) in the same batch; the guard on parts_done makes a second run a no-op.
-  const progress = d
-    .update(imports)
-    .set({
-      partsDone: msg.part + 1, status: last ? "ready" : "saving", updatedAt: t,
-      saved: rowsWith('["created","updated","matched"]'), created: rowsWith('["created"]'), updated: rowsWith('["updated"]'), failed: rowsWith('["error","duplicate"]'),
-    })
-    .where(and(eq(imports.id, imp.id), eq(imports.partsDone, msg.part), eq(imports.status, "saving")));
+  // Progress (and the end) in the same batch, counted in one pass over the import's rows; the guard on
+  // parts_done makes a second run a no-op.
+  const progress = sql`
+    UPDATE imports SET parts_done = ${msg.part + 1}, status = ${last ? "ready" : "saving"}, updated_at = ${t},
+           saved = o.saved, created = o.created, updated = o.updated, failed = o.failed
+      FROM (SELECT coalesce(sum(outcome IN ('created','updated','matched')), 0) AS saved, coalesce(sum(outcome = 'created'), 0) AS created,
+                   coalesce(sum(outcome = 'updated'), 0) AS updated, coalesce(sum(outcome IN ('error','duplicate')), 0) AS failed
+              FROM import_rows WHERE import_id = ${imp.id}) AS o
+     WHERE imports.id = ${imp.id} AND imports.parts_done = ${msg.part} AND imports.status = 'saving'`;
   await batchSql(d, [...writes, progress]);
   if (!last) {
     const p = imp.parts[msg.part + 1]!;
