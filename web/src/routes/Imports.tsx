@@ -1,10 +1,9 @@
 import { createAsync, revalidate, useSearchParams } from "@solidjs/router";
-import { createEffect, For, onCleanup, Show, Suspense } from "solid-js";
+import { createEffect, onCleanup, Show } from "solid-js";
 import { Badge } from "../components/Badge";
+import { DataTable } from "../components/DataTable";
 import { EmptyState } from "../components/EmptyState";
 import { PageHeader } from "../components/PageHeader";
-import { Pagination } from "../components/Pagination";
-import { TableSkeleton } from "../components/Status";
 import { formatDateTime, formatNumber, formatRelative } from "../format";
 import { getImports } from "../queries/imports";
 import { usePageTitle } from "../title";
@@ -31,65 +30,50 @@ export default function Imports() {
   return (
     <div class="page">
       <PageHeader title="Imports" description="CSV files uploaded to add contacts: what each one saved, and every row it did not import with the reason." />
-      <Suspense fallback={<TableSkeleton columns={6} rows={5} label="Loading imports…" />}>
-        <Show when={result()}>
-          {(r) => (
-            <Show
-              when={r().pagination.total_entries > 0}
-              fallback={
-                <EmptyState icon="upload" title="No CSV imports yet">
-                  Upload a CSV from a sequence's “Add contacts → Upload CSV”. Up to 100,000 rows; every row not imported is explained.
-                </EmptyState>
-              }
-            >
-              <div class="table-card">
-                <div class="table-wrap">
-                  <table class="table" data-testid="imports-table">
-                    <caption class="sr-only">CSV imports</caption>
-                    <thead>
-                      <tr>
-                        <th scope="col">File</th>
-                        <th scope="col">Uploaded</th>
-                        <th scope="col">Status</th>
-                        <th scope="col" class="num">Rows</th>
-                        <th scope="col" class="num">Saved</th>
-                        <th scope="col" class="num">Not imported</th>
-                        <th scope="col">Summary</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      <For each={r().imports}>
-                        {(i) => (
-                          <tr data-import-id={i.id}>
-                            <td class="cell-strong cell-clip-wide">{i.file_name}</td>
-                            <td class="cell-nowrap">
-                              <time datetime={new Date(i.created_at).toISOString()} title={formatDateTime(i.created_at)}>{formatRelative(i.created_at)}</time>
-                            </td>
-                            <td>
-                              <Badge tone={STATUS[i.status].tone} dot>{STATUS[i.status].label}</Badge>
-                            </td>
-                            <td class="num tabular">{formatNumber(i.row_count)}</td>
-                            <td class="num tabular">{formatNumber(i.saved)}</td>
-                            <td class="num tabular">
-                              <Show when={i.failed > 0} fallback={formatNumber(0)}>
-                                <a href={`/api/imports/${i.id}/errors.csv`} download="" aria-label={`Download the ${i.failed} rows of ${i.file_name} not imported`}>
-                                  {formatNumber(i.failed)}
-                                </a>
-                              </Show>
-                            </td>
-                            <td class="muted small">{i.summary ?? i.error ?? i.mapping_problem ?? ""}</td>
-                          </tr>
-                        )}
-                      </For>
-                    </tbody>
-                  </table>
-                </div>
-                <Pagination meta={r().pagination} />
-              </div>
-            </Show>
-          )}
-        </Show>
-      </Suspense>
+      <DataTable
+        caption="CSV imports"
+        testId="imports-table"
+        loading="Loading imports…"
+        columns={[
+          { label: "File" },
+          { label: "Uploaded" },
+          { label: "Status" },
+          { label: "Rows", class: "num" },
+          { label: "Saved", class: "num" },
+          { label: "Not imported", class: "num" },
+          { label: "Summary" },
+        ]}
+        rows={result()?.imports}
+        pagination={result()?.pagination}
+        rowProps={(i) => ({ "data-import-id": i.id })}
+        empty={
+          <EmptyState icon="upload" title="No CSV imports yet">
+            Upload a CSV from a sequence's “Add contacts → Upload CSV”. Up to 100,000 rows; every row not imported is explained.
+          </EmptyState>
+        }
+      >
+        {(i) => (
+          <>
+            <td class="cell-strong cell-clip-wide">{i.file_name}</td>
+            <td class="cell-nowrap">
+              <time datetime={new Date(i.created_at).toISOString()} title={formatDateTime(i.created_at)}>{formatRelative(i.created_at)}</time>
+            </td>
+            <td>
+              <Badge tone={STATUS[i.status].tone} dot>{STATUS[i.status].label}</Badge>
+            </td>
+            <td class="num tabular">{formatNumber(i.row_count)}</td>
+            <td class="num tabular">{formatNumber(i.saved)}</td>
+            <td class="num tabular">
+              <Show when={i.failed > 0} fallback={formatNumber(0)}>
+                <a href={`/api/imports/${i.id}/errors.csv`} download="" aria-label={`Download the ${i.failed} rows of ${i.file_name} not imported`}>
+                  {formatNumber(i.failed)}
+                </a>
+              </Show>
+            </td>
+            <td class="muted small">{i.summary ?? i.error ?? i.mapping_problem ?? ""}</td>
+          </>
+        )}
+      </DataTable>
     </div>
   );
 }

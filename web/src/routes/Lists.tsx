@@ -1,41 +1,32 @@
-import { A, createAsync, revalidate, useSearchParams } from "@solidjs/router";
-import { createSignal, For, Show, Suspense } from "solid-js";
-import { createList, deleteList, renameList, type ContactList } from "../api";
+import { A, createAsync, useSearchParams } from "@solidjs/router";
+import { createSignal, Show } from "solid-js";
+import { useWrite, type Write } from "../actions";
+import type { ContactList } from "../api";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { Dialog } from "../components/Dialog";
 import { EmptyState } from "../components/EmptyState";
 import { Icon } from "../components/Icon";
 import { PageHeader } from "../components/PageHeader";
-import { Pagination } from "../components/Pagination";
-import { errorMessage, TableSkeleton } from "../components/Status";
+import { DataTable } from "../components/DataTable";
 import { FieldError } from "../components/FieldError";
 import { notify } from "../components/Toast";
-import { createFormErrors, FormProblems } from "../forms";
+import { FormProblems } from "../forms";
 import { formatDate, formatDateTime, formatNumber } from "../format";
-import { getLists, getListsPage } from "../queries/lists";
+import { createListAction, deleteListAction, getListsPage, renameListAction } from "../queries/lists";
 import { usePageTitle } from "../title";
 
 /** Create or rename: one name field, its error under it. */
-function NameDialog(props: { open: boolean; title: string; initial: string; submit: string; onClose: () => void; onSave: (name: string) => Promise<void> }) {
+function NameDialog(props: { open: boolean; title: string; initial: string; submit: string; onClose: () => void; write: Pick<Write<never[], unknown>, "pending" | "errors">; onSave: (name: string) => Promise<unknown> }) {
   const [name, setName] = createSignal(props.initial);
   const [missing, setMissing] = createSignal(false);
-  const form = createFormErrors();
-  const [busy, setBusy] = createSignal(false);
+  const form = props.write.errors;
+  const busy = props.write.pending;
   const save = async (e: Event) => {
     e.preventDefault();
     setMissing(!name().trim());
     if (!name().trim()) return;
-    setBusy(true);
-    form.clear();
-    try {
-      await props.onSave(name().trim());
-      props.onClose();
-    } catch (err) {
-      form.set(err);
-      form.focusFirst("list-name-form");
-    } finally {
-      setBusy(false);
-    }
+    await props.onSave(name().trim());
+    if (!form.error()) props.onClose();
   };
   return (
     <Dialog open={props.open} title={props.title} onClose={props.onClose} testId="list-name-dialog">
@@ -65,7 +56,9 @@ export default function Lists() {
   const [creating, setCreating] = createSignal(false);
   const [renaming, setRenaming] = createSignal<ContactList | null>(null);
   const [deleting, setDeleting] = createSignal<ContactList | null>(null);
-  const refresh = () => revalidate([getListsPage.key, getLists.key]);
+  const create = useWrite(createListAction, { form: "list-name-form", done: (_, name) => `List “${name}” created` });
+  const rename = useWrite(renameListAction, { form: "list-name-form", done: (_, __, name) => `Renamed to “${name}”` });
+  const remove = useWrite(deleteListAction, { failed: () => "Couldn't delete the list" });
   return (
     <div class="page">
       <PageHeader
@@ -84,69 +77,48 @@ export default function Lists() {
           <input id="list-search" type="search" placeholder="Search lists" maxlength={120} value={q()} onInput={(e) => setParams({ q: e.currentTarget.value.trim() || undefined, page: undefined }, { replace: true })} />
         </div>
       </div>
-      <Suspense fallback={<TableSkeleton columns={4} rows={5} label="Loading lists…" />}>
-        <Show when={lists()}>
-          {(r) => (
-            <Show
-              when={r().pagination.total_entries > 0}
-              fallback={
-                <EmptyState icon="lists" title={q() ? `No list matches “${q()}”` : "No lists yet"}>
-                  Lists group contacts you want to work together, like “Q3 fintech CTOs”. Create one here, or add contacts to a list from Contacts.
-                </EmptyState>
-              }
-            >
-              <div class="table-card">
-                <div class="table-wrap">
-                  <table class="table" data-testid="lists-table">
-                    <caption class="sr-only">Lists</caption>
-                    <thead>
-                      <tr>
-                        <th scope="col">Name</th>
-                        <th scope="col" class="num">Contacts</th>
-                        <th scope="col">Created</th>
-                        <th scope="col"><span class="sr-only">Actions</span></th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      <For each={r().lists}>
-                        {(l) => (
-                          <tr>
-                            <td class="cell-strong">
-                              <A href={`/contacts?list_id=${l.id}`}>{l.name}</A>
-                            </td>
-                            <td class="num tabular">{formatNumber(l.contact_count)}</td>
-                            <td>
-                              <time datetime={new Date(l.created_at).toISOString()} title={formatDateTime(l.created_at)}>
-                                {formatDate(l.created_at)}
-                              </time>
-                            </td>
-                            <td class="cell-nowrap">
-                              <button type="button" class="btn btn-ghost btn-sm" onClick={() => setRenaming(l)} aria-label={`Rename ${l.name}`}>Rename</button>
-                              <button type="button" class="btn btn-ghost btn-sm" onClick={() => setDeleting(l)} aria-label={`Delete ${l.name}`}>Delete</button>
-                            </td>
-                          </tr>
-                        )}
-                      </For>
-                    </tbody>
-                  </table>
-                </div>
-                <Pagination meta={r().pagination} />
-              </div>
-            </Show>
-          )}
-        </Show>
-      </Suspense>
+      <DataTable
+        caption="Lists"
+        testId="lists-table"
+        loading="Loading lists…"
+        columns={[{ label: "Name" }, { label: "Contacts", class: "num" }, { label: "Created" }, { label: "Actions", srOnly: true }]}
+        rows={lists()?.lists}
+        pagination={lists()?.pagination}
+        empty={
+          <EmptyState icon="lists" title={q() ? `No list matches “${q()}”` : "No lists yet"}>
+            Lists group contacts you want to work together, like “Q3 fintech CTOs”. Create one here, or add contacts to a list from Contacts.
+          </EmptyState>
+        }
+      >
+        {(l) => (
+          <>
+            <td class="cell-strong">
+              <A href={`/contacts?list_id=${l.id}`}>{l.name}</A>
+            </td>
+            <td class="num tabular">{formatNumber(l.contact_count)}</td>
+            <td>
+              <time datetime={new Date(l.created_at).toISOString()} title={formatDateTime(l.created_at)}>
+                {formatDate(l.created_at)}
+              </time>
+            </td>
+            <td class="cell-nowrap">
+              <button type="button" class="btn btn-ghost btn-sm" onClick={() => setRenaming(l)} aria-label={`Rename ${l.name}`}>Rename</button>
+              <button type="button" class="btn btn-ghost btn-sm" onClick={() => setDeleting(l)} aria-label={`Delete ${l.name}`}>Delete</button>
+            </td>
+          </>
+        )}
+      </DataTable>
       <NameDialog
         open={creating()}
         title="New list"
         initial=""
         submit="Create list"
-        onClose={() => setCreating(false)}
-        onSave={async (name) => {
-          await createList(name);
-          notify(`List “${name}” created`);
-          await refresh();
+        onClose={() => {
+          create.clear();
+          setCreating(false);
         }}
+        write={create}
+        onSave={(name) => create.run(name)}
       />
       <Show when={renaming()}>
         {(l) => (
@@ -155,12 +127,12 @@ export default function Lists() {
             title={`Rename “${l().name}”`}
             initial={l().name}
             submit="Rename"
-            onClose={() => setRenaming(null)}
-            onSave={async (name) => {
-              await renameList(l().id, name);
-              notify(`Renamed to “${name}”`);
-              await refresh();
+            onClose={() => {
+              rename.clear();
+              setRenaming(null);
             }}
+            write={rename}
+            onSave={(name) => rename.run(l().id, name)}
           />
         )}
       </Show>
@@ -173,13 +145,8 @@ export default function Lists() {
           const l = deleting();
           setDeleting(null);
           if (!l) return;
-          try {
-            await deleteList(l.id);
-            notify(`List “${l.name}” deleted; its contacts stay`);
-            await refresh();
-          } catch (err) {
-            notify(errorMessage(err), "danger");
-          }
+          await remove.run(l.id);
+          if (!remove.errors.error()) notify(`List “${l.name}” deleted; its contacts stay`);
         }}
         onCancel={() => setDeleting(null)}
       >
