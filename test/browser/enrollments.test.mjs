@@ -51,11 +51,77 @@ describe("contacts in a sequence", () => {
     await page.getByRole("button", { name: "Resume" }).click();
     await page.getByText(/0 contacts resumed .*restart it/i).waitFor();
     await firstRowCheck().check();
-    await page.getByRole("button", { name: "Restart" }).click();
+    await page.getByRole("button", { name: "Restart", exact: true }).click();
     await page.getByText(/1 contact restarted from step 1/).waitFor();
     await page.goto(`${baseUrl}/sequences/${SEQ1}?tab=contacts&status=active&q=${encodeURIComponent(name)}`);
     const row = table().locator("tbody tr", { hasText: name });
     await row.waitFor();
     assert.match(await row.locator(".step-chip").textContent(), /Step 1/);
+  });
+
+  it("restarts a selection from a chosen step; the contact's timeline then says who restarted it", async () => {
+    await page.goto(`${baseUrl}/sequences/${SEQ1}?tab=contacts&status=active&sort=name`);
+    await table().waitFor();
+    const row0 = table().locator("tbody tr").first();
+    const name = (await row0.locator(".cell-strong").textContent()).trim();
+    await firstRowCheck().check();
+    await page.getByTestId("restart-step").selectOption("2");
+    await page.getByTestId("restart-from-step").click();
+    await page.getByText(/1 contact restarted from step 2/).waitFor();
+
+    await page.goto(`${baseUrl}/sequences/${SEQ1}?tab=contacts&status=active&q=${encodeURIComponent(name)}`);
+    const row = table().locator("tbody tr", { hasText: name });
+    await row.waitFor();
+    assert.match(await row.locator(".step-chip").textContent(), /Step 2/);
+    await row.locator("a", { hasText: name }).first().click();
+    const timeline = page.getByTestId("contact-timeline");
+    await timeline.waitFor();
+    const restarted = timeline.locator("li", { hasText: "Restarted" }).first();
+    await restarted.waitFor();
+    assert.match(await restarted.textContent(), /by /);
+  });
+});
+
+describe("tasks: a call logged with its outcome and notes", () => {
+  let browser;
+  let page;
+
+  before(async () => {
+    ({ browser, page } = await launch());
+    await signIn(page, "admin@demo.test");
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  it("logs a call on a call task; it leaves the list and its notes show on the contact's timeline", async () => {
+    let found = false;
+    for (const view of ["due_today", "overdue", "upcoming"]) {
+      await page.goto(`${baseUrl}/tasks?who=all&view=${view}`);
+      await page.getByRole("tablist").waitFor();
+      await page.waitForLoadState("networkidle");
+      if ((await page.getByTestId("log-call").count()) > 0) {
+        found = true;
+        break;
+      }
+    }
+    assert.ok(found, "the demo has an open call task");
+    const task = page.locator(".task-row", { has: page.getByTestId("log-call") }).first();
+    const contactLink = task.locator(".task-title a").first();
+    const href = await contactLink.getAttribute("href");
+    await task.getByTestId("log-call").click();
+    const form = task.getByTestId("call-log-form");
+    await form.locator("select[name=outcome]").selectOption("left_voicemail");
+    await form.locator("textarea[name=notes]").fill("Left a message about the pilot");
+    await form.getByRole("button", { name: "Log call and complete" }).click();
+    await page.getByText(/Call logged/).waitFor();
+
+    await page.goto(`${baseUrl}${href}`);
+    const timeline = page.getByTestId("contact-timeline");
+    await timeline.waitFor();
+    const call = timeline.locator("li[data-kind=call]").first();
+    await call.waitFor();
+    assert.match(await call.textContent(), /Left a voicemail/);
+    assert.match(await call.textContent(), /Left a message about the pilot/);
   });
 });

@@ -146,7 +146,7 @@ export type StepType = Step["type"];
 export type Variant = Step["variants"][number];
 export type Enrollment = Awaited<ReturnType<typeof fetchEnrollments>>["enrollments"][number];
 export type EnrollmentStatus = Enrollment["status"];
-export type EnrollmentAction = "pause" | "resume" | "finish" | "remove" | "restart";
+export type EnrollmentAction = "pause" | "resume" | "finish" | "remove" | "restart" | "change-mailbox" | "move";
 export type ScheduledEmail = Awaited<ReturnType<typeof fetchSequenceScheduled>>[number];
 export type Schedule = Awaited<ReturnType<typeof fetchSchedules>>["schedules"][number];
 export type Mailbox = Awaited<ReturnType<typeof fetchMailboxes>>["mailboxes"][number];
@@ -337,8 +337,11 @@ export function fetchEnrollments(id: string, q: { page: number; per_page: number
   return data(api.sequences[":id"].enrollments.$get({ param: { id }, query: clean(q) }));
 }
 
-export function changeEnrollments(id: string, action: EnrollmentAction, enrollmentIds: string[], extra: { until?: number; step?: number } = {}) {
-  return data(api.sequences[":id"].enrollments[":action"].$post({ param: { id, action }, json: { enrollment_ids: enrollmentIds, ...extra } }));
+export async function changeEnrollments(id: string, action: EnrollmentAction, enrollmentIds: string[], extra: { until?: number; step?: number; mailbox_id?: string; to_sequence_id?: string } = {}) {
+  const r = await data(api.sequences[":id"].enrollments[":action"].$post({ param: { id, action }, json: { enrollment_ids: enrollmentIds, ...extra } }));
+  // Chosen ids (at most 1,000) always act in the request; only a large filter runs as a job.
+  if ("job" in r) throw new Error("The change is running as a job; reload in a moment");
+  return r;
 }
 
 export async function fetchSequenceScheduled(id: string, limit = 100) {
@@ -440,6 +443,29 @@ export type TaskQuery = { page: number; per_page: number; view: TaskView; assign
 export function fetchTasks(q: TaskQuery) {
   return data(api.tasks.$get({ query: clean({ ...q, time_zone: Intl.DateTimeFormat().resolvedOptions().timeZone }) }));
 }
+
+export const CALL_OUTCOMES = [
+  ["connected", "Connected"],
+  ["left_voicemail", "Left a voicemail"],
+  ["no_answer", "No answer"],
+  ["busy", "Busy"],
+  ["wrong_number", "Wrong number"],
+  ["not_interested", "Not interested"],
+  ["meeting_booked", "Meeting booked"],
+  ["call_back_later", "Call back later"],
+] as const;
+export type CallOutcome = (typeof CALL_OUTCOMES)[number][0];
+
+/** Logs a call (outcome and notes land on the contact's timeline) and, by default, completes the task. */
+export function logCall(id: string, call: { outcome: CallOutcome; notes?: string; complete?: boolean }) {
+  return data(api.tasks[":id"].call.$post({ param: { id }, json: call }));
+}
+
+/** A contact's timeline, newest first. */
+export function fetchContactTimeline(id: string, page = 1, perPage = 50) {
+  return data(api.contacts[":id"].timeline.$get({ param: { id }, query: { page: String(page), per_page: String(perPage) } }));
+}
+export type TimelineEvent = Awaited<ReturnType<typeof fetchContactTimeline>>["events"][number];
 
 export function finishTask(id: string, action: "complete" | "skip") {
   return data(api.tasks[":id"][":action"].$post({ param: { id, action }, json: {} }));

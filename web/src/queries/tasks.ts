@@ -1,5 +1,5 @@
-import { query } from "@solidjs/router";
-import { fetchTasks, type TaskQuery } from "../api";
+import { action, query } from "@solidjs/router";
+import { fetchTasks, logCall, type TaskQuery } from "../api";
 
 export const getTasks = query((q: TaskQuery) => fetchTasks(q), "tasks");
 /** Tasks due today for the signed-in user: the badge in the sidebar. */
@@ -7,3 +7,6 @@ export const getTaskCounts = query(
   async () => (await fetchTasks({ page: 1, per_page: 1, view: "due_today", assignee: "me" })).counts,
   "taskCounts",
 );
+
+/** Logs a call on a call task (and completes it unless told not to). */
+export const logCallAction = action(logCall, "logCall");

@@ -1,6 +1,7 @@
 import { A, createAsync, revalidate, useIsRouting, useSearchParams } from "@solidjs/router";
 import { createSignal, For, Show, Suspense } from "solid-js";
-import { finishTask, type Task, type TaskView } from "../api";
+import { CALL_OUTCOMES, finishTask, type CallOutcome, type Task, type TaskView } from "../api";
+import { useWrite } from "../actions";
 import { Badge } from "../components/Badge";
 import { EmptyState } from "../components/EmptyState";
 import { Icon } from "../components/Icon";
@@ -11,11 +12,11 @@ import { StepIcon, stepMeta } from "../components/StepType";
 import { tabId, tabPanelId, Tabs } from "../components/Tabs";
 import { notify } from "../components/Toast";
 import { formatDay, formatFull, formatNumber, formatRelative } from "../format";
-import { getTaskCounts, getTasks } from "../queries/tasks";
+import { getTaskCounts, getTasks, logCallAction } from "../queries/tasks";
+import "./Tasks.css";
 import { usePageTitle } from "../title";
 
 
-import "./Tasks.css";
 const VIEWS: { id: Exclude<TaskView, "open">; label: string }[] = [
   { id: "due_today", label: "Due today" },
   { id: "overdue", label: "Overdue" },
@@ -59,6 +60,53 @@ function ContactLinks(props: { c: NonNullable<Task["contact"]> }) {
         )}
       </Show>
     </span>
+  );
+}
+
+/** A call's outcome and notes (they land on the contact's timeline); logging it completes the task. */
+function CallLog(props: { t: Task; onDone: () => void }) {
+  const [open, setOpen] = createSignal(false);
+  const [outcome, setOutcome] = createSignal<CallOutcome>("connected");
+  const [notes, setNotes] = createSignal("");
+  const log = useWrite(logCallAction, {
+    done: () => `Call logged: ${props.t.contact?.name || "the contact"} moves on to the next step`,
+    failed: () => "Couldn't log the call",
+  });
+  const submit = async (e: SubmitEvent) => {
+    e.preventDefault();
+    const r = await log.run(props.t.id, { outcome: outcome(), notes: notes().trim() || undefined });
+    if (r) props.onDone();
+  };
+  return (
+    <Show
+      when={open()}
+      fallback={
+        <button type="button" class="btn btn-primary btn-sm" onClick={() => setOpen(true)} data-testid="log-call">
+          <Icon name="phone" size={14} /> Log call
+        </button>
+      }
+    >
+      <form class="call-log" onSubmit={submit} data-testid="call-log-form">
+        <label class="call-log-field">
+          <span class="small muted">Outcome</span>
+          <select class="input input-sm" value={outcome()} onChange={(e) => setOutcome(e.currentTarget.value as CallOutcome)} name="outcome">
+            <For each={CALL_OUTCOMES}>{([id, label]) => <option value={id}>{label}</option>}</For>
+          </select>
+        </label>
+        <label class="call-log-field">
+          <span class="small muted">Notes</span>
+          <textarea class="input" rows={2} maxLength={5000} value={notes()} onInput={(e) => setNotes(e.currentTarget.value)} name="notes" placeholder="What was said, what's next" />
+        </label>
+        <div class="call-log-actions">
+          <button type="submit" class="btn btn-primary btn-sm" disabled={log.pending()}>
+            Log call and complete
+          </button>
+          <button type="button" class="btn btn-secondary btn-sm" onClick={() => setOpen(false)}>
+            Cancel
+          </button>
+        </div>
+      </form>
+    </Show>
   );
 }
 
@@ -141,7 +189,10 @@ export default function Tasks() {
                               <Show when={t.contact}>
                                 {(c) => (
                                   <>
-                                    <span class="muted">with</span> <strong>{c().name || c().email}</strong>
+                                    <span class="muted">with</span>{" "}
+                                    <A href={`/contacts/${c().id}`}>
+                                      <strong>{c().name || c().email}</strong>
+                                    </A>
                                   </>
                                 )}
                               </Show>
@@ -156,6 +207,13 @@ export default function Tasks() {
                             </Show>
                             <Show when={t.note}>
                               <p class="task-note">{t.note}</p>
+                            </Show>
+                            <Show when={t.status === "open" && t.warning}>
+                              {(w) => (
+                                <p class="task-warning small" data-testid="task-warning">
+                                  <Icon name="alert" size={13} /> {w()}
+                                </p>
+                              )}
                             </Show>
                             <div class="task-meta small">
                               <Show when={t.sequence}>
@@ -194,6 +252,14 @@ export default function Tasks() {
                           </div>
                           <Show when={t.status === "open"}>
                             <div class="task-actions">
+                              <Show when={t.type === "call"}>
+                                <CallLog
+                                  t={t}
+                                  onDone={() => {
+                                    setGone((g) => new Set(g).add(t.id));
+                                  }}
+                                />
+                              </Show>
                               <button type="button" class="btn btn-primary btn-sm" disabled={busy() === t.id} onClick={() => void finish(t, "complete")} aria-label={`Complete ${doLabel(t.type)} with ${t.contact?.name ?? "contact"}`}>
                                 <Icon name="check" size={14} /> Complete
                               </button>

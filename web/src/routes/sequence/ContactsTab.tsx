@@ -1,6 +1,7 @@
 import { A, createAsync, revalidate, useIsRouting, useSearchParams } from "@solidjs/router";
 import { createEffect, createMemo, createSignal, For, Show, Suspense } from "solid-js";
 import { getEnrollments } from "../../queries/enrollments";
+import { getMailboxes } from "../../queries/mailboxes";
 import { changeEnrollments, type Enrollment, type EnrollmentAction, type EnrollmentFilter } from "../../api";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { EmptyState } from "../../components/EmptyState";
@@ -86,6 +87,10 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
   const search = () => (typeof params.q === "string" && params.q.trim() ? params.q.trim() : undefined);
   const result = createAsync(() => getEnrollments(props.sequenceId, { page: page(), per_page: 25, status: status(), q: search() }));
   const [pauseUntil, setPauseUntil] = createSignal("");
+  const [restartStep, setRestartStep] = createSignal(1);
+  const [mailboxId, setMailboxId] = createSignal("");
+  // Only mailboxes the caller may send from (the API refuses the others).
+  const mailboxes = createAsync(async () => (props.readOnly ? [] : ((await getMailboxes().catch(() => undefined))?.mailboxes ?? []).filter((m) => m.can_send && m.status === "connected")));
 
   const [selected, setSelected] = createSignal<Set<string>>(new Set());
   const [busy, setBusy] = createSignal<EnrollmentAction | null>(null);
@@ -107,19 +112,19 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
       return n;
     });
 
-  const apply = async (action: EnrollmentAction, extra: { until?: number } = {}) => {
+  const apply = async (action: EnrollmentAction, extra: { until?: number; step?: number; mailbox_id?: string } = {}) => {
     const ids = [...selected()];
     if (!ids.length) return;
     setBusy(action);
     try {
       const r = await changeEnrollments(props.sequenceId, action, ids, extra);
-      const a = ACTIONS.find((x) => x.id === action)!;
+      const a = ACTIONS.find((x) => x.id === action) ?? { done: action === "change-mailbox" ? "moved to the new mailbox" : action };
       // Say why the others did not change (e.g. finished: restart them instead), grouped by reason.
       const reasons = new Map<string, number>();
       for (const x of r.results) if (!x.changed && x.reason) reasons.set(x.reason, (reasons.get(x.reason) ?? 0) + 1);
       const why = [...reasons].map(([text, n]) => `${formatNumber(n)}: ${text}`).join(" · ");
       notify(
-        `${plural(r.changed.length, "contact")} ${extra.until ? `paused until ${formatDay(extra.until)}` : a.done}` + (why ? ` · ${why}` : ""),
+        `${plural(r.changed.length, "contact")} ${extra.until ? `paused until ${formatDay(extra.until)}` : action === "restart" && extra.step && extra.step > 1 ? `restarted from step ${extra.step}` : a.done}` + (why ? ` · ${why}` : ""),
         r.changed.length ? "success" : "info",
       );
       setPauseUntil("");
@@ -203,6 +208,29 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
                         >
                           <Icon name="pause" size={14} /> Pause until
                         </button>
+                        <Show when={props.stepCount > 1}>
+                          <label class="small">
+                            <span class="sr-only">Restart from step</span>
+                            <select class="input input-sm" aria-label="Restart from step" data-testid="restart-step" value={restartStep()} onChange={(ev) => setRestartStep(Number(ev.currentTarget.value))}>
+                              <For each={Array.from({ length: props.stepCount }, (_, i) => i + 1)}>{(n) => <option value={n}>Step {n}</option>}</For>
+                            </select>
+                          </label>
+                          <button type="button" class="btn btn-secondary btn-sm" disabled={!!busy()} onClick={() => void apply("restart", { step: restartStep() })} data-testid="restart-from-step">
+                            <Icon name="refresh" size={14} /> Restart from step {restartStep()}
+                          </button>
+                        </Show>
+                        <Show when={(mailboxes() ?? []).length > 1}>
+                          <label class="small">
+                            <span class="sr-only">Send from</span>
+                            <select class="input input-sm" aria-label="Send from mailbox" data-testid="change-mailbox-select" value={mailboxId()} onChange={(ev) => setMailboxId(ev.currentTarget.value)}>
+                              <option value="">Send from…</option>
+                              <For each={mailboxes()}>{(m) => <option value={m.id}>{m.email}</option>}</For>
+                            </select>
+                          </label>
+                          <button type="button" class="btn btn-secondary btn-sm" disabled={!!busy() || !mailboxId()} onClick={() => void apply("change-mailbox", { mailbox_id: mailboxId() })}>
+                            <Icon name="mail" size={14} /> Change mailbox
+                          </button>
+                        </Show>
                         <button type="button" class="btn btn-ghost btn-sm" onClick={() => setSelected(new Set<string>())}>
                           Clear
                         </button>
@@ -249,7 +277,9 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
                                 </td>
                               </Show>
                               <td>
-                                <div class="cell-strong">{e.contact.name || e.contact.email || "(no name)"}</div>
+                                <div class="cell-strong">
+                                  <A href={`/contacts/${e.contact.id}`}>{e.contact.name || e.contact.email || "(no name)"}</A>
+                                </div>
                                 <div class="muted small cell-clip-wide">
                                   {e.contact.email ?? "No email"}
                                   <Show when={e.contact.company}> · {e.contact.company}</Show>
