@@ -1,6 +1,8 @@
-import { listParam } from "../db/in-list";
+import type { Db } from "../db/client";
 import type { Caller } from "../env";
-import { visibleSequenceRaw } from "../services/access";
+import { contactsByIds } from "../services/contacts";
+import { enrollmentsOfContacts } from "../services/enrollments";
+import { listMembershipsOf } from "../services/lists";
 import type { MailboxRow } from "../services/mailboxes";
 import type { SequenceSummary } from "../services/sequences";
 /** Seqflare rows in the shapes of Apollo's public API, so existing integrations read them unchanged. */
@@ -13,51 +15,45 @@ const STATUS: Record<string, string> = { active: "active", paused: "paused", hel
  * Contacts by id with their sequence statuses (Apollo's contact_campaign_statuses), in one batch. Only
  * statuses of sequences the caller may see are shown (services/access.ts), as everywhere else.
  */
-export async function apolloContacts(d1: D1Database, caller: Caller, ids: string[]) {
+export async function apolloContacts(d: Db, caller: Caller, ids: string[]) {
   if (!ids.length) return [];
-  const teamId = caller.teamId;
-  const seen = visibleSequenceRaw(caller, "sequence_id");
-  const [contacts, statuses, labels] = await d1.batch<Record<string, any>>([
-    d1.prepare("SELECT * FROM contacts WHERE team_id = ? AND id IN (SELECT value FROM json_each(?))").bind(teamId, listParam(ids)),
-    d1.prepare(`SELECT * FROM enrollments WHERE team_id = ? AND contact_id IN (SELECT value FROM json_each(?)) AND ${seen.sql}`).bind(teamId, listParam(ids), ...seen.params),
-    d1.prepare("SELECT contact_id, list_id FROM list_members WHERE team_id = ? AND contact_id IN (SELECT value FROM json_each(?))").bind(teamId, listParam(ids)),
-  ]);
+  const [contacts, statuses, labels] = await Promise.all([contactsByIds(d, caller.teamId, ids), enrollmentsOfContacts(d, caller, ids), listMembershipsOf(d, caller.teamId, ids)]);
   const order = new Map(ids.map((id, i) => [id, i]));
-  return contacts!.results
+  return contacts
     .sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0))
     .map((c) => {
-      const mine = statuses!.results.filter((e) => e.contact_id === c.id);
+      const mine = statuses.filter((e) => e.contactId === c.id);
       return {
         id: c.id,
-        first_name: c.first_name,
-        last_name: c.last_name,
-        name: `${c.first_name} ${c.last_name}`.trim(),
+        first_name: c.firstName,
+        last_name: c.lastName,
+        name: `${c.firstName} ${c.lastName}`.trim(),
         title: c.title,
         organization_name: c.company,
         email: c.email,
-        email_status: c.email_status,
-        contact_stage_id: c.stage_id,
-        owner_id: c.owner_id,
-        person_id: c.person_id,
-        linkedin_url: c.linkedin_url,
+        email_status: c.emailStatus,
+        contact_stage_id: c.stageId,
+        owner_id: c.ownerId,
+        person_id: c.personId,
+        linkedin_url: c.linkedinUrl,
         city: c.city,
         country: c.country,
-        time_zone: c.time_zone,
+        time_zone: c.timeZone,
         phone_numbers: c.phone ? [{ raw_number: c.phone, sanitized_number: c.phone, type: "work" }] : [],
-        label_ids: labels!.results.filter((l) => l.contact_id === c.id).map((l) => l.list_id),
-        emailer_campaign_ids: mine.map((e) => e.sequence_id),
+        label_ids: labels.filter((l) => l.contactId === c.id).map((l) => l.listId),
+        emailer_campaign_ids: mine.map((e) => e.sequenceId),
         contact_campaign_statuses: mine.map((e) => ({
           id: e.id,
-          emailer_campaign_id: e.sequence_id,
-          send_email_from_email_account_id: e.mailbox_id,
+          emailer_campaign_id: e.sequenceId,
+          send_email_from_email_account_id: e.mailboxId,
           status: STATUS[e.status] ?? e.status,
-          current_step_position: e.current_step,
+          current_step_position: e.currentStep,
           inactive_reason: e.status === "active" ? null : e.reason,
-          added_at: iso(e.created_at),
-          finished_at: iso(e.finished_at),
+          added_at: iso(e.createdAt),
+          finished_at: iso(e.finishedAt),
         })),
-        created_at: iso(c.created_at),
-        updated_at: iso(c.updated_at),
+        created_at: iso(c.createdAt),
+        updated_at: iso(c.updatedAt),
       };
     });
 }

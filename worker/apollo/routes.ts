@@ -1,14 +1,10 @@
 import { Hono, type Context } from "hono";
 import { z } from "zod";
-import { db } from "../db/client";
-import { containsSql } from "../db/contains";
-import { listParam } from "../db/in-list";
 import type { AppEnv, Caller } from "../env";
 import { ApiError, validationError } from "../lib/errors";
 import { requireMasterKey } from "../middleware/auth";
 import { idempotencyScope } from "../middleware/idempotency";
-import { canSeeAllSequences, visibleSequenceRaw } from "../services/access";
-import { contactStagesOf } from "../services/contacts";
+import { canSeeAllSequences, jobFor } from "../services/access";
 import { actOnContacts } from "../services/enrollments";
 import { allLists, listsByName } from "../services/lists";
 import { listMailboxes } from "../services/mailboxes";
@@ -17,8 +13,11 @@ import { activeTeamUser, searchTeamUsers } from "../services/users";
 import { audit } from "../services/audit";
 import { commitAddContacts, processChunk } from "../services/add-contacts/jobs";
 import { CHUNK_SIZE, OUTCOME_REASONS } from "../services/add-contacts/request";
-import { createContact, updateContact, updateStages } from "../services/contacts";
-import { EMPLOYEE_RANGES, searchPeople, type PeopleFilters } from "../services/people-search";
+import { contactStagesOf, createContact, getContact, searchContactIds, updateContact, updateStages } from "../services/contacts";
+import { outcomesPage } from "../services/add-contacts/outcomes";
+import { searchSequenceMessages } from "../services/messages";
+import { searchTeamTasks } from "../services/tasks";
+import { EMPLOYEE_RANGES, knownCities, searchPeople, type PeopleFilters } from "../services/people-search";
 import { apolloCampaign, apolloContacts, apolloEmailAccount, apolloPagination, iso } from "./present";
 import { apolloParams } from "./params";
 
@@ -97,7 +96,7 @@ export const apolloRoutes = new Hono<AppEnv>()
     for (const seqId of p.emailer_campaign_ids) await actOnContacts(c.env, c.var.db, caller, seqId, action, p.contact_ids);
     await audit(c.var.db, caller, `apollo.${p.mode}`, "sequence", p.emailer_campaign_ids.join(","), { contacts: p.contact_ids.length });
     const { rows } = await campaigns(c, caller, { ids: p.emailer_campaign_ids }, 100, 1);
-    return c.json({ contacts: await apolloContacts(c.env.DB, caller, p.contact_ids), emailer_campaigns: rows.map(apolloCampaign) });
+    return c.json({ contacts: await apolloContacts(c.var.db, caller, p.contact_ids), emailer_campaigns: rows.map(apolloCampaign) });
   })
   .post("/emailer_campaigns/:id/add_contact_ids", master, async (c) => {
     const p = await parse(
@@ -128,8 +127,7 @@ export const apolloRoutes = new Hono<AppEnv>()
       if (missing.length) throw new ApiError("validation_failed", `No list named ${missing.map((m) => `"${m}"`).join(", ")}`, { fields: [{ field: "label_names", message: "Unknown list" }] });
       listIds = results.map((r) => r.id);
     }
-    const d = db(c.env.DB);
-    const { job } = await commitAddContacts(c.env, d, caller, sequenceId, {
+    const { job } = await commitAddContacts(c.env, c.var.db, caller, sequenceId, {
       source: { contact_ids: p.contact_ids, list_ids: listIds.length ? listIds : undefined },
       mailbox_ids: p.send_email_from_email_account_id ? [p.send_email_from_email_account_id] : undefined,
       skip_validation: false,
@@ -145,19 +143,19 @@ export const apolloRoutes = new Hono<AppEnv>()
     // Apollo answers synchronously: a batch that fits one chunk is processed now (the queued copy
     // of the chunk then finds it done); a larger one answers with the job to follow.
     if (job.total <= CHUNK_SIZE) await processChunk(c.env, job.id, 0, job.total);
-    const fresh = (await c.env.DB.prepare("SELECT * FROM jobs WHERE id = ?").bind(job.id).first<Record<string, any>>())!;
-    const { results: outcomes } = await c.env.DB.prepare("SELECT contact_id, person_id, outcome, reasons FROM job_outcomes WHERE job_id = ? ORDER BY idx").bind(job.id).all<Record<string, any>>();
-    const enrolled = outcomes.filter((o) => o.outcome === "enrolled").map((o) => o.contact_id as string);
+    const fresh = await jobFor(c.var.db, caller, job.id);
+    const { outcomes } = await outcomesPage(c.var.db, fresh, "all", 1, CHUNK_SIZE);
+    const enrolled = outcomes.filter((o) => o.outcome === "enrolled" && o.contact_id).map((o) => o.contact_id!);
     const { rows } = await campaigns(c, caller, { ids: [sequenceId] }, 1, 1);
     return c.json({
-      contacts: await apolloContacts(c.env.DB, caller, enrolled),
+      contacts: await apolloContacts(c.var.db, caller, enrolled),
       emailer_campaign: rows[0] ? apolloCampaign(rows[0]) : null,
       seqflare: {
-        job: { id: fresh.id, status: fresh.status, total: fresh.total, processed: fresh.processed, enrolled: fresh.enrolled, warned: fresh.warned, skipped: fresh.skipped, credits_used: fresh.credits_used, url: `/api/jobs/${fresh.id}` },
+        job: { id: fresh.id, status: fresh.status, total: fresh.total, processed: fresh.processed, enrolled: fresh.enrolled, warned: fresh.warned, skipped: fresh.skipped, credits_used: fresh.creditsUsed, url: `/api/jobs/${fresh.id}` },
         outcomes: outcomes.map((o) => ({
           contact_id: o.contact_id,
           outcome: o.outcome,
-          reasons: (JSON.parse(o.reasons) as (keyof typeof OUTCOME_REASONS)[]).map((r) => ({ code: r, label: OUTCOME_REASONS[r]?.label ?? r, fix: OUTCOME_REASONS[r]?.fix ?? "" })),
+          reasons: o.reasons.map((r) => ({ code: r, label: OUTCOME_REASONS[r as keyof typeof OUTCOME_REASONS]?.label ?? r, fix: OUTCOME_REASONS[r as keyof typeof OUTCOME_REASONS]?.fix ?? "" })),
         })),
       },
     });
@@ -189,36 +187,28 @@ export const apolloRoutes = new Hono<AppEnv>()
     const p = await parse(c, ContactParams.extend({ run_dedupe: bool.optional() }));
     const caller = c.get("caller");
     const r = await createContact(c.var.db, caller, toInput(p), { dedupe: p.run_dedupe ?? false, source: "apollo_api" });
-    return c.json({ contact: (await apolloContacts(c.env.DB, caller, [r.id]))[0] });
+    return c.json({ contact: (await apolloContacts(c.var.db, caller, [r.id]))[0] });
   })
   .on(["PUT", "PATCH"], "/contacts/:id", async (c) => {
     const p = await parse(c, ContactParams);
     const caller = c.get("caller");
     await updateContact(c.var.db, caller, c.req.param("id"), toInput(p));
-    return c.json({ contact: (await apolloContacts(c.env.DB, caller, [c.req.param("id")]))[0] });
+    return c.json({ contact: (await apolloContacts(c.var.db, caller, [c.req.param("id")]))[0] });
   })
   .on(["GET", "POST"], "/contacts/search", async (c) => {
     const p = await parse(c, z.object({ q_keywords: str.optional(), contact_stage_ids: arr(APOLLO_ARRAY_MAX.contact_stage_ids).optional(), label_ids: arr(APOLLO_ARRAY_MAX.label_ids).optional(), sort_by_field: str.optional(), sort_ascending: bool.optional(), page: int(1, 500), per_page: int(25, 100) }));
-    const teamId = c.get("caller").teamId;
-    const like = p.q_keywords?.trim() || null;
-    const where = `c.team_id = ?1 AND c.deleted_at IS NULL
-      AND (?2 IS NULL OR ${containsSql("c.first_name || ' ' || c.last_name", "?2")} OR ${containsSql("c.email", "?2")} OR ${containsSql("c.company", "?2")} OR ${containsSql("c.title", "?2")})
-      AND (?3 IS NULL OR c.stage_id IN (SELECT value FROM json_each(?3)))
-      AND (?4 IS NULL OR EXISTS (SELECT 1 FROM list_members m WHERE m.contact_id = c.id AND m.list_id IN (SELECT value FROM json_each(?4))))`;
-    const sort = p.sort_by_field === "contact_last_name" ? "c.last_name" : p.sort_by_field === "contact_updated_at" ? "c.updated_at" : "c.created_at";
-    const binds = [teamId, like, p.contact_stage_ids?.length ? listParam(p.contact_stage_ids) : null, p.label_ids?.length ? listParam(p.label_ids) : null];
-    const [rows, total] = await c.env.DB.batch<Record<string, any>>([
-      c.env.DB.prepare(`SELECT c.id FROM contacts c WHERE ${where} ORDER BY ${sort} ${p.sort_ascending ? "ASC" : "DESC"}, c.id LIMIT ?5 OFFSET ?6`).bind(...binds, p.per_page, (p.page - 1) * p.per_page),
-      c.env.DB.prepare(`SELECT count(*) AS n FROM contacts c WHERE ${where}`).bind(...binds),
-    ]);
-    return c.json({ contacts: await apolloContacts(c.env.DB, c.get("caller"), rows!.results.map((r) => r.id)), breadcrumbs: [], pagination: apolloPagination(p.page, p.per_page, total!.results[0]!.n) });
+    const sort = p.sort_by_field === "contact_last_name" ? "last_name" : p.sort_by_field === "contact_updated_at" ? "updated_at" : "created_at";
+    const { ids, total } = await searchContactIds(c.var.db, c.get("caller").teamId, {
+      q: p.q_keywords?.trim() || null, stageIds: p.contact_stage_ids, listIds: p.label_ids, sort, ascending: p.sort_ascending ?? false, page: p.page, perPage: p.per_page,
+    });
+    return c.json({ contacts: await apolloContacts(c.var.db, c.get("caller"), ids), breadcrumbs: [], pagination: apolloPagination(p.page, p.per_page, total) });
   })
   .post("/contacts/update_stages", async (c) => {
     const p = await parse(c, z.object({ contact_ids: arr(APOLLO_ARRAY_MAX.contact_ids), contact_stage_id: id }));
     if (!p.contact_ids.length) throw new ApiError("validation_failed", "contact_ids is required", { fields: [{ field: "contact_ids", message: "Required" }] });
     const caller = c.get("caller");
     await updateStages(c.var.db, caller, p.contact_ids, p.contact_stage_id);
-    return c.json({ contacts: await apolloContacts(c.env.DB, caller, p.contact_ids) });
+    return c.json({ contacts: await apolloContacts(c.var.db, caller, p.contact_ids) });
   })
   .on(["GET", "POST"], "/mixed_people/search", async (c) => {
     const p = await parse(
@@ -251,9 +241,9 @@ export const apolloRoutes = new Hono<AppEnv>()
     };
     // A location may be a city or a country.
     if (p.person_locations?.length) {
-      const cities = await c.env.DB.prepare("SELECT DISTINCT city FROM people WHERE city IN (SELECT value FROM json_each(?))").bind(listParam(p.person_locations)).all<{ city: string }>();
-      if (cities.results.length) {
-        filters.cities = cities.results.map((r) => r.city);
+      const cities = await knownCities(c.var.db, p.person_locations);
+      if (cities.length) {
+        filters.cities = cities;
         filters.countries = p.person_locations.filter((l) => !filters.cities!.includes(l));
         if (!filters.countries.length) delete filters.countries;
       }
@@ -270,7 +260,7 @@ export const apolloRoutes = new Hono<AppEnv>()
     });
     return c.json({
       people: r.people.filter((x) => !x.contact_id).map(person),
-      contacts: await apolloContacts(c.env.DB, caller, saved),
+      contacts: await apolloContacts(c.var.db, caller, saved),
       breadcrumbs: [],
       pagination: apolloPagination(p.page, p.per_page, r.total),
     });
@@ -278,55 +268,35 @@ export const apolloRoutes = new Hono<AppEnv>()
   .on(["GET", "POST"], "/emailer_messages/search", master, async (c) => {
     const p = await parse(c, z.object({ emailer_campaign_ids: arr(APOLLO_ARRAY_MAX.emailer_campaign_ids).optional(), contact_ids: arr(APOLLO_ARRAY_MAX.contact_ids).optional(), emailer_message_stats: arr(APOLLO_ARRAY_MAX.statuses).optional(), page: int(1, 500), per_page: int(25, 100) }));
     const caller = c.get("caller");
-    const teamId = caller.teamId;
-    const seen = visibleSequenceRaw(caller, "m.sequence_id");
-    let n = 5;
     const statusOf: Record<string, string> = { delivered: "sent", bounced: "bounced", failed: "failed" };
     const statuses = p.emailer_message_stats?.map((s) => statusOf[s] ?? s);
-    const where = `m.team_id = ?1 AND m.sequence_id <> ''
-      AND (?2 IS NULL OR m.sequence_id IN (SELECT value FROM json_each(?2)))
-      AND (?3 IS NULL OR m.contact_id IN (SELECT value FROM json_each(?3)))
-      AND (?4 IS NULL OR m.status IN (SELECT value FROM json_each(?4)))
-      AND ${seen.sql.replace(/\?/g, () => `?${n++}`)}`;
-    const binds = [teamId, p.emailer_campaign_ids?.length ? listParam(p.emailer_campaign_ids) : null, p.contact_ids?.length ? listParam(p.contact_ids) : null, statuses?.length ? listParam(statuses) : null, ...seen.params];
-    const [rows, total] = await c.env.DB.batch<Record<string, any>>([
-      c.env.DB.prepare(`SELECT m.* FROM messages m WHERE ${where} ORDER BY m.sent_at DESC, m.id LIMIT ?${n} OFFSET ?${n + 1}`).bind(...binds, p.per_page, (p.page - 1) * p.per_page),
-      c.env.DB.prepare(`SELECT count(*) AS n FROM messages m WHERE ${where}`).bind(...binds),
-    ]);
+    const { rows, total } = await searchSequenceMessages(c.var.db, caller, { sequenceIds: p.emailer_campaign_ids, contactIds: p.contact_ids, statuses, page: p.page, perPage: p.per_page });
     return c.json({
-      emailer_messages: rows!.results.map((m) => ({
-        id: m.id, emailer_campaign_id: m.sequence_id, emailer_step_id: m.step_id, contact_id: m.contact_id, email_account_id: m.mailbox_id,
-        to_email: m.to_email, subject: m.subject, body_text: m.body, status: m.status === "sent" ? "delivered" : m.status, message_id: m.message_id_header,
-        completed_at: iso(m.sent_at), created_at: iso(m.created_at),
+      emailer_messages: rows.map((m) => ({
+        id: m.id, emailer_campaign_id: m.sequenceId, emailer_step_id: m.stepId, contact_id: m.contactId, email_account_id: m.mailboxId,
+        to_email: m.toEmail, subject: m.subject, body_text: m.body, status: m.status === "sent" ? "delivered" : m.status, message_id: m.messageIdHeader,
+        completed_at: iso(m.sentAt), created_at: iso(m.createdAt),
       })),
-      pagination: apolloPagination(p.page, p.per_page, total!.results[0]!.n),
+      pagination: apolloPagination(p.page, p.per_page, total),
     });
   })
   .on(["GET", "POST"], "/tasks/search", master, async (c) => {
     const p = await parse(c, z.object({ sort_by_field: str.optional(), open_factor_names: arr(APOLLO_ARRAY_MAX.statuses).optional(), page: int(1, 500), per_page: int(25, 100) }));
     const caller = c.get("caller");
     // Tasks of sequences the caller can't see stay hidden, except their own.
-    const seen = visibleSequenceRaw(caller, "sequence_id");
-    const where = `team_id = ? AND (assignee_id = ? OR sequence_id IS NULL OR ${seen.sql})`;
-    const binds = [caller.teamId, caller.userId, ...seen.params];
-    const [rows, total] = await c.env.DB.batch<Record<string, any>>([
-      c.env.DB.prepare(`SELECT * FROM tasks WHERE ${where} ORDER BY status = 'open' DESC, due_at, id LIMIT ? OFFSET ?`).bind(...binds, p.per_page, (p.page - 1) * p.per_page),
-      c.env.DB.prepare(`SELECT count(*) AS n FROM tasks WHERE ${where}`).bind(...binds),
-    ]);
+    const { rows, total } = await searchTeamTasks(c.var.db, caller, p.page, p.per_page);
     return c.json({
-      tasks: rows!.results.map((t) => ({
-        id: t.id, user_id: t.assignee_id, contact_id: t.contact_id, emailer_campaign_id: t.sequence_id, type: t.type,
-        status: t.status === "open" ? "scheduled" : t.status, priority: "medium", note: t.note, due_at: iso(t.due_at), completed_at: iso(t.completed_at), created_at: iso(t.created_at),
+      tasks: rows.map((t) => ({
+        id: t.id, user_id: t.assigneeId, contact_id: t.contactId, emailer_campaign_id: t.sequenceId, type: t.type,
+        status: t.status === "open" ? "scheduled" : t.status, priority: "medium", note: t.note, due_at: iso(t.dueAt), completed_at: iso(t.completedAt), created_at: iso(t.createdAt),
       })),
-      pagination: apolloPagination(p.page, p.per_page, total!.results[0]!.n),
+      pagination: apolloPagination(p.page, p.per_page, total),
     });
   })
   // After every /contacts/<word> route, so "search" is never taken for an id.
   .get("/contacts/:id", async (c) => {
-    const teamId = c.get("caller").teamId;
-    const live = await c.env.DB.prepare("SELECT id FROM contacts WHERE id = ? AND team_id = ? AND deleted_at IS NULL").bind(c.req.param("id"), teamId).first<{ id: string }>();
-    if (!live) throw new ApiError("not_found", "No such contact");
-    const [contact] = await apolloContacts(c.env.DB, c.get("caller"), [live.id]);
+    const live = await getContact(c.var.db, c.get("caller"), c.req.param("id"));
+    const [contact] = await apolloContacts(c.var.db, c.get("caller"), [live.id]);
     return c.json({ contact });
   });
 

@@ -309,3 +309,24 @@ export async function bulkContacts(d: Db, caller: Caller, contactIds: readonly s
   });
   return { updated: targets.length, refused, not_found };
 }
+
+/** Apollo's contacts/search: words in name, email, company or title; any of several stages and lists; a page of ids and the total. */
+export async function searchContactIds(
+  d: Db,
+  teamId: string,
+  q: { q?: string | null; stageIds?: readonly string[]; listIds?: readonly string[]; sort: "last_name" | "updated_at" | "created_at"; ascending: boolean; page: number; perPage: number },
+): Promise<{ ids: string[]; total: number }> {
+  const where = and(
+    eq(contacts.teamId, teamId),
+    isNull(contacts.deletedAt),
+    q.q ? or(contains(sql`${contacts.firstName} || ' ' || ${contacts.lastName}`, q.q), contains(contacts.email, q.q), contains(contacts.company, q.q), contains(contacts.title, q.q)) : undefined,
+    q.stageIds?.length ? inList(contacts.stageId, q.stageIds) : undefined,
+    q.listIds?.length ? sql`exists (select 1 from ${listMembers} m where m.contact_id = ${contacts.id} and ${inList(sql`m.list_id`, q.listIds)})` : undefined,
+  );
+  const col = q.sort === "last_name" ? contacts.lastName : q.sort === "updated_at" ? contacts.updatedAt : contacts.createdAt;
+  const [rows, total] = await d.batch([
+    d.select({ id: contacts.id }).from(contacts).where(where).orderBy(q.ascending ? asc(col) : desc(col), asc(contacts.id)).limit(q.perPage).offset((q.page - 1) * q.perPage),
+    d.select({ n: count() }).from(contacts).where(where),
+  ]);
+  return { ids: rows.map((r) => r.id), total: total[0]?.n ?? 0 };
+}

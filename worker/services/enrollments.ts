@@ -2,7 +2,7 @@ import { sql, type SQL } from "drizzle-orm";
 import { batchSql, type Db } from "../db/client";
 import { contains } from "../db/contains";
 import { chunked, inList } from "../db/in-list";
-import { auditLog, type sequences } from "../db/schema";
+import { auditLog, enrollments, type sequences } from "../db/schema";
 import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { ApiError } from "../lib/errors";
@@ -485,3 +485,13 @@ export async function scheduledEmails(env: Env, d: Db, caller: Caller, scope: { 
 }
 
 export type { Sequence };
+
+/** Every enrollment of these contacts in sequences the caller may see (Apollo's contact_campaign_statuses). */
+export function enrollmentsOfContacts(d: Db, caller: Caller, contactIds: readonly string[]): Promise<(typeof enrollments.$inferSelect)[]> {
+  if (!contactIds.length) return Promise.resolve([]);
+  const seen = visibleSequence(caller, enrollments.sequenceId);
+  return d
+    .select()
+    .from(enrollments)
+    .where(seen ? sql`${enrollments.teamId} = ${caller.teamId} AND ${inList(enrollments.contactId, contactIds)} AND ${seen}` : sql`${enrollments.teamId} = ${caller.teamId} AND ${inList(enrollments.contactId, contactIds)}`);
+}

@@ -129,3 +129,9 @@ export async function removeMembers(d: Db, caller: Caller, listId: string, conta
   );
   return { removed: removed.length };
 }
+
+/** The lists each of these contacts belongs to, as (contact, list) pairs. */
+export function listMembershipsOf(d: Db, teamId: string, contactIds: readonly string[]): Promise<{ contactId: string; listId: string }[]> {
+  if (!contactIds.length) return Promise.resolve([]);
+  return d.select({ contactId: listMembers.contactId, listId: listMembers.listId }).from(listMembers).where(and(eq(listMembers.teamId, teamId), inList(listMembers.contactId, contactIds)));
+}

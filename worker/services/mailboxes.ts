@@ -1,4 +1,5 @@
-import { and, asc, eq, inArray } from "drizzle-orm";
+import { and, asc, eq } from "drizzle-orm";
+import { inList } from "../db/in-list";
 import type { Db } from "../db/client";
 import { auditLog, mailboxes, messages, users } from "../db/schema";
 import type { Caller, Env } from "../env";
@@ -65,7 +66,7 @@ export function listMailboxes(d: Db, teamId: string): Promise<MailboxRow[]> {
 export async function ownerNames(d: Db, teamId: string, rows: readonly MailboxRow[]): Promise<Map<string, string>> {
   const ids = [...new Set(rows.map((r) => r.userId))];
   if (!ids.length) return new Map();
-  const found = await d.select({ id: users.id, name: users.name }).from(users).where(and(eq(users.teamId, teamId), inArray(users.id, ids)));
+  const found = await d.select({ id: users.id, name: users.name }).from(users).where(and(eq(users.teamId, teamId), inList(users.id, ids)));
   return new Map(found.map((u) => [u.id, u.name]));
 }
 

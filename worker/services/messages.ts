@@ -1,5 +1,6 @@
-import { and, desc, eq, sql } from "drizzle-orm";
+import { and, asc, desc, eq, ne, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
+import { inList } from "../db/in-list";
 import { contacts, mailboxes, messages, sequences } from "../db/schema";
 import type { Caller } from "../env";
 import { notFound } from "../lib/errors";
@@ -65,4 +66,73 @@ export async function rawMessage(d: Db, caller: Caller, messageId: string): Prom
   const row = await messageFor(d, caller, messageId);
   if (!row.raw) throw notFound("Message");
   return row.raw;
+}
+
+/** Apollo's emailer_messages/search: sent emails of sequences (any of several), contacts and statuses, newest first. */
+export async function searchSequenceMessages(
+  d: Db,
+  caller: Caller,
+  q: { sequenceIds?: readonly string[]; contactIds?: readonly string[]; statuses?: readonly string[]; page: number; perPage: number },
+): Promise<{ rows: (typeof messages.$inferSelect)[]; total: number }> {
+  const where = and(
+    eq(messages.teamId, caller.teamId),
+    ne(messages.sequenceId, ""),
+    visibleMessages(caller),
+    q.sequenceIds?.length ? inList(messages.sequenceId, q.sequenceIds) : undefined,
+    q.contactIds?.length ? inList(messages.contactId, q.contactIds) : undefined,
+    q.statuses?.length ? inList(messages.status, q.statuses) : undefined,
+  );
+  const [rows, total] = await d.batch([
+    d.select().from(messages).where(where).orderBy(desc(messages.sentAt), asc(messages.id)).limit(q.perPage).offset((q.page - 1) * q.perPage),
+    d.select({ n: sql<number>`count(*)` }).from(messages).where(where),
+  ]);
+  return { rows, total: total[0]?.n ?? 0 };
+}
+
+/**
+ * A contact's next automatic email as they will get it: the step it waits on (or the next email step),
+ * the variant the A/B split gives this enrollment, rendered for this contact and the sending mailbox
+ * (the same template rendering and variant pick the MailboxDO uses), with the variables it lacks.
+ */
+export async function previewNextEmail(d: Db, caller: Caller, sequenceId: string, enrollmentId: string) {
+  const { seq } = await sequenceFor(d, caller, sequenceId);
+  const e = await d.query.enrollments.findFirst({ where: and(eq(enrollments.id, enrollmentId), eq(enrollments.sequenceId, seq.id), eq(enrollments.teamId, caller.teamId)) });
+  if (!e) throw notFound("Enrollment");
+  if (!["active", "paused", "held", "scheduled"].includes(e.status)) throw new ApiError("conflict", `This contact is ${e.status} in the sequence: nothing more will be sent`);
+  const step = await d
+    .select()
+    .from(steps)
+    .where(and(eq(steps.sequenceId, seq.id), eq(steps.enabled, true), gt(steps.position, Math.max(0, e.currentStep - 1))))
+    .orderBy(asc(steps.position))
+    .then((rows) => rows.find((r) => isEmailStep(r.type)));
+  if (!step) throw new ApiError("conflict", "No automatic email step is left for this contact");
+  const [contact, mailbox, variants, earlier, cfg] = await Promise.all([
+    d.query.contacts.findFirst({ where: and(eq(contacts.id, e.contactId), eq(contacts.teamId, caller.teamId)) }),
+    e.mailboxId ? d.query.mailboxes.findFirst({ where: and(eq(mailboxes.id, e.mailboxId), eq(mailboxes.teamId, caller.teamId)) }) : undefined,
+    d.select().from(stepVariants).where(and(eq(stepVariants.stepId, step.id), eq(stepVariants.enabled, true))).orderBy(asc(stepVariants.label), asc(stepVariants.id)),
+    step.threadReply
+      ? d.select({ subject: messages.subject }).from(messages).where(and(eq(messages.enrollmentId, e.id), eq(messages.status, "sent"))).orderBy(desc(messages.sentAt)).limit(1)
+      : Promise.resolve([]),
+    loadSequenceConfig(d, seq.id),
+  ]);
+  if (!contact?.email) throw new ApiError("conflict", "This contact has no email address: the email step will be skipped");
+  const variant = pickVariant(variants, e.id);
+  const ctx: TemplateContext = {
+    contact: { firstName: contact.firstName, lastName: contact.lastName, company: contact.company, title: contact.title, email: contact.email, city: contact.city, country: contact.country, custom: contact.customFields },
+    sender: { name: mailbox?.senderName ?? null },
+    now: now(),
+    timeZone: (cfg?.useContactTimeZone ? contact.timeZone : null) ?? cfg?.window.timeZone ?? "UTC",
+  };
+  const threadSubject = earlier[0]?.subject;
+  const subject = threadSubject ? (/^re:/i.test(threadSubject) ? threadSubject : `Re: ${threadSubject}`) : renderSubject(variant?.subject ?? "", ctx) || "(no subject)";
+  return {
+    enrollment_id: e.id,
+    step: { id: step.id, position: step.position },
+    variant: variant ? { id: variant.id, label: variant.label } : null,
+    from: mailbox ? { email: mailbox.email, name: mailbox.senderName } : null,
+    to: contact.email,
+    subject,
+    body: renderTemplate(variant?.body ?? "", ctx) + (mailbox?.signature ? `\n\n${mailbox.signature}` : ""),
+    missing: [...new Set([...missingValues(variant?.subject ?? "", ctx), ...missingValues(variant?.body ?? "", ctx)])],
+  };
 }

@@ -245,3 +245,10 @@ export async function peopleFacets(d: Db) {
   const [seniorities, departments, industries, countries, email_statuses] = await Promise.all([facet("seniority"), facet("department"), facet("industry"), facet("country"), facet("email_status")]);
   return { seniorities, departments, industries, countries, email_statuses };
 }
+
+/** Which of these places are cities in the people database (Apollo's person_locations mix cities and countries). */
+export async function knownCities(d: Db, places: readonly string[]): Promise<string[]> {
+  if (!places.length) return [];
+  const rows = await d.all<{ city: string }>(sql`SELECT DISTINCT city FROM people WHERE city IN (SELECT value FROM json_each(${listParam(places)}))`);
+  return rows.map((r) => r.city);
+}

@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, isNotNull, isNull, sql, type SQL } from "drizzle-orm";
+import { and, asc, eq, isNotNull, isNull, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { runBatch } from "../db/client";
 import { contains } from "../db/contains";
@@ -191,7 +191,7 @@ export async function archiveSequence(env: Env, d: Db, caller: Caller, sequenceI
   const open = await d
     .select({ id: enrollments.id })
     .from(enrollments)
-    .where(and(eq(enrollments.sequenceId, seq.id), inArray(enrollments.status, ["active", "paused", "held"])));
+    .where(and(eq(enrollments.sequenceId, seq.id), inList(enrollments.status, ["active", "paused", "held"])));
   if (open.length) await engine.sequence(env, seq.id, seq.teamId).finish(open.map((r) => r.id), "sequence_archived");
 }
 

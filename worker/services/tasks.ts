@@ -138,3 +138,14 @@ export async function logCall(env: Env, d: Db, caller: Caller, taskId: string, c
   }
   return { id: task.id, status: task.status, completed_at: task.completedAt };
 }
+
+/** Apollo's tasks/search: the team's tasks the caller may see (their own always), open first, by due time. */
+export async function searchTeamTasks(d: Db, caller: Caller, page: number, perPage: number): Promise<{ rows: (typeof tasks.$inferSelect)[]; total: number }> {
+  const seen = visibleSequence(caller, tasks.sequenceId);
+  const where = and(eq(tasks.teamId, caller.teamId), seen ? or(eq(tasks.assigneeId, caller.userId), isNull(tasks.sequenceId), seen) : undefined);
+  const [rows, total] = await d.batch([
+    d.select().from(tasks).where(where).orderBy(desc(sql`${tasks.status} = 'open'`), asc(tasks.dueAt), asc(tasks.id)).limit(perPage).offset((page - 1) * perPage),
+    d.select({ n: sql<number>`count(*)` }).from(tasks).where(where),
+  ]);
+  return { rows, total: total[0]?.n ?? 0 };
+}
