@@ -2,7 +2,7 @@ import { sql, type SQL } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { inChunks, listParam } from "../../db/in-list";
 import { ApiError } from "../../lib/errors";
-import { buildPeopleWhere } from "../people-search";
+import { peopleWhere } from "../people-search";
 import { MAX_JOB_CANDIDATES, type AddContactsRequest } from "./request";
 
 /** One contact or person to add, before validation. */
@@ -38,12 +38,6 @@ const JOB_CHANGE_WINDOW_MS = 90 * 86_400_000;
 
 type Source = AddContactsRequest["source"];
 
-/** The people search's WHERE text (numbered `?N` placeholders) as drizzle SQL, every value bound. */
-function boundWhere(text: string, params: readonly unknown[]): SQL {
-  const parts = text.split(/\?(\d+)/);
-  return sql.join(parts.map((p, i) => (i % 2 ? sql`${params[Number(p) - 1]}` : sql.raw(p))));
-}
-
 /**
  * The candidates of a source, the ONE resolution every path uses (preview, commit, plan pages): a
  * query that D1 runs on its side (the Worker never holds the ids). People become the team's saved
@@ -51,8 +45,7 @@ function boundWhere(text: string, params: readonly unknown[]): SQL {
  * key). Unknown ids stay, to be reported "not found". Lists must belong to the team (`checkLists`).
  */
 function candidatesCte(teamId: string, source: Source): SQL {
-  const search = source.search ? buildPeopleWhere(source.search, teamId) : null;
-  const fromSearch = search ? sql`UNION SELECT p.id FROM people p WHERE ${boundWhere(search.where, search.params)}` : sql``;
+  const fromSearch = source.search ? sql`UNION SELECT p.id FROM people p WHERE ${peopleWhere(source.search, teamId)}` : sql``;
   return sql`WITH
     pe(pid) AS (SELECT value FROM json_each(${listParam(source.people_ids ?? [])}) ${fromSearch}),
     saved(pid, cid) AS (SELECT pe.pid, (SELECT c.id FROM contacts c WHERE c.team_id = ${teamId} AND c.person_id = pe.pid AND c.deleted_at IS NULL) FROM pe),
