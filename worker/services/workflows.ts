@@ -211,6 +211,8 @@ export async function updateWorkflow(d: Db, caller: Caller, id: string, b: Parti
   if (b.trigger !== undefined) {
     patch.triggerKind = b.trigger.kind;
     patch.trigger = b.trigger;
+    // Becoming a change workflow: it acts on changes from now on, not on ones logged for others before.
+    if (b.trigger.kind === "change" && w.triggerKind !== "change") patch.changeCursor = await lastChangeId(d, caller.teamId);
   }
   if (b.active === true && !w.active) {
     // Turned on: the next slot is a minute away, and a change workflow acts on changes from now on.
