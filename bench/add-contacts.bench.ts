@@ -97,7 +97,7 @@ it(`adds ${netNew} net-new people: credits held and settled, contacts created, e
   const t0 = Date.now();
   const res = await as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts`, { source: { people_ids: ids }, mailbox_ids: x.mailboxIds, enrich: true, overrides: { no_email: true } });
   if (res.status !== 202) throw new Error(`commit failed: ${res.status} ${await res.text()}`);
-  const { job } = (await res.json()) as { job: { id: string; credits_held: number } };
+  const { job } = (await res.json()) as { job: { id: string } };
   const done = await waitForJob(job.id, 1_800_000);
   const wall = (Date.now() - t0) / 1000;
   const created = await count("SELECT count(*) n FROM contacts WHERE team_id = ? AND source = 'add_contacts'", x.teamId);
@@ -107,7 +107,7 @@ it(`adds ${netNew} net-new people: credits held and settled, contacts created, e
   report(`netnew_${netNew}_wall_time`, wall, "s");
   report(`netnew_${netNew}_per_second`, netNew / wall, "people/s");
   report(`netnew_${netNew}_contacts_created`, created, "contacts");
-  report(`netnew_${netNew}_credits_held`, job.credits_held, "credits");
+  report(`netnew_${netNew}_credits_held`, done.credits_held, "credits");
   report(`netnew_${netNew}_credits_used`, done.credits_used, "credits");
   report(`netnew_${netNew}_emails_enriched`, enriched, "contacts");
 });
