@@ -60,7 +60,13 @@ const q = async <T = Record<string, any>>(sql: string, ...binds: unknown[]) => (
 export const BARE_ADMIN = "dd0000000000000000000b01";
 
 /** Ids of the rows the walk adds itself (fixed, so a run picks the same rows every time). */
-const FIXED = { rivalMessage: "dd0000000000000000000a01", rivalTask: "dd0000000000000000000a02", hiddenJob: "dd0000000000000000000a03", hiddenWorkflow: "dd0000000000000000000a04", hiddenMessage: "dd0000000000000000000a05" };
+const FIXED = { rivalMessage: "dd0000000000000000000a01", rivalTask: "dd0000000000000000000a02", hiddenJob: "dd0000000000000000000a03", hiddenWorkflow: "dd0000000000000000000a04", hiddenMessage: "dd0000000000000000000a05", rivalReply: "dd0000000000000000000a06", hiddenReply: "dd0000000000000000000a07" };
+
+/** An inbound reply (the replies inbox) to the email `messageId`. */
+const inboundReply = (id: string, teamId: string, seq: string, enr: Record<string, any>, messageId: string, t: number) =>
+  env.DB.prepare(
+    "INSERT OR IGNORE INTO inbound_messages (id, team_id, sequence_id, enrollment_id, contact_id, message_id, header_id, from_email, subject, snippet, detected, classification, evidence, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'prospect@reply.test', 'Re: hello', 'Sounds good', 'reply', 'reply', '{\"rule\":\"threaded_reply\"}', ?)",
+  ).bind(id, teamId, seq, enr.id, enr.contact_id, messageId, `<${id}@reply.test>`, t);
 
 /** Rival (the foreign team) gets one of everything Demo has, so every kind of foreign id exists. */
 async function completeRival(): Promise<void> {
@@ -82,6 +88,7 @@ async function completeRival(): Promise<void> {
         .bind(FIXED.rivalMessage, DEMO.rival, enr.id, seq, step, mailbox, enr.contact_id, `<${FIXED.rivalMessage}@rival.test>`, t, t),
       env.DB.prepare("INSERT INTO tasks (id, team_id, enrollment_id, sequence_id, step_id, contact_id, assignee_id, type, note, due_at, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'call', 'Rival task', ?, 'open', ?)")
         .bind(FIXED.rivalTask, DEMO.rival, enr.id, seq, step, enr.contact_id, DEMO.rivalAdmin, t, t),
+      inboundReply(FIXED.rivalReply, DEMO.rival, seq, enr, FIXED.rivalMessage, t),
     ]);
   }
 }
@@ -106,6 +113,7 @@ async function completeHidden(): Promise<void> {
   if (enr && step) {
     stmts.push(env.DB.prepare("INSERT OR IGNORE INTO messages (id, team_id, enrollment_id, sequence_id, step_id, mailbox_id, contact_id, to_email, subject, body, message_id_header, raw, status, sent_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'hidden@contact.test', 'Hidden subject', 'Hidden body', ?, 'Subject: Hidden', 'sent', ?, ?)")
       .bind(FIXED.hiddenMessage, DEMO.team, enr.id, seq, step, mailbox, enr.contact_id, `<${FIXED.hiddenMessage}@demo.test>`, t, t));
+    stmts.push(inboundReply(FIXED.hiddenReply, DEMO.team, seq, enr, FIXED.hiddenMessage, t));
   }
   await env.DB.batch(stmts);
 }
