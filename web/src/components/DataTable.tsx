@@ -52,6 +52,8 @@ export function DataTable<T>(props: {
   class?: string;
   /** Inside a card already: no card of its own. */
   flush?: boolean;
+  /** `table-wrap-free`: the table grows with its rows instead of scrolling inside the page. */
+  wrapClass?: string;
 }) {
   const columnCount = () => props.columns.length + (props.select ? 1 : 0);
   const pageKeys = () => (props.select ? (props.rows ?? []).map((r) => props.select!.key(r)) : []);
@@ -65,7 +67,7 @@ export function DataTable<T>(props: {
           <Show when={rows().length > 0} fallback={props.empty}>
             <div classList={{ "table-card": !props.flush, "data-table": true }} aria-busy={props.busy || undefined}>
               {props.header}
-              <div class="table-wrap">
+              <div class={`table-wrap ${props.wrapClass ?? ""}`}>
                 <table class={`table ${props.class ?? ""}`} data-testid={props.testId}>
                   <caption class="sr-only">{props.caption}</caption>
                   <thead>

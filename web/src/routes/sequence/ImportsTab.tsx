@@ -1,10 +1,9 @@
 import { A, createAsync, revalidate, useIsRouting } from "@solidjs/router";
-import { createEffect, createSignal, For, onCleanup, Show, Suspense } from "solid-js";
+import { createEffect, createSignal, onCleanup, Show } from "solid-js";
 import { Badge } from "../../components/Badge";
 import { EmptyState } from "../../components/EmptyState";
 import { Icon } from "../../components/Icon";
-import { Pagination } from "../../components/Pagination";
-import { TableSkeleton } from "../../components/Status";
+import { DataTable } from "../../components/DataTable";
 import { formatDateTime, formatDay, formatNumber, formatRelative } from "../../format";
 import { isFinished, JOB_STATUS, jobPercent, jobSourceLabel } from "../../jobs";
 import { getJobs } from "../../queries/jobs";
@@ -27,98 +26,87 @@ export function ImportsTab(props: { sequenceId: string; canAdd: boolean }) {
   });
 
   return (
-    <Suspense fallback={<TableSkeleton columns={5} rows={4} label="Loading imports…" />}>
-      <Show when={result()}>
-        {(r) => (
-          <Show
-            when={r().jobs.length > 0}
-            fallback={
-              <EmptyState
-                icon="upload"
-                title="No contacts added yet"
-                actions={
-                  <Show when={props.canAdd}>
-                    <A href={`/sequences/${props.sequenceId}/add`} class="btn btn-primary">
-                      <Icon name="userPlus" size={16} /> Add contacts
-                    </A>
-                  </Show>
-                }
-              >
-                Every time contacts are added (from search, lists, the API or a workflow) the job shows here with its progress, what it cost, and why anyone was skipped.
-              </EmptyState>
+    <DataTable
+      caption="Add-contacts jobs of this sequence"
+      testId="jobs-table"
+      loading="Loading imports…"
+      skeletonRows={4}
+      wrapClass="table-wrap-free"
+      columns={[
+        { label: "When" },
+        { label: "Source" },
+        { label: "Status" },
+        { label: "Progress" },
+        { label: "Added", class: "num" },
+        { label: "Held back", class: "num" },
+        { label: "Skipped", class: "num" },
+        { label: "Credits", class: "num" },
+        { label: "Open", srOnly: true },
+      ]}
+      rows={result()?.jobs}
+      pagination={result()?.pagination}
+      onPage={setPage}
+      busy={routing()}
+      rowProps={(j) => ({ "data-job-id": j.id })}
+      empty={
+          <EmptyState
+            icon="upload"
+            title="No contacts added yet"
+            actions={
+              <Show when={props.canAdd}>
+                <A href={`/sequences/${props.sequenceId}/add`} class="btn btn-primary">
+                  <Icon name="userPlus" size={16} /> Add contacts
+                </A>
+              </Show>
             }
           >
-            <div class="table-card" aria-busy={routing()}>
-              <div class="table-wrap table-wrap-free">
-                <table class="table" data-testid="jobs-table">
-                  <caption class="sr-only">Add-contacts jobs of this sequence</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">When</th>
-                      <th scope="col">Source</th>
-                      <th scope="col">Status</th>
-                      <th scope="col">Progress</th>
-                      <th scope="col" class="num">Added</th>
-                      <th scope="col" class="num">Held back</th>
-                      <th scope="col" class="num">Skipped</th>
-                      <th scope="col" class="num">Credits</th>
-                      <th scope="col"><span class="sr-only">Open</span></th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    <For each={r().jobs}>
-                      {(j) => (
-                        <tr data-job-id={j.id}>
-                          <td class="cell-nowrap">
-                            <time datetime={new Date(j.created_at).toISOString()} title={formatDateTime(j.created_at)}>
-                              {formatRelative(j.created_at)}
-                            </time>
-                          </td>
-                          <td class="cell-clip-wide">{jobSourceLabel(j, listName)}</td>
-                          <td class="cell-nowrap">
-                            <Badge tone={JOB_STATUS[j.status].tone} dot title={JOB_STATUS[j.status].hint}>
-                              {JOB_STATUS[j.status].label}
-                            </Badge>
-                            <Show when={j.status === "scheduled" && j.run_at}>
-                              {(at) => <div class="muted small">starts {formatDay(at())}</div>}
-                            </Show>
-                          </td>
-                          <td class="cell-progress">
-                            <span
-                              class="progress progress-sm"
-                              classList={{ "progress-done": j.status === "completed", "progress-active": !isFinished(j.status) && j.status !== "scheduled" }}
-                              role="progressbar"
-                              aria-label="Job progress"
-                              aria-valuemin={0}
-                              aria-valuemax={100}
-                              aria-valuenow={jobPercent(j)}
-                            >
-                              <span style={{ width: `${jobPercent(j)}%` }} />
-                            </span>
-                            <span class="muted small tabular">
-                              {formatNumber(j.processed)} / {formatNumber(j.total)}
-                            </span>
-                          </td>
-                          <td class="num tabular">{formatNumber(j.enrolled)}</td>
-                          <td class="num tabular">{formatNumber(j.warned)}</td>
-                          <td class="num tabular">{formatNumber(j.skipped)}</td>
-                          <td class="num tabular">{formatNumber(j.credits_used)}</td>
-                          <td class="cell-actions">
-                            <A href={`/jobs/${j.id}`} class="btn btn-ghost btn-sm" aria-label={`View job from ${formatDateTime(j.created_at)}`}>
-                              View <Icon name="chevronRight" size={14} />
-                            </A>
-                          </td>
-                        </tr>
-                      )}
-                    </For>
-                  </tbody>
-                </table>
-              </div>
-              <Pagination meta={r().pagination} onPage={setPage} />
-            </div>
-          </Show>
-        )}
-      </Show>
-    </Suspense>
+            Every time contacts are added (from search, lists, the API or a workflow) the job shows here with its progress, what it cost, and why anyone was skipped.
+          </EmptyState>
+      }
+    >
+      {(j) => (
+        <>
+          <td class="cell-nowrap">
+            <time datetime={new Date(j.created_at).toISOString()} title={formatDateTime(j.created_at)}>
+              {formatRelative(j.created_at)}
+            </time>
+          </td>
+          <td class="cell-clip-wide">{jobSourceLabel(j, listName)}</td>
+          <td class="cell-nowrap">
+            <Badge tone={JOB_STATUS[j.status].tone} dot title={JOB_STATUS[j.status].hint}>
+              {JOB_STATUS[j.status].label}
+            </Badge>
+            <Show when={j.status === "scheduled" && j.run_at}>
+              {(at) => <div class="muted small">starts {formatDay(at())}</div>}
+            </Show>
+          </td>
+          <td class="cell-progress">
+            <span
+              class="progress progress-sm"
+              classList={{ "progress-done": j.status === "completed", "progress-active": !isFinished(j.status) && j.status !== "scheduled" }}
+              role="progressbar"
+              aria-label="Job progress"
+              aria-valuemin={0}
+              aria-valuemax={100}
+              aria-valuenow={jobPercent(j)}
+            >
+              <span style={{ width: `${jobPercent(j)}%` }} />
+            </span>
+            <span class="muted small tabular">
+              {formatNumber(j.processed)} / {formatNumber(j.total)}
+            </span>
+          </td>
+          <td class="num tabular">{formatNumber(j.enrolled)}</td>
+          <td class="num tabular">{formatNumber(j.warned)}</td>
+          <td class="num tabular">{formatNumber(j.skipped)}</td>
+          <td class="num tabular">{formatNumber(j.credits_used)}</td>
+          <td class="cell-actions">
+            <A href={`/jobs/${j.id}`} class="btn btn-ghost btn-sm" aria-label={`View job from ${formatDateTime(j.created_at)}`}>
+              View <Icon name="chevronRight" size={14} />
+            </A>
+          </td>
+        </>
+      )}
+    </DataTable>
   );
 }
