@@ -22,6 +22,16 @@ function descendants(pid) {
   return out;
 }
 
+/** CPU time (user + system) of a process so far, in ms. */
+function cpuMs(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 function rssKb(pid) {
   try {
     const m = readFileSync(`/proc/${pid}/status`, "utf8").match(/VmRSS:\s+(\d+)/);
@@ -39,15 +49,30 @@ for (const file of files) {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let peak = 0;
-  const timer = setInterval(() => {
-    for (const p of descendants(child.pid)) {
-      try {
-        if (readFileSync(`/proc/${p}/comm`, "utf8").trim() === "workerd") peak = Math.max(peak, rssKb(p));
-      } catch {
-        // gone
-      }
+  const workerds = () => descendants(child.pid).filter((p) => {
+    try {
+      return readFileSync(`/proc/${p}/comm`, "utf8").trim() === "workerd";
+    } catch {
+      return false;
     }
+  });
+  const timer = setInterval(() => {
+    for (const p of workerds()) peak = Math.max(peak, rssKb(p));
   }, 250);
+  // A bench prints `bench-cpu-mark: start` and `bench-cpu-mark: stop <name> <count>`: the workerd CPU
+  // time spent between the two, per counted item, is reported as `<name>_cpu_ms_per_email`.
+  let cpuAtStart = 0;
+  const onMark = (line) => {
+    const m = line.match(/bench-cpu-mark: (start|stop (\S+) (\d+))/);
+    if (!m) return;
+    const cpu = workerds().reduce((n, p) => n + cpuMs(p), 0);
+    if (m[1] === "start") cpuAtStart = cpu;
+    else {
+      const used = cpu - cpuAtStart;
+      console.log(`bench ${m[2]}_cpu_time: ${(used / 1000).toFixed(1)} s`);
+      console.log(`bench ${m[2]}_cpu_ms_per_email: ${(used / Math.max(1, Number(m[3]))).toFixed(3)} ms`);
+    }
+  };
   let out = "";
   child.stdout.on("data", (b) => {
     out += b;
@@ -55,6 +80,7 @@ for (const file of files) {
     for (const line of b.toString().replace(/\x1b\[[0-9;]*m/g, "").split("\n")) {
       const m = line.match(/(bench \S+: .+)$/);
       if (m) console.log(m[1]);
+      onMark(line);
     }
   });
   child.stderr.on("data", (b) => (out += b));

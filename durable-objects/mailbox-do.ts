@@ -18,6 +18,8 @@ import { engine } from "./engine";
 import type { MailboxItemState, QueuedEmail, StepResult } from "./engine-types";
 import { migrate, patchRow, readMeta, writeMeta } from "./object-storage";
 
+type Verdict = { ok: boolean; reason: string | null };
+
 type State = "queued" | "sending" | "sent" | "unknown" | "bounced" | "failed" | "cancelled";
 
 interface QueueRow {
@@ -67,9 +69,10 @@ const DAY = 24 * HOUR;
 const BACKOFF_MS = [60_000, 5 * 60_000, 15 * 60_000, HOUR, 4 * HOUR];
 /** States whose reservation counts against the caps: something was (or may have been) sent. */
 const COUNTED = "('sending','sent','unknown','bounced')";
-const MAX_SENDS_PER_RUN = 50;
+/** Rows picked (and claimed, and checked) together: one D1 read and one SequenceDO call per batch. */
+const PICK_BATCH = 100;
 /** Rows looked at per pass (sends, cancellations, withdrawals): a pass ends, and re-arms, after this many. */
-const MAX_PICKS_PER_RUN = 200;
+const MAX_PICKS_PER_RUN = 5_000;
 /** Rows read or deleted at a time by bulk work (pruning, forecasts): memory stays bounded. */
 const PAGE = 5_000;
 /**
@@ -134,6 +137,13 @@ export class MailboxDO extends DurableObject<Env> {
   /** Sends whose transport call is in progress in this instance. A "sending" row not in here was cut off by a crash. */
   private inFlight = new Set<string>();
   private running: Promise<void> | null = null;
+  /** The mailbox's settings: read at each alarm and on refresh(), not per email or per hand-over. */
+  private settingsCache: MailboxSettings | null | undefined = undefined;
+  /**
+   * During a pass, the reservation instants that count against the caps in the last 24 h, ascending:
+   * read once per pass and kept current by it, so the caps cost no query per email (invariant 3).
+   */
+  private recent: number[] | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -270,12 +280,12 @@ export class MailboxDO extends DurableObject<Env> {
   /** Settings changed (limits, reconnect, disconnect): re-plan now. A reconnected mailbox resumes by itself. */
   async refresh(mailboxId: string): Promise<void> {
     this.setMeta("mailbox_id", mailboxId);
-    await this.schedule(now());
+    await this.schedule(now(), await this.settings(true));
   }
 
   async capacity(mailboxId: string): Promise<Capacity> {
     this.setMeta("mailbox_id", mailboxId);
-    const mb = await loadMailbox(this.d, mailboxId);
+    const mb = await this.settings(true);
     const t = now();
     return {
       dailyLimit: mb?.dailyLimit ?? 0,
@@ -293,7 +303,8 @@ export class MailboxDO extends DurableObject<Env> {
    * now, assuming nothing else is added. Used by the scheduled-emails view and capacity forecasts.
    */
   async forecast(mailboxId: string, limit = 500, horizonDays = 60): Promise<{ enrollmentId: string; stepId: string; at: number | null }[]> {
-    const mb = await loadMailbox(this.d, mailboxId);
+    this.setMeta("mailbox_id", mailboxId);
+    const mb = await this.settings(true);
     // Memory stays bounded whatever the queue's size: the forecast covers the PAGE highest-priority
     // rows (a view shows at most that many; the rest are later still).
     limit = Math.min(limit, PAGE);
@@ -331,37 +342,48 @@ export class MailboxDO extends DurableObject<Env> {
     if (!mailboxId) return;
     await this.reconcile();
     await this.report();
-    const mb = await loadMailbox(this.d, mailboxId);
+    const mb = await this.settings(true);
     if (!mb || mb.status !== "connected") {
       // Held while disconnected or paused: nothing is stranded, refresh() on reconnect resumes.
       await this.schedule(now(), mb);
       return;
     }
-    let sent = 0;
     let looked = 0;
-    while (sent < MAX_SENDS_PER_RUN && looked < MAX_PICKS_PER_RUN) {
-      const t = now();
-      if (this.gate(mb, t) > t) break;
-      // With a gap between sends one email goes per alarm; without, as many as the caps allow.
-      const room = mb.minGapSeconds > 0 ? 1 : Math.min(MAX_SENDS_PER_RUN - sent, mb.dailyLimit - this.used(t - DAY), mb.hourlyLimit - this.used(t - HOUR));
-      const picks = this.pick(t, room);
-      if (!picks.length) break;
-      looked += picks.length;
-      // Content (variants, names) for the batch; eligibility is read again right before each send.
-      const sc = await loadSendContext(this.d, mb.teamId, picks.map((p) => ({ contactId: p.contact_id, stepId: p.resend_of ?? p.step_id, sequenceId: p.sequence_id })));
-      let stop = false;
-      for (const [i, p] of picks.entries()) {
-        // The batch's context was read just before its first send; later sends read eligibility again.
-        const outcome = await this.sendOne(mb, p, sc, i === 0);
-        if (outcome === "sent") sent++;
-        if (outcome === "stop" || (outcome === "sent" && mb.minGapSeconds > 0)) {
-          stop = true;
-          break;
+    this.recent = this.sql
+      .exec<{ reserved_at: number }>(`SELECT reserved_at FROM queue WHERE state IN ${COUNTED} AND reserved_at > ? ORDER BY reserved_at`, now() - DAY)
+      .toArray()
+      .map((r) => r.reserved_at);
+    // One pass while the window is open: as many as the caps allow now (with a gap, one per alarm).
+    const transport = await transportFor(this.env, mb).catch(() => null);
+    const local = transport?.local === true;
+    try {
+      while (looked < MAX_PICKS_PER_RUN) {
+        const t = now();
+        if (this.gate(mb, t) > t) break;
+        const room = mb.minGapSeconds > 0 ? 1 : Math.min(PICK_BATCH, mb.dailyLimit - this.used(t - DAY), mb.hourlyLimit - this.used(t - HOUR));
+        const picks = this.pick(t, room);
+        if (!picks.length) break;
+        looked += picks.length;
+        // Content (variants, names) for the batch; eligibility is read again right before each send.
+        const sc = await loadSendContext(this.d, mb.teamId, picks.map((p) => ({ contactId: p.contact_id, stepId: p.resend_of ?? p.step_id, sequenceId: p.sequence_id })));
+        // Through a local transport nothing reaches this object between the sends of a batch: the batch
+        // is claimed at once and its context stays current. Otherwise each send after the first is
+        // claimed and checked again at its moment.
+        const claimed = local ? await this.claimAll(picks) : undefined;
+        let stop = false;
+        for (const [i, p] of picks.entries()) {
+          const outcome = await this.sendOne(mb, p, sc, local || i === 0, claimed);
+          if (outcome === "stop" || (outcome === "sent" && mb.minGapSeconds > 0)) {
+            stop = true;
+            break;
+          }
         }
+        if (stop) break;
       }
-      if (stop) break;
+    } finally {
+      this.recent = null;
     }
-    await this.report();
+    while (await this.report());
     await this.schedule(now(), mb);
   }
 
@@ -373,6 +395,7 @@ export class MailboxDO extends DurableObject<Env> {
   }
 
   private used(since: number): number {
+    if (this.recent) return this.recent.length - upperBound(this.recent, since);
     return this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM queue WHERE state IN ${COUNTED} AND reserved_at > ?`, since).one().n;
   }
 
@@ -381,6 +404,7 @@ export class MailboxDO extends DurableObject<Env> {
     const used = this.used(t - span);
     if (used < limit) return t;
     if (limit <= 0) return Number.MAX_SAFE_INTEGER;
+    if (this.recent) return this.recent[upperBound(this.recent, t - span) + used - limit]! + span + 1;
     const r = this.sql
       .exec<{ reserved_at: number }>(`SELECT reserved_at FROM queue WHERE state IN ${COUNTED} AND reserved_at > ? ORDER BY reserved_at LIMIT 1 OFFSET ?`, t - span, used - limit)
       .toArray()[0];
@@ -442,7 +466,41 @@ export class MailboxDO extends DurableObject<Env> {
     return loadSendChecks(this.d, rows[0]!.team_id, rows.map((r) => r.contact_id), rows.map((r) => r.sequence_id));
   }
 
-  private async sendOne(mb: MailboxSettings, row: QueueRow, sc: SendContext, fresh: boolean): Promise<"sent" | "skipped" | "retry" | "stop"> {
+  /** The mailbox's settings, from the cache unless `reload` (each alarm, refresh(), capacity and forecast read them afresh). */
+  private async settings(reload = false): Promise<MailboxSettings | null> {
+    const mailboxId = this.meta("mailbox_id");
+    if (!mailboxId) return null;
+    if (reload || this.settingsCache === undefined) this.settingsCache = await loadMailbox(this.d, mailboxId);
+    return this.settingsCache;
+  }
+
+  /** Invariant 11 for a whole batch: one claim per sequence, asked together right before the batch's sends. */
+  private async claimAll(picks: QueueRow[]): Promise<Map<string, Verdict>> {
+    const out = new Map<string, Verdict>();
+    const bySequence = new Map<string, QueueRow[]>();
+    for (const p of picks) {
+      if (p.resend_of) continue;
+      const l = bySequence.get(p.sequence_id) ?? [];
+      l.push(p);
+      bySequence.set(p.sequence_id, l);
+    }
+    await Promise.all(
+      [...bySequence.values()].map(async (rows) => {
+        const verdicts = await engine.sequence(this.env, rows[0]!.sequence_id, rows[0]!.team_id).claim(rows.map((r) => ({ enrollmentId: r.enrollment_id, stepId: r.step_id })));
+        for (const v of verdicts) out.set(`${v.enrollmentId}:${v.stepId}`, { ok: v.ok, reason: v.reason });
+      }),
+    );
+    return out;
+  }
+
+  /** A reservation released (nothing was sent): it no longer counts against the caps. */
+  private release(at: number) {
+    if (!this.recent) return;
+    const i = upperBound(this.recent, at) - 1;
+    if (i >= 0 && this.recent[i] === at) this.recent.splice(i, 1);
+  }
+
+  private async sendOne(mb: MailboxSettings, row: QueueRow, sc: SendContext, fresh: boolean, claimed?: Map<string, Verdict>): Promise<"sent" | "skipped" | "retry" | "stop"> {
     const key = `${row.enrollment_id}:${row.step_id}`;
     const item: QueuedEmail = {
       enrollmentId: row.enrollment_id, stepId: row.resend_of ?? row.step_id, sequenceId: row.sequence_id, teamId: row.team_id, contactId: row.contact_id,
@@ -459,7 +517,7 @@ export class MailboxDO extends DurableObject<Env> {
     // - invariant 5: the contact may have unsubscribed or bounced, the sequence been turned off, since
     //   the step fell due or since this batch started (the batch's context is fresh for its first send only).
     const [verdicts, checks] = await Promise.all([
-      row.resend_of ? this.resendVerdict(row) : engine.sequence(this.env, row.sequence_id, row.team_id).claim([{ enrollmentId: row.enrollment_id, stepId: row.step_id }]),
+      claimed?.has(key) ? [claimed.get(key)!] : row.resend_of ? this.resendVerdict(row) : engine.sequence(this.env, row.sequence_id, row.team_id).claim([{ enrollmentId: row.enrollment_id, stepId: row.step_id }]),
       fresh ? sc : this.sendChecks([row]),
     ]);
     const verdict = verdicts[0];
@@ -488,6 +546,7 @@ export class MailboxDO extends DurableObject<Env> {
       this.sql.exec("UPDATE queue SET state = 'sending', reserved_at = ?, attempts = attempts + 1, msg = ? WHERE enrollment_id = ? AND step_id = ?", t, msg, row.enrollment_id, row.step_id);
       this.setMeta("next_send_at", String(t + mb.minGapSeconds * 1000 + jitter));
     });
+    this.recent?.splice(upperBound(this.recent, t), 0, t);
     this.inFlight.add(key);
     let res: SendResult;
     try {
@@ -501,20 +560,23 @@ export class MailboxDO extends DurableObject<Env> {
     }
     const done = now();
     if (res.ok) {
-      this.settle(row, { state: "sent", settled_at: done, reported: 0, msg });
+      // The message was stored with the reservation: not written again.
+      this.settle(row, { state: "sent", settled_at: done, reported: 0 });
       return "sent";
     }
     switch (res.kind) {
       case "unknown":
         // Recorded, counted against the caps, and never resent (invariant 4).
-        this.settle(row, { state: "unknown", settled_at: done, reported: 0, msg, error: res.message, reason: "delivery_unknown" });
+        this.settle(row, { state: "unknown", settled_at: done, reported: 0, error: res.message, reason: "delivery_unknown" });
         return "sent";
       case "recipient_permanent":
-        this.settle(row, { state: "bounced", settled_at: done, reported: 0, msg, error: `${res.code ?? ""} ${res.message}`.trim(), reason: "bounced" });
+        this.settle(row, { state: "bounced", settled_at: done, reported: 0, error: `${res.code ?? ""} ${res.message}`.trim(), reason: "bounced" });
         return "sent";
       case "sender":
         // Nothing was sent: release the reservation and pause the mailbox with the reason.
         this.settle(row, { state: "queued", reserved_at: null, msg: null, error: res.message });
+        this.release(t);
+        this.settingsCache = undefined;
         this.setMeta("next_send_at", "0");
         await this.d
           .update(mailboxes)
@@ -523,6 +585,7 @@ export class MailboxDO extends DurableObject<Env> {
         return "stop";
       case "transient": {
         const attempts = (this.sql.exec<{ attempts: number }>("SELECT attempts FROM queue WHERE enrollment_id = ? AND step_id = ?", row.enrollment_id, row.step_id).toArray()[0]?.attempts) ?? 1;
+        this.release(t);
         this.setMeta("next_send_at", "0");
         if (attempts > BACKOFF_MS.length) {
           // Certainly not sent: no message row (msg cleared), the enrollment fails with the reason.
@@ -557,9 +620,9 @@ export class MailboxDO extends DurableObject<Env> {
    * their SequenceDOs, then marked reported. A crash in between repeats the report, which both sides
    * ignore the second time.
    */
-  private async report() {
+  private async report(): Promise<number> {
     const rows = this.sql.exec("SELECT * FROM queue WHERE reported = 0 LIMIT 200").toArray() as unknown as QueueRow[];
-    if (!rows.length) return;
+    if (!rows.length) return 0;
     const mailboxId = this.meta("mailbox_id")!;
     const messageRows: Row[] = [];
     const writes: BatchStatement[] = [];
@@ -609,6 +672,7 @@ export class MailboxDO extends DurableObject<Env> {
         this.sql.exec("UPDATE queue SET reported = 1, msg = NULL, message_id = coalesce(?, message_id), subject = coalesce(?, subject) WHERE enrollment_id = ? AND step_id = ?", m?.messageId ?? null, m?.subject ?? null, r.enrollment_id, r.step_id);
       }
     });
+    return rows.length;
   }
 
   /**
@@ -622,7 +686,7 @@ export class MailboxDO extends DurableObject<Env> {
     this.prune(t);
     const unreported = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM queue WHERE reported = 0").one().n;
     if (unreported) return armAlarm(this.ctx.storage, "mailbox", mailboxId, t);
-    mb ??= await loadMailbox(this.d, mailboxId);
+    mb ??= await this.settings();
     if (!mb || mb.status !== "connected") return armAlarm(this.ctx.storage, "mailbox", mailboxId, null);
     const gate = this.gate(mb, t);
     let next = Number.MAX_SAFE_INTEGER;
@@ -702,4 +766,16 @@ export function planSends(
   }
   for (const g of groups.values()) for (const p of g.rows) if (out.length < limit) out.push({ enrollmentId: p.r.enrollment_id, stepId: p.r.step_id, at: null });
   return out;
+}
+
+/** How many of the ascending `xs` are <= `x` (the index of the first one above it). */
+function upperBound(xs: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (xs[mid]! <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

@@ -519,7 +519,9 @@ export class SequenceDO extends DurableObject<Env> {
       .toArray()
       .map((r) => this.row(r.enrollment_id))
       .filter((r): r is Row => !!r);
-    const contacts = await loadContactStates(this.d, teamId, [...new Set(due.map((e) => e.contact_id))]);
+    // Only steps falling due need the contact's facts; a check on a step already handed over does not.
+    const stepping = due.filter((e) => !(e.status === "active" && (e.waiting === "mailbox" || e.waiting === "task")));
+    const contacts = await loadContactStates(this.d, teamId, [...new Set(stepping.map((e) => e.contact_id))]);
     const emails = new Map<string, QueuedEmail[]>();
     const tasks: NewTask[] = [];
     const checks: Row[] = [];
@@ -608,8 +610,18 @@ export class SequenceDO extends DurableObject<Env> {
     if (tasks.length) await createTasks(this.d, tasks);
     for (const [mb, items] of emails) {
       const res = await engine.mailbox(this.env, mb).enqueue(teamId, items);
-      // Keys the mailbox already had in a state it will not queue again (sent, being sent, ...).
-      if (res.existing.length) this.ctx.storage.transactionSync(() => this.applyMailboxStates(cfg, res.existing));
+      const existing = new Set(res.existing.map((x) => `${x.enrollmentId}:${x.stepId}`));
+      this.ctx.storage.transactionSync(() => {
+        // Keys the mailbox already had in a state it will not queue again (sent, being sent, ...).
+        if (res.existing.length) this.applyMailboxStates(cfg, res.existing);
+        // The mailbox has the others: the first check, there for a hand-over lost on the way, moves to
+        // the daily recheck (unless something else set the timer meanwhile).
+        for (const i of items) {
+          if (!existing.has(`${i.enrollmentId}:${i.stepId}`)) {
+            this.sql.exec("UPDATE timers SET run_at = ? WHERE enrollment_id = ? AND run_at = ?", checkAt(t, RECHECK_MAILBOX_MS), i.enrollmentId, checkAt(t, CHECK_AFTER_MS));
+          }
+        }
+      });
     }
     if (checks.length) await this.reconcile(cfg, checks);
     await this.flush(teamId, sequenceId);

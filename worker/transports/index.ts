@@ -11,6 +11,8 @@ export function setTransportOverride(mailboxId: string, t: Transport | null): vo
   else overrides.delete(mailboxId);
 }
 
+const OUTBOX: Transport = { local: true, send: async () => ({ ok: true, response: "stored in outbox" }) };
+
 /**
  * The transport a mailbox sends through. `outbox` (the local default) accepts every message: the
  * message row stored in D1 is the outbox, shown on the Outbox screen like a local mail catcher.
@@ -20,7 +22,7 @@ export async function transportFor(env: Env, mailbox: MailboxSettings): Promise<
   if (o) return o;
   switch (mailbox.transport) {
     case "outbox":
-      return { send: async () => ({ ok: true, response: "stored in outbox" }) };
+      return OUTBOX;
     case "smtp": {
       const { smtpTransport } = await import("./smtp");
       const cfg = mailbox.transportConfig as { host: string; port: number; security: "tls" | "starttls" | "none"; username?: string };

@@ -30,4 +30,10 @@ export type SendFailure = Extract<SendResult, { ok: false }>;
 
 export interface Transport {
   send(mail: OutgoingEmail): Promise<SendResult>;
+  /**
+   * Answers without leaving the isolate (no network, no storage): while it sends, no other call reaches
+   * the MailboxDO and nothing it read can have been observed to change, so a batch claimed and checked
+   * together stays current for every send of the batch (invariants 5 and 11).
+   */
+  local?: boolean;
 }
