@@ -168,6 +168,34 @@ describe("what the contacts tab says is what will happen", () => {
   });
 });
 
+describe("a scheduled email you can look at", () => {
+  beforeEach(() => startSimulation());
+
+  it("previews the contact's next email as they will get it: their values in the template, the variant they get, the mailbox it goes from", async () => {
+    const { teamId, userId } = await makeTeam();
+    const s = await sessionFor(teamId, userId);
+    const { sequenceId, stepIds } = await makeSequence(teamId, userId, [{ wait: 0 }, { wait: 2 }], null);
+    await env.DB.prepare("UPDATE step_variants SET subject = 'Hi {{first_name}}', body = 'About {{company}}, {{title | your team}} in {{city}}.' WHERE step_id = ?").bind(stepIds[1]).run();
+    const mb = await makeMailbox(teamId, userId, { gapSeconds: 0 });
+    const [c] = await makeContacts(teamId, 1);
+    await enroll(teamId, sequenceId, [c!], [mb]);
+    await runUntil(now() + HOUR); // step 1 sent: the next email is step 2
+    const [e] = (await env.DB.prepare("SELECT id FROM enrollments WHERE contact_id = ?").bind(c).all<{ id: string }>()).results;
+    const res = await as(s, "GET", `/api/sequences/${sequenceId}/enrollments/${e!.id}/next-email`);
+    expect(res.status, await res.clone().text()).toBe(200);
+    const p = await body<{ step: { position: number }; to: string; subject: string; body: string; from: { email: string }; missing: string[] }>(res);
+    expect(p.step.position).toBe(2);
+    expect(p.to).toBe(await emailOf(c!));
+    expect(p.subject).toBe("Hi First0");
+    expect(p.body).toMatch(/^About Acme, your team in/);
+    expect(p.missing).toContain("city");
+    expect(p.from.email).toBe((await env.DB.prepare("SELECT email FROM mailboxes WHERE id = ?").bind(mb).first<{ email: string }>())!.email);
+    // Finished contacts get nothing more: 409 says so
+    await as(s, "POST", `/api/sequences/${sequenceId}/enrollments/finish`, { enrollment_ids: [e!.id] });
+    expect((await as(s, "GET", `/api/sequences/${sequenceId}/enrollments/${e!.id}/next-email`)).status).toBe(409);
+  });
+});
+
 /** The pause lands after the call in simulated time, so "newest first" has one answer. */
 function setClockForward() {
   return runUntil(now() + 60_000);

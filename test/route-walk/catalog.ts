@@ -37,7 +37,7 @@ const SEGMENT: Record<string, Resource> = {
 };
 
 /** Path parameters whose name says what they name. */
-const PARAM: Record<string, Resource> = { stepId: "steps", step_id: "steps", variantId: "variants", variant_id: "variants", job_id: "jobs" };
+const PARAM: Record<string, Resource> = { stepId: "steps", step_id: "steps", variantId: "variants", variant_id: "variants", job_id: "jobs", enrollment_id: "enrollments" };
 
 /** Path parameters whose resource the catalog can't tell (a test fails on them: teach SEGMENT or PARAM). */
 export const unknownParams: string[] = [];

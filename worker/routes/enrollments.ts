@@ -4,6 +4,7 @@ import { router } from "../lib/openapi";
 import { errorResponses, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
 import { mailboxFor, sequenceFor } from "../services/access";
 import { actionJobFor, presentJob, startActionJob } from "../services/enrollment-jobs";
+import { previewNextEmail } from "../services/messages";
 import {
   actInline,
   ENROLLMENT_ACTIONS,
@@ -188,6 +189,37 @@ export const enrollmentRoutes = router()
       const caller = c.get("caller");
       const { seq } = await sequenceFor(c.var.db, caller, c.req.valid("param").id);
       return c.json({ scheduled: await scheduledEmails(c.env, c.var.db, caller, { sequenceId: seq.id }, c.req.valid("query").limit) }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/sequences/{id}/enrollments/{enrollment_id}/next-email",
+      tags: ["Enrollments"],
+      summary: "A contact's next automatic email as they will get it: subject and body rendered for them, the A/B variant they get, the sending mailbox, and the variables they lack",
+      request: { params: IdParam.extend({ enrollment_id: z.string().min(1).max(64).openapi({ param: { name: "enrollment_id", in: "path" } }) }) },
+      responses: {
+        200: json(
+          z
+            .object({
+              enrollment_id: z.string(),
+              step: z.object({ id: z.string(), position: z.number() }),
+              variant: z.object({ id: z.string(), label: z.string() }).nullable(),
+              from: z.object({ email: z.string(), name: z.string() }).nullable(),
+              to: z.string(),
+              subject: z.string(),
+              body: z.string(),
+              missing: z.array(z.string()).openapi({ description: "Template variables this contact has no value for (rendered empty or with their fallback)" }),
+            })
+            .openapi("EmailPreview"),
+        ),
+        404: errorResponses[404],
+        409: errorResponses[409],
+      },
+    }),
+    async (c) => {
+      const { id, enrollment_id } = c.req.valid("param");
+      return c.json(await previewNextEmail(c.var.db, c.get("caller"), id, enrollment_id), 200);
     },
   )
   .openapi(

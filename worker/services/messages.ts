@@ -1,10 +1,14 @@
-import { and, asc, desc, eq, ne, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, ne, sql } from "drizzle-orm";
+import { pickVariant } from "../../durable-objects/compose";
+import { isEmailStep, loadSequenceConfig } from "../../durable-objects/sequence-config";
 import type { Db } from "../db/client";
 import { inList } from "../db/in-list";
-import { contacts, mailboxes, messages, sequences } from "../db/schema";
+import { contacts, enrollments, mailboxes, messages, sequences, steps, stepVariants } from "../db/schema";
 import type { Caller } from "../env";
-import { notFound } from "../lib/errors";
-import { messageFor, visibleMessages } from "./access";
+import { now } from "../lib/clock";
+import { ApiError, notFound } from "../lib/errors";
+import { messageFor, sequenceFor, visibleMessages } from "./access";
+import { missingValues, renderSubject, renderTemplate, type TemplateContext } from "./templates";
 
 /** Emails (the Outbox): D1's `messages`, written by the MailboxDO's mirror; read here with the sequence's visibility. */
 
