@@ -251,6 +251,7 @@ export const contactRoutes = router()
       responses: {
         200: json(z.object({ sequences: z.array(z.object({ sequence_id: z.string(), name: z.string(), active: z.boolean(), status: z.string(), reason: z.string().nullable(), current_step: z.number(), next_due_at: z.number().nullable(), added_at: z.number() })) })),
         404: errorResponses[404],
+        422: errorResponses[422],
       },
     }),
     async (c) => c.json({ sequences: await contactSequences(c.var.db, c.get("caller"), c.req.valid("param").id) }, 200),
@@ -277,7 +278,7 @@ export const contactRoutes = router()
       tags: ["Contacts"],
       summary: "One contact",
       request: { params: IdParam },
-      responses: { 200: json(z.object({ contact: ContactSchema })), 404: errorResponses[404] },
+      responses: { 200: json(z.object({ contact: ContactSchema })), 404: errorResponses[404], 422: errorResponses[422] },
     }),
     async (c) => c.json({ contact: presentContact(await getContact(c.var.db, c.get("caller"), c.req.valid("param").id)) }, 200),
   )

@@ -29,7 +29,7 @@ export const listRoutes = router()
       tags: ["Lists"],
       summary: "Delete a list (its creator or an admin); its contacts stay",
       request: { params: IdParam },
-      responses: { 200: json(z.object({ deleted: z.boolean() })), 403: errorResponses[403], 404: errorResponses[404] },
+      responses: { 200: json(z.object({ deleted: z.boolean() })), 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
     }),
     async (c) => {
       await deleteList(c.var.db, c.get("caller"), c.req.valid("param").id);
@@ -91,7 +91,7 @@ export const listRoutes = router()
       tags: ["Lists"],
       summary: "One list",
       request: { params: IdParam },
-      responses: { 200: json(z.object({ list: ListSchema })), 404: errorResponses[404] },
+      responses: { 200: json(z.object({ list: ListSchema })), 404: errorResponses[404], 422: errorResponses[422] },
     }),
     async (c) => c.json({ list: await getList(c.var.db, c.get("caller"), c.req.valid("param").id) }, 200),
   );

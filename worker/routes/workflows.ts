@@ -97,7 +97,7 @@ export const workflowRoutes = router()
     },
   )
   .openapi(
-    createRoute({ method: "get", path: "/workflows/{id}", tags: ["Workflows"], summary: "One workflow with its last run", request: { params: IdParam }, responses: { 200: one, 404: errorResponses[404] } }),
+    createRoute({ method: "get", path: "/workflows/{id}", tags: ["Workflows"], summary: "One workflow with its last run", request: { params: IdParam }, responses: { 200: one, 404: errorResponses[404], 422: errorResponses[422] } }),
     async (c) => c.json({ workflow: await getWorkflow(c.var.db, c.get("caller"), c.req.valid("param").id) }, 200),
   )
   .openapi(
@@ -123,7 +123,7 @@ export const workflowRoutes = router()
       tags: ["Workflows"],
       summary: "Delete a workflow (its runs' jobs stay)",
       request: { params: IdParam },
-      responses: { 200: json(z.object({ ok: z.boolean() })), 403: errorResponses[403], 404: errorResponses[404] },
+      responses: { 200: json(z.object({ ok: z.boolean() })), 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
     }),
     async (c) => {
       await deleteWorkflow(c.var.db, c.get("caller"), c.req.valid("param").id);
@@ -137,7 +137,7 @@ export const workflowRoutes = router()
       tags: ["Workflows"],
       summary: "Run a schedule workflow now (outside its schedule)",
       request: { params: IdParam },
-      responses: { 200: json(z.object({ run: RunSchema })), 403: errorResponses[403], 404: errorResponses[404], 409: errorResponses[409] },
+      responses: { 200: json(z.object({ run: RunSchema })), 403: errorResponses[403], 404: errorResponses[404], 409: errorResponses[409], 422: errorResponses[422] },
     }),
     async (c) => c.json({ run: await runWorkflowNow(c.env, c.var.db, c.get("caller"), c.req.valid("param").id) }, 200),
   )
@@ -148,7 +148,7 @@ export const workflowRoutes = router()
       tags: ["Workflows"],
       summary: "A workflow's run log, newest first, each run with what triggered it",
       request: { params: IdParam, query: Pagination },
-      responses: { 200: json(z.object({ runs: z.array(RunSchema), pagination: PaginationMeta })), 404: errorResponses[404] },
+      responses: { 200: json(z.object({ runs: z.array(RunSchema), pagination: PaginationMeta })), 404: errorResponses[404], 422: errorResponses[422] },
     }),
     async (c) => {
       const q = c.req.valid("query");
