@@ -7,7 +7,7 @@ import { StackedBarChart, type Series } from "../components/BarChart";
 import { EmptyState } from "../components/EmptyState";
 import { Icon } from "../components/Icon";
 import { PageHeader } from "../components/PageHeader";
-import { Pagination } from "../components/Pagination";
+import { DataTable } from "../components/DataTable";
 import { TableSkeleton } from "../components/Status";
 import { formatDateTime, formatFull, formatNumber, formatRelative } from "../format";
 import { usePageTitle } from "../title";
@@ -134,67 +134,54 @@ function Ledger() {
   const page = () => Math.max(1, Number(params.page) || 1);
   const ledger = createAsync(() => getLedger(page()));
   return (
-    <Suspense fallback={<TableSkeleton columns={6} rows={6} label="Loading the ledger…" />}>
-      <Show when={ledger()}>
-        {(r) => (
-          <div aria-busy={routing()}>
-            <div class="table-wrap table-wrap-free">
-              <table class="table" data-testid="ledger-table">
-                <caption class="sr-only">Credit ledger, newest first</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">When</th>
-                    <th scope="col">Kind</th>
-                    <th scope="col" class="num">Amount</th>
-                    <th scope="col" class="num">Balance after</th>
-                    <th scope="col">Note</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  <For each={r().entries}>
-                    {(e) => (
-                      <tr>
-                        <td class="cell-nowrap">
-                          <time datetime={new Date(e.created_at).toISOString()} title={formatFull(e.created_at)}>
-                            {formatDateTime(e.created_at)}
-                          </time>
-                          <div class="muted small">{formatRelative(e.created_at)}</div>
-                        </td>
-                        <td>
-                          <Badge tone={KIND[e.kind]?.tone ?? "neutral"} title={KIND[e.kind]?.hint}>
-                            {KIND[e.kind]?.label ?? e.kind}
-                          </Badge>
-                        </td>
-                        <td class="num tabular amount" classList={{ "amount-plus": e.amount > 0, "amount-minus": e.amount < 0 }}>
-                          {e.amount > 0 ? "+" : e.amount < 0 ? "−" : ""}
-                          {formatNumber(Math.abs(e.amount))}
-                        </td>
-                        <td class="num tabular">{formatNumber(e.balance_after)}</td>
-                        <td>
-                          <div>{e.note || <span class="muted">—</span>}</div>
-                          <div class="muted small">
-                            {[e.source, e.provider && (PROVIDERS[e.provider] ?? e.provider)].filter(Boolean).join(" · ")}
-                            <Show when={e.job_id}>
-                              {(id) => (
-                                <>
-                                  {" · "}
-                                  <A href={`/jobs/${id()}`}>View job</A>
-                                </>
-                              )}
-                            </Show>
-                          </div>
-                        </td>
-                      </tr>
-                    )}
-                  </For>
-                </tbody>
-              </table>
+    <DataTable
+      caption="Credit ledger, newest first"
+      testId="ledger-table"
+      loading="Loading the ledger…"
+      skeletonRows={6}
+      flush
+      wrapClass="table-wrap-free"
+      columns={[{ label: "When" }, { label: "Kind" }, { label: "Amount", class: "num" }, { label: "Balance after", class: "num" }, { label: "Note" }]}
+      rows={ledger()?.entries}
+      pagination={ledger()?.pagination}
+      busy={routing()}
+      empty={<p class="muted small ledger-empty">No credits granted, held or spent yet.</p>}
+    >
+      {(e) => (
+        <>
+          <td class="cell-nowrap">
+            <time datetime={new Date(e.created_at).toISOString()} title={formatFull(e.created_at)}>
+              {formatDateTime(e.created_at)}
+            </time>
+            <div class="muted small">{formatRelative(e.created_at)}</div>
+          </td>
+          <td>
+            <Badge tone={KIND[e.kind]?.tone ?? "neutral"} title={KIND[e.kind]?.hint}>
+              {KIND[e.kind]?.label ?? e.kind}
+            </Badge>
+          </td>
+          <td class="num tabular amount" classList={{ "amount-plus": e.amount > 0, "amount-minus": e.amount < 0 }}>
+            {e.amount > 0 ? "+" : e.amount < 0 ? "−" : ""}
+            {formatNumber(Math.abs(e.amount))}
+          </td>
+          <td class="num tabular">{formatNumber(e.balance_after)}</td>
+          <td>
+            <div>{e.note || <span class="muted">—</span>}</div>
+            <div class="muted small">
+              {[e.source, e.provider && (PROVIDERS[e.provider] ?? e.provider)].filter(Boolean).join(" · ")}
+              <Show when={e.job_id}>
+                {(id) => (
+                  <>
+                    {" · "}
+                    <A href={`/jobs/${id()}`}>View job</A>
+                  </>
+                )}
+              </Show>
             </div>
-            <Pagination meta={r().pagination} />
-          </div>
-        )}
-      </Show>
-    </Suspense>
+          </td>
+        </>
+      )}
+    </DataTable>
   );
 }
 
