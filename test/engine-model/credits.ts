@@ -59,6 +59,7 @@ interface CreditState {
   listId: string;
   /** Messages sent and not yet acknowledged; acknowledged ones, which the queue may still deliver again. */
   queue: Pending[];
+  chaos: CreditParams["chaos"];
   acked: QueueMessage[];
   minBalance: number;
   stats: CreditStats;
@@ -73,8 +74,16 @@ const stateOf = (w: object) => {
   return st;
 };
 
-/** A balance that covers a few commits: the later ones race for the last credits. */
-export const creditParamsArb = fc.noBias(fc.record({ balance: fc.integer({ min: 0, max: 30 }), offset: fc.integer({ min: 0, max: 40 }) }));
+/**
+ * A balance that covers a few commits (the later ones race for the last credits), which people, and
+ * how the queue treats the messages still pending when the commands end: each in turn is first
+ * delivered with a crash at its n-th write, or twice at once, or plainly.
+ */
+export const creditParamsArb = fc.record({
+  balance: fc.noBias(fc.integer({ min: 0, max: 16 })),
+  offset: fc.noBias(fc.integer({ min: 0, max: 40 })),
+  chaos: fc.array(fc.oneof(fc.constant("plain" as const), fc.constant("twice" as const), fc.integer({ min: 0, max: 6 })), { maxLength: 8 }),
+});
 export type CreditParams = typeof creditParamsArb extends fc.Arbitrary<infer T> ? T : never;
 
 /** The Worker's env with this world's job queue (a failing one when `down`), crashing at its `crash`-th write. */
@@ -95,7 +104,8 @@ function envOf(w: object, crash: number | null = null, down = false): Env {
 /** A crash the test caused is expected; a refusal is an answer; anything else is a finding. */
 function expected(err: unknown): "crash" | "refused" {
   if (err instanceof ApiError) return "refused";
-  if (/simulated/.test(String(err))) return "crash";
+  // drizzle wraps a failed statement's error ("Failed query: ...") with the D1 error as its cause.
+  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) if (/simulated/.test(String(e))) return "crash";
   throw err;
 }
 
@@ -110,7 +120,7 @@ export async function setupCredits(w: EngineWorld, p: CreditParams) {
     ...(await pick("(email IS NULL OR email_status = 'unavailable')", 3)),
   ];
   const listId = await makeList(w.teamId, userId, w.contacts.slice(0, 3));
-  states.set(w, { userId, session: await sessionFor(w.teamId, userId), initial: p.balance, people, listId, queue: [], acked: [], minBalance: p.balance, stats: creditStats });
+  states.set(w, { userId, session: await sessionFor(w.teamId, userId), initial: p.balance, people, listId, queue: [], chaos: [...p.chaos], acked: [], minBalance: p.balance, stats: creditStats });
 }
 
 /** Enrollments jobs made join the engine's world (their contacts too), so its invariants cover them. */
@@ -202,7 +212,8 @@ async function deliver(w: EngineWorld, p: Pending, crash: number | null, keep: b
   st.stats.deliveries++;
   try {
     await handle(p.body, envOf(w, crash), false);
-    if (!keep) st.queue.splice(st.queue.indexOf(p), 1);
+    const k = st.queue.indexOf(p);
+    if (!keep && k >= 0) st.queue.splice(k, 1);
     st.acked.push(p.body);
   } catch (err) {
     expected(err);
@@ -236,10 +247,12 @@ export function creditCommands<W extends EngineWorld>(drive: Drive<W>): fc.Arbit
         if (first === "crash" && key) await commit(w, s, envOf(w), key);
       });
     }),
-    fc.array(commitSpecArb, { minLength: 2, maxLength: 3 }).map((specs) => cmd<W>(`race(${specs.map(specText).join(" | ")})`, async (w) => {
-      // Commits at the same time, for the last credits (and often the same people).
-      await Promise.all(specs.map((s) => commit(w, s, envOf(w), null)));
-    })),
+    fc.record({ n: fc.integer({ min: 2, max: 4 }), first: fc.nat(7), same: fc.boolean(), seq: fc.nat(), enrich: fc.boolean() }).map(({ n, first, same, seq, enrich }) =>
+      cmd<W>(`race(${n} commits of ${same ? "the same person" : "one person each"} from ${first}, seq=${seq}${enrich ? ",enrich" : ""})`, async (w) => {
+        // Commits at the same time for the last credits (one person each), or for one net-new person.
+        const specs = Array.from({ length: n }, (_, i): CommitSpec => ({ people: 1 << ((first + (same ? 0 : i)) % 8), contacts: 0, list: false, seq: seq + i, later: null, enrich, overrides: true }));
+        await Promise.all(specs.map((s) => commit(w, s, envOf(w), null)));
+      })),
     fc.record({ i: fc.nat(), crash: crashArb, twice: fc.boolean(), together: fc.boolean(), dead: fc.boolean(), stale: fc.boolean() }).map(({ i, crash, twice, together, dead, stale }) => {
       const how = dead ? "deadLetter" : stale ? "redeliverAcked" : together ? "deliverTwoAtOnce" : twice ? "deliverKeep" : "deliver";
       return cmd<W>(`${how}(${i}${crash !== null && !dead && !stale ? `,crash@${crash}` : ""})`, async (w) => {
@@ -323,7 +336,9 @@ export async function settleCredits<W extends EngineWorld>(w: W, drive: Drive<W>
     await settleEndedJobs(e);
     while (st.queue.length) {
       const p = st.queue[0]!;
-      await deliver(w, p, null, false);
+      const how = st.chaos.shift() ?? "plain";
+      if (how === "twice") await Promise.all([deliver(w, p, null, false), deliver(w, { ...p }, null, true)]);
+      else await deliver(w, p, how === "plain" ? null : how, false);
       if (st.queue[0] === p && p.tries >= 3) {
         st.queue.shift();
         await handle(p.body, e, true);
@@ -406,6 +421,7 @@ export async function checkCredits(w: EngineWorld) {
         expect(JSON.parse(o.reasons).length, `${what}: not added without a reason`).toBeGreaterThan(0);
         continue;
       }
+      expect(contactById.has(o.contact_id), `${what}: enrolled a contact that was never saved`).toBe(true);
       const claim = claimOf(j.id, o.idx, o.contact_id);
       const expectedCost = (claim && contactById.get(o.contact_id)?.email_status === "verified" ? 1 : 0) + paidEnrichment(j.id, o.contact_id);
       expect(o.credit_cost, `${what}: charged ${o.credit_cost}, cost ${expectedCost}${claim ? " (saved by this job)" : ""}`).toBe(expectedCost);
