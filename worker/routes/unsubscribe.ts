@@ -1,10 +1,8 @@
 import { Hono } from "hono";
 import { html } from "hono/html";
-import type { AppEnv, Env } from "../env";
-import { now } from "../lib/clock";
-import { newId } from "../lib/ids";
-import { engine } from "../../durable-objects/engine";
+import type { AppEnv } from "../env";
 import { verifyUnsubscribeToken } from "../services/mime";
+import { unsubscribeAddress } from "../services/unsubscribe";
 import { appSecret } from "../services/secrets";
 
 const page = (title: string, body: string, form?: string) => html`<!doctype html>
@@ -13,21 +11,6 @@ const page = (title: string, body: string, form?: string) => html`<!doctype html
 main{background:#fff;border:1px solid #e5e7eb;border-radius:12px;padding:32px;max-width:420px;box-shadow:0 8px 24px rgba(0,0,0,.06)}
 h1{font-size:20px;margin:0 0 8px}button{background:#4f46e5;color:#fff;border:0;border-radius:8px;padding:10px 16px;font-size:15px;cursor:pointer}</style></head>
 <body><main><h1>${title}</h1><p>${body}</p>${form ? html`<form method="post"><button type="submit">${form}</button></form>` : ""}</main></body></html>`;
-
-/**
- * The address's open enrollments, in every sequence of the team, finish with reason `unsubscribed`
- * through each SequenceDO (the single writer of enrollment transitions; it also withdraws an email
- * already queued at a mailbox, invariant 11). The send-time check stays the backstop (invariant 5).
- */
-async function finishEnrollments(env: Env, teamId: string, email: string): Promise<void> {
-  const { results } = await env.DB.prepare(
-    `SELECT e.id, e.sequence_id FROM enrollments e JOIN contacts c ON c.id = e.contact_id AND c.team_id = e.team_id
-      WHERE e.team_id = ? AND lower(c.email) = ? AND e.status IN ('active', 'paused', 'held')`,
-  ).bind(teamId, email).all<{ id: string; sequence_id: string }>();
-  const bySequence = new Map<string, string[]>();
-  for (const r of results) bySequence.set(r.sequence_id, [...(bySequence.get(r.sequence_id) ?? []), r.id]);
-  for (const [sequenceId, ids] of bySequence) await engine.sequence(env, sequenceId, teamId).finish(ids, "unsubscribed");
-}
 
 /**
  * One-click unsubscribe (RFC 8058): mail clients POST to the List-Unsubscribe URL; people who click
@@ -44,11 +27,6 @@ export const unsubscribeRoutes = new Hono<AppEnv>()
     const who = await verifyUnsubscribeToken(appSecret(c.env), c.req.param("token"));
     if (!who) return c.html(page("Link not valid", "This unsubscribe link is damaged or was not issued by us."), 404);
     const email = who.email.toLowerCase();
-    const t = now();
-    await c.env.DB.batch([
-      c.env.DB.prepare("INSERT OR IGNORE INTO suppressions (id, team_id, email, reason, source, created_at) VALUES (?, ?, ?, 'unsubscribed', 'one_click', ?)").bind(newId(), who.teamId, email, t),
-      c.env.DB.prepare("UPDATE contacts SET unsubscribed_at = coalesce(unsubscribed_at, ?), updated_at = ? WHERE team_id = ? AND lower(email) = ?").bind(t, t, who.teamId, email),
-    ]);
-    await finishEnrollments(c.env, who.teamId, email);
+    await unsubscribeAddress(c.env, c.var.db, who.teamId, email);
     return c.html(page("You're unsubscribed", `${email} will not receive further emails from this sender.`));
   });

@@ -1,6 +1,6 @@
 import { and, eq, sql, type AnyColumn, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { contacts, imports, jobs, mailboxes, messages, schedules, sequences, sequenceShares, tasks, users, workflows } from "../db/schema";
+import { contacts, imports, jobs, lists, mailboxes, messages, schedules, sequences, sequenceShares, tasks, users, workflows } from "../db/schema";
 import type { Caller } from "../env";
 import { ApiError, notFound } from "../lib/errors";
 
@@ -200,8 +200,8 @@ export function assertContact(caller: Caller, action: Action, ownerId: string | 
 }
 
 /** A list of the caller's team, checked for `list.manage` (rename, delete): its creator or an admin. */
-export async function listFor(d1: D1Database, caller: Caller, listId: string, action: Action = "list.manage") {
-  const l = await d1.prepare("SELECT id, owner_id, name FROM lists WHERE id = ? AND team_id = ?").bind(listId, caller.teamId).first<{ id: string; owner_id: string; name: string }>();
+export async function listFor(d: Db, caller: Caller, listId: string, action: Action = "list.manage") {
+  const l = await d.query.lists.findFirst({ columns: { id: true, ownerId: true, name: true }, where: and(eq(lists.id, listId), eq(lists.teamId, caller.teamId)) }).then((r) => r && { id: r.id, owner_id: r.ownerId, name: r.name });
   if (!l) throw notFound("List");
   if (!allowed(caller, action, relations(caller, l.owner_id))) throw forbidden("Only the list's creator or an admin can rename or delete it");
   record(caller, action, l.id, "list");
@@ -312,7 +312,7 @@ export async function recheck(d: Db, caller: Caller, grants: readonly Grant[]) {
     else if (kind === "workflow") await workflowFor(d, caller, g.id, g.action);
     else if (kind === "task") await taskFor(d, caller, g.id);
     else if (kind === "import") await importFor(d, caller, g.id);
-    else if (kind === "list") await listFor(d.$client, caller, g.id, g.action);
+    else if (kind === "list") await listFor(d, caller, g.id, g.action);
     else throw new ApiError("forbidden", "You don't have permission to do this");
   }
 }

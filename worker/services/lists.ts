@@ -94,7 +94,7 @@ export async function createList(d: Db, caller: Caller, name: string): Promise<L
 
 /** Rename a list (its creator or an admin: list.manage). */
 export async function renameList(d: Db, caller: Caller, listId: string, name: string): Promise<ListView> {
-  const list = await listFor(d.$client, caller, listId);
+  const list = await listFor(d, caller, listId);
   const clash = await d.query.lists.findFirst({ columns: { id: true }, where: and(eq(lists.teamId, caller.teamId), eq(lists.name, name)) });
   if (clash && clash.id !== list.id) throw nameTaken();
   await d.update(lists).set({ name }).where(and(eq(lists.id, list.id), eq(lists.teamId, caller.teamId)));
@@ -103,7 +103,7 @@ export async function renameList(d: Db, caller: Caller, listId: string, name: st
 
 /** Delete a list (its creator or an admin); its contacts stay. */
 export async function deleteList(d: Db, caller: Caller, listId: string): Promise<void> {
-  const list = await listFor(d.$client, caller, listId);
+  const list = await listFor(d, caller, listId);
   await d.batch([d.delete(listMembers).where(eq(listMembers.listId, list.id)), d.delete(lists).where(eq(lists.id, list.id))]);
 }
 
@@ -122,7 +122,7 @@ export async function addMembers(d: Db, caller: Caller, listId: string, contactI
 
 /** Take contacts out of a list (the contacts stay). Anyone who may edit contacts may do it. */
 export async function removeMembers(d: Db, caller: Caller, listId: string, contactIds: readonly string[]): Promise<{ removed: number }> {
-  const list = await listFor(d.$client, caller, listId, "contact.edit");
+  const list = await listFor(d, caller, listId, "contact.edit");
   const ids = [...new Set(contactIds)];
   const removed = await inChunks(ids, async (chunk) =>
     d.delete(listMembers).where(and(eq(listMembers.listId, list.id), inList(listMembers.contactId, chunk))).returning({ id: listMembers.contactId }),

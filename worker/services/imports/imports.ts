@@ -183,7 +183,7 @@ async function rescanImport(env: Env, row: ImportRow, choose: { delimiter: Delim
 
 async function checkSettings(d: Db, caller: Caller, s: ImportSettings) {
   if (s.owner_id) await teamUser(d, caller, s.owner_id, "settings.owner_id");
-  if (s.list_id) await listFor(d.$client, caller, s.list_id, "contact.edit");
+  if (s.list_id) await listFor(d, caller, s.list_id, "contact.edit");
 }
 
 /**

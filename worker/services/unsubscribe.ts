@@ -1,0 +1,35 @@
+import { and, eq, sql } from "drizzle-orm";
+import { engine } from "../../durable-objects/engine";
+import type { Db } from "../db/client";
+import { inList } from "../db/in-list";
+import { contacts, enrollments, suppressions } from "../db/schema";
+import type { Env } from "../env";
+import { now } from "../lib/clock";
+import { newId } from "../lib/ids";
+
+/**
+ * One-click unsubscribe of an address for a team: a suppression that outlives the contact
+ * (invariant 5), the contacts marked unsubscribed, and the address's open enrollments finished with
+ * reason `unsubscribed` through each SequenceDO (the single writer of enrollment transitions; it
+ * also withdraws an email already queued at a mailbox, invariant 11). The send-time check stays the
+ * backstop.
+ */
+export async function unsubscribeAddress(env: Env, d: Db, teamId: string, address: string): Promise<void> {
+  const email = address.toLowerCase();
+  const t = now();
+  await d.batch([
+    d.insert(suppressions).values({ id: newId(), teamId, email, reason: "unsubscribed", source: "one_click", createdAt: t }).onConflictDoNothing(),
+    d
+      .update(contacts)
+      .set({ unsubscribedAt: sql`coalesce(${contacts.unsubscribedAt}, ${t})`, updatedAt: t })
+      .where(and(eq(contacts.teamId, teamId), sql`lower(${contacts.email}) = ${email}`)),
+  ]);
+  const open = await d
+    .select({ id: enrollments.id, sequenceId: enrollments.sequenceId })
+    .from(enrollments)
+    .innerJoin(contacts, and(eq(contacts.id, enrollments.contactId), eq(contacts.teamId, enrollments.teamId)))
+    .where(and(eq(enrollments.teamId, teamId), sql`lower(${contacts.email}) = ${email}`, inList(enrollments.status, ["active", "paused", "held"])));
+  const bySequence = new Map<string, string[]>();
+  for (const r of open) bySequence.set(r.sequenceId, [...(bySequence.get(r.sequenceId) ?? []), r.id]);
+  for (const [sequenceId, ids] of bySequence) await engine.sequence(env, sequenceId, teamId).finish(ids, "unsubscribed");
+}
