@@ -240,6 +240,11 @@ async function runChunk(env: Env, d: Db, job: JobRow, from: number, to: number) 
   const evaluations = await Promise.all(who.map((w) => evaluate(factsByKey.get(keyOf(w.lookup))!, validation)));
   const peopleNeeded = cands.filter((_, i) => who[i]!.creates && evaluations[i]!.outcome === "enrolled").map((c) => c.personId!);
   const people = new Map((peopleNeeded.length ? await d.query.people.findMany({ where: (p) => inList(p.id, peopleNeeded) }) : []).map((p) => [p.id, p]));
+  // Enrichment attempts, one row each: [id, contact, provider, success, cost, creates, idx, email].
+  const attempts: Row[] = [];
+  const enrichmentIds = await Promise.all(
+    evaluations.map((ev, i) => Promise.all((ev.enrichment?.attempts ?? []).map((a) => idFrom(job.id, who[i]!.contactId, a.provider)))),
+  );
   for (const [i, c] of cands.entries()) {
     const w = who[i]!;
     const f = factsByKey.get(keyOf(w.lookup))!;
@@ -252,15 +257,9 @@ async function runChunk(env: Env, d: Db, job: JobRow, from: number, to: number) 
       results.push({ idx: c.idx, contactId, personId: f.personId, outcome: "enrolled", reasons: [...ev.warnings, ...(mine.enriched ? ["enriched"] : [])], cost: mine.cost(w.netNew), mailboxId: mine.mailboxId });
       continue;
     }
-    for (const a of ev.enrichment?.attempts ?? []) {
-      // A contact this try creates pays for its enrichment only if this try's claim on it holds.
-      const cost = ev.outcome === "enrolled" ? a.cost : 0;
-      stmts.push(sql`
-        INSERT OR IGNORE INTO enrichments (id, team_id, job_id, contact_id, provider, success, cost, email, created_at)
-        VALUES (${await idFrom(job.id, contactId, a.provider)}, ${job.teamId}, ${job.id}, ${contactId}, ${a.provider}, ${a.success ? 1 : 0},
-                CASE WHEN ${w.creates ? 1 : 0} = 0 OR EXISTS (SELECT 1 FROM job_candidates WHERE job_id = ${job.id} AND idx = ${c.idx} AND contact_id = ${contactId}) THEN ${cost} ELSE 0 END,
-                ${a.email}, ${t})`);
-    }
+    (ev.enrichment?.attempts ?? []).forEach((a, k) => {
+      attempts.push([enrichmentIds[i]![k]!, contactId, a.provider, a.success ? 1 : 0, ev.outcome === "enrolled" ? a.cost : 0, w.creates ? 1 : 0, c.idx, a.email]);
+    });
     if (ev.outcome !== "enrolled") {
       results.push({ idx: c.idx, contactId: f.contactId, personId: f.personId, outcome: ev.outcome, reasons: [...ev.skips, ...ev.warnings], cost: 0, mailboxId: null });
       continue;
@@ -284,6 +283,17 @@ async function runChunk(env: Env, d: Db, job: JobRow, from: number, to: number) 
       idx: c.idx, contactId, personId: f.personId, outcome: "enrolled", reasons: [...ev.warnings, ...(ev.enrichment?.email ? ["enriched"] : [])], cost: ev.cost, mailboxId,
       enroll: { score: f.score, timeZone: f.timeZone, creates: w.creates },
     });
+  }
+  if (attempts.length) {
+    // A contact this try creates pays for its enrichment only if this try's claim on it holds (the
+    // claim runs first in the same batch).
+    const v = (k: number) => sql.raw(`json_extract(value, '$[${k}]')`);
+    stmts.push(sql`
+      INSERT OR IGNORE INTO enrichments (id, team_id, job_id, contact_id, provider, success, cost, email, created_at)
+      SELECT ${v(0)}, ${job.teamId}, ${job.id}, ${v(1)}, ${v(2)}, ${v(3)},
+             CASE WHEN ${v(5)} = 0 OR EXISTS (SELECT 1 FROM job_candidates jc WHERE jc.job_id = ${job.id} AND jc.idx = ${v(6)} AND jc.contact_id = ${v(1)}) THEN ${v(4)} ELSE 0 END,
+             ${v(7)}, ${t}
+        FROM json_each(${JSON.stringify(attempts)}) WHERE true`);
   }
   if (newContacts.length) {
     // The stage of new contacts: the team's first "open" stage.
