@@ -1,5 +1,5 @@
-import { query } from "@solidjs/router";
-import { fetchJob, fetchJobOutcomes, fetchJobs, type OutcomeFilter } from "../api";
+import { action, query } from "@solidjs/router";
+import { cancelJob, fetchJob, fetchJobOutcomes, fetchJobs, type OutcomeFilter } from "../api";
 
 /** Add-contacts jobs, newest first (of one sequence, or the team's). */
 export const getJobs = query((q: { page: number; per_page: number; sequence_id?: string }) => fetchJobs(q), "jobs");
@@ -8,3 +8,6 @@ export const getJobOutcomes = query(
   (id: string, q: { page: number; per_page: number; outcome: OutcomeFilter }) => fetchJobOutcomes(id, q),
   "jobOutcomes",
 );
+
+/** Cancels a scheduled job before it starts (its credit hold is returned). */
+export const cancelJobAction = action(cancelJob, "cancelJob");

@@ -1,9 +1,10 @@
-import { A, createAsync, revalidate, useIsRouting, useNavigate, useSearchParams } from "@solidjs/router";
+import { A, createAsync, useIsRouting, useNavigate, useSearchParams } from "@solidjs/router";
 import { createSignal, For, onCleanup, Show, Suspense } from "solid-js";
-import { bulkContacts, fetchContactIds, removeFromList, fetchContactStages, fetchUsers, type Contact, type ContactsBulk } from "../api";
+import { useWrite } from "../actions";
+import { fetchContactIds, fetchContactStages, fetchUsers, type Contact, type ContactsBulk } from "../api";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { notify } from "../components/Toast";
-import { getContacts } from "../queries/contacts";
+import { bulkContactsAction, getContacts, removeFromListAction } from "../queries/contacts";
 import { getLists } from "../queries/lists";
 import { handOffContacts } from "./add-contacts/state";
 import { SequencePicker } from "./people/SequencePicker";
@@ -92,13 +93,16 @@ export default function Contacts() {
   const allOnPage = () => pageIds().length > 0 && pageIds().every((id) => selected().has(id));
   const [picking, setPicking] = createSignal(false);
   const [confirmDelete, setConfirmDelete] = createSignal(false);
-  const [busy, setBusy] = createSignal(false);
+  const [selecting, setSelecting] = createSignal(false);
+  const bulk = useWrite(bulkContactsAction, { failed: () => "Couldn't change the contacts" });
+  const removal = useWrite(removeFromListAction, { failed: () => "Couldn't remove them from the list" });
+  const busy = () => selecting() || bulk.pending() || removal.pending();
   const users = createAsync(() => fetchUsers().catch(() => undefined));
   const stages = createAsync(() => fetchContactStages().catch(() => undefined));
   const lists = createAsync(() => getLists().catch(() => undefined));
   const listName = () => lists()?.lists.find((l) => l.id === listId())?.name;
   const selectAllMatching = async () => {
-    setBusy(true);
+    setSelecting(true);
     try {
       const r = await fetchContactIds(filters());
       setSelected(new Set(r.ids));
@@ -106,37 +110,23 @@ export default function Contacts() {
     } catch (e) {
       notify(errorMessage(e), "danger");
     } finally {
-      setBusy(false);
+      setSelecting(false);
     }
   };
   const removeSelected = async () => {
     const id = listId();
     if (!id) return;
-    setBusy(true);
-    try {
-      const r = await removeFromList(id, [...selected()]);
-      notify(`${formatNumber(r.removed)} removed from the list`);
-      setSelected(new Set<string>());
-      await revalidate([getContacts.key, getLists.key]);
-    } catch (e) {
-      notify(errorMessage(e), "danger");
-    } finally {
-      setBusy(false);
-    }
+    const r = await removal.run(id, [...selected()]);
+    if (!r) return;
+    notify(`${formatNumber(r.removed)} removed from the list`);
+    setSelected(new Set<string>());
   };
   const run = async (body: { action: ContactsBulk["action"]; list_id?: string; owner_id?: string; stage_id?: string }, done: string) => {
-    setBusy(true);
-    try {
-      const r = await bulkContacts({ ...body, contact_ids: [...selected()] } as ContactsBulk);
-      const refused = r.refused.length ? ` ${r.refused.length} refused: ${r.refused[0]!.message}` : "";
-      notify(`${formatNumber(r.updated)} ${done}.${refused}`, r.refused.length ? "danger" : "success");
-      setSelected(new Set<string>());
-      await revalidate([getContacts.key, getLists.key]);
-    } catch (e) {
-      notify(errorMessage(e), "danger");
-    } finally {
-      setBusy(false);
-    }
+    const r = await bulk.run({ ...body, contact_ids: [...selected()] } as ContactsBulk);
+    if (!r) return;
+    const refused = r.refused.length ? ` ${r.refused.length} refused: ${r.refused[0]!.message}` : "";
+    notify(`${formatNumber(r.updated)} ${done}.${refused}`, r.refused.length ? "danger" : "success");
+    setSelected(new Set<string>());
   };
 
   const [draft, setDraft] = createSignal(q());

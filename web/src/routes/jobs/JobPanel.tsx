@@ -1,6 +1,7 @@
 import { createAsync, revalidate, useIsRouting } from "@solidjs/router";
 import { createMemo, createSignal, For, onCleanup, onMount, Show, Suspense } from "solid-js";
-import { cancelJob, fetchJob, jobOutcomesCsvUrl, type Job, type OutcomeFilter } from "../../api";
+import { useWrite } from "../../actions";
+import { fetchJob, jobOutcomesCsvUrl, type Job, type OutcomeFilter } from "../../api";
 import { Badge } from "../../components/Badge";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { EmptyState } from "../../components/EmptyState";
@@ -9,10 +10,9 @@ import { Pagination } from "../../components/Pagination";
 import { ReasonBadges } from "../../components/ReasonBadges";
 import { errorMessage, TableSkeleton } from "../../components/Status";
 import { tabId, tabPanelId, Tabs } from "../../components/Tabs";
-import { notify } from "../../components/Toast";
 import { formatDateTime, formatDay, formatFull, formatNumber, plural } from "../../format";
 import { isFinished, JOB_STATUS, jobPercent, jobSourceLabel } from "../../jobs";
-import { getJobOutcomes } from "../../queries/jobs";
+import { cancelJobAction, getJobOutcomes } from "../../queries/jobs";
 import { getLists } from "../../queries/lists";
 import { getMailboxes } from "../../queries/mailboxes";
 import { OUTCOMES, type Outcome } from "../../reasons";
@@ -201,7 +201,11 @@ export function JobPanel(props: { jobId: string; initial?: Job; sequenceName?: s
   const [job, setJob] = createSignal<Job | undefined>(props.initial);
   const [loadError, setLoadError] = createSignal<unknown>();
   const [confirmCancel, setConfirmCancel] = createSignal(false);
-  const [cancelling, setCancelling] = createSignal(false);
+  const cancelWrite = useWrite(cancelJobAction, {
+    done: (j) => (j && j.credits_held > 0 ? `Job cancelled: ${plural(j.credits_held, "credit")} returned` : "Job cancelled"),
+    failed: () => "Couldn't cancel",
+  });
+  const cancelling = cancelWrite.pending;
   const lists = createAsync(() => getLists().catch(() => undefined));
   const listName = (id: string) => lists()?.lists.find((l) => l.id === id)?.name;
 
@@ -250,19 +254,12 @@ export function JobPanel(props: { jobId: string; initial?: Job; sequenceName?: s
     }
   };
 
+  // The router re-reads what is on screen after the action (balance, the sequence's jobs and contacts).
   const cancel = async () => {
-    setCancelling(true);
-    try {
-      const j = await cancelJob(props.jobId);
-      setJob(j);
-      setConfirmCancel(false);
-      notify(j.credits_held > 0 ? `Job cancelled: ${plural(j.credits_held, "credit")} returned` : "Job cancelled");
-      finished();
-    } catch (err) {
-      notify(`Couldn't cancel: ${errorMessage(err)}`, "danger");
-    } finally {
-      setCancelling(false);
-    }
+    const j = await cancelWrite.run(props.jobId);
+    if (!j) return;
+    setJob(j);
+    setConfirmCancel(false);
   };
 
   return (
