@@ -62,6 +62,8 @@ describe("workflows", () => {
     assert.match(text, /Hasn't run yet/);
     // New workflows start off until the user turns them on.
     const toggle = card().getByRole("switch", { name: `${name} on` });
+    const created = await page.evaluate(async (n) => (await (await fetch("/api/workflows")).json()).workflows.find((w) => w.name === n), name);
+    assert.equal(created.active, false, JSON.stringify(created));
     assert.equal(await toggle.getAttribute("aria-checked"), "false");
     await toggle.click();
     await page.waitForFunction((n) => {
@@ -106,8 +108,9 @@ describe("workflows", () => {
   });
 
   it("'Automate adding contacts' in a sequence's add-contacts menu opens a workflow for that sequence; one that runs when a contact moves stage is saved off", async () => {
-    await page.goto(`${baseUrl}/sequences`);
-    await page.getByRole("link", { name: "Enterprise outbound — Q4" }).first().click();
+    await page.goto(`${baseUrl}/sequences?q=${encodeURIComponent("Enterprise outbound — Q4")}`);
+    await page.getByRole("link", { name: "Enterprise outbound — Q4", exact: true }).click();
+    await page.getByTestId("sequence-name").waitFor();
     await page.getByRole("button", { name: "More ways to add contacts" }).click();
     await page.getByRole("menuitem", { name: /Automate adding contacts/ }).click();
     await page.waitForURL(/\/workflows\/new\?sequence_id=/);
