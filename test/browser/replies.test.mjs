@@ -1,11 +1,11 @@
-// The replies inbox (issue 12): an inbound reply arrives through the email() handler, shows in the
-// inbox with its evidence, and "Correct it" turns it into an auto-reply, which puts the contact back
-// to active in its sequence.
+// The replies inbox (issue 12): a bounce report arrives through the email() handler, shows in the inbox
+// with its evidence (the delivery status), and "Correct it" turns it into an auto-reply, which undoes
+// the bounce: the email is "sent" again (and the address unsuppressed, as the worker tests check).
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { baseUrl, launch, signIn } from "./helpers.mjs";
 
-/** A session of the API (cookie + CSRF token), as the admin. */
+/** A session of the API, as the admin. */
 async function apiSession() {
   const res = await fetch(`${baseUrl}/api/auth/login`, {
     method: "POST",
@@ -16,20 +16,38 @@ async function apiSession() {
   return { cookie: res.headers.get("set-cookie").split(";")[0] };
 }
 
-/** The newest email sent to an active enrollment of a Demo sequence. */
-async function sentToActive(session) {
-  const res = await fetch(`${baseUrl}/api/messages?status=sent&per_page=100`, { headers: { cookie: session.cookie } });
-  const { messages } = await res.json();
-  for (const m of messages) {
-    if (!m.sequence || !m.contact) continue;
-    const e = await fetch(`${baseUrl}/api/sequences/${m.sequence.id}/enrollments?status=active&per_page=100`, {
-      headers: { cookie: session.cookie },
-    });
-    const { enrollments } = await e.json();
-    if (enrollments.some((x) => x.id === m.enrollment_id)) return m;
-  }
-  throw new Error("no email to an active enrollment in the demo data");
-}
+const get = async (session, path) => (await fetch(`${baseUrl}/api${path}`, { headers: { cookie: session.cookie } })).json();
+
+/** A delivery status report (RFC 3464) saying `m` could not be delivered (5.1.1: no such user). */
+const bounceReport = (m) =>
+  [
+    "From: Mail Delivery System <MAILER-DAEMON@mx.prospect.test>",
+    `To: ${m.mailbox.email}`,
+    "Subject: Undelivered Mail Returned to Sender",
+    `Message-ID: <dsn-${Date.now()}@mx.prospect.test>`,
+    "MIME-Version: 1.0",
+    'Content-Type: multipart/report; report-type=delivery-status; boundary="b1"',
+    "",
+    "--b1",
+    "Content-Type: text/plain",
+    "",
+    "The mail could not be delivered.",
+    "--b1",
+    "Content-Type: message/delivery-status",
+    "",
+    "Reporting-MTA: dns; mx.prospect.test",
+    "",
+    `Final-Recipient: rfc822; ${m.to_email}`,
+    "Action: failed",
+    "Status: 5.1.1",
+    "--b1",
+    "Content-Type: text/rfc822-headers",
+    "",
+    `Message-ID: ${m.message_id}`,
+    `Subject: ${m.subject}`,
+    "--b1--",
+    "",
+  ].join("\r\n");
 
 describe("replies inbox", () => {
   let browser;
@@ -43,46 +61,46 @@ describe("replies inbox", () => {
     await browser?.close();
   });
 
-  it("shows an inbound reply with its evidence, and 'Correct it' makes it an auto-reply that puts the contact back", async () => {
+  it("shows a bounce with its evidence, and 'Correct it' makes it an auto-reply that undoes the bounce", async () => {
     const session = await apiSession();
-    const m = await sentToActive(session);
-    const raw = [
-      `From: ${m.contact.name} <${m.to_email}>`,
-      `To: ${m.mailbox.email}`,
-      `Subject: Re: ${m.subject}`,
-      `Message-ID: <browser-${Date.now()}@prospect.test>`,
-      `In-Reply-To: ${m.message_id}`,
-      `References: ${m.message_id}`,
-      "Content-Type: text/plain",
-      "",
-      "Thanks for your note, we received it.",
-      "",
-    ].join("\r\n");
+    const { messages } = await get(session, "/messages?status=sent&per_page=1");
+    const m = messages[0];
+    assert.ok(m?.contact && m.mailbox, "the demo has sent emails");
     const delivered = await fetch(
-      `${baseUrl}/cdn-cgi/handler/email?from=${encodeURIComponent(m.to_email)}&to=${encodeURIComponent(m.mailbox.email)}`,
-      { method: "POST", body: raw },
+      `${baseUrl}/cdn-cgi/handler/email?from=${encodeURIComponent("MAILER-DAEMON@mx.prospect.test")}&to=${encodeURIComponent(m.mailbox.email)}`,
+      { method: "POST", body: bounceReport(m) },
     );
     assert.ok(delivered.ok, `email handler answered ${delivered.status}`);
+    const bounced = await get(session, `/messages?contact_id=${m.contact.id}&per_page=50`);
+    assert.equal(bounced.messages.find((x) => x.id === m.id).status, "bounced");
 
     await page.goto(`${baseUrl}/replies?unhandled=true`);
     const row = page.getByTestId("replies-table").locator("tbody tr", { hasText: m.to_email });
     await row.waitFor();
-    assert.match(await row.textContent(), /Reply/);
-    assert.match(await row.getByTestId("reply-evidence").textContent(), /Answers one of our emails/);
-    assert.match(await row.textContent(), /finished/);
+    assert.match(await row.textContent(), /Hard bounce/);
+    assert.match(await row.getByTestId("reply-evidence").textContent(), /Delivery report.*Status: 5\.1\.1/);
 
-    await row.getByTestId("reclassify").selectOption("auto_reply");
-    await row.getByRole("button", { name: "Correct it" }).click();
-    await page.getByText(/Now auto-reply/).waitFor();
-    const fixed = page.getByTestId("replies-table").locator("tbody tr", { hasText: m.to_email });
+    // Correcting it marks it reviewed, so it leaves the "Not reviewed yet" view: correct it from All.
+    const id = await row.getAttribute("data-reply");
+    await page.goto(`${baseUrl}/replies`);
+    const inAll = page.locator(`tr[data-reply="${id}"]`);
+    await inAll.waitFor();
+    await inAll.getByTestId("reclassify").selectOption("auto_reply");
+    await inAll.getByRole("button", { name: "Correct it" }).click();
+    await page
+      .getByText(/Now auto-reply/)
+      .first()
+      .waitFor();
+    const fixed = page.locator(`tr[data-reply="${id}"]`);
     await fixed.getByText("corrected").waitFor();
     assert.match(await fixed.textContent(), /Auto-reply/);
-    assert.match(await fixed.textContent(), /active/);
+    const after = await get(session, `/messages?contact_id=${m.contact.id}&per_page=50`);
+    assert.equal(after.messages.find((x) => x.id === m.id).status, "sent");
 
     // Reviewed now: the "Not reviewed yet" view no longer lists it.
     await page.goto(`${baseUrl}/replies?unhandled=true`);
     await page.getByRole("heading", { name: "Replies" }).waitFor();
     await page.waitForLoadState("networkidle");
-    assert.equal(await page.getByTestId("replies-table").locator("tbody tr", { hasText: m.to_email }).count(), 0);
+    assert.equal(await page.locator(`tr[data-reply="${id}"]`).count(), 0);
   });
 });
