@@ -110,7 +110,8 @@ describe("tasks: a call logged with its outcome and notes", () => {
     const contactLink = task.locator(".task-title a").first();
     const href = await contactLink.getAttribute("href");
     await task.getByTestId("log-call").click();
-    const form = task.getByTestId("call-log-form");
+    // The button turns into the form (only one form is open).
+    const form = page.getByTestId("call-log-form");
     await form.locator("select[name=outcome]").selectOption("left_voicemail");
     await form.locator("textarea[name=notes]").fill("Left a message about the pilot");
     await form.getByRole("button", { name: "Log call and complete" }).click();
