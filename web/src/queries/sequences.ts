@@ -33,6 +33,10 @@ export const updateSequenceAction = action(updateSequence, "updateSequence");
 // One action per intent where one screen offers several: each shows its own busy state and refusal.
 export const renameSequenceAction = action((id: string, name: string) => updateSequence(id, { name }), "renameSequence");
 export const setSequenceActiveAction = action((id: string, active: boolean) => updateSequence(id, { active }), "setSequenceActive");
+export const setSequenceSettingAction = action(
+  (id: string, key: "finish_on_reply" | "allow_other_owners", value: boolean) => updateSequence(id, { settings: { [key]: value } }),
+  "setSequenceSetting",
+);
 export const setSequenceScheduleAction = action(
   (id: string, scheduleId: string | null) => updateSequence(id, { schedule_id: scheduleId }),
   "setSequenceSchedule",

@@ -1,15 +1,13 @@
 import { A, createAsync } from "@solidjs/router";
-import { createSignal, For, Show } from "solid-js";
-import { updateSequence, type Sequence } from "../../api";
+import { For, Show } from "solid-js";
+import type { Sequence } from "../../api";
 import { Icon } from "../../components/Icon";
-import { errorMessage } from "../../components/Status";
-import { notify } from "../../components/Toast";
 import { Toggle } from "../../components/Toggle";
 import { formatDay, formatNumber } from "../../format";
 import { getSchedules } from "../../queries/schedules";
 import { summarizeWindows } from "../../schedule";
 import { getEnrollments } from "../../queries/enrollments";
-import { updateSequenceAction } from "../../queries/sequences";
+import { setSequenceSettingAction, updateSequenceAction } from "../../queries/sequences";
 import { useWrite } from "../../actions";
 import { ENROLLMENT_STATUS } from "./EnrollmentStatus";
 
@@ -21,18 +19,14 @@ export function Overview(props: { seq: Sequence; readOnly: boolean; onApply: (s:
   // The API's counts overlap (bounced and blocked are finished too; "all" is the total): show the statuses themselves.
   const counts = () => Object.entries(enrollments()?.counts ?? {}).filter(([k, n]) => n > 0 && k in ENROLLMENT_STATUS);
   const total = () => enrollments()?.counts.all ?? 0;
-  const [busy, setBusy] = createSignal<string | null>(null);
 
   const setting = (key: "finish_on_reply" | "allow_other_owners") => (props.seq.settings[key] as boolean | undefined) ?? true;
+  const settingWrite = useWrite(setSequenceSettingAction, { failed: () => "Couldn't save the setting" });
+  // The setting being saved, from the submission in flight: its switch spins, the others wait.
+  const busy = () => settingWrite.inFlight().at(-1)?.[1] ?? null;
   const change = async (key: "finish_on_reply" | "allow_other_owners", value: boolean) => {
-    setBusy(key);
-    try {
-      props.onApply(await updateSequence(props.seq.id, { settings: { [key]: value } }));
-    } catch (err) {
-      notify(`Couldn't save the setting: ${errorMessage(err)}`, "danger");
-    } finally {
-      setBusy(null);
-    }
+    const saved = await settingWrite.run(props.seq.id, key, value);
+    if (saved) props.onApply(saved);
   };
 
   // What a reply from a colleague (same email domain) does to the others at that company in this sequence.
