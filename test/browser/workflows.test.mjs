@@ -48,7 +48,7 @@ describe("workflows", () => {
     });
     assert.ok(Number(((await count.textContent()) ?? "").replace(/\D/g, "")) > 0);
 
-    await page.getByLabel("Runs").selectOption({ label: "Every day" });
+    await page.getByLabel("Runs", { exact: true }).selectOption({ label: "Every day" });
     await page.getByLabel("Max people per run").fill("5");
     await page.getByRole("button", { name: "Create workflow" }).click();
     await page.waitForURL(`${baseUrl}/workflows`);
