@@ -49,8 +49,8 @@ process.on("exit", stop);
 const files = process.argv.slice(2).filter((a) => a.endsWith(".mjs"));
 let code = 0;
 try {
-  await waitForServer(`http://localhost:${port}/api/me`, 120_000);
-  await Promise.race([seeded, new Promise((_, rej) => setTimeout(() => rej(new Error("seed did not finish in 120s")), 120_000))]);
+  await waitForServer(`http://localhost:${port}/api/me`, 300_000);
+  await Promise.race([seeded, new Promise((_, rej) => setTimeout(() => rej(new Error("seed did not finish in 300s")), 300_000))]);
   await run(process.execPath, ["--test", "--test-concurrency=1", ...(files.length ? files : ["test/browser/*.test.mjs"])], { env: { ...env, SEQFLARE_URL: `http://localhost:${port}`, CHROMIUM_PATH: chromiumPath } });
 } catch (err) {
   console.error(err.message);

@@ -265,13 +265,15 @@ describe("every array at its documented maximum answers without a 500", () => {
 describe("the code keeps IN lists under D1's 100 bound parameters", () => {
   const sources = import.meta.glob(["../worker/**/*.ts", "../durable-objects/**/*.ts"], { query: "?raw", import: "default", eager: true }) as Record<string, string>;
 
-  it("never binds one parameter per value (drizzle inArray, or '?' placeholders built from a list)", () => {
+  it("never binds one parameter per value of a list from data (drizzle inArray over a variable, or '?' placeholders built from a list)", () => {
     expect(Object.keys(sources).length).toBeGreaterThan(20);
     const offenders = Object.entries(sources)
       .filter(([path]) => !path.endsWith("/db/in-list.ts"))
       .flatMap(([path, text]) =>
         text.split("\n").flatMap((line, i) =>
-          /\b(not)?inArray\(|\.map\(\(\) => "\?"\)|\.map\(\(\) => '\?'\)|\.fill\("\?"\)/.test(line) ? [`${path}:${i + 1}: ${line.trim()}`] : [],
+          // A fixed list written in the code (a few statuses) or a subquery binds a bounded number of
+          // parameters; any list that comes from data must go through in-list.ts.
+          /\b(not)?inArray\((?![^,()]+,\s*(\[\s*"[^\]]*\]\s*\)|d\.select\())|\.map\(\(\) => "\?"\)|\.map\(\(\) => '\?'\)|\.fill\("\?"\)/.test(line) ? [`${path}:${i + 1}: ${line.trim()}`] : [],
         ),
       );
     expect(offenders).toEqual([]);

@@ -340,7 +340,7 @@ async function applyColleagueRule(env: Env, d: Db, x: Target, email: string, eff
         eq(enrollments.sequenceId, x.sequenceId),
         eq(enrollments.teamId, x.teamId),
         ne(enrollments.contactId, x.contactId),
-        inArray(enrollments.status, rule === "pause" ? ["active", "held"] : ["active", "paused", "held"]),
+        inList(enrollments.status, rule === "pause" ? ["active", "held"] : ["active", "paused", "held"]),
         sql`lower(substr(${contacts.email}, instr(${contacts.email}, '@') + 1)) = ${domain}`,
       ),
     );
@@ -551,7 +551,7 @@ async function undoEffect(env: Env, d: Db, r: typeof inboundMessages.$inferSelec
               paused.map((g) => g.id),
             ),
             eq(enrollments.status, "paused"),
-            inArray(enrollments.reason, [...new Set(paused.map((g) => g.reason))]),
+            inList(enrollments.reason, [...new Set(paused.map((g) => g.reason))]),
           ),
         );
       const resumed = still.length ? await seq.resume(still.map((s) => s.id)) : [];

@@ -404,7 +404,7 @@ export async function endJob(d: Db, jobId: string, status: "completed" | "failed
   const [ended] = await batchSql(d, [
     d.update(jobs)
       .set({ status, error: sql`coalesce(${error}, ${jobs.error})`, finishedAt: sql`coalesce(${jobs.finishedAt}, ${now()})` })
-      .where(and(eq(jobs.id, jobId), inArray(jobs.status, [...from])))
+      .where(and(eq(jobs.id, jobId), inList(jobs.status, [...from])))
       .returning({ id: jobs.id }),
     ...settleJobStatements(jobId),
   ]);
@@ -473,7 +473,7 @@ export async function failJob(env: Env, jobId: string, reason: string) {
     recountSql(jobId),
     d.update(jobs)
       .set({ status: "failed", error: reason, finishedAt: sql`coalesce(${jobs.finishedAt}, ${now()})` })
-      .where(and(eq(jobs.id, jobId), inArray(jobs.status, [...OPEN])))
+      .where(and(eq(jobs.id, jobId), inList(jobs.status, [...OPEN])))
       .returning({ id: jobs.id }),
     ...settleJobStatements(jobId),
   ]);
