@@ -186,10 +186,10 @@ describe("every state change has its precondition", () => {
     expect((await as(s, "DELETE", `/api/sequences/${seq.id}/steps/${step.id}`)).status).toBe(200);
   });
 
-  it("won't turn on a workflow whose sequence is off; saved off, it is kept", async () => {
+  it("won't turn on a workflow whose sequence is off (created on, or switched on later); saved off, it is kept", async () => {
     const s = await login("admin@demo.test");
     const seq = await newSequence(s);
-    const on = await errorOf(await as(s, "POST", "/api/workflows", { name: "Early", sequence_id: seq.id, filters: { q: "x" } }));
+    const on = await errorOf(await as(s, "POST", "/api/workflows", { name: "Early", sequence_id: seq.id, filters: { q: "x" }, active: true }));
     expect(on).toMatchObject({ status: 422, code: "validation_failed", message: "Turn the sequence on first: a workflow can't add contacts to a sequence that is off" });
     expect(field(on, "active")).toBeTruthy();
     const wf = (await json(await as(s, "POST", "/api/workflows", { name: "Early", sequence_id: seq.id, filters: { q: "x" }, active: false }))).workflow;
