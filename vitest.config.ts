@@ -14,7 +14,16 @@ export default defineConfig(async () => {
       cloudflareTest({
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
-          bindings: { APP_ENV: "test", APP_SECRET: "test-secret-not-for-production", TEST_MIGRATIONS: migrations, ENGINE_MODEL_RUNS: process.env.ENGINE_MODEL_RUNS ?? "", ENGINE_PROPERTY_RUNS: process.env.ENGINE_PROPERTY_RUNS ?? "", ROUTE_WALK_RUNS: process.env.ROUTE_WALK_RUNS ?? "", ROUTE_WALK_SEED: process.env.ROUTE_WALK_SEED ?? "", ...providers.bindings },
+          bindings: {
+            APP_ENV: "test",
+            APP_SECRET: "test-secret-not-for-production",
+            TEST_MIGRATIONS: migrations,
+            ENGINE_MODEL_RUNS: process.env.ENGINE_MODEL_RUNS ?? "",
+            ENGINE_PROPERTY_RUNS: process.env.ENGINE_PROPERTY_RUNS ?? "",
+            ROUTE_WALK_RUNS: process.env.ROUTE_WALK_RUNS ?? "",
+            ROUTE_WALK_SEED: process.env.ROUTE_WALK_SEED ?? "",
+            ...providers.bindings,
+          },
         },
       }),
     ],

@@ -20,14 +20,35 @@ async function contacts(teamId: string, n: number) {
     for (let i = from; i < Math.min(n, from + 20_000); i++) {
       const id = newId();
       ids.push(id);
-      rows.push([id, teamId, `First${i}`, `Last${i}`, "Acme", `c${i}.${id}@example.test`, i % 10 === 0 ? "unverified" : "verified", (i * 37) % 101, `${teamId}-cold`, t, t]);
+      rows.push([
+        id,
+        teamId,
+        `First${i}`,
+        `Last${i}`,
+        "Acme",
+        `c${i}.${id}@example.test`,
+        i % 10 === 0 ? "unverified" : "verified",
+        (i * 37) % 101,
+        `${teamId}-cold`,
+        t,
+        t,
+      ]);
     }
-    await bulkInsert(env.DB, "contacts", ["id", "team_id", "first_name", "last_name", "company", "email", "email_status", "score", "stage_id", "created_at", "updated_at"], rows, "");
+    await bulkInsert(
+      env.DB,
+      "contacts",
+      ["id", "team_id", "first_name", "last_name", "company", "email", "email_status", "score", "stage_id", "created_at", "updated_at"],
+      rows,
+      "",
+    );
   }
   return ids;
 }
 
-const count = async (sql: string, ...b: unknown[]) => (await env.DB.prepare(sql).bind(...b).first<{ n: number }>())!.n;
+const count = async (sql: string, ...b: unknown[]) =>
+  (await env.DB.prepare(sql)
+    .bind(...b)
+    .first<{ n: number }>())!.n;
 
 async function insertAll(table: string, columns: string[], rows: Row[]) {
   const stmts = bulkInsertStatements(env.DB, table, columns, rows, "");
@@ -47,13 +68,68 @@ async function baseline(jobId: string, teamId: string, sequenceId: string, mailb
   ];
   const fakeJob = `baseline-${jobId}`;
   const b0 = Date.now();
-  await insertAll("job_candidates", ["job_id", "idx", "team_id", "person_id", "contact_id", "mailbox_id"], Array.from({ length: cands }, (_, i) => [fakeJob, i, teamId, null, newId(), mailboxIds[i % 4]!]));
-  await insertAll("contacts", ["id", "team_id", "first_name", "last_name", "company", "email", "email_status", "score", "source", "created_at", "updated_at"],
-    Array.from({ length: created }, (_, i) => [newId(), teamId, `B${i}`, "Base", "Acme", `b${i}.${newId()}@example.test`, "verified", 50, "baseline", b0, b0]));
-  await insertAll("enrollments", ["id", "team_id", "sequence_id", "contact_id", "mailbox_id", "status", "current_step", "next_due_at", "reason", "job_id", "added_by", "created_at", "updated_at", "finished_at"],
-    Array.from({ length: enrolled }, (_, i) => [newId(), teamId, `baseline-${sequenceId}`, newId(), mailboxIds[i % 4]!, "active", 1, b0, "waiting_for_step", fakeJob, userId, b0, b0, null]));
-  await insertAll("job_outcomes", ["job_id", "idx", "team_id", "contact_id", "person_id", "outcome", "reasons", "credit_cost", "mailbox_id"],
-    Array.from({ length: outcomes }, (_, i) => [fakeJob, i, teamId, newId(), null, "enrolled", "[]", 0, mailboxIds[i % 4]!]));
+  await insertAll(
+    "job_candidates",
+    ["job_id", "idx", "team_id", "person_id", "contact_id", "mailbox_id"],
+    Array.from({ length: cands }, (_, i) => [fakeJob, i, teamId, null, newId(), mailboxIds[i % 4]!]),
+  );
+  await insertAll(
+    "contacts",
+    ["id", "team_id", "first_name", "last_name", "company", "email", "email_status", "score", "source", "created_at", "updated_at"],
+    Array.from({ length: created }, (_, i) => [
+      newId(),
+      teamId,
+      `B${i}`,
+      "Base",
+      "Acme",
+      `b${i}.${newId()}@example.test`,
+      "verified",
+      50,
+      "baseline",
+      b0,
+      b0,
+    ]),
+  );
+  await insertAll(
+    "enrollments",
+    [
+      "id",
+      "team_id",
+      "sequence_id",
+      "contact_id",
+      "mailbox_id",
+      "status",
+      "current_step",
+      "next_due_at",
+      "reason",
+      "job_id",
+      "added_by",
+      "created_at",
+      "updated_at",
+      "finished_at",
+    ],
+    Array.from({ length: enrolled }, (_, i) => [
+      newId(),
+      teamId,
+      `baseline-${sequenceId}`,
+      newId(),
+      mailboxIds[i % 4]!,
+      "active",
+      1,
+      b0,
+      "waiting_for_step",
+      fakeJob,
+      userId,
+      b0,
+      b0,
+      null,
+    ]),
+  );
+  await insertAll(
+    "job_outcomes",
+    ["job_id", "idx", "team_id", "contact_id", "person_id", "outcome", "reasons", "credit_cost", "mailbox_id"],
+    Array.from({ length: outcomes }, (_, i) => [fakeJob, i, teamId, newId(), null, "enrolled", "[]", 0, mailboxIds[i % 4]!]),
+  );
   return { seconds: (Date.now() - b0) / 1000, rows: cands + outcomes + enrolled + created };
 }
 
@@ -65,13 +141,17 @@ for (const size of [10_000, 100_000].map((n) => Math.max(100, Math.round(n * sca
     const half = Math.floor(size / 2);
     const lists = [await makeList(x.teamId, x.userId, ids.slice(0, half)), await makeList(x.teamId, x.userId, ids.slice(half))];
     const t0 = Date.now();
-    const res = await as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts`, { source: { list_ids: lists }, mailbox_ids: x.mailboxIds });
+    const res = await as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts`, {
+      source: { list_ids: lists },
+      mailbox_ids: x.mailboxIds,
+    });
     if (res.status !== 202) throw new Error(`commit failed: ${res.status} ${await res.text()}`);
     const { job } = (await res.json()) as { job: { id: string } };
     const commitMs = Date.now() - t0;
     const done = await waitForJob(job.id, 1_800_000);
     const wall = (Date.now() - t0) / 1000;
-    if (done.enrolled !== size - Math.ceil(size / 10)) throw new Error(`expected ${size - Math.ceil(size / 10)} enrolled, got ${done.enrolled}`);
+    if (done.enrolled !== size - Math.ceil(size / 10))
+      throw new Error(`expected ${size - Math.ceil(size / 10)} enrolled, got ${done.enrolled}`);
     const base = await baseline(job.id, x.teamId, x.sequenceId, x.mailboxIds, x.userId);
     report(`enroll_${size}_wall_time`, wall, "s");
     report(`enroll_${size}_commit_request`, commitMs / 1000, "s");
@@ -90,12 +170,58 @@ it(`adds ${netNew} net-new people: credits held and settled, contacts created, e
   // 90% with a verified email (1 credit each); 10% without one, found by the enrichment waterfall or not.
   const ids = Array.from({ length: netNew }, () => newId());
   const rows = ids.map((id, i) => [
-    id, `Net${i}`, `New${i}`, "Engineer", "senior", "engineering", `NetCo ${i % 50}`, `netco${i % 50}.example.test`, "Software", 120, "Berlin", "Germany", "Europe/Berlin",
-    i % 10 === 0 ? null : `net${i}.${id}@netco${i % 50}.example.test`, i % 10 === 0 ? "unavailable" : "verified", (i * 13) % 100, null, null,
+    id,
+    `Net${i}`,
+    `New${i}`,
+    "Engineer",
+    "senior",
+    "engineering",
+    `NetCo ${i % 50}`,
+    `netco${i % 50}.example.test`,
+    "Software",
+    120,
+    "Berlin",
+    "Germany",
+    "Europe/Berlin",
+    i % 10 === 0 ? null : `net${i}.${id}@netco${i % 50}.example.test`,
+    i % 10 === 0 ? "unavailable" : "verified",
+    (i * 13) % 100,
+    null,
+    null,
   ]);
-  await bulkInsert(env.DB, "people", ["id", "first_name", "last_name", "title", "seniority", "department", "company", "domain", "industry", "employees", "city", "country", "time_zone", "email", "email_status", "score", "linkedin_url", "job_changed_at"], rows, "");
+  await bulkInsert(
+    env.DB,
+    "people",
+    [
+      "id",
+      "first_name",
+      "last_name",
+      "title",
+      "seniority",
+      "department",
+      "company",
+      "domain",
+      "industry",
+      "employees",
+      "city",
+      "country",
+      "time_zone",
+      "email",
+      "email_status",
+      "score",
+      "linkedin_url",
+      "job_changed_at",
+    ],
+    rows,
+    "",
+  );
   const t0 = Date.now();
-  const res = await as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts`, { source: { people_ids: ids }, mailbox_ids: x.mailboxIds, enrich: true, overrides: { no_email: true } });
+  const res = await as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts`, {
+    source: { people_ids: ids },
+    mailbox_ids: x.mailboxIds,
+    enrich: true,
+    overrides: { no_email: true },
+  });
   if (res.status !== 202) throw new Error(`commit failed: ${res.status} ${await res.text()}`);
   const { job } = (await res.json()) as { job: { id: string } };
   const done = await waitForJob(job.id, 1_800_000);
@@ -103,7 +229,8 @@ it(`adds ${netNew} net-new people: credits held and settled, contacts created, e
   const created = await count("SELECT count(*) n FROM contacts WHERE team_id = ? AND source = 'add_contacts'", x.teamId);
   const enriched = await count("SELECT count(*) n FROM enrichments WHERE job_id = ? AND success = 1", job.id);
   const balance = await count("SELECT credit_balance n FROM teams WHERE id = ?", x.teamId);
-  if (done.status !== "completed" || created !== netNew || balance !== 100_000 - done.credits_used) throw new Error(`net-new job ${done.status}: ${created} created, balance ${balance}, used ${done.credits_used}`);
+  if (done.status !== "completed" || created !== netNew || balance !== 100_000 - done.credits_used)
+    throw new Error(`net-new job ${done.status}: ${created} created, balance ${balance}, used ${done.credits_used}`);
   report(`netnew_${netNew}_wall_time`, wall, "s");
   report(`netnew_${netNew}_per_second`, netNew / wall, "people/s");
   report(`netnew_${netNew}_contacts_created`, created, "contacts");

@@ -13,7 +13,9 @@ function generate(n: number) {
   const lines = ["Email,First Name,Last Name,Company,Title,Phone,LinkedIn,City,Country,Time zone,Website,Industry"];
   for (let i = 0; i < n; i++) {
     const email = i % 100 === 99 ? `broken-${i}.example.test` : `lead${i}@co${i % 997}.example.test`; // 1% bad rows
-    lines.push(`${email},First${i},Last${i},"Company ${i % 997}, Inc.",Head of Ops,+1 555 ${String(i).padStart(7, "0")},https://linkedin.com/in/lead${i},Springfield,United States,America/Chicago,co${i % 997}.example.test,Software`);
+    lines.push(
+      `${email},First${i},Last${i},"Company ${i % 997}, Inc.",Head of Ops,+1 555 ${String(i).padStart(7, "0")},https://linkedin.com/in/lead${i},Springfield,United States,America/Chicago,co${i % 997}.example.test,Software`,
+    );
   }
   return lines.join("\r\n") + "\r\n";
 }
@@ -41,7 +43,8 @@ it(`imports a ${rows}-row CSV into a sequence end to end`, async () => {
   }
   const savedS = (Date.now() - t0) / 1000;
   const bad = Math.floor(rows / 100);
-  if (saved.status !== "ready" || saved.saved !== rows - bad || saved.failed !== bad) throw new Error(`saving ended ${saved.status}: ${saved.saved} saved, ${saved.failed} failed`);
+  if (saved.status !== "ready" || saved.saved !== rows - bad || saved.failed !== bad)
+    throw new Error(`saving ended ${saved.status}: ${saved.saved} saved, ${saved.failed} failed`);
 
   const res = await call(`/api/sequences/${x.sequenceId}/add-contacts`, {
     method: "POST",

@@ -17,10 +17,26 @@ function median(xs: number[]) {
 it(`sequence report over ${ENROLLMENTS} enrollments and ${3 * ENROLLMENTS} emails`, async () => {
   const { teamId, userId } = await makeTeam("Bench");
   const s = await sessionFor(teamId, userId);
-  const { sequenceId, stepIds } = await makeSequence(teamId, userId, [
-    { variants: [{ subject: "A", body: "a" }, { subject: "B", body: "b" }] }, {}, { type: "call" }, {},
-  ], null, false);
-  const variants = await env.DB.prepare("SELECT id, step_id FROM step_variants WHERE team_id = ? ORDER BY step_id, label").bind(teamId).all<{ id: string; step_id: string }>();
+  const { sequenceId, stepIds } = await makeSequence(
+    teamId,
+    userId,
+    [
+      {
+        variants: [
+          { subject: "A", body: "a" },
+          { subject: "B", body: "b" },
+        ],
+      },
+      {},
+      { type: "call" },
+      {},
+    ],
+    null,
+    false,
+  );
+  const variants = await env.DB.prepare("SELECT id, step_id FROM step_variants WHERE team_id = ? ORDER BY step_id, label")
+    .bind(teamId)
+    .all<{ id: string; step_id: string }>();
   const variantsOf = (step: string) => variants.results.filter((v) => v.step_id === step).map((v) => v.id);
   const mailboxes = [await makeMailbox(teamId, userId), await makeMailbox(teamId, userId), await makeMailbox(teamId, userId)];
   const start = Date.UTC(2026, 8, 1);
@@ -39,18 +55,94 @@ it(`sequence report over ${ENROLLMENTS} enrollments and ${3 * ENROLLMENTS} email
       const replied = i % 19 === 0;
       const bounced = i % 97 === 0;
       contacts.push([c, teamId, `F${i}`, `L${i}`, `c${i}@bench.test`, "verified", `${teamId}-cold`, at, at]);
-      enrollments.push([e, teamId, sequenceId, c, mb, replied || bounced ? "finished" : i % 5 ? "finished" : "active", replied ? 1 : 4, replied ? "replied" : bounced ? "bounced" : "completed_all_steps", userId, at, at]);
+      enrollments.push([
+        e,
+        teamId,
+        sequenceId,
+        c,
+        mb,
+        replied || bounced ? "finished" : i % 5 ? "finished" : "active",
+        replied ? 1 : 4,
+        replied ? "replied" : bounced ? "bounced" : "completed_all_steps",
+        userId,
+        at,
+        at,
+      ]);
       emailSteps.forEach((step, k) => {
         const vs = variantsOf(step);
-        messages.push([newId(), teamId, e, sequenceId, step, vs[i % vs.length] ?? null, mb, c, `c${i}@bench.test`, "s", "b", `<sf.${e}.${step}@bench.test>`,
-          k === 0 && bounced ? "bounced" : "sent", at + k * 3 * DAY, k === 0 && replied ? at + DAY : null, k === 0 && replied ? "reply" : null, at]);
+        messages.push([
+          newId(),
+          teamId,
+          e,
+          sequenceId,
+          step,
+          vs[i % vs.length] ?? null,
+          mb,
+          c,
+          `c${i}@bench.test`,
+          "s",
+          "b",
+          `<sf.${e}.${step}@bench.test>`,
+          k === 0 && bounced ? "bounced" : "sent",
+          at + k * 3 * DAY,
+          k === 0 && replied ? at + DAY : null,
+          k === 0 && replied ? "reply" : null,
+          at,
+        ]);
       });
     }
     await env.DB.batch([
-      ...bulkInsertStatements(env.DB, "contacts", ["id", "team_id", "first_name", "last_name", "email", "email_status", "stage_id", "created_at", "updated_at"], contacts),
-      ...bulkInsertStatements(env.DB, "enrollments", ["id", "team_id", "sequence_id", "contact_id", "mailbox_id", "status", "current_step", "reason", "added_by", "created_at", "updated_at"], enrollments),
+      ...bulkInsertStatements(
+        env.DB,
+        "contacts",
+        ["id", "team_id", "first_name", "last_name", "email", "email_status", "stage_id", "created_at", "updated_at"],
+        contacts,
+      ),
+      ...bulkInsertStatements(
+        env.DB,
+        "enrollments",
+        [
+          "id",
+          "team_id",
+          "sequence_id",
+          "contact_id",
+          "mailbox_id",
+          "status",
+          "current_step",
+          "reason",
+          "added_by",
+          "created_at",
+          "updated_at",
+        ],
+        enrollments,
+      ),
     ]);
-    await env.DB.batch(bulkInsertStatements(env.DB, "messages", ["id", "team_id", "enrollment_id", "sequence_id", "step_id", "variant_id", "mailbox_id", "contact_id", "to_email", "subject", "body", "message_id_header", "status", "sent_at", "replied_at", "reply_kind", "created_at"], messages));
+    await env.DB.batch(
+      bulkInsertStatements(
+        env.DB,
+        "messages",
+        [
+          "id",
+          "team_id",
+          "enrollment_id",
+          "sequence_id",
+          "step_id",
+          "variant_id",
+          "mailbox_id",
+          "contact_id",
+          "to_email",
+          "subject",
+          "body",
+          "message_id_header",
+          "status",
+          "sent_at",
+          "replied_at",
+          "reply_kind",
+          "created_at",
+        ],
+        messages,
+      ),
+    );
   }
   await env.DB.prepare("PRAGMA optimize").run();
 

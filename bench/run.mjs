@@ -49,13 +49,14 @@ for (const file of files) {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let peak = 0;
-  const workerds = () => descendants(child.pid).filter((p) => {
-    try {
-      return readFileSync(`/proc/${p}/comm`, "utf8").trim() === "workerd";
-    } catch {
-      return false;
-    }
-  });
+  const workerds = () =>
+    descendants(child.pid).filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/comm`, "utf8").trim() === "workerd";
+      } catch {
+        return false;
+      }
+    });
   const timer = setInterval(() => {
     for (const p of workerds()) peak = Math.max(peak, rssKb(p));
   }, 250);
@@ -77,7 +78,10 @@ for (const file of files) {
   child.stdout.on("data", (b) => {
     out += b;
     // eslint-disable-next-line no-control-regex
-    for (const line of b.toString().replace(/\x1b\[[0-9;]*m/g, "").split("\n")) {
+    for (const line of b
+      .toString()
+      .replace(/\x1b\[[0-9;]*m/g, "")
+      .split("\n")) {
       const m = line.match(/(bench \S+: .+)$/);
       if (m) console.log(m[1]);
       onMark(line);

@@ -6,7 +6,17 @@ import { inWindow } from "../worker/services/schedule-time";
 import { setTransportOverride } from "../worker/transports";
 import { scheduleToWindow, type ScheduleColumns } from "../durable-objects/sequence-config";
 import { env } from "../test/helpers";
-import { DAY, makeContacts, makeMailbox, makeSchedule, makeSequence, makeTeam, runUntil, SIM_START, startSimulation } from "../test/fixtures";
+import {
+  DAY,
+  makeContacts,
+  makeMailbox,
+  makeSchedule,
+  makeSequence,
+  makeTeam,
+  runUntil,
+  SIM_START,
+  startSimulation,
+} from "../test/fixtures";
 import { report } from "./report";
 
 /**
@@ -26,7 +36,12 @@ it(`sending simulation: ${ENROLLMENTS} enrollments, 4 steps, ${MAILBOXES} mailbo
   startSimulation();
   const { teamId, userId } = await makeTeam("Bench");
   const scheduleId = await makeSchedule(teamId, { timeZone: "America/New_York" });
-  const { sequenceId, stepIds } = await makeSequence(teamId, userId, [{ wait: 0 }, { wait: 2 }, { wait: 3, threadReply: true }, { wait: 4 }], scheduleId);
+  const { sequenceId, stepIds } = await makeSequence(
+    teamId,
+    userId,
+    [{ wait: 0 }, { wait: 2 }, { wait: 3, threadReply: true }, { wait: 4 }],
+    scheduleId,
+  );
   const mailboxes: string[] = [];
   for (let i = 0; i < MAILBOXES; i++) mailboxes.push(await makeMailbox(teamId, userId, { daily: DAILY, hourly: HOURLY, gapSeconds: 0 }));
   // Every send is counted at the transport: what went out, from which mailbox, when (simulated).
@@ -46,7 +61,15 @@ it(`sending simulation: ${ENROLLMENTS} enrollments, 4 steps, ${MAILBOXES} mailbo
   const contacts = await makeContacts(teamId, ENROLLMENTS, { score: (i) => (i * 37) % 101 });
   const seq = engine.sequence(env, sequenceId, teamId);
   for (let i = 0; i < contacts.length; i += 1000) {
-    await seq.enroll(contacts.slice(i, i + 1000).map((c, k) => ({ enrollmentId: newId(), contactId: c, mailboxId: mailboxes[(i + k) % MAILBOXES]!, score: ((i + k) * 37) % 101, timeZone: null })));
+    await seq.enroll(
+      contacts.slice(i, i + 1000).map((c, k) => ({
+        enrollmentId: newId(),
+        contactId: c,
+        mailboxId: mailboxes[(i + k) % MAILBOXES]!,
+        score: ((i + k) * 37) % 101,
+        timeZone: null,
+      })),
+    );
   }
   // `npm run bench` reads the workerd process's CPU time between these two marks.
   console.log("bench-cpu-mark: start");
@@ -61,8 +84,12 @@ it(`sending simulation: ${ENROLLMENTS} enrollments, 4 steps, ${MAILBOXES} mailbo
   const atTransport = [...byMailbox.values()].reduce((n, xs) => n + xs.length, 0);
   console.log(`bench-cpu-mark: stop sending ${atTransport}`);
 
-  const sent = (await env.DB.prepare("SELECT count(*) n FROM messages WHERE sequence_id = ? AND status = 'sent'").bind(sequenceId).first<{ n: number }>())!.n;
-  const finished = (await env.DB.prepare("SELECT count(*) n FROM enrollments WHERE sequence_id = ? AND status = 'finished'").bind(sequenceId).first<{ n: number }>())!.n;
+  const sent = (await env.DB.prepare("SELECT count(*) n FROM messages WHERE sequence_id = ? AND status = 'sent'")
+    .bind(sequenceId)
+    .first<{ n: number }>())!.n;
+  const finished = (await env.DB.prepare("SELECT count(*) n FROM enrollments WHERE sequence_id = ? AND status = 'finished'")
+    .bind(sequenceId)
+    .first<{ n: number }>())!.n;
   report("sending_wall_time", wall, "s");
   report("sending_emails_sent", atTransport, "emails");
   report("sending_per_second", atTransport / wall, "emails/s");
@@ -72,7 +99,10 @@ it(`sending simulation: ${ENROLLMENTS} enrollments, 4 steps, ${MAILBOXES} mailbo
 
   // The invariants the property test checks, at this size: a faster engine can't be a wrong one.
   // Invariant 4: nothing twice, counted at the transport; every send recorded once in D1.
-  expect([...sends.values()].filter((n) => n > 1), "an email went out twice").toEqual([]);
+  expect(
+    [...sends.values()].filter((n) => n > 1),
+    "an email went out twice",
+  ).toEqual([]);
   expect(sent, "sends at the transport vs messages recorded").toBe(atTransport);
   // Invariant 3: in any rolling 24 hours and any rolling hour, within the mailbox's limits.
   for (const [m, times] of byMailbox) {
@@ -81,12 +111,18 @@ it(`sending simulation: ${ENROLLMENTS} enrollments, 4 steps, ${MAILBOXES} mailbo
     expect(maxInWindow(times, HOUR), `mailbox ${m} over its hourly limit`).toBeLessThanOrEqual(HOURLY);
   }
   // Invariant 7: inside the schedule's window.
-  const sched = (await env.DB.prepare("SELECT time_zone, windows, holidays, holiday_calendar FROM schedules WHERE id = ?").bind(scheduleId).first<ScheduleColumns>())!;
+  const sched = (await env.DB.prepare("SELECT time_zone, windows, holidays, holiday_calendar FROM schedules WHERE id = ?")
+    .bind(scheduleId)
+    .first<ScheduleColumns>())!;
   const spec = scheduleToWindow(sched);
   const outside = [...byMailbox.values()].flat().filter((t) => !inWindow(t, spec, null));
   expect(outside.length, "sends outside the window").toBe(0);
   // Invariant 2: each enrollment's steps in order, each after its wait from the one before.
-  const rows = (await env.DB.prepare("SELECT enrollment_id, step_id, sent_at FROM messages WHERE sequence_id = ?").bind(sequenceId).all<{ enrollment_id: string; step_id: string; sent_at: number }>()).results;
+  const rows = (
+    await env.DB.prepare("SELECT enrollment_id, step_id, sent_at FROM messages WHERE sequence_id = ?")
+      .bind(sequenceId)
+      .all<{ enrollment_id: string; step_id: string; sent_at: number }>()
+  ).results;
   const waits = [0, 2 * DAY, 3 * DAY, 4 * DAY];
   const byEnrollment = new Map<string, (number | undefined)[]>();
   for (const r of rows) {

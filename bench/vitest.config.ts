@@ -8,7 +8,15 @@ export default defineConfig(async () => {
     plugins: [
       cloudflareTest({
         wrangler: { configPath: "./wrangler.toml" },
-        miniflare: { bindings: { APP_ENV: "test", APP_SECRET: "bench-secret", TEST_MIGRATIONS: migrations, BENCH_SCALE: process.env.BENCH_SCALE ?? "1", SENDING_BENCH_SCALE: process.env.SENDING_BENCH_SCALE ?? "" } },
+        miniflare: {
+          bindings: {
+            APP_ENV: "test",
+            APP_SECRET: "bench-secret",
+            TEST_MIGRATIONS: migrations,
+            BENCH_SCALE: process.env.BENCH_SCALE ?? "1",
+            SENDING_BENCH_SCALE: process.env.SENDING_BENCH_SCALE ?? "",
+          },
+        },
       }),
     ],
     test: {

@@ -36,10 +36,21 @@ export interface SendContext extends SendChecks {
   postalAddress: string;
 }
 
-export async function loadSendContext(d: Db, teamId: string, items: Pick<QueuedEmail, "contactId" | "stepId" | "sequenceId">[]): Promise<SendContext> {
+export async function loadSendContext(
+  d: Db,
+  teamId: string,
+  items: Pick<QueuedEmail, "contactId" | "stepId" | "sequenceId">[],
+): Promise<SendContext> {
   const [contactRows, seqRows, variants, team] = await d.batch([
-    ...sendChecksQueries(d, teamId, items.map((i) => i.contactId), items.map((i) => i.sequenceId)),
-    d.select({ id: stepVariants.id, stepId: stepVariants.stepId, subject: stepVariants.subject, body: stepVariants.body }).from(stepVariants)
+    ...sendChecksQueries(
+      d,
+      teamId,
+      items.map((i) => i.contactId),
+      items.map((i) => i.sequenceId),
+    ),
+    d
+      .select({ id: stepVariants.id, stepId: stepVariants.stepId, subject: stepVariants.subject, body: stepVariants.body })
+      .from(stepVariants)
       .where(and(inList(stepVariants.stepId, [...new Set(items.map((i) => i.stepId))]), eq(stepVariants.enabled, true)))
       .orderBy(asc(stepVariants.label), asc(stepVariants.id)),
     d.select({ postalAddress: teams.postalAddress }).from(teams).where(eq(teams.id, teamId)),
@@ -50,14 +61,26 @@ export async function loadSendContext(d: Db, teamId: string, items: Pick<QueuedE
 }
 
 /** Renders the step's email for one contact into a complete RFC 5322 message. */
-export async function composeEmail(env: Env, item: QueuedEmail, mailbox: MailboxSettings, at: number, sc: SendContext): Promise<ComposedEmail | null> {
+export async function composeEmail(
+  env: Env,
+  item: QueuedEmail,
+  mailbox: MailboxSettings,
+  at: number,
+  sc: SendContext,
+): Promise<ComposedEmail | null> {
   const contact = sc.contacts.get(item.contactId);
   if (!contact?.email) return null;
   const variant = pickVariant(sc.variants.get(item.stepId) ?? [], item.enrollmentId);
   const ctx: TemplateContext = {
     contact: {
-      firstName: contact.firstName, lastName: contact.lastName, company: contact.company, title: contact.title,
-      email: contact.email, city: contact.city, country: contact.country, custom: contact.customFields,
+      firstName: contact.firstName,
+      lastName: contact.lastName,
+      company: contact.company,
+      title: contact.title,
+      email: contact.email,
+      city: contact.city,
+      country: contact.country,
+      custom: contact.customFields,
     },
     sender: { name: mailbox.senderName },
     now: at,

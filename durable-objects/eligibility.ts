@@ -32,9 +32,20 @@ export interface ContactRow extends ContactState {
 export function contactStatesQuery(d: Db, teamId: string, contactIds: readonly string[]) {
   return d
     .select({
-      id: contacts.id, email: contacts.email, timeZone: contacts.timeZone, score: contacts.score, unsubscribedAt: contacts.unsubscribedAt,
-      bouncedAt: contacts.bouncedAt, deletedAt: contacts.deletedAt, stageCategory: contactStages.category,
-      firstName: contacts.firstName, lastName: contacts.lastName, company: contacts.company, title: contacts.title, city: contacts.city, country: contacts.country,
+      id: contacts.id,
+      email: contacts.email,
+      timeZone: contacts.timeZone,
+      score: contacts.score,
+      unsubscribedAt: contacts.unsubscribedAt,
+      bouncedAt: contacts.bouncedAt,
+      deletedAt: contacts.deletedAt,
+      stageCategory: contactStages.category,
+      firstName: contacts.firstName,
+      lastName: contacts.lastName,
+      company: contacts.company,
+      title: contacts.title,
+      city: contacts.city,
+      country: contacts.country,
       customFields: contacts.customFields,
       suppressed: sql<number>`EXISTS (SELECT 1 FROM suppressions x WHERE x.team_id = ${contacts.teamId} AND x.email = lower(${contacts.email}))`,
     })
@@ -64,12 +75,17 @@ export interface SendChecks {
 export function sendChecksQueries(d: Db, teamId: string, contactIds: readonly string[], sequenceIds: readonly string[]) {
   return [
     contactStatesQuery(d, teamId, [...new Set(contactIds)]),
-    d.select({ id: sequences.id, active: sequences.active, archivedAt: sequences.archivedAt }).from(sequences)
+    d
+      .select({ id: sequences.id, active: sequences.active, archivedAt: sequences.archivedAt })
+      .from(sequences)
       .where(and(inList(sequences.id, [...new Set(sequenceIds)]), eq(sequences.teamId, teamId))),
   ] as const;
 }
 
-export function toSendChecks(contactRows: readonly ContactQueryRow[], seqRows: readonly { id: string; active: boolean; archivedAt: number | null }[]): SendChecks {
+export function toSendChecks(
+  contactRows: readonly ContactQueryRow[],
+  seqRows: readonly { id: string; active: boolean; archivedAt: number | null }[],
+): SendChecks {
   return {
     contacts: toContactRows(contactRows),
     sequences: new Map(seqRows.map((r) => [r.id, { active: r.active, archived: r.archivedAt !== null }])),
@@ -77,7 +93,12 @@ export function toSendChecks(contactRows: readonly ContactQueryRow[], seqRows: r
 }
 
 /** Both halves of SendChecks in one D1 round trip. */
-export async function loadSendChecks(d: Db, teamId: string, contactIds: readonly string[], sequenceIds: readonly string[]): Promise<SendChecks> {
+export async function loadSendChecks(
+  d: Db,
+  teamId: string,
+  contactIds: readonly string[],
+  sequenceIds: readonly string[],
+): Promise<SendChecks> {
   const [c, s] = await d.batch(sendChecksQueries(d, teamId, contactIds, sequenceIds));
   return toSendChecks(c, s);
 }

@@ -183,24 +183,54 @@ export class MailboxDO extends DurableObject<Env> {
         const window = JSON.stringify(i.window);
         const gid = this.groupId(window, i.zone);
         const thread = i.thread ? JSON.stringify(i.thread) : null;
-        const ex = this.sql.exec<{ state: State; reported: number }>("SELECT state, reported FROM queue WHERE enrollment_id = ? AND step_id = ?", i.enrollmentId, i.stepId).toArray()[0];
+        const ex = this.sql
+          .exec<{ state: State; reported: number }>(
+            "SELECT state, reported FROM queue WHERE enrollment_id = ? AND step_id = ?",
+            i.enrollmentId,
+            i.stepId,
+          )
+          .toArray()[0];
         if (!ex) {
           this.sql.exec(
             `INSERT INTO queue (enrollment_id, step_id, sequence_id, team_id, contact_id, due_at, score, window, zone, thread, state, gen, gid)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 1, ?)`,
-            i.enrollmentId, i.stepId, i.sequenceId, i.teamId, i.contactId, i.dueAt, i.score, window, i.zone, thread, gid,
+            i.enrollmentId,
+            i.stepId,
+            i.sequenceId,
+            i.teamId,
+            i.contactId,
+            i.dueAt,
+            i.score,
+            window,
+            i.zone,
+            thread,
+            gid,
           );
         } else if (ex.state === "queued") {
           this.sql.exec(
             "UPDATE queue SET due_at = ?, score = ?, window = ?, zone = ?, thread = ?, gid = ?, gen = gen + 1 WHERE enrollment_id = ? AND step_id = ?",
-            i.dueAt, i.score, window, i.zone, thread, gid, i.enrollmentId, i.stepId,
+            i.dueAt,
+            i.score,
+            window,
+            i.zone,
+            thread,
+            gid,
+            i.enrollmentId,
+            i.stepId,
           );
         } else if (ex.state === "cancelled" && ex.reported) {
           this.sql.exec(
             `UPDATE queue SET due_at = ?, score = ?, window = ?, zone = ?, thread = ?, gid = ?, gen = gen + 1, state = 'queued', attempts = 0,
                next_attempt_at = NULL, reserved_at = NULL, settled_at = NULL, error = NULL, reason = NULL, msg = NULL
              WHERE enrollment_id = ? AND step_id = ?`,
-            i.dueAt, i.score, window, i.zone, thread, gid, i.enrollmentId, i.stepId,
+            i.dueAt,
+            i.score,
+            window,
+            i.zone,
+            thread,
+            gid,
+            i.enrollmentId,
+            i.stepId,
           );
         } else {
           existing.push(this.stateOf(i.enrollmentId, i.stepId));
@@ -220,12 +250,20 @@ export class MailboxDO extends DurableObject<Env> {
   }
 
   private stateOf(enrollmentId: string, stepId: string): MailboxItemState {
-    const r = this.sql.exec("SELECT * FROM queue WHERE enrollment_id = ? AND step_id = ?", enrollmentId, stepId).toArray()[0] as unknown as QueueRow | undefined;
-    if (!r) return { enrollmentId, stepId, state: "missing", reported: false, settledAt: null, reason: null, messageId: null, subject: null };
+    const r = this.sql.exec("SELECT * FROM queue WHERE enrollment_id = ? AND step_id = ?", enrollmentId, stepId).toArray()[0] as unknown as
+      QueueRow | undefined;
+    if (!r)
+      return { enrollmentId, stepId, state: "missing", reported: false, settledAt: null, reason: null, messageId: null, subject: null };
     const m = r.msg ? (JSON.parse(r.msg) as { messageId: string; subject: string }) : null;
     return {
-      enrollmentId, stepId, state: r.state, reported: !!r.reported, settledAt: r.settled_at, reason: r.reason,
-      messageId: r.message_id ?? m?.messageId ?? null, subject: r.subject ?? m?.subject ?? null,
+      enrollmentId,
+      stepId,
+      state: r.state,
+      reported: !!r.reported,
+      settledAt: r.settled_at,
+      reason: r.reason,
+      messageId: r.message_id ?? m?.messageId ?? null,
+      subject: r.subject ?? m?.subject ?? null,
     };
   }
 
@@ -237,7 +275,10 @@ export class MailboxDO extends DurableObject<Env> {
    * through its steps, and after the same send-time checks as any email (invariant 5). Idempotent per
    * attempt; a step this mailbox no longer holds (pruned) is not queued. Returns the retry keys queued.
    */
-  async resend(mailboxId: string, items: { enrollmentId: string; stepId: string; attempt: number; at: number }[]): Promise<{ enrollmentId: string; stepId: string }[]> {
+  async resend(
+    mailboxId: string,
+    items: { enrollmentId: string; stepId: string; attempt: number; at: number }[],
+  ): Promise<{ enrollmentId: string; stepId: string }[]> {
     this.setMeta("mailbox_id", mailboxId);
     const queued: { enrollmentId: string; stepId: string }[] = [];
     this.ctx.storage.transactionSync(() => {
@@ -247,7 +288,10 @@ export class MailboxDO extends DurableObject<Env> {
           `INSERT OR IGNORE INTO queue (enrollment_id, step_id, sequence_id, team_id, contact_id, due_at, score, window, zone, thread, state, gen, gid, resend_of)
            SELECT enrollment_id, ?, sequence_id, team_id, contact_id, ?, score, window, zone, thread, 'queued', 1, gid, step_id
              FROM queue WHERE enrollment_id = ? AND step_id = ? AND state IN ('sent', 'unknown')`,
-          key, i.at, i.enrollmentId, i.stepId,
+          key,
+          i.at,
+          i.enrollmentId,
+          i.stepId,
         );
         if (r.rowsWritten) queued.push({ enrollmentId: i.enrollmentId, stepId: key });
       }
@@ -258,13 +302,21 @@ export class MailboxDO extends DurableObject<Env> {
 
   /** Invariant 11 for a soft-bounce retry: its enrollment must still be active, or have run through its steps. */
   private async resendVerdict(row: QueueRow): Promise<{ ok: boolean; reason: string | null }[]> {
-    const [e] = await this.d.select({ status: enrollments.status, reason: enrollments.reason }).from(enrollments).where(eq(enrollments.id, row.enrollment_id));
-    const ok = !!e && (e.status === "active" || (e.status === "finished" && (e.reason === "completed_all_steps" || e.reason === "delivery_unknown")));
+    const [e] = await this.d
+      .select({ status: enrollments.status, reason: enrollments.reason })
+      .from(enrollments)
+      .where(eq(enrollments.id, row.enrollment_id));
+    const ok =
+      !!e &&
+      (e.status === "active" || (e.status === "finished" && (e.reason === "completed_all_steps" || e.reason === "delivery_unknown")));
     return [{ ok, reason: ok ? null : (e?.reason ?? "withdrawn") }];
   }
 
   /** Take back emails not yet being sent (the enrollment was paused, finished or removed). */
-  async withdraw(mailboxId: string, items: { enrollmentId: string; stepId: string }[]): Promise<{ enrollmentId: string; stepId: string }[]> {
+  async withdraw(
+    mailboxId: string,
+    items: { enrollmentId: string; stepId: string }[],
+  ): Promise<{ enrollmentId: string; stepId: string }[]> {
     this.setMeta("mailbox_id", mailboxId);
     const pulled: { enrollmentId: string; stepId: string }[] = [];
     this.ctx.storage.transactionSync(() => {
@@ -308,10 +360,19 @@ export class MailboxDO extends DurableObject<Env> {
     // Memory stays bounded whatever the queue's size: the forecast covers the PAGE highest-priority
     // rows (a view shows at most that many; the rest are later still).
     limit = Math.min(limit, PAGE);
-    const rows = this.sql.exec("SELECT * FROM queue WHERE state = 'queued' ORDER BY score DESC, due_at LIMIT ?", PAGE).toArray() as unknown as QueueRow[];
-    if (!mb || mb.status !== "connected") return rows.slice(0, limit).map((r) => ({ enrollmentId: r.enrollment_id, stepId: r.step_id, at: null }));
+    const rows = this.sql
+      .exec("SELECT * FROM queue WHERE state = 'queued' ORDER BY score DESC, due_at LIMIT ?", PAGE)
+      .toArray() as unknown as QueueRow[];
+    if (!mb || mb.status !== "connected")
+      return rows.slice(0, limit).map((r) => ({ enrollmentId: r.enrollment_id, stepId: r.step_id, at: null }));
     const t0 = now();
-    const sends = this.sql.exec<{ reserved_at: number }>(`SELECT reserved_at FROM queue WHERE state IN ${COUNTED} AND reserved_at > ? ORDER BY reserved_at`, t0 - DAY).toArray().map((r) => r.reserved_at);
+    const sends = this.sql
+      .exec<{ reserved_at: number }>(
+        `SELECT reserved_at FROM queue WHERE state IN ${COUNTED} AND reserved_at > ? ORDER BY reserved_at`,
+        t0 - DAY,
+      )
+      .toArray()
+      .map((r) => r.reserved_at);
     const plan = planSends(rows, mb, sends, Number(this.meta("next_send_at") ?? 0), t0, t0 + horizonDays * DAY, limit);
     return plan;
   }
@@ -350,7 +411,10 @@ export class MailboxDO extends DurableObject<Env> {
     }
     let looked = 0;
     this.recent = this.sql
-      .exec<{ reserved_at: number }>(`SELECT reserved_at FROM queue WHERE state IN ${COUNTED} AND reserved_at > ? ORDER BY reserved_at`, now() - DAY)
+      .exec<{ reserved_at: number }>(
+        `SELECT reserved_at FROM queue WHERE state IN ${COUNTED} AND reserved_at > ? ORDER BY reserved_at`,
+        now() - DAY,
+      )
       .toArray()
       .map((r) => r.reserved_at);
     // One pass while the window is open: as many as the caps allow now (with a gap, one per alarm).
@@ -360,12 +424,17 @@ export class MailboxDO extends DurableObject<Env> {
       while (looked < MAX_PICKS_PER_RUN) {
         const t = now();
         if (this.gate(mb, t) > t) break;
-        const room = mb.minGapSeconds > 0 ? 1 : Math.min(PICK_BATCH, mb.dailyLimit - this.used(t - DAY), mb.hourlyLimit - this.used(t - HOUR));
+        const room =
+          mb.minGapSeconds > 0 ? 1 : Math.min(PICK_BATCH, mb.dailyLimit - this.used(t - DAY), mb.hourlyLimit - this.used(t - HOUR));
         const picks = this.pick(t, room);
         if (!picks.length) break;
         looked += picks.length;
         // Content (variants, names) for the batch; eligibility is read again right before each send.
-        const sc = await loadSendContext(this.d, mb.teamId, picks.map((p) => ({ contactId: p.contact_id, stepId: p.resend_of ?? p.step_id, sequenceId: p.sequence_id })));
+        const sc = await loadSendContext(
+          this.d,
+          mb.teamId,
+          picks.map((p) => ({ contactId: p.contact_id, stepId: p.resend_of ?? p.step_id, sequenceId: p.sequence_id })),
+        );
         // Through a local transport nothing reaches this object between the sends of a batch: the batch
         // is claimed at once and its context stays current. Otherwise each send after the first is
         // claimed and checked again at its moment.
@@ -406,7 +475,11 @@ export class MailboxDO extends DurableObject<Env> {
     if (limit <= 0) return Number.MAX_SAFE_INTEGER;
     if (this.recent) return this.recent[upperBound(this.recent, t - span) + used - limit]! + span + 1;
     const r = this.sql
-      .exec<{ reserved_at: number }>(`SELECT reserved_at FROM queue WHERE state IN ${COUNTED} AND reserved_at > ? ORDER BY reserved_at LIMIT 1 OFFSET ?`, t - span, used - limit)
+      .exec<{ reserved_at: number }>(
+        `SELECT reserved_at FROM queue WHERE state IN ${COUNTED} AND reserved_at > ? ORDER BY reserved_at LIMIT 1 OFFSET ?`,
+        t - span,
+        used - limit,
+      )
       .toArray()[0];
     return r ? r.reserved_at + span + 1 : t;
   }
@@ -427,7 +500,10 @@ export class MailboxDO extends DurableObject<Env> {
 
   /** Groups that hold queued rows. */
   private queuedGroups(): number[] {
-    return this.sql.exec<{ gid: number }>("SELECT gid FROM wgroups g WHERE EXISTS (SELECT 1 FROM queue q WHERE q.gid = g.gid AND q.state = 'queued')").toArray().map((r) => r.gid);
+    return this.sql
+      .exec<{ gid: number }>("SELECT gid FROM wgroups g WHERE EXISTS (SELECT 1 FROM queue q WHERE q.gid = g.gid AND q.state = 'queued')")
+      .toArray()
+      .map((r) => r.gid);
   }
 
   /**
@@ -441,12 +517,17 @@ export class MailboxDO extends DurableObject<Env> {
     for (const gid of this.queuedGroups()) {
       const g = this.group(gid);
       if (!g || !inWindow(t, g.w, g.zone)) continue;
-      out.push(...(this.sql
-        .exec(
-          "SELECT * FROM queue WHERE gid = ? AND state = 'queued' AND due_at <= ? AND coalesce(next_attempt_at, 0) <= ? ORDER BY score DESC, due_at LIMIT ?",
-          gid, t, t, n,
-        )
-        .toArray() as unknown as QueueRow[]));
+      out.push(
+        ...(this.sql
+          .exec(
+            "SELECT * FROM queue WHERE gid = ? AND state = 'queued' AND due_at <= ? AND coalesce(next_attempt_at, 0) <= ? ORDER BY score DESC, due_at LIMIT ?",
+            gid,
+            t,
+            t,
+            n,
+          )
+          .toArray() as unknown as QueueRow[]),
+      );
     }
     out.sort((a, b) => b.score - a.score || a.due_at - b.due_at);
     return out.slice(0, n);
@@ -463,7 +544,12 @@ export class MailboxDO extends DurableObject<Env> {
 
   /** Invariant 5's facts read now, for these rows (a batch's context is fresh for its first send only). */
   private sendChecks(rows: Pick<QueueRow, "team_id" | "contact_id" | "sequence_id">[]): Promise<SendChecks> {
-    return loadSendChecks(this.d, rows[0]!.team_id, rows.map((r) => r.contact_id), rows.map((r) => r.sequence_id));
+    return loadSendChecks(
+      this.d,
+      rows[0]!.team_id,
+      rows.map((r) => r.contact_id),
+      rows.map((r) => r.sequence_id),
+    );
   }
 
   /** The mailbox's settings, from the cache unless `reload` (each alarm, refresh(), capacity and forecast read them afresh). */
@@ -486,7 +572,9 @@ export class MailboxDO extends DurableObject<Env> {
     }
     await Promise.all(
       [...bySequence.values()].map(async (rows) => {
-        const verdicts = await engine.sequence(this.env, rows[0]!.sequence_id, rows[0]!.team_id).claim(rows.map((r) => ({ enrollmentId: r.enrollment_id, stepId: r.step_id })));
+        const verdicts = await engine
+          .sequence(this.env, rows[0]!.sequence_id, rows[0]!.team_id)
+          .claim(rows.map((r) => ({ enrollmentId: r.enrollment_id, stepId: r.step_id })));
         for (const v of verdicts) out.set(`${v.enrollmentId}:${v.stepId}`, { ok: v.ok, reason: v.reason });
       }),
     );
@@ -500,11 +588,25 @@ export class MailboxDO extends DurableObject<Env> {
     if (i >= 0 && this.recent[i] === at) this.recent.splice(i, 1);
   }
 
-  private async sendOne(mb: MailboxSettings, row: QueueRow, sc: SendContext, fresh: boolean, claimed?: Map<string, Verdict>): Promise<"sent" | "skipped" | "retry" | "stop"> {
+  private async sendOne(
+    mb: MailboxSettings,
+    row: QueueRow,
+    sc: SendContext,
+    fresh: boolean,
+    claimed?: Map<string, Verdict>,
+  ): Promise<"sent" | "skipped" | "retry" | "stop"> {
     const key = `${row.enrollment_id}:${row.step_id}`;
     const item: QueuedEmail = {
-      enrollmentId: row.enrollment_id, stepId: row.resend_of ?? row.step_id, sequenceId: row.sequence_id, teamId: row.team_id, contactId: row.contact_id,
-      dueAt: row.due_at, score: row.score, window: JSON.parse(row.window), zone: row.zone, thread: row.thread ? JSON.parse(row.thread) : null,
+      enrollmentId: row.enrollment_id,
+      stepId: row.resend_of ?? row.step_id,
+      sequenceId: row.sequence_id,
+      teamId: row.team_id,
+      contactId: row.contact_id,
+      dueAt: row.due_at,
+      score: row.score,
+      window: JSON.parse(row.window),
+      zone: row.zone,
+      thread: row.thread ? JSON.parse(row.thread) : null,
     };
     const mail = await composeEmail(this.env, item, mb, now(), sc);
     if (!mail) {
@@ -517,7 +619,11 @@ export class MailboxDO extends DurableObject<Env> {
     // - invariant 5: the contact may have unsubscribed or bounced, the sequence been turned off, since
     //   the step fell due or since this batch started (the batch's context is fresh for its first send only).
     const [verdicts, checks] = await Promise.all([
-      claimed?.has(key) ? [claimed.get(key)!] : row.resend_of ? this.resendVerdict(row) : engine.sequence(this.env, row.sequence_id, row.team_id).claim([{ enrollmentId: row.enrollment_id, stepId: row.step_id }]),
+      claimed?.has(key)
+        ? [claimed.get(key)!]
+        : row.resend_of
+          ? this.resendVerdict(row)
+          : engine.sequence(this.env, row.sequence_id, row.team_id).claim([{ enrollmentId: row.enrollment_id, stepId: row.step_id }]),
       fresh ? sc : this.sendChecks([row]),
     ]);
     const verdict = verdicts[0];
@@ -532,7 +638,13 @@ export class MailboxDO extends DurableObject<Env> {
       return "skipped";
     }
     // Re-read after the awaits: other calls ran meanwhile (a withdrawal, a new hand-over).
-    const current = this.sql.exec<{ state: string; gen: number }>("SELECT state, gen FROM queue WHERE enrollment_id = ? AND step_id = ?", row.enrollment_id, row.step_id).toArray()[0];
+    const current = this.sql
+      .exec<{ state: string; gen: number }>(
+        "SELECT state, gen FROM queue WHERE enrollment_id = ? AND step_id = ?",
+        row.enrollment_id,
+        row.step_id,
+      )
+      .toArray()[0];
     if (current?.state !== "queued" || current.gen !== row.gen) return "skipped";
     // The window and the caps at this very instant: a slow batch may have run past the window's end (invariants 3 and 7).
     const t = now();
@@ -541,9 +653,23 @@ export class MailboxDO extends DurableObject<Env> {
     // Reserve before calling the transport (invariants 3 and 4). The composed message is stored with
     // the reservation: if we crash while the transport has it, reconcile() still records what may
     // have gone out (invariant 4: an unknown outcome is recorded).
-    const msg = JSON.stringify({ to: mail.to, subject: mail.subject, text: mail.text, raw: mail.raw, messageId: mail.messageId, inReplyTo: mail.inReplyTo, variantId: mail.variantId });
+    const msg = JSON.stringify({
+      to: mail.to,
+      subject: mail.subject,
+      text: mail.text,
+      raw: mail.raw,
+      messageId: mail.messageId,
+      inReplyTo: mail.inReplyTo,
+      variantId: mail.variantId,
+    });
     this.ctx.storage.transactionSync(() => {
-      this.sql.exec("UPDATE queue SET state = 'sending', reserved_at = ?, attempts = attempts + 1, msg = ? WHERE enrollment_id = ? AND step_id = ?", t, msg, row.enrollment_id, row.step_id);
+      this.sql.exec(
+        "UPDATE queue SET state = 'sending', reserved_at = ?, attempts = attempts + 1, msg = ? WHERE enrollment_id = ? AND step_id = ?",
+        t,
+        msg,
+        row.enrollment_id,
+        row.step_id,
+      );
       this.setMeta("next_send_at", String(t + mb.minGapSeconds * 1000 + jitter));
     });
     this.recent?.splice(upperBound(this.recent, t), 0, t);
@@ -570,7 +696,13 @@ export class MailboxDO extends DurableObject<Env> {
         this.settle(row, { state: "unknown", settled_at: done, reported: 0, error: res.message, reason: "delivery_unknown" });
         return "sent";
       case "recipient_permanent":
-        this.settle(row, { state: "bounced", settled_at: done, reported: 0, error: `${res.code ?? ""} ${res.message}`.trim(), reason: "bounced" });
+        this.settle(row, {
+          state: "bounced",
+          settled_at: done,
+          reported: 0,
+          error: `${res.code ?? ""} ${res.message}`.trim(),
+          reason: "bounced",
+        });
         return "sent";
       case "sender":
         // Nothing was sent: release the reservation and pause the mailbox with the reason.
@@ -580,18 +712,43 @@ export class MailboxDO extends DurableObject<Env> {
         this.setMeta("next_send_at", "0");
         await this.d
           .update(mailboxes)
-          .set({ status: "paused", statusReason: `Sending error: ${res.code ? `${res.code} ` : ""}${res.message}`.slice(0, 500), updatedAt: done })
+          .set({
+            status: "paused",
+            statusReason: `Sending error: ${res.code ? `${res.code} ` : ""}${res.message}`.slice(0, 500),
+            updatedAt: done,
+          })
           .where(eq(mailboxes.id, mb.id));
         return "stop";
       case "transient": {
-        const attempts = (this.sql.exec<{ attempts: number }>("SELECT attempts FROM queue WHERE enrollment_id = ? AND step_id = ?", row.enrollment_id, row.step_id).toArray()[0]?.attempts) ?? 1;
+        const attempts =
+          this.sql
+            .exec<{ attempts: number }>(
+              "SELECT attempts FROM queue WHERE enrollment_id = ? AND step_id = ?",
+              row.enrollment_id,
+              row.step_id,
+            )
+            .toArray()[0]?.attempts ?? 1;
         this.release(t);
         this.setMeta("next_send_at", "0");
         if (attempts > BACKOFF_MS.length) {
           // Certainly not sent: no message row (msg cleared), the enrollment fails with the reason.
-          this.settle(row, { state: "failed", reserved_at: null, msg: null, settled_at: done, reported: 0, error: res.message, reason: "send_failed" });
+          this.settle(row, {
+            state: "failed",
+            reserved_at: null,
+            msg: null,
+            settled_at: done,
+            reported: 0,
+            error: res.message,
+            reason: "send_failed",
+          });
         } else {
-          this.settle(row, { state: "queued", reserved_at: null, msg: null, next_attempt_at: done + BACKOFF_MS[attempts - 1]!, error: res.message });
+          this.settle(row, {
+            state: "queued",
+            reserved_at: null,
+            msg: null,
+            next_attempt_at: done + BACKOFF_MS[attempts - 1]!,
+            error: res.message,
+          });
         }
         return "retry";
       }
@@ -602,16 +759,25 @@ export class MailboxDO extends DurableObject<Env> {
   private prune(t: number) {
     this.sql.exec(
       "DELETE FROM queue WHERE rowid IN (SELECT rowid FROM queue WHERE reported = 1 AND state NOT IN ('queued', 'sending') AND settled_at < ? LIMIT ?)",
-      t - KEEP_SETTLED_MS, PAGE,
+      t - KEEP_SETTLED_MS,
+      PAGE,
     );
   }
 
   /** A "sending" row with no transport call in flight here was cut off by a crash: its outcome is unknown, never resent. */
   private async reconcile() {
-    const stuck = this.sql.exec<{ enrollment_id: string; step_id: string }>("SELECT enrollment_id, step_id FROM queue WHERE state = 'sending'").toArray();
+    const stuck = this.sql
+      .exec<{ enrollment_id: string; step_id: string }>("SELECT enrollment_id, step_id FROM queue WHERE state = 'sending'")
+      .toArray();
     for (const s of stuck) {
       if (this.inFlight.has(`${s.enrollment_id}:${s.step_id}`)) continue;
-      this.settle(s, { state: "unknown", settled_at: now(), reported: 0, reason: "delivery_unknown", error: "interrupted while sending; not resent" });
+      this.settle(s, {
+        state: "unknown",
+        settled_at: now(),
+        reported: 0,
+        reason: "delivery_unknown",
+        error: "interrupted while sending; not resent",
+      });
     }
   }
 
@@ -632,26 +798,91 @@ export class MailboxDO extends DurableObject<Env> {
         // A soft-bounce retry is the same email (same Message-ID) sent again: its row says so.
         const status = r.state === "bounced" ? "bounced" : "sent";
         const note = r.state === "sent" ? `Sent again after a soft bounce (try ${r.step_id.split("~r")[1]})` : r.error;
-        writes.push(this.d.update(messages).set({ status, error: note }).where(and(eq(messages.enrollmentId, r.enrollment_id), eq(messages.stepId, r.resend_of))));
+        writes.push(
+          this.d
+            .update(messages)
+            .set({ status, error: note })
+            .where(and(eq(messages.enrollmentId, r.enrollment_id), eq(messages.stepId, r.resend_of))),
+        );
         if (r.state === "bounced") {
           const at = r.settled_at ?? now();
-          writes.push(this.d.update(contacts).set({ bouncedAt: sql`coalesce(${contacts.bouncedAt}, ${at})`, updatedAt: at }).where(and(eq(contacts.id, r.contact_id), eq(contacts.teamId, r.team_id))));
-          writes.push(this.d.insert(suppressions).values({ id: newId(), teamId: r.team_id, email: m.to.toLowerCase(), reason: "bounced", source: "smtp", createdAt: at }).onConflictDoNothing());
+          writes.push(
+            this.d
+              .update(contacts)
+              .set({ bouncedAt: sql`coalesce(${contacts.bouncedAt}, ${at})`, updatedAt: at })
+              .where(and(eq(contacts.id, r.contact_id), eq(contacts.teamId, r.team_id))),
+          );
+          writes.push(
+            this.d
+              .insert(suppressions)
+              .values({ id: newId(), teamId: r.team_id, email: m.to.toLowerCase(), reason: "bounced", source: "smtp", createdAt: at })
+              .onConflictDoNothing(),
+          );
         }
       }
       if (m && !r.resend_of) {
         const status = r.state === "sent" ? "sent" : r.state === "bounced" ? "bounced" : r.state === "unknown" ? "unknown" : "failed";
-        messageRows.push([newId(), r.team_id, r.enrollment_id, r.sequence_id, r.step_id, m.variantId, mailboxId, r.contact_id, m.to, m.subject, m.text, m.messageId, m.inReplyTo, m.raw, status, r.error, r.due_at, r.reserved_at, r.settled_at ?? now()]);
+        messageRows.push([
+          newId(),
+          r.team_id,
+          r.enrollment_id,
+          r.sequence_id,
+          r.step_id,
+          m.variantId,
+          mailboxId,
+          r.contact_id,
+          m.to,
+          m.subject,
+          m.text,
+          m.messageId,
+          m.inReplyTo,
+          m.raw,
+          status,
+          r.error,
+          r.due_at,
+          r.reserved_at,
+          r.settled_at ?? now(),
+        ]);
         if (r.state === "bounced") {
           const at = r.settled_at ?? now();
-          writes.push(this.d.update(contacts).set({ bouncedAt: sql`coalesce(${contacts.bouncedAt}, ${at})`, updatedAt: at }).where(and(eq(contacts.id, r.contact_id), eq(contacts.teamId, r.team_id))));
-          writes.push(this.d.insert(suppressions).values({ id: newId(), teamId: r.team_id, email: m.to.toLowerCase(), reason: "bounced", source: "smtp", createdAt: at }).onConflictDoNothing());
+          writes.push(
+            this.d
+              .update(contacts)
+              .set({ bouncedAt: sql`coalesce(${contacts.bouncedAt}, ${at})`, updatedAt: at })
+              .where(and(eq(contacts.id, r.contact_id), eq(contacts.teamId, r.team_id))),
+          );
+          writes.push(
+            this.d
+              .insert(suppressions)
+              .values({ id: newId(), teamId: r.team_id, email: m.to.toLowerCase(), reason: "bounced", source: "smtp", createdAt: at })
+              .onConflictDoNothing(),
+          );
         }
       }
     }
     const inserts = bulkInsertSql(
       "messages",
-      ["id", "team_id", "enrollment_id", "sequence_id", "step_id", "variant_id", "mailbox_id", "contact_id", "to_email", "subject", "body", "message_id_header", "in_reply_to", "raw", "status", "error", "scheduled_at", "sent_at", "created_at"],
+      [
+        "id",
+        "team_id",
+        "enrollment_id",
+        "sequence_id",
+        "step_id",
+        "variant_id",
+        "mailbox_id",
+        "contact_id",
+        "to_email",
+        "subject",
+        "body",
+        "message_id_header",
+        "in_reply_to",
+        "raw",
+        "status",
+        "error",
+        "scheduled_at",
+        "sent_at",
+        "created_at",
+      ],
       messageRows,
     );
     await batchSql(this.d, [...inserts, ...writes]);
@@ -660,16 +891,39 @@ export class MailboxDO extends DurableObject<Env> {
       // The SequenceDO counted the step when it first went out; a retry of it is the mailbox's own business.
       if (r.resend_of) continue;
       const m = r.msg ? (JSON.parse(r.msg) as { messageId: string; subject: string }) : null;
-      const outcome: StepResult["outcome"] = r.state === "sent" ? "sent" : r.state === "unknown" ? "unknown" : r.state === "bounced" ? "bounced" : r.state === "failed" ? "failed" : "cancelled";
+      const outcome: StepResult["outcome"] =
+        r.state === "sent"
+          ? "sent"
+          : r.state === "unknown"
+            ? "unknown"
+            : r.state === "bounced"
+              ? "bounced"
+              : r.state === "failed"
+                ? "failed"
+                : "cancelled";
       const entry = bySequence.get(r.sequence_id) ?? { teamId: r.team_id, results: [] };
-      entry.results.push({ enrollmentId: r.enrollment_id, stepId: r.step_id, outcome, at: r.settled_at ?? now(), reason: r.reason ?? undefined, messageId: m?.messageId, subject: m?.subject });
+      entry.results.push({
+        enrollmentId: r.enrollment_id,
+        stepId: r.step_id,
+        outcome,
+        at: r.settled_at ?? now(),
+        reason: r.reason ?? undefined,
+        messageId: m?.messageId,
+        subject: m?.subject,
+      });
       bySequence.set(r.sequence_id, entry);
     }
     for (const [sequenceId, { teamId, results }] of bySequence) await engine.sequence(this.env, sequenceId, teamId).stepsDone(results);
     this.ctx.storage.transactionSync(() => {
       for (const r of rows) {
         const m = r.msg ? (JSON.parse(r.msg) as { messageId: string; subject: string }) : null;
-        this.sql.exec("UPDATE queue SET reported = 1, msg = NULL, message_id = coalesce(?, message_id), subject = coalesce(?, subject) WHERE enrollment_id = ? AND step_id = ?", m?.messageId ?? null, m?.subject ?? null, r.enrollment_id, r.step_id);
+        this.sql.exec(
+          "UPDATE queue SET reported = 1, msg = NULL, message_id = coalesce(?, message_id), subject = coalesce(?, subject) WHERE enrollment_id = ? AND step_id = ?",
+          m?.messageId ?? null,
+          m?.subject ?? null,
+          r.enrollment_id,
+          r.step_id,
+        );
       }
     });
     return rows.length;
@@ -692,7 +946,12 @@ export class MailboxDO extends DurableObject<Env> {
     let next = Number.MAX_SAFE_INTEGER;
     for (const gid of this.queuedGroups()) {
       const g = this.group(gid);
-      const at = this.sql.exec<{ at: number | null }>("SELECT min(max(due_at, coalesce(next_attempt_at, 0))) AS at FROM queue WHERE gid = ? AND state = 'queued'", gid).one().at;
+      const at = this.sql
+        .exec<{ at: number | null }>(
+          "SELECT min(max(due_at, coalesce(next_attempt_at, 0))) AS at FROM queue WHERE gid = ? AND state = 'queued'",
+          gid,
+        )
+        .one().at;
       if (!g || at === null) continue;
       const open = nextWindowStart(Math.max(at, gate), g.w, g.zone);
       if (open !== null) next = Math.min(next, open);
@@ -700,7 +959,6 @@ export class MailboxDO extends DurableObject<Env> {
     await armAlarm(this.ctx.storage, "mailbox", mailboxId, next === Number.MAX_SAFE_INTEGER ? null : Math.max(next, t));
   }
 }
-
 
 /**
  * Replays sending forward in time: the same rules as the live pass (caps, gap, windows, priority),
@@ -764,7 +1022,8 @@ export function planSends(
     history.push(t);
     t += Math.max(1, mb.minGapSeconds * 1000);
   }
-  for (const g of groups.values()) for (const p of g.rows) if (out.length < limit) out.push({ enrollmentId: p.r.enrollment_id, stepId: p.r.step_id, at: null });
+  for (const g of groups.values())
+    for (const p of g.rows) if (out.length < limit) out.push({ enrollmentId: p.r.enrollment_id, stepId: p.r.step_id, at: null });
   return out;
 }
 

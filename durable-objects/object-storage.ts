@@ -36,7 +36,13 @@ export function migrate(sql: SqlStorage, steps: readonly ((sql: SqlStorage) => v
  * `UPDATE table SET <patch> WHERE <key>`; returns the rows written. Column names come from the
  * objects' own typed row interfaces (never from input); values are bound.
  */
-export function patchRow<R>(sql: SqlStorage, table: string, patch: Partial<R>, where: Record<string, Cell>, extraSet: Record<string, Cell> = {}): number {
+export function patchRow<R>(
+  sql: SqlStorage,
+  table: string,
+  patch: Partial<R>,
+  where: Record<string, Cell>,
+  extraSet: Record<string, Cell> = {},
+): number {
   const set = { ...(patch as Record<string, Cell>), ...extraSet };
   const keys = Object.keys(set);
   if (!keys.length) return 0;

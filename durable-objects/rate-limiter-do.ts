@@ -18,7 +18,11 @@ const SPANS = { minute: 60_000, hourly: 3_600_000, "24_hour": 86_400_000 } as co
  * A request refused by one window is not counted in any.
  */
 export class RateLimiterDO extends DurableObject<Env> {
-  async hit(limits: { minute: number; hourly: number; "24_hour": number }): Promise<{ allowed: boolean; windows: RateWindow[]; retryAfter: number }> {
+  async hit(limits: {
+    minute: number;
+    hourly: number;
+    "24_hour": number;
+  }): Promise<{ allowed: boolean; windows: RateWindow[]; retryAfter: number }> {
     const t = now();
     const windows: RateWindow[] = [];
     let allowed = true;

@@ -40,12 +40,28 @@ export const isEmailStep = (type: string) => EMAIL_STEP_TYPES.has(type);
 /** Everything the engine needs about a sequence, in one D1 round trip. */
 export async function loadSequenceConfig(d: Db, sequenceId: string): Promise<SequenceConfig | null> {
   const [seqs, stepRows, scheduleRows] = await d.batch([
-    d.select({ id: sequences.id, teamId: sequences.teamId, ownerId: sequences.ownerId, active: sequences.active, archivedAt: sequences.archivedAt })
-      .from(sequences).where(eq(sequences.id, sequenceId)),
+    d
+      .select({
+        id: sequences.id,
+        teamId: sequences.teamId,
+        ownerId: sequences.ownerId,
+        active: sequences.active,
+        archivedAt: sequences.archivedAt,
+      })
+      .from(sequences)
+      .where(eq(sequences.id, sequenceId)),
     d.select().from(steps).where(eq(steps.sequenceId, sequenceId)).orderBy(asc(steps.position)),
     // The sequence's schedule, else the team's default one.
-    d.select({ s: schedules }).from(sequences)
-      .innerJoin(schedules, and(eq(schedules.teamId, sequences.teamId), or(eq(schedules.id, sequences.scheduleId), and(isNull(sequences.scheduleId), eq(schedules.isDefault, true)))))
+    d
+      .select({ s: schedules })
+      .from(sequences)
+      .innerJoin(
+        schedules,
+        and(
+          eq(schedules.teamId, sequences.teamId),
+          or(eq(schedules.id, sequences.scheduleId), and(isNull(sequences.scheduleId), eq(schedules.isDefault, true))),
+        ),
+      )
       .where(eq(sequences.id, sequenceId))
       .orderBy(desc(sql`${schedules.id} = ${sequences.scheduleId}`))
       .limit(1),
@@ -59,7 +75,14 @@ export async function loadSequenceConfig(d: Db, sequenceId: string): Promise<Seq
     ownerId: seq.ownerId,
     active: seq.active,
     archived: seq.archivedAt !== null,
-    window: schedule ? scheduleToWindow({ time_zone: schedule.timeZone, windows: schedule.windows, holidays: schedule.holidays, holiday_calendar: schedule.holidayCalendar }) : ALWAYS_OPEN,
+    window: schedule
+      ? scheduleToWindow({
+          time_zone: schedule.timeZone,
+          windows: schedule.windows,
+          holidays: schedule.holidays,
+          holiday_calendar: schedule.holidayCalendar,
+        })
+      : ALWAYS_OPEN,
     useContactTimeZone: schedule ? schedule.useContactTimeZone : false,
     steps: stepRows.map((s) => ({
       id: s.id,

@@ -112,10 +112,7 @@ const MIGRATIONS: ((sql: SqlStorage) => void)[] = [
     `);
     // Every active enrollment has a timer from now on (a step timer or a check timer): give one to
     // those that waited on a mailbox or a task without any.
-    sql.exec(
-      `INSERT OR IGNORE INTO timers (enrollment_id, run_at) SELECT id, ? FROM enrollments WHERE status = 'active'`,
-      now(),
-    );
+    sql.exec(`INSERT OR IGNORE INTO timers (enrollment_id, run_at) SELECT id, ? FROM enrollments WHERE status = 'active'`, now());
   },
 ];
 
@@ -167,9 +164,17 @@ export class SequenceDO extends DurableObject<Env> {
       if (after === null) return;
       const results = await this.d
         .select({
-          id: d1Enrollments.id, contactId: d1Enrollments.contactId, mailboxId: d1Enrollments.mailboxId, status: d1Enrollments.status,
-          currentStep: d1Enrollments.currentStep, nextDueAt: d1Enrollments.nextDueAt, reason: d1Enrollments.reason, jobId: d1Enrollments.jobId,
-          addedBy: d1Enrollments.addedBy, createdAt: d1Enrollments.createdAt, finishedAt: d1Enrollments.finishedAt,
+          id: d1Enrollments.id,
+          contactId: d1Enrollments.contactId,
+          mailboxId: d1Enrollments.mailboxId,
+          status: d1Enrollments.status,
+          currentStep: d1Enrollments.currentStep,
+          nextDueAt: d1Enrollments.nextDueAt,
+          reason: d1Enrollments.reason,
+          jobId: d1Enrollments.jobId,
+          addedBy: d1Enrollments.addedBy,
+          createdAt: d1Enrollments.createdAt,
+          finishedAt: d1Enrollments.finishedAt,
         })
         .from(d1Enrollments)
         .where(and(eq(d1Enrollments.sequenceId, sequenceId), gt(d1Enrollments.id, after)))
@@ -182,8 +187,18 @@ export class SequenceDO extends DurableObject<Env> {
           this.sql.exec(
             `INSERT OR IGNORE INTO enrollments (id, contact_id, mailbox_id, status, step_pos, waiting, due_at, reason, job_id, added_by, created_at, finished_at, dirty)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`,
-            e.id, e.contactId, e.mailboxId, e.status, e.currentStep, e.status === "active" ? "timer" : "none",
-            e.nextDueAt, e.reason, e.jobId, e.addedBy, e.createdAt, e.finishedAt,
+            e.id,
+            e.contactId,
+            e.mailboxId,
+            e.status,
+            e.currentStep,
+            e.status === "active" ? "timer" : "none",
+            e.nextDueAt,
+            e.reason,
+            e.jobId,
+            e.addedBy,
+            e.createdAt,
+            e.finishedAt,
           );
           if (e.status === "active") this.sql.exec("INSERT OR IGNORE INTO timers VALUES (?, ?)", e.id, e.nextDueAt ?? t);
         }
@@ -201,7 +216,11 @@ export class SequenceDO extends DurableObject<Env> {
    * same call, same enrollment id, is "already" only). A finished or removed contact is enrolled
    * again under the new id; the old enrollment stays as history.
    */
-  async enroll(sequenceId: string, teamId: string, items: EnrollItem[]): Promise<{ enrolled: string[]; already: string[]; alreadyOther: string[] }> {
+  async enroll(
+    sequenceId: string,
+    teamId: string,
+    items: EnrollItem[],
+  ): Promise<{ enrolled: string[]; already: string[]; alreadyOther: string[] }> {
     await this.bind(sequenceId, teamId);
     const cfg = await loadSequenceConfig(this.d, sequenceId);
     if (!cfg) throw new Error(`sequence ${sequenceId} not found`);
@@ -216,7 +235,9 @@ export class SequenceDO extends DurableObject<Env> {
           already.push(it.contactId);
           continue;
         }
-        const open = this.sql.exec<{ id: string }>(`SELECT id FROM enrollments WHERE contact_id = ? AND status IN ${OPEN}`, it.contactId).toArray()[0];
+        const open = this.sql
+          .exec<{ id: string }>(`SELECT id FROM enrollments WHERE contact_id = ? AND status IN ${OPEN}`, it.contactId)
+          .toArray()[0];
         if (open) {
           already.push(it.contactId);
           alreadyOther.push(it.contactId);
@@ -227,9 +248,22 @@ export class SequenceDO extends DurableObject<Env> {
         this.sql.exec(
           `INSERT INTO enrollments (id, contact_id, mailbox_id, status, step_id, step_pos, waiting, due_at, reason, score, zone, job_id, added_by, created_at, last_at, dirty)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          it.enrollmentId, it.contactId, it.mailboxId, status, first?.id ?? null, first?.position ?? 0,
-          cfg.active ? "timer" : "none", dueAt, cfg.active ? "waiting_for_step" : "sequence_inactive",
-          it.score, it.timeZone, it.jobId ?? null, it.addedBy ?? null, t, t, ++this.rev,
+          it.enrollmentId,
+          it.contactId,
+          it.mailboxId,
+          status,
+          first?.id ?? null,
+          first?.position ?? 0,
+          cfg.active ? "timer" : "none",
+          dueAt,
+          cfg.active ? "waiting_for_step" : "sequence_inactive",
+          it.score,
+          it.timeZone,
+          it.jobId ?? null,
+          it.addedBy ?? null,
+          t,
+          t,
+          ++this.rev,
         );
         if (cfg.active) this.sql.exec("INSERT INTO timers VALUES (?, ?)", it.enrollmentId, dueAt);
         enrolled.push(it.contactId);
@@ -259,7 +293,11 @@ export class SequenceDO extends DurableObject<Env> {
    * answered before this call withdraws the email, one after it comes after the send. A "no" for an
    * enrollment that is paused puts it back on its step's timer, so resuming hands the step over again.
    */
-  async claim(sequenceId: string, teamId: string, items: { enrollmentId: string; stepId: string }[]): Promise<{ enrollmentId: string; stepId: string; ok: boolean; reason: string | null }[]> {
+  async claim(
+    sequenceId: string,
+    teamId: string,
+    items: { enrollmentId: string; stepId: string }[],
+  ): Promise<{ enrollmentId: string; stepId: string; ok: boolean; reason: string | null }[]> {
     await this.bind(sequenceId, teamId);
     const out: { enrollmentId: string; stepId: string; ok: boolean; reason: string | null }[] = [];
     this.ctx.storage.transactionSync(() => {
@@ -271,7 +309,7 @@ export class SequenceDO extends DurableObject<Env> {
           if (e!.status === "paused") this.update(e!.id, { waiting: "timer" });
           else if (e!.status === "held") this.update(e!.id, { waiting: "none" });
         }
-        out.push({ ...i, ok, reason: ok ? null : e?.status === "active" ? "withdrawn" : e?.reason ?? "withdrawn" });
+        out.push({ ...i, ok, reason: ok ? null : e?.status === "active" ? "withdrawn" : (e?.reason ?? "withdrawn") });
       }
     });
     return out;
@@ -282,7 +320,14 @@ export class SequenceDO extends DurableObject<Env> {
    * `resumeAt` (out of office) resumes by itself then. Emails queued in a mailbox are withdrawn
    * (invariant 11); one being sent right now reports back as usual.
    */
-  async transition(sequenceId: string, teamId: string, ids: string[], action: "pause" | "resume" | "finish" | "remove", reason?: ReasonCode, resumeAt?: number): Promise<string[]> {
+  async transition(
+    sequenceId: string,
+    teamId: string,
+    ids: string[],
+    action: "pause" | "resume" | "finish" | "remove",
+    reason?: ReasonCode,
+    resumeAt?: number,
+  ): Promise<string[]> {
     await this.bind(sequenceId, teamId);
     const t = now();
     const changed: string[] = [];
@@ -300,12 +345,22 @@ export class SequenceDO extends DurableObject<Env> {
         } else if (action === "resume" && e.status === "paused") {
           const waiting: Waiting = e.waiting === "mailbox" || e.waiting === "task" ? e.waiting : "timer";
           this.update(id, { status: "active", waiting, reason: WAITING_REASON[waiting] });
-          this.sql.exec("INSERT OR REPLACE INTO timers VALUES (?, ?)", id, waiting === "timer" ? Math.max(t, e.due_at ?? t) : checkAt(t, CHECK_AFTER_MS));
+          this.sql.exec(
+            "INSERT OR REPLACE INTO timers VALUES (?, ?)",
+            id,
+            waiting === "timer" ? Math.max(t, e.due_at ?? t) : checkAt(t, CHECK_AFTER_MS),
+          );
         } else if ((action === "finish" || action === "remove") && (open || action === "remove") && e.status !== "removed") {
-          this.update(id, { status: action === "remove" ? "removed" : "finished", reason: reason ?? (action === "remove" ? "removed_by_user" : "marked_finished"), finished_at: t, waiting: "none" });
+          this.update(id, {
+            status: action === "remove" ? "removed" : "finished",
+            reason: reason ?? (action === "remove" ? "removed_by_user" : "marked_finished"),
+            finished_at: t,
+            waiting: "none",
+          });
           this.sql.exec("DELETE FROM timers WHERE enrollment_id = ?", id);
         } else continue;
-        if (action !== "resume" && e.waiting === "mailbox" && e.mailbox_id && e.step_id) withdraw.push({ mailboxId: e.mailbox_id, enrollmentId: id, stepId: e.step_id });
+        if (action !== "resume" && e.waiting === "mailbox" && e.mailbox_id && e.step_id)
+          withdraw.push({ mailboxId: e.mailbox_id, enrollmentId: id, stepId: e.step_id });
         changed.push(id);
       }
     });
@@ -356,7 +411,6 @@ export class SequenceDO extends DurableObject<Env> {
     return changed;
   }
 
-
   /**
    * Restart enrollments from step 1 (or the step at `stepPos`), without cloning the sequence: an open
    * enrollment is closed ("restarted", its queued email withdrawn) and a new one starts at that step,
@@ -364,7 +418,13 @@ export class SequenceDO extends DurableObject<Env> {
    * the new one has its own (enrollment, step) keys, so one run never gets a step twice. Repeating the
    * same restart is harmless: the new id derives from the old id and the step.
    */
-  async restart(sequenceId: string, teamId: string, ids: string[], stepPos: number | null, addedBy: string | null): Promise<{ id: string; outcome: "restarted" | "not_found" | "no_such_step" | "already"; newId: string | null }[]> {
+  async restart(
+    sequenceId: string,
+    teamId: string,
+    ids: string[],
+    stepPos: number | null,
+    addedBy: string | null,
+  ): Promise<{ id: string; outcome: "restarted" | "not_found" | "no_such_step" | "already"; newId: string | null }[]> {
     await this.bind(sequenceId, teamId);
     const cfg = await loadSequenceConfig(this.d, sequenceId);
     if (!cfg) throw new Error(`sequence ${sequenceId} not found`);
@@ -378,11 +438,21 @@ export class SequenceDO extends DurableObject<Env> {
       for (const id of ids) {
         const e = this.row(id);
         const newId = newIds.get(id)!;
-        if (!e) { out.push({ id, outcome: "not_found", newId: null }); continue; }
-        if (!step) { out.push({ id, outcome: "no_such_step", newId: null }); continue; }
-        if (this.row(newId)) { out.push({ id, outcome: "already", newId }); continue; }
+        if (!e) {
+          out.push({ id, outcome: "not_found", newId: null });
+          continue;
+        }
+        if (!step) {
+          out.push({ id, outcome: "no_such_step", newId: null });
+          continue;
+        }
+        if (this.row(newId)) {
+          out.push({ id, outcome: "already", newId });
+          continue;
+        }
         if (e.status === "active" || e.status === "paused" || e.status === "held") {
-          if (e.waiting === "mailbox" && e.mailbox_id && e.step_id) withdraw.push({ mailboxId: e.mailbox_id, enrollmentId: id, stepId: e.step_id });
+          if (e.waiting === "mailbox" && e.mailbox_id && e.step_id)
+            withdraw.push({ mailboxId: e.mailbox_id, enrollmentId: id, stepId: e.step_id });
           this.update(id, { status: "finished", reason: "restarted", waiting: "none", finished_at: t });
           this.sql.exec("DELETE FROM timers WHERE enrollment_id = ?", id);
         }
@@ -395,16 +465,30 @@ export class SequenceDO extends DurableObject<Env> {
         this.sql.exec(
           `INSERT INTO enrollments (id, contact_id, mailbox_id, status, step_id, step_pos, waiting, due_at, reason, score, zone, job_id, added_by, created_at, last_at, dirty)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          newId, e.contact_id, e.mailbox_id, cfg.active ? "active" : "held", step.id, step.position,
-          cfg.active ? "timer" : "none", dueAt, cfg.active ? "waiting_for_step" : "sequence_inactive",
-          e.score, e.zone, null, addedBy, t, t, ++this.rev,
+          newId,
+          e.contact_id,
+          e.mailbox_id,
+          cfg.active ? "active" : "held",
+          step.id,
+          step.position,
+          cfg.active ? "timer" : "none",
+          dueAt,
+          cfg.active ? "waiting_for_step" : "sequence_inactive",
+          e.score,
+          e.zone,
+          null,
+          addedBy,
+          t,
+          t,
+          ++this.rev,
         );
         if (cfg.active) this.sql.exec("INSERT INTO timers VALUES (?, ?)", newId, dueAt);
         out.push({ id, outcome: "restarted", newId });
       }
     });
     await this.flush(teamId, sequenceId);
-    for (const [mb, items] of groupBy(withdraw, (w) => w.mailboxId)) await engine.mailbox(this.env, mb).withdraw(items.map((i) => ({ enrollmentId: i.enrollmentId, stepId: i.stepId })));
+    for (const [mb, items] of groupBy(withdraw, (w) => w.mailboxId))
+      await engine.mailbox(this.env, mb).withdraw(items.map((i) => ({ enrollmentId: i.enrollmentId, stepId: i.stepId })));
     await this.rearm();
     return out;
   }
@@ -414,17 +498,27 @@ export class SequenceDO extends DurableObject<Env> {
    * MailboxDO is taken back from it and handed to the new one; one being sent right now stays with
    * the old mailbox ("sending_now"), so the step never goes out twice.
    */
-  async changeMailbox(sequenceId: string, teamId: string, ids: string[], mailboxId: string): Promise<{ id: string; outcome: "changed" | "not_found" | "not_open" | "unchanged" | "sending_now"; from: string | null }[]> {
+  async changeMailbox(
+    sequenceId: string,
+    teamId: string,
+    ids: string[],
+    mailboxId: string,
+  ): Promise<{ id: string; outcome: "changed" | "not_found" | "not_open" | "unchanged" | "sending_now"; from: string | null }[]> {
     await this.bind(sequenceId, teamId);
-    const out = new Map<string, { id: string; outcome: "changed" | "not_found" | "not_open" | "unchanged" | "sending_now"; from: string | null }>();
+    const out = new Map<
+      string,
+      { id: string; outcome: "changed" | "not_found" | "not_open" | "unchanged" | "sending_now"; from: string | null }
+    >();
     const pending: { mailboxId: string; enrollmentId: string; stepId: string }[] = [];
     this.ctx.storage.transactionSync(() => {
       for (const id of ids) {
         const e = this.row(id);
         if (!e) out.set(id, { id, outcome: "not_found", from: null });
-        else if (e.status !== "active" && e.status !== "paused" && e.status !== "held") out.set(id, { id, outcome: "not_open", from: e.mailbox_id });
+        else if (e.status !== "active" && e.status !== "paused" && e.status !== "held")
+          out.set(id, { id, outcome: "not_open", from: e.mailbox_id });
         else if (e.mailbox_id === mailboxId) out.set(id, { id, outcome: "unchanged", from: e.mailbox_id });
-        else if (e.waiting === "mailbox" && e.mailbox_id && e.step_id) pending.push({ mailboxId: e.mailbox_id, enrollmentId: id, stepId: e.step_id });
+        else if (e.waiting === "mailbox" && e.mailbox_id && e.step_id)
+          pending.push({ mailboxId: e.mailbox_id, enrollmentId: id, stepId: e.step_id });
         else {
           // No mailbox held it yet: a "no mailbox" hold becomes a wait for its step.
           const patch: Partial<Row> = { mailbox_id: mailboxId };
@@ -438,7 +532,11 @@ export class SequenceDO extends DurableObject<Env> {
       }
     });
     for (const [mb, items] of groupBy(pending, (w) => w.mailboxId)) {
-      const pulled = new Set((await engine.mailbox(this.env, mb).withdraw(items.map((i) => ({ enrollmentId: i.enrollmentId, stepId: i.stepId })))).map((p) => p.enrollmentId));
+      const pulled = new Set(
+        (await engine.mailbox(this.env, mb).withdraw(items.map((i) => ({ enrollmentId: i.enrollmentId, stepId: i.stepId })))).map(
+          (p) => p.enrollmentId,
+        ),
+      );
       this.ctx.storage.transactionSync(() => {
         for (const i of items) {
           const e = this.row(i.enrollmentId);
@@ -450,7 +548,11 @@ export class SequenceDO extends DurableObject<Env> {
           }
           if (stillThere) {
             // Back on its step's timer, due now: the next alarm hands it to the new mailbox.
-            this.update(e.id, { mailbox_id: mailboxId, waiting: e.status === "held" ? "none" : "timer", reason: e.status === "active" ? "waiting_for_step" : e.reason });
+            this.update(e.id, {
+              mailbox_id: mailboxId,
+              waiting: e.status === "held" ? "none" : "timer",
+              reason: e.status === "active" ? "waiting_for_step" : e.reason,
+            });
             if (e.status === "active") this.sql.exec("INSERT OR REPLACE INTO timers VALUES (?, ?)", e.id, now());
           } else this.update(e.id, { mailbox_id: mailboxId });
           out.set(e.id, { id: e.id, outcome: "changed", from: mb });
@@ -470,7 +572,9 @@ export class SequenceDO extends DurableObject<Env> {
     for (;;) {
       let page = 0;
       this.ctx.storage.transactionSync(() => {
-        const held = this.sql.exec<{ id: string; due_at: number | null }>("SELECT id, due_at FROM enrollments WHERE status = 'held' LIMIT ?", PAGE).toArray();
+        const held = this.sql
+          .exec<{ id: string; due_at: number | null }>("SELECT id, due_at FROM enrollments WHERE status = 'held' LIMIT ?", PAGE)
+          .toArray();
         for (const h of held) {
           this.update(h.id, { status: "active", waiting: "timer", reason: "waiting_for_step" });
           this.sql.exec("INSERT OR REPLACE INTO timers VALUES (?, ?)", h.id, Math.max(t, h.due_at ?? t));
@@ -546,9 +650,12 @@ export class SequenceDO extends DurableObject<Env> {
         }
         if (!cfg.active || cfg.archived) {
           // Invariant 7/10: nothing goes out of an inactive sequence; each held enrollment says why.
-          this.update(e.id, cfg.archived
-            ? { status: "finished", reason: "sequence_archived", waiting: "none", finished_at: t }
-            : { status: "held", reason: "sequence_inactive", waiting: "none" });
+          this.update(
+            e.id,
+            cfg.archived
+              ? { status: "finished", reason: "sequence_archived", waiting: "none", finished_at: t }
+              : { status: "held", reason: "sequence_inactive", waiting: "none" },
+          );
           continue;
         }
         let step = cfg.steps.find((s) => s.id === e!.step_id) ?? nextEnabledStep(cfg.steps, null, e.step_pos - 1);
@@ -568,7 +675,9 @@ export class SequenceDO extends DurableObject<Env> {
           continue;
         }
         // A step this enrollment already went through (the steps were reordered): never again (invariant 4).
-        const done = this.sql.exec<{ outcome: string }>("SELECT outcome FROM results WHERE enrollment_id = ? AND step_id = ?", e.id, step.id).toArray()[0];
+        const done = this.sql
+          .exec<{ outcome: string }>("SELECT outcome FROM results WHERE enrollment_id = ? AND step_id = ?", e.id, step.id)
+          .toArray()[0];
         if (done && ADVANCING.has(done.outcome)) {
           this.applyResult(cfg, { enrollmentId: e.id, stepId: step.id, outcome: done.outcome as StepResult["outcome"], at: t }, true);
           continue;
@@ -584,17 +693,35 @@ export class SequenceDO extends DurableObject<Env> {
             this.update(e.id, { status: "held", reason: "no_mailbox", waiting: "none" });
             continue;
           }
-          const zone = cfg.useContactTimeZone ? contact?.timeZone ?? e.zone : null;
+          const zone = cfg.useContactTimeZone ? (contact?.timeZone ?? e.zone) : null;
           const list = emails.get(e.mailbox_id) ?? [];
           list.push({
-            enrollmentId: e.id, stepId: step.id, sequenceId, teamId, contactId: e.contact_id,
-            dueAt: e.due_at ?? t, score: contact?.score ?? e.score, window: cfg.window, zone,
+            enrollmentId: e.id,
+            stepId: step.id,
+            sequenceId,
+            teamId,
+            contactId: e.contact_id,
+            dueAt: e.due_at ?? t,
+            score: contact?.score ?? e.score,
+            window: cfg.window,
+            zone,
             thread: step.threadReply && e.thread_msg ? { messageId: e.thread_msg, subject: e.thread_subject ?? "" } : null,
           });
           emails.set(e.mailbox_id, list);
           this.update(e.id, { waiting: "mailbox", reason: "queued_for_mailbox" });
         } else {
-          tasks.push({ enrollmentId: e.id, stepId: step.id, sequenceId, teamId, contactId: e.contact_id, type: step.type, note: step.note, dueAt: e.due_at ?? t, mailboxId: e.mailbox_id, ownerId: cfg.ownerId });
+          tasks.push({
+            enrollmentId: e.id,
+            stepId: step.id,
+            sequenceId,
+            teamId,
+            contactId: e.contact_id,
+            type: step.type,
+            note: step.note,
+            dueAt: e.due_at ?? t,
+            mailboxId: e.mailbox_id,
+            ownerId: cfg.ownerId,
+          });
           this.update(e.id, { waiting: "task", reason: "task_open" });
         }
         // The check timer goes in the same transaction as the hand-off: a restart before the mailbox
@@ -618,7 +745,12 @@ export class SequenceDO extends DurableObject<Env> {
         // the daily recheck (unless something else set the timer meanwhile).
         for (const i of items) {
           if (!existing.has(`${i.enrollmentId}:${i.stepId}`)) {
-            this.sql.exec("UPDATE timers SET run_at = ? WHERE enrollment_id = ? AND run_at = ?", checkAt(t, RECHECK_MAILBOX_MS), i.enrollmentId, checkAt(t, CHECK_AFTER_MS));
+            this.sql.exec(
+              "UPDATE timers SET run_at = ? WHERE enrollment_id = ? AND run_at = ?",
+              checkAt(t, RECHECK_MAILBOX_MS),
+              i.enrollmentId,
+              checkAt(t, CHECK_AFTER_MS),
+            );
           }
         }
       });
@@ -634,7 +766,10 @@ export class SequenceDO extends DurableObject<Env> {
    * lost or withdrawn → handed over again; settled → applied; still waiting → checked again later.
    */
   private async reconcile(cfg: SequenceConfig, checks: Row[]) {
-    for (const [mb, rows] of groupBy(checks.filter((e) => e.waiting === "mailbox"), (e) => e.mailbox_id ?? "")) {
+    for (const [mb, rows] of groupBy(
+      checks.filter((e) => e.waiting === "mailbox"),
+      (e) => e.mailbox_id ?? "",
+    )) {
       if (!mb) {
         this.ctx.storage.transactionSync(() => {
           for (const e of rows) this.requeue(e.id);
@@ -663,7 +798,19 @@ export class SequenceDO extends DurableObject<Env> {
           this.applyResult(cfg, { enrollmentId: e.id, stepId: e.step_id!, outcome: status, at: t });
           continue;
         }
-        if (!status && step) missing.push({ enrollmentId: e.id, stepId: step.id, sequenceId: cfg.id, teamId: cfg.teamId, contactId: e.contact_id, type: step.type, note: step.note, dueAt: e.due_at ?? t, mailboxId: e.mailbox_id, ownerId: cfg.ownerId });
+        if (!status && step)
+          missing.push({
+            enrollmentId: e.id,
+            stepId: step.id,
+            sequenceId: cfg.id,
+            teamId: cfg.teamId,
+            contactId: e.contact_id,
+            type: step.type,
+            note: step.note,
+            dueAt: e.due_at ?? t,
+            mailboxId: e.mailbox_id,
+            ownerId: cfg.ownerId,
+          });
         if (!status && !step) {
           this.requeue(e.id);
           continue;
@@ -688,8 +835,29 @@ export class SequenceDO extends DurableObject<Env> {
         if (e.status === "active") this.sql.exec("INSERT OR REPLACE INTO timers VALUES (?, ?)", e.id, checkAt(t, RECHECK_MAILBOX_MS));
       } else {
         // Settled and reported before (e.g. the step came round again after a reorder): apply it now.
-        const outcome: StepResult["outcome"] = s.state === "sent" ? "sent" : s.state === "unknown" ? "unknown" : s.state === "bounced" ? "bounced" : s.state === "failed" ? "failed" : "cancelled";
-        this.applyResult(cfg, { enrollmentId: e.id, stepId: s.stepId, outcome, at: s.settledAt ?? t, reason: s.reason ?? undefined, messageId: s.messageId ?? undefined, subject: s.subject ?? undefined }, true);
+        const outcome: StepResult["outcome"] =
+          s.state === "sent"
+            ? "sent"
+            : s.state === "unknown"
+              ? "unknown"
+              : s.state === "bounced"
+                ? "bounced"
+                : s.state === "failed"
+                  ? "failed"
+                  : "cancelled";
+        this.applyResult(
+          cfg,
+          {
+            enrollmentId: e.id,
+            stepId: s.stepId,
+            outcome,
+            at: s.settledAt ?? t,
+            reason: s.reason ?? undefined,
+            messageId: s.messageId ?? undefined,
+            subject: s.subject ?? undefined,
+          },
+          true,
+        );
       }
     }
   }
@@ -729,7 +897,12 @@ export class SequenceDO extends DurableObject<Env> {
       return;
     }
     if (r.outcome === "bounced" || r.outcome === "cancelled") {
-      this.update(e.id, { status: "finished", reason: r.reason ?? (r.outcome === "bounced" ? "bounced" : "suppressed"), waiting: "none", finished_at: r.at });
+      this.update(e.id, {
+        status: "finished",
+        reason: r.reason ?? (r.outcome === "bounced" ? "bounced" : "suppressed"),
+        waiting: "none",
+        finished_at: r.at,
+      });
       this.sql.exec("DELETE FROM timers WHERE enrollment_id = ?", e.id);
       return;
     }
@@ -746,14 +919,23 @@ export class SequenceDO extends DurableObject<Env> {
     const next = nextEnabledStep(cfg.steps, r.stepId, current?.position ?? e.step_pos);
     if (!next) {
       this.update(e.id, {
-        status: "finished", waiting: "none", finished_at: r.at,
+        status: "finished",
+        waiting: "none",
+        finished_at: r.at,
         reason: r.outcome === "unknown" ? "delivery_unknown" : "completed_all_steps",
       });
       this.sql.exec("DELETE FROM timers WHERE enrollment_id = ?", e.id);
       return;
     }
     const dueAt = this.dueAfterWait(r.at, next, cfg);
-    this.update(e.id, { step_id: next.id, step_pos: next.position, due_at: dueAt, last_at: r.at, waiting: "timer", reason: e.status === "active" ? "waiting_for_step" : e.reason });
+    this.update(e.id, {
+      step_id: next.id,
+      step_pos: next.position,
+      due_at: dueAt,
+      last_at: r.at,
+      waiting: "timer",
+      reason: e.status === "active" ? "waiting_for_step" : e.reason,
+    });
     // A paused enrollment keeps its own timer (an out-of-office return date) or none until resumed.
     if (e.status === "active") this.sql.exec("INSERT OR REPLACE INTO timers VALUES (?, ?)", e.id, dueAt);
   }
@@ -777,17 +959,29 @@ export class SequenceDO extends DurableObject<Env> {
   private async flush(teamId: string, sequenceId: string) {
     for (;;) {
       // In revision order: a contact's finished enrollment reaches D1 before its new one (D1's open-once index).
-      const rows = this.sql.exec(
-        "SELECT e.*, t.run_at AS resume_at FROM enrollments e LEFT JOIN timers t ON t.enrollment_id = e.id WHERE e.dirty > 0 ORDER BY e.dirty LIMIT 2000",
-      ).toArray() as unknown as (Row & { dirty: number; resume_at: number | null })[];
+      const rows = this.sql
+        .exec(
+          "SELECT e.*, t.run_at AS resume_at FROM enrollments e LEFT JOIN timers t ON t.enrollment_id = e.id WHERE e.dirty > 0 ORDER BY e.dirty LIMIT 2000",
+        )
+        .toArray() as unknown as (Row & { dirty: number; resume_at: number | null })[];
       if (!rows.length) return;
       const t = now();
       const mirror: MirrorRow[] = rows.map((r) => ({
-        id: r.id, teamId, sequenceId, contactId: r.contact_id, mailboxId: r.mailbox_id, status: r.status,
+        id: r.id,
+        teamId,
+        sequenceId,
+        contactId: r.contact_id,
+        mailboxId: r.mailbox_id,
+        status: r.status,
         currentStep: r.step_pos,
         // Active: when its step falls due. Paused until a date: that date (it resumes by itself then).
-        nextDueAt: r.status === "active" ? r.due_at : r.status === "paused" ? r.resume_at : null, reason: r.reason,
-        jobId: r.job_id, addedBy: r.added_by, createdAt: r.created_at, updatedAt: t, finishedAt: r.finished_at,
+        nextDueAt: r.status === "active" ? r.due_at : r.status === "paused" ? r.resume_at : null,
+        reason: r.reason,
+        jobId: r.job_id,
+        addedBy: r.added_by,
+        createdAt: r.created_at,
+        updatedAt: t,
+        finishedAt: r.finished_at,
       }));
       await flushEnrollmentMirror(this.d, mirror);
       this.ctx.storage.transactionSync(() => {

@@ -33,8 +33,34 @@ export async function createTasks(d: Db, tasks: NewTask[]): Promise<void> {
   const t = now();
   const stmts = bulkInsertSql(
     "tasks",
-    ["id", "team_id", "enrollment_id", "sequence_id", "step_id", "contact_id", "assignee_id", "type", "note", "due_at", "status", "created_at"],
-    tasks.map((x) => [newId(), x.teamId, x.enrollmentId, x.sequenceId, x.stepId, x.contactId, (x.mailboxId && owners.get(x.mailboxId)) || x.ownerId, x.type, x.note, x.dueAt, "open", t]),
+    [
+      "id",
+      "team_id",
+      "enrollment_id",
+      "sequence_id",
+      "step_id",
+      "contact_id",
+      "assignee_id",
+      "type",
+      "note",
+      "due_at",
+      "status",
+      "created_at",
+    ],
+    tasks.map((x) => [
+      newId(),
+      x.teamId,
+      x.enrollmentId,
+      x.sequenceId,
+      x.stepId,
+      x.contactId,
+      (x.mailboxId && owners.get(x.mailboxId)) || x.ownerId,
+      x.type,
+      x.note,
+      x.dueAt,
+      "open",
+      t,
+    ]),
   );
   await batchSql(d, stmts);
 }

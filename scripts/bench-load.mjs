@@ -51,12 +51,30 @@ async function startApp() {
   const persist = process.env.BENCH_LOAD_STATE ?? mkdtempSync(path.join(tmpdir(), "seqflare-load-"));
   ensureDevVars();
   const quiet = { stdio: ["ignore", "ignore", "inherit"] };
-  await run(bin("wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist], { ...quiet, env: { ...env, CI: "true" } });
+  await run(bin("wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist], {
+    ...quiet,
+    env: { ...env, CI: "true" },
+  });
   // The SPA is served as static assets: build it once if it is missing.
   if (!existsSync("web/dist/index.html")) await run(bin("vite"), ["build", "--logLevel", "error"], quiet);
   const dev = spawn(
     bin("wrangler"),
-    ["dev", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persist, "--var", "APP_ENV:local", "--var", `PUBLIC_URL:${base}`, "--show-interactive-dev-session=false", "--log-level", "error"],
+    [
+      "dev",
+      "--port",
+      String(port),
+      "--ip",
+      "127.0.0.1",
+      "--persist-to",
+      persist,
+      "--var",
+      "APP_ENV:local",
+      "--var",
+      `PUBLIC_URL:${base}`,
+      "--show-interactive-dev-session=false",
+      "--log-level",
+      "error",
+    ],
     { stdio: ["ignore", "ignore", "inherit"], env, detached: true },
   );
   const stop = () => {
@@ -75,9 +93,16 @@ async function startApp() {
 
 /** A browser-like client: its own session cookie and CSRF token. */
 async function signIn(base, email) {
-  const res = await fetch(`${base}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email, password: PASSWORD }) });
+  const res = await fetch(`${base}/api/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email, password: PASSWORD }),
+  });
   if (!res.ok) throw new Error(`sign-in of ${email} answered ${res.status}: ${await res.text()}`);
-  const cookie = res.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+  const cookie = res.headers
+    .getSetCookie()
+    .map((c) => c.split(";")[0])
+    .join("; ");
   const { csrf_token } = await res.json();
   return { cookie, csrf: csrf_token };
 }
@@ -127,11 +152,13 @@ async function main() {
     sequences: (c) => call(base, c, "GET", "/sequences"),
     contacts: (c) => call(base, c, "GET", `/contacts?page=${1 + Math.floor(Math.random() * 20)}&per_page=25`),
     contacts_search: (c) => call(base, c, "GET", `/contacts?q=${pick(words)}&per_page=25`),
-    people_search: (c) => call(base, c, "POST", "/people/search", { titles: [pick(titles)], page: 1 + Math.floor(Math.random() * 5), per_page: 25 }),
+    people_search: (c) =>
+      call(base, c, "POST", "/people/search", { titles: [pick(titles)], page: 1 + Math.floor(Math.random() * 5), per_page: 25 }),
     enrollments: (c) => call(base, c, "GET", `/sequences/${pick(c.sequenceIds.length ? c.sequenceIds : [seq.id])}/enrollments?per_page=25`),
     job: (c) => (jobs.length ? call(base, c, "GET", `/jobs/${pick(jobs)}`) : call(base, c, "GET", "/jobs?per_page=10")),
     // Previews and adds as the sequence's owner (a rep may not change its contacts).
-    preview: () => call(base, admin, "POST", `/sequences/${seq.id}/add-contacts/preview?per_page=25`, { source: { list_ids: [list1000.id] } }),
+    preview: () =>
+      call(base, admin, "POST", `/sequences/${seq.id}/add-contacts/preview?per_page=25`, { source: { list_ids: [list1000.id] } }),
   };
   const total = MIX.reduce((a, [, w]) => a + w, 0);
   const choose = () => {
@@ -186,7 +213,10 @@ async function main() {
   const elapsed = (performance.now() - started) / 1000;
 
   const all = [...times.values()].flat();
-  const reads = [...times.entries()].filter(([k]) => k !== "preview" && k !== "add").flatMap(([, v]) => v).sort((a, b) => a - b);
+  const reads = [...times.entries()]
+    .filter(([k]) => k !== "preview" && k !== "add")
+    .flatMap(([, v]) => v)
+    .sort((a, b) => a - b);
   const previews = (times.get("preview") ?? []).sort((a, b) => a - b);
   console.log(`bench load_requests_per_second: ${(all.length / elapsed).toFixed(1)} req/s`);
   console.log(`bench load_reads_p50: ${fmt(pct(reads, 50))} ms`);
@@ -196,7 +226,9 @@ async function main() {
   console.log(`bench load_previews_p99: ${fmt(pct(previews, 99))} ms`);
   for (const [name, v] of [...times.entries()].sort()) {
     v.sort((a, b) => a - b);
-    console.log(`bench load_${name}: ${v.length} requests, p50 ${fmt(pct(v, 50))} ms, p95 ${fmt(pct(v, 95))} ms, p99 ${fmt(pct(v, 99))} ms`);
+    console.log(
+      `bench load_${name}: ${v.length} requests, p50 ${fmt(pct(v, 50))} ms, p95 ${fmt(pct(v, 95))} ms, p99 ${fmt(pct(v, 99))} ms`,
+    );
   }
   console.log(`bench load_5xx: ${status["5xx"]}`);
   console.log(`bench load_4xx: ${status["4xx"]}`);

@@ -56,7 +56,10 @@ export function chromiumPlan({ chromiumPath, exists, isRoot, aptGet }) {
   const why = !isRoot
     ? "this user is not root, so the tests will not install it"
     : "apt-get is not available here, so the tests cannot install Debian's package";
-  return { action: "fail", message: `The browser tests need Chromium at ${DEFAULT_CHROMIUM}; it is missing and ${why}.\n${HOW_TO_INSTALL}` };
+  return {
+    action: "fail",
+    message: `The browser tests need Chromium at ${DEFAULT_CHROMIUM}; it is missing and ${why}.\n${HOW_TO_INSTALL}`,
+  };
 }
 
 /**
@@ -79,7 +82,9 @@ export function ensureChromium({ facts = {}, log = console.log, env = process.en
     log(`» ${cmd} ${args.join(" ")}`);
     const r = spawnSync(cmd, args, { stdio: "inherit", env: { ...env, DEBIAN_FRONTEND: "noninteractive" } });
     if (r.status !== 0) {
-      throw new Error(`\`${cmd} ${args.join(" ")}\` failed (exit ${r.status ?? r.error?.message}); Chromium was not installed.\n${HOW_TO_INSTALL}`);
+      throw new Error(
+        `\`${cmd} ${args.join(" ")}\` failed (exit ${r.status ?? r.error?.message}); Chromium was not installed.\n${HOW_TO_INSTALL}`,
+      );
     }
   }
   const exists = facts.exists ?? isExecutable;

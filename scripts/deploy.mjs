@@ -57,11 +57,18 @@ console.log("» applying D1 migrations (remote)");
 await run(bin("wrangler"), ["d1", "migrations", "apply", "DB", "--remote"], { env: { ...env, CI: "true" } });
 console.log("» deploying the Worker");
 // Links in emails (unsubscribe) use PUBLIC_URL: the app's real address (custom domain or workers.dev).
-if (!process.env.PUBLIC_URL) console.warn("» PUBLIC_URL is not set: links in emails will point at http://localhost:8787. Set PUBLIC_URL=https://your.domain and deploy again.");
+if (!process.env.PUBLIC_URL)
+  console.warn(
+    "» PUBLIC_URL is not set: links in emails will point at http://localhost:8787. Set PUBLIC_URL=https://your.domain and deploy again.",
+  );
 await run(bin("wrangler"), ["deploy", ...(process.env.PUBLIC_URL ? ["--var", `PUBLIC_URL:${process.env.PUBLIC_URL}`] : [])]);
 if (!secrets.some((s) => s.name === "APP_SECRET")) {
   console.log("» setting APP_SECRET");
-  execFileSync(bin("wrangler"), ["secret", "put", "APP_SECRET"], { env, input: randomBytes(32).toString("hex"), stdio: ["pipe", "inherit", "inherit"] });
+  execFileSync(bin("wrangler"), ["secret", "put", "APP_SECRET"], {
+    env,
+    input: randomBytes(32).toString("hex"),
+    stdio: ["pipe", "inherit", "inherit"],
+  });
 }
 if (pages) {
   const plan = pagesPlan({ publicUrl: process.env.PUBLIC_URL });

@@ -5,7 +5,11 @@ export async function seedDemo(base) {
   let res;
   // A reload of the dev server mid-request is answered by asking again.
   for (let attempt = 1; ; attempt++) {
-    res = await fetch(`${base}/api/dev/seed`, { method: "POST" }).catch((err) => ({ ok: false, status: 0, json: async () => ({ error: String(err) }) }));
+    res = await fetch(`${base}/api/dev/seed`, { method: "POST" }).catch((err) => ({
+      ok: false,
+      status: 0,
+      json: async () => ({ error: String(err) }),
+    }));
     if (res.ok || attempt === 3) break;
     await new Promise((r) => setTimeout(r, 2000));
   }

@@ -3,7 +3,10 @@
 import { seedDemo } from "./seed-demo.mjs";
 
 const base = `http://localhost:${process.env.PORT ?? 8787}`;
-const up = await fetch(`${base}/api/me`).then(() => true, () => false);
+const up = await fetch(`${base}/api/me`).then(
+  () => true,
+  () => false,
+);
 if (!up) {
   console.error(`No app answers at ${base}. Start it with \`npm start\` (which seeds by itself), then run this again.`);
   process.exit(1);

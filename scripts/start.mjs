@@ -24,7 +24,21 @@ if (!skipBuild) {
 console.log(`» starting the Worker on ${base}`);
 const dev = spawn(
   bin("wrangler"),
-  ["dev", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persist, "--var", "APP_ENV:local", "--var", `PUBLIC_URL:${publicUrl}`, "--test-scheduled", "--show-interactive-dev-session=false"],
+  [
+    "dev",
+    "--port",
+    String(port),
+    "--ip",
+    "127.0.0.1",
+    "--persist-to",
+    persist,
+    "--var",
+    "APP_ENV:local",
+    "--var",
+    `PUBLIC_URL:${publicUrl}`,
+    "--test-scheduled",
+    "--show-interactive-dev-session=false",
+  ],
   { stdio: ["ignore", "inherit", "inherit"], env },
 );
 const stop = () => {
@@ -47,4 +61,6 @@ const tick = async () => {
   }
 };
 setInterval(tick, 60_000);
-console.log(`\n  Seqflare is running: ${base}\n  Sign in as admin@demo.test / demo1234 (also rep1@demo.test, rep2@demo.test, admin@rival.test)\n`);
+console.log(
+  `\n  Seqflare is running: ${base}\n  Sign in as admin@demo.test / demo1234 (also rep1@demo.test, rep2@demo.test, admin@rival.test)\n`,
+);

@@ -51,7 +51,9 @@ let code = 0;
 try {
   await waitForServer(`http://localhost:${port}/api/me`, 300_000);
   await Promise.race([seeded, new Promise((_, rej) => setTimeout(() => rej(new Error("seed did not finish in 300s")), 300_000))]);
-  await run(process.execPath, ["--test", "--test-concurrency=1", ...(files.length ? files : ["test/browser/*.test.mjs"])], { env: { ...env, SEQFLARE_URL: `http://localhost:${port}`, CHROMIUM_PATH: chromiumPath } });
+  await run(process.execPath, ["--test", "--test-concurrency=1", ...(files.length ? files : ["test/browser/*.test.mjs"])], {
+    env: { ...env, SEQFLARE_URL: `http://localhost:${port}`, CHROMIUM_PATH: chromiumPath },
+  });
 } catch (err) {
   console.error(err.message);
   code = 1;

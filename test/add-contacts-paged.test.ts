@@ -12,7 +12,10 @@ import { presentPreview, previewAddContacts } from "../worker/services/add-conta
 import { as, env } from "./helpers";
 import { addContactsSetup, makeContacts, makeList } from "./fixtures";
 
-const one = async (sql: string, ...b: unknown[]) => (await env.DB.prepare(sql).bind(...b).first<{ n: number }>())!.n;
+const one = async (sql: string, ...b: unknown[]) =>
+  (await env.DB.prepare(sql)
+    .bind(...b)
+    .first<{ n: number }>())!.n;
 
 /**
  * An env that records the most rows any one statement returned to the Worker (and its SQL), with a
@@ -85,7 +88,11 @@ function observed(base: Env) {
 }
 
 async function verifiedPeople(n: number, offset: number) {
-  const { results } = await env.DB.prepare("SELECT id FROM people WHERE email_status = 'verified' AND job_changed_at IS NULL ORDER BY id LIMIT ? OFFSET ?").bind(n, offset).all<{ id: string }>();
+  const { results } = await env.DB.prepare(
+    "SELECT id FROM people WHERE email_status = 'verified' AND job_changed_at IS NULL ORDER BY id LIMIT ? OFFSET ?",
+  )
+    .bind(n, offset)
+    .all<{ id: string }>();
   return results.map((r) => r.id);
 }
 
@@ -104,7 +111,15 @@ describe("add contacts: bounded pages", () => {
   it("a selection of more than 5,000 is planned through the queue in pages; no step reads more than 5,000 rows at a time", async () => {
     const { x, caller, source } = await bigSelection(1000);
     const o = observed(env);
-    const { job } = await commitAddContacts(o.env, db(o.env.DB), caller, x.sequenceId, { source, mailbox_ids: x.mailboxIds, skip_validation: false, enrich: false }, null, "session");
+    const { job } = await commitAddContacts(
+      o.env,
+      db(o.env.DB),
+      caller,
+      x.sequenceId,
+      { source, mailbox_ids: x.mailboxIds, skip_validation: false, enrich: false },
+      null,
+      "session",
+    );
     // The request itself wrote the job and its candidates inside D1, and read almost nothing.
     expect(o.seen).toMatchObject({ maxRows: expect.any(Number) });
     expect(o.seen.maxRows, o.seen.sql).toBeLessThan(100);
@@ -118,19 +133,33 @@ describe("add contacts: bounded pages", () => {
     const done = (await env.DB.prepare("SELECT * FROM jobs WHERE id = ?").bind(job.id).first<any>())!;
     expect(done).toMatchObject({ status: "completed", enrolled: 5_203, skipped: 0, credits_held: 3, credits_used: 3 });
     expect(await one("SELECT credit_balance n FROM teams WHERE id = ?", x.teamId)).toBe(997);
-    const { results: split } = await env.DB.prepare("SELECT mailbox_id, count(*) n FROM enrollments WHERE sequence_id = ? GROUP BY mailbox_id").bind(x.sequenceId).all<{ n: number }>();
+    const { results: split } = await env.DB.prepare(
+      "SELECT mailbox_id, count(*) n FROM enrollments WHERE sequence_id = ? GROUP BY mailbox_id",
+    )
+      .bind(x.sequenceId)
+      .all<{ n: number }>();
     expect(split.map((r) => r.n).sort()).toEqual([2_601, 2_602]); // the rotation carried across pages
     // Highest score first: the priority order the preview shows.
     const { results: order } = await env.DB.prepare(
       "SELECT coalesce(c.score, p.score) AS s FROM job_candidates j LEFT JOIN contacts c ON c.id = j.contact_id LEFT JOIN people p ON p.id = j.person_id WHERE j.job_id = ? ORDER BY j.idx",
-    ).bind(job.id).all<{ s: number }>();
+    )
+      .bind(job.id)
+      .all<{ s: number }>();
     expect(order.every((r, i) => i === 0 || order[i - 1]!.s >= r.s)).toBe(true);
   });
 
   it("a paged job the balance can't cover fails with the reason before anything is charged or added", async () => {
     const { x, caller, source } = await bigSelection(2);
     const o = observed(env);
-    const { job } = await commitAddContacts(o.env, db(o.env.DB), caller, x.sequenceId, { source, skip_validation: false, enrich: false }, null, "session");
+    const { job } = await commitAddContacts(
+      o.env,
+      db(o.env.DB),
+      caller,
+      x.sequenceId,
+      { source, skip_validation: false, enrich: false },
+      null,
+      "session",
+    );
     await o.drain();
     const done = (await env.DB.prepare("SELECT * FROM jobs WHERE id = ?").bind(job.id).first<any>())!;
     expect(done.status).toBe("failed");
@@ -142,8 +171,12 @@ describe("add contacts: bounded pages", () => {
 
   it("previews a selection of more than 5,000 page by page: the same totals, credits and rotation, one page of contacts, no step over 5,000 rows", async () => {
     const { x, caller, source } = await bigSelection(1000);
-    const unverified = await env.DB.prepare("SELECT id FROM contacts WHERE team_id = ? ORDER BY id LIMIT 10").bind(x.teamId).all<{ id: string }>();
-    await env.DB.prepare("UPDATE contacts SET email_status = 'unverified' WHERE id IN (SELECT value FROM json_each(?))").bind(JSON.stringify(unverified.results.map((r) => r.id))).run();
+    const unverified = await env.DB.prepare("SELECT id FROM contacts WHERE team_id = ? ORDER BY id LIMIT 10")
+      .bind(x.teamId)
+      .all<{ id: string }>();
+    await env.DB.prepare("UPDATE contacts SET email_status = 'unverified' WHERE id IN (SELECT value FROM json_each(?))")
+      .bind(JSON.stringify(unverified.results.map((r) => r.id)))
+      .run();
     const o = observed(env);
     const req = { source, mailbox_ids: x.mailboxIds, skip_validation: false, enrich: false };
     const view = { page: 2, perPage: 100, outcome: "all" as const };
@@ -157,7 +190,9 @@ describe("add contacts: bounded pages", () => {
     expect(shown.contacts).toHaveLength(100);
     expect(shown.pagination).toEqual({ page: 2, per_page: 100, total_entries: 5_203, total_pages: 53 });
     // The same through the API, filtered to the warned ones; nothing is written.
-    const warned = (await (await as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts/preview?outcome=warned&per_page=500`, req)).json()) as any;
+    const warned = (await (
+      await as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts/preview?outcome=warned&per_page=500`, req)
+    ).json()) as any;
     expect(warned.contacts).toHaveLength(10);
     expect(warned.contacts.every((c: any) => c.outcome === "warned" && c.reasons.includes("unverified_email"))).toBe(true);
     expect(warned.totals.candidates).toBe(5_203);
@@ -167,7 +202,15 @@ describe("add contacts: bounded pages", () => {
   it("redelivered plan pages and chunks hold the credits once and enroll everyone once", async () => {
     const { x, caller, source } = await bigSelection(1000);
     const o = observed(env);
-    const { job } = await commitAddContacts(o.env, db(o.env.DB), caller, x.sequenceId, { source, skip_validation: false, enrich: false }, null, "session");
+    const { job } = await commitAddContacts(
+      o.env,
+      db(o.env.DB),
+      caller,
+      x.sequenceId,
+      { source, skip_validation: false, enrich: false },
+      null,
+      "session",
+    );
     await o.drain({ twice: true });
     const done = (await env.DB.prepare("SELECT * FROM jobs WHERE id = ?").bind(job.id).first<any>())!;
     expect(done).toMatchObject({ status: "completed", enrolled: 5_203, credits_held: 3, credits_used: 3 });

@@ -9,24 +9,34 @@ import { crashAt } from "./crash";
 import { addContactsSetup, makeContacts, waitForJob } from "./fixtures";
 
 const json = async (r: Response) => (await r.json()) as any;
-const one = async (sql: string, ...b: unknown[]) => (await env.DB.prepare(sql).bind(...b).first<{ n: number }>())!.n;
-
+const one = async (sql: string, ...b: unknown[]) =>
+  (await env.DB.prepare(sql)
+    .bind(...b)
+    .first<{ n: number }>())!.n;
 
 /** A committed job whose chunk the test runs itself: committed for later, then marked queued. */
 async function job(x: Awaited<ReturnType<typeof addContactsSetup>>, source: Record<string, unknown>) {
-  const { job } = await json(await as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts`, { source, add_at: Date.now() + 86_400_000 }));
+  const { job } = await json(
+    await as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts`, { source, add_at: Date.now() + 86_400_000 }),
+  );
   await env.DB.prepare("UPDATE jobs SET status = 'queued' WHERE id = ?").bind(job.id).run();
   return job as { id: string; total: number; credits_held: number };
 }
 
 async function outcomes(jobId: string) {
-  const { results } = await env.DB.prepare("SELECT outcome, reasons, credit_cost FROM job_outcomes WHERE job_id = ? ORDER BY idx").bind(jobId).all<any>();
+  const { results } = await env.DB.prepare("SELECT outcome, reasons, credit_cost FROM job_outcomes WHERE job_id = ? ORDER BY idx")
+    .bind(jobId)
+    .all<any>();
   return results.map((r) => ({ outcome: r.outcome, reasons: JSON.parse(r.reasons), cost: r.credit_cost }));
 }
 
 async function people(n: number, offset: number) {
   // No recent job change, so nothing warns: every one is added.
-  const { results } = await env.DB.prepare("SELECT id FROM people WHERE email_status = 'verified' AND job_changed_at IS NULL ORDER BY id LIMIT ? OFFSET ?").bind(n, offset).all<{ id: string }>();
+  const { results } = await env.DB.prepare(
+    "SELECT id FROM people WHERE email_status = 'verified' AND job_changed_at IS NULL ORDER BY id LIMIT ? OFFSET ?",
+  )
+    .bind(n, offset)
+    .all<{ id: string }>();
   return results.map((r) => r.id);
 }
 
@@ -57,7 +67,10 @@ describe("add contacts: a retried chunk reports what the job did", () => {
       await processChunk(crashAt(env, k), j.id, 0, 5).catch(() => {});
       await processChunk(env, j.id, 0, 5);
       const done = await waitForJob(j.id);
-      expect({ k, ...(await outcomes(j.id)).reduce((a, o) => ({ ...a, [o.outcome]: (a[o.outcome] ?? 0) + 1 }), {} as Record<string, number>) }).toEqual({ k, enrolled: 5 });
+      expect({
+        k,
+        ...(await outcomes(j.id)).reduce((a, o) => ({ ...a, [o.outcome]: (a[o.outcome] ?? 0) + 1 }), {} as Record<string, number>),
+      }).toEqual({ k, enrolled: 5 });
       expect(done).toMatchObject({ status: "completed", enrolled: 5, skipped: 0, credits_used: 2 });
       expect(await one("SELECT count(*) n FROM enrollments WHERE sequence_id = ?", x.sequenceId)).toBe(5);
       expect(await one("SELECT count(*) n FROM contacts WHERE team_id = ?", x.teamId)).toBe(5);

@@ -5,14 +5,20 @@ import { as, env, errorOf, login } from "./helpers";
 import { addContactsSetup, makeContacts, makeList, waitForJob } from "./fixtures";
 
 const json = async (r: Response) => (await r.json()) as any;
-const count = async (sql: string, ...b: unknown[]) => (await env.DB.prepare(sql).bind(...b).first<{ n: number }>())!.n;
+const count = async (sql: string, ...b: unknown[]) =>
+  (await env.DB.prepare(sql)
+    .bind(...b)
+    .first<{ n: number }>())!.n;
 type S = Awaited<ReturnType<typeof addContactsSetup>>["s"];
 const preview = (s: S, seq: string, body: any, q = "") => as(s, "POST", `/api/sequences/${seq}/add-contacts/preview${q}`, body);
-const commit = (s: S, seq: string, body: any, headers: Record<string, string> = {}) => as(s, "POST", `/api/sequences/${seq}/add-contacts`, body, headers);
+const commit = (s: S, seq: string, body: any, headers: Record<string, string> = {}) =>
+  as(s, "POST", `/api/sequences/${seq}/add-contacts`, body, headers);
 
 /** People from the shared prospect database: verified and without email. */
 async function people(status: string, n: number, offset = 0) {
-  const { results } = await env.DB.prepare("SELECT id FROM people WHERE email_status = ? ORDER BY id LIMIT ? OFFSET ?").bind(status, n, offset).all<{ id: string }>();
+  const { results } = await env.DB.prepare("SELECT id FROM people WHERE email_status = ? ORDER BY id LIMIT ? OFFSET ?")
+    .bind(status, n, offset)
+    .all<{ id: string }>();
   return results.map((r) => r.id);
 }
 
@@ -46,7 +52,9 @@ describe("add contacts: preview", () => {
       env.DB.prepare("UPDATE contacts SET unsubscribed_at = 1 WHERE id = ?").bind(u),
       env.DB.prepare("UPDATE contacts SET bounced_at = 1 WHERE id = ?").bind(b),
       env.DB.prepare("UPDATE contacts SET stage_id = ? WHERE id = ?").bind(`${x.teamId}-dnc`, d),
-      env.DB.prepare("INSERT INTO suppressions (id, team_id, email, reason, created_at) SELECT 'sup-' || id, team_id, lower(email), 'manual', 1 FROM contacts WHERE id = ?").bind(sup),
+      env.DB.prepare(
+        "INSERT INTO suppressions (id, team_id, email, reason, created_at) SELECT 'sup-' || id, team_id, lower(email), 'manual', 1 FROM contacts WHERE id = ?",
+      ).bind(sup),
     ]);
     const first = await json(await commit(x.s, x.sequenceId, { source: { contact_ids: [ok] } }));
     await waitForJob(first.job.id);
@@ -77,9 +85,13 @@ describe("add contacts: preview", () => {
     // a teammate's contact is not held back while the sequence allows teammates' contacts
     expect(p.totals).toMatchObject({ enrolled: 2, warned: 3, skipped: 0 });
     expect(p.warnings.map((w: any) => [w.category, w.count, w.held_back])).toEqual([
-      ["unverified_email", 1, 1], ["no_email", 1, 1], ["job_change", 1, 1],
+      ["unverified_email", 1, 1],
+      ["no_email", 1, 1],
+      ["job_change", 1, 1],
     ]);
-    const o = await json(await preview(x.s, x.sequenceId, { source: { contact_ids: ids }, overrides: { unverified_email: true, job_change: true } }));
+    const o = await json(
+      await preview(x.s, x.sequenceId, { source: { contact_ids: ids }, overrides: { unverified_email: true, job_change: true } }),
+    );
     expect(o.totals).toMatchObject({ enrolled: 4, warned: 1 });
     const all = await json(await preview(x.s, x.sequenceId, { source: { contact_ids: ids }, skip_validation: true }));
     expect(all.totals).toMatchObject({ enrolled: 5, warned: 0 });
@@ -92,10 +104,20 @@ describe("add contacts: preview", () => {
   it("warns about contacts active or finished in other sequences", async () => {
     const x = await addContactsSetup();
     const [a, f] = await makeContacts(x.teamId, 2);
-    const otherSeq = (await env.DB.prepare("INSERT INTO sequences (id, team_id, owner_id, name, active, created_at, updated_at) VALUES (?, ?, ?, 'Other', 1, 0, 0) RETURNING id").bind(crypto.randomUUID(), x.teamId, x.userId).first<any>()).id;
+    const otherSeq = (
+      await env.DB.prepare(
+        "INSERT INTO sequences (id, team_id, owner_id, name, active, created_at, updated_at) VALUES (?, ?, ?, 'Other', 1, 0, 0) RETURNING id",
+      )
+        .bind(crypto.randomUUID(), x.teamId, x.userId)
+        .first<any>()
+    ).id;
     await env.DB.batch([
-      env.DB.prepare("INSERT INTO enrollments (id, team_id, sequence_id, contact_id, status, created_at, updated_at) VALUES (?, ?, ?, ?, 'active', 0, 0)").bind(crypto.randomUUID(), x.teamId, otherSeq, a),
-      env.DB.prepare("INSERT INTO enrollments (id, team_id, sequence_id, contact_id, status, created_at, updated_at) VALUES (?, ?, ?, ?, 'finished', 0, 0)").bind(crypto.randomUUID(), x.teamId, otherSeq, f),
+      env.DB.prepare(
+        "INSERT INTO enrollments (id, team_id, sequence_id, contact_id, status, created_at, updated_at) VALUES (?, ?, ?, ?, 'active', 0, 0)",
+      ).bind(crypto.randomUUID(), x.teamId, otherSeq, a),
+      env.DB.prepare(
+        "INSERT INTO enrollments (id, team_id, sequence_id, contact_id, status, created_at, updated_at) VALUES (?, ?, ?, ?, 'finished', 0, 0)",
+      ).bind(crypto.randomUUID(), x.teamId, otherSeq, f),
     ]);
     const p = await json(await preview(x.s, x.sequenceId, { source: { contact_ids: [a, f] } }));
     const r = Object.fromEntries(p.contacts.map((c: any) => [c.contact_id, c.reasons]));
@@ -142,9 +164,14 @@ describe("add contacts: preconditions (nothing written or charged)", () => {
     expect((await errorOf(await preview(viewer, seq1, { source: { contact_ids: ["x"] } }))).status).toBe(403);
     const rival = await login("admin@rival.test");
     expect((await preview(rival, seq1, { source: { contact_ids: ["x"] } })).status).toBe(404);
-    const demoList = (await env.DB.prepare("SELECT l.id FROM lists l JOIN teams t ON t.id = l.team_id WHERE t.name = 'Demo' LIMIT 1").first<any>()).id;
+    const demoList = (
+      await env.DB.prepare("SELECT l.id FROM lists l JOIN teams t ON t.id = l.team_id WHERE t.name = 'Demo' LIMIT 1").first<any>()
+    ).id;
     const rivalSeq = (await env.DB.prepare("SELECT id FROM sequences WHERE name = 'Rival intro'").first<any>()).id;
-    expect(await errorOf(await preview(rival, rivalSeq, { source: { list_ids: [demoList] } }))).toMatchObject({ status: 404, code: "not_found" });
+    expect(await errorOf(await preview(rival, rivalSeq, { source: { list_ids: [demoList] } }))).toMatchObject({
+      status: 404,
+      code: "not_found",
+    });
   });
 
   it("names the invalid field when the source is empty", async () => {
@@ -171,8 +198,15 @@ describe("add contacts: jobs", () => {
     expect(await count("SELECT count(*) n FROM contacts WHERE team_id = ? AND source = 'add_contacts'", x.teamId)).toBe(4);
     expect(await count("SELECT count(*) n FROM job_outcomes WHERE job_id = ?", job.id)).toBe(24);
     expect(await count("SELECT credit_balance n FROM teams WHERE id = ?", x.teamId)).toBe(996);
-    const ledger = await env.DB.prepare("SELECT kind, amount, balance_after FROM credit_ledger WHERE team_id = ? ORDER BY created_at, rowid").bind(x.teamId).all<any>();
-    expect(ledger.results).toEqual([{ kind: "hold", amount: -4, balance_after: 996 }, { kind: "refund", amount: 0, balance_after: 996 }]);
+    const ledger = await env.DB.prepare(
+      "SELECT kind, amount, balance_after FROM credit_ledger WHERE team_id = ? ORDER BY created_at, rowid",
+    )
+      .bind(x.teamId)
+      .all<any>();
+    expect(ledger.results).toEqual([
+      { kind: "hold", amount: -4, balance_after: 996 },
+      { kind: "refund", amount: 0, balance_after: 996 },
+    ]);
     const view = await json(await as(x.s, "GET", `/api/jobs/${job.id}`));
     expect(view.job.status).toBe("completed");
   });
@@ -237,7 +271,9 @@ describe("add contacts: jobs", () => {
     expect(by2[x.mailboxIds[1]!]).toBe(10);
     const { job } = await json(await commit(x.s, x.sequenceId, { source: { contact_ids: ids } }));
     await waitForJob(job.id);
-    const rows = await env.DB.prepare("SELECT mailbox_id, count(*) n FROM enrollments WHERE sequence_id = ? GROUP BY mailbox_id").bind(x.sequenceId).all<any>();
+    const rows = await env.DB.prepare("SELECT mailbox_id, count(*) n FROM enrollments WHERE sequence_id = ? GROUP BY mailbox_id")
+      .bind(x.sequenceId)
+      .all<any>();
     expect(rows.results).toEqual([{ mailbox_id: x.mailboxIds[0], n: 20 }]);
     // a later preview counts the load already assigned
     const p3 = await json(await preview(x.s, x.sequenceId, { source: { contact_ids: more } }));
@@ -273,7 +309,9 @@ describe("add contacts: jobs", () => {
     const p = await json(await preview(x.s, x.sequenceId, { source: { people_ids: noEmail }, enrich: true }, "?per_page=100"));
     expect(p.totals.enriched).toBeGreaterThan(0);
     expect(p.credits.maximum).toBe(30 * 3); // 1 for saving + at most 2 for the dearest provider, each
-    const { job } = await json(await commit(x.s, x.sequenceId, { source: { people_ids: noEmail }, enrich: true, overrides: { no_email: false } }));
+    const { job } = await json(
+      await commit(x.s, x.sequenceId, { source: { people_ids: noEmail }, enrich: true, overrides: { no_email: false } }),
+    );
     const done = await waitForJob(job.id);
     expect(done.enrolled).toBe(p.totals.enriched);
     expect(done.credits_used).toBe(p.credits.exact);
@@ -305,7 +343,9 @@ describe("add contacts: jobs", () => {
 describe("people search", () => {
   it("filters, sorts, paginates with totals and marks saved people", async () => {
     const s = await login("admin@demo.test");
-    const res = await json(await as(s, "POST", "/api/people/search", { seniorities: ["vp", "director"], email_statuses: ["verified"], per_page: 10 }));
+    const res = await json(
+      await as(s, "POST", "/api/people/search", { seniorities: ["vp", "director"], email_statuses: ["verified"], per_page: 10 }),
+    );
     const total = await count("SELECT count(*) n FROM people WHERE seniority IN ('vp','director') AND email_status = 'verified'");
     expect(res.pagination.total_entries).toBe(total);
     expect(res.people).toHaveLength(10);
@@ -324,9 +364,17 @@ describe("people search", () => {
   it("finds people by keyword across name, title and company", async () => {
     const s = await login("admin@demo.test");
     const someone = await env.DB.prepare("SELECT first_name, company FROM people ORDER BY id LIMIT 1 OFFSET 17").first<any>();
-    const res = await json(await as(s, "POST", "/api/people/search", { q: `${someone.first_name} ${someone.company.split(" ")[0]}`, per_page: 100 }));
+    const res = await json(
+      await as(s, "POST", "/api/people/search", { q: `${someone.first_name} ${someone.company.split(" ")[0]}`, per_page: 100 }),
+    );
     expect(res.people.length).toBeGreaterThan(0);
-    expect(res.people.every((p: any) => `${p.first_name} ${p.last_name} ${p.title} ${p.company} ${p.industry} ${p.city}`.toLowerCase().includes(someone.first_name.toLowerCase()))).toBe(true);
+    expect(
+      res.people.every((p: any) =>
+        `${p.first_name} ${p.last_name} ${p.title} ${p.company} ${p.industry} ${p.city}`
+          .toLowerCase()
+          .includes(someone.first_name.toLowerCase()),
+      ),
+    ).toBe(true);
     // syntax in the query is just text
     expect((await as(s, "POST", "/api/people/search", { q: 'NEAR(" OR *' })).status).toBe(200);
   });

@@ -53,7 +53,10 @@ describe("API keys", () => {
   });
 
   it("a standard key is refused on master-only endpoints; a master key passes", async () => {
-    expect(await errorOf(await withKey("demo-standard-key", "GET", "/api/users"))).toMatchObject({ status: 403, code: "master_key_required" });
+    expect(await errorOf(await withKey("demo-standard-key", "GET", "/api/users"))).toMatchObject({
+      status: 403,
+      code: "master_key_required",
+    });
     const ok = await withKey("demo-master-key", "GET", "/api/users");
     expect(ok.status).toBe(200);
     const users = ((await ok.json()) as any).users.map((u: any) => u.email).sort();
@@ -72,7 +75,9 @@ describe("API keys", () => {
 
   it("another team's key id answers 404", async () => {
     const rival = await login("admin@rival.test");
-    const demoKey = await env.DB.prepare("select id from api_keys where team_id = ? limit 1").bind((await login("admin@demo.test")).teamId).first<any>();
+    const demoKey = await env.DB.prepare("select id from api_keys where team_id = ? limit 1")
+      .bind((await login("admin@demo.test")).teamId)
+      .first<any>();
     expect((await as(rival, "DELETE", `/api/api-keys/${demoKey.id}`)).status).toBe(404);
     const still = await env.DB.prepare("select revoked_at from api_keys where id = ?").bind(demoKey.id).first<any>();
     expect(still.revoked_at).toBeNull();
@@ -81,7 +86,8 @@ describe("API keys", () => {
   it("a key's last use is written at most once a minute, not on every request", async () => {
     const admin = await login("admin@demo.test");
     const { key, api_key } = (await (await as(admin, "POST", "/api/api-keys", { name: "Busy script", kind: "standard" })).json()) as any;
-    const lastUsed = async () => (await env.DB.prepare("select last_used_at v from api_keys where id = ?").bind(api_key.id).first<{ v: number | null }>())!.v;
+    const lastUsed = async () =>
+      (await env.DB.prepare("select last_used_at v from api_keys where id = ?").bind(api_key.id).first<{ v: number | null }>())!.v;
     const settled = async (pred: (v: number | null) => boolean) => {
       for (let i = 0; i < 50 && !pred(await lastUsed()); i++) await new Promise((r) => setTimeout(r, 20));
       return lastUsed();
@@ -119,7 +125,9 @@ describe("API keys", () => {
   it("a session past its expiry is refused even right after a request that used it", async () => {
     const s = await login("rep1@demo.test");
     expect((await call("/api/me", { headers: { cookie: s.cookie } })).status).toBe(200);
-    const { expires_at } = (await env.DB.prepare("select expires_at from sessions order by created_at desc limit 1").first<{ expires_at: number }>())!;
+    const { expires_at } = (await env.DB.prepare("select expires_at from sessions order by created_at desc limit 1").first<{
+      expires_at: number;
+    }>())!;
     setClock(expires_at + 1);
     try {
       expect((await call("/api/me", { headers: { cookie: s.cookie } })).status).toBe(401);

@@ -11,8 +11,11 @@ const json = async (r: Response) => (await r.json()) as any;
 async function masterKey(teamId: string, userId: string) {
   const { sha256Hex } = await import("../worker/lib/crypto");
   const key = `m-${crypto.randomUUID()}`;
-  await env.DB.prepare("INSERT INTO api_keys (id, team_id, created_by, name, kind, key_hash, prefix, created_at) VALUES (?, ?, ?, 'integration', 'master', ?, ?, 0)")
-    .bind(crypto.randomUUID(), teamId, userId, await sha256Hex(key), key.slice(0, 9)).run();
+  await env.DB.prepare(
+    "INSERT INTO api_keys (id, team_id, created_by, name, kind, key_hash, prefix, created_at) VALUES (?, ?, ?, 'integration', 'master', ?, ?, 0)",
+  )
+    .bind(crypto.randomUUID(), teamId, userId, await sha256Hex(key), key.slice(0, 9))
+    .run();
   return key;
 }
 
@@ -28,7 +31,10 @@ describe("Apollo integrations that send GET with api_key in the query", () => {
   it("searches sequences, contacts and users by GET, as an automation platform's Apollo component does on its first calls", async () => {
     const x = await addContactsSetup();
     const key = await masterKey(x.teamId, x.userId);
-    const campaigns = await get("/emailer_campaigns/search", key, [["q_name", "Seq"], ["per_page", "5"]]);
+    const campaigns = await get("/emailer_campaigns/search", key, [
+      ["q_name", "Seq"],
+      ["per_page", "5"],
+    ]);
     expect(campaigns.status).toBe(200);
     const cb = await json(campaigns);
     expect(cb.emailer_campaigns.map((s: any) => s.id)).toEqual([x.sequenceId]);
@@ -55,9 +61,15 @@ describe("Apollo integrations that send GET with api_key in the query", () => {
       ["/tasks/search", {}],
     ];
     for (const [path, params] of searches) {
-      const query: [string, string][] = Object.entries(params).flatMap(([k, v]) => (Array.isArray(v) ? v.map((one): [string, string] => [`${k}[]`, one]) : [[k, v]]));
+      const query: [string, string][] = Object.entries(params).flatMap(([k, v]) =>
+        Array.isArray(v) ? v.map((one): [string, string] => [`${k}[]`, one]) : [[k, v]],
+      );
       const byGet = await get(path, key, query);
-      const byPost = await call(`/apollo/v1${path}`, { method: "POST", headers: { "x-api-key": key, "content-type": "application/json" }, body: JSON.stringify(params) });
+      const byPost = await call(`/apollo/v1${path}`, {
+        method: "POST",
+        headers: { "x-api-key": key, "content-type": "application/json" },
+        body: JSON.stringify(params),
+      });
       expect(byGet.status, `GET ${path}`).toBe(200);
       expect(byPost.status, `POST ${path}`).toBe(200);
       expect(await json(byGet), path).toEqual(await json(byPost));
@@ -71,9 +83,20 @@ describe("Apollo integrations that send GET with api_key in the query", () => {
     const l1 = await makeList(x.teamId, x.userId, [a!], "First");
     const l2 = await makeList(x.teamId, x.userId, [b!], "Second");
     await makeList(x.teamId, x.userId, [c!], "Third");
-    const found = async (params: [string, string][]) => (await json(await get("/contacts/search", key, params))).contacts.map((r: any) => r.id).sort();
-    expect(await found([["label_ids[]", l1], ["label_ids[]", l2]])).toEqual([a, b].sort());
-    expect(await found([["label_ids", l1], ["label_ids", l2]])).toEqual([a, b].sort());
+    const found = async (params: [string, string][]) =>
+      (await json(await get("/contacts/search", key, params))).contacts.map((r: any) => r.id).sort();
+    expect(
+      await found([
+        ["label_ids[]", l1],
+        ["label_ids[]", l2],
+      ]),
+    ).toEqual([a, b].sort());
+    expect(
+      await found([
+        ["label_ids", l1],
+        ["label_ids", l2],
+      ]),
+    ).toEqual([a, b].sort());
     expect(await found([["label_ids", l2]])).toEqual([b]);
     // More entries than the field takes is a 422 naming the field, whichever way they are written.
     const many: [string, string][] = Array.from({ length: 101 }, (_, i) => ["label_ids", `l${i}`]);
@@ -94,8 +117,15 @@ describe("Apollo integrations that send GET with api_key in the query", () => {
     ]);
     const [id] = await makeContacts(x.teamId, 1);
     // A form body, as older integrations post it.
-    const form = new URLSearchParams([["contact_ids[]", id!], ["contact_stage_id", contact_stages[1].id]]);
-    const staged = await call(`/apollo/v1/contacts/update_stages?api_key=${key}`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form.toString() });
+    const form = new URLSearchParams([
+      ["contact_ids[]", id!],
+      ["contact_stage_id", contact_stages[1].id],
+    ]);
+    const staged = await call(`/apollo/v1/contacts/update_stages?api_key=${key}`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: form.toString(),
+    });
     expect(staged.status).toBe(200);
     expect((await env.DB.prepare("SELECT stage_id FROM contacts WHERE id = ?").bind(id).first<any>()).stage_id).toBe(contact_stages[1].id);
     // Another team's stages never show.
@@ -117,7 +147,13 @@ describe("Apollo integrations that send GET with api_key in the query", () => {
     const x = await addContactsSetup();
     const key = await masterKey(x.teamId, x.userId);
     const h = { "x-api-key": key, "content-type": "application/json" };
-    const created = await json(await call("/apollo/v1/contacts", { method: "POST", headers: h, body: JSON.stringify({ first_name: "Ada", last_name: "Lovelace", email: "ada@engine.test", organization_name: "Engines" }) }));
+    const created = await json(
+      await call("/apollo/v1/contacts", {
+        method: "POST",
+        headers: h,
+        body: JSON.stringify({ first_name: "Ada", last_name: "Lovelace", email: "ada@engine.test", organization_name: "Engines" }),
+      }),
+    );
     const id = created.contact.id;
     const read = await get(`/contacts/${id}`, key);
     expect(read.status).toBe(200);
@@ -135,17 +171,37 @@ describe("Apollo integrations that send GET with api_key in the query", () => {
     const [id] = await makeContacts(x.teamId, 1);
     const admin = await masterKey(x.teamId, x.userId);
     // The admin's sequence takes the contact; a member (not shared on it) then reads the contact.
-    await call(`/apollo/v1/emailer_campaigns/${x.sequenceId}/add_contact_ids?api_key=${admin}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ contact_ids: [id] }) });
+    await call(`/apollo/v1/emailer_campaigns/${x.sequenceId}/add_contact_ids?api_key=${admin}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ contact_ids: [id] }),
+    });
     expect((await json(await get(`/contacts/${id}`, admin))).contact.emailer_campaign_ids).toEqual([x.sequenceId]);
     const memberId = crypto.randomUUID().replace(/-/g, "").slice(0, 24);
-    await env.DB.prepare("INSERT INTO users (id, team_id, email, name, role, password_hash, created_at) VALUES (?, ?, ?, 'Member', 'member', 'x', 0)").bind(memberId, x.teamId, `${memberId}@sim.test`).run();
+    await env.DB.prepare(
+      "INSERT INTO users (id, team_id, email, name, role, password_hash, created_at) VALUES (?, ?, ?, 'Member', 'member', 'x', 0)",
+    )
+      .bind(memberId, x.teamId, `${memberId}@sim.test`)
+      .run();
     const { sha256Hex } = await import("../worker/lib/crypto");
     const member = `s-${crypto.randomUUID()}`;
-    await env.DB.prepare("INSERT INTO api_keys (id, team_id, created_by, name, kind, key_hash, prefix, created_at) VALUES (?, ?, ?, 'member', 'standard', ?, ?, 0)").bind(crypto.randomUUID(), x.teamId, memberId, await sha256Hex(member), member.slice(0, 9)).run();
+    await env.DB.prepare(
+      "INSERT INTO api_keys (id, team_id, created_by, name, kind, key_hash, prefix, created_at) VALUES (?, ?, ?, 'member', 'standard', ?, ?, 0)",
+    )
+      .bind(crypto.randomUUID(), x.teamId, memberId, await sha256Hex(member), member.slice(0, 9))
+      .run();
     const seen = [
       (await json(await get(`/contacts/${id}`, member))).contact,
       (await json(await get("/contacts/search", member, [["per_page", "100"]]))).contacts.find((c: any) => c.id === id),
-      (await json(await call(`/apollo/v1/contacts/update_stages?api_key=${member}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ contact_ids: [id], contact_stage_id: `${x.teamId}-cold` }) }))).contacts[0],
+      (
+        await json(
+          await call(`/apollo/v1/contacts/update_stages?api_key=${member}`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ contact_ids: [id], contact_stage_id: `${x.teamId}-cold` }),
+          }),
+        )
+      ).contacts[0],
     ];
     for (const c of seen) {
       expect(c.id).toBe(id);

@@ -5,7 +5,11 @@ import { DEMO } from "../worker/seed/demo";
 import { as, call, env, errorOf, login } from "./helpers";
 
 const post = (body: unknown, ip = "203.0.113.9") =>
-  call("/api/auth/login", { method: "POST", headers: { "content-type": "application/json", "cf-connecting-ip": ip }, body: JSON.stringify(body) });
+  call("/api/auth/login", {
+    method: "POST",
+    headers: { "content-type": "application/json", "cf-connecting-ip": ip },
+    body: JSON.stringify(body),
+  });
 
 describe("sign-in", () => {
   it("sets an HttpOnly, SameSite=Lax session cookie and returns the user, team and CSRF token", async () => {
@@ -23,9 +27,13 @@ describe("sign-in", () => {
   });
 
   it("marks the cookie Secure on https", async () => {
-    const r = await exports.default.fetch(new Request("https://seqflare.test/api/auth/login", {
-      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: "rep1@demo.test", password: "demo1234" }),
-    }));
+    const r = await exports.default.fetch(
+      new Request("https://seqflare.test/api/auth/login", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ email: "rep1@demo.test", password: "demo1234" }),
+      }),
+    );
     expect(r.status).toBe(200);
     expect(r.headers.get("set-cookie")).toMatch(/Secure/);
   });

@@ -8,10 +8,15 @@ const json = async (r: Response) => (await r.json()) as any;
 
 async function member(teamId: string) {
   const id = newId();
-  await env.DB.prepare("INSERT INTO users (id, team_id, email, name, role, password_hash, created_at) VALUES (?, ?, ?, 'Member', 'member', 'x', ?)").bind(id, teamId, `${id}@sim.test`, now()).run();
+  await env.DB.prepare(
+    "INSERT INTO users (id, team_id, email, name, role, password_hash, created_at) VALUES (?, ?, ?, 'Member', 'member', 'x', ?)",
+  )
+    .bind(id, teamId, `${id}@sim.test`, now())
+    .run();
   return { id, s: await sessionFor(teamId, id) };
 }
-const ownerOf = async (id: string) => (await env.DB.prepare("SELECT owner_id FROM contacts WHERE id = ?").bind(id).first<{ owner_id: string | null }>())!.owner_id;
+const ownerOf = async (id: string) =>
+  (await env.DB.prepare("SELECT owner_id FROM contacts WHERE id = ?").bind(id).first<{ owner_id: string | null }>())!.owner_id;
 
 beforeEach(() => resetClock());
 
@@ -25,7 +30,11 @@ describe("contacts: bulk actions", () => {
       env.DB.prepare("UPDATE contacts SET owner_id = ? WHERE id = ?").bind(m.id, mine),
       env.DB.prepare("UPDATE contacts SET owner_id = ? WHERE id = ?").bind(other.id, theirs),
     ]);
-    const r = await as(m.s, "POST", "/api/contacts/bulk", { action: "change_owner", contact_ids: [mine, unowned, theirs, "nope"], owner_id: m.id });
+    const r = await as(m.s, "POST", "/api/contacts/bulk", {
+      action: "change_owner",
+      contact_ids: [mine, unowned, theirs, "nope"],
+      owner_id: m.id,
+    });
     expect(r.status).toBe(200);
     const b = await json(r);
     expect(b.updated).toBe(2);
@@ -44,9 +53,15 @@ describe("contacts: bulk actions", () => {
   it("changes the stage, adds to a list and removes from it; a foreign list is 404 and a missing field is 422", async () => {
     const x = await addContactsSetup();
     const ids = await makeContacts(x.teamId, 3);
-    const st = await json(await as(x.s, "POST", "/api/contacts/bulk", { action: "change_stage", contact_ids: ids, stage_id: `${x.teamId}-dnc` }));
+    const st = await json(
+      await as(x.s, "POST", "/api/contacts/bulk", { action: "change_stage", contact_ids: ids, stage_id: `${x.teamId}-dnc` }),
+    );
     expect(st.updated).toBe(3);
-    expect((await env.DB.prepare("SELECT count(*) n FROM contacts WHERE team_id = ? AND stage_id = ?").bind(x.teamId, `${x.teamId}-dnc`).first<{ n: number }>())!.n).toBe(3);
+    expect(
+      (await env.DB.prepare("SELECT count(*) n FROM contacts WHERE team_id = ? AND stage_id = ?")
+        .bind(x.teamId, `${x.teamId}-dnc`)
+        .first<{ n: number }>())!.n,
+    ).toBe(3);
     const list = await makeList(x.teamId, x.userId, []);
     const add = await json(await as(x.s, "POST", "/api/contacts/bulk", { action: "add_to_list", contact_ids: ids, list_id: list }));
     expect(add.updated).toBe(3);
@@ -79,7 +94,9 @@ describe("lists: rename and delete (its owner or an admin)", () => {
     const ids = await makeContacts(x.teamId, 2);
     const list = await makeList(x.teamId, m.id, ids, `Mine ${newId()}`);
     const other = await makeList(x.teamId, x.userId, [], `Taken ${newId()}`);
-    const clash = await as(m.s, "PATCH", `/api/lists/${list}`, { name: (await env.DB.prepare("SELECT name FROM lists WHERE id = ?").bind(other).first<{ name: string }>())!.name });
+    const clash = await as(m.s, "PATCH", `/api/lists/${list}`, {
+      name: (await env.DB.prepare("SELECT name FROM lists WHERE id = ?").bind(other).first<{ name: string }>())!.name,
+    });
     expect(clash.status).toBe(422);
     const ok = await as(m.s, "PATCH", `/api/lists/${list}`, { name: "Renamed" });
     expect(ok.status).toBe(200);
@@ -90,7 +107,11 @@ describe("lists: rename and delete (its owner or an admin)", () => {
     expect(await env.DB.prepare("SELECT 1 FROM lists WHERE id = ?").bind(list).first()).toBeNull();
     expect((await env.DB.prepare("SELECT count(*) n FROM list_members WHERE list_id = ?").bind(list).first<{ n: number }>())!.n).toBe(0);
     // the contacts stay
-    expect((await env.DB.prepare("SELECT count(*) n FROM contacts WHERE id IN (?, ?) AND deleted_at IS NULL").bind(ids[0], ids[1]).first<{ n: number }>())!.n).toBe(2);
+    expect(
+      (await env.DB.prepare("SELECT count(*) n FROM contacts WHERE id IN (?, ?) AND deleted_at IS NULL")
+        .bind(ids[0], ids[1])
+        .first<{ n: number }>())!.n,
+    ).toBe(2);
   });
 });
 
@@ -99,7 +120,11 @@ describe("a contact's sequences", () => {
     const x = await addContactsSetup();
     const m = await member(x.teamId);
     const [c] = await makeContacts(x.teamId, 1);
-    await env.DB.prepare("INSERT INTO enrollments (id, team_id, sequence_id, contact_id, status, created_at, updated_at) VALUES (?, ?, ?, ?, 'paused', 0, 0)").bind(newId(), x.teamId, x.sequenceId, c).run();
+    await env.DB.prepare(
+      "INSERT INTO enrollments (id, team_id, sequence_id, contact_id, status, created_at, updated_at) VALUES (?, ?, ?, ?, 'paused', 0, 0)",
+    )
+      .bind(newId(), x.teamId, x.sequenceId, c)
+      .run();
     const r = await json(await as(x.s, "GET", `/api/contacts/${c}/sequences`));
     expect(r.sequences).toEqual([expect.objectContaining({ sequence_id: x.sequenceId, status: "paused" })]);
     const hidden = await json(await as(m.s, "GET", `/api/contacts/${c}/sequences`));
@@ -134,7 +159,9 @@ describe("contacts: select all matching", () => {
     expect(r.ids.sort()).toEqual(ids.slice(0, 12).sort());
     const all = await json(await as(x.s, "GET", "/api/contacts/ids?q=Last1"));
     expect(all.ids.length).toBe(11); // Last1, Last10..Last19
-    const b = await json(await as(x.s, "POST", "/api/contacts/bulk", { action: "change_stage", contact_ids: r.ids, stage_id: `${x.teamId}-dnc` }));
+    const b = await json(
+      await as(x.s, "POST", "/api/contacts/bulk", { action: "change_stage", contact_ids: r.ids, stage_id: `${x.teamId}-dnc` }),
+    );
     expect(b.updated).toBe(12);
     const y = await addContactsSetup();
     expect((await json(await as(y.s, "GET", `/api/contacts/ids?list_id=${list}`))).ids).toEqual([]);

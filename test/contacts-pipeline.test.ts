@@ -10,7 +10,11 @@ const preview = (s: S, seq: string, body: any) => as(s, "POST", `/api/sequences/
 
 async function teammate(teamId: string) {
   const id = newId();
-  await env.DB.prepare("INSERT INTO users (id, team_id, email, name, role, password_hash, created_at) VALUES (?, ?, ?, 'Teammate', 'member', 'x', ?)").bind(id, teamId, `${id}@sim.test`, now()).run();
+  await env.DB.prepare(
+    "INSERT INTO users (id, team_id, email, name, role, password_hash, created_at) VALUES (?, ?, ?, 'Teammate', 'member', 'x', ?)",
+  )
+    .bind(id, teamId, `${id}@sim.test`, now())
+    .run();
   return id;
 }
 
@@ -87,14 +91,20 @@ describe("add-contacts pipeline fixes (issue 13)", () => {
   it("an even split holds when the job is committed: enrollments are spread over both mailboxes", async () => {
     const x = await addContactsSetup({ mailboxes: [{ daily: 100 }, { daily: 10 }] });
     const ids = await makeContacts(x.teamId, 4);
-    const r = await as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts`, { source: { contact_ids: ids }, mailbox_ids: x.mailboxIds, rotation: "even" });
+    const r = await as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts`, {
+      source: { contact_ids: ids },
+      mailbox_ids: x.mailboxIds,
+      rotation: "even",
+    });
     expect(r.status).toBeLessThan(300);
     const job = await json(r);
     const { waitForJob } = await import("./fixtures");
     await waitForJob(job.id ?? job.job?.id);
-    const { results } = await env.DB.prepare("SELECT mailbox_id, count(*) n FROM enrollments WHERE sequence_id = ? GROUP BY mailbox_id ORDER BY mailbox_id").bind(x.sequenceId).all<{ mailbox_id: string; n: number }>();
+    const { results } = await env.DB.prepare(
+      "SELECT mailbox_id, count(*) n FROM enrollments WHERE sequence_id = ? GROUP BY mailbox_id ORDER BY mailbox_id",
+    )
+      .bind(x.sequenceId)
+      .all<{ mailbox_id: string; n: number }>();
     expect(results.map((r) => r.n)).toEqual([2, 2]);
   });
 });
-
-

@@ -12,15 +12,19 @@ import { crashAt } from "./crash";
 import { addContactsSetup, waitForJob } from "./fixtures";
 
 const json = async (r: Response) => (await r.json()) as any;
-const one = async (sql: string, ...b: unknown[]) => (await env.DB.prepare(sql).bind(...b).first<{ n: number }>())!.n;
+const one = async (sql: string, ...b: unknown[]) =>
+  (await env.DB.prepare(sql)
+    .bind(...b)
+    .first<{ n: number }>())!.n;
 const balance = (teamId: string) => one("SELECT credit_balance n FROM teams WHERE id = ?", teamId);
 const ledgerSum = (teamId: string) => one("SELECT coalesce(sum(amount), 0) n FROM credit_ledger WHERE team_id = ?", teamId);
 const settlements = (jobId: string) => one("SELECT count(*) n FROM credit_ledger WHERE job_id = ? AND kind <> 'hold'", jobId);
 
-
 /** Verified people nobody saved yet, distinct per test by offset. */
 async function people(status: string, n: number, offset: number) {
-  const { results } = await env.DB.prepare("SELECT id FROM people WHERE email_status = ? ORDER BY id LIMIT ? OFFSET ?").bind(status, n, offset).all<{ id: string }>();
+  const { results } = await env.DB.prepare("SELECT id FROM people WHERE email_status = ? ORDER BY id LIMIT ? OFFSET ?")
+    .bind(status, n, offset)
+    .all<{ id: string }>();
   return results.map((r) => r.id);
 }
 
@@ -28,7 +32,9 @@ async function people(status: string, n: number, offset: number) {
 async function heldJob(n: number, offset: number, credits = 10) {
   const x = await addContactsSetup({ credits });
   const ids = await people("verified", n, offset);
-  const { job } = await json(await as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts`, { source: { people_ids: ids }, add_at: Date.now() + 86_400_000 }));
+  const { job } = await json(
+    await as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts`, { source: { people_ids: ids }, add_at: Date.now() + 86_400_000 }),
+  );
   expect(job).toMatchObject({ status: "scheduled", credits_held: n });
   expect(await balance(x.teamId)).toBe(credits - n);
   return { x, job, credits };
@@ -38,7 +44,10 @@ async function heldJob(n: number, offset: number, credits = 10) {
 async function expectHoldAccounted(teamId: string, jobId: string, credits: number) {
   const j = (await env.DB.prepare("SELECT * FROM jobs WHERE id = ?").bind(jobId).first<any>())!;
   const ended = ["completed", "failed", "cancelled"].includes(j.status);
-  expect({ status: j.status, balance: await balance(teamId) }).toEqual({ status: j.status, balance: ended ? credits - j.credits_used : credits - j.credits_held });
+  expect({ status: j.status, balance: await balance(teamId) }).toEqual({
+    status: j.status,
+    balance: ended ? credits - j.credits_used : credits - j.credits_held,
+  });
   expect(await balance(teamId)).toBe(credits + (await ledgerSum(teamId)));
 }
 
@@ -71,7 +80,11 @@ describe("credits: ending a job and settling its hold are one transaction", () =
   it("a crash at any write while aborting an interrupted commit never leaves it failed with its hold kept", async () => {
     for (let k = 0; k < 3; k++) {
       const { x, job, credits } = await heldJob(2, 640 + k * 2);
-      await env.DB.prepare("UPDATE jobs SET status = 'preparing', created_at = created_at - 3600000, run_at = created_at - 3600000 WHERE id = ?").bind(job.id).run();
+      await env.DB.prepare(
+        "UPDATE jobs SET status = 'preparing', created_at = created_at - 3600000, run_at = created_at - 3600000 WHERE id = ?",
+      )
+        .bind(job.id)
+        .run();
       await startDueJobs(crashAt(env, k)).catch(() => {});
       await expectHoldAccounted(x.teamId, job.id, credits);
       await startDueJobs(env);
@@ -104,9 +117,13 @@ describe("credits: the balance never goes negative", () => {
     const x = await addContactsSetup({ credits: 1 });
     const [verified] = await people("verified", 1, 680);
     const [unverified] = await people("unverified", 1, 0);
-    const { job } = await json(await as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts`, {
-      source: { people_ids: [verified, unverified] }, overrides: { unverified_email: true }, add_at: Date.now() + 86_400_000,
-    }));
+    const { job } = await json(
+      await as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts`, {
+        source: { people_ids: [verified, unverified] },
+        overrides: { unverified_email: true },
+        add_at: Date.now() + 86_400_000,
+      }),
+    );
     expect(job.credits_held).toBe(1);
     expect(await balance(x.teamId)).toBe(0);
     // Before the chunk runs, the shared database verifies the second address: it now costs 1 too.
@@ -118,7 +135,9 @@ describe("credits: the balance never goes negative", () => {
       expect(done.status).toBe("completed");
       expect(await balance(x.teamId)).toBeGreaterThanOrEqual(0);
       expect(await balance(x.teamId)).toBe(1 + (await ledgerSum(x.teamId)));
-      const rows = await env.DB.prepare("SELECT balance_after FROM credit_ledger WHERE team_id = ?").bind(x.teamId).all<{ balance_after: number }>();
+      const rows = await env.DB.prepare("SELECT balance_after FROM credit_ledger WHERE team_id = ?")
+        .bind(x.teamId)
+        .all<{ balance_after: number }>();
       expect(rows.results.every((r) => r.balance_after >= 0)).toBe(true);
     } finally {
       await env.DB.prepare("UPDATE people SET email_status = 'unverified' WHERE id = ?").bind(unverified).run();
@@ -128,7 +147,9 @@ describe("credits: the balance never goes negative", () => {
   it("concurrent commits racing for the last credits: only those the balance covers are taken", async () => {
     const x = await addContactsSetup({ credits: 3 });
     const ids = await people("verified", 6, 700);
-    const answers = await Promise.all(ids.map((id) => as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts`, { source: { people_ids: [id] } })));
+    const answers = await Promise.all(
+      ids.map((id) => as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts`, { source: { people_ids: [id] } })),
+    );
     const accepted = answers.filter((r) => r.status === 202);
     const refused = answers.filter((r) => r.status !== 202);
     expect(accepted).toHaveLength(3);

@@ -9,10 +9,17 @@ import { as, env } from "./helpers";
 import { addContactsSetup, makeSequence, waitForJob } from "./fixtures";
 
 const json = async (r: Response) => (await r.json()) as any;
-const one = async (sql: string, ...b: unknown[]) => (await env.DB.prepare(sql).bind(...b).first<{ n: number }>())!.n;
+const one = async (sql: string, ...b: unknown[]) =>
+  (await env.DB.prepare(sql)
+    .bind(...b)
+    .first<{ n: number }>())!.n;
 
 async function people(n: number, offset: number) {
-  const { results } = await env.DB.prepare("SELECT id FROM people WHERE email_status = 'verified' AND job_changed_at IS NULL ORDER BY id LIMIT ? OFFSET ?").bind(n, offset).all<{ id: string }>();
+  const { results } = await env.DB.prepare(
+    "SELECT id FROM people WHERE email_status = 'verified' AND job_changed_at IS NULL ORDER BY id LIMIT ? OFFSET ?",
+  )
+    .bind(n, offset)
+    .all<{ id: string }>();
   return results.map((r) => r.id);
 }
 
@@ -22,7 +29,13 @@ async function twoJobs(offset: number) {
   const { sequenceId: other } = await makeSequence(x.teamId, x.userId, [{ wait: 0 }], x.scheduleId);
   const ids = await people(2, offset);
   const commit = async (seq: string) => {
-    const { job } = await json(await as(x.s, "POST", `/api/sequences/${seq}/add-contacts`, { source: { people_ids: ids }, overrides: { active_in_other_sequence: true }, add_at: Date.now() + 86_400_000 }));
+    const { job } = await json(
+      await as(x.s, "POST", `/api/sequences/${seq}/add-contacts`, {
+        source: { people_ids: ids },
+        overrides: { active_in_other_sequence: true },
+        add_at: Date.now() + 86_400_000,
+      }),
+    );
     await env.DB.prepare("UPDATE jobs SET status = 'queued' WHERE id = ?").bind(job.id).run();
     return job.id as string;
   };

@@ -12,12 +12,35 @@ import { inWindow, nextWindowStart, type WindowSpec } from "../worker/services/s
 import { ALWAYS_OPEN } from "../durable-objects/sequence-config";
 import { setTransportOverride } from "../worker/transports";
 import { env } from "./helpers";
-import { DAY, HOUR, MIN, SIM_START, enroll, mailboxLedger, makeContacts, makeMailbox, makeSequence, makeTeam, runUntil, startSimulation } from "./fixtures";
+import {
+  DAY,
+  HOUR,
+  MIN,
+  SIM_START,
+  enroll,
+  mailboxLedger,
+  makeContacts,
+  makeMailbox,
+  makeSequence,
+  makeTeam,
+  runUntil,
+  startSimulation,
+} from "./fixtures";
 
-const DAYTIME: WindowSpec = { ...ALWAYS_OPEN, timeZone: "America/New_York", windows: Object.fromEntries(["1", "2", "3", "4", "5"].map((d) => [d, [["09:00", "17:00"]]])) as WindowSpec["windows"] };
+const DAYTIME: WindowSpec = {
+  ...ALWAYS_OPEN,
+  timeZone: "America/New_York",
+  windows: Object.fromEntries(["1", "2", "3", "4", "5"].map((d) => [d, [["09:00", "17:00"]]])) as WindowSpec["windows"],
+};
 
 /** The forecast as it was written before grouping (one window check per queued row): the reference. */
-function referencePlan(rows: any[], mb: { dailyLimit: number; hourlyLimit: number; minGapSeconds: number }, from: number, until: number, limit: number) {
+function referencePlan(
+  rows: any[],
+  mb: { dailyLimit: number; hourlyLimit: number; minGapSeconds: number },
+  from: number,
+  until: number,
+  limit: number,
+) {
   const out: { enrollmentId: string; stepId: string; at: number | null }[] = [];
   const pending = rows.map((r) => ({ r, w: JSON.parse(r.window) as WindowSpec, ready: Math.max(r.due_at, r.next_attempt_at ?? 0) }));
   const history: number[] = [];
@@ -25,8 +48,14 @@ function referencePlan(rows: any[], mb: { dailyLimit: number; hourlyLimit: numbe
   while (pending.length && t <= until && out.length < limit) {
     const day = history.filter((x) => x > t - DAY);
     const hour = day.filter((x) => x > t - HOUR);
-    if (day.length >= mb.dailyLimit) { t = day[day.length - mb.dailyLimit]! + DAY + 1; continue; }
-    if (hour.length >= mb.hourlyLimit) { t = hour[hour.length - mb.hourlyLimit]! + HOUR + 1; continue; }
+    if (day.length >= mb.dailyLimit) {
+      t = day[day.length - mb.dailyLimit]! + DAY + 1;
+      continue;
+    }
+    if (hour.length >= mb.hourlyLimit) {
+      t = hour[hour.length - mb.hourlyLimit]! + HOUR + 1;
+      continue;
+    }
     const i = pending.findIndex((p) => p.ready <= t && inWindow(t, p.w, p.r.zone));
     if (i < 0) {
       let next = Number.MAX_SAFE_INTEGER;
@@ -55,19 +84,35 @@ describe("sending engine at real sizes", () => {
 
   it("the grouped forecast gives the same send times as replaying row by row", () => {
     const zones = [null, "Asia/Tokyo", "Europe/London", "America/Los_Angeles"];
-    const rowArb = fc.record({ score: fc.integer({ min: 0, max: 5 }), due: fc.integer({ min: 0, max: 72 * 60 }), zone: fc.constantFrom(...zones), open: fc.boolean() });
+    const rowArb = fc.record({
+      score: fc.integer({ min: 0, max: 5 }),
+      due: fc.integer({ min: 0, max: 72 * 60 }),
+      zone: fc.constantFrom(...zones),
+      open: fc.boolean(),
+    });
     fc.assert(
-      fc.property(fc.array(rowArb, { minLength: 1, maxLength: 40 }), fc.integer({ min: 1, max: 10 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 0, max: 900 }), (specs, daily, hourly, gap) => {
-        const rows = specs
-          .map((s, i) => ({
-            enrollment_id: `e${i}`, step_id: "s", score: s.score, due_at: SIM_START + s.due * MIN, next_attempt_at: null,
-            window: JSON.stringify(s.open ? ALWAYS_OPEN : DAYTIME), zone: s.zone,
-          }))
-          .sort((a, b) => b.score - a.score || a.due_at - b.due_at);
-        const mb = { dailyLimit: daily, hourlyLimit: hourly, minGapSeconds: gap };
-        const plan = planSends(rows as any, mb, [], 0, SIM_START, SIM_START + 10 * DAY, 1_000).filter((p) => p.at !== null);
-        expect(plan).toEqual(referencePlan(rows, mb, SIM_START, SIM_START + 10 * DAY, 1_000));
-      }),
+      fc.property(
+        fc.array(rowArb, { minLength: 1, maxLength: 40 }),
+        fc.integer({ min: 1, max: 10 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 0, max: 900 }),
+        (specs, daily, hourly, gap) => {
+          const rows = specs
+            .map((s, i) => ({
+              enrollment_id: `e${i}`,
+              step_id: "s",
+              score: s.score,
+              due_at: SIM_START + s.due * MIN,
+              next_attempt_at: null,
+              window: JSON.stringify(s.open ? ALWAYS_OPEN : DAYTIME),
+              zone: s.zone,
+            }))
+            .sort((a, b) => b.score - a.score || a.due_at - b.due_at);
+          const mb = { dailyLimit: daily, hourlyLimit: hourly, minGapSeconds: gap };
+          const plan = planSends(rows as any, mb, [], 0, SIM_START, SIM_START + 10 * DAY, 1_000).filter((p) => p.at !== null);
+          expect(plan).toEqual(referencePlan(rows, mb, SIM_START, SIM_START + 10 * DAY, 1_000));
+        },
+      ),
       { seed: 4242, numRuns: 150 },
     );
   });
@@ -77,7 +122,12 @@ describe("sending engine at real sizes", () => {
     const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }, { wait: 1 }, { wait: 1 }], null);
     const mailboxId = await makeMailbox(teamId, userId, { daily: 1000, hourly: 1000, gapSeconds: 0 });
     const calls: string[] = [];
-    setTransportOverride(mailboxId, { async send(m) { calls.push(m.messageId); return { ok: true }; } });
+    setTransportOverride(mailboxId, {
+      async send(m) {
+        calls.push(m.messageId);
+        return { ok: true };
+      },
+    });
     overridden.push(mailboxId);
     await enroll(teamId, sequenceId, await makeContacts(teamId, 20), [mailboxId]);
     await runUntil(SIM_START + 6 * DAY);
@@ -100,10 +150,41 @@ describe("sending engine at real sizes", () => {
     const n = 12_000;
     const t = now();
     // Seeded straight into D1 (an import): held, as an inactive sequence keeps them.
-    await bulkInsert(env.DB, "contacts", ["id", "team_id", "first_name", "last_name", "email", "email_status", "score", "created_at", "updated_at"],
-      Array.from({ length: n }, (_, i) => [`bc-${sequenceId}-${i}`, teamId, "B", `${i}`, `b${i}.${sequenceId}@example.test`, "verified", 1, t, t]), "");
-    await bulkInsert(env.DB, "enrollments", ["id", "team_id", "sequence_id", "contact_id", "mailbox_id", "status", "current_step", "reason", "created_at", "updated_at"],
-      Array.from({ length: n }, (_, i) => [`be-${sequenceId}-${String(i).padStart(5, "0")}`, teamId, sequenceId, `bc-${sequenceId}-${i}`, mailboxId, "held", 1, "sequence_inactive", t, t]), "");
+    await bulkInsert(
+      env.DB,
+      "contacts",
+      ["id", "team_id", "first_name", "last_name", "email", "email_status", "score", "created_at", "updated_at"],
+      Array.from({ length: n }, (_, i) => [
+        `bc-${sequenceId}-${i}`,
+        teamId,
+        "B",
+        `${i}`,
+        `b${i}.${sequenceId}@example.test`,
+        "verified",
+        1,
+        t,
+        t,
+      ]),
+      "",
+    );
+    await bulkInsert(
+      env.DB,
+      "enrollments",
+      ["id", "team_id", "sequence_id", "contact_id", "mailbox_id", "status", "current_step", "reason", "created_at", "updated_at"],
+      Array.from({ length: n }, (_, i) => [
+        `be-${sequenceId}-${String(i).padStart(5, "0")}`,
+        teamId,
+        sequenceId,
+        `bc-${sequenceId}-${i}`,
+        mailboxId,
+        "held",
+        1,
+        "sequence_inactive",
+        t,
+        t,
+      ]),
+      "",
+    );
     await env.DB.prepare("UPDATE sequences SET active = 1 WHERE id = ?").bind(sequenceId).run();
 
     expect(await sequenceStub(env, sequenceId).activate(sequenceId, teamId)).toBe(n);
@@ -112,7 +193,9 @@ describe("sending engine at real sizes", () => {
       timers: state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM timers").one().n,
     }));
     expect(counts).toEqual({ enrollments: n, timers: n });
-    const d1 = await env.DB.prepare("SELECT count(*) AS n FROM enrollments WHERE sequence_id = ? AND status = 'active'").bind(sequenceId).first<{ n: number }>();
+    const d1 = await env.DB.prepare("SELECT count(*) AS n FROM enrollments WHERE sequence_id = ? AND status = 'active'")
+      .bind(sequenceId)
+      .first<{ n: number }>();
     expect(d1!.n).toBe(n);
   }, 120_000);
 });

@@ -12,16 +12,37 @@ import { setTransportOverride } from "../worker/transports";
 import type { OutgoingEmail, SendResult } from "../worker/transports/types";
 import { env } from "./helpers";
 import {
-  DAY, HOUR, MIN, SIM_START, enroll, enrollmentsOf, mailboxLedger, makeContacts, makeMailbox, makeSchedule, makeSequence, makeTeam,
-  runUntil, sequenceState, startSimulation, type StepSpec,
+  DAY,
+  HOUR,
+  MIN,
+  SIM_START,
+  enroll,
+  enrollmentsOf,
+  mailboxLedger,
+  makeContacts,
+  makeMailbox,
+  makeSchedule,
+  makeSequence,
+  makeTeam,
+  runUntil,
+  sequenceState,
+  startSimulation,
+  type StepSpec,
 } from "./fixtures";
 
 /** SIM_START is Monday 00:00 UTC = Sunday 19:00 in New York: the default 09:00-17:00 weekday window opens at +14 h. */
 const MONDAY_9AM_NY = SIM_START + 14 * HOUR;
 
-interface Call { to: string; messageId: string; at: number }
+interface Call {
+  to: string;
+  messageId: string;
+  at: number;
+}
 
-function recordingTransport(mailboxId: string, answer: (mail: OutgoingEmail, calls: Call[]) => Promise<SendResult> | SendResult = () => ({ ok: true })) {
+function recordingTransport(
+  mailboxId: string,
+  answer: (mail: OutgoingEmail, calls: Call[]) => Promise<SendResult> | SendResult = () => ({ ok: true }),
+) {
   const calls: Call[] = [];
   setTransportOverride(mailboxId, {
     async send(mail) {
@@ -32,14 +53,26 @@ function recordingTransport(mailboxId: string, answer: (mail: OutgoingEmail, cal
   return calls;
 }
 
-async function world(o: { steps?: StepSpec[]; schedule?: boolean; contacts?: number; mailbox?: Parameters<typeof makeMailbox>[2]; answer?: Parameters<typeof recordingTransport>[1] } = {}) {
+async function world(
+  o: {
+    steps?: StepSpec[];
+    schedule?: boolean;
+    contacts?: number;
+    mailbox?: Parameters<typeof makeMailbox>[2];
+    answer?: Parameters<typeof recordingTransport>[1];
+  } = {},
+) {
   const { teamId, userId } = await makeTeam("Defects");
   const scheduleId = o.schedule ? await makeSchedule(teamId) : null; // null: no schedule, always open
   const { sequenceId, stepIds } = await makeSequence(teamId, userId, o.steps ?? [{ wait: 0 }], scheduleId);
   const mailboxId = await makeMailbox(teamId, userId, { daily: 1000, hourly: 1000, gapSeconds: 0, ...o.mailbox });
   const calls = recordingTransport(mailboxId, o.answer);
   const contactIds = await makeContacts(teamId, o.contacts ?? 1);
-  const emails = await Promise.all(contactIds.map(async (id) => (await env.DB.prepare("SELECT email FROM contacts WHERE id = ?").bind(id).first<{ email: string }>())!.email));
+  const emails = await Promise.all(
+    contactIds.map(
+      async (id) => (await env.DB.prepare("SELECT email FROM contacts WHERE id = ?").bind(id).first<{ email: string }>())!.email,
+    ),
+  );
   const res = await enroll(teamId, sequenceId, contactIds, [mailboxId]);
   expect(res.enrolled).toHaveLength(contactIds.length);
   return { teamId, userId, scheduleId, sequenceId, stepIds, mailboxId, contactIds, emails, calls };
@@ -65,7 +98,9 @@ function onceBefore(proto: any, name: string, before: (...args: any[]) => Promis
 }
 
 const enrollmentRow = async (sequenceId: string, contactId: string) =>
-  (await env.DB.prepare("SELECT * FROM enrollments WHERE sequence_id = ? AND contact_id = ? ORDER BY created_at DESC, id LIMIT 1").bind(sequenceId, contactId).first<any>())!;
+  (await env.DB.prepare("SELECT * FROM enrollments WHERE sequence_id = ? AND contact_id = ? ORDER BY created_at DESC, id LIMIT 1")
+    .bind(sequenceId, contactId)
+    .first<any>())!;
 
 describe("sending engine: races, restarts and sizes (issue 9)", () => {
   const overridden: string[] = [];
@@ -83,23 +118,29 @@ describe("sending engine: races, restarts and sizes (issue 9)", () => {
     const [c] = w.contactIds as [string];
     const eid = (await enrollmentRow(w.sequenceId, c)).id as string;
     // The reply lands after the SequenceDO decided to hand the step over and before the mailbox has it.
-    restore.push(onceBefore(await protoOf(mailboxStub(env, w.mailboxId)), "enqueue", async () => {
-      await sequenceStub(env, w.sequenceId).transition(w.sequenceId, w.teamId, [eid], "finish", "replied");
-    }));
+    restore.push(
+      onceBefore(await protoOf(mailboxStub(env, w.mailboxId)), "enqueue", async () => {
+        await sequenceStub(env, w.sequenceId).transition(w.sequenceId, w.teamId, [eid], "finish", "replied");
+      }),
+    );
     await runUntil(SIM_START + 5 * DAY);
 
     expect(w.calls).toEqual([]);
     expect(await enrollmentRow(w.sequenceId, c)).toMatchObject({ status: "finished", reason: "replied" });
-    expect((await mailboxLedger(w.mailboxId)).queue.filter((r) => r.state === "queued" || r.state === "sending" || r.state === "sent")).toEqual([]);
+    expect(
+      (await mailboxLedger(w.mailboxId)).queue.filter((r) => r.state === "queued" || r.state === "sending" || r.state === "sent"),
+    ).toEqual([]);
   });
 
   it("a pause landing while the step is being handed to the mailbox holds the email, and resuming sends it once", async () => {
     const w = track(await world({ steps: [{ wait: 0 }] }));
     const [c] = w.contactIds as [string];
     const eid = (await enrollmentRow(w.sequenceId, c)).id as string;
-    restore.push(onceBefore(await protoOf(mailboxStub(env, w.mailboxId)), "enqueue", async () => {
-      await sequenceStub(env, w.sequenceId).transition(w.sequenceId, w.teamId, [eid], "pause");
-    }));
+    restore.push(
+      onceBefore(await protoOf(mailboxStub(env, w.mailboxId)), "enqueue", async () => {
+        await sequenceStub(env, w.sequenceId).transition(w.sequenceId, w.teamId, [eid], "pause");
+      }),
+    );
     await runUntil(SIM_START + 2 * DAY);
     expect(w.calls).toEqual([]);
     expect(await enrollmentRow(w.sequenceId, c)).toMatchObject({ status: "paused", reason: "paused_by_user" });
@@ -132,9 +173,11 @@ describe("sending engine: races, restarts and sizes (issue 9)", () => {
     const w = track(await world({ steps: [{ wait: 0 }] }));
     const [c] = w.contactIds as [string];
     // The hand-over never reaches the mailbox, and the SequenceDO is reset right after.
-    restore.push(onceBefore(await protoOf(mailboxStub(env, w.mailboxId)), "enqueue", async () => {
-      throw new Error("simulated restart before the enqueue");
-    }));
+    restore.push(
+      onceBefore(await protoOf(mailboxStub(env, w.mailboxId)), "enqueue", async () => {
+        throw new Error("simulated restart before the enqueue");
+      }),
+    );
     expect(await runUntil(SIM_START).catch((e) => String(e))).toContain("simulated restart");
     await runInDurableObject(sequenceStub(env, w.sequenceId), (_o, s) => s.abort("simulated restart")).catch(() => undefined);
     // The runtime retries an alarm whose handler did not finish; then time goes on.
@@ -165,7 +208,14 @@ describe("sending engine: races, restarts and sizes (issue 9)", () => {
   });
 
   it("a task lost before it reached D1 is opened again, and a task completed whose report was lost moves the contact on", async () => {
-    const w = track(await world({ steps: [{ type: "call", wait: 0 }, { wait: 1, unit: "hours" }] }));
+    const w = track(
+      await world({
+        steps: [
+          { type: "call", wait: 0 },
+          { wait: 1, unit: "hours" },
+        ],
+      }),
+    );
     const [c] = w.contactIds as [string];
     await runUntil(SIM_START + MIN);
     const taskOf = () => env.DB.prepare("SELECT * FROM tasks WHERE contact_id = ?").bind(c).first<any>();
@@ -192,7 +242,16 @@ describe("sending engine: races, restarts and sizes (issue 9)", () => {
     setClock(MONDAY_9AM_NY + HOUR); // 10:00 in New York is 00:00 in Tokyo
     const window = scheduleToWindow((await env.DB.prepare("SELECT * FROM schedules WHERE id = ?").bind(scheduleId).first<any>())!);
     const night: QueuedEmail[] = Array.from({ length: 2_100 }, () => ({
-      enrollmentId: newId(), stepId: stepIds[0]!, sequenceId, teamId, contactId: newId(), dueAt: now(), score: 99, window, zone: "Asia/Tokyo", thread: null,
+      enrollmentId: newId(),
+      stepId: stepIds[0]!,
+      sequenceId,
+      teamId,
+      contactId: newId(),
+      dueAt: now(),
+      score: 99,
+      window,
+      zone: "Asia/Tokyo",
+      thread: null,
     }));
     await mailboxStub(env, mailboxId).enqueue(mailboxId, teamId, night);
     const contactIds = await makeContacts(teamId, 3);
@@ -221,7 +280,10 @@ describe("sending engine: races, restarts and sizes (issue 9)", () => {
     await runUntil(SIM_START + DAY);
 
     const rows = (await enrollmentsOf(w.sequenceId)).filter((e) => e.contact_id === c);
-    expect(rows.map((e) => [e.status, e.reason])).toEqual([["finished", "completed_all_steps"], ["finished", "completed_all_steps"]]);
+    expect(rows.map((e) => [e.status, e.reason])).toEqual([
+      ["finished", "completed_all_steps"],
+      ["finished", "completed_all_steps"],
+    ]);
     expect(w.calls).toHaveLength(2);
     expect(new Set(w.calls.map((x) => x.messageId)).size).toBe(2);
 
@@ -232,7 +294,12 @@ describe("sending engine: races, restarts and sizes (issue 9)", () => {
     await sequenceStub(env, w.sequenceId).transition(w.sequenceId, w.teamId, [open.id], "remove");
     expect((await enroll(w.teamId, w.sequenceId, [c], [w.mailboxId])).enrolled).toEqual([c]);
     const st = await sequenceState(w.sequenceId);
-    expect(st.enrollments.filter((e) => e.contact_id === c).map((e) => e.status).sort()).toEqual(["active", "finished", "finished", "removed"]);
+    expect(
+      st.enrollments
+        .filter((e) => e.contact_id === c)
+        .map((e) => e.status)
+        .sort(),
+    ).toEqual(["active", "finished", "finished", "removed"]);
   });
 
   it("a retried enroll call with the same enrollment ids enrolls nobody twice", async () => {
@@ -240,7 +307,9 @@ describe("sending engine: races, restarts and sizes (issue 9)", () => {
     const [c] = w.contactIds as [string];
     const eid = (await enrollmentRow(w.sequenceId, c)).id as string;
     await runUntil(SIM_START + HOUR);
-    const res = await sequenceStub(env, w.sequenceId).enroll(w.sequenceId, w.teamId, [{ enrollmentId: eid, contactId: c, mailboxId: w.mailboxId, score: 50, timeZone: null }]);
+    const res = await sequenceStub(env, w.sequenceId).enroll(w.sequenceId, w.teamId, [
+      { enrollmentId: eid, contactId: c, mailboxId: w.mailboxId, score: 50, timeZone: null },
+    ]);
     expect(res).toEqual({ enrolled: [], already: [c], alreadyOther: [] });
     await runUntil(SIM_START + DAY);
     expect(w.calls).toHaveLength(1);
@@ -249,17 +318,19 @@ describe("sending engine: races, restarts and sizes (issue 9)", () => {
   // Defect 9 / invariant 5.
   it("a contact who unsubscribes while earlier emails of the same batch are going out is not emailed", async () => {
     let unsubscribe: (() => Promise<void>) | null = null;
-    const w = track(await world({
-      contacts: 3,
-      answer: async () => {
-        if (unsubscribe) {
-          const u = unsubscribe;
-          unsubscribe = null;
-          await u();
-        }
-        return { ok: true };
-      },
-    }));
+    const w = track(
+      await world({
+        contacts: 3,
+        answer: async () => {
+          if (unsubscribe) {
+            const u = unsubscribe;
+            unsubscribe = null;
+            await u();
+          }
+          return { ok: true };
+        },
+      }),
+    );
     unsubscribe = async () => {
       // Whoever was not sent first unsubscribes while the first send is in progress.
       for (const id of w.contactIds) {
@@ -278,15 +349,18 @@ describe("sending engine: races, restarts and sizes (issue 9)", () => {
   it("the window closing during a slow batch stops the batch: the rest wait for the next window", async () => {
     setClock(MONDAY_9AM_NY + 8 * HOUR - MIN); // 16:59 in New York
     let slow = true;
-    const w = track(await world({
-      schedule: true, contacts: 4,
-      answer: () => {
-        // The first send takes two minutes: the window (until 17:00) closes meanwhile.
-        if (slow) setClock(now() + 2 * MIN);
-        slow = false;
-        return { ok: true };
-      },
-    }));
+    const w = track(
+      await world({
+        schedule: true,
+        contacts: 4,
+        answer: () => {
+          // The first send takes two minutes: the window (until 17:00) closes meanwhile.
+          if (slow) setClock(now() + 2 * MIN);
+          slow = false;
+          return { ok: true };
+        },
+      }),
+    );
     await runUntil(MONDAY_9AM_NY + 8 * HOUR + 5 * MIN);
     expect(w.calls).toHaveLength(1);
     await runUntil(MONDAY_9AM_NY + DAY + HOUR);

@@ -14,8 +14,25 @@ import { setTransportOverride } from "../worker/transports";
 import type { OutgoingEmail, SendResult } from "../worker/transports/types";
 import { env } from "./helpers";
 import {
-  DAY, HOUR, MIN, SIM_START, enroll, enrollmentsOf, mailboxLedger, mailboxMessages, makeContacts, makeMailbox, makeSchedule,
-  makeSequence, makeTeam, runUntil, sentMessages, sequenceState, setMailboxStatus, startSimulation, type StepSpec,
+  DAY,
+  HOUR,
+  MIN,
+  SIM_START,
+  enroll,
+  enrollmentsOf,
+  mailboxLedger,
+  mailboxMessages,
+  makeContacts,
+  makeMailbox,
+  makeSchedule,
+  makeSequence,
+  makeTeam,
+  runUntil,
+  sentMessages,
+  sequenceState,
+  setMailboxStatus,
+  startSimulation,
+  type StepSpec,
 } from "./fixtures";
 
 /** SIM_START is Monday 00:00 UTC = Sunday 19:00 in New York (EST, UTC-5): the default 09:00-17:00 weekday window opens at +14 h. */
@@ -23,10 +40,17 @@ const MONDAY_9AM_NY = SIM_START + 14 * HOUR;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Call { to: string; messageId: string; at: number }
+interface Call {
+  to: string;
+  messageId: string;
+  at: number;
+}
 
 /** A transport that records every call (simulated time, recipient, Message-ID = one per (enrollment, step)) and answers with `answer`. */
-function recordingTransport(mailboxId: string, answer: (mail: OutgoingEmail, attempt: number, calls: Call[]) => Promise<SendResult> | SendResult = () => ({ ok: true })) {
+function recordingTransport(
+  mailboxId: string,
+  answer: (mail: OutgoingEmail, attempt: number, calls: Call[]) => Promise<SendResult> | SendResult = () => ({ ok: true }),
+) {
   const calls: Call[] = [];
   setTransportOverride(mailboxId, {
     async send(mail) {
@@ -46,14 +70,26 @@ async function enrollmentOf(contactId: string) {
   return (await env.DB.prepare("SELECT * FROM enrollments WHERE contact_id = ?").bind(contactId).first<any>())!;
 }
 async function messagesOf(contactId: string) {
-  return (await env.DB.prepare("SELECT m.*, s.position FROM messages m JOIN steps s ON s.id = m.step_id WHERE m.contact_id = ? ORDER BY m.sent_at").bind(contactId).all<any>()).results;
+  return (
+    await env.DB.prepare(
+      "SELECT m.*, s.position FROM messages m JOIN steps s ON s.id = m.step_id WHERE m.contact_id = ? ORDER BY m.sent_at",
+    )
+      .bind(contactId)
+      .all<any>()
+  ).results;
 }
 
 /** A team with a sequence, one mailbox and contacts, enrolled at the current simulated instant. */
-async function world(o: {
-  steps?: StepSpec[]; schedule?: boolean; contacts?: number; scores?: number[];
-  mailbox?: Parameters<typeof makeMailbox>[2]; answer?: Parameters<typeof recordingTransport>[1];
-} = {}) {
+async function world(
+  o: {
+    steps?: StepSpec[];
+    schedule?: boolean;
+    contacts?: number;
+    scores?: number[];
+    mailbox?: Parameters<typeof makeMailbox>[2];
+    answer?: Parameters<typeof recordingTransport>[1];
+  } = {},
+) {
   const { teamId, userId } = await makeTeam("Faults");
   const scheduleId = o.schedule ? await makeSchedule(teamId) : null; // null: no schedule, always open
   const { sequenceId, stepIds } = await makeSequence(teamId, userId, o.steps ?? [{ wait: 0 }], scheduleId);
@@ -96,19 +132,25 @@ describe("sending engine under faults", () => {
     expect(sent.map((m) => m.status)).toEqual(Array(5).fill("sent"));
     // Nothing left queued or in flight (settled rows are pruned from the ledger after two days).
     expect((await mailboxLedger(w.mailboxId)).queue.filter((r) => r.state !== "sent")).toEqual([]);
-    expect((await enrollmentsOf(w.sequenceId)).map((e) => [e.status, e.reason])).toEqual(Array(5).fill(["finished", "completed_all_steps"]));
+    expect((await enrollmentsOf(w.sequenceId)).map((e) => [e.status, e.reason])).toEqual(
+      Array(5).fill(["finished", "completed_all_steps"]),
+    );
   });
 
   it("a transport that times out after accepting records the email as unknown, keeps the capacity used, never resends, and the enrollment moves on", async () => {
     // Every call "accepts" the message then loses the reply: half answer unknown, half throw after a delay.
-    const w = track(await world({
-      contacts: 2, steps: [{ wait: 0 }, { wait: 2, unit: "days" }], mailbox: { daily: 1, hourly: 1 },
-      answer: async (_m, _a, calls) => {
-        await sleep(5);
-        if (calls.length % 2) return { ok: false, kind: "unknown", message: "timed out waiting for the reply to DATA" };
-        throw new Error("connection reset after the final dot");
-      },
-    }));
+    const w = track(
+      await world({
+        contacts: 2,
+        steps: [{ wait: 0 }, { wait: 2, unit: "days" }],
+        mailbox: { daily: 1, hourly: 1 },
+        answer: async (_m, _a, calls) => {
+          await sleep(5);
+          if (calls.length % 2) return { ok: false, kind: "unknown", message: "timed out waiting for the reply to DATA" };
+          throw new Error("connection reset after the final dot");
+        },
+      }),
+    );
     const [a, b] = w.contactIds as [string, string];
     await runUntil(SIM_START + 30 * MIN);
 
@@ -130,14 +172,24 @@ describe("sending engine under faults", () => {
     expect(w.calls).toHaveLength(4);
     for (let i = 1; i < w.calls.length; i++) expect(w.calls[i]!.at - w.calls[i - 1]!.at).toBeGreaterThan(DAY);
     for (const c of [a, b]) {
-      expect((await messagesOf(c)).map((m) => [m.position, m.status])).toEqual([[1, "unknown"], [2, "unknown"]]);
+      expect((await messagesOf(c)).map((m) => [m.position, m.status])).toEqual([
+        [1, "unknown"],
+        [2, "unknown"],
+      ]);
       expect(await enrollmentOf(c)).toMatchObject({ status: "finished", reason: "delivery_unknown" });
     }
   });
 
   it("a mailbox disconnected mid-day holds its queue, and on reconnect sends the rest by itself, once each", async () => {
     // 30 contacts, two steps a day apart, one email per 10 minutes: Monday's window can't take them all.
-    const w = track(await world({ schedule: true, contacts: 30, steps: [{ wait: 0 }, { wait: 1 }], mailbox: { gapSeconds: 600, hourly: 20, daily: 100 } }));
+    const w = track(
+      await world({
+        schedule: true,
+        contacts: 30,
+        steps: [{ wait: 0 }, { wait: 1 }],
+        mailbox: { gapSeconds: 600, hourly: 20, daily: 100 },
+      }),
+    );
     await runUntil(MONDAY_9AM_NY + 2 * HOUR);
     const before = (await mailboxMessages(w.mailboxId)).length;
     expect(before).toBeGreaterThan(5);
@@ -154,11 +206,21 @@ describe("sending engine under faults", () => {
     expect(queued.every((r) => r.reserved_at === null)).toBe(true);
     expect(queued.length).toBeGreaterThan(30 - before); // step 1 of the rest, plus step 2s that fell due meanwhile
     // The held enrollments say they are queued; their mailbox's status says why nothing moves (what the enrollments view shows).
-    const held = (await env.DB.prepare(
-      "SELECT e.status, e.reason, m.status AS mailbox_status, m.status_reason FROM enrollments e JOIN mailboxes m ON m.id = e.mailbox_id WHERE e.sequence_id = ? AND e.reason = 'queued_for_mailbox'",
-    ).bind(w.sequenceId).all<any>()).results;
+    const held = (
+      await env.DB.prepare(
+        "SELECT e.status, e.reason, m.status AS mailbox_status, m.status_reason FROM enrollments e JOIN mailboxes m ON m.id = e.mailbox_id WHERE e.sequence_id = ? AND e.reason = 'queued_for_mailbox'",
+      )
+        .bind(w.sequenceId)
+        .all<any>()
+    ).results;
     expect(held).toHaveLength(queued.length);
-    for (const h of held) expect(h).toEqual({ status: "active", reason: "queued_for_mailbox", mailbox_status: "disconnected", status_reason: "OAuth token revoked" });
+    for (const h of held)
+      expect(h).toEqual({
+        status: "active",
+        reason: "queued_for_mailbox",
+        mailbox_status: "disconnected",
+        status_reason: "OAuth token revoked",
+      });
 
     const reconnectedAt = now();
     await setMailboxStatus(w.mailboxId, "connected");
@@ -174,17 +236,23 @@ describe("sending engine under faults", () => {
 
   it("a recipient bounce marks the email bounced, the contact bounced and suppressed, and finishes the enrollment", async () => {
     let bouncer = "";
-    const w = track(await world({
-      contacts: 2, steps: [{ wait: 0 }, { wait: 1 }, { wait: 1 }],
-      answer: (m) => (m.to === bouncer ? { ok: false, kind: "recipient_permanent", code: "550", message: "5.1.1 user unknown" } : { ok: true }),
-    }));
+    const w = track(
+      await world({
+        contacts: 2,
+        steps: [{ wait: 0 }, { wait: 1 }, { wait: 1 }],
+        answer: (m) =>
+          m.to === bouncer ? { ok: false, kind: "recipient_permanent", code: "550", message: "5.1.1 user unknown" } : { ok: true },
+      }),
+    );
     const [x, y] = w.contactIds as [string, string];
     bouncer = w.emails[0]!;
     await runUntil(SIM_START + 10 * DAY);
 
     expect((await messagesOf(x)).map((m) => [m.position, m.status, m.error])).toEqual([[1, "bounced", "550 5.1.1 user unknown"]]);
     expect((await contact(x)).bounced_at).toBe(SIM_START);
-    const supp = await env.DB.prepare("SELECT * FROM suppressions WHERE team_id = ? AND email = ?").bind(w.teamId, bouncer.toLowerCase()).first<any>();
+    const supp = await env.DB.prepare("SELECT * FROM suppressions WHERE team_id = ? AND email = ?")
+      .bind(w.teamId, bouncer.toLowerCase())
+      .first<any>();
     expect(supp).toMatchObject({ reason: "bounced" });
     expect(await enrollmentOf(x)).toMatchObject({ status: "finished", reason: "bounced" });
     expect(attemptsOf(w.calls, bouncer)).toHaveLength(1); // later steps never reach the transport
@@ -194,10 +262,13 @@ describe("sending engine under faults", () => {
 
   it("a sender error pauses the mailbox with the reason, releases the reservation, and sending resumes after reconnecting", async () => {
     let broken = true;
-    const w = track(await world({
-      contacts: 3,
-      answer: () => (broken ? { ok: false, kind: "sender", code: "535", message: "5.7.8 Authentication credentials invalid" } : { ok: true }),
-    }));
+    const w = track(
+      await world({
+        contacts: 3,
+        answer: () =>
+          broken ? { ok: false, kind: "sender", code: "535", message: "5.7.8 Authentication credentials invalid" } : { ok: true },
+      }),
+    );
     await runUntil(SIM_START + DAY);
 
     expect(w.calls).toHaveLength(1); // the mailbox stopped after the first refusal
@@ -206,7 +277,11 @@ describe("sending engine under faults", () => {
     expect(mb.status_reason).toContain("535 5.7.8 Authentication credentials invalid");
     expect(await mailboxMessages(w.mailboxId)).toEqual([]);
     const ledger = await mailboxLedger(w.mailboxId);
-    expect(ledger.queue.map((r) => [r.state, r.reserved_at])).toEqual([["queued", null], ["queued", null], ["queued", null]]);
+    expect(ledger.queue.map((r) => [r.state, r.reserved_at])).toEqual([
+      ["queued", null],
+      ["queued", null],
+      ["queued", null],
+    ]);
     expect(ledger.alarm).toBeNull();
     expect(armedAlarms.has(`mailbox:${w.mailboxId}`)).toBe(false);
     const cap = await mailboxStub(env, w.mailboxId).capacity(w.mailboxId);
@@ -224,12 +299,18 @@ describe("sending engine under faults", () => {
   });
 
   it("a transient error is retried later with growing backoff; after the last retry the enrollment fails with send_failed", async () => {
-    let flaky = "", dead = "";
-    const w = track(await world({
-      contacts: 2, steps: [{ wait: 0 }, { wait: 1 }],
-      answer: (m, attempt) =>
-        m.to === dead || (m.to === flaky && attempt === 1) ? { ok: false, kind: "transient", code: "421", message: "4.7.0 try again later" } : { ok: true },
-    }));
+    let flaky = "",
+      dead = "";
+    const w = track(
+      await world({
+        contacts: 2,
+        steps: [{ wait: 0 }, { wait: 1 }],
+        answer: (m, attempt) =>
+          m.to === dead || (m.to === flaky && attempt === 1)
+            ? { ok: false, kind: "transient", code: "421", message: "4.7.0 try again later" }
+            : { ok: true },
+      }),
+    );
     [flaky, dead] = w.emails as [string, string];
     const [f, d] = w.contactIds as [string, string];
     await runUntil(SIM_START + 5 * DAY);
@@ -238,7 +319,10 @@ describe("sending engine under faults", () => {
     const flakyStep1 = attemptsOf(w.calls, flaky).filter((c) => c.messageId === attemptsOf(w.calls, flaky)[0]!.messageId);
     expect(flakyStep1).toHaveLength(2);
     expect(flakyStep1[1]!.at - flakyStep1[0]!.at).toBeGreaterThanOrEqual(MIN);
-    expect((await messagesOf(f)).map((m) => [m.position, m.status])).toEqual([[1, "sent"], [2, "sent"]]);
+    expect((await messagesOf(f)).map((m) => [m.position, m.status])).toEqual([
+      [1, "sent"],
+      [2, "sent"],
+    ]);
     expect((await messagesOf(f))[0].sent_at).toBe(flakyStep1[1]!.at);
 
     // The dead one: retried with growing gaps, then given up with a reason; step 2 never attempted.
@@ -264,8 +348,11 @@ describe("sending engine under faults", () => {
     expect((await enrollmentsOf(w.sequenceId)).map((e) => e.reason)).toEqual(Array(3).fill("queued_for_mailbox"));
 
     await env.DB.prepare("UPDATE contacts SET unsubscribed_at = ? WHERE id = ?").bind(now(), u).run();
-    await env.DB.prepare("INSERT INTO suppressions (id, team_id, email, reason, source, created_at) VALUES (?, ?, ?, 'manual', 'manual', ?)")
-      .bind(`supp-${s}`, w.teamId, w.emails[1]!.toLowerCase(), now()).run();
+    await env.DB.prepare(
+      "INSERT INTO suppressions (id, team_id, email, reason, source, created_at) VALUES (?, ?, ?, 'manual', 'manual', ?)",
+    )
+      .bind(`supp-${s}`, w.teamId, w.emails[1]!.toLowerCase(), now())
+      .run();
     await runUntil(SIM_START + 5 * DAY);
 
     expect(await messagesOf(u)).toEqual([]);
@@ -275,7 +362,10 @@ describe("sending engine under faults", () => {
     expect(await enrollmentOf(s)).toMatchObject({ status: "finished", reason: "suppressed" });
     expect((await messagesOf(ok)).map((m) => m.status)).toEqual(["sent", "sent"]);
     const ledger = (await mailboxLedger(w.mailboxId)).queue;
-    expect(ledger.filter((r) => r.contact_id === u || r.contact_id === s).map((r) => [r.state, r.reserved_at])).toEqual([["cancelled", null], ["cancelled", null]]);
+    expect(ledger.filter((r) => r.contact_id === u || r.contact_id === s).map((r) => [r.state, r.reserved_at])).toEqual([
+      ["cancelled", null],
+      ["cancelled", null],
+    ]);
   });
 
   it("a sequence turned off while its emails wait in the mailbox holds them (sequence_inactive) and turning it on sends them", async () => {
@@ -296,7 +386,9 @@ describe("sending engine under faults", () => {
     expect(sent.map((m) => m.position).sort()).toEqual([1, 1, 1, 2, 2, 2]);
     expect(sent.every((m) => m.sent_at >= activatedAt)).toBe(true);
     expect(new Set(w.calls.map((c) => c.messageId)).size).toBe(w.calls.length);
-    expect((await enrollmentsOf(w.sequenceId)).map((e) => [e.status, e.reason])).toEqual(Array(3).fill(["finished", "completed_all_steps"]));
+    expect((await enrollmentsOf(w.sequenceId)).map((e) => [e.status, e.reason])).toEqual(
+      Array(3).fill(["finished", "completed_all_steps"]),
+    );
   });
 
   it("a sequence turned off while enrollments wait for their next step holds them when it falls due, and they continue when it is on", async () => {
@@ -307,7 +399,9 @@ describe("sending engine under faults", () => {
     await runUntil(SIM_START + 4 * DAY);
 
     expect(await sentMessages(w.sequenceId)).toHaveLength(3);
-    expect((await enrollmentsOf(w.sequenceId)).map((e) => [e.status, e.reason, e.current_step])).toEqual(Array(3).fill(["held", "sequence_inactive", 2]));
+    expect((await enrollmentsOf(w.sequenceId)).map((e) => [e.status, e.reason, e.current_step])).toEqual(
+      Array(3).fill(["held", "sequence_inactive", 2]),
+    );
     expect((await sequenceState(w.sequenceId)).timers).toEqual([]);
 
     await env.DB.prepare("UPDATE sequences SET active = 1 WHERE id = ?").bind(w.sequenceId).run();
@@ -334,20 +428,41 @@ describe("sending engine under faults", () => {
   });
 
   it("a manual step opens a task and waits for it (task_open); completing it advances to the next step", async () => {
-    const w = track(await world({ steps: [{ type: "call", wait: 0 }, { wait: 1, unit: "hours" }] }));
+    const w = track(
+      await world({
+        steps: [
+          { type: "call", wait: 0 },
+          { wait: 1, unit: "hours" },
+        ],
+      }),
+    );
     const c = w.contactIds[0]!;
     await runUntil(SIM_START + 3 * DAY);
 
     const tasks = (await env.DB.prepare("SELECT * FROM tasks WHERE contact_id = ?").bind(c).all<any>()).results;
     expect(tasks).toHaveLength(1);
-    expect(tasks[0]).toMatchObject({ type: "call", status: "open", assignee_id: w.userId, step_id: w.stepIds[0], due_at: SIM_START, sequence_id: w.sequenceId });
+    expect(tasks[0]).toMatchObject({
+      type: "call",
+      status: "open",
+      assignee_id: w.userId,
+      step_id: w.stepIds[0],
+      due_at: SIM_START,
+      sequence_id: w.sequenceId,
+    });
     const e = await enrollmentOf(c);
     expect(e).toMatchObject({ status: "active", reason: "task_open", current_step: 1 });
     expect(await messagesOf(c)).toEqual([]);
 
     const doneAt = now();
-    await sequenceStub(env, w.sequenceId).stepsDone(w.sequenceId, w.teamId, [{ enrollmentId: e.id, stepId: w.stepIds[0]!, outcome: "completed", at: doneAt }]);
-    expect(await enrollmentOf(c)).toMatchObject({ status: "active", reason: "waiting_for_step", current_step: 2, next_due_at: doneAt + HOUR });
+    await sequenceStub(env, w.sequenceId).stepsDone(w.sequenceId, w.teamId, [
+      { enrollmentId: e.id, stepId: w.stepIds[0]!, outcome: "completed", at: doneAt },
+    ]);
+    expect(await enrollmentOf(c)).toMatchObject({
+      status: "active",
+      reason: "waiting_for_step",
+      current_step: 2,
+      next_due_at: doneAt + HOUR,
+    });
     await runUntil(doneAt + DAY);
     const ms = await messagesOf(c);
     expect(ms.map((m) => [m.position, m.status])).toEqual([[2, "sent"]]);
@@ -371,14 +486,16 @@ describe("sending engine under faults", () => {
 
   it("a crash in the middle of a send leaves the email unknown after restart: recorded, reported, never resent", async () => {
     let crash: (() => Promise<void>) | null = null;
-    const w = track(await world({
-      steps: [{ wait: 0 }, { wait: 1 }],
-      answer: async () => {
-        // The server has the message; before its reply arrives the object is torn down.
-        if (crash) await crash();
-        return { ok: true };
-      },
-    }));
+    const w = track(
+      await world({
+        steps: [{ wait: 0 }, { wait: 1 }],
+        answer: async () => {
+          // The server has the message; before its reply arrives the object is torn down.
+          if (crash) await crash();
+          return { ok: true };
+        },
+      }),
+    );
     const mb = mailboxStub(env, w.mailboxId);
     // The crash: DurableObjectState.abort() from inside the transport call resets the object; storage stays.
     // A real transport only reaches the network once the reservation is durable (the output gate holds
@@ -406,7 +523,10 @@ describe("sending engine under faults", () => {
     await runUntil(SIM_START + 5 * DAY);
     const step1 = w.calls.filter((c) => c.messageId === w.calls[0]!.messageId);
     expect(step1).toHaveLength(1); // never resent
-    expect((await messagesOf(w.contactIds[0]!)).map((m) => [m.position, m.status])).toEqual([[1, "unknown"], [2, "sent"]]);
+    expect((await messagesOf(w.contactIds[0]!)).map((m) => [m.position, m.status])).toEqual([
+      [1, "unknown"],
+      [2, "sent"],
+    ]);
     expect(await enrollmentOf(w.contactIds[0]!)).toMatchObject({ status: "finished", reason: "completed_all_steps" });
   });
 });

@@ -18,8 +18,24 @@ import { scheduleToWindow } from "../durable-objects/sequence-config";
 import { setTransportOverride } from "../worker/transports";
 import { env } from "./helpers";
 import {
-  DAY, HOUR, MIN, SIM_START, enroll, enrollmentsOf, mailboxLedger, mailboxMessages, makeContacts, makeMailbox, makeSchedule,
-  makeSequence, makeTeam, runUntil, sentMessages, sequenceState, startSimulation, type StepSpec,
+  DAY,
+  HOUR,
+  MIN,
+  SIM_START,
+  enroll,
+  enrollmentsOf,
+  mailboxLedger,
+  mailboxMessages,
+  makeContacts,
+  makeMailbox,
+  makeSchedule,
+  makeSequence,
+  makeTeam,
+  runUntil,
+  sentMessages,
+  sequenceState,
+  startSimulation,
+  type StepSpec,
 } from "./fixtures";
 
 const SEED = 20270301;
@@ -124,8 +140,17 @@ async function runScenario(sc: Scenario) {
   const mailboxIds: string[] = [];
   for (const m of sc.mailboxes) mailboxIds.push(await makeMailbox(teamId, userId, m));
   const calls = new Map<string, { messageId: string; at: number }[]>(mailboxIds.map((id) => [id, []]));
-  for (const id of mailboxIds) setTransportOverride(id, { async send(m) { calls.get(id)!.push({ messageId: m.messageId, at: now() }); return { ok: true }; } });
-  const contactIds = await makeContacts(teamId, sc.contacts.length, { score: (i) => sc.contacts[i]!.score, timeZone: (i) => sc.contacts[i]!.zone });
+  for (const id of mailboxIds)
+    setTransportOverride(id, {
+      async send(m) {
+        calls.get(id)!.push({ messageId: m.messageId, at: now() });
+        return { ok: true };
+      },
+    });
+  const contactIds = await makeContacts(teamId, sc.contacts.length, {
+    score: (i) => sc.contacts[i]!.score,
+    timeZone: (i) => sc.contacts[i]!.zone,
+  });
   const res = await enroll(teamId, sequenceId, contactIds, mailboxIds, (i) => sc.contacts[i]!.score);
   expect(res.enrolled).toHaveLength(contactIds.length);
 
@@ -151,23 +176,37 @@ async function runScenario(sc: Scenario) {
     const limits = sc.mailboxes[k]!;
     const msgs = await mailboxMessages(mailboxId);
     const byKey = (a: [string, number], b: [string, number]) => a[1] - b[1] || a[0].localeCompare(b[0]);
-    expect(msgs.map((m): [string, number] => [m.message_id_header, m.sent_at]).sort(byKey)).toEqual(calls.get(mailboxId)!.map((c): [string, number] => [c.messageId, c.at]).sort(byKey));
+    expect(msgs.map((m): [string, number] => [m.message_id_header, m.sent_at]).sort(byKey)).toEqual(
+      calls
+        .get(mailboxId)!
+        .map((c): [string, number] => [c.messageId, c.at])
+        .sort(byKey),
+    );
     const times = calls.get(mailboxId)!.map((c) => c.at);
     // (a) rolling caps, every send taken as a window's end and as its start.
     expect(maxInRollingWindow(times, DAY), `mailbox ${k} over its daily limit ${limits.daily}`).toBeLessThanOrEqual(limits.daily);
     expect(maxInRollingWindow(times, HOUR), `mailbox ${k} over its hourly limit ${limits.hourly}`).toBeLessThanOrEqual(limits.hourly);
     // (e) minimum gap between consecutive sends.
     for (let i = 1; i < times.length; i++) {
-      expect(times[i]! - times[i - 1]!, `mailbox ${k}: sends ${i - 1} and ${i} closer than ${limits.gapSeconds}s`).toBeGreaterThanOrEqual(limits.gapSeconds * 1000);
+      expect(times[i]! - times[i - 1]!, `mailbox ${k}: sends ${i - 1} and ${i} closer than ${limits.gapSeconds}s`).toBeGreaterThanOrEqual(
+        limits.gapSeconds * 1000,
+      );
     }
     // (d) D1 and the MailboxDO ledger tell the same story: one counted ledger row per message, same instant
     // (settled rows leave the ledger two days after they settled).
     const { queue, alarm } = await mailboxLedger(mailboxId);
     const counted = queue.filter((r) => COUNTED.has(r.state));
-    const kept = msgs.filter((m) => counted.some((r) => r.enrollment_id === m.enrollment_id && r.step_id === m.step_id) || m.sent_at >= now() - 2 * DAY + HOUR);
-    expect(new Map(counted.map((r) => [`${r.enrollment_id}:${r.step_id}`, r.reserved_at])), `mailbox ${k}: ledger and D1 messages differ`)
-      .toEqual(new Map(kept.map((m) => [`${m.enrollment_id}:${m.step_id}`, m.sent_at])));
-    expect(queue.filter((r) => r.state === "sending" || !r.reported), `mailbox ${k}: sends left in flight or unreported`).toEqual([]);
+    const kept = msgs.filter(
+      (m) => counted.some((r) => r.enrollment_id === m.enrollment_id && r.step_id === m.step_id) || m.sent_at >= now() - 2 * DAY + HOUR,
+    );
+    expect(
+      new Map(counted.map((r) => [`${r.enrollment_id}:${r.step_id}`, r.reserved_at])),
+      `mailbox ${k}: ledger and D1 messages differ`,
+    ).toEqual(new Map(kept.map((m) => [`${m.enrollment_id}:${m.step_id}`, m.sent_at])));
+    expect(
+      queue.filter((r) => r.state === "sending" || !r.reported),
+      `mailbox ${k}: sends left in flight or unreported`,
+    ).toEqual([]);
     // (f) a mailbox with queued email has an alarm to send it.
     if (queue.some((r) => r.state === "queued")) {
       expect(alarm, `mailbox ${k} holds queued email but has no alarm`).not.toBeNull();
@@ -181,11 +220,17 @@ async function runScenario(sc: Scenario) {
     const ms = byEnrollment.get(e.id) ?? [];
     // (b) inside the window, in the contact's zone when the schedule sends in it (inWindow ignores an unknown zone, as the engine does).
     for (const m of ms) {
-      const zone = sc.schedule.useContactTimeZone ? zoneOf.get(m.contact_id) ?? null : null;
-      expect(inWindow(m.sent_at, spec, zone), `sent at ${new Date(m.sent_at).toISOString()} outside the window (zone ${zone ?? spec.timeZone})`).toBe(true);
+      const zone = sc.schedule.useContactTimeZone ? (zoneOf.get(m.contact_id) ?? null) : null;
+      expect(
+        inWindow(m.sent_at, spec, zone),
+        `sent at ${new Date(m.sent_at).toISOString()} outside the window (zone ${zone ?? spec.timeZone})`,
+      ).toBe(true);
     }
     // (c) the sent steps are the enabled steps in order (a prefix of them), each after the previous send plus its wait.
-    expect(ms.map((m) => m.step_id), "steps sent out of order, repeated, or a disabled step sent").toEqual(enabled.slice(0, ms.length).map((s) => s.id));
+    expect(
+      ms.map((m) => m.step_id),
+      "steps sent out of order, repeated, or a disabled step sent",
+    ).toEqual(enabled.slice(0, ms.length).map((s) => s.id));
     let prev: number = e.created_at;
     for (const [i, m] of ms.entries()) {
       const step = enabled[i]!;
@@ -201,12 +246,17 @@ async function runScenario(sc: Scenario) {
   const state = await sequenceState(sequenceId);
   const timers = new Map(state.timers.map((t) => [t.enrollment_id, t.run_at]));
   const queuedKeys = new Set<string>();
-  for (const mailboxId of mailboxIds) for (const r of (await mailboxLedger(mailboxId)).queue) if (r.state === "queued") queuedKeys.add(`${r.enrollment_id}:${r.step_id}`);
+  for (const mailboxId of mailboxIds)
+    for (const r of (await mailboxLedger(mailboxId)).queue) if (r.state === "queued") queuedKeys.add(`${r.enrollment_id}:${r.step_id}`);
   for (const e of state.enrollments) {
     expect(["active", "finished"], `enrollment ${e.id} is ${e.status} (${e.reason})`).toContain(e.status);
     if (e.status !== "active") continue;
     if (e.waiting === "timer") expect(timers.has(e.id), `enrollment ${e.id} waits for a timer that does not exist`).toBe(true);
-    else expect([e.waiting, queuedKeys.has(`${e.id}:${e.step_id}`)], `enrollment ${e.id} waits on ${e.waiting} with nothing queued`).toEqual(["mailbox", true]);
+    else
+      expect([e.waiting, queuedKeys.has(`${e.id}:${e.step_id}`)], `enrollment ${e.id} waits on ${e.waiting} with nothing queued`).toEqual([
+        "mailbox",
+        true,
+      ]);
   }
   if (timers.size) expect(state.alarm, "timers but no sequence alarm").toBe(Math.min(...timers.values()));
 }

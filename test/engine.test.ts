@@ -6,7 +6,20 @@ import { runInDurableObject } from "cloudflare:test";
 import { mailboxStub, sequenceStub } from "../durable-objects/engine";
 import { setTransportOverride } from "../worker/transports";
 import { env } from "./helpers";
-import { DAY, HOUR, enroll, makeContacts, makeMailbox, makeSchedule, makeSequence, makeTeam, runUntil, sentMessages, SIM_START, startSimulation } from "./fixtures";
+import {
+  DAY,
+  HOUR,
+  enroll,
+  makeContacts,
+  makeMailbox,
+  makeSchedule,
+  makeSequence,
+  makeTeam,
+  runUntil,
+  sentMessages,
+  SIM_START,
+  startSimulation,
+} from "./fixtures";
 
 describe("sending engine", () => {
   beforeEach(() => startSimulation());
@@ -18,7 +31,12 @@ describe("sending engine", () => {
     const mb = await makeMailbox(teamId, userId, { daily: 40, hourly: 10, gapSeconds: 120 });
     // Sends are counted where they happen, at the transport (D1's messages table collapses repeats).
     const calls: string[] = [];
-    setTransportOverride(mb, { async send(m) { calls.push(m.messageId); return { ok: true }; } });
+    setTransportOverride(mb, {
+      async send(m) {
+        calls.push(m.messageId);
+        return { ok: true };
+      },
+    });
     const contacts = await makeContacts(teamId, 60);
     const res = await enroll(teamId, sequenceId, contacts, [mb]);
     expect(res.enrolled).toHaveLength(60);
@@ -50,7 +68,11 @@ describe("sending engine", () => {
       expect(ms[1].in_reply_to).toBe(ms[0].message_id_header);
       expect(ms[1].subject).toBe(`Re: ${ms[0].subject}`);
     }
-    const finished = await env.DB.prepare("select count(*) n from enrollments where sequence_id = ? and status = 'finished' and reason = 'completed_all_steps'").bind(sequenceId).first<any>();
+    const finished = await env.DB.prepare(
+      "select count(*) n from enrollments where sequence_id = ? and status = 'finished' and reason = 'completed_all_steps'",
+    )
+      .bind(sequenceId)
+      .first<any>();
     expect(finished.n).toBe(60);
     expect(wall).toBeLessThan(60_000);
   }, 90_000);
@@ -60,7 +82,12 @@ describe("sending engine", () => {
     const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }], null);
     const mb = await makeMailbox(teamId, userId, { gapSeconds: 0, daily: 100, hourly: 100 });
     const calls: string[] = [];
-    setTransportOverride(mb, { async send(m) { calls.push(m.messageId); return { ok: true }; } });
+    setTransportOverride(mb, {
+      async send(m) {
+        calls.push(m.messageId);
+        return { ok: true };
+      },
+    });
     const contacts = await makeContacts(teamId, 5);
     await enroll(teamId, sequenceId, contacts, [mb]);
     await runUntil(now() + HOUR);

@@ -2,7 +2,22 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { now } from "../worker/lib/clock";
 import { sequenceStub } from "../durable-objects/engine";
 import { as, env } from "./helpers";
-import { DAY, HOUR, addContactsSetup, enroll, enrollmentsOf, mailboxLedger, makeContacts, makeMailbox, makeSequence, makeTeam, runUntil, sessionFor, startSimulation, waitForJob } from "./fixtures";
+import {
+  DAY,
+  HOUR,
+  addContactsSetup,
+  enroll,
+  enrollmentsOf,
+  mailboxLedger,
+  makeContacts,
+  makeMailbox,
+  makeSequence,
+  makeTeam,
+  runUntil,
+  sessionFor,
+  startSimulation,
+  waitForJob,
+} from "./fixtures";
 
 const json = async (r: Response) => (await r.json()) as any;
 const list = async (s: any, seq: string, qs = "") => {
@@ -12,7 +27,13 @@ const list = async (s: any, seq: string, qs = "") => {
 };
 const act = (s: any, seq: string, action: string, body: unknown) => as(s, "POST", `/api/sequences/${seq}/enrollments/${action}`, body);
 const sentTo = async (enrollmentIds: string[]) =>
-  (await env.DB.prepare("SELECT m.enrollment_id, s.position FROM messages m JOIN steps s ON s.id = m.step_id WHERE m.enrollment_id IN (SELECT value FROM json_each(?)) ORDER BY m.sent_at").bind(JSON.stringify(enrollmentIds)).all<any>()).results;
+  (
+    await env.DB.prepare(
+      "SELECT m.enrollment_id, s.position FROM messages m JOIN steps s ON s.id = m.step_id WHERE m.enrollment_id IN (SELECT value FROM json_each(?)) ORDER BY m.sent_at",
+    )
+      .bind(JSON.stringify(enrollmentIds))
+      .all<any>()
+  ).results;
 
 describe("contacts in a sequence: the statuses users look for", () => {
   beforeEach(() => startSimulation());
@@ -23,7 +44,11 @@ describe("contacts in a sequence: the statuses users look for", () => {
     const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }, { wait: 2 }], null);
     const mb = await makeMailbox(teamId, userId, { gapSeconds: 0 });
     const cs = await makeContacts(teamId, 5);
-    await env.DB.prepare("UPDATE contacts SET company = 'Globex Corporation International Holdings Limited Partnership Worldwide' WHERE id = ?").bind(cs[4]).run();
+    await env.DB.prepare(
+      "UPDATE contacts SET company = 'Globex Corporation International Holdings Limited Partnership Worldwide' WHERE id = ?",
+    )
+      .bind(cs[4])
+      .run();
     await enroll(teamId, sequenceId, cs, [mb]);
     const ids = (await list(s, sequenceId, "?sort=name")).enrollments.map((e: any) => e.id);
     const stub = sequenceStub(env, sequenceId);
@@ -46,7 +71,13 @@ describe("contacts in a sequence: the statuses users look for", () => {
     expect(long.counts.all).toBe(1);
 
     const desc = await list(s, sequenceId, "?sort=name&order=desc");
-    expect(desc.enrollments.map((e: any) => e.contact.name)).toEqual(["First4 Last4", "First3 Last3", "First2 Last2", "First1 Last1", "First0 Last0"]);
+    expect(desc.enrollments.map((e: any) => e.contact.name)).toEqual([
+      "First4 Last4",
+      "First3 Last3",
+      "First2 Last2",
+      "First1 Last1",
+      "First0 Last0",
+    ]);
     // A contact whose mailbox is disconnected is "not sent", with the reason and no next action
     await runUntil(now() + HOUR);
     await as(s, "POST", `/api/mailboxes/${mb}/disconnect`);
@@ -122,7 +153,10 @@ describe("actions on contacts in a sequence", () => {
     expect((await sentTo([old.id])).map((m: any) => m.position)).toEqual([1, 2]);
     expect((await sentTo([newId])).map((m: any) => m.position)).toEqual([1, 2]);
     const rows = await enrollmentsOf(sequenceId);
-    expect(rows.map((e: any) => [e.id, e.status])).toEqual([[old.id, "finished"], [newId, "finished"]]);
+    expect(rows.map((e: any) => [e.id, e.status])).toEqual([
+      [old.id, "finished"],
+      [newId, "finished"],
+    ]);
 
     // Restart an active contact from step 2: the old run closes ("restarted"), the new one sends step 2 only
     const [c2] = await makeContacts(teamId, 1);
@@ -133,7 +167,10 @@ describe("actions on contacts in a sequence", () => {
     expect(r2.outcomes).toEqual({ restarted: 1 });
     await runUntil(now() + 3 * DAY);
     expect((await sentTo([r2.results[0].new_id])).map((m: any) => m.position)).toEqual([2]);
-    expect((await env.DB.prepare("SELECT status, reason FROM enrollments WHERE id = ?").bind(active.id).first<any>())).toEqual({ status: "finished", reason: "restarted" });
+    expect(await env.DB.prepare("SELECT status, reason FROM enrollments WHERE id = ?").bind(active.id).first<any>()).toEqual({
+      status: "finished",
+      reason: "restarted",
+    });
     // a step that does not exist is refused per enrollment
     const r3 = await json(await act(s, sequenceId, "restart", { enrollment_ids: [active.id], step: 9 }));
     expect(r3.results[0]).toMatchObject({ outcome: "no_such_step", changed: false });
@@ -154,9 +191,17 @@ describe("actions on contacts in a sequence", () => {
     expect(res.outcomes).toEqual({ changed: 2 });
     expect((await mailboxLedger(oldMb)).queue.filter((q: any) => q.state === "queued")).toHaveLength(0);
     await runUntil(now() + HOUR);
-    const msgs = (await env.DB.prepare("SELECT mailbox_id, count(*) n FROM messages WHERE sequence_id = ? GROUP BY mailbox_id").bind(sequenceId).all<any>()).results;
+    const msgs = (
+      await env.DB.prepare("SELECT mailbox_id, count(*) n FROM messages WHERE sequence_id = ? GROUP BY mailbox_id")
+        .bind(sequenceId)
+        .all<any>()
+    ).results;
     expect(Object.fromEntries(msgs.map((m: any) => [m.mailbox_id, m.n]))).toEqual({ [oldMb]: 1, [newMb]: 2 });
-    const audit = await env.DB.prepare("SELECT details FROM audit_log WHERE team_id = ? AND action = 'enrollment.change-mailbox' AND target_type = 'sequence'").bind(teamId).all<any>();
+    const audit = await env.DB.prepare(
+      "SELECT details FROM audit_log WHERE team_id = ? AND action = 'enrollment.change-mailbox' AND target_type = 'sequence'",
+    )
+      .bind(teamId)
+      .all<any>();
     expect(audit.results).toHaveLength(1);
     expect(JSON.parse(audit.results[0].details)).toMatchObject({ mailbox_id: newMb, from: [oldMb], count: 2 });
 
@@ -174,16 +219,24 @@ describe("actions on contacts in a sequence", () => {
     const cs = await makeContacts(teamId, 3);
     await enroll(teamId, sequenceId, cs, mailboxIds);
     await runUntil(now() + 10 * 60_000);
-    const res = await json(await act(s, sequenceId, "move", { filter: { status: "active" }, to_sequence_id: target, mailbox_ids: mailboxIds }));
+    const res = await json(
+      await act(s, sequenceId, "move", { filter: { status: "active" }, to_sequence_id: target, mailbox_ids: mailboxIds }),
+    );
     expect(res.outcomes).toEqual({ moved: 3 });
     expect(res.jobs).toHaveLength(1);
     const job = await waitForJob(res.jobs[0]);
     expect(job.status, JSON.stringify(job)).toBe("completed");
     const old = await enrollmentsOf(sequenceId);
     expect(old.every((e: any) => e.status === "finished" && e.reason === "moved")).toBe(true);
-    expect((await mailboxLedger(mailboxIds[0]!)).queue.filter((q: any) => q.state === "queued" && q.sequence_id === sequenceId)).toHaveLength(0);
-    const outcomes = (await env.DB.prepare("SELECT outcome, reasons FROM job_outcomes WHERE job_id = ?").bind(res.jobs[0]).all<any>()).results;
-    expect(outcomes.map((o: any) => o.outcome), JSON.stringify(outcomes)).toEqual(["enrolled", "enrolled", "enrolled"]);
+    expect(
+      (await mailboxLedger(mailboxIds[0]!)).queue.filter((q: any) => q.state === "queued" && q.sequence_id === sequenceId),
+    ).toHaveLength(0);
+    const outcomes = (await env.DB.prepare("SELECT outcome, reasons FROM job_outcomes WHERE job_id = ?").bind(res.jobs[0]).all<any>())
+      .results;
+    expect(
+      outcomes.map((o: any) => o.outcome),
+      JSON.stringify(outcomes),
+    ).toEqual(["enrolled", "enrolled", "enrolled"]);
     const moved = await enrollmentsOf(target);
     expect(moved.map((e: any) => e.contact_id).sort()).toEqual([...cs].sort());
     // An archived target is refused and nothing changes
@@ -202,12 +255,23 @@ describe("actions on contacts in a sequence", () => {
     await enroll(teamId, sequenceId, cs, [mb]);
     const paused = await json(await act(s, sequenceId, "pause", { filter: { status: "active" } }));
     expect(paused.outcomes).toEqual({ paused: 1000 });
-    const counts = (await env.DB.prepare("SELECT status, count(*) n FROM enrollments WHERE sequence_id = ? GROUP BY status").bind(sequenceId).all<any>()).results;
+    const counts = (
+      await env.DB.prepare("SELECT status, count(*) n FROM enrollments WHERE sequence_id = ? GROUP BY status").bind(sequenceId).all<any>()
+    ).results;
     expect(counts).toEqual([{ status: "paused", n: 1000 }]);
     const some = (await list(s, sequenceId, "?per_page=100")).enrollments.map((e: any) => e.id);
     expect((await json(await act(s, sequenceId, "resume", { enrollment_ids: some }))).outcomes).toEqual({ resumed: 100 });
-    expect((await json(await act(s, sequenceId, "finish", { filter: { status: "paused" }, reason: "meeting_booked" }))).outcomes).toEqual({ finished: 900 });
-    const after = (await env.DB.prepare("SELECT status, reason, count(*) n FROM enrollments WHERE sequence_id = ? GROUP BY status, reason ORDER BY n").bind(sequenceId).all<any>()).results;
-    expect(after).toEqual([{ status: "active", reason: "waiting_for_step", n: 100 }, { status: "finished", reason: "meeting_booked", n: 900 }]);
+    expect((await json(await act(s, sequenceId, "finish", { filter: { status: "paused" }, reason: "meeting_booked" }))).outcomes).toEqual({
+      finished: 900,
+    });
+    const after = (
+      await env.DB.prepare("SELECT status, reason, count(*) n FROM enrollments WHERE sequence_id = ? GROUP BY status, reason ORDER BY n")
+        .bind(sequenceId)
+        .all<any>()
+    ).results;
+    expect(after).toEqual([
+      { status: "active", reason: "waiting_for_step", n: 100 },
+      { status: "finished", reason: "meeting_booked", n: 900 },
+    ]);
   }, 120_000);
 });

@@ -2,7 +2,19 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { now } from "../worker/lib/clock";
 import { signUnsubscribeToken } from "../worker/services/mime";
 import { as, call, env } from "./helpers";
-import { DAY, HOUR, enroll, makeContacts, makeMailbox, makeSchedule, makeSequence, makeTeam, runUntil, sessionFor, startSimulation } from "./fixtures";
+import {
+  DAY,
+  HOUR,
+  enroll,
+  makeContacts,
+  makeMailbox,
+  makeSchedule,
+  makeSequence,
+  makeTeam,
+  runUntil,
+  sessionFor,
+  startSimulation,
+} from "./fixtures";
 
 const json = async (r: Response) => (await r.json()) as any;
 
@@ -56,13 +68,18 @@ describe("enrollment views and actions", () => {
     expect(paused.changed).toEqual([a.id]);
     await as(s, "POST", `/api/sequences/${sequenceId}/enrollments/remove`, { enrollment_ids: [b.id] });
     await runUntil(now() + 3 * DAY);
-    const sent = await env.DB.prepare("select enrollment_id, count(*) n from messages where sequence_id = ? group by enrollment_id").bind(sequenceId).all<any>();
+    const sent = await env.DB.prepare("select enrollment_id, count(*) n from messages where sequence_id = ? group by enrollment_id")
+      .bind(sequenceId)
+      .all<any>();
     const byId = Object.fromEntries(sent.results.map((r: any) => [r.enrollment_id, r.n]));
     expect(byId[a.id]).toBe(1);
     expect(byId[b.id]).toBe(1);
     const row = await env.DB.prepare("select status, reason from enrollments where id = ?").bind(a.id).first<any>();
     expect(row).toEqual({ status: "paused", reason: "paused_by_user" });
-    expect((await env.DB.prepare("select status, reason from enrollments where id = ?").bind(b.id).first<any>())).toEqual({ status: "removed", reason: "removed_by_user" });
+    expect(await env.DB.prepare("select status, reason from enrollments where id = ?").bind(b.id).first<any>()).toEqual({
+      status: "removed",
+      reason: "removed_by_user",
+    });
     await as(s, "POST", `/api/sequences/${sequenceId}/enrollments/resume`, { enrollment_ids: [a.id] });
     await runUntil(now() + 2 * DAY);
     expect((await env.DB.prepare("select count(*) n from messages where enrollment_id = ?").bind(a.id).first<any>()).n).toBe(2);
@@ -73,7 +90,15 @@ describe("enrollment views and actions", () => {
   it("a call step becomes a task; completing it moves the contact on", async () => {
     const { teamId, userId } = await makeTeam();
     const s = await sessionFor(teamId, userId);
-    const { sequenceId } = await makeSequence(teamId, userId, [{ type: "call", wait: 0 }, { wait: 0, unit: "minutes" }], null);
+    const { sequenceId } = await makeSequence(
+      teamId,
+      userId,
+      [
+        { type: "call", wait: 0 },
+        { wait: 0, unit: "minutes" },
+      ],
+      null,
+    );
     const mb = await makeMailbox(teamId, userId, { gapSeconds: 0 });
     const [c1] = await makeContacts(teamId, 1);
     await enroll(teamId, sequenceId, [c1!], [mb]);
@@ -101,11 +126,17 @@ describe("one-click unsubscribe", () => {
     expect(page.status).toBe(200);
     expect(await page.text()).toContain(c.email);
     expect((await env.DB.prepare("select count(*) n from suppressions where team_id = ?").bind(teamId).first<any>()).n).toBe(0);
-    const res = await call(`/unsubscribe/${token}`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "List-Unsubscribe=One-Click" });
+    const res = await call(`/unsubscribe/${token}`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "List-Unsubscribe=One-Click",
+    });
     expect(res.status).toBe(200);
     const sup = await env.DB.prepare("select reason, email from suppressions where team_id = ?").bind(teamId).all<any>();
     expect(sup.results).toEqual([{ reason: "unsubscribed", email: c.email }]);
-    expect((await env.DB.prepare("select unsubscribed_at from contacts where id = ?").bind(cid).first<any>()).unsubscribed_at).toBeGreaterThan(0);
+    expect(
+      (await env.DB.prepare("select unsubscribed_at from contacts where id = ?").bind(cid).first<any>()).unsubscribed_at,
+    ).toBeGreaterThan(0);
     const bad = token.slice(0, -3) + (token.endsWith("A") ? "BBB" : "AAA");
     expect((await call(`/unsubscribe/${bad}`, { method: "POST" })).status).toBe(404);
   });

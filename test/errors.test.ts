@@ -41,7 +41,11 @@ describe("the one error body", () => {
 
   it("a body that isn't JSON answers 415 unsupported_media_type, a code with that status", async () => {
     const s = await login("rep1@demo.test");
-    const res = await call("/api/contacts", { method: "POST", headers: { cookie: s.cookie, "x-csrf-token": s.csrf, "content-type": "text/plain" }, body: "first_name=Ada" });
+    const res = await call("/api/contacts", {
+      method: "POST",
+      headers: { cookie: s.cookie, "x-csrf-token": s.csrf, "content-type": "text/plain" },
+      body: "first_name=Ada",
+    });
     expect(await errorOf(res)).toMatchObject({ status: 415, code: "unsupported_media_type" });
   });
 

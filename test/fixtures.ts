@@ -38,9 +38,15 @@ export async function makeTeam(name = "Sim") {
   const userId = newId();
   const t = now();
   await env.DB.batch([
-    env.DB.prepare("INSERT INTO teams (id, name, postal_address, credit_balance, created_at) VALUES (?, ?, '1 Test St, Testville', 1000, ?)").bind(teamId, name, t),
-    env.DB.prepare("INSERT INTO users (id, team_id, email, name, role, password_hash, created_at) VALUES (?, ?, ?, 'Sim Owner', 'admin', 'x', ?)").bind(userId, teamId, `${userId}@sim.test`, t),
-    env.DB.prepare("INSERT INTO contact_stages (id, team_id, name, category, position) VALUES (?, ?, 'Cold', 'open', 0), (?, ?, 'Do Not Contact', 'dnc', 1)").bind(`${teamId}-cold`, teamId, `${teamId}-dnc`, teamId),
+    env.DB.prepare(
+      "INSERT INTO teams (id, name, postal_address, credit_balance, created_at) VALUES (?, ?, '1 Test St, Testville', 1000, ?)",
+    ).bind(teamId, name, t),
+    env.DB.prepare(
+      "INSERT INTO users (id, team_id, email, name, role, password_hash, created_at) VALUES (?, ?, ?, 'Sim Owner', 'admin', 'x', ?)",
+    ).bind(userId, teamId, `${userId}@sim.test`, t),
+    env.DB.prepare(
+      "INSERT INTO contact_stages (id, team_id, name, category, position) VALUES (?, ?, 'Cold', 'open', 0), (?, ?, 'Do Not Contact', 'dnc', 1)",
+    ).bind(`${teamId}-cold`, teamId, `${teamId}-dnc`, teamId),
   ]);
   return { teamId, userId };
 }
@@ -49,51 +55,131 @@ export async function makeSchedule(teamId: string, s: ScheduleSpec = {}) {
   const id = newId();
   await env.DB.prepare(
     "INSERT INTO schedules (id, team_id, name, time_zone, windows, holidays, holiday_calendar, use_contact_time_zone, is_default, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
-  ).bind(
-    id, teamId, `sched-${id}`, s.timeZone ?? "America/New_York",
-    JSON.stringify(s.windows ?? Object.fromEntries(["1", "2", "3", "4", "5"].map((d) => [d, [["09:00", "17:00"]]]))),
-    JSON.stringify(s.holidays ?? []), s.holidayCalendar ?? "none", s.useContactTimeZone ? 1 : 0, now(),
-  ).run();
+  )
+    .bind(
+      id,
+      teamId,
+      `sched-${id}`,
+      s.timeZone ?? "America/New_York",
+      JSON.stringify(s.windows ?? Object.fromEntries(["1", "2", "3", "4", "5"].map((d) => [d, [["09:00", "17:00"]]]))),
+      JSON.stringify(s.holidays ?? []),
+      s.holidayCalendar ?? "none",
+      s.useContactTimeZone ? 1 : 0,
+      now(),
+    )
+    .run();
   return id;
 }
 
 export async function makeSequence(teamId: string, ownerId: string, steps: StepSpec[], scheduleId: string | null, active = true) {
   const id = newId();
   const t = now();
-  const stmts = [env.DB.prepare("INSERT INTO sequences (id, team_id, owner_id, name, active, schedule_id, settings, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, '{}', ?, ?)").bind(id, teamId, ownerId, `Seq ${id}`, active ? 1 : 0, scheduleId, t, t)];
+  const stmts = [
+    env.DB.prepare(
+      "INSERT INTO sequences (id, team_id, owner_id, name, active, schedule_id, settings, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, '{}', ?, ?)",
+    ).bind(id, teamId, ownerId, `Seq ${id}`, active ? 1 : 0, scheduleId, t, t),
+  ];
   const stepIds: string[] = [];
   steps.forEach((s, i) => {
     const sid = newId();
     stepIds.push(sid);
-    stmts.push(env.DB.prepare("INSERT INTO steps (id, team_id, sequence_id, position, type, wait_amount, wait_unit, business_days, enabled, thread_reply, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?)")
-      .bind(sid, teamId, id, i + 1, s.type ?? "auto_email", s.wait ?? 0, s.unit ?? "days", s.businessDays ? 1 : 0, s.enabled === false ? 0 : 1, s.threadReply ? 1 : 0, t));
-    for (const [k, v] of (s.variants ?? [{ subject: `Step ${i + 1} for {{first_name}}`, body: `Hello {{first_name}} at {{company}}` }]).entries()) {
-      stmts.push(env.DB.prepare("INSERT INTO step_variants (id, team_id, step_id, label, subject, body, enabled, created_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?)").bind(newId(), teamId, sid, String.fromCharCode(65 + k), v.subject, v.body, t));
+    stmts.push(
+      env.DB.prepare(
+        "INSERT INTO steps (id, team_id, sequence_id, position, type, wait_amount, wait_unit, business_days, enabled, thread_reply, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?)",
+      ).bind(
+        sid,
+        teamId,
+        id,
+        i + 1,
+        s.type ?? "auto_email",
+        s.wait ?? 0,
+        s.unit ?? "days",
+        s.businessDays ? 1 : 0,
+        s.enabled === false ? 0 : 1,
+        s.threadReply ? 1 : 0,
+        t,
+      ),
+    );
+    for (const [k, v] of (
+      s.variants ?? [{ subject: `Step ${i + 1} for {{first_name}}`, body: `Hello {{first_name}} at {{company}}` }]
+    ).entries()) {
+      stmts.push(
+        env.DB.prepare(
+          "INSERT INTO step_variants (id, team_id, step_id, label, subject, body, enabled, created_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?)",
+        ).bind(newId(), teamId, sid, String.fromCharCode(65 + k), v.subject, v.body, t),
+      );
     }
   });
   await env.DB.batch(stmts);
   return { sequenceId: id, stepIds };
 }
 
-export async function makeMailbox(teamId: string, userId: string, o: { daily?: number; hourly?: number; gapSeconds?: number; jitterSeconds?: number } = {}) {
+export async function makeMailbox(
+  teamId: string,
+  userId: string,
+  o: { daily?: number; hourly?: number; gapSeconds?: number; jitterSeconds?: number } = {},
+) {
   const id = newId();
   const t = now();
   await env.DB.prepare(
     "INSERT INTO mailboxes (id, team_id, user_id, email, sender_name, signature, transport, daily_limit, hourly_limit, min_gap_seconds, jitter_seconds, status, created_at, updated_at) VALUES (?, ?, ?, ?, 'Sim Sender', 'Sim', 'outbox', ?, ?, ?, ?, 'connected', ?, ?)",
-  ).bind(id, teamId, userId, `${id}@sender.test`, o.daily ?? 100, o.hourly ?? 20, o.gapSeconds ?? 60, o.jitterSeconds ?? 0, t, t).run();
+  )
+    .bind(id, teamId, userId, `${id}@sender.test`, o.daily ?? 100, o.hourly ?? 20, o.gapSeconds ?? 60, o.jitterSeconds ?? 0, t, t)
+    .run();
   return id;
 }
 
-export async function makeContacts(teamId: string, n: number, o: { score?: (i: number) => number; timeZone?: (i: number) => string | null } = {}) {
+export async function makeContacts(
+  teamId: string,
+  n: number,
+  o: { score?: (i: number) => number; timeZone?: (i: number) => string | null } = {},
+) {
   const t = now();
   const ids = Array.from({ length: n }, () => newId());
-  await bulkInsert(env.DB, "contacts", ["id", "team_id", "first_name", "last_name", "company", "email", "email_status", "score", "time_zone", "stage_id", "created_at", "updated_at"],
-    ids.map((id, i) => [id, teamId, `First${i}`, `Last${i}`, "Acme", `c${i}.${id}@example.test`, "verified", o.score ? o.score(i) : 50, o.timeZone ? o.timeZone(i) : null, `${teamId}-cold`, t, t]), "");
+  await bulkInsert(
+    env.DB,
+    "contacts",
+    [
+      "id",
+      "team_id",
+      "first_name",
+      "last_name",
+      "company",
+      "email",
+      "email_status",
+      "score",
+      "time_zone",
+      "stage_id",
+      "created_at",
+      "updated_at",
+    ],
+    ids.map((id, i) => [
+      id,
+      teamId,
+      `First${i}`,
+      `Last${i}`,
+      "Acme",
+      `c${i}.${id}@example.test`,
+      "verified",
+      o.score ? o.score(i) : 50,
+      o.timeZone ? o.timeZone(i) : null,
+      `${teamId}-cold`,
+      t,
+      t,
+    ]),
+    "",
+  );
   return ids;
 }
 
 export async function enroll(teamId: string, sequenceId: string, contactIds: string[], mailboxIds: string[], score = (i: number) => 50) {
-  const items: EnrollItem[] = contactIds.map((c, i) => ({ enrollmentId: newId(), contactId: c, mailboxId: mailboxIds[i % mailboxIds.length]!, score: score(i), timeZone: null }));
+  const items: EnrollItem[] = contactIds.map((c, i) => ({
+    enrollmentId: newId(),
+    contactId: c,
+    mailboxId: mailboxIds[i % mailboxIds.length]!,
+    score: score(i),
+    timeZone: null,
+  }));
   return sequenceStub(env, sequenceId).enroll(sequenceId, teamId, items);
 }
 
@@ -120,7 +206,13 @@ export function startSimulation(at = SIM_START) {
 }
 
 export const sentMessages = async (sequenceId: string) =>
-  (await env.DB.prepare("SELECT m.*, s.position FROM messages m JOIN steps s ON s.id = m.step_id WHERE m.sequence_id = ? ORDER BY m.sent_at").bind(sequenceId).all<any>()).results;
+  (
+    await env.DB.prepare(
+      "SELECT m.*, s.position FROM messages m JOIN steps s ON s.id = m.step_id WHERE m.sequence_id = ? ORDER BY m.sent_at",
+    )
+      .bind(sequenceId)
+      .all<any>()
+  ).results;
 
 export { DEMO };
 
@@ -130,7 +222,13 @@ export const enrollmentsOf = async (sequenceId: string) =>
 
 /** Every D1 message row of a mailbox, in send order. */
 export const mailboxMessages = async (mailboxId: string) =>
-  (await env.DB.prepare("SELECT m.*, s.position FROM messages m JOIN steps s ON s.id = m.step_id WHERE m.mailbox_id = ? ORDER BY m.sent_at").bind(mailboxId).all<any>()).results;
+  (
+    await env.DB.prepare(
+      "SELECT m.*, s.position FROM messages m JOIN steps s ON s.id = m.step_id WHERE m.mailbox_id = ? ORDER BY m.sent_at",
+    )
+      .bind(mailboxId)
+      .all<any>()
+  ).results;
 
 /** The MailboxDO's send ledger and its armed alarm, read inside the object. */
 export const mailboxLedger = (mailboxId: string) => runInDurableObject(mailboxStub(env, mailboxId), (o) => o.inspect());
@@ -140,7 +238,9 @@ export const sequenceState = (sequenceId: string) => runInDurableObject(sequence
 
 /** Connect, disconnect or pause a mailbox the way the settings route does: write D1, then tell its MailboxDO. */
 export async function setMailboxStatus(mailboxId: string, status: "connected" | "disconnected" | "paused", reason: string | null = null) {
-  await env.DB.prepare("UPDATE mailboxes SET status = ?, status_reason = ?, updated_at = ? WHERE id = ?").bind(status, reason, now(), mailboxId).run();
+  await env.DB.prepare("UPDATE mailboxes SET status = ?, status_reason = ?, updated_at = ? WHERE id = ?")
+    .bind(status, reason, now(), mailboxId)
+    .run();
   await mailboxStub(env, mailboxId).refresh(mailboxId);
 }
 
@@ -150,26 +250,39 @@ export async function sessionFor(teamId: string, userId: string) {
   const token = `tok-${newId()}`;
   const csrf = `csrf-${newId()}`;
   await env.DB.prepare("INSERT INTO sessions (id, user_id, team_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)")
-    .bind(await sha256Hex(token), userId, teamId, csrf, 0, Number.MAX_SAFE_INTEGER).run();
+    .bind(await sha256Hex(token), userId, teamId, csrf, 0, Number.MAX_SAFE_INTEGER)
+    .run();
   return { cookie: `sf_session=${token}`, csrf, userId, teamId };
 }
 
 /** A team ready for adding contacts: an active one-step sequence, mailboxes, a session, credits. */
-export async function addContactsSetup(o: { mailboxes?: { daily?: number; hourly?: number; gapSeconds?: number }[]; credits?: number; steps?: StepSpec[] } = {}) {
+export async function addContactsSetup(
+  o: { mailboxes?: { daily?: number; hourly?: number; gapSeconds?: number }[]; credits?: number; steps?: StepSpec[] } = {},
+) {
   const { teamId, userId } = await makeTeam();
   const s = await sessionFor(teamId, userId);
-  await env.DB.prepare("UPDATE teams SET credit_balance = ? WHERE id = ?").bind(o.credits ?? 1000, teamId).run();
+  await env.DB.prepare("UPDATE teams SET credit_balance = ? WHERE id = ?")
+    .bind(o.credits ?? 1000, teamId)
+    .run();
   const scheduleId = await makeSchedule(teamId);
   const { sequenceId, stepIds } = await makeSequence(teamId, userId, o.steps ?? [{ wait: 0 }, { wait: 2 }], scheduleId);
   const mailboxIds: string[] = [];
-  for (const m of o.mailboxes ?? [{}]) mailboxIds.push(await makeMailbox(teamId, userId, { daily: m.daily ?? 100, hourly: m.hourly ?? 20, gapSeconds: m.gapSeconds ?? 60 }));
+  for (const m of o.mailboxes ?? [{}])
+    mailboxIds.push(await makeMailbox(teamId, userId, { daily: m.daily ?? 100, hourly: m.hourly ?? 20, gapSeconds: m.gapSeconds ?? 60 }));
   return { teamId, userId, s, scheduleId, sequenceId, stepIds, mailboxIds };
 }
 
 export async function makeList(teamId: string, ownerId: string, contactIds: string[], name = `List ${newId()}`) {
   const id = newId();
-  await env.DB.prepare("INSERT INTO lists (id, team_id, owner_id, name, created_at) VALUES (?, ?, ?, ?, ?)").bind(id, teamId, ownerId, name, now()).run();
-  await bulkInsert(env.DB, "list_members", ["list_id", "contact_id", "team_id", "added_at"], contactIds.map((c) => [id, c, teamId, now()]));
+  await env.DB.prepare("INSERT INTO lists (id, team_id, owner_id, name, created_at) VALUES (?, ?, ?, ?, ?)")
+    .bind(id, teamId, ownerId, name, now())
+    .run();
+  await bulkInsert(
+    env.DB,
+    "list_members",
+    ["list_id", "contact_id", "team_id", "added_at"],
+    contactIds.map((c) => [id, c, teamId, now()]),
+  );
   return id;
 }
 

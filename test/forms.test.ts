@@ -37,9 +37,14 @@ describe("validation errors speak to people", () => {
 
   it("numbers out of range say the limit with its unit, in plain words", async () => {
     const s = await login("admin@demo.test");
-    const err = await errorOf(await as(s, "POST", "/api/mailboxes", { email: "y@demo.test", sender_name: "Y", daily_limit: 0, min_gap_seconds: 99_999 }));
+    const err = await errorOf(
+      await as(s, "POST", "/api/mailboxes", { email: "y@demo.test", sender_name: "Y", daily_limit: 0, min_gap_seconds: 99_999 }),
+    );
     expect(field(err, "daily_limit")?.message).toBe("Daily limit must be at least 1");
-    expect(field(err, "min_gap_seconds")).toMatchObject({ label: "Minimum gap between sends", message: "Minimum gap between sends can be at most 3,600 seconds" });
+    expect(field(err, "min_gap_seconds")).toMatchObject({
+      label: "Minimum gap between sends",
+      message: "Minimum gap between sends can be at most 3,600 seconds",
+    });
     expect(err.message).toMatch(/Daily limit must be at least 1/);
   });
 
@@ -48,7 +53,14 @@ describe("validation errors speak to people", () => {
     const err = await errorOf(await as(s, "POST", "/api/mailboxes", { email: "not-an-address", sender_name: "Z", transport: "pigeon" }));
     expect(field(err, "email")?.message).toBe("Email must be an email address, like name@company.com");
     expect(field(err, "transport")?.message).toMatch(/^Transport must be one of: outbox, smtp, .+ or \w+$/);
-    const smtp = await errorOf(await as(s, "POST", "/api/mailboxes", { email: "smtp@demo.test", sender_name: "Z", transport: "smtp", smtp: { host: "", port: 587, security: "tls" } }));
+    const smtp = await errorOf(
+      await as(s, "POST", "/api/mailboxes", {
+        email: "smtp@demo.test",
+        sender_name: "Z",
+        transport: "smtp",
+        smtp: { host: "", port: 587, security: "tls" },
+      }),
+    );
     expect(field(smtp, "smtp.host")).toMatchObject({ label: "SMTP host", message: "SMTP host can't be empty" });
   });
 
@@ -60,7 +72,14 @@ describe("validation errors speak to people", () => {
 
   it("a message a schema wrote itself is kept, with the field's label beside it", async () => {
     const s = await login("admin@demo.test");
-    const err = await errorOf(await as(s, "POST", "/api/mailboxes", { email: "p25@demo.test", sender_name: "P", transport: "smtp", smtp: { host: "mx.demo.test", port: 25, security: "tls" } }));
+    const err = await errorOf(
+      await as(s, "POST", "/api/mailboxes", {
+        email: "p25@demo.test",
+        sender_name: "P",
+        transport: "smtp",
+        smtp: { host: "mx.demo.test", port: 25, security: "tls" },
+      }),
+    );
     expect(field(err, "smtp.port")).toMatchObject({ label: "SMTP port" });
     expect(field(err, "smtp.port")?.message).toMatch(/^Port 25 is blocked/);
   });
@@ -110,7 +129,8 @@ describe("every number has a sane maximum", () => {
   it("checks the wait against the stored unit when a change gives only the amount or only the unit", async () => {
     const s = await login("admin@demo.test");
     const seq = await newSequence(s);
-    const step = (await json(await as(s, "POST", `/api/sequences/${seq.id}/steps`, { type: "task", wait_amount: 600, wait_unit: "hours" }))).sequence.steps[0];
+    const step = (await json(await as(s, "POST", `/api/sequences/${seq.id}/steps`, { type: "task", wait_amount: 600, wait_unit: "hours" })))
+      .sequence.steps[0];
     const toDays = await errorOf(await as(s, "PATCH", `/api/sequences/${seq.id}/steps/${step.id}`, { wait_unit: "days" }));
     expect(field(toDays, "wait_amount")?.message).toBe("Wait can be at most 365 days (a year)");
     expect((await errorOf(await as(s, "PATCH", `/api/sequences/${seq.id}/steps/${step.id}`, { wait_amount: 9_000 }))).status).toBe(422);
@@ -135,13 +155,19 @@ describe("every number has a sane maximum", () => {
     const s = await login("admin@demo.test");
     expect(field(await errorOf(await as(s, "GET", "/api/contacts?page=1000001")), "page")?.message).toBe("Page can be at most 10,000");
     const seq = await newSequence(s);
-    const far = await errorOf(await as(s, "POST", `/api/sequences/${seq.id}/add-contacts/preview`, { source: { contact_ids: ["x"] }, add_at: Date.now() + 400 * 86_400_000 }));
+    const far = await errorOf(
+      await as(s, "POST", `/api/sequences/${seq.id}/add-contacts/preview`, {
+        source: { contact_ids: ["x"] },
+        add_at: Date.now() + 400 * 86_400_000,
+      }),
+    );
     expect(field(far, "add_at")?.message).toBe("Start time can be at most a year from now");
   });
 });
 
 describe("every state change has its precondition", () => {
-  const activeOf = async (id: string) => (await env.DB.prepare("SELECT active FROM sequences WHERE id = ?").bind(id).first<{ active: number }>())!.active;
+  const activeOf = async (id: string) =>
+    (await env.DB.prepare("SELECT active FROM sequences WHERE id = ?").bind(id).first<{ active: number }>())!.active;
 
   it("won't turn on a sequence with no steps, saying why (422), and it stays off", async () => {
     const s = await login("admin@demo.test");
@@ -161,7 +187,9 @@ describe("every state change has its precondition", () => {
     expect(err.status).toBe(422);
     expect(err.message).toBe("Turn a step on before turning the sequence on: every step is off");
     // The list says how many steps are on, so a screen can tell before offering the switch.
-    const listed = (await json(await as(s, "GET", `/api/sequences?q=${encodeURIComponent(seq.name)}`))).sequences.find((x: any) => x.id === seq.id);
+    const listed = (await json(await as(s, "GET", `/api/sequences?q=${encodeURIComponent(seq.name)}`))).sequences.find(
+      (x: any) => x.id === seq.id,
+    );
     expect(listed).toMatchObject({ steps: 1, steps_on: 0 });
     expect(await activeOf(seq.id)).toBe(0);
     const step = (await json(await as(s, "GET", `/api/sequences/${seq.id}`))).sequence.steps[0];
@@ -189,10 +217,18 @@ describe("every state change has its precondition", () => {
   it("won't turn on a workflow whose sequence is off (created on, or switched on later); saved off, it is kept", async () => {
     const s = await login("admin@demo.test");
     const seq = await newSequence(s);
-    const on = await errorOf(await as(s, "POST", "/api/workflows", { name: "Early", sequence_id: seq.id, filters: { q: "x" }, active: true }));
-    expect(on).toMatchObject({ status: 422, code: "validation_failed", message: "Turn the sequence on first: a workflow can't add contacts to a sequence that is off" });
+    const on = await errorOf(
+      await as(s, "POST", "/api/workflows", { name: "Early", sequence_id: seq.id, filters: { q: "x" }, active: true }),
+    );
+    expect(on).toMatchObject({
+      status: 422,
+      code: "validation_failed",
+      message: "Turn the sequence on first: a workflow can't add contacts to a sequence that is off",
+    });
     expect(field(on, "active")).toBeTruthy();
-    const wf = (await json(await as(s, "POST", "/api/workflows", { name: "Early", sequence_id: seq.id, filters: { q: "x" }, active: false }))).workflow;
+    const wf = (
+      await json(await as(s, "POST", "/api/workflows", { name: "Early", sequence_id: seq.id, filters: { q: "x" }, active: false }))
+    ).workflow;
     expect(wf).toMatchObject({ active: false, sequence_active: false });
     expect((await errorOf(await as(s, "PATCH", `/api/workflows/${wf.id}`, { active: true }))).status).toBe(422);
     const row = await env.DB.prepare("SELECT active FROM workflows WHERE id = ?").bind(wf.id).first<{ active: number }>();
@@ -229,9 +265,16 @@ describe("the Apollo facade speaks the same words", () => {
   it("a page size over the maximum names the field in words", async () => {
     const s = await login("admin@demo.test");
     const key = `m-${crypto.randomUUID()}`;
-    await env.DB.prepare("INSERT INTO api_keys (id, team_id, created_by, name, kind, key_hash, prefix, created_at) VALUES (?, ?, ?, 'forms', 'master', ?, ?, 0)")
-      .bind(crypto.randomUUID(), s.teamId, s.userId, await sha256Hex(key), key.slice(0, 9)).run();
-    const res = await call("/apollo/api/v1/emailer_campaigns/search", { method: "POST", headers: { "x-api-key": key, "content-type": "application/json" }, body: JSON.stringify({ per_page: 1000 }) });
+    await env.DB.prepare(
+      "INSERT INTO api_keys (id, team_id, created_by, name, kind, key_hash, prefix, created_at) VALUES (?, ?, ?, 'forms', 'master', ?, ?, 0)",
+    )
+      .bind(crypto.randomUUID(), s.teamId, s.userId, await sha256Hex(key), key.slice(0, 9))
+      .run();
+    const res = await call("/apollo/api/v1/emailer_campaigns/search", {
+      method: "POST",
+      headers: { "x-api-key": key, "content-type": "application/json" },
+      body: JSON.stringify({ per_page: 1000 }),
+    });
     const err = await errorOf(res);
     expect(err).toMatchObject({ status: 422, code: "validation_failed", message: "Results per page can be at most 100" });
     expect(field(err, "per_page")?.label).toBe("Results per page");

@@ -24,12 +24,20 @@ export function call(path: string, init: RequestInit = {}): Promise<Response> {
  * or field breaks the test's build instead of silently hitting a 404.
  */
 export function client(auth: Session | { apiKey: string }) {
-  const headers: Record<string, string> = "apiKey" in auth ? { "x-api-key": auth.apiKey } : { cookie: auth.cookie, "x-csrf-token": auth.csrf };
-  return hc<AppType>(BASE, { headers, fetch: (input: RequestInfo | URL, init?: RequestInit) => exports.default.fetch(new Request(input, init)) });
+  const headers: Record<string, string> =
+    "apiKey" in auth ? { "x-api-key": auth.apiKey } : { cookie: auth.cookie, "x-csrf-token": auth.csrf };
+  return hc<AppType>(BASE, {
+    headers,
+    fetch: (input: RequestInfo | URL, init?: RequestInit) => exports.default.fetch(new Request(input, init)),
+  });
 }
 
 export async function login(email: string, password = "demo1234"): Promise<Session> {
-  const res = await call("/api/auth/login", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email, password }) });
+  const res = await call("/api/auth/login", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email, password }),
+  });
   if (res.status !== 200) throw new Error(`login ${email} failed: ${res.status} ${await res.text()}`);
   const cookie = res.headers.get("set-cookie")!.split(";")[0]!;
   const body = (await res.json()) as { csrf_token: string; user: { id: string }; team: { id: string } };
@@ -40,7 +48,12 @@ export async function login(email: string, password = "demo1234"): Promise<Sessi
 export function as(s: Session, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
   return call(path, {
     method,
-    headers: { cookie: s.cookie, "x-csrf-token": s.csrf, ...(body !== undefined ? { "content-type": "application/json" } : {}), ...headers },
+    headers: {
+      cookie: s.cookie,
+      "x-csrf-token": s.csrf,
+      ...(body !== undefined ? { "content-type": "application/json" } : {}),
+      ...headers,
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
 }

@@ -19,7 +19,8 @@ describe("team isolation", () => {
     const total = await env.DB.prepare("select count(*) n from contacts where team_id = ?").bind(rival.teamId).first<any>();
     expect(body.pagination.total_entries).toBe(total.n);
     const teams = await env.DB.prepare(`select distinct team_id from contacts where id in (${body.contacts.map(() => "?").join(",")})`)
-      .bind(...body.contacts.map((c: any) => c.id)).all<any>();
+      .bind(...body.contacts.map((c: any) => c.id))
+      .all<any>();
     expect(teams.results).toEqual([{ team_id: rival.teamId }]);
     const lists = (await (await as(rival, "GET", "/api/lists")).json()) as any;
     expect(lists.lists.map((l: any) => l.name)).toEqual(["Rival prospects"]);

@@ -13,15 +13,25 @@ export async function keysFor(teamId: string, userId: string) {
   const { sha256Hex } = await import("../worker/lib/crypto");
   const master = `m-${crypto.randomUUID()}`;
   const standard = `s-${crypto.randomUUID()}`;
-  for (const [k, kind] of [[master, "master"], [standard, "standard"]] as const) {
-    await env.DB.prepare("INSERT INTO api_keys (id, team_id, created_by, name, kind, key_hash, prefix, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0)")
-      .bind(crypto.randomUUID(), teamId, userId, kind, kind, await sha256Hex(k), k.slice(0, 9)).run();
+  for (const [k, kind] of [
+    [master, "master"],
+    [standard, "standard"],
+  ] as const) {
+    await env.DB.prepare(
+      "INSERT INTO api_keys (id, team_id, created_by, name, kind, key_hash, prefix, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+    )
+      .bind(crypto.randomUUID(), teamId, userId, kind, kind, await sha256Hex(k), k.slice(0, 9))
+      .run();
   }
   return { master, standard };
 }
 
 const apollo = (key: string, path: string, body: unknown) =>
-  call(`/apollo/api/v1${path}`, { method: "POST", headers: { "x-api-key": key, "content-type": "application/json" }, body: JSON.stringify(body) });
+  call(`/apollo/api/v1${path}`, {
+    method: "POST",
+    headers: { "x-api-key": key, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
 
 beforeEach(() => resetClock());
 
@@ -30,19 +40,25 @@ describe("lists longer than D1's 100 bound parameters", () => {
     const x = await addContactsSetup();
     const contacts = await makeContacts(x.teamId, 150);
     await enroll(x.teamId, x.sequenceId, contacts, x.mailboxIds);
-    const ids = (await env.DB.prepare("SELECT id FROM enrollments WHERE sequence_id = ?").bind(x.sequenceId).all<{ id: string }>()).results.map((r) => r.id);
+    const ids = (
+      await env.DB.prepare("SELECT id FROM enrollments WHERE sequence_id = ?").bind(x.sequenceId).all<{ id: string }>()
+    ).results.map((r) => r.id);
     expect(ids).toHaveLength(150);
 
     const res = await as(x.s, "POST", `/api/sequences/${x.sequenceId}/enrollments/pause`, { enrollment_ids: ids });
     expect(res.status).toBe(200);
     expect((await json(res)).changed).toHaveLength(150);
-    const paused = await env.DB.prepare("SELECT count(*) AS n FROM enrollments WHERE sequence_id = ? AND status = 'paused'").bind(x.sequenceId).first<{ n: number }>();
+    const paused = await env.DB.prepare("SELECT count(*) AS n FROM enrollments WHERE sequence_id = ? AND status = 'paused'")
+      .bind(x.sequenceId)
+      .first<{ n: number }>();
     expect(paused!.n).toBe(150);
 
     const atMax = [...ids, ...Array.from({ length: 1000 - ids.length }, () => newId())];
     const err = await errorOf(await as(x.s, "POST", `/api/sequences/${x.sequenceId}/enrollments/resume`, { enrollment_ids: atMax }));
     expect(err).toMatchObject({ status: 404, code: "not_found" });
-    const over = await errorOf(await as(x.s, "POST", `/api/sequences/${x.sequenceId}/enrollments/resume`, { enrollment_ids: [...atMax, newId()] }));
+    const over = await errorOf(
+      await as(x.s, "POST", `/api/sequences/${x.sequenceId}/enrollments/resume`, { enrollment_ids: [...atMax, newId()] }),
+    );
     expect(over).toMatchObject({ status: 422, code: "validation_failed" });
   });
 
@@ -50,12 +66,16 @@ describe("lists longer than D1's 100 bound parameters", () => {
     const x = await addContactsSetup();
     const contacts = await makeContacts(x.teamId, 1000);
     await enroll(x.teamId, x.sequenceId, contacts, x.mailboxIds);
-    const ids = (await env.DB.prepare("SELECT id FROM enrollments WHERE sequence_id = ?").bind(x.sequenceId).all<{ id: string }>()).results.map((r) => r.id);
+    const ids = (
+      await env.DB.prepare("SELECT id FROM enrollments WHERE sequence_id = ?").bind(x.sequenceId).all<{ id: string }>()
+    ).results.map((r) => r.id);
     expect(ids).toHaveLength(1000);
     const res = await as(x.s, "POST", `/api/sequences/${x.sequenceId}/enrollments/finish`, { enrollment_ids: ids });
     expect(res.status).toBe(200);
     expect((await json(res)).changed).toHaveLength(1000);
-    const finished = await env.DB.prepare("SELECT count(*) AS n FROM enrollments WHERE sequence_id = ? AND status = 'finished'").bind(x.sequenceId).first<{ n: number }>();
+    const finished = await env.DB.prepare("SELECT count(*) AS n FROM enrollments WHERE sequence_id = ? AND status = 'finished'")
+      .bind(x.sequenceId)
+      .first<{ n: number }>();
     expect(finished!.n).toBe(1000);
   });
 
@@ -110,7 +130,8 @@ describe("steps per sequence", () => {
   it("answers 422 'nothing to change' to an empty step update and leaves the step as it was", async () => {
     const x = await addContactsSetup();
     const before = await env.DB.prepare("SELECT * FROM steps WHERE id = ?").bind(x.stepIds[1]).first();
-    const audits = async () => (await env.DB.prepare("SELECT count(*) AS n FROM audit_log WHERE team_id = ?").bind(x.teamId).first<{ n: number }>())!.n;
+    const audits = async () =>
+      (await env.DB.prepare("SELECT count(*) AS n FROM audit_log WHERE team_id = ?").bind(x.teamId).first<{ n: number }>())!.n;
     const auditsBefore = await audits();
     const err = await errorOf(await as(x.s, "PATCH", `/api/sequences/${x.sequenceId}/steps/${x.stepIds[1]}`, {}));
     expect(err).toMatchObject({ status: 422, code: "validation_failed" });
@@ -125,7 +146,17 @@ describe("every array has a documented maximum", () => {
   function unbounded(node: any, doc: any, at: string, out: string[], seen = new Set<any>()) {
     if (!node || typeof node !== "object" || seen.has(node)) return;
     seen.add(node);
-    if (typeof node.$ref === "string") return unbounded(node.$ref.split("/").slice(1).reduce((o: any, k: string) => o[k], doc), doc, at, out, seen);
+    if (typeof node.$ref === "string")
+      return unbounded(
+        node.$ref
+          .split("/")
+          .slice(1)
+          .reduce((o: any, k: string) => o[k], doc),
+        doc,
+        at,
+        out,
+        seen,
+      );
     // A tuple (prefixItems) has a fixed length: zod refuses extra items.
     if (node.type === "array" && typeof node.maxItems !== "number" && !Array.isArray(node.prefixItems)) out.push(at);
     for (const [k, v] of Object.entries(node.properties ?? {})) unbounded(v, doc, `${at}.${k}`, out, seen);
@@ -192,23 +223,40 @@ describe("bounded input", () => {
     const { master } = await keysFor(x.teamId, x.userId);
     const [c1] = await makeContacts(x.teamId, 1);
     await enroll(x.teamId, x.sequenceId, [c1!], x.mailboxIds);
-    const res = await apollo(master, "/emailer_campaigns/remove_or_stop_contact_ids", { emailer_campaign_ids: [x.sequenceId], contact_ids: Array(1000).fill(c1), mode: "mark_as_finished" });
+    const res = await apollo(master, "/emailer_campaigns/remove_or_stop_contact_ids", {
+      emailer_campaign_ids: [x.sequenceId],
+      contact_ids: Array(1000).fill(c1),
+      mode: "mark_as_finished",
+    });
     expect(res.status).toBe(200);
     expect((await json(res)).contacts).toHaveLength(1);
-    const e = await env.DB.prepare("SELECT status FROM enrollments WHERE sequence_id = ? AND contact_id = ?").bind(x.sequenceId, c1).first<{ status: string }>();
+    const e = await env.DB.prepare("SELECT status FROM enrollments WHERE sequence_id = ? AND contact_id = ?")
+      .bind(x.sequenceId, c1)
+      .first<{ status: string }>();
     expect(e!.status).toBe("finished");
-    const err = await errorOf(await apollo(master, "/emailer_campaigns/remove_or_stop_contact_ids", { emailer_campaign_ids: [x.sequenceId], contact_ids: Array(1001).fill(c1), mode: "stop" }));
+    const err = await errorOf(
+      await apollo(master, "/emailer_campaigns/remove_or_stop_contact_ids", {
+        emailer_campaign_ids: [x.sequenceId],
+        contact_ids: Array(1001).fill(c1),
+        mode: "stop",
+      }),
+    );
     expect(err).toMatchObject({ status: 422, code: "validation_failed" });
     expect(err.details.fields[0].field).toBe("contact_ids");
   });
 
   it("keeps the last access when shares name the same user twice", async () => {
     const x = await addContactsSetup();
-    const other = (await env.DB.prepare("INSERT INTO users (id, team_id, email, name, role, password_hash, created_at) VALUES (?, ?, ?, 'Other', 'member', 'x', 0) RETURNING id").bind(newId(), x.teamId, `${newId()}@sim.test`).first<{ id: string }>())!.id;
+    const other = (await env.DB.prepare(
+      "INSERT INTO users (id, team_id, email, name, role, password_hash, created_at) VALUES (?, ?, ?, 'Other', 'member', 'x', 0) RETURNING id",
+    )
+      .bind(newId(), x.teamId, `${newId()}@sim.test`)
+      .first<{ id: string }>())!.id;
     const shares = [...Array.from({ length: 199 }, () => ({ user_id: other, access: "view" })), { user_id: other, access: "edit" }];
     const res = await as(x.s, "PUT", `/api/sequences/${x.sequenceId}/shares`, { shares });
     expect(res.status).toBe(200);
-    const rows = (await env.DB.prepare("SELECT user_id, access FROM sequence_shares WHERE sequence_id = ?").bind(x.sequenceId).all()).results;
+    const rows = (await env.DB.prepare("SELECT user_id, access FROM sequence_shares WHERE sequence_id = ?").bind(x.sequenceId).all())
+      .results;
     expect(rows).toEqual([{ user_id: other, access: "edit" }]);
   });
 
@@ -216,8 +264,12 @@ describe("bounded input", () => {
     const x = await addContactsSetup();
     const contacts = await makeContacts(x.teamId, 2);
     await enroll(x.teamId, x.sequenceId, contacts, x.mailboxIds);
-    const ids = (await env.DB.prepare("SELECT id FROM enrollments WHERE sequence_id = ?").bind(x.sequenceId).all<{ id: string }>()).results.map((r) => r.id);
-    const body = await json(await as(x.s, "POST", `/api/sequences/${x.sequenceId}/enrollments/pause`, { enrollment_ids: [...ids, ...ids, ...ids] }));
+    const ids = (
+      await env.DB.prepare("SELECT id FROM enrollments WHERE sequence_id = ?").bind(x.sequenceId).all<{ id: string }>()
+    ).results.map((r) => r.id);
+    const body = await json(
+      await as(x.s, "POST", `/api/sequences/${x.sequenceId}/enrollments/pause`, { enrollment_ids: [...ids, ...ids, ...ids] }),
+    );
     expect(body.changed.sort()).toEqual([...ids].sort());
     expect(body.unchanged).toEqual([]);
   });
@@ -239,7 +291,9 @@ describe("every array at its documented maximum answers without a 500", () => {
     expect(staged.status).toBe(200);
     expect((await json(staged)).updated).toBe(120);
 
-    const reorder = await errorOf(await as(x.s, "POST", `/api/sequences/${x.sequenceId}/steps/reorder`, { step_ids: Array.from({ length: 100 }, () => newId()) }));
+    const reorder = await errorOf(
+      await as(x.s, "POST", `/api/sequences/${x.sequenceId}/steps/reorder`, { step_ids: Array.from({ length: 100 }, () => newId()) }),
+    );
     expect(reorder).toMatchObject({ status: 422, code: "validation_failed" });
   });
 
@@ -252,18 +306,35 @@ describe("every array at its documented maximum answers without a 500", () => {
     const staged = await apollo(master, "/contacts/update_stages", { contact_ids: thousand, contact_stage_id: `${x.teamId}-cold` });
     expect(staged.status).toBe(200);
     expect((await json(staged)).contacts).toHaveLength(120);
-    expect((await apollo(master, "/emailer_messages/search", { contact_ids: thousand, emailer_campaign_ids: [x.sequenceId, ...hundred.slice(1)] })).status).toBe(200);
+    expect(
+      (
+        await apollo(master, "/emailer_messages/search", {
+          contact_ids: thousand,
+          emailer_campaign_ids: [x.sequenceId, ...hundred.slice(1)],
+        })
+      ).status,
+    ).toBe(200);
     expect((await apollo(master, "/contacts/search", { contact_stage_ids: hundred, label_ids: hundred })).status).toBe(200);
     const many = [...contacts, ...Array.from({ length: 10_000 - contacts.length }, () => newId())];
-    const add = await apollo(master, `/emailer_campaigns/${x.sequenceId}/add_contact_ids`, { emailer_campaign_id: x.sequenceId, contact_ids: many, send_email_from_email_account_id: x.mailboxIds[0] });
+    const add = await apollo(master, `/emailer_campaigns/${x.sequenceId}/add_contact_ids`, {
+      emailer_campaign_id: x.sequenceId,
+      contact_ids: many,
+      send_email_from_email_account_id: x.mailboxIds[0],
+    });
     expect(add.status).not.toBe(500);
-    const over = await errorOf(await apollo(master, `/emailer_campaigns/${x.sequenceId}/add_contact_ids`, { contact_ids: [...many, newId()] }));
+    const over = await errorOf(
+      await apollo(master, `/emailer_campaigns/${x.sequenceId}/add_contact_ids`, { contact_ids: [...many, newId()] }),
+    );
     expect(over).toMatchObject({ status: 422, code: "validation_failed" });
   });
 });
 
 describe("the code keeps IN lists under D1's 100 bound parameters", () => {
-  const sources = import.meta.glob(["../worker/**/*.ts", "../durable-objects/**/*.ts"], { query: "?raw", import: "default", eager: true }) as Record<string, string>;
+  const sources = import.meta.glob(["../worker/**/*.ts", "../durable-objects/**/*.ts"], {
+    query: "?raw",
+    import: "default",
+    eager: true,
+  }) as Record<string, string>;
 
   it("never binds one parameter per value of a list from data (drizzle inArray over a variable, or '?' placeholders built from a list)", () => {
     expect(Object.keys(sources).length).toBeGreaterThan(20);
@@ -273,7 +344,11 @@ describe("the code keeps IN lists under D1's 100 bound parameters", () => {
         text.split("\n").flatMap((line, i) =>
           // A fixed list written in the code (a few statuses) or a subquery binds a bounded number of
           // parameters; any list that comes from data must go through in-list.ts.
-          /\b(not)?inArray\((?![^,()]+,\s*(\[\s*"[^\]]*\]\s*\)|d\.select\())|\.map\(\(\) => "\?"\)|\.map\(\(\) => '\?'\)|\.fill\("\?"\)/.test(line) ? [`${path}:${i + 1}: ${line.trim()}`] : [],
+          /\b(not)?inArray\((?![^,()]+,\s*(\[\s*"[^\]]*\]\s*\)|d\.select\())|\.map\(\(\) => "\?"\)|\.map\(\(\) => '\?'\)|\.fill\("\?"\)/.test(
+            line,
+          )
+            ? [`${path}:${i + 1}: ${line.trim()}`]
+            : [],
         ),
       );
     expect(offenders).toEqual([]);
@@ -320,7 +395,8 @@ describe("Apollo ids are never empty", () => {
   it("refuses an empty owner_id, contact_stage_id or id in a list (422 naming the field) and writes nothing", async () => {
     const x = await addContactsSetup();
     const { master } = await keysFor(x.teamId, x.userId);
-    const contacts = async () => (await env.DB.prepare("SELECT count(*) AS n FROM contacts WHERE team_id = ?").bind(x.teamId).first<{ n: number }>())!.n;
+    const contacts = async () =>
+      (await env.DB.prepare("SELECT count(*) AS n FROM contacts WHERE team_id = ?").bind(x.teamId).first<{ n: number }>())!.n;
     const before = await contacts();
     for (const [field, body] of [
       ["owner_id", { first_name: "A", owner_id: "" }],
@@ -331,10 +407,19 @@ describe("Apollo ids are never empty", () => {
       expect(err.details.fields[0].field).toBe(field);
     }
     expect(await contacts()).toBe(before);
-    const stages = await errorOf(await apollo(master, "/contacts/update_stages", { contact_ids: [""], contact_stage_id: `${x.teamId}-cold` }));
+    const stages = await errorOf(
+      await apollo(master, "/contacts/update_stages", { contact_ids: [""], contact_stage_id: `${x.teamId}-cold` }),
+    );
     expect(stages).toMatchObject({ status: 422, code: "validation_failed" });
     expect(stages.details.fields[0].field).toMatch(/^contact_ids/);
-    const stop = await errorOf(await apollo(master, "/emailer_campaigns/remove_or_stop_contact_ids", { emailer_campaign_ids: [x.sequenceId], contact_ids: ["x"], mode: "stop", user_id: "" }));
+    const stop = await errorOf(
+      await apollo(master, "/emailer_campaigns/remove_or_stop_contact_ids", {
+        emailer_campaign_ids: [x.sequenceId],
+        contact_ids: ["x"],
+        mode: "stop",
+        user_id: "",
+      }),
+    );
     expect(stop).toMatchObject({ status: 422, code: "validation_failed" });
   });
 });

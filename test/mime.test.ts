@@ -1,7 +1,14 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
-  buildMessage, encodeQuotedPrintable, formatDate, messageIdFor, signUnsubscribeToken, subjectForThread, verifyUnsubscribeToken, type MessageInput,
+  buildMessage,
+  encodeQuotedPrintable,
+  formatDate,
+  messageIdFor,
+  signUnsubscribeToken,
+  subjectForThread,
+  verifyUnsubscribeToken,
+  type MessageInput,
 } from "../worker/services/mime";
 
 // A minimal quoted-printable decoder (RFC 2045 §6.7), independent of the encoder under test.
@@ -19,12 +26,16 @@ function qpDecode(s: string): string {
 
 // RFC 2047: decode encoded-words, dropping the whitespace between adjacent ones.
 const decodeWords = (s: string) =>
-  s.replace(/\?=\s+=\?/g, "?==?").replace(/=\?UTF-8\?B\?([A-Za-z0-9+/=]*)\?=/g, (_m, b: string) =>
-    new TextDecoder().decode(Uint8Array.from(atob(b), (c) => c.charCodeAt(0))));
+  s
+    .replace(/\?=\s+=\?/g, "?==?")
+    .replace(/=\?UTF-8\?B\?([A-Za-z0-9+/=]*)\?=/g, (_m, b: string) =>
+      new TextDecoder().decode(Uint8Array.from(atob(b), (c) => c.charCodeAt(0))),
+    );
 
 function parse(msg: string) {
   const at = msg.indexOf("\r\n\r\n");
-  const head = msg.slice(0, at), body = msg.slice(at + 4);
+  const head = msg.slice(0, at),
+    body = msg.slice(at + 4);
   const headers = new Map<string, string>();
   for (const line of head.replace(/\r\n(?=[ \t])/g, "").split("\r\n")) {
     const i = line.indexOf(":");
@@ -80,11 +91,17 @@ describe("buildMessage", () => {
   });
 
   it("uses CRLF line endings only and keeps every line within 78 characters", () => {
-    const msg = buildMessage({ ...BASE, text: "one\ntwo\r\nthree\rfour", subject: "A fairly long subject line that certainly needs folding once it passes the limit of seventy-eight" });
+    const msg = buildMessage({
+      ...BASE,
+      text: "one\ntwo\r\nthree\rfour",
+      subject: "A fairly long subject line that certainly needs folding once it passes the limit of seventy-eight",
+    });
     expect(msg).not.toMatch(/[^\r]\n|\r[^\n]/);
     expect(msg.endsWith("\r\n")).toBe(true);
     for (const line of msg.split("\r\n")) expect(line.length).toBeLessThanOrEqual(78);
-    expect(parse(msg).headers.get("subject")).toBe("A fairly long subject line that certainly needs folding once it passes the limit of seventy-eight");
+    expect(parse(msg).headers.get("subject")).toBe(
+      "A fairly long subject line that certainly needs folding once it passes the limit of seventy-eight",
+    );
   });
 
   it("lists only the https URL when there is no mailto", () => {
@@ -115,14 +132,18 @@ describe("buildMessage", () => {
   });
 
   it("keeps header values on one line even when they contain line breaks", () => {
-    const { headers } = parse(buildMessage({ ...BASE, subject: "Hi\r\nBcc: victim@x.test", to: { email: "ada@engines.test", name: "Ada\nBcc: x" } }));
+    const { headers } = parse(
+      buildMessage({ ...BASE, subject: "Hi\r\nBcc: victim@x.test", to: { email: "ada@engines.test", name: "Ada\nBcc: x" } }),
+    );
     expect(headers.get("subject")).toBe("Hi Bcc: victim@x.test");
     expect(headers.get("to")).toBe('"Ada Bcc: x" <ada@engines.test>');
     expect(headers.has("bcc")).toBe(false);
   });
 
   it("quotes display names with specials and encodes non-ASCII ones", () => {
-    expect(parse(buildMessage({ ...BASE, from: { email: "a@x.test", name: 'Lee, Ann "AL"' } })).headers.get("from")).toBe('"Lee, Ann \\"AL\\"" <a@x.test>');
+    expect(parse(buildMessage({ ...BASE, from: { email: "a@x.test", name: 'Lee, Ann "AL"' } })).headers.get("from")).toBe(
+      '"Lee, Ann \\"AL\\"" <a@x.test>',
+    );
     const from = parse(buildMessage({ ...BASE, from: { email: "j@x.test", name: "José Müller" } })).headers.get("from")!;
     expect(from).toMatch(/^=\?UTF-8\?B\?[A-Za-z0-9+/=]+\?= <j@x\.test>$/);
     expect(decodeWords(from)).toBe("José Müller <j@x.test>");
@@ -130,10 +151,15 @@ describe("buildMessage", () => {
   });
 
   it("adds In-Reply-To and References for a follow-up in the thread", () => {
-    const { headers } = parse(buildMessage({
-      ...BASE, subject: subjectForThread(BASE.subject), messageId: messageIdFor("enr1", "step2", "seqflare.test"),
-      inReplyTo: "<sf.enr1.step1@seqflare.test>", references: ["<sf.enr1.step0@seqflare.test>"],
-    }));
+    const { headers } = parse(
+      buildMessage({
+        ...BASE,
+        subject: subjectForThread(BASE.subject),
+        messageId: messageIdFor("enr1", "step2", "seqflare.test"),
+        inReplyTo: "<sf.enr1.step1@seqflare.test>",
+        references: ["<sf.enr1.step0@seqflare.test>"],
+      }),
+    );
     expect(headers.get("subject")).toBe("Re: Quick question");
     expect(headers.get("message-id")).toBe("<sf.enr1.step2@seqflare.test>");
     expect(headers.get("in-reply-to")).toBe("<sf.enr1.step1@seqflare.test>");
@@ -157,11 +183,15 @@ describe("buildMessage", () => {
     const body = qpDecode(parse(buildMessage({ ...BASE, signature: "Grace Hopper\nSeqflare" })).body);
     expect(body).toBe(
       "Hi Ada,\n\nWorth a chat?\n\n-- \nGrace Hopper\nSeqflare\n\n" +
-      "Seqflare Inc., 1 Main St, Springfield, IL 62701, USA\nUnsubscribe: https://app.seqflare.test/u/abc.def\n",
+        "Seqflare Inc., 1 Main St, Springfield, IL 62701, USA\nUnsubscribe: https://app.seqflare.test/u/abc.def\n",
     );
     const unsigned = qpDecode(parse(buildMessage(BASE)).body);
-    expect(qpDecode(parse(buildMessage({ ...BASE, postalAddress: "" })).body)).toBe("Hi Ada,\n\nWorth a chat?\n\n-- \nUnsubscribe: https://app.seqflare.test/u/abc.def\n");
-    expect(unsigned).toBe("Hi Ada,\n\nWorth a chat?\n\n-- \nSeqflare Inc., 1 Main St, Springfield, IL 62701, USA\nUnsubscribe: https://app.seqflare.test/u/abc.def\n");
+    expect(qpDecode(parse(buildMessage({ ...BASE, postalAddress: "" })).body)).toBe(
+      "Hi Ada,\n\nWorth a chat?\n\n-- \nUnsubscribe: https://app.seqflare.test/u/abc.def\n",
+    );
+    expect(unsigned).toBe(
+      "Hi Ada,\n\nWorth a chat?\n\n-- \nSeqflare Inc., 1 Main St, Springfield, IL 62701, USA\nUnsubscribe: https://app.seqflare.test/u/abc.def\n",
+    );
   });
 
   it("round-trips a long non-ASCII body through quoted-printable", () => {
@@ -196,11 +226,13 @@ describe("encodeQuotedPrintable", () => {
 
   it("round-trips any text", () => {
     const unit = fc.constantFrom("a", "Z", " ", "\t", "=", ".", "é", "東", "🚀", "\n", "\r\n", "~");
-    fc.assert(fc.property(fc.string({ unit, maxLength: 400 }), (s) => {
-      const out = encodeQuotedPrintable(s);
-      expect(out.split("\r\n").every((l) => l.length <= 76 && !/[ \t]$/.test(l))).toBe(true);
-      expect(qpDecode(out)).toBe(s.replace(/\r\n/g, "\n"));
-    }));
+    fc.assert(
+      fc.property(fc.string({ unit, maxLength: 400 }), (s) => {
+        const out = encodeQuotedPrintable(s);
+        expect(out.split("\r\n").every((l) => l.length <= 76 && !/[ \t]$/.test(l))).toBe(true);
+        expect(qpDecode(out)).toBe(s.replace(/\r\n/g, "\n"));
+      }),
+    );
   });
 });
 
@@ -224,7 +256,10 @@ describe("unsubscribe tokens", () => {
 
   it("refuses a token whose payload was changed", async () => {
     const [, sig] = (await signUnsubscribeToken(secret, payload)).split(".");
-    const forged = btoa(JSON.stringify({ t: "team123", e: "someone@else.test" })).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    const forged = btoa(JSON.stringify({ t: "team123", e: "someone@else.test" }))
+      .replace(/\+/g, "-")
+      .replace(/\//g, "_")
+      .replace(/=+$/, "");
     expect(await verifyUnsubscribeToken(secret, `${forged}.${sig}`)).toBeNull();
   });
 

@@ -9,7 +9,13 @@ let doc: any;
 function deref(node: any): any {
   if (Array.isArray(node)) return node.map(deref);
   if (node && typeof node === "object") {
-    if (typeof node.$ref === "string") return deref(node.$ref.split("/").slice(1).reduce((o: any, k: string) => o[k], doc));
+    if (typeof node.$ref === "string")
+      return deref(
+        node.$ref
+          .split("/")
+          .slice(1)
+          .reduce((o: any, k: string) => o[k], doc),
+      );
     return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, deref(v)]));
   }
   return node;
@@ -39,7 +45,19 @@ describe("the OpenAPI document", () => {
   it("is OpenAPI 3.1, public, and describes the API with its security schemes", () => {
     expect(doc.openapi).toBe("3.1.0");
     expect(doc.components.securitySchemes.apiKey).toMatchObject({ type: "apiKey", in: "header", name: "X-Api-Key" });
-    for (const p of ["/sequences", "/sequences/{id}/add-contacts", "/sequences/{id}/add-contacts/preview", "/jobs/{id}", "/people/search", "/mailboxes", "/tasks", "/credits", "/api-keys", "/contacts", "/lists"]) {
+    for (const p of [
+      "/sequences",
+      "/sequences/{id}/add-contacts",
+      "/sequences/{id}/add-contacts/preview",
+      "/jobs/{id}",
+      "/people/search",
+      "/mailboxes",
+      "/tasks",
+      "/credits",
+      "/api-keys",
+      "/contacts",
+      "/lists",
+    ]) {
       expect(Object.keys(doc.paths)).toContain(p);
     }
   });
@@ -64,7 +82,11 @@ describe("real responses match the document", () => {
     await conforms(await as(s, "GET", "/api/lists"), "get", "/lists");
     const seqs = await conforms(await as(s, "GET", "/api/sequences"), "get", "/sequences");
     await conforms(await as(s, "GET", `/api/sequences/${seqs.sequences[0].id}`), "get", "/sequences/{id}");
-    await conforms(await as(s, "GET", `/api/sequences/${seqs.sequences[0].id}/enrollments?per_page=5`), "get", "/sequences/{id}/enrollments");
+    await conforms(
+      await as(s, "GET", `/api/sequences/${seqs.sequences[0].id}/enrollments?per_page=5`),
+      "get",
+      "/sequences/{id}/enrollments",
+    );
     await conforms(await as(s, "GET", "/api/schedules"), "get", "/schedules");
     await conforms(await as(s, "GET", "/api/mailboxes"), "get", "/mailboxes");
     await conforms(await as(s, "GET", "/api/tasks?view=open&assignee=all"), "get", "/tasks");
@@ -78,15 +100,43 @@ describe("real responses match the document", () => {
 
   it("writes: contact, list, sequence, step, preview, job, outcomes", async () => {
     const x = await addContactsSetup();
-    const contact = await conforms(await as(x.s, "POST", "/api/contacts", { first_name: "Ada", last_name: "Lovelace", email: "ada@example.test", list_names: ["Pioneers"] }), "post", "/contacts");
+    const contact = await conforms(
+      await as(x.s, "POST", "/api/contacts", {
+        first_name: "Ada",
+        last_name: "Lovelace",
+        email: "ada@example.test",
+        list_names: ["Pioneers"],
+      }),
+      "post",
+      "/contacts",
+    );
     await conforms(await as(x.s, "PATCH", `/api/contacts/${contact.contact.id}`, { title: "Analyst" }), "patch", "/contacts/{id}");
     const list = await conforms(await as(x.s, "POST", "/api/lists", { name: "Contract list" }), "post", "/lists");
-    await conforms(await as(x.s, "POST", `/api/lists/${list.list.id}/members`, { contact_ids: [contact.contact.id] }), "post", "/lists/{id}/members");
+    await conforms(
+      await as(x.s, "POST", `/api/lists/${list.list.id}/members`, { contact_ids: [contact.contact.id] }),
+      "post",
+      "/lists/{id}/members",
+    );
     const seq = await conforms(await as(x.s, "POST", "/api/sequences", { name: "Contract" }), "post", "/sequences");
-    await conforms(await as(x.s, "POST", `/api/sequences/${seq.sequence.id}/steps`, { type: "auto_email", variants: [{ subject: "Hi", body: "Hello" }] }), "post", "/sequences/{id}/steps");
+    await conforms(
+      await as(x.s, "POST", `/api/sequences/${seq.sequence.id}/steps`, {
+        type: "auto_email",
+        variants: [{ subject: "Hi", body: "Hello" }],
+      }),
+      "post",
+      "/sequences/{id}/steps",
+    );
     const ids = await makeContacts(x.teamId, 3);
-    await conforms(await as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts/preview`, { source: { contact_ids: ids } }), "post", "/sequences/{id}/add-contacts/preview");
-    const job = await conforms(await as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts`, { source: { contact_ids: ids } }), "post", "/sequences/{id}/add-contacts");
+    await conforms(
+      await as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts/preview`, { source: { contact_ids: ids } }),
+      "post",
+      "/sequences/{id}/add-contacts/preview",
+    );
+    const job = await conforms(
+      await as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts`, { source: { contact_ids: ids } }),
+      "post",
+      "/sequences/{id}/add-contacts",
+    );
     await waitForJob(job.job.id);
     await conforms(await as(x.s, "GET", `/api/jobs/${job.job.id}`), "get", "/jobs/{id}");
     await conforms(await as(x.s, "GET", `/api/jobs/${job.job.id}/outcomes`), "get", "/jobs/{id}/outcomes");

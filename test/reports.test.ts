@@ -15,7 +15,10 @@ const body = async (r: Response) => {
   if (r.status !== 200) throw new Error(`${r.status} ${await r.text()}`);
   return (await r.json()) as any;
 };
-const one = async <T = number>(sql: string, ...b: unknown[]) => (await env.DB.prepare(sql).bind(...b).first<{ n: T }>())!.n;
+const one = async <T = number>(sql: string, ...b: unknown[]) =>
+  (await env.DB.prepare(sql)
+    .bind(...b)
+    .first<{ n: T }>())!.n;
 const DAY = 86_400_000;
 
 describe("A/B statistics", () => {
@@ -39,11 +42,17 @@ describe("A/B statistics", () => {
   });
 
   it("says 'significant' or how many more contacts per variant are needed", () => {
-    const win = abVerdict([{ id: "a", label: "A", enabled: true, sent: 600, replies: 30 }, { id: "b", label: "B", enabled: true, sent: 600, replies: 84 }]);
+    const win = abVerdict([
+      { id: "a", label: "A", enabled: true, sent: 600, replies: 30 },
+      { id: "b", label: "B", enabled: true, sent: 600, replies: 84 },
+    ]);
     expect(win.significant).toBe(true);
     expect(win.leader_id).toBe("b");
     expect(win.p_value!).toBeLessThan(0.001);
-    const open = abVerdict([{ id: "a", label: "A", enabled: true, sent: 100, replies: 10 }, { id: "b", label: "B", enabled: true, sent: 100, replies: 15 }]);
+    const open = abVerdict([
+      { id: "a", label: "A", enabled: true, sent: 100, replies: 10 },
+      { id: "b", label: "B", enabled: true, sent: 100, replies: 15 },
+    ]);
     expect(open.significant).toBe(false);
     // 10% vs 15% needs 686 per variant: 586 more than the 100 each already sent
     expect(open.needs_more_per_variant).toBe(586);
@@ -55,8 +64,24 @@ describe("A/B statistics", () => {
 async function world() {
   const { teamId, userId } = await makeTeam("Reports");
   const s = await sessionFor(teamId, userId);
-  const { sequenceId, stepIds } = await makeSequence(teamId, userId, [{ variants: [{ subject: "A", body: "a" }, { subject: "B", body: "b" }] }, { type: "call" }], null, false);
-  const variants = (await env.DB.prepare("SELECT id, label FROM step_variants WHERE step_id = ? ORDER BY label").bind(stepIds[0]).all<{ id: string }>()).results.map((r) => r.id);
+  const { sequenceId, stepIds } = await makeSequence(
+    teamId,
+    userId,
+    [
+      {
+        variants: [
+          { subject: "A", body: "a" },
+          { subject: "B", body: "b" },
+        ],
+      },
+      { type: "call" },
+    ],
+    null,
+    false,
+  );
+  const variants = (
+    await env.DB.prepare("SELECT id, label FROM step_variants WHERE step_id = ? ORDER BY label").bind(stepIds[0]).all<{ id: string }>()
+  ).results.map((r) => r.id);
   const mb = [await makeMailbox(teamId, userId), await makeMailbox(teamId, userId)];
   const contacts = await makeContacts(teamId, 40);
   const base = Date.UTC(2026, 5, 1, 12);
@@ -68,14 +93,37 @@ async function world() {
     const at = base + (i % 4) * DAY;
     const status = i % 3 === 0 ? "finished" : "active";
     const reason = i % 10 === 0 ? "bounced" : i % 5 === 1 ? "replied" : i === 4 ? "unsubscribed" : null;
-    stmts.push(env.DB.prepare("INSERT INTO enrollments (id, team_id, sequence_id, contact_id, mailbox_id, status, current_step, reason, added_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-      .bind(e, teamId, sequenceId, c, mb[i % 2], status, i % 2 ? 2 : 1, reason, i < 20 ? userId : null, at, at));
-    stmts.push(env.DB.prepare(
-      "INSERT INTO messages (id, team_id, enrollment_id, sequence_id, step_id, variant_id, mailbox_id, contact_id, to_email, subject, body, message_id_header, status, sent_at, replied_at, reply_kind, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'x@example.test', 's', 'b', ?, ?, ?, ?, ?, ?)",
-    ).bind(newId(), teamId, e, sequenceId, stepIds[0], variants[i % 2], mb[i % 2], c, `<sf.${e}.${stepIds[0]}@sender.test>`, i % 10 === 0 ? "bounced" : "sent", at,
-      i % 5 === 1 ? at + 3600_000 : i % 7 === 3 ? at + 60_000 : null, i % 5 === 1 ? "reply" : i % 7 === 3 ? "out_of_office" : null, at));
-    if (i % 4 === 1) stmts.push(env.DB.prepare("INSERT INTO tasks (id, team_id, enrollment_id, sequence_id, step_id, contact_id, assignee_id, type, due_at, status, completed_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'call', ?, 'completed', ?, ?)")
-      .bind(newId(), teamId, e, sequenceId, stepIds[1], c, userId, at, at, at));
+    stmts.push(
+      env.DB.prepare(
+        "INSERT INTO enrollments (id, team_id, sequence_id, contact_id, mailbox_id, status, current_step, reason, added_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      ).bind(e, teamId, sequenceId, c, mb[i % 2], status, i % 2 ? 2 : 1, reason, i < 20 ? userId : null, at, at),
+    );
+    stmts.push(
+      env.DB.prepare(
+        "INSERT INTO messages (id, team_id, enrollment_id, sequence_id, step_id, variant_id, mailbox_id, contact_id, to_email, subject, body, message_id_header, status, sent_at, replied_at, reply_kind, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'x@example.test', 's', 'b', ?, ?, ?, ?, ?, ?)",
+      ).bind(
+        newId(),
+        teamId,
+        e,
+        sequenceId,
+        stepIds[0],
+        variants[i % 2],
+        mb[i % 2],
+        c,
+        `<sf.${e}.${stepIds[0]}@sender.test>`,
+        i % 10 === 0 ? "bounced" : "sent",
+        at,
+        i % 5 === 1 ? at + 3600_000 : i % 7 === 3 ? at + 60_000 : null,
+        i % 5 === 1 ? "reply" : i % 7 === 3 ? "out_of_office" : null,
+        at,
+      ),
+    );
+    if (i % 4 === 1)
+      stmts.push(
+        env.DB.prepare(
+          "INSERT INTO tasks (id, team_id, enrollment_id, sequence_id, step_id, contact_id, assignee_id, type, due_at, status, completed_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'call', ?, 'completed', ?, ?)",
+        ).bind(newId(), teamId, e, sequenceId, stepIds[1], c, userId, at, at, at),
+      );
   });
   await env.DB.batch(stmts);
   return { teamId, userId, s, sequenceId, stepIds, variants, mb, contacts, base };
@@ -93,14 +141,25 @@ describe("GET /api/sequences/{id}/report", () => {
     expect(r.totals.contacts).toBe(N);
     expect(r.statuses.find((s: any) => s.status === "finished").contacts).toBe(count((i) => i % 3 === 0));
     expect(r.statuses.find((s: any) => s.status === "active").contacts).toBe(count((i) => i % 3 !== 0));
-    expect(r.totals).toMatchObject({ sent: N, bounced: count(bounced), replied: count(replied), out_of_office: count((i) => i % 7 === 3 && !replied(i)), unsubscribed: 1, tasks_done: count((i) => i % 4 === 1) });
+    expect(r.totals).toMatchObject({
+      sent: N,
+      bounced: count(bounced),
+      replied: count(replied),
+      out_of_office: count((i) => i % 7 === 3 && !replied(i)),
+      unsubscribed: 1,
+      tasks_done: count((i) => i % 4 === 1),
+    });
     expect(r.totals.reply_rate).toBeCloseTo(count(replied) / (N - count(bounced)), 10);
     expect(r.totals.bounce_rate).toBeCloseTo(count(bounced) / N, 10);
     const [s1, s2] = r.steps;
     expect(s1).toMatchObject({ position: 1, reached: N, sent: N, bounced: count(bounced), replied: count(replied) });
     expect(s2).toMatchObject({ position: 2, reached: count((i) => i % 2 === 1), sent: 0, tasks_done: count((i) => i % 4 === 1) });
     for (const [k, m] of w.mb.entries()) {
-      expect(r.mailboxes.find((x: any) => x.mailbox_id === m)).toMatchObject({ sent: count((i) => i % 2 === k), bounced: count((i) => i % 2 === k && bounced(i)), replied: count((i) => i % 2 === k && replied(i)) });
+      expect(r.mailboxes.find((x: any) => x.mailbox_id === m)).toMatchObject({
+        sent: count((i) => i % 2 === k),
+        bounced: count((i) => i % 2 === k && bounced(i)),
+        replied: count((i) => i % 2 === k && replied(i)),
+      });
     }
     expect(r.daily.map((d: any) => d.day)).toEqual(["2026-06-01", "2026-06-02", "2026-06-03", "2026-06-04"]);
     expect(r.daily.map((d: any) => d.sent)).toEqual([0, 1, 2, 3].map((d) => count((i) => i % 4 === d)));
@@ -120,7 +179,10 @@ describe("GET /api/sequences/{id}/report", () => {
   it("filters by day range, the user who added the contacts and the mailbox", async () => {
     const w = await world();
     const idx = [...Array(40).keys()];
-    const q = (s: string) => as(w.s, "GET", `/api/sequences/${w.sequenceId}/report?${s}`).then(body).then((b) => b.report);
+    const q = (s: string) =>
+      as(w.s, "GET", `/api/sequences/${w.sequenceId}/report?${s}`)
+        .then(body)
+        .then((b) => b.report);
     const byDay = await q("from=2026-06-02&to=2026-06-03");
     expect(byDay.totals.sent).toBe(idx.filter((i) => i % 4 === 1 || i % 4 === 2).length);
     expect(byDay.totals.contacts).toBe(idx.filter((i) => i % 4 === 1 || i % 4 === 2).length);
@@ -132,22 +194,41 @@ describe("GET /api/sequences/{id}/report", () => {
 
   it("counts a reply that comes in through the inbound handler", async () => {
     const w = await world();
-    const m = await env.DB.prepare("SELECT message_id_header AS h FROM messages WHERE sequence_id = ? AND reply_kind IS NULL AND status = 'sent' LIMIT 1").bind(w.sequenceId).first<{ h: string }>();
+    const m = await env.DB.prepare(
+      "SELECT message_id_header AS h FROM messages WHERE sequence_id = ? AND reply_kind IS NULL AND status = 'sent' LIMIT 1",
+    )
+      .bind(w.sequenceId)
+      .first<{ h: string }>();
     const before = (await body(await as(w.s, "GET", `/api/sequences/${w.sequenceId}/report`))).report.totals.replied;
-    await handleInbound(env, `From: x@example.test\r\nTo: s@sender.test\r\nSubject: Re: s\r\nIn-Reply-To: ${m!.h}\r\nMessage-ID: <r-${newId()}@example.test>\r\n\r\nSounds good, let's talk.\r\n`);
+    await handleInbound(
+      env,
+      `From: x@example.test\r\nTo: s@sender.test\r\nSubject: Re: s\r\nIn-Reply-To: ${m!.h}\r\nMessage-ID: <r-${newId()}@example.test>\r\n\r\nSounds good, let's talk.\r\n`,
+    );
     expect((await body(await as(w.s, "GET", `/api/sequences/${w.sequenceId}/report`))).report.totals.replied).toBe(before + 1);
   });
 
   it("keeps the rollup equal to the emails themselves through inserts, replies, bounces and deletes (triggers)", async () => {
     const w = await world();
-    const grouped = async () => (await env.DB.prepare(
-      "SELECT step_id, coalesce(variant_id, '') v, mailbox_id, sent_at / 86400000 AS day, count(*) sent, sum(status = 'bounced') b, sum(reply_kind IS 'reply') r, sum(reply_kind IS 'out_of_office') o FROM messages WHERE sequence_id = ? AND status IN ('sent', 'bounced') AND sent_at IS NOT NULL GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
-    ).bind(w.sequenceId).all()).results;
-    const rolled = async () => (await env.DB.prepare(
-      "SELECT step_id, variant_id v, mailbox_id, day, sent, bounced b, replied r, out_of_office o FROM report_rollup WHERE sequence_id = ? AND sent > 0 ORDER BY 1, 2, 3, 4",
-    ).bind(w.sequenceId).all()).results;
+    const grouped = async () =>
+      (
+        await env.DB.prepare(
+          "SELECT step_id, coalesce(variant_id, '') v, mailbox_id, sent_at / 86400000 AS day, count(*) sent, sum(status = 'bounced') b, sum(reply_kind IS 'reply') r, sum(reply_kind IS 'out_of_office') o FROM messages WHERE sequence_id = ? AND status IN ('sent', 'bounced') AND sent_at IS NOT NULL GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
+        )
+          .bind(w.sequenceId)
+          .all()
+      ).results;
+    const rolled = async () =>
+      (
+        await env.DB.prepare(
+          "SELECT step_id, variant_id v, mailbox_id, day, sent, bounced b, replied r, out_of_office o FROM report_rollup WHERE sequence_id = ? AND sent > 0 ORDER BY 1, 2, 3, 4",
+        )
+          .bind(w.sequenceId)
+          .all()
+      ).results;
     expect(await rolled()).toEqual(await grouped());
-    const some = (await env.DB.prepare("SELECT id FROM messages WHERE sequence_id = ? ORDER BY id LIMIT 6").bind(w.sequenceId).all<{ id: string }>()).results.map((r) => r.id);
+    const some = (
+      await env.DB.prepare("SELECT id FROM messages WHERE sequence_id = ? ORDER BY id LIMIT 6").bind(w.sequenceId).all<{ id: string }>()
+    ).results.map((r) => r.id);
     await env.DB.batch([
       env.DB.prepare("UPDATE messages SET status = 'bounced' WHERE id = ?").bind(some[0]),
       env.DB.prepare("UPDATE messages SET reply_kind = 'reply', replied_at = 1 WHERE id = ?").bind(some[1]),
@@ -174,7 +255,9 @@ describe("GET /api/sequences/{id}/report", () => {
     const admin = await login("admin@demo.test");
     const { report: r } = await body(await as(admin, "GET", `/api/sequences/${SEQ1}/report`));
     expect(r.totals.sent).toBeGreaterThan(0);
-    expect(r.totals.sent).toBe(await one("SELECT count(*) AS n FROM messages WHERE sequence_id = ? AND status IN ('sent', 'bounced')", SEQ1));
+    expect(r.totals.sent).toBe(
+      await one("SELECT count(*) AS n FROM messages WHERE sequence_id = ? AND status IN ('sent', 'bounced')", SEQ1),
+    );
     expect(r.totals.replied).toBe(await one("SELECT count(*) AS n FROM messages WHERE sequence_id = ? AND reply_kind = 'reply'", SEQ1));
     expect(r.totals.bounced).toBe(await one("SELECT count(*) AS n FROM messages WHERE sequence_id = ? AND status = 'bounced'", SEQ1));
     expect(r.totals.contacts).toBe(await one("SELECT count(*) AS n FROM enrollments WHERE sequence_id = ?", SEQ1));
@@ -185,23 +268,61 @@ describe("A/B winners", () => {
   it("the automatic winner turns the losing variant off once significant and records the switch", async () => {
     const { teamId, userId } = await makeTeam("AB");
     const s = await sessionFor(teamId, userId);
-    const { sequenceId, stepIds } = await makeSequence(teamId, userId, [{ variants: [{ subject: "A", body: "a" }, { subject: "B", body: "b" }] }], null, false);
-    const [a, b] = (await env.DB.prepare("SELECT id FROM step_variants WHERE step_id = ? ORDER BY label").bind(stepIds[0]).all<{ id: string }>()).results.map((r) => r.id);
+    const { sequenceId, stepIds } = await makeSequence(
+      teamId,
+      userId,
+      [
+        {
+          variants: [
+            { subject: "A", body: "a" },
+            { subject: "B", body: "b" },
+          ],
+        },
+      ],
+      null,
+      false,
+    );
+    const [a, b] = (
+      await env.DB.prepare("SELECT id FROM step_variants WHERE step_id = ? ORDER BY label").bind(stepIds[0]).all<{ id: string }>()
+    ).results.map((r) => r.id);
     const mb = await makeMailbox(teamId, userId);
     const contacts = await makeContacts(teamId, 400);
     const stmts = contacts.map((c, i) =>
-      env.DB.prepare("INSERT INTO messages (id, team_id, enrollment_id, sequence_id, step_id, variant_id, mailbox_id, contact_id, to_email, subject, body, message_id_header, status, sent_at, reply_kind, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'x@t', 's', 'b', ?, 'sent', 1, ?, 1)")
+      env.DB.prepare(
+        "INSERT INTO messages (id, team_id, enrollment_id, sequence_id, step_id, variant_id, mailbox_id, contact_id, to_email, subject, body, message_id_header, status, sent_at, reply_kind, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'x@t', 's', 'b', ?, 'sent', 1, ?, 1)",
+      )
         // A: 4 replies in 200; B: 40 in 200
-        .bind(newId(), teamId, newId(), sequenceId, stepIds[0], i % 2 ? b : a, mb, c, `<${newId()}@t>`, (i % 2 ? i % 10 === 1 : i % 100 === 0) ? "reply" : null));
+        .bind(
+          newId(),
+          teamId,
+          newId(),
+          sequenceId,
+          stepIds[0],
+          i % 2 ? b : a,
+          mb,
+          c,
+          `<${newId()}@t>`,
+          (i % 2 ? i % 10 === 1 : i % 100 === 0) ? "reply" : null,
+        ),
+    );
     await env.DB.batch(stmts);
     // off: nothing changes on the cron
     await applyAutoWinners(env);
     expect(await one("SELECT count(*) AS n FROM step_variants WHERE step_id = ? AND enabled = 1", stepIds[0])).toBe(2);
     const on = await body(await as(s, "PUT", `/api/sequences/${sequenceId}/ab-tests/auto-winner`, { enabled: true }));
     expect(on).toEqual({ auto_winner: true, switched_steps: [stepIds[0]] });
-    const rows = (await env.DB.prepare("SELECT id, enabled FROM step_variants WHERE step_id = ? ORDER BY label").bind(stepIds[0]).all<{ id: string; enabled: number }>()).results;
-    expect(rows).toEqual([{ id: a, enabled: 0 }, { id: b, enabled: 1 }]);
-    const audit = await env.DB.prepare("SELECT action, details FROM audit_log WHERE team_id = ? AND target_id = ?").bind(teamId, stepIds[0]).first<{ action: string; details: string }>();
+    const rows = (
+      await env.DB.prepare("SELECT id, enabled FROM step_variants WHERE step_id = ? ORDER BY label")
+        .bind(stepIds[0])
+        .all<{ id: string; enabled: number }>()
+    ).results;
+    expect(rows).toEqual([
+      { id: a, enabled: 0 },
+      { id: b, enabled: 1 },
+    ]);
+    const audit = await env.DB.prepare("SELECT action, details FROM audit_log WHERE team_id = ? AND target_id = ?")
+      .bind(teamId, stepIds[0])
+      .first<{ action: string; details: string }>();
     expect(audit!.action).toBe("ab_test.winner_automatic");
     expect(JSON.parse(audit!.details)).toMatchObject({ variant_id: b, sequence_id: sequenceId });
     // New contacts get the winner: the engine's send context offers only B, whatever the enrollment.
@@ -243,7 +364,14 @@ describe("team report, home dashboard and exports", () => {
     expect(home.credits).toBe(await one("SELECT credit_balance AS n FROM teams WHERE id = ?", DEMO.team));
     const t = Date.now();
     const sod = Math.floor(t / DAY) * DAY;
-    expect(home.tasks.overdue).toBe(await one("SELECT count(*) AS n FROM tasks WHERE team_id = ? AND assignee_id = ? AND status = 'open' AND due_at < ?", DEMO.team, DEMO.admin, sod));
+    expect(home.tasks.overdue).toBe(
+      await one(
+        "SELECT count(*) AS n FROM tasks WHERE team_id = ? AND assignee_id = ? AND status = 'open' AND due_at < ?",
+        DEMO.team,
+        DEMO.admin,
+        sod,
+      ),
+    );
     expect(home.recent_replies.length).toBeGreaterThan(0);
     expect(home.high_bounce_sequences.map((s: any) => s.sequence_id)).toContain(seedId(0x0a, 3));
     for (const s of home.high_bounce_sequences) expect(s.bounce_rate).toBeGreaterThan(0.02);
@@ -275,10 +403,17 @@ describe("demo history", () => {
     expect(await one("SELECT count(*) AS n FROM enrollments WHERE team_id = ? AND reason = 'unsubscribed'", t)).toBeGreaterThan(0);
     expect(await one("SELECT count(*) AS n FROM enrollments WHERE team_id = ? AND status = 'paused'", t)).toBeGreaterThan(0);
     expect(await one("SELECT count(*) AS n FROM tasks WHERE team_id = ? AND status = 'completed'", t)).toBeGreaterThan(0);
-    const span = await env.DB.prepare("SELECT min(sent_at) AS lo, max(sent_at) AS hi FROM messages WHERE team_id = ?").bind(t).first<{ lo: number; hi: number }>();
+    const span = await env.DB.prepare("SELECT min(sent_at) AS lo, max(sent_at) AS hi FROM messages WHERE team_id = ?")
+      .bind(t)
+      .first<{ lo: number; hi: number }>();
     expect((span!.hi - span!.lo) / DAY).toBeGreaterThan(45);
     // every bounced email's contact is bounced and suppressed
-    expect(await one("SELECT count(*) AS n FROM messages m JOIN contacts c ON c.id = m.contact_id WHERE m.team_id = ? AND m.status = 'bounced' AND (c.bounced_at IS NULL OR NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.team_id = c.team_id AND s.email = c.email))", t)).toBe(0);
+    expect(
+      await one(
+        "SELECT count(*) AS n FROM messages m JOIN contacts c ON c.id = m.contact_id WHERE m.team_id = ? AND m.status = 'bounced' AND (c.bounced_at IS NULL OR NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.team_id = c.team_id AND s.email = c.email))",
+        t,
+      ),
+    ).toBe(0);
     const admin = await login("admin@demo.test");
     const r1 = (await body(await as(admin, "GET", `/api/sequences/${SEQ1}/report`))).report;
     expect(r1.ab_tests[0]).toMatchObject({ significant: true, winner_id: seedId(0x0d, 2) });

@@ -51,7 +51,9 @@ function report(findings: Finding[], seed: number): string[] {
   for (const f of findings) console.log(`ROUTE-WALK-FINDING ${JSON.stringify({ ...f, seed })}`);
   const seen = new Map<string, Finding>();
   for (const f of findings.filter((x) => x.severity === "fail")) seen.set(`${f.rule} ${f.caller} ${f.status}`, f);
-  return [...seen.values()].map((f) => `[${f.rule}] as ${f.caller}: ${f.request} → ${f.status} ${f.answer.slice(0, 160)} (${f.note}; seed ${seed})`);
+  return [...seen.values()].map(
+    (f) => `[${f.rule}] as ${f.caller}: ${f.request} → ${f.status} ${f.answer.slice(0, 160)} (${f.note}; seed ${seed})`,
+  );
 }
 
 describe("the route walk covers the Worker", () => {
@@ -72,9 +74,11 @@ describe("the route walk covers the Worker", () => {
 
   it("has something of every kind a member must not see, and another team's rows of every kind", async () => {
     const hidden = await hiddenFrom(DEMO.team, DEMO.rep1);
-    for (const res of ["sequences", "steps", "enrollments", "jobs", "workflows", "messages", "replies"] as const) expect(hidden.get(res)?.size, res).toBeGreaterThan(0);
+    for (const res of ["sequences", "steps", "enrollments", "jobs", "workflows", "messages", "replies"] as const)
+      expect(hidden.get(res)?.size, res).toBeGreaterThan(0);
     // CSV imports need an uploaded file in R2: neither team has one yet, so import ids are walked as unknown ones only.
-    for (const [res, ids] of Object.entries(world.pools.rival.ids)) if (res !== "imports") expect(ids.length, `Rival's ${res}`).toBeGreaterThan(0);
+    for (const [res, ids] of Object.entries(world.pools.rival.ids))
+      if (res !== "imports") expect(ids.length, `Rival's ${res}`).toBeGreaterThan(0);
   });
 
   it("the error-shape rule rejects bodies that break the one shape", () => {

@@ -1,13 +1,33 @@
 import { describe, expect, it } from "vitest";
 import {
-  HOLIDAY_CALENDARS, addWait, holidaysFor, inWindow, isHoliday, isValidTimeZone, nextWindowStart, validateWindows, windowEnd,
+  HOLIDAY_CALENDARS,
+  addWait,
+  holidaysFor,
+  inWindow,
+  isHoliday,
+  isValidTimeZone,
+  nextWindowStart,
+  validateWindows,
+  windowEnd,
   type WindowSpec,
 } from "../worker/services/schedule-time";
 
 const at = (iso: string) => Date.parse(iso);
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
-const WEEKDAYS_9_TO_5: WindowSpec["windows"] = { "1": [["09:00", "17:00"]], "2": [["09:00", "17:00"]], "3": [["09:00", "17:00"]], "4": [["09:00", "17:00"]], "5": [["09:00", "17:00"]] };
-const spec = (over: Partial<WindowSpec> = {}): WindowSpec => ({ timeZone: "America/New_York", windows: WEEKDAYS_9_TO_5, holidays: [], holidayCalendar: "none", ...over });
+const WEEKDAYS_9_TO_5: WindowSpec["windows"] = {
+  "1": [["09:00", "17:00"]],
+  "2": [["09:00", "17:00"]],
+  "3": [["09:00", "17:00"]],
+  "4": [["09:00", "17:00"]],
+  "5": [["09:00", "17:00"]],
+};
+const spec = (over: Partial<WindowSpec> = {}): WindowSpec => ({
+  timeZone: "America/New_York",
+  windows: WEEKDAYS_9_TO_5,
+  holidays: [],
+  holidayCalendar: "none",
+  ...over,
+});
 const NY = spec();
 const LONDON = spec({ timeZone: "Europe/London" });
 
@@ -130,7 +150,9 @@ describe("nextWindowStart", () => {
 
   it("returns null when every day with a window is a holiday for 400 days", () => {
     // Only Mondays, and every Monday of the next 400 days is a custom holiday.
-    const mondays = Array.from({ length: 60 }, (_, i) => new Date(at("2026-03-02T00:00:00Z") + i * 7 * 86_400_000).toISOString().slice(0, 10));
+    const mondays = Array.from({ length: 60 }, (_, i) =>
+      new Date(at("2026-03-02T00:00:00Z") + i * 7 * 86_400_000).toISOString().slice(0, 10),
+    );
     expect(nextWindowStart(at("2026-03-01T12:00:00Z"), spec({ windows: { "1": [["09:00", "17:00"]] }, holidays: mondays }))).toBeNull();
   });
 });
@@ -146,7 +168,14 @@ describe("windowEnd", () => {
   });
 
   it("treats touching intervals as one window", () => {
-    const s = spec({ windows: { "1": [["12:00", "17:00"], ["09:00", "12:00"]] } });
+    const s = spec({
+      windows: {
+        "1": [
+          ["12:00", "17:00"],
+          ["09:00", "12:00"],
+        ],
+      },
+    });
     expect(iso(windowEnd(at("2026-03-02T15:00:00Z"), s))).toBe("2026-03-02T22:00:00.000Z");
   });
 
@@ -304,7 +333,16 @@ describe("holidays", () => {
 
 describe("validateWindows", () => {
   it("accepts ordinary, touching and 24:00-ending windows", () => {
-    expect(validateWindows({ "1": [["09:00", "12:00"], ["12:00", "17:00"]], "6": [["20:00", "24:00"]], "7": [] })).toEqual([]);
+    expect(
+      validateWindows({
+        "1": [
+          ["09:00", "12:00"],
+          ["12:00", "17:00"],
+        ],
+        "6": [["20:00", "24:00"]],
+        "7": [],
+      }),
+    ).toEqual([]);
   });
 
   it("refuses a window spanning midnight, naming the weekday", () => {
@@ -315,7 +353,14 @@ describe("validateWindows", () => {
 
   it("refuses empty and overlapping windows", () => {
     expect(validateWindows({ "2": [["09:00", "09:00"]] })).toHaveLength(1);
-    expect(validateWindows({ "2": [["13:00", "17:00"], ["09:00", "13:30"]] })).toEqual(["Tuesday: windows 09:00–13:30 and 13:00–17:00 overlap"]);
+    expect(
+      validateWindows({
+        "2": [
+          ["13:00", "17:00"],
+          ["09:00", "13:30"],
+        ],
+      }),
+    ).toEqual(["Tuesday: windows 09:00–13:30 and 13:00–17:00 overlap"]);
   });
 
   it("refuses malformed times", () => {

@@ -4,11 +4,28 @@ import { peopleChunks, type PersonRow } from "../worker/seed/people";
 import { env } from "./helpers";
 import { TEST_SEED } from "./setup";
 
-const count = async (sql: string, ...b: unknown[]) => (await env.DB.prepare(sql).bind(...b).first<{ n: number }>())!.n;
+const count = async (sql: string, ...b: unknown[]) =>
+  (await env.DB.prepare(sql)
+    .bind(...b)
+    .first<{ n: number }>())!.n;
 
 describe("demo workspace seed", () => {
   it("is idempotent: a second run neither duplicates nor wipes data", async () => {
-    const tables = ["teams", "users", "api_keys", "people", "contacts", "lists", "list_members", "sequences", "steps", "mailboxes", "enrollments", "credit_ledger", "suppressions"];
+    const tables = [
+      "teams",
+      "users",
+      "api_keys",
+      "people",
+      "contacts",
+      "lists",
+      "list_members",
+      "sequences",
+      "steps",
+      "mailboxes",
+      "enrollments",
+      "credit_ledger",
+      "suppressions",
+    ];
     const before = await Promise.all(tables.map((t) => count(`select count(*) n from ${t}`)));
     // a user's change survives the re-run
     await env.DB.prepare("update contacts set title = 'Changed by user' where id = (select min(id) from contacts)").run();
@@ -32,7 +49,12 @@ describe("demo workspace seed", () => {
     const t = DEMO.team;
     expect(await count("select count(*) n from contacts where team_id = ? and unsubscribed_at is not null", t)).toBeGreaterThan(0);
     expect(await count("select count(*) n from contacts where team_id = ? and bounced_at is not null", t)).toBeGreaterThan(0);
-    expect(await count("select count(*) n from contacts c join contact_stages s on s.id = c.stage_id where c.team_id = ? and s.category = 'dnc'", t)).toBeGreaterThan(0);
+    expect(
+      await count(
+        "select count(*) n from contacts c join contact_stages s on s.id = c.stage_id where c.team_id = ? and s.category = 'dnc'",
+        t,
+      ),
+    ).toBeGreaterThan(0);
     expect(await count("select count(*) n from contacts where team_id = ? and email is null", t)).toBeGreaterThan(0);
     expect(await count("select count(*) n from contacts where team_id = ? and email_status = 'unverified'", t)).toBeGreaterThan(0);
     expect(await count("select count(*) n from contacts where team_id = ? and job_changed_at is not null", t)).toBeGreaterThan(0);
@@ -40,7 +62,12 @@ describe("demo workspace seed", () => {
     expect(await count("select count(*) n from enrollments where team_id = ? and status = 'active'", t)).toBeGreaterThan(0);
     expect(await count("select count(*) n from enrollments where team_id = ? and status = 'finished'", t)).toBeGreaterThan(0);
     // every unsubscribed or bounced address is suppressed, so the suppression outlives the contact
-    expect(await count("select count(*) n from contacts c where team_id = ? and email is not null and (unsubscribed_at is not null or bounced_at is not null) and not exists (select 1 from suppressions s where s.team_id = c.team_id and s.email = c.email)", t)).toBe(0);
+    expect(
+      await count(
+        "select count(*) n from contacts c where team_id = ? and email is not null and (unsubscribed_at is not null or bounced_at is not null) and not exists (select 1 from suppressions s where s.team_id = c.team_id and s.email = c.email)",
+        t,
+      ),
+    ).toBe(0);
   });
 
   it("generates the same people on every run", () => {

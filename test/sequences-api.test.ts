@@ -26,12 +26,21 @@ describe("sequences", () => {
     const s = await login("admin@demo.test");
     const seq = await newSequence(s);
     const add = (body: any) => as(s, "POST", `/api/sequences/${seq.id}/steps`, body);
-    expect((await add({ type: "auto_email", variants: [{ subject: "Hi {{first_name}}", body: "About {{company|your team}}" }] })).status).toBe(201);
+    expect(
+      (await add({ type: "auto_email", variants: [{ subject: "Hi {{first_name}}", body: "About {{company|your team}}" }] })).status,
+    ).toBe(201);
     expect((await add({ type: "call", wait_amount: 2, wait_unit: "days", business_days: true, note: "Call them" })).status).toBe(201);
-    expect((await add({ type: "auto_email", wait_amount: 3, thread_reply: true, variants: [{ subject: "", body: "Following up" }] })).status).toBe(201);
+    expect(
+      (await add({ type: "auto_email", wait_amount: 3, thread_reply: true, variants: [{ subject: "", body: "Following up" }] })).status,
+    ).toBe(201);
     const res = await add({ type: "linkedin_connect", wait_amount: 1, position: 2 });
     const steps = (await json(res)).sequence.steps;
-    expect(steps.map((x: any) => [x.position, x.type])).toEqual([[1, "auto_email"], [2, "linkedin_connect"], [3, "call"], [4, "auto_email"]]);
+    expect(steps.map((x: any) => [x.position, x.type])).toEqual([
+      [1, "auto_email"],
+      [2, "linkedin_connect"],
+      [3, "call"],
+      [4, "auto_email"],
+    ]);
     expect(steps[2]).toMatchObject({ wait_amount: 2, wait_unit: "days", business_days: true, note: "Call them" });
     expect(steps[3].thread_reply).toBe(true);
     const rows = await env.DB.prepare("select position from steps where sequence_id = ? order by position").bind(seq.id).all<any>();
@@ -41,7 +50,10 @@ describe("sequences", () => {
   it("refuses unknown template variables when saving, naming the field", async () => {
     const s = await login("admin@demo.test");
     const seq = await newSequence(s);
-    const res = await as(s, "POST", `/api/sequences/${seq.id}/steps`, { type: "auto_email", variants: [{ subject: "Hi {{favorite_color}}", body: "ok" }] });
+    const res = await as(s, "POST", `/api/sequences/${seq.id}/steps`, {
+      type: "auto_email",
+      variants: [{ subject: "Hi {{favorite_color}}", body: "ok" }],
+    });
     const err = await errorOf(res);
     expect(err).toMatchObject({ status: 422, code: "validation_failed" });
     expect(err.details.fields[0].field).toBe("variants.0.subject");
@@ -53,7 +65,13 @@ describe("sequences", () => {
   it("refuses a same-thread reply as the first step", async () => {
     const s = await login("admin@demo.test");
     const seq = await newSequence(s);
-    const err = await errorOf(await as(s, "POST", `/api/sequences/${seq.id}/steps`, { type: "auto_email", thread_reply: true, variants: [{ subject: "", body: "x" }] }));
+    const err = await errorOf(
+      await as(s, "POST", `/api/sequences/${seq.id}/steps`, {
+        type: "auto_email",
+        thread_reply: true,
+        variants: [{ subject: "", body: "x" }],
+      }),
+    );
     expect(err.details.fields[0].field).toBe("thread_reply");
   });
 
@@ -63,19 +81,23 @@ describe("sequences", () => {
     await as(s, "POST", `/api/sequences/${seq.id}/steps`, { type: "auto_email", variants: [{ subject: "A", body: "a" }] });
     const two = (await json(await as(s, "POST", `/api/sequences/${seq.id}/steps`, { type: "task", wait_amount: 1 }))).sequence.steps;
     const [e, t] = two;
-    const reordered = (await json(await as(s, "POST", `/api/sequences/${seq.id}/steps/reorder`, { step_ids: [t.id, e.id] }))).sequence.steps;
+    const reordered = (await json(await as(s, "POST", `/api/sequences/${seq.id}/steps/reorder`, { step_ids: [t.id, e.id] }))).sequence
+      .steps;
     expect(reordered.map((x: any) => x.id)).toEqual([t.id, e.id]);
     expect((await errorOf(await as(s, "POST", `/api/sequences/${seq.id}/steps/reorder`, { step_ids: [t.id] }))).status).toBe(422);
     const off = (await json(await as(s, "PATCH", `/api/sequences/${seq.id}/steps/${e.id}`, { enabled: false }))).sequence.steps;
     expect(off.find((x: any) => x.id === e.id).enabled).toBe(false);
-    const withB = (await json(await as(s, "POST", `/api/sequences/${seq.id}/steps/${e.id}/variants`, { subject: "B", body: "b" }))).sequence.steps;
+    const withB = (await json(await as(s, "POST", `/api/sequences/${seq.id}/steps/${e.id}/variants`, { subject: "B", body: "b" }))).sequence
+      .steps;
     const variants = withB.find((x: any) => x.id === e.id).variants;
     expect(variants.map((v: any) => v.label)).toEqual(["A", "B"]);
     const vA = variants[0].id;
     const offA = await as(s, "PATCH", `/api/sequences/${seq.id}/steps/${e.id}/variants/${vA}`, { enabled: false });
     expect(offA.status, await offA.clone().text()).toBe(200);
     const vB = variants[1].id;
-    expect((await errorOf(await as(s, "PATCH", `/api/sequences/${seq.id}/steps/${e.id}/variants/${vB}`, { enabled: false }))).status).toBe(422);
+    expect((await errorOf(await as(s, "PATCH", `/api/sequences/${seq.id}/steps/${e.id}/variants/${vB}`, { enabled: false }))).status).toBe(
+      422,
+    );
     const after = (await json(await as(s, "DELETE", `/api/sequences/${seq.id}/steps/${t.id}`))).sequence.steps;
     expect(after.map((x: any) => [x.id, x.position])).toEqual([[e.id, 1]]);
   });
@@ -106,7 +128,10 @@ describe("sequence sharing and access", () => {
     const editor = await login("rep1@demo.test");
     const read = await json(await as(viewer, "GET", `/api/sequences/${SEQ1}`));
     expect(read.sequence.access).toBe("view");
-    expect(await errorOf(await as(viewer, "PATCH", `/api/sequences/${SEQ1}`, { name: "hijack" }))).toMatchObject({ status: 403, code: "forbidden" });
+    expect(await errorOf(await as(viewer, "PATCH", `/api/sequences/${SEQ1}`, { name: "hijack" }))).toMatchObject({
+      status: 403,
+      code: "forbidden",
+    });
     expect((await as(viewer, "POST", `/api/sequences/${SEQ1}/steps`, { type: "task" })).status).toBe(403);
     const name = await env.DB.prepare("select name from sequences where id = ?").bind(SEQ1).first<any>();
     expect(name.name).toBe("Enterprise outbound — Q4");
@@ -139,7 +164,9 @@ describe("sequence sharing and access", () => {
     const s = await login("admin@demo.test");
     const seq = await newSequence(s);
     const rival = await login("admin@rival.test");
-    const err = await errorOf(await as(s, "PUT", `/api/sequences/${seq.id}/shares`, { shares: [{ user_id: rival.userId, access: "edit" }] }));
+    const err = await errorOf(
+      await as(s, "PUT", `/api/sequences/${seq.id}/shares`, { shares: [{ user_id: rival.userId, access: "edit" }] }),
+    );
     expect(err.status).toBe(422);
   });
 });
@@ -149,9 +176,26 @@ describe("schedules", () => {
     const s = await login("admin@demo.test");
     const bad = await errorOf(await as(s, "POST", "/api/schedules", { name: "Bad", time_zone: "Mars/Olympus", windows: {} }));
     expect(bad.details.fields[0].field).toBe("time_zone");
-    const overlap = await errorOf(await as(s, "POST", "/api/schedules", { name: "Overlap", time_zone: "Europe/Berlin", windows: { "1": [["09:00", "12:00"], ["11:00", "13:00"]] } }));
+    const overlap = await errorOf(
+      await as(s, "POST", "/api/schedules", {
+        name: "Overlap",
+        time_zone: "Europe/Berlin",
+        windows: {
+          "1": [
+            ["09:00", "12:00"],
+            ["11:00", "13:00"],
+          ],
+        },
+      }),
+    );
     expect(overlap.status).toBe(422);
-    const res = await as(s, "POST", "/api/schedules", { name: `Berlin ${crypto.randomUUID()}`, time_zone: "Europe/Berlin", windows: { "1": [["09:00", "12:00"]], "3": [["14:00", "18:00"]] }, holiday_calendar: "GB", holidays: ["2027-01-04"] });
+    const res = await as(s, "POST", "/api/schedules", {
+      name: `Berlin ${crypto.randomUUID()}`,
+      time_zone: "Europe/Berlin",
+      windows: { "1": [["09:00", "12:00"]], "3": [["14:00", "18:00"]] },
+      holiday_calendar: "GB",
+      holidays: ["2027-01-04"],
+    });
     expect(res.status).toBe(201);
     const sched = (await json(res)).schedule;
     expect(sched.next_window_at).toBeGreaterThan(0);

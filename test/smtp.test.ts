@@ -68,7 +68,14 @@ describe("SMTP delivery", () => {
     expect(result.ok && result.response).toMatch(/^250 /);
     const [got, ...more] = await received(to);
     expect(more).toHaveLength(0);
-    expect(got).toMatchObject({ server: "plain", mailFrom: "ana@demo.test", rcptTo: [to], user: "demo", authMethod: "PLAIN", heloName: "demo.test" });
+    expect(got).toMatchObject({
+      server: "plain",
+      mailFrom: "ana@demo.test",
+      rcptTo: [to],
+      user: "demo",
+      authMethod: "PLAIN",
+      heloName: "demo.test",
+    });
     expect(utf8(got!.raw)).toBe(m.raw);
     expect(utf8(got!.raw)).toContain("\r\n.\r\nlast line\r\n");
   });
@@ -87,7 +94,9 @@ describe("SMTP delivery", () => {
 
   it("falls back to HELO when the server rejects EHLO", async () => {
     const to = addr("prospect");
-    const result = await smtpTransport(config({ port: smtp.ports.heloOnly, username: undefined, heloName: "mx.seqflare.test" })).send(mail(to));
+    const result = await smtpTransport(config({ port: smtp.ports.heloOnly, username: undefined, heloName: "mx.seqflare.test" })).send(
+      mail(to),
+    );
     expect(result).toMatchObject({ ok: true });
     expect((await received(to))[0]).toMatchObject({ server: "heloOnly", heloName: "mx.seqflare.test" });
   });
@@ -201,7 +210,10 @@ describe.skipIf(smtp.tlsTrusted)("SMTP over TLS (test CA not trusted: run with N
 
 describe("testConnection", () => {
   it("reports success with the auth method", async () => {
-    expect(await testConnection(config())).toEqual({ ok: true, message: `Connected to ${smtp.host}:${smtp.ports.plain} without TLS, signed in as demo (AUTH PLAIN)` });
+    expect(await testConnection(config())).toEqual({
+      ok: true,
+      message: `Connected to ${smtp.host}:${smtp.ports.plain} without TLS, signed in as demo (AUTH PLAIN)`,
+    });
   });
 
   it("reports a wrong password with the server's reply", async () => {
@@ -211,7 +223,10 @@ describe("testConnection", () => {
   });
 
   it("reports an unreachable server", async () => {
-    expect(await testConnection(config({ port: smtp.refusedPort }))).toMatchObject({ ok: false, message: expect.stringMatching(/^Could not connect/) });
+    expect(await testConnection(config({ port: smtp.refusedPort }))).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/^Could not connect/),
+    });
   });
 });
 

@@ -1,12 +1,27 @@
 import { describe, expect, it } from "vitest";
 import {
-  TEMPLATE_VARIABLES, findUnknownVariables, missingValues, renderSubject, renderTemplate, validateTemplate, type TemplateContext,
+  TEMPLATE_VARIABLES,
+  findUnknownVariables,
+  missingValues,
+  renderSubject,
+  renderTemplate,
+  validateTemplate,
+  type TemplateContext,
 } from "../worker/services/templates";
 
 // Tue 2026-03-03 03:00 UTC: still Monday evening in New York, Tuesday in London.
 const NOW = Date.parse("2026-03-03T03:00:00Z");
 const ctx = (over: Partial<TemplateContext["contact"]> = {}, rest: Partial<Omit<TemplateContext, "contact">> = {}): TemplateContext => ({
-  contact: { firstName: "Ada", lastName: "Lovelace", company: "Analytical Engines", title: "CTO", email: "ada@engines.test", city: "London", country: "United Kingdom", ...over },
+  contact: {
+    firstName: "Ada",
+    lastName: "Lovelace",
+    company: "Analytical Engines",
+    title: "CTO",
+    email: "ada@engines.test",
+    city: "London",
+    country: "United Kingdom",
+    ...over,
+  },
   sender: { name: "Grace Brewster Hopper" },
   now: NOW,
   timeZone: "America/New_York",
@@ -15,7 +30,8 @@ const ctx = (over: Partial<TemplateContext["contact"]> = {}, rest: Partial<Omit<
 
 describe("renderTemplate", () => {
   it("fills every variable from the contact, the sender and the clock", () => {
-    const text = "{{first_name}}|{{last_name}}|{{full_name}}|{{company}}|{{title}}|{{email}}|{{city}}|{{country}}|{{sender_name}}|{{sender_first_name}}|{{day_of_week}}";
+    const text =
+      "{{first_name}}|{{last_name}}|{{full_name}}|{{company}}|{{title}}|{{email}}|{{city}}|{{country}}|{{sender_name}}|{{sender_first_name}}|{{day_of_week}}";
     expect(renderTemplate(text, ctx())).toBe(
       "Ada|Lovelace|Ada Lovelace|Analytical Engines|CTO|ada@engines.test|London|United Kingdom|Grace Brewster Hopper|Grace|Monday",
     );
@@ -27,7 +43,9 @@ describe("renderTemplate", () => {
   });
 
   it("tolerates whitespace inside the braces and any letter case", () => {
-    expect(renderTemplate("Hi {{ First_Name }}, {{COMPANY}} and {{  full_name  }}", ctx())).toBe("Hi Ada, Analytical Engines and Ada Lovelace");
+    expect(renderTemplate("Hi {{ First_Name }}, {{COMPANY}} and {{  full_name  }}", ctx())).toBe(
+      "Hi Ada, Analytical Engines and Ada Lovelace",
+    );
   });
 
   it("uses the fallback when the value is empty, null or blank", () => {
@@ -53,13 +71,17 @@ describe("renderTemplate", () => {
   });
 
   it("does not throw on a partial context", () => {
-    expect(renderTemplate("{{first_name|there}} {{sender_first_name}}", { now: Number.NaN, timeZone: "" } as unknown as TemplateContext)).toBe("there ");
+    expect(
+      renderTemplate("{{first_name|there}} {{sender_first_name}}", { now: Number.NaN, timeZone: "" } as unknown as TemplateContext),
+    ).toBe("there ");
   });
 });
 
 describe("renderSubject", () => {
   it("keeps the subject on one line even when values bring line breaks", () => {
-    expect(renderSubject("Idea for {{company}}\r\nteam", ctx({ company: "Acme\r\nBcc: x@y.test" }))).toBe("Idea for Acme Bcc: x@y.test team");
+    expect(renderSubject("Idea for {{company}}\r\nteam", ctx({ company: "Acme\r\nBcc: x@y.test" }))).toBe(
+      "Idea for Acme Bcc: x@y.test team",
+    );
   });
 });
 
@@ -95,7 +117,9 @@ describe("validateTemplate", () => {
   it("reports unbalanced braces", () => {
     expect(validateTemplate("Hi {{first_name", "")).toEqual([{ field: "subject", message: '"{{" at position 4 is not closed' }]);
     expect(validateTemplate("", "Hi first_name}}")).toEqual([{ field: "body", message: '"}}" at position 14 has no matching "{{"' }]);
-    expect(validateTemplate("", "{{first_name {{company}}")).toEqual([{ field: "body", message: '"{{" at position 1 is not closed before the next "{{"' }]);
+    expect(validateTemplate("", "{{first_name {{company}}")).toEqual([
+      { field: "body", message: '"{{" at position 1 is not closed before the next "{{"' },
+    ]);
   });
 
   it("reports a tag that isn't a variable", () => {
@@ -112,7 +136,17 @@ describe("validateTemplate", () => {
 describe("TEMPLATE_VARIABLES", () => {
   it("lists every variable the renderer knows, each with a description", () => {
     expect(TEMPLATE_VARIABLES.map((v) => v.name)).toEqual([
-      "first_name", "last_name", "full_name", "company", "title", "email", "city", "country", "sender_name", "sender_first_name", "day_of_week",
+      "first_name",
+      "last_name",
+      "full_name",
+      "company",
+      "title",
+      "email",
+      "city",
+      "country",
+      "sender_name",
+      "sender_first_name",
+      "day_of_week",
     ]);
     for (const v of TEMPLATE_VARIABLES) {
       expect(v.description.length).toBeGreaterThan(5);

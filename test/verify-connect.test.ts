@@ -7,13 +7,21 @@ import { as, env, errorOf, login } from "./helpers";
 const smtp = inject("smtp");
 const json = async (r: Response) => (await r.json()) as any;
 const email = (p: string) => `${p}-${crypto.randomUUID().slice(0, 8)}@demo.test`;
-const rows = async (e: string) => (await env.DB.prepare("SELECT count(*) n FROM mailboxes WHERE email = ?").bind(e).first<{ n: number }>())!.n;
+const rows = async (e: string) =>
+  (await env.DB.prepare("SELECT count(*) n FROM mailboxes WHERE email = ?").bind(e).first<{ n: number }>())!.n;
 
 describe("verify on connect", () => {
   it("refuses an SMTP mailbox whose server does not exist, saying so, and saves nothing", async () => {
     const s = await login("rep1@demo.test");
     const e = email("nx");
-    const err = await errorOf(await as(s, "POST", "/api/mailboxes", { email: e, sender_name: "N", transport: "smtp", smtp: { host: "smtp.nonexistent.invalid", port: 587, security: "starttls" } }));
+    const err = await errorOf(
+      await as(s, "POST", "/api/mailboxes", {
+        email: e,
+        sender_name: "N",
+        transport: "smtp",
+        smtp: { host: "smtp.nonexistent.invalid", port: 587, security: "starttls" },
+      }),
+    );
     expect(err).toMatchObject({ status: 422, code: "validation_failed" });
     expect(err.message).toMatch(/^Couldn't connect to the SMTP server: Could not connect to smtp\.nonexistent\.invalid:587/);
     expect(err.details.fields[0].field).toBe("smtp");
@@ -22,11 +30,25 @@ describe("verify on connect", () => {
 
   it("refuses a refused port and a wrong password, in words", async () => {
     const s = await login("rep1@demo.test");
-    const refused = await errorOf(await as(s, "POST", "/api/mailboxes", { email: email("rf"), sender_name: "R", transport: "smtp", smtp: { host: smtp.host, port: smtp.refusedPort, security: "none" } }));
+    const refused = await errorOf(
+      await as(s, "POST", "/api/mailboxes", {
+        email: email("rf"),
+        sender_name: "R",
+        transport: "smtp",
+        smtp: { host: smtp.host, port: smtp.refusedPort, security: "none" },
+      }),
+    );
     expect(refused.status).toBe(422);
     expect(refused.message).toContain(`Could not connect to ${smtp.host}:${smtp.refusedPort}`);
     const e = email("pw");
-    const badPw = await errorOf(await as(s, "POST", "/api/mailboxes", { email: e, sender_name: "P", transport: "smtp", smtp: { host: smtp.host, port: smtp.ports.plain, security: "none", username: "demo", password: "wrong" } }));
+    const badPw = await errorOf(
+      await as(s, "POST", "/api/mailboxes", {
+        email: e,
+        sender_name: "P",
+        transport: "smtp",
+        smtp: { host: smtp.host, port: smtp.ports.plain, security: "none", username: "demo", password: "wrong" },
+      }),
+    );
     expect(badPw.status).toBe(422);
     expect(badPw.message).toMatch(/535/);
     expect(badPw.message).toMatch(/authentication|credentials|sign/i);
@@ -35,7 +57,14 @@ describe("verify on connect", () => {
 
   it("refuses STARTTLS on a server that doesn't offer it", async () => {
     const s = await login("rep1@demo.test");
-    const err = await errorOf(await as(s, "POST", "/api/mailboxes", { email: email("tls"), sender_name: "T", transport: "smtp", smtp: { host: smtp.host, port: smtp.ports.plain, security: "starttls", username: "demo", password: "secret" } }));
+    const err = await errorOf(
+      await as(s, "POST", "/api/mailboxes", {
+        email: email("tls"),
+        sender_name: "T",
+        transport: "smtp",
+        smtp: { host: smtp.host, port: smtp.ports.plain, security: "starttls", username: "demo", password: "secret" },
+      }),
+    );
     expect(err.status).toBe(422);
     expect(err.message).toContain("does not offer STARTTLS");
   });
@@ -52,7 +81,16 @@ describe("verify on connect", () => {
 
   it("verifies changed SMTP settings before saving them; the old settings stay when the new ones fail", async () => {
     const s = await login("rep1@demo.test");
-    const mb = (await json(await as(s, "POST", "/api/mailboxes", { email: email("ch"), sender_name: "C", transport: "smtp", smtp: { host: smtp.host, port: smtp.ports.plain, security: "none", username: "demo", password: "secret" } }))).mailbox;
+    const mb = (
+      await json(
+        await as(s, "POST", "/api/mailboxes", {
+          email: email("ch"),
+          sender_name: "C",
+          transport: "smtp",
+          smtp: { host: smtp.host, port: smtp.ports.plain, security: "none", username: "demo", password: "secret" },
+        }),
+      )
+    ).mailbox;
     const err = await errorOf(await as(s, "PATCH", `/api/mailboxes/${mb.id}`, { smtp: { port: smtp.refusedPort } }));
     expect(err.status).toBe(422);
     const row = await env.DB.prepare("SELECT transport_config FROM mailboxes WHERE id = ?").bind(mb.id).first<any>();
@@ -66,9 +104,20 @@ describe("verify on connect", () => {
 
   it("reconnect verifies first: a mailbox whose server stopped answering stays disconnected, with why", async () => {
     const s = await login("rep1@demo.test");
-    const mb = (await json(await as(s, "POST", "/api/mailboxes", { email: email("rc"), sender_name: "C", transport: "smtp", smtp: { host: smtp.host, port: smtp.ports.plain, security: "none", username: "demo", password: "secret" } }))).mailbox;
+    const mb = (
+      await json(
+        await as(s, "POST", "/api/mailboxes", {
+          email: email("rc"),
+          sender_name: "C",
+          transport: "smtp",
+          smtp: { host: smtp.host, port: smtp.ports.plain, security: "none", username: "demo", password: "secret" },
+        }),
+      )
+    ).mailbox;
     await as(s, "POST", `/api/mailboxes/${mb.id}/disconnect`);
-    await env.DB.prepare("UPDATE mailboxes SET transport_config = json_set(transport_config, '$.port', ?) WHERE id = ?").bind(smtp.refusedPort, mb.id).run();
+    await env.DB.prepare("UPDATE mailboxes SET transport_config = json_set(transport_config, '$.port', ?) WHERE id = ?")
+      .bind(smtp.refusedPort, mb.id)
+      .run();
     const err = await errorOf(await as(s, "POST", `/api/mailboxes/${mb.id}/reconnect`));
     expect(err.status).toBe(422);
     expect(err.message).toContain("Could not connect");

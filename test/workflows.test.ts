@@ -5,7 +5,10 @@ import { as, env, errorOf, login } from "./helpers";
 import { addContactsSetup, waitForJob } from "./fixtures";
 
 const json = async (r: Response) => (await r.json()) as any;
-const count = async (sql: string, ...b: unknown[]) => (await env.DB.prepare(sql).bind(...b).first<{ n: number }>())!.n;
+const count = async (sql: string, ...b: unknown[]) =>
+  (await env.DB.prepare(sql)
+    .bind(...b)
+    .first<{ n: number }>())!.n;
 const filters = { seniorities: ["director"], email_statuses: ["verified"] };
 
 beforeEach(() => resetClock());
@@ -13,7 +16,14 @@ beforeEach(() => resetClock());
 describe("workflows", () => {
   it("on its schedule, adds only net-new people matching the filters, once per slot", async () => {
     const x = await addContactsSetup({ credits: 10_000 });
-    const res = await as(x.s, "POST", "/api/workflows", { name: "Directors", sequence_id: x.sequenceId, filters, interval_minutes: 60, max_per_run: 5, active: true });
+    const res = await as(x.s, "POST", "/api/workflows", {
+      name: "Directors",
+      sequence_id: x.sequenceId,
+      filters,
+      interval_minutes: 60,
+      max_per_run: 5,
+      active: true,
+    });
     expect(res.status).toBe(201);
     const wf = (await json(res)).workflow;
     expect(wf).toMatchObject({ active: true, interval_minutes: 60, max_per_run: 5, last_run: null });
@@ -34,7 +44,9 @@ describe("workflows", () => {
 
     // The next run skips the five already saved (Net New Check) and adds five others.
     await runWorkflow(env, wf.id, next.next_run_at);
-    const second = await env.DB.prepare("SELECT * FROM workflow_runs WHERE workflow_id = ? AND slot = ?").bind(wf.id, next.next_run_at).first<any>();
+    const second = await env.DB.prepare("SELECT * FROM workflow_runs WHERE workflow_id = ? AND slot = ?")
+      .bind(wf.id, next.next_run_at)
+      .first<any>();
     await waitForJob(second.job_id);
     expect(await count("SELECT count(*) n FROM enrollments WHERE sequence_id = ?", x.sequenceId)).toBe(10);
     expect(await count("SELECT count(DISTINCT contact_id) n FROM enrollments WHERE sequence_id = ?", x.sequenceId)).toBe(10);
@@ -45,7 +57,9 @@ describe("workflows", () => {
 
   it("a run that adds nobody says why", async () => {
     const x = await addContactsSetup();
-    const none = (await json(await as(x.s, "POST", "/api/workflows", { name: "Nobody", sequence_id: x.sequenceId, filters: { q: "zzzzqqqq" } }))).workflow;
+    const none = (
+      await json(await as(x.s, "POST", "/api/workflows", { name: "Nobody", sequence_id: x.sequenceId, filters: { q: "zzzzqqqq" } }))
+    ).workflow;
     const r1 = (await json(await as(x.s, "POST", `/api/workflows/${none.id}/run`))).run;
     expect(r1).toMatchObject({ status: "completed", found: 0, reason: "no_new_people" });
     // The sequence is turned off after the workflow was set up (turning one on for a sequence that is off is refused).
@@ -61,7 +75,8 @@ describe("workflows", () => {
 
   it("turned off, it doesn't run; only those who may add to the sequence can create one; other teams get 404", async () => {
     const x = await addContactsSetup();
-    const wf = (await json(await as(x.s, "POST", "/api/workflows", { name: "W", sequence_id: x.sequenceId, filters, active: false }))).workflow;
+    const wf = (await json(await as(x.s, "POST", "/api/workflows", { name: "W", sequence_id: x.sequenceId, filters, active: false })))
+      .workflow;
     setClock(Date.now() + 7 * 86_400_000);
     await runDueWorkflows(env);
     resetClock();

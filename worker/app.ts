@@ -46,8 +46,18 @@ const limit = bodyLimit({
 
 const api = router();
 // The API's own description, generated from the zod schemas of every route (public, before auth).
-api.openAPIRegistry.registerComponent("securitySchemes", "apiKey", { type: "apiKey", in: "header", name: "X-Api-Key", description: "An API key from Settings → API keys (master or standard)" });
-api.openAPIRegistry.registerComponent("securitySchemes", "session", { type: "apiKey", in: "cookie", name: "sf_session", description: "The app's session cookie; mutations also need the X-CSRF-Token header" });
+api.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
+  type: "apiKey",
+  in: "header",
+  name: "X-Api-Key",
+  description: "An API key from Settings → API keys (master or standard)",
+});
+api.openAPIRegistry.registerComponent("securitySchemes", "session", {
+  type: "apiKey",
+  in: "cookie",
+  name: "sf_session",
+  description: "The app's session cookie; mutations also need the X-CSRF-Token header",
+});
 api.doc31("/openapi.json", (c) => ({
   openapi: "3.1.0",
   info: {
@@ -108,7 +118,11 @@ export const app = new Hono<AppEnv>()
   .route("/apollo/api/v1", apollo)
   .route("/apollo/v1", apollo)
   .route("/", unsubscribeRoutes);
-app.notFound((c) => (c.req.path.startsWith("/api/") || c.req.path.startsWith("/apollo/") ? errorResponse(c, new ApiError("not_found", `No route for ${c.req.method} ${c.req.path}`)) : c.env.ASSETS.fetch(c.req.raw)));
+app.notFound((c) =>
+  c.req.path.startsWith("/api/") || c.req.path.startsWith("/apollo/")
+    ? errorResponse(c, new ApiError("not_found", `No route for ${c.req.method} ${c.req.path}`))
+    : c.env.ASSETS.fetch(c.req.raw),
+);
 app.onError((err, c) => errorResponse(c, err));
 
 export type AppType = typeof app;

@@ -46,7 +46,6 @@ declare global {
 
 export type Env = Cloudflare.Env;
 
-
 /** Who is calling: set by the auth middleware on every /api route past it. */
 export interface Caller {
   teamId: string;

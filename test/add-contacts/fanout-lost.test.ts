@@ -13,7 +13,10 @@ import type { AddContactsRequest } from "../../worker/services/add-contacts/requ
 import { addContactsSetup } from "../fixtures";
 import { env } from "../helpers";
 
-const one = async (sql: string, ...b: unknown[]) => (await env.DB.prepare(sql).bind(...b).first<{ n: number }>())!.n;
+const one = async (sql: string, ...b: unknown[]) =>
+  (await env.DB.prepare(sql)
+    .bind(...b)
+    .first<{ n: number }>())!.n;
 
 /** The Worker's env with a job queue of the test's own: it collects what is sent, or refuses it. */
 function withQueue(sent: QueueMessage[], down = false): Env {
@@ -30,10 +33,14 @@ beforeEach(() => resetClock());
 describe("add contacts: a job whose chunks never reached the queue", () => {
   it("is sent again by the cron after 10 quiet minutes, once, then completes and settles its hold", async () => {
     const x = await addContactsSetup({ credits: 5 });
-    const { results } = await env.DB.prepare("SELECT id FROM people WHERE email_status = 'verified' AND job_changed_at IS NULL ORDER BY id LIMIT 2 OFFSET 300").all<{ id: string }>();
+    const { results } = await env.DB.prepare(
+      "SELECT id FROM people WHERE email_status = 'verified' AND job_changed_at IS NULL ORDER BY id LIMIT 2 OFFSET 300",
+    ).all<{ id: string }>();
     const caller: Caller = { teamId: x.teamId, userId: x.userId, role: "admin", via: "session" };
     const req: AddContactsRequest = { source: { people_ids: results.map((r) => r.id) }, skip_validation: false, enrich: false };
-    await expect(commitAddContacts(withQueue([], true), db(env.DB), caller, x.sequenceId, req, "retry-me", "session")).rejects.toThrow(/queue unavailable/);
+    await expect(commitAddContacts(withQueue([], true), db(env.DB), caller, x.sequenceId, req, "retry-me", "session")).rejects.toThrow(
+      /queue unavailable/,
+    );
     const jobId = (await env.DB.prepare("SELECT id FROM jobs WHERE team_id = ?").bind(x.teamId).first<{ id: string }>())!.id;
     expect(await one("SELECT credit_balance n FROM teams WHERE id = ?", x.teamId)).toBe(3);
     // The client's retry with its Idempotency-Key answers the same job (and sends nothing).

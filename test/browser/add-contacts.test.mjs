@@ -15,7 +15,6 @@ async function openFlow(page, sequenceName) {
   await page.getByRole("heading", { name: "Add contacts", level: 1 }).waitFor();
 }
 
-
 /** Waits until the review shows the answer to the current options (the preview is debounced). */
 async function settledReview(page) {
   await page.getByTestId("review-totals").waitFor();
@@ -50,7 +49,11 @@ describe("add contacts from the Prospect Searcher", () => {
     await page.getByRole("radio", { name: "Net new" }).click();
     await page.waitForFunction((n) => {
       const t = document.querySelector('[data-testid="people-total"]')?.textContent ?? "";
-      return Number(t.replace(/[^\d]/g, "")) > 0 && Number(t.replace(/[^\d]/g, "")) < n && !document.querySelector(".table-card[aria-busy='true']");
+      return (
+        Number(t.replace(/[^\d]/g, "")) > 0 &&
+        Number(t.replace(/[^\d]/g, "")) < n &&
+        !document.querySelector(".table-card[aria-busy='true']")
+      );
     }, before);
 
     const rows = page.getByTestId("people-table").locator("tbody tr");
@@ -136,25 +139,31 @@ describe("add contacts from a saved list with warnings", () => {
     const held = await number(page.getByTestId("total-warned"));
     const enrolledBefore = await number(page.getByTestId("total-enrolled"));
     assert.ok(held > 0, "some contacts are held back");
-    assert.ok(await number(page.getByTestId("total-skipped")) > 0, "some contacts are skipped (unsubscribed, bounced…)");
+    assert.ok((await number(page.getByTestId("total-skipped"))) > 0, "some contacts are skipped (unsubscribed, bounced…)");
     assert.match((await page.getByTestId("skipped-reasons").textContent()) ?? "", /Unsubscribed/);
-    assert.match((await page.getByTestId("confirm-add").textContent()) ?? "", new RegExp(`Continue with ${enrolledBefore.toLocaleString("en-US")} eligible`));
+    assert.match(
+      (await page.getByTestId("confirm-add").textContent()) ?? "",
+      new RegExp(`Continue with ${enrolledBefore.toLocaleString("en-US")} eligible`),
+    );
 
     // Add the unverified ones anyway: more contacts will be added, fewer held back.
     const toggle = page.getByTestId("override-unverified_email");
     assert.equal(await toggle.getAttribute("aria-checked"), "false");
     await toggle.click();
-    await page.waitForFunction((n) => Number((document.querySelector('[data-testid="total-enrolled"]')?.textContent ?? "").replace(/[^\d]/g, "")) > n, enrolledBefore);
+    await page.waitForFunction(
+      (n) => Number((document.querySelector('[data-testid="total-enrolled"]')?.textContent ?? "").replace(/[^\d]/g, "")) > n,
+      enrolledBefore,
+    );
     await settledReview(page);
     assert.equal(await page.getByTestId("override-unverified_email").getAttribute("aria-checked"), "true");
     const enrolled = await number(page.getByTestId("total-enrolled"));
-    assert.ok(await number(page.getByTestId("total-warned")) < held);
+    assert.ok((await number(page.getByTestId("total-warned"))) < held);
 
     await page.getByTestId("confirm-add").click();
     await page.locator('[data-testid="job-panel"][data-status="completed"]').waitFor({ timeout: 60_000 });
     assert.equal(await number(page.getByTestId("job-enrolled")), enrolled, "the job added what the review promised");
-    assert.ok(await number(page.getByTestId("job-warned")) > 0);
-    assert.ok(await number(page.getByTestId("job-skipped")) > 0);
+    assert.ok((await number(page.getByTestId("job-warned"))) > 0);
+    assert.ok((await number(page.getByTestId("job-skipped"))) > 0);
 
     // Outcomes: filterable, with reasons in words, and the whole set as CSV.
     await page.getByRole("tab", { name: /^Held back/ }).click();

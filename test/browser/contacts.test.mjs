@@ -4,7 +4,6 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { baseUrl, launch, signIn, number } from "./helpers.mjs";
 
-
 describe("Contacts and a contact's page", () => {
   let browser;
   let page;
@@ -40,7 +39,10 @@ describe("Contacts and a contact's page", () => {
       const b = document.querySelector('[data-testid="confirm-add"]');
       return b && !/Updating preview/.test(b.textContent ?? "") && document.querySelector(".review")?.getAttribute("aria-busy") !== "true";
     });
-    const sum = (await number(page.getByTestId("total-enrolled"))) + (await number(page.getByTestId("total-warned"))) + (await number(page.getByTestId("total-skipped")));
+    const sum =
+      (await number(page.getByTestId("total-enrolled"))) +
+      (await number(page.getByTestId("total-warned"))) +
+      (await number(page.getByTestId("total-skipped")));
     assert.equal(sum, 1, "the one contact is the selection");
   });
 
@@ -106,7 +108,10 @@ describe("Contacts and a contact's page", () => {
     assert.match((await bar.textContent()) ?? "", /25 selected/);
     const total = Number(((await page.locator(".page-description").textContent()) ?? "").replace(/[^\d]/g, ""));
     await bar.getByTestId("select-all-matching").click();
-    await page.waitForFunction((n) => (document.querySelector('[data-testid="contacts-bulk"]')?.textContent ?? "").includes(`${n.toLocaleString("en-US")} selected`), total);
+    await page.waitForFunction(
+      (n) => (document.querySelector('[data-testid="contacts-bulk"]')?.textContent ?? "").includes(`${n.toLocaleString("en-US")} selected`),
+      total,
+    );
     await bar.getByRole("button", { name: "Clear" }).click();
     await bar.waitFor({ state: "detached" });
   });
@@ -130,6 +135,9 @@ describe("Contacts and a contact's page", () => {
     await page.getByTestId("filter-owner").selectOption({ index: 1 });
     await page.waitForURL(/owner_id=/);
     await page.getByTestId("filter-clear").click();
-    await page.waitForFunction((n) => Number((document.querySelector(".page-description")?.textContent ?? "").replace(/[^\d]/g, "")) === n, all);
+    await page.waitForFunction(
+      (n) => Number((document.querySelector(".page-description")?.textContent ?? "").replace(/[^\d]/g, "")) === n,
+      all,
+    );
   });
 });

@@ -37,7 +37,11 @@ describe("forms speak to people", () => {
     await dialog.getByLabel("Name").fill("   ");
     await dialog.getByRole("button", { name: "Create and add steps" }).click();
     assert.equal(await messageBeside(dialog, dialog.getByLabel("Name"), "new-seq-name-error"), "Name can't be empty");
-    assert.equal(await page.locator("#new-seq-name").evaluate((el) => el === document.activeElement), true, "focus moves to the refused field");
+    assert.equal(
+      await page.locator("#new-seq-name").evaluate((el) => el === document.activeElement),
+      true,
+      "focus moves to the refused field",
+    );
     await dialog.getByRole("button", { name: "Cancel" }).click();
   });
 

@@ -67,7 +67,6 @@ describe("add contacts from a CSV file", () => {
     assert.match(text, /5,,ann\.[a-z0-9]+@csv\.test,Same contact as row 2/);
     assert.match((await page.getByTestId("selection-summary").textContent()) ?? "", /CSV file/);
 
-
     await page.getByRole("button", { name: "Continue" }).click();
     await page.getByRole("heading", { name: "Send from" }).waitFor();
     await page.getByRole("button", { name: "Review" }).click();

@@ -5,7 +5,6 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { baseUrl, launch, signIn, number } from "./helpers.mjs";
 
-
 describe("People page", () => {
   let browser;
   let page;
@@ -54,7 +53,10 @@ describe("People page", () => {
       const b = document.querySelector('[data-testid="confirm-add"]');
       return b && !/Updating preview/.test(b.textContent ?? "") && document.querySelector(".review")?.getAttribute("aria-busy") !== "true";
     });
-    const sum = (await number(page.getByTestId("total-enrolled"))) + (await number(page.getByTestId("total-warned"))) + (await number(page.getByTestId("total-skipped")));
+    const sum =
+      (await number(page.getByTestId("total-enrolled"))) +
+      (await number(page.getByTestId("total-warned"))) +
+      (await number(page.getByTestId("total-skipped")));
     assert.equal(sum, 2, "the two people checked on the People page are the selection");
   });
 
@@ -64,7 +66,11 @@ describe("People page", () => {
     await page.getByTestId("people-total").waitFor();
     await page.getByLabel("Job title contains").fill("Director");
     await page.getByLabel("Job title contains").press("Enter");
-    await page.waitForFunction(() => !document.querySelector(".table-card[aria-busy='true']") && document.querySelectorAll('[data-testid="people-table"] tbody tr').length > 3);
+    await page.waitForFunction(
+      () =>
+        !document.querySelector(".table-card[aria-busy='true']") &&
+        document.querySelectorAll('[data-testid="people-table"] tbody tr').length > 3,
+    );
     const rows = page.getByTestId("people-table").locator("tbody tr");
     for (let i = 0; i < 3; i++) await rows.nth(i).getByRole("checkbox").check();
     await page.getByTestId("people-save-to-list").click();

@@ -26,7 +26,11 @@ describe("sequence editor", () => {
     await dialog.getByRole("button", { name: "Create and add steps" }).click();
     await page.waitForURL(/\/sequences\/[^/?]+$/);
     assert.equal(await page.getByTestId("sequence-name").textContent(), name);
-    assert.equal(await page.getByRole("switch", { name: "Active", exact: true }).getAttribute("aria-checked"), "false", "new sequences start off");
+    assert.equal(
+      await page.getByRole("switch", { name: "Active", exact: true }).getAttribute("aria-checked"),
+      "false",
+      "new sequences start off",
+    );
   });
 
   it("adds an automatic email, a call after 2 days and a same-thread reply, listed in order", async () => {
@@ -98,7 +102,11 @@ describe("sequence editor", () => {
   it("turns the sequence on, and it stays on", async () => {
     const toggle = page.getByRole("switch", { name: "Active", exact: true });
     await toggle.click();
-    await page.waitForFunction(() => document.querySelector('[data-testid="sequence-active"]')?.getAttribute("aria-checked") === "true" && !document.querySelector('[data-testid="sequence-active"]')?.hasAttribute("aria-busy"));
+    await page.waitForFunction(
+      () =>
+        document.querySelector('[data-testid="sequence-active"]')?.getAttribute("aria-checked") === "true" &&
+        !document.querySelector('[data-testid="sequence-active"]')?.hasAttribute("aria-busy"),
+    );
     await page.reload();
     assert.equal(await page.getByRole("switch", { name: "Active", exact: true }).getAttribute("aria-checked"), "true");
 

@@ -113,7 +113,9 @@ describe("sign-in errors", () => {
         status: 429,
         contentType: "application/json",
         headers: { "retry-after": "900" },
-        body: JSON.stringify({ error: { code: "rate_limited", message: "Too many failed sign-in attempts. Wait 15 minutes and try again." } }),
+        body: JSON.stringify({
+          error: { code: "rate_limited", message: "Too many failed sign-in attempts. Wait 15 minutes and try again." },
+        }),
       }),
     );
     await page.goto(`${baseUrl}/login`);

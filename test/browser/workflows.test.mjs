@@ -21,7 +21,10 @@ describe("workflows", () => {
   it("explains what a workflow does", async () => {
     await page.goto(`${baseUrl}/workflows`);
     await page.getByRole("heading", { name: "Workflows", level: 1 }).waitFor();
-    assert.match((await page.locator(".page-description").textContent()) ?? "", /finds net-new people matching its filters and adds them to a sequence/);
+    assert.match(
+      (await page.locator(".page-description").textContent()) ?? "",
+      /finds net-new people matching its filters and adds them to a sequence/,
+    );
   });
 
   it("creates a workflow with filters and a live count of net-new matches", async () => {
@@ -62,7 +65,10 @@ describe("workflows", () => {
     assert.match(text, /Hasn't run yet/);
     // New workflows start off until the user turns them on.
     const toggle = card().getByRole("switch", { name: `${name} on` });
-    const created = await page.evaluate(async (n) => (await (await fetch("/api/workflows")).json()).workflows.find((w) => w.name === n), name);
+    const created = await page.evaluate(
+      async (n) => (await (await fetch("/api/workflows")).json()).workflows.find((w) => w.name === n),
+      name,
+    );
     assert.equal(created.active, false, JSON.stringify(created));
     assert.equal(await toggle.getAttribute("aria-checked"), "false");
     await toggle.click();
@@ -90,7 +96,10 @@ describe("workflows", () => {
     await page.getByRole("heading", { name: "Add contacts job" }).waitFor();
     assert.match(pathOf(page), /^\/jobs\//);
     // Labelled as the workflow's run, not as people picked by hand.
-    await page.getByText(/Workflow run/).first().waitFor();
+    await page
+      .getByText(/Workflow run/)
+      .first()
+      .waitFor();
   });
 
   it("turns it off, and it stays off", async () => {
@@ -103,7 +112,12 @@ describe("workflows", () => {
     }, name);
     await page.reload();
     await card().waitFor();
-    assert.equal(await card().getByRole("switch", { name: `${name} on` }).getAttribute("aria-checked"), "false");
+    assert.equal(
+      await card()
+        .getByRole("switch", { name: `${name} on` })
+        .getAttribute("aria-checked"),
+      "false",
+    );
     assert.match((await card().textContent()) ?? "", /Off: not scheduled/);
   });
 
@@ -115,7 +129,9 @@ describe("workflows", () => {
     await page.getByRole("menuitem", { name: /Automate adding contacts/ }).click();
     await page.waitForURL(/\/workflows\/new\?sequence_id=/);
     const seq = page.getByLabel("Add to sequence");
-    await page.waitForFunction(() => (document.querySelector("#wf-sequence-id")?.selectedOptions?.[0]?.textContent ?? "").includes("Enterprise outbound"));
+    await page.waitForFunction(() =>
+      (document.querySelector("#wf-sequence-id")?.selectedOptions?.[0]?.textContent ?? "").includes("Enterprise outbound"),
+    );
     assert.match((await seq.locator("option:checked").textContent()) ?? "", /Enterprise outbound — Q4/);
     const changeName = `Moved stage ${Date.now()}`;
     await page.getByLabel("Name").fill(changeName);

@@ -3,21 +3,42 @@ import { as, env, errorOf } from "../helpers";
 import { addContactsSetup, makeTeam, sessionFor } from "../fixtures";
 
 const json = async (r: Response) => (await r.json()) as any;
-const count = async (sql: string, ...b: unknown[]) => (await env.DB.prepare(sql).bind(...b).first<{ n: number }>())!.n;
-const balance = async (teamId: string) => (await env.DB.prepare("SELECT credit_balance AS b FROM teams WHERE id = ?").bind(teamId).first<{ b: number }>())!.b;
+const count = async (sql: string, ...b: unknown[]) =>
+  (await env.DB.prepare(sql)
+    .bind(...b)
+    .first<{ n: number }>())!.n;
+const balance = async (teamId: string) =>
+  (await env.DB.prepare("SELECT credit_balance AS b FROM teams WHERE id = ?").bind(teamId).first<{ b: number }>())!.b;
 const people = async (status: string, n: number, offset = 0) =>
-  (await env.DB.prepare("SELECT id, email FROM people WHERE email_status = ? AND email IS NOT NULL ORDER BY id LIMIT ? OFFSET ?").bind(status, n, offset).all<{ id: string; email: string }>()).results;
+  (
+    await env.DB.prepare("SELECT id, email FROM people WHERE email_status = ? AND email IS NOT NULL ORDER BY id LIMIT ? OFFSET ?")
+      .bind(status, n, offset)
+      .all<{ id: string; email: string }>()
+  ).results;
 
 describe("People: save to list (no sequence)", () => {
   it("saves net-new people as contacts in a new list, charging 1 credit per verified one, skipping a suppressed address with its reason", async () => {
     const x = await addContactsSetup({ credits: 50 });
     const verified = await people("verified", 3);
     const [unverified] = await people("unverified", 1);
-    await env.DB.prepare("INSERT INTO suppressions (id, team_id, email, reason, source, created_at) VALUES ('sup1', ?, lower(?), 'unsubscribed', 'manual', 0)").bind(x.teamId, verified[2]!.email).run();
-    const res = await as(x.s, "POST", "/api/people/save", { people_ids: [...verified.map((p) => p.id), unverified!.id], list_name: "Conference leads" });
+    await env.DB.prepare(
+      "INSERT INTO suppressions (id, team_id, email, reason, source, created_at) VALUES ('sup1', ?, lower(?), 'unsubscribed', 'manual', 0)",
+    )
+      .bind(x.teamId, verified[2]!.email)
+      .run();
+    const res = await as(x.s, "POST", "/api/people/save", {
+      people_ids: [...verified.map((p) => p.id), unverified!.id],
+      list_name: "Conference leads",
+    });
     expect(res.status).toBe(200);
     const r = await json(res);
-    expect(r).toMatchObject({ list: { name: "Conference leads" }, saved: 3, already_saved: 0, credits_charged: 2, skipped: [{ person_id: verified[2]!.id, reasons: ["suppressed"] }] });
+    expect(r).toMatchObject({
+      list: { name: "Conference leads" },
+      saved: 3,
+      already_saved: 0,
+      credits_charged: 2,
+      skipped: [{ person_id: verified[2]!.id, reasons: ["suppressed"] }],
+    });
     expect(await balance(x.teamId)).toBe(48);
     expect(await count("SELECT count(*) n FROM contacts WHERE team_id = ? AND person_id IS NOT NULL", x.teamId)).toBe(3);
     expect(await count("SELECT count(*) n FROM list_members WHERE list_id = ?", r.list.id)).toBe(3);
@@ -37,7 +58,9 @@ describe("People: save to list (no sequence)", () => {
     expect(replay.headers.get("idempotent-replayed")).toBe("true");
     expect(await json(replay)).toEqual(first);
     // Two requests at once for the same people, to another list: the people are saved once.
-    const again = await Promise.all([1, 2].map(() => as(x.s, "POST", "/api/people/save", { people_ids: verified.map((p) => p.id), list_name: "Second" }).then(json)));
+    const again = await Promise.all(
+      [1, 2].map(() => as(x.s, "POST", "/api/people/save", { people_ids: verified.map((p) => p.id), list_name: "Second" }).then(json)),
+    );
     expect(first).toMatchObject({ saved: 2, credits_charged: 2 });
     for (const a of again) expect(a).toMatchObject({ saved: 0, already_saved: 2, credits_charged: 0 });
     expect(await balance(x.teamId)).toBe(48);
@@ -48,7 +71,16 @@ describe("People: save to list (no sequence)", () => {
   it("a person whose email the team already has as a contact joins the list as that contact, at no charge", async () => {
     const x = await addContactsSetup({ credits: 50 });
     const [p] = await people("verified", 1, 20);
-    const existing = (await json(await as(x.s, "POST", "/api/contacts", { first_name: "Known", last_name: "Already", email: p!.email.toUpperCase(), email_status: "verified" }))).contact;
+    const existing = (
+      await json(
+        await as(x.s, "POST", "/api/contacts", {
+          first_name: "Known",
+          last_name: "Already",
+          email: p!.email.toUpperCase(),
+          email_status: "verified",
+        }),
+      )
+    ).contact;
     const list = (await json(await as(x.s, "POST", "/api/lists", { name: "Known people" }))).list;
     const r = await json(await as(x.s, "POST", "/api/people/save", { people_ids: [p!.id], list_id: list.id }));
     expect(r).toMatchObject({ saved: 0, already_saved: 1, credits_charged: 0, contact_ids: [existing.id] });
@@ -61,10 +93,16 @@ describe("People: save to list (no sequence)", () => {
     const verified = await people("verified", 2, 30);
     const rival = await makeTeam("Rival");
     const theirs = (await json(await as(await sessionFor(rival.teamId, rival.userId), "POST", "/api/lists", { name: "Theirs" }))).list;
-    expect((await errorOf(await as(x.s, "POST", "/api/people/save", { people_ids: [verified[0]!.id], list_id: theirs.id }))).status).toBe(404);
-    const both = await errorOf(await as(x.s, "POST", "/api/people/save", { people_ids: [verified[0]!.id], list_id: theirs.id, list_name: "x" }));
+    expect((await errorOf(await as(x.s, "POST", "/api/people/save", { people_ids: [verified[0]!.id], list_id: theirs.id }))).status).toBe(
+      404,
+    );
+    const both = await errorOf(
+      await as(x.s, "POST", "/api/people/save", { people_ids: [verified[0]!.id], list_id: theirs.id, list_name: "x" }),
+    );
     expect(both.status).toBe(422);
-    const short = await errorOf(await as(x.s, "POST", "/api/people/save", { people_ids: verified.map((p) => p.id), list_name: "Too dear" }));
+    const short = await errorOf(
+      await as(x.s, "POST", "/api/people/save", { people_ids: verified.map((p) => p.id), list_name: "Too dear" }),
+    );
     expect(short).toMatchObject({ status: 422, code: "insufficient_credits" });
     expect(await count("SELECT count(*) n FROM contacts WHERE team_id = ?", x.teamId)).toBe(0);
     expect(await balance(x.teamId)).toBe(1);

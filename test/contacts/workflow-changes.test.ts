@@ -6,7 +6,10 @@ import { as, env, errorOf } from "../helpers";
 import { addContactsSetup, waitForJob } from "../fixtures";
 
 const json = async (r: Response) => (await r.json()) as any;
-const count = async (sql: string, ...b: unknown[]) => (await env.DB.prepare(sql).bind(...b).first<{ n: number }>())!.n;
+const count = async (sql: string, ...b: unknown[]) =>
+  (await env.DB.prepare(sql)
+    .bind(...b)
+    .first<{ n: number }>())!.n;
 const workflowRow = async (id: string) => (await db(env.DB).query.workflows.findFirst({ where: (w, { eq }) => eq(w.id, id) }))!;
 
 beforeEach(() => resetClock());
@@ -15,7 +18,9 @@ beforeEach(() => resetClock());
 async function setup() {
   const x = await addContactsSetup({ credits: 100 });
   const qualified = `${x.teamId}-qualified`;
-  await env.DB.prepare("INSERT INTO contact_stages (id, team_id, name, category, position) VALUES (?, ?, 'Qualified', 'in_progress', 2)").bind(qualified, x.teamId).run();
+  await env.DB.prepare("INSERT INTO contact_stages (id, team_id, name, category, position) VALUES (?, ?, 'Qualified', 'in_progress', 2)")
+    .bind(qualified, x.teamId)
+    .run();
   const res = await as(x.s, "POST", "/api/workflows", {
     name: "Qualified → outreach",
     sequence_id: x.sequenceId,
@@ -26,7 +31,9 @@ async function setup() {
   return { ...x, qualified, wf };
 }
 
-const newContact = async (x: { s: any }, email: string) => (await json(await as(x.s, "POST", "/api/contacts", { first_name: "Ada", last_name: "Lovelace", email, email_status: "verified" }))).contact;
+const newContact = async (x: { s: any }, email: string) =>
+  (await json(await as(x.s, "POST", "/api/contacts", { first_name: "Ada", last_name: "Lovelace", email, email_status: "verified" })))
+    .contact;
 
 describe("workflows triggered by a contact change", () => {
   it("start off, and log no change until turned on", async () => {
@@ -53,7 +60,11 @@ describe("workflows triggered by a contact change", () => {
     await runDueWorkflows(env);
     const runs = (await json(await as(x.s, "GET", `/api/workflows/${x.wf.id}/runs`))).runs;
     expect(runs).toHaveLength(1);
-    expect(runs[0]).toMatchObject({ status: "completed", found: 1, trigger: { kind: "change", change: "stage", contact_id: hit.id, contact_name: "Ada Lovelace" } });
+    expect(runs[0]).toMatchObject({
+      status: "completed",
+      found: 1,
+      trigger: { kind: "change", change: "stage", contact_id: hit.id, contact_name: "Ada Lovelace" },
+    });
     const job = await waitForJob(runs[0].job_id);
     expect(job).toMatchObject({ enrolled: 1 });
     expect(await count("SELECT count(*) n FROM enrollments WHERE sequence_id = ? AND contact_id = ?", x.sequenceId, hit.id)).toBe(1);
@@ -65,7 +76,11 @@ describe("workflows triggered by a contact change", () => {
     await as(x.s, "PATCH", `/api/workflows/${x.wf.id}`, { active: true });
     const c = await newContact(x, "ada.twice@example.test");
     await as(x.s, "POST", "/api/contacts/stage", { contact_ids: [c.id], stage_id: x.qualified });
-    const change = (await env.DB.prepare("SELECT id, contact_id AS contactId, kind FROM contact_changes WHERE team_id = ? AND kind = 'stage'").bind(x.teamId).first<any>())!;
+    const change = (await env.DB.prepare(
+      "SELECT id, contact_id AS contactId, kind FROM contact_changes WHERE team_id = ? AND kind = 'stage'",
+    )
+      .bind(x.teamId)
+      .first<any>())!;
     const d = db(env.DB);
     const wf = await workflowRow(x.wf.id);
     const [first, second] = await Promise.all([runForChange(env, d, wf, change), runForChange(env, d, wf, change)]);
@@ -82,12 +97,28 @@ describe("workflows triggered by a contact change", () => {
 
   it("triggers on creation and on the chosen fields only, and the run log says which change", async () => {
     const x = await addContactsSetup({ credits: 100 });
-    const wf = (await json(await as(x.s, "POST", "/api/workflows", {
-      name: "New CTOs", sequence_id: x.sequenceId, active: true,
-      trigger: { kind: "change", on: ["created", "field"], fields: ["title"], filters: { titles: ["cto"] } },
-    }))).workflow;
+    const wf = (
+      await json(
+        await as(x.s, "POST", "/api/workflows", {
+          name: "New CTOs",
+          sequence_id: x.sequenceId,
+          active: true,
+          trigger: { kind: "change", on: ["created", "field"], fields: ["title"], filters: { titles: ["cto"] } },
+        }),
+      )
+    ).workflow;
     expect(wf.active).toBe(true);
-    const created = (await json(await as(x.s, "POST", "/api/contacts", { first_name: "Grace", last_name: "Hopper", email: "grace@example.test", email_status: "verified", title: "CTO" }))).contact;
+    const created = (
+      await json(
+        await as(x.s, "POST", "/api/contacts", {
+          first_name: "Grace",
+          last_name: "Hopper",
+          email: "grace@example.test",
+          email_status: "verified",
+          title: "CTO",
+        }),
+      )
+    ).contact;
     const later = await newContact(x, "ada.later@example.test");
     // The filters are checked when the change is acted on (the next tick): Ada is no CTO yet.
     await runDueWorkflows(env);
@@ -97,13 +128,18 @@ describe("workflows triggered by a contact change", () => {
     await as(x.s, "PATCH", `/api/contacts/${later.id}`, { title: "Interim CTO" });
     await runDueWorkflows(env);
     const runs = (await json(await as(x.s, "GET", `/api/workflows/${wf.id}/runs`))).runs;
-    expect(runs.map((r: any) => [r.trigger.change, r.trigger.contact_id])).toEqual([["field", later.id], ["created", created.id]]);
+    expect(runs.map((r: any) => [r.trigger.change, r.trigger.contact_id])).toEqual([
+      ["field", later.id],
+      ["created", created.id],
+    ]);
     for (const r of runs) await waitForJob(r.job_id);
   });
 
   it("refuses a change trigger without kinds (422 naming the field) and Run now on a change workflow (409)", async () => {
     const x = await setup();
-    const bad = await errorOf(await as(x.s, "POST", "/api/workflows", { name: "x", sequence_id: x.sequenceId, trigger: { kind: "change", on: [] } }));
+    const bad = await errorOf(
+      await as(x.s, "POST", "/api/workflows", { name: "x", sequence_id: x.sequenceId, trigger: { kind: "change", on: [] } }),
+    );
     expect(bad.status).toBe(422);
     expect(JSON.stringify(bad.details)).toContain("trigger");
     expect((await errorOf(await as(x.s, "POST", `/api/workflows/${x.wf.id}/run`))).status).toBe(409);

@@ -32,7 +32,13 @@ import { MIN, makeList, sessionFor } from "../fixtures";
 import { as, env, type Session } from "../helpers";
 
 /** What the credit commands need of the engine's world (its World type has all of it). */
-interface AddEvent { kind: "add"; at: number; enrollmentId: string; seq: number; contact: number }
+interface AddEvent {
+  kind: "add";
+  at: number;
+  enrollmentId: string;
+  seq: number;
+  contact: number;
+}
 export interface EngineWorld {
   teamId: string;
   seqs: { id: string }[];
@@ -46,10 +52,20 @@ export interface EngineWorld {
 const sequenceObject = (id: string) => env.SEQUENCE_DO.get(env.SEQUENCE_DO.idFromName(id)) as unknown as DurableObjectStub;
 /** What a SequenceDO holds (runInDurableObject without its deep generic types). */
 const enrollmentsIn = async (id: string) =>
-  (await (runInDurableObject as unknown as (s: DurableObjectStub, f: (o: { inspect(): Promise<{ enrollments: unknown[] }> }) => Promise<{ enrollments: unknown[] }>) => Promise<{ enrollments: unknown[] }>)(sequenceObject(id), (o) => o.inspect())).enrollments;
+  (
+    await (
+      runInDurableObject as unknown as (
+        s: DurableObjectStub,
+        f: (o: { inspect(): Promise<{ enrollments: unknown[] }> }) => Promise<{ enrollments: unknown[] }>,
+      ) => Promise<{ enrollments: unknown[] }>
+    )(sequenceObject(id), (o) => o.inspect())
+  ).enrollments;
 type Drive<W> = (w: W, until: number, together?: boolean, maxEvents?: number) => Promise<void>;
 
-interface Pending { body: QueueMessage; tries: number }
+interface Pending {
+  body: QueueMessage;
+  tries: number;
+}
 interface CreditState {
   userId: string;
   session: Session;
@@ -64,7 +80,14 @@ interface CreditState {
   minBalance: number;
   stats: CreditStats;
 }
-export interface CreditStats { commits: number; refused: number; crashes: number; deliveries: number; jobs: number; charged: number }
+export interface CreditStats {
+  commits: number;
+  refused: number;
+  crashes: number;
+  deliveries: number;
+  jobs: number;
+  charged: number;
+}
 export const creditStats: CreditStats = { commits: 0, refused: 0, crashes: 0, deliveries: 0, jobs: 0, charged: 0 };
 
 const states = new WeakMap<object, CreditState>();
@@ -94,8 +117,12 @@ function envOf(w: object, crash: number | null = null, down = false): Env {
     for (const body of bodies) st.queue.push({ body, tries: 0 });
   };
   const JOBS = {
-    async send(body: QueueMessage) { push([body]); },
-    async sendBatch(msgs: { body: QueueMessage }[]) { push(msgs.map((m) => m.body)); },
+    async send(body: QueueMessage) {
+      push([body]);
+    },
+    async sendBatch(msgs: { body: QueueMessage }[]) {
+      push(msgs.map((m) => m.body));
+    },
   } as unknown as Queue<QueueMessage>;
   const base = { ...(env as unknown as Env), JOBS };
   return crash === null ? base : crashAt(base, crash);
@@ -113,14 +140,29 @@ export async function setupCredits(w: EngineWorld, p: CreditParams) {
   const userId = (await env.DB.prepare("SELECT id FROM users WHERE team_id = ? LIMIT 1").bind(w.teamId).first<{ id: string }>())!.id;
   await env.DB.prepare("UPDATE teams SET credit_balance = ? WHERE id = ?").bind(p.balance, w.teamId).run();
   const pick = async (where: string, n: number) =>
-    (await env.DB.prepare(`SELECT id FROM people WHERE ${where} ORDER BY id LIMIT ? OFFSET ?`).bind(n, p.offset * n).all<{ id: string }>()).results.map((r) => r.id);
+    (
+      await env.DB.prepare(`SELECT id FROM people WHERE ${where} ORDER BY id LIMIT ? OFFSET ?`)
+        .bind(n, p.offset * n)
+        .all<{ id: string }>()
+    ).results.map((r) => r.id);
   const people = [
     ...(await pick("email_status = 'verified' AND job_changed_at IS NULL", 3)),
     ...(await pick("email_status IN ('unverified','guessed')", 2)),
     ...(await pick("(email IS NULL OR email_status = 'unavailable')", 3)),
   ];
   const listId = await makeList(w.teamId, userId, w.contacts.slice(0, 3));
-  states.set(w, { userId, session: await sessionFor(w.teamId, userId), initial: p.balance, people, listId, queue: [], chaos: [...p.chaos], acked: [], minBalance: p.balance, stats: creditStats });
+  states.set(w, {
+    userId,
+    session: await sessionFor(w.teamId, userId),
+    initial: p.balance,
+    people,
+    listId,
+    queue: [],
+    chaos: [...p.chaos],
+    acked: [],
+    minBalance: p.balance,
+    stats: creditStats,
+  });
 }
 
 /** Enrollments jobs made join the engine's world (their contacts too), so its invariants cover them. */
@@ -131,7 +173,9 @@ async function register(w: EngineWorld) {
       if (!e.job_id || seen.has(e.id)) continue;
       let contact = w.contacts.indexOf(e.contact_id);
       if (contact < 0) {
-        const c = (await env.DB.prepare("SELECT email, time_zone FROM contacts WHERE id = ?").bind(e.contact_id).first<{ email: string | null; time_zone: string | null }>())!;
+        const c = (await env.DB.prepare("SELECT email, time_zone FROM contacts WHERE id = ?")
+          .bind(e.contact_id)
+          .first<{ email: string | null; time_zone: string | null }>())!;
         contact = w.contacts.push(e.contact_id) - 1;
         w.emails.push(c.email ?? `no-address.${e.contact_id}@nowhere.test`);
         w.zones.push(c.time_zone);
@@ -151,7 +195,15 @@ async function after(w: EngineWorld, enrolls = true) {
 
 const ALL_OVERRIDES = Object.fromEntries(WARNING_CATEGORIES.map((c) => [c, true]));
 
-interface CommitSpec { people: number; contacts: number; list: boolean; seq: number; later: number | null; enrich: boolean; overrides: boolean }
+interface CommitSpec {
+  people: number;
+  contacts: number;
+  list: boolean;
+  seq: number;
+  later: number | null;
+  enrich: boolean;
+  overrides: boolean;
+}
 const commitSpecArb = fc.record({
   people: fc.integer({ min: 0, max: 255 }),
   contacts: fc.integer({ min: 0, max: 15 }),
@@ -161,13 +213,17 @@ const commitSpecArb = fc.record({
   enrich: fc.boolean(),
   overrides: fc.boolean(),
 });
-const specText = (s: CommitSpec) => `p=${s.people},c=${s.contacts}${s.list ? ",list" : ""},seq=${s.seq}${s.later ? `,in ${s.later}m` : ""}${s.enrich ? ",enrich" : ""}${s.overrides ? ",anyway" : ""}`;
+const specText = (s: CommitSpec) =>
+  `p=${s.people},c=${s.contacts}${s.list ? ",list" : ""},seq=${s.seq}${s.later ? `,in ${s.later}m` : ""}${s.enrich ? ",enrich" : ""}${s.overrides ? ",anyway" : ""}`;
 
 function requestOf(w: EngineWorld, s: CommitSpec): { sequenceId: string; req: AddContactsRequest } {
   const st = stateOf(w);
   // Bits pick people from the pool and contacts among the world's (job-made ones included, for enrichment and re-adds).
   const people = st.people.filter((_, i) => s.people & (1 << i));
-  const saved = w.contacts.length > 4 ? [w.contacts[0]!, w.contacts[1]!, w.contacts[w.contacts.length - 1]!, w.contacts[w.contacts.length - 2]!] : w.contacts;
+  const saved =
+    w.contacts.length > 4
+      ? [w.contacts[0]!, w.contacts[1]!, w.contacts[w.contacts.length - 1]!, w.contacts[w.contacts.length - 2]!]
+      : w.contacts;
   const contacts = saved.filter((_, i) => s.contacts & (1 << i));
   const none = !people.length && !contacts.length && !s.list;
   const source: AddContactsRequest["source"] = {
@@ -190,7 +246,9 @@ function requestOf(w: EngineWorld, s: CommitSpec): { sequenceId: string; req: Ad
 async function commit(w: EngineWorld, s: CommitSpec, e: Env, key: string | null) {
   const st = stateOf(w);
   // To a sequence that is on, when one is (a commit to one that is off is refused before anything is written).
-  const { results: on } = await env.DB.prepare("SELECT id FROM sequences WHERE team_id = ? AND active = 1").bind(w.teamId).all<{ id: string }>();
+  const { results: on } = await env.DB.prepare("SELECT id FROM sequences WHERE team_id = ? AND active = 1")
+    .bind(w.teamId)
+    .all<{ id: string }>();
   const k = [...w.seqs.keys()].map((i) => (s.seq + i) % w.seqs.length).find((i) => on.some((r) => r.id === w.seqs[i]!.id)) ?? s.seq;
   const { sequenceId, req } = requestOf(w, { ...s, seq: k });
   const caller: Caller = { teamId: w.teamId, userId: st.userId, role: "admin", via: "session" };
@@ -241,83 +299,119 @@ export function creditCommands<W extends EngineWorld>(drive: Drive<W>): fc.Arbit
   return [
     fc.record({ s: commitSpecArb, crash: crashArb, down: fc.boolean(), retry: fc.boolean() }).map(({ s, crash, down, retry }) => {
       const outage = down && crash === null;
-      return cmd<W>(`commit(${specText(s)}${crash !== null ? `,crash@${crash}` : ""}${outage ? ",queue down" : ""}${retry ? ",retried" : ""})`, async (w) => {
-        // A crash or a queue outage answers 500; the client may retry with its Idempotency-Key.
-        const key = retry ? `model-${w.teamId}-${stateOf(w).stats.commits}` : null;
-        const first = await commit(w, s, envOf(w, crash, outage), key);
-        if (first === "crash" && key) await commit(w, s, envOf(w), key);
-      });
+      return cmd<W>(
+        `commit(${specText(s)}${crash !== null ? `,crash@${crash}` : ""}${outage ? ",queue down" : ""}${retry ? ",retried" : ""})`,
+        async (w) => {
+          // A crash or a queue outage answers 500; the client may retry with its Idempotency-Key.
+          const key = retry ? `model-${w.teamId}-${stateOf(w).stats.commits}` : null;
+          const first = await commit(w, s, envOf(w, crash, outage), key);
+          if (first === "crash" && key) await commit(w, s, envOf(w), key);
+        },
+      );
     }),
-    fc.record({ n: fc.integer({ min: 2, max: 4 }), first: fc.nat(7), same: fc.boolean(), seq: fc.nat(), enrich: fc.boolean() }).map(({ n, first, same, seq, enrich }) =>
-      cmd<W>(`race(${n} commits of ${same ? "the same person" : "one person each"} from ${first}, seq=${seq}${enrich ? ",enrich" : ""})`, async (w) => {
-        // Commits at the same time for the last credits (one person each), or for one net-new person.
-        const specs = Array.from({ length: n }, (_, i): CommitSpec => ({ people: 1 << ((first + (same ? 0 : i)) % 8), contacts: 0, list: false, seq: seq + i, later: null, enrich, overrides: true }));
-        await Promise.all(specs.map((s) => commit(w, s, envOf(w), null)));
-      })),
-    fc.record({ i: fc.nat(), crash: crashArb, twice: fc.boolean(), together: fc.boolean(), dead: fc.boolean(), stale: fc.boolean() }).map(({ i, crash, twice, together, dead, stale }) => {
-      const how = dead ? "deadLetter" : stale ? "redeliverAcked" : together ? "deliverTwoAtOnce" : twice ? "deliverKeep" : "deliver";
-      return cmd<W>(`${how}(${i}${crash !== null && !dead && !stale ? `,crash@${crash}` : ""})`, async (w) => {
-        const st = stateOf(w);
-        if (stale) {
-          // At-least-once: a message already handled (its job may have ended since) arrives again.
-          const body = st.acked[i % Math.max(1, st.acked.length)];
-          if (body) await deliver(w, { body, tries: 0 }, null, true);
+    fc
+      .record({ n: fc.integer({ min: 2, max: 4 }), first: fc.nat(7), same: fc.boolean(), seq: fc.nat(), enrich: fc.boolean() })
+      .map(({ n, first, same, seq, enrich }) =>
+        cmd<W>(
+          `race(${n} commits of ${same ? "the same person" : "one person each"} from ${first}, seq=${seq}${enrich ? ",enrich" : ""})`,
+          async (w) => {
+            // Commits at the same time for the last credits (one person each), or for one net-new person.
+            const specs = Array.from({ length: n }, (_, i): CommitSpec => ({
+              people: 1 << ((first + (same ? 0 : i)) % 8),
+              contacts: 0,
+              list: false,
+              seq: seq + i,
+              later: null,
+              enrich,
+              overrides: true,
+            }));
+            await Promise.all(specs.map((s) => commit(w, s, envOf(w), null)));
+          },
+        ),
+      ),
+    fc
+      .record({ i: fc.nat(), crash: crashArb, twice: fc.boolean(), together: fc.boolean(), dead: fc.boolean(), stale: fc.boolean() })
+      .map(({ i, crash, twice, together, dead, stale }) => {
+        const how = dead ? "deadLetter" : stale ? "redeliverAcked" : together ? "deliverTwoAtOnce" : twice ? "deliverKeep" : "deliver";
+        return cmd<W>(
+          `${how}(${i}${crash !== null && !dead && !stale ? `,crash@${crash}` : ""})`,
+          async (w) => {
+            const st = stateOf(w);
+            if (stale) {
+              // At-least-once: a message already handled (its job may have ended since) arrives again.
+              const body = st.acked[i % Math.max(1, st.acked.length)];
+              if (body) await deliver(w, { body, tries: 0 }, null, true);
+              return;
+            }
+            const p = st.queue[i % Math.max(1, st.queue.length)];
+            if (!p) return;
+            if (dead) {
+              // Every retry failed: the dead-letter queue's consumer fails the job.
+              st.queue.splice(st.queue.indexOf(p), 1);
+              await handle(p.body, envOf(w), true);
+              return;
+            }
+            if (together) {
+              // Two messages (or one twice) handled at the same time, by two consumers.
+              const q = st.queue[(i + 1) % st.queue.length]!;
+              await Promise.all([deliver(w, p, crash, false), deliver(w, q === p ? { ...p } : q, null, q === p)]);
+              return;
+            }
+            await deliver(w, p, crash, twice);
+          },
+          true,
+        );
+      }),
+    fc
+      .record({ i: fc.nat(), minutes: fc.integer({ min: 0, max: 240 }), ticks: fc.integer({ min: 0, max: 12 }) })
+      .map(({ i, minutes, ticks }) =>
+        cmd<W>(
+          `deliverDuringAlarms(${i},${minutes},${ticks})`,
+          async (w) => {
+            // A chunk enrolls while both engine objects are part-way through their alarms.
+            const st = stateOf(w);
+            const driving = drive(w, now() + minutes * MIN, true, 40);
+            for (let k = 0; k < ticks; k++) await new Promise((r) => setTimeout(r, 0));
+            const p = st.queue[i % Math.max(1, st.queue.length)];
+            if (p) await deliver(w, p, null, false);
+            await driving;
+          },
+          true,
+        ),
+      ),
+    fc.record({ j: fc.nat(), crash: crashArb }).map(({ j, crash }) =>
+      cmd<W>(`cancel(${j}${crash !== null ? `,crash@${crash}` : ""})`, async (w) => {
+        const { results } = await env.DB.prepare("SELECT id FROM jobs WHERE team_id = ? ORDER BY created_at, id")
+          .bind(w.teamId)
+          .all<{ id: string }>();
+        const job = results[j % Math.max(1, results.length)];
+        if (!job) return;
+        if (crash === null) {
+          // Through the route: a job that already started answers 409.
+          const res = await as(stateOf(w).session, "POST", `/api/jobs/${job.id}/cancel`);
+          expect([200, 409], `cancel answered ${res.status}`).toContain(res.status);
           return;
         }
-        const p = st.queue[i % Math.max(1, st.queue.length)];
-        if (!p) return;
-        if (dead) {
-          // Every retry failed: the dead-letter queue's consumer fails the job.
-          st.queue.splice(st.queue.indexOf(p), 1);
-          await handle(p.body, envOf(w), true);
-          return;
+        try {
+          await cancelJob(envOf(w, crash), w.teamId, job.id);
+        } catch (err) {
+          expected(err);
+          stateOf(w).stats.crashes++;
         }
-        if (together) {
-          // Two messages (or one twice) handled at the same time, by two consumers.
-          const q = st.queue[(i + 1) % st.queue.length]!;
-          await Promise.all([deliver(w, p, crash, false), deliver(w, q === p ? { ...p } : q, null, q === p)]);
-          return;
+      }),
+    ),
+    crashArb.map((crash) =>
+      cmd<W>(`cron(${crash !== null ? `crash@${crash}` : ""})`, async (w) => {
+        const e = envOf(w, crash);
+        try {
+          await startDueJobs(e);
+          await settleEndedJobs(e);
+        } catch (err) {
+          expected(err);
+          stateOf(w).stats.crashes++;
         }
-        await deliver(w, p, crash, twice);
-      }, true);
-    }),
-    fc.record({ i: fc.nat(), minutes: fc.integer({ min: 0, max: 240 }), ticks: fc.integer({ min: 0, max: 12 }) }).map(({ i, minutes, ticks }) =>
-      cmd<W>(`deliverDuringAlarms(${i},${minutes},${ticks})`, async (w) => {
-        // A chunk enrolls while both engine objects are part-way through their alarms.
-        const st = stateOf(w);
-        const driving = drive(w, now() + minutes * MIN, true, 40);
-        for (let k = 0; k < ticks; k++) await new Promise((r) => setTimeout(r, 0));
-        const p = st.queue[i % Math.max(1, st.queue.length)];
-        if (p) await deliver(w, p, null, false);
-        await driving;
-      }, true)),
-    fc.record({ j: fc.nat(), crash: crashArb }).map(({ j, crash }) => cmd<W>(`cancel(${j}${crash !== null ? `,crash@${crash}` : ""})`, async (w) => {
-      const { results } = await env.DB.prepare("SELECT id FROM jobs WHERE team_id = ? ORDER BY created_at, id").bind(w.teamId).all<{ id: string }>();
-      const job = results[j % Math.max(1, results.length)];
-      if (!job) return;
-      if (crash === null) {
-        // Through the route: a job that already started answers 409.
-        const res = await as(stateOf(w).session, "POST", `/api/jobs/${job.id}/cancel`);
-        expect([200, 409], `cancel answered ${res.status}`).toContain(res.status);
-        return;
-      }
-      try {
-        await cancelJob(envOf(w, crash), w.teamId, job.id);
-      } catch (err) {
-        expected(err);
-        stateOf(w).stats.crashes++;
-      }
-    })),
-    crashArb.map((crash) => cmd<W>(`cron(${crash !== null ? `crash@${crash}` : ""})`, async (w) => {
-      const e = envOf(w, crash);
-      try {
-        await startDueJobs(e);
-        await settleEndedJobs(e);
-      } catch (err) {
-        expected(err);
-        stateOf(w).stats.crashes++;
-      }
-    })),
+      }),
+    ),
   ];
 }
 
@@ -330,7 +424,11 @@ export async function settleCredits<W extends EngineWorld>(w: W, drive: Drive<W>
   const st = stateOf(w);
   const e = envOf(w);
   for (let round = 0; round < 6; round++) {
-    const { results: live } = await env.DB.prepare("SELECT status, run_at FROM jobs WHERE team_id = ? AND status NOT IN ('completed','failed','cancelled')").bind(w.teamId).all<{ status: string; run_at: number | null }>();
+    const { results: live } = await env.DB.prepare(
+      "SELECT status, run_at FROM jobs WHERE team_id = ? AND status NOT IN ('completed','failed','cancelled')",
+    )
+      .bind(w.teamId)
+      .all<{ status: string; run_at: number | null }>();
     if (!live.length && !st.queue.length) break;
     await drive(w, Math.max(now() + 11 * MIN, ...live.map((j) => (j.status === "scheduled" ? (j.run_at ?? 0) + MIN : 0))));
     await startDueJobs(e);
@@ -352,7 +450,12 @@ export async function settleCredits<W extends EngineWorld>(w: W, drive: Drive<W>
 }
 
 type Rows = Record<string, any>[];
-const all = async (sql: string, ...b: unknown[]): Promise<Rows> => (await env.DB.prepare(sql).bind(...b).all<Record<string, any>>()).results;
+const all = async (sql: string, ...b: unknown[]): Promise<Rows> =>
+  (
+    await env.DB.prepare(sql)
+      .bind(...b)
+      .all<Record<string, any>>()
+  ).results;
 
 /** Invariant 6 (and 1, 10 for what jobs did), read back from D1 and the SequenceDOs after a run. */
 export async function checkCredits(w: EngineWorld) {
@@ -361,7 +464,14 @@ export async function checkCredits(w: EngineWorld) {
   const ledger = await all("SELECT rowid AS n, * FROM credit_ledger WHERE team_id = ? ORDER BY rowid", w.teamId);
   const outcomes = await all("SELECT * FROM job_outcomes WHERE team_id = ?", w.teamId);
   const cands = await all("SELECT * FROM job_candidates WHERE team_id = ?", w.teamId);
-  const verifiedPeople = new Set((await all("SELECT id FROM people WHERE email_status = 'verified' AND id IN (SELECT value FROM json_each(?))", JSON.stringify(st.people))).map((r) => r.id as string));
+  const verifiedPeople = new Set(
+    (
+      await all(
+        "SELECT id FROM people WHERE email_status = 'verified' AND id IN (SELECT value FROM json_each(?))",
+        JSON.stringify(st.people),
+      )
+    ).map((r) => r.id as string),
+  );
   const contacts = await all("SELECT id, person_id, email_status, source FROM contacts WHERE team_id = ?", w.teamId);
   const enrich = await all("SELECT * FROM enrichments WHERE team_id = ?", w.teamId);
   const balance = (await env.DB.prepare("SELECT credit_balance AS b FROM teams WHERE id = ?").bind(w.teamId).first<{ b: number }>())!.b;
@@ -384,7 +494,8 @@ export async function checkCredits(w: EngineWorld) {
   for (const o of outcomes) outcomesOf.set(o.job_id, [...(outcomesOf.get(o.job_id) ?? []), o]);
   const contactById = new Map(contacts.map((c) => [c.id, c]));
   const providerCost = new Map(DEFAULT_WATERFALL.map((p) => [p.name, p.cost]));
-  const paidEnrichment = (jobId: string, contactId: string) => enrich.filter((e) => e.job_id === jobId && e.contact_id === contactId && e.success === 1).reduce((a, e) => a + e.cost, 0);
+  const paidEnrichment = (jobId: string, contactId: string) =>
+    enrich.filter((e) => e.job_id === jobId && e.contact_id === contactId && e.success === 1).reduce((a, e) => a + e.cost, 0);
   /** The candidate row through which this job saved (and pays for) the contact, if it did. */
   const claimOf = (jobId: string, idx: number, contactId: string) => {
     const c = cands.find((x) => x.job_id === jobId && x.idx === idx);
@@ -401,7 +512,10 @@ export async function checkCredits(w: EngineWorld) {
     // Held once, settled exactly once, the unused part refunded (nothing in this model gets dearer after the commit).
     const holds = ledger.filter((r) => r.job_id === j.id && r.kind === "hold");
     const settles = ledger.filter((r) => r.job_id === j.id && r.kind !== "hold");
-    expect(holds.map((r) => r.amount), `${name}: its hold`).toEqual(j.credits_held > 0 ? [-j.credits_held] : []);
+    expect(
+      holds.map((r) => r.amount),
+      `${name}: its hold`,
+    ).toEqual(j.credits_held > 0 ? [-j.credits_held] : []);
     expect(settles.length, `${name}: settlements`).toBe(j.credits_held > 0 || j.credits_used > 0 ? 1 : 0);
     if (settles[0]) expect(settles[0].amount, `${name}: refund = held − used`).toBe(j.credits_held - j.credits_used);
     expect(j.credits_used, `${name}: used more than it held`).toBeLessThanOrEqual(j.credits_held);
@@ -409,7 +523,8 @@ export async function checkCredits(w: EngineWorld) {
     const mine = outcomesOf.get(j.id) ?? [];
     expect(j.credits_used, `${name}: used ≠ the sum of its outcomes' costs`).toBe(mine.reduce((a, o) => a + o.credit_cost, 0));
     expect([j.processed, j.enrolled, j.warned, j.skipped], `${name}: counts ≠ outcomes`).toEqual([
-      mine.length, ...(["enrolled", "warned", "skipped"] as const).map((k) => mine.filter((o) => o.outcome === k).length),
+      mine.length,
+      ...(["enrolled", "warned", "skipped"] as const).map((k) => mine.filter((o) => o.outcome === k).length),
     ]);
     if (j.status === "completed") expect(mine.length, `${name}: completed with candidates left`).toBe(j.total);
     charged += j.credits_used;
@@ -430,13 +545,21 @@ export async function checkCredits(w: EngineWorld) {
       const foundHere = enrich.some((e) => e.job_id === j.id && e.contact_id === o.contact_id && e.success === 1);
       const savedVerified = !!claim && (verifiedPeople.has(claim.person_id) || foundHere);
       const expectedCost = (savedVerified ? 1 : 0) + paidEnrichment(j.id, o.contact_id);
-      expect(o.credit_cost, `${what}: charged ${o.credit_cost}, cost ${expectedCost}${claim ? " (saved by this job)" : ""}`).toBe(expectedCost);
+      expect(o.credit_cost, `${what}: charged ${o.credit_cost}, cost ${expectedCost}${claim ? " (saved by this job)" : ""}`).toBe(
+        expectedCost,
+      );
     }
 
     // The outcomes say what the job did in its sequence: its enrolled contacts are exactly those the
     // SequenceDO holds under this job, whatever the retries.
     const seq = w.seqs.find((s) => s.id === j.sequence_id)!;
-    const inObject = [...new Set(((await enrollmentsIn(seq.id)) as { contact_id: string; job_id: string | null }[]).filter((e) => e.job_id === j.id).map((e) => e.contact_id))].sort();
+    const inObject = [
+      ...new Set(
+        ((await enrollmentsIn(seq.id)) as { contact_id: string; job_id: string | null }[])
+          .filter((e) => e.job_id === j.id)
+          .map((e) => e.contact_id),
+      ),
+    ].sort();
     const reported = [...new Set(mine.filter((o) => o.outcome === "enrolled").map((o) => o.contact_id as string))].sort();
     expect(reported, `${name}: enrolled outcomes ≠ its enrollments in the SequenceDO`).toEqual(inObject);
     expect(mine.filter((o) => o.outcome === "enrolled").length, `${name}: a contact reported enrolled twice`).toBe(reported.length);
@@ -451,7 +574,8 @@ export async function checkCredits(w: EngineWorld) {
     expect(paid.length, `person ${c.person_id} saved without being reported enrolled by the job that saved it`).toBe(1);
   }
   // An address found by enrichment is paid once per contact, at its provider's price, whatever the retries and jobs.
-  for (const e of enrich) expect([0, providerCost.get(e.provider)], `enrichment ${e.provider} of ${e.contact_id} costs ${e.cost}`).toContain(e.cost);
+  for (const e of enrich)
+    expect([0, providerCost.get(e.provider)], `enrichment ${e.provider} of ${e.contact_id} costs ${e.cost}`).toContain(e.cost);
   const byContact = new Map<string, number>();
   for (const e of enrich.filter((x) => x.success === 1 && x.cost > 0)) byContact.set(e.contact_id, (byContact.get(e.contact_id) ?? 0) + 1);
   for (const [c, n] of byContact) expect(n, `contact ${c}: its address paid for ${n} times`).toBe(1);

@@ -1,9 +1,36 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { as, env, type Session } from "../helpers";
-import { enroll, enrollmentsOf, makeContacts, makeMailbox, makeSequence, makeTeam, sessionFor, startSimulation, waitForJob } from "../fixtures";
+import {
+  enroll,
+  enrollmentsOf,
+  makeContacts,
+  makeMailbox,
+  makeSequence,
+  makeTeam,
+  sessionFor,
+  startSimulation,
+  waitForJob,
+} from "../fixtures";
 
-interface Outcome { id: string; changed: boolean; outcome: string; reason: string | null; new_id?: string | null }
-interface JobView { job: { id: string; status: string; total: number; processed: number; changed: number; outcomes: Record<string, number>; error: string | null }; results: Outcome[] }
+interface Outcome {
+  id: string;
+  changed: boolean;
+  outcome: string;
+  reason: string | null;
+  new_id?: string | null;
+}
+interface JobView {
+  job: {
+    id: string;
+    status: string;
+    total: number;
+    processed: number;
+    changed: number;
+    outcomes: Record<string, number>;
+    error: string | null;
+  };
+  results: Outcome[];
+}
 
 const act = (s: Session, seq: string, action: string, body: unknown) => as(s, "POST", `/api/sequences/${seq}/enrollments/${action}`, body);
 
@@ -23,7 +50,13 @@ async function actOnFilter(s: Session, seq: string, action: string, body: Record
 
 const statusCounts = async (seq: string) =>
   Object.fromEntries(
-    (await env.DB.prepare("SELECT status || ':' || coalesce(reason, '') AS k, count(*) AS n FROM enrollments WHERE sequence_id = ? GROUP BY k").bind(seq).all<{ k: string; n: number }>()).results.map((r) => [r.k, r.n]),
+    (
+      await env.DB.prepare(
+        "SELECT status || ':' || coalesce(reason, '') AS k, count(*) AS n FROM enrollments WHERE sequence_id = ? GROUP BY k",
+      )
+        .bind(seq)
+        .all<{ k: string; n: number }>()
+    ).results.map((r) => [r.k, r.n]),
   );
 
 describe("actions on every enrollment matching a filter, however many (a job on the queue)", () => {
@@ -53,9 +86,15 @@ describe("actions on every enrollment matching a filter, however many (a job on 
 
     const moved = await actOnFilter(s, sequenceId, "change-mailbox", { filter: { status: "active" }, mailbox_id: mb2 });
     expect(moved.job.outcomes).toEqual({ changed: 5000 });
-    const byMailbox = await env.DB.prepare("SELECT mailbox_id, count(*) AS n FROM enrollments WHERE sequence_id = ? GROUP BY mailbox_id").bind(sequenceId).all<{ mailbox_id: string; n: number }>();
+    const byMailbox = await env.DB.prepare("SELECT mailbox_id, count(*) AS n FROM enrollments WHERE sequence_id = ? GROUP BY mailbox_id")
+      .bind(sequenceId)
+      .all<{ mailbox_id: string; n: number }>();
     expect(byMailbox.results).toEqual([{ mailbox_id: mb2, n: 5000 }]);
-    const audit = await env.DB.prepare("SELECT details FROM audit_log WHERE team_id = ? AND action = 'enrollment.change-mailbox' AND target_type = 'sequence'").bind(teamId).first<{ details: string }>();
+    const audit = await env.DB.prepare(
+      "SELECT details FROM audit_log WHERE team_id = ? AND action = 'enrollment.change-mailbox' AND target_type = 'sequence'",
+    )
+      .bind(teamId)
+      .first<{ details: string }>();
     expect(JSON.parse(audit!.details)).toMatchObject({ count: 5000, mailbox_id: mb2, job_id: moved.job.id });
 
     const restarted = await actOnFilter(s, sequenceId, "restart", { filter: { status: "active" } });

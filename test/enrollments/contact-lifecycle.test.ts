@@ -5,12 +5,25 @@ import { now } from "../../worker/lib/clock";
 import { as, call, env, type Session } from "../helpers";
 import { DAY, HOUR, enroll, makeContacts, makeMailbox, makeSequence, makeTeam, runUntil, sessionFor, startSimulation } from "../fixtures";
 
-interface TimelineEvent { id: string; kind: string; at: number; title: string; detail: string | null; sequence: { id: string } | null; step: number | null; mailbox: string | null; by: { name: string } | null }
+interface TimelineEvent {
+  id: string;
+  kind: string;
+  at: number;
+  title: string;
+  detail: string | null;
+  sequence: { id: string } | null;
+  step: number | null;
+  mailbox: string | null;
+  by: { name: string } | null;
+}
 
 const body = async <T>(r: Response): Promise<T> => (await r.json()) as T;
-const emailOf = async (id: string) => (await env.DB.prepare("SELECT email FROM contacts WHERE id = ?").bind(id).first<{ email: string }>())!.email;
+const emailOf = async (id: string) =>
+  (await env.DB.prepare("SELECT email FROM contacts WHERE id = ?").bind(id).first<{ email: string }>())!.email;
 const sentCount = async (contactIds: string[]) =>
-  (await env.DB.prepare("SELECT count(*) AS n FROM messages WHERE contact_id IN (SELECT value FROM json_each(?)) AND status = 'sent'").bind(JSON.stringify(contactIds)).first<{ n: number }>())!.n;
+  (await env.DB.prepare("SELECT count(*) AS n FROM messages WHERE contact_id IN (SELECT value FROM json_each(?)) AND status = 'sent'")
+    .bind(JSON.stringify(contactIds))
+    .first<{ n: number }>())!.n;
 
 function upload(s: Session, csv: string) {
   const form = new FormData();
@@ -31,7 +44,11 @@ async function importCsv(s: Session, csv: string) {
     if (Date.now() > until) throw new Error("import still saving");
     await new Promise((r) => setTimeout(r, 50));
   }
-  return (await env.DB.prepare("SELECT row, outcome, reason FROM import_rows WHERE import_id = ? ORDER BY row").bind(imp.id).all<{ row: number; outcome: string; reason: string | null }>()).results;
+  return (
+    await env.DB.prepare("SELECT row, outcome, reason FROM import_rows WHERE import_id = ? ORDER BY row")
+      .bind(imp.id)
+      .all<{ row: number; outcome: string; reason: string | null }>()
+  ).results;
 }
 
 describe("deleting a contact", () => {
@@ -54,17 +71,27 @@ describe("deleting a contact", () => {
     const one = await as(s, "DELETE", `/api/contacts/${plain}`);
     expect(one.status, await one.clone().text()).toBe(200);
     expect(await body(one)).toMatchObject({ deleted: true, removed_from_sequences: 1, suppressed: 0 });
-    const bulk = await body<{ updated: number; removed_from_sequences: number; suppressed: number }>(await as(s, "POST", "/api/contacts/bulk", { action: "delete", contact_ids: [unsub, bounced, dnc] }));
+    const bulk = await body<{ updated: number; removed_from_sequences: number; suppressed: number }>(
+      await as(s, "POST", "/api/contacts/bulk", { action: "delete", contact_ids: [unsub, bounced, dnc] }),
+    );
     expect(bulk).toMatchObject({ updated: 3, removed_from_sequences: 3, suppressed: 3 });
 
-    const rows = (await env.DB.prepare("SELECT status, reason FROM enrollments WHERE sequence_id = ?").bind(sequenceId).all<{ status: string; reason: string }>()).results;
+    const rows = (
+      await env.DB.prepare("SELECT status, reason FROM enrollments WHERE sequence_id = ?")
+        .bind(sequenceId)
+        .all<{ status: string; reason: string }>()
+    ).results;
     expect(rows).toEqual(Array(4).fill({ status: "removed", reason: "contact_deleted" }));
     await runUntil(now() + 5 * DAY);
     expect(await sentCount([unsub!, bounced!, dnc!, plain!])).toBe(0);
     expect((await as(s, "GET", `/api/contacts/${plain}`)).status).toBe(404);
     expect((await as(s, "DELETE", `/api/contacts/${plain}`)).status).toBe(404);
 
-    const kept = (await env.DB.prepare("SELECT email, reason FROM suppressions WHERE team_id = ? ORDER BY reason").bind(teamId).all<{ email: string; reason: string }>()).results;
+    const kept = (
+      await env.DB.prepare("SELECT email, reason FROM suppressions WHERE team_id = ? ORDER BY reason")
+        .bind(teamId)
+        .all<{ email: string; reason: string }>()
+    ).results;
     expect(kept).toEqual([
       { email: emails[1], reason: "bounced" },
       { email: emails[2], reason: "dnc" },
@@ -85,7 +112,11 @@ describe("deleting a contact", () => {
     expect(imported[0]!.reason).toMatch(/unsubscribed/i);
     expect(imported[1]!.reason).toMatch(/bounced/i);
     expect(imported[2]!.reason).toMatch(/do not contact/i);
-    const live = await env.DB.prepare("SELECT count(*) AS n FROM contacts WHERE team_id = ? AND deleted_at IS NULL AND email IN (SELECT value FROM json_each(?))").bind(teamId, JSON.stringify(emails.slice(0, 3))).first<{ n: number }>();
+    const live = await env.DB.prepare(
+      "SELECT count(*) AS n FROM contacts WHERE team_id = ? AND deleted_at IS NULL AND email IN (SELECT value FROM json_each(?))",
+    )
+      .bind(teamId, JSON.stringify(emails.slice(0, 3)))
+      .first<{ n: number }>();
     expect(live!.n).toBe(0);
   });
 });
@@ -104,12 +135,16 @@ describe("a contact's timeline", () => {
     await enroll(teamId, sequenceId, [c!], [mb]);
     await runUntil(now() + DAY + HOUR);
 
-    const { tasks } = await body<{ tasks: { id: string; warning: string | null; contact: { id: string } }[] }>(await as(s, "GET", "/api/tasks?assignee=all"));
+    const { tasks } = await body<{ tasks: { id: string; warning: string | null; contact: { id: string } }[] }>(
+      await as(s, "GET", "/api/tasks?assignee=all"),
+    );
     expect(tasks).toHaveLength(1);
     expect(tasks[0]!.warning).toMatch(/no phone/i);
     const logged = await as(s, "POST", `/api/tasks/${tasks[0]!.id}/call`, { outcome: "no_answer", notes: "Try again Tuesday morning" });
     expect(logged.status, await logged.clone().text()).toBe(200);
-    expect((await env.DB.prepare("SELECT status FROM tasks WHERE id = ?").bind(tasks[0]!.id).first<{ status: string }>())!.status).toBe("completed");
+    expect((await env.DB.prepare("SELECT status FROM tasks WHERE id = ?").bind(tasks[0]!.id).first<{ status: string }>())!.status).toBe(
+      "completed",
+    );
     const [enr] = (await env.DB.prepare("SELECT id FROM enrollments WHERE contact_id = ?").bind(c).all<{ id: string }>()).results;
     setClockForward();
     expect((await as(s, "POST", `/api/sequences/${sequenceId}/enrollments/pause`, { enrollment_ids: [enr!.id] })).status).toBe(200);
@@ -132,7 +167,9 @@ describe("a contact's timeline", () => {
     expect(events.some((e) => e.kind === "added")).toBe(true);
 
     const page1 = await body<{ events: TimelineEvent[]; has_more: boolean }>(await as(s, "GET", `/api/contacts/${c}/timeline?per_page=2`));
-    const page2 = await body<{ events: TimelineEvent[]; has_more: boolean }>(await as(s, "GET", `/api/contacts/${c}/timeline?per_page=2&page=2`));
+    const page2 = await body<{ events: TimelineEvent[]; has_more: boolean }>(
+      await as(s, "GET", `/api/contacts/${c}/timeline?per_page=2&page=2`),
+    );
     expect(page1.has_more).toBe(true);
     expect([...page1.events, ...page2.events].map((e) => e.id)).toEqual(events.slice(0, 4).map((e) => e.id));
 
@@ -156,7 +193,9 @@ describe("what the contacts tab says is what will happen", () => {
 
     const off = await as(s, "PATCH", `/api/sequences/${sequenceId}`, { active: false });
     expect(off.status, await off.clone().text()).toBe(200);
-    const { enrollments } = await body<{ enrollments: { status: string; reason: string; reason_text: string; next_action_at: number | null }[] }>(await as(s, "GET", `/api/sequences/${sequenceId}/enrollments`));
+    const { enrollments } = await body<{
+      enrollments: { status: string; reason: string; reason_text: string; next_action_at: number | null }[];
+    }>(await as(s, "GET", `/api/sequences/${sequenceId}/enrollments`));
     expect(enrollments).toHaveLength(3);
     for (const e of enrollments) {
       expect(e.reason).toBe("sequence_inactive");
@@ -175,7 +214,11 @@ describe("a scheduled email you can look at", () => {
     const { teamId, userId } = await makeTeam();
     const s = await sessionFor(teamId, userId);
     const { sequenceId, stepIds } = await makeSequence(teamId, userId, [{ wait: 0 }, { wait: 2 }], null);
-    await env.DB.prepare("UPDATE step_variants SET subject = 'Hi {{first_name}}', body = 'About {{company}}, {{title | your team}} in {{city}}.' WHERE step_id = ?").bind(stepIds[1]).run();
+    await env.DB.prepare(
+      "UPDATE step_variants SET subject = 'Hi {{first_name}}', body = 'About {{company}}, {{title | your team}} in {{city}}.' WHERE step_id = ?",
+    )
+      .bind(stepIds[1])
+      .run();
     const mb = await makeMailbox(teamId, userId, { gapSeconds: 0 });
     const [c] = await makeContacts(teamId, 1);
     await enroll(teamId, sequenceId, [c!], [mb]);
@@ -183,13 +226,22 @@ describe("a scheduled email you can look at", () => {
     const [e] = (await env.DB.prepare("SELECT id FROM enrollments WHERE contact_id = ?").bind(c).all<{ id: string }>()).results;
     const res = await as(s, "GET", `/api/sequences/${sequenceId}/enrollments/${e!.id}/next-email`);
     expect(res.status, await res.clone().text()).toBe(200);
-    const p = await body<{ step: { position: number }; to: string; subject: string; body: string; from: { email: string }; missing: string[] }>(res);
+    const p = await body<{
+      step: { position: number };
+      to: string;
+      subject: string;
+      body: string;
+      from: { email: string };
+      missing: string[];
+    }>(res);
     expect(p.step.position).toBe(2);
     expect(p.to).toBe(await emailOf(c!));
     expect(p.subject).toBe("Hi First0");
     expect(p.body).toMatch(/^About Acme, your team in/);
     expect(p.missing).toContain("city");
-    expect(p.from.email).toBe((await env.DB.prepare("SELECT email FROM mailboxes WHERE id = ?").bind(mb).first<{ email: string }>())!.email);
+    expect(p.from.email).toBe(
+      (await env.DB.prepare("SELECT email FROM mailboxes WHERE id = ?").bind(mb).first<{ email: string }>())!.email,
+    );
     // Finished contacts get nothing more: 409 says so
     await as(s, "POST", `/api/sequences/${sequenceId}/enrollments/finish`, { enrollment_ids: [e!.id] });
     expect((await as(s, "GET", `/api/sequences/${sequenceId}/enrollments/${e!.id}/next-email`)).status).toBe(409);

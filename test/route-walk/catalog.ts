@@ -31,13 +31,32 @@ export const key = (r: Route) => `${r.method} ${r.prefix}${r.template}`;
 
 /** Which resource a path segment's id names. */
 const SEGMENT: Record<string, Resource> = {
-  "api-keys": "api_keys", contacts: "contacts", lists: "lists", sequences: "sequences", steps: "steps", variants: "variants",
-  mailboxes: "mailboxes", schedules: "schedules", messages: "messages", tasks: "tasks", jobs: "jobs", workflows: "workflows",
-  emailer_campaigns: "sequences", imports: "imports", replies: "replies",
+  "api-keys": "api_keys",
+  contacts: "contacts",
+  lists: "lists",
+  sequences: "sequences",
+  steps: "steps",
+  variants: "variants",
+  mailboxes: "mailboxes",
+  schedules: "schedules",
+  messages: "messages",
+  tasks: "tasks",
+  jobs: "jobs",
+  workflows: "workflows",
+  emailer_campaigns: "sequences",
+  imports: "imports",
+  replies: "replies",
 };
 
 /** Path parameters whose name says what they name. */
-const PARAM: Record<string, Resource> = { stepId: "steps", step_id: "steps", variantId: "variants", variant_id: "variants", job_id: "jobs", enrollment_id: "enrollments" };
+const PARAM: Record<string, Resource> = {
+  stepId: "steps",
+  step_id: "steps",
+  variantId: "variants",
+  variant_id: "variants",
+  job_id: "jobs",
+  enrollment_id: "enrollments",
+};
 
 /** Path parameters whose resource the catalog can't tell (a test fails on them: teach SEGMENT or PARAM). */
 export const unknownParams: string[] = [];
@@ -61,7 +80,14 @@ function idsOf(template: string, params: Param[]): Route["ids"] {
 export function deref(doc: any, node: any): any {
   if (Array.isArray(node)) return node.map((n) => deref(doc, n));
   if (node && typeof node === "object") {
-    if (typeof node.$ref === "string") return deref(doc, node.$ref.split("/").slice(1).reduce((o: any, k: string) => o[k], doc));
+    if (typeof node.$ref === "string")
+      return deref(
+        doc,
+        node.$ref
+          .split("/")
+          .slice(1)
+          .reduce((o: any, k: string) => o[k], doc),
+      );
     return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, deref(doc, v)]));
   }
   return node;
@@ -72,9 +98,24 @@ export function restRoutes(doc: any): Route[] {
   for (const [template, ops] of Object.entries<any>(doc.paths)) {
     for (const [method, op0] of Object.entries<any>(ops)) {
       const op = deref(doc, op0);
-      const params: Param[] = (op.parameters ?? []).map((p: any) => ({ name: p.name, in: p.in, schema: p.schema ?? {}, required: !!p.required }));
+      const params: Param[] = (op.parameters ?? []).map((p: any) => ({
+        name: p.name,
+        in: p.in,
+        schema: p.schema ?? {},
+        required: !!p.required,
+      }));
       const body = op.requestBody?.content?.["application/json"]?.schema;
-      out.push({ api: "rest", method: method.toUpperCase(), template, prefix: "/api", params, body, bodyRequired: !!op.requestBody?.required, ids: idsOf(template, params), documented: Object.keys(op.responses ?? {}).map(Number) });
+      out.push({
+        api: "rest",
+        method: method.toUpperCase(),
+        template,
+        prefix: "/api",
+        params,
+        body,
+        bodyRequired: !!op.requestBody?.required,
+        ids: idsOf(template, params),
+        documented: Object.keys(op.responses ?? {}).map(Number),
+      });
     }
   }
   return out;
@@ -90,34 +131,146 @@ const perPage: Schema = { type: "integer", minimum: 1, maximum: 100 };
 const obj = (properties: Record<string, Schema>, required: string[] = []): Schema => ({ type: "object", properties, required });
 
 const contactParams = {
-  first_name: str, last_name: str, email: { type: "string", format: "email" }, title: str, organization_name: str, website_url: str,
-  label_names: arr(M.contact_label_names), contact_stage_id: str, owner_id: str, linkedin_url: str, direct_phone: str, present_raw_address: str,
+  first_name: str,
+  last_name: str,
+  email: { type: "string", format: "email" },
+  title: str,
+  organization_name: str,
+  website_url: str,
+  label_names: arr(M.contact_label_names),
+  contact_stage_id: str,
+  owner_id: str,
+  linkedin_url: str,
+  direct_phone: str,
+  present_raw_address: str,
 };
 
 /** The Apollo facade's routes, as worker/apollo/routes.ts parses them (query, form or JSON alike). */
 const APOLLO: [string, string, Schema | undefined][] = [
   ["POST", "/emailer_campaigns/search", obj({ q_name: str, page, per_page: perPage })],
-  ["POST", "/emailer_campaigns/remove_or_stop_contact_ids", obj({ emailer_campaign_ids: { ...arr(M.emailer_campaign_ids), minItems: 1 }, contact_ids: { ...arr(M.contact_ids), minItems: 1 }, mode: { type: "string", enum: ["mark_as_finished", "remove", "stop"] }, user_id: str }, ["emailer_campaign_ids", "contact_ids", "mode"])],
-  ["POST", "/emailer_campaigns/{id}/add_contact_ids", obj({
-    contact_ids: { ...arr(M.add_contact_ids), minItems: 1 }, label_names: arr(M.label_names), send_email_from_email_account_id: str, sequence_no_email: bool, sequence_unverified_email: bool,
-    sequence_job_change: bool, sequence_active_in_other_campaigns: bool, sequence_finished_in_other_campaigns: bool, user_id: str,
-  }, ["contact_ids"])],
+  [
+    "POST",
+    "/emailer_campaigns/remove_or_stop_contact_ids",
+    obj(
+      {
+        emailer_campaign_ids: { ...arr(M.emailer_campaign_ids), minItems: 1 },
+        contact_ids: { ...arr(M.contact_ids), minItems: 1 },
+        mode: { type: "string", enum: ["mark_as_finished", "remove", "stop"] },
+        user_id: str,
+      },
+      ["emailer_campaign_ids", "contact_ids", "mode"],
+    ),
+  ],
+  [
+    "POST",
+    "/emailer_campaigns/{id}/add_contact_ids",
+    obj(
+      {
+        contact_ids: { ...arr(M.add_contact_ids), minItems: 1 },
+        label_names: arr(M.label_names),
+        send_email_from_email_account_id: str,
+        sequence_no_email: bool,
+        sequence_unverified_email: bool,
+        sequence_job_change: bool,
+        sequence_active_in_other_campaigns: bool,
+        sequence_finished_in_other_campaigns: bool,
+        user_id: str,
+      },
+      ["contact_ids"],
+    ),
+  ],
   ["GET", "/email_accounts", undefined],
   ["GET", "/labels", undefined],
   ["GET", "/users/search", obj({ q_keywords: str, page, per_page: perPage })],
   ["POST", "/users/search", obj({ q_keywords: str, page, per_page: perPage })],
   ["POST", "/contacts", obj({ ...contactParams, run_dedupe: bool })],
   ["PUT", "/contacts/{id}", obj(contactParams)],
-  ["POST", "/contacts/search", obj({ q_keywords: str, contact_stage_ids: arr(M.contact_stage_ids), label_ids: arr(M.label_ids), sort_by_field: { type: "string", enum: ["contact_last_name", "contact_updated_at", "contact_created_at"] }, sort_ascending: bool, page, per_page: perPage })],
-  ["POST", "/contacts/update_stages", obj({ contact_ids: { ...arr(M.contact_ids), minItems: 1 }, contact_stage_id: str }, ["contact_ids", "contact_stage_id"])],
-  ["POST", "/mixed_people/search", obj({ q_keywords: str, person_titles: arr(M.person_filters), person_seniorities: arr(M.person_filters), person_locations: arr(M.person_filters), organization_num_employees_ranges: arr(M.statuses), contact_email_status: arr(M.statuses), q_organization_name: str, page, per_page: perPage })],
-  ["POST", "/emailer_messages/search", obj({ emailer_campaign_ids: arr(M.emailer_campaign_ids), contact_ids: arr(M.contact_ids), emailer_message_stats: arr(M.statuses), page, per_page: perPage })],
+  [
+    "POST",
+    "/contacts/search",
+    obj({
+      q_keywords: str,
+      contact_stage_ids: arr(M.contact_stage_ids),
+      label_ids: arr(M.label_ids),
+      sort_by_field: { type: "string", enum: ["contact_last_name", "contact_updated_at", "contact_created_at"] },
+      sort_ascending: bool,
+      page,
+      per_page: perPage,
+    }),
+  ],
+  [
+    "POST",
+    "/contacts/update_stages",
+    obj({ contact_ids: { ...arr(M.contact_ids), minItems: 1 }, contact_stage_id: str }, ["contact_ids", "contact_stage_id"]),
+  ],
+  [
+    "POST",
+    "/mixed_people/search",
+    obj({
+      q_keywords: str,
+      person_titles: arr(M.person_filters),
+      person_seniorities: arr(M.person_filters),
+      person_locations: arr(M.person_filters),
+      organization_num_employees_ranges: arr(M.statuses),
+      contact_email_status: arr(M.statuses),
+      q_organization_name: str,
+      page,
+      per_page: perPage,
+    }),
+  ],
+  [
+    "POST",
+    "/emailer_messages/search",
+    obj({
+      emailer_campaign_ids: arr(M.emailer_campaign_ids),
+      contact_ids: arr(M.contact_ids),
+      emailer_message_stats: arr(M.statuses),
+      page,
+      per_page: perPage,
+    }),
+  ],
   ["POST", "/tasks/search", obj({ sort_by_field: str, open_factor_names: arr(M.statuses), page, per_page: perPage })],
   // Integrations send searches as GET with the parameters in the query string; lookups and PATCH updates.
   ["GET", "/emailer_campaigns/search", obj({ q_name: str, page, per_page: perPage })],
-  ["GET", "/contacts/search", obj({ q_keywords: str, contact_stage_ids: arr(M.contact_stage_ids), label_ids: arr(M.label_ids), sort_by_field: { type: "string", enum: ["contact_last_name", "contact_updated_at", "contact_created_at"] }, sort_ascending: bool, page, per_page: perPage })],
-  ["GET", "/mixed_people/search", obj({ q_keywords: str, person_titles: arr(M.person_filters), person_seniorities: arr(M.person_filters), person_locations: arr(M.person_filters), organization_num_employees_ranges: arr(M.statuses), contact_email_status: arr(M.statuses), q_organization_name: str, page, per_page: perPage })],
-  ["GET", "/emailer_messages/search", obj({ emailer_campaign_ids: arr(M.emailer_campaign_ids), contact_ids: arr(M.contact_ids), emailer_message_stats: arr(M.statuses), page, per_page: perPage })],
+  [
+    "GET",
+    "/contacts/search",
+    obj({
+      q_keywords: str,
+      contact_stage_ids: arr(M.contact_stage_ids),
+      label_ids: arr(M.label_ids),
+      sort_by_field: { type: "string", enum: ["contact_last_name", "contact_updated_at", "contact_created_at"] },
+      sort_ascending: bool,
+      page,
+      per_page: perPage,
+    }),
+  ],
+  [
+    "GET",
+    "/mixed_people/search",
+    obj({
+      q_keywords: str,
+      person_titles: arr(M.person_filters),
+      person_seniorities: arr(M.person_filters),
+      person_locations: arr(M.person_filters),
+      organization_num_employees_ranges: arr(M.statuses),
+      contact_email_status: arr(M.statuses),
+      q_organization_name: str,
+      page,
+      per_page: perPage,
+    }),
+  ],
+  [
+    "GET",
+    "/emailer_messages/search",
+    obj({
+      emailer_campaign_ids: arr(M.emailer_campaign_ids),
+      contact_ids: arr(M.contact_ids),
+      emailer_message_stats: arr(M.statuses),
+      page,
+      per_page: perPage,
+    }),
+  ],
   ["GET", "/tasks/search", obj({ sort_by_field: str, open_factor_names: arr(M.statuses), page, per_page: perPage })],
   ["GET", "/contact_stages", undefined],
   ["GET", "/auth/health", undefined],
@@ -127,8 +280,23 @@ const APOLLO: [string, string, Schema | undefined][] = [
 
 export function apolloRoutes(): Route[] {
   return APOLLO.map(([method, template, body]) => {
-    const params: Param[] = [...template.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1]!, in: "path", schema: { type: "string" }, required: true }));
-    return { api: "apollo", method, template, prefix: "/apollo/api/v1", params, body, bodyRequired: false, ids: idsOf(template, params), documented: null };
+    const params: Param[] = [...template.matchAll(/\{(\w+)\}/g)].map((m) => ({
+      name: m[1]!,
+      in: "path",
+      schema: { type: "string" },
+      required: true,
+    }));
+    return {
+      api: "apollo",
+      method,
+      template,
+      prefix: "/apollo/api/v1",
+      params,
+      body,
+      bodyRequired: false,
+      ids: idsOf(template, params),
+      documented: null,
+    };
   });
 }
 
@@ -139,10 +307,25 @@ export function apolloRoutes(): Route[] {
  */
 export function extraRoutes(): Route[] {
   const q = (name: string): Param => ({ name, in: "query", schema: { type: "string" }, required: false });
-  return [{
-    api: "rest", method: "GET", template: "/oauth/{provider}/callback", prefix: "/api", body: undefined, bodyRequired: false, ids: [], documented: null,
-    params: [{ name: "provider", in: "path", schema: { type: "string", enum: ["google", "microsoft"] }, required: true }, q("code"), q("state"), q("error"), q("error_description")],
-  }];
+  return [
+    {
+      api: "rest",
+      method: "GET",
+      template: "/oauth/{provider}/callback",
+      prefix: "/api",
+      body: undefined,
+      bodyRequired: false,
+      ids: [],
+      documented: null,
+      params: [
+        { name: "provider", in: "path", schema: { type: "string", enum: ["google", "microsoft"] }, required: true },
+        q("code"),
+        q("state"),
+        q("error"),
+        q("error_description"),
+      ],
+    },
+  ];
 }
 
 /** Worker routes the walk doesn't call, and why. */
@@ -152,7 +335,8 @@ export const NOT_WALKED: Record<string, string> = {
   "POST /api/dev/seed": "local-only seeding (answers 404 outside APP_ENV=local)",
   "GET /unsubscribe/:token": "signed-token page, covered by the unsubscribe tests",
   "POST /unsubscribe/:token": "signed-token page, covered by the unsubscribe tests",
-  "GET /api/oauth/:provider/callback": "the provider's browser redirect back (answers 302 to the Mailboxes screen, never JSON); covered by test/oauth-mailboxes.test.ts",
+  "GET /api/oauth/:provider/callback":
+    "the provider's browser redirect back (answers 302 to the Mailboxes screen, never JSON); covered by test/oauth-mailboxes.test.ts",
 };
 
 /** `/sequences/{id}` → `/sequences/:id` (Hono's spelling). */

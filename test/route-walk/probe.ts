@@ -42,7 +42,21 @@ export interface Finding {
   severity: "fail" | "note";
 }
 
-const WEIRD = ["%2e%2e", "..", "%00", "%E0%A4%A", "a%2Fb", "%F0%9F%98%80", "null", "undefined", "0", "-1", "1%20OR%201%3D1", "%27%22", "%252F"];
+const WEIRD = [
+  "%2e%2e",
+  "..",
+  "%00",
+  "%E0%A4%A",
+  "a%2Fb",
+  "%F0%9F%98%80",
+  "null",
+  "undefined",
+  "0",
+  "-1",
+  "1%20OR%201%3D1",
+  "%27%22",
+  "%252F",
+];
 
 // ---- inputs -----------------------------------------------------------------------------------
 
@@ -50,35 +64,53 @@ function queryArb(route: Route): fc.Arbitrary<{ query: Record<string, unknown>; 
   const qs = route.params.filter((p) => p.in === "query");
   if (!qs.length) return fc.constant({ query: {}, queryBreak: null });
   const one = (s: Schema, name: string) => valid(s, name);
-  return fc.tuple(
-    fc.tuple(...qs.map((p) => (p.required ? one(p.schema, p.name) : fc.option(one(p.schema, p.name), { nil: undefined, freq: 2 })))),
-    fc.option(fc.tuple(fc.nat(), fc.nat()), { nil: null, freq: 2 }),
-  ).map(([vals, br]) => {
-    const query: Record<string, unknown> = {};
-    qs.forEach((p, i) => vals[i] !== undefined && (query[p.name] = vals[i]));
-    if (!br) return { query, queryBreak: null };
-    const p = qs[br[0] % qs.length]!;
-    const s = p.schema;
-    const num = s.type === "integer" || s.type === "number";
-    // [what, value, whether the document certainly forbids it]
-    const options: [string, unknown, boolean][] = [["empty", "", num || !!s.enum || (s.minLength ?? 0) > 0], ["10,000 characters", "q".repeat(10_000), num || !!s.enum || (s.maxLength ?? Infinity) < 10_000]];
-    if (num) {
-      options.push(["not a number", "abc", true], ["1e400", "1e400", s.maximum !== undefined], ["a fraction", "1.5", s.type === "integer"], ["-1", "-1", (s.minimum ?? -Infinity) > -1], ["huge", "99999999999999999999", s.maximum !== undefined]);
-      if (s.maximum !== undefined) options.push([`${s.maximum + 1} (maximum ${s.maximum})`, String(s.maximum + 1), true]);
-      if (s.minimum !== undefined) options.push([`${s.minimum - 1} (minimum ${s.minimum})`, String(s.minimum - 1), true]);
-    }
-    if (s.enum) options.push(["not a choice", "not-a-choice", true]);
-    if (s.maxLength !== undefined) options.push([`${s.maxLength + 1} characters (maximum ${s.maxLength})`, "z".repeat(s.maxLength + 1), true]);
-    const [what, v, certain] = options[br[1] % options.length]!;
-    query[p.name] = v;
-    return { query, queryBreak: certain ? `${p.name}: ${what}` : null };
-  });
+  return fc
+    .tuple(
+      fc.tuple(...qs.map((p) => (p.required ? one(p.schema, p.name) : fc.option(one(p.schema, p.name), { nil: undefined, freq: 2 })))),
+      fc.option(fc.tuple(fc.nat(), fc.nat()), { nil: null, freq: 2 }),
+    )
+    .map(([vals, br]) => {
+      const query: Record<string, unknown> = {};
+      qs.forEach((p, i) => vals[i] !== undefined && (query[p.name] = vals[i]));
+      if (!br) return { query, queryBreak: null };
+      const p = qs[br[0] % qs.length]!;
+      const s = p.schema;
+      const num = s.type === "integer" || s.type === "number";
+      // [what, value, whether the document certainly forbids it]
+      const options: [string, unknown, boolean][] = [
+        ["empty", "", num || !!s.enum || (s.minLength ?? 0) > 0],
+        ["10,000 characters", "q".repeat(10_000), num || !!s.enum || (s.maxLength ?? Infinity) < 10_000],
+      ];
+      if (num) {
+        options.push(
+          ["not a number", "abc", true],
+          ["1e400", "1e400", s.maximum !== undefined],
+          ["a fraction", "1.5", s.type === "integer"],
+          ["-1", "-1", (s.minimum ?? -Infinity) > -1],
+          ["huge", "99999999999999999999", s.maximum !== undefined],
+        );
+        if (s.maximum !== undefined) options.push([`${s.maximum + 1} (maximum ${s.maximum})`, String(s.maximum + 1), true]);
+        if (s.minimum !== undefined) options.push([`${s.minimum - 1} (minimum ${s.minimum})`, String(s.minimum - 1), true]);
+      }
+      if (s.enum) options.push(["not a choice", "not-a-choice", true]);
+      if (s.maxLength !== undefined)
+        options.push([`${s.maxLength + 1} characters (maximum ${s.maxLength})`, "z".repeat(s.maxLength + 1), true]);
+      const [what, v, certain] = options[br[1] % options.length]!;
+      query[p.name] = v;
+      return { query, queryBreak: certain ? `${p.name}: ${what}` : null };
+    });
 }
 
 /** Fields no body may set (mass assignment): another team, another id, a role, a balance. */
 const EXTRAS = {
-  team_id: new IdRef("teams", "foreign", 0), id: new IdRef("contacts", "foreign", 1), created_by: new IdRef("users", "foreign", 0),
-  role: "admin", kind: "master", credit_balance: 1_000_000_000, deleted_at: 1, revoked_at: null,
+  team_id: new IdRef("teams", "foreign", 0),
+  id: new IdRef("contacts", "foreign", 1),
+  created_by: new IdRef("users", "foreign", 0),
+  role: "admin",
+  kind: "master",
+  credit_balance: 1_000_000_000,
+  deleted_at: 1,
+  revoked_at: null,
 };
 
 const JUNK: [string, string, string][] = [
@@ -86,12 +118,12 @@ const JUNK: [string, string, string][] = [
   ["", "application/json", "empty body"],
   ["null", "application/json", "JSON null"],
   ["[]", "application/json", "JSON array"],
-  ["\"text\"", "application/json", "JSON string"],
+  ['"text"', "application/json", "JSON string"],
   ["1e999", "application/json", "JSON number out of range"],
-  ["{\"a\":1}", "text/plain", "text/plain body"],
+  ['{"a":1}', "text/plain", "text/plain body"],
   ["a=1&b[]=2", "application/x-www-form-urlencoded", "form body"],
   [`{"x":"${"b".repeat(1_100_000)}"}`, "application/json", "1.1 MB body"],
-  ["{\"__proto__\":{\"admin\":true},\"constructor\":{\"prototype\":{}}}", "application/json", "prototype keys"],
+  ['{"__proto__":{"admin":true},"constructor":{"prototype":{}}}', "application/json", "prototype keys"],
 ];
 
 export function inputArb(route: Route): fc.Arbitrary<Input> {
@@ -105,23 +137,59 @@ export function inputArb(route: Route): fc.Arbitrary<Input> {
       ]
     : [{ weight: 1, arbitrary: fc.constant("own") }];
   const enumParams = route.params.filter((p) => p.in === "path" && p.schema.enum);
-  const enums = fc.tuple(...enumParams.map((p) => fc.oneof({ weight: 9, arbitrary: fc.constantFrom<string>(...p.schema.enum) }, { weight: 1, arbitrary: fc.constantFrom("unknown-action", "", "PAUSE") })))
+  const enums = fc
+    .tuple(
+      ...enumParams.map((p) =>
+        fc.oneof(
+          { weight: 9, arbitrary: fc.constantFrom<string>(...p.schema.enum) },
+          { weight: 1, arbitrary: fc.constantFrom("unknown-action", "", "PAUSE") },
+        ),
+      ),
+    )
     .map((vals) => Object.fromEntries(enumParams.map((p, i) => [p.name, vals[i]!])));
   const junk = fc.constantFrom(...JUNK).map(([text, type, what]) => ({ mode: "raw" as const, text, type, what }));
-  const body: fc.Arbitrary<Input["body"]> = route.body && route.method === "GET"
-    ? fc.oneof(valid(route.body).map((value) => ({ mode: "json" as const, value, broke: null, atMax: false })), broken(route.body).map(({ value, broke }) => ({ mode: "json" as const, value, broke, atMax: false })))
-    : route.body
-    ? fc.oneof(
-        { weight: 3, arbitrary: valid(route.body).map((value) => ({ mode: "json" as const, value, broke: null, atMax: false })) },
-        { weight: 1, arbitrary: valid(route.body).map((value) => ({ mode: "json" as const, value: value && typeof value === "object" && !Array.isArray(value) ? { ...EXTRAS, ...value } : value, broke: null, atMax: false })) },
-        { weight: 1, arbitrary: valid(route.body, "", true).map((value) => ({ mode: "json" as const, value, broke: null, atMax: true })) },
-        { weight: 4, arbitrary: broken(route.body).map(({ value, broke }) => ({ mode: "json" as const, value, broke, atMax: false })) },
-        { weight: 1, arbitrary: junk },
-      )
-    : fc.oneof({ weight: 9, arbitrary: fc.constant({ mode: "none" as const }) }, { weight: 1, arbitrary: route.method === "GET" ? fc.constant({ mode: "none" as const }) : junk });
-  const transport = route.api === "apollo" && route.method !== "GET" ? fc.constantFrom<Input["transport"]>("json", "json", "json", "form", "query") : fc.constant<Input["transport"]>(route.method === "GET" && route.api === "apollo" ? "query" : "json");
-  const idem = route.method === "POST" ? fc.option(fc.nat().map((n) => `walk-${n}`), { nil: null, freq: 2 }) : fc.constant(null);
-  return fc.record({ pathKind: fc.oneof(...kinds), pick: fc.nat({ max: 100_000 }), enums, q: queryArb(route), body, transport, idem })
+  const body: fc.Arbitrary<Input["body"]> =
+    route.body && route.method === "GET"
+      ? fc.oneof(
+          valid(route.body).map((value) => ({ mode: "json" as const, value, broke: null, atMax: false })),
+          broken(route.body).map(({ value, broke }) => ({ mode: "json" as const, value, broke, atMax: false })),
+        )
+      : route.body
+        ? fc.oneof(
+            { weight: 3, arbitrary: valid(route.body).map((value) => ({ mode: "json" as const, value, broke: null, atMax: false })) },
+            {
+              weight: 1,
+              arbitrary: valid(route.body).map((value) => ({
+                mode: "json" as const,
+                value: value && typeof value === "object" && !Array.isArray(value) ? { ...EXTRAS, ...value } : value,
+                broke: null,
+                atMax: false,
+              })),
+            },
+            {
+              weight: 1,
+              arbitrary: valid(route.body, "", true).map((value) => ({ mode: "json" as const, value, broke: null, atMax: true })),
+            },
+            { weight: 4, arbitrary: broken(route.body).map(({ value, broke }) => ({ mode: "json" as const, value, broke, atMax: false })) },
+            { weight: 1, arbitrary: junk },
+          )
+        : fc.oneof(
+            { weight: 9, arbitrary: fc.constant({ mode: "none" as const }) },
+            { weight: 1, arbitrary: route.method === "GET" ? fc.constant({ mode: "none" as const }) : junk },
+          );
+  const transport =
+    route.api === "apollo" && route.method !== "GET"
+      ? fc.constantFrom<Input["transport"]>("json", "json", "json", "form", "query")
+      : fc.constant<Input["transport"]>(route.method === "GET" && route.api === "apollo" ? "query" : "json");
+  const idem =
+    route.method === "POST"
+      ? fc.option(
+          fc.nat().map((n) => `walk-${n}`),
+          { nil: null, freq: 2 },
+        )
+      : fc.constant(null);
+  return fc
+    .record({ pathKind: fc.oneof(...kinds), pick: fc.nat({ max: 100_000 }), enums, q: queryArb(route), body, transport, idem })
     .map(({ q, ...r }) => ({ ...r, query: q.query, queryBreak: q.queryBreak }));
 }
 
@@ -130,14 +198,23 @@ export function atMaxInput(route: Route): Input | null {
   if (!route.body) return null;
   const value = fc.sample(valid(route.body, "", true), { seed: 1, numRuns: 1 })[0];
   const enums = Object.fromEntries(route.params.filter((p) => p.in === "path" && p.schema.enum).map((p) => [p.name, p.schema.enum[0]]));
-  return { pathKind: "own", pick: 0, enums, query: {}, queryBreak: null, body: { mode: "json", value, broke: null, atMax: true }, transport: route.method === "GET" ? "query" : "json", idem: null };
+  return {
+    pathKind: "own",
+    pick: 0,
+    enums,
+    query: {},
+    queryBreak: null,
+    body: { mode: "json", value, broke: null, atMax: true },
+    transport: route.method === "GET" ? "query" : "json",
+    idem: null,
+  };
 }
 
 // ---- resolving placeholders for one caller ------------------------------------------------------
 
 const other = (t: TeamName): TeamName => (t === "demo" ? "rival" : "demo");
 /** A well-formed id no team has (24 hex, like newId), the same for the same pick. */
-const unknownId = (pick: number) => "ee" + (pick * 2654435761 % 2 ** 32).toString(16).padStart(22, "0");
+const unknownId = (pick: number) => "ee" + ((pick * 2654435761) % 2 ** 32).toString(16).padStart(22, "0");
 
 interface Ctx {
   world: World;
@@ -192,7 +269,12 @@ function pathIds(route: Route, ctx: Ctx, input: Input): PathIds {
     for (const { res } of route.ids) {
       const parent = out[out.length - 1];
       const pool = pools[team];
-      const list = res === "steps" && parent ? pool.stepsBySequence.get(parent) : res === "variants" && parent ? pool.variantsByStep.get(parent) : pool.ids[res];
+      const list =
+        res === "steps" && parent
+          ? pool.stepsBySequence.get(parent)
+          : res === "variants" && parent
+            ? pool.variantsByStep.get(parent)
+            : pool.ids[res];
       out.push(pickFrom(list, pick) ?? unknownId(pick + out.length));
     }
     return out;
@@ -235,11 +317,14 @@ function pathIds(route: Route, ctx: Ctx, input: Input): PathIds {
 
 function buildPath(route: Route, ids: string[], enums: Record<string, string>): string {
   let i = 0;
-  return route.prefix + route.template.replace(/\{(\w+)\}/g, (_, name: string) => {
-    if (name in enums) return encodeURIComponent(enums[name]!);
-    const v = ids[i++] ?? "";
-    return /%/.test(v) ? v : encodeURIComponent(v);
-  });
+  return (
+    route.prefix +
+    route.template.replace(/\{(\w+)\}/g, (_, name: string) => {
+      if (name in enums) return encodeURIComponent(enums[name]!);
+      const v = ids[i++] ?? "";
+      return /%/.test(v) ? v : encodeURIComponent(v);
+    })
+  );
 }
 
 /** Apollo's flat parameters: `name[]` for arrays, strings for everything else. */
@@ -280,7 +365,8 @@ function build(route: Route, caller: Caller, input: Input, world: World, hidden:
   for (const v of ids.values) ctx.sent.add(v);
   if (route.ids[0]?.res === "sequences" && ["own", "foreign-child"].includes(input.pathKind)) ctx.sequenceId = ids.values[0]!;
   const query = new URLSearchParams();
-  for (const [k, v] of Object.entries(resolve(ctx, input.query) as Record<string, unknown>)) query.append(k, typeof v === "string" ? v : JSON.stringify(v));
+  for (const [k, v] of Object.entries(resolve(ctx, input.query) as Record<string, unknown>))
+    query.append(k, typeof v === "string" ? v : JSON.stringify(v));
   // Keys are unique per request (a counter), so one caller's earlier record never answers its next probe.
   const idem = input.idem ? `${input.idem}-${++idemSerial}` : null;
   const headers: Record<string, string> = { ...caller.headers, ...(idem ? { "idempotency-key": idem } : {}) };
@@ -299,7 +385,13 @@ function build(route: Route, caller: Caller, input: Input, world: World, hidden:
         headers["content-type"] = "application/x-www-form-urlencoded";
       } else for (const [k, v] of pairs) query.append(k, v);
     }
-    const shown = JSON.stringify(value, (_k, v) => (Array.isArray(v) && v.length > 6 ? [...v.slice(0, 3), `…${v.length} items in all`] : typeof v === "string" && v.length > 80 ? `${v.slice(0, 40)}…(${v.length} chars)` : v));
+    const shown = JSON.stringify(value, (_k, v) =>
+      Array.isArray(v) && v.length > 6
+        ? [...v.slice(0, 3), `…${v.length} items in all`]
+        : typeof v === "string" && v.length > 80
+          ? `${v.slice(0, 40)}…(${v.length} chars)`
+          : v,
+    );
     bodyDesc = ` ${input.transport !== "json" ? `[${input.transport}] ` : ""}${shown}${input.body.broke ? `  ← broken: ${input.body.broke.at} ${input.body.broke.what}` : input.body.atMax ? "  ← arrays at documented maximum" : ""}`;
   } else if (input.body.mode === "raw") {
     body = input.body.text;
@@ -310,7 +402,15 @@ function build(route: Route, caller: Caller, input: Input, world: World, hidden:
   const url = buildPath(route, ids.values, input.enums) + (qs ? `?${qs}` : "");
   const twinUrl = ids.twin ? buildPath(route, ids.twin, input.enums) + (qs ? `?${qs}` : "") : null;
   const shortUrl = url.length > 300 ? `${url.slice(0, 200)}…(${url.length} chars)` : url;
-  return { url, init: { method: route.method, headers, body }, twinUrl, describe: `${route.method} ${shortUrl}${idem ? ` [Idempotency-Key ${idem}]` : ""}${bodyDesc}${input.queryBreak ? `  ← broken query: ${input.queryBreak}` : ""}`, sent: ctx.sent, seq: ctx.sequenceId, value };
+  return {
+    url,
+    init: { method: route.method, headers, body },
+    twinUrl,
+    describe: `${route.method} ${shortUrl}${idem ? ` [Idempotency-Key ${idem}]` : ""}${bodyDesc}${input.queryBreak ? `  ← broken query: ${input.queryBreak}` : ""}`,
+    sent: ctx.sent,
+    seq: ctx.sequenceId,
+    value,
+  };
 }
 
 // ---- the rules ----------------------------------------------------------------------------------
@@ -372,8 +472,17 @@ export function errorShapeProblem(status: number, json: any): string | null {
   if (extra.length) return `error has extra keys ${JSON.stringify(extra)}`;
   if (typeof e.code !== "string" || !(e.code in ERROR_STATUS)) return `code ${JSON.stringify(e.code)} is not one of the API's error codes`;
   if (typeof e.message !== "string" || !e.message.trim()) return "message is empty";
-  if ((ERROR_STATUS as Record<string, number>)[e.code] !== status) return `code ${e.code} belongs to status ${(ERROR_STATUS as Record<string, number>)[e.code]}, answered with ${status}`;
-  if (e.code === "validation_failed" && status === 422 && !(Array.isArray(e.details?.fields) && e.details.fields.length && e.details.fields.every((f: any) => typeof f?.field === "string" && f.field && typeof f?.message === "string" && f.message))) {
+  if ((ERROR_STATUS as Record<string, number>)[e.code] !== status)
+    return `code ${e.code} belongs to status ${(ERROR_STATUS as Record<string, number>)[e.code]}, answered with ${status}`;
+  if (
+    e.code === "validation_failed" &&
+    status === 422 &&
+    !(
+      Array.isArray(e.details?.fields) &&
+      e.details.fields.length &&
+      e.details.fields.every((f: any) => typeof f?.field === "string" && f.field && typeof f?.message === "string" && f.message)
+    )
+  ) {
     return "422 validation_failed without details.fields naming each field";
   }
   return null;
@@ -396,14 +505,30 @@ export async function probe(route: Route, caller0: Caller, input: Input, world: 
   const a = await send(b.url, b.init, mutation);
   const findings: Finding[] = [];
   const found = (rule: string, note: string, ans: Answer = a, request = b.describe, who: string = caller.name) =>
-    findings.push({ rule, route: key(route), caller: who, status: ans.status, request, answer: clip(ans.text), note, severity: NOTES.includes(rule) ? "note" : "fail" });
+    findings.push({
+      rule,
+      route: key(route),
+      caller: who,
+      status: ans.status,
+      request,
+      answer: clip(ans.text),
+      note,
+      severity: NOTES.includes(rule) ? "note" : "fail",
+    });
   judge(a, found, caller, world, b, route, input, hidden);
   if (caller.weakerKeys && (a.status === 403 || a.status === 404)) {
     // A standard key acts as a member: what the member is refused, a key of the member's, or of an admin
     // who owns nothing, is refused too.
     for (const weak of caller.weakerKeys) {
       const k = await send(b.url, { ...b.init, headers: { ...withoutAuth(b.init.headers), ...weak.headers } }, route.method !== "GET");
-      if (k.status < 300) found("standard_key_exceeds_member", `the member was refused (${a.status} ${a.json?.error?.code}) but the ${weak.name} answered ${k.status}`, k, b.describe, weak.name);
+      if (k.status < 300)
+        found(
+          "standard_key_exceeds_member",
+          `the member was refused (${a.status} ${a.json?.error?.code}) but the ${weak.name} answered ${k.status}`,
+          k,
+          b.describe,
+          weak.name,
+        );
       if (k.status >= 500) found("server_error", `answered ${k.status} to the ${weak.name}`, k, b.describe, weak.name);
     }
   }
@@ -413,27 +538,63 @@ export async function probe(route: Route, caller0: Caller, input: Input, world: 
     const others = callers.filter((c) => c.name !== caller.name);
     for (const other of [others[input.pick % others.length]!]) {
       const r = await send(b.url, { ...b.init, headers: { ...withoutAuth(b.init.headers), ...other.headers } }, true);
-      if (r.replayed) found("idempotent_replay_crossed", `${other.name} replayed ${caller.name}'s stored answer (${r.status})`, r, b.describe, other.name);
-      if (r.status >= 500) found("server_error", `answered ${r.status} to ${other.name} reusing ${caller.name}'s Idempotency-Key`, r, b.describe, other.name);
+      if (r.replayed)
+        found(
+          "idempotent_replay_crossed",
+          `${other.name} replayed ${caller.name}'s stored answer (${r.status})`,
+          r,
+          b.describe,
+          other.name,
+        );
+      if (r.status >= 500)
+        found("server_error", `answered ${r.status} to ${other.name} reusing ${caller.name}'s Idempotency-Key`, r, b.describe, other.name);
     }
-    const stored = await env.DB.prepare("SELECT body FROM idempotency_keys WHERE key = ?").bind((b.init.headers as Record<string, string>)["idempotency-key"]).all<{ body: string | null }>();
+    const stored = await env.DB.prepare("SELECT body FROM idempotency_keys WHERE key = ?")
+      .bind((b.init.headers as Record<string, string>)["idempotency-key"])
+      .all<{ body: string | null }>();
     const secrets = secretsIn(a.json);
-    for (const row of stored.results) if (row.body && secrets.some((x) => row.body!.includes(x))) found("stored_secret", "the idempotency record stores a secret the answer showed once");
+    for (const row of stored.results)
+      if (row.body && secrets.some((x) => row.body!.includes(x)))
+        found("stored_secret", "the idempotency record stores a secret the answer showed once");
   }
   if (b.twinUrl) {
     // A foreign id must be indistinguishable from an id that doesn't exist, and never succeed.
     const t = await send(b.twinUrl, b.init, mutation);
-    judge(t, (rule, note, ans = t) => found(rule, note, ans, `${b.describe.split(" ")[0]} ${b.twinUrl}`), caller, world, b, route, input, hidden);
+    judge(
+      t,
+      (rule, note, ans = t) => found(rule, note, ans, `${b.describe.split(" ")[0]} ${b.twinUrl}`),
+      caller,
+      world,
+      b,
+      route,
+      input,
+      hidden,
+    );
     const what = input.pathKind === "hidden" ? "hidden" : "foreign";
-    const whose = input.pathKind === "hidden" ? "an id of a sequence (or its job, workflow, email) hidden from this caller" : "a foreign id";
+    const whose =
+      input.pathKind === "hidden" ? "an id of a sequence (or its job, workflow, email) hidden from this caller" : "a foreign id";
     if (a.status < 300) found(`${what}_id_accepted`, `${whose} in the path answered ${a.status} (an unknown id answers ${t.status})`);
-    else if (t.status === 404 && a.status !== 404) found(`${what}_id_not_404`, `${whose} answered ${a.status} ${a.json?.error?.code ?? ""}, an unknown id 404`);
-    else if (a.status !== t.status || a.json?.error?.code !== t.json?.error?.code) found(`${what}_id_distinguishable`, `${whose} answered ${a.status} ${a.json?.error?.code}, an unknown id ${t.status} ${t.json?.error?.code}`);
+    else if (t.status === 404 && a.status !== 404)
+      found(`${what}_id_not_404`, `${whose} answered ${a.status} ${a.json?.error?.code ?? ""}, an unknown id 404`);
+    else if (a.status !== t.status || a.json?.error?.code !== t.json?.error?.code)
+      found(
+        `${what}_id_distinguishable`,
+        `${whose} answered ${a.status} ${a.json?.error?.code}, an unknown id ${t.status} ${t.json?.error?.code}`,
+      );
   }
   return findings;
 }
 
-function judge(a: Answer, found: (rule: string, note: string, ans?: Answer) => void, caller: Caller, world: World, b: Built, route: Route, input: Input, hidden: Ctx["hidden"]) {
+function judge(
+  a: Answer,
+  found: (rule: string, note: string, ans?: Answer) => void,
+  caller: Caller,
+  world: World,
+  b: Built,
+  route: Route,
+  input: Input,
+  hidden: Ctx["hidden"],
+) {
   // A redirect (the OAuth callback's only answer) is not an error; 4xx and 5xx are.
   const ok = a.status >= 200 && a.status < 400;
   if (a.status >= 500) found("server_error", `answered ${a.status}`);
@@ -446,7 +607,8 @@ function judge(a: Answer, found: (rule: string, note: string, ans?: Answer) => v
   if (route.method === "GET" && writes.length) found("read_wrote", `a read wrote ${summarize(writes)}`);
   const teamId = world.pools[caller.team].teamId;
   const foreignWrites = a.changes.filter((c) => c.team !== null && c.team !== teamId);
-  if (foreignWrites.length) found("cross_team_write", `a caller of ${caller.team} changed another team's rows: ${summarize(foreignWrites)}`);
+  if (foreignWrites.length)
+    found("cross_team_write", `a caller of ${caller.team} changed another team's rows: ${summarize(foreignWrites)}`);
   const theirs = world.idsOfTeam[other(caller.team)];
   // Ids shared by every team (people of the prospect database) say nothing about another team.
   const shownIds = [...new Set(a.text.match(/[0-9a-f]{24}/g) ?? [])].filter((id) => !b.sent.has(id) && !world.sharedIds.has(id));
@@ -454,7 +616,11 @@ function judge(a: Answer, found: (rule: string, note: string, ans?: Answer) => v
   if (leaked.length) found("foreign_leak", `the answer shows ${leaked.length} id(s) of another team: ${leaked.slice(0, 3).join(", ")}`);
   if (hidden && a.status < 300) {
     const shown = [...hidden].flatMap(([res, set]) => shownIds.filter((id) => set.has(id)).map((id) => `${res} ${id}`));
-    if (shown.length) found("hidden_leak", `the answer shows ${shown.length} id(s) of sequences hidden from ${caller.name} (or their steps, contacts' enrollments, emails, jobs, workflows, tasks): ${shown.slice(0, 3).join(", ")}`);
+    if (shown.length)
+      found(
+        "hidden_leak",
+        `the answer shows ${shown.length} id(s) of sequences hidden from ${caller.name} (or their steps, contacts' enrollments, emails, jobs, workflows, tasks): ${shown.slice(0, 3).join(", ")}`,
+      );
   }
   if (ok && input.queryBreak) found("accepted_invalid_query", `accepted a query the document forbids (${input.queryBreak})`);
   if (ok && input.body.mode === "json" && input.body.broke) {
@@ -462,17 +628,33 @@ function judge(a: Answer, found: (rule: string, note: string, ans?: Answer) => v
     // Apollo reads every parameter leniently (a string where an array goes, "true" for true): only limits, choices and ids count there.
     const certain = route.api === "rest" ? CERTAIN.includes(br.cls) : ["bound", "required", "enum", "id"].includes(br.cls);
     if (certain && br.cls === "id") found("accepted_bad_id", `stored or acted on a ${br.what} in ${br.at}`);
-    else if (certain && route.body && !schemaValid(route.body, b.value)) found("accepted_invalid_body", `accepted a body the document forbids: ${br.at} ${br.what}`);
+    else if (certain && route.body && !schemaValid(route.body, b.value))
+      found("accepted_invalid_body", `accepted a body the document forbids: ${br.at} ${br.what}`);
   }
-  const junkNeverOk = route.api === "rest" ? ["truncated JSON", "JSON null", "JSON array", "JSON string", "JSON number out of range", "1.1 MB body", ...(route.bodyRequired ? ["empty body"] : [])] : ["truncated JSON", "1.1 MB body"];
-  if (ok && input.body.mode === "raw" && route.body && junkNeverOk.includes(input.body.what)) found("accepted_invalid_body", `accepted ${input.body.what}`);
+  const junkNeverOk =
+    route.api === "rest"
+      ? [
+          "truncated JSON",
+          "JSON null",
+          "JSON array",
+          "JSON string",
+          "JSON number out of range",
+          "1.1 MB body",
+          ...(route.bodyRequired ? ["empty body"] : []),
+        ]
+      : ["truncated JSON", "1.1 MB body"];
+  if (ok && input.body.mode === "raw" && route.body && junkNeverOk.includes(input.body.what))
+    found("accepted_invalid_body", `accepted ${input.body.what}`);
   if (a.ms > 5_000) found("slow", `took ${(a.ms / 1000).toFixed(1)} s`);
-  if (route.documented && !route.documented.includes(a.status) && ![400, 401, 413, 429].includes(a.status)) found("undocumented_status", `the document lists ${route.documented.join(", ")} for this operation, not ${a.status}`);
+  if (route.documented && !route.documented.includes(a.status) && ![400, 401, 413, 429].includes(a.status))
+    found("undocumented_status", `the document lists ${route.documented.join(", ")} for this operation, not ${a.status}`);
 }
 
 /** A request's headers without who sends it (to send the same request as someone else). */
 function withoutAuth(headers: RequestInit["headers"]): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers as Record<string, string>).filter(([h]) => !["cookie", "x-csrf-token", "x-api-key"].includes(h)));
+  return Object.fromEntries(
+    Object.entries(headers as Record<string, string>).filter(([h]) => !["cookie", "x-csrf-token", "x-api-key"].includes(h)),
+  );
 }
 
 /** Rules that are reported, not failed on. */

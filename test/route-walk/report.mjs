@@ -29,11 +29,17 @@ for (const f of findings) {
   groups.set(k, g);
 }
 const esc = (s) => String(s).replace(/\|/g, "\\|").replace(/\n/g, " ");
-const order = (a, b) => (b.rule === "server_error") - (a.rule === "server_error") || a.route.localeCompare(b.route) || a.rule.localeCompare(b.rule);
+const order = (a, b) =>
+  (b.rule === "server_error") - (a.rule === "server_error") || a.route.localeCompare(b.route) || a.rule.localeCompare(b.rule);
 const table = (rows) => [
   "| rule | route | callers | status | what | example request | answer (start) |",
   "| --- | --- | --- | --- | --- | --- | --- |",
-  ...rows.sort(order).map((g) => `| ${g.rule} | ${esc(g.route)} | ${[...g.callers].join(", ")} (${g.count}×) | ${g.status} | ${esc(g.note)} | \`${esc(g.request.slice(0, 400))}\` | \`${esc(g.answer.slice(0, 200))}\` |`),
+  ...rows
+    .sort(order)
+    .map(
+      (g) =>
+        `| ${g.rule} | ${esc(g.route)} | ${[...g.callers].join(", ")} (${g.count}×) | ${g.status} | ${esc(g.note)} | \`${esc(g.request.slice(0, 400))}\` | \`${esc(g.answer.slice(0, 200))}\` |`,
+    ),
 ];
 const all = [...groups.values()];
 const fails = all.filter((g) => g.severity !== "note");

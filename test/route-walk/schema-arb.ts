@@ -11,25 +11,52 @@ export type IdKind = "own" | "foreign" | "unknown" | "empty" | "long";
 
 /** One id of `res`: `pick` chooses which. */
 export class IdRef {
-  constructor(readonly res: Resource, readonly kind: IdKind, readonly pick: number) {}
+  constructor(
+    readonly res: Resource,
+    readonly kind: IdKind,
+    readonly pick: number,
+  ) {}
 }
 
 /** `n` ids of `res` (own ids repeat when the team has fewer: repeated ids are a case too). */
 export class IdList {
-  constructor(readonly res: Resource, readonly kind: "own" | "unknown" | "foreign" | "mixed", readonly n: number, readonly pick: number) {}
+  constructor(
+    readonly res: Resource,
+    readonly kind: "own" | "unknown" | "foreign" | "mixed",
+    readonly n: number,
+    readonly pick: number,
+  ) {}
 }
 
 /** Body and query fields that carry ids, by name. */
 export const ID_FIELDS: Record<string, Resource> = {
-  owner_id: "users", user_id: "users", stage_id: "stages", contact_stage_id: "stages", contact_stage_ids: "stages",
-  schedule_id: "schedules", sequence_id: "sequences", emailer_campaign_id: "sequences", emailer_campaign_ids: "sequences",
-  send_email_from_email_account_id: "mailboxes", mailbox_id: "mailboxes", mailbox_ids: "mailboxes",
-  contact_id: "contacts", contact_ids: "contacts", people_ids: "people", list_ids: "lists", label_ids: "lists",
-  enrollment_ids: "enrollments", step_ids: "steps",
+  owner_id: "users",
+  user_id: "users",
+  stage_id: "stages",
+  contact_stage_id: "stages",
+  contact_stage_ids: "stages",
+  schedule_id: "schedules",
+  sequence_id: "sequences",
+  emailer_campaign_id: "sequences",
+  emailer_campaign_ids: "sequences",
+  send_email_from_email_account_id: "mailboxes",
+  mailbox_id: "mailboxes",
+  mailbox_ids: "mailboxes",
+  contact_id: "contacts",
+  contact_ids: "contacts",
+  people_ids: "people",
+  list_ids: "lists",
+  label_ids: "lists",
+  enrollment_ids: "enrollments",
+  step_ids: "steps",
 };
 
 /** How a value was broken: `type`, `required`, `bound` (past a limit), `enum`, `pattern` and `id` (a scalar id that is empty, unknown, foreign or too long) break it for certain; `format` depends on the checker; `id-list` are odd but possibly valid id arrays. */
-export type Break = { cls: "type" | "required" | "bound" | "enum" | "pattern" | "format" | "id" | "id-list" | "root"; at: string; what: string };
+export type Break = {
+  cls: "type" | "required" | "bound" | "enum" | "pattern" | "format" | "id" | "id-list" | "root";
+  at: string;
+  what: string;
+};
 
 const ZONES = ["UTC", "America/New_York", "Europe/London", "Asia/Kolkata", "Australia/Sydney"];
 
@@ -60,13 +87,32 @@ const text = (min: number, max: number) =>
   fc.oneof(
     { weight: 3, arbitrary: fc.string({ minLength: min, maxLength: Math.min(max, Math.max(min, 24)) }) },
     { weight: 1, arbitrary: fc.string({ unit: "binary", minLength: min, maxLength: Math.min(max, Math.max(min, 12)) }) },
-    { weight: 1, arbitrary: fc.constantFrom("' OR 1=1 --", "%", "_", "{{first_name}}", "<script>x</script>", "\u0000", "😀", "Ünïcødé").filter((x) => x.length >= min && x.length <= max) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .constantFrom("' OR 1=1 --", "%", "_", "{{first_name}}", "<script>x</script>", "\u0000", "😀", "Ünïcødé")
+        .filter((x) => x.length >= min && x.length <= max),
+    },
   );
 
 const idRef = (res: Resource) => fc.nat({ max: 10_000 }).map((pick) => new IdRef(res, "own", pick));
 
-const windowsArb = fc.dictionary(fc.constantFrom("1", "2", "3", "4", "5", "6", "7"), fc.constantFrom([["09:00", "17:00"]], [["08:00", "12:00"], ["13:00", "18:30"]], []), { minKeys: 1, maxKeys: 7 });
-const dateArb = fc.integer({ min: 2024, max: 2030 }).chain((y) => fc.tuple(fc.constant(y), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 28 }))).map(([y, m, d]) => `${y}-${String(m).padStart(2, "0")}-${String(d).padStart(2, "0")}`);
+const windowsArb = fc.dictionary(
+  fc.constantFrom("1", "2", "3", "4", "5", "6", "7"),
+  fc.constantFrom(
+    [["09:00", "17:00"]],
+    [
+      ["08:00", "12:00"],
+      ["13:00", "18:30"],
+    ],
+    [],
+  ),
+  { minKeys: 1, maxKeys: 7 },
+);
+const dateArb = fc
+  .integer({ min: 2024, max: 2030 })
+  .chain((y) => fc.tuple(fc.constant(y), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 28 })))
+  .map(([y, m, d]) => `${y}-${String(m).padStart(2, "0")}-${String(d).padStart(2, "0")}`);
 
 /** A valid value of `s` (field `name`); `max`: every array at its documented maximum, every optional field present. */
 export function valid(s0: Schema, name = "", max = false): fc.Arbitrary<unknown> {
@@ -113,7 +159,8 @@ export function valid(s0: Schema, name = "", max = false): fc.Arbitrary<unknown>
     if (name === "windows") return windowsArb;
     const props: Record<string, fc.Arbitrary<unknown>> = {};
     for (const [k, v] of Object.entries<Schema>(s.properties ?? {})) props[k] = valid(v, k, max);
-    if (!Object.keys(props).length && s.additionalProperties) return fc.dictionary(fc.string({ maxLength: 8 }), valid(s.additionalProperties, name), { maxKeys: 3 });
+    if (!Object.keys(props).length && s.additionalProperties)
+      return fc.dictionary(fc.string({ maxLength: 8 }), valid(s.additionalProperties, name), { maxKeys: 3 });
     return fc.record(props, { requiredKeys: max ? Object.keys(props) : (s.required ?? []).filter((k: string) => k in props) });
   }
   return fc.anything({ maxDepth: 1 });
@@ -132,7 +179,8 @@ function breaks(s0: Schema, v: unknown, name: string, at: string, pick: number):
     add("type", "a number", () => 12345);
     add("type", "an object", () => ({ nested: true }));
     if (ID_FIELDS[name]) {
-      for (const kind of ["empty", "foreign", "unknown", "long"] as const) add("id", `${kind} id`, () => new IdRef(ID_FIELDS[name]!, kind, pick));
+      for (const kind of ["empty", "foreign", "unknown", "long"] as const)
+        add("id", `${kind} id`, () => new IdRef(ID_FIELDS[name]!, kind, pick));
     } else {
       if (s.maxLength !== undefined) add("bound", `${s.maxLength + 1} characters`, () => "y".repeat(s.maxLength + 1));
       if (s.minLength) add("bound", "empty", () => "");
@@ -149,30 +197,38 @@ function breaks(s0: Schema, v: unknown, name: string, at: string, pick: number):
     if (s.minimum !== undefined) add("bound", "-1e308", () => -1e308);
     if (s.maximum === undefined) add("format", "a huge number", () => 1e308);
   }
-  if (t === "boolean") add("type", "the string \"true\"", () => "true");
+  if (t === "boolean") add("type", 'the string "true"', () => "true");
   if (t === "array" && Array.isArray(v)) {
     add("type", "a string", () => "not-an-array");
     const res = ID_FIELDS[name];
     if (s.maxItems !== undefined) {
       const n = s.maxItems + 1;
-      add("bound", `${n} items (documented maximum ${s.maxItems})`, () => (res ? new IdList(res, "own", n, pick) : Array.from({ length: n }, (_, i) => v[i % Math.max(1, v.length)] ?? sample(s.items ?? {}, name, i))));
+      add("bound", `${n} items (documented maximum ${s.maxItems})`, () =>
+        res
+          ? new IdList(res, "own", n, pick)
+          : Array.from({ length: n }, (_, i) => v[i % Math.max(1, v.length)] ?? sample(s.items ?? {}, name, i)),
+      );
     }
     if (s.minItems) add("bound", "no items", () => []);
     if (res) {
       add("id-list", "empty ids", () => ["", ""]);
       add("id-list", "foreign ids", () => new IdList(res, "foreign", 3, pick));
-      add("id-list", "repeated ids (2,000 times the same)", () => Array.from({ length: Math.min(2000, s.maxItems ?? 2000) }, () => new IdRef(res, "own", pick)));
+      add("id-list", "repeated ids (2,000 times the same)", () =>
+        Array.from({ length: Math.min(2000, s.maxItems ?? 2000) }, () => new IdRef(res, "own", pick)),
+      );
     }
     if (v.length && !s.prefixItems) {
       // One odd id among many is a bulk call's business (it may skip it and say so): not a certain break.
-      for (const [b, val] of breaks(s.items ?? {}, v[0], name, `${at}[0]`, pick)) out.push([b.cls === "id" ? { ...b, cls: "id-list" } : b, () => [val(), ...v.slice(1)]]);
+      for (const [b, val] of breaks(s.items ?? {}, v[0], name, `${at}[0]`, pick))
+        out.push([b.cls === "id" ? { ...b, cls: "id-list" } : b, () => [val(), ...v.slice(1)]]);
     }
   }
   if (t === "object" && v && typeof v === "object" && !Array.isArray(v)) {
     add("type", "an array", () => [v]);
     add("type", "a string", () => "not-an-object");
     const o = v as Record<string, unknown>;
-    for (const k of s.required ?? []) if (k in o) add("required", `without ${k}`, () => Object.fromEntries(Object.entries(o).filter(([kk]) => kk !== k)));
+    for (const k of s.required ?? [])
+      if (k in o) add("required", `without ${k}`, () => Object.fromEntries(Object.entries(o).filter(([kk]) => kk !== k)));
     for (const [k, ps] of Object.entries<Schema>(s.properties ?? {})) {
       if (!(k in o)) continue;
       for (const [b, val] of breaks(ps, o[k], k, at ? `${at}.${k}` : k, pick)) out.push([b, () => ({ ...o, [k]: val() })]);

@@ -7,8 +7,25 @@ import { sessionFor, waitForJob } from "../fixtures";
 import { as, env } from "../helpers";
 
 export type Resource =
-  | "users" | "api_keys" | "contacts" | "lists" | "stages" | "schedules" | "sequences" | "steps" | "variants"
-  | "enrollments" | "mailboxes" | "messages" | "tasks" | "jobs" | "workflows" | "imports" | "people" | "teams" | "replies";
+  | "users"
+  | "api_keys"
+  | "contacts"
+  | "lists"
+  | "stages"
+  | "schedules"
+  | "sequences"
+  | "steps"
+  | "variants"
+  | "enrollments"
+  | "mailboxes"
+  | "messages"
+  | "tasks"
+  | "jobs"
+  | "workflows"
+  | "imports"
+  | "people"
+  | "teams"
+  | "replies";
 
 export type TeamName = "demo" | "rival";
 
@@ -48,19 +65,45 @@ export interface World {
 }
 
 const TEAM_TABLES: [Resource, string][] = [
-  ["users", "users"], ["api_keys", "api_keys"], ["contacts", "contacts"], ["lists", "lists"], ["stages", "contact_stages"],
-  ["schedules", "schedules"], ["sequences", "sequences"], ["steps", "steps"], ["variants", "step_variants"],
-  ["enrollments", "enrollments"], ["mailboxes", "mailboxes"], ["messages", "messages"], ["tasks", "tasks"],
-  ["jobs", "jobs"], ["workflows", "workflows"], ["imports", "imports"], ["replies", "inbound_messages"],
+  ["users", "users"],
+  ["api_keys", "api_keys"],
+  ["contacts", "contacts"],
+  ["lists", "lists"],
+  ["stages", "contact_stages"],
+  ["schedules", "schedules"],
+  ["sequences", "sequences"],
+  ["steps", "steps"],
+  ["variants", "step_variants"],
+  ["enrollments", "enrollments"],
+  ["mailboxes", "mailboxes"],
+  ["messages", "messages"],
+  ["tasks", "tasks"],
+  ["jobs", "jobs"],
+  ["workflows", "workflows"],
+  ["imports", "imports"],
+  ["replies", "inbound_messages"],
 ];
 
-const q = async <T = Record<string, any>>(sql: string, ...binds: unknown[]) => (await env.DB.prepare(sql).bind(...binds).all<T>()).results;
+const q = async <T = Record<string, any>>(sql: string, ...binds: unknown[]) =>
+  (
+    await env.DB.prepare(sql)
+      .bind(...binds)
+      .all<T>()
+  ).results;
 
 /** An admin of Demo who owns nothing and is shared nothing: as a member, it could do no more than Riley. */
 export const BARE_ADMIN = "dd0000000000000000000b01";
 
 /** Ids of the rows the walk adds itself (fixed, so a run picks the same rows every time). */
-const FIXED = { rivalMessage: "dd0000000000000000000a01", rivalTask: "dd0000000000000000000a02", hiddenJob: "dd0000000000000000000a03", hiddenWorkflow: "dd0000000000000000000a04", hiddenMessage: "dd0000000000000000000a05", rivalReply: "dd0000000000000000000a06", hiddenReply: "dd0000000000000000000a07" };
+const FIXED = {
+  rivalMessage: "dd0000000000000000000a01",
+  rivalTask: "dd0000000000000000000a02",
+  hiddenJob: "dd0000000000000000000a03",
+  hiddenWorkflow: "dd0000000000000000000a04",
+  hiddenMessage: "dd0000000000000000000a05",
+  rivalReply: "dd0000000000000000000a06",
+  hiddenReply: "dd0000000000000000000a07",
+};
 
 /** An inbound reply (the replies inbox) to the email `messageId`. */
 const inboundReply = (id: string, teamId: string, seq: string, enr: Record<string, any>, messageId: string, t: number) =>
@@ -73,7 +116,10 @@ async function completeRival(): Promise<void> {
   const rival = await sessionFor(DEMO.rival, DEMO.rivalAdmin);
   const seq = (await q("SELECT id FROM sequences WHERE team_id = ? LIMIT 1", DEMO.rival))[0]!.id as string;
   const contacts = (await q("SELECT id FROM contacts WHERE team_id = ? ORDER BY id LIMIT 5", DEMO.rival)).map((r) => r.id as string);
-  const res = await as(rival, "POST", `/api/sequences/${seq}/add-contacts`, { source: { contact_ids: contacts }, overrides: { unverified_email: true, no_email: true, job_change: true } });
+  const res = await as(rival, "POST", `/api/sequences/${seq}/add-contacts`, {
+    source: { contact_ids: contacts },
+    overrides: { unverified_email: true, no_email: true, job_change: true },
+  });
   if (res.status >= 300) throw new Error(`seeding Rival's job failed: ${res.status} ${await res.text()}`);
   await waitForJob(((await res.json()) as any).job.id);
   const wf = await as(rival, "POST", "/api/workflows", { name: "Rival workflow", sequence_id: seq, filters: { titles: ["CEO"] } });
@@ -84,10 +130,12 @@ async function completeRival(): Promise<void> {
   if (enr) {
     const t = Date.now();
     await env.DB.batch([
-      env.DB.prepare("INSERT OR IGNORE INTO messages (id, team_id, enrollment_id, sequence_id, step_id, mailbox_id, contact_id, to_email, subject, body, message_id_header, raw, status, sent_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'x@rival-contact.test', 'Rival subject', 'Rival body', ?, 'Subject: Rival', 'sent', ?, ?)")
-        .bind(FIXED.rivalMessage, DEMO.rival, enr.id, seq, step, mailbox, enr.contact_id, `<${FIXED.rivalMessage}@rival.test>`, t, t),
-      env.DB.prepare("INSERT INTO tasks (id, team_id, enrollment_id, sequence_id, step_id, contact_id, assignee_id, type, note, due_at, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'call', 'Rival task', ?, 'open', ?)")
-        .bind(FIXED.rivalTask, DEMO.rival, enr.id, seq, step, enr.contact_id, DEMO.rivalAdmin, t, t),
+      env.DB.prepare(
+        "INSERT OR IGNORE INTO messages (id, team_id, enrollment_id, sequence_id, step_id, mailbox_id, contact_id, to_email, subject, body, message_id_header, raw, status, sent_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'x@rival-contact.test', 'Rival subject', 'Rival body', ?, 'Subject: Rival', 'sent', ?, ?)",
+      ).bind(FIXED.rivalMessage, DEMO.rival, enr.id, seq, step, mailbox, enr.contact_id, `<${FIXED.rivalMessage}@rival.test>`, t, t),
+      env.DB.prepare(
+        "INSERT INTO tasks (id, team_id, enrollment_id, sequence_id, step_id, contact_id, assignee_id, type, note, due_at, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'call', 'Rival task', ?, 'open', ?)",
+      ).bind(FIXED.rivalTask, DEMO.rival, enr.id, seq, step, enr.contact_id, DEMO.rivalAdmin, t, t),
       inboundReply(FIXED.rivalReply, DEMO.rival, seq, enr, FIXED.rivalMessage, t),
     ]);
   }
@@ -98,21 +146,27 @@ async function completeRival(): Promise<void> {
  * member (Riley) and a standard key have something of each kind that they must not see.
  */
 async function completeHidden(): Promise<void> {
-  const seq = (await q("SELECT id FROM sequences WHERE team_id = ? AND owner_id = ? LIMIT 1", DEMO.team, DEMO.rep2))[0]?.id as string | undefined;
+  const seq = (await q("SELECT id FROM sequences WHERE team_id = ? AND owner_id = ? LIMIT 1", DEMO.team, DEMO.rep2))[0]?.id as
+    string | undefined;
   if (!seq) throw new Error("the demo seed has no sequence of rep2's");
   const t = Date.now();
   const enr = (await q("SELECT * FROM enrollments WHERE sequence_id = ? LIMIT 1", seq))[0];
   const step = (await q("SELECT id FROM steps WHERE sequence_id = ? ORDER BY position LIMIT 1", seq))[0]?.id as string;
   const mailbox = (await q("SELECT id FROM mailboxes WHERE team_id = ? LIMIT 1", DEMO.team))[0]!.id as string;
   const stmts = [
-    env.DB.prepare("INSERT INTO jobs (id, team_id, user_id, kind, sequence_id, source, options, status, total, processed, created_at, finished_at) VALUES (?, ?, ?, 'add_contacts', ?, '{}', '{}', 'completed', 0, 0, ?, ?)")
-      .bind(FIXED.hiddenJob, DEMO.team, DEMO.rep2, seq, t, t),
-    env.DB.prepare("INSERT INTO workflows (id, team_id, owner_id, name, sequence_id, filters, options, interval_minutes, max_per_run, active, created_at) VALUES (?, ?, ?, 'Sam''s workflow', ?, '{\"titles\":[\"CEO\"]}', '{}', 1440, 10, 0, ?)")
-      .bind(FIXED.hiddenWorkflow, DEMO.team, DEMO.rep2, seq, t),
+    env.DB.prepare(
+      "INSERT INTO jobs (id, team_id, user_id, kind, sequence_id, source, options, status, total, processed, created_at, finished_at) VALUES (?, ?, ?, 'add_contacts', ?, '{}', '{}', 'completed', 0, 0, ?, ?)",
+    ).bind(FIXED.hiddenJob, DEMO.team, DEMO.rep2, seq, t, t),
+    env.DB.prepare(
+      "INSERT INTO workflows (id, team_id, owner_id, name, sequence_id, filters, options, interval_minutes, max_per_run, active, created_at) VALUES (?, ?, ?, 'Sam''s workflow', ?, '{\"titles\":[\"CEO\"]}', '{}', 1440, 10, 0, ?)",
+    ).bind(FIXED.hiddenWorkflow, DEMO.team, DEMO.rep2, seq, t),
   ];
   if (enr && step) {
-    stmts.push(env.DB.prepare("INSERT OR IGNORE INTO messages (id, team_id, enrollment_id, sequence_id, step_id, mailbox_id, contact_id, to_email, subject, body, message_id_header, raw, status, sent_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'hidden@contact.test', 'Hidden subject', 'Hidden body', ?, 'Subject: Hidden', 'sent', ?, ?)")
-      .bind(FIXED.hiddenMessage, DEMO.team, enr.id, seq, step, mailbox, enr.contact_id, `<${FIXED.hiddenMessage}@demo.test>`, t, t));
+    stmts.push(
+      env.DB.prepare(
+        "INSERT OR IGNORE INTO messages (id, team_id, enrollment_id, sequence_id, step_id, mailbox_id, contact_id, to_email, subject, body, message_id_header, raw, status, sent_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'hidden@contact.test', 'Hidden subject', 'Hidden body', ?, 'Subject: Hidden', 'sent', ?, ?)",
+      ).bind(FIXED.hiddenMessage, DEMO.team, enr.id, seq, step, mailbox, enr.contact_id, `<${FIXED.hiddenMessage}@demo.test>`, t, t),
+    );
     stmts.push(inboundReply(FIXED.hiddenReply, DEMO.team, seq, enr, FIXED.hiddenMessage, t));
   }
   await env.DB.batch(stmts);
@@ -121,7 +175,8 @@ async function completeHidden(): Promise<void> {
 async function poolOf(teamId: string): Promise<TeamPool> {
   const ids = {} as Record<Resource, string[]>;
   // Insertion order (rowid), the same on every run: ids the Worker makes are random, so ordering by id would reshuffle picks.
-  for (const [res, table] of TEAM_TABLES) ids[res] = (await q(`SELECT id FROM ${table} WHERE team_id = ? ORDER BY rowid`, teamId)).map((r) => r.id as string);
+  for (const [res, table] of TEAM_TABLES)
+    ids[res] = (await q(`SELECT id FROM ${table} WHERE team_id = ? ORDER BY rowid`, teamId)).map((r) => r.id as string);
   ids.people = (await q("SELECT id FROM people ORDER BY id LIMIT 200")).map((r) => r.id as string);
   ids.teams = [teamId];
   const group = (rows: Record<string, any>[], key: string) => {
@@ -142,13 +197,18 @@ async function poolOf(teamId: string): Promise<TeamPool> {
 export async function buildWorld(): Promise<World> {
   await completeRival();
   await completeHidden();
-  await env.DB.prepare("INSERT OR IGNORE INTO users (id, team_id, email, name, role, password_hash, created_at) VALUES (?, ?, 'bare-admin@demo.test', 'Bare Admin', 'admin', 'x', 0)").bind(BARE_ADMIN, DEMO.team).run();
+  await env.DB.prepare(
+    "INSERT OR IGNORE INTO users (id, team_id, email, name, role, password_hash, created_at) VALUES (?, ?, 'bare-admin@demo.test', 'Bare Admin', 'admin', 'x', 0)",
+  )
+    .bind(BARE_ADMIN, DEMO.team)
+    .run();
   const pools = { demo: await poolOf(DEMO.team), rival: await poolOf(DEMO.rival) };
   // The bare admin must keep owning nothing (the walk hands sequences to users of the pool).
   pools.demo.ids.users = pools.demo.ids.users.filter((u) => u !== BARE_ADMIN);
   const idsOfTeam = { demo: new Set<string>(), rival: new Set<string>() };
   for (const t of ["demo", "rival"] as const) {
-    for (const [res, list] of Object.entries(pools[t].ids)) if (res !== "people" && res !== "teams") for (const id of list) idsOfTeam[t].add(id);
+    for (const [res, list] of Object.entries(pools[t].ids))
+      if (res !== "people" && res !== "teams") for (const id of list) idsOfTeam[t].add(id);
     idsOfTeam[t].add(pools[t].teamId);
   }
   await installChangeLog();
@@ -188,8 +248,11 @@ async function freshKey(teamId: string, userId: string, kind: "master" | "standa
   const { sha256Hex } = await import("../../worker/lib/crypto");
   const key = `rw-${kind}-${newId()}`;
   const id = newId();
-  await env.DB.prepare("INSERT INTO api_keys (id, team_id, created_by, name, kind, key_hash, prefix, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0)")
-    .bind(id, teamId, userId, `route walk ${kind}`, kind, await sha256Hex(key), key.slice(0, 9)).run();
+  await env.DB.prepare(
+    "INSERT INTO api_keys (id, team_id, created_by, name, kind, key_hash, prefix, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+  )
+    .bind(id, teamId, userId, `route walk ${kind}`, kind, await sha256Hex(key), key.slice(0, 9))
+    .run();
   return { key, id };
 }
 
@@ -207,10 +270,17 @@ export async function signIn(): Promise<Caller[]> {
   const bareAdminsKey = await freshKey(DEMO.team, BARE_ADMIN, "standard");
   return [
     { name: "admin", team: "demo", headers: sessionHeaders(admin), via: "session", userId: DEMO.admin },
-    { name: "member", team: "demo", headers: sessionHeaders(member), via: "session", userId: DEMO.rep1, weakerKeys: [
-      { name: "member's standard key", headers: { "x-api-key": membersKey.key } },
-      { name: "standard key of an admin who owns nothing", headers: { "x-api-key": bareAdminsKey.key } },
-    ] },
+    {
+      name: "member",
+      team: "demo",
+      headers: sessionHeaders(member),
+      via: "session",
+      userId: DEMO.rep1,
+      weakerKeys: [
+        { name: "member's standard key", headers: { "x-api-key": membersKey.key } },
+        { name: "standard key of an admin who owns nothing", headers: { "x-api-key": bareAdminsKey.key } },
+      ],
+    },
     { name: "standard_key", team: "demo", headers: { "x-api-key": standard.key }, via: "api_key", userId: DEMO.admin },
     { name: "master_key", team: "demo", headers: { "x-api-key": master.key }, via: "api_key", userId: DEMO.admin },
     { name: "foreign_admin", team: "rival", headers: sessionHeaders(rival), via: "session", userId: DEMO.rivalAdmin },
@@ -233,8 +303,12 @@ export interface Change {
 }
 
 async function installChangeLog(): Promise<void> {
-  await env.DB.prepare("CREATE TABLE IF NOT EXISTS rw_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, tbl TEXT NOT NULL, op TEXT NOT NULL, team TEXT)").run();
-  const all = await q<{ name: string; sql: string }>("SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name NOT LIKE 'd1_%' AND name <> 'rw_changes'");
+  await env.DB.prepare(
+    "CREATE TABLE IF NOT EXISTS rw_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, tbl TEXT NOT NULL, op TEXT NOT NULL, team TEXT)",
+  ).run();
+  const all = await q<{ name: string; sql: string }>(
+    "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name NOT LIKE 'd1_%' AND name <> 'rw_changes'",
+  );
   // Full-text indexes are virtual tables (and their shadow tables): written only alongside their base table.
   const virtual = all.filter((t) => /^CREATE VIRTUAL/i.test(t.sql)).map((t) => t.name);
   const tables = all.map((t) => t.name).filter((n) => !virtual.some((v) => n === v || n.startsWith(`${v}_`)));
@@ -244,18 +318,27 @@ async function installChangeLog(): Promise<void> {
     if (ignored === "all") continue;
     const cols = (await q(`SELECT name FROM pragma_table_info('${t}')`)).map((r) => r.name as string);
     const team = (row: "NEW" | "OLD") => (t === "teams" ? `${row}.id` : cols.includes("team_id") ? `${row}.team_id` : "NULL");
-    const watched = cols.filter((c) => !(ignored ?? []).includes(c)).map((c) => `"${c}"`).join(", ");
+    const watched = cols
+      .filter((c) => !(ignored ?? []).includes(c))
+      .map((c) => `"${c}"`)
+      .join(", ");
     stmts.push(
-      env.DB.prepare(`CREATE TRIGGER IF NOT EXISTS rw_${t}_i AFTER INSERT ON "${t}" BEGIN INSERT INTO rw_changes (tbl, op, team) VALUES ('${t}', 'insert', ${team("NEW")}); END`),
-      env.DB.prepare(`CREATE TRIGGER IF NOT EXISTS rw_${t}_u AFTER UPDATE OF ${watched} ON "${t}" BEGIN INSERT INTO rw_changes (tbl, op, team) VALUES ('${t}', 'update', ${team("NEW")}); END`),
-      env.DB.prepare(`CREATE TRIGGER IF NOT EXISTS rw_${t}_d AFTER DELETE ON "${t}" BEGIN INSERT INTO rw_changes (tbl, op, team) VALUES ('${t}', 'delete', ${team("OLD")}); END`),
+      env.DB.prepare(
+        `CREATE TRIGGER IF NOT EXISTS rw_${t}_i AFTER INSERT ON "${t}" BEGIN INSERT INTO rw_changes (tbl, op, team) VALUES ('${t}', 'insert', ${team("NEW")}); END`,
+      ),
+      env.DB.prepare(
+        `CREATE TRIGGER IF NOT EXISTS rw_${t}_u AFTER UPDATE OF ${watched} ON "${t}" BEGIN INSERT INTO rw_changes (tbl, op, team) VALUES ('${t}', 'update', ${team("NEW")}); END`,
+      ),
+      env.DB.prepare(
+        `CREATE TRIGGER IF NOT EXISTS rw_${t}_d AFTER DELETE ON "${t}" BEGIN INSERT INTO rw_changes (tbl, op, team) VALUES ('${t}', 'delete', ${team("OLD")}); END`,
+      ),
     );
   }
   await env.DB.batch(stmts);
 }
 
 export async function changeMark(): Promise<number> {
-  return ((await env.DB.prepare("SELECT coalesce(max(seq), 0) AS m FROM rw_changes").first<{ m: number }>())!.m);
+  return (await env.DB.prepare("SELECT coalesce(max(seq), 0) AS m FROM rw_changes").first<{ m: number }>())!.m;
 }
 
 export async function changesSince(mark: number): Promise<Change[]> {
@@ -275,7 +358,7 @@ export async function settle(timeoutMs = 15_000): Promise<boolean> {
     await new Promise((r) => setTimeout(r, 25));
   }
   let last = await changeMark();
-  for (let quiet = 0; quiet < 2 && Date.now() < until; ) {
+  for (let quiet = 0; quiet < 2 && Date.now() < until;) {
     await new Promise((r) => setTimeout(r, 40));
     const m = await changeMark();
     quiet = m === last ? quiet + 1 : 0;
@@ -283,4 +366,3 @@ export async function settle(timeoutMs = 15_000): Promise<boolean> {
   }
   return true;
 }
-

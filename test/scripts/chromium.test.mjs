@@ -9,7 +9,10 @@ import { test } from "node:test";
 import { DEFAULT_CHROMIUM, chromiumPlan, ensureChromium } from "../../scripts/chromium.mjs";
 
 const none = () => false;
-const only = (...files) => (f) => files.includes(f);
+const only =
+  (...files) =>
+  (f) =>
+    files.includes(f);
 
 test("uses /usr/bin/chromium when it is there, installing nothing", () => {
   assert.deepEqual(chromiumPlan({ chromiumPath: null, exists: only(DEFAULT_CHROMIUM), isRoot: true, aptGet: "/usr/bin/apt-get" }), {

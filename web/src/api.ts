@@ -43,7 +43,11 @@ async function toApiError(res: Response): Promise<ApiError> {
   if (e && typeof e.code === "string") {
     return new ApiError(res.status, e.code, typeof e.message === "string" ? e.message : res.statusText, e.details);
   }
-  return new ApiError(res.status, res.status >= 500 ? "internal" : "http_error", `The server answered ${res.status} ${res.statusText}`.trim());
+  return new ApiError(
+    res.status,
+    res.status >= 500 ? "internal" : "http_error",
+    `The server answered ${res.status} ${res.statusText}`.trim(),
+  );
 }
 
 // A mutation sent before /api/me answered (a page that searches on load) would have no token yet:
@@ -120,11 +124,16 @@ export function fieldProblems(err: unknown): FieldProblem[] {
   if (!Array.isArray(fields)) return [];
   return fields
     .filter((f) => typeof f?.field === "string" && typeof f.message === "string")
-    .map((f) => ({ field: f.field as string, label: typeof f.label === "string" ? f.label : (f.field as string), message: f.message as string }));
+    .map((f) => ({
+      field: f.field as string,
+      label: typeof f.label === "string" ? f.label : (f.field as string),
+      message: f.message as string,
+    }));
 }
 
 /** "SMTP host can't be empty" reads alone; "No such user in your team" needs its field's name. */
-export const problemSentence = (p: FieldProblem) => (p.message.toLowerCase().startsWith(p.label.toLowerCase()) ? p.message : `${p.label}: ${p.message}`);
+export const problemSentence = (p: FieldProblem) =>
+  p.message.toLowerCase().startsWith(p.label.toLowerCase()) ? p.message : `${p.label}: ${p.message}`;
 
 /** Drops empty values so URLs stay clean (`?status=` would fail the API's enum). */
 const clean = (q: Record<string, string | number | undefined | null>): Record<string, string> => {
@@ -191,7 +200,15 @@ export function fetchUsers() {
 
 // ---------- Contacts, lists, API keys ----------
 
-export type ContactQuery = { page: number; per_page: number; q?: string; sort?: "created_at" | "name" | "score"; list_id?: string; stage_id?: string; owner_id?: string };
+export type ContactQuery = {
+  page: number;
+  per_page: number;
+  q?: string;
+  sort?: "created_at" | "name" | "score";
+  list_id?: string;
+  stage_id?: string;
+  owner_id?: string;
+};
 export function fetchContacts(q: ContactQuery) {
   return data(api.contacts.$get({ query: clean(q) }));
 }
@@ -274,7 +291,13 @@ export async function createSequence(name: string, scheduleId: string | null) {
   return (await data(api.sequences.$post({ json: { name, schedule_id: scheduleId } }))).sequence;
 }
 
-export type SequencePatch = { name?: string; schedule_id?: string | null; active?: boolean; owner_id?: string; settings?: { finish_on_reply?: boolean; allow_other_owners?: boolean; colleague_reply?: "nothing" | "pause" | "finish" } };
+export type SequencePatch = {
+  name?: string;
+  schedule_id?: string | null;
+  active?: boolean;
+  owner_id?: string;
+  settings?: { finish_on_reply?: boolean; allow_other_owners?: boolean; colleague_reply?: "nothing" | "pause" | "finish" };
+};
 export async function updateSequence(id: string, patch: SequencePatch) {
   return (await data(api.sequences[":id"].$patch({ param: { id }, json: patch }))).sequence;
 }
@@ -299,10 +322,20 @@ export async function fetchTemplateVariables() {
 
 // ---------- Steps and variants ----------
 
-export type StepFields = { wait_amount?: number; wait_unit?: Step["wait_unit"]; business_days?: boolean; enabled?: boolean; thread_reply?: boolean; note?: string };
+export type StepFields = {
+  wait_amount?: number;
+  wait_unit?: Step["wait_unit"];
+  business_days?: boolean;
+  enabled?: boolean;
+  thread_reply?: boolean;
+  note?: string;
+};
 export type VariantFields = { subject?: string; body?: string; enabled?: boolean };
 
-export async function createStep(id: string, step: StepFields & { type: StepType; position?: number; variants?: { subject: string; body: string }[] }) {
+export async function createStep(
+  id: string,
+  step: StepFields & { type: StepType; position?: number; variants?: { subject: string; body: string }[] },
+) {
   return (await data(api.sequences[":id"].steps.$post({ param: { id }, json: step }))).sequence;
 }
 
@@ -323,7 +356,9 @@ export async function addVariant(id: string, stepId: string, v: { subject: strin
 }
 
 export async function updateVariant(id: string, stepId: string, variantId: string, patch: VariantFields) {
-  return (await data(api.sequences[":id"].steps[":stepId"].variants[":variantId"].$patch({ param: { id, stepId, variantId }, json: patch }))).sequence;
+  return (
+    await data(api.sequences[":id"].steps[":stepId"].variants[":variantId"].$patch({ param: { id, stepId, variantId }, json: patch }))
+  ).sequence;
 }
 
 export async function deleteVariant(id: string, stepId: string, variantId: string) {
@@ -332,13 +367,30 @@ export async function deleteVariant(id: string, stepId: string, variantId: strin
 
 // ---------- Enrollments ----------
 
-export type EnrollmentFilter = "all" | "active" | "scheduled" | "paused" | "finished" | "bounced" | "not_sent" | "blocked" | "failed" | "removed" | "held";
-export function fetchEnrollments(id: string, q: { page: number; per_page: number; status: EnrollmentFilter; q?: string; sort?: "updated" | "added" | "name" | "email" | "company" | "status" | "step" | "next_action" }) {
+export type EnrollmentFilter =
+  "all" | "active" | "scheduled" | "paused" | "finished" | "bounced" | "not_sent" | "blocked" | "failed" | "removed" | "held";
+export function fetchEnrollments(
+  id: string,
+  q: {
+    page: number;
+    per_page: number;
+    status: EnrollmentFilter;
+    q?: string;
+    sort?: "updated" | "added" | "name" | "email" | "company" | "status" | "step" | "next_action";
+  },
+) {
   return data(api.sequences[":id"].enrollments.$get({ param: { id }, query: clean(q) }));
 }
 
-export async function changeEnrollments(id: string, action: EnrollmentAction, enrollmentIds: string[], extra: { until?: number; step?: number; mailbox_id?: string; to_sequence_id?: string } = {}) {
-  const r = await data(api.sequences[":id"].enrollments[":action"].$post({ param: { id, action }, json: { enrollment_ids: enrollmentIds, ...extra } }));
+export async function changeEnrollments(
+  id: string,
+  action: EnrollmentAction,
+  enrollmentIds: string[],
+  extra: { until?: number; step?: number; mailbox_id?: string; to_sequence_id?: string } = {},
+) {
+  const r = await data(
+    api.sequences[":id"].enrollments[":action"].$post({ param: { id, action }, json: { enrollment_ids: enrollmentIds, ...extra } }),
+  );
   // Chosen ids (at most 1,000) always act in the request; only a large filter runs as a job.
   if ("job" in r) throw new Error("The change is running as a job; reload in a moment");
   return r;
@@ -381,7 +433,13 @@ export function deleteSchedule(id: string) {
 export type Transport = Mailbox["transport"];
 export type SmtpInput = { host: string; port: number; security: "tls" | "starttls" | "none"; username?: string; password?: string };
 export type MailboxLimits = { daily_limit?: number; hourly_limit?: number; min_gap_seconds?: number; jitter_seconds?: number };
-export type MailboxInput = MailboxLimits & { email: string; sender_name: string; signature?: string; transport: Transport; smtp?: SmtpInput };
+export type MailboxInput = MailboxLimits & {
+  email: string;
+  sender_name: string;
+  signature?: string;
+  transport: Transport;
+  smtp?: SmtpInput;
+};
 export type MailboxPatch = MailboxLimits & { sender_name?: string; signature?: string; transport?: Transport; smtp?: Partial<SmtpInput> };
 
 export function fetchMailboxes() {
@@ -397,7 +455,9 @@ export async function updateMailbox(id: string, patch: MailboxPatch) {
 }
 
 export async function setMailboxConnected(id: string, connected: boolean) {
-  const call = connected ? api.mailboxes[":id"].reconnect.$post({ param: { id } }) : api.mailboxes[":id"].disconnect.$post({ param: { id } });
+  const call = connected
+    ? api.mailboxes[":id"].reconnect.$post({ param: { id } })
+    : api.mailboxes[":id"].disconnect.$post({ param: { id } });
   return (await data(call)).mailbox;
 }
 
@@ -491,13 +551,23 @@ export function searchPeople(body: PeopleSearchBody) {
 
 // ---------- Add contacts ----------
 
-export type AddContactsRequest = Parameters<typeof api.sequences[":id"]["add-contacts"]["$post"]>[0]["json"];
+export type AddContactsRequest = Parameters<(typeof api.sequences)[":id"]["add-contacts"]["$post"]>[0]["json"];
 export type WarningOverrides = NonNullable<AddContactsRequest["overrides"]>;
 export type OutcomeFilter = "enrolled" | "warned" | "skipped" | "all";
 
 /** Dry run: nothing is written or charged. Same input, same answer. */
-export function previewAddContacts(id: string, req: AddContactsRequest, q: { page: number; per_page: number; outcome: OutcomeFilter }, init?: { signal?: AbortSignal }) {
-  return data(api.sequences[":id"]["add-contacts"].preview.$post({ param: { id }, query: clean(q), json: req }, init?.signal ? { init: { signal: init.signal } } : undefined));
+export function previewAddContacts(
+  id: string,
+  req: AddContactsRequest,
+  q: { page: number; per_page: number; outcome: OutcomeFilter },
+  init?: { signal?: AbortSignal },
+) {
+  return data(
+    api.sequences[":id"]["add-contacts"].preview.$post(
+      { param: { id }, query: clean(q), json: req },
+      init?.signal ? { init: { signal: init.signal } } : undefined,
+    ),
+  );
 }
 
 /** What blocks adding contacts to a sequence before any is picked (inactive, no step on, no mailbox). */
@@ -510,7 +580,9 @@ export function fetchAddPreconditions(id: string) {
  * double click) return the same job instead of adding everyone twice.
  */
 export async function addContacts(id: string, req: AddContactsRequest, idempotencyKey: string) {
-  return (await data(api.sequences[":id"]["add-contacts"].$post({ param: { id }, json: req, header: { "idempotency-key": idempotencyKey } }))).job;
+  return (
+    await data(api.sequences[":id"]["add-contacts"].$post({ param: { id }, json: req, header: { "idempotency-key": idempotencyKey } }))
+  ).job;
 }
 
 export function fetchJobs(q: { page: number; per_page: number; sequence_id?: string }) {

@@ -30,7 +30,13 @@ export function formatRelative(ms: number, now = Date.now()) {
 export const plural = (n: number, one: string, many = `${one}s`) => `${formatNumber(n)} ${n === 1 ? one : many}`;
 
 const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
-const weekdayTimeFmt = new Intl.DateTimeFormat(undefined, { weekday: "short", month: "short", day: "numeric", hour: "numeric", minute: "2-digit" });
+const weekdayTimeFmt = new Intl.DateTimeFormat(undefined, {
+  weekday: "short",
+  month: "short",
+  day: "numeric",
+  hour: "numeric",
+  minute: "2-digit",
+});
 const fullFmt = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "long" });
 
 export const formatTime = (ms: number) => timeFmt.format(ms);
@@ -61,4 +67,3 @@ export function formatWait(amount: number, unit: "minutes" | "hours" | "days", b
   const word = unit === "days" && businessDays ? `business ${amount === 1 ? "day" : "days"}` : amount === 1 ? one : unit;
   return `${formatNumber(amount)} ${word}`;
 }
-

@@ -4,7 +4,8 @@ import { Icon } from "./components/Icon";
 import { errorMessage } from "./components/Status";
 
 /** `key` names a field exactly, or a group with a trailing `.*` (`variants.*`). */
-const matches = (key: string, field: string) => (key.endsWith(".*") ? field.startsWith(key.slice(0, -1)) || field === key.slice(0, -2) : field === key);
+const matches = (key: string, field: string) =>
+  key.endsWith(".*") ? field.startsWith(key.slice(0, -1)) || field === key.slice(0, -2) : field === key;
 
 /**
  * The one way forms show what the API refused. Each input shows its own field's message beside it
@@ -25,12 +26,20 @@ export function createFormErrors(source?: Accessor<unknown>) {
     clear: () => setError(null),
     problems,
     /** The message(s) for these fields, joined; undefined when they are fine. */
-    message: (...keys: string[]) => of(...keys).map((p) => p.message).join(" · ") || undefined,
+    message: (...keys: string[]) =>
+      of(...keys)
+        .map((p) => p.message)
+        .join(" · ") || undefined,
     invalid: (...keys: string[]) => (of(...keys).length ? true : undefined),
     /** Called by a mounted FieldError: its fields are shown beside their input, not in the summary. */
     claim(keys: string[]) {
       setClaims((c) => [...c, ...keys]);
-      return () => setClaims((c) => { const next = [...c]; for (const k of keys) next.splice(next.indexOf(k), 1); return next; });
+      return () =>
+        setClaims((c) => {
+          const next = [...c];
+          for (const k of keys) next.splice(next.indexOf(k), 1);
+          return next;
+        });
     },
     unclaimed: () => problems().filter((p) => !claims().some((k) => matches(k, p.field))),
     /** Move focus to the first refused input of a form, after the error has rendered. */

@@ -7,7 +7,15 @@ export type ReasonMap = Record<string, { label: string; fix: string }>;
  * Labels and fixes come from the API (`reasons` on the preview and on job outcomes); only the badge
  * tone is decided here.
  */
-const SKIP_CODES = new Set(["unsubscribed", "bounced", "do_not_contact", "suppressed", "already_in_sequence", "ownership_not_permitted", "not_found"]);
+const SKIP_CODES = new Set([
+  "unsubscribed",
+  "bounced",
+  "do_not_contact",
+  "suppressed",
+  "already_in_sequence",
+  "ownership_not_permitted",
+  "not_found",
+]);
 
 export const isSkipReason = (code: string) => SKIP_CODES.has(code);
 

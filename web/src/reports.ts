@@ -15,7 +15,11 @@ export async function setAutoWinner(id: string, enabled: boolean) {
 }
 
 export async function chooseWinner(id: string, stepId: string, variantId: string) {
-  return (await data(api.sequences[":id"]["ab-tests"][":step_id"].winner.$post({ param: { id, step_id: stepId }, json: { variant_id: variantId } }))).ab_test;
+  return (
+    await data(
+      api.sequences[":id"]["ab-tests"][":step_id"].winner.$post({ param: { id, step_id: stepId }, json: { variant_id: variantId } }),
+    )
+  ).ab_test;
 }
 
 export async function fetchTeamReport(q: { from?: string; to?: string }) {
@@ -29,9 +33,10 @@ export async function fetchHome() {
 }
 
 /** Export links: plain downloads (same-origin cookie), so the browser streams the file. */
-export const reportExportUrl = (id: string, part: string, q: ReportQuery) => `/api/sequences/${encodeURIComponent(id)}/report/export?${new URLSearchParams({ ...clean(q), part })}`;
+export const reportExportUrl = (id: string, part: string, q: ReportQuery) =>
+  `/api/sequences/${encodeURIComponent(id)}/report/export?${new URLSearchParams({ ...clean(q), part })}`;
 export const contactsExportUrl = (id: string) => `/api/sequences/${encodeURIComponent(id)}/contacts/export`;
-export const teamExportUrl = (by: "users" | "sequences", q: { from?: string; to?: string }) => `/api/reports/team/export?${new URLSearchParams({ ...clean(q), by })}`;
-
+export const teamExportUrl = (by: "users" | "sequences", q: { from?: string; to?: string }) =>
+  `/api/reports/team/export?${new URLSearchParams({ ...clean(q), by })}`;
 
 export const pct = (x: number, digits = 1) => `${(x * 100).toFixed(digits)}%`;

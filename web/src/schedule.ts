@@ -35,7 +35,7 @@ export function weeklyMinutes(windows: Windows): number {
     for (const [a, b] of list) {
       const [ah, am] = a.split(":").map(Number);
       const [bh, bm] = b.split(":").map(Number);
-      total += Math.max(0, (bh! * 60 + bm!) - (ah! * 60 + am!));
+      total += Math.max(0, bh! * 60 + bm! - (ah! * 60 + am!));
     }
   }
   return total;

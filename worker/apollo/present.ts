@@ -9,7 +9,15 @@ import type { SequenceSummary } from "../services/sequences";
 
 export const iso = (t: number | null | undefined) => (t === null || t === undefined ? null : new Date(t).toISOString());
 
-const STATUS: Record<string, string> = { active: "active", paused: "paused", held: "paused", finished: "finished", failed: "failed", removed: "removed", scheduled: "active" };
+const STATUS: Record<string, string> = {
+  active: "active",
+  paused: "paused",
+  held: "paused",
+  finished: "finished",
+  failed: "failed",
+  removed: "removed",
+  scheduled: "active",
+};
 
 /**
  * Contacts by id with their sequence statuses (Apollo's contact_campaign_statuses), in one batch. Only
@@ -17,7 +25,11 @@ const STATUS: Record<string, string> = { active: "active", paused: "paused", hel
  */
 export async function apolloContacts(d: Db, caller: Caller, ids: string[]) {
   if (!ids.length) return [];
-  const [contacts, statuses, labels] = await Promise.all([contactsByIds(d, caller.teamId, ids), enrollmentsOfContacts(d, caller, ids), listMembershipsOf(d, caller.teamId, ids)]);
+  const [contacts, statuses, labels] = await Promise.all([
+    contactsByIds(d, caller.teamId, ids),
+    enrollmentsOfContacts(d, caller, ids),
+    listMembershipsOf(d, caller.teamId, ids),
+  ]);
   const order = new Map(ids.map((id, i) => [id, i]));
   return contacts
     .sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0))
@@ -93,4 +105,9 @@ export function apolloEmailAccount(m: MailboxRow) {
   };
 }
 
-export const apolloPagination = (page: number, perPage: number, total: number) => ({ page, per_page: perPage, total_entries: total, total_pages: Math.max(1, Math.ceil(total / perPage)) });
+export const apolloPagination = (page: number, perPage: number, total: number) => ({
+  page,
+  per_page: perPage,
+  total_entries: total,
+  total_pages: Math.max(1, Math.ceil(total / perPage)),
+});

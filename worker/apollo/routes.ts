@@ -21,7 +21,10 @@ import { EMPLOYEE_RANGES, knownCities, searchPeople, type PeopleFilters } from "
 import { apolloCampaign, apolloContacts, apolloEmailAccount, apolloPagination, iso } from "./present";
 import { apolloParams } from "./params";
 
-const bool = z.preprocess((v) => (Array.isArray(v) ? v[0] : v), z.union([z.boolean(), z.enum(["true", "false", "1", "0"]).transform((s) => s === "true" || s === "1")]));
+const bool = z.preprocess(
+  (v) => (Array.isArray(v) ? v[0] : v),
+  z.union([z.boolean(), z.enum(["true", "false", "1", "0"]).transform((s) => s === "true" || s === "1")]),
+);
 /**
  * Most entries each Apollo array parameter takes (422 beyond, naming the field); printed in the
  * README's Limits. Repeated values count once.
@@ -39,7 +42,13 @@ export const APOLLO_ARRAY_MAX = {
 } as const;
 /** An Apollo array parameter (`x[]=a&x[]=b`, repeated keys or JSON) of at most `max` entries, deduplicated. */
 const arr = (max: number) =>
-  z.preprocess((v) => (v === undefined ? undefined : Array.isArray(v) ? v : [v]), z.array(z.string().trim().min(1).max(200)).max(max).transform((xs) => [...new Set(xs)]));
+  z.preprocess(
+    (v) => (v === undefined ? undefined : Array.isArray(v) ? v : [v]),
+    z
+      .array(z.string().trim().min(1).max(200))
+      .max(max)
+      .transform((xs) => [...new Set(xs)]),
+  );
 const int = (d: number, max: number) => z.coerce.number().int().min(1).max(max).default(d);
 const str = z.preprocess((v) => (Array.isArray(v) ? v[0] : v), z.string().max(2000));
 /** An id parameter: never empty (an empty owner or stage id would be stored and lock rows out). */
@@ -62,9 +71,15 @@ async function actingAs(c: Context<AppEnv>, userId: string | undefined): Promise
   const caller = c.get("caller");
   if (!userId || userId === caller.userId) return caller;
   const u = await activeTeamUser(c.var.db, caller.teamId, userId);
-  if (!u) throw new ApiError("validation_failed", "user_id is not a user of your team", { fields: [{ field: "user_id", message: "Unknown user" }] });
+  if (!u)
+    throw new ApiError("validation_failed", "user_id is not a user of your team", {
+      fields: [{ field: "user_id", message: "Unknown user" }],
+    });
   // Acting for someone else is an admin's (master key's) power, and never raises the caller's own rights.
-  if (!canSeeAllSequences(caller)) throw new ApiError("forbidden", "Only a master key or an admin can act for another user", { fields: [{ field: "user_id", message: "Leave it out, or use a master key" }] });
+  if (!canSeeAllSequences(caller))
+    throw new ApiError("forbidden", "Only a master key or an admin can act for another user", {
+      fields: [{ field: "user_id", message: "Leave it out, or use a master key" }],
+    });
   return { ...caller, userId: u.id };
 }
 
@@ -85,11 +100,26 @@ export const apolloRoutes = new Hono<AppEnv>()
     const p = await parse(c, z.object({ q_name: str.optional(), page: int(1, 500), per_page: int(25, 100) }));
     const name = p.q_name?.trim() || null;
     const { rows, total } = await campaigns(c, c.get("caller"), { q: name ?? undefined }, p.per_page, p.page);
-    return c.json({ breadcrumbs: p.q_name ? [{ label: "Name", signal_field_name: "q_name", value: p.q_name, display_name: p.q_name }] : [], emailer_campaigns: rows.map(apolloCampaign), pagination: apolloPagination(p.page, p.per_page, total) });
+    return c.json({
+      breadcrumbs: p.q_name ? [{ label: "Name", signal_field_name: "q_name", value: p.q_name, display_name: p.q_name }] : [],
+      emailer_campaigns: rows.map(apolloCampaign),
+      pagination: apolloPagination(p.page, p.per_page, total),
+    });
   })
   .post("/emailer_campaigns/remove_or_stop_contact_ids", master, async (c) => {
-    const p = await parse(c, z.object({ emailer_campaign_ids: arr(APOLLO_ARRAY_MAX.emailer_campaign_ids), contact_ids: arr(APOLLO_ARRAY_MAX.contact_ids), mode: z.enum(["mark_as_finished", "remove", "stop"]), user_id: id.optional() }));
-    if (!p.emailer_campaign_ids?.length || !p.contact_ids?.length) throw new ApiError("validation_failed", "emailer_campaign_ids and contact_ids are required", { fields: [{ field: !p.emailer_campaign_ids?.length ? "emailer_campaign_ids" : "contact_ids", message: "Required" }] });
+    const p = await parse(
+      c,
+      z.object({
+        emailer_campaign_ids: arr(APOLLO_ARRAY_MAX.emailer_campaign_ids),
+        contact_ids: arr(APOLLO_ARRAY_MAX.contact_ids),
+        mode: z.enum(["mark_as_finished", "remove", "stop"]),
+        user_id: id.optional(),
+      }),
+    );
+    if (!p.emailer_campaign_ids?.length || !p.contact_ids?.length)
+      throw new ApiError("validation_failed", "emailer_campaign_ids and contact_ids are required", {
+        fields: [{ field: !p.emailer_campaign_ids?.length ? "emailer_campaign_ids" : "contact_ids", message: "Required" }],
+      });
     const caller = await actingAs(c, p.user_id);
     const action = p.mode === "mark_as_finished" ? "finish" : p.mode === "remove" ? "remove" : "pause";
     // Each campaign through the same enrollment actions as /api (authorization included), in order.
@@ -115,31 +145,47 @@ export const apolloRoutes = new Hono<AppEnv>()
       }),
     );
     const sequenceId = c.req.param("id");
-    if (p.emailer_campaign_id && p.emailer_campaign_id !== sequenceId) throw new ApiError("validation_failed", "emailer_campaign_id does not match the path", { fields: [{ field: "emailer_campaign_id", message: "Must equal the id in the path" }] });
+    if (p.emailer_campaign_id && p.emailer_campaign_id !== sequenceId)
+      throw new ApiError("validation_failed", "emailer_campaign_id does not match the path", {
+        fields: [{ field: "emailer_campaign_id", message: "Must equal the id in the path" }],
+      });
     if (!p.contact_ids?.length && !p.label_names?.length) {
-      throw new ApiError("validation_failed", "Give contact_ids[] or label_names[]", { fields: [{ field: "contact_ids", message: "contact_ids or label_names is required" }] });
+      throw new ApiError("validation_failed", "Give contact_ids[] or label_names[]", {
+        fields: [{ field: "contact_ids", message: "contact_ids or label_names is required" }],
+      });
     }
     const caller = await actingAs(c, p.user_id);
     let listIds: string[] = [];
     if (p.label_names?.length) {
       const results = await listsByName(c.var.db, caller.teamId, p.label_names);
       const missing = p.label_names.filter((n) => !results.some((r) => r.name === n));
-      if (missing.length) throw new ApiError("validation_failed", `No list named ${missing.map((m) => `"${m}"`).join(", ")}`, { fields: [{ field: "label_names", message: "Unknown list" }] });
+      if (missing.length)
+        throw new ApiError("validation_failed", `No list named ${missing.map((m) => `"${m}"`).join(", ")}`, {
+          fields: [{ field: "label_names", message: "Unknown list" }],
+        });
       listIds = results.map((r) => r.id);
     }
-    const { job } = await commitAddContacts(c.env, c.var.db, caller, sequenceId, {
-      source: { contact_ids: p.contact_ids, list_ids: listIds.length ? listIds : undefined },
-      mailbox_ids: p.send_email_from_email_account_id ? [p.send_email_from_email_account_id] : undefined,
-      skip_validation: false,
-      enrich: false,
-      overrides: {
-        no_email: p.sequence_no_email ?? false,
-        unverified_email: p.sequence_unverified_email ?? false,
-        job_change: p.sequence_job_change ?? false,
-        active_in_other_sequence: p.sequence_active_in_other_campaigns ?? false,
-        finished_in_other_sequence: p.sequence_finished_in_other_campaigns ?? false,
+    const { job } = await commitAddContacts(
+      c.env,
+      c.var.db,
+      caller,
+      sequenceId,
+      {
+        source: { contact_ids: p.contact_ids, list_ids: listIds.length ? listIds : undefined },
+        mailbox_ids: p.send_email_from_email_account_id ? [p.send_email_from_email_account_id] : undefined,
+        skip_validation: false,
+        enrich: false,
+        overrides: {
+          no_email: p.sequence_no_email ?? false,
+          unverified_email: p.sequence_unverified_email ?? false,
+          job_change: p.sequence_job_change ?? false,
+          active_in_other_sequence: p.sequence_active_in_other_campaigns ?? false,
+          finished_in_other_sequence: p.sequence_finished_in_other_campaigns ?? false,
+        },
       },
-    }, idempotencyScope(c.get("caller"), c.req.header("idempotency-key")), "apollo");
+      idempotencyScope(c.get("caller"), c.req.header("idempotency-key")),
+      "apollo",
+    );
     // Apollo answers synchronously: a batch that fits one chunk is processed now (the queued copy
     // of the chunk then finds it done); a larger one answers with the job to follow.
     if (job.total <= CHUNK_SIZE) await processChunk(c.env, job.id, 0, job.total);
@@ -151,11 +197,25 @@ export const apolloRoutes = new Hono<AppEnv>()
       contacts: await apolloContacts(c.var.db, caller, enrolled),
       emailer_campaign: rows[0] ? apolloCampaign(rows[0]) : null,
       seqflare: {
-        job: { id: fresh.id, status: fresh.status, total: fresh.total, processed: fresh.processed, enrolled: fresh.enrolled, warned: fresh.warned, skipped: fresh.skipped, credits_used: fresh.creditsUsed, url: `/api/jobs/${fresh.id}` },
+        job: {
+          id: fresh.id,
+          status: fresh.status,
+          total: fresh.total,
+          processed: fresh.processed,
+          enrolled: fresh.enrolled,
+          warned: fresh.warned,
+          skipped: fresh.skipped,
+          credits_used: fresh.creditsUsed,
+          url: `/api/jobs/${fresh.id}`,
+        },
         outcomes: outcomes.map((o) => ({
           contact_id: o.contact_id,
           outcome: o.outcome,
-          reasons: o.reasons.map((r) => ({ code: r, label: OUTCOME_REASONS[r as keyof typeof OUTCOME_REASONS]?.label ?? r, fix: OUTCOME_REASONS[r as keyof typeof OUTCOME_REASONS]?.fix ?? "" })),
+          reasons: o.reasons.map((r) => ({
+            code: r,
+            label: OUTCOME_REASONS[r as keyof typeof OUTCOME_REASONS]?.label ?? r,
+            fix: OUTCOME_REASONS[r as keyof typeof OUTCOME_REASONS]?.fix ?? "",
+          })),
         })),
       },
     });
@@ -168,18 +228,43 @@ export const apolloRoutes = new Hono<AppEnv>()
   .get("/contact_stages", async (c) => {
     const teamId = c.get("caller").teamId;
     return c.json({
-      contact_stages: (await contactStagesOf(c.var.db, teamId)).map((s) => ({ id: s.id, team_id: teamId, name: s.name, display_name: s.name, display_order: s.position, category: s.category })),
+      contact_stages: (await contactStagesOf(c.var.db, teamId)).map((s) => ({
+        id: s.id,
+        team_id: teamId,
+        name: s.name,
+        display_name: s.name,
+        display_order: s.position,
+        category: s.category,
+      })),
     });
   })
   .get("/labels", async (c) => {
     const rows = await allLists(c.var.db, c.get("caller").teamId);
-    return c.json(rows.map((l) => ({ id: l.id, name: l.name, modality: "contacts", cached_count: l.contact_count, user_id: l.owner_id, created_at: iso(l.created_at), updated_at: iso(l.created_at) })));
+    return c.json(
+      rows.map((l) => ({
+        id: l.id,
+        name: l.name,
+        modality: "contacts",
+        cached_count: l.contact_count,
+        user_id: l.owner_id,
+        created_at: iso(l.created_at),
+        updated_at: iso(l.created_at),
+      })),
+    );
   })
   .on(["GET", "POST"], "/users/search", master, async (c) => {
     const p = await parse(c, z.object({ q_keywords: str.optional(), page: int(1, 500), per_page: int(25, 100) }));
     const { rows, total } = await searchTeamUsers(c.var.db, c.get("caller").teamId, p.q_keywords?.trim() || null, p.page, p.per_page);
     return c.json({
-      users: rows.map((u) => ({ id: u.id, email: u.email, name: u.name, first_name: u.name.split(" ")[0], last_name: u.name.split(" ").slice(1).join(" "), team_id: u.teamId, created_at: iso(u.createdAt) })),
+      users: rows.map((u) => ({
+        id: u.id,
+        email: u.email,
+        name: u.name,
+        first_name: u.name.split(" ")[0],
+        last_name: u.name.split(" ").slice(1).join(" "),
+        team_id: u.teamId,
+        created_at: iso(u.createdAt),
+      })),
       pagination: apolloPagination(p.page, p.per_page, total),
     });
   })
@@ -196,16 +281,39 @@ export const apolloRoutes = new Hono<AppEnv>()
     return c.json({ contact: (await apolloContacts(c.var.db, caller, [c.req.param("id")]))[0] });
   })
   .on(["GET", "POST"], "/contacts/search", async (c) => {
-    const p = await parse(c, z.object({ q_keywords: str.optional(), contact_stage_ids: arr(APOLLO_ARRAY_MAX.contact_stage_ids).optional(), label_ids: arr(APOLLO_ARRAY_MAX.label_ids).optional(), sort_by_field: str.optional(), sort_ascending: bool.optional(), page: int(1, 500), per_page: int(25, 100) }));
-    const sort = p.sort_by_field === "contact_last_name" ? "last_name" : p.sort_by_field === "contact_updated_at" ? "updated_at" : "created_at";
+    const p = await parse(
+      c,
+      z.object({
+        q_keywords: str.optional(),
+        contact_stage_ids: arr(APOLLO_ARRAY_MAX.contact_stage_ids).optional(),
+        label_ids: arr(APOLLO_ARRAY_MAX.label_ids).optional(),
+        sort_by_field: str.optional(),
+        sort_ascending: bool.optional(),
+        page: int(1, 500),
+        per_page: int(25, 100),
+      }),
+    );
+    const sort =
+      p.sort_by_field === "contact_last_name" ? "last_name" : p.sort_by_field === "contact_updated_at" ? "updated_at" : "created_at";
     const { ids, total } = await searchContactIds(c.var.db, c.get("caller").teamId, {
-      q: p.q_keywords?.trim() || null, stageIds: p.contact_stage_ids, listIds: p.label_ids, sort, ascending: p.sort_ascending ?? false, page: p.page, perPage: p.per_page,
+      q: p.q_keywords?.trim() || null,
+      stageIds: p.contact_stage_ids,
+      listIds: p.label_ids,
+      sort,
+      ascending: p.sort_ascending ?? false,
+      page: p.page,
+      perPage: p.per_page,
     });
-    return c.json({ contacts: await apolloContacts(c.var.db, c.get("caller"), ids), breadcrumbs: [], pagination: apolloPagination(p.page, p.per_page, total) });
+    return c.json({
+      contacts: await apolloContacts(c.var.db, c.get("caller"), ids),
+      breadcrumbs: [],
+      pagination: apolloPagination(p.page, p.per_page, total),
+    });
   })
   .post("/contacts/update_stages", async (c) => {
     const p = await parse(c, z.object({ contact_ids: arr(APOLLO_ARRAY_MAX.contact_ids), contact_stage_id: id }));
-    if (!p.contact_ids.length) throw new ApiError("validation_failed", "contact_ids is required", { fields: [{ field: "contact_ids", message: "Required" }] });
+    if (!p.contact_ids.length)
+      throw new ApiError("validation_failed", "contact_ids is required", { fields: [{ field: "contact_ids", message: "Required" }] });
     const caller = c.get("caller");
     await updateStages(c.var.db, caller, p.contact_ids, p.contact_stage_id);
     return c.json({ contacts: await apolloContacts(c.var.db, caller, p.contact_ids) });
@@ -236,7 +344,9 @@ export const apolloRoutes = new Hono<AppEnv>()
       seniorities: p.person_seniorities,
       countries: p.person_locations,
       employee_ranges: ranges.filter((r): r is (typeof EMPLOYEE_RANGES)[number] => (EMPLOYEE_RANGES as readonly string[]).includes(r)),
-      email_statuses: p.contact_email_status?.filter((s) => ["verified", "unverified", "guessed", "unavailable"].includes(s)) as PeopleFilters["email_statuses"],
+      email_statuses: p.contact_email_status?.filter((s) =>
+        ["verified", "unverified", "guessed", "unavailable"].includes(s),
+      ) as PeopleFilters["email_statuses"],
       saved: "any",
     };
     // A location may be a city or a country.
@@ -251,10 +361,21 @@ export const apolloRoutes = new Hono<AppEnv>()
     const r = await searchPeople(c.var.db, caller.teamId, filters, "score", p.page, p.per_page);
     const saved = r.people.filter((x) => x.contact_id).map((x) => x.contact_id!);
     const person = (x: (typeof r.people)[number]) => ({
-      id: x.id, first_name: x.first_name, last_name: x.last_name, name: `${x.first_name} ${x.last_name}`, title: x.title, seniority: x.seniority,
-      departments: [x.department], linkedin_url: x.linkedin_url, city: x.city, country: x.country, time_zone: x.time_zone,
+      id: x.id,
+      first_name: x.first_name,
+      last_name: x.last_name,
+      name: `${x.first_name} ${x.last_name}`,
+      title: x.title,
+      seniority: x.seniority,
+      departments: [x.department],
+      linkedin_url: x.linkedin_url,
+      city: x.city,
+      country: x.country,
+      time_zone: x.time_zone,
       // Like Apollo, a net-new person's address is revealed only when saved (that is what costs a credit).
-      email: null, email_status: x.email_status, contact_id: x.contact_id,
+      email: null,
+      email_status: x.email_status,
+      contact_id: x.contact_id,
       organization: { name: x.company, primary_domain: x.domain, industry: x.industry, estimated_num_employees: x.employees },
       organization_name: x.company,
     });
@@ -266,29 +387,70 @@ export const apolloRoutes = new Hono<AppEnv>()
     });
   })
   .on(["GET", "POST"], "/emailer_messages/search", master, async (c) => {
-    const p = await parse(c, z.object({ emailer_campaign_ids: arr(APOLLO_ARRAY_MAX.emailer_campaign_ids).optional(), contact_ids: arr(APOLLO_ARRAY_MAX.contact_ids).optional(), emailer_message_stats: arr(APOLLO_ARRAY_MAX.statuses).optional(), page: int(1, 500), per_page: int(25, 100) }));
+    const p = await parse(
+      c,
+      z.object({
+        emailer_campaign_ids: arr(APOLLO_ARRAY_MAX.emailer_campaign_ids).optional(),
+        contact_ids: arr(APOLLO_ARRAY_MAX.contact_ids).optional(),
+        emailer_message_stats: arr(APOLLO_ARRAY_MAX.statuses).optional(),
+        page: int(1, 500),
+        per_page: int(25, 100),
+      }),
+    );
     const caller = c.get("caller");
     const statusOf: Record<string, string> = { delivered: "sent", bounced: "bounced", failed: "failed" };
     const statuses = p.emailer_message_stats?.map((s) => statusOf[s] ?? s);
-    const { rows, total } = await searchSequenceMessages(c.var.db, caller, { sequenceIds: p.emailer_campaign_ids, contactIds: p.contact_ids, statuses, page: p.page, perPage: p.per_page });
+    const { rows, total } = await searchSequenceMessages(c.var.db, caller, {
+      sequenceIds: p.emailer_campaign_ids,
+      contactIds: p.contact_ids,
+      statuses,
+      page: p.page,
+      perPage: p.per_page,
+    });
     return c.json({
       emailer_messages: rows.map((m) => ({
-        id: m.id, emailer_campaign_id: m.sequenceId, emailer_step_id: m.stepId, contact_id: m.contactId, email_account_id: m.mailboxId,
-        to_email: m.toEmail, subject: m.subject, body_text: m.body, status: m.status === "sent" ? "delivered" : m.status, message_id: m.messageIdHeader,
-        completed_at: iso(m.sentAt), created_at: iso(m.createdAt),
+        id: m.id,
+        emailer_campaign_id: m.sequenceId,
+        emailer_step_id: m.stepId,
+        contact_id: m.contactId,
+        email_account_id: m.mailboxId,
+        to_email: m.toEmail,
+        subject: m.subject,
+        body_text: m.body,
+        status: m.status === "sent" ? "delivered" : m.status,
+        message_id: m.messageIdHeader,
+        completed_at: iso(m.sentAt),
+        created_at: iso(m.createdAt),
       })),
       pagination: apolloPagination(p.page, p.per_page, total),
     });
   })
   .on(["GET", "POST"], "/tasks/search", master, async (c) => {
-    const p = await parse(c, z.object({ sort_by_field: str.optional(), open_factor_names: arr(APOLLO_ARRAY_MAX.statuses).optional(), page: int(1, 500), per_page: int(25, 100) }));
+    const p = await parse(
+      c,
+      z.object({
+        sort_by_field: str.optional(),
+        open_factor_names: arr(APOLLO_ARRAY_MAX.statuses).optional(),
+        page: int(1, 500),
+        per_page: int(25, 100),
+      }),
+    );
     const caller = c.get("caller");
     // Tasks of sequences the caller can't see stay hidden, except their own.
     const { rows, total } = await searchTeamTasks(c.var.db, caller, p.page, p.per_page);
     return c.json({
       tasks: rows.map((t) => ({
-        id: t.id, user_id: t.assigneeId, contact_id: t.contactId, emailer_campaign_id: t.sequenceId, type: t.type,
-        status: t.status === "open" ? "scheduled" : t.status, priority: "medium", note: t.note, due_at: iso(t.dueAt), completed_at: iso(t.completedAt), created_at: iso(t.createdAt),
+        id: t.id,
+        user_id: t.assigneeId,
+        contact_id: t.contactId,
+        emailer_campaign_id: t.sequenceId,
+        type: t.type,
+        status: t.status === "open" ? "scheduled" : t.status,
+        priority: "medium",
+        note: t.note,
+        due_at: iso(t.dueAt),
+        completed_at: iso(t.completedAt),
+        created_at: iso(t.createdAt),
       })),
       pagination: apolloPagination(p.page, p.per_page, total),
     });
@@ -317,14 +479,20 @@ const ContactParams = z.object({
 
 function toInput(p: z.infer<typeof ContactParams>) {
   const email = p.email?.trim();
-  if (email && !z.string().email().safeParse(email).success) throw new ApiError("validation_failed", "email is not a valid address", { fields: [{ field: "email", message: "Invalid email" }] });
+  if (email && !z.string().email().safeParse(email).success)
+    throw new ApiError("validation_failed", "email is not a valid address", { fields: [{ field: "email", message: "Invalid email" }] });
   return {
     first_name: p.first_name,
     last_name: p.last_name,
     email: email || undefined,
     title: p.title,
     company: p.organization_name,
-    domain: p.website_url ? p.website_url.replace(/^https?:\/\//, "").replace(/^www\./, "").split("/")[0] : undefined,
+    domain: p.website_url
+      ? p.website_url
+          .replace(/^https?:\/\//, "")
+          .replace(/^www\./, "")
+          .split("/")[0]
+      : undefined,
     list_names: p.label_names,
     stage_id: p.contact_stage_id,
     owner_id: p.owner_id,

@@ -38,7 +38,13 @@ export function bulkInsertStatements(
   return out;
 }
 
-export async function bulkInsert(d1: D1Database, table: string, columns: readonly string[], rows: readonly Row[], mode: "" | "OR IGNORE" | "OR REPLACE" = "OR IGNORE") {
+export async function bulkInsert(
+  d1: D1Database,
+  table: string,
+  columns: readonly string[],
+  rows: readonly Row[],
+  mode: "" | "OR IGNORE" | "OR REPLACE" = "OR IGNORE",
+) {
   const stmts = bulkInsertStatements(d1, table, columns, rows, mode);
   if (stmts.length) await d1.batch(stmts);
 }

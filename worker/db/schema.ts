@@ -2,14 +2,7 @@
 // sequences or shown in lists (DESIGN.md, "Who owns what"). Every team-owned table carries team_id,
 // and every query filters on it (invariant 8). Instants are integer milliseconds since the epoch, UTC.
 import { sql } from "drizzle-orm";
-import {
-  index,
-  integer,
-  primaryKey,
-  sqliteTable,
-  text,
-  uniqueIndex,
-} from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 const id = () => text("id").primaryKey();
 const teamId = () => text("team_id").notNull();
@@ -22,7 +15,10 @@ export const teams = sqliteTable("teams", {
   postalAddress: text("postal_address").notNull().default(""),
   /** Cached balance; only ever changed in the same batch as a credit_ledger row (invariant 6). */
   creditBalance: integer("credit_balance").notNull().default(0),
-  settings: text("settings", { mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
+  settings: text("settings", { mode: "json" })
+    .$type<Record<string, unknown>>()
+    .notNull()
+    .default(sql`'{}'`),
   createdAt: createdAt(),
 });
 
@@ -165,7 +161,10 @@ export const contacts = sqliteTable(
     jobChangedAt: integer("job_changed_at"),
     source: text("source").notNull().default("manual"),
     /** Values of CSV columns kept as custom fields, by key (`{{custom.<key>}}` in templates). */
-    customFields: text("custom_fields", { mode: "json" }).$type<Record<string, string>>().notNull().default(sql`'{}'`),
+    customFields: text("custom_fields", { mode: "json" })
+      .$type<Record<string, string>>()
+      .notNull()
+      .default(sql`'{}'`),
     createdAt: createdAt(),
     updatedAt: integer("updated_at").notNull(),
     deletedAt: integer("deleted_at"),
@@ -211,7 +210,10 @@ export const schedules = sqliteTable(
     /** Per ISO weekday (1 = Monday … 7 = Sunday): sending windows as "HH:MM" pairs. */
     windows: text("windows", { mode: "json" }).$type<Record<string, [string, string][]>>().notNull(),
     /** Custom holiday dates, "YYYY-MM-DD", in the schedule's zone. */
-    holidays: text("holidays", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
+    holidays: text("holidays", { mode: "json" })
+      .$type<string[]>()
+      .notNull()
+      .default(sql`'[]'`),
     /** Built-in holiday calendar ("US", "GB", … or "none"). */
     holidayCalendar: text("holiday_calendar").notNull().default("none"),
     useContactTimeZone: integer("use_contact_time_zone", { mode: "boolean" }).notNull().default(false),
@@ -234,7 +236,10 @@ export const sequences = sqliteTable(
     archivedAt: integer("archived_at"),
     scheduleId: text("schedule_id"),
     /** Rules: finish on reply, ownership permission for adding contacts, etc. */
-    settings: text("settings", { mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
+    settings: text("settings", { mode: "json" })
+      .$type<Record<string, unknown>>()
+      .notNull()
+      .default(sql`'{}'`),
     createdAt: createdAt(),
     updatedAt: integer("updated_at").notNull(),
   },
@@ -252,15 +257,7 @@ export const sequenceShares = sqliteTable(
   (t) => [primaryKey({ columns: [t.sequenceId, t.userId] }), index("sequence_shares_user_idx").on(t.userId)],
 );
 
-export const STEP_TYPES = [
-  "auto_email",
-  "manual_email",
-  "call",
-  "linkedin_connect",
-  "linkedin_message",
-  "linkedin_view",
-  "task",
-] as const;
+export const STEP_TYPES = ["auto_email", "manual_email", "call", "linkedin_connect", "linkedin_message", "linkedin_view", "task"] as const;
 
 export const steps = sqliteTable(
   "steps",
@@ -271,7 +268,9 @@ export const steps = sqliteTable(
     position: integer("position").notNull(),
     type: text("type", { enum: STEP_TYPES }).notNull(),
     waitAmount: integer("wait_amount").notNull().default(0),
-    waitUnit: text("wait_unit", { enum: ["minutes", "hours", "days"] }).notNull().default("days"),
+    waitUnit: text("wait_unit", { enum: ["minutes", "hours", "days"] })
+      .notNull()
+      .default("days"),
     businessDays: integer("business_days", { mode: "boolean" }).notNull().default(false),
     enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
     /** Follow-up emails: reply in the thread of the previous email step. */
@@ -307,9 +306,14 @@ export const mailboxes = sqliteTable(
     senderName: text("sender_name").notNull(),
     signature: text("signature").notNull().default(""),
     /** gmail / graph: connected by OAuth (worker/routes/oauth.ts), sending through the provider's API. */
-    transport: text("transport", { enum: ["outbox", "smtp", "send_email", "gmail", "graph"] }).notNull().default("outbox"),
+    transport: text("transport", { enum: ["outbox", "smtp", "send_email", "gmail", "graph"] })
+      .notNull()
+      .default("outbox"),
     /** SMTP settings without the password (host, port, security, username); for gmail / graph the reply-polling cursor. */
-    transportConfig: text("transport_config", { mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
+    transportConfig: text("transport_config", { mode: "json" })
+      .$type<Record<string, unknown>>()
+      .notNull()
+      .default(sql`'{}'`),
     /** SMTP password, or for gmail / graph the OAuth tokens (JSON), sealed with AES-GCM under APP_SECRET; never returned by the API. */
     secretCiphertext: text("secret_ciphertext"),
     dailyLimit: integer("daily_limit").notNull().default(50),
@@ -317,7 +321,9 @@ export const mailboxes = sqliteTable(
     minGapSeconds: integer("min_gap_seconds").notNull().default(60),
     jitterSeconds: integer("jitter_seconds").notNull().default(30),
     /** needs_reconnect: the OAuth grant was revoked or expired; held like disconnected until the owner signs in again. */
-    status: text("status", { enum: ["connected", "disconnected", "paused", "needs_reconnect"] }).notNull().default("connected"),
+    status: text("status", { enum: ["connected", "disconnected", "paused", "needs_reconnect"] })
+      .notNull()
+      .default("connected"),
     statusReason: text("status_reason"),
     createdAt: createdAt(),
     updatedAt: integer("updated_at").notNull(),
@@ -350,7 +356,9 @@ export const enrollments = sqliteTable(
   (t) => [
     // Invariant 1 backstop in D1 ("at most once at a time": finished and removed enrollments stay as
     // history and the contact can be added again); the SequenceDO is the single writer that dedupes first.
-    uniqueIndex("enrollments_sequence_contact_open_uq").on(t.sequenceId, t.contactId).where(sql`status IN ('scheduled', 'active', 'paused', 'held')`),
+    uniqueIndex("enrollments_sequence_contact_open_uq")
+      .on(t.sequenceId, t.contactId)
+      .where(sql`status IN ('scheduled', 'active', 'paused', 'held')`),
     index("enrollments_sequence_contact_idx").on(t.sequenceId, t.contactId),
     index("enrollments_team_status_idx").on(t.teamId, t.status),
     index("enrollments_sequence_status_idx").on(t.sequenceId, t.status),
@@ -422,7 +430,10 @@ export const reportRollup = sqliteTable(
     replied: integer("replied").notNull().default(0),
     outOfOffice: integer("out_of_office").notNull().default(0),
   },
-  (t) => [primaryKey({ columns: [t.sequenceId, t.day, t.stepId, t.variantId, t.mailboxId] }), index("report_rollup_team_day_idx").on(t.teamId, t.day)],
+  (t) => [
+    primaryKey({ columns: [t.sequenceId, t.day, t.stepId, t.variantId, t.mailboxId] }),
+    index("report_rollup_team_day_idx").on(t.teamId, t.day),
+  ],
 );
 
 export const tasks = sqliteTable(
@@ -438,7 +449,9 @@ export const tasks = sqliteTable(
     type: text("type").notNull(),
     note: text("note").notNull().default(""),
     dueAt: integer("due_at").notNull(),
-    status: text("status", { enum: ["open", "completed", "skipped"] }).notNull().default("open"),
+    status: text("status", { enum: ["open", "completed", "skipped"] })
+      .notNull()
+      .default("open"),
     completedAt: integer("completed_at"),
     createdAt: createdAt(),
   },
@@ -529,7 +542,10 @@ export const enrichments = sqliteTable(
     email: text("email"),
     createdAt: createdAt(),
   },
-  (t) => [uniqueIndex("enrichments_job_contact_provider_uq").on(t.jobId, t.contactId, t.provider), index("enrichments_team_created_idx").on(t.teamId, t.createdAt)],
+  (t) => [
+    uniqueIndex("enrichments_job_contact_provider_uq").on(t.jobId, t.contactId, t.provider),
+    index("enrichments_team_created_idx").on(t.teamId, t.createdAt),
+  ],
 );
 
 export const creditLedger = sqliteTable(
@@ -575,16 +591,24 @@ export const workflows = sqliteTable(
     name: text("name").notNull(),
     sequenceId: text("sequence_id").notNull(),
     filters: text("filters", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
-    options: text("options", { mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
+    options: text("options", { mode: "json" })
+      .$type<Record<string, unknown>>()
+      .notNull()
+      .default(sql`'{}'`),
     intervalMinutes: integer("interval_minutes").notNull().default(1440),
     maxPerRun: integer("max_per_run").notNull().default(100),
     active: integer("active", { mode: "boolean" }).notNull().default(true),
     nextRunAt: integer("next_run_at"),
     lastRunAt: integer("last_run_at"),
     /** "schedule": runs every interval over a people search; "change": runs once per logged contact change that matches. */
-    triggerKind: text("trigger_kind", { enum: ["schedule", "change"] }).notNull().default("schedule"),
+    triggerKind: text("trigger_kind", { enum: ["schedule", "change"] })
+      .notNull()
+      .default("schedule"),
     /** For "change": which changes (created / stage / field, optionally which fields) and the contact filters they must match. */
-    trigger: text("trigger", { mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
+    trigger: text("trigger", { mode: "json" })
+      .$type<Record<string, unknown>>()
+      .notNull()
+      .default(sql`'{}'`),
     /** For "change": the last contact_changes id this workflow has looked at. */
     changeCursor: integer("change_cursor").notNull().default(0),
     createdAt: createdAt(),
@@ -652,7 +676,10 @@ export const auditLog = sqliteTable(
     action: text("action").notNull(),
     targetType: text("target_type"),
     targetId: text("target_id"),
-    details: text("details", { mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
+    details: text("details", { mode: "json" })
+      .$type<Record<string, unknown>>()
+      .notNull()
+      .default(sql`'{}'`),
     createdAt: createdAt(),
   },
   (t) => [index("audit_log_team_created_idx").on(t.teamId, t.createdAt)],
@@ -674,7 +701,10 @@ export const idempotencyKeys = sqliteTable(
     requestHash: text("request_hash").notNull(),
     status: integer("status").notNull(),
     body: text("body"),
-    grants: text("grants", { mode: "json" }).$type<{ action: string; id?: string }[]>().notNull().default(sql`'[]'`),
+    grants: text("grants", { mode: "json" })
+      .$type<{ action: string; id?: string }[]>()
+      .notNull()
+      .default(sql`'[]'`),
     createdAt: createdAt(),
   },
   (t) => [primaryKey({ columns: [t.teamId, t.principal, t.key] })],
@@ -738,7 +768,11 @@ export const importRows = sqliteTable(
     value: text("value"),
     reason: text("reason"),
   },
-  (t) => [primaryKey({ columns: [t.importId, t.row] }), index("import_rows_key_idx").on(t.importId, t.key), index("import_rows_outcome_idx").on(t.importId, t.outcome)],
+  (t) => [
+    primaryKey({ columns: [t.importId, t.row] }),
+    index("import_rows_key_idx").on(t.importId, t.key),
+    index("import_rows_outcome_idx").on(t.importId, t.outcome),
+  ],
 );
 
 /** What an inbound email was taken for (services/replies.ts decides; a user may correct it). */
@@ -794,7 +828,10 @@ export const inboundMessages = sqliteTable(
     evidence: text("evidence", { mode: "json" }).$type<InboundEvidence>().notNull(),
     returnAt: integer("return_at"),
     bounceStatus: text("bounce_status"),
-    effect: text("effect", { mode: "json" }).$type<InboundEffect>().notNull().default(sql`'{}'`),
+    effect: text("effect", { mode: "json" })
+      .$type<InboundEffect>()
+      .notNull()
+      .default(sql`'{}'`),
     /** Soft bounces: which retry of the email this was (1..3), and when the next try is due. */
     retryAttempt: integer("retry_attempt").notNull().default(0),
     retryAt: integer("retry_at"),
@@ -826,7 +863,10 @@ export const meetings = sqliteTable(
     createdBy: text("created_by"),
     createdAt: createdAt(),
   },
-  (t) => [index("meetings_contact_idx").on(t.teamId, t.contactId, t.bookedAt), uniqueIndex("meetings_external_uq").on(t.teamId, t.externalId)],
+  (t) => [
+    index("meetings_contact_idx").on(t.teamId, t.contactId, t.bookedAt),
+    uniqueIndex("meetings_external_uq").on(t.teamId, t.externalId),
+  ],
 );
 
 /** A team's webhook signing secret (sealed with APP_SECRET: verifying an HMAC needs the secret itself). */
@@ -867,7 +907,15 @@ export const enrollmentActionJobs = sqliteTable(
     teamId: teamId(),
     sequenceId: text("sequence_id").notNull(),
     userId: text("user_id"),
-    caller: text("caller", { mode: "json" }).$type<{ userId: string; role: "admin" | "member"; via: "session" | "api_key"; apiKeyId?: string; apiKeyKind?: "master" | "standard" }>().notNull(),
+    caller: text("caller", { mode: "json" })
+      .$type<{
+        userId: string;
+        role: "admin" | "member";
+        via: "session" | "api_key";
+        apiKeyId?: string;
+        apiKeyKind?: "master" | "standard";
+      }>()
+      .notNull(),
     action: text("action").notNull(),
     params: text("params", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
     filter: text("filter", { mode: "json" }).$type<Record<string, unknown>>().notNull(),

@@ -23,7 +23,10 @@ export const ERROR_CODES = {
   payload_too_large: [413, "The body is larger than the API accepts"],
   too_many_contacts: [413, "One add-contacts job takes at most 200,000 contacts"],
   unsupported_media_type: [415, "Send the body as application/json"],
-  invalid_file: [422, "An uploaded file can't be read as CSV contacts (empty, binary, no data rows, an unclosed quote): the message says where"],
+  invalid_file: [
+    422,
+    "An uploaded file can't be read as CSV contacts (empty, binary, no data rows, an unclosed quote): the message says where",
+  ],
   validation_failed: [422, "Some input is invalid: details.fields names each field and says why"],
   idempotency_key_reused: [422, "This Idempotency-Key was used with another request"],
   sequence_archived: [422, "Add contacts: the sequence is archived"],
@@ -39,7 +42,9 @@ export const ERROR_CODES = {
 export type ErrorCode = keyof typeof ERROR_CODES;
 
 /** Each code's status (derived from ERROR_CODES). */
-export const ERROR_STATUS = Object.fromEntries(Object.entries(ERROR_CODES).map(([k, [status]]) => [k, status])) as { [K in ErrorCode]: (typeof ERROR_CODES)[K][0] };
+export const ERROR_STATUS = Object.fromEntries(Object.entries(ERROR_CODES).map(([k, [status]]) => [k, status])) as {
+  [K in ErrorCode]: (typeof ERROR_CODES)[K][0];
+};
 
 export interface ErrorBody {
   error: { code: string; message: string; details?: unknown };
@@ -69,8 +74,17 @@ export function errorResponse(c: Context, err: unknown): Response {
   if (err instanceof HTTPException) {
     const status = err.status as ContentfulStatusCode;
     const code: ErrorCode =
-      status === 413 ? "payload_too_large" : status === 415 ? "unsupported_media_type" : status === 401 ? "unauthenticated" : /malformed json/i.test(err.message) ? "invalid_json" : "bad_request";
-    const message = code === "unsupported_media_type" ? "Send the body as JSON with Content-Type: application/json" : err.message || "Request failed";
+      status === 413
+        ? "payload_too_large"
+        : status === 415
+          ? "unsupported_media_type"
+          : status === 401
+            ? "unauthenticated"
+            : /malformed json/i.test(err.message)
+              ? "invalid_json"
+              : "bad_request";
+    const message =
+      code === "unsupported_media_type" ? "Send the body as JSON with Content-Type: application/json" : err.message || "Request failed";
     return c.json({ error: { code, message } }, ERROR_STATUS[code] === status ? status : ERROR_STATUS[code]);
   }
   console.error("unhandled error", err);
@@ -97,7 +111,12 @@ function labelled(details: unknown): unknown {
 /** zod issues → `details.fields`: one entry per failing field, with its dotted path, its name in words and a sentence. */
 export function zodDetails(issues: readonly { path: PropertyKey[]; message: string; code?: string }[]) {
   return {
-    fields: issues.map((i) => ({ field: i.path.map(String).join(".") || "(body)", label: fieldLabel(i.path), message: i.message, code: i.code })),
+    fields: issues.map((i) => ({
+      field: i.path.map(String).join(".") || "(body)",
+      label: fieldLabel(i.path),
+      message: i.message,
+      code: i.code,
+    })),
   };
 }
 

@@ -43,7 +43,10 @@ const UNITS: [RegExp, string][] = [
 function words(name: string): string {
   if (LABELS[name]) return LABELS[name];
   const base = name.replace(/_ids$/, "s").replace(/_id$/, "").replace(/_/g, " ").trim();
-  return base.split(" ").map((w) => WORDS[w.toLowerCase()] ?? w).join(" ");
+  return base
+    .split(" ")
+    .map((w) => WORDS[w.toLowerCase()] ?? w)
+    .join(" ");
 }
 
 const capital = (s: string) => (s ? s[0]!.toUpperCase() + s.slice(1) : s);
@@ -54,7 +57,10 @@ export function fieldLabel(path: readonly PropertyKey[]): string {
   if (!parts.length) return LABELS["(body)"]!;
   const last = parts[parts.length - 1]!;
   if (/^\d+$/.test(last)) {
-    const parent = parts.slice(0, -1).filter((p) => !/^\d+$/.test(p)).pop();
+    const parent = parts
+      .slice(0, -1)
+      .filter((p) => !/^\d+$/.test(p))
+      .pop();
     return `${capital(parent ? words(parent) : "Item")} (item ${Number(last) + 1})`;
   }
   const named = parts.filter((p) => !/^\d+$/.test(p));
@@ -68,7 +74,8 @@ export function fieldLabel(path: readonly PropertyKey[]): string {
   return capital(label) + which;
 }
 
-const number = (n: number | bigint) => (typeof n === "bigint" ? n.toLocaleString("en-US") : Number.isFinite(n) ? n.toLocaleString("en-US") : String(n));
+const number = (n: number | bigint) =>
+  typeof n === "bigint" ? n.toLocaleString("en-US") : Number.isFinite(n) ? n.toLocaleString("en-US") : String(n);
 
 /** "a, b or c" */
 function choices(values: readonly unknown[]): string {
@@ -109,8 +116,10 @@ export function humanMessage(iss: Issue): string {
     }
     case "too_small": {
       const min = iss.minimum as number | bigint;
-      if (iss.origin === "string") return Number(min) <= 1 ? `${label} can't be empty` : `${label} needs at least ${number(min)} characters`;
-      if (iss.origin === "array" || iss.origin === "set") return Number(min) <= 1 ? `${label}: pick at least one` : `${label} needs at least ${number(min)} items`;
+      if (iss.origin === "string")
+        return Number(min) <= 1 ? `${label} can't be empty` : `${label} needs at least ${number(min)} characters`;
+      if (iss.origin === "array" || iss.origin === "set")
+        return Number(min) <= 1 ? `${label}: pick at least one` : `${label} needs at least ${number(min)} items`;
       if (iss.origin === "date") return `${label} is too early`;
       return iss.inclusive === false ? `${label} must be more than ${withUnit(min)}` : `${label} must be at least ${withUnit(min)}`;
     }

@@ -15,5 +15,8 @@ export function toHex(bytes: Uint8Array): string {
 export function randomToken(bytes = 32): string {
   const b = new Uint8Array(bytes);
   crypto.getRandomValues(b);
-  return btoa(String.fromCharCode(...b)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return btoa(String.fromCharCode(...b))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
 }

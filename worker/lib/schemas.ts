@@ -5,7 +5,13 @@ import { ERROR_CODES, type ErrorCode } from "./errors";
 
 /** An id in a request body: never empty (an empty owner or schedule id would be stored and lock people out). */
 export const Id = z.string().trim().min(1, "Choose one: an empty id isn't allowed").max(64);
-export const IdParam = z.object({ id: z.string().min(1).max(64).openapi({ param: { name: "id", in: "path" } }) });
+export const IdParam = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: "id", in: "path" } }),
+});
 
 export const Pagination = z.object({
   page: z.coerce.number().int().min(1).max(10_000).default(1),
@@ -23,10 +29,13 @@ export function paginationMeta(page: number, perPage: number, total: number) {
 export const ErrorSchema = z
   .object({
     error: z.object({
-      code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]).openapi({ description: "One of the API's error codes (README: Errors)" }),
+      code: z
+        .enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]])
+        .openapi({ description: "One of the API's error codes (README: Errors)" }),
       message: z.string().openapi({ description: "In words, for a person: for a 422, the first refused field's message" }),
       details: z.unknown().optional().openapi({
-        description: "For a 422 (validation_failed): { fields: [{ field, label, message }] }: field is the dotted path (smtp.host), label its name in words (SMTP host), message a sentence (SMTP host can't be empty)",
+        description:
+          "For a 422 (validation_failed): { fields: [{ field, label, message }] }: field is the dotted path (smtp.host), label its name in words (SMTP host), message a sentence (SMTP host can't be empty)",
       }),
     }),
   })

@@ -32,7 +32,10 @@ export const idempotency = createMiddleware<AppEnv>(async (c, next) => {
   // A CSV upload is not hashed: reading it as text would hold the file twice and turn bytes that are
   // not UTF-8 into U+FFFD before the import reads them. A repeated upload only makes another unsaved import.
   if (c.req.method !== "POST" || !key || c.req.path === UPLOAD_PATH) return next();
-  if (key.length > 200) throw new ApiError("validation_failed", "Idempotency-Key is too long", { fields: [{ field: "Idempotency-Key", message: "At most 200 characters" }] });
+  if (key.length > 200)
+    throw new ApiError("validation_failed", "Idempotency-Key is too long", {
+      fields: [{ field: "Idempotency-Key", message: "At most 200 characters" }],
+    });
   const d = db(c.env.DB);
   const principal = principalOf(caller);
   const url = new URL(c.req.url);
@@ -40,13 +43,21 @@ export const idempotency = createMiddleware<AppEnv>(async (c, next) => {
   const where = and(eq(idempotencyKeys.teamId, caller.teamId), eq(idempotencyKeys.principal, principal), eq(idempotencyKeys.key, key));
   const stored = await d.query.idempotencyKeys.findFirst({ where });
   if (stored) {
-    if (stored.requestHash !== hash) throw new ApiError("idempotency_key_reused", "This Idempotency-Key was used with a different request", { idempotency_key: key });
+    if (stored.requestHash !== hash)
+      throw new ApiError("idempotency_key_reused", "This Idempotency-Key was used with a different request", { idempotency_key: key });
     // Authorization first: the replay answers only what a fresh request would be allowed to see.
     await recheck(d, caller, stored.grants as Grant[]);
     if (stored.body === null) {
-      throw new ApiError("conflict", "This request already succeeded. Its answer held a secret, which is shown only once; send a new request to get a new one.", { idempotency_key: key });
+      throw new ApiError(
+        "conflict",
+        "This request already succeeded. Its answer held a secret, which is shown only once; send a new request to get a new one.",
+        { idempotency_key: key },
+      );
     }
-    return new Response(stored.body, { status: stored.status, headers: { "content-type": "application/json", "idempotent-replayed": "true" } });
+    return new Response(stored.body, {
+      status: stored.status,
+      headers: { "content-type": "application/json", "idempotent-replayed": "true" },
+    });
   }
   await next();
   const secret = c.res.headers.has(SECRET_ANSWER);
@@ -56,7 +67,16 @@ export const idempotency = createMiddleware<AppEnv>(async (c, next) => {
     const grants: Grant[] = (caller.grants ?? []).filter((g) => !seen.has(`${g.action} ${g.id}`) && !!seen.add(`${g.action} ${g.id}`));
     await d
       .insert(idempotencyKeys)
-      .values({ teamId: caller.teamId, principal, key, requestHash: hash, status: c.res.status, body: secret ? null : await c.res.clone().text(), grants, createdAt: now() })
+      .values({
+        teamId: caller.teamId,
+        principal,
+        key,
+        requestHash: hash,
+        status: c.res.status,
+        body: secret ? null : await c.res.clone().text(),
+        grants,
+        createdAt: now(),
+      })
       .onConflictDoNothing();
   }
 });

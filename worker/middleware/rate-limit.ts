@@ -38,7 +38,13 @@ export const rateLimit = createMiddleware<AppEnv>(async (c, next) => {
   }
   if (!r.allowed) {
     const hit = r.windows.find((w) => w.left === 0);
-    throw new ApiError("rate_limited", `Rate limit reached for this API key (${hit ? LABEL[hit.name] : "window"} limit ${hit?.limit ?? ""}). Retry after ${r.retryAfter} s.`, { retry_after: r.retryAfter }, 429, { ...headers, "retry-after": String(r.retryAfter) });
+    throw new ApiError(
+      "rate_limited",
+      `Rate limit reached for this API key (${hit ? LABEL[hit.name] : "window"} limit ${hit?.limit ?? ""}). Retry after ${r.retryAfter} s.`,
+      { retry_after: r.retryAfter },
+      429,
+      { ...headers, "retry-after": String(r.retryAfter) },
+    );
   }
   await next();
   for (const [k, v] of Object.entries(headers)) c.res.headers.set(k, v);

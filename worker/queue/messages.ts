@@ -1,7 +1,7 @@
 /** Messages on the jobs queue: a typed union, carrying ids and index ranges only (never CSV rows or whole payloads). */
 export type QueueMessage =
   /** Candidates [from, to) of an add-contacts job. */
-  { kind: "add_contacts_chunk"; jobId: string; from: number; to: number }
+  | { kind: "add_contacts_chunk"; jobId: string; from: number; to: number }
   /**
    * Plan candidates [from, from + PLAN_PAGE) of a large job before it holds credits: validate, add up
    * the maximum spend and continue the mailbox rotation; `left` (room per mailbox) and `maximum`

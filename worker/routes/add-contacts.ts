@@ -11,30 +11,70 @@ import { AddContactsRequest, OUTCOME_REASONS, PreviewQuery } from "../services/a
 import { audit } from "../services/audit";
 import { maskEmail } from "../services/people-search";
 
-const Precondition = z.object({ code: z.string(), message: z.string(), fix: z.string(), details: z.record(z.string(), z.unknown()).optional() });
+const Precondition = z.object({
+  code: z.string(),
+  message: z.string(),
+  fix: z.string(),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
 
 export const PreviewSchema = z
   .object({
     preconditions: z.array(Precondition),
-    totals: z.object({ candidates: z.number(), enrolled: z.number(), warned: z.number(), skipped: z.number(), enriched: z.number(), reasons: z.record(z.string(), z.number()),
-      with_several_reasons: z.number().openapi({ description: "Contacts counted under more than one reason: reason counts can add up to more than the totals" }) }),
-    warnings: z.array(z.object({ category: z.string(), label: z.string(), fix: z.string(), count: z.number(), held_back: z.number(), overridden: z.boolean() })),
+    totals: z.object({
+      candidates: z.number(),
+      enrolled: z.number(),
+      warned: z.number(),
+      skipped: z.number(),
+      enriched: z.number(),
+      reasons: z.record(z.string(), z.number()),
+      with_several_reasons: z
+        .number()
+        .openapi({ description: "Contacts counted under more than one reason: reason counts can add up to more than the totals" }),
+    }),
+    warnings: z.array(
+      z.object({
+        category: z.string(),
+        label: z.string(),
+        fix: z.string(),
+        count: z.number(),
+        held_back: z.number(),
+        overridden: z.boolean(),
+      }),
+    ),
     credits: z.object({ balance: z.number(), exact: z.number(), maximum: z.number(), fits: z.number().nullable() }),
     mailboxes: z.array(
       z.object({
-        mailbox_id: z.string(), email: z.string(), assigned: z.number(), pending: z.number(), remaining_today: z.number(), step1_per_day: z.number(),
-        all_step1_by: z.string().nullable(), days_needed: z.number().nullable(),
+        mailbox_id: z.string(),
+        email: z.string(),
+        assigned: z.number(),
+        pending: z.number(),
+        remaining_today: z.number(),
+        step1_per_day: z.number(),
+        all_step1_by: z.string().nullable(),
+        days_needed: z.number().nullable(),
       }),
     ),
     contacts: z.array(
       z.object({
-        contact_id: z.string().nullable(), person_id: z.string().nullable(), name: z.string(), email: z.string().nullable(), email_status: z.string(),
-        company: z.string().nullable(), score: z.number(), net_new: z.boolean(), outcome: z.enum(["enrolled", "warned", "skipped"]),
-        reasons: z.array(z.string()), credit_cost: z.number(), mailbox_id: z.string().nullable(),
+        contact_id: z.string().nullable(),
+        person_id: z.string().nullable(),
+        name: z.string(),
+        email: z.string().nullable(),
+        email_status: z.string(),
+        company: z.string().nullable(),
+        score: z.number(),
+        net_new: z.boolean(),
+        outcome: z.enum(["enrolled", "warned", "skipped"]),
+        reasons: z.array(z.string()),
+        credit_cost: z.number(),
+        mailbox_id: z.string().nullable(),
       }),
     ),
     pagination: PaginationMeta,
-    reasons: z.record(z.string(), z.object({ label: z.string(), fix: z.string() })).openapi({ description: "Every reason code, in words, with how to resolve it" }),
+    reasons: z
+      .record(z.string(), z.object({ label: z.string(), fix: z.string() }))
+      .openapi({ description: "Every reason code, in words, with how to resolve it" }),
   })
   .openapi("AddContactsPreview");
 
@@ -69,13 +109,37 @@ export const JobSchema = z
 
 export function presentJob(j: JobRow): z.infer<typeof JobSchema> {
   return {
-    id: j.id, kind: j.kind, sequence_id: j.sequenceId, status: j.status, source: j.source as z.infer<typeof JobSchema>["source"], run_at: j.runAt, total: j.total,
-    processed: j.processed, enrolled: j.enrolled, warned: j.warned, skipped: j.skipped, credits_held: j.creditsHeld, credits_used: j.creditsUsed, error: j.error,
-    created_at: j.createdAt, started_at: j.startedAt, finished_at: j.finishedAt,
+    id: j.id,
+    kind: j.kind,
+    sequence_id: j.sequenceId,
+    status: j.status,
+    source: j.source as z.infer<typeof JobSchema>["source"],
+    run_at: j.runAt,
+    total: j.total,
+    processed: j.processed,
+    enrolled: j.enrolled,
+    warned: j.warned,
+    skipped: j.skipped,
+    credits_held: j.creditsHeld,
+    credits_used: j.creditsUsed,
+    error: j.error,
+    created_at: j.createdAt,
+    started_at: j.startedAt,
+    finished_at: j.finishedAt,
   };
 }
 
-const OutcomeRow = z.object({ idx: z.number(), contact_id: z.string().nullable(), person_id: z.string().nullable(), name: z.string(), email: z.string().nullable(), outcome: z.string(), reasons: z.array(z.string()), credit_cost: z.number(), mailbox_id: z.string().nullable() });
+const OutcomeRow = z.object({
+  idx: z.number(),
+  contact_id: z.string().nullable(),
+  person_id: z.string().nullable(),
+  name: z.string(),
+  email: z.string().nullable(),
+  outcome: z.string(),
+  reasons: z.array(z.string()),
+  credit_cost: z.number(),
+  mailbox_id: z.string().nullable(),
+});
 
 export const addContactsRoutes = router()
   .openapi(
@@ -83,12 +147,32 @@ export const addContactsRoutes = router()
       method: "get",
       path: "/sequences/{id}/add-contacts/preconditions",
       tags: ["Add contacts"],
-      summary: "What blocks adding contacts to this sequence before any is picked (inactive or archived, no step on, no mailbox), each with its fix. Writes nothing.",
-      request: { params: IdParam, query: z.object({ mailbox_ids: z.string().max(2000).optional().openapi({ description: "Comma-separated mailbox ids; none = your own connected mailboxes" }) }) },
-      responses: { 200: json(z.object({ preconditions: z.array(Precondition), mailbox_ids: z.array(z.string()) })), 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
+      summary:
+        "What blocks adding contacts to this sequence before any is picked (inactive or archived, no step on, no mailbox), each with its fix. Writes nothing.",
+      request: {
+        params: IdParam,
+        query: z.object({
+          mailbox_ids: z
+            .string()
+            .max(2000)
+            .optional()
+            .openapi({ description: "Comma-separated mailbox ids; none = your own connected mailboxes" }),
+        }),
+      },
+      responses: {
+        200: json(z.object({ preconditions: z.array(Precondition), mailbox_ids: z.array(z.string()) })),
+        403: errorResponses[403],
+        404: errorResponses[404],
+        422: errorResponses[422],
+      },
     }),
     async (c) => {
-      const ids = c.req.valid("query").mailbox_ids?.split(",").map((x) => x.trim()).filter(Boolean).slice(0, 50);
+      const ids = c.req
+        .valid("query")
+        .mailbox_ids?.split(",")
+        .map((x) => x.trim())
+        .filter(Boolean)
+        .slice(0, 50);
       const req = AddContactsRequest.parse({ source: { contact_ids: ["-"] }, mailbox_ids: ids?.length ? ids : undefined });
       const pre = await checkPreconditions(c.var.db, c.get("caller"), c.req.valid("param").id, req);
       return c.json({ preconditions: pre.preconditions, mailbox_ids: pre.mailboxIds }, 200);
@@ -106,11 +190,17 @@ export const addContactsRoutes = router()
     async (c) => {
       const q = c.req.valid("query");
       const view = { page: q.page, perPage: q.per_page, outcome: q.outcome };
-      const shown = presentPreview(await previewAddContacts(c.env, c.var.db, c.get("caller"), c.req.valid("param").id, c.req.valid("json"), view), view);
+      const shown = presentPreview(
+        await previewAddContacts(c.env, c.var.db, c.get("caller"), c.req.valid("param").id, c.req.valid("json"), view),
+        view,
+      );
       // A net-new person's address is what a credit buys: masked until the contact is saved, as in the search.
       // So is an address the enrichment waterfall would find: it is paid for on commit.
       const paid = (x: (typeof shown.contacts)[number]) => !x.net_new && !x.reasons.includes("enriched");
-      return c.json({ ...shown, contacts: shown.contacts.map((x) => (!paid(x) && x.email ? { ...x, email: maskEmail(x.email) } : x)) }, 200);
+      return c.json(
+        { ...shown, contacts: shown.contacts.map((x) => (!paid(x) && x.email ? { ...x, email: maskEmail(x.email) } : x)) },
+        200,
+      );
     },
   )
   .openapi(
@@ -119,13 +209,32 @@ export const addContactsRoutes = router()
       path: "/sequences/{id}/add-contacts",
       tags: ["Add contacts"],
       summary: "Add contacts: a job that validates, charges, assigns mailboxes and enrolls. Send an Idempotency-Key to make retries safe.",
-      request: { params: IdParam, body: jsonBody(AddContactsRequest), headers: z.object({ "idempotency-key": z.string().max(200).optional() }) },
-      responses: { 202: json(z.object({ job: JobSchema }), "Accepted: follow the job"), 200: json(z.object({ job: JobSchema }), "Replayed: the job of this Idempotency-Key"), 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
+      request: {
+        params: IdParam,
+        body: jsonBody(AddContactsRequest),
+        headers: z.object({ "idempotency-key": z.string().max(200).optional() }),
+      },
+      responses: {
+        202: json(z.object({ job: JobSchema }), "Accepted: follow the job"),
+        200: json(z.object({ job: JobSchema }), "Replayed: the job of this Idempotency-Key"),
+        403: errorResponses[403],
+        404: errorResponses[404],
+        422: errorResponses[422],
+      },
     }),
     async (c) => {
       const caller = c.get("caller");
-      const { job, replayed } = await commitAddContacts(c.env, c.var.db, caller, c.req.valid("param").id, c.req.valid("json"), idempotencyScope(caller, c.req.header("idempotency-key")), caller.via);
-      if (!replayed) await audit(c.var.db, caller, "sequence.add_contacts", "job", job.id, { sequence_id: job.sequenceId, total: job.total });
+      const { job, replayed } = await commitAddContacts(
+        c.env,
+        c.var.db,
+        caller,
+        c.req.valid("param").id,
+        c.req.valid("json"),
+        idempotencyScope(caller, c.req.header("idempotency-key")),
+        caller.via,
+      );
+      if (!replayed)
+        await audit(c.var.db, caller, "sequence.add_contacts", "job", job.id, { sequence_id: job.sequenceId, total: job.total });
       return c.json({ job: presentJob(job) }, replayed ? 200 : 202);
     },
   )
@@ -162,7 +271,16 @@ export const addContactsRoutes = router()
       tags: ["Add contacts"],
       summary: "Per-contact outcomes of a job, with reasons",
       request: { params: IdParam, query: Pagination.extend({ outcome: z.enum(["enrolled", "warned", "skipped", "all"]).default("all") }) },
-      responses: { 200: json(z.object({ outcomes: z.array(OutcomeRow), pagination: PaginationMeta, reasons: z.record(z.string(), z.object({ label: z.string(), fix: z.string() })) })), 404: errorResponses[404] },
+      responses: {
+        200: json(
+          z.object({
+            outcomes: z.array(OutcomeRow),
+            pagination: PaginationMeta,
+            reasons: z.record(z.string(), z.object({ label: z.string(), fix: z.string() })),
+          }),
+        ),
+        404: errorResponses[404],
+      },
     }),
     async (c) => {
       const job = await jobFor(c.var.db, c.get("caller"), c.req.valid("param").id);
@@ -191,7 +309,10 @@ export const addContactsRoutes = router()
           else ctl.enqueue(enc.encode(n.value));
         },
       });
-      return c.body(stream, 200, { "content-type": "text/csv; charset=utf-8", "content-disposition": `attachment; filename="job-${job.id}-outcomes.csv"` });
+      return c.body(stream, 200, {
+        "content-type": "text/csv; charset=utf-8",
+        "content-disposition": `attachment; filename="job-${job.id}-outcomes.csv"`,
+      });
     },
   )
   .openapi(

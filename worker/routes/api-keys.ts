@@ -20,14 +20,24 @@ const ApiKeySchema = z
 const CreateApiKey = z
   .object({
     name: z.string().trim().min(1).max(80),
-    kind: z.enum(["master", "standard"]).openapi({ description: "master keys reach every endpoint; standard keys not those Apollo reserves for master keys" }),
+    kind: z
+      .enum(["master", "standard"])
+      .openapi({ description: "master keys reach every endpoint; standard keys not those Apollo reserves for master keys" }),
   })
   .openapi("CreateApiKey");
 
 const guard = [requireSession, requirePermission("api_keys.manage", "Only team admins can manage API keys")];
 
 function present(k: ApiKeyRow) {
-  return { id: k.id, name: k.name, kind: k.kind, prefix: k.prefix, created_at: k.createdAt, last_used_at: k.lastUsedAt, revoked_at: k.revokedAt };
+  return {
+    id: k.id,
+    name: k.name,
+    kind: k.kind,
+    prefix: k.prefix,
+    created_at: k.createdAt,
+    last_used_at: k.lastUsedAt,
+    revoked_at: k.revokedAt,
+  };
 }
 
 export const apiKeyRoutes = router()
@@ -50,7 +60,11 @@ export const apiKeyRoutes = router()
       summary: "Create an API key; the key is in this answer only",
       middleware: guard,
       request: { body: jsonBody(CreateApiKey) },
-      responses: { 201: json(z.object({ api_key: ApiKeySchema, key: z.string() }), "Created"), 403: errorResponses[403], 422: errorResponses[422] },
+      responses: {
+        201: json(z.object({ api_key: ApiKeySchema, key: z.string() }), "Created"),
+        403: errorResponses[403],
+        422: errorResponses[422],
+      },
     }),
     async (c) => {
       const { row, key } = await createApiKey(c.var.db, c.get("caller"), c.req.valid("json"));

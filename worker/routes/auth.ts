@@ -4,9 +4,7 @@ import { router } from "../lib/openapi";
 import { errorResponses, json, jsonBody, TeamSchema, UserSchema } from "../lib/schemas";
 import { loadMe, login, logout, SESSION_COOKIE, SESSION_TTL_MS } from "../services/auth";
 
-const LoginBody = z
-  .object({ email: z.string().trim().email().max(254), password: z.string().min(1).max(200) })
-  .openapi("LoginRequest");
+const LoginBody = z.object({ email: z.string().trim().email().max(254), password: z.string().min(1).max(200) }).openapi("LoginRequest");
 
 const MeSchema = z
   .object({ user: UserSchema, team: TeamSchema, csrf_token: z.string().nullable(), via: z.enum(["session", "api_key"]) })
@@ -37,22 +35,21 @@ const meRoute = createRoute({
   responses: { 200: json(MeSchema), 401: errorResponses[401] },
 });
 
-export const authRoutes = router()
-  .openapi(loginRoute, async (c) => {
-    const body = c.req.valid("json");
-    const d = c.var.db;
-    const ip = c.req.header("cf-connecting-ip") ?? "local";
-    const { token, csrfToken, user } = await login(d, { ...body, ip, userAgent: c.req.header("user-agent") });
-    setCookie(c, SESSION_COOKIE, token, {
-      httpOnly: true,
-      sameSite: "Lax",
-      secure: new URL(c.req.url).protocol === "https:",
-      path: "/",
-      maxAge: SESSION_TTL_MS / 1000,
-    });
-    const me = await loadMe(d, { teamId: user.teamId, userId: user.id, role: user.role, via: "session" });
-    return c.json({ ...me, csrf_token: csrfToken, via: "session" as const }, 200);
+export const authRoutes = router().openapi(loginRoute, async (c) => {
+  const body = c.req.valid("json");
+  const d = c.var.db;
+  const ip = c.req.header("cf-connecting-ip") ?? "local";
+  const { token, csrfToken, user } = await login(d, { ...body, ip, userAgent: c.req.header("user-agent") });
+  setCookie(c, SESSION_COOKIE, token, {
+    httpOnly: true,
+    sameSite: "Lax",
+    secure: new URL(c.req.url).protocol === "https:",
+    path: "/",
+    maxAge: SESSION_TTL_MS / 1000,
   });
+  const me = await loadMe(d, { teamId: user.teamId, userId: user.id, role: user.role, via: "session" });
+  return c.json({ ...me, csrf_token: csrfToken, via: "session" as const }, 200);
+});
 
 /** Behind authentication (and rate limits): sign-out and who am I. */
 export const sessionRoutes = router()

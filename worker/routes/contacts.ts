@@ -3,7 +3,16 @@ import type { contacts } from "../db/schema";
 import { router } from "../lib/openapi";
 import { errorResponses, Id, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
 import {
-  bulkContacts, contactSequences, contactStagesOf, createContact, getContact, matchingContactIds, MAX_SELECTION, searchContacts, updateContact, updateStages,
+  bulkContacts,
+  contactSequences,
+  contactStagesOf,
+  createContact,
+  getContact,
+  matchingContactIds,
+  MAX_SELECTION,
+  searchContacts,
+  updateContact,
+  updateStages,
 } from "../services/contacts";
 import { isValidTimeZone } from "../services/schedule-time";
 import { contactByEmail } from "../services/contacts";
@@ -30,7 +39,9 @@ export const ContactSchema = z
     unsubscribed_at: z.number().nullable(),
     bounced_at: z.number().nullable(),
     job_changed_at: z.number().nullable(),
-    custom_fields: z.record(z.string(), z.string()).openapi({ description: "Values kept from CSV columns, by key: {{custom.<key>}} in templates" }),
+    custom_fields: z
+      .record(z.string(), z.string())
+      .openapi({ description: "Values kept from CSV columns, by key: {{custom.<key>}} in templates" }),
     created_at: z.number(),
   })
   .openapi("Contact");
@@ -75,7 +86,10 @@ const ContactInput = z
     time_zone: z.string().refine(isValidTimeZone, "Unknown IANA time zone").nullable(),
     owner_id: Id.nullable().openapi({ description: "The user who owns the contact (changing it: its owner or an admin)" }),
     stage_id: Id.nullable(),
-    list_names: z.array(z.string().trim().min(1).max(120)).max(20).openapi({ description: "Lists to add the contact to (created when missing)" }),
+    list_names: z
+      .array(z.string().trim().min(1).max(120))
+      .max(20)
+      .openapi({ description: "Lists to add the contact to (created when missing)" }),
   })
   .partial()
   .openapi("ContactInput");
@@ -107,13 +121,18 @@ export const contactRoutes = router()
       tags: ["Contacts"],
       summary: "Create a contact (no credits: you supply the data). `dedupe` returns an existing contact with the same email.",
       request: { body: jsonBody(ContactInput.extend({ dedupe: z.boolean().default(false) })) },
-      responses: { 201: json(z.object({ contact: ContactSchema }), "Created"), 200: json(z.object({ contact: ContactSchema }), "An existing contact (dedupe)"), 422: errorResponses[422] },
+      responses: {
+        201: json(z.object({ contact: ContactSchema }), "Created"),
+        200: json(z.object({ contact: ContactSchema }), "An existing contact (dedupe)"),
+        422: errorResponses[422],
+      },
     }),
     async (c) => {
       const caller = c.get("caller");
       const { dedupe, ...input } = c.req.valid("json");
       // A deleted contact's suppression (unsubscribed, bounced, Do Not Contact) outlives it: the address isn't saved again.
-      if (input.email && !(dedupe && (await contactByEmail(c.var.db, caller.teamId, input.email.trim().toLowerCase())))) await assertNotSuppressed(c.var.db, caller.teamId, input.email);
+      if (input.email && !(dedupe && (await contactByEmail(c.var.db, caller.teamId, input.email.trim().toLowerCase()))))
+        await assertNotSuppressed(c.var.db, caller.teamId, input.email);
       const r = await createContact(c.var.db, caller, input, { dedupe });
       return c.json({ contact: presentContact(await getContact(c.var.db, caller, r.id)) }, r.created ? 201 : 200);
     },
@@ -125,7 +144,12 @@ export const contactRoutes = router()
       tags: ["Contacts"],
       summary: "Update a contact",
       request: { params: IdParam, body: jsonBody(ContactInput) },
-      responses: { 200: json(z.object({ contact: ContactSchema })), 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
+      responses: {
+        200: json(z.object({ contact: ContactSchema })),
+        403: errorResponses[403],
+        404: errorResponses[404],
+        422: errorResponses[422],
+      },
     }),
     async (c) => {
       const caller = c.get("caller");
@@ -141,7 +165,15 @@ export const contactRoutes = router()
       tags: ["Contacts"],
       summary: "Move contacts to a stage (a Do Not Contact stage stops all emails to them)",
       request: { body: jsonBody(z.object({ contact_ids: z.array(Id).min(1).max(1000), stage_id: Id })) },
-      responses: { 200: json(z.object({ updated: z.number(), not_found: z.array(z.string()).openapi({ description: "Ids that matched no contact of your team (nothing changed for them)" }) })), 422: errorResponses[422] },
+      responses: {
+        200: json(
+          z.object({
+            updated: z.number(),
+            not_found: z.array(z.string()).openapi({ description: "Ids that matched no contact of your team (nothing changed for them)" }),
+          }),
+        ),
+        422: errorResponses[422],
+      },
     }),
     async (c) => {
       const body = c.req.valid("json");
@@ -153,7 +185,8 @@ export const contactRoutes = router()
       method: "post",
       path: "/contacts/bulk",
       tags: ["Contacts"],
-      summary: "One action over many contacts: change owner (checked contact by contact; refused ones are reported and left unchanged), change stage, add to a list, delete",
+      summary:
+        "One action over many contacts: change owner (checked contact by contact; refused ones are reported and left unchanged), change stage, add to a list, delete",
       request: {
         body: jsonBody(
           z
@@ -172,8 +205,14 @@ export const contactRoutes = router()
             updated: z.number(),
             refused: z.array(z.object({ contact_id: z.string(), message: z.string() })),
             not_found: z.array(z.string()),
-            removed_from_sequences: z.number().optional().openapi({ description: "delete: open enrollments removed (nothing more is sent to them)" }),
-            suppressed: z.number().optional().openapi({ description: "delete: addresses added to the suppression list (unsubscribed, bounced, Do Not Contact)" }),
+            removed_from_sequences: z
+              .number()
+              .optional()
+              .openapi({ description: "delete: open enrollments removed (nothing more is sent to them)" }),
+            suppressed: z
+              .number()
+              .optional()
+              .openapi({ description: "delete: addresses added to the suppression list (unsubscribed, bounced, Do Not Contact)" }),
           }),
         ),
         404: errorResponses[404],
@@ -192,9 +231,14 @@ export const contactRoutes = router()
       method: "delete",
       path: "/contacts/{id}",
       tags: ["Contacts"],
-      summary: "Delete a contact: it leaves its lists and its sequences (nothing more is sent); its suppressions (unsubscribed, bounced, Do Not Contact) stay, so the address is not saved again",
+      summary:
+        "Delete a contact: it leaves its lists and its sequences (nothing more is sent); its suppressions (unsubscribed, bounced, Do Not Contact) stay, so the address is not saved again",
       request: { params: IdParam },
-      responses: { 200: json(z.object({ deleted: z.literal(true), removed_from_sequences: z.number(), suppressed: z.number() })), 403: errorResponses[403], 404: errorResponses[404] },
+      responses: {
+        200: json(z.object({ deleted: z.literal(true), removed_from_sequences: z.number(), suppressed: z.number() })),
+        403: errorResponses[403],
+        404: errorResponses[404],
+      },
     }),
     async (c) => {
       const id = c.req.valid("param").id;
@@ -208,8 +252,15 @@ export const contactRoutes = router()
       method: "get",
       path: "/contacts/{id}/timeline",
       tags: ["Contacts"],
-      summary: "A contact's timeline, newest first: emails (step, mailbox), tasks, calls (outcome, notes), replies and bounces, status changes and who made them",
-      request: { params: IdParam, query: Pagination.extend({ per_page: z.coerce.number().int().min(1).max(100).default(50), page: z.coerce.number().int().min(1).max(50).default(1) }) },
+      summary:
+        "A contact's timeline, newest first: emails (step, mailbox), tasks, calls (outcome, notes), replies and bounces, status changes and who made them",
+      request: {
+        params: IdParam,
+        query: Pagination.extend({
+          per_page: z.coerce.number().int().min(1).max(100).default(50),
+          page: z.coerce.number().int().min(1).max(50).default(1),
+        }),
+      },
       responses: {
         200: json(
           z.object({
@@ -225,7 +276,10 @@ export const contactRoutes = router()
                   sequence: z.object({ id: z.string(), name: z.string() }).nullable(),
                   step: z.number().nullable(),
                   mailbox: z.string().nullable().openapi({ description: "The sending mailbox's address" }),
-                  by: z.object({ id: z.string(), name: z.string() }).nullable().openapi({ description: "Who did it; null when the engine did (a send, a reply finishing it)" }),
+                  by: z
+                    .object({ id: z.string(), name: z.string() })
+                    .nullable()
+                    .openapi({ description: "Who did it; null when the engine did (a send, a reply finishing it)" }),
                   data: z.record(z.string(), z.unknown()),
                 })
                 .openapi("TimelineEvent"),
@@ -249,7 +303,22 @@ export const contactRoutes = router()
       summary: "The sequences a contact is in (those you may see), with their status in each",
       request: { params: IdParam },
       responses: {
-        200: json(z.object({ sequences: z.array(z.object({ sequence_id: z.string(), name: z.string(), active: z.boolean(), status: z.string(), reason: z.string().nullable(), current_step: z.number(), next_due_at: z.number().nullable(), added_at: z.number() })) })),
+        200: json(
+          z.object({
+            sequences: z.array(
+              z.object({
+                sequence_id: z.string(),
+                name: z.string(),
+                active: z.boolean(),
+                status: z.string(),
+                reason: z.string().nullable(),
+                current_step: z.number(),
+                next_due_at: z.number().nullable(),
+                added_at: z.number(),
+              }),
+            ),
+          }),
+        ),
         404: errorResponses[404],
         422: errorResponses[422],
       },
@@ -289,7 +358,9 @@ export const contactRoutes = router()
       tags: ["Contacts"],
       summary: "The team's contact stages",
       responses: {
-        200: json(z.object({ contact_stages: z.array(z.object({ id: z.string(), name: z.string(), category: z.string(), position: z.number() })) })),
+        200: json(
+          z.object({ contact_stages: z.array(z.object({ id: z.string(), name: z.string(), category: z.string(), position: z.number() })) }),
+        ),
       },
     }),
     async (c) => c.json({ contact_stages: await contactStagesOf(c.var.db, c.get("caller").teamId) }, 200),

@@ -5,7 +5,17 @@ import { json, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas
 import { creditsSummary, ledgerPage } from "../services/credits";
 
 const LedgerEntry = z
-  .object({ id: z.string(), kind: z.string(), amount: z.number(), balance_after: z.number(), job_id: z.string().nullable(), source: z.string(), provider: z.string().nullable(), note: z.string(), created_at: z.number() })
+  .object({
+    id: z.string(),
+    kind: z.string(),
+    amount: z.number(),
+    balance_after: z.number(),
+    job_id: z.string().nullable(),
+    source: z.string(),
+    provider: z.string().nullable(),
+    note: z.string(),
+    created_at: z.number(),
+  })
   .openapi("LedgerEntry");
 
 export const creditRoutes = router()
@@ -23,7 +33,16 @@ export const creditRoutes = router()
             balance: z.number(),
             held: z.number(),
             usage: z.array(z.object({ day: z.string(), source: z.string(), credits: z.number(), contacts: z.number() })),
-            waterfall: z.array(z.object({ provider: z.string(), cost: z.number(), position: z.number(), attempts: z.number(), successes: z.number(), credits: z.number() })),
+            waterfall: z.array(
+              z.object({
+                provider: z.string(),
+                cost: z.number(),
+                position: z.number(),
+                attempts: z.number(),
+                successes: z.number(),
+                credits: z.number(),
+              }),
+            ),
           }),
         ),
       },

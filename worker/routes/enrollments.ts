@@ -25,9 +25,15 @@ const EnrollmentSchema = z
     status: z.enum(["scheduled", "active", "paused", "held", "finished", "failed", "removed"]),
     current_step: z.number(),
     step_type: z.string().nullable(),
-    next_action_at: z.number().nullable().openapi({ description: "When the next action is expected (estimated from the mailbox's queue, caps and windows)" }),
+    next_action_at: z
+      .number()
+      .nullable()
+      .openapi({ description: "When the next action is expected (estimated from the mailbox's queue, caps and windows)" }),
     reason: z.string().nullable(),
-    reason_text: z.string().nullable().openapi({ description: "Why it finished or is not progressing, in words: what will actually happen (sequence off, mailbox disconnected, outside the window, paused until …)" }),
+    reason_text: z.string().nullable().openapi({
+      description:
+        "Why it finished or is not progressing, in words: what will actually happen (sequence off, mailbox disconnected, outside the window, paused until …)",
+    }),
     contact: z.object({ id: z.string(), name: z.string(), email: z.string().nullable(), company: z.string().nullable() }),
     mailbox: z.object({ id: z.string(), email: z.string(), status: z.string() }).nullable(),
     paused_until: z.number().nullable().openapi({ description: "Paused until this instant (epoch ms); it resumes by itself then" }),
@@ -45,13 +51,19 @@ const ScheduledEmailSchema = z
     mailbox_id: z.string(),
     mailbox_email: z.string(),
     state: z.enum(["queued", "waiting"]).openapi({ description: "queued: in the mailbox now; waiting: its step's wait has not passed" }),
-    send_at: z.number().nullable().openapi({ description: "When it will go out; null when it can't be planned (mailbox disconnected, no window)" }),
+    send_at: z
+      .number()
+      .nullable()
+      .openapi({ description: "When it will go out; null when it can't be planned (mailbox disconnected, no window)" }),
   })
   .openapi("ScheduledEmail");
 
 const FilterSchema = z
   .object({
-    status: z.enum(ENROLLMENT_FILTERS).default("all").openapi({ description: "active, scheduled, paused, finished, bounced, not_sent, blocked (by a sequence rule: unsubscribed, Do Not Contact, suppressed), failed, removed, held, all" }),
+    status: z.enum(ENROLLMENT_FILTERS).default("all").openapi({
+      description:
+        "active, scheduled, paused, finished, bounced, not_sent, blocked (by a sequence rule: unsubscribed, Do Not Contact, suppressed), failed, removed, held, all",
+    }),
     q: z.string().trim().min(1).max(200).optional().openapi({ description: "Search: name, email or company contains this" }),
     reason: z.string().min(1).max(64).optional().openapi({ description: "Only this reason code (e.g. replied, bounced, marked_finished)" }),
   })
@@ -66,22 +78,56 @@ const MAX_AHEAD_MS = 366 * 24 * 3_600_000;
 
 const ActionBody = z
   .object({
-    enrollment_ids: z.array(z.string().min(1).max(64)).min(1).max(1000).optional().openapi({ description: "These enrollments (up to 1,000)" }),
-    filter: FilterSchema.optional().openapi({ description: "Every enrollment matching this filter, however many (more than 1,000: a job on the queue, answered 202)" }),
-    until: z.number().int().min(0).optional().openapi({ description: "pause: resume by itself at this instant (epoch ms, in the future, at most a year ahead)" }),
+    enrollment_ids: z
+      .array(z.string().min(1).max(64))
+      .min(1)
+      .max(1000)
+      .optional()
+      .openapi({ description: "These enrollments (up to 1,000)" }),
+    filter: FilterSchema.optional().openapi({
+      description: "Every enrollment matching this filter, however many (more than 1,000: a job on the queue, answered 202)",
+    }),
+    until: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .openapi({ description: "pause: resume by itself at this instant (epoch ms, in the future, at most a year ahead)" }),
     reason: z.enum(FINISH_REASONS).optional().openapi({ description: "finish: why (default marked_finished)" }),
     step: z.number().int().min(1).max(100).optional().openapi({ description: "restart: the step position to start from (default 1)" }),
-    to_sequence_id: z.string().min(1).max(64).optional().openapi({ description: "move: the sequence to move the contacts to (its preconditions and validation apply)" }),
-    mailbox_ids: z.array(z.string().min(1).max(64)).max(50).optional().openapi({ description: "move: mailboxes to send from in the new sequence (default: as adding contacts)" }),
-    mailbox_id: z.string().min(1).max(64).optional().openapi({ description: "change-mailbox: the mailbox to send from from now on (you must be allowed to send from it)" }),
+    to_sequence_id: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .openapi({ description: "move: the sequence to move the contacts to (its preconditions and validation apply)" }),
+    mailbox_ids: z
+      .array(z.string().min(1).max(64))
+      .max(50)
+      .optional()
+      .openapi({ description: "move: mailboxes to send from in the new sequence (default: as adding contacts)" }),
+    mailbox_id: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .openapi({ description: "change-mailbox: the mailbox to send from from now on (you must be allowed to send from it)" }),
   })
   .superRefine((b, ctx) => {
-    if (!!b.enrollment_ids === !!b.filter) ctx.addIssue({ code: "custom", path: ["enrollment_ids"], message: "Give either enrollment_ids or a filter (one of them)" });
-    if (b.until !== undefined && (b.until <= now() || b.until > now() + MAX_AHEAD_MS)) ctx.addIssue({ code: "custom", path: ["until"], message: "Pause until must be in the future and at most a year ahead" });
+    if (!!b.enrollment_ids === !!b.filter)
+      ctx.addIssue({ code: "custom", path: ["enrollment_ids"], message: "Give either enrollment_ids or a filter (one of them)" });
+    if (b.until !== undefined && (b.until <= now() || b.until > now() + MAX_AHEAD_MS))
+      ctx.addIssue({ code: "custom", path: ["until"], message: "Pause until must be in the future and at most a year ahead" });
   })
   .openapi("EnrollmentActionRequest");
 
-const OutcomeSchema = z.object({ id: z.string(), changed: z.boolean(), outcome: z.string(), reason: z.string().nullable(), new_id: z.string().nullable().optional() });
+const OutcomeSchema = z.object({
+  id: z.string(),
+  changed: z.boolean(),
+  outcome: z.string(),
+  reason: z.string().nullable(),
+  new_id: z.string().nullable().optional(),
+});
 
 const ActionResult = z
   .object({
@@ -102,7 +148,9 @@ const ActionJobSchema = z
     total: z.number().openapi({ description: "Enrollments that matched the filter when it started" }),
     processed: z.number(),
     changed: z.number(),
-    outcomes: z.record(z.string(), z.number()).openapi({ description: "How many enrollments had each outcome so far (pending: not reached yet)" }),
+    outcomes: z
+      .record(z.string(), z.number())
+      .openapi({ description: "How many enrollments had each outcome so far (pending: not reached yet)" }),
     error: z.string().nullable(),
     created_at: z.number(),
     finished_at: z.number().nullable(),
@@ -119,12 +167,20 @@ export const enrollmentRoutes = router()
       tags: ["Enrollments"],
       summary: "Contacts in a sequence: status, step, next action time or the reason they are not progressing",
       request: { params: IdParam, query: EnrollmentQuery },
-      responses: { 200: json(z.object({ enrollments: z.array(EnrollmentSchema), pagination: PaginationMeta, counts: z.record(z.string(), z.number()) })), 404: errorResponses[404] },
+      responses: {
+        200: json(
+          z.object({ enrollments: z.array(EnrollmentSchema), pagination: PaginationMeta, counts: z.record(z.string(), z.number()) }),
+        ),
+        404: errorResponses[404],
+      },
     }),
     async (c) => {
       const q = c.req.valid("query");
       const page = await listEnrollments(c.env, c.var.db, c.get("caller"), c.req.valid("param").id, q);
-      return c.json({ enrollments: page.enrollments, pagination: paginationMeta(q.page, q.per_page, page.total), counts: page.counts }, 200);
+      return c.json(
+        { enrollments: page.enrollments, pagination: paginationMeta(q.page, q.per_page, page.total), counts: page.counts },
+        200,
+      );
     },
   )
   .openapi(
@@ -132,7 +188,8 @@ export const enrollmentRoutes = router()
       method: "post",
       path: "/sequences/{id}/enrollments/{action}",
       tags: ["Enrollments"],
-      summary: "Pause (optionally until a date), resume, finish, remove, restart, move to another sequence or change the sending mailbox of contacts in a sequence",
+      summary:
+        "Pause (optionally until a date), resume, finish, remove, restart, move to another sequence or change the sending mailbox of contacts in a sequence",
       description:
         "Acts on `enrollment_ids` (up to 1,000) or on every enrollment matching `filter`. Up to 1,000 matches act in the request (200, each enrollment's outcome and, when nothing changed, why); more run as a job on the queue (202 with the job: follow it at `GET /sequences/{id}/enrollment-jobs/{job_id}`).",
       request: {
@@ -153,7 +210,11 @@ export const enrollmentRoutes = router()
       const { id, action } = c.req.valid("param");
       const { enrollment_ids, filter, ...p } = c.req.valid("json");
       const prep = await prepareAction(d, caller, id, action, p);
-      if (enrollment_ids) return c.json(await actInline(c.env, d, caller, prep, action, await pickIds(d, prep.seq.id, caller.teamId, enrollment_ids), p), 200);
+      if (enrollment_ids)
+        return c.json(
+          await actInline(c.env, d, caller, prep, action, await pickIds(d, prep.seq.id, caller.teamId, enrollment_ids), p),
+          200,
+        );
       const matched = await matchingIds(d, prep.seq.id, caller.teamId, filter!, INLINE_FILTER_MATCHES + 1);
       if (matched.length <= INLINE_FILTER_MATCHES) return c.json(await actInline(c.env, d, caller, prep, action, matched, p), 200);
       const job = await startActionJob(c.env, d, caller, prep, action, filter!, p);
@@ -166,8 +227,20 @@ export const enrollmentRoutes = router()
       path: "/sequences/{id}/enrollment-jobs/{job_id}",
       tags: ["Enrollments"],
       summary: "An action on a large filter: its progress, outcome counts and one page of each enrollment's outcome",
-      request: { params: IdParam.extend({ job_id: z.string().min(1).max(64).openapi({ param: { name: "job_id", in: "path" } }) }), query: Pagination.extend({ per_page: z.coerce.number().int().min(1).max(1000).default(100) }) },
-      responses: { 200: json(z.object({ job: ActionJobSchema, results: z.array(OutcomeSchema), pagination: PaginationMeta })), 404: errorResponses[404] },
+      request: {
+        params: IdParam.extend({
+          job_id: z
+            .string()
+            .min(1)
+            .max(64)
+            .openapi({ param: { name: "job_id", in: "path" } }),
+        }),
+        query: Pagination.extend({ per_page: z.coerce.number().int().min(1).max(1000).default(100) }),
+      },
+      responses: {
+        200: json(z.object({ job: ActionJobSchema, results: z.array(OutcomeSchema), pagination: PaginationMeta })),
+        404: errorResponses[404],
+      },
     }),
     async (c) => {
       const { id, job_id } = c.req.valid("param");
@@ -196,8 +269,17 @@ export const enrollmentRoutes = router()
       method: "get",
       path: "/sequences/{id}/enrollments/{enrollment_id}/next-email",
       tags: ["Enrollments"],
-      summary: "A contact's next automatic email as they will get it: subject and body rendered for them, the A/B variant they get, the sending mailbox, and the variables they lack",
-      request: { params: IdParam.extend({ enrollment_id: z.string().min(1).max(64).openapi({ param: { name: "enrollment_id", in: "path" } }) }) },
+      summary:
+        "A contact's next automatic email as they will get it: subject and body rendered for them, the A/B variant they get, the sending mailbox, and the variables they lack",
+      request: {
+        params: IdParam.extend({
+          enrollment_id: z
+            .string()
+            .min(1)
+            .max(64)
+            .openapi({ param: { name: "enrollment_id", in: "path" } }),
+        }),
+      },
       responses: {
         200: json(
           z
@@ -209,7 +291,9 @@ export const enrollmentRoutes = router()
               to: z.string(),
               subject: z.string(),
               body: z.string(),
-              missing: z.array(z.string()).openapi({ description: "Template variables this contact has no value for (rendered empty or with their fallback)" }),
+              missing: z
+                .array(z.string())
+                .openapi({ description: "Template variables this contact has no value for (rendered empty or with their fallback)" }),
             })
             .openapi("EmailPreview"),
         ),

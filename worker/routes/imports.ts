@@ -5,16 +5,38 @@ import { router } from "../lib/openapi";
 import { errorResponses, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
 import { authorize, importFor } from "../services/access";
 import { MAX_IMPORT_BYTES, MAX_IMPORT_ROWS } from "../services/imports/csv";
-import { createImport, errorReport, ImportPatch, ImportSettings, listImports, presentImport, sampleCsv, saveImport, updateImport, type ImportRow } from "../services/imports/imports";
+import {
+  createImport,
+  errorReport,
+  ImportPatch,
+  ImportSettings,
+  listImports,
+  presentImport,
+  sampleCsv,
+  saveImport,
+  updateImport,
+  type ImportRow,
+} from "../services/imports/imports";
 import { FIELD_NAMES, IMPORT_FIELDS, MAPPING_CHOICES } from "../services/imports/mapping";
 
 /** Upload path: exempt from the API's 1 MB JSON limit (worker/app.ts), held to the file limit here instead. */
 export const UPLOAD_PATH = "/api/imports";
 
 const Contact = z.object({
-  email: z.string().nullable(), first_name: z.string(), last_name: z.string(), company: z.string().nullable(), domain: z.string().nullable(), title: z.string().nullable(),
-  phone: z.string().nullable(), linkedin_url: z.string().nullable(), industry: z.string().nullable(), city: z.string().nullable(), country: z.string().nullable(),
-  time_zone: z.string().nullable(), owner_email: z.string().nullable(), custom_fields: z.record(z.string(), z.string()),
+  email: z.string().nullable(),
+  first_name: z.string(),
+  last_name: z.string(),
+  company: z.string().nullable(),
+  domain: z.string().nullable(),
+  title: z.string().nullable(),
+  phone: z.string().nullable(),
+  linkedin_url: z.string().nullable(),
+  industry: z.string().nullable(),
+  city: z.string().nullable(),
+  country: z.string().nullable(),
+  time_zone: z.string().nullable(),
+  owner_email: z.string().nullable(),
+  custom_fields: z.record(z.string(), z.string()),
 });
 
 export const ImportSchema = z
@@ -22,7 +44,10 @@ export const ImportSchema = z
     id: z.string(),
     file_name: z.string(),
     size_bytes: z.number(),
-    status: z.enum(["uploaded", "saving", "ready", "failed"]).openapi({ description: "uploaded (map it), saving (contacts being saved), ready (add it to a sequence), failed (see error; save again to resume)" }),
+    status: z.enum(["uploaded", "saving", "ready", "failed"]).openapi({
+      description:
+        "uploaded (map it), saving (contacts being saved), ready (add it to a sequence), failed (see error; save again to resume)",
+    }),
     row_count: z.number(),
     blank_rows: z.number(),
     headers: z.array(z.string()),
@@ -30,10 +55,14 @@ export const ImportSchema = z
     delimiter: z.string(),
     encoding: z.string(),
     mapping: z.array(z.enum(MAPPING_CHOICES).nullable()),
-    custom_keys: z.array(z.string().nullable()).openapi({ description: "Per column kept as a custom field: its key ({{custom.<key>}} in templates); null otherwise" }),
+    custom_keys: z
+      .array(z.string().nullable())
+      .openapi({ description: "Per column kept as a custom field: its key ({{custom.<key>}} in templates); null otherwise" }),
     mapping_problem: z.string().nullable(),
     settings: ImportSettings,
-    sample: z.array(z.object({ ok: z.boolean(), reason: z.string().nullable(), contact: Contact.nullable() })).openapi({ description: "The first rows as they will be saved" }),
+    sample: z
+      .array(z.object({ ok: z.boolean(), reason: z.string().nullable(), contact: Contact.nullable() }))
+      .openapi({ description: "The first rows as they will be saved" }),
     progress: z.object({ parts: z.number(), parts_done: z.number() }),
     saved: z.number(),
     created: z.number(),
@@ -51,7 +80,10 @@ const present = (row: ImportRow) => presentImport(row) as z.infer<typeof ImportS
 const uploadLimit = bodyLimit({
   maxSize: MAX_IMPORT_BYTES + 64 * 1024, // the file plus the multipart envelope
   onError: () => {
-    throw new ApiError("payload_too_large", `A file can be at most ${MAX_IMPORT_BYTES / 1024 / 1024} MB`, { limit_bytes: MAX_IMPORT_BYTES, fix: "Split the file, or remove columns you don't need" });
+    throw new ApiError("payload_too_large", `A file can be at most ${MAX_IMPORT_BYTES / 1024 / 1024} MB`, {
+      limit_bytes: MAX_IMPORT_BYTES,
+      fix: "Split the file, or remove columns you don't need",
+    });
   },
 });
 
@@ -64,7 +96,11 @@ export const importRoutes = router()
       summary: "A sample CSV with every supported column and an example row",
       responses: { 200: { description: "CSV", content: { "text/csv": { schema: z.string() } } } },
     }),
-    (c) => c.body(sampleCsv(), 200, { "content-type": "text/csv; charset=utf-8", "content-disposition": 'attachment; filename="seqflare-contacts-sample.csv"' }),
+    (c) =>
+      c.body(sampleCsv(), 200, {
+        "content-type": "text/csv; charset=utf-8",
+        "content-disposition": 'attachment; filename="seqflare-contacts-sample.csv"',
+      }),
   )
   .openapi(
     createRoute({
@@ -72,14 +108,25 @@ export const importRoutes = router()
       path: "/imports/fields",
       tags: ["Imports"],
       summary: "The contact fields a column can fill, with the header names matched automatically",
-      responses: { 200: json(z.object({ fields: z.array(z.object({ field: z.string(), label: z.string(), synonyms: z.array(z.string()) })), required: z.string(), limits: z.object({ bytes: z.number(), rows: z.number() }) })) },
+      responses: {
+        200: json(
+          z.object({
+            fields: z.array(z.object({ field: z.string(), label: z.string(), synonyms: z.array(z.string()) })),
+            required: z.string(),
+            limits: z.object({ bytes: z.number(), rows: z.number() }),
+          }),
+        ),
+      },
     }),
     (c) =>
-      c.json({
-        fields: FIELD_NAMES.map((f) => ({ field: f, label: IMPORT_FIELDS[f].label, synonyms: [...IMPORT_FIELDS[f].synonyms] })),
-        required: "An Email column, or First name + Last name + Company (to find the email by enrichment)",
-        limits: { bytes: MAX_IMPORT_BYTES, rows: MAX_IMPORT_ROWS },
-      }, 200),
+      c.json(
+        {
+          fields: FIELD_NAMES.map((f) => ({ field: f, label: IMPORT_FIELDS[f].label, synonyms: [...IMPORT_FIELDS[f].synonyms] })),
+          required: "An Email column, or First name + Last name + Company (to find the email by enrichment)",
+          limits: { bytes: MAX_IMPORT_BYTES, rows: MAX_IMPORT_ROWS },
+        },
+        200,
+      ),
   )
   .openapi(
     createRoute({
@@ -88,21 +135,30 @@ export const importRoutes = router()
       tags: ["Imports"],
       summary: `Upload a CSV of contacts (multipart/form-data, field "file"; at most 50 MB and ${MAX_IMPORT_ROWS.toLocaleString("en-US")} rows). Detects the delimiter and encoding and maps the headers.`,
       middleware: [uploadLimit] as const,
-      responses: { 201: json(z.object({ import: ImportSchema }), "Uploaded"), 413: { description: "Larger than 50 MB or 100,000 rows", content: errorResponses[422].content }, 422: errorResponses[422] },
+      responses: {
+        201: json(z.object({ import: ImportSchema }), "Uploaded"),
+        413: { description: "Larger than 50 MB or 100,000 rows", content: errorResponses[422].content },
+        422: errorResponses[422],
+      },
     }),
     async (c) => {
       const caller = c.get("caller");
       authorize(caller, "contact.edit");
       const type = c.req.header("content-type") ?? "";
       if (!type.toLowerCase().startsWith("multipart/form-data")) {
-        throw new ApiError("validation_failed", "Send the file as multipart/form-data", { fields: [{ field: "file", message: "Upload the CSV file in the form field named file" }] });
+        throw new ApiError("validation_failed", "Send the file as multipart/form-data", {
+          fields: [{ field: "file", message: "Upload the CSV file in the form field named file" }],
+        });
       }
       // Parsed once (hono caches it for the validator): the file is held in memory once, then streamed.
       const form = await c.req.parseBody().catch(() => {
-        throw new ApiError("validation_failed", "The upload is not valid multipart/form-data", { fields: [{ field: "file", message: "Upload the CSV file in the form field named file" }] });
+        throw new ApiError("validation_failed", "The upload is not valid multipart/form-data", {
+          fields: [{ field: "file", message: "Upload the CSV file in the form field named file" }],
+        });
       });
       const file = Array.isArray(form.file) ? form.file[0] : form.file;
-      if (!(file instanceof File)) throw new ApiError("validation_failed", "No file was uploaded", { fields: [{ field: "file", message: "Choose a CSV file" }] });
+      if (!(file instanceof File))
+        throw new ApiError("validation_failed", "No file was uploaded", { fields: [{ field: "file", message: "Choose a CSV file" }] });
       const row = await createImport(c.env, c.var.db, caller, file);
       return c.json({ import: present(row) }, 201);
     },
@@ -139,9 +195,15 @@ export const importRoutes = router()
       method: "patch",
       path: "/imports/{id}",
       tags: ["Imports"],
-      summary: "Change the column mapping (a field, a custom field, or ignored), the encoding, the delimiter or the settings (before saving)",
+      summary:
+        "Change the column mapping (a field, a custom field, or ignored), the encoding, the delimiter or the settings (before saving)",
       request: { params: IdParam, body: jsonBody(ImportPatch) },
-      responses: { 200: json(z.object({ import: ImportSchema })), 404: errorResponses[404], 409: errorResponses[409], 422: errorResponses[422] },
+      responses: {
+        200: json(z.object({ import: ImportSchema })),
+        404: errorResponses[404],
+        409: errorResponses[409],
+        422: errorResponses[422],
+      },
     }),
     async (c) => {
       const caller = c.get("caller");
@@ -156,7 +218,11 @@ export const importRoutes = router()
       tags: ["Imports"],
       summary: "Save the file's contacts (through the queue, a part at a time); then add them with source: { import_id }",
       request: { params: IdParam },
-      responses: { 202: json(z.object({ import: ImportSchema }), "Saving: follow the import"), 404: errorResponses[404], 422: errorResponses[422] },
+      responses: {
+        202: json(z.object({ import: ImportSchema }), "Saving: follow the import"),
+        404: errorResponses[404],
+        422: errorResponses[422],
+      },
     }),
     async (c) => {
       const caller = c.get("caller");
@@ -185,7 +251,13 @@ export const importRoutes = router()
           else ctl.enqueue(enc.encode(n.value));
         },
       });
-      const name = row.fileName.replace(/\.csv$/i, "").replace(/[^\w.-]+/g, "_").slice(0, 80);
-      return c.body(body, 200, { "content-type": "text/csv; charset=utf-8", "content-disposition": `attachment; filename="${name}-errors.csv"` });
+      const name = row.fileName
+        .replace(/\.csv$/i, "")
+        .replace(/[^\w.-]+/g, "_")
+        .slice(0, 80);
+      return c.body(body, 200, {
+        "content-type": "text/csv; charset=utf-8",
+        "content-disposition": `attachment; filename="${name}-errors.csv"`,
+      });
     },
   );

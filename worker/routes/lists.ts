@@ -18,7 +18,12 @@ export const listRoutes = router()
       tags: ["Lists"],
       summary: "Rename a list (its creator or an admin)",
       request: { params: IdParam, body: jsonBody(ListName) },
-      responses: { 200: json(z.object({ list: ListSchema })), 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
+      responses: {
+        200: json(z.object({ list: ListSchema })),
+        403: errorResponses[403],
+        404: errorResponses[404],
+        422: errorResponses[422],
+      },
     }),
     async (c) => c.json({ list: await renameList(c.var.db, c.get("caller"), c.req.valid("param").id, c.req.valid("json").name) }, 200),
   )
@@ -29,7 +34,12 @@ export const listRoutes = router()
       tags: ["Lists"],
       summary: "Delete a list (its creator or an admin); its contacts stay",
       request: { params: IdParam },
-      responses: { 200: json(z.object({ deleted: z.boolean() })), 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
+      responses: {
+        200: json(z.object({ deleted: z.boolean() })),
+        403: errorResponses[403],
+        404: errorResponses[404],
+        422: errorResponses[422],
+      },
     }),
     async (c) => {
       await deleteList(c.var.db, c.get("caller"), c.req.valid("param").id);
@@ -65,7 +75,11 @@ export const listRoutes = router()
       tags: ["Lists"],
       summary: "Add contacts to a list (already there: no change)",
       request: { params: IdParam, body: jsonBody(ContactIds) },
-      responses: { 200: json(z.object({ added: z.number(), not_found: z.array(z.string()) })), 404: errorResponses[404], 422: errorResponses[422] },
+      responses: {
+        200: json(z.object({ added: z.number(), not_found: z.array(z.string()) })),
+        404: errorResponses[404],
+        422: errorResponses[422],
+      },
     }),
     async (c) => c.json(await addMembers(c.var.db, c.get("caller"), c.req.valid("param").id, c.req.valid("json").contact_ids), 200),
   )
@@ -75,7 +89,11 @@ export const listRoutes = router()
       path: "/lists",
       tags: ["Lists"],
       summary: "The team's saved lists with their sizes, by name, a page at a time",
-      request: { query: Pagination.extend({ q: z.string().trim().max(120).optional().openapi({ description: "Only lists whose name contains this" }) }) },
+      request: {
+        query: Pagination.extend({
+          q: z.string().trim().max(120).optional().openapi({ description: "Only lists whose name contains this" }),
+        }),
+      },
       responses: { 200: json(z.object({ lists: z.array(ListSchema), pagination: PaginationMeta })), 422: errorResponses[422] },
     }),
     async (c) => {

@@ -7,7 +7,12 @@ import { createMailbox, listMailboxes, mailboxViews, sendTestEmail, setMailboxSt
 const Smtp = z
   .object({
     host: z.string().trim().min(1).max(253),
-    port: z.number().int().min(1).max(65535).refine((p) => p !== 25, "Port 25 is blocked for outbound connections on Cloudflare; use 587 (STARTTLS) or 465 (TLS)"),
+    port: z
+      .number()
+      .int()
+      .min(1)
+      .max(65535)
+      .refine((p) => p !== 25, "Port 25 is blocked for outbound connections on Cloudflare; use 587 (STARTTLS) or 465 (TLS)"),
     security: z.enum(["tls", "starttls", "none"]),
     username: z.string().max(254).optional(),
     password: z.string().max(500).optional().openapi({ description: "Write-only: stored encrypted, never returned" }),
@@ -26,7 +31,10 @@ const CreateMailbox = Limits.partial()
     email: z.string().trim().toLowerCase().email().max(254),
     sender_name: z.string().trim().min(1).max(120),
     signature: z.string().max(5000).default(""),
-    transport: z.enum(["outbox", "smtp", "send_email", "gmail", "graph"]).default("outbox").openapi({ description: "gmail and graph mailboxes are connected by signing in (POST /oauth/{provider}/start), not here" }),
+    transport: z
+      .enum(["outbox", "smtp", "send_email", "gmail", "graph"])
+      .default("outbox")
+      .openapi({ description: "gmail and graph mailboxes are connected by signing in (POST /oauth/{provider}/start), not here" }),
     smtp: Smtp.optional(),
     user_id: Id.optional().openapi({ description: "Owner (admins only; default: you)" }),
   })
@@ -52,18 +60,29 @@ export const MailboxSchema = z
     sender_name: z.string(),
     signature: z.string(),
     transport: z.enum(["outbox", "smtp", "send_email", "gmail", "graph"]),
-    smtp: z.object({ host: z.string(), port: z.number(), security: z.string(), username: z.string().nullable(), has_password: z.boolean() }).nullable(),
+    smtp: z
+      .object({ host: z.string(), port: z.number(), security: z.string(), username: z.string().nullable(), has_password: z.boolean() })
+      .nullable(),
     daily_limit: z.number(),
     hourly_limit: z.number(),
     min_gap_seconds: z.number(),
     jitter_seconds: z.number(),
-    status: z.enum(["connected", "disconnected", "paused", "needs_reconnect"]).openapi({ description: "needs_reconnect: the Google / Microsoft sign-in was revoked or expired; its emails are held until the owner signs in again" }),
+    status: z.enum(["connected", "disconnected", "paused", "needs_reconnect"]).openapi({
+      description:
+        "needs_reconnect: the Google / Microsoft sign-in was revoked or expired; its emails are held until the owner signs in again",
+    }),
     status_reason: z.string().nullable(),
-    reply_check: z
-      .object({ checked_at: z.number().nullable(), error: z.string().nullable() })
-      .nullable()
-      .openapi({ description: "Gmail / Microsoft 365: when replies were last looked for (every minute on the cron) and why the last look failed, if it did" }),
-    capacity: z.object({ used_last_24h: z.number(), used_last_hour: z.number(), left_today: z.number(), queued: z.number(), next_send_at: z.number().nullable() }),
+    reply_check: z.object({ checked_at: z.number().nullable(), error: z.string().nullable() }).nullable().openapi({
+      description:
+        "Gmail / Microsoft 365: when replies were last looked for (every minute on the cron) and why the last look failed, if it did",
+    }),
+    capacity: z.object({
+      used_last_24h: z.number(),
+      used_last_hour: z.number(),
+      left_today: z.number(),
+      queued: z.number(),
+      next_send_at: z.number().nullable(),
+    }),
   })
   .openapi("Mailbox");
 
@@ -139,7 +158,15 @@ export const mailboxRoutes = router()
     }),
     async (c) => {
       const caller = c.get("caller");
-      const r = await setMailboxStatus(c.env, c.var.db, caller, c.req.valid("param").id, "disconnected", "Disconnected by a user", "mailbox.disconnect");
+      const r = await setMailboxStatus(
+        c.env,
+        c.var.db,
+        caller,
+        c.req.valid("param").id,
+        "disconnected",
+        "Disconnected by a user",
+        "mailbox.disconnect",
+      );
       return c.json({ mailbox: (await mailboxViews(c.env, c.var.db, caller, [r]))[0]! }, 200);
     },
   )

@@ -52,7 +52,13 @@ export const messageRoutes = router()
       tags: ["Outbox"],
       summary: "The exact RFC 5322 message as handed to the transport",
       request: { params: IdParam },
-      responses: { 200: { description: "message/rfc822", content: { "message/rfc822": { schema: z.string() } } }, 404: errorResponses[404] },
+      responses: {
+        200: { description: "message/rfc822", content: { "message/rfc822": { schema: z.string() } } },
+        404: errorResponses[404],
+      },
     }),
-    async (c) => c.body(await rawMessage(c.var.db, c.get("caller"), c.req.valid("param").id), 200, { "content-type": "message/rfc822; charset=utf-8" }),
+    async (c) =>
+      c.body(await rawMessage(c.var.db, c.get("caller"), c.req.valid("param").id), 200, {
+        "content-type": "message/rfc822; charset=utf-8",
+      }),
   );

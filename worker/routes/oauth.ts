@@ -20,8 +20,19 @@ import { startCursor } from "../services/reply-polling";
 import { gmailProfile } from "../transports/gmail";
 import { graphMe } from "../transports/graph";
 import {
-  authorizationUrl, exchangeCode, missingConfig, openState, PROVIDER_NAME, PROVIDERS, providerConfig, redirectUriFor, sealTokens, TRANSPORT_OF,
-  type OAuthTokens, type Provider, type ProviderConfig,
+  authorizationUrl,
+  exchangeCode,
+  missingConfig,
+  openState,
+  PROVIDER_NAME,
+  PROVIDERS,
+  providerConfig,
+  redirectUriFor,
+  sealTokens,
+  TRANSPORT_OF,
+  type OAuthTokens,
+  type Provider,
+  type ProviderConfig,
 } from "../transports/oauth";
 
 const ProviderParam = z.object({ provider: z.enum(["google", "microsoft"]).openapi({ param: { name: "provider", in: "path" } }) });
@@ -40,10 +51,15 @@ export const notConfiguredMessage = (provider: Provider, missing: string[]) =>
   `${PROVIDER_NAME[provider]} sign-in is not configured on this server: an admin sets ${missing.join(" and ")} (wrangler secret put, or .dev.vars locally) and registers the redirect URL shown on the Mailboxes screen`;
 
 /** The signed-in account: the authenticated call that verifies the connection. */
-async function signedInAs(cfg: ProviderConfig, token: string): Promise<{ ok: true; email: string; name: string | null } | { ok: false; message: string }> {
+async function signedInAs(
+  cfg: ProviderConfig,
+  token: string,
+): Promise<{ ok: true; email: string; name: string | null } | { ok: false; message: string }> {
   if (cfg.provider === "google") {
     const r = await gmailProfile(cfg.apiUrl, token);
-    return r.ok ? { ok: true, email: r.body.emailAddress.toLowerCase(), name: null } : { ok: false, message: `Gmail refused the signed-in check: ${r.message}` };
+    return r.ok
+      ? { ok: true, email: r.body.emailAddress.toLowerCase(), name: null }
+      : { ok: false, message: `Gmail refused the signed-in check: ${r.message}` };
   }
   const r = await graphMe(cfg.apiUrl, token);
   if (!r.ok) return { ok: false, message: `Microsoft Graph refused the signed-in check: ${r.message}` };
@@ -51,21 +67,38 @@ async function signedInAs(cfg: ProviderConfig, token: string): Promise<{ ok: tru
 }
 
 /** Saves the signed-in mailbox as connected: a new one, or the one being reconnected. Returns its id. */
-async function saveMailbox(c: Context<AppEnv>, caller: Caller, provider: Provider, mailboxId: string | null, account: { email: string; name: string | null }, tokens: OAuthTokens): Promise<string> {
+async function saveMailbox(
+  c: Context<AppEnv>,
+  caller: Caller,
+  provider: Provider,
+  mailboxId: string | null,
+  account: { email: string; name: string | null },
+  tokens: OAuthTokens,
+): Promise<string> {
   const d = db(c.env.DB);
   const transport = TRANSPORT_OF[provider];
   const t = now();
   const sealed = await sealTokens(c.env, tokens);
-  let existing = mailboxId ? await mailboxFor(d, caller, mailboxId, "mailbox.manage") : await d.query.mailboxes.findFirst({ where: and(eq(mailboxes.teamId, caller.teamId), eq(mailboxes.email, account.email)) });
+  let existing = mailboxId
+    ? await mailboxFor(d, caller, mailboxId, "mailbox.manage")
+    : await d.query.mailboxes.findFirst({ where: and(eq(mailboxes.teamId, caller.teamId), eq(mailboxes.email, account.email)) });
   if (existing && !mailboxId) {
     // Signing in again as an address the team already has: a reconnect, if it is that kind and theirs.
-    if (existing.transport !== transport) throw new ApiError("validation_failed", `${account.email} is already connected as a ${existing.transport} mailbox`);
+    if (existing.transport !== transport)
+      throw new ApiError("validation_failed", `${account.email} is already connected as a ${existing.transport} mailbox`);
     existing = await mailboxFor(d, caller, existing.id, "mailbox.manage");
   }
   if (existing) {
-    if (existing.email !== account.email) throw new ApiError("validation_failed", `You signed in as ${account.email}, but this mailbox is ${existing.email}: sign in with that account`);
+    if (existing.email !== account.email)
+      throw new ApiError(
+        "validation_failed",
+        `You signed in as ${account.email}, but this mailbox is ${existing.email}: sign in with that account`,
+      );
     await d.batch([
-      d.update(mailboxes).set({ transport, secretCiphertext: sealed, status: "connected", statusReason: null, updatedAt: t }).where(eq(mailboxes.id, existing.id)),
+      d
+        .update(mailboxes)
+        .set({ transport, secretCiphertext: sealed, status: "connected", statusReason: null, updatedAt: t })
+        .where(eq(mailboxes.id, existing.id)),
       d.insert(auditLog).values(auditEntry(caller, "mailbox.reconnect", "mailbox", existing.id, { via: provider })),
     ]);
     return existing.id;
@@ -74,9 +107,22 @@ async function saveMailbox(c: Context<AppEnv>, caller: Caller, provider: Provide
   const id = newId();
   await d.batch([
     d.insert(mailboxes).values({
-      id, teamId: caller.teamId, userId: caller.userId, email: account.email, senderName: account.name || account.email.split("@")[0]!, signature: "",
-      transport, transportConfig: { account: account.email }, secretCiphertext: sealed,
-      dailyLimit: 50, hourlyLimit: 20, minGapSeconds: 60, jitterSeconds: 30, status: "connected", createdAt: t, updatedAt: t,
+      id,
+      teamId: caller.teamId,
+      userId: caller.userId,
+      email: account.email,
+      senderName: account.name || account.email.split("@")[0]!,
+      signature: "",
+      transport,
+      transportConfig: { account: account.email },
+      secretCiphertext: sealed,
+      dailyLimit: 50,
+      hourlyLimit: 20,
+      minGapSeconds: 60,
+      jitterSeconds: 30,
+      status: "connected",
+      createdAt: t,
+      updatedAt: t,
     }),
     d.insert(auditLog).values(auditEntry(caller, "mailbox.create", "mailbox", id, { email: account.email, transport, via: provider })),
   ]);
@@ -93,12 +139,22 @@ export const oauthRoutes = router()
       responses: { 200: json(z.object({ providers: z.array(ProviderInfo) })) },
     }),
     (c) =>
-      c.json({
-        providers: PROVIDERS.map((p) => {
-          const missing = missingConfig(c.env, p);
-          return { provider: p, transport: TRANSPORT_OF[p], name: PROVIDER_NAME[p], configured: !missing.length, missing, redirect_uri: redirectUriFor(c.env, p) };
-        }),
-      }, 200),
+      c.json(
+        {
+          providers: PROVIDERS.map((p) => {
+            const missing = missingConfig(c.env, p);
+            return {
+              provider: p,
+              transport: TRANSPORT_OF[p],
+              name: PROVIDER_NAME[p],
+              configured: !missing.length,
+              missing,
+              redirect_uri: redirectUriFor(c.env, p),
+            };
+          }),
+        },
+        200,
+      ),
   )
   .openapi(
     createRoute({
@@ -106,7 +162,10 @@ export const oauthRoutes = router()
       path: "/oauth/{provider}/start",
       tags: ["Mailboxes"],
       summary: "Start connecting (or reconnecting) a Gmail / Microsoft 365 mailbox: the URL to send the browser to",
-      request: { params: ProviderParam, body: jsonBody(z.object({ mailbox_id: Id.optional().openapi({ description: "Reconnect this mailbox (its owner or an admin)" }) })) },
+      request: {
+        params: ProviderParam,
+        body: jsonBody(z.object({ mailbox_id: Id.optional().openapi({ description: "Reconnect this mailbox (its owner or an admin)" }) })),
+      },
       responses: { 200: json(z.object({ url: z.string() })), 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
     }),
     async (c) => {
@@ -116,7 +175,10 @@ export const oauthRoutes = router()
       let loginHint: string | undefined;
       if (body.mailbox_id) {
         const mb = await mailboxFor(db(c.env.DB), caller, body.mailbox_id, "mailbox.manage");
-        if (mb.transport !== TRANSPORT_OF[provider]) throw new ApiError("validation_failed", `${mb.email} is not a ${PROVIDER_NAME[provider]} mailbox`, { fields: [{ field: "mailbox_id", message: `Not a ${PROVIDER_NAME[provider]} mailbox` }] });
+        if (mb.transport !== TRANSPORT_OF[provider])
+          throw new ApiError("validation_failed", `${mb.email} is not a ${PROVIDER_NAME[provider]} mailbox`, {
+            fields: [{ field: "mailbox_id", message: `Not a ${PROVIDER_NAME[provider]} mailbox` }],
+          });
         loginHint = mb.email;
       } else authorize(caller, "mailbox.connect", "You can't connect mailboxes");
       const cfg = providerConfig(c.env, provider);
@@ -124,7 +186,17 @@ export const oauthRoutes = router()
         const message = notConfiguredMessage(provider, missingConfig(c.env, provider));
         throw new ApiError("validation_failed", message, { fields: [{ field: "provider", message }] });
       }
-      return c.json({ url: await authorizationUrl(c.env, cfg, { teamId: caller.teamId, userId: caller.userId, mailboxId: body.mailbox_id ?? null }, loginHint) }, 200);
+      return c.json(
+        {
+          url: await authorizationUrl(
+            c.env,
+            cfg,
+            { teamId: caller.teamId, userId: caller.userId, mailboxId: body.mailbox_id ?? null },
+            loginHint,
+          ),
+        },
+        200,
+      );
     },
   )
   // The provider's redirect back (a browser navigation, not an API call): always answers with a
@@ -139,7 +211,8 @@ export const oauthRoutes = router()
     const state = q.state ? await openState(c.env, provider, q.state) : null;
     const caller = c.get("caller");
     if (!state) return back({ connect_error: `${name} sign-in expired or was not started here; try Connect again` });
-    if (state.userId !== caller.userId || state.teamId !== caller.teamId) return back({ connect_error: `This ${name} sign-in was started by another user; try Connect again` });
+    if (state.userId !== caller.userId || state.teamId !== caller.teamId)
+      return back({ connect_error: `This ${name} sign-in was started by another user; try Connect again` });
     if (!q.code) return back({ connect_error: `${name} sent no authorization code; try Connect again` });
     const cfg = providerConfig(c.env, provider);
     if (!cfg) return back({ connect_error: notConfiguredMessage(provider, missingConfig(c.env, provider)) });
@@ -156,8 +229,13 @@ export const oauthRoutes = router()
     }
     // A reconnected mailbox keeps its reply cursor, so replies that arrived while it was down are still
     // read (a cursor the provider has forgotten restarts by itself); a new one starts from now.
-    const cursor = await c.env.DB.prepare("SELECT json_extract(transport_config, '$.history_id') AS h, json_extract(transport_config, '$.delta_link') AS d FROM mailboxes WHERE id = ?").bind(id).first<{ h: string | null; d: string | null }>();
-    if (!cursor?.h && !cursor?.d) await startCursor(c.env, { id, transport: TRANSPORT_OF[provider] }, cfg.apiUrl, tokens.tokens.accessToken);
+    const cursor = await c.env.DB.prepare(
+      "SELECT json_extract(transport_config, '$.history_id') AS h, json_extract(transport_config, '$.delta_link') AS d FROM mailboxes WHERE id = ?",
+    )
+      .bind(id)
+      .first<{ h: string | null; d: string | null }>();
+    if (!cursor?.h && !cursor?.d)
+      await startCursor(c.env, { id, transport: TRANSPORT_OF[provider] }, cfg.apiUrl, tokens.tokens.accessToken);
     await engine.mailbox(c.env, id).refresh();
     return back({ connected: id });
   });

@@ -6,9 +6,23 @@ import { MAX_SAVE, savePeopleToList } from "../services/save-to-list";
 
 const PersonSchema = z
   .object({
-    id: z.string(), first_name: z.string(), last_name: z.string(), title: z.string(), seniority: z.string(), department: z.string(),
-    company: z.string(), domain: z.string(), industry: z.string(), employees: z.number(), city: z.string(), country: z.string(),
-    time_zone: z.string(), email: z.string().nullable().openapi({ description: "Masked (a•••@domain) until the person is saved as a contact" }), email_status: z.string(), score: z.number(), linkedin_url: z.string().nullable(),
+    id: z.string(),
+    first_name: z.string(),
+    last_name: z.string(),
+    title: z.string(),
+    seniority: z.string(),
+    department: z.string(),
+    company: z.string(),
+    domain: z.string(),
+    industry: z.string(),
+    employees: z.number(),
+    city: z.string(),
+    country: z.string(),
+    time_zone: z.string(),
+    email: z.string().nullable().openapi({ description: "Masked (a•••@domain) until the person is saved as a contact" }),
+    email_status: z.string(),
+    score: z.number(),
+    linkedin_url: z.string().nullable(),
     job_changed_at: z.number().nullable(),
     contact_id: z.string().nullable().openapi({ description: "Set when your team has already saved this person" }),
   })
@@ -22,7 +36,11 @@ export const PeopleSearchBody = PeopleFilters.extend({
 
 const SaveToList = z
   .object({
-    people_ids: z.array(Id).min(1).max(MAX_SAVE).openapi({ description: `People checked in the search (at most ${MAX_SAVE})` }),
+    people_ids: z
+      .array(Id)
+      .min(1)
+      .max(MAX_SAVE)
+      .openapi({ description: `People checked in the search (at most ${MAX_SAVE})` }),
     list_id: Id.optional().openapi({ description: "An existing list of your team" }),
     list_name: z.string().trim().min(1).max(120).optional().openapi({ description: "Or a list by name, created when missing" }),
   })
@@ -33,8 +51,12 @@ const SaveResultSchema = z
   .object({
     list: z.object({ id: z.string(), name: z.string() }),
     saved: z.number().openapi({ description: "People saved as new contacts now" }),
-    already_saved: z.number().openapi({ description: "People your team had saved already (same person or same email): added to the list at no charge" }),
-    skipped: z.array(z.object({ person_id: z.string(), reasons: z.array(z.enum(["suppressed", "not_found"])) })).openapi({ description: "People not saved, each with why" }),
+    already_saved: z
+      .number()
+      .openapi({ description: "People your team had saved already (same person or same email): added to the list at no charge" }),
+    skipped: z
+      .array(z.object({ person_id: z.string(), reasons: z.array(z.enum(["suppressed", "not_found"])) }))
+      .openapi({ description: "People not saved, each with why" }),
     credits_charged: z.number().openapi({ description: "1 per net-new person saved with a verified email" }),
     job_id: z.string().nullable(),
     contact_ids: z.array(z.string()).openapi({ description: "The contacts now in the list from this request" }),
@@ -50,7 +72,9 @@ export const peopleRoutes = router()
       path: "/people/facets",
       tags: ["People"],
       summary: "The values the people filters take (seniorities, departments, industries, countries, email statuses), with counts",
-      responses: { 200: json(z.object({ seniorities: Facet, departments: Facet, industries: Facet, countries: Facet, email_statuses: Facet })) },
+      responses: {
+        200: json(z.object({ seniorities: Facet, departments: Facet, industries: Facet, countries: Facet, email_statuses: Facet })),
+      },
     }),
     async (c) => {
       const facets = await peopleFacets(c.var.db);
@@ -60,28 +84,29 @@ export const peopleRoutes = router()
     },
   )
   .openapi(
-  createRoute({
-    method: "post",
-    path: "/people/search",
-    tags: ["People"],
-    summary: "Prospect Searcher: filter the people database; each result says whether it is already a contact",
-    request: { body: jsonBody(PeopleSearchBody) },
-    responses: { 200: json(z.object({ people: z.array(PersonSchema), pagination: PaginationMeta })), 422: errorResponses[422] },
-  }),
-  async (c) => {
-    const { sort, page, per_page, ...filters } = c.req.valid("json");
-    const r = await searchPeople(c.var.db, c.get("caller").teamId, filters, sort, page, per_page);
-    // A net-new person's address is revealed when they are saved (that is what a credit buys).
-    const people = r.people.map((p) => (p.contact_id || !p.email ? p : { ...p, email: maskEmail(p.email) }));
-    return c.json({ people, pagination: paginationMeta(page, per_page, r.total) }, 200);
-  },
-)
+    createRoute({
+      method: "post",
+      path: "/people/search",
+      tags: ["People"],
+      summary: "Prospect Searcher: filter the people database; each result says whether it is already a contact",
+      request: { body: jsonBody(PeopleSearchBody) },
+      responses: { 200: json(z.object({ people: z.array(PersonSchema), pagination: PaginationMeta })), 422: errorResponses[422] },
+    }),
+    async (c) => {
+      const { sort, page, per_page, ...filters } = c.req.valid("json");
+      const r = await searchPeople(c.var.db, c.get("caller").teamId, filters, sort, page, per_page);
+      // A net-new person's address is revealed when they are saved (that is what a credit buys).
+      const people = r.people.map((p) => (p.contact_id || !p.email ? p : { ...p, email: maskEmail(p.email) }));
+      return c.json({ people, pagination: paginationMeta(page, per_page, r.total) }, 200);
+    },
+  )
   .openapi(
     createRoute({
       method: "post",
       path: "/people/save",
       tags: ["People"],
-      summary: "Save to list (no sequence): checked people become contacts (net-new verified ones cost 1 credit, once; suppressed ones are skipped) and join a list",
+      summary:
+        "Save to list (no sequence): checked people become contacts (net-new verified ones cost 1 credit, once; suppressed ones are skipped) and join a list",
       request: { body: jsonBody(SaveToList) },
       responses: { 200: json(SaveResultSchema), 404: errorResponses[404], 422: errorResponses[422] },
     }),

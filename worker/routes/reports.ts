@@ -31,10 +31,15 @@ const ReportBase = RangeBase.extend({
 const ordered = <T extends typeof RangeBase>(s: T) =>
   s
     .refine((q) => !q.from || !q.to || q.from <= q.to, { message: "The last day can't be before the first day", path: ["to"] })
-    .refine((q) => !q.from || !q.to || (Date.parse(q.to) - Date.parse(q.from)) / DAY_MS <= MAX_RANGE_DAYS, { message: `Choose at most ${MAX_RANGE_DAYS} days`, path: ["to"] });
+    .refine((q) => !q.from || !q.to || (Date.parse(q.to) - Date.parse(q.from)) / DAY_MS <= MAX_RANGE_DAYS, {
+      message: `Choose at most ${MAX_RANGE_DAYS} days`,
+      path: ["to"],
+    });
 const Range = ordered(RangeBase);
 const ReportQuery = ordered(ReportBase);
-const ReportExportQuery = ordered(ReportBase.extend({ part: z.enum(["statuses", "steps", "mailboxes", "daily", "ab_tests"]).default("steps") }));
+const ReportExportQuery = ordered(
+  ReportBase.extend({ part: z.enum(["statuses", "steps", "mailboxes", "daily", "ab_tests"]).default("steps") }),
+);
 const TeamExportQuery = ordered(RangeBase.extend({ by: z.enum(["users", "sequences"]).default("users") }));
 
 const dayStart = (s: string) => Date.parse(`${s}T00:00:00Z`);
@@ -46,13 +51,26 @@ const filterOf = (q: { from?: string; to?: string; added_by?: string; mailbox_id
 });
 
 const Counts = { sent: z.number(), replied: z.number(), out_of_office: z.number(), bounced: z.number() };
-const Thresholds = z.object({ bounce_rate_max: z.number(), spam_rate_max: z.number(), spam_rate_target: z.number(), note: z.string() }).openapi("ReportThresholds");
+const Thresholds = z
+  .object({ bounce_rate_max: z.number(), spam_rate_max: z.number(), spam_rate_target: z.number(), note: z.string() })
+  .openapi("ReportThresholds");
 const AbTest = z
   .object({
     step_id: z.string(),
     position: z.number(),
     winner_id: z.string().nullable(),
-    variants: z.array(z.object({ id: z.string(), label: z.string(), enabled: z.boolean(), sent: z.number(), replies: z.number(), reply_rate: z.number(), ci_low: z.number(), ci_high: z.number() })),
+    variants: z.array(
+      z.object({
+        id: z.string(),
+        label: z.string(),
+        enabled: z.boolean(),
+        sent: z.number(),
+        replies: z.number(),
+        reply_rate: z.number(),
+        ci_low: z.number(),
+        ci_high: z.number(),
+      }),
+    ),
     leader_id: z.string().nullable(),
     p_value: z.number().nullable(),
     significant: z.boolean(),
@@ -64,13 +82,38 @@ const AbTest = z
 const SequenceReportSchema = z
   .object({
     sequence: z.object({ id: z.string(), name: z.string() }),
-    filters: z.object({ from: z.number().nullable(), to: z.number().nullable(), added_by: z.string().nullable(), mailbox_id: z.string().nullable() }),
-    totals: z.object({ ...Counts, contacts: z.number(), reply_rate: z.number(), bounce_rate: z.number(), positive_replies: z.number(), unsubscribed: z.number(), tasks_done: z.number() }),
+    filters: z.object({
+      from: z.number().nullable(),
+      to: z.number().nullable(),
+      added_by: z.string().nullable(),
+      mailbox_id: z.string().nullable(),
+    }),
+    totals: z.object({
+      ...Counts,
+      contacts: z.number(),
+      reply_rate: z.number(),
+      bounce_rate: z.number(),
+      positive_replies: z.number(),
+      unsubscribed: z.number(),
+      tasks_done: z.number(),
+    }),
     statuses: z.array(z.object({ status: z.string(), contacts: z.number() })),
-    steps: z.array(z.object({
-      step_id: z.string(), position: z.number(), type: z.string(), enabled: z.boolean(), reached: z.number(), sent: z.number(), replied: z.number(), bounced: z.number(),
-      unsubscribed: z.number(), tasks_done: z.number(), reply_rate: z.number(), bounce_rate: z.number(),
-    })),
+    steps: z.array(
+      z.object({
+        step_id: z.string(),
+        position: z.number(),
+        type: z.string(),
+        enabled: z.boolean(),
+        reached: z.number(),
+        sent: z.number(),
+        replied: z.number(),
+        bounced: z.number(),
+        unsubscribed: z.number(),
+        tasks_done: z.number(),
+        reply_rate: z.number(),
+        bounce_rate: z.number(),
+      }),
+    ),
     mailboxes: z.array(z.object({ mailbox_id: z.string(), email: z.string(), ...Counts, reply_rate: z.number(), bounce_rate: z.number() })),
     daily: z.array(z.object({ day: z.string(), ...Counts })),
     ab_tests: z.array(AbTest),
@@ -80,7 +123,15 @@ const SequenceReportSchema = z
   })
   .openapi("SequenceReport");
 
-const TeamRowSchema = { added: z.number(), sent: z.number(), replies: z.number(), meetings: z.number(), bounced: z.number(), bounce_rate: z.number(), reply_rate: z.number() };
+const TeamRowSchema = {
+  added: z.number(),
+  sent: z.number(),
+  replies: z.number(),
+  meetings: z.number(),
+  bounced: z.number(),
+  bounce_rate: z.number(),
+  reply_rate: z.number(),
+};
 const TeamReportSchema = z
   .object({
     from: z.number(),
@@ -95,9 +146,29 @@ const HomeSchema = z
   .object({
     credits: z.number(),
     tasks: z.object({ overdue: z.number(), due_today: z.number() }),
-    recent_replies: z.array(z.object({ message_id: z.string(), replied_at: z.number(), subject: z.string(), sequence: z.object({ id: z.string(), name: z.string() }), contact: z.object({ id: z.string(), name: z.string() }) })),
-    jobs: z.array(z.object({ id: z.string(), status: z.string(), sequence: z.object({ id: z.string(), name: z.string() }).nullable(), total: z.number(), processed: z.number(), run_at: z.number().nullable(), created_at: z.number() })),
-    high_bounce_sequences: z.array(z.object({ sequence_id: z.string(), name: z.string(), sent: z.number(), bounced: z.number(), bounce_rate: z.number() })),
+    recent_replies: z.array(
+      z.object({
+        message_id: z.string(),
+        replied_at: z.number(),
+        subject: z.string(),
+        sequence: z.object({ id: z.string(), name: z.string() }),
+        contact: z.object({ id: z.string(), name: z.string() }),
+      }),
+    ),
+    jobs: z.array(
+      z.object({
+        id: z.string(),
+        status: z.string(),
+        sequence: z.object({ id: z.string(), name: z.string() }).nullable(),
+        total: z.number(),
+        processed: z.number(),
+        run_at: z.number().nullable(),
+        created_at: z.number(),
+      }),
+    ),
+    high_bounce_sequences: z.array(
+      z.object({ sequence_id: z.string(), name: z.string(), sent: z.number(), bounced: z.number(), bounce_rate: z.number() }),
+    ),
     bounce_window_days: z.number(),
     thresholds: Thresholds,
   })
@@ -108,7 +179,11 @@ const csvResponse = (body: string | ReadableStream, name: string) =>
   new Response(body, { headers: { "content-type": "text/csv; charset=utf-8", "content-disposition": `attachment; filename="${name}"` } });
 const pct = (x: number) => (x * 100).toFixed(2);
 
-async function loadReport(c: { env: { DB: D1Database }; get: (k: "caller") => import("../env").Caller }, id: string, q: z.infer<typeof ReportQuery>) {
+async function loadReport(
+  c: { env: { DB: D1Database }; get: (k: "caller") => import("../env").Caller },
+  id: string,
+  q: z.infer<typeof ReportQuery>,
+) {
   const { seq } = await sequenceFor(db(c.env.DB), c.get("caller"), id, "sequence.view");
   const report = await sequenceReport(c.env.DB, { id: seq.id, teamId: seq.teamId, name: seq.name, settings: seq.settings }, filterOf(q));
   return { ...report, auto_winner: seq.settings.ab_auto_winner === true };
@@ -118,7 +193,10 @@ async function loadReport(c: { env: { DB: D1Database }; get: (k: "caller") => im
 function teamRange(q: { from?: string; to?: string }) {
   const to = q.to ? dayStart(q.to) + DAY_MS : Math.floor(now() / DAY_MS) * DAY_MS + DAY_MS;
   const from = q.from ? dayStart(q.from) : to - 30 * DAY_MS;
-  if (from >= to) throw new ApiError("validation_failed", "The last day can't be before the first day", { fields: [{ field: "from", label: "From", message: "The first day must be before the last day" }] });
+  if (from >= to)
+    throw new ApiError("validation_failed", "The last day can't be before the first day", {
+      fields: [{ field: "from", label: "From", message: "The first day must be before the last day" }],
+    });
   return { from, to };
 }
 
@@ -148,12 +226,75 @@ export const reportRoutes = router()
       const r = await loadReport(c, c.req.valid("param").id, q);
       let out = "";
       if (q.part === "statuses") out = csvLine(["status", "contacts"]) + r.statuses.map((s) => csvLine([s.status, s.contacts])).join("");
-      if (q.part === "steps") out = csvLine(["step", "type", "reached", "sent", "replied", "bounced", "unsubscribed", "tasks_done", "reply_rate_pct", "bounce_rate_pct"]) + r.steps.map((s) => csvLine([s.position, s.type, s.reached, s.sent, s.replied, s.bounced, s.unsubscribed, s.tasks_done, pct(s.reply_rate), pct(s.bounce_rate)])).join("");
-      if (q.part === "mailboxes") out = csvLine(["mailbox", "sent", "replied", "out_of_office", "bounced", "reply_rate_pct", "bounce_rate_pct"]) + r.mailboxes.map((m) => csvLine([m.email, m.sent, m.replied, m.out_of_office, m.bounced, pct(m.reply_rate), pct(m.bounce_rate)])).join("");
-      if (q.part === "daily") out = csvLine(["day", "sent", "replied", "out_of_office", "bounced"]) + r.daily.map((d) => csvLine([d.day, d.sent, d.replied, d.out_of_office, d.bounced])).join("");
+      if (q.part === "steps")
+        out =
+          csvLine([
+            "step",
+            "type",
+            "reached",
+            "sent",
+            "replied",
+            "bounced",
+            "unsubscribed",
+            "tasks_done",
+            "reply_rate_pct",
+            "bounce_rate_pct",
+          ]) +
+          r.steps
+            .map((s) =>
+              csvLine([
+                s.position,
+                s.type,
+                s.reached,
+                s.sent,
+                s.replied,
+                s.bounced,
+                s.unsubscribed,
+                s.tasks_done,
+                pct(s.reply_rate),
+                pct(s.bounce_rate),
+              ]),
+            )
+            .join("");
+      if (q.part === "mailboxes")
+        out =
+          csvLine(["mailbox", "sent", "replied", "out_of_office", "bounced", "reply_rate_pct", "bounce_rate_pct"]) +
+          r.mailboxes
+            .map((m) => csvLine([m.email, m.sent, m.replied, m.out_of_office, m.bounced, pct(m.reply_rate), pct(m.bounce_rate)]))
+            .join("");
+      if (q.part === "daily")
+        out =
+          csvLine(["day", "sent", "replied", "out_of_office", "bounced"]) +
+          r.daily.map((d) => csvLine([d.day, d.sent, d.replied, d.out_of_office, d.bounced])).join("");
       if (q.part === "ab_tests") {
-        out = csvLine(["step", "variant", "enabled", "sent", "replies", "reply_rate_pct", "ci_low_pct", "ci_high_pct", "p_value", "significant", "verdict"]);
-        for (const t of r.ab_tests) for (const v of t.variants) out += csvLine([t.position, v.label, v.enabled, v.sent, v.replies, pct(v.reply_rate), pct(v.ci_low), pct(v.ci_high), t.p_value?.toFixed(4) ?? "", t.significant, t.verdict]);
+        out = csvLine([
+          "step",
+          "variant",
+          "enabled",
+          "sent",
+          "replies",
+          "reply_rate_pct",
+          "ci_low_pct",
+          "ci_high_pct",
+          "p_value",
+          "significant",
+          "verdict",
+        ]);
+        for (const t of r.ab_tests)
+          for (const v of t.variants)
+            out += csvLine([
+              t.position,
+              v.label,
+              v.enabled,
+              v.sent,
+              v.replies,
+              pct(v.reply_rate),
+              pct(v.ci_low),
+              pct(v.ci_high),
+              t.p_value?.toFixed(4) ?? "",
+              t.significant,
+              t.verdict,
+            ]);
       }
       return csvResponse(out, `sequence-${r.sequence.id}-${q.part}.csv`);
     },
@@ -175,18 +316,51 @@ export const reportRoutes = router()
       const stream = new ReadableStream<Uint8Array>({
         async start(controller) {
           const enc = new TextEncoder();
-          controller.enqueue(enc.encode(csvLine(["contact_id", "first_name", "last_name", "email", "company", "status", "current_step", "reason", "reason_details", "mailbox", "added_at", "finished_at"])));
+          controller.enqueue(
+            enc.encode(
+              csvLine([
+                "contact_id",
+                "first_name",
+                "last_name",
+                "email",
+                "company",
+                "status",
+                "current_step",
+                "reason",
+                "reason_details",
+                "mailbox",
+                "added_at",
+                "finished_at",
+              ]),
+            ),
+          );
           let after = "";
           for (;;) {
-            const { results } = await d1.prepare(
-              `SELECT e.id, e.contact_id, c.first_name, c.last_name, c.email, c.company, e.status, e.current_step, e.reason, mb.email AS mailbox, e.created_at, e.finished_at
+            const { results } = await d1
+              .prepare(
+                `SELECT e.id, e.contact_id, c.first_name, c.last_name, c.email, c.company, e.status, e.current_step, e.reason, mb.email AS mailbox, e.created_at, e.finished_at
                  FROM enrollments e LEFT JOIN contacts c ON c.id = e.contact_id AND c.team_id = e.team_id LEFT JOIN mailboxes mb ON mb.id = e.mailbox_id
                 WHERE e.sequence_id = ? AND e.team_id = ? AND e.id > ? ORDER BY e.id LIMIT ?`,
-            ).bind(seq.id, seq.teamId, after, PAGE).all<Record<string, string | number | null>>();
+              )
+              .bind(seq.id, seq.teamId, after, PAGE)
+              .all<Record<string, string | number | null>>();
             let chunk = "";
             for (const r of results) {
               const iso = (v: unknown) => (typeof v === "number" ? new Date(v).toISOString() : "");
-              chunk += csvLine([r.contact_id, r.first_name, r.last_name, r.email, r.company, r.status, r.current_step, r.reason, r.reason ? (REASONS as Record<string, string>)[String(r.reason)] ?? "" : "", r.mailbox, iso(r.created_at), iso(r.finished_at)]);
+              chunk += csvLine([
+                r.contact_id,
+                r.first_name,
+                r.last_name,
+                r.email,
+                r.company,
+                r.status,
+                r.current_step,
+                r.reason,
+                r.reason ? ((REASONS as Record<string, string>)[String(r.reason)] ?? "") : "",
+                r.mailbox,
+                iso(r.created_at),
+                iso(r.finished_at),
+              ]);
             }
             if (chunk) controller.enqueue(enc.encode(chunk));
             if (results.length < PAGE) break;
@@ -205,16 +379,24 @@ export const reportRoutes = router()
       tags: ["Reports"],
       summary: "Turn the automatic A/B winner on or off (once a test is significant, new emails use the winner; recorded in the audit log)",
       request: { params: IdParam, body: jsonBody(z.object({ enabled: z.boolean() }).openapi("AutoWinner")) },
-      responses: { 200: json(z.object({ auto_winner: z.boolean(), switched_steps: z.array(z.string()) })), 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
+      responses: {
+        200: json(z.object({ auto_winner: z.boolean(), switched_steps: z.array(z.string()) })),
+        403: errorResponses[403],
+        404: errorResponses[404],
+        422: errorResponses[422],
+      },
     }),
     async (c) => {
       const caller = c.get("caller");
       const { seq } = await sequenceFor(db(c.env.DB), caller, c.req.valid("param").id, "sequence.edit");
       const { enabled } = c.req.valid("json");
       await c.env.DB.batch([
-        c.env.DB.prepare("UPDATE sequences SET settings = json_set(settings, '$.ab_auto_winner', json(?)), updated_at = ? WHERE id = ? AND team_id = ?").bind(enabled ? "true" : "false", now(), seq.id, seq.teamId),
-        c.env.DB.prepare("INSERT INTO audit_log (id, team_id, user_id, api_key_id, action, target_type, target_id, details, created_at) VALUES (lower(hex(randomblob(12))), ?, ?, ?, 'ab_test.auto_winner', 'sequence', ?, ?, ?)")
-          .bind(seq.teamId, caller.userId, caller.apiKeyId ?? null, seq.id, JSON.stringify({ enabled }), now()),
+        c.env.DB.prepare(
+          "UPDATE sequences SET settings = json_set(settings, '$.ab_auto_winner', json(?)), updated_at = ? WHERE id = ? AND team_id = ?",
+        ).bind(enabled ? "true" : "false", now(), seq.id, seq.teamId),
+        c.env.DB.prepare(
+          "INSERT INTO audit_log (id, team_id, user_id, api_key_id, action, target_type, target_id, details, created_at) VALUES (lower(hex(randomblob(12))), ?, ?, ?, 'ab_test.auto_winner', 'sequence', ?, ?, ?)",
+        ).bind(seq.teamId, caller.userId, caller.apiKeyId ?? null, seq.id, JSON.stringify({ enabled }), now()),
       ]);
       // A test that is already significant switches now, not on the next cron tick.
       const switched = enabled ? await applyAutoWinnersFor(c.env.DB, seq.id, seq.teamId) : [];
@@ -228,7 +410,13 @@ export const reportRoutes = router()
       tags: ["Reports"],
       summary: "Pick a step's winning variant by hand: the others are turned off (recorded in the audit log)",
       request: {
-        params: IdParam.extend({ step_id: z.string().min(1).max(64).openapi({ param: { name: "step_id", in: "path" } }) }),
+        params: IdParam.extend({
+          step_id: z
+            .string()
+            .min(1)
+            .max(64)
+            .openapi({ param: { name: "step_id", in: "path" } }),
+        }),
         body: jsonBody(z.object({ variant_id: Id }).openapi("ChooseWinner")),
       },
       responses: { 200: json(z.object({ ab_test: AbTest })), 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
@@ -243,7 +431,13 @@ export const reportRoutes = router()
       const { variant_id } = c.req.valid("json");
       if (!test.verdict.variants.some((v) => v.id === variant_id)) throw notFound("Variant");
       await chooseWinner(c.env.DB, {
-        teamId: seq.teamId, sequenceId: seq.id, stepId: step_id, winnerId: variant_id, userId: caller.userId, apiKeyId: caller.apiKeyId ?? null, automatic: false,
+        teamId: seq.teamId,
+        sequenceId: seq.id,
+        stepId: step_id,
+        winnerId: variant_id,
+        userId: caller.userId,
+        apiKeyId: caller.apiKeyId ?? null,
+        automatic: false,
         details: { p_value: test.verdict.p_value, significant: test.verdict.significant },
       });
       // Read again: choosing the winner turned the other variants off.
@@ -279,10 +473,19 @@ export const reportRoutes = router()
       const { from, to } = teamRange(q);
       const r = await teamReport(c.env.DB, c.get("caller"), from, to);
       const head = ["added", "sent", "replies", "meetings", "bounced", "bounce_rate_pct", "reply_rate_pct"];
-      const cells = (x: (typeof r.users)[number] | (typeof r.sequences)[number]) => [x.added, x.sent, x.replies, x.meetings, x.bounced, pct(x.bounce_rate), pct(x.reply_rate)];
-      const out = q.by === "users"
-        ? csvLine(["user", "email", ...head]) + r.users.map((u) => csvLine([u.name, u.email, ...cells(u)])).join("")
-        : csvLine(["sequence", ...head]) + r.sequences.map((s) => csvLine([s.name, ...cells(s)])).join("");
+      const cells = (x: (typeof r.users)[number] | (typeof r.sequences)[number]) => [
+        x.added,
+        x.sent,
+        x.replies,
+        x.meetings,
+        x.bounced,
+        pct(x.bounce_rate),
+        pct(x.reply_rate),
+      ];
+      const out =
+        q.by === "users"
+          ? csvLine(["user", "email", ...head]) + r.users.map((u) => csvLine([u.name, u.email, ...cells(u)])).join("")
+          : csvLine(["sequence", ...head]) + r.sequences.map((s) => csvLine([s.name, ...cells(s)])).join("");
       return csvResponse(out, `team-report-${q.by}.csv`);
     },
   )
@@ -292,7 +495,17 @@ export const reportRoutes = router()
       path: "/reports/home",
       tags: ["Reports"],
       summary: "The home dashboard: credits, tasks due, recent replies, running jobs, sequences bouncing too much",
-      request: { query: z.object({ tz_offset_minutes: z.coerce.number().int().min(-900).max(900).default(0).openapi({ description: "The viewer's UTC offset, for 'today'" }) }) },
+      request: {
+        query: z.object({
+          tz_offset_minutes: z.coerce
+            .number()
+            .int()
+            .min(-900)
+            .max(900)
+            .default(0)
+            .openapi({ description: "The viewer's UTC offset, for 'today'" }),
+        }),
+      },
       responses: { 200: json(z.object({ home: HomeSchema })), 422: errorResponses[422] },
     }),
     async (c) => {
@@ -302,4 +515,3 @@ export const reportRoutes = router()
       return c.json({ home: await homeDashboard(c.env.DB, c.get("caller"), t, startOfDay) }, 200);
     },
   );
-

@@ -15,7 +15,12 @@ import { scheduleToWindow } from "../../durable-objects/sequence-config";
 
 const Windows = z.record(z.string(), z.array(z.tuple([z.string(), z.string()])).max(6)).openapi({
   description: 'ISO weekday ("1" = Monday … "7" = Sunday) → sending windows as ["HH:MM", "HH:MM"] local times',
-  example: { "1": [["09:00", "12:00"], ["13:00", "17:00"]] },
+  example: {
+    "1": [
+      ["09:00", "12:00"],
+      ["13:00", "17:00"],
+    ],
+  },
 });
 
 const ScheduleSchema = z
@@ -40,7 +45,10 @@ const ScheduleInput = z
     name: z.string().trim().min(1).max(80),
     time_zone: z.string().refine(isValidTimeZone, "Unknown IANA time zone"),
     windows: Windows,
-    holidays: z.array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "Use YYYY-MM-DD")).max(366).default([]),
+    holidays: z
+      .array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "Use YYYY-MM-DD"))
+      .max(366)
+      .default([]),
     holiday_calendar: z.enum(HOLIDAY_CALENDARS).default("none"),
     use_contact_time_zone: z.boolean().default(false),
     is_default: z.boolean().default(false),
@@ -50,8 +58,12 @@ const ScheduleInput = z
 function checkWindows(windows: Record<string, [string, string][]>) {
   const problems = validateWindows(windows);
   // A schedule with no window would hold every email of its sequences forever.
-  if (!problems.length && !Object.values(windows).some((list) => list.length)) problems.push("Add at least one sending window: with none, nothing is ever sent");
-  if (problems.length) throw new ApiError("validation_failed", "The sending windows are invalid", { fields: problems.map((m) => ({ field: "windows", message: m })) });
+  if (!problems.length && !Object.values(windows).some((list) => list.length))
+    problems.push("Add at least one sending window: with none, nothing is ever sent");
+  if (problems.length)
+    throw new ApiError("validation_failed", "The sending windows are invalid", {
+      fields: problems.map((m) => ({ field: "windows", message: m })),
+    });
 }
 
 function present(r: typeof schedules.$inferSelect, count: number, caller: Caller) {
@@ -66,7 +78,10 @@ function present(r: typeof schedules.$inferSelect, count: number, caller: Caller
     is_default: r.isDefault,
     sequences: count,
     can_edit: scheduleAllows(caller, "schedule.manage", r.createdBy),
-    next_window_at: nextWindowStart(now(), scheduleToWindow({ time_zone: r.timeZone, windows: r.windows, holidays: r.holidays, holiday_calendar: r.holidayCalendar })),
+    next_window_at: nextWindowStart(
+      now(),
+      scheduleToWindow({ time_zone: r.timeZone, windows: r.windows, holidays: r.holidays, holiday_calendar: r.holidayCalendar }),
+    ),
     created_at: r.createdAt,
   };
 }
@@ -86,7 +101,10 @@ export const scheduleRoutes = router()
       const d = db(c.env.DB);
       const rows = await d
         // Table-qualified on purpose: inside the subquery a bare "id" would be the sequence's.
-        .select({ s: schedules, n: sql<number>`(select count(*) from sequences q where q.schedule_id = "schedules"."id" and q.archived_at is null)` })
+        .select({
+          s: schedules,
+          n: sql<number>`(select count(*) from sequences q where q.schedule_id = "schedules"."id" and q.archived_at is null)`,
+        })
         .from(schedules)
         .where(eq(schedules.teamId, teamId))
         .orderBy(asc(schedules.name));
@@ -100,7 +118,9 @@ export const scheduleRoutes = router()
       tags: ["Schedules"],
       summary: "The built-in holiday calendars and their dates for a year",
       request: { query: z.object({ calendar: z.enum(HOLIDAY_CALENDARS), year: z.coerce.number().int().min(2000).max(2100) }) },
-      responses: { 200: json(z.object({ calendars: z.array(z.string()), holidays: z.array(z.object({ date: z.string(), name: z.string() })) })) },
+      responses: {
+        200: json(z.object({ calendars: z.array(z.string()), holidays: z.array(z.object({ date: z.string(), name: z.string() })) })),
+      },
     }),
     async (c) => {
       const q = c.req.valid("query");
@@ -114,7 +134,12 @@ export const scheduleRoutes = router()
       tags: ["Schedules"],
       summary: "Create a schedule",
       request: { body: jsonBody(ScheduleInput) },
-      responses: { 201: json(z.object({ schedule: ScheduleSchema }), "Created"), 403: errorResponses[403], 409: errorResponses[409], 422: errorResponses[422] },
+      responses: {
+        201: json(z.object({ schedule: ScheduleSchema }), "Created"),
+        403: errorResponses[403],
+        409: errorResponses[409],
+        422: errorResponses[422],
+      },
     }),
     async (c) => {
       const caller = c.get("caller");
@@ -123,17 +148,29 @@ export const scheduleRoutes = router()
       checkWindows(body.windows);
       const d = db(c.env.DB);
       const clash = await d.query.schedules.findFirst({ where: and(eq(schedules.teamId, caller.teamId), eq(schedules.name, body.name)) });
-      if (clash) throw new ApiError("validation_failed", "A schedule with this name exists", { fields: [{ field: "name", message: "Pick another name" }] });
+      if (clash)
+        throw new ApiError("validation_failed", "A schedule with this name exists", {
+          fields: [{ field: "name", message: "Pick another name" }],
+        });
       const id = newId();
       const row = {
-        id, teamId: caller.teamId, name: body.name, timeZone: body.time_zone, windows: body.windows, holidays: body.holidays,
-        holidayCalendar: body.holiday_calendar, useContactTimeZone: body.use_contact_time_zone, isDefault: body.is_default, createdBy: caller.userId, createdAt: now(),
+        id,
+        teamId: caller.teamId,
+        name: body.name,
+        timeZone: body.time_zone,
+        windows: body.windows,
+        holidays: body.holidays,
+        holidayCalendar: body.holiday_calendar,
+        useContactTimeZone: body.use_contact_time_zone,
+        isDefault: body.is_default,
+        createdBy: caller.userId,
+        createdAt: now(),
       };
       await runBatch(d, [
         ...(body.is_default ? [d.update(schedules).set({ isDefault: false }).where(eq(schedules.teamId, caller.teamId))] : []),
         d.insert(schedules).values(row),
         d.insert(auditLog).values(auditEntry(caller, "schedule.create", "schedule", id)),
-      ] );
+      ]);
       return c.json({ schedule: present(row, 0, caller) }, 201);
     },
   )
@@ -144,7 +181,12 @@ export const scheduleRoutes = router()
       tags: ["Schedules"],
       summary: "Change a schedule; sequences using it follow from their next send",
       request: { params: IdParam, body: jsonBody(ScheduleInput.partial()) },
-      responses: { 200: json(z.object({ schedule: ScheduleSchema })), 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
+      responses: {
+        200: json(z.object({ schedule: ScheduleSchema })),
+        403: errorResponses[403],
+        404: errorResponses[404],
+        422: errorResponses[422],
+      },
     }),
     async (c) => {
       const caller = c.get("caller");
@@ -153,8 +195,13 @@ export const scheduleRoutes = router()
       const s = await scheduleFor(d, caller, c.req.valid("param").id, "schedule.manage");
       if (body.windows) checkWindows(body.windows);
       if (body.name && body.name !== s.name) {
-        const clash = await d.query.schedules.findFirst({ where: and(eq(schedules.teamId, caller.teamId), eq(schedules.name, body.name), ne(schedules.id, s.id)) });
-        if (clash) throw new ApiError("validation_failed", "A schedule with this name exists", { fields: [{ field: "name", message: "Pick another name" }] });
+        const clash = await d.query.schedules.findFirst({
+          where: and(eq(schedules.teamId, caller.teamId), eq(schedules.name, body.name), ne(schedules.id, s.id)),
+        });
+        if (clash)
+          throw new ApiError("validation_failed", "A schedule with this name exists", {
+            fields: [{ field: "name", message: "Pick another name" }],
+          });
       }
       const patch = {
         ...(body.name !== undefined && { name: body.name }),
@@ -169,9 +216,12 @@ export const scheduleRoutes = router()
         ...(body.is_default ? [d.update(schedules).set({ isDefault: false }).where(eq(schedules.teamId, caller.teamId))] : []),
         d.update(schedules).set(patch).where(eq(schedules.id, s.id)),
         d.insert(auditLog).values(auditEntry(caller, "schedule.update", "schedule", s.id, body as Record<string, unknown>)),
-      ] );
+      ]);
       const fresh = (await d.query.schedules.findFirst({ where: eq(schedules.id, s.id) }))!;
-      const [n] = await d.select({ n: sql<number>`count(*)` }).from(sequences).where(eq(sequences.scheduleId, s.id));
+      const [n] = await d
+        .select({ n: sql<number>`count(*)` })
+        .from(sequences)
+        .where(eq(sequences.scheduleId, s.id));
       return c.json({ schedule: present(fresh, n?.n ?? 0, caller) }, 200);
     },
   )
@@ -188,9 +238,15 @@ export const scheduleRoutes = router()
       const caller = c.get("caller");
       const d = db(c.env.DB);
       const s = await scheduleFor(d, caller, c.req.valid("param").id, "schedule.manage");
-      const [n] = await d.select({ n: sql<number>`count(*)` }).from(sequences).where(and(eq(sequences.scheduleId, s.id), eq(sequences.teamId, caller.teamId)));
+      const [n] = await d
+        .select({ n: sql<number>`count(*)` })
+        .from(sequences)
+        .where(and(eq(sequences.scheduleId, s.id), eq(sequences.teamId, caller.teamId)));
       if ((n?.n ?? 0) > 0) throw new ApiError("conflict", `${n!.n} sequence(s) use this schedule. Move them to another schedule first.`);
-      await d.batch([d.delete(schedules).where(eq(schedules.id, s.id)), d.insert(auditLog).values(auditEntry(caller, "schedule.delete", "schedule", s.id))]);
+      await d.batch([
+        d.delete(schedules).where(eq(schedules.id, s.id)),
+        d.insert(auditLog).values(auditEntry(caller, "schedule.delete", "schedule", s.id)),
+      ]);
       return c.json({ ok: true }, 200);
     },
   );

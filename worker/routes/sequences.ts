@@ -2,7 +2,15 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { router } from "../lib/openapi";
 import { errorResponses, Id, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
 import { loadSequenceDetail, SequenceDetailSchema, SequenceSummarySchema } from "../services/sequence-views";
-import { archiveSequence, cloneSequence, createSequence, listSequences, replaceShares, unarchiveSequence, updateSequence } from "../services/sequences";
+import {
+  archiveSequence,
+  cloneSequence,
+  createSequence,
+  listSequences,
+  replaceShares,
+  unarchiveSequence,
+  updateSequence,
+} from "../services/sequences";
 import { TEMPLATE_VARIABLES } from "../services/templates";
 
 const SequenceSettings = z
@@ -116,7 +124,10 @@ export const sequenceRoutes = router()
       path: "/sequences/{id}/clone",
       tags: ["Sequences"],
       summary: "Copy a sequence with its steps and variants (the copy starts inactive, owned by you)",
-      request: { params: IdParam, body: { content: { "application/json": { schema: z.object({ name: z.string().trim().min(1).max(120).optional() }) } } } },
+      request: {
+        params: IdParam,
+        body: { content: { "application/json": { schema: z.object({ name: z.string().trim().min(1).max(120).optional() }) } } },
+      },
       responses: { 201: json(one, "Created"), 404: errorResponses[404] },
     }),
     async (c) => {

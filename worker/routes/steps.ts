@@ -20,11 +20,21 @@ const SeqParam = z.object({ id: z.string().openapi({ param: { name: "id", in: "p
 const StepParam = SeqParam.extend({ stepId: z.string().openapi({ param: { name: "stepId", in: "path" } }) });
 const VariantParam = StepParam.extend({ variantId: z.string().openapi({ param: { name: "variantId", in: "path" } }) });
 
-const VariantPatch = z.object({ subject: z.string().max(300), body: z.string().max(20_000), enabled: z.boolean() }).partial().openapi("VariantPatch");
-const VariantInput = VariantPatch.extend({ subject: z.string().max(300).default(""), body: z.string().max(20_000).default("") }).openapi("VariantInput");
+const VariantPatch = z
+  .object({ subject: z.string().max(300), body: z.string().max(20_000), enabled: z.boolean() })
+  .partial()
+  .openapi("VariantPatch");
+const VariantInput = VariantPatch.extend({ subject: z.string().max(300).default(""), body: z.string().max(20_000).default("") }).openapi(
+  "VariantInput",
+);
 
 const StepFields = z.object({
-  wait_amount: z.number().int().min(0).max(365 * 24 * 60).openapi({ description: "At most a year: 365 days, 8,760 hours or 525,600 minutes" }),
+  wait_amount: z
+    .number()
+    .int()
+    .min(0)
+    .max(365 * 24 * 60)
+    .openapi({ description: "At most a year: 365 days, 8,760 hours or 525,600 minutes" }),
   wait_unit: z.enum(["minutes", "hours", "days"]),
   business_days: z.boolean(),
   enabled: z.boolean(),
@@ -36,7 +46,13 @@ const CreateStep = StepFields.partial()
   .extend({
     type: z.enum(STEP_TYPES),
     // 50 = MAX_STEPS_PER_SEQUENCE (declared below, so not referable here): no position past the cap.
-    position: z.number().int().min(1).max(50).optional().openapi({ description: "Insert before the step now at this position (default: last; at most 50)" }),
+    position: z
+      .number()
+      .int()
+      .min(1)
+      .max(50)
+      .optional()
+      .openapi({ description: "Insert before the step now at this position (default: last; at most 50)" }),
     variants: z.array(VariantInput).max(10).optional(),
   })
   .openapi("CreateStep");
@@ -54,8 +70,12 @@ type Problem = { field: string; message: string };
 
 /** Email content is checked when saved: unknown variables and broken braces are refused (422). */
 function templateProblems(prefix: string, v: { subject?: string; body?: string }, threadReply: boolean): Problem[] {
-  const problems: Problem[] = validateTemplate(v.subject ?? "", v.body ?? "").map((p) => ({ field: `${prefix}.${p.field}`, message: p.message }));
-  if (!threadReply && !(v.subject ?? "").trim()) problems.push({ field: `${prefix}.subject`, message: "A subject is required (or reply in the same thread)" });
+  const problems: Problem[] = validateTemplate(v.subject ?? "", v.body ?? "").map((p) => ({
+    field: `${prefix}.${p.field}`,
+    message: p.message,
+  }));
+  if (!threadReply && !(v.subject ?? "").trim())
+    problems.push({ field: `${prefix}.subject`, message: "A subject is required (or reply in the same thread)" });
   if (!(v.body ?? "").trim()) problems.push({ field: `${prefix}.body`, message: "The email body is empty" });
   return problems;
 }
@@ -90,7 +110,15 @@ async function stepContext<P extends { id: string; stepId: string }>(c: Context<
 /** Positions stay 1…n in the stored order. */
 async function renumber(d: Db, sequenceId: string, orderedIds: string[]) {
   if (!orderedIds.length) return;
-  await runBatch(d, orderedIds.map((id, i) => d.update(steps).set({ position: i + 1 }).where(and(eq(steps.id, id), eq(steps.sequenceId, sequenceId)))));
+  await runBatch(
+    d,
+    orderedIds.map((id, i) =>
+      d
+        .update(steps)
+        .set({ position: i + 1 })
+        .where(and(eq(steps.id, id), eq(steps.sequenceId, sequenceId))),
+    ),
+  );
 }
 
 async function touch(d: Db, caller: Caller, sequenceId: string, action: string, details: Record<string, unknown>) {
@@ -116,23 +144,45 @@ export const stepRoutes = router()
       const d = db(c.env.DB);
       const { seq } = await sequenceFor(d, caller, c.req.valid("param").id, "sequence.edit");
       const existing = await d.select({ id: steps.id }).from(steps).where(eq(steps.sequenceId, seq.id)).orderBy(asc(steps.position));
-      if (existing.length >= MAX_STEPS_PER_SEQUENCE) refuse([{ field: "steps", message: `A sequence has at most ${MAX_STEPS_PER_SEQUENCE} steps` }]);
+      if (existing.length >= MAX_STEPS_PER_SEQUENCE)
+        refuse([{ field: "steps", message: `A sequence has at most ${MAX_STEPS_PER_SEQUENCE} steps` }]);
       const position = Math.min(body.position ?? existing.length + 1, existing.length + 1);
       const threadReply = body.thread_reply ?? false;
       if (threadReply && position === 1) refuse([{ field: "thread_reply", message: "The first step can't reply in a thread" }]);
       refuse(waitProblems(body.wait_amount ?? 0, body.wait_unit ?? "days"));
-      const variants = isEmailStep(body.type) || body.type === "manual_email" ? (body.variants?.length ? body.variants : [{ subject: "", body: "" }]) : [];
+      const variants =
+        isEmailStep(body.type) || body.type === "manual_email" ? (body.variants?.length ? body.variants : [{ subject: "", body: "" }]) : [];
       refuse(variants.flatMap((v, i) => templateProblems(`variants.${i}`, v, threadReply)));
       const id = newId();
       const t = now();
       await runBatch(d, [
         d.insert(steps).values({
-          id, teamId: caller.teamId, sequenceId: seq.id, position, type: body.type,
-          waitAmount: body.wait_amount ?? (position === 1 ? 0 : 2), waitUnit: body.wait_unit ?? "days",
-          businessDays: body.business_days ?? false, enabled: body.enabled ?? true, threadReply, note: body.note ?? "", createdAt: t,
+          id,
+          teamId: caller.teamId,
+          sequenceId: seq.id,
+          position,
+          type: body.type,
+          waitAmount: body.wait_amount ?? (position === 1 ? 0 : 2),
+          waitUnit: body.wait_unit ?? "days",
+          businessDays: body.business_days ?? false,
+          enabled: body.enabled ?? true,
+          threadReply,
+          note: body.note ?? "",
+          createdAt: t,
         }),
-        ...variants.map((v, i) => d.insert(stepVariants).values({ id: newId(), teamId: caller.teamId, stepId: id, label: String.fromCharCode(65 + i), subject: v.subject, body: v.body, enabled: v.enabled ?? true, createdAt: t })),
-      ] );
+        ...variants.map((v, i) =>
+          d.insert(stepVariants).values({
+            id: newId(),
+            teamId: caller.teamId,
+            stepId: id,
+            label: String.fromCharCode(65 + i),
+            subject: v.subject,
+            body: v.body,
+            enabled: v.enabled ?? true,
+            createdAt: t,
+          }),
+        ),
+      ]);
       const order = existing.map((s) => s.id);
       order.splice(position - 1, 0, id);
       await renumber(d, seq.id, order);
@@ -152,18 +202,24 @@ export const stepRoutes = router()
     async (c) => {
       const { caller, d, seq, step } = await stepContext(c, c.req.valid("param"));
       const body = c.req.valid("json");
-      if (!Object.values(body).some((v) => v !== undefined)) throw new ApiError("validation_failed", "Nothing to change: give at least one field", { fields: [{ field: "body", message: "Give at least one field to change" }] });
+      if (!Object.values(body).some((v) => v !== undefined))
+        throw new ApiError("validation_failed", "Nothing to change: give at least one field", {
+          fields: [{ field: "body", message: "Give at least one field to change" }],
+        });
       if (body.thread_reply && step.position === 1) refuse([{ field: "thread_reply", message: "The first step can't reply in a thread" }]);
       refuse(waitProblems(body.wait_amount ?? step.waitAmount, body.wait_unit ?? step.waitUnit));
       if (body.enabled === false && step.enabled) await assertKeepsAStepOn(c.env.DB, seq, step.id, "enabled");
-      await d.update(steps).set({
-        ...(body.wait_amount !== undefined && { waitAmount: body.wait_amount }),
-        ...(body.wait_unit !== undefined && { waitUnit: body.wait_unit }),
-        ...(body.business_days !== undefined && { businessDays: body.business_days }),
-        ...(body.enabled !== undefined && { enabled: body.enabled }),
-        ...(body.thread_reply !== undefined && { threadReply: body.thread_reply }),
-        ...(body.note !== undefined && { note: body.note }),
-      }).where(eq(steps.id, step.id));
+      await d
+        .update(steps)
+        .set({
+          ...(body.wait_amount !== undefined && { waitAmount: body.wait_amount }),
+          ...(body.wait_unit !== undefined && { waitUnit: body.wait_unit }),
+          ...(body.business_days !== undefined && { businessDays: body.business_days }),
+          ...(body.enabled !== undefined && { enabled: body.enabled }),
+          ...(body.thread_reply !== undefined && { threadReply: body.thread_reply }),
+          ...(body.note !== undefined && { note: body.note }),
+        })
+        .where(eq(steps.id, step.id));
       await touch(d, caller, seq.id, "step.update", { step_id: step.id, ...body });
       return c.json({ sequence: await loadSequenceDetail(d, caller, seq.id) }, 200);
     },
@@ -182,7 +238,11 @@ export const stepRoutes = router()
       if (step.enabled) await assertKeepsAStepOn(c.env.DB, seq, step.id, "step");
       await d.batch([d.delete(stepVariants).where(eq(stepVariants.stepId, step.id)), d.delete(steps).where(eq(steps.id, step.id))]);
       const rest = await d.select({ id: steps.id }).from(steps).where(eq(steps.sequenceId, seq.id)).orderBy(asc(steps.position));
-      await renumber(d, seq.id, rest.map((r) => r.id));
+      await renumber(
+        d,
+        seq.id,
+        rest.map((r) => r.id),
+      );
       await touch(d, caller, seq.id, "step.delete", { step_id: step.id });
       return c.json({ sequence: await loadSequenceDetail(d, caller, seq.id) }, 200);
     },
@@ -202,9 +262,13 @@ export const stepRoutes = router()
       const { seq } = await sequenceFor(d, caller, c.req.valid("param").id, "sequence.edit");
       const { step_ids } = c.req.valid("json");
       const current = await d.select({ id: steps.id, threadReply: steps.threadReply }).from(steps).where(eq(steps.sequenceId, seq.id));
-      const same = step_ids.length === current.length && new Set(step_ids).size === step_ids.length && step_ids.every((id) => current.some((s) => s.id === id));
+      const same =
+        step_ids.length === current.length &&
+        new Set(step_ids).size === step_ids.length &&
+        step_ids.every((id) => current.some((s) => s.id === id));
       if (!same) refuse([{ field: "step_ids", message: "List every step of the sequence exactly once" }]);
-      if (current.find((s) => s.id === step_ids[0])?.threadReply) refuse([{ field: "step_ids", message: "The first step can't be a same-thread reply" }]);
+      if (current.find((s) => s.id === step_ids[0])?.threadReply)
+        refuse([{ field: "step_ids", message: "The first step can't be a same-thread reply" }]);
       await renumber(d, seq.id, step_ids);
       await touch(d, caller, seq.id, "step.reorder", { step_ids });
       return c.json({ sequence: await loadSequenceDetail(d, caller, seq.id) }, 200);
@@ -224,9 +288,21 @@ export const stepRoutes = router()
       const body = c.req.valid("json");
       if (!isEmailStep(step.type) && step.type !== "manual_email") refuse([{ field: "stepId", message: "Only email steps have variants" }]);
       refuse(templateProblems("variant", body, step.threadReply));
-      const [n] = await d.select({ n: sql<number>`count(*)` }).from(stepVariants).where(eq(stepVariants.stepId, step.id));
+      const [n] = await d
+        .select({ n: sql<number>`count(*)` })
+        .from(stepVariants)
+        .where(eq(stepVariants.stepId, step.id));
       if ((n?.n ?? 0) >= 10) refuse([{ field: "variant", message: "A step has at most 10 variants" }]);
-      await d.insert(stepVariants).values({ id: newId(), teamId: caller.teamId, stepId: step.id, label: String.fromCharCode(65 + (n?.n ?? 0)), subject: body.subject, body: body.body, enabled: body.enabled ?? true, createdAt: now() });
+      await d.insert(stepVariants).values({
+        id: newId(),
+        teamId: caller.teamId,
+        stepId: step.id,
+        label: String.fromCharCode(65 + (n?.n ?? 0)),
+        subject: body.subject,
+        body: body.body,
+        enabled: body.enabled ?? true,
+        createdAt: now(),
+      });
       await touch(d, caller, seq.id, "variant.create", { step_id: step.id });
       return c.json({ sequence: await loadSequenceDetail(d, caller, seq.id) }, 201);
     },
@@ -248,10 +324,16 @@ export const stepRoutes = router()
       const next = { subject: body.subject ?? v.subject, body: body.body ?? v.body };
       refuse(templateProblems("variant", next, step.threadReply));
       if (body.enabled === false) {
-        const [on] = await d.select({ n: sql<number>`count(*)` }).from(stepVariants).where(and(eq(stepVariants.stepId, step.id), eq(stepVariants.enabled, true)));
+        const [on] = await d
+          .select({ n: sql<number>`count(*)` })
+          .from(stepVariants)
+          .where(and(eq(stepVariants.stepId, step.id), eq(stepVariants.enabled, true)));
         if ((on?.n ?? 0) <= 1 && v.enabled) refuse([{ field: "enabled", message: "An email step needs at least one variant on" }]);
       }
-      await d.update(stepVariants).set({ ...next, ...(body.enabled !== undefined && { enabled: body.enabled }) }).where(eq(stepVariants.id, v.id));
+      await d
+        .update(stepVariants)
+        .set({ ...next, ...(body.enabled !== undefined && { enabled: body.enabled }) })
+        .where(eq(stepVariants.id, v.id));
       await touch(d, caller, seq.id, "variant.update", { step_id: step.id, variant_id: v.id });
       return c.json({ sequence: await loadSequenceDetail(d, caller, seq.id) }, 200);
     },

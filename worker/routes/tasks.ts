@@ -14,7 +14,17 @@ export const TaskSchema = z
     completed_at: z.number().nullable(),
     assignee_id: z.string(),
     assignee_name: z.string().nullable(),
-    contact: z.object({ id: z.string(), name: z.string(), email: z.string().nullable(), title: z.string().nullable(), company: z.string().nullable(), phone: z.string().nullable(), linkedin_url: z.string().nullable() }).nullable(),
+    contact: z
+      .object({
+        id: z.string(),
+        name: z.string(),
+        email: z.string().nullable(),
+        title: z.string().nullable(),
+        company: z.string().nullable(),
+        phone: z.string().nullable(),
+        linkedin_url: z.string().nullable(),
+      })
+      .nullable(),
     sequence: z.object({ id: z.string(), name: z.string() }).nullable(),
     warning: z.string().nullable().openapi({ description: "What stands in the way (a call task whose contact has no phone number)" }),
     overdue: z.boolean(),
@@ -24,7 +34,11 @@ export const TaskSchema = z
 const TaskQuery = Pagination.extend({
   view: z.enum(TASK_VIEWS).default("open"),
   assignee: z.enum(["me", "all"]).default("me"),
-  time_zone: z.string().refine(isValidTimeZone, "Unknown IANA time zone").default("UTC").openapi({ description: "The caller's IANA zone: what 'today' means" }),
+  time_zone: z
+    .string()
+    .refine(isValidTimeZone, "Unknown IANA time zone")
+    .default("UTC")
+    .openapi({ description: "The caller's IANA zone: what 'today' means" }),
 });
 
 const TaskDone = z.object({ task: z.object({ id: z.string(), status: z.string(), completed_at: z.number().nullable() }) });
@@ -44,7 +58,15 @@ export const taskRoutes = router()
       tags: ["Tasks"],
       summary: "Tasks: due today, overdue, upcoming, open or done",
       request: { query: TaskQuery },
-      responses: { 200: json(z.object({ tasks: z.array(TaskSchema), pagination: PaginationMeta, counts: z.object({ due_today: z.number(), overdue: z.number(), upcoming: z.number(), open: z.number() }) })) },
+      responses: {
+        200: json(
+          z.object({
+            tasks: z.array(TaskSchema),
+            pagination: PaginationMeta,
+            counts: z.object({ due_today: z.number(), overdue: z.number(), upcoming: z.number(), open: z.number() }),
+          }),
+        ),
+      },
     }),
     async (c) => {
       const q = c.req.valid("query");
@@ -59,7 +81,13 @@ export const taskRoutes = router()
       tags: ["Tasks"],
       summary: "Log a call (outcome and notes, on the contact's timeline) and, by default, complete the task",
       request: { params: IdParam, body: { required: true, content: { "application/json": { schema: CallBody } } } },
-      responses: { 200: json(TaskDone), 403: errorResponses[403], 404: errorResponses[404], 409: errorResponses[409], 422: errorResponses[422] },
+      responses: {
+        200: json(TaskDone),
+        403: errorResponses[403],
+        404: errorResponses[404],
+        409: errorResponses[409],
+        422: errorResponses[422],
+      },
     }),
     async (c) => {
       const { outcome, notes, complete } = c.req.valid("json");

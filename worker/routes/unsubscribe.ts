@@ -5,12 +5,56 @@ import { verifyUnsubscribeToken } from "../services/mime";
 import { unsubscribeAddress } from "../services/unsubscribe";
 import { appSecret } from "../services/secrets";
 
-const page = (title: string, body: string, form?: string) => html`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${title}</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;background:#f6f7fb;color:#111827;display:grid;place-items:center;min-height:100vh;margin:0}
-main{background:#fff;border:1px solid #e5e7eb;border-radius:12px;padding:32px;max-width:420px;box-shadow:0 8px 24px rgba(0,0,0,.06)}
-h1{font-size:20px;margin:0 0 8px}button{background:#4f46e5;color:#fff;border:0;border-radius:8px;padding:10px 16px;font-size:15px;cursor:pointer}</style></head>
-<body><main><h1>${title}</h1><p>${body}</p>${form ? html`<form method="post"><button type="submit">${form}</button></form>` : ""}</main></body></html>`;
+const page = (title: string, body: string, form?: string) =>
+  html`<!doctype html>
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width,initial-scale=1" />
+        <title>${title}</title>
+        <style>
+          body {
+            font:
+              16px/1.5 system-ui,
+              sans-serif;
+            background: #f6f7fb;
+            color: #111827;
+            display: grid;
+            place-items: center;
+            min-height: 100vh;
+            margin: 0;
+          }
+          main {
+            background: #fff;
+            border: 1px solid #e5e7eb;
+            border-radius: 12px;
+            padding: 32px;
+            max-width: 420px;
+            box-shadow: 0 8px 24px rgba(0, 0, 0, 0.06);
+          }
+          h1 {
+            font-size: 20px;
+            margin: 0 0 8px;
+          }
+          button {
+            background: #4f46e5;
+            color: #fff;
+            border: 0;
+            border-radius: 8px;
+            padding: 10px 16px;
+            font-size: 15px;
+            cursor: pointer;
+          }
+        </style>
+      </head>
+      <body>
+        <main>
+          <h1>${title}</h1>
+          <p>${body}</p>
+          ${form ? html`<form method="post"><button type="submit">${form}</button></form>` : ""}
+        </main>
+      </body>
+    </html>`;
 
 /**
  * One-click unsubscribe (RFC 8058): mail clients POST to the List-Unsubscribe URL; people who click

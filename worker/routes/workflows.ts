@@ -4,7 +4,16 @@ import { errorResponses, Id, IdParam, json, jsonBody, Pagination, PaginationMeta
 import { Overrides } from "../services/add-contacts/request";
 import { PeopleFilters } from "../services/people-search";
 import {
-  CHANGE_KINDS, ContactFilters, createWorkflow, deleteWorkflow, getWorkflow, listWorkflows, runWorkflowNow, updateWorkflow, workflowRunLog, WorkflowTrigger,
+  CHANGE_KINDS,
+  ContactFilters,
+  createWorkflow,
+  deleteWorkflow,
+  getWorkflow,
+  listWorkflows,
+  runWorkflowNow,
+  updateWorkflow,
+  workflowRunLog,
+  WorkflowTrigger,
 } from "../services/workflows";
 
 const WorkflowInput = z
@@ -12,15 +21,36 @@ const WorkflowInput = z
     name: z.string().trim().min(1).max(120),
     sequence_id: Id,
     filters: PeopleFilters.openapi({ description: "Schedule workflows: people to find; only net-new people (not yet contacts) are added" }),
-    trigger: WorkflowTrigger.openapi({ description: "When it runs: on a schedule (default), or once per contact change that matches its contact filters" }),
-    interval_minutes: z.number().int().min(15).max(43_200).openapi({ description: "Schedule workflows: how often it runs (15 minutes to 30 days)" }),
-    max_per_run: z.number().int().min(1).max(5_000).openapi({ description: "Most contacts one run adds (change workflows: most changes acted on per minute)" }),
+    trigger: WorkflowTrigger.openapi({
+      description: "When it runs: on a schedule (default), or once per contact change that matches its contact filters",
+    }),
+    interval_minutes: z
+      .number()
+      .int()
+      .min(15)
+      .max(43_200)
+      .openapi({ description: "Schedule workflows: how often it runs (15 minutes to 30 days)" }),
+    max_per_run: z
+      .number()
+      .int()
+      .min(1)
+      .max(5_000)
+      .openapi({ description: "Most contacts one run adds (change workflows: most changes acted on per minute)" }),
     active: z.boolean().openapi({ description: "New workflows start off unless this is true" }),
     mailbox_ids: z.array(Id).max(50),
     overrides: Overrides,
     enrich: z.boolean(),
   })
-  .partial({ filters: true, trigger: true, interval_minutes: true, max_per_run: true, active: true, mailbox_ids: true, overrides: true, enrich: true })
+  .partial({
+    filters: true,
+    trigger: true,
+    interval_minutes: true,
+    max_per_run: true,
+    active: true,
+    mailbox_ids: true,
+    overrides: true,
+    enrich: true,
+  })
   .openapi("WorkflowInput");
 
 const RunSchema = z
@@ -32,7 +62,10 @@ const RunSchema = z
     job_id: z.string().nullable(),
     added: z.number().nullable().openapi({ description: "Contacts the run's job enrolled (null until it has)" }),
     job_status: z.string().nullable(),
-    reason: z.string().nullable().openapi({ description: "Why the run added nobody (no_new_people, sequence_inactive, insufficient_credits…)" }),
+    reason: z
+      .string()
+      .nullable()
+      .openapi({ description: "Why the run added nobody (no_new_people, sequence_inactive, insufficient_credits…)" }),
     started_at: z.number(),
     finished_at: z.number().nullable(),
     trigger: z
@@ -77,7 +110,13 @@ void ContactFilters;
 
 export const workflowRoutes = router()
   .openapi(
-    createRoute({ method: "get", path: "/workflows", tags: ["Workflows"], summary: "The team's workflows with their last run", responses: { 200: json(z.object({ workflows: z.array(WorkflowSchema) })) } }),
+    createRoute({
+      method: "get",
+      path: "/workflows",
+      tags: ["Workflows"],
+      summary: "The team's workflows with their last run",
+      responses: { 200: json(z.object({ workflows: z.array(WorkflowSchema) })) },
+    }),
     async (c) => c.json({ workflows: await listWorkflows(c.var.db, c.get("caller")) }, 200),
   )
   .openapi(
@@ -85,7 +124,8 @@ export const workflowRoutes = router()
       method: "post",
       path: "/workflows",
       tags: ["Workflows"],
-      summary: "Create a workflow (off until turned on): on a schedule, find net-new people by filters, or on each matching contact change, and add them to a sequence",
+      summary:
+        "Create a workflow (off until turned on): on a schedule, find net-new people by filters, or on each matching contact change, and add them to a sequence",
       request: { body: jsonBody(WorkflowInput) },
       responses: { 201: { ...one, description: "Created" }, 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
     }),
@@ -97,7 +137,14 @@ export const workflowRoutes = router()
     },
   )
   .openapi(
-    createRoute({ method: "get", path: "/workflows/{id}", tags: ["Workflows"], summary: "One workflow with its last run", request: { params: IdParam }, responses: { 200: one, 404: errorResponses[404], 422: errorResponses[422] } }),
+    createRoute({
+      method: "get",
+      path: "/workflows/{id}",
+      tags: ["Workflows"],
+      summary: "One workflow with its last run",
+      request: { params: IdParam },
+      responses: { 200: one, 404: errorResponses[404], 422: errorResponses[422] },
+    }),
     async (c) => c.json({ workflow: await getWorkflow(c.var.db, c.get("caller"), c.req.valid("param").id) }, 200),
   )
   .openapi(
@@ -137,7 +184,13 @@ export const workflowRoutes = router()
       tags: ["Workflows"],
       summary: "Run a schedule workflow now (outside its schedule)",
       request: { params: IdParam },
-      responses: { 200: json(z.object({ run: RunSchema })), 403: errorResponses[403], 404: errorResponses[404], 409: errorResponses[409], 422: errorResponses[422] },
+      responses: {
+        200: json(z.object({ run: RunSchema })),
+        403: errorResponses[403],
+        404: errorResponses[404],
+        409: errorResponses[409],
+        422: errorResponses[422],
+      },
     }),
     async (c) => c.json({ run: await runWorkflowNow(c.env, c.var.db, c.get("caller"), c.req.valid("param").id) }, 200),
   )
@@ -148,7 +201,11 @@ export const workflowRoutes = router()
       tags: ["Workflows"],
       summary: "A workflow's run log, newest first, each run with what triggered it",
       request: { params: IdParam, query: Pagination },
-      responses: { 200: json(z.object({ runs: z.array(RunSchema), pagination: PaginationMeta })), 404: errorResponses[404], 422: errorResponses[422] },
+      responses: {
+        200: json(z.object({ runs: z.array(RunSchema), pagination: PaginationMeta })),
+        404: errorResponses[404],
+        422: errorResponses[422],
+      },
     }),
     async (c) => {
       const q = c.req.valid("query");

@@ -51,14 +51,24 @@ const USERS = [
 ] as const;
 
 const STAGES = [
-  ["Cold", "open"], ["Approaching", "in_progress"], ["Replied", "in_progress"], ["Interested", "succeeded"],
-  ["Not Interested", "failed"], ["Unresponsive", "failed"], ["Bad Data", "blocked"], ["Changed Job", "blocked"], ["Do Not Contact", "dnc"],
+  ["Cold", "open"],
+  ["Approaching", "in_progress"],
+  ["Replied", "in_progress"],
+  ["Interested", "succeeded"],
+  ["Not Interested", "failed"],
+  ["Unresponsive", "failed"],
+  ["Bad Data", "blocked"],
+  ["Changed Job", "blocked"],
+  ["Do Not Contact", "dnc"],
 ] as const;
 
 export const stageId = (team: 1 | 2, i: number) => seedId(0x03, team * 100 + i);
 
 async function isSeeded(d1: D1Database): Promise<boolean> {
-  const row = await d1.prepare("SELECT json_extract(settings, '$.seed_version') AS v FROM teams WHERE id = ?").bind(DEMO.team).first<{ v: number | null }>();
+  const row = await d1
+    .prepare("SELECT json_extract(settings, '$.seed_version') AS v FROM teams WHERE id = ?")
+    .bind(DEMO.team)
+    .first<{ v: number | null }>();
   return (row?.v ?? 0) >= SEED_VERSION;
 }
 
@@ -70,37 +80,221 @@ export async function seedDemo(d1: D1Database, opts: SeedOptions = FULL_SEED) {
   // Teams, users, keys, stages, schedules, mailboxes, credits: one transaction.
   const hashes = await Promise.all(USERS.map(() => hashPassword(DEMO_PASSWORD)));
   const base: D1PreparedStatement[] = [
-    ...bulkInsertStatements(d1, "teams", ["id", "name", "postal_address", "credit_balance", "settings", "created_at"], [
-      [DEMO.team, "Demo", "Demo Inc., 548 Market St, San Francisco, CA 94104, USA", 25_000, "{}", t0],
-      [DEMO.rival, "Rival", "Rival Ltd., 1 Poultry, London EC2R 8EJ, UK", 1_000, "{}", t0],
-    ]),
-    ...bulkInsertStatements(d1, "credit_ledger", ["id", "team_id", "kind", "amount", "balance_after", "source", "ref", "note", "created_at"], [
-      [seedId(0x0c, 1), DEMO.team, "grant", 25_000, 25_000, "plan", "seed-grant", "Starter plan credits", t0],
-      [seedId(0x0c, 2), DEMO.rival, "grant", 1_000, 1_000, "plan", "seed-grant", "Starter plan credits", t0],
-    ]),
-    ...bulkInsertStatements(d1, "users", ["id", "team_id", "email", "name", "role", "password_hash", "created_at"],
-      USERS.map((u, i) => [...u, hashes[i]!, t0])),
-    ...bulkInsertStatements(d1, "api_keys", ["id", "team_id", "created_by", "name", "kind", "key_hash", "prefix", "created_at"], [
-      [seedId(0x04, 1), DEMO.team, DEMO.admin, "Demo master key", "master", await sha256Hex(DEMO.masterKey), DEMO.masterKey.slice(0, 9), t0],
-      [seedId(0x04, 2), DEMO.team, DEMO.admin, "Demo standard key", "standard", await sha256Hex(DEMO.standardKey), DEMO.standardKey.slice(0, 9), t0],
-      [seedId(0x04, 3), DEMO.rival, DEMO.rivalAdmin, "Rival master key", "master", await sha256Hex(DEMO.rivalKey), DEMO.rivalKey.slice(0, 9), t0],
-    ]),
-    ...bulkInsertStatements(d1, "contact_stages", ["id", "team_id", "name", "category", "position"], [
-      ...STAGES.map(([n, c], i) => [stageId(1, i), DEMO.team, n, c, i] as Row),
-      ...STAGES.map(([n, c], i) => [stageId(2, i), DEMO.rival, n, c, i] as Row),
-    ]),
-    ...bulkInsertStatements(d1, "schedules", ["id", "team_id", "name", "time_zone", "windows", "holidays", "holiday_calendar", "use_contact_time_zone", "is_default", "created_at"], [
-      [seedId(0x05, 1), DEMO.team, "US business hours", "America/New_York", JSON.stringify(weekdays("09:00", "17:00")), "[]", "US", 0, 1, t0],
-      [seedId(0x05, 2), DEMO.team, "Recipient's mornings", "America/New_York", JSON.stringify(weekdays("08:00", "11:30")), JSON.stringify(["2026-12-24", "2026-12-31"]), "US", 1, 0, t0],
-      [seedId(0x05, 3), DEMO.rival, "UK office hours", "Europe/London", JSON.stringify(weekdays("09:00", "17:30")), "[]", "GB", 0, 1, t0],
-    ]),
-    ...bulkInsertStatements(d1, "mailboxes", ["id", "team_id", "user_id", "email", "sender_name", "signature", "transport", "daily_limit", "hourly_limit", "min_gap_seconds", "jitter_seconds", "status", "created_at", "updated_at"], [
-      [seedId(0x06, 1), DEMO.team, DEMO.admin, "alex@demo.test", "Alex Morgan", "Alex Morgan\nHead of Sales, Demo Inc.", "outbox", 200, 40, 30, 15, "connected", t0, t0],
-      [seedId(0x06, 2), DEMO.team, DEMO.rep1, "riley@demo.test", "Riley Chen", "Riley Chen · Account Executive", "outbox", 150, 30, 45, 20, "connected", t0, t0],
-      [seedId(0x06, 3), DEMO.team, DEMO.rep2, "sam@demo.test", "Sam Patel", "Sam Patel · SDR", "outbox", 100, 20, 60, 30, "connected", t0, t0],
-      [seedId(0x06, 4), DEMO.team, DEMO.admin, "outreach@demo.test", "Demo Outreach", "The Demo team", "outbox", 50, 10, 120, 60, "connected", t0, t0],
-      [seedId(0x06, 5), DEMO.rival, DEMO.rivalAdmin, "jordan@rival.test", "Jordan Rivers", "Jordan · Rival Ltd.", "outbox", 100, 20, 60, 30, "connected", t0, t0],
-    ]),
+    ...bulkInsertStatements(
+      d1,
+      "teams",
+      ["id", "name", "postal_address", "credit_balance", "settings", "created_at"],
+      [
+        [DEMO.team, "Demo", "Demo Inc., 548 Market St, San Francisco, CA 94104, USA", 25_000, "{}", t0],
+        [DEMO.rival, "Rival", "Rival Ltd., 1 Poultry, London EC2R 8EJ, UK", 1_000, "{}", t0],
+      ],
+    ),
+    ...bulkInsertStatements(
+      d1,
+      "credit_ledger",
+      ["id", "team_id", "kind", "amount", "balance_after", "source", "ref", "note", "created_at"],
+      [
+        [seedId(0x0c, 1), DEMO.team, "grant", 25_000, 25_000, "plan", "seed-grant", "Starter plan credits", t0],
+        [seedId(0x0c, 2), DEMO.rival, "grant", 1_000, 1_000, "plan", "seed-grant", "Starter plan credits", t0],
+      ],
+    ),
+    ...bulkInsertStatements(
+      d1,
+      "users",
+      ["id", "team_id", "email", "name", "role", "password_hash", "created_at"],
+      USERS.map((u, i) => [...u, hashes[i]!, t0]),
+    ),
+    ...bulkInsertStatements(
+      d1,
+      "api_keys",
+      ["id", "team_id", "created_by", "name", "kind", "key_hash", "prefix", "created_at"],
+      [
+        [
+          seedId(0x04, 1),
+          DEMO.team,
+          DEMO.admin,
+          "Demo master key",
+          "master",
+          await sha256Hex(DEMO.masterKey),
+          DEMO.masterKey.slice(0, 9),
+          t0,
+        ],
+        [
+          seedId(0x04, 2),
+          DEMO.team,
+          DEMO.admin,
+          "Demo standard key",
+          "standard",
+          await sha256Hex(DEMO.standardKey),
+          DEMO.standardKey.slice(0, 9),
+          t0,
+        ],
+        [
+          seedId(0x04, 3),
+          DEMO.rival,
+          DEMO.rivalAdmin,
+          "Rival master key",
+          "master",
+          await sha256Hex(DEMO.rivalKey),
+          DEMO.rivalKey.slice(0, 9),
+          t0,
+        ],
+      ],
+    ),
+    ...bulkInsertStatements(
+      d1,
+      "contact_stages",
+      ["id", "team_id", "name", "category", "position"],
+      [
+        ...STAGES.map(([n, c], i) => [stageId(1, i), DEMO.team, n, c, i] as Row),
+        ...STAGES.map(([n, c], i) => [stageId(2, i), DEMO.rival, n, c, i] as Row),
+      ],
+    ),
+    ...bulkInsertStatements(
+      d1,
+      "schedules",
+      [
+        "id",
+        "team_id",
+        "name",
+        "time_zone",
+        "windows",
+        "holidays",
+        "holiday_calendar",
+        "use_contact_time_zone",
+        "is_default",
+        "created_at",
+      ],
+      [
+        [
+          seedId(0x05, 1),
+          DEMO.team,
+          "US business hours",
+          "America/New_York",
+          JSON.stringify(weekdays("09:00", "17:00")),
+          "[]",
+          "US",
+          0,
+          1,
+          t0,
+        ],
+        [
+          seedId(0x05, 2),
+          DEMO.team,
+          "Recipient's mornings",
+          "America/New_York",
+          JSON.stringify(weekdays("08:00", "11:30")),
+          JSON.stringify(["2026-12-24", "2026-12-31"]),
+          "US",
+          1,
+          0,
+          t0,
+        ],
+        [seedId(0x05, 3), DEMO.rival, "UK office hours", "Europe/London", JSON.stringify(weekdays("09:00", "17:30")), "[]", "GB", 0, 1, t0],
+      ],
+    ),
+    ...bulkInsertStatements(
+      d1,
+      "mailboxes",
+      [
+        "id",
+        "team_id",
+        "user_id",
+        "email",
+        "sender_name",
+        "signature",
+        "transport",
+        "daily_limit",
+        "hourly_limit",
+        "min_gap_seconds",
+        "jitter_seconds",
+        "status",
+        "created_at",
+        "updated_at",
+      ],
+      [
+        [
+          seedId(0x06, 1),
+          DEMO.team,
+          DEMO.admin,
+          "alex@demo.test",
+          "Alex Morgan",
+          "Alex Morgan\nHead of Sales, Demo Inc.",
+          "outbox",
+          200,
+          40,
+          30,
+          15,
+          "connected",
+          t0,
+          t0,
+        ],
+        [
+          seedId(0x06, 2),
+          DEMO.team,
+          DEMO.rep1,
+          "riley@demo.test",
+          "Riley Chen",
+          "Riley Chen · Account Executive",
+          "outbox",
+          150,
+          30,
+          45,
+          20,
+          "connected",
+          t0,
+          t0,
+        ],
+        [
+          seedId(0x06, 3),
+          DEMO.team,
+          DEMO.rep2,
+          "sam@demo.test",
+          "Sam Patel",
+          "Sam Patel · SDR",
+          "outbox",
+          100,
+          20,
+          60,
+          30,
+          "connected",
+          t0,
+          t0,
+        ],
+        [
+          seedId(0x06, 4),
+          DEMO.team,
+          DEMO.admin,
+          "outreach@demo.test",
+          "Demo Outreach",
+          "The Demo team",
+          "outbox",
+          50,
+          10,
+          120,
+          60,
+          "connected",
+          t0,
+          t0,
+        ],
+        [
+          seedId(0x06, 5),
+          DEMO.rival,
+          DEMO.rivalAdmin,
+          "jordan@rival.test",
+          "Jordan Rivers",
+          "Jordan · Rival Ltd.",
+          "outbox",
+          100,
+          20,
+          60,
+          30,
+          "connected",
+          t0,
+          t0,
+        ],
+      ],
+    ),
   ];
   await d1.batch(base);
 
@@ -122,7 +316,10 @@ export async function seedDemo(d1: D1Database, opts: SeedOptions = FULL_SEED) {
   await seedContacts(d1, demoPeople, rivalPeople, t0);
   // Fresh statistics for the query planner after the bulk load.
   await d1.prepare("PRAGMA optimize").run();
-  await d1.prepare("UPDATE teams SET settings = json_set(settings, '$.seed_version', ?) WHERE id IN (?, ?)").bind(SEED_VERSION, DEMO.team, DEMO.rival).run();
+  await d1
+    .prepare("UPDATE teams SET settings = json_set(settings, '$.seed_version', ?) WHERE id IN (?, ?)")
+    .bind(SEED_VERSION, DEMO.team, DEMO.rival)
+    .run();
   return { seeded: true as const, ms: Date.now() - started, people: opts.people, contacts: demoPeople.length + rivalPeople.length };
 }
 
@@ -131,9 +328,31 @@ function weekdays(from: string, to: string) {
 }
 
 const CONTACT_COLUMNS = [
-  "id", "team_id", "person_id", "owner_id", "stage_id", "first_name", "last_name", "title", "company", "domain", "industry", "employees",
-  "city", "country", "time_zone", "email", "email_status", "linkedin_url", "score", "unsubscribed_at", "bounced_at", "job_changed_at",
-  "source", "created_at", "updated_at",
+  "id",
+  "team_id",
+  "person_id",
+  "owner_id",
+  "stage_id",
+  "first_name",
+  "last_name",
+  "title",
+  "company",
+  "domain",
+  "industry",
+  "employees",
+  "city",
+  "country",
+  "time_zone",
+  "email",
+  "email_status",
+  "linkedin_url",
+  "score",
+  "unsubscribed_at",
+  "bounced_at",
+  "job_changed_at",
+  "source",
+  "created_at",
+  "updated_at",
 ] as const;
 
 async function seedContacts(d1: D1Database, demoPeople: PersonRow[], rivalPeople: PersonRow[], t0: number) {
@@ -149,22 +368,80 @@ async function seedContacts(d1: D1Database, demoPeople: PersonRow[], rivalPeople
     const unsub = rng.chance(0.02);
     const bounced = !unsub && rng.chance(0.015);
     const dnc = rng.chance(0.02);
-    const stage = dnc ? 8 : rng.weighted([[0, 70], [1, 12], [2, 5], [3, 4], [4, 3], [5, 3], [6, 2], [7, 1]] as const);
+    const stage = dnc
+      ? 8
+      : rng.weighted([
+          [0, 70],
+          [1, 12],
+          [2, 5],
+          [3, 4],
+          [4, 3],
+          [5, 3],
+          [6, 2],
+          [7, 1],
+        ] as const);
     const created = t0 - rng.int(1, 365) * DAY;
     const email = p[13];
     contactRows.push([
-      id, DEMO.team, p[0], owners[i % 3]!, stageId(1, stage), p[1], p[2], p[3], p[6], p[7], p[8], p[9], p[10], p[11], p[12],
-      email, p[14], p[16], p[15], unsub ? created + DAY : null, bounced ? created + 2 * DAY : null, p[17], "prospect_search", created, created,
+      id,
+      DEMO.team,
+      p[0],
+      owners[i % 3]!,
+      stageId(1, stage),
+      p[1],
+      p[2],
+      p[3],
+      p[6],
+      p[7],
+      p[8],
+      p[9],
+      p[10],
+      p[11],
+      p[12],
+      email,
+      p[14],
+      p[16],
+      p[15],
+      unsub ? created + DAY : null,
+      bounced ? created + 2 * DAY : null,
+      p[17],
+      "prospect_search",
+      created,
+      created,
     ]);
-    if (email && (unsub || bounced)) suppressionRows.push([seedId(0x08, i), DEMO.team, email, unsub ? "unsubscribed" : "bounced", "seed", created + DAY]);
+    if (email && (unsub || bounced))
+      suppressionRows.push([seedId(0x08, i), DEMO.team, email, unsub ? "unsubscribed" : "bounced", "seed", created + DAY]);
     demoIds.push(id);
     flags.push({ unsub, bounced, dnc, hasEmail: email !== null });
   });
   rivalPeople.forEach((p, i) => {
     const created = t0 - rng.int(1, 200) * DAY;
     contactRows.push([
-      seedId(0x07, 100_000 + i), DEMO.rival, p[0], DEMO.rivalAdmin, stageId(2, 0), p[1], p[2], p[3], p[6], p[7], p[8], p[9], p[10], p[11], p[12],
-      p[13], p[14], p[16], p[15], null, null, p[17], "prospect_search", created, created,
+      seedId(0x07, 100_000 + i),
+      DEMO.rival,
+      p[0],
+      DEMO.rivalAdmin,
+      stageId(2, 0),
+      p[1],
+      p[2],
+      p[3],
+      p[6],
+      p[7],
+      p[8],
+      p[9],
+      p[10],
+      p[11],
+      p[12],
+      p[13],
+      p[14],
+      p[16],
+      p[15],
+      null,
+      null,
+      p[17],
+      "prospect_search",
+      created,
+      created,
     ]);
   });
 
@@ -180,7 +457,8 @@ async function seedContacts(d1: D1Database, demoPeople: PersonRow[], rivalPeople
   listRows.push([seedId(0x09, 50), DEMO.rival, DEMO.rivalAdmin, "Rival prospects", t0]);
   const memberRows: Row[] = [];
   for (const [k, , , from, to] of listDefs) {
-    for (let i = Math.floor(from * demoIds.length); i < Math.floor(to * demoIds.length); i++) memberRows.push([seedId(0x09, k), demoIds[i]!, DEMO.team, t0 - k * DAY]);
+    for (let i = Math.floor(from * demoIds.length); i < Math.floor(to * demoIds.length); i++)
+      memberRows.push([seedId(0x09, k), demoIds[i]!, DEMO.team, t0 - k * DAY]);
   }
   rivalPeople.forEach((_, i) => memberRows.push([seedId(0x09, 50), seedId(0x07, 100_000 + i), DEMO.rival, t0]));
 
@@ -207,17 +485,91 @@ async function seedContacts(d1: D1Database, demoPeople: PersonRow[], rivalPeople
     [st(50), seq(50), 1, "auto_email", 0, "minutes", 0, ""],
   ];
   const stepRows: Row[] = stepDefs.map(([id, s, pos, type, wait, unit, thread, note]) => [
-    id, s === seq(50) ? DEMO.rival : DEMO.team, s, pos, type, wait, unit, 0, 1, thread, note, t0,
+    id,
+    s === seq(50) ? DEMO.rival : DEMO.team,
+    s,
+    pos,
+    type,
+    wait,
+    unit,
+    0,
+    1,
+    thread,
+    note,
+    t0,
   ]);
   const v = (k: number) => seedId(0x0d, k);
   const variantRows: Row[] = [
-    [v(1), DEMO.team, st(1), "A", "{{first_name}}, a faster way to run outbound at {{company}}", "Hi {{first_name}},\n\nTeams like {{company}} use Demo to book 30% more meetings without hiring.\n\nWorth a 15-minute look next week?", 1, t0],
-    [v(2), DEMO.team, st(1), "B", "Quick question about {{company}}'s pipeline", "Hi {{first_name|there}},\n\nHow is {{company}} filling pipeline this quarter? We help {{title|sales leaders}} do it with half the manual work.\n\nOpen to a short call?", 1, t0],
-    [v(3), DEMO.team, st(2), "A", "", "Hi {{first_name}}, bumping this up in case it got buried. Happy to send a 2-minute video instead.", 1, t0],
-    [v(4), DEMO.team, st(4), "A", "Closing the loop", "Hi {{first_name}},\n\nI'll stop here. If outbound at {{company}} becomes a priority, just reply and I'll pick it up.", 1, t0],
-    [v(5), DEMO.team, st(5), "A", "The webinar recording, {{first_name}}", "Hi {{first_name}},\n\nThanks for joining. Here is the recording and the slides. What was your main takeaway?", 1, t0],
-    [v(6), DEMO.team, st(5), "B", "{{first_name}}, your webinar slides", "Hi {{first_name}},\n\nAs promised, the slides and recording. Would a 20-minute walkthrough for {{company}} help?", 1, t0],
-    [v(8), DEMO.team, st(8), "A", "Still looking at outbound tooling?", "Hi {{first_name}}, it's been a while. We shipped a lot since we last spoke; want a quick tour?", 1, t0],
+    [
+      v(1),
+      DEMO.team,
+      st(1),
+      "A",
+      "{{first_name}}, a faster way to run outbound at {{company}}",
+      "Hi {{first_name}},\n\nTeams like {{company}} use Demo to book 30% more meetings without hiring.\n\nWorth a 15-minute look next week?",
+      1,
+      t0,
+    ],
+    [
+      v(2),
+      DEMO.team,
+      st(1),
+      "B",
+      "Quick question about {{company}}'s pipeline",
+      "Hi {{first_name|there}},\n\nHow is {{company}} filling pipeline this quarter? We help {{title|sales leaders}} do it with half the manual work.\n\nOpen to a short call?",
+      1,
+      t0,
+    ],
+    [
+      v(3),
+      DEMO.team,
+      st(2),
+      "A",
+      "",
+      "Hi {{first_name}}, bumping this up in case it got buried. Happy to send a 2-minute video instead.",
+      1,
+      t0,
+    ],
+    [
+      v(4),
+      DEMO.team,
+      st(4),
+      "A",
+      "Closing the loop",
+      "Hi {{first_name}},\n\nI'll stop here. If outbound at {{company}} becomes a priority, just reply and I'll pick it up.",
+      1,
+      t0,
+    ],
+    [
+      v(5),
+      DEMO.team,
+      st(5),
+      "A",
+      "The webinar recording, {{first_name}}",
+      "Hi {{first_name}},\n\nThanks for joining. Here is the recording and the slides. What was your main takeaway?",
+      1,
+      t0,
+    ],
+    [
+      v(6),
+      DEMO.team,
+      st(5),
+      "B",
+      "{{first_name}}, your webinar slides",
+      "Hi {{first_name}},\n\nAs promised, the slides and recording. Would a 20-minute walkthrough for {{company}} help?",
+      1,
+      t0,
+    ],
+    [
+      v(8),
+      DEMO.team,
+      st(8),
+      "A",
+      "Still looking at outbound tooling?",
+      "Hi {{first_name}}, it's been a while. We shipped a lot since we last spoke; want a quick tour?",
+      1,
+      t0,
+    ],
     [v(9), DEMO.team, st(9), "A", "", "Hi {{first_name}}, any thoughts?", 1, t0],
     [v(50), DEMO.rival, st(50), "A", "Hello from Rival", "Hi {{first_name}}, Rival here.", 1, t0],
   ];
@@ -234,30 +586,143 @@ async function seedContacts(d1: D1Database, demoPeople: PersonRow[], rivalPeople
   for (let i = 0; i < demoIds.length; i++) {
     const f = flags[i]!;
     if (f.unsub || f.bounced || f.dnc || !f.hasEmail) continue;
-    if (i % 17 === 0) enrollmentRows.push([seedId(0x0e, e++), DEMO.team, seq(1), demoIds[i]!, mailbox(i), "active", 1, t0, "waiting_for_step", DEMO.admin, t0 - 3 * DAY, t0 - 3 * DAY, null]);
-    else if (i % 23 === 0) enrollmentRows.push([seedId(0x0e, e++), DEMO.team, seq(2), demoIds[i]!, mailbox(i), "finished", 3, null, "completed_all_steps", DEMO.rep1, t0 - 40 * DAY, t0 - 20 * DAY, t0 - 20 * DAY]);
+    if (i % 17 === 0)
+      enrollmentRows.push([
+        seedId(0x0e, e++),
+        DEMO.team,
+        seq(1),
+        demoIds[i]!,
+        mailbox(i),
+        "active",
+        1,
+        t0,
+        "waiting_for_step",
+        DEMO.admin,
+        t0 - 3 * DAY,
+        t0 - 3 * DAY,
+        null,
+      ]);
+    else if (i % 23 === 0)
+      enrollmentRows.push([
+        seedId(0x0e, e++),
+        DEMO.team,
+        seq(2),
+        demoIds[i]!,
+        mailbox(i),
+        "finished",
+        3,
+        null,
+        "completed_all_steps",
+        DEMO.rep1,
+        t0 - 40 * DAY,
+        t0 - 20 * DAY,
+        t0 - 20 * DAY,
+      ]);
   }
 
   // A few open tasks (calls, LinkedIn touches, to-dos) around today, so the Tasks screen has work.
   const today = Math.floor(Date.now() / DAY) * DAY;
-  const taskKinds = [["call", "Call about the Q4 pilot"], ["linkedin_connect", "Connect with a note about the webinar"], ["task", "Send the case study they asked for"], ["manual_email", "Personal follow-up on pricing"]] as const;
+  const taskKinds = [
+    ["call", "Call about the Q4 pilot"],
+    ["linkedin_connect", "Connect with a note about the webinar"],
+    ["task", "Send the case study they asked for"],
+    ["manual_email", "Personal follow-up on pricing"],
+  ] as const;
   const taskRows: Row[] = Array.from({ length: 15 }, (_, k) => {
     const [type, note] = taskKinds[k % taskKinds.length]!;
     const contact = demoIds[(k * 7) % demoIds.length]!;
-    return [seedId(0x0f, k), DEMO.team, null, null, null, contact, owners[k % 3]!, type, note, today + (k % 5 - 2) * DAY + 15 * 3_600_000, "open", t0];
+    return [
+      seedId(0x0f, k),
+      DEMO.team,
+      null,
+      null,
+      null,
+      contact,
+      owners[k % 3]!,
+      type,
+      note,
+      today + ((k % 5) - 2) * DAY + 15 * 3_600_000,
+      "open",
+      t0,
+    ];
   });
 
   await d1.batch([
-    ...bulkInsertStatements(d1, "tasks", ["id", "team_id", "enrollment_id", "sequence_id", "step_id", "contact_id", "assignee_id", "type", "note", "due_at", "status", "created_at"], taskRows),
+    ...bulkInsertStatements(
+      d1,
+      "tasks",
+      [
+        "id",
+        "team_id",
+        "enrollment_id",
+        "sequence_id",
+        "step_id",
+        "contact_id",
+        "assignee_id",
+        "type",
+        "note",
+        "due_at",
+        "status",
+        "created_at",
+      ],
+      taskRows,
+    ),
     ...bulkInsertStatements(d1, "contacts", CONTACT_COLUMNS, contactRows),
     ...bulkInsertStatements(d1, "suppressions", ["id", "team_id", "email", "reason", "source", "created_at"], suppressionRows),
     ...bulkInsertStatements(d1, "lists", ["id", "team_id", "owner_id", "name", "created_at"], listRows),
     ...bulkInsertStatements(d1, "list_members", ["list_id", "contact_id", "team_id", "added_at"], memberRows),
-    ...bulkInsertStatements(d1, "sequences", ["id", "team_id", "owner_id", "name", "active", "schedule_id", "settings", "created_at", "updated_at"], sequenceRows),
-    ...bulkInsertStatements(d1, "steps", ["id", "team_id", "sequence_id", "position", "type", "wait_amount", "wait_unit", "business_days", "enabled", "thread_reply", "note", "created_at"], stepRows),
-    ...bulkInsertStatements(d1, "step_variants", ["id", "team_id", "step_id", "label", "subject", "body", "enabled", "created_at"], variantRows),
+    ...bulkInsertStatements(
+      d1,
+      "sequences",
+      ["id", "team_id", "owner_id", "name", "active", "schedule_id", "settings", "created_at", "updated_at"],
+      sequenceRows,
+    ),
+    ...bulkInsertStatements(
+      d1,
+      "steps",
+      [
+        "id",
+        "team_id",
+        "sequence_id",
+        "position",
+        "type",
+        "wait_amount",
+        "wait_unit",
+        "business_days",
+        "enabled",
+        "thread_reply",
+        "note",
+        "created_at",
+      ],
+      stepRows,
+    ),
+    ...bulkInsertStatements(
+      d1,
+      "step_variants",
+      ["id", "team_id", "step_id", "label", "subject", "body", "enabled", "created_at"],
+      variantRows,
+    ),
     ...bulkInsertStatements(d1, "sequence_shares", ["sequence_id", "user_id", "team_id", "access"], shareRows),
-    ...bulkInsertStatements(d1, "enrollments", ["id", "team_id", "sequence_id", "contact_id", "mailbox_id", "status", "current_step", "next_due_at", "reason", "added_by", "created_at", "updated_at", "finished_at"], enrollmentRows),
+    ...bulkInsertStatements(
+      d1,
+      "enrollments",
+      [
+        "id",
+        "team_id",
+        "sequence_id",
+        "contact_id",
+        "mailbox_id",
+        "status",
+        "current_step",
+        "next_due_at",
+        "reason",
+        "added_by",
+        "created_at",
+        "updated_at",
+        "finished_at",
+      ],
+      enrollmentRows,
+    ),
   ]);
 
   // About 60 days of past activity (worker/seed/history.ts), so reports and the home screen have a past.
@@ -267,16 +732,33 @@ async function seedContacts(d1: D1Database, demoPeople: PersonRow[], rivalPeople
     if (k >= 0) inSequence.set(r[3] as string, (inSequence.get(r[3] as string) ?? new Set()).add(k));
   }
   const historyContacts: HistoryContact[] = demoPeople.map((p, i) => ({
-    id: demoIds[i]!, firstName: p[1], company: p[6], email: p[13], ...flags[i]!, inSequence: inSequence.get(demoIds[i]!) ?? new Set<number>(),
+    id: demoIds[i]!,
+    firstName: p[1],
+    company: p[6],
+    email: p[13],
+    ...flags[i]!,
+    inSequence: inSequence.get(demoIds[i]!) ?? new Set<number>(),
   }));
-  const texts = Object.fromEntries(variantRows.filter((r) => r[1] === DEMO.team).map((r) => [parseInt(String(r[0]).slice(2), 16), { subject: String(r[4]), body: String(r[5]) }]));
-  await d1.batch(historyStatements(d1, {
-    team: DEMO.team,
-    users: { admin: DEMO.admin, rep1: DEMO.rep1, rep2: DEMO.rep2 },
-    mailboxes: [1, 2, 3, 4].map((k) => seedId(0x06, k)),
-    sequences: [seq(1), seq(2), seq(3)],
-    steps: Object.fromEntries([1, 2, 3, 4, 5, 6, 7, 8, 9].map((k) => [k, st(k)])),
-    variants: Object.fromEntries([1, 2, 3, 4, 5, 6, 8, 9].map((k) => [k, v(k)])),
-    stages: { replied: stageId(1, 2), interested: stageId(1, 3) },
-  }, historyContacts, texts, today));
+  const texts = Object.fromEntries(
+    variantRows
+      .filter((r) => r[1] === DEMO.team)
+      .map((r) => [parseInt(String(r[0]).slice(2), 16), { subject: String(r[4]), body: String(r[5]) }]),
+  );
+  await d1.batch(
+    historyStatements(
+      d1,
+      {
+        team: DEMO.team,
+        users: { admin: DEMO.admin, rep1: DEMO.rep1, rep2: DEMO.rep2 },
+        mailboxes: [1, 2, 3, 4].map((k) => seedId(0x06, k)),
+        sequences: [seq(1), seq(2), seq(3)],
+        steps: Object.fromEntries([1, 2, 3, 4, 5, 6, 7, 8, 9].map((k) => [k, st(k)])),
+        variants: Object.fromEntries([1, 2, 3, 4, 5, 6, 8, 9].map((k) => [k, v(k)])),
+        stages: { replied: stageId(1, 2), interested: stageId(1, 3) },
+      },
+      historyContacts,
+      texts,
+      today,
+    ),
+  );
 }

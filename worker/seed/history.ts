@@ -40,12 +40,58 @@ export interface HistoryIds {
 /** Tags of the history's fixed ids (kept apart from the rest of the seed's). */
 const TAG = { enrollment: 0x10, message: 0x11, task: 0x12, audit: 0x13 } as const;
 
-const ENROLLMENT_COLUMNS = ["id", "team_id", "sequence_id", "contact_id", "mailbox_id", "status", "current_step", "next_due_at", "reason", "added_by", "created_at", "updated_at", "finished_at"] as const;
-const MESSAGE_COLUMNS = [
-  "id", "team_id", "enrollment_id", "sequence_id", "step_id", "variant_id", "mailbox_id", "contact_id", "to_email", "subject", "body", "message_id_header",
-  "in_reply_to", "status", "error", "scheduled_at", "sent_at", "replied_at", "reply_kind", "created_at",
+const ENROLLMENT_COLUMNS = [
+  "id",
+  "team_id",
+  "sequence_id",
+  "contact_id",
+  "mailbox_id",
+  "status",
+  "current_step",
+  "next_due_at",
+  "reason",
+  "added_by",
+  "created_at",
+  "updated_at",
+  "finished_at",
 ] as const;
-const TASK_COLUMNS = ["id", "team_id", "enrollment_id", "sequence_id", "step_id", "contact_id", "assignee_id", "type", "note", "due_at", "status", "completed_at", "created_at"] as const;
+const MESSAGE_COLUMNS = [
+  "id",
+  "team_id",
+  "enrollment_id",
+  "sequence_id",
+  "step_id",
+  "variant_id",
+  "mailbox_id",
+  "contact_id",
+  "to_email",
+  "subject",
+  "body",
+  "message_id_header",
+  "in_reply_to",
+  "status",
+  "error",
+  "scheduled_at",
+  "sent_at",
+  "replied_at",
+  "reply_kind",
+  "created_at",
+] as const;
+const TASK_COLUMNS = [
+  "id",
+  "team_id",
+  "enrollment_id",
+  "sequence_id",
+  "step_id",
+  "contact_id",
+  "assignee_id",
+  "type",
+  "note",
+  "due_at",
+  "status",
+  "completed_at",
+  "created_at",
+] as const;
 
 interface EmailStep {
   kind: "email";
@@ -79,25 +125,62 @@ type Plan = {
 
 const PLANS: readonly Plan[] = [
   {
-    sequence: 0, owner: "admin", addedBy: ["admin", "admin", "rep1"], share: 0.55, days: [62, 11], bounceShare: 0.25,
+    sequence: 0,
+    owner: "admin",
+    addedBy: ["admin", "admin", "rep1"],
+    share: 0.55,
+    days: [62, 11],
+    bounceShare: 0.25,
     steps: [
-      { kind: "email", position: 1, step: 1, variants: [[1, 0.04], [2, 0.16]], dayOffset: 0, subject: "", body: "" },
+      {
+        kind: "email",
+        position: 1,
+        step: 1,
+        variants: [
+          [1, 0.04],
+          [2, 0.16],
+        ],
+        dayOffset: 0,
+        subject: "",
+        body: "",
+      },
       { kind: "email", position: 2, step: 2, variants: [[3, 0.045]], dayOffset: 2, subject: "", body: "" },
       { kind: "task", position: 3, step: 3, type: "call", note: "Call about the pilot; mention their team size.", dayOffset: 5 },
       { kind: "email", position: 4, step: 4, variants: [[4, 0.03]], dayOffset: 9, subject: "", body: "" },
     ],
   },
   {
-    sequence: 1, owner: "rep1", addedBy: ["rep1", "rep1", "admin"], share: 0.3, days: [45, 4], bounceShare: 0.15,
+    sequence: 1,
+    owner: "rep1",
+    addedBy: ["rep1", "rep1", "admin"],
+    share: 0.3,
+    days: [45, 4],
+    bounceShare: 0.15,
     steps: [
-      { kind: "email", position: 1, step: 5, variants: [[5, 0.09], [6, 0.105]], dayOffset: 0, subject: "", body: "" },
+      {
+        kind: "email",
+        position: 1,
+        step: 5,
+        variants: [
+          [5, 0.09],
+          [6, 0.105],
+        ],
+        dayOffset: 0,
+        subject: "",
+        body: "",
+      },
       { kind: "task", position: 2, step: 6, type: "linkedin_connect", note: "Connect with a note about the webinar.", dayOffset: 1 },
       { kind: "task", position: 3, step: 7, type: "task", note: "Check if they opened the recording; book a call.", dayOffset: 3 },
     ],
   },
   {
     // Old closed-lost data: it bounced too much and was turned off (the home screen flags it).
-    sequence: 2, owner: "rep2", addedBy: ["rep2"], share: 0.12, days: [26, 12], bounceShare: 0.6,
+    sequence: 2,
+    owner: "rep2",
+    addedBy: ["rep2"],
+    share: 0.12,
+    days: [26, 12],
+    bounceShare: 0.6,
     steps: [
       { kind: "email", position: 1, step: 8, variants: [[8, 0.03]], dayOffset: 0, subject: "", body: "" },
       { kind: "email", position: 2, step: 9, variants: [[9, 0.02]], dayOffset: 5, subject: "", body: "" },
@@ -109,11 +192,19 @@ const PLANS: readonly Plan[] = [
 export type VariantTexts = Record<number, { subject: string; body: string }>;
 
 function render(template: string, c: HistoryContact) {
-  return template.replace(/\{\{\s*(\w+)\s*(?:\|([^}]*))?\}\}/g, (_, k: string, fallback?: string) =>
-    (k === "first_name" ? c.firstName : k === "company" ? c.company : "") || fallback || "");
+  return template.replace(
+    /\{\{\s*(\w+)\s*(?:\|([^}]*))?\}\}/g,
+    (_, k: string, fallback?: string) => (k === "first_name" ? c.firstName : k === "company" ? c.company : "") || fallback || "",
+  );
 }
 
-export function historyStatements(d1: D1Database, ids: HistoryIds, contacts: readonly HistoryContact[], texts: VariantTexts, today: number) {
+export function historyStatements(
+  d1: D1Database,
+  ids: HistoryIds,
+  contacts: readonly HistoryContact[],
+  texts: VariantTexts,
+  today: number,
+) {
   const rng = new Rng(1414);
   const enrollments: Row[] = [];
   const messages: Row[] = [];
@@ -150,7 +241,21 @@ export function historyStatements(d1: D1Database, ids: HistoryIds, contacts: rea
         position = step.position;
         if (step.kind === "task") {
           const done = rng.chance(0.85);
-          tasks.push([seedId(TAG.task, k++), ids.team, enrollmentId, seqId, ids.steps[step.step]!, c.id, user(plan.owner), step.type, step.note, at, done ? "completed" : "skipped", at + rng.int(1, 20) * HOUR, at]);
+          tasks.push([
+            seedId(TAG.task, k++),
+            ids.team,
+            enrollmentId,
+            seqId,
+            ids.steps[step.step]!,
+            c.id,
+            user(plan.owner),
+            step.type,
+            step.note,
+            at,
+            done ? "completed" : "skipped",
+            at + rng.int(1, 20) * HOUR,
+            at,
+          ]);
           finishedAt = at + DAY;
           continue;
         }
@@ -165,9 +270,26 @@ export function historyStatements(d1: D1Database, ids: HistoryIds, contacts: rea
         const reply = !bounce && !unsubscribe && rng.chance(replyRate);
         const repliedAt = reply ? at + rng.int(2, 40) * HOUR : ooo ? at + rng.int(1, 3) * HOUR : null;
         messages.push([
-          messageId, ids.team, enrollmentId, seqId, ids.steps[step.step]!, ids.variants[variantKey]!, mailbox, c.id, c.email, subject, render(text.body, c), header,
-          threadHeader, bounce ? "bounced" : "sent", bounce ? "550 5.1.1 The email account that you tried to reach does not exist" : null, at, at, repliedAt,
-          reply ? "reply" : ooo ? "out_of_office" : null, at,
+          messageId,
+          ids.team,
+          enrollmentId,
+          seqId,
+          ids.steps[step.step]!,
+          ids.variants[variantKey]!,
+          mailbox,
+          c.id,
+          c.email,
+          subject,
+          render(text.body, c),
+          header,
+          threadHeader,
+          bounce ? "bounced" : "sent",
+          bounce ? "550 5.1.1 The email account that you tried to reach does not exist" : null,
+          at,
+          at,
+          repliedAt,
+          reply ? "reply" : ooo ? "out_of_office" : null,
+          at,
         ]);
         threadHeader = header;
         finishedAt = at + 3 * DAY;
@@ -200,14 +322,42 @@ export function historyStatements(d1: D1Database, ids: HistoryIds, contacts: rea
         }
       }
       if (status === "finished" && reason === "completed_all_steps" && rng.chance(0.02)) reason = "marked_finished";
-      enrollments.push([enrollmentId, ids.team, seqId, c.id, mailbox, status, position, nextDue, reason, addedBy, created, finishedAt ?? created, finishedAt]);
+      enrollments.push([
+        enrollmentId,
+        ids.team,
+        seqId,
+        c.id,
+        mailbox,
+        status,
+        position,
+        nextDue,
+        reason,
+        addedBy,
+        created,
+        finishedAt ?? created,
+        finishedAt,
+      ]);
     });
   }
 
   // A few tasks that slipped: open and overdue, on the reps' lists.
   contacts.slice(0, 8).forEach((c, j) => {
     const owner = [ids.users.rep1, ids.users.rep2, ids.users.admin][j % 3]!;
-    tasks.push([seedId(TAG.task, k++), ids.team, null, null, null, c.id, owner, j % 2 ? "call" : "task", j % 2 ? "Call back: asked to talk after their board meeting" : "Send the pricing one-pager they asked for", today - (1 + (j % 5)) * DAY + 10 * HOUR, "open", null, today - 10 * DAY]);
+    tasks.push([
+      seedId(TAG.task, k++),
+      ids.team,
+      null,
+      null,
+      null,
+      c.id,
+      owner,
+      j % 2 ? "call" : "task",
+      j % 2 ? "Call back: asked to talk after their board meeting" : "Send the pricing one-pager they asked for",
+      today - (1 + (j % 5)) * DAY + 10 * HOUR,
+      "open",
+      null,
+      today - 10 * DAY,
+    ]);
   });
 
   const json = (rows: [string, string | number][]) => JSON.stringify(rows);
@@ -217,13 +367,38 @@ export function historyStatements(d1: D1Database, ids: HistoryIds, contacts: rea
     ...bulkInsertStatements(d1, "messages", MESSAGE_COLUMNS, messages),
     ...bulkInsertStatements(d1, "tasks", TASK_COLUMNS, tasks),
     // The contacts' state follows their history: stage after a reply, when they bounced or unsubscribed.
-    d1.prepare("UPDATE contacts SET stage_id = json_extract(j.value, '$[1]'), updated_at = ?2 FROM json_each(?1) AS j WHERE contacts.id = json_extract(j.value, '$[0]')").bind(json([...stageOf]), t),
-    d1.prepare("UPDATE contacts SET bounced_at = json_extract(j.value, '$[1]') FROM json_each(?1) AS j WHERE contacts.id = json_extract(j.value, '$[0]') AND contacts.bounced_at IS NOT NULL").bind(json([...bouncedAt])),
-    d1.prepare("UPDATE contacts SET unsubscribed_at = json_extract(j.value, '$[1]') FROM json_each(?1) AS j WHERE contacts.id = json_extract(j.value, '$[0]') AND contacts.unsubscribed_at IS NOT NULL").bind(json([...unsubscribedAt])),
+    d1
+      .prepare(
+        "UPDATE contacts SET stage_id = json_extract(j.value, '$[1]'), updated_at = ?2 FROM json_each(?1) AS j WHERE contacts.id = json_extract(j.value, '$[0]')",
+      )
+      .bind(json([...stageOf]), t),
+    d1
+      .prepare(
+        "UPDATE contacts SET bounced_at = json_extract(j.value, '$[1]') FROM json_each(?1) AS j WHERE contacts.id = json_extract(j.value, '$[0]') AND contacts.bounced_at IS NOT NULL",
+      )
+      .bind(json([...bouncedAt])),
+    d1
+      .prepare(
+        "UPDATE contacts SET unsubscribed_at = json_extract(j.value, '$[1]') FROM json_each(?1) AS j WHERE contacts.id = json_extract(j.value, '$[0]') AND contacts.unsubscribed_at IS NOT NULL",
+      )
+      .bind(json([...unsubscribedAt])),
     // The finished A/B test: B won on step 1 of Enterprise outbound; A is off and the switch is recorded.
     d1.prepare("UPDATE step_variants SET enabled = 0 WHERE id = ? AND team_id = ?").bind(ids.variants[1]!, ids.team),
-    d1.prepare("UPDATE sequences SET settings = json_set(settings, '$.ab_winners', json_object(?, ?), '$.ab_auto_winner', json('true')) WHERE id = ? AND team_id = ?").bind(ids.steps[1]!, ids.variants[2]!, ids.sequences[0], ids.team),
-    d1.prepare("INSERT OR IGNORE INTO audit_log (id, team_id, user_id, action, target_type, target_id, details, created_at) VALUES (?, ?, NULL, 'ab_test.winner_automatic', 'step', ?, ?, ?)")
-      .bind(seedId(TAG.audit, 1), ids.team, ids.steps[1]!, JSON.stringify({ sequence_id: ids.sequences[0], variant_id: ids.variants[2] }), t - 8 * DAY),
+    d1
+      .prepare(
+        "UPDATE sequences SET settings = json_set(settings, '$.ab_winners', json_object(?, ?), '$.ab_auto_winner', json('true')) WHERE id = ? AND team_id = ?",
+      )
+      .bind(ids.steps[1]!, ids.variants[2]!, ids.sequences[0], ids.team),
+    d1
+      .prepare(
+        "INSERT OR IGNORE INTO audit_log (id, team_id, user_id, action, target_type, target_id, details, created_at) VALUES (?, ?, NULL, 'ab_test.winner_automatic', 'step', ?, ?, ?)",
+      )
+      .bind(
+        seedId(TAG.audit, 1),
+        ids.team,
+        ids.steps[1]!,
+        JSON.stringify({ sequence_id: ids.sequences[0], variant_id: ids.variants[2] }),
+        t - 8 * DAY,
+      ),
   ];
 }

@@ -1,12 +1,58 @@
 import { Rng, seedId } from "./random";
-import { CITIES, COMPANY_MIDDLE, COMPANY_PREFIX, COMPANY_SUFFIX, DEPARTMENTS, FIRST_NAMES, INDUSTRIES, LAST_NAMES, SENIORITIES, titleFor } from "./vocab";
+import {
+  CITIES,
+  COMPANY_MIDDLE,
+  COMPANY_PREFIX,
+  COMPANY_SUFFIX,
+  DEPARTMENTS,
+  FIRST_NAMES,
+  INDUSTRIES,
+  LAST_NAMES,
+  SENIORITIES,
+  titleFor,
+} from "./vocab";
 
 export const PEOPLE_COLUMNS = [
-  "id", "first_name", "last_name", "title", "seniority", "department", "company", "domain", "industry", "employees",
-  "city", "country", "time_zone", "email", "email_status", "score", "linkedin_url", "job_changed_at",
+  "id",
+  "first_name",
+  "last_name",
+  "title",
+  "seniority",
+  "department",
+  "company",
+  "domain",
+  "industry",
+  "employees",
+  "city",
+  "country",
+  "time_zone",
+  "email",
+  "email_status",
+  "score",
+  "linkedin_url",
+  "job_changed_at",
 ] as const;
 
-export type PersonRow = [string, string, string, string, string, string, string, string, string, number, string, string, string, string | null, string, number, string, number | null];
+export type PersonRow = [
+  string,
+  string,
+  string,
+  string,
+  string,
+  string,
+  string,
+  string,
+  string,
+  number,
+  string,
+  string,
+  string,
+  string | null,
+  string,
+  number,
+  string,
+  number | null,
+];
 
 interface Company {
   name: string;
@@ -16,7 +62,16 @@ interface Company {
   city: readonly [string, string, string];
 }
 
-const EMPLOYEE_BUCKETS = [[1, 10, 10], [11, 50, 22], [51, 200, 26], [201, 500, 16], [501, 1000, 10], [1001, 5000, 10], [5001, 10000, 4], [10001, 100000, 2]] as const;
+const EMPLOYEE_BUCKETS = [
+  [1, 10, 10],
+  [11, 50, 22],
+  [51, 200, 26],
+  [201, 500, 16],
+  [501, 1000, 10],
+  [1001, 5000, 10],
+  [5001, 10000, 4],
+  [10001, 100000, 2],
+] as const;
 
 /** The companies people work at: deterministic for a seed. */
 export function companies(rng: Rng, count: number): Company[] {
@@ -60,15 +115,36 @@ export function* peopleChunks(total: number, chunkSize: number, baseTime: number
     const seniority = rng.weighted(SENIORITIES);
     const department = rng.weighted(DEPARTMENTS);
     const city = rng.chance(0.8) ? co.city : rng.pick(CITIES);
-    const emailStatus = rng.weighted([["verified", 62], ["unverified", 14], ["guessed", 12], ["unavailable", 12]] as const);
-    const email = emailStatus === "unavailable" ? null : `${first.toLowerCase()}.${last.toLowerCase()}${n % 7 === 0 ? n % 100 : ""}@${co.domain}`;
+    const emailStatus = rng.weighted([
+      ["verified", 62],
+      ["unverified", 14],
+      ["guessed", 12],
+      ["unavailable", 12],
+    ] as const);
+    const email =
+      emailStatus === "unavailable" ? null : `${first.toLowerCase()}.${last.toLowerCase()}${n % 7 === 0 ? n % 100 : ""}@${co.domain}`;
     const seniorBoost = ["c_suite", "vp", "head", "director", "founder", "owner"].includes(seniority) ? 20 : 0;
     const score = Math.min(100, Math.max(0, Math.round(rng.next() * 70 + seniorBoost + (emailStatus === "verified" ? 10 : 0))));
     const jobChanged = rng.chance(0.08) ? baseTime - rng.int(1, 120) * DAY : null;
     chunk.push([
-      seedId(0x10, n), first, last, titleFor(seniority, department, (xs) => rng.pick(xs)), seniority, department,
-      co.name, co.domain, co.industry, co.employees, city[0], city[1], city[2], email, emailStatus, score,
-      `https://www.linkedin.com/in/${first.toLowerCase()}-${last.toLowerCase()}-${n.toString(36)}`, jobChanged,
+      seedId(0x10, n),
+      first,
+      last,
+      titleFor(seniority, department, (xs) => rng.pick(xs)),
+      seniority,
+      department,
+      co.name,
+      co.domain,
+      co.industry,
+      co.employees,
+      city[0],
+      city[1],
+      city[2],
+      email,
+      emailStatus,
+      score,
+      `https://www.linkedin.com/in/${first.toLowerCase()}-${last.toLowerCase()}-${n.toString(36)}`,
+      jobChanged,
     ]);
     if (chunk.length === chunkSize) {
       yield chunk;

@@ -1,6 +1,19 @@
 import { and, eq, sql, type AnyColumn, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { contacts, imports, jobs, lists, mailboxes, messages, schedules, sequences, sequenceShares, tasks, users, workflows } from "../db/schema";
+import {
+  contacts,
+  imports,
+  jobs,
+  lists,
+  mailboxes,
+  messages,
+  schedules,
+  sequences,
+  sequenceShares,
+  tasks,
+  users,
+  workflows,
+} from "../db/schema";
 import type { Caller } from "../env";
 import { ApiError, notFound } from "../lib/errors";
 
@@ -18,9 +31,17 @@ import { ApiError, notFound } from "../lib/errors";
  * its creator's admin rights) and never does the owner-only administration marked `key: false`.
  */
 export const RULES = {
-  "sequence.view": { who: ["admin", "owner", "editor", "viewer"], key: true, says: "see a sequence, its steps, contacts, jobs, emails and report" },
+  "sequence.view": {
+    who: ["admin", "owner", "editor", "viewer"],
+    key: true,
+    says: "see a sequence, its steps, contacts, jobs, emails and report",
+  },
   "sequence.create": { who: ["member"], key: true, says: "create a sequence (they own it)" },
-  "sequence.edit": { who: ["admin", "owner", "editor"], key: true, says: "change steps, settings, schedule, turn on/off; add, pause, resume, finish, remove contacts" },
+  "sequence.edit": {
+    who: ["admin", "owner", "editor"],
+    key: true,
+    says: "change steps, settings, schedule, turn on/off; add, pause, resume, finish, remove contacts",
+  },
   "sequence.manage": { who: ["admin", "owner"], key: false, says: "change the owner, sharing; archive, unarchive" },
   "mailbox.view": { who: ["member"], key: true, says: "see the team's mailboxes and their capacity" },
   "mailbox.connect": { who: ["member"], key: false, says: "connect a mailbox of one's own (admins: for anyone in the team)" },
@@ -34,10 +55,26 @@ export const RULES = {
   "contact.reassign": { who: ["admin", "owner"], key: false, says: "change a contact's owner (a member may take an unowned contact)" },
   "list.manage": { who: ["admin", "owner"], key: true, says: "rename or delete a list (its creator or an admin; the contacts stay)" },
   "workflow.view": { who: ["admin", "owner", "editor", "viewer"], key: true, says: "see a workflow (as its sequence)" },
-  "workflow.create": { who: ["member"], key: false, says: "create a workflow (they own it; they must be able to edit its sequence and send from its mailboxes)" },
-  "workflow.manage": { who: ["admin", "owner"], key: false, says: "create, change, run, delete a workflow (and be able to edit its sequence)" },
-  "task.work": { who: ["admin", "owner", "editor"], key: true, says: "complete or skip a task (its assignee, the sequence's editors, admins)" },
-  "import.use": { who: ["admin", "owner"], key: true, says: "see, map and save an uploaded CSV file (its uploader, admins); adding its contacts to a sequence also needs sequence.edit" },
+  "workflow.create": {
+    who: ["member"],
+    key: false,
+    says: "create a workflow (they own it; they must be able to edit its sequence and send from its mailboxes)",
+  },
+  "workflow.manage": {
+    who: ["admin", "owner"],
+    key: false,
+    says: "create, change, run, delete a workflow (and be able to edit its sequence)",
+  },
+  "task.work": {
+    who: ["admin", "owner", "editor"],
+    key: true,
+    says: "complete or skip a task (its assignee, the sequence's editors, admins)",
+  },
+  "import.use": {
+    who: ["admin", "owner"],
+    key: true,
+    says: "see, map and save an uploaded CSV file (its uploader, admins); adding its contacts to a sequence also needs sequence.edit",
+  },
   "credits.view": { who: ["member"], key: true, says: "see credits and the ledger" },
   "users.view": { who: ["member"], key: true, says: "see the team's users" },
   "api_keys.manage": { who: ["admin"], key: false, says: "create, list, revoke API keys (signed in; keys can't manage keys)" },
@@ -84,7 +121,11 @@ const forbidden = (message: string) => new ApiError("forbidden", message);
 /** Team-level actions (no single resource): create, connect, manage keys. 403 when refused. */
 export function authorize(caller: Caller, action: Action, message = "You don't have permission to do this") {
   if (!allowed(caller, action, relations(caller, null))) {
-    throw forbidden(isStandardKey(caller) && (RULES[action].who as readonly Relation[]).includes("member") ? "A standard API key can't do this; use a master key or sign in" : message);
+    throw forbidden(
+      isStandardKey(caller) && (RULES[action].who as readonly Relation[]).includes("member")
+        ? "A standard API key can't do this; use a master key or sign in"
+        : message,
+    );
   }
   record(caller, action);
 }
@@ -118,7 +159,13 @@ export async function sequenceFor(d: Db, caller: Caller, sequenceId: string, act
     );
   }
   record(caller, action, seq.id);
-  const access: SequenceAccess = rel.includes("owner") ? "owner" : rel.includes("admin") ? "admin" : rel.includes("editor") ? "edit" : "view";
+  const access: SequenceAccess = rel.includes("owner")
+    ? "owner"
+    : rel.includes("admin")
+      ? "admin"
+      : rel.includes("editor")
+        ? "edit"
+        : "view";
   return { seq, access };
 }
 
@@ -156,7 +203,11 @@ export async function mailboxFor(d: Db, caller: Caller, mailboxId: string, actio
   const m = await d.query.mailboxes.findFirst({ where: and(eq(mailboxes.id, mailboxId), eq(mailboxes.teamId, caller.teamId)) });
   if (!m) throw notFound("Mailbox");
   if (!allowed(caller, action, relations(caller, m.userId))) {
-    throw forbidden(action === "mailbox.send" ? `You can't send from ${m.email}: only its owner or an admin can` : "Only the mailbox's owner or an admin can change it");
+    throw forbidden(
+      action === "mailbox.send"
+        ? `You can't send from ${m.email}: only its owner or an admin can`
+        : "Only the mailbox's owner or an admin can change it",
+    );
   }
   record(caller, action, m.id);
   return m;
@@ -195,15 +246,22 @@ export async function contactFor(d: Db, caller: Caller, contactId: string, actio
 export function assertContact(caller: Caller, action: Action, ownerId: string | null, newOwnerId?: string | null) {
   if (action === "contact.reassign" && !ownerId && newOwnerId === caller.userId && !isStandardKey(caller)) return;
   if (!allowed(caller, action, relations(caller, ownerId))) {
-    throw forbidden(action === "contact.reassign" ? "Only a contact's owner or an admin can give it to someone else" : "You don't have permission to change this contact");
+    throw forbidden(
+      action === "contact.reassign"
+        ? "Only a contact's owner or an admin can give it to someone else"
+        : "You don't have permission to change this contact",
+    );
   }
 }
 
 /** A list of the caller's team, checked for `list.manage` (rename, delete): its creator or an admin. */
 export async function listFor(d: Db, caller: Caller, listId: string, action: Action = "list.manage") {
-  const l = await d.query.lists.findFirst({ columns: { id: true, ownerId: true, name: true }, where: and(eq(lists.id, listId), eq(lists.teamId, caller.teamId)) }).then((r) => r && { id: r.id, owner_id: r.ownerId, name: r.name });
+  const l = await d.query.lists
+    .findFirst({ columns: { id: true, ownerId: true, name: true }, where: and(eq(lists.id, listId), eq(lists.teamId, caller.teamId)) })
+    .then((r) => r && { id: r.id, owner_id: r.ownerId, name: r.name });
   if (!l) throw notFound("List");
-  if (!allowed(caller, action, relations(caller, l.owner_id))) throw forbidden("Only the list's creator or an admin can rename or delete it");
+  if (!allowed(caller, action, relations(caller, l.owner_id)))
+    throw forbidden("Only the list's creator or an admin can rename or delete it");
   record(caller, action, l.id, "list");
   return l;
 }
@@ -216,7 +274,11 @@ export async function workflowFor(d: Db, caller: Caller, workflowId: string, act
     throw e instanceof ApiError && e.status === 404 ? notFound("Workflow") : e;
   });
   if (action !== "workflow.view" && !allowed(caller, action, relations(caller, w.ownerId))) {
-    throw forbidden(isStandardKey(caller) ? "A standard API key can't do this; use a master key or sign in" : "Only the workflow's owner or an admin can change it");
+    throw forbidden(
+      isStandardKey(caller)
+        ? "A standard API key can't do this; use a master key or sign in"
+        : "Only the workflow's owner or an admin can change it",
+    );
   }
   record(caller, action, w.id);
   return w;
@@ -248,7 +310,8 @@ export async function importFor(d: Db, caller: Caller, importId: string) {
 }
 
 /** Imports the caller may see, as a condition on `imports` (undefined: all of the team's, for admins). */
-export const visibleImports = (caller: Caller): SQL | undefined => (allowed(caller, "import.use", relations(caller, null)) ? undefined : eq(imports.userId, caller.userId));
+export const visibleImports = (caller: Caller): SQL | undefined =>
+  allowed(caller, "import.use", relations(caller, null)) ? undefined : eq(imports.userId, caller.userId);
 
 /** An email is as visible as its sequence; a mailbox's test email (no sequence) to whoever may manage the mailbox. */
 export async function messageFor(d: Db, caller: Caller, messageId: string) {
@@ -290,7 +353,8 @@ export async function taskFor(d: Db, caller: Caller, taskId: string) {
 /** A user of the caller's team (for owner, assignee and share fields); 422 naming the field otherwise. */
 export async function teamUser(d: Db, caller: Caller, userId: string, field: string) {
   const u = await d.query.users.findFirst({ where: and(eq(users.id, userId), eq(users.teamId, caller.teamId)) });
-  if (!u) throw new ApiError("validation_failed", "No such user in your team", { fields: [{ field, message: "No such user in your team" }] });
+  if (!u)
+    throw new ApiError("validation_failed", "No such user in your team", { fields: [{ field, message: "No such user in your team" }] });
   return u;
 }
 

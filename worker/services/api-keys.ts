@@ -18,7 +18,11 @@ export function listApiKeys(d: Db, teamId: string): Promise<ApiKeyRow[]> {
 }
 
 /** A new key: the row and the key itself, which is never stored and never shown again. */
-export async function createApiKey(d: Db, caller: Caller, input: { name: string; kind: "master" | "standard" }): Promise<{ row: ApiKeyRow; key: string }> {
+export async function createApiKey(
+  d: Db,
+  caller: Caller,
+  input: { name: string; kind: "master" | "standard" },
+): Promise<{ row: ApiKeyRow; key: string }> {
   const key = `sf_${input.kind === "master" ? "m" : "s"}_${randomToken(24)}`;
   const row: ApiKeyRow = {
     id: newId(),
@@ -32,7 +36,10 @@ export async function createApiKey(d: Db, caller: Caller, input: { name: string;
     lastUsedAt: null,
     revokedAt: null,
   };
-  await d.batch([d.insert(apiKeys).values(row), d.insert(auditLog).values(auditEntry(caller, "api_key.create", "api_key", row.id, { kind: input.kind }))]);
+  await d.batch([
+    d.insert(apiKeys).values(row),
+    d.insert(auditLog).values(auditEntry(caller, "api_key.create", "api_key", row.id, { kind: input.kind })),
+  ]);
   return { row, key };
 }
 

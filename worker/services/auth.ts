@@ -23,16 +23,26 @@ export async function login(d: Db, input: { email: string; password: string; ip:
   const t = now();
   const since = t - LOGIN_WINDOW_MS;
   const [byEmail, byIp] = await Promise.all([
-    d.select({ n: sql<number>`count(*)` }).from(loginAttempts)
+    d
+      .select({ n: sql<number>`count(*)` })
+      .from(loginAttempts)
       .where(and(eq(loginAttempts.email, email), eq(loginAttempts.success, false), gt(loginAttempts.at, since))),
-    d.select({ n: sql<number>`count(*)` }).from(loginAttempts)
+    d
+      .select({ n: sql<number>`count(*)` })
+      .from(loginAttempts)
       .where(and(eq(loginAttempts.ip, input.ip), eq(loginAttempts.success, false), gt(loginAttempts.at, since))),
   ]);
   if ((byEmail[0]?.n ?? 0) >= MAX_FAILURES_PER_EMAIL || (byIp[0]?.n ?? 0) >= MAX_FAILURES_PER_IP) {
     const retryAfter = Math.ceil(LOGIN_WINDOW_MS / 1000);
-    throw new ApiError("rate_limited", "Too many failed sign-in attempts. Wait 15 minutes and try again.", { retry_after: retryAfter }, 429, {
-      "retry-after": String(retryAfter),
-    });
+    throw new ApiError(
+      "rate_limited",
+      "Too many failed sign-in attempts. Wait 15 minutes and try again.",
+      { retry_after: retryAfter },
+      429,
+      {
+        "retry-after": String(retryAfter),
+      },
+    );
   }
   const user = await d.query.users.findFirst({ where: and(eq(users.email, email), isNull(users.disabledAt)) });
   const ok = user
@@ -70,7 +80,10 @@ export const CALLER_TTL_MS = 15_000;
 const CALLER_CACHE_MAX = 5_000;
 const callers = new Map<string, { caller: Caller; since: number; until: number }>();
 
-async function cachedCaller<C extends Caller>(key: string, load: () => Promise<{ caller: C; expiresAt: number } | null>): Promise<C | null> {
+async function cachedCaller<C extends Caller>(
+  key: string,
+  load: () => Promise<{ caller: C; expiresAt: number } | null>,
+): Promise<C | null> {
   const t = now();
   const hit = callers.get(key);
   // A clock moved back (tests) makes an entry stale too.
@@ -102,7 +115,10 @@ async function sessionCaller(d: Db, token: string): Promise<{ caller: Caller & {
     .limit(1);
   const row = rows[0];
   if (!row) return null;
-  return { caller: { teamId: row.s.teamId, userId: row.s.userId, role: row.role, via: "session", sessionId: id, csrfToken: row.s.csrfToken }, expiresAt: row.s.expiresAt };
+  return {
+    caller: { teamId: row.s.teamId, userId: row.s.userId, role: row.role, via: "session", sessionId: id, csrfToken: row.s.csrfToken },
+    expiresAt: row.s.expiresAt,
+  };
 }
 
 /** An API key acts for its team with the rights of its kind: master = admin rights, standard = member rights. */
@@ -111,7 +127,14 @@ export function callerFromApiKey(d: Db, key: string): Promise<Caller | null> {
     const hash = await sha256Hex(key);
     const k = await d.query.apiKeys.findFirst({ where: and(eq(apiKeys.keyHash, hash), isNull(apiKeys.revokedAt)) });
     if (!k) return null;
-    const caller: Caller = { teamId: k.teamId, userId: k.createdBy, role: k.kind === "master" ? "admin" : "member", via: "api_key", apiKeyId: k.id, apiKeyKind: k.kind };
+    const caller: Caller = {
+      teamId: k.teamId,
+      userId: k.createdBy,
+      role: k.kind === "master" ? "admin" : "member",
+      via: "api_key",
+      apiKeyId: k.id,
+      apiKeyKind: k.kind,
+    };
     return { caller, expiresAt: Number.MAX_SAFE_INTEGER };
   });
 }

@@ -16,34 +16,71 @@ import { keepSuppressions, type SuppressionReason } from "./suppressions";
  * every open enrollment is removed through its SequenceDO with reason contact_deleted, so nothing more
  * is sent (invariant 11) and no row in a sequence says "Active" for a contact that is gone.
  */
-export async function deleteContacts(env: Env, d: Db, caller: Caller, contactIds: readonly string[]): Promise<BulkResult & { removed_from_sequences: number; suppressed: number }> {
+export async function deleteContacts(
+  env: Env,
+  d: Db,
+  caller: Caller,
+  contactIds: readonly string[],
+): Promise<BulkResult & { removed_from_sequences: number; suppressed: number }> {
   authorize(caller, "contact.edit");
   const ids = [...new Set(contactIds)];
   const rows = await inChunks(ids, (chunk) =>
     d
-      .select({ id: contacts.id, ownerId: contacts.ownerId, email: contacts.email, unsubscribedAt: contacts.unsubscribedAt, bouncedAt: contacts.bouncedAt, category: contactStages.category })
+      .select({
+        id: contacts.id,
+        ownerId: contacts.ownerId,
+        email: contacts.email,
+        unsubscribedAt: contacts.unsubscribedAt,
+        bouncedAt: contacts.bouncedAt,
+        category: contactStages.category,
+      })
       .from(contacts)
       .leftJoin(contactStages, eq(contactStages.id, contacts.stageId))
       .where(and(eq(contacts.teamId, caller.teamId), isNull(contacts.deletedAt), inList(contacts.id, chunk))),
   );
   for (const r of rows) assertContact(caller, "contact.edit", r.ownerId);
-  const reasonOf = (r: (typeof rows)[number]): SuppressionReason | null => (r.unsubscribedAt ? "unsubscribed" : r.bouncedAt ? "bounced" : r.category === "dnc" ? "dnc" : null);
-  const suppressed = await keepSuppressions(d, caller.teamId, rows.map((r) => ({ email: r.email, reason: reasonOf(r) })), "contact_deleted");
+  const reasonOf = (r: (typeof rows)[number]): SuppressionReason | null =>
+    r.unsubscribedAt ? "unsubscribed" : r.bouncedAt ? "bounced" : r.category === "dnc" ? "dnc" : null;
+  const suppressed = await keepSuppressions(
+    d,
+    caller.teamId,
+    rows.map((r) => ({ email: r.email, reason: reasonOf(r) })),
+    "contact_deleted",
+  );
 
-  const result = await bulkContacts(d, caller, rows.map((r) => r.id), { action: "delete" });
-  const open = await inChunks(rows.map((r) => r.id), (chunk) =>
-    d
-      .select({ id: enrollments.id, sequenceId: enrollments.sequenceId })
-      .from(enrollments)
-      .where(and(eq(enrollments.teamId, caller.teamId), inList(enrollments.contactId, chunk), sql`${enrollments.status} IN ('scheduled', 'active', 'paused', 'held')`)),
+  const result = await bulkContacts(
+    d,
+    caller,
+    rows.map((r) => r.id),
+    { action: "delete" },
+  );
+  const open = await inChunks(
+    rows.map((r) => r.id),
+    (chunk) =>
+      d
+        .select({ id: enrollments.id, sequenceId: enrollments.sequenceId })
+        .from(enrollments)
+        .where(
+          and(
+            eq(enrollments.teamId, caller.teamId),
+            inList(enrollments.contactId, chunk),
+            sql`${enrollments.status} IN ('scheduled', 'active', 'paused', 'held')`,
+          ),
+        ),
   );
   const bySequence = new Map<string, string[]>();
   for (const e of open) bySequence.set(e.sequenceId, [...(bySequence.get(e.sequenceId) ?? []), e.id]);
   let removed = 0;
   for (const [seqId, enrollmentIds] of bySequence) {
-    for (let i = 0; i < enrollmentIds.length; i += 5_000) removed += (await engine.sequence(env, seqId, caller.teamId).remove(enrollmentIds.slice(i, i + 5_000), "contact_deleted")).length;
+    for (let i = 0; i < enrollmentIds.length; i += 5_000)
+      removed += (await engine.sequence(env, seqId, caller.teamId).remove(enrollmentIds.slice(i, i + 5_000), "contact_deleted")).length;
   }
-  if (rows.length) await audit(d, caller, "contact.delete", "contact", rows.length === 1 ? rows[0]!.id : `${rows.length} contacts`, { count: rows.length, removed_from_sequences: removed, suppressed });
+  if (rows.length)
+    await audit(d, caller, "contact.delete", "contact", rows.length === 1 ? rows[0]!.id : `${rows.length} contacts`, {
+      count: rows.length,
+      removed_from_sequences: removed,
+      suppressed,
+    });
   const found = new Set(rows.map((r) => r.id));
   return { ...result, not_found: ids.filter((i) => !found.has(i)), removed_from_sequences: removed, suppressed };
 }

@@ -50,7 +50,8 @@ export interface ContactFilter {
 /** Most contacts one selection ("all matching") or bulk action takes: what one add-contacts request takes. */
 export const MAX_SELECTION = 10_000;
 
-const fieldError = (field: string, message: string, what: string) => new ApiError("validation_failed", what, { fields: [{ field, message }] });
+const fieldError = (field: string, message: string, what: string) =>
+  new ApiError("validation_failed", what, { fields: [{ field, message }] });
 
 async function checkRefs(d: Db, teamId: string, input: Pick<ContactInput, "owner_id" | "stage_id">) {
   if (input.owner_id) {
@@ -58,32 +59,48 @@ async function checkRefs(d: Db, teamId: string, input: Pick<ContactInput, "owner
     if (!u) throw fieldError("owner_id", "No such user in your team", "Owner not found");
   }
   if (input.stage_id) {
-    const s = await d.query.contactStages.findFirst({ columns: { id: true }, where: and(eq(contactStages.id, input.stage_id), eq(contactStages.teamId, teamId)) });
+    const s = await d.query.contactStages.findFirst({
+      columns: { id: true },
+      where: and(eq(contactStages.id, input.stage_id), eq(contactStages.teamId, teamId)),
+    });
     if (!s) throw fieldError("stage_id", "No such contact stage in your team", "Stage not found");
   }
 }
 
 /** The team's first "open" stage: where new contacts start. */
 export async function openStageId(d: Db, teamId: string): Promise<string | null> {
-  const s = await d.query.contactStages.findFirst({ columns: { id: true }, where: and(eq(contactStages.teamId, teamId), eq(contactStages.category, "open")), orderBy: asc(contactStages.position) });
+  const s = await d.query.contactStages.findFirst({
+    columns: { id: true },
+    where: and(eq(contactStages.teamId, teamId), eq(contactStages.category, "open")),
+    orderBy: asc(contactStages.position),
+  });
   return s?.id ?? null;
 }
 
 /** One live contact of the caller's team (404 otherwise). */
 export async function getContact(d: Db, caller: Caller, id: string): Promise<ContactRow> {
-  const row = await d.query.contacts.findFirst({ where: and(eq(contacts.id, id), eq(contacts.teamId, caller.teamId), isNull(contacts.deletedAt)) });
+  const row = await d.query.contacts.findFirst({
+    where: and(eq(contacts.id, id), eq(contacts.teamId, caller.teamId), isNull(contacts.deletedAt)),
+  });
   if (!row) throw notFound("Contact");
   return row;
 }
 
 /** Live contacts of a team by id, in no particular order (unknown ids are left out). */
 export function contactsByIds(d: Db, teamId: string, ids: readonly string[]): Promise<ContactRow[]> {
-  return inChunks(ids, (chunk) => d.select().from(contacts).where(and(eq(contacts.teamId, teamId), isNull(contacts.deletedAt), inList(contacts.id, chunk))));
+  return inChunks(ids, (chunk) =>
+    d
+      .select()
+      .from(contacts)
+      .where(and(eq(contacts.teamId, teamId), isNull(contacts.deletedAt), inList(contacts.id, chunk))),
+  );
 }
 
 /** The team's live contacts with this email (case-insensitive). */
 export async function contactByEmail(d: Db, teamId: string, email: string): Promise<ContactRow | undefined> {
-  return d.query.contacts.findFirst({ where: and(eq(contacts.teamId, teamId), sql`lower(${contacts.email}) = ${email.trim().toLowerCase()}`, isNull(contacts.deletedAt)) });
+  return d.query.contacts.findFirst({
+    where: and(eq(contacts.teamId, teamId), sql`lower(${contacts.email}) = ${email.trim().toLowerCase()}`, isNull(contacts.deletedAt)),
+  });
 }
 
 /** The team's live contacts matching the list filters (search, owner, stage, list). */
@@ -91,8 +108,19 @@ function contactConditions(teamId: string, q: ContactFilter) {
   const conds = [eq(contacts.teamId, teamId), isNull(contacts.deletedAt)];
   if (q.owner_id) conds.push(eq(contacts.ownerId, q.owner_id));
   if (q.stage_id) conds.push(eq(contacts.stageId, q.stage_id));
-  if (q.list_id) conds.push(sql`${contacts.id} IN (SELECT ${listMembers.contactId} FROM ${listMembers} WHERE ${listMembers.listId} = ${q.list_id} AND ${listMembers.teamId} = ${teamId})`);
-  if (q.q) conds.push(or(contains(contacts.firstName, q.q), contains(contacts.lastName, q.q), contains(contacts.email, q.q), contains(contacts.company, q.q))!);
+  if (q.list_id)
+    conds.push(
+      sql`${contacts.id} IN (SELECT ${listMembers.contactId} FROM ${listMembers} WHERE ${listMembers.listId} = ${q.list_id} AND ${listMembers.teamId} = ${teamId})`,
+    );
+  if (q.q)
+    conds.push(
+      or(
+        contains(contacts.firstName, q.q),
+        contains(contacts.lastName, q.q),
+        contains(contacts.email, q.q),
+        contains(contacts.company, q.q),
+      )!,
+    );
   return and(...conds);
 }
 
@@ -103,17 +131,32 @@ export async function searchContacts(
   q: ContactFilter & { sort: "created_at" | "name" | "score"; page: number; per_page: number },
 ): Promise<{ contacts: ContactRow[]; total: number }> {
   const where = contactConditions(caller.teamId, q);
-  const order = q.sort === "name" ? [asc(contacts.lastName), asc(contacts.firstName)] : q.sort === "score" ? [desc(contacts.score)] : [desc(contacts.createdAt)];
+  const order =
+    q.sort === "name"
+      ? [asc(contacts.lastName), asc(contacts.firstName)]
+      : q.sort === "score"
+        ? [desc(contacts.score)]
+        : [desc(contacts.createdAt)];
   // One D1 round trip for the page and its total (a batch), not two.
   const [rows, total] = await d.batch([
-    d.select().from(contacts).where(where).orderBy(...order, asc(contacts.id)).limit(q.per_page).offset((q.page - 1) * q.per_page),
+    d
+      .select()
+      .from(contacts)
+      .where(where)
+      .orderBy(...order, asc(contacts.id))
+      .limit(q.per_page)
+      .offset((q.page - 1) * q.per_page),
     d.select({ n: count() }).from(contacts).where(where),
   ]);
   return { contacts: rows, total: total[0]?.n ?? 0 };
 }
 
 /** Ids of every contact matching the filters ("select all matching"), at most MAX_SELECTION; too_many says when more match. */
-export async function matchingContactIds(d: Db, caller: Caller, q: ContactFilter): Promise<{ ids: string[]; total: number; too_many: boolean }> {
+export async function matchingContactIds(
+  d: Db,
+  caller: Caller,
+  q: ContactFilter,
+): Promise<{ ids: string[]; total: number; too_many: boolean }> {
   const where = contactConditions(caller.teamId, q);
   const [rows, total] = await d.batch([
     d.select({ id: contacts.id }).from(contacts).where(where).orderBy(asc(contacts.id)).limit(MAX_SELECTION),
@@ -218,7 +261,8 @@ export async function updateContact(d: Db, caller: Caller, id: string, input: Co
   const current = await getContact(d, caller, id);
   assertContact(caller, "contact.edit", current.ownerId);
   // Giving a contact to someone else is its owner's or an admin's call (services/access.ts).
-  if (input.owner_id !== undefined && input.owner_id !== current.ownerId) assertContact(caller, "contact.reassign", current.ownerId, input.owner_id);
+  if (input.owner_id !== undefined && input.owner_id !== current.ownerId)
+    assertContact(caller, "contact.reassign", current.ownerId, input.owner_id);
   await checkRefs(d, caller.teamId, input);
   const done = await d
     .update(contacts)
@@ -230,7 +274,12 @@ export async function updateContact(d: Db, caller: Caller, id: string, input: Co
 }
 
 /** Move contacts to a stage; a Do-Not-Contact stage stops them being emailed (checked at send time). */
-export async function updateStages(d: Db, caller: Caller, contactIds: readonly string[], stageId: string): Promise<{ updated: number; not_found: string[] }> {
+export async function updateStages(
+  d: Db,
+  caller: Caller,
+  contactIds: readonly string[],
+  stageId: string,
+): Promise<{ updated: number; not_found: string[] }> {
   authorize(caller, "contact.edit");
   await checkRefs(d, caller.teamId, { stage_id: stageId });
   const ids = [...new Set(contactIds)];
@@ -270,7 +319,10 @@ export async function bulkContacts(d: Db, caller: Caller, contactIds: readonly s
   const ids = [...new Set(contactIds)];
   if (a.action === "change_stage") return { ...(await updateStages(d, caller, ids, a.stage_id)), refused: [] };
   const rows = await inChunks(ids, (chunk) =>
-    d.select({ id: contacts.id, ownerId: contacts.ownerId }).from(contacts).where(and(eq(contacts.teamId, caller.teamId), isNull(contacts.deletedAt), inList(contacts.id, chunk))),
+    d
+      .select({ id: contacts.id, ownerId: contacts.ownerId })
+      .from(contacts)
+      .where(and(eq(contacts.teamId, caller.teamId), isNull(contacts.deletedAt), inList(contacts.id, chunk))),
   );
   const found = new Map(rows.map((r) => [r.id, r.ownerId]));
   const not_found = ids.filter((i) => !found.has(i));
@@ -290,19 +342,29 @@ export async function bulkContacts(d: Db, caller: Caller, contactIds: readonly s
       }
     });
     await inChunks(targets, (chunk) =>
-      d.update(contacts).set({ ownerId: a.owner_id, updatedAt: t }).where(and(eq(contacts.teamId, caller.teamId), inList(contacts.id, chunk))).returning({ id: contacts.id }),
+      d
+        .update(contacts)
+        .set({ ownerId: a.owner_id, updatedAt: t })
+        .where(and(eq(contacts.teamId, caller.teamId), inList(contacts.id, chunk)))
+        .returning({ id: contacts.id }),
     );
     return { updated: targets.length, refused, not_found };
   }
   if (a.action === "add_to_list") {
-    const list = await d.query.lists.findFirst({ columns: { id: true }, where: (l, { and: all, eq: is }) => all(is(l.id, a.list_id), is(l.teamId, caller.teamId)) });
+    const list = await d.query.lists.findFirst({
+      columns: { id: true },
+      where: (l, { and: all, eq: is }) => all(is(l.id, a.list_id), is(l.teamId, caller.teamId)),
+    });
     if (!list) throw notFound("List");
     await addToLists(d, caller.teamId, [list.id], targets);
     return { updated: targets.length, refused, not_found };
   }
   await inChunks(targets, async (chunk) => {
     await d.batch([
-      d.update(contacts).set({ deletedAt: t, updatedAt: t }).where(and(eq(contacts.teamId, caller.teamId), inList(contacts.id, chunk))),
+      d
+        .update(contacts)
+        .set({ deletedAt: t, updatedAt: t })
+        .where(and(eq(contacts.teamId, caller.teamId), inList(contacts.id, chunk))),
       d.delete(listMembers).where(and(eq(listMembers.teamId, caller.teamId), inList(listMembers.contactId, chunk))),
     ]);
     return [];
@@ -314,18 +376,41 @@ export async function bulkContacts(d: Db, caller: Caller, contactIds: readonly s
 export async function searchContactIds(
   d: Db,
   teamId: string,
-  q: { q?: string | null; stageIds?: readonly string[]; listIds?: readonly string[]; sort: "last_name" | "updated_at" | "created_at"; ascending: boolean; page: number; perPage: number },
+  q: {
+    q?: string | null;
+    stageIds?: readonly string[];
+    listIds?: readonly string[];
+    sort: "last_name" | "updated_at" | "created_at";
+    ascending: boolean;
+    page: number;
+    perPage: number;
+  },
 ): Promise<{ ids: string[]; total: number }> {
   const where = and(
     eq(contacts.teamId, teamId),
     isNull(contacts.deletedAt),
-    q.q ? or(contains(sql`${contacts.firstName} || ' ' || ${contacts.lastName}`, q.q), contains(contacts.email, q.q), contains(contacts.company, q.q), contains(contacts.title, q.q)) : undefined,
+    q.q
+      ? or(
+          contains(sql`${contacts.firstName} || ' ' || ${contacts.lastName}`, q.q),
+          contains(contacts.email, q.q),
+          contains(contacts.company, q.q),
+          contains(contacts.title, q.q),
+        )
+      : undefined,
     q.stageIds?.length ? inList(contacts.stageId, q.stageIds) : undefined,
-    q.listIds?.length ? sql`exists (select 1 from ${listMembers} m where m.contact_id = ${contacts.id} and ${inList(sql`m.list_id`, q.listIds)})` : undefined,
+    q.listIds?.length
+      ? sql`exists (select 1 from ${listMembers} m where m.contact_id = ${contacts.id} and ${inList(sql`m.list_id`, q.listIds)})`
+      : undefined,
   );
   const col = q.sort === "last_name" ? contacts.lastName : q.sort === "updated_at" ? contacts.updatedAt : contacts.createdAt;
   const [rows, total] = await d.batch([
-    d.select({ id: contacts.id }).from(contacts).where(where).orderBy(q.ascending ? asc(col) : desc(col), asc(contacts.id)).limit(q.perPage).offset((q.page - 1) * q.perPage),
+    d
+      .select({ id: contacts.id })
+      .from(contacts)
+      .where(where)
+      .orderBy(q.ascending ? asc(col) : desc(col), asc(contacts.id))
+      .limit(q.perPage)
+      .offset((q.page - 1) * q.perPage),
     d.select({ n: count() }).from(contacts).where(where),
   ]);
   return { ids: rows.map((r) => r.id), total: total[0]?.n ?? 0 };

@@ -36,7 +36,11 @@ export function holdStatements(teamId: string, ref: string, amount: number, jobI
 
 /** Whether the hold under `ref` exists (it was taken now or by an earlier try). */
 export async function holdExists(d: Db, teamId: string, ref: string): Promise<boolean> {
-  return !!(await d.select({ id: creditLedger.id }).from(creditLedger).where(and(eq(creditLedger.teamId, teamId), eq(creditLedger.ref, ref))).get());
+  return !!(await d
+    .select({ id: creditLedger.id })
+    .from(creditLedger)
+    .where(and(eq(creditLedger.teamId, teamId), eq(creditLedger.ref, ref)))
+    .get());
 }
 
 /** The ledger ref of a job's hold. */
@@ -92,7 +96,12 @@ export async function creditsSummary(d: Db, teamId: string, days: number) {
       .groupBy(day, source)
       .orderBy(day),
     d
-      .select({ provider: enrichments.provider, attempts: count(), successes: sql<number>`sum(${enrichments.success})`, credits: sql<number>`sum(${enrichments.cost})` })
+      .select({
+        provider: enrichments.provider,
+        attempts: count(),
+        successes: sql<number>`sum(${enrichments.success})`,
+        credits: sql<number>`sum(${enrichments.cost})`,
+      })
       .from(enrichments)
       .where(and(eq(enrichments.teamId, teamId), gte(enrichments.createdAt, since)))
       .groupBy(enrichments.provider),
@@ -104,7 +113,14 @@ export async function creditsSummary(d: Db, teamId: string, days: number) {
     usage: usage.map((r) => ({ day: r.day, source: r.source ?? "other", credits: r.credits, contacts: r.contacts })),
     waterfall: DEFAULT_WATERFALL.map((p, i) => {
       const s = stats.get(p.name);
-      return { provider: p.name, cost: p.cost, position: i + 1, attempts: s?.attempts ?? 0, successes: s?.successes ?? 0, credits: s?.credits ?? 0 };
+      return {
+        provider: p.name,
+        cost: p.cost,
+        position: i + 1,
+        attempts: s?.attempts ?? 0,
+        successes: s?.successes ?? 0,
+        credits: s?.credits ?? 0,
+      };
     }),
   };
 }
@@ -114,8 +130,15 @@ export async function ledgerPage(d: Db, teamId: string, page: number, perPage: n
   const [entries, total] = await d.batch([
     d
       .select({
-        id: creditLedger.id, kind: creditLedger.kind, amount: creditLedger.amount, balance_after: creditLedger.balanceAfter, job_id: creditLedger.jobId,
-        source: creditLedger.source, provider: creditLedger.provider, note: creditLedger.note, created_at: creditLedger.createdAt,
+        id: creditLedger.id,
+        kind: creditLedger.kind,
+        amount: creditLedger.amount,
+        balance_after: creditLedger.balanceAfter,
+        job_id: creditLedger.jobId,
+        source: creditLedger.source,
+        provider: creditLedger.provider,
+        note: creditLedger.note,
+        created_at: creditLedger.createdAt,
       })
       .from(creditLedger)
       .where(eq(creditLedger.teamId, teamId))

@@ -21,8 +21,11 @@ export interface EnrichmentProvider {
   lookup(input: EnrichmentInput): Promise<{ email: string; status: "verified" | "unverified" } | null>;
 }
 
-
-const local = (s: string) => s.toLowerCase().normalize("NFKD").replace(/[^a-z0-9]/g, "");
+const local = (s: string) =>
+  s
+    .toLowerCase()
+    .normalize("NFKD")
+    .replace(/[^a-z0-9]/g, "");
 
 /** Built-in: guesses the company's address pattern; finds about 40% of addresses. */
 export const patternFinder: EnrichmentProvider = {

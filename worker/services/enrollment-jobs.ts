@@ -37,14 +37,28 @@ function callerOf(job: Job): Caller {
 }
 
 /** Starts the job (the action was already checked by prepareAction): snapshot, then the first page on the queue. */
-export async function startActionJob(env: Env, d: Db, caller: Caller, prep: PreparedAction, action: EnrollmentAction, filter: EnrollmentFilter, p: ActionParams): Promise<Job> {
+export async function startActionJob(
+  env: Env,
+  d: Db,
+  caller: Caller,
+  prep: PreparedAction,
+  action: EnrollmentAction,
+  filter: EnrollmentFilter,
+  p: ActionParams,
+): Promise<Job> {
   const id = newId();
   const job: Job = {
     id,
     teamId: caller.teamId,
     sequenceId: prep.seq.id,
     userId: caller.userId,
-    caller: { userId: caller.userId, role: caller.role, via: caller.via, ...(caller.apiKeyId ? { apiKeyId: caller.apiKeyId } : {}), ...(caller.apiKeyKind ? { apiKeyKind: caller.apiKeyKind } : {}) },
+    caller: {
+      userId: caller.userId,
+      role: caller.role,
+      via: caller.via,
+      ...(caller.apiKeyId ? { apiKeyId: caller.apiKeyId } : {}),
+      ...(caller.apiKeyKind ? { apiKeyKind: caller.apiKeyKind } : {}),
+    },
     action,
     params: { ...p },
     filter: { ...filter },
@@ -86,15 +100,29 @@ export async function runActionPage(env: Env, jobId: string, from: number): Prom
   const pending = await d
     .select({ idx: enrollmentActionOutcomes.idx, enrollmentId: enrollmentActionOutcomes.enrollmentId })
     .from(enrollmentActionOutcomes)
-    .where(and(eq(enrollmentActionOutcomes.jobId, jobId), eq(enrollmentActionOutcomes.outcome, "pending"), sql`${enrollmentActionOutcomes.idx} >= ${from} AND ${enrollmentActionOutcomes.idx} < ${to}`))
+    .where(
+      and(
+        eq(enrollmentActionOutcomes.jobId, jobId),
+        eq(enrollmentActionOutcomes.outcome, "pending"),
+        sql`${enrollmentActionOutcomes.idx} >= ${from} AND ${enrollmentActionOutcomes.idx} < ${to}`,
+      ),
+    )
     .orderBy(asc(enrollmentActionOutcomes.idx));
   if (pending.length) {
     // Their status now, not at the snapshot: a contact that finished meanwhile is reported as such.
-    const rows = await pickedNow(d, job.sequenceId, job.teamId, pending.map((r) => r.enrollmentId));
+    const rows = await pickedNow(
+      d,
+      job.sequenceId,
+      job.teamId,
+      pending.map((r) => r.enrollmentId),
+    );
     const gone = new Set(pending.map((r) => r.enrollmentId));
     for (const r of rows) gone.delete(r.id);
     const out = await actOnPage(env, d, caller, prep, action, rows, p);
-    const results: Outcome[] = [...out.results, ...[...gone].map((id) => ({ id, changed: false, outcome: "not_found", reason: "No longer in this sequence" }))];
+    const results: Outcome[] = [
+      ...out.results,
+      ...[...gone].map((id) => ({ id, changed: false, outcome: "not_found", reason: "No longer in this sequence" })),
+    ];
     const payload = JSON.stringify(results.map((r) => [r.id, r.outcome, r.changed ? 1 : 0, r.reason, r.new_id ?? null]));
     await batchSql(d, [
       sql`UPDATE enrollment_action_outcomes AS o
@@ -117,7 +145,8 @@ export async function runActionPage(env: Env, jobId: string, from: number): Prom
     .where(and(eq(enrollmentActionJobs.id, jobId), eq(enrollmentActionJobs.status, "running")))
     .returning();
   // Audited once, by whichever delivery ended it.
-  if (done) await auditAction(d, caller, prep, action, p, { changed: done.changed, outcomes: await outcomeCounts(d, jobId), job_id: jobId });
+  if (done)
+    await auditAction(d, caller, prep, action, p, { changed: done.changed, outcomes: await outcomeCounts(d, jobId), job_id: jobId });
 }
 
 /** A page that failed every retry (dead letter), or a caller no longer allowed: the job stops with the reason. */
@@ -157,7 +186,11 @@ export function presentJob(job: Job, outcomes: Record<string, number>) {
 export async function actionJobFor(d: Db, caller: Caller, sequenceId: string, jobId: string, page: number, perPage: number) {
   const { seq } = await sequenceFor(d, caller, sequenceId);
   const job = await d.query.enrollmentActionJobs.findFirst({
-    where: and(eq(enrollmentActionJobs.id, jobId), eq(enrollmentActionJobs.teamId, caller.teamId), eq(enrollmentActionJobs.sequenceId, seq.id)),
+    where: and(
+      eq(enrollmentActionJobs.id, jobId),
+      eq(enrollmentActionJobs.teamId, caller.teamId),
+      eq(enrollmentActionJobs.sequenceId, seq.id),
+    ),
   });
   if (!job) throw notFound("Action job");
   const [counts, rows] = await Promise.all([

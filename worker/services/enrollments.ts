@@ -28,7 +28,19 @@ type Sequence = typeof sequences.$inferSelect;
  * "bounced" and "blocked" are finished contacts with that reason; "not sent" is anything that will not
  * go out as things are (held, no email, its mailbox disconnected or paused).
  */
-export const ENROLLMENT_FILTERS = ["all", "active", "scheduled", "paused", "finished", "bounced", "not_sent", "blocked", "failed", "removed", "held"] as const;
+export const ENROLLMENT_FILTERS = [
+  "all",
+  "active",
+  "scheduled",
+  "paused",
+  "finished",
+  "bounced",
+  "not_sent",
+  "blocked",
+  "failed",
+  "removed",
+  "held",
+] as const;
 export type EnrollmentFilterStatus = (typeof ENROLLMENT_FILTERS)[number];
 
 const FILTER_SQL: Record<EnrollmentFilterStatus, SQL> = {
@@ -70,7 +82,9 @@ const FROM = sql`FROM enrollments e JOIN contacts c ON c.id = e.contact_id LEFT 
 
 /** `WHERE …` of the enrollments of a sequence matching a filter (FROM as above). */
 function where(seqId: string, teamId: string, f: EnrollmentFilter): SQL {
-  const search = f.q ? sql`(${contains(sql`trim(c.first_name || ' ' || c.last_name)`, f.q)} OR ${contains(sql`c.email`, f.q)} OR ${contains(sql`c.company`, f.q)})` : sql`1`;
+  const search = f.q
+    ? sql`(${contains(sql`trim(c.first_name || ' ' || c.last_name)`, f.q)} OR ${contains(sql`c.email`, f.q)} OR ${contains(sql`c.company`, f.q)})`
+    : sql`1`;
   return sql`WHERE e.sequence_id = ${seqId} AND e.team_id = ${teamId} AND ${FILTER_SQL[f.status]} AND ${search} AND ${f.reason ? sql`e.reason = ${f.reason}` : sql`1`}`;
 }
 
@@ -159,13 +173,24 @@ export async function listEnrollments(env: Env, d: Db, caller: Caller, sequenceI
       ${w} ORDER BY ${SORT_SQL[q.sort]} ${dir}, e.id ${dir} LIMIT ${q.per_page} OFFSET ${(q.page - 1) * q.per_page}`,
     sql`SELECT count(*) AS n ${FROM} ${w}`,
     // Counts answer the same search (not the same status): the chips show what each would list.
-    sql`SELECT ${sql.join(ENROLLMENT_FILTERS.map((f) => sql`coalesce(sum(CASE WHEN ${FILTER_SQL[f]} THEN 1 ELSE 0 END), 0) AS ${sql.identifier(f)}`), sql`, `)} ${FROM} ${where(seq.id, caller.teamId, { ...q, status: "all" })}`,
+    sql`SELECT ${sql.join(
+      ENROLLMENT_FILTERS.map((f) => sql`coalesce(sum(CASE WHEN ${FILTER_SQL[f]} THEN 1 ELSE 0 END), 0) AS ${sql.identifier(f)}`),
+      sql`, `,
+    )} ${FROM} ${where(seq.id, caller.teamId, { ...q, status: "all" })}`,
   ]);
   const rows = pageRes!.results as ListRow[];
   const total = totalRes!.results[0] as { n: number } | undefined;
   const counts = countsRes!.results[0] as Record<string, number> | undefined;
-  const queued = seq.active && !seq.archivedAt ? rows.filter((r) => r.status === "active" && r.reason === "queued_for_mailbox" && r.mb_status === "connected") : [];
-  const fc = queued.length ? await forecasts(env, queued.map((r) => r.mailbox_id!)) : new Map<string, number | null>();
+  const queued =
+    seq.active && !seq.archivedAt
+      ? rows.filter((r) => r.status === "active" && r.reason === "queued_for_mailbox" && r.mb_status === "connected")
+      : [];
+  const fc = queued.length
+    ? await forecasts(
+        env,
+        queued.map((r) => r.mailbox_id!),
+      )
+    : new Map<string, number | null>();
   const cfg = await loadSequenceConfig(d, seq.id);
   return {
     total: total?.n ?? 0,
@@ -248,7 +273,8 @@ export const INLINE_FILTER_MATCHES = 1_000;
 const OPEN_STATUSES = new Set(["active", "paused", "held", "scheduled"]);
 
 function why(action: EnrollmentAction, status: string): string {
-  if (!OPEN_STATUSES.has(status) && action !== "remove" && action !== "restart") return `Already ${status}: restart it to send the sequence again`;
+  if (!OPEN_STATUSES.has(status) && action !== "remove" && action !== "restart")
+    return `Already ${status}: restart it to send the sequence again`;
   if (action === "pause" && status === "paused") return "Already paused";
   if (action === "resume") return `Not paused (${status})`;
   if (action === "remove" && status === "removed") return "Already removed";
@@ -259,12 +285,20 @@ function why(action: EnrollmentAction, status: string): string {
 export async function prepareAction(d: Db, caller: Caller, sequenceId: string, action: EnrollmentAction, p: ActionParams) {
   const { seq } = await sequenceFor(d, caller, sequenceId, "sequence.edit");
   const need = (field: keyof ActionParams, words: string) => {
-    if (p[field] === undefined) throw new ApiError("validation_failed", `${words} is required to ${action}`, { fields: [{ field, label: words, message: `${words} is required to ${action}`, code: "required" }] });
+    if (p[field] === undefined)
+      throw new ApiError("validation_failed", `${words} is required to ${action}`, {
+        fields: [{ field, label: words, message: `${words} is required to ${action}`, code: "required" }],
+      });
   };
   if (action === "move") need("to_sequence_id", "The sequence to move to");
   if (action === "change-mailbox") need("mailbox_id", "The mailbox to send from");
   const target = action === "move" ? (await sequenceFor(d, caller, p.to_sequence_id!, "sequence.edit")).seq : null;
-  if (target && target.id === seq.id) throw new ApiError("validation_failed", "Pick another sequence to move to", { fields: [{ field: "to_sequence_id", label: "The sequence to move to", message: "Pick another sequence than this one", code: "custom" }] });
+  if (target && target.id === seq.id)
+    throw new ApiError("validation_failed", "Pick another sequence to move to", {
+      fields: [
+        { field: "to_sequence_id", label: "The sequence to move to", message: "Pick another sequence than this one", code: "custom" },
+      ],
+    });
   const mailbox = action === "change-mailbox" ? await mailboxFor(d, caller, p.mailbox_id!, "mailbox.send") : null;
   return { seq, targetId: target?.id ?? null, mailboxId: mailbox?.id ?? null };
 }
@@ -278,21 +312,34 @@ export async function matchingIds(d: Db, seqId: string, teamId: string, f: Enrol
 /** These enrollments (all must be this sequence's, else 404 naming them). */
 export async function pickIds(d: Db, seqId: string, teamId: string, ids: readonly string[]): Promise<Picked[]> {
   const unique = [...new Set(ids)];
-  const found = await d.all<Picked>(sql`SELECT id, status, contact_id FROM enrollments WHERE sequence_id = ${seqId} AND team_id = ${teamId} AND ${inList(sql`id`, unique)}`);
+  const found = await d.all<Picked>(
+    sql`SELECT id, status, contact_id FROM enrollments WHERE sequence_id = ${seqId} AND team_id = ${teamId} AND ${inList(sql`id`, unique)}`,
+  );
   const known = new Map(found.map((f) => [f.id, f]));
   const missing = unique.filter((e) => !known.has(e));
-  if (missing.length) throw new ApiError("not_found", `${missing.length} enrollment(s) not found in this sequence`, { enrollment_ids: missing.slice(0, 20) });
+  if (missing.length)
+    throw new ApiError("not_found", `${missing.length} enrollment(s) not found in this sequence`, { enrollment_ids: missing.slice(0, 20) });
   return unique.map((i) => known.get(i)!);
 }
 
 /** Re-reads picked enrollments by id (a job's page: their status may have changed since the snapshot). */
 export async function pickedNow(d: Db, seqId: string, teamId: string, ids: readonly string[]): Promise<Picked[]> {
   if (!ids.length) return [];
-  return d.all<Picked>(sql`SELECT id, status, contact_id FROM enrollments WHERE sequence_id = ${seqId} AND team_id = ${teamId} AND ${inList(sql`id`, ids)} ORDER BY id`);
+  return d.all<Picked>(
+    sql`SELECT id, status, contact_id FROM enrollments WHERE sequence_id = ${seqId} AND team_id = ${teamId} AND ${inList(sql`id`, ids)} ORDER BY id`,
+  );
 }
 
 /** One page (≤ ACTION_PAGE) of an action through the SequenceDO; each enrollment's outcome and, when unchanged, why. */
-export async function actOnPage(env: Env, d: Db, caller: Caller, prep: PreparedAction, action: EnrollmentAction, rows: Picked[], p: ActionParams): Promise<{ results: Outcome[]; jobs: string[] }> {
+export async function actOnPage(
+  env: Env,
+  d: Db,
+  caller: Caller,
+  prep: PreparedAction,
+  action: EnrollmentAction,
+  rows: Picked[],
+  p: ActionParams,
+): Promise<{ results: Outcome[]; jobs: string[] }> {
   const out = await actThroughEngine(env, d, caller, prep, action, rows, p);
   await auditContacts(d, caller, prep, action, rows, out.results, p);
   return out;
@@ -302,12 +349,36 @@ export async function actOnPage(env: Env, d: Db, caller: Caller, prep: PreparedA
  * One audit entry per changed enrollment, on its contact: the contact's timeline says who paused,
  * finished, restarted or moved it (the per-sequence entry of auditAction says how many).
  */
-async function auditContacts(d: Db, caller: Caller, prep: PreparedAction, action: EnrollmentAction, rows: Picked[], results: Outcome[], p: ActionParams) {
+async function auditContacts(
+  d: Db,
+  caller: Caller,
+  prep: PreparedAction,
+  action: EnrollmentAction,
+  rows: Picked[],
+  results: Outcome[],
+  p: ActionParams,
+) {
   const contactOf = new Map(rows.map((r) => [r.id, r.contact_id]));
-  const extra = { ...(p.until ? { until: p.until } : {}), ...(p.step ? { step: p.step } : {}), ...(action === "finish" ? { reason: p.reason ?? "marked_finished" } : {}), ...(prep.mailboxId ? { mailbox_id: prep.mailboxId } : {}), ...(prep.targetId ? { to_sequence_id: prep.targetId } : {}) };
+  const extra = {
+    ...(p.until ? { until: p.until } : {}),
+    ...(p.step ? { step: p.step } : {}),
+    ...(action === "finish" ? { reason: p.reason ?? "marked_finished" } : {}),
+    ...(prep.mailboxId ? { mailbox_id: prep.mailboxId } : {}),
+    ...(prep.targetId ? { to_sequence_id: prep.targetId } : {}),
+  };
   const entries = results
     .filter((r) => r.changed && contactOf.has(r.id))
-    .map((r) => [newId(), contactOf.get(r.id)!, JSON.stringify({ enrollment_id: r.id, sequence_id: prep.seq.id, ...(r.new_id ? { new_id: r.new_id } : {}), ...(r.from ? { from_mailbox_id: r.from } : {}), ...extra })]);
+    .map((r) => [
+      newId(),
+      contactOf.get(r.id)!,
+      JSON.stringify({
+        enrollment_id: r.id,
+        sequence_id: prep.seq.id,
+        ...(r.new_id ? { new_id: r.new_id } : {}),
+        ...(r.from ? { from_mailbox_id: r.from } : {}),
+        ...extra,
+      }),
+    ]);
   const t = now();
   for (const chunk of chunked(entries, 1_000)) {
     if (!chunk.length) continue;
@@ -318,7 +389,15 @@ async function auditContacts(d: Db, caller: Caller, prep: PreparedAction, action
   }
 }
 
-async function actThroughEngine(env: Env, d: Db, caller: Caller, prep: PreparedAction, action: EnrollmentAction, rows: Picked[], p: ActionParams): Promise<{ results: Outcome[]; jobs: string[] }> {
+async function actThroughEngine(
+  env: Env,
+  d: Db,
+  caller: Caller,
+  prep: PreparedAction,
+  action: EnrollmentAction,
+  rows: Picked[],
+  p: ActionParams,
+): Promise<{ results: Outcome[]; jobs: string[] }> {
   const { seq } = prep;
   const stub = engine.sequence(env, seq.id, seq.teamId);
   const ids = rows.map((r) => r.id);
@@ -332,30 +411,61 @@ async function actThroughEngine(env: Env, d: Db, caller: Caller, prep: PreparedA
         changed: o.outcome === "restarted",
         outcome: o.outcome,
         new_id: o.newId,
-        reason: o.outcome === "no_such_step" ? `Step ${p.step ?? 1} does not exist or is turned off` : o.outcome === "already" ? "Already restarted, or the contact is in this sequence again" : null,
+        reason:
+          o.outcome === "no_such_step"
+            ? `Step ${p.step ?? 1} does not exist or is turned off`
+            : o.outcome === "already"
+              ? "Already restarted, or the contact is in this sequence again"
+              : null,
       })),
     };
   }
   if (action === "change-mailbox") {
     const out = await stub.changeMailbox(ids, prep.mailboxId!);
-    const words = { changed: null, not_found: "Not found", not_open: "Not active: nothing more will be sent", unchanged: "Already sends from this mailbox", sending_now: "Its email is being sent right now from the old mailbox; try again in a minute" } as const;
-    return { jobs: [], results: out.map((o) => ({ id: o.id, changed: o.outcome === "changed", outcome: o.outcome, reason: words[o.outcome], from: o.from })) };
+    const words = {
+      changed: null,
+      not_found: "Not found",
+      not_open: "Not active: nothing more will be sent",
+      unchanged: "Already sends from this mailbox",
+      sending_now: "Its email is being sent right now from the old mailbox; try again in a minute",
+    } as const;
+    return {
+      jobs: [],
+      results: out.map((o) => ({ id: o.id, changed: o.outcome === "changed", outcome: o.outcome, reason: words[o.outcome], from: o.from })),
+    };
   }
   if (action === "move") {
     const open = rows.filter((r) => OPEN_STATUSES.has(r.status));
-    const results: Outcome[] = rows.filter((r) => !OPEN_STATUSES.has(r.status)).map((r) => ({ id: r.id, changed: false, outcome: "not_open", reason: why("move", r.status) }));
+    const results: Outcome[] = rows
+      .filter((r) => !OPEN_STATUSES.has(r.status))
+      .map((r) => ({ id: r.id, changed: false, outcome: "not_open", reason: why("move", r.status) }));
     if (!open.length) return { results, jobs: [] };
     // The target's preconditions and validation: the add-contacts pipeline, as when adding them by hand.
     // It throws (nothing changed here) when the target can't take them. Being in another sequence is the
     // point of a move (this one, closed right after, so the job sees it finished): the two "other
     // sequence" warnings are waived; every other check and skip applies.
-    const req = AddContactsRequest.parse({ source: { contact_ids: open.map((r) => r.contact_id) }, overrides: { active_in_other_sequence: true, finished_in_other_sequence: true }, ...(p.mailbox_ids ? { mailbox_ids: p.mailbox_ids } : {}) });
+    const req = AddContactsRequest.parse({
+      source: { contact_ids: open.map((r) => r.contact_id) },
+      overrides: { active_in_other_sequence: true, finished_in_other_sequence: true },
+      ...(p.mailbox_ids ? { mailbox_ids: p.mailbox_ids } : {}),
+    });
     const { job } = await commitAddContacts(env, d, caller, prep.targetId!, req, null, "move");
-    const changed = new Set(await stub.finish(open.map((r) => r.id), "moved"));
-    for (const r of open) results.push(changed.has(r.id) ? { id: r.id, changed: true, outcome: "moved", reason: null } : { id: r.id, changed: false, outcome: "unchanged", reason: "It changed state meanwhile" });
+    const changed = new Set(
+      await stub.finish(
+        open.map((r) => r.id),
+        "moved",
+      ),
+    );
+    for (const r of open)
+      results.push(
+        changed.has(r.id)
+          ? { id: r.id, changed: true, outcome: "moved", reason: null }
+          : { id: r.id, changed: false, outcome: "unchanged", reason: "It changed state meanwhile" },
+      );
     return { results, jobs: [String(job.id)] };
   }
-  const reason: ReasonCode | undefined = action === "finish" ? (p.reason ?? "marked_finished") : action === "pause" && p.until ? "paused_until" : undefined;
+  const reason: ReasonCode | undefined =
+    action === "finish" ? (p.reason ?? "marked_finished") : action === "pause" && p.until ? "paused_until" : undefined;
   const changed = new Set(await stub.transition(ids, action, reason, action === "pause" ? p.until : undefined));
   const done = { pause: "paused", resume: "resumed", finish: "finished", remove: "removed" }[action];
   return {
@@ -363,7 +473,12 @@ async function actThroughEngine(env: Env, d: Db, caller: Caller, prep: PreparedA
     results: rows.map((r) =>
       changed.has(r.id)
         ? { id: r.id, changed: true, outcome: done, reason: null }
-        : { id: r.id, changed: false, outcome: r.status === "finished" || r.status === "removed" || r.status === "failed" ? r.status : "unchanged", reason: why(action, r.status) },
+        : {
+            id: r.id,
+            changed: false,
+            outcome: r.status === "finished" || r.status === "removed" || r.status === "failed" ? r.status : "unchanged",
+            reason: why(action, r.status),
+          },
     ),
   };
 }
@@ -375,7 +490,14 @@ export function tally(results: readonly Outcome[]): Record<string, number> {
 }
 
 /** The audit entry of one action (inline or a job's end): who, what, how many, and the mailbox it moved from. */
-export async function auditAction(d: Db, caller: Caller, prep: PreparedAction, action: EnrollmentAction, p: ActionParams, counts: { changed: number; outcomes: Record<string, number>; from?: string[]; jobs?: string[]; job_id?: string }) {
+export async function auditAction(
+  d: Db,
+  caller: Caller,
+  prep: PreparedAction,
+  action: EnrollmentAction,
+  p: ActionParams,
+  counts: { changed: number; outcomes: Record<string, number>; from?: string[]; jobs?: string[]; job_id?: string },
+) {
   await d.insert(auditLog).values(
     auditEntry(caller, `enrollment.${action}`, "sequence", prep.seq.id, {
       count: counts.changed,
@@ -390,7 +512,15 @@ export async function auditAction(d: Db, caller: Caller, prep: PreparedAction, a
 }
 
 /** An action on picked enrollments, in the request: each one's outcome, audit-logged once. */
-export async function actInline(env: Env, d: Db, caller: Caller, prep: PreparedAction, action: EnrollmentAction, picked: Picked[], p: ActionParams) {
+export async function actInline(
+  env: Env,
+  d: Db,
+  caller: Caller,
+  prep: PreparedAction,
+  action: EnrollmentAction,
+  picked: Picked[],
+  p: ActionParams,
+) {
   const results: Outcome[] = [];
   let jobs: string[] = [];
   for (let i = 0; i < picked.length; i += ACTION_PAGE) {
@@ -414,7 +544,15 @@ export async function actInline(env: Env, d: Db, caller: Caller, prep: PreparedA
  * The enrollments of `contactIds` in a sequence, acted on as the /api actions do (the Apollo facade's
  * remove_or_stop_contact_ids and "update contact status" go through here): open ones first, else the latest.
  */
-export async function actOnContacts(env: Env, d: Db, caller: Caller, sequenceId: string, action: EnrollmentAction, contactIds: readonly string[], p: ActionParams = {}) {
+export async function actOnContacts(
+  env: Env,
+  d: Db,
+  caller: Caller,
+  sequenceId: string,
+  action: EnrollmentAction,
+  contactIds: readonly string[],
+  p: ActionParams = {},
+) {
   const prep = await prepareAction(d, caller, sequenceId, action, p);
   if (!contactIds.length) return actInline(env, d, caller, prep, action, [], p);
   const rows = await d.all<Picked>(sql`SELECT id, status, contact_id FROM enrollments
@@ -446,7 +584,8 @@ interface ScheduledRow {
 export async function scheduledEmails(env: Env, d: Db, caller: Caller, scope: { sequenceId?: string; mailboxId?: string }, limit: number) {
   const seen = visibleSequence(caller, sql`e.sequence_id`) ?? sql`1`;
   // A sequence that is off or archived sends nothing: its emails are not scheduled (invariant 10).
-  const rows = await d.all<ScheduledRow>(sql`SELECT e.id, e.mailbox_id, e.sequence_id, e.current_step, e.next_due_at, e.reason, s.name AS sequence_name,
+  const rows =
+    await d.all<ScheduledRow>(sql`SELECT e.id, e.mailbox_id, e.sequence_id, e.current_step, e.next_due_at, e.reason, s.name AS sequence_name,
             c.id AS contact_id, trim(c.first_name || ' ' || c.last_name) AS contact_name, c.email, mb.email AS mailbox_email
        FROM enrollments e
        JOIN sequences s ON s.id = e.sequence_id
@@ -458,7 +597,10 @@ export async function scheduledEmails(env: Env, d: Db, caller: Caller, scope: { 
         AND ${scope.sequenceId ? sql`e.sequence_id = ${scope.sequenceId}` : sql`1`} AND ${scope.mailboxId ? sql`e.mailbox_id = ${scope.mailboxId}` : sql`1`}
         AND e.reason IN ('queued_for_mailbox', 'waiting_for_step') AND ${seen}
       ORDER BY e.next_due_at LIMIT 2000`);
-  const fc = await forecasts(env, rows.filter((r) => r.reason === "queued_for_mailbox").map((r) => r.mailbox_id));
+  const fc = await forecasts(
+    env,
+    rows.filter((r) => r.reason === "queued_for_mailbox").map((r) => r.mailbox_id),
+  );
   const windows = new Map<string, Awaited<ReturnType<typeof loadSequenceConfig>>>();
   const out = [];
   for (const r of rows) {
@@ -493,5 +635,9 @@ export function enrollmentsOfContacts(d: Db, caller: Caller, contactIds: readonl
   return d
     .select()
     .from(enrollments)
-    .where(seen ? sql`${enrollments.teamId} = ${caller.teamId} AND ${inList(enrollments.contactId, contactIds)} AND ${seen}` : sql`${enrollments.teamId} = ${caller.teamId} AND ${inList(enrollments.contactId, contactIds)}`);
+    .where(
+      seen
+        ? sql`${enrollments.teamId} = ${caller.teamId} AND ${inList(enrollments.contactId, contactIds)} AND ${seen}`
+        : sql`${enrollments.teamId} = ${caller.teamId} AND ${inList(enrollments.contactId, contactIds)}`,
+    );
 }

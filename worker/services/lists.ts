@@ -27,20 +27,34 @@ const memberCount = sql<number>`(select count(*) from ${listMembers} where ${lis
 
 const viewColumns = { id: lists.id, name: lists.name, owner_id: lists.ownerId, created_at: lists.createdAt, contact_count: memberCount };
 
-const nameTaken = () => new ApiError("validation_failed", "A list with this name exists", { fields: [{ field: "name", message: "Pick another name" }] });
+const nameTaken = () =>
+  new ApiError("validation_failed", "A list with this name exists", { fields: [{ field: "name", message: "Pick another name" }] });
 
 /** One list of the caller's team with its size (404 for another team's). */
 export async function getList(d: Db, caller: Caller, listId: string): Promise<ListView> {
-  const [row] = await d.select(viewColumns).from(lists).where(and(eq(lists.id, listId), eq(lists.teamId, caller.teamId)));
+  const [row] = await d
+    .select(viewColumns)
+    .from(lists)
+    .where(and(eq(lists.id, listId), eq(lists.teamId, caller.teamId)));
   if (!row) throw notFound("List");
   return row;
 }
 
 /** The team's lists whose name contains `q`, by name, a page at a time. */
-export async function searchLists(d: Db, caller: Caller, q: { q?: string; page: number; per_page: number }): Promise<{ lists: ListView[]; total: number }> {
+export async function searchLists(
+  d: Db,
+  caller: Caller,
+  q: { q?: string; page: number; per_page: number },
+): Promise<{ lists: ListView[]; total: number }> {
   const where = and(eq(lists.teamId, caller.teamId), q.q ? contains(lists.name, q.q) : undefined);
   const [rows, total] = await d.batch([
-    d.select(viewColumns).from(lists).where(where).orderBy(asc(lists.name), asc(lists.id)).limit(q.per_page).offset((q.page - 1) * q.per_page),
+    d
+      .select(viewColumns)
+      .from(lists)
+      .where(where)
+      .orderBy(asc(lists.name), asc(lists.id))
+      .limit(q.per_page)
+      .offset((q.page - 1) * q.per_page),
     d.select({ n: count() }).from(lists).where(where),
   ]);
   return { lists: rows, total: total[0]?.n ?? 0 };
@@ -54,7 +68,10 @@ export function allLists(d: Db, teamId: string): Promise<ListView[]> {
 /** The team's lists with these names (unknown names are left out). */
 export function listsByName(d: Db, teamId: string, names: readonly string[]): Promise<{ id: string; name: string }[]> {
   if (!names.length) return Promise.resolve([]);
-  return d.select({ id: lists.id, name: lists.name }).from(lists).where(and(eq(lists.teamId, teamId), inList(lists.name, names)));
+  return d
+    .select({ id: lists.id, name: lists.name })
+    .from(lists)
+    .where(and(eq(lists.teamId, teamId), inList(lists.name, names)));
 }
 
 /**
@@ -65,7 +82,10 @@ export async function ensureLists(d: Db, caller: Caller, names: readonly string[
   const clean = [...new Set(names.map((n) => n.trim()).filter(Boolean))];
   if (!clean.length) return [];
   const t = now();
-  await d.insert(lists).values(clean.map((name) => ({ id: newId(), teamId: caller.teamId, ownerId: caller.userId, name, createdAt: t }))).onConflictDoNothing();
+  await d
+    .insert(lists)
+    .values(clean.map((name) => ({ id: newId(), teamId: caller.teamId, ownerId: caller.userId, name, createdAt: t })))
+    .onConflictDoNothing();
   return (await listsByName(d, caller.teamId, clean)).map((r) => r.id);
 }
 
@@ -87,7 +107,8 @@ export async function addToLists(d: Db, teamId: string, listIds: readonly string
 /** Create a list owned by the caller; a name the team already uses is 422 naming the field. */
 export async function createList(d: Db, caller: Caller, name: string): Promise<ListView> {
   authorize(caller, "contact.edit");
-  if (await d.query.lists.findFirst({ columns: { id: true }, where: and(eq(lists.teamId, caller.teamId), eq(lists.name, name)) })) throw nameTaken();
+  if (await d.query.lists.findFirst({ columns: { id: true }, where: and(eq(lists.teamId, caller.teamId), eq(lists.name, name)) }))
+    throw nameTaken();
   const [id] = await ensureLists(d, caller, [name]);
   return getList(d, caller, id!);
 }
@@ -97,7 +118,10 @@ export async function renameList(d: Db, caller: Caller, listId: string, name: st
   const list = await listFor(d, caller, listId);
   const clash = await d.query.lists.findFirst({ columns: { id: true }, where: and(eq(lists.teamId, caller.teamId), eq(lists.name, name)) });
   if (clash && clash.id !== list.id) throw nameTaken();
-  await d.update(lists).set({ name }).where(and(eq(lists.id, list.id), eq(lists.teamId, caller.teamId)));
+  await d
+    .update(lists)
+    .set({ name })
+    .where(and(eq(lists.id, list.id), eq(lists.teamId, caller.teamId)));
   return getList(d, caller, list.id);
 }
 
@@ -108,12 +132,20 @@ export async function deleteList(d: Db, caller: Caller, listId: string): Promise
 }
 
 /** Add the team's live contacts among `contactIds` to a list; the others are reported as not found. */
-export async function addMembers(d: Db, caller: Caller, listId: string, contactIds: readonly string[]): Promise<{ added: number; not_found: string[] }> {
+export async function addMembers(
+  d: Db,
+  caller: Caller,
+  listId: string,
+  contactIds: readonly string[],
+): Promise<{ added: number; not_found: string[] }> {
   authorize(caller, "contact.edit");
   const list = await getList(d, caller, listId);
   const ids = [...new Set(contactIds)];
   const rows = await inChunks(ids, (chunk) =>
-    d.select({ id: contacts.id }).from(contacts).where(and(eq(contacts.teamId, caller.teamId), isNull(contacts.deletedAt), inList(contacts.id, chunk))),
+    d
+      .select({ id: contacts.id })
+      .from(contacts)
+      .where(and(eq(contacts.teamId, caller.teamId), isNull(contacts.deletedAt), inList(contacts.id, chunk))),
   );
   const found = new Set(rows.map((r) => r.id));
   const added = await addToLists(d, caller.teamId, [list.id], [...found]);
@@ -125,7 +157,10 @@ export async function removeMembers(d: Db, caller: Caller, listId: string, conta
   const list = await listFor(d, caller, listId, "contact.edit");
   const ids = [...new Set(contactIds)];
   const removed = await inChunks(ids, async (chunk) =>
-    d.delete(listMembers).where(and(eq(listMembers.listId, list.id), inList(listMembers.contactId, chunk))).returning({ id: listMembers.contactId }),
+    d
+      .delete(listMembers)
+      .where(and(eq(listMembers.listId, list.id), inList(listMembers.contactId, chunk)))
+      .returning({ id: listMembers.contactId }),
   );
   return { removed: removed.length };
 }
@@ -133,5 +168,8 @@ export async function removeMembers(d: Db, caller: Caller, listId: string, conta
 /** The lists each of these contacts belongs to, as (contact, list) pairs. */
 export function listMembershipsOf(d: Db, teamId: string, contactIds: readonly string[]): Promise<{ contactId: string; listId: string }[]> {
   if (!contactIds.length) return Promise.resolve([]);
-  return d.select({ contactId: listMembers.contactId, listId: listMembers.listId }).from(listMembers).where(and(eq(listMembers.teamId, teamId), inList(listMembers.contactId, contactIds)));
+  return d
+    .select({ contactId: listMembers.contactId, listId: listMembers.listId })
+    .from(listMembers)
+    .where(and(eq(listMembers.teamId, teamId), inList(listMembers.contactId, contactIds)));
 }

@@ -6,11 +6,21 @@ import type { Env } from "../env";
 import { now } from "../lib/clock";
 import { newId } from "../lib/ids";
 import { engine } from "../../durable-objects/engine";
-import { openTokens, PROVIDER_NAME, PROVIDER_OF, providerConfig, refreshTokens, REFRESH_MARGIN_MS, sealTokens, type ProviderConfig } from "../transports/oauth";
+import {
+  openTokens,
+  PROVIDER_NAME,
+  PROVIDER_OF,
+  providerConfig,
+  refreshTokens,
+  REFRESH_MARGIN_MS,
+  sealTokens,
+  type ProviderConfig,
+} from "../transports/oauth";
 import { missingConfig } from "../transports/oauth";
 import type { MailboxSettings } from "../transports/mailbox-settings";
 
-export type TokenResult = { ok: true; accessToken: string; cfg: ProviderConfig } | { ok: false; revoked: boolean; unconfigured?: boolean; message: string };
+export type TokenResult =
+  { ok: true; accessToken: string; cfg: ProviderConfig } | { ok: false; revoked: boolean; unconfigured?: boolean; message: string };
 
 export const isOAuthTransport = (t: string): t is "gmail" | "graph" => t === "gmail" || t === "graph";
 
@@ -19,15 +29,28 @@ export const isOAuthTransport = (t: string): t is "gmail" | "graph" => t === "gm
  * left, otherwise a refreshed one (`force` refreshes anyway, after a 401). `holdFromDO` is false when
  * called from inside the mailbox's own Durable Object (it re-plans by itself after the send).
  */
-export async function accessTokenFor(env: Env, mb: Pick<MailboxSettings, "id" | "transport">, o: { force?: boolean; notifyDO?: boolean } = {}): Promise<TokenResult> {
+export async function accessTokenFor(
+  env: Env,
+  mb: Pick<MailboxSettings, "id" | "transport">,
+  o: { force?: boolean; notifyDO?: boolean } = {},
+): Promise<TokenResult> {
   if (!isOAuthTransport(mb.transport)) return { ok: false, revoked: false, message: `${mb.transport} mailboxes have no OAuth token` };
   const provider = PROVIDER_OF[mb.transport];
   const cfg = providerConfig(env, provider);
-  if (!cfg) return { ok: false, revoked: false, unconfigured: true, message: `${PROVIDER_NAME[provider]} sign-in is not configured: set ${missingConfig(env, provider).join(" and ")} (wrangler secret put)` };
+  if (!cfg)
+    return {
+      ok: false,
+      revoked: false,
+      unconfigured: true,
+      message: `${PROVIDER_NAME[provider]} sign-in is not configured: set ${missingConfig(env, provider).join(" and ")} (wrangler secret put)`,
+    };
   // Read the row again: another request may have refreshed (or lost) the grant since `mb` was loaded.
-  const row = await env.DB.prepare("SELECT status, status_reason, secret_ciphertext FROM mailboxes WHERE id = ?").bind(mb.id).first<{ status: string; status_reason: string | null; secret_ciphertext: string | null }>();
+  const row = await env.DB.prepare("SELECT status, status_reason, secret_ciphertext FROM mailboxes WHERE id = ?")
+    .bind(mb.id)
+    .first<{ status: string; status_reason: string | null; secret_ciphertext: string | null }>();
   if (!row) return { ok: false, revoked: false, message: "The mailbox no longer exists" };
-  if (row.status === "needs_reconnect") return { ok: false, revoked: true, message: row.status_reason ?? "Sign in again to reconnect this mailbox" };
+  if (row.status === "needs_reconnect")
+    return { ok: false, revoked: true, message: row.status_reason ?? "Sign in again to reconnect this mailbox" };
   if (!row.secret_ciphertext) return { ok: false, revoked: true, message: "No sign-in is stored for this mailbox" };
   const tokens = await openTokens(env, row.secret_ciphertext);
   if (!o.force && tokens.expiresAt - now() > REFRESH_MARGIN_MS) return { ok: true, accessToken: tokens.accessToken, cfg };
@@ -40,7 +63,9 @@ export async function accessTokenFor(env: Env, mb: Pick<MailboxSettings, "id" | 
     }
     return { ok: false, revoked: false, message: `Could not refresh the ${PROVIDER_NAME[provider]} access token: ${r.message}` };
   }
-  await env.DB.prepare("UPDATE mailboxes SET secret_ciphertext = ?, updated_at = ? WHERE id = ?").bind(await sealTokens(env, r.tokens), now(), mb.id).run();
+  await env.DB.prepare("UPDATE mailboxes SET secret_ciphertext = ?, updated_at = ? WHERE id = ?")
+    .bind(await sealTokens(env, r.tokens), now(), mb.id)
+    .run();
   return { ok: true, accessToken: r.tokens.accessToken, cfg };
 }
 
@@ -50,10 +75,16 @@ export async function accessTokenFor(env: Env, mb: Pick<MailboxSettings, "id" | 
  */
 export async function markNeedsReconnect(env: Env, mailboxId: string, reason: string, notifyDO = true): Promise<void> {
   const t = now();
-  const changed = await env.DB.prepare("UPDATE mailboxes SET status = 'needs_reconnect', status_reason = ?, updated_at = ? WHERE id = ? AND status <> 'needs_reconnect' RETURNING team_id, user_id, email")
-    .bind(reason.slice(0, 500), t, mailboxId).first<{ team_id: string; user_id: string; email: string }>();
+  const changed = await env.DB.prepare(
+    "UPDATE mailboxes SET status = 'needs_reconnect', status_reason = ?, updated_at = ? WHERE id = ? AND status <> 'needs_reconnect' RETURNING team_id, user_id, email",
+  )
+    .bind(reason.slice(0, 500), t, mailboxId)
+    .first<{ team_id: string; user_id: string; email: string }>();
   if (!changed) return;
-  await env.DB.prepare("INSERT INTO audit_log (id, team_id, user_id, api_key_id, action, target_type, target_id, details, created_at) VALUES (?, ?, NULL, NULL, 'mailbox.needs_reconnect', 'mailbox', ?, ?, ?)")
-    .bind(newId(), changed.team_id, mailboxId, JSON.stringify({ owner_id: changed.user_id, email: changed.email, reason }), t).run();
+  await env.DB.prepare(
+    "INSERT INTO audit_log (id, team_id, user_id, api_key_id, action, target_type, target_id, details, created_at) VALUES (?, ?, NULL, NULL, 'mailbox.needs_reconnect', 'mailbox', ?, ?, ?)",
+  )
+    .bind(newId(), changed.team_id, mailboxId, JSON.stringify({ owner_id: changed.user_id, email: changed.email, reason }), t)
+    .run();
   if (notifyDO) await engine.mailbox(env, mailboxId).refresh();
 }

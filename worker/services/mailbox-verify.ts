@@ -29,7 +29,9 @@ export async function verifyMailbox(env: Env, mb: MailboxSettings): Promise<Veri
     case "outbox":
       return { ok: true, message: "The outbox keeps every email in Seqflare (nothing leaves)" };
     case "send_email":
-      return env.EMAIL ? { ok: true, message: "Sends through the Worker's Cloudflare Email binding" } : { ok: false, message: "The send_email binding EMAIL is not configured for this Worker" };
+      return env.EMAIL
+        ? { ok: true, message: "Sends through the Worker's Cloudflare Email binding" }
+        : { ok: false, message: "The send_email binding EMAIL is not configured for this Worker" };
     case "smtp": {
       const cfg = mb.transportConfig as { host: string; port: number; security: "tls" | "starttls" | "none"; username?: string };
       const password = mb.secretCiphertext ? await unseal(appSecret(env), mb.secretCiphertext) : undefined;

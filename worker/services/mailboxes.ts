@@ -66,7 +66,10 @@ export function listMailboxes(d: Db, teamId: string): Promise<MailboxRow[]> {
 export async function ownerNames(d: Db, teamId: string, rows: readonly MailboxRow[]): Promise<Map<string, string>> {
   const ids = [...new Set(rows.map((r) => r.userId))];
   if (!ids.length) return new Map();
-  const found = await d.select({ id: users.id, name: users.name }).from(users).where(and(eq(users.teamId, teamId), inList(users.id, ids)));
+  const found = await d
+    .select({ id: users.id, name: users.name })
+    .from(users)
+    .where(and(eq(users.teamId, teamId), inList(users.id, ids)));
   return new Map(found.map((u) => [u.id, u.name]));
 }
 
@@ -76,14 +79,21 @@ const reload = async (d: Db, id: string) => (await d.query.mailboxes.findFirst({
 function checkLimits(daily: number, hourly: number, changed: MailboxLimits) {
   if (hourly <= daily) return;
   const field = changed.hourly_limit !== undefined || changed.daily_limit === undefined ? "hourly_limit" : "daily_limit";
-  const message = field === "hourly_limit" ? `Hourly limit can't be more than the daily limit (${daily.toLocaleString("en-US")})` : `Daily limit can't be less than the hourly limit (${hourly.toLocaleString("en-US")})`;
+  const message =
+    field === "hourly_limit"
+      ? `Hourly limit can't be more than the daily limit (${daily.toLocaleString("en-US")})`
+      : `Daily limit can't be less than the hourly limit (${hourly.toLocaleString("en-US")})`;
   throw new ApiError("validation_failed", message, { fields: [{ field, message }] });
 }
 
 const signInInstead = (t: "gmail" | "graph") =>
-  new ApiError("validation_failed", `${t === "gmail" ? "Gmail" : "Microsoft 365"} mailboxes are connected by signing in: use "Connect ${t === "gmail" ? "Gmail" : "Microsoft 365"}" on the Mailboxes screen (POST /api/oauth/${t === "gmail" ? "google" : "microsoft"}/start)`, {
-    fields: [{ field: "transport", message: "Connect it by signing in" }],
-  });
+  new ApiError(
+    "validation_failed",
+    `${t === "gmail" ? "Gmail" : "Microsoft 365"} mailboxes are connected by signing in: use "Connect ${t === "gmail" ? "Gmail" : "Microsoft 365"}" on the Mailboxes screen (POST /api/oauth/${t === "gmail" ? "google" : "microsoft"}/start)`,
+    {
+      fields: [{ field: "transport", message: "Connect it by signing in" }],
+    },
+  );
 
 /** Verify on connect: SMTP settings that don't connect, negotiate TLS and sign in are refused (422), in words. */
 async function mustConnect(cfg: Parameters<typeof verifySmtp>[0]) {
@@ -93,7 +103,10 @@ async function mustConnect(cfg: Parameters<typeof verifySmtp>[0]) {
 
 /** Connect a mailbox (outbox, SMTP after a live check, or Cloudflare send_email). */
 export async function createMailbox(env: Env, d: Db, caller: Caller, body: NewMailbox): Promise<MailboxRow> {
-  if (body.transport === "smtp" && !body.smtp) throw new ApiError("validation_failed", "SMTP settings are required", { fields: [{ field: "smtp", message: "Give host, port and security" }] });
+  if (body.transport === "smtp" && !body.smtp)
+    throw new ApiError("validation_failed", "SMTP settings are required", {
+      fields: [{ field: "smtp", message: "Give host, port and security" }],
+    });
   if (isOAuthTransport(body.transport)) throw signInInstead(body.transport);
   authorize(caller, "mailbox.connect", "You can't connect mailboxes");
   if (body.user_id !== undefined && body.user_id !== caller.userId) {
@@ -103,20 +116,41 @@ export async function createMailbox(env: Env, d: Db, caller: Caller, body: NewMa
   const dailyLimit = body.daily_limit ?? 50;
   const hourlyLimit = body.hourly_limit ?? Math.min(20, dailyLimit);
   checkLimits(dailyLimit, hourlyLimit, body);
-  const clash = await d.query.mailboxes.findFirst({ columns: { id: true }, where: and(eq(mailboxes.teamId, caller.teamId), eq(mailboxes.email, body.email)) });
-  if (clash) throw new ApiError("validation_failed", "This mailbox is already connected", { fields: [{ field: "email", message: "Already connected; reconnect it instead" }] });
+  const clash = await d.query.mailboxes.findFirst({
+    columns: { id: true },
+    where: and(eq(mailboxes.teamId, caller.teamId), eq(mailboxes.email, body.email)),
+  });
+  if (clash)
+    throw new ApiError("validation_failed", "This mailbox is already connected", {
+      fields: [{ field: "email", message: "Already connected; reconnect it instead" }],
+    });
   const id = newId();
   const t = now();
   const { password, ...smtp } = body.smtp ?? ({} as Partial<SmtpInput>);
-  if (body.transport === "smtp") await mustConnect({ ...(smtp as Omit<SmtpInput, "password">), password, heloName: body.email.split("@")[1] });
-  if (body.transport === "send_email" && !env.EMAIL) throw new ApiError("validation_failed", "The send_email binding EMAIL is not configured for this Worker", { fields: [{ field: "transport", message: "Not available on this deployment" }] });
+  if (body.transport === "smtp")
+    await mustConnect({ ...(smtp as Omit<SmtpInput, "password">), password, heloName: body.email.split("@")[1] });
+  if (body.transport === "send_email" && !env.EMAIL)
+    throw new ApiError("validation_failed", "The send_email binding EMAIL is not configured for this Worker", {
+      fields: [{ field: "transport", message: "Not available on this deployment" }],
+    });
   await d.batch([
     d.insert(mailboxes).values({
-      id, teamId: caller.teamId, userId: body.user_id ?? caller.userId, email: body.email, senderName: body.sender_name, signature: body.signature,
-      transport: body.transport, transportConfig: body.transport === "smtp" ? smtp : {},
+      id,
+      teamId: caller.teamId,
+      userId: body.user_id ?? caller.userId,
+      email: body.email,
+      senderName: body.sender_name,
+      signature: body.signature,
+      transport: body.transport,
+      transportConfig: body.transport === "smtp" ? smtp : {},
       secretCiphertext: password ? await seal(appSecret(env), password) : null,
-      dailyLimit, hourlyLimit, minGapSeconds: body.min_gap_seconds ?? 60, jitterSeconds: body.jitter_seconds ?? 30,
-      status: "connected", createdAt: t, updatedAt: t,
+      dailyLimit,
+      hourlyLimit,
+      minGapSeconds: body.min_gap_seconds ?? 60,
+      jitterSeconds: body.jitter_seconds ?? 30,
+      status: "connected",
+      createdAt: t,
+      updatedAt: t,
     }),
     d.insert(auditLog).values(auditEntry(caller, "mailbox.create", "mailbox", id, { email: body.email, transport: body.transport })),
   ]);
@@ -131,11 +165,18 @@ export async function updateMailbox(env: Env, d: Db, caller: Caller, mailboxId: 
   const transport = body.transport ?? r.transport;
   if (isOAuthTransport(transport) && transport !== r.transport) throw signInInstead(transport);
   // gmail / graph keep their reply-polling cursor; SMTP merges the changed settings.
-  const config = transport === "smtp" ? { ...(r.transport === "smtp" ? r.transportConfig : {}), ...smtp } : transport === r.transport ? r.transportConfig : {};
-  if (transport === "smtp" && !(config as { host?: string }).host) throw new ApiError("validation_failed", "SMTP settings are required", { fields: [{ field: "smtp.host", message: "Required" }] });
+  const config =
+    transport === "smtp"
+      ? { ...(r.transport === "smtp" ? r.transportConfig : {}), ...smtp }
+      : transport === r.transport
+        ? r.transportConfig
+        : {};
+  if (transport === "smtp" && !(config as { host?: string }).host)
+    throw new ApiError("validation_failed", "SMTP settings are required", { fields: [{ field: "smtp.host", message: "Required" }] });
   if (transport === "smtp" && (body.smtp !== undefined || r.transport !== "smtp")) {
     // Verify on change: the new settings must connect before they replace the old ones.
-    const stored = password === undefined && r.transport === "smtp" && r.secretCiphertext ? await unseal(appSecret(env), r.secretCiphertext) : undefined;
+    const stored =
+      password === undefined && r.transport === "smtp" && r.secretCiphertext ? await unseal(appSecret(env), r.secretCiphertext) : undefined;
     await mustConnect({ ...(config as Omit<SmtpInput, "password">), password: password || stored, heloName: r.email.split("@")[1] });
   }
   await d.batch([
@@ -154,14 +195,27 @@ export async function updateMailbox(env: Env, d: Db, caller: Caller, mailboxId: 
         updatedAt: now(),
       })
       .where(eq(mailboxes.id, r.id)),
-    d.insert(auditLog).values(auditEntry(caller, "mailbox.update", "mailbox", r.id, { ...body, smtp: body.smtp ? { ...smtp, password: password ? "(changed)" : undefined } : undefined })),
+    d.insert(auditLog).values(
+      auditEntry(caller, "mailbox.update", "mailbox", r.id, {
+        ...body,
+        smtp: body.smtp ? { ...smtp, password: password ? "(changed)" : undefined } : undefined,
+      }),
+    ),
   ]);
   await engine.mailbox(env, r.id).refresh();
   return reload(d, r.id);
 }
 
 /** Disconnect or reconnect; the MailboxDO re-plans at once (held emails resume on reconnect). */
-export async function setMailboxStatus(env: Env, d: Db, caller: Caller, mailboxId: string, status: "connected" | "disconnected", reason: string | null, action: string): Promise<MailboxRow> {
+export async function setMailboxStatus(
+  env: Env,
+  d: Db,
+  caller: Caller,
+  mailboxId: string,
+  status: "connected" | "disconnected",
+  reason: string | null,
+  action: string,
+): Promise<MailboxRow> {
   const r = await mailboxFor(d, caller, mailboxId, "mailbox.manage");
   if (status === "connected") {
     // Verify on reconnect too: a mailbox joins rotation only once it has shown it can send.
@@ -176,7 +230,8 @@ export async function setMailboxStatus(env: Env, d: Db, caller: Caller, mailboxI
   return reload(d, r.id);
 }
 
-export type TestResult = { ok: true; message: string; kind: null; code: null } | { ok: false; message: string; kind: string; code: string | null };
+export type TestResult =
+  { ok: true; message: string; kind: null; code: null } | { ok: false; message: string; kind: string; code: string | null };
 
 /** A test email through the mailbox's transport (not counted against its limits; shown in the Outbox). */
 export async function sendTestEmail(env: Env, d: Db, caller: Caller, mailboxId: string, to: string): Promise<TestResult> {
@@ -187,21 +242,55 @@ export async function sendTestEmail(env: Env, d: Db, caller: Caller, mailboxId: 
   const messageId = `<sf.test.${id}@${mb.email.split("@")[1]}>`;
   const subject = `Seqflare test email from ${mb.senderName}`;
   const text = `This is a test email from Seqflare, sent through ${mb.email} (${mb.transport}).\nIf you can read this, the mailbox is ready to send.`;
-  const raw = buildMessage({ from: { email: mb.email, name: mb.senderName }, to: { email: to }, subject, text, messageId, date: t, unsubscribeUrl: "", postalAddress: "", signature: mb.signature });
+  const raw = buildMessage({
+    from: { email: mb.email, name: mb.senderName },
+    to: { email: to },
+    subject,
+    text,
+    messageId,
+    date: t,
+    unsubscribeUrl: "",
+    postalAddress: "",
+    signature: mb.signature,
+  });
   const transport = await transportFor(env, mb);
   const res = await transport.send({ from: { email: mb.email, name: mb.senderName }, to, raw, messageId });
   // Test emails show in the Outbox too (no sequence, no enrollment).
   await d.insert(messages).values({
-    id, teamId: caller.teamId, enrollmentId: `test:${id}`, sequenceId: "", stepId: `test:${id}`, mailboxId: mb.id, contactId: "", toEmail: to,
-    subject, body: text, messageIdHeader: messageId, raw, status: res.ok ? "sent" : "failed", error: res.ok ? null : res.message, scheduledAt: t, sentAt: t, createdAt: t,
+    id,
+    teamId: caller.teamId,
+    enrollmentId: `test:${id}`,
+    sequenceId: "",
+    stepId: `test:${id}`,
+    mailboxId: mb.id,
+    contactId: "",
+    toEmail: to,
+    subject,
+    body: text,
+    messageIdHeader: messageId,
+    raw,
+    status: res.ok ? "sent" : "failed",
+    error: res.ok ? null : res.message,
+    scheduledAt: t,
+    sentAt: t,
+    createdAt: t,
   });
-  return res.ok ? { ok: true, message: res.response ?? "Sent", kind: null, code: null } : { ok: false, message: res.message, kind: res.kind, code: res.code ?? null };
+  return res.ok
+    ? { ok: true, message: res.response ?? "Sent", kind: null, code: null }
+    : { ok: false, message: res.message, kind: res.kind, code: res.code ?? null };
 }
 
 /** The caller's view of a mailbox: its settings (never its secret), who may change or send from it, and its capacity from the MailboxDO. */
 export async function mailboxView(env: Env, caller: Caller, r: MailboxRow, ownerName: string | null) {
   const cap = await engine.mailbox(env, r.id).capacity();
-  const cfg = r.transportConfig as { host?: string; port?: number; security?: "tls" | "starttls" | "none"; username?: string; polled_at?: number | null; poll_error?: string | null };
+  const cfg = r.transportConfig as {
+    host?: string;
+    port?: number;
+    security?: "tls" | "starttls" | "none";
+    username?: string;
+    polled_at?: number | null;
+    poll_error?: string | null;
+  };
   return {
     id: r.id,
     user_id: r.userId,
@@ -214,7 +303,13 @@ export async function mailboxView(env: Env, caller: Caller, r: MailboxRow, owner
     transport: r.transport,
     smtp:
       r.transport === "smtp" && cfg.host
-        ? { host: cfg.host, port: cfg.port ?? 587, security: cfg.security ?? "starttls", username: cfg.username ?? null, has_password: !!r.secretCiphertext }
+        ? {
+            host: cfg.host,
+            port: cfg.port ?? 587,
+            security: cfg.security ?? "starttls",
+            username: cfg.username ?? null,
+            has_password: !!r.secretCiphertext,
+          }
         : null,
     daily_limit: r.dailyLimit,
     hourly_limit: r.hourlyLimit,

@@ -33,7 +33,12 @@ export async function listMessages(d: Db, caller: Caller, q: MessageQuery) {
   );
   const [rows, total] = await Promise.all([
     d
-      .select({ m: messages, mb: { id: mailboxes.id, email: mailboxes.email }, s: { id: sequences.id, name: sequences.name }, c: { id: contacts.id, first: contacts.firstName, last: contacts.lastName } })
+      .select({
+        m: messages,
+        mb: { id: mailboxes.id, email: mailboxes.email },
+        s: { id: sequences.id, name: sequences.name },
+        c: { id: contacts.id, first: contacts.firstName, last: contacts.lastName },
+      })
       .from(messages)
       .leftJoin(mailboxes, eq(mailboxes.id, messages.mailboxId))
       .leftJoin(sequences, eq(sequences.id, messages.sequenceId))
@@ -42,7 +47,10 @@ export async function listMessages(d: Db, caller: Caller, q: MessageQuery) {
       .orderBy(desc(messages.sentAt), desc(messages.id))
       .limit(q.per_page)
       .offset((q.page - 1) * q.per_page),
-    d.select({ n: sql<number>`count(*)` }).from(messages).where(where),
+    d
+      .select({ n: sql<number>`count(*)` })
+      .from(messages)
+      .where(where),
   ]);
   return {
     total: total[0]?.n ?? 0,
@@ -87,8 +95,17 @@ export async function searchSequenceMessages(
     q.statuses?.length ? inList(messages.status, q.statuses) : undefined,
   );
   const [rows, total] = await d.batch([
-    d.select().from(messages).where(where).orderBy(desc(messages.sentAt), asc(messages.id)).limit(q.perPage).offset((q.page - 1) * q.perPage),
-    d.select({ n: sql<number>`count(*)` }).from(messages).where(where),
+    d
+      .select()
+      .from(messages)
+      .where(where)
+      .orderBy(desc(messages.sentAt), asc(messages.id))
+      .limit(q.perPage)
+      .offset((q.page - 1) * q.perPage),
+    d
+      .select({ n: sql<number>`count(*)` })
+      .from(messages)
+      .where(where),
   ]);
   return { rows, total: total[0]?.n ?? 0 };
 }
@@ -100,9 +117,12 @@ export async function searchSequenceMessages(
  */
 export async function previewNextEmail(d: Db, caller: Caller, sequenceId: string, enrollmentId: string) {
   const { seq } = await sequenceFor(d, caller, sequenceId);
-  const e = await d.query.enrollments.findFirst({ where: and(eq(enrollments.id, enrollmentId), eq(enrollments.sequenceId, seq.id), eq(enrollments.teamId, caller.teamId)) });
+  const e = await d.query.enrollments.findFirst({
+    where: and(eq(enrollments.id, enrollmentId), eq(enrollments.sequenceId, seq.id), eq(enrollments.teamId, caller.teamId)),
+  });
   if (!e) throw notFound("Enrollment");
-  if (!["active", "paused", "held", "scheduled"].includes(e.status)) throw new ApiError("conflict", `This contact is ${e.status} in the sequence: nothing more will be sent`);
+  if (!["active", "paused", "held", "scheduled"].includes(e.status))
+    throw new ApiError("conflict", `This contact is ${e.status} in the sequence: nothing more will be sent`);
   const step = await d
     .select()
     .from(steps)
@@ -112,23 +132,47 @@ export async function previewNextEmail(d: Db, caller: Caller, sequenceId: string
   if (!step) throw new ApiError("conflict", "No automatic email step is left for this contact");
   const [contact, mailbox, variants, earlier, cfg] = await Promise.all([
     d.query.contacts.findFirst({ where: and(eq(contacts.id, e.contactId), eq(contacts.teamId, caller.teamId)) }),
-    e.mailboxId ? d.query.mailboxes.findFirst({ where: and(eq(mailboxes.id, e.mailboxId), eq(mailboxes.teamId, caller.teamId)) }) : undefined,
-    d.select().from(stepVariants).where(and(eq(stepVariants.stepId, step.id), eq(stepVariants.enabled, true))).orderBy(asc(stepVariants.label), asc(stepVariants.id)),
+    e.mailboxId
+      ? d.query.mailboxes.findFirst({ where: and(eq(mailboxes.id, e.mailboxId), eq(mailboxes.teamId, caller.teamId)) })
+      : undefined,
+    d
+      .select()
+      .from(stepVariants)
+      .where(and(eq(stepVariants.stepId, step.id), eq(stepVariants.enabled, true)))
+      .orderBy(asc(stepVariants.label), asc(stepVariants.id)),
     step.threadReply
-      ? d.select({ subject: messages.subject }).from(messages).where(and(eq(messages.enrollmentId, e.id), eq(messages.status, "sent"))).orderBy(desc(messages.sentAt)).limit(1)
+      ? d
+          .select({ subject: messages.subject })
+          .from(messages)
+          .where(and(eq(messages.enrollmentId, e.id), eq(messages.status, "sent")))
+          .orderBy(desc(messages.sentAt))
+          .limit(1)
       : Promise.resolve([]),
     loadSequenceConfig(d, seq.id),
   ]);
   if (!contact?.email) throw new ApiError("conflict", "This contact has no email address: the email step will be skipped");
   const variant = pickVariant(variants, e.id);
   const ctx: TemplateContext = {
-    contact: { firstName: contact.firstName, lastName: contact.lastName, company: contact.company, title: contact.title, email: contact.email, city: contact.city, country: contact.country, custom: contact.customFields },
+    contact: {
+      firstName: contact.firstName,
+      lastName: contact.lastName,
+      company: contact.company,
+      title: contact.title,
+      email: contact.email,
+      city: contact.city,
+      country: contact.country,
+      custom: contact.customFields,
+    },
     sender: { name: mailbox?.senderName ?? null },
     now: now(),
     timeZone: (cfg?.useContactTimeZone ? contact.timeZone : null) ?? cfg?.window.timeZone ?? "UTC",
   };
   const threadSubject = earlier[0]?.subject;
-  const subject = threadSubject ? (/^re:/i.test(threadSubject) ? threadSubject : `Re: ${threadSubject}`) : renderSubject(variant?.subject ?? "", ctx) || "(no subject)";
+  const subject = threadSubject
+    ? /^re:/i.test(threadSubject)
+      ? threadSubject
+      : `Re: ${threadSubject}`
+    : renderSubject(variant?.subject ?? "", ctx) || "(no subject)";
   return {
     enrollment_id: e.id,
     step: { id: step.id, position: step.position },

@@ -88,8 +88,10 @@ const pad = (n: number) => String(n).padStart(2, "0");
 /** RFC 5322 date-time in UTC, e.g. "Mon, 02 Mar 2026 14:00:00 +0000". */
 export function formatDate(t: number): string {
   const d = new Date(t);
-  return `${DAYS[d.getUTCDay()]}, ${pad(d.getUTCDate())} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()} ` +
-    `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
+  return (
+    `${DAYS[d.getUTCDay()]}, ${pad(d.getUTCDate())} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()} ` +
+    `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`
+  );
 }
 
 const msgId = (id: string): string => {
@@ -103,28 +105,32 @@ const HEX = "0123456789ABCDEF";
 
 /** Quoted-printable (RFC 2045 §6.7) of UTF-8 text: CRLF hard breaks, lines ≤ 76 with "=" soft breaks. */
 export function encodeQuotedPrintable(text: string): string {
-  return text.replace(/\r\n?/g, "\n").split("\n").map((line) => {
-    const bytes = enc.encode(line);
-    const tokens: string[] = [];
-    bytes.forEach((b, i) => {
-      const last = i === bytes.length - 1;
-      // Space/tab are literal except at the end of a line, where transports may strip them.
-      const literal = (b >= 33 && b <= 126 && b !== 61) || ((b === 32 || b === 9) && !last);
-      tokens.push(literal ? String.fromCharCode(b) : `=${HEX[b >> 4]}${HEX[b & 15]}`);
-    });
-    const out: string[] = [];
-    let cur = "";
-    tokens.forEach((tok, i) => {
-      const limit = i === tokens.length - 1 ? 76 : 75; // 75 leaves room for the soft-break "="
-      if (cur.length + tok.length > limit) {
-        out.push(`${cur}=`);
-        cur = "";
-      }
-      cur += tok;
-    });
-    out.push(cur);
-    return out.join(CRLF);
-  }).join(CRLF);
+  return text
+    .replace(/\r\n?/g, "\n")
+    .split("\n")
+    .map((line) => {
+      const bytes = enc.encode(line);
+      const tokens: string[] = [];
+      bytes.forEach((b, i) => {
+        const last = i === bytes.length - 1;
+        // Space/tab are literal except at the end of a line, where transports may strip them.
+        const literal = (b >= 33 && b <= 126 && b !== 61) || ((b === 32 || b === 9) && !last);
+        tokens.push(literal ? String.fromCharCode(b) : `=${HEX[b >> 4]}${HEX[b & 15]}`);
+      });
+      const out: string[] = [];
+      let cur = "";
+      tokens.forEach((tok, i) => {
+        const limit = i === tokens.length - 1 ? 76 : 75; // 75 leaves room for the soft-break "="
+        if (cur.length + tok.length > limit) {
+          out.push(`${cur}=`);
+          cur = "";
+        }
+        cur += tok;
+      });
+      out.push(cur);
+      return out.join(CRLF);
+    })
+    .join(CRLF);
 }
 
 export interface MessageInput {
@@ -149,7 +155,9 @@ export interface MessageInput {
 /** Body text: the message, the "-- " signature separator, the signature, then the legal footer. */
 function bodyText(input: MessageInput): string {
   const nl = (s: string) => s.replace(/\r\n?/g, "\n").trimEnd();
-  const footer = [nl(input.postalAddress ?? ""), input.unsubscribeUrl ? `Unsubscribe: ${input.unsubscribeUrl}` : ""].filter(Boolean).join("\n");
+  const footer = [nl(input.postalAddress ?? ""), input.unsubscribeUrl ? `Unsubscribe: ${input.unsubscribeUrl}` : ""]
+    .filter(Boolean)
+    .join("\n");
   const tail = [input.signature ? nl(input.signature) : "", footer].filter(Boolean).join("\n\n");
   return `${nl(input.text)}\n\n-- \n${tail}\n`;
 }
@@ -176,7 +184,13 @@ export function buildMessage(input: MessageInput): string {
     "Content-Type: text/plain; charset=utf-8",
     "Content-Transfer-Encoding: quoted-printable",
     ...(unsubscribe.length
-      ? [fold("List-Unsubscribe", unsubscribe.map((u, i) => (i < unsubscribe.length - 1 ? `${u},` : u))), "List-Unsubscribe-Post: List-Unsubscribe=One-Click"]
+      ? [
+          fold(
+            "List-Unsubscribe",
+            unsubscribe.map((u, i) => (i < unsubscribe.length - 1 ? `${u},` : u)),
+          ),
+          "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+        ]
       : []),
   ];
   return `${headers.join(CRLF)}${CRLF}${CRLF}${encodeQuotedPrintable(bodyText(input))}`;
@@ -206,7 +220,8 @@ export async function signUnsubscribeToken(secret: string, payload: { teamId: st
 export async function verifyUnsubscribeToken(secret: string, token: string): Promise<{ teamId: string; email: string } | null> {
   const [part, sig, extra] = typeof token === "string" ? token.split(".") : [];
   if (!part || !sig || extra !== undefined) return null;
-  const given = unb64url(sig), raw = unb64url(part);
+  const given = unb64url(sig),
+    raw = unb64url(part);
   if (!given || !raw) return null;
   if (!timingSafeEqual(given, await mac(secret, part))) return null;
   let data: unknown;

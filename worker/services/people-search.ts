@@ -20,10 +20,16 @@ export const PeopleFilters = z
     employee_ranges: z.array(z.enum(EMPLOYEE_RANGES)).max(8).optional(),
     countries: list(),
     cities: list(),
-    email_statuses: z.array(z.enum(["verified", "unverified", "guessed", "unavailable"])).max(4).optional(),
+    email_statuses: z
+      .array(z.enum(["verified", "unverified", "guessed", "unavailable"]))
+      .max(4)
+      .optional(),
     score_min: z.number().int().min(0).max(100).optional(),
     score_max: z.number().int().min(0).max(100).optional(),
-    saved: z.enum(["any", "saved", "net_new"]).default("any").openapi({ description: "Only people already saved as contacts, or only net-new ones" }),
+    saved: z
+      .enum(["any", "saved", "net_new"])
+      .default("any")
+      .openapi({ description: "Only people already saved as contacts, or only net-new ones" }),
   })
   .openapi("PeopleFilters");
 
@@ -94,7 +100,7 @@ export function ftsQuery(q: string): string | null {
   const w = words(q).slice(0, 12);
   if (!w.length) return null;
   const terms: string[] = [];
-  for (let i = 0; i < w.length; ) {
+  for (let i = 0; i < w.length;) {
     const hit = SYNONYMS.find((s) => s.words.length && s.words.every((x, k) => w[i + k] === x));
     if (hit) {
       const alts = [...new Set(hit.group.map(phrase))];
@@ -170,7 +176,9 @@ export function buildPeopleWhere(f: PeopleFilters, teamId: string): Built {
   }
   if (f.saved !== "any") {
     params.push(teamId);
-    conds.push(`${f.saved === "saved" ? "" : "NOT "}EXISTS (SELECT 1 FROM contacts c WHERE c.team_id = ?${params.length} AND c.person_id = p.id AND c.deleted_at IS NULL)`);
+    conds.push(
+      `${f.saved === "saved" ? "" : "NOT "}EXISTS (SELECT 1 FROM contacts c WHERE c.team_id = ?${params.length} AND c.person_id = p.id AND c.deleted_at IS NULL)`,
+    );
   }
   return { where: conds.length ? conds.join(" AND ") : "1", params };
 }
@@ -212,7 +220,14 @@ export function peopleWhere(f: PeopleFilters, teamId: string): SQL {
 }
 
 /** One page of people with the total count; each says whether the team has saved them. */
-export async function searchPeople(d: Db, teamId: string, f: PeopleFilters, sort: (typeof PEOPLE_SORTS)[number], page: number, perPage: number) {
+export async function searchPeople(
+  d: Db,
+  teamId: string,
+  f: PeopleFilters,
+  sort: (typeof PEOPLE_SORTS)[number],
+  page: number,
+  perPage: number,
+) {
   const where = peopleWhere(f, teamId);
   // The page and the total in one D1 round trip (a batch). Not a window count: over 200,000 people it
   // would evaluate the saved-contact lookup for every match instead of for the page.
@@ -228,7 +243,9 @@ export async function searchPeople(d: Db, teamId: string, f: PeopleFilters, sort
 
 /** Ids of every match, in priority order (score, then id), up to `limit` + 1 so callers can tell "too many". */
 export async function searchPeopleIds(d: Db, teamId: string, f: PeopleFilters, limit: number): Promise<string[]> {
-  const rows = await d.all<{ id: string }>(sql`SELECT p.id FROM people p WHERE ${peopleWhere(f, teamId)} ORDER BY p.score DESC, p.id LIMIT ${limit + 1}`);
+  const rows = await d.all<{ id: string }>(
+    sql`SELECT p.id FROM people p WHERE ${peopleWhere(f, teamId)} ORDER BY p.score DESC, p.id LIMIT ${limit + 1}`,
+  );
   return rows.map((r) => r.id);
 }
 
@@ -242,13 +259,21 @@ export async function peopleFacets(d: Db) {
   // Column names come from this fixed list, never from input.
   const facet = (col: "seniority" | "department" | "industry" | "country" | "email_status") =>
     d.all<Facet>(sql`SELECT ${sql.raw(col)} AS value, count(*) AS count FROM people GROUP BY ${sql.raw(col)} ORDER BY count DESC`);
-  const [seniorities, departments, industries, countries, email_statuses] = await Promise.all([facet("seniority"), facet("department"), facet("industry"), facet("country"), facet("email_status")]);
+  const [seniorities, departments, industries, countries, email_statuses] = await Promise.all([
+    facet("seniority"),
+    facet("department"),
+    facet("industry"),
+    facet("country"),
+    facet("email_status"),
+  ]);
   return { seniorities, departments, industries, countries, email_statuses };
 }
 
 /** Which of these places are cities in the people database (Apollo's person_locations mix cities and countries). */
 export async function knownCities(d: Db, places: readonly string[]): Promise<string[]> {
   if (!places.length) return [];
-  const rows = await d.all<{ city: string }>(sql`SELECT DISTINCT city FROM people WHERE city IN (SELECT value FROM json_each(${listParam(places)}))`);
+  const rows = await d.all<{ city: string }>(
+    sql`SELECT DISTINCT city FROM people WHERE city IN (SELECT value FROM json_each(${listParam(places)}))`,
+  );
   return rows.map((r) => r.city);
 }

@@ -76,7 +76,15 @@ export function abVerdict(variants: VariantFigures[]): AbVerdict {
   });
   const ranked = [...rows].sort((a, b) => b.reply_rate - a.reply_rate || b.sent - a.sent);
   const [a, b] = ranked;
-  if (!a || !b) return { variants: rows, leader_id: a?.id ?? null, p_value: null, significant: false, needs_more_per_variant: null, verdict: "Add a second variant to run an A/B test." };
+  if (!a || !b)
+    return {
+      variants: rows,
+      leader_id: a?.id ?? null,
+      p_value: null,
+      significant: false,
+      needs_more_per_variant: null,
+      verdict: "Add a second variant to run an A/B test.",
+    };
   const test = twoProportionTest(a.replies, a.sent, b.replies, b.sent);
   const enough = Math.min(a.sent, b.sent) >= MIN_SENT_PER_VARIANT;
   const significant = !!test && enough && test.p < SIGNIFICANCE && a.reply_rate > b.reply_rate;

@@ -35,20 +35,22 @@ export interface ReportFilter {
 function enrollmentFilter(f: ReportFilter, alias = "e") {
   const where: string[] = [];
   const params: unknown[] = [];
-  if (f.from !== undefined) where.push(`${alias}.created_at >= ?`), params.push(f.from);
-  if (f.to !== undefined) where.push(`${alias}.created_at < ?`), params.push(f.to);
-  if (f.addedBy) where.push(`${alias}.added_by = ?`), params.push(f.addedBy);
-  if (f.mailboxId) where.push(`${alias}.mailbox_id = ?`), params.push(f.mailboxId);
+  if (f.from !== undefined) (where.push(`${alias}.created_at >= ?`), params.push(f.from));
+  if (f.to !== undefined) (where.push(`${alias}.created_at < ?`), params.push(f.to));
+  if (f.addedBy) (where.push(`${alias}.added_by = ?`), params.push(f.addedBy));
+  if (f.mailboxId) (where.push(`${alias}.mailbox_id = ?`), params.push(f.mailboxId));
   return { sql: where.length ? ` AND ${where.join(" AND ")}` : "", params };
 }
 
 function messageFilter(f: ReportFilter, sequenceId: string) {
   const where: string[] = [];
   const params: unknown[] = [];
-  if (f.from !== undefined) where.push("m.sent_at >= ?"), params.push(f.from);
-  if (f.to !== undefined) where.push("m.sent_at < ?"), params.push(f.to);
-  if (f.mailboxId) where.push("m.mailbox_id = ?"), params.push(f.mailboxId);
-  if (f.addedBy) where.push("m.enrollment_id IN (SELECT id FROM enrollments WHERE sequence_id = ? AND added_by = ?)"), params.push(sequenceId, f.addedBy);
+  if (f.from !== undefined) (where.push("m.sent_at >= ?"), params.push(f.from));
+  if (f.to !== undefined) (where.push("m.sent_at < ?"), params.push(f.to));
+  if (f.mailboxId) (where.push("m.mailbox_id = ?"), params.push(f.mailboxId));
+  if (f.addedBy)
+    (where.push("m.enrollment_id IN (SELECT id FROM enrollments WHERE sequence_id = ? AND added_by = ?)"),
+      params.push(sequenceId, f.addedBy));
   return { sql: where.length ? ` AND ${where.join(" AND ")}` : "", params };
 }
 
@@ -56,13 +58,21 @@ function messageFilter(f: ReportFilter, sequenceId: string) {
 function rollupFilter(f: ReportFilter) {
   const where: string[] = [];
   const params: unknown[] = [];
-  if (f.from !== undefined) where.push("day >= ?"), params.push(Math.floor(f.from / DAY_MS));
-  if (f.to !== undefined) where.push("day < ?"), params.push(Math.ceil(f.to / DAY_MS));
-  if (f.mailboxId) where.push("mailbox_id = ?"), params.push(f.mailboxId);
+  if (f.from !== undefined) (where.push("day >= ?"), params.push(Math.floor(f.from / DAY_MS)));
+  if (f.to !== undefined) (where.push("day < ?"), params.push(Math.ceil(f.to / DAY_MS)));
+  if (f.mailboxId) (where.push("mailbox_id = ?"), params.push(f.mailboxId));
   return { sql: where.length ? ` AND ${where.join(" AND ")}` : "", params };
 }
 
-type GroupRow = { step_id: string; variant_id: string | null; mailbox_id: string; sent: number; bounced: number; replied: number; ooo: number };
+type GroupRow = {
+  step_id: string;
+  variant_id: string | null;
+  mailbox_id: string;
+  sent: number;
+  bounced: number;
+  replied: number;
+  ooo: number;
+};
 type DayRow = { day: number; sent: number; bounced: number; replied: number; ooo: number };
 
 export interface Counts {
@@ -75,9 +85,29 @@ export interface Counts {
 export interface SequenceReport {
   sequence: { id: string; name: string };
   filters: { from: number | null; to: number | null; added_by: string | null; mailbox_id: string | null };
-  totals: Counts & { contacts: number; reply_rate: number; bounce_rate: number; positive_replies: number; unsubscribed: number; tasks_done: number };
+  totals: Counts & {
+    contacts: number;
+    reply_rate: number;
+    bounce_rate: number;
+    positive_replies: number;
+    unsubscribed: number;
+    tasks_done: number;
+  };
   statuses: { status: string; contacts: number }[];
-  steps: { step_id: string; position: number; type: string; enabled: boolean; reached: number; sent: number; replied: number; bounced: number; unsubscribed: number; tasks_done: number; reply_rate: number; bounce_rate: number }[];
+  steps: {
+    step_id: string;
+    position: number;
+    type: string;
+    enabled: boolean;
+    reached: number;
+    sent: number;
+    replied: number;
+    bounced: number;
+    unsubscribed: number;
+    tasks_done: number;
+    reply_rate: number;
+    bounce_rate: number;
+  }[];
   mailboxes: (Counts & { mailbox_id: string; email: string; reply_rate: number; bounce_rate: number })[];
   daily: (Counts & { day: string })[];
   ab_tests: (AbVerdict & { step_id: string; position: number; winner_id: string | null })[];
@@ -88,41 +118,86 @@ export interface SequenceReport {
 const rate = (x: number, n: number) => (n > 0 ? x / n : 0);
 const isoDay = (day: number) => new Date(day * DAY_MS).toISOString().slice(0, 10);
 
-export async function sequenceReport(d1: D1Database, seq: { id: string; teamId: string; name: string; settings: Record<string, unknown> }, f: ReportFilter): Promise<SequenceReport> {
+export async function sequenceReport(
+  d1: D1Database,
+  seq: { id: string; teamId: string; name: string; settings: Record<string, unknown> },
+  f: ReportFilter,
+): Promise<SequenceReport> {
   const ef = enrollmentFilter(f);
   const mf = messageFilter(f, seq.id);
   const rf = rollupFilter(f);
   const emailsIn = "m.status IN ('sent', 'bounced') AND m.sent_at IS NOT NULL";
   const [stepRows, variantRows, mailboxRows, enrollRows, byStepVariantMailbox, byDay, taskRows, positive] = await Promise.all([
-    d1.prepare("SELECT id, position, type, enabled FROM steps WHERE sequence_id = ? AND team_id = ? ORDER BY position").bind(seq.id, seq.teamId).all<{ id: string; position: number; type: string; enabled: number }>(),
-    d1.prepare("SELECT v.id, v.step_id, v.label, v.enabled FROM step_variants v JOIN steps s ON s.id = v.step_id WHERE s.sequence_id = ? AND v.team_id = ? ORDER BY v.label, v.id").bind(seq.id, seq.teamId).all<{ id: string; step_id: string; label: string; enabled: number }>(),
+    d1
+      .prepare("SELECT id, position, type, enabled FROM steps WHERE sequence_id = ? AND team_id = ? ORDER BY position")
+      .bind(seq.id, seq.teamId)
+      .all<{ id: string; position: number; type: string; enabled: number }>(),
+    d1
+      .prepare(
+        "SELECT v.id, v.step_id, v.label, v.enabled FROM step_variants v JOIN steps s ON s.id = v.step_id WHERE s.sequence_id = ? AND v.team_id = ? ORDER BY v.label, v.id",
+      )
+      .bind(seq.id, seq.teamId)
+      .all<{ id: string; step_id: string; label: string; enabled: number }>(),
     d1.prepare("SELECT id, email FROM mailboxes WHERE team_id = ?").bind(seq.teamId).all<{ id: string; email: string }>(),
-    d1.prepare(`SELECT e.status, e.current_step, e.reason, count(*) AS n FROM enrollments e WHERE e.sequence_id = ?${ef.sql} GROUP BY 1, 2, 3`).bind(seq.id, ...ef.params).all<{ status: string; current_step: number; reason: string | null; n: number }>(),
+    d1
+      .prepare(
+        `SELECT e.status, e.current_step, e.reason, count(*) AS n FROM enrollments e WHERE e.sequence_id = ?${ef.sql} GROUP BY 1, 2, 3`,
+      )
+      .bind(seq.id, ...ef.params)
+      .all<{ status: string; current_step: number; reason: string | null; n: number }>(),
     // Without the added-by filter the rollup answers (a few rows per day); with it, the emails of those enrollments are grouped.
     f.addedBy
-      ? d1.prepare(
-        `SELECT m.step_id, m.variant_id, m.mailbox_id, count(*) AS sent, sum(m.status = 'bounced') AS bounced, sum(m.reply_kind = 'reply') AS replied, sum(m.reply_kind = 'out_of_office') AS ooo
+      ? d1
+          .prepare(
+            `SELECT m.step_id, m.variant_id, m.mailbox_id, count(*) AS sent, sum(m.status = 'bounced') AS bounced, sum(m.reply_kind = 'reply') AS replied, sum(m.reply_kind = 'out_of_office') AS ooo
            FROM messages m WHERE m.sequence_id = ? AND ${emailsIn}${mf.sql} GROUP BY 1, 2, 3`,
-      ).bind(seq.id, ...mf.params).all<GroupRow>()
-      : d1.prepare(`SELECT step_id, nullif(variant_id, '') AS variant_id, mailbox_id, sum(sent) AS sent, sum(bounced) AS bounced, sum(replied) AS replied, sum(out_of_office) AS ooo FROM report_rollup WHERE sequence_id = ?${rf.sql} GROUP BY 1, 2, 3`)
-        .bind(seq.id, ...rf.params).all<GroupRow>(),
+          )
+          .bind(seq.id, ...mf.params)
+          .all<GroupRow>()
+      : d1
+          .prepare(
+            `SELECT step_id, nullif(variant_id, '') AS variant_id, mailbox_id, sum(sent) AS sent, sum(bounced) AS bounced, sum(replied) AS replied, sum(out_of_office) AS ooo FROM report_rollup WHERE sequence_id = ?${rf.sql} GROUP BY 1, 2, 3`,
+          )
+          .bind(seq.id, ...rf.params)
+          .all<GroupRow>(),
     f.addedBy
-      ? d1.prepare(
-        `SELECT m.sent_at / ${DAY_MS} AS day, count(*) AS sent, sum(m.status = 'bounced') AS bounced, sum(m.reply_kind = 'reply') AS replied, sum(m.reply_kind = 'out_of_office') AS ooo
+      ? d1
+          .prepare(
+            `SELECT m.sent_at / ${DAY_MS} AS day, count(*) AS sent, sum(m.status = 'bounced') AS bounced, sum(m.reply_kind = 'reply') AS replied, sum(m.reply_kind = 'out_of_office') AS ooo
            FROM messages m WHERE m.sequence_id = ? AND ${emailsIn}${mf.sql} GROUP BY 1 ORDER BY 1`,
-      ).bind(seq.id, ...mf.params).all<DayRow>()
-      : d1.prepare(`SELECT day, sum(sent) AS sent, sum(bounced) AS bounced, sum(replied) AS replied, sum(out_of_office) AS ooo FROM report_rollup WHERE sequence_id = ?${rf.sql} GROUP BY 1 ORDER BY 1`)
-        .bind(seq.id, ...rf.params).all<DayRow>(),
-    d1.prepare(
-      `SELECT t.step_id, count(*) AS n FROM tasks t WHERE t.sequence_id = ? AND t.status = 'completed'${
-        f.from !== undefined ? " AND t.completed_at >= ?" : ""}${f.to !== undefined ? " AND t.completed_at < ?" : ""}${
-        f.addedBy || f.mailboxId ? ` AND t.enrollment_id IN (SELECT e.id FROM enrollments e WHERE e.sequence_id = ?${enrollmentFilter({ addedBy: f.addedBy, mailboxId: f.mailboxId }).sql})` : ""} GROUP BY 1`,
-    ).bind(seq.id, ...[f.from, f.to].filter((x) => x !== undefined), ...(f.addedBy || f.mailboxId ? [seq.id, ...enrollmentFilter({ addedBy: f.addedBy, mailboxId: f.mailboxId }).params] : [])).all<{ step_id: string; n: number }>(),
+          )
+          .bind(seq.id, ...mf.params)
+          .all<DayRow>()
+      : d1
+          .prepare(
+            `SELECT day, sum(sent) AS sent, sum(bounced) AS bounced, sum(replied) AS replied, sum(out_of_office) AS ooo FROM report_rollup WHERE sequence_id = ?${rf.sql} GROUP BY 1 ORDER BY 1`,
+          )
+          .bind(seq.id, ...rf.params)
+          .all<DayRow>(),
+    d1
+      .prepare(
+        `SELECT t.step_id, count(*) AS n FROM tasks t WHERE t.sequence_id = ? AND t.status = 'completed'${
+          f.from !== undefined ? " AND t.completed_at >= ?" : ""
+        }${f.to !== undefined ? " AND t.completed_at < ?" : ""}${
+          f.addedBy || f.mailboxId
+            ? ` AND t.enrollment_id IN (SELECT e.id FROM enrollments e WHERE e.sequence_id = ?${enrollmentFilter({ addedBy: f.addedBy, mailboxId: f.mailboxId }).sql})`
+            : ""
+        } GROUP BY 1`,
+      )
+      .bind(
+        seq.id,
+        ...[f.from, f.to].filter((x) => x !== undefined),
+        ...(f.addedBy || f.mailboxId ? [seq.id, ...enrollmentFilter({ addedBy: f.addedBy, mailboxId: f.mailboxId }).params] : []),
+      )
+      .all<{ step_id: string; n: number }>(),
     // Positive replies: contacts who replied and now sit in a "succeeded" stage (Interested, Meeting booked).
-    d1.prepare(
-      `SELECT count(DISTINCT m.contact_id) AS n FROM messages m JOIN contacts c ON c.id = m.contact_id AND c.team_id = m.team_id JOIN contact_stages s ON s.id = c.stage_id
+    d1
+      .prepare(
+        `SELECT count(DISTINCT m.contact_id) AS n FROM messages m JOIN contacts c ON c.id = m.contact_id AND c.team_id = m.team_id JOIN contact_stages s ON s.id = c.stage_id
         WHERE m.team_id = ? AND m.replied_at IS NOT NULL AND m.reply_kind = 'reply' AND m.sequence_id = ? AND ${emailsIn} AND s.category = 'succeeded'${mf.sql}`,
-    ).bind(seq.teamId, seq.id, ...mf.params).first<{ n: number }>(),
+      )
+      .bind(seq.teamId, seq.id, ...mf.params)
+      .first<{ n: number }>(),
   ]);
 
   const steps = stepRows.results;
@@ -167,18 +242,35 @@ export async function sequenceReport(d1: D1Database, seq: { id: string; teamId: 
     let unsub = 0;
     for (const r of enrollRows.results) {
       if (r.current_step >= s.position) reached += r.n;
-      if (r.reason === "unsubscribed" && (r.current_step === s.position || (s.position === lastPosition && r.current_step > lastPosition))) unsub += r.n;
+      if (r.reason === "unsubscribed" && (r.current_step === s.position || (s.position === lastPosition && r.current_step > lastPosition)))
+        unsub += r.n;
     }
     const c = stepCounts.get(s.id) ?? zero;
     return {
-      step_id: s.id, position: s.position, type: s.type, enabled: !!s.enabled, reached, sent: c.sent, replied: c.replied, bounced: c.bounced, unsubscribed: unsub,
-      tasks_done: tasksDone.get(s.id) ?? 0, reply_rate: rate(c.replied, delivered(c)), bounce_rate: rate(c.bounced, c.sent),
+      step_id: s.id,
+      position: s.position,
+      type: s.type,
+      enabled: !!s.enabled,
+      reached,
+      sent: c.sent,
+      replied: c.replied,
+      bounced: c.bounced,
+      unsubscribed: unsub,
+      tasks_done: tasksDone.get(s.id) ?? 0,
+      reply_rate: rate(c.replied, delivered(c)),
+      bounce_rate: rate(c.bounced, c.sent),
     };
   });
 
   const mailboxEmail = new Map(mailboxRows.results.map((m) => [m.id, m.email]));
   const mailboxesOut = [...mailboxCounts.entries()]
-    .map(([id, c]) => ({ mailbox_id: id, email: mailboxEmail.get(id) ?? "(deleted mailbox)", ...c, reply_rate: rate(c.replied, delivered(c)), bounce_rate: rate(c.bounced, c.sent) }))
+    .map(([id, c]) => ({
+      mailbox_id: id,
+      email: mailboxEmail.get(id) ?? "(deleted mailbox)",
+      ...c,
+      reply_rate: rate(c.replied, delivered(c)),
+      bounce_rate: rate(c.bounced, c.sent),
+    }))
     .sort((a, b) => b.sent - a.sent || a.email.localeCompare(b.email));
 
   const winners = (seq.settings.ab_winners ?? {}) as Record<string, string>;
@@ -190,24 +282,37 @@ export async function sequenceReport(d1: D1Database, seq: { id: string; teamId: 
       step_id: s.id,
       position: s.position,
       winner_id: winners[s.id] ?? null,
-      ...abVerdict(vs.map((v) => {
-        const c = variantCounts.get(v.id) ?? zero;
-        // Replies over delivered emails, like every reply rate in the report.
-        return { id: v.id, label: v.label, enabled: !!v.enabled, sent: delivered(c), replies: c.replied };
-      })),
+      ...abVerdict(
+        vs.map((v) => {
+          const c = variantCounts.get(v.id) ?? zero;
+          // Replies over delivered emails, like every reply rate in the report.
+          return { id: v.id, label: v.label, enabled: !!v.enabled, sent: delivered(c), replies: c.replied };
+        }),
+      ),
     }));
 
   return {
     sequence: { id: seq.id, name: seq.name },
     filters: { from: f.from ?? null, to: f.to ?? null, added_by: f.addedBy ?? null, mailbox_id: f.mailboxId ?? null },
     totals: {
-      ...totals, contacts, unsubscribed, positive_replies: positive?.n ?? 0, tasks_done: [...tasksDone.values()].reduce((a, b) => a + b, 0),
-      reply_rate: rate(totals.replied, delivered(totals)), bounce_rate: rate(totals.bounced, totals.sent),
+      ...totals,
+      contacts,
+      unsubscribed,
+      positive_replies: positive?.n ?? 0,
+      tasks_done: [...tasksDone.values()].reduce((a, b) => a + b, 0),
+      reply_rate: rate(totals.replied, delivered(totals)),
+      bounce_rate: rate(totals.bounced, totals.sent),
     },
     statuses: [...statusCount.entries()].map(([status, n]) => ({ status, contacts: n })),
     steps: stepsOut,
     mailboxes: mailboxesOut,
-    daily: byDay.results.map((r) => ({ day: isoDay(r.day), sent: r.sent, replied: r.replied ?? 0, out_of_office: r.ooo ?? 0, bounced: r.bounced ?? 0 })),
+    daily: byDay.results.map((r) => ({
+      day: isoDay(r.day),
+      sent: r.sent,
+      replied: r.replied ?? 0,
+      out_of_office: r.ooo ?? 0,
+      bounced: r.bounced ?? 0,
+    })),
     ab_tests: abTests,
     thresholds: THRESHOLDS,
     tracking: { opens: false, clicks: false, note: TRACKING_NOTE },

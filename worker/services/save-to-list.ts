@@ -45,25 +45,52 @@ export interface SaveResult {
  * recording what was used (the Credits page's "Saved to lists"), and the settlement that returns the
  * rest. A retry, or saving a person twice, finds them saved and charges nothing.
  */
-export async function savePeopleToList(d: Db, caller: Caller, personIds: readonly string[], target: { list_id?: string; list_name?: string }): Promise<SaveResult> {
+export async function savePeopleToList(
+  d: Db,
+  caller: Caller,
+  personIds: readonly string[],
+  target: { list_id?: string; list_name?: string },
+): Promise<SaveResult> {
   authorize(caller, "contact.edit");
-  const list = target.list_id ? await getList(d, caller, target.list_id) : await getList(d, caller, (await ensureLists(d, caller, [target.list_name ?? ""]))[0] ?? "");
+  const list = target.list_id
+    ? await getList(d, caller, target.list_id)
+    : await getList(d, caller, (await ensureLists(d, caller, [target.list_name ?? ""]))[0] ?? "");
   const ids = [...new Set(personIds)];
   const t = now();
 
   // Already saved: by person, or (a contact saved another way) by email. Deleted ones come back.
   const byPerson = new Map(
-    (await inChunks(ids, (chunk) => d.select({ id: contacts.id, personId: contacts.personId }).from(contacts).where(and(eq(contacts.teamId, caller.teamId), inList(contacts.personId, chunk))))).map(
-      (r) => [r.personId!, r.id],
-    ),
+    (
+      await inChunks(ids, (chunk) =>
+        d
+          .select({ id: contacts.id, personId: contacts.personId })
+          .from(contacts)
+          .where(and(eq(contacts.teamId, caller.teamId), inList(contacts.personId, chunk))),
+      )
+    ).map((r) => [r.personId!, r.id]),
   );
   const fresh = ids.filter((p) => !byPerson.has(p));
-  const facts = await loadFacts(d, caller.teamId, "", fresh.map((personId) => ({ personId, contactId: null })), t);
+  const facts = await loadFacts(
+    d,
+    caller.teamId,
+    "",
+    fresh.map((personId) => ({ personId, contactId: null })),
+    t,
+  );
   const byEmail = new Map<string, string>();
   const emails = [...new Set(facts.flatMap((f) => (f.email ? [f.email.toLowerCase()] : [])))];
   if (emails.length) {
     const rows = await inChunks(emails, (chunk) =>
-      d.select({ id: contacts.id, email: contacts.email }).from(contacts).where(and(eq(contacts.teamId, caller.teamId), isNull(contacts.deletedAt), sql`lower(${contacts.email}) IN (SELECT value FROM json_each(${listParam(chunk)}))`)),
+      d
+        .select({ id: contacts.id, email: contacts.email })
+        .from(contacts)
+        .where(
+          and(
+            eq(contacts.teamId, caller.teamId),
+            isNull(contacts.deletedAt),
+            sql`lower(${contacts.email}) IN (SELECT value FROM json_each(${listParam(chunk)}))`,
+          ),
+        ),
     );
     for (const r of rows) if (r.email) byEmail.set(r.email.toLowerCase(), r.id);
   }
@@ -80,7 +107,15 @@ export async function savePeopleToList(d: Db, caller: Caller, personIds: readonl
       continue;
     }
     // Validation as the pipeline does it; the warnings are about emailing, which saving doesn't do.
-    const ev = await evaluate(f, { callerId: caller.userId, allowOtherOwners: true, skipValidation: true, overrides: {}, enrich: false, providers: DEFAULT_WATERFALL, preview: true });
+    const ev = await evaluate(f, {
+      callerId: caller.userId,
+      allowOtherOwners: true,
+      skipValidation: true,
+      overrides: {},
+      enrich: false,
+      providers: DEFAULT_WATERFALL,
+      preview: true,
+    });
     const skips = ev.skips.filter((s): s is "suppressed" | "not_found" => s === "suppressed" || s === "not_found");
     if (ev.outcome === "skipped") {
       skipped.push({ person_id: f.personId!, reasons: skips.length ? skips : ["not_found"] });
@@ -104,7 +139,9 @@ export async function savePeopleToList(d: Db, caller: Caller, personIds: readonl
     const ref = holdRef(jobId);
     const paid = sql`(p.email_status <> 'verified' OR EXISTS (SELECT 1 FROM credit_ledger l WHERE l.team_id = ${caller.teamId} AND l.ref = ${ref}))`;
     const stmts = [
-      ...(maximum > 0 ? holdStatements(caller.teamId, ref, maximum, jobId, "save_to_list", `Held for saving people to “${list.name}”`) : []),
+      ...(maximum > 0
+        ? holdStatements(caller.teamId, ref, maximum, jobId, "save_to_list", `Held for saving people to “${list.name}”`)
+        : []),
       // Each person once per team: the unique (team, person) index and NOT EXISTS; a verified one only under the hold.
       sql`INSERT OR IGNORE INTO contacts (id, team_id, person_id, owner_id, stage_id, first_name, last_name, title, company, domain, industry, employees,
                                           city, country, time_zone, email, email_status, linkedin_url, score, job_changed_at, source, created_at, updated_at)
@@ -125,19 +162,37 @@ export async function savePeopleToList(d: Db, caller: Caller, personIds: readonl
     await batchSql(d, stmts);
   }
   const created = jobId
-    ? (await inChunks(toSave.map(([cid]) => cid), (chunk) => d.select({ id: contacts.id }).from(contacts).where(and(eq(contacts.teamId, caller.teamId), inList(contacts.id, chunk))))).map((r) => r.id)
+    ? (
+        await inChunks(
+          toSave.map(([cid]) => cid),
+          (chunk) =>
+            d
+              .select({ id: contacts.id })
+              .from(contacts)
+              .where(and(eq(contacts.teamId, caller.teamId), inList(contacts.id, chunk))),
+        )
+      ).map((r) => r.id)
     : [];
   const createdSet = new Set(created);
   // A person saved by someone else between our read and our write: that contact, at no charge.
   const lost = toSave.filter(([cid]) => !createdSet.has(cid)).map(([, pid]) => pid);
   if (lost.length) {
-    const rows = await inChunks(lost, (chunk) => d.select({ id: contacts.id }).from(contacts).where(and(eq(contacts.teamId, caller.teamId), inList(contacts.personId, chunk))));
+    const rows = await inChunks(lost, (chunk) =>
+      d
+        .select({ id: contacts.id })
+        .from(contacts)
+        .where(and(eq(contacts.teamId, caller.teamId), inList(contacts.personId, chunk))),
+    );
     for (const r of rows) existing.add(r.id);
   }
   if (existing.size) {
     // Saving brings a deleted contact of these people back.
     await inChunks([...existing], (chunk) =>
-      d.update(contacts).set({ deletedAt: null, updatedAt: t }).where(and(eq(contacts.teamId, caller.teamId), inList(contacts.id, chunk), sql`${contacts.deletedAt} IS NOT NULL`)).returning({ id: contacts.id }),
+      d
+        .update(contacts)
+        .set({ deletedAt: null, updatedAt: t })
+        .where(and(eq(contacts.teamId, caller.teamId), inList(contacts.id, chunk), sql`${contacts.deletedAt} IS NOT NULL`))
+        .returning({ id: contacts.id }),
     );
   }
   if (existing.size) {
@@ -147,5 +202,13 @@ export async function savePeopleToList(d: Db, caller: Caller, personIds: readonl
     );
   }
   const used = jobId ? ((await d.get<{ used: number }>(sql`SELECT credits_used AS used FROM jobs WHERE id = ${jobId}`))?.used ?? 0) : 0;
-  return { list: { id: list.id, name: list.name }, saved: created.length, already_saved: existing.size, skipped, credits_charged: used, job_id: jobId, contact_ids: [...created, ...existing] };
+  return {
+    list: { id: list.id, name: list.name },
+    saved: created.length,
+    already_saved: existing.size,
+    skipped,
+    credits_charged: used,
+    job_id: jobId,
+    contact_ids: [...created, ...existing],
+  };
 }

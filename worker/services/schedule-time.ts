@@ -63,7 +63,8 @@ function findTransition(zone: IANAZone, lo: number, hi: number): number {
 
 /** First instant whose wall time is `wall` (earlier one in a fall-back overlap, end of the gap in a spring-forward gap). */
 function instantOf(zone: IANAZone, wall: number): number {
-  const o1 = offsetMs(zone, wall - DAY), o2 = offsetMs(zone, wall + DAY);
+  const o1 = offsetMs(zone, wall - DAY),
+    o2 = offsetMs(zone, wall + DAY);
   const fits = [wall - o1, wall - o2].filter((u) => wallMs(zone, u) === wall);
   if (fits.length > 0) return Math.min(...fits);
   // In a gap the clock jumps forward (o2 > o1): the first valid instant is the transition itself.
@@ -91,7 +92,8 @@ function intervalsFor(spec: WindowSpec, weekday: number): Interval[] {
   const list: Interval[] = [];
   for (const pair of raw) {
     if (!Array.isArray(pair)) continue;
-    const s = minutesOf(pair[0], false), e = minutesOf(pair[1], true);
+    const s = minutesOf(pair[0], false),
+      e = minutesOf(pair[1], true);
     if (s !== null && e !== null && e > s) list.push([s, e]);
   }
   list.sort((a, b) => a[0] - b[0]);
@@ -114,14 +116,20 @@ const hasAnyWindow = (spec: WindowSpec): boolean => [1, 2, 3, 4, 5, 6, 7].some((
 function rangesOn(zone: IANAZone, day: number, spec: WindowSpec): Interval[] {
   const intervals = intervalsFor(spec, isoWeekday(day));
   if (intervals.length === 0 || isHoliday(isoDate(day), spec)) return [];
-  const a = instantOf(zone, day * DAY), b = instantOf(zone, (day + 1) * DAY);
-  const oa = offsetMs(zone, a), ob = offsetMs(zone, b - 1);
+  const a = instantOf(zone, day * DAY),
+    b = instantOf(zone, (day + 1) * DAY);
+  const oa = offsetMs(zone, a),
+    ob = offsetMs(zone, b - 1);
   const cut = oa === ob ? b : findTransition(zone, a, b - 1);
-  const pieces: [number, number, number][] = [[a, cut, oa], [cut, b, ob]];
+  const pieces: [number, number, number][] = [
+    [a, cut, oa],
+    [cut, b, ob],
+  ];
   const out: Interval[] = [];
   for (const [from, to, off] of pieces) {
     for (const [s, e] of intervals) {
-      const lo = Math.max(from, day * DAY + s * MIN - off), hi = Math.min(to, day * DAY + e * MIN - off);
+      const lo = Math.max(from, day * DAY + s * MIN - off),
+        hi = Math.min(to, day * DAY + e * MIN - off);
       if (lo < hi) out.push([lo, hi]);
     }
   }
@@ -181,7 +189,7 @@ export function addWait(t: number, amount: number, unit: "minutes" | "hours" | "
   const timeOfDay = wall - day * DAY;
   if (!businessDays) day += amount;
   else {
-    for (let left = amount; left > 0; ) {
+    for (let left = amount; left > 0;) {
       day++;
       if (isoWeekday(day) <= 5 && !isHoliday(isoDate(day), spec)) left--;
     }
@@ -210,16 +218,21 @@ export function validateWindows(windows: Record<string, [string, string][]>): st
         continue;
       }
       const [from, to] = pair;
-      const s = minutesOf(from, false), e = minutesOf(to, true);
+      const s = minutesOf(from, false),
+        e = minutesOf(to, true);
       if (s === null) problems.push(`${name}: start "${String(from)}" is not a time HH:MM between 00:00 and 23:59`);
       if (e === null) problems.push(`${name}: end "${String(to)}" is not a time HH:MM between 00:00 and 24:00`);
       if (s === null || e === null) continue;
-      if (e <= s) problems.push(`${name}: window ${from}–${to} must end after it starts (a window cannot span midnight: end it at 24:00 and start the next day at 00:00)`);
+      if (e <= s)
+        problems.push(
+          `${name}: window ${from}–${to} must end after it starts (a window cannot span midnight: end it at 24:00 and start the next day at 00:00)`,
+        );
       else ok.push([s, e, `${from}–${to}`]);
     }
     ok.sort((a, b) => a[0] - b[0]);
     for (let i = 1; i < ok.length; i++) {
-      const prev = ok[i - 1]!, cur = ok[i]!;
+      const prev = ok[i - 1]!,
+        cur = ok[i]!;
       if (cur[0] < prev[1]) problems.push(`${name}: windows ${prev[2]} and ${cur[2]} overlap`);
     }
   }
@@ -252,10 +265,17 @@ function nthWeekday(y: number, m: number, weekday: number, n: number): number {
 
 /** Easter Sunday (Gregorian), anonymous algorithm (Meeus/Jones/Butcher). */
 function easterSunday(y: number): number {
-  const a = y % 19, b = Math.floor(y / 100), c = y % 100;
-  const d = Math.floor(b / 4), e = b % 4, f = Math.floor((b + 8) / 25);
-  const g = Math.floor((b - f + 1) / 3), h = (19 * a + b - d - g + 15) % 30;
-  const i = Math.floor(c / 4), k = c % 4, l = (32 + 2 * e + 2 * i - h - k) % 7;
+  const a = y % 19,
+    b = Math.floor(y / 100),
+    c = y % 100;
+  const d = Math.floor(b / 4),
+    e = b % 4,
+    f = Math.floor((b + 8) / 25);
+  const g = Math.floor((b - f + 1) / 3),
+    h = (19 * a + b - d - g + 15) % 30;
+  const i = Math.floor(c / 4),
+    k = c % 4,
+    l = (32 + 2 * e + 2 * i - h - k) % 7;
   const m = Math.floor((a + 11 * h + 22 * l) / 451);
   return dayNumber(y, Math.floor((h + l - 7 * m + 114) / 31), ((h + l - 7 * m + 114) % 31) + 1);
 }
@@ -263,9 +283,13 @@ function easterSunday(y: number): number {
 // Weekend holidays are kept on their real date too, so a schedule that sends on weekends rests then.
 // US federal rule: Saturday → observed Friday before, Sunday → Monday after.
 function usFixed(y: number, m: number, d: number, name: string): Entry[] {
-  const day = dayNumber(y, m, d), wd = isoWeekday(day);
+  const day = dayNumber(y, m, d),
+    wd = isoWeekday(day);
   if (wd < 6) return [[day, name]];
-  return [[day, name], [wd === 6 ? day - 1 : day + 1, `${name} (observed)`]];
+  return [
+    [day, name],
+    [wd === 6 ? day - 1 : day + 1, `${name} (observed)`],
+  ];
 }
 
 // England & Wales: each weekend bank holiday gets the next weekday that is not already one.
@@ -304,7 +328,10 @@ const RULES: Record<string, (y: number) => Entry[]> = {
     [nthWeekday(y, 5, 1, 1), "Early May bank holiday"],
     [nthWeekday(y, 5, 1, -1), "Spring bank holiday"],
     [nthWeekday(y, 8, 1, -1), "Summer bank holiday"],
-    ...gbSubstituted([[dayNumber(y, 12, 25), "Christmas Day"], [dayNumber(y, 12, 26), "Boxing Day"]]),
+    ...gbSubstituted([
+      [dayNumber(y, 12, 25), "Christmas Day"],
+      [dayNumber(y, 12, 26), "Boxing Day"],
+    ]),
   ],
 };
 

@@ -66,13 +66,27 @@ export async function loadSequenceDetail(d: Db, caller: Caller, sequenceId: stri
   const { seq, access } = await sequenceFor(d, caller, sequenceId);
   const [stepRows, shares, schedule, owner] = await Promise.all([
     d.select().from(steps).where(eq(steps.sequenceId, seq.id)).orderBy(asc(steps.position)),
-    d.select({ user_id: sequenceShares.userId, access: sequenceShares.access, name: users.name, email: users.email })
-      .from(sequenceShares).innerJoin(users, eq(users.id, sequenceShares.userId)).where(eq(sequenceShares.sequenceId, seq.id)),
-    seq.scheduleId ? d.query.schedules.findFirst({ where: and(eq(schedules.id, seq.scheduleId), eq(schedules.teamId, seq.teamId)) }) : undefined,
+    d
+      .select({ user_id: sequenceShares.userId, access: sequenceShares.access, name: users.name, email: users.email })
+      .from(sequenceShares)
+      .innerJoin(users, eq(users.id, sequenceShares.userId))
+      .where(eq(sequenceShares.sequenceId, seq.id)),
+    seq.scheduleId
+      ? d.query.schedules.findFirst({ where: and(eq(schedules.id, seq.scheduleId), eq(schedules.teamId, seq.teamId)) })
+      : undefined,
     d.query.users.findFirst({ where: and(eq(users.id, seq.ownerId), eq(users.teamId, seq.teamId)) }),
   ]);
   const variants = stepRows.length
-    ? await d.select().from(stepVariants).where(inList(stepVariants.stepId, stepRows.map((s) => s.id))).orderBy(asc(stepVariants.label))
+    ? await d
+        .select()
+        .from(stepVariants)
+        .where(
+          inList(
+            stepVariants.stepId,
+            stepRows.map((s) => s.id),
+          ),
+        )
+        .orderBy(asc(stepVariants.label))
     : [];
   return {
     id: seq.id,
@@ -98,7 +112,9 @@ export async function loadSequenceDetail(d: Db, caller: Caller, sequenceId: stri
       enabled: s.enabled,
       thread_reply: s.threadReply,
       note: s.note,
-      variants: variants.filter((v) => v.stepId === s.id).map((v) => ({ id: v.id, label: v.label, subject: v.subject, body: v.body, enabled: v.enabled })),
+      variants: variants
+        .filter((v) => v.stepId === s.id)
+        .map((v) => ({ id: v.id, label: v.label, subject: v.subject, body: v.body, enabled: v.enabled })),
     })),
   };
 }

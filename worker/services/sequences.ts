@@ -34,10 +34,14 @@ function summaryColumns(caller: Caller) {
     created_at: sequences.createdAt,
     steps: sql<number>`(select count(*) from steps s where s.sequence_id = ${sequences.id})`,
     steps_on: sql<number>`(select count(*) from steps s where s.sequence_id = ${sequences.id} and s.enabled = 1)`,
-    counts: sql<string | null>`(select json_group_object(status, n) from (select status, count(*) n from enrollments e where e.sequence_id = ${sequences.id} group by status))`,
+    counts: sql<
+      string | null
+    >`(select json_group_object(status, n) from (select status, count(*) n from enrollments e where e.sequence_id = ${sequences.id} group by status))`,
     sent: sql<number>`(select count(*) from messages m where m.sequence_id = ${sequences.id} and m.status in ('sent','unknown'))`,
     bounced: sql<number>`(select count(*) from messages m where m.sequence_id = ${sequences.id} and m.status = 'bounced')`,
-    shared: sql<string | null>`(select x.access from sequence_shares x where x.sequence_id = ${sequences.id} and x.user_id = ${caller.userId})`,
+    shared: sql<
+      string | null
+    >`(select x.access from sequence_shares x where x.sequence_id = ${sequences.id} and x.user_id = ${caller.userId})`,
   };
 }
 
@@ -69,7 +73,13 @@ export interface SequenceFilter {
 }
 
 /** Sequences the caller may see (services/access.ts), a page of them with their counts, and the total. */
-export async function listSequences(d: Db, caller: Caller, f: SequenceFilter, page: number, perPage: number): Promise<{ rows: SequenceSummary[]; total: number }> {
+export async function listSequences(
+  d: Db,
+  caller: Caller,
+  f: SequenceFilter,
+  page: number,
+  perPage: number,
+): Promise<{ rows: SequenceSummary[]; total: number }> {
   const conds: (SQL | undefined)[] = [eq(sequences.teamId, caller.teamId), visibleSequence(caller, sequences.id)];
   if (f.q) conds.push(contains(sequences.name, f.q));
   if (f.ids) conds.push(inList(sequences.id, f.ids));
@@ -87,7 +97,16 @@ export async function listSequences(d: Db, caller: Caller, f: SequenceFilter, pa
     .orderBy(asc(sequences.name), asc(sequences.id))
     .limit(perPage)
     .offset((page - 1) * perPage);
-  const total = rows[0]?.total ?? (page > 1 ? ((await d.select({ n: sql<number>`count(*)` }).from(sequences).where(where))[0]?.n ?? 0) : 0);
+  const total =
+    rows[0]?.total ??
+    (page > 1
+      ? ((
+          await d
+            .select({ n: sql<number>`count(*)` })
+            .from(sequences)
+            .where(where)
+        )[0]?.n ?? 0)
+      : 0);
   return {
     rows: rows.map(({ shared, total: _, ...r }) => ({
       ...r,
@@ -101,18 +120,38 @@ export async function listSequences(d: Db, caller: Caller, f: SequenceFilter, pa
 
 async function checkSchedule(d: Db, teamId: string, scheduleId: string | null | undefined) {
   if (!scheduleId) return;
-  const s = await d.query.schedules.findFirst({ columns: { id: true }, where: and(eq(schedules.id, scheduleId), eq(schedules.teamId, teamId)) });
-  if (!s) throw new ApiError("validation_failed", "Schedule not found", { fields: [{ field: "schedule_id", message: "No such schedule in your team" }] });
+  const s = await d.query.schedules.findFirst({
+    columns: { id: true },
+    where: and(eq(schedules.id, scheduleId), eq(schedules.teamId, teamId)),
+  });
+  if (!s)
+    throw new ApiError("validation_failed", "Schedule not found", {
+      fields: [{ field: "schedule_id", message: "No such schedule in your team" }],
+    });
 }
 
 /** A new sequence owned by the caller, inactive until turned on. Returns its id. */
-export async function createSequence(d: Db, caller: Caller, input: { name: string; schedule_id?: string | null; settings?: SequenceSettings }): Promise<string> {
+export async function createSequence(
+  d: Db,
+  caller: Caller,
+  input: { name: string; schedule_id?: string | null; settings?: SequenceSettings },
+): Promise<string> {
   authorize(caller, "sequence.create");
   await checkSchedule(d, caller.teamId, input.schedule_id);
   const id = newId();
   const t = now();
   await runBatch(d, [
-    d.insert(sequences).values({ id, teamId: caller.teamId, ownerId: caller.userId, name: input.name, active: false, scheduleId: input.schedule_id ?? null, settings: input.settings ?? {}, createdAt: t, updatedAt: t }),
+    d.insert(sequences).values({
+      id,
+      teamId: caller.teamId,
+      ownerId: caller.userId,
+      name: input.name,
+      active: false,
+      scheduleId: input.schedule_id ?? null,
+      settings: input.settings ?? {},
+      createdAt: t,
+      updatedAt: t,
+    }),
     d.insert(auditLog).values(auditEntry(caller, "sequence.create", "sequence", id, { name: input.name })),
   ]);
   return id;
@@ -168,14 +207,35 @@ export async function cloneSequence(d: Db, caller: Caller, sequenceId: string, n
   const id = newId();
   const t = now();
   const srcSteps = await d.select().from(steps).where(eq(steps.sequenceId, seq.id)).orderBy(asc(steps.position));
-  const srcVariants = srcSteps.length ? await d.select().from(stepVariants).where(inList(stepVariants.stepId, srcSteps.map((s) => s.id))) : [];
+  const srcVariants = srcSteps.length
+    ? await d
+        .select()
+        .from(stepVariants)
+        .where(
+          inList(
+            stepVariants.stepId,
+            srcSteps.map((s) => s.id),
+          ),
+        )
+    : [];
   const stepMap = new Map(srcSteps.map((s) => [s.id, newId()]));
   const stmts: Parameters<typeof runBatch>[1] = [
-    d.insert(sequences).values({ id, teamId: caller.teamId, ownerId: caller.userId, name: name ?? `${seq.name} (copy)`, active: false, scheduleId: seq.scheduleId, settings: seq.settings, createdAt: t, updatedAt: t }),
+    d.insert(sequences).values({
+      id,
+      teamId: caller.teamId,
+      ownerId: caller.userId,
+      name: name ?? `${seq.name} (copy)`,
+      active: false,
+      scheduleId: seq.scheduleId,
+      settings: seq.settings,
+      createdAt: t,
+      updatedAt: t,
+    }),
     d.insert(auditLog).values(auditEntry(caller, "sequence.clone", "sequence", id, { from: seq.id })),
   ];
   for (const s of srcSteps) stmts.push(d.insert(steps).values({ ...s, id: stepMap.get(s.id)!, sequenceId: id, createdAt: t }));
-  for (const v of srcVariants) stmts.push(d.insert(stepVariants).values({ ...v, id: newId(), stepId: stepMap.get(v.stepId)!, createdAt: t }));
+  for (const v of srcVariants)
+    stmts.push(d.insert(stepVariants).values({ ...v, id: newId(), stepId: stepMap.get(v.stepId)!, createdAt: t }));
   await runBatch(d, stmts);
   return id;
 }
@@ -192,7 +252,11 @@ export async function archiveSequence(env: Env, d: Db, caller: Caller, sequenceI
     .select({ id: enrollments.id })
     .from(enrollments)
     .where(and(eq(enrollments.sequenceId, seq.id), inList(enrollments.status, ["active", "paused", "held"])));
-  if (open.length) await engine.sequence(env, seq.id, seq.teamId).finish(open.map((r) => r.id), "sequence_archived");
+  if (open.length)
+    await engine.sequence(env, seq.id, seq.teamId).finish(
+      open.map((r) => r.id),
+      "sequence_archived",
+    );
 }
 
 export async function unarchiveSequence(d: Db, caller: Caller, sequenceId: string): Promise<void> {
@@ -201,12 +265,25 @@ export async function unarchiveSequence(d: Db, caller: Caller, sequenceId: strin
 }
 
 /** Replace who the sequence is shared with; every user must be in the caller's team (422 naming the others). */
-export async function replaceShares(d: Db, caller: Caller, sequenceId: string, shares: readonly { user_id: string; access: "view" | "edit" }[]): Promise<void> {
+export async function replaceShares(
+  d: Db,
+  caller: Caller,
+  sequenceId: string,
+  shares: readonly { user_id: string; access: "view" | "edit" }[],
+): Promise<void> {
   const { seq } = await sequenceFor(d, caller, sequenceId, "sequence.manage");
   const ids = [...new Set(shares.map((s) => s.user_id))];
-  const members = ids.length ? await d.select({ id: users.id }).from(users).where(and(eq(users.teamId, caller.teamId), inList(users.id, ids))) : [];
+  const members = ids.length
+    ? await d
+        .select({ id: users.id })
+        .from(users)
+        .where(and(eq(users.teamId, caller.teamId), inList(users.id, ids)))
+    : [];
   const missing = ids.filter((i) => !members.some((m) => m.id === i));
-  if (missing.length) throw new ApiError("validation_failed", "Unknown users", { fields: missing.map((m) => ({ field: "shares.user_id", message: `No user ${m} in your team` })) });
+  if (missing.length)
+    throw new ApiError("validation_failed", "Unknown users", {
+      fields: missing.map((m) => ({ field: "shares.user_id", message: `No user ${m} in your team` })),
+    });
   await runBatch(d, [
     d.delete(sequenceShares).where(eq(sequenceShares.sequenceId, seq.id)),
     // A user named twice keeps the last access given.

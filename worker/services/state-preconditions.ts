@@ -25,7 +25,12 @@ export async function assertCanTurnOn(db: D1Database, sequenceId: string): Promi
 }
 
 /** Turning off or deleting a step of a sequence that is on: another step must stay on. */
-export async function assertKeepsAStepOn(db: D1Database, seq: { id: string; active: boolean }, stepId: string, field: string): Promise<void> {
+export async function assertKeepsAStepOn(
+  db: D1Database,
+  seq: { id: string; active: boolean },
+  stepId: string,
+  field: string,
+): Promise<void> {
   if (!seq.active) return;
   const { enabled } = await stepCounts(db, seq.id, stepId);
   if (enabled === 0) throw refuse(field, "An active sequence needs a step on: turn the sequence off first");
@@ -33,7 +38,10 @@ export async function assertKeepsAStepOn(db: D1Database, seq: { id: string; acti
 
 /** Turning a workflow on: its sequence must be on (and not archived). */
 export async function assertWorkflowCanRun(db: D1Database, teamId: string, sequenceId: string): Promise<void> {
-  const s = await db.prepare("SELECT active, archived_at FROM sequences WHERE id = ? AND team_id = ?").bind(sequenceId, teamId).first<{ active: number; archived_at: number | null }>();
+  const s = await db
+    .prepare("SELECT active, archived_at FROM sequences WHERE id = ? AND team_id = ?")
+    .bind(sequenceId, teamId)
+    .first<{ active: number; archived_at: number | null }>();
   if (s?.archived_at) throw refuse("active", "The sequence is archived: a workflow can't add contacts to it");
   if (!s?.active) throw refuse("active", "Turn the sequence on first: a workflow can't add contacts to a sequence that is off");
 }

@@ -26,15 +26,25 @@ export const SUPPRESSION_WORDS: Record<SuppressionReason, string> = {
 export async function suppressionReasons(d: Db, teamId: string, emails: readonly string[]): Promise<Map<string, SuppressionReason>> {
   const list = [...new Set(emails.map((e) => e.trim().toLowerCase()).filter(Boolean))];
   const rows = await inChunks(list, (chunk) =>
-    d.select({ email: suppressions.email, reason: suppressions.reason }).from(suppressions).where(and(eq(suppressions.teamId, teamId), inList(suppressions.email, chunk))),
+    d
+      .select({ email: suppressions.email, reason: suppressions.reason })
+      .from(suppressions)
+      .where(and(eq(suppressions.teamId, teamId), inList(suppressions.email, chunk))),
   );
   return new Map(rows.map((r) => [r.email, r.reason]));
 }
 
 /** Records suppressions that lived on contacts (unsubscribed, bounced, a Do Not Contact stage) before they are deleted. */
-export async function keepSuppressions(d: Db, teamId: string, rows: readonly { email: string | null; reason: SuppressionReason | null }[], source: string): Promise<number> {
+export async function keepSuppressions(
+  d: Db,
+  teamId: string,
+  rows: readonly { email: string | null; reason: SuppressionReason | null }[],
+  source: string,
+): Promise<number> {
   const t = now();
-  const values = rows.filter((r): r is { email: string; reason: SuppressionReason } => !!r.email && !!r.reason).map((r) => ({ id: newId(), teamId, email: r.email.trim().toLowerCase(), reason: r.reason, source, createdAt: t }));
+  const values = rows
+    .filter((r): r is { email: string; reason: SuppressionReason } => !!r.email && !!r.reason)
+    .map((r) => ({ id: newId(), teamId, email: r.email.trim().toLowerCase(), reason: r.reason, source, createdAt: t }));
   let n = 0;
   // 6 columns a row: 15 rows a statement stays under D1's 100 bound parameters.
   for (let i = 0; i < values.length; i += 15) {

@@ -16,14 +16,35 @@ import { windowEnd } from "./schedule-time";
  */
 
 export const TASK_VIEWS = ["due_today", "overdue", "upcoming", "open", "done"] as const;
-export const CALL_OUTCOMES = ["connected", "left_voicemail", "no_answer", "busy", "wrong_number", "not_interested", "meeting_booked", "call_back_later"] as const;
+export const CALL_OUTCOMES = [
+  "connected",
+  "left_voicemail",
+  "no_answer",
+  "busy",
+  "wrong_number",
+  "not_interested",
+  "meeting_booked",
+  "call_back_later",
+] as const;
 export type CallOutcome = (typeof CALL_OUTCOMES)[number];
 
-const ALL_DAY = { timeZone: "UTC", windows: Object.fromEntries(["1", "2", "3", "4", "5", "6", "7"].map((d) => [d, [["00:00", "24:00"]]])) as Record<string, [string, string][]>, holidays: [], holidayCalendar: "none" };
+const ALL_DAY = {
+  timeZone: "UTC",
+  windows: Object.fromEntries(["1", "2", "3", "4", "5", "6", "7"].map((d) => [d, [["00:00", "24:00"]]])) as Record<
+    string,
+    [string, string][]
+  >,
+  holidays: [],
+  holidayCalendar: "none",
+};
 
 /** Start and end of the local calendar day containing `t` in `zone` (the end is DST-exact). */
 function localDayBounds(t: number, zone: string): [number, number] {
-  const parts = Object.fromEntries(new Intl.DateTimeFormat("en-GB", { timeZone: zone, hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" }).formatToParts(t).map((p) => [p.type, p.value]));
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat("en-GB", { timeZone: zone, hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" })
+      .formatToParts(t)
+      .map((p) => [p.type, p.value]),
+  );
   const start = t - ((Number(parts.hour) * 60 + Number(parts.minute)) * 60 + Number(parts.second)) * 1000 - (t % 1000);
   return [start, windowEnd(t, { ...ALL_DAY, timeZone: zone }) ?? start + 86_400_000];
 }
@@ -65,7 +86,10 @@ export async function listTasks(d: Db, caller: Caller, q: TaskQuery) {
       .orderBy(q.view === "done" ? desc(tasks.completedAt) : asc(tasks.dueAt), asc(tasks.id))
       .limit(q.per_page)
       .offset((q.page - 1) * q.per_page),
-    d.select({ n: sql<number>`count(*)` }).from(tasks).where(where),
+    d
+      .select({ n: sql<number>`count(*)` })
+      .from(tasks)
+      .where(where),
     d
       .select({
         due_today: sql<number>`sum(case when ${tasks.dueAt} >= ${startOfDay} and ${tasks.dueAt} < ${endOfDay} then 1 else 0 end)`,
@@ -78,7 +102,12 @@ export async function listTasks(d: Db, caller: Caller, q: TaskQuery) {
   ]);
   return {
     total: total[0]?.n ?? 0,
-    counts: { due_today: counts[0]?.due_today ?? 0, overdue: counts[0]?.overdue ?? 0, upcoming: counts[0]?.upcoming ?? 0, open: counts[0]?.open ?? 0 },
+    counts: {
+      due_today: counts[0]?.due_today ?? 0,
+      overdue: counts[0]?.overdue ?? 0,
+      upcoming: counts[0]?.upcoming ?? 0,
+      open: counts[0]?.open ?? 0,
+    },
     tasks: rows.map((r) => ({
       id: r.t.id,
       type: r.t.type,
@@ -88,7 +117,17 @@ export async function listTasks(d: Db, caller: Caller, q: TaskQuery) {
       completed_at: r.t.completedAt,
       assignee_id: r.t.assigneeId,
       assignee_name: r.assignee,
-      contact: r.c ? { id: r.c.id, name: `${r.c.firstName} ${r.c.lastName}`.trim(), email: r.c.email, title: r.c.title, company: r.c.company, phone: r.c.phone, linkedin_url: r.c.linkedinUrl } : null,
+      contact: r.c
+        ? {
+            id: r.c.id,
+            name: `${r.c.firstName} ${r.c.lastName}`.trim(),
+            email: r.c.email,
+            title: r.c.title,
+            company: r.c.company,
+            phone: r.c.phone,
+            linkedin_url: r.c.linkedinUrl,
+          }
+        : null,
       // A call with no number to dial says so up front instead of when the rep opens it.
       warning: r.t.type === "call" && !r.c?.phone ? "No phone number for this contact" : null,
       sequence: r.s?.id ? { id: r.s.id, name: r.s.name } : null,
@@ -101,7 +140,14 @@ export async function listTasks(d: Db, caller: Caller, q: TaskQuery) {
  * Completes or skips an open task (409 when it no longer is); a sequence's task moves its contact on
  * through the SequenceDO. `call` logs the call's outcome and notes on the contact's timeline.
  */
-export async function finishTask(env: Env, d: Db, caller: Caller, taskId: string, action: "complete" | "skip", o: { note?: string | undefined; call?: { outcome: CallOutcome; notes?: string | undefined } | undefined }) {
+export async function finishTask(
+  env: Env,
+  d: Db,
+  caller: Caller,
+  taskId: string,
+  action: "complete" | "skip",
+  o: { note?: string | undefined; call?: { outcome: CallOutcome; notes?: string | undefined } | undefined },
+) {
   const task = await taskFor(d, caller, taskId);
   if (task.status !== "open") throw new ApiError("conflict", `This task is already ${task.status}`);
   const t = now();
@@ -116,36 +162,78 @@ export async function finishTask(env: Env, d: Db, caller: Caller, taskId: string
   if (task.contactId) {
     const ref = { task_id: task.id, type: task.type, sequence_id: task.sequenceId, enrollment_id: task.enrollmentId, step_id: task.stepId };
     await d.insert(auditLog).values([
-      ...(o.call ? [auditEntry(caller, "task.call_logged", "contact", task.contactId, { ...ref, outcome: o.call.outcome, notes: o.call.notes ?? "" })] : []),
+      ...(o.call
+        ? [
+            auditEntry(caller, "task.call_logged", "contact", task.contactId, {
+              ...ref,
+              outcome: o.call.outcome,
+              notes: o.call.notes ?? "",
+            }),
+          ]
+        : []),
       auditEntry(caller, `task.${status}`, "contact", task.contactId, ref),
     ]);
   }
   if (task.sequenceId && task.enrollmentId && task.stepId) {
-    await engine.sequence(env, task.sequenceId, task.teamId).stepsDone([{ enrollmentId: task.enrollmentId, stepId: task.stepId, outcome: status, at: t }]);
+    await engine
+      .sequence(env, task.sequenceId, task.teamId)
+      .stepsDone([{ enrollmentId: task.enrollmentId, stepId: task.stepId, outcome: status, at: t }]);
   }
   return { id: row.id, status: row.status, completed_at: row.completedAt };
 }
 
 /** Logs a call on an open call task and completes it (the contact moves on), or only logs it when the task stays open. */
-export async function logCall(env: Env, d: Db, caller: Caller, taskId: string, call: { outcome: CallOutcome; notes?: string | undefined }, complete: boolean) {
+export async function logCall(
+  env: Env,
+  d: Db,
+  caller: Caller,
+  taskId: string,
+  call: { outcome: CallOutcome; notes?: string | undefined },
+  complete: boolean,
+) {
   if (complete) return finishTask(env, d, caller, taskId, "complete", { call });
   const task = await taskFor(d, caller, taskId);
   if (task.status !== "open") throw new ApiError("conflict", `This task is already ${task.status}`);
   if (task.contactId) {
     await d.insert(auditLog).values(
-      auditEntry(caller, "task.call_logged", "contact", task.contactId, { task_id: task.id, type: task.type, outcome: call.outcome, notes: call.notes ?? "", sequence_id: task.sequenceId, enrollment_id: task.enrollmentId, step_id: task.stepId }),
+      auditEntry(caller, "task.call_logged", "contact", task.contactId, {
+        task_id: task.id,
+        type: task.type,
+        outcome: call.outcome,
+        notes: call.notes ?? "",
+        sequence_id: task.sequenceId,
+        enrollment_id: task.enrollmentId,
+        step_id: task.stepId,
+      }),
     );
   }
   return { id: task.id, status: task.status, completed_at: task.completedAt };
 }
 
 /** Apollo's tasks/search: the team's tasks the caller may see (their own always), open first, by due time. */
-export async function searchTeamTasks(d: Db, caller: Caller, page: number, perPage: number): Promise<{ rows: (typeof tasks.$inferSelect)[]; total: number }> {
+export async function searchTeamTasks(
+  d: Db,
+  caller: Caller,
+  page: number,
+  perPage: number,
+): Promise<{ rows: (typeof tasks.$inferSelect)[]; total: number }> {
   const seen = visibleSequence(caller, tasks.sequenceId);
-  const where = and(eq(tasks.teamId, caller.teamId), seen ? or(eq(tasks.assigneeId, caller.userId), isNull(tasks.sequenceId), seen) : undefined);
+  const where = and(
+    eq(tasks.teamId, caller.teamId),
+    seen ? or(eq(tasks.assigneeId, caller.userId), isNull(tasks.sequenceId), seen) : undefined,
+  );
   const [rows, total] = await d.batch([
-    d.select().from(tasks).where(where).orderBy(desc(sql`${tasks.status} = 'open'`), asc(tasks.dueAt), asc(tasks.id)).limit(perPage).offset((page - 1) * perPage),
-    d.select({ n: sql<number>`count(*)` }).from(tasks).where(where),
+    d
+      .select()
+      .from(tasks)
+      .where(where)
+      .orderBy(desc(sql`${tasks.status} = 'open'`), asc(tasks.dueAt), asc(tasks.id))
+      .limit(perPage)
+      .offset((page - 1) * perPage),
+    d
+      .select({ n: sql<number>`count(*)` })
+      .from(tasks)
+      .where(where),
   ]);
   return { rows, total: total[0]?.n ?? 0 };
 }

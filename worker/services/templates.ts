@@ -9,8 +9,13 @@ import { isValidTimeZone } from "./schedule-time";
 
 export interface TemplateContext {
   contact: {
-    firstName?: string | null; lastName?: string | null; company?: string | null; title?: string | null;
-    email?: string | null; city?: string | null; country?: string | null;
+    firstName?: string | null;
+    lastName?: string | null;
+    company?: string | null;
+    title?: string | null;
+    email?: string | null;
+    city?: string | null;
+    country?: string | null;
     /** Custom fields (kept from a CSV import): `{{custom.<key>}}`. */
     custom?: Record<string, string> | null;
   };
@@ -74,7 +79,8 @@ export function findUnknownVariables(text: string): string[] {
   const seen = new Map<string, string>();
   for (const m of text.matchAll(TAG)) {
     const name = m[1]!;
-    if (!VALUES[name.toLowerCase()] && !name.toLowerCase().startsWith(CUSTOM) && !seen.has(name.toLowerCase())) seen.set(name.toLowerCase(), name);
+    if (!VALUES[name.toLowerCase()] && !name.toLowerCase().startsWith(CUSTOM) && !seen.has(name.toLowerCase()))
+      seen.set(name.toLowerCase(), name);
   }
   return [...seen.values()];
 }
@@ -102,7 +108,10 @@ function braceProblems(text: string): string[] {
 /** Problems that should block saving a template: broken braces, unknown variables, a multi-line subject. */
 export function validateTemplate(subject: string, body: string): { field: "subject" | "body"; message: string }[] {
   const out: { field: "subject" | "body"; message: string }[] = [];
-  for (const [field, text] of [["subject", subject], ["body", body]] as const) {
+  for (const [field, text] of [
+    ["subject", subject],
+    ["body", body],
+  ] as const) {
     for (const message of braceProblems(text)) out.push({ field, message });
     for (const name of findUnknownVariables(text)) out.push({ field, message: `Unknown variable {{${name}}}` });
   }
@@ -120,7 +129,9 @@ export function renderTemplate(text: string, ctx: TemplateContext): string {
 
 /** A rendered subject: one line, because a header can't hold CR/LF (values could bring them in). */
 export function renderSubject(text: string, ctx: TemplateContext): string {
-  return renderTemplate(text, ctx).replace(/\s*[\r\n]+\s*/g, " ").trim();
+  return renderTemplate(text, ctx)
+    .replace(/\s*[\r\n]+\s*/g, " ")
+    .trim();
 }
 
 /** Known variables in `text` that would render empty: no value for this contact and no fallback. */

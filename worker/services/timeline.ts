@@ -61,7 +61,13 @@ const CALL_WORDS: Record<string, string> = {
 
 const reasonWords = (r: string | null) => (r ? ((REASONS as Record<string, string>)[r] ?? r) : null);
 
-export async function contactTimeline(d: Db, caller: Caller, contactId: string, page: number, perPage: number): Promise<{ events: TimelineEvent[]; has_more: boolean }> {
+export async function contactTimeline(
+  d: Db,
+  caller: Caller,
+  contactId: string,
+  page: number,
+  perPage: number,
+): Promise<{ events: TimelineEvent[]; has_more: boolean }> {
   const ct = await contactFor(d, caller, contactId);
   const take = page * perPage + 1;
   const seenMsg = visibleSequence(caller, messages.sequenceId);
@@ -91,7 +97,13 @@ export async function contactTimeline(d: Db, caller: Caller, contactId: string, 
       .leftJoin(sequences, eq(sequences.id, tasks.sequenceId))
       .leftJoin(steps, eq(steps.id, tasks.stepId))
       .leftJoin(users, eq(users.id, tasks.assigneeId))
-      .where(and(eq(tasks.teamId, caller.teamId), eq(tasks.contactId, ct.id), seenTask ? sql`(${tasks.sequenceId} IS NULL OR ${seenTask})` : undefined))
+      .where(
+        and(
+          eq(tasks.teamId, caller.teamId),
+          eq(tasks.contactId, ct.id),
+          seenTask ? sql`(${tasks.sequenceId} IS NULL OR ${seenTask})` : undefined,
+        ),
+      )
       .orderBy(desc(tasks.createdAt), desc(tasks.id))
       .limit(take),
     d
@@ -107,7 +119,9 @@ export async function contactTimeline(d: Db, caller: Caller, contactId: string, 
   // Audit entries about a sequence the caller can't see stay hidden like the sequence.
   const seqNames = new Map<string, string>();
   for (const r of [...emails, ...enrolled, ...taskRows]) if (r.seq?.id) seqNames.set(r.seq.id, r.seq.name);
-  const auditSeqIds = [...new Set(audits.map((a) => a.a.details.sequence_id).filter((s): s is string => typeof s === "string" && !seqNames.has(s)))];
+  const auditSeqIds = [
+    ...new Set(audits.map((a) => a.a.details.sequence_id).filter((s): s is string => typeof s === "string" && !seqNames.has(s))),
+  ];
   if (auditSeqIds.length) {
     const more = await d
       .select({ id: sequences.id, name: sequences.name })
@@ -125,7 +139,12 @@ export async function contactTimeline(d: Db, caller: Caller, contactId: string, 
       id: `email:${m.id}`,
       kind: "email",
       at,
-      title: m.status === "sent" ? `Email sent: ${m.subject}` : m.status === "bounced" ? `Email bounced: ${m.subject}` : `Email ${m.status}: ${m.subject}`,
+      title:
+        m.status === "sent"
+          ? `Email sent: ${m.subject}`
+          : m.status === "bounced"
+            ? `Email bounced: ${m.subject}`
+            : `Email ${m.status}: ${m.subject}`,
       detail: m.error,
       status: m.status,
       sequence: r.seq?.id ? r.seq : null,
@@ -193,7 +212,13 @@ export async function contactTimeline(d: Db, caller: Caller, contactId: string, 
       kind: isCall ? "call" : "status",
       at: a.createdAt,
       title: isCall ? `Call: ${CALL_WORDS[String(det.outcome)] ?? String(det.outcome)}` : (ACTION_WORDS[a.action] ?? a.action),
-      detail: isCall ? (typeof det.notes === "string" && det.notes ? det.notes : null) : a.action === "enrollment.finish" ? reasonWords(String(det.reason ?? "")) : null,
+      detail: isCall
+        ? typeof det.notes === "string" && det.notes
+          ? det.notes
+          : null
+        : a.action === "enrollment.finish"
+          ? reasonWords(String(det.reason ?? ""))
+          : null,
       status: null,
       sequence: seqRef(det.sequence_id),
       step: typeof det.step === "number" ? det.step : null,
@@ -207,7 +232,15 @@ export async function contactTimeline(d: Db, caller: Caller, contactId: string, 
       id: `reply:${r.id}`,
       kind: "reply",
       at: r.received_at,
-      title: { reply: "Replied", out_of_office: "Out of office", bounce_hard: "Bounced", bounce_soft: "Soft bounce", unsubscribe: "Asked to unsubscribe", auto_reply: "Auto-reply" }[r.classification as string] ?? r.classification,
+      title:
+        {
+          reply: "Replied",
+          out_of_office: "Out of office",
+          bounce_hard: "Bounced",
+          bounce_soft: "Soft bounce",
+          unsubscribe: "Asked to unsubscribe",
+          auto_reply: "Auto-reply",
+        }[r.classification as string] ?? r.classification,
       detail: r.snippet || r.subject || null,
       status: r.classification,
       sequence: r.sequence,

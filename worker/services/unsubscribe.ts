@@ -18,7 +18,10 @@ export async function unsubscribeAddress(env: Env, d: Db, teamId: string, addres
   const email = address.toLowerCase();
   const t = now();
   await d.batch([
-    d.insert(suppressions).values({ id: newId(), teamId, email, reason: "unsubscribed", source: "one_click", createdAt: t }).onConflictDoNothing(),
+    d
+      .insert(suppressions)
+      .values({ id: newId(), teamId, email, reason: "unsubscribed", source: "one_click", createdAt: t })
+      .onConflictDoNothing(),
     d
       .update(contacts)
       .set({ unsubscribedAt: sql`coalesce(${contacts.unsubscribedAt}, ${t})`, updatedAt: t })
@@ -28,7 +31,13 @@ export async function unsubscribeAddress(env: Env, d: Db, teamId: string, addres
     .select({ id: enrollments.id, sequenceId: enrollments.sequenceId })
     .from(enrollments)
     .innerJoin(contacts, and(eq(contacts.id, enrollments.contactId), eq(contacts.teamId, enrollments.teamId)))
-    .where(and(eq(enrollments.teamId, teamId), sql`lower(${contacts.email}) = ${email}`, inList(enrollments.status, ["active", "paused", "held"])));
+    .where(
+      and(
+        eq(enrollments.teamId, teamId),
+        sql`lower(${contacts.email}) = ${email}`,
+        inList(enrollments.status, ["active", "paused", "held"]),
+      ),
+    );
   const bySequence = new Map<string, string[]>();
   for (const r of open) bySequence.set(r.sequenceId, [...(bySequence.get(r.sequenceId) ?? []), r.id]);
   for (const [sequenceId, ids] of bySequence) await engine.sequence(env, sequenceId, teamId).finish(ids, "unsubscribed");

@@ -17,16 +17,35 @@ export function listTeamUsers(d: Db, teamId: string): Promise<TeamUser[]> {
 
 /** An active user of the team, or undefined. */
 export async function activeTeamUser(d: Db, teamId: string, userId: string): Promise<TeamUser | undefined> {
-  const [u] = await d.select(columns).from(users).where(and(active(teamId), eq(users.id, userId))).limit(1);
+  const [u] = await d
+    .select(columns)
+    .from(users)
+    .where(and(active(teamId), eq(users.id, userId)))
+    .limit(1);
   return u;
 }
 
 /** A page of the team's active users whose name or email contains `q`, and the total. */
-export async function searchTeamUsers(d: Db, teamId: string, q: string | null, page: number, perPage: number): Promise<{ rows: TeamUser[]; total: number }> {
+export async function searchTeamUsers(
+  d: Db,
+  teamId: string,
+  q: string | null,
+  page: number,
+  perPage: number,
+): Promise<{ rows: TeamUser[]; total: number }> {
   const where = and(active(teamId), q ? or(contains(users.name, q), contains(users.email, q)) : undefined);
   const [rows, total] = await Promise.all([
-    d.select(columns).from(users).where(where).orderBy(asc(users.name)).limit(perPage).offset((page - 1) * perPage),
-    d.select({ n: sql<number>`count(*)` }).from(users).where(where),
+    d
+      .select(columns)
+      .from(users)
+      .where(where)
+      .orderBy(asc(users.name))
+      .limit(perPage)
+      .offset((page - 1) * perPage),
+    d
+      .select({ n: sql<number>`count(*)` })
+      .from(users)
+      .where(where),
   ]);
   return { rows, total: total[0]?.n ?? 0 };
 }

@@ -35,7 +35,21 @@ const CHANGE_RETENTION_MS = 7 * 86_400_000;
 
 export const CHANGE_KINDS = ["created", "stage", "field"] as const;
 /** The contact fields whose change a workflow can trigger on (those the change log records). */
-export const CHANGE_FIELDS = ["first_name", "last_name", "title", "company", "domain", "email", "email_status", "phone", "linkedin_url", "city", "country", "time_zone", "owner_id"] as const;
+export const CHANGE_FIELDS = [
+  "first_name",
+  "last_name",
+  "title",
+  "company",
+  "domain",
+  "email",
+  "email_status",
+  "phone",
+  "linkedin_url",
+  "city",
+  "country",
+  "time_zone",
+  "owner_id",
+] as const;
 
 const idList = z.array(z.string().trim().min(1).max(64)).max(50).optional();
 
@@ -47,7 +61,10 @@ export const ContactFilters = z
     list_ids: idList.openapi({ description: "The contact is in one of these lists" }),
     titles: z.array(z.string().trim().min(1).max(200)).max(50).optional().openapi({ description: "The title contains one of these" }),
     countries: z.array(z.string().trim().min(1).max(100)).max(50).optional(),
-    email_statuses: z.array(z.enum(["verified", "unverified", "guessed", "unavailable"])).max(4).optional(),
+    email_statuses: z
+      .array(z.enum(["verified", "unverified", "guessed", "unavailable"]))
+      .max(4)
+      .optional(),
   })
   .openapi("WorkflowContactFilters");
 export type ContactFilters = z.infer<typeof ContactFilters>;
@@ -57,8 +74,16 @@ export const WorkflowTrigger = z
     z.object({ kind: z.literal("schedule") }),
     z.object({
       kind: z.literal("change"),
-      on: z.array(z.enum(CHANGE_KINDS)).min(1).max(3).openapi({ description: "A contact is created, its stage changes, or one of its fields changes" }),
-      fields: z.array(z.enum(CHANGE_FIELDS)).max(CHANGE_FIELDS.length).optional().openapi({ description: "For field changes: only these fields (none: any)" }),
+      on: z
+        .array(z.enum(CHANGE_KINDS))
+        .min(1)
+        .max(3)
+        .openapi({ description: "A contact is created, its stage changes, or one of its fields changes" }),
+      fields: z
+        .array(z.enum(CHANGE_FIELDS))
+        .max(CHANGE_FIELDS.length)
+        .optional()
+        .openapi({ description: "For field changes: only these fields (none: any)" }),
       filters: ContactFilters.default({}),
     }),
   ])
@@ -100,7 +125,9 @@ const runColumns = {
   change_id: workflowRuns.changeId,
   change_kind: workflowRuns.changeKind,
   contact_id: workflowRuns.contactId,
-  contact_name: sql<string | null>`(select trim(${contacts.firstName} || ' ' || ${contacts.lastName}) from ${contacts} where ${contacts.id} = ${workflowRuns.contactId})`,
+  contact_name: sql<
+    string | null
+  >`(select trim(${contacts.firstName} || ' ' || ${contacts.lastName}) from ${contacts} where ${contacts.id} = ${workflowRuns.contactId})`,
 };
 
 type RunRow = Awaited<ReturnType<typeof runsQuery>>[number];
@@ -123,27 +150,58 @@ const isChangeKind = (k: string | null): k is (typeof CHANGE_KINDS)[number] => (
 export function presentRun(r: RunRow) {
   const trigger: RunTrigger =
     r.change_id !== null
-      ? { kind: "change", change_id: r.change_id, change: isChangeKind(r.change_kind) ? r.change_kind : null, contact_id: r.contact_id, contact_name: r.contact_name }
+      ? {
+          kind: "change",
+          change_id: r.change_id,
+          change: isChangeKind(r.change_kind) ? r.change_kind : null,
+          contact_id: r.contact_id,
+          contact_name: r.contact_name,
+        }
       : { kind: r.change_kind === "manual" ? "manual" : "schedule", change_id: null, change: null, contact_id: null, contact_name: null };
   return {
-    id: r.id, slot: r.slot, status: r.status, found: r.found, job_id: r.job_id, added: r.added ?? null, job_status: r.job_status as string | null,
-    reason: r.reason, started_at: r.started_at, finished_at: r.finished_at, trigger,
+    id: r.id,
+    slot: r.slot,
+    status: r.status,
+    found: r.found,
+    job_id: r.job_id,
+    added: r.added ?? null,
+    job_status: r.job_status as string | null,
+    reason: r.reason,
+    started_at: r.started_at,
+    finished_at: r.finished_at,
+    trigger,
   };
 }
 
 async function present(d: Db, w: WorkflowRow) {
   const [seq, last] = await Promise.all([
-    d.query.sequences.findFirst({ columns: { name: true, active: true, archivedAt: true }, where: and(eq(sequences.id, w.sequenceId), eq(sequences.teamId, w.teamId)) }),
+    d.query.sequences.findFirst({
+      columns: { name: true, active: true, archivedAt: true },
+      where: and(eq(sequences.id, w.sequenceId), eq(sequences.teamId, w.teamId)),
+    }),
     runsQuery(d, eq(workflowRuns.workflowId, w.id)).orderBy(desc(workflowRuns.startedAt), desc(workflowRuns.id)).limit(1),
   ]);
   const options = w.options as WorkflowOptions;
   const trigger: WorkflowTrigger = w.triggerKind === "change" ? (w.trigger as WorkflowTrigger) : { kind: "schedule" };
   return {
-    id: w.id, name: w.name, owner_id: w.ownerId, sequence_id: w.sequenceId, sequence_name: seq?.name ?? null,
+    id: w.id,
+    name: w.name,
+    owner_id: w.ownerId,
+    sequence_id: w.sequenceId,
+    sequence_name: seq?.name ?? null,
     sequence_active: !!seq?.active && !seq?.archivedAt,
-    filters: { saved: "any", ...w.filters } as PeopleFilters, trigger, interval_minutes: w.intervalMinutes, max_per_run: w.maxPerRun, active: w.active,
-    mailbox_ids: options.mailbox_ids ?? [], overrides: (options.overrides ?? {}) as Record<string, boolean>, enrich: !!options.enrich,
-    next_run_at: w.triggerKind === "schedule" ? w.nextRunAt : null, last_run_at: w.lastRunAt, last_run: last[0] ? presentRun(last[0]) : null, created_at: w.createdAt,
+    filters: { saved: "any", ...w.filters } as PeopleFilters,
+    trigger,
+    interval_minutes: w.intervalMinutes,
+    max_per_run: w.maxPerRun,
+    active: w.active,
+    mailbox_ids: options.mailbox_ids ?? [],
+    overrides: (options.overrides ?? {}) as Record<string, boolean>,
+    enrich: !!options.enrich,
+    next_run_at: w.triggerKind === "schedule" ? w.nextRunAt : null,
+    last_run_at: w.lastRunAt,
+    last_run: last[0] ? presentRun(last[0]) : null,
+    created_at: w.createdAt,
   };
 }
 
@@ -151,7 +209,11 @@ export type WorkflowView = Awaited<ReturnType<typeof present>>;
 
 /** The team's workflows the caller may see (as their sequences), by name, with their last run. */
 export async function listWorkflows(d: Db, caller: Caller): Promise<WorkflowView[]> {
-  const rows = await d.select().from(workflows).where(and(eq(workflows.teamId, caller.teamId), visibleSequence(caller, workflows.sequenceId))).orderBy(asc(workflows.name), asc(workflows.id));
+  const rows = await d
+    .select()
+    .from(workflows)
+    .where(and(eq(workflows.teamId, caller.teamId), visibleSequence(caller, workflows.sequenceId)))
+    .orderBy(asc(workflows.name), asc(workflows.id));
   return Promise.all(rows.map((w) => present(d, w)));
 }
 
@@ -167,7 +229,10 @@ async function checkTargets(d: Db, caller: Caller, sequenceId: string | undefine
 
 /** The newest change logged for a team: a change workflow turned on starts after it. */
 async function lastChangeId(d: Db, teamId: string): Promise<number> {
-  const r = await d.select({ id: sql<number | null>`max(${contactChanges.id})` }).from(contactChanges).where(eq(contactChanges.teamId, teamId));
+  const r = await d
+    .select({ id: sql<number | null>`max(${contactChanges.id})` })
+    .from(contactChanges)
+    .where(eq(contactChanges.teamId, teamId));
   return r[0]?.id ?? 0;
 }
 
@@ -185,9 +250,21 @@ export async function createWorkflow(d: Db, caller: Caller, b: WorkflowInput): P
   const trigger = b.trigger ?? { kind: "schedule" as const };
   await d.batch([
     d.insert(workflows).values({
-      id, teamId: caller.teamId, ownerId: caller.userId, name: b.name, sequenceId: b.sequence_id, filters: b.filters,
-      options: { mailbox_ids: b.mailbox_ids, overrides: b.overrides, enrich: b.enrich }, intervalMinutes: b.interval_minutes ?? 1440, maxPerRun: b.max_per_run ?? 100,
-      active, nextRunAt: t + 60_000, triggerKind: trigger.kind, trigger, changeCursor: await lastChangeId(d, caller.teamId), createdAt: t,
+      id,
+      teamId: caller.teamId,
+      ownerId: caller.userId,
+      name: b.name,
+      sequenceId: b.sequence_id,
+      filters: b.filters,
+      options: { mailbox_ids: b.mailbox_ids, overrides: b.overrides, enrich: b.enrich },
+      intervalMinutes: b.interval_minutes ?? 1440,
+      maxPerRun: b.max_per_run ?? 100,
+      active,
+      nextRunAt: t + 60_000,
+      triggerKind: trigger.kind,
+      trigger,
+      changeCursor: await lastChangeId(d, caller.teamId),
+      createdAt: t,
     }),
     d.insert(auditLog).values(auditEntry(caller, "workflow.create", "workflow", id)),
   ]);
@@ -201,7 +278,12 @@ export async function updateWorkflow(d: Db, caller: Caller, id: string, b: Parti
   const active = b.active ?? w.active;
   // Turning it on, or pointing a workflow that is on at another sequence: that sequence must be on.
   if (b.active === true || (b.sequence_id && active)) await assertWorkflowCanRun(d.$client, caller.teamId, b.sequence_id ?? w.sequenceId);
-  const options = { ...(w.options as WorkflowOptions), ...(b.mailbox_ids && { mailbox_ids: b.mailbox_ids }), ...(b.overrides && { overrides: b.overrides }), ...(b.enrich !== undefined && { enrich: b.enrich }) };
+  const options = {
+    ...(w.options as WorkflowOptions),
+    ...(b.mailbox_ids && { mailbox_ids: b.mailbox_ids }),
+    ...(b.overrides && { overrides: b.overrides }),
+    ...(b.enrich !== undefined && { enrich: b.enrich }),
+  };
   const patch: Partial<typeof workflows.$inferInsert> = { options, active };
   if (b.name !== undefined) patch.name = b.name;
   if (b.sequence_id !== undefined) patch.sequenceId = b.sequence_id;
@@ -239,7 +321,10 @@ export async function deleteWorkflow(d: Db, caller: Caller, id: string): Promise
 export async function workflowRunLog(d: Db, caller: Caller, id: string, page: number, perPage: number) {
   const w = await workflowFor(d, caller, id);
   const [rows, total] = await Promise.all([
-    runsQuery(d, eq(workflowRuns.workflowId, w.id)).orderBy(desc(workflowRuns.startedAt), desc(workflowRuns.id)).limit(perPage).offset((page - 1) * perPage),
+    runsQuery(d, eq(workflowRuns.workflowId, w.id))
+      .orderBy(desc(workflowRuns.startedAt), desc(workflowRuns.id))
+      .limit(perPage)
+      .offset((page - 1) * perPage),
     d.select({ n: count() }).from(workflowRuns).where(eq(workflowRuns.workflowId, w.id)),
   ]);
   return { runs: rows.map(presentRun), total: total[0]?.n ?? 0 };
@@ -257,22 +342,48 @@ export async function runWorkflowNow(env: Env, d: Db, caller: Caller, id: string
 
 /** The workflow's owner acting (a disabled or removed owner: no run). */
 async function ownerCaller(d: Db, wf: WorkflowRow): Promise<Caller | null> {
-  const owner = await d.query.users.findFirst({ columns: { id: true, role: true, disabledAt: true }, where: and(eq(users.id, wf.ownerId), eq(users.teamId, wf.teamId)) });
+  const owner = await d.query.users.findFirst({
+    columns: { id: true, role: true, disabledAt: true },
+    where: and(eq(users.id, wf.ownerId), eq(users.teamId, wf.teamId)),
+  });
   if (!owner || owner.disabledAt) return null;
   return { teamId: wf.teamId, userId: owner.id, role: owner.role, via: "api_key" };
 }
 
 const addRequest = (wf: WorkflowRow, source: AddContactsRequest["source"]): AddContactsRequest => {
   const options = wf.options as WorkflowOptions;
-  return { source, mailbox_ids: options.mailbox_ids, overrides: options.overrides, skip_validation: false, enrich: options.enrich ?? false };
+  return {
+    source,
+    mailbox_ids: options.mailbox_ids,
+    overrides: options.overrides,
+    skip_validation: false,
+    enrich: options.enrich ?? false,
+  };
 };
 
-async function finishRun(d: Db, runId: string, status: "completed" | "failed", f: { found?: number; jobId?: string | null; reason?: string | null }) {
-  await d.update(workflowRuns).set({ status, found: f.found ?? 0, jobId: f.jobId ?? null, reason: f.reason ?? null, finishedAt: now() }).where(eq(workflowRuns.id, runId));
+async function finishRun(
+  d: Db,
+  runId: string,
+  status: "completed" | "failed",
+  f: { found?: number; jobId?: string | null; reason?: string | null },
+) {
+  await d
+    .update(workflowRuns)
+    .set({ status, found: f.found ?? 0, jobId: f.jobId ?? null, reason: f.reason ?? null, finishedAt: now() })
+    .where(eq(workflowRuns.id, runId));
 }
 
 /** Commit the run's job; a precondition (sequence off, no mailbox, short on credits…) becomes the run's reason. */
-async function commitRun(env: Env, d: Db, wf: WorkflowRow, runId: string, caller: Caller, source: AddContactsRequest["source"], found: number, key: string) {
+async function commitRun(
+  env: Env,
+  d: Db,
+  wf: WorkflowRow,
+  runId: string,
+  caller: Caller,
+  source: AddContactsRequest["source"],
+  found: number,
+  key: string,
+) {
   try {
     const { job } = await commitAddContacts(env, d, caller, wf.sequenceId, addRequest(wf, source), key, "workflow");
     await finishRun(d, runId, "completed", { found, jobId: String(job.id) });
@@ -294,12 +405,24 @@ export async function runWorkflow(env: Env, workflowId: string, slot: number, ma
   const runId = newId();
   const claimed = await d
     .insert(workflowRuns)
-    .values({ id: runId, teamId: wf.teamId, workflowId: wf.id, slot, status: "running", leaseUntil: t + LEASE_MS, startedAt: t, changeKind: manual ? "manual" : null })
+    .values({
+      id: runId,
+      teamId: wf.teamId,
+      workflowId: wf.id,
+      slot,
+      status: "running",
+      leaseUntil: t + LEASE_MS,
+      startedAt: t,
+      changeKind: manual ? "manual" : null,
+    })
     .onConflictDoNothing()
     .returning({ id: workflowRuns.id });
   if (!claimed.length) return null;
   if (!manual) {
-    await d.update(workflows).set({ nextRunAt: slot + wf.intervalMinutes * 60_000, lastRunAt: t }).where(and(eq(workflows.id, wf.id), eq(workflows.nextRunAt, slot)));
+    await d
+      .update(workflows)
+      .set({ nextRunAt: slot + wf.intervalMinutes * 60_000, lastRunAt: t })
+      .where(and(eq(workflows.id, wf.id), eq(workflows.nextRunAt, slot)));
   } else {
     await d.update(workflows).set({ lastRunAt: t }).where(eq(workflows.id, wf.id));
   }
@@ -325,8 +448,17 @@ export function contactMatches(f: ContactFilters): SQL {
   if (f.owner_ids?.length) conds.push(inList(contacts.ownerId, f.owner_ids));
   if (f.countries?.length) conds.push(inList(contacts.country, f.countries));
   if (f.email_statuses?.length) conds.push(inList(contacts.emailStatus, f.email_statuses));
-  if (f.list_ids?.length) conds.push(sql`exists (select 1 from list_members m where m.contact_id = ${contacts.id} and m.list_id in (select value from json_each(${listParam(f.list_ids)})))`);
-  if (f.titles?.length) conds.push(sql`(${sql.join(f.titles.map((t) => contains(contacts.title, t)), sql` or `)})`);
+  if (f.list_ids?.length)
+    conds.push(
+      sql`exists (select 1 from list_members m where m.contact_id = ${contacts.id} and m.list_id in (select value from json_each(${listParam(f.list_ids)})))`,
+    );
+  if (f.titles?.length)
+    conds.push(
+      sql`(${sql.join(
+        f.titles.map((t) => contains(contacts.title, t)),
+        sql` or `,
+      )})`,
+    );
   return and(...conds)!;
 }
 
@@ -345,7 +477,18 @@ export async function runForChange(env: Env, d: Db, wf: WorkflowRow, change: Con
   const runId = newId();
   const claimed = await d
     .insert(workflowRuns)
-    .values({ id: runId, teamId: wf.teamId, workflowId: wf.id, slot: -change.id, status: "running", leaseUntil: t + LEASE_MS, startedAt: t, changeId: change.id, contactId: change.contactId, changeKind: change.kind })
+    .values({
+      id: runId,
+      teamId: wf.teamId,
+      workflowId: wf.id,
+      slot: -change.id,
+      status: "running",
+      leaseUntil: t + LEASE_MS,
+      startedAt: t,
+      changeId: change.id,
+      contactId: change.contactId,
+      changeKind: change.kind,
+    })
     .onConflictDoNothing()
     .returning({ id: workflowRuns.id });
   if (!claimed.length) return null;
@@ -368,7 +511,12 @@ export async function runChangeWorkflow(env: Env, d: Db, wf: WorkflowRow): Promi
   const trig = WorkflowTrigger.safeParse(wf.trigger);
   if (!trig.success || trig.data.kind !== "change") return 0;
   const { on, fields, filters } = trig.data;
-  const fieldHit = fields?.length ? sql`(${sql.join(fields.map((f) => sql`instr(',' || coalesce(${contactChanges.fields}, '') || ',', ${`,${f},`}) > 0`), sql` or `)})` : sql`1 = 1`;
+  const fieldHit = fields?.length
+    ? sql`(${sql.join(
+        fields.map((f) => sql`instr(',' || coalesce(${contactChanges.fields}, '') || ',', ${`,${f},`}) > 0`),
+        sql` or `,
+      )})`
+    : sql`1 = 1`;
   const rows = await d
     .select({
       id: contactChanges.id,
@@ -392,22 +540,36 @@ export async function runChangeWorkflow(env: Env, d: Db, wf: WorkflowRow): Promi
     }
     cursor = r.id;
   }
-  if (cursor > wf.changeCursor) await d.update(workflows).set({ changeCursor: sql`max(${workflows.changeCursor}, ${cursor})` }).where(eq(workflows.id, wf.id));
+  if (cursor > wf.changeCursor)
+    await d
+      .update(workflows)
+      .set({ changeCursor: sql`max(${workflows.changeCursor}, ${cursor})` })
+      .where(eq(workflows.id, wf.id));
   return ran;
 }
 
 /** Cron: run every active schedule workflow whose slot has come and every active change workflow; tidy runs whose lease ran out. */
 export async function runDueWorkflows(env: Env, d: Db = db(env.DB)): Promise<number> {
   const t = now();
-  await d.update(workflowRuns).set({ status: "failed", reason: "interrupted", finishedAt: t }).where(and(eq(workflowRuns.status, "running"), lt(workflowRuns.leaseUntil, t)));
+  await d
+    .update(workflowRuns)
+    .set({ status: "failed", reason: "interrupted", finishedAt: t })
+    .where(and(eq(workflowRuns.status, "running"), lt(workflowRuns.leaseUntil, t)));
   const due = await d
     .select({ id: workflows.id, nextRunAt: workflows.nextRunAt })
     .from(workflows)
-    .where(and(eq(workflows.active, true), eq(workflows.triggerKind, "schedule"), isNotNull(workflows.nextRunAt), lte(workflows.nextRunAt, t)))
+    .where(
+      and(eq(workflows.active, true), eq(workflows.triggerKind, "schedule"), isNotNull(workflows.nextRunAt), lte(workflows.nextRunAt, t)),
+    )
     .orderBy(asc(workflows.nextRunAt))
     .limit(20);
   for (const w of due) await runWorkflow(env, w.id, w.nextRunAt!, false, d);
-  const onChange = await d.select().from(workflows).where(and(eq(workflows.active, true), eq(workflows.triggerKind, "change"))).orderBy(asc(workflows.id)).limit(50);
+  const onChange = await d
+    .select()
+    .from(workflows)
+    .where(and(eq(workflows.active, true), eq(workflows.triggerKind, "change")))
+    .orderBy(asc(workflows.id))
+    .limit(50);
   for (const w of onChange) await runChangeWorkflow(env, d, w);
   // Changes every workflow has looked at long ago are of no further use.
   await d.delete(contactChanges).where(lt(contactChanges.at, t - CHANGE_RETENTION_MS));

@@ -17,7 +17,8 @@ export interface GmailProfile {
   historyId: string;
 }
 
-export const gmailProfile = (apiUrl: string, token: string) => providerFetch<GmailProfile>(`${me(apiUrl)}/profile`, { headers: auth(token) }, { idempotent: true });
+export const gmailProfile = (apiUrl: string, token: string) =>
+  providerFetch<GmailProfile>(`${me(apiUrl)}/profile`, { headers: auth(token) }, { idempotent: true });
 
 /** The header's value in a raw message's header section (unfolded), or null. */
 export function rawHeader(raw: string, name: string): string | null {
@@ -29,7 +30,11 @@ export function rawHeader(raw: string, name: string): string | null {
 /** The Gmail thread of the message with this Message-ID in the mailbox, if it is there. */
 async function threadOf(apiUrl: string, token: string, messageId: string): Promise<string | undefined> {
   const q = new URLSearchParams({ q: `rfc822msgid:${messageId.replace(/^<|>$/g, "")}`, maxResults: "1" });
-  const r = await providerFetch<{ messages?: { id: string; threadId: string }[] }>(`${me(apiUrl)}/messages?${q}`, { headers: auth(token) }, { idempotent: true });
+  const r = await providerFetch<{ messages?: { id: string; threadId: string }[] }>(
+    `${me(apiUrl)}/messages?${q}`,
+    { headers: auth(token) },
+    { idempotent: true },
+  );
   return r.ok ? r.body.messages?.[0]?.threadId : undefined;
 }
 
@@ -41,11 +46,15 @@ export function gmailTransport(env: Env, mb: Pick<MailboxSettings, "id" | "trans
         if (!tok.ok) return tokenFailure(tok);
         const inReplyTo = rawHeader(mail.raw, "In-Reply-To");
         const threadId = inReplyTo ? await threadOf(tok.cfg.apiUrl, tok.accessToken, inReplyTo) : undefined;
-        const r: ApiResult<{ id: string; threadId: string }> = await providerFetch(`${me(tok.cfg.apiUrl)}/messages/send`, {
-          method: "POST",
-          headers: { ...auth(tok.accessToken), "content-type": "application/json" },
-          body: JSON.stringify({ raw: base64UrlOf(mail.raw), ...(threadId && { threadId }) }),
-        }, { idempotent: false });
+        const r: ApiResult<{ id: string; threadId: string }> = await providerFetch(
+          `${me(tok.cfg.apiUrl)}/messages/send`,
+          {
+            method: "POST",
+            headers: { ...auth(tok.accessToken), "content-type": "application/json" },
+            body: JSON.stringify({ raw: base64UrlOf(mail.raw), ...(threadId && { threadId }) }),
+          },
+          { idempotent: false },
+        );
         if (r.ok) return { ok: true, response: `Gmail accepted it (id ${r.body.id}, thread ${r.body.threadId})` };
         // An access token refused before its expiry (revoked session, password change): refresh once.
         if (r.status === 401 && attempt === 1) {
@@ -66,14 +75,22 @@ export function tokenFailure(tok: { revoked: boolean; unconfigured?: boolean; me
 }
 
 /** New messages in the inbox since `historyId`; `expired` when Gmail no longer has that point (404). */
-export async function gmailHistory(apiUrl: string, token: string, historyId: string): Promise<{ ok: true; ids: string[]; historyId: string } | { ok: false; expired: boolean; message: string; revoked: boolean }> {
+export async function gmailHistory(
+  apiUrl: string,
+  token: string,
+  historyId: string,
+): Promise<{ ok: true; ids: string[]; historyId: string } | { ok: false; expired: boolean; message: string; revoked: boolean }> {
   const ids: string[] = [];
   let pageToken: string | undefined;
   let latest = historyId;
   for (let page = 0; page < 10; page++) {
     const q = new URLSearchParams({ startHistoryId: historyId, historyTypes: "messageAdded", labelId: "INBOX", maxResults: "500" });
     if (pageToken) q.set("pageToken", pageToken);
-    const r = await providerFetch<{ history?: { messagesAdded?: { message: { id: string } }[] }[]; nextPageToken?: string; historyId?: string }>(`${me(apiUrl)}/history?${q}`, { headers: auth(token) }, { idempotent: true });
+    const r = await providerFetch<{
+      history?: { messagesAdded?: { message: { id: string } }[] }[];
+      nextPageToken?: string;
+      historyId?: string;
+    }>(`${me(apiUrl)}/history?${q}`, { headers: auth(token) }, { idempotent: true });
     if (!r.ok) return { ok: false, expired: r.status === 404, revoked: r.status === 401, message: r.message };
     for (const h of r.body.history ?? []) for (const m of h.messagesAdded ?? []) if (!ids.includes(m.message.id)) ids.push(m.message.id);
     if (r.body.historyId) latest = r.body.historyId;
@@ -85,6 +102,10 @@ export async function gmailHistory(apiUrl: string, token: string, historyId: str
 
 /** One message as the RFC 5322 text it arrived as. */
 export async function gmailRaw(apiUrl: string, token: string, id: string): Promise<string | null> {
-  const r = await providerFetch<{ raw?: string }>(`${me(apiUrl)}/messages/${encodeURIComponent(id)}?format=raw`, { headers: auth(token) }, { idempotent: true });
+  const r = await providerFetch<{ raw?: string }>(
+    `${me(apiUrl)}/messages/${encodeURIComponent(id)}?format=raw`,
+    { headers: auth(token) },
+    { idempotent: true },
+  );
   return r.ok && r.body.raw ? fromBase64Url(r.body.raw) : null;
 }

@@ -26,7 +26,8 @@ export interface GraphMe {
   displayName?: string;
 }
 
-export const graphMe = (apiUrl: string, token: string) => providerFetch<GraphMe>(`${apiUrl}/v1.0/me?$select=mail,userPrincipalName,displayName`, { headers: auth(token) }, { idempotent: true });
+export const graphMe = (apiUrl: string, token: string) =>
+  providerFetch<GraphMe>(`${apiUrl}/v1.0/me?$select=mail,userPrincipalName,displayName`, { headers: auth(token) }, { idempotent: true });
 
 export function graphTransport(env: Env, mb: Pick<MailboxSettings, "id" | "transport">): Transport {
   return {
@@ -34,11 +35,15 @@ export function graphTransport(env: Env, mb: Pick<MailboxSettings, "id" | "trans
       let tok = await accessTokenFor(env, mb, { notifyDO: false });
       for (let attempt = 1; ; attempt++) {
         if (!tok.ok) return tokenFailure(tok);
-        const r = await providerFetch(`${tok.cfg.apiUrl}/v1.0/me/sendMail`, {
-          method: "POST",
-          headers: { authorization: `Bearer ${tok.accessToken}`, "content-type": "text/plain" },
-          body: base64Of(mail.raw),
-        }, { idempotent: false });
+        const r = await providerFetch(
+          `${tok.cfg.apiUrl}/v1.0/me/sendMail`,
+          {
+            method: "POST",
+            headers: { authorization: `Bearer ${tok.accessToken}`, "content-type": "text/plain" },
+            body: base64Of(mail.raw),
+          },
+          { idempotent: false },
+        );
         if (r.ok) return { ok: true, response: `Microsoft Graph accepted it (${r.status})` };
         if (r.status === 401 && attempt === 1) {
           tok = await accessTokenFor(env, mb, { force: true, notifyDO: false });
@@ -57,7 +62,10 @@ type DeltaPage = { value?: { id: string; "@removed"?: unknown }[]; "@odata.nextL
  * since, and the next deltaLink. `expired` when Graph no longer knows the link (410) and the round
  * must start again.
  */
-export async function graphDelta(link: string, token: string): Promise<{ ok: true; ids: string[]; deltaLink: string } | { ok: false; expired: boolean; revoked: boolean; message: string }> {
+export async function graphDelta(
+  link: string,
+  token: string,
+): Promise<{ ok: true; ids: string[]; deltaLink: string } | { ok: false; expired: boolean; revoked: boolean; message: string }> {
   const ids: string[] = [];
   let url = link;
   for (let page = 0; page < 20; page++) {
@@ -79,6 +87,10 @@ export function graphDeltaStart(apiUrl: string, since: number): string {
 
 /** One message as MIME (GET /me/messages/{id}/$value). */
 export async function graphRaw(apiUrl: string, token: string, id: string): Promise<string | null> {
-  const r = await providerFetch<string>(`${apiUrl}/v1.0/me/messages/${encodeURIComponent(id)}/$value`, { headers: { authorization: `Bearer ${token}` } }, { idempotent: true });
+  const r = await providerFetch<string>(
+    `${apiUrl}/v1.0/me/messages/${encodeURIComponent(id)}/$value`,
+    { headers: { authorization: `Bearer ${token}` } },
+    { idempotent: true },
+  );
   return r.ok ? r.text : null;
 }

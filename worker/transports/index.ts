@@ -30,7 +30,10 @@ export async function transportFor(env: Env, mailbox: MailboxSettings): Promise<
       return smtpTransport({ ...cfg, password, heloName: mailbox.email.split("@")[1] });
     }
     case "send_email": {
-      if (!env.EMAIL) return { send: async () => ({ ok: false, kind: "sender", message: "The send_email binding EMAIL is not configured for this Worker" }) };
+      if (!env.EMAIL)
+        return {
+          send: async () => ({ ok: false, kind: "sender", message: "The send_email binding EMAIL is not configured for this Worker" }),
+        };
       const { sendEmailTransport } = await import("./send-email");
       return sendEmailTransport(env.EMAIL);
     }

@@ -5,17 +5,41 @@ import { mailboxes } from "../db/schema";
 /** A mailbox as its transport and its MailboxDO see it: who sends, how, and within which limits. */
 export type MailboxSettings = Pick<
   typeof mailboxes.$inferSelect,
-  | "id" | "teamId" | "userId" | "email" | "senderName" | "signature" | "transport" | "transportConfig" | "secretCiphertext"
-  | "dailyLimit" | "hourlyLimit" | "minGapSeconds" | "jitterSeconds" | "status" | "statusReason"
+  | "id"
+  | "teamId"
+  | "userId"
+  | "email"
+  | "senderName"
+  | "signature"
+  | "transport"
+  | "transportConfig"
+  | "secretCiphertext"
+  | "dailyLimit"
+  | "hourlyLimit"
+  | "minGapSeconds"
+  | "jitterSeconds"
+  | "status"
+  | "statusReason"
 >;
 
 export async function loadMailbox(d: Db, mailboxId: string): Promise<MailboxSettings | null> {
   const r = await d
     .select({
-      id: mailboxes.id, teamId: mailboxes.teamId, userId: mailboxes.userId, email: mailboxes.email, senderName: mailboxes.senderName,
-      signature: mailboxes.signature, transport: mailboxes.transport, transportConfig: mailboxes.transportConfig,
-      secretCiphertext: mailboxes.secretCiphertext, dailyLimit: mailboxes.dailyLimit, hourlyLimit: mailboxes.hourlyLimit,
-      minGapSeconds: mailboxes.minGapSeconds, jitterSeconds: mailboxes.jitterSeconds, status: mailboxes.status, statusReason: mailboxes.statusReason,
+      id: mailboxes.id,
+      teamId: mailboxes.teamId,
+      userId: mailboxes.userId,
+      email: mailboxes.email,
+      senderName: mailboxes.senderName,
+      signature: mailboxes.signature,
+      transport: mailboxes.transport,
+      transportConfig: mailboxes.transportConfig,
+      secretCiphertext: mailboxes.secretCiphertext,
+      dailyLimit: mailboxes.dailyLimit,
+      hourlyLimit: mailboxes.hourlyLimit,
+      minGapSeconds: mailboxes.minGapSeconds,
+      jitterSeconds: mailboxes.jitterSeconds,
+      status: mailboxes.status,
+      statusReason: mailboxes.statusReason,
     })
     .from(mailboxes)
     .where(eq(mailboxes.id, mailboxId))

@@ -22,7 +22,12 @@ export const PROVIDER_NAME = { google: "Google", microsoft: "Microsoft" } as con
  */
 const SCOPES = {
   google: ["https://www.googleapis.com/auth/gmail.send", "https://www.googleapis.com/auth/gmail.readonly", "openid", "email"],
-  microsoft: ["offline_access", "https://graph.microsoft.com/Mail.Send", "https://graph.microsoft.com/Mail.Read", "https://graph.microsoft.com/User.Read"],
+  microsoft: [
+    "offline_access",
+    "https://graph.microsoft.com/Mail.Send",
+    "https://graph.microsoft.com/Mail.Read",
+    "https://graph.microsoft.com/User.Read",
+  ],
 };
 
 export interface ProviderConfig {
@@ -45,7 +50,10 @@ export const redirectUriFor = (env: Env, provider: Provider) => `${publicUrl(env
 
 /** The secrets a provider needs and which of them are missing (shown by the connect buttons). */
 export function missingConfig(env: Env, provider: Provider): string[] {
-  const names = provider === "google" ? (["GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET"] as const) : (["MICROSOFT_CLIENT_ID", "MICROSOFT_CLIENT_SECRET"] as const);
+  const names =
+    provider === "google"
+      ? (["GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET"] as const)
+      : (["MICROSOFT_CLIENT_ID", "MICROSOFT_CLIENT_SECRET"] as const);
   return names.filter((n) => !env[n]);
 }
 
@@ -53,7 +61,9 @@ export function providerConfig(env: Env, provider: Provider): ProviderConfig | n
   if (missingConfig(env, provider).length) return null;
   if (provider === "google") {
     return {
-      provider, clientId: env.GOOGLE_CLIENT_ID!, clientSecret: env.GOOGLE_CLIENT_SECRET!,
+      provider,
+      clientId: env.GOOGLE_CLIENT_ID!,
+      clientSecret: env.GOOGLE_CLIENT_SECRET!,
       authorizeUrl: env.GOOGLE_AUTH_URL || "https://accounts.google.com/o/oauth2/v2/auth",
       tokenUrl: env.GOOGLE_TOKEN_URL || "https://oauth2.googleapis.com/token",
       apiUrl: trim(env.GMAIL_API_URL || "https://gmail.googleapis.com"),
@@ -63,7 +73,9 @@ export function providerConfig(env: Env, provider: Provider): ProviderConfig | n
   const login = trim(env.MICROSOFT_LOGIN_URL || "https://login.microsoftonline.com");
   const tenant = env.MICROSOFT_TENANT || "common";
   return {
-    provider, clientId: env.MICROSOFT_CLIENT_ID!, clientSecret: env.MICROSOFT_CLIENT_SECRET!,
+    provider,
+    clientId: env.MICROSOFT_CLIENT_ID!,
+    clientSecret: env.MICROSOFT_CLIENT_SECRET!,
     authorizeUrl: `${login}/${tenant}/oauth2/v2.0/authorize`,
     tokenUrl: `${login}/${tenant}/oauth2/v2.0/token`,
     apiUrl: trim(env.GRAPH_API_URL || "https://graph.microsoft.com"),
@@ -71,7 +83,11 @@ export function providerConfig(env: Env, provider: Provider): ProviderConfig | n
   };
 }
 
-const b64url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+const b64url = (bytes: Uint8Array) =>
+  btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
 
 /** base64url of a string's UTF-8 bytes (Gmail's `raw`), in chunks so a large message doesn't overflow the call stack. */
 export function base64UrlOf(text: string): string {
@@ -100,7 +116,12 @@ export interface OAuthState {
 export const STATE_TTL_MS = 15 * 60_000;
 
 /** The provider's sign-in URL: PKCE S256 challenge, sealed state, offline access, consent. */
-export async function authorizationUrl(env: Env, cfg: ProviderConfig, s: Omit<OAuthState, "verifier" | "expiresAt" | "provider">, loginHint?: string): Promise<string> {
+export async function authorizationUrl(
+  env: Env,
+  cfg: ProviderConfig,
+  s: Omit<OAuthState, "verifier" | "expiresAt" | "provider">,
+  loginHint?: string,
+): Promise<string> {
   const verifier = b64url(crypto.getRandomValues(new Uint8Array(32)));
   const challenge = b64url(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))));
   const state: OAuthState = { ...s, provider: cfg.provider, verifier, expiresAt: now() + STATE_TTL_MS };
@@ -146,7 +167,13 @@ export interface OAuthTokens {
 export const sealTokens = (env: Env, t: OAuthTokens) => seal(appSecret(env), JSON.stringify(t));
 export const openTokens = async (env: Env, sealed: string) => JSON.parse(await unseal(appSecret(env), sealed)) as OAuthTokens;
 
-export type ApiFailure = { ok: false; status: number; kind: "revoked" | "rate_limited" | "server" | "client" | "network"; message: string; retryAfterMs?: number };
+export type ApiFailure = {
+  ok: false;
+  status: number;
+  kind: "revoked" | "rate_limited" | "server" | "client" | "network";
+  message: string;
+  retryAfterMs?: number;
+};
 export type ApiResult<T> = { ok: true; status: number; body: T; text: string } | ApiFailure;
 
 /** Longest Retry-After we wait for inside one call; beyond it the caller gets `rate_limited` to retry later. */
@@ -229,11 +256,15 @@ interface TokenResponse {
 }
 
 function tokenRequest(cfg: ProviderConfig, params: Record<string, string>) {
-  return providerFetch<TokenResponse>(cfg.tokenUrl, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
-    body: new URLSearchParams({ client_id: cfg.clientId, client_secret: cfg.clientSecret, ...params }),
-  }, { idempotent: true });
+  return providerFetch<TokenResponse>(
+    cfg.tokenUrl,
+    {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
+      body: new URLSearchParams({ client_id: cfg.clientId, client_secret: cfg.clientSecret, ...params }),
+    },
+    { idempotent: true },
+  );
 }
 
 const tokensFrom = (r: TokenResponse, previousRefresh?: string): OAuthTokens | null => {
@@ -243,11 +274,21 @@ const tokensFrom = (r: TokenResponse, previousRefresh?: string): OAuthTokens | n
 };
 
 /** The authorization code (with the PKCE verifier) for tokens. */
-export async function exchangeCode(cfg: ProviderConfig, code: string, verifier: string): Promise<{ ok: true; tokens: OAuthTokens } | ApiFailure> {
+export async function exchangeCode(
+  cfg: ProviderConfig,
+  code: string,
+  verifier: string,
+): Promise<{ ok: true; tokens: OAuthTokens } | ApiFailure> {
   const r = await tokenRequest(cfg, { grant_type: "authorization_code", code, redirect_uri: cfg.redirectUri, code_verifier: verifier });
   if (!r.ok) return r;
   const tokens = tokensFrom(r.body);
-  if (!tokens) return { ok: false, status: r.status, kind: "client", message: `${PROVIDER_NAME[cfg.provider]} gave no refresh token (offline access was not granted)` };
+  if (!tokens)
+    return {
+      ok: false,
+      status: r.status,
+      kind: "client",
+      message: `${PROVIDER_NAME[cfg.provider]} gave no refresh token (offline access was not granted)`,
+    };
   return { ok: true, tokens };
 }
 

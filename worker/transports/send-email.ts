@@ -47,7 +47,8 @@ const KIND_BY_CODE: Record<string, SendFailureKind> = {
  * simulator says "email to … not allowed" / "email from … not allowed". Both are account setup
  * problems, like E_RECIPIENT_NOT_ALLOWED above. So are messages the binding can't parse.
  */
-const SENDER_MESSAGES = /not a verified|not verified|not allowed|could not parse email|invalid message-id|does not match mail from|invalid headers/i;
+const SENDER_MESSAGES =
+  /not a verified|not verified|not allowed|could not parse email|invalid message-id|does not match mail from|invalid headers/i;
 
 export function classifySendEmailError(e: unknown): Extract<SendResult, { ok: false }> {
   const message = e instanceof Error ? e.message : String(e);
@@ -59,7 +60,8 @@ export function classifySendEmailError(e: unknown): Extract<SendResult, { ok: fa
 export function sendEmailTransport(binding: SendEmail): Transport {
   return {
     async send(mail: OutgoingEmail): Promise<SendResult> {
-      if (!isSendableAddress(mail.to)) return { ok: false, kind: "recipient_permanent", message: `Invalid recipient address ${JSON.stringify(mail.to)}` };
+      if (!isSendableAddress(mail.to))
+        return { ok: false, kind: "recipient_permanent", message: `Invalid recipient address ${JSON.stringify(mail.to)}` };
       try {
         const result = await binding.send(new EmailMessage(mail.from.email, mail.to, mail.raw));
         return { ok: true, ...(result?.messageId ? { response: result.messageId } : {}) };

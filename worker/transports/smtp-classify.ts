@@ -24,7 +24,8 @@ export function enhancedStatus(text: string): string | undefined {
 
 // Relay refusals name the recipient but are about the sender (not authenticated / not allowed to
 // relay). Narrow on purpose: Postfix's "User unknown in relay recipient table" is a real bounce.
-const RELAY_DENIED = /relay(ing)? (access )?(denied|not permitted|not allowed|prohibited)|unable to relay|not (permitted|allowed) to relay/i;
+const RELAY_DENIED =
+  /relay(ing)? (access )?(denied|not permitted|not allowed|prohibited)|unable to relay|not (permitted|allowed) to relay/i;
 
 /**
  * For a 5xx to RCPT TO or to the end of DATA: is it about this recipient, or about us?

@@ -35,7 +35,10 @@ export class SmtpSocket {
   private encoder = new TextEncoder();
   private buffer = "";
 
-  private constructor(private socket: Socket, private timeoutMs: number) {
+  private constructor(
+    private socket: Socket,
+    private timeoutMs: number,
+  ) {
     this.observeClosed(socket);
     this.reader = socket.readable.getReader() as ReadableStreamDefaultReader<Uint8Array>;
     this.writer = socket.writable.getWriter() as WritableStreamDefaultWriter<Uint8Array>;

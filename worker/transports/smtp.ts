@@ -31,7 +31,10 @@ const HELO_NAME = /^[A-Za-z0-9.-]+$|^\[[0-9A-Fa-f:.]+\]$/;
 
 /** An error reply to the command of `stage`. */
 class ReplyError extends Error {
-  constructor(readonly stage: SmtpStage, readonly reply: SmtpReply) {
+  constructor(
+    readonly stage: SmtpStage,
+    readonly reply: SmtpReply,
+  ) {
     super(`${reply.code} ${replyText(reply)}`);
   }
 }
@@ -67,7 +70,10 @@ class SmtpSession {
   private extensions = new Map<string, string>();
   authMethod: string | undefined;
 
-  constructor(private readonly config: SmtpConfig, private readonly heloName: string) {}
+  constructor(
+    private readonly config: SmtpConfig,
+    private readonly heloName: string,
+  ) {}
 
   private get timeoutMs(): number {
     return this.config.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -148,7 +154,7 @@ class SmtpSession {
     } else {
       const why = this.extensions.has("AUTH")
         ? `offers only AUTH ${this.extensions.get("AUTH")}; Seqflare supports PLAIN and LOGIN`
-        : `does not offer AUTH${this.config.security === "none" ? " without TLS; try security \"starttls\"" : ""}`;
+        : `does not offer AUTH${this.config.security === "none" ? ' without TLS; try security "starttls"' : ""}`;
       throw new DecidedFailure({ ok: false, kind: "sender", message: `${this.where} ${why}` });
     }
   }
@@ -195,13 +201,21 @@ class SmtpSession {
     if (e instanceof ReplyError) return classifySmtpReply(e.stage, e.reply.code, replyText(e.reply));
     const detail = e instanceof Error ? e.message : String(e);
     if (this.terminatorSent) {
-      return { ok: false, kind: "unknown", message: `No reply from ${this.where} after the message was sent (${detail}); it may have been delivered` };
+      return {
+        ok: false,
+        kind: "unknown",
+        message: `No reply from ${this.where} after the message was sent (${detail}); it may have been delivered`,
+      };
     }
     if (this.handshaking && !(e instanceof SmtpTimeoutError)) {
       // The server agreed to STARTTLS and the handshake then failed: almost always a certificate that
       // doesn't match the host or isn't trusted. That won't fix itself; the mailbox needs attention.
       // (workerd reports it only as "internal error; reference = …", so the cause can't be shown.)
-      return { ok: false, kind: "sender", message: `TLS handshake with ${this.where} failed; check that its certificate is valid for ${this.config.host} (${detail})` };
+      return {
+        ok: false,
+        kind: "sender",
+        message: `TLS handshake with ${this.where} failed; check that its certificate is valid for ${this.config.host} (${detail})`,
+      };
     }
     if (this.stage === "connect") return { ok: false, kind: "transient", message: `Could not connect to ${this.where}: ${detail}` };
     return { ok: false, kind: "transient", message: `Connection to ${this.where} failed during ${this.stage}: ${detail}` };
@@ -216,8 +230,10 @@ function heloNameFor(config: SmtpConfig, address: string | undefined): string {
 export function smtpTransport(config: SmtpConfig): Transport {
   return {
     async send(mail: OutgoingEmail): Promise<SendResult> {
-      if (!isSendableAddress(mail.to)) return { ok: false, kind: "recipient_permanent", message: `Invalid recipient address ${JSON.stringify(mail.to)}` };
-      if (!isSendableAddress(mail.from.email)) return { ok: false, kind: "sender", message: `Invalid sender address ${JSON.stringify(mail.from.email)}` };
+      if (!isSendableAddress(mail.to))
+        return { ok: false, kind: "recipient_permanent", message: `Invalid recipient address ${JSON.stringify(mail.to)}` };
+      if (!isSendableAddress(mail.from.email))
+        return { ok: false, kind: "sender", message: `Invalid sender address ${JSON.stringify(mail.from.email)}` };
       const session = new SmtpSession(config, heloNameFor(config, mail.from.email));
       try {
         await session.open();

@@ -22,9 +22,7 @@ export interface OutgoingEmail {
  */
 export type SendFailureKind = "recipient_permanent" | "sender" | "transient" | "unknown";
 
-export type SendResult =
-  | { ok: true; response?: string }
-  | { ok: false; kind: SendFailureKind; code?: string; message: string };
+export type SendResult = { ok: true; response?: string } | { ok: false; kind: SendFailureKind; code?: string; message: string };
 
 export type SendFailure = Extract<SendResult, { ok: false }>;
 

@@ -31,7 +31,6 @@ const NAV: { href: string; label: string; icon: IconName; badge?: "tasks" }[][] 
   ],
 ];
 
-
 const initials = (name: string) =>
   name
     .split(/\s+/)
@@ -94,10 +93,14 @@ function Topbar(props: { me: Me }) {
   return (
     <header class="topbar">
       <div class="topbar-team">
-        <span class="team-avatar" aria-hidden="true">{initials(props.me.team.name)}</span>
+        <span class="team-avatar" aria-hidden="true">
+          {initials(props.me.team.name)}
+        </span>
         <div class="topbar-stack">
           <span class="topbar-label">Team</span>
-          <span class="team-name" data-testid="team-name">{props.me.team.name}</span>
+          <span class="team-name" data-testid="team-name">
+            {props.me.team.name}
+          </span>
         </div>
       </div>
       <div class="topbar-right">
@@ -107,7 +110,9 @@ function Topbar(props: { me: Me }) {
           <span class="muted">credits</span>
         </A>
         <div class="topbar-user">
-          <span class="user-avatar" aria-hidden="true">{initials(props.me.user.name)}</span>
+          <span class="user-avatar" aria-hidden="true">
+            {initials(props.me.user.name)}
+          </span>
           <div class="topbar-stack">
             <span class="user-name" data-testid="user-name">
               {props.me.user.name}
@@ -115,7 +120,9 @@ function Topbar(props: { me: Me }) {
                 <span class="role-tag">Admin</span>
               </Show>
             </span>
-            <span class="user-email" data-testid="user-email">{props.me.user.email}</span>
+            <span class="user-email" data-testid="user-email">
+              {props.me.user.email}
+            </span>
           </div>
         </div>
         <button type="button" class="btn btn-secondary btn-sm" onClick={() => void doSignOut()} disabled={signingOut.pending}>
@@ -132,16 +139,44 @@ export function AppShell(props: RouteSectionProps) {
   const me = createAsync(() => getMe());
   return (
     <div class="app">
-      <a class="skip-link" href="#main">Skip to content</a>
+      <a class="skip-link" href="#main">
+        Skip to content
+      </a>
       <Sidebar />
       <div class="app-main">
-        <ErrorBoundary fallback={(err, reset) => <div class="page"><ErrorPanel error={err} title="Couldn't load your account" onRetry={reset} /></div>}>
-          <Suspense fallback={<header class="topbar"><Spinner /></header>}>
+        <ErrorBoundary
+          fallback={(err, reset) => (
+            <div class="page">
+              <ErrorPanel error={err} title="Couldn't load your account" onRetry={reset} />
+            </div>
+          )}
+        >
+          <Suspense
+            fallback={
+              <header class="topbar">
+                <Spinner />
+              </header>
+            }
+          >
             <Show when={me()}>{(m) => <Topbar me={m()} />}</Show>
           </Suspense>
           <main id="main" class="content" tabindex="-1">
-            <ErrorBoundary fallback={(err, reset) => <div class="page"><ErrorPanel error={err} onRetry={reset} /></div>}>
-              <Suspense fallback={<div class="page page-loading"><Spinner label="Loading…" /></div>}>{props.children}</Suspense>
+            <ErrorBoundary
+              fallback={(err, reset) => (
+                <div class="page">
+                  <ErrorPanel error={err} onRetry={reset} />
+                </div>
+              )}
+            >
+              <Suspense
+                fallback={
+                  <div class="page page-loading">
+                    <Spinner label="Loading…" />
+                  </div>
+                }
+              >
+                {props.children}
+              </Suspense>
             </ErrorBoundary>
           </main>
         </ErrorBoundary>

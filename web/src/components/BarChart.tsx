@@ -22,7 +22,14 @@ const dayLabel = (ymd: string) => {
  * sighted users; the same numbers are in a table for everyone else (`tableCaption`). Each bar has a
  * tooltip with its day's breakdown.
  */
-export function StackedBarChart(props: { days: string[]; series: Series[]; values: Record<string, Record<string, number>>; unit: string; label: string; tableCaption: string }) {
+export function StackedBarChart(props: {
+  days: string[];
+  series: Series[];
+  values: Record<string, Record<string, number>>;
+  unit: string;
+  label: string;
+  tableCaption: string;
+}) {
   // Drawn at the container's real width, so text and bars stay crisp and unscaled.
   const [W, setW] = createSignal(760);
   let box!: HTMLElement;
@@ -75,12 +82,24 @@ export function StackedBarChart(props: { days: string[]; series: Series[]; value
             return (
               <g class="chart-bar">
                 <title>
-                  {`${dayLabel(d)}: ${formatNumber(totals()[i()] ?? 0)} ${props.unit}` + segments().map((x) => `\n${x.s.label}: ${formatNumber(x.v)}`).join("")}
+                  {`${dayLabel(d)}: ${formatNumber(totals()[i()] ?? 0)} ${props.unit}` +
+                    segments()
+                      .map((x) => `\n${x.s.label}: ${formatNumber(x.v)}`)
+                      .join("")}
                 </title>
                 {/* A full-height hit area, so the tooltip shows over empty days too. */}
                 <rect x={pad.left + i() * band()} y={pad.top} width={band()} height={innerH} fill="transparent" />
                 <For each={segments()}>
-                  {(seg) => <rect x={x()} width={barW()} y={y(seg.y0 + seg.v)} height={Math.max(1, y(seg.y0) - y(seg.y0 + seg.v))} fill={seg.s.color} rx={2} />}
+                  {(seg) => (
+                    <rect
+                      x={x()}
+                      width={barW()}
+                      y={y(seg.y0 + seg.v)}
+                      height={Math.max(1, y(seg.y0) - y(seg.y0 + seg.v))}
+                      fill={seg.s.color}
+                      rx={2}
+                    />
+                  )}
                 </For>
                 <Show when={i() % labelEvery() === 0}>
                   <text x={pad.left + i() * band() + band() / 2} y={H - 8} text-anchor="middle" class="chart-tick">

@@ -22,14 +22,22 @@ function ChartTable(props: { caption: string; columns: TableColumn[] }) {
           <caption class="sr-only">{props.caption}</caption>
           <thead>
             <tr>
-              <For each={props.columns}>{(c, j) => <th scope="col" class={j() ? "num" : ""}>{c.label}</th>}</For>
+              <For each={props.columns}>
+                {(c, j) => (
+                  <th scope="col" class={j() ? "num" : ""}>
+                    {c.label}
+                  </th>
+                )}
+              </For>
             </tr>
           </thead>
           <tbody>
             <For each={rows()}>
               {(i) => (
                 <tr>
-                  <For each={props.columns}>{(c, j) => (j() === 0 ? <th scope="row">{c.values[i]}</th> : <td class="num">{c.values[i]}</td>)}</For>
+                  <For each={props.columns}>
+                    {(c, j) => (j() === 0 ? <th scope="row">{c.values[i]}</th> : <td class="num">{c.values[i]}</td>)}
+                  </For>
                 </tr>
               )}
             </For>
@@ -68,13 +76,25 @@ export function Chart(props: {
       height: props.height ?? 220,
       legend: { show: true },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: !cats, ...(cats ? { range: (_u, min, max) => [min - 0.5, max + 0.5] as uPlot.Range.MinMax } : {}) }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] as uPlot.Range.MinMax } },
+      scales: {
+        x: { time: !cats, ...(cats ? { range: (_u, min, max) => [min - 0.5, max + 0.5] as uPlot.Range.MinMax } : {}) },
+        y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] as uPlot.Range.MinMax },
+      },
       axes: [
-        cats ? { values: (_u, ticks) => ticks.map((t) => (Number.isInteger(t) ? cats[t] ?? "" : "")), splits: () => cats.map((_, i) => i), grid: { show: false } } : {},
+        cats
+          ? {
+              values: (_u, ticks) => ticks.map((t) => (Number.isInteger(t) ? (cats[t] ?? "") : "")),
+              splits: () => cats.map((_, i) => i),
+              grid: { show: false },
+            }
+          : {},
         { values: (_u, ticks) => ticks.map(fmtY), size: 56 },
       ],
       series: [
-        { label: cats ? "" : "Day", value: (_u, v) => (v == null ? "" : cats ? cats[v] ?? "" : new Date(v * 1000).toISOString().slice(0, 10)) },
+        {
+          label: cats ? "" : "Day",
+          value: (_u, v) => (v == null ? "" : cats ? (cats[v] ?? "") : new Date(v * 1000).toISOString().slice(0, 10)),
+        },
         ...props.series.map((s, i) => ({
           label: s.label,
           stroke: s.color,
@@ -84,7 +104,9 @@ export function Chart(props: {
           points: { show: false },
           value: (_u: uPlot, v: number | null) => (v == null ? "" : fmtY(v)),
           // Bars of several series nest (widest first) instead of overlapping: a funnel reads at a glance.
-          paths: s.bars ? uPlot.paths.bars!({ size: [Math.max(0.25, 0.8 - 0.22 * props.series.slice(0, i).filter((y) => y.bars).length), 80], gap: 0 }) : undefined,
+          paths: s.bars
+            ? uPlot.paths.bars!({ size: [Math.max(0.25, 0.8 - 0.22 * props.series.slice(0, i).filter((y) => y.bars).length), 80], gap: 0 })
+            : undefined,
         })),
       ],
     };
@@ -93,7 +115,12 @@ export function Chart(props: {
 
   onMount(() => {
     build();
-    const ro = new ResizeObserver(() => plot && Math.abs(plot.width - box.clientWidth) > 8 && plot.setSize({ width: Math.max(280, box.clientWidth), height: props.height ?? 220 }));
+    const ro = new ResizeObserver(
+      () =>
+        plot &&
+        Math.abs(plot.width - box.clientWidth) > 8 &&
+        plot.setSize({ width: Math.max(280, box.clientWidth), height: props.height ?? 220 }),
+    );
     ro.observe(box);
     onCleanup(() => {
       ro.disconnect();

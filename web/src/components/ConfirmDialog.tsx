@@ -37,7 +37,9 @@ export function ConfirmDialog(props: {
       }}
     >
       <div class="dialog-body">
-        <h2 id={titleId} class="dialog-title">{props.title}</h2>
+        <h2 id={titleId} class="dialog-title">
+          {props.title}
+        </h2>
         <div class="dialog-text">{props.children}</div>
       </div>
       <div class="dialog-actions">

@@ -39,7 +39,9 @@ export function Dialog(props: {
       <Show when={props.open}>
         <div class="dialog-head">
           <div>
-            <h2 id={titleId} class="dialog-title">{props.title}</h2>
+            <h2 id={titleId} class="dialog-title">
+              {props.title}
+            </h2>
             <Show when={props.description}>
               <p class="dialog-subtitle">{props.description}</p>
             </Show>

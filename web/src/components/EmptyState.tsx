@@ -15,7 +15,9 @@ export function EmptyState(props: {
       <div class="empty-icon" aria-hidden="true">
         <Icon name={props.icon} size={26} />
       </div>
-      <h2 id="empty-title" class="empty-title">{props.title}</h2>
+      <h2 id="empty-title" class="empty-title">
+        {props.title}
+      </h2>
       <p class="empty-text">{props.children}</p>
       {props.actions && <div class="empty-actions">{props.actions}</div>}
       {props.points && (

@@ -9,7 +9,12 @@ import { Meter } from "./Meter";
  * can't be picked (a send from them would be refused by the add-contacts preconditions), nor can
  * another user's mailbox unless you are an admin (only its owner or an admin sends from it).
  */
-export function MailboxPickList(props: { mailboxes: Mailbox[]; selected: string[]; onToggle: (id: string, on: boolean) => void; empty?: JSX.Element }) {
+export function MailboxPickList(props: {
+  mailboxes: Mailbox[];
+  selected: string[];
+  onToggle: (id: string, on: boolean) => void;
+  empty?: JSX.Element;
+}) {
   return (
     <ul class="mailbox-pick-list">
       <For each={props.mailboxes} fallback={props.empty}>
@@ -20,7 +25,13 @@ export function MailboxPickList(props: { mailboxes: Mailbox[]; selected: string[
           return (
             <li>
               <label class="mailbox-pick" classList={{ selected: props.selected.includes(m.id), disabled: down() }}>
-                <input type="checkbox" checked={props.selected.includes(m.id)} disabled={down()} onChange={(e) => props.onToggle(m.id, e.currentTarget.checked)} aria-describedby={`mb-cap-${m.id}`} />
+                <input
+                  type="checkbox"
+                  checked={props.selected.includes(m.id)}
+                  disabled={down()}
+                  onChange={(e) => props.onToggle(m.id, e.currentTarget.checked)}
+                  aria-describedby={`mb-cap-${m.id}`}
+                />
                 <span class="mailbox-pick-who">
                   <strong>{m.email}</strong>
                   <span class="muted small">
@@ -33,9 +44,13 @@ export function MailboxPickList(props: { mailboxes: Mailbox[]; selected: string[
                     when={!down()}
                     fallback={
                       notYours() ? (
-                        <span class="muted small" title="Only its owner or an admin can send from it">Not yours to send from</span>
+                        <span class="muted small" title="Only its owner or an admin can send from it">
+                          Not yours to send from
+                        </span>
                       ) : (
-                        <Badge tone="warning" dot>{m.status === "paused" ? "Paused" : "Disconnected"}</Badge>
+                        <Badge tone="warning" dot>
+                          {m.status === "paused" ? "Paused" : "Disconnected"}
+                        </Badge>
                       )
                     }
                   >

@@ -81,7 +81,14 @@ export function MenuButton(props: {
         {props.label}
       </button>
       <Show when={open()}>
-        <div ref={menu} id={menuId} class={`menu menu-${props.align ?? "left"}`} role="menu" aria-label={props.ariaLabel} onKeyDown={onMenuKey}>
+        <div
+          ref={menu}
+          id={menuId}
+          class={`menu menu-${props.align ?? "left"}`}
+          role="menu"
+          aria-label={props.ariaLabel}
+          onKeyDown={onMenuKey}
+        >
           <For each={props.items}>
             {(item) => (
               <button

@@ -55,7 +55,13 @@ export function ErrorPanel(props: { error: unknown; title?: string; onRetry?: ()
       <div class="error-panel-body">
         <strong>{props.title ?? "Couldn't load this"}</strong>
         <p>{errorMessage(props.error)}</p>
-        <Show when={code()}>{(c) => <p class="muted small">Error code: <code>{c()}</code></p>}</Show>
+        <Show when={code()}>
+          {(c) => (
+            <p class="muted small">
+              Error code: <code>{c()}</code>
+            </p>
+          )}
+        </Show>
       </div>
       <Show when={props.onRetry}>
         <button type="button" class="btn btn-secondary btn-sm" onClick={() => props.onRetry?.()}>

@@ -15,12 +15,14 @@ export const STEP_TYPES: { type: StepType; label: string; icon: IconName; hint: 
 
 const BY_TYPE = new Map(STEP_TYPES.map((t) => [t.type as string, t]));
 
-export const stepMeta = (type: string) => BY_TYPE.get(type) ?? { type, label: type.replace(/_/g, " "), icon: "tasks" as IconName, hint: "" };
+export const stepMeta = (type: string) =>
+  BY_TYPE.get(type) ?? { type, label: type.replace(/_/g, " "), icon: "tasks" as IconName, hint: "" };
 export const isEmailType = (type: string) => type === "auto_email" || type === "manual_email";
 
 /** The type's icon in a tinted square; email steps blue, calls green, LinkedIn sky, tasks grey. */
 export function StepIcon(props: { type: string; size?: number }) {
-  const tone = () => (isEmailType(props.type) ? "email" : props.type === "call" ? "call" : props.type.startsWith("linkedin") ? "linkedin" : "task");
+  const tone = () =>
+    isEmailType(props.type) ? "email" : props.type === "call" ? "call" : props.type.startsWith("linkedin") ? "linkedin" : "task";
   return (
     <span class={`step-icon step-icon-${tone()}`} aria-hidden="true">
       <Icon name={stepMeta(props.type).icon} size={props.size ?? 16} />

@@ -12,7 +12,8 @@ export function Tabs(props: { label: string; tabs: TabItem[]; selected: string; 
   const move = (e: KeyboardEvent) => {
     const i = props.tabs.findIndex((t) => t.id === props.selected);
     const n = props.tabs.length;
-    const next = e.key === "ArrowRight" ? (i + 1) % n : e.key === "ArrowLeft" ? (i - 1 + n) % n : e.key === "Home" ? 0 : e.key === "End" ? n - 1 : -1;
+    const next =
+      e.key === "ArrowRight" ? (i + 1) % n : e.key === "ArrowLeft" ? (i - 1 + n) % n : e.key === "Home" ? 0 : e.key === "End" ? n - 1 : -1;
     if (next < 0) return;
     e.preventDefault();
     props.onSelect(props.tabs[next]!.id);

@@ -85,12 +85,16 @@ export function TagInput(props: {
       />
       <Show when={props.suggestions}>
         <datalist id={listId}>
-          <For each={props.suggestions!.filter((s) => !props.values.includes(s))}>{(s) => <option value={s} label={props.suggestionLabel?.(s)} />}</For>
+          <For each={props.suggestions!.filter((s) => !props.values.includes(s))}>
+            {(s) => <option value={s} label={props.suggestionLabel?.(s)} />}
+          </For>
         </datalist>
       </Show>
       <FieldError id={`${props.id}-error`} message={error()} />
       <Show when={props.help}>
-        <p id={`${props.id}-help`} class="field-help">{props.help}</p>
+        <p id={`${props.id}-help`} class="field-help">
+          {props.help}
+        </p>
       </Show>
     </div>
   );

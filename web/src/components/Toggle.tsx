@@ -41,7 +41,9 @@ export function Toggle(props: {
         <span class="switch-label">{props.label}</span>
       </Show>
       <Show when={props.onText || props.offText}>
-        <span class="switch-state" aria-hidden="true">{props.checked ? props.onText : props.offText}</span>
+        <span class="switch-state" aria-hidden="true">
+          {props.checked ? props.onText : props.offText}
+        </span>
       </Show>
     </button>
   );

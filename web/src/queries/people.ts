@@ -6,7 +6,8 @@ export const getPeopleFacets = query(() => fetchPeopleFacets(), "peopleFacets");
 
 export type SaveToListTarget = { list_id: string } | { list_name: string };
 
-const savePeopleToList = (peopleIds: string[], target: SaveToListTarget) => data(api.people.save.$post({ json: { people_ids: peopleIds, ...target } }));
+const savePeopleToList = (peopleIds: string[], target: SaveToListTarget) =>
+  data(api.people.save.$post({ json: { people_ids: peopleIds, ...target } }));
 
 export type SaveToListResult = Awaited<ReturnType<typeof savePeopleToList>>;
 

@@ -13,7 +13,16 @@ import { ListPicker } from "./add-contacts/ListPicker";
 import { OptionsStep } from "./add-contacts/OptionsStep";
 import { PeopleSearch } from "./add-contacts/PeopleSearch";
 import { Preconditions, ReviewStep } from "./add-contacts/ReviewStep";
-import { buildRequest, createWizard, hasSource, localInputToMs, pickedIds, takeHandedOffSelection, type Wizard, type WizardStep } from "./add-contacts/state";
+import {
+  buildRequest,
+  createWizard,
+  hasSource,
+  localInputToMs,
+  pickedIds,
+  takeHandedOffSelection,
+  type Wizard,
+  type WizardStep,
+} from "./add-contacts/state";
 import { JobPanel } from "./jobs/JobPanel";
 import { getSequence } from "../queries/sequences";
 
@@ -38,7 +47,9 @@ function Stepper(props: { current: WizardStep | "add"; canGo: (s: WizardStep) =>
                 when={i() < index() && s.id !== "add" && props.current !== "add" && props.canGo(s.id as WizardStep)}
                 fallback={
                   <span class="stepper-label" aria-current={i() === index() ? "step" : undefined}>
-                    <span class="stepper-dot" aria-hidden="true">{i() < index() ? <Icon name="check" size={13} /> : i() + 1}</span>
+                    <span class="stepper-dot" aria-hidden="true">
+                      {i() < index() ? <Icon name="check" size={13} /> : i() + 1}
+                    </span>
                     {s.label}
                     <Show when={i() < index()}>
                       <span class="sr-only"> (done)</span>
@@ -146,7 +157,10 @@ function Flow(props: { seq: Sequence; onJob: (j: Job) => void }) {
     const x = p();
     if (!x || !preview.fresh()) return "";
     if (x.preconditions.length) return "Fix the problems above first.";
-    if (enrolled() === 0) return x.totals.warned ? "Everyone is held back: turn on “Add anyway” for a warning, or go back and change the selection." : "Nobody in this selection can be added.";
+    if (enrolled() === 0)
+      return x.totals.warned
+        ? "Everyone is held back: turn on “Add anyway” for a warning, or go back and change the selection."
+        : "Nobody in this selection can be added.";
     if (x.totals.warned) return `${plural(x.totals.warned, "contact")} held back by warnings won't be added.`;
     return "";
   };
@@ -174,7 +188,14 @@ function Flow(props: { seq: Sequence; onJob: (j: Job) => void }) {
             onSelect={(id) => setW("sourceTab", id as Wizard["sourceTab"])}
           />
           <section class="tab-panel" role="tabpanel" id={tabPanelId(w.sourceTab)} aria-labelledby={tabId(w.sourceTab)}>
-            <Show when={w.sourceTab === "search"} fallback={<Show when={w.sourceTab === "csv"} fallback={<ListPicker w={w} setW={setW} />}><CsvImport w={w} setW={setW} /></Show>}>
+            <Show
+              when={w.sourceTab === "search"}
+              fallback={
+                <Show when={w.sourceTab === "csv"} fallback={<ListPicker w={w} setW={setW} />}>
+                  <CsvImport w={w} setW={setW} />
+                </Show>
+              }
+            >
               <PeopleSearch w={w} setW={setW} />
             </Show>
           </section>
@@ -183,7 +204,14 @@ function Flow(props: { seq: Sequence; onJob: (j: Job) => void }) {
           <OptionsStep w={w} setW={setW} />
         </Match>
         <Match when={step() === "review"}>
-          <Show when={p()} fallback={<Show when={preview.error()} fallback={<TableSkeleton columns={4} rows={6} label="Checking every contact…" />}><ErrorPanel error={preview.error()} title="Couldn't preview" onRetry={preview.refetch} /></Show>}>
+          <Show
+            when={p()}
+            fallback={
+              <Show when={preview.error()} fallback={<TableSkeleton columns={4} rows={6} label="Checking every contact…" />}>
+                <ErrorPanel error={preview.error()} title="Couldn't preview" onRetry={preview.refetch} />
+              </Show>
+            }
+          >
             {(x) => (
               <>
                 <Show when={preview.error()}>
@@ -237,7 +265,14 @@ function Flow(props: { seq: Sequence; onJob: (j: Job) => void }) {
             </Show>
           </div>
           <div class="flow-actions">
-            <Show when={step() === "source"} fallback={<button type="button" class="btn btn-secondary" onClick={() => go(step() === "review" ? "options" : "source")}><Icon name="arrowLeft" size={15} /> Back</button>}>
+            <Show
+              when={step() === "source"}
+              fallback={
+                <button type="button" class="btn btn-secondary" onClick={() => go(step() === "review" ? "options" : "source")}>
+                  <Icon name="arrowLeft" size={15} /> Back
+                </button>
+              }
+            >
               <A href={`/sequences/${props.seq.id}`} class="btn btn-secondary">
                 Cancel
               </A>
@@ -254,7 +289,13 @@ function Flow(props: { seq: Sequence; onJob: (j: Job) => void }) {
                 </button>
               </Match>
               <Match when={step() === "review"}>
-                <button type="button" class="btn btn-primary" disabled={blocked() || committing()} onClick={() => void confirm()} data-testid="confirm-add">
+                <button
+                  type="button"
+                  class="btn btn-primary"
+                  disabled={blocked() || committing()}
+                  onClick={() => void confirm()}
+                  data-testid="confirm-add"
+                >
                   <Show when={committing() || (p() && !preview.fresh())}>
                     <span class="spinner spinner-sm spinner-on-accent" aria-hidden="true" />
                   </Show>
@@ -269,7 +310,10 @@ function Flow(props: { seq: Sequence; onJob: (j: Job) => void }) {
             <Icon name="alert" size={16} />
             <span>
               {errorMessage(commitError())}
-              <Show when={commitError() instanceof ApiError && (commitError() as ApiError).status !== 422}> Nothing was added twice: trying again is safe.</Show>
+              <Show when={commitError() instanceof ApiError && (commitError() as ApiError).status !== 422}>
+                {" "}
+                Nothing was added twice: trying again is safe.
+              </Show>
             </span>
           </div>
         </Show>
@@ -294,7 +338,13 @@ export default function AddContacts() {
 
   return (
     <div class="page page-flow">
-      <Suspense fallback={<div class="page-loading"><Spinner label="Loading sequence…" /></div>}>
+      <Suspense
+        fallback={
+          <div class="page-loading">
+            <Spinner label="Loading sequence…" />
+          </div>
+        }
+      >
         <Show when={seq()}>
           {(s) => (
             <>
@@ -354,7 +404,10 @@ export default function AddContacts() {
                       <Icon name="alert" size={18} />
                       <div>
                         <strong>This sequence is {s().archived_at ? "archived" : "off"}.</strong>
-                        <p>You can choose contacts and preview, but nobody can be added until it's turned on. <A href={`/sequences/${s().id}`}>Open the sequence</A></p>
+                        <p>
+                          You can choose contacts and preview, but nobody can be added until it's turned on.{" "}
+                          <A href={`/sequences/${s().id}`}>Open the sequence</A>
+                        </p>
                       </div>
                     </div>
                   </Show>

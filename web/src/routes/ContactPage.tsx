@@ -11,7 +11,15 @@ import { handOffContacts } from "./add-contacts/state";
 import { SequencePicker } from "./people/SequencePicker";
 import { ContactTimeline } from "./contact/Timeline";
 
-const STATUS_LABEL: Record<string, string> = { scheduled: "Scheduled", active: "Active", paused: "Paused", held: "Held", finished: "Finished", failed: "Failed", removed: "Removed" };
+const STATUS_LABEL: Record<string, string> = {
+  scheduled: "Scheduled",
+  active: "Active",
+  paused: "Paused",
+  held: "Held",
+  finished: "Finished",
+  failed: "Failed",
+  removed: "Removed",
+};
 
 /** One contact: details, the sequences they are in and their status in each, and "Add to sequence". */
 export default function ContactPage() {
@@ -27,8 +35,8 @@ export default function ContactPage() {
     return c ? `${c.first_name} ${c.last_name}`.trim() || c.email || "Contact" : "Contact";
   };
   usePageTitle(name());
-  const ownerName = (id: string | null) => (id ? users()?.users.find((u) => u.id === id)?.name ?? "A teammate" : "Nobody");
-  const stageName = (id: string | null) => (id ? stages()?.contact_stages.find((s) => s.id === id)?.name ?? "—" : "—");
+  const ownerName = (id: string | null) => (id ? (users()?.users.find((u) => u.id === id)?.name ?? "A teammate") : "Nobody");
+  const stageName = (id: string | null) => (id ? (stages()?.contact_stages.find((s) => s.id === id)?.name ?? "—") : "—");
   return (
     <div class="page">
       <Suspense fallback={<TableSkeleton columns={2} rows={6} label="Loading contact…" />}>
@@ -45,7 +53,9 @@ export default function ContactPage() {
                 }
               />
               <section class="card" aria-labelledby="contact-details">
-                <h2 id="contact-details" class="card-title">Details</h2>
+                <h2 id="contact-details" class="card-title">
+                  Details
+                </h2>
                 <dl class="detail-list" data-testid="contact-details">
                   <dt>Email</dt>
                   <dd>
@@ -80,7 +90,9 @@ export default function ContactPage() {
                   <For each={Object.entries(c().custom_fields ?? {})}>
                     {([key, value]) => (
                       <>
-                        <dt title={`{{custom.${key}}} in emails`} data-testid="contact-custom-field">{key.replace(/_/g, " ")}</dt>
+                        <dt title={`{{custom.${key}}} in emails`} data-testid="contact-custom-field">
+                          {key.replace(/_/g, " ")}
+                        </dt>
                         <dd>{value}</dd>
                       </>
                     )}
@@ -88,7 +100,9 @@ export default function ContactPage() {
                 </dl>
               </section>
               <section class="card" aria-labelledby="contact-sequences">
-                <h2 id="contact-sequences" class="card-title">Sequences</h2>
+                <h2 id="contact-sequences" class="card-title">
+                  Sequences
+                </h2>
                 <Show when={(sequences() ?? []).length > 0} fallback={<p class="card-empty">Not in any sequence you can see.</p>}>
                   <div class="table-wrap">
                     <table class="table" data-testid="contact-sequences-table">
@@ -96,7 +110,9 @@ export default function ContactPage() {
                         <tr>
                           <th scope="col">Sequence</th>
                           <th scope="col">Status</th>
-                          <th scope="col" class="num">Step</th>
+                          <th scope="col" class="num">
+                            Step
+                          </th>
                           <th scope="col">Added</th>
                         </tr>
                       </thead>

@@ -19,7 +19,6 @@ import { errorMessage, TableSkeleton } from "../components/Status";
 import { formatDate, formatNumber } from "../format";
 import { usePageTitle } from "../title";
 
-
 const PER_PAGE_OPTIONS = [25, 50, 100];
 const SORTS = [
   { value: "created_at", label: "Newest first" },
@@ -88,7 +87,13 @@ export default function Contacts() {
   // Selection: contacts checked on this page (kept across pages until cleared).
   const navigate = useNavigate();
   const [selected, setSelected] = createSignal<Set<string>>(new Set());
-  const toggle = (id: string, on: boolean) => setSelected((s) => { const n = new Set(s); if (on) n.add(id); else n.delete(id); return n; });
+  const toggle = (id: string, on: boolean) =>
+    setSelected((s) => {
+      const n = new Set(s);
+      if (on) n.add(id);
+      else n.delete(id);
+      return n;
+    });
   const pageIds = () => result()?.contacts.map((c) => c.id) ?? [];
   const allOnPage = () => pageIds().length > 0 && pageIds().every((id) => selected().has(id));
   const [picking, setPicking] = createSignal(false);
@@ -106,7 +111,11 @@ export default function Contacts() {
     try {
       const r = await fetchContactIds(filters());
       setSelected(new Set(r.ids));
-      if (r.too_many) notify(`The first ${formatNumber(r.ids.length)} of ${formatNumber(r.total)} are selected: one action takes at most ${formatNumber(r.ids.length)}`, "info");
+      if (r.too_many)
+        notify(
+          `The first ${formatNumber(r.ids.length)} of ${formatNumber(r.total)} are selected: one action takes at most ${formatNumber(r.ids.length)}`,
+          "info",
+        );
     } catch (e) {
       notify(errorMessage(e), "danger");
     } finally {
@@ -146,7 +155,7 @@ export default function Contacts() {
         </p>
       </Show>
       <PageHeader
-        title={listId() ? listName() ?? "List" : "Contacts"}
+        title={listId() ? (listName() ?? "List") : "Contacts"}
         description={
           <Suspense fallback="People your team has saved.">
             <Show when={result()}>
@@ -164,7 +173,9 @@ export default function Contacts() {
       <div class="toolbar" role="search">
         <div class="search-field">
           <Icon name="search" size={16} />
-          <label for="contact-search" class="sr-only">Search contacts</label>
+          <label for="contact-search" class="sr-only">
+            Search contacts
+          </label>
           <input
             id="contact-search"
             type="search"
@@ -177,20 +188,33 @@ export default function Contacts() {
         </div>
         <label class="inline-select">
           <span>Stage</span>
-          <select value={stageId() ?? ""} onChange={(e) => setParams({ stage_id: e.currentTarget.value || undefined, page: undefined })} data-testid="filter-stage">
+          <select
+            value={stageId() ?? ""}
+            onChange={(e) => setParams({ stage_id: e.currentTarget.value || undefined, page: undefined })}
+            data-testid="filter-stage"
+          >
             <option value="">Any stage</option>
             <For each={stages()?.contact_stages ?? []}>{(s) => <option value={s.id}>{s.name}</option>}</For>
           </select>
         </label>
         <label class="inline-select">
           <span>Owner</span>
-          <select value={ownerId() ?? ""} onChange={(e) => setParams({ owner_id: e.currentTarget.value || undefined, page: undefined })} data-testid="filter-owner">
+          <select
+            value={ownerId() ?? ""}
+            onChange={(e) => setParams({ owner_id: e.currentTarget.value || undefined, page: undefined })}
+            data-testid="filter-owner"
+          >
             <option value="">Anyone</option>
             <For each={users()?.users ?? []}>{(u) => <option value={u.id}>{u.name}</option>}</For>
           </select>
         </label>
         <Show when={stageId() || ownerId()}>
-          <button type="button" class="btn btn-ghost btn-sm" onClick={() => setParams({ stage_id: undefined, owner_id: undefined, page: undefined })} data-testid="filter-clear">
+          <button
+            type="button"
+            class="btn btn-ghost btn-sm"
+            onClick={() => setParams({ stage_id: undefined, owner_id: undefined, page: undefined })}
+            data-testid="filter-clear"
+          >
             Clear filters
           </button>
         </Show>
@@ -202,13 +226,21 @@ export default function Contacts() {
           </Show>
           <label class="inline-select">
             <span>Sort</span>
-            <select value={sort()} onChange={(e) => setParams({ sort: e.currentTarget.value === "created_at" ? undefined : e.currentTarget.value, page: undefined })}>
+            <select
+              value={sort()}
+              onChange={(e) =>
+                setParams({ sort: e.currentTarget.value === "created_at" ? undefined : e.currentTarget.value, page: undefined })
+              }
+            >
               <For each={SORTS}>{(s) => <option value={s.value}>{s.label}</option>}</For>
             </select>
           </label>
           <label class="inline-select">
             <span>Per page</span>
-            <select value={perPage()} onChange={(e) => setParams({ per_page: e.currentTarget.value === "25" ? undefined : e.currentTarget.value, page: undefined })}>
+            <select
+              value={perPage()}
+              onChange={(e) => setParams({ per_page: e.currentTarget.value === "25" ? undefined : e.currentTarget.value, page: undefined })}
+            >
               <For each={PER_PAGE_OPTIONS}>{(n) => <option value={n}>{n}</option>}</For>
             </select>
           </label>
@@ -219,19 +251,60 @@ export default function Contacts() {
         <div class="toolbar bulk-bar" role="region" aria-label="Selected contacts" data-testid="contacts-bulk">
           <strong>{formatNumber(selected().size)} selected</strong>
           <Show when={allOnPage() && (result()?.pagination.total_entries ?? 0) > selected().size}>
-            <button type="button" class="btn btn-ghost btn-sm" disabled={busy()} onClick={() => void selectAllMatching()} data-testid="select-all-matching">
+            <button
+              type="button"
+              class="btn btn-ghost btn-sm"
+              disabled={busy()}
+              onClick={() => void selectAllMatching()}
+              data-testid="select-all-matching"
+            >
               Select all {formatNumber(result()?.pagination.total_entries ?? 0)} matching
             </button>
           </Show>
-          <button type="button" class="btn btn-primary btn-sm" disabled={busy()} onClick={() => setPicking(true)}>Add to sequence</button>
-          <BulkPick label="Add to list" placeholder="Choose…" testId="bulk-list" disabled={busy()} options={lists()?.lists ?? []} onPick={(id) => void run({ action: "add_to_list", list_id: id }, "added to the list")} />
-          <BulkPick label="Owner" placeholder="Change…" testId="bulk-owner" disabled={busy()} options={users()?.users ?? []} onPick={(id) => void run({ action: "change_owner", owner_id: id }, "reassigned")} />
-          <BulkPick label="Stage" placeholder="Change…" testId="bulk-stage" disabled={busy()} options={stages()?.contact_stages ?? []} onPick={(id) => void run({ action: "change_stage", stage_id: id }, "moved")} />
+          <button type="button" class="btn btn-primary btn-sm" disabled={busy()} onClick={() => setPicking(true)}>
+            Add to sequence
+          </button>
+          <BulkPick
+            label="Add to list"
+            placeholder="Choose…"
+            testId="bulk-list"
+            disabled={busy()}
+            options={lists()?.lists ?? []}
+            onPick={(id) => void run({ action: "add_to_list", list_id: id }, "added to the list")}
+          />
+          <BulkPick
+            label="Owner"
+            placeholder="Change…"
+            testId="bulk-owner"
+            disabled={busy()}
+            options={users()?.users ?? []}
+            onPick={(id) => void run({ action: "change_owner", owner_id: id }, "reassigned")}
+          />
+          <BulkPick
+            label="Stage"
+            placeholder="Change…"
+            testId="bulk-stage"
+            disabled={busy()}
+            options={stages()?.contact_stages ?? []}
+            onPick={(id) => void run({ action: "change_stage", stage_id: id }, "moved")}
+          />
           <Show when={listId()}>
-            <button type="button" class="btn btn-secondary btn-sm" disabled={busy()} onClick={() => void removeSelected()} data-testid="bulk-remove-from-list">Remove from list</button>
+            <button
+              type="button"
+              class="btn btn-secondary btn-sm"
+              disabled={busy()}
+              onClick={() => void removeSelected()}
+              data-testid="bulk-remove-from-list"
+            >
+              Remove from list
+            </button>
           </Show>
-          <button type="button" class="btn btn-danger btn-sm" disabled={busy()} onClick={() => setConfirmDelete(true)}>Delete</button>
-          <button type="button" class="btn btn-ghost btn-sm" onClick={() => setSelected(new Set<string>())}>Clear</button>
+          <button type="button" class="btn btn-danger btn-sm" disabled={busy()} onClick={() => setConfirmDelete(true)}>
+            Delete
+          </button>
+          <button type="button" class="btn btn-ghost btn-sm" onClick={() => setSelected(new Set<string>())}>
+            Clear
+          </button>
         </div>
       </Show>
       <SequencePicker
@@ -250,7 +323,10 @@ export default function Contacts() {
         confirmLabel="Delete"
         danger
         busy={busy()}
-        onConfirm={() => { setConfirmDelete(false); void run({ action: "delete" }, "deleted"); }}
+        onConfirm={() => {
+          setConfirmDelete(false);
+          void run({ action: "delete" }, "deleted");
+        }}
         onCancel={() => setConfirmDelete(false)}
       >
         They leave every list and are never emailed again by any sequence.
@@ -288,11 +364,21 @@ export default function Contacts() {
               <div class="table-card" aria-busy={routing()}>
                 <div class="table-wrap">
                   <table class="table" data-testid="contacts-table">
-                    <caption class="sr-only">Contacts, page {r().pagination.page} of {r().pagination.total_pages}</caption>
+                    <caption class="sr-only">
+                      Contacts, page {r().pagination.page} of {r().pagination.total_pages}
+                    </caption>
                     <thead>
                       <tr>
                         <th scope="col" class="cell-check">
-                          <input type="checkbox" aria-label="Select every contact on this page" checked={allOnPage()} onChange={(e) => { const on = e.currentTarget.checked; for (const id of pageIds()) toggle(id, on); }} />
+                          <input
+                            type="checkbox"
+                            aria-label="Select every contact on this page"
+                            checked={allOnPage()}
+                            onChange={(e) => {
+                              const on = e.currentTarget.checked;
+                              for (const id of pageIds()) toggle(id, on);
+                            }}
+                          />
                         </th>
                         <th scope="col">Name</th>
                         <th scope="col">Title</th>
@@ -300,7 +386,9 @@ export default function Contacts() {
                         <th scope="col">Email</th>
                         <th scope="col">Stage</th>
                         <th scope="col">Country</th>
-                        <th scope="col" class="num">Score</th>
+                        <th scope="col" class="num">
+                          Score
+                        </th>
                       </tr>
                     </thead>
                     <tbody>
@@ -308,27 +396,44 @@ export default function Contacts() {
                         {(c) => (
                           <tr>
                             <td class="cell-check">
-                              <input type="checkbox" aria-label={`Select ${`${c.first_name} ${c.last_name}`.trim() || c.email || "contact"}`} checked={selected().has(c.id)} onChange={(e) => toggle(c.id, e.currentTarget.checked)} />
+                              <input
+                                type="checkbox"
+                                aria-label={`Select ${`${c.first_name} ${c.last_name}`.trim() || c.email || "contact"}`}
+                                checked={selected().has(c.id)}
+                                onChange={(e) => toggle(c.id, e.currentTarget.checked)}
+                              />
                             </td>
                             <td>
                               <div class="person-name">
-                                <A href={`/contacts/${c.id}`} class="cell-strong">{`${c.first_name} ${c.last_name}`.trim() || "(no name)"}</A>
+                                <A href={`/contacts/${c.id}`} class="cell-strong">
+                                  {`${c.first_name} ${c.last_name}`.trim() || "(no name)"}
+                                </A>
                                 <ContactFlags contact={c} />
                               </div>
                             </td>
-                            <td class="cell-clip" title={c.title ?? undefined}>{c.title ?? <span class="muted">—</span>}</td>
-                            <td class="cell-clip" title={c.company ?? undefined}>{c.company ?? <span class="muted">—</span>}</td>
+                            <td class="cell-clip" title={c.title ?? undefined}>
+                              {c.title ?? <span class="muted">—</span>}
+                            </td>
+                            <td class="cell-clip" title={c.company ?? undefined}>
+                              {c.company ?? <span class="muted">—</span>}
+                            </td>
                             <td>
                               <div class="cell-email">
                                 <Show when={c.email} fallback={<span class="muted">No email</span>}>
-                                  <span class="email-text" title={c.email ?? undefined}>{c.email}</span>
+                                  <span class="email-text" title={c.email ?? undefined}>
+                                    {c.email}
+                                  </span>
                                 </Show>
                                 <EmailStatusBadge status={c.email_status} />
                               </div>
                             </td>
-                            <td class="cell-nowrap" data-testid="contact-stage">{stages()?.contact_stages.find((st) => st.id === c.stage_id)?.name ?? <span class="muted">—</span>}</td>
+                            <td class="cell-nowrap" data-testid="contact-stage">
+                              {stages()?.contact_stages.find((st) => st.id === c.stage_id)?.name ?? <span class="muted">—</span>}
+                            </td>
                             <td class="cell-nowrap">{c.country ?? <span class="muted">—</span>}</td>
-                            <td class="num"><Score value={c.score} /></td>
+                            <td class="num">
+                              <Score value={c.score} />
+                            </td>
                           </tr>
                         )}
                       </For>
@@ -346,7 +451,14 @@ export default function Contacts() {
 }
 
 /** A bulk-bar select that acts on the choice and goes back to its placeholder. */
-function BulkPick(props: { label: string; placeholder: string; testId: string; disabled: boolean; options: { id: string; name: string }[]; onPick: (id: string) => void }) {
+function BulkPick(props: {
+  label: string;
+  placeholder: string;
+  testId: string;
+  disabled: boolean;
+  options: { id: string; name: string }[];
+  onPick: (id: string) => void;
+}) {
   return (
     <label class="inline-select">
       <span>{props.label}</span>

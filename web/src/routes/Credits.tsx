@@ -12,7 +12,6 @@ import { TableSkeleton } from "../components/Status";
 import { formatDateTime, formatFull, formatNumber, formatRelative } from "../format";
 import { usePageTitle } from "../title";
 
-
 import "./Credits.css";
 const RANGES = [7, 30, 90] as const;
 
@@ -87,13 +86,23 @@ function Waterfall(props: { report: CreditsReport }) {
         <caption class="sr-only">Enrichment waterfall: providers in the order they are asked</caption>
         <thead>
           <tr>
-            <th scope="col" class="num">#</th>
+            <th scope="col" class="num">
+              #
+            </th>
             <th scope="col">Provider</th>
-            <th scope="col" class="num">Cost per email found</th>
-            <th scope="col" class="num">Lookups</th>
-            <th scope="col" class="num">Found</th>
+            <th scope="col" class="num">
+              Cost per email found
+            </th>
+            <th scope="col" class="num">
+              Lookups
+            </th>
+            <th scope="col" class="num">
+              Found
+            </th>
             <th scope="col">Hit rate</th>
-            <th scope="col" class="num">Credits</th>
+            <th scope="col" class="num">
+              Credits
+            </th>
           </tr>
         </thead>
         <tbody>
@@ -141,7 +150,13 @@ function Ledger() {
       skeletonRows={6}
       flush
       wrapClass="table-wrap-free"
-      columns={[{ label: "When" }, { label: "Kind" }, { label: "Amount", class: "num" }, { label: "Balance after", class: "num" }, { label: "Note" }]}
+      columns={[
+        { label: "When" },
+        { label: "Kind" },
+        { label: "Amount", class: "num" },
+        { label: "Balance after", class: "num" },
+        { label: "Note" },
+      ]}
       rows={ledger()?.entries}
       pagination={ledger()?.pagination}
       busy={routing()}
@@ -196,7 +211,10 @@ export default function Credits() {
 
   return (
     <div class="page">
-      <PageHeader title="Credits" description="Credits pay for net-new contacts with a verified email (one each, charged once) and for emails found by enrichment." />
+      <PageHeader
+        title="Credits"
+        description="Credits pay for net-new contacts with a verified email (one each, charged once) and for emails found by enrichment."
+      />
       <Suspense fallback={<TableSkeleton columns={4} rows={2} label="Loading credits…" />}>
         <Show when={report()}>
           {(r) => (
@@ -208,7 +226,9 @@ export default function Credits() {
                   </span>
                   <div>
                     <span class="stat-label">Available balance</span>
-                    <span class="stat-value" data-testid="credits-balance">{formatNumber(r().balance)}</span>
+                    <span class="stat-value" data-testid="credits-balance">
+                      {formatNumber(r().balance)}
+                    </span>
                     <span class="stat-note">ready to spend</span>
                   </div>
                 </div>
@@ -218,7 +238,9 @@ export default function Credits() {
                   </span>
                   <div>
                     <span class="stat-label">Held by running jobs</span>
-                    <span class="stat-value" data-testid="credits-held">{formatNumber(r().held)}</span>
+                    <span class="stat-value" data-testid="credits-held">
+                      {formatNumber(r().held)}
+                    </span>
                     <span class="stat-note">{r().held ? "unused holds are returned when jobs finish" : "no job is holding credits"}</span>
                   </div>
                 </div>
@@ -237,13 +259,21 @@ export default function Credits() {
               <section class="card" aria-labelledby="usage-title">
                 <div class="card-header card-header-row">
                   <div>
-                    <h2 id="usage-title" class="card-title">Usage by day</h2>
+                    <h2 id="usage-title" class="card-title">
+                      Usage by day
+                    </h2>
                     <p class="card-subtitle">Credits spent per day (UTC), by where the contacts came from.</p>
                   </div>
                   <div class="segmented" role="radiogroup" aria-label="Period">
                     <For each={RANGES}>
                       {(n) => (
-                        <button type="button" role="radio" class="segment" aria-checked={days() === n} onClick={() => setParams({ days: n === 30 ? undefined : String(n) }, { replace: true })}>
+                        <button
+                          type="button"
+                          role="radio"
+                          class="segment"
+                          aria-checked={days() === n}
+                          onClick={() => setParams({ days: n === 30 ? undefined : String(n) }, { replace: true })}
+                        >
                           {n} days
                         </button>
                       )}
@@ -257,9 +287,12 @@ export default function Credits() {
 
               <section class="card card-flush" aria-labelledby="waterfall-title">
                 <div class="card-header">
-                  <h2 id="waterfall-title" class="card-title">Enrichment waterfall</h2>
+                  <h2 id="waterfall-title" class="card-title">
+                    Enrichment waterfall
+                  </h2>
                   <p class="card-subtitle">
-                    Missing emails are looked up provider by provider, cheapest first, until one finds it. A provider is paid only when it finds an email. Last {days()} days.
+                    Missing emails are looked up provider by provider, cheapest first, until one finds it. A provider is paid only when it
+                    finds an email. Last {days()} days.
                   </p>
                 </div>
                 <Waterfall report={r()} />
@@ -271,8 +304,13 @@ export default function Credits() {
 
       <section class="card card-flush" aria-labelledby="ledger-title">
         <div class="card-header">
-          <h2 id="ledger-title" class="card-title">Ledger</h2>
-          <p class="card-subtitle">Every grant, hold, charge and refund, newest first. Holds cover a job's maximum spend; what it didn't use comes back as a refund.</p>
+          <h2 id="ledger-title" class="card-title">
+            Ledger
+          </h2>
+          <p class="card-subtitle">
+            Every grant, hold, charge and refund, newest first. Holds cover a job's maximum spend; what it didn't use comes back as a
+            refund.
+          </p>
         </div>
         <Ledger />
       </section>

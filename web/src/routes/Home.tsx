@@ -29,15 +29,24 @@ export default function Home() {
             <>
               <div class="stat-row">
                 <A href="/credits" class="stat-card home-link" data-testid="home-credits">
-                  <span class="stat-icon"><Icon name="credits" /></span>
-                  <div><span class="stat-label">Credits left</span><span class="stat-value">{formatNumber(h().credits)}</span></div>
+                  <span class="stat-icon">
+                    <Icon name="credits" />
+                  </span>
+                  <div>
+                    <span class="stat-label">Credits left</span>
+                    <span class="stat-value">{formatNumber(h().credits)}</span>
+                  </div>
                 </A>
                 <A href="/tasks" class="stat-card home-link" data-testid="home-tasks">
-                  <span class="stat-icon"><Icon name="tasks" /></span>
+                  <span class="stat-icon">
+                    <Icon name="tasks" />
+                  </span>
                   <div>
                     <span class="stat-label">Your tasks due today</span>
                     <span class="stat-value">{formatNumber(h().tasks.due_today)}</span>
-                    <span class="stat-note" classList={{ "text-danger": h().tasks.overdue > 0 }}>{plural(h().tasks.overdue, "overdue task")}</span>
+                    <span class="stat-note" classList={{ "text-danger": h().tasks.overdue > 0 }}>
+                      {plural(h().tasks.overdue, "overdue task")}
+                    </span>
                   </div>
                 </A>
               </div>
@@ -46,11 +55,21 @@ export default function Home() {
                 <section class="notice home-alert" aria-labelledby="bounce-title" data-testid="home-bounces">
                   <Icon name="alert" size={18} />
                   <div>
-                    <h2 id="bounce-title" class="card-title">Bounce rate too high</h2>
-                    <p>Over the last {h().bounce_window_days} days these sequences bounced more than {pct(h().thresholds.bounce_rate_max, 0)} of their emails. Verify the addresses or pause them: high bounce rates get mailboxes blocked.</p>
+                    <h2 id="bounce-title" class="card-title">
+                      Bounce rate too high
+                    </h2>
+                    <p>
+                      Over the last {h().bounce_window_days} days these sequences bounced more than {pct(h().thresholds.bounce_rate_max, 0)}{" "}
+                      of their emails. Verify the addresses or pause them: high bounce rates get mailboxes blocked.
+                    </p>
                     <ul class="home-list">
                       <For each={h().high_bounce_sequences}>
-                        {(s) => <li><A href={`/sequences/${s.sequence_id}?tab=report`}>{s.name}</A>: {pct(s.bounce_rate, 1)} ({formatNumber(s.bounced)} of {formatNumber(s.sent)})</li>}
+                        {(s) => (
+                          <li>
+                            <A href={`/sequences/${s.sequence_id}?tab=report`}>{s.name}</A>: {pct(s.bounce_rate, 1)} (
+                            {formatNumber(s.bounced)} of {formatNumber(s.sent)})
+                          </li>
+                        )}
                       </For>
                     </ul>
                   </div>
@@ -59,15 +78,36 @@ export default function Home() {
 
               <div class="home-grid">
                 <section class="card card-flush" aria-labelledby="capacity-title">
-                  <div class="card-header"><h2 id="capacity-title" class="card-title">Today's sending capacity</h2></div>
+                  <div class="card-header">
+                    <h2 id="capacity-title" class="card-title">
+                      Today's sending capacity
+                    </h2>
+                  </div>
                   <Show when={mailboxes()} fallback={<p class="muted home-pad">Loading mailboxes…</p>}>
                     {(m) => (
                       <ul class="home-list home-pad" data-testid="home-capacity">
-                        <For each={m().mailboxes} fallback={<li class="muted">No mailboxes connected yet. <A href="/mailboxes">Connect one</A>.</li>}>
+                        <For
+                          each={m().mailboxes}
+                          fallback={
+                            <li class="muted">
+                              No mailboxes connected yet. <A href="/mailboxes">Connect one</A>.
+                            </li>
+                          }
+                        >
                           {(mb) => (
                             <li class="home-capacity">
-                              <div class="home-row"><span>{mb.email}</span><span class="muted small">{formatNumber(mb.capacity.used_last_24h)} used · {formatNumber(mb.capacity.left_today)} left of {formatNumber(mb.daily_limit)}</span></div>
-                              <Meter used={mb.capacity.used_last_24h} limit={mb.daily_limit} label={`${mb.email}: ${mb.capacity.used_last_24h} of ${mb.daily_limit} emails used in the last 24 hours`} />
+                              <div class="home-row">
+                                <span>{mb.email}</span>
+                                <span class="muted small">
+                                  {formatNumber(mb.capacity.used_last_24h)} used · {formatNumber(mb.capacity.left_today)} left of{" "}
+                                  {formatNumber(mb.daily_limit)}
+                                </span>
+                              </div>
+                              <Meter
+                                used={mb.capacity.used_last_24h}
+                                limit={mb.daily_limit}
+                                label={`${mb.email}: ${mb.capacity.used_last_24h} of ${mb.daily_limit} emails used in the last 24 hours`}
+                              />
                             </li>
                           )}
                         </For>
@@ -77,13 +117,27 @@ export default function Home() {
                 </section>
 
                 <section class="card card-flush" aria-labelledby="replies-title">
-                  <div class="card-header"><h2 id="replies-title" class="card-title">Recent replies</h2></div>
-                  <Show when={h().recent_replies.length > 0} fallback={<EmptyState icon="message" title="No replies in the last 30 days">Replies to your sequences' emails show up here.</EmptyState>}>
+                  <div class="card-header">
+                    <h2 id="replies-title" class="card-title">
+                      Recent replies
+                    </h2>
+                  </div>
+                  <Show
+                    when={h().recent_replies.length > 0}
+                    fallback={
+                      <EmptyState icon="message" title="No replies in the last 30 days">
+                        Replies to your sequences' emails show up here.
+                      </EmptyState>
+                    }
+                  >
                     <ul class="home-list home-pad" data-testid="home-replies">
                       <For each={h().recent_replies}>
                         {(r) => (
                           <li class="home-row">
-                            <span><strong>{r.contact.name}</strong> replied to <A href={`/sequences/${r.sequence.id}?tab=report`}>{r.sequence.name}</A></span>
+                            <span>
+                              <strong>{r.contact.name}</strong> replied to{" "}
+                              <A href={`/sequences/${r.sequence.id}?tab=report`}>{r.sequence.name}</A>
+                            </span>
                             <span class="muted small">{formatRelative(r.replied_at)}</span>
                           </li>
                         )}
@@ -93,14 +147,22 @@ export default function Home() {
                 </section>
 
                 <section class="card card-flush" aria-labelledby="jobs-title">
-                  <div class="card-header"><h2 id="jobs-title" class="card-title">Running and scheduled jobs</h2></div>
+                  <div class="card-header">
+                    <h2 id="jobs-title" class="card-title">
+                      Running and scheduled jobs
+                    </h2>
+                  </div>
                   <Show when={h().jobs.length > 0} fallback={<p class="muted home-pad">No add-contacts jobs running or scheduled.</p>}>
                     <ul class="home-list home-pad" data-testid="home-jobs">
                       <For each={h().jobs}>
                         {(j) => (
                           <li class="home-row">
                             <A href={`/jobs/${j.id}`}>{j.sequence?.name ?? "Add contacts"}</A>
-                            <span class="muted small">{j.status === "scheduled" && j.run_at ? `starts ${formatRelative(j.run_at)}` : `${j.status} · ${formatNumber(j.processed)} of ${formatNumber(j.total)}`}</span>
+                            <span class="muted small">
+                              {j.status === "scheduled" && j.run_at
+                                ? `starts ${formatRelative(j.run_at)}`
+                                : `${j.status} · ${formatNumber(j.processed)} of ${formatNumber(j.total)}`}
+                            </span>
                           </li>
                         )}
                       </For>

@@ -29,7 +29,10 @@ export default function Imports() {
   });
   return (
     <div class="page">
-      <PageHeader title="Imports" description="CSV files uploaded to add contacts: what each one saved, and every row it did not import with the reason." />
+      <PageHeader
+        title="Imports"
+        description="CSV files uploaded to add contacts: what each one saved, and every row it did not import with the reason."
+      />
       <DataTable
         caption="CSV imports"
         testId="imports-table"
@@ -56,16 +59,24 @@ export default function Imports() {
           <>
             <td class="cell-strong cell-clip-wide">{i.file_name}</td>
             <td class="cell-nowrap">
-              <time datetime={new Date(i.created_at).toISOString()} title={formatDateTime(i.created_at)}>{formatRelative(i.created_at)}</time>
+              <time datetime={new Date(i.created_at).toISOString()} title={formatDateTime(i.created_at)}>
+                {formatRelative(i.created_at)}
+              </time>
             </td>
             <td>
-              <Badge tone={STATUS[i.status].tone} dot>{STATUS[i.status].label}</Badge>
+              <Badge tone={STATUS[i.status].tone} dot>
+                {STATUS[i.status].label}
+              </Badge>
             </td>
             <td class="num tabular">{formatNumber(i.row_count)}</td>
             <td class="num tabular">{formatNumber(i.saved)}</td>
             <td class="num tabular">
               <Show when={i.failed > 0} fallback={formatNumber(0)}>
-                <a href={`/api/imports/${i.id}/errors.csv`} download="" aria-label={`Download the ${i.failed} rows of ${i.file_name} not imported`}>
+                <a
+                  href={`/api/imports/${i.id}/errors.csv`}
+                  download=""
+                  aria-label={`Download the ${i.failed} rows of ${i.file_name} not imported`}
+                >
                   {formatNumber(i.failed)}
                 </a>
               </Show>

@@ -8,7 +8,6 @@ import { usePageTitle } from "../title";
 import { JobPanel } from "./jobs/JobPanel";
 import { getSequence } from "../queries/sequences";
 
-
 /** /jobs/:id: one add-contacts job, live while it runs, then its result and every outcome. */
 export default function JobPage() {
   usePageTitle("Add contacts job");
@@ -21,12 +20,25 @@ export default function JobPage() {
   });
   return (
     <div class="page page-flow">
-      <Suspense fallback={<div class="page-loading"><Spinner label="Loading job…" /></div>}>
+      <Suspense
+        fallback={
+          <div class="page-loading">
+            <Spinner label="Loading job…" />
+          </div>
+        }
+      >
         <Show when={job()}>
           {(j) => (
             <>
               <nav aria-label="Breadcrumb" class="breadcrumb">
-                <Show when={seq()} fallback={<A href="/sequences"><Icon name="arrowLeft" size={14} /> Sequences</A>}>
+                <Show
+                  when={seq()}
+                  fallback={
+                    <A href="/sequences">
+                      <Icon name="arrowLeft" size={14} /> Sequences
+                    </A>
+                  }
+                >
                   {(s) => (
                     <A href={`/sequences/${s().id}?tab=imports`}>
                       <Icon name="arrowLeft" size={14} /> {s().name} · Imports

@@ -16,7 +16,15 @@ import { createListAction, deleteListAction, getListsPage, renameListAction } fr
 import { usePageTitle } from "../title";
 
 /** Create or rename: one name field, its error under it. */
-function NameDialog(props: { open: boolean; title: string; initial: string; submit: string; onClose: () => void; write: Pick<Write<never[], unknown>, "pending" | "errors">; onSave: (name: string) => Promise<unknown> }) {
+function NameDialog(props: {
+  open: boolean;
+  title: string;
+  initial: string;
+  submit: string;
+  onClose: () => void;
+  write: Pick<Write<never[], unknown>, "pending" | "errors">;
+  onSave: (name: string) => Promise<unknown>;
+}) {
   const [name, setName] = createSignal(props.initial);
   const [missing, setMissing] = createSignal(false);
   const form = props.write.errors;
@@ -33,13 +41,25 @@ function NameDialog(props: { open: boolean; title: string; initial: string; subm
       <form id="list-name-form" onSubmit={save} novalidate>
         <label class="field">
           <span class="field-label">Name</span>
-          <input class="input" name="name" value={props.initial} maxlength={120} onInput={(e) => setName(e.currentTarget.value)} aria-invalid={missing() || form.invalid("name")} aria-describedby="list-name-error" />
+          <input
+            class="input"
+            name="name"
+            value={props.initial}
+            maxlength={120}
+            onInput={(e) => setName(e.currentTarget.value)}
+            aria-invalid={missing() || form.invalid("name")}
+            aria-describedby="list-name-error"
+          />
         </label>
         <FieldError id="list-name-error" form={form} name="name" message={missing() ? "Give the list a name" : undefined} />
         <FormProblems form={form} />
         <div class="dialog-actions">
-          <button type="button" class="btn btn-ghost" onClick={props.onClose}>Cancel</button>
-          <button type="submit" class="btn btn-primary" disabled={busy()}>{props.submit}</button>
+          <button type="button" class="btn btn-ghost" onClick={props.onClose}>
+            Cancel
+          </button>
+          <button type="submit" class="btn btn-primary" disabled={busy()}>
+            {props.submit}
+          </button>
         </div>
       </form>
     </Dialog>
@@ -73,8 +93,17 @@ export default function Lists() {
       <div class="toolbar" role="search">
         <div class="search-field">
           <Icon name="search" size={16} />
-          <label for="list-search" class="sr-only">Search lists</label>
-          <input id="list-search" type="search" placeholder="Search lists" maxlength={120} value={q()} onInput={(e) => setParams({ q: e.currentTarget.value.trim() || undefined, page: undefined }, { replace: true })} />
+          <label for="list-search" class="sr-only">
+            Search lists
+          </label>
+          <input
+            id="list-search"
+            type="search"
+            placeholder="Search lists"
+            maxlength={120}
+            value={q()}
+            onInput={(e) => setParams({ q: e.currentTarget.value.trim() || undefined, page: undefined }, { replace: true })}
+          />
         </div>
       </div>
       <DataTable
@@ -86,7 +115,8 @@ export default function Lists() {
         pagination={lists()?.pagination}
         empty={
           <EmptyState icon="lists" title={q() ? `No list matches “${q()}”` : "No lists yet"}>
-            Lists group contacts you want to work together, like “Q3 fintech CTOs”. Create one here, or add contacts to a list from Contacts.
+            Lists group contacts you want to work together, like “Q3 fintech CTOs”. Create one here, or add contacts to a list from
+            Contacts.
           </EmptyState>
         }
       >
@@ -102,8 +132,12 @@ export default function Lists() {
               </time>
             </td>
             <td class="cell-nowrap">
-              <button type="button" class="btn btn-ghost btn-sm" onClick={() => setRenaming(l)} aria-label={`Rename ${l.name}`}>Rename</button>
-              <button type="button" class="btn btn-ghost btn-sm" onClick={() => setDeleting(l)} aria-label={`Delete ${l.name}`}>Delete</button>
+              <button type="button" class="btn btn-ghost btn-sm" onClick={() => setRenaming(l)} aria-label={`Rename ${l.name}`}>
+                Rename
+              </button>
+              <button type="button" class="btn btn-ghost btn-sm" onClick={() => setDeleting(l)} aria-label={`Delete ${l.name}`}>
+                Delete
+              </button>
             </td>
           </>
         )}

@@ -17,7 +17,6 @@ const DEMO_LOGINS = [
 ];
 const DEMO_PASSWORD = "demo1234";
 
-
 function loginErrorText(err: unknown) {
   if (err instanceof ApiError) {
     return err.message;
@@ -47,19 +46,43 @@ export default function Login() {
           <LogoMark size={40} />
           <span class="auth-product">Seqflare</span>
         </div>
-        <h1 id="signin-title" class="auth-title">Sign in to your workspace</h1>
+        <h1 id="signin-title" class="auth-title">
+          Sign in to your workspace
+        </h1>
         <p class="auth-subtitle">Sales sequences that run on schedule, at the edge.</p>
 
         <form action={signInAction} method="post" class="form" aria-describedby={submission.error ? "signin-error" : undefined}>
           <input type="hidden" name="next" value={typeof params.next === "string" ? params.next : ""} />
           <div class="field">
             <label for="email">Work email</label>
-            <input ref={emailInput} id="email" name="email" type="email" autocomplete="username" required autofocus maxlength={254} placeholder="you@company.com" aria-invalid={errors.invalid("email")} aria-describedby="email-error" />
+            <input
+              ref={emailInput}
+              id="email"
+              name="email"
+              type="email"
+              autocomplete="username"
+              required
+              autofocus
+              maxlength={254}
+              placeholder="you@company.com"
+              aria-invalid={errors.invalid("email")}
+              aria-describedby="email-error"
+            />
             <FieldError id="email-error" form={errors} name="email" />
           </div>
           <div class="field">
             <label for="password">Password</label>
-            <input ref={passwordInput} id="password" name="password" type="password" autocomplete="current-password" required maxlength={200} aria-invalid={errors.invalid("password")} aria-describedby="password-error" />
+            <input
+              ref={passwordInput}
+              id="password"
+              name="password"
+              type="password"
+              autocomplete="current-password"
+              required
+              maxlength={200}
+              aria-invalid={errors.invalid("password")}
+              aria-describedby="password-error"
+            />
             <FieldError id="password-error" form={errors} name="password" />
           </div>
           <Show when={submission.error && !errors.problems().length}>

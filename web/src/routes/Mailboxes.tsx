@@ -20,7 +20,6 @@ import { TestEmailDialog } from "./mailboxes/TestEmailDialog";
 import { SignInButtons, SignInResult, useSignIn } from "./mailboxes/SignIn";
 import { ScheduledList } from "./sequence/ScheduledList";
 
-
 import "./Mailboxes.css";
 const STATUS: Record<Mailbox["status"], { label: string; tone: Tone }> = {
   connected: { label: "Connected", tone: "success" },
@@ -32,7 +31,13 @@ const STATUS: Record<Mailbox["status"], { label: string; tone: Tone }> = {
 function QueueDialog(props: { mailbox: Mailbox; onClose: () => void }) {
   const items = createAsync(() => getMailboxQueue(props.mailbox.id, 200));
   return (
-    <Dialog open onClose={props.onClose} size="xl" title={`Scheduled from ${props.mailbox.email}`} description="Emails waiting in this mailbox, soonest first, with when each will go out given its window, limits and spacing.">
+    <Dialog
+      open
+      onClose={props.onClose}
+      size="xl"
+      title={`Scheduled from ${props.mailbox.email}`}
+      description="Emails waiting in this mailbox, soonest first, with when each will go out given its window, limits and spacing."
+    >
       <Suspense fallback={<Spinner label="Loading the queue…" />}>
         <Show when={items()}>
           {(list) => (
@@ -48,7 +53,15 @@ function QueueDialog(props: { mailbox: Mailbox; onClose: () => void }) {
   );
 }
 
-function MailboxCard(props: { m: Mailbox; ownerName: string; canEdit: boolean; onEdit: () => void; onTest: () => void; onQueue: () => void; onDisconnect: () => void }) {
+function MailboxCard(props: {
+  m: Mailbox;
+  ownerName: string;
+  canEdit: boolean;
+  onEdit: () => void;
+  onTest: () => void;
+  onQueue: () => void;
+  onDisconnect: () => void;
+}) {
   const m = () => props.m;
   const connect = useWrite(connectMailboxAction, {
     done: () => `${m().email} reconnected: held emails resume on their own`,
@@ -59,7 +72,13 @@ function MailboxCard(props: { m: Mailbox; ownerName: string; canEdit: boolean; o
   const reconnect = () => connect.run(m().id);
   const signIn = useSignIn();
   return (
-    <article class="mailbox-card" classList={{ "mailbox-down": m().status !== "connected" }} aria-labelledby={`mb-${m().id}`} data-testid="mailbox-card" data-email={m().email}>
+    <article
+      class="mailbox-card"
+      classList={{ "mailbox-down": m().status !== "connected" }}
+      aria-labelledby={`mb-${m().id}`}
+      data-testid="mailbox-card"
+      data-email={m().email}
+    >
       <header class="mailbox-head">
         <span class="mailbox-avatar" aria-hidden="true">
           {m()
@@ -69,7 +88,9 @@ function MailboxCard(props: { m: Mailbox; ownerName: string; canEdit: boolean; o
             .join("")}
         </span>
         <div class="mailbox-who">
-          <h2 id={`mb-${m().id}`} class="mailbox-email">{m().email}</h2>
+          <h2 id={`mb-${m().id}`} class="mailbox-email">
+            {m().email}
+          </h2>
           <p class="muted small">
             {m().sender_name} · owner {props.ownerName}
           </p>
@@ -89,7 +110,13 @@ function MailboxCard(props: { m: Mailbox; ownerName: string; canEdit: boolean; o
         <div class={`mailbox-alert mailbox-alert-${m().status}`} role="status">
           <Icon name="alert" size={16} />
           <div>
-            <strong>{m().status === "paused" ? "Paused after a sending error" : m().status === "needs_reconnect" ? "Needs reconnect: sign in again" : "Disconnected"}</strong>
+            <strong>
+              {m().status === "paused"
+                ? "Paused after a sending error"
+                : m().status === "needs_reconnect"
+                  ? "Needs reconnect: sign in again"
+                  : "Disconnected"}
+            </strong>
             <p>{m().status_reason ?? "No reason recorded."} Its emails are held, not failed, and go out once it's reconnected.</p>
           </div>
         </div>
@@ -131,7 +158,10 @@ function MailboxCard(props: { m: Mailbox; ownerName: string; canEdit: boolean; o
         <div>
           <dt>Next send</dt>
           <dd>
-            <Show when={m().capacity.next_send_at} fallback={<span class="muted">{m().capacity.queued ? "Waiting for a window" : "—"}</span>}>
+            <Show
+              when={m().capacity.next_send_at}
+              fallback={<span class="muted">{m().capacity.queued ? "Waiting for a window" : "—"}</span>}
+            >
               {(at) => (
                 <time datetime={new Date(at()).toISOString()} title={formatFull(at())}>
                   {at() <= Date.now() ? "Now" : formatDay(at())}
@@ -174,7 +204,11 @@ function MailboxCard(props: { m: Mailbox; ownerName: string; canEdit: boolean; o
                   </button>
                 }
               >
-                <button type="button" class="btn btn-primary btn-sm" onClick={() => void signIn(m().transport === "gmail" ? "google" : "microsoft", m().id)}>
+                <button
+                  type="button"
+                  class="btn btn-primary btn-sm"
+                  onClick={() => void signIn(m().transport === "gmail" ? "google" : "microsoft", m().id)}
+                >
                   <Icon name="refresh" size={14} /> Sign in again
                 </button>
               </Show>
@@ -203,12 +237,14 @@ export default function Mailboxes() {
     failed: () => "Couldn't disconnect",
   });
 
-  const ownerName = (m: Mailbox) => (m.user_id === me()?.user.id ? "you" : m.owner_name ?? "a teammate");
+  const ownerName = (m: Mailbox) => (m.user_id === me()?.user.id ? "you" : (m.owner_name ?? "a teammate"));
   const list = () => mailboxes()?.mailboxes ?? [];
   const totals = () => ({
     connected: list().filter((m) => m.status === "connected").length,
     used: list().reduce((a, m) => a + m.capacity.used_last_24h, 0),
-    limit: list().filter((m) => m.status === "connected").reduce((a, m) => a + m.daily_limit, 0),
+    limit: list()
+      .filter((m) => m.status === "connected")
+      .reduce((a, m) => a + m.daily_limit, 0),
     queued: list().reduce((a, m) => a + m.capacity.queued, 0),
   });
 
@@ -249,9 +285,21 @@ export default function Mailboxes() {
                   </button>
                 }
                 points={[
-                  { icon: "shield", title: "Limits that hold", text: "A daily and an hourly cap over rolling windows, plus a minimum gap between sends, so no mailbox is ever pushed too hard." },
-                  { icon: "sequences", title: "Spread across mailboxes", text: "Contacts are assigned to the mailbox with the most capacity left; highest-scored prospects go first." },
-                  { icon: "alert", title: "Paused, not lost", text: "If a mailbox disconnects, its emails wait and resume when it reconnects." },
+                  {
+                    icon: "shield",
+                    title: "Limits that hold",
+                    text: "A daily and an hourly cap over rolling windows, plus a minimum gap between sends, so no mailbox is ever pushed too hard.",
+                  },
+                  {
+                    icon: "sequences",
+                    title: "Spread across mailboxes",
+                    text: "Contacts are assigned to the mailbox with the most capacity left; highest-scored prospects go first.",
+                  },
+                  {
+                    icon: "alert",
+                    title: "Paused, not lost",
+                    text: "If a mailbox disconnects, its emails wait and resume when it reconnects.",
+                  },
                 ]}
               >
                 Connected mailboxes appear here with today's sends, remaining capacity and connection health.
@@ -323,8 +371,19 @@ export default function Mailboxes() {
       <Show when={queue()} keyed>
         {(m) => <QueueDialog mailbox={m} onClose={() => setQueue(null)} />}
       </Show>
-      <ConfirmDialog open={!!disconnecting()} danger title={`Disconnect ${disconnecting()?.email}?`} confirmLabel="Disconnect" busy={disconnectWrite.pending()} onCancel={() => setDisconnecting(null)} onConfirm={() => void disconnect()}>
-        <p>It stops sending right away. Its queued emails are held (not failed) and contacts show “Mailbox is disconnected” until you reconnect it.</p>
+      <ConfirmDialog
+        open={!!disconnecting()}
+        danger
+        title={`Disconnect ${disconnecting()?.email}?`}
+        confirmLabel="Disconnect"
+        busy={disconnectWrite.pending()}
+        onCancel={() => setDisconnecting(null)}
+        onConfirm={() => void disconnect()}
+      >
+        <p>
+          It stops sending right away. Its queued emails are held (not failed) and contacts show “Mailbox is disconnected” until you
+          reconnect it.
+        </p>
       </ConfirmDialog>
     </div>
   );

@@ -12,7 +12,6 @@ import { getMailboxes } from "../queries/mailboxes";
 import { getMessages, getRawMessage } from "../queries/messages";
 import { usePageTitle } from "../title";
 
-
 import "./Outbox.css";
 const STATUS: Record<Message["status"], { label: string; tone: Tone; hint: string }> = {
   sent: { label: "Sent", tone: "success", hint: "Handed to the transport and accepted" },
@@ -46,12 +45,20 @@ function StatusBadge(props: { status: Message["status"] }) {
 function MessageDetail(props: { m: Message; onClose: () => void }) {
   const [showRaw, setShowRaw] = createSignal(false);
   const raw = createAsync(async () => (showRaw() ? getRawMessage(props.m.id) : undefined));
-  createEffect(on(() => props.m.id, () => setShowRaw(false), { defer: true }));
+  createEffect(
+    on(
+      () => props.m.id,
+      () => setShowRaw(false),
+      { defer: true },
+    ),
+  );
   return (
     <section class="mail-detail" aria-labelledby="mail-subject" data-testid="message-detail">
       <header class="mail-detail-head">
         <div>
-          <h2 id="mail-subject" class="mail-subject">{props.m.subject || <span class="muted">(no subject)</span>}</h2>
+          <h2 id="mail-subject" class="mail-subject">
+            {props.m.subject || <span class="muted">(no subject)</span>}
+          </h2>
           <StatusBadge status={props.m.status} />
         </div>
         <button type="button" class="btn btn-ghost btn-sm btn-icon" aria-label="Close message" onClick={() => props.onClose()}>
@@ -109,7 +116,13 @@ function MessageDetail(props: { m: Message; onClose: () => void }) {
       </Show>
       <div class="mail-body">{props.m.body}</div>
       <div class="mail-raw-bar">
-        <button type="button" class="btn btn-secondary btn-sm" aria-expanded={showRaw()} aria-controls="mail-raw" onClick={() => setShowRaw(!showRaw())}>
+        <button
+          type="button"
+          class="btn btn-secondary btn-sm"
+          aria-expanded={showRaw()}
+          aria-controls="mail-raw"
+          onClick={() => setShowRaw(!showRaw())}
+        >
           <Icon name="code" size={14} /> {showRaw() ? "Hide raw" : "View raw"}
         </button>
         <a class="btn btn-ghost btn-sm" href={rawMessageUrl(props.m.id)} target="_blank" rel="noopener">
@@ -135,7 +148,9 @@ export default function Outbox() {
   const status = () => (FILTERS.some((f) => f.id === params.status) ? (params.status as MessageFilter) : "");
   const page = () => Math.max(1, Number(params.page) || 1);
   const selectedId = () => str(params.id);
-  const result = createAsync(() => getMessages({ page: page(), per_page: 50, mailbox_id: mailbox() || undefined, status: status() || undefined }));
+  const result = createAsync(() =>
+    getMessages({ page: page(), per_page: 50, mailbox_id: mailbox() || undefined, status: status() || undefined }),
+  );
   const mailboxes = createAsync(() => getMailboxes().catch(() => undefined));
   const selected = () => result()?.messages.find((m) => m.id === selectedId());
 
@@ -155,7 +170,9 @@ export default function Outbox() {
           <label class="inline-select">
             <span>Mailbox</span>
             <select onChange={(e) => setParams({ mailbox: e.currentTarget.value || undefined, page: undefined, id: undefined })}>
-              <option value="" selected={!mailbox()}>All mailboxes</option>
+              <option value="" selected={!mailbox()}>
+                All mailboxes
+              </option>
               <For each={mailboxes()?.mailboxes ?? []}>
                 {(m) => (
                   <option value={m.id} selected={m.id === mailbox()}>
@@ -219,7 +236,15 @@ export default function Outbox() {
                           >
                             <span class="mail-row-top">
                               <span class="mail-to">{m.to_email}</span>
-                              <span class="mail-time">{m.sent_at ? <time datetime={new Date(m.sent_at).toISOString()} title={formatFull(m.sent_at)}>{formatDay(m.sent_at)}</time> : "—"}</span>
+                              <span class="mail-time">
+                                {m.sent_at ? (
+                                  <time datetime={new Date(m.sent_at).toISOString()} title={formatFull(m.sent_at)}>
+                                    {formatDay(m.sent_at)}
+                                  </time>
+                                ) : (
+                                  "—"
+                                )}
+                              </span>
                             </span>
                             <span class="mail-row-subject">{m.subject || "(no subject)"}</span>
                             <span class="mail-row-meta">

@@ -38,7 +38,13 @@ export default function People() {
             >
               Save to list
             </button>
-            <button type="button" class="btn btn-primary" disabled={count() === 0} onClick={() => setPicking(true)} data-testid="people-add-to-sequence">
+            <button
+              type="button"
+              class="btn btn-primary"
+              disabled={count() === 0}
+              onClick={() => setPicking(true)}
+              data-testid="people-add-to-sequence"
+            >
               Add to sequence
               <Show when={count() > 0}> ({formatNumber(count())})</Show>
             </button>
@@ -46,7 +52,9 @@ export default function People() {
         }
       />
       <p class="muted small" aria-live="polite" data-testid="people-selection">
-        {count() === 0 ? "Check people to add them to a sequence or save them to a list." : `${plural(count(), "person", "people")} selected.`}
+        {count() === 0
+          ? "Check people to add them to a sequence or save them to a list."
+          : `${plural(count(), "person", "people")} selected.`}
       </p>
       <PeopleSearch w={w} setW={setW} />
       <SaveToListDialog open={saving()} peopleIds={pickedIds(w).slice(0, 1000)} onClose={() => setSaving(false)} />

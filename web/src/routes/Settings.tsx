@@ -59,7 +59,12 @@ export default function Settings() {
   return (
     <div class="page">
       <PageHeader title="Settings" description="Your account, your team's sending schedules and API access." />
-      <Tabs label="Settings sections" tabs={TABS} selected={tab()} onSelect={(id) => setParams({ tab: id === "account" ? undefined : id }, { replace: true })} />
+      <Tabs
+        label="Settings sections"
+        tabs={TABS}
+        selected={tab()}
+        onSelect={(id) => setParams({ tab: id === "account" ? undefined : id }, { replace: true })}
+      />
       <section class="tab-panel" role="tabpanel" id={tabPanelId(tab())} aria-labelledby={tabId(tab())}>
         <Switch>
           <Match when={tab() === "account"}>

@@ -16,7 +16,6 @@ import { getTaskCounts, getTasks, logCallAction } from "../queries/tasks";
 import "./Tasks.css";
 import { usePageTitle } from "../title";
 
-
 const VIEWS: { id: Exclude<TaskView, "open">; label: string }[] = [
   { id: "due_today", label: "Due today" },
   { id: "overdue", label: "Overdue" },
@@ -25,7 +24,10 @@ const VIEWS: { id: Exclude<TaskView, "open">; label: string }[] = [
 ];
 
 const EMPTY: Record<Exclude<TaskView, "open">, { title: string; text: string }> = {
-  due_today: { title: "Nothing due today", text: "Calls, LinkedIn touches and manual emails from your sequences show up here on the day they're due." },
+  due_today: {
+    title: "Nothing due today",
+    text: "Calls, LinkedIn touches and manual emails from your sequences show up here on the day they're due.",
+  },
   overdue: { title: "Nothing overdue", text: "You're on top of it. Tasks not done by the end of their day move here." },
   upcoming: { title: "Nothing coming up", text: "Tasks for later days appear here once a contact reaches a manual step." },
   done: { title: "Nothing done yet", text: "Completed and skipped tasks are listed here, most recent first." },
@@ -33,7 +35,14 @@ const EMPTY: Record<Exclude<TaskView, "open">, { title: string; text: string }> 
 
 /** Verb for the task's main action, so the button says what you're about to do. */
 const doLabel = (type: string) =>
-  ({ call: "call", manual_email: "email", linkedin_connect: "connect", linkedin_message: "message", linkedin_view: "profile visit", task: "task" })[type] ?? "task";
+  ({
+    call: "call",
+    manual_email: "email",
+    linkedin_connect: "connect",
+    linkedin_message: "message",
+    linkedin_view: "profile visit",
+    task: "task",
+  })[type] ?? "task";
 
 function ContactLinks(props: { c: NonNullable<Task["contact"]> }) {
   return (
@@ -89,13 +98,26 @@ function CallLog(props: { t: Task; onDone: () => void }) {
       <form class="call-log" onSubmit={submit} data-testid="call-log-form">
         <label class="call-log-field">
           <span class="small muted">Outcome</span>
-          <select class="input input-sm" value={outcome()} onChange={(e) => setOutcome(e.currentTarget.value as CallOutcome)} name="outcome">
+          <select
+            class="input input-sm"
+            value={outcome()}
+            onChange={(e) => setOutcome(e.currentTarget.value as CallOutcome)}
+            name="outcome"
+          >
             <For each={CALL_OUTCOMES}>{([id, label]) => <option value={id}>{label}</option>}</For>
           </select>
         </label>
         <label class="call-log-field">
           <span class="small muted">Notes</span>
-          <textarea class="input" rows={2} maxLength={5000} value={notes()} onInput={(e) => setNotes(e.currentTarget.value)} name="notes" placeholder="What was said, what's next" />
+          <textarea
+            class="input"
+            rows={2}
+            maxLength={5000}
+            value={notes()}
+            onInput={(e) => setNotes(e.currentTarget.value)}
+            name="notes"
+            placeholder="What was said, what's next"
+          />
         </label>
         <div class="call-log-actions">
           <button type="submit" class="btn btn-primary btn-sm" disabled={log.pending()}>
@@ -114,7 +136,8 @@ export default function Tasks() {
   usePageTitle("Tasks");
   const [params, setParams] = useSearchParams();
   const routing = useIsRouting();
-  const view = (): Exclude<TaskView, "open"> => (VIEWS.some((v) => v.id === params.view) ? (params.view as Exclude<TaskView, "open">) : "due_today");
+  const view = (): Exclude<TaskView, "open"> =>
+    VIEWS.some((v) => v.id === params.view) ? (params.view as Exclude<TaskView, "open">) : "due_today";
   const assignee = (): "me" | "all" => (params.who === "all" ? "all" : "me");
   const page = () => Math.max(1, Number(params.page) || 1);
   const result = createAsync(() => getTasks({ page: page(), per_page: 25, view: view(), assignee: assignee() }));
@@ -153,9 +176,22 @@ export default function Tasks() {
         description="Calls, LinkedIn touches and manual emails your sequences ask for. Completing one moves its contact to the next step."
         actions={
           <div class="segmented" role="radiogroup" aria-label="Whose tasks">
-            <For each={[{ id: "me", label: "Mine" }, { id: "all", label: "Everyone" }] as const}>
+            <For
+              each={
+                [
+                  { id: "me", label: "Mine" },
+                  { id: "all", label: "Everyone" },
+                ] as const
+              }
+            >
               {(o) => (
-                <button type="button" role="radio" aria-checked={assignee() === o.id} class="segment" onClick={() => setParams({ who: o.id === "me" ? undefined : o.id, page: undefined })}>
+                <button
+                  type="button"
+                  role="radio"
+                  aria-checked={assignee() === o.id}
+                  class="segment"
+                  onClick={() => setParams({ who: o.id === "me" ? undefined : o.id, page: undefined })}
+                >
                   {o.label}
                 </button>
               )}
@@ -163,7 +199,12 @@ export default function Tasks() {
           </div>
         }
       />
-      <Tabs label="Task views" tabs={VIEWS.map((v) => ({ id: v.id, label: label(v.id, v.label) }))} selected={view()} onSelect={(id) => setParams({ view: id === "due_today" ? undefined : id, page: undefined }, { replace: true })} />
+      <Tabs
+        label="Task views"
+        tabs={VIEWS.map((v) => ({ id: v.id, label: label(v.id, v.label) }))}
+        selected={view()}
+        onSelect={(id) => setParams({ view: id === "due_today" ? undefined : id, page: undefined }, { replace: true })}
+      />
       <section class="tab-panel" role="tabpanel" id={tabPanelId(view())} aria-labelledby={tabId(view())}>
         <Suspense fallback={<TableSkeleton columns={5} rows={6} label="Loading tasks…" />}>
           <Show when={result()}>
@@ -242,7 +283,11 @@ export default function Tasks() {
                                 </>
                               }
                             >
-                              <time datetime={new Date(t.due_at).toISOString()} title={formatFull(t.due_at)} classList={{ "due-overdue": t.overdue }}>
+                              <time
+                                datetime={new Date(t.due_at).toISOString()}
+                                title={formatFull(t.due_at)}
+                                classList={{ "due-overdue": t.overdue }}
+                              >
                                 <Show when={t.overdue}>
                                   <Icon name="alert" size={13} /> Overdue ·{" "}
                                 </Show>
@@ -260,10 +305,22 @@ export default function Tasks() {
                                   }}
                                 />
                               </Show>
-                              <button type="button" class="btn btn-primary btn-sm" disabled={busy() === t.id} onClick={() => void finish(t, "complete")} aria-label={`Complete ${doLabel(t.type)} with ${t.contact?.name ?? "contact"}`}>
+                              <button
+                                type="button"
+                                class="btn btn-primary btn-sm"
+                                disabled={busy() === t.id}
+                                onClick={() => void finish(t, "complete")}
+                                aria-label={`Complete ${doLabel(t.type)} with ${t.contact?.name ?? "contact"}`}
+                              >
                                 <Icon name="check" size={14} /> Complete
                               </button>
-                              <button type="button" class="btn btn-secondary btn-sm" disabled={busy() === t.id} onClick={() => void finish(t, "skip")} aria-label={`Skip ${doLabel(t.type)} with ${t.contact?.name ?? "contact"}`}>
+                              <button
+                                type="button"
+                                class="btn btn-secondary btn-sm"
+                                disabled={busy() === t.id}
+                                onClick={() => void finish(t, "skip")}
+                                aria-label={`Skip ${doLabel(t.type)} with ${t.contact?.name ?? "contact"}`}
+                              >
                                 <Icon name="skip" size={14} /> Skip
                               </button>
                             </div>

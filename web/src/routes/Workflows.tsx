@@ -17,7 +17,8 @@ import "./Workflows.css";
 /** The API turns a workflow on only while its sequence is on: the switch says so instead of offering it. */
 export const SEQUENCE_OFF = "Its sequence is off: turn the sequence on first, then the workflow";
 
-export const WORKFLOW_EXPLAINER = "Every interval, a workflow finds net-new people matching its filters and adds them to a sequence — validated and charged like a manual add.";
+export const WORKFLOW_EXPLAINER =
+  "Every interval, a workflow finds net-new people matching its filters and adds them to a sequence — validated and charged like a manual add.";
 
 /** Run now, toggle and delete, shared by the list and a workflow's page. */
 export function useWorkflowActions() {
@@ -73,8 +74,17 @@ export function DeleteWorkflowDialog(props: { target: Workflow | null; onClose: 
     }
   };
   return (
-    <ConfirmDialog open={!!props.target} title={`Delete “${props.target?.name ?? ""}”?`} confirmLabel="Delete workflow" danger busy={busy()} onConfirm={() => void confirm()} onCancel={props.onClose}>
-      It stops running and its run log is removed. Contacts it already added stay in their sequence, and their jobs stay on the sequence's Imports tab.
+    <ConfirmDialog
+      open={!!props.target}
+      title={`Delete “${props.target?.name ?? ""}”?`}
+      confirmLabel="Delete workflow"
+      danger
+      busy={busy()}
+      onConfirm={() => void confirm()}
+      onCancel={props.onClose}
+    >
+      It stops running and its run log is removed. Contacts it already added stay in their sequence, and their jobs stay on the sequence's
+      Imports tab.
     </ConfirmDialog>
   );
 }
@@ -85,7 +95,13 @@ function WorkflowCard(props: { w: Workflow; actions: ReturnType<typeof useWorkfl
   const on = () => a.isActive(w());
   const headingId = `wf-${props.w.id}-name`;
   return (
-    <article class="card wf-card" classList={{ "wf-off": !on() }} aria-labelledby={headingId} data-testid="workflow-card" data-name={props.w.name}>
+    <article
+      class="card wf-card"
+      classList={{ "wf-off": !on() }}
+      aria-labelledby={headingId}
+      data-testid="workflow-card"
+      data-name={props.w.name}
+    >
       <div class="wf-card-head">
         <div class="wf-card-title">
           <h2 id={headingId} class="card-title">
@@ -98,7 +114,17 @@ function WorkflowCard(props: { w: Workflow; actions: ReturnType<typeof useWorkfl
             </Show>
           </p>
         </div>
-        <Toggle label={`${w().name} on`} checked={on()} busy={a.pending()[w().id] !== undefined} disabled={!on() && !w().sequence_active} title={!on() && !w().sequence_active ? SEQUENCE_OFF : undefined} onText="On" offText="Off" onChange={(v) => void a.toggle(w(), v)} testId="workflow-toggle" />
+        <Toggle
+          label={`${w().name} on`}
+          checked={on()}
+          busy={a.pending()[w().id] !== undefined}
+          disabled={!on() && !w().sequence_active}
+          title={!on() && !w().sequence_active ? SEQUENCE_OFF : undefined}
+          onText="On"
+          offText="Off"
+          onChange={(v) => void a.toggle(w(), v)}
+          testId="workflow-toggle"
+        />
       </div>
 
       <ul class="wf-chips" aria-label="Filters">
@@ -118,7 +144,9 @@ function WorkflowCard(props: { w: Workflow; actions: ReturnType<typeof useWorkfl
           <dt>Next run</dt>
           <dd>
             <Show when={on()} fallback={<span class="muted">Off: not scheduled</span>}>
-              <Show when={w().next_run_at} fallback="—">{(t) => <RunTime ms={t()} />}</Show>
+              <Show when={w().next_run_at} fallback="—">
+                {(t) => <RunTime ms={t()} />}
+              </Show>
             </Show>
           </dd>
         </div>
@@ -147,7 +175,13 @@ function WorkflowCard(props: { w: Workflow; actions: ReturnType<typeof useWorkfl
 
       <div class="wf-actions">
         <Show when={w().trigger.kind !== "change"}>
-          <button type="button" class="btn btn-secondary btn-sm" disabled={!!a.running()[w().id]} aria-busy={!!a.running()[w().id]} onClick={() => void a.runNow(w())}>
+          <button
+            type="button"
+            class="btn btn-secondary btn-sm"
+            disabled={!!a.running()[w().id]}
+            aria-busy={!!a.running()[w().id]}
+            onClick={() => void a.runNow(w())}
+          >
             <Icon name="play" size={14} /> {a.running()[w().id] ? "Running…" : "Run now"}
           </button>
         </Show>
@@ -157,7 +191,12 @@ function WorkflowCard(props: { w: Workflow; actions: ReturnType<typeof useWorkfl
         <A href={`/workflows/${w().id}/edit`} class="btn btn-ghost btn-sm" aria-label={`Edit ${w().name}`}>
           <Icon name="pencil" size={14} /> Edit
         </A>
-        <button type="button" class="btn btn-danger-ghost btn-sm wf-delete" aria-label={`Delete ${w().name}`} onClick={() => props.onDelete(w())}>
+        <button
+          type="button"
+          class="btn btn-danger-ghost btn-sm wf-delete"
+          aria-label={`Delete ${w().name}`}
+          onClick={() => props.onDelete(w())}
+        >
           <Icon name="trash" size={14} /> Delete
         </button>
       </div>
@@ -187,11 +226,27 @@ export default function Workflows() {
                 <EmptyState
                   icon="workflows"
                   title="No workflows yet"
-                  actions={<A href="/workflows/new" class="btn btn-primary">Create a workflow</A>}
+                  actions={
+                    <A href="/workflows/new" class="btn btn-primary">
+                      Create a workflow
+                    </A>
+                  }
                   points={[
-                    { icon: "clock", title: "Runs on a schedule", text: "Every 15 minutes to every week; each run is claimed once, even when runs overlap." },
-                    { icon: "search", title: "Filters and a net-new check", text: "Only people matching your filters who aren't already contacts are added, up to a maximum per run." },
-                    { icon: "info", title: "A log for every run", text: "Each run records who it found and added, so a run that added nobody says why." },
+                    {
+                      icon: "clock",
+                      title: "Runs on a schedule",
+                      text: "Every 15 minutes to every week; each run is claimed once, even when runs overlap.",
+                    },
+                    {
+                      icon: "search",
+                      title: "Filters and a net-new check",
+                      text: "Only people matching your filters who aren't already contacts are added, up to a maximum per run.",
+                    },
+                    {
+                      icon: "info",
+                      title: "A log for every run",
+                      text: "Each run records who it found and added, so a run that added nobody says why.",
+                    },
                   ]}
                 >
                   Set up a workflow once and it keeps your sequence supplied with new prospects.

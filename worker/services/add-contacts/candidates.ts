@@ -62,7 +62,9 @@ function candidatesCte(teamId: string, source: Source): SQL {
 /** Lists of another team (or none) are 404. */
 export async function checkLists(d: Db, teamId: string, listIds: string[] | undefined) {
   if (!listIds?.length) return;
-  const found = await d.all<{ id: string }>(sql`SELECT id FROM lists WHERE team_id = ${teamId} AND id IN (SELECT value FROM json_each(${listParam(listIds)}))`);
+  const found = await d.all<{ id: string }>(
+    sql`SELECT id FROM lists WHERE team_id = ${teamId} AND id IN (SELECT value FROM json_each(${listParam(listIds)}))`,
+  );
   const missing = listIds.filter((id) => !found.some((l) => l.id === id));
   if (missing.length) throw new ApiError("not_found", "List not found", { list_ids: missing });
 }
@@ -95,7 +97,13 @@ export interface CandidateRow {
 }
 
 /** The next `limit` candidates in priority order after `after` (keyset paging: D1 orders, the Worker holds one page). */
-export async function candidatePage(d: Db, teamId: string, source: Source, after: CandidateCursor | null, limit: number): Promise<CandidateRow[]> {
+export async function candidatePage(
+  d: Db,
+  teamId: string,
+  source: Source,
+  after: CandidateCursor | null,
+  limit: number,
+): Promise<CandidateRow[]> {
   const s = after?.score ?? null;
   const k = after?.k ?? null;
   return d.all<CandidateRow>(sql`${candidatesCte(teamId, source)}
@@ -108,11 +116,16 @@ export const cursorAfter = (page: readonly CandidateRow[]): CandidateCursor | nu
 };
 
 function tooMany(n: number): never {
-  throw new ApiError("too_many_contacts", `One job takes at most ${MAX_JOB_CANDIDATES.toLocaleString("en-US")} contacts; this selection has more`, {
-    limit: MAX_JOB_CANDIDATES,
-    count: n,
-    fix: "Narrow the search or split the lists into several jobs",
-  }, 413);
+  throw new ApiError(
+    "too_many_contacts",
+    `One job takes at most ${MAX_JOB_CANDIDATES.toLocaleString("en-US")} contacts; this selection has more`,
+    {
+      limit: MAX_JOB_CANDIDATES,
+      count: n,
+      fix: "Narrow the search or split the lists into several jobs",
+    },
+    413,
+  );
 }
 
 interface ContactFactsRow {
@@ -156,7 +169,14 @@ interface PersonFactsRow {
  * priority order). `ownJobId`: a job re-running a chunk; enrollments that job made itself are not
  * "already in sequence".
  */
-export async function loadFacts(d: Db, teamId: string, sequenceId: string, candidates: readonly Candidate[], now: number, ownJobId: string | null = null): Promise<Facts[]> {
+export async function loadFacts(
+  d: Db,
+  teamId: string,
+  sequenceId: string,
+  candidates: readonly Candidate[],
+  now: number,
+  ownJobId: string | null = null,
+): Promise<Facts[]> {
   const contactIds = candidates.flatMap((c) => (c.contactId ? [c.contactId] : []));
   const personIds = candidates.flatMap((c) => (!c.contactId && c.personId ? [c.personId] : []));
   const [contactRows, personRows] = await Promise.all([
@@ -181,28 +201,75 @@ export async function loadFacts(d: Db, teamId: string, sequenceId: string, candi
   const byContact = new Map<string, Facts>();
   for (const r of contactRows) {
     byContact.set(r.id, {
-      personId: r.person_id, contactId: r.id, found: true, email: r.email, emailStatus: r.email_status,
-      unsubscribed: r.unsubscribed_at !== null, bounced: r.bounced_at !== null, stageCategory: r.stage_category,
-      suppressed: !!r.suppressed, inSequence: !!r.in_sequence, activeElsewhere: !!r.active_elsewhere, finishedElsewhere: !!r.finished_elsewhere,
-      jobChanged: r.job_changed_at !== null, ownerId: r.owner_id, score: r.score, timeZone: r.time_zone,
-      firstName: r.first_name, lastName: r.last_name, domain: r.domain, company: r.company,
+      personId: r.person_id,
+      contactId: r.id,
+      found: true,
+      email: r.email,
+      emailStatus: r.email_status,
+      unsubscribed: r.unsubscribed_at !== null,
+      bounced: r.bounced_at !== null,
+      stageCategory: r.stage_category,
+      suppressed: !!r.suppressed,
+      inSequence: !!r.in_sequence,
+      activeElsewhere: !!r.active_elsewhere,
+      finishedElsewhere: !!r.finished_elsewhere,
+      jobChanged: r.job_changed_at !== null,
+      ownerId: r.owner_id,
+      score: r.score,
+      timeZone: r.time_zone,
+      firstName: r.first_name,
+      lastName: r.last_name,
+      domain: r.domain,
+      company: r.company,
     });
   }
   const byPerson = new Map<string, Facts>();
   for (const r of personRows) {
     byPerson.set(r.id, {
-      personId: r.id, contactId: null, found: true, email: r.email, emailStatus: r.email_status,
-      unsubscribed: false, bounced: false, stageCategory: null, suppressed: !!r.suppressed, inSequence: false,
-      activeElsewhere: false, finishedElsewhere: false, jobChanged: r.job_changed_at !== null && r.job_changed_at > now - JOB_CHANGE_WINDOW_MS,
-      ownerId: null, score: r.score, timeZone: r.time_zone, firstName: r.first_name, lastName: r.last_name, domain: r.domain, company: r.company,
+      personId: r.id,
+      contactId: null,
+      found: true,
+      email: r.email,
+      emailStatus: r.email_status,
+      unsubscribed: false,
+      bounced: false,
+      stageCategory: null,
+      suppressed: !!r.suppressed,
+      inSequence: false,
+      activeElsewhere: false,
+      finishedElsewhere: false,
+      jobChanged: r.job_changed_at !== null && r.job_changed_at > now - JOB_CHANGE_WINDOW_MS,
+      ownerId: null,
+      score: r.score,
+      timeZone: r.time_zone,
+      firstName: r.first_name,
+      lastName: r.last_name,
+      domain: r.domain,
+      company: r.company,
     });
   }
   return candidates.map(
     (c): Facts =>
       (c.contactId ? byContact.get(c.contactId) : byPerson.get(c.personId!)) ?? {
-        ...c, found: false, email: null, emailStatus: "unavailable", unsubscribed: false, bounced: false, stageCategory: null, suppressed: false,
-        inSequence: false, activeElsewhere: false, finishedElsewhere: false, jobChanged: false, ownerId: null, score: -1, timeZone: null,
-        firstName: "", lastName: "", domain: null, company: null,
+        ...c,
+        found: false,
+        email: null,
+        emailStatus: "unavailable",
+        unsubscribed: false,
+        bounced: false,
+        stageCategory: null,
+        suppressed: false,
+        inSequence: false,
+        activeElsewhere: false,
+        finishedElsewhere: false,
+        jobChanged: false,
+        ownerId: null,
+        score: -1,
+        timeZone: null,
+        firstName: "",
+        lastName: "",
+        domain: null,
+        company: null,
       },
   );
 }

@@ -26,7 +26,14 @@ export async function loadMailboxLoads(env: Env, d: Db, teamId: string, mailboxI
   if (!mailboxIds.length) return [];
   const [rows, pending] = await d.batch([
     d
-      .select({ id: mailboxes.id, email: mailboxes.email, status: mailboxes.status, dailyLimit: mailboxes.dailyLimit, hourlyLimit: mailboxes.hourlyLimit, minGapSeconds: mailboxes.minGapSeconds })
+      .select({
+        id: mailboxes.id,
+        email: mailboxes.email,
+        status: mailboxes.status,
+        dailyLimit: mailboxes.dailyLimit,
+        hourlyLimit: mailboxes.hourlyLimit,
+        minGapSeconds: mailboxes.minGapSeconds,
+      })
       .from(mailboxes)
       .where(and(eq(mailboxes.teamId, teamId), inList(mailboxes.id, mailboxIds)))
       .orderBy(mailboxes.email),
@@ -59,7 +66,11 @@ export async function loadMailboxLoads(env: Env, d: Db, teamId: string, mailboxI
  * first, so the same input gives the same assignment.
  */
 export function assignMailboxes(loads: MailboxLoad[], count: number, rotation: Rotation = "capacity"): string[] {
-  return assignFrom(loads.map((m) => m.id), roomOf(loads, rotation), count);
+  return assignFrom(
+    loads.map((m) => m.id),
+    roomOf(loads, rotation),
+    count,
+  );
 }
 
 export type Rotation = "capacity" | "even";
@@ -68,7 +79,8 @@ export type Rotation = "capacity" | "even";
  * Where a rotation starts, in the order of `loads`: each mailbox's remaining daily room; for an even
  * split the same room for all, so assignFrom takes them in turn.
  */
-export const roomOf = (loads: MailboxLoad[], rotation: Rotation = "capacity") => loads.map((m) => (rotation === "even" ? 0 : m.dailyLimit - m.usedToday - m.pending));
+export const roomOf = (loads: MailboxLoad[], rotation: Rotation = "capacity") =>
+  loads.map((m) => (rotation === "even" ? 0 : m.dailyLimit - m.usedToday - m.pending));
 
 /** The rotation continued from `left` (updated in place), so a job planned page by page assigns as if in one go. */
 export function assignFrom(ids: string[], left: number[], count: number): string[] {
@@ -120,7 +132,11 @@ export function forecastMailbox(m: MailboxLoad, assigned: number, window: Window
     const next = nextWindowStart(t, window);
     if (next !== null && fmt.format(next) === day) continue; // more windows that day
     const minutes = perDay.get(day)! / 60_000;
-    let cap = Math.min(m.dailyLimit, Math.ceil((m.hourlyLimit * minutes) / 60), m.minGapSeconds > 0 ? Math.floor((minutes * 60) / m.minGapSeconds) + 1 : Infinity);
+    let cap = Math.min(
+      m.dailyLimit,
+      Math.ceil((m.hourlyLimit * minutes) / 60),
+      m.minGapSeconds > 0 ? Math.floor((minutes * 60) / m.minGapSeconds) + 1 : Infinity,
+    );
     if (!first) typical = Math.max(typical, cap);
     if (first) cap = Math.min(cap, remainingToday);
     first = false;

@@ -32,7 +32,18 @@ const isUniqueViolation = (err: unknown) => /UNIQUE/.test(String(err)) || (err i
 function sourceSummary(req: AddContactsRequest, via?: string) {
   const s = req.source;
   // A workflow's jobs are labelled as workflow runs (job page, Credits chart), whatever they picked.
-  const kind = via === "workflow" ? "workflow" : s.import_id ? "csv" : s.search ? "search" : s.list_ids?.length ? "lists" : s.people_ids?.length ? "people" : "contacts";
+  const kind =
+    via === "workflow"
+      ? "workflow"
+      : s.import_id
+        ? "csv"
+        : s.search
+          ? "search"
+          : s.list_ids?.length
+            ? "lists"
+            : s.people_ids?.length
+              ? "people"
+              : "contacts";
   return {
     kind,
     list_ids: s.list_ids ?? [],
@@ -56,14 +67,23 @@ const jobById = (d: Db, jobId: string) => d.query.jobs.findFirst({ where: eq(job
  * ordered candidates and mailboxes, chunks on the queue or a start time for the cron) and a large
  * one through queued plan pages. A repeated Idempotency-Key returns the same job.
  */
-export async function commitAddContacts(env: Env, d: Db, caller: Caller, sequenceId: string, req: AddContactsRequest, idempotencyKey: string | null, via: string): Promise<{ job: JobRow; replayed: boolean }> {
+export async function commitAddContacts(
+  env: Env,
+  d: Db,
+  caller: Caller,
+  sequenceId: string,
+  req: AddContactsRequest,
+  idempotencyKey: string | null,
+  via: string,
+): Promise<{ job: JobRow; replayed: boolean }> {
   const requestHash = await sha256Hex(JSON.stringify({ sequenceId, req }));
   const replay = await replayOf(d, caller, idempotencyKey, requestHash);
   if (replay) return { job: replay, replayed: true };
   const prepared = await checkPreconditions(d, caller, sequenceId, req);
   refuse(prepared.preconditions);
   // A selection larger than one page is planned page by page through the queue, never in this request.
-  if ((await countCandidates(d, caller.teamId, req.source)) > PLAN_PAGE) return commitPaged(env, d, caller, sequenceId, req, idempotencyKey, via, requestHash, prepared.mailboxIds);
+  if ((await countCandidates(d, caller.teamId, req.source)) > PLAN_PAGE)
+    return commitPaged(env, d, caller, sequenceId, req, idempotencyKey, via, requestHash, prepared.mailboxIds);
   const plan = await planSmall(env, d, caller, prepared, req);
   if (plan.problem) refuse([plan.problem]);
   const t = now();
@@ -78,17 +98,32 @@ export async function commitAddContacts(env: Env, d: Db, caller: Caller, sequenc
            ${scheduled ? "scheduled" : "preparing"}, ${scheduled ? req.add_at! : t}, ${plan.contacts.length}, ${held}, ${idempotencyKey}, ${t}
      WHERE ${held} = 0 OR EXISTS (SELECT 1 FROM credit_ledger WHERE team_id = ${caller.teamId} AND ref = ${ref})`;
   try {
-    await batchSql(d, [...(held > 0 ? holdStatements(caller.teamId, ref, held, jobId, summary.kind, "Held for adding contacts") : []), insertJob]);
+    await batchSql(d, [
+      ...(held > 0 ? holdStatements(caller.teamId, ref, held, jobId, summary.kind, "Held for adding contacts") : []),
+      insertJob,
+    ]);
   } catch (err) {
     // Two requests with one Idempotency-Key at once: the unique index lets one through.
     if (idempotencyKey && isUniqueViolation(err)) return commitAddContacts(env, d, caller, sequenceId, req, idempotencyKey, via);
     throw err;
   }
   if (held > 0 && !(await holdExists(d, caller.teamId, ref))) {
-    throw new ApiError("insufficient_credits", "The balance changed and no longer covers this batch", { fix: "Preview again", maximum: held }, 422);
+    throw new ApiError(
+      "insufficient_credits",
+      "The balance changed and no longer covers this batch",
+      { fix: "Preview again", maximum: held },
+      422,
+    );
   }
   // person_id marks a net-new person (a saved contact's row carries only its contact id).
-  const rows: Row[] = plan.contacts.map((c, idx) => [jobId, idx, caller.teamId, c.facts.contactId ? null : c.facts.personId, c.facts.contactId, c.mailboxId]);
+  const rows: Row[] = plan.contacts.map((c, idx) => [
+    jobId,
+    idx,
+    caller.teamId,
+    c.facts.contactId ? null : c.facts.personId,
+    c.facts.contactId,
+    c.mailboxId,
+  ]);
   await batchSql(d, bulkInsertSql("job_candidates", ["job_id", "idx", "team_id", "person_id", "contact_id", "mailbox_id"], rows));
   if (!scheduled) await startJob(env, d, jobId);
   return { job: (await jobById(d, jobId))!, replayed: false };
@@ -100,7 +135,9 @@ async function replayOf(d: Db, caller: Caller, idempotencyKey: string | null, re
   const existing = await d.query.jobs.findFirst({ where: and(eq(jobs.teamId, caller.teamId), eq(jobs.idempotencyKey, idempotencyKey)) });
   if (!existing) return null;
   if (optionsOf(existing).request_hash !== requestHash) {
-    throw new ApiError("idempotency_key_reused", "This Idempotency-Key was used with a different request", { idempotency_key: idempotencyKey });
+    throw new ApiError("idempotency_key_reused", "This Idempotency-Key was used with a different request", {
+      idempotency_key: idempotencyKey,
+    });
   }
   return existing;
 }
@@ -113,7 +150,15 @@ async function replayOf(d: Db, caller: Caller, idempotencyKey: string | null, re
  * maximum, before anything is charged or enrolled) and fans out the chunks.
  */
 async function commitPaged(
-  env: Env, d: Db, caller: Caller, sequenceId: string, req: AddContactsRequest, idempotencyKey: string | null, via: string, requestHash: string, mailboxIds: string[],
+  env: Env,
+  d: Db,
+  caller: Caller,
+  sequenceId: string,
+  req: AddContactsRequest,
+  idempotencyKey: string | null,
+  via: string,
+  requestHash: string,
+  mailboxIds: string[],
 ): Promise<{ job: JobRow; replayed: boolean }> {
   const t = now();
   const jobId = newId();
@@ -121,11 +166,30 @@ async function commitPaged(
   try {
     await batchSql(d, [
       d.insert(jobs).values({
-        id: jobId, teamId: caller.teamId, userId: caller.userId, kind: "add_contacts", sequenceId, source: sourceSummary(req, via),
-        options: jobOptions(req, requestHash, via, loads.map((m) => m.id)), status: "preparing", runAt: t, total: 0, creditsHeld: 0, idempotencyKey, createdAt: t,
+        id: jobId,
+        teamId: caller.teamId,
+        userId: caller.userId,
+        kind: "add_contacts",
+        sequenceId,
+        source: sourceSummary(req, via),
+        options: jobOptions(
+          req,
+          requestHash,
+          via,
+          loads.map((m) => m.id),
+        ),
+        status: "preparing",
+        runAt: t,
+        total: 0,
+        creditsHeld: 0,
+        idempotencyKey,
+        createdAt: t,
       }),
       stageCandidatesSql(jobId, caller.teamId, req.source),
-      d.update(jobs).set({ total: sql`(SELECT count(*) FROM job_candidates WHERE job_id = ${jobId})` }).where(eq(jobs.id, jobId)),
+      d
+        .update(jobs)
+        .set({ total: sql`(SELECT count(*) FROM job_candidates WHERE job_id = ${jobId})` })
+        .where(eq(jobs.id, jobId)),
     ]);
   } catch (err) {
     if (idempotencyKey && isUniqueViolation(err)) return commitAddContacts(env, d, caller, sequenceId, req, idempotencyKey, via);
@@ -137,7 +201,12 @@ async function commitPaged(
 
 /** Fan the job out: one queue message per chunk of candidate indexes. */
 export async function startJob(env: Env, d: Db, jobId: string) {
-  const job = await d.update(jobs).set({ status: "queued" }).where(and(eq(jobs.id, jobId), inArray(jobs.status, ["preparing", "scheduled"]))).returning().get();
+  const job = await d
+    .update(jobs)
+    .set({ status: "queued" })
+    .where(and(eq(jobs.id, jobId), inArray(jobs.status, ["preparing", "scheduled"])))
+    .returning()
+    .get();
   if (!job) return;
   if (job.total === 0) return finishJob(d, jobId);
   await sendChunks(env, jobId, job.total);
@@ -145,7 +214,8 @@ export async function startJob(env: Env, d: Db, jobId: string) {
 
 async function sendChunks(env: Env, jobId: string, total: number) {
   const messages: { body: QueueMessage }[] = [];
-  for (let from = 0; from < total; from += CHUNK_SIZE) messages.push({ body: { kind: "add_contacts_chunk", jobId, from, to: Math.min(total, from + CHUNK_SIZE) } });
+  for (let from = 0; from < total; from += CHUNK_SIZE)
+    messages.push({ body: { kind: "add_contacts_chunk", jobId, from, to: Math.min(total, from + CHUNK_SIZE) } });
   for (let i = 0; i < messages.length; i += 100) await env.JOBS.sendBatch(messages.slice(i, i + 100));
 }
 
@@ -159,7 +229,11 @@ export async function processChunk(env: Env, jobId: string, from: number, to: nu
   const d = db(env.DB);
   const [job, done] = await Promise.all([
     jobById(d, jobId),
-    d.select({ n: count() }).from(jobOutcomes).where(and(eq(jobOutcomes.jobId, jobId), gte(jobOutcomes.idx, from), lt(jobOutcomes.idx, to))).get(),
+    d
+      .select({ n: count() })
+      .from(jobOutcomes)
+      .where(and(eq(jobOutcomes.jobId, jobId), gte(jobOutcomes.idx, from), lt(jobOutcomes.idx, to)))
+      .get(),
   ]);
   if (!job || ["completed", "cancelled", "failed"].includes(job.status)) return;
   if ((done?.n ?? 0) < to - from) await runChunk(env, d, job, from, to);
@@ -186,19 +260,32 @@ type CandidateRow = typeof jobCandidates.$inferSelect;
 /** The team's contacts of these people: person id → contact id. */
 async function contactsOfPeople(d: Db, teamId: string, personIds: string[]): Promise<Map<string, string>> {
   if (!personIds.length) return new Map();
-  const rows = await d.select({ personId: contacts.personId, id: contacts.id }).from(contacts).where(and(eq(contacts.teamId, teamId), inList(contacts.personId, personIds)));
+  const rows = await d
+    .select({ personId: contacts.personId, id: contacts.id })
+    .from(contacts)
+    .where(and(eq(contacts.teamId, teamId), inList(contacts.personId, personIds)));
   return new Map(rows.map((r) => [r.personId!, r.id]));
 }
 
 async function whoAre(d: Db, job: JobRow, cands: CandidateRow[]): Promise<Who[]> {
-  const savedNow = await contactsOfPeople(d, job.teamId, cands.flatMap((c) => (c.personId && !c.contactId ? [c.personId] : [])));
+  const savedNow = await contactsOfPeople(
+    d,
+    job.teamId,
+    cands.flatMap((c) => (c.personId && !c.contactId ? [c.personId] : [])),
+  );
   return Promise.all(
     cands.map(async (c): Promise<Who> => {
-      if (!c.personId) return { lookup: { personId: null, contactId: c.contactId }, contactId: c.contactId!, netNew: false, creates: false };
+      if (!c.personId)
+        return { lookup: { personId: null, contactId: c.contactId }, contactId: c.contactId!, netNew: false, creates: false };
       if (c.contactId) return { lookup: { personId: c.personId, contactId: null }, contactId: c.contactId, netNew: true, creates: false };
       const saved = savedNow.get(c.personId);
       if (saved) return { lookup: { personId: null, contactId: saved }, contactId: saved, netNew: false, creates: false };
-      return { lookup: { personId: c.personId, contactId: null }, contactId: await idFrom("contact", job.teamId, c.personId), netNew: true, creates: true };
+      return {
+        lookup: { personId: c.personId, contactId: null },
+        contactId: await idFrom("contact", job.teamId, c.personId),
+        netNew: true,
+        creates: true,
+      };
     }),
   );
 }
@@ -215,20 +302,62 @@ interface ChunkResult {
 }
 
 const NEW_CONTACT_COLUMNS = [
-  "id", "team_id", "person_id", "owner_id", "stage_id", "first_name", "last_name", "title", "company", "domain", "industry", "employees",
-  "city", "country", "time_zone", "email", "email_status", "linkedin_url", "score", "job_changed_at", "source", "created_at", "updated_at",
+  "id",
+  "team_id",
+  "person_id",
+  "owner_id",
+  "stage_id",
+  "first_name",
+  "last_name",
+  "title",
+  "company",
+  "domain",
+  "industry",
+  "employees",
+  "city",
+  "country",
+  "time_zone",
+  "email",
+  "email_status",
+  "linkedin_url",
+  "score",
+  "job_changed_at",
+  "source",
+  "created_at",
+  "updated_at",
 ] as const;
 
 async function runChunk(env: Env, d: Db, job: JobRow, from: number, to: number) {
   const t = now();
-  await d.update(jobs).set({ status: "running", startedAt: sql`coalesce(${jobs.startedAt}, ${t})` }).where(and(eq(jobs.id, job.id), eq(jobs.status, "queued")));
+  await d
+    .update(jobs)
+    .set({ status: "running", startedAt: sql`coalesce(${jobs.startedAt}, ${t})` })
+    .where(and(eq(jobs.id, job.id), eq(jobs.status, "queued")));
   const options = optionsOf(job);
   const [seq, cands] = await Promise.all([
     d.select({ settings: sequences.settings }).from(sequences).where(eq(sequences.id, job.sequenceId!)).get(),
-    d.select().from(jobCandidates).where(and(eq(jobCandidates.jobId, job.id), gte(jobCandidates.idx, from), lt(jobCandidates.idx, to))).orderBy(jobCandidates.idx),
+    d
+      .select()
+      .from(jobCandidates)
+      .where(and(eq(jobCandidates.jobId, job.id), gte(jobCandidates.idx, from), lt(jobCandidates.idx, to)))
+      .orderBy(jobCandidates.idx),
   ]);
   const who = await whoAre(d, job, cands);
-  const [facts, earlier] = await Promise.all([loadFacts(d, job.teamId, job.sequenceId!, who.map((w) => w.lookup), t, job.id), enrolledEarlier(d, job, who.map((w) => w.contactId))]);
+  const [facts, earlier] = await Promise.all([
+    loadFacts(
+      d,
+      job.teamId,
+      job.sequenceId!,
+      who.map((w) => w.lookup),
+      t,
+      job.id,
+    ),
+    enrolledEarlier(
+      d,
+      job,
+      who.map((w) => w.contactId),
+    ),
+  ]);
   const factsByKey = new Map(facts.map((f) => [keyOf(f), f]));
   const validation = validationFor(job.userId!, seq?.settings, options, false);
 
@@ -239,7 +368,9 @@ async function runChunk(env: Env, d: Db, job: JobRow, from: number, to: number) 
   const results: ChunkResult[] = [];
   const evaluations = await Promise.all(who.map((w) => evaluate(factsByKey.get(keyOf(w.lookup))!, validation)));
   const peopleNeeded = cands.filter((_, i) => who[i]!.creates && evaluations[i]!.outcome === "enrolled").map((c) => c.personId!);
-  const people = new Map((peopleNeeded.length ? await d.query.people.findMany({ where: (p) => inList(p.id, peopleNeeded) }) : []).map((p) => [p.id, p]));
+  const people = new Map(
+    (peopleNeeded.length ? await d.query.people.findMany({ where: (p) => inList(p.id, peopleNeeded) }) : []).map((p) => [p.id, p]),
+  );
   // Enrichment attempts, one row each: [id, contact, provider, success, cost, creates, idx, email].
   const attempts: Row[] = [];
   const enrichmentIds = await Promise.all(
@@ -254,33 +385,92 @@ async function runChunk(env: Env, d: Db, job: JobRow, from: number, to: number) 
     if (mine) {
       // An earlier try of this chunk enrolled this contact and crashed before its outcome: report what
       // the job did (enrolled, at what it cost then), whatever the contact's state is now.
-      results.push({ idx: c.idx, contactId, personId: f.personId, outcome: "enrolled", reasons: [...ev.warnings, ...(mine.enriched ? ["enriched"] : [])], cost: mine.cost(w.netNew), mailboxId: mine.mailboxId });
+      results.push({
+        idx: c.idx,
+        contactId,
+        personId: f.personId,
+        outcome: "enrolled",
+        reasons: [...ev.warnings, ...(mine.enriched ? ["enriched"] : [])],
+        cost: mine.cost(w.netNew),
+        mailboxId: mine.mailboxId,
+      });
       continue;
     }
     (ev.enrichment?.attempts ?? []).forEach((a, k) => {
-      attempts.push([enrichmentIds[i]![k]!, contactId, a.provider, a.success ? 1 : 0, ev.outcome === "enrolled" ? a.cost : 0, w.creates ? 1 : 0, c.idx, a.email]);
+      attempts.push([
+        enrichmentIds[i]![k]!,
+        contactId,
+        a.provider,
+        a.success ? 1 : 0,
+        ev.outcome === "enrolled" ? a.cost : 0,
+        w.creates ? 1 : 0,
+        c.idx,
+        a.email,
+      ]);
     });
     if (ev.outcome !== "enrolled") {
-      results.push({ idx: c.idx, contactId: f.contactId, personId: f.personId, outcome: ev.outcome, reasons: [...ev.skips, ...ev.warnings], cost: 0, mailboxId: null });
+      results.push({
+        idx: c.idx,
+        contactId: f.contactId,
+        personId: f.personId,
+        outcome: ev.outcome,
+        reasons: [...ev.skips, ...ev.warnings],
+        cost: 0,
+        mailboxId: null,
+      });
       continue;
     }
     if (w.creates) {
       const p = people.get(f.personId!)!;
       claims.push([c.idx, contactId, f.personId!]);
       newContacts.push([
-        contactId, job.teamId, f.personId, options.owner_id ?? job.userId, null, p.firstName, p.lastName, p.title, p.company, p.domain, p.industry, p.employees,
-        p.city, p.country, p.timeZone, ev.email, ev.emailStatus, p.linkedinUrl, p.score, p.jobChangedAt, "add_contacts", t, t,
+        contactId,
+        job.teamId,
+        f.personId,
+        options.owner_id ?? job.userId,
+        null,
+        p.firstName,
+        p.lastName,
+        p.title,
+        p.company,
+        p.domain,
+        p.industry,
+        p.employees,
+        p.city,
+        p.country,
+        p.timeZone,
+        ev.email,
+        ev.emailStatus,
+        p.linkedinUrl,
+        p.score,
+        p.jobChangedAt,
+        "add_contacts",
+        t,
+        t,
       ]);
     } else if (ev.enrichment?.email && f.contactId) {
       stmts.push(
-        d.update(contacts)
+        d
+          .update(contacts)
           .set({ email: ev.email, emailStatus: ev.emailStatus as (typeof contacts.$inferSelect)["emailStatus"], updatedAt: t })
-          .where(and(eq(contacts.id, contactId), eq(contacts.teamId, job.teamId), sql`(${contacts.email} IS NULL OR ${contacts.emailStatus} = 'unavailable')`)),
+          .where(
+            and(
+              eq(contacts.id, contactId),
+              eq(contacts.teamId, job.teamId),
+              sql`(${contacts.email} IS NULL OR ${contacts.emailStatus} = 'unavailable')`,
+            ),
+          ),
       );
     }
     const mailboxId = c.mailboxId ?? options.mailbox_ids[0] ?? null;
     results.push({
-      idx: c.idx, contactId, personId: f.personId, outcome: "enrolled", reasons: [...ev.warnings, ...(ev.enrichment?.email ? ["enriched"] : [])], cost: ev.cost, mailboxId,
+      idx: c.idx,
+      contactId,
+      personId: f.personId,
+      outcome: "enrolled",
+      reasons: [...ev.warnings, ...(ev.enrichment?.email ? ["enriched"] : [])],
+      cost: ev.cost,
+      mailboxId,
       enroll: { score: f.score, timeZone: f.timeZone, creates: w.creates },
     });
   }
@@ -297,7 +487,12 @@ async function runChunk(env: Env, d: Db, job: JobRow, from: number, to: number) 
   }
   if (newContacts.length) {
     // The stage of new contacts: the team's first "open" stage.
-    const stage = await d.select({ id: contactStages.id }).from(contactStages).where(and(eq(contactStages.teamId, job.teamId), eq(contactStages.category, "open"))).orderBy(contactStages.position).get();
+    const stage = await d
+      .select({ id: contactStages.id })
+      .from(contactStages)
+      .where(and(eq(contactStages.teamId, job.teamId), eq(contactStages.category, "open")))
+      .orderBy(contactStages.position)
+      .get();
     for (const r of newContacts) (r as unknown[])[4] = stage?.id ?? null;
     stmts.unshift(
       // Claim each new contact on its candidate row, in the same transaction that creates it, only if
@@ -317,11 +512,24 @@ async function runChunk(env: Env, d: Db, job: JobRow, from: number, to: number) 
     const heldRows = await d
       .select({ idx: jobCandidates.idx })
       .from(jobCandidates)
-      .where(and(eq(jobCandidates.jobId, job.id), inList(jobCandidates.idx, claims.map(([i]) => i)), sql`${jobCandidates.contactId} IS NOT NULL`));
+      .where(
+        and(
+          eq(jobCandidates.jobId, job.id),
+          inList(
+            jobCandidates.idx,
+            claims.map(([i]) => i),
+          ),
+          sql`${jobCandidates.contactId} IS NOT NULL`,
+        ),
+      );
     const held = new Set(heldRows.map((r) => r.idx));
     const lost = claims.filter(([i]) => !held.has(i));
     if (lost.length) {
-      const actual = await contactsOfPeople(d, job.teamId, lost.map(([, , p]) => p));
+      const actual = await contactsOfPeople(
+        d,
+        job.teamId,
+        lost.map(([, , p]) => p),
+      );
       for (const r of results) {
         if (!r.enroll?.creates || held.has(r.idx)) continue;
         r.contactId = actual.get(r.personId!) ?? r.contactId;
@@ -330,9 +538,17 @@ async function runChunk(env: Env, d: Db, job: JobRow, from: number, to: number) 
     }
   }
   const enrollItems = await Promise.all(
-    results.filter((r) => r.enroll).map(async (r) => ({
-      enrollmentId: await idFrom("enrollment", job.id, r.contactId!), contactId: r.contactId!, mailboxId: r.mailboxId, score: r.enroll!.score, timeZone: r.enroll!.timeZone, jobId: job.id, addedBy: job.userId,
-    })),
+    results
+      .filter((r) => r.enroll)
+      .map(async (r) => ({
+        enrollmentId: await idFrom("enrollment", job.id, r.contactId!),
+        contactId: r.contactId!,
+        mailboxId: r.mailboxId,
+        score: r.enroll!.score,
+        timeZone: r.enroll!.timeZone,
+        jobId: job.id,
+        addedBy: job.userId,
+      })),
   );
 
   // Invariant 1: the SequenceDO enrolls each contact once. A contact it already had under another
@@ -348,8 +564,25 @@ async function runChunk(env: Env, d: Db, job: JobRow, from: number, to: number) 
       }
     }
   }
-  const outcomeRows: Row[] = results.map((r) => [job.id, r.idx, job.teamId, r.contactId, r.personId, r.outcome, JSON.stringify(r.reasons), r.cost, r.mailboxId]);
-  await batchSql(d, bulkInsertSql("job_outcomes", ["job_id", "idx", "team_id", "contact_id", "person_id", "outcome", "reasons", "credit_cost", "mailbox_id"], outcomeRows));
+  const outcomeRows: Row[] = results.map((r) => [
+    job.id,
+    r.idx,
+    job.teamId,
+    r.contactId,
+    r.personId,
+    r.outcome,
+    JSON.stringify(r.reasons),
+    r.cost,
+    r.mailboxId,
+  ]);
+  await batchSql(
+    d,
+    bulkInsertSql(
+      "job_outcomes",
+      ["job_id", "idx", "team_id", "contact_id", "person_id", "outcome", "reasons", "credit_cost", "mailbox_id"],
+      outcomeRows,
+    ),
+  );
 }
 
 /**
@@ -361,10 +594,17 @@ async function enrolledEarlier(d: Db, job: JobRow, contactIds: string[]) {
   const out = new Map<string, { mailboxId: string | null; enriched: boolean; cost: (netNew: boolean) => number }>();
   if (!contactIds.length) return out;
   const [enrolled, statuses, enrich] = await d.batch([
-    d.select({ contactId: enrollments.contactId, mailboxId: enrollments.mailboxId }).from(enrollments)
+    d
+      .select({ contactId: enrollments.contactId, mailboxId: enrollments.mailboxId })
+      .from(enrollments)
       .where(and(eq(enrollments.sequenceId, job.sequenceId!), eq(enrollments.jobId, job.id), inList(enrollments.contactId, contactIds))),
-    d.select({ id: contacts.id, emailStatus: contacts.emailStatus }).from(contacts).where(and(eq(contacts.teamId, job.teamId), inList(contacts.id, contactIds))),
-    d.select({ contactId: enrichments.contactId, cost: sql<number>`sum(${enrichments.cost})` }).from(enrichments)
+    d
+      .select({ id: contacts.id, emailStatus: contacts.emailStatus })
+      .from(contacts)
+      .where(and(eq(contacts.teamId, job.teamId), inList(contacts.id, contactIds))),
+    d
+      .select({ contactId: enrichments.contactId, cost: sql<number>`sum(${enrichments.cost})` })
+      .from(enrichments)
       .where(and(eq(enrichments.jobId, job.id), eq(enrichments.success, true), inList(enrichments.contactId, contactIds)))
       .groupBy(enrichments.contactId),
   ]);
@@ -373,7 +613,11 @@ async function enrolledEarlier(d: Db, job: JobRow, contactIds: string[]) {
   for (const r of enrolled) {
     const id = r.contactId;
     const e = enrichCost.get(id);
-    out.set(id, { mailboxId: r.mailboxId, enriched: e !== undefined, cost: (netNew) => (netNew && status.get(id) === "verified" ? 1 : 0) + (e ?? 0) });
+    out.set(id, {
+      mailboxId: r.mailboxId,
+      enriched: e !== undefined,
+      cost: (netNew) => (netNew && status.get(id) === "verified" ? 1 : 0) + (e ?? 0),
+    });
   }
   return out;
 }
@@ -400,9 +644,16 @@ async function refreshProgress(d: Db, jobId: string) {
  * row that settles its hold, so no crash can end a job and keep what it held. Every ending settles
  * under the same ref, so at most one settlement per job.
  */
-export async function endJob(d: Db, jobId: string, status: "completed" | "failed" | "cancelled", from: readonly JobRow["status"][], error: string | null): Promise<JobRow | null> {
+export async function endJob(
+  d: Db,
+  jobId: string,
+  status: "completed" | "failed" | "cancelled",
+  from: readonly JobRow["status"][],
+  error: string | null,
+): Promise<JobRow | null> {
   const [ended] = await batchSql(d, [
-    d.update(jobs)
+    d
+      .update(jobs)
       .set({ status, error: sql`coalesce(${error}, ${jobs.error})`, finishedAt: sql`coalesce(${jobs.finishedAt}, ${now()})` })
       .where(and(eq(jobs.id, jobId), inList(jobs.status, [...from])))
       .returning({ id: jobs.id }),
@@ -422,7 +673,11 @@ async function finishJob(d: Db, jobId: string) {
  */
 export async function cancelJob(env: Env, teamId: string, jobId: string) {
   const d = db(env.DB);
-  const owned = await d.select({ id: jobs.id }).from(jobs).where(and(eq(jobs.id, jobId), eq(jobs.teamId, teamId))).get();
+  const owned = await d
+    .select({ id: jobs.id })
+    .from(jobs)
+    .where(and(eq(jobs.id, jobId), eq(jobs.teamId, teamId)))
+    .get();
   if (!owned) return null;
   return endJob(d, jobId, "cancelled", ["scheduled"], null);
 }
@@ -441,14 +696,34 @@ export async function startDueJobs(env: Env) {
   // A queued job whose chunks never reached the queue (the send failed after the status changed) would
   // hold its credits forever: no chunk started it in 10 minutes, so its chunks go out again (they are
   // idempotent). run_at is a queued job's heartbeat: at most once per 10 quiet minutes.
-  const quiet = await d.update(jobs).set({ runAt: t })
-    .where(inArray(jobs.id, d.select({ id: jobs.id }).from(jobs).where(and(eq(jobs.status, "queued"), sql`coalesce(${jobs.runAt}, ${jobs.createdAt}) < ${t - 10 * 60_000}`)).limit(50)))
+  const quiet = await d
+    .update(jobs)
+    .set({ runAt: t })
+    .where(
+      inArray(
+        jobs.id,
+        d
+          .select({ id: jobs.id })
+          .from(jobs)
+          .where(and(eq(jobs.status, "queued"), sql`coalesce(${jobs.runAt}, ${jobs.createdAt}) < ${t - 10 * 60_000}`))
+          .limit(50),
+      ),
+    )
     .returning({ id: jobs.id, total: jobs.total });
   for (const j of quiet) await sendChunks(env, j.id, j.total);
-  const due = await d.select({ id: jobs.id }).from(jobs).where(and(eq(jobs.status, "scheduled"), sql`${jobs.runAt} <= ${t}`)).orderBy(jobs.runAt).limit(50);
+  const due = await d
+    .select({ id: jobs.id })
+    .from(jobs)
+    .where(and(eq(jobs.status, "scheduled"), sql`${jobs.runAt} <= ${t}`))
+    .orderBy(jobs.runAt)
+    .limit(50);
   for (const j of due) await startJob(env, d, j.id);
   // A preparing job's run_at is its heartbeat (each plan page moves it): silent for 10 minutes = interrupted.
-  const stale = await d.select({ id: jobs.id }).from(jobs).where(and(eq(jobs.status, "preparing"), sql`coalesce(${jobs.runAt}, ${jobs.createdAt}) < ${t - 10 * 60_000}`)).limit(50);
+  const stale = await d
+    .select({ id: jobs.id })
+    .from(jobs)
+    .where(and(eq(jobs.status, "preparing"), sql`coalesce(${jobs.runAt}, ${jobs.createdAt}) < ${t - 10 * 60_000}`))
+    .limit(50);
   for (const j of stale) await endJob(d, j.id, "failed", ["preparing"], "The request was interrupted before the job started");
   return due.length;
 }
@@ -471,7 +746,8 @@ export async function failJob(env: Env, jobId: string, reason: string) {
   const d = db(env.DB);
   const [, ended] = await batchSql(d, [
     recountSql(jobId),
-    d.update(jobs)
+    d
+      .update(jobs)
       .set({ status: "failed", error: reason, finishedAt: sql`coalesce(${jobs.finishedAt}, ${now()})` })
       .where(and(eq(jobs.id, jobId), inList(jobs.status, [...OPEN])))
       .returning({ id: jobs.id }),

@@ -19,7 +19,13 @@ export async function listJobs(d: Db, caller: Caller, sequenceId: string | undef
     seen ? or(seen, and(isNull(jobs.sequenceId), eq(jobs.userId, caller.userId))) : undefined,
   );
   const [rows, total] = await d.batch([
-    d.select().from(jobs).where(where).orderBy(desc(jobs.createdAt)).limit(perPage).offset((page - 1) * perPage),
+    d
+      .select()
+      .from(jobs)
+      .where(where)
+      .orderBy(desc(jobs.createdAt))
+      .limit(perPage)
+      .offset((page - 1) * perPage),
     d.select({ n: count() }).from(jobs).where(where),
   ]);
   return { jobs: rows, total: total[0]?.n ?? 0 };
@@ -47,8 +53,15 @@ const outcomesSql = (jobId: string, where: SQL, tail: SQL) => sql`
 const outcomeEmail = (r: { contact_id: string | null; email: string | null }) => (!r.contact_id && r.email ? maskEmail(r.email) : r.email);
 
 const present = (r: OutcomeRow) => ({
-  idx: r.idx, contact_id: r.contact_id, person_id: r.person_id, name: r.name, email: outcomeEmail(r), outcome: r.outcome,
-  reasons: JSON.parse(r.reasons) as string[], credit_cost: r.credit_cost, mailbox_id: r.mailbox_id,
+  idx: r.idx,
+  contact_id: r.contact_id,
+  person_id: r.person_id,
+  name: r.name,
+  email: outcomeEmail(r),
+  outcome: r.outcome,
+  reasons: JSON.parse(r.reasons) as string[],
+  credit_cost: r.credit_cost,
+  mailbox_id: r.mailbox_id,
 });
 
 /** One page of a job's outcomes, optionally of one outcome only. */
@@ -71,7 +84,20 @@ export async function* outcomesCsv(d: Db, job: JobRow): AsyncGenerator<string> {
     let chunk = "";
     for (const r of rows) {
       const reasons = JSON.parse(r.reasons) as (keyof typeof OUTCOME_REASONS)[];
-      chunk += [r.contact_id, r.person_id, r.name, outcomeEmail(r), r.outcome, reasons.join(";"), reasons.map((x) => OUTCOME_REASONS[x]?.label ?? x).join("; "), r.credit_cost, r.mailbox_id].map(csvCell).join(",") + "\r\n";
+      chunk +=
+        [
+          r.contact_id,
+          r.person_id,
+          r.name,
+          outcomeEmail(r),
+          r.outcome,
+          reasons.join(";"),
+          reasons.map((x) => OUTCOME_REASONS[x]?.label ?? x).join("; "),
+          r.credit_cost,
+          r.mailbox_id,
+        ]
+          .map(csvCell)
+          .join(",") + "\r\n";
     }
     if (chunk) yield chunk;
   }

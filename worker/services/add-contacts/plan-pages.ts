@@ -20,18 +20,39 @@ export async function planQueuedPage(env: Env, msg: Extract<QueueMessage, { kind
   const d = db(env.DB);
   const t = now();
   // run_at is the heartbeat of a preparing job (the cron fails one that goes silent).
-  const job = await d.update(jobs).set({ runAt: t }).where(and(eq(jobs.id, msg.jobId), eq(jobs.status, "preparing"))).returning().get();
+  const job = await d
+    .update(jobs)
+    .set({ runAt: t })
+    .where(and(eq(jobs.id, msg.jobId), eq(jobs.status, "preparing")))
+    .returning()
+    .get();
   if (!job) return; // cancelled, failed or already planned
   const options = optionsOf(job);
   const [cands, seq] = await Promise.all([
-    d.select().from(jobCandidates).where(and(eq(jobCandidates.jobId, job.id), gte(jobCandidates.idx, msg.from), lt(jobCandidates.idx, msg.from + PLAN_PAGE))).orderBy(jobCandidates.idx),
+    d
+      .select()
+      .from(jobCandidates)
+      .where(and(eq(jobCandidates.jobId, job.id), gte(jobCandidates.idx, msg.from), lt(jobCandidates.idx, msg.from + PLAN_PAGE)))
+      .orderBy(jobCandidates.idx),
     d.select({ settings: sequences.settings }).from(sequences).where(eq(sequences.id, job.sequenceId!)).get(),
   ]);
-  const ctx: PlanContext = { teamId: job.teamId, sequenceId: job.sequenceId!, validation: validationFor(job.userId!, seq?.settings, options, true), mailboxIds: options.mailbox_ids, at: t };
+  const ctx: PlanContext = {
+    teamId: job.teamId,
+    sequenceId: job.sequenceId!,
+    validation: validationFor(job.userId!, seq?.settings, options, true),
+    mailboxIds: options.mailbox_ids,
+    at: t,
+  };
   const run = newRun([...msg.left], Number.MAX_SAFE_INTEGER, msg.maximum);
   const planned = await planPage(d, ctx, cands, run);
   const rows: Row[] = cands.map((c, i) => [job.id, c.idx, job.teamId, c.personId, c.contactId, planned[i]!.mailboxId]);
-  const upsert = bulkInsertSql("job_candidates", ["job_id", "idx", "team_id", "person_id", "contact_id", "mailbox_id"], rows, "", "ON CONFLICT(job_id, idx) DO UPDATE SET mailbox_id = excluded.mailbox_id");
+  const upsert = bulkInsertSql(
+    "job_candidates",
+    ["job_id", "idx", "team_id", "person_id", "contact_id", "mailbox_id"],
+    rows,
+    "",
+    "ON CONFLICT(job_id, idx) DO UPDATE SET mailbox_id = excluded.mailbox_id",
+  );
   await batchSql(d, upsert);
   const next = msg.from + PLAN_PAGE;
   if (next < job.total) await env.JOBS.send({ kind: "add_contacts_plan", jobId: job.id, from: next, left: run.left, maximum: run.maximum });
@@ -46,14 +67,25 @@ async function holdPlanned(env: Env, d: Db, job: JobRow, options: JobOptions, ma
   const holdIsThere = sql`EXISTS (SELECT 1 FROM credit_ledger WHERE team_id = ${job.teamId} AND ref = ${ref})`;
   await batchSql(d, [
     ...(maximum > 0 ? holdStatements(job.teamId, ref, maximum, job.id, String(job.source.kind), "Held for adding contacts") : []),
-    d.update(jobs)
+    d
+      .update(jobs)
       // What the job holds is read from its hold row, so a redelivered last page can't make them disagree.
-      .set({ creditsHeld: sql`coalesce((SELECT -amount FROM credit_ledger WHERE team_id = ${job.teamId} AND ref = ${ref}), 0)`, status: scheduled ? "scheduled" : "preparing", runAt: scheduled ? options.add_at! : t })
+      .set({
+        creditsHeld: sql`coalesce((SELECT -amount FROM credit_ledger WHERE team_id = ${job.teamId} AND ref = ${ref}), 0)`,
+        status: scheduled ? "scheduled" : "preparing",
+        runAt: scheduled ? options.add_at! : t,
+      })
       .where(and(eq(jobs.id, job.id), eq(jobs.status, "preparing"), maximum > 0 ? holdIsThere : undefined)),
   ]);
   if (maximum > 0 && !(await holdExists(d, job.teamId, ref))) {
     const balance = await balanceOf(d, job.teamId);
-    await endJob(d, job.id, "failed", ["preparing"], `Not enough credits: this batch can cost up to ${maximum} credits; the balance is ${balance}. Nothing was charged or added.`);
+    await endJob(
+      d,
+      job.id,
+      "failed",
+      ["preparing"],
+      `Not enough credits: this batch can cost up to ${maximum} credits; the balance is ${balance}. Nothing was charged or added.`,
+    );
     return;
   }
   if (!scheduled) await startJob(env, d, job.id);

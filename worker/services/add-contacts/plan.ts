@@ -10,7 +10,16 @@ import { balanceOf } from "../credits";
 import { importReady } from "../imports/imports";
 import { loadSequenceConfig, type SequenceConfig } from "../../../durable-objects/sequence-config";
 import { assignFrom, forecastMailbox, loadMailboxLoads, roomOf, type Forecast, type MailboxLoad } from "./capacity";
-import { candidatePage, checkLists, countCandidates, cursorAfter, loadFacts, type Candidate, type CandidateCursor, type Facts } from "./candidates";
+import {
+  candidatePage,
+  checkLists,
+  countCandidates,
+  cursorAfter,
+  loadFacts,
+  type Candidate,
+  type CandidateCursor,
+  type Facts,
+} from "./candidates";
 import { OUTCOME_REASONS, PLAN_PAGE, WARNING_CATEGORIES, type AddContactsRequest, type WarningCategory } from "./request";
 import { evaluate, validationFor, type Evaluation, type ValidationOptions } from "./validate";
 
@@ -19,7 +28,15 @@ import { evaluate, validationFor, type Evaluation, type ValidationOptions } from
 // `planPage`, so they validate, rotate mailboxes and add up credits the same way.
 
 export interface Precondition {
-  code: Extract<ErrorCode, "sequence_archived" | "sequence_inactive" | "no_enabled_steps" | "mailbox_not_connected" | "no_connected_mailbox" | "insufficient_credits">;
+  code: Extract<
+    ErrorCode,
+    | "sequence_archived"
+    | "sequence_inactive"
+    | "no_enabled_steps"
+    | "mailbox_not_connected"
+    | "no_connected_mailbox"
+    | "insufficient_credits"
+  >;
   message: string;
   fix: string;
   details?: Record<string, unknown>;
@@ -57,7 +74,16 @@ export interface PlanRun {
   open: boolean;
 }
 
-export const newRun = (left: number[], balance: number, maximum = 0): PlanRun => ({ left, assigned: new Map(), exact: 0, maximum, balance, fitting: 0, fits: 0, open: true });
+export const newRun = (left: number[], balance: number, maximum = 0): PlanRun => ({
+  left,
+  assigned: new Map(),
+  exact: 0,
+  maximum,
+  balance,
+  fitting: 0,
+  fits: 0,
+  open: true,
+});
 
 /** One page of candidates, in priority order: facts, evaluation, mailbox; `run` moves on. */
 export async function planPage(d: Db, ctx: PlanContext, cands: readonly Candidate[], run: PlanRun): Promise<PlannedContact[]> {
@@ -86,7 +112,10 @@ export function creditsOf(run: PlanRun) {
     ? {
         code: "insufficient_credits",
         message: `This batch can cost up to ${run.maximum} credits; your balance is ${run.balance}`,
-        fix: run.fits > 0 ? `Add at most ${run.fits} contacts in this batch, turn off enrichment, or buy credits` : "Buy credits or turn off enrichment",
+        fix:
+          run.fits > 0
+            ? `Add at most ${run.fits} contacts in this batch, turn off enrichment, or buy credits`
+            : "Buy credits or turn off enrichment",
         details: { balance: run.balance, maximum: run.maximum, fits: run.fits },
       }
     : null;
@@ -102,27 +131,55 @@ async function chooseMailboxes(d: Db, caller: Caller, ids: string[] | undefined)
   const cols = { id: mailboxes.id, email: mailboxes.email, status: mailboxes.status, userId: mailboxes.userId };
   if (ids?.length) {
     const unique = [...new Set(ids)];
-    const rows = await d.select(cols).from(mailboxes).where(and(eq(mailboxes.teamId, caller.teamId), inList(mailboxes.id, unique)));
+    const rows = await d
+      .select(cols)
+      .from(mailboxes)
+      .where(and(eq(mailboxes.teamId, caller.teamId), inList(mailboxes.id, unique)));
     const missing = unique.filter((id) => !rows.some((r) => r.id === id));
     if (missing.length) throw new ApiError("not_found", "Mailbox not found", { mailbox_ids: missing });
     const allowed = new Set(sendableMailboxes(caller, rows).map((r) => r.id));
     const refused = rows.filter((r) => !allowed.has(r.id));
     if (refused.length) {
-      throw new ApiError("forbidden", `You can't send from ${refused.map((r) => r.email).join(", ")}: only a mailbox's owner or an admin can`, { fields: [{ field: "mailbox_ids", message: "Pick one of your own mailboxes" }], mailbox_ids: refused.map((r) => r.id) });
+      throw new ApiError(
+        "forbidden",
+        `You can't send from ${refused.map((r) => r.email).join(", ")}: only a mailbox's owner or an admin can`,
+        { fields: [{ field: "mailbox_ids", message: "Pick one of your own mailboxes" }], mailbox_ids: refused.map((r) => r.id) },
+      );
     }
     const down = rows.filter((r) => r.status !== "connected");
     return {
       ids: unique,
       problems: down.length
-        ? [{ code: "mailbox_not_connected", message: `${down.map((m) => m.email).join(", ")} ${down.length > 1 ? "are" : "is"} not connected`, fix: "Reconnect the mailbox on the Mailboxes page, or pick another one", details: { mailbox_ids: down.map((m) => m.id) } }]
+        ? [
+            {
+              code: "mailbox_not_connected",
+              message: `${down.map((m) => m.email).join(", ")} ${down.length > 1 ? "are" : "is"} not connected`,
+              fix: "Reconnect the mailbox on the Mailboxes page, or pick another one",
+              details: { mailbox_ids: down.map((m) => m.id) },
+            },
+          ]
         : [],
     };
   }
-  const rows = await d.select(cols).from(mailboxes).where(and(eq(mailboxes.teamId, caller.teamId), eq(mailboxes.status, "connected"))).orderBy(mailboxes.email);
+  const rows = await d
+    .select(cols)
+    .from(mailboxes)
+    .where(and(eq(mailboxes.teamId, caller.teamId), eq(mailboxes.status, "connected")))
+    .orderBy(mailboxes.email);
   const mine = sendableMailboxes(caller, rows).filter((r) => r.userId === caller.userId);
   return {
     ids: mine.map((r) => r.id),
-    problems: mine.length ? [] : [{ code: "no_connected_mailbox", message: rows.length ? "You have no connected mailbox of your own" : "Your team has no connected mailbox", fix: rows.length ? "Pick a mailbox in the options step, or connect one of your own on the Mailboxes page" : "Connect a mailbox on the Mailboxes page" }],
+    problems: mine.length
+      ? []
+      : [
+          {
+            code: "no_connected_mailbox",
+            message: rows.length ? "You have no connected mailbox of your own" : "Your team has no connected mailbox",
+            fix: rows.length
+              ? "Pick a mailbox in the options step, or connect one of your own on the Mailboxes page"
+              : "Connect a mailbox on the Mailboxes page",
+          },
+        ],
   };
 }
 
@@ -145,13 +202,26 @@ export async function checkPreconditions(d: Db, caller: Caller, sequenceId: stri
   await checkLists(d, caller.teamId, req.source.list_ids);
   const sequence = (await loadSequenceConfig(d, seq.id))!;
   const preconditions: Precondition[] = [];
-  if (sequence.archived) preconditions.push({ code: "sequence_archived", message: "This sequence is archived", fix: "Unarchive it, or pick another sequence" });
-  else if (!sequence.active) preconditions.push({ code: "sequence_inactive", message: "This sequence is inactive", fix: "Turn the sequence on, then add contacts" });
-  if (!sequence.steps.some((s) => s.enabled)) preconditions.push({ code: "no_enabled_steps", message: "Every step of this sequence is turned off", fix: "Add a step or turn one on in the sequence editor" });
+  if (sequence.archived)
+    preconditions.push({ code: "sequence_archived", message: "This sequence is archived", fix: "Unarchive it, or pick another sequence" });
+  else if (!sequence.active)
+    preconditions.push({ code: "sequence_inactive", message: "This sequence is inactive", fix: "Turn the sequence on, then add contacts" });
+  if (!sequence.steps.some((s) => s.enabled))
+    preconditions.push({
+      code: "no_enabled_steps",
+      message: "Every step of this sequence is turned off",
+      fix: "Add a step or turn one on in the sequence editor",
+    });
   const chosen = await chooseMailboxes(d, caller, req.mailbox_ids);
   preconditions.push(...chosen.problems);
   if (req.owner_id) await teamUser(d, caller, req.owner_id, "owner_id");
-  const ctx: PlanContext = { teamId: caller.teamId, sequenceId: seq.id, validation: validationFor(caller.userId, seq.settings, req, true), mailboxIds: chosen.ids, at: now() };
+  const ctx: PlanContext = {
+    teamId: caller.teamId,
+    sequenceId: seq.id,
+    validation: validationFor(caller.userId, seq.settings, req, true),
+    mailboxIds: chosen.ids,
+    at: now(),
+  };
   return { sequence, preconditions, mailboxIds: chosen.ids, ctx };
 }
 
@@ -182,7 +252,16 @@ export interface Tally {
   rows: PlannedContact[];
 }
 
-const newTally = (): Tally => ({ candidates: 0, by: { enrolled: 0, warned: 0, skipped: 0 }, reasons: {}, severalReasons: 0, warnCounts: new Map(), enriched: 0, filtered: 0, rows: [] });
+const newTally = (): Tally => ({
+  candidates: 0,
+  by: { enrolled: 0, warned: 0, skipped: 0 },
+  reasons: {},
+  severalReasons: 0,
+  warnCounts: new Map(),
+  enriched: 0,
+  filtered: 0,
+  rows: [],
+});
 
 function addToTally(t: Tally, contacts: PlannedContact[], view: PreviewView, overrides: ValidationOptions["overrides"]) {
   for (const c of contacts) {
@@ -224,7 +303,14 @@ const forecastOf = (loads: MailboxLoad[], run: PlanRun, sequence: SequenceConfig
  * totals, the running rotation and credit sums, and the contacts of the page shown. Deterministic
  * for the same state.
  */
-export async function previewAddContacts(env: Env, d: Db, caller: Caller, sequenceId: string, req: AddContactsRequest, view: PreviewView): Promise<Preview> {
+export async function previewAddContacts(
+  env: Env,
+  d: Db,
+  caller: Caller,
+  sequenceId: string,
+  req: AddContactsRequest,
+  view: PreviewView,
+): Promise<Preview> {
   const { sequence, preconditions, ctx } = await checkPreconditions(d, caller, sequenceId, req);
   const loads = await loadMailboxLoads(env, d, caller.teamId, ctx.mailboxIds, ctx.at);
   ctx.mailboxIds = loads.map((m) => m.id);
@@ -237,7 +323,17 @@ export async function previewAddContacts(env: Env, d: Db, caller: Caller, sequen
     if (n === 0 && page.length === PLAN_PAGE) await countCandidates(d, caller.teamId, req.source);
     if (!page.length) break;
     after = cursorAfter(page);
-    addToTally(tally, await planPage(d, ctx, page.map((r) => ({ personId: r.person_id, contactId: r.contact_id })), run), view, ctx.validation.overrides);
+    addToTally(
+      tally,
+      await planPage(
+        d,
+        ctx,
+        page.map((r) => ({ personId: r.person_id, contactId: r.contact_id })),
+        run,
+      ),
+      view,
+      ctx.validation.overrides,
+    );
     if (page.length < PLAN_PAGE) break;
   }
   const { credits, problem } = creditsOf(run);
@@ -260,7 +356,12 @@ export async function planSmall(env: Env, d: Db, caller: Caller, prepared: Prepa
   ctx.mailboxIds = loads.map((m) => m.id);
   const run = newRun(roomOf(loads, req.rotation), await balanceOf(d, caller.teamId));
   const page = await candidatePage(d, caller.teamId, req.source, null, PLAN_PAGE);
-  const contacts = await planPage(d, ctx, page.map((r) => ({ personId: r.person_id, contactId: r.contact_id })), run);
+  const contacts = await planPage(
+    d,
+    ctx,
+    page.map((r) => ({ personId: r.person_id, contactId: r.contact_id })),
+    run,
+  );
   return { contacts, mailboxIds: ctx.mailboxIds, ...creditsOf(run) };
 }
 
@@ -294,7 +395,12 @@ export function presentPreview(p: Preview, view: PreviewView) {
       credit_cost: c.evaluation.cost,
       mailbox_id: c.mailboxId,
     })),
-    pagination: { page: view.page, per_page: view.perPage, total_entries: filtered, total_pages: Math.max(1, Math.ceil(filtered / view.perPage)) },
+    pagination: {
+      page: view.page,
+      per_page: view.perPage,
+      total_entries: filtered,
+      total_pages: Math.max(1, Math.ceil(filtered / view.perPage)),
+    },
     reasons: OUTCOME_REASONS,
   };
 }

@@ -55,28 +55,49 @@ export const OUTCOME_REASONS: Record<WarningCategory | SkipReason | "enriched", 
 
 export const Source = z
   .object({
-    people_ids: z.array(z.string().min(1).max(64)).max(10_000).optional().openapi({ description: "People picked in the Prospect Searcher; net-new ones become contacts" }),
+    people_ids: z
+      .array(z.string().min(1).max(64))
+      .max(10_000)
+      .optional()
+      .openapi({ description: "People picked in the Prospect Searcher; net-new ones become contacts" }),
     contact_ids: z.array(z.string().min(1).max(64)).max(10_000).optional(),
     list_ids: z.array(z.string().min(1).max(64)).max(100).optional().openapi({ description: "Saved lists: every member" }),
     search: PeopleFilters.optional().openapi({ description: "All results of this people search" }),
-    import_id: z.string().min(1).max(64).optional().openapi({ description: "An uploaded CSV whose contacts are saved (POST /imports/{id}/save): every contact it saved" }),
+    import_id: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .openapi({ description: "An uploaded CSV whose contacts are saved (POST /imports/{id}/save): every contact it saved" }),
   })
-  .refine((s) => !!(s.people_ids?.length || s.contact_ids?.length || s.list_ids?.length || s.search || s.import_id), { message: "Pick people, contacts, lists, a search or a CSV import", path: [] })
+  .refine((s) => !!(s.people_ids?.length || s.contact_ids?.length || s.list_ids?.length || s.search || s.import_id), {
+    message: "Pick people, contacts, lists, a search or a CSV import",
+    path: [],
+  })
   .openapi("AddContactsSource");
 
 export const Overrides = z
-  .object(Object.fromEntries(WARNING_CATEGORIES.map((c) => [c, z.boolean().default(false)])) as Record<WarningCategory, z.ZodDefault<z.ZodBoolean>>)
+  .object(
+    Object.fromEntries(WARNING_CATEGORIES.map((c) => [c, z.boolean().default(false)])) as Record<
+      WarningCategory,
+      z.ZodDefault<z.ZodBoolean>
+    >,
+  )
   .partial()
   .openapi("WarningOverrides");
 
 export const AddContactsRequest = z
   .object({
     source: Source,
-    mailbox_ids: z.array(z.string()).max(50).optional().openapi({ description: "One mailbox, or several to rotate over; none = every connected mailbox of your own" }),
-    rotation: z
-      .enum(["capacity", "even"])
+    mailbox_ids: z
+      .array(z.string())
+      .max(50)
       .optional()
-      .openapi({ description: "Over several mailboxes: each contact to the one with the most remaining daily capacity (capacity, the default), or the batch split evenly in turn (even)" }),
+      .openapi({ description: "One mailbox, or several to rotate over; none = every connected mailbox of your own" }),
+    rotation: z.enum(["capacity", "even"]).optional().openapi({
+      description:
+        "Over several mailboxes: each contact to the one with the most remaining daily capacity (capacity, the default), or the batch split evenly in turn (even)",
+    }),
     skip_validation: z.boolean().default(false).openapi({ description: "Enroll every eligible contact at once; skips still apply" }),
     overrides: Overrides.optional().openapi({ description: "Warning categories to add anyway" }),
     enrich: z.boolean().default(false).openapi({ description: "Look up missing emails through the enrichment waterfall" }),

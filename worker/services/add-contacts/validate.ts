@@ -28,7 +28,12 @@ export interface Evaluation {
 }
 
 /** The validation options of a request (or of a job, from its stored request), for a sequence's settings. */
-export function validationFor(callerId: string, sequenceSettings: unknown, req: Pick<AddContactsRequest, "skip_validation" | "overrides" | "enrich">, preview: boolean): ValidationOptions {
+export function validationFor(
+  callerId: string,
+  sequenceSettings: unknown,
+  req: Pick<AddContactsRequest, "skip_validation" | "overrides" | "enrich">,
+  preview: boolean,
+): ValidationOptions {
   return {
     callerId,
     allowOtherOwners: ((sequenceSettings ?? {}) as { allow_other_owners?: boolean }).allow_other_owners !== false,
@@ -63,13 +68,21 @@ export async function evaluate(f: Facts, o: ValidationOptions): Promise<Evaluati
 
   const netNew = !f.contactId;
   const enrichable = o.enrich && !hasEmail(f) && !!f.domain;
-  const maxCost = skips.length ? 0 : (netNew && (f.emailStatus === "verified" || enrichable) ? 1 : 0) + (enrichable ? maxEnrichmentCost(o.providers) : 0);
+  const maxCost = skips.length
+    ? 0
+    : (netNew && (f.emailStatus === "verified" || enrichable) ? 1 : 0) + (enrichable ? maxEnrichmentCost(o.providers) : 0);
   let email = f.email;
   let emailStatus = f.emailStatus;
   let enrichment: WaterfallResult | null = null;
   if (!skips.length && enrichable) {
     const providers = o.preview ? o.providers.filter((p) => p.deterministic) : o.providers;
-    enrichment = await runWaterfall(providers, { firstName: f.firstName, lastName: f.lastName, domain: f.domain, company: f.company, key: f.contactId ?? f.personId ?? "" });
+    enrichment = await runWaterfall(providers, {
+      firstName: f.firstName,
+      lastName: f.lastName,
+      domain: f.domain,
+      company: f.company,
+      key: f.contactId ?? f.personId ?? "",
+    });
     if (enrichment.email) {
       email = enrichment.email;
       emailStatus = enrichment.status ?? "unverified";

@@ -46,8 +46,33 @@ const invalid = (message: string, details: Record<string, unknown> = {}) => new 
 
 // Windows-1252 differs from Latin-1 in 0x80-0x9F (WHATWG maps the "iso-8859-1" label to windows-1252 too).
 const CP1252: Record<number, string> = {
-  0x80: "€", 0x82: "‚", 0x83: "ƒ", 0x84: "„", 0x85: "…", 0x86: "†", 0x87: "‡", 0x88: "ˆ", 0x89: "‰", 0x8a: "Š", 0x8b: "‹", 0x8c: "Œ", 0x8e: "Ž",
-  0x91: "‘", 0x92: "’", 0x93: "“", 0x94: "”", 0x95: "•", 0x96: "–", 0x97: "—", 0x98: "˜", 0x99: "™", 0x9a: "š", 0x9b: "›", 0x9c: "œ", 0x9e: "ž", 0x9f: "Ÿ",
+  0x80: "€",
+  0x82: "‚",
+  0x83: "ƒ",
+  0x84: "„",
+  0x85: "…",
+  0x86: "†",
+  0x87: "‡",
+  0x88: "ˆ",
+  0x89: "‰",
+  0x8a: "Š",
+  0x8b: "‹",
+  0x8c: "Œ",
+  0x8e: "Ž",
+  0x91: "‘",
+  0x92: "’",
+  0x93: "“",
+  0x94: "”",
+  0x95: "•",
+  0x96: "–",
+  0x97: "—",
+  0x98: "˜",
+  0x99: "™",
+  0x9a: "š",
+  0x9b: "›",
+  0x9c: "œ",
+  0x9e: "ž",
+  0x9f: "Ÿ",
 };
 const ASCII = /^[\x00-\x7f]*$/;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -72,7 +97,14 @@ function sniffDelimiter(head: Buffer): Delimiter {
   for (const d of DELIMITERS) {
     let records: string[][];
     try {
-      records = parseSync(text, { delimiter: d, encoding: "latin1", relax_column_count: true, relax_quotes: true, skip_empty_lines: true, to: 50 });
+      records = parseSync(text, {
+        delimiter: d,
+        encoding: "latin1",
+        relax_column_count: true,
+        relax_quotes: true,
+        skip_empty_lines: true,
+        to: 50,
+      });
     } catch {
       continue;
     }
@@ -99,7 +131,10 @@ const isBlank = (r: string[]) => r.every((f) => f.trim() === "");
  * rows and notes where every part of PART_ROWS rows starts. Stops with 413 at the first row past the
  * limit, without reading the rest. Holds at most one chunk plus the rows of the sample.
  */
-export async function scanCsv(stream: ReadableStream<Uint8Array>, choose: { encoding?: Encoding; delimiter?: Delimiter } = {}): Promise<Scan> {
+export async function scanCsv(
+  stream: ReadableStream<Uint8Array>,
+  choose: { encoding?: Encoding; delimiter?: Delimiter } = {},
+): Promise<Scan> {
   const reader = stream.getReader();
   const pending: Buffer[] = [];
   let pendingBytes = 0;
@@ -119,7 +154,10 @@ export async function scanCsv(stream: ReadableStream<Uint8Array>, choose: { enco
   if ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff)) {
     throw invalid("The file is UTF-16 text; save it as CSV UTF-8 and upload it again", { fix: "In Excel: File → Save As → CSV UTF-8" });
   }
-  if (looksBinary(head)) throw invalid("This is not a CSV file: it holds binary data (a spreadsheet or an image renamed .csv?)", { fix: "Save it as CSV (comma delimited) or CSV UTF-8 and upload that" });
+  if (looksBinary(head))
+    throw invalid("This is not a CSV file: it holds binary data (a spreadsheet or an image renamed .csv?)", {
+      fix: "Save it as CSV (comma delimited) or CSV UTF-8 and upload that",
+    });
   const bomBytes = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
   head = head.subarray(bomBytes);
   const delimiter = choose.delimiter ?? sniffDelimiter(head);
@@ -137,7 +175,13 @@ export async function scanCsv(stream: ReadableStream<Uint8Array>, choose: { enco
   };
 
   const parser = parseStream({
-    delimiter, encoding: "latin1", info: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: false, max_record_size: MAX_RECORD_BYTES,
+    delimiter,
+    encoding: "latin1",
+    info: true,
+    relax_column_count: true,
+    relax_quotes: true,
+    skip_empty_lines: false,
+    max_record_size: MAX_RECORD_BYTES,
   });
   const writer = parser.writable.getWriter();
   const records = parser.readable.getReader();
@@ -229,10 +273,18 @@ function tooManyRows() {
 function csvProblem(err: CsvError, records: number) {
   const line = (err as unknown as { lines?: number }).lines;
   if (err.code === "CSV_QUOTE_NOT_CLOSED") {
-    return invalid(`A quote opened on row ${records + 1} is never closed, so the rest of the file would be one value`, { row: records + 1, line, fix: "Close the quote (\"), or remove it, and upload again" });
+    return invalid(`A quote opened on row ${records + 1} is never closed, so the rest of the file would be one value`, {
+      row: records + 1,
+      line,
+      fix: 'Close the quote ("), or remove it, and upload again',
+    });
   }
   if (err.code === "CSV_MAX_RECORD_SIZE") {
-    return invalid(`Row ${records + 1} is longer than ${MAX_RECORD_BYTES / 1024} KB: this does not look like a contacts file`, { row: records + 1, line, fix: "Check the file is a CSV export of contacts" });
+    return invalid(`Row ${records + 1} is longer than ${MAX_RECORD_BYTES / 1024} KB: this does not look like a contacts file`, {
+      row: records + 1,
+      line,
+      fix: "Check the file is a CSV export of contacts",
+    });
   }
   return invalid(`The file can't be read as CSV at row ${records + 1}: ${err.message}`, { row: records + 1, line });
 }
@@ -240,6 +292,11 @@ function csvProblem(err: CsvError, records: number) {
 /** The records of one part (a byte range of the file, starting on a record boundary), as raw latin1 fields. */
 export function parsePart(bytes: Uint8Array, delimiter: Delimiter): string[][] {
   return parseSync(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
-    delimiter, encoding: "latin1", relax_column_count: true, relax_quotes: true, skip_empty_lines: false, max_record_size: MAX_RECORD_BYTES,
+    delimiter,
+    encoding: "latin1",
+    relax_column_count: true,
+    relax_quotes: true,
+    skip_empty_lines: false,
+    max_record_size: MAX_RECORD_BYTES,
   });
 }

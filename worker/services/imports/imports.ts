@@ -10,7 +10,19 @@ import { newId } from "../../lib/ids";
 import { importFor, listFor, teamUser, visibleImports } from "../access";
 import { ensureLists } from "../lists";
 import { decodeField, DELIMITERS, ENCODINGS, MAX_IMPORT_BYTES, scanCsv, type Delimiter, type Encoding } from "./csv";
-import { autoMap, cleanHeaders, CUSTOM_FIELD, customKeys, FIELD_NAMES, IMPORT_FIELDS, MAPPING_CHOICES, mapRow, mappingProblem, MAX_CUSTOM_FIELDS, type Mapping } from "./mapping";
+import {
+  autoMap,
+  cleanHeaders,
+  CUSTOM_FIELD,
+  customKeys,
+  FIELD_NAMES,
+  IMPORT_FIELDS,
+  MAPPING_CHOICES,
+  mapRow,
+  mappingProblem,
+  MAX_CUSTOM_FIELDS,
+  type Mapping,
+} from "./mapping";
 
 export type ImportRow = typeof imports.$inferSelect;
 
@@ -23,8 +35,16 @@ export const mappingOf = (row: ImportRow) => row.mapping as Mapping;
 /** How an import's rows meet the team's existing contacts (matched by email), whom new ones belong to, which list they join. */
 export const ImportSettings = z
   .object({
-    match: z.enum(["fill", "overwrite", "leave"]).default("fill").openapi({ description: "An existing contact with the same email: fill its empty fields, overwrite them, or leave it unchanged" }),
-    owner_id: z.string().max(64).nullable().default(null).openapi({ description: "Owner of new contacts (default: you); an Owner column overrides it per row" }),
+    match: z
+      .enum(["fill", "overwrite", "leave"])
+      .default("fill")
+      .openapi({ description: "An existing contact with the same email: fill its empty fields, overwrite them, or leave it unchanged" }),
+    owner_id: z
+      .string()
+      .max(64)
+      .nullable()
+      .default(null)
+      .openapi({ description: "Owner of new contacts (default: you); an Owner column overrides it per row" }),
     list_id: z.string().max(64).nullable().default(null).openapi({ description: "Add every imported contact to this list" }),
     list_name: z.string().trim().min(1).max(120).nullable().default(null).openapi({ description: "Or to a new list of this name" }),
   })
@@ -37,9 +57,13 @@ export const ImportPatch = z
       .array(z.enum(MAPPING_CHOICES).nullable())
       .max(500)
       .optional()
-      .openapi({ description: `Per column (in order): the contact field it fills, "${CUSTOM_FIELD}" to keep it on each contact as a custom field ({{custom.<key>}} in templates), or null to ignore it` }),
+      .openapi({
+        description: `Per column (in order): the contact field it fills, "${CUSTOM_FIELD}" to keep it on each contact as a custom field ({{custom.<key>}} in templates), or null to ignore it`,
+      }),
     encoding: z.enum(ENCODINGS).optional().openapi({ description: "How the file's text is encoded (detected at upload)" }),
-    delimiter: z.enum(DELIMITERS).optional().openapi({ description: "What separates the values (detected at upload); changing it reads the file again and maps its headers anew" }),
+    delimiter: z.enum(DELIMITERS).optional().openapi({
+      description: "What separates the values (detected at upload); changing it reads the file again and maps its headers anew",
+    }),
     settings: ImportSettings.partial().optional(),
   })
   .openapi("ImportPatch");
@@ -53,9 +77,16 @@ export function presentImport(row: ImportRow) {
   const mapping = mappingOf(row);
   const sample = row.rawSample.map((cells) => {
     const decoded = cells.map((c) => decodeField(c, encoding));
-    if (decoded.some((c) => c === null)) return { ok: false as const, reason: "Not valid UTF-8 text: choose the Windows-1252 encoding, or save the file as CSV UTF-8", contact: null };
+    if (decoded.some((c) => c === null))
+      return {
+        ok: false as const,
+        reason: "Not valid UTF-8 text: choose the Windows-1252 encoding, or save the file as CSV UTF-8",
+        contact: null,
+      };
     const m = mapRow(decoded as string[], headers, mapping);
-    return "row" in m ? { ok: true as const, reason: null, contact: m.row } : { ok: false as const, reason: `${m.problem.column ? `${m.problem.column}: ` : ""}${m.problem.reason}`, contact: null };
+    return "row" in m
+      ? { ok: true as const, reason: null, contact: m.row }
+      : { ok: false as const, reason: `${m.problem.column ? `${m.problem.column}: ` : ""}${m.problem.reason}`, contact: null };
   });
   const problem = mappingProblem(mapping);
   return {
@@ -90,7 +121,13 @@ export function presentImport(row: ImportRow) {
 export async function listImports(d: Db, caller: Caller, page: number, perPage: number) {
   const where = and(eq(imports.teamId, caller.teamId), visibleImports(caller));
   const [rows, total] = await d.batch([
-    d.select().from(imports).where(where).orderBy(desc(imports.createdAt), asc(imports.id)).limit(perPage).offset((page - 1) * perPage),
+    d
+      .select()
+      .from(imports)
+      .where(where)
+      .orderBy(desc(imports.createdAt), asc(imports.id))
+      .limit(perPage)
+      .offset((page - 1) * perPage),
     d.select({ n: count() }).from(imports).where(where),
   ]);
   return { imports: rows, total: total[0]?.n ?? 0 };
@@ -101,8 +138,13 @@ const importById = async (d: Db, id: string) => (await d.query.imports.findFirst
 /** One sentence: what saving did, or why it saved nobody. */
 function summary(row: ImportRow): string | null {
   if (row.status !== "ready") return null;
-  if (row.saved === 0) return row.failed > 0 ? `No contacts saved: every one of the ${row.failed} rows has a problem (see the error report)` : "No contacts saved: the file has no data rows";
-  const parts = [`${row.saved} contacts ready (${row.created} new, ${row.updated} updated, ${row.saved - row.created - row.updated} unchanged)`];
+  if (row.saved === 0)
+    return row.failed > 0
+      ? `No contacts saved: every one of the ${row.failed} rows has a problem (see the error report)`
+      : "No contacts saved: the file has no data rows";
+  const parts = [
+    `${row.saved} contacts ready (${row.created} new, ${row.updated} updated, ${row.saved - row.created - row.updated} unchanged)`,
+  ];
   if (row.failed) parts.push(`${row.failed} rows not imported (see the error report)`);
   return parts.join("; ");
 }
@@ -113,21 +155,43 @@ function summary(row: ImportRow): string | null {
  */
 export async function createImport(env: Env, d: Db, caller: Caller, file: File): Promise<ImportRow> {
   if (file.size > MAX_IMPORT_BYTES) {
-    throw new ApiError("payload_too_large", `A file can be at most ${MAX_IMPORT_BYTES / 1024 / 1024} MB; this one is ${(file.size / 1024 / 1024).toFixed(1)} MB`, { limit_bytes: MAX_IMPORT_BYTES, fix: "Split the file, or remove columns you don't need" });
+    throw new ApiError(
+      "payload_too_large",
+      `A file can be at most ${MAX_IMPORT_BYTES / 1024 / 1024} MB; this one is ${(file.size / 1024 / 1024).toFixed(1)} MB`,
+      { limit_bytes: MAX_IMPORT_BYTES, fix: "Split the file, or remove columns you don't need" },
+    );
   }
   const scan = await scanCsv(file.stream());
   const id = newId();
   const key = `imports/${caller.teamId}/${id}.csv`;
-  await env.IMPORTS.put(key, file, { httpMetadata: { contentType: "text/csv" }, customMetadata: { team: caller.teamId, user: caller.userId } });
+  await env.IMPORTS.put(key, file, {
+    httpMetadata: { contentType: "text/csv" },
+    customMetadata: { team: caller.teamId, user: caller.userId },
+  });
   const { headers } = cleanHeaders(decodeAll(scan.rawHeaders, scan.encoding));
   const t = now();
   const settings: ImportSettings = { match: "fill", owner_id: null, list_id: null, list_name: null };
   return d
     .insert(imports)
     .values({
-      id, teamId: caller.teamId, userId: caller.userId, fileName: (file.name || "contacts.csv").slice(0, 200), r2Key: key, sizeBytes: file.size, status: "uploaded",
-      encoding: scan.encoding, delimiter: scan.delimiter satisfies Delimiter, rawHeaders: scan.rawHeaders, rawSample: scan.rawSample, mapping: autoMap(headers),
-      settings, parts: scan.parts, rowCount: scan.rowCount, blankRows: scan.blankRows, createdAt: t, updatedAt: t,
+      id,
+      teamId: caller.teamId,
+      userId: caller.userId,
+      fileName: (file.name || "contacts.csv").slice(0, 200),
+      r2Key: key,
+      sizeBytes: file.size,
+      status: "uploaded",
+      encoding: scan.encoding,
+      delimiter: scan.delimiter satisfies Delimiter,
+      rawHeaders: scan.rawHeaders,
+      rawSample: scan.rawSample,
+      mapping: autoMap(headers),
+      settings,
+      parts: scan.parts,
+      rowCount: scan.rowCount,
+      blankRows: scan.blankRows,
+      createdAt: t,
+      updatedAt: t,
     })
     .returning()
     .get();
@@ -138,32 +202,61 @@ export async function createImport(env: Env, d: Db, caller: Caller, file: File):
  * delimiter reads the stored file again: its columns, sample and parts change with it,
  * and so does the automatic mapping unless the patch brings one for the new columns.
  */
-export async function updateImport(env: Env, d: Db, caller: Caller, row: ImportRow, patch: z.infer<typeof ImportPatch>): Promise<ImportRow> {
-  if (row.status !== "uploaded" && row.status !== "failed") throw new ApiError("conflict", "This import's contacts are already saved; upload the file again to change its mapping");
+export async function updateImport(
+  env: Env,
+  d: Db,
+  caller: Caller,
+  row: ImportRow,
+  patch: z.infer<typeof ImportPatch>,
+): Promise<ImportRow> {
+  if (row.status !== "uploaded" && row.status !== "failed")
+    throw new ApiError("conflict", "This import's contacts are already saved; upload the file again to change its mapping");
   // Cells are stored as raw bytes and decoded when read, so only a new delimiter needs a new pass.
   const rescan = !!patch.delimiter && patch.delimiter !== row.delimiter;
-  if (rescan && row.status === "failed") throw new ApiError("conflict", "Part of this file is already saved with its current reading; upload the file again to read it differently");
-  const scanned = rescan ? await rescanImport(env, row, { delimiter: (patch.delimiter ?? row.delimiter) as Delimiter, encoding: (patch.encoding ?? row.encoding) as Encoding }) : null;
+  if (rescan && row.status === "failed")
+    throw new ApiError(
+      "conflict",
+      "Part of this file is already saved with its current reading; upload the file again to read it differently",
+    );
+  const scanned = rescan
+    ? await rescanImport(env, row, {
+        delimiter: (patch.delimiter ?? row.delimiter) as Delimiter,
+        encoding: (patch.encoding ?? row.encoding) as Encoding,
+      })
+    : null;
   const columns = (scanned?.rawHeaders ?? row.rawHeaders).length;
   if (patch.mapping && patch.mapping.length !== columns) {
-    throw new ApiError("validation_failed", "The mapping must have one entry per column", { fields: [{ field: "mapping", message: `Give ${columns} entries (one per column), null for columns to ignore` }] });
+    throw new ApiError("validation_failed", "The mapping must have one entry per column", {
+      fields: [{ field: "mapping", message: `Give ${columns} entries (one per column), null for columns to ignore` }],
+    });
   }
   if (patch.mapping) {
     const seen = new Set<string>();
     for (const f of patch.mapping) {
       if (!f || f === CUSTOM_FIELD) continue;
-      if (seen.has(f)) throw new ApiError("validation_failed", `Two columns are mapped to ${IMPORT_FIELDS[f].label}`, { fields: [{ field: "mapping", message: `Map only one column to ${IMPORT_FIELDS[f].label}` }] });
+      if (seen.has(f))
+        throw new ApiError("validation_failed", `Two columns are mapped to ${IMPORT_FIELDS[f].label}`, {
+          fields: [{ field: "mapping", message: `Map only one column to ${IMPORT_FIELDS[f].label}` }],
+        });
       seen.add(f);
     }
     if (patch.mapping.filter((f) => f === CUSTOM_FIELD).length > MAX_CUSTOM_FIELDS) {
-      throw new ApiError("validation_failed", `At most ${MAX_CUSTOM_FIELDS} columns can be kept as custom fields`, { fields: [{ field: "mapping", message: `Keep at most ${MAX_CUSTOM_FIELDS} columns as custom fields` }] });
+      throw new ApiError("validation_failed", `At most ${MAX_CUSTOM_FIELDS} columns can be kept as custom fields`, {
+        fields: [{ field: "mapping", message: `Keep at most ${MAX_CUSTOM_FIELDS} columns as custom fields` }],
+      });
     }
   }
   const settings = { ...settingsOf(row), ...(patch.settings ?? {}) };
   await checkSettings(d, caller, settings);
   return (await d
     .update(imports)
-    .set({ ...(scanned ?? {}), mapping: patch.mapping ?? scanned?.mapping ?? row.mapping, encoding: patch.encoding ?? row.encoding, settings, updatedAt: now() })
+    .set({
+      ...(scanned ?? {}),
+      mapping: patch.mapping ?? scanned?.mapping ?? row.mapping,
+      encoding: patch.encoding ?? row.encoding,
+      settings,
+      updatedAt: now(),
+    })
     .where(eq(imports.id, row.id))
     .returning()
     .get())!;
@@ -176,8 +269,14 @@ async function rescanImport(env: Env, row: ImportRow, choose: { delimiter: Delim
   const scan = await scanCsv(obj.body, choose);
   const { headers } = cleanHeaders(decodeAll(scan.rawHeaders, scan.encoding));
   return {
-    delimiter: scan.delimiter, encoding: scan.encoding, rawHeaders: scan.rawHeaders, rawSample: scan.rawSample, parts: scan.parts,
-    rowCount: scan.rowCount, blankRows: scan.blankRows, mapping: autoMap(headers),
+    delimiter: scan.delimiter,
+    encoding: scan.encoding,
+    rawHeaders: scan.rawHeaders,
+    rawSample: scan.rawSample,
+    parts: scan.parts,
+    rowCount: scan.rowCount,
+    blankRows: scan.blankRows,
+    mapping: autoMap(headers),
   };
 }
 
@@ -232,9 +331,20 @@ export async function* errorReport(d: Db, row: ImportRow): AsyncGenerator<string
 /** The sample file: every supported column, in the words the mapping recognises, with one example row. */
 export function sampleCsv(): string {
   const example: Record<string, string> = {
-    email: "ada@example.com", first_name: "Ada", last_name: "Lovelace", full_name: "", company: "Analytical Engines Ltd", domain: "example.com",
-    title: "Head of Engineering", phone: "+44 20 7946 0000", linkedin_url: "https://www.linkedin.com/in/ada-example", industry: "Software",
-    city: "London", country: "United Kingdom", time_zone: "Europe/London", owner_email: "",
+    email: "ada@example.com",
+    first_name: "Ada",
+    last_name: "Lovelace",
+    full_name: "",
+    company: "Analytical Engines Ltd",
+    domain: "example.com",
+    title: "Head of Engineering",
+    phone: "+44 20 7946 0000",
+    linkedin_url: "https://www.linkedin.com/in/ada-example",
+    industry: "Software",
+    city: "London",
+    country: "United Kingdom",
+    time_zone: "Europe/London",
+    owner_email: "",
   };
   const cols = FIELD_NAMES.filter((f) => f !== "full_name");
   const header = cols.map((f) => IMPORT_FIELDS[f].synonyms[0]!.replace(/\b\w/g, (ch) => ch.toUpperCase()));
@@ -245,7 +355,13 @@ export function sampleCsv(): string {
 export async function importReady(d: Db, caller: Caller, importId: string) {
   const row = await importFor(d, caller, importId);
   if (row.status !== "ready") {
-    throw new ApiError("conflict", row.status === "saving" ? "This import's contacts are still being saved; add them when it is ready" : "Save this import's contacts first (POST /api/imports/{id}/save)", { import_id: importId, status: row.status });
+    throw new ApiError(
+      "conflict",
+      row.status === "saving"
+        ? "This import's contacts are still being saved; add them when it is ready"
+        : "Save this import's contacts first (POST /api/imports/{id}/save)",
+      { import_id: importId, status: row.status },
+    );
   }
   return row;
 }

@@ -3,15 +3,51 @@
 
 /** The contact fields a column can fill, in words, with the header names that match them. */
 export const IMPORT_FIELDS = {
-  email: { label: "Email", synonyms: ["email", "e-mail", "email address", "e-mail address", "work email", "business email", "primary email", "email 1", "mail", "contact email"] },
+  email: {
+    label: "Email",
+    synonyms: [
+      "email",
+      "e-mail",
+      "email address",
+      "e-mail address",
+      "work email",
+      "business email",
+      "primary email",
+      "email 1",
+      "mail",
+      "contact email",
+    ],
+  },
   first_name: { label: "First name", synonyms: ["first name", "first", "firstname", "given name", "forename", "prenom"] },
   last_name: { label: "Last name", synonyms: ["last name", "last", "lastname", "surname", "family name", "nom"] },
   full_name: { label: "Full name (split into first and last)", synonyms: ["full name", "name", "contact name", "contact", "person"] },
-  company: { label: "Company", synonyms: ["company", "company name", "organization", "organisation", "organization name", "account", "account name", "employer", "business"] },
-  domain: { label: "Company website or domain", synonyms: ["website", "company website", "domain", "company domain", "url", "web site", "company url"] },
+  company: {
+    label: "Company",
+    synonyms: [
+      "company",
+      "company name",
+      "organization",
+      "organisation",
+      "organization name",
+      "account",
+      "account name",
+      "employer",
+      "business",
+    ],
+  },
+  domain: {
+    label: "Company website or domain",
+    synonyms: ["website", "company website", "domain", "company domain", "url", "web site", "company url"],
+  },
   title: { label: "Job title", synonyms: ["title", "job title", "position", "role", "job", "designation"] },
-  phone: { label: "Phone", synonyms: ["phone", "phone number", "mobile", "mobile phone", "work phone", "direct phone", "telephone", "tel", "cell"] },
-  linkedin_url: { label: "LinkedIn URL", synonyms: ["linkedin", "linkedin url", "linkedin profile", "person linkedin url", "linkedin profile url"] },
+  phone: {
+    label: "Phone",
+    synonyms: ["phone", "phone number", "mobile", "mobile phone", "work phone", "direct phone", "telephone", "tel", "cell"],
+  },
+  linkedin_url: {
+    label: "LinkedIn URL",
+    synonyms: ["linkedin", "linkedin url", "linkedin profile", "person linkedin url", "linkedin profile url"],
+  },
   industry: { label: "Industry", synonyms: ["industry", "sector"] },
   city: { label: "City", synonyms: ["city", "town", "locality"] },
   country: { label: "Country", synonyms: ["country", "country name", "nation"] },
@@ -25,7 +61,10 @@ export const FIELD_NAMES = Object.keys(IMPORT_FIELDS) as [ImportField, ...Import
 /** A column kept on each contact as a custom field (`{{custom.<key>}}` in templates), under its header's key. */
 export const CUSTOM_FIELD = "custom_field";
 /** What a column can be mapped to: a contact field, or kept as a custom field. */
-export const MAPPING_CHOICES = [...FIELD_NAMES, CUSTOM_FIELD] as [ImportField | typeof CUSTOM_FIELD, ...(ImportField | typeof CUSTOM_FIELD)[]];
+export const MAPPING_CHOICES = [...FIELD_NAMES, CUSTOM_FIELD] as [
+  ImportField | typeof CUSTOM_FIELD,
+  ...(ImportField | typeof CUSTOM_FIELD)[],
+];
 /** Most columns one import keeps as custom fields. */
 export const MAX_CUSTOM_FIELDS = 50;
 const MAX_CUSTOM_VALUE = 1000;
@@ -41,7 +80,8 @@ export function customKey(header: string, position: number): string {
 }
 
 /** The custom field key of each column (null when the column isn't kept as one). */
-export const customKeys = (headers: string[], m: Mapping): (string | null)[] => headers.map((h, i) => (m[i] === CUSTOM_FIELD ? customKey(h, i) : null));
+export const customKeys = (headers: string[], m: Mapping): (string | null)[] =>
+  headers.map((h, i) => (m[i] === CUSTOM_FIELD ? customKey(h, i) : null));
 
 const norm = (h: string) =>
   h
@@ -128,7 +168,12 @@ const zoneOk = (z: string) => {
     return false;
   }
 };
-const hostOf = (v: string) => v.replace(/^https?:\/\//i, "").replace(/^www\./i, "").split(/[/?#]/)[0]!.toLowerCase() || null;
+const hostOf = (v: string) =>
+  v
+    .replace(/^https?:\/\//i, "")
+    .replace(/^www\./i, "")
+    .split(/[/?#]/)[0]!
+    .toLowerCase() || null;
 
 /** A row problem: which column, its value, and why the row is not imported. */
 export interface RowProblem {
@@ -156,7 +201,13 @@ export function mapRow(cells: string[], headers: string[], m: Mapping): { row: M
   if (rawEmail && !EMAIL.test(rawEmail)) return { problem: { column: col("email"), value: rawEmail, reason: "Not a valid email address" } };
   const company = get("company") || null;
   if (!rawEmail && !(first && last && company)) {
-    return { problem: { column: m.includes("email") ? col("email") : "", value: "", reason: "No email, and not enough to find one (first name, last name and company)" } };
+    return {
+      problem: {
+        column: m.includes("email") ? col("email") : "",
+        value: "",
+        reason: "No email, and not enough to find one (first name, last name and company)",
+      },
+    };
   }
   const tz = get("time_zone");
   const website = get("domain");

@@ -17,17 +17,42 @@ import { cleanHeaders, mapRow, rowKey, type MappedRow } from "./mapping";
 // D1 batch, guarded by `parts_done`, so a redelivered part does nothing twice.
 
 const idFrom = async (...parts: (string | number)[]) => (await sha256Hex(parts.join(":"))).slice(0, 24);
-const UPDATABLE = ["first_name", "last_name", "title", "company", "domain", "industry", "city", "country", "time_zone", "phone", "linkedin_url"] as const;
+const UPDATABLE = [
+  "first_name",
+  "last_name",
+  "title",
+  "company",
+  "domain",
+  "industry",
+  "city",
+  "country",
+  "time_zone",
+  "phone",
+  "linkedin_url",
+] as const;
 const UPDATABLE_COLUMNS = {
-  first_name: contacts.firstName, last_name: contacts.lastName, title: contacts.title, company: contacts.company, domain: contacts.domain, industry: contacts.industry,
-  city: contacts.city, country: contacts.country, time_zone: contacts.timeZone, phone: contacts.phone, linkedin_url: contacts.linkedinUrl,
+  first_name: contacts.firstName,
+  last_name: contacts.lastName,
+  title: contacts.title,
+  company: contacts.company,
+  domain: contacts.domain,
+  industry: contacts.industry,
+  city: contacts.city,
+  country: contacts.country,
+  time_zone: contacts.timeZone,
+  phone: contacts.phone,
+  linkedin_url: contacts.linkedinUrl,
 } satisfies Record<(typeof UPDATABLE)[number], unknown>;
 
 /**
  * A matched contact's custom fields after this row, by the import's match setting (fill the missing
  * ones, overwrite, or leave them); null when nothing changes.
  */
-function mergeCustom(mine: Record<string, string>, theirs: Record<string, string>, match: "fill" | "overwrite" | "leave"): Record<string, string> | null {
+function mergeCustom(
+  mine: Record<string, string>,
+  theirs: Record<string, string>,
+  match: "fill" | "overwrite" | "leave",
+): Record<string, string> | null {
   if (match === "leave") return null;
   const next = { ...mine };
   let changed = false;
@@ -39,7 +64,15 @@ function mergeCustom(mine: Record<string, string>, theirs: Record<string, string
   return changed ? next : null;
 }
 
-type Outcome = { row: number; key: string | null; contactId: string | null; outcome: "created" | "updated" | "matched" | "error" | "duplicate"; column: string | null; value: string | null; reason: string | null };
+type Outcome = {
+  row: number;
+  key: string | null;
+  contactId: string | null;
+  outcome: "created" | "updated" | "matched" | "error" | "duplicate";
+  column: string | null;
+  value: string | null;
+  reason: string | null;
+};
 
 export async function savePart(env: Env, msg: Extract<QueueMessage, { kind: "import_part" }>) {
   const d = db(env.DB);
@@ -47,7 +80,10 @@ export async function savePart(env: Env, msg: Extract<QueueMessage, { kind: "imp
   if (!imp || imp.status !== "saving" || imp.partsDone !== msg.part) return; // done already, or not saving
   const obj = await env.IMPORTS.get(imp.r2Key, { range: { offset: msg.from, length: msg.to - msg.from } });
   if (!obj) {
-    await d.update(imports).set({ status: "failed", error: "The uploaded file is no longer stored; upload it again", updatedAt: now() }).where(eq(imports.id, imp.id));
+    await d
+      .update(imports)
+      .set({ status: "failed", error: "The uploaded file is no longer stored; upload it again", updatedAt: now() })
+      .where(eq(imports.id, imp.id));
     return;
   }
   const records = parsePart(new Uint8Array(await obj.arrayBuffer()), imp.delimiter as Delimiter);
@@ -63,12 +99,19 @@ export async function savePart(env: Env, msg: Extract<QueueMessage, { kind: "imp
   records.forEach((cells, i) => {
     const n = msg.row + i;
     if (cells.every((c) => c.trim() === "")) return; // a blank row (counted at upload)
-    const fail = (column: string | null, value: string | null, reason: string) => out.push({ row: n, key: null, contactId: null, outcome: "error", column, value: value?.slice(0, 500) ?? null, reason });
+    const fail = (column: string | null, value: string | null, reason: string) =>
+      out.push({ row: n, key: null, contactId: null, outcome: "error", column, value: value?.slice(0, 500) ?? null, reason });
     const extra = cells.slice(headers.length).filter((c) => c.trim() !== "");
-    if (extra.length) return fail(null, null, `This row has ${cells.length} values but the header has ${headers.length} columns (an unquoted delimiter inside a value?)`);
+    if (extra.length)
+      return fail(
+        null,
+        null,
+        `This row has ${cells.length} values but the header has ${headers.length} columns (an unquoted delimiter inside a value?)`,
+      );
     const decoded = cells.map((c) => decodeField(c, encoding));
     const bad = decoded.findIndex((c) => c === null);
-    if (bad >= 0) return fail(headers[bad] ?? null, null, "Not valid UTF-8 text: choose the Windows-1252 encoding, or save the file as CSV UTF-8");
+    if (bad >= 0)
+      return fail(headers[bad] ?? null, null, "Not valid UTF-8 text: choose the Windows-1252 encoding, or save the file as CSV UTF-8");
     const m = mapRow(decoded as string[], headers, mapping);
     if ("problem" in m) return fail(m.problem.column || null, m.problem.value || null, m.problem.reason);
     good.push({ n, row: m.row, key: rowKey(m.row) });
@@ -80,14 +123,25 @@ export async function savePart(env: Env, msg: Extract<QueueMessage, { kind: "imp
     d
       .select({ key: importRows.key, row: sql<number>`min(${importRows.row})` })
       .from(importRows)
-      .where(and(eq(importRows.importId, imp.id), inArray(importRows.outcome, ["created", "updated", "matched"]), inList(importRows.key, part)))
+      .where(
+        and(eq(importRows.importId, imp.id), inArray(importRows.outcome, ["created", "updated", "matched"]), inList(importRows.key, part)),
+      )
       .groupBy(importRows.key),
   );
   const earlier = new Map(earlierRows.map((r) => [r.key!, r.row]));
   const unique: typeof good = [];
   for (const g of good) {
     const first = earlier.get(g.key);
-    if (first !== undefined) out.push({ row: g.n, key: g.key, contactId: null, outcome: "duplicate", column: null, value: g.row.email ?? `${g.row.first_name} ${g.row.last_name}`, reason: `Same contact as row ${first}` });
+    if (first !== undefined)
+      out.push({
+        row: g.n,
+        key: g.key,
+        contactId: null,
+        outcome: "duplicate",
+        column: null,
+        value: g.row.email ?? `${g.row.first_name} ${g.row.last_name}`,
+        reason: `Same contact as row ${first}`,
+      });
     else {
       earlier.set(g.key, g.n);
       unique.push(g);
@@ -105,13 +159,25 @@ export async function savePart(env: Env, msg: Extract<QueueMessage, { kind: "imp
   );
   const existing = new Map(matches.map((r) => [String(r.email).toLowerCase(), r]));
   // A deleted contact's suppression outlives it: its address is not imported again (invariant 5).
-  const suppressed = await suppressionReasons(d, imp.teamId, emails.filter((e) => !existing.has(e.toLowerCase())));
+  const suppressed = await suppressionReasons(
+    d,
+    imp.teamId,
+    emails.filter((e) => !existing.has(e.toLowerCase())),
+  );
   const ownerEmails = [...new Set(unique.flatMap((g) => (g.row.owner_email ? [g.row.owner_email] : [])))];
   const ownerRows = ownerEmails.length
-    ? await d.select({ id: users.id, email: sql<string>`lower(${users.email})` }).from(users).where(and(eq(users.teamId, imp.teamId), inList(sql`lower(${users.email})`, ownerEmails)))
+    ? await d
+        .select({ id: users.id, email: sql<string>`lower(${users.email})` })
+        .from(users)
+        .where(and(eq(users.teamId, imp.teamId), inList(sql`lower(${users.email})`, ownerEmails)))
     : [];
   const owners = new Map(ownerRows.map((r) => [r.email, r.id]));
-  const stage = await d.select({ id: contactStages.id }).from(contactStages).where(and(eq(contactStages.teamId, imp.teamId), eq(contactStages.category, "open"))).orderBy(contactStages.position).get();
+  const stage = await d
+    .select({ id: contactStages.id })
+    .from(contactStages)
+    .where(and(eq(contactStages.teamId, imp.teamId), eq(contactStages.category, "open")))
+    .orderBy(contactStages.position)
+    .get();
 
   const inserts: Row[] = [];
   const updates: Row[] = [];
@@ -128,35 +194,100 @@ export async function savePart(env: Env, msg: Extract<QueueMessage, { kind: "imp
       const custom = mergeCustom(found.customFields, r.custom_fields, settings.match);
       const changed = next.some((v, i) => v !== found[UPDATABLE[i]!]) || custom !== null;
       if (changed) updates.push([found.id, ...next, JSON.stringify(custom ?? found.customFields)]);
-      out.push({ row: g.n, key: g.key, contactId: found.id, outcome: changed ? "updated" : "matched", column: null, value: null, reason: null });
+      out.push({
+        row: g.n,
+        key: g.key,
+        contactId: found.id,
+        outcome: changed ? "updated" : "matched",
+        column: null,
+        value: null,
+        reason: null,
+      });
       continue;
     }
     const suppression = r.email ? suppressed.get(r.email.toLowerCase()) : undefined;
     if (suppression) {
-      out.push({ row: g.n, key: g.key, contactId: null, outcome: "error", column: "email", value: r.email, reason: `${SUPPRESSION_WORDS[suppression]}: not imported again` });
+      out.push({
+        row: g.n,
+        key: g.key,
+        contactId: null,
+        outcome: "error",
+        column: "email",
+        value: r.email,
+        reason: `${SUPPRESSION_WORDS[suppression]}: not imported again`,
+      });
       continue;
     }
     const id = await idFrom("import", imp.id, g.n);
     const owner = (r.owner_email && owners.get(r.owner_email)) || settings.owner_id || imp.userId;
     inserts.push([
-      id, imp.teamId, owner, stage?.id ?? null, r.first_name, r.last_name, r.title, r.company, r.domain, r.industry, r.city, r.country, r.time_zone,
-      r.email, r.email ? "unverified" : "unavailable", r.phone, r.linkedin_url, 0, "csv", JSON.stringify(r.custom_fields), t, t,
+      id,
+      imp.teamId,
+      owner,
+      stage?.id ?? null,
+      r.first_name,
+      r.last_name,
+      r.title,
+      r.company,
+      r.domain,
+      r.industry,
+      r.city,
+      r.country,
+      r.time_zone,
+      r.email,
+      r.email ? "unverified" : "unavailable",
+      r.phone,
+      r.linkedin_url,
+      0,
+      "csv",
+      JSON.stringify(r.custom_fields),
+      t,
+      t,
     ]);
     out.push({ row: g.n, key: g.key, contactId: id, outcome: "created", column: null, value: null, reason: null });
   }
 
   const writes: SQL[] = [
-    ...bulkInsertSql("contacts", [
-      "id", "team_id", "owner_id", "stage_id", "first_name", "last_name", "title", "company", "domain", "industry", "city", "country", "time_zone",
-      "email", "email_status", "phone", "linkedin_url", "score", "source", "custom_fields", "created_at", "updated_at",
-    ], inserts),
-    ...bulkInsertSql("import_rows", ["import_id", "row", "team_id", "key", "contact_id", "outcome", "column", "value", "reason"],
-      out.map((o) => [imp.id, o.row, imp.teamId, o.key, o.contactId, o.outcome, o.column, o.value, o.reason])),
+    ...bulkInsertSql(
+      "contacts",
+      [
+        "id",
+        "team_id",
+        "owner_id",
+        "stage_id",
+        "first_name",
+        "last_name",
+        "title",
+        "company",
+        "domain",
+        "industry",
+        "city",
+        "country",
+        "time_zone",
+        "email",
+        "email_status",
+        "phone",
+        "linkedin_url",
+        "score",
+        "source",
+        "custom_fields",
+        "created_at",
+        "updated_at",
+      ],
+      inserts,
+    ),
+    ...bulkInsertSql(
+      "import_rows",
+      ["import_id", "row", "team_id", "key", "contact_id", "outcome", "column", "value", "reason"],
+      out.map((o) => [imp.id, o.row, imp.teamId, o.key, o.contactId, o.outcome, o.column, o.value, o.reason]),
+    ),
   ];
   if (updates.length) {
     const set = sql.raw([...UPDATABLE, "custom_fields"].map((f, i) => `${f} = json_extract(j.value, '$[${i + 1}]')`).join(", "));
     for (const part of chunked(updates, 2000)) {
-      writes.push(sql`UPDATE contacts SET ${set}, updated_at = ${t} FROM json_each(${JSON.stringify(part)}) AS j WHERE contacts.id = json_extract(j.value, '$[0]') AND contacts.team_id = ${imp.teamId}`);
+      writes.push(
+        sql`UPDATE contacts SET ${set}, updated_at = ${t} FROM json_each(${JSON.stringify(part)}) AS j WHERE contacts.id = json_extract(j.value, '$[0]') AND contacts.team_id = ${imp.teamId}`,
+      );
     }
   }
   if (settings.list_id) {

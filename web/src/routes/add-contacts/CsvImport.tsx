@@ -41,7 +41,10 @@ export function CsvImport(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) 
   onCleanup(() => clearTimeout(timer));
 
   // Coming back to this step shows the import already chosen.
-  if (props.w.importId) void fetchImport(props.w.importId).then((r) => setImp(r.import)).catch(() => props.setW("importId", null));
+  if (props.w.importId)
+    void fetchImport(props.w.importId)
+      .then((r) => setImp(r.import))
+      .catch(() => props.setW("importId", null));
 
   async function upload(file: File | undefined) {
     if (!file) return;
@@ -141,14 +144,29 @@ export function CsvImport(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) 
           }}
         >
           <Icon name="upload" size={20} />
-          <span>{busy() ? "Reading the file…" : imp() ? "Drop another CSV file here, or choose one" : "Drop a CSV file here, or choose one"}</span>
-          <input type="file" accept=".csv,.tsv,.txt,text/csv" data-testid="csv-file" onChange={(e) => void upload(e.currentTarget.files?.[0])} disabled={busy()} />
+          <span>
+            {busy() ? "Reading the file…" : imp() ? "Drop another CSV file here, or choose one" : "Drop a CSV file here, or choose one"}
+          </span>
+          <input
+            type="file"
+            accept=".csv,.tsv,.txt,text/csv"
+            data-testid="csv-file"
+            onChange={(e) => void upload(e.currentTarget.files?.[0])}
+            disabled={busy()}
+          />
         </label>
         <p class="muted small">
-          Up to 50 MB and 100,000 rows; comma, semicolon, tab or | separated; UTF-8 or Windows-1252. Needs an <strong>Email</strong> column, or{" "}
-          <strong>First name</strong>, <strong>Last name</strong> and <strong>Company</strong> (the email is then found by enrichment). Optional:{" "}
-          {(fields()?.fields ?? []).filter((f) => !["email", "first_name", "last_name", "company"].includes(f.field)).map((f) => f.label).join(", ")}.{" "}
-          <a href="/api/imports/sample.csv" download="seqflare-contacts-sample.csv">Download a sample CSV</a>
+          Up to 50 MB and 100,000 rows; comma, semicolon, tab or | separated; UTF-8 or Windows-1252. Needs an <strong>Email</strong> column,
+          or <strong>First name</strong>, <strong>Last name</strong> and <strong>Company</strong> (the email is then found by enrichment).
+          Optional:{" "}
+          {(fields()?.fields ?? [])
+            .filter((f) => !["email", "first_name", "last_name", "company"].includes(f.field))
+            .map((f) => f.label)
+            .join(", ")}
+          .{" "}
+          <a href="/api/imports/sample.csv" download="seqflare-contacts-sample.csv">
+            Download a sample CSV
+          </a>
         </p>
       </Show>
       <FormProblems form={form} />
@@ -157,14 +175,19 @@ export function CsvImport(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) 
         {(i) => (
           <>
             <p class="muted" data-testid="csv-summary">
-              <strong>{i().file_name}</strong>: {formatNumber(i().row_count)} rows, {i().delimiter === "\t" ? "tab" : `“${i().delimiter}”`} separated, {i().encoding === "utf-8" ? "UTF-8" : "Windows-1252"}
+              <strong>{i().file_name}</strong>: {formatNumber(i().row_count)} rows, {i().delimiter === "\t" ? "tab" : `“${i().delimiter}”`}{" "}
+              separated, {i().encoding === "utf-8" ? "UTF-8" : "Windows-1252"}
               <Show when={i().blank_rows}> ({formatNumber(i().blank_rows)} blank rows ignored)</Show>
             </p>
             <Show when={i().status === "uploaded"}>
               <div class="csv-reading" data-testid="csv-reading">
                 <label>
                   Values separated by{" "}
-                  <select value={i().delimiter} onChange={(e) => void patch({ delimiter: e.currentTarget.value })} data-testid="csv-delimiter">
+                  <select
+                    value={i().delimiter}
+                    onChange={(e) => void patch({ delimiter: e.currentTarget.value })}
+                    data-testid="csv-delimiter"
+                  >
                     <For each={DELIMITERS}>{(d) => <option value={d.value}>{d.label}</option>}</For>
                   </select>
                 </label>
@@ -196,13 +219,22 @@ export function CsvImport(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) 
                         <tr>
                           <th scope="row">{h}</th>
                           <td>
-                            <select aria-label={`Field for column ${h}`} value={i().mapping[col()] ?? ""} onChange={(e) => setColumn(col(), e.currentTarget.value)}>
+                            <select
+                              aria-label={`Field for column ${h}`}
+                              value={i().mapping[col()] ?? ""}
+                              onChange={(e) => setColumn(col(), e.currentTarget.value)}
+                            >
                               <option value="">Don't import</option>
                               <option value={CUSTOM}>Keep as a custom field</option>
                               <For each={fields()?.fields ?? []}>{(f) => <option value={f.field}>{f.label}</option>}</For>
                             </select>
                             <Show when={i().custom_keys[col()]}>
-                              {(key) => <span class="muted small csv-custom-key"> In emails: <code>{`{{custom.${key()}}}`}</code></span>}
+                              {(key) => (
+                                <span class="muted small csv-custom-key">
+                                  {" "}
+                                  In emails: <code>{`{{custom.${key()}}}`}</code>
+                                </span>
+                              )}
                             </Show>
                           </td>
                           <td class="muted cell-clip-wide">{firstRowValue(i(), col())}</td>
@@ -222,39 +254,81 @@ export function CsvImport(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) 
               </Show>
               <fieldset class="field">
                 <legend>A contact with the same email already exists</legend>
-                <For each={[["fill", "Fill its empty fields"], ["overwrite", "Overwrite with the file's values"], ["leave", "Leave it unchanged"]] as const}>
+                <For
+                  each={
+                    [
+                      ["fill", "Fill its empty fields"],
+                      ["overwrite", "Overwrite with the file's values"],
+                      ["leave", "Leave it unchanged"],
+                    ] as const
+                  }
+                >
                   {([v, label]) => (
                     <label class="radio">
-                      <input type="radio" name="csv-match" value={v} checked={i().settings.match === v} onChange={() => void patch({ settings: { match: v } })} /> {label}
+                      <input
+                        type="radio"
+                        name="csv-match"
+                        value={v}
+                        checked={i().settings.match === v}
+                        onChange={() => void patch({ settings: { match: v } })}
+                      />{" "}
+                      {label}
                     </label>
                   )}
                 </For>
               </fieldset>
               <div class="field">
                 <label for="csv-owner">Owner of new contacts</label>
-                <select id="csv-owner" value={i().settings.owner_id ?? ""} onChange={(e) => void patch({ settings: { owner_id: e.currentTarget.value || null } })}>
+                <select
+                  id="csv-owner"
+                  value={i().settings.owner_id ?? ""}
+                  onChange={(e) => void patch({ settings: { owner_id: e.currentTarget.value || null } })}
+                >
                   <option value="">Me (an Owner column overrides it)</option>
                   <For each={users()?.users ?? []}>{(u) => <option value={u.id}>{u.name}</option>}</For>
                 </select>
               </div>
               <div class="field">
                 <label for="csv-list-id">Also add them to a list (optional)</label>
-                <select id="csv-list-id" value={i().settings.list_id ?? ""} onChange={(e) => void patch({ settings: { list_id: e.currentTarget.value || null } })}>
+                <select
+                  id="csv-list-id"
+                  value={i().settings.list_id ?? ""}
+                  onChange={(e) => void patch({ settings: { list_id: e.currentTarget.value || null } })}
+                >
                   <option value="">No existing list</option>
                   <For each={lists()?.lists ?? []}>{(l) => <option value={l.id}>{l.name}</option>}</For>
                 </select>
                 <Show when={!i().settings.list_id}>
                   <label for="csv-list">or a new list named</label>
-                  <input id="csv-list" type="text" maxLength={120} value={i().settings.list_name ?? ""} onChange={(e) => void patch({ settings: { list_name: e.currentTarget.value.trim() || null } })} />
+                  <input
+                    id="csv-list"
+                    type="text"
+                    maxLength={120}
+                    value={i().settings.list_name ?? ""}
+                    onChange={(e) => void patch({ settings: { list_name: e.currentTarget.value.trim() || null } })}
+                  />
                 </Show>
               </div>
-              <button type="button" class="btn btn-primary" disabled={busy() || !!i().mapping_problem} onClick={() => void save()} data-testid="csv-save">
+              <button
+                type="button"
+                class="btn btn-primary"
+                disabled={busy() || !!i().mapping_problem}
+                onClick={() => void save()}
+                data-testid="csv-save"
+              >
                 Save {formatNumber(i().row_count)} contacts
               </button>
             </Show>
 
             <Show when={i().status === "saving"}>
-              <span class="progress" role="progressbar" aria-label="Saving contacts" aria-valuemin={0} aria-valuemax={100} aria-valuenow={percent()}>
+              <span
+                class="progress"
+                role="progressbar"
+                aria-label="Saving contacts"
+                aria-valuemin={0}
+                aria-valuemax={100}
+                aria-valuenow={percent()}
+              >
                 <span style={{ width: `${percent()}%` }} />
               </span>
               <p class="muted small">Saving contacts… {percent()}%</p>

@@ -11,7 +11,9 @@ const EMAIL_STATUS_VALUES: readonly string[] = ["verified", "unverified", "guess
 
 /** Checkbox options from a facet: the values people really have, each with its count. */
 const facetOptions = <V extends string = string>(facet: Facet[] | undefined, keep?: (v: string) => boolean) =>
-  (facet ?? []).filter((f) => f.value && (!keep || keep(f.value))).map((f) => ({ value: f.value as V, label: facetLabel(f.value), count: f.count }));
+  (facet ?? [])
+    .filter((f) => f.value && (!keep || keep(f.value)))
+    .map((f) => ({ value: f.value as V, label: facetLabel(f.value), count: f.count }));
 
 /** "Banking (1,204 people)" for a datalist option; the map is built once per facets answer. */
 const countLabels = (facet: Facet[] | undefined) => {
@@ -38,7 +40,13 @@ function Section(props: { title: string; count: number; open?: boolean; children
 }
 
 /** Checkboxes over a fixed set of values (seniority, department, company size, email status). */
-function CheckList<V extends string>(props: { legend: string; name: string; options: { value: V; label: string; count?: number }[]; values: V[]; onChange: (v: V[]) => void }) {
+function CheckList<V extends string>(props: {
+  legend: string;
+  name: string;
+  options: { value: V; label: string; count?: number }[];
+  values: V[];
+  onChange: (v: V[]) => void;
+}) {
   const toggle = (v: V, on: boolean) => props.onChange(on ? [...props.values, v] : props.values.filter((x) => x !== v));
   return (
     <fieldset class="check-list">
@@ -46,7 +54,13 @@ function CheckList<V extends string>(props: { legend: string; name: string; opti
       <For each={props.options}>
         {(o) => (
           <label class="check">
-            <input type="checkbox" name={props.name} value={o.value} checked={props.values.includes(o.value)} onChange={(e) => toggle(o.value, e.currentTarget.checked)} />
+            <input
+              type="checkbox"
+              name={props.name}
+              value={o.value}
+              checked={props.values.includes(o.value)}
+              onChange={(e) => toggle(o.value, e.currentTarget.checked)}
+            />
             {o.label}
             <Show when={o.count !== undefined}>
               <span class="check-count tabular">{formatNumber(o.count!)}</span>
@@ -100,9 +114,24 @@ export function FilterSidebar(props: { w: Wizard; setW: SetStoreFunction<Wizard>
 
       <Show when={!props.netNewOnly}>
         <div class="filter-saved">
-          <span class="filter-label" id="filter-saved-label">Show</span>
-          <div class="segmented segmented-block" role="radiogroup" aria-labelledby="filter-saved-label" aria-describedby="filter-saved-help">
-            <For each={[{ id: "any", label: "Everyone" }, { id: "net_new", label: "Net new" }, { id: "saved", label: "Saved" }] as const}>
+          <span class="filter-label" id="filter-saved-label">
+            Show
+          </span>
+          <div
+            class="segmented segmented-block"
+            role="radiogroup"
+            aria-labelledby="filter-saved-label"
+            aria-describedby="filter-saved-help"
+          >
+            <For
+              each={
+                [
+                  { id: "any", label: "Everyone" },
+                  { id: "net_new", label: "Net new" },
+                  { id: "saved", label: "Saved" },
+                ] as const
+              }
+            >
               {(o) => (
                 <button type="button" role="radio" class="segment" aria-checked={f().saved === o.id} onClick={() => set("saved", o.id)}>
                   {o.label}
@@ -110,42 +139,120 @@ export function FilterSidebar(props: { w: Wizard; setW: SetStoreFunction<Wizard>
               )}
             </For>
           </div>
-          <p class="field-help" id="filter-saved-help">Net new: not yet a contact of your team (1 credit each with a verified email).</p>
+          <p class="field-help" id="filter-saved-help">
+            Net new: not yet a contact of your team (1 credit each with a verified email).
+          </p>
         </div>
       </Show>
 
       <Section title="Job titles" count={f().titles.length} open>
-        <TagInput id="filter-titles" label="Job title contains" values={f().titles} onChange={(v) => set("titles", v)} placeholder="e.g. VP Sales, then Enter" />
+        <TagInput
+          id="filter-titles"
+          label="Job title contains"
+          values={f().titles}
+          onChange={(v) => set("titles", v)}
+          placeholder="e.g. VP Sales, then Enter"
+        />
       </Section>
       <Section title="Seniority" count={f().seniorities.length}>
-        <CheckList legend="Seniority" name="seniority" options={facetOptions(facets()?.seniorities)} values={f().seniorities} onChange={(v) => set("seniorities", v)} />
+        <CheckList
+          legend="Seniority"
+          name="seniority"
+          options={facetOptions(facets()?.seniorities)}
+          values={f().seniorities}
+          onChange={(v) => set("seniorities", v)}
+        />
       </Section>
       <Section title="Department" count={f().departments.length}>
-        <CheckList legend="Department" name="department" options={facetOptions(facets()?.departments)} values={f().departments} onChange={(v) => set("departments", v)} />
+        <CheckList
+          legend="Department"
+          name="department"
+          options={facetOptions(facets()?.departments)}
+          values={f().departments}
+          onChange={(v) => set("departments", v)}
+        />
       </Section>
       <Section title="Industry" count={f().industries.length}>
-        <TagInput id="filter-industries" label="Industry" values={f().industries} onChange={(v) => set("industries", v)} suggestions={values(facets()?.industries)} suggestionLabel={countLabels(facets()?.industries)} strict placeholder="Type or pick" />
+        <TagInput
+          id="filter-industries"
+          label="Industry"
+          values={f().industries}
+          onChange={(v) => set("industries", v)}
+          suggestions={values(facets()?.industries)}
+          suggestionLabel={countLabels(facets()?.industries)}
+          strict
+          placeholder="Type or pick"
+        />
       </Section>
       <Section title="Company size" count={f().employee_ranges.length}>
-        <CheckList legend="Employees" name="employees" options={EMPLOYEE_RANGES} values={f().employee_ranges} onChange={(v) => set("employee_ranges", v)} />
+        <CheckList
+          legend="Employees"
+          name="employees"
+          options={EMPLOYEE_RANGES}
+          values={f().employee_ranges}
+          onChange={(v) => set("employee_ranges", v)}
+        />
       </Section>
       <Section title="Location" count={f().countries.length + f().cities.length}>
-        <TagInput id="filter-countries" label="Country" values={f().countries} onChange={(v) => set("countries", v)} suggestions={values(facets()?.countries)} suggestionLabel={countLabels(facets()?.countries)} strict placeholder="Type or pick" />
-        <TagInput id="filter-cities" label="City" values={f().cities} onChange={(v) => set("cities", v)} placeholder="e.g. Berlin, then Enter" />
+        <TagInput
+          id="filter-countries"
+          label="Country"
+          values={f().countries}
+          onChange={(v) => set("countries", v)}
+          suggestions={values(facets()?.countries)}
+          suggestionLabel={countLabels(facets()?.countries)}
+          strict
+          placeholder="Type or pick"
+        />
+        <TagInput
+          id="filter-cities"
+          label="City"
+          values={f().cities}
+          onChange={(v) => set("cities", v)}
+          placeholder="e.g. Berlin, then Enter"
+        />
       </Section>
       <Section title="Email status" count={f().email_statuses.length}>
-        <CheckList legend="Email status" name="email_status" options={facetOptions<EmailStatusValue>(facets()?.email_statuses, (v) => EMAIL_STATUS_VALUES.includes(v))} values={f().email_statuses} onChange={(v) => set("email_statuses", v)} />
+        <CheckList
+          legend="Email status"
+          name="email_status"
+          options={facetOptions<EmailStatusValue>(facets()?.email_statuses, (v) => EMAIL_STATUS_VALUES.includes(v))}
+          values={f().email_statuses}
+          onChange={(v) => set("email_statuses", v)}
+        />
       </Section>
       <Section title="Prospect score" count={(f().score_min ?? 0) > 0 || (f().score_max ?? 100) < 100 ? 1 : 0}>
         <div class="score-range">
           <div class="field">
             <label for="filter-score-min">Min</label>
-            <input id="filter-score-min" class="input-sm" type="number" inputmode="numeric" min={0} max={100} placeholder="0" value={f().score_min ?? ""} onChange={(e) => set("score_min", scoreValue(e.currentTarget.value))} />
+            <input
+              id="filter-score-min"
+              class="input-sm"
+              type="number"
+              inputmode="numeric"
+              min={0}
+              max={100}
+              placeholder="0"
+              value={f().score_min ?? ""}
+              onChange={(e) => set("score_min", scoreValue(e.currentTarget.value))}
+            />
           </div>
-          <span class="score-range-dash" aria-hidden="true">–</span>
+          <span class="score-range-dash" aria-hidden="true">
+            –
+          </span>
           <div class="field">
             <label for="filter-score-max">Max</label>
-            <input id="filter-score-max" class="input-sm" type="number" inputmode="numeric" min={0} max={100} placeholder="100" value={f().score_max ?? ""} onChange={(e) => set("score_max", scoreValue(e.currentTarget.value))} />
+            <input
+              id="filter-score-max"
+              class="input-sm"
+              type="number"
+              inputmode="numeric"
+              min={0}
+              max={100}
+              placeholder="100"
+              value={f().score_max ?? ""}
+              onChange={(e) => set("score_max", scoreValue(e.currentTarget.value))}
+            />
           </div>
         </div>
         <p class="field-help">0–100: how well the person fits your ideal customer.</p>

@@ -25,7 +25,15 @@ export function ListPicker(props: { w: Wizard; setW: SetStoreFunction<Wizard> })
           <Show
             when={r().lists.length > 0}
             fallback={
-              <EmptyState icon="lists" title="No saved lists yet" actions={<A href="/lists" class="btn btn-secondary">Go to Lists</A>}>
+              <EmptyState
+                icon="lists"
+                title="No saved lists yet"
+                actions={
+                  <A href="/lists" class="btn btn-secondary">
+                    Go to Lists
+                  </A>
+                }
+              >
                 Save contacts to a list from search or an import, then add the whole list here in one step.
               </EmptyState>
             }
@@ -34,8 +42,16 @@ export function ListPicker(props: { w: Wizard; setW: SetStoreFunction<Wizard> })
               <Show when={r().lists.length > 8}>
                 <div class="search-field">
                   <Icon name="search" size={16} />
-                  <label for="list-filter" class="sr-only">Filter lists</label>
-                  <input id="list-filter" type="search" placeholder="Filter lists by name" value={filter()} onInput={(e) => setFilter(e.currentTarget.value)} />
+                  <label for="list-filter" class="sr-only">
+                    Filter lists
+                  </label>
+                  <input
+                    id="list-filter"
+                    type="search"
+                    placeholder="Filter lists by name"
+                    value={filter()}
+                    onInput={(e) => setFilter(e.currentTarget.value)}
+                  />
                 </div>
               </Show>
               <fieldset>
@@ -45,7 +61,11 @@ export function ListPicker(props: { w: Wizard; setW: SetStoreFunction<Wizard> })
                     {(l) => (
                       <li>
                         <label class="list-option" classList={{ selected: props.w.listIds.includes(l.id) }}>
-                          <input type="checkbox" checked={props.w.listIds.includes(l.id)} onChange={(e) => toggle(l.id, e.currentTarget.checked)} />
+                          <input
+                            type="checkbox"
+                            checked={props.w.listIds.includes(l.id)}
+                            onChange={(e) => toggle(l.id, e.currentTarget.checked)}
+                          />
                           <span class="list-option-icon" aria-hidden="true">
                             <Icon name="lists" size={16} />
                           </span>

@@ -16,7 +16,8 @@ export function OptionsStep(props: { w: Wizard; setW: SetStoreFunction<Wizard> }
   const mailboxes = createAsync(() => getMailboxes());
   const me = createAsync(() => getMe());
   // What "rotate" uses by default: your own connected mailboxes (never a teammate's personal inbox).
-  const connected = () => (mailboxes()?.mailboxes ?? []).filter((m) => m.status === "connected" && m.can_send && m.user_id === me()?.user.id);
+  const connected = () =>
+    (mailboxes()?.mailboxes ?? []).filter((m) => m.status === "connected" && m.can_send && m.user_id === me()?.user.id);
   const toggleMailbox = (id: string, on: boolean) => props.setW("mailboxIds", (ids) => (on ? [...ids, id] : ids.filter((x) => x !== id)));
   const addAtMs = () => localInputToMs(props.w.addAt);
   const addAtInPast = () => props.w.when === "at" && addAtMs() !== null && addAtMs()! <= Date.now();
@@ -27,23 +28,37 @@ export function OptionsStep(props: { w: Wizard; setW: SetStoreFunction<Wizard> }
     <div class="options-grid">
       <section class="card option-card" aria-labelledby="opt-mailboxes">
         <div class="card-header">
-          <h2 id="opt-mailboxes" class="card-title">Send from</h2>
+          <h2 id="opt-mailboxes" class="card-title">
+            Send from
+          </h2>
           <p class="card-subtitle">Highest-scored prospects go first. By default only your own connected mailboxes are used.</p>
         </div>
         <div class="option-body">
           <fieldset>
             <legend class="sr-only">Mailbox choice</legend>
             <label class="radio-row">
-              <input type="radio" name="mailbox-mode" checked={props.w.mailboxMode === "all"} onChange={() => props.setW("mailboxMode", "all")} />
+              <input
+                type="radio"
+                name="mailbox-mode"
+                checked={props.w.mailboxMode === "all"}
+                onChange={() => props.setW("mailboxMode", "all")}
+              />
               <span>
                 <strong>Rotate over your own connected mailboxes</strong>
                 <span class="muted small">
-                  <Suspense fallback="…">{formatNumber(connected().length)} connected now. Recommended: spreads the load, fastest start.</Suspense>
+                  <Suspense fallback="…">
+                    {formatNumber(connected().length)} connected now. Recommended: spreads the load, fastest start.
+                  </Suspense>
                 </span>
               </span>
             </label>
             <label class="radio-row">
-              <input type="radio" name="mailbox-mode" checked={props.w.mailboxMode === "pick"} onChange={() => props.setW("mailboxMode", "pick")} />
+              <input
+                type="radio"
+                name="mailbox-mode"
+                checked={props.w.mailboxMode === "pick"}
+                onChange={() => props.setW("mailboxMode", "pick")}
+              />
               <span>
                 <strong>Choose mailboxes</strong>
                 <span class="muted small">One sends everything; several take turns.</span>
@@ -56,8 +71,16 @@ export function OptionsStep(props: { w: Wizard; setW: SetStoreFunction<Wizard> }
                 <legend class="field-legend">Mailboxes</legend>
                 <MailboxPickList mailboxes={mailboxes()?.mailboxes ?? []} selected={props.w.mailboxIds} onToggle={toggleMailbox} />
                 <p class="field-help">
-                  <Show when={props.w.mailboxIds.length === 0} fallback={props.w.mailboxIds.length === 1 ? "Every new contact sends from this mailbox." : `New contacts rotate over these ${props.w.mailboxIds.length} mailboxes.`}>
-                    None ticked: every connected mailbox you can send from is used. Disconnected ones can't be picked; <A href="/mailboxes">reconnect them on Mailboxes</A>. Only a mailbox's owner or an admin sends from it.
+                  <Show
+                    when={props.w.mailboxIds.length === 0}
+                    fallback={
+                      props.w.mailboxIds.length === 1
+                        ? "Every new contact sends from this mailbox."
+                        : `New contacts rotate over these ${props.w.mailboxIds.length} mailboxes.`
+                    }
+                  >
+                    None ticked: every connected mailbox you can send from is used. Disconnected ones can't be picked;{" "}
+                    <A href="/mailboxes">reconnect them on Mailboxes</A>. Only a mailbox's owner or an admin sends from it.
                   </Show>
                 </p>
               </fieldset>
@@ -66,10 +89,18 @@ export function OptionsStep(props: { w: Wizard; setW: SetStoreFunction<Wizard> }
           <fieldset data-testid="rotation">
             <legend class="field-legend">When several mailboxes send</legend>
             <label class="radio-row">
-              <input type="radio" name="rotation" checked={props.w.rotation === "capacity"} onChange={() => props.setW("rotation", "capacity")} />
+              <input
+                type="radio"
+                name="rotation"
+                checked={props.w.rotation === "capacity"}
+                onChange={() => props.setW("rotation", "capacity")}
+              />
               <span>
                 <strong>Most remaining capacity</strong>
-                <span class="muted small">Each new contact goes to the mailbox with the most room left today, counting what it already has scheduled: the fastest start.</span>
+                <span class="muted small">
+                  Each new contact goes to the mailbox with the most room left today, counting what it already has scheduled: the fastest
+                  start.
+                </span>
               </span>
             </label>
             <label class="radio-row">
@@ -85,27 +116,40 @@ export function OptionsStep(props: { w: Wizard; setW: SetStoreFunction<Wizard> }
 
       <section class="card option-card" aria-labelledby="opt-checks">
         <div class="card-header">
-          <h2 id="opt-checks" class="card-title">Checks</h2>
+          <h2 id="opt-checks" class="card-title">
+            Checks
+          </h2>
           <p class="card-subtitle">Every contact is checked before it's added. You'll see the result before anything happens.</p>
         </div>
         <div class="option-body">
           <label class="check-row">
-            <input type="checkbox" checked={props.w.skipValidation} onChange={(e) => props.setW("skipValidation", e.currentTarget.checked)} aria-describedby="skip-validation-help" />
+            <input
+              type="checkbox"
+              checked={props.w.skipValidation}
+              onChange={(e) => props.setW("skipValidation", e.currentTarget.checked)}
+              aria-describedby="skip-validation-help"
+            />
             <span>
               <strong>Skip validation</strong>
               <span id="skip-validation-help" class="muted small">
-                Add everyone a warning would hold back (unverified email, active in another sequence, owned by a teammate…) without reviewing each category. Unsubscribed, bounced, Do Not
-                Contact and suppressed addresses are still skipped: they are never emailed.
+                Add everyone a warning would hold back (unverified email, active in another sequence, owned by a teammate…) without
+                reviewing each category. Unsubscribed, bounced, Do Not Contact and suppressed addresses are still skipped: they are never
+                emailed.
               </span>
             </span>
           </label>
           <label class="check-row">
-            <input type="checkbox" checked={props.w.enrich} onChange={(e) => props.setW("enrich", e.currentTarget.checked)} aria-describedby="enrich-help" />
+            <input
+              type="checkbox"
+              checked={props.w.enrich}
+              onChange={(e) => props.setW("enrich", e.currentTarget.checked)}
+              aria-describedby="enrich-help"
+            />
             <span>
               <strong>Find missing emails (enrichment)</strong>
               <span id="enrich-help" class="muted small">
-                Contacts without an email are looked up through the enrichment waterfall, provider by provider, until one finds it. Credits are charged only for emails found; the review
-                shows the exact and the maximum cost.
+                Contacts without an email are looked up through the enrichment waterfall, provider by provider, until one finds it. Credits
+                are charged only for emails found; the review shows the exact and the maximum cost.
               </span>
             </span>
           </label>
@@ -114,7 +158,9 @@ export function OptionsStep(props: { w: Wizard; setW: SetStoreFunction<Wizard> }
 
       <section class="card option-card" aria-labelledby="opt-when">
         <div class="card-header">
-          <h2 id="opt-when" class="card-title">When</h2>
+          <h2 id="opt-when" class="card-title">
+            When
+          </h2>
           <p class="card-subtitle">Step 1 goes out inside the sequence's sending window either way.</p>
         </div>
         <div class="option-body">
@@ -158,7 +204,13 @@ export function OptionsStep(props: { w: Wizard; setW: SetStoreFunction<Wizard> }
               />
               <p id="add-at-help" class="field-help" classList={{ "text-warning": addAtInPast() || addAtTooFar() }}>
                 <Show when={addAtMs()} fallback="Pick a date and time.">
-                  {(ms) => (addAtInPast() ? "That time has passed: the contacts would be added right away." : addAtTooFar() ? "Start time can be at most a year from now." : formatFull(ms()))}
+                  {(ms) =>
+                    addAtInPast()
+                      ? "That time has passed: the contacts would be added right away."
+                      : addAtTooFar()
+                        ? "Start time can be at most a year from now."
+                        : formatFull(ms())
+                  }
                 </Show>
               </p>
             </div>

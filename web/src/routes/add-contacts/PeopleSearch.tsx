@@ -76,7 +76,9 @@ export function PeopleSearch(props: { w: Wizard; setW: SetStoreFunction<Wizard> 
         <div class="toolbar" role="search">
           <div class="search-field search-field-wide">
             <Icon name="search" size={16} />
-            <label for="people-search" class="sr-only">Search people</label>
+            <label for="people-search" class="sr-only">
+              Search people
+            </label>
             <input
               id="people-search"
               type="search"
@@ -110,7 +112,14 @@ export function PeopleSearch(props: { w: Wizard; setW: SetStoreFunction<Wizard> 
         <Show when={search.error() && !search.data()}>
           <ErrorPanel error={search.error()} title="Couldn't search people" onRetry={search.refetch} />
         </Show>
-        <Show when={search.data()} fallback={<Show when={!search.error()}><TableSkeleton columns={6} rows={8} label="Searching people…" /></Show>}>
+        <Show
+          when={search.data()}
+          fallback={
+            <Show when={!search.error()}>
+              <TableSkeleton columns={6} rows={8} label="Searching people…" />
+            </Show>
+          }
+        >
           {(r) => (
             <div class="table-card" aria-busy={search.loading()}>
               <div class="table-toolbar">
@@ -121,7 +130,13 @@ export function PeopleSearch(props: { w: Wizard; setW: SetStoreFunction<Wizard> 
                   </Show>
                 </p>
                 <Show when={!w().allResults && total() > 0}>
-                  <button type="button" class="btn btn-ghost btn-sm" disabled={total() > MAX_JOB} title={total() > MAX_JOB ? `One job takes at most ${formatNumber(MAX_JOB)}; narrow the search` : undefined} onClick={selectAll}>
+                  <button
+                    type="button"
+                    class="btn btn-ghost btn-sm"
+                    disabled={total() > MAX_JOB}
+                    title={total() > MAX_JOB ? `One job takes at most ${formatNumber(MAX_JOB)}; narrow the search` : undefined}
+                    onClick={selectAll}
+                  >
                     Select all {formatNumber(total())} results
                   </button>
                 </Show>
@@ -130,7 +145,8 @@ export function PeopleSearch(props: { w: Wizard; setW: SetStoreFunction<Wizard> 
                 <div class="select-banner" role="status" data-testid="all-results-banner">
                   <Icon name="check" size={15} />
                   <span>
-                    All <strong>{formatNumber(total())}</strong> results of this search are selected. The search itself is added, so it follows your filters.
+                    All <strong>{formatNumber(total())}</strong> results of this search are selected. The search itself is added, so it
+                    follows your filters.
                   </span>
                   <button type="button" class="btn btn-ghost btn-xs" onClick={clearSelection}>
                     Clear selection
@@ -155,7 +171,9 @@ export function PeopleSearch(props: { w: Wizard; setW: SetStoreFunction<Wizard> 
               >
                 <div class="table-wrap table-wrap-free">
                   <table class="table" data-testid="people-table">
-                    <caption class="sr-only">People matching the search, page {r().pagination.page} of {r().pagination.total_pages}</caption>
+                    <caption class="sr-only">
+                      People matching the search, page {r().pagination.page} of {r().pagination.total_pages}
+                    </caption>
                     <thead>
                       <tr>
                         <th scope="col" class="cell-check">
@@ -169,9 +187,13 @@ export function PeopleSearch(props: { w: Wizard; setW: SetStoreFunction<Wizard> 
                         </th>
                         <th scope="col">Name</th>
                         <th scope="col">Company</th>
-                        <th scope="col" class="col-location">Location</th>
+                        <th scope="col" class="col-location">
+                          Location
+                        </th>
                         <th scope="col">Email</th>
-                        <th scope="col" class="num">Score</th>
+                        <th scope="col" class="num">
+                          Score
+                        </th>
                       </tr>
                     </thead>
                     <tbody>
@@ -209,7 +231,9 @@ export function PeopleSearch(props: { w: Wizard; setW: SetStoreFunction<Wizard> 
                                 </div>
                               </td>
                               <td>
-                                <div class="cell-clip" title={p.company}>{p.company}</div>
+                                <div class="cell-clip" title={p.company}>
+                                  {p.company}
+                                </div>
                                 <div class="muted small cell-clip" title={`${p.industry} · ${employeesText(p.employees)}`}>
                                   {p.industry} · {employeesText(p.employees)}
                                 </div>
@@ -221,7 +245,9 @@ export function PeopleSearch(props: { w: Wizard; setW: SetStoreFunction<Wizard> 
                               <td>
                                 <div class="cell-email">
                                   <Show when={p.email} fallback={<span class="muted">No email</span>}>
-                                    <span class="email-text small" title={p.email ?? undefined}>{p.email}</span>
+                                    <span class="email-text small" title={p.email ?? undefined}>
+                                      {p.email}
+                                    </span>
                                   </Show>
                                 </div>
                                 <EmailStatusBadge status={p.email_status} />

@@ -29,7 +29,12 @@ const PRECONDITION_LINKS: Record<string, (sequenceId: string) => { href: string;
 export function formatLocalDate(ymd: string) {
   const [y, m, d] = ymd.split("-").map(Number);
   if (!y || !m || !d) return ymd;
-  return new Date(y, m - 1, d).toLocaleDateString(undefined, { weekday: "short", month: "short", day: "numeric", year: y !== new Date().getFullYear() ? "numeric" : undefined });
+  return new Date(y, m - 1, d).toLocaleDateString(undefined, {
+    weekday: "short",
+    month: "short",
+    day: "numeric",
+    year: y !== new Date().getFullYear() ? "numeric" : undefined,
+  });
 }
 
 export function Preconditions(props: { preview: Pick<Preview, "preconditions">; sequenceId: string }) {
@@ -38,7 +43,9 @@ export function Preconditions(props: { preview: Pick<Preview, "preconditions">; 
       <Icon name="alert" size={20} />
       <div class="alert-body">
         <h2 id="pre-title" class="alert-title">
-          {props.preview.preconditions.length === 1 ? "Fix this before adding contacts" : `Fix these ${props.preview.preconditions.length} things before adding contacts`}
+          {props.preview.preconditions.length === 1
+            ? "Fix this before adding contacts"
+            : `Fix these ${props.preview.preconditions.length} things before adding contacts`}
         </h2>
         <ul class="alert-list">
           <For each={props.preview.preconditions}>
@@ -101,9 +108,14 @@ function Warnings(props: { preview: Preview; w: Wizard; setW: SetStoreFunction<W
   return (
     <section class="card" aria-labelledby="warn-title" data-testid="warnings">
       <div class="card-header">
-        <h2 id="warn-title" class="card-title">Warnings</h2>
+        <h2 id="warn-title" class="card-title">
+          Warnings
+        </h2>
         <p class="card-subtitle">
-          <Show when={!props.w.skipValidation} fallback="Validation is skipped: every warning below is added anyway (change it in Options).">
+          <Show
+            when={!props.w.skipValidation}
+            fallback="Validation is skipped: every warning below is added anyway (change it in Options)."
+          >
             Contacts with a warning are held back. Turn on “Add anyway” for a category to include them.
           </Show>
         </p>
@@ -123,11 +135,16 @@ function Warnings(props: { preview: Preview; w: Wizard; setW: SetStoreFunction<W
                 <div class="warning-text">
                   <div class="warning-head">
                     <strong>{g.label}</strong>
-                    <Badge tone={g.overridden ? "success" : "warning"}>{g.overridden ? `${formatNumber(g.count)} allowed` : `${formatNumber(g.held_back)} held back`}</Badge>
+                    <Badge tone={g.overridden ? "success" : "warning"}>
+                      {g.overridden ? `${formatNumber(g.count)} allowed` : `${formatNumber(g.held_back)} held back`}
+                    </Badge>
                   </div>
                   <p class="muted small">
                     {g.fix}
-                    <Show when={!g.overridden && g.count > g.held_back}> {formatNumber(g.count - g.held_back)} more also have another warning.</Show>
+                    <Show when={!g.overridden && g.count > g.held_back}>
+                      {" "}
+                      {formatNumber(g.count - g.held_back)} more also have another warning.
+                    </Show>
                   </p>
                 </div>
                 <Toggle
@@ -158,10 +175,19 @@ function Skipped(props: { preview: Preview }) {
   return (
     <section class="card" aria-labelledby="skip-title" data-testid="skipped-reasons">
       <div class="card-header">
-        <h2 id="skip-title" class="card-title">Skipped</h2>
+        <h2 id="skip-title" class="card-title">
+          Skipped
+        </h2>
         <p class="card-subtitle">Never added, whatever the options: the rules that keep your domain and your prospects safe.</p>
       </div>
-      <Show when={rows().length > 0} fallback={<p class="card-empty"><Icon name="check" size={16} /> Nobody is skipped.</p>}>
+      <Show
+        when={rows().length > 0}
+        fallback={
+          <p class="card-empty">
+            <Icon name="check" size={16} /> Nobody is skipped.
+          </p>
+        }
+      >
         <ul class="reason-list">
           <For each={rows()}>
             {([code, n]) => (
@@ -177,7 +203,8 @@ function Skipped(props: { preview: Preview }) {
         </ul>
         <Show when={rows().reduce((n, [, k]) => n + k, 0) > props.preview.totals.skipped}>
           <p class="field-help" data-testid="several-reasons">
-            A contact can have several reasons ({formatNumber(props.preview.totals.with_several_reasons)} here have more than one), so these counts add up to more than the {formatNumber(props.preview.totals.skipped)} skipped.
+            A contact can have several reasons ({formatNumber(props.preview.totals.with_several_reasons)} here have more than one), so these
+            counts add up to more than the {formatNumber(props.preview.totals.skipped)} skipped.
           </p>
         </Show>
       </Show>
@@ -190,8 +217,12 @@ function Credits(props: { preview: Preview }) {
   return (
     <section class="card" aria-labelledby="credit-title" data-testid="review-credits">
       <div class="card-header">
-        <h2 id="credit-title" class="card-title">Credits</h2>
-        <p class="card-subtitle">1 credit per net-new contact saved with a verified email, plus enrichment when it finds an email. Charged once.</p>
+        <h2 id="credit-title" class="card-title">
+          Credits
+        </h2>
+        <p class="card-subtitle">
+          1 credit per net-new contact saved with a verified email, plus enrichment when it finds an email. Charged once.
+        </p>
       </div>
       <dl class="kv">
         <div>
@@ -221,7 +252,8 @@ function Credits(props: { preview: Preview }) {
         <p class="card-callout card-callout-danger">
           <Icon name="alert" size={15} />
           <span>
-            Not enough credits for the maximum. Your balance covers the first <strong>{formatNumber(c().fits ?? 0)}</strong> {c().fits === 1 ? "contact" : "contacts"} of this batch.
+            Not enough credits for the maximum. Your balance covers the first <strong>{formatNumber(c().fits ?? 0)}</strong>{" "}
+            {c().fits === 1 ? "contact" : "contacts"} of this batch.
           </span>
         </p>
       </Show>
@@ -235,16 +267,24 @@ function Capacity(props: { preview: Preview }) {
     const used = props.preview.mailboxes.filter((m) => m.assigned > 0);
     if (!used.length) return null;
     if (used.some((m) => m.all_step1_by === null)) return "never" as const;
-    return used.map((m) => m.all_step1_by!).sort().at(-1)!;
+    return used
+      .map((m) => m.all_step1_by!)
+      .sort()
+      .at(-1)!;
   });
   return (
     <section class="card card-flush" aria-labelledby="cap-title" data-testid="capacity-forecast">
       <div class="card-header">
-        <h2 id="cap-title" class="card-title">Capacity forecast</h2>
+        <h2 id="cap-title" class="card-title">
+          Capacity forecast
+        </h2>
         <p class="card-subtitle">
           <Show when={busiest()} fallback="Nobody new to send to.">
             {(b) => (
-              <Show when={b() !== "never"} fallback="Some mailboxes can't reach everyone within a year at their limits: add mailboxes or raise limits.">
+              <Show
+                when={b() !== "never"}
+                fallback="Some mailboxes can't reach everyone within a year at their limits: add mailboxes or raise limits."
+              >
                 <span data-testid="step1-by">
                   Everyone new gets step 1 by <strong>{formatLocalDate(b() as string)}</strong>
                 </span>
@@ -260,10 +300,18 @@ function Capacity(props: { preview: Preview }) {
           <thead>
             <tr>
               <th scope="col">Mailbox</th>
-              <th scope="col" class="num">New</th>
-              <th scope="col" class="num">Already queued</th>
-              <th scope="col" class="num">Left today</th>
-              <th scope="col" class="num">Step 1 / day</th>
+              <th scope="col" class="num">
+                New
+              </th>
+              <th scope="col" class="num">
+                Already queued
+              </th>
+              <th scope="col" class="num">
+                Left today
+              </th>
+              <th scope="col" class="num">
+                Step 1 / day
+              </th>
               <th scope="col">Everyone by</th>
             </tr>
           </thead>
@@ -298,9 +346,15 @@ function Capacity(props: { preview: Preview }) {
   );
 }
 
-function ContactsTable(props: { preview: Preview; outcome: OutcomeFilter; onOutcome: (o: OutcomeFilter) => void; onPage: (p: number) => void; busy: boolean }) {
+function ContactsTable(props: {
+  preview: Preview;
+  outcome: OutcomeFilter;
+  onOutcome: (o: OutcomeFilter) => void;
+  onPage: (p: number) => void;
+  busy: boolean;
+}) {
   const t = () => props.preview.totals;
-  const mailboxEmail = (id: string | null) => (id ? props.preview.mailboxes.find((m) => m.mailbox_id === id)?.email ?? "—" : "—");
+  const mailboxEmail = (id: string | null) => (id ? (props.preview.mailboxes.find((m) => m.mailbox_id === id)?.email ?? "—") : "—");
   const tabs = () => [
     { id: "all", label: `All ${formatNumber(t().candidates)}` },
     { id: "enrolled", label: `Will be added ${formatNumber(t().enrolled)}` },
@@ -310,11 +364,18 @@ function ContactsTable(props: { preview: Preview; outcome: OutcomeFilter; onOutc
   return (
     <section class="card card-flush" aria-labelledby="review-contacts-title">
       <div class="card-header">
-        <h2 id="review-contacts-title" class="card-title">Contact by contact</h2>
+        <h2 id="review-contacts-title" class="card-title">
+          Contact by contact
+        </h2>
         <p class="card-subtitle">What happens to each one, and why.</p>
       </div>
       <div class="card-tabs">
-        <Tabs label="Filter contacts by outcome" tabs={tabs()} selected={props.outcome} onSelect={(id) => props.onOutcome(id as OutcomeFilter)} />
+        <Tabs
+          label="Filter contacts by outcome"
+          tabs={tabs()}
+          selected={props.outcome}
+          onSelect={(id) => props.onOutcome(id as OutcomeFilter)}
+        />
       </div>
       <div role="tabpanel" id={tabPanelId(props.outcome)} aria-labelledby={tabId(props.outcome)} aria-busy={props.busy}>
         <Show
@@ -332,10 +393,14 @@ function ContactsTable(props: { preview: Preview; outcome: OutcomeFilter; onOutc
                 <tr>
                   <th scope="col">Contact</th>
                   <th scope="col">Email</th>
-                  <th scope="col" class="num">Score</th>
+                  <th scope="col" class="num">
+                    Score
+                  </th>
                   <th scope="col">Outcome</th>
                   <th scope="col">Reasons</th>
-                  <th scope="col" class="num">Credits</th>
+                  <th scope="col" class="num">
+                    Credits
+                  </th>
                   <th scope="col">Mailbox</th>
                 </tr>
               </thead>
@@ -355,7 +420,9 @@ function ContactsTable(props: { preview: Preview; outcome: OutcomeFilter; onOutc
                         <div class="muted small cell-clip-wide">{c.company ?? ""}</div>
                       </td>
                       <td>
-                        <div class="email-text small" title={c.email ?? undefined}>{c.email ?? <span class="muted">No email</span>}</div>
+                        <div class="email-text small" title={c.email ?? undefined}>
+                          {c.email ?? <span class="muted">No email</span>}
+                        </div>
                         <EmailStatusBadge status={c.email_status} />
                       </td>
                       <td class="num">

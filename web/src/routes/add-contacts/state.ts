@@ -40,8 +40,18 @@ export type Filters = {
 };
 
 export const emptyFilters = (): Filters => ({
-  q: "", titles: [], seniorities: [], departments: [], industries: [], employee_ranges: [], countries: [], cities: [], email_statuses: [],
-  score_min: null, score_max: null, saved: "any",
+  q: "",
+  titles: [],
+  seniorities: [],
+  departments: [],
+  industries: [],
+  employee_ranges: [],
+  countries: [],
+  cities: [],
+  email_statuses: [],
+  score_min: null,
+  score_max: null,
+  saved: "any",
 });
 
 /** The filters as the API takes them: empty ones left out, so the request (and its preview) stays minimal. */
@@ -65,8 +75,16 @@ export function toApiFilters(f: Filters): PeopleFilters {
 /** How many filters are set (the keyword box not counted): shown on the "Clear filters" button. */
 export function activeFilterCount(f: Filters) {
   return (
-    f.titles.length + f.seniorities.length + f.departments.length + f.industries.length + f.employee_ranges.length + f.countries.length +
-    f.cities.length + f.email_statuses.length + (f.score_min !== null && f.score_min > 0 ? 1 : 0) + (f.score_max !== null && f.score_max < 100 ? 1 : 0) +
+    f.titles.length +
+    f.seniorities.length +
+    f.departments.length +
+    f.industries.length +
+    f.employee_ranges.length +
+    f.countries.length +
+    f.cities.length +
+    f.email_statuses.length +
+    (f.score_min !== null && f.score_min > 0 ? 1 : 0) +
+    (f.score_max !== null && f.score_max < 100 ? 1 : 0) +
     (f.saved !== "any" ? 1 : 0)
   );
 }
@@ -127,7 +145,8 @@ export function createWizard() {
 export const pickedIds = (w: Wizard) => Object.keys(w.picked);
 
 /** Something to add was chosen: people, a whole search or lists. */
-export const hasSource = (w: Wizard) => w.allResults || pickedIds(w).length > 0 || w.listIds.length > 0 || !!w.importId || w.contactIds.length > 0;
+export const hasSource = (w: Wizard) =>
+  w.allResults || pickedIds(w).length > 0 || w.listIds.length > 0 || !!w.importId || w.contactIds.length > 0;
 
 /** `datetime-local` value → epoch ms (the browser's zone), or null when empty or invalid. */
 export function localInputToMs(v: string): number | null {
@@ -173,7 +192,10 @@ export function handOffSelection(w: Wizard, sequenceId: string) {
 
 /** Saved contacts (Contacts page, a list, a contact's page) carried into one sequence's add-contacts flow. */
 export function handOffContacts(contactIds: string[], sequenceId: string) {
-  sessionStorage.setItem(HANDOFF_KEY, JSON.stringify({ sequenceId, picked: {}, filters: emptyFilters(), allResults: false, searchTotal: 0, contactIds }));
+  sessionStorage.setItem(
+    HANDOFF_KEY,
+    JSON.stringify({ sequenceId, picked: {}, filters: emptyFilters(), allResults: false, searchTotal: 0, contactIds }),
+  );
 }
 
 /** Takes (once) the selection handed off to this sequence's flow; false when there was none. */
@@ -184,7 +206,14 @@ export function takeHandedOffSelection(sequenceId: string, setW: SetStoreFunctio
   try {
     const h = JSON.parse(raw) as Pick<Wizard, "picked" | "filters" | "allResults" | "searchTotal" | "contactIds"> & { sequenceId: string };
     if (h.sequenceId !== sequenceId) return false;
-    setW({ picked: h.picked, filters: h.filters, allResults: h.allResults, searchTotal: h.searchTotal, contactIds: h.contactIds ?? [], sourceTab: "search" });
+    setW({
+      picked: h.picked,
+      filters: h.filters,
+      allResults: h.allResults,
+      searchTotal: h.searchTotal,
+      contactIds: h.contactIds ?? [],
+      sourceTab: "search",
+    });
     return true;
   } catch {
     return false;

@@ -30,7 +30,9 @@ export function ContactTimeline(props: { contactId: string }) {
   const result = createAsync(() => getContactTimeline(props.contactId, page()));
   return (
     <section class="card" aria-labelledby="contact-timeline">
-      <h2 id="contact-timeline" class="card-title">Timeline</h2>
+      <h2 id="contact-timeline" class="card-title">
+        Timeline
+      </h2>
       <Suspense fallback={<TableSkeleton columns={2} rows={4} label="Loading timeline…" />}>
         <Show when={(result()?.events ?? []).length > 0} fallback={<p class="card-empty">Nothing has happened with this contact yet.</p>}>
           <ol class="timeline" data-testid="contact-timeline">

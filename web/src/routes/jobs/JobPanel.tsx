@@ -44,7 +44,11 @@ function JobCounts(props: { job: Job }) {
           {formatNumber(props.job.credits_used)}
           <Show when={props.job.credits_held > 0}>
             <span class="job-count-sub">
-              {isFinished(props.job.status) ? (refunded() > 0 ? ` · ${formatNumber(refunded())} returned` : "") : ` of ${formatNumber(props.job.credits_held)} held`}
+              {isFinished(props.job.status)
+                ? refunded() > 0
+                  ? ` · ${formatNumber(refunded())} returned`
+                  : ""
+                : ` of ${formatNumber(props.job.credits_held)} held`}
             </span>
           </Show>
         </dd>
@@ -102,7 +106,7 @@ function JobOutcomes(props: { job: Job }) {
   const [page, setPage] = createSignal(1);
   const result = createAsync(() => getJobOutcomes(props.job.id, { page: page(), per_page: 25, outcome: outcome() }));
   const mailboxes = createAsync(() => getMailboxes().catch(() => undefined));
-  const mailboxEmail = (id: string | null) => (id ? mailboxes()?.mailboxes.find((m) => m.id === id)?.email ?? "—" : "—");
+  const mailboxEmail = (id: string | null) => (id ? (mailboxes()?.mailboxes.find((m) => m.id === id)?.email ?? "—") : "—");
   const tabs = () => [
     { id: "all", label: `All ${formatNumber(props.job.processed)}` },
     { id: "enrolled", label: `Added ${formatNumber(props.job.enrolled)}` },
@@ -113,7 +117,9 @@ function JobOutcomes(props: { job: Job }) {
     <section class="card card-flush" aria-labelledby="outcomes-title">
       <div class="card-header card-header-row">
         <div>
-          <h2 id="outcomes-title" class="card-title">Contact by contact</h2>
+          <h2 id="outcomes-title" class="card-title">
+            Contact by contact
+          </h2>
           <p class="card-subtitle">Every contact of this job with its outcome and the reasons behind it.</p>
         </div>
         <a class="btn btn-secondary btn-sm" href={jobOutcomesCsvUrl(props.job.id)} download="" data-testid="outcomes-csv">
@@ -151,7 +157,9 @@ function JobOutcomes(props: { job: Job }) {
                         <th scope="col">Contact</th>
                         <th scope="col">Outcome</th>
                         <th scope="col">Reasons</th>
-                        <th scope="col" class="num">Credits</th>
+                        <th scope="col" class="num">
+                          Credits
+                        </th>
                         <th scope="col">Mailbox</th>
                       </tr>
                     </thead>
@@ -279,14 +287,28 @@ export function JobPanel(props: { jobId: string; initial?: Job; sequenceName?: s
           <section class="card job-card" aria-labelledby="job-title">
             <div class="job-head">
               <span class={`job-icon job-icon-${JOB_STATUS[j().status].tone}`} aria-hidden="true">
-                <Icon name={j().status === "completed" ? "check" : j().status === "failed" ? "alert" : j().status === "scheduled" ? "calendar" : j().status === "cancelled" ? "x" : "upload"} size={20} />
+                <Icon
+                  name={
+                    j().status === "completed"
+                      ? "check"
+                      : j().status === "failed"
+                        ? "alert"
+                        : j().status === "scheduled"
+                          ? "calendar"
+                          : j().status === "cancelled"
+                            ? "x"
+                            : "upload"
+                  }
+                  size={20}
+                />
               </span>
               <div class="job-head-text">
                 <h2 id="job-title" class="job-title" data-testid="job-title">
                   {title(j())}
                 </h2>
                 <p class="muted small">
-                  {jobSourceLabel(j(), listName)} · {j().started_at ? `started ${formatDateTime(j().started_at!)}` : `created ${formatDateTime(j().created_at)}`}
+                  {jobSourceLabel(j(), listName)} ·{" "}
+                  {j().started_at ? `started ${formatDateTime(j().started_at!)}` : `created ${formatDateTime(j().created_at)}`}
                   <Show when={j().finished_at}>{(f) => <> · finished {formatDateTime(f())}</>}</Show>
                 </p>
               </div>
@@ -352,8 +374,20 @@ export function JobPanel(props: { jobId: string; initial?: Job; sequenceName?: s
             <JobOutcomes job={j()} />
           </Show>
 
-          <ConfirmDialog open={confirmCancel()} danger title="Cancel this scheduled job?" confirmLabel="Cancel job" cancelLabel="Keep it" busy={cancelling()} onCancel={() => setConfirmCancel(false)} onConfirm={() => void cancel()}>
-            <p>Nobody is added and the {plural(j().credits_held, "credit")} held for it {j().credits_held === 1 ? "is" : "are"} returned. You can add the same contacts again later.</p>
+          <ConfirmDialog
+            open={confirmCancel()}
+            danger
+            title="Cancel this scheduled job?"
+            confirmLabel="Cancel job"
+            cancelLabel="Keep it"
+            busy={cancelling()}
+            onCancel={() => setConfirmCancel(false)}
+            onConfirm={() => void cancel()}
+          >
+            <p>
+              Nobody is added and the {plural(j().credits_held, "credit")} held for it {j().credits_held === 1 ? "is" : "are"} returned. You
+              can add the same contacts again later.
+            </p>
           </ConfirmDialog>
         </div>
       )}

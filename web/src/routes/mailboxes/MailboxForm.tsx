@@ -8,9 +8,24 @@ import { FormProblems } from "../../forms";
 import { createMailboxAction, updateMailboxAction } from "../../queries/mailboxes";
 
 export const TRANSPORTS: { id: Transport; label: string; icon: IconName; hint: string }[] = [
-  { id: "outbox", label: "Outbox (test)", icon: "outbox", hint: "Nothing leaves Seqflare: every email lands in the Outbox, like a local mail catcher." },
-  { id: "smtp", label: "SMTP", icon: "mail", hint: "Your mail server or provider (Google Workspace, Microsoft 365, Postmark…) over TLS or STARTTLS." },
-  { id: "send_email", label: "Cloudflare Email", icon: "zap", hint: "Cloudflare's send_email binding, from a domain set up in Email Routing." },
+  {
+    id: "outbox",
+    label: "Outbox (test)",
+    icon: "outbox",
+    hint: "Nothing leaves Seqflare: every email lands in the Outbox, like a local mail catcher.",
+  },
+  {
+    id: "smtp",
+    label: "SMTP",
+    icon: "mail",
+    hint: "Your mail server or provider (Google Workspace, Microsoft 365, Postmark…) over TLS or STARTTLS.",
+  },
+  {
+    id: "send_email",
+    label: "Cloudflare Email",
+    icon: "zap",
+    hint: "Cloudflare's send_email binding, from a domain set up in Email Routing.",
+  },
 ];
 
 const num = (v: FormDataEntryValue | null) => (v === null || v === "" ? undefined : Number(v));
@@ -49,8 +64,21 @@ export function MailboxForm(props: { open: boolean; mailbox: Mailbox | null; onC
           }
         : undefined;
     const saved = m
-        ? await update.run(m.id, { ...limits, sender_name: String(f.get("sender_name") ?? "").trim(), signature: String(f.get("signature") ?? ""), transport: transport(), ...(smtp && { smtp }) } satisfies MailboxPatch)
-        : await create.run({ ...limits, email: String(f.get("email") ?? "").trim(), sender_name: String(f.get("sender_name") ?? "").trim(), signature: String(f.get("signature") ?? ""), transport: transport(), ...(smtp && { smtp }) } satisfies MailboxInput);
+      ? await update.run(m.id, {
+          ...limits,
+          sender_name: String(f.get("sender_name") ?? "").trim(),
+          signature: String(f.get("signature") ?? ""),
+          transport: transport(),
+          ...(smtp && { smtp }),
+        } satisfies MailboxPatch)
+      : await create.run({
+          ...limits,
+          email: String(f.get("email") ?? "").trim(),
+          sender_name: String(f.get("sender_name") ?? "").trim(),
+          signature: String(f.get("signature") ?? ""),
+          transport: transport(),
+          ...(smtp && { smtp }),
+        } satisfies MailboxInput);
     if (saved) props.onSaved(saved);
   };
 
@@ -77,17 +105,48 @@ export function MailboxForm(props: { open: boolean; mailbox: Mailbox | null; onC
         <div class="form-grid">
           <div class="field">
             <label for="mb-email">Email address</label>
-            <input id="mb-email" name="email" type="email" required={!m} disabled={!!m} value={m?.email ?? ""} placeholder="you@company.com" autocomplete="off" aria-invalid={inv("email")} aria-describedby="mb-email-error" />
+            <input
+              id="mb-email"
+              name="email"
+              type="email"
+              required={!m}
+              disabled={!!m}
+              value={m?.email ?? ""}
+              placeholder="you@company.com"
+              autocomplete="off"
+              aria-invalid={inv("email")}
+              aria-describedby="mb-email-error"
+            />
             <FieldError id="mb-email-error" form={errors} name="email" />
           </div>
           <div class="field">
             <label for="mb-sender">Sender name</label>
-            <input id="mb-sender" name="sender_name" required maxlength={120} value={m?.sender_name ?? ""} placeholder="e.g. Alex Morgan" autocomplete="off" aria-invalid={inv("sender_name")} aria-describedby="mb-sender-error" />
+            <input
+              id="mb-sender"
+              name="sender_name"
+              required
+              maxlength={120}
+              value={m?.sender_name ?? ""}
+              placeholder="e.g. Alex Morgan"
+              autocomplete="off"
+              aria-invalid={inv("sender_name")}
+              aria-describedby="mb-sender-error"
+            />
             <FieldError id="mb-sender-error" form={errors} name="sender_name" />
           </div>
           <div class="field full">
             <label for="mb-signature">Signature</label>
-            <textarea id="mb-signature" name="signature" class="textarea" rows={3} maxlength={5000} value={m?.signature ?? ""} placeholder={"Alex Morgan\nHead of Sales, Demo Inc."} aria-invalid={inv("signature")} aria-describedby="mb-signature-error" />
+            <textarea
+              id="mb-signature"
+              name="signature"
+              class="textarea"
+              rows={3}
+              maxlength={5000}
+              value={m?.signature ?? ""}
+              placeholder={"Alex Morgan\nHead of Sales, Demo Inc."}
+              aria-invalid={inv("signature")}
+              aria-describedby="mb-signature-error"
+            />
             <p class="field-help">Added below every email this mailbox sends.</p>
             <FieldError id="mb-signature-error" form={errors} name="signature" />
           </div>
@@ -99,7 +158,14 @@ export function MailboxForm(props: { open: boolean; mailbox: Mailbox | null; onC
             <For each={TRANSPORTS}>
               {(t) => (
                 <label class="type-option" classList={{ selected: transport() === t.id }}>
-                  <input type="radio" name="transport" value={t.id} checked={transport() === t.id} onChange={() => setTransport(t.id)} class="option-input" />
+                  <input
+                    type="radio"
+                    name="transport"
+                    value={t.id}
+                    checked={transport() === t.id}
+                    onChange={() => setTransport(t.id)}
+                    class="option-input"
+                  />
                   <span class="step-icon step-icon-email" aria-hidden="true">
                     <Icon name={t.icon} size={16} />
                   </span>
@@ -120,27 +186,62 @@ export function MailboxForm(props: { open: boolean; mailbox: Mailbox | null; onC
             <div class="form-grid smtp-grid">
               <div class="field">
                 <label for="mb-host">Host</label>
-                <input id="mb-host" name="smtp_host" required value={m?.smtp?.host ?? ""} placeholder="smtp.example.com" autocomplete="off" aria-invalid={inv("smtp.host", "smtp")} aria-describedby="mb-host-error" />
+                <input
+                  id="mb-host"
+                  name="smtp_host"
+                  required
+                  value={m?.smtp?.host ?? ""}
+                  placeholder="smtp.example.com"
+                  autocomplete="off"
+                  aria-invalid={inv("smtp.host", "smtp")}
+                  aria-describedby="mb-host-error"
+                />
                 <FieldError id="mb-host-error" form={errors} name={["smtp.host", "smtp"]} />
               </div>
               <div class="field">
                 <label for="mb-port">Port</label>
-                <input id="mb-port" name="smtp_port" type="number" min={1} max={65535} required value={m?.smtp?.port ?? 587} aria-invalid={inv("smtp.port")} aria-describedby="mb-port-help mb-port-error" />
-                <p id="mb-port-help" class="field-help">587 (STARTTLS) or 465 (TLS). Port 25 is blocked on Cloudflare.</p>
+                <input
+                  id="mb-port"
+                  name="smtp_port"
+                  type="number"
+                  min={1}
+                  max={65535}
+                  required
+                  value={m?.smtp?.port ?? 587}
+                  aria-invalid={inv("smtp.port")}
+                  aria-describedby="mb-port-help mb-port-error"
+                />
+                <p id="mb-port-help" class="field-help">
+                  587 (STARTTLS) or 465 (TLS). Port 25 is blocked on Cloudflare.
+                </p>
                 <FieldError id="mb-port-error" form={errors} name="smtp.port" />
               </div>
               <div class="field">
                 <label for="mb-security">Security</label>
                 <select id="mb-security" name="smtp_security" aria-invalid={inv("smtp.security")} aria-describedby="mb-security-error">
-                  <option value="starttls" selected={(m?.smtp?.security ?? "starttls") === "starttls"}>STARTTLS</option>
-                  <option value="tls" selected={m?.smtp?.security === "tls"}>TLS</option>
-                  <option value="none" selected={m?.smtp?.security === "none"}>None (unencrypted)</option>
+                  <option value="starttls" selected={(m?.smtp?.security ?? "starttls") === "starttls"}>
+                    STARTTLS
+                  </option>
+                  <option value="tls" selected={m?.smtp?.security === "tls"}>
+                    TLS
+                  </option>
+                  <option value="none" selected={m?.smtp?.security === "none"}>
+                    None (unencrypted)
+                  </option>
                 </select>
                 <FieldError id="mb-security-error" form={errors} name="smtp.security" />
               </div>
               <div class="field">
                 <label for="mb-user">Username</label>
-                <input id="mb-user" name="smtp_username" maxlength={254} value={m?.smtp?.username ?? ""} autocomplete="off" aria-invalid={inv("smtp.username")} aria-describedby="mb-user-error" />
+                <input
+                  id="mb-user"
+                  name="smtp_username"
+                  maxlength={254}
+                  value={m?.smtp?.username ?? ""}
+                  autocomplete="off"
+                  aria-invalid={inv("smtp.username")}
+                  aria-describedby="mb-user-error"
+                />
                 <FieldError id="mb-user-error" form={errors} name="smtp.username" />
               </div>
               <div class="field full">
@@ -158,8 +259,18 @@ export function MailboxForm(props: { open: boolean; mailbox: Mailbox | null; onC
                     </div>
                   }
                 >
-                  <input id="mb-pass" name="smtp_password" type="password" maxlength={500} autocomplete="new-password" aria-invalid={inv("smtp.password")} aria-describedby="mb-pass-help mb-pass-error" />
-                  <p id="mb-pass-help" class="field-help">Stored encrypted and never shown again. {m?.smtp?.has_password ? "Leave empty to remove it." : ""}</p>
+                  <input
+                    id="mb-pass"
+                    name="smtp_password"
+                    type="password"
+                    maxlength={500}
+                    autocomplete="new-password"
+                    aria-invalid={inv("smtp.password")}
+                    aria-describedby="mb-pass-help mb-pass-error"
+                  />
+                  <p id="mb-pass-help" class="field-help">
+                    Stored encrypted and never shown again. {m?.smtp?.has_password ? "Leave empty to remove it." : ""}
+                  </p>
                 </Show>
                 <FieldError id="mb-pass-error" form={errors} name="smtp.password" />
               </div>
@@ -172,26 +283,65 @@ export function MailboxForm(props: { open: boolean; mailbox: Mailbox | null; onC
           <div class="limits-grid">
             <div class="field">
               <label for="mb-daily">Per day</label>
-              <input id="mb-daily" name="daily_limit" type="number" min={1} max={5000} value={m?.daily_limit ?? 50} onInput={(e) => setDaily(Number(e.currentTarget.value) || 1)} aria-invalid={inv("daily_limit")} aria-describedby="mb-daily-error" />
+              <input
+                id="mb-daily"
+                name="daily_limit"
+                type="number"
+                min={1}
+                max={5000}
+                value={m?.daily_limit ?? 50}
+                onInput={(e) => setDaily(Number(e.currentTarget.value) || 1)}
+                aria-invalid={inv("daily_limit")}
+                aria-describedby="mb-daily-error"
+              />
               <FieldError id="mb-daily-error" form={errors} name="daily_limit" />
             </div>
             <div class="field">
               <label for="mb-hourly">Per hour</label>
-              <input id="mb-hourly" name="hourly_limit" type="number" min={1} max={Math.min(1000, Math.max(1, daily()))} value={m?.hourly_limit ?? 20} aria-invalid={inv("hourly_limit")} aria-describedby="mb-hourly-error" />
+              <input
+                id="mb-hourly"
+                name="hourly_limit"
+                type="number"
+                min={1}
+                max={Math.min(1000, Math.max(1, daily()))}
+                value={m?.hourly_limit ?? 20}
+                aria-invalid={inv("hourly_limit")}
+                aria-describedby="mb-hourly-error"
+              />
               <FieldError id="mb-hourly-error" form={errors} name="hourly_limit" />
             </div>
             <div class="field">
               <label for="mb-gap">Gap between sends (s)</label>
-              <input id="mb-gap" name="min_gap_seconds" type="number" min={0} max={3600} value={m?.min_gap_seconds ?? 60} aria-invalid={inv("min_gap_seconds")} aria-describedby="mb-gap-error" />
+              <input
+                id="mb-gap"
+                name="min_gap_seconds"
+                type="number"
+                min={0}
+                max={3600}
+                value={m?.min_gap_seconds ?? 60}
+                aria-invalid={inv("min_gap_seconds")}
+                aria-describedby="mb-gap-error"
+              />
               <FieldError id="mb-gap-error" form={errors} name="min_gap_seconds" />
             </div>
             <div class="field">
               <label for="mb-jitter">Random extra (s)</label>
-              <input id="mb-jitter" name="jitter_seconds" type="number" min={0} max={3600} value={m?.jitter_seconds ?? 30} aria-invalid={inv("jitter_seconds")} aria-describedby="mb-jitter-error" />
+              <input
+                id="mb-jitter"
+                name="jitter_seconds"
+                type="number"
+                min={0}
+                max={3600}
+                value={m?.jitter_seconds ?? 30}
+                aria-invalid={inv("jitter_seconds")}
+                aria-describedby="mb-jitter-error"
+              />
               <FieldError id="mb-jitter-error" form={errors} name="jitter_seconds" />
             </div>
           </div>
-          <p class="field-help">Day and hour limits are rolling windows (the last 24 hours, the last 60 minutes). New mailboxes should start low and ramp up.</p>
+          <p class="field-help">
+            Day and hour limits are rolling windows (the last 24 hours, the last 60 minutes). New mailboxes should start low and ramp up.
+          </p>
         </fieldset>
 
         <FormProblems form={errors} />

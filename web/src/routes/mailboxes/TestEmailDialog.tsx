@@ -47,7 +47,17 @@ export function TestEmailDialog(props: { mailbox: Mailbox; onClose: () => void }
       <form id="test-email-form" class="form" onSubmit={submit}>
         <div class="field">
           <label for="test-to">Send to</label>
-          <input id="test-to" name="to" type="email" required maxlength={254} value={me()?.user.email ?? ""} autocomplete="email" aria-invalid={errors.invalid("to")} aria-describedby="test-to-error" />
+          <input
+            id="test-to"
+            name="to"
+            type="email"
+            required
+            maxlength={254}
+            value={me()?.user.email ?? ""}
+            autocomplete="email"
+            aria-invalid={errors.invalid("to")}
+            aria-describedby="test-to-error"
+          />
           <FieldError id="test-to-error" form={errors} name="to" />
         </div>
         <Show when={result()}>

@@ -42,7 +42,12 @@ export function SaveToListDialog(props: { open: boolean; peopleIds: string[]; on
     return [...counts];
   };
   return (
-    <Dialog open={props.open} title={`Save ${plural(props.peopleIds.length, "person", "people")} to a list`} onClose={close} testId="save-to-list">
+    <Dialog
+      open={props.open}
+      title={`Save ${plural(props.peopleIds.length, "person", "people")} to a list`}
+      onClose={close}
+      testId="save-to-list"
+    >
       <Show
         when={result()}
         fallback={
@@ -50,10 +55,24 @@ export function SaveToListDialog(props: { open: boolean; peopleIds: string[]; on
             <fieldset class="field">
               <legend>List</legend>
               <label class="radio">
-                <input type="radio" name="save-list-mode" checked={mode() === "new"} onChange={() => setMode("new")} data-testid="save-list-new" /> A new list
+                <input
+                  type="radio"
+                  name="save-list-mode"
+                  checked={mode() === "new"}
+                  onChange={() => setMode("new")}
+                  data-testid="save-list-new"
+                />{" "}
+                A new list
               </label>
               <label class="radio">
-                <input type="radio" name="save-list-mode" checked={mode() === "existing"} onChange={() => setMode("existing")} data-testid="save-list-existing" /> One of your lists
+                <input
+                  type="radio"
+                  name="save-list-mode"
+                  checked={mode() === "existing"}
+                  onChange={() => setMode("existing")}
+                  data-testid="save-list-existing"
+                />{" "}
+                One of your lists
               </label>
             </fieldset>
             <Show
@@ -61,24 +80,47 @@ export function SaveToListDialog(props: { open: boolean; peopleIds: string[]; on
               fallback={
                 <div class="field">
                   <label for="save-list-name">New list's name</label>
-                  <input id="save-list-name" class="input" value={name()} onInput={(e) => setName(e.currentTarget.value)} maxLength={120} aria-invalid={save.errors.invalid("list_name")} data-testid="save-list-name" />
+                  <input
+                    id="save-list-name"
+                    class="input"
+                    value={name()}
+                    onInput={(e) => setName(e.currentTarget.value)}
+                    maxLength={120}
+                    aria-invalid={save.errors.invalid("list_name")}
+                    data-testid="save-list-name"
+                  />
                   <FieldError id="save-list-name-error" form={save.errors} name="list_name" />
                 </div>
               }
             >
               <div class="field">
                 <label for="save-list-id">List</label>
-                <select id="save-list-id" value={listId()} onChange={(e) => setListId(e.currentTarget.value)} data-testid="save-list-select">
+                <select
+                  id="save-list-id"
+                  value={listId()}
+                  onChange={(e) => setListId(e.currentTarget.value)}
+                  data-testid="save-list-select"
+                >
                   <option value="">Choose a list…</option>
-                  <For each={lists()?.lists ?? []}>{(l) => <option value={l.id}>{l.name} ({formatNumber(l.contact_count)})</option>}</For>
+                  <For each={lists()?.lists ?? []}>
+                    {(l) => (
+                      <option value={l.id}>
+                        {l.name} ({formatNumber(l.contact_count)})
+                      </option>
+                    )}
+                  </For>
                 </select>
                 <FieldError id="save-list-id-error" form={save.errors} name="list_id" />
               </div>
             </Show>
-            <p class="muted small">Net-new people with a verified email cost 1 credit each, charged once. People you already saved join the list at no charge.</p>
+            <p class="muted small">
+              Net-new people with a verified email cost 1 credit each, charged once. People you already saved join the list at no charge.
+            </p>
             <FormProblems form={save.errors} />
             <div class="dialog-actions">
-              <button type="button" class="btn" onClick={close}>Cancel</button>
+              <button type="button" class="btn" onClick={close}>
+                Cancel
+              </button>
               <button
                 type="submit"
                 class="btn btn-primary"
@@ -108,7 +150,9 @@ export function SaveToListDialog(props: { open: boolean; peopleIds: string[]; on
               </p>
             </Show>
             <div class="dialog-actions">
-              <button type="button" class="btn btn-primary" onClick={close}>Done</button>
+              <button type="button" class="btn btn-primary" onClick={close}>
+                Done
+              </button>
             </div>
           </div>
         )}

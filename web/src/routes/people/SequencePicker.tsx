@@ -18,7 +18,9 @@ export function whyNotPickable(s: SequenceSummary): string | null {
  */
 export function SequencePicker(props: { open: boolean; title: string; onClose: () => void; onPick: (s: SequenceSummary) => void }) {
   const [q, setQ] = createSignal("");
-  const all = createAsync(() => (props.open ? fetchSequences({ page: 1, per_page: 100, status: "all" }).catch(() => undefined) : Promise.resolve(undefined)));
+  const all = createAsync(() =>
+    props.open ? fetchSequences({ page: 1, per_page: 100, status: "all" }).catch(() => undefined) : Promise.resolve(undefined),
+  );
   const matches = createMemo(() => {
     const needle = q().trim().toLowerCase();
     return (all()?.sequences ?? []).filter((s) => !needle || s.name.toLowerCase().includes(needle));
@@ -29,15 +31,30 @@ export function SequencePicker(props: { open: boolean; title: string; onClose: (
     <Dialog open={props.open} title={props.title} onClose={props.onClose} testId="sequence-picker">
       <label class="field">
         <span class="field-label">Search sequences</span>
-        <input class="input" type="search" value={q()} onInput={(e) => setQ(e.currentTarget.value)} placeholder="Sequence name" data-testid="sequence-search" />
+        <input
+          class="input"
+          type="search"
+          value={q()}
+          onInput={(e) => setQ(e.currentTarget.value)}
+          placeholder="Sequence name"
+          data-testid="sequence-search"
+        />
       </label>
       <Suspense fallback={<Spinner label="Loading sequences…" />}>
-        <Show when={usable().length > 0} fallback={<p class="card-empty">No active sequence you can edit{q() ? ` matches “${q()}”` : ""}.</p>}>
+        <Show
+          when={usable().length > 0}
+          fallback={<p class="card-empty">No active sequence you can edit{q() ? ` matches “${q()}”` : ""}.</p>}
+        >
           <ul class="pick-list" data-testid="sequence-options">
             <For each={usable()}>
               {(s) => (
                 <li>
-                  <button type="button" class="btn btn-ghost pick-row" onClick={() => props.onPick(s)} data-testid={`pick-sequence-${s.id}`}>
+                  <button
+                    type="button"
+                    class="btn btn-ghost pick-row"
+                    onClick={() => props.onPick(s)}
+                    data-testid={`pick-sequence-${s.id}`}
+                  >
                     <strong>{s.name}</strong>
                   </button>
                 </li>
@@ -59,7 +76,9 @@ export function SequencePicker(props: { open: boolean; title: string; onClose: (
             </ul>
           </details>
         </Show>
-        <p class="field-help">Don't see a sequence? Only sequences you own or that are shared with you are listed; ask its owner to share it with edit access.</p>
+        <p class="field-help">
+          Don't see a sequence? Only sequences you own or that are shared with you are listed; ask its owner to share it with edit access.
+        </p>
       </Suspense>
     </Dialog>
   );

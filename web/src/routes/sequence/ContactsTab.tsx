@@ -14,7 +14,6 @@ import { notify } from "../../components/Toast";
 import { formatDay, formatFull, formatNumber, formatRelative, plural } from "../../format";
 import { EnrollmentBadge, reasonTone } from "./EnrollmentStatus";
 
-
 const FILTERS: { id: EnrollmentFilter; label: string; always?: boolean }[] = [
   { id: "all", label: "All", always: true },
   { id: "active", label: "Active", always: true },
@@ -43,12 +42,13 @@ function NextAction(props: { e: Enrollment }) {
     <Show
       when={props.e.next_action_at}
       fallback={
-        <Show
-          when={props.e.reason_text}
-          fallback={<span class="muted">{props.e.status === "active" ? "Being scheduled…" : "—"}</span>}
-        >
+        <Show when={props.e.reason_text} fallback={<span class="muted">{props.e.status === "active" ? "Being scheduled…" : "—"}</span>}>
           {(text) => (
-            <span class={`reason reason-${reasonTone(props.e.reason).tone}`} data-testid="enrollment-reason" title={props.e.reason ?? undefined}>
+            <span
+              class={`reason reason-${reasonTone(props.e.reason).tone}`}
+              data-testid="enrollment-reason"
+              title={props.e.reason ?? undefined}
+            >
               <Icon name={reasonTone(props.e.reason).icon} size={14} />
               <span>{text()}</span>
             </span>
@@ -90,7 +90,11 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
   const [restartStep, setRestartStep] = createSignal(1);
   const [mailboxId, setMailboxId] = createSignal("");
   // Only mailboxes the caller may send from (the API refuses the others).
-  const mailboxes = createAsync(async () => (props.readOnly ? [] : ((await getMailboxes().catch(() => undefined))?.mailboxes ?? []).filter((m) => m.can_send && m.status === "connected")));
+  const mailboxes = createAsync(async () =>
+    props.readOnly
+      ? []
+      : ((await getMailboxes().catch(() => undefined))?.mailboxes ?? []).filter((m) => m.can_send && m.status === "connected"),
+  );
 
   const [selected, setSelected] = createSignal<Set<string>>(new Set());
   const [busy, setBusy] = createSignal<EnrollmentAction | null>(null);
@@ -102,7 +106,10 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
   // Counts per status come from the server (they overlap: bounced and blocked contacts are finished too).
   const countOf = (id: EnrollmentFilter) => result()?.counts[id] ?? 0;
   const tabs = () =>
-    FILTERS.filter((f) => f.always || countOf(f.id) > 0 || f.id === status()).map((f) => ({ id: f.id, label: result() ? `${f.label} ${formatNumber(countOf(f.id))}` : f.label }));
+    FILTERS.filter((f) => f.always || countOf(f.id) > 0 || f.id === status()).map((f) => ({
+      id: f.id,
+      label: result() ? `${f.label} ${formatNumber(countOf(f.id))}` : f.label,
+    }));
 
   const select = (id: string, on: boolean) =>
     setSelected((s) => {
@@ -124,7 +131,8 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
       for (const x of r.results) if (!x.changed && x.reason) reasons.set(x.reason, (reasons.get(x.reason) ?? 0) + 1);
       const why = [...reasons].map(([text, n]) => `${formatNumber(n)}: ${text}`).join(" · ");
       notify(
-        `${plural(r.changed.length, "contact")} ${extra.until ? `paused until ${formatDay(extra.until)}` : action === "restart" && extra.step && extra.step > 1 ? `restarted from step ${extra.step}` : a.done}` + (why ? ` · ${why}` : ""),
+        `${plural(r.changed.length, "contact")} ${extra.until ? `paused until ${formatDay(extra.until)}` : action === "restart" && extra.step && extra.step > 1 ? `restarted from step ${extra.step}` : a.done}` +
+          (why ? ` · ${why}` : ""),
         r.changed.length ? "success" : "info",
       );
       setPauseUntil("");
@@ -150,10 +158,28 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
           setParams({ q: v || undefined, page: undefined }, { replace: true });
         }}
       >
-        <input type="search" name="q" class="input" placeholder="Search name, email or company" aria-label="Search contacts in this sequence" value={search() ?? ""} maxLength={200} />
-        <button type="submit" class="btn btn-secondary btn-sm">Search</button>
+        <input
+          type="search"
+          name="q"
+          class="input"
+          placeholder="Search name, email or company"
+          aria-label="Search contacts in this sequence"
+          value={search() ?? ""}
+          maxLength={200}
+        />
+        <button type="submit" class="btn btn-secondary btn-sm">
+          Search
+        </button>
       </form>
-      <Tabs label="Filter contacts by status" tabs={tabs()} selected={status()} onSelect={(id) => { setSelected(new Set<string>()); setParams({ status: id === "all" ? undefined : id, page: undefined }, { replace: true }); }} />
+      <Tabs
+        label="Filter contacts by status"
+        tabs={tabs()}
+        selected={status()}
+        onSelect={(id) => {
+          setSelected(new Set<string>());
+          setParams({ status: id === "all" ? undefined : id, page: undefined }, { replace: true });
+        }}
+      />
       <div role="tabpanel" id={tabPanelId(status())} aria-labelledby={tabId(status())} class="tab-panel">
         <Suspense fallback={<TableSkeleton columns={5} rows={6} label="Loading contacts…" />}>
           <Show when={result()}>
@@ -163,7 +189,13 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
                 fallback={
                   <EmptyState
                     icon="contacts"
-                    title={search() ? `No contacts match “${search()}”` : status() === "all" ? "No contacts in this sequence yet" : `No ${FILTERS.find((f) => f.id === status())?.label.toLowerCase() ?? status()} contacts`}
+                    title={
+                      search()
+                        ? `No contacts match “${search()}”`
+                        : status() === "all"
+                          ? "No contacts in this sequence yet"
+                          : `No ${FILTERS.find((f) => f.id === status())?.label.toLowerCase() ?? status()} contacts`
+                    }
                     actions={
                       status() === "all" && !props.readOnly ? (
                         <A href={`/sequences/${props.sequenceId}/add`} class="btn btn-primary">
@@ -198,7 +230,15 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
                         </For>
                         <label class="small">
                           <span class="sr-only">Pause until</span>
-                          <input type="date" class="input input-sm" aria-label="Pause until" data-testid="pause-until-date" value={pauseUntil()} min={new Date(Date.now() + 86_400_000).toISOString().slice(0, 10)} onInput={(ev) => setPauseUntil(ev.currentTarget.value)} />
+                          <input
+                            type="date"
+                            class="input input-sm"
+                            aria-label="Pause until"
+                            data-testid="pause-until-date"
+                            value={pauseUntil()}
+                            min={new Date(Date.now() + 86_400_000).toISOString().slice(0, 10)}
+                            onInput={(ev) => setPauseUntil(ev.currentTarget.value)}
+                          />
                         </label>
                         <button
                           type="button"
@@ -211,23 +251,48 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
                         <Show when={props.stepCount > 1}>
                           <label class="small">
                             <span class="sr-only">Restart from step</span>
-                            <select class="input input-sm" aria-label="Restart from step" data-testid="restart-step" value={restartStep()} onChange={(ev) => setRestartStep(Number(ev.currentTarget.value))}>
-                              <For each={Array.from({ length: props.stepCount }, (_, i) => i + 1)}>{(n) => <option value={n}>Step {n}</option>}</For>
+                            <select
+                              class="input input-sm"
+                              aria-label="Restart from step"
+                              data-testid="restart-step"
+                              value={restartStep()}
+                              onChange={(ev) => setRestartStep(Number(ev.currentTarget.value))}
+                            >
+                              <For each={Array.from({ length: props.stepCount }, (_, i) => i + 1)}>
+                                {(n) => <option value={n}>Step {n}</option>}
+                              </For>
                             </select>
                           </label>
-                          <button type="button" class="btn btn-secondary btn-sm" disabled={!!busy()} onClick={() => void apply("restart", { step: restartStep() })} data-testid="restart-from-step">
+                          <button
+                            type="button"
+                            class="btn btn-secondary btn-sm"
+                            disabled={!!busy()}
+                            onClick={() => void apply("restart", { step: restartStep() })}
+                            data-testid="restart-from-step"
+                          >
                             <Icon name="refresh" size={14} /> Restart from step {restartStep()}
                           </button>
                         </Show>
                         <Show when={(mailboxes() ?? []).length > 1}>
                           <label class="small">
                             <span class="sr-only">Send from</span>
-                            <select class="input input-sm" aria-label="Send from mailbox" data-testid="change-mailbox-select" value={mailboxId()} onChange={(ev) => setMailboxId(ev.currentTarget.value)}>
+                            <select
+                              class="input input-sm"
+                              aria-label="Send from mailbox"
+                              data-testid="change-mailbox-select"
+                              value={mailboxId()}
+                              onChange={(ev) => setMailboxId(ev.currentTarget.value)}
+                            >
                               <option value="">Send from…</option>
                               <For each={mailboxes()}>{(m) => <option value={m.id}>{m.email}</option>}</For>
                             </select>
                           </label>
-                          <button type="button" class="btn btn-secondary btn-sm" disabled={!!busy() || !mailboxId()} onClick={() => void apply("change-mailbox", { mailbox_id: mailboxId() })}>
+                          <button
+                            type="button"
+                            class="btn btn-secondary btn-sm"
+                            disabled={!!busy() || !mailboxId()}
+                            onClick={() => void apply("change-mailbox", { mailbox_id: mailboxId() })}
+                          >
                             <Icon name="mail" size={14} /> Change mailbox
                           </button>
                         </Show>
@@ -273,7 +338,12 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
                             <tr classList={{ "row-selected": selected().has(e.id) }}>
                               <Show when={!props.readOnly}>
                                 <td class="cell-check">
-                                  <input type="checkbox" aria-label={`Select ${e.contact.name || e.contact.email}`} checked={selected().has(e.id)} onChange={(ev) => select(e.id, ev.currentTarget.checked)} />
+                                  <input
+                                    type="checkbox"
+                                    aria-label={`Select ${e.contact.name || e.contact.email}`}
+                                    checked={selected().has(e.id)}
+                                    onChange={(ev) => select(e.id, ev.currentTarget.checked)}
+                                  />
                                 </td>
                               </Show>
                               <td>
@@ -296,9 +366,7 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
                                     <span class="muted"> of {props.stepCount}</span>
                                   </span>
                                 </span>
-                                <Show when={e.step_type}>
-                                  {(t) => <div class="muted small">{stepMeta(t()).label}</div>}
-                                </Show>
+                                <Show when={e.step_type}>{(t) => <div class="muted small">{stepMeta(t()).label}</div>}</Show>
                               </td>
                               <td class="cell-next">
                                 <NextAction e={e} />
@@ -306,7 +374,11 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
                               <td class="cell-nowrap">
                                 <Show when={e.mailbox} fallback={<span class="muted">—</span>}>
                                   {(m) => (
-                                    <span class="small" classList={{ "text-warning": m().status !== "connected" }} title={m().status !== "connected" ? `Mailbox ${m().status}` : undefined}>
+                                    <span
+                                      class="small"
+                                      classList={{ "text-warning": m().status !== "connected" }}
+                                      title={m().status !== "connected" ? `Mailbox ${m().status}` : undefined}
+                                    >
                                       {m().email}
                                     </span>
                                   )}
@@ -325,7 +397,15 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
           </Show>
         </Suspense>
       </div>
-      <ConfirmDialog open={confirmRemove()} danger title={`Remove ${plural(selected().size, "contact")}?`} confirmLabel="Remove" busy={busy() === "remove"} onCancel={() => setConfirmRemove(false)} onConfirm={() => void apply("remove")}>
+      <ConfirmDialog
+        open={confirmRemove()}
+        danger
+        title={`Remove ${plural(selected().size, "contact")}?`}
+        confirmLabel="Remove"
+        busy={busy() === "remove"}
+        onCancel={() => setConfirmRemove(false)}
+        onConfirm={() => void apply("remove")}
+      >
         <p>They stop receiving this sequence's steps right away. Anything already sent stays sent. You can add them again later.</p>
       </ConfirmDialog>
     </div>

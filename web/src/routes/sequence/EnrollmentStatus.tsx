@@ -22,7 +22,16 @@ export function EnrollmentBadge(props: { status: Enrollment["status"] }) {
 }
 
 const BLOCKED = new Set(["mailbox_disconnected", "mailbox_paused", "no_mailbox", "sequence_inactive", "task_open", "scheduled"]);
-const BAD = new Set(["send_failed", "delivery_unknown", "no_email", "bounced", "unsubscribed", "do_not_contact", "suppressed", "contact_deleted"]);
+const BAD = new Set([
+  "send_failed",
+  "delivery_unknown",
+  "no_email",
+  "bounced",
+  "unsubscribed",
+  "do_not_contact",
+  "suppressed",
+  "contact_deleted",
+]);
 const GOOD = new Set(["completed_all_steps", "replied", "marked_finished"]);
 
 /** How loudly to show why a contact isn't moving: red for stops, amber for blocks, green for done. */

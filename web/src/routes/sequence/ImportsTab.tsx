@@ -49,19 +49,20 @@ export function ImportsTab(props: { sequenceId: string; canAdd: boolean }) {
       busy={routing()}
       rowProps={(j) => ({ "data-job-id": j.id })}
       empty={
-          <EmptyState
-            icon="upload"
-            title="No contacts added yet"
-            actions={
-              <Show when={props.canAdd}>
-                <A href={`/sequences/${props.sequenceId}/add`} class="btn btn-primary">
-                  <Icon name="userPlus" size={16} /> Add contacts
-                </A>
-              </Show>
-            }
-          >
-            Every time contacts are added (from search, lists, the API or a workflow) the job shows here with its progress, what it cost, and why anyone was skipped.
-          </EmptyState>
+        <EmptyState
+          icon="upload"
+          title="No contacts added yet"
+          actions={
+            <Show when={props.canAdd}>
+              <A href={`/sequences/${props.sequenceId}/add`} class="btn btn-primary">
+                <Icon name="userPlus" size={16} /> Add contacts
+              </A>
+            </Show>
+          }
+        >
+          Every time contacts are added (from search, lists, the API or a workflow) the job shows here with its progress, what it cost, and
+          why anyone was skipped.
+        </EmptyState>
       }
     >
       {(j) => (
@@ -76,14 +77,15 @@ export function ImportsTab(props: { sequenceId: string; canAdd: boolean }) {
             <Badge tone={JOB_STATUS[j.status].tone} dot title={JOB_STATUS[j.status].hint}>
               {JOB_STATUS[j.status].label}
             </Badge>
-            <Show when={j.status === "scheduled" && j.run_at}>
-              {(at) => <div class="muted small">starts {formatDay(at())}</div>}
-            </Show>
+            <Show when={j.status === "scheduled" && j.run_at}>{(at) => <div class="muted small">starts {formatDay(at())}</div>}</Show>
           </td>
           <td class="cell-progress">
             <span
               class="progress progress-sm"
-              classList={{ "progress-done": j.status === "completed", "progress-active": !isFinished(j.status) && j.status !== "scheduled" }}
+              classList={{
+                "progress-done": j.status === "completed",
+                "progress-active": !isFinished(j.status) && j.status !== "scheduled",
+              }}
               role="progressbar"
               aria-label="Job progress"
               aria-valuemin={0}

@@ -50,7 +50,10 @@ export function Overview(props: { seq: Sequence; readOnly: boolean; onApply: (s:
               <For each={counts()}>
                 {([status, n]) => (
                   <li>
-                    <span class={`dot dot-${ENROLLMENT_STATUS[status as keyof typeof ENROLLMENT_STATUS]?.tone ?? "neutral"}`} aria-hidden="true" />
+                    <span
+                      class={`dot dot-${ENROLLMENT_STATUS[status as keyof typeof ENROLLMENT_STATUS]?.tone ?? "neutral"}`}
+                      aria-hidden="true"
+                    />
                     {ENROLLMENT_STATUS[status as keyof typeof ENROLLMENT_STATUS]?.label ?? status}
                     <strong>{formatNumber(n)}</strong>
                   </li>
@@ -66,7 +69,14 @@ export function Overview(props: { seq: Sequence; readOnly: boolean; onApply: (s:
 
       <section class="side-card">
         <h2 class="side-title">Sending schedule</h2>
-        <Show when={props.seq.schedule_id} fallback={<p class="small reason reason-warning"><Icon name="alert" size={14} /> No schedule: emails may go out at any hour.</p>}>
+        <Show
+          when={props.seq.schedule_id}
+          fallback={
+            <p class="small reason reason-warning">
+              <Icon name="alert" size={14} /> No schedule: emails may go out at any hour.
+            </p>
+          }
+        >
           <Show when={schedule()} fallback={<p class="small">{props.seq.schedule_name}</p>}>
             {(s) => (
               <>
@@ -91,23 +101,53 @@ export function Overview(props: { seq: Sequence; readOnly: boolean; onApply: (s:
         <div class="side-setting">
           <div>
             <strong id="set-reply">Finish on reply</strong>
-            <p class="small muted" id="set-reply-help">A contact who replies leaves the sequence.</p>
+            <p class="small muted" id="set-reply-help">
+              A contact who replies leaves the sequence.
+            </p>
           </div>
-          <Toggle label="Finish on reply" size="sm" describedBy="set-reply-help" checked={setting("finish_on_reply")} disabled={props.readOnly || !!busy()} busy={busy() === "finish_on_reply"} onChange={(v) => void change("finish_on_reply", v)} />
+          <Toggle
+            label="Finish on reply"
+            size="sm"
+            describedBy="set-reply-help"
+            checked={setting("finish_on_reply")}
+            disabled={props.readOnly || !!busy()}
+            busy={busy() === "finish_on_reply"}
+            onChange={(v) => void change("finish_on_reply", v)}
+          />
         </div>
         <div class="side-setting">
           <div>
             <strong>Teammates' contacts</strong>
-            <p class="small muted" id="set-owners-help">Allow adding contacts owned by someone else.</p>
+            <p class="small muted" id="set-owners-help">
+              Allow adding contacts owned by someone else.
+            </p>
           </div>
-          <Toggle label="Allow contacts owned by teammates" size="sm" describedBy="set-owners-help" checked={setting("allow_other_owners")} disabled={props.readOnly || !!busy()} busy={busy() === "allow_other_owners"} onChange={(v) => void change("allow_other_owners", v)} />
+          <Toggle
+            label="Allow contacts owned by teammates"
+            size="sm"
+            describedBy="set-owners-help"
+            checked={setting("allow_other_owners")}
+            disabled={props.readOnly || !!busy()}
+            busy={busy() === "allow_other_owners"}
+            onChange={(v) => void change("allow_other_owners", v)}
+          />
         </div>
         <div class="side-setting">
           <div>
-            <label for="set-colleague"><strong>When a colleague replies</strong></label>
-            <p class="small muted" id="set-colleague-help">Someone at the same company (email domain) replies: what happens to the others from there in this sequence.</p>
+            <label for="set-colleague">
+              <strong>When a colleague replies</strong>
+            </label>
+            <p class="small muted" id="set-colleague-help">
+              Someone at the same company (email domain) replies: what happens to the others from there in this sequence.
+            </p>
           </div>
-          <select id="set-colleague" aria-describedby="set-colleague-help" value={colleagueRule()} disabled={props.readOnly || colleagueWrite.pending()} onChange={(e) => void changeColleagueRule(e.currentTarget.value as "nothing" | "pause" | "finish")}>
+          <select
+            id="set-colleague"
+            aria-describedby="set-colleague-help"
+            value={colleagueRule()}
+            disabled={props.readOnly || colleagueWrite.pending()}
+            onChange={(e) => void changeColleagueRule(e.currentTarget.value as "nothing" | "pause" | "finish")}
+          >
             <option value="nothing">Nothing</option>
             <option value="pause">Pause them</option>
             <option value="finish">Finish them</option>

@@ -14,10 +14,23 @@ import { contactsExportUrl, pct, reportExportUrl, type ReportQuery, type Sequenc
 import "./ReportTab.css";
 
 const STEP_LABEL: Record<string, string> = {
-  auto_email: "Automatic email", manual_email: "Manual email", call: "Phone call", linkedin_connect: "LinkedIn connect",
-  linkedin_message: "LinkedIn message", linkedin_view: "LinkedIn view", task: "Action item",
+  auto_email: "Automatic email",
+  manual_email: "Manual email",
+  call: "Phone call",
+  linkedin_connect: "LinkedIn connect",
+  linkedin_message: "LinkedIn message",
+  linkedin_view: "LinkedIn view",
+  task: "Action item",
 };
-const STATUS_LABEL: Record<string, string> = { scheduled: "Scheduled", active: "Active", paused: "Paused", held: "Held", finished: "Finished", failed: "Failed", removed: "Removed" };
+const STATUS_LABEL: Record<string, string> = {
+  scheduled: "Scheduled",
+  active: "Active",
+  paused: "Paused",
+  held: "Held",
+  finished: "Finished",
+  failed: "Failed",
+  removed: "Removed",
+};
 const daySec = (d: string) => Date.parse(`${d}T00:00:00Z`) / 1000;
 
 function Filters(props: { q: ReportQuery; onChange: (q: ReportQuery) => void }) {
@@ -27,28 +40,50 @@ function Filters(props: { q: ReportQuery; onChange: (q: ReportQuery) => void }) 
     <form class="report-filters" aria-label="Report filters" onSubmit={(e) => e.preventDefault()}>
       <label>
         <span>From</span>
-        <input type="date" class="input-sm" value={props.q.from ?? ""} max={props.q.to} onChange={(e) => props.onChange({ ...props.q, from: e.currentTarget.value || undefined })} />
+        <input
+          type="date"
+          class="input-sm"
+          value={props.q.from ?? ""}
+          max={props.q.to}
+          onChange={(e) => props.onChange({ ...props.q, from: e.currentTarget.value || undefined })}
+        />
       </label>
       <label>
         <span>To</span>
-        <input type="date" class="input-sm" value={props.q.to ?? ""} min={props.q.from} onChange={(e) => props.onChange({ ...props.q, to: e.currentTarget.value || undefined })} />
+        <input
+          type="date"
+          class="input-sm"
+          value={props.q.to ?? ""}
+          min={props.q.from}
+          onChange={(e) => props.onChange({ ...props.q, to: e.currentTarget.value || undefined })}
+        />
       </label>
       <label>
         <span>Added by</span>
-        <select class="input-sm" value={props.q.added_by ?? ""} onChange={(e) => props.onChange({ ...props.q, added_by: e.currentTarget.value || undefined })}>
+        <select
+          class="input-sm"
+          value={props.q.added_by ?? ""}
+          onChange={(e) => props.onChange({ ...props.q, added_by: e.currentTarget.value || undefined })}
+        >
           <option value="">Anyone</option>
           <For each={users()?.users ?? []}>{(u) => <option value={u.id}>{u.name}</option>}</For>
         </select>
       </label>
       <label>
         <span>Mailbox</span>
-        <select class="input-sm" value={props.q.mailbox_id ?? ""} onChange={(e) => props.onChange({ ...props.q, mailbox_id: e.currentTarget.value || undefined })}>
+        <select
+          class="input-sm"
+          value={props.q.mailbox_id ?? ""}
+          onChange={(e) => props.onChange({ ...props.q, mailbox_id: e.currentTarget.value || undefined })}
+        >
           <option value="">All mailboxes</option>
           <For each={mailboxes()?.mailboxes ?? []}>{(m) => <option value={m.id}>{m.email}</option>}</For>
         </select>
       </label>
       <Show when={props.q.from || props.q.to || props.q.added_by || props.q.mailbox_id}>
-        <button type="button" class="btn btn-ghost btn-sm" onClick={() => props.onChange({})}>Clear filters</button>
+        <button type="button" class="btn btn-ghost btn-sm" onClick={() => props.onChange({})}>
+          Clear filters
+        </button>
       </Show>
     </form>
   );
@@ -59,14 +94,42 @@ function Kpis(props: { r: SequenceReport }) {
   const bounceOver = () => t().bounce_rate > props.r.thresholds.bounce_rate_max;
   return (
     <div class="report-kpis">
-      <div class="stat-card"><div><span class="stat-label">Contacts</span><span class="stat-value">{formatNumber(t().contacts)}</span><span class="stat-note">{formatNumber(t().unsubscribed)} unsubscribed</span></div></div>
-      <div class="stat-card"><div><span class="stat-label">Emails sent</span><span class="stat-value" data-testid="report-sent">{formatNumber(t().sent)}</span><span class="stat-note">{formatNumber(t().tasks_done)} tasks done</span></div></div>
-      <div class="stat-card"><div><span class="stat-label">Reply rate</span><span class="stat-value">{pct(t().reply_rate)}</span><span class="stat-note">{formatNumber(t().replied)} replies · {formatNumber(t().positive_replies)} positive · {formatNumber(t().out_of_office)} out of office</span></div></div>
+      <div class="stat-card">
+        <div>
+          <span class="stat-label">Contacts</span>
+          <span class="stat-value">{formatNumber(t().contacts)}</span>
+          <span class="stat-note">{formatNumber(t().unsubscribed)} unsubscribed</span>
+        </div>
+      </div>
+      <div class="stat-card">
+        <div>
+          <span class="stat-label">Emails sent</span>
+          <span class="stat-value" data-testid="report-sent">
+            {formatNumber(t().sent)}
+          </span>
+          <span class="stat-note">{formatNumber(t().tasks_done)} tasks done</span>
+        </div>
+      </div>
+      <div class="stat-card">
+        <div>
+          <span class="stat-label">Reply rate</span>
+          <span class="stat-value">{pct(t().reply_rate)}</span>
+          <span class="stat-note">
+            {formatNumber(t().replied)} replies · {formatNumber(t().positive_replies)} positive · {formatNumber(t().out_of_office)} out of
+            office
+          </span>
+        </div>
+      </div>
       <div class="stat-card" classList={{ "kpi-danger": bounceOver() }}>
         <div>
           <span class="stat-label">Bounce rate</span>
           <span class="stat-value">{pct(t().bounce_rate, 2)}</span>
-          <span class="stat-note">{formatNumber(t().bounced)} bounced · {bounceOver() ? `over the ${pct(props.r.thresholds.bounce_rate_max, 0)} limit` : `under the ${pct(props.r.thresholds.bounce_rate_max, 0)} limit`}</span>
+          <span class="stat-note">
+            {formatNumber(t().bounced)} bounced ·{" "}
+            {bounceOver()
+              ? `over the ${pct(props.r.thresholds.bounce_rate_max, 0)} limit`
+              : `under the ${pct(props.r.thresholds.bounce_rate_max, 0)} limit`}
+          </span>
         </div>
       </div>
     </div>
@@ -76,7 +139,11 @@ function Kpis(props: { r: SequenceReport }) {
 function AbTests(props: { r: SequenceReport; sequenceId: string; canEdit: boolean }) {
   const auto = useWrite(setAutoWinnerAction, {
     done: (res, _, next) =>
-      next ? (res?.switched_steps.length ? "Automatic winner on: a significant test was decided now" : "Automatic winner on: the winner takes over once a test is significant") : "Automatic winner off",
+      next
+        ? res?.switched_steps.length
+          ? "Automatic winner on: a significant test was decided now"
+          : "Automatic winner on: the winner takes over once a test is significant"
+        : "Automatic winner off",
     failed: (_, next) => `Couldn't turn the automatic winner ${next ? "on" : "off"}`,
   });
   const winner = useWrite(chooseWinnerAction, { failed: () => "Couldn't choose the winner" });
@@ -89,10 +156,23 @@ function AbTests(props: { r: SequenceReport; sequenceId: string; canEdit: boolea
   return (
     <section class="card report-section" aria-labelledby="ab-title" data-testid="ab-tests">
       <div class="report-section-head">
-        <h2 id="ab-title" class="card-title">A/B tests</h2>
-        <Toggle checked={props.r.auto_winner} onChange={(v) => void toggleAuto(v)} label="Pick the winner automatically once significant" showLabel disabled={!props.canEdit} busy={busy()} size="sm" />
+        <h2 id="ab-title" class="card-title">
+          A/B tests
+        </h2>
+        <Toggle
+          checked={props.r.auto_winner}
+          onChange={(v) => void toggleAuto(v)}
+          label="Pick the winner automatically once significant"
+          showLabel
+          disabled={!props.canEdit}
+          busy={busy()}
+          size="sm"
+        />
       </div>
-      <p class="muted small">Reply rate of each variant with its 95% confidence interval (Wilson). Two variants differ significantly when the two-proportion test's p-value is under 0.05.</p>
+      <p class="muted small">
+        Reply rate of each variant with its 95% confidence interval (Wilson). Two variants differ significantly when the two-proportion
+        test's p-value is under 0.05.
+      </p>
       <For each={props.r.ab_tests}>
         {(t) => (
           <div class="ab-test">
@@ -100,29 +180,59 @@ function AbTests(props: { r: SequenceReport; sequenceId: string; canEdit: boolea
             <div class="table-wrap">
               <table class="table">
                 <caption class="sr-only">A/B test of step {t.position}</caption>
-                <thead><tr><th scope="col">Variant</th><th scope="col" class="num">Delivered</th><th scope="col" class="num">Replies</th><th scope="col" class="num">Reply rate</th><th scope="col">95% confidence interval</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
+                <thead>
+                  <tr>
+                    <th scope="col">Variant</th>
+                    <th scope="col" class="num">
+                      Delivered
+                    </th>
+                    <th scope="col" class="num">
+                      Replies
+                    </th>
+                    <th scope="col" class="num">
+                      Reply rate
+                    </th>
+                    <th scope="col">95% confidence interval</th>
+                    <th scope="col">
+                      <span class="sr-only">Actions</span>
+                    </th>
+                  </tr>
+                </thead>
                 <tbody>
                   <For each={t.variants}>
                     {(v) => (
                       <tr>
                         <th scope="row">
                           {v.label}
-                          <Show when={t.winner_id === v.id}> <span class="badge badge-success">Winner</span></Show>
-                          <Show when={!v.enabled && t.winner_id !== v.id}> <span class="badge">Off</span></Show>
+                          <Show when={t.winner_id === v.id}>
+                            {" "}
+                            <span class="badge badge-success">Winner</span>
+                          </Show>
+                          <Show when={!v.enabled && t.winner_id !== v.id}>
+                            {" "}
+                            <span class="badge">Off</span>
+                          </Show>
                         </th>
                         <td class="num">{formatNumber(v.sent)}</td>
                         <td class="num">{formatNumber(v.replies)}</td>
                         <td class="num">{pct(v.reply_rate)}</td>
                         <td>
                           <span class="ci" aria-hidden="true">
-                            <span class="ci-bar" style={{ left: `${v.ci_low * 100 * 2.5}%`, width: `${Math.max(0.5, (v.ci_high - v.ci_low) * 100 * 2.5)}%` }} />
+                            <span
+                              class="ci-bar"
+                              style={{ left: `${v.ci_low * 100 * 2.5}%`, width: `${Math.max(0.5, (v.ci_high - v.ci_low) * 100 * 2.5)}%` }}
+                            />
                             <span class="ci-dot" style={{ left: `${Math.min(100, v.reply_rate * 100 * 2.5)}%` }} />
                           </span>
-                          <span class="small">{pct(v.ci_low)} – {pct(v.ci_high)}</span>
+                          <span class="small">
+                            {pct(v.ci_low)} – {pct(v.ci_high)}
+                          </span>
                         </td>
                         <td>
                           <Show when={props.canEdit && v.enabled && t.variants.filter((x) => x.enabled).length > 1}>
-                            <button type="button" class="btn btn-ghost btn-sm" onClick={() => void pick(t.step_id, v.id, v.label)}>Make winner</button>
+                            <button type="button" class="btn btn-ghost btn-sm" onClick={() => void pick(t.step_id, v.id, v.label)}>
+                              Make winner
+                            </button>
                           </Show>
                         </td>
                       </tr>
@@ -133,7 +243,10 @@ function AbTests(props: { r: SequenceReport; sequenceId: string; canEdit: boolea
             </div>
             <p class="ab-verdict" classList={{ "ab-significant": t.significant }} data-testid="ab-verdict">
               <Icon name={t.significant ? "check" : "info"} size={15} /> {t.verdict}
-              <Show when={t.p_value !== null && !t.significant}> <span class="muted">({t.p_value! < 0.001 ? "p < 0.001" : `p = ${t.p_value!.toFixed(3)}`})</span></Show>
+              <Show when={t.p_value !== null && !t.significant}>
+                {" "}
+                <span class="muted">({t.p_value! < 0.001 ? "p < 0.001" : `p = ${t.p_value!.toFixed(3)}`})</span>
+              </Show>
             </p>
           </div>
         )}
@@ -144,7 +257,12 @@ function AbTests(props: { r: SequenceReport; sequenceId: string; canEdit: boolea
 
 export function ReportTab(props: { sequenceId: string; canEdit: boolean }) {
   const [params, setParams] = useSearchParams();
-  const q = (): ReportQuery => ({ from: params.from as string | undefined, to: params.to as string | undefined, added_by: params.added_by as string | undefined, mailbox_id: params.mailbox_id as string | undefined });
+  const q = (): ReportQuery => ({
+    from: params.from as string | undefined,
+    to: params.to as string | undefined,
+    added_by: params.added_by as string | undefined,
+    mailbox_id: params.mailbox_id as string | undefined,
+  });
   const report = createAsync(() => getSequenceReport(props.sequenceId, q()));
   const setQ = (n: ReportQuery) => setParams({ from: n.from, to: n.to, added_by: n.added_by, mailbox_id: n.mailbox_id }, { replace: true });
 
@@ -154,10 +272,26 @@ export function ReportTab(props: { sequenceId: string; canEdit: boolean }) {
         <Filters q={q()} onChange={setQ} />
         <div class="report-exports">
           <span class="muted small">Export CSV:</span>
-          <For each={[["steps", "Steps"], ["mailboxes", "Mailboxes"], ["daily", "Daily"], ["statuses", "Statuses"], ["ab_tests", "A/B tests"]] as const}>
-            {([part, label]) => <a class="btn btn-ghost btn-sm" href={reportExportUrl(props.sequenceId, part, q())} download="">{label}</a>}
+          <For
+            each={
+              [
+                ["steps", "Steps"],
+                ["mailboxes", "Mailboxes"],
+                ["daily", "Daily"],
+                ["statuses", "Statuses"],
+                ["ab_tests", "A/B tests"],
+              ] as const
+            }
+          >
+            {([part, label]) => (
+              <a class="btn btn-ghost btn-sm" href={reportExportUrl(props.sequenceId, part, q())} download="">
+                {label}
+              </a>
+            )}
           </For>
-          <a class="btn btn-secondary btn-sm" href={contactsExportUrl(props.sequenceId)} download=""><Icon name="download" size={14} /> Contacts</a>
+          <a class="btn btn-secondary btn-sm" href={contactsExportUrl(props.sequenceId)} download="">
+            <Icon name="download" size={14} /> Contacts
+          </a>
         </div>
       </div>
       <Suspense fallback={<TableSkeleton columns={4} rows={4} label="Loading the report…" />}>
@@ -171,7 +305,12 @@ function ReportBody(props: { r: SequenceReport; sequenceId: string; canEdit: boo
   const r = () => props.r;
   const x = createMemo(() => r().daily.map((d) => daySec(d.day)));
   const days = () => r().daily.map((d) => d.day);
-  const rates = createMemo(() => r().daily.map((d) => ({ reply: d.sent - d.bounced > 0 ? d.replied / (d.sent - d.bounced) : 0, bounce: d.sent ? d.bounced / d.sent : 0 })));
+  const rates = createMemo(() =>
+    r().daily.map((d) => ({
+      reply: d.sent - d.bounced > 0 ? d.replied / (d.sent - d.bounced) : 0,
+      bounce: d.sent ? d.bounced / d.sent : 0,
+    })),
+  );
   const th = () => r().thresholds;
   const statuses = () => r().statuses.filter((s) => s.contacts > 0 || ["active", "finished", "paused"].includes(s.status));
   const stepNames = () => r().steps.map((s) => `${s.position}. ${STEP_LABEL[s.type] ?? s.type}`);
@@ -180,9 +319,14 @@ function ReportBody(props: { r: SequenceReport; sequenceId: string; canEdit: boo
       <Kpis r={r()} />
       <div class="notice notice-muted report-note">
         <Icon name="info" size={16} />
-        <p>{th().note} {r().tracking.note}</p>
+        <p>
+          {th().note} {r().tracking.note}
+        </p>
       </div>
-      <Show when={r().daily.length > 0} fallback={<p class="muted">No emails sent {r().filters.from || r().filters.to ? "in this period" : "yet"}.</p>}>
+      <Show
+        when={r().daily.length > 0}
+        fallback={<p class="muted">No emails sent {r().filters.from || r().filters.to ? "in this period" : "yet"}.</p>}
+      >
         <div class="report-grid">
           <section class="card report-section">
             <Chart
@@ -195,7 +339,13 @@ function ReportBody(props: { r: SequenceReport; sequenceId: string; canEdit: boo
                 { label: "Replies", color: "#067647", values: r().daily.map((d) => d.replied) },
                 { label: "Bounces", color: "#d92d20", values: r().daily.map((d) => d.bounced) },
               ]}
-              table={[{ label: "Day", values: days() }, { label: "Sent", values: r().daily.map((d) => d.sent) }, { label: "Replies", values: r().daily.map((d) => d.replied) }, { label: "Out of office", values: r().daily.map((d) => d.out_of_office) }, { label: "Bounces", values: r().daily.map((d) => d.bounced) }]}
+              table={[
+                { label: "Day", values: days() },
+                { label: "Sent", values: r().daily.map((d) => d.sent) },
+                { label: "Replies", values: r().daily.map((d) => d.replied) },
+                { label: "Out of office", values: r().daily.map((d) => d.out_of_office) },
+                { label: "Bounces", values: r().daily.map((d) => d.bounced) },
+              ]}
             />
           </section>
           <section class="card report-section">
@@ -208,10 +358,24 @@ function ReportBody(props: { r: SequenceReport; sequenceId: string; canEdit: boo
               series={[
                 { label: "Reply rate", color: "#067647", values: rates().map((v) => v.reply) },
                 { label: "Bounce rate", color: "#d92d20", values: rates().map((v) => v.bounce) },
-                { label: `Bounce limit ${pct(th().bounce_rate_max, 0)}`, color: "#b54708", dash: true, values: x().map(() => th().bounce_rate_max) },
-                { label: `Spam complaint limit ${pct(th().spam_rate_max, 1)}`, color: "#98a1b0", dash: true, values: x().map(() => th().spam_rate_max) },
+                {
+                  label: `Bounce limit ${pct(th().bounce_rate_max, 0)}`,
+                  color: "#b54708",
+                  dash: true,
+                  values: x().map(() => th().bounce_rate_max),
+                },
+                {
+                  label: `Spam complaint limit ${pct(th().spam_rate_max, 1)}`,
+                  color: "#98a1b0",
+                  dash: true,
+                  values: x().map(() => th().spam_rate_max),
+                },
               ]}
-              table={[{ label: "Day", values: days() }, { label: "Reply rate", values: rates().map((v) => pct(v.reply)) }, { label: "Bounce rate", values: rates().map((v) => pct(v.bounce, 2)) }]}
+              table={[
+                { label: "Day", values: days() },
+                { label: "Reply rate", values: rates().map((v) => pct(v.reply)) },
+                { label: "Bounce rate", values: rates().map((v) => pct(v.bounce, 2)) },
+              ]}
             />
           </section>
         </div>
@@ -221,7 +385,9 @@ function ReportBody(props: { r: SequenceReport; sequenceId: string; canEdit: boo
           <Chart
             testId="chart-funnel"
             title="Funnel per step"
-            summary={r().steps.map((s) => `Step ${s.position}: ${s.reached} reached, ${s.sent} sent, ${s.replied} replied`).join("; ")}
+            summary={r()
+              .steps.map((s) => `Step ${s.position}: ${s.reached} reached, ${s.sent} sent, ${s.replied} replied`)
+              .join("; ")}
             x={r().steps.map((_, i) => i)}
             categories={r().steps.map((s) => `Step ${s.position}`)}
             series={[
@@ -229,35 +395,89 @@ function ReportBody(props: { r: SequenceReport; sequenceId: string; canEdit: boo
               { label: "Sent", color: "#4f46e5", bars: true, values: r().steps.map((s) => s.sent) },
               { label: "Replied", color: "#067647", bars: true, values: r().steps.map((s) => s.replied) },
             ]}
-            table={[{ label: "Step", values: stepNames() }, { label: "Reached", values: r().steps.map((s) => s.reached) }, { label: "Sent", values: r().steps.map((s) => s.sent) }, { label: "Replied", values: r().steps.map((s) => s.replied) }]}
+            table={[
+              { label: "Step", values: stepNames() },
+              { label: "Reached", values: r().steps.map((s) => s.reached) },
+              { label: "Sent", values: r().steps.map((s) => s.sent) },
+              { label: "Replied", values: r().steps.map((s) => s.replied) },
+            ]}
           />
         </section>
         <section class="card report-section">
           <Chart
             testId="chart-status"
             title="Contacts by status"
-            summary={statuses().map((s) => `${STATUS_LABEL[s.status] ?? s.status}: ${s.contacts}`).join(", ")}
+            summary={statuses()
+              .map((s) => `${STATUS_LABEL[s.status] ?? s.status}: ${s.contacts}`)
+              .join(", ")}
             x={statuses().map((_, i) => i)}
             categories={statuses().map((s) => STATUS_LABEL[s.status] ?? s.status)}
             series={[{ label: "Contacts", color: "#4f46e5", bars: true, values: statuses().map((s) => s.contacts) }]}
-            table={[{ label: "Status", values: statuses().map((s) => STATUS_LABEL[s.status] ?? s.status) }, { label: "Contacts", values: statuses().map((s) => s.contacts) }]}
+            table={[
+              { label: "Status", values: statuses().map((s) => STATUS_LABEL[s.status] ?? s.status) },
+              { label: "Contacts", values: statuses().map((s) => s.contacts) },
+            ]}
           />
         </section>
       </div>
       <section class="card card-flush report-section-flush" aria-labelledby="steps-title">
-        <div class="card-header"><h2 id="steps-title" class="card-title">Steps</h2></div>
+        <div class="card-header">
+          <h2 id="steps-title" class="card-title">
+            Steps
+          </h2>
+        </div>
         <div class="table-wrap">
           <table class="table" data-testid="report-steps">
-            <thead><tr><th scope="col">Step</th><th scope="col" class="num">Reached</th><th scope="col" class="num">Sent</th><th scope="col" class="num">Replied</th><th scope="col" class="num">Reply rate</th><th scope="col" class="num">Bounced</th><th scope="col" class="num">Bounce rate</th><th scope="col" class="num">Unsubscribed</th><th scope="col" class="num">Tasks done</th></tr></thead>
+            <thead>
+              <tr>
+                <th scope="col">Step</th>
+                <th scope="col" class="num">
+                  Reached
+                </th>
+                <th scope="col" class="num">
+                  Sent
+                </th>
+                <th scope="col" class="num">
+                  Replied
+                </th>
+                <th scope="col" class="num">
+                  Reply rate
+                </th>
+                <th scope="col" class="num">
+                  Bounced
+                </th>
+                <th scope="col" class="num">
+                  Bounce rate
+                </th>
+                <th scope="col" class="num">
+                  Unsubscribed
+                </th>
+                <th scope="col" class="num">
+                  Tasks done
+                </th>
+              </tr>
+            </thead>
             <tbody>
               <For each={r().steps}>
                 {(s, i) => (
                   <tr>
-                    <th scope="row">{stepNames()[i()]}<Show when={!s.enabled}> <span class="badge">Off</span></Show></th>
-                    <td class="num">{formatNumber(s.reached)}</td><td class="num">{formatNumber(s.sent)}</td><td class="num">{formatNumber(s.replied)}</td>
-                    <td class="num">{s.sent ? pct(s.reply_rate) : "—"}</td><td class="num">{formatNumber(s.bounced)}</td>
-                    <td class="num" classList={{ "text-danger": s.bounce_rate > th().bounce_rate_max }}>{s.sent ? pct(s.bounce_rate, 2) : "—"}</td>
-                    <td class="num">{formatNumber(s.unsubscribed)}</td><td class="num">{formatNumber(s.tasks_done)}</td>
+                    <th scope="row">
+                      {stepNames()[i()]}
+                      <Show when={!s.enabled}>
+                        {" "}
+                        <span class="badge">Off</span>
+                      </Show>
+                    </th>
+                    <td class="num">{formatNumber(s.reached)}</td>
+                    <td class="num">{formatNumber(s.sent)}</td>
+                    <td class="num">{formatNumber(s.replied)}</td>
+                    <td class="num">{s.sent ? pct(s.reply_rate) : "—"}</td>
+                    <td class="num">{formatNumber(s.bounced)}</td>
+                    <td class="num" classList={{ "text-danger": s.bounce_rate > th().bounce_rate_max }}>
+                      {s.sent ? pct(s.bounce_rate, 2) : "—"}
+                    </td>
+                    <td class="num">{formatNumber(s.unsubscribed)}</td>
+                    <td class="num">{formatNumber(s.tasks_done)}</td>
                   </tr>
                 )}
               </For>
@@ -267,16 +487,45 @@ function ReportBody(props: { r: SequenceReport; sequenceId: string; canEdit: boo
       </section>
       <Show when={r().mailboxes.length > 0}>
         <section class="card card-flush report-section-flush" aria-labelledby="mailboxes-title">
-          <div class="card-header"><h2 id="mailboxes-title" class="card-title">Mailboxes</h2></div>
+          <div class="card-header">
+            <h2 id="mailboxes-title" class="card-title">
+              Mailboxes
+            </h2>
+          </div>
           <div class="table-wrap">
             <table class="table" data-testid="report-mailboxes">
-              <thead><tr><th scope="col">Mailbox</th><th scope="col" class="num">Sent</th><th scope="col" class="num">Replies</th><th scope="col" class="num">Reply rate</th><th scope="col" class="num">Bounced</th><th scope="col" class="num">Bounce rate</th></tr></thead>
+              <thead>
+                <tr>
+                  <th scope="col">Mailbox</th>
+                  <th scope="col" class="num">
+                    Sent
+                  </th>
+                  <th scope="col" class="num">
+                    Replies
+                  </th>
+                  <th scope="col" class="num">
+                    Reply rate
+                  </th>
+                  <th scope="col" class="num">
+                    Bounced
+                  </th>
+                  <th scope="col" class="num">
+                    Bounce rate
+                  </th>
+                </tr>
+              </thead>
               <tbody>
                 <For each={r().mailboxes}>
                   {(m) => (
                     <tr>
-                      <th scope="row">{m.email}</th><td class="num">{formatNumber(m.sent)}</td><td class="num">{formatNumber(m.replied)}</td><td class="num">{pct(m.reply_rate)}</td>
-                      <td class="num">{formatNumber(m.bounced)}</td><td class="num" classList={{ "text-danger": m.bounce_rate > th().bounce_rate_max }}>{pct(m.bounce_rate, 2)}</td>
+                      <th scope="row">{m.email}</th>
+                      <td class="num">{formatNumber(m.sent)}</td>
+                      <td class="num">{formatNumber(m.replied)}</td>
+                      <td class="num">{pct(m.reply_rate)}</td>
+                      <td class="num">{formatNumber(m.bounced)}</td>
+                      <td class="num" classList={{ "text-danger": m.bounce_rate > th().bounce_rate_max }}>
+                        {pct(m.bounce_rate, 2)}
+                      </td>
                     </tr>
                   )}
                 </For>
@@ -291,4 +540,3 @@ function ReportBody(props: { r: SequenceReport; sequenceId: string; canEdit: boo
     </div>
   );
 }
-

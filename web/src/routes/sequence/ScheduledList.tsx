@@ -29,7 +29,10 @@ export function ScheduledList(props: { items: ScheduledEmail[]; show: "sequence"
             {(s) => (
               <tr>
                 <td class="cell-nowrap">
-                  <Show when={s.send_at} fallback={<span class="reason reason-warning">Can't be planned yet (mailbox off or no window)</span>}>
+                  <Show
+                    when={s.send_at}
+                    fallback={<span class="reason reason-warning">Can't be planned yet (mailbox off or no window)</span>}
+                  >
                     {(at) => (
                       <time datetime={new Date(at()).toISOString()} title={formatFull(at())}>
                         <strong>{formatDay(at())}</strong>

@@ -28,7 +28,8 @@ export function ScheduledTab(props: { sequenceId: string; active: boolean }) {
             <div class="table-card">
               <div class="table-toolbar">
                 <span class="muted small">
-                  {list().length >= LIMIT ? `The next ${LIMIT} emails` : `${plural(list().length, "email")} planned`}, soonest first. Times are in your time zone ({browserTimeZone()}).
+                  {list().length >= LIMIT ? `The next ${LIMIT} emails` : `${plural(list().length, "email")} planned`}, soonest first. Times
+                  are in your time zone ({browserTimeZone()}).
                 </span>
                 <button type="button" class="btn btn-ghost btn-sm" onClick={() => void revalidate(getSequenceScheduled.key)}>
                   <Icon name="refresh" size={14} /> Refresh

@@ -64,8 +64,19 @@ export function ShareDialog(props: { open: boolean; seq: Sequence; onClose: () =
             <div class="stack-sm">
               <div class="field">
                 <label for="share-owner">Owner</label>
-                <select id="share-owner" value={ownerId()} onChange={(e) => setOwner(e.currentTarget.value)} aria-describedby="share-owner-help">
-                  <For each={u().users}>{(x) => <option value={x.id}>{x.name} ({x.email})</option>}</For>
+                <select
+                  id="share-owner"
+                  value={ownerId()}
+                  onChange={(e) => setOwner(e.currentTarget.value)}
+                  aria-describedby="share-owner-help"
+                >
+                  <For each={u().users}>
+                    {(x) => (
+                      <option value={x.id}>
+                        {x.name} ({x.email})
+                      </option>
+                    )}
+                  </For>
                 </select>
                 <p id="share-owner-help" class="field-help">
                   The owner's tasks come from this sequence's manual steps, and the owner decides who it's shared with.
@@ -92,7 +103,12 @@ export function ShareDialog(props: { open: boolean; seq: Sequence; onClose: () =
                       <label class="sr-only" for={`share-${x.id}`}>
                         Access for {x.name}
                       </label>
-                      <select id={`share-${x.id}`} class="input-sm" value={accessOf(x.id)} onChange={(e) => setDraft((d) => ({ ...d, [x.id]: e.currentTarget.value as Access }))}>
+                      <select
+                        id={`share-${x.id}`}
+                        class="input-sm"
+                        value={accessOf(x.id)}
+                        onChange={(e) => setDraft((d) => ({ ...d, [x.id]: e.currentTarget.value as Access }))}
+                      >
                         <option value="none">No access</option>
                         <option value="view">Can view</option>
                         <option value="edit">Can edit</option>

@@ -13,8 +13,6 @@ import { createFormErrors, FormProblems } from "../../forms";
 import { formatDate, formatDateTime, formatRelative } from "../../format";
 import { getMe } from "../../queries/session";
 
-
-
 import "./ApiKeys.css";
 /** The new key, shown once: the API never returns it again. */
 function NewKey(props: { name: string; secret: string; onDone: () => void }) {
@@ -57,7 +55,9 @@ function NewKey(props: { name: string; secret: string; onDone: () => void }) {
           {copied() ? "Copied" : "Copy"}
         </button>
       </div>
-      <span class="sr-only" role="status">{copied() ? "Key copied to clipboard" : ""}</span>
+      <span class="sr-only" role="status">
+        {copied() ? "Key copied to clipboard" : ""}
+      </span>
       <div class="secret-actions">
         <button type="button" class="btn btn-primary btn-sm" onClick={() => props.onDone()}>
           I've saved it
@@ -76,7 +76,8 @@ function CreateKeyForm() {
       <div class="card-header">
         <h2 class="card-title">Create an API key</h2>
         <p class="card-subtitle">
-          Keys let your own systems call Seqflare's API (including the Apollo-compatible endpoints). Send the key in the <code>X-Api-Key</code> header.
+          Keys let your own systems call Seqflare's API (including the Apollo-compatible endpoints). Send the key in the{" "}
+          <code>X-Api-Key</code> header.
         </p>
       </div>
       <Show
@@ -85,7 +86,16 @@ function CreateKeyForm() {
           <form action={createApiKeyAction} method="post" class="form form-inline">
             <div class="field grow">
               <label for="key-name">Name</label>
-              <input id="key-name" name="name" required maxlength={80} placeholder="e.g. CRM sync" autocomplete="off" aria-invalid={errors.invalid("name")} aria-describedby="key-name-error" />
+              <input
+                id="key-name"
+                name="name"
+                required
+                maxlength={80}
+                placeholder="e.g. CRM sync"
+                autocomplete="off"
+                aria-invalid={errors.invalid("name")}
+                aria-describedby="key-name-error"
+              />
               <FieldError id="key-name-error" form={errors} name="name" />
             </div>
             <div class="field">
@@ -103,7 +113,8 @@ function CreateKeyForm() {
               </button>
             </div>
             <p id="key-kind-help" class="field-help full">
-              <strong>Standard</strong> keys reach most endpoints. <strong>Master</strong> keys also reach the endpoints Apollo reserves for master keys (such as listing users). Give out master keys sparingly.
+              <strong>Standard</strong> keys reach most endpoints. <strong>Master</strong> keys also reach the endpoints Apollo reserves for
+              master keys (such as listing users). Give out master keys sparingly.
             </p>
             <div class="full">
               <FormProblems form={errors} />
@@ -119,7 +130,14 @@ function CreateKeyForm() {
 
 function KeyStatus(props: { k: ApiKey }) {
   return (
-    <Show when={props.k.revoked_at} fallback={<Badge tone="success" dot>Active</Badge>}>
+    <Show
+      when={props.k.revoked_at}
+      fallback={
+        <Badge tone="success" dot>
+          Active
+        </Badge>
+      }
+    >
       {(at) => (
         <Badge tone="neutral" dot title={`Revoked ${formatDateTime(at())}`}>
           Revoked
@@ -170,7 +188,9 @@ function KeysTable() {
                       <th scope="col">Created</th>
                       <th scope="col">Last used</th>
                       <th scope="col">Status</th>
-                      <th scope="col"><span class="sr-only">Actions</span></th>
+                      <th scope="col">
+                        <span class="sr-only">Actions</span>
+                      </th>
                     </tr>
                   </thead>
                   <tbody>
@@ -185,11 +205,17 @@ function KeysTable() {
                             <code class="key-prefix">{k.prefix}…</code>
                           </td>
                           <td>
-                            <time datetime={new Date(k.created_at).toISOString()} title={formatDateTime(k.created_at)}>{formatDate(k.created_at)}</time>
+                            <time datetime={new Date(k.created_at).toISOString()} title={formatDateTime(k.created_at)}>
+                              {formatDate(k.created_at)}
+                            </time>
                           </td>
                           <td>
                             <Show when={k.last_used_at} fallback={<span class="muted">Never</span>}>
-                              {(at) => <time datetime={new Date(at()).toISOString()} title={formatDateTime(at())}>{formatRelative(at())}</time>}
+                              {(at) => (
+                                <time datetime={new Date(at()).toISOString()} title={formatDateTime(at())}>
+                                  {formatRelative(at())}
+                                </time>
+                              )}
                             </Show>
                           </td>
                           <td>

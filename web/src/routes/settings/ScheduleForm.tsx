@@ -10,7 +10,6 @@ import { Icon } from "../../components/Icon";
 import { browserTimeZone, formatDate } from "../../format";
 import { HOLIDAY_CALENDARS, WEEKDAYS } from "../../schedule";
 
-
 const TIME_ZONES: string[] = (() => {
   try {
     return Intl.supportedValuesOf("timeZone");
@@ -22,7 +21,9 @@ const TIME_ZONES: string[] = (() => {
 /** "UTC−05:00" for a zone right now, so the list can say where a zone is. */
 function offsetOf(tz: string) {
   try {
-    const part = new Intl.DateTimeFormat("en-US", { timeZone: tz, timeZoneName: "shortOffset" }).formatToParts(Date.now()).find((p) => p.type === "timeZoneName");
+    const part = new Intl.DateTimeFormat("en-US", { timeZone: tz, timeZoneName: "shortOffset" })
+      .formatToParts(Date.now())
+      .find((p) => p.type === "timeZoneName");
     return part?.value.replace("GMT", "UTC") ?? "";
   } catch {
     return "";
@@ -60,7 +61,9 @@ export function ScheduleForm(props: { open: boolean; schedule: Schedule | null; 
       return next;
     });
   const badTimes = () =>
-    Object.entries(windows()).flatMap(([d, list]) => list.flatMap(([a, b]) => [a, b].filter((t) => !TIME.test(t)).map((t) => `${WEEKDAYS[Number(d) - 1]?.long}: “${t}”`)));
+    Object.entries(windows()).flatMap(([d, list]) =>
+      list.flatMap(([a, b]) => [a, b].filter((t) => !TIME.test(t)).map((t) => `${WEEKDAYS[Number(d) - 1]?.long}: “${t}”`)),
+    );
 
   const submit = async (e: SubmitEvent) => {
     e.preventDefault();
@@ -101,12 +104,27 @@ export function ScheduleForm(props: { open: boolean; schedule: Schedule | null; 
         <div class="form-grid">
           <div class="field">
             <label for="sched-name">Name</label>
-            <input id="sched-name" required maxlength={80} value={name()} onInput={(e) => setName(e.currentTarget.value)} placeholder="e.g. US business hours" aria-invalid={errors.invalid("name")} aria-describedby="sched-name-error" autocomplete="off" />
+            <input
+              id="sched-name"
+              required
+              maxlength={80}
+              value={name()}
+              onInput={(e) => setName(e.currentTarget.value)}
+              placeholder="e.g. US business hours"
+              aria-invalid={errors.invalid("name")}
+              aria-describedby="sched-name-error"
+              autocomplete="off"
+            />
             <FieldError id="sched-name-error" form={errors} name="name" />
           </div>
           <div class="field">
             <label for="sched-tz">Time zone</label>
-            <select id="sched-tz" onChange={(e) => setTz(e.currentTarget.value)} aria-invalid={errors.invalid("time_zone")} aria-describedby="sched-tz-error">
+            <select
+              id="sched-tz"
+              onChange={(e) => setTz(e.currentTarget.value)}
+              aria-invalid={errors.invalid("time_zone")}
+              aria-describedby="sched-tz-error"
+            >
               <For each={zones()}>
                 {(z) => (
                   <option value={z} selected={z === tz()}>
@@ -140,7 +158,9 @@ export function ScheduleForm(props: { open: boolean; schedule: Schedule | null; 
                         <Index each={list()}>
                           {(range, i) => (
                             <span class="range">
-                              <label class="sr-only" for={`w-${d.key}-${i}-from`}>{d.long} window {i + 1} start</label>
+                              <label class="sr-only" for={`w-${d.key}-${i}-from`}>
+                                {d.long} window {i + 1} start
+                              </label>
                               <input
                                 id={`w-${d.key}-${i}-from`}
                                 class="input-sm time-input"
@@ -149,10 +169,17 @@ export function ScheduleForm(props: { open: boolean; schedule: Schedule | null; 
                                 placeholder="09:00"
                                 maxlength={5}
                                 aria-invalid={!TIME.test(range()[0])}
-                                onInput={(e) => setDay(d.key, list().map((r, j) => (j === i ? [e.currentTarget.value, r[1]] : r)))}
+                                onInput={(e) =>
+                                  setDay(
+                                    d.key,
+                                    list().map((r, j) => (j === i ? [e.currentTarget.value, r[1]] : r)),
+                                  )
+                                }
                               />
                               <span aria-hidden="true">–</span>
-                              <label class="sr-only" for={`w-${d.key}-${i}-to`}>{d.long} window {i + 1} end</label>
+                              <label class="sr-only" for={`w-${d.key}-${i}-to`}>
+                                {d.long} window {i + 1} end
+                              </label>
                               <input
                                 id={`w-${d.key}-${i}-to`}
                                 class="input-sm time-input"
@@ -161,16 +188,36 @@ export function ScheduleForm(props: { open: boolean; schedule: Schedule | null; 
                                 placeholder="17:00"
                                 maxlength={5}
                                 aria-invalid={!TIME.test(range()[1])}
-                                onInput={(e) => setDay(d.key, list().map((r, j) => (j === i ? [r[0], e.currentTarget.value] : r)))}
+                                onInput={(e) =>
+                                  setDay(
+                                    d.key,
+                                    list().map((r, j) => (j === i ? [r[0], e.currentTarget.value] : r)),
+                                  )
+                                }
                               />
-                              <button type="button" class="btn btn-ghost btn-xs btn-icon" aria-label={`Remove ${d.long} window ${i + 1}`} onClick={() => setDay(d.key, list().filter((_, j) => j !== i))}>
+                              <button
+                                type="button"
+                                class="btn btn-ghost btn-xs btn-icon"
+                                aria-label={`Remove ${d.long} window ${i + 1}`}
+                                onClick={() =>
+                                  setDay(
+                                    d.key,
+                                    list().filter((_, j) => j !== i),
+                                  )
+                                }
+                              >
                                 <Icon name="x" size={14} />
                               </button>
                             </span>
                           )}
                         </Index>
                         <Show when={list().length < 6}>
-                          <button type="button" class="btn btn-ghost btn-xs" onClick={() => setDay(d.key, [...list(), ["13:00", "17:00"]])} aria-label={`Add a window on ${d.long}`}>
+                          <button
+                            type="button"
+                            class="btn btn-ghost btn-xs"
+                            onClick={() => setDay(d.key, [...list(), ["13:00", "17:00"]])}
+                            aria-label={`Add a window on ${d.long}`}
+                          >
                             <Icon name="plus" size={13} /> Add
                           </button>
                         </Show>
@@ -208,7 +255,12 @@ export function ScheduleForm(props: { open: boolean; schedule: Schedule | null; 
         <div class="form-grid">
           <div class="field">
             <label for="sched-cal">Holiday calendar</label>
-            <select id="sched-cal" onChange={(e) => setCalendar(e.currentTarget.value as HolidayCalendar)} aria-invalid={errors.invalid("holiday_calendar")} aria-describedby="sched-cal-error">
+            <select
+              id="sched-cal"
+              onChange={(e) => setCalendar(e.currentTarget.value as HolidayCalendar)}
+              aria-invalid={errors.invalid("holiday_calendar")}
+              aria-describedby="sched-cal-error"
+            >
               <For each={HOLIDAY_CALENDARS}>
                 {(c) => (
                   <option value={c.id} selected={c.id === calendar()}>
@@ -244,7 +296,17 @@ export function ScheduleForm(props: { open: boolean; schedule: Schedule | null; 
           <div class="field">
             <label for="sched-custom">Your own days off</label>
             <div class="inline-add">
-              <input id="sched-custom" type="date" class="input-sm" min="2000-01-01" max="2100-12-31" aria-invalid={errors.invalid("holidays.*")} aria-describedby="sched-holidays-error" value={newDate()} onInput={(e) => setNewDate(e.currentTarget.value)} />
+              <input
+                id="sched-custom"
+                type="date"
+                class="input-sm"
+                min="2000-01-01"
+                max="2100-12-31"
+                aria-invalid={errors.invalid("holidays.*")}
+                aria-describedby="sched-holidays-error"
+                value={newDate()}
+                onInput={(e) => setNewDate(e.currentTarget.value)}
+              />
               <button
                 type="button"
                 class="btn btn-secondary btn-sm"

@@ -73,8 +73,17 @@ export function Schedules() {
             <Show
               when={r().schedules.length > 0}
               fallback={
-                <EmptyState icon="calendar" title="No schedules yet" actions={<button type="button" class="btn btn-primary" onClick={() => setEditing("new")}>Create a schedule</button>}>
-                  Without a schedule, a sequence may email at any hour. Most teams send on weekdays during business hours in their prospects' time zone.
+                <EmptyState
+                  icon="calendar"
+                  title="No schedules yet"
+                  actions={
+                    <button type="button" class="btn btn-primary" onClick={() => setEditing("new")}>
+                      Create a schedule
+                    </button>
+                  }
+                >
+                  Without a schedule, a sequence may email at any hour. Most teams send on weekdays during business hours in their
+                  prospects' time zone.
                 </EmptyState>
               }
             >
@@ -108,21 +117,33 @@ export function Schedules() {
                         <Show when={s.next_window_at}>{(at) => <span class="muted small">Opens {formatDay(at())}</span>}</Show>
                       </div>
                       <div class="cell-actions">
-                        <Show when={s.can_edit} fallback={<span class="muted small" title="Only the schedule's creator or an admin can change it">View only</span>}>
-                        <button type="button" class="btn btn-secondary btn-sm" onClick={() => setEditing(s)} aria-label={`Edit schedule ${s.name}`}>
-                          Edit
-                        </button>
-                        <button
-                          type="button"
-                          class="btn btn-danger-ghost btn-sm"
-                          aria-label={`Delete schedule ${s.name}`}
-                          onClick={() => {
-                            remove.clear();
-                            setDeleting(s);
-                          }}
+                        <Show
+                          when={s.can_edit}
+                          fallback={
+                            <span class="muted small" title="Only the schedule's creator or an admin can change it">
+                              View only
+                            </span>
+                          }
                         >
-                          Delete
-                        </button>
+                          <button
+                            type="button"
+                            class="btn btn-secondary btn-sm"
+                            onClick={() => setEditing(s)}
+                            aria-label={`Edit schedule ${s.name}`}
+                          >
+                            Edit
+                          </button>
+                          <button
+                            type="button"
+                            class="btn btn-danger-ghost btn-sm"
+                            aria-label={`Delete schedule ${s.name}`}
+                            onClick={() => {
+                              remove.clear();
+                              setDeleting(s);
+                            }}
+                          >
+                            Delete
+                          </button>
                         </Show>
                       </div>
                     </li>
@@ -147,7 +168,15 @@ export function Schedules() {
           />
         )}
       </Show>
-      <ConfirmDialog open={!!deleting()} danger title={`Delete “${deleting()?.name}”?`} confirmLabel="Delete schedule" busy={remove.pending()} onCancel={() => setDeleting(null)} onConfirm={() => void confirmDelete()}>
+      <ConfirmDialog
+        open={!!deleting()}
+        danger
+        title={`Delete “${deleting()?.name}”?`}
+        confirmLabel="Delete schedule"
+        busy={remove.pending()}
+        onCancel={() => setDeleting(null)}
+        onConfirm={() => void confirmDelete()}
+      >
         <p>Sequences can't use it afterwards. A schedule still used by a sequence can't be deleted.</p>
         <Show when={deleteError()}>
           <div class="form-error" role="alert">

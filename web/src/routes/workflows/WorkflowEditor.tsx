@@ -1,7 +1,16 @@
 import { A, createAsync, revalidate, useNavigate, useParams, useSearchParams } from "@solidjs/router";
 import { createMemo, createSignal, For, onCleanup, Show, Suspense } from "solid-js";
 import { createStore } from "solid-js/store";
-import { createWorkflow, fetchContactStages, fetchSequences, searchPeople, updateWorkflow, type WarningOverrides, type Workflow, type WorkflowInput } from "../../api";
+import {
+  createWorkflow,
+  fetchContactStages,
+  fetchSequences,
+  searchPeople,
+  updateWorkflow,
+  type WarningOverrides,
+  type Workflow,
+  type WorkflowInput,
+} from "../../api";
 import { getUsers } from "../../queries/users";
 import { FieldError } from "../../components/FieldError";
 import { MailboxPickList } from "../../components/MailboxPickList";
@@ -78,7 +87,11 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
     const { saved: _, ...rest } = toApiFilters(w.filters);
     return rest;
   };
-  const count = createLiveFetch(() => ({ ...apiFilters(), saved: "net_new" as const, page: 1, per_page: 1 }), (body) => searchPeople(body), 250);
+  const count = createLiveFetch(
+    () => ({ ...apiFilters(), saved: "net_new" as const, page: 1, per_page: 1 }),
+    (body) => searchPeople(body),
+    250,
+  );
   const matching = () => count.data()?.pagination.total_entries;
   const maxPerRun = createMemo(() => Number(form.maxPerRun));
 
@@ -117,11 +130,16 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
         ? {
             kind: "change",
             on: [...form.on],
-            fields: form.on.includes("field") && form.fields.length ? ([...form.fields] as (typeof CHANGE_FIELDS)[number]["key"][]) : undefined,
+            fields:
+              form.on.includes("field") && form.fields.length ? ([...form.fields] as (typeof CHANGE_FIELDS)[number]["key"][]) : undefined,
             filters: {
               stage_ids: form.stageIds.length ? [...form.stageIds] : undefined,
               owner_ids: form.ownerIds.length ? [...form.ownerIds] : undefined,
-              titles: form.titles.split(",").map((t) => t.trim()).filter(Boolean).slice(0, 50),
+              titles: form.titles
+                .split(",")
+                .map((t) => t.trim())
+                .filter(Boolean)
+                .slice(0, 50),
             },
           }
         : { kind: "schedule" },
@@ -135,7 +153,11 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
         await createWorkflow({ ...body, active: canTurnOn() && form.active });
         notify(
           `Created “${body.name}”${
-            !(canTurnOn() && form.active) ? " (off: turn it on when you're ready)" : onChange() ? ": it runs for each matching change from now on" : `: first run in about a minute, then ${scheduleLabel(form.interval).toLowerCase()}`
+            !(canTurnOn() && form.active)
+              ? " (off: turn it on when you're ready)"
+              : onChange()
+                ? ": it runs for each matching change from now on"
+                : `: first run in about a minute, then ${scheduleLabel(form.interval).toLowerCase()}`
           }`,
         );
       }
@@ -159,19 +181,41 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
       <Show when={!onChange()}>
         <FilterSidebar w={w} setW={setW} netNewOnly />
       </Show>
-      <form id="workflow-form" class="searcher-main wf-form" onSubmit={(e) => void submit(e)} novalidate aria-label={init ? "Edit workflow" : "New workflow"}>
+      <form
+        id="workflow-form"
+        class="searcher-main wf-form"
+        onSubmit={(e) => void submit(e)}
+        novalidate
+        aria-label={init ? "Edit workflow" : "New workflow"}
+      >
         <section class="card wf-section" aria-labelledby="wf-trigger-title">
           <div class="card-header">
-            <h2 id="wf-trigger-title" class="card-title">When it runs</h2>
+            <h2 id="wf-trigger-title" class="card-title">
+              When it runs
+            </h2>
           </div>
           <div class="wf-section-body">
             <fieldset class="field" aria-describedby="wf-trigger-error">
               <legend class="sr-only">Trigger</legend>
               <label class="radio">
-                <input type="radio" name="wf-trigger" checked={!onChange()} onChange={() => setForm("trigger", "schedule")} data-testid="wf-trigger-schedule" /> On a schedule: find net-new people in the prospect database
+                <input
+                  type="radio"
+                  name="wf-trigger"
+                  checked={!onChange()}
+                  onChange={() => setForm("trigger", "schedule")}
+                  data-testid="wf-trigger-schedule"
+                />{" "}
+                On a schedule: find net-new people in the prospect database
               </label>
               <label class="radio">
-                <input type="radio" name="wf-trigger" checked={onChange()} onChange={() => setForm("trigger", "change")} data-testid="wf-trigger-change" /> When a contact changes: each change that matches, once
+                <input
+                  type="radio"
+                  name="wf-trigger"
+                  checked={onChange()}
+                  onChange={() => setForm("trigger", "change")}
+                  data-testid="wf-trigger-change"
+                />{" "}
+                When a contact changes: each change that matches, once
               </label>
             </fieldset>
             <Show when={onChange()}>
@@ -195,81 +239,184 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
               <Show when={form.on.includes("field")}>
                 <div class="field">
                   <label for="wf-fields">Only these fields (none ticked: any field)</label>
-                  <select id="wf-fields" multiple size={5} onChange={(e) => setForm("fields", [...e.currentTarget.selectedOptions].map((o) => o.value))}>
-                    <For each={CHANGE_FIELDS}>{(f) => <option value={f.key} selected={form.fields.includes(f.key)}>{f.label}</option>}</For>
+                  <select
+                    id="wf-fields"
+                    multiple
+                    size={5}
+                    onChange={(e) =>
+                      setForm(
+                        "fields",
+                        [...e.currentTarget.selectedOptions].map((o) => o.value),
+                      )
+                    }
+                  >
+                    <For each={CHANGE_FIELDS}>
+                      {(f) => (
+                        <option value={f.key} selected={form.fields.includes(f.key)}>
+                          {f.label}
+                        </option>
+                      )}
+                    </For>
                   </select>
                 </div>
               </Show>
               <div class="form-grid">
                 <div class="field">
                   <label for="wf-stages">…and is in one of these stages (none: any)</label>
-                  <select id="wf-stages" multiple size={4} onChange={(e) => setForm("stageIds", [...e.currentTarget.selectedOptions].map((o) => o.value))} data-testid="wf-stages">
-                    <For each={stages()?.contact_stages ?? []}>{(st) => <option value={st.id} selected={form.stageIds.includes(st.id)}>{st.name}</option>}</For>
+                  <select
+                    id="wf-stages"
+                    multiple
+                    size={4}
+                    onChange={(e) =>
+                      setForm(
+                        "stageIds",
+                        [...e.currentTarget.selectedOptions].map((o) => o.value),
+                      )
+                    }
+                    data-testid="wf-stages"
+                  >
+                    <For each={stages()?.contact_stages ?? []}>
+                      {(st) => (
+                        <option value={st.id} selected={form.stageIds.includes(st.id)}>
+                          {st.name}
+                        </option>
+                      )}
+                    </For>
                   </select>
                 </div>
                 <div class="field">
                   <label for="wf-owners">…owned by (none: anyone)</label>
-                  <select id="wf-owners" multiple size={4} onChange={(e) => setForm("ownerIds", [...e.currentTarget.selectedOptions].map((o) => o.value))}>
-                    <For each={users()?.users ?? []}>{(u) => <option value={u.id} selected={form.ownerIds.includes(u.id)}>{u.name}</option>}</For>
+                  <select
+                    id="wf-owners"
+                    multiple
+                    size={4}
+                    onChange={(e) =>
+                      setForm(
+                        "ownerIds",
+                        [...e.currentTarget.selectedOptions].map((o) => o.value),
+                      )
+                    }
+                  >
+                    <For each={users()?.users ?? []}>
+                      {(u) => (
+                        <option value={u.id} selected={form.ownerIds.includes(u.id)}>
+                          {u.name}
+                        </option>
+                      )}
+                    </For>
                   </select>
                 </div>
                 <div class="field full">
                   <label for="wf-titles">…whose title contains (comma-separated, optional)</label>
-                  <input id="wf-titles" value={form.titles} maxLength={2000} onInput={(e) => setForm("titles", e.currentTarget.value)} placeholder="e.g. VP, Head of, Director" />
+                  <input
+                    id="wf-titles"
+                    value={form.titles}
+                    maxLength={2000}
+                    onInput={(e) => setForm("titles", e.currentTarget.value)}
+                    placeholder="e.g. VP, Head of, Director"
+                  />
                 </div>
               </div>
-              <p class="field-help">Each change is acted on once, about a minute after it happens, if the contact matches then. At most “Max per run” changes are acted on per minute.</p>
+              <p class="field-help">
+                Each change is acted on once, about a minute after it happens, if the contact matches then. At most “Max per run” changes
+                are acted on per minute.
+              </p>
             </Show>
           </div>
         </section>
         <Show when={!onChange()}>
-        <section class="card wf-section" aria-labelledby="wf-who-title">
-          <div class="card-header">
-            <h2 id="wf-who-title" class="card-title">Who it finds</h2>
-            <p class="card-subtitle">Set the filters on the left. Only people who aren't contacts of your team yet are added, so nobody is added twice.</p>
-          </div>
-          <div class="wf-section-body">
-            <div class="search-field">
-              <Icon name="search" size={16} />
-              <label for="wf-keyword" class="sr-only">Keywords</label>
-              <input id="wf-keyword" type="search" placeholder="Keywords: name, title, company, industry or city" value={keyword()} onInput={(e) => onKeyword(e.currentTarget.value)} autocomplete="off" />
+          <section class="card wf-section" aria-labelledby="wf-who-title">
+            <div class="card-header">
+              <h2 id="wf-who-title" class="card-title">
+                Who it finds
+              </h2>
+              <p class="card-subtitle">
+                Set the filters on the left. Only people who aren't contacts of your team yet are added, so nobody is added twice.
+              </p>
             </div>
-            <div class="wf-match" aria-live="polite" data-testid="wf-match">
-              <Show when={matching() !== undefined} fallback={<Show when={count.error()} fallback={<Spinner label="Counting matching people…" />}><span class="text-danger small">Couldn't count matching people.</span></Show>}>
-                <span class="wf-match-count tabular" data-testid="wf-match-count">{formatNumber(matching()!)}</span>
-                <span>
-                  net-new {matching() === 1 ? "person matches" : "people match"} right now.
-                  <Show when={matching()! > 0 && Number.isInteger(maxPerRun()) && maxPerRun() > 0}>
-                    <span class="muted"> The next run adds up to {formatNumber(Math.min(matching()!, maxPerRun()))}.</span>
+            <div class="wf-section-body">
+              <div class="search-field">
+                <Icon name="search" size={16} />
+                <label for="wf-keyword" class="sr-only">
+                  Keywords
+                </label>
+                <input
+                  id="wf-keyword"
+                  type="search"
+                  placeholder="Keywords: name, title, company, industry or city"
+                  value={keyword()}
+                  onInput={(e) => onKeyword(e.currentTarget.value)}
+                  autocomplete="off"
+                />
+              </div>
+              <div class="wf-match" aria-live="polite" data-testid="wf-match">
+                <Show
+                  when={matching() !== undefined}
+                  fallback={
+                    <Show when={count.error()} fallback={<Spinner label="Counting matching people…" />}>
+                      <span class="text-danger small">Couldn't count matching people.</span>
+                    </Show>
+                  }
+                >
+                  <span class="wf-match-count tabular" data-testid="wf-match-count">
+                    {formatNumber(matching()!)}
+                  </span>
+                  <span>
+                    net-new {matching() === 1 ? "person matches" : "people match"} right now.
+                    <Show when={matching()! > 0 && Number.isInteger(maxPerRun()) && maxPerRun() > 0}>
+                      <span class="muted"> The next run adds up to {formatNumber(Math.min(matching()!, maxPerRun()))}.</span>
+                    </Show>
+                    <Show when={matching() === 0}>
+                      <span class="muted"> Runs would add nobody; broaden the filters.</span>
+                    </Show>
+                  </span>
+                  <Show when={count.loading()}>
+                    <span class="spinner spinner-sm" aria-hidden="true" />
                   </Show>
-                  <Show when={matching() === 0}>
-                    <span class="muted"> Runs would add nobody; broaden the filters.</span>
-                  </Show>
-                </span>
-                <Show when={count.loading()}>
-                  <span class="spinner spinner-sm" aria-hidden="true" />
                 </Show>
-              </Show>
+              </div>
             </div>
-          </div>
-        </section>
-
+          </section>
         </Show>
         <section class="card wf-section" aria-labelledby="wf-basics-title">
           <div class="card-header">
-            <h2 id="wf-basics-title" class="card-title">Workflow</h2>
+            <h2 id="wf-basics-title" class="card-title">
+              Workflow
+            </h2>
           </div>
           <div class="wf-section-body form-grid">
             <div class="field">
               <label for="wf-name">Name</label>
-              <input id="wf-name" value={form.name} maxLength={120} placeholder="e.g. US VPs of Sales → Q4 outbound" aria-invalid={!!err("name")} aria-describedby="wf-name-error" onInput={(e) => setForm("name", e.currentTarget.value)} />
+              <input
+                id="wf-name"
+                value={form.name}
+                maxLength={120}
+                placeholder="e.g. US VPs of Sales → Q4 outbound"
+                aria-invalid={!!err("name")}
+                aria-describedby="wf-name-error"
+                onInput={(e) => setForm("name", e.currentTarget.value)}
+              />
               <FieldError id="wf-name-error" message={err("name")} />
             </div>
             <div class="field">
               <label for="wf-sequence-id">Add to sequence</label>
-              <Suspense fallback={<select id="wf-sequence-id" disabled><option>Loading sequences…</option></select>}>
-                <select id="wf-sequence-id" value={form.sequenceId} aria-invalid={!!err("sequence_id")} aria-describedby="wf-sequence-help wf-sequence-id-error" onChange={(e) => setForm("sequenceId", e.currentTarget.value)}>
-                  <option value="" disabled>Choose a sequence</option>
+              <Suspense
+                fallback={
+                  <select id="wf-sequence-id" disabled>
+                    <option>Loading sequences…</option>
+                  </select>
+                }
+              >
+                <select
+                  id="wf-sequence-id"
+                  value={form.sequenceId}
+                  aria-invalid={!!err("sequence_id")}
+                  aria-describedby="wf-sequence-help wf-sequence-id-error"
+                  onChange={(e) => setForm("sequenceId", e.currentTarget.value)}
+                >
+                  <option value="" disabled>
+                    Choose a sequence
+                  </option>
                   <For each={sequences() ?? []}>{(s) => <option value={s.id}>{s.active ? s.name : `${s.name} (off)`}</option>}</For>
                 </select>
               </Suspense>
@@ -285,13 +432,21 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
 
         <section class="card wf-section" aria-labelledby="wf-schedule-title">
           <div class="card-header">
-            <h2 id="wf-schedule-title" class="card-title">Schedule</h2>
+            <h2 id="wf-schedule-title" class="card-title">
+              Schedule
+            </h2>
             <p class="card-subtitle">Each run adds at most this many people; the rest wait for the next run.</p>
           </div>
           <div class="wf-section-body form-grid">
             <div class="field" hidden={onChange()}>
               <label for="wf-interval">Runs</label>
-              <select id="wf-interval" aria-invalid={err("interval_minutes") ? true : undefined} aria-describedby="wf-interval-error" value={String(form.interval)} onChange={(e) => setForm("interval", Number(e.currentTarget.value))}>
+              <select
+                id="wf-interval"
+                aria-invalid={err("interval_minutes") ? true : undefined}
+                aria-describedby="wf-interval-error"
+                value={String(form.interval)}
+                onChange={(e) => setForm("interval", Number(e.currentTarget.value))}
+              >
                 <Show when={!INTERVALS.some((i) => i.minutes === form.interval)}>
                   <option value={String(form.interval)}>{scheduleLabel(form.interval)}</option>
                 </Show>
@@ -302,13 +457,32 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
             </div>
             <div class="field">
               <label for="wf-max-per-run">Max people per run</label>
-              <input id="wf-max-per-run" type="number" inputmode="numeric" min={1} max={MAX_PER_RUN} value={form.maxPerRun} aria-invalid={!!err("max_per_run")} aria-describedby="wf-max-help wf-max-per-run-error" onInput={(e) => setForm("maxPerRun", e.currentTarget.value)} />
-              <p id="wf-max-help" class="field-help">Each person with a verified email costs 1 credit, as in a manual add.</p>
+              <input
+                id="wf-max-per-run"
+                type="number"
+                inputmode="numeric"
+                min={1}
+                max={MAX_PER_RUN}
+                value={form.maxPerRun}
+                aria-invalid={!!err("max_per_run")}
+                aria-describedby="wf-max-help wf-max-per-run-error"
+                onInput={(e) => setForm("maxPerRun", e.currentTarget.value)}
+              />
+              <p id="wf-max-help" class="field-help">
+                Each person with a verified email costs 1 credit, as in a manual add.
+              </p>
               <FieldError id="wf-max-per-run-error" message={err("max_per_run")} />
             </div>
             <Show when={!init}>
               <label class="check-row full">
-                <input type="checkbox" checked={canTurnOn() && form.active} disabled={!canTurnOn()} onChange={(e) => setForm("active", e.currentTarget.checked)} aria-invalid={err("active") ? true : undefined} aria-describedby="wf-active-help wf-active-error" />
+                <input
+                  type="checkbox"
+                  checked={canTurnOn() && form.active}
+                  disabled={!canTurnOn()}
+                  onChange={(e) => setForm("active", e.currentTarget.checked)}
+                  aria-invalid={err("active") ? true : undefined}
+                  aria-describedby="wf-active-help wf-active-error"
+                />
                 <span>
                   <strong>Turn it on now</strong>
                   <span id="wf-active-help" class="muted small">
@@ -325,7 +499,9 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
 
         <section class="card wf-section" aria-labelledby="wf-mailboxes-title">
           <div class="card-header">
-            <h2 id="wf-mailboxes-title" class="card-title">Send from</h2>
+            <h2 id="wf-mailboxes-title" class="card-title">
+              Send from
+            </h2>
             <p class="card-subtitle">Optional. With none ticked, new contacts rotate over every connected mailbox.</p>
           </div>
           <div class="wf-section-body">
@@ -336,7 +512,11 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
                   mailboxes={mailboxes()?.mailboxes ?? []}
                   selected={form.mailboxIds}
                   onToggle={toggleMailbox}
-                  empty={<li class="muted small">No mailboxes yet. <A href="/mailboxes">Connect one</A>; runs add nobody without one.</li>}
+                  empty={
+                    <li class="muted small">
+                      No mailboxes yet. <A href="/mailboxes">Connect one</A>; runs add nobody without one.
+                    </li>
+                  }
                 />
               </fieldset>
             </Suspense>
@@ -345,10 +525,12 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
 
         <section class="card wf-section" aria-labelledby="wf-checks-title">
           <div class="card-header">
-            <h2 id="wf-checks-title" class="card-title">Checks</h2>
+            <h2 id="wf-checks-title" class="card-title">
+              Checks
+            </h2>
             <p class="card-subtitle">
-              Every run validates people like a manual add. People with a warning are held back unless you add that category anyway; unsubscribed, bounced and suppressed addresses are
-              always skipped.
+              Every run validates people like a manual add. People with a warning are held back unless you add that category anyway;
+              unsubscribed, bounced and suppressed addresses are always skipped.
             </p>
           </div>
           <div class="wf-section-body">
@@ -358,7 +540,11 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
                 <For each={OVERRIDES}>
                   {(o) => (
                     <label class="check-row">
-                      <input type="checkbox" checked={!!form.overrides[o.key]} onChange={(e) => setForm("overrides", o.key, e.currentTarget.checked)} />
+                      <input
+                        type="checkbox"
+                        checked={!!form.overrides[o.key]}
+                        onChange={(e) => setForm("overrides", o.key, e.currentTarget.checked)}
+                      />
                       <span>
                         <strong>{o.label}</strong>
                         <span class="muted small">{o.help}</span>
@@ -369,10 +555,17 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
               </div>
             </fieldset>
             <label class="check-row wf-enrich">
-              <input type="checkbox" checked={form.enrich} onChange={(e) => setForm("enrich", e.currentTarget.checked)} aria-describedby="wf-enrich-help" />
+              <input
+                type="checkbox"
+                checked={form.enrich}
+                onChange={(e) => setForm("enrich", e.currentTarget.checked)}
+                aria-describedby="wf-enrich-help"
+              />
               <span>
                 <strong>Find missing emails (enrichment)</strong>
-                <span id="wf-enrich-help" class="muted small">People without an email are looked up through the enrichment waterfall. Credits are charged only for emails found.</span>
+                <span id="wf-enrich-help" class="muted small">
+                  People without an email are looked up through the enrichment waterfall. Credits are charged only for emails found.
+                </span>
               </span>
             </label>
           </div>
@@ -416,10 +609,20 @@ export default function WorkflowEditor() {
           </>
         }
       >
-        <Suspense fallback={<div class="page-loading"><Spinner label="Loading workflow…" /></div>}>
+        <Suspense
+          fallback={
+            <div class="page-loading">
+              <Spinner label="Loading workflow…" />
+            </div>
+          }
+        >
           <Show when={workflows()}>
             {/* Keyed on the id: a refetch of the list must not reset what is being typed. */}
-            <Show when={current()?.id} keyed fallback={<ErrorPanel error={new Error("This workflow doesn't exist or was deleted.")} title="Workflow not found" />}>
+            <Show
+              when={current()?.id}
+              keyed
+              fallback={<ErrorPanel error={new Error("This workflow doesn't exist or was deleted.")} title="Workflow not found" />}
+            >
               {(_id: string) => (
                 <>
                   <PageHeader title={`Edit “${current()!.name}”`} description={WORKFLOW_EXPLAINER} />

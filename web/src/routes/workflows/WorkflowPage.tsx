@@ -21,7 +21,9 @@ function RunLog(props: { id: string }) {
   return (
     <section class="card card-flush" aria-labelledby="wf-runs-title">
       <div class="card-header">
-        <h2 id="wf-runs-title" class="card-title">Run log</h2>
+        <h2 id="wf-runs-title" class="card-title">
+          Run log
+        </h2>
         <p class="card-subtitle">Every run, newest first: who it found, how many its job added, and why a run added nobody.</p>
       </div>
       <Suspense fallback={<TableSkeleton columns={5} rows={4} label="Loading runs…" />}>
@@ -37,7 +39,9 @@ function RunLog(props: { id: string }) {
             >
               <div class="table-wrap">
                 <table class="table" data-testid="run-log">
-                  <caption class="sr-only">Runs of this workflow, page {r().pagination.page} of {r().pagination.total_pages}</caption>
+                  <caption class="sr-only">
+                    Runs of this workflow, page {r().pagination.page} of {r().pagination.total_pages}
+                  </caption>
                   <thead>
                     <tr>
                       <th scope="col">Started</th>
@@ -95,7 +99,8 @@ function Summary(props: { w: Workflow; actions: ReturnType<typeof useWorkflowAct
         <div>
           <h1 class="page-title">{w().name}</h1>
           <p class="page-description">
-            {triggerLabel(w())}, up to {formatNumber(w().max_per_run)} {w().trigger.kind === "change" ? "contacts a minute" : "net-new people"} into{" "}
+            {triggerLabel(w())}, up to {formatNumber(w().max_per_run)}{" "}
+            {w().trigger.kind === "change" ? "contacts a minute" : "net-new people"} into{" "}
             <Show when={w().sequence_name} fallback={<em>a deleted sequence</em>}>
               <A href={`/sequences/${w().sequence_id}`}>{w().sequence_name}</A>
             </Show>
@@ -103,9 +108,25 @@ function Summary(props: { w: Workflow; actions: ReturnType<typeof useWorkflowAct
           </p>
         </div>
         <div class="page-actions">
-          <Toggle label={`${w().name} on`} checked={a.isActive(w())} busy={a.pending()[w().id] !== undefined} disabled={!a.isActive(w()) && !w().sequence_active} title={!a.isActive(w()) && !w().sequence_active ? SEQUENCE_OFF : undefined} onText="On" offText="Off" onChange={(v) => void a.toggle(w(), v)} testId="workflow-toggle" />
+          <Toggle
+            label={`${w().name} on`}
+            checked={a.isActive(w())}
+            busy={a.pending()[w().id] !== undefined}
+            disabled={!a.isActive(w()) && !w().sequence_active}
+            title={!a.isActive(w()) && !w().sequence_active ? SEQUENCE_OFF : undefined}
+            onText="On"
+            offText="Off"
+            onChange={(v) => void a.toggle(w(), v)}
+            testId="workflow-toggle"
+          />
           <Show when={w().trigger.kind !== "change"}>
-            <button type="button" class="btn btn-primary" disabled={!!a.running()[w().id]} aria-busy={!!a.running()[w().id]} onClick={() => void a.runNow(w())}>
+            <button
+              type="button"
+              class="btn btn-primary"
+              disabled={!!a.running()[w().id]}
+              aria-busy={!!a.running()[w().id]}
+              onClick={() => void a.runNow(w())}
+            >
               <Icon name="play" size={14} /> {a.running()[w().id] ? "Running…" : "Run now"}
             </button>
           </Show>
@@ -123,13 +144,19 @@ function Summary(props: { w: Workflow; actions: ReturnType<typeof useWorkflowAct
             <dt>Next run</dt>
             <dd>
               <Show when={a.isActive(w())} fallback={<span class="muted">Off: not scheduled</span>}>
-                <Show when={w().next_run_at} fallback="—">{(t) => <RunTime ms={t()} />}</Show>
+                <Show when={w().next_run_at} fallback="—">
+                  {(t) => <RunTime ms={t()} />}
+                </Show>
               </Show>
             </dd>
           </div>
           <div>
             <dt>Send from</dt>
-            <dd>{w().mailbox_ids.length ? `${w().mailbox_ids.length} chosen mailbox${w().mailbox_ids.length === 1 ? "" : "es"}` : "Every connected mailbox"}</dd>
+            <dd>
+              {w().mailbox_ids.length
+                ? `${w().mailbox_ids.length} chosen mailbox${w().mailbox_ids.length === 1 ? "" : "es"}`
+                : "Every connected mailbox"}
+            </dd>
           </div>
           <div>
             <dt>Checks</dt>
@@ -173,9 +200,18 @@ export default function WorkflowPage() {
           <Icon name="arrowLeft" size={14} /> Workflows
         </A>
       </nav>
-      <Suspense fallback={<div class="page-loading"><Spinner label="Loading workflow…" /></div>}>
+      <Suspense
+        fallback={
+          <div class="page-loading">
+            <Spinner label="Loading workflow…" />
+          </div>
+        }
+      >
         <Show when={workflows()}>
-          <Show when={current()} fallback={<ErrorPanel error={new Error("This workflow doesn't exist or was deleted.")} title="Workflow not found" />}>
+          <Show
+            when={current()}
+            fallback={<ErrorPanel error={new Error("This workflow doesn't exist or was deleted.")} title="Workflow not found" />}
+          >
             {(w) => (
               <>
                 <Summary w={w()} actions={actions} onDelete={() => setDeleting(w())} />
@@ -185,7 +221,11 @@ export default function WorkflowPage() {
           </Show>
         </Show>
       </Suspense>
-      <DeleteWorkflowDialog target={deleting()} onClose={() => setDeleting(null)} onDeleted={() => navigate("/workflows", { replace: true })} />
+      <DeleteWorkflowDialog
+        target={deleting()}
+        onClose={() => setDeleting(null)}
+        onDeleted={() => navigate("/workflows", { replace: true })}
+      />
     </div>
   );
 }

@@ -26,15 +26,27 @@ export function scheduleLabel(minutes: number) {
 
 /** Why a run added nobody, in words, with what to do about it. Unknown codes fall back to their words. */
 const REASONS: Record<string, { label: string; fix: string }> = {
-  no_new_people: { label: "No new people matched", fix: "Everyone matching the filters is already a contact. Broaden the filters to reach new people." },
+  no_new_people: {
+    label: "No new people matched",
+    fix: "Everyone matching the filters is already a contact. Broaden the filters to reach new people.",
+  },
   sequence_inactive: { label: "Sequence is off", fix: "Turn the sequence on; the next run adds people again." },
   insufficient_credits: { label: "Not enough credits", fix: "Top up credits, or lower the maximum per run." },
   no_connected_mailbox: { label: "No connected mailbox", fix: "Connect a mailbox on the Mailboxes page." },
-  mailbox_not_connected: { label: "A chosen mailbox isn't connected", fix: "Reconnect it on the Mailboxes page, or change the workflow's mailboxes." },
+  mailbox_not_connected: {
+    label: "A chosen mailbox isn't connected",
+    fix: "Reconnect it on the Mailboxes page, or change the workflow's mailboxes.",
+  },
   no_enabled_steps: { label: "The sequence has no enabled steps", fix: "Add a step or turn one on in the sequence editor." },
-  owner_missing: { label: "The workflow's owner is no longer on the team", fix: "An admin can recreate the workflow under an active user." },
+  owner_missing: {
+    label: "The workflow's owner is no longer on the team",
+    fix: "An admin can recreate the workflow under an active user.",
+  },
   interrupted: { label: "Interrupted before it finished", fix: "The next run tries again." },
-  forbidden: { label: "The owner can't add contacts to this sequence", fix: "Share the sequence with edit access, or pick another sequence." },
+  forbidden: {
+    label: "The owner can't add contacts to this sequence",
+    fix: "Share the sequence with edit access, or pick another sequence.",
+  },
   too_many_contacts: { label: "Too many people for one run", fix: "Lower the maximum per run." },
   internal_error: { label: "Something went wrong on our side", fix: "The next run tries again." },
 };
@@ -83,7 +95,8 @@ export function filterSummary(stored: Record<string, unknown>): string[] {
   if (f.seniorities.length) out.push(f.seniorities.map(facetLabel).join(", "));
   if (f.departments.length) out.push(f.departments.map(facetLabel).join(", "));
   if (f.industries.length) out.push(f.industries.join(", "));
-  if (f.employee_ranges.length) out.push(`${f.employee_ranges.map((r) => EMPLOYEE_RANGES.find((x) => x.value === r)?.label ?? r).join(", ")} employees`);
+  if (f.employee_ranges.length)
+    out.push(`${f.employee_ranges.map((r) => EMPLOYEE_RANGES.find((x) => x.value === r)?.label ?? r).join(", ")} employees`);
   if (f.countries.length || f.cities.length) out.push([...f.cities, ...f.countries].join(", "));
   if (f.email_statuses.length) out.push(`Email ${f.email_statuses.join(", ")}`);
   if (f.score_min !== null || f.score_max !== null) out.push(`Score ${f.score_min ?? 0}–${f.score_max ?? 100}`);
@@ -95,7 +108,8 @@ export function runStatus(r: WorkflowRun): { label: string; tone: Tone } {
   if (r.status === "running") return { label: "Running", tone: "accent" };
   if (r.status === "failed") return { label: "Failed", tone: "danger" };
   if (r.reason) return { label: "Added nobody", tone: r.reason === "no_new_people" ? "neutral" : "warning" };
-  if (r.job_status && !isFinished(r.job_status as JobStatus)) return { label: JOB_STATUS[r.job_status as JobStatus]?.label ?? "Adding", tone: "info" };
+  if (r.job_status && !isFinished(r.job_status as JobStatus))
+    return { label: JOB_STATUS[r.job_status as JobStatus]?.label ?? "Adding", tone: "info" };
   if (r.job_status === "failed" || r.job_status === "cancelled") return { label: `Job ${r.job_status}`, tone: "danger" };
   return { label: "Completed", tone: "success" };
 }
@@ -153,7 +167,11 @@ export function RunTime(props: { ms: number }) {
 }
 
 export function RunBadge(props: { run: WorkflowRun }) {
-  return <Badge tone={runStatus(props.run).tone} dot>{runStatus(props.run).label}</Badge>;
+  return (
+    <Badge tone={runStatus(props.run).tone} dot>
+      {runStatus(props.run).label}
+    </Badge>
+  );
 }
 
 export const isRunning = (w: Workflow) => w.last_run?.status === "running";
