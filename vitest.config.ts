@@ -7,7 +7,7 @@ import { startOAuthProviders } from "./test/fixtures/oauth-providers.mjs";
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
   // Local stand-ins for Google's and Microsoft's OAuth / Gmail / Graph endpoints; the Worker is pointed
-  // at them through its configurable provider URLs (test/oauth-mailboxes.test.ts).
+  // at them through its configurable provider URLs (test/mailboxes/oauth-mailboxes.test.ts).
   const providers = await startOAuthProviders();
   return {
     plugins: [

@@ -336,7 +336,7 @@ export const NOT_WALKED: Record<string, string> = {
   "GET /unsubscribe/:token": "signed-token page, covered by the unsubscribe tests",
   "POST /unsubscribe/:token": "signed-token page, covered by the unsubscribe tests",
   "GET /api/oauth/:provider/callback":
-    "the provider's browser redirect back (answers 302 to the Mailboxes screen, never JSON); covered by test/oauth-mailboxes.test.ts",
+    "the provider's browser redirect back (answers 302 to the Mailboxes screen, never JSON); covered by test/mailboxes/oauth-mailboxes.test.ts",
 };
 
 /** `/sequences/{id}` → `/sequences/:id` (Hono's spelling). */

@@ -1,6 +1,6 @@
 /**
  * The statistics behind the A/B test results: pure functions, checked against textbook examples in
- * test/reports.test.ts.
+ * test/sequences/reports.test.ts.
  */
 
 /** Standard normal cumulative distribution (Abramowitz & Stegun 7.1.26 through erf; |error| < 1.5e-7). */

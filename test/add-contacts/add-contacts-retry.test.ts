@@ -1,0 +1,103 @@
+// A chunk that crashes part-way is redelivered and run again: whatever the crash point, the job's
+// outcomes say what the job did (the contacts it enrolled are "enrolled", charged once), never
+// "already in this sequence" because of its own earlier try.
+import { beforeEach, describe, expect, it } from "vitest";
+import { resetClock } from "../../worker/lib/clock";
+import { processChunk } from "../../worker/services/add-contacts/jobs";
+import { as, env } from "../helpers";
+import { crashAt } from "../crash";
+import { addContactsSetup, makeContacts, waitForJob } from "../fixtures";
+
+const json = async (r: Response) => (await r.json()) as any;
+const one = async (sql: string, ...b: unknown[]) =>
+  (await env.DB.prepare(sql)
+    .bind(...b)
+    .first<{ n: number }>())!.n;
+
+/** A committed job whose chunk the test runs itself: committed for later, then marked queued. */
+async function job(x: Awaited<ReturnType<typeof addContactsSetup>>, source: Record<string, unknown>) {
+  const { job } = await json(
+    await as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts`, { source, add_at: Date.now() + 86_400_000 }),
+  );
+  await env.DB.prepare("UPDATE jobs SET status = 'queued' WHERE id = ?").bind(job.id).run();
+  return job as { id: string; total: number; credits_held: number };
+}
+
+async function outcomes(jobId: string) {
+  const { results } = await env.DB.prepare("SELECT outcome, reasons, credit_cost FROM job_outcomes WHERE job_id = ? ORDER BY idx")
+    .bind(jobId)
+    .all<any>();
+  return results.map((r) => ({ outcome: r.outcome, reasons: JSON.parse(r.reasons), cost: r.credit_cost }));
+}
+
+async function people(n: number, offset: number) {
+  // No recent job change, so nothing warns: every one is added.
+  const { results } = await env.DB.prepare(
+    "SELECT id FROM people WHERE email_status = 'verified' AND job_changed_at IS NULL ORDER BY id LIMIT ? OFFSET ?",
+  )
+    .bind(n, offset)
+    .all<{ id: string }>();
+  return results.map((r) => r.id);
+}
+
+beforeEach(() => resetClock());
+
+describe("add contacts: a retried chunk reports what the job did", () => {
+  it("a chunk that crashed after enrolling and before its outcomes reports its contacts enrolled, not already in the sequence", async () => {
+    const x = await addContactsSetup();
+    const ids = await makeContacts(x.teamId, 5);
+    const j = await job(x, { contact_ids: ids });
+    // Writes of the chunk: running (0), contacts/enrichments (1: none here, so it's the outcomes), ...
+    const crash = crashAt(env, 1);
+    await expect(processChunk(crash, j.id, 0, 5)).rejects.toThrow(/simulated crash/);
+    expect(await one("SELECT count(*) n FROM enrollments WHERE sequence_id = ?", x.sequenceId)).toBe(5);
+    expect(await one("SELECT count(*) n FROM job_outcomes WHERE job_id = ?", j.id)).toBe(0);
+    await processChunk(env, j.id, 0, 5); // the redelivery
+    expect(await outcomes(j.id)).toEqual(Array(5).fill({ outcome: "enrolled", reasons: [], cost: 0 }));
+    expect(await waitForJob(j.id)).toMatchObject({ status: "completed", enrolled: 5, skipped: 0 });
+  });
+
+  it("whatever write the chunk crashes at, the retry enrolls each contact once, charges each net-new person once and reports all enrolled", async () => {
+    for (let k = 0; k < 6; k++) {
+      const x = await addContactsSetup({ credits: 100 });
+      const saved = await makeContacts(x.teamId, 3);
+      const fresh = await people(2, 800 + k * 2);
+      const j = await job(x, { contact_ids: saved, people_ids: fresh });
+      expect(j.credits_held).toBe(2);
+      await processChunk(crashAt(env, k), j.id, 0, 5).catch(() => {});
+      await processChunk(env, j.id, 0, 5);
+      const done = await waitForJob(j.id);
+      expect({
+        k,
+        ...(await outcomes(j.id)).reduce((a, o) => ({ ...a, [o.outcome]: (a[o.outcome] ?? 0) + 1 }), {} as Record<string, number>),
+      }).toEqual({ k, enrolled: 5 });
+      expect(done).toMatchObject({ status: "completed", enrolled: 5, skipped: 0, credits_used: 2 });
+      expect(await one("SELECT count(*) n FROM enrollments WHERE sequence_id = ?", x.sequenceId)).toBe(5);
+      expect(await one("SELECT count(*) n FROM contacts WHERE team_id = ?", x.teamId)).toBe(5);
+      expect(await one("SELECT credit_balance n FROM teams WHERE id = ?", x.teamId)).toBe(98);
+    }
+  });
+
+  it("a contact the job enrolled stays reported enrolled even if it opted out before the retry (the send-time check stops its emails)", async () => {
+    const x = await addContactsSetup();
+    const [a, b] = await makeContacts(x.teamId, 2);
+    const j = await job(x, { contact_ids: [a, b] });
+    await processChunk(crashAt(env, 1), j.id, 0, 2).catch(() => {});
+    await env.DB.prepare("UPDATE contacts SET unsubscribed_at = 1 WHERE id = ?").bind(a).run();
+    await processChunk(env, j.id, 0, 2);
+    expect((await outcomes(j.id)).map((o) => o.outcome)).toEqual(["enrolled", "enrolled"]);
+  });
+
+  it("a contact another request enrolled meanwhile is still skipped as already in this sequence", async () => {
+    const x = await addContactsSetup();
+    const [a, b] = await makeContacts(x.teamId, 2);
+    const j = await job(x, { contact_ids: [a, b] });
+    const other = await json(await as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts`, { source: { contact_ids: [a] } }));
+    await waitForJob(other.job.id);
+    await processChunk(env, j.id, 0, 2);
+    const got = await env.DB.prepare("SELECT contact_id, outcome, reasons FROM job_outcomes WHERE job_id = ?").bind(j.id).all<any>();
+    const by = Object.fromEntries(got.results.map((r) => [r.contact_id, [r.outcome, JSON.parse(r.reasons)]]));
+    expect(by[a!]).toEqual(["skipped", ["already_in_sequence"]]);
+    expect(by[b!]).toEqual(["enrolled", []]);
+  });
+});

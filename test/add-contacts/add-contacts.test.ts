@@ -1,0 +1,399 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { resetClock } from "../../worker/lib/clock";
+import { processChunk } from "../../worker/services/add-contacts/jobs";
+import { as, env, errorOf, login } from "../helpers";
+import { addContactsSetup, makeContacts, makeList, waitForJob } from "../fixtures";
+
+const json = async (r: Response) => (await r.json()) as any;
+const count = async (sql: string, ...b: unknown[]) =>
+  (await env.DB.prepare(sql)
+    .bind(...b)
+    .first<{ n: number }>())!.n;
+type S = Awaited<ReturnType<typeof addContactsSetup>>["s"];
+const preview = (s: S, seq: string, body: any, q = "") => as(s, "POST", `/api/sequences/${seq}/add-contacts/preview${q}`, body);
+const commit = (s: S, seq: string, body: any, headers: Record<string, string> = {}) =>
+  as(s, "POST", `/api/sequences/${seq}/add-contacts`, body, headers);
+
+/** People from the shared prospect database: verified and without email. */
+async function people(status: string, n: number, offset = 0) {
+  const { results } = await env.DB.prepare("SELECT id FROM people WHERE email_status = ? ORDER BY id LIMIT ? OFFSET ?")
+    .bind(status, n, offset)
+    .all<{ id: string }>();
+  return results.map((r) => r.id);
+}
+
+beforeEach(() => resetClock());
+
+describe("add contacts: preview", () => {
+  it("charges 1 credit per net-new verified person and none for saved contacts; the same request gives the same preview", async () => {
+    const x = await addContactsSetup();
+    const verified = await people("verified", 5);
+    const saved = await makeContacts(x.teamId, 3);
+    const body = { source: { people_ids: verified, contact_ids: saved } };
+    const a = await json(await preview(x.s, x.sequenceId, body));
+    expect(a.preconditions).toEqual([]);
+    expect(a.totals).toMatchObject({ candidates: 8, enrolled: 8, warned: 0, skipped: 0 });
+    expect(a.credits).toMatchObject({ exact: 5, maximum: 5, balance: 1000, fits: null });
+    expect(a.contacts.filter((c: any) => c.net_new).every((c: any) => c.credit_cost === 1)).toBe(true);
+    expect(a.contacts.filter((c: any) => !c.net_new).every((c: any) => c.credit_cost === 0)).toBe(true);
+    expect(a.mailboxes[0]).toMatchObject({ mailbox_id: x.mailboxIds[0], assigned: 8 });
+    expect(a.mailboxes[0].all_step1_by).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    const b = await json(await preview(x.s, x.sequenceId, body));
+    expect(b).toEqual(a);
+    // nothing written
+    expect(await count("SELECT count(*) n FROM jobs WHERE team_id = ?", x.teamId)).toBe(0);
+    expect(await count("SELECT count(*) n FROM contacts WHERE team_id = ?", x.teamId)).toBe(3);
+  });
+
+  it("skips unsubscribed, bounced, Do Not Contact, suppressed and already-enrolled contacts, each with its reason", async () => {
+    const x = await addContactsSetup();
+    const [u, b, d, sup, ok] = await makeContacts(x.teamId, 5);
+    await env.DB.batch([
+      env.DB.prepare("UPDATE contacts SET unsubscribed_at = 1 WHERE id = ?").bind(u),
+      env.DB.prepare("UPDATE contacts SET bounced_at = 1 WHERE id = ?").bind(b),
+      env.DB.prepare("UPDATE contacts SET stage_id = ? WHERE id = ?").bind(`${x.teamId}-dnc`, d),
+      env.DB.prepare(
+        "INSERT INTO suppressions (id, team_id, email, reason, created_at) SELECT 'sup-' || id, team_id, lower(email), 'manual', 1 FROM contacts WHERE id = ?",
+      ).bind(sup),
+    ]);
+    const first = await json(await commit(x.s, x.sequenceId, { source: { contact_ids: [ok] } }));
+    await waitForJob(first.job.id);
+    const p = await json(await preview(x.s, x.sequenceId, { source: { contact_ids: [u, b, d, sup, ok] } }));
+    const reasons = Object.fromEntries(p.contacts.map((c: any) => [c.contact_id, c.reasons]));
+    expect(reasons[u!]).toEqual(["unsubscribed"]);
+    expect(reasons[b!]).toEqual(["bounced"]);
+    expect(reasons[d!]).toEqual(["do_not_contact"]);
+    expect(reasons[sup!]).toEqual(["suppressed"]);
+    expect(reasons[ok!]).toEqual(["already_in_sequence"]);
+    expect(p.totals).toMatchObject({ skipped: 5, enrolled: 0 });
+    // skip_validation does not lift skips
+    const q = await json(await preview(x.s, x.sequenceId, { source: { contact_ids: [u, b, d, sup, ok] }, skip_validation: true }));
+    expect(q.totals.enrolled).toBe(0);
+  });
+
+  it("holds back warned contacts unless their category is overridden or validation is skipped", async () => {
+    const x = await addContactsSetup();
+    const [unverified, noEmail, jobChange, foreign, clean] = await makeContacts(x.teamId, 5);
+    await env.DB.batch([
+      env.DB.prepare("UPDATE contacts SET email_status = 'unverified' WHERE id = ?").bind(unverified),
+      env.DB.prepare("UPDATE contacts SET email = NULL, email_status = 'unavailable' WHERE id = ?").bind(noEmail),
+      env.DB.prepare("UPDATE contacts SET job_changed_at = 1 WHERE id = ?").bind(jobChange),
+      env.DB.prepare("UPDATE contacts SET owner_id = 'someone-else' WHERE id = ?").bind(foreign),
+    ]);
+    const ids = [unverified, noEmail, jobChange, foreign, clean];
+    const p = await json(await preview(x.s, x.sequenceId, { source: { contact_ids: ids } }));
+    // a teammate's contact is not held back while the sequence allows teammates' contacts
+    expect(p.totals).toMatchObject({ enrolled: 2, warned: 3, skipped: 0 });
+    expect(p.warnings.map((w: any) => [w.category, w.count, w.held_back])).toEqual([
+      ["unverified_email", 1, 1],
+      ["no_email", 1, 1],
+      ["job_change", 1, 1],
+    ]);
+    const o = await json(
+      await preview(x.s, x.sequenceId, { source: { contact_ids: ids }, overrides: { unverified_email: true, job_change: true } }),
+    );
+    expect(o.totals).toMatchObject({ enrolled: 4, warned: 1 });
+    const all = await json(await preview(x.s, x.sequenceId, { source: { contact_ids: ids }, skip_validation: true }));
+    expect(all.totals).toMatchObject({ enrolled: 5, warned: 0 });
+    // ownership setting turns "owned by another user" into a skip
+    await env.DB.prepare("UPDATE sequences SET settings = '{\"allow_other_owners\":false}' WHERE id = ?").bind(x.sequenceId).run();
+    const strict = await json(await preview(x.s, x.sequenceId, { source: { contact_ids: [foreign] }, skip_validation: true }));
+    expect(strict.contacts[0]).toMatchObject({ outcome: "skipped", reasons: ["ownership_not_permitted"] });
+  });
+
+  it("warns about contacts active or finished in other sequences", async () => {
+    const x = await addContactsSetup();
+    const [a, f] = await makeContacts(x.teamId, 2);
+    const otherSeq = (
+      await env.DB.prepare(
+        "INSERT INTO sequences (id, team_id, owner_id, name, active, created_at, updated_at) VALUES (?, ?, ?, 'Other', 1, 0, 0) RETURNING id",
+      )
+        .bind(crypto.randomUUID(), x.teamId, x.userId)
+        .first<any>()
+    ).id;
+    await env.DB.batch([
+      env.DB.prepare(
+        "INSERT INTO enrollments (id, team_id, sequence_id, contact_id, status, created_at, updated_at) VALUES (?, ?, ?, ?, 'active', 0, 0)",
+      ).bind(crypto.randomUUID(), x.teamId, otherSeq, a),
+      env.DB.prepare(
+        "INSERT INTO enrollments (id, team_id, sequence_id, contact_id, status, created_at, updated_at) VALUES (?, ?, ?, ?, 'finished', 0, 0)",
+      ).bind(crypto.randomUUID(), x.teamId, otherSeq, f),
+    ]);
+    const p = await json(await preview(x.s, x.sequenceId, { source: { contact_ids: [a, f] } }));
+    const r = Object.fromEntries(p.contacts.map((c: any) => [c.contact_id, c.reasons]));
+    expect(r[a!]).toEqual(["active_in_other_sequence"]);
+    expect(r[f!]).toEqual(["finished_in_other_sequence"]);
+  });
+});
+
+describe("add contacts: preconditions (nothing written or charged)", () => {
+  it("refuses an inactive sequence, a disconnected mailbox, all steps off and a short balance, each with a fix", async () => {
+    const x = await addContactsSetup({ credits: 2 });
+    const ids = await people("verified", 5, 100);
+    const before = await count("SELECT count(*) n FROM credit_ledger WHERE team_id = ?", x.teamId);
+
+    const credits = await errorOf(await commit(x.s, x.sequenceId, { source: { people_ids: ids } }));
+    expect(credits).toMatchObject({ status: 422, code: "insufficient_credits" });
+    expect(credits.details).toMatchObject({ balance: 2, maximum: 5, fits: 2 });
+    expect(credits.details.fix).toMatch(/at most 2/);
+
+    await env.DB.prepare("UPDATE mailboxes SET status = 'disconnected' WHERE id = ?").bind(x.mailboxIds[0]).run();
+    const mb = await errorOf(await commit(x.s, x.sequenceId, { source: { people_ids: ids.slice(0, 1) }, mailbox_ids: x.mailboxIds }));
+    expect(mb.code).toBe("mailbox_not_connected");
+    const none = await errorOf(await commit(x.s, x.sequenceId, { source: { people_ids: ids.slice(0, 1) } }));
+    expect(none.code).toBe("no_connected_mailbox");
+    await env.DB.prepare("UPDATE mailboxes SET status = 'connected' WHERE id = ?").bind(x.mailboxIds[0]).run();
+
+    await env.DB.prepare("UPDATE sequences SET active = 0 WHERE id = ?").bind(x.sequenceId).run();
+    const inactive = await errorOf(await commit(x.s, x.sequenceId, { source: { people_ids: ids.slice(0, 1) } }));
+    expect(inactive).toMatchObject({ code: "sequence_inactive", message: "This sequence is inactive" });
+    expect(inactive.details.fix).toMatch(/Turn the sequence on/);
+    await env.DB.prepare("UPDATE sequences SET active = 1 WHERE id = ?").bind(x.sequenceId).run();
+
+    await env.DB.prepare("UPDATE steps SET enabled = 0 WHERE sequence_id = ?").bind(x.sequenceId).run();
+    expect((await errorOf(await commit(x.s, x.sequenceId, { source: { people_ids: ids.slice(0, 1) } }))).code).toBe("no_enabled_steps");
+
+    expect(await count("SELECT count(*) n FROM jobs WHERE team_id = ?", x.teamId)).toBe(0);
+    expect(await count("SELECT count(*) n FROM credit_ledger WHERE team_id = ?", x.teamId)).toBe(before);
+    expect(await count("SELECT credit_balance n FROM teams WHERE id = ?", x.teamId)).toBe(2);
+  });
+
+  it("a view-only user gets 403 and another team's sequence or list 404", async () => {
+    const viewer = await login("rep2@demo.test");
+    const seq1 = (await env.DB.prepare("SELECT id FROM sequences WHERE name = 'Enterprise outbound — Q4'").first<any>()).id;
+    expect((await errorOf(await preview(viewer, seq1, { source: { contact_ids: ["x"] } }))).status).toBe(403);
+    const rival = await login("admin@rival.test");
+    expect((await preview(rival, seq1, { source: { contact_ids: ["x"] } })).status).toBe(404);
+    const demoList = (
+      await env.DB.prepare("SELECT l.id FROM lists l JOIN teams t ON t.id = l.team_id WHERE t.name = 'Demo' LIMIT 1").first<any>()
+    ).id;
+    const rivalSeq = (await env.DB.prepare("SELECT id FROM sequences WHERE name = 'Rival intro'").first<any>()).id;
+    expect(await errorOf(await preview(rival, rivalSeq, { source: { list_ids: [demoList] } }))).toMatchObject({
+      status: 404,
+      code: "not_found",
+    });
+  });
+
+  it("names the invalid field when the source is empty", async () => {
+    const x = await addContactsSetup();
+    const err = await errorOf(await preview(x.s, x.sequenceId, { source: {} }));
+    expect(err).toMatchObject({ status: 422, code: "validation_failed" });
+    expect(err.details.fields[0].field).toBe("source");
+  });
+});
+
+describe("add contacts: jobs", () => {
+  it("adds a list: enrolls, charges net-new verified people once, refunds the unused hold, records every outcome", async () => {
+    const x = await addContactsSetup();
+    const saved = await makeContacts(x.teamId, 20);
+    const list = await makeList(x.teamId, x.userId, saved);
+    const fresh = await people("verified", 4, 200);
+    const res = await commit(x.s, x.sequenceId, { source: { list_ids: [list], people_ids: fresh } });
+    expect(res.status).toBe(202);
+    const { job } = await json(res);
+    expect(job).toMatchObject({ total: 24, credits_held: 4 });
+    const done = await waitForJob(job.id);
+    expect(done).toMatchObject({ status: "completed", processed: 24, enrolled: 24, warned: 0, skipped: 0, credits_used: 4 });
+    expect(await count("SELECT count(*) n FROM enrollments WHERE sequence_id = ?", x.sequenceId)).toBe(24);
+    expect(await count("SELECT count(*) n FROM contacts WHERE team_id = ? AND source = 'add_contacts'", x.teamId)).toBe(4);
+    expect(await count("SELECT count(*) n FROM job_outcomes WHERE job_id = ?", job.id)).toBe(24);
+    expect(await count("SELECT credit_balance n FROM teams WHERE id = ?", x.teamId)).toBe(996);
+    const ledger = await env.DB.prepare(
+      "SELECT kind, amount, balance_after FROM credit_ledger WHERE team_id = ? ORDER BY created_at, rowid",
+    )
+      .bind(x.teamId)
+      .all<any>();
+    expect(ledger.results).toEqual([
+      { kind: "hold", amount: -4, balance_after: 996 },
+      { kind: "refund", amount: 0, balance_after: 996 },
+    ]);
+    const view = await json(await as(x.s, "GET", `/api/jobs/${job.id}`));
+    expect(view.job.status).toBe("completed");
+  });
+
+  it("returns the unused part of the hold when contacts turn out to cost less", async () => {
+    const x = await addContactsSetup();
+    const ids = await people("verified", 3, 300);
+    const { job } = await json(await commit(x.s, x.sequenceId, { source: { people_ids: ids } }));
+    // Before the chunk runs, one person is saved by someone else: no longer net-new, no charge.
+    await waitForJob(job.id);
+    const bal = await count("SELECT credit_balance n FROM teams WHERE id = ?", x.teamId);
+    expect(bal).toBe(1000 - 3);
+    // A second add of the same people: they're saved contacts now and already in the sequence.
+    const again = await json(await commit(x.s, x.sequenceId, { source: { people_ids: ids } }));
+    const d2 = await waitForJob(again.job.id);
+    expect(d2).toMatchObject({ credits_held: 0, credits_used: 0, skipped: 3 });
+    expect(await count("SELECT credit_balance n FROM teams WHERE id = ?", x.teamId)).toBe(997);
+  });
+
+  it("a redelivered chunk neither enrolls nor charges twice", async () => {
+    const x = await addContactsSetup();
+    const ids = await people("verified", 6, 400);
+    const { job } = await json(await commit(x.s, x.sequenceId, { source: { people_ids: ids } }));
+    await Promise.all([processChunk(env, job.id, 0, 6), processChunk(env, job.id, 0, 6)]);
+    await waitForJob(job.id);
+    await processChunk(env, job.id, 0, 6);
+    expect(await count("SELECT count(*) n FROM enrollments WHERE sequence_id = ?", x.sequenceId)).toBe(6);
+    expect(await count("SELECT count(*) n FROM job_outcomes WHERE job_id = ?", job.id)).toBe(6);
+    expect(await count("SELECT count(*) n FROM contacts WHERE team_id = ?", x.teamId)).toBe(6);
+    expect(await count("SELECT credits_used n FROM jobs WHERE id = ?", job.id)).toBe(6);
+    expect(await count("SELECT credit_balance n FROM teams WHERE id = ?", x.teamId)).toBe(994);
+    expect(await count("SELECT count(*) n FROM credit_ledger WHERE team_id = ? AND kind = 'hold'", x.teamId)).toBe(1);
+  });
+
+  it("an Idempotency-Key returns the same job; the same key with another body is refused", async () => {
+    const x = await addContactsSetup();
+    const ids = await makeContacts(x.teamId, 3);
+    const key = `k-${crypto.randomUUID()}`;
+    const a = await commit(x.s, x.sequenceId, { source: { contact_ids: ids } }, { "idempotency-key": key });
+    const b = await commit(x.s, x.sequenceId, { source: { contact_ids: ids } }, { "idempotency-key": key });
+    expect(a.status).toBe(202);
+    expect(b.status).toBe(202); // the same answer again
+    expect(b.headers.get("idempotent-replayed")).toBe("true");
+    expect((await json(b)).job.id).toBe((await json(a)).job.id);
+    const c = await errorOf(await commit(x.s, x.sequenceId, { source: { contact_ids: ids.slice(0, 1) } }, { "idempotency-key": key }));
+    expect(c).toMatchObject({ status: 422, code: "idempotency_key_reused" });
+    expect(await count("SELECT count(*) n FROM jobs WHERE team_id = ?", x.teamId)).toBe(1);
+  });
+
+  it("rotates over mailboxes by remaining capacity, and the assignment sticks", async () => {
+    const x = await addContactsSetup({ mailboxes: [{ daily: 30 }, { daily: 10 }] });
+    const ids = await makeContacts(x.teamId, 20);
+    const p = await json(await preview(x.s, x.sequenceId, { source: { contact_ids: ids } }));
+    const by = Object.fromEntries(p.mailboxes.map((m: any) => [m.mailbox_id, m.assigned]));
+    // 30 vs 10 remaining: the first 20 new contacts all go to the larger mailbox while it has more room
+    expect(by[x.mailboxIds[0]!]).toBe(20);
+    expect(by[x.mailboxIds[1]!]).toBe(0);
+    const more = await makeContacts(x.teamId, 20);
+    const p2 = await json(await preview(x.s, x.sequenceId, { source: { contact_ids: [...ids, ...more] } }));
+    const by2 = Object.fromEntries(p2.mailboxes.map((m: any) => [m.mailbox_id, m.assigned]));
+    expect(by2[x.mailboxIds[0]!]).toBe(30); // 20 while it had more room, then alternating 10 and 10
+    expect(by2[x.mailboxIds[1]!]).toBe(10);
+    const { job } = await json(await commit(x.s, x.sequenceId, { source: { contact_ids: ids } }));
+    await waitForJob(job.id);
+    const rows = await env.DB.prepare("SELECT mailbox_id, count(*) n FROM enrollments WHERE sequence_id = ? GROUP BY mailbox_id")
+      .bind(x.sequenceId)
+      .all<any>();
+    expect(rows.results).toEqual([{ mailbox_id: x.mailboxIds[0], n: 20 }]);
+    // a later preview counts the load already assigned
+    const p3 = await json(await preview(x.s, x.sequenceId, { source: { contact_ids: more } }));
+    expect(p3.mailboxes.find((m: any) => m.mailbox_id === x.mailboxIds[0]).pending).toBe(20);
+  });
+
+  it("schedules an add for later, can cancel it (hold returned), and the cron starts a due one", async () => {
+    const x = await addContactsSetup();
+    const ids = await people("verified", 2, 500);
+    const later = Date.now() + 3_600_000;
+    const { job } = await json(await commit(x.s, x.sequenceId, { source: { people_ids: ids }, add_at: later }));
+    expect(job).toMatchObject({ status: "scheduled", run_at: later, credits_held: 2 });
+    expect(await count("SELECT credit_balance n FROM teams WHERE id = ?", x.teamId)).toBe(998);
+    const cancelled = await json(await as(x.s, "POST", `/api/jobs/${job.id}/cancel`));
+    expect(cancelled.job.status).toBe("cancelled");
+    expect(await count("SELECT credit_balance n FROM teams WHERE id = ?", x.teamId)).toBe(1000);
+    expect((await as(x.s, "POST", `/api/jobs/${job.id}/cancel`)).status).toBe(409);
+    expect(await count("SELECT count(*) n FROM enrollments WHERE sequence_id = ?", x.sequenceId)).toBe(0);
+
+    const { job: j2 } = await json(await commit(x.s, x.sequenceId, { source: { people_ids: ids }, add_at: Date.now() + 1000 }));
+    const { setClock } = await import("../../worker/lib/clock");
+    setClock(Date.now() + 5000);
+    const { startDueJobs } = await import("../../worker/services/add-contacts/jobs");
+    await startDueJobs(env);
+    resetClock();
+    expect((await waitForJob(j2.id)).status).toBe("completed");
+    expect(await count("SELECT count(*) n FROM enrollments WHERE sequence_id = ?", x.sequenceId)).toBe(2);
+  });
+
+  it("enriches missing emails through the waterfall, charging the provider that found each", async () => {
+    const x = await addContactsSetup();
+    const noEmail = await people("unavailable", 30, 0);
+    const p = await json(await preview(x.s, x.sequenceId, { source: { people_ids: noEmail }, enrich: true }, "?per_page=100"));
+    expect(p.totals.enriched).toBeGreaterThan(0);
+    expect(p.credits.maximum).toBe(30 * 3); // 1 for saving + at most 2 for the dearest provider, each
+    const { job } = await json(
+      await commit(x.s, x.sequenceId, { source: { people_ids: noEmail }, enrich: true, overrides: { no_email: false } }),
+    );
+    const done = await waitForJob(job.id);
+    expect(done.enrolled).toBe(p.totals.enriched);
+    expect(done.credits_used).toBe(p.credits.exact);
+    const report = await json(await as(x.s, "GET", "/api/credits"));
+    const pf = report.waterfall.find((w: any) => w.provider === "pattern_finder");
+    expect(pf.attempts).toBe(30);
+    expect(pf.successes).toBeGreaterThan(0);
+    expect(report.balance).toBe(1000 - done.credits_used);
+    const enriched = await env.DB.prepare("SELECT email, email_status FROM contacts WHERE team_id = ?").bind(x.teamId).all<any>();
+    expect(enriched.results.every((c: any) => c.email && c.email_status === "verified")).toBe(true);
+  });
+
+  it("downloads outcomes as CSV with formula-looking cells neutralised", async () => {
+    const x = await addContactsSetup();
+    const [evil] = await makeContacts(x.teamId, 1);
+    await env.DB.prepare("UPDATE contacts SET first_name = '=HYPERLINK(\"http://x\")', unsubscribed_at = 1 WHERE id = ?").bind(evil).run();
+    const { job } = await json(await commit(x.s, x.sequenceId, { source: { contact_ids: [evil] } }));
+    await waitForJob(job.id);
+    const res = await as(x.s, "GET", `/api/jobs/${job.id}/outcomes.csv`);
+    expect(res.headers.get("content-type")).toMatch(/text\/csv/);
+    const csv = await res.text();
+    const [header, row] = csv.trim().split("\r\n");
+    expect(header).toBe("contact_id,person_id,name,email,outcome,reasons,reason_details,credit_cost,mailbox_id");
+    expect(row).toContain(`"'=HYPERLINK(""http://x"") Last0"`);
+    expect(row).toContain(",skipped,unsubscribed,Unsubscribed,0,");
+  });
+});
+
+describe("people search", () => {
+  it("filters, sorts, paginates with totals and marks saved people", async () => {
+    const s = await login("admin@demo.test");
+    const res = await json(
+      await as(s, "POST", "/api/people/search", { seniorities: ["vp", "director"], email_statuses: ["verified"], per_page: 10 }),
+    );
+    const total = await count("SELECT count(*) n FROM people WHERE seniority IN ('vp','director') AND email_status = 'verified'");
+    expect(res.pagination.total_entries).toBe(total);
+    expect(res.people).toHaveLength(10);
+    expect(res.people.every((p: any) => ["vp", "director"].includes(p.seniority) && p.email_status === "verified")).toBe(true);
+    const scores = res.people.map((p: any) => p.score);
+    expect(scores).toEqual([...scores].sort((a: number, b: number) => b - a));
+    const saved = await json(await as(s, "POST", "/api/people/search", { saved: "saved", per_page: 5 }));
+    expect(saved.people.every((p: any) => p.contact_id)).toBe(true);
+    const netNew = await json(await as(s, "POST", "/api/people/search", { saved: "net_new", email_statuses: ["verified"], per_page: 5 }));
+    expect(netNew.people.every((p: any) => p.contact_id === null)).toBe(true);
+    // net-new addresses stay masked until saved; saved contacts show theirs
+    expect(netNew.people.every((p: any) => /^.•••@/.test(p.email))).toBe(true);
+    expect(saved.people.filter((p: any) => p.email).every((p: any) => !p.email.includes("•••"))).toBe(true);
+  });
+
+  it("finds people by keyword across name, title and company", async () => {
+    const s = await login("admin@demo.test");
+    const someone = await env.DB.prepare("SELECT first_name, company FROM people ORDER BY id LIMIT 1 OFFSET 17").first<any>();
+    const res = await json(
+      await as(s, "POST", "/api/people/search", { q: `${someone.first_name} ${someone.company.split(" ")[0]}`, per_page: 100 }),
+    );
+    expect(res.people.length).toBeGreaterThan(0);
+    expect(
+      res.people.every((p: any) =>
+        `${p.first_name} ${p.last_name} ${p.title} ${p.company} ${p.industry} ${p.city}`
+          .toLowerCase()
+          .includes(someone.first_name.toLowerCase()),
+      ),
+    ).toBe(true);
+    // syntax in the query is just text
+    expect((await as(s, "POST", "/api/people/search", { q: 'NEAR(" OR *' })).status).toBe(200);
+  });
+
+  it("lists the filter values with counts (facets)", async () => {
+    const s = await login("admin@demo.test");
+    const f = await json(await as(s, "GET", "/api/people/facets"));
+    const total = await count("SELECT count(*) n FROM people");
+    for (const k of ["seniorities", "departments", "industries", "countries", "email_statuses"]) {
+      expect(f[k].reduce((a: number, x: any) => a + x.count, 0)).toBe(total);
+    }
+    expect(f.email_statuses.map((x: any) => x.value).sort()).toEqual(["guessed", "unavailable", "unverified", "verified"]);
+  });
+
+  it("adds all results of a search", async () => {
+    const x = await addContactsSetup({ credits: 100000 });
+    const search = { countries: ["Japan"], seniorities: ["c_suite"] };
+    const expected = await count("SELECT count(*) n FROM people WHERE country = 'Japan' AND seniority = 'c_suite'");
+    const p = await json(await preview(x.s, x.sequenceId, { source: { search }, skip_validation: true }));
+    expect(p.totals.candidates).toBe(expected);
+  });
+});

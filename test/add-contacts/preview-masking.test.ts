@@ -1,0 +1,87 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { resetClock } from "../../worker/lib/clock";
+import { newId } from "../../worker/lib/ids";
+import { as, env } from "../helpers";
+import { addContactsSetup, makeContacts, waitForJob } from "../fixtures";
+
+const json = async (r: Response) => (await r.json()) as any;
+
+/** Verified people of the shared database, with their real addresses. */
+async function people(n: number) {
+  const { results } = await env.DB.prepare(
+    "SELECT id, email FROM people WHERE email_status = 'verified' AND email IS NOT NULL ORDER BY id LIMIT ?",
+  )
+    .bind(n)
+    .all<{ id: string; email: string }>();
+  return results;
+}
+
+const masked = (email: string) => `${email.charAt(0)}•••@${email.split("@")[1]}`;
+
+beforeEach(() => resetClock());
+
+describe("a net-new person's address stays masked until a credit buys it", () => {
+  it("in the add-contacts preview, as in the people search; saved contacts show theirs", async () => {
+    const x = await addContactsSetup();
+    const ps = await people(4);
+    const saved = await makeContacts(x.teamId, 2);
+    const res = await as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts/preview`, {
+      source: { people_ids: ps.map((p) => p.id), contact_ids: saved },
+    });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    for (const p of ps) expect(text).not.toContain(p.email);
+    const body = JSON.parse(text);
+    const netNew = body.contacts.filter((c: any) => c.net_new);
+    expect(netNew).toHaveLength(4);
+    for (const c of netNew) expect(c.email).toBe(masked(ps.find((p) => p.id === c.person_id)!.email));
+    const mine = body.contacts.filter((c: any) => !c.net_new);
+    expect(mine.map((c: any) => c.email).sort()).toEqual(
+      (await env.DB.prepare(`SELECT email FROM contacts WHERE id IN (?, ?)`).bind(saved[0], saved[1]).all<{ email: string }>()).results
+        .map((r) => r.email)
+        .sort(),
+    );
+  });
+
+  it("in the preview for an address enrichment would find (the credits are spent only on commit)", async () => {
+    const x = await addContactsSetup();
+    const ids = await makeContacts(x.teamId, 20);
+    await env.DB.prepare(
+      `UPDATE contacts SET email = NULL, email_status = 'unavailable', domain = 'acme.test' WHERE id IN (SELECT value FROM json_each(?))`,
+    )
+      .bind(JSON.stringify(ids))
+      .run();
+    const body = await json(
+      await as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts/preview?per_page=100`, {
+        source: { contact_ids: ids },
+        enrich: true,
+      }),
+    );
+    const enriched = body.contacts.filter((c: any) => c.reasons.includes("enriched"));
+    expect(enriched.length).toBeGreaterThan(0);
+    for (const c of enriched) expect(c.email).toMatch(/^[a-z0-9]•••@acme\.test$/);
+  });
+
+  it("in a job's outcomes (JSON and CSV) for people who were not saved; saved ones show the address they paid for", async () => {
+    const x = await addContactsSetup();
+    const [skipped, added] = await people(2);
+    await env.DB.prepare(
+      "INSERT INTO suppressions (id, team_id, email, reason, source, created_at) VALUES (?, ?, lower(?), 'unsubscribed', 'test', 0)",
+    )
+      .bind(newId(), x.teamId, skipped!.email)
+      .run();
+    const { job } = await json(
+      await as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts`, { source: { people_ids: [skipped!.id, added!.id] } }),
+    );
+    await waitForJob(job.id);
+    const { outcomes } = await json(await as(x.s, "GET", `/api/jobs/${job.id}/outcomes`));
+    const byPerson = new Map(outcomes.map((o: any) => [o.person_id, o]));
+    expect(byPerson.get(skipped!.id)).toMatchObject({ outcome: "skipped", contact_id: null, email: masked(skipped!.email) });
+    expect((byPerson.get(added!.id) as any).contact_id).toBeTruthy();
+    expect((byPerson.get(added!.id) as any).email).toBe(added!.email);
+    const csv = await (await as(x.s, "GET", `/api/jobs/${job.id}/outcomes.csv`)).text();
+    expect(csv).not.toContain(skipped!.email);
+    expect(csv).toContain(masked(skipped!.email));
+    expect(csv).toContain(added!.email);
+  });
+});

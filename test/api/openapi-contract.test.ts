@@ -1,0 +1,153 @@
+import { Validator } from "@cfworker/json-schema";
+import { beforeAll, describe, expect, it } from "vitest";
+import { as, call, errorOf, login } from "../helpers";
+import { addContactsSetup, makeContacts, waitForJob } from "../fixtures";
+
+let doc: any;
+
+/** Inline every `#/components/schemas/...` reference (our schemas have no cycles). */
+function deref(node: any): any {
+  if (Array.isArray(node)) return node.map(deref);
+  if (node && typeof node === "object") {
+    if (typeof node.$ref === "string")
+      return deref(
+        node.$ref
+          .split("/")
+          .slice(1)
+          .reduce((o: any, k: string) => o[k], doc),
+      );
+    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, deref(v)]));
+  }
+  return node;
+}
+
+/** Validates a real response against the document's schema for that operation and status. */
+async function conforms(res: Response, method: string, path: string): Promise<any> {
+  const op = doc.paths[path]?.[method];
+  expect(op, `${method.toUpperCase()} ${path} is documented`).toBeTruthy();
+  const spec = op.responses[String(res.status)];
+  expect(spec, `${method.toUpperCase()} ${path} documents status ${res.status}`).toBeTruthy();
+  const schema = deref(spec.content["application/json"].schema);
+  const body = await res.json();
+  const result = new Validator(schema, "2020-12", false).validate(body);
+  expect(result.errors.slice(0, 3), `${method.toUpperCase()} ${path} ${res.status}`).toEqual([]);
+  expect(result.valid).toBe(true);
+  return body;
+}
+
+beforeAll(async () => {
+  const res = await call("/api/openapi.json");
+  expect(res.status).toBe(200);
+  doc = await res.json();
+});
+
+describe("the OpenAPI document", () => {
+  it("is OpenAPI 3.1, public, and describes the API with its security schemes", () => {
+    expect(doc.openapi).toBe("3.1.0");
+    expect(doc.components.securitySchemes.apiKey).toMatchObject({ type: "apiKey", in: "header", name: "X-Api-Key" });
+    for (const p of [
+      "/sequences",
+      "/sequences/{id}/add-contacts",
+      "/sequences/{id}/add-contacts/preview",
+      "/jobs/{id}",
+      "/people/search",
+      "/mailboxes",
+      "/tasks",
+      "/credits",
+      "/api-keys",
+      "/contacts",
+      "/lists",
+    ]) {
+      expect(Object.keys(doc.paths)).toContain(p);
+    }
+  });
+
+  it("rejects a body that breaks its schema (the check can fail)", () => {
+    const schema = deref(doc.paths["/contacts"].get.responses["200"].content["application/json"].schema);
+    expect(new Validator(schema, "2020-12", false).validate({ contacts: [{ id: 1 }], pagination: {} }).valid).toBe(false);
+  });
+
+  it("serves browsable docs", async () => {
+    const res = await call("/api/docs");
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain("/api/openapi.json");
+  });
+});
+
+describe("real responses match the document", () => {
+  it("reads: me, contacts, lists, sequences, schedules, mailboxes, tasks, messages, credits, ledger, people", async () => {
+    const s = await login("admin@demo.test");
+    await conforms(await as(s, "GET", "/api/me"), "get", "/me");
+    await conforms(await as(s, "GET", "/api/contacts?per_page=5"), "get", "/contacts");
+    await conforms(await as(s, "GET", "/api/lists"), "get", "/lists");
+    const seqs = await conforms(await as(s, "GET", "/api/sequences"), "get", "/sequences");
+    await conforms(await as(s, "GET", `/api/sequences/${seqs.sequences[0].id}`), "get", "/sequences/{id}");
+    await conforms(
+      await as(s, "GET", `/api/sequences/${seqs.sequences[0].id}/enrollments?per_page=5`),
+      "get",
+      "/sequences/{id}/enrollments",
+    );
+    await conforms(await as(s, "GET", "/api/schedules"), "get", "/schedules");
+    await conforms(await as(s, "GET", "/api/mailboxes"), "get", "/mailboxes");
+    await conforms(await as(s, "GET", "/api/tasks?view=open&assignee=all"), "get", "/tasks");
+    await conforms(await as(s, "GET", "/api/messages"), "get", "/messages");
+    await conforms(await as(s, "GET", "/api/credits"), "get", "/credits");
+    await conforms(await as(s, "GET", "/api/credits/ledger"), "get", "/credits/ledger");
+    await conforms(await as(s, "GET", "/api/users"), "get", "/users");
+    await conforms(await as(s, "GET", "/api/api-keys"), "get", "/api-keys");
+    await conforms(await as(s, "POST", "/api/people/search", { seniorities: ["vp"], per_page: 5 }), "post", "/people/search");
+  });
+
+  it("writes: contact, list, sequence, step, preview, job, outcomes", async () => {
+    const x = await addContactsSetup();
+    const contact = await conforms(
+      await as(x.s, "POST", "/api/contacts", {
+        first_name: "Ada",
+        last_name: "Lovelace",
+        email: "ada@example.test",
+        list_names: ["Pioneers"],
+      }),
+      "post",
+      "/contacts",
+    );
+    await conforms(await as(x.s, "PATCH", `/api/contacts/${contact.contact.id}`, { title: "Analyst" }), "patch", "/contacts/{id}");
+    const list = await conforms(await as(x.s, "POST", "/api/lists", { name: "Contract list" }), "post", "/lists");
+    await conforms(
+      await as(x.s, "POST", `/api/lists/${list.list.id}/members`, { contact_ids: [contact.contact.id] }),
+      "post",
+      "/lists/{id}/members",
+    );
+    const seq = await conforms(await as(x.s, "POST", "/api/sequences", { name: "Contract" }), "post", "/sequences");
+    await conforms(
+      await as(x.s, "POST", `/api/sequences/${seq.sequence.id}/steps`, {
+        type: "auto_email",
+        variants: [{ subject: "Hi", body: "Hello" }],
+      }),
+      "post",
+      "/sequences/{id}/steps",
+    );
+    const ids = await makeContacts(x.teamId, 3);
+    await conforms(
+      await as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts/preview`, { source: { contact_ids: ids } }),
+      "post",
+      "/sequences/{id}/add-contacts/preview",
+    );
+    const job = await conforms(
+      await as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts`, { source: { contact_ids: ids } }),
+      "post",
+      "/sequences/{id}/add-contacts",
+    );
+    await waitForJob(job.job.id);
+    await conforms(await as(x.s, "GET", `/api/jobs/${job.job.id}`), "get", "/jobs/{id}");
+    await conforms(await as(x.s, "GET", `/api/jobs/${job.job.id}/outcomes`), "get", "/jobs/{id}/outcomes");
+    await conforms(await as(x.s, "GET", "/api/jobs"), "get", "/jobs");
+  });
+
+  it("errors: 404, 422 and 403 use the documented error body", async () => {
+    const s = await login("rep2@demo.test");
+    await conforms(await as(s, "GET", "/api/contacts/nope"), "get", "/contacts/{id}");
+    await conforms(await as(s, "GET", "/api/contacts?per_page=1000"), "get", "/contacts");
+    await conforms(await as(s, "GET", "/api/api-keys"), "get", "/api-keys");
+    expect((await errorOf(await as(s, "GET", "/api/contacts/nope"))).code).toBe("not_found");
+  });
+});

@@ -1,0 +1,81 @@
+import { describe, expect, it } from "vitest";
+import { DEMO, seedDemo } from "../../worker/seed/demo";
+import { peopleChunks, type PersonRow } from "../../worker/seed/people";
+import { env } from "../helpers";
+import { TEST_SEED } from "../setup";
+
+const count = async (sql: string, ...b: unknown[]) =>
+  (await env.DB.prepare(sql)
+    .bind(...b)
+    .first<{ n: number }>())!.n;
+
+describe("demo workspace seed", () => {
+  it("is idempotent: a second run neither duplicates nor wipes data", async () => {
+    const tables = [
+      "teams",
+      "users",
+      "api_keys",
+      "people",
+      "contacts",
+      "lists",
+      "list_members",
+      "sequences",
+      "steps",
+      "mailboxes",
+      "enrollments",
+      "credit_ledger",
+      "suppressions",
+    ];
+    const before = await Promise.all(tables.map((t) => count(`select count(*) n from ${t}`)));
+    // a user's change survives the re-run
+    await env.DB.prepare("update contacts set title = 'Changed by user' where id = (select min(id) from contacts)").run();
+    expect((await seedDemo(env.DB, TEST_SEED)).seeded).toBe(false);
+    const after = await Promise.all(tables.map((t) => count(`select count(*) n from ${t}`)));
+    expect(after).toEqual(before);
+    expect(await count("select count(*) n from contacts where title = 'Changed by user'")).toBe(1);
+  });
+
+  it("has the demo teams, users, keys, mailboxes and a credit balance", async () => {
+    expect(await count("select count(*) n from users where team_id = ?", DEMO.team)).toBe(3);
+    expect(await count("select count(*) n from mailboxes where team_id = ?", DEMO.team)).toBe(4);
+    expect(await count("select count(distinct daily_limit) n from mailboxes where team_id = ?", DEMO.team)).toBe(4);
+    expect(await count("select credit_balance n from teams where id = ?", DEMO.team)).toBeGreaterThan(0);
+    expect(await count("select count(*) n from sequences where team_id = ?", DEMO.team)).toBe(3);
+    expect(await count("select count(*) n from people")).toBe(TEST_SEED.people);
+    expect(await count("select count(*) n from contacts where team_id = ?", DEMO.team)).toBe(TEST_SEED.contacts);
+  });
+
+  it("has the realistic mix of contact states validation needs", async () => {
+    const t = DEMO.team;
+    expect(await count("select count(*) n from contacts where team_id = ? and unsubscribed_at is not null", t)).toBeGreaterThan(0);
+    expect(await count("select count(*) n from contacts where team_id = ? and bounced_at is not null", t)).toBeGreaterThan(0);
+    expect(
+      await count(
+        "select count(*) n from contacts c join contact_stages s on s.id = c.stage_id where c.team_id = ? and s.category = 'dnc'",
+        t,
+      ),
+    ).toBeGreaterThan(0);
+    expect(await count("select count(*) n from contacts where team_id = ? and email is null", t)).toBeGreaterThan(0);
+    expect(await count("select count(*) n from contacts where team_id = ? and email_status = 'unverified'", t)).toBeGreaterThan(0);
+    expect(await count("select count(*) n from contacts where team_id = ? and job_changed_at is not null", t)).toBeGreaterThan(0);
+    expect(await count("select count(distinct owner_id) n from contacts where team_id = ?", t)).toBe(3);
+    expect(await count("select count(*) n from enrollments where team_id = ? and status = 'active'", t)).toBeGreaterThan(0);
+    expect(await count("select count(*) n from enrollments where team_id = ? and status = 'finished'", t)).toBeGreaterThan(0);
+    // every unsubscribed or bounced address is suppressed, so the suppression outlives the contact
+    expect(
+      await count(
+        "select count(*) n from contacts c where team_id = ? and email is not null and (unsubscribed_at is not null or bounced_at is not null) and not exists (select 1 from suppressions s where s.team_id = c.team_id and s.email = c.email)",
+        t,
+      ),
+    ).toBe(0);
+  });
+
+  it("generates the same people on every run", () => {
+    const a = peopleChunks(500, 500, 0).next().value as PersonRow[];
+    const b = peopleChunks(500, 500, 0).next().value as PersonRow[];
+    expect(a).toEqual(b);
+    const statuses = new Set(a.map((p) => p[14]));
+    expect([...statuses].sort()).toEqual(["guessed", "unavailable", "unverified", "verified"]);
+    expect(a.every((p) => p[15] >= 0 && p[15] <= 100)).toBe(true);
+  });
+});

@@ -1,0 +1,219 @@
+// Contract tests in the request shapes real Apollo integrations send: list and search calls as GET with
+// `api_key` in the query string, arrays written `x[]=a` or `x=a&x=b` (or one bare `x=a`), JSON or form
+// bodies for writes, the key in the query or in `X-Api-Key`, at both /apollo/v1 and /apollo/api/v1.
+import { beforeEach, describe, expect, it } from "vitest";
+import { resetClock } from "../../worker/lib/clock";
+import { addContactsSetup, makeContacts, makeList } from "../fixtures";
+import { call, env } from "../helpers";
+
+const json = async (r: Response) => (await r.json()) as any;
+
+async function masterKey(teamId: string, userId: string) {
+  const { sha256Hex } = await import("../../worker/lib/crypto");
+  const key = `m-${crypto.randomUUID()}`;
+  await env.DB.prepare(
+    "INSERT INTO api_keys (id, team_id, created_by, name, kind, key_hash, prefix, created_at) VALUES (?, ?, ?, 'integration', 'master', ?, ?, 0)",
+  )
+    .bind(crypto.randomUUID(), teamId, userId, await sha256Hex(key), key.slice(0, 9))
+    .run();
+  return key;
+}
+
+/** GET `path` on /apollo/v1 with the key and `params` in the query string (arrays as given). */
+function get(path: string, key: string, params: [string, string][] = []) {
+  const qs = new URLSearchParams([["api_key", key], ...params]);
+  return call(`/apollo/v1${path}?${qs}`);
+}
+
+beforeEach(() => resetClock());
+
+describe("Apollo integrations that send GET with api_key in the query", () => {
+  it("searches sequences, contacts and users by GET, as an automation platform's Apollo component does on its first calls", async () => {
+    const x = await addContactsSetup();
+    const key = await masterKey(x.teamId, x.userId);
+    const campaigns = await get("/emailer_campaigns/search", key, [
+      ["q_name", "Seq"],
+      ["per_page", "5"],
+    ]);
+    expect(campaigns.status).toBe(200);
+    const cb = await json(campaigns);
+    expect(cb.emailer_campaigns.map((s: any) => s.id)).toEqual([x.sequenceId]);
+    expect(cb.pagination).toEqual({ page: 1, per_page: 5, total_entries: 1, total_pages: 1 });
+
+    const ids = await makeContacts(x.teamId, 3);
+    const contacts = await json(await get("/contacts/search", key, [["per_page", "100"]]));
+    expect(contacts.contacts.map((c: any) => c.id).sort()).toEqual([...ids].sort());
+
+    const users = await json(await get("/users/search", key));
+    expect(users.users.map((u: any) => u.id)).toEqual([x.userId]);
+  });
+
+  it("answers every search endpoint the same by GET (query) and by POST (JSON body)", async () => {
+    const x = await addContactsSetup();
+    const key = await masterKey(x.teamId, x.userId);
+    await makeContacts(x.teamId, 2);
+    const searches: [string, Record<string, string | string[]>][] = [
+      ["/emailer_campaigns/search", { q_name: "Seq" }],
+      ["/contacts/search", { q_keywords: "a", sort_ascending: "true" }],
+      ["/users/search", {}],
+      ["/mixed_people/search", { person_seniorities: ["director", "vp"], per_page: "5" }],
+      ["/emailer_messages/search", { emailer_campaign_ids: [x.sequenceId] }],
+      ["/tasks/search", {}],
+    ];
+    for (const [path, params] of searches) {
+      const query: [string, string][] = Object.entries(params).flatMap(([k, v]) =>
+        Array.isArray(v) ? v.map((one): [string, string] => [`${k}[]`, one]) : [[k, v]],
+      );
+      const byGet = await get(path, key, query);
+      const byPost = await call(`/apollo/v1${path}`, {
+        method: "POST",
+        headers: { "x-api-key": key, "content-type": "application/json" },
+        body: JSON.stringify(params),
+      });
+      expect(byGet.status, `GET ${path}`).toBe(200);
+      expect(byPost.status, `POST ${path}`).toBe(200);
+      expect(await json(byGet), path).toEqual(await json(byPost));
+    }
+  });
+
+  it("reads query arrays written with [], as repeated keys without [], and as one bare value", async () => {
+    const x = await addContactsSetup();
+    const key = await masterKey(x.teamId, x.userId);
+    const [a, b, c] = await makeContacts(x.teamId, 3);
+    const l1 = await makeList(x.teamId, x.userId, [a!], "First");
+    const l2 = await makeList(x.teamId, x.userId, [b!], "Second");
+    await makeList(x.teamId, x.userId, [c!], "Third");
+    const found = async (params: [string, string][]) =>
+      (await json(await get("/contacts/search", key, params))).contacts.map((r: any) => r.id).sort();
+    expect(
+      await found([
+        ["label_ids[]", l1],
+        ["label_ids[]", l2],
+      ]),
+    ).toEqual([a, b].sort());
+    expect(
+      await found([
+        ["label_ids", l1],
+        ["label_ids", l2],
+      ]),
+    ).toEqual([a, b].sort());
+    expect(await found([["label_ids", l2]])).toEqual([b]);
+    // More entries than the field takes is a 422 naming the field, whichever way they are written.
+    const many: [string, string][] = Array.from({ length: 101 }, (_, i) => ["label_ids", `l${i}`]);
+    const res = await get("/contacts/search", key, many);
+    expect(res.status).toBe(422);
+    expect((await json(res)).error.details.fields[0].field).toBe("label_ids");
+  });
+
+  it("lists contact stages (GET contact_stages) with ids that update_stages accepts", async () => {
+    const x = await addContactsSetup();
+    const key = await masterKey(x.teamId, x.userId);
+    const res = await call("/apollo/api/v1/contact_stages", { headers: { "x-api-key": key } });
+    expect(res.status).toBe(200);
+    const { contact_stages } = await json(res);
+    expect(contact_stages.map((s: any) => [s.name, s.display_name, s.display_order, s.category])).toEqual([
+      ["Cold", "Cold", 0, "open"],
+      ["Do Not Contact", "Do Not Contact", 1, "dnc"],
+    ]);
+    const [id] = await makeContacts(x.teamId, 1);
+    // A form body, as older integrations post it.
+    const form = new URLSearchParams([
+      ["contact_ids[]", id!],
+      ["contact_stage_id", contact_stages[1].id],
+    ]);
+    const staged = await call(`/apollo/v1/contacts/update_stages?api_key=${key}`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: form.toString(),
+    });
+    expect(staged.status).toBe(200);
+    expect((await env.DB.prepare("SELECT stage_id FROM contacts WHERE id = ?").bind(id).first<any>()).stage_id).toBe(contact_stages[1].id);
+    // Another team's stages never show.
+    const other = await addContactsSetup();
+    const otherKey = await masterKey(other.teamId, other.userId);
+    expect((await json(await get("/contact_stages", otherKey))).contact_stages.every((s: any) => s.team_id === other.teamId)).toBe(true);
+  });
+
+  it("answers labels as a bare array", async () => {
+    const x = await addContactsSetup();
+    const key = await masterKey(x.teamId, x.userId);
+    await makeList(x.teamId, x.userId, await makeContacts(x.teamId, 1), "Warm");
+    const body = await json(await get("/labels", key));
+    expect(Array.isArray(body)).toBe(true);
+    expect(body).toEqual([expect.objectContaining({ name: "Warm", modality: "contacts", cached_count: 1 })]);
+  });
+
+  it("creates a contact from a JSON body, reads it back by GET, updates it by PATCH; a foreign id answers 404", async () => {
+    const x = await addContactsSetup();
+    const key = await masterKey(x.teamId, x.userId);
+    const h = { "x-api-key": key, "content-type": "application/json" };
+    const created = await json(
+      await call("/apollo/v1/contacts", {
+        method: "POST",
+        headers: h,
+        body: JSON.stringify({ first_name: "Ada", last_name: "Lovelace", email: "ada@engine.test", organization_name: "Engines" }),
+      }),
+    );
+    const id = created.contact.id;
+    const read = await get(`/contacts/${id}`, key);
+    expect(read.status).toBe(200);
+    expect((await json(read)).contact).toMatchObject({ id, first_name: "Ada", email: "ada@engine.test", organization_name: "Engines" });
+    const patched = await call(`/apollo/v1/contacts/${id}`, { method: "PATCH", headers: h, body: JSON.stringify({ title: "Analyst" }) });
+    expect(patched.status).toBe(200);
+    expect((await env.DB.prepare("SELECT title FROM contacts WHERE id = ?").bind(id).first<any>()).title).toBe("Analyst");
+    const other = await addContactsSetup();
+    const [foreign] = await makeContacts(other.teamId, 1);
+    expect((await get(`/contacts/${foreign}`, key)).status).toBe(404);
+  });
+
+  it("shows a member's key only the sequence statuses of sequences that member may see (contacts, search, stages)", async () => {
+    const x = await addContactsSetup();
+    const [id] = await makeContacts(x.teamId, 1);
+    const admin = await masterKey(x.teamId, x.userId);
+    // The admin's sequence takes the contact; a member (not shared on it) then reads the contact.
+    await call(`/apollo/v1/emailer_campaigns/${x.sequenceId}/add_contact_ids?api_key=${admin}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ contact_ids: [id] }),
+    });
+    expect((await json(await get(`/contacts/${id}`, admin))).contact.emailer_campaign_ids).toEqual([x.sequenceId]);
+    const memberId = crypto.randomUUID().replace(/-/g, "").slice(0, 24);
+    await env.DB.prepare(
+      "INSERT INTO users (id, team_id, email, name, role, password_hash, created_at) VALUES (?, ?, ?, 'Member', 'member', 'x', 0)",
+    )
+      .bind(memberId, x.teamId, `${memberId}@sim.test`)
+      .run();
+    const { sha256Hex } = await import("../../worker/lib/crypto");
+    const member = `s-${crypto.randomUUID()}`;
+    await env.DB.prepare(
+      "INSERT INTO api_keys (id, team_id, created_by, name, kind, key_hash, prefix, created_at) VALUES (?, ?, ?, 'member', 'standard', ?, ?, 0)",
+    )
+      .bind(crypto.randomUUID(), x.teamId, memberId, await sha256Hex(member), member.slice(0, 9))
+      .run();
+    const seen = [
+      (await json(await get(`/contacts/${id}`, member))).contact,
+      (await json(await get("/contacts/search", member, [["per_page", "100"]]))).contacts.find((c: any) => c.id === id),
+      (
+        await json(
+          await call(`/apollo/v1/contacts/update_stages?api_key=${member}`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ contact_ids: [id], contact_stage_id: `${x.teamId}-cold` }),
+          }),
+        )
+      ).contacts[0],
+    ];
+    for (const c of seen) {
+      expect(c.id).toBe(id);
+      expect(c.emailer_campaign_ids).toEqual([]);
+      expect(c.contact_campaign_statuses).toEqual([]);
+    }
+  });
+
+  it("checks the key with auth/health, and says 401 without one", async () => {
+    const x = await addContactsSetup();
+    const key = await masterKey(x.teamId, x.userId);
+    expect(await json(await get("/auth/health", key))).toEqual({ healthy: true, is_logged_in: true });
+    expect((await call("/apollo/v1/auth/health")).status).toBe(401);
+  });
+});

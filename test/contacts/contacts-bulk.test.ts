@@ -1,0 +1,169 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { now, resetClock } from "../../worker/lib/clock";
+import { newId } from "../../worker/lib/ids";
+import { as, env } from "../helpers";
+import { addContactsSetup, makeContacts, makeList, sessionFor } from "../fixtures";
+
+const json = async (r: Response) => (await r.json()) as any;
+
+async function member(teamId: string) {
+  const id = newId();
+  await env.DB.prepare(
+    "INSERT INTO users (id, team_id, email, name, role, password_hash, created_at) VALUES (?, ?, ?, 'Member', 'member', 'x', ?)",
+  )
+    .bind(id, teamId, `${id}@sim.test`, now())
+    .run();
+  return { id, s: await sessionFor(teamId, id) };
+}
+const ownerOf = async (id: string) =>
+  (await env.DB.prepare("SELECT owner_id FROM contacts WHERE id = ?").bind(id).first<{ owner_id: string | null }>())!.owner_id;
+
+beforeEach(() => resetClock());
+
+describe("contacts: bulk actions", () => {
+  it("changes the owner contact by contact: a member gives away their own and takes unowned ones, and is refused the others (reported, unchanged)", async () => {
+    const x = await addContactsSetup();
+    const m = await member(x.teamId);
+    const other = await member(x.teamId);
+    const [mine, unowned, theirs] = await makeContacts(x.teamId, 3);
+    await env.DB.batch([
+      env.DB.prepare("UPDATE contacts SET owner_id = ? WHERE id = ?").bind(m.id, mine),
+      env.DB.prepare("UPDATE contacts SET owner_id = ? WHERE id = ?").bind(other.id, theirs),
+    ]);
+    const r = await as(m.s, "POST", "/api/contacts/bulk", {
+      action: "change_owner",
+      contact_ids: [mine, unowned, theirs, "nope"],
+      owner_id: m.id,
+    });
+    expect(r.status).toBe(200);
+    const b = await json(r);
+    expect(b.updated).toBe(2);
+    expect(b.refused.map((x: any) => x.contact_id)).toEqual([theirs]);
+    expect(b.refused[0].message).toMatch(/owner or an admin/);
+    expect(b.not_found).toEqual(["nope"]);
+    expect(await ownerOf(mine!)).toBe(m.id);
+    expect(await ownerOf(unowned!)).toBe(m.id);
+    expect(await ownerOf(theirs!)).toBe(other.id);
+    // an admin may give anyone's contact to anyone
+    const a = await json(await as(x.s, "POST", "/api/contacts/bulk", { action: "change_owner", contact_ids: [theirs], owner_id: m.id }));
+    expect(a).toMatchObject({ updated: 1, refused: [] });
+    expect(await ownerOf(theirs!)).toBe(m.id);
+  });
+
+  it("changes the stage, adds to a list and removes from it; a foreign list is 404 and a missing field is 422", async () => {
+    const x = await addContactsSetup();
+    const ids = await makeContacts(x.teamId, 3);
+    const st = await json(
+      await as(x.s, "POST", "/api/contacts/bulk", { action: "change_stage", contact_ids: ids, stage_id: `${x.teamId}-dnc` }),
+    );
+    expect(st.updated).toBe(3);
+    expect(
+      (await env.DB.prepare("SELECT count(*) n FROM contacts WHERE team_id = ? AND stage_id = ?")
+        .bind(x.teamId, `${x.teamId}-dnc`)
+        .first<{ n: number }>())!.n,
+    ).toBe(3);
+    const list = await makeList(x.teamId, x.userId, []);
+    const add = await json(await as(x.s, "POST", "/api/contacts/bulk", { action: "add_to_list", contact_ids: ids, list_id: list }));
+    expect(add.updated).toBe(3);
+    const rm = await as(x.s, "POST", `/api/lists/${list}/members/remove`, { contact_ids: [ids[0]] });
+    expect(await json(rm)).toMatchObject({ removed: 1 });
+    expect((await env.DB.prepare("SELECT count(*) n FROM list_members WHERE list_id = ?").bind(list).first<{ n: number }>())!.n).toBe(2);
+    const y = await addContactsSetup();
+    const foreign = await makeList(y.teamId, y.userId, []);
+    expect((await as(x.s, "POST", "/api/contacts/bulk", { action: "add_to_list", contact_ids: ids, list_id: foreign })).status).toBe(404);
+    const bad = await as(x.s, "POST", "/api/contacts/bulk", { action: "change_stage", contact_ids: ids });
+    expect(bad.status).toBe(422);
+    expect((await json(bad)).error.details.fields[0].field).toBe("stage_id");
+  });
+
+  it("deletes contacts: they leave the contact list, their lists, and can't be opened", async () => {
+    const x = await addContactsSetup();
+    const ids = await makeContacts(x.teamId, 2);
+    const list = await makeList(x.teamId, x.userId, ids);
+    const r = await json(await as(x.s, "POST", "/api/contacts/bulk", { action: "delete", contact_ids: [ids[0]] }));
+    expect(r.updated).toBe(1);
+    expect((await as(x.s, "GET", `/api/contacts/${ids[0]}`)).status).toBe(404);
+    expect((await env.DB.prepare("SELECT count(*) n FROM list_members WHERE list_id = ?").bind(list).first<{ n: number }>())!.n).toBe(1);
+  });
+});
+
+describe("lists: rename and delete (its owner or an admin)", () => {
+  it("the owner renames and deletes; another member is refused; a clashing name is 422", async () => {
+    const x = await addContactsSetup();
+    const m = await member(x.teamId);
+    const ids = await makeContacts(x.teamId, 2);
+    const list = await makeList(x.teamId, m.id, ids, `Mine ${newId()}`);
+    const other = await makeList(x.teamId, x.userId, [], `Taken ${newId()}`);
+    const clash = await as(m.s, "PATCH", `/api/lists/${list}`, {
+      name: (await env.DB.prepare("SELECT name FROM lists WHERE id = ?").bind(other).first<{ name: string }>())!.name,
+    });
+    expect(clash.status).toBe(422);
+    const ok = await as(m.s, "PATCH", `/api/lists/${list}`, { name: "Renamed" });
+    expect(ok.status).toBe(200);
+    expect((await env.DB.prepare("SELECT name FROM lists WHERE id = ?").bind(list).first<{ name: string }>())!.name).toBe("Renamed");
+    expect((await as(m.s, "PATCH", `/api/lists/${other}`, { name: "Not mine" })).status).toBe(403);
+    expect((await as(m.s, "DELETE", `/api/lists/${other}`)).status).toBe(403);
+    expect((await as(m.s, "DELETE", `/api/lists/${list}`)).status).toBe(200);
+    expect(await env.DB.prepare("SELECT 1 FROM lists WHERE id = ?").bind(list).first()).toBeNull();
+    expect((await env.DB.prepare("SELECT count(*) n FROM list_members WHERE list_id = ?").bind(list).first<{ n: number }>())!.n).toBe(0);
+    // the contacts stay
+    expect(
+      (await env.DB.prepare("SELECT count(*) n FROM contacts WHERE id IN (?, ?) AND deleted_at IS NULL")
+        .bind(ids[0], ids[1])
+        .first<{ n: number }>())!.n,
+    ).toBe(2);
+  });
+});
+
+describe("a contact's sequences", () => {
+  it("lists the sequences the contact is in with their status, only those the caller may see", async () => {
+    const x = await addContactsSetup();
+    const m = await member(x.teamId);
+    const [c] = await makeContacts(x.teamId, 1);
+    await env.DB.prepare(
+      "INSERT INTO enrollments (id, team_id, sequence_id, contact_id, status, created_at, updated_at) VALUES (?, ?, ?, ?, 'paused', 0, 0)",
+    )
+      .bind(newId(), x.teamId, x.sequenceId, c)
+      .run();
+    const r = await json(await as(x.s, "GET", `/api/contacts/${c}/sequences`));
+    expect(r.sequences).toEqual([expect.objectContaining({ sequence_id: x.sequenceId, status: "paused" })]);
+    const hidden = await json(await as(m.s, "GET", `/api/contacts/${c}/sequences`));
+    expect(hidden.sequences).toEqual([]);
+    const y = await addContactsSetup();
+    expect((await as(y.s, "GET", `/api/contacts/${c}/sequences`)).status).toBe(404);
+  });
+});
+
+describe("contacts: filters", () => {
+  it("lists only a list's members with list_id, and only a stage's contacts with stage_id", async () => {
+    const x = await addContactsSetup();
+    const ids = await makeContacts(x.teamId, 4);
+    const list = await makeList(x.teamId, x.userId, ids.slice(0, 2));
+    await env.DB.prepare("UPDATE contacts SET stage_id = ? WHERE id = ?").bind(`${x.teamId}-dnc`, ids[3]).run();
+    const inList = await json(await as(x.s, "GET", `/api/contacts?list_id=${list}`));
+    expect(inList.contacts.map((c: any) => c.id).sort()).toEqual(ids.slice(0, 2).sort());
+    const dnc = await json(await as(x.s, "GET", `/api/contacts?stage_id=${x.teamId}-dnc`));
+    expect(dnc.contacts.map((c: any) => c.id)).toEqual([ids[3]]);
+    const y = await addContactsSetup();
+    expect((await json(await as(y.s, "GET", `/api/contacts?list_id=${list}`))).contacts).toEqual([]);
+  });
+});
+
+describe("contacts: select all matching", () => {
+  it("answers the ids of every contact matching the filters (only the caller's team), which a bulk action then takes at once", async () => {
+    const x = await addContactsSetup();
+    const ids = await makeContacts(x.teamId, 30);
+    const list = await makeList(x.teamId, x.userId, ids.slice(0, 12));
+    const r = await json(await as(x.s, "GET", `/api/contacts/ids?list_id=${list}`));
+    expect(r).toMatchObject({ total: 12, too_many: false });
+    expect(r.ids.sort()).toEqual(ids.slice(0, 12).sort());
+    const all = await json(await as(x.s, "GET", "/api/contacts/ids?q=Last1"));
+    expect(all.ids.length).toBe(11); // Last1, Last10..Last19
+    const b = await json(
+      await as(x.s, "POST", "/api/contacts/bulk", { action: "change_stage", contact_ids: r.ids, stage_id: `${x.teamId}-dnc` }),
+    );
+    expect(b.updated).toBe(12);
+    const y = await addContactsSetup();
+    expect((await json(await as(y.s, "GET", `/api/contacts/ids?list_id=${list}`))).ids).toEqual([]);
+  });
+});

@@ -1,0 +1,63 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { signUnsubscribeToken } from "../../worker/services/mime";
+import { call, env } from "../helpers";
+import { enroll, makeContacts, makeMailbox, makeSchedule, makeSequence, makeTeam, sequenceState, startSimulation } from "../fixtures";
+
+const statusOf = async (sequenceId: string, contactId: string) =>
+  (await env.DB.prepare("SELECT status, reason FROM enrollments WHERE sequence_id = ? AND contact_id = ?")
+    .bind(sequenceId, contactId)
+    .first<{ status: string; reason: string | null }>())!;
+
+describe("one-click unsubscribe", () => {
+  beforeEach(() => startSimulation());
+
+  it("finishes the contact's open enrollments in every sequence of the team with reason 'unsubscribed', and no one else's", async () => {
+    const { teamId, userId } = await makeTeam();
+    const scheduleId = await makeSchedule(teamId);
+    const mb = await makeMailbox(teamId, userId);
+    const [who, other] = await makeContacts(teamId, 2);
+    const a = await makeSequence(teamId, userId, [{ wait: 0 }, { wait: 2 }], scheduleId);
+    const b = await makeSequence(teamId, userId, [{ wait: 3 }], scheduleId);
+    await enroll(teamId, a.sequenceId, [who!, other!], [mb]);
+    await enroll(teamId, b.sequenceId, [who!], [mb]);
+    const paused = (await env.DB.prepare("SELECT id FROM enrollments WHERE sequence_id = ? AND contact_id = ?")
+      .bind(b.sequenceId, who)
+      .first<{ id: string }>())!.id;
+    const { sequenceStub } = await import("../../durable-objects/engine");
+    await sequenceStub(env, b.sequenceId).transition(b.sequenceId, teamId, [paused], "pause");
+    // Another team's contact with the same address keeps going.
+    const rival = await makeTeam("Rival");
+    const rivalSchedule = await makeSchedule(rival.teamId);
+    const rivalMb = await makeMailbox(rival.teamId, rival.userId);
+    const email = (await env.DB.prepare("SELECT email FROM contacts WHERE id = ?").bind(who).first<{ email: string }>())!.email;
+    await env.DB.prepare(
+      "INSERT INTO contacts (id, team_id, first_name, last_name, email, email_status, score, created_at, updated_at) VALUES ('rival-' || ?, ?, 'R', 'R', ?, 'verified', 50, 0, 0)",
+    )
+      .bind(who, rival.teamId, email)
+      .run();
+    const r = await makeSequence(rival.teamId, rival.userId, [{ wait: 0 }], rivalSchedule);
+    await enroll(rival.teamId, r.sequenceId, [`rival-${who}`], [rivalMb]);
+
+    const token = await signUnsubscribeToken(env.APP_SECRET!, { teamId, email: email.toUpperCase() });
+    const res = await call(`/unsubscribe/${token}`, {
+      method: "POST",
+      body: "List-Unsubscribe=One-Click",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
+    expect(res.status).toBe(200);
+
+    expect(await statusOf(a.sequenceId, who!)).toEqual({ status: "finished", reason: "unsubscribed" });
+    expect(await statusOf(b.sequenceId, who!)).toEqual({ status: "finished", reason: "unsubscribed" });
+    expect((await statusOf(a.sequenceId, other!)).status).toBe("active");
+    expect((await statusOf(r.sequenceId, `rival-${who}`)).status).toBe("active");
+    // The SequenceDO (the writer of enrollment transitions) agrees and has no timer left for it.
+    const state = await sequenceState(a.sequenceId);
+    const row = state.enrollments.find((e: any) => e.contact_id === who)!;
+    expect(row.status).toBe("finished");
+    expect(state.timers.some((t: any) => t.enrollment_id === row.id)).toBe(false);
+
+    // A second click changes nothing and still answers the confirmation.
+    expect((await call(`/unsubscribe/${token}`, { method: "POST" })).status).toBe(200);
+    expect(await statusOf(a.sequenceId, who!)).toEqual({ status: "finished", reason: "unsubscribed" });
+  });
+});

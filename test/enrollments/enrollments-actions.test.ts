@@ -1,0 +1,277 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { now } from "../../worker/lib/clock";
+import { sequenceStub } from "../../durable-objects/engine";
+import { as, env } from "../helpers";
+import {
+  DAY,
+  HOUR,
+  addContactsSetup,
+  enroll,
+  enrollmentsOf,
+  mailboxLedger,
+  makeContacts,
+  makeMailbox,
+  makeSequence,
+  makeTeam,
+  runUntil,
+  sessionFor,
+  startSimulation,
+  waitForJob,
+} from "../fixtures";
+
+const json = async (r: Response) => (await r.json()) as any;
+const list = async (s: any, seq: string, qs = "") => {
+  const body = await json(await as(s, "GET", `/api/sequences/${seq}/enrollments${qs}`));
+  if (!body.enrollments) throw new Error(JSON.stringify(body));
+  return body;
+};
+const act = (s: any, seq: string, action: string, body: unknown) => as(s, "POST", `/api/sequences/${seq}/enrollments/${action}`, body);
+const sentTo = async (enrollmentIds: string[]) =>
+  (
+    await env.DB.prepare(
+      "SELECT m.enrollment_id, s.position FROM messages m JOIN steps s ON s.id = m.step_id WHERE m.enrollment_id IN (SELECT value FROM json_each(?)) ORDER BY m.sent_at",
+    )
+      .bind(JSON.stringify(enrollmentIds))
+      .all<any>()
+  ).results;
+
+describe("contacts in a sequence: the statuses users look for", () => {
+  beforeEach(() => startSimulation());
+
+  it("filters by status (bounced and blocked are finished with that reason), counts each, searches name/email/company and sorts", async () => {
+    const { teamId, userId } = await makeTeam();
+    const s = await sessionFor(teamId, userId);
+    const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }, { wait: 2 }], null);
+    const mb = await makeMailbox(teamId, userId, { gapSeconds: 0 });
+    const cs = await makeContacts(teamId, 5);
+    await env.DB.prepare(
+      "UPDATE contacts SET company = 'Globex Corporation International Holdings Limited Partnership Worldwide' WHERE id = ?",
+    )
+      .bind(cs[4])
+      .run();
+    await enroll(teamId, sequenceId, cs, [mb]);
+    const ids = (await list(s, sequenceId, "?sort=name")).enrollments.map((e: any) => e.id);
+    const stub = sequenceStub(env, sequenceId);
+    await stub.transition(sequenceId, teamId, [ids[0]], "finish", "bounced");
+    await stub.transition(sequenceId, teamId, [ids[1]], "finish", "unsubscribed");
+    await stub.transition(sequenceId, teamId, [ids[2]], "finish", "replied");
+
+    const all = await list(s, sequenceId);
+    expect(all.counts).toMatchObject({ all: 5, active: 2, finished: 3, bounced: 1, blocked: 1, paused: 0, not_sent: 0, failed: 0 });
+    expect((await list(s, sequenceId, "?status=bounced")).enrollments.map((e: any) => [e.id, e.reason])).toEqual([[ids[0], "bounced"]]);
+    expect((await list(s, sequenceId, "?status=blocked")).enrollments.map((e: any) => e.reason_text)).toEqual(["Contact unsubscribed"]);
+    expect((await list(s, sequenceId, "?status=finished&reason=replied")).enrollments.map((e: any) => e.id)).toEqual([ids[2]]);
+
+    // Search: a name, a part of an email, a company longer than D1's 50-byte LIKE limit
+    expect((await list(s, sequenceId, "?q=first3")).enrollments.map((e: any) => e.contact.name)).toEqual(["First3 Last3"]);
+    const email = (await env.DB.prepare("SELECT email FROM contacts WHERE id = ?").bind(cs[1]).first<any>()).email;
+    expect((await list(s, sequenceId, `?q=${encodeURIComponent(email)}`)).enrollments.map((e: any) => e.contact.id)).toEqual([cs[1]]);
+    const long = await list(s, sequenceId, `?q=${encodeURIComponent("Globex Corporation International Holdings Limited Partnership")}`);
+    expect(long.enrollments.map((e: any) => e.contact.id)).toEqual([cs[4]]);
+    expect(long.counts.all).toBe(1);
+
+    const desc = await list(s, sequenceId, "?sort=name&order=desc");
+    expect(desc.enrollments.map((e: any) => e.contact.name)).toEqual([
+      "First4 Last4",
+      "First3 Last3",
+      "First2 Last2",
+      "First1 Last1",
+      "First0 Last0",
+    ]);
+    // A contact whose mailbox is disconnected is "not sent", with the reason and no next action
+    await runUntil(now() + HOUR);
+    await as(s, "POST", `/api/mailboxes/${mb}/disconnect`);
+    const ns = await list(s, sequenceId, "?status=not_sent");
+    expect(ns.counts.not_sent).toBe(2);
+    for (const e of ns.enrollments) {
+      expect(e.next_action_at).toBeNull();
+      expect(e.reason_text).toMatch(/disconnected/i);
+    }
+  });
+
+  it("refuses an unknown status or sort with the field named", async () => {
+    const { teamId, userId } = await makeTeam();
+    const s = await sessionFor(teamId, userId);
+    const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }], null);
+    const r = await as(s, "GET", `/api/sequences/${sequenceId}/enrollments?status=nope`);
+    expect(r.status).toBe(422);
+    expect((await json(r)).error.details.fields.map((f: any) => f.field)).toContain("status");
+  });
+});
+
+describe("actions on contacts in a sequence", () => {
+  beforeEach(() => startSimulation());
+
+  it("pause until a date: shows the date, sends nothing meanwhile, resumes by itself at the date", async () => {
+    const { teamId, userId } = await makeTeam();
+    const s = await sessionFor(teamId, userId);
+    const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }, { wait: 1 }], null);
+    const mb = await makeMailbox(teamId, userId, { gapSeconds: 0 });
+    const cs = await makeContacts(teamId, 2);
+    await enroll(teamId, sequenceId, cs, [mb]);
+    await runUntil(now() + HOUR); // step 1 to both
+    const [a, b] = (await list(s, sequenceId, "?sort=name")).enrollments.map((e: any) => e.id);
+    const until = now() + 5 * DAY;
+    const res = await json(await act(s, sequenceId, "pause", { enrollment_ids: [a], until }));
+    expect(res).toMatchObject({ changed: [a], outcomes: { paused: 1 } });
+    const shown = (await list(s, sequenceId, "?status=paused")).enrollments;
+    expect(shown).toHaveLength(1);
+    expect(shown[0]).toMatchObject({ id: a, paused_until: until, reason: "paused_until" });
+    await runUntil(until - HOUR);
+    expect((await sentTo([a])).map((m: any) => m.position)).toEqual([1]);
+    expect((await sentTo([b])).map((m: any) => m.position)).toEqual([1, 2]);
+    await runUntil(until + HOUR);
+    expect((await sentTo([a])).map((m: any) => m.position)).toEqual([1, 2]);
+    expect((await env.DB.prepare("SELECT status FROM enrollments WHERE id = ?").bind(a).first<any>()).status).toBe("finished");
+    // until in the past is refused, naming the field
+    const bad = await act(s, sequenceId, "pause", { enrollment_ids: [b], until: now() - 1 });
+    expect(bad.status).toBe(422);
+    expect((await json(bad)).error.details.fields.map((f: any) => f.field)).toContain("until");
+  });
+
+  it("resuming a finished contact says so and offers restart; restart after finish sends step 1 again, never a step twice in one run, history kept", async () => {
+    const { teamId, userId } = await makeTeam();
+    const s = await sessionFor(teamId, userId);
+    const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }, { wait: 1 }], null);
+    const mb = await makeMailbox(teamId, userId, { gapSeconds: 0 });
+    const [c1] = await makeContacts(teamId, 1);
+    await enroll(teamId, sequenceId, [c1!], [mb]);
+    await runUntil(now() + 3 * DAY);
+    const [old] = (await list(s, sequenceId)).enrollments;
+    expect(old.status).toBe("finished");
+    const resumed = await json(await act(s, sequenceId, "resume", { enrollment_ids: [old.id] }));
+    expect(resumed.changed).toEqual([]);
+    expect(resumed.results[0]).toMatchObject({ id: old.id, changed: false, outcome: "finished" });
+    expect(resumed.results[0].reason).toMatch(/restart/i);
+
+    const r = await json(await act(s, sequenceId, "restart", { enrollment_ids: [old.id] }));
+    expect(r.outcomes).toEqual({ restarted: 1 });
+    const newId = r.results[0].new_id;
+    // Repeating the same restart changes nothing
+    expect((await json(await act(s, sequenceId, "restart", { enrollment_ids: [old.id] }))).outcomes).toEqual({ already: 1 });
+    await runUntil(now() + 5 * DAY);
+    expect((await sentTo([old.id])).map((m: any) => m.position)).toEqual([1, 2]);
+    expect((await sentTo([newId])).map((m: any) => m.position)).toEqual([1, 2]);
+    const rows = await enrollmentsOf(sequenceId);
+    expect(rows.map((e: any) => [e.id, e.status])).toEqual([
+      [old.id, "finished"],
+      [newId, "finished"],
+    ]);
+
+    // Restart an active contact from step 2: the old run closes ("restarted"), the new one sends step 2 only
+    const [c2] = await makeContacts(teamId, 1);
+    await enroll(teamId, sequenceId, [c2!], [mb]);
+    await runUntil(now() + HOUR);
+    const active = rows.length && (await enrollmentsOf(sequenceId)).find((e: any) => e.contact_id === c2 && e.status === "active");
+    const r2 = await json(await act(s, sequenceId, "restart", { enrollment_ids: [active.id], step: 2 }));
+    expect(r2.outcomes).toEqual({ restarted: 1 });
+    await runUntil(now() + 3 * DAY);
+    expect((await sentTo([r2.results[0].new_id])).map((m: any) => m.position)).toEqual([2]);
+    expect(await env.DB.prepare("SELECT status, reason FROM enrollments WHERE id = ?").bind(active.id).first<any>()).toEqual({
+      status: "finished",
+      reason: "restarted",
+    });
+    // a step that does not exist is refused per enrollment
+    const r3 = await json(await act(s, sequenceId, "restart", { enrollment_ids: [active.id], step: 9 }));
+    expect(r3.results[0]).toMatchObject({ outcome: "no_such_step", changed: false });
+  });
+
+  it("change mailbox moves queued emails out of the old MailboxDO to the new one, audit-logged; a mailbox the caller may not send from is refused", async () => {
+    const { teamId, userId } = await makeTeam();
+    const s = await sessionFor(teamId, userId);
+    const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }], null);
+    const oldMb = await makeMailbox(teamId, userId, { daily: 1, hourly: 1, gapSeconds: 0 });
+    const newMb = await makeMailbox(teamId, userId, { gapSeconds: 0 });
+    const cs = await makeContacts(teamId, 3);
+    await enroll(teamId, sequenceId, cs, [oldMb]);
+    await runUntil(now() + 10 * 60_000); // one sent, two queued behind the cap
+    const queuedBefore = (await mailboxLedger(oldMb)).queue.filter((q: any) => q.state === "queued");
+    expect(queuedBefore).toHaveLength(2);
+    const res = await json(await act(s, sequenceId, "change-mailbox", { filter: { status: "active" }, mailbox_id: newMb }));
+    expect(res.outcomes).toEqual({ changed: 2 });
+    expect((await mailboxLedger(oldMb)).queue.filter((q: any) => q.state === "queued")).toHaveLength(0);
+    await runUntil(now() + HOUR);
+    const msgs = (
+      await env.DB.prepare("SELECT mailbox_id, count(*) n FROM messages WHERE sequence_id = ? GROUP BY mailbox_id")
+        .bind(sequenceId)
+        .all<any>()
+    ).results;
+    expect(Object.fromEntries(msgs.map((m: any) => [m.mailbox_id, m.n]))).toEqual({ [oldMb]: 1, [newMb]: 2 });
+    const audit = await env.DB.prepare(
+      "SELECT details FROM audit_log WHERE team_id = ? AND action = 'enrollment.change-mailbox' AND target_type = 'sequence'",
+    )
+      .bind(teamId)
+      .all<any>();
+    expect(audit.results).toHaveLength(1);
+    expect(JSON.parse(audit.results[0].details)).toMatchObject({ mailbox_id: newMb, from: [oldMb], count: 2 });
+
+    const other = await makeTeam();
+    const foreign = await makeMailbox(other.teamId, other.userId);
+    expect((await act(s, sequenceId, "change-mailbox", { filter: { status: "all" }, mailbox_id: foreign })).status).toBe(404);
+    const missing = await act(s, sequenceId, "change-mailbox", { filter: { status: "all" } });
+    expect(missing.status).toBe(422);
+    expect((await json(missing)).error.details.fields.map((f: any) => f.field)).toContain("mailbox_id");
+  });
+
+  it("move to another sequence goes through add-contacts and keeps nothing behind in the old sequence", async () => {
+    const { teamId, userId, s, sequenceId, mailboxIds } = await addContactsSetup({ mailboxes: [{ daily: 1, hourly: 1, gapSeconds: 0 }] });
+    const { sequenceId: target } = await makeSequence(teamId, userId, [{ wait: 0 }], null);
+    const cs = await makeContacts(teamId, 3);
+    await enroll(teamId, sequenceId, cs, mailboxIds);
+    await runUntil(now() + 10 * 60_000);
+    const res = await json(
+      await act(s, sequenceId, "move", { filter: { status: "active" }, to_sequence_id: target, mailbox_ids: mailboxIds }),
+    );
+    expect(res.outcomes).toEqual({ moved: 3 });
+    expect(res.jobs).toHaveLength(1);
+    const job = await waitForJob(res.jobs[0]);
+    expect(job.status, JSON.stringify(job)).toBe("completed");
+    const old = await enrollmentsOf(sequenceId);
+    expect(old.every((e: any) => e.status === "finished" && e.reason === "moved")).toBe(true);
+    expect(
+      (await mailboxLedger(mailboxIds[0]!)).queue.filter((q: any) => q.state === "queued" && q.sequence_id === sequenceId),
+    ).toHaveLength(0);
+    const outcomes = (await env.DB.prepare("SELECT outcome, reasons FROM job_outcomes WHERE job_id = ?").bind(res.jobs[0]).all<any>())
+      .results;
+    expect(
+      outcomes.map((o: any) => o.outcome),
+      JSON.stringify(outcomes),
+    ).toEqual(["enrolled", "enrolled", "enrolled"]);
+    const moved = await enrollmentsOf(target);
+    expect(moved.map((e: any) => e.contact_id).sort()).toEqual([...cs].sort());
+    // An archived target is refused and nothing changes
+    await env.DB.prepare("UPDATE sequences SET archived_at = ? WHERE id = ?").bind(now(), sequenceId).run();
+    const back = await act(s, target, "move", { filter: { status: "all" }, to_sequence_id: sequenceId });
+    expect(back.status).toBe(422);
+    expect((await enrollmentsOf(target)).every((e: any) => e.status === "active")).toBe(true);
+  });
+
+  it("pauses and resumes every one of 1,000 enrollments matching a filter in the request, and a selection", async () => {
+    const { teamId, userId } = await makeTeam();
+    const s = await sessionFor(teamId, userId);
+    const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 3 }], null);
+    const mb = await makeMailbox(teamId, userId);
+    const cs = await makeContacts(teamId, 1000);
+    await enroll(teamId, sequenceId, cs, [mb]);
+    const paused = await json(await act(s, sequenceId, "pause", { filter: { status: "active" } }));
+    expect(paused.outcomes).toEqual({ paused: 1000 });
+    const counts = (
+      await env.DB.prepare("SELECT status, count(*) n FROM enrollments WHERE sequence_id = ? GROUP BY status").bind(sequenceId).all<any>()
+    ).results;
+    expect(counts).toEqual([{ status: "paused", n: 1000 }]);
+    const some = (await list(s, sequenceId, "?per_page=100")).enrollments.map((e: any) => e.id);
+    expect((await json(await act(s, sequenceId, "resume", { enrollment_ids: some }))).outcomes).toEqual({ resumed: 100 });
+    expect((await json(await act(s, sequenceId, "finish", { filter: { status: "paused" }, reason: "meeting_booked" }))).outcomes).toEqual({
+      finished: 900,
+    });
+    const after = (
+      await env.DB.prepare("SELECT status, reason, count(*) n FROM enrollments WHERE sequence_id = ? GROUP BY status, reason ORDER BY n")
+        .bind(sequenceId)
+        .all<any>()
+    ).results;
+    expect(after).toEqual([
+      { status: "active", reason: "waiting_for_step", n: 100 },
+      { status: "finished", reason: "meeting_booked", n: 900 },
+    ]);
+  }, 120_000);
+});

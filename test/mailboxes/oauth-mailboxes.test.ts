@@ -1,0 +1,388 @@
+// Gmail and Microsoft 365 mailboxes, end to end against local servers implementing Google's and
+// Microsoft's documented endpoints (test/fixtures/oauth-providers.mjs, started by vitest.config.ts):
+// sign-in with PKCE + state, verify on connect, sending through the Gmail API / Graph sendMail (MIME),
+// replies found by polling Gmail history / Graph delta on the cron, token refresh before expiry, revoked
+// grants → "needs reconnect" (held, owner told), 429 with Retry-After and 5xx retries.
+import { beforeEach, describe, expect, it } from "vitest";
+import { app } from "../../worker/app";
+import { runCron } from "../../worker/cron";
+import { now } from "../../worker/lib/clock";
+import { mailboxStub } from "../../durable-objects/engine";
+import { loadMailbox } from "../../worker/transports/mailbox-settings";
+import { db } from "../../worker/db/client";
+import { pollReplies } from "../../worker/services/reply-polling";
+import { gmailTransport } from "../../worker/transports/gmail";
+import { graphTransport } from "../../worker/transports/graph";
+import { openTokens, sealTokens } from "../../worker/transports/oauth";
+import { HOUR, enroll, makeContacts, makeSequence, makeTeam, runUntil, sessionFor, startSimulation } from "../fixtures";
+import { call, env, type Session } from "../helpers";
+
+const FAKE = env.GMAIL_API_URL!;
+const json = async (r: Response) => (await r.json()) as any;
+const control = (path: string, body: unknown) =>
+  fetch(`${FAKE}/control/${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+const state = async (account: string) =>
+  (await (await fetch(`${FAKE}/control/state?account=${encodeURIComponent(account)}`)).json()) as {
+    sent: { raw: string; threadId?: string; requestedThreadId?: string | null }[];
+    calls: { method: string; path: string }[];
+  };
+const uniqueAccount = (p: string) => `${p}-${crypto.randomUUID().slice(0, 8)}@acme.test`;
+const row = (id: string) => env.DB.prepare("SELECT * FROM mailboxes WHERE id = ?").bind(id).first<Record<string, any>>();
+
+/** Start → the provider's consent screen (as `account`) → our callback, as the signed-in browser would. */
+async function signIn(
+  s: Session,
+  provider: "google" | "microsoft",
+  account: string,
+  body: Record<string, unknown> = {},
+  consent: Record<string, string> = {},
+) {
+  const start = await call(`/api/oauth/${provider}/start`, {
+    method: "POST",
+    headers: { cookie: s.cookie, "x-csrf-token": s.csrf, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  expect(start.status).toBe(200);
+  const url = new URL((await json(start)).url);
+  url.searchParams.set("test_account", account);
+  for (const [k, v] of Object.entries(consent)) url.searchParams.set(k, v);
+  const consented = await fetch(url, { redirect: "manual" });
+  if (consented.status !== 302) throw new Error(`consent ${consented.status} ${await consented.text()}`);
+  const back = new URL(consented.headers.get("location")!);
+  const res = await call(`${back.pathname}${back.search}`, { headers: { cookie: s.cookie }, redirect: "manual" });
+  if (res.status !== 302) throw new Error(`callback ${back} ${res.status} ${(await res.text()).slice(0, 300)}`);
+  const to = new URL(res.headers.get("location")!, "http://x");
+  return { url, to, id: to.searchParams.get("connected"), error: to.searchParams.get("connect_error") };
+}
+
+/** A team whose user connected a mailbox by signing in, with a two-step sequence. */
+async function teamWith(provider: "google" | "microsoft") {
+  const { teamId, userId } = await makeTeam();
+  const s = await sessionFor(teamId, userId);
+  const account = uniqueAccount(provider);
+  const r = await signIn(s, provider, account);
+  expect(r.error).toBeNull();
+  return { teamId, userId, s, account, mailboxId: r.id! };
+}
+
+/** Make the stored access token expire in `ms` (the refresh token stays). */
+async function expireIn(mailboxId: string, ms: number) {
+  const t = await openTokens(env, (await row(mailboxId))!.secret_ciphertext);
+  await env.DB.prepare("UPDATE mailboxes SET secret_ciphertext = ? WHERE id = ?")
+    .bind(await sealTokens(env, { ...t, expiresAt: now() + ms }), mailboxId)
+    .run();
+}
+
+const rawMail = (from: string, to: string, messageId: string, extra = "") =>
+  `From: Sender <${from}>\r\nTo: ${to}\r\nSubject: Hello\r\nMessage-ID: ${messageId}\r\n${extra}MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHi there\r\n`;
+
+beforeEach(() => startSimulation());
+
+describe("connecting by signing in", () => {
+  it("connects a Gmail mailbox with PKCE and state, verifies it with an authenticated call, and keeps the tokens sealed", async () => {
+    const { s, account, mailboxId } = await teamWith("google");
+    const mb = (await json(await call(`/api/mailboxes/${mailboxId}`, { headers: { cookie: s.cookie } }))).mailbox;
+    expect(mb).toMatchObject({ email: account, transport: "gmail", status: "connected", status_reason: null });
+    const r = (await row(mailboxId))!;
+    expect(r.secret_ciphertext).not.toContain("google-");
+    expect(JSON.parse(r.transport_config)).toMatchObject({ account, history_id: expect.any(String) });
+    const calls = (await state(account)).calls.map((c) => c.path);
+    expect(calls).toContain("token:authorization_code");
+    expect(calls).toContain("/gmail/v1/users/me/profile");
+    const audit = await env.DB.prepare("SELECT action, details FROM audit_log WHERE target_id = ?").bind(mailboxId).first<any>();
+    expect(audit.action).toBe("mailbox.create");
+  });
+
+  it("asks Google for offline access with an S256 challenge, sending-and-reading scopes and a sealed state", async () => {
+    const { teamId, userId } = await makeTeam();
+    const s = await sessionFor(teamId, userId);
+    const { url } = await signIn(s, "google", uniqueAccount("scopes"));
+    expect(url.origin + url.pathname).toBe(env.GOOGLE_AUTH_URL);
+    const q = url.searchParams;
+    expect(q.get("code_challenge_method")).toBe("S256");
+    expect(q.get("code_challenge")).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(q.get("access_type")).toBe("offline");
+    expect(q.get("scope")!.split(" ")).toEqual(
+      expect.arrayContaining(["https://www.googleapis.com/auth/gmail.send", "https://www.googleapis.com/auth/gmail.readonly"]),
+    );
+    expect(q.get("redirect_uri")).toBe("http://localhost:8787/api/oauth/google/callback");
+    // The state carries the PKCE verifier sealed: nothing readable in it.
+    expect(q.get("state")).not.toMatch(/verifier|teamId/);
+  });
+
+  it("connects a Microsoft 365 mailbox the same way", async () => {
+    const { s, account, mailboxId } = await teamWith("microsoft");
+    const mb = (await json(await call(`/api/mailboxes/${mailboxId}`, { headers: { cookie: s.cookie } }))).mailbox;
+    expect(mb).toMatchObject({ email: account, transport: "graph", status: "connected", sender_name: `Fake ${account.split("@")[0]}` });
+    expect(JSON.parse((await row(mailboxId))!.transport_config).delta_link).toContain("$deltatoken=");
+  });
+
+  it("says what went wrong when the sign-in is refused, tampered with, or someone else's", async () => {
+    const { teamId, userId } = await makeTeam();
+    const s = await sessionFor(teamId, userId);
+    const denied = await signIn(s, "google", uniqueAccount("deny"), {}, { test_deny: "1" });
+    expect(denied.error).toBe("Google sign-in did not complete: access_denied");
+    const tampered = await call(`/api/oauth/google/callback?code=x&state=not-a-sealed-state`, {
+      headers: { cookie: s.cookie },
+      redirect: "manual",
+    });
+    expect(new URL(tampered.headers.get("location")!, "http://x").searchParams.get("connect_error")).toMatch(
+      /expired or was not started here/,
+    );
+    // A state started by one user can't be completed in another user's session.
+    const start = await json(
+      await call(`/api/oauth/google/start`, {
+        method: "POST",
+        headers: { cookie: s.cookie, "x-csrf-token": s.csrf, "content-type": "application/json" },
+        body: "{}",
+      }),
+    );
+    const other = await makeTeam();
+    const os = await sessionFor(other.teamId, other.userId);
+    const st = new URL(start.url).searchParams.get("state")!;
+    const res = await call(`/api/oauth/google/callback?code=x&state=${encodeURIComponent(st)}`, {
+      headers: { cookie: os.cookie },
+      redirect: "manual",
+    });
+    expect(new URL(res.headers.get("location")!, "http://x").searchParams.get("connect_error")).toMatch(/started by another user/);
+    expect(
+      (await env.DB.prepare("SELECT count(*) n FROM mailboxes WHERE team_id IN (?, ?)").bind(teamId, other.teamId).first<any>()).n,
+    ).toBe(0);
+  });
+
+  it("without client ids the buttons explain what to configure", async () => {
+    const { teamId, userId } = await makeTeam();
+    const s = await sessionFor(teamId, userId);
+    const bare = { ...env, GOOGLE_CLIENT_ID: undefined, GOOGLE_CLIENT_SECRET: undefined };
+    const providers = await json(await app.request("/api/oauth/providers", { headers: { cookie: s.cookie } }, bare));
+    expect(providers.providers[0]).toMatchObject({
+      provider: "google",
+      configured: false,
+      missing: ["GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET"],
+      redirect_uri: "http://localhost:8787/api/oauth/google/callback",
+    });
+    expect(providers.providers[1]).toMatchObject({ provider: "microsoft", configured: true, missing: [] });
+    const res = await app.request(
+      "/api/oauth/google/start",
+      { method: "POST", headers: { cookie: s.cookie, "x-csrf-token": s.csrf, "content-type": "application/json" }, body: "{}" },
+      bare,
+    );
+    expect(res.status).toBe(422);
+    expect((await json(res)).error.message).toMatch(/GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET \(wrangler secret put/);
+  });
+});
+
+describe("sending and replies", () => {
+  it("Gmail: a sequence sends through users.messages.send, the follow-up stays in the thread, and a reply found by history polling finishes the contact", async () => {
+    const { teamId, userId, account, mailboxId } = await teamWith("google");
+    await env.DB.prepare("INSERT INTO contact_stages (id, team_id, name, category, position) VALUES (?, ?, 'Replied', 'in_progress', 2)")
+      .bind(`${teamId}-replied`, teamId)
+      .run();
+    const { sequenceId } = await makeSequence(
+      teamId,
+      userId,
+      [{ wait: 0 }, { wait: 1, unit: "days", threadReply: true }, { wait: 5, unit: "days" }],
+      null,
+    );
+    const [contactId] = await makeContacts(teamId, 1);
+    await enroll(teamId, sequenceId, [contactId!], [mailboxId]);
+    await runUntil(now() + HOUR);
+    const sent = (await state(account)).sent;
+    expect(sent).toHaveLength(1);
+    const m = await env.DB.prepare("SELECT * FROM messages WHERE sequence_id = ?").bind(sequenceId).first<any>();
+    expect(m.status).toBe("sent");
+    expect(sent[0]!.raw).toContain(`Message-ID: ${m.message_id_header}`);
+    // Follow-up a day later (the access token expired meanwhile: refreshed before the send).
+    await runUntil(now() + 26 * HOUR);
+    const after = await state(account);
+    expect(after.sent).toHaveLength(2);
+    expect(after.sent[1]!.requestedThreadId).toBe(after.sent[0]!.threadId);
+    expect(after.calls.filter((c) => c.path === "token:refresh_token").length).toBeGreaterThan(0);
+    // The prospect answers; the cron's poll finds it through history and classifies it like email().
+    await control("inbox", {
+      account,
+      raw: `From: Prospect <${m.to_email}>\r\nTo: ${account}\r\nSubject: Re: ${m.subject}\r\nMessage-ID: <r-${crypto.randomUUID()}@mail.test>\r\nIn-Reply-To: ${m.message_id_header}\r\nReferences: ${m.message_id_header}\r\nContent-Type: text/plain\r\n\r\nSounds good.\r\n`,
+    });
+    await runCron({} as ScheduledController, env);
+    expect(await env.DB.prepare("SELECT status, reason FROM enrollments WHERE sequence_id = ?").bind(sequenceId).first<any>()).toEqual({
+      status: "finished",
+      reason: "replied",
+    });
+    // The cursor moved: the same reply isn't read again.
+    const before = (await state(account)).calls.filter((c) => c.path.includes("/messages/in-")).length;
+    await pollReplies(env);
+    expect((await state(account)).calls.filter((c) => c.path.includes("/messages/in-")).length).toBe(before);
+  });
+
+  it("Microsoft 365: sends the MIME message through Graph sendMail and finds replies and bounces through the Inbox delta", async () => {
+    const { teamId, userId, account, mailboxId } = await teamWith("microsoft");
+    const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }], null);
+    const [contactId] = await makeContacts(teamId, 1);
+    await enroll(teamId, sequenceId, [contactId!], [mailboxId]);
+    await runUntil(now() + HOUR);
+    const m = await env.DB.prepare("SELECT * FROM messages WHERE sequence_id = ?").bind(sequenceId).first<any>();
+    expect(m.status).toBe("sent");
+    expect((await state(account)).sent[0]!.raw).toContain(`Message-ID: ${m.message_id_header}`);
+    const dsn = `From: Mail Delivery System <MAILER-DAEMON@mx.test>\r\nTo: ${account}\r\nSubject: Undeliverable\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary="b1"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\nFailed.\r\n--b1\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.test\r\n\r\nFinal-Recipient: rfc822; ${m.to_email}\r\nAction: failed\r\nStatus: 5.1.1\r\n--b1\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: ${m.message_id_header}\r\n--b1--\r\n`;
+    await control("inbox", { account, raw: dsn });
+    const [out] = (await pollReplies(env)).filter((o) => o.mailboxId === mailboxId);
+    expect(out).toMatchObject({ read: 1, handled: 1 });
+    expect((await env.DB.prepare("SELECT status FROM messages WHERE id = ?").bind(m.id).first<any>()).status).toBe("bounced");
+    expect(
+      (await env.DB.prepare("SELECT reason FROM suppressions WHERE team_id = ? AND email = lower(?)").bind(teamId, m.to_email).first<any>())
+        .reason,
+    ).toBe("bounced");
+  });
+
+  it("an expired Graph delta link (410) or Gmail history point (404) restarts the reply check from now", async () => {
+    const g = await teamWith("microsoft");
+    await env.DB.prepare("UPDATE mailboxes SET transport_config = json_set(transport_config, '$.delta_link', ?) WHERE id = ?")
+      .bind(`${env.GRAPH_API_URL}/v1.0/me/mailFolders/inbox/messages/delta?$deltatoken=expired`, g.mailboxId)
+      .run();
+    await pollReplies(env);
+    expect(JSON.parse((await row(g.mailboxId))!.transport_config)).toMatchObject({
+      delta_link: null,
+      poll_error: expect.stringContaining("Reply check restarted"),
+    });
+    // The Mailboxes screen shows it.
+    const shown = (await json(await call(`/api/mailboxes/${g.mailboxId}`, { headers: { cookie: g.s.cookie } }))).mailbox;
+    expect(shown.reply_check).toEqual({
+      checked_at: expect.any(Number),
+      error: expect.stringContaining("Reply check restarted: SyncStateNotFound"),
+    });
+    await pollReplies(env);
+    expect(JSON.parse((await row(g.mailboxId))!.transport_config).delta_link).toContain("$deltatoken=");
+    const h = await teamWith("google");
+    await control("history-floor", { account: h.account, floor: 10_000 });
+    await pollReplies(env);
+    expect(JSON.parse((await row(h.mailboxId))!.transport_config)).toMatchObject({ history_id: null });
+  });
+});
+
+describe("tokens and provider errors", () => {
+  it("refreshes the access token before it expires and stores the new one sealed", async () => {
+    const { account, mailboxId } = await teamWith("microsoft");
+    await expireIn(mailboxId, 60_000); // inside the 5-minute margin
+    const before = (await row(mailboxId))!.secret_ciphertext;
+    const mb = (await loadMailbox(db(env.DB), mailboxId))!;
+    expect(
+      await graphTransport(env, mb).send({
+        from: { email: account, name: "A" },
+        to: "p@x.test",
+        raw: rawMail(account, "p@x.test", "<a1@acme.test>"),
+        messageId: "<a1@acme.test>",
+      }),
+    ).toMatchObject({ ok: true });
+    const calls = (await state(account)).calls.map((c) => c.path);
+    expect(calls.indexOf("token:refresh_token")).toBeLessThan(calls.lastIndexOf("/graph/v1.0/me/sendMail"));
+    const after = (await row(mailboxId))!.secret_ciphertext;
+    expect(after).not.toBe(before);
+    // Microsoft rotated the refresh token; the rotated one is what's stored.
+    expect((await openTokens(env, after)).refreshToken).not.toBe((await openTokens(env, before)).refreshToken);
+  });
+
+  it("an access token refused before its expiry is refreshed once and the send retried", async () => {
+    const { account, mailboxId } = await teamWith("google");
+    await control("expire", { account });
+    const mb = (await loadMailbox(db(env.DB), mailboxId))!;
+    const r = await gmailTransport(env, mb).send({
+      from: { email: account, name: "A" },
+      to: "p@x.test",
+      raw: rawMail(account, "p@x.test", "<b1@acme.test>"),
+      messageId: "<b1@acme.test>",
+    });
+    expect(r).toMatchObject({ ok: true });
+    expect((await state(account)).sent).toHaveLength(1);
+  });
+
+  it("a revoked grant puts the mailbox in 'needs reconnect' with the reason, holds its emails, tells the owner, and signing in again resumes", async () => {
+    const { teamId, userId, s, account, mailboxId } = await teamWith("google");
+    const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }], null);
+    const [contactId] = await makeContacts(teamId, 1);
+    const cursorBefore = JSON.parse((await row(mailboxId))!.transport_config).history_id;
+    await control("revoke", { account });
+    await expireIn(mailboxId, 0);
+    await enroll(teamId, sequenceId, [contactId!], [mailboxId]);
+    await runUntil(now() + HOUR);
+    const r = (await row(mailboxId))!;
+    expect(r.status).toBe("needs_reconnect");
+    expect(r.status_reason).toMatch(
+      /^Google sign-in was revoked or has expired \(invalid_grant: Token has been expired or revoked\.\); sign in again to reconnect$/,
+    );
+    expect((await state(account)).sent).toHaveLength(0);
+    // Held, not failed: the email waits in the mailbox's queue and no message row exists.
+    expect((await env.DB.prepare("SELECT status FROM enrollments WHERE sequence_id = ?").bind(sequenceId).first<any>()).status).toBe(
+      "active",
+    );
+    expect(await env.DB.prepare("SELECT count(*) n FROM messages WHERE sequence_id = ?").bind(sequenceId).first<any>()).toEqual({ n: 0 });
+    expect((await mailboxStub(env, mailboxId).capacity(mailboxId)).queued).toBe(1);
+    const audit = await env.DB.prepare("SELECT details FROM audit_log WHERE target_id = ? AND action = 'mailbox.needs_reconnect'")
+      .bind(mailboxId)
+      .first<any>();
+    expect(JSON.parse(audit.details)).toMatchObject({ owner_id: userId, email: account });
+    // The plain reconnect button can't bring it back (verify fails); signing in again does.
+    expect(
+      (await call(`/api/mailboxes/${mailboxId}/reconnect`, { method: "POST", headers: { cookie: s.cookie, "x-csrf-token": s.csrf } }))
+        .status,
+    ).toBe(422);
+    const again = await signIn(s, "google", account, { mailbox_id: mailboxId });
+    expect(again).toMatchObject({ id: mailboxId, error: null });
+    expect((await row(mailboxId))!).toMatchObject({ status: "connected", status_reason: null });
+    // Replies that came while it was down are still read: the reply cursor was kept.
+    expect(JSON.parse((await row(mailboxId))!.transport_config).history_id).toBe(cursorBefore);
+    await runUntil(now() + HOUR);
+    expect((await state(account)).sent).toHaveLength(1);
+    expect((await env.DB.prepare("SELECT status FROM messages WHERE sequence_id = ?").bind(sequenceId).first<any>()).status).toBe("sent");
+  });
+
+  it("reconnecting with a different account is refused in words", async () => {
+    const { s, mailboxId } = await teamWith("google");
+    const r = await signIn(s, "google", uniqueAccount("other"), { mailbox_id: mailboxId });
+    expect(r.error).toMatch(/^You signed in as other-.+, but this mailbox is google-.+: sign in with that account$/);
+  });
+
+  it("429 with a short Retry-After is waited out and retried; a long one leaves the email to retry later", async () => {
+    const { account, mailboxId } = await teamWith("google");
+    const mb = (await loadMailbox(db(env.DB), mailboxId))!;
+    await control("fail", { match: "/messages/send", status: 429, retryAfter: 1, account });
+    const t0 = Date.now();
+    expect(
+      await gmailTransport(env, mb).send({
+        from: { email: account, name: "A" },
+        to: "p@x.test",
+        raw: rawMail(account, "p@x.test", "<c1@acme.test>"),
+        messageId: "<c1@acme.test>",
+      }),
+    ).toMatchObject({ ok: true });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(950);
+    expect((await state(account)).calls.filter((c) => c.path.endsWith("/messages/send"))).toHaveLength(2);
+    await control("fail", { match: "/messages/send", status: 429, retryAfter: 120, account });
+    const r = await gmailTransport(env, mb).send({
+      from: { email: account, name: "A" },
+      to: "p@x.test",
+      raw: rawMail(account, "p@x.test", "<c2@acme.test>"),
+      messageId: "<c2@acme.test>",
+    });
+    expect(r).toMatchObject({ ok: false, kind: "transient", code: "429" });
+    expect((r as { message: string }).message).toContain("retry after 120 s");
+    expect((await state(account)).sent).toHaveLength(1);
+  });
+
+  it("5xx: reads and token calls are retried; a send that got a 500 is recorded as unknown, never resent", async () => {
+    const { account, mailboxId } = await teamWith("microsoft");
+    await control("fail", { match: "/messages/delta", status: 503, account });
+    await control("fail", { match: "/messages/delta", status: 500, account });
+    expect((await pollReplies(env)).find((o) => o.mailboxId === mailboxId)).toMatchObject({ read: 0, handled: 0 });
+    expect(JSON.parse((await row(mailboxId))!.transport_config).poll_error).toBeNull();
+    const mb = (await loadMailbox(db(env.DB), mailboxId))!;
+    await control("fail", { match: "/me/sendMail", status: 500, account });
+    const r = await graphTransport(env, mb).send({
+      from: { email: account, name: "A" },
+      to: "p@x.test",
+      raw: rawMail(account, "p@x.test", "<d1@acme.test>"),
+      messageId: "<d1@acme.test>",
+    });
+    expect(r).toMatchObject({ ok: false, kind: "unknown", code: "500" });
+    expect((await state(account)).calls.filter((c) => c.path.endsWith("/me/sendMail"))).toHaveLength(1);
+  });
+});
