@@ -417,7 +417,14 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
                   <option value="" disabled>
                     Choose a sequence
                   </option>
-                  <For each={sequences() ?? []}>{(s) => <option value={s.id}>{s.active ? s.name : `${s.name} (off)`}</option>}</For>
+                  {/* `selected` too: a select's value set before its options arrive is dropped by the browser. */}
+                  <For each={sequences() ?? []}>
+                    {(s) => (
+                      <option value={s.id} selected={s.id === form.sequenceId}>
+                        {s.active ? s.name : `${s.name} (off)`}
+                      </option>
+                    )}
+                  </For>
                 </select>
               </Suspense>
               <p id="wf-sequence-help" class="field-help" classList={{ "text-warning": chosenSequence()?.active === false }}>
