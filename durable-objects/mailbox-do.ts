@@ -792,6 +792,21 @@ export class MailboxDO extends DurableObject<Env> {
     const mailboxId = this.meta("mailbox_id")!;
     const messageRows: Row[] = [];
     const writes: BatchStatement[] = [];
+    // A hard bounce marks the contact and suppresses the address for the team (invariant 5), whether
+    // it came from the first send or from a soft-bounce retry.
+    const bounced = (r: QueueRow, to: string) => {
+      const at = r.settled_at ?? now();
+      writes.push(
+        this.d
+          .update(contacts)
+          .set({ bouncedAt: sql`coalesce(${contacts.bouncedAt}, ${at})`, updatedAt: at })
+          .where(and(eq(contacts.id, r.contact_id), eq(contacts.teamId, r.team_id))),
+        this.d
+          .insert(suppressions)
+          .values({ id: newId(), teamId: r.team_id, email: to.toLowerCase(), reason: "bounced", source: "smtp", createdAt: at })
+          .onConflictDoNothing(),
+      );
+    };
     for (const r of rows) {
       const m = r.msg ? (JSON.parse(r.msg) as StoredMessage) : null;
       if (m && r.resend_of) {
@@ -804,21 +819,7 @@ export class MailboxDO extends DurableObject<Env> {
             .set({ status, error: note })
             .where(and(eq(messages.enrollmentId, r.enrollment_id), eq(messages.stepId, r.resend_of))),
         );
-        if (r.state === "bounced") {
-          const at = r.settled_at ?? now();
-          writes.push(
-            this.d
-              .update(contacts)
-              .set({ bouncedAt: sql`coalesce(${contacts.bouncedAt}, ${at})`, updatedAt: at })
-              .where(and(eq(contacts.id, r.contact_id), eq(contacts.teamId, r.team_id))),
-          );
-          writes.push(
-            this.d
-              .insert(suppressions)
-              .values({ id: newId(), teamId: r.team_id, email: m.to.toLowerCase(), reason: "bounced", source: "smtp", createdAt: at })
-              .onConflictDoNothing(),
-          );
-        }
+        if (r.state === "bounced") bounced(r, m.to);
       }
       if (m && !r.resend_of) {
         const status = r.state === "sent" ? "sent" : r.state === "bounced" ? "bounced" : r.state === "unknown" ? "unknown" : "failed";
@@ -843,21 +844,7 @@ export class MailboxDO extends DurableObject<Env> {
           r.reserved_at,
           r.settled_at ?? now(),
         ]);
-        if (r.state === "bounced") {
-          const at = r.settled_at ?? now();
-          writes.push(
-            this.d
-              .update(contacts)
-              .set({ bouncedAt: sql`coalesce(${contacts.bouncedAt}, ${at})`, updatedAt: at })
-              .where(and(eq(contacts.id, r.contact_id), eq(contacts.teamId, r.team_id))),
-          );
-          writes.push(
-            this.d
-              .insert(suppressions)
-              .values({ id: newId(), teamId: r.team_id, email: m.to.toLowerCase(), reason: "bounced", source: "smtp", createdAt: at })
-              .onConflictDoNothing(),
-          );
-        }
+        if (r.state === "bounced") bounced(r, m.to);
       }
     }
     const inserts = bulkInsertSql(
