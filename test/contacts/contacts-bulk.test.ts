@@ -3,6 +3,7 @@ import { now, resetClock } from "../../worker/lib/clock";
 import { newId } from "../../worker/lib/ids";
 import { as, env } from "../helpers";
 import { addContactsSetup, makeContacts, makeList, sessionFor } from "../fixtures";
+import { REASONS } from "../../durable-objects/engine-types";
 
 const json = async (r: Response) => (await r.json()) as any;
 
@@ -121,12 +122,20 @@ describe("a contact's sequences", () => {
     const m = await member(x.teamId);
     const [c] = await makeContacts(x.teamId, 1);
     await env.DB.prepare(
-      "INSERT INTO enrollments (id, team_id, sequence_id, contact_id, status, created_at, updated_at) VALUES (?, ?, ?, ?, 'paused', 0, 0)",
+      "INSERT INTO enrollments (id, team_id, sequence_id, contact_id, status, reason, created_at, updated_at) VALUES (?, ?, ?, ?, 'paused', 'paused_by_user', 0, 0)",
     )
       .bind(newId(), x.teamId, x.sequenceId, c)
       .run();
     const r = await json(await as(x.s, "GET", `/api/contacts/${c}/sequences`));
-    expect(r.sequences).toEqual([expect.objectContaining({ sequence_id: x.sequenceId, status: "paused" })]);
+    // The reason in words (as the sequence's contacts tab says it), not its code.
+    expect(r.sequences).toEqual([
+      expect.objectContaining({
+        sequence_id: x.sequenceId,
+        status: "paused",
+        reason: "paused_by_user",
+        reason_text: REASONS.paused_by_user,
+      }),
+    ]);
     const hidden = await json(await as(m.s, "GET", `/api/contacts/${c}/sequences`));
     expect(hidden.sequences).toEqual([]);
     const y = await addContactsSetup();

@@ -312,6 +312,7 @@ export const contactRoutes = router()
                 active: z.boolean(),
                 status: z.string(),
                 reason: z.string().nullable(),
+                reason_text: z.string().nullable().openapi({ description: "The reason in words, as the sequence's contacts tab says it" }),
                 current_step: z.number(),
                 next_due_at: z.number().nullable(),
                 added_at: z.number(),

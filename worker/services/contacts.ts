@@ -9,6 +9,7 @@ import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { assertContact, authorize, contactFor, visibleSequence } from "./access";
 import { addToLists, ensureLists } from "./lists";
+import { REASONS, type ReasonCode } from "../../durable-objects/engine-types";
 
 /**
  * Contacts: the team's saved people. This module owns the `contacts` table's reads and writes for the
@@ -194,7 +195,12 @@ export async function contactSequences(d: Db, caller: Caller, contactId: string)
     .where(and(eq(enrollments.teamId, caller.teamId), eq(enrollments.contactId, ct.id), visibleSequence(caller, enrollments.sequenceId)))
     .orderBy(desc(enrollments.createdAt), asc(enrollments.id))
     .limit(200);
-  return rows.map((r) => ({ ...r, active: !!r.active, status: String(r.status) }));
+  return rows.map((r) => ({
+    ...r,
+    active: !!r.active,
+    status: String(r.status),
+    reason_text: r.reason ? (REASONS[r.reason as ReasonCode] ?? r.reason) : null,
+  }));
 }
 
 /** Create a contact. With `dedupe`, an existing contact with the same email is returned instead. */

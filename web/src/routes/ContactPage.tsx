@@ -10,6 +10,7 @@ import { usePageTitle } from "../title";
 import { handOffContacts } from "./add-contacts/state";
 import { SequencePicker } from "./people/SequencePicker";
 import { ContactTimeline } from "./contact/Timeline";
+import "./ContactPage.css";
 
 const STATUS_LABEL: Record<string, string> = {
   scheduled: "Scheduled",
@@ -52,7 +53,7 @@ export default function ContactPage() {
                   </button>
                 }
               />
-              <section class="card" aria-labelledby="contact-details">
+              <section class="card contact-card" aria-labelledby="contact-details">
                 <h2 id="contact-details" class="card-title">
                   Details
                 </h2>
@@ -99,7 +100,7 @@ export default function ContactPage() {
                   </For>
                 </dl>
               </section>
-              <section class="card" aria-labelledby="contact-sequences">
+              <section class="card contact-card" aria-labelledby="contact-sequences">
                 <h2 id="contact-sequences" class="card-title">
                   Sequences
                 </h2>
@@ -125,8 +126,8 @@ export default function ContactPage() {
                               </td>
                               <td>
                                 {STATUS_LABEL[s.status] ?? s.status}
-                                <Show when={s.reason}>
-                                  <span class="muted small"> ({s.reason})</span>
+                                <Show when={s.reason_text}>
+                                  <span class="muted small"> · {s.reason_text}</span>
                                 </Show>
                               </td>
                               <td class="num">{s.current_step}</td>

@@ -29,7 +29,7 @@ export function ContactTimeline(props: { contactId: string }) {
   const [page, setPage] = createSignal(1);
   const result = createAsync(() => getContactTimeline(props.contactId, page()));
   return (
-    <section class="card" aria-labelledby="contact-timeline">
+    <section class="card contact-card" aria-labelledby="contact-timeline">
       <h2 id="contact-timeline" class="card-title">
         Timeline
       </h2>
