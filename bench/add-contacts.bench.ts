@@ -5,6 +5,7 @@
 import { it } from "vitest";
 import { bulkInsert, bulkInsertStatements, type Row } from "../worker/db/bulk";
 import { newId } from "../worker/lib/ids";
+import { PEOPLE_COLUMNS } from "../worker/seed/people";
 import { resetClock } from "../worker/lib/clock";
 import { as, env } from "../test/helpers";
 import { addContactsSetup, makeList, waitForJob } from "../test/fixtures";
@@ -189,32 +190,7 @@ it(`adds ${netNew} net-new people: credits held and settled, contacts created, e
     null,
     null,
   ]);
-  await bulkInsert(
-    env.DB,
-    "people",
-    [
-      "id",
-      "first_name",
-      "last_name",
-      "title",
-      "seniority",
-      "department",
-      "company",
-      "domain",
-      "industry",
-      "employees",
-      "city",
-      "country",
-      "time_zone",
-      "email",
-      "email_status",
-      "score",
-      "linkedin_url",
-      "job_changed_at",
-    ],
-    rows,
-    "",
-  );
+  await bulkInsert(env.DB, "people", [...PEOPLE_COLUMNS], rows, "");
   const t0 = Date.now();
   const res = await as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts`, {
     source: { people_ids: ids },
