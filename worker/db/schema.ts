@@ -682,7 +682,11 @@ export const auditLog = sqliteTable(
       .default(sql`'{}'`),
     createdAt: createdAt(),
   },
-  (t) => [index("audit_log_team_created_idx").on(t.teamId, t.createdAt)],
+  (t) => [
+    index("audit_log_team_created_idx").on(t.teamId, t.createdAt),
+    // A contact's timeline reads its entries newest first (services/timeline.ts): without this it scans the team's whole log.
+    index("audit_log_target_idx").on(t.teamId, t.targetType, t.targetId, t.createdAt),
+  ],
 );
 
 /**

@@ -61,6 +61,17 @@ const CALL_WORDS: Record<string, string> = {
 
 const reasonWords = (r: string | null) => (r ? ((REASONS as Record<string, string>)[r] ?? r) : null);
 
+/** A contact's audit entries, newest first (served by `audit_log_target_idx`; the plan is tested). */
+export function contactAuditEntries(d: Db, teamId: string, contactId: string, take: number) {
+  return d
+    .select({ a: auditLog, by: { id: users.id, name: users.name } })
+    .from(auditLog)
+    .leftJoin(users, eq(users.id, auditLog.userId))
+    .where(and(eq(auditLog.teamId, teamId), eq(auditLog.targetType, "contact"), eq(auditLog.targetId, contactId)))
+    .orderBy(desc(auditLog.createdAt), desc(auditLog.id))
+    .limit(take);
+}
+
 export async function contactTimeline(
   d: Db,
   caller: Caller,
@@ -106,13 +117,7 @@ export async function contactTimeline(
       )
       .orderBy(desc(tasks.createdAt), desc(tasks.id))
       .limit(take),
-    d
-      .select({ a: auditLog, by: { id: users.id, name: users.name } })
-      .from(auditLog)
-      .leftJoin(users, eq(users.id, auditLog.userId))
-      .where(and(eq(auditLog.teamId, caller.teamId), eq(auditLog.targetType, "contact"), eq(auditLog.targetId, ct.id)))
-      .orderBy(desc(auditLog.createdAt), desc(auditLog.id))
-      .limit(take),
+    contactAuditEntries(d, caller.teamId, ct.id, take),
     contactReplies(d, caller, ct.id, take),
   ]);
 
