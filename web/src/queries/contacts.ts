@@ -1,7 +1,9 @@
 import { action, query } from "@solidjs/router";
-import { bulkContacts, fetchContactTimeline, fetchContacts, removeFromList, type ContactQuery } from "../api";
+import { bulkContacts, fetchContactStages, fetchContactTimeline, fetchContacts, removeFromList, type ContactQuery } from "../api";
 
 export const getContacts = query((q: ContactQuery) => fetchContacts(q), "contacts");
+/** The team's contact stages (the stage picker, a workflow's change trigger). */
+export const getContactStages = query(() => fetchContactStages(), "contactStages");
 
 /** A contact's timeline (emails, tasks, calls, replies, status changes), newest first. */
 export const getContactTimeline = query((id: string, page: number) => fetchContactTimeline(id, page, 50), "contactTimeline");

@@ -1,95 +1,19 @@
-import { A, createAsync, revalidate } from "@solidjs/router";
+import { A, createAsync } from "@solidjs/router";
 import { createSignal, For, Show, Suspense } from "solid-js";
-import { deleteWorkflow, runWorkflowNow, updateWorkflow, type Workflow } from "../api";
-import { ConfirmDialog } from "../components/ConfirmDialog";
+import type { Workflow } from "../api";
 import { EmptyState } from "../components/EmptyState";
 import { Icon } from "../components/Icon";
 import { PageHeader } from "../components/PageHeader";
-import { errorMessage, TableSkeleton } from "../components/Status";
-import { notify } from "../components/Toast";
-import { Toggle } from "../components/Toggle";
-import { formatNumber, plural } from "../format";
-import { getWorkflowRuns, getWorkflows } from "../queries/workflows";
+import { TableSkeleton } from "../components/Status";
+import { formatNumber } from "../format";
+import { getWorkflows } from "../queries/workflows";
 import { usePageTitle } from "../title";
-import { filterSummary, reasonText, RunBadge, RunCounts, RunReason, RunTime, triggerLabel } from "./workflows/present";
+import { FilterChips, useWorkflowActions, WORKFLOW_EXPLAINER, type WorkflowActions } from "./workflows/WorkflowActions";
+import { RunBadge, RunCounts, RunReason, RunTime, triggerLabel } from "./workflows/present";
 
 import "./Workflows.css";
-/** The API turns a workflow on only while its sequence is on: the switch says so instead of offering it. */
-export const SEQUENCE_OFF = "Its sequence is off: turn the sequence on first, then the workflow";
 
-export const WORKFLOW_EXPLAINER =
-  "Every interval, a workflow finds net-new people matching its filters and adds them to a sequence — validated and charged like a manual add.";
-
-/** Run now, toggle and delete, shared by the list and a workflow's page. */
-export function useWorkflowActions() {
-  // Optimistic on/off: the switch flips at once and flips back (with the API's reason) if the save fails.
-  const [pending, setPending] = createSignal<Record<string, boolean>>({});
-  const [running, setRunning] = createSignal<Record<string, true>>({});
-  const isActive = (w: Workflow) => pending()[w.id] ?? w.active;
-  const toggle = async (w: Workflow, next: boolean) => {
-    setPending((p) => ({ ...p, [w.id]: next }));
-    try {
-      await updateWorkflow(w.id, { active: next });
-      notify(`“${w.name}” is now ${next ? "on" : "off"}`);
-      await revalidate(getWorkflows.key);
-    } catch (err) {
-      notify(`Couldn't turn “${w.name}” ${next ? "on" : "off"}: ${errorMessage(err)}`, "danger");
-    } finally {
-      setPending(({ [w.id]: _, ...rest }) => rest);
-    }
-  };
-  const runNow = async (w: Workflow) => {
-    setRunning((r) => ({ ...r, [w.id]: true }));
-    try {
-      const run = await runWorkflowNow(w.id);
-      if (run.reason) notify(`“${w.name}” ran: ${reasonText(run.reason).label}`, run.status === "failed" ? "danger" : "info");
-      else notify(`“${w.name}” ran: found ${plural(run.found, "new person", "new people")}; adding them now`);
-      await revalidate([getWorkflows.key, getWorkflowRuns.key]);
-    } catch (err) {
-      notify(`Couldn't run “${w.name}”: ${errorMessage(err)}`, "danger");
-    } finally {
-      setRunning(({ [w.id]: _, ...rest }) => rest);
-    }
-  };
-  return { pending, running, isActive, toggle, runNow };
-}
-
-/** Asks before deleting; the runs' jobs (and the contacts they added) stay. */
-export function DeleteWorkflowDialog(props: { target: Workflow | null; onClose: () => void; onDeleted?: () => void }) {
-  const [busy, setBusy] = createSignal(false);
-  const confirm = async () => {
-    const w = props.target;
-    if (!w) return;
-    setBusy(true);
-    try {
-      await deleteWorkflow(w.id);
-      notify(`Deleted “${w.name}”`);
-      props.onClose();
-      props.onDeleted?.();
-      await revalidate(getWorkflows.key);
-    } catch (err) {
-      notify(`Couldn't delete “${w.name}”: ${errorMessage(err)}`, "danger");
-    } finally {
-      setBusy(false);
-    }
-  };
-  return (
-    <ConfirmDialog
-      open={!!props.target}
-      title={`Delete “${props.target?.name ?? ""}”?`}
-      confirmLabel="Delete workflow"
-      danger
-      busy={busy()}
-      onConfirm={() => void confirm()}
-      onCancel={props.onClose}
-    >
-      It stops running and its run log is removed. Contacts it already added stay in their sequence, and their jobs stay on the sequence's
-      Imports tab.
-    </ConfirmDialog>
-  );
-}
-
-function WorkflowCard(props: { w: Workflow; actions: ReturnType<typeof useWorkflowActions>; onDelete: (w: Workflow) => void }) {
+function WorkflowCard(props: { w: Workflow; actions: WorkflowActions; onDelete: (w: Workflow) => void }) {
   const w = () => props.w;
   const a = props.actions;
   const on = () => a.isActive(w());
@@ -114,24 +38,10 @@ function WorkflowCard(props: { w: Workflow; actions: ReturnType<typeof useWorkfl
             </Show>
           </p>
         </div>
-        <Toggle
-          label={`${w().name} on`}
-          checked={on()}
-          busy={a.pending()[w().id] !== undefined}
-          disabled={!on() && !w().sequence_active}
-          title={!on() && !w().sequence_active ? SEQUENCE_OFF : undefined}
-          onText="On"
-          offText="Off"
-          onChange={(v) => void a.toggle(w(), v)}
-          testId="workflow-toggle"
-        />
+        <a.Switch w={w()} />
       </div>
 
-      <ul class="wf-chips" aria-label="Filters">
-        <For each={filterSummary(w().filters)} fallback={<li class="wf-chip wf-chip-muted">Everyone net new (no filters)</li>}>
-          {(s) => <li class="wf-chip">{s}</li>}
-        </For>
-      </ul>
+      <FilterChips w={w()} />
 
       <dl class="wf-facts">
         <div>
@@ -143,11 +53,7 @@ function WorkflowCard(props: { w: Workflow; actions: ReturnType<typeof useWorkfl
         <div>
           <dt>Next run</dt>
           <dd>
-            <Show when={on()} fallback={<span class="muted">Off: not scheduled</span>}>
-              <Show when={w().next_run_at} fallback="—">
-                {(t) => <RunTime ms={t()} />}
-              </Show>
-            </Show>
+            <a.NextRun w={w()} />
           </dd>
         </div>
         <div class="wf-fact-wide">
@@ -175,15 +81,7 @@ function WorkflowCard(props: { w: Workflow; actions: ReturnType<typeof useWorkfl
 
       <div class="wf-actions">
         <Show when={w().trigger.kind !== "change"}>
-          <button
-            type="button"
-            class="btn btn-secondary btn-sm"
-            disabled={!!a.running()[w().id]}
-            aria-busy={!!a.running()[w().id]}
-            onClick={() => void a.runNow(w())}
-          >
-            <Icon name="play" size={14} /> {a.running()[w().id] ? "Running…" : "Run now"}
-          </button>
+          <a.RunNow w={w()} class="btn btn-secondary btn-sm" />
         </Show>
         <A href={`/workflows/${w().id}`} class="btn btn-ghost btn-sm">
           Run log
@@ -260,7 +158,7 @@ export default function Workflows() {
           )}
         </Show>
       </Suspense>
-      <DeleteWorkflowDialog target={deleting()} onClose={() => setDeleting(null)} />
+      <actions.DeleteDialog target={deleting()} onClose={() => setDeleting(null)} />
     </div>
   );
 }

@@ -1,38 +1,28 @@
-import { A, createAsync, revalidate, useNavigate, useParams, useSearchParams } from "@solidjs/router";
+import { A, createAsync, useNavigate, useParams, useSearchParams } from "@solidjs/router";
 import { createMemo, createSignal, For, onCleanup, Show, Suspense } from "solid-js";
 import { createStore } from "solid-js/store";
-import {
-  createWorkflow,
-  fetchContactStages,
-  fetchSequences,
-  searchPeople,
-  updateWorkflow,
-  type WarningOverrides,
-  type Workflow,
-  type WorkflowInput,
-} from "../../api";
+import { searchPeople, type WarningOverrides, type Workflow, type WorkflowInput } from "../../api";
+import { useWrite } from "../../actions";
 import { getUsers } from "../../queries/users";
 import { FieldError } from "../../components/FieldError";
 import { MailboxPickList } from "../../components/MailboxPickList";
 import { Icon } from "../../components/Icon";
 import { PageHeader } from "../../components/PageHeader";
 import { ErrorPanel, Spinner } from "../../components/Status";
-import { Claim, createFormErrors, FormProblems } from "../../forms";
-import { notify } from "../../components/Toast";
+import { Claim, FormProblems } from "../../forms";
 import { formatNumber } from "../../format";
 import { createLiveFetch } from "../../live";
+import { getContactStages } from "../../queries/contacts";
 import { getMailboxes } from "../../queries/mailboxes";
-import { getWorkflows } from "../../queries/workflows";
+import { getSequences } from "../../queries/sequences";
+import { createWorkflowAction, getWorkflows, updateWorkflowAction } from "../../queries/workflows";
 import { usePageTitle } from "../../title";
 import { FilterSidebar } from "../add-contacts/FilterSidebar";
 import { createWizard, toApiFilters } from "../add-contacts/state";
-import { WORKFLOW_EXPLAINER } from "../Workflows";
 import { CHANGE_FIELDS, CHANGE_KINDS, INTERVALS, OVERRIDES, scheduleLabel, toFilters } from "./present";
+import { WORKFLOW_EXPLAINER } from "./WorkflowActions";
 
 const MAX_PER_RUN = 5_000;
-
-/** Sequences the signed-in user may add contacts to (a workflow adds as its owner). */
-const editableSequences = async () => (await fetchSequences({ page: 1, per_page: 100, status: "all" })).sequences.filter((s) => s.can_edit);
 
 type ChangeKind = (typeof CHANGE_KINDS)[number]["key"];
 
@@ -61,14 +51,29 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
     // A workflow adds contacts on its own: it starts off unless the user turns it on knowingly.
     active: init?.active ?? false,
   });
-  const stages = createAsync(() => fetchContactStages().catch(() => undefined));
+  const stages = createAsync(() => getContactStages().catch(() => undefined));
   const users = createAsync(() => getUsers().catch(() => undefined));
   const onChange = () => form.trigger === "change";
   const [errors, setErrors] = createSignal<Record<string, string>>({});
-  const apiErrors = createFormErrors();
-  const [saving, setSaving] = createSignal(false);
+  const create = useWrite(createWorkflowAction, {
+    form: "workflow-form",
+    done: (_, input) =>
+      `Created “${input.name}”${
+        !input.active
+          ? " (off: turn it on when you're ready)"
+          : input.trigger?.kind === "change"
+            ? ": it runs for each matching change from now on"
+            : `: first run in about a minute, then ${scheduleLabel(input.interval_minutes ?? 1440).toLowerCase()}`
+      }`,
+  });
+  const update = useWrite(updateWorkflowAction, { form: "workflow-form", done: (_, __, patch) => `Saved “${patch.name}”` });
+  const apiErrors = init ? update.errors : create.errors;
+  const saving = () => create.pending() || update.pending();
 
-  const sequences = createAsync(() => editableSequences());
+  // Sequences the signed-in user may add contacts to (a workflow adds as its owner).
+  const sequences = createAsync(async () =>
+    (await getSequences({ page: 1, per_page: 100, status: "all" })).sequences.filter((s) => s.can_edit),
+  );
   const mailboxes = createAsync(() => getMailboxes());
   const chosenSequence = () => sequences()?.find((s) => s.id === form.sequenceId);
 
@@ -111,7 +116,6 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
     setW("filters", "q", keyword());
     const e = validate();
     setErrors(e);
-    apiErrors.clear();
     if (Object.keys(e).length) {
       document.getElementById(`wf-${Object.keys(e)[0]!.replace(/_/g, "-")}`)?.focus();
       return;
@@ -144,31 +148,8 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
           }
         : { kind: "schedule" },
     };
-    setSaving(true);
-    try {
-      if (init) {
-        await updateWorkflow(init.id, body);
-        notify(`Saved “${body.name}”`);
-      } else {
-        await createWorkflow({ ...body, active: canTurnOn() && form.active });
-        notify(
-          `Created “${body.name}”${
-            !(canTurnOn() && form.active)
-              ? " (off: turn it on when you're ready)"
-              : onChange()
-                ? ": it runs for each matching change from now on"
-                : `: first run in about a minute, then ${scheduleLabel(form.interval).toLowerCase()}`
-          }`,
-        );
-      }
-      await revalidate(getWorkflows.key);
-      navigate(init ? `/workflows/${init.id}` : "/workflows");
-    } catch (err) {
-      apiErrors.set(err);
-      apiErrors.focusFirst("workflow-form");
-    } finally {
-      setSaving(false);
-    }
+    const saved = init ? await update.run(init.id, body) : await create.run({ ...body, active: canTurnOn() && form.active });
+    if (saved) navigate(init ? `/workflows/${init.id}` : "/workflows");
   };
 
   const toggleMailbox = (id: string, on: boolean) => setForm("mailboxIds", (ids) => (on ? [...ids, id] : ids.filter((x) => x !== id)));

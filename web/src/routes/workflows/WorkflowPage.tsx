@@ -1,21 +1,21 @@
-import { A, createAsync, useNavigate, useParams, useSearchParams } from "@solidjs/router";
-import { createSignal, For, Show, Suspense } from "solid-js";
+import { A, createAsync, useIsRouting, useNavigate, useParams, useSearchParams } from "@solidjs/router";
+import { createSignal, Show, Suspense } from "solid-js";
 import type { Workflow } from "../../api";
+import { DataTable } from "../../components/DataTable";
 import { EmptyState } from "../../components/EmptyState";
 import { Icon } from "../../components/Icon";
-import { Pagination } from "../../components/Pagination";
-import { ErrorPanel, Spinner, TableSkeleton } from "../../components/Status";
-import { Toggle } from "../../components/Toggle";
+import { ErrorPanel, Spinner } from "../../components/Status";
 import { formatNumber } from "../../format";
 import { getWorkflowRuns, getWorkflows } from "../../queries/workflows";
 import { usePageTitle } from "../../title";
-import { DeleteWorkflowDialog, SEQUENCE_OFF, useWorkflowActions } from "../Workflows";
-import { filterSummary, RunBadge, RunCounts, RunReason, RunTime, RunTrigger, triggerLabel } from "./present";
+import { RunBadge, RunCounts, RunReason, RunTime, RunTrigger, triggerLabel } from "./present";
+import { FilterChips, useWorkflowActions, type WorkflowActions } from "./WorkflowActions";
 
 const PER_PAGE = 25;
 
 function RunLog(props: { id: string }) {
   const [params] = useSearchParams();
+  const routing = useIsRouting();
   const page = () => Math.max(1, Number(params.page) || 1);
   const runs = createAsync(() => getWorkflowRuns(props.id, { page: page(), per_page: PER_PAGE }));
   return (
@@ -26,71 +26,53 @@ function RunLog(props: { id: string }) {
         </h2>
         <p class="card-subtitle">Every run, newest first: who it found, how many its job added, and why a run added nobody.</p>
       </div>
-      <Suspense fallback={<TableSkeleton columns={5} rows={4} label="Loading runs…" />}>
-        <Show when={runs()}>
-          {(r) => (
-            <Show
-              when={r().runs.length > 0}
-              fallback={
-                <EmptyState icon="clock" title="No runs yet">
-                  Runs show up here once the schedule comes round, or when you press Run now.
-                </EmptyState>
-              }
-            >
-              <div class="table-wrap">
-                <table class="table" data-testid="run-log">
-                  <caption class="sr-only">
-                    Runs of this workflow, page {r().pagination.page} of {r().pagination.total_pages}
-                  </caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Started</th>
-                      <th scope="col">Triggered by</th>
-                      <th scope="col">Status</th>
-                      <th scope="col">Result</th>
-                      <th scope="col">Reason</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    <For each={r().runs}>
-                      {(run) => (
-                        <tr data-testid="run-row" data-run-id={run.id}>
-                          <td class="cell-nowrap">
-                            <RunTime ms={run.started_at} />
-                            <Show when={run.finished_at && run.finished_at - run.started_at >= 1000}>
-                              <div class="muted small">took {formatNumber(Math.round((run.finished_at! - run.started_at) / 1000))} s</div>
-                            </Show>
-                          </td>
-                          <td>
-                            <RunTrigger run={run} />
-                          </td>
-                          <td>
-                            <RunBadge run={run} />
-                          </td>
-                          <td class="cell-nowrap">
-                            <RunCounts run={run} />
-                          </td>
-                          <td class="wf-reason-cell">
-                            <Show when={run.reason} fallback={<span class="muted">—</span>}>
-                              <RunReason code={run.reason} />
-                            </Show>
-                          </td>
-                        </tr>
-                      )}
-                    </For>
-                  </tbody>
-                </table>
-              </div>
-              <Pagination meta={r().pagination} />
-            </Show>
-          )}
-        </Show>
-      </Suspense>
+      <DataTable
+        flush
+        caption={`Runs of this workflow, page ${runs()?.pagination.page ?? 1} of ${runs()?.pagination.total_pages ?? 1}`}
+        columns={[{ label: "Started" }, { label: "Triggered by" }, { label: "Status" }, { label: "Result" }, { label: "Reason" }]}
+        rows={runs()?.runs}
+        pagination={runs()?.pagination}
+        busy={routing()}
+        loading="Loading runs…"
+        skeletonRows={4}
+        testId="run-log"
+        rowProps={(run) => ({ "data-testid": "run-row", "data-run-id": run.id })}
+        empty={
+          <EmptyState icon="clock" title="No runs yet">
+            Runs show up here once the schedule comes round, or when you press Run now.
+          </EmptyState>
+        }
+      >
+        {(run) => (
+          <>
+            <td class="cell-nowrap">
+              <RunTime ms={run.started_at} />
+              <Show when={run.finished_at && run.finished_at - run.started_at >= 1000}>
+                <div class="muted small">took {formatNumber(Math.round((run.finished_at! - run.started_at) / 1000))} s</div>
+              </Show>
+            </td>
+            <td>
+              <RunTrigger run={run} />
+            </td>
+            <td>
+              <RunBadge run={run} />
+            </td>
+            <td class="cell-nowrap">
+              <RunCounts run={run} />
+            </td>
+            <td class="wf-reason-cell">
+              <Show when={run.reason} fallback={<span class="muted">—</span>}>
+                <RunReason code={run.reason} />
+              </Show>
+            </td>
+          </>
+        )}
+      </DataTable>
     </section>
   );
 }
 
-function Summary(props: { w: Workflow; actions: ReturnType<typeof useWorkflowActions>; onDelete: () => void }) {
+function Summary(props: { w: Workflow; actions: WorkflowActions; onDelete: () => void }) {
   const a = props.actions;
   const w = () => props.w;
   return (
@@ -108,27 +90,9 @@ function Summary(props: { w: Workflow; actions: ReturnType<typeof useWorkflowAct
           </p>
         </div>
         <div class="page-actions">
-          <Toggle
-            label={`${w().name} on`}
-            checked={a.isActive(w())}
-            busy={a.pending()[w().id] !== undefined}
-            disabled={!a.isActive(w()) && !w().sequence_active}
-            title={!a.isActive(w()) && !w().sequence_active ? SEQUENCE_OFF : undefined}
-            onText="On"
-            offText="Off"
-            onChange={(v) => void a.toggle(w(), v)}
-            testId="workflow-toggle"
-          />
+          <a.Switch w={w()} />
           <Show when={w().trigger.kind !== "change"}>
-            <button
-              type="button"
-              class="btn btn-primary"
-              disabled={!!a.running()[w().id]}
-              aria-busy={!!a.running()[w().id]}
-              onClick={() => void a.runNow(w())}
-            >
-              <Icon name="play" size={14} /> {a.running()[w().id] ? "Running…" : "Run now"}
-            </button>
+            <a.RunNow w={w()} class="btn btn-primary" />
           </Show>
           <A href={`/workflows/${w().id}/edit`} class="btn btn-secondary">
             <Icon name="pencil" size={14} /> Edit
@@ -143,11 +107,7 @@ function Summary(props: { w: Workflow; actions: ReturnType<typeof useWorkflowAct
           <div>
             <dt>Next run</dt>
             <dd>
-              <Show when={a.isActive(w())} fallback={<span class="muted">Off: not scheduled</span>}>
-                <Show when={w().next_run_at} fallback="—">
-                  {(t) => <RunTime ms={t()} />}
-                </Show>
-              </Show>
+              <a.NextRun w={w()} />
             </dd>
           </div>
           <div>
@@ -171,11 +131,7 @@ function Summary(props: { w: Workflow; actions: ReturnType<typeof useWorkflowAct
           <div class="wf-fact-wide">
             <dt>Filters</dt>
             <dd>
-              <ul class="wf-chips" aria-label="Filters">
-                <For each={filterSummary(w().filters)} fallback={<li class="wf-chip wf-chip-muted">Everyone net new (no filters)</li>}>
-                  {(s) => <li class="wf-chip">{s}</li>}
-                </For>
-              </ul>
+              <FilterChips w={w()} />
             </dd>
           </div>
         </dl>
@@ -221,7 +177,7 @@ export default function WorkflowPage() {
           </Show>
         </Show>
       </Suspense>
-      <DeleteWorkflowDialog
+      <actions.DeleteDialog
         target={deleting()}
         onClose={() => setDeleting(null)}
         onDeleted={() => navigate("/workflows", { replace: true })}

@@ -1,0 +1,104 @@
+import { For, Show } from "solid-js";
+import type { Workflow } from "../../api";
+import { useWrite } from "../../actions";
+import { ConfirmDialog } from "../../components/ConfirmDialog";
+import { Icon } from "../../components/Icon";
+import { notify } from "../../components/Toast";
+import { Toggle } from "../../components/Toggle";
+import { plural } from "../../format";
+import { deleteWorkflowAction, runWorkflowNowAction, setWorkflowActiveAction } from "../../queries/workflows";
+import { filterSummary, reasonText, RunTime } from "./present";
+
+export const WORKFLOW_EXPLAINER =
+  "Every interval, a workflow finds net-new people matching its filters and adds them to a sequence — validated and charged like a manual add.";
+
+/** The API turns a workflow on only while its sequence is on: the switch says so instead of offering it. */
+const SEQUENCE_OFF = "Its sequence is off: turn the sequence on first, then the workflow";
+
+/** The switch, Run now and Delete, shared by the list's cards and a workflow's page. */
+export function useWorkflowActions() {
+  const setActive = useWrite(setWorkflowActiveAction, {
+    done: (_, w, next) => `“${w.name}” is now ${next ? "on" : "off"}`,
+    failed: (w, next) => `Couldn't turn “${w.name}” ${next ? "on" : "off"}`,
+  });
+  const runNow = useWrite(runWorkflowNowAction, { failed: (w) => `Couldn't run “${w.name}”` });
+  const remove = useWrite(deleteWorkflowAction, { done: (_, w) => `Deleted “${w.name}”`, failed: (w) => `Couldn't delete “${w.name}”` });
+  // Optimistic on/off: the switch shows the value on its way, and the saved one again if the save is refused.
+  const sending = (w: Workflow) => setActive.inFlight().findLast(([x]) => x.id === w.id)?.[1];
+  const isActive = (w: Workflow) => sending(w) ?? w.active;
+  const isRunning = (w: Workflow) => runNow.inFlight().some(([x]) => x.id === w.id);
+  return {
+    isActive,
+    /** The switch of one workflow; off and unavailable while its sequence is off. */
+    Switch: (props: { w: Workflow }) => (
+      <Toggle
+        label={`${props.w.name} on`}
+        checked={isActive(props.w)}
+        busy={sending(props.w) !== undefined}
+        disabled={!isActive(props.w) && !props.w.sequence_active}
+        title={!isActive(props.w) && !props.w.sequence_active ? SEQUENCE_OFF : undefined}
+        onText="On"
+        offText="Off"
+        onChange={(v) => void setActive.run(props.w, v)}
+        testId="workflow-toggle"
+      />
+    ),
+    /** When it runs next: nothing is scheduled while it is off. */
+    NextRun: (props: { w: Workflow }) => (
+      <Show when={isActive(props.w)} fallback={<span class="muted">Off: not scheduled</span>}>
+        <Show when={props.w.next_run_at} fallback="—">
+          {(t) => <RunTime ms={t()} />}
+        </Show>
+      </Show>
+    ),
+    /** Runs it once now; the toast says what the run found, or why it added nobody. */
+    RunNow: (props: { w: Workflow; class: string }) => (
+      <button
+        type="button"
+        class={props.class}
+        disabled={isRunning(props.w)}
+        aria-busy={isRunning(props.w)}
+        onClick={async () => {
+          const run = await runNow.run(props.w);
+          if (!run) return;
+          if (run.reason) notify(`“${props.w.name}” ran: ${reasonText(run.reason).label}`, run.status === "failed" ? "danger" : "info");
+          else notify(`“${props.w.name}” ran: found ${plural(run.found, "new person", "new people")}; adding them now`);
+        }}
+      >
+        <Icon name="play" size={14} /> {isRunning(props.w) ? "Running…" : "Run now"}
+      </button>
+    ),
+    /** Asks before deleting; the runs' jobs (and the contacts they added) stay. */
+    DeleteDialog: (props: { target: Workflow | null; onClose: () => void; onDeleted?: () => void }) => (
+      <ConfirmDialog
+        open={!!props.target}
+        title={`Delete “${props.target?.name ?? ""}”?`}
+        confirmLabel="Delete workflow"
+        danger
+        busy={remove.pending()}
+        onConfirm={async () => {
+          if (!props.target || !(await remove.run(props.target))) return;
+          props.onClose();
+          props.onDeleted?.();
+        }}
+        onCancel={props.onClose}
+      >
+        It stops running and its run log is removed. Contacts it already added stay in their sequence, and their jobs stay on the sequence's
+        Imports tab.
+      </ConfirmDialog>
+    ),
+  };
+}
+
+export type WorkflowActions = ReturnType<typeof useWorkflowActions>;
+
+/** A workflow's filters as chips. */
+export function FilterChips(props: { w: Workflow }) {
+  return (
+    <ul class="wf-chips" aria-label="Filters">
+      <For each={filterSummary(props.w.filters)} fallback={<li class="wf-chip wf-chip-muted">Everyone net new (no filters)</li>}>
+        {(s) => <li class="wf-chip">{s}</li>}
+      </For>
+    </ul>
+  );
+}
