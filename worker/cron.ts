@@ -1,15 +1,18 @@
+import { db } from "./db/client";
 import type { Env } from "./env";
 import { settleEndedJobs, startDueJobs } from "./services/add-contacts/jobs";
-import { applyAutoWinners } from "./services/reports-ab";
+import { applyAutoWinners } from "./services/reports/ab";
 import { runDueWorkflows } from "./services/workflows";
 import { pollReplies } from "./services/reply-polling";
 
 /** Every minute (UTC): start due scheduled jobs and due workflows; settle any ended job's unsettled hold. */
 export async function runCron(_controller: ScheduledController, env: Env): Promise<void> {
-  await startDueJobs(env);
-  await settleEndedJobs(env);
-  await runDueWorkflows(env);
+  // One drizzle handle for the whole tick, passed down (as a request's c.var.db).
+  const d = db(env.DB);
+  await startDueJobs(env, d);
+  await settleEndedJobs(env, d);
+  await runDueWorkflows(env, d);
   // Gmail / Microsoft 365 mailboxes: replies and bounces found through their APIs (the same inbound classification).
-  await pollReplies(env);
-  await applyAutoWinners(env);
+  await pollReplies(env, d);
+  await applyAutoWinners(d);
 }

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { newId } from "../../worker/lib/ids";
 import { seedId } from "../../worker/seed/random";
-import { abVerdict, normalCdf, sampleSizePerVariant, twoProportionTest, wilson } from "../../worker/services/reports-stats";
-import { applyAutoWinners } from "../../worker/services/reports-ab";
+import { abVerdict, normalCdf, sampleSizePerVariant, twoProportionTest, wilson } from "../../worker/services/reports/stats";
+import { applyAutoWinners } from "../../worker/services/reports/ab";
 import { handleInbound } from "../../worker/inbound";
 import { loadSendContext, pickVariant } from "../../durable-objects/compose";
 import { db } from "../../worker/db/client";
@@ -307,7 +307,7 @@ describe("A/B winners", () => {
     );
     await env.DB.batch(stmts);
     // off: nothing changes on the cron
-    await applyAutoWinners(env);
+    await applyAutoWinners(db(env.DB));
     expect(await one("SELECT count(*) AS n FROM step_variants WHERE step_id = ? AND enabled = 1", stepIds[0])).toBe(2);
     const on = await body(await as(s, "PUT", `/api/sequences/${sequenceId}/ab-tests/auto-winner`, { enabled: true }));
     expect(on).toEqual({ auto_winner: true, switched_steps: [stepIds[0]] });

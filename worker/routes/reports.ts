@@ -1,15 +1,14 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { db } from "../db/client";
 import { now } from "../lib/clock";
 import { csvLine } from "../lib/csv";
-import { ApiError, notFound } from "../lib/errors";
+import { ApiError } from "../lib/errors";
 import { router } from "../lib/openapi";
 import { errorResponses, Id, IdParam, json, jsonBody } from "../lib/schemas";
-import { sequenceFor } from "../services/access";
 import { REASONS } from "../../durable-objects/engine";
-import { DAY_MS, sequenceReport, type ReportFilter } from "../services/reports";
-import { applyAutoWinnersFor, chooseWinner, abTests } from "../services/reports-ab";
-import { homeDashboard, teamReport } from "../services/reports-team";
+import { chooseWinnerBy, setAutoWinner } from "../services/reports/ab";
+import { contactsExport, reportFor, type ReportFilter } from "../services/reports/sequence";
+import { homeDashboard, teamReport } from "../services/reports/team";
+import { DAY_MS } from "../services/reports/thresholds";
 
 /** Sequence reports, A/B results and winners, the team report, the home dashboard, and their CSV exports. */
 
@@ -179,16 +178,6 @@ const csvResponse = (body: string | ReadableStream, name: string) =>
   new Response(body, { headers: { "content-type": "text/csv; charset=utf-8", "content-disposition": `attachment; filename="${name}"` } });
 const pct = (x: number) => (x * 100).toFixed(2);
 
-async function loadReport(
-  c: { env: { DB: D1Database }; get: (k: "caller") => import("../env").Caller },
-  id: string,
-  q: z.infer<typeof ReportQuery>,
-) {
-  const { seq } = await sequenceFor(db(c.env.DB), c.get("caller"), id, "sequence.view");
-  const report = await sequenceReport(c.env.DB, { id: seq.id, teamId: seq.teamId, name: seq.name, settings: seq.settings }, filterOf(q));
-  return { ...report, auto_winner: seq.settings.ab_auto_winner === true };
-}
-
 /** Team report range: the given days, or the last 30 days. */
 function teamRange(q: { from?: string; to?: string }) {
   const to = q.to ? dayStart(q.to) + DAY_MS : Math.floor(now() / DAY_MS) * DAY_MS + DAY_MS;
@@ -210,7 +199,8 @@ export const reportRoutes = router()
       request: { params: IdParam, query: ReportQuery },
       responses: { 200: json(z.object({ report: SequenceReportSchema })), 404: errorResponses[404], 422: errorResponses[422] },
     }),
-    async (c) => c.json({ report: await loadReport(c, c.req.valid("param").id, c.req.valid("query")) }, 200),
+    async (c) =>
+      c.json({ report: await reportFor(c.var.db, c.get("caller"), c.req.valid("param").id, filterOf(c.req.valid("query"))) }, 200),
   )
   .openapi(
     createRoute({
@@ -223,7 +213,7 @@ export const reportRoutes = router()
     }),
     async (c) => {
       const q = c.req.valid("query");
-      const r = await loadReport(c, c.req.valid("param").id, q);
+      const r = await reportFor(c.var.db, c.get("caller"), c.req.valid("param").id, filterOf(q));
       let out = "";
       if (q.part === "statuses") out = csvLine(["status", "contacts"]) + r.statuses.map((s) => csvLine([s.status, s.contacts])).join("");
       if (q.part === "steps")
@@ -309,13 +299,11 @@ export const reportRoutes = router()
       responses: { ...csv, 404: errorResponses[404] },
     }),
     async (c) => {
-      const { seq } = await sequenceFor(db(c.env.DB), c.get("caller"), c.req.valid("param").id, "sequence.view");
-      const d1 = c.env.DB;
-      const PAGE = 2000;
-      // Keyset pages over enrollments: a 100,000-contact sequence never sits in memory whole.
+      const { sequenceId, pages } = await contactsExport(c.var.db, c.get("caller"), c.req.valid("param").id);
+      const enc = new TextEncoder();
+      const iso = (v: number | null) => (v === null ? "" : new Date(v).toISOString());
       const stream = new ReadableStream<Uint8Array>({
         async start(controller) {
-          const enc = new TextEncoder();
           controller.enqueue(
             enc.encode(
               csvLine([
@@ -334,19 +322,9 @@ export const reportRoutes = router()
               ]),
             ),
           );
-          let after = "";
-          for (;;) {
-            const { results } = await d1
-              .prepare(
-                `SELECT e.id, e.contact_id, c.first_name, c.last_name, c.email, c.company, e.status, e.current_step, e.reason, mb.email AS mailbox, e.created_at, e.finished_at
-                 FROM enrollments e LEFT JOIN contacts c ON c.id = e.contact_id AND c.team_id = e.team_id LEFT JOIN mailboxes mb ON mb.id = e.mailbox_id
-                WHERE e.sequence_id = ? AND e.team_id = ? AND e.id > ? ORDER BY e.id LIMIT ?`,
-              )
-              .bind(seq.id, seq.teamId, after, PAGE)
-              .all<Record<string, string | number | null>>();
+          for await (const rows of pages) {
             let chunk = "";
-            for (const r of results) {
-              const iso = (v: unknown) => (typeof v === "number" ? new Date(v).toISOString() : "");
+            for (const r of rows)
               chunk += csvLine([
                 r.contact_id,
                 r.first_name,
@@ -356,20 +334,17 @@ export const reportRoutes = router()
                 r.status,
                 r.current_step,
                 r.reason,
-                r.reason ? ((REASONS as Record<string, string>)[String(r.reason)] ?? "") : "",
+                r.reason ? ((REASONS as Record<string, string>)[r.reason] ?? "") : "",
                 r.mailbox,
                 iso(r.created_at),
                 iso(r.finished_at),
               ]);
-            }
-            if (chunk) controller.enqueue(enc.encode(chunk));
-            if (results.length < PAGE) break;
-            after = String(results[results.length - 1]!.id);
+            controller.enqueue(enc.encode(chunk));
           }
           controller.close();
         },
       });
-      return csvResponse(stream, `sequence-${seq.id}-contacts.csv`);
+      return csvResponse(stream, `sequence-${sequenceId}-contacts.csv`);
     },
   )
   .openapi(
@@ -387,19 +362,8 @@ export const reportRoutes = router()
       },
     }),
     async (c) => {
-      const caller = c.get("caller");
-      const { seq } = await sequenceFor(db(c.env.DB), caller, c.req.valid("param").id, "sequence.edit");
       const { enabled } = c.req.valid("json");
-      await c.env.DB.batch([
-        c.env.DB.prepare(
-          "UPDATE sequences SET settings = json_set(settings, '$.ab_auto_winner', json(?)), updated_at = ? WHERE id = ? AND team_id = ?",
-        ).bind(enabled ? "true" : "false", now(), seq.id, seq.teamId),
-        c.env.DB.prepare(
-          "INSERT INTO audit_log (id, team_id, user_id, api_key_id, action, target_type, target_id, details, created_at) VALUES (lower(hex(randomblob(12))), ?, ?, ?, 'ab_test.auto_winner', 'sequence', ?, ?, ?)",
-        ).bind(seq.teamId, caller.userId, caller.apiKeyId ?? null, seq.id, JSON.stringify({ enabled }), now()),
-      ]);
-      // A test that is already significant switches now, not on the next cron tick.
-      const switched = enabled ? await applyAutoWinnersFor(c.env.DB, seq.id, seq.teamId) : [];
+      const switched = await setAutoWinner(c.var.db, c.get("caller"), c.req.valid("param").id, enabled);
       return c.json({ auto_winner: enabled, switched_steps: switched }, 200);
     },
   )
@@ -422,27 +386,9 @@ export const reportRoutes = router()
       responses: { 200: json(z.object({ ab_test: AbTest })), 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
     }),
     async (c) => {
-      const caller = c.get("caller");
       const { id, step_id } = c.req.valid("param");
-      const { seq } = await sequenceFor(db(c.env.DB), caller, id, "sequence.edit");
-      const tests = await abTests(c.env.DB, seq.id, seq.teamId);
-      const test = tests.find((t) => t.step_id === step_id);
-      if (!test) throw notFound("A/B test");
-      const { variant_id } = c.req.valid("json");
-      if (!test.verdict.variants.some((v) => v.id === variant_id)) throw notFound("Variant");
-      await chooseWinner(c.env.DB, {
-        teamId: seq.teamId,
-        sequenceId: seq.id,
-        stepId: step_id,
-        winnerId: variant_id,
-        userId: caller.userId,
-        apiKeyId: caller.apiKeyId ?? null,
-        automatic: false,
-        details: { p_value: test.verdict.p_value, significant: test.verdict.significant },
-      });
-      // Read again: choosing the winner turned the other variants off.
-      const after = (await abTests(c.env.DB, seq.id, seq.teamId)).find((t) => t.step_id === step_id)!;
-      return c.json({ ab_test: { step_id, position: after.position, winner_id: variant_id, ...after.verdict } }, 200);
+      const ab_test = await chooseWinnerBy(c.var.db, c.get("caller"), id, step_id, c.req.valid("json").variant_id);
+      return c.json({ ab_test }, 200);
     },
   )
   .openapi(
@@ -456,7 +402,7 @@ export const reportRoutes = router()
     }),
     async (c) => {
       const { from, to } = teamRange(c.req.valid("query"));
-      return c.json({ report: await teamReport(c.env.DB, c.get("caller"), from, to) }, 200);
+      return c.json({ report: await teamReport(c.var.db, c.get("caller"), from, to) }, 200);
     },
   )
   .openapi(
@@ -471,7 +417,7 @@ export const reportRoutes = router()
     async (c) => {
       const q = c.req.valid("query");
       const { from, to } = teamRange(q);
-      const r = await teamReport(c.env.DB, c.get("caller"), from, to);
+      const r = await teamReport(c.var.db, c.get("caller"), from, to);
       const head = ["added", "sent", "replies", "meetings", "bounced", "bounce_rate_pct", "reply_rate_pct"];
       const cells = (x: (typeof r.users)[number] | (typeof r.sequences)[number]) => [
         x.added,
@@ -512,6 +458,6 @@ export const reportRoutes = router()
       const t = now();
       const off = c.req.valid("query").tz_offset_minutes * 60_000;
       const startOfDay = Math.floor((t + off) / DAY_MS) * DAY_MS - off;
-      return c.json({ home: await homeDashboard(c.env.DB, c.get("caller"), t, startOfDay) }, 200);
+      return c.json({ home: await homeDashboard(c.var.db, c.get("caller"), t, startOfDay) }, 200);
     },
   );

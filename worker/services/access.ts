@@ -190,15 +190,6 @@ export function visibleSequence(caller: Caller, column: AnyColumn | SQL): SQL | 
   return sql`${column} in (select s.id from sequences s where s.team_id = ${caller.teamId} and (s.owner_id = ${caller.userId} or exists (select 1 from sequence_shares x where x.sequence_id = s.id and x.user_id = ${caller.userId})))`;
 }
 
-/** `visibleSequence` for raw statements: SQL text with `?` placeholders and its parameters ("1 = 1" for admins). */
-export function visibleSequenceRaw(caller: Caller, column: string): { sql: string; params: string[] } {
-  if (canSeeAllSequences(caller)) return { sql: "1 = 1", params: [] };
-  return {
-    sql: `${column} IN (SELECT s.id FROM sequences s WHERE s.team_id = ? AND (s.owner_id = ? OR EXISTS (SELECT 1 FROM sequence_shares x WHERE x.sequence_id = s.id AND x.user_id = ?)))`,
-    params: [caller.teamId, caller.userId, caller.userId],
-  };
-}
-
 export async function mailboxFor(d: Db, caller: Caller, mailboxId: string, action: Action = "mailbox.view") {
   const m = await d.query.mailboxes.findFirst({ where: and(eq(mailboxes.id, mailboxId), eq(mailboxes.teamId, caller.teamId)) });
   if (!m) throw notFound("Mailbox");

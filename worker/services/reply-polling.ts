@@ -119,8 +119,7 @@ async function pollFailed(
 }
 
 /** Cron: every Gmail / Graph mailbox that still has a working sign-in. One failing mailbox never stops the others. */
-export async function pollReplies(env: Env): Promise<PollOutcome[]> {
-  const d = db(env.DB);
+export async function pollReplies(env: Env, d: Db = db(env.DB)): Promise<PollOutcome[]> {
   const rows = await d
     .select({ id: mailboxes.id, transport: mailboxes.transport, transportConfig: mailboxes.transportConfig })
     .from(mailboxes)

@@ -690,8 +690,7 @@ const SWEEP_PAGE = 100;
  * Cron: start scheduled jobs whose time has come; fail jobs whose commit was cut short; settle the
  * hold of any ended job that has no settlement yet (left by a crash before settlements were atomic).
  */
-export async function startDueJobs(env: Env) {
-  const d = db(env.DB);
+export async function startDueJobs(env: Env, d: Db = db(env.DB)) {
   const t = now();
   // A queued job whose chunks never reached the queue (the send failed after the status changed) would
   // hold its credits forever: no chunk started it in 10 minutes, so its chunks go out again (they are
@@ -729,8 +728,7 @@ export async function startDueJobs(env: Env) {
 }
 
 /** The sweep: every ended job whose hold was never settled gets its settlement, in pages. */
-export async function settleEndedJobs(env: Env): Promise<number> {
-  const d = db(env.DB);
+export async function settleEndedJobs(env: Env, d: Db = db(env.DB)): Promise<number> {
   const rows = await d.all<{ id: string }>(sql`
     SELECT j.id FROM jobs j
      WHERE j.status IN ('completed','failed','cancelled') AND coalesce(j.finished_at, j.created_at) >= ${now() - SWEEP_WINDOW_MS}

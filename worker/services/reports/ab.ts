@@ -1,0 +1,169 @@
+import { and, asc, eq, sql } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import { auditLog, sequences, stepVariants } from "../../db/schema";
+import type { Caller } from "../../env";
+import { now } from "../../lib/clock";
+import { notFound } from "../../lib/errors";
+import { newId } from "../../lib/ids";
+import { sequenceFor } from "../access";
+import { auditEntry } from "../audit";
+import { abVerdict, type AbVerdict } from "./stats";
+
+/**
+ * A/B winners. Choosing a winner turns the other variants of the step off in D1: the engine's
+ * variant choice (pickVariant in durable-objects/compose.ts) only spreads contacts over enabled variants,
+ * so every email composed from then on uses the winner. The switch is recorded in the audit log and
+ * in the sequence's settings (`ab_winners`: step id → variant id).
+ */
+
+export interface AbStep {
+  step_id: string;
+  position: number;
+  verdict: AbVerdict;
+}
+
+/** The A/B verdict of every email step of a sequence with two or more variants (one grouped query). */
+export async function abTests(d: Db, sequenceId: string, teamId: string): Promise<AbStep[]> {
+  const [variants, counts] = await Promise.all([
+    d.all<{ id: string; step_id: string; position: number; label: string; enabled: number }>(
+      sql`SELECT v.id, v.step_id, s.position, v.label, v.enabled FROM step_variants v JOIN steps s ON s.id = v.step_id
+        WHERE s.sequence_id = ${sequenceId} AND v.team_id = ${teamId} AND s.type IN ('auto_email', 'manual_email') ORDER BY s.position, v.label, v.id`,
+    ),
+    d.all<{ variant_id: string; delivered: number; replies: number }>(
+      sql`SELECT m.variant_id, count(*) - sum(m.status = 'bounced') AS delivered, sum(m.reply_kind = 'reply') AS replies
+         FROM messages m WHERE m.sequence_id = ${sequenceId} AND m.status IN ('sent', 'bounced') AND m.sent_at IS NOT NULL AND m.variant_id IS NOT NULL GROUP BY 1`,
+    ),
+  ]);
+  const byVariant = new Map(counts.map((r) => [r.variant_id, r]));
+  const bySteps = new Map<string, typeof variants>();
+  for (const v of variants) bySteps.set(v.step_id, [...(bySteps.get(v.step_id) ?? []), v]);
+  return [...bySteps.entries()]
+    .filter(([, vs]) => vs.length >= 2)
+    .map(([stepId, vs]) => ({
+      step_id: stepId,
+      position: vs[0]!.position,
+      verdict: abVerdict(
+        vs.map((v) => ({
+          id: v.id,
+          label: v.label,
+          enabled: !!v.enabled,
+          sent: byVariant.get(v.id)?.delivered ?? 0,
+          replies: byVariant.get(v.id)?.replies ?? 0,
+        })),
+      ),
+    }));
+}
+
+/** Make `winnerId` the only enabled variant of its step, remember it, and write the audit entry: one batch. */
+export async function chooseWinner(
+  d: Db,
+  o: {
+    teamId: string;
+    sequenceId: string;
+    stepId: string;
+    winnerId: string;
+    userId: string | null;
+    apiKeyId: string | null;
+    automatic: boolean;
+    details: Record<string, unknown>;
+  },
+) {
+  const t = now();
+  await d.batch([
+    d
+      .update(stepVariants)
+      .set({ enabled: sql`(${stepVariants.id} = ${o.winnerId})` })
+      .where(and(eq(stepVariants.stepId, o.stepId), eq(stepVariants.teamId, o.teamId))),
+    d
+      .update(sequences)
+      .set({
+        settings: sql`json_set(${sequences.settings}, '$.ab_winners', json(json_patch(coalesce(json_extract(${sequences.settings}, '$.ab_winners'), '{}'), json_object(${o.stepId}, ${o.winnerId}))))`,
+        updatedAt: t,
+      })
+      .where(and(eq(sequences.id, o.sequenceId), eq(sequences.teamId, o.teamId))),
+    d.insert(auditLog).values({
+      id: newId(),
+      teamId: o.teamId,
+      userId: o.userId,
+      apiKeyId: o.apiKeyId,
+      action: o.automatic ? "ab_test.winner_automatic" : "ab_test.winner_chosen",
+      targetType: "step",
+      targetId: o.stepId,
+      details: { sequence_id: o.sequenceId, variant_id: o.winnerId, ...o.details },
+      createdAt: t,
+    }),
+  ]);
+}
+
+/** A caller picks a step's winner by hand (404 when the step has no A/B test or the variant isn't one of it). */
+export async function chooseWinnerBy(d: Db, caller: Caller, sequenceId: string, stepId: string, variantId: string) {
+  const { seq } = await sequenceFor(d, caller, sequenceId, "sequence.edit");
+  const test = (await abTests(d, seq.id, seq.teamId)).find((t) => t.step_id === stepId);
+  if (!test) throw notFound("A/B test");
+  if (!test.verdict.variants.some((v) => v.id === variantId)) throw notFound("Variant");
+  await chooseWinner(d, {
+    teamId: seq.teamId,
+    sequenceId: seq.id,
+    stepId,
+    winnerId: variantId,
+    userId: caller.userId,
+    apiKeyId: caller.apiKeyId ?? null,
+    automatic: false,
+    details: { p_value: test.verdict.p_value, significant: test.verdict.significant },
+  });
+  // Read again: choosing the winner turned the other variants off.
+  const after = (await abTests(d, seq.id, seq.teamId)).find((t) => t.step_id === stepId)!;
+  return { step_id: stepId, position: after.position, winner_id: variantId, ...after.verdict };
+}
+
+/** Turn the automatic winner on or off (audited); turning it on applies a test that is already significant now. */
+export async function setAutoWinner(d: Db, caller: Caller, sequenceId: string, enabled: boolean): Promise<string[]> {
+  const { seq } = await sequenceFor(d, caller, sequenceId, "sequence.edit");
+  await d.batch([
+    d
+      .update(sequences)
+      .set({ settings: sql`json_set(${sequences.settings}, '$.ab_auto_winner', json(${enabled ? "true" : "false"}))`, updatedAt: now() })
+      .where(and(eq(sequences.id, seq.id), eq(sequences.teamId, seq.teamId))),
+    d.insert(auditLog).values(auditEntry(caller, "ab_test.auto_winner", "sequence", seq.id, { enabled })),
+  ]);
+  // A test that is already significant switches now, not on the next cron tick.
+  return enabled ? applyAutoWinnersFor(d, seq.id, seq.teamId) : [];
+}
+
+/** A significant test still running on a sequence whose automatic winner is on: apply it. Returns the steps switched. */
+export async function applyAutoWinnersFor(d: Db, sequenceId: string, teamId: string): Promise<string[]> {
+  const switched: string[] = [];
+  for (const { step_id, verdict } of await abTests(d, sequenceId, teamId)) {
+    const enabled = verdict.variants.filter((v) => v.enabled);
+    if (!verdict.significant || !verdict.leader_id || enabled.length < 2) continue;
+    if (!enabled.some((v) => v.id === verdict.leader_id)) continue;
+    await chooseWinner(d, {
+      teamId,
+      sequenceId,
+      stepId: step_id,
+      winnerId: verdict.leader_id,
+      userId: null,
+      apiKeyId: null,
+      automatic: true,
+      details: {
+        p_value: verdict.p_value,
+        variants: verdict.variants.map((v) => ({ id: v.id, label: v.label, sent: v.sent, replies: v.replies })),
+      },
+    });
+    switched.push(step_id);
+  }
+  return switched;
+}
+
+/** Cron: every sequence with the automatic winner on (bounded per tick; the index-free scan is over sequences only). */
+export async function applyAutoWinners(d: Db, limit = 200): Promise<number> {
+  const due = await d
+    .select({ id: sequences.id, teamId: sequences.teamId })
+    .from(sequences)
+    .where(and(sql`${sequences.archivedAt} IS NULL`, sql`json_extract(${sequences.settings}, '$.ab_auto_winner') = 1`))
+    .orderBy(asc(sequences.updatedAt))
+    .limit(limit);
+  let n = 0;
+  for (const s of due) n += (await applyAutoWinnersFor(d, s.id, s.teamId)).length;
+  return n;
+}

@@ -1,0 +1,330 @@
+import { sql, type SQL } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import { ENROLLMENT_STATUSES } from "../../db/schema";
+import type { Caller } from "../../env";
+import { sequenceFor } from "../access";
+import { abVerdict, type AbVerdict } from "./stats";
+import { DAY_MS, rate, THRESHOLDS, TRACKING_NOTE } from "./thresholds";
+
+/**
+ * The sequence report: every figure is a SQL aggregate over a covering index (messages_sequence_report_idx,
+ * enrollments_sequence_report_idx, tasks_sequence_step_idx); the Worker only ever holds grouped rows,
+ * never one row per contact or per email. Raw SQL (drizzle's `sql` tag, values bound): grouped
+ * aggregates with `sum(expr)` the builder can't say without hiding the query plan.
+ */
+
+export interface ReportFilter {
+  from?: number;
+  to?: number;
+  addedBy?: string;
+  mailboxId?: string;
+}
+
+/** ` AND a AND b ...` (nothing when there are no conditions). */
+const andAll = (parts: SQL[]) => (parts.length ? sql` AND ${sql.join(parts, sql` AND `)}` : sql``);
+
+/** The filters on the enrollments alias `e`. */
+function enrollmentFilter(f: ReportFilter) {
+  const where: SQL[] = [];
+  if (f.from !== undefined) where.push(sql`e.created_at >= ${f.from}`);
+  if (f.to !== undefined) where.push(sql`e.created_at < ${f.to}`);
+  if (f.addedBy) where.push(sql`e.added_by = ${f.addedBy}`);
+  if (f.mailboxId) where.push(sql`e.mailbox_id = ${f.mailboxId}`);
+  return andAll(where);
+}
+
+/** The filters on the messages alias `m`. */
+function messageFilter(f: ReportFilter, sequenceId: string) {
+  const where: SQL[] = [];
+  if (f.from !== undefined) where.push(sql`m.sent_at >= ${f.from}`);
+  if (f.to !== undefined) where.push(sql`m.sent_at < ${f.to}`);
+  if (f.mailboxId) where.push(sql`m.mailbox_id = ${f.mailboxId}`);
+  if (f.addedBy)
+    where.push(sql`m.enrollment_id IN (SELECT id FROM enrollments WHERE sequence_id = ${sequenceId} AND added_by = ${f.addedBy})`);
+  return andAll(where);
+}
+
+/** The same filters over report_rollup (from/to are whole UTC days, so day numbers are exact). */
+function rollupFilter(f: ReportFilter) {
+  const where: SQL[] = [];
+  if (f.from !== undefined) where.push(sql`day >= ${Math.floor(f.from / DAY_MS)}`);
+  if (f.to !== undefined) where.push(sql`day < ${Math.ceil(f.to / DAY_MS)}`);
+  if (f.mailboxId) where.push(sql`mailbox_id = ${f.mailboxId}`);
+  return andAll(where);
+}
+
+/** Tasks done in the window, of enrollments that pass the added-by / mailbox filters. */
+function taskFilter(f: ReportFilter, sequenceId: string) {
+  const where: SQL[] = [];
+  if (f.from !== undefined) where.push(sql`t.completed_at >= ${f.from}`);
+  if (f.to !== undefined) where.push(sql`t.completed_at < ${f.to}`);
+  if (f.addedBy || f.mailboxId)
+    where.push(
+      sql`t.enrollment_id IN (SELECT e.id FROM enrollments e WHERE e.sequence_id = ${sequenceId}${enrollmentFilter({ addedBy: f.addedBy, mailboxId: f.mailboxId })})`,
+    );
+  return andAll(where);
+}
+
+type GroupRow = {
+  step_id: string;
+  variant_id: string | null;
+  mailbox_id: string;
+  sent: number;
+  bounced: number;
+  replied: number;
+  ooo: number;
+};
+type DayRow = { day: number; sent: number; bounced: number; replied: number; ooo: number };
+
+export interface Counts {
+  sent: number;
+  replied: number;
+  out_of_office: number;
+  bounced: number;
+}
+
+export interface SequenceReport {
+  sequence: { id: string; name: string };
+  filters: { from: number | null; to: number | null; added_by: string | null; mailbox_id: string | null };
+  totals: Counts & {
+    contacts: number;
+    reply_rate: number;
+    bounce_rate: number;
+    positive_replies: number;
+    unsubscribed: number;
+    tasks_done: number;
+  };
+  statuses: { status: string; contacts: number }[];
+  steps: {
+    step_id: string;
+    position: number;
+    type: string;
+    enabled: boolean;
+    reached: number;
+    sent: number;
+    replied: number;
+    bounced: number;
+    unsubscribed: number;
+    tasks_done: number;
+    reply_rate: number;
+    bounce_rate: number;
+  }[];
+  mailboxes: (Counts & { mailbox_id: string; email: string; reply_rate: number; bounce_rate: number })[];
+  daily: (Counts & { day: string })[];
+  ab_tests: (AbVerdict & { step_id: string; position: number; winner_id: string | null })[];
+  auto_winner: boolean;
+  thresholds: typeof THRESHOLDS;
+  tracking: { opens: boolean; clicks: boolean; note: string };
+}
+
+const isoDay = (day: number) => new Date(day * DAY_MS).toISOString().slice(0, 10);
+const EMAILS_IN = sql.raw("m.status IN ('sent', 'bounced') AND m.sent_at IS NOT NULL");
+
+export async function sequenceReport(
+  d: Db,
+  seq: { id: string; teamId: string; name: string; settings: Record<string, unknown> },
+  f: ReportFilter,
+): Promise<SequenceReport> {
+  const ef = enrollmentFilter(f);
+  const mf = messageFilter(f, seq.id);
+  const rf = rollupFilter(f);
+  const [steps, variantRows, mailboxRows, enrollRows, byStepVariantMailbox, byDay, taskRows, positive] = await Promise.all([
+    d.all<{ id: string; position: number; type: string; enabled: number }>(
+      sql`SELECT id, position, type, enabled FROM steps WHERE sequence_id = ${seq.id} AND team_id = ${seq.teamId} ORDER BY position`,
+    ),
+    d.all<{ id: string; step_id: string; label: string; enabled: number }>(
+      sql`SELECT v.id, v.step_id, v.label, v.enabled FROM step_variants v JOIN steps s ON s.id = v.step_id WHERE s.sequence_id = ${seq.id} AND v.team_id = ${seq.teamId} ORDER BY v.label, v.id`,
+    ),
+    d.all<{ id: string; email: string }>(sql`SELECT id, email FROM mailboxes WHERE team_id = ${seq.teamId}`),
+    d.all<{ status: string; current_step: number; reason: string | null; n: number }>(
+      sql`SELECT e.status, e.current_step, e.reason, count(*) AS n FROM enrollments e WHERE e.sequence_id = ${seq.id}${ef} GROUP BY 1, 2, 3`,
+    ),
+    // Without the added-by filter the rollup answers (a few rows per day); with it, the emails of those enrollments are grouped.
+    f.addedBy
+      ? d.all<GroupRow>(
+          sql`SELECT m.step_id, m.variant_id, m.mailbox_id, count(*) AS sent, sum(m.status = 'bounced') AS bounced, sum(m.reply_kind = 'reply') AS replied, sum(m.reply_kind = 'out_of_office') AS ooo
+           FROM messages m WHERE m.sequence_id = ${seq.id} AND ${EMAILS_IN}${mf} GROUP BY 1, 2, 3`,
+        )
+      : d.all<GroupRow>(
+          sql`SELECT step_id, nullif(variant_id, '') AS variant_id, mailbox_id, sum(sent) AS sent, sum(bounced) AS bounced, sum(replied) AS replied, sum(out_of_office) AS ooo FROM report_rollup WHERE sequence_id = ${seq.id}${rf} GROUP BY 1, 2, 3`,
+        ),
+    f.addedBy
+      ? d.all<DayRow>(
+          sql`SELECT m.sent_at / ${sql.raw(String(DAY_MS))} AS day, count(*) AS sent, sum(m.status = 'bounced') AS bounced, sum(m.reply_kind = 'reply') AS replied, sum(m.reply_kind = 'out_of_office') AS ooo
+           FROM messages m WHERE m.sequence_id = ${seq.id} AND ${EMAILS_IN}${mf} GROUP BY 1 ORDER BY 1`,
+        )
+      : d.all<DayRow>(
+          sql`SELECT day, sum(sent) AS sent, sum(bounced) AS bounced, sum(replied) AS replied, sum(out_of_office) AS ooo FROM report_rollup WHERE sequence_id = ${seq.id}${rf} GROUP BY 1 ORDER BY 1`,
+        ),
+    d.all<{ step_id: string; n: number }>(
+      sql`SELECT t.step_id, count(*) AS n FROM tasks t WHERE t.sequence_id = ${seq.id} AND t.status = 'completed'${taskFilter(f, seq.id)} GROUP BY 1`,
+    ),
+    // Positive replies: contacts who replied and now sit in a "succeeded" stage (Interested, Meeting booked).
+    d.get<{ n: number }>(
+      sql`SELECT count(DISTINCT m.contact_id) AS n FROM messages m JOIN contacts c ON c.id = m.contact_id AND c.team_id = m.team_id JOIN contact_stages s ON s.id = c.stage_id
+        WHERE m.team_id = ${seq.teamId} AND m.replied_at IS NOT NULL AND m.reply_kind = 'reply' AND m.sequence_id = ${seq.id} AND ${EMAILS_IN} AND s.category = 'succeeded'${mf}`,
+    ),
+  ]);
+
+  const lastPosition = steps.reduce((a, s) => Math.max(a, s.position), 0);
+  const statusCount = new Map<string, number>(ENROLLMENT_STATUSES.map((s) => [s, 0]));
+  let contacts = 0;
+  let unsubscribed = 0;
+  for (const r of enrollRows) {
+    statusCount.set(r.status, (statusCount.get(r.status) ?? 0) + r.n);
+    contacts += r.n;
+    if (r.reason === "unsubscribed") unsubscribed += r.n;
+  }
+  const stepCounts = new Map<string, Counts>();
+  const mailboxCounts = new Map<string, Counts>();
+  const variantCounts = new Map<string, Counts>();
+  const totals: Counts = { sent: 0, replied: 0, out_of_office: 0, bounced: 0 };
+  const add = (m: Map<string, Counts>, k: string, r: { sent: number; bounced: number; replied: number; ooo: number }) => {
+    const c = m.get(k) ?? { sent: 0, replied: 0, out_of_office: 0, bounced: 0 };
+    c.sent += r.sent;
+    c.bounced += r.bounced ?? 0;
+    c.replied += r.replied ?? 0;
+    c.out_of_office += r.ooo ?? 0;
+    m.set(k, c);
+  };
+  for (const r of byStepVariantMailbox) {
+    add(stepCounts, r.step_id, r);
+    add(mailboxCounts, r.mailbox_id, r);
+    if (r.variant_id) add(variantCounts, r.variant_id, r);
+    totals.sent += r.sent;
+    totals.bounced += r.bounced ?? 0;
+    totals.replied += r.replied ?? 0;
+    totals.out_of_office += r.ooo ?? 0;
+  }
+  const tasksDone = new Map(taskRows.map((r) => [r.step_id, r.n]));
+  const zero: Counts = { sent: 0, replied: 0, out_of_office: 0, bounced: 0 };
+  const delivered = (c: Counts) => c.sent - c.bounced;
+
+  const stepsOut = steps.map((s) => {
+    // Reached: contacts whose current step is this one or later (a contact that finished on an
+    // earlier step, by a reply or an unsubscribe, never reached the later ones).
+    let reached = 0;
+    let unsub = 0;
+    for (const r of enrollRows) {
+      if (r.current_step >= s.position) reached += r.n;
+      if (r.reason === "unsubscribed" && (r.current_step === s.position || (s.position === lastPosition && r.current_step > lastPosition)))
+        unsub += r.n;
+    }
+    const c = stepCounts.get(s.id) ?? zero;
+    return {
+      step_id: s.id,
+      position: s.position,
+      type: s.type,
+      enabled: !!s.enabled,
+      reached,
+      sent: c.sent,
+      replied: c.replied,
+      bounced: c.bounced,
+      unsubscribed: unsub,
+      tasks_done: tasksDone.get(s.id) ?? 0,
+      reply_rate: rate(c.replied, delivered(c)),
+      bounce_rate: rate(c.bounced, c.sent),
+    };
+  });
+
+  const mailboxEmail = new Map(mailboxRows.map((m) => [m.id, m.email]));
+  const mailboxesOut = [...mailboxCounts.entries()]
+    .map(([id, c]) => ({
+      mailbox_id: id,
+      email: mailboxEmail.get(id) ?? "(deleted mailbox)",
+      ...c,
+      reply_rate: rate(c.replied, delivered(c)),
+      bounce_rate: rate(c.bounced, c.sent),
+    }))
+    .sort((a, b) => b.sent - a.sent || a.email.localeCompare(b.email));
+
+  const winners = (seq.settings.ab_winners ?? {}) as Record<string, string>;
+  const abTests = steps
+    .filter((s) => s.type === "auto_email" || s.type === "manual_email")
+    .map((s) => ({ s, vs: variantRows.filter((v) => v.step_id === s.id) }))
+    .filter(({ vs }) => vs.length >= 2)
+    .map(({ s, vs }) => ({
+      step_id: s.id,
+      position: s.position,
+      winner_id: winners[s.id] ?? null,
+      ...abVerdict(
+        vs.map((v) => {
+          const c = variantCounts.get(v.id) ?? zero;
+          // Replies over delivered emails, like every reply rate in the report.
+          return { id: v.id, label: v.label, enabled: !!v.enabled, sent: delivered(c), replies: c.replied };
+        }),
+      ),
+    }));
+
+  return {
+    sequence: { id: seq.id, name: seq.name },
+    filters: { from: f.from ?? null, to: f.to ?? null, added_by: f.addedBy ?? null, mailbox_id: f.mailboxId ?? null },
+    totals: {
+      ...totals,
+      contacts,
+      unsubscribed,
+      positive_replies: positive?.n ?? 0,
+      tasks_done: [...tasksDone.values()].reduce((a, b) => a + b, 0),
+      reply_rate: rate(totals.replied, delivered(totals)),
+      bounce_rate: rate(totals.bounced, totals.sent),
+    },
+    statuses: [...statusCount.entries()].map(([status, n]) => ({ status, contacts: n })),
+    steps: stepsOut,
+    mailboxes: mailboxesOut,
+    daily: byDay.map((r) => ({
+      day: isoDay(r.day),
+      sent: r.sent,
+      replied: r.replied ?? 0,
+      out_of_office: r.ooo ?? 0,
+      bounced: r.bounced ?? 0,
+    })),
+    ab_tests: abTests,
+    auto_winner: seq.settings.ab_auto_winner === true,
+    thresholds: THRESHOLDS,
+    tracking: { opens: false, clicks: false, note: TRACKING_NOTE },
+  };
+}
+
+export interface ContactExportRow {
+  id: string;
+  contact_id: string;
+  first_name: string | null;
+  last_name: string | null;
+  email: string | null;
+  company: string | null;
+  status: string;
+  current_step: number;
+  reason: string | null;
+  mailbox: string | null;
+  created_at: number;
+  finished_at: number | null;
+}
+
+/**
+ * The contacts of a sequence the caller may view, with their status (404 before anything is read
+ * otherwise), as keyset pages over enrollments: a 100,000-contact sequence never sits in memory whole.
+ */
+export async function contactsExport(d: Db, caller: Caller, sequenceId: string) {
+  const { seq } = await sequenceFor(d, caller, sequenceId, "sequence.view");
+  return { sequenceId: seq.id, pages: contactPages(d, seq) };
+}
+
+async function* contactPages(d: Db, seq: { id: string; teamId: string }, pageSize = 2000): AsyncGenerator<ContactExportRow[]> {
+  let after = "";
+  for (;;) {
+    const rows = await d.all<ContactExportRow>(
+      sql`SELECT e.id, e.contact_id, c.first_name, c.last_name, c.email, c.company, e.status, e.current_step, e.reason, mb.email AS mailbox, e.created_at, e.finished_at
+           FROM enrollments e LEFT JOIN contacts c ON c.id = e.contact_id AND c.team_id = e.team_id LEFT JOIN mailboxes mb ON mb.id = e.mailbox_id
+          WHERE e.sequence_id = ${seq.id} AND e.team_id = ${seq.teamId} AND e.id > ${after} ORDER BY e.id LIMIT ${pageSize}`,
+    );
+    if (rows.length) yield rows;
+    if (rows.length < pageSize) return;
+    after = rows[rows.length - 1]!.id;
+  }
+}
+
+/** The report of a sequence the caller may view (404 otherwise). */
+export async function reportFor(d: Db, caller: Caller, sequenceId: string, f: ReportFilter): Promise<SequenceReport> {
+  const { seq } = await sequenceFor(d, caller, sequenceId, "sequence.view");
+  return sequenceReport(d, seq, f);
+}

@@ -1,0 +1,172 @@
+import { sql, type SQL } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import type { Caller } from "../../env";
+import { visibleSequence } from "../access";
+import { DAY_MS, rate, THRESHOLDS } from "./thresholds";
+
+/**
+ * The team report and the home dashboard: grouped SQL over covering indexes (messages_team_sent_idx,
+ * enrollments_team_created_idx), limited to the sequences the caller may see (services/access.ts).
+ * Emails count for the user who owns the sending mailbox; added contacts for the user who added them.
+ */
+
+export interface TeamRow {
+  added: number;
+  sent: number;
+  replies: number;
+  meetings: number;
+  bounced: number;
+  bounce_rate: number;
+  reply_rate: number;
+}
+
+const blank = () => ({ added: 0, sent: 0, replies: 0, meetings: 0, bounced: 0 });
+const finish = <T extends ReturnType<typeof blank>>(r: T) => ({
+  ...r,
+  bounce_rate: rate(r.bounced, r.sent),
+  reply_rate: rate(r.replies, r.sent - r.bounced),
+});
+
+/** The sequences the caller may see, on a raw column (`1 = 1` for those who see them all). */
+const visible = (caller: Caller, column: string): SQL => visibleSequence(caller, sql.raw(column)) ?? sql`1 = 1`;
+
+export async function teamReport(d: Db, caller: Caller, from: number, to: number) {
+  const [users, seqs, mailboxes, added, sent, meetings] = await Promise.all([
+    d.all<{ id: string; name: string; email: string }>(
+      sql`SELECT id, name, email FROM users WHERE team_id = ${caller.teamId} ORDER BY name`,
+    ),
+    d.all<{ id: string; name: string; owner_id: string }>(
+      sql`SELECT s.id, s.name, s.owner_id FROM sequences s WHERE s.team_id = ${caller.teamId} AND ${visible(caller, "s.id")}`,
+    ),
+    d.all<{ id: string; user_id: string }>(sql`SELECT id, user_id FROM mailboxes WHERE team_id = ${caller.teamId}`),
+    d.all<{ added_by: string | null; sequence_id: string; n: number }>(
+      sql`SELECT e.added_by, e.sequence_id, count(*) AS n FROM enrollments e WHERE e.team_id = ${caller.teamId} AND e.created_at >= ${from} AND e.created_at < ${to} AND ${visible(caller, "e.sequence_id")} GROUP BY 1, 2`,
+    ),
+    // Emails from the rollup (kept by triggers on messages): a few rows per sequence, mailbox and day.
+    d.all<{ sequence_id: string; mailbox_id: string; sent: number; bounced: number; replies: number }>(
+      sql`SELECT r.sequence_id, r.mailbox_id, sum(r.sent) AS sent, sum(r.bounced) AS bounced, sum(r.replied) AS replies
+         FROM report_rollup r WHERE r.team_id = ${caller.teamId} AND r.day >= ${Math.floor(from / DAY_MS)} AND r.day < ${Math.ceil(to / DAY_MS)} AND ${visible(caller, "r.sequence_id")} GROUP BY 1, 2`,
+    ),
+    // Meetings: contacts who replied and now sit in a "succeeded" stage (Interested, Meeting booked).
+    d.all<{ sequence_id: string; mailbox_id: string; n: number }>(
+      sql`SELECT m.sequence_id, m.mailbox_id, count(DISTINCT m.contact_id) AS n FROM messages m
+         JOIN contacts c ON c.id = m.contact_id AND c.team_id = m.team_id JOIN contact_stages st ON st.id = c.stage_id
+        WHERE m.team_id = ${caller.teamId} AND m.replied_at IS NOT NULL AND m.reply_kind = 'reply' AND m.sent_at >= ${from} AND m.sent_at < ${to} AND st.category = 'succeeded' AND ${visible(caller, "m.sequence_id")} GROUP BY 1, 2`,
+    ),
+  ]);
+  const mailboxOwner = new Map(mailboxes.map((m) => [m.id, m.user_id]));
+  const byUser = new Map(users.map((u) => [u.id, blank()]));
+  const bySeq = new Map(seqs.map((s) => [s.id, blank()]));
+  const at = <K>(m: Map<K, ReturnType<typeof blank>>, k: K) => m.get(k) ?? (m.set(k, blank()), m.get(k)!);
+  for (const r of added) {
+    if (r.added_by) at(byUser, r.added_by).added += r.n;
+    if (bySeq.has(r.sequence_id)) at(bySeq, r.sequence_id).added += r.n;
+  }
+  for (const r of sent) {
+    const owner = mailboxOwner.get(r.mailbox_id);
+    for (const row of [owner ? at(byUser, owner) : null, bySeq.get(r.sequence_id) ?? null]) {
+      if (!row) continue;
+      row.sent += r.sent;
+      row.bounced += r.bounced ?? 0;
+      row.replies += r.replies ?? 0;
+    }
+  }
+  for (const r of meetings) {
+    const owner = mailboxOwner.get(r.mailbox_id);
+    if (owner) at(byUser, owner).meetings += r.n;
+    const s = bySeq.get(r.sequence_id);
+    if (s) s.meetings += r.n;
+  }
+  const userName = new Map(users.map((u) => [u.id, u]));
+  return {
+    from,
+    to,
+    users: [...byUser.entries()]
+      .filter(([id]) => userName.has(id))
+      .map(([id, r]) => ({ user_id: id, name: userName.get(id)!.name, email: userName.get(id)!.email, ...finish(r) })),
+    sequences: seqs
+      .map((s) => ({ sequence_id: s.id, name: s.name, ...finish(bySeq.get(s.id)!) }))
+      .sort((a, b) => b.sent - a.sent || a.name.localeCompare(b.name)),
+    thresholds: THRESHOLDS,
+  };
+}
+
+/** Sequences with at least this many emails in the window are judged on their bounce rate. */
+export const BOUNCE_ALERT_MIN_SENT = 20;
+
+interface ReplyRow {
+  id: string;
+  replied_at: number;
+  subject: string | null;
+  sequence_id: string;
+  sequence_name: string;
+  contact_id: string | null;
+  contact_name: string | null;
+  email: string | null;
+}
+interface JobRow {
+  id: string;
+  status: string;
+  sequence_id: string | null;
+  sequence_name: string | null;
+  total: number;
+  processed: number;
+  run_at: number | null;
+  created_at: number;
+}
+
+export async function homeDashboard(d: Db, caller: Caller, t: number, startOfDay: number) {
+  const endOfDay = startOfDay + DAY_MS;
+  const since = t - 30 * DAY_MS;
+  const [team, tasks, replies, jobs, bounces] = await Promise.all([
+    d.get<{ credit_balance: number }>(sql`SELECT credit_balance FROM teams WHERE id = ${caller.teamId}`),
+    d.get<{ overdue: number | null; today: number | null }>(
+      sql`SELECT sum(due_at < ${startOfDay}) AS overdue, sum(due_at >= ${startOfDay} AND due_at < ${endOfDay}) AS today FROM tasks WHERE team_id = ${caller.teamId} AND assignee_id = ${caller.userId} AND status = 'open' AND due_at < ${endOfDay}`,
+    ),
+    d.all<ReplyRow>(
+      sql`SELECT m.id, m.replied_at, m.subject, m.sequence_id, s.name AS sequence_name, m.contact_id, trim(c.first_name || ' ' || c.last_name) AS contact_name, c.email
+         FROM messages m JOIN sequences s ON s.id = m.sequence_id LEFT JOIN contacts c ON c.id = m.contact_id AND c.team_id = m.team_id
+        WHERE m.team_id = ${caller.teamId} AND m.reply_kind = 'reply' AND m.replied_at >= ${since} AND ${visible(caller, "m.sequence_id")} ORDER BY m.replied_at DESC LIMIT 10`,
+    ),
+    d.all<JobRow>(
+      sql`SELECT j.id, j.status, j.sequence_id, s.name AS sequence_name, j.total, j.processed, j.run_at, j.created_at FROM jobs j LEFT JOIN sequences s ON s.id = j.sequence_id
+        WHERE j.team_id = ${caller.teamId} AND j.status IN ('scheduled', 'queued', 'running') AND ${visible(caller, "j.sequence_id")} ORDER BY j.created_at DESC LIMIT 10`,
+    ),
+    d.all<{ sequence_id: string; name: string; sent: number; bounced: number | null }>(
+      sql`SELECT r.sequence_id, s.name, sum(r.sent) AS sent, sum(r.bounced) AS bounced FROM report_rollup r JOIN sequences s ON s.id = r.sequence_id
+        WHERE r.team_id = ${caller.teamId} AND r.day >= ${Math.floor(since / DAY_MS)} AND ${visible(caller, "r.sequence_id")} GROUP BY 1, 2`,
+    ),
+  ]);
+  return {
+    credits: team?.credit_balance ?? 0,
+    tasks: { overdue: tasks?.overdue ?? 0, due_today: tasks?.today ?? 0 },
+    recent_replies: replies.map((r) => ({
+      message_id: r.id,
+      replied_at: r.replied_at,
+      subject: r.subject ?? "",
+      sequence: { id: r.sequence_id, name: r.sequence_name },
+      contact: { id: String(r.contact_id), name: r.contact_name || r.email || "Unknown contact" },
+    })),
+    jobs: jobs.map((j) => ({
+      id: j.id,
+      status: j.status,
+      sequence: j.sequence_id ? { id: j.sequence_id, name: j.sequence_name ?? "" } : null,
+      total: j.total,
+      processed: j.processed,
+      run_at: j.run_at,
+      created_at: j.created_at,
+    })),
+    high_bounce_sequences: bounces
+      .map((r) => ({
+        sequence_id: r.sequence_id,
+        name: r.name,
+        sent: r.sent,
+        bounced: r.bounced ?? 0,
+        bounce_rate: rate(r.bounced ?? 0, r.sent),
+      }))
+      .filter((r) => r.sent >= BOUNCE_ALERT_MIN_SENT && r.bounce_rate > THRESHOLDS.bounce_rate_max)
+      .sort((a, b) => b.bounce_rate - a.bounce_rate),
+    bounce_window_days: 30,
+    thresholds: THRESHOLDS,
+  };
+}
