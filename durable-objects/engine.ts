@@ -52,8 +52,9 @@ function sequenceVerbs(env: Env, sequenceId: string, teamId: string) {
     resume: (ids: string[]) => transition(ids, "resume"),
     finish: (ids: string[], reason?: ReasonCode) => transition(ids, "finish", reason),
     remove: (ids: string[], reason?: ReasonCode) => transition(ids, "remove", reason),
-    /** Undo a mistaken finish (a corrected reply or bounce): active again at the same step. */
-    reactivate: (ids: string[], reasons: string[]) => stub.reactivate(sequenceId, teamId, ids, reasons),
+    /** Undo a mistaken finish (a corrected reply or bounce): active again at the same step, or paused again for those in `paused`. */
+    reactivate: (ids: string[], reasons: string[], paused?: Record<string, { reason: string | null; until: number | null }>) =>
+      stub.reactivate(sequenceId, teamId, ids, reasons, paused),
     restart: (ids: string[], stepPos: number | null, addedBy: string | null) => stub.restart(sequenceId, teamId, ids, stepPos, addedBy),
     changeMailbox: (ids: string[], mailboxId: string) => stub.changeMailbox(sequenceId, teamId, ids, mailboxId),
     /** The sequence was turned on: held enrollments continue. */

@@ -392,7 +392,13 @@ export class SequenceDO extends DurableObject<Env> {
    * again (the results table: invariant 4). Only enrollments still finished with one of `reasons`, and
    * only while the contact has no other open enrollment here (invariant 1). Returns the ids reactivated.
    */
-  async reactivate(sequenceId: string, teamId: string, ids: string[], reasons: string[]): Promise<string[]> {
+  async reactivate(
+    sequenceId: string,
+    teamId: string,
+    ids: string[],
+    reasons: string[],
+    paused: Record<string, { reason: string | null; until: number | null }> = {},
+  ): Promise<string[]> {
     await this.bind(sequenceId, teamId);
     const t = now();
     const changed: string[] = [];
@@ -401,6 +407,15 @@ export class SequenceDO extends DurableObject<Env> {
         const e = this.row(id);
         if (!e || e.status !== "finished" || !reasons.includes(e.reason ?? "")) continue;
         if (this.sql.exec(`SELECT 1 FROM enrollments WHERE contact_id = ? AND status IN ${OPEN}`, e.contact_id).toArray().length) continue;
+        const p = paused[id];
+        if (p) {
+          // It was paused when the mistaken finish landed: paused again, with its own timer only if it
+          // was paused until a date (past already: it resumes on the next alarm, as it would have).
+          this.update(id, { status: "paused", waiting: "timer", reason: p.reason ?? "paused_by_user", finished_at: null });
+          if (p.until !== null) this.sql.exec("INSERT OR REPLACE INTO timers VALUES (?, ?)", id, Math.max(t, p.until));
+          changed.push(id);
+          continue;
+        }
         this.update(id, { status: "active", waiting: "timer", reason: "waiting_for_step", finished_at: null });
         this.sql.exec("INSERT OR REPLACE INTO timers VALUES (?, ?)", id, Math.max(t, e.due_at ?? t));
         changed.push(id);

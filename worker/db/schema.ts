@@ -797,7 +797,14 @@ export interface InboundEvidence {
  * unsubscribe mark and stage, and the colleagues' enrollments the sequence's colleague rule touched.
  */
 export interface InboundEffect {
-  enrollments?: { id: string; sequenceId: string; action: "finish" | "pause"; reason: string }[];
+  enrollments?: {
+    id: string;
+    sequenceId: string;
+    action: "finish" | "pause";
+    reason: string;
+    /** Paused before this finished it (a user's pause, maybe until a date): a correction pauses it again, not active. */
+    from?: { status: "paused"; reason: string | null; until: number | null };
+  }[];
   suppressed?: "bounced" | "unsubscribed";
   contactMarked?: "bounced" | "unsubscribed";
   stageFrom?: string | null;

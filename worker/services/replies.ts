@@ -18,7 +18,7 @@ import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
-import { engine } from "../../durable-objects/engine";
+import { engine, type ReasonCode } from "../../durable-objects/engine";
 import { sequenceFor, visibleSequence } from "./access";
 import { audit } from "./audit";
 import { OOO_DEFAULT_MS, type Classified } from "./reply-classify";
@@ -219,6 +219,8 @@ async function applyEffect(
   const done = (sequenceId: string, ids: string[], action: "finish" | "pause", reason: string) => {
     for (const id of ids) effect.enrollments!.push({ id, sequenceId, action, reason });
   };
+  const finish = async (sequenceId: string, ids: string[], reason: ReasonCode) =>
+    effect.enrollments!.push(...(await finishRemembering(env, d, sequenceId, x.teamId, ids, reason)));
   if (kind === "reply" || kind === "out_of_office") {
     // The first answer to an email is what the reports count as its reply (or out-of-office).
     const counted = await d
@@ -230,7 +232,7 @@ async function applyEffect(
   }
   if (kind === "reply") {
     if (x.settings.finish_on_reply !== false)
-      done(x.sequenceId, await sequence(env, x.sequenceId, x.teamId).finish([x.enrollmentId], "replied"), "finish", "replied");
+      await finish(x.sequenceId, [x.enrollmentId], "replied");
     const [contact] = await d
       .select({ stageId: contacts.stageId, email: contacts.email })
       .from(contacts)
@@ -264,7 +266,7 @@ async function applyEffect(
       effect.messageStatusFrom = m.status;
     }
     await mark(d, x, "bounced", t, effect);
-    done(x.sequenceId, await sequence(env, x.sequenceId, x.teamId).finish([x.enrollmentId], "bounced"), "finish", "bounced");
+    await finish(x.sequenceId, [x.enrollmentId], "bounced");
   } else if (kind === "bounce_soft" && retry) {
     // The same email again through its mailbox, within its caps and window (MailboxDO.resend).
     const queued = await engine.mailbox(env, x.mailboxId).resend([{ enrollmentId: x.enrollmentId, stepId: x.stepId, ...retry }]);
@@ -285,13 +287,9 @@ async function applyEffect(
       );
     const ids = open.some((o) => o.id === x.enrollmentId) ? open : [...open, { id: x.enrollmentId, sequenceId: x.sequenceId }];
     for (const [sequenceId, group] of groupBy(ids, (e) => e.sequenceId)) {
-      done(
+      await finish(
         sequenceId,
-        await sequence(env, sequenceId, x.teamId).finish(
-          group.map((g) => g.id),
-          "unsubscribed",
-        ),
-        "finish",
+        group.map((g) => g.id),
         "unsubscribed",
       );
     }
@@ -346,9 +344,39 @@ async function applyColleagueRule(env: Env, d: Db, x: Target, email: string, eff
     );
   if (!colleagues.length) return;
   const ids = colleagues.map((c) => c.id);
-  const seq = sequence(env, x.sequenceId, x.teamId);
-  const changed = rule === "pause" ? await seq.pause(ids, "colleague_replied") : await seq.finish(ids, "colleague_replied");
+  if (rule === "finish") {
+    effect.enrollments!.push(...(await finishRemembering(env, d, x.sequenceId, x.teamId, ids, "colleague_replied")));
+    return;
+  }
+  const changed = await sequence(env, x.sequenceId, x.teamId).pause(ids, "colleague_replied");
   for (const id of changed) effect.enrollments!.push({ id, sequenceId: x.sequenceId, action: rule, reason: "colleague_replied" });
+}
+
+type EffectEntry = NonNullable<InboundEffect["enrollments"]>[number];
+
+/**
+ * Finish enrollments for an inbound email, remembering which were paused (and until when) just
+ * before: undoing it (a correction) must give back the pause, not an active enrollment that sends.
+ * The paused state is read from D1's mirror, which the SequenceDO writes before each transition answers.
+ */
+async function finishRemembering(
+  env: Env,
+  d: Db,
+  sequenceId: string,
+  teamId: string,
+  ids: string[],
+  reason: ReasonCode,
+): Promise<EffectEntry[]> {
+  const paused = await d
+    .select({ id: enrollments.id, reason: enrollments.reason, until: enrollments.nextDueAt })
+    .from(enrollments)
+    .where(and(eq(enrollments.teamId, teamId), inList(enrollments.id, ids), eq(enrollments.status, "paused")));
+  const before = new Map(paused.map((p) => [p.id, p]));
+  const changed = await sequence(env, sequenceId, teamId).finish(ids, reason);
+  return changed.map((id) => {
+    const p = before.get(id);
+    return { id, sequenceId, action: "finish", reason, ...(p ? { from: { status: "paused", reason: p.reason, until: p.until } } : {}) };
+  });
 }
 
 function groupBy<T>(xs: readonly T[], key: (x: T) => string): Map<string, T[]> {
@@ -530,12 +558,15 @@ async function undoEffect(env: Env, d: Db, r: typeof inboundMessages.$inferSelec
       const back = await seq.reactivate(
         finished.map((g) => g.id),
         [...new Set(finished.map((g) => g.reason))],
+        Object.fromEntries(finished.flatMap((g) => (g.from ? [[g.id, { reason: g.from.reason, until: g.from.until }]] : []))),
       );
       for (const g of finished)
         said.push(
-          back.includes(g.id)
-            ? `Enrollment ${g.id} is active again at the same step`
-            : `Enrollment ${g.id} was not reactivated (it changed since, or the contact is in the sequence again)`,
+          !back.includes(g.id)
+            ? `Enrollment ${g.id} was not reactivated (it changed since, or the contact is in the sequence again)`
+            : g.from
+              ? `Enrollment ${g.id} is paused again at the same step, as it was`
+              : `Enrollment ${g.id} is active again at the same step`,
         );
     }
     const paused = group.filter((g) => g.action === "pause");

@@ -1,0 +1,73 @@
+// Correcting a classification undoes its effect back to the state before it (issue 12 item 3): an
+// enrollment the user had paused before the reply came in is paused again, not made active.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { handleInbound } from "../../worker/inbound";
+import { now } from "../../worker/lib/clock";
+import { setTransportOverride } from "../../worker/transports";
+import { as, env } from "../helpers";
+import { DAY, HOUR, runUntil, startSimulation } from "../fixtures";
+import { enrollmentRow, replyTo, sentFirst } from "./mail";
+
+const overridden: string[] = [];
+afterEach(() => {
+  for (const id of overridden.splice(0)) setTransportOverride(id, null);
+});
+function countTransport(mailboxId: string) {
+  const calls: string[] = [];
+  setTransportOverride(mailboxId, {
+    async send(m) {
+      calls.push(m.messageId);
+      return { ok: true };
+    },
+  });
+  overridden.push(mailboxId);
+  return calls;
+}
+
+const nextDue = async (id: string) =>
+  (await env.DB.prepare("SELECT next_due_at FROM enrollments WHERE id = ?").bind(id).first<{ next_due_at: number | null }>())!.next_due_at;
+
+describe("correcting the classification of a reply to a paused contact", () => {
+  beforeEach(() => startSimulation());
+
+  it("puts an enrollment the user paused back to paused (not active) and sends nothing until someone resumes it", async () => {
+    const s = await sentFirst({ waits: [0, 1, 1] });
+    const calls = countTransport(s.mailboxId);
+    const e = s.m.enrollment_id;
+    const pause = await as(s.session, "POST", `/api/sequences/${s.sequenceId}/enrollments/pause`, { enrollment_ids: [e] });
+    expect(pause.status).toBe(200);
+    expect(await enrollmentRow(e)).toMatchObject({ status: "paused", reason: "paused_by_user" });
+    const r = await handleInbound(env, replyTo(s.m, { body: "Thanks, will read it later." }));
+    expect(await enrollmentRow(e)).toMatchObject({ status: "finished", reason: "replied" });
+    const res = await as(s.session, "POST", `/api/replies/${r.inboundId}/classification`, { classification: "auto_reply" });
+    expect(res.status).toBe(200);
+    expect(await enrollmentRow(e)).toMatchObject({ status: "paused", reason: "paused_by_user", current_step: 2 });
+    await runUntil(now() + 5 * DAY);
+    expect(calls.length).toBe(0);
+    expect(await enrollmentRow(e)).toMatchObject({ status: "paused" });
+    // Resumed by hand, it carries on with step 2 once.
+    expect((await as(s.session, "POST", `/api/sequences/${s.sequenceId}/enrollments/resume`, { enrollment_ids: [e] })).status).toBe(200);
+    await runUntil(now() + 2 * HOUR);
+    expect(calls.length).toBe(1);
+  });
+
+  it("keeps a pause-until date: paused again after the correction, it resumes by itself at that date", async () => {
+    const s = await sentFirst({ waits: [0, 1] });
+    const calls = countTransport(s.mailboxId);
+    const e = s.m.enrollment_id;
+    const until = now() + 3 * DAY;
+    expect(
+      (await as(s.session, "POST", `/api/sequences/${s.sequenceId}/enrollments/pause`, { enrollment_ids: [e], until })).status,
+    ).toBe(200);
+    const r = await handleInbound(env, replyTo(s.m, { body: "I'm reading this later." }));
+    expect(await enrollmentRow(e)).toMatchObject({ status: "finished", reason: "replied" });
+    expect((await as(s.session, "POST", `/api/replies/${r.inboundId}/classification`, { classification: "auto_reply" })).status).toBe(200);
+    expect(await enrollmentRow(e)).toMatchObject({ status: "paused", reason: "paused_until" });
+    expect(await nextDue(e)).toBe(until);
+    await runUntil(until - HOUR);
+    expect(calls.length).toBe(0);
+    await runUntil(until + 6 * HOUR);
+    expect(await enrollmentRow(e)).toMatchObject({ status: "finished", reason: "completed_all_steps" });
+    expect(calls.length).toBe(1);
+  });
+});
