@@ -14,7 +14,9 @@ describe("the timeline's audit-log read", () => {
         .all<{ detail: string }>()
     ).results.map((r) => r.detail);
     const auditStep = plan.find((d) => /\baudit_log\b/.test(d));
-    expect(auditStep, plan.join("\n")).toMatch(/SEARCH audit_log USING INDEX audit_log_target_idx \(team_id=\? AND target_type=\? AND target_id=\?\)/);
+    expect(auditStep, plan.join("\n")).toMatch(
+      /SEARCH audit_log USING INDEX audit_log_target_idx \(team_id=\? AND target_type=\? AND target_id=\?\)/,
+    );
     expect(plan.join("\n")).not.toMatch(/SCAN audit_log|USE TEMP B-TREE FOR ORDER BY/);
   });
 });

@@ -56,9 +56,9 @@ describe("correcting the classification of a reply to a paused contact", () => {
     const calls = countTransport(s.mailboxId);
     const e = s.m.enrollment_id;
     const until = now() + 3 * DAY;
-    expect(
-      (await as(s.session, "POST", `/api/sequences/${s.sequenceId}/enrollments/pause`, { enrollment_ids: [e], until })).status,
-    ).toBe(200);
+    expect((await as(s.session, "POST", `/api/sequences/${s.sequenceId}/enrollments/pause`, { enrollment_ids: [e], until })).status).toBe(
+      200,
+    );
     const r = await handleInbound(env, replyTo(s.m, { body: "I'm reading this later." }));
     expect(await enrollmentRow(e)).toMatchObject({ status: "finished", reason: "replied" });
     expect((await as(s.session, "POST", `/api/replies/${r.inboundId}/classification`, { classification: "auto_reply" })).status).toBe(200);

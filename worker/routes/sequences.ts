@@ -11,7 +11,7 @@ import {
   unarchiveSequence,
   updateSequence,
 } from "../services/sequences";
-import { TEMPLATE_VARIABLES } from "../services/templates";
+import { templateVariables } from "../services/template-variables";
 
 const SequenceSettings = z
   .object({
@@ -56,10 +56,10 @@ export const sequenceRoutes = router()
       method: "get",
       path: "/template-variables",
       tags: ["Sequences"],
-      summary: "The variables email templates may use ({{name}} or {{name|fallback}})",
+      summary: "The variables email templates may use ({{name}} or {{name|fallback}}), the team's custom fields ({{custom.<key>}}) last",
       responses: { 200: json(z.object({ variables: z.array(z.object({ name: z.string(), description: z.string() })) })) },
     }),
-    (c) => c.json({ variables: [...TEMPLATE_VARIABLES] }, 200),
+    async (c) => c.json({ variables: await templateVariables(c.var.db, c.get("caller")) }, 200),
   )
   .openapi(
     createRoute({

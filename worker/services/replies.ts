@@ -231,8 +231,7 @@ async function applyEffect(
     if (counted.length) effect.replyCounted = true;
   }
   if (kind === "reply") {
-    if (x.settings.finish_on_reply !== false)
-      await finish(x.sequenceId, [x.enrollmentId], "replied");
+    if (x.settings.finish_on_reply !== false) await finish(x.sequenceId, [x.enrollmentId], "replied");
     const [contact] = await d
       .select({ stageId: contacts.stageId, email: contacts.email })
       .from(contacts)

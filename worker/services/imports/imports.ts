@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { and, asc, count, desc, eq, gt, inArray } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, inArray, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { importRows, imports } from "../../db/schema";
 import type { Caller, Env } from "../../env";
@@ -364,4 +364,30 @@ export async function importReady(d: Db, caller: Caller, importId: string) {
     );
   }
   return row;
+}
+
+/**
+ * The custom field keys the team's saved imports keep on contacts (`{{custom.<key>}}` in templates),
+ * newest import first, each once. Custom fields only come from CSV imports, so reading the imports'
+ * mappings (a handful of rows) finds them without scanning every contact's JSON.
+ */
+export async function teamCustomFieldKeys(d: Db, teamId: string, limit = 100): Promise<string[]> {
+  const rows = await d
+    .select({ rawHeaders: imports.rawHeaders, encoding: imports.encoding, mapping: imports.mapping })
+    .from(imports)
+    .where(
+      and(
+        eq(imports.teamId, teamId),
+        inArray(imports.status, ["saving", "ready"]),
+        sql`instr(${imports.mapping}, ${`"${CUSTOM_FIELD}"`}) > 0`,
+      ),
+    )
+    .orderBy(desc(imports.createdAt))
+    .limit(200);
+  const keys = new Set<string>();
+  for (const r of rows) {
+    const { headers } = cleanHeaders(decodeAll(r.rawHeaders, r.encoding as Encoding));
+    for (const k of customKeys(headers, r.mapping as Mapping)) if (k && keys.size < limit) keys.add(k);
+  }
+  return [...keys];
 }
