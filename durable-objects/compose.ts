@@ -6,7 +6,7 @@ import type { Env } from "../worker/env";
 import { fnv1a } from "../worker/lib/hash";
 import type { MailboxSettings } from "../worker/transports/mailbox-settings";
 import { appSecret } from "../worker/services/secrets";
-import { buildMessage, messageIdFor, signUnsubscribeToken, subjectForThread } from "../worker/services/mime";
+import { bodyText, buildMessage, messageIdFor, signUnsubscribeToken, subjectForThread, type MessageInput } from "../worker/services/mime";
 import { renderSubject, renderTemplate, type TemplateContext } from "../worker/services/templates";
 import type { QueuedEmail } from "./engine-types";
 import { sendChecksQueries, toSendChecks, type SendChecks } from "./eligibility";
@@ -25,6 +25,8 @@ export interface ComposedEmail {
   messageId: string;
   inReplyTo: string | null;
   variantId: string | null;
+  /** What the recipient reads (body, signature, footer): the scheduled-email preview shows it. */
+  shown: string;
 }
 
 /** Public base URL for links in emails (unsubscribe). */
@@ -88,11 +90,13 @@ export async function composeEmail(
   };
   const domain = mailbox.email.split("@")[1] ?? "seqflare.local";
   const messageId = messageIdFor(item.enrollmentId, item.stepId, domain);
-  const rendered = renderSubject(variant?.subject ?? "", ctx);
+  // A user's edit for this one contact replaces the step's text and is rendered the same way (scheduled-email.ts).
+  const ov = item.override ?? null;
+  const rendered = renderSubject(ov?.subject ?? variant?.subject ?? "", ctx);
   const subject = item.thread ? subjectForThread(item.thread.subject) : rendered || "(no subject)";
-  const text = renderTemplate(variant?.body ?? "", ctx);
+  const text = renderTemplate(ov?.body ?? variant?.body ?? "", ctx);
   const token = await signUnsubscribeToken(appSecret(env), { teamId: item.teamId, email: contact.email.toLowerCase() });
-  const raw = buildMessage({
+  const input: MessageInput = {
     from: { email: mailbox.email, name: mailbox.senderName },
     to: { email: contact.email, name: [contact.firstName, contact.lastName].filter(Boolean).join(" ") || undefined },
     subject,
@@ -104,6 +108,9 @@ export async function composeEmail(
     unsubscribeUrl: `${publicUrl(env)}/unsubscribe/${token}`,
     postalAddress: sc.postalAddress,
     signature: mailbox.signature,
-  });
-  return { to: contact.email, subject, text, raw, messageId, inReplyTo: item.thread?.messageId ?? null, variantId: variant?.id ?? null };
+  };
+  const raw = buildMessage(input);
+  // An edited email is not its variant's any more: it stays out of the A/B figures.
+  const variantId = ov ? null : (variant?.id ?? null);
+  return { to: contact.email, subject, text, raw, messageId, inReplyTo: item.thread?.messageId ?? null, variantId, shown: bodyText(input) };
 }

@@ -16,6 +16,20 @@ export interface QueuedEmail {
   zone: string | null;
   /** Same-thread follow-up: the Message-ID and subject of the earlier email. */
   thread: { messageId: string; subject: string } | null;
+  /** A user's edit of this email for this one contact (scheduled-email.ts); null: the step's own text. */
+  override?: EmailOverride | null;
+}
+
+/**
+ * A user's edit of one scheduled email (one enrollment, one step): templates rendered like the step's
+ * own (null keeps the step's subject or body). `ver` names this edit: the SequenceDO hands the current
+ * one out with each claim, so a send always carries the latest edit, and an edit can tell whether the
+ * email that went out had it.
+ */
+export interface EmailOverride {
+  subject: string | null;
+  body: string | null;
+  ver: string;
 }
 
 /** What a MailboxDO knows about one (enrollment, step) handed to it: answered to enqueue and to the reconciler. */

@@ -1,5 +1,6 @@
 import type { Env } from "../worker/env";
 import type { MailboxItemState, QueuedEmail, ReasonCode, StepResult } from "./engine-types";
+import type { ScheduledActionResult, EmailChoice } from "./scheduled-email";
 import type { EnrollItem } from "./sequence-do";
 
 /**
@@ -59,6 +60,14 @@ function sequenceVerbs(env: Env, sequenceId: string, teamId: string) {
     changeMailbox: (ids: string[], mailboxId: string) => stub.changeMailbox(sequenceId, teamId, ids, mailboxId),
     /** The sequence was turned on: held enrollments continue. */
     activate: () => stub.activate(sequenceId, teamId),
+    /** One scheduled email (scheduled-email.ts): users' choices, and the four actions on it. */
+    emailChoices: (items: Key[]): Promise<EmailChoice[]> => stub.emailChoices(sequenceId, teamId, items),
+    editEmail: (key: Key, edit: { subject: string | null; body: string | null }): Promise<ScheduledActionResult> =>
+      stub.editEmail(sequenceId, teamId, key.enrollmentId, key.stepId, edit),
+    sendNow: (key: Key): Promise<ScheduledActionResult> => stub.sendNow(sequenceId, teamId, key.enrollmentId, key.stepId),
+    skipEmail: (key: Key): Promise<ScheduledActionResult> => stub.skipEmail(sequenceId, teamId, key.enrollmentId, key.stepId),
+    rescheduleEmail: (key: Key, at: number): Promise<ScheduledActionResult> =>
+      stub.rescheduleEmail(sequenceId, teamId, key.enrollmentId, key.stepId, at),
   };
 }
 
@@ -75,9 +84,14 @@ function mailboxVerbs(env: Env, mailboxId: string) {
     capacity: () => stub.capacity(mailboxId),
     /** When each queued email will go out. */
     forecast: (limit?: number, horizonDays?: number) => stub.forecast(mailboxId, limit, horizonDays),
+    /** When one queued email will go out. */
+    eta: (key: Key): Promise<number | null> => stub.eta(mailboxId, key),
+    /** A user edited these emails: void sends decided on the old text; each row's state and the edit it holds. */
+    touch: (items: Key[]) => stub.touch(mailboxId, items),
   };
 }
 
 export type { EnrollItem } from "./sequence-do";
 export type { Capacity } from "./mailbox-do";
+export type { EmailChoice, ScheduledActionResult } from "./scheduled-email";
 export { REASONS, type ReasonCode, type QueuedEmail, type StepResult, type StepOutcome, type MailboxItemState } from "./engine-types";

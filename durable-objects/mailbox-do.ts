@@ -15,10 +15,10 @@ import type { SendResult } from "../worker/transports/types";
 import { composeEmail, loadSendContext, type SendContext } from "./compose";
 import { loadSendChecks, sendBlock, type SendChecks } from "./eligibility";
 import { engine } from "./engine";
-import type { MailboxItemState, QueuedEmail, StepResult } from "./engine-types";
+import type { EmailOverride, MailboxItemState, QueuedEmail, StepResult } from "./engine-types";
 import { migrate, patchRow, readMeta, writeMeta } from "./object-storage";
 
-type Verdict = { ok: boolean; reason: string | null };
+type Verdict = { ok: boolean; reason: string | null; override?: EmailOverride | null };
 
 type State = "queued" | "sending" | "sent" | "unknown" | "bounced" | "failed" | "cancelled";
 
@@ -50,6 +50,8 @@ interface QueueRow {
   subject: string | null;
   /** A soft-bounce retry (keyed `<step>~r<n>`): the step whose email it sends again. */
   resend_of: string | null;
+  /** A user's edit of this email for this contact (JSON EmailOverride), as the SequenceDO last handed it out. */
+  override: string | null;
 }
 
 /** The composed message kept with a reservation until its outcome is reported (invariant 4). */
@@ -122,6 +124,8 @@ const MIGRATIONS: ((sql: SqlStorage) => void)[] = [
       `),
   // Soft-bounce retries: a row of its own per try, keyed `<step>~r<n>`, naming the step it sends again.
   (sql) => sql.exec("ALTER TABLE queue ADD COLUMN resend_of TEXT"),
+  // A user's edit of one email for one contact (scheduled-email.ts), kept with the row it changes.
+  (sql) => sql.exec("ALTER TABLE queue ADD COLUMN override TEXT"),
 ];
 
 /**
@@ -183,6 +187,7 @@ export class MailboxDO extends DurableObject<Env> {
         const window = JSON.stringify(i.window);
         const gid = this.groupId(window, i.zone);
         const thread = i.thread ? JSON.stringify(i.thread) : null;
+        const override = i.override ? JSON.stringify(i.override) : null;
         const ex = this.sql
           .exec<{ state: State; reported: number }>(
             "SELECT state, reported FROM queue WHERE enrollment_id = ? AND step_id = ?",
@@ -192,8 +197,8 @@ export class MailboxDO extends DurableObject<Env> {
           .toArray()[0];
         if (!ex) {
           this.sql.exec(
-            `INSERT INTO queue (enrollment_id, step_id, sequence_id, team_id, contact_id, due_at, score, window, zone, thread, state, gen, gid)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 1, ?)`,
+            `INSERT INTO queue (enrollment_id, step_id, sequence_id, team_id, contact_id, due_at, score, window, zone, thread, state, gen, gid, override)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 1, ?, ?)`,
             i.enrollmentId,
             i.stepId,
             i.sequenceId,
@@ -205,22 +210,24 @@ export class MailboxDO extends DurableObject<Env> {
             i.zone,
             thread,
             gid,
+            override,
           );
         } else if (ex.state === "queued") {
           this.sql.exec(
-            "UPDATE queue SET due_at = ?, score = ?, window = ?, zone = ?, thread = ?, gid = ?, gen = gen + 1 WHERE enrollment_id = ? AND step_id = ?",
+            "UPDATE queue SET due_at = ?, score = ?, window = ?, zone = ?, thread = ?, gid = ?, override = ?, gen = gen + 1 WHERE enrollment_id = ? AND step_id = ?",
             i.dueAt,
             i.score,
             window,
             i.zone,
             thread,
             gid,
+            override,
             i.enrollmentId,
             i.stepId,
           );
         } else if (ex.state === "cancelled" && ex.reported) {
           this.sql.exec(
-            `UPDATE queue SET due_at = ?, score = ?, window = ?, zone = ?, thread = ?, gid = ?, gen = gen + 1, state = 'queued', attempts = 0,
+            `UPDATE queue SET due_at = ?, score = ?, window = ?, zone = ?, thread = ?, gid = ?, override = ?, gen = gen + 1, state = 'queued', attempts = 0,
                next_attempt_at = NULL, reserved_at = NULL, settled_at = NULL, error = NULL, reason = NULL, msg = NULL
              WHERE enrollment_id = ? AND step_id = ?`,
             i.dueAt,
@@ -229,6 +236,7 @@ export class MailboxDO extends DurableObject<Env> {
             i.zone,
             thread,
             gid,
+            override,
             i.enrollmentId,
             i.stepId,
           );
@@ -285,8 +293,8 @@ export class MailboxDO extends DurableObject<Env> {
       for (const i of items) {
         const key = `${i.stepId}~r${i.attempt}`;
         const r = this.sql.exec(
-          `INSERT OR IGNORE INTO queue (enrollment_id, step_id, sequence_id, team_id, contact_id, due_at, score, window, zone, thread, state, gen, gid, resend_of)
-           SELECT enrollment_id, ?, sequence_id, team_id, contact_id, ?, score, window, zone, thread, 'queued', 1, gid, step_id
+          `INSERT OR IGNORE INTO queue (enrollment_id, step_id, sequence_id, team_id, contact_id, due_at, score, window, zone, thread, state, gen, gid, resend_of, override)
+           SELECT enrollment_id, ?, sequence_id, team_id, contact_id, ?, score, window, zone, thread, 'queued', 1, gid, step_id, override
              FROM queue WHERE enrollment_id = ? AND step_id = ? AND state IN ('sent', 'unknown')`,
           key,
           i.at,
@@ -327,6 +335,42 @@ export class MailboxDO extends DurableObject<Env> {
     });
     await this.schedule(now());
     return pulled;
+  }
+
+  /**
+   * A user edited these emails (scheduled-email.ts): a send decided on the old text while the edit was
+   * being written is void (a queued row gets a new hand-over number; the pass composes it again, and its
+   * claim brings the edit). Answers each row's state and which edit it holds, so the SequenceDO can tell
+   * whether an email that is (being) sent carried the edit.
+   */
+  async touch(
+    mailboxId: string,
+    items: { enrollmentId: string; stepId: string }[],
+  ): Promise<{ enrollmentId: string; stepId: string; state: MailboxItemState["state"]; ver: string | null }[]> {
+    this.setMeta("mailbox_id", mailboxId);
+    return this.ctx.storage.transactionSync(() =>
+      items.map((i) => {
+        this.sql.exec(
+          "UPDATE queue SET gen = gen + 1 WHERE enrollment_id = ? AND step_id = ? AND state = 'queued'",
+          i.enrollmentId,
+          i.stepId,
+        );
+        const r = this.sql
+          .exec<{ state: State; override: string | null }>(
+            "SELECT state, override FROM queue WHERE enrollment_id = ? AND step_id = ?",
+            i.enrollmentId,
+            i.stepId,
+          )
+          .toArray()[0];
+        return { ...i, state: r?.state ?? "missing", ver: r?.override ? (JSON.parse(r.override) as EmailOverride).ver : null };
+      }),
+    );
+  }
+
+  /** When one queued email will go out (the forecast's answer for it), or null when it can't be planned. */
+  async eta(mailboxId: string, key: { enrollmentId: string; stepId: string }): Promise<number | null> {
+    const plan = await this.forecast(mailboxId, PAGE);
+    return plan.find((p) => p.enrollmentId === key.enrollmentId && p.stepId === key.stepId)?.at ?? null;
   }
 
   /** Settings changed (limits, reconnect, disconnect): re-plan now. A reconnected mailbox resumes by itself. */
@@ -607,6 +651,7 @@ export class MailboxDO extends DurableObject<Env> {
       window: JSON.parse(row.window),
       zone: row.zone,
       thread: row.thread ? JSON.parse(row.thread) : null,
+      override: row.override ? (JSON.parse(row.override) as EmailOverride) : null,
     };
     const mail = await composeEmail(this.env, item, mb, now(), sc);
     if (!mail) {
@@ -626,10 +671,22 @@ export class MailboxDO extends DurableObject<Env> {
           : engine.sequence(this.env, row.sequence_id, row.team_id).claim([{ enrollmentId: row.enrollment_id, stepId: row.step_id }]),
       fresh ? sc : this.sendChecks([row]),
     ]);
-    const verdict = verdicts[0];
+    const verdict: Verdict | undefined = verdicts[0];
     if (!verdict?.ok) {
       // Withdrawn: nothing to report (the SequenceDO knows); handed over again later, it is queued afresh.
       this.settle(row, { state: "cancelled", reason: verdict?.reason ?? "withdrawn", settled_at: now(), reported: 1 }, row.gen);
+      return "skipped";
+    }
+    // A user edited this email since it was composed: keep the SequenceDO's latest edit and compose again
+    // (the row stays queued on a new hand-over number; the pass picks it again).
+    const latest = verdict.override ? JSON.stringify(verdict.override) : null;
+    if (!row.resend_of && verdict.override !== undefined && (verdict.override?.ver ?? null) !== (item.override?.ver ?? null)) {
+      this.settle(row, { override: latest }, row.gen);
+      this.sql.exec(
+        "UPDATE queue SET gen = gen + 1 WHERE enrollment_id = ? AND step_id = ? AND state = 'queued'",
+        row.enrollment_id,
+        row.step_id,
+      );
       return "skipped";
     }
     const block = sendBlock(checks, row.sequence_id, row.contact_id);

@@ -9,11 +9,12 @@ import { sha256Hex } from "../worker/lib/crypto";
 import { listParam } from "../worker/db/in-list";
 import { addWait, nextWindowStart } from "../worker/services/schedule-time";
 import { engine } from "./engine";
-import type { MailboxItemState, QueuedEmail, ReasonCode, StepResult } from "./engine-types";
+import type { EmailOverride, MailboxItemState, QueuedEmail, ReasonCode, StepResult } from "./engine-types";
 import { blockingReason, loadContactStates } from "./eligibility";
 import { flushEnrollmentMirror, type MirrorRow } from "./enrollment-mirror";
 import { deleteMeta, migrate, patchRow, readMeta, writeMeta } from "./object-storage";
 import { isEmailStep, loadSequenceConfig, nextEnabledStep, type SequenceConfig, type StepConfig } from "./sequence-config";
+import { overrideOf, toChoice, withChoice, type ChoiceRow, type EmailChoice, type ScheduledActionResult } from "./scheduled-email";
 import { createTasks, type NewTask } from "./tasks";
 
 /** One contact to enroll (the add-contacts pipeline has already validated it). */
@@ -53,6 +54,8 @@ interface Row {
 }
 
 const DUE_BATCH = 500;
+/** Rows per statement when enrolling: the JSON of one page stays far below the 2 MB a bound value may hold. */
+const ENROLL_ROWS = 500;
 /** Rows read or written at a time by any bulk pass (bind, activate, reconcile): memory stays bounded. */
 export const PAGE = 5_000;
 /**
@@ -114,6 +117,15 @@ const MIGRATIONS: ((sql: SqlStorage) => void)[] = [
     // those that waited on a mailbox or a task without any.
     sql.exec(`INSERT OR IGNORE INTO timers (enrollment_id, run_at) SELECT id, ? FROM enrollments WHERE status = 'active'`, now());
   },
+  // Users' decisions about single scheduled emails (edit, send now, reschedule, a skip in progress): scheduled-email.ts.
+  (sql) =>
+    sql.exec(`
+      CREATE TABLE email_choices (
+        enrollment_id TEXT NOT NULL, step_id TEXT NOT NULL, subject TEXT, body TEXT, ver TEXT, send_at INTEGER,
+        send_now INTEGER NOT NULL DEFAULT 0, skip INTEGER NOT NULL DEFAULT 0, updated_at INTEGER NOT NULL,
+        PRIMARY KEY (enrollment_id, step_id)
+      );
+    `),
 ];
 
 /**
@@ -215,6 +227,11 @@ export class SequenceDO extends DurableObject<Env> {
    * "already"; `alreadyOther` lists those whose open enrollment is not this call's (a repeat of the
    * same call, same enrollment id, is "already" only). A finished or removed contact is enrolled
    * again under the new id; the old enrollment stays as history.
+   *
+   * Set-based: a chunk of a thousand contacts costs a handful of statements here (two lookups, then
+   * ENROLL_ROWS rows per insert), and the D1 mirror is written from what this call just inserted
+   * instead of re-read from storage; the rows stay dirty until D1 has them, so a crash in between is
+   * repaired by the next flush.
    */
   async enroll(
     sequenceId: string,
@@ -226,49 +243,111 @@ export class SequenceDO extends DurableObject<Env> {
     if (!cfg) throw new Error(`sequence ${sequenceId} not found`);
     const t = now();
     const first = nextEnabledStep(cfg.steps, null);
+    const dueAt = first ? this.dueAfterWait(t, first, cfg) : t;
+    const status: Status = cfg.active ? "active" : "held";
+    const reason = cfg.active ? "waiting_for_step" : "sequence_inactive";
     const enrolled: string[] = [];
     const already: string[] = [];
     const alreadyOther: string[] = [];
+    const fresh: { it: EnrollItem; dirty: number }[] = [];
+    let olderDirty = false;
     this.ctx.storage.transactionSync(() => {
+      const known = new Set<string>();
+      const openFor = new Set<string>();
+      for (let i = 0; i < items.length; i += ENROLL_ROWS) {
+        const page = items.slice(i, i + ENROLL_ROWS);
+        const ids = JSON.stringify(page.map((it) => it.enrollmentId));
+        for (const r of this.sql.exec<{ id: string }>("SELECT id FROM enrollments WHERE id IN (SELECT value FROM json_each(?))", ids))
+          known.add(r.id);
+        const contactIds = JSON.stringify(page.map((it) => it.contactId));
+        for (const r of this.sql.exec<{ contact_id: string }>(
+          `SELECT contact_id FROM enrollments WHERE status IN ${OPEN} AND contact_id IN (SELECT value FROM json_each(?))`,
+          contactIds,
+        ))
+          openFor.add(r.contact_id);
+      }
+      // In the order given, as one by one: a second item for a contact this call just enrolled is "already" too.
+      const takenContacts = new Set<string>();
+      const takenIds = new Set<string>();
       for (const it of items) {
-        if (this.row(it.enrollmentId)) {
+        if (known.has(it.enrollmentId) || takenIds.has(it.enrollmentId)) {
           already.push(it.contactId);
           continue;
         }
-        const open = this.sql
-          .exec<{ id: string }>(`SELECT id FROM enrollments WHERE contact_id = ? AND status IN ${OPEN}`, it.contactId)
-          .toArray()[0];
-        if (open) {
+        if (openFor.has(it.contactId) || takenContacts.has(it.contactId)) {
           already.push(it.contactId);
           alreadyOther.push(it.contactId);
           continue;
         }
-        const dueAt = first ? this.dueAfterWait(t, first, cfg) : t;
-        const status: Status = cfg.active ? "active" : "held";
-        this.sql.exec(
-          `INSERT INTO enrollments (id, contact_id, mailbox_id, status, step_id, step_pos, waiting, due_at, reason, score, zone, job_id, added_by, created_at, last_at, dirty)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        takenContacts.add(it.contactId);
+        takenIds.add(it.enrollmentId);
+        fresh.push({ it, dirty: ++this.rev });
+        enrolled.push(it.contactId);
+      }
+      if (!fresh.length) return;
+      olderDirty = this.sql.exec("SELECT 1 FROM enrollments WHERE dirty > 0 AND dirty < ? LIMIT 1", fresh[0]!.dirty).toArray().length > 0;
+      for (let i = 0; i < fresh.length; i += ENROLL_ROWS) {
+        const page = fresh.slice(i, i + ENROLL_ROWS);
+        const rows = page.map(({ it, dirty }) => [
           it.enrollmentId,
           it.contactId,
           it.mailboxId,
+          it.score,
+          it.timeZone,
+          it.jobId ?? null,
+          it.addedBy ?? null,
+          dirty,
+        ]);
+        const v = (k: number) => `json_extract(value, '$[${k}]')`;
+        this.sql.exec(
+          `INSERT INTO enrollments (id, contact_id, mailbox_id, status, step_id, step_pos, waiting, due_at, reason, score, zone, job_id, added_by, created_at, last_at, dirty)
+           SELECT ${v(0)}, ${v(1)}, ${v(2)}, ?, ?, ?, ?, ?, ?, ${v(3)}, ${v(4)}, ${v(5)}, ${v(6)}, ?, ?, ${v(7)} FROM json_each(?)`,
           status,
           first?.id ?? null,
           first?.position ?? 0,
           cfg.active ? "timer" : "none",
           dueAt,
-          cfg.active ? "waiting_for_step" : "sequence_inactive",
-          it.score,
-          it.timeZone,
-          it.jobId ?? null,
-          it.addedBy ?? null,
+          reason,
           t,
           t,
-          ++this.rev,
+          JSON.stringify(rows),
         );
-        if (cfg.active) this.sql.exec("INSERT INTO timers VALUES (?, ?)", it.enrollmentId, dueAt);
-        enrolled.push(it.contactId);
+        if (cfg.active)
+          this.sql.exec(
+            "INSERT INTO timers (enrollment_id, run_at) SELECT value, ? FROM json_each(?)",
+            dueAt,
+            JSON.stringify(page.map(({ it }) => it.enrollmentId)),
+          );
       }
     });
+    if (fresh.length && !olderDirty) {
+      // Nothing older waits for D1 (its revision order matters only against older rows): mirror these directly.
+      await flushEnrollmentMirror(
+        this.d,
+        fresh.map(({ it }) => ({
+          id: it.enrollmentId,
+          teamId: cfg.teamId,
+          sequenceId,
+          contactId: it.contactId,
+          mailboxId: it.mailboxId,
+          status,
+          currentStep: first?.position ?? 0,
+          nextDueAt: status === "active" ? dueAt : null,
+          reason,
+          jobId: it.jobId ?? null,
+          addedBy: it.addedBy ?? null,
+          createdAt: t,
+          updatedAt: t,
+          finishedAt: null,
+        })),
+      );
+      // A row changed again meanwhile has a newer revision than this call's and stays dirty.
+      this.sql.exec(
+        "UPDATE enrollments SET dirty = 0 WHERE dirty > 0 AND dirty BETWEEN ? AND ?",
+        fresh[0]!.dirty,
+        fresh[fresh.length - 1]!.dirty,
+      );
+    }
     await this.flush(cfg.teamId, sequenceId);
     await this.rearm();
     return { enrolled, already, alreadyOther };
@@ -297,14 +376,24 @@ export class SequenceDO extends DurableObject<Env> {
     sequenceId: string,
     teamId: string,
     items: { enrollmentId: string; stepId: string }[],
-  ): Promise<{ enrollmentId: string; stepId: string; ok: boolean; reason: string | null }[]> {
+  ): Promise<{ enrollmentId: string; stepId: string; ok: boolean; reason: string | null; override?: EmailOverride | null }[]> {
     await this.bind(sequenceId, teamId);
-    const out: { enrollmentId: string; stepId: string; ok: boolean; reason: string | null }[] = [];
+    const out: { enrollmentId: string; stepId: string; ok: boolean; reason: string | null; override?: EmailOverride | null }[] = [];
     this.ctx.storage.transactionSync(() => {
       for (const i of items) {
         const e = this.row(i.enrollmentId);
         const mine = !!e && e.step_id === i.stepId && e.waiting === "mailbox";
+        // A user's choice is ordered here too: a skip in progress refuses the send, and the send carries the latest edit.
+        const choice = mine ? this.choice(i.enrollmentId, i.stepId) : undefined;
+        if (mine && e!.status === "active" && choice?.skip) {
+          out.push({ ...i, ok: false, reason: "withdrawn" });
+          continue;
+        }
         const ok = mine && e!.status === "active";
+        if (ok) {
+          out.push({ ...i, ok, reason: null, override: overrideOf(choice) });
+          continue;
+        }
         if (mine && !ok) {
           if (e!.status === "paused") this.update(e!.id, { waiting: "timer" });
           else if (e!.status === "held") this.update(e!.id, { waiting: "none" });
@@ -604,6 +693,233 @@ export class SequenceDO extends DurableObject<Env> {
     return n;
   }
 
+  // ---------------------------------------------------------------- one scheduled email (scheduled-email.ts)
+
+  /** Users' choices about these (enrollment, step) keys: the scheduled-emails list and preview show them. */
+  async emailChoices(sequenceId: string, teamId: string, items: { enrollmentId: string; stepId: string }[]): Promise<EmailChoice[]> {
+    await this.bind(sequenceId, teamId);
+    return items.flatMap((i) => {
+      const c = this.choice(i.enrollmentId, i.stepId);
+      return c ? [toChoice(c)] : [];
+    });
+  }
+
+  /**
+   * Edit one scheduled email for this one contact. The edit is written before anything else, so every
+   * claim from then on carries it; then the mailbox holding the email voids a send decided on the old
+   * text (`touch`). If the email went out (or is going out) without this edit, the edit is taken back
+   * and the answer says so (invariant 10: the screen never says "edited" about an email sent as it was).
+   * `subject` and `body` null: the step's own text again.
+   */
+  async editEmail(
+    sequenceId: string,
+    teamId: string,
+    enrollmentId: string,
+    stepId: string,
+    edit: { subject: string | null; body: string | null },
+  ): Promise<ScheduledActionResult> {
+    await this.bind(sequenceId, teamId);
+    const cfg = await loadSequenceConfig(this.d, sequenceId);
+    if (!cfg) return scheduledFail("not_found");
+    const ver = edit.subject === null && edit.body === null ? null : crypto.randomUUID();
+    let blocked: ScheduledActionResult | null = null;
+    let prev: ChoiceRow | undefined;
+    let mailboxId: string | null = null;
+    this.ctx.storage.transactionSync(() => {
+      blocked = this.scheduledBlock(cfg, enrollmentId, stepId, false);
+      if (blocked) return;
+      const e = this.row(enrollmentId)!;
+      prev = this.choice(enrollmentId, stepId);
+      this.setChoice(enrollmentId, stepId, { subject: edit.subject, body: edit.body, ver });
+      if (e.waiting === "mailbox" && e.mailbox_id) mailboxId = e.mailbox_id;
+    });
+    if (blocked) return blocked;
+    if (mailboxId) {
+      const [st] = await engine.mailbox(this.env, mailboxId).touch([{ enrollmentId, stepId }]);
+      if (st && WENT_OUT.has(st.state) && st.ver !== ver) {
+        this.ctx.storage.transactionSync(() => {
+          if (this.choice(enrollmentId, stepId)?.ver === ver)
+            this.setChoice(enrollmentId, stepId, { subject: prev?.subject ?? null, body: prev?.body ?? null, ver: prev?.ver ?? null });
+        });
+        return scheduledFail(st.state === "sending" ? "sending" : "already_sent");
+      }
+    }
+    return { ok: true, at: null };
+  }
+
+  /**
+   * Skip one scheduled email: the enrollment moves on to its next step on schedule (the next step's
+   * wait counts from now). The skip is marked first, so claims refuse the email from then on; the
+   * mailbox gives it back, and if it was already being sent the skip is taken back and the answer says
+   * so (never "skipped" about an email that went out). A skip cut off by a restart is completed by the
+   * next alarm (processDue), never sent.
+   */
+  async skipEmail(sequenceId: string, teamId: string, enrollmentId: string, stepId: string): Promise<ScheduledActionResult> {
+    await this.bind(sequenceId, teamId);
+    const cfg = await loadSequenceConfig(this.d, sequenceId);
+    if (!cfg) return scheduledFail("not_found");
+    let blocked: ScheduledActionResult | null = null;
+    let mailboxId: string | null = null;
+    this.ctx.storage.transactionSync(() => {
+      blocked = this.scheduledBlock(cfg, enrollmentId, stepId, false);
+      if (blocked) return;
+      const e = this.row(enrollmentId)!;
+      this.setChoice(enrollmentId, stepId, { skip: 1 });
+      if (e.waiting === "mailbox" && e.mailbox_id) mailboxId = e.mailbox_id;
+    });
+    if (blocked) return blocked;
+    if (mailboxId) {
+      const key = { enrollmentId, stepId };
+      const mb = engine.mailbox(this.env, mailboxId);
+      const pulled = await mb.withdraw([key]);
+      const [st] = pulled.length ? [] : await mb.probe([key]);
+      if (st && WENT_OUT.has(st.state)) {
+        this.ctx.storage.transactionSync(() => this.setChoice(enrollmentId, stepId, { skip: 0 }));
+        return scheduledFail(st.state === "sending" ? "sending" : "already_sent");
+      }
+    }
+    let result: ScheduledActionResult = { ok: true, at: null };
+    this.ctx.storage.transactionSync(() => {
+      this.setChoice(enrollmentId, stepId, { skip: 0 });
+      // Re-read after the awaits: a reply or a pause may have landed, or an alarm completed the skip.
+      if (
+        this.sql
+          .exec("SELECT 1 FROM results WHERE enrollment_id = ? AND step_id = ? AND outcome = 'skipped'", enrollmentId, stepId)
+          .toArray().length
+      )
+        return;
+      const again = this.scheduledBlock(cfg, enrollmentId, stepId, false);
+      if (again) {
+        result = again;
+        return;
+      }
+      this.applyResult(cfg, { enrollmentId, stepId, outcome: "skipped", at: now() });
+      const e = this.row(enrollmentId);
+      result = { ok: true, at: e?.status === "active" && e.waiting === "timer" ? e.due_at : null };
+    });
+    await this.flush(teamId, sequenceId);
+    await this.rearm();
+    return result;
+  }
+
+  /**
+   * Send one scheduled email now: handed to its mailbox at once, ahead of every other email there and
+   * outside the sequence's window, but never past the mailbox's caps or gap (invariant 3) and after the
+   * same send-time checks as any email (claim: invariant 11; suppressions: invariant 5). The step's
+   * remaining wait is waived: that is what the user asked for. Answers when it will go.
+   */
+  async sendNow(sequenceId: string, teamId: string, enrollmentId: string, stepId: string): Promise<ScheduledActionResult> {
+    return this.handOverChoice(sequenceId, teamId, enrollmentId, stepId, (t) => ({ send_at: t, send_now: 1 }));
+  }
+
+  /** Send one scheduled email at `at` (checked to be inside the window by the caller) instead of its own time. */
+  async rescheduleEmail(
+    sequenceId: string,
+    teamId: string,
+    enrollmentId: string,
+    stepId: string,
+    at: number,
+  ): Promise<ScheduledActionResult> {
+    return this.handOverChoice(sequenceId, teamId, enrollmentId, stepId, () => ({ send_at: at, send_now: 0 }));
+  }
+
+  private async handOverChoice(
+    sequenceId: string,
+    teamId: string,
+    enrollmentId: string,
+    stepId: string,
+    patch: (t: number) => Pick<ChoiceRow, "send_at" | "send_now">,
+  ): Promise<ScheduledActionResult> {
+    await this.bind(sequenceId, teamId);
+    const cfg = await loadSequenceConfig(this.d, sequenceId);
+    if (!cfg) return scheduledFail("not_found");
+    const contactId = this.row(enrollmentId)?.contact_id;
+    const contact = contactId ? (await loadContactStates(this.d, teamId, [contactId])).get(contactId) : undefined;
+    const t = now();
+    let blocked: ScheduledActionResult | null = null;
+    let item: QueuedEmail | null = null;
+    let mailboxId = "";
+    this.ctx.storage.transactionSync(() => {
+      blocked = this.scheduledBlock(cfg, enrollmentId, stepId, true);
+      if (blocked) return;
+      const e = this.row(enrollmentId)!;
+      const step = cfg.steps.find((s) => s.id === stepId)!;
+      const block = blockingReason(contact, true);
+      if (block) {
+        blocked = scheduledFail("closed", e.status, block);
+        return;
+      }
+      this.setChoice(enrollmentId, stepId, patch(t));
+      // The same hand-over as processDue's, with the user's choice applied.
+      item = withChoice(
+        {
+          enrollmentId,
+          stepId,
+          sequenceId,
+          teamId,
+          contactId: e.contact_id,
+          dueAt: e.due_at ?? t,
+          score: contact?.score ?? e.score,
+          window: cfg.window,
+          zone: cfg.useContactTimeZone ? (contact?.timeZone ?? e.zone) : null,
+          thread: step.threadReply && e.thread_msg ? { messageId: e.thread_msg, subject: e.thread_subject ?? "" } : null,
+        },
+        this.choice(enrollmentId, stepId),
+      );
+      mailboxId = e.mailbox_id!;
+      this.update(enrollmentId, { waiting: "mailbox", reason: "queued_for_mailbox", due_at: item.dueAt });
+      this.sql.exec("INSERT OR REPLACE INTO timers VALUES (?, ?)", enrollmentId, checkAt(t, CHECK_AFTER_MS));
+    });
+    if (blocked || !item) return blocked ?? scheduledFail("not_found");
+    // As in processDue: the check timer is armed before the email leaves this object (a lost hand-over is repaired).
+    await this.rearm();
+    await this.flush(teamId, sequenceId);
+    const mb = engine.mailbox(this.env, mailboxId);
+    const res = await mb.enqueue(teamId, [item]);
+    const st = res.existing[0];
+    if (st) {
+      // Already sent or being sent (or settled, its report on the way): never queued twice (invariant 4).
+      this.ctx.storage.transactionSync(() => this.applyMailboxStates(cfg, res.existing));
+      await this.flush(teamId, sequenceId);
+      await this.rearm();
+      return WENT_OUT.has(st.state)
+        ? scheduledFail(st.state === "sending" ? "sending" : "already_sent")
+        : scheduledFail("closed", "active", st.reason);
+    }
+    return { ok: true, at: await mb.eta({ enrollmentId, stepId }) };
+  }
+
+  private choice(enrollmentId: string, stepId: string): ChoiceRow | undefined {
+    return this.sql
+      .exec("SELECT * FROM email_choices WHERE enrollment_id = ? AND step_id = ?", enrollmentId, stepId)
+      .toArray()[0] as unknown as ChoiceRow | undefined;
+  }
+
+  private setChoice(enrollmentId: string, stepId: string, patch: Partial<ChoiceRow>) {
+    this.sql.exec("INSERT OR IGNORE INTO email_choices (enrollment_id, step_id, updated_at) VALUES (?, ?, ?)", enrollmentId, stepId, now());
+    patchRow<ChoiceRow>(this.sql, "email_choices", { ...patch, updated_at: now() }, { enrollment_id: enrollmentId, step_id: stepId });
+  }
+
+  /** Why this scheduled email can't be acted on now (read inside a transaction: ordered with claims), or null. */
+  private scheduledBlock(cfg: SequenceConfig, enrollmentId: string, stepId: string, sending: boolean): ScheduledActionResult | null {
+    const e = this.row(enrollmentId);
+    if (!e) return scheduledFail("not_found");
+    const step = cfg.steps.find((s) => s.id === stepId);
+    if (!step || !isEmailStep(step.type)) return scheduledFail("not_email");
+    const done = this.sql
+      .exec<{ outcome: string }>("SELECT outcome FROM results WHERE enrollment_id = ? AND step_id = ?", enrollmentId, stepId)
+      .toArray()[0];
+    if (done && WENT_OUT.has(done.outcome)) return scheduledFail("already_sent");
+    if (e.status !== "active" && e.status !== "paused" && e.status !== "held") return scheduledFail("closed", e.status, e.reason);
+    if (e.step_id !== stepId) return scheduledFail("not_next");
+    if (!sending) return null;
+    if (e.status === "paused") return scheduledFail("paused", e.status, e.reason);
+    if (e.status === "held" || !cfg.active || cfg.archived)
+      return scheduledFail("held", e.status, cfg.archived ? "sequence_archived" : !cfg.active ? "sequence_inactive" : e.reason);
+    if (!e.mailbox_id) return scheduledFail("no_mailbox", e.status, "no_mailbox");
+    return null;
+  }
+
   /** Snapshot for views and tests. */
   async inspect(): Promise<{ enrollments: Row[]; timers: { enrollment_id: string; run_at: number }[]; alarm: number | null }> {
     return {
@@ -683,7 +999,9 @@ export class SequenceDO extends DurableObject<Env> {
         if (step.id !== e.step_id) this.update(e.id, { step_id: step.id, step_pos: step.position });
         // Invariant 2 whatever led here (out of office, a resume, a skipped or edited step): the step
         // is due only once its wait from the last step done has passed.
-        const dueAt = e.last_at !== null ? this.dueAfterWait(e.last_at, step, cfg) : t;
+        // A user's "send now" or "reschedule" (scheduled-email.ts) is the step's due time instead.
+        const choice = this.choice(e.id, step.id);
+        const dueAt = choice?.send_at != null ? choice.send_at : e.last_at !== null ? this.dueAfterWait(e.last_at, step, cfg) : t;
         if (dueAt > t) {
           this.update(e.id, { due_at: dueAt, waiting: "timer", reason: "waiting_for_step" });
           this.sql.exec("INSERT OR REPLACE INTO timers VALUES (?, ?)", e.id, dueAt);
@@ -695,6 +1013,11 @@ export class SequenceDO extends DurableObject<Env> {
           .toArray()[0];
         if (done && ADVANCING.has(done.outcome)) {
           this.applyResult(cfg, { enrollmentId: e.id, stepId: step.id, outcome: done.outcome as StepResult["outcome"], at: t }, true);
+          continue;
+        }
+        // A user's skip cut off by a restart (skipEmail marks it first): it takes effect now, never a send.
+        if (choice?.skip) {
+          this.applyResult(cfg, { enrollmentId: e.id, stepId: step.id, outcome: "skipped", at: t });
           continue;
         }
         const contact = contacts.get(e.contact_id);
@@ -710,7 +1033,7 @@ export class SequenceDO extends DurableObject<Env> {
           }
           const zone = cfg.useContactTimeZone ? (contact?.timeZone ?? e.zone) : null;
           const list = emails.get(e.mailbox_id) ?? [];
-          list.push({
+          const item: QueuedEmail = {
             enrollmentId: e.id,
             stepId: step.id,
             sequenceId,
@@ -721,7 +1044,8 @@ export class SequenceDO extends DurableObject<Env> {
             window: cfg.window,
             zone,
             thread: step.threadReply && e.thread_msg ? { messageId: e.thread_msg, subject: e.thread_subject ?? "" } : null,
-          });
+          };
+          list.push(withChoice(item, choice));
           emails.set(e.mailbox_id, list);
           this.update(e.id, { waiting: "mailbox", reason: "queued_for_mailbox" });
         } else {
@@ -1011,6 +1335,15 @@ export class SequenceDO extends DurableObject<Env> {
     await armAlarm(this.ctx.storage, "sequence", this.meta("sequence_id") ?? "", next);
   }
 }
+
+/** States (and step outcomes) in which an email went out or may have: an action on it comes too late. */
+const WENT_OUT = new Set<string>(["sending", "sent", "unknown", "bounced"]);
+
+const scheduledFail = (
+  code: Extract<ScheduledActionResult, { ok: false }>["code"],
+  status: string | null = null,
+  reason: string | null = null,
+): ScheduledActionResult => ({ ok: false, code, status, reason });
 
 const WAITING_REASON: Record<Waiting, ReasonCode> = {
   timer: "waiting_for_step",

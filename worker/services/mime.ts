@@ -153,7 +153,8 @@ export interface MessageInput {
 }
 
 /** Body text: the message, the "-- " signature separator, the signature, then the legal footer. */
-function bodyText(input: MessageInput): string {
+/** The text the recipient reads: the body, the signature and the footer (postal address, unsubscribe link). */
+export function bodyText(input: MessageInput): string {
   const nl = (s: string) => s.replace(/\r\n?/g, "\n").trimEnd();
   const footer = [nl(input.postalAddress ?? ""), input.unsubscribeUrl ? `Unsubscribe: ${input.unsubscribeUrl}` : ""]
     .filter(Boolean)
