@@ -1,0 +1,83 @@
+// The demo seed's replies inbox (issue 12 item 3): one inbound email of each kind, delivered through the
+// real inbound path, so what the inbox says is what the engine did (re-read from D1).
+import { describe, expect, it } from "vitest";
+import { engine } from "../../durable-objects/engine";
+import { SEEDED_SEQUENCES } from "../../worker/seed/demo";
+import { seedInbound } from "../../worker/seed/inbound";
+import { as, env } from "../helpers";
+import { DEMO, sessionFor } from "../fixtures";
+
+interface Reply {
+  id: string;
+  classification: string;
+  evidence: { rule: string };
+  return_at: number | null;
+  contact: { id: string } | null;
+}
+
+describe("the demo seed's inbound emails", () => {
+  it("fill the replies inbox with a reply, an out-of-office, a hard and a soft bounce, an unsubscribe and an auto-reply, each with the engine's effect; seeding again adds nothing", async () => {
+    for (const [sequenceId, teamId] of SEEDED_SEQUENCES) await engine.sequence(env, sequenceId, teamId).activate();
+    expect((await seedInbound(env)).delivered).toBe(6);
+    const s = await sessionFor(DEMO.team, DEMO.admin);
+    const res = await as(s, "GET", "/api/replies?per_page=50");
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { replies: Reply[]; counts: Record<string, number> };
+    expect(body.counts).toEqual({ reply: 1, out_of_office: 1, bounce_hard: 1, bounce_soft: 1, unsubscribe: 1, auto_reply: 1 });
+    const stored = (
+      await env.DB.prepare("SELECT id, enrollment_id FROM inbound_messages WHERE team_id = ?")
+        .bind(DEMO.team)
+        .all<{ id: string; enrollment_id: string }>()
+    ).results;
+    const of = (k: string) => {
+      const r = body.replies.find((x) => x.classification === k)!;
+      return { ...r, enrollment: { id: stored.find((x) => x.id === r.id)!.enrollment_id } };
+    };
+    const row = (id: string) =>
+      env.DB.prepare("SELECT status, reason, next_due_at FROM enrollments WHERE id = ?")
+        .bind(id)
+        .first<{ status: string; reason: string; next_due_at: number | null }>();
+    const contact = (id: string) =>
+      env.DB.prepare("SELECT email, bounced_at, unsubscribed_at FROM contacts WHERE id = ?")
+        .bind(id)
+        .first<{ email: string; bounced_at: number | null; unsubscribed_at: number | null }>();
+    const suppressed = async (email: string) =>
+      (
+        await env.DB.prepare("SELECT reason FROM suppressions WHERE team_id = ? AND email = ?").bind(DEMO.team, email.toLowerCase()).first<{
+          reason: string;
+        }>()
+      )?.reason ?? null;
+
+    // The out-of-office is the one that paused its contact: same return date, still paused until then.
+    const ooo = of("out_of_office");
+    expect(ooo.evidence.rule).toBe("auto_reply_with_return_date");
+    expect(await row(ooo.enrollment!.id)).toMatchObject({ status: "paused", reason: "out_of_office", next_due_at: ooo.return_at });
+    expect(await row(of("reply").enrollment!.id)).toMatchObject({ status: "finished", reason: "replied" });
+    const hard = of("bounce_hard");
+    expect(await row(hard.enrollment!.id)).toMatchObject({ status: "finished", reason: "bounced" });
+    const bounced = (await contact(hard.contact!.id))!;
+    expect(bounced.bounced_at).not.toBeNull();
+    expect(await suppressed(bounced.email)).toBe("bounced");
+    const unsub = of("unsubscribe");
+    expect(await row(unsub.enrollment!.id)).toMatchObject({ status: "finished", reason: "unsubscribed" });
+    expect(await suppressed((await contact(unsub.contact!.id))!.email)).toBe("unsubscribed");
+    // A soft bounce waits for its retry; an auto-reply changes nothing.
+    const soft = (await env.DB.prepare("SELECT retry_attempt, retry_at FROM inbound_messages WHERE id = ?")
+      .bind(of("bounce_soft").id)
+      .first<{ retry_attempt: number; retry_at: number | null }>())!;
+    expect(soft.retry_attempt).toBe(1);
+    expect(soft.retry_at).not.toBeNull();
+    expect(["out_of_office", "completed_all_steps"]).toContain((await row(of("auto_reply").enrollment!.id))!.reason);
+
+    // Correcting the seeded reply undoes it for real: that contact was paused (out of office), and is again.
+    const fixed = await as(s, "POST", `/api/replies/${of("reply").id}/classification`, { classification: "auto_reply" });
+    expect(fixed.status).toBe(200);
+    expect(await row(of("reply").enrollment!.id)).toMatchObject({ status: "paused", reason: "out_of_office" });
+
+    const again = await seedInbound(env);
+    expect(again.delivered).toBe(0);
+    expect(
+      (await env.DB.prepare("SELECT count(*) n FROM inbound_messages WHERE team_id = ?").bind(DEMO.team).first<{ n: number }>())!.n,
+    ).toBe(6);
+  });
+});
