@@ -25,6 +25,7 @@ import { mailboxRoutes } from "./routes/mailboxes";
 import { oauthRoutes } from "./routes/oauth";
 import { messageRoutes } from "./routes/messages";
 import { scheduleRoutes } from "./routes/schedules";
+import { scheduledEmailRoutes } from "./routes/scheduled-emails";
 import { reportRoutes } from "./routes/reports";
 import { importRoutes, UPLOAD_PATH } from "./routes/imports";
 import { sequenceRoutes } from "./routes/sequences";
@@ -98,6 +99,7 @@ const routes = api
   .route("/", oauthRoutes)
   .route("/", messageRoutes)
   .route("/", taskRoutes)
+  .route("/", scheduledEmailRoutes)
   .route("/", peopleRoutes)
   .route("/", addContactsRoutes)
   .route("/", creditRoutes)

@@ -45,6 +45,10 @@ const ACTION_WORDS: Record<string, string> = {
   "task.completed": "Task completed",
   "task.skipped": "Task skipped",
   "task.call_logged": "Call logged",
+  "scheduled_email.edit": "Scheduled email edited for this contact",
+  "scheduled_email.send_now": "Scheduled email sent now",
+  "scheduled_email.skip": "Scheduled email skipped",
+  "scheduled_email.reschedule": "Scheduled email rescheduled",
   "contact.deleted": "Contact deleted",
 };
 

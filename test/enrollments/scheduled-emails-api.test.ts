@@ -1,0 +1,216 @@
+// /api/scheduled-emails (issue 12 item 8): the list of a sequence, a contact and a mailbox; the preview
+// built by the send path's composer; edit, send now, skip and reschedule with their refusals; who may;
+// the audit log and the contact's timeline. Sends are counted at the transport.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { now } from "../../worker/lib/clock";
+import { newId } from "../../worker/lib/ids";
+import { setTransportOverride } from "../../worker/transports";
+import { as, env } from "../helpers";
+import {
+  DAY,
+  HOUR,
+  SIM_START,
+  enroll,
+  makeContacts,
+  makeMailbox,
+  makeSchedule,
+  makeSequence,
+  makeTeam,
+  runUntil,
+  sessionFor,
+  startSimulation,
+  type StepSpec,
+} from "../fixtures";
+
+const json = async (r: Response) => (await r.json()) as any;
+/** SIM_START is Monday 00:00 UTC = Sunday 19:00 in New York: the 09:00-17:00 weekday window opens at +14 h. */
+const MONDAY_9AM_NY = SIM_START + 14 * HOUR;
+
+async function world(o: { steps?: StepSpec[]; schedule?: boolean; contacts?: number; mailbox?: Parameters<typeof makeMailbox>[2] } = {}) {
+  const { teamId, userId } = await makeTeam();
+  const s = await sessionFor(teamId, userId);
+  const scheduleId = o.schedule === false ? null : await makeSchedule(teamId);
+  const { sequenceId, stepIds } = await makeSequence(
+    teamId,
+    userId,
+    o.steps ?? [
+      { wait: 0, variants: [{ subject: "Hi {{first_name}}", body: "About {{company}}" }] },
+      { wait: 2, threadReply: true, variants: [{ subject: "unused", body: "Following up, {{first_name}}" }] },
+    ],
+    scheduleId,
+  );
+  const mailboxId = await makeMailbox(teamId, userId, { daily: 100, hourly: 100, gapSeconds: 0, ...o.mailbox });
+  const calls: { messageId: string; raw: string; at: number }[] = [];
+  setTransportOverride(mailboxId, { send: async (m) => (calls.push({ messageId: m.messageId, raw: m.raw, at: now() }), { ok: true }) });
+  const contactIds = await makeContacts(teamId, o.contacts ?? 2);
+  await enroll(teamId, sequenceId, contactIds, [mailboxId]);
+  return { teamId, userId, s, sequenceId, stepIds, mailboxId, contactIds, calls };
+}
+
+async function member(teamId: string) {
+  const id = newId();
+  await env.DB.prepare(
+    "INSERT INTO users (id, team_id, email, name, role, password_hash, created_at) VALUES (?, ?, ?, 'Member', 'member', 'x', 0)",
+  )
+    .bind(id, teamId, `${id}@sim.test`)
+    .run();
+  return sessionFor(teamId, id);
+}
+
+describe("scheduled emails API", () => {
+  const mailboxes: string[] = [];
+  beforeEach(() => startSimulation());
+  afterEach(() => {
+    for (const m of mailboxes.splice(0)) setTransportOverride(m, null);
+  });
+  const track = <T extends { mailboxId: string }>(w: T) => (mailboxes.push(w.mailboxId), w);
+
+  it("lists a sequence's, a contact's and a mailbox's scheduled emails with when each goes and why", async () => {
+    const w = track(await world());
+    await runUntil(SIM_START + HOUR); // Sunday evening in New York: queued, waiting for Monday 9:00
+    const bySeq = await json(await as(w.s, "GET", `/api/scheduled-emails?sequence_id=${w.sequenceId}`));
+    expect(bySeq.scheduled).toHaveLength(2);
+    for (const x of bySeq.scheduled) {
+      expect(x).toMatchObject({ state: "queued", step: { id: w.stepIds[0], position: 1 }, reason: "outside_window", edited: false });
+      // The window opens at 9:00; the second goes right after the first (no gap: one millisecond apart).
+      expect(x.send_at - MONDAY_9AM_NY).toBeGreaterThanOrEqual(0);
+      expect(x.send_at - MONDAY_9AM_NY).toBeLessThan(1000);
+      expect(x.reason_text).toMatch(/window/);
+      expect(x.mailbox.id).toBe(w.mailboxId);
+    }
+    const byContact = await json(await as(w.s, "GET", `/api/scheduled-emails?contact_id=${w.contactIds[0]}`));
+    expect(byContact.scheduled.map((x: any) => x.contact.id)).toEqual([w.contactIds[0]]);
+    const byMailbox = await json(await as(w.s, "GET", `/api/scheduled-emails?mailbox_id=${w.mailboxId}&limit=1`));
+    expect(byMailbox.scheduled).toHaveLength(1);
+    const next = await json(
+      await as(w.s, "GET", `/api/scheduled-emails?mailbox_id=${w.mailboxId}&limit=1&cursor=${byMailbox.next_cursor}`),
+    );
+    expect(next.scheduled).toHaveLength(1);
+    expect(next.next_cursor).toBeNull();
+    expect(next.scheduled[0].enrollment_id).not.toBe(byMailbox.scheduled[0].enrollment_id);
+    // A paused contact is listed with the reason it won't go.
+    const paused = bySeq.scheduled[0];
+    await as(w.s, "POST", `/api/sequences/${w.sequenceId}/enrollments/pause`, { enrollment_ids: [paused.enrollment_id] });
+    const after = await json(await as(w.s, "GET", `/api/scheduled-emails?sequence_id=${w.sequenceId}`));
+    expect(after.scheduled.find((x: any) => x.enrollment_id === paused.enrollment_id)).toMatchObject({
+      status: "paused",
+      state: "held",
+      send_at: null,
+      reason: "paused_by_user",
+    });
+  });
+
+  it("previews, edits, sends now and skips: what the transport gets is what the preview showed", async () => {
+    const w = track(await world({ contacts: 1 }));
+    await runUntil(SIM_START + HOUR);
+    const [row] = (await json(await as(w.s, "GET", `/api/scheduled-emails?sequence_id=${w.sequenceId}`))).scheduled;
+    const url = `/api/scheduled-emails/${row.enrollment_id}/${w.stepIds[0]}`;
+    const preview = await json(await as(w.s, "GET", url));
+    expect(preview).toMatchObject({
+      subject: "Hi First0",
+      template: { subject: "Hi {{first_name}}", body: "About {{company}}" },
+      edited: null,
+    });
+    expect(preview.body).toContain("About Acme");
+    expect(preview.body).toContain("Unsubscribe: ");
+    expect(preview.body).toContain("1 Test St, Testville");
+
+    const edit = await as(w.s, "PATCH", url, { subject: "For {{first_name}} only", body: "Hello {{first_name}}, a note just for you" });
+    expect(edit.status).toBe(200);
+    const edited = await json(await as(w.s, "GET", url));
+    expect(edited).toMatchObject({ subject: "For First0 only", edited: { subject: "For {{first_name}} only" } });
+    expect(edited.body).toContain("Hello First0, a note just for you");
+    expect((await json(await as(w.s, "GET", `/api/scheduled-emails?sequence_id=${w.sequenceId}`))).scheduled[0].edited).toBe(true);
+
+    const sent = await json(await as(w.s, "POST", `${url}/send-now`));
+    expect(sent).toMatchObject({ action: "send-now", send_at: now() });
+    await runUntil(now() + 1);
+    expect(w.calls).toHaveLength(1);
+    expect(w.calls[0]!.raw).toContain("Subject: For First0 only");
+    expect(w.calls[0]!.raw).toContain("Hello First0, a note just for you");
+    // Sent: editing it now is a clear 409.
+    const late = await as(w.s, "PATCH", url, { body: "too late" });
+    expect(late.status).toBe(409);
+    expect((await json(late)).error.message).toMatch(/already sent/);
+
+    // Step 2 replies in the thread: its subject can't be edited, its body can; then it is skipped.
+    const [row2] = (await json(await as(w.s, "GET", `/api/scheduled-emails?sequence_id=${w.sequenceId}`))).scheduled;
+    expect(row2.step.id).toBe(w.stepIds[1]);
+    const url2 = `/api/scheduled-emails/${row2.enrollment_id}/${w.stepIds[1]}`;
+    const p2 = await json(await as(w.s, "GET", url2));
+    expect(p2.subject).toBe("Re: For First0 only");
+    expect(p2.in_reply_to).toBeTruthy();
+    const subj = await as(w.s, "PATCH", url2, { subject: "New subject" });
+    expect(subj.status).toBe(422);
+    expect((await json(subj)).error.details.fields[0].field).toBe("subject");
+    const skip = await json(await as(w.s, "POST", `${url2}/skip`));
+    expect(skip.action).toBe("skip");
+    await runUntil(now() + 5 * DAY);
+    expect(w.calls).toHaveLength(1);
+    const e = await env.DB.prepare("SELECT status, reason FROM enrollments WHERE id = ?").bind(row.enrollment_id).first<any>();
+    expect(e).toEqual({ status: "finished", reason: "completed_all_steps" });
+
+    // The audit log and the contact's timeline say who did what.
+    const audit = await env.DB.prepare("SELECT action FROM audit_log WHERE target_id = ? ORDER BY created_at, rowid")
+      .bind(w.contactIds[0])
+      .all<{ action: string }>();
+    expect(audit.results.map((a) => a.action)).toEqual(["scheduled_email.edit", "scheduled_email.send_now", "scheduled_email.skip"]);
+    const tl = await json(await as(w.s, "GET", `/api/contacts/${w.contactIds[0]}/timeline`));
+    const titles = tl.events.map((x: any) => x.title);
+    expect(titles).toContain("Scheduled email skipped");
+    expect(titles).toContain("Scheduled email edited for this contact");
+  });
+
+  it("reschedule: a past instant or one outside the window is a 422 naming the field; inside it, the email goes then", async () => {
+    const w = track(await world({ contacts: 1 }));
+    const [row] = (await json(await as(w.s, "GET", `/api/scheduled-emails?sequence_id=${w.sequenceId}`))).scheduled;
+    const url = `/api/scheduled-emails/${row.enrollment_id}/${w.stepIds[0]}/reschedule`;
+    const past = await as(w.s, "POST", url, { at: now() - HOUR });
+    expect(past.status).toBe(422);
+    expect((await json(past)).error.details.fields[0]).toMatchObject({ field: "at" });
+    const night = await as(w.s, "POST", url, { at: MONDAY_9AM_NY + 12 * HOUR }); // Monday 21:00 in New York
+    expect(night.status).toBe(422);
+    const nb = await json(night);
+    expect(nb.error.message).toMatch(/outside the sequence's sending window/);
+    expect(nb.error.details.next_window_opens_at).toBe(MONDAY_9AM_NY + DAY);
+    const at = MONDAY_9AM_NY + DAY + 2 * HOUR;
+    expect(await json(await as(w.s, "POST", url, { at }))).toMatchObject({ action: "reschedule", send_at: at });
+    const listed = (await json(await as(w.s, "GET", `/api/scheduled-emails?sequence_id=${w.sequenceId}`))).scheduled[0];
+    expect(listed).toMatchObject({ send_at: at, rescheduled_to: at, reason: "rescheduled" });
+    await runUntil(SIM_START + 3 * DAY);
+    expect(w.calls.map((c) => c.at)).toEqual([at]);
+  });
+
+  it("send now when the mailbox's daily limit is used up says when it will go", async () => {
+    const w = track(await world({ schedule: false, contacts: 2, mailbox: { daily: 1 }, steps: [{ wait: 0 }] }));
+    await runUntil(SIM_START + HOUR);
+    expect(w.calls).toHaveLength(1);
+    const [row] = (await json(await as(w.s, "GET", `/api/scheduled-emails?sequence_id=${w.sequenceId}`))).scheduled;
+    expect(row).toMatchObject({ reason: "mailbox_capacity" });
+    const r = await json(await as(w.s, "POST", `/api/scheduled-emails/${row.enrollment_id}/${w.stepIds[0]}/send-now`));
+    expect(r.send_at).toBeGreaterThan(w.calls[0]!.at + DAY - 1);
+  });
+
+  it("a member who can only view the sequence can preview but not act; another team's ids are 404", async () => {
+    const w = track(await world({ contacts: 1 }));
+    const [row] = (await json(await as(w.s, "GET", `/api/scheduled-emails?sequence_id=${w.sequenceId}`))).scheduled;
+    const url = `/api/scheduled-emails/${row.enrollment_id}/${w.stepIds[0]}`;
+    const m = await member(w.teamId);
+    // Not shared with the member: invisible.
+    expect((await as(m, "GET", url)).status).toBe(404);
+    expect((await json(await as(m, "GET", `/api/scheduled-emails`))).scheduled).toEqual([]);
+    await env.DB.prepare("INSERT INTO sequence_shares (sequence_id, user_id, team_id, access) VALUES (?, ?, ?, 'view')")
+      .bind(w.sequenceId, m.userId, w.teamId)
+      .run();
+    expect((await as(m, "GET", url)).status).toBe(200);
+    expect((await as(m, "POST", `${url}/skip`)).status).toBe(403);
+    expect((await as(m, "PATCH", url, { body: "x" })).status).toBe(403);
+    const other = await makeTeam("Other");
+    const o = await sessionFor(other.teamId, other.userId);
+    expect((await as(o, "GET", url)).status).toBe(404);
+    expect((await as(o, "POST", `${url}/send-now`)).status).toBe(404);
+    expect((await as(o, "GET", `/api/scheduled-emails?sequence_id=${w.sequenceId}`)).status).toBe(404);
+    await runUntil(SIM_START + 2 * DAY);
+    expect(w.calls).toHaveLength(1);
+  });
+});

@@ -1,0 +1,387 @@
+import { and, asc, eq, inArray, sql } from "drizzle-orm";
+import {
+  composeEmail,
+  engine,
+  loadSendContext,
+  REASONS,
+  type EmailChoice,
+  type QueuedEmail,
+  type ScheduledActionResult,
+} from "../../durable-objects/engine";
+import { pickVariant } from "../../durable-objects/compose";
+import { loadSequenceConfig, type SequenceConfig } from "../../durable-objects/sequence-config";
+import type { Db } from "../db/client";
+import { auditLog, contacts, enrollments, messages, steps, stepVariants } from "../db/schema";
+import type { Caller, Env } from "../env";
+import { now } from "../lib/clock";
+import { ApiError, notFound } from "../lib/errors";
+import { loadMailbox } from "../transports/mailbox-settings";
+import { contactFor, mailboxFor, sequenceFor, visibleSequence } from "./access";
+import { auditEntry } from "./audit";
+import { explain } from "./enrollments";
+import { inWindow, nextWindowStart } from "./schedule-time";
+import { missingValues, type TemplateContext } from "./templates";
+
+/**
+ * Scheduled emails: every automatic email not sent yet (the current email step of an open enrollment),
+ * of a sequence, a contact or a mailbox, with when it will go or why it won't; its preview built by
+ * the send path's own composer; and the four actions on one (edit for this contact, send now, skip,
+ * reschedule), each through the enrollment's SequenceDO (engine.ts), recorded in the audit log, which
+ * the contact's timeline reads. `GET /api/scheduled-emails` is the one way in for lists.
+ */
+
+/** Why a scheduled email won't go at its step's time, in words (beside the engine's REASONS). */
+export const SCHEDULED_REASONS = {
+  outside_window: "Outside the sending window: goes out when it opens",
+  mailbox_capacity: "Waiting for the mailbox's daily or hourly limit, or its spacing between sends",
+  not_planned: "Can't be planned in the next 60 days: no window opens or the mailbox has no room",
+  send_now: "Sending now: next in line, within the mailbox's limits",
+  rescheduled: "Rescheduled by a user",
+} as const;
+const words = (code: string | null) =>
+  code ? ((SCHEDULED_REASONS as Record<string, string>)[code] ?? (REASONS as Record<string, string>)[code] ?? code) : null;
+
+export interface ScheduledQuery {
+  sequence_id?: string | undefined;
+  contact_id?: string | undefined;
+  mailbox_id?: string | undefined;
+  cursor?: string | undefined;
+  limit: number;
+}
+
+interface Row {
+  id: string;
+  sequence_id: string;
+  sequence_name: string;
+  seq_active: number;
+  archived_at: number | null;
+  status: "active" | "paused" | "held";
+  reason: string | null;
+  next_due_at: number | null;
+  current_step: number;
+  step_id: string;
+  thread_reply: number;
+  contact_id: string;
+  contact_name: string;
+  email: string | null;
+  mailbox_id: string | null;
+  mailbox_email: string | null;
+  mailbox_status: string | null;
+  mailbox_reason: string | null;
+}
+
+const cursorOf = (r: Row) => btoa(JSON.stringify([r.next_due_at ?? 9e15, r.id]));
+function readCursor(c: string | undefined): [number, string] | null {
+  if (!c) return null;
+  try {
+    const v = JSON.parse(atob(c)) as unknown;
+    if (Array.isArray(v) && typeof v[0] === "number" && typeof v[1] === "string") return [v[0], v[1]];
+  } catch {
+    // fall through: a cursor this API did not write
+  }
+  throw new ApiError("validation_failed", "This cursor is not one this list gave", {
+    fields: [{ field: "cursor", message: "Use the next_cursor of the previous page" }],
+  });
+}
+
+/**
+ * One page of scheduled emails, soonest step time first (keyset on the enrollment's due time and id),
+ * each with the instant it will go as the mailbox plans it now, or the reason it won't.
+ */
+export async function listScheduledEmails(env: Env, d: Db, caller: Caller, q: ScheduledQuery) {
+  if (q.sequence_id) await sequenceFor(d, caller, q.sequence_id);
+  if (q.mailbox_id) await mailboxFor(d, caller, q.mailbox_id, "mailbox.view");
+  if (q.contact_id) await contactFor(d, caller, q.contact_id);
+  const after = readCursor(q.cursor);
+  const seen = visibleSequence(caller, sql`e.sequence_id`) ?? sql`1`;
+  const rows = await d.all<Row>(sql`
+    SELECT e.id, e.sequence_id, s.name AS sequence_name, s.active AS seq_active, s.archived_at, e.status, e.reason, e.next_due_at,
+           e.current_step, st.id AS step_id, st.thread_reply, c.id AS contact_id, trim(c.first_name || ' ' || c.last_name) AS contact_name,
+           c.email, e.mailbox_id, mb.email AS mailbox_email, mb.status AS mailbox_status, mb.status_reason AS mailbox_reason
+      FROM enrollments e
+      JOIN sequences s ON s.id = e.sequence_id
+      JOIN contacts c ON c.id = e.contact_id
+      JOIN steps st ON st.sequence_id = e.sequence_id AND st.position = e.current_step AND st.type = 'auto_email'
+      LEFT JOIN mailboxes mb ON mb.id = e.mailbox_id
+     WHERE e.team_id = ${caller.teamId} AND e.status IN ('active', 'paused', 'held') AND ${seen}
+       AND ${q.sequence_id ? sql`e.sequence_id = ${q.sequence_id}` : sql`1`}
+       AND ${q.contact_id ? sql`e.contact_id = ${q.contact_id}` : sql`1`}
+       AND ${q.mailbox_id ? sql`e.mailbox_id = ${q.mailbox_id}` : sql`1`}
+       AND ${after ? sql`(coalesce(e.next_due_at, 9e15), e.id) > (${after[0]}, ${after[1]})` : sql`1`}
+     ORDER BY coalesce(e.next_due_at, 9e15), e.id
+     LIMIT ${q.limit + 1}`);
+  const page = rows.slice(0, q.limit);
+  const items = await present(env, d, caller.teamId, page);
+  return { scheduled: items, next_cursor: rows.length > q.limit ? cursorOf(page[page.length - 1]!) : null };
+}
+
+/** Rows as the screen shows them: forecasts (one call per mailbox) and users' choices (one call per sequence). */
+async function present(env: Env, d: Db, teamId: string, rows: Row[]) {
+  const t = now();
+  const byMailbox = [...new Set(rows.filter((r) => r.status === "active" && r.reason === "queued_for_mailbox").map((r) => r.mailbox_id!))];
+  const forecast = new Map<string, number | null>();
+  await Promise.all(
+    byMailbox.map(async (mb) => {
+      for (const f of await engine.mailbox(env, mb).forecast(2000)) forecast.set(`${f.enrollmentId}:${f.stepId}`, f.at);
+    }),
+  );
+  const choices = new Map<string, EmailChoice>();
+  const configs = new Map<string, SequenceConfig | null>();
+  const bySequence = new Map<string, Row[]>();
+  for (const r of rows) bySequence.set(r.sequence_id, [...(bySequence.get(r.sequence_id) ?? []), r]);
+  await Promise.all(
+    [...bySequence].map(async ([seqId, rs]) => {
+      const [cs, cfg] = await Promise.all([
+        engine.sequence(env, seqId, teamId).emailChoices(rs.map((r) => ({ enrollmentId: r.id, stepId: r.step_id }))),
+        loadSequenceConfig(d, seqId),
+      ]);
+      for (const c of cs) choices.set(`${c.enrollmentId}:${c.stepId}`, c);
+      configs.set(seqId, cfg);
+    }),
+  );
+  return rows.map((r) => {
+    const key = `${r.id}:${r.step_id}`;
+    const choice = choices.get(key);
+    const cfg = configs.get(r.sequence_id) ?? null;
+    const why = explain(
+      { reason: r.reason, status: r.status, mailboxStatus: r.mailbox_status, mailboxReason: r.mailbox_reason, emailStep: true },
+      { active: !!r.seq_active, archivedAt: r.archived_at },
+    );
+    let sendAt: number | null = null;
+    let reason: string | null = why.reason;
+    let text: string | null = why.text;
+    const queued = r.status === "active" && r.reason === "queued_for_mailbox";
+    if (r.status === "active" && !why.blocked) {
+      const ready = Math.max(t, r.next_due_at ?? t);
+      if (queued) {
+        sendAt = forecast.get(key) ?? null;
+        if (choice?.sendNow) reason = "send_now";
+        else if (sendAt === null) reason = "not_planned";
+        else if (cfg && !inWindow(ready, cfg.window) && sendAt > ready) reason = "outside_window";
+        else if (sendAt > ready + 60_000) reason = "mailbox_capacity";
+        else if (choice?.sendAt != null) reason = "rescheduled";
+      } else {
+        sendAt = cfg ? nextWindowStart(ready, cfg.window) : ready;
+        if (cfg && sendAt !== null && sendAt > ready) reason = "outside_window";
+      }
+      text = words(reason);
+    }
+    return {
+      enrollment_id: r.id,
+      step: { id: r.step_id, position: r.current_step, thread_reply: !!r.thread_reply },
+      contact: { id: r.contact_id, name: r.contact_name, email: r.email },
+      sequence: { id: r.sequence_id, name: r.sequence_name },
+      mailbox:
+        r.mailbox_id && r.mailbox_email ? { id: r.mailbox_id, email: r.mailbox_email, status: r.mailbox_status ?? "connected" } : null,
+      status: r.status,
+      state: r.status !== "active" || why.blocked ? ("held" as const) : queued ? ("queued" as const) : ("waiting" as const),
+      send_at: sendAt,
+      reason,
+      reason_text: text,
+      paused_until: r.status === "paused" ? r.next_due_at : null,
+      edited: !!choice?.override,
+      send_now: !!choice?.sendNow,
+      rescheduled_to: choice && !choice.sendNow ? choice.sendAt : null,
+    };
+  });
+}
+
+/** The enrollment of a scheduled email and its step, with the caller's right on the sequence checked (a foreign id is 404). */
+async function scheduledFor(d: Db, caller: Caller, enrollmentId: string, stepId: string, action: "sequence.view" | "sequence.edit") {
+  const e = await d.query.enrollments.findFirst({ where: and(eq(enrollments.id, enrollmentId), eq(enrollments.teamId, caller.teamId)) });
+  if (!e) throw notFound("Scheduled email");
+  const { seq } = await sequenceFor(d, caller, e.sequenceId, action).catch((err: unknown) => {
+    throw err instanceof ApiError && err.status === 404 ? notFound("Scheduled email") : err;
+  });
+  const step = await d.query.steps.findFirst({ where: and(eq(steps.id, stepId), eq(steps.sequenceId, seq.id)) });
+  if (!step) throw notFound("Scheduled email");
+  return { e, seq, step };
+}
+
+/**
+ * A scheduled email exactly as the contact will get it: the send path's composer (variant pick,
+ * variables and custom fields, the user's edit, the same-thread subject, signature, unsubscribe
+ * footer) run now for this enrollment and step.
+ */
+export async function previewScheduledEmail(env: Env, d: Db, caller: Caller, enrollmentId: string, stepId: string) {
+  const { e, seq, step } = await scheduledFor(d, caller, enrollmentId, stepId, "sequence.view");
+  if (step.type !== "auto_email") throw new ApiError("conflict", "This step is not an automatic email: it has no email to preview");
+  const [sent] = await d
+    .select({ id: messages.id })
+    .from(messages)
+    .where(and(eq(messages.enrollmentId, e.id), eq(messages.stepId, step.id)))
+    .limit(1);
+  if (sent) throw new ApiError("conflict", "This email was already sent: see it in the Outbox");
+  if (!["active", "paused", "held"].includes(e.status))
+    throw new ApiError("conflict", `This contact is ${e.status} in the sequence: nothing more will be sent`);
+  if (!e.mailboxId) throw new ApiError("conflict", "No mailbox is assigned to this contact: choose one with “change mailbox”");
+  const [cfg, mailbox, contact, first, choices, variants] = await Promise.all([
+    loadSequenceConfig(d, seq.id),
+    loadMailbox(d, e.mailboxId),
+    d.query.contacts.findFirst({ where: and(eq(contacts.id, e.contactId), eq(contacts.teamId, caller.teamId)) }),
+    // The same thread as the SequenceDO keeps it: the enrollment's first email that went out.
+    d
+      .select({ messageId: messages.messageIdHeader, subject: messages.subject })
+      .from(messages)
+      .where(and(eq(messages.enrollmentId, e.id), inArray(messages.status, ["sent", "unknown", "bounced"])))
+      .orderBy(asc(messages.sentAt))
+      .limit(1),
+    engine.sequence(env, seq.id, seq.teamId).emailChoices([{ enrollmentId: e.id, stepId: step.id }]),
+    d
+      .select()
+      .from(stepVariants)
+      .where(and(eq(stepVariants.stepId, step.id), eq(stepVariants.enabled, true)))
+      .orderBy(asc(stepVariants.label), asc(stepVariants.id)),
+  ]);
+  if (!cfg || !mailbox) throw notFound("Scheduled email");
+  const choice = choices[0];
+  const item: QueuedEmail = {
+    enrollmentId: e.id,
+    stepId: step.id,
+    sequenceId: seq.id,
+    teamId: seq.teamId,
+    contactId: e.contactId,
+    dueAt: e.nextDueAt ?? now(),
+    score: contact?.score ?? 0,
+    window: cfg.window,
+    zone: cfg.useContactTimeZone ? (contact?.timeZone ?? null) : null,
+    thread: step.threadReply && first[0] ? { messageId: first[0].messageId, subject: first[0].subject } : null,
+    override: choice?.override ?? null,
+  };
+  const sc = await loadSendContext(d, seq.teamId, [item]);
+  const mail = await composeEmail(env, item, mailbox, now(), sc);
+  if (!mail) throw new ApiError("conflict", "This contact has no email address: the email step will be skipped");
+  const variant = pickVariant(variants, e.id);
+  const template = { subject: choice?.override?.subject ?? variant?.subject ?? "", body: choice?.override?.body ?? variant?.body ?? "" };
+  const c = sc.contacts.get(e.contactId);
+  const ctx: TemplateContext = {
+    contact: {
+      firstName: c?.firstName ?? "",
+      lastName: c?.lastName ?? "",
+      company: c?.company ?? null,
+      title: c?.title ?? null,
+      email: c?.email ?? null,
+      city: c?.city ?? null,
+      country: c?.country ?? null,
+      custom: c?.customFields ?? {},
+    },
+    sender: { name: mailbox.senderName },
+    now: now(),
+    timeZone: item.zone ?? cfg.window.timeZone,
+  };
+  return {
+    enrollment_id: e.id,
+    step: { id: step.id, position: step.position, thread_reply: step.threadReply },
+    variant: variant && !choice?.override ? { id: variant.id, label: variant.label } : null,
+    from: { email: mailbox.email, name: mailbox.senderName },
+    to: mail.to,
+    subject: mail.subject,
+    body: mail.shown,
+    in_reply_to: mail.inReplyTo,
+    template,
+    edited: choice?.override ? { subject: choice.override.subject, body: choice.override.body } : null,
+    missing: [...new Set([...missingValues(template.subject, ctx), ...missingValues(template.body, ctx)])],
+  };
+}
+
+export type ScheduledAction =
+  | { kind: "edit"; subject: string | null; body: string | null }
+  | { kind: "send-now" }
+  | { kind: "skip" }
+  | { kind: "reschedule"; at: number };
+
+const AUDIT_ACTION = {
+  edit: "scheduled_email.edit",
+  "send-now": "scheduled_email.send_now",
+  skip: "scheduled_email.skip",
+  reschedule: "scheduled_email.reschedule",
+} as const;
+
+const refuse = (field: string, message: string) => new ApiError("validation_failed", message, { fields: [{ field, message }] });
+
+/**
+ * One action on one scheduled email, by a caller who may edit the sequence. Input that can't work is
+ * refused before the engine is asked (422); the engine's answer is the truth about the email (409 when
+ * it went out, is going out, or the contact is not on that step any more). Recorded in the audit log.
+ */
+export async function actOnScheduledEmail(env: Env, d: Db, caller: Caller, enrollmentId: string, stepId: string, action: ScheduledAction) {
+  const { e, seq, step } = await scheduledFor(d, caller, enrollmentId, stepId, "sequence.edit");
+  if (step.type !== "auto_email") throw new ApiError("conflict", "This step is not an automatic email");
+  const key = { enrollmentId: e.id, stepId: step.id };
+  const verbs = engine.sequence(env, seq.id, seq.teamId);
+  let res: ScheduledActionResult;
+  switch (action.kind) {
+    case "edit":
+      if (action.subject !== null && step.threadReply)
+        throw refuse("subject", "This step replies in the same thread: its subject is the thread's, only the body can be edited");
+      res = await verbs.editEmail(key, { subject: action.subject, body: action.body });
+      break;
+    case "send-now":
+      res = await verbs.sendNow(key);
+      break;
+    case "skip":
+      res = await verbs.skipEmail(key);
+      break;
+    case "reschedule": {
+      const t = now();
+      if (action.at <= t) throw refuse("at", "Choose a moment in the future");
+      const cfg = await loadSequenceConfig(d, seq.id);
+      const contact = cfg?.useContactTimeZone
+        ? await d.query.contacts.findFirst({ where: and(eq(contacts.id, e.contactId), eq(contacts.teamId, caller.teamId)) })
+        : undefined;
+      const zone = contact?.timeZone ?? null;
+      if (cfg && !inWindow(action.at, cfg.window, zone)) {
+        const open = nextWindowStart(action.at, cfg.window, zone);
+        throw new ApiError("validation_failed", "That moment is outside the sequence's sending window", {
+          fields: [
+            {
+              field: "at",
+              message: `That moment is outside the sequence's sending window (${cfg.window.timeZone}${zone ? `, the contact's zone ${zone}` : ""}); choose a time inside it`,
+            },
+          ],
+          next_window_opens_at: open,
+        });
+      }
+      res = await verbs.rescheduleEmail(key, action.at);
+      break;
+    }
+  }
+  if (!res.ok) throw refusal(res);
+  await d.insert(auditLog).values(
+    auditEntry(caller, AUDIT_ACTION[action.kind], "contact", e.contactId, {
+      sequence_id: seq.id,
+      enrollment_id: e.id,
+      step_id: step.id,
+      step: step.position,
+      ...(action.kind === "reschedule" ? { at: action.at } : {}),
+      ...(action.kind === "send-now" ? { at: res.at } : {}),
+      ...(action.kind === "edit" ? { subject: action.subject, reset: action.subject === null && action.body === null } : {}),
+    }),
+  );
+  return { enrollment_id: e.id, step_id: step.id, action: action.kind, send_at: res.at };
+}
+
+/** The engine's refusal as the one error body: what happened to the email, in words (invariant 10). */
+function refusal(r: Extract<ScheduledActionResult, { ok: false }>): ApiError {
+  const why = words(r.reason);
+  switch (r.code) {
+    case "not_found":
+      return notFound("Scheduled email");
+    case "not_email":
+      return new ApiError("conflict", "This step is not an automatic email");
+    case "not_next":
+      return new ApiError("conflict", "This email isn't scheduled any more: the contact is on another step");
+    case "already_sent":
+      return new ApiError("conflict", "This email was already sent: it can't be changed");
+    case "sending":
+      return new ApiError("conflict", "This email is being sent right now: it can't be changed");
+    case "closed":
+      return new ApiError("conflict", `Nothing more will be sent to this contact in this sequence${why ? ` (${why})` : ""}`);
+    case "paused":
+      return new ApiError("conflict", `The contact is paused in this sequence${why ? ` (${why})` : ""}: resume them first`);
+    case "held":
+      return new ApiError("conflict", `This email is held${why ? `: ${why}` : ""}`);
+    case "no_mailbox":
+      return new ApiError("conflict", "No mailbox is assigned to this contact: choose one with “change mailbox” first");
+  }
+}
