@@ -4,7 +4,7 @@ import { resetClock } from "../../worker/lib/clock";
 import { newId } from "../../worker/lib/ids";
 import { as, call, env, errorOf } from "../helpers";
 import { addContactsSetup, enroll, makeContacts } from "../fixtures";
-import { MAX_STEPS_PER_SEQUENCE } from "../../worker/routes/steps";
+import { MAX_STEPS_PER_SEQUENCE } from "../../worker/services/steps";
 
 const json = async (r: Response) => (await r.json()) as any;
 

@@ -1,16 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, asc, eq, ne, sql } from "drizzle-orm";
-import { db, runBatch } from "../db/client";
-import { auditLog, schedules, sequences } from "../db/schema";
 import { now } from "../lib/clock";
-import { ApiError } from "../lib/errors";
-import { newId } from "../lib/ids";
 import { router } from "../lib/openapi";
 import { errorResponses, IdParam, json, jsonBody } from "../lib/schemas";
 import type { Caller } from "../env";
-import { authorize, scheduleAllows, scheduleFor } from "../services/access";
-import { auditEntry } from "../services/audit";
-import { HOLIDAY_CALENDARS, holidaysFor, isValidTimeZone, nextWindowStart, validateWindows } from "../services/schedule-time";
+import { scheduleAllows } from "../services/access";
+import { createSchedule, deleteSchedule, listSchedules, updateSchedule, type Schedule } from "../services/schedules";
+import { HOLIDAY_CALENDARS, holidaysFor, isValidTimeZone, nextWindowStart } from "../services/schedule-time";
 import { scheduleToWindow } from "../../durable-objects/sequence-config";
 
 const Windows = z.record(z.string(), z.array(z.tuple([z.string(), z.string()])).max(6)).openapi({
@@ -55,18 +50,7 @@ const ScheduleInput = z
   })
   .openapi("ScheduleInput");
 
-function checkWindows(windows: Record<string, [string, string][]>) {
-  const problems = validateWindows(windows);
-  // A schedule with no window would hold every email of its sequences forever.
-  if (!problems.length && !Object.values(windows).some((list) => list.length))
-    problems.push("Add at least one sending window: with none, nothing is ever sent");
-  if (problems.length)
-    throw new ApiError("validation_failed", "The sending windows are invalid", {
-      fields: problems.map((m) => ({ field: "windows", message: m })),
-    });
-}
-
-function present(r: typeof schedules.$inferSelect, count: number, caller: Caller) {
+function present(r: Schedule, count: number, caller: Caller) {
   return {
     id: r.id,
     name: r.name,
@@ -97,18 +81,8 @@ export const scheduleRoutes = router()
     }),
     async (c) => {
       const caller = c.get("caller");
-      const teamId = caller.teamId;
-      const d = db(c.env.DB);
-      const rows = await d
-        // Table-qualified on purpose: inside the subquery a bare "id" would be the sequence's.
-        .select({
-          s: schedules,
-          n: sql<number>`(select count(*) from sequences q where q.schedule_id = "schedules"."id" and q.archived_at is null)`,
-        })
-        .from(schedules)
-        .where(eq(schedules.teamId, teamId))
-        .orderBy(asc(schedules.name));
-      return c.json({ schedules: rows.map((r) => present(r.s, r.n, caller)) }, 200);
+      const rows = await listSchedules(c.var.db, caller);
+      return c.json({ schedules: rows.map((r) => present(r.schedule, r.sequences, caller)) }, 200);
     },
   )
   .openapi(
@@ -143,34 +117,7 @@ export const scheduleRoutes = router()
     }),
     async (c) => {
       const caller = c.get("caller");
-      authorize(caller, "schedule.create", "You can't create schedules");
-      const body = c.req.valid("json");
-      checkWindows(body.windows);
-      const d = db(c.env.DB);
-      const clash = await d.query.schedules.findFirst({ where: and(eq(schedules.teamId, caller.teamId), eq(schedules.name, body.name)) });
-      if (clash)
-        throw new ApiError("validation_failed", "A schedule with this name exists", {
-          fields: [{ field: "name", message: "Pick another name" }],
-        });
-      const id = newId();
-      const row = {
-        id,
-        teamId: caller.teamId,
-        name: body.name,
-        timeZone: body.time_zone,
-        windows: body.windows,
-        holidays: body.holidays,
-        holidayCalendar: body.holiday_calendar,
-        useContactTimeZone: body.use_contact_time_zone,
-        isDefault: body.is_default,
-        createdBy: caller.userId,
-        createdAt: now(),
-      };
-      await runBatch(d, [
-        ...(body.is_default ? [d.update(schedules).set({ isDefault: false }).where(eq(schedules.teamId, caller.teamId))] : []),
-        d.insert(schedules).values(row),
-        d.insert(auditLog).values(auditEntry(caller, "schedule.create", "schedule", id)),
-      ]);
+      const row = await createSchedule(c.var.db, caller, c.req.valid("json"));
       return c.json({ schedule: present(row, 0, caller) }, 201);
     },
   )
@@ -190,39 +137,8 @@ export const scheduleRoutes = router()
     }),
     async (c) => {
       const caller = c.get("caller");
-      const body = c.req.valid("json");
-      const d = db(c.env.DB);
-      const s = await scheduleFor(d, caller, c.req.valid("param").id, "schedule.manage");
-      if (body.windows) checkWindows(body.windows);
-      if (body.name && body.name !== s.name) {
-        const clash = await d.query.schedules.findFirst({
-          where: and(eq(schedules.teamId, caller.teamId), eq(schedules.name, body.name), ne(schedules.id, s.id)),
-        });
-        if (clash)
-          throw new ApiError("validation_failed", "A schedule with this name exists", {
-            fields: [{ field: "name", message: "Pick another name" }],
-          });
-      }
-      const patch = {
-        ...(body.name !== undefined && { name: body.name }),
-        ...(body.time_zone !== undefined && { timeZone: body.time_zone }),
-        ...(body.windows !== undefined && { windows: body.windows }),
-        ...(body.holidays !== undefined && { holidays: body.holidays }),
-        ...(body.holiday_calendar !== undefined && { holidayCalendar: body.holiday_calendar }),
-        ...(body.use_contact_time_zone !== undefined && { useContactTimeZone: body.use_contact_time_zone }),
-        ...(body.is_default !== undefined && { isDefault: body.is_default }),
-      };
-      await runBatch(d, [
-        ...(body.is_default ? [d.update(schedules).set({ isDefault: false }).where(eq(schedules.teamId, caller.teamId))] : []),
-        d.update(schedules).set(patch).where(eq(schedules.id, s.id)),
-        d.insert(auditLog).values(auditEntry(caller, "schedule.update", "schedule", s.id, body as Record<string, unknown>)),
-      ]);
-      const fresh = (await d.query.schedules.findFirst({ where: eq(schedules.id, s.id) }))!;
-      const [n] = await d
-        .select({ n: sql<number>`count(*)` })
-        .from(sequences)
-        .where(eq(sequences.scheduleId, s.id));
-      return c.json({ schedule: present(fresh, n?.n ?? 0, caller) }, 200);
+      const r = await updateSchedule(c.var.db, caller, c.req.valid("param").id, c.req.valid("json"));
+      return c.json({ schedule: present(r.schedule, r.sequences, caller) }, 200);
     },
   )
   .openapi(
@@ -235,18 +151,7 @@ export const scheduleRoutes = router()
       responses: { 200: json(z.object({ ok: z.boolean() })), 403: errorResponses[403], 404: errorResponses[404], 409: errorResponses[409] },
     }),
     async (c) => {
-      const caller = c.get("caller");
-      const d = db(c.env.DB);
-      const s = await scheduleFor(d, caller, c.req.valid("param").id, "schedule.manage");
-      const [n] = await d
-        .select({ n: sql<number>`count(*)` })
-        .from(sequences)
-        .where(and(eq(sequences.scheduleId, s.id), eq(sequences.teamId, caller.teamId)));
-      if ((n?.n ?? 0) > 0) throw new ApiError("conflict", `${n!.n} sequence(s) use this schedule. Move them to another schedule first.`);
-      await d.batch([
-        d.delete(schedules).where(eq(schedules.id, s.id)),
-        d.insert(auditLog).values(auditEntry(caller, "schedule.delete", "schedule", s.id)),
-      ]);
+      await deleteSchedule(c.var.db, c.get("caller"), c.req.valid("param").id);
       return c.json({ ok: true }, 200);
     },
   );

@@ -171,7 +171,7 @@ export async function updateSequence(env: Env, d: Db, caller: Caller, sequenceId
   // Changing the owner is the owner's or an admin's call, never an editor's (they could lock the owner out).
   if (body.owner_id !== undefined && body.owner_id !== seq.ownerId) await sequenceFor(d, caller, seq.id, "sequence.manage");
   if (seq.archivedAt && body.active) throw new ApiError("conflict", "Archived sequences can't be turned on. Unarchive it first.");
-  if (body.active && !seq.active) await assertCanTurnOn(env.DB, seq.id);
+  if (body.active && !seq.active) await assertCanTurnOn(d, seq.id);
   await checkSchedule(d, caller.teamId, body.schedule_id);
   if (body.owner_id !== undefined) await teamUser(d, caller, body.owner_id, "owner_id");
   const patch: Partial<typeof sequences.$inferInsert> = { updatedAt: now() };

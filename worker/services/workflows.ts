@@ -244,7 +244,7 @@ export async function createWorkflow(d: Db, caller: Caller, b: WorkflowInput): P
   authorize(caller, "workflow.create");
   await checkTargets(d, caller, b.sequence_id, b.mailbox_ids);
   const active = b.active === true;
-  if (active) await assertWorkflowCanRun(d.$client, caller.teamId, b.sequence_id);
+  if (active) await assertWorkflowCanRun(d, caller.teamId, b.sequence_id);
   const id = newId();
   const t = now();
   const trigger = b.trigger ?? { kind: "schedule" as const };
@@ -277,7 +277,7 @@ export async function updateWorkflow(d: Db, caller: Caller, id: string, b: Parti
   await checkTargets(d, caller, b.sequence_id, b.mailbox_ids);
   const active = b.active ?? w.active;
   // Turning it on, or pointing a workflow that is on at another sequence: that sequence must be on.
-  if (b.active === true || (b.sequence_id && active)) await assertWorkflowCanRun(d.$client, caller.teamId, b.sequence_id ?? w.sequenceId);
+  if (b.active === true || (b.sequence_id && active)) await assertWorkflowCanRun(d, caller.teamId, b.sequence_id ?? w.sequenceId);
   const options = {
     ...(w.options as WorkflowOptions),
     ...(b.mailbox_ids && { mailbox_ids: b.mailbox_ids }),

@@ -1,0 +1,128 @@
+import { and, asc, eq, ne, sql } from "drizzle-orm";
+import { batchSql, type Db } from "../db/client";
+import { auditLog, schedules, sequences } from "../db/schema";
+import type { Caller } from "../env";
+import { now } from "../lib/clock";
+import { ApiError } from "../lib/errors";
+import { newId } from "../lib/ids";
+import { authorize, scheduleFor } from "./access";
+import { auditEntry } from "./audit";
+import { HOLIDAY_CALENDARS, validateWindows } from "./schedule-time";
+
+/** Sending schedules: a team's named windows, holidays and time zone, shared by its sequences. */
+
+export type Schedule = typeof schedules.$inferSelect;
+
+export interface ScheduleFields {
+  name: string;
+  time_zone: string;
+  windows: Record<string, [string, string][]>;
+  holidays: string[];
+  holiday_calendar: (typeof HOLIDAY_CALENDARS)[number];
+  use_contact_time_zone: boolean;
+  is_default: boolean;
+}
+
+/** Sequences (not archived) that send on a schedule. Table-qualified: inside the subquery a bare "id" would be the sequence's. */
+const inUse = sql<number>`(select count(*) from sequences q where q.schedule_id = "schedules"."id" and q.archived_at is null)`;
+
+function checkWindows(windows: Record<string, [string, string][]>) {
+  const problems = validateWindows(windows);
+  // A schedule with no window would hold every email of its sequences forever.
+  if (!problems.length && !Object.values(windows).some((list) => list.length))
+    problems.push("Add at least one sending window: with none, nothing is ever sent");
+  if (problems.length)
+    throw new ApiError("validation_failed", "The sending windows are invalid", {
+      fields: problems.map((m) => ({ field: "windows", message: m })),
+    });
+}
+
+/** Names are unique in a team. */
+async function checkName(d: Db, teamId: string, name: string, exceptId?: string) {
+  const clash = await d.query.schedules.findFirst({
+    where: and(eq(schedules.teamId, teamId), eq(schedules.name, name), exceptId ? ne(schedules.id, exceptId) : undefined),
+  });
+  if (clash)
+    throw new ApiError("validation_failed", "A schedule with this name exists", {
+      fields: [{ field: "name", message: "Pick another name" }],
+    });
+}
+
+/** One default per team: making one the default unsets the others (in the same batch). */
+const unsetDefault = (d: Db, teamId: string) => d.update(schedules).set({ isDefault: false }).where(eq(schedules.teamId, teamId));
+
+export async function listSchedules(d: Db, caller: Caller): Promise<{ schedule: Schedule; sequences: number }[]> {
+  const rows = await d
+    .select({ s: schedules, n: inUse })
+    .from(schedules)
+    .where(eq(schedules.teamId, caller.teamId))
+    .orderBy(asc(schedules.name));
+  return rows.map((r) => ({ schedule: r.s, sequences: r.n }));
+}
+
+export async function createSchedule(d: Db, caller: Caller, body: ScheduleFields): Promise<Schedule> {
+  authorize(caller, "schedule.create", "You can't create schedules");
+  checkWindows(body.windows);
+  await checkName(d, caller.teamId, body.name);
+  const row: Schedule = {
+    id: newId(),
+    teamId: caller.teamId,
+    name: body.name,
+    timeZone: body.time_zone,
+    windows: body.windows,
+    holidays: body.holidays,
+    holidayCalendar: body.holiday_calendar,
+    useContactTimeZone: body.use_contact_time_zone,
+    isDefault: body.is_default,
+    createdBy: caller.userId,
+    createdAt: now(),
+  };
+  await batchSql(d, [
+    ...(body.is_default ? [unsetDefault(d, caller.teamId)] : []),
+    d.insert(schedules).values(row),
+    d.insert(auditLog).values(auditEntry(caller, "schedule.create", "schedule", row.id)),
+  ]);
+  return row;
+}
+
+/** Sequences using the schedule follow the change from their next send. */
+export async function updateSchedule(
+  d: Db,
+  caller: Caller,
+  scheduleId: string,
+  body: Partial<ScheduleFields>,
+): Promise<{ schedule: Schedule; sequences: number }> {
+  const s = await scheduleFor(d, caller, scheduleId, "schedule.manage");
+  if (body.windows) checkWindows(body.windows);
+  if (body.name && body.name !== s.name) await checkName(d, caller.teamId, body.name, s.id);
+  const patch = {
+    ...(body.name !== undefined && { name: body.name }),
+    ...(body.time_zone !== undefined && { timeZone: body.time_zone }),
+    ...(body.windows !== undefined && { windows: body.windows }),
+    ...(body.holidays !== undefined && { holidays: body.holidays }),
+    ...(body.holiday_calendar !== undefined && { holidayCalendar: body.holiday_calendar }),
+    ...(body.use_contact_time_zone !== undefined && { useContactTimeZone: body.use_contact_time_zone }),
+    ...(body.is_default !== undefined && { isDefault: body.is_default }),
+  };
+  await batchSql(d, [
+    ...(body.is_default ? [unsetDefault(d, caller.teamId)] : []),
+    d.update(schedules).set(patch).where(eq(schedules.id, s.id)),
+    d.insert(auditLog).values(auditEntry(caller, "schedule.update", "schedule", s.id, { ...body })),
+  ]);
+  const [fresh] = await d.select({ s: schedules, n: inUse }).from(schedules).where(eq(schedules.id, s.id));
+  return { schedule: fresh!.s, sequences: fresh!.n };
+}
+
+/** Only a schedule no sequence uses (archived ones included: they keep their settings) can go. */
+export async function deleteSchedule(d: Db, caller: Caller, scheduleId: string): Promise<void> {
+  const s = await scheduleFor(d, caller, scheduleId, "schedule.manage");
+  const [n] = await d
+    .select({ n: sql<number>`count(*)` })
+    .from(sequences)
+    .where(and(eq(sequences.scheduleId, s.id), eq(sequences.teamId, caller.teamId)));
+  if ((n?.n ?? 0) > 0) throw new ApiError("conflict", `${n!.n} sequence(s) use this schedule. Move them to another schedule first.`);
+  await d.batch([
+    d.delete(schedules).where(eq(schedules.id, s.id)),
+    d.insert(auditLog).values(auditEntry(caller, "schedule.delete", "schedule", s.id)),
+  ]);
+}

@@ -1,0 +1,259 @@
+import { and, asc, eq, sql } from "drizzle-orm";
+import { batchSql, type Db } from "../db/client";
+import { auditLog, sequences, steps, stepVariants, type STEP_TYPES } from "../db/schema";
+import type { Caller } from "../env";
+import { now } from "../lib/clock";
+import { ApiError, notFound } from "../lib/errors";
+import { newId } from "../lib/ids";
+import { isEmailStep } from "../../durable-objects/sequence-config";
+import { sequenceFor } from "./access";
+import { auditEntry } from "./audit";
+import { loadSequenceDetail } from "./sequence-views";
+import { assertKeepsAStepOn } from "./state-preconditions";
+import { validateTemplate } from "./templates";
+
+/**
+ * A sequence's steps and their A/B variants. Every change is checked before it is written (wait at
+ * most a year, content that renders, a step and a variant left on), keeps positions 1…n, touches the
+ * sequence and writes an audit entry; each answers the sequence as the editor shows it.
+ */
+
+/**
+ * Most steps a sequence may have. Apollo and its peers stop well below this; every step is loaded
+ * with its variants on each read, clone and send, so a bound keeps those reads small.
+ */
+export const MAX_STEPS_PER_SEQUENCE = 50;
+/** Most A/B variants of one email step. */
+export const MAX_VARIANTS_PER_STEP = 10;
+
+export interface VariantFields {
+  subject: string;
+  body: string;
+  enabled?: boolean;
+}
+export interface StepFields {
+  wait_amount: number;
+  wait_unit: "minutes" | "hours" | "days";
+  business_days: boolean;
+  enabled: boolean;
+  thread_reply: boolean;
+  note: string;
+}
+export type NewStep = Partial<StepFields> & { type: (typeof STEP_TYPES)[number]; position?: number; variants?: VariantFields[] };
+
+type Problem = { field: string; message: string };
+
+/** Email content is checked when saved: unknown variables and broken braces are refused (422). */
+function templateProblems(prefix: string, v: { subject?: string; body?: string }, threadReply: boolean): Problem[] {
+  const problems: Problem[] = validateTemplate(v.subject ?? "", v.body ?? "").map((p) => ({
+    field: `${prefix}.${p.field}`,
+    message: p.message,
+  }));
+  if (!threadReply && !(v.subject ?? "").trim())
+    problems.push({ field: `${prefix}.subject`, message: "A subject is required (or reply in the same thread)" });
+  if (!(v.body ?? "").trim()) problems.push({ field: `${prefix}.body`, message: "The email body is empty" });
+  return problems;
+}
+
+/** The longest wait before a step is a year, in whichever unit it is counted. */
+const MAX_WAIT = { minutes: 365 * 24 * 60, hours: 365 * 24, days: 365 } as const;
+
+function waitProblems(amount: number, unit: keyof typeof MAX_WAIT): Problem[] {
+  const max = MAX_WAIT[unit];
+  return amount > max ? [{ field: "wait_amount", message: `Wait can be at most ${max.toLocaleString("en-US")} ${unit} (a year)` }] : [];
+}
+
+function refuse(problems: Problem[]): void {
+  if (problems.length) throw new ApiError("validation_failed", "The step can't be saved", { fields: problems });
+}
+
+const hasVariants = (type: string) => isEmailStep(type) || type === "manual_email";
+
+/** The sequence the caller may edit and the step named (404 when not theirs). */
+async function stepOf(d: Db, caller: Caller, sequenceId: string, stepId: string) {
+  const { seq } = await sequenceFor(d, caller, sequenceId, "sequence.edit");
+  const step = await d.query.steps.findFirst({ where: and(eq(steps.id, stepId), eq(steps.sequenceId, seq.id)) });
+  if (!step) throw notFound("Step");
+  return { seq, step };
+}
+
+const stepIdsInOrder = async (d: Db, sequenceId: string) =>
+  (await d.select({ id: steps.id }).from(steps).where(eq(steps.sequenceId, sequenceId)).orderBy(asc(steps.position))).map((r) => r.id);
+
+/** Positions stay 1…n in the stored order. */
+async function renumber(d: Db, sequenceId: string, orderedIds: string[]) {
+  await batchSql(
+    d,
+    orderedIds.map((id, i) =>
+      d
+        .update(steps)
+        .set({ position: i + 1 })
+        .where(and(eq(steps.id, id), eq(steps.sequenceId, sequenceId))),
+    ),
+  );
+}
+
+/** The sequence changed (its updated time, an audit entry); answers it as the editor shows it. */
+async function touched(d: Db, caller: Caller, sequenceId: string, action: string, details: Record<string, unknown>) {
+  await batchSql(d, [
+    d.update(sequences).set({ updatedAt: now() }).where(eq(sequences.id, sequenceId)),
+    d.insert(auditLog).values(auditEntry(caller, action, "sequence", sequenceId, details)),
+  ]);
+  return loadSequenceDetail(d, caller, sequenceId);
+}
+
+/** Add a step at the end, or before the step now at `position`; email steps start with their variants (one empty by default). */
+export async function addStep(d: Db, caller: Caller, sequenceId: string, body: NewStep) {
+  const { seq } = await sequenceFor(d, caller, sequenceId, "sequence.edit");
+  const existing = await stepIdsInOrder(d, seq.id);
+  if (existing.length >= MAX_STEPS_PER_SEQUENCE)
+    refuse([{ field: "steps", message: `A sequence has at most ${MAX_STEPS_PER_SEQUENCE} steps` }]);
+  const position = Math.min(body.position ?? existing.length + 1, existing.length + 1);
+  const threadReply = body.thread_reply ?? false;
+  if (threadReply && position === 1) refuse([{ field: "thread_reply", message: "The first step can't reply in a thread" }]);
+  refuse(waitProblems(body.wait_amount ?? 0, body.wait_unit ?? "days"));
+  const variants = hasVariants(body.type) ? (body.variants?.length ? body.variants : [{ subject: "", body: "" }]) : [];
+  refuse(variants.flatMap((v, i) => templateProblems(`variants.${i}`, v, threadReply)));
+  const id = newId();
+  const t = now();
+  await batchSql(d, [
+    d.insert(steps).values({
+      id,
+      teamId: caller.teamId,
+      sequenceId: seq.id,
+      position,
+      type: body.type,
+      waitAmount: body.wait_amount ?? (position === 1 ? 0 : 2),
+      waitUnit: body.wait_unit ?? "days",
+      businessDays: body.business_days ?? false,
+      enabled: body.enabled ?? true,
+      threadReply,
+      note: body.note ?? "",
+      createdAt: t,
+    }),
+    ...variants.map((v, i) =>
+      d.insert(stepVariants).values({
+        id: newId(),
+        teamId: caller.teamId,
+        stepId: id,
+        label: String.fromCharCode(65 + i),
+        subject: v.subject,
+        body: v.body,
+        enabled: v.enabled ?? true,
+        createdAt: t,
+      }),
+    ),
+  ]);
+  existing.splice(position - 1, 0, id);
+  await renumber(d, seq.id, existing);
+  return touched(d, caller, seq.id, "step.create", { step_id: id, type: body.type });
+}
+
+/** Change a step's wait, switch it on or off, its threading or note. */
+export async function updateStep(d: Db, caller: Caller, sequenceId: string, stepId: string, body: Partial<StepFields>) {
+  const { seq, step } = await stepOf(d, caller, sequenceId, stepId);
+  if (!Object.values(body).some((v) => v !== undefined))
+    throw new ApiError("validation_failed", "Nothing to change: give at least one field", {
+      fields: [{ field: "body", message: "Give at least one field to change" }],
+    });
+  if (body.thread_reply && step.position === 1) refuse([{ field: "thread_reply", message: "The first step can't reply in a thread" }]);
+  refuse(waitProblems(body.wait_amount ?? step.waitAmount, body.wait_unit ?? step.waitUnit));
+  if (body.enabled === false && step.enabled) await assertKeepsAStepOn(d, seq, step.id, "enabled");
+  await d
+    .update(steps)
+    .set({
+      ...(body.wait_amount !== undefined && { waitAmount: body.wait_amount }),
+      ...(body.wait_unit !== undefined && { waitUnit: body.wait_unit }),
+      ...(body.business_days !== undefined && { businessDays: body.business_days }),
+      ...(body.enabled !== undefined && { enabled: body.enabled }),
+      ...(body.thread_reply !== undefined && { threadReply: body.thread_reply }),
+      ...(body.note !== undefined && { note: body.note }),
+    })
+    .where(eq(steps.id, step.id));
+  return touched(d, caller, seq.id, "step.update", { step_id: step.id, ...body });
+}
+
+/** Delete a step; contacts on it move to the step that takes its place. */
+export async function deleteStep(d: Db, caller: Caller, sequenceId: string, stepId: string) {
+  const { seq, step } = await stepOf(d, caller, sequenceId, stepId);
+  if (step.enabled) await assertKeepsAStepOn(d, seq, step.id, "step");
+  await d.batch([d.delete(stepVariants).where(eq(stepVariants.stepId, step.id)), d.delete(steps).where(eq(steps.id, step.id))]);
+  await renumber(d, seq.id, await stepIdsInOrder(d, seq.id));
+  return touched(d, caller, seq.id, "step.delete", { step_id: step.id });
+}
+
+/** Put the steps in a new order: every step id, once; the first can't be a same-thread reply. */
+export async function reorderSteps(d: Db, caller: Caller, sequenceId: string, stepIds: string[]) {
+  const { seq } = await sequenceFor(d, caller, sequenceId, "sequence.edit");
+  const current = await d.select({ id: steps.id, threadReply: steps.threadReply }).from(steps).where(eq(steps.sequenceId, seq.id));
+  const same =
+    stepIds.length === current.length &&
+    new Set(stepIds).size === stepIds.length &&
+    stepIds.every((id) => current.some((s) => s.id === id));
+  if (!same) refuse([{ field: "step_ids", message: "List every step of the sequence exactly once" }]);
+  if (current.find((s) => s.id === stepIds[0])?.threadReply)
+    refuse([{ field: "step_ids", message: "The first step can't be a same-thread reply" }]);
+  await renumber(d, seq.id, stepIds);
+  return touched(d, caller, seq.id, "step.reorder", { step_ids: stepIds });
+}
+
+const variantCount = async (d: Db, stepId: string, onlyEnabled = false) => {
+  const [n] = await d
+    .select({ n: sql<number>`count(*)` })
+    .from(stepVariants)
+    .where(and(eq(stepVariants.stepId, stepId), onlyEnabled ? eq(stepVariants.enabled, true) : undefined));
+  return n?.n ?? 0;
+};
+
+/** Add an A/B variant to an email step (contacts split evenly and deterministically). */
+export async function addVariant(d: Db, caller: Caller, sequenceId: string, stepId: string, body: VariantFields) {
+  const { seq, step } = await stepOf(d, caller, sequenceId, stepId);
+  if (!hasVariants(step.type)) refuse([{ field: "stepId", message: "Only email steps have variants" }]);
+  refuse(templateProblems("variant", body, step.threadReply));
+  const n = await variantCount(d, step.id);
+  if (n >= MAX_VARIANTS_PER_STEP) refuse([{ field: "variant", message: `A step has at most ${MAX_VARIANTS_PER_STEP} variants` }]);
+  await d.insert(stepVariants).values({
+    id: newId(),
+    teamId: caller.teamId,
+    stepId: step.id,
+    label: String.fromCharCode(65 + n),
+    subject: body.subject,
+    body: body.body,
+    enabled: body.enabled ?? true,
+    createdAt: now(),
+  });
+  return touched(d, caller, seq.id, "variant.create", { step_id: step.id });
+}
+
+/** Edit or switch a variant (an email step keeps one on). */
+export async function updateVariant(
+  d: Db,
+  caller: Caller,
+  sequenceId: string,
+  stepId: string,
+  variantId: string,
+  body: Partial<VariantFields>,
+) {
+  const { seq, step } = await stepOf(d, caller, sequenceId, stepId);
+  const v = await d.query.stepVariants.findFirst({ where: and(eq(stepVariants.id, variantId), eq(stepVariants.stepId, step.id)) });
+  if (!v) throw notFound("Variant");
+  const next = { subject: body.subject ?? v.subject, body: body.body ?? v.body };
+  refuse(templateProblems("variant", next, step.threadReply));
+  if (body.enabled === false && v.enabled && (await variantCount(d, step.id, true)) <= 1)
+    refuse([{ field: "enabled", message: "An email step needs at least one variant on" }]);
+  await d
+    .update(stepVariants)
+    .set({ ...next, ...(body.enabled !== undefined && { enabled: body.enabled }) })
+    .where(eq(stepVariants.id, v.id));
+  return touched(d, caller, seq.id, "variant.update", { step_id: step.id, variant_id: v.id });
+}
+
+/** Delete a variant (an email step keeps at least one). */
+export async function deleteVariant(d: Db, caller: Caller, sequenceId: string, stepId: string, variantId: string) {
+  const { seq, step } = await stepOf(d, caller, sequenceId, stepId);
+  const all = await d.select({ id: stepVariants.id }).from(stepVariants).where(eq(stepVariants.stepId, step.id));
+  if (!all.some((v) => v.id === variantId)) throw notFound("Variant");
+  if (all.length <= 1) refuse([{ field: "variantId", message: "An email step needs at least one variant" }]);
+  await d.delete(stepVariants).where(eq(stepVariants.id, variantId));
+  return touched(d, caller, seq.id, "variant.delete", { step_id: step.id, variant_id: variantId });
+}
