@@ -50,6 +50,7 @@ const ACTION_WORDS: Record<string, string> = {
   "scheduled_email.skip": "Scheduled email skipped",
   "scheduled_email.reschedule": "Scheduled email rescheduled",
   "contact.deleted": "Contact deleted",
+  "contact.meeting_booked": "Meeting booked",
 };
 
 const CALL_WORDS: Record<string, string> = {

@@ -16,3 +16,9 @@ export const getMeetingsWebhook = query(() => fetchMeetingsWebhook(), "meetingsW
 
 // Writes (see actions.ts). The answer holds the secret: shown once, never stored by the page beyond the dialog.
 export const rotateMeetingsSecretAction = action(rotateMeetingsSecret, "rotateMeetingsSecret");
+
+function markMeetingBooked(contactId: string) {
+  return data(api.contacts[":id"]["meeting-booked"].$post({ param: { id: contactId }, json: {} }));
+}
+/** A contact's meeting is booked: their open enrollments finish with that reason (the timeline shows it). */
+export const markMeetingBookedAction = action(markMeetingBooked, "markMeetingBooked");

@@ -1,11 +1,14 @@
 import { A, createAsync, useNavigate, useParams } from "@solidjs/router";
 import { createSignal, For, Show, Suspense } from "solid-js";
-import { fetchContact, fetchContactSequences, fetchContactStages, fetchUsers } from "../api";
+import { fetchContactStages, fetchUsers } from "../api";
+import { useWrite } from "../actions";
 import { EmailStatusBadge } from "../components/EmailStatus";
 import { PageHeader } from "../components/PageHeader";
 import { Score } from "../components/Score";
 import { ErrorPanel, TableSkeleton } from "../components/Status";
-import { formatDate, formatDateTime } from "../format";
+import { formatDate, formatDateTime, plural } from "../format";
+import { getContact, getContactSequences } from "../queries/contacts";
+import { markMeetingBookedAction } from "../queries/meetings";
 import { usePageTitle } from "../title";
 import { handOffContacts } from "./add-contacts/state";
 import { SequencePicker } from "./people/SequencePicker";
@@ -26,8 +29,18 @@ const STATUS_LABEL: Record<string, string> = {
 export default function ContactPage() {
   const params = useParams();
   const navigate = useNavigate();
-  const contact = createAsync(() => fetchContact(params.id!));
-  const sequences = createAsync(() => fetchContactSequences(params.id!));
+  const contact = createAsync(() => getContact(params.id!));
+  const sequences = createAsync(() => getContactSequences(params.id!));
+  // The router re-reads the contact, its sequences and the timeline after it.
+  const meeting = useWrite(markMeetingBookedAction, {
+    done: (r) =>
+      r &&
+      (r.duplicate
+        ? "That meeting was already recorded"
+        : `Meeting booked${r.finished.length ? `: finished in ${plural(r.finished.length, "sequence")}` : ""}`),
+    failed: () => "Couldn't mark the meeting booked",
+  });
+  const open = () => (sequences() ?? []).filter((s) => s.status === "active" || s.status === "paused" || s.status === "held").length;
   const users = createAsync(() => fetchUsers().catch(() => undefined));
   const stages = createAsync(() => fetchContactStages().catch(() => undefined));
   const [picking, setPicking] = createSignal(false);
@@ -48,9 +61,25 @@ export default function ContactPage() {
                 title={name()}
                 description={[c().title, c().company].filter(Boolean).join(" at ") || undefined}
                 actions={
-                  <button type="button" class="btn btn-primary" onClick={() => setPicking(true)} data-testid="contact-add-to-sequence">
-                    Add to sequence
-                  </button>
+                  <>
+                    <button
+                      type="button"
+                      class="btn btn-secondary"
+                      disabled={meeting.pending()}
+                      title={
+                        open()
+                          ? `Finishes ${plural(open(), "open sequence")} for this contact with the reason “Meeting booked”`
+                          : "Records the meeting on the contact's timeline"
+                      }
+                      onClick={() => void meeting.run(c().id)}
+                      data-testid="contact-meeting-booked"
+                    >
+                      {meeting.pending() ? "Saving…" : "Meeting booked"}
+                    </button>
+                    <button type="button" class="btn btn-primary" onClick={() => setPicking(true)} data-testid="contact-add-to-sequence">
+                      Add to sequence
+                    </button>
+                  </>
                 }
               />
               <section class="card contact-card" aria-labelledby="contact-details">
