@@ -34,9 +34,22 @@ const isoWeekday = (day: number): number => ((((day + 3) % 7) + 7) % 7) + 1;
 
 // ---------- zones ----------
 
+/**
+ * Zone names checked once per isolate: luxon's check builds an `Intl.DateTimeFormat` each time, which
+ * cost more than the rest of a window check (the engine asks several times per email).
+ */
+const knownZones = new Map<string, boolean>();
+
 /** True for a time zone name this runtime knows (IANA names such as "Europe/London", or "UTC"). */
 export function isValidTimeZone(z: string): boolean {
-  return typeof z === "string" && z.length > 0 && IANAZone.isValidZone(z);
+  if (typeof z !== "string" || z.length === 0) return false;
+  let ok = knownZones.get(z);
+  if (ok === undefined) {
+    ok = IANAZone.isValidZone(z);
+    if (knownZones.size > 1_000) knownZones.clear();
+    knownZones.set(z, ok);
+  }
+  return ok;
 }
 
 // The contact's zone when given and known, else the schedule's, else UTC (a bad stored zone must
@@ -46,7 +59,30 @@ function zoneFor(spec: WindowSpec, override?: string | null): IANAZone {
   return IANAZone.create(isValidTimeZone(spec.timeZone) ? spec.timeZone : "UTC");
 }
 
-const offsetMs = (zone: IANAZone, t: number): number => zone.offset(t) * MIN;
+const HOUR = 60 * MIN;
+/**
+ * A zone's UTC offset per hour (zone → hour number → minutes), read once: `zone.offset` formats the
+ * instant with `Intl` each time. An hour whose first and last millisecond have the same offset has it
+ * throughout (IANA zones change offset at most once in any hour; their changes are months apart); an
+ * hour with a change in it is marked NaN and each instant in it is asked exactly.
+ */
+const hourOffsets = new Map<string, Map<number, number>>();
+
+function offsetMs(zone: IANAZone, t: number): number {
+  const hour = Math.floor(t / HOUR);
+  let hours = hourOffsets.get(zone.name);
+  if (!hours) hourOffsets.set(zone.name, (hours = new Map()));
+  let o = hours.get(hour);
+  if (o === undefined) {
+    const a = zone.offset(hour * HOUR),
+      b = zone.offset(hour * HOUR + HOUR - 1);
+    o = a === b ? a : NaN;
+    // Bounded: a long-lived isolate keeps at most this many hours per zone (about three years).
+    if (hours.size > 30_000) hours.clear();
+    hours.set(hour, o);
+  }
+  return (Number.isNaN(o) ? zone.offset(t) : o) * MIN;
+}
 /** Local wall clock of an instant as "naive" ms (the UTC ms that would print the same wall time). */
 const wallMs = (zone: IANAZone, t: number): number => t + offsetMs(zone, t);
 
