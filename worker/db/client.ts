@@ -10,13 +10,6 @@ export function db(d1: D1Database) {
   return drizzle(d1, { schema });
 }
 
-type Stmt = Parameters<Db["batch"]>[0][number];
-
-/** `d.batch` for a list built at run time (D1's batch is its only transaction). */
-export async function runBatch(d: Db, stmts: Stmt[]): Promise<void> {
-  if (stmts.length) await d.batch(stmts as [Stmt, ...Stmt[]]);
-}
-
 const dialect = new SQLiteAsyncDialect();
 
 /** A statement for `batchSql`: raw drizzle SQL, or a query builder (anything with `toSQL()`). */
@@ -24,8 +17,9 @@ export type BatchStatement = SQL | { toSQL(): { sql: string; params: unknown[] }
 
 /**
  * One D1 `batch()` (one transaction) of raw `sql` statements and query builders together, answering
- * D1's raw results. drizzle's own `d.batch` can't bind the parameters of a raw statement (`d.run(sql)`
- * with values fails inside it), so the bulk paths batch through here, on the same handle.
+ * D1's raw results; a list built at run time may be empty (nothing runs). drizzle's own `d.batch`
+ * can't bind the parameters of a raw statement (`d.run(sql)` with values fails inside it) and wants a
+ * non-empty tuple, so every batch whose statements are not a fixed list goes through here.
  */
 export async function batchSql(d: Db, items: readonly BatchStatement[]): Promise<D1Result[]> {
   if (!items.length) return [];

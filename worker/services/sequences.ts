@@ -1,6 +1,5 @@
 import { and, asc, eq, isNotNull, isNull, sql, type SQL } from "drizzle-orm";
-import type { Db } from "../db/client";
-import { runBatch } from "../db/client";
+import { batchSql, type BatchStatement, type Db } from "../db/client";
 import { contains } from "../db/contains";
 import { inList } from "../db/in-list";
 import { auditLog, enrollments, schedules, sequences, sequenceShares, steps, stepVariants, users } from "../db/schema";
@@ -140,7 +139,7 @@ export async function createSequence(
   await checkSchedule(d, caller.teamId, input.schedule_id);
   const id = newId();
   const t = now();
-  await runBatch(d, [
+  await batchSql(d, [
     d.insert(sequences).values({
       id,
       teamId: caller.teamId,
@@ -192,7 +191,7 @@ export async function updateSequence(env: Env, d: Db, caller: Caller, sequenceId
             .onConflictDoUpdate({ target: [sequenceShares.sequenceId, sequenceShares.userId], set: { access: "edit" } }),
         ]
       : [];
-  await runBatch(d, [
+  await batchSql(d, [
     d.update(sequences).set(patch).where(eq(sequences.id, seq.id)),
     ...handover,
     d.insert(auditLog).values(auditEntry(caller, "sequence.update", "sequence", seq.id, { ...body })),
@@ -219,7 +218,7 @@ export async function cloneSequence(d: Db, caller: Caller, sequenceId: string, n
         )
     : [];
   const stepMap = new Map(srcSteps.map((s) => [s.id, newId()]));
-  const stmts: Parameters<typeof runBatch>[1] = [
+  const stmts: BatchStatement[] = [
     d.insert(sequences).values({
       id,
       teamId: caller.teamId,
@@ -236,7 +235,7 @@ export async function cloneSequence(d: Db, caller: Caller, sequenceId: string, n
   for (const s of srcSteps) stmts.push(d.insert(steps).values({ ...s, id: stepMap.get(s.id)!, sequenceId: id, createdAt: t }));
   for (const v of srcVariants)
     stmts.push(d.insert(stepVariants).values({ ...v, id: newId(), stepId: stepMap.get(v.stepId)!, createdAt: t }));
-  await runBatch(d, stmts);
+  await batchSql(d, stmts);
   return id;
 }
 
@@ -244,7 +243,7 @@ export async function cloneSequence(d: Db, caller: Caller, sequenceId: string, n
 export async function archiveSequence(env: Env, d: Db, caller: Caller, sequenceId: string): Promise<void> {
   const { seq } = await sequenceFor(d, caller, sequenceId, "sequence.manage");
   const t = now();
-  await runBatch(d, [
+  await batchSql(d, [
     d.update(sequences).set({ archivedAt: t, active: false, updatedAt: t }).where(eq(sequences.id, seq.id)),
     d.insert(auditLog).values(auditEntry(caller, "sequence.archive", "sequence", seq.id)),
   ]);
@@ -284,7 +283,7 @@ export async function replaceShares(
     throw new ApiError("validation_failed", "Unknown users", {
       fields: missing.map((m) => ({ field: "shares.user_id", message: `No user ${m} in your team` })),
     });
-  await runBatch(d, [
+  await batchSql(d, [
     d.delete(sequenceShares).where(eq(sequenceShares.sequenceId, seq.id)),
     // A user named twice keeps the last access given.
     ...[...new Map(shares.filter((s) => s.user_id !== seq.ownerId).map((s) => [s.user_id, s.access]))].map(([userId, access]) =>
