@@ -21,23 +21,15 @@ export type Selection<T> = {
   label: (row: T) => string;
   /** The header checkbox's name ("Select every contact on this page"). */
   pageLabel: string;
+  /** The rows' boxes can't change now (a whole search is selected). */
+  disabled?: Accessor<boolean>;
+  /** What the header checkbox does, when it is more than toggling each row of the page. */
+  togglePage?: (on: boolean) => void;
 };
 
-/**
- * The one list table of the app: a card with the table, its pager and the loading / empty tail.
- * `rows` is read inside the table's own Suspense, so a page passes its `createAsync` straight through
- * (`rows={result()?.contacts}`): skeleton rows while it loads, `empty` when it has none, otherwise the
- * rows, then "1–25 of 1,234" with previous / next when `pagination` is given (the page lives in the
- * URL's `?page=` unless `onPage` keeps it elsewhere).
- */
-export function DataTable<T>(props: {
-  caption: string;
-  columns: Column[];
+/** What every paged list shares, table or not: how its rows load, what it says when empty, its pager. */
+type FrameProps<T> = {
   rows: readonly T[] | undefined;
-  /** The row's cells (`<td>`s); the row itself is DataTable's. */
-  children: (row: T, index: Accessor<number>) => JSX.Element;
-  /** Attributes of a row's `<tr>` (`data-*`, `classList`, `aria-selected`...). */
-  rowProps?: (row: T) => JSX.HTMLAttributes<HTMLTableRowElement> & Record<`data-${string}`, string | undefined>;
   empty: JSX.Element;
   pagination?: PageMeta;
   onPage?: (page: number) => void;
@@ -45,81 +37,30 @@ export function DataTable<T>(props: {
   busy?: boolean;
   loading?: string;
   skeletonRows?: number;
-  select?: Selection<T>;
-  /** Between the card's top and the table: a bulk-action bar, a summary line. */
+  /** Between the card's top and the rows: a bulk-action bar, a summary line. */
   header?: JSX.Element;
-  testId?: string;
-  class?: string;
   /** Inside a card already: no card of its own. */
   flush?: boolean;
-  /** `table-wrap-free`: the table grows with its rows instead of scrolling inside the page. */
-  wrapClass?: string;
-}) {
-  const columnCount = () => props.columns.length + (props.select ? 1 : 0);
-  const pageKeys = () => (props.select ? (props.rows ?? []).map((r) => props.select!.key(r)) : []);
-  const allOnPage = () => pageKeys().length > 0 && pageKeys().every((k) => props.select!.selected().has(k));
-  const someOnPage = () => !allOnPage() && pageKeys().some((k) => props.select!.selected().has(k));
-  const skeleton = () => <TableSkeleton columns={columnCount()} rows={props.skeletonRows ?? 5} label={props.loading ?? "Loading…"} />;
+  /** More classes for the card (a page's own layout of it). */
+  cardClass?: string;
+};
+
+/**
+ * The card of a paged list whose rows are not table rows (the task list): the same loading / empty
+ * tail and pager as DataTable, around the page's own markup for the rows.
+ */
+export function DataFrame<T>(props: FrameProps<T> & { skeletonColumns: number; children: (rows: Accessor<readonly T[]>) => JSX.Element }) {
+  const skeleton = () => (
+    <TableSkeleton columns={props.skeletonColumns} rows={props.skeletonRows ?? 5} label={props.loading ?? "Loading…"} />
+  );
   return (
     <Suspense fallback={skeleton()}>
       <Show when={props.rows} fallback={skeleton()}>
         {(rows) => (
           <Show when={rows().length > 0} fallback={props.empty}>
-            <div classList={{ "table-card": !props.flush, "data-table": true }} aria-busy={props.busy || undefined}>
+            <div class={props.cardClass} classList={{ "table-card": !props.flush, "data-table": true }} aria-busy={props.busy || undefined}>
               {props.header}
-              <div class={`table-wrap ${props.wrapClass ?? ""}`}>
-                <table class={`table ${props.class ?? ""}`} data-testid={props.testId}>
-                  <caption class="sr-only">{props.caption}</caption>
-                  <thead>
-                    <tr>
-                      <Show when={props.select}>
-                        {(s) => (
-                          <th scope="col" class="cell-check">
-                            <input
-                              type="checkbox"
-                              aria-label={s().pageLabel}
-                              checked={allOnPage()}
-                              ref={(el) => createEffect(() => (el.indeterminate = someOnPage()))}
-                              onChange={(e) => {
-                                const on = e.currentTarget.checked;
-                                for (const k of pageKeys()) s().toggle(k, on);
-                              }}
-                            />
-                          </th>
-                        )}
-                      </Show>
-                      <For each={props.columns}>
-                        {(c) => (
-                          <th scope="col" class={c.class}>
-                            {c.srOnly ? <span class="sr-only">{c.label}</span> : c.label}
-                          </th>
-                        )}
-                      </For>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    <For each={rows()}>
-                      {(row, i) => (
-                        <tr {...(props.rowProps?.(row) ?? {})}>
-                          <Show when={props.select}>
-                            {(s) => (
-                              <td class="cell-check">
-                                <input
-                                  type="checkbox"
-                                  aria-label={s().label(row)}
-                                  checked={s().selected().has(s().key(row))}
-                                  onChange={(e) => s().toggle(s().key(row), e.currentTarget.checked)}
-                                />
-                              </td>
-                            )}
-                          </Show>
-                          {props.children(row, i)}
-                        </tr>
-                      )}
-                    </For>
-                  </tbody>
-                </table>
-              </div>
+              {props.children(rows)}
               <Show when={props.pagination}>
                 {(m) => <Pagination meta={m()} onPage={props.onPage} busy={props.onPage ? props.busy : undefined} />}
               </Show>
@@ -128,5 +69,105 @@ export function DataTable<T>(props: {
         )}
       </Show>
     </Suspense>
+  );
+}
+
+/**
+ * The one list table of the app: a card with the table, its pager and the loading / empty tail.
+ * `rows` is read inside the table's own Suspense, so a page passes its `createAsync` straight through
+ * (`rows={result()?.contacts}`): skeleton rows while it loads, `empty` when it has none, otherwise the
+ * rows, then "1–25 of 1,234" with previous / next when `pagination` is given (the page lives in the
+ * URL's `?page=` unless `onPage` keeps it elsewhere).
+ */
+export function DataTable<T>(
+  props: FrameProps<T> & {
+    caption: string;
+    columns: Column[];
+    /** The row's cells (`<td>`s); the row itself is DataTable's. */
+    children: (row: T, index: Accessor<number>) => JSX.Element;
+    /** Attributes of a row's `<tr>` (`data-*`, `classList`, `aria-selected`...). */
+    rowProps?: (row: T) => JSX.HTMLAttributes<HTMLTableRowElement> & Record<`data-${string}`, string | undefined>;
+    select?: Selection<T>;
+    testId?: string;
+    class?: string;
+    /** `table-wrap-free`: the table grows with its rows instead of scrolling inside the page. */
+    wrapClass?: string;
+  },
+) {
+  const columnCount = () => props.columns.length + (props.select ? 1 : 0);
+  const pageKeys = () => (props.select ? (props.rows ?? []).map((r) => props.select!.key(r)) : []);
+  const allOnPage = () => pageKeys().length > 0 && pageKeys().every((k) => props.select!.selected().has(k));
+  const someOnPage = () => !allOnPage() && pageKeys().some((k) => props.select!.selected().has(k));
+  return (
+    <DataFrame
+      rows={props.rows}
+      empty={props.empty}
+      pagination={props.pagination}
+      onPage={props.onPage}
+      busy={props.busy}
+      loading={props.loading}
+      skeletonRows={props.skeletonRows}
+      skeletonColumns={columnCount()}
+      header={props.header}
+      flush={props.flush}
+    >
+      {(rows) => (
+        <div class={`table-wrap ${props.wrapClass ?? ""}`}>
+          <table class={`table ${props.class ?? ""}`} data-testid={props.testId}>
+            <caption class="sr-only">{props.caption}</caption>
+            <thead>
+              <tr>
+                <Show when={props.select}>
+                  {(s) => (
+                    <th scope="col" class="cell-check">
+                      <input
+                        type="checkbox"
+                        aria-label={s().pageLabel}
+                        checked={allOnPage()}
+                        ref={(el) => createEffect(() => (el.indeterminate = someOnPage()))}
+                        onChange={(e) => {
+                          const on = e.currentTarget.checked;
+                          if (s().togglePage) s().togglePage!(on);
+                          else for (const k of pageKeys()) s().toggle(k, on);
+                        }}
+                      />
+                    </th>
+                  )}
+                </Show>
+                <For each={props.columns}>
+                  {(c) => (
+                    <th scope="col" class={c.class}>
+                      {c.srOnly ? <span class="sr-only">{c.label}</span> : c.label}
+                    </th>
+                  )}
+                </For>
+              </tr>
+            </thead>
+            <tbody>
+              <For each={rows()}>
+                {(row, i) => (
+                  <tr {...(props.rowProps?.(row) ?? {})}>
+                    <Show when={props.select}>
+                      {(s) => (
+                        <td class="cell-check">
+                          <input
+                            type="checkbox"
+                            aria-label={s().label(row)}
+                            checked={s().selected().has(s().key(row))}
+                            disabled={s().disabled?.()}
+                            onChange={(e) => s().toggle(s().key(row), e.currentTarget.checked)}
+                          />
+                        </td>
+                      )}
+                    </Show>
+                    {props.children(row, i)}
+                  </tr>
+                )}
+              </For>
+            </tbody>
+          </table>
+        </div>
+      )}
+    </DataFrame>
   );
 }

@@ -1,5 +1,5 @@
 import { action, query } from "@solidjs/router";
-import { cancelJob, fetchJob, fetchJobOutcomes, fetchJobs, type OutcomeFilter } from "../api";
+import { addContacts, cancelJob, fetchAddPreconditions, fetchJob, fetchJobOutcomes, fetchJobs, type OutcomeFilter } from "../api";
 
 /** Add-contacts jobs, newest first (of one sequence, or the team's). */
 export const getJobs = query((q: { page: number; per_page: number; sequence_id?: string }) => fetchJobs(q), "jobs");
@@ -9,5 +9,10 @@ export const getJobOutcomes = query(
   "jobOutcomes",
 );
 
+/** What stops a sequence from taking contacts now (off, no step on, no mailbox, no credits). */
+export const getAddPreconditions = query((sequenceId: string) => fetchAddPreconditions(sequenceId), "addPreconditions");
+
+/** Confirms an add-contacts request: answers the job (the same job again for a retry with the same Idempotency-Key). */
+export const addContactsAction = action(addContacts, "addContacts");
 /** Cancels a scheduled job before it starts (its credit hold is returned). */
 export const cancelJobAction = action(cancelJob, "cancelJob");

@@ -1,5 +1,5 @@
 import { action, query } from "@solidjs/router";
-import { fetchTasks, logCall, type TaskQuery } from "../api";
+import { fetchTasks, finishTask, logCall, type Task, type TaskQuery } from "../api";
 
 export const getTasks = query((q: TaskQuery) => fetchTasks(q), "tasks");
 /** Tasks due today for the signed-in user: the badge in the sidebar. */
@@ -10,3 +10,5 @@ export const getTaskCounts = query(
 
 /** Logs a call on a call task (and completes it unless told not to). */
 export const logCallAction = action(logCall, "logCall");
+/** Completes or skips a task (its contact moves on to the next step); takes the task so the toast can name its contact. */
+export const finishTaskAction = action((t: Task, how: "complete" | "skip") => finishTask(t.id, how), "finishTask");

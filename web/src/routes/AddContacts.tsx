@@ -1,12 +1,14 @@
-import { A, createAsync, revalidate, useParams, useSearchParams } from "@solidjs/router";
+import { A, createAsync, useParams, useSearchParams } from "@solidjs/router";
 import { createSignal, For, Match, onMount, Show, Suspense, Switch } from "solid-js";
-import { addContacts, ApiError, fetchAddPreconditions, previewAddContacts, type Job, type OutcomeFilter, type Sequence } from "../api";
+import { ApiError, previewAddContacts, type Job, type OutcomeFilter, type Sequence } from "../api";
+import { useWrite } from "../actions";
 import { Badge } from "../components/Badge";
 import { Icon } from "../components/Icon";
 import { ErrorPanel, errorMessage, Spinner, TableSkeleton } from "../components/Status";
 import { tabId, tabPanelId, Tabs } from "../components/Tabs";
 import { formatNumber, plural } from "../format";
 import { createLiveFetch } from "../live";
+import { addContactsAction, getAddPreconditions } from "../queries/jobs";
 import { getLists } from "../queries/lists";
 import { CsvImport } from "./add-contacts/CsvImport";
 import { ListPicker } from "./add-contacts/ListPicker";
@@ -94,7 +96,7 @@ function Flow(props: { seq: Sequence; onJob: (j: Job) => void }) {
   // People picked on the People page arrive with the flow (once).
   takeHandedOffSelection(props.seq.id, setW);
   // What blocks this sequence shows when the flow opens, not after the whole selection was built.
-  const blockers = createAsync(() => fetchAddPreconditions(props.seq.id).catch(() => undefined));
+  const blockers = createAsync(() => getAddPreconditions(props.seq.id).catch(() => undefined));
   const lists = createAsync(() => getLists().catch(() => undefined));
   const listSize = (id: string) => lists()?.lists.find((l) => l.id === id)?.contact_count ?? 0;
 
@@ -119,26 +121,22 @@ function Flow(props: { seq: Sequence; onJob: (j: Job) => void }) {
   // One Idempotency-Key per confirmed request: a retry of the same request reuses it (the API then
   // answers with the job it already made); a changed request gets a new one.
   let pendingKey: { key: string; body: string } | null = null;
-  const [committing, setCommitting] = createSignal(false);
-  const [commitError, setCommitError] = createSignal<unknown>();
+  const add = useWrite(addContactsAction);
+  const committing = add.pending;
+  const commitError = add.errors.error;
   const confirm = async () => {
     const req = buildRequest(w);
     const body = JSON.stringify(req);
     if (!pendingKey || pendingKey.body !== body) pendingKey = { key: crypto.randomUUID(), body };
-    setCommitting(true);
-    setCommitError(undefined);
-    try {
-      const job = await addContacts(props.seq.id, req, pendingKey.key);
+    const job = await add.run(props.seq.id, req, pendingKey.key);
+    if (job) {
       pendingKey = null;
-      void revalidate(["me", "jobs"]);
       props.onJob(job);
-    } catch (err) {
-      setCommitError(err);
-      // The state moved since the preview (credits spent, a mailbox disconnected): show why.
-      if (err instanceof ApiError && err.status === 422) preview.refetch();
-    } finally {
-      setCommitting(false);
+      return;
     }
+    // The state moved since the preview (credits spent, a mailbox disconnected): show why.
+    const err = commitError();
+    if (err instanceof ApiError && err.status === 422) preview.refetch();
   };
 
   const p = () => preview.data();

@@ -1,10 +1,11 @@
 import { A, createAsync, useIsRouting, useNavigate, useSearchParams } from "@solidjs/router";
 import { createSignal, For, onCleanup, Show, Suspense } from "solid-js";
 import { useWrite } from "../actions";
-import { fetchContactIds, fetchContactStages, fetchUsers, type Contact, type ContactsBulk } from "../api";
+import { fetchContactIds, type Contact, type ContactsBulk } from "../api";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { notify } from "../components/Toast";
-import { bulkContactsAction, getContacts, removeFromListAction } from "../queries/contacts";
+import { bulkContactsAction, getContacts, getContactStages, removeFromListAction } from "../queries/contacts";
+import { getUsers } from "../queries/users";
 import { getLists } from "../queries/lists";
 import { handOffContacts } from "./add-contacts/state";
 import { SequencePicker } from "./people/SequencePicker";
@@ -13,9 +14,9 @@ import { EmailStatusBadge } from "../components/EmailStatus";
 import { EmptyState } from "../components/EmptyState";
 import { Icon } from "../components/Icon";
 import { PageHeader } from "../components/PageHeader";
-import { Pagination } from "../components/Pagination";
+import { DataTable } from "../components/DataTable";
 import { Score } from "../components/Score";
-import { errorMessage, TableSkeleton } from "../components/Status";
+import { errorMessage } from "../components/Status";
 import { formatDate, formatNumber } from "../format";
 import { usePageTitle } from "../title";
 
@@ -102,8 +103,8 @@ export default function Contacts() {
   const bulk = useWrite(bulkContactsAction, { failed: () => "Couldn't change the contacts" });
   const removal = useWrite(removeFromListAction, { failed: () => "Couldn't remove them from the list" });
   const busy = () => selecting() || bulk.pending() || removal.pending();
-  const users = createAsync(() => fetchUsers().catch(() => undefined));
-  const stages = createAsync(() => fetchContactStages().catch(() => undefined));
+  const users = createAsync(() => getUsers().catch(() => undefined));
+  const stages = createAsync(() => getContactStages().catch(() => undefined));
   const lists = createAsync(() => getLists().catch(() => undefined));
   const listName = () => lists()?.lists.find((l) => l.id === listId())?.name;
   const selectAllMatching = async () => {
@@ -332,120 +333,89 @@ export default function Contacts() {
         They leave every list and are never emailed again by any sequence.
       </ConfirmDialog>
 
-      <Suspense fallback={<TableSkeleton columns={7} label="Loading contacts…" />}>
-        <Show when={result()}>
-          {(r) => (
-            <Show
-              when={r().contacts.length > 0}
-              fallback={
-                r().pagination.total_entries > 0 ? (
-                  <EmptyState
-                    icon="lists"
-                    title="Nothing on this page"
-                    actions={
-                      <button type="button" class="btn btn-secondary" onClick={() => setParams({ page: undefined })}>
-                        Go to the first page
-                      </button>
-                    }
-                  >
-                    {`There are ${formatNumber(r().pagination.total_pages)} ${r().pagination.total_pages === 1 ? "page" : "pages"} of results; this link points past the last one.`}
-                  </EmptyState>
-                ) : filtered() ? (
-                  <EmptyState icon="search" title={q() ? `No contacts match “${q()}”` : "No contacts match these filters"}>
-                    Try a shorter search, or another stage or owner.
-                  </EmptyState>
-                ) : (
-                  <EmptyState icon="contacts" title="No contacts yet">
-                    Contacts appear here when your team saves people from search, imports a CSV, or adds them through the API.
-                  </EmptyState>
-                )
+      <DataTable
+        caption={`Contacts, page ${result()?.pagination.page ?? 1} of ${result()?.pagination.total_pages ?? 1}`}
+        columns={[
+          { label: "Name" },
+          { label: "Title" },
+          { label: "Company" },
+          { label: "Email" },
+          { label: "Stage" },
+          { label: "Country" },
+          { label: "Score", class: "num" },
+        ]}
+        rows={result()?.contacts}
+        pagination={result()?.pagination}
+        busy={routing()}
+        loading="Loading contacts…"
+        testId="contacts-table"
+        select={{
+          key: (c) => c.id,
+          selected,
+          toggle,
+          label: (c) => `Select ${`${c.first_name} ${c.last_name}`.trim() || c.email || "contact"}`,
+          pageLabel: "Select every contact on this page",
+        }}
+        empty={
+          (result()?.pagination.total_entries ?? 0) > 0 ? (
+            <EmptyState
+              icon="lists"
+              title="Nothing on this page"
+              actions={
+                <button type="button" class="btn btn-secondary" onClick={() => setParams({ page: undefined })}>
+                  Go to the first page
+                </button>
               }
             >
-              <div class="table-card" aria-busy={routing()}>
-                <div class="table-wrap">
-                  <table class="table" data-testid="contacts-table">
-                    <caption class="sr-only">
-                      Contacts, page {r().pagination.page} of {r().pagination.total_pages}
-                    </caption>
-                    <thead>
-                      <tr>
-                        <th scope="col" class="cell-check">
-                          <input
-                            type="checkbox"
-                            aria-label="Select every contact on this page"
-                            checked={allOnPage()}
-                            onChange={(e) => {
-                              const on = e.currentTarget.checked;
-                              for (const id of pageIds()) toggle(id, on);
-                            }}
-                          />
-                        </th>
-                        <th scope="col">Name</th>
-                        <th scope="col">Title</th>
-                        <th scope="col">Company</th>
-                        <th scope="col">Email</th>
-                        <th scope="col">Stage</th>
-                        <th scope="col">Country</th>
-                        <th scope="col" class="num">
-                          Score
-                        </th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      <For each={r().contacts}>
-                        {(c) => (
-                          <tr>
-                            <td class="cell-check">
-                              <input
-                                type="checkbox"
-                                aria-label={`Select ${`${c.first_name} ${c.last_name}`.trim() || c.email || "contact"}`}
-                                checked={selected().has(c.id)}
-                                onChange={(e) => toggle(c.id, e.currentTarget.checked)}
-                              />
-                            </td>
-                            <td>
-                              <div class="person-name">
-                                <A href={`/contacts/${c.id}`} class="cell-strong">
-                                  {`${c.first_name} ${c.last_name}`.trim() || "(no name)"}
-                                </A>
-                                <ContactFlags contact={c} />
-                              </div>
-                            </td>
-                            <td class="cell-clip" title={c.title ?? undefined}>
-                              {c.title ?? <span class="muted">—</span>}
-                            </td>
-                            <td class="cell-clip" title={c.company ?? undefined}>
-                              {c.company ?? <span class="muted">—</span>}
-                            </td>
-                            <td>
-                              <div class="cell-email">
-                                <Show when={c.email} fallback={<span class="muted">No email</span>}>
-                                  <span class="email-text" title={c.email ?? undefined}>
-                                    {c.email}
-                                  </span>
-                                </Show>
-                                <EmailStatusBadge status={c.email_status} />
-                              </div>
-                            </td>
-                            <td class="cell-nowrap" data-testid="contact-stage">
-                              {stages()?.contact_stages.find((st) => st.id === c.stage_id)?.name ?? <span class="muted">—</span>}
-                            </td>
-                            <td class="cell-nowrap">{c.country ?? <span class="muted">—</span>}</td>
-                            <td class="num">
-                              <Score value={c.score} />
-                            </td>
-                          </tr>
-                        )}
-                      </For>
-                    </tbody>
-                  </table>
-                </div>
-                <Pagination meta={r().pagination} />
+              {`There are ${formatNumber(result()!.pagination.total_pages)} ${result()!.pagination.total_pages === 1 ? "page" : "pages"} of results; this link points past the last one.`}
+            </EmptyState>
+          ) : filtered() ? (
+            <EmptyState icon="search" title={q() ? `No contacts match “${q()}”` : "No contacts match these filters"}>
+              Try a shorter search, or another stage or owner.
+            </EmptyState>
+          ) : (
+            <EmptyState icon="contacts" title="No contacts yet">
+              Contacts appear here when your team saves people from search, imports a CSV, or adds them through the API.
+            </EmptyState>
+          )
+        }
+      >
+        {(c) => (
+          <>
+            <td>
+              <div class="person-name">
+                <A href={`/contacts/${c.id}`} class="cell-strong">
+                  {`${c.first_name} ${c.last_name}`.trim() || "(no name)"}
+                </A>
+                <ContactFlags contact={c} />
               </div>
-            </Show>
-          )}
-        </Show>
-      </Suspense>
+            </td>
+            <td class="cell-clip" title={c.title ?? undefined}>
+              {c.title ?? <span class="muted">—</span>}
+            </td>
+            <td class="cell-clip" title={c.company ?? undefined}>
+              {c.company ?? <span class="muted">—</span>}
+            </td>
+            <td>
+              <div class="cell-email">
+                <Show when={c.email} fallback={<span class="muted">No email</span>}>
+                  <span class="email-text" title={c.email ?? undefined}>
+                    {c.email}
+                  </span>
+                </Show>
+                <EmailStatusBadge status={c.email_status} />
+              </div>
+            </td>
+            <td class="cell-nowrap" data-testid="contact-stage">
+              {stages()?.contact_stages.find((st) => st.id === c.stage_id)?.name ?? <span class="muted">—</span>}
+            </td>
+            <td class="cell-nowrap">{c.country ?? <span class="muted">—</span>}</td>
+            <td class="num">
+              <Score value={c.score} />
+            </td>
+          </>
+        )}
+      </DataTable>
     </div>
   );
 }

@@ -5,8 +5,8 @@ import { Badge, type Tone } from "../components/Badge";
 import { EmptyState } from "../components/EmptyState";
 import { Icon } from "../components/Icon";
 import { PageHeader } from "../components/PageHeader";
-import { Pagination } from "../components/Pagination";
-import { ErrorPanel, Spinner, TableSkeleton } from "../components/Status";
+import { DataFrame } from "../components/DataTable";
+import { ErrorPanel, Spinner } from "../components/Status";
 import { formatDay, formatFull, plural } from "../format";
 import { getMailboxes } from "../queries/mailboxes";
 import { getMessages, getRawMessage } from "../queries/messages";
@@ -203,77 +203,77 @@ export default function Outbox() {
         <Show when={result()}>{(r) => <span class="muted small">{plural(r().pagination.total_entries, "email")}</span>}</Show>
       </div>
 
-      <Suspense fallback={<TableSkeleton columns={5} rows={8} label="Loading the outbox…" />}>
-        <Show when={result()}>
-          {(r) => (
-            <Show
-              when={r().messages.length > 0}
-              fallback={
-                <EmptyState
-                  icon="outbox"
-                  title={mailbox() || status() ? "No emails match these filters" : "Nothing sent yet"}
-                  actions={
-                    <A class="btn btn-secondary" href="/mailboxes">
-                      <Icon name="send" size={15} /> Send a test email from a mailbox
-                    </A>
-                  }
-                >
-                  Emails appear here the moment a mailbox sends them: sequence steps and test emails alike, with their full source.
-                </EmptyState>
+      <div class="mail-split" classList={{ "mail-split-open": !!selected() }}>
+        <DataFrame
+          rows={result()?.messages}
+          pagination={result()?.pagination}
+          onPage={(p) => setParams({ page: p === 1 ? undefined : String(p), id: undefined })}
+          busy={routing()}
+          loading="Loading the outbox…"
+          skeletonColumns={5}
+          skeletonRows={8}
+          cardClass="mail-list-card"
+          empty={
+            <EmptyState
+              icon="outbox"
+              title={mailbox() || status() ? "No emails match these filters" : "Nothing sent yet"}
+              actions={
+                <A class="btn btn-secondary" href="/mailboxes">
+                  <Icon name="send" size={15} /> Send a test email from a mailbox
+                </A>
               }
             >
-              <div class="mail-split" classList={{ "mail-split-open": !!selected() }}>
-                <div class="table-card mail-list-card" aria-busy={routing()}>
-                  <ul class="mail-list" aria-label="Sent emails" data-testid="outbox-list">
-                    <For each={r().messages}>
-                      {(m) => (
-                        <li>
-                          <button
-                            type="button"
-                            class="mail-row"
-                            aria-current={m.id === selectedId() ? "true" : undefined}
-                            onClick={() => setParams({ id: m.id === selectedId() ? undefined : m.id })}
-                          >
-                            <span class="mail-row-top">
-                              <span class="mail-to">{m.to_email}</span>
-                              <span class="mail-time">
-                                {m.sent_at ? (
-                                  <time datetime={new Date(m.sent_at).toISOString()} title={formatFull(m.sent_at)}>
-                                    {formatDay(m.sent_at)}
-                                  </time>
-                                ) : (
-                                  "—"
-                                )}
-                              </span>
-                            </span>
-                            <span class="mail-row-subject">{m.subject || "(no subject)"}</span>
-                            <span class="mail-row-meta">
-                              <StatusBadge status={m.status} />
-                              <span class="muted small">{m.sequence?.name ?? "Test email"}</span>
-                              <span class="muted small mail-from">from {m.mailbox?.email ?? "—"}</span>
-                            </span>
-                          </button>
-                        </li>
-                      )}
-                    </For>
-                  </ul>
-                  <Pagination meta={r().pagination} onPage={(p) => setParams({ page: p === 1 ? undefined : String(p), id: undefined })} />
-                </div>
-                <Show
-                  when={selected()}
-                  fallback={
-                    <Show when={selectedId()}>
-                      <ErrorPanel error={new Error("That email isn't on this page any more.")} title="Email not found" />
-                    </Show>
-                  }
-                >
-                  {(m) => <MessageDetail m={m()} onClose={() => setParams({ id: undefined })} />}
-                </Show>
-              </div>
-            </Show>
+              Emails appear here the moment a mailbox sends them: sequence steps and test emails alike, with their full source.
+            </EmptyState>
+          }
+        >
+          {(messages) => (
+            <ul class="mail-list" aria-label="Sent emails" data-testid="outbox-list">
+              <For each={messages()}>
+                {(m) => (
+                  <li>
+                    <button
+                      type="button"
+                      class="mail-row"
+                      aria-current={m.id === selectedId() ? "true" : undefined}
+                      onClick={() => setParams({ id: m.id === selectedId() ? undefined : m.id })}
+                    >
+                      <span class="mail-row-top">
+                        <span class="mail-to">{m.to_email}</span>
+                        <span class="mail-time">
+                          {m.sent_at ? (
+                            <time datetime={new Date(m.sent_at).toISOString()} title={formatFull(m.sent_at)}>
+                              {formatDay(m.sent_at)}
+                            </time>
+                          ) : (
+                            "—"
+                          )}
+                        </span>
+                      </span>
+                      <span class="mail-row-subject">{m.subject || "(no subject)"}</span>
+                      <span class="mail-row-meta">
+                        <StatusBadge status={m.status} />
+                        <span class="muted small">{m.sequence?.name ?? "Test email"}</span>
+                        <span class="muted small mail-from">from {m.mailbox?.email ?? "—"}</span>
+                      </span>
+                    </button>
+                  </li>
+                )}
+              </For>
+            </ul>
           )}
+        </DataFrame>
+        <Show
+          when={selected()}
+          fallback={
+            <Show when={selectedId() && result()}>
+              <ErrorPanel error={new Error("That email isn't on this page any more.")} title="Email not found" />
+            </Show>
+          }
+        >
+          {(m) => <MessageDetail m={m()} onClose={() => setParams({ id: undefined })} />}
         </Show>
-      </Suspense>
+      </div>
     </div>
   );
 }

@@ -1,18 +1,16 @@
-import { A, createAsync, revalidate, useIsRouting, useSearchParams } from "@solidjs/router";
-import { createSignal, For, Show, Suspense } from "solid-js";
-import { CALL_OUTCOMES, finishTask, type CallOutcome, type Task, type TaskView } from "../api";
+import { A, createAsync, useIsRouting, useSearchParams } from "@solidjs/router";
+import { createSignal, For, Show } from "solid-js";
+import { CALL_OUTCOMES, type CallOutcome, type Task, type TaskView } from "../api";
 import { useWrite } from "../actions";
 import { Badge } from "../components/Badge";
 import { EmptyState } from "../components/EmptyState";
 import { Icon } from "../components/Icon";
 import { PageHeader } from "../components/PageHeader";
-import { Pagination } from "../components/Pagination";
-import { errorMessage, TableSkeleton } from "../components/Status";
+import { DataFrame } from "../components/DataTable";
 import { StepIcon, stepMeta } from "../components/StepType";
 import { tabId, tabPanelId, Tabs } from "../components/Tabs";
-import { notify } from "../components/Toast";
 import { formatDay, formatFull, formatNumber, formatRelative } from "../format";
-import { getTaskCounts, getTasks, logCallAction } from "../queries/tasks";
+import { finishTaskAction, getTasks, logCallAction } from "../queries/tasks";
 import "./Tasks.css";
 import { usePageTitle } from "../title";
 
@@ -142,7 +140,16 @@ export default function Tasks() {
   const page = () => Math.max(1, Number(params.page) || 1);
   const result = createAsync(() => getTasks({ page: page(), per_page: 25, view: view(), assignee: assignee() }));
   const [gone, setGone] = createSignal<Set<string>>(new Set());
-  const [busy, setBusy] = createSignal<string | null>(null);
+  const finish = useWrite(finishTaskAction, {
+    done: (_, t, how) => {
+      const who = t.contact?.name || "The contact";
+      return how === "complete" ? `Done: ${who} moves on to the next step` : `Skipped: ${who} moves on without it`;
+    },
+    failed: (_, how) => `Couldn't ${how} the task`,
+  });
+  const finishing = (t: Task) => finish.inFlight().some(([x]) => x.id === t.id);
+  // A finished task leaves the list at once, before the router's re-read of the page arrives.
+  const done = (t: Task) => setGone((s) => new Set(s).add(t.id));
 
   const counts = () => result()?.counts;
   const label = (id: Exclude<TaskView, "open">, text: string) => {
@@ -150,21 +157,6 @@ export default function Tasks() {
     if (!c) return text;
     const n = id === "due_today" ? c.due_today : id === "overdue" ? c.overdue : id === "upcoming" ? c.upcoming : null;
     return n === null ? text : `${text} ${formatNumber(Math.max(0, n))}`;
-  };
-
-  const finish = async (t: Task, action: "complete" | "skip") => {
-    setBusy(t.id);
-    try {
-      await finishTask(t.id, action);
-      setGone((s) => new Set(s).add(t.id));
-      const who = t.contact?.name || "The contact";
-      notify(action === "complete" ? `Done: ${who} moves on to the next step` : `Skipped: ${who} moves on without it`);
-      await Promise.all([revalidate(getTasks.key), revalidate(getTaskCounts.key)]);
-    } catch (err) {
-      notify(`Couldn't ${action} the task: ${errorMessage(err)}`, "danger");
-    } finally {
-      setBusy(null);
-    }
   };
 
   const visible = () => (result()?.tasks ?? []).filter((t) => !gone().has(t.id));
@@ -206,135 +198,128 @@ export default function Tasks() {
         onSelect={(id) => setParams({ view: id === "due_today" ? undefined : id, page: undefined }, { replace: true })}
       />
       <section class="tab-panel" role="tabpanel" id={tabPanelId(view())} aria-labelledby={tabId(view())}>
-        <Suspense fallback={<TableSkeleton columns={5} rows={6} label="Loading tasks…" />}>
-          <Show when={result()}>
-            {(r) => (
-              <Show
-                when={visible().length > 0}
-                fallback={
-                  <EmptyState icon={view() === "done" ? "check" : "tasks"} title={EMPTY[view()].title}>
-                    {EMPTY[view()].text}
-                    {assignee() === "me" ? " Switch to “Everyone” to see your team's." : ""}
-                  </EmptyState>
-                }
-              >
-                <div class="table-card" aria-busy={routing()}>
-                  <ul class="task-list" aria-label="Tasks" data-testid="task-list">
-                    <For each={visible()}>
-                      {(t) => (
-                        <li class="task-row" classList={{ "task-overdue": t.overdue }}>
-                          <StepIcon type={t.type} />
-                          <div class="task-main">
-                            <div class="task-title">
-                              <strong>{stepMeta(t.type).label}</strong>
-                              <Show when={t.contact}>
-                                {(c) => (
-                                  <>
-                                    <span class="muted">with</span>{" "}
-                                    <A href={`/contacts/${c().id}`}>
-                                      <strong>{c().name || c().email}</strong>
-                                    </A>
-                                  </>
-                                )}
-                              </Show>
-                            </div>
-                            <Show when={t.contact}>
-                              {(c) => (
-                                <div class="task-contact">
-                                  <span class="muted small">{[c().title, c().company].filter(Boolean).join(" at ") || c().email}</span>
-                                  <ContactLinks c={c()} />
-                                </div>
-                              )}
-                            </Show>
-                            <Show when={t.note}>
-                              <p class="task-note">{t.note}</p>
-                            </Show>
-                            <Show when={t.status === "open" && t.warning}>
-                              {(w) => (
-                                <p class="task-warning small" data-testid="task-warning">
-                                  <Icon name="alert" size={13} /> {w()}
-                                </p>
-                              )}
-                            </Show>
-                            <div class="task-meta small">
-                              <Show when={t.sequence}>
-                                {(s) => (
-                                  <A href={`/sequences/${s().id}`} class="task-seq">
-                                    <Icon name="sequences" size={13} /> {s().name}
-                                  </A>
-                                )}
-                              </Show>
-                              <Show when={assignee() === "all" && t.assignee_name}>
-                                <span class="muted">
-                                  <Icon name="user" size={13} /> {t.assignee_name}
-                                </span>
-                              </Show>
-                            </div>
+        <DataFrame
+          rows={result() && visible()}
+          pagination={result()?.pagination}
+          busy={routing()}
+          loading="Loading tasks…"
+          skeletonColumns={5}
+          skeletonRows={6}
+          empty={
+            <EmptyState icon={view() === "done" ? "check" : "tasks"} title={EMPTY[view()].title}>
+              {EMPTY[view()].text}
+              {assignee() === "me" ? " Switch to “Everyone” to see your team's." : ""}
+            </EmptyState>
+          }
+        >
+          {(tasks) => (
+            <ul class="task-list" aria-label="Tasks" data-testid="task-list">
+              <For each={tasks()}>
+                {(t) => (
+                  <li class="task-row" classList={{ "task-overdue": t.overdue }}>
+                    <StepIcon type={t.type} />
+                    <div class="task-main">
+                      <div class="task-title">
+                        <strong>{stepMeta(t.type).label}</strong>
+                        <Show when={t.contact}>
+                          {(c) => (
+                            <>
+                              <span class="muted">with</span>{" "}
+                              <A href={`/contacts/${c().id}`}>
+                                <strong>{c().name || c().email}</strong>
+                              </A>
+                            </>
+                          )}
+                        </Show>
+                      </div>
+                      <Show when={t.contact}>
+                        {(c) => (
+                          <div class="task-contact">
+                            <span class="muted small">{[c().title, c().company].filter(Boolean).join(" at ") || c().email}</span>
+                            <ContactLinks c={c()} />
                           </div>
-                          <div class="task-due">
-                            <Show
-                              when={t.status === "open"}
-                              fallback={
-                                <>
-                                  <Badge tone={t.status === "completed" ? "success" : "neutral"} dot>
-                                    {t.status === "completed" ? "Completed" : "Skipped"}
-                                  </Badge>
-                                  <Show when={t.completed_at}>{(at) => <span class="muted small">{formatDay(at())}</span>}</Show>
-                                </>
-                              }
-                            >
-                              <time
-                                datetime={new Date(t.due_at).toISOString()}
-                                title={formatFull(t.due_at)}
-                                classList={{ "due-overdue": t.overdue }}
-                              >
-                                <Show when={t.overdue}>
-                                  <Icon name="alert" size={13} /> Overdue ·{" "}
-                                </Show>
-                                {t.overdue ? formatRelative(t.due_at) : `Due ${formatDay(t.due_at)}`}
-                              </time>
-                            </Show>
-                          </div>
-                          <Show when={t.status === "open"}>
-                            <div class="task-actions">
-                              <Show when={t.type === "call"}>
-                                <CallLog
-                                  t={t}
-                                  onDone={() => {
-                                    setGone((g) => new Set(g).add(t.id));
-                                  }}
-                                />
-                              </Show>
-                              <button
-                                type="button"
-                                class="btn btn-primary btn-sm"
-                                disabled={busy() === t.id}
-                                onClick={() => void finish(t, "complete")}
-                                aria-label={`Complete ${doLabel(t.type)} with ${t.contact?.name ?? "contact"}`}
-                              >
-                                <Icon name="check" size={14} /> Complete
-                              </button>
-                              <button
-                                type="button"
-                                class="btn btn-secondary btn-sm"
-                                disabled={busy() === t.id}
-                                onClick={() => void finish(t, "skip")}
-                                aria-label={`Skip ${doLabel(t.type)} with ${t.contact?.name ?? "contact"}`}
-                              >
-                                <Icon name="skip" size={14} /> Skip
-                              </button>
-                            </div>
+                        )}
+                      </Show>
+                      <Show when={t.note}>
+                        <p class="task-note">{t.note}</p>
+                      </Show>
+                      <Show when={t.status === "open" && t.warning}>
+                        {(w) => (
+                          <p class="task-warning small" data-testid="task-warning">
+                            <Icon name="alert" size={13} /> {w()}
+                          </p>
+                        )}
+                      </Show>
+                      <div class="task-meta small">
+                        <Show when={t.sequence}>
+                          {(s) => (
+                            <A href={`/sequences/${s().id}`} class="task-seq">
+                              <Icon name="sequences" size={13} /> {s().name}
+                            </A>
+                          )}
+                        </Show>
+                        <Show when={assignee() === "all" && t.assignee_name}>
+                          <span class="muted">
+                            <Icon name="user" size={13} /> {t.assignee_name}
+                          </span>
+                        </Show>
+                      </div>
+                    </div>
+                    <div class="task-due">
+                      <Show
+                        when={t.status === "open"}
+                        fallback={
+                          <>
+                            <Badge tone={t.status === "completed" ? "success" : "neutral"} dot>
+                              {t.status === "completed" ? "Completed" : "Skipped"}
+                            </Badge>
+                            <Show when={t.completed_at}>{(at) => <span class="muted small">{formatDay(at())}</span>}</Show>
+                          </>
+                        }
+                      >
+                        <time
+                          datetime={new Date(t.due_at).toISOString()}
+                          title={formatFull(t.due_at)}
+                          classList={{ "due-overdue": t.overdue }}
+                        >
+                          <Show when={t.overdue}>
+                            <Icon name="alert" size={13} /> Overdue ·{" "}
                           </Show>
-                        </li>
-                      )}
-                    </For>
-                  </ul>
-                  <Pagination meta={r().pagination} />
-                </div>
-              </Show>
-            )}
-          </Show>
-        </Suspense>
+                          {t.overdue ? formatRelative(t.due_at) : `Due ${formatDay(t.due_at)}`}
+                        </time>
+                      </Show>
+                    </div>
+                    <Show when={t.status === "open"}>
+                      <div class="task-actions">
+                        <Show when={t.type === "call"}>
+                          <CallLog t={t} onDone={() => done(t)} />
+                        </Show>
+                        <button
+                          type="button"
+                          class="btn btn-primary btn-sm"
+                          disabled={finishing(t)}
+                          onClick={async () => (await finish.run(t, "complete")) && done(t)}
+                          aria-label={`Complete ${doLabel(t.type)} with ${t.contact?.name ?? "contact"}`}
+                        >
+                          <Icon name="check" size={14} /> Complete
+                        </button>
+                        <button
+                          type="button"
+                          class="btn btn-secondary btn-sm"
+                          disabled={finishing(t)}
+                          onClick={async () => (await finish.run(t, "skip")) && done(t)}
+                          aria-label={`Skip ${doLabel(t.type)} with ${t.contact?.name ?? "contact"}`}
+                        >
+                          <Icon name="skip" size={14} /> Skip
+                        </button>
+                      </div>
+                    </Show>
+                  </li>
+                )}
+              </For>
+            </ul>
+          )}
+        </DataFrame>
       </section>
     </div>
   );

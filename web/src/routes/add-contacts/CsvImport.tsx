@@ -1,16 +1,23 @@
 import { createAsync } from "@solidjs/router";
-import { createResource, createSignal, For, onCleanup, Show } from "solid-js";
+import { createSignal, For, onCleanup, Show } from "solid-js";
 import type { SetStoreFunction } from "solid-js/store";
-import { api, apiFetch, data } from "../../api";
+import { useWrite } from "../../actions";
 import { Icon } from "../../components/Icon";
 import { createFormErrors, FormProblems } from "../../forms";
 import { formatNumber } from "../../format";
+import {
+  fetchImport,
+  getImportFields,
+  saveImportAction,
+  updateImportAction,
+  uploadImportAction,
+  type ImportView,
+} from "../../queries/imports";
 import { getLists } from "../../queries/lists";
 import { getUsers } from "../../queries/users";
 import type { Wizard } from "./state";
 import "./CsvImport.css";
 
-type ImportView = Awaited<ReturnType<typeof fetchImport>>["import"];
 type Field = NonNullable<ImportView["mapping"][number]>;
 /** The mapping choice that keeps a column on each contact as a custom field. */
 const CUSTOM = "custom_field";
@@ -21,20 +28,26 @@ const DELIMITERS = [
   { value: "|", label: "Pipe (|)" },
 ] as const;
 
-const fetchImport = (id: string) => data(api.imports[":id"].$get({ param: { id } }));
-const fetchFields = () => data(api.imports.fields.$get());
-
 /**
  * "Add contacts → Upload CSV": pick or drop a file, check how its columns map (every mapping can be
  * changed), choose how rows meet existing contacts, save them (a progress bar while the queue works),
  * then continue with the same options and review as every other source (source: { import_id }).
  */
 export function CsvImport(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) {
-  const form = createFormErrors();
+  const uploadWrite = useWrite(uploadImportAction);
+  const updateWrite = useWrite(updateImportAction);
+  const saveWrite = useWrite(saveImportAction);
+  const writes = [uploadWrite, updateWrite, saveWrite];
+  // One place under the file shows the last refusal, of whichever write, or a failed progress read.
+  const form = createFormErrors(() => writes.map((w) => w.errors.error()).find(Boolean));
+  const clearErrors = () => {
+    form.clear();
+    for (const w of writes) w.clear();
+  };
   const [imp, setImp] = createSignal<ImportView | null>(null);
-  const [busy, setBusy] = createSignal(false);
+  const busy = () => uploadWrite.pending() || saveWrite.pending();
   const [dragging, setDragging] = createSignal(false);
-  const [fields] = createResource(fetchFields);
+  const fields = createAsync(() => getImportFields());
   const users = createAsync(() => getUsers().catch(() => undefined));
   const lists = createAsync(() => getLists().catch(() => undefined));
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -48,19 +61,10 @@ export function CsvImport(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) 
 
   async function upload(file: File | undefined) {
     if (!file) return;
-    form.clear();
+    clearErrors();
     props.setW("importId", null);
-    setBusy(true);
-    try {
-      const body = new FormData();
-      body.append("file", file);
-      const res = await apiFetch("/api/imports", { method: "POST", body });
-      setImp(((await res.json()) as { import: ImportView }).import);
-    } catch (e) {
-      form.set(e);
-    } finally {
-      setBusy(false);
-    }
+    const uploaded = await uploadWrite.run(file);
+    if (uploaded) setImp(uploaded);
   }
 
   // Changes are sent one after the other, so a quick second change never overtakes (or undoes) the first.
@@ -68,13 +72,10 @@ export function CsvImport(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) 
   function patch(body: Record<string, unknown>) {
     const i = imp();
     if (!i) return queue;
-    form.clear();
+    clearErrors();
     queue = queue.then(async () => {
-      try {
-        setImp((await data(api.imports[":id"].$patch({ param: { id: i.id }, json: body as never }))).import);
-      } catch (e) {
-        form.set(e);
-      }
+      const updated = await updateWrite.run(i.id, body);
+      if (updated) setImp(updated);
     });
     return queue;
   }
@@ -93,17 +94,11 @@ export function CsvImport(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) 
   async function save() {
     const i = imp();
     if (!i) return;
-    form.clear();
-    setBusy(true);
-    try {
-      const r = await data(api.imports[":id"].save.$post({ param: { id: i.id } }));
-      setImp(r.import);
-      follow(i.id);
-    } catch (e) {
-      form.set(e);
-    } finally {
-      setBusy(false);
-    }
+    clearErrors();
+    const saving = await saveWrite.run(i.id);
+    if (!saving) return;
+    setImp(saving);
+    follow(i.id);
   }
 
   const setColumn = (col: number, value: string) => {

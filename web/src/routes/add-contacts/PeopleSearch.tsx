@@ -5,9 +5,9 @@ import { Badge } from "../../components/Badge";
 import { EmailStatusBadge } from "../../components/EmailStatus";
 import { EmptyState } from "../../components/EmptyState";
 import { Icon } from "../../components/Icon";
-import { Pagination } from "../../components/Pagination";
+import { DataTable } from "../../components/DataTable";
 import { Score } from "../../components/Score";
-import { ErrorPanel, TableSkeleton } from "../../components/Status";
+import { ErrorPanel } from "../../components/Status";
 import { formatNumber, formatRelative } from "../../format";
 import { createLiveFetch } from "../../live";
 import { FilterSidebar } from "./FilterSidebar";
@@ -18,6 +18,7 @@ const PER_PAGE = 25;
 const MAX_JOB = 200_000;
 const JOB_CHANGE_RECENT_MS = 90 * 86_400_000;
 
+const personName = (p: Person) => `${p.first_name} ${p.last_name}`.trim();
 const employeesText = (n: number) => (n >= 10_000 ? "10,000+ employees" : `${formatNumber(n)} employees`);
 
 /**
@@ -52,7 +53,14 @@ export function PeopleSearch(props: { w: Wizard; setW: SetStoreFunction<Wizard> 
 
   const isPicked = (p: Person) => w().allResults || !!w().picked[p.id];
   const allOnPage = createMemo(() => rows().length > 0 && rows().every(isPicked));
-  const someOnPage = createMemo(() => rows().some(isPicked));
+  const pickedOnPage = createMemo(
+    () =>
+      new Set(
+        rows()
+          .filter(isPicked)
+          .map((p) => p.id),
+      ),
+  );
   const pickedCount = () => Object.keys(w().picked).length;
 
   const pick = (p: Person, on: boolean) => props.setW("picked", p.id, on ? { ...p } : undefined!);
@@ -109,163 +117,140 @@ export function PeopleSearch(props: { w: Wizard; setW: SetStoreFunction<Wizard> 
           </div>
         </div>
 
-        <Show when={search.error() && !search.data()}>
-          <ErrorPanel error={search.error()} title="Couldn't search people" onRetry={search.refetch} />
-        </Show>
         <Show
-          when={search.data()}
-          fallback={
-            <Show when={!search.error()}>
-              <TableSkeleton columns={6} rows={8} label="Searching people…" />
-            </Show>
-          }
+          when={!(search.error() && !search.data())}
+          fallback={<ErrorPanel error={search.error()} title="Couldn't search people" onRetry={search.refetch} />}
         >
-          {(r) => (
-            <div class="table-card" aria-busy={search.loading()}>
-              <div class="table-toolbar">
-                <p class="results-count" aria-live="polite" data-testid="people-total">
-                  <strong>{formatNumber(total())}</strong> {total() === 1 ? "person" : "people"}
-                  <Show when={pickedCount() > 0 && !w().allResults}>
-                    <span class="muted"> · {formatNumber(pickedCount())} picked</span>
+          <DataTable
+            caption={`People matching the search, page ${search.data()?.pagination.page ?? 1} of ${search.data()?.pagination.total_pages ?? 1}`}
+            columns={[
+              { label: "Name" },
+              { label: "Company" },
+              { label: "Location", class: "col-location" },
+              { label: "Email" },
+              { label: "Score", class: "num" },
+            ]}
+            rows={search.data()?.people}
+            pagination={search.data()?.pagination}
+            onPage={(p) => props.setW("page", p)}
+            busy={search.loading()}
+            loading="Searching people…"
+            skeletonRows={8}
+            testId="people-table"
+            wrapClass="table-wrap-free"
+            select={{
+              key: (p) => p.id,
+              selected: pickedOnPage,
+              toggle: (id, on) => {
+                const p = rows().find((r) => r.id === id);
+                if (p) pick(p, on);
+              },
+              label: (p) => `Select ${personName(p)}`,
+              pageLabel: "Select everyone on this page",
+              disabled: () => w().allResults,
+              togglePage: pickPage,
+            }}
+            rowProps={(p) => ({ classList: { "row-selected": isPicked(p) }, "data-person-id": p.id })}
+            empty={
+              <EmptyState icon="search" title="Nobody matches these filters">
+                Remove a filter or two, or search for a broader title such as “Sales” instead of “VP Sales EMEA”.
+              </EmptyState>
+            }
+            header={
+              <>
+                <div class="table-toolbar">
+                  <p class="results-count" aria-live="polite" data-testid="people-total">
+                    <strong>{formatNumber(total())}</strong> {total() === 1 ? "person" : "people"}
+                    <Show when={pickedCount() > 0 && !w().allResults}>
+                      <span class="muted"> · {formatNumber(pickedCount())} picked</span>
+                    </Show>
+                  </p>
+                  <Show when={!w().allResults && total() > 0}>
+                    <button
+                      type="button"
+                      class="btn btn-ghost btn-sm"
+                      disabled={total() > MAX_JOB}
+                      title={total() > MAX_JOB ? `One job takes at most ${formatNumber(MAX_JOB)}; narrow the search` : undefined}
+                      onClick={selectAll}
+                    >
+                      Select all {formatNumber(total())} results
+                    </button>
                   </Show>
-                </p>
-                <Show when={!w().allResults && total() > 0}>
-                  <button
-                    type="button"
-                    class="btn btn-ghost btn-sm"
-                    disabled={total() > MAX_JOB}
-                    title={total() > MAX_JOB ? `One job takes at most ${formatNumber(MAX_JOB)}; narrow the search` : undefined}
-                    onClick={selectAll}
-                  >
-                    Select all {formatNumber(total())} results
-                  </button>
+                </div>
+                <Show when={w().allResults}>
+                  <div class="select-banner" role="status" data-testid="all-results-banner">
+                    <Icon name="check" size={15} />
+                    <span>
+                      All <strong>{formatNumber(total())}</strong> results of this search are selected. The search itself is added, so it
+                      follows your filters.
+                    </span>
+                    <button type="button" class="btn btn-ghost btn-xs" onClick={clearSelection}>
+                      Clear selection
+                    </button>
+                  </div>
                 </Show>
-              </div>
-              <Show when={w().allResults}>
-                <div class="select-banner" role="status" data-testid="all-results-banner">
-                  <Icon name="check" size={15} />
-                  <span>
-                    All <strong>{formatNumber(total())}</strong> results of this search are selected. The search itself is added, so it
-                    follows your filters.
-                  </span>
-                  <button type="button" class="btn btn-ghost btn-xs" onClick={clearSelection}>
-                    Clear selection
-                  </button>
-                </div>
-              </Show>
-              <Show when={!w().allResults && allOnPage() && total() > rows().length}>
-                <div class="select-banner" role="status">
-                  <span>All {formatNumber(rows().length)} people on this page are selected.</span>
-                  <button type="button" class="btn btn-ghost btn-xs" disabled={total() > MAX_JOB} onClick={selectAll}>
-                    Select all {formatNumber(total())} results of this search
-                  </button>
-                </div>
-              </Show>
-              <Show
-                when={rows().length > 0}
-                fallback={
-                  <EmptyState icon="search" title="Nobody matches these filters">
-                    Remove a filter or two, or search for a broader title such as “Sales” instead of “VP Sales EMEA”.
-                  </EmptyState>
-                }
-              >
-                <div class="table-wrap table-wrap-free">
-                  <table class="table" data-testid="people-table">
-                    <caption class="sr-only">
-                      People matching the search, page {r().pagination.page} of {r().pagination.total_pages}
-                    </caption>
-                    <thead>
-                      <tr>
-                        <th scope="col" class="cell-check">
-                          <input
-                            type="checkbox"
-                            aria-label="Select everyone on this page"
-                            checked={allOnPage()}
-                            ref={(el) => createEffect(() => (el.indeterminate = someOnPage() && !allOnPage()))}
-                            onChange={(e) => pickPage(e.currentTarget.checked)}
-                          />
-                        </th>
-                        <th scope="col">Name</th>
-                        <th scope="col">Company</th>
-                        <th scope="col" class="col-location">
-                          Location
-                        </th>
-                        <th scope="col">Email</th>
-                        <th scope="col" class="num">
-                          Score
-                        </th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      <For each={rows()}>
-                        {(p) => {
-                          const name = `${p.first_name} ${p.last_name}`.trim();
-                          const recentMove = () => p.job_changed_at !== null && Date.now() - p.job_changed_at < JOB_CHANGE_RECENT_MS;
-                          return (
-                            <tr classList={{ "row-selected": isPicked(p) }} data-person-id={p.id}>
-                              <td class="cell-check">
-                                <input
-                                  type="checkbox"
-                                  aria-label={`Select ${name}`}
-                                  checked={isPicked(p)}
-                                  disabled={w().allResults}
-                                  onChange={(e) => pick(p, e.currentTarget.checked)}
-                                />
-                              </td>
-                              <td>
-                                <div class="person-name">
-                                  <span class="cell-strong">{name}</span>
-                                  <Show when={p.contact_id}>
-                                    <Badge tone="accent" title="Already a contact of your team: no credit is charged">
-                                      Saved
-                                    </Badge>
-                                  </Show>
-                                  <Show when={recentMove()}>
-                                    <Badge tone="warning" title={`Changed jobs ${formatRelative(p.job_changed_at!)}`}>
-                                      Job change
-                                    </Badge>
-                                  </Show>
-                                </div>
-                                <div class="muted small cell-clip-wide" title={p.title}>
-                                  {p.title}
-                                </div>
-                              </td>
-                              <td>
-                                <div class="cell-clip" title={p.company}>
-                                  {p.company}
-                                </div>
-                                <div class="muted small cell-clip" title={`${p.industry} · ${employeesText(p.employees)}`}>
-                                  {p.industry} · {employeesText(p.employees)}
-                                </div>
-                              </td>
-                              <td class="cell-nowrap small col-location">
-                                {p.city}
-                                <div class="muted">{p.country}</div>
-                              </td>
-                              <td>
-                                <div class="cell-email">
-                                  <Show when={p.email} fallback={<span class="muted">No email</span>}>
-                                    <span class="email-text small" title={p.email ?? undefined}>
-                                      {p.email}
-                                    </span>
-                                  </Show>
-                                </div>
-                                <EmailStatusBadge status={p.email_status} />
-                              </td>
-                              <td class="num">
-                                <Score value={p.score} />
-                              </td>
-                            </tr>
-                          );
-                        }}
-                      </For>
-                    </tbody>
-                  </table>
-                </div>
-                <Pagination meta={r().pagination} onPage={(p) => props.setW("page", p)} busy={search.loading()} />
-              </Show>
-            </div>
-          )}
+                <Show when={!w().allResults && allOnPage() && total() > rows().length}>
+                  <div class="select-banner" role="status">
+                    <span>All {formatNumber(rows().length)} people on this page are selected.</span>
+                    <button type="button" class="btn btn-ghost btn-xs" disabled={total() > MAX_JOB} onClick={selectAll}>
+                      Select all {formatNumber(total())} results of this search
+                    </button>
+                  </div>
+                </Show>
+              </>
+            }
+          >
+            {(p) => {
+              const recentMove = () => p.job_changed_at !== null && Date.now() - p.job_changed_at < JOB_CHANGE_RECENT_MS;
+              return (
+                <>
+                  <td>
+                    <div class="person-name">
+                      <span class="cell-strong">{personName(p)}</span>
+                      <Show when={p.contact_id}>
+                        <Badge tone="accent" title="Already a contact of your team: no credit is charged">
+                          Saved
+                        </Badge>
+                      </Show>
+                      <Show when={recentMove()}>
+                        <Badge tone="warning" title={`Changed jobs ${formatRelative(p.job_changed_at!)}`}>
+                          Job change
+                        </Badge>
+                      </Show>
+                    </div>
+                    <div class="muted small cell-clip-wide" title={p.title}>
+                      {p.title}
+                    </div>
+                  </td>
+                  <td>
+                    <div class="cell-clip" title={p.company}>
+                      {p.company}
+                    </div>
+                    <div class="muted small cell-clip" title={`${p.industry} · ${employeesText(p.employees)}`}>
+                      {p.industry} · {employeesText(p.employees)}
+                    </div>
+                  </td>
+                  <td class="cell-nowrap small col-location">
+                    {p.city}
+                    <div class="muted">{p.country}</div>
+                  </td>
+                  <td>
+                    <div class="cell-email">
+                      <Show when={p.email} fallback={<span class="muted">No email</span>}>
+                        <span class="email-text small" title={p.email ?? undefined}>
+                          {p.email}
+                        </span>
+                      </Show>
+                    </div>
+                    <EmailStatusBadge status={p.email_status} />
+                  </td>
+                  <td class="num">
+                    <Score value={p.score} />
+                  </td>
+                </>
+              );
+            }}
+          </DataTable>
         </Show>
       </div>
     </div>

@@ -6,13 +6,12 @@ import { Badge } from "../../components/Badge";
 import { EmailStatusBadge } from "../../components/EmailStatus";
 import { EmptyState } from "../../components/EmptyState";
 import { Icon } from "../../components/Icon";
-import { Pagination } from "../../components/Pagination";
-import { ReasonBadges } from "../../components/ReasonBadges";
+import { DataTable } from "../../components/DataTable";
+import { OUTCOME_COLUMNS, OutcomeCells, OutcomeTabs } from "../../components/Outcomes";
 import { Score } from "../../components/Score";
-import { tabId, tabPanelId, Tabs } from "../../components/Tabs";
 import { Toggle } from "../../components/Toggle";
 import { formatNumber, plural } from "../../format";
-import { isSkipReason, OUTCOMES, reasonInfo } from "../../reasons";
+import { isSkipReason, reasonInfo } from "../../reasons";
 import type { Wizard } from "./state";
 
 /** Where each precondition is fixed. */
@@ -354,13 +353,7 @@ function ContactsTable(props: {
   busy: boolean;
 }) {
   const t = () => props.preview.totals;
-  const mailboxEmail = (id: string | null) => (id ? (props.preview.mailboxes.find((m) => m.mailbox_id === id)?.email ?? "—") : "—");
-  const tabs = () => [
-    { id: "all", label: `All ${formatNumber(t().candidates)}` },
-    { id: "enrolled", label: `Will be added ${formatNumber(t().enrolled)}` },
-    { id: "warned", label: `Held back ${formatNumber(t().warned)}` },
-    { id: "skipped", label: `Skipped ${formatNumber(t().skipped)}` },
-  ];
+  const mailboxEmail = (id: string) => props.preview.mailboxes.find((m) => m.mailbox_id === id)?.email;
   return (
     <section class="card card-flush" aria-labelledby="review-contacts-title">
       <div class="card-header">
@@ -369,84 +362,57 @@ function ContactsTable(props: {
         </h2>
         <p class="card-subtitle">What happens to each one, and why.</p>
       </div>
-      <div class="card-tabs">
-        <Tabs
-          label="Filter contacts by outcome"
-          tabs={tabs()}
-          selected={props.outcome}
-          onSelect={(id) => props.onOutcome(id as OutcomeFilter)}
-        />
-      </div>
-      <div role="tabpanel" id={tabPanelId(props.outcome)} aria-labelledby={tabId(props.outcome)} aria-busy={props.busy}>
-        <Show
-          when={props.preview.contacts.length > 0}
-          fallback={
+      <OutcomeTabs
+        label="Filter contacts by outcome"
+        counts={{ all: t().candidates, enrolled: t().enrolled, warned: t().warned, skipped: t().skipped }}
+        enrolled="Will be added"
+        selected={props.outcome}
+        onSelect={props.onOutcome}
+        busy={props.busy}
+      >
+        <DataTable
+          flush
+          caption="Contacts and their outcomes"
+          columns={[{ label: "Contact" }, { label: "Email" }, { label: "Score", class: "num" }, ...OUTCOME_COLUMNS]}
+          rows={props.preview.contacts}
+          pagination={props.preview.pagination}
+          onPage={props.onPage}
+          busy={props.busy}
+          testId="review-table"
+          wrapClass="table-wrap-free"
+          empty={
             <EmptyState icon="contacts" title="Nobody here">
               No contact of this selection has this outcome.
             </EmptyState>
           }
         >
-          <div class="table-wrap table-wrap-free">
-            <table class="table" data-testid="review-table">
-              <caption class="sr-only">Contacts and their outcomes</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Contact</th>
-                  <th scope="col">Email</th>
-                  <th scope="col" class="num">
-                    Score
-                  </th>
-                  <th scope="col">Outcome</th>
-                  <th scope="col">Reasons</th>
-                  <th scope="col" class="num">
-                    Credits
-                  </th>
-                  <th scope="col">Mailbox</th>
-                </tr>
-              </thead>
-              <tbody>
-                <For each={props.preview.contacts}>
-                  {(c) => (
-                    <tr>
-                      <td>
-                        <div class="person-name">
-                          <span class="cell-strong">{c.name || "(no name)"}</span>
-                          <Show when={c.net_new}>
-                            <Badge tone="info" title="Not yet a contact of your team: saved when added">
-                              Net new
-                            </Badge>
-                          </Show>
-                        </div>
-                        <div class="muted small cell-clip-wide">{c.company ?? ""}</div>
-                      </td>
-                      <td>
-                        <div class="email-text small" title={c.email ?? undefined}>
-                          {c.email ?? <span class="muted">No email</span>}
-                        </div>
-                        <EmailStatusBadge status={c.email_status} />
-                      </td>
-                      <td class="num">
-                        <Score value={c.score} />
-                      </td>
-                      <td>
-                        <Badge tone={OUTCOMES[c.outcome].tone} dot title={OUTCOMES[c.outcome].hint}>
-                          {c.outcome === "enrolled" ? "Will be added" : OUTCOMES[c.outcome].label}
-                        </Badge>
-                      </td>
-                      <td>
-                        <ReasonBadges codes={c.reasons} api={props.preview.reasons} />
-                      </td>
-                      <td class="num tabular">{c.credit_cost ? formatNumber(c.credit_cost) : <span class="muted">0</span>}</td>
-                      <td class="small cell-nowrap">{mailboxEmail(c.mailbox_id)}</td>
-                    </tr>
-                  )}
-                </For>
-              </tbody>
-            </table>
-          </div>
-        </Show>
-        <Pagination meta={props.preview.pagination} onPage={props.onPage} busy={props.busy} />
-      </div>
+          {(c) => (
+            <>
+              <td>
+                <div class="person-name">
+                  <span class="cell-strong">{c.name || "(no name)"}</span>
+                  <Show when={c.net_new}>
+                    <Badge tone="info" title="Not yet a contact of your team: saved when added">
+                      Net new
+                    </Badge>
+                  </Show>
+                </div>
+                <div class="muted small cell-clip-wide">{c.company ?? ""}</div>
+              </td>
+              <td>
+                <div class="email-text small" title={c.email ?? undefined}>
+                  {c.email ?? <span class="muted">No email</span>}
+                </div>
+                <EmailStatusBadge status={c.email_status} />
+              </td>
+              <td class="num">
+                <Score value={c.score} />
+              </td>
+              <OutcomeCells row={c} reasons={props.preview.reasons} enrolled="Will be added" mailboxEmail={mailboxEmail} />
+            </>
+          )}
+        </DataTable>
+      </OutcomeTabs>
     </section>
   );
 }

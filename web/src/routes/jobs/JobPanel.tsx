@@ -1,21 +1,19 @@
 import { createAsync, revalidate, useIsRouting } from "@solidjs/router";
-import { createMemo, createSignal, For, onCleanup, onMount, Show, Suspense } from "solid-js";
+import { createMemo, createSignal, onCleanup, onMount, Show } from "solid-js";
 import { useWrite } from "../../actions";
 import { fetchJob, jobOutcomesCsvUrl, type Job, type OutcomeFilter } from "../../api";
 import { Badge } from "../../components/Badge";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { EmptyState } from "../../components/EmptyState";
 import { Icon } from "../../components/Icon";
-import { Pagination } from "../../components/Pagination";
-import { ReasonBadges } from "../../components/ReasonBadges";
+import { DataTable } from "../../components/DataTable";
+import { OUTCOME_COLUMNS, OutcomeCells, OutcomeTabs } from "../../components/Outcomes";
 import { errorMessage, TableSkeleton } from "../../components/Status";
-import { tabId, tabPanelId, Tabs } from "../../components/Tabs";
 import { formatDateTime, formatDay, formatFull, formatNumber, plural } from "../../format";
 import { isFinished, JOB_STATUS, jobPercent, jobSourceLabel } from "../../jobs";
 import { cancelJobAction, getJobOutcomes } from "../../queries/jobs";
 import { getLists } from "../../queries/lists";
 import { getMailboxes } from "../../queries/mailboxes";
-import { OUTCOMES, type Outcome } from "../../reasons";
 
 import "./JobPanel.css";
 /** Poll every second while the job runs; a scheduled job changes rarely, so less often. */
@@ -106,13 +104,7 @@ function JobOutcomes(props: { job: Job }) {
   const [page, setPage] = createSignal(1);
   const result = createAsync(() => getJobOutcomes(props.job.id, { page: page(), per_page: 25, outcome: outcome() }));
   const mailboxes = createAsync(() => getMailboxes().catch(() => undefined));
-  const mailboxEmail = (id: string | null) => (id ? (mailboxes()?.mailboxes.find((m) => m.id === id)?.email ?? "—") : "—");
-  const tabs = () => [
-    { id: "all", label: `All ${formatNumber(props.job.processed)}` },
-    { id: "enrolled", label: `Added ${formatNumber(props.job.enrolled)}` },
-    { id: "warned", label: `Held back ${formatNumber(props.job.warned)}` },
-    { id: "skipped", label: `Skipped ${formatNumber(props.job.skipped)}` },
-  ];
+  const mailboxEmail = (id: string) => mailboxes()?.mailboxes.find((m) => m.id === id)?.email;
   return (
     <section class="card card-flush" aria-labelledby="outcomes-title">
       <div class="card-header card-header-row">
@@ -126,77 +118,44 @@ function JobOutcomes(props: { job: Job }) {
           <Icon name="download" size={15} /> Download outcomes (CSV)
         </a>
       </div>
-      <div class="card-tabs">
-        <Tabs
-          label="Filter outcomes"
-          tabs={tabs()}
-          selected={outcome()}
-          onSelect={(id) => {
-            setOutcome(id as OutcomeFilter);
-            setPage(1);
-          }}
-        />
-      </div>
-      <div role="tabpanel" id={tabPanelId(outcome())} aria-labelledby={tabId(outcome())}>
-        <Suspense fallback={<TableSkeleton columns={5} rows={5} label="Loading outcomes…" />}>
-          <Show when={result()}>
-            {(r) => (
-              <Show
-                when={r().outcomes.length > 0}
-                fallback={
-                  <EmptyState icon="check" title="Nothing here">
-                    No contact of this job had this outcome.
-                  </EmptyState>
-                }
-              >
-                <div class="table-wrap table-wrap-free" aria-busy={routing()}>
-                  <table class="table" data-testid="outcomes-table">
-                    <caption class="sr-only">Outcomes of this job</caption>
-                    <thead>
-                      <tr>
-                        <th scope="col">Contact</th>
-                        <th scope="col">Outcome</th>
-                        <th scope="col">Reasons</th>
-                        <th scope="col" class="num">
-                          Credits
-                        </th>
-                        <th scope="col">Mailbox</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      <For each={r().outcomes}>
-                        {(o) => (
-                          <tr>
-                            <td>
-                              <div class="cell-strong">{o.name || o.email || "(no name)"}</div>
-                              <div class="muted small">{o.email ?? "No email"}</div>
-                            </td>
-                            <td>
-                              <Show when={OUTCOMES[o.outcome as Outcome]} fallback={<Badge>{o.outcome}</Badge>}>
-                                {(x) => (
-                                  <Badge tone={x().tone} dot title={x().hint}>
-                                    {x().label}
-                                  </Badge>
-                                )}
-                              </Show>
-                            </td>
-                            <td>
-                              <ReasonBadges codes={o.reasons} api={r().reasons} />
-                            </td>
-                            <td class="num tabular">{o.credit_cost ? formatNumber(o.credit_cost) : <span class="muted">0</span>}</td>
-                            <td class="small cell-nowrap">{mailboxEmail(o.mailbox_id)}</td>
-                          </tr>
-                        )}
-                      </For>
-                    </tbody>
-                  </table>
-                </div>
-                <Pagination meta={r().pagination} onPage={setPage} />
-              </Show>
-            )}
-          </Show>
-        </Suspense>
-      </div>
+      <OutcomeTabs
+        label="Filter outcomes"
+        counts={{ all: props.job.processed, enrolled: props.job.enrolled, warned: props.job.warned, skipped: props.job.skipped }}
+        enrolled="Added"
+        selected={outcome()}
+        onSelect={(o) => {
+          setOutcome(o);
+          setPage(1);
+        }}
+      >
+        <DataTable
+          flush
+          caption="Outcomes of this job"
+          columns={[{ label: "Contact" }, ...OUTCOME_COLUMNS]}
+          rows={result()?.outcomes}
+          pagination={result()?.pagination}
+          onPage={setPage}
+          busy={routing()}
+          loading="Loading outcomes…"
+          testId="outcomes-table"
+          wrapClass="table-wrap-free"
+          empty={
+            <EmptyState icon="check" title="Nothing here">
+              No contact of this job had this outcome.
+            </EmptyState>
+          }
+        >
+          {(o) => (
+            <>
+              <td>
+                <div class="cell-strong">{o.name || o.email || "(no name)"}</div>
+                <div class="muted small">{o.email ?? "No email"}</div>
+              </td>
+              <OutcomeCells row={o} reasons={result()?.reasons} mailboxEmail={mailboxEmail} />
+            </>
+          )}
+        </DataTable>
+      </OutcomeTabs>
     </section>
   );
 }
