@@ -1,3 +1,5 @@
+import "./Score.css";
+
 /** Prospect score 0–100 as a number plus a small meter. */
 export function Score(props: { value: number }) {
   const v = () => Math.max(0, Math.min(100, Math.round(props.value)));

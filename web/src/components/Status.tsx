@@ -1,6 +1,7 @@
 import { For, Show } from "solid-js";
 import { ApiError, fieldProblems, problemSentence } from "../api";
 import { Icon } from "./Icon";
+import "./Status.css";
 
 /** Placeholder rows while a table loads, so the page doesn't jump when data arrives. */
 export function TableSkeleton(props: { columns: number; rows?: number; label?: string }) {

@@ -1,6 +1,6 @@
 import { createSignal, createUniqueId, For, Show } from "solid-js";
+import { Chips } from "./Chips";
 import { FieldError } from "./FieldError";
-import { Icon } from "./Icon";
 
 /**
  * Several free-text values as chips: Enter or a comma adds what was typed, Backspace in the empty box
@@ -42,20 +42,7 @@ export function TagInput(props: {
   return (
     <div class="field tag-field">
       <label for={props.id}>{props.label}</label>
-      <Show when={props.values.length > 0}>
-        <ul class="chips" aria-label={`${props.label}: chosen`}>
-          <For each={props.values}>
-            {(v) => (
-              <li class="chip">
-                {v}
-                <button type="button" aria-label={`Remove ${v}`} onClick={() => props.onChange(props.values.filter((x) => x !== v))}>
-                  <Icon name="x" size={12} />
-                </button>
-              </li>
-            )}
-          </For>
-        </ul>
-      </Show>
+      <Chips label={`${props.label}: chosen`} items={props.values} onRemove={(v) => props.onChange(props.values.filter((x) => x !== v))} />
       <input
         id={props.id}
         class="input-sm"

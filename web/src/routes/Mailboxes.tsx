@@ -5,6 +5,7 @@ import type { Mailbox } from "../api";
 import { Badge, type Tone } from "../components/Badge";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { Dialog } from "../components/Dialog";
+import { CardGrid } from "../components/CardGrid";
 import { EmptyState } from "../components/EmptyState";
 import { Icon } from "../components/Icon";
 import { Meter } from "../components/Meter";
@@ -181,7 +182,7 @@ function MailboxCard(props: {
         </div>
       </dl>
 
-      <footer class="mailbox-actions">
+      <footer class="card-actions">
         <button type="button" class="btn btn-secondary btn-sm" onClick={() => props.onQueue()}>
           <Icon name="calendar" size={14} /> Scheduled
         </button>
@@ -333,7 +334,7 @@ export default function Mailboxes() {
                 </div>
               </div>
             </div>
-            <div class="mailbox-grid">
+            <CardGrid>
               <For each={list()}>
                 {(m) => (
                   <MailboxCard
@@ -347,7 +348,7 @@ export default function Mailboxes() {
                   />
                 )}
               </For>
-            </div>
+            </CardGrid>
           </Show>
         </Show>
       </Suspense>

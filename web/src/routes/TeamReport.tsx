@@ -1,11 +1,10 @@
 import { createAsync, useSearchParams } from "@solidjs/router";
-import { For, Show, Suspense } from "solid-js";
-import { Chart } from "../components/Chart";
+import { Show, Suspense } from "solid-js";
+import { BarsChart, DateRange, StatsTable, type StatColumn } from "../components/Report";
 import { TableSkeleton } from "../components/Status";
 import { formatNumber } from "../format";
 import { pct, teamExportUrl, type TeamReportData } from "../reports";
 import { getTeamReport } from "../queries/reports";
-import "./sequence/ReportTab.css";
 
 /** The team report: per user and per sequence, what was added, sent, replied, booked and bounced over a date range. */
 export default function TeamReport() {
@@ -19,24 +18,7 @@ export default function TeamReport() {
       </header>
       <div class="report-toolbar">
         <form class="report-filters" aria-label="Date range" onSubmit={(e) => e.preventDefault()}>
-          <label>
-            <span>From</span>
-            <input
-              type="date"
-              class="input-sm"
-              value={q().from ?? ""}
-              onChange={(e) => setParams({ from: e.currentTarget.value || undefined }, { replace: true })}
-            />
-          </label>
-          <label>
-            <span>To</span>
-            <input
-              type="date"
-              class="input-sm"
-              value={q().to ?? ""}
-              onChange={(e) => setParams({ to: e.currentTarget.value || undefined }, { replace: true })}
-            />
-          </label>
+          <DateRange from={q().from} to={q().to} onChange={(r) => setParams({ from: r.from, to: r.to }, { replace: true })} />
           <span class="muted small">{q().from || q().to ? "" : "The last 30 days"}</span>
         </form>
         <div class="report-exports">
@@ -58,103 +40,51 @@ export default function TeamReport() {
 
 type Row = TeamReportData["users"][number] | TeamReportData["sequences"][number];
 
-function Table(props: { title: string; id: string; rows: { name: string; row: Row }[]; max: number }) {
-  return (
-    <section class="card card-flush" aria-labelledby={`${props.id}-title`}>
-      <div class="card-header">
-        <h2 id={`${props.id}-title`} class="card-title">
-          {props.title}
-        </h2>
-      </div>
-      <div class="table-wrap">
-        <table class="table" data-testid={props.id}>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col" class="num">
-                Added
-              </th>
-              <th scope="col" class="num">
-                Sent
-              </th>
-              <th scope="col" class="num">
-                Replies
-              </th>
-              <th scope="col" class="num">
-                Reply rate
-              </th>
-              <th scope="col" class="num">
-                Meetings
-              </th>
-              <th scope="col" class="num">
-                Bounced
-              </th>
-              <th scope="col" class="num">
-                Bounce rate
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            <For each={props.rows}>
-              {(x) => (
-                <tr>
-                  <th scope="row">{x.name}</th>
-                  <td class="num">{formatNumber(x.row.added)}</td>
-                  <td class="num">{formatNumber(x.row.sent)}</td>
-                  <td class="num">{formatNumber(x.row.replies)}</td>
-                  <td class="num">{x.row.sent ? pct(x.row.reply_rate) : "—"}</td>
-                  <td class="num">{formatNumber(x.row.meetings)}</td>
-                  <td class="num">{formatNumber(x.row.bounced)}</td>
-                  <td class="num" classList={{ "text-danger": x.row.bounce_rate > props.max }}>
-                    {x.row.sent ? pct(x.row.bounce_rate, 2) : "—"}
-                  </td>
-                </tr>
-              )}
-            </For>
-          </tbody>
-        </table>
-      </div>
-    </section>
-  );
-}
+/** The figures of a user or a sequence over the range; a bounce rate over the limit is red. */
+const columns = (max: number): StatColumn<Row>[] => [
+  { label: "Added", value: (r) => formatNumber(r.added) },
+  { label: "Sent", value: (r) => formatNumber(r.sent) },
+  { label: "Replies", value: (r) => formatNumber(r.replies) },
+  { label: "Reply rate", value: (r) => (r.sent ? pct(r.reply_rate) : "—") },
+  { label: "Meetings", value: (r) => formatNumber(r.meetings) },
+  { label: "Bounced", value: (r) => formatNumber(r.bounced) },
+  { label: "Bounce rate", value: (r) => (r.sent ? pct(r.bounce_rate, 2) : "—"), over: (r) => r.bounce_rate > max },
+];
 
 function TeamBody(props: { r: TeamReportData }) {
   const users = () => props.r.users;
   return (
     <div class="report-body">
-      <section class="card report-section">
-        <Chart
-          testId="chart-team"
-          title="Emails and replies per user"
-          summary={users()
-            .map((u) => `${u.name}: ${u.sent} sent, ${u.replies} replies, ${u.meetings} meetings`)
-            .join("; ")}
-          x={users().map((_, i) => i)}
-          categories={users().map((u) => u.name)}
-          series={[
-            { label: "Sent", color: "#c7d2fe", bars: true, values: users().map((u) => u.sent) },
-            { label: "Replies", color: "#4f46e5", bars: true, values: users().map((u) => u.replies) },
-            { label: "Meetings", color: "#067647", bars: true, values: users().map((u) => u.meetings) },
-          ]}
-          table={[
-            { label: "User", values: users().map((u) => u.name) },
-            { label: "Sent", values: users().map((u) => u.sent) },
-            { label: "Replies", values: users().map((u) => u.replies) },
-            { label: "Meetings", values: users().map((u) => u.meetings) },
-          ]}
-        />
-      </section>
-      <Table
+      <BarsChart
+        testId="chart-team"
+        title="Emails and replies per user"
+        summary={users()
+          .map((u) => `${u.name}: ${u.sent} sent, ${u.replies} replies, ${u.meetings} meetings`)
+          .join("; ")}
+        rows={users()}
+        category={(u) => u.name}
+        tableLabel="User"
+        series={[
+          { label: "Sent", color: "#c7d2fe", value: (u) => u.sent },
+          { label: "Replies", color: "#4f46e5", value: (u) => u.replies },
+          { label: "Meetings", color: "#067647", value: (u) => u.meetings },
+        ]}
+      />
+      <StatsTable
         title="Per user"
         id="team-users"
-        max={props.r.thresholds.bounce_rate_max}
-        rows={users().map((u) => ({ name: u.name, row: u }))}
+        nameLabel="Name"
+        name={(u) => u.name}
+        rows={users()}
+        columns={columns(props.r.thresholds.bounce_rate_max)}
       />
-      <Table
+      <StatsTable
         title="Per sequence"
         id="team-sequences"
-        max={props.r.thresholds.bounce_rate_max}
-        rows={props.r.sequences.map((s) => ({ name: s.name, row: s }))}
+        nameLabel="Name"
+        name={(s) => s.name}
+        rows={props.r.sequences}
+        columns={columns(props.r.thresholds.bounce_rate_max)}
       />
       <p class="muted small">
         Emails count for the owner of the mailbox that sent them; added contacts for the user who added them. Meetings: contacts who replied

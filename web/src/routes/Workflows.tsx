@@ -1,6 +1,7 @@
 import { A, createAsync } from "@solidjs/router";
 import { createSignal, For, Show, Suspense } from "solid-js";
 import type { Workflow } from "../api";
+import { CardGrid } from "../components/CardGrid";
 import { EmptyState } from "../components/EmptyState";
 import { Icon } from "../components/Icon";
 import { PageHeader } from "../components/PageHeader";
@@ -79,7 +80,7 @@ function WorkflowCard(props: { w: Workflow; actions: WorkflowActions; onDelete: 
         </div>
       </dl>
 
-      <div class="wf-actions">
+      <div class="card-actions">
         <Show when={w().trigger.kind !== "change"}>
           <a.RunNow w={w()} class="btn btn-secondary btn-sm" />
         </Show>
@@ -151,9 +152,9 @@ export default function Workflows() {
                 </EmptyState>
               }
             >
-              <div class="wf-list" data-testid="workflow-list">
+              <CardGrid testId="workflow-list">
                 <For each={r().workflows}>{(w) => <WorkflowCard w={w} actions={actions} onDelete={setDeleting} />}</For>
-              </div>
+              </CardGrid>
             </Show>
           )}
         </Show>

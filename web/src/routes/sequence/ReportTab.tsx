@@ -1,6 +1,7 @@
 import { createAsync, useSearchParams } from "@solidjs/router";
 import { createMemo, For, Show, Suspense } from "solid-js";
 import { Chart } from "../../components/Chart";
+import { BarsChart, DateRange, StatsTable } from "../../components/Report";
 import { Icon } from "../../components/Icon";
 import { TableSkeleton } from "../../components/Status";
 import { notify } from "../../components/Toast";
@@ -38,26 +39,7 @@ function Filters(props: { q: ReportQuery; onChange: (q: ReportQuery) => void }) 
   const mailboxes = createAsync(() => getMailboxes());
   return (
     <form class="report-filters" aria-label="Report filters" onSubmit={(e) => e.preventDefault()}>
-      <label>
-        <span>From</span>
-        <input
-          type="date"
-          class="input-sm"
-          value={props.q.from ?? ""}
-          max={props.q.to}
-          onChange={(e) => props.onChange({ ...props.q, from: e.currentTarget.value || undefined })}
-        />
-      </label>
-      <label>
-        <span>To</span>
-        <input
-          type="date"
-          class="input-sm"
-          value={props.q.to ?? ""}
-          min={props.q.from}
-          onChange={(e) => props.onChange({ ...props.q, to: e.currentTarget.value || undefined })}
-        />
-      </label>
+      <DateRange from={props.q.from} to={props.q.to} onChange={(r) => props.onChange({ ...props.q, ...r })} />
       <label>
         <span>Added by</span>
         <select
@@ -381,158 +363,74 @@ function ReportBody(props: { r: SequenceReport; sequenceId: string; canEdit: boo
         </div>
       </Show>
       <div class="report-grid">
-        <section class="card report-section">
-          <Chart
-            testId="chart-funnel"
-            title="Funnel per step"
-            summary={r()
-              .steps.map((s) => `Step ${s.position}: ${s.reached} reached, ${s.sent} sent, ${s.replied} replied`)
-              .join("; ")}
-            x={r().steps.map((_, i) => i)}
-            categories={r().steps.map((s) => `Step ${s.position}`)}
-            series={[
-              { label: "Reached", color: "#c7d2fe", bars: true, values: r().steps.map((s) => s.reached) },
-              { label: "Sent", color: "#4f46e5", bars: true, values: r().steps.map((s) => s.sent) },
-              { label: "Replied", color: "#067647", bars: true, values: r().steps.map((s) => s.replied) },
-            ]}
-            table={[
-              { label: "Step", values: stepNames() },
-              { label: "Reached", values: r().steps.map((s) => s.reached) },
-              { label: "Sent", values: r().steps.map((s) => s.sent) },
-              { label: "Replied", values: r().steps.map((s) => s.replied) },
-            ]}
-          />
-        </section>
-        <section class="card report-section">
-          <Chart
-            testId="chart-status"
-            title="Contacts by status"
-            summary={statuses()
-              .map((s) => `${STATUS_LABEL[s.status] ?? s.status}: ${s.contacts}`)
-              .join(", ")}
-            x={statuses().map((_, i) => i)}
-            categories={statuses().map((s) => STATUS_LABEL[s.status] ?? s.status)}
-            series={[{ label: "Contacts", color: "#4f46e5", bars: true, values: statuses().map((s) => s.contacts) }]}
-            table={[
-              { label: "Status", values: statuses().map((s) => STATUS_LABEL[s.status] ?? s.status) },
-              { label: "Contacts", values: statuses().map((s) => s.contacts) },
-            ]}
-          />
-        </section>
+        <BarsChart
+          testId="chart-funnel"
+          title="Funnel per step"
+          summary={r()
+            .steps.map((s) => `Step ${s.position}: ${s.reached} reached, ${s.sent} sent, ${s.replied} replied`)
+            .join("; ")}
+          rows={r().steps}
+          category={(s) => `Step ${s.position}`}
+          tableLabel="Step"
+          tableCategory={(_, i) => stepNames()[i]!}
+          series={[
+            { label: "Reached", color: "#c7d2fe", value: (s) => s.reached },
+            { label: "Sent", color: "#4f46e5", value: (s) => s.sent },
+            { label: "Replied", color: "#067647", value: (s) => s.replied },
+          ]}
+        />
+        <BarsChart
+          testId="chart-status"
+          title="Contacts by status"
+          summary={statuses()
+            .map((s) => `${STATUS_LABEL[s.status] ?? s.status}: ${s.contacts}`)
+            .join(", ")}
+          rows={statuses()}
+          category={(s) => STATUS_LABEL[s.status] ?? s.status}
+          tableLabel="Status"
+          series={[{ label: "Contacts", color: "#4f46e5", value: (s) => s.contacts }]}
+        />
       </div>
-      <section class="card card-flush report-section-flush" aria-labelledby="steps-title">
-        <div class="card-header">
-          <h2 id="steps-title" class="card-title">
-            Steps
-          </h2>
-        </div>
-        <div class="table-wrap">
-          <table class="table" data-testid="report-steps">
-            <thead>
-              <tr>
-                <th scope="col">Step</th>
-                <th scope="col" class="num">
-                  Reached
-                </th>
-                <th scope="col" class="num">
-                  Sent
-                </th>
-                <th scope="col" class="num">
-                  Replied
-                </th>
-                <th scope="col" class="num">
-                  Reply rate
-                </th>
-                <th scope="col" class="num">
-                  Bounced
-                </th>
-                <th scope="col" class="num">
-                  Bounce rate
-                </th>
-                <th scope="col" class="num">
-                  Unsubscribed
-                </th>
-                <th scope="col" class="num">
-                  Tasks done
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              <For each={r().steps}>
-                {(s, i) => (
-                  <tr>
-                    <th scope="row">
-                      {stepNames()[i()]}
-                      <Show when={!s.enabled}>
-                        {" "}
-                        <span class="badge">Off</span>
-                      </Show>
-                    </th>
-                    <td class="num">{formatNumber(s.reached)}</td>
-                    <td class="num">{formatNumber(s.sent)}</td>
-                    <td class="num">{formatNumber(s.replied)}</td>
-                    <td class="num">{s.sent ? pct(s.reply_rate) : "—"}</td>
-                    <td class="num">{formatNumber(s.bounced)}</td>
-                    <td class="num" classList={{ "text-danger": s.bounce_rate > th().bounce_rate_max }}>
-                      {s.sent ? pct(s.bounce_rate, 2) : "—"}
-                    </td>
-                    <td class="num">{formatNumber(s.unsubscribed)}</td>
-                    <td class="num">{formatNumber(s.tasks_done)}</td>
-                  </tr>
-                )}
-              </For>
-            </tbody>
-          </table>
-        </div>
-      </section>
+      <StatsTable
+        title="Steps"
+        id="report-steps"
+        nameLabel="Step"
+        rows={r().steps}
+        name={(s, i) => (
+          <>
+            {stepNames()[i]}
+            <Show when={!s.enabled}>
+              {" "}
+              <span class="badge">Off</span>
+            </Show>
+          </>
+        )}
+        columns={[
+          { label: "Reached", value: (s) => formatNumber(s.reached) },
+          { label: "Sent", value: (s) => formatNumber(s.sent) },
+          { label: "Replied", value: (s) => formatNumber(s.replied) },
+          { label: "Reply rate", value: (s) => (s.sent ? pct(s.reply_rate) : "—") },
+          { label: "Bounced", value: (s) => formatNumber(s.bounced) },
+          { label: "Bounce rate", value: (s) => (s.sent ? pct(s.bounce_rate, 2) : "—"), over: (s) => s.bounce_rate > th().bounce_rate_max },
+          { label: "Unsubscribed", value: (s) => formatNumber(s.unsubscribed) },
+          { label: "Tasks done", value: (s) => formatNumber(s.tasks_done) },
+        ]}
+      />
       <Show when={r().mailboxes.length > 0}>
-        <section class="card card-flush report-section-flush" aria-labelledby="mailboxes-title">
-          <div class="card-header">
-            <h2 id="mailboxes-title" class="card-title">
-              Mailboxes
-            </h2>
-          </div>
-          <div class="table-wrap">
-            <table class="table" data-testid="report-mailboxes">
-              <thead>
-                <tr>
-                  <th scope="col">Mailbox</th>
-                  <th scope="col" class="num">
-                    Sent
-                  </th>
-                  <th scope="col" class="num">
-                    Replies
-                  </th>
-                  <th scope="col" class="num">
-                    Reply rate
-                  </th>
-                  <th scope="col" class="num">
-                    Bounced
-                  </th>
-                  <th scope="col" class="num">
-                    Bounce rate
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                <For each={r().mailboxes}>
-                  {(m) => (
-                    <tr>
-                      <th scope="row">{m.email}</th>
-                      <td class="num">{formatNumber(m.sent)}</td>
-                      <td class="num">{formatNumber(m.replied)}</td>
-                      <td class="num">{pct(m.reply_rate)}</td>
-                      <td class="num">{formatNumber(m.bounced)}</td>
-                      <td class="num" classList={{ "text-danger": m.bounce_rate > th().bounce_rate_max }}>
-                        {pct(m.bounce_rate, 2)}
-                      </td>
-                    </tr>
-                  )}
-                </For>
-              </tbody>
-            </table>
-          </div>
-        </section>
+        <StatsTable
+          title="Mailboxes"
+          id="report-mailboxes"
+          nameLabel="Mailbox"
+          rows={r().mailboxes}
+          name={(m) => m.email}
+          columns={[
+            { label: "Sent", value: (m) => formatNumber(m.sent) },
+            { label: "Replies", value: (m) => formatNumber(m.replied) },
+            { label: "Reply rate", value: (m) => pct(m.reply_rate) },
+            { label: "Bounced", value: (m) => formatNumber(m.bounced) },
+            { label: "Bounce rate", value: (m) => pct(m.bounce_rate, 2), over: (m) => m.bounce_rate > th().bounce_rate_max },
+          ]}
+        />
       </Show>
       <Show when={r().ab_tests.length > 0}>
         <AbTests r={r()} sequenceId={props.sequenceId} canEdit={props.canEdit} />

@@ -3,6 +3,7 @@ import { createMemo, createSignal, For, Index, Show, Suspense } from "solid-js";
 import { createScheduleAction, getHolidays, updateScheduleAction } from "../../queries/schedules";
 import { type HolidayCalendar, type Schedule, type ScheduleInput } from "../../api";
 import { Dialog } from "../../components/Dialog";
+import { Chips } from "../../components/Chips";
 import { FieldError } from "../../components/FieldError";
 import { useWrite } from "../../actions";
 import { FormProblems } from "../../forms";
@@ -320,18 +321,12 @@ export function ScheduleForm(props: { open: boolean; schedule: Schedule | null; 
               </button>
             </div>
             <Show when={custom().length} fallback={<p class="muted small">Company days off, offsites… No email goes out on them.</p>}>
-              <ul class="chips" aria-label="Custom days off">
-                <For each={custom()}>
-                  {(d) => (
-                    <li class="chip">
-                      {formatDate(Date.parse(`${d}T12:00:00Z`))}
-                      <button type="button" aria-label={`Remove ${d}`} onClick={() => setCustom(custom().filter((x) => x !== d))}>
-                        <Icon name="x" size={12} />
-                      </button>
-                    </li>
-                  )}
-                </For>
-              </ul>
+              <Chips
+                label="Custom days off"
+                items={custom()}
+                text={(d) => formatDate(Date.parse(`${d}T12:00:00Z`))}
+                onRemove={(d) => setCustom(custom().filter((x) => x !== d))}
+              />
             </Show>
             <FieldError id="sched-holidays-error" form={errors} name="holidays.*" />
           </div>

@@ -1,6 +1,7 @@
-import { For, Show } from "solid-js";
+import { Show } from "solid-js";
 import type { Workflow } from "../../api";
 import { useWrite } from "../../actions";
+import { Chips } from "../../components/Chips";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { Icon } from "../../components/Icon";
 import { notify } from "../../components/Toast";
@@ -94,11 +95,5 @@ export type WorkflowActions = ReturnType<typeof useWorkflowActions>;
 
 /** A workflow's filters as chips. */
 export function FilterChips(props: { w: Workflow }) {
-  return (
-    <ul class="wf-chips" aria-label="Filters">
-      <For each={filterSummary(props.w.filters)} fallback={<li class="wf-chip wf-chip-muted">Everyone net new (no filters)</li>}>
-        {(s) => <li class="wf-chip">{s}</li>}
-      </For>
-    </ul>
-  );
+  return <Chips label="Filters" items={filterSummary(props.w.filters)} plain empty="Everyone net new (no filters)" />;
 }

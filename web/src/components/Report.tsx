@@ -1,0 +1,117 @@
+import { For, type JSX } from "solid-js";
+import { Chart } from "./Chart";
+import "./Report.css";
+
+/** A figure of a report's table: its column header, its text, and whether it is over a limit (shown in red). */
+export type StatColumn<T> = { label: string; value: (row: T) => string; over?: (row: T) => boolean };
+
+/** A report's table in its card: one row per step, mailbox, user or sequence, with its figures. */
+export function StatsTable<T>(props: {
+  title: string;
+  /** The card's id (its heading is `${id}-title`) and the table's test id. */
+  id: string;
+  /** The first column's header ("Step", "Mailbox", "Name"). */
+  nameLabel: string;
+  name: (row: T, index: number) => JSX.Element;
+  rows: readonly T[];
+  columns: StatColumn<T>[];
+}) {
+  return (
+    <section class="card card-flush" aria-labelledby={`${props.id}-title`}>
+      <div class="card-header">
+        <h2 id={`${props.id}-title`} class="card-title">
+          {props.title}
+        </h2>
+      </div>
+      <div class="table-wrap">
+        <table class="table" data-testid={props.id}>
+          <thead>
+            <tr>
+              <th scope="col">{props.nameLabel}</th>
+              <For each={props.columns}>
+                {(c) => (
+                  <th scope="col" class="num">
+                    {c.label}
+                  </th>
+                )}
+              </For>
+            </tr>
+          </thead>
+          <tbody>
+            <For each={props.rows}>
+              {(row, i) => (
+                <tr>
+                  <th scope="row">{props.name(row, i())}</th>
+                  <For each={props.columns}>
+                    {(c) => (
+                      <td class="num" classList={{ "text-danger": !!c.over?.(row) }}>
+                        {c.value(row)}
+                      </td>
+                    )}
+                  </For>
+                </tr>
+              )}
+            </For>
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}
+
+/**
+ * Bars per category (a step, a status, a user), nested widest first, in a report's card; the table
+ * behind the chart is built from the same rows, so the picture and the figures can't disagree.
+ */
+export function BarsChart<T>(props: {
+  testId: string;
+  title: string;
+  summary: string;
+  rows: readonly T[];
+  /** The category under its bars ("Step 2"). */
+  category: (row: T) => string;
+  /** The category's header and its name in the table ("Step", "2. Phone call"), when they say more than the axis. */
+  tableLabel: string;
+  tableCategory?: (row: T, index: number) => string;
+  series: { label: string; color: string; value: (row: T) => number }[];
+}) {
+  return (
+    <section class="card report-section">
+      <Chart
+        testId={props.testId}
+        title={props.title}
+        summary={props.summary}
+        x={props.rows.map((_, i) => i)}
+        categories={props.rows.map(props.category)}
+        series={props.series.map((s) => ({ label: s.label, color: s.color, bars: true, values: props.rows.map(s.value) }))}
+        table={[
+          { label: props.tableLabel, values: props.rows.map((r, i) => (props.tableCategory ?? props.category)(r, i)) },
+          ...props.series.map((s) => ({ label: s.label, values: props.rows.map(s.value) })),
+        ]}
+      />
+    </section>
+  );
+}
+
+/** A report's date range: From and To, each kept by the page (in its URL). */
+export function DateRange(props: { from?: string; to?: string; onChange: (range: { from?: string; to?: string }) => void }) {
+  const field = (label: string, key: "from" | "to") => (
+    <label>
+      <span>{label}</span>
+      <input
+        type="date"
+        class="input-sm"
+        value={props[key] ?? ""}
+        min={key === "to" ? props.from : undefined}
+        max={key === "from" ? props.to : undefined}
+        onChange={(e) => props.onChange({ from: props.from, to: props.to, [key]: e.currentTarget.value || undefined })}
+      />
+    </label>
+  );
+  return (
+    <>
+      {field("From", "from")}
+      {field("To", "to")}
+    </>
+  );
+}
