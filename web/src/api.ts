@@ -382,18 +382,23 @@ export function fetchEnrollments(
   return data(api.sequences[":id"].enrollments.$get({ param: { id }, query: clean(q) }));
 }
 
-export async function changeEnrollments(
+/** Which enrollments an action takes: picked ids (up to 1,000), or every one matching a filter. */
+export type EnrollmentTarget = { enrollment_ids: string[] } | { filter: { status: EnrollmentFilter; q?: string } };
+
+/** Acts in the request (each enrollment's outcome), or, for a filter matching more than 1,000, answers the job running it. */
+export function changeEnrollments(
   id: string,
   action: EnrollmentAction,
-  enrollmentIds: string[],
+  target: EnrollmentTarget,
   extra: { until?: number; step?: number; mailbox_id?: string; to_sequence_id?: string } = {},
 ) {
-  const r = await data(
-    api.sequences[":id"].enrollments[":action"].$post({ param: { id, action }, json: { enrollment_ids: enrollmentIds, ...extra } }),
-  );
-  // Chosen ids (at most 1,000) always act in the request; only a large filter runs as a job.
-  if ("job" in r) throw new Error("The change is running as a job; reload in a moment");
-  return r;
+  return data(api.sequences[":id"].enrollments[":action"].$post({ param: { id, action }, json: { ...target, ...extra } }));
+}
+export type EnrollmentChange = Awaited<ReturnType<typeof changeEnrollments>>;
+
+/** An action on a large filter: its progress and outcome counts, with the first page of each enrollment's outcome. */
+export function fetchEnrollmentJob(id: string, jobId: string) {
+  return data(api.sequences[":id"]["enrollment-jobs"][":job_id"].$get({ param: { id, job_id: jobId }, query: { per_page: "200" } }));
 }
 
 export async function fetchSequenceScheduled(id: string, limit = 100) {

@@ -16,14 +16,21 @@ export function whyNotPickable(s: SequenceSummary): string | null {
  * Choose the sequence to add contacts to: active ones you can edit, searchable. The ones you see but
  * can't use are listed with the reason; sequences not shared with you are not listed (the hint says so).
  */
-export function SequencePicker(props: { open: boolean; title: string; onClose: () => void; onPick: (s: SequenceSummary) => void }) {
+export function SequencePicker(props: {
+  open: boolean;
+  title: string;
+  onClose: () => void;
+  onPick: (s: SequenceSummary) => void;
+  /** Not offered (moving contacts: the sequence they are in). */
+  exclude?: string;
+}) {
   const [q, setQ] = createSignal("");
   const all = createAsync(() =>
     props.open ? fetchSequences({ page: 1, per_page: 100, status: "all" }).catch(() => undefined) : Promise.resolve(undefined),
   );
   const matches = createMemo(() => {
     const needle = q().trim().toLowerCase();
-    return (all()?.sequences ?? []).filter((s) => !needle || s.name.toLowerCase().includes(needle));
+    return (all()?.sequences ?? []).filter((s) => s.id !== props.exclude && (!needle || s.name.toLowerCase().includes(needle)));
   });
   const usable = () => matches().filter((s) => !whyNotPickable(s));
   const hidden = () => matches().filter((s) => !!whyNotPickable(s));

@@ -1,18 +1,20 @@
 import { A, createAsync, revalidate, useIsRouting, useSearchParams } from "@solidjs/router";
-import { createEffect, createMemo, createSignal, For, Show, Suspense } from "solid-js";
-import { getEnrollments } from "../../queries/enrollments";
-import { getMailboxes } from "../../queries/mailboxes";
-import { changeEnrollments, type Enrollment, type EnrollmentAction, type EnrollmentFilter } from "../../api";
+import { createEffect, createSignal, For, on, onCleanup, Show, Suspense } from "solid-js";
+import type { Enrollment, EnrollmentAction, EnrollmentChange, EnrollmentFilter, EnrollmentTarget, SequenceSummary } from "../../api";
+import { useWrite } from "../../actions";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
+import { DataTable } from "../../components/DataTable";
 import { EmptyState } from "../../components/EmptyState";
 import { Icon } from "../../components/Icon";
-import { Pagination } from "../../components/Pagination";
-import { errorMessage, TableSkeleton } from "../../components/Status";
+import { Meter } from "../../components/Meter";
 import { StepIcon, stepMeta } from "../../components/StepType";
 import { tabId, tabPanelId, Tabs } from "../../components/Tabs";
-import { notify } from "../../components/Toast";
 import { formatDay, formatFull, formatNumber, formatRelative, plural } from "../../format";
+import { changeEnrollmentsAction, getEnrollmentJob, getEnrollments } from "../../queries/enrollments";
+import { getMailboxes } from "../../queries/mailboxes";
+import { SequencePicker } from "../people/SequencePicker";
 import { EnrollmentBadge, reasonTone } from "./EnrollmentStatus";
+import "./ContactsTab.css";
 
 const FILTERS: { id: EnrollmentFilter; label: string; always?: boolean }[] = [
   { id: "all", label: "All", always: true },
@@ -34,6 +36,40 @@ const ACTIONS: { id: EnrollmentAction; label: string; icon: "pause" | "play" | "
   { id: "finish", label: "Mark finished", icon: "check", done: "marked finished" },
   { id: "remove", label: "Remove", icon: "trash", done: "removed" },
 ];
+
+const DONE_WORDS: Partial<Record<EnrollmentAction, string>> = {
+  ...Object.fromEntries(ACTIONS.map((a) => [a.id, a.done])),
+  move: "moved",
+  "change-mailbox": "moved to the new mailbox",
+};
+
+type Extra = { until?: number; step?: number; mailbox_id?: string; to_sequence_id?: string };
+type Outcome = { id: string; changed: boolean; outcome: string; reason: string | null };
+/** What the last action answered, kept on screen: each enrollment's outcome, and the jobs it started. */
+type Answer = { action: EnrollmentAction; extra: Extra; results: Outcome[]; jobs: string[]; target?: string };
+
+/** What an action did, in words: "12 contacts paused until Dec 9", "3 contacts restarted from step 2". */
+function didWords(action: EnrollmentAction, n: number, extra: Extra, target?: string) {
+  const what =
+    action === "pause" && extra.until
+      ? `paused until ${formatDay(extra.until)}`
+      : action === "restart" && extra.step && extra.step > 1
+        ? `restarted from step ${extra.step}`
+        : action === "move" && target
+          ? `moved to “${target}”`
+          : (DONE_WORDS[action] ?? action);
+  return `${plural(n, "contact")} ${what}`;
+}
+
+/** Those that did not change, grouped by the API's reason ("Already finished: restart it to send the sequence again"). */
+function unchangedByReason(results: readonly Outcome[]) {
+  const groups = new Map<string, Outcome[]>();
+  for (const r of results) if (!r.changed) groups.set(r.reason ?? r.outcome, [...(groups.get(r.reason ?? r.outcome) ?? []), r]);
+  return [...groups];
+}
+
+/** Closed enrollments a pause / resume / finish can't touch: restarting them is what sends the sequence again. */
+const CLOSED = new Set(["finished", "removed", "failed"]);
 
 /** When the contact's next action happens, or, the point of this column, why it won't. */
 function NextAction(props: { e: Enrollment }) {
@@ -79,6 +115,132 @@ function NextAction(props: { e: Enrollment }) {
   );
 }
 
+/**
+ * An action on "all matching this filter" that matched more than the API acts on in one request: a
+ * job on the queue. Its progress is polled until it ends, then the contacts are read again.
+ */
+function ActionJobProgress(props: { sequenceId: string; jobId: string; action: EnrollmentAction; onClose: () => void }) {
+  const result = createAsync(() => getEnrollmentJob(props.sequenceId, props.jobId));
+  const running = () => (result()?.job.status ?? "running") === "running";
+  const timer = setInterval(() => {
+    if (running()) void revalidate(getEnrollmentJob.keyFor(props.sequenceId, props.jobId));
+  }, 1000);
+  onCleanup(() => clearInterval(timer));
+  // Once it ends, the list, its counts and the chips say what it did.
+  createEffect(
+    on(
+      () => result()?.job.status,
+      (s, prev) => {
+        if (prev === "running" && s && s !== "running") void revalidate(getEnrollments.key);
+      },
+    ),
+  );
+  return (
+    <div class="action-result card" role="status" aria-live="polite" data-testid="enrollment-action-job">
+      <Suspense fallback={<p class="muted">Starting…</p>}>
+        <Show when={result()}>
+          {(r) => (
+            <>
+              <div class="action-result-head">
+                <strong>
+                  {r().job.status === "running"
+                    ? `${DONE_WORDS[props.action] ?? props.action}: ${formatNumber(r().job.processed)} of ${formatNumber(r().job.total)} contacts…`
+                    : r().job.status === "failed"
+                      ? `Stopped after ${formatNumber(r().job.processed)} of ${formatNumber(r().job.total)} contacts${r().job.error ? `: ${r().job.error}` : ""}`
+                      : didWords(props.action, r().job.changed, {})}
+                </strong>
+                <Show when={!running()}>
+                  <button type="button" class="btn btn-ghost btn-sm" onClick={() => props.onClose()}>
+                    Dismiss
+                  </button>
+                </Show>
+              </div>
+              <Meter used={r().job.processed} limit={Math.max(1, r().job.total)} label="Contacts done" />
+              <ul class="action-result-counts" data-testid="enrollment-job-outcomes">
+                <For each={Object.entries(r().job.outcomes).filter(([, n]) => n > 0)}>
+                  {([outcome, n]) => (
+                    <li>
+                      <strong>{formatNumber(n)}</strong> {outcome.replace(/_/g, " ")}
+                    </li>
+                  )}
+                </For>
+              </ul>
+            </>
+          )}
+        </Show>
+      </Suspense>
+    </div>
+  );
+}
+
+/** What the last action did: how many changed, and why the others didn't, each with a way forward (restart). */
+function ActionAnswer(props: {
+  answer: Answer;
+  name: (id: string) => string;
+  busy: boolean;
+  onRestart: (ids: string[]) => void;
+  onClose: () => void;
+}) {
+  const changed = () => props.answer.results.filter((r) => r.changed).length;
+  const closed = () =>
+    props.answer.action === "restart" ? [] : props.answer.results.filter((r) => !r.changed && CLOSED.has(r.outcome)).map((r) => r.id);
+  return (
+    <div class="action-result card" role="status" aria-live="polite" data-testid="enrollment-action-result">
+      <div class="action-result-head">
+        <strong data-testid="enrollment-action-headline">
+          {didWords(props.answer.action, changed(), props.answer.extra, props.answer.target)}
+          {unchangedByReason(props.answer.results)
+            .map(([reason, rows]) => ` · ${formatNumber(rows.length)} unchanged: ${reason}`)
+            .join("")}
+        </strong>
+        <button type="button" class="btn btn-ghost btn-sm" onClick={() => props.onClose()}>
+          Dismiss
+        </button>
+      </div>
+      <Show when={closed().length > 0}>
+        <button
+          type="button"
+          class="btn btn-secondary btn-sm"
+          disabled={props.busy}
+          onClick={() => props.onRestart(closed())}
+          data-testid="restart-unchanged"
+        >
+          <Icon name="refresh" size={14} /> Restart {plural(closed().length, "of them", "of them")} from step 1
+        </button>
+      </Show>
+      <Show when={props.answer.jobs.length > 0}>
+        <p class="small">
+          The target sequence checks each contact as when adding contacts (suppressions, ownership, its own rules):{" "}
+          <For each={props.answer.jobs}>
+            {(id) => (
+              <A href={`/jobs/${id}`} data-testid="move-job-link">
+                see each contact's outcome in “{props.answer.target ?? "the other sequence"}”
+              </A>
+            )}
+          </For>
+        </p>
+      </Show>
+      <Show when={props.answer.action === "move" || props.answer.results.length <= 10}>
+        <details class="action-result-each" open={props.answer.action === "move"}>
+          <summary>Each contact</summary>
+          <ul data-testid="enrollment-action-each">
+            <For each={props.answer.results}>
+              {(r) => (
+                <li data-outcome={r.outcome}>
+                  {props.name(r.id)}: <strong>{r.outcome.replace(/_/g, " ")}</strong>
+                  <Show when={r.reason}>
+                    <span class="muted"> · {r.reason}</span>
+                  </Show>
+                </li>
+              )}
+            </For>
+          </ul>
+        </details>
+      </Show>
+    </div>
+  );
+}
+
 export function ContactsTab(props: { sequenceId: string; readOnly: boolean; stepCount: number }) {
   const [params, setParams] = useSearchParams();
   const routing = useIsRouting();
@@ -96,12 +258,27 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
       : ((await getMailboxes().catch(() => undefined))?.mailboxes ?? []).filter((m) => m.can_send && m.status === "connected"),
   );
 
-  const [selected, setSelected] = createSignal<Set<string>>(new Set());
-  const [busy, setBusy] = createSignal<EnrollmentAction | null>(null);
+  // Picked rows (kept across pages), or every enrollment matching the filter, however many.
+  const [selected, setSelected] = createSignal<ReadonlySet<string>>(new Set());
+  const [allMatching, setAllMatching] = createSignal(false);
   const [confirmRemove, setConfirmRemove] = createSignal(false);
-  const rows = () => result()?.enrollments ?? [];
-  const allOnPage = createMemo(() => rows().length > 0 && rows().every((e) => selected().has(e.id)));
-  const someOnPage = createMemo(() => rows().some((e) => selected().has(e.id)));
+  const [moving, setMoving] = createSignal(false);
+  const [answer, setAnswer] = createSignal<Answer | null>(null);
+  const [job, setJob] = createSignal<{ id: string; action: EnrollmentAction } | null>(null);
+  const rows = () => result()?.enrollments;
+  const total = () => result()?.pagination.total_entries ?? 0;
+  const pageIds = () => (rows() ?? []).map((e) => e.id);
+  const count = () => (allMatching() ? total() : selected().size);
+  const clearSelection = () => {
+    setSelected(new Set<string>());
+    setAllMatching(false);
+  };
+  // Names of the rows seen, so an answer about enrollments (by id) names the contacts.
+  const names = new Map<string, string>();
+  createEffect(() => {
+    for (const e of rows() ?? []) names.set(e.id, e.contact.name || e.contact.email || "(no name)");
+  });
+  const nameOf = (id: string) => names.get(id) ?? "A contact";
 
   // Counts per status come from the server (they overlap: bounced and blocked contacts are finished too).
   const countOf = (id: EnrollmentFilter) => result()?.counts[id] ?? 0;
@@ -111,39 +288,44 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
       label: result() ? `${f.label} ${formatNumber(countOf(f.id))}` : f.label,
     }));
 
-  const select = (id: string, on: boolean) =>
+  const toggle = (id: string, on: boolean) => {
+    if (allMatching()) {
+      // Unticking one row of "all matching" leaves the rest of this page picked.
+      setAllMatching(false);
+      setSelected(new Set(pageIds().filter((x) => x !== id)));
+      return;
+    }
     setSelected((s) => {
       const n = new Set(s);
       if (on) n.add(id);
       else n.delete(id);
       return n;
     });
+  };
 
-  const apply = async (action: EnrollmentAction, extra: { until?: number; step?: number; mailbox_id?: string } = {}) => {
-    const ids = [...selected()];
-    if (!ids.length) return;
-    setBusy(action);
-    try {
-      const r = await changeEnrollments(props.sequenceId, action, ids, extra);
-      const a = ACTIONS.find((x) => x.id === action) ?? { done: action === "change-mailbox" ? "moved to the new mailbox" : action };
-      // Say why the others did not change (e.g. finished: restart them instead), grouped by reason.
-      const reasons = new Map<string, number>();
-      for (const x of r.results) if (!x.changed && x.reason) reasons.set(x.reason, (reasons.get(x.reason) ?? 0) + 1);
-      const why = [...reasons].map(([text, n]) => `${formatNumber(n)}: ${text}`).join(" · ");
-      notify(
-        `${plural(r.changed.length, "contact")} ${extra.until ? `paused until ${formatDay(extra.until)}` : action === "restart" && extra.step && extra.step > 1 ? `restarted from step ${extra.step}` : a.done}` +
-          (why ? ` · ${why}` : ""),
-        r.changed.length ? "success" : "info",
-      );
-      setPauseUntil("");
-      setSelected(new Set<string>());
-      setConfirmRemove(false);
-      await revalidate(getEnrollments.key);
-    } catch (err) {
-      notify(`Couldn't ${action} contacts: ${errorMessage(err)}`, "danger");
-    } finally {
-      setBusy(null);
+  const change = useWrite(changeEnrollmentsAction, {
+    failed: (_id, action) => `Couldn't ${action === "change-mailbox" ? "change the mailbox of" : action} the contacts`,
+  });
+
+  const apply = async (action: EnrollmentAction, extra: Extra = {}, ids?: string[], targetName?: string) => {
+    const target: EnrollmentTarget = ids
+      ? { enrollment_ids: ids }
+      : allMatching()
+        ? { filter: { status: status(), ...(search() ? { q: search() } : {}) } }
+        : { enrollment_ids: [...selected()] };
+    if ("enrollment_ids" in target && !target.enrollment_ids.length) return;
+    const r: EnrollmentChange | undefined = await change.run(props.sequenceId, action, target, extra);
+    setConfirmRemove(false);
+    if (!r) return;
+    setPauseUntil("");
+    clearSelection();
+    if ("job" in r) {
+      setAnswer(null);
+      setJob({ id: r.job.id, action });
+      return;
     }
+    setJob(null);
+    setAnswer({ action, extra, results: r.results, jobs: r.jobs, target: targetName });
   };
 
   return (
@@ -154,7 +336,7 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
         onSubmit={(ev) => {
           ev.preventDefault();
           const v = String(new FormData(ev.currentTarget).get("q") ?? "").trim();
-          setSelected(new Set<string>());
+          clearSelection();
           setParams({ q: v || undefined, page: undefined }, { replace: true });
         }}
       >
@@ -176,238 +358,258 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
         tabs={tabs()}
         selected={status()}
         onSelect={(id) => {
-          setSelected(new Set<string>());
+          clearSelection();
           setParams({ status: id === "all" ? undefined : id, page: undefined }, { replace: true });
         }}
       />
+      <Show when={job()}>
+        {(j) => <ActionJobProgress sequenceId={props.sequenceId} jobId={j().id} action={j().action} onClose={() => setJob(null)} />}
+      </Show>
+      <Show when={answer()}>
+        {(a) => (
+          <ActionAnswer
+            answer={a()}
+            name={nameOf}
+            busy={change.pending()}
+            onRestart={(ids) => void apply("restart", {}, ids)}
+            onClose={() => setAnswer(null)}
+          />
+        )}
+      </Show>
       <div role="tabpanel" id={tabPanelId(status())} aria-labelledby={tabId(status())} class="tab-panel">
-        <Suspense fallback={<TableSkeleton columns={5} rows={6} label="Loading contacts…" />}>
-          <Show when={result()}>
-            {(r) => (
-              <Show
-                when={r().enrollments.length > 0}
-                fallback={
-                  <EmptyState
-                    icon="contacts"
-                    title={
-                      search()
-                        ? `No contacts match “${search()}”`
-                        : status() === "all"
-                          ? "No contacts in this sequence yet"
-                          : `No ${FILTERS.find((f) => f.id === status())?.label.toLowerCase() ?? status()} contacts`
-                    }
-                    actions={
-                      status() === "all" && !props.readOnly ? (
-                        <A href={`/sequences/${props.sequenceId}/add`} class="btn btn-primary">
-                          <Icon name="userPlus" size={16} /> Add contacts
-                        </A>
-                      ) : undefined
-                    }
-                  >
-                    {status() === "all"
-                      ? "Contacts added from search, lists, a CSV import, the API or a workflow show here with where each one is and what happens next."
-                      : "Contacts move between these tabs as they progress, pause, or finish."}
-                  </EmptyState>
+        <DataTable
+          caption="Contacts in this sequence"
+          testId="enrollments-table"
+          rows={rows()}
+          loading="Loading contacts…"
+          skeletonRows={6}
+          busy={routing() || change.pending()}
+          pagination={result()?.pagination}
+          columns={[{ label: "Contact" }, { label: "Status" }, { label: "Step" }, { label: "Next action / why not" }, { label: "Mailbox" }]}
+          select={
+            props.readOnly
+              ? undefined
+              : {
+                  key: (e: Enrollment) => e.id,
+                  selected: () => (allMatching() ? new Set(pageIds()) : selected()),
+                  toggle,
+                  label: (e: Enrollment) => `Select ${e.contact.name || e.contact.email}`,
+                  pageLabel: "Select all contacts on this page",
                 }
-              >
-                <div class="table-card" aria-busy={routing() || !!busy()}>
-                  <Show when={!props.readOnly && selected().size > 0}>
-                    <div class="bulk-bar" role="toolbar" aria-label="Bulk actions">
-                      <strong>{plural(selected().size, "contact")} selected</strong>
-                      <div class="bulk-actions">
-                        <For each={ACTIONS}>
-                          {(a) => (
-                            <button
-                              type="button"
-                              class={a.id === "remove" ? "btn btn-danger-ghost btn-sm" : "btn btn-secondary btn-sm"}
-                              disabled={!!busy()}
-                              onClick={() => (a.id === "remove" ? setConfirmRemove(true) : void apply(a.id))}
-                            >
-                              <Icon name={a.icon} size={14} />
-                              {busy() === a.id ? "Working…" : a.label}
-                            </button>
-                          )}
+          }
+          rowProps={(e) => ({ classList: { "row-selected": allMatching() || selected().has(e.id) } })}
+          empty={
+            <EmptyState
+              icon="contacts"
+              title={
+                search()
+                  ? `No contacts match “${search()}”`
+                  : status() === "all"
+                    ? "No contacts in this sequence yet"
+                    : `No ${FILTERS.find((f) => f.id === status())?.label.toLowerCase() ?? status()} contacts`
+              }
+              actions={
+                status() === "all" && !props.readOnly ? (
+                  <A href={`/sequences/${props.sequenceId}/add`} class="btn btn-primary">
+                    <Icon name="userPlus" size={16} /> Add contacts
+                  </A>
+                ) : undefined
+              }
+            >
+              {status() === "all"
+                ? "Contacts added from search, lists, a CSV import, the API or a workflow show here with where each one is and what happens next."
+                : "Contacts move between these tabs as they progress, pause, or finish."}
+            </EmptyState>
+          }
+          header={
+            <Show when={!props.readOnly && count() > 0}>
+              <div class="bulk-bar enrollments-bulk-bar" role="toolbar" aria-label="Bulk actions">
+                <strong data-testid="selection-count">
+                  {allMatching()
+                    ? `All ${plural(total(), "contact")} matching this filter selected`
+                    : `${plural(count(), "contact")} selected`}
+                </strong>
+                <div class="bulk-actions">
+                  <For each={ACTIONS}>
+                    {(a) => (
+                      <button
+                        type="button"
+                        class={a.id === "remove" ? "btn btn-danger-ghost btn-sm" : "btn btn-secondary btn-sm"}
+                        disabled={change.pending()}
+                        onClick={() => (a.id === "remove" ? setConfirmRemove(true) : void apply(a.id))}
+                      >
+                        <Icon name={a.icon} size={14} />
+                        {a.label}
+                      </button>
+                    )}
+                  </For>
+                  <label class="small">
+                    <span class="sr-only">Pause until</span>
+                    <input
+                      type="date"
+                      class="input input-sm"
+                      aria-label="Pause until"
+                      data-testid="pause-until-date"
+                      value={pauseUntil()}
+                      min={new Date(Date.now() + 86_400_000).toISOString().slice(0, 10)}
+                      onInput={(ev) => setPauseUntil(ev.currentTarget.value)}
+                    />
+                  </label>
+                  <button
+                    type="button"
+                    class="btn btn-secondary btn-sm"
+                    disabled={change.pending() || !pauseUntil()}
+                    onClick={() => void apply("pause", { until: new Date(`${pauseUntil()}T09:00:00`).getTime() })}
+                  >
+                    <Icon name="pause" size={14} /> Pause until
+                  </button>
+                  <Show when={props.stepCount > 1}>
+                    <label class="small">
+                      <span class="sr-only">Restart from step</span>
+                      <select
+                        class="input input-sm"
+                        aria-label="Restart from step"
+                        data-testid="restart-step"
+                        value={restartStep()}
+                        onChange={(ev) => setRestartStep(Number(ev.currentTarget.value))}
+                      >
+                        <For each={Array.from({ length: props.stepCount }, (_, i) => i + 1)}>
+                          {(n) => <option value={n}>Step {n}</option>}
                         </For>
-                        <label class="small">
-                          <span class="sr-only">Pause until</span>
-                          <input
-                            type="date"
-                            class="input input-sm"
-                            aria-label="Pause until"
-                            data-testid="pause-until-date"
-                            value={pauseUntil()}
-                            min={new Date(Date.now() + 86_400_000).toISOString().slice(0, 10)}
-                            onInput={(ev) => setPauseUntil(ev.currentTarget.value)}
-                          />
-                        </label>
-                        <button
-                          type="button"
-                          class="btn btn-secondary btn-sm"
-                          disabled={!!busy() || !pauseUntil()}
-                          onClick={() => void apply("pause", { until: new Date(`${pauseUntil()}T09:00:00`).getTime() })}
-                        >
-                          <Icon name="pause" size={14} /> Pause until
-                        </button>
-                        <Show when={props.stepCount > 1}>
-                          <label class="small">
-                            <span class="sr-only">Restart from step</span>
-                            <select
-                              class="input input-sm"
-                              aria-label="Restart from step"
-                              data-testid="restart-step"
-                              value={restartStep()}
-                              onChange={(ev) => setRestartStep(Number(ev.currentTarget.value))}
-                            >
-                              <For each={Array.from({ length: props.stepCount }, (_, i) => i + 1)}>
-                                {(n) => <option value={n}>Step {n}</option>}
-                              </For>
-                            </select>
-                          </label>
-                          <button
-                            type="button"
-                            class="btn btn-secondary btn-sm"
-                            disabled={!!busy()}
-                            onClick={() => void apply("restart", { step: restartStep() })}
-                            data-testid="restart-from-step"
-                          >
-                            <Icon name="refresh" size={14} /> Restart from step {restartStep()}
-                          </button>
-                        </Show>
-                        <Show when={(mailboxes() ?? []).length > 1}>
-                          <label class="small">
-                            <span class="sr-only">Send from</span>
-                            <select
-                              class="input input-sm"
-                              aria-label="Send from mailbox"
-                              data-testid="change-mailbox-select"
-                              value={mailboxId()}
-                              onChange={(ev) => setMailboxId(ev.currentTarget.value)}
-                            >
-                              <option value="">Send from…</option>
-                              <For each={mailboxes()}>{(m) => <option value={m.id}>{m.email}</option>}</For>
-                            </select>
-                          </label>
-                          <button
-                            type="button"
-                            class="btn btn-secondary btn-sm"
-                            disabled={!!busy() || !mailboxId()}
-                            onClick={() => void apply("change-mailbox", { mailbox_id: mailboxId() })}
-                          >
-                            <Icon name="mail" size={14} /> Change mailbox
-                          </button>
-                        </Show>
-                        <button type="button" class="btn btn-ghost btn-sm" onClick={() => setSelected(new Set<string>())}>
-                          Clear
-                        </button>
-                      </div>
-                    </div>
+                      </select>
+                    </label>
+                    <button
+                      type="button"
+                      class="btn btn-secondary btn-sm"
+                      disabled={change.pending()}
+                      onClick={() => void apply("restart", { step: restartStep() })}
+                      data-testid="restart-from-step"
+                    >
+                      <Icon name="refresh" size={14} /> Restart from step {restartStep()}
+                    </button>
                   </Show>
-                  <div class="table-wrap">
-                    <table class="table" data-testid="enrollments-table">
-                      <caption class="sr-only">Contacts in this sequence</caption>
-                      <thead>
-                        <tr>
-                          <Show when={!props.readOnly}>
-                            <th scope="col" class="cell-check">
-                              <input
-                                type="checkbox"
-                                aria-label="Select all contacts on this page"
-                                checked={allOnPage()}
-                                ref={(el) => createEffect(() => (el.indeterminate = someOnPage() && !allOnPage()))}
-                                onChange={(e) => {
-                                  const on = e.currentTarget.checked;
-                                  setSelected((s) => {
-                                    const n = new Set(s);
-                                    for (const x of rows()) on ? n.add(x.id) : n.delete(x.id);
-                                    return n;
-                                  });
-                                }}
-                              />
-                            </th>
-                          </Show>
-                          <th scope="col">Contact</th>
-                          <th scope="col">Status</th>
-                          <th scope="col">Step</th>
-                          <th scope="col">Next action / why not</th>
-                          <th scope="col">Mailbox</th>
-                        </tr>
-                      </thead>
-                      <tbody>
-                        <For each={r().enrollments}>
-                          {(e) => (
-                            <tr classList={{ "row-selected": selected().has(e.id) }}>
-                              <Show when={!props.readOnly}>
-                                <td class="cell-check">
-                                  <input
-                                    type="checkbox"
-                                    aria-label={`Select ${e.contact.name || e.contact.email}`}
-                                    checked={selected().has(e.id)}
-                                    onChange={(ev) => select(e.id, ev.currentTarget.checked)}
-                                  />
-                                </td>
-                              </Show>
-                              <td>
-                                <div class="cell-strong">
-                                  <A href={`/contacts/${e.contact.id}`}>{e.contact.name || e.contact.email || "(no name)"}</A>
-                                </div>
-                                <div class="muted small cell-clip-wide">
-                                  {e.contact.email ?? "No email"}
-                                  <Show when={e.contact.company}> · {e.contact.company}</Show>
-                                </div>
-                              </td>
-                              <td>
-                                <EnrollmentBadge status={e.status} />
-                              </td>
-                              <td class="cell-nowrap">
-                                <span class="step-chip">
-                                  <Show when={e.step_type}>{(t) => <StepIcon type={t()} size={13} />}</Show>
-                                  <span>
-                                    Step {e.current_step}
-                                    <span class="muted"> of {props.stepCount}</span>
-                                  </span>
-                                </span>
-                                <Show when={e.step_type}>{(t) => <div class="muted small">{stepMeta(t()).label}</div>}</Show>
-                              </td>
-                              <td class="cell-next">
-                                <NextAction e={e} />
-                              </td>
-                              <td class="cell-nowrap">
-                                <Show when={e.mailbox} fallback={<span class="muted">—</span>}>
-                                  {(m) => (
-                                    <span
-                                      class="small"
-                                      classList={{ "text-warning": m().status !== "connected" }}
-                                      title={m().status !== "connected" ? `Mailbox ${m().status}` : undefined}
-                                    >
-                                      {m().email}
-                                    </span>
-                                  )}
-                                </Show>
-                              </td>
-                            </tr>
-                          )}
-                        </For>
-                      </tbody>
-                    </table>
-                  </div>
-                  <Pagination meta={r().pagination} />
+                  <button
+                    type="button"
+                    class="btn btn-secondary btn-sm"
+                    disabled={change.pending()}
+                    onClick={() => setMoving(true)}
+                    data-testid="move-to-sequence"
+                  >
+                    <Icon name="share" size={14} /> Move to sequence
+                  </button>
+                  <Show when={(mailboxes() ?? []).length > 1}>
+                    <label class="small">
+                      <span class="sr-only">Send from</span>
+                      <select
+                        class="input input-sm"
+                        aria-label="Send from mailbox"
+                        data-testid="change-mailbox-select"
+                        value={mailboxId()}
+                        onChange={(ev) => setMailboxId(ev.currentTarget.value)}
+                      >
+                        <option value="">Send from…</option>
+                        <For each={mailboxes()}>{(m) => <option value={m.id}>{m.email}</option>}</For>
+                      </select>
+                    </label>
+                    <button
+                      type="button"
+                      class="btn btn-secondary btn-sm"
+                      disabled={change.pending() || !mailboxId()}
+                      onClick={() => void apply("change-mailbox", { mailbox_id: mailboxId() })}
+                    >
+                      <Icon name="mail" size={14} /> Change mailbox
+                    </button>
+                  </Show>
+                  <button type="button" class="btn btn-ghost btn-sm" onClick={clearSelection}>
+                    Clear
+                  </button>
                 </div>
-              </Show>
-            )}
-          </Show>
-        </Suspense>
+                <Show when={!allMatching() && total() > pageIds().length && pageIds().every((id) => selected().has(id))}>
+                  <p class="select-all-matching small" data-testid="select-all-matching">
+                    All {plural(pageIds().length, "contact")} on this page are selected.{" "}
+                    <button type="button" class="btn btn-ghost btn-xs" onClick={() => setAllMatching(true)}>
+                      Select all {plural(total(), "contact")} matching this filter
+                    </button>
+                  </p>
+                </Show>
+                <Show when={allMatching()}>
+                  <p class="select-all-matching small">
+                    Actions apply to every contact matching “{FILTERS.find((f) => f.id === status())?.label ?? status()}”
+                    {search() ? ` and “${search()}”` : ""} when you run them; more than 1,000 run as a job you can follow here.{" "}
+                    <button type="button" class="btn btn-ghost btn-xs" onClick={clearSelection}>
+                      Clear selection
+                    </button>
+                  </p>
+                </Show>
+              </div>
+            </Show>
+          }
+        >
+          {(e) => (
+            <>
+              <td>
+                <div class="cell-strong">
+                  <A href={`/contacts/${e.contact.id}`}>{e.contact.name || e.contact.email || "(no name)"}</A>
+                </div>
+                <div class="muted small cell-clip-wide">
+                  {e.contact.email ?? "No email"}
+                  <Show when={e.contact.company}> · {e.contact.company}</Show>
+                </div>
+              </td>
+              <td>
+                <EnrollmentBadge status={e.status} />
+              </td>
+              <td class="cell-nowrap">
+                <span class="step-chip">
+                  <Show when={e.step_type}>{(t) => <StepIcon type={t()} size={13} />}</Show>
+                  <span>
+                    Step {e.current_step}
+                    <span class="muted"> of {props.stepCount}</span>
+                  </span>
+                </span>
+                <Show when={e.step_type}>{(t) => <div class="muted small">{stepMeta(t()).label}</div>}</Show>
+              </td>
+              <td class="cell-next">
+                <NextAction e={e} />
+              </td>
+              <td class="cell-nowrap">
+                <Show when={e.mailbox} fallback={<span class="muted">—</span>}>
+                  {(m) => (
+                    <span
+                      class="small"
+                      classList={{ "text-warning": m().status !== "connected" }}
+                      title={m().status !== "connected" ? `Mailbox ${m().status}` : undefined}
+                    >
+                      {m().email}
+                    </span>
+                  )}
+                </Show>
+              </td>
+            </>
+          )}
+        </DataTable>
       </div>
       <ConfirmDialog
         open={confirmRemove()}
         danger
-        title={`Remove ${plural(selected().size, "contact")}?`}
+        title={`Remove ${allMatching() ? `all ${plural(total(), "contact")} matching this filter` : plural(count(), "contact")}?`}
         confirmLabel="Remove"
-        busy={busy() === "remove"}
+        busy={change.pending()}
         onCancel={() => setConfirmRemove(false)}
         onConfirm={() => void apply("remove")}
       >
         <p>They stop receiving this sequence's steps right away. Anything already sent stays sent. You can add them again later.</p>
       </ConfirmDialog>
+      <SequencePicker
+        open={moving()}
+        exclude={props.sequenceId}
+        title={`Move ${allMatching() ? `all ${plural(total(), "contact")} matching this filter` : plural(count(), "contact")} to…`}
+        onClose={() => setMoving(false)}
+        onPick={(s: SequenceSummary) => {
+          setMoving(false);
+          void apply("move", { to_sequence_id: s.id }, undefined, s.name);
+        }}
+      />
     </div>
   );
 }
