@@ -2,6 +2,9 @@
 // revoked or expired grant puts the mailbox in "needs reconnect" with the provider's reason, which holds
 // its queue (MailboxDO sends only from connected mailboxes) and tells the owner (status on the Mailboxes
 // screen + an audit entry) until they sign in again.
+import { and, eq, ne } from "drizzle-orm";
+import { db, type Db } from "../db/client";
+import { auditLog, mailboxes } from "../db/schema";
 import type { Env } from "../env";
 import { now } from "../lib/clock";
 import { newId } from "../lib/ids";
@@ -33,6 +36,8 @@ export async function accessTokenFor(
   env: Env,
   mb: Pick<MailboxSettings, "id" | "transport">,
   o: { force?: boolean; notifyDO?: boolean } = {},
+  // The transports call this from inside the MailboxDO with the env only; callers holding a handle pass it.
+  d: Db = db(env.DB),
 ): Promise<TokenResult> {
   if (!isOAuthTransport(mb.transport)) return { ok: false, revoked: false, message: `${mb.transport} mailboxes have no OAuth token` };
   const provider = PROVIDER_OF[mb.transport];
@@ -45,27 +50,29 @@ export async function accessTokenFor(
       message: `${PROVIDER_NAME[provider]} sign-in is not configured: set ${missingConfig(env, provider).join(" and ")} (wrangler secret put)`,
     };
   // Read the row again: another request may have refreshed (or lost) the grant since `mb` was loaded.
-  const row = await env.DB.prepare("SELECT status, status_reason, secret_ciphertext FROM mailboxes WHERE id = ?")
-    .bind(mb.id)
-    .first<{ status: string; status_reason: string | null; secret_ciphertext: string | null }>();
+  const row = await d.query.mailboxes.findFirst({
+    columns: { status: true, statusReason: true, secretCiphertext: true },
+    where: eq(mailboxes.id, mb.id),
+  });
   if (!row) return { ok: false, revoked: false, message: "The mailbox no longer exists" };
   if (row.status === "needs_reconnect")
-    return { ok: false, revoked: true, message: row.status_reason ?? "Sign in again to reconnect this mailbox" };
-  if (!row.secret_ciphertext) return { ok: false, revoked: true, message: "No sign-in is stored for this mailbox" };
-  const tokens = await openTokens(env, row.secret_ciphertext);
+    return { ok: false, revoked: true, message: row.statusReason ?? "Sign in again to reconnect this mailbox" };
+  if (!row.secretCiphertext) return { ok: false, revoked: true, message: "No sign-in is stored for this mailbox" };
+  const tokens = await openTokens(env, row.secretCiphertext);
   if (!o.force && tokens.expiresAt - now() > REFRESH_MARGIN_MS) return { ok: true, accessToken: tokens.accessToken, cfg };
   const r = await refreshTokens(cfg, tokens.refreshToken);
   if (!r.ok) {
     if (r.kind === "revoked") {
       const reason = `${PROVIDER_NAME[provider]} sign-in was revoked or has expired (${r.message}); sign in again to reconnect`;
-      await markNeedsReconnect(env, mb.id, reason, o.notifyDO ?? true);
+      await markNeedsReconnect(env, d, mb.id, reason, o.notifyDO ?? true);
       return { ok: false, revoked: true, message: reason };
     }
     return { ok: false, revoked: false, message: `Could not refresh the ${PROVIDER_NAME[provider]} access token: ${r.message}` };
   }
-  await env.DB.prepare("UPDATE mailboxes SET secret_ciphertext = ?, updated_at = ? WHERE id = ?")
-    .bind(await sealTokens(env, r.tokens), now(), mb.id)
-    .run();
+  await d
+    .update(mailboxes)
+    .set({ secretCiphertext: await sealTokens(env, r.tokens), updatedAt: now() })
+    .where(eq(mailboxes.id, mb.id));
   return { ok: true, accessToken: r.tokens.accessToken, cfg };
 }
 
@@ -73,18 +80,24 @@ export async function accessTokenFor(
  * Needs reconnect: status + reason (shown on the Mailboxes screen), an audit entry naming the owner,
  * and the MailboxDO re-plans so its emails are held, not failed. Only the first call of a revocation acts.
  */
-export async function markNeedsReconnect(env: Env, mailboxId: string, reason: string, notifyDO = true): Promise<void> {
+async function markNeedsReconnect(env: Env, d: Db, mailboxId: string, reason: string, notifyDO: boolean): Promise<void> {
   const t = now();
-  const changed = await env.DB.prepare(
-    "UPDATE mailboxes SET status = 'needs_reconnect', status_reason = ?, updated_at = ? WHERE id = ? AND status <> 'needs_reconnect' RETURNING team_id, user_id, email",
-  )
-    .bind(reason.slice(0, 500), t, mailboxId)
-    .first<{ team_id: string; user_id: string; email: string }>();
+  const [changed] = await d
+    .update(mailboxes)
+    .set({ status: "needs_reconnect", statusReason: reason.slice(0, 500), updatedAt: t })
+    .where(and(eq(mailboxes.id, mailboxId), ne(mailboxes.status, "needs_reconnect")))
+    .returning({ teamId: mailboxes.teamId, userId: mailboxes.userId, email: mailboxes.email });
   if (!changed) return;
-  await env.DB.prepare(
-    "INSERT INTO audit_log (id, team_id, user_id, api_key_id, action, target_type, target_id, details, created_at) VALUES (?, ?, NULL, NULL, 'mailbox.needs_reconnect', 'mailbox', ?, ?, ?)",
-  )
-    .bind(newId(), changed.team_id, mailboxId, JSON.stringify({ owner_id: changed.user_id, email: changed.email, reason }), t)
-    .run();
+  await d.insert(auditLog).values({
+    id: newId(),
+    teamId: changed.teamId,
+    userId: null,
+    apiKeyId: null,
+    action: "mailbox.needs_reconnect",
+    targetType: "mailbox",
+    targetId: mailboxId,
+    details: { owner_id: changed.userId, email: changed.email, reason },
+    createdAt: t,
+  });
   if (notifyDO) await engine.mailbox(env, mailboxId).refresh();
 }

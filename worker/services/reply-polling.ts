@@ -61,7 +61,7 @@ export async function startCursor(
 /** One mailbox's round. */
 export async function pollMailbox(env: Env, d: Db, mb: PolledMailbox): Promise<PollOutcome> {
   const out: PollOutcome = { mailboxId: mb.id, read: 0, handled: 0 };
-  const tok = await accessTokenFor(env, mb);
+  const tok = await accessTokenFor(env, mb, {}, d);
   if (!tok.ok) return { ...out, error: tok.message };
   const cfg = mb.transportConfig as { history_id?: string; delta_link?: string };
   const { apiUrl } = tok.cfg;
@@ -113,7 +113,7 @@ async function pollFailed(
   }
   // A 401: the access token was refused before its time. A forced refresh tells a revoked grant (which
   // marks the mailbox "needs reconnect") from a token that just needed renewing.
-  if (f.revoked) await accessTokenFor(env, mb, { force: true });
+  if (f.revoked) await accessTokenFor(env, mb, { force: true }, d);
   await saveCursor(d, mb.id, { poll_error: f.message.slice(0, 300) });
   return { ...out, error: f.message };
 }

@@ -1,0 +1,167 @@
+// Connecting Gmail and Microsoft 365 mailboxes by signing in (OAuth 2.0 authorization code + PKCE +
+// state): the sign-in URL to start with, then, when the provider sends the browser back, the code
+// exchanged, the connection verified with an authenticated call (the signed-in address) and the
+// mailbox saved as connected (tokens sealed), its reply polling started and its MailboxDO told.
+import { and, eq, sql } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { auditLog, mailboxes } from "../db/schema";
+import type { Caller, Env } from "../env";
+import { now } from "../lib/clock";
+import { ApiError } from "../lib/errors";
+import { newId } from "../lib/ids";
+import { engine } from "../../durable-objects/engine";
+import { authorize, mailboxFor } from "./access";
+import { auditEntry } from "./audit";
+import { startCursor } from "./reply-polling";
+import { gmailProfile } from "../transports/gmail";
+import { graphMe } from "../transports/graph";
+import {
+  authorizationUrl,
+  exchangeCode,
+  missingConfig,
+  PROVIDER_NAME,
+  providerConfig,
+  sealTokens,
+  TRANSPORT_OF,
+  type OAuthTokens,
+  type Provider,
+  type ProviderConfig,
+} from "../transports/oauth";
+
+/** Why a provider can't be used yet, in words the connect button shows. */
+export const notConfiguredMessage = (provider: Provider, missing: string[]) =>
+  `${PROVIDER_NAME[provider]} sign-in is not configured on this server: an admin sets ${missing.join(" and ")} (wrangler secret put, or .dev.vars locally) and registers the redirect URL shown on the Mailboxes screen`;
+
+/** The signed-in account: the authenticated call that verifies the connection. */
+async function signedInAs(
+  cfg: ProviderConfig,
+  token: string,
+): Promise<{ ok: true; email: string; name: string | null } | { ok: false; message: string }> {
+  if (cfg.provider === "google") {
+    const r = await gmailProfile(cfg.apiUrl, token);
+    return r.ok
+      ? { ok: true, email: r.body.emailAddress.toLowerCase(), name: null }
+      : { ok: false, message: `Gmail refused the signed-in check: ${r.message}` };
+  }
+  const r = await graphMe(cfg.apiUrl, token);
+  if (!r.ok) return { ok: false, message: `Microsoft Graph refused the signed-in check: ${r.message}` };
+  return { ok: true, email: (r.body.mail ?? r.body.userPrincipalName).toLowerCase(), name: r.body.displayName ?? null };
+}
+
+/** Saves the signed-in mailbox as connected: a new one, or the one being reconnected. Returns its id. */
+async function saveMailbox(
+  env: Env,
+  d: Db,
+  caller: Caller,
+  provider: Provider,
+  mailboxId: string | null,
+  account: { email: string; name: string | null },
+  tokens: OAuthTokens,
+): Promise<string> {
+  const transport = TRANSPORT_OF[provider];
+  const t = now();
+  const sealed = await sealTokens(env, tokens);
+  let existing = mailboxId
+    ? await mailboxFor(d, caller, mailboxId, "mailbox.manage")
+    : await d.query.mailboxes.findFirst({ where: and(eq(mailboxes.teamId, caller.teamId), eq(mailboxes.email, account.email)) });
+  if (existing && !mailboxId) {
+    // Signing in again as an address the team already has: a reconnect, if it is that kind and theirs.
+    if (existing.transport !== transport)
+      throw new ApiError("validation_failed", `${account.email} is already connected as a ${existing.transport} mailbox`);
+    existing = await mailboxFor(d, caller, existing.id, "mailbox.manage");
+  }
+  if (existing) {
+    if (existing.email !== account.email)
+      throw new ApiError(
+        "validation_failed",
+        `You signed in as ${account.email}, but this mailbox is ${existing.email}: sign in with that account`,
+      );
+    await d.batch([
+      d
+        .update(mailboxes)
+        .set({ transport, secretCiphertext: sealed, status: "connected", statusReason: null, updatedAt: t })
+        .where(eq(mailboxes.id, existing.id)),
+      d.insert(auditLog).values(auditEntry(caller, "mailbox.reconnect", "mailbox", existing.id, { via: provider })),
+    ]);
+    return existing.id;
+  }
+  authorize(caller, "mailbox.connect", "You can't connect mailboxes");
+  const id = newId();
+  await d.batch([
+    d.insert(mailboxes).values({
+      id,
+      teamId: caller.teamId,
+      userId: caller.userId,
+      email: account.email,
+      senderName: account.name || account.email.split("@")[0]!,
+      signature: "",
+      transport,
+      transportConfig: { account: account.email },
+      secretCiphertext: sealed,
+      dailyLimit: 50,
+      hourlyLimit: 20,
+      minGapSeconds: 60,
+      jitterSeconds: 30,
+      status: "connected",
+      createdAt: t,
+      updatedAt: t,
+    }),
+    d.insert(auditLog).values(auditEntry(caller, "mailbox.create", "mailbox", id, { email: account.email, transport, via: provider })),
+  ]);
+  return id;
+}
+
+/** The provider's sign-in URL to send the browser to: for a new mailbox, or to reconnect one the caller manages. */
+export async function connectStart(env: Env, d: Db, caller: Caller, provider: Provider, mailboxId: string | undefined): Promise<string> {
+  let loginHint: string | undefined;
+  if (mailboxId) {
+    const mb = await mailboxFor(d, caller, mailboxId, "mailbox.manage");
+    if (mb.transport !== TRANSPORT_OF[provider])
+      throw new ApiError("validation_failed", `${mb.email} is not a ${PROVIDER_NAME[provider]} mailbox`, {
+        fields: [{ field: "mailbox_id", message: `Not a ${PROVIDER_NAME[provider]} mailbox` }],
+      });
+    loginHint = mb.email;
+  } else authorize(caller, "mailbox.connect", "You can't connect mailboxes");
+  const cfg = providerConfig(env, provider);
+  if (!cfg) {
+    const message = notConfiguredMessage(provider, missingConfig(env, provider));
+    throw new ApiError("validation_failed", message, { fields: [{ field: "provider", message }] });
+  }
+  return authorizationUrl(env, cfg, { teamId: caller.teamId, userId: caller.userId, mailboxId: mailboxId ?? null }, loginHint);
+}
+
+/**
+ * The provider sent the browser back with a code: the connected mailbox's id, or what went wrong in
+ * words (the callback shows it on the Mailboxes screen rather than failing).
+ */
+export async function connectFinish(
+  env: Env,
+  d: Db,
+  caller: Caller,
+  provider: Provider,
+  o: { code: string; verifier: string; mailboxId: string | null },
+): Promise<{ ok: true; id: string } | { ok: false; message: string }> {
+  const name = PROVIDER_NAME[provider];
+  const cfg = providerConfig(env, provider);
+  if (!cfg) return { ok: false, message: notConfiguredMessage(provider, missingConfig(env, provider)) };
+  const tokens = await exchangeCode(cfg, o.code, o.verifier);
+  if (!tokens.ok) return { ok: false, message: `${name} refused the sign-in: ${tokens.message}` };
+  const account = await signedInAs(cfg, tokens.tokens.accessToken);
+  if (!account.ok) return account;
+  let id: string;
+  try {
+    id = await saveMailbox(env, d, caller, provider, o.mailboxId, account, tokens.tokens);
+  } catch (e) {
+    if (e instanceof ApiError) return { ok: false, message: e.message };
+    throw e;
+  }
+  // A reconnected mailbox keeps its reply cursor, so replies that arrived while it was down are still
+  // read (a cursor the provider has forgotten restarts by itself); a new one starts from now.
+  const cursor = await d.get<{ h: string | null; dl: string | null }>(
+    sql`SELECT json_extract(${mailboxes.transportConfig}, '$.history_id') AS h, json_extract(${mailboxes.transportConfig}, '$.delta_link') AS dl FROM ${mailboxes} WHERE ${mailboxes.id} = ${id}`,
+  );
+  if (!cursor?.h && !cursor?.dl)
+    await startCursor(env, { id, transport: TRANSPORT_OF[provider] }, cfg.apiUrl, tokens.tokens.accessToken, d);
+  await engine.mailbox(env, id).refresh();
+  return { ok: true, id };
+}
