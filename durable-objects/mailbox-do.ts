@@ -156,17 +156,50 @@ export class MailboxDO extends DurableObject<Env> {
     ctx.blockConcurrencyWhile(async () => migrate(this.sql, MIGRATIONS));
   }
 
+  /**
+   * Group ids by (window, zone) as stored: a hand-over of many emails reads the table once per group,
+   * not twice per email. Cleared when a transaction that may have created a group rolls back.
+   */
+  private gids = new Map<string, number>();
+
   /** The group id of a (window, zone) pair, created on first use. */
   private groupId(window: string, zone: string | null): number {
+    const k = `${window}\u0000${zone ?? ""}`;
+    const known = this.gids.get(k);
+    if (known !== undefined) return known;
     this.sql.exec("INSERT OR IGNORE INTO wgroups (window, zone) VALUES (?, ?)", window, zone ?? "");
-    return this.sql.exec<{ gid: number }>("SELECT gid FROM wgroups WHERE window = ? AND zone = ?", window, zone ?? "").one().gid;
+    const gid = this.sql.exec<{ gid: number }>("SELECT gid FROM wgroups WHERE window = ? AND zone = ?", window, zone ?? "").one().gid;
+    this.gids.set(k, gid);
+    return gid;
   }
 
+  /**
+   * `meta` as last read or written by this object, its only writer: the gap (`next_send_at`) is asked
+   * before every send and the ids are stated by every call, which costs no statement when unchanged.
+   */
+  private metaCache = new Map<string, string | null>();
+
   private meta(key: string): string | null {
-    return readMeta(this.sql, key);
+    if (!this.metaCache.has(key)) this.metaCache.set(key, readMeta(this.sql, key));
+    return this.metaCache.get(key)!;
   }
   private setMeta(key: string, value: string) {
+    if (this.metaCache.get(key) === value) return;
+    // Forgotten first: if the write throws (or its transaction rolls back) the next read goes to storage.
+    this.metaCache.delete(key);
     writeMeta(this.sql, key, value);
+    this.metaCache.set(key, value);
+  }
+
+  /** A transaction whose rollback also forgets what the memos above learnt in it (a group id may not exist any more). */
+  private inTransaction<T>(fn: () => T): T {
+    try {
+      return this.ctx.storage.transactionSync(fn);
+    } catch (err) {
+      this.gids.clear();
+      this.metaCache.clear();
+      throw err;
+    }
   }
 
   // ---------------------------------------------------------------- RPC verbs
@@ -182,7 +215,7 @@ export class MailboxDO extends DurableObject<Env> {
     this.setMeta("team_id", teamId);
     let added = 0;
     const existing: MailboxItemState[] = [];
-    this.ctx.storage.transactionSync(() => {
+    this.inTransaction(() => {
       for (const i of items) {
         const window = JSON.stringify(i.window);
         const gid = this.groupId(window, i.zone);
@@ -719,15 +752,19 @@ export class MailboxDO extends DurableObject<Env> {
       inReplyTo: mail.inReplyTo,
       variantId: mail.variantId,
     });
-    this.ctx.storage.transactionSync(() => {
+    const nextSendAt = t + mb.minGapSeconds * 1000 + jitter;
+    this.inTransaction(() => {
       this.sql.exec(
-        "UPDATE queue SET state = 'sending', reserved_at = ?, attempts = attempts + 1, msg = ? WHERE enrollment_id = ? AND step_id = ?",
+        "UPDATE queue SET state = 'sending', reserved_at = ?, attempts = attempts + 1, msg = ?, message_id = ?, subject = ? WHERE enrollment_id = ? AND step_id = ?",
         t,
         msg,
+        mail.messageId,
+        mail.subject,
         row.enrollment_id,
         row.step_id,
       );
-      this.setMeta("next_send_at", String(t + mb.minGapSeconds * 1000 + jitter));
+      // Without a gap or jitter the next send may go at once: nothing to record unless an older gap still holds.
+      if (nextSendAt > t || Number(this.meta("next_send_at") ?? 0) > t) this.setMeta("next_send_at", String(nextSendAt));
     });
     this.recent?.splice(upperBound(this.recent, t), 0, t);
     this.inFlight.add(key);
@@ -763,7 +800,7 @@ export class MailboxDO extends DurableObject<Env> {
         return "sent";
       case "sender":
         // Nothing was sent: release the reservation and pause the mailbox with the reason.
-        this.settle(row, { state: "queued", reserved_at: null, msg: null, error: res.message });
+        this.settle(row, { state: "queued", reserved_at: null, msg: null, message_id: null, subject: null, error: res.message });
         this.release(t);
         this.settingsCache = undefined;
         this.setMeta("next_send_at", "0");
@@ -793,6 +830,8 @@ export class MailboxDO extends DurableObject<Env> {
             state: "failed",
             reserved_at: null,
             msg: null,
+            message_id: null,
+            subject: null,
             settled_at: done,
             reported: 0,
             error: res.message,
@@ -803,6 +842,8 @@ export class MailboxDO extends DurableObject<Env> {
             state: "queued",
             reserved_at: null,
             msg: null,
+            message_id: null,
+            subject: null,
             next_attempt_at: done + BACKOFF_MS[attempts - 1]!,
             error: res.message,
           });
@@ -844,8 +885,12 @@ export class MailboxDO extends DurableObject<Env> {
    * ignore the second time.
    */
   private async report(): Promise<number> {
-    const rows = this.sql.exec("SELECT * FROM queue WHERE reported = 0 LIMIT 200").toArray() as unknown as QueueRow[];
+    const rows = this.sql.exec("SELECT rowid AS rid, * FROM queue WHERE reported = 0 LIMIT 200").toArray() as unknown as (QueueRow & {
+      rid: number;
+    })[];
     if (!rows.length) return 0;
+    // Each stored message is parsed once (it holds the whole MIME message).
+    const stored = new Map(rows.map((r) => [r, r.msg ? (JSON.parse(r.msg) as StoredMessage) : null]));
     const mailboxId = this.meta("mailbox_id")!;
     const messageRows: Row[] = [];
     const writes: BatchStatement[] = [];
@@ -865,7 +910,7 @@ export class MailboxDO extends DurableObject<Env> {
       );
     };
     for (const r of rows) {
-      const m = r.msg ? (JSON.parse(r.msg) as StoredMessage) : null;
+      const m = stored.get(r) ?? null;
       if (m && r.resend_of) {
         // A soft-bounce retry is the same email (same Message-ID) sent again: its row says so.
         const status = r.state === "bounced" ? "bounced" : "sent";
@@ -934,7 +979,7 @@ export class MailboxDO extends DurableObject<Env> {
     for (const r of rows) {
       // The SequenceDO counted the step when it first went out; a retry of it is the mailbox's own business.
       if (r.resend_of) continue;
-      const m = r.msg ? (JSON.parse(r.msg) as { messageId: string; subject: string }) : null;
+      const m = stored.get(r) ?? null;
       const outcome: StepResult["outcome"] =
         r.state === "sent"
           ? "sent"
@@ -958,18 +1003,14 @@ export class MailboxDO extends DurableObject<Env> {
       bySequence.set(r.sequence_id, entry);
     }
     for (const [sequenceId, { teamId, results }] of bySequence) await engine.sequence(this.env, sequenceId, teamId).stepsDone(results);
-    this.ctx.storage.transactionSync(() => {
-      for (const r of rows) {
-        const m = r.msg ? (JSON.parse(r.msg) as { messageId: string; subject: string }) : null;
-        this.sql.exec(
-          "UPDATE queue SET reported = 1, msg = NULL, message_id = coalesce(?, message_id), subject = coalesce(?, subject) WHERE enrollment_id = ? AND step_id = ?",
-          m?.messageId ?? null,
-          m?.subject ?? null,
-          r.enrollment_id,
-          r.step_id,
-        );
-      }
-    });
+    // One statement marks the batch: a settled, unreported row changes only here, so the rows read above are still these.
+    // The message id and subject went in with the reservation (older rows: from the stored message, read before it is cleared).
+    this.sql.exec(
+      `UPDATE queue SET reported = 1, msg = NULL, message_id = coalesce(message_id, json_extract(msg, '$.messageId')),
+         subject = coalesce(subject, json_extract(msg, '$.subject'))
+       WHERE reported = 0 AND rowid IN (SELECT value FROM json_each(?))`,
+      JSON.stringify(rows.map((r) => r.rid)),
+    );
     return rows.length;
   }
 

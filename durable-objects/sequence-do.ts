@@ -72,6 +72,18 @@ const RECHECK_TASK_MS = 24 * 60 * 60_000;
  * one alarm.
  */
 const checkAt = (t: number, after: number) => Math.ceil((t + after) / after) * after;
+/** The longest a step queued in a mailbox goes unchecked (the bound on repairing a hand-over the mailbox lost). */
+const RECHECK_MAX_MS = 7 * 24 * 60 * 60_000;
+/**
+ * When to look again at a step the mailbox still holds queued: after a day, then after as many whole
+ * days as it has waited since it fell due, at most a week. A mailbox with days of backlog is asked about
+ * each of its emails a few times instead of every day (at full load most emails wait several days).
+ */
+const recheckQueued = (t: number, dueAt: number | null) =>
+  checkAt(
+    t,
+    Math.min(RECHECK_MAX_MS, Math.max(RECHECK_MAILBOX_MS, Math.floor((t - (dueAt ?? t)) / RECHECK_MAILBOX_MS) * RECHECK_MAILBOX_MS)),
+  );
 const OPEN = "('active','paused','held')";
 /** Outcomes after which the enrollment moves on to the next step. */
 const ADVANCING = new Set(["sent", "unknown", "completed", "skipped"]);
@@ -950,10 +962,8 @@ export class SequenceDO extends DurableObject<Env> {
     if (!cfg) return;
     const teamId = cfg.teamId;
     const due = this.sql
-      .exec<{ enrollment_id: string }>("SELECT enrollment_id FROM timers WHERE run_at <= ? ORDER BY run_at LIMIT ?", t, DUE_BATCH)
-      .toArray()
-      .map((r) => this.row(r.enrollment_id))
-      .filter((r): r is Row => !!r);
+      .exec("SELECT e.* FROM timers t JOIN enrollments e ON e.id = t.enrollment_id WHERE t.run_at <= ? ORDER BY t.run_at LIMIT ?", t, DUE_BATCH)
+      .toArray() as unknown as Row[];
     // Only steps falling due need the contact's facts; a check on a step already handed over does not.
     const stepping = due.filter((e) => !(e.status === "active" && (e.waiting === "mailbox" || e.waiting === "task")));
     const contacts = await loadContactStates(this.d, teamId, [...new Set(stepping.map((e) => e.contact_id))]);
@@ -961,12 +971,29 @@ export class SequenceDO extends DurableObject<Env> {
     const tasks: NewTask[] = [];
     const checks: Row[] = [];
     this.ctx.storage.transactionSync(() => {
+      // Claim the timers and re-read the rows, the batch at once: a pause, removal or reschedule may have
+      // landed while we awaited D1 above (other calls interleave with outbound I/O). Each step below
+      // changes only its own enrollment, so the rows read here stay current for it.
+      const ids = JSON.stringify(due.map((e) => e.id));
+      const claimed = new Set(
+        this.sql
+          .exec<{ enrollment_id: string }>(
+            "DELETE FROM timers WHERE run_at <= ? AND enrollment_id IN (SELECT value FROM json_each(?)) RETURNING enrollment_id",
+            t,
+            ids,
+          )
+          .toArray()
+          .map((r) => r.enrollment_id),
+      );
+      const current = new Map(
+        (this.sql.exec("SELECT * FROM enrollments WHERE id IN (SELECT value FROM json_each(?))", ids).toArray() as unknown as Row[]).map((r) => [
+          r.id,
+          r,
+        ]),
+      );
       for (const stale of due) {
-        // Claim the timer and re-read the row: a pause, removal or reschedule may have landed while
-        // we awaited D1 above (other calls interleave with outbound I/O).
-        const claimed = this.sql.exec("DELETE FROM timers WHERE enrollment_id = ? AND run_at <= ?", stale.id, t).rowsWritten;
-        let e = this.row(stale.id);
-        if (!claimed || !e) continue;
+        let e = current.get(stale.id);
+        if (!claimed.has(stale.id) || !e) continue;
         if (e.status === "paused") {
           // A paused enrollment has a timer only when it was paused until a date (out of office, or a
           // user's "pause until"): back then, it carries on with its step, after that step's wait (below).
@@ -1082,16 +1109,14 @@ export class SequenceDO extends DurableObject<Env> {
         if (res.existing.length) this.applyMailboxStates(cfg, res.existing);
         // The mailbox has the others: the first check, there for a hand-over lost on the way, moves to
         // the daily recheck (unless something else set the timer meanwhile).
-        for (const i of items) {
-          if (!existing.has(`${i.enrollmentId}:${i.stepId}`)) {
-            this.sql.exec(
-              "UPDATE timers SET run_at = ? WHERE enrollment_id = ? AND run_at = ?",
-              checkAt(t, RECHECK_MAILBOX_MS),
-              i.enrollmentId,
-              checkAt(t, CHECK_AFTER_MS),
-            );
-          }
-        }
+        const held = items.filter((i) => !existing.has(`${i.enrollmentId}:${i.stepId}`)).map((i) => i.enrollmentId);
+        if (held.length)
+          this.sql.exec(
+            "UPDATE timers SET run_at = ? WHERE run_at = ? AND enrollment_id IN (SELECT value FROM json_each(?))",
+            checkAt(t, RECHECK_MAILBOX_MS),
+            checkAt(t, CHECK_AFTER_MS),
+            JSON.stringify(held),
+          );
       });
     }
     if (checks.length) await this.reconcile(cfg, checks);
@@ -1171,7 +1196,8 @@ export class SequenceDO extends DurableObject<Env> {
         this.requeue(e.id);
       } else if (s.state === "queued" || s.state === "sending" || !s.reported) {
         // Still in the mailbox's hands (or its report is on the way): look again later.
-        if (e.status === "active") this.sql.exec("INSERT OR REPLACE INTO timers VALUES (?, ?)", e.id, checkAt(t, RECHECK_MAILBOX_MS));
+        const at = s.state === "queued" ? recheckQueued(t, e.due_at) : checkAt(t, RECHECK_MAILBOX_MS);
+        if (e.status === "active") this.sql.exec("INSERT OR REPLACE INTO timers VALUES (?, ?)", e.id, at);
       } else {
         // Settled and reported before (e.g. the step came round again after a reorder): apply it now.
         const outcome: StepResult["outcome"] =
@@ -1325,7 +1351,8 @@ export class SequenceDO extends DurableObject<Env> {
       await flushEnrollmentMirror(this.d, mirror);
       this.ctx.storage.transactionSync(() => {
         // A row changed again while D1 was being written keeps its newer revision and goes next time.
-        for (const r of rows) this.sql.exec("UPDATE enrollments SET dirty = 0 WHERE id = ? AND dirty = ?", r.id, r.dirty);
+        // Revisions only grow, and the page is every row up to its last revision: one statement clears it.
+        this.sql.exec("UPDATE enrollments SET dirty = 0 WHERE dirty > 0 AND dirty <= ?", rows[rows.length - 1]!.dirty);
       });
     }
   }
