@@ -47,8 +47,8 @@ describe("add contacts: a retried chunk reports what the job did", () => {
     const x = await addContactsSetup();
     const ids = await makeContacts(x.teamId, 5);
     const j = await job(x, { contact_ids: ids });
-    // Writes of the chunk: running (0), contacts/enrichments (1: none here, so it's the outcomes), ...
-    const crash = crashAt(env, 1);
+    // Writes of the chunk: contacts/enrichments (none here), then the outcomes with the progress (0), ...
+    const crash = crashAt(env, 0);
     await expect(processChunk(crash, j.id, 0, 5)).rejects.toThrow(/simulated crash/);
     expect(await one("SELECT count(*) n FROM enrollments WHERE sequence_id = ?", x.sequenceId)).toBe(5);
     expect(await one("SELECT count(*) n FROM job_outcomes WHERE job_id = ?", j.id)).toBe(0);
@@ -78,11 +78,30 @@ describe("add contacts: a retried chunk reports what the job did", () => {
     }
   });
 
+  it("a chunk delivered twice at once and again later counts its contacts and credits once in the job's progress", async () => {
+    const x = await addContactsSetup({ credits: 100 });
+    const saved = await makeContacts(x.teamId, 2);
+    const fresh = await people(2, 840);
+    const j = await job(x, { contact_ids: saved, people_ids: fresh });
+    const progress = () =>
+      env.DB.prepare("SELECT status, processed, enrolled, skipped, credits_used FROM jobs WHERE id = ?").bind(j.id).first<any>();
+    const charged = () => one("SELECT coalesce(sum(credit_cost), 0) n FROM job_outcomes WHERE job_id = ?", j.id);
+    await Promise.all([processChunk(env, j.id, 0, 2), processChunk(env, j.id, 0, 2)]);
+    await processChunk(env, j.id, 0, 2);
+    // Still running (half the candidates): the running tallies, not a recount at the end, say 2.
+    expect(await progress()).toMatchObject({ status: "running", processed: 2, enrolled: 2, skipped: 0, credits_used: await charged() });
+    await processChunk(env, j.id, 2, 4);
+    await processChunk(env, j.id, 2, 4);
+    expect(await progress()).toMatchObject({ status: "completed", processed: 4, enrolled: 4, credits_used: 2 });
+    expect(await one("SELECT count(*) n FROM enrollments WHERE sequence_id = ?", x.sequenceId)).toBe(4);
+    expect(await one("SELECT credit_balance n FROM teams WHERE id = ?", x.teamId)).toBe(98);
+  });
+
   it("a contact the job enrolled stays reported enrolled even if it opted out before the retry (the send-time check stops its emails)", async () => {
     const x = await addContactsSetup();
     const [a, b] = await makeContacts(x.teamId, 2);
     const j = await job(x, { contact_ids: [a, b] });
-    await processChunk(crashAt(env, 1), j.id, 0, 2).catch(() => {});
+    await processChunk(crashAt(env, 0), j.id, 0, 2).catch(() => {});
     await env.DB.prepare("UPDATE contacts SET unsubscribed_at = 1 WHERE id = ?").bind(a).run();
     await processChunk(env, j.id, 0, 2);
     expect((await outcomes(j.id)).map((o) => o.outcome)).toEqual(["enrolled", "enrolled"]);

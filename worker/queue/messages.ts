@@ -3,7 +3,7 @@ export type QueueMessage =
   /** Candidates [from, to) of an add-contacts job. */
   | { kind: "add_contacts_chunk"; jobId: string; from: number; to: number }
   /**
-   * Plan candidates [from, from + PLAN_PAGE) of a large job before it holds credits: validate, add up
+   * Plan candidates from `from` (a few PLAN_PAGE pages) of a large job before it holds credits: validate, add up
    * the maximum spend and continue the mailbox rotation; `left` (room per mailbox) and `maximum`
    * carry the running state from page to page, so a redelivered page computes the same again.
    */

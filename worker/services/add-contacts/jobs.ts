@@ -227,17 +227,32 @@ async function sendChunks(env: Env, jobId: string, total: number) {
  */
 export async function processChunk(env: Env, jobId: string, from: number, to: number) {
   const d = db(env.DB);
-  const [job, done] = await Promise.all([
-    jobById(d, jobId),
+  // One round trip for everything the chunk reads before validating (its candidates are read even
+  // when a redelivery finds the chunk done: rare, and cheaper than a second round trip every time).
+  const [[job], [done], [seq], cands] = await d.batch([
+    d.select().from(jobs).where(eq(jobs.id, jobId)),
     d
       .select({ n: count() })
       .from(jobOutcomes)
-      .where(and(eq(jobOutcomes.jobId, jobId), gte(jobOutcomes.idx, from), lt(jobOutcomes.idx, to)))
-      .get(),
+      .where(and(eq(jobOutcomes.jobId, jobId), gte(jobOutcomes.idx, from), lt(jobOutcomes.idx, to))),
+    d
+      .select({ settings: sequences.settings })
+      .from(sequences)
+      .where(eq(sequences.id, sql`(SELECT ${jobs.sequenceId} FROM ${jobs} WHERE ${jobs.id} = ${jobId})`)),
+    d
+      .select()
+      .from(jobCandidates)
+      .where(and(eq(jobCandidates.jobId, jobId), gte(jobCandidates.idx, from), lt(jobCandidates.idx, to)))
+      .orderBy(jobCandidates.idx),
   ]);
   if (!job || ["completed", "cancelled", "failed"].includes(job.status)) return;
-  if ((done?.n ?? 0) < to - from) await runChunk(env, d, job, from, to);
-  await refreshProgress(d, jobId);
+  const progress =
+    (done?.n ?? 0) < to - from
+      ? await runChunk(env, d, job, seq?.settings, cands, from, to)
+      : await d.get<{ processed: number; total: number }>(
+          sql`SELECT processed, total FROM jobs WHERE id = ${jobId} AND status IN ${OPEN_SQL}`,
+        );
+  if (progress && progress.processed >= progress.total) await finishJob(d, jobId);
 }
 
 /**
@@ -327,21 +342,18 @@ const NEW_CONTACT_COLUMNS = [
   "updated_at",
 ] as const;
 
-async function runChunk(env: Env, d: Db, job: JobRow, from: number, to: number) {
+/** Runs one chunk; answers the job's progress once its outcomes are in (null if the job ended meanwhile). */
+async function runChunk(
+  env: Env,
+  d: Db,
+  job: JobRow,
+  sequenceSettings: unknown,
+  cands: CandidateRow[],
+  from: number,
+  to: number,
+): Promise<{ processed: number; total: number } | null> {
   const t = now();
-  await d
-    .update(jobs)
-    .set({ status: "running", startedAt: sql`coalesce(${jobs.startedAt}, ${t})` })
-    .where(and(eq(jobs.id, job.id), eq(jobs.status, "queued")));
   const options = optionsOf(job);
-  const [seq, cands] = await Promise.all([
-    d.select({ settings: sequences.settings }).from(sequences).where(eq(sequences.id, job.sequenceId!)).get(),
-    d
-      .select()
-      .from(jobCandidates)
-      .where(and(eq(jobCandidates.jobId, job.id), gte(jobCandidates.idx, from), lt(jobCandidates.idx, to)))
-      .orderBy(jobCandidates.idx),
-  ]);
   const who = await whoAre(d, job, cands);
   const [facts, earlier] = await Promise.all([
     loadFacts(
@@ -359,7 +371,7 @@ async function runChunk(env: Env, d: Db, job: JobRow, from: number, to: number) 
     ),
   ]);
   const factsByKey = new Map(facts.map((f) => [keyOf(f), f]));
-  const validation = validationFor(job.userId!, seq?.settings, options, false);
+  const validation = validationFor(job.userId!, sequenceSettings, options, false);
 
   const stmts: BatchStatement[] = [];
   const newContacts: Row[] = [];
@@ -575,14 +587,28 @@ async function runChunk(env: Env, d: Db, job: JobRow, from: number, to: number) 
     r.cost,
     r.mailboxId,
   ]);
-  await batchSql(
-    d,
-    bulkInsertSql(
+  const tally = { enrolled: 0, warned: 0, skipped: 0, credits: 0 };
+  for (const r of results) {
+    tally[r.outcome]++;
+    tally.credits += r.cost;
+  }
+  // The chunk's outcomes go in all at once (one transaction), so a range has all its rows or none:
+  // the progress grows by this chunk's tally only if the range was empty before, in the same
+  // transaction. A redelivered chunk adds nothing; the job is recounted from its outcomes when it ends.
+  const res = await batchSql(d, [
+    sql`UPDATE jobs SET status = CASE WHEN status = 'queued' THEN 'running' ELSE status END, started_at = coalesce(started_at, ${t}),
+          processed = processed + ${results.length}, enrolled = enrolled + ${tally.enrolled}, warned = warned + ${tally.warned},
+          skipped = skipped + ${tally.skipped}, credits_used = credits_used + ${tally.credits}
+        WHERE id = ${job.id} AND status IN ${OPEN_SQL}
+          AND NOT EXISTS (SELECT 1 FROM job_outcomes WHERE job_id = ${job.id} AND idx >= ${from} AND idx < ${to})`,
+    ...bulkInsertSql(
       "job_outcomes",
       ["job_id", "idx", "team_id", "contact_id", "person_id", "outcome", "reasons", "credit_cost", "mailbox_id"],
       outcomeRows,
     ),
-  );
+    sql`SELECT processed, total FROM jobs WHERE id = ${job.id} AND status IN ${OPEN_SQL}`,
+  ]);
+  return (res[res.length - 1]!.results[0] as { processed: number; total: number } | undefined) ?? null;
 }
 
 /**
@@ -593,19 +619,22 @@ async function runChunk(env: Env, d: Db, job: JobRow, from: number, to: number) 
 async function enrolledEarlier(d: Db, job: JobRow, contactIds: string[]) {
   const out = new Map<string, { mailboxId: string | null; enriched: boolean; cost: (netNew: boolean) => number }>();
   if (!contactIds.length) return out;
-  const [enrolled, statuses, enrich] = await d.batch([
-    d
-      .select({ contactId: enrollments.contactId, mailboxId: enrollments.mailboxId })
-      .from(enrollments)
-      .where(and(eq(enrollments.sequenceId, job.sequenceId!), eq(enrollments.jobId, job.id), inList(enrollments.contactId, contactIds))),
+  const enrolled = await d
+    .select({ contactId: enrollments.contactId, mailboxId: enrollments.mailboxId })
+    .from(enrollments)
+    .where(and(eq(enrollments.sequenceId, job.sequenceId!), eq(enrollments.jobId, job.id), inList(enrollments.contactId, contactIds)));
+  // A first try (nearly every chunk) stops here; only a retry reads what its earlier try cost.
+  if (!enrolled.length) return out;
+  const mine = enrolled.map((r) => r.contactId);
+  const [statuses, enrich] = await d.batch([
     d
       .select({ id: contacts.id, emailStatus: contacts.emailStatus })
       .from(contacts)
-      .where(and(eq(contacts.teamId, job.teamId), inList(contacts.id, contactIds))),
+      .where(and(eq(contacts.teamId, job.teamId), inList(contacts.id, mine))),
     d
       .select({ contactId: enrichments.contactId, cost: sql<number>`sum(${enrichments.cost})` })
       .from(enrichments)
-      .where(and(eq(enrichments.jobId, job.id), eq(enrichments.success, true), inList(enrichments.contactId, contactIds)))
+      .where(and(eq(enrichments.jobId, job.id), eq(enrichments.success, true), inList(enrichments.contactId, mine)))
       .groupBy(enrichments.contactId),
   ]);
   const status = new Map(statuses.map((r) => [r.id, r.emailStatus]));
@@ -623,6 +652,7 @@ async function enrolledEarlier(d: Db, job: JobRow, contactIds: string[]) {
 }
 
 const OPEN = ["preparing", "queued", "running"] as const;
+const OPEN_SQL = sql.raw("('preparing','queued','running')");
 
 /** Recounts a job's progress from its outcomes (idempotent), in one pass over them. */
 const recountSql = (jobId: string) => sql`
@@ -632,12 +662,6 @@ const recountSql = (jobId: string) => sql`
             FROM job_outcomes WHERE job_id = ${jobId}) AS o
    WHERE jobs.id = ${jobId} AND jobs.status IN ('preparing','queued','running')
   RETURNING jobs.processed, jobs.total`;
-
-/** Progress is recounted from the outcomes; the last chunk completes the job and settles its credits. */
-async function refreshProgress(d: Db, jobId: string) {
-  const job = await d.get<{ processed: number; total: number }>(recountSql(jobId));
-  if (job && job.processed >= job.total) await finishJob(d, jobId);
-}
 
 /**
  * Invariant 6: a job's status becomes terminal in the same `batch()` (one transaction) as the ledger
@@ -662,8 +686,13 @@ export async function endJob(
   return ended!.results.length ? ((await jobById(d, jobId)) ?? null) : null;
 }
 
-/** Settle: the job completes and the unused part of the hold goes back, together. */
+/**
+ * Settle: the job completes and the unused part of the hold goes back, together. The counts are
+ * recounted from the outcomes first (one pass, once per job), so what is settled is what the
+ * outcomes say, whatever the chunks' running tallies did.
+ */
 async function finishJob(d: Db, jobId: string) {
+  await d.run(recountSql(jobId));
   await endJob(d, jobId, "completed", OPEN, null);
 }
 

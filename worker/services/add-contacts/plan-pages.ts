@@ -7,15 +7,25 @@ import { now } from "../../lib/clock";
 import type { QueueMessage } from "../../queue/messages";
 import { balanceOf, holdExists, holdRef, holdStatements } from "../credits";
 import { endJob, optionsOf, startJob, type JobOptions, type JobRow } from "./jobs";
-import { newRun, planPage, type PlanContext } from "./plan";
+import { newRun, planPage, type PlanContext, type PlanRun } from "./plan";
 import { PLAN_PAGE } from "./request";
 import { validationFor } from "./validate";
 
 // The queued plan pages of a large add-contacts job (see commitPaged in jobs.ts): the queue carries
-// them one after the other, each planning at most PLAN_PAGE candidates through the same `planPage`
-// as a preview; the running rotation and maximum travel in the message.
+// them in order, each message planning up to PAGES_PER_MESSAGE pages of at most PLAN_PAGE candidates
+// through the same `planPage` as a preview; the running rotation and maximum travel in the message.
 
-/** One plan page: its candidates evaluated as the preview would, given their mailbox; then the next page or the hold. */
+/**
+ * Plan pages one message works through before handing on: the queue's wait between two messages
+ * (its batch timeout) costs more than a page, and each page is dropped before the next is read, so
+ * memory stays one page whatever the count.
+ */
+const PAGES_PER_MESSAGE = 10;
+
+/**
+ * Plan pages from `msg.from`: each page's candidates evaluated as the preview would, given their
+ * mailbox; up to PAGES_PER_MESSAGE pages, then the next message or the hold.
+ */
 export async function planQueuedPage(env: Env, msg: Extract<QueueMessage, { kind: "add_contacts_plan" }>) {
   const d = db(env.DB);
   const t = now();
@@ -28,14 +38,7 @@ export async function planQueuedPage(env: Env, msg: Extract<QueueMessage, { kind
     .get();
   if (!job) return; // cancelled, failed or already planned
   const options = optionsOf(job);
-  const [cands, seq] = await Promise.all([
-    d
-      .select()
-      .from(jobCandidates)
-      .where(and(eq(jobCandidates.jobId, job.id), gte(jobCandidates.idx, msg.from), lt(jobCandidates.idx, msg.from + PLAN_PAGE)))
-      .orderBy(jobCandidates.idx),
-    d.select({ settings: sequences.settings }).from(sequences).where(eq(sequences.id, job.sequenceId!)).get(),
-  ]);
+  const seq = await d.select({ settings: sequences.settings }).from(sequences).where(eq(sequences.id, job.sequenceId!)).get();
   const ctx: PlanContext = {
     teamId: job.teamId,
     sequenceId: job.sequenceId!,
@@ -44,19 +47,31 @@ export async function planQueuedPage(env: Env, msg: Extract<QueueMessage, { kind
     at: t,
   };
   const run = newRun([...msg.left], Number.MAX_SAFE_INTEGER, msg.maximum);
+  let from = msg.from;
+  for (let n = 0; n < PAGES_PER_MESSAGE && from < job.total; n++, from += PLAN_PAGE) await planOnePage(d, job, ctx, run, from);
+  if (from < job.total) await env.JOBS.send({ kind: "add_contacts_plan", jobId: job.id, from, left: run.left, maximum: run.maximum });
+  else await holdPlanned(env, d, job, options, run.maximum);
+}
+
+/** Candidates [from, from + PLAN_PAGE): evaluated, their mailboxes assigned and written back. */
+async function planOnePage(d: Db, job: JobRow, ctx: PlanContext, run: PlanRun, from: number) {
+  const cands = await d
+    .select()
+    .from(jobCandidates)
+    .where(and(eq(jobCandidates.jobId, job.id), gte(jobCandidates.idx, from), lt(jobCandidates.idx, from + PLAN_PAGE)))
+    .orderBy(jobCandidates.idx);
   const planned = await planPage(d, ctx, cands, run);
   const rows: Row[] = cands.map((c, i) => [job.id, c.idx, job.teamId, c.personId, c.contactId, planned[i]!.mailboxId]);
-  const upsert = bulkInsertSql(
-    "job_candidates",
-    ["job_id", "idx", "team_id", "person_id", "contact_id", "mailbox_id"],
-    rows,
-    "",
-    "ON CONFLICT(job_id, idx) DO UPDATE SET mailbox_id = excluded.mailbox_id",
+  await batchSql(
+    d,
+    bulkInsertSql(
+      "job_candidates",
+      ["job_id", "idx", "team_id", "person_id", "contact_id", "mailbox_id"],
+      rows,
+      "",
+      "ON CONFLICT(job_id, idx) DO UPDATE SET mailbox_id = excluded.mailbox_id",
+    ),
   );
-  await batchSql(d, upsert);
-  const next = msg.from + PLAN_PAGE;
-  if (next < job.total) await env.JOBS.send({ kind: "add_contacts_plan", jobId: job.id, from: next, left: run.left, maximum: run.maximum });
-  else await holdPlanned(env, d, job, options, run.maximum);
 }
 
 /** The last plan page: hold the maximum spend (once, by its ref) or fail the job saying why; then start or schedule it. */
