@@ -1,5 +1,7 @@
 import { createMemo, createSignal, For, onCleanup, onMount, Show } from "solid-js";
 import { formatNumber } from "../format";
+import "./BarChart.css";
+import "./Chart.css";
 
 export type Series = { key: string; label: string; color: string };
 

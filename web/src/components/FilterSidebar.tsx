@@ -1,11 +1,11 @@
 import { createResource, For, Show, type JSX } from "solid-js";
-import type { SetStoreFunction } from "solid-js/store";
-import type { EmailStatusValue, Facet } from "../../api";
-import { Icon } from "../../components/Icon";
-import { TagInput } from "../../components/TagInput";
-import { formatNumber } from "../../format";
-import { getPeopleFacets } from "../../queries/people";
-import { activeFilterCount, EMPLOYEE_RANGES, emptyFilters, facetLabel, type Filters, type Wizard } from "./state";
+import type { EmailStatusValue, Facet } from "../api";
+import { Icon } from "./Icon";
+import { TagInput } from "./TagInput";
+import { formatNumber } from "../format";
+import { getPeopleFacets } from "../queries/people";
+import { activeFilterCount, EMPLOYEE_RANGES, emptyFilters, facetLabel, type Filters } from "../people-filters";
+import "./FilterSidebar.css";
 
 const EMAIL_STATUS_VALUES: readonly string[] = ["verified", "unverified", "guessed", "unavailable"] satisfies EmailStatusValue[];
 
@@ -77,16 +77,13 @@ function CheckList<V extends string>(props: {
  * `netNewOnly` hides the Everyone / Net new / Saved choice for callers that only ever look for net-new
  * people (workflows).
  */
-export function FilterSidebar(props: { w: Wizard; setW: SetStoreFunction<Wizard>; netNewOnly?: boolean }) {
-  const f = () => props.w.filters;
+export function FilterSidebar(props: { filters: Filters; onChange: (patch: Partial<Filters>) => void; netNewOnly?: boolean }) {
+  const f = () => props.filters;
   // Read without suspending: the sidebar shows at once and the options fill in when the facets answer.
   const [facetsRes] = createResource(() => getPeopleFacets());
   const facets = () => (facetsRes.state === "ready" ? facetsRes() : undefined);
   const values = (facet: Facet[] | undefined) => (facet ?? []).map((x) => x.value).filter(Boolean);
-  const set = <K extends keyof Filters>(k: K, v: Filters[K]) => {
-    props.setW("filters", k, v as never);
-    props.setW("page", 1);
-  };
+  const set = <K extends keyof Filters>(k: K, v: Filters[K]) => props.onChange({ [k]: v } as Partial<Filters>);
   const scoreValue = (v: string) => {
     if (v === "") return null;
     const n = Math.round(Number(v));
@@ -99,14 +96,7 @@ export function FilterSidebar(props: { w: Wizard; setW: SetStoreFunction<Wizard>
           <Icon name="filter" size={15} /> Filters
         </h2>
         <Show when={activeFilterCount(f()) > 0}>
-          <button
-            type="button"
-            class="btn btn-ghost btn-xs"
-            onClick={() => {
-              props.setW("filters", { ...emptyFilters(), q: f().q });
-              props.setW("page", 1);
-            }}
-          >
+          <button type="button" class="btn btn-ghost btn-xs" onClick={() => props.onChange({ ...emptyFilters(), q: f().q })}>
             Clear {activeFilterCount(f())}
           </button>
         </Show>

@@ -1,19 +1,19 @@
 import { createAsync, revalidate, useIsRouting } from "@solidjs/router";
 import { createMemo, createSignal, onCleanup, onMount, Show } from "solid-js";
-import { useWrite } from "../../actions";
-import { fetchJob, jobOutcomesCsvUrl, type Job, type OutcomeFilter } from "../../api";
-import { Badge } from "../../components/Badge";
-import { ConfirmDialog } from "../../components/ConfirmDialog";
-import { EmptyState } from "../../components/EmptyState";
-import { Icon } from "../../components/Icon";
-import { DataTable } from "../../components/DataTable";
-import { OUTCOME_COLUMNS, OutcomeCells, OutcomeTabs } from "../../components/Outcomes";
-import { errorMessage, TableSkeleton } from "../../components/Status";
-import { formatDateTime, formatDay, formatFull, formatNumber, plural } from "../../format";
-import { isFinished, JOB_STATUS, jobPercent, jobSourceLabel } from "../../jobs";
-import { cancelJobAction, getJobOutcomes } from "../../queries/jobs";
-import { getLists } from "../../queries/lists";
-import { getMailboxes } from "../../queries/mailboxes";
+import { useWrite } from "../actions";
+import { fetchJob, jobOutcomesCsvUrl, type Job, type OutcomeFilter } from "../api";
+import { Badge } from "./Badge";
+import { ConfirmDialog } from "./ConfirmDialog";
+import { EmptyState } from "./EmptyState";
+import { Icon } from "./Icon";
+import { DataTable } from "./DataTable";
+import { OUTCOME_COLUMNS, OutcomeCells, OutcomeTabs } from "./Outcomes";
+import { errorMessage, TableSkeleton } from "./Status";
+import { formatDateTime, formatDay, formatFull, formatNumber, plural } from "../format";
+import { isFinished, JOB_STATUS, jobPercent, jobSourceLabel } from "../jobs";
+import { cancelJobAction, getJobOutcomes } from "../queries/jobs";
+import { getLists } from "../queries/lists";
+import { getMailboxes } from "../queries/mailboxes";
 
 import "./JobPanel.css";
 /** Poll every second while the job runs; a scheduled job changes rarely, so less often. */

@@ -25,7 +25,7 @@ import {
   type Wizard,
   type WizardStep,
 } from "./add-contacts/state";
-import { JobPanel } from "./jobs/JobPanel";
+import { JobPanel } from "../components/JobPanel";
 import { getSequence } from "../queries/sequences";
 
 import "./AddContacts.css";

@@ -5,7 +5,7 @@ import { Icon } from "../components/Icon";
 import { Spinner } from "../components/Status";
 import { formatDateTime } from "../format";
 import { usePageTitle } from "../title";
-import { JobPanel } from "./jobs/JobPanel";
+import { JobPanel } from "../components/JobPanel";
 import { getSequence } from "../queries/sequences";
 
 /** /jobs/:id: one add-contacts job, live while it runs, then its result and every outcome. */

@@ -10,8 +10,9 @@ import { Score } from "../../components/Score";
 import { ErrorPanel } from "../../components/Status";
 import { formatNumber, formatRelative } from "../../format";
 import { createLiveFetch } from "../../live";
-import { FilterSidebar } from "./FilterSidebar";
-import { SORTS, toApiFilters, type Wizard } from "./state";
+import { FilterSidebar } from "../../components/FilterSidebar";
+import { toApiFilters } from "../../people-filters";
+import { SORTS, type Wizard } from "./state";
 
 const PER_PAGE = 25;
 /** Most candidates one job takes (MAX_JOB_CANDIDATES in the API). */
@@ -79,7 +80,13 @@ export function PeopleSearch(props: { w: Wizard; setW: SetStoreFunction<Wizard> 
 
   return (
     <div class="searcher">
-      <FilterSidebar w={props.w} setW={props.setW} />
+      <FilterSidebar
+        filters={w().filters}
+        onChange={(patch) => {
+          props.setW("filters", patch);
+          props.setW("page", 1);
+        }}
+      />
       <div class="searcher-main">
         <div class="toolbar" role="search">
           <div class="search-field search-field-wide">

@@ -1,21 +1,6 @@
 import { createStore, type SetStoreFunction } from "solid-js/store";
-import type { AddContactsRequest, EmailStatusValue, EmployeeRange, PeopleFilters, PeopleSort, Person, WarningOverrides } from "../../api";
-
-/** Apollo's seniority values, in the order people scan them (most senior first). */
-/** How a facet value (`c_suite`, `human_resources`, `vp`) is named in the filters; the values come from the API. */
-const FACET_LABELS: Record<string, string> = { c_suite: "C-suite", vp: "VP" };
-export const facetLabel = (value: string) => FACET_LABELS[value] ?? (value.charAt(0).toUpperCase() + value.slice(1)).replace(/_/g, " ");
-
-export const EMPLOYEE_RANGES: { value: EmployeeRange; label: string }[] = [
-  { value: "1,10", label: "1–10" },
-  { value: "11,50", label: "11–50" },
-  { value: "51,200", label: "51–200" },
-  { value: "201,500", label: "201–500" },
-  { value: "501,1000", label: "501–1,000" },
-  { value: "1001,5000", label: "1,001–5,000" },
-  { value: "5001,10000", label: "5,001–10,000" },
-  { value: "10001,1000000", label: "10,001+" },
-];
+import type { AddContactsRequest, PeopleSort, Person, WarningOverrides } from "../../api";
+import { emptyFilters, toApiFilters, type Filters } from "../../people-filters";
 
 export const SORTS: { value: PeopleSort; label: string }[] = [
   { value: "score", label: "Highest score" },
@@ -23,71 +8,6 @@ export const SORTS: { value: PeopleSort; label: string }[] = [
   { value: "company", label: "Company (A–Z)" },
   { value: "recent_job_change", label: "Recent job change" },
 ];
-
-export type Filters = {
-  q: string;
-  titles: string[];
-  seniorities: string[];
-  departments: string[];
-  industries: string[];
-  employee_ranges: EmployeeRange[];
-  countries: string[];
-  cities: string[];
-  email_statuses: EmailStatusValue[];
-  score_min: number | null;
-  score_max: number | null;
-  saved: "any" | "saved" | "net_new";
-};
-
-export const emptyFilters = (): Filters => ({
-  q: "",
-  titles: [],
-  seniorities: [],
-  departments: [],
-  industries: [],
-  employee_ranges: [],
-  countries: [],
-  cities: [],
-  email_statuses: [],
-  score_min: null,
-  score_max: null,
-  saved: "any",
-});
-
-/** The filters as the API takes them: empty ones left out, so the request (and its preview) stays minimal. */
-export function toApiFilters(f: Filters): PeopleFilters {
-  const out: PeopleFilters = {};
-  if (f.q.trim()) out.q = f.q.trim();
-  if (f.titles.length) out.titles = [...f.titles];
-  if (f.seniorities.length) out.seniorities = [...f.seniorities];
-  if (f.departments.length) out.departments = [...f.departments];
-  if (f.industries.length) out.industries = [...f.industries];
-  if (f.employee_ranges.length) out.employee_ranges = [...f.employee_ranges];
-  if (f.countries.length) out.countries = [...f.countries];
-  if (f.cities.length) out.cities = [...f.cities];
-  if (f.email_statuses.length) out.email_statuses = [...f.email_statuses];
-  if (f.score_min !== null && f.score_min > 0) out.score_min = f.score_min;
-  if (f.score_max !== null && f.score_max < 100) out.score_max = f.score_max;
-  if (f.saved !== "any") out.saved = f.saved;
-  return out;
-}
-
-/** How many filters are set (the keyword box not counted): shown on the "Clear filters" button. */
-export function activeFilterCount(f: Filters) {
-  return (
-    f.titles.length +
-    f.seniorities.length +
-    f.departments.length +
-    f.industries.length +
-    f.employee_ranges.length +
-    f.countries.length +
-    f.cities.length +
-    f.email_statuses.length +
-    (f.score_min !== null && f.score_min > 0 ? 1 : 0) +
-    (f.score_max !== null && f.score_max < 100 ? 1 : 0) +
-    (f.saved !== "any" ? 1 : 0)
-  );
-}
 
 export type WizardStep = "source" | "options" | "review";
 

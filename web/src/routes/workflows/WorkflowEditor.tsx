@@ -11,14 +11,14 @@ import { PageHeader } from "../../components/PageHeader";
 import { ErrorPanel, Spinner } from "../../components/Status";
 import { Claim, FormProblems } from "../../forms";
 import { formatNumber } from "../../format";
+import { FilterSidebar } from "../../components/FilterSidebar";
 import { createLiveFetch } from "../../live";
+import { emptyFilters, toApiFilters, type Filters } from "../../people-filters";
 import { getContactStages } from "../../queries/contacts";
 import { getMailboxes } from "../../queries/mailboxes";
 import { getSequences } from "../../queries/sequences";
 import { createWorkflowAction, getWorkflows, updateWorkflowAction } from "../../queries/workflows";
 import { usePageTitle } from "../../title";
-import { FilterSidebar } from "../add-contacts/FilterSidebar";
-import { createWizard, toApiFilters } from "../add-contacts/state";
 import { CHANGE_FIELDS, CHANGE_KINDS, INTERVALS, OVERRIDES, scheduleLabel, toFilters } from "./present";
 import { WORKFLOW_EXPLAINER } from "./WorkflowActions";
 
@@ -30,9 +30,8 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
   const navigate = useNavigate();
   const init = props.initial;
   const initTrigger = init?.trigger.kind === "change" ? init.trigger : null;
-  // The filter sidebar is the Prospect Searcher's: it works on a wizard store, of which only `filters` is used here.
-  const [w, setW] = createWizard();
-  if (init) setW("filters", toFilters(init.filters));
+  // The Prospect Searcher's filter sidebar, on the workflow's own filters.
+  const [filters, setFilters] = createStore<Filters>(init ? toFilters(init.filters) : emptyFilters());
   const [form, setForm] = createStore({
     name: init?.name ?? "",
     sequenceId: init?.sequence_id ?? props.sequenceId ?? "",
@@ -78,18 +77,18 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
   const chosenSequence = () => sequences()?.find((s) => s.id === form.sequenceId);
 
   // The keyword box waits for a typing pause before it changes the filters (and the count).
-  const [keyword, setKeyword] = createSignal(w.filters.q);
+  const [keyword, setKeyword] = createSignal(filters.q);
   let timer: ReturnType<typeof setTimeout> | undefined;
   onCleanup(() => clearTimeout(timer));
   const onKeyword = (v: string) => {
     setKeyword(v);
     clearTimeout(timer);
-    timer = setTimeout(() => setW("filters", "q", v), 300);
+    timer = setTimeout(() => setFilters("q", v), 300);
   };
 
   /** The filters as stored on the workflow: the run itself keeps to net-new people. */
   const apiFilters = () => {
-    const { saved: _, ...rest } = toApiFilters(w.filters);
+    const { saved: _, ...rest } = toApiFilters(filters);
     return rest;
   };
   const count = createLiveFetch(
@@ -113,7 +112,7 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
   const submit = async (ev: SubmitEvent) => {
     ev.preventDefault();
     clearTimeout(timer);
-    setW("filters", "q", keyword());
+    setFilters("q", keyword());
     const e = validate();
     setErrors(e);
     if (Object.keys(e).length) {
@@ -160,7 +159,7 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
   return (
     <div class="searcher wf-editor">
       <Show when={!onChange()}>
-        <FilterSidebar w={w} setW={setW} netNewOnly />
+        <FilterSidebar filters={filters} onChange={(patch) => setFilters(patch)} netNewOnly />
       </Show>
       <form
         id="workflow-form"

@@ -4,7 +4,7 @@ import type { WarningOverrides, Workflow, WorkflowRun } from "../../api";
 import { Badge, type Tone } from "../../components/Badge";
 import { formatDay, formatFull, formatNumber } from "../../format";
 import { isFinished, JOB_STATUS, type JobStatus } from "../../jobs";
-import { emptyFilters, EMPLOYEE_RANGES, facetLabel, type Filters } from "../add-contacts/state";
+import { emptyFilters, EMPLOYEE_RANGES, facetLabel, type Filters } from "../../people-filters";
 
 /** How often a workflow can run: the choices of the editor (the API takes 15 minutes to 30 days). */
 export const INTERVALS: { minutes: number; label: string }[] = [
