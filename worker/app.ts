@@ -5,6 +5,7 @@ import { ApiError, errorResponse } from "./lib/errors";
 import { router } from "./lib/openapi";
 import { securityHeaders } from "./lib/security-headers";
 import { authenticate } from "./middleware/auth";
+import { countD1 } from "./middleware/d1-count";
 import { provideDb } from "./middleware/db";
 import { idempotency } from "./middleware/idempotency";
 import { rateLimit } from "./middleware/rate-limit";
@@ -116,6 +117,7 @@ const apollo = new Hono<AppEnv>().use("*", limit).use("*", authenticate).use("*"
 export const app = new Hono<AppEnv>()
   .use("*", securityHeaders)
   .use("*", provideDb)
+  .use("*", countD1)
   .route("/api", routes)
   .route("/apollo/api/v1", apollo)
   .route("/apollo/v1", apollo)

@@ -40,6 +40,8 @@ declare global {
       GRAPH_API_URL?: string;
       /** JSON: per key kind, requests per minute, hour and day. */
       RATE_LIMITS?: string;
+      /** Local benchmarks only: when set, each request answers its D1 round trips and rows read in Server-Timing (middleware/d1-count.ts). */
+      D1_COUNT?: string;
     }
   }
 }

@@ -79,6 +79,13 @@ export interface EnrollmentFilter {
 }
 
 const FROM = sql`FROM enrollments e JOIN contacts c ON c.id = e.contact_id LEFT JOIN mailboxes mb ON mb.id = e.mailbox_id`;
+/**
+ * FROM without the contact, for picking and counting rows when no search names a contact column: every
+ * enrollment has its contact (contacts are only ever soft-deleted), so the join changes no count, and
+ * leaving it out saves a contact lookup per enrollment of the sequence on every list request.
+ */
+const FROM_ENROLLMENTS = sql`FROM enrollments e LEFT JOIN mailboxes mb ON mb.id = e.mailbox_id`;
+const SORTS_BY_CONTACT = new Set<EnrollmentSort>(["name", "email", "company"]);
 
 /** `WHERE …` of the enrollments of a sequence matching a filter (FROM as above). */
 function where(seqId: string, teamId: string, f: EnrollmentFilter): SQL {
@@ -164,23 +171,32 @@ export async function listEnrollments(env: Env, d: Db, caller: Caller, sequenceI
   const { seq } = await sequenceFor(d, caller, sequenceId);
   const w = where(seq.id, caller.teamId, q);
   const dir = sql.raw(q.order ?? (q.sort === "updated" || q.sort === "added" ? "desc" : "asc"));
-  // Page, total and chip counts in one D1 round trip (a batch), not three.
-  const [pageRes, totalRes, countsRes] = await batchSql(d, [
-    sql`SELECT e.id, e.status, e.current_step, e.next_due_at, e.reason, e.mailbox_id, e.created_at, e.finished_at,
+  const order = sql`ORDER BY ${SORT_SQL[q.sort]} ${dir}, e.id ${dir}`;
+  const columns = sql`e.id, e.status, e.current_step, e.next_due_at, e.reason, e.mailbox_id, e.created_at, e.finished_at,
            c.id AS contact_id, trim(c.first_name || ' ' || c.last_name) AS name, c.email, c.company,
-           mb.status AS mb_status, mb.email AS mb_email, mb.status_reason AS mb_reason, st.type AS step_type
-      ${FROM} LEFT JOIN steps st ON st.sequence_id = e.sequence_id AND st.position = e.current_step
-      ${w} ORDER BY ${SORT_SQL[q.sort]} ${dir}, e.id ${dir} LIMIT ${q.per_page} OFFSET ${(q.page - 1) * q.per_page}`,
-    sql`SELECT count(*) AS n ${FROM} ${w}`,
-    // Counts answer the same search (not the same status): the chips show what each would list.
+           mb.status AS mb_status, mb.email AS mb_email, mb.status_reason AS mb_reason, st.type AS step_type`;
+  const steps = sql`LEFT JOIN steps st ON st.sequence_id = e.sequence_id AND st.position = e.current_step`;
+  const limit = sql`LIMIT ${q.per_page} OFFSET ${(q.page - 1) * q.per_page}`;
+  // The page picked from the enrollments alone when neither the search nor the sort reads the contact:
+  // the contacts, mailboxes and steps are then joined to the page's rows only, not to every row sorted.
+  const page =
+    SORTS_BY_CONTACT.has(q.sort) || q.q
+      ? sql`SELECT ${columns} ${FROM} ${steps} ${w} ${order} ${limit}`
+      : sql`SELECT ${columns} FROM (SELECT e.id ${FROM_ENROLLMENTS} ${w} ${order} ${limit}) pg
+           JOIN enrollments e ON e.id = pg.id JOIN contacts c ON c.id = e.contact_id LEFT JOIN mailboxes mb ON mb.id = e.mailbox_id
+           ${steps} ${order}`;
+  // Page and chip counts in one D1 round trip (a batch). The chips answer the same search for every
+  // status, so the total of the status asked for is its chip: no count statement of its own.
+  const [pageRes, countsRes] = await batchSql(d, [
+    page,
     sql`SELECT ${sql.join(
       ENROLLMENT_FILTERS.map((f) => sql`coalesce(sum(CASE WHEN ${FILTER_SQL[f]} THEN 1 ELSE 0 END), 0) AS ${sql.identifier(f)}`),
       sql`, `,
-    )} ${FROM} ${where(seq.id, caller.teamId, { ...q, status: "all" })}`,
+    )} ${q.q ? FROM : FROM_ENROLLMENTS} ${where(seq.id, caller.teamId, { ...q, status: "all" })}`,
   ]);
   const rows = pageRes!.results as ListRow[];
-  const total = totalRes!.results[0] as { n: number } | undefined;
   const counts = countsRes!.results[0] as Record<string, number> | undefined;
+  const total = counts ? { n: counts[q.status] ?? 0 } : undefined;
   const queued =
     seq.active && !seq.archivedAt
       ? rows.filter((r) => r.status === "active" && r.reason === "queued_for_mailbox" && r.mb_status === "connected")
@@ -191,7 +207,11 @@ export async function listEnrollments(env: Env, d: Db, caller: Caller, sequenceI
         queued.map((r) => r.mailbox_id!),
       )
     : new Map<string, number | null>();
-  const cfg = await loadSequenceConfig(d, seq.id);
+  // The sending window is read only when a row's next send depends on it (a D1 round trip otherwise spent on every page).
+  const needsWindow = rows.some(
+    (r) => r.status === "active" && r.reason !== "queued_for_mailbox" && r.next_due_at !== null && r.step_type && isEmailStep(r.step_type),
+  );
+  const cfg = needsWindow ? await loadSequenceConfig(d, seq.id) : null;
   return {
     total: total?.n ?? 0,
     counts: counts ?? {},

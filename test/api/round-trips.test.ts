@@ -1,0 +1,148 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { beforeAll, describe, expect, it } from "vitest";
+import { app } from "../../worker/app";
+import { db } from "../../worker/db/client";
+import { countingD1, type D1Count } from "../../worker/middleware/d1-count";
+import { DEMO } from "../../worker/seed/demo";
+import { BASE, env, login, type Session } from "../helpers";
+
+// The routes `npm run bench:load` drives, held to the D1 work they need: round trips (each one a hop
+// to D1 and back, the cost that grows with load) and rows read. A regression here is a slower API
+// under load even when every answer is still right.
+
+const counted = countingD1(env.DB, { rowsOfRaw: true });
+const countedEnv = { ...env, DB: counted.db };
+
+async function measure(s: Session, method: string, path: string, body?: unknown) {
+  const init: RequestInit = {
+    method,
+    headers: { cookie: s.cookie, "x-csrf-token": s.csrf, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  };
+  // Warm, as under load: the caller is kept per isolate (services/auth.ts).
+  const ctx0 = createExecutionContext();
+  await (await app.request(`${BASE}${path}`, init, countedEnv, ctx0)).text();
+  await waitOnExecutionContext(ctx0);
+  counted.reset();
+  const ctx = createExecutionContext();
+  const res = await app.request(`${BASE}${path}`, init, countedEnv, ctx);
+  const text = await res.text();
+  await waitOnExecutionContext(ctx);
+  const c: D1Count = structuredClone(counted.count);
+  expect(res.status, `${method} ${path}: ${text.slice(0, 300)}`).toBe(200);
+  return { ...c, json: JSON.parse(text) as Record<string, unknown> };
+}
+
+/** Tables that grow with a team's data: a statement must reach them through an index. */
+const BIG = ["contacts", "enrollments", "people", "messages", "list_members", "sessions", "jobs"];
+
+async function fullScans(queries: D1Count["queries"]) {
+  const out: string[] = [];
+  for (const q of queries) {
+    if (!/^\s*(select|with)\b/i.test(q.sql)) continue;
+    const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${q.sql}`)
+      .bind(...q.params)
+      .all<{ detail: string }>();
+    // SQLite says "SCAN <table or alias>" alone for a full table scan, "... USING [COVERING] INDEX" otherwise.
+    for (const { detail } of plan.results) {
+      const m = /^SCAN (\w+)$/.exec(detail);
+      if (!m) continue;
+      const table = new RegExp(`\\b(\\w+)(?: AS)? ${m[1]}\\b`, "i").exec(q.sql.replace(/"/g, ""))?.[1] ?? m[1]!;
+      if (BIG.includes(table) || BIG.includes(m[1]!)) out.push(`${detail} in: ${q.sql.slice(0, 160)}`);
+    }
+  }
+  return out;
+}
+
+describe("D1 work of the routes a busy screen calls", () => {
+  let admin: Session;
+  let rep: Session;
+  let seqId: string;
+  let listId: string;
+  let enrolled: number;
+  beforeAll(async () => {
+    admin = await login("admin@demo.test");
+    rep = await login("rep1@demo.test");
+    const seq = await env.DB.prepare(
+      "select s.id, (select count(*) from enrollments e where e.sequence_id = s.id) n from sequences s where s.team_id = ? and s.active = 1 order by n desc limit 1",
+    )
+      .bind(DEMO.team)
+      .first<{ id: string; n: number }>();
+    seqId = seq!.id;
+    enrolled = seq!.n;
+    listId = (await env.DB.prepare("select id from lists where team_id = ? limit 1").bind(DEMO.team).first<{ id: string }>())!.id;
+  });
+
+  it("the sequence list answers a page of 50 in one round trip, for an admin and for a rep", async () => {
+    for (const s of [admin, rep]) {
+      const m = await measure(s, "GET", "/api/sequences?per_page=50");
+      expect(m.roundTrips, m.statements.join("\n")).toBeLessThanOrEqual(1);
+      expect((m.json.sequences as unknown[]).length).toBeGreaterThan(0);
+    }
+  });
+
+  it("a contacts page and a contacts search are one round trip each", async () => {
+    for (const path of ["/api/contacts?page=3&per_page=25", "/api/contacts?q=an&per_page=25"]) {
+      const m = await measure(admin, "GET", path);
+      expect(m.roundTrips, m.statements.join("\n")).toBe(1);
+    }
+  });
+
+  it("a people search is one round trip", async () => {
+    const m = await measure(admin, "POST", "/api/people/search", { titles: ["CEO"], page: 2, per_page: 25 });
+    expect(m.roundTrips, m.statements.join("\n")).toBe(1);
+  });
+
+  it("a sequence's enrollments page takes two round trips and reads each enrollment about twice, not once per join and count", async () => {
+    for (const s of [admin, rep]) {
+      const m = await measure(s, "GET", `/api/sequences/${seqId}/enrollments?per_page=25`);
+      // The sequence (with the caller's access), then page + chip counts in one batch.
+      expect(m.roundTrips, m.statements.join("\n")).toBeLessThanOrEqual(2);
+      // Picking the page and counting the chips each walk the sequence's enrollments once (and their
+      // mailboxes); before, a separate count and a contact join per row read about nine rows per enrollment.
+      expect(m.rowsRead).toBeLessThanOrEqual(4 * enrolled + 200);
+      const pagination = m.json.pagination as { total_entries: number };
+      expect(pagination.total_entries).toBe(enrolled);
+    }
+  });
+
+  it("the total of a filtered enrollments page is the count of that filter", async () => {
+    const all = await measure(admin, "GET", `/api/sequences/${seqId}/enrollments?per_page=5`);
+    const counts = all.json.counts as Record<string, number>;
+    for (const status of ["active", "finished", "paused"]) {
+      const m = await measure(admin, "GET", `/api/sequences/${seqId}/enrollments?per_page=5&status=${status}`);
+      const n = (await env.DB.prepare("select count(*) n from enrollments where sequence_id = ? and status = ?")
+        .bind(seqId, status)
+        .first<{ n: number }>())!.n;
+      expect((m.json.pagination as { total_entries: number }).total_entries).toBe(n);
+      expect(counts[status]).toBe(n);
+    }
+  });
+
+  it("the job list and a preview of adding a list stay within their round trips", async () => {
+    expect((await measure(admin, "GET", "/api/jobs?per_page=10")).roundTrips).toBe(1);
+    const p = await measure(admin, "POST", `/api/sequences/${seqId}/add-contacts/preview?per_page=25`, { source: { list_ids: [listId] } });
+    expect(p.roundTrips, p.statements.join("\n")).toBeLessThanOrEqual(8);
+  });
+
+  it("no statement of these routes scans a growing table without an index", async () => {
+    const routes: [Session, string, string, unknown?][] = [
+      [admin, "GET", "/api/sequences?per_page=50"],
+      [rep, "GET", "/api/sequences?per_page=50"],
+      [admin, "GET", "/api/contacts?page=3&per_page=25"],
+      [admin, "GET", "/api/contacts?q=an&per_page=25"],
+      [admin, "POST", "/api/people/search", { titles: ["CEO"], page: 2, per_page: 25 }],
+      [admin, "GET", `/api/sequences/${seqId}/enrollments?per_page=25`],
+      [admin, "GET", "/api/jobs?per_page=10"],
+      [admin, "POST", `/api/sequences/${seqId}/add-contacts/preview?per_page=25`, { source: { list_ids: [listId] } }],
+    ];
+    const scans: string[] = [];
+    for (const [s, method, path, body] of routes)
+      scans.push(...(await fullScans((await measure(s, method, path, body)).queries)).map((x) => `${path}: ${x}`));
+    expect(scans).toEqual([]);
+  });
+
+  it("one drizzle handle per D1 binding per isolate, not one per request", () => {
+    expect(db(env.DB)).toBe(db(env.DB));
+  });
+});
