@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 // `npm run bench`: runs each benchmark file in workerd and prints its figures, one line each:
-// `bench <name>: <value> <unit>`. Also reports the peak resident memory of the workerd process.
+// `bench <name>: <value> <unit>`. Also reports the peak resident memory of the workerd process and
+// the largest JS heap seen in the isolate that runs the Worker (scripts/heap-sampler.mjs).
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
+import { freePort } from "../scripts/free-port.mjs";
+import { mb, startHeapSampler } from "../scripts/heap-sampler.mjs";
 import { env } from "../scripts/lib.mjs";
 
 const only = process.argv[2];
@@ -44,10 +47,15 @@ function rssKb(pid) {
 let failed = false;
 for (const file of files) {
   const name = path.basename(file, ".bench.ts");
-  const child = spawn(process.execPath, ["node_modules/vitest/vitest.mjs", "run", "--config", "bench/vitest.config.ts"], {
-    env: { ...env, BENCH_FILE: `bench/${file}` },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  // The V8 inspector of workerd (vitest's --inspect, passed on by @cloudflare/vitest-plugin): the heap
+  // sampler reads the used JS heap of the isolate running the tests' Worker and its Durable Objects.
+  const inspectorPort = await freePort();
+  const child = spawn(
+    process.execPath,
+    ["node_modules/vitest/vitest.mjs", "run", "--config", "bench/vitest.config.ts", `--inspect=127.0.0.1:${inspectorPort}`],
+    { env: { ...env, BENCH_FILE: `bench/${file}` }, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  const heap = await startHeapSampler({ port: inspectorPort, target: (t) => t.id.startsWith("core:user:") });
   let peak = 0;
   const workerds = () =>
     descendants(child.pid).filter((p) => {
@@ -90,7 +98,12 @@ for (const file of files) {
   child.stderr.on("data", (b) => (out += b));
   const code = await new Promise((r) => child.on("exit", r));
   clearInterval(timer);
+  const h = await heap.stop();
   console.log(`bench ${name}_peak_memory: ${(peak / 1024).toFixed(1)} MiB`);
+  // One isolate runs vitest's runner, the bench and the Worker with its Durable Objects: an upper bound
+  // of what one request, queue batch or alarm held (Workers allow 128 MB per isolate).
+  if (h.samples) console.log(`bench ${name}_js_heap_peak: ${mb(h.peakBytes)} MB`);
+  else console.log(`  (no JS heap figure for ${name}: ${h.error ?? "the inspector answered no sample"})`);
   if (code !== 0) {
     failed = true;
     console.error(`benchmark ${file} failed:\n${out.slice(-4000)}`);

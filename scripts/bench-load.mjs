@@ -4,21 +4,32 @@
 // drives it from this process over loopback for 30 s with a realistic mix: sequence list, contacts
 // list and search, people search, a sequence's enrollments, job status, a preview of adding a
 // 1,000-contact list, and one real add per second. Prints `bench load_…` lines (requests/s, p50/p95/p99
-// of reads and previews, per route, and the 5xx count), the format `npm run bench` prints.
+// of reads and previews, per route, and the 5xx count), the format `npm run bench` prints, and where the
+// time goes: workerd's CPU per request (its process, D1's SQLite included), this driver's own CPU, the
+// D1 round trips and rows read per request of each route (the app answers them in Server-Timing when
+// started with D1_COUNT), and the largest JS heap seen in the Worker's isolate (V8 inspector).
 //
 //   BENCH_LOAD_SECONDS=30 BENCH_LOAD_CLIENTS=50 npm run bench:load
 //   BENCH_LOAD_STATE=.wrangler/bench-load   keep the seeded state between runs (default: a fresh one)
 //   BENCH_LOAD_URL=http://127.0.0.1:8787    drive an app that is already running (seeded) instead
+//   BENCH_LOAD_D1=1                         also print D1 round trips and rows read per request of each route
+//   BENCH_LOAD_ROUTE_CPU=40                 first call each route 40 times alone: workerd CPU ms per call
+//                                           (a figure a loaded machine barely moves, unlike latencies)
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
+import { freePort } from "./free-port.mjs";
+import { mb, startHeapSampler } from "./heap-sampler.mjs";
 import { seedDemo } from "./seed-demo.mjs";
 import { bin, ensureDevVars, env, run, waitForServer } from "./lib.mjs";
 
 const SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 30);
 const CLIENTS = Number(process.env.BENCH_LOAD_CLIENTS ?? 50);
+/** Also print each route's D1 round trips and rows read (the app counts them; it costs the app a little CPU). */
+const COUNT_D1 = process.env.BENCH_LOAD_D1 === "1";
+/** Before the load: each route called this many times by one client, alone, for its workerd CPU per call. */
+const ROUTE_CPU_CALLS = Number(process.env.BENCH_LOAD_ROUTE_CPU ?? 0);
 const USERS = ["admin@demo.test", "rep1@demo.test", "rep2@demo.test"];
 const PASSWORD = "demo1234";
 
@@ -33,19 +44,34 @@ const MIX = [
   ["preview", 5],
 ];
 
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
+/** CPU time (user + system) so far of the workerd processes under `pid`, in ms. */
+function workerdCpuMs(pid) {
+  const children = new Map();
+  let total = 0;
+  for (const p of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const [comm, rest] = readFileSync(`/proc/${p}/stat`, "utf8").split(") ");
+      const f = rest.split(" ");
+      children.set(Number(p), {
+        ppid: Number(f[1]),
+        workerd: comm.endsWith("(workerd"),
+        ms: ((Number(f[11]) + Number(f[12])) * 1000) / 100,
+      });
+    } catch {
+      // process ended
+    }
+  }
+  const walk = (parent) => {
+    for (const [p, c] of children) if (c.ppid === parent) ((total += c.workerd ? c.ms : 0), walk(p));
+  };
+  walk(pid);
+  return total;
+}
 
 async function startApp() {
-  if (process.env.BENCH_LOAD_URL) return { base: process.env.BENCH_LOAD_URL, stop: () => {} };
+  if (process.env.BENCH_LOAD_URL) return { base: process.env.BENCH_LOAD_URL, stop: () => {}, pid: null, inspectorPort: null };
   const port = await freePort();
+  const inspectorPort = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const fresh = !process.env.BENCH_LOAD_STATE;
   const persist = process.env.BENCH_LOAD_STATE ?? mkdtempSync(path.join(tmpdir(), "seqflare-load-"));
@@ -71,6 +97,9 @@ async function startApp() {
       "APP_ENV:local",
       "--var",
       `PUBLIC_URL:${base}`,
+      ...(COUNT_D1 ? ["--var", "D1_COUNT:1"] : []),
+      "--inspector-port",
+      String(inspectorPort),
       "--show-interactive-dev-session=false",
       "--log-level",
       "error",
@@ -88,7 +117,7 @@ async function startApp() {
   process.on("exit", stop);
   await waitForServer(`${base}/api/me`, 180_000);
   if (!(await seedDemo(base))) throw new Error("the demo seed failed");
-  return { base, stop };
+  return { base, stop, pid: dev.pid, inspectorPort };
 }
 
 /** A browser-like client: its own session cookie and CSRF token. */
@@ -121,7 +150,7 @@ const fmt = (ms) => ms.toFixed(0);
 
 async function main() {
   const t0 = Date.now();
-  const { base, stop } = await startApp();
+  const { base, stop, pid, inspectorPort } = await startApp();
   console.log(`» app up and seeded at ${base} in ${((Date.now() - t0) / 1000).toFixed(0)}s; signing in ${CLIENTS} clients`);
   const admin = await signIn(base, USERS[0]);
   const json = async (p) => {
@@ -160,6 +189,15 @@ async function main() {
     preview: () =>
       call(base, admin, "POST", `/sequences/${seq.id}/add-contacts/preview?per_page=25`, { source: { list_ids: [list1000.id] } }),
   };
+  if (ROUTE_CPU_CALLS && pid) {
+    // One client, one call at a time: the workerd CPU each route costs, without queueing behind others.
+    for (const [name] of MIX) {
+      for (let i = 0; i < 3; i++) await (await ops[name](admin)).text();
+      const cpu0 = workerdCpuMs(pid);
+      for (let i = 0; i < ROUTE_CPU_CALLS; i++) await (await ops[name](admin)).text();
+      console.log(`bench load_${name}_cpu_ms_alone: ${((workerdCpuMs(pid) - cpu0) / ROUTE_CPU_CALLS).toFixed(2)} ms`);
+    }
+  }
   const total = MIX.reduce((a, [, w]) => a + w, 0);
   const choose = () => {
     let r = Math.random() * total;
@@ -168,6 +206,15 @@ async function main() {
   };
 
   const times = new Map();
+  /** Per route: [requests counted, D1 round trips, rows read] from the app's Server-Timing. */
+  const d1 = new Map();
+  const d1Of = (name, res) => {
+    const m = /d1;desc="trips=(\d+) rows=(\d+)"/.exec(res.headers.get("server-timing") ?? "");
+    if (!m) return;
+    const t = d1.get(name) ?? [0, 0, 0];
+    (t[0]++, (t[1] += Number(m[1])), (t[2] += Number(m[2])));
+    d1.set(name, t);
+  };
   const status = { "2xx": 0, "4xx": 0, "5xx": 0, failed: 0 };
   const errors = new Map();
   const record = async (name, p) => {
@@ -178,6 +225,7 @@ async function main() {
       const ms = performance.now() - start;
       if (!times.has(name)) times.set(name, []);
       times.get(name).push(ms);
+      d1Of(name, res);
       const k = res.status >= 500 ? "5xx" : res.status >= 400 ? "4xx" : "2xx";
       status[k]++;
       if (res.status >= 400) errors.set(`${name} ${res.status}`, (errors.get(`${name} ${res.status}`) ?? 0) + 1);
@@ -190,7 +238,11 @@ async function main() {
   };
 
   console.log(`» driving ${CLIENTS} clients for ${SECONDS}s`);
+  const heap = inspectorPort ? await startHeapSampler({ port: inspectorPort, target: () => true }) : null;
   const until = Date.now() + SECONDS * 1000;
+  const load0 = loadavg()[0];
+  const driverCpu0 = process.cpuUsage();
+  const workerdCpu0 = pid ? workerdCpuMs(pid) : 0;
   const started = performance.now();
   const loop = async (c) => {
     while (Date.now() < until) {
@@ -211,6 +263,10 @@ async function main() {
   await Promise.all(clients.map(loop));
   clearInterval(adder);
   const elapsed = (performance.now() - started) / 1000;
+  const workerdCpu = pid ? workerdCpuMs(pid) - workerdCpu0 : 0;
+  const driverCpuUse = process.cpuUsage(driverCpu0);
+  const driverCpu = (driverCpuUse.user + driverCpuUse.system) / 1000;
+  const h = heap ? await heap.stop() : null;
 
   const all = [...times.values()].flat();
   const reads = [...times.entries()]
@@ -230,6 +286,14 @@ async function main() {
       `bench load_${name}: ${v.length} requests, p50 ${fmt(pct(v, 50))} ms, p95 ${fmt(pct(v, 95))} ms, p99 ${fmt(pct(v, 99))} ms`,
     );
   }
+  const count = all.length;
+  if (pid) console.log(`bench load_workerd_cpu_ms_per_request: ${(workerdCpu / Math.max(1, count)).toFixed(2)} ms`);
+  console.log(`bench load_driver_cpu_ms_per_request: ${(driverCpu / Math.max(1, count)).toFixed(2)} ms`);
+  for (const [name, [n, trips, rows]] of [...d1.entries()].sort())
+    console.log(`bench load_${name}_d1: ${(trips / n).toFixed(1)} round trips, ${(rows / n).toFixed(0)} rows read per request`);
+  if (h?.samples) console.log(`bench load_js_heap_peak: ${mb(h.peakBytes)} MB (first sample ${mb(h.firstBytes)} MB)`);
+  else if (h) console.log(`  (no JS heap figure: ${h.error ?? "the inspector answered no sample"})`);
+  console.log(`  load average (1 min) ${load0.toFixed(2)} at the start, ${loadavg()[0].toFixed(2)} at the end`);
   console.log(`bench load_5xx: ${status["5xx"]}`);
   console.log(`bench load_4xx: ${status["4xx"]}`);
   if (status.failed) console.log(`bench load_failed_requests: ${status.failed}`);
