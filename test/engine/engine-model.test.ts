@@ -28,6 +28,7 @@ import { setTransportOverride } from "../../worker/transports";
 import type { SendResult } from "../../worker/transports/types";
 import { env } from "../helpers";
 import { checkCredits, creditCommands, creditParamsArb, creditStats, settleCredits, setupCredits } from "../engine-model/credits";
+import { checkScheduledEmails, scheduledEmailCommands, userChoseTime, type ChoiceHow } from "../engine-model/scheduled-email";
 import {
   DAY,
   HOUR,
@@ -47,7 +48,7 @@ const RUNS = Number((env as unknown as { ENGINE_MODEL_RUNS?: string }).ENGINE_MO
 // ---------------------------------------------------------------- the world and its log
 
 type Event =
-  | { kind: "send"; at: number; mailbox: string; messageId: string; enrollmentId: string; stepId: string; to: string }
+  | { kind: "send"; at: number; mailbox: string; messageId: string; enrollmentId: string; stepId: string; to: string; edit: string | null }
   | { kind: "add"; at: number; enrollmentId: string; seq: number; contact: number }
   | { kind: "stop"; at: number; enrollmentId: string; why: string }
   | { kind: "pause"; at: number; enrollmentId: string; until: number | null }
@@ -55,7 +56,8 @@ type Event =
   | { kind: "unsub"; at: number; email: string }
   | { kind: "seqOff" | "seqOn"; at: number; seq: number }
   | { kind: "disconnect" | "reconnect"; at: number; mailbox: string }
-  | { kind: "reorder" | "toggle"; at: number; seq: number };
+  | { kind: "reorder" | "toggle"; at: number; seq: number }
+  | { kind: "choice"; at: number; enrollmentId: string; stepId: string; how: ChoiceHow; ok: boolean; marker?: string };
 
 interface StepDef {
   wait: number;
@@ -138,6 +140,7 @@ async function makeWorld(p: WorldParams): Promise<World> {
           enrollmentId: m?.[1] ?? "",
           stepId: m?.[2] ?? "",
           to: mail.to,
+          edit: /EDIT-([0-9a-f]+)/.exec(mail.raw)?.[1] ?? null,
         });
         await new Promise((r) => setTimeout(r, 0)); // a transport call is outbound I/O: let others run
         if (w.bouncers.has(mail.to)) return { ok: false, kind: "recipient_permanent", code: "550", message: "5.1.1 user unknown" };
@@ -451,6 +454,8 @@ const commands = [
   ),
   // Credits (invariant 6): add-contacts jobs through the real pipeline, in engine-model/credits.ts.
   ...creditCommands<World>(drive),
+  // Issue 12 item 8: a user acts on one scheduled email (engine-model/scheduled-email.ts), racing both objects' alarms.
+  ...scheduledEmailCommands<World>(drive),
 ];
 
 // ---------------------------------------------------------------- invariants
@@ -494,10 +499,11 @@ async function checkInvariants(w: World) {
     expect(lastSeq?.kind !== "seqOff", `sent while the sequence was off: ${s.messageId}`).toBe(true);
     const lastMb = [...before].reverse().find((e) => (e.kind === "disconnect" || e.kind === "reconnect") && e.mailbox === s.mailbox);
     expect(lastMb?.kind !== "disconnect", `sent while the mailbox was disconnected: ${s.messageId}`).toBe(true);
-    // Invariant 7: inside the sequence's window (the contact's zone when it says so).
+    // Invariant 7: inside the sequence's window (the contact's zone when it says so), unless a user
+    // asked to send this very email now (send now ignores the schedule, never the caps).
     const seq = w.seqs[en!.seq]!;
     expect(
-      inWindow(s.at, seq.window, seq.contactZone ? w.zones[en!.contact] : null),
+      inWindow(s.at, seq.window, seq.contactZone ? w.zones[en!.contact] : null) || userChoseTime(before, s, "sendNow"),
       `sent outside the window: ${new Date(s.at).toISOString()}`,
     ).toBe(true);
   }
@@ -542,7 +548,9 @@ async function checkInvariants(w: World) {
     for (const s of list) {
       const k = seq.stepIds.indexOf(s.stepId);
       const def = seq.steps[k]!;
-      expect(s.at, `step ${k + 1} sent before its wait`).toBeGreaterThanOrEqual(addWait(prev, def.wait, def.unit, false, seq.window));
+      // A user's "send now" or "reschedule" of this email waives its wait (what they asked for).
+      if (!userChoseTime(w.log.slice(0, s.i), s))
+        expect(s.at, `step ${k + 1} sent before its wait`).toBeGreaterThanOrEqual(addWait(prev, def.wait, def.unit, false, seq.window));
       prev = s.at;
     }
     if (!reshaped.has(en.seq)) {
@@ -563,6 +571,8 @@ async function checkInvariants(w: World) {
     expect(e.reason, `enrollment ${e.status} without a reason`).not.toBeNull();
   }
   for (const n of open.values()) expect(n).toBeLessThanOrEqual(1);
+  // Skipped emails never go out; sends carry the last edit answered "saved", never one refused.
+  checkScheduledEmails(w.log);
   for (const s of w.seqs) {
     const d1 = (await env.DB.prepare("SELECT id, status, reason FROM enrollments WHERE sequence_id = ?").bind(s.id).all<any>()).results;
     for (const r of d1)

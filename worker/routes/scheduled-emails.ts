@@ -29,6 +29,7 @@ const ScheduledEmailSchema = z
     edited: z.boolean().openapi({ description: "Edited for this one contact" }),
     send_now: z.boolean(),
     rescheduled_to: z.number().nullable(),
+    can_edit: z.boolean().openapi({ description: "May the caller act on it (edit the sequence)? Else preview only" }),
   })
   .openapi("ScheduledEmail");
 
@@ -120,6 +121,7 @@ export const scheduledEmailRoutes = router()
         ),
         404: errorResponses[404],
         409: errorResponses[409],
+        422: errorResponses[422],
       },
     }),
     async (c) => {

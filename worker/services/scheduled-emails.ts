@@ -16,7 +16,7 @@ import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { ApiError, notFound } from "../lib/errors";
 import { loadMailbox } from "../transports/mailbox-settings";
-import { contactFor, mailboxFor, sequenceFor, visibleSequence } from "./access";
+import { contactFor, mailboxFor, sequenceAllows, sequenceFor, visibleSequence } from "./access";
 import { auditEntry } from "./audit";
 import { explain } from "./enrollments";
 import { inWindow, nextWindowStart } from "./schedule-time";
@@ -55,6 +55,8 @@ interface Row {
   sequence_name: string;
   seq_active: number;
   archived_at: number | null;
+  owner_id: string;
+  share: "view" | "edit" | null;
   status: "active" | "paused" | "held";
   reason: string | null;
   next_due_at: number | null;
@@ -95,7 +97,7 @@ export async function listScheduledEmails(env: Env, d: Db, caller: Caller, q: Sc
   const after = readCursor(q.cursor);
   const seen = visibleSequence(caller, sql`e.sequence_id`) ?? sql`1`;
   const rows = await d.all<Row>(sql`
-    SELECT e.id, e.sequence_id, s.name AS sequence_name, s.active AS seq_active, s.archived_at, e.status, e.reason, e.next_due_at,
+    SELECT e.id, e.sequence_id, s.name AS sequence_name, s.active AS seq_active, s.archived_at, s.owner_id, x.access AS share, e.status, e.reason, e.next_due_at,
            e.current_step, st.id AS step_id, st.thread_reply, c.id AS contact_id, trim(c.first_name || ' ' || c.last_name) AS contact_name,
            c.email, e.mailbox_id, mb.email AS mailbox_email, mb.status AS mailbox_status, mb.status_reason AS mailbox_reason
       FROM enrollments e
@@ -103,6 +105,7 @@ export async function listScheduledEmails(env: Env, d: Db, caller: Caller, q: Sc
       JOIN contacts c ON c.id = e.contact_id
       JOIN steps st ON st.sequence_id = e.sequence_id AND st.position = e.current_step AND st.type = 'auto_email'
       LEFT JOIN mailboxes mb ON mb.id = e.mailbox_id
+      LEFT JOIN sequence_shares x ON x.sequence_id = s.id AND x.user_id = ${caller.userId}
      WHERE e.team_id = ${caller.teamId} AND e.status IN ('active', 'paused', 'held') AND ${seen}
        AND ${q.sequence_id ? sql`e.sequence_id = ${q.sequence_id}` : sql`1`}
        AND ${q.contact_id ? sql`e.contact_id = ${q.contact_id}` : sql`1`}
@@ -111,12 +114,13 @@ export async function listScheduledEmails(env: Env, d: Db, caller: Caller, q: Sc
      ORDER BY coalesce(e.next_due_at, 9e15), e.id
      LIMIT ${q.limit + 1}`);
   const page = rows.slice(0, q.limit);
-  const items = await present(env, d, caller.teamId, page);
+  const items = await present(env, d, caller, page);
   return { scheduled: items, next_cursor: rows.length > q.limit ? cursorOf(page[page.length - 1]!) : null };
 }
 
 /** Rows as the screen shows them: forecasts (one call per mailbox) and users' choices (one call per sequence). */
-async function present(env: Env, d: Db, teamId: string, rows: Row[]) {
+async function present(env: Env, d: Db, caller: Caller, rows: Row[]) {
+  const teamId = caller.teamId;
   const t = now();
   const byMailbox = [...new Set(rows.filter((r) => r.status === "active" && r.reason === "queued_for_mailbox").map((r) => r.mailbox_id!))];
   const forecast = new Map<string, number | null>();
@@ -182,6 +186,7 @@ async function present(env: Env, d: Db, teamId: string, rows: Row[]) {
       edited: !!choice?.override,
       send_now: !!choice?.sendNow,
       rescheduled_to: choice && !choice.sendNow ? choice.sendAt : null,
+      can_edit: sequenceAllows(caller, "sequence.edit", r.owner_id, r.share),
     };
   });
 }
