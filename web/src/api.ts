@@ -390,7 +390,13 @@ export function changeEnrollments(
   id: string,
   action: EnrollmentAction,
   target: EnrollmentTarget,
-  extra: { until?: number; step?: number; mailbox_id?: string; to_sequence_id?: string } = {},
+  extra: {
+    until?: number;
+    step?: number;
+    mailbox_id?: string;
+    to_sequence_id?: string;
+    reason?: "marked_finished" | "replied" | "meeting_booked";
+  } = {},
 ) {
   return data(api.sequences[":id"].enrollments[":action"].$post({ param: { id, action }, json: { ...target, ...extra } }));
 }

@@ -43,7 +43,26 @@ const DONE_WORDS: Partial<Record<EnrollmentAction, string>> = {
   "change-mailbox": "moved to the new mailbox",
 };
 
-type Extra = { until?: number; step?: number; mailbox_id?: string; to_sequence_id?: string };
+type FinishReason = "marked_finished" | "replied" | "meeting_booked";
+type Extra = { until?: number; step?: number; mailbox_id?: string; to_sequence_id?: string; reason?: FinishReason };
+
+const FINISH_REASONS: { id: FinishReason; label: string }[] = [
+  { id: "marked_finished", label: "Manually" },
+  { id: "replied", label: "Replied" },
+  { id: "meeting_booked", label: "Meeting booked" },
+];
+
+const SORTS = [
+  { id: "updated", label: "Recently changed" },
+  { id: "added", label: "Recently added" },
+  { id: "name", label: "Name" },
+  { id: "email", label: "Email" },
+  { id: "company", label: "Company" },
+  { id: "status", label: "Status" },
+  { id: "step", label: "Step" },
+  { id: "next_action", label: "Next action" },
+] as const;
+type Sort = (typeof SORTS)[number]["id"];
 type Outcome = { id: string; changed: boolean; outcome: string; reason: string | null };
 /** What the last action answered, kept on screen: each enrollment's outcome, and the jobs it started. */
 type Answer = { action: EnrollmentAction; extra: Extra; results: Outcome[]; jobs: string[]; target?: string };
@@ -57,7 +76,9 @@ function didWords(action: EnrollmentAction, n: number, extra: Extra, target?: st
         ? `restarted from step ${extra.step}`
         : action === "move" && target
           ? `moved to “${target}”`
-          : (DONE_WORDS[action] ?? action);
+          : action === "finish" && extra.reason && extra.reason !== "marked_finished"
+            ? `finished (${FINISH_REASONS.find((r) => r.id === extra.reason)?.label.toLowerCase()})`
+            : (DONE_WORDS[action] ?? action);
   return `${plural(n, "contact")} ${what}`;
 }
 
@@ -247,7 +268,11 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
   const status = (): EnrollmentFilter => (FILTERS.some((f) => f.id === params.status) ? (params.status as EnrollmentFilter) : "all");
   const page = () => Math.max(1, Number(params.page) || 1);
   const search = () => (typeof params.q === "string" && params.q.trim() ? params.q.trim() : undefined);
-  const result = createAsync(() => getEnrollments(props.sequenceId, { page: page(), per_page: 25, status: status(), q: search() }));
+  const sort = (): Sort => SORTS.find((x) => x.id === params.sort)?.id ?? "updated";
+  const result = createAsync(() =>
+    getEnrollments(props.sequenceId, { page: page(), per_page: 25, status: status(), q: search(), sort: sort() }),
+  );
+  const [finishReason, setFinishReason] = createSignal<FinishReason>("marked_finished");
   const [pauseUntil, setPauseUntil] = createSignal("");
   const [restartStep, setRestartStep] = createSignal(1);
   const [mailboxId, setMailboxId] = createSignal("");
@@ -352,6 +377,20 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
         <button type="submit" class="btn btn-secondary btn-sm">
           Search
         </button>
+        <label class="small">
+          <span class="sr-only">Sort by</span>
+          <select
+            class="input input-sm"
+            aria-label="Sort by"
+            data-testid="enrollments-sort"
+            value={sort()}
+            onChange={(ev) =>
+              setParams({ sort: ev.currentTarget.value === "updated" ? undefined : ev.currentTarget.value, page: undefined })
+            }
+          >
+            <For each={SORTS}>{(o) => <option value={o.id}>Sort: {o.label}</option>}</For>
+          </select>
+        </label>
       </form>
       <Tabs
         label="Filter contacts by status"
@@ -436,13 +475,27 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
                         type="button"
                         class={a.id === "remove" ? "btn btn-danger-ghost btn-sm" : "btn btn-secondary btn-sm"}
                         disabled={change.pending()}
-                        onClick={() => (a.id === "remove" ? setConfirmRemove(true) : void apply(a.id))}
+                        onClick={() =>
+                          a.id === "remove" ? setConfirmRemove(true) : void apply(a.id, a.id === "finish" ? { reason: finishReason() } : {})
+                        }
                       >
                         <Icon name={a.icon} size={14} />
                         {a.label}
                       </button>
                     )}
                   </For>
+                  <label class="small">
+                    <span class="sr-only">Finish reason</span>
+                    <select
+                      class="input input-sm"
+                      aria-label="Finish reason"
+                      data-testid="finish-reason"
+                      value={finishReason()}
+                      onChange={(ev) => setFinishReason(ev.currentTarget.value as FinishReason)}
+                    >
+                      <For each={FINISH_REASONS}>{(r) => <option value={r.id}>Finished: {r.label}</option>}</For>
+                    </select>
+                  </label>
                   <label class="small">
                     <span class="sr-only">Pause until</span>
                     <input
