@@ -206,9 +206,18 @@ function unb64url(s: string): Uint8Array | null {
 }
 
 // The purpose label keeps these MACs distinct from anything else signed with the same app secret.
+/** The imported HMAC key per secret, kept for the isolate: every email signs its unsubscribe link with it. */
+const macKeys = new Map<string, Promise<CryptoKey>>();
+
 async function mac(secret: string, payloadPart: string): Promise<Uint8Array> {
-  const key = await crypto.subtle.importKey("raw", enc.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  return new Uint8Array(await crypto.subtle.sign("HMAC", key, enc.encode(`unsubscribe.v1.${payloadPart}`)));
+  let key = macKeys.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey("raw", enc.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    key.catch(() => macKeys.delete(secret));
+    if (macKeys.size >= 8) macKeys.clear();
+    macKeys.set(secret, key);
+  }
+  return new Uint8Array(await crypto.subtle.sign("HMAC", await key, enc.encode(`unsubscribe.v1.${payloadPart}`)));
 }
 
 /** `payload.signature`, both base64url; no expiry, because an unsubscribe link must keep working. */
