@@ -1,8 +1,8 @@
-import { createEffect, createUniqueId, type JSX } from "solid-js";
+import { createUniqueId, type JSX } from "solid-js";
+import { Modal } from "./Dialog";
 
 /**
- * A modal confirmation on the native <dialog>: focus is trapped and restored by the browser, Esc
- * cancels. The confirm button is focused first only for non-destructive actions.
+ * A modal confirmation (Modal: Esc or the backdrop cancels). The confirm button is focused first only for non-destructive actions.
  */
 export function ConfirmDialog(props: {
   open: boolean;
@@ -16,26 +16,10 @@ export function ConfirmDialog(props: {
   onConfirm: () => void;
   onCancel: () => void;
 }) {
-  let dialog!: HTMLDialogElement;
   // Unique per instance: a page may hold several (one per step card), each named by its own title.
   const titleId = createUniqueId();
-  createEffect(() => {
-    if (props.open && !dialog.open) dialog.showModal();
-    else if (!props.open && dialog.open) dialog.close();
-  });
   return (
-    <dialog
-      ref={dialog}
-      class="dialog"
-      aria-labelledby={titleId}
-      onCancel={(e) => {
-        e.preventDefault();
-        props.onCancel();
-      }}
-      onClick={(e) => {
-        if (e.target === dialog) props.onCancel();
-      }}
-    >
+    <Modal open={props.open} onClose={props.onCancel} class="dialog" labelledBy={titleId}>
       <div class="dialog-body">
         <h2 id={titleId} class="dialog-title">
           {props.title}
@@ -55,6 +39,6 @@ export function ConfirmDialog(props: {
           {props.busy ? "Working…" : props.confirmLabel}
         </button>
       </div>
-    </dialog>
+    </Modal>
   );
 }

@@ -3,8 +3,44 @@ import { Icon } from "./Icon";
 
 import "./Dialog.css";
 /**
- * A modal on the native <dialog>: the browser traps and restores focus, Esc closes. Children render
- * only while open, so forms inside start fresh each time.
+ * The native <dialog> every dialog is drawn in: shown modal while `open` (the browser traps and
+ * restores focus), Esc and a press on the backdrop close it.
+ */
+export function Modal(props: {
+  open: boolean;
+  onClose: () => void;
+  class: string;
+  labelledBy: string;
+  testId?: string;
+  children: JSX.Element;
+}) {
+  let dialog!: HTMLDialogElement;
+  createEffect(() => {
+    if (props.open && !dialog.open) dialog.showModal();
+    else if (!props.open && dialog.open) dialog.close();
+  });
+  return (
+    <dialog
+      ref={dialog}
+      class={props.class}
+      aria-labelledby={props.labelledBy}
+      data-testid={props.testId}
+      onCancel={(e) => {
+        e.preventDefault();
+        props.onClose();
+      }}
+      onMouseDown={(e) => {
+        if (e.target === dialog) props.onClose();
+      }}
+    >
+      {props.children}
+    </dialog>
+  );
+}
+
+/**
+ * A modal with a title, a close button, its content and a footer. Children render only while open,
+ * so forms inside start fresh each time.
  */
 export function Dialog(props: {
   open: boolean;
@@ -16,25 +52,14 @@ export function Dialog(props: {
   size?: "md" | "lg" | "xl";
   testId?: string;
 }) {
-  let dialog!: HTMLDialogElement;
   const titleId = createUniqueId();
-  createEffect(() => {
-    if (props.open && !dialog.open) dialog.showModal();
-    else if (!props.open && dialog.open) dialog.close();
-  });
   return (
-    <dialog
-      ref={dialog}
+    <Modal
+      open={props.open}
+      onClose={props.onClose}
       class={`dialog dialog-${props.size ?? "md"}`}
-      aria-labelledby={titleId}
-      data-testid={props.testId}
-      onCancel={(e) => {
-        e.preventDefault();
-        props.onClose();
-      }}
-      onMouseDown={(e) => {
-        if (e.target === dialog) props.onClose();
-      }}
+      labelledBy={titleId}
+      testId={props.testId}
     >
       <Show when={props.open}>
         <div class="dialog-head">
@@ -55,6 +80,6 @@ export function Dialog(props: {
           <div class="dialog-actions">{props.footer}</div>
         </Show>
       </Show>
-    </dialog>
+    </Modal>
   );
 }

@@ -3,6 +3,7 @@ import { createMemo, For, Show, Suspense } from "solid-js";
 import { Chart } from "../../components/Chart";
 import { BarsChart, DateRange, StatsTable } from "../../components/Report";
 import { Icon } from "../../components/Icon";
+import { stepMeta } from "../../components/StepType";
 import { TableSkeleton } from "../../components/Status";
 import { notify } from "../../components/Toast";
 import { Toggle } from "../../components/Toggle";
@@ -12,26 +13,10 @@ import { getUsers } from "../../queries/users";
 import { useWrite } from "../../actions";
 import { chooseWinnerAction, getSequenceReport, setAutoWinnerAction } from "../../queries/reports";
 import { contactsExportUrl, pct, reportExportUrl, type ReportQuery, type SequenceReport } from "../../reports";
+import { ENROLLMENT_STATUS } from "./EnrollmentStatus";
 import "./ReportTab.css";
 
-const STEP_LABEL: Record<string, string> = {
-  auto_email: "Automatic email",
-  manual_email: "Manual email",
-  call: "Phone call",
-  linkedin_connect: "LinkedIn connect",
-  linkedin_message: "LinkedIn message",
-  linkedin_view: "LinkedIn view",
-  task: "Action item",
-};
-const STATUS_LABEL: Record<string, string> = {
-  scheduled: "Scheduled",
-  active: "Active",
-  paused: "Paused",
-  held: "Held",
-  finished: "Finished",
-  failed: "Failed",
-  removed: "Removed",
-};
+const statusLabel = (status: string) => ENROLLMENT_STATUS[status as keyof typeof ENROLLMENT_STATUS]?.label ?? status;
 const daySec = (d: string) => Date.parse(`${d}T00:00:00Z`) / 1000;
 
 function Filters(props: { q: ReportQuery; onChange: (q: ReportQuery) => void }) {
@@ -295,7 +280,7 @@ function ReportBody(props: { r: SequenceReport; sequenceId: string; canEdit: boo
   );
   const th = () => r().thresholds;
   const statuses = () => r().statuses.filter((s) => s.contacts > 0 || ["active", "finished", "paused"].includes(s.status));
-  const stepNames = () => r().steps.map((s) => `${s.position}. ${STEP_LABEL[s.type] ?? s.type}`);
+  const stepNames = () => r().steps.map((s) => `${s.position}. ${stepMeta(s.type).label}`);
   return (
     <div class="report-body" data-testid="sequence-report">
       <Kpis r={r()} />
@@ -383,10 +368,10 @@ function ReportBody(props: { r: SequenceReport; sequenceId: string; canEdit: boo
           testId="chart-status"
           title="Contacts by status"
           summary={statuses()
-            .map((s) => `${STATUS_LABEL[s.status] ?? s.status}: ${s.contacts}`)
+            .map((s) => `${statusLabel(s.status)}: ${s.contacts}`)
             .join(", ")}
           rows={statuses()}
-          category={(s) => STATUS_LABEL[s.status] ?? s.status}
+          category={(s) => statusLabel(s.status)}
           tableLabel="Status"
           series={[{ label: "Contacts", color: "#4f46e5", value: (s) => s.contacts }]}
         />

@@ -1,13 +1,15 @@
-import { Show } from "solid-js";
+import { createAsync } from "@solidjs/router";
+import { Show, Suspense, type JSX } from "solid-js";
 import type { Workflow } from "../../api";
 import { useWrite } from "../../actions";
 import { Chips } from "../../components/Chips";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { Icon } from "../../components/Icon";
+import { ErrorPanel, Spinner } from "../../components/Status";
 import { notify } from "../../components/Toast";
 import { Toggle } from "../../components/Toggle";
 import { plural } from "../../format";
-import { deleteWorkflowAction, runWorkflowNowAction, setWorkflowActiveAction } from "../../queries/workflows";
+import { deleteWorkflowAction, getWorkflows, runWorkflowNowAction, setWorkflowActiveAction } from "../../queries/workflows";
 import { filterSummary, reasonText, RunTime } from "./present";
 
 export const WORKFLOW_EXPLAINER =
@@ -96,4 +98,35 @@ export type WorkflowActions = ReturnType<typeof useWorkflowActions>;
 /** A workflow's filters as chips. */
 export function FilterChips(props: { w: Workflow }) {
   return <Chips label="Filters" items={filterSummary(props.w.filters)} plain empty="Everyone net new (no filters)" />;
+}
+
+/**
+ * The workflow named in the URL, once the team's workflows are in; "not found" when it doesn't exist
+ * or was deleted. Keyed on its id: a refetch of the list doesn't rebuild the page (or reset a form).
+ */
+export function WorkflowById(props: { id: string; children: (w: () => Workflow) => JSX.Element }) {
+  const workflows = createAsync(() => getWorkflows());
+  const current = () => workflows()?.workflows.find((x) => x.id === props.id);
+  // The last one seen: a deleted workflow's page stays as it was until it navigates away.
+  let last: Workflow | undefined;
+  const workflow = () => (last = current() ?? last)!;
+  return (
+    <Suspense
+      fallback={
+        <div class="page-loading">
+          <Spinner label="Loading workflow…" />
+        </div>
+      }
+    >
+      <Show when={workflows()}>
+        <Show
+          when={current()?.id}
+          keyed
+          fallback={<ErrorPanel error={new Error("This workflow doesn't exist or was deleted.")} title="Workflow not found" />}
+        >
+          {(_id: string) => props.children(workflow)}
+        </Show>
+      </Show>
+    </Suspense>
+  );
 }

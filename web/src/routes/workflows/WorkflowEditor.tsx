@@ -8,7 +8,7 @@ import { FieldError } from "../../components/FieldError";
 import { MailboxPickList } from "../../components/MailboxPickList";
 import { Icon } from "../../components/Icon";
 import { PageHeader } from "../../components/PageHeader";
-import { ErrorPanel, Spinner } from "../../components/Status";
+import { Spinner } from "../../components/Status";
 import { Claim, FormProblems } from "../../forms";
 import { formatNumber } from "../../format";
 import { FilterSidebar } from "../../components/FilterSidebar";
@@ -17,10 +17,10 @@ import { emptyFilters, toApiFilters, type Filters } from "../../people-filters";
 import { getContactStages } from "../../queries/contacts";
 import { getMailboxes } from "../../queries/mailboxes";
 import { getSequences } from "../../queries/sequences";
-import { createWorkflowAction, getWorkflows, updateWorkflowAction } from "../../queries/workflows";
+import { createWorkflowAction, updateWorkflowAction } from "../../queries/workflows";
 import { usePageTitle } from "../../title";
 import { CHANGE_FIELDS, CHANGE_KINDS, INTERVALS, OVERRIDES, scheduleLabel, toFilters } from "./present";
-import { WORKFLOW_EXPLAINER } from "./WorkflowActions";
+import { WORKFLOW_EXPLAINER, WorkflowById } from "./WorkflowActions";
 
 const MAX_PER_RUN = 5_000;
 
@@ -577,8 +577,6 @@ export default function WorkflowEditor() {
   const params = useParams();
   const [search] = useSearchParams();
   usePageTitle(params.id ? "Edit workflow" : "New workflow");
-  const workflows = createAsync(() => (params.id ? getWorkflows() : Promise.resolve(undefined)));
-  const current = () => workflows()?.workflows.find((x) => x.id === params.id);
   return (
     <div class="page">
       <nav aria-label="Breadcrumb" class="breadcrumb">
@@ -596,29 +594,14 @@ export default function WorkflowEditor() {
           </>
         }
       >
-        <Suspense
-          fallback={
-            <div class="page-loading">
-              <Spinner label="Loading workflow…" />
-            </div>
-          }
-        >
-          <Show when={workflows()}>
-            {/* Keyed on the id: a refetch of the list must not reset what is being typed. */}
-            <Show
-              when={current()?.id}
-              keyed
-              fallback={<ErrorPanel error={new Error("This workflow doesn't exist or was deleted.")} title="Workflow not found" />}
-            >
-              {(_id: string) => (
-                <>
-                  <PageHeader title={`Edit “${current()!.name}”`} description={WORKFLOW_EXPLAINER} />
-                  <Form initial={current()!} />
-                </>
-              )}
-            </Show>
-          </Show>
-        </Suspense>
+        <WorkflowById id={params.id!}>
+          {(w) => (
+            <>
+              <PageHeader title={`Edit “${w().name}”`} description={WORKFLOW_EXPLAINER} />
+              <Form initial={w()} />
+            </>
+          )}
+        </WorkflowById>
       </Show>
     </div>
   );

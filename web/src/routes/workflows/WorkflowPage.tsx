@@ -1,15 +1,14 @@
 import { A, createAsync, useIsRouting, useNavigate, useParams, useSearchParams } from "@solidjs/router";
-import { createSignal, Show, Suspense } from "solid-js";
+import { createSignal, Show } from "solid-js";
 import type { Workflow } from "../../api";
 import { DataTable } from "../../components/DataTable";
 import { EmptyState } from "../../components/EmptyState";
 import { Icon } from "../../components/Icon";
-import { ErrorPanel, Spinner } from "../../components/Status";
 import { formatNumber } from "../../format";
-import { getWorkflowRuns, getWorkflows } from "../../queries/workflows";
+import { getWorkflowRuns } from "../../queries/workflows";
 import { usePageTitle } from "../../title";
 import { RunBadge, RunCounts, RunReason, RunTime, RunTrigger, triggerLabel } from "./present";
-import { FilterChips, useWorkflowActions, type WorkflowActions } from "./WorkflowActions";
+import { FilterChips, useWorkflowActions, WorkflowById, type WorkflowActions } from "./WorkflowActions";
 
 const PER_PAGE = 25;
 
@@ -145,8 +144,6 @@ export default function WorkflowPage() {
   usePageTitle("Workflow");
   const params = useParams();
   const navigate = useNavigate();
-  const workflows = createAsync(() => getWorkflows());
-  const current = () => workflows()?.workflows.find((x) => x.id === params.id);
   const actions = useWorkflowActions();
   const [deleting, setDeleting] = createSignal<Workflow | null>(null);
   return (
@@ -156,27 +153,14 @@ export default function WorkflowPage() {
           <Icon name="arrowLeft" size={14} /> Workflows
         </A>
       </nav>
-      <Suspense
-        fallback={
-          <div class="page-loading">
-            <Spinner label="Loading workflow…" />
-          </div>
-        }
-      >
-        <Show when={workflows()}>
-          <Show
-            when={current()}
-            fallback={<ErrorPanel error={new Error("This workflow doesn't exist or was deleted.")} title="Workflow not found" />}
-          >
-            {(w) => (
-              <>
-                <Summary w={w()} actions={actions} onDelete={() => setDeleting(w())} />
-                <RunLog id={w().id} />
-              </>
-            )}
-          </Show>
-        </Show>
-      </Suspense>
+      <WorkflowById id={params.id!}>
+        {(w) => (
+          <>
+            <Summary w={w()} actions={actions} onDelete={() => setDeleting(w())} />
+            <RunLog id={w().id} />
+          </>
+        )}
+      </WorkflowById>
       <actions.DeleteDialog
         target={deleting()}
         onClose={() => setDeleting(null)}
