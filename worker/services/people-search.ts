@@ -219,6 +219,16 @@ export function peopleWhere(f: PeopleFilters, teamId: string): SQL {
   return sql.join(parts.map((p, i) => (i % 2 ? sql`${params[Number(p) - 1]}` : sql.raw(p))));
 }
 
+/**
+ * Totals of people searches, per isolate. The prospect database changes only when people are loaded
+ * (they are never updated or deleted), so a total stays right while `max(rowid)` stays the same: a
+ * repeated filter (the next page, another user) reads its page only, instead of counting every match
+ * again (over 200,000 people, tens of thousands of rows per request). Filters on the team's saved
+ * contacts change with the team's data and are always counted.
+ */
+const TOTALS_KEPT = 1_000;
+const totals = new Map<string, { version: number; n: number }>();
+
 /** One page of people with the total count; each says whether the team has saved them. */
 export async function searchPeople(
   d: Db,
@@ -229,16 +239,28 @@ export async function searchPeople(
   perPage: number,
 ) {
   const where = peopleWhere(f, teamId);
-  // The page and the total in one D1 round trip (a batch). Not a window count: over 200,000 people it
-  // would evaluate the saved-contact lookup for every match instead of for the page.
-  const [page_, count] = await batchSql(d, [
-    sql`SELECT p.id, p.first_name, p.last_name, p.title, p.seniority, p.department, p.company, p.domain, p.industry, p.employees,
+  const pageSql = sql`SELECT p.id, p.first_name, p.last_name, p.title, p.seniority, p.department, p.company, p.domain, p.industry, p.employees,
                p.city, p.country, p.time_zone, p.email, p.email_status, p.score, p.linkedin_url, p.job_changed_at,
                (SELECT c.id FROM contacts c WHERE c.team_id = ${teamId} AND c.person_id = p.id AND c.deleted_at IS NULL) AS contact_id
-          FROM people p WHERE ${where} ORDER BY ${sql.raw(ORDER[sort])} LIMIT ${perPage} OFFSET ${(page - 1) * perPage}`,
-    sql`SELECT count(*) AS n FROM people p WHERE ${where}`,
-  ]);
-  return { people: page_!.results as PersonResult[], total: (count!.results[0] as { n: number } | undefined)?.n ?? 0 };
+          FROM people p WHERE ${where} ORDER BY ${sql.raw(ORDER[sort])} LIMIT ${perPage} OFFSET ${(page - 1) * perPage}`;
+  const version = sql`SELECT coalesce(max(rowid), 0) AS v FROM people`;
+  const versionOf = (r: D1Result | undefined) => (r?.results[0] as { v: number } | undefined)?.v ?? 0;
+  const key = f.saved === "any" ? JSON.stringify(f) : null;
+  const kept = key ? totals.get(key) : undefined;
+  if (kept) {
+    // The page and the version in one round trip; a total kept from before a load is counted again.
+    const [page_, v] = await batchSql(d, [pageSql, version]);
+    if (versionOf(v) === kept.version) return { people: page_!.results as PersonResult[], total: kept.n };
+  }
+  // The page and the total in one D1 round trip (a batch). Not a window count: over 200,000 people it
+  // would evaluate the saved-contact lookup for every match instead of for the page.
+  const [page_, count, v] = await batchSql(d, [pageSql, sql`SELECT count(*) AS n FROM people p WHERE ${where}`, version]);
+  const total = (count!.results[0] as { n: number } | undefined)?.n ?? 0;
+  if (key) {
+    if (totals.size >= TOTALS_KEPT) totals.delete(totals.keys().next().value!);
+    totals.set(key, { version: versionOf(v), n: total });
+  }
+  return { people: page_!.results as PersonResult[], total };
 }
 
 /** Ids of every match, in priority order (score, then id), up to `limit` + 1 so callers can tell "too many". */
