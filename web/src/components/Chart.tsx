@@ -1,6 +1,7 @@
-import { createEffect, For, onCleanup, onMount } from "solid-js";
+import { createEffect, onCleanup, onMount } from "solid-js";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
+import { FigureTable } from "./FigureTable";
 import "./Chart.css";
 
 /**
@@ -17,33 +18,13 @@ function ChartTable(props: { caption: string; columns: TableColumn[] }) {
   return (
     <details class="chart-table">
       <summary>Show as table</summary>
-      <div class="table-wrap">
-        <table class="table">
-          <caption class="sr-only">{props.caption}</caption>
-          <thead>
-            <tr>
-              <For each={props.columns}>
-                {(c, j) => (
-                  <th scope="col" class={j() ? "num" : ""}>
-                    {c.label}
-                  </th>
-                )}
-              </For>
-            </tr>
-          </thead>
-          <tbody>
-            <For each={rows()}>
-              {(i) => (
-                <tr>
-                  <For each={props.columns}>
-                    {(c, j) => (j() === 0 ? <th scope="row">{c.values[i]}</th> : <td class="num">{c.values[i]}</td>)}
-                  </For>
-                </tr>
-              )}
-            </For>
-          </tbody>
-        </table>
-      </div>
+      <FigureTable
+        caption={props.caption}
+        nameLabel={props.columns[0]?.label ?? ""}
+        name={(i) => props.columns[0]?.values[i]}
+        rows={rows()}
+        columns={props.columns.slice(1).map((c) => ({ label: c.label, value: (i: number) => c.values[i] }))}
+      />
     </details>
   );
 }

@@ -1,9 +1,10 @@
-import { For, type JSX } from "solid-js";
+import type { JSX } from "solid-js";
 import { Chart } from "./Chart";
+import { FigureTable, type FigureColumn } from "./FigureTable";
 import "./Report.css";
 
-/** A figure of a report's table: its column header, its text, and whether it is over a limit (shown in red). */
-export type StatColumn<T> = { label: string; value: (row: T) => string; over?: (row: T) => boolean };
+/** A figure of a report's table (FigureTable's column). */
+export type StatColumn<T> = FigureColumn<T>;
 
 /** A report's table in its card: one row per step, mailbox, user or sequence, with its figures. */
 export function StatsTable<T>(props: {
@@ -23,38 +24,7 @@ export function StatsTable<T>(props: {
           {props.title}
         </h2>
       </div>
-      <div class="table-wrap">
-        <table class="table" data-testid={props.id}>
-          <thead>
-            <tr>
-              <th scope="col">{props.nameLabel}</th>
-              <For each={props.columns}>
-                {(c) => (
-                  <th scope="col" class="num">
-                    {c.label}
-                  </th>
-                )}
-              </For>
-            </tr>
-          </thead>
-          <tbody>
-            <For each={props.rows}>
-              {(row, i) => (
-                <tr>
-                  <th scope="row">{props.name(row, i())}</th>
-                  <For each={props.columns}>
-                    {(c) => (
-                      <td class="num" classList={{ "text-danger": !!c.over?.(row) }}>
-                        {c.value(row)}
-                      </td>
-                    )}
-                  </For>
-                </tr>
-              )}
-            </For>
-          </tbody>
-        </table>
-      </div>
+      <FigureTable testId={props.id} nameLabel={props.nameLabel} name={props.name} rows={props.rows} columns={props.columns} />
     </section>
   );
 }

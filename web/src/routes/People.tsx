@@ -19,7 +19,7 @@ export default function People() {
   const navigate = useNavigate();
   const [w, setW] = createWizard();
   const [picking, setPicking] = createSignal(false);
-  const [saving, setSaving] = createSignal(false);
+  const [listDialog, setListDialog] = createSignal(false);
   const count = () => (w.allResults ? w.searchTotal : pickedIds(w).length);
   return (
     <div class="page">
@@ -33,7 +33,7 @@ export default function People() {
               class="btn"
               disabled={w.allResults || pickedIds(w).length === 0}
               title={w.allResults ? "Save to list takes the people you check (up to 1,000), not every result" : undefined}
-              onClick={() => setSaving(true)}
+              onClick={() => setListDialog(true)}
               data-testid="people-save-to-list"
             >
               Save to list
@@ -57,7 +57,7 @@ export default function People() {
           : `${plural(count(), "person", "people")} selected.`}
       </p>
       <PeopleSearch w={w} setW={setW} />
-      <SaveToListDialog open={saving()} peopleIds={pickedIds(w).slice(0, 1000)} onClose={() => setSaving(false)} />
+      <SaveToListDialog open={listDialog()} peopleIds={pickedIds(w).slice(0, 1000)} onClose={() => setListDialog(false)} />
       <SequencePicker
         open={picking()}
         title={`Add ${plural(count(), "person", "people")} to a sequence`}

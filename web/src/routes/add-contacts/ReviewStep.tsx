@@ -5,6 +5,7 @@ import type { OutcomeFilter, Preview, WarningOverrides } from "../../api";
 import { Badge } from "../../components/Badge";
 import { EmailStatusBadge } from "../../components/EmailStatus";
 import { EmptyState } from "../../components/EmptyState";
+import { FigureTable } from "../../components/FigureTable";
 import { Icon } from "../../components/Icon";
 import { DataTable } from "../../components/DataTable";
 import { OUTCOME_COLUMNS, OutcomeCells, OutcomeTabs } from "../../components/Outcomes";
@@ -293,54 +294,37 @@ function Capacity(props: { preview: Preview }) {
           </Show>
         </p>
       </div>
-      <div class="table-wrap table-wrap-free">
-        <table class="table table-compact">
-          <caption class="sr-only">Mailbox assignment and capacity</caption>
-          <thead>
-            <tr>
-              <th scope="col">Mailbox</th>
-              <th scope="col" class="num">
-                New
-              </th>
-              <th scope="col" class="num">
-                Already queued
-              </th>
-              <th scope="col" class="num">
-                Left today
-              </th>
-              <th scope="col" class="num">
-                Step 1 / day
-              </th>
-              <th scope="col">Everyone by</th>
-            </tr>
-          </thead>
-          <tbody>
-            <For each={rows()}>
-              {(m) => (
-                <tr classList={{ "row-muted-soft": m.assigned === 0 }}>
-                  <td class="small cell-nowrap">{m.email}</td>
-                  <td class="num tabular">
-                    <strong>{formatNumber(m.assigned)}</strong>
-                  </td>
-                  <td class="num tabular">{formatNumber(m.pending)}</td>
-                  <td class="num tabular">{formatNumber(m.remaining_today)}</td>
-                  <td class="num tabular">{formatNumber(m.step1_per_day)}</td>
-                  <td class="cell-nowrap small">
-                    <Show when={m.all_step1_by} fallback={<span class="reason reason-warning">Over a year</span>}>
-                      {(d) => (
-                        <>
-                          {formatLocalDate(d())}
-                          <Show when={m.days_needed}>{(n) => <span class="muted"> · {plural(n(), "day")}</span>}</Show>
-                        </>
-                      )}
-                    </Show>
-                  </td>
-                </tr>
-              )}
-            </For>
-          </tbody>
-        </table>
-      </div>
+      <FigureTable
+        caption="Mailbox assignment and capacity"
+        class="table-compact"
+        wrapClass="table-wrap-free"
+        nameLabel="Mailbox"
+        rows={rows()}
+        name={(m) => <span class="small cell-nowrap">{m.email}</span>}
+        rowClass={(m) => (m.assigned === 0 ? "row-muted-soft" : undefined)}
+        columns={[
+          { label: "New", value: (m) => <strong>{formatNumber(m.assigned)}</strong> },
+          { label: "Already queued", value: (m) => formatNumber(m.pending) },
+          { label: "Left today", value: (m) => formatNumber(m.remaining_today) },
+          { label: "Step 1 / day", value: (m) => formatNumber(m.step1_per_day) },
+          {
+            label: "Everyone by",
+            text: true,
+            value: (m) => (
+              <span class="cell-nowrap small">
+                <Show when={m.all_step1_by} fallback={<span class="reason reason-warning">Over a year</span>}>
+                  {(d) => (
+                    <>
+                      {formatLocalDate(d())}
+                      <Show when={m.days_needed}>{(n) => <span class="muted"> · {plural(n(), "day")}</span>}</Show>
+                    </>
+                  )}
+                </Show>
+              </span>
+            ),
+          },
+        ]}
+      />
     </section>
   );
 }

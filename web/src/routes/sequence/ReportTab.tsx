@@ -1,6 +1,7 @@
 import { createAsync, useSearchParams } from "@solidjs/router";
 import { createMemo, For, Show, Suspense } from "solid-js";
 import { Chart } from "../../components/Chart";
+import { FigureTable } from "../../components/FigureTable";
 import { BarsChart, DateRange, StatsTable } from "../../components/Report";
 import { Icon } from "../../components/Icon";
 import { stepMeta } from "../../components/StepType";
@@ -144,70 +145,59 @@ function AbTests(props: { r: SequenceReport; sequenceId: string; canEdit: boolea
         {(t) => (
           <div class="ab-test">
             <h3 class="ab-step">Step {t.position}</h3>
-            <div class="table-wrap">
-              <table class="table">
-                <caption class="sr-only">A/B test of step {t.position}</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Variant</th>
-                    <th scope="col" class="num">
-                      Delivered
-                    </th>
-                    <th scope="col" class="num">
-                      Replies
-                    </th>
-                    <th scope="col" class="num">
-                      Reply rate
-                    </th>
-                    <th scope="col">95% confidence interval</th>
-                    <th scope="col">
-                      <span class="sr-only">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  <For each={t.variants}>
-                    {(v) => (
-                      <tr>
-                        <th scope="row">
-                          {v.label}
-                          <Show when={t.winner_id === v.id}>
-                            {" "}
-                            <span class="badge badge-success">Winner</span>
-                          </Show>
-                          <Show when={!v.enabled && t.winner_id !== v.id}>
-                            {" "}
-                            <span class="badge">Off</span>
-                          </Show>
-                        </th>
-                        <td class="num">{formatNumber(v.sent)}</td>
-                        <td class="num">{formatNumber(v.replies)}</td>
-                        <td class="num">{pct(v.reply_rate)}</td>
-                        <td>
-                          <span class="ci" aria-hidden="true">
-                            <span
-                              class="ci-bar"
-                              style={{ left: `${v.ci_low * 100 * 2.5}%`, width: `${Math.max(0.5, (v.ci_high - v.ci_low) * 100 * 2.5)}%` }}
-                            />
-                            <span class="ci-dot" style={{ left: `${Math.min(100, v.reply_rate * 100 * 2.5)}%` }} />
-                          </span>
-                          <span class="small">
-                            {pct(v.ci_low)} – {pct(v.ci_high)}
-                          </span>
-                        </td>
-                        <td>
-                          <Show when={props.canEdit && v.enabled && t.variants.filter((x) => x.enabled).length > 1}>
-                            <button type="button" class="btn btn-ghost btn-sm" onClick={() => void pick(t.step_id, v.id, v.label)}>
-                              Make winner
-                            </button>
-                          </Show>
-                        </td>
-                      </tr>
-                    )}
-                  </For>
-                </tbody>
-              </table>
-            </div>
+            <FigureTable
+              caption={`A/B test of step ${t.position}`}
+              nameLabel="Variant"
+              rows={t.variants}
+              name={(v) => (
+                <>
+                  {v.label}
+                  <Show when={t.winner_id === v.id}>
+                    {" "}
+                    <span class="badge badge-success">Winner</span>
+                  </Show>
+                  <Show when={!v.enabled && t.winner_id !== v.id}>
+                    {" "}
+                    <span class="badge">Off</span>
+                  </Show>
+                </>
+              )}
+              columns={[
+                { label: "Delivered", value: (v) => formatNumber(v.sent) },
+                { label: "Replies", value: (v) => formatNumber(v.replies) },
+                { label: "Reply rate", value: (v) => pct(v.reply_rate) },
+                {
+                  label: "95% confidence interval",
+                  text: true,
+                  value: (v) => (
+                    <>
+                      <span class="ci" aria-hidden="true">
+                        <span
+                          class="ci-bar"
+                          style={{ left: `${v.ci_low * 100 * 2.5}%`, width: `${Math.max(0.5, (v.ci_high - v.ci_low) * 100 * 2.5)}%` }}
+                        />
+                        <span class="ci-dot" style={{ left: `${Math.min(100, v.reply_rate * 100 * 2.5)}%` }} />
+                      </span>
+                      <span class="small">
+                        {pct(v.ci_low)} – {pct(v.ci_high)}
+                      </span>
+                    </>
+                  ),
+                },
+                {
+                  label: "Actions",
+                  srOnly: true,
+                  text: true,
+                  value: (v) => (
+                    <Show when={props.canEdit && v.enabled && t.variants.filter((x) => x.enabled).length > 1}>
+                      <button type="button" class="btn btn-ghost btn-sm" onClick={() => void pick(t.step_id, v.id, v.label)}>
+                        Make winner
+                      </button>
+                    </Show>
+                  ),
+                },
+              ]}
+            />
             <p class="ab-verdict" classList={{ "ab-significant": t.significant }} data-testid="ab-verdict">
               <Icon name={t.significant ? "check" : "info"} size={15} /> {t.verdict}
               <Show when={t.p_value !== null && !t.significant}>
