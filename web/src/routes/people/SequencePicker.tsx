@@ -3,6 +3,7 @@ import { createMemo, createSignal, For, Show, Suspense } from "solid-js";
 import { fetchSequences, type SequenceSummary } from "../../api";
 import { Dialog } from "../../components/Dialog";
 import { Spinner } from "../../components/Status";
+import "./SequencePicker.css";
 
 /** Why a sequence can't take contacts from here, or null when it can. */
 export function whyNotPickable(s: SequenceSummary): string | null {

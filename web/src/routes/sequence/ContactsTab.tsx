@@ -203,8 +203,10 @@ function ActionAnswer(props: {
   onClose: () => void;
 }) {
   const changed = () => props.answer.results.filter((r) => r.changed).length;
-  const closed = () =>
+  // A restart by ids takes at most 1,000 (the API's limit for picked enrollments).
+  const closedAll = () =>
     props.answer.action === "restart" ? [] : props.answer.results.filter((r) => !r.changed && CLOSED.has(r.outcome)).map((r) => r.id);
+  const closed = () => closedAll().slice(0, 1000);
   return (
     <div class="action-result card" role="status" aria-live="polite" data-testid="enrollment-action-result">
       <div class="action-result-head">
@@ -226,7 +228,10 @@ function ActionAnswer(props: {
           onClick={() => props.onRestart(closed())}
           data-testid="restart-unchanged"
         >
-          <Icon name="refresh" size={14} /> Restart {plural(closed().length, "of them", "of them")} from step 1
+          <Icon name="refresh" size={14} />{" "}
+          {closedAll().length > closed().length
+            ? `Restart the first ${formatNumber(closed().length)} of them from step 1`
+            : `Restart ${formatNumber(closed().length)} of them from step 1`}
         </button>
       </Show>
       <Show when={props.answer.jobs.length > 0}>
@@ -356,7 +361,7 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
   return (
     <div class="stack-sm">
       <form
-        class="toolbar"
+        class="toolbar enrollments-toolbar"
         role="search"
         onSubmit={(ev) => {
           ev.preventDefault();

@@ -1,0 +1,122 @@
+// The contacts tab's bulk actions (issue 12 items 2, 7, 9): pause-until, resume and restart on a
+// selection of several contacts, "all matching this filter", and moving contacts to another sequence.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { baseUrl, launch, number, signIn } from "./helpers.mjs";
+
+const SEQ1 = "0a0000000000000000000001"; // Enterprise outbound — Q4 (active contacts)
+const SEQ2 = "0a0000000000000000000002"; // Webinar follow-up (finished contacts)
+const SEQ3 = "0a0000000000000000000003"; // Re-engage closed-lost (its history: many finished)
+
+describe("bulk actions in a sequence's contacts tab", () => {
+  let browser;
+  let page;
+
+  before(async () => {
+    ({ browser, page } = await launch());
+    await signIn(page, "admin@demo.test");
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  const table = () => page.getByTestId("enrollments-table");
+  const rows = () => table().locator("tbody tr");
+  const nameOf = async (row) => (await row.locator(".cell-strong").textContent()).trim();
+  const headline = () => page.getByTestId("enrollment-action-headline");
+
+  it("pauses two selected contacts until a date, both show it, then resumes both", async () => {
+    await page.goto(`${baseUrl}/sequences/${SEQ1}?tab=contacts&status=active`);
+    await table().waitFor();
+    const picked = [rows().nth(2), rows().nth(3)];
+    const names = [await nameOf(picked[0]), await nameOf(picked[1])];
+    for (const r of picked) await r.getByRole("checkbox").check();
+    await page.getByTestId("selection-count").getByText("2 contacts selected").waitFor();
+    const day = new Date(Date.now() + 12 * 86_400_000).toISOString().slice(0, 10);
+    await page.getByTestId("pause-until-date").fill(day);
+    await page.getByRole("button", { name: "Pause until" }).click();
+    await headline()
+      .getByText(/^2 contacts paused until/)
+      .waitFor();
+
+    await page.goto(`${baseUrl}/sequences/${SEQ1}?tab=contacts&status=paused`);
+    await table().waitFor();
+    for (const n of names) {
+      const row = rows().filter({ hasText: n });
+      await row.getByTestId("paused-until").waitFor();
+      assert.match(await row.getByTestId("paused-until").textContent(), /Paused until/);
+      await row.getByRole("checkbox").check();
+    }
+    await page.getByRole("button", { name: "Resume" }).click();
+    await headline()
+      .getByText(/^2 contacts resumed/)
+      .waitFor();
+    await page.goto(`${baseUrl}/sequences/${SEQ1}?tab=contacts&status=active`);
+    for (const n of names) await rows().filter({ hasText: n }).first().waitFor();
+  });
+
+  it("restarts two selected finished contacts from step 1: both are active again at step 1", async () => {
+    await page.goto(`${baseUrl}/sequences/${SEQ2}?tab=contacts&status=finished`);
+    await table().waitFor();
+    const picked = [rows().nth(1), rows().nth(2)];
+    const names = [await nameOf(picked[0]), await nameOf(picked[1])];
+    for (const r of picked) await r.getByRole("checkbox").check();
+    await page.getByRole("button", { name: "Restart", exact: true }).click();
+    await headline()
+      .getByText(/^2 contacts restarted from step 1/)
+      .waitFor();
+    for (const n of names) {
+      await page.goto(`${baseUrl}/sequences/${SEQ2}?tab=contacts&status=active&q=${encodeURIComponent(n)}`);
+      const row = rows().filter({ hasText: n }).first();
+      await row.waitFor();
+      assert.match(await row.locator(".step-chip").textContent(), /Step 1/);
+    }
+  });
+
+  it("selects all contacts matching the filter (more than a page); resuming them says each is finished and offers restart", async () => {
+    await page.goto(`${baseUrl}/sequences/${SEQ3}?tab=contacts&status=finished`);
+    await table().waitFor();
+    const total = await number(page.getByRole("tab", { name: /^Finished/ }));
+    assert.ok(total > 25, `the seed has more than a page of finished contacts in “Re-engage” (${total})`);
+    await table().getByRole("checkbox", { name: "Select all contacts on this page" }).check();
+    await page.getByTestId("selection-count").getByText("25 contacts selected").waitFor();
+    await page.getByRole("button", { name: /^Select all .* matching this filter$/ }).click();
+    await page
+      .getByTestId("selection-count")
+      .getByText(`All ${total.toLocaleString("en-US")} contacts matching this filter selected`)
+      .waitFor();
+    await page.getByRole("button", { name: "Resume" }).click();
+    await headline()
+      .getByText(new RegExp(`^0 contacts resumed · ${total.toLocaleString("en-US")} unchanged: Already finished: restart it`))
+      .waitFor();
+    await page.getByTestId("restart-unchanged").waitFor();
+    assert.match(await page.getByTestId("restart-unchanged").textContent(), new RegExp(`Restart ${total.toLocaleString("en-US")} of them`));
+    // Nothing changed: the same number is finished.
+    assert.equal(await number(page.getByRole("tab", { name: /^Finished/ })), total);
+  });
+
+  it("moves a contact to another sequence: the answer says it moved, the target's job checks it, and it leaves this sequence", async () => {
+    await page.goto(`${baseUrl}/sequences/${SEQ1}?tab=contacts&status=active`);
+    await table().waitFor();
+    const row = rows().nth(6);
+    const name = await nameOf(row);
+    await row.getByRole("checkbox").check();
+    await page.getByTestId("move-to-sequence").click();
+    const picker = page.getByTestId("sequence-picker");
+    await picker.waitFor();
+    assert.equal(await picker.getByText("Enterprise outbound — Q4").count(), 0, "the sequence they are in is not offered");
+    await picker.getByTestId(`pick-sequence-${SEQ2}`).click();
+    await headline().getByText("1 contact moved to “Webinar follow-up”").waitFor();
+    const each = page.getByTestId("enrollment-action-each");
+    assert.match(await each.textContent(), new RegExp(`${name}: moved`));
+    await page.getByTestId("move-job-link").click();
+    await page.waitForURL(/\/jobs\//);
+
+    await page.goto(`${baseUrl}/sequences/${SEQ1}?tab=contacts&status=finished&q=${encodeURIComponent(name)}`);
+    const moved = rows().filter({ hasText: name }).first();
+    await moved.waitFor();
+    assert.match(await moved.textContent(), /Moved/i);
+    await page.goto(`${baseUrl}/sequences/${SEQ2}?tab=contacts&status=all&q=${encodeURIComponent(name)}`);
+    await rows().filter({ hasText: name }).first().waitFor();
+  });
+});
