@@ -95,6 +95,22 @@ describe("bulk actions in a sequence's contacts tab", () => {
     assert.equal(await number(page.getByRole("tab", { name: /^Finished/ })), total);
   });
 
+  it("an action on a filter of more than 1,000 runs as a job: its progress, then what it did, show above the table", async () => {
+    await page.goto(`${baseUrl}/sequences/${SEQ1}?tab=contacts&status=finished`);
+    await table().waitFor();
+    const total = await number(page.getByRole("tab", { name: /^Finished/ }));
+    assert.ok(total > 1000, `more than 1,000 finished contacts in “Enterprise outbound” (${total})`);
+    await table().getByRole("checkbox", { name: "Select all contacts on this page" }).check();
+    await page.getByRole("button", { name: /^Select all .* matching this filter$/ }).click();
+    await page.getByRole("button", { name: "Resume" }).click();
+    const job = page.getByTestId("enrollment-action-job");
+    await job.waitFor();
+    await job.getByText("0 contacts resumed").waitFor({ timeout: 60_000 });
+    const outcomes = await job.getByTestId("enrollment-job-outcomes").textContent();
+    assert.match(outcomes, /finished/);
+    assert.equal(await number(page.getByRole("tab", { name: /^Finished/ })), total);
+  });
+
   it("moves a contact to another sequence: the answer says it moved, the target's job checks it, and it leaves this sequence", async () => {
     await page.goto(`${baseUrl}/sequences/${SEQ1}?tab=contacts&status=active`);
     await table().waitFor();
@@ -118,5 +134,35 @@ describe("bulk actions in a sequence's contacts tab", () => {
     assert.match(await moved.textContent(), /Moved/i);
     await page.goto(`${baseUrl}/sequences/${SEQ2}?tab=contacts&status=all&q=${encodeURIComponent(name)}`);
     await rows().filter({ hasText: name }).first().waitFor();
+  });
+});
+
+describe("a contact's meeting booked", () => {
+  let browser;
+  let page;
+
+  before(async () => {
+    ({ browser, page } = await launch());
+    await signIn(page, "admin@demo.test");
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  it("finishes the contact's open sequences with that reason; the timeline shows it", async () => {
+    await page.goto(`${baseUrl}/sequences/${SEQ1}?tab=contacts&status=active`);
+    const table = page.getByTestId("enrollments-table");
+    await table.waitFor();
+    const row = table.locator("tbody tr").nth(9);
+    const name = (await row.locator(".cell-strong").textContent()).trim();
+    await row.locator("a", { hasText: name }).first().click();
+    await page.getByTestId("contact-meeting-booked").click();
+    await page.getByText(/Meeting booked: finished in 1 sequence/).waitFor();
+    const sequences = page.getByTestId("contact-sequences-table");
+    await sequences
+      .locator("tr", { hasText: "Enterprise outbound" })
+      .getByText(/Finished · Meeting booked/i)
+      .waitFor();
+    await page.getByTestId("contact-timeline").locator("li", { hasText: "Meeting booked" }).first().waitFor();
   });
 });
