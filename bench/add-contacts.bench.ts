@@ -3,7 +3,8 @@
 // tables, same counts, one bulk statement per 900 KB); and 10,000 net-new people (credits held and
 // settled, contacts created, enrichment).
 import { it } from "vitest";
-import { bulkInsert, bulkInsertStatements, type Row } from "../worker/db/bulk";
+import { bulkInsert, bulkInsertSql, type Row } from "../worker/db/bulk";
+import { batchSql, db } from "../worker/db/client";
 import { newId } from "../worker/lib/ids";
 import { PEOPLE_COLUMNS } from "../worker/seed/people";
 import { resetClock } from "../worker/lib/clock";
@@ -52,8 +53,8 @@ const count = async (sql: string, ...b: unknown[]) =>
     .first<{ n: number }>())!.n;
 
 async function insertAll(table: string, columns: string[], rows: Row[]) {
-  const stmts = bulkInsertStatements(env.DB, table, columns, rows, "");
-  for (let i = 0; i < stmts.length; i += 50) await env.DB.batch(stmts.slice(i, i + 50));
+  const stmts = bulkInsertSql(table, columns, rows, "");
+  for (let i = 0; i < stmts.length; i += 50) await batchSql(db(env.DB), stmts.slice(i, i + 50));
 }
 
 /**

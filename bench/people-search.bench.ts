@@ -1,5 +1,5 @@
 import { it } from "vitest";
-import { bulkInsertStatements } from "../worker/db/bulk";
+import { bulkInsert } from "../worker/db/bulk";
 import { peopleChunks, PEOPLE_COLUMNS } from "../worker/seed/people";
 import { as, env } from "../test/helpers";
 import { addContactsSetup } from "../test/fixtures";
@@ -22,8 +22,7 @@ function pct(xs: number[], p: number) {
 }
 
 it(`people search over ${PEOPLE} people: p50/p95 for five filter mixes`, async () => {
-  for (const chunk of peopleChunks(PEOPLE, 20_000, Date.UTC(2026, 9, 1)))
-    await env.DB.batch(bulkInsertStatements(env.DB, "people", PEOPLE_COLUMNS, chunk));
+  for (const chunk of peopleChunks(PEOPLE, 20_000, Date.UTC(2026, 9, 1))) await bulkInsert(env.DB, "people", PEOPLE_COLUMNS, chunk);
   // As the seed does: refresh the query planner's statistics after a bulk load.
   await env.DB.prepare("PRAGMA optimize").run();
   const x = await addContactsSetup();

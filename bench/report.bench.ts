@@ -1,5 +1,6 @@
 import { it } from "vitest";
-import { bulkInsertStatements, type Row } from "../worker/db/bulk";
+import { bulkInsertSql, type Row } from "../worker/db/bulk";
+import { batchSql, db } from "../worker/db/client";
 import { newId } from "../worker/lib/ids";
 import { as, env } from "../test/helpers";
 import { makeMailbox, makeSequence, makeTeam, sessionFor } from "../test/fixtures";
@@ -43,6 +44,7 @@ it(`sequence report over ${ENROLLMENTS} enrollments and ${3 * ENROLLMENTS} email
   const emailSteps = [stepIds[0]!, stepIds[1]!, stepIds[3]!];
 
   // 100,000 contacts, enrollments and three emails each, written in slices of 10,000.
+  const d = db(env.DB);
   for (let from = 0; from < ENROLLMENTS; from += 10_000) {
     const contacts: Row[] = [];
     const enrollments: Row[] = [];
@@ -91,15 +93,13 @@ it(`sequence report over ${ENROLLMENTS} enrollments and ${3 * ENROLLMENTS} email
         ]);
       });
     }
-    await env.DB.batch([
-      ...bulkInsertStatements(
-        env.DB,
+    await batchSql(d, [
+      ...bulkInsertSql(
         "contacts",
         ["id", "team_id", "first_name", "last_name", "email", "email_status", "stage_id", "created_at", "updated_at"],
         contacts,
       ),
-      ...bulkInsertStatements(
-        env.DB,
+      ...bulkInsertSql(
         "enrollments",
         [
           "id",
@@ -117,9 +117,9 @@ it(`sequence report over ${ENROLLMENTS} enrollments and ${3 * ENROLLMENTS} email
         enrollments,
       ),
     ]);
-    await env.DB.batch(
-      bulkInsertStatements(
-        env.DB,
+    await batchSql(
+      d,
+      bulkInsertSql(
         "messages",
         [
           "id",

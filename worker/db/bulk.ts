@@ -1,4 +1,5 @@
 import { sql, type SQL } from "drizzle-orm";
+import { batchSql, db } from "./client";
 
 /**
  * Bulk writes within D1's limits (100 bound parameters and 100 KB per statement): the rows travel as
@@ -9,35 +10,7 @@ const MAX_JSON_CHARS = 900_000;
 
 export type Row = readonly (string | number | boolean | null)[];
 
-export function bulkInsertStatements(
-  d1: D1Database,
-  table: string,
-  columns: readonly string[],
-  rows: readonly Row[],
-  mode: "" | "OR IGNORE" | "OR REPLACE" = "OR IGNORE",
-  /** e.g. an `ON CONFLICT(...) DO UPDATE ...` upsert clause. */
-  onConflict = "",
-): D1PreparedStatement[] {
-  const select = columns.map((_, i) => `json_extract(value, '$[${i}]')`).join(", ");
-  // "WHERE true" lets SQLite parse an upsert clause after INSERT ... SELECT.
-  const sql = `INSERT ${mode} INTO ${table} (${columns.join(", ")}) SELECT ${select} FROM json_each(?1) WHERE true ${onConflict}`;
-  const out: D1PreparedStatement[] = [];
-  let chunk: string[] = [];
-  let size = 0;
-  for (const r of rows) {
-    const j = JSON.stringify(r.map((v) => (typeof v === "boolean" ? (v ? 1 : 0) : v)));
-    if (size + j.length > MAX_JSON_CHARS && chunk.length) {
-      out.push(d1.prepare(sql).bind(`[${chunk.join(",")}]`));
-      chunk = [];
-      size = 0;
-    }
-    chunk.push(j);
-    size += j.length + 1;
-  }
-  if (chunk.length) out.push(d1.prepare(sql).bind(`[${chunk.join(",")}]`));
-  return out;
-}
-
+/** Inserts `rows` in one batch (D1's only transaction), on a handle built for the call (test and benchmark setup). */
 export async function bulkInsert(
   d1: D1Database,
   table: string,
@@ -45,14 +18,13 @@ export async function bulkInsert(
   rows: readonly Row[],
   mode: "" | "OR IGNORE" | "OR REPLACE" = "OR IGNORE",
 ) {
-  const stmts = bulkInsertStatements(d1, table, columns, rows, mode);
-  if (stmts.length) await d1.batch(stmts);
+  await batchSql(db(d1), bulkInsertSql(table, columns, rows, mode));
 }
 
 /**
- * The same multi-row insert as drizzle SQL on the request's handle (run each with `d.run`, or put
- * `d.run(s)` in a `d.batch`): the rows travel as one bound JSON parameter per statement. `table` and
- * `columns` are identifiers written in code, never input.
+ * A multi-row insert as drizzle SQL statements for `batchSql` on the caller's handle: the rows travel
+ * as one bound JSON parameter per statement. `table` and `columns` are identifiers written in code,
+ * never input.
  */
 export function bulkInsertSql(
   table: string,

@@ -5,7 +5,7 @@ import { sql, type SQL, type SQLWrapper } from "drizzle-orm";
  * enforces it too), so a list is never bound one parameter per value: it travels as ONE bound JSON
  * array that SQLite unpacks with json_each. D1 caps one value at 2 MB: a list that can grow past
  * LIST_CHUNK values (about 150 KB of ids) is run through `inChunks`, one statement per chunk.
- * (Multi-row inserts go through `bulkInsertStatements` in ./bulk.ts, which packs rows the same way.)
+ * (Multi-row inserts go through `bulkInsertSql` in ./bulk.ts, which packs rows the same way.)
  */
 export const LIST_CHUNK = 5_000;
 

@@ -1,5 +1,7 @@
 import { hashPassword, sha256Hex } from "../lib/crypto";
-import { bulkInsertStatements, type Row } from "../db/bulk";
+import { sql } from "drizzle-orm";
+import { bulkInsertSql, type Row } from "../db/bulk";
+import { batchSql, db, type BatchStatement, type Db } from "../db/client";
 import { historyStatements, type HistoryContact } from "./history";
 import { PEOPLE_COLUMNS, peopleChunks, type PersonRow } from "./people";
 import { Rng, seedId } from "./random";
@@ -64,24 +66,24 @@ const STAGES = [
 
 export const stageId = (team: 1 | 2, i: number) => seedId(0x03, team * 100 + i);
 
-async function isSeeded(d1: D1Database): Promise<boolean> {
-  const row = await d1
-    .prepare("SELECT json_extract(settings, '$.seed_version') AS v FROM teams WHERE id = ?")
-    .bind(DEMO.team)
-    .first<{ v: number | null }>();
+async function isSeeded(d: Db): Promise<boolean> {
+  const row = await d.get<{ v: number | null }>(
+    sql`SELECT json_extract(settings, '$.seed_version') AS v FROM teams WHERE id = ${DEMO.team}`,
+  );
   return (row?.v ?? 0) >= SEED_VERSION;
 }
 
 export async function seedDemo(d1: D1Database, opts: SeedOptions = FULL_SEED) {
-  if (await isSeeded(d1)) return { seeded: false as const };
+  // One drizzle handle for the whole seed (it runs outside a request: the dev route, the tests' setup).
+  const d = db(d1);
+  if (await isSeeded(d)) return { seeded: false as const };
   const started = Date.now();
   const t0 = SEED_EPOCH;
 
   // Teams, users, keys, stages, schedules, mailboxes, credits: one transaction.
   const hashes = await Promise.all(USERS.map(() => hashPassword(DEMO_PASSWORD)));
-  const base: D1PreparedStatement[] = [
-    ...bulkInsertStatements(
-      d1,
+  const base: BatchStatement[] = [
+    ...bulkInsertSql(
       "teams",
       ["id", "name", "postal_address", "credit_balance", "settings", "created_at"],
       [
@@ -89,8 +91,7 @@ export async function seedDemo(d1: D1Database, opts: SeedOptions = FULL_SEED) {
         [DEMO.rival, "Rival", "Rival Ltd., 1 Poultry, London EC2R 8EJ, UK", 1_000, "{}", t0],
       ],
     ),
-    ...bulkInsertStatements(
-      d1,
+    ...bulkInsertSql(
       "credit_ledger",
       ["id", "team_id", "kind", "amount", "balance_after", "source", "ref", "note", "created_at"],
       [
@@ -98,14 +99,12 @@ export async function seedDemo(d1: D1Database, opts: SeedOptions = FULL_SEED) {
         [seedId(0x0c, 2), DEMO.rival, "grant", 1_000, 1_000, "plan", "seed-grant", "Starter plan credits", t0],
       ],
     ),
-    ...bulkInsertStatements(
-      d1,
+    ...bulkInsertSql(
       "users",
       ["id", "team_id", "email", "name", "role", "password_hash", "created_at"],
       USERS.map((u, i) => [...u, hashes[i]!, t0]),
     ),
-    ...bulkInsertStatements(
-      d1,
+    ...bulkInsertSql(
       "api_keys",
       ["id", "team_id", "created_by", "name", "kind", "key_hash", "prefix", "created_at"],
       [
@@ -141,8 +140,7 @@ export async function seedDemo(d1: D1Database, opts: SeedOptions = FULL_SEED) {
         ],
       ],
     ),
-    ...bulkInsertStatements(
-      d1,
+    ...bulkInsertSql(
       "contact_stages",
       ["id", "team_id", "name", "category", "position"],
       [
@@ -150,8 +148,7 @@ export async function seedDemo(d1: D1Database, opts: SeedOptions = FULL_SEED) {
         ...STAGES.map(([n, c], i) => [stageId(2, i), DEMO.rival, n, c, i] as Row),
       ],
     ),
-    ...bulkInsertStatements(
-      d1,
+    ...bulkInsertSql(
       "schedules",
       [
         "id",
@@ -193,8 +190,7 @@ export async function seedDemo(d1: D1Database, opts: SeedOptions = FULL_SEED) {
         [seedId(0x05, 3), DEMO.rival, "UK office hours", "Europe/London", JSON.stringify(weekdays("09:00", "17:30")), "[]", "GB", 0, 1, t0],
       ],
     ),
-    ...bulkInsertStatements(
-      d1,
+    ...bulkInsertSql(
       "mailboxes",
       [
         "id",
@@ -296,7 +292,7 @@ export async function seedDemo(d1: D1Database, opts: SeedOptions = FULL_SEED) {
       ],
     ),
   ];
-  await d1.batch(base);
+  await batchSql(d, base);
 
   // The prospect database, streamed in chunks; the contacts are taken from it as it goes by.
   const demoEvery = Math.max(1, Math.floor(opts.people / opts.contacts));
@@ -305,7 +301,7 @@ export async function seedDemo(d1: D1Database, opts: SeedOptions = FULL_SEED) {
   const rivalPeople: PersonRow[] = [];
   let n = 0;
   for (const chunk of peopleChunks(opts.people, 20_000, t0)) {
-    await d1.batch(bulkInsertStatements(d1, "people", PEOPLE_COLUMNS, chunk));
+    await batchSql(d, bulkInsertSql("people", PEOPLE_COLUMNS, chunk));
     for (const p of chunk) {
       if (n % demoEvery === 0 && demoPeople.length < opts.contacts) demoPeople.push(p);
       if (n % rivalEvery === 3 % rivalEvery && rivalPeople.length < opts.rivalContacts) rivalPeople.push(p);
@@ -313,13 +309,12 @@ export async function seedDemo(d1: D1Database, opts: SeedOptions = FULL_SEED) {
     }
   }
 
-  await seedContacts(d1, demoPeople, rivalPeople, t0);
+  await seedContacts(d, demoPeople, rivalPeople, t0);
   // Fresh statistics for the query planner after the bulk load.
-  await d1.prepare("PRAGMA optimize").run();
-  await d1
-    .prepare("UPDATE teams SET settings = json_set(settings, '$.seed_version', ?) WHERE id IN (?, ?)")
-    .bind(SEED_VERSION, DEMO.team, DEMO.rival)
-    .run();
+  await d.run(sql`PRAGMA optimize`);
+  await d.run(
+    sql`UPDATE teams SET settings = json_set(settings, '$.seed_version', ${SEED_VERSION}) WHERE id IN (${DEMO.team}, ${DEMO.rival})`,
+  );
   return { seeded: true as const, ms: Date.now() - started, people: opts.people, contacts: demoPeople.length + rivalPeople.length };
 }
 
@@ -355,7 +350,7 @@ const CONTACT_COLUMNS = [
   "updated_at",
 ] as const;
 
-async function seedContacts(d1: D1Database, demoPeople: PersonRow[], rivalPeople: PersonRow[], t0: number) {
+async function seedContacts(d: Db, demoPeople: PersonRow[], rivalPeople: PersonRow[], t0: number) {
   const rng = new Rng(7);
   const owners = [DEMO.admin, DEMO.rep1, DEMO.rep2];
   const contactRows: Row[] = [];
@@ -647,9 +642,8 @@ async function seedContacts(d1: D1Database, demoPeople: PersonRow[], rivalPeople
     ];
   });
 
-  await d1.batch([
-    ...bulkInsertStatements(
-      d1,
+  await batchSql(d, [
+    ...bulkInsertSql(
       "tasks",
       [
         "id",
@@ -667,18 +661,16 @@ async function seedContacts(d1: D1Database, demoPeople: PersonRow[], rivalPeople
       ],
       taskRows,
     ),
-    ...bulkInsertStatements(d1, "contacts", CONTACT_COLUMNS, contactRows),
-    ...bulkInsertStatements(d1, "suppressions", ["id", "team_id", "email", "reason", "source", "created_at"], suppressionRows),
-    ...bulkInsertStatements(d1, "lists", ["id", "team_id", "owner_id", "name", "created_at"], listRows),
-    ...bulkInsertStatements(d1, "list_members", ["list_id", "contact_id", "team_id", "added_at"], memberRows),
-    ...bulkInsertStatements(
-      d1,
+    ...bulkInsertSql("contacts", CONTACT_COLUMNS, contactRows),
+    ...bulkInsertSql("suppressions", ["id", "team_id", "email", "reason", "source", "created_at"], suppressionRows),
+    ...bulkInsertSql("lists", ["id", "team_id", "owner_id", "name", "created_at"], listRows),
+    ...bulkInsertSql("list_members", ["list_id", "contact_id", "team_id", "added_at"], memberRows),
+    ...bulkInsertSql(
       "sequences",
       ["id", "team_id", "owner_id", "name", "active", "schedule_id", "settings", "created_at", "updated_at"],
       sequenceRows,
     ),
-    ...bulkInsertStatements(
-      d1,
+    ...bulkInsertSql(
       "steps",
       [
         "id",
@@ -696,15 +688,9 @@ async function seedContacts(d1: D1Database, demoPeople: PersonRow[], rivalPeople
       ],
       stepRows,
     ),
-    ...bulkInsertStatements(
-      d1,
-      "step_variants",
-      ["id", "team_id", "step_id", "label", "subject", "body", "enabled", "created_at"],
-      variantRows,
-    ),
-    ...bulkInsertStatements(d1, "sequence_shares", ["sequence_id", "user_id", "team_id", "access"], shareRows),
-    ...bulkInsertStatements(
-      d1,
+    ...bulkInsertSql("step_variants", ["id", "team_id", "step_id", "label", "subject", "body", "enabled", "created_at"], variantRows),
+    ...bulkInsertSql("sequence_shares", ["sequence_id", "user_id", "team_id", "access"], shareRows),
+    ...bulkInsertSql(
       "enrollments",
       [
         "id",
@@ -744,9 +730,10 @@ async function seedContacts(d1: D1Database, demoPeople: PersonRow[], rivalPeople
       .filter((r) => r[1] === DEMO.team)
       .map((r) => [parseInt(String(r[0]).slice(2), 16), { subject: String(r[4]), body: String(r[5]) }]),
   );
-  await d1.batch(
+  await batchSql(
+    d,
     historyStatements(
-      d1,
+      d,
       {
         team: DEMO.team,
         users: { admin: DEMO.admin, rep1: DEMO.rep1, rep2: DEMO.rep2 },

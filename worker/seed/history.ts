@@ -1,4 +1,7 @@
-import { bulkInsertStatements, type Row } from "../db/bulk";
+import { sql } from "drizzle-orm";
+import { bulkInsertSql, type Row } from "../db/bulk";
+import type { BatchStatement, Db } from "../db/client";
+import { autoWinnerStatement, winnerStatements } from "../services/reports/ab";
 import { Rng, seedId } from "./random";
 
 /**
@@ -199,12 +202,12 @@ function render(template: string, c: HistoryContact) {
 }
 
 export function historyStatements(
-  d1: D1Database,
+  d: Db,
   ids: HistoryIds,
   contacts: readonly HistoryContact[],
   texts: VariantTexts,
   today: number,
-) {
+): BatchStatement[] {
   const rng = new Rng(1414);
   const enrollments: Row[] = [];
   const messages: Row[] = [];
@@ -363,42 +366,27 @@ export function historyStatements(
   const json = (rows: [string, string | number][]) => JSON.stringify(rows);
   const t = today;
   return [
-    ...bulkInsertStatements(d1, "enrollments", ENROLLMENT_COLUMNS, enrollments),
-    ...bulkInsertStatements(d1, "messages", MESSAGE_COLUMNS, messages),
-    ...bulkInsertStatements(d1, "tasks", TASK_COLUMNS, tasks),
+    ...bulkInsertSql("enrollments", ENROLLMENT_COLUMNS, enrollments),
+    ...bulkInsertSql("messages", MESSAGE_COLUMNS, messages),
+    ...bulkInsertSql("tasks", TASK_COLUMNS, tasks),
     // The contacts' state follows their history: stage after a reply, when they bounced or unsubscribed.
-    d1
-      .prepare(
-        "UPDATE contacts SET stage_id = json_extract(j.value, '$[1]'), updated_at = ?2 FROM json_each(?1) AS j WHERE contacts.id = json_extract(j.value, '$[0]')",
-      )
-      .bind(json([...stageOf]), t),
-    d1
-      .prepare(
-        "UPDATE contacts SET bounced_at = json_extract(j.value, '$[1]') FROM json_each(?1) AS j WHERE contacts.id = json_extract(j.value, '$[0]') AND contacts.bounced_at IS NOT NULL",
-      )
-      .bind(json([...bouncedAt])),
-    d1
-      .prepare(
-        "UPDATE contacts SET unsubscribed_at = json_extract(j.value, '$[1]') FROM json_each(?1) AS j WHERE contacts.id = json_extract(j.value, '$[0]') AND contacts.unsubscribed_at IS NOT NULL",
-      )
-      .bind(json([...unsubscribedAt])),
-    // The finished A/B test: B won on step 1 of Enterprise outbound; A is off and the switch is recorded.
-    d1.prepare("UPDATE step_variants SET enabled = 0 WHERE id = ? AND team_id = ?").bind(ids.variants[1]!, ids.team),
-    d1
-      .prepare(
-        "UPDATE sequences SET settings = json_set(settings, '$.ab_winners', json_object(?, ?), '$.ab_auto_winner', json('true')) WHERE id = ? AND team_id = ?",
-      )
-      .bind(ids.steps[1]!, ids.variants[2]!, ids.sequences[0], ids.team),
-    d1
-      .prepare(
-        "INSERT OR IGNORE INTO audit_log (id, team_id, user_id, action, target_type, target_id, details, created_at) VALUES (?, ?, NULL, 'ab_test.winner_automatic', 'step', ?, ?, ?)",
-      )
-      .bind(
-        seedId(TAG.audit, 1),
-        ids.team,
-        ids.steps[1]!,
-        JSON.stringify({ sequence_id: ids.sequences[0], variant_id: ids.variants[2] }),
-        t - 8 * DAY,
-      ),
+    sql`UPDATE contacts SET stage_id = json_extract(j.value, '$[1]'), updated_at = ${t} FROM json_each(${json([...stageOf])}) AS j WHERE contacts.id = json_extract(j.value, '$[0]')`,
+    sql`UPDATE contacts SET bounced_at = json_extract(j.value, '$[1]') FROM json_each(${json([...bouncedAt])}) AS j WHERE contacts.id = json_extract(j.value, '$[0]') AND contacts.bounced_at IS NOT NULL`,
+    sql`UPDATE contacts SET unsubscribed_at = json_extract(j.value, '$[1]') FROM json_each(${json([...unsubscribedAt])}) AS j WHERE contacts.id = json_extract(j.value, '$[0]') AND contacts.unsubscribed_at IS NOT NULL`,
+    // The finished A/B test: B won on step 1 of Enterprise outbound, chosen by the automatic winner
+    // (the same statements as a winner chosen on the cron), which stays on.
+    ...winnerStatements(d, {
+      teamId: ids.team,
+      sequenceId: ids.sequences[0],
+      stepId: ids.steps[1]!,
+      winnerId: ids.variants[2]!,
+      userId: null,
+      apiKeyId: null,
+      automatic: true,
+      details: {},
+      auditId: seedId(TAG.audit, 1),
+      at: t - 8 * DAY,
+    }),
+    autoWinnerStatement(d, { id: ids.sequences[0], teamId: ids.team }, true, t - 8 * DAY),
   ];
 }

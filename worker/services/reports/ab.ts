@@ -54,22 +54,27 @@ export async function abTests(d: Db, sequenceId: string, teamId: string): Promis
     }));
 }
 
-/** Make `winnerId` the only enabled variant of its step, remember it, and write the audit entry: one batch. */
-export async function chooseWinner(
-  d: Db,
-  o: {
-    teamId: string;
-    sequenceId: string;
-    stepId: string;
-    winnerId: string;
-    userId: string | null;
-    apiKeyId: string | null;
-    automatic: boolean;
-    details: Record<string, unknown>;
-  },
-) {
-  const t = now();
-  await d.batch([
+export interface WinnerChoice {
+  teamId: string;
+  sequenceId: string;
+  stepId: string;
+  winnerId: string;
+  userId: string | null;
+  apiKeyId: string | null;
+  automatic: boolean;
+  details: Record<string, unknown>;
+  /** The audit entry's id and time (the demo seed writes a past choice with fixed ones). */
+  auditId?: string;
+  at?: number;
+}
+
+/**
+ * The statements (for one batch) that make `winnerId` the only enabled variant of its step, remember
+ * it in the sequence's settings and write the audit entry.
+ */
+export function winnerStatements(d: Db, o: WinnerChoice) {
+  const t = o.at ?? now();
+  return [
     d
       .update(stepVariants)
       .set({ enabled: sql`(${stepVariants.id} = ${o.winnerId})` })
@@ -81,19 +86,34 @@ export async function chooseWinner(
         updatedAt: t,
       })
       .where(and(eq(sequences.id, o.sequenceId), eq(sequences.teamId, o.teamId))),
-    d.insert(auditLog).values({
-      id: newId(),
-      teamId: o.teamId,
-      userId: o.userId,
-      apiKeyId: o.apiKeyId,
-      action: o.automatic ? "ab_test.winner_automatic" : "ab_test.winner_chosen",
-      targetType: "step",
-      targetId: o.stepId,
-      details: { sequence_id: o.sequenceId, variant_id: o.winnerId, ...o.details },
-      createdAt: t,
-    }),
-  ]);
+    d
+      .insert(auditLog)
+      .values({
+        id: o.auditId ?? newId(),
+        teamId: o.teamId,
+        userId: o.userId,
+        apiKeyId: o.apiKeyId,
+        action: o.automatic ? "ab_test.winner_automatic" : "ab_test.winner_chosen",
+        targetType: "step",
+        targetId: o.stepId,
+        details: { sequence_id: o.sequenceId, variant_id: o.winnerId, ...o.details },
+        createdAt: t,
+      })
+      .onConflictDoNothing(),
+  ] as const;
 }
+
+/** Make `winnerId` the only enabled variant of its step, remember it, and write the audit entry: one batch. */
+export async function chooseWinner(d: Db, o: WinnerChoice) {
+  await d.batch(winnerStatements(d, o));
+}
+
+/** The statement that turns a sequence's automatic winner on or off. */
+export const autoWinnerStatement = (d: Db, seq: { id: string; teamId: string }, enabled: boolean, at = now()) =>
+  d
+    .update(sequences)
+    .set({ settings: sql`json_set(${sequences.settings}, '$.ab_auto_winner', json(${enabled ? "true" : "false"}))`, updatedAt: at })
+    .where(and(eq(sequences.id, seq.id), eq(sequences.teamId, seq.teamId)));
 
 /** A caller picks a step's winner by hand (404 when the step has no A/B test or the variant isn't one of it). */
 export async function chooseWinnerBy(d: Db, caller: Caller, sequenceId: string, stepId: string, variantId: string) {
@@ -120,10 +140,7 @@ export async function chooseWinnerBy(d: Db, caller: Caller, sequenceId: string, 
 export async function setAutoWinner(d: Db, caller: Caller, sequenceId: string, enabled: boolean): Promise<string[]> {
   const { seq } = await sequenceFor(d, caller, sequenceId, "sequence.edit");
   await d.batch([
-    d
-      .update(sequences)
-      .set({ settings: sql`json_set(${sequences.settings}, '$.ab_auto_winner', json(${enabled ? "true" : "false"}))`, updatedAt: now() })
-      .where(and(eq(sequences.id, seq.id), eq(sequences.teamId, seq.teamId))),
+    autoWinnerStatement(d, seq, enabled),
     d.insert(auditLog).values(auditEntry(caller, "ab_test.auto_winner", "sequence", seq.id, { enabled })),
   ]);
   // A test that is already significant switches now, not on the next cron tick.
