@@ -83,6 +83,22 @@ describe("D1 work of the routes a busy screen calls", () => {
     }
   });
 
+  it("the sequence list walks each sequence's enrollments and messages once for its counts", async () => {
+    const n = async (q: string) => (await env.DB.prepare(q).bind(DEMO.team).first<{ n: number }>())!.n;
+    const enrollments = await n("select count(*) n from enrollments where team_id = ?");
+    const messages = await n("select count(*) n from messages where team_id = ?");
+    expect(messages).toBeGreaterThan(0);
+    const m = await measure(admin, "GET", "/api/sequences?per_page=50");
+    // Before: sent and bounced were two subqueries, each reading every message of the sequence.
+    expect(m.rowsRead).toBeLessThanOrEqual(enrollments + messages + 100);
+    const sent = await n("select count(*) n from messages where team_id = ? and status in ('sent', 'unknown')");
+    const seqs = m.json.sequences as { sent: number; bounced: number }[];
+    expect(seqs.reduce((a, s) => a + s.sent, 0)).toBe(sent);
+    expect(seqs.reduce((a, s) => a + s.bounced, 0)).toBe(
+      await n("select count(*) n from messages where team_id = ? and status = 'bounced'"),
+    );
+  });
+
   it("a contacts page and a contacts search are one round trip each", async () => {
     for (const path of ["/api/contacts?page=3&per_page=25", "/api/contacts?q=an&per_page=25"]) {
       const m = await measure(admin, "GET", path);

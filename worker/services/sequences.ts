@@ -33,11 +33,11 @@ function summaryColumns(caller: Caller) {
     created_at: sequences.createdAt,
     steps: sql<number>`(select count(*) from steps s where s.sequence_id = ${sequences.id})`,
     steps_on: sql<number>`(select count(*) from steps s where s.sequence_id = ${sequences.id} and s.enabled = 1)`,
+    // Sent and bounced in one walk over the sequence's messages (two subqueries read every one twice).
+    mail: sql<string>`(select json_array(coalesce(sum(m.status in ('sent','unknown')), 0), coalesce(sum(m.status = 'bounced'), 0)) from messages m where m.sequence_id = ${sequences.id})`,
     counts: sql<
       string | null
     >`(select json_group_object(status, n) from (select status, count(*) n from enrollments e where e.sequence_id = ${sequences.id} group by status))`,
-    sent: sql<number>`(select count(*) from messages m where m.sequence_id = ${sequences.id} and m.status in ('sent','unknown'))`,
-    bounced: sql<number>`(select count(*) from messages m where m.sequence_id = ${sequences.id} and m.status = 'bounced')`,
     shared: sql<
       string | null
     >`(select x.access from sequence_shares x where x.sequence_id = ${sequences.id} and x.user_id = ${caller.userId})`,
@@ -107,12 +107,17 @@ export async function listSequences(
         )[0]?.n ?? 0)
       : 0);
   return {
-    rows: rows.map(({ shared, total: _, ...r }) => ({
-      ...r,
-      owner_name: r.owner_name ?? "",
-      counts: JSON.parse(r.counts ?? "{}") as Record<string, number>,
-      can_edit: sequenceAllows(caller, "sequence.edit", r.owner_id, shared === "edit" || shared === "view" ? shared : null),
-    })),
+    rows: rows.map(({ shared, total: _, mail, ...r }) => {
+      const [sent, bounced] = JSON.parse(mail) as [number, number];
+      return {
+        ...r,
+        sent,
+        bounced,
+        owner_name: r.owner_name ?? "",
+        counts: JSON.parse(r.counts ?? "{}") as Record<string, number>,
+        can_edit: sequenceAllows(caller, "sequence.edit", r.owner_id, shared === "edit" || shared === "view" ? shared : null),
+      };
+    }),
     total,
   };
 }
