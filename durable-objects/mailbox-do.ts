@@ -11,7 +11,7 @@ import { newId } from "../worker/lib/ids";
 import { inWindow, nextWindowStart, type WindowSpec } from "../worker/services/schedule-time";
 import { transportFor } from "../worker/transports";
 import { loadMailbox, type MailboxSettings } from "../worker/transports/mailbox-settings";
-import type { SendResult } from "../worker/transports/types";
+import type { SendResult, Transport } from "../worker/transports/types";
 import { composeEmail, loadSendContext, type SendContext } from "./compose";
 import { loadSendChecks, sendBlock, type SendChecks } from "./eligibility";
 import { engine } from "./engine";
@@ -518,7 +518,7 @@ export class MailboxDO extends DurableObject<Env> {
         const claimed = local ? await this.claimAll(picks) : undefined;
         let stop = false;
         for (const [i, p] of picks.entries()) {
-          const outcome = await this.sendOne(mb, p, sc, local || i === 0, claimed);
+          const outcome = await this.sendOne(mb, p, sc, local || i === 0, claimed, transport);
           if (outcome === "stop" || (outcome === "sent" && mb.minGapSeconds > 0)) {
             stop = true;
             break;
@@ -671,6 +671,7 @@ export class MailboxDO extends DurableObject<Env> {
     sc: SendContext,
     fresh: boolean,
     claimed?: Map<string, Verdict>,
+    passTransport?: Transport | null,
   ): Promise<"sent" | "skipped" | "retry" | "stop"> {
     const key = `${row.enrollment_id}:${row.step_id}`;
     const item: QueuedEmail = {
@@ -770,7 +771,8 @@ export class MailboxDO extends DurableObject<Env> {
     this.inFlight.add(key);
     let res: SendResult;
     try {
-      const transport = await transportFor(this.env, mb);
+      // The pass's transport when it has one: an SMTP password is unsealed once per pass, not per email.
+      const transport = passTransport ?? (await transportFor(this.env, mb));
       res = await transport.send({ from: { email: mb.email, name: mb.senderName }, to: mail.to, raw: mail.raw, messageId: mail.messageId });
     } catch (err) {
       // A transport that throws gives no answer: the server may have taken the message.
