@@ -962,7 +962,11 @@ export class SequenceDO extends DurableObject<Env> {
     if (!cfg) return;
     const teamId = cfg.teamId;
     const due = this.sql
-      .exec("SELECT e.* FROM timers t JOIN enrollments e ON e.id = t.enrollment_id WHERE t.run_at <= ? ORDER BY t.run_at LIMIT ?", t, DUE_BATCH)
+      .exec(
+        "SELECT e.* FROM timers t JOIN enrollments e ON e.id = t.enrollment_id WHERE t.run_at <= ? ORDER BY t.run_at LIMIT ?",
+        t,
+        DUE_BATCH,
+      )
       .toArray() as unknown as Row[];
     // Only steps falling due need the contact's facts; a check on a step already handed over does not.
     const stepping = due.filter((e) => !(e.status === "active" && (e.waiting === "mailbox" || e.waiting === "task")));
@@ -986,10 +990,9 @@ export class SequenceDO extends DurableObject<Env> {
           .map((r) => r.enrollment_id),
       );
       const current = new Map(
-        (this.sql.exec("SELECT * FROM enrollments WHERE id IN (SELECT value FROM json_each(?))", ids).toArray() as unknown as Row[]).map((r) => [
-          r.id,
-          r,
-        ]),
+        (this.sql.exec("SELECT * FROM enrollments WHERE id IN (SELECT value FROM json_each(?))", ids).toArray() as unknown as Row[]).map(
+          (r) => [r.id, r],
+        ),
       );
       for (const stale of due) {
         let e = current.get(stale.id);
