@@ -181,14 +181,14 @@ describe("a contact's timeline", () => {
 describe("what the contacts tab says is what will happen", () => {
   beforeEach(() => startSimulation());
 
-  it("after the sequence is turned off its active contacts say so, with no next action, and it lists no scheduled emails", async () => {
+  it("after the sequence is turned off its active contacts say so, with no next action, and its scheduled emails say they are held", async () => {
     const { teamId, userId } = await makeTeam();
     const s = await sessionFor(teamId, userId);
     const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }, { wait: 1 }], null);
     const mb = await makeMailbox(teamId, userId, { daily: 1, hourly: 1, gapSeconds: 0 });
     await enroll(teamId, sequenceId, await makeContacts(teamId, 3), [mb]);
     await runUntil(now() + 10 * 60_000); // one sent, two queued behind the cap
-    const before = await body<{ scheduled: unknown[] }>(await as(s, "GET", `/api/sequences/${sequenceId}/scheduled`));
+    const before = await body<{ scheduled: unknown[] }>(await as(s, "GET", `/api/scheduled-emails?sequence_id=${sequenceId}`));
     expect(before.scheduled.length).toBeGreaterThan(0);
 
     const off = await as(s, "PATCH", `/api/sequences/${sequenceId}`, { active: false });
@@ -202,8 +202,14 @@ describe("what the contacts tab says is what will happen", () => {
       expect(e.reason_text).toMatch(/inactive/i);
       expect(e.next_action_at).toBeNull();
     }
-    expect((await body<{ scheduled: unknown[] }>(await as(s, "GET", `/api/sequences/${sequenceId}/scheduled`))).scheduled).toEqual([]);
-    expect((await body<{ scheduled: unknown[] }>(await as(s, "GET", `/api/mailboxes/${mb}/scheduled`))).scheduled).toEqual([]);
+    // Its not-yet-sent emails are listed as held, with the reason and no time (issue 12 item 8: why it won't go).
+    for (const q of [`sequence_id=${sequenceId}`, `mailbox_id=${mb}`]) {
+      const { scheduled } = await body<{ scheduled: { state: string; reason: string; send_at: number | null }[] }>(
+        await as(s, "GET", `/api/scheduled-emails?${q}`),
+      );
+      expect(scheduled.length).toBeGreaterThan(0);
+      for (const x of scheduled) expect(x).toMatchObject({ state: "held", reason: "sequence_inactive", send_at: null });
+    }
   });
 });
 

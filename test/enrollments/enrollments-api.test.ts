@@ -40,7 +40,7 @@ describe("enrollment views and actions", () => {
     }
     const waiting = body.enrollments.filter((e: any) => e.reason === "queued_for_mailbox");
     expect(waiting).toHaveLength(2);
-    const scheduled = await json(await as(s, "GET", `/api/sequences/${sequenceId}/scheduled`));
+    const scheduled = await json(await as(s, "GET", `/api/scheduled-emails?sequence_id=${sequenceId}`));
     expect(scheduled.scheduled).toHaveLength(4);
     expect(scheduled.scheduled.every((x: any) => x.send_at !== null)).toBe(true);
 

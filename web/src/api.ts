@@ -156,7 +156,6 @@ export type Variant = Step["variants"][number];
 export type Enrollment = Awaited<ReturnType<typeof fetchEnrollments>>["enrollments"][number];
 export type EnrollmentStatus = Enrollment["status"];
 export type EnrollmentAction = "pause" | "resume" | "finish" | "remove" | "restart" | "change-mailbox" | "move";
-export type ScheduledEmail = Awaited<ReturnType<typeof fetchSequenceScheduled>>[number];
 export type Schedule = Awaited<ReturnType<typeof fetchSchedules>>["schedules"][number];
 export type Mailbox = Awaited<ReturnType<typeof fetchMailboxes>>["mailboxes"][number];
 export type Message = Awaited<ReturnType<typeof fetchMessages>>["messages"][number];
@@ -376,6 +375,7 @@ export function fetchEnrollments(
     per_page: number;
     status: EnrollmentFilter;
     q?: string;
+    reason?: string;
     sort?: "updated" | "added" | "name" | "email" | "company" | "status" | "step" | "next_action";
   },
 ) {
@@ -383,7 +383,7 @@ export function fetchEnrollments(
 }
 
 /** Which enrollments an action takes: picked ids (up to 1,000), or every one matching a filter. */
-export type EnrollmentTarget = { enrollment_ids: string[] } | { filter: { status: EnrollmentFilter; q?: string } };
+export type EnrollmentTarget = { enrollment_ids: string[] } | { filter: { status: EnrollmentFilter; q?: string; reason?: string } };
 
 /** Acts in the request (each enrollment's outcome), or, for a filter matching more than 1,000, answers the job running it. */
 export function changeEnrollments(
@@ -405,10 +405,6 @@ export type EnrollmentChange = Awaited<ReturnType<typeof changeEnrollments>>;
 /** An action on a large filter: its progress and outcome counts, with the first page of each enrollment's outcome. */
 export function fetchEnrollmentJob(id: string, jobId: string) {
   return data(api.sequences[":id"]["enrollment-jobs"][":job_id"].$get({ param: { id, job_id: jobId }, query: { per_page: "200" } }));
-}
-
-export async function fetchSequenceScheduled(id: string, limit = 100) {
-  return (await data(api.sequences[":id"].scheduled.$get({ param: { id }, query: { limit: String(limit) } }))).scheduled;
 }
 
 // ---------- Schedules ----------
@@ -484,10 +480,6 @@ export async function startMailboxSignIn(provider: "google" | "microsoft", mailb
 
 export function sendTestEmail(id: string, to: string) {
   return data(api.mailboxes[":id"].test.$post({ param: { id }, json: { to } }));
-}
-
-export async function fetchMailboxScheduled(id: string, limit = 100) {
-  return (await data(api.mailboxes[":id"].scheduled.$get({ param: { id }, query: { limit: String(limit) } }))).scheduled;
 }
 
 // ---------- Outbox ----------

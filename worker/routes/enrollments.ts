@@ -2,7 +2,6 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { now } from "../lib/clock";
 import { router } from "../lib/openapi";
 import { errorResponses, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
-import { mailboxFor, sequenceFor } from "../services/access";
 import { actionJobFor, presentJob, startActionJob } from "../services/enrollment-jobs";
 import { previewNextEmail } from "../services/messages";
 import {
@@ -16,7 +15,6 @@ import {
   matchingIds,
   pickIds,
   prepareAction,
-  scheduledEmails,
 } from "../services/enrollments";
 
 const EnrollmentSchema = z
@@ -41,22 +39,6 @@ const EnrollmentSchema = z
     finished_at: z.number().nullable(),
   })
   .openapi("Enrollment");
-
-const ScheduledEmailSchema = z
-  .object({
-    enrollment_id: z.string(),
-    contact: z.object({ id: z.string(), name: z.string(), email: z.string().nullable() }),
-    sequence: z.object({ id: z.string(), name: z.string() }),
-    step_position: z.number(),
-    mailbox_id: z.string(),
-    mailbox_email: z.string(),
-    state: z.enum(["queued", "waiting"]).openapi({ description: "queued: in the mailbox now; waiting: its step's wait has not passed" }),
-    send_at: z
-      .number()
-      .nullable()
-      .openapi({ description: "When it will go out; null when it can't be planned (mailbox disconnected, no window)" }),
-  })
-  .openapi("ScheduledEmail");
 
 const FilterSchema = z
   .object({
@@ -157,8 +139,6 @@ const ActionJobSchema = z
   })
   .openapi("EnrollmentActionJob");
 
-const ScheduledQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) });
-
 export const enrollmentRoutes = router()
   .openapi(
     createRoute({
@@ -252,21 +232,6 @@ export const enrollmentRoutes = router()
   .openapi(
     createRoute({
       method: "get",
-      path: "/sequences/{id}/scheduled",
-      tags: ["Enrollments"],
-      summary: "Scheduled emails of a sequence with the time each will go out (none while the sequence is off)",
-      request: { params: IdParam, query: ScheduledQuery },
-      responses: { 200: json(z.object({ scheduled: z.array(ScheduledEmailSchema) })), 404: errorResponses[404] },
-    }),
-    async (c) => {
-      const caller = c.get("caller");
-      const { seq } = await sequenceFor(c.var.db, caller, c.req.valid("param").id);
-      return c.json({ scheduled: await scheduledEmails(c.env, c.var.db, caller, { sequenceId: seq.id }, c.req.valid("query").limit) }, 200);
-    },
-  )
-  .openapi(
-    createRoute({
-      method: "get",
       path: "/sequences/{id}/enrollments/{enrollment_id}/next-email",
       tags: ["Enrollments"],
       summary:
@@ -304,21 +269,5 @@ export const enrollmentRoutes = router()
     async (c) => {
       const { id, enrollment_id } = c.req.valid("param");
       return c.json(await previewNextEmail(c.var.db, c.get("caller"), id, enrollment_id), 200);
-    },
-  )
-  .openapi(
-    createRoute({
-      method: "get",
-      path: "/mailboxes/{id}/scheduled",
-      tags: ["Mailboxes"],
-      summary: "Emails queued in a mailbox with the time each will go out",
-      request: { params: IdParam, query: ScheduledQuery },
-      responses: { 200: json(z.object({ scheduled: z.array(ScheduledEmailSchema) })), 404: errorResponses[404] },
-    }),
-    async (c) => {
-      const caller = c.get("caller");
-      const mb = await mailboxFor(c.var.db, caller, c.req.valid("param").id, "mailbox.view");
-      // Only the emails of sequences the caller can see (a shared mailbox serves others' sequences too).
-      return c.json({ scheduled: await scheduledEmails(c.env, c.var.db, caller, { mailboxId: mb.id }, c.req.valid("query").limit) }, 200);
     },
   );

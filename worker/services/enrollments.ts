@@ -17,7 +17,7 @@ import { isEmailStep, loadSequenceConfig } from "../../durable-objects/sequence-
 
 /**
  * Contacts in a sequence (enrollments) as users look for them and act on them: the status filters,
- * the "why" of every row, the seven actions and the scheduled emails. D1 is read here; every change
+ * the "why" of every row and the seven actions (scheduled emails: scheduled-emails.ts). D1 is read here; every change
  * of an enrollment goes through its SequenceDO (the single writer of its transitions, invariant 1/11).
  */
 
@@ -581,69 +581,6 @@ export async function actOnContacts(
   const one = new Map<string, Picked>();
   for (const r of rows) if (!one.has(r.contact_id)) one.set(r.contact_id, r);
   return actInline(env, d, caller, prep, action, [...one.values()], p);
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Scheduled emails
-
-interface ScheduledRow {
-  id: string;
-  mailbox_id: string;
-  sequence_id: string;
-  current_step: number;
-  next_due_at: number | null;
-  reason: string;
-  sequence_name: string;
-  contact_id: string;
-  contact_name: string;
-  email: string | null;
-  mailbox_email: string;
-}
-
-/** Queued emails (forecast from the mailbox) and emails whose step wait has not passed yet (next window after it), of sequences the caller sees. */
-export async function scheduledEmails(env: Env, d: Db, caller: Caller, scope: { sequenceId?: string; mailboxId?: string }, limit: number) {
-  const seen = visibleSequence(caller, sql`e.sequence_id`) ?? sql`1`;
-  // A sequence that is off or archived sends nothing: its emails are not scheduled (invariant 10).
-  const rows =
-    await d.all<ScheduledRow>(sql`SELECT e.id, e.mailbox_id, e.sequence_id, e.current_step, e.next_due_at, e.reason, s.name AS sequence_name,
-            c.id AS contact_id, trim(c.first_name || ' ' || c.last_name) AS contact_name, c.email, mb.email AS mailbox_email
-       FROM enrollments e
-       JOIN sequences s ON s.id = e.sequence_id
-       JOIN contacts c ON c.id = e.contact_id
-       JOIN mailboxes mb ON mb.id = e.mailbox_id
-       LEFT JOIN steps st ON st.sequence_id = e.sequence_id AND st.position = e.current_step
-      WHERE e.team_id = ${caller.teamId} AND e.status = 'active' AND e.mailbox_id IS NOT NULL AND st.type = 'auto_email'
-        AND s.active = 1 AND s.archived_at IS NULL
-        AND ${scope.sequenceId ? sql`e.sequence_id = ${scope.sequenceId}` : sql`1`} AND ${scope.mailboxId ? sql`e.mailbox_id = ${scope.mailboxId}` : sql`1`}
-        AND e.reason IN ('queued_for_mailbox', 'waiting_for_step') AND ${seen}
-      ORDER BY e.next_due_at LIMIT 2000`);
-  const fc = await forecasts(
-    env,
-    rows.filter((r) => r.reason === "queued_for_mailbox").map((r) => r.mailbox_id),
-  );
-  const windows = new Map<string, Awaited<ReturnType<typeof loadSequenceConfig>>>();
-  const out = [];
-  for (const r of rows) {
-    let at: number | null;
-    if (r.reason === "queued_for_mailbox") at = fc.get(r.id) ?? null;
-    else {
-      if (!windows.has(r.sequence_id)) windows.set(r.sequence_id, await loadSequenceConfig(d, r.sequence_id));
-      const cfg = windows.get(r.sequence_id);
-      at = cfg ? nextWindowStart(Math.max(r.next_due_at ?? now(), now()), cfg.window) : r.next_due_at;
-    }
-    out.push({
-      enrollment_id: r.id,
-      contact: { id: r.contact_id, name: r.contact_name, email: r.email },
-      sequence: { id: r.sequence_id, name: r.sequence_name },
-      step_position: r.current_step,
-      mailbox_id: r.mailbox_id,
-      mailbox_email: r.mailbox_email,
-      state: r.reason === "queued_for_mailbox" ? ("queued" as const) : ("waiting" as const),
-      send_at: at,
-    });
-  }
-  out.sort((a, b) => (a.send_at ?? Number.MAX_SAFE_INTEGER) - (b.send_at ?? Number.MAX_SAFE_INTEGER));
-  return out.slice(0, limit);
 }
 
 export type { Sequence };

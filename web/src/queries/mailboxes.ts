@@ -2,7 +2,6 @@ import { action, query } from "@solidjs/router";
 import {
   createMailbox,
   fetchMailboxes,
-  fetchMailboxScheduled,
   fetchOAuthProviders,
   sendTestEmail,
   setMailboxConnected,
@@ -11,8 +10,6 @@ import {
 } from "../api";
 
 export const getMailboxes = query(() => fetchMailboxes(), "mailboxes");
-/** A mailbox's next emails, in the order it will send them. */
-export const getMailboxQueue = query((id: string, limit: number) => fetchMailboxScheduled(id, limit), "mailboxQueue");
 /** Which sign-in providers (Google, Microsoft) this deployment has credentials for. */
 export const getOAuthProviders = query(() => fetchOAuthProviders(), "oauthProviders");
 

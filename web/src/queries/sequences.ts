@@ -9,7 +9,6 @@ import {
   deleteVariant,
   fetchSequence,
   fetchSequences,
-  fetchSequenceScheduled,
   fetchTemplateVariables,
   reorderSteps,
   shareSequence,
@@ -22,8 +21,6 @@ import {
 export const getSequences = query((q: SequenceQuery) => fetchSequences(q), "sequences");
 /** One sequence with its steps and variants (the editor, and the pages that name it: add contacts, a job). */
 export const getSequence = query((id: string) => fetchSequence(id), "sequence");
-/** A sequence's next emails, soonest first. */
-export const getSequenceScheduled = query((id: string, limit: number) => fetchSequenceScheduled(id, limit), "sequenceScheduled");
 /** The {{variables}} a step's template may use. */
 export const getTemplateVariables = query(() => fetchTemplateVariables(), "templateVariables");
 

@@ -13,6 +13,7 @@ import { usePageTitle } from "../title";
 import { handOffContacts } from "./add-contacts/state";
 import { SequencePicker } from "./people/SequencePicker";
 import { ContactTimeline } from "./contact/Timeline";
+import { ContactScheduled } from "./contact/ContactScheduled";
 import "./ContactPage.css";
 
 const STATUS_LABEL: Record<string, string> = {
@@ -169,6 +170,7 @@ export default function ContactPage() {
                   </div>
                 </Show>
               </section>
+              <ContactScheduled contactId={c().id} />
               <ContactTimeline contactId={c().id} />
               <SequencePicker
                 open={picking()}

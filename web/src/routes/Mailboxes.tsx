@@ -10,16 +10,16 @@ import { EmptyState } from "../components/EmptyState";
 import { Icon } from "../components/Icon";
 import { Meter } from "../components/Meter";
 import { PageHeader } from "../components/PageHeader";
-import { Spinner, TableSkeleton } from "../components/Status";
+import { TableSkeleton } from "../components/Status";
 import { notify } from "../components/Toast";
 import { formatDay, formatFull, formatNumber, formatRelative, plural } from "../format";
-import { connectMailboxAction, disconnectMailboxAction, getMailboxes, getMailboxQueue } from "../queries/mailboxes";
+import { connectMailboxAction, disconnectMailboxAction, getMailboxes } from "../queries/mailboxes";
 import { getMe } from "../queries/session";
 import { usePageTitle } from "../title";
 import { MailboxForm, TRANSPORTS } from "./mailboxes/MailboxForm";
 import { TestEmailDialog } from "./mailboxes/TestEmailDialog";
 import { SignInButtons, SignInResult, useSignIn } from "./mailboxes/SignIn";
-import { ScheduledList } from "./sequence/ScheduledList";
+import { ScheduledEmails } from "./scheduled/ScheduledEmails";
 
 import "./Mailboxes.css";
 const STATUS: Record<Mailbox["status"], { label: string; tone: Tone }> = {
@@ -30,7 +30,6 @@ const STATUS: Record<Mailbox["status"], { label: string; tone: Tone }> = {
 };
 
 function QueueDialog(props: { mailbox: Mailbox; onClose: () => void }) {
-  const items = createAsync(() => getMailboxQueue(props.mailbox.id, 200));
   return (
     <Dialog
       open
@@ -39,17 +38,7 @@ function QueueDialog(props: { mailbox: Mailbox; onClose: () => void }) {
       title={`Scheduled from ${props.mailbox.email}`}
       description="Emails waiting in this mailbox, soonest first, with when each will go out given its window, limits and spacing."
     >
-      <Suspense fallback={<Spinner label="Loading the queue…" />}>
-        <Show when={items()}>
-          {(list) => (
-            <Show when={list().length > 0} fallback={<p class="muted">Nothing is scheduled from this mailbox right now.</p>}>
-              <div class="table-card">
-                <ScheduledList items={list()} show="mailbox" />
-              </div>
-            </Show>
-          )}
-        </Show>
-      </Suspense>
+      <ScheduledEmails scope={{ mailbox_id: props.mailbox.id }} hide="mailbox" empty="Nothing is scheduled from this mailbox right now." />
     </Dialog>
   );
 }

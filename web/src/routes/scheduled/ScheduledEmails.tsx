@@ -1,0 +1,171 @@
+import { A, createAsync, revalidate } from "@solidjs/router";
+import { createSignal, Show } from "solid-js";
+import { Badge } from "../../components/Badge";
+import { DataTable, type Column } from "../../components/DataTable";
+import { EmptyState } from "../../components/EmptyState";
+import { Icon } from "../../components/Icon";
+import { browserTimeZone, formatDay, formatFull, formatRelative } from "../../format";
+import { getScheduledEmails, type ScheduledEmailRow, type ScheduledScope } from "../../queries/scheduled-emails";
+import { ScheduledEmailDialog } from "./ScheduledEmailDialog";
+
+import "./ScheduledEmails.css";
+
+const PER_PAGE = 25;
+
+/**
+ * Scheduled emails of a sequence, a contact or a mailbox (one component for the three places): when
+ * each will go out in your time zone, or why it won't (the window, the mailbox's limits, paused, the
+ * sequence off), and a row's email to preview and act on (when the viewer may edit its sequence). `hide` drops the column the page already
+ * names (the sequence on its own tab, the contact on its page, the mailbox on its card).
+ */
+export function ScheduledEmails(props: { scope: ScheduledScope; hide?: "sequence" | "contact" | "mailbox"; empty?: string }) {
+  // Keyset pages: the cursors of the pages before this one.
+  const [cursors, setCursors] = createSignal<(string | null)[]>([null]);
+  const cursor = () => cursors()[cursors().length - 1] ?? null;
+  const page = createAsync(() => getScheduledEmails(props.scope, cursor(), PER_PAGE));
+  const [open, setOpen] = createSignal<ScheduledEmailRow | null>(null);
+
+  const columns = (): Column[] => [
+    { label: "Goes out" },
+    ...(props.hide === "contact" ? [] : [{ label: "Contact" }]),
+    { label: props.hide === "sequence" ? "Step" : "Sequence · step" },
+    ...(props.hide === "mailbox" ? [] : [{ label: "Mailbox" }]),
+    { label: "State" },
+    { label: "Actions", srOnly: true },
+  ];
+
+  return (
+    <div class="sched" data-testid="scheduled-emails">
+      <DataTable
+        caption="Scheduled emails"
+        columns={columns()}
+        rows={page()?.scheduled}
+        testId="scheduled-table"
+        loading="Loading scheduled emails…"
+        empty={
+          <EmptyState icon="calendar" title="Nothing scheduled">
+            {props.empty ?? "Automatic emails waiting for their time or queued in a mailbox appear here with the moment each will go out."}
+          </EmptyState>
+        }
+        header={
+          <div class="table-toolbar">
+            <span class="muted small">Soonest first. Times are in your time zone ({browserTimeZone()}).</span>
+            <button type="button" class="btn btn-ghost btn-sm" onClick={() => void revalidate(getScheduledEmails.key)}>
+              <Icon name="refresh" size={14} /> Refresh
+            </button>
+          </div>
+        }
+        rowProps={(r) => ({ "data-enrollment": r.enrollment_id })}
+      >
+        {(r) => (
+          <>
+            <td class="cell-nowrap">
+              <Show when={r.send_at} fallback={<span class="reason reason-warning small">Won't go as things are</span>}>
+                {(at) => (
+                  <time datetime={new Date(at()).toISOString()} title={formatFull(at())}>
+                    <strong>{formatDay(at())}</strong>
+                    <Show when={at() - Date.now() < 20 * 3_600_000}>
+                      <div class="muted small">{at() <= Date.now() ? "due now" : formatRelative(at())}</div>
+                    </Show>
+                  </time>
+                )}
+              </Show>
+            </td>
+            <Show when={props.hide !== "contact"}>
+              <td>
+                <A href={`/contacts/${r.contact.id}`} class="cell-strong">
+                  {r.contact.name || r.contact.email}
+                </A>
+                <div class="muted small">{r.contact.email ?? "no email address"}</div>
+              </td>
+            </Show>
+            <td>
+              <Show when={props.hide !== "sequence"}>
+                <A href={`/sequences/${r.sequence.id}`}>{r.sequence.name}</A>
+                <div class="muted small">Step {r.step.position}</div>
+              </Show>
+              <Show when={props.hide === "sequence"}>Step {r.step.position}</Show>
+            </td>
+            <Show when={props.hide !== "mailbox"}>
+              <td class="small">{r.mailbox?.email ?? <span class="muted">none</span>}</td>
+            </Show>
+            <td>
+              <div class="sched-state">
+                <StateBadge row={r} />
+                <Show when={r.edited}>
+                  <Badge tone="accent" title="Edited for this contact only">
+                    Edited
+                  </Badge>
+                </Show>
+              </div>
+              <Show when={r.reason_text}>
+                <div class="muted small sched-why">{r.reason_text}</div>
+              </Show>
+            </td>
+            <td class="cell-actions">
+              <button
+                type="button"
+                class="btn btn-secondary btn-sm"
+                aria-label={`Preview the email to ${r.contact.name || r.contact.email}`}
+                onClick={() => setOpen(r)}
+              >
+                <Icon name="eye" size={14} /> Preview
+              </button>
+            </td>
+          </>
+        )}
+      </DataTable>
+      <Show when={cursors().length > 1 || page()?.next_cursor}>
+        <div class="sched-pager">
+          <button
+            type="button"
+            class="btn btn-secondary btn-sm"
+            disabled={cursors().length <= 1}
+            onClick={() => setCursors((c) => c.slice(0, -1))}
+          >
+            Previous
+          </button>
+          <button
+            type="button"
+            class="btn btn-secondary btn-sm"
+            disabled={!page()?.next_cursor}
+            onClick={() => {
+              const next = page()?.next_cursor;
+              if (next) setCursors((c) => [...c, next]);
+            }}
+          >
+            Next
+          </button>
+        </div>
+      </Show>
+      <Show when={open()}>{(r) => <ScheduledEmailDialog row={r()} onClose={() => setOpen(null)} />}</Show>
+    </div>
+  );
+}
+
+function StateBadge(props: { row: ScheduledEmailRow }) {
+  const r = () => props.row;
+  return (
+    <Show
+      when={r().state !== "held"}
+      fallback={
+        <Badge tone="warning" dot title={r().reason_text ?? undefined}>
+          {r().status === "paused" ? "Paused" : "Held"}
+        </Badge>
+      }
+    >
+      <Show
+        when={r().state === "queued"}
+        fallback={
+          <Badge tone="neutral" dot title="Its step's wait hasn't passed yet">
+            Waiting
+          </Badge>
+        }
+      >
+        <Badge tone="info" dot title="In the mailbox's queue: goes out when the window, limits and spacing allow">
+          {r().send_now ? "Sending now" : r().rescheduled_to ? "Rescheduled" : "Queued"}
+        </Badge>
+      </Show>
+    </Show>
+  );
+}
