@@ -1,6 +1,8 @@
 // Column mapping: which contact field each CSV column fills. Headers are matched to fields by their
 // normalized name against a list of common synonyms (Apollo, HubSpot, Salesforce, LinkedIn exports).
 
+import { isValidTimeZone } from "../schedule-time";
+
 /** The contact fields a column can fill, in words, with the header names that match them. */
 export const IMPORT_FIELDS = {
   email: {
@@ -160,14 +162,8 @@ export interface MappedRow {
 
 // Practical email check (what mailbox providers accept): one @, a dotted domain, no spaces.
 const EMAIL = /^[^\s@"<>(),;:\\[\]]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$/i;
-const zoneOk = (z: string) => {
-  try {
-    new Intl.DateTimeFormat("en-US", { timeZone: z });
-    return z.includes("/") || z === "UTC";
-  } catch {
-    return false;
-  }
-};
+// Checked once per zone name per isolate (building an Intl.DateTimeFormat per row cost more than the rest of the row).
+const zoneOk = (z: string) => (z.includes("/") || z === "UTC") && isValidTimeZone(z);
 const hostOf = (v: string) =>
   v
     .replace(/^https?:\/\//i, "")

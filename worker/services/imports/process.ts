@@ -1,7 +1,7 @@
 import { and, desc, eq, inArray, isNull, sql, type SQL } from "drizzle-orm";
 import { SUPPRESSION_WORDS, suppressionReasons } from "../suppressions";
 import { bulkInsertSql, type Row } from "../../db/bulk";
-import { batchSql, db } from "../../db/client";
+import { batchSql, db, type Db } from "../../db/client";
 import { chunked, inChunks, inList } from "../../db/in-list";
 import { contacts, contactStages, importRows, imports, users } from "../../db/schema";
 import type { Env } from "../../env";
@@ -12,9 +12,15 @@ import { decodeField, parsePart, type Delimiter, type Encoding } from "./csv";
 import { mappingOf, settingsOf } from "./imports";
 import { cleanHeaders, mapRow, rowKey, type MappedRow } from "./mapping";
 
-// Saving an import's contacts, one part (a byte range of the file in R2, at most PART_ROWS rows) per
-// queue message. Parts run one after the other: each one's writes and the import's progress are one
-// D1 batch, guarded by `parts_done`, so a redelivered part does nothing twice.
+// Saving an import's contacts, part by part (a byte range of the file in R2, at most PART_ROWS rows),
+// up to PARTS_PER_MESSAGE parts per queue message. Parts run one after the other: each one's writes and
+// the import's progress are one D1 batch, guarded by `parts_done`, so a redelivered part does nothing twice.
+
+/**
+ * Parts one message saves before handing on: the queue's wait between two messages (its batch
+ * timeout) cost more than a part, and each part is dropped before the next is read (memory: one part).
+ */
+const PARTS_PER_MESSAGE = 10;
 
 const idFrom = async (...parts: (string | number)[]) => (await sha256Hex(parts.join(":"))).slice(0, 24);
 const UPDATABLE = [
@@ -76,15 +82,29 @@ type Outcome = {
 
 export async function savePart(env: Env, msg: Extract<QueueMessage, { kind: "import_part" }>) {
   const d = db(env.DB);
-  const imp = await d.query.imports.findFirst({ where: eq(imports.id, msg.importId) });
-  if (!imp || imp.status !== "saving" || imp.partsDone !== msg.part) return; // done already, or not saving
+  let at: Part = msg;
+  for (let n = 0; n < PARTS_PER_MESSAGE; n++) {
+    // Read again before each part: the guard (parts_done) is what makes a redelivery do nothing.
+    const imp = await d.query.imports.findFirst({ where: eq(imports.id, msg.importId) });
+    if (!imp || imp.status !== "saving" || imp.partsDone !== at.part) return; // done already, or not saving
+    if (!(await saveOnePart(env, d, imp, at))) return;
+    const next = imp.parts[at.part + 1]!;
+    at = { part: at.part + 1, from: next.from, to: next.to, row: next.row };
+  }
+  await env.JOBS.send({ kind: "import_part", importId: msg.importId, ...at });
+}
+
+type Part = Pick<Extract<QueueMessage, { kind: "import_part" }>, "part" | "from" | "to" | "row">;
+
+/** Saves one part; true when there is a next part to save. */
+async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, msg: Part): Promise<boolean> {
   const obj = await env.IMPORTS.get(imp.r2Key, { range: { offset: msg.from, length: msg.to - msg.from } });
   if (!obj) {
     await d
       .update(imports)
       .set({ status: "failed", error: "The uploaded file is no longer stored; upload it again", updatedAt: now() })
       .where(eq(imports.id, imp.id));
-    return;
+    return false;
   }
   const records = parsePart(new Uint8Array(await obj.arrayBuffer()), imp.delimiter as Delimiter);
   const encoding = imp.encoding as Encoding;
@@ -295,20 +315,16 @@ export async function savePart(env: Env, msg: Extract<QueueMessage, { kind: "imp
     writes.push(...bulkInsertSql("list_members", ["list_id", "contact_id", "team_id", "added_at"], members));
   }
   const last = msg.part + 1 >= imp.parts.length;
-  // Progress (and the end) in the same batch, counted in one pass over the import's rows; the guard on
-  // parts_done makes a second run a no-op.
+  // Progress (and the end) in the same batch as the part's rows, by this part's own counts: the guard on
+  // parts_done lets exactly one run of a part through, so the counts grow once per part.
+  const count = (...kinds: Outcome["outcome"][]) => out.filter((o) => kinds.includes(o.outcome)).length;
   const progress = sql`
     UPDATE imports SET parts_done = ${msg.part + 1}, status = ${last ? "ready" : "saving"}, updated_at = ${t},
-           saved = o.saved, created = o.created, updated = o.updated, failed = o.failed
-      FROM (SELECT coalesce(sum(outcome IN ('created','updated','matched')), 0) AS saved, coalesce(sum(outcome = 'created'), 0) AS created,
-                   coalesce(sum(outcome = 'updated'), 0) AS updated, coalesce(sum(outcome IN ('error','duplicate')), 0) AS failed
-              FROM import_rows WHERE import_id = ${imp.id}) AS o
+           saved = saved + ${count("created", "updated", "matched")}, created = created + ${count("created")},
+           updated = updated + ${count("updated")}, failed = failed + ${count("error", "duplicate")}
      WHERE imports.id = ${imp.id} AND imports.parts_done = ${msg.part} AND imports.status = 'saving'`;
   await batchSql(d, [...writes, progress]);
-  if (!last) {
-    const p = imp.parts[msg.part + 1]!;
-    await env.JOBS.send({ kind: "import_part", importId: imp.id, part: msg.part + 1, from: p.from, to: p.to, row: p.row });
-  }
+  return !last;
 }
 
 /** A part that failed every retry: the import fails saying where; the rows saved so far stay. */
