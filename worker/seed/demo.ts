@@ -3,7 +3,8 @@ import { sql } from "drizzle-orm";
 import { bulkInsertSql, type Row } from "../db/bulk";
 import { batchSql, db, type BatchStatement, type Db } from "../db/client";
 import { historyStatements, type HistoryContact } from "./history";
-import { PEOPLE_COLUMNS, peopleChunks, type PersonRow } from "./people";
+import { CONTACT_FROM_PERSON_COLUMNS, contactFromPerson } from "../services/contact-from-person";
+import { PEOPLE_COLUMNS, peopleChunks, personOf, type PersonRow } from "./people";
 import { Rng, seedId } from "./random";
 
 /**
@@ -322,33 +323,8 @@ function weekdays(from: string, to: string) {
   return Object.fromEntries([1, 2, 3, 4, 5].map((d) => [String(d), [[from, to]]]));
 }
 
-const CONTACT_COLUMNS = [
-  "id",
-  "team_id",
-  "person_id",
-  "owner_id",
-  "stage_id",
-  "first_name",
-  "last_name",
-  "title",
-  "company",
-  "domain",
-  "industry",
-  "employees",
-  "city",
-  "country",
-  "time_zone",
-  "email",
-  "email_status",
-  "linkedin_url",
-  "score",
-  "unsubscribed_at",
-  "bounced_at",
-  "job_changed_at",
-  "source",
-  "created_at",
-  "updated_at",
-] as const;
+/** Contacts from the prospect database, as add-contacts saves them, and when they unsubscribed or bounced. */
+const CONTACT_COLUMNS = [...CONTACT_FROM_PERSON_COLUMNS, "unsubscribed_at", "bounced_at"];
 
 async function seedContacts(d: Db, demoPeople: PersonRow[], rivalPeople: PersonRow[], t0: number) {
   const rng = new Rng(7);
@@ -378,31 +354,18 @@ async function seedContacts(d: Db, demoPeople: PersonRow[], rivalPeople: PersonR
     const created = t0 - rng.int(1, 365) * DAY;
     const email = p[13];
     contactRows.push([
-      id,
-      DEMO.team,
-      p[0],
-      owners[i % 3]!,
-      stageId(1, stage),
-      p[1],
-      p[2],
-      p[3],
-      p[6],
-      p[7],
-      p[8],
-      p[9],
-      p[10],
-      p[11],
-      p[12],
-      email,
-      p[14],
-      p[16],
-      p[15],
+      ...contactFromPerson(personOf(p), {
+        id,
+        teamId: DEMO.team,
+        ownerId: owners[i % 3]!,
+        stageId: stageId(1, stage),
+        email,
+        emailStatus: p[14],
+        source: "prospect_search",
+        at: created,
+      }),
       unsub ? created + DAY : null,
       bounced ? created + 2 * DAY : null,
-      p[17],
-      "prospect_search",
-      created,
-      created,
     ]);
     if (email && (unsub || bounced))
       suppressionRows.push([seedId(0x08, i), DEMO.team, email, unsub ? "unsubscribed" : "bounced", "seed", created + DAY]);
@@ -412,31 +375,18 @@ async function seedContacts(d: Db, demoPeople: PersonRow[], rivalPeople: PersonR
   rivalPeople.forEach((p, i) => {
     const created = t0 - rng.int(1, 200) * DAY;
     contactRows.push([
-      seedId(0x07, 100_000 + i),
-      DEMO.rival,
-      p[0],
-      DEMO.rivalAdmin,
-      stageId(2, 0),
-      p[1],
-      p[2],
-      p[3],
-      p[6],
-      p[7],
-      p[8],
-      p[9],
-      p[10],
-      p[11],
-      p[12],
-      p[13],
-      p[14],
-      p[16],
-      p[15],
+      ...contactFromPerson(personOf(p), {
+        id: seedId(0x07, 100_000 + i),
+        teamId: DEMO.rival,
+        ownerId: DEMO.rivalAdmin,
+        stageId: stageId(2, 0),
+        email: p[13],
+        emailStatus: p[14],
+        source: "prospect_search",
+        at: created,
+      }),
       null,
       null,
-      p[17],
-      "prospect_search",
-      created,
-      created,
     ]);
   });
 

@@ -1,3 +1,4 @@
+import type { PersonFields } from "../services/contact-from-person";
 import { Rng, seedId } from "./random";
 import {
   CITIES,
@@ -53,6 +54,24 @@ export type PersonRow = [
   string,
   number | null,
 ];
+
+/** A generated person as the fields a contact copies from it. */
+export const personOf = (p: PersonRow): PersonFields => ({
+  id: p[0],
+  firstName: p[1],
+  lastName: p[2],
+  title: p[3],
+  company: p[6],
+  domain: p[7],
+  industry: p[8],
+  employees: p[9],
+  city: p[10],
+  country: p[11],
+  timeZone: p[12],
+  linkedinUrl: p[16],
+  score: p[15],
+  jobChangedAt: p[17],
+});
 
 interface Company {
   name: string;

@@ -16,6 +16,7 @@ import { countCandidates, keyOf, loadFacts, stageCandidatesSql, type Candidate }
 import { checkPreconditions, planSmall, refuse } from "./plan";
 import { CHUNK_SIZE, PLAN_PAGE, type AddContactsRequest } from "./request";
 import { evaluate, validationFor } from "./validate";
+import { CONTACT_FROM_PERSON_COLUMNS, contactFromPerson } from "../contact-from-person";
 
 export type JobRow = typeof jobs.$inferSelect;
 
@@ -316,32 +317,6 @@ interface ChunkResult {
   enroll?: { score: number; timeZone: string | null; creates: boolean };
 }
 
-const NEW_CONTACT_COLUMNS = [
-  "id",
-  "team_id",
-  "person_id",
-  "owner_id",
-  "stage_id",
-  "first_name",
-  "last_name",
-  "title",
-  "company",
-  "domain",
-  "industry",
-  "employees",
-  "city",
-  "country",
-  "time_zone",
-  "email",
-  "email_status",
-  "linkedin_url",
-  "score",
-  "job_changed_at",
-  "source",
-  "created_at",
-  "updated_at",
-] as const;
-
 /** Runs one chunk; answers the job's progress once its outcomes are in (null if the job ended meanwhile). */
 async function runChunk(
   env: Env,
@@ -435,31 +410,18 @@ async function runChunk(
     if (w.creates) {
       const p = people.get(f.personId!)!;
       claims.push([c.idx, contactId, f.personId!]);
-      newContacts.push([
-        contactId,
-        job.teamId,
-        f.personId,
-        options.owner_id ?? job.userId,
-        null,
-        p.firstName,
-        p.lastName,
-        p.title,
-        p.company,
-        p.domain,
-        p.industry,
-        p.employees,
-        p.city,
-        p.country,
-        p.timeZone,
-        ev.email,
-        ev.emailStatus,
-        p.linkedinUrl,
-        p.score,
-        p.jobChangedAt,
-        "add_contacts",
-        t,
-        t,
-      ]);
+      newContacts.push(
+        contactFromPerson(p, {
+          id: contactId,
+          teamId: job.teamId,
+          ownerId: options.owner_id ?? job.userId,
+          stageId: null,
+          email: ev.email,
+          emailStatus: ev.emailStatus,
+          source: "add_contacts",
+          at: t,
+        }),
+      );
     } else if (ev.enrichment?.email && f.contactId) {
       stmts.push(
         d
@@ -514,7 +476,7 @@ async function runChunk(
           FROM (SELECT json_extract(value, '$[0]') AS i, json_extract(value, '$[1]') AS cid, json_extract(value, '$[2]') AS pid FROM json_each(${JSON.stringify(claims)})) AS j
          WHERE job_candidates.job_id = ${job.id} AND job_candidates.idx = j.i AND job_candidates.contact_id IS NULL
            AND NOT EXISTS (SELECT 1 FROM contacts c WHERE c.team_id = ${job.teamId} AND c.person_id = j.pid)`,
-      ...bulkInsertSql("contacts", NEW_CONTACT_COLUMNS, newContacts),
+      ...bulkInsertSql("contacts", CONTACT_FROM_PERSON_COLUMNS, newContacts),
     );
   }
   await batchSql(d, stmts);
