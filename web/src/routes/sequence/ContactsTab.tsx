@@ -63,6 +63,19 @@ const SORTS = [
   { id: "next_action", label: "Next action" },
 ] as const;
 type Sort = (typeof SORTS)[number]["id"];
+
+/** Why finished contacts finished: the Finished tab narrows to one (the engine's reason codes). */
+const FINISHED_REASONS = [
+  { id: "replied", label: "Replied" },
+  { id: "meeting_booked", label: "Meeting booked" },
+  { id: "marked_finished", label: "Marked finished" },
+  { id: "completed_all_steps", label: "Went through every step" },
+  { id: "unsubscribed", label: "Unsubscribed" },
+  { id: "bounced", label: "Bounced" },
+  { id: "moved", label: "Moved to another sequence" },
+  { id: "colleague_replied", label: "A colleague replied" },
+  { id: "restarted", label: "Restarted (history)" },
+] as const;
 type Outcome = { id: string; changed: boolean; outcome: string; reason: string | null };
 /** What the last action answered, kept on screen: each enrollment's outcome, and the jobs it started. */
 type Answer = { action: EnrollmentAction; extra: Extra; results: Outcome[]; jobs: string[]; target?: string };
@@ -274,8 +287,9 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
   const page = () => Math.max(1, Number(params.page) || 1);
   const search = () => (typeof params.q === "string" && params.q.trim() ? params.q.trim() : undefined);
   const sort = (): Sort => SORTS.find((x) => x.id === params.sort)?.id ?? "updated";
+  const reason = () => (status() === "finished" ? FINISHED_REASONS.find((r) => r.id === params.reason)?.id : undefined);
   const result = createAsync(() =>
-    getEnrollments(props.sequenceId, { page: page(), per_page: 25, status: status(), q: search(), sort: sort() }),
+    getEnrollments(props.sequenceId, { page: page(), per_page: 25, status: status(), q: search(), reason: reason(), sort: sort() }),
   );
   const [finishReason, setFinishReason] = createSignal<FinishReason>("marked_finished");
   const [pauseUntil, setPauseUntil] = createSignal("");
@@ -341,7 +355,7 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
     const target: EnrollmentTarget = ids
       ? { enrollment_ids: ids }
       : allMatching()
-        ? { filter: { status: status(), ...(search() ? { q: search() } : {}) } }
+        ? { filter: { status: status(), ...(search() ? { q: search() } : {}), ...(reason() ? { reason: reason() } : {}) } }
         : { enrollment_ids: [...selected()] };
     if ("enrollment_ids" in target && !target.enrollment_ids.length) return;
     const r: EnrollmentChange | undefined = await change.run(props.sequenceId, action, target, extra);
@@ -403,7 +417,7 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
         selected={status()}
         onSelect={(id) => {
           clearSelection();
-          setParams({ status: id === "all" ? undefined : id, page: undefined }, { replace: true });
+          setParams({ status: id === "all" ? undefined : id, reason: undefined, page: undefined }, { replace: true });
         }}
       />
       <Show when={job()}>
@@ -421,6 +435,23 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
         )}
       </Show>
       <div role="tabpanel" id={tabPanelId(status())} aria-labelledby={tabId(status())} class="tab-panel">
+        <Show when={status() === "finished"}>
+          <label class="small enrollments-reason">
+            <span>Finished because</span>
+            <select
+              class="input input-sm"
+              data-testid="finished-reason-filter"
+              value={reason() ?? ""}
+              onChange={(ev) => {
+                clearSelection();
+                setParams({ reason: ev.currentTarget.value || undefined, page: undefined }, { replace: true });
+              }}
+            >
+              <option value="">Any reason</option>
+              <For each={FINISHED_REASONS}>{(r) => <option value={r.id}>{r.label}</option>}</For>
+            </select>
+          </label>
+        </Show>
         <DataTable
           caption="Contacts in this sequence"
           testId="enrollments-table"
