@@ -174,17 +174,6 @@ export async function scanCsv(
     }
   };
 
-  const parser = parseStream({
-    delimiter,
-    encoding: "latin1",
-    info: true,
-    relax_column_count: true,
-    relax_quotes: true,
-    skip_empty_lines: false,
-    max_record_size: MAX_RECORD_BYTES,
-  });
-  const writer = parser.writable.getWriter();
-  const records = parser.readable.getReader();
   let rawHeaders: string[] | null = null;
   const rawSample: string[][] = [];
   let rowCount = 0;
@@ -195,33 +184,42 @@ export async function scanCsv(
   let tooMany = false;
   let totalBytes = 0;
 
-  const consume = (async () => {
-    for (;;) {
-      const r = await records.read();
-      if (r.done) return;
-      const { record: fields, info } = r.value as unknown as { record: string[]; info: { bytes: number } };
-      record++;
-      if (!rawHeaders) {
-        rawHeaders = fields;
-        lastBytes = info.bytes;
-        continue;
-      }
-      if (isBlank(fields)) blankRows++;
-      else {
-        rowCount++;
-        if (rowCount > MAX_IMPORT_ROWS) {
-          tooMany = true;
-          await records.cancel();
-          return;
-        }
-        if (rawSample.length < 5) rawSample.push(fields.map((f) => f.slice(0, 500)));
-      }
-      // A part boundary every PART_ROWS records (blank ones included: parts are byte ranges).
-      if ((record - 2) % PART_ROWS === 0) parts.push({ from: lastBytes + bomBytes, to: 0, row: record });
+  // Each record is counted inside the parser as it is read (`on_record`) and then dropped: none is
+  // queued on the stream's readable side, so a record costs no stream read of its own.
+  const onRecord = (fields: string[], info: { bytes: number }): null => {
+    record++;
+    if (!rawHeaders) {
+      rawHeaders = fields;
       lastBytes = info.bytes;
-      if (parts.length) parts[parts.length - 1]!.to = info.bytes + bomBytes;
+      return null;
     }
-  })();
+    if (isBlank(fields)) blankRows++;
+    else {
+      rowCount++;
+      if (rowCount > MAX_IMPORT_ROWS) {
+        tooMany = true;
+        throw new Error("too many rows");
+      }
+      if (rawSample.length < 5) rawSample.push(fields.map((f) => f.slice(0, 500)));
+    }
+    // A part boundary every PART_ROWS records (blank ones included: parts are byte ranges).
+    if ((record - 2) % PART_ROWS === 0) parts.push({ from: lastBytes + bomBytes, to: 0, row: record });
+    lastBytes = info.bytes;
+    if (parts.length) parts[parts.length - 1]!.to = info.bytes + bomBytes;
+    return null;
+  };
+  const parser = parseStream({
+    delimiter,
+    encoding: "latin1",
+    relax_column_count: true,
+    relax_quotes: true,
+    skip_empty_lines: false,
+    max_record_size: MAX_RECORD_BYTES,
+    on_record: onRecord as unknown as (record: string[], context: unknown) => null,
+  });
+  const writer = parser.writable.getWriter();
+  // Nothing is ever queued there; reading it lets the stream close.
+  const consume = parser.readable.pipeTo(new WritableStream());
   consume.catch(() => undefined); // its error is the writer's too, handled below
 
   try {
