@@ -13,6 +13,7 @@
 //   BENCH_LOAD_STATE=.wrangler/bench-load   keep the seeded state between runs (default: a fresh one)
 //   BENCH_LOAD_URL=http://127.0.0.1:8787    drive an app that is already running (seeded) instead
 //   BENCH_LOAD_D1=1                         also print D1 round trips and rows read per request of each route
+//   BENCH_LOAD_TRACES=1                     keep wrangler dev's local trace capture on (see LOCAL_TRACES below)
 //   BENCH_LOAD_ROUTE_CPU=40                 first call each route 40 times alone: workerd CPU ms per call
 //                                           (a figure a loaded machine barely moves, unlike latencies)
 import { spawn } from "node:child_process";
@@ -28,6 +29,13 @@ const SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 30);
 const CLIENTS = Number(process.env.BENCH_LOAD_CLIENTS ?? 50);
 /** Also print each route's D1 round trips and rows read (the app counts them; it costs the app a little CPU). */
 const COUNT_D1 = process.env.BENCH_LOAD_D1 === "1";
+/**
+ * wrangler dev records a span for every request, D1 call and Durable Object call into a local store
+ * (for its local explorer; X_LOCAL_OBSERVABILITY). That is the dev server's work, not the app's, and no
+ * deployed Worker does it in the request: measured here it cost 1.5–3 ms of workerd CPU per request
+ * (a quarter of a list page). Off unless BENCH_LOAD_TRACES=1; the figures say which.
+ */
+const LOCAL_TRACES = process.env.BENCH_LOAD_TRACES === "1";
 /** Before the load: each route called this many times by one client, alone, for its workerd CPU per call. */
 const ROUTE_CPU_CALLS = Number(process.env.BENCH_LOAD_ROUTE_CPU ?? 0);
 const USERS = ["admin@demo.test", "rep1@demo.test", "rep2@demo.test"];
@@ -104,7 +112,7 @@ async function startApp() {
       "--log-level",
       "error",
     ],
-    { stdio: ["ignore", "ignore", "inherit"], env, detached: true },
+    { stdio: ["ignore", "ignore", "inherit"], env: { ...env, X_LOCAL_OBSERVABILITY: String(LOCAL_TRACES) }, detached: true },
   );
   const stop = () => {
     try {
@@ -294,6 +302,7 @@ async function main() {
   if (h?.samples) console.log(`bench load_js_heap_peak: ${mb(h.peakBytes)} MB (first sample ${mb(h.firstBytes)} MB)`);
   else if (h) console.log(`  (no JS heap figure: ${h.error ?? "the inspector answered no sample"})`);
   console.log(`  load average (1 min) ${load0.toFixed(2)} at the start, ${loadavg()[0].toFixed(2)} at the end`);
+  if (pid) console.log(`  wrangler dev's local trace capture: ${LOCAL_TRACES ? "on (BENCH_LOAD_TRACES=1)" : "off"}`);
   console.log(`bench load_5xx: ${status["5xx"]}`);
   console.log(`bench load_4xx: ${status["4xx"]}`);
   if (status.failed) console.log(`bench load_failed_requests: ${status.failed}`);
