@@ -1,3 +1,4 @@
+import { db, type Db } from "../db/client";
 import type { Env } from "../env";
 import type { QueueMessage } from "./messages";
 import { failJob, processChunk } from "../services/add-contacts/jobs";
@@ -7,9 +8,11 @@ import { failActionJob, runActionPage } from "../services/enrollment-jobs";
 
 /** Acks messages one by one so one bad message never redelivers its whole batch. */
 export async function consumeQueue(batch: MessageBatch<QueueMessage>, env: Env): Promise<void> {
+  // One drizzle handle for the batch, passed down (as a request's c.var.db).
+  const d = db(env.DB);
   for (const msg of batch.messages) {
     try {
-      await handle(msg.body, env, batch.queue.endsWith("-dlq"));
+      await handle(msg.body, env, batch.queue.endsWith("-dlq"), d);
       msg.ack();
     } catch (err) {
       console.error("queue message failed", msg.id, err);
@@ -18,24 +21,25 @@ export async function consumeQueue(batch: MessageBatch<QueueMessage>, env: Env):
   }
 }
 
-export async function handle(body: QueueMessage, env: Env, deadLetter: boolean): Promise<void> {
+export async function handle(body: QueueMessage, env: Env, deadLetter: boolean, d: Db = db(env.DB)): Promise<void> {
   if (deadLetter) {
     // A chunk that failed every retry: the job fails with the reason, and its unused hold is returned.
     console.error("dead-lettered message", JSON.stringify(body));
-    if (body.kind === "add_contacts_chunk") await failJob(env, body.jobId, `Chunk ${body.from}-${body.to} failed after retries`);
-    if (body.kind === "add_contacts_plan") await failJob(env, body.jobId, `Planning candidates from ${body.from} failed after retries`);
-    if (body.kind === "import_part") await failImport(env, body.importId, body.part);
-    if (body.kind === "enrollment_action_page") await failActionJob(env, body.jobId, `Enrollments from ${body.from} failed after retries`);
+    if (body.kind === "add_contacts_chunk") await failJob(env, body.jobId, `Chunk ${body.from}-${body.to} failed after retries`, d);
+    if (body.kind === "add_contacts_plan") await failJob(env, body.jobId, `Planning candidates from ${body.from} failed after retries`, d);
+    if (body.kind === "import_part") await failImport(env, body.importId, body.part, d);
+    if (body.kind === "enrollment_action_page")
+      await failActionJob(env, body.jobId, `Enrollments from ${body.from} failed after retries`, d);
     return;
   }
   switch (body.kind) {
     case "add_contacts_chunk":
-      return processChunk(env, body.jobId, body.from, body.to);
+      return processChunk(env, body.jobId, body.from, body.to, d);
     case "add_contacts_plan":
-      return planQueuedPage(env, body);
+      return planQueuedPage(env, body, d);
     case "import_part":
-      return savePart(env, body);
+      return savePart(env, body, d);
     case "enrollment_action_page":
-      return runActionPage(env, body.jobId, body.from);
+      return runActionPage(env, body.jobId, body.from, d);
   }
 }

@@ -82,19 +82,18 @@ export async function startActionJob(
 }
 
 /** One page of a job (queue consumer): act on its pending rows, record each outcome, then the next page or the end. */
-export async function runActionPage(env: Env, jobId: string, from: number): Promise<void> {
-  const d = db(env.DB);
+export async function runActionPage(env: Env, jobId: string, from: number, d: Db = db(env.DB)): Promise<void> {
   const job = await d.query.enrollmentActionJobs.findFirst({ where: eq(enrollmentActionJobs.id, jobId) });
   if (!job || job.status !== "running") return;
   const action = job.action as EnrollmentAction;
-  if (!ENROLLMENT_ACTIONS.includes(action)) return failActionJob(env, jobId, `Unknown action ${job.action}`);
+  if (!ENROLLMENT_ACTIONS.includes(action)) return failActionJob(env, jobId, `Unknown action ${job.action}`, d);
   const caller = callerOf(job);
   const p = job.params as ActionParams;
   let prep: PreparedAction;
   try {
     prep = await prepareAction(d, caller, job.sequenceId, action, p);
   } catch (e) {
-    return failActionJob(env, jobId, e instanceof Error ? e.message : String(e));
+    return failActionJob(env, jobId, e instanceof Error ? e.message : String(e), d);
   }
   const to = from + JOB_PAGE;
   const pending = await d
@@ -150,8 +149,8 @@ export async function runActionPage(env: Env, jobId: string, from: number): Prom
 }
 
 /** A page that failed every retry (dead letter), or a caller no longer allowed: the job stops with the reason. */
-export async function failActionJob(env: Env, jobId: string, error: string): Promise<void> {
-  await db(env.DB)
+export async function failActionJob(env: Env, jobId: string, error: string, d: Db = db(env.DB)): Promise<void> {
+  await d
     .update(enrollmentActionJobs)
     .set({ status: "failed", error, finishedAt: now() })
     .where(and(eq(enrollmentActionJobs.id, jobId), eq(enrollmentActionJobs.status, "running")));

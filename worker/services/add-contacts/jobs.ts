@@ -226,8 +226,7 @@ async function sendChunks(env: Env, jobId: string, total: number) {
  * a redelivered chunk neither enrolls nor charges twice; the outcome row (primary key job, idx) is
  * written last and is the charge.
  */
-export async function processChunk(env: Env, jobId: string, from: number, to: number) {
-  const d = db(env.DB);
+export async function processChunk(env: Env, jobId: string, from: number, to: number, d: Db = db(env.DB)) {
   // One round trip for everything the chunk reads before validating (its candidates are read even
   // when a redelivery finds the chunk done: rare, and cheaper than a second round trip every time).
   const [[job], [done], [seq], cands] = await d.batch([
@@ -731,8 +730,7 @@ export async function settleEndedJobs(env: Env, d: Db = db(env.DB)): Promise<num
 }
 
 /** A job that can't finish: failed with the reason; what it did not use is returned in the same transaction. */
-export async function failJob(env: Env, jobId: string, reason: string) {
-  const d = db(env.DB);
+export async function failJob(env: Env, jobId: string, reason: string, d: Db = db(env.DB)) {
   const [, ended] = await batchSql(d, [
     recountSql(jobId),
     d

@@ -26,8 +26,7 @@ const PAGES_PER_MESSAGE = 10;
  * Plan pages from `msg.from`: each page's candidates evaluated as the preview would, given their
  * mailbox; up to PAGES_PER_MESSAGE pages, then the next message or the hold.
  */
-export async function planQueuedPage(env: Env, msg: Extract<QueueMessage, { kind: "add_contacts_plan" }>) {
-  const d = db(env.DB);
+export async function planQueuedPage(env: Env, msg: Extract<QueueMessage, { kind: "add_contacts_plan" }>, d: Db = db(env.DB)) {
   const t = now();
   // run_at is the heartbeat of a preparing job (the cron fails one that goes silent).
   const job = await d

@@ -80,8 +80,7 @@ type Outcome = {
   reason: string | null;
 };
 
-export async function savePart(env: Env, msg: Extract<QueueMessage, { kind: "import_part" }>) {
-  const d = db(env.DB);
+export async function savePart(env: Env, msg: Extract<QueueMessage, { kind: "import_part" }>, d: Db = db(env.DB)) {
   let at: Part = msg;
   for (let n = 0; n < PARTS_PER_MESSAGE; n++) {
     // Read again before each part: the guard (parts_done) is what makes a redelivery do nothing.
@@ -328,8 +327,8 @@ async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, ms
 }
 
 /** A part that failed every retry: the import fails saying where; the rows saved so far stay. */
-export async function failImport(env: Env, importId: string, part: number) {
-  await db(env.DB)
+export async function failImport(env: Env, importId: string, part: number, d: Db = db(env.DB)) {
+  await d
     .update(imports)
     .set({ status: "failed", error: `Saving stopped at part ${part + 1}; save again to continue`, updatedAt: now() })
     .where(and(eq(imports.id, importId), eq(imports.status, "saving")));
