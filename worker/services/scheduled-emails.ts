@@ -33,7 +33,8 @@ import { missingValues, type TemplateContext } from "./templates";
 /** Why a scheduled email won't go at its step's time, in words (beside the engine's REASONS). */
 export const SCHEDULED_REASONS = {
   outside_window: "Outside the sending window: goes out when it opens",
-  mailbox_capacity: "Waiting for the mailbox's daily or hourly limit, or its spacing between sends",
+  mailbox_capacity: "Waiting its turn: the mailbox's daily or hourly limit, or its spacing between sends",
+  window_then_turn: "Outside the sending window; once it opens, it waits its turn for the mailbox's limits and spacing",
   not_planned: "Can't be planned in the next 60 days: no window opens or the mailbox has no room",
   send_now: "Sending now: next in line, within the mailbox's limits",
   rescheduled: "Rescheduled by a user",
@@ -161,9 +162,13 @@ async function present(env: Env, d: Db, caller: Caller, rows: Row[]) {
         sendAt = forecast.get(key) ?? null;
         if (choice?.sendNow) reason = "send_now";
         else if (sendAt === null) reason = "not_planned";
-        else if (cfg && !inWindow(ready, cfg.window) && sendAt > ready) reason = "outside_window";
-        else if (sendAt > ready + 60_000) reason = "mailbox_capacity";
-        else if (choice?.sendAt != null) reason = "rescheduled";
+        else {
+          // Held by the window until it opens, then (later than the opening) by the mailbox's limits and spacing.
+          const open = cfg ? (nextWindowStart(ready, cfg.window) ?? ready) : ready;
+          if (open > ready) reason = sendAt > open + 60_000 ? "window_then_turn" : "outside_window";
+          else if (sendAt > ready + 60_000) reason = "mailbox_capacity";
+        }
+        if (choice?.sendAt != null && !choice.sendNow) reason = "rescheduled";
       } else {
         sendAt = cfg ? nextWindowStart(ready, cfg.window) : ready;
         if (cfg && sendAt !== null && sendAt > ready) reason = "outside_window";

@@ -147,7 +147,7 @@ export function ScheduledEmailDialog(props: { row: ScheduledEmailRow; onClose: (
               <Show when={next()}>{(n) => <p class="muted small">The window opens next at {formatFull(n())}.</p>}</Show>
             </div>
             <button type="submit" class="btn btn-primary" disabled={busy()}>
-              {reschedule.pending() ? "Saving…" : "Reschedule"}
+              {reschedule.pending() ? "Saving…" : "Send at this time"}
             </button>
           </form>
         </Show>

@@ -49,7 +49,7 @@ export function ScheduledEmails(props: { scope: ScheduledScope; hide?: "sequence
         }
         header={
           <div class="table-toolbar">
-            <span class="muted small">Soonest first. Times are in your time zone ({browserTimeZone()}).</span>
+            <span class="muted small">By the time each step falls due. Times are in your time zone ({browserTimeZone()}).</span>
             <button type="button" class="btn btn-ghost btn-sm" onClick={() => void revalidate(getScheduledEmails.key)}>
               <Icon name="refresh" size={14} /> Refresh
             </button>
@@ -79,7 +79,7 @@ export function ScheduledEmails(props: { scope: ScheduledScope; hide?: "sequence
                 <div class="muted small">{r.contact.email ?? "no email address"}</div>
               </td>
             </Show>
-            <td>
+            <td classList={{ "cell-nowrap": props.hide === "sequence" }}>
               <Show when={props.hide !== "sequence"}>
                 <A href={`/sequences/${r.sequence.id}`}>{r.sequence.name}</A>
                 <div class="muted small">Step {r.step.position}</div>
