@@ -1,9 +1,14 @@
-import { toHex } from "./ids";
+import { createHash } from "node:crypto";
 
 const enc = new TextEncoder();
 
+/**
+ * SHA-256 as hex. Computed synchronously (node:crypto): the add-contacts and import paths derive an id
+ * per row from it, and crypto.subtle's digest resolves on another turn for each call, which cost more
+ * than the hash for thousands of short strings. Same digest either way.
+ */
 export async function sha256Hex(text: string): Promise<string> {
-  return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", enc.encode(text))));
+  return createHash("sha256").update(text).digest("hex");
 }
 
 /**
