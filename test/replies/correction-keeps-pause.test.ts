@@ -6,7 +6,7 @@ import { now } from "../../worker/lib/clock";
 import { setTransportOverride } from "../../worker/transports";
 import { as, env } from "../helpers";
 import { DAY, HOUR, runUntil, startSimulation } from "../fixtures";
-import { enrollmentRow, replyTo, sentFirst } from "./mail";
+import { dsn, enrollmentRow, replyTo, sentFirst } from "./mail";
 
 const overridden: string[] = [];
 afterEach(() => {
@@ -27,7 +27,7 @@ function countTransport(mailboxId: string) {
 const nextDue = async (id: string) =>
   (await env.DB.prepare("SELECT next_due_at FROM enrollments WHERE id = ?").bind(id).first<{ next_due_at: number | null }>())!.next_due_at;
 
-describe("correcting the classification of a reply to a paused contact", () => {
+describe("correcting the classification of an inbound email to a paused contact", () => {
   beforeEach(() => startSimulation());
 
   it("puts an enrollment the user paused back to paused (not active) and sends nothing until someone resumes it", async () => {
@@ -69,5 +69,22 @@ describe("correcting the classification of a reply to a paused contact", () => {
     await runUntil(until + 6 * HOUR);
     expect(await enrollmentRow(e)).toMatchObject({ status: "finished", reason: "completed_all_steps" });
     expect(calls.length).toBe(1);
+  });
+
+  it("a hard bounce of a paused contact, corrected, leaves it paused and no longer suppressed", async () => {
+    const s = await sentFirst({ waits: [0, 1] });
+    const calls = countTransport(s.mailboxId);
+    const e = s.m.enrollment_id;
+    expect((await as(s.session, "POST", `/api/sequences/${s.sequenceId}/enrollments/pause`, { enrollment_ids: [e] })).status).toBe(200);
+    const r = await handleInbound(env, dsn(s.m, "5.1.1"));
+    expect(await enrollmentRow(e)).toMatchObject({ status: "finished", reason: "bounced" });
+    expect((await as(s.session, "POST", `/api/replies/${r.inboundId}/classification`, { classification: "auto_reply" })).status).toBe(200);
+    expect(await enrollmentRow(e)).toMatchObject({ status: "paused", reason: "paused_by_user" });
+    const suppressed = await env.DB.prepare("SELECT count(*) n FROM suppressions WHERE team_id = ? AND email = ?")
+      .bind(s.teamId, s.m.to_email.toLowerCase())
+      .first<{ n: number }>();
+    expect(suppressed!.n).toBe(0);
+    await runUntil(now() + 3 * DAY);
+    expect(calls.length).toBe(0);
   });
 });
