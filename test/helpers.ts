@@ -1,5 +1,5 @@
 import { env, exports } from "cloudflare:workers";
-import { hc } from "hono/client";
+import { hc, type ClientResponse } from "hono/client";
 import type { AppType } from "../worker/app";
 
 export { env };
@@ -30,6 +30,22 @@ export function client(auth: Session | { apiKey: string }) {
     headers,
     fetch: (input: RequestInfo | URL, init?: RequestInit) => exports.default.fetch(new Request(input, init)),
   });
+}
+
+/** The body a typed-client call answers with `status`, typed from the route's schema for that status. */
+type BodyAt<R, S extends number> = R extends ClientResponse<infer T, infer U, "json"> ? (U extends S ? T : never) : never;
+
+/**
+ * Awaits a typed-client call, checks its status (throwing with the answer's text when it differs)
+ * and returns its body as the route declares it for that status.
+ */
+export async function ok<R extends ClientResponse<unknown, number, string>, S extends number = 200>(
+  call: Promise<R>,
+  status: S = 200 as S,
+): Promise<BodyAt<R, S>> {
+  const res = await call;
+  if (res.status !== status) throw new Error(`expected ${status}, got ${res.status}: ${await res.text()}`);
+  return (await res.json()) as BodyAt<R, S>;
 }
 
 export async function login(email: string, password = "demo1234"): Promise<Session> {
@@ -67,7 +83,8 @@ export function withKey(key: string, method: string, path: string, body?: unknow
   });
 }
 
-export async function errorOf(res: Response) {
+/** The error an answer carries (any response: the worker's own, or a typed-client call's). */
+export async function errorOf(res: { status: number; json(): Promise<unknown> }) {
   const body = (await res.json()) as { error: { code: string; message: string; details?: any } };
   return { status: res.status, ...body.error };
 }
