@@ -4,8 +4,12 @@ import { PeopleFilters } from "../people-search";
 
 /** Most candidates one add-contacts job takes (lists have no limit of their own; a job does). */
 export const MAX_JOB_CANDIDATES = 200_000;
-/** Candidates per queue chunk: the chunk message carries an index range, never the ids. */
-export const CHUNK_SIZE = 1000;
+/**
+ * Candidates per queue chunk: the chunk message carries an index range, never the ids. A chunk's fixed
+ * costs (its reads, the SequenceDO call and its config read, the outcome batch) are shared by this
+ * many contacts; its rows stay a few hundred KB.
+ */
+export const CHUNK_SIZE = 2000;
 /**
  * Most candidates a request, a plan page or a preview page holds at a time (the Worker's 128 MB are
  * shared): a larger selection is previewed page by page and committed through queued plan pages.
