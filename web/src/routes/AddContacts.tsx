@@ -29,6 +29,7 @@ import { JobPanel } from "../components/JobPanel";
 import { getSequence } from "../queries/sequences";
 
 import "./AddContacts.css";
+import { BackLink } from "../components/BackLink";
 const STEPS: { id: WizardStep | "add"; label: string }[] = [
   { id: "source", label: "Choose contacts" },
   { id: "options", label: "Options" },
@@ -346,11 +347,7 @@ export default function AddContacts() {
         <Show when={seq()}>
           {(s) => (
             <>
-              <nav aria-label="Breadcrumb" class="breadcrumb">
-                <A href={`/sequences/${s().id}?tab=contacts`}>
-                  <Icon name="arrowLeft" size={14} /> {s().name}
-                </A>
-              </nav>
+              <BackLink href={`/sequences/${s().id}?tab=contacts`}>{s().name}</BackLink>
               <header class="page-header">
                 <div>
                   <h1 class="page-title">Add contacts</h1>

@@ -1,5 +1,5 @@
 import { A, createAsync, useIsRouting, useNavigate, useSearchParams } from "@solidjs/router";
-import { createSignal, For, onCleanup, Show, Suspense } from "solid-js";
+import { createSignal, For, Show, Suspense } from "solid-js";
 import { useWrite } from "../actions";
 import { fetchContactIds, type Contact, type ContactsBulk } from "../api";
 import { ConfirmDialog } from "../components/ConfirmDialog";
@@ -12,13 +12,13 @@ import { SequencePicker } from "./people/SequencePicker";
 import { Badge } from "../components/Badge";
 import { EmailStatusBadge } from "../components/EmailStatus";
 import { EmptyState } from "../components/EmptyState";
-import { Icon } from "../components/Icon";
 import { PageHeader } from "../components/PageHeader";
 import { DataTable } from "../components/DataTable";
 import { Score } from "../components/Score";
 import { errorMessage } from "../components/Status";
 import { formatDate, formatNumber } from "../format";
 import { usePageTitle } from "../title";
+import { SearchField } from "../components/SearchField";
 
 const PER_PAGE_OPTIONS = [25, 50, 100];
 const SORTS = [
@@ -139,15 +139,6 @@ export default function Contacts() {
     setSelected(new Set<string>());
   };
 
-  const [draft, setDraft] = createSignal(q());
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  onCleanup(() => clearTimeout(timer));
-  const onSearchInput = (value: string) => {
-    setDraft(value);
-    clearTimeout(timer);
-    timer = setTimeout(() => setParams({ q: value.trim() || undefined, page: undefined }, { replace: true }), 300);
-  };
-
   return (
     <div class="page">
       <Show when={listId()}>
@@ -172,21 +163,14 @@ export default function Contacts() {
       />
 
       <div class="toolbar" role="search">
-        <div class="search-field">
-          <Icon name="search" size={16} />
-          <label for="contact-search" class="sr-only">
-            Search contacts
-          </label>
-          <input
-            id="contact-search"
-            type="search"
-            placeholder="Search name, email or company"
-            maxlength={200}
-            value={draft()}
-            onInput={(e) => onSearchInput(e.currentTarget.value)}
-            autocomplete="off"
-          />
-        </div>
+        <SearchField
+          id="contact-search"
+          label="Search contacts"
+          placeholder="Search name, email or company"
+          maxLength={200}
+          value={q()}
+          onSearch={(v) => setParams({ q: v.trim() || undefined, page: undefined }, { replace: true })}
+        />
         <label class="inline-select">
           <span>Stage</span>
           <select

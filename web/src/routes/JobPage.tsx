@@ -1,12 +1,12 @@
-import { A, createAsync, useParams } from "@solidjs/router";
+import { createAsync, useParams } from "@solidjs/router";
 import { Show, Suspense } from "solid-js";
 import { getJob } from "../queries/jobs";
-import { Icon } from "../components/Icon";
 import { Spinner } from "../components/Status";
 import { formatDateTime } from "../format";
 import { usePageTitle } from "../title";
 import { JobPanel } from "../components/JobPanel";
 import { getSequence } from "../queries/sequences";
+import { BackLink } from "../components/BackLink";
 
 /** /jobs/:id: one add-contacts job, live while it runs, then its result and every outcome. */
 export default function JobPage() {
@@ -30,22 +30,9 @@ export default function JobPage() {
         <Show when={job()}>
           {(j) => (
             <>
-              <nav aria-label="Breadcrumb" class="breadcrumb">
-                <Show
-                  when={seq()}
-                  fallback={
-                    <A href="/sequences">
-                      <Icon name="arrowLeft" size={14} /> Sequences
-                    </A>
-                  }
-                >
-                  {(s) => (
-                    <A href={`/sequences/${s().id}?tab=imports`}>
-                      <Icon name="arrowLeft" size={14} /> {s().name} · Imports
-                    </A>
-                  )}
-                </Show>
-              </nav>
+              <BackLink href={seq() ? `/sequences/${seq()!.id}?tab=imports` : "/sequences"}>
+                {seq() ? `${seq()!.name} · Imports` : "Sequences"}
+              </BackLink>
               <header class="page-header">
                 <div>
                   <h1 class="page-title">Add contacts job</h1>

@@ -14,6 +14,7 @@ import { FormProblems } from "../forms";
 import { formatDate, formatDateTime, formatNumber } from "../format";
 import { createListAction, deleteListAction, getListsPage, renameListAction } from "../queries/lists";
 import { usePageTitle } from "../title";
+import { SearchField } from "../components/SearchField";
 
 /** Create or rename: one name field, its error under it. */
 function NameDialog(props: {
@@ -91,20 +92,14 @@ export default function Lists() {
         }
       />
       <div class="toolbar" role="search">
-        <div class="search-field">
-          <Icon name="search" size={16} />
-          <label for="list-search" class="sr-only">
-            Search lists
-          </label>
-          <input
-            id="list-search"
-            type="search"
-            placeholder="Search lists"
-            maxlength={120}
-            value={q()}
-            onInput={(e) => setParams({ q: e.currentTarget.value.trim() || undefined, page: undefined }, { replace: true })}
-          />
-        </div>
+        <SearchField
+          id="list-search"
+          label="Search lists"
+          placeholder="Search lists"
+          maxLength={120}
+          value={q()}
+          onSearch={(v) => setParams({ q: v.trim() || undefined, page: undefined }, { replace: true })}
+        />
       </div>
       <DataTable
         caption="Lists"

@@ -31,6 +31,7 @@ import { ShareDialog } from "./sequence/ShareDialog";
 import { StepsTab } from "./sequence/StepsTab";
 
 import "./SequenceEditor.css";
+import { BackLink } from "../components/BackLink";
 const TABS = ["steps", "contacts", "scheduled", "imports", "report"] as const;
 type Tab = (typeof TABS)[number];
 
@@ -271,11 +272,7 @@ function Editor(props: { seq: Sequence; onApply: (s: Sequence) => void }) {
 
   return (
     <div class="page">
-      <nav aria-label="Breadcrumb" class="breadcrumb">
-        <A href="/sequences">
-          <Icon name="arrowLeft" size={14} /> Sequences
-        </A>
-      </nav>
+      <BackLink href="/sequences">Sequences</BackLink>
 
       <header class="editor-header">
         <div class="editor-title">

@@ -1,5 +1,5 @@
 import { A, createAsync, useIsRouting, useNavigate, useSearchParams } from "@solidjs/router";
-import { createEffect, createSignal, For, on, onCleanup, Show, Suspense } from "solid-js";
+import { createEffect, createSignal, For, on, Show, Suspense } from "solid-js";
 import { useWrite } from "../actions";
 import type { SequenceFilter, SequenceSummary } from "../api";
 import { Badge } from "../components/Badge";
@@ -18,6 +18,7 @@ import { FormProblems } from "../forms";
 import { usePageTitle } from "../title";
 
 import "./Sequences.css";
+import { SearchField } from "../components/SearchField";
 const FILTERS: { id: SequenceFilter; label: string }[] = [
   { id: "all", label: "All" },
   { id: "active", label: "Active" },
@@ -177,15 +178,6 @@ export default function Sequences() {
   const q = () => (typeof params.q === "string" ? params.q : "");
   const result = createAsync(() => getSequences({ page: page(), per_page: 25, status: status(), q: q() || undefined }));
 
-  const [draft, setDraft] = createSignal(q());
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  onCleanup(() => clearTimeout(timer));
-  const onSearch = (v: string) => {
-    setDraft(v);
-    clearTimeout(timer);
-    timer = setTimeout(() => setParams({ q: v.trim() || undefined, page: undefined }, { replace: true }), 300);
-  };
-
   const [creating, setCreating] = createSignal(params.new === "1");
 
   // Optimistic on/off: the switch shows the value on its way, and the saved one again if the save is refused.
@@ -223,20 +215,13 @@ export default function Sequences() {
 
       <section class="tab-panel stack-sm" role="tabpanel" id={tabPanelId(status())} aria-labelledby={tabId(status())}>
         <div class="toolbar" role="search">
-          <div class="search-field">
-            <Icon name="search" size={16} />
-            <label for="sequence-search" class="sr-only">
-              Search sequences
-            </label>
-            <input
-              id="sequence-search"
-              type="search"
-              placeholder="Search sequences by name"
-              value={draft()}
-              onInput={(e) => onSearch(e.currentTarget.value)}
-              autocomplete="off"
-            />
-          </div>
+          <SearchField
+            id="sequence-search"
+            label="Search sequences"
+            placeholder="Search sequences by name"
+            value={q()}
+            onSearch={(v) => setParams({ q: v.trim() || undefined, page: undefined }, { replace: true })}
+          />
           <Show when={routing()}>
             <span class="toolbar-busy" role="status">
               <span class="spinner" aria-hidden="true" /> <span class="sr-only">Loading</span>

@@ -8,6 +8,7 @@ import { formatDate, formatNumber } from "../../format";
 import { getLists } from "../../queries/lists";
 import { getUsers } from "../../queries/users";
 import type { Wizard } from "./state";
+import { SearchField } from "../../components/SearchField";
 
 /** Saved lists with their sizes; any number can be ticked (members of several are added once). */
 export function ListPicker(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) {
@@ -40,19 +41,14 @@ export function ListPicker(props: { w: Wizard; setW: SetStoreFunction<Wizard> })
           >
             <div class="list-picker">
               <Show when={r().lists.length > 8}>
-                <div class="search-field">
-                  <Icon name="search" size={16} />
-                  <label for="list-filter" class="sr-only">
-                    Filter lists
-                  </label>
-                  <input
-                    id="list-filter"
-                    type="search"
-                    placeholder="Filter lists by name"
-                    value={filter()}
-                    onInput={(e) => setFilter(e.currentTarget.value)}
-                  />
-                </div>
+                <SearchField
+                  id="list-filter"
+                  label="Filter lists"
+                  placeholder="Filter lists by name"
+                  value={filter()}
+                  onSearch={setFilter}
+                  delay={0}
+                />
               </Show>
               <fieldset>
                 <legend class="sr-only">Lists to add</legend>

@@ -1,4 +1,4 @@
-import { createEffect, createMemo, createSignal, For, onCleanup, Show } from "solid-js";
+import { createEffect, createMemo, For, Show } from "solid-js";
 import type { SetStoreFunction } from "solid-js/store";
 import { searchPeople, type Person } from "../../api";
 import { Badge } from "../../components/Badge";
@@ -13,6 +13,7 @@ import { createLiveFetch } from "../../live";
 import { FilterSidebar } from "../../components/FilterSidebar";
 import { toApiFilters } from "../../people-filters";
 import { SORTS, type Wizard } from "./state";
+import { SearchField } from "../../components/SearchField";
 
 const PER_PAGE = 25;
 /** Most candidates one job takes (MAX_JOB_CANDIDATES in the API). */
@@ -28,18 +29,6 @@ const employeesText = (n: number) => (n >= 10_000 ? "10,000+ employees" : `${for
  */
 export function PeopleSearch(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) {
   const w = () => props.w;
-  const [keyword, setKeyword] = createSignal(props.w.filters.q);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  onCleanup(() => clearTimeout(timer));
-  const onKeyword = (v: string) => {
-    setKeyword(v);
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      props.setW("filters", "q", v);
-      props.setW("page", 1);
-    }, 300);
-  };
-
   const search = createLiveFetch(
     () => ({ ...toApiFilters(w().filters), sort: w().sort, page: w().page, per_page: PER_PAGE }),
     (body) => searchPeople(body),
@@ -89,20 +78,17 @@ export function PeopleSearch(props: { w: Wizard; setW: SetStoreFunction<Wizard> 
       />
       <div class="searcher-main">
         <div class="toolbar" role="search">
-          <div class="search-field search-field-wide">
-            <Icon name="search" size={16} />
-            <label for="people-search" class="sr-only">
-              Search people
-            </label>
-            <input
-              id="people-search"
-              type="search"
-              placeholder="Search name, title, company, industry or city"
-              value={keyword()}
-              onInput={(e) => onKeyword(e.currentTarget.value)}
-              autocomplete="off"
-            />
-          </div>
+          <SearchField
+            id="people-search"
+            label="Search people"
+            placeholder="Search name, title, company, industry or city"
+            value={w().filters.q}
+            wide
+            onSearch={(v) => {
+              props.setW("filters", "q", v);
+              props.setW("page", 1);
+            }}
+          />
           <div class="toolbar-right">
             <Show when={search.loading()}>
               <span class="toolbar-busy" role="status">

@@ -1,12 +1,11 @@
 import { A, createAsync, useNavigate, useParams, useSearchParams } from "@solidjs/router";
-import { createMemo, createSignal, For, onCleanup, Show, Suspense } from "solid-js";
+import { createMemo, createSignal, For, Show, Suspense } from "solid-js";
 import { createStore } from "solid-js/store";
 import { searchPeople, type WarningOverrides, type Workflow, type WorkflowInput } from "../../api";
 import { useWrite } from "../../actions";
 import { getUsers } from "../../queries/users";
 import { FieldError } from "../../components/FieldError";
 import { MailboxPickList } from "../../components/MailboxPickList";
-import { Icon } from "../../components/Icon";
 import { PageHeader } from "../../components/PageHeader";
 import { Spinner } from "../../components/Status";
 import { Claim, FormProblems } from "../../forms";
@@ -21,6 +20,8 @@ import { createWorkflowAction, updateWorkflowAction } from "../../queries/workfl
 import { usePageTitle } from "../../title";
 import { CHANGE_FIELDS, CHANGE_KINDS, INTERVALS, OVERRIDES, scheduleLabel, toFilters } from "./present";
 import { WORKFLOW_EXPLAINER, WorkflowById } from "./WorkflowActions";
+import { SearchField } from "../../components/SearchField";
+import { BackLink } from "../../components/BackLink";
 
 const MAX_PER_RUN = 5_000;
 
@@ -76,15 +77,8 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
   const mailboxes = createAsync(() => getMailboxes());
   const chosenSequence = () => sequences()?.find((s) => s.id === form.sequenceId);
 
-  // The keyword box waits for a typing pause before it changes the filters (and the count).
+  // The keyword box waits for a typing pause before it changes the filters (and the count); saving takes what is typed.
   const [keyword, setKeyword] = createSignal(filters.q);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  onCleanup(() => clearTimeout(timer));
-  const onKeyword = (v: string) => {
-    setKeyword(v);
-    clearTimeout(timer);
-    timer = setTimeout(() => setFilters("q", v), 300);
-  };
 
   /** The filters as stored on the workflow: the run itself keeps to net-new people. */
   const apiFilters = () => {
@@ -111,7 +105,6 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
 
   const submit = async (ev: SubmitEvent) => {
     ev.preventDefault();
-    clearTimeout(timer);
     setFilters("q", keyword());
     const e = validate();
     setErrors(e);
@@ -315,20 +308,14 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
               </p>
             </div>
             <div class="wf-section-body">
-              <div class="search-field">
-                <Icon name="search" size={16} />
-                <label for="wf-keyword" class="sr-only">
-                  Keywords
-                </label>
-                <input
-                  id="wf-keyword"
-                  type="search"
-                  placeholder="Keywords: name, title, company, industry or city"
-                  value={keyword()}
-                  onInput={(e) => onKeyword(e.currentTarget.value)}
-                  autocomplete="off"
-                />
-              </div>
+              <SearchField
+                id="wf-keyword"
+                label="Keywords"
+                placeholder="Keywords: name, title, company, industry or city"
+                value={filters.q}
+                onInput={setKeyword}
+                onSearch={(v) => setFilters("q", v)}
+              />
               <div class="wf-match" aria-live="polite" data-testid="wf-match">
                 <Show
                   when={matching() !== undefined}
@@ -579,11 +566,7 @@ export default function WorkflowEditor() {
   usePageTitle(params.id ? "Edit workflow" : "New workflow");
   return (
     <div class="page">
-      <nav aria-label="Breadcrumb" class="breadcrumb">
-        <A href="/workflows">
-          <Icon name="arrowLeft" size={14} /> Workflows
-        </A>
-      </nav>
+      <BackLink href="/workflows">Workflows</BackLink>
       <Show
         when={params.id}
         fallback={

@@ -9,6 +9,7 @@ import { getWorkflowRuns } from "../../queries/workflows";
 import { usePageTitle } from "../../title";
 import { RunBadge, RunCounts, RunReason, RunTime, RunTrigger, triggerLabel } from "./present";
 import { FilterChips, useWorkflowActions, WorkflowById, type WorkflowActions } from "./WorkflowActions";
+import { BackLink } from "../../components/BackLink";
 
 const PER_PAGE = 25;
 
@@ -148,11 +149,7 @@ export default function WorkflowPage() {
   const [deleting, setDeleting] = createSignal<Workflow | null>(null);
   return (
     <div class="page page-flow">
-      <nav aria-label="Breadcrumb" class="breadcrumb">
-        <A href="/workflows">
-          <Icon name="arrowLeft" size={14} /> Workflows
-        </A>
-      </nav>
+      <BackLink href="/workflows">Workflows</BackLink>
       <WorkflowById id={params.id!}>
         {(w) => (
           <>

@@ -1,0 +1,48 @@
+import { createSignal, onCleanup } from "solid-js";
+import { Icon } from "./Icon";
+import "./SearchField.css";
+
+/**
+ * A search box: the icon, a label for screen readers, and `onSearch` once typing pauses (`delay` ms,
+ * 300 by default; 0 for a filter of what is already on screen). `onInput` hears every keystroke.
+ */
+export function SearchField(props: {
+  id: string;
+  label: string;
+  placeholder: string;
+  value: string;
+  onSearch: (value: string) => void;
+  onInput?: (value: string) => void;
+  delay?: number;
+  maxLength?: number;
+  wide?: boolean;
+}) {
+  const [draft, setDraft] = createSignal(props.value);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  onCleanup(() => clearTimeout(timer));
+  const input = (v: string) => {
+    setDraft(v);
+    props.onInput?.(v);
+    clearTimeout(timer);
+    const delay = props.delay ?? 300;
+    if (delay) timer = setTimeout(() => props.onSearch(v), delay);
+    else props.onSearch(v);
+  };
+  return (
+    <div class="search-field" classList={{ "search-field-wide": props.wide }}>
+      <Icon name="search" size={16} />
+      <label for={props.id} class="sr-only">
+        {props.label}
+      </label>
+      <input
+        id={props.id}
+        type="search"
+        placeholder={props.placeholder}
+        maxLength={props.maxLength}
+        value={draft()}
+        onInput={(e) => input(e.currentTarget.value)}
+        autocomplete="off"
+      />
+    </div>
+  );
+}
