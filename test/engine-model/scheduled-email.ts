@@ -64,6 +64,13 @@ async function currentStep(sequenceId: string, enrollmentId: string): Promise<st
 }
 
 let edits = 0;
+/** What the runs did: actions asked, and answered ok, per kind (printed by the model test). */
+export const choiceStats: Record<ChoiceHow, { asked: number; ok: number }> = {
+  sendNow: { asked: 0, ok: 0 },
+  skip: { asked: 0, ok: 0 },
+  reschedule: { asked: 0, ok: 0 },
+  edit: { asked: 0, ok: 0 },
+};
 
 export function scheduledEmailCommands<W extends ScheduledWorld>(drive: Drive<W>): fc.Arbitrary<Cmd<W>>[] {
   return [
@@ -99,6 +106,8 @@ export function scheduledEmailCommands<W extends ScheduledWorld>(drive: Drive<W>
                           nextWindowStart(now() + later * MIN, seq.window, seq.contactZone ? w.zones[en.contact] : null) ??
                             now() + later * MIN,
                         );
+              choiceStats[how].asked++;
+              if (res.ok) choiceStats[how].ok++;
               w.log.push({
                 kind: "choice",
                 at: now(),

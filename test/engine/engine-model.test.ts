@@ -28,7 +28,7 @@ import { setTransportOverride } from "../../worker/transports";
 import type { SendResult } from "../../worker/transports/types";
 import { env } from "../helpers";
 import { checkCredits, creditCommands, creditParamsArb, creditStats, settleCredits, setupCredits } from "../engine-model/credits";
-import { checkScheduledEmails, scheduledEmailCommands, userChoseTime, type ChoiceHow } from "../engine-model/scheduled-email";
+import { checkScheduledEmails, choiceStats, scheduledEmailCommands, userChoseTime, type ChoiceHow } from "../engine-model/scheduled-email";
 import {
   DAY,
   HOUR,
@@ -668,6 +668,11 @@ describe("sending engine, model-based (two sequences sharing two mailboxes)", ()
         { seed: 9_0909, numRuns: RUNS, endOnFailure: true },
       );
       console.log(`engine model: ${stats.runs} runs, ${stats.commands} commands, ${stats.sends} sends at the transport`);
+      console.log(
+        `scheduled emails (answered ok / asked): ${Object.entries(choiceStats)
+          .map(([k, v]) => `${k} ${v.ok}/${v.asked}`)
+          .join(", ")}`,
+      );
       console.log(
         `credits: ${creditStats.commits} commits (${creditStats.refused} refused), ${creditStats.jobs} jobs, ${creditStats.deliveries} deliveries, ${creditStats.crashes} crashes, ${creditStats.charged} credits charged`,
       );
