@@ -95,6 +95,18 @@ describe("bulk actions in a sequence's contacts tab", () => {
     assert.equal(await number(page.getByRole("tab", { name: /^Finished/ })), total);
   });
 
+  it("narrows the Finished tab to one reason: every row says it, and the count is that reason's", async () => {
+    await page.goto(`${baseUrl}/sequences/${SEQ1}?tab=contacts&status=finished`);
+    await table().waitFor();
+    const all = await number(page.getByRole("tab", { name: /^Finished/ }));
+    await page.getByTestId("reason-filter").selectOption("replied");
+    await page.waitForURL(/reason=replied/);
+    await table().locator("tbody tr").first().getByText("Contact replied").waitFor();
+    const replied = await number(page.getByRole("tab", { name: /^Finished/ }));
+    assert.ok(replied > 0 && replied < all, `replied ${replied} of ${all} finished`);
+    for (const text of await page.getByTestId("enrollment-reason").allTextContents()) assert.equal(text.trim(), "Contact replied");
+  });
+
   it("an action on a filter of more than 1,000 runs as a job: its progress, then what it did, show above the table", async () => {
     await page.goto(`${baseUrl}/sequences/${SEQ1}?tab=contacts&status=finished`);
     await table().waitFor();

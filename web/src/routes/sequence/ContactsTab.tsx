@@ -64,7 +64,7 @@ const SORTS = [
 ] as const;
 type Sort = (typeof SORTS)[number]["id"];
 
-/** Why finished contacts finished: the Finished tab narrows to one (the engine's reason codes). */
+/** Why contacts in a tab are there: the tab narrows to one (the engine's reason codes). */
 const FINISHED_REASONS = [
   { id: "replied", label: "Replied" },
   { id: "meeting_booked", label: "Meeting booked" },
@@ -75,7 +75,27 @@ const FINISHED_REASONS = [
   { id: "moved", label: "Moved to another sequence" },
   { id: "colleague_replied", label: "A colleague replied" },
   { id: "restarted", label: "Restarted (history)" },
-] as const;
+];
+const REASON_FILTERS: Partial<Record<EnrollmentFilter, { label: string; reasons: { id: string; label: string }[] }>> = {
+  finished: { label: "Finished because", reasons: FINISHED_REASONS },
+  paused: {
+    label: "Paused because",
+    reasons: [
+      { id: "paused_by_user", label: "Paused by a user" },
+      { id: "paused_until", label: "Paused until a date" },
+      { id: "out_of_office", label: "Out of office" },
+      { id: "colleague_replied", label: "A colleague replied" },
+    ],
+  },
+  blocked: {
+    label: "Blocked by",
+    reasons: [
+      { id: "unsubscribed", label: "Unsubscribed" },
+      { id: "do_not_contact", label: "Do Not Contact stage" },
+      { id: "suppressed", label: "Suppression list" },
+    ],
+  },
+};
 type Outcome = { id: string; changed: boolean; outcome: string; reason: string | null };
 /** What the last action answered, kept on screen: each enrollment's outcome, and the jobs it started. */
 type Answer = { action: EnrollmentAction; extra: Extra; results: Outcome[]; jobs: string[]; target?: string };
@@ -287,7 +307,8 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
   const page = () => Math.max(1, Number(params.page) || 1);
   const search = () => (typeof params.q === "string" && params.q.trim() ? params.q.trim() : undefined);
   const sort = (): Sort => SORTS.find((x) => x.id === params.sort)?.id ?? "updated";
-  const reason = () => (status() === "finished" ? FINISHED_REASONS.find((r) => r.id === params.reason)?.id : undefined);
+  const reasonFilter = () => REASON_FILTERS[status()];
+  const reason = () => reasonFilter()?.reasons.find((r) => r.id === params.reason)?.id;
   const result = createAsync(() =>
     getEnrollments(props.sequenceId, { page: page(), per_page: 25, status: status(), q: search(), reason: reason(), sort: sort() }),
   );
@@ -435,22 +456,24 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
         )}
       </Show>
       <div role="tabpanel" id={tabPanelId(status())} aria-labelledby={tabId(status())} class="tab-panel">
-        <Show when={status() === "finished"}>
-          <label class="small enrollments-reason">
-            <span>Finished because</span>
-            <select
-              class="input input-sm"
-              data-testid="finished-reason-filter"
-              value={reason() ?? ""}
-              onChange={(ev) => {
-                clearSelection();
-                setParams({ reason: ev.currentTarget.value || undefined, page: undefined }, { replace: true });
-              }}
-            >
-              <option value="">Any reason</option>
-              <For each={FINISHED_REASONS}>{(r) => <option value={r.id}>{r.label}</option>}</For>
-            </select>
-          </label>
+        <Show when={reasonFilter()}>
+          {(rf) => (
+            <label class="small enrollments-reason">
+              <span>{rf().label}</span>
+              <select
+                class="input input-sm"
+                data-testid="reason-filter"
+                value={reason() ?? ""}
+                onChange={(ev) => {
+                  clearSelection();
+                  setParams({ reason: ev.currentTarget.value || undefined, page: undefined }, { replace: true });
+                }}
+              >
+                <option value="">Any reason</option>
+                <For each={rf().reasons}>{(r) => <option value={r.id}>{r.label}</option>}</For>
+              </select>
+            </label>
+          )}
         </Show>
         <DataTable
           caption="Contacts in this sequence"
