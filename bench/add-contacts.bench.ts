@@ -208,10 +208,10 @@ it(`adds ${netNew} net-new people: credits held and settled, contacts created, e
   const balance = await count("SELECT credit_balance n FROM teams WHERE id = ?", x.teamId);
   if (done.status !== "completed" || created !== netNew || balance !== 100_000 - done.credits_used)
     throw new Error(`net-new job ${done.status}: ${created} created, balance ${balance}, used ${done.credits_used}`);
-  report(`netnew_${netNew}_wall_time`, wall, "s");
-  report(`netnew_${netNew}_per_second`, netNew / wall, "people/s");
-  report(`netnew_${netNew}_contacts_created`, created, "contacts");
-  report(`netnew_${netNew}_credits_held`, done.credits_held, "credits");
-  report(`netnew_${netNew}_credits_used`, done.credits_used, "credits");
-  report(`netnew_${netNew}_emails_enriched`, enriched, "contacts");
+  report(`add_contacts_net_new_${netNew}_wall_time`, wall, "s");
+  report(`add_contacts_net_new_${netNew}_per_second`, netNew / wall, "people/s");
+  report(`add_contacts_net_new_${netNew}_contacts_created`, created, "contacts");
+  report(`add_contacts_net_new_${netNew}_credits_held`, done.credits_held, "credits");
+  report(`add_contacts_net_new_${netNew}_credits_used`, done.credits_used, "credits");
+  report(`add_contacts_net_new_${netNew}_emails_enriched`, enriched, "contacts");
 });

@@ -145,9 +145,11 @@ interface ContactFactsRow {
   company: string | null;
   stage_category: string | null;
   suppressed: number;
-  in_sequence: number;
-  active_elsewhere: number;
-  finished_elsewhere: number;
+  /**
+   * The contact's enrollments in one pass over them (one index probe instead of three): 1 = open in
+   * this sequence (not by `ownJobId`), 2 = open in another, 4 = finished or failed in another.
+   */
+  enrolled: number;
 }
 
 interface PersonFactsRow {
@@ -185,9 +187,10 @@ export async function loadFacts(
         SELECT c.id, c.person_id, c.owner_id, c.email, c.email_status, c.unsubscribed_at, c.bounced_at, c.job_changed_at, c.score, c.time_zone,
                c.first_name, c.last_name, c.domain, c.company, s.category AS stage_category,
                EXISTS (SELECT 1 FROM suppressions x WHERE x.team_id = c.team_id AND x.email = lower(c.email)) AS suppressed,
-               EXISTS (SELECT 1 FROM enrollments e WHERE e.sequence_id = ${sequenceId} AND e.contact_id = c.id AND e.status IN ('scheduled','active','paused','held') AND (${ownJobId} IS NULL OR e.job_id IS NOT ${ownJobId})) AS in_sequence,
-               EXISTS (SELECT 1 FROM enrollments e WHERE e.contact_id = c.id AND e.sequence_id <> ${sequenceId} AND e.status IN ('active','paused','held','scheduled')) AS active_elsewhere,
-               EXISTS (SELECT 1 FROM enrollments e WHERE e.contact_id = c.id AND e.sequence_id <> ${sequenceId} AND e.status IN ('finished','failed')) AS finished_elsewhere
+               (SELECT coalesce(max(e.sequence_id = ${sequenceId} AND e.status IN ('scheduled','active','paused','held') AND (${ownJobId} IS NULL OR e.job_id IS NOT ${ownJobId})), 0)
+                       + 2 * coalesce(max(e.sequence_id <> ${sequenceId} AND e.status IN ('active','paused','held','scheduled')), 0)
+                       + 4 * coalesce(max(e.sequence_id <> ${sequenceId} AND e.status IN ('finished','failed')), 0)
+                  FROM enrollments e WHERE e.contact_id = c.id) AS enrolled
           FROM contacts c LEFT JOIN contact_stages s ON s.id = c.stage_id
          WHERE c.team_id = ${teamId} AND c.deleted_at IS NULL AND c.id IN (SELECT value FROM json_each(${listParam(part)}))`),
     ),
@@ -210,9 +213,9 @@ export async function loadFacts(
       bounced: r.bounced_at !== null,
       stageCategory: r.stage_category,
       suppressed: !!r.suppressed,
-      inSequence: !!r.in_sequence,
-      activeElsewhere: !!r.active_elsewhere,
-      finishedElsewhere: !!r.finished_elsewhere,
+      inSequence: (r.enrolled & 1) !== 0,
+      activeElsewhere: (r.enrolled & 2) !== 0,
+      finishedElsewhere: (r.enrolled & 4) !== 0,
       jobChanged: r.job_changed_at !== null,
       ownerId: r.owner_id,
       score: r.score,
