@@ -2,7 +2,7 @@ import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { advanceClock } from "../../worker/lib/clock";
 import { DEMO } from "../../worker/seed/demo";
-import { as, call, env, errorOf, login } from "../helpers";
+import { as, call, client, env, errorOf, login, ok } from "../helpers";
 
 const post = (body: unknown, ip = "203.0.113.9") =>
   call("/api/auth/login", {
@@ -20,7 +20,7 @@ describe("sign-in", () => {
     expect(cookie).toMatch(/HttpOnly/);
     expect(cookie).toMatch(/SameSite=Lax/);
     expect(cookie).not.toMatch(/Secure/); // plain http in tests; https adds Secure
-    const body = (await res.json()) as any;
+    const body = (await res.json()) as { user: unknown; team: unknown; csrf_token: string };
     expect(body.user).toMatchObject({ email: "admin@demo.test", role: "admin" });
     expect(body.team).toMatchObject({ name: "Demo" });
     expect(body.csrf_token).toMatch(/^[\w-]{20,}$/);
@@ -41,7 +41,7 @@ describe("sign-in", () => {
   it("signs in each demo user with the demo password", async () => {
     for (const email of ["admin@demo.test", "rep1@demo.test", "rep2@demo.test", "admin@rival.test"]) {
       const s = await login(email);
-      const me = (await (await call("/api/me", { headers: { cookie: s.cookie } })).json()) as any;
+      const me = await ok(client(s).api.me.$get());
       expect(me.user.email).toBe(email);
       expect(me.team.name).toBe(email.endsWith("rival.test") ? "Rival" : "Demo");
     }

@@ -50,7 +50,9 @@ describe("the one error body", () => {
   });
 
   it("codes are one closed list: the OpenAPI error schema enumerates it and the README lists each with its status", async () => {
-    const doc = (await (await call("/api/openapi.json")).json()) as any;
+    const doc = (await (await call("/api/openapi.json")).json()) as {
+      components: { schemas: { Error: { properties: { error: { properties: { code: { enum: string[] } } } } } } };
+    };
     expect(doc.components.schemas.Error.properties.error.properties.code.enum.sort()).toEqual(Object.keys(ERROR_CODES).sort());
     const readme: string = (await import("../../README.md?raw")).default;
     for (const [code, [status]] of Object.entries(ERROR_CODES)) expect(readme).toContain(`| \`${code}\` | ${status} |`);

@@ -47,11 +47,11 @@ describe("security headers", () => {
 
 describe("the OpenAPI document's server", () => {
   it("is the /api base, so 'Try it out' calls /api/<path>", async () => {
-    const doc = (await (await call("/api/openapi.json")).json()) as any;
+    const doc = (await (await call("/api/openapi.json")).json()) as { servers: { url: string }[]; paths: Record<string, unknown> };
     expect(doc.servers).toEqual([{ url: "http://seqflare.test/api" }]);
     expect(Object.keys(doc.paths)).toContain("/sequences");
     // Joining server and path reaches the route.
-    const res = await call(new URL(`${doc.servers[0].url}/me`).pathname, { headers: { "x-api-key": "demo-master-key" } });
+    const res = await call(new URL(`${doc.servers[0]!.url}/me`).pathname, { headers: { "x-api-key": "demo-master-key" } });
     expect(res.status).toBe(200);
   });
 });

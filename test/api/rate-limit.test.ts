@@ -1,11 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { advanceClock, setClock, resetClock } from "../../worker/lib/clock";
-import { as, env, errorOf, login, withKey } from "../helpers";
+import { as, client, env, errorOf, login, ok, withKey } from "../helpers";
 
 async function newKey(kind: "master" | "standard") {
   const admin = await login("admin@demo.test");
-  const res = await as(admin, "POST", "/api/api-keys", { name: `rl-${crypto.randomUUID()}`, kind });
-  return ((await res.json()) as any).key as string;
+  return (await ok(client(admin).api["api-keys"].$post({ json: { name: `rl-${crypto.randomUUID()}`, kind } }), 201)).key;
 }
 
 describe("API rate limits", () => {
@@ -57,9 +56,10 @@ describe("Idempotency-Key", () => {
     expect(a.status).toBe(201);
     expect(b.status).toBe(201);
     expect(b.headers.get("idempotent-replayed")).toBe("true");
-    expect(((await b.json()) as any).sequence.id).toBe(((await a.json()) as any).sequence.id);
-    const n = await env.DB.prepare("SELECT count(*) n FROM sequences WHERE name = ?").bind(name).first<any>();
-    expect(n.n).toBe(1);
+    const idOf = async (r: Response) => ((await r.json()) as { sequence: { id: string } }).sequence.id;
+    expect(await idOf(b)).toBe(await idOf(a));
+    const n = await env.DB.prepare("SELECT count(*) n FROM sequences WHERE name = ?").bind(name).first<{ n: number }>();
+    expect(n!.n).toBe(1);
     const c = await errorOf(await as(s, "POST", "/api/sequences", { name: `${name} 2` }, { "idempotency-key": key }));
     expect(c).toMatchObject({ status: 422, code: "idempotency_key_reused" });
   });
