@@ -83,6 +83,7 @@ for (const file of files) {
     }
   };
   let out = "";
+  let lastPhase = null;
   child.stdout.on("data", (b) => {
     out += b;
     // eslint-disable-next-line no-control-regex
@@ -91,7 +92,16 @@ for (const file of files) {
       .replace(/\x1b\[[0-9;]*m/g, "")
       .split("\n")) {
       const m = line.match(/(bench \S+: .+)$/);
-      if (m) console.log(m[1]);
+      if (m) {
+        // A bench prints its figures after each phase, named by its size (enroll_100000_wall_time):
+        // the heap peak since the previous phase's figures is this phase's.
+        const phase = /^bench (.*?_\d+)_/.exec(m[1])?.[1];
+        if (phase && phase !== lastPhase) {
+          lastPhase = phase;
+          console.log(`bench ${phase}_js_heap_peak: ${mb(heap.resetPhase())} MB`);
+        }
+        console.log(m[1]);
+      }
       onMark(line);
     }
   });

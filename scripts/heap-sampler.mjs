@@ -10,7 +10,8 @@
 
 /** Waits for the inspector's target list, then keeps sampling the chosen targets until stop(). */
 export async function startHeapSampler({ port, host = "127.0.0.1", target, everyMs = 100, timeoutMs = 120_000 }) {
-  const state = { peakBytes: 0, firstBytes: 0, samples: 0, stopped: false, targets: [], error: null };
+  // phasePeakBytes: the peak since the last resetPhase() (a bench's phases, e.g. 10,000 then 100,000 contacts).
+  const state = { peakBytes: 0, phasePeakBytes: 0, firstBytes: 0, samples: 0, stopped: false, targets: [], error: null };
   const sockets = new Map();
   const until = Date.now() + timeoutMs;
   let nextId = 1;
@@ -30,6 +31,7 @@ export async function startHeapSampler({ port, host = "127.0.0.1", target, every
       if (typeof used === "number") {
         if (!state.samples++) state.firstBytes = used;
         if (used > state.peakBytes) state.peakBytes = used;
+        if (used > state.phasePeakBytes) state.phasePeakBytes = used;
       }
       done();
     });
@@ -74,6 +76,12 @@ export async function startHeapSampler({ port, host = "127.0.0.1", target, every
 
   return {
     state,
+    /** The peak since the last call, then starts a new phase. */
+    resetPhase() {
+      const peak = state.phasePeakBytes;
+      state.phasePeakBytes = 0;
+      return peak;
+    },
     /** The peak so far (bytes) and how many samples it rests on. */
     async stop() {
       state.stopped = true;
