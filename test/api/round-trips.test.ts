@@ -132,6 +132,7 @@ describe("D1 work of the routes a busy screen calls", () => {
     await env.DB.prepare(`INSERT INTO people (${cols.join(", ")}) SELECT ${copy} FROM people LIMIT 1`).run();
     const after = (await measure(admin, "POST", "/api/people/search", filter, false)).json.pagination as { total_entries: number };
     expect(after.total_entries).toBe(before.total_entries + 1);
+    await env.DB.prepare("DELETE FROM people WHERE id = 'p3-loaded-founder'").run();
   });
 
   it("a sequence's enrollments page takes two round trips and reads each enrollment about twice, not once per join and count", async () => {
