@@ -299,6 +299,25 @@ describe("one scheduled email: edit, send now, skip, reschedule (issue 12 item 8
     expect(await row(w.sequenceId, a)).toMatchObject({ status: "finished", reason: "completed_all_steps" });
   });
 
+  it("send now whose hand-over is lost to a restart is repaired by the reconciler: the email goes out once, outside the window", async () => {
+    const w = track(await world({ schedule: true, steps: [{ wait: 3, unit: "days" }] }));
+    const [a] = w.ids as [string];
+    // The SequenceDO restarts after marking the choice and before the mailbox gets the email.
+    restore.push(
+      onceAround(await protoOf(mailboxStub(env, w.mailboxId)), "enqueue", async () => {
+        await runInDurableObject(sequenceStub(env, w.sequenceId), (_o, s) => s.abort("simulated restart")).catch(() => undefined);
+        throw new Error("simulated restart before the enqueue");
+      }),
+    );
+    expect(await w.seq.sendNow({ enrollmentId: a, stepId: w.stepIds[0]! }).catch((e) => String(e))).toContain("restart");
+    // Sunday evening in New York: the window is closed until Monday 9:00; the reconciler checks within the hour.
+    await runUntil(SIM_START + 2 * HOUR);
+    expect(w.calls).toHaveLength(1);
+    expect(w.calls[0]!.at).toBeLessThan(MONDAY_9AM_NY);
+    await runUntil(SIM_START + 10 * DAY);
+    expect(w.calls).toHaveLength(1);
+  });
+
   it("reschedule sends at the chosen instant, not before, once", async () => {
     const w = track(await world({ schedule: true, steps: [{ wait: 0 }] }));
     const [a] = w.ids as [string];
