@@ -1,0 +1,80 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { engine, sequenceStub } from "../../durable-objects/engine";
+import type { EnrollItem } from "../../durable-objects/engine";
+import { resetClock } from "../../worker/lib/clock";
+import { env } from "../helpers";
+import { addContactsSetup, makeContacts } from "../fixtures";
+
+// SequenceDO.enroll works set-based (a few statements per call, hundreds of rows each) and writes the
+// D1 mirror from what it just inserted. These pin what the one-by-one version did: invariant 1 within
+// one call and across calls, every row mirrored and no longer dirty, one timer per active enrollment.
+beforeEach(() => resetClock());
+
+const items = (contactIds: string[], prefix: string, mailboxId: string): EnrollItem[] =>
+  contactIds.map((c, i) => ({ enrollmentId: `${prefix}-${i}`, contactId: c, mailboxId, score: 50, timeZone: null }));
+
+async function d1Enrollments(sequenceId: string) {
+  const { results } = await env.DB.prepare(
+    "SELECT id, contact_id, status, current_step, next_due_at FROM enrollments WHERE sequence_id = ? ORDER BY id",
+  )
+    .bind(sequenceId)
+    .all<{ id: string; contact_id: string; status: string; current_step: number; next_due_at: number | null }>();
+  return results;
+}
+
+describe("SequenceDO.enroll, set-based", () => {
+  it("enrolls more contacts than one insert statement holds, mirrors each to D1 and leaves nothing dirty", async () => {
+    const x = await addContactsSetup();
+    const contacts = await makeContacts(x.teamId, 1_234);
+    const seq = engine.sequence(env, x.sequenceId, x.teamId);
+    const res = await seq.enroll(items(contacts, "bulk", x.mailboxIds[0]!));
+    expect(res.enrolled).toHaveLength(1_234);
+    expect(res.already).toEqual([]);
+    const mirrored = await d1Enrollments(x.sequenceId);
+    expect(mirrored).toHaveLength(1_234);
+    expect(new Set(mirrored.map((e) => e.contact_id))).toEqual(new Set(contacts));
+    expect(mirrored.every((e) => e.status === "active" && e.current_step === 1 && e.next_due_at !== null)).toBe(true);
+    const inside = await sequenceStub(env, x.sequenceId).inspect();
+    expect(inside.enrollments).toHaveLength(1_234);
+    expect(inside.enrollments.filter((e) => (e as unknown as { dirty: number }).dirty !== 0)).toEqual([]);
+    expect(inside.timers).toHaveLength(1_234);
+  });
+
+  it("a contact twice in one call is enrolled once; a repeated call is 'already' without being someone else's", async () => {
+    const x = await addContactsSetup();
+    const [a, b] = await makeContacts(x.teamId, 2);
+    const seq = engine.sequence(env, x.sequenceId, x.teamId);
+    const first = await seq.enroll([
+      { enrollmentId: "e-a", contactId: a!, mailboxId: null, score: 1, timeZone: null },
+      { enrollmentId: "e-b", contactId: b!, mailboxId: null, score: 1, timeZone: null },
+      { enrollmentId: "e-a2", contactId: a!, mailboxId: null, score: 1, timeZone: null },
+      { enrollmentId: "e-b", contactId: b!, mailboxId: null, score: 1, timeZone: null },
+    ]);
+    expect(first).toEqual({ enrolled: [a, b], already: [a, b], alreadyOther: [a] });
+    // The same call again (a redelivered chunk): its own enrollments are "already", never someone else's.
+    const again = await seq.enroll([
+      { enrollmentId: "e-a", contactId: a!, mailboxId: null, score: 1, timeZone: null },
+      { enrollmentId: "e-b", contactId: b!, mailboxId: null, score: 1, timeZone: null },
+    ]);
+    expect(again).toEqual({ enrolled: [], already: [a, b], alreadyOther: [] });
+    // Another job's enrollment of the same contact: already, and someone else's.
+    const other = await seq.enroll([{ enrollmentId: "e-a3", contactId: a!, mailboxId: null, score: 1, timeZone: null }]);
+    expect(other).toEqual({ enrolled: [], already: [a], alreadyOther: [a] });
+    expect((await d1Enrollments(x.sequenceId)).map((e) => e.id)).toEqual(["e-a", "e-b"]);
+    expect((await sequenceStub(env, x.sequenceId).inspect()).timers).toHaveLength(2);
+  });
+
+  it("a finished contact is enrolled again under the new id while the old row reaches D1 first (revision order)", async () => {
+    const x = await addContactsSetup();
+    const [a] = await makeContacts(x.teamId, 1);
+    const seq = engine.sequence(env, x.sequenceId, x.teamId);
+    await seq.enroll([{ enrollmentId: "old", contactId: a!, mailboxId: null, score: 1, timeZone: null }]);
+    await seq.finish(["old"]);
+    const res = await seq.enroll([{ enrollmentId: "new", contactId: a!, mailboxId: null, score: 1, timeZone: null }]);
+    expect(res).toEqual({ enrolled: [a], already: [], alreadyOther: [] });
+    expect((await d1Enrollments(x.sequenceId)).map((e) => [e.id, e.status])).toEqual([
+      ["new", "active"],
+      ["old", "finished"],
+    ]);
+  });
+});
