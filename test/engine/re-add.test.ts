@@ -1,24 +1,24 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { resetClock } from "../../worker/lib/clock";
-import { as, env } from "../helpers";
+import { client, env, ok } from "../helpers";
 import { addContactsSetup, makeContacts, waitForJob } from "../fixtures";
 
 // Invariant 1 is "at most once at a time": a finished or removed contact can be added again, and its
 // history stays (issue 9, defect 8, through the add-contacts pipeline).
-const json = async (r: Response) => (await r.json()) as any;
 beforeEach(() => resetClock());
 
 describe("adding a contact again", () => {
   it("a finished or removed contact can be added again; a contact still in the sequence is skipped", async () => {
     const x = await addContactsSetup();
     const [finished, removed, active] = await makeContacts(x.teamId, 3);
+    const seq = client(x.s).api.sequences[":id"];
+    const param = { id: x.sequenceId };
     const add = async (ids: string[]) => {
-      const res = await as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts`, {
-        source: { contact_ids: ids },
-        mailbox_ids: x.mailboxIds,
-      });
-      expect(res.status).toBe(202);
-      return waitForJob((await json(res)).job.id);
+      const { job } = await ok(
+        seq["add-contacts"].$post({ param, header: {}, json: { source: { contact_ids: ids }, mailbox_ids: x.mailboxIds } }),
+        202,
+      );
+      return waitForJob(job.id);
     };
     expect(await add([finished!, removed!, active!])).toMatchObject({ status: "completed", enrolled: 3 });
     const ids = async (contact: string) =>
@@ -29,18 +29,23 @@ describe("adding a contact again", () => {
       ).results;
     const [ef] = await ids(finished!);
     const [er] = await ids(removed!);
-    expect((await as(x.s, "POST", `/api/sequences/${x.sequenceId}/enrollments/finish`, { enrollment_ids: [ef!.id] })).status).toBe(200);
-    expect((await as(x.s, "POST", `/api/sequences/${x.sequenceId}/enrollments/remove`, { enrollment_ids: [er!.id] })).status).toBe(200);
+    expect(
+      (await seq.enrollments[":action"].$post({ param: { ...param, action: "finish" }, json: { enrollment_ids: [ef!.id] } })).status,
+    ).toBe(200);
+    expect(
+      (await seq.enrollments[":action"].$post({ param: { ...param, action: "remove" }, json: { enrollment_ids: [er!.id] } })).status,
+    ).toBe(200);
 
-    const preview = await json(
-      await as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts/preview`, {
-        source: { contact_ids: [finished, removed, active] },
-        mailbox_ids: x.mailboxIds,
+    const preview = await ok(
+      seq["add-contacts"].preview.$post({
+        param,
+        query: {},
+        json: { source: { contact_ids: [finished!, removed!, active!] }, mailbox_ids: x.mailboxIds },
       }),
     );
-    const outcome = (id: string) => preview.contacts.find((c: any) => c.contact_id === id);
-    expect(outcome(finished!).outcome).toBe("enrolled");
-    expect(outcome(removed!).outcome).toBe("enrolled");
+    const outcome = (id: string) => preview.contacts.find((c) => c.contact_id === id);
+    expect(outcome(finished!)!.outcome).toBe("enrolled");
+    expect(outcome(removed!)!.outcome).toBe("enrolled");
     expect(outcome(active!)).toMatchObject({ outcome: "skipped", reasons: ["already_in_sequence"] });
 
     expect(await add([finished!, removed!, active!])).toMatchObject({ status: "completed", enrolled: 2, skipped: 1 });
