@@ -268,6 +268,6 @@ export const enrollmentRoutes = router()
     }),
     async (c) => {
       const { id, enrollment_id } = c.req.valid("param");
-      return c.json(await previewNextEmail(c.var.db, c.get("caller"), id, enrollment_id), 200);
+      return c.json(await previewNextEmail(c.env, c.var.db, c.get("caller"), id, enrollment_id), 200);
     },
   );

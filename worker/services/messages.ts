@@ -1,14 +1,12 @@
 import { and, asc, desc, eq, gt, ne, sql } from "drizzle-orm";
-import { pickVariant } from "../../durable-objects/compose";
-import { isEmailStep, loadSequenceConfig } from "../../durable-objects/sequence-config";
+import { isEmailStep } from "../../durable-objects/sequence-config";
 import type { Db } from "../db/client";
 import { inList } from "../db/in-list";
-import { contacts, enrollments, mailboxes, messages, sequences, steps, stepVariants } from "../db/schema";
-import type { Caller } from "../env";
-import { now } from "../lib/clock";
+import { contacts, enrollments, mailboxes, messages, sequences, steps } from "../db/schema";
+import type { Caller, Env } from "../env";
 import { ApiError, notFound } from "../lib/errors";
 import { messageFor, sequenceFor, visibleMessages } from "./access";
-import { missingValues, renderSubject, renderTemplate, type TemplateContext } from "./templates";
+import { previewScheduledEmail } from "./scheduled-emails";
 
 /** Emails (the Outbox): D1's `messages`, written by the MailboxDO's mirror; read here with the sequence's visibility. */
 
@@ -112,10 +110,10 @@ export async function searchSequenceMessages(
 
 /**
  * A contact's next automatic email as they will get it: the step it waits on (or the next email step),
- * the variant the A/B split gives this enrollment, rendered for this contact and the sending mailbox
- * (the same template rendering and variant pick the MailboxDO uses), with the variables it lacks.
+ * previewed by the scheduled-emails preview, i.e. the send path's own composer (variant, variables, the
+ * contact's edit, thread subject, signature, footer), with the variables it lacks.
  */
-export async function previewNextEmail(d: Db, caller: Caller, sequenceId: string, enrollmentId: string) {
+export async function previewNextEmail(env: Env, d: Db, caller: Caller, sequenceId: string, enrollmentId: string) {
   const { seq } = await sequenceFor(d, caller, sequenceId);
   const e = await d.query.enrollments.findFirst({
     where: and(eq(enrollments.id, enrollmentId), eq(enrollments.sequenceId, seq.id), eq(enrollments.teamId, caller.teamId)),
@@ -130,57 +128,15 @@ export async function previewNextEmail(d: Db, caller: Caller, sequenceId: string
     .orderBy(asc(steps.position))
     .then((rows) => rows.find((r) => isEmailStep(r.type)));
   if (!step) throw new ApiError("conflict", "No automatic email step is left for this contact");
-  const [contact, mailbox, variants, earlier, cfg] = await Promise.all([
-    d.query.contacts.findFirst({ where: and(eq(contacts.id, e.contactId), eq(contacts.teamId, caller.teamId)) }),
-    e.mailboxId
-      ? d.query.mailboxes.findFirst({ where: and(eq(mailboxes.id, e.mailboxId), eq(mailboxes.teamId, caller.teamId)) })
-      : undefined,
-    d
-      .select()
-      .from(stepVariants)
-      .where(and(eq(stepVariants.stepId, step.id), eq(stepVariants.enabled, true)))
-      .orderBy(asc(stepVariants.label), asc(stepVariants.id)),
-    step.threadReply
-      ? d
-          .select({ subject: messages.subject })
-          .from(messages)
-          .where(and(eq(messages.enrollmentId, e.id), eq(messages.status, "sent")))
-          .orderBy(desc(messages.sentAt))
-          .limit(1)
-      : Promise.resolve([]),
-    loadSequenceConfig(d, seq.id),
-  ]);
-  if (!contact?.email) throw new ApiError("conflict", "This contact has no email address: the email step will be skipped");
-  const variant = pickVariant(variants, e.id);
-  const ctx: TemplateContext = {
-    contact: {
-      firstName: contact.firstName,
-      lastName: contact.lastName,
-      company: contact.company,
-      title: contact.title,
-      email: contact.email,
-      city: contact.city,
-      country: contact.country,
-      custom: contact.customFields,
-    },
-    sender: { name: mailbox?.senderName ?? null },
-    now: now(),
-    timeZone: (cfg?.useContactTimeZone ? contact.timeZone : null) ?? cfg?.window.timeZone ?? "UTC",
-  };
-  const threadSubject = earlier[0]?.subject;
-  const subject = threadSubject
-    ? /^re:/i.test(threadSubject)
-      ? threadSubject
-      : `Re: ${threadSubject}`
-    : renderSubject(variant?.subject ?? "", ctx) || "(no subject)";
+  const p = await previewScheduledEmail(env, d, caller, e.id, step.id);
   return {
     enrollment_id: e.id,
     step: { id: step.id, position: step.position },
-    variant: variant ? { id: variant.id, label: variant.label } : null,
-    from: mailbox ? { email: mailbox.email, name: mailbox.senderName } : null,
-    to: contact.email,
-    subject,
-    body: renderTemplate(variant?.body ?? "", ctx) + (mailbox?.signature ? `\n\n${mailbox.signature}` : ""),
-    missing: [...new Set([...missingValues(variant?.subject ?? "", ctx), ...missingValues(variant?.body ?? "", ctx)])],
+    variant: p.variant,
+    from: p.from,
+    to: p.to,
+    subject: p.subject,
+    body: p.body,
+    missing: p.missing,
   };
 }
