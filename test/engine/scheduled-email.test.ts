@@ -281,6 +281,22 @@ describe("one scheduled email: edit, send now, skip, reschedule (issue 12 item 8
     expect(w.calls[1]!.at).toBeGreaterThanOrEqual(SIM_START + DAY);
   });
 
+  it("skip landing while the step is being handed to the mailbox: the email that arrives after it is refused, never sent", async () => {
+    const w = track(await world({ steps: [{ wait: 0 }, { wait: 1, unit: "days" }] }));
+    const [a] = w.ids as [string];
+    let skip: unknown = null;
+    restore.push(
+      onceAround(await protoOf(mailboxStub(env, w.mailboxId)), "enqueue", async (orig, _self, args) => {
+        skip = await engine.sequence(env, w.sequenceId, w.teamId).skipEmail({ enrollmentId: a, stepId: w.stepIds[0]! });
+        return orig(...args);
+      }),
+    );
+    await runUntil(SIM_START + 5 * DAY);
+    expect(skip).toMatchObject({ ok: true });
+    expect(w.calls.map((c) => stepOf(c.messageId))).toEqual([w.stepIds[1]]);
+    expect(await row(w.sequenceId, a)).toMatchObject({ status: "finished", reason: "completed_all_steps" });
+  });
+
   it("a skip cut off by a restart after the mailbox gave the email back is completed by the next alarm, never sent", async () => {
     const w = track(await world({ schedule: true, steps: [{ wait: 0 }, { wait: 1, unit: "days" }] }));
     const [a] = w.ids as [string];
