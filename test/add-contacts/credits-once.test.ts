@@ -5,10 +5,9 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { resetClock } from "../../worker/lib/clock";
 import { processChunk } from "../../worker/services/add-contacts/jobs";
-import { as, env } from "../helpers";
+import { client, env, ok } from "../helpers";
 import { addContactsSetup, makeSequence, waitForJob } from "../fixtures";
 
-const json = async (r: Response) => (await r.json()) as any;
 const one = async (sql: string, ...b: unknown[]) =>
   (await env.DB.prepare(sql)
     .bind(...b)
@@ -29,15 +28,16 @@ async function twoJobs(offset: number) {
   const { sequenceId: other } = await makeSequence(x.teamId, x.userId, [{ wait: 0 }], x.scheduleId);
   const ids = await people(2, offset);
   const commit = async (seq: string) => {
-    const { job } = await json(
-      await as(x.s, "POST", `/api/sequences/${seq}/add-contacts`, {
-        source: { people_ids: ids },
-        overrides: { active_in_other_sequence: true },
-        add_at: Date.now() + 86_400_000,
+    const { job } = await ok(
+      client(x.s).api.sequences[":id"]["add-contacts"].$post({
+        param: { id: seq },
+        header: {},
+        json: { source: { people_ids: ids }, overrides: { active_in_other_sequence: true }, add_at: Date.now() + 86_400_000 },
       }),
+      202,
     );
     await env.DB.prepare("UPDATE jobs SET status = 'queued' WHERE id = ?").bind(job.id).run();
-    return job.id as string;
+    return job.id;
   };
   const a = await commit(x.sequenceId);
   const b = await commit(other);

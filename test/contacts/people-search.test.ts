@@ -1,10 +1,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { newId } from "../../worker/lib/ids";
 import { ftsQuery } from "../../worker/services/people-search";
-import { as, env } from "../helpers";
+import { client, env, ok } from "../helpers";
 import { addContactsSetup } from "../fixtures";
-
-const json = async (r: Response) => (await r.json()) as any;
 
 /** A company token no seeded person has, so each search sees only the people made here. */
 const company = `Qzx${newId().slice(0, 8)}`;
@@ -34,12 +32,10 @@ beforeAll(async () => {
   await env.DB.batch(stmts);
 });
 
-async function search(body: Record<string, unknown>) {
+async function search(body: { titles?: string[]; q?: string }) {
   const x = await addContactsSetup();
-  const r = await as(x.s, "POST", "/api/people/search", { companies: [company], per_page: 100, ...body });
-  expect(r.status).toBe(200);
-  const b = await json(r);
-  return (b.people as { title: string }[]).map((p) => p.title).sort();
+  const b = await ok(client(x.s).api.people.search.$post({ json: { companies: [company], per_page: 100, ...body } }));
+  return b.people.map((p) => p.title).sort();
 }
 
 describe("people search: titles and keywords find what people type", () => {
