@@ -3,6 +3,7 @@ import { createMemo, createSignal, onCleanup, onMount, Show } from "solid-js";
 import { useWrite } from "../actions";
 import { fetchJob, jobOutcomesCsvUrl, type Job, type OutcomeFilter } from "../api";
 import { Badge } from "./Badge";
+import { Card } from "./Card";
 import { ConfirmDialog } from "./ConfirmDialog";
 import { EmptyState } from "./EmptyState";
 import { Icon } from "./Icon";
@@ -106,18 +107,17 @@ function JobOutcomes(props: { job: Job }) {
   const mailboxes = createAsync(() => getMailboxes().catch(() => undefined));
   const mailboxEmail = (id: string) => mailboxes()?.mailboxes.find((m) => m.id === id)?.email;
   return (
-    <section class="card card-flush" aria-labelledby="outcomes-title">
-      <div class="card-header card-header-row">
-        <div>
-          <h2 id="outcomes-title" class="card-title">
-            Contact by contact
-          </h2>
-          <p class="card-subtitle">Every contact of this job with its outcome and the reasons behind it.</p>
-        </div>
+    <Card
+      title="Contact by contact"
+      subtitle="Every contact of this job with its outcome and the reasons behind it."
+      titleId="outcomes-title"
+      flush
+      actions={
         <a class="btn btn-secondary btn-sm" href={jobOutcomesCsvUrl(props.job.id)} download="" data-testid="outcomes-csv">
           <Icon name="download" size={15} /> Download outcomes (CSV)
         </a>
-      </div>
+      }
+    >
       <OutcomeTabs
         label="Filter outcomes"
         counts={{ all: props.job.processed, enrolled: props.job.enrolled, warned: props.job.warned, skipped: props.job.skipped }}
@@ -156,7 +156,7 @@ function JobOutcomes(props: { job: Job }) {
           )}
         </DataTable>
       </OutcomeTabs>
-    </section>
+    </Card>
   );
 }
 

@@ -1,4 +1,5 @@
 import type { JSX } from "solid-js";
+import { Card } from "./Card";
 import { Chart } from "./Chart";
 import { FigureTable, type FigureColumn } from "./FigureTable";
 import "./Report.css";
@@ -18,14 +19,9 @@ export function StatsTable<T>(props: {
   columns: StatColumn<T>[];
 }) {
   return (
-    <section class="card card-flush" aria-labelledby={`${props.id}-title`}>
-      <div class="card-header">
-        <h2 id={`${props.id}-title`} class="card-title">
-          {props.title}
-        </h2>
-      </div>
+    <Card title={props.title} titleId={`${props.id}-title`} flush>
       <FigureTable testId={props.id} nameLabel={props.nameLabel} name={props.name} rows={props.rows} columns={props.columns} />
-    </section>
+    </Card>
   );
 }
 

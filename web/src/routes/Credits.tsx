@@ -13,6 +13,7 @@ import { formatDateTime, formatFull, formatNumber, formatRelative } from "../for
 import { usePageTitle } from "../title";
 
 import "./Credits.css";
+import { Card } from "../components/Card";
 const RANGES = [7, 30, 90] as const;
 
 /** Where credits went, by the add-contacts job's source. Unknown sources get the grey. */
@@ -256,14 +257,11 @@ export default function Credits() {
                 </div>
               </div>
 
-              <section class="card" aria-labelledby="usage-title">
-                <div class="card-header card-header-row">
-                  <div>
-                    <h2 id="usage-title" class="card-title">
-                      Usage by day
-                    </h2>
-                    <p class="card-subtitle">Credits spent per day (UTC), by where the contacts came from.</p>
-                  </div>
+              <Card
+                title="Usage by day"
+                subtitle="Credits spent per day (UTC), by where the contacts came from."
+                titleId="usage-title"
+                actions={
                   <div class="segmented" role="radiogroup" aria-label="Period">
                     <For each={RANGES}>
                       {(n) => (
@@ -279,41 +277,39 @@ export default function Credits() {
                       )}
                     </For>
                   </div>
-                </div>
+                }
+              >
                 <div class="card-body">
                   <Usage report={r()} days={days()} />
                 </div>
-              </section>
+              </Card>
 
-              <section class="card card-flush" aria-labelledby="waterfall-title">
-                <div class="card-header">
-                  <h2 id="waterfall-title" class="card-title">
-                    Enrichment waterfall
-                  </h2>
-                  <p class="card-subtitle">
+              <Card
+                title="Enrichment waterfall"
+                subtitle={
+                  <>
                     Missing emails are looked up provider by provider, cheapest first, until one finds it. A provider is paid only when it
                     finds an email. Last {days()} days.
-                  </p>
-                </div>
+                  </>
+                }
+                titleId="waterfall-title"
+                flush
+              >
                 <Waterfall report={r()} />
-              </section>
+              </Card>
             </>
           )}
         </Show>
       </Suspense>
 
-      <section class="card card-flush" aria-labelledby="ledger-title">
-        <div class="card-header">
-          <h2 id="ledger-title" class="card-title">
-            Ledger
-          </h2>
-          <p class="card-subtitle">
-            Every grant, hold, charge and refund, newest first. Holds cover a job's maximum spend; what it didn't use comes back as a
-            refund.
-          </p>
-        </div>
+      <Card
+        title="Ledger"
+        subtitle="Every grant, hold, charge and refund, newest first. Holds cover a job's maximum spend; what it didn't use comes back as a refund."
+        titleId="ledger-title"
+        flush
+      >
         <Ledger />
-      </section>
+      </Card>
     </div>
   );
 }

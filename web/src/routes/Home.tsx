@@ -9,6 +9,7 @@ import { getMailboxes } from "../queries/mailboxes";
 import { pct } from "../reports";
 import { getHome } from "../queries/reports";
 import "./Home.css";
+import { Card } from "../components/Card";
 
 /**
  * The landing page after sign-in: what needs attention today. Credits, each mailbox's capacity used
@@ -77,12 +78,7 @@ export default function Home() {
               </Show>
 
               <div class="home-grid">
-                <section class="card card-flush" aria-labelledby="capacity-title">
-                  <div class="card-header">
-                    <h2 id="capacity-title" class="card-title">
-                      Today's sending capacity
-                    </h2>
-                  </div>
+                <Card title="Today's sending capacity" titleId="capacity-title" flush>
                   <Show when={mailboxes()} fallback={<p class="muted home-pad">Loading mailboxes…</p>}>
                     {(m) => (
                       <ul class="home-list home-pad" data-testid="home-capacity">
@@ -114,14 +110,9 @@ export default function Home() {
                       </ul>
                     )}
                   </Show>
-                </section>
+                </Card>
 
-                <section class="card card-flush" aria-labelledby="replies-title">
-                  <div class="card-header">
-                    <h2 id="replies-title" class="card-title">
-                      Recent replies
-                    </h2>
-                  </div>
+                <Card title="Recent replies" titleId="replies-title" flush>
                   <Show
                     when={h().recent_replies.length > 0}
                     fallback={
@@ -144,14 +135,9 @@ export default function Home() {
                       </For>
                     </ul>
                   </Show>
-                </section>
+                </Card>
 
-                <section class="card card-flush" aria-labelledby="jobs-title">
-                  <div class="card-header">
-                    <h2 id="jobs-title" class="card-title">
-                      Running and scheduled jobs
-                    </h2>
-                  </div>
+                <Card title="Running and scheduled jobs" titleId="jobs-title" flush>
                   <Show when={h().jobs.length > 0} fallback={<p class="muted home-pad">No add-contacts jobs running or scheduled.</p>}>
                     <ul class="home-list home-pad" data-testid="home-jobs">
                       <For each={h().jobs}>
@@ -168,7 +154,7 @@ export default function Home() {
                       </For>
                     </ul>
                   </Show>
-                </section>
+                </Card>
               </div>
             </>
           )}

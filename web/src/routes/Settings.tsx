@@ -8,6 +8,7 @@ import { usePageTitle } from "../title";
 import { ApiKeys } from "./settings/ApiKeys";
 import { MeetingsWebhook } from "./settings/MeetingsWebhook";
 import { Schedules } from "./settings/Schedules";
+import { Card } from "../components/Card";
 
 const TABS = [
   { id: "account", label: "Account" },
@@ -21,11 +22,7 @@ function Account() {
   return (
     <Show when={me()}>
       {(m) => (
-        <div class="card">
-          <div class="card-header">
-            <h2 class="card-title">Your account</h2>
-            <p class="card-subtitle">Who you are signed in as, and the team whose data you see.</p>
-          </div>
+        <Card title="Your account" subtitle="Who you are signed in as, and the team whose data you see.">
           <dl class="details">
             <div>
               <dt>Name</dt>
@@ -46,7 +43,7 @@ function Account() {
               <dd>{m().team.name}</dd>
             </div>
           </dl>
-        </div>
+        </Card>
       )}
     </Show>
   );

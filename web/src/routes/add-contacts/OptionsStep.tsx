@@ -8,6 +8,7 @@ import { browserTimeZone, formatFull, formatNumber } from "../../format";
 import { getMailboxes } from "../../queries/mailboxes";
 import { getMe } from "../../queries/session";
 import { localInputToMs, msToLocalInput, type Wizard } from "./state";
+import { Card } from "../../components/Card";
 
 /** Sending mailbox(es), validation, enrichment and start time: everything but the "who". */
 const MAX_AHEAD_MS = 365 * 24 * 60 * 60 * 1000;
@@ -26,13 +27,12 @@ export function OptionsStep(props: { w: Wizard; setW: SetStoreFunction<Wizard> }
 
   return (
     <div class="options-grid">
-      <section class="card option-card" aria-labelledby="opt-mailboxes">
-        <div class="card-header">
-          <h2 id="opt-mailboxes" class="card-title">
-            Send from
-          </h2>
-          <p class="card-subtitle">Highest-scored prospects go first. By default only your own connected mailboxes are used.</p>
-        </div>
+      <Card
+        title="Send from"
+        subtitle="Highest-scored prospects go first. By default only your own connected mailboxes are used."
+        titleId="opt-mailboxes"
+        class="option-card"
+      >
         <div class="option-body">
           <fieldset>
             <legend class="sr-only">Mailbox choice</legend>
@@ -112,15 +112,14 @@ export function OptionsStep(props: { w: Wizard; setW: SetStoreFunction<Wizard> }
             </label>
           </fieldset>
         </div>
-      </section>
+      </Card>
 
-      <section class="card option-card" aria-labelledby="opt-checks">
-        <div class="card-header">
-          <h2 id="opt-checks" class="card-title">
-            Checks
-          </h2>
-          <p class="card-subtitle">Every contact is checked before it's added. You'll see the result before anything happens.</p>
-        </div>
+      <Card
+        title="Checks"
+        subtitle="Every contact is checked before it's added. You'll see the result before anything happens."
+        titleId="opt-checks"
+        class="option-card"
+      >
         <div class="option-body">
           <label class="check-row">
             <input
@@ -154,15 +153,9 @@ export function OptionsStep(props: { w: Wizard; setW: SetStoreFunction<Wizard> }
             </span>
           </label>
         </div>
-      </section>
+      </Card>
 
-      <section class="card option-card" aria-labelledby="opt-when">
-        <div class="card-header">
-          <h2 id="opt-when" class="card-title">
-            When
-          </h2>
-          <p class="card-subtitle">Step 1 goes out inside the sequence's sending window either way.</p>
-        </div>
+      <Card title="When" subtitle="Step 1 goes out inside the sequence's sending window either way." titleId="opt-when" class="option-card">
         <div class="option-body">
           <fieldset>
             <legend class="sr-only">When to add</legend>
@@ -216,7 +209,7 @@ export function OptionsStep(props: { w: Wizard; setW: SetStoreFunction<Wizard> }
             </div>
           </Show>
         </div>
-      </section>
+      </Card>
       <p class="muted small options-note">
         <Icon name="info" size={13} /> Nothing is added or charged until you confirm on the next step.
       </p>

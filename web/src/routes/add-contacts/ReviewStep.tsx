@@ -14,6 +14,7 @@ import { Toggle } from "../../components/Toggle";
 import { formatNumber, plural } from "../../format";
 import { isSkipReason, reasonInfo } from "../../reasons";
 import type { Wizard } from "./state";
+import { Card } from "../../components/Card";
 
 /** Where each precondition is fixed. */
 const PRECONDITION_LINKS: Record<string, (sequenceId: string) => { href: string; label: string }> = {
@@ -106,20 +107,21 @@ function Totals(props: { preview: Preview }) {
 function Warnings(props: { preview: Preview; w: Wizard; setW: SetStoreFunction<Wizard> }) {
   const set = (category: string, on: boolean) => props.setW("overrides", category as keyof WarningOverrides, on);
   return (
-    <section class="card" aria-labelledby="warn-title" data-testid="warnings">
-      <div class="card-header">
-        <h2 id="warn-title" class="card-title">
-          Warnings
-        </h2>
-        <p class="card-subtitle">
+    <Card
+      title="Warnings"
+      subtitle={
+        <>
           <Show
             when={!props.w.skipValidation}
             fallback="Validation is skipped: every warning below is added anyway (change it in Options)."
           >
             Contacts with a warning are held back. Turn on “Add anyway” for a category to include them.
           </Show>
-        </p>
-      </div>
+        </>
+      }
+      titleId="warn-title"
+      testId="warnings"
+    >
       <Show
         when={props.preview.warnings.length > 0}
         fallback={
@@ -162,7 +164,7 @@ function Warnings(props: { preview: Preview; w: Wizard; setW: SetStoreFunction<W
           </For>
         </ul>
       </Show>
-    </section>
+    </Card>
   );
 }
 
@@ -173,13 +175,12 @@ function Skipped(props: { preview: Preview }) {
       .sort((a, b) => b[1] - a[1]),
   );
   return (
-    <section class="card" aria-labelledby="skip-title" data-testid="skipped-reasons">
-      <div class="card-header">
-        <h2 id="skip-title" class="card-title">
-          Skipped
-        </h2>
-        <p class="card-subtitle">Never added, whatever the options: the rules that keep your domain and your prospects safe.</p>
-      </div>
+    <Card
+      title="Skipped"
+      subtitle="Never added, whatever the options: the rules that keep your domain and your prospects safe."
+      titleId="skip-title"
+      testId="skipped-reasons"
+    >
       <Show
         when={rows().length > 0}
         fallback={
@@ -208,22 +209,19 @@ function Skipped(props: { preview: Preview }) {
           </p>
         </Show>
       </Show>
-    </section>
+    </Card>
   );
 }
 
 function Credits(props: { preview: Preview }) {
   const c = () => props.preview.credits;
   return (
-    <section class="card" aria-labelledby="credit-title" data-testid="review-credits">
-      <div class="card-header">
-        <h2 id="credit-title" class="card-title">
-          Credits
-        </h2>
-        <p class="card-subtitle">
-          1 credit per net-new contact saved with a verified email, plus enrichment when it finds an email. Charged once.
-        </p>
-      </div>
+    <Card
+      title="Credits"
+      subtitle="1 credit per net-new contact saved with a verified email, plus enrichment when it finds an email. Charged once."
+      titleId="credit-title"
+      testId="review-credits"
+    >
       <dl class="kv">
         <div>
           <dt>This batch costs</dt>
@@ -257,7 +255,7 @@ function Credits(props: { preview: Preview }) {
           </span>
         </p>
       </Show>
-    </section>
+    </Card>
   );
 }
 
@@ -273,12 +271,10 @@ function Capacity(props: { preview: Preview }) {
       .at(-1)!;
   });
   return (
-    <section class="card card-flush" aria-labelledby="cap-title" data-testid="capacity-forecast">
-      <div class="card-header">
-        <h2 id="cap-title" class="card-title">
-          Capacity forecast
-        </h2>
-        <p class="card-subtitle">
+    <Card
+      title="Capacity forecast"
+      subtitle={
+        <>
           <Show when={busiest()} fallback="Nobody new to send to.">
             {(b) => (
               <Show
@@ -292,8 +288,12 @@ function Capacity(props: { preview: Preview }) {
               </Show>
             )}
           </Show>
-        </p>
-      </div>
+        </>
+      }
+      titleId="cap-title"
+      flush
+      testId="capacity-forecast"
+    >
       <FigureTable
         caption="Mailbox assignment and capacity"
         class="table-compact"
@@ -325,7 +325,7 @@ function Capacity(props: { preview: Preview }) {
           },
         ]}
       />
-    </section>
+    </Card>
   );
 }
 
@@ -339,13 +339,7 @@ function ContactsTable(props: {
   const t = () => props.preview.totals;
   const mailboxEmail = (id: string) => props.preview.mailboxes.find((m) => m.mailbox_id === id)?.email;
   return (
-    <section class="card card-flush" aria-labelledby="review-contacts-title">
-      <div class="card-header">
-        <h2 id="review-contacts-title" class="card-title">
-          Contact by contact
-        </h2>
-        <p class="card-subtitle">What happens to each one, and why.</p>
-      </div>
+    <Card title="Contact by contact" subtitle="What happens to each one, and why." titleId="review-contacts-title" flush>
       <OutcomeTabs
         label="Filter contacts by outcome"
         counts={{ all: t().candidates, enrolled: t().enrolled, warned: t().warned, skipped: t().skipped }}
@@ -397,7 +391,7 @@ function ContactsTable(props: {
           )}
         </DataTable>
       </OutcomeTabs>
-    </section>
+    </Card>
   );
 }
 

@@ -14,6 +14,7 @@ import { formatDate, formatDateTime, formatRelative } from "../../format";
 import { getMe } from "../../queries/session";
 
 import "./ApiKeys.css";
+import { Card } from "../../components/Card";
 /** The new key, shown once: the API never returns it again. */
 function NewKey(props: { name: string; secret: string; onDone: () => void }) {
   const [copied, setCopied] = createSignal(false);
@@ -72,14 +73,15 @@ function CreateKeyForm() {
   const created = () => (submission.result && !submission.pending ? submission.result : undefined);
   const errors = createFormErrors(() => submission.error);
   return (
-    <div class="card">
-      <div class="card-header">
-        <h2 class="card-title">Create an API key</h2>
-        <p class="card-subtitle">
+    <Card
+      title="Create an API key"
+      subtitle={
+        <>
           Keys let your own systems call Seqflare's API (including the Apollo-compatible endpoints). Send the key in the{" "}
           <code>X-Api-Key</code> header.
-        </p>
-      </div>
+        </>
+      }
+    >
       <Show
         when={created()}
         fallback={
@@ -124,7 +126,7 @@ function CreateKeyForm() {
       >
         {(r) => <NewKey name={r().api_key.name} secret={r().key} onDone={() => submission.clear()} />}
       </Show>
-    </div>
+    </Card>
   );
 }
 
@@ -161,11 +163,7 @@ function KeysTable() {
   };
 
   return (
-    <div class="card card-flush">
-      <div class="card-header">
-        <h2 class="card-title">Team API keys</h2>
-        <p class="card-subtitle">Revoked keys stop working immediately and stay listed for the audit trail.</p>
-      </div>
+    <Card title="Team API keys" subtitle="Revoked keys stop working immediately and stay listed for the audit trail." flush>
       <Suspense fallback={<TableSkeleton columns={7} rows={3} label="Loading API keys…" />}>
         <Show when={keys()}>
           {(r) => (
@@ -266,7 +264,7 @@ function KeysTable() {
           </div>
         </Show>
       </ConfirmDialog>
-    </div>
+    </Card>
   );
 }
 

@@ -14,6 +14,7 @@ import { HOLIDAY_CALENDARS, summarizeWindows, WEEKDAYS, weeklyMinutes } from "..
 import { ScheduleForm } from "./ScheduleForm";
 
 import "./Schedules.css";
+import { Card } from "../../components/Card";
 const toMin = (t: string) => {
   const [h, m] = t.split(":").map(Number);
   return (h ?? 0) * 60 + (m ?? 0);
@@ -57,16 +58,16 @@ export function Schedules() {
   };
 
   return (
-    <div class="card card-flush">
-      <div class="card-header card-header-row">
-        <div>
-          <h2 class="card-title">Sending schedules</h2>
-          <p class="card-subtitle">When sequences may send email: weekly windows in a time zone, minus holidays. Each sequence uses one.</p>
-        </div>
+    <Card
+      title="Sending schedules"
+      subtitle="When sequences may send email: weekly windows in a time zone, minus holidays. Each sequence uses one."
+      flush
+      actions={
         <button type="button" class="btn btn-primary btn-sm" onClick={() => setEditing("new")}>
           <Icon name="plus" size={15} /> New schedule
         </button>
-      </div>
+      }
+    >
       <Suspense fallback={<TableSkeleton columns={4} rows={3} label="Loading schedules…" />}>
         <Show when={schedules()}>
           {(r) => (
@@ -185,6 +186,6 @@ export function Schedules() {
           </div>
         </Show>
       </ConfirmDialog>
-    </div>
+    </Card>
   );
 }

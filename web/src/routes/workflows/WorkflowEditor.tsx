@@ -22,6 +22,7 @@ import { CHANGE_FIELDS, CHANGE_KINDS, INTERVALS, OVERRIDES, scheduleLabel, toFil
 import { WORKFLOW_EXPLAINER, WorkflowById } from "./WorkflowActions";
 import { SearchField } from "../../components/SearchField";
 import { BackLink } from "../../components/BackLink";
+import { Card } from "../../components/Card";
 
 const MAX_PER_RUN = 5_000;
 
@@ -161,12 +162,7 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
         novalidate
         aria-label={init ? "Edit workflow" : "New workflow"}
       >
-        <section class="card wf-section" aria-labelledby="wf-trigger-title">
-          <div class="card-header">
-            <h2 id="wf-trigger-title" class="card-title">
-              When it runs
-            </h2>
-          </div>
+        <Card title="When it runs" titleId="wf-trigger-title" class="wf-section">
           <div class="wf-section-body">
             <fieldset class="field" aria-describedby="wf-trigger-error">
               <legend class="sr-only">Trigger</legend>
@@ -296,17 +292,14 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
               </p>
             </Show>
           </div>
-        </section>
+        </Card>
         <Show when={!onChange()}>
-          <section class="card wf-section" aria-labelledby="wf-who-title">
-            <div class="card-header">
-              <h2 id="wf-who-title" class="card-title">
-                Who it finds
-              </h2>
-              <p class="card-subtitle">
-                Set the filters on the left. Only people who aren't contacts of your team yet are added, so nobody is added twice.
-              </p>
-            </div>
+          <Card
+            title="Who it finds"
+            subtitle="Set the filters on the left. Only people who aren't contacts of your team yet are added, so nobody is added twice."
+            titleId="wf-who-title"
+            class="wf-section"
+          >
             <div class="wf-section-body">
               <SearchField
                 id="wf-keyword"
@@ -343,14 +336,9 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
                 </Show>
               </div>
             </div>
-          </section>
+          </Card>
         </Show>
-        <section class="card wf-section" aria-labelledby="wf-basics-title">
-          <div class="card-header">
-            <h2 id="wf-basics-title" class="card-title">
-              Workflow
-            </h2>
-          </div>
+        <Card title="Workflow" titleId="wf-basics-title" class="wf-section">
           <div class="wf-section-body form-grid">
             <div class="field">
               <label for="wf-name">Name</label>
@@ -402,15 +390,14 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
               <FieldError id="wf-sequence-id-error" message={err("sequence_id")} />
             </div>
           </div>
-        </section>
+        </Card>
 
-        <section class="card wf-section" aria-labelledby="wf-schedule-title">
-          <div class="card-header">
-            <h2 id="wf-schedule-title" class="card-title">
-              Schedule
-            </h2>
-            <p class="card-subtitle">Each run adds at most this many people; the rest wait for the next run.</p>
-          </div>
+        <Card
+          title="Schedule"
+          subtitle="Each run adds at most this many people; the rest wait for the next run."
+          titleId="wf-schedule-title"
+          class="wf-section"
+        >
           <div class="wf-section-body form-grid">
             <div class="field" hidden={onChange()}>
               <label for="wf-interval">Runs</label>
@@ -469,15 +456,14 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
               </label>
             </Show>
           </div>
-        </section>
+        </Card>
 
-        <section class="card wf-section" aria-labelledby="wf-mailboxes-title">
-          <div class="card-header">
-            <h2 id="wf-mailboxes-title" class="card-title">
-              Send from
-            </h2>
-            <p class="card-subtitle">Optional. With none ticked, new contacts rotate over every connected mailbox.</p>
-          </div>
+        <Card
+          title="Send from"
+          subtitle="Optional. With none ticked, new contacts rotate over every connected mailbox."
+          titleId="wf-mailboxes-title"
+          class="wf-section"
+        >
           <div class="wf-section-body">
             <Suspense fallback={<Spinner label="Loading mailboxes…" />}>
               <fieldset>
@@ -495,18 +481,14 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
               </fieldset>
             </Suspense>
           </div>
-        </section>
+        </Card>
 
-        <section class="card wf-section" aria-labelledby="wf-checks-title">
-          <div class="card-header">
-            <h2 id="wf-checks-title" class="card-title">
-              Checks
-            </h2>
-            <p class="card-subtitle">
-              Every run validates people like a manual add. People with a warning are held back unless you add that category anyway;
-              unsubscribed, bounced and suppressed addresses are always skipped.
-            </p>
-          </div>
+        <Card
+          title="Checks"
+          subtitle="Every run validates people like a manual add. People with a warning are held back unless you add that category anyway; unsubscribed, bounced and suppressed addresses are always skipped."
+          titleId="wf-checks-title"
+          class="wf-section"
+        >
           <div class="wf-section-body">
             <fieldset>
               <legend class="field-legend">Add anyway</legend>
@@ -543,7 +525,7 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
               </span>
             </label>
           </div>
-        </section>
+        </Card>
 
         <FormProblems form={apiErrors} />
         <div class="wf-form-actions">

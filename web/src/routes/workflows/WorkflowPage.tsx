@@ -10,6 +10,7 @@ import { usePageTitle } from "../../title";
 import { RunBadge, RunCounts, RunReason, RunTime, RunTrigger, triggerLabel } from "./present";
 import { FilterChips, useWorkflowActions, WorkflowById, type WorkflowActions } from "./WorkflowActions";
 import { BackLink } from "../../components/BackLink";
+import { Card } from "../../components/Card";
 
 const PER_PAGE = 25;
 
@@ -19,13 +20,12 @@ function RunLog(props: { id: string }) {
   const page = () => Math.max(1, Number(params.page) || 1);
   const runs = createAsync(() => getWorkflowRuns(props.id, { page: page(), per_page: PER_PAGE }));
   return (
-    <section class="card card-flush" aria-labelledby="wf-runs-title">
-      <div class="card-header">
-        <h2 id="wf-runs-title" class="card-title">
-          Run log
-        </h2>
-        <p class="card-subtitle">Every run, newest first: who it found, how many its job added, and why a run added nobody.</p>
-      </div>
+    <Card
+      title="Run log"
+      subtitle="Every run, newest first: who it found, how many its job added, and why a run added nobody."
+      titleId="wf-runs-title"
+      flush
+    >
       <DataTable
         flush
         caption={`Runs of this workflow, page ${runs()?.pagination.page ?? 1} of ${runs()?.pagination.total_pages ?? 1}`}
@@ -68,7 +68,7 @@ function RunLog(props: { id: string }) {
           </>
         )}
       </DataTable>
-    </section>
+    </Card>
   );
 }
 
@@ -102,7 +102,7 @@ function Summary(props: { w: Workflow; actions: WorkflowActions; onDelete: () =>
           </button>
         </div>
       </header>
-      <section class="card wf-summary" aria-label="Workflow settings">
+      <section class="cardwf-summary" aria-label="Workflow settings">
         <dl class="wf-facts">
           <div>
             <dt>Next run</dt>
