@@ -1,12 +1,12 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { newId } from "../../worker/lib/ids";
 import { now, resetClock } from "../../worker/lib/clock";
-import { as, env } from "../helpers";
-import { addContactsSetup, makeContacts, makeMailbox } from "../fixtures";
+import { client, env, ok, type Session } from "../helpers";
+import { addContactsSetup, makeContacts, makeMailbox, waitForJob } from "../fixtures";
 
-const json = async (r: Response) => (await r.json()) as any;
-type S = Awaited<ReturnType<typeof addContactsSetup>>["s"];
-const preview = (s: S, seq: string, body: any) => as(s, "POST", `/api/sequences/${seq}/add-contacts/preview`, body);
+const addContacts = (s: Session) => client(s).api.sequences[":id"]["add-contacts"];
+type PreviewBody = Parameters<ReturnType<typeof addContacts>["preview"]["$post"]>[0]["json"];
+const preview = (s: Session, seq: string, json: PreviewBody) => ok(addContacts(s).preview.$post({ param: { id: seq }, query: {}, json }));
 
 async function teammate(teamId: string) {
   const id = newId();
@@ -26,29 +26,27 @@ describe("add-contacts pipeline fixes (issue 13)", () => {
     const mate = await teammate(x.teamId);
     const [theirs, mine] = await makeContacts(x.teamId, 2);
     await env.DB.prepare("UPDATE contacts SET owner_id = ? WHERE id = ?").bind(mate, theirs).run();
-    const p = await json(await preview(x.s, x.sequenceId, { source: { contact_ids: [theirs, mine] } }));
+    const p = await preview(x.s, x.sequenceId, { source: { contact_ids: [theirs!, mine!] } });
     expect(p.totals).toMatchObject({ enrolled: 2, warned: 0, skipped: 0 });
     expect(p.warnings).toEqual([]);
     // and the sequence setting still refuses them when it is off
     await env.DB.prepare("UPDATE sequences SET settings = '{\"allow_other_owners\":false}' WHERE id = ?").bind(x.sequenceId).run();
-    const strict = await json(await preview(x.s, x.sequenceId, { source: { contact_ids: [theirs] } }));
+    const strict = await preview(x.s, x.sequenceId, { source: { contact_ids: [theirs!] } });
     expect(strict.contacts[0]).toMatchObject({ outcome: "skipped", reasons: ["ownership_not_permitted"] });
   });
 
   it("answers a sequence's blocking preconditions before any contact is picked", async () => {
     const x = await addContactsSetup();
-    const ok = await json(await as(x.s, "GET", `/api/sequences/${x.sequenceId}/add-contacts/preconditions`));
-    expect(ok.preconditions).toEqual([]);
+    const preconditions = () => ok(addContacts(x.s).preconditions.$get({ param: { id: x.sequenceId }, query: {} }));
+    expect((await preconditions()).preconditions).toEqual([]);
     await env.DB.batch([
       env.DB.prepare("UPDATE sequences SET active = 0 WHERE id = ?").bind(x.sequenceId),
       env.DB.prepare("UPDATE steps SET enabled = 0 WHERE sequence_id = ?").bind(x.sequenceId),
       env.DB.prepare("UPDATE mailboxes SET status = 'disconnected' WHERE team_id = ?").bind(x.teamId),
     ]);
-    const r = await as(x.s, "GET", `/api/sequences/${x.sequenceId}/add-contacts/preconditions`);
-    expect(r.status).toBe(200);
-    const b = await json(r);
-    expect(b.preconditions.map((p: any) => p.code)).toEqual(["sequence_inactive", "no_enabled_steps", "no_connected_mailbox"]);
-    expect(b.preconditions.every((p: any) => p.fix.length > 0)).toBe(true);
+    const b = await preconditions();
+    expect(b.preconditions.map((p) => p.code)).toEqual(["sequence_inactive", "no_enabled_steps", "no_connected_mailbox"]);
+    expect(b.preconditions.every((p) => p.fix.length > 0)).toBe(true);
     expect((await env.DB.prepare("SELECT count(*) n FROM jobs WHERE team_id = ?").bind(x.teamId).first<{ n: number }>())!.n).toBe(0);
   });
 
@@ -59,7 +57,7 @@ describe("add-contacts pipeline fixes (issue 13)", () => {
       env.DB.prepare("UPDATE contacts SET unsubscribed_at = 1, stage_id = ? WHERE id = ?").bind(`${x.teamId}-dnc`, both),
       env.DB.prepare("UPDATE contacts SET unsubscribed_at = 1 WHERE id = ?").bind(one),
     ]);
-    const p = await json(await preview(x.s, x.sequenceId, { source: { contact_ids: [both, one] } }));
+    const p = await preview(x.s, x.sequenceId, { source: { contact_ids: [both!, one!] } });
     expect(p.totals.skipped).toBe(2);
     expect(p.totals.reasons).toMatchObject({ unsubscribed: 2, do_not_contact: 1 });
     expect(p.totals.with_several_reasons).toBe(1);
@@ -70,20 +68,20 @@ describe("add-contacts pipeline fixes (issue 13)", () => {
     const mate = await teammate(x.teamId);
     const theirs = await makeMailbox(x.teamId, mate, { daily: 1000 });
     const ids = await makeContacts(x.teamId, 4);
-    const p = await json(await preview(x.s, x.sequenceId, { source: { contact_ids: ids } }));
-    expect(p.mailboxes.map((m: any) => m.mailbox_id)).toEqual([x.mailboxIds[0]]);
-    expect(p.contacts.every((c: any) => c.mailbox_id === x.mailboxIds[0])).toBe(true);
-    expect(p.contacts.some((c: any) => c.mailbox_id === theirs)).toBe(false);
+    const p = await preview(x.s, x.sequenceId, { source: { contact_ids: ids } });
+    expect(p.mailboxes.map((m) => m.mailbox_id)).toEqual([x.mailboxIds[0]]);
+    expect(p.contacts.every((c) => c.mailbox_id === x.mailboxIds[0])).toBe(true);
+    expect(p.contacts.some((c) => c.mailbox_id === theirs)).toBe(false);
   });
 
   it("splits contacts evenly over the chosen mailboxes with rotation 'even', and by most remaining capacity by default", async () => {
     const x = await addContactsSetup({ mailboxes: [{ daily: 100 }, { daily: 10 }] });
     const ids = await makeContacts(x.teamId, 6);
     const body = { source: { contact_ids: ids }, mailbox_ids: x.mailboxIds };
-    const capacity = await json(await preview(x.s, x.sequenceId, body));
-    const assigned = (p: any, id: string) => p.mailboxes.find((m: any) => m.mailbox_id === id).assigned;
+    const capacity = await preview(x.s, x.sequenceId, body);
+    const assigned = (p: typeof capacity, id: string) => p.mailboxes.find((m) => m.mailbox_id === id)!.assigned;
     expect(assigned(capacity, x.mailboxIds[0]!)).toBe(6);
-    const even = await json(await preview(x.s, x.sequenceId, { ...body, rotation: "even" }));
+    const even = await preview(x.s, x.sequenceId, { ...body, rotation: "even" });
     expect(assigned(even, x.mailboxIds[0]!)).toBe(3);
     expect(assigned(even, x.mailboxIds[1]!)).toBe(3);
   });
@@ -91,15 +89,15 @@ describe("add-contacts pipeline fixes (issue 13)", () => {
   it("an even split holds when the job is committed: enrollments are spread over both mailboxes", async () => {
     const x = await addContactsSetup({ mailboxes: [{ daily: 100 }, { daily: 10 }] });
     const ids = await makeContacts(x.teamId, 4);
-    const r = await as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts`, {
-      source: { contact_ids: ids },
-      mailbox_ids: x.mailboxIds,
-      rotation: "even",
-    });
-    expect(r.status).toBeLessThan(300);
-    const job = await json(r);
-    const { waitForJob } = await import("../fixtures");
-    await waitForJob(job.id ?? job.job?.id);
+    const { job } = await ok(
+      addContacts(x.s).$post({
+        param: { id: x.sequenceId },
+        header: {},
+        json: { source: { contact_ids: ids }, mailbox_ids: x.mailboxIds, rotation: "even" },
+      }),
+      202,
+    );
+    await waitForJob(job.id);
     const { results } = await env.DB.prepare(
       "SELECT mailbox_id, count(*) n FROM enrollments WHERE sequence_id = ? GROUP BY mailbox_id ORDER BY mailbox_id",
     )
