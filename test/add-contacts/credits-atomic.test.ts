@@ -7,11 +7,14 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { resetClock } from "../../worker/lib/clock";
 import { runCron } from "../../worker/cron";
 import { cancelJob, failJob, processChunk, startDueJobs } from "../../worker/services/add-contacts/jobs";
-import { as, env, errorOf } from "../helpers";
+import { client, env, errorOf, ok, type Session } from "../helpers";
 import { crashAt } from "../crash";
 import { addContactsSetup, waitForJob } from "../fixtures";
 
-const json = async (r: Response) => (await r.json()) as any;
+type AddContacts = Parameters<ReturnType<typeof client>["api"]["sequences"][":id"]["add-contacts"]["$post"]>[0]["json"];
+/** Commits an add-contacts request through the typed client (the raw answer: some tests expect refusals). */
+const commit = (s: Session, sequenceId: string, json: AddContacts) =>
+  client(s).api.sequences[":id"]["add-contacts"].$post({ param: { id: sequenceId }, header: {}, json });
 const one = async (sql: string, ...b: unknown[]) =>
   (await env.DB.prepare(sql)
     .bind(...b)
@@ -32,9 +35,7 @@ async function people(status: string, n: number, offset: number) {
 async function heldJob(n: number, offset: number, credits = 10) {
   const x = await addContactsSetup({ credits });
   const ids = await people("verified", n, offset);
-  const { job } = await json(
-    await as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts`, { source: { people_ids: ids }, add_at: Date.now() + 86_400_000 }),
-  );
+  const { job } = await ok(commit(x.s, x.sequenceId, { source: { people_ids: ids }, add_at: Date.now() + 86_400_000 }), 202);
   expect(job).toMatchObject({ status: "scheduled", credits_held: n });
   expect(await balance(x.teamId)).toBe(credits - n);
   return { x, job, credits };
@@ -117,12 +118,13 @@ describe("credits: the balance never goes negative", () => {
     const x = await addContactsSetup({ credits: 1 });
     const [verified] = await people("verified", 1, 680);
     const [unverified] = await people("unverified", 1, 0);
-    const { job } = await json(
-      await as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts`, {
-        source: { people_ids: [verified, unverified] },
+    const { job } = await ok(
+      commit(x.s, x.sequenceId, {
+        source: { people_ids: [verified!, unverified!] },
         overrides: { unverified_email: true },
         add_at: Date.now() + 86_400_000,
       }),
+      202,
     );
     expect(job.credits_held).toBe(1);
     expect(await balance(x.teamId)).toBe(0);
@@ -147,14 +149,12 @@ describe("credits: the balance never goes negative", () => {
   it("concurrent commits racing for the last credits: only those the balance covers are taken", async () => {
     const x = await addContactsSetup({ credits: 3 });
     const ids = await people("verified", 6, 700);
-    const answers = await Promise.all(
-      ids.map((id) => as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts`, { source: { people_ids: [id] } })),
-    );
+    const answers = await Promise.all(ids.map((id) => commit(x.s, x.sequenceId, { source: { people_ids: [id] } })));
     const accepted = answers.filter((r) => r.status === 202);
     const refused = answers.filter((r) => r.status !== 202);
     expect(accepted).toHaveLength(3);
     for (const r of refused) expect(await errorOf(r)).toMatchObject({ status: 422, code: "insufficient_credits" });
-    for (const r of accepted) expect((await waitForJob((await json(r)).job.id)).status).toBe("completed");
+    for (const r of accepted) expect((await waitForJob((await ok(Promise.resolve(r), 202)).job.id)).status).toBe("completed");
     expect(await balance(x.teamId)).toBe(0);
     expect(await balance(x.teamId)).toBe(3 + (await ledgerSum(x.teamId)));
     expect(await one("SELECT count(*) n FROM jobs WHERE team_id = ?", x.teamId)).toBe(3);
