@@ -1,10 +1,8 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { resetClock } from "../../worker/lib/clock";
 import { newId } from "../../worker/lib/ids";
-import { as, env } from "../helpers";
+import { client, env, ok } from "../helpers";
 import { addContactsSetup, makeContacts, waitForJob } from "../fixtures";
-
-const json = async (r: Response) => (await r.json()) as any;
 
 /** Verified people of the shared database, with their real addresses. */
 async function people(n: number) {
@@ -25,18 +23,20 @@ describe("a net-new person's address stays masked until a credit buys it", () =>
     const x = await addContactsSetup();
     const ps = await people(4);
     const saved = await makeContacts(x.teamId, 2);
-    const res = await as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts/preview`, {
-      source: { people_ids: ps.map((p) => p.id), contact_ids: saved },
-    });
-    expect(res.status).toBe(200);
-    const text = await res.text();
+    const body = await ok(
+      client(x.s).api.sequences[":id"]["add-contacts"].preview.$post({
+        param: { id: x.sequenceId },
+        query: {},
+        json: { source: { people_ids: ps.map((p) => p.id), contact_ids: saved } },
+      }),
+    );
+    const text = JSON.stringify(body);
     for (const p of ps) expect(text).not.toContain(p.email);
-    const body = JSON.parse(text);
-    const netNew = body.contacts.filter((c: any) => c.net_new);
+    const netNew = body.contacts.filter((c) => c.net_new);
     expect(netNew).toHaveLength(4);
     for (const c of netNew) expect(c.email).toBe(masked(ps.find((p) => p.id === c.person_id)!.email));
-    const mine = body.contacts.filter((c: any) => !c.net_new);
-    expect(mine.map((c: any) => c.email).sort()).toEqual(
+    const mine = body.contacts.filter((c) => !c.net_new);
+    expect(mine.map((c) => c.email).sort()).toEqual(
       (await env.DB.prepare(`SELECT email FROM contacts WHERE id IN (?, ?)`).bind(saved[0], saved[1]).all<{ email: string }>()).results
         .map((r) => r.email)
         .sort(),
@@ -51,13 +51,14 @@ describe("a net-new person's address stays masked until a credit buys it", () =>
     )
       .bind(JSON.stringify(ids))
       .run();
-    const body = await json(
-      await as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts/preview?per_page=100`, {
-        source: { contact_ids: ids },
-        enrich: true,
+    const body = await ok(
+      client(x.s).api.sequences[":id"]["add-contacts"].preview.$post({
+        param: { id: x.sequenceId },
+        query: { per_page: "100" },
+        json: { source: { contact_ids: ids }, enrich: true },
       }),
     );
-    const enriched = body.contacts.filter((c: any) => c.reasons.includes("enriched"));
+    const enriched = body.contacts.filter((c) => c.reasons.includes("enriched"));
     expect(enriched.length).toBeGreaterThan(0);
     for (const c of enriched) expect(c.email).toMatch(/^[a-z0-9]•••@acme\.test$/);
   });
@@ -70,16 +71,22 @@ describe("a net-new person's address stays masked until a credit buys it", () =>
     )
       .bind(newId(), x.teamId, skipped!.email)
       .run();
-    const { job } = await json(
-      await as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts`, { source: { people_ids: [skipped!.id, added!.id] } }),
+    const api = client(x.s).api;
+    const { job } = await ok(
+      api.sequences[":id"]["add-contacts"].$post({
+        param: { id: x.sequenceId },
+        header: {},
+        json: { source: { people_ids: [skipped!.id, added!.id] } },
+      }),
+      202,
     );
     await waitForJob(job.id);
-    const { outcomes } = await json(await as(x.s, "GET", `/api/jobs/${job.id}/outcomes`));
-    const byPerson = new Map(outcomes.map((o: any) => [o.person_id, o]));
+    const { outcomes } = await ok(api.jobs[":id"].outcomes.$get({ param: { id: job.id }, query: {} }));
+    const byPerson = new Map(outcomes.map((o) => [o.person_id, o]));
     expect(byPerson.get(skipped!.id)).toMatchObject({ outcome: "skipped", contact_id: null, email: masked(skipped!.email) });
-    expect((byPerson.get(added!.id) as any).contact_id).toBeTruthy();
-    expect((byPerson.get(added!.id) as any).email).toBe(added!.email);
-    const csv = await (await as(x.s, "GET", `/api/jobs/${job.id}/outcomes.csv`)).text();
+    expect(byPerson.get(added!.id)!.contact_id).toBeTruthy();
+    expect(byPerson.get(added!.id)!.email).toBe(added!.email);
+    const csv = await (await api.jobs[":id"]["outcomes.csv"].$get({ param: { id: job.id } })).text();
     expect(csv).not.toContain(skipped!.email);
     expect(csv).toContain(masked(skipped!.email));
     expect(csv).toContain(added!.email);
