@@ -73,56 +73,60 @@ export const choiceStats: Record<ChoiceHow, { asked: number; ok: number }> = {
 };
 
 export function scheduledEmailCommands<W extends ScheduledWorld>(drive: Drive<W>): fc.Arbitrary<Cmd<W>>[] {
-  return [
-    fc
-      .record({
-        e: fc.nat(),
-        how: fc.constantFrom<ChoiceHow>("sendNow", "skip", "reschedule", "edit"),
-        ticks: fc.integer({ min: 0, max: 12 }),
-        minutes: fc.integer({ min: 0, max: 24 * 60 }),
-        later: fc.integer({ min: 1, max: 3 * 24 * 60 }),
-      })
-      .map(({ e, how, ticks, minutes, later }) =>
-        cmd<W>(`scheduled(${how},${e},${ticks},${minutes},${later})`, async (w) => {
-          const en = w.enrollments.length ? w.enrollments[e % w.enrollments.length]! : null;
-          const driving = drive(w, now() + minutes * MIN, true, 40);
-          for (let i = 0; i < ticks; i++) await new Promise((r) => setTimeout(r, 0));
-          if (en) {
-            const seq = w.seqs[en.seq]!;
-            const stepId = await currentStep(seq.id, en.id);
-            if (stepId) {
-              const verbs = engine.sequence(env, seq.id, w.teamId);
-              const key = { enrollmentId: en.id, stepId };
-              const marker = (++edits).toString(16);
-              const res =
-                how === "sendNow"
-                  ? await verbs.sendNow(key)
-                  : how === "skip"
-                    ? await verbs.skipEmail(key)
-                    : how === "edit"
-                      ? await verbs.editEmail(key, { subject: null, body: `EDIT-${marker} for {{first_name}}` })
-                      : await verbs.rescheduleEmail(
-                          key,
-                          nextWindowStart(now() + later * MIN, seq.window, seq.contactZone ? w.zones[en.contact] : null) ??
-                            now() + later * MIN,
-                        );
-              choiceStats[how].asked++;
-              if (res.ok) choiceStats[how].ok++;
-              w.log.push({
-                kind: "choice",
-                at: now(),
-                enrollmentId: en.id,
-                stepId,
-                how,
-                ok: res.ok,
-                ...(how === "edit" ? { marker } : {}),
-              });
-            }
+  const one = scheduledEmailCommand(drive);
+  // Three times in the list: picked as often as three other commands, so each run asks several.
+  return [one, one, one];
+}
+
+function scheduledEmailCommand<W extends ScheduledWorld>(drive: Drive<W>): fc.Arbitrary<Cmd<W>> {
+  return fc
+    .record({
+      e: fc.nat(),
+      how: fc.constantFrom<ChoiceHow>("sendNow", "skip", "reschedule", "edit"),
+      ticks: fc.integer({ min: 0, max: 12 }),
+      minutes: fc.integer({ min: 0, max: 24 * 60 }),
+      later: fc.integer({ min: 1, max: 3 * 24 * 60 }),
+    })
+    .map(({ e, how, ticks, minutes, later }) =>
+      cmd<W>(`scheduled(${how},${e},${ticks},${minutes},${later})`, async (w) => {
+        const en = w.enrollments.length ? w.enrollments[e % w.enrollments.length]! : null;
+        const driving = drive(w, now() + minutes * MIN, true, 40);
+        for (let i = 0; i < ticks; i++) await new Promise((r) => setTimeout(r, 0));
+        if (en) {
+          const seq = w.seqs[en.seq]!;
+          const stepId = await currentStep(seq.id, en.id);
+          if (stepId) {
+            const verbs = engine.sequence(env, seq.id, w.teamId);
+            const key = { enrollmentId: en.id, stepId };
+            const marker = (++edits).toString(16);
+            const res =
+              how === "sendNow"
+                ? await verbs.sendNow(key)
+                : how === "skip"
+                  ? await verbs.skipEmail(key)
+                  : how === "edit"
+                    ? await verbs.editEmail(key, { subject: null, body: `EDIT-${marker} for {{first_name}}` })
+                    : await verbs.rescheduleEmail(
+                        key,
+                        nextWindowStart(now() + later * MIN, seq.window, seq.contactZone ? w.zones[en.contact] : null) ??
+                          now() + later * MIN,
+                      );
+            choiceStats[how].asked++;
+            if (res.ok) choiceStats[how].ok++;
+            w.log.push({
+              kind: "choice",
+              at: now(),
+              enrollmentId: en.id,
+              stepId,
+              how,
+              ok: res.ok,
+              ...(how === "edit" ? { marker } : {}),
+            });
           }
-          await driving;
-        }),
-      ),
-  ];
+        }
+        await driving;
+      }),
+    );
 }
 
 /** Did a user ask for this very email's time (send now, or also reschedule) before it went? */
