@@ -106,6 +106,16 @@ describe("D1 work of the routes a busy screen calls", () => {
     }
   });
 
+  it("the contacts page counts its total from an index alone, without reading each contact", async () => {
+    const m = await measure(admin, "GET", "/api/contacts?page=3&per_page=25");
+    const total = m.queries.find((q) => /count\(/i.test(q.sql));
+    expect(total, m.statements.join("\n")).toBeDefined();
+    const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${total!.sql}`)
+      .bind(...total!.params)
+      .all<{ detail: string }>();
+    expect(plan.results.map((r) => r.detail).join("; ")).toMatch(/COVERING INDEX contacts_team_live_idx/);
+  });
+
   it("a people search is one round trip", async () => {
     const m = await measure(admin, "POST", "/api/people/search", { titles: ["CEO"], page: 2, per_page: 25 });
     expect(m.roundTrips, m.statements.join("\n")).toBe(1);

@@ -1,0 +1,1 @@
+CREATE INDEX `contacts_team_live_idx` ON `contacts` (`team_id`,`deleted_at`);
