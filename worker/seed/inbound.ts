@@ -1,5 +1,6 @@
-import { and, asc, desc, eq, exists, inArray, sql } from "drizzle-orm";
+import { and, asc, desc, eq, exists, sql } from "drizzle-orm";
 import { db } from "../db/client";
+import { inList } from "../db/in-list";
 import { enrollments, messages } from "../db/schema";
 import type { Env } from "../env";
 import { handleInbound } from "../inbound";
@@ -63,7 +64,7 @@ export async function seedInbound(env: Env): Promise<{ delivered: number }> {
     .where(
       and(
         eq(messages.teamId, DEMO.team),
-        inArray(
+        inList(
           messages.enrollmentId,
           paused.map((p) => p.id),
         ),
