@@ -3,7 +3,9 @@
 // "already in this sequence" because of its own earlier try.
 import { beforeEach, describe, expect, it } from "vitest";
 import { resetClock } from "../../worker/lib/clock";
-import { processChunk } from "../../worker/services/add-contacts/jobs";
+import { db } from "../../worker/db/client";
+import type { Caller } from "../../worker/env";
+import { commitAddContacts, processChunk } from "../../worker/services/add-contacts/jobs";
 import { as, env } from "../helpers";
 import { crashAt } from "../crash";
 import { addContactsSetup, makeContacts, waitForJob } from "../fixtures";
@@ -95,6 +97,28 @@ describe("add contacts: a retried chunk reports what the job did", () => {
     expect(await progress()).toMatchObject({ status: "completed", processed: 4, enrolled: 4, credits_used: 2 });
     expect(await one("SELECT count(*) n FROM enrollments WHERE sequence_id = ?", x.sequenceId)).toBe(4);
     expect(await one("SELECT credit_balance n FROM teams WHERE id = ?", x.teamId)).toBe(98);
+  });
+
+  it("a commit cut short right after writing its job leaves no job without its candidates; the retried request's job adds them all", async () => {
+    const x = await addContactsSetup();
+    const ids = await makeContacts(x.teamId, 4);
+    const caller: Caller = { teamId: x.teamId, userId: x.userId, role: "admin", via: "session" };
+    const req = {
+      source: { contact_ids: ids },
+      mailbox_ids: x.mailboxIds,
+      skip_validation: false,
+      enrich: false,
+      add_at: Date.now() + 60_000,
+    };
+    // Write 0: the job (and its hold); write 1 was its candidates, on their own.
+    const crash = crashAt(env, 1);
+    await commitAddContacts(crash, db(crash.DB), caller, x.sequenceId, req, "key-cut-short", "session").catch(() => {});
+    const { job } = await commitAddContacts(env, db(env.DB), caller, x.sequenceId, req, "key-cut-short", "session");
+    expect(job.total).toBe(4);
+    expect(await one("SELECT count(*) n FROM job_candidates WHERE job_id = ?", job.id)).toBe(4);
+    await env.DB.prepare("UPDATE jobs SET status = 'queued' WHERE id = ?").bind(job.id).run();
+    await processChunk(env, job.id, 0, 4);
+    expect(await waitForJob(job.id)).toMatchObject({ status: "completed", enrolled: 4 });
   });
 
   it("a contact the job enrolled stays reported enrolled even if it opted out before the retry (the send-time check stops its emails)", async () => {

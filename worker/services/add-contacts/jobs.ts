@@ -1,7 +1,7 @@
 import { and, count, eq, gte, inArray, lt, sql } from "drizzle-orm";
 import { bulkInsertSql, type Row } from "../../db/bulk";
 import { batchSql, db, type BatchStatement, type Db } from "../../db/client";
-import { inList } from "../../db/in-list";
+import { chunked, inList } from "../../db/in-list";
 import { contacts, contactStages, enrichments, enrollments, jobCandidates, jobOutcomes, jobs, sequences } from "../../db/schema";
 import type { Caller, Env } from "../../env";
 import { now } from "../../lib/clock";
@@ -23,6 +23,9 @@ export type JobRow = typeof jobs.$inferSelect;
 /** What a job keeps of its request (the ids of the source stay in job_candidates). */
 export type JobOptions = AddContactsRequest & { request_hash: string; via: string; mailbox_ids: string[] };
 export const optionsOf = (job: JobRow) => job.options as unknown as JobOptions;
+
+/** Candidate rows per statement of a commit (a page is at most PLAN_PAGE): each statement's JSON stays far below 1 MB. */
+const CANDIDATE_ROWS = 2000;
 
 /** Deterministic ids make every chunk step repeatable: a redelivered chunk finds its own rows. */
 const idFrom = async (...parts: string[]) => (await sha256Hex(parts.join(":"))).slice(0, 24);
@@ -98,10 +101,21 @@ export async function commitAddContacts(
     SELECT ${jobId}, ${caller.teamId}, ${caller.userId}, 'add_contacts', ${sequenceId}, ${JSON.stringify(summary)}, ${JSON.stringify(jobOptions(req, requestHash, via, plan.mailboxIds))},
            ${scheduled ? "scheduled" : "preparing"}, ${scheduled ? req.add_at! : t}, ${plan.contacts.length}, ${held}, ${idempotencyKey}, ${t}
      WHERE ${held} = 0 OR EXISTS (SELECT 1 FROM credit_ledger WHERE team_id = ${caller.teamId} AND ref = ${ref})`;
+  // The job and its candidates in one transaction: a crash between them left a job without candidates,
+  // which a retry with the same Idempotency-Key returned and the cron started, and which never ended.
+  // person_id marks a net-new person (a saved contact's row carries only its contact id).
+  const candidateRows = plan.contacts.map((c) => [c.facts.contactId ? null : c.facts.personId, c.facts.contactId, c.mailboxId]);
+  const insertCandidates = chunked(candidateRows, CANDIDATE_ROWS).map(
+    (part, k) => sql`
+      INSERT INTO job_candidates (job_id, idx, team_id, person_id, contact_id, mailbox_id)
+      SELECT ${jobId}, ${k * CANDIDATE_ROWS} + key, ${caller.teamId}, json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]')
+        FROM json_each(${JSON.stringify(part)}) WHERE EXISTS (SELECT 1 FROM jobs WHERE id = ${jobId})`,
+  );
   try {
     await batchSql(d, [
       ...(held > 0 ? holdStatements(caller.teamId, ref, held, jobId, summary.kind, "Held for adding contacts") : []),
       insertJob,
+      ...insertCandidates,
     ]);
   } catch (err) {
     // Two requests with one Idempotency-Key at once: the unique index lets one through.
@@ -116,16 +130,6 @@ export async function commitAddContacts(
       422,
     );
   }
-  // person_id marks a net-new person (a saved contact's row carries only its contact id).
-  const rows: Row[] = plan.contacts.map((c, idx) => [
-    jobId,
-    idx,
-    caller.teamId,
-    c.facts.contactId ? null : c.facts.personId,
-    c.facts.contactId,
-    c.mailboxId,
-  ]);
-  await batchSql(d, bulkInsertSql("job_candidates", ["job_id", "idx", "team_id", "person_id", "contact_id", "mailbox_id"], rows));
   if (!scheduled) await startJob(env, d, jobId);
   return { job: (await jobById(d, jobId))!, replayed: false };
 }
