@@ -1,14 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { seedId } from "../../worker/seed/random";
-import { as, env, errorOf, login, withKey } from "../helpers";
+import { client, env, errorOf, login, ok, type Session } from "../helpers";
 
 const SEQ1 = seedId(0x0a, 1); // Demo "Enterprise outbound — Q4": owner admin, rep1 edit, rep2 view
-const json = async (r: Response) => (await r.json()) as any;
 
-async function newSequence(s: Awaited<ReturnType<typeof login>>, name = `Seq ${crypto.randomUUID()}`) {
-  const res = await as(s, "POST", "/api/sequences", { name });
-  expect(res.status).toBe(201);
-  return (await json(res)).sequence;
+type Api = ReturnType<typeof client>["api"];
+type StepBody = Parameters<Api["sequences"][":id"]["steps"]["$post"]>[0]["json"];
+
+async function newSequence(s: Session, name = `Seq ${crypto.randomUUID()}`) {
+  return (await ok(client(s).api.sequences.$post({ json: { name } }), 201)).sequence;
 }
 
 describe("sequences", () => {
@@ -16,16 +16,18 @@ describe("sequences", () => {
     const rep = await login("rep1@demo.test");
     const seq = await newSequence(rep, "Rep's outbound");
     expect(seq).toMatchObject({ name: "Rep's outbound", active: false, owner_id: rep.userId, access: "owner", steps: [] });
-    const row = await env.DB.prepare("select team_id, active from sequences where id = ?").bind(seq.id).first<any>();
+    const row = await env.DB.prepare("select team_id, active from sequences where id = ?")
+      .bind(seq.id)
+      .first<{ team_id: string; active: number }>();
     expect(row).toEqual({ team_id: rep.teamId, active: 0 });
-    const list = await json(await as(rep, "GET", "/api/sequences?q=Rep%27s"));
-    expect(list.sequences.map((x: any) => x.id)).toContain(seq.id);
+    const list = await ok(client(rep).api.sequences.$get({ query: { q: "Rep's" } }));
+    expect(list.sequences.map((x) => x.id)).toContain(seq.id);
   });
 
   it("adds steps of every kind in order, with waits, and inserts before a position", async () => {
     const s = await login("admin@demo.test");
     const seq = await newSequence(s);
-    const add = (body: any) => as(s, "POST", `/api/sequences/${seq.id}/steps`, body);
+    const add = (json: StepBody) => client(s).api.sequences[":id"].steps.$post({ param: { id: seq.id }, json });
     expect(
       (await add({ type: "auto_email", variants: [{ subject: "Hi {{first_name}}", body: "About {{company|your team}}" }] })).status,
     ).toBe(201);
@@ -33,43 +35,43 @@ describe("sequences", () => {
     expect(
       (await add({ type: "auto_email", wait_amount: 3, thread_reply: true, variants: [{ subject: "", body: "Following up" }] })).status,
     ).toBe(201);
-    const res = await add({ type: "linkedin_connect", wait_amount: 1, position: 2 });
-    const steps = (await json(res)).sequence.steps;
-    expect(steps.map((x: any) => [x.position, x.type])).toEqual([
+    const steps = (await ok(add({ type: "linkedin_connect", wait_amount: 1, position: 2 }), 201)).sequence.steps;
+    expect(steps.map((x) => [x.position, x.type])).toEqual([
       [1, "auto_email"],
       [2, "linkedin_connect"],
       [3, "call"],
       [4, "auto_email"],
     ]);
     expect(steps[2]).toMatchObject({ wait_amount: 2, wait_unit: "days", business_days: true, note: "Call them" });
-    expect(steps[3].thread_reply).toBe(true);
-    const rows = await env.DB.prepare("select position from steps where sequence_id = ? order by position").bind(seq.id).all<any>();
-    expect(rows.results.map((r: any) => r.position)).toEqual([1, 2, 3, 4]);
+    expect(steps[3]!.thread_reply).toBe(true);
+    const rows = await env.DB.prepare("select position from steps where sequence_id = ? order by position")
+      .bind(seq.id)
+      .all<{ position: number }>();
+    expect(rows.results.map((r) => r.position)).toEqual([1, 2, 3, 4]);
   });
 
   it("refuses unknown template variables when saving, naming the field", async () => {
     const s = await login("admin@demo.test");
     const seq = await newSequence(s);
-    const res = await as(s, "POST", `/api/sequences/${seq.id}/steps`, {
-      type: "auto_email",
-      variants: [{ subject: "Hi {{favorite_color}}", body: "ok" }],
+    const res = await client(s).api.sequences[":id"].steps.$post({
+      param: { id: seq.id },
+      json: { type: "auto_email", variants: [{ subject: "Hi {{favorite_color}}", body: "ok" }] },
     });
     const err = await errorOf(res);
     expect(err).toMatchObject({ status: 422, code: "validation_failed" });
     expect(err.details.fields[0].field).toBe("variants.0.subject");
     expect(err.details.fields[0].message).toMatch(/favorite_color/);
-    const n = await env.DB.prepare("select count(*) n from steps where sequence_id = ?").bind(seq.id).first<any>();
-    expect(n.n).toBe(0);
+    const n = await env.DB.prepare("select count(*) n from steps where sequence_id = ?").bind(seq.id).first<{ n: number }>();
+    expect(n!.n).toBe(0);
   });
 
   it("refuses a same-thread reply as the first step", async () => {
     const s = await login("admin@demo.test");
     const seq = await newSequence(s);
     const err = await errorOf(
-      await as(s, "POST", `/api/sequences/${seq.id}/steps`, {
-        type: "auto_email",
-        thread_reply: true,
-        variants: [{ subject: "", body: "x" }],
+      await client(s).api.sequences[":id"].steps.$post({
+        param: { id: seq.id },
+        json: { type: "auto_email", thread_reply: true, variants: [{ subject: "", body: "x" }] },
       }),
     );
     expect(err.details.fields[0].field).toBe("thread_reply");
@@ -78,86 +80,99 @@ describe("sequences", () => {
   it("reorders, toggles and deletes steps; A/B variants can be added and toggled", async () => {
     const s = await login("admin@demo.test");
     const seq = await newSequence(s);
-    await as(s, "POST", `/api/sequences/${seq.id}/steps`, { type: "auto_email", variants: [{ subject: "A", body: "a" }] });
-    const two = (await json(await as(s, "POST", `/api/sequences/${seq.id}/steps`, { type: "task", wait_amount: 1 }))).sequence.steps;
-    const [e, t] = two;
-    const reordered = (await json(await as(s, "POST", `/api/sequences/${seq.id}/steps/reorder`, { step_ids: [t.id, e.id] }))).sequence
-      .steps;
-    expect(reordered.map((x: any) => x.id)).toEqual([t.id, e.id]);
-    expect((await errorOf(await as(s, "POST", `/api/sequences/${seq.id}/steps/reorder`, { step_ids: [t.id] }))).status).toBe(422);
-    const off = (await json(await as(s, "PATCH", `/api/sequences/${seq.id}/steps/${e.id}`, { enabled: false }))).sequence.steps;
-    expect(off.find((x: any) => x.id === e.id).enabled).toBe(false);
-    const withB = (await json(await as(s, "POST", `/api/sequences/${seq.id}/steps/${e.id}/variants`, { subject: "B", body: "b" }))).sequence
-      .steps;
-    const variants = withB.find((x: any) => x.id === e.id).variants;
-    expect(variants.map((v: any) => v.label)).toEqual(["A", "B"]);
-    const vA = variants[0].id;
-    const offA = await as(s, "PATCH", `/api/sequences/${seq.id}/steps/${e.id}/variants/${vA}`, { enabled: false });
+    const steps = client(s).api.sequences[":id"].steps;
+    const param = { id: seq.id };
+    await steps.$post({ param, json: { type: "auto_email", variants: [{ subject: "A", body: "a" }] } });
+    const two = (await ok(steps.$post({ param, json: { type: "task", wait_amount: 1 } }), 201)).sequence.steps;
+    const [e, t] = [two[0]!, two[1]!];
+    const reordered = (await ok(steps.reorder.$post({ param, json: { step_ids: [t.id, e.id] } }))).sequence.steps;
+    expect(reordered.map((x) => x.id)).toEqual([t.id, e.id]);
+    expect((await errorOf(await steps.reorder.$post({ param, json: { step_ids: [t.id] } }))).status).toBe(422);
+    const step = (stepId: string) => ({ id: seq.id, stepId });
+    const off = (await ok(steps[":stepId"].$patch({ param: step(e.id), json: { enabled: false } }))).sequence.steps;
+    expect(off.find((x) => x.id === e.id)!.enabled).toBe(false);
+    const withB = (await ok(steps[":stepId"].variants.$post({ param: step(e.id), json: { subject: "B", body: "b" } }), 201)).sequence.steps;
+    const variants = withB.find((x) => x.id === e.id)!.variants;
+    expect(variants.map((v) => v.label)).toEqual(["A", "B"]);
+    const variant = steps[":stepId"].variants[":variantId"];
+    const vA = variants[0]!.id;
+    const offA = await variant.$patch({ param: { ...step(e.id), variantId: vA }, json: { enabled: false } });
     expect(offA.status, await offA.clone().text()).toBe(200);
-    const vB = variants[1].id;
-    expect((await errorOf(await as(s, "PATCH", `/api/sequences/${seq.id}/steps/${e.id}/variants/${vB}`, { enabled: false }))).status).toBe(
-      422,
-    );
-    const after = (await json(await as(s, "DELETE", `/api/sequences/${seq.id}/steps/${t.id}`))).sequence.steps;
-    expect(after.map((x: any) => [x.id, x.position])).toEqual([[e.id, 1]]);
+    const vB = variants[1]!.id;
+    expect((await errorOf(await variant.$patch({ param: { ...step(e.id), variantId: vB }, json: { enabled: false } }))).status).toBe(422);
+    const after = (await ok(steps[":stepId"].$delete({ param: step(t.id) }))).sequence.steps;
+    expect(after.map((x) => [x.id, x.position])).toEqual([[e.id, 1]]);
   });
 
   it("renames, toggles active, clones and archives", async () => {
     const s = await login("admin@demo.test");
+    const api = client(s).api;
     const seq = await newSequence(s);
-    await as(s, "POST", `/api/sequences/${seq.id}/steps`, { type: "auto_email", variants: [{ subject: "A", body: "a" }] });
-    const on = (await json(await as(s, "PATCH", `/api/sequences/${seq.id}`, { name: "Renamed", active: true }))).sequence;
+    const param = { id: seq.id };
+    await api.sequences[":id"].steps.$post({ param, json: { type: "auto_email", variants: [{ subject: "A", body: "a" }] } });
+    const on = (await ok(api.sequences[":id"].$patch({ param, json: { name: "Renamed", active: true } }))).sequence;
     expect(on).toMatchObject({ name: "Renamed", active: true });
-    const clone = (await json(await as(s, "POST", `/api/sequences/${seq.id}/clone`, {}))).sequence;
+    const clone = (await ok(api.sequences[":id"].clone.$post({ param, json: {} }), 201)).sequence;
     expect(clone).toMatchObject({ name: "Renamed (copy)", active: false });
     expect(clone.steps).toHaveLength(1);
-    expect(clone.steps[0].id).not.toBe(on.steps[0].id);
-    expect(clone.steps[0].variants[0].subject).toBe("A");
-    const archived = (await json(await as(s, "POST", `/api/sequences/${seq.id}/archive`))).sequence;
+    expect(clone.steps[0]!.id).not.toBe(on.steps[0]!.id);
+    expect(clone.steps[0]!.variants[0]!.subject).toBe("A");
+    const archived = (await ok(api.sequences[":id"].archive.$post({ param }))).sequence;
     expect(archived.active).toBe(false);
     expect(archived.archived_at).toBeGreaterThan(0);
-    expect((await errorOf(await as(s, "PATCH", `/api/sequences/${seq.id}`, { active: true }))).status).toBe(409);
-    const list = await json(await as(s, "GET", "/api/sequences?status=archived"));
-    expect(list.sequences.map((x: any) => x.id)).toContain(seq.id);
+    expect((await errorOf(await api.sequences[":id"].$patch({ param, json: { active: true } }))).status).toBe(409);
+    const list = await ok(api.sequences.$get({ query: { status: "archived" } }));
+    expect(list.sequences.map((x) => x.id)).toContain(seq.id);
   });
 });
 
 describe("sequence sharing and access", () => {
   it("a view-only user can read but not change a shared sequence (403); an editor can", async () => {
-    const viewer = await login("rep2@demo.test");
-    const editor = await login("rep1@demo.test");
-    const read = await json(await as(viewer, "GET", `/api/sequences/${SEQ1}`));
+    const viewer = client(await login("rep2@demo.test")).api;
+    const editor = client(await login("rep1@demo.test")).api;
+    const param = { id: SEQ1 };
+    const read = await ok(viewer.sequences[":id"].$get({ param }));
     expect(read.sequence.access).toBe("view");
-    expect(await errorOf(await as(viewer, "PATCH", `/api/sequences/${SEQ1}`, { name: "hijack" }))).toMatchObject({
+    expect(await errorOf(await viewer.sequences[":id"].$patch({ param, json: { name: "hijack" } }))).toMatchObject({
       status: 403,
       code: "forbidden",
     });
-    expect((await as(viewer, "POST", `/api/sequences/${SEQ1}/steps`, { type: "task" })).status).toBe(403);
-    const name = await env.DB.prepare("select name from sequences where id = ?").bind(SEQ1).first<any>();
-    expect(name.name).toBe("Enterprise outbound — Q4");
-    expect((await json(await as(editor, "GET", `/api/sequences/${SEQ1}`))).sequence.access).toBe("edit");
+    expect((await viewer.sequences[":id"].steps.$post({ param, json: { type: "task" } })).status).toBe(403);
+    const name = await env.DB.prepare("select name from sequences where id = ?").bind(SEQ1).first<{ name: string }>();
+    expect(name!.name).toBe("Enterprise outbound — Q4");
+    expect((await ok(editor.sequences[":id"].$get({ param }))).sequence.access).toBe("edit");
     // editors can't change sharing
-    expect((await as(editor, "PUT", `/api/sequences/${SEQ1}/shares`, { shares: [] })).status).toBe(403);
+    expect((await editor.sequences[":id"].shares.$put({ param, json: { shares: [] } })).status).toBe(403);
   });
 
   it("a member doesn't see a sequence nobody shared with them: 404", async () => {
     const owner = await login("rep1@demo.test");
     const seq = await newSequence(owner);
-    const other = await login("rep2@demo.test");
-    expect((await as(other, "GET", `/api/sequences/${seq.id}`)).status).toBe(404);
-    const list = await json(await as(other, "GET", "/api/sequences?per_page=100"));
-    expect(list.sequences.map((x: any) => x.id)).not.toContain(seq.id);
+    const otherSession = await login("rep2@demo.test");
+    const other = client(otherSession).api;
+    const param = { id: seq.id };
+    expect((await other.sequences[":id"].$get({ param })).status).toBe(404);
+    const list = await ok(other.sequences.$get({ query: { per_page: "100" } }));
+    expect(list.sequences.map((x) => x.id)).not.toContain(seq.id);
     // sharing it makes it visible
-    await as(owner, "PUT", `/api/sequences/${seq.id}/shares`, { shares: [{ user_id: other.userId, access: "view" }] });
-    expect((await as(other, "GET", `/api/sequences/${seq.id}`)).status).toBe(200);
+    await client(owner).api.sequences[":id"].shares.$put({ param, json: { shares: [{ user_id: otherSession.userId, access: "view" }] } });
+    expect((await other.sequences[":id"].$get({ param })).status).toBe(200);
   });
 
   it("another team's sequence answers 404, to reads and writes", async () => {
-    const rival = await login("admin@rival.test");
-    expect((await as(rival, "GET", `/api/sequences/${SEQ1}`)).status).toBe(404);
-    expect((await as(rival, "PATCH", `/api/sequences/${SEQ1}`, { active: false })).status).toBe(404);
-    expect((await withKey("rival-master-key", "GET", `/api/sequences/${SEQ1}/enrollments`)).status).toBe(404);
-    expect((await as(rival, "POST", `/api/sequences/${SEQ1}/enrollments/pause`, { enrollment_ids: ["x"] })).status).toBe(404);
+    const rival = client(await login("admin@rival.test")).api;
+    const param = { id: SEQ1 };
+    expect((await rival.sequences[":id"].$get({ param })).status).toBe(404);
+    expect((await rival.sequences[":id"].$patch({ param, json: { active: false } })).status).toBe(404);
+    expect((await client({ apiKey: "rival-master-key" }).api.sequences[":id"].enrollments.$get({ param, query: {} })).status).toBe(404);
+    expect(
+      (
+        await rival.sequences[":id"].enrollments[":action"].$post({
+          param: { ...param, action: "pause" },
+          json: { enrollment_ids: ["x"] },
+        })
+      ).status,
+    ).toBe(404);
   });
 
   it("sharing with a user of another team is refused", async () => {
@@ -165,7 +180,10 @@ describe("sequence sharing and access", () => {
     const seq = await newSequence(s);
     const rival = await login("admin@rival.test");
     const err = await errorOf(
-      await as(s, "PUT", `/api/sequences/${seq.id}/shares`, { shares: [{ user_id: rival.userId, access: "edit" }] }),
+      await client(s).api.sequences[":id"].shares.$put({
+        param: { id: seq.id },
+        json: { shares: [{ user_id: rival.userId, access: "edit" }] },
+      }),
     );
     expect(err.status).toBe(422);
   });
@@ -174,35 +192,41 @@ describe("sequence sharing and access", () => {
 describe("schedules", () => {
   it("creates a schedule, validates windows and time zones, and won't delete one in use", async () => {
     const s = await login("admin@demo.test");
-    const bad = await errorOf(await as(s, "POST", "/api/schedules", { name: "Bad", time_zone: "Mars/Olympus", windows: {} }));
+    const api = client(s).api;
+    const bad = await errorOf(await api.schedules.$post({ json: { name: "Bad", time_zone: "Mars/Olympus", windows: {} } }));
     expect(bad.details.fields[0].field).toBe("time_zone");
     const overlap = await errorOf(
-      await as(s, "POST", "/api/schedules", {
-        name: "Overlap",
-        time_zone: "Europe/Berlin",
-        windows: {
-          "1": [
-            ["09:00", "12:00"],
-            ["11:00", "13:00"],
-          ],
+      await api.schedules.$post({
+        json: {
+          name: "Overlap",
+          time_zone: "Europe/Berlin",
+          windows: {
+            "1": [
+              ["09:00", "12:00"],
+              ["11:00", "13:00"],
+            ],
+          },
         },
       }),
     );
     expect(overlap.status).toBe(422);
-    const res = await as(s, "POST", "/api/schedules", {
-      name: `Berlin ${crypto.randomUUID()}`,
-      time_zone: "Europe/Berlin",
-      windows: { "1": [["09:00", "12:00"]], "3": [["14:00", "18:00"]] },
-      holiday_calendar: "GB",
-      holidays: ["2027-01-04"],
-    });
-    expect(res.status).toBe(201);
-    const sched = (await json(res)).schedule;
+    const { schedule: sched } = await ok(
+      api.schedules.$post({
+        json: {
+          name: `Berlin ${crypto.randomUUID()}`,
+          time_zone: "Europe/Berlin",
+          windows: { "1": [["09:00", "12:00"]], "3": [["14:00", "18:00"]] },
+          holiday_calendar: "GB",
+          holidays: ["2027-01-04"],
+        },
+      }),
+      201,
+    );
     expect(sched.next_window_at).toBeGreaterThan(0);
     const seq = await newSequence(s);
-    await as(s, "PATCH", `/api/sequences/${seq.id}`, { schedule_id: sched.id });
-    expect((await errorOf(await as(s, "DELETE", `/api/schedules/${sched.id}`))).status).toBe(409);
-    const hol = await json(await as(s, "GET", "/api/schedules/holidays?calendar=US&year=2026"));
-    expect(hol.holidays.map((h: any) => h.date)).toContain("2026-11-26");
+    await api.sequences[":id"].$patch({ param: { id: seq.id }, json: { schedule_id: sched.id } });
+    expect((await errorOf(await api.schedules[":id"].$delete({ param: { id: sched.id } }))).status).toBe(409);
+    const hol = await ok(api.schedules.holidays.$get({ query: { calendar: "US", year: "2026" } }));
+    expect(hol.holidays.map((h) => h.date)).toContain("2026-11-26");
   });
 });
