@@ -1,8 +1,8 @@
-import { sql, type SQL } from "drizzle-orm";
+import { and, eq, sql, type SQL } from "drizzle-orm";
 import { batchSql, type Db } from "../db/client";
 import { contains } from "../db/contains";
 import { chunked, inList } from "../db/in-list";
-import { auditLog, enrollments, type sequences } from "../db/schema";
+import { auditLog, contacts, enrollments, type sequences } from "../db/schema";
 import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { ApiError } from "../lib/errors";
@@ -26,7 +26,7 @@ type Sequence = typeof sequences.$inferSelect;
 /**
  * The statuses users look for (Apollo's Sequence Status filters). They overlap as a user reads them:
  * "bounced" and "blocked" are finished contacts with that reason; "not sent" is anything that will not
- * go out as things are (held, no email, its mailbox disconnected or paused).
+ * go out as things are (held, no email, a step that failed, its mailbox disconnected or paused).
  */
 export const ENROLLMENT_FILTERS = [
   "all",
@@ -50,7 +50,7 @@ const FILTER_SQL: Record<EnrollmentFilterStatus, SQL> = {
   paused: sql`e.status = 'paused'`,
   finished: sql`e.status = 'finished'`,
   bounced: sql`e.status = 'finished' AND e.reason = 'bounced'`,
-  not_sent: sql`(e.status = 'held' OR (e.status = 'finished' AND e.reason = 'no_email') OR (e.status = 'active' AND mb.status IS NOT NULL AND mb.status <> 'connected'))`,
+  not_sent: sql`(e.status IN ('held', 'failed') OR (e.status = 'finished' AND e.reason = 'no_email') OR (e.status = 'active' AND mb.status IS NOT NULL AND mb.status <> 'connected'))`,
   blocked: sql`(e.status IN ('finished', 'held') AND e.reason IN ('unsubscribed', 'do_not_contact', 'suppressed'))`,
   failed: sql`e.status = 'failed'`,
   removed: sql`e.status = 'removed'`,
@@ -87,12 +87,27 @@ const FROM = sql`FROM enrollments e JOIN contacts c ON c.id = e.contact_id LEFT 
 const FROM_ENROLLMENTS = sql`FROM enrollments e LEFT JOIN mailboxes mb ON mb.id = e.mailbox_id`;
 const SORTS_BY_CONTACT = new Set<EnrollmentSort>(["name", "email", "company"]);
 
-/** `WHERE …` of the enrollments of a sequence matching a filter (FROM as above). */
-function where(seqId: string, teamId: string, f: EnrollmentFilter): SQL {
+/**
+ * A reason narrowing a status. An active row that is not sent is so because of its mailbox (what `explain`
+ * shows it with), not its own code (queued / waiting): "mailbox disconnected" and "mailbox paused" read the
+ * mailbox; every other reason is the engine's code on the row.
+ */
+function because(status: EnrollmentFilterStatus, reason: string): SQL {
+  if (status !== "not_sent") return sql`e.reason = ${reason}`;
+  if (reason === "mailbox_disconnected") return sql`(e.status = 'active' AND mb.status NOT IN ('connected', 'paused'))`;
+  if (reason === "mailbox_paused") return sql`(e.status = 'active' AND mb.status = 'paused')`;
+  return sql`(e.status <> 'active' AND e.reason = ${reason})`;
+}
+
+/**
+ * `WHERE …` of the enrollments of a sequence matching a filter (FROM as above). `reasonOf` is the status whose
+ * reason narrows: the chip counts take every status under the reason of the tab asked for.
+ */
+function where(seqId: string, teamId: string, f: EnrollmentFilter, reasonOf: EnrollmentFilterStatus = f.status): SQL {
   const search = f.q
     ? sql`(${contains(sql`trim(c.first_name || ' ' || c.last_name)`, f.q)} OR ${contains(sql`c.email`, f.q)} OR ${contains(sql`c.company`, f.q)})`
     : sql`1`;
-  return sql`WHERE e.sequence_id = ${seqId} AND e.team_id = ${teamId} AND ${FILTER_SQL[f.status]} AND ${search} AND ${f.reason ? sql`e.reason = ${f.reason}` : sql`1`}`;
+  return sql`WHERE e.sequence_id = ${seqId} AND e.team_id = ${teamId} AND ${FILTER_SQL[f.status]} AND ${search} AND ${f.reason ? because(reasonOf, f.reason) : sql`1`}`;
 }
 
 /** `FROM …` and `WHERE …` of a sequence's enrollments matching a filter, for statements built elsewhere (action jobs). */
@@ -192,7 +207,7 @@ export async function listEnrollments(env: Env, d: Db, caller: Caller, sequenceI
     sql`SELECT ${sql.join(
       ENROLLMENT_FILTERS.map((f) => sql`coalesce(sum(CASE WHEN ${FILTER_SQL[f]} THEN 1 ELSE 0 END), 0) AS ${sql.identifier(f)}`),
       sql`, `,
-    )} ${q.q ? FROM : FROM_ENROLLMENTS} ${where(seq.id, caller.teamId, { ...q, status: "all" })}`,
+    )} ${q.q ? FROM : FROM_ENROLLMENTS} ${where(seq.id, caller.teamId, { ...q, status: "all" }, q.status)}`,
   ]);
   const rows = pageRes!.results as ListRow[];
   const counts = countsRes!.results[0] as Record<string, number> | undefined;
@@ -329,12 +344,28 @@ export async function matchingIds(d: Db, seqId: string, teamId: string, f: Enrol
   return d.all<Picked>(sql`SELECT e.id, e.status, e.contact_id ${FROM} ${where(seqId, teamId, f)} ORDER BY e.id LIMIT ${limit}`);
 }
 
+/**
+ * The open (active, paused or held) enrollments of an email address, in every sequence of the team:
+ * an unsubscribe, however it arrives, finishes all of them. The address matches case-insensitively.
+ */
+export async function openEnrollmentsOfAddress(d: Db, teamId: string, email: string): Promise<{ id: string; sequenceId: string }[]> {
+  return d
+    .select({ id: enrollments.id, sequenceId: enrollments.sequenceId })
+    .from(enrollments)
+    .innerJoin(contacts, and(eq(contacts.id, enrollments.contactId), eq(contacts.teamId, enrollments.teamId)))
+    .where(
+      and(
+        eq(enrollments.teamId, teamId),
+        sql`lower(${contacts.email}) = ${email.toLowerCase()}`,
+        inList(enrollments.status, ["active", "paused", "held"]),
+      ),
+    );
+}
+
 /** These enrollments (all must be this sequence's, else 404 naming them). */
 export async function pickIds(d: Db, seqId: string, teamId: string, ids: readonly string[]): Promise<Picked[]> {
   const unique = [...new Set(ids)];
-  const found = await d.all<Picked>(
-    sql`SELECT id, status, contact_id FROM enrollments WHERE sequence_id = ${seqId} AND team_id = ${teamId} AND ${inList(sql`id`, unique)}`,
-  );
+  const found = await pickedNow(d, seqId, teamId, unique);
   const known = new Map(found.map((f) => [f.id, f]));
   const missing = unique.filter((e) => !known.has(e));
   if (missing.length)

@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, isNull, ne, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, isNull, ne, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { inList } from "../db/in-list";
 import {
@@ -21,6 +21,7 @@ import { newId } from "../lib/ids";
 import { engine, type ReasonCode } from "../../durable-objects/engine";
 import { sequenceFor, visibleSequence } from "./access";
 import { audit } from "./audit";
+import { openEnrollmentsOfAddress } from "./enrollments";
 import { OOO_DEFAULT_MS, type Classified } from "./reply-classify";
 
 /**
@@ -273,17 +274,7 @@ async function applyEffect(
   } else if (kind === "unsubscribe") {
     await mark(d, x, "unsubscribed", t, effect);
     // Every open enrollment of the address in the team, in each sequence's SequenceDO.
-    const open = await d
-      .select({ id: enrollments.id, sequenceId: enrollments.sequenceId })
-      .from(enrollments)
-      .innerJoin(contacts, and(eq(contacts.id, enrollments.contactId), eq(contacts.teamId, enrollments.teamId)))
-      .where(
-        and(
-          eq(enrollments.teamId, x.teamId),
-          sql`lower(${contacts.email}) = ${x.toEmail.toLowerCase()}`,
-          inArray(enrollments.status, ["active", "paused", "held"]),
-        ),
-      );
+    const open = await openEnrollmentsOfAddress(d, x.teamId, x.toEmail);
     const ids = open.some((o) => o.id === x.enrollmentId) ? open : [...open, { id: x.enrollmentId, sequenceId: x.sequenceId }];
     for (const [sequenceId, group] of groupBy(ids, (e) => e.sequenceId)) {
       await finish(

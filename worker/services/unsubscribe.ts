@@ -1,11 +1,11 @@
 import { and, eq, sql } from "drizzle-orm";
 import { engine } from "../../durable-objects/engine";
 import type { Db } from "../db/client";
-import { inList } from "../db/in-list";
-import { contacts, enrollments, suppressions } from "../db/schema";
+import { contacts, suppressions } from "../db/schema";
 import type { Env } from "../env";
 import { now } from "../lib/clock";
 import { newId } from "../lib/ids";
+import { openEnrollmentsOfAddress } from "./enrollments";
 
 /**
  * One-click unsubscribe of an address for a team: a suppression that outlives the contact
@@ -27,17 +27,7 @@ export async function unsubscribeAddress(env: Env, d: Db, teamId: string, addres
       .set({ unsubscribedAt: sql`coalesce(${contacts.unsubscribedAt}, ${t})`, updatedAt: t })
       .where(and(eq(contacts.teamId, teamId), sql`lower(${contacts.email}) = ${email}`)),
   ]);
-  const open = await d
-    .select({ id: enrollments.id, sequenceId: enrollments.sequenceId })
-    .from(enrollments)
-    .innerJoin(contacts, and(eq(contacts.id, enrollments.contactId), eq(contacts.teamId, enrollments.teamId)))
-    .where(
-      and(
-        eq(enrollments.teamId, teamId),
-        sql`lower(${contacts.email}) = ${email}`,
-        inList(enrollments.status, ["active", "paused", "held"]),
-      ),
-    );
+  const open = await openEnrollmentsOfAddress(d, teamId, email);
   const bySequence = new Map<string, string[]>();
   for (const r of open) bySequence.set(r.sequenceId, [...(bySequence.get(r.sequenceId) ?? []), r.id]);
   for (const [sequenceId, ids] of bySequence) await engine.sequence(env, sequenceId, teamId).finish(ids, "unsubscribed");
