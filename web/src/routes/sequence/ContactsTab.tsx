@@ -87,6 +87,17 @@ const REASON_FILTERS: Partial<Record<EnrollmentFilter, { label: string; reasons:
       { id: "colleague_replied", label: "A colleague replied" },
     ],
   },
+  not_sent: {
+    label: "Not sent because",
+    reasons: [
+      { id: "mailbox_disconnected", label: "Mailbox disconnected" },
+      { id: "mailbox_paused", label: "Mailbox paused after an error" },
+      { id: "no_email", label: "No email address" },
+      { id: "send_failed", label: "Sending failed" },
+      { id: "no_mailbox", label: "No mailbox assigned" },
+      { id: "sequence_inactive", label: "Sequence turned off" },
+    ],
+  },
   blocked: {
     label: "Blocked by",
     reasons: [
