@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { now } from "../../worker/lib/clock";
 import { sequenceStub } from "../../durable-objects/engine";
-import { as, env } from "../helpers";
+import { as, client, env, errorOf, ok } from "../helpers";
 import {
   DAY,
   HOUR,
@@ -19,20 +19,20 @@ import {
   waitForJob,
 } from "../fixtures";
 
-const json = async (r: Response) => (await r.json()) as any;
-const list = async (s: any, seq: string, qs = "") => {
-  const body = await json(await as(s, "GET", `/api/sequences/${seq}/enrollments${qs}`));
-  if (!body.enrollments) throw new Error(JSON.stringify(body));
-  return body;
-};
-const act = (s: any, seq: string, action: string, body: unknown) => as(s, "POST", `/api/sequences/${seq}/enrollments/${action}`, body);
+type Api = ReturnType<typeof client>["api"];
+type Enrollments = Api["sequences"][":id"]["enrollments"];
+type ListQuery = Parameters<Enrollments["$get"]>[0]["query"];
+type ActionArgs = Parameters<Enrollments[":action"]["$post"]>[0];
+const list = (api: Api, seq: string, query: ListQuery = {}) => ok(api.sequences[":id"].enrollments.$get({ param: { id: seq }, query }));
+const act = (api: Api, seq: string, action: ActionArgs["param"]["action"], json: ActionArgs["json"]) =>
+  api.sequences[":id"].enrollments[":action"].$post({ param: { id: seq, action }, json });
 const sentTo = async (enrollmentIds: string[]) =>
   (
     await env.DB.prepare(
       "SELECT m.enrollment_id, s.position FROM messages m JOIN steps s ON s.id = m.step_id WHERE m.enrollment_id IN (SELECT value FROM json_each(?)) ORDER BY m.sent_at",
     )
       .bind(JSON.stringify(enrollmentIds))
-      .all<any>()
+      .all<{ enrollment_id: string; position: number }>()
   ).results;
 
 describe("contacts in a sequence: the statuses users look for", () => {
@@ -41,6 +41,7 @@ describe("contacts in a sequence: the statuses users look for", () => {
   it("filters by status (bounced and blocked are finished with that reason), counts each, searches name/email/company and sorts", async () => {
     const { teamId, userId } = await makeTeam();
     const s = await sessionFor(teamId, userId);
+    const api = client(s).api;
     const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }, { wait: 2 }], null);
     const mb = await makeMailbox(teamId, userId, { gapSeconds: 0 });
     const cs = await makeContacts(teamId, 5);
@@ -50,28 +51,28 @@ describe("contacts in a sequence: the statuses users look for", () => {
       .bind(cs[4])
       .run();
     await enroll(teamId, sequenceId, cs, [mb]);
-    const ids = (await list(s, sequenceId, "?sort=name")).enrollments.map((e: any) => e.id);
+    const ids = (await list(api, sequenceId, { sort: "name" })).enrollments.map((e) => e.id) as [string, string, string, ...string[]];
     const stub = sequenceStub(env, sequenceId);
     await stub.transition(sequenceId, teamId, [ids[0]], "finish", "bounced");
     await stub.transition(sequenceId, teamId, [ids[1]], "finish", "unsubscribed");
     await stub.transition(sequenceId, teamId, [ids[2]], "finish", "replied");
 
-    const all = await list(s, sequenceId);
+    const all = await list(api, sequenceId);
     expect(all.counts).toMatchObject({ all: 5, active: 2, finished: 3, bounced: 1, blocked: 1, paused: 0, not_sent: 0, failed: 0 });
-    expect((await list(s, sequenceId, "?status=bounced")).enrollments.map((e: any) => [e.id, e.reason])).toEqual([[ids[0], "bounced"]]);
-    expect((await list(s, sequenceId, "?status=blocked")).enrollments.map((e: any) => e.reason_text)).toEqual(["Contact unsubscribed"]);
-    expect((await list(s, sequenceId, "?status=finished&reason=replied")).enrollments.map((e: any) => e.id)).toEqual([ids[2]]);
+    expect((await list(api, sequenceId, { status: "bounced" })).enrollments.map((e) => [e.id, e.reason])).toEqual([[ids[0], "bounced"]]);
+    expect((await list(api, sequenceId, { status: "blocked" })).enrollments.map((e) => e.reason_text)).toEqual(["Contact unsubscribed"]);
+    expect((await list(api, sequenceId, { status: "finished", reason: "replied" })).enrollments.map((e) => e.id)).toEqual([ids[2]]);
 
     // Search: a name, a part of an email, a company longer than D1's 50-byte LIKE limit
-    expect((await list(s, sequenceId, "?q=first3")).enrollments.map((e: any) => e.contact.name)).toEqual(["First3 Last3"]);
-    const email = (await env.DB.prepare("SELECT email FROM contacts WHERE id = ?").bind(cs[1]).first<any>()).email;
-    expect((await list(s, sequenceId, `?q=${encodeURIComponent(email)}`)).enrollments.map((e: any) => e.contact.id)).toEqual([cs[1]]);
-    const long = await list(s, sequenceId, `?q=${encodeURIComponent("Globex Corporation International Holdings Limited Partnership")}`);
-    expect(long.enrollments.map((e: any) => e.contact.id)).toEqual([cs[4]]);
+    expect((await list(api, sequenceId, { q: "first3" })).enrollments.map((e) => e.contact.name)).toEqual(["First3 Last3"]);
+    const email = (await env.DB.prepare("SELECT email FROM contacts WHERE id = ?").bind(cs[1]).first<{ email: string }>())!.email;
+    expect((await list(api, sequenceId, { q: email })).enrollments.map((e) => e.contact.id)).toEqual([cs[1]]);
+    const long = await list(api, sequenceId, { q: "Globex Corporation International Holdings Limited Partnership" });
+    expect(long.enrollments.map((e) => e.contact.id)).toEqual([cs[4]]);
     expect(long.counts.all).toBe(1);
 
-    const desc = await list(s, sequenceId, "?sort=name&order=desc");
-    expect(desc.enrollments.map((e: any) => e.contact.name)).toEqual([
+    const desc = await list(api, sequenceId, { sort: "name", order: "desc" });
+    expect(desc.enrollments.map((e) => e.contact.name)).toEqual([
       "First4 Last4",
       "First3 Last3",
       "First2 Last2",
@@ -80,8 +81,8 @@ describe("contacts in a sequence: the statuses users look for", () => {
     ]);
     // A contact whose mailbox is disconnected is "not sent", with the reason and no next action
     await runUntil(now() + HOUR);
-    await as(s, "POST", `/api/mailboxes/${mb}/disconnect`);
-    const ns = await list(s, sequenceId, "?status=not_sent");
+    await ok(api.mailboxes[":id"].disconnect.$post({ param: { id: mb } }));
+    const ns = await list(api, sequenceId, { status: "not_sent" });
     expect(ns.counts.not_sent).toBe(2);
     for (const e of ns.enrollments) {
       expect(e.next_action_at).toBeNull();
@@ -93,9 +94,10 @@ describe("contacts in a sequence: the statuses users look for", () => {
     const { teamId, userId } = await makeTeam();
     const s = await sessionFor(teamId, userId);
     const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }], null);
+    // A raw path on purpose: the typed client can't send a status outside the schema.
     const r = await as(s, "GET", `/api/sequences/${sequenceId}/enrollments?status=nope`);
     expect(r.status).toBe(422);
-    expect((await json(r)).error.details.fields.map((f: any) => f.field)).toContain("status");
+    expect((await errorOf(r)).details.fields.map((f: { field: string }) => f.field)).toContain("status");
   });
 });
 
@@ -105,55 +107,59 @@ describe("actions on contacts in a sequence", () => {
   it("pause until a date: shows the date, sends nothing meanwhile, resumes by itself at the date", async () => {
     const { teamId, userId } = await makeTeam();
     const s = await sessionFor(teamId, userId);
+    const api = client(s).api;
     const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }, { wait: 1 }], null);
     const mb = await makeMailbox(teamId, userId, { gapSeconds: 0 });
     const cs = await makeContacts(teamId, 2);
     await enroll(teamId, sequenceId, cs, [mb]);
     await runUntil(now() + HOUR); // step 1 to both
-    const [a, b] = (await list(s, sequenceId, "?sort=name")).enrollments.map((e: any) => e.id);
+    const [a, b] = (await list(api, sequenceId, { sort: "name" })).enrollments.map((e) => e.id) as [string, string];
     const until = now() + 5 * DAY;
-    const res = await json(await act(s, sequenceId, "pause", { enrollment_ids: [a], until }));
+    const res = await ok(act(api, sequenceId, "pause", { enrollment_ids: [a], until }));
     expect(res).toMatchObject({ changed: [a], outcomes: { paused: 1 } });
-    const shown = (await list(s, sequenceId, "?status=paused")).enrollments;
+    const shown = (await list(api, sequenceId, { status: "paused" })).enrollments;
     expect(shown).toHaveLength(1);
     expect(shown[0]).toMatchObject({ id: a, paused_until: until, reason: "paused_until" });
     await runUntil(until - HOUR);
-    expect((await sentTo([a])).map((m: any) => m.position)).toEqual([1]);
-    expect((await sentTo([b])).map((m: any) => m.position)).toEqual([1, 2]);
+    expect((await sentTo([a])).map((m) => m.position)).toEqual([1]);
+    expect((await sentTo([b])).map((m) => m.position)).toEqual([1, 2]);
     await runUntil(until + HOUR);
-    expect((await sentTo([a])).map((m: any) => m.position)).toEqual([1, 2]);
-    expect((await env.DB.prepare("SELECT status FROM enrollments WHERE id = ?").bind(a).first<any>()).status).toBe("finished");
+    expect((await sentTo([a])).map((m) => m.position)).toEqual([1, 2]);
+    expect((await env.DB.prepare("SELECT status FROM enrollments WHERE id = ?").bind(a).first<{ status: string }>())!.status).toBe(
+      "finished",
+    );
     // until in the past is refused, naming the field
-    const bad = await act(s, sequenceId, "pause", { enrollment_ids: [b], until: now() - 1 });
+    const bad = await act(api, sequenceId, "pause", { enrollment_ids: [b], until: now() - 1 });
     expect(bad.status).toBe(422);
-    expect((await json(bad)).error.details.fields.map((f: any) => f.field)).toContain("until");
+    expect((await errorOf(bad)).details.fields.map((f: { field: string }) => f.field)).toContain("until");
   });
 
   it("resuming a finished contact says so and offers restart; restart after finish sends step 1 again, never a step twice in one run, history kept", async () => {
     const { teamId, userId } = await makeTeam();
     const s = await sessionFor(teamId, userId);
+    const api = client(s).api;
     const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }, { wait: 1 }], null);
     const mb = await makeMailbox(teamId, userId, { gapSeconds: 0 });
     const [c1] = await makeContacts(teamId, 1);
     await enroll(teamId, sequenceId, [c1!], [mb]);
     await runUntil(now() + 3 * DAY);
-    const [old] = (await list(s, sequenceId)).enrollments;
+    const old = (await list(api, sequenceId)).enrollments[0]!;
     expect(old.status).toBe("finished");
-    const resumed = await json(await act(s, sequenceId, "resume", { enrollment_ids: [old.id] }));
+    const resumed = await ok(act(api, sequenceId, "resume", { enrollment_ids: [old.id] }));
     expect(resumed.changed).toEqual([]);
     expect(resumed.results[0]).toMatchObject({ id: old.id, changed: false, outcome: "finished" });
-    expect(resumed.results[0].reason).toMatch(/restart/i);
+    expect(resumed.results[0]!.reason).toMatch(/restart/i);
 
-    const r = await json(await act(s, sequenceId, "restart", { enrollment_ids: [old.id] }));
+    const r = await ok(act(api, sequenceId, "restart", { enrollment_ids: [old.id] }));
     expect(r.outcomes).toEqual({ restarted: 1 });
-    const newId = r.results[0].new_id;
+    const newId = r.results[0]!.new_id!;
     // Repeating the same restart changes nothing
-    expect((await json(await act(s, sequenceId, "restart", { enrollment_ids: [old.id] }))).outcomes).toEqual({ already: 1 });
+    expect((await ok(act(api, sequenceId, "restart", { enrollment_ids: [old.id] }))).outcomes).toEqual({ already: 1 });
     await runUntil(now() + 5 * DAY);
-    expect((await sentTo([old.id])).map((m: any) => m.position)).toEqual([1, 2]);
-    expect((await sentTo([newId])).map((m: any) => m.position)).toEqual([1, 2]);
+    expect((await sentTo([old.id])).map((m) => m.position)).toEqual([1, 2]);
+    expect((await sentTo([newId])).map((m) => m.position)).toEqual([1, 2]);
     const rows = await enrollmentsOf(sequenceId);
-    expect(rows.map((e: any) => [e.id, e.status])).toEqual([
+    expect(rows.map((e) => [e.id, e.status])).toEqual([
       [old.id, "finished"],
       [newId, "finished"],
     ]);
@@ -163,85 +169,86 @@ describe("actions on contacts in a sequence", () => {
     await enroll(teamId, sequenceId, [c2!], [mb]);
     await runUntil(now() + HOUR);
     const active = rows.length && (await enrollmentsOf(sequenceId)).find((e: any) => e.contact_id === c2 && e.status === "active");
-    const r2 = await json(await act(s, sequenceId, "restart", { enrollment_ids: [active.id], step: 2 }));
+    const r2 = await ok(act(api, sequenceId, "restart", { enrollment_ids: [active.id], step: 2 }));
     expect(r2.outcomes).toEqual({ restarted: 1 });
     await runUntil(now() + 3 * DAY);
-    expect((await sentTo([r2.results[0].new_id])).map((m: any) => m.position)).toEqual([2]);
-    expect(await env.DB.prepare("SELECT status, reason FROM enrollments WHERE id = ?").bind(active.id).first<any>()).toEqual({
+    expect((await sentTo([r2.results[0]!.new_id!])).map((m) => m.position)).toEqual([2]);
+    expect(await env.DB.prepare("SELECT status, reason FROM enrollments WHERE id = ?").bind(active.id).first()).toEqual({
       status: "finished",
       reason: "restarted",
     });
     // a step that does not exist is refused per enrollment
-    const r3 = await json(await act(s, sequenceId, "restart", { enrollment_ids: [active.id], step: 9 }));
+    const r3 = await ok(act(api, sequenceId, "restart", { enrollment_ids: [active.id], step: 9 }));
     expect(r3.results[0]).toMatchObject({ outcome: "no_such_step", changed: false });
   });
 
   it("change mailbox moves queued emails out of the old MailboxDO to the new one, audit-logged; a mailbox the caller may not send from is refused", async () => {
     const { teamId, userId } = await makeTeam();
     const s = await sessionFor(teamId, userId);
+    const api = client(s).api;
     const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }], null);
     const oldMb = await makeMailbox(teamId, userId, { daily: 1, hourly: 1, gapSeconds: 0 });
     const newMb = await makeMailbox(teamId, userId, { gapSeconds: 0 });
     const cs = await makeContacts(teamId, 3);
     await enroll(teamId, sequenceId, cs, [oldMb]);
     await runUntil(now() + 10 * 60_000); // one sent, two queued behind the cap
-    const queuedBefore = (await mailboxLedger(oldMb)).queue.filter((q: any) => q.state === "queued");
+    const queuedBefore = (await mailboxLedger(oldMb)).queue.filter((q) => q.state === "queued");
     expect(queuedBefore).toHaveLength(2);
-    const res = await json(await act(s, sequenceId, "change-mailbox", { filter: { status: "active" }, mailbox_id: newMb }));
+    const res = await ok(act(api, sequenceId, "change-mailbox", { filter: { status: "active" }, mailbox_id: newMb }));
     expect(res.outcomes).toEqual({ changed: 2 });
-    expect((await mailboxLedger(oldMb)).queue.filter((q: any) => q.state === "queued")).toHaveLength(0);
+    expect((await mailboxLedger(oldMb)).queue.filter((q) => q.state === "queued")).toHaveLength(0);
     await runUntil(now() + HOUR);
     const msgs = (
       await env.DB.prepare("SELECT mailbox_id, count(*) n FROM messages WHERE sequence_id = ? GROUP BY mailbox_id")
         .bind(sequenceId)
-        .all<any>()
+        .all<{ mailbox_id: string; n: number }>()
     ).results;
-    expect(Object.fromEntries(msgs.map((m: any) => [m.mailbox_id, m.n]))).toEqual({ [oldMb]: 1, [newMb]: 2 });
+    expect(Object.fromEntries(msgs.map((m) => [m.mailbox_id, m.n]))).toEqual({ [oldMb]: 1, [newMb]: 2 });
     const audit = await env.DB.prepare(
       "SELECT details FROM audit_log WHERE team_id = ? AND action = 'enrollment.change-mailbox' AND target_type = 'sequence'",
     )
       .bind(teamId)
-      .all<any>();
+      .all<{ details: string }>();
     expect(audit.results).toHaveLength(1);
-    expect(JSON.parse(audit.results[0].details)).toMatchObject({ mailbox_id: newMb, from: [oldMb], count: 2 });
+    expect(JSON.parse(audit.results[0]!.details)).toMatchObject({ mailbox_id: newMb, from: [oldMb], count: 2 });
 
     const other = await makeTeam();
     const foreign = await makeMailbox(other.teamId, other.userId);
-    expect((await act(s, sequenceId, "change-mailbox", { filter: { status: "all" }, mailbox_id: foreign })).status).toBe(404);
-    const missing = await act(s, sequenceId, "change-mailbox", { filter: { status: "all" } });
+    expect((await act(api, sequenceId, "change-mailbox", { filter: { status: "all" }, mailbox_id: foreign })).status).toBe(404);
+    const missing = await act(api, sequenceId, "change-mailbox", { filter: { status: "all" } });
     expect(missing.status).toBe(422);
-    expect((await json(missing)).error.details.fields.map((f: any) => f.field)).toContain("mailbox_id");
+    expect((await errorOf(missing)).details.fields.map((f: { field: string }) => f.field)).toContain("mailbox_id");
   });
 
   it("move to another sequence goes through add-contacts and keeps nothing behind in the old sequence", async () => {
     const { teamId, userId, s, sequenceId, mailboxIds } = await addContactsSetup({ mailboxes: [{ daily: 1, hourly: 1, gapSeconds: 0 }] });
+    const api = client(s).api;
     const { sequenceId: target } = await makeSequence(teamId, userId, [{ wait: 0 }], null);
     const cs = await makeContacts(teamId, 3);
     await enroll(teamId, sequenceId, cs, mailboxIds);
     await runUntil(now() + 10 * 60_000);
-    const res = await json(
-      await act(s, sequenceId, "move", { filter: { status: "active" }, to_sequence_id: target, mailbox_ids: mailboxIds }),
-    );
+    const res = await ok(act(api, sequenceId, "move", { filter: { status: "active" }, to_sequence_id: target, mailbox_ids: mailboxIds }));
     expect(res.outcomes).toEqual({ moved: 3 });
     expect(res.jobs).toHaveLength(1);
-    const job = await waitForJob(res.jobs[0]);
+    const job = await waitForJob(res.jobs[0]!);
     expect(job.status, JSON.stringify(job)).toBe("completed");
     const old = await enrollmentsOf(sequenceId);
     expect(old.every((e: any) => e.status === "finished" && e.reason === "moved")).toBe(true);
+    expect((await mailboxLedger(mailboxIds[0]!)).queue.filter((q) => q.state === "queued" && q.sequence_id === sequenceId)).toHaveLength(0);
+    const outcomes = (
+      await env.DB.prepare("SELECT outcome, reasons FROM job_outcomes WHERE job_id = ?")
+        .bind(res.jobs[0])
+        .all<{ outcome: string; reasons: string | null }>()
+    ).results;
     expect(
-      (await mailboxLedger(mailboxIds[0]!)).queue.filter((q: any) => q.state === "queued" && q.sequence_id === sequenceId),
-    ).toHaveLength(0);
-    const outcomes = (await env.DB.prepare("SELECT outcome, reasons FROM job_outcomes WHERE job_id = ?").bind(res.jobs[0]).all<any>())
-      .results;
-    expect(
-      outcomes.map((o: any) => o.outcome),
+      outcomes.map((o) => o.outcome),
       JSON.stringify(outcomes),
     ).toEqual(["enrolled", "enrolled", "enrolled"]);
     const moved = await enrollmentsOf(target);
-    expect(moved.map((e: any) => e.contact_id).sort()).toEqual([...cs].sort());
+    expect(moved.map((e) => e.contact_id).sort()).toEqual([...cs].sort());
     // An archived target is refused and nothing changes
     await env.DB.prepare("UPDATE sequences SET archived_at = ? WHERE id = ?").bind(now(), sequenceId).run();
-    const back = await act(s, target, "move", { filter: { status: "all" }, to_sequence_id: sequenceId });
+    const back = await act(api, target, "move", { filter: { status: "all" }, to_sequence_id: sequenceId });
     expect(back.status).toBe(422);
     expect((await enrollmentsOf(target)).every((e: any) => e.status === "active")).toBe(true);
   });
@@ -249,25 +256,26 @@ describe("actions on contacts in a sequence", () => {
   it("pauses and resumes every one of 1,000 enrollments matching a filter in the request, and a selection", async () => {
     const { teamId, userId } = await makeTeam();
     const s = await sessionFor(teamId, userId);
+    const api = client(s).api;
     const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 3 }], null);
     const mb = await makeMailbox(teamId, userId);
     const cs = await makeContacts(teamId, 1000);
     await enroll(teamId, sequenceId, cs, [mb]);
-    const paused = await json(await act(s, sequenceId, "pause", { filter: { status: "active" } }));
+    const paused = await ok(act(api, sequenceId, "pause", { filter: { status: "active" } }));
     expect(paused.outcomes).toEqual({ paused: 1000 });
     const counts = (
-      await env.DB.prepare("SELECT status, count(*) n FROM enrollments WHERE sequence_id = ? GROUP BY status").bind(sequenceId).all<any>()
+      await env.DB.prepare("SELECT status, count(*) n FROM enrollments WHERE sequence_id = ? GROUP BY status").bind(sequenceId).all()
     ).results;
     expect(counts).toEqual([{ status: "paused", n: 1000 }]);
-    const some = (await list(s, sequenceId, "?per_page=100")).enrollments.map((e: any) => e.id);
-    expect((await json(await act(s, sequenceId, "resume", { enrollment_ids: some }))).outcomes).toEqual({ resumed: 100 });
-    expect((await json(await act(s, sequenceId, "finish", { filter: { status: "paused" }, reason: "meeting_booked" }))).outcomes).toEqual({
+    const some = (await list(api, sequenceId, { per_page: "100" })).enrollments.map((e) => e.id);
+    expect((await ok(act(api, sequenceId, "resume", { enrollment_ids: some }))).outcomes).toEqual({ resumed: 100 });
+    expect((await ok(act(api, sequenceId, "finish", { filter: { status: "paused" }, reason: "meeting_booked" }))).outcomes).toEqual({
       finished: 900,
     });
     const after = (
       await env.DB.prepare("SELECT status, reason, count(*) n FROM enrollments WHERE sequence_id = ? GROUP BY status, reason ORDER BY n")
         .bind(sequenceId)
-        .all<any>()
+        .all()
     ).results;
     expect(after).toEqual([
       { status: "active", reason: "waiting_for_step", n: 100 },
