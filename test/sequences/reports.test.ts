@@ -7,14 +7,14 @@ import { handleInbound } from "../../worker/inbound";
 import { loadSendContext, pickVariant } from "../../durable-objects/compose";
 import { db } from "../../worker/db/client";
 import { DEMO, makeContacts, makeMailbox, makeSequence, makeTeam, sessionFor } from "../fixtures";
-import { as, env, errorOf, login, withKey } from "../helpers";
+import { as, client, env, errorOf, login, ok, type Session } from "../helpers";
 
 const SEQ1 = seedId(0x0a, 1); // Enterprise outbound: admin's, rep1 edits, rep2 views
 const SEQ2 = seedId(0x0a, 2); // Webinar follow-up: rep1's, admin edits, rep2 can't see it
-const body = async (r: Response) => {
-  if (r.status !== 200) throw new Error(`${r.status} ${await r.text()}`);
-  return (await r.json()) as any;
-};
+type ReportQuery = NonNullable<Parameters<ReturnType<typeof client>["api"]["sequences"][":id"]["report"]["$get"]>[0]>["query"];
+/** A sequence's report as `s` sees it (the answer must be 200). */
+const reportOf = async (s: Session, id: string, query: ReportQuery = {}) =>
+  (await ok(client(s).api.sequences[":id"].report.$get({ param: { id }, query }))).report;
 const one = async <T = number>(sql: string, ...b: unknown[]) =>
   (await env.DB.prepare(sql)
     .bind(...b)
@@ -132,15 +132,15 @@ async function world() {
 describe("GET /api/sequences/{id}/report", () => {
   it("counts contacts by status, the funnel per step, per mailbox, per day and per variant as the rows say", async () => {
     const w = await world();
-    const { report: r } = await body(await as(w.s, "GET", `/api/sequences/${w.sequenceId}/report`));
+    const r = await reportOf(w.s, w.sequenceId);
     const N = 40;
     const idx = [...Array(N).keys()];
     const count = (f: (i: number) => boolean) => idx.filter(f).length;
     const bounced = (i: number) => i % 10 === 0;
     const replied = (i: number) => i % 5 === 1;
     expect(r.totals.contacts).toBe(N);
-    expect(r.statuses.find((s: any) => s.status === "finished").contacts).toBe(count((i) => i % 3 === 0));
-    expect(r.statuses.find((s: any) => s.status === "active").contacts).toBe(count((i) => i % 3 !== 0));
+    expect(r.statuses.find((s) => s.status === "finished")!.contacts).toBe(count((i) => i % 3 === 0));
+    expect(r.statuses.find((s) => s.status === "active")!.contacts).toBe(count((i) => i % 3 !== 0));
     expect(r.totals).toMatchObject({
       sent: N,
       bounced: count(bounced),
@@ -155,18 +155,18 @@ describe("GET /api/sequences/{id}/report", () => {
     expect(s1).toMatchObject({ position: 1, reached: N, sent: N, bounced: count(bounced), replied: count(replied) });
     expect(s2).toMatchObject({ position: 2, reached: count((i) => i % 2 === 1), sent: 0, tasks_done: count((i) => i % 4 === 1) });
     for (const [k, m] of w.mb.entries()) {
-      expect(r.mailboxes.find((x: any) => x.mailbox_id === m)).toMatchObject({
+      expect(r.mailboxes.find((x) => x.mailbox_id === m)).toMatchObject({
         sent: count((i) => i % 2 === k),
         bounced: count((i) => i % 2 === k && bounced(i)),
         replied: count((i) => i % 2 === k && replied(i)),
       });
     }
-    expect(r.daily.map((d: any) => d.day)).toEqual(["2026-06-01", "2026-06-02", "2026-06-03", "2026-06-04"]);
-    expect(r.daily.map((d: any) => d.sent)).toEqual([0, 1, 2, 3].map((d) => count((i) => i % 4 === d)));
-    const ab = r.ab_tests[0];
+    expect(r.daily.map((d) => d.day)).toEqual(["2026-06-01", "2026-06-02", "2026-06-03", "2026-06-04"]);
+    expect(r.daily.map((d) => d.sent)).toEqual([0, 1, 2, 3].map((d) => count((i) => i % 4 === d)));
+    const ab = r.ab_tests[0]!;
     expect(ab.step_id).toBe(w.stepIds[0]);
     for (const [k, v] of w.variants.entries()) {
-      const row = ab.variants.find((x: any) => x.id === v);
+      const row = ab.variants.find((x) => x.id === v)!;
       // sent = delivered (bounces excluded), as every reply rate in the report
       expect(row).toMatchObject({ sent: count((i) => i % 2 === k && !bounced(i)), replies: count((i) => i % 2 === k && replied(i)) });
       expect(row.ci_low).toBeLessThanOrEqual(row.reply_rate);
@@ -179,16 +179,13 @@ describe("GET /api/sequences/{id}/report", () => {
   it("filters by day range, the user who added the contacts and the mailbox", async () => {
     const w = await world();
     const idx = [...Array(40).keys()];
-    const q = (s: string) =>
-      as(w.s, "GET", `/api/sequences/${w.sequenceId}/report?${s}`)
-        .then(body)
-        .then((b) => b.report);
-    const byDay = await q("from=2026-06-02&to=2026-06-03");
+    const q = (query: ReportQuery) => reportOf(w.s, w.sequenceId, query);
+    const byDay = await q({ from: "2026-06-02", to: "2026-06-03" });
     expect(byDay.totals.sent).toBe(idx.filter((i) => i % 4 === 1 || i % 4 === 2).length);
     expect(byDay.totals.contacts).toBe(idx.filter((i) => i % 4 === 1 || i % 4 === 2).length);
-    const byUser = await q(`added_by=${w.userId}`);
+    const byUser = await q({ added_by: w.userId });
     expect(byUser.totals).toMatchObject({ contacts: 20, sent: 20, replied: idx.filter((i) => i < 20 && i % 5 === 1).length });
-    const byMailbox = await q(`mailbox_id=${w.mb[1]}`);
+    const byMailbox = await q({ mailbox_id: w.mb[1] });
     expect(byMailbox.totals).toMatchObject({ contacts: 20, sent: 20, bounced: 0 });
   });
 
@@ -199,12 +196,12 @@ describe("GET /api/sequences/{id}/report", () => {
     )
       .bind(w.sequenceId)
       .first<{ h: string }>();
-    const before = (await body(await as(w.s, "GET", `/api/sequences/${w.sequenceId}/report`))).report.totals.replied;
+    const before = (await reportOf(w.s, w.sequenceId)).totals.replied;
     await handleInbound(
       env,
       `From: x@example.test\r\nTo: s@sender.test\r\nSubject: Re: s\r\nIn-Reply-To: ${m!.h}\r\nMessage-ID: <r-${newId()}@example.test>\r\n\r\nSounds good, let's talk.\r\n`,
     );
-    expect((await body(await as(w.s, "GET", `/api/sequences/${w.sequenceId}/report`))).report.totals.replied).toBe(before + 1);
+    expect((await reportOf(w.s, w.sequenceId)).totals.replied).toBe(before + 1);
   });
 
   it("keeps the rollup equal to the emails themselves through inserts, replies, bounces and deletes (triggers)", async () => {
@@ -241,19 +238,21 @@ describe("GET /api/sequences/{id}/report", () => {
 
   it("refuses bad input in words and answers 404 for another team's or an unseen sequence", async () => {
     const w = await world();
-    const bad = await errorOf(await as(w.s, "GET", `/api/sequences/${w.sequenceId}/report?from=2026-02-30`));
+    const report = (s: Session, id: string, query: ReportQuery = {}) =>
+      client(s).api.sequences[":id"].report.$get({ param: { id }, query });
+    const bad = await errorOf(await report(w.s, w.sequenceId, { from: "2026-02-30" }));
     expect(bad).toMatchObject({ status: 422, code: "validation_failed" });
     expect(bad.details.fields[0].field).toBe("from");
-    expect((await errorOf(await as(w.s, "GET", `/api/sequences/${w.sequenceId}/report?from=2026-06-05&to=2026-06-01`))).status).toBe(422);
-    expect((await as(w.s, "GET", `/api/sequences/${SEQ1}/report`)).status).toBe(404);
+    expect((await errorOf(await report(w.s, w.sequenceId, { from: "2026-06-05", to: "2026-06-01" }))).status).toBe(422);
+    expect((await report(w.s, SEQ1)).status).toBe(404);
     const rep2 = await login("rep2@demo.test");
-    expect((await as(rep2, "GET", `/api/sequences/${SEQ2}/report`)).status).toBe(404);
-    expect((await as(rep2, "GET", `/api/sequences/${SEQ1}/report`)).status).toBe(200);
+    expect((await report(rep2, SEQ2)).status).toBe(404);
+    expect((await report(rep2, SEQ1)).status).toBe(200);
   });
 
   it("on the seeded workspace, matches counts taken straight from D1", async () => {
     const admin = await login("admin@demo.test");
-    const { report: r } = await body(await as(admin, "GET", `/api/sequences/${SEQ1}/report`));
+    const r = await reportOf(admin, SEQ1);
     expect(r.totals.sent).toBeGreaterThan(0);
     expect(r.totals.sent).toBe(
       await one("SELECT count(*) AS n FROM messages WHERE sequence_id = ? AND status IN ('sent', 'bounced')", SEQ1),
@@ -309,7 +308,9 @@ describe("A/B winners", () => {
     // off: nothing changes on the cron
     await applyAutoWinners(db(env.DB));
     expect(await one("SELECT count(*) AS n FROM step_variants WHERE step_id = ? AND enabled = 1", stepIds[0])).toBe(2);
-    const on = await body(await as(s, "PUT", `/api/sequences/${sequenceId}/ab-tests/auto-winner`, { enabled: true }));
+    const on = await ok(
+      client(s).api.sequences[":id"]["ab-tests"]["auto-winner"].$put({ param: { id: sequenceId }, json: { enabled: true } }),
+    );
     expect(on).toEqual({ auto_winner: true, switched_steps: [stepIds[0]] });
     const rows = (
       await env.DB.prepare("SELECT id, enabled FROM step_variants WHERE step_id = ? ORDER BY label")
@@ -328,16 +329,19 @@ describe("A/B winners", () => {
     // New contacts get the winner: the engine's send context offers only B, whatever the enrollment.
     const sc = await loadSendContext(db(env.DB), teamId, [{ contactId: contacts[0]!, stepId: stepIds[0]!, sequenceId }]);
     for (const e of Array.from({ length: 20 }, () => newId())) expect(pickVariant(sc.variants.get(stepIds[0]!)!, e)!.id).toBe(b);
-    const { report } = await body(await as(s, "GET", `/api/sequences/${sequenceId}/report`));
+    const report = await reportOf(s, sequenceId);
     expect(report.ab_tests[0]).toMatchObject({ winner_id: b, significant: true, leader_id: b });
     expect(report.auto_winner).toBe(true);
   });
 
   it("a viewer can't turn the automatic winner on; an unknown variant is 404", async () => {
-    const rep2 = await login("rep2@demo.test");
-    expect((await as(rep2, "PUT", `/api/sequences/${SEQ1}/ab-tests/auto-winner`, { enabled: true })).status).toBe(403);
+    const rep2 = client(await login("rep2@demo.test")).api;
+    const param = { id: SEQ1 };
+    expect((await rep2.sequences[":id"]["ab-tests"]["auto-winner"].$put({ param, json: { enabled: true } })).status).toBe(403);
     const admin = await login("admin@demo.test");
-    expect((await as(admin, "POST", `/api/sequences/${SEQ1}/ab-tests/${seedId(0x0b, 1)}/winner`, { variant_id: "nope" })).status).toBe(404);
+    const winner = client(admin).api.sequences[":id"]["ab-tests"][":step_id"].winner;
+    expect((await winner.$post({ param: { ...param, step_id: seedId(0x0b, 1) }, json: { variant_id: "nope" } })).status).toBe(404);
+    // A raw request on purpose: the body is malformed (a string where the schema wants a boolean).
     expect((await as(admin, "PUT", `/api/sequences/${SEQ1}/ab-tests/auto-winner`, { enabled: "yes" })).status).toBe(422);
   });
 });
@@ -345,22 +349,22 @@ describe("A/B winners", () => {
 describe("team report, home dashboard and exports", () => {
   it("the team report adds up per user and per sequence as the rows say, within what the caller may see", async () => {
     const w = await world();
-    const { report: r } = await body(await as(w.s, "GET", "/api/reports/team?from=2026-06-01&to=2026-06-30"));
-    const seq = r.sequences.find((x: any) => x.sequence_id === w.sequenceId);
+    const { report: r } = await ok(client(w.s).api.reports.team.$get({ query: { from: "2026-06-01", to: "2026-06-30" } }));
+    const seq = r.sequences.find((x) => x.sequence_id === w.sequenceId)!;
     expect(seq).toMatchObject({ added: 40, sent: 40, bounced: 4, replies: 8 });
     expect(seq.bounce_rate).toBeCloseTo(0.1, 10);
-    const u = r.users.find((x: any) => x.user_id === w.userId);
+    const u = r.users.find((x) => x.user_id === w.userId);
     expect(u).toMatchObject({ added: 20, sent: 40, replies: 8 });
     // rep2 can't see Webinar follow-up: it isn't in rep2's team report
     const rep2 = await login("rep2@demo.test");
-    const mine = (await body(await as(rep2, "GET", "/api/reports/team"))).report;
-    expect(mine.sequences.map((x: any) => x.sequence_id)).not.toContain(SEQ2);
-    expect((await errorOf(await as(w.s, "GET", "/api/reports/team?from=2026-06-30&to=2026-06-01"))).status).toBe(422);
+    const mine = (await ok(client(rep2).api.reports.team.$get({ query: {} }))).report;
+    expect(mine.sequences.map((x) => x.sequence_id)).not.toContain(SEQ2);
+    expect((await errorOf(await client(w.s).api.reports.team.$get({ query: { from: "2026-06-30", to: "2026-06-01" } }))).status).toBe(422);
   });
 
   it("the home dashboard shows credits, tasks due, recent replies and sequences bouncing too much", async () => {
     const admin = await login("admin@demo.test");
-    const { home } = await body(await as(admin, "GET", "/api/reports/home"));
+    const { home } = await ok(client(admin).api.reports.home.$get({ query: {} }));
     expect(home.credits).toBe(await one("SELECT credit_balance AS n FROM teams WHERE id = ?", DEMO.team));
     const t = Date.now();
     const sod = Math.floor(t / DAY) * DAY;
@@ -373,24 +377,28 @@ describe("team report, home dashboard and exports", () => {
       ),
     );
     expect(home.recent_replies.length).toBeGreaterThan(0);
-    expect(home.high_bounce_sequences.map((s: any) => s.sequence_id)).toContain(seedId(0x0a, 3));
+    expect(home.high_bounce_sequences.map((s) => s.sequence_id)).toContain(seedId(0x0a, 3));
     for (const s of home.high_bounce_sequences) expect(s.bounce_rate).toBeGreaterThan(0.02);
   });
 
   it("exports are CSV and formula-safe", async () => {
     const w = await world();
     await env.DB.prepare("UPDATE contacts SET first_name = '=HYPERLINK(\"http://evil\")' WHERE id = ?").bind(w.contacts[0]).run();
-    const res = await as(w.s, "GET", `/api/sequences/${w.sequenceId}/contacts/export`);
+    const api = client(w.s).api;
+    const param = { id: w.sequenceId };
+    const res = await api.sequences[":id"].contacts.export.$get({ param });
     expect(res.headers.get("content-type")).toContain("text/csv");
     const text = await res.text();
     const lines = text.trim().split("\r\n");
     expect(lines.length).toBe(41);
     expect(text).toContain(`"'=HYPERLINK(""http://evil"")"`);
-    const steps = await (await as(w.s, "GET", `/api/sequences/${w.sequenceId}/report/export?part=steps`)).text();
+    const steps = await (await api.sequences[":id"].report.export.$get({ param, query: { part: "steps" } })).text();
     expect(steps.split("\r\n")[1]).toMatch(/^1,auto_email,40,40,8,4,/);
-    const team = await (await as(w.s, "GET", "/api/reports/team/export?by=sequences&from=2026-06-01&to=2026-06-30")).text();
+    const team = await (await api.reports.team.export.$get({ query: { by: "sequences", from: "2026-06-01", to: "2026-06-30" } })).text();
     expect(team).toContain("sequence,added,sent,replies");
-    expect((await withKey("rival-master-key", "GET", `/api/sequences/${SEQ1}/contacts/export`)).status).toBe(404);
+    expect((await client({ apiKey: "rival-master-key" }).api.sequences[":id"].contacts.export.$get({ param: { id: SEQ1 } })).status).toBe(
+      404,
+    );
   });
 });
 
@@ -415,10 +423,10 @@ describe("demo history", () => {
       ),
     ).toBe(0);
     const admin = await login("admin@demo.test");
-    const r1 = (await body(await as(admin, "GET", `/api/sequences/${SEQ1}/report`))).report;
+    const r1 = await reportOf(admin, SEQ1);
     expect(r1.ab_tests[0]).toMatchObject({ significant: true, winner_id: seedId(0x0d, 2) });
-    const r2 = (await body(await as(admin, "GET", `/api/sequences/${SEQ2}/report`))).report;
-    expect(r2.ab_tests[0].significant).toBe(false);
-    expect(r2.ab_tests[0].needs_more_per_variant).toBeGreaterThan(0);
+    const r2 = await reportOf(admin, SEQ2);
+    expect(r2.ab_tests[0]!.significant).toBe(false);
+    expect(r2.ab_tests[0]!.needs_more_per_variant).toBeGreaterThan(0);
   });
 });
