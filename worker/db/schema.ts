@@ -937,6 +937,8 @@ export const enrollmentActionJobs = sqliteTable(
     processed: integer("processed").notNull().default(0),
     changed: integer("changed").notNull().default(0),
     error: text("error"),
+    /** A move's add-contacts jobs in the target sequence (one per page acted on): where each contact's outcome there is read. */
+    targetJobs: text("target_jobs", { mode: "json" }).$type<string[]>().notNull().default([]),
     createdAt: createdAt(),
     finishedAt: integer("finished_at"),
   },

@@ -133,6 +133,10 @@ const ActionJobSchema = z
     outcomes: z
       .record(z.string(), z.number())
       .openapi({ description: "How many enrollments had each outcome so far (pending: not reached yet)" }),
+    target_jobs: z
+      .array(z.string())
+      .max(10_000)
+      .openapi({ description: "move: the add-contacts jobs enrolling the contacts in the target sequence (one per page acted on)" }),
     error: z.string().nullable(),
     created_at: z.number(),
     finished_at: z.number().nullable(),
@@ -218,7 +222,19 @@ export const enrollmentRoutes = router()
         query: Pagination.extend({ per_page: z.coerce.number().int().min(1).max(1000).default(100) }),
       },
       responses: {
-        200: json(z.object({ job: ActionJobSchema, results: z.array(OutcomeSchema), pagination: PaginationMeta })),
+        200: json(
+          z.object({
+            job: ActionJobSchema,
+            results: z
+              .array(
+                OutcomeSchema.extend({
+                  contact: z.object({ id: z.string(), name: z.string(), email: z.string().nullable() }).nullable(),
+                }),
+              )
+              .max(1000),
+            pagination: PaginationMeta,
+          }),
+        ),
         404: errorResponses[404],
       },
     }),

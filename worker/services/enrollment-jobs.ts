@@ -1,6 +1,6 @@
 import { and, asc, eq, sql } from "drizzle-orm";
 import { batchSql, db, type Db } from "../db/client";
-import { enrollmentActionJobs, enrollmentActionOutcomes } from "../db/schema";
+import { contacts, enrollmentActionJobs, enrollmentActionOutcomes, enrollments } from "../db/schema";
 import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { notFound } from "../lib/errors";
@@ -67,6 +67,7 @@ export async function startActionJob(
     processed: 0,
     changed: 0,
     error: null,
+    targetJobs: [],
     createdAt: now(),
     finishedAt: null,
   };
@@ -130,7 +131,8 @@ export async function runActionPage(env: Env, jobId: string, from: number, d: Db
          WHERE o.job_id = ${jobId} AND o.idx >= ${from} AND o.idx < ${to} AND o.enrollment_id = json_extract(v.value, '$[0]') AND o.outcome = 'pending'`,
       sql`UPDATE enrollment_action_jobs SET
           processed = (SELECT count(*) FROM enrollment_action_outcomes WHERE job_id = ${jobId} AND outcome <> 'pending'),
-          changed = (SELECT count(*) FROM enrollment_action_outcomes WHERE job_id = ${jobId} AND changed = 1)
+          changed = (SELECT count(*) FROM enrollment_action_outcomes WHERE job_id = ${jobId} AND changed = 1),
+          target_jobs = (SELECT json_group_array(value) FROM (SELECT value FROM json_each(target_jobs) UNION SELECT value FROM json_each(${JSON.stringify(out.jobs)})))
         WHERE id = ${jobId}`,
     ]);
   }
@@ -175,6 +177,7 @@ export function presentJob(job: Job, outcomes: Record<string, number>) {
     processed: job.processed,
     changed: job.changed,
     outcomes,
+    target_jobs: job.targetJobs,
     error: job.error,
     created_at: job.createdAt,
     finished_at: job.finishedAt,
@@ -194,9 +197,17 @@ export async function actionJobFor(d: Db, caller: Caller, sequenceId: string, jo
   if (!job) throw notFound("Action job");
   const [counts, rows] = await Promise.all([
     outcomeCounts(d, job.id),
+    // With each contact's name: the page the screen shows is not the contacts the job acted on.
     d
-      .select()
+      .select({
+        o: enrollmentActionOutcomes,
+        contactId: contacts.id,
+        name: sql<string>`trim(${contacts.firstName} || ' ' || ${contacts.lastName})`,
+        email: contacts.email,
+      })
       .from(enrollmentActionOutcomes)
+      .leftJoin(enrollments, eq(enrollments.id, enrollmentActionOutcomes.enrollmentId))
+      .leftJoin(contacts, eq(contacts.id, enrollments.contactId))
       .where(eq(enrollmentActionOutcomes.jobId, job.id))
       .orderBy(asc(enrollmentActionOutcomes.idx))
       .limit(perPage)
@@ -204,6 +215,13 @@ export async function actionJobFor(d: Db, caller: Caller, sequenceId: string, jo
   ]);
   return {
     job: presentJob(job, counts),
-    results: rows.map((r) => ({ id: r.enrollmentId, changed: r.changed, outcome: r.outcome, reason: r.reason, new_id: r.newId })),
+    results: rows.map(({ o, contactId, name, email }) => ({
+      id: o.enrollmentId,
+      changed: o.changed,
+      outcome: o.outcome,
+      reason: o.reason,
+      new_id: o.newId,
+      contact: contactId ? { id: contactId, name, email } : null,
+    })),
   };
 }

@@ -230,6 +230,41 @@ function ActionJobProgress(props: { sequenceId: string; jobId: string; action: E
                   )}
                 </For>
               </ul>
+              <Show when={r().job.target_jobs.length > 0}>
+                <p class="small">
+                  The target sequence checks each contact as when adding contacts (suppressions, ownership, its own rules):{" "}
+                  <For each={r().job.target_jobs}>
+                    {(id, i) => (
+                      <>
+                        {i() > 0 ? " · " : ""}
+                        <A href={`/jobs/${id}`} data-testid="move-job-link">
+                          see each contact's outcome there{r().job.target_jobs.length > 1 ? ` (part ${i() + 1})` : ""}
+                        </A>
+                      </>
+                    )}
+                  </For>
+                </p>
+              </Show>
+              <Show when={r().results.some((x) => x.outcome !== "pending")}>
+                <details class="action-result-each">
+                  <summary>
+                    Each contact
+                    {r().job.total > r().results.length ? ` (the first ${formatNumber(r().results.length)})` : ""}
+                  </summary>
+                  <ul data-testid="enrollment-action-each">
+                    <For each={r().results.filter((x) => x.outcome !== "pending")}>
+                      {(x) => (
+                        <li data-outcome={x.outcome}>
+                          {x.contact?.name || x.contact?.email || "A contact"}: <strong>{x.outcome.replace(/_/g, " ")}</strong>
+                          <Show when={x.reason}>
+                            <span class="muted"> · {x.reason}</span>
+                          </Show>
+                        </li>
+                      )}
+                    </For>
+                  </ul>
+                </details>
+              </Show>
             </>
           )}
         </Show>

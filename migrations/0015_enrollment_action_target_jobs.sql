@@ -1,0 +1,1 @@
+ALTER TABLE `enrollment_action_jobs` ADD `target_jobs` text DEFAULT '[]' NOT NULL;
