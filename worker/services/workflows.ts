@@ -394,6 +394,25 @@ async function commitRun(
 }
 
 /**
+ * Claims a run row, leased and running. Its unique (workflow, slot) key is the lease: a second claim
+ * of the same slot (a schedule's slot, or minus a change's id) finds it taken and gets false.
+ */
+async function claimRun(
+  d: Db,
+  wf: { id: string; teamId: string },
+  runId: string,
+  t: number,
+  run: Pick<typeof workflowRuns.$inferInsert, "slot" | "changeKind" | "changeId" | "contactId">,
+): Promise<boolean> {
+  const claimed = await d
+    .insert(workflowRuns)
+    .values({ id: runId, teamId: wf.teamId, workflowId: wf.id, status: "running", leaseUntil: t + LEASE_MS, startedAt: t, ...run })
+    .onConflictDoNothing()
+    .returning({ id: workflowRuns.id });
+  return claimed.length > 0;
+}
+
+/**
  * One run of a schedule workflow for one slot. The unique (workflow, slot) row is the lease:
  * overlapping cron ticks (or a tick and a "run now") can't run the same slot twice. Net New Check:
  * only people the team has not saved yet are considered, at most max_per_run of them.
@@ -403,21 +422,7 @@ export async function runWorkflow(env: Env, workflowId: string, slot: number, ma
   const wf = await d.query.workflows.findFirst({ where: eq(workflows.id, workflowId) });
   if (!wf) return null;
   const runId = newId();
-  const claimed = await d
-    .insert(workflowRuns)
-    .values({
-      id: runId,
-      teamId: wf.teamId,
-      workflowId: wf.id,
-      slot,
-      status: "running",
-      leaseUntil: t + LEASE_MS,
-      startedAt: t,
-      changeKind: manual ? "manual" : null,
-    })
-    .onConflictDoNothing()
-    .returning({ id: workflowRuns.id });
-  if (!claimed.length) return null;
+  if (!(await claimRun(d, wf, runId, t, { slot, changeKind: manual ? "manual" : null }))) return null;
   if (!manual) {
     await d
       .update(workflows)
@@ -475,23 +480,8 @@ export interface ContactChange {
 export async function runForChange(env: Env, d: Db, wf: WorkflowRow, change: ContactChange): Promise<string | null> {
   const t = now();
   const runId = newId();
-  const claimed = await d
-    .insert(workflowRuns)
-    .values({
-      id: runId,
-      teamId: wf.teamId,
-      workflowId: wf.id,
-      slot: -change.id,
-      status: "running",
-      leaseUntil: t + LEASE_MS,
-      startedAt: t,
-      changeId: change.id,
-      contactId: change.contactId,
-      changeKind: change.kind,
-    })
-    .onConflictDoNothing()
-    .returning({ id: workflowRuns.id });
-  if (!claimed.length) return null;
+  if (!(await claimRun(d, wf, runId, t, { slot: -change.id, changeId: change.id, contactId: change.contactId, changeKind: change.kind })))
+    return null;
   await d.update(workflows).set({ lastRunAt: t }).where(eq(workflows.id, wf.id));
   const caller = await ownerCaller(d, wf);
   if (!caller) {
