@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { now } from "../../worker/lib/clock";
 import { newId } from "../../worker/lib/ids";
 import { setTransportOverride } from "../../worker/transports";
-import { as, env } from "../helpers";
+import { client, env, errorOf, ok } from "../helpers";
 import {
   DAY,
   HOUR,
@@ -22,7 +22,22 @@ import {
   type StepSpec,
 } from "../fixtures";
 
-const json = async (r: Response) => (await r.json()) as any;
+type Api = ReturnType<typeof client>["api"];
+type ListQuery = Parameters<Api["scheduled-emails"]["$get"]>[0]["query"];
+type Edit = Parameters<Api["scheduled-emails"][":enrollment_id"][":step_id"]["$patch"]>[0]["json"];
+const listed = (api: Api, query: ListQuery) => ok(api["scheduled-emails"].$get({ query }));
+/** One scheduled email's routes, keyed by its enrollment and step. */
+const email = (api: Api, enrollment_id: string, step_id: string) => {
+  const r = api["scheduled-emails"][":enrollment_id"][":step_id"];
+  const param = { enrollment_id, step_id };
+  return {
+    preview: () => r.$get({ param }),
+    edit: (json: Edit) => r.$patch({ param, json }),
+    sendNow: () => r["send-now"].$post({ param }),
+    skip: () => r.skip.$post({ param }),
+    reschedule: (at: number) => r.reschedule.$post({ param, json: { at } }),
+  };
+};
 /** SIM_START is Monday 00:00 UTC = Sunday 19:00 in New York: the 09:00-17:00 weekday window opens at +14 h. */
 const MONDAY_9AM_NY = SIM_START + 14 * HOUR;
 
@@ -44,7 +59,7 @@ async function world(o: { steps?: StepSpec[]; schedule?: boolean; contacts?: num
   setTransportOverride(mailboxId, { send: async (m) => (calls.push({ messageId: m.messageId, raw: m.raw, at: now() }), { ok: true }) });
   const contactIds = await makeContacts(teamId, o.contacts ?? 2);
   await enroll(teamId, sequenceId, contactIds, [mailboxId]);
-  return { teamId, userId, s, sequenceId, stepIds, mailboxId, contactIds, calls };
+  return { teamId, userId, s, api: client(s).api, sequenceId, stepIds, mailboxId, contactIds, calls };
 }
 
 async function member(teamId: string) {
@@ -54,7 +69,7 @@ async function member(teamId: string) {
   )
     .bind(id, teamId, `${id}@sim.test`)
     .run();
-  return sessionFor(teamId, id);
+  return { userId: id, api: client(await sessionFor(teamId, id)).api };
 }
 
 describe("scheduled emails API", () => {
@@ -68,31 +83,34 @@ describe("scheduled emails API", () => {
   it("lists a sequence's, a contact's and a mailbox's scheduled emails with when each goes and why", async () => {
     const w = track(await world());
     await runUntil(SIM_START + HOUR); // Sunday evening in New York: queued, waiting for Monday 9:00
-    const bySeq = await json(await as(w.s, "GET", `/api/scheduled-emails?sequence_id=${w.sequenceId}`));
+    const bySeq = await listed(w.api, { sequence_id: w.sequenceId });
     expect(bySeq.scheduled).toHaveLength(2);
     for (const x of bySeq.scheduled) {
       expect(x).toMatchObject({ state: "queued", step: { id: w.stepIds[0], position: 1 }, reason: "outside_window", edited: false });
       // The window opens at 9:00; the second goes right after the first (no gap: one millisecond apart).
-      expect(x.send_at - MONDAY_9AM_NY).toBeGreaterThanOrEqual(0);
-      expect(x.send_at - MONDAY_9AM_NY).toBeLessThan(1000);
+      expect(x.send_at! - MONDAY_9AM_NY).toBeGreaterThanOrEqual(0);
+      expect(x.send_at! - MONDAY_9AM_NY).toBeLessThan(1000);
       expect(x.reason_text).toMatch(/window/);
-      expect(x.mailbox.id).toBe(w.mailboxId);
+      expect(x.mailbox!.id).toBe(w.mailboxId);
     }
-    const byContact = await json(await as(w.s, "GET", `/api/scheduled-emails?contact_id=${w.contactIds[0]}`));
-    expect(byContact.scheduled.map((x: any) => x.contact.id)).toEqual([w.contactIds[0]]);
-    const byMailbox = await json(await as(w.s, "GET", `/api/scheduled-emails?mailbox_id=${w.mailboxId}&limit=1`));
+    const byContact = await listed(w.api, { contact_id: w.contactIds[0]! });
+    expect(byContact.scheduled.map((x) => x.contact.id)).toEqual([w.contactIds[0]]);
+    const byMailbox = await listed(w.api, { mailbox_id: w.mailboxId, limit: 1 });
     expect(byMailbox.scheduled).toHaveLength(1);
-    const next = await json(
-      await as(w.s, "GET", `/api/scheduled-emails?mailbox_id=${w.mailboxId}&limit=1&cursor=${byMailbox.next_cursor}`),
-    );
+    const next = await listed(w.api, { mailbox_id: w.mailboxId, limit: 1, cursor: byMailbox.next_cursor! });
     expect(next.scheduled).toHaveLength(1);
     expect(next.next_cursor).toBeNull();
-    expect(next.scheduled[0].enrollment_id).not.toBe(byMailbox.scheduled[0].enrollment_id);
+    expect(next.scheduled[0]!.enrollment_id).not.toBe(byMailbox.scheduled[0]!.enrollment_id);
     // A paused contact is listed with the reason it won't go.
-    const paused = bySeq.scheduled[0];
-    await as(w.s, "POST", `/api/sequences/${w.sequenceId}/enrollments/pause`, { enrollment_ids: [paused.enrollment_id] });
-    const after = await json(await as(w.s, "GET", `/api/scheduled-emails?sequence_id=${w.sequenceId}`));
-    expect(after.scheduled.find((x: any) => x.enrollment_id === paused.enrollment_id)).toMatchObject({
+    const paused = bySeq.scheduled[0]!;
+    await ok(
+      w.api.sequences[":id"].enrollments[":action"].$post({
+        param: { id: w.sequenceId, action: "pause" },
+        json: { enrollment_ids: [paused.enrollment_id] },
+      }),
+    );
+    const after = await listed(w.api, { sequence_id: w.sequenceId });
+    expect(after.scheduled.find((x) => x.enrollment_id === paused.enrollment_id)).toMatchObject({
       status: "paused",
       state: "held",
       send_at: null,
@@ -103,9 +121,9 @@ describe("scheduled emails API", () => {
   it("previews, edits, sends now and skips: what the transport gets is what the preview showed", async () => {
     const w = track(await world({ contacts: 1 }));
     await runUntil(SIM_START + HOUR);
-    const [row] = (await json(await as(w.s, "GET", `/api/scheduled-emails?sequence_id=${w.sequenceId}`))).scheduled;
-    const url = `/api/scheduled-emails/${row.enrollment_id}/${w.stepIds[0]}`;
-    const preview = await json(await as(w.s, "GET", url));
+    const row = (await listed(w.api, { sequence_id: w.sequenceId })).scheduled[0]!;
+    const one = email(w.api, row.enrollment_id, w.stepIds[0]!);
+    const preview = await ok(one.preview());
     expect(preview).toMatchObject({
       subject: "Hi First0",
       template: { subject: "Hi {{first_name}}", body: "About {{company}}" },
@@ -115,39 +133,39 @@ describe("scheduled emails API", () => {
     expect(preview.body).toContain("Unsubscribe: ");
     expect(preview.body).toContain("1 Test St, Testville");
 
-    const edit = await as(w.s, "PATCH", url, { subject: "For {{first_name}} only", body: "Hello {{first_name}}, a note just for you" });
+    const edit = await one.edit({ subject: "For {{first_name}} only", body: "Hello {{first_name}}, a note just for you" });
     expect(edit.status).toBe(200);
-    const edited = await json(await as(w.s, "GET", url));
+    const edited = await ok(one.preview());
     expect(edited).toMatchObject({ subject: "For First0 only", edited: { subject: "For {{first_name}} only" } });
     expect(edited.body).toContain("Hello First0, a note just for you");
-    expect((await json(await as(w.s, "GET", `/api/scheduled-emails?sequence_id=${w.sequenceId}`))).scheduled[0].edited).toBe(true);
+    expect((await listed(w.api, { sequence_id: w.sequenceId })).scheduled[0]!.edited).toBe(true);
 
-    const sent = await json(await as(w.s, "POST", `${url}/send-now`));
+    const sent = await ok(one.sendNow());
     expect(sent).toMatchObject({ action: "send-now", send_at: now() });
     await runUntil(now() + 1);
     expect(w.calls).toHaveLength(1);
     expect(w.calls[0]!.raw).toContain("Subject: For First0 only");
     expect(w.calls[0]!.raw).toContain("Hello First0, a note just for you");
     // Sent: editing it now is a clear 409.
-    const late = await as(w.s, "PATCH", url, { body: "too late" });
+    const late = await one.edit({ body: "too late" });
     expect(late.status).toBe(409);
-    expect((await json(late)).error.message).toMatch(/already sent/);
+    expect((await errorOf(late)).message).toMatch(/already sent/);
 
     // Step 2 replies in the thread: its subject can't be edited, its body can; then it is skipped.
-    const [row2] = (await json(await as(w.s, "GET", `/api/scheduled-emails?sequence_id=${w.sequenceId}`))).scheduled;
+    const row2 = (await listed(w.api, { sequence_id: w.sequenceId })).scheduled[0]!;
     expect(row2.step.id).toBe(w.stepIds[1]);
-    const url2 = `/api/scheduled-emails/${row2.enrollment_id}/${w.stepIds[1]}`;
-    const p2 = await json(await as(w.s, "GET", url2));
+    const two = email(w.api, row2.enrollment_id, w.stepIds[1]!);
+    const p2 = await ok(two.preview());
     expect(p2.subject).toBe("Re: For First0 only");
     expect(p2.in_reply_to).toBeTruthy();
-    const subj = await as(w.s, "PATCH", url2, { subject: "New subject" });
+    const subj = await two.edit({ subject: "New subject" });
     expect(subj.status).toBe(422);
-    expect((await json(subj)).error.details.fields[0].field).toBe("subject");
-    const skip = await json(await as(w.s, "POST", `${url2}/skip`));
+    expect((await errorOf(subj)).details.fields[0].field).toBe("subject");
+    const skip = await ok(two.skip());
     expect(skip.action).toBe("skip");
     await runUntil(now() + 5 * DAY);
     expect(w.calls).toHaveLength(1);
-    const e = await env.DB.prepare("SELECT status, reason FROM enrollments WHERE id = ?").bind(row.enrollment_id).first<any>();
+    const e = await env.DB.prepare("SELECT status, reason FROM enrollments WHERE id = ?").bind(row.enrollment_id).first();
     expect(e).toEqual({ status: "finished", reason: "completed_all_steps" });
 
     // The audit log and the contact's timeline say who did what.
@@ -155,28 +173,28 @@ describe("scheduled emails API", () => {
       .bind(w.contactIds[0])
       .all<{ action: string }>();
     expect(audit.results.map((a) => a.action)).toEqual(["scheduled_email.edit", "scheduled_email.send_now", "scheduled_email.skip"]);
-    const tl = await json(await as(w.s, "GET", `/api/contacts/${w.contactIds[0]}/timeline`));
-    const titles = tl.events.map((x: any) => x.title);
+    const tl = await ok(w.api.contacts[":id"].timeline.$get({ param: { id: w.contactIds[0]! }, query: {} }));
+    const titles = tl.events.map((x) => x.title);
     expect(titles).toContain("Scheduled email skipped");
     expect(titles).toContain("Scheduled email edited for this contact");
   });
 
   it("reschedule: a past instant or one outside the window is a 422 naming the field; inside it, the email goes then", async () => {
     const w = track(await world({ contacts: 1 }));
-    const [row] = (await json(await as(w.s, "GET", `/api/scheduled-emails?sequence_id=${w.sequenceId}`))).scheduled;
-    const url = `/api/scheduled-emails/${row.enrollment_id}/${w.stepIds[0]}/reschedule`;
-    const past = await as(w.s, "POST", url, { at: now() - HOUR });
+    const row = (await listed(w.api, { sequence_id: w.sequenceId })).scheduled[0]!;
+    const one = email(w.api, row.enrollment_id, w.stepIds[0]!);
+    const past = await one.reschedule(now() - HOUR);
     expect(past.status).toBe(422);
-    expect((await json(past)).error.details.fields[0]).toMatchObject({ field: "at" });
-    const night = await as(w.s, "POST", url, { at: MONDAY_9AM_NY + 12 * HOUR }); // Monday 21:00 in New York
+    expect((await errorOf(past)).details.fields[0]).toMatchObject({ field: "at" });
+    const night = await one.reschedule(MONDAY_9AM_NY + 12 * HOUR); // Monday 21:00 in New York
     expect(night.status).toBe(422);
-    const nb = await json(night);
-    expect(nb.error.message).toMatch(/outside the sequence's sending window/);
-    expect(nb.error.details.next_window_opens_at).toBe(MONDAY_9AM_NY + DAY);
+    const nb = await errorOf(night);
+    expect(nb.message).toMatch(/outside the sequence's sending window/);
+    expect(nb.details.next_window_opens_at).toBe(MONDAY_9AM_NY + DAY);
     const at = MONDAY_9AM_NY + DAY + 2 * HOUR;
-    expect(await json(await as(w.s, "POST", url, { at }))).toMatchObject({ action: "reschedule", send_at: at });
-    const listed = (await json(await as(w.s, "GET", `/api/scheduled-emails?sequence_id=${w.sequenceId}`))).scheduled[0];
-    expect(listed).toMatchObject({ send_at: at, rescheduled_to: at, reason: "rescheduled" });
+    expect(await ok(one.reschedule(at))).toMatchObject({ action: "reschedule", send_at: at });
+    const shown = (await listed(w.api, { sequence_id: w.sequenceId })).scheduled[0];
+    expect(shown).toMatchObject({ send_at: at, rescheduled_to: at, reason: "rescheduled" });
     await runUntil(SIM_START + 3 * DAY);
     expect(w.calls.map((c) => c.at)).toEqual([at]);
   });
@@ -185,31 +203,32 @@ describe("scheduled emails API", () => {
     const w = track(await world({ schedule: false, contacts: 2, mailbox: { daily: 1 }, steps: [{ wait: 0 }] }));
     await runUntil(SIM_START + HOUR);
     expect(w.calls).toHaveLength(1);
-    const [row] = (await json(await as(w.s, "GET", `/api/scheduled-emails?sequence_id=${w.sequenceId}`))).scheduled;
+    const row = (await listed(w.api, { sequence_id: w.sequenceId })).scheduled[0]!;
     expect(row).toMatchObject({ reason: "mailbox_capacity" });
-    const r = await json(await as(w.s, "POST", `/api/scheduled-emails/${row.enrollment_id}/${w.stepIds[0]}/send-now`));
+    const r = await ok(email(w.api, row.enrollment_id, w.stepIds[0]!).sendNow());
     expect(r.send_at).toBeGreaterThan(w.calls[0]!.at + DAY - 1);
   });
 
   it("a member who can only view the sequence can preview but not act; another team's ids are 404", async () => {
     const w = track(await world({ contacts: 1 }));
-    const [row] = (await json(await as(w.s, "GET", `/api/scheduled-emails?sequence_id=${w.sequenceId}`))).scheduled;
-    const url = `/api/scheduled-emails/${row.enrollment_id}/${w.stepIds[0]}`;
+    const row = (await listed(w.api, { sequence_id: w.sequenceId })).scheduled[0]!;
     const m = await member(w.teamId);
+    const asMember = email(m.api, row.enrollment_id, w.stepIds[0]!);
     // Not shared with the member: invisible.
-    expect((await as(m, "GET", url)).status).toBe(404);
-    expect((await json(await as(m, "GET", `/api/scheduled-emails`))).scheduled).toEqual([]);
+    expect((await asMember.preview()).status).toBe(404);
+    expect((await listed(m.api, {})).scheduled).toEqual([]);
     await env.DB.prepare("INSERT INTO sequence_shares (sequence_id, user_id, team_id, access) VALUES (?, ?, ?, 'view')")
       .bind(w.sequenceId, m.userId, w.teamId)
       .run();
-    expect((await as(m, "GET", url)).status).toBe(200);
-    expect((await as(m, "POST", `${url}/skip`)).status).toBe(403);
-    expect((await as(m, "PATCH", url, { body: "x" })).status).toBe(403);
+    expect((await asMember.preview()).status).toBe(200);
+    expect((await asMember.skip()).status).toBe(403);
+    expect((await asMember.edit({ body: "x" })).status).toBe(403);
     const other = await makeTeam("Other");
-    const o = await sessionFor(other.teamId, other.userId);
-    expect((await as(o, "GET", url)).status).toBe(404);
-    expect((await as(o, "POST", `${url}/send-now`)).status).toBe(404);
-    expect((await as(o, "GET", `/api/scheduled-emails?sequence_id=${w.sequenceId}`)).status).toBe(404);
+    const o = client(await sessionFor(other.teamId, other.userId)).api;
+    const asOther = email(o, row.enrollment_id, w.stepIds[0]!);
+    expect((await asOther.preview()).status).toBe(404);
+    expect((await asOther.sendNow()).status).toBe(404);
+    expect((await o["scheduled-emails"].$get({ query: { sequence_id: w.sequenceId } })).status).toBe(404);
     await runUntil(SIM_START + 2 * DAY);
     expect(w.calls).toHaveLength(1);
   });
