@@ -2,11 +2,18 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { resetClock } from "../../worker/lib/clock";
 import { newId } from "../../worker/lib/ids";
-import { as, call, env, errorOf } from "../helpers";
+import { call, client, env, errorOf, ok, type Session } from "../helpers";
 import { addContactsSetup, enroll, makeContacts } from "../fixtures";
 import { MAX_STEPS_PER_SEQUENCE } from "../../worker/services/steps";
 
-const json = async (r: Response) => (await r.json()) as any;
+/** The parts of Apollo's answers these tests read (the facade is not in AppType). */
+interface ApolloAnswer {
+  pagination: { total_entries: number };
+  contacts: unknown[];
+  emailer_campaigns: { id: string }[];
+}
+const apolloBody = async (r: Response) => (await r.json()) as ApolloAnswer;
+const api = (s: Session) => client(s).api;
 
 /** A master and a standard key for a team, made the way an admin makes them. */
 export async function keysFor(teamId: string, userId: string) {
@@ -45,20 +52,19 @@ describe("lists longer than D1's 100 bound parameters", () => {
     ).results.map((r) => r.id);
     expect(ids).toHaveLength(150);
 
-    const res = await as(x.s, "POST", `/api/sequences/${x.sequenceId}/enrollments/pause`, { enrollment_ids: ids });
-    expect(res.status).toBe(200);
-    expect((await json(res)).changed).toHaveLength(150);
+    const act = api(x.s).sequences[":id"].enrollments[":action"];
+    const res = await ok(act.$post({ param: { id: x.sequenceId, action: "pause" }, json: { enrollment_ids: ids } }));
+    expect(res.changed).toHaveLength(150);
     const paused = await env.DB.prepare("SELECT count(*) AS n FROM enrollments WHERE sequence_id = ? AND status = 'paused'")
       .bind(x.sequenceId)
       .first<{ n: number }>();
     expect(paused!.n).toBe(150);
 
     const atMax = [...ids, ...Array.from({ length: 1000 - ids.length }, () => newId())];
-    const err = await errorOf(await as(x.s, "POST", `/api/sequences/${x.sequenceId}/enrollments/resume`, { enrollment_ids: atMax }));
+    const resume = { id: x.sequenceId, action: "resume" } as const;
+    const err = await errorOf(await act.$post({ param: resume, json: { enrollment_ids: atMax } }));
     expect(err).toMatchObject({ status: 404, code: "not_found" });
-    const over = await errorOf(
-      await as(x.s, "POST", `/api/sequences/${x.sequenceId}/enrollments/resume`, { enrollment_ids: [...atMax, newId()] }),
-    );
+    const over = await errorOf(await act.$post({ param: resume, json: { enrollment_ids: [...atMax, newId()] } }));
     expect(over).toMatchObject({ status: 422, code: "validation_failed" });
   });
 
@@ -70,9 +76,13 @@ describe("lists longer than D1's 100 bound parameters", () => {
       await env.DB.prepare("SELECT id FROM enrollments WHERE sequence_id = ?").bind(x.sequenceId).all<{ id: string }>()
     ).results.map((r) => r.id);
     expect(ids).toHaveLength(1000);
-    const res = await as(x.s, "POST", `/api/sequences/${x.sequenceId}/enrollments/finish`, { enrollment_ids: ids });
-    expect(res.status).toBe(200);
-    expect((await json(res)).changed).toHaveLength(1000);
+    const res = await ok(
+      api(x.s).sequences[":id"].enrollments[":action"].$post({
+        param: { id: x.sequenceId, action: "finish" },
+        json: { enrollment_ids: ids },
+      }),
+    );
+    expect(res.changed).toHaveLength(1000);
     const finished = await env.DB.prepare("SELECT count(*) AS n FROM enrollments WHERE sequence_id = ? AND status = 'finished'")
       .bind(x.sequenceId)
       .first<{ n: number }>();
@@ -81,8 +91,8 @@ describe("lists longer than D1's 100 bound parameters", () => {
 
   it("answers 422 naming the unknown users when shares list 200 of them (the documented maximum), never 500", async () => {
     const x = await addContactsSetup();
-    const shares = Array.from({ length: 200 }, () => ({ user_id: newId(), access: "view" }));
-    const err = await errorOf(await as(x.s, "PUT", `/api/sequences/${x.sequenceId}/shares`, { shares }));
+    const shares = Array.from({ length: 200 }, () => ({ user_id: newId(), access: "view" as const }));
+    const err = await errorOf(await api(x.s).sequences[":id"].shares.$put({ param: { id: x.sequenceId }, json: { shares } }));
     expect(err).toMatchObject({ status: 422, code: "validation_failed" });
     expect(err.details.fields[0].field).toMatch(/shares/);
   });
@@ -93,7 +103,7 @@ describe("lists longer than D1's 100 bound parameters", () => {
     const titles = ["Engineer", ...Array.from({ length: 99 }, (_, i) => `No Such Title ${i}`)];
     const res = await apollo(master, "/mixed_people/search", { person_titles: titles, per_page: 5 });
     expect(res.status).toBe(200);
-    const body = await json(res);
+    const body = await apolloBody(res);
     const expected = (await env.DB.prepare("SELECT count(*) AS n FROM people WHERE title LIKE '%Engineer%'").first<{ n: number }>())!.n;
     expect(body.pagination.total_entries).toBe(expected);
   });
@@ -102,10 +112,11 @@ describe("lists longer than D1's 100 bound parameters", () => {
 describe("steps per sequence", () => {
   it("refuses a step beyond the cap of 50 (422), and nothing is written", async () => {
     const x = await addContactsSetup({ steps: Array.from({ length: MAX_STEPS_PER_SEQUENCE - 1 }, () => ({ wait: 1 })) });
-    const ok = await as(x.s, "POST", `/api/sequences/${x.sequenceId}/steps`, { type: "call" });
-    expect(ok.status).toBe(201);
-    expect((await json(ok)).sequence.steps).toHaveLength(MAX_STEPS_PER_SEQUENCE);
-    const err = await errorOf(await as(x.s, "POST", `/api/sequences/${x.sequenceId}/steps`, { type: "call" }));
+    const steps = api(x.s).sequences[":id"].steps;
+    const param = { id: x.sequenceId };
+    const added = await ok(steps.$post({ param, json: { type: "call" } }), 201);
+    expect(added.sequence.steps).toHaveLength(MAX_STEPS_PER_SEQUENCE);
+    const err = await errorOf(await steps.$post({ param, json: { type: "call" } }));
     expect(err).toMatchObject({ status: 422, code: "validation_failed" });
     expect(err.details.fields[0].field).toBe("steps");
     const n = await env.DB.prepare("SELECT count(*) AS n FROM steps WHERE sequence_id = ?").bind(x.sequenceId).first<{ n: number }>();
@@ -114,17 +125,15 @@ describe("steps per sequence", () => {
 
   it("still reads, clones and archives a sequence stored with more steps than 100 (written before the cap)", async () => {
     const x = await addContactsSetup({ steps: Array.from({ length: 101 }, () => ({ wait: 1 })) });
-    const read = await as(x.s, "GET", `/api/sequences/${x.sequenceId}`);
-    expect(read.status).toBe(200);
-    expect((await json(read)).sequence.steps).toHaveLength(101);
-    const clone = await as(x.s, "POST", `/api/sequences/${x.sequenceId}/clone`, {});
-    expect(clone.status).toBe(201);
-    const copy = (await json(clone)).sequence;
+    const seq = api(x.s).sequences[":id"];
+    const param = { id: x.sequenceId };
+    const read = await ok(seq.$get({ param }));
+    expect(read.sequence.steps).toHaveLength(101);
+    const copy = (await ok(seq.clone.$post({ param, json: {} }), 201)).sequence;
     expect(copy.steps).toHaveLength(101);
-    expect(copy.steps.every((s: any) => s.variants.length === 1)).toBe(true);
-    const archived = await as(x.s, "POST", `/api/sequences/${x.sequenceId}/archive`);
-    expect(archived.status).toBe(200);
-    expect((await json(archived)).sequence.archived_at).not.toBeNull();
+    expect(copy.steps.every((s) => s.variants.length === 1)).toBe(true);
+    const archived = await ok(seq.archive.$post({ param }));
+    expect(archived.sequence.archived_at).not.toBeNull();
   });
 
   it("answers 422 'nothing to change' to an empty step update and leaves the step as it was", async () => {
@@ -133,7 +142,9 @@ describe("steps per sequence", () => {
     const audits = async () =>
       (await env.DB.prepare("SELECT count(*) AS n FROM audit_log WHERE team_id = ?").bind(x.teamId).first<{ n: number }>())!.n;
     const auditsBefore = await audits();
-    const err = await errorOf(await as(x.s, "PATCH", `/api/sequences/${x.sequenceId}/steps/${x.stepIds[1]}`, {}));
+    const err = await errorOf(
+      await api(x.s).sequences[":id"].steps[":stepId"].$patch({ param: { id: x.sequenceId, stepId: x.stepIds[1]! }, json: {} }),
+    );
     expect(err).toMatchObject({ status: 422, code: "validation_failed" });
     expect(err.message).toMatch(/nothing to change/i);
     expect(await env.DB.prepare("SELECT * FROM steps WHERE id = ?").bind(x.stepIds[1]).first()).toEqual(before);
@@ -143,15 +154,36 @@ describe("steps per sequence", () => {
 
 describe("every array has a documented maximum", () => {
   /** Paths (e.g. `POST /contacts body.list_names`) of request arrays without maxItems. */
-  function unbounded(node: any, doc: any, at: string, out: string[], seen = new Set<any>()) {
-    if (!node || typeof node !== "object" || seen.has(node)) return;
+  interface SchemaNode {
+    $ref?: unknown;
+    type?: unknown;
+    maxItems?: unknown;
+    prefixItems?: unknown;
+    properties?: Record<string, unknown>;
+    items?: unknown;
+    additionalProperties?: unknown;
+    anyOf?: unknown[];
+    oneOf?: unknown[];
+    allOf?: unknown[];
+  }
+  interface Operation {
+    parameters?: { in: string; name: string; schema: unknown }[];
+    requestBody?: { content?: Record<string, { schema: unknown }> };
+  }
+  interface OpenApiDoc {
+    paths: Record<string, Record<string, Operation>>;
+  }
+  const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === "object";
+  function unbounded(value: unknown, doc: OpenApiDoc, at: string, out: string[], seen = new Set<unknown>()) {
+    if (!isObject(value) || seen.has(value)) return;
+    const node: SchemaNode = value;
     seen.add(node);
     if (typeof node.$ref === "string")
       return unbounded(
         node.$ref
           .split("/")
           .slice(1)
-          .reduce((o: any, k: string) => o[k], doc),
+          .reduce<unknown>((o, k) => (isObject(o) ? o[k] : undefined), doc),
         doc,
         at,
         out,
@@ -160,18 +192,19 @@ describe("every array has a documented maximum", () => {
     // A tuple (prefixItems) has a fixed length: zod refuses extra items.
     if (node.type === "array" && typeof node.maxItems !== "number" && !Array.isArray(node.prefixItems)) out.push(at);
     for (const [k, v] of Object.entries(node.properties ?? {})) unbounded(v, doc, `${at}.${k}`, out, seen);
-    for (const k of ["items", "additionalProperties"]) if (node[k]) unbounded(node[k], doc, `${at}[]`, out, seen);
-    for (const k of ["anyOf", "oneOf", "allOf"]) for (const v of node[k] ?? []) unbounded(v, doc, at, out, seen);
+    for (const k of ["items", "additionalProperties"] as const) if (node[k]) unbounded(node[k], doc, `${at}[]`, out, seen);
+    for (const k of ["anyOf", "oneOf", "allOf"] as const) for (const v of node[k] ?? []) unbounded(v, doc, at, out, seen);
   }
 
   it("in the OpenAPI document: every request body and parameter array has maxItems", async () => {
-    const doc = await json(await call("/api/openapi.json"));
+    // A raw path on purpose: the document itself is what is checked.
+    const doc = (await (await call("/api/openapi.json")).json()) as OpenApiDoc;
     const out: string[] = [];
-    for (const [path, ops] of Object.entries<any>(doc.paths)) {
-      for (const [method, op] of Object.entries<any>(ops)) {
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
         const name = `${method.toUpperCase()} ${path}`;
         for (const p of op.parameters ?? []) unbounded(p.schema, doc, `${name} ${p.in}.${p.name}`, out);
-        for (const media of Object.values<any>(op.requestBody?.content ?? {})) unbounded(media.schema, doc, `${name} body`, out);
+        for (const media of Object.values(op.requestBody?.content ?? {})) unbounded(media.schema, doc, `${name} body`, out);
       }
     }
     expect(out).toEqual([]);
@@ -181,30 +214,31 @@ describe("every array has a documented maximum", () => {
 describe("bounded input", () => {
   it("pages GET /api/lists like every other list", async () => {
     const x = await addContactsSetup();
-    for (let i = 0; i < 30; i++) await as(x.s, "POST", "/api/lists", { name: `List ${String(i).padStart(2, "0")}` });
-    const first = await json(await as(x.s, "GET", "/api/lists"));
+    const lists = api(x.s).lists;
+    for (let i = 0; i < 30; i++) await lists.$post({ json: { name: `List ${String(i).padStart(2, "0")}` } });
+    const first = await ok(lists.$get({ query: {} }));
     expect(first.lists).toHaveLength(25);
     expect(first.pagination).toEqual({ page: 1, per_page: 25, total_entries: 30, total_pages: 2 });
-    const second = await json(await as(x.s, "GET", "/api/lists?page=2&per_page=25"));
-    expect(second.lists.map((l: any) => l.name)).toEqual(["List 25", "List 26", "List 27", "List 28", "List 29"]);
-    const found = await json(await as(x.s, "GET", "/api/lists?q=List%2007"));
-    expect(found.lists.map((l: any) => l.name)).toEqual(["List 07"]);
-    expect((await errorOf(await as(x.s, "GET", "/api/lists?per_page=101"))).status).toBe(422);
+    const second = await ok(lists.$get({ query: { page: "2", per_page: "25" } }));
+    expect(second.lists.map((l) => l.name)).toEqual(["List 25", "List 26", "List 27", "List 28", "List 29"]);
+    const found = await ok(lists.$get({ query: { q: "List 07" } }));
+    expect(found.lists.map((l) => l.name)).toEqual(["List 07"]);
+    expect((await errorOf(await lists.$get({ query: { per_page: "101" } }))).status).toBe(422);
   });
 
   it("refuses more than 20 label_names on a contact (REST and Apollo), creating no list", async () => {
     const x = await addContactsSetup();
     const { master } = await keysFor(x.teamId, x.userId);
     const names = Array.from({ length: 21 }, (_, i) => `Label ${i}`);
-    const rest = await errorOf(await as(x.s, "POST", "/api/contacts", { first_name: "A", email: "a@example.test", list_names: names }));
+    const rest = await errorOf(await api(x.s).contacts.$post({ json: { first_name: "A", email: "a@example.test", list_names: names } }));
     expect(rest).toMatchObject({ status: 422, code: "validation_failed" });
     const ap = await errorOf(await apollo(master, "/contacts", { first_name: "B", email: "b@example.test", label_names: names }));
     expect(ap).toMatchObject({ status: 422, code: "validation_failed" });
     expect(ap.details.fields[0].field).toBe("label_names");
     const lists = await env.DB.prepare("SELECT count(*) AS n FROM lists WHERE team_id = ?").bind(x.teamId).first<{ n: number }>();
     expect(lists!.n).toBe(0);
-    const ok = await apollo(master, "/contacts", { first_name: "C", email: "c@example.test", label_names: names.slice(0, 20) });
-    expect(ok.status).toBe(200);
+    const created = await apollo(master, "/contacts", { first_name: "C", email: "c@example.test", label_names: names.slice(0, 20) });
+    expect(created.status).toBe(200);
     expect((await env.DB.prepare("SELECT count(*) AS n FROM lists WHERE team_id = ?").bind(x.teamId).first<{ n: number }>())!.n).toBe(20);
   });
 
@@ -229,7 +263,7 @@ describe("bounded input", () => {
       mode: "mark_as_finished",
     });
     expect(res.status).toBe(200);
-    expect((await json(res)).contacts).toHaveLength(1);
+    expect((await apolloBody(res)).contacts).toHaveLength(1);
     const e = await env.DB.prepare("SELECT status FROM enrollments WHERE sequence_id = ? AND contact_id = ?")
       .bind(x.sequenceId, c1)
       .first<{ status: string }>();
@@ -252,8 +286,11 @@ describe("bounded input", () => {
     )
       .bind(newId(), x.teamId, `${newId()}@sim.test`)
       .first<{ id: string }>())!.id;
-    const shares = [...Array.from({ length: 199 }, () => ({ user_id: other, access: "view" })), { user_id: other, access: "edit" }];
-    const res = await as(x.s, "PUT", `/api/sequences/${x.sequenceId}/shares`, { shares });
+    const shares = [
+      ...Array.from({ length: 199 }, () => ({ user_id: other, access: "view" as const })),
+      { user_id: other, access: "edit" as const },
+    ];
+    const res = await api(x.s).sequences[":id"].shares.$put({ param: { id: x.sequenceId }, json: { shares } });
     expect(res.status).toBe(200);
     const rows = (await env.DB.prepare("SELECT user_id, access FROM sequence_shares WHERE sequence_id = ?").bind(x.sequenceId).all())
       .results;
@@ -267,8 +304,11 @@ describe("bounded input", () => {
     const ids = (
       await env.DB.prepare("SELECT id FROM enrollments WHERE sequence_id = ?").bind(x.sequenceId).all<{ id: string }>()
     ).results.map((r) => r.id);
-    const body = await json(
-      await as(x.s, "POST", `/api/sequences/${x.sequenceId}/enrollments/pause`, { enrollment_ids: [...ids, ...ids, ...ids] }),
+    const body = await ok(
+      api(x.s).sequences[":id"].enrollments[":action"].$post({
+        param: { id: x.sequenceId, action: "pause" },
+        json: { enrollment_ids: [...ids, ...ids, ...ids] },
+      }),
     );
     expect(body.changed.sort()).toEqual([...ids].sort());
     expect(body.unchanged).toEqual([]);
@@ -279,20 +319,23 @@ describe("every array at its documented maximum answers without a 500", () => {
   it("REST: list members (10,000), contact stages (1,000), step reorder (100)", async () => {
     const x = await addContactsSetup();
     const contacts = await makeContacts(x.teamId, 120);
-    const { list } = await json(await as(x.s, "POST", "/api/lists", { name: "Max" }));
+    const rest = api(x.s);
+    const { list } = await ok(rest.lists.$post({ json: { name: "Max" } }), 201);
     const ids = [...contacts, ...Array.from({ length: 10_000 - contacts.length }, () => newId())];
-    const added = await as(x.s, "POST", `/api/lists/${list.id}/members`, { contact_ids: ids });
-    expect(added.status).toBe(200);
-    expect(await json(added)).toMatchObject({ added: 120 });
-    expect((await errorOf(await as(x.s, "POST", `/api/lists/${list.id}/members`, { contact_ids: [...ids, newId()] }))).status).toBe(422);
+    const members = rest.lists[":id"].members;
+    const added = await ok(members.$post({ param: { id: list.id }, json: { contact_ids: ids } }));
+    expect(added).toMatchObject({ added: 120 });
+    expect((await errorOf(await members.$post({ param: { id: list.id }, json: { contact_ids: [...ids, newId()] } }))).status).toBe(422);
 
     const stage = `${x.teamId}-cold`;
-    const staged = await as(x.s, "POST", "/api/contacts/stage", { contact_ids: ids.slice(0, 1000), stage_id: stage });
-    expect(staged.status).toBe(200);
-    expect((await json(staged)).updated).toBe(120);
+    const staged = await ok(rest.contacts.stage.$post({ json: { contact_ids: ids.slice(0, 1000), stage_id: stage } }));
+    expect(staged.updated).toBe(120);
 
     const reorder = await errorOf(
-      await as(x.s, "POST", `/api/sequences/${x.sequenceId}/steps/reorder`, { step_ids: Array.from({ length: 100 }, () => newId()) }),
+      await rest.sequences[":id"].steps.reorder.$post({
+        param: { id: x.sequenceId },
+        json: { step_ids: Array.from({ length: 100 }, () => newId()) },
+      }),
     );
     expect(reorder).toMatchObject({ status: 422, code: "validation_failed" });
   });
@@ -305,7 +348,7 @@ describe("every array at its documented maximum answers without a 500", () => {
     const hundred = Array.from({ length: 100 }, () => newId());
     const staged = await apollo(master, "/contacts/update_stages", { contact_ids: thousand, contact_stage_id: `${x.teamId}-cold` });
     expect(staged.status).toBe(200);
-    expect((await json(staged)).contacts).toHaveLength(120);
+    expect((await apolloBody(staged)).contacts).toHaveLength(120);
     expect(
       (
         await apollo(master, "/emailer_messages/search", {
@@ -361,14 +404,13 @@ describe("searches at their longest", () => {
     const [c1] = await makeContacts(x.teamId, 1);
     const long = `${"Acme ".repeat(39)}Acme`.slice(0, 200);
     await env.DB.prepare("UPDATE contacts SET company = ? WHERE id = ?").bind(`The ${long} Group`, c1).run();
-    const contacts = await as(x.s, "GET", `/api/contacts?q=${encodeURIComponent(long)}`);
-    expect(contacts.status).toBe(200);
-    expect((await json(contacts)).contacts.map((c: any) => c.id)).toEqual([c1]);
-    expect((await as(x.s, "GET", `/api/sequences?q=${"s".repeat(120)}`)).status).toBe(200);
-    expect((await as(x.s, "GET", `/api/lists?q=${"l".repeat(120)}`)).status).toBe(200);
-    const people = await as(x.s, "POST", "/api/people/search", { titles: ["t".repeat(200)] });
-    expect(people.status).toBe(200);
-    expect((await json(people)).pagination.total_entries).toBe(0);
+    const rest = api(x.s);
+    const contacts = await ok(rest.contacts.$get({ query: { q: long } }));
+    expect(contacts.contacts.map((c) => c.id)).toEqual([c1]);
+    expect((await rest.sequences.$get({ query: { q: "s".repeat(120) } })).status).toBe(200);
+    expect((await rest.lists.$get({ query: { q: "l".repeat(120) } })).status).toBe(200);
+    const people = await ok(rest.people.search.$post({ json: { titles: ["t".repeat(200)] } }));
+    expect(people.pagination.total_entries).toBe(0);
   });
 
   it("Apollo: sequences, users, contacts and people with 200-character keywords", async () => {
@@ -384,8 +426,8 @@ describe("searches at their longest", () => {
       const res = await apollo(master, path, body);
       expect(res.status, path).toBe(200);
     }
-    const found = await json(await apollo(master, "/emailer_campaigns/search", { q_name: "Seq" }));
-    expect(found.emailer_campaigns.map((c: any) => c.id)).toEqual([x.sequenceId]);
+    const found = await apolloBody(await apollo(master, "/emailer_campaigns/search", { q_name: "Seq" }));
+    expect(found.emailer_campaigns.map((c) => c.id)).toEqual([x.sequenceId]);
   });
 });
 
