@@ -15,10 +15,10 @@ import { gmailTransport } from "../../worker/transports/gmail";
 import { graphTransport } from "../../worker/transports/graph";
 import { openTokens, sealTokens } from "../../worker/transports/oauth";
 import { HOUR, enroll, makeContacts, makeSequence, makeTeam, runUntil, sessionFor, startSimulation } from "../fixtures";
-import { call, env, type Session } from "../helpers";
+import type { InferResponseType } from "hono/client";
+import { call, client, env, errorOf, ok, type Session } from "../helpers";
 
 const FAKE = env.GMAIL_API_URL!;
-const json = async (r: Response) => (await r.json()) as any;
 const control = (path: string, body: unknown) =>
   fetch(`${FAKE}/control/${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
 const state = async (account: string) =>
@@ -27,23 +27,33 @@ const state = async (account: string) =>
     calls: { method: string; path: string }[];
   };
 const uniqueAccount = (p: string) => `${p}-${crypto.randomUUID().slice(0, 8)}@acme.test`;
-const row = (id: string) => env.DB.prepare("SELECT * FROM mailboxes WHERE id = ?").bind(id).first<Record<string, any>>();
+interface MailboxRow {
+  status: string;
+  status_reason: string | null;
+  secret_ciphertext: string;
+  transport_config: string;
+}
+const row = (id: string) => env.DB.prepare("SELECT * FROM mailboxes WHERE id = ?").bind(id).first<MailboxRow>();
+/** The columns of a sent email these tests read. */
+interface MessageRow {
+  id: string;
+  status: string;
+  message_id_header: string;
+  to_email: string;
+  subject: string;
+}
+type Providers = InferResponseType<ReturnType<typeof client>["api"]["oauth"]["providers"]["$get"], 200>;
 
 /** Start → the provider's consent screen (as `account`) → our callback, as the signed-in browser would. */
 async function signIn(
   s: Session,
   provider: "google" | "microsoft",
   account: string,
-  body: Record<string, unknown> = {},
+  body: { mailbox_id?: string } = {},
   consent: Record<string, string> = {},
 ) {
-  const start = await call(`/api/oauth/${provider}/start`, {
-    method: "POST",
-    headers: { cookie: s.cookie, "x-csrf-token": s.csrf, "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  expect(start.status).toBe(200);
-  const url = new URL((await json(start)).url);
+  const start = await ok(client(s).api.oauth[":provider"].start.$post({ param: { provider }, json: body }));
+  const url = new URL(start.url);
   url.searchParams.set("test_account", account);
   for (const [k, v] of Object.entries(consent)) url.searchParams.set(k, v);
   const consented = await fetch(url, { redirect: "manual" });
@@ -81,7 +91,7 @@ beforeEach(() => startSimulation());
 describe("connecting by signing in", () => {
   it("connects a Gmail mailbox with PKCE and state, verifies it with an authenticated call, and keeps the tokens sealed", async () => {
     const { s, account, mailboxId } = await teamWith("google");
-    const mb = (await json(await call(`/api/mailboxes/${mailboxId}`, { headers: { cookie: s.cookie } }))).mailbox;
+    const mb = (await ok(client(s).api.mailboxes[":id"].$get({ param: { id: mailboxId } }))).mailbox;
     expect(mb).toMatchObject({ email: account, transport: "gmail", status: "connected", status_reason: null });
     const r = (await row(mailboxId))!;
     expect(r.secret_ciphertext).not.toContain("google-");
@@ -89,8 +99,10 @@ describe("connecting by signing in", () => {
     const calls = (await state(account)).calls.map((c) => c.path);
     expect(calls).toContain("token:authorization_code");
     expect(calls).toContain("/gmail/v1/users/me/profile");
-    const audit = await env.DB.prepare("SELECT action, details FROM audit_log WHERE target_id = ?").bind(mailboxId).first<any>();
-    expect(audit.action).toBe("mailbox.create");
+    const audit = await env.DB.prepare("SELECT action, details FROM audit_log WHERE target_id = ?")
+      .bind(mailboxId)
+      .first<{ action: string }>();
+    expect(audit!.action).toBe("mailbox.create");
   });
 
   it("asks Google for offline access with an S256 challenge, sending-and-reading scopes and a sealed state", async () => {
@@ -112,7 +124,7 @@ describe("connecting by signing in", () => {
 
   it("connects a Microsoft 365 mailbox the same way", async () => {
     const { s, account, mailboxId } = await teamWith("microsoft");
-    const mb = (await json(await call(`/api/mailboxes/${mailboxId}`, { headers: { cookie: s.cookie } }))).mailbox;
+    const mb = (await ok(client(s).api.mailboxes[":id"].$get({ param: { id: mailboxId } }))).mailbox;
     expect(mb).toMatchObject({ email: account, transport: "graph", status: "connected", sender_name: `Fake ${account.split("@")[0]}` });
     expect(JSON.parse((await row(mailboxId))!.transport_config).delta_link).toContain("$deltatoken=");
   });
@@ -130,13 +142,7 @@ describe("connecting by signing in", () => {
       /expired or was not started here/,
     );
     // A state started by one user can't be completed in another user's session.
-    const start = await json(
-      await call(`/api/oauth/google/start`, {
-        method: "POST",
-        headers: { cookie: s.cookie, "x-csrf-token": s.csrf, "content-type": "application/json" },
-        body: "{}",
-      }),
-    );
+    const start = await ok(client(s).api.oauth[":provider"].start.$post({ param: { provider: "google" }, json: {} }));
     const other = await makeTeam();
     const os = await sessionFor(other.teamId, other.userId);
     const st = new URL(start.url).searchParams.get("state")!;
@@ -146,7 +152,8 @@ describe("connecting by signing in", () => {
     });
     expect(new URL(res.headers.get("location")!, "http://x").searchParams.get("connect_error")).toMatch(/started by another user/);
     expect(
-      (await env.DB.prepare("SELECT count(*) n FROM mailboxes WHERE team_id IN (?, ?)").bind(teamId, other.teamId).first<any>()).n,
+      (await env.DB.prepare("SELECT count(*) n FROM mailboxes WHERE team_id IN (?, ?)").bind(teamId, other.teamId).first<{ n: number }>())!
+        .n,
     ).toBe(0);
   });
 
@@ -154,7 +161,8 @@ describe("connecting by signing in", () => {
     const { teamId, userId } = await makeTeam();
     const s = await sessionFor(teamId, userId);
     const bare = { ...env, GOOGLE_CLIENT_ID: undefined, GOOGLE_CLIENT_SECRET: undefined };
-    const providers = await json(await app.request("/api/oauth/providers", { headers: { cookie: s.cookie } }, bare));
+    // Raw app.request on purpose: the point is an env without Google's client id and secret.
+    const providers = (await (await app.request("/api/oauth/providers", { headers: { cookie: s.cookie } }, bare)).json()) as Providers;
     expect(providers.providers[0]).toMatchObject({
       provider: "google",
       configured: false,
@@ -168,7 +176,7 @@ describe("connecting by signing in", () => {
       bare,
     );
     expect(res.status).toBe(422);
-    expect((await json(res)).error.message).toMatch(/GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET \(wrangler secret put/);
+    expect((await errorOf(res)).message).toMatch(/GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET \(wrangler secret put/);
   });
 });
 
@@ -189,9 +197,9 @@ describe("sending and replies", () => {
     await runUntil(now() + HOUR);
     const sent = (await state(account)).sent;
     expect(sent).toHaveLength(1);
-    const m = await env.DB.prepare("SELECT * FROM messages WHERE sequence_id = ?").bind(sequenceId).first<any>();
-    expect(m.status).toBe("sent");
-    expect(sent[0]!.raw).toContain(`Message-ID: ${m.message_id_header}`);
+    const m = await env.DB.prepare("SELECT * FROM messages WHERE sequence_id = ?").bind(sequenceId).first<MessageRow>();
+    expect(m!.status).toBe("sent");
+    expect(sent[0]!.raw).toContain(`Message-ID: ${m!.message_id_header}`);
     // Follow-up a day later (the access token expired meanwhile: refreshed before the send).
     await runUntil(now() + 26 * HOUR);
     const after = await state(account);
@@ -201,10 +209,14 @@ describe("sending and replies", () => {
     // The prospect answers; the cron's poll finds it through history and classifies it like email().
     await control("inbox", {
       account,
-      raw: `From: Prospect <${m.to_email}>\r\nTo: ${account}\r\nSubject: Re: ${m.subject}\r\nMessage-ID: <r-${crypto.randomUUID()}@mail.test>\r\nIn-Reply-To: ${m.message_id_header}\r\nReferences: ${m.message_id_header}\r\nContent-Type: text/plain\r\n\r\nSounds good.\r\n`,
+      raw: `From: Prospect <${m!.to_email}>\r\nTo: ${account}\r\nSubject: Re: ${m!.subject}\r\nMessage-ID: <r-${crypto.randomUUID()}@mail.test>\r\nIn-Reply-To: ${m!.message_id_header}\r\nReferences: ${m!.message_id_header}\r\nContent-Type: text/plain\r\n\r\nSounds good.\r\n`,
     });
     await runCron({} as ScheduledController, env);
-    expect(await env.DB.prepare("SELECT status, reason FROM enrollments WHERE sequence_id = ?").bind(sequenceId).first<any>()).toEqual({
+    expect(
+      await env.DB.prepare("SELECT status, reason FROM enrollments WHERE sequence_id = ?")
+        .bind(sequenceId)
+        .first<{ status: string; reason: string | null }>(),
+    ).toEqual({
       status: "finished",
       reason: "replied",
     });
@@ -220,17 +232,20 @@ describe("sending and replies", () => {
     const [contactId] = await makeContacts(teamId, 1);
     await enroll(teamId, sequenceId, [contactId!], [mailboxId]);
     await runUntil(now() + HOUR);
-    const m = await env.DB.prepare("SELECT * FROM messages WHERE sequence_id = ?").bind(sequenceId).first<any>();
-    expect(m.status).toBe("sent");
-    expect((await state(account)).sent[0]!.raw).toContain(`Message-ID: ${m.message_id_header}`);
-    const dsn = `From: Mail Delivery System <MAILER-DAEMON@mx.test>\r\nTo: ${account}\r\nSubject: Undeliverable\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary="b1"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\nFailed.\r\n--b1\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.test\r\n\r\nFinal-Recipient: rfc822; ${m.to_email}\r\nAction: failed\r\nStatus: 5.1.1\r\n--b1\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: ${m.message_id_header}\r\n--b1--\r\n`;
+    const m = await env.DB.prepare("SELECT * FROM messages WHERE sequence_id = ?").bind(sequenceId).first<MessageRow>();
+    expect(m!.status).toBe("sent");
+    expect((await state(account)).sent[0]!.raw).toContain(`Message-ID: ${m!.message_id_header}`);
+    const dsn = `From: Mail Delivery System <MAILER-DAEMON@mx.test>\r\nTo: ${account}\r\nSubject: Undeliverable\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary="b1"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\nFailed.\r\n--b1\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.test\r\n\r\nFinal-Recipient: rfc822; ${m!.to_email}\r\nAction: failed\r\nStatus: 5.1.1\r\n--b1\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: ${m!.message_id_header}\r\n--b1--\r\n`;
     await control("inbox", { account, raw: dsn });
     const [out] = (await pollReplies(env)).filter((o) => o.mailboxId === mailboxId);
     expect(out).toMatchObject({ read: 1, handled: 1 });
-    expect((await env.DB.prepare("SELECT status FROM messages WHERE id = ?").bind(m.id).first<any>()).status).toBe("bounced");
+    expect((await env.DB.prepare("SELECT status FROM messages WHERE id = ?").bind(m!.id).first<{ status: string }>())!.status).toBe(
+      "bounced",
+    );
     expect(
-      (await env.DB.prepare("SELECT reason FROM suppressions WHERE team_id = ? AND email = lower(?)").bind(teamId, m.to_email).first<any>())
-        .reason,
+      (await env.DB.prepare("SELECT reason FROM suppressions WHERE team_id = ? AND email = lower(?)")
+        .bind(teamId, m!.to_email)
+        .first<{ reason: string }>())!.reason,
     ).toBe("bounced");
   });
 
@@ -245,7 +260,7 @@ describe("sending and replies", () => {
       poll_error: expect.stringContaining("Reply check restarted"),
     });
     // The Mailboxes screen shows it.
-    const shown = (await json(await call(`/api/mailboxes/${g.mailboxId}`, { headers: { cookie: g.s.cookie } }))).mailbox;
+    const shown = (await ok(client(g.s).api.mailboxes[":id"].$get({ param: { id: g.mailboxId } }))).mailbox;
     expect(shown.reply_check).toEqual({
       checked_at: expect.any(Number),
       error: expect.stringContaining("Reply check restarted: SyncStateNotFound"),
@@ -311,20 +326,19 @@ describe("tokens and provider errors", () => {
     );
     expect((await state(account)).sent).toHaveLength(0);
     // Held, not failed: the email waits in the mailbox's queue and no message row exists.
-    expect((await env.DB.prepare("SELECT status FROM enrollments WHERE sequence_id = ?").bind(sequenceId).first<any>()).status).toBe(
-      "active",
-    );
-    expect(await env.DB.prepare("SELECT count(*) n FROM messages WHERE sequence_id = ?").bind(sequenceId).first<any>()).toEqual({ n: 0 });
+    expect(
+      (await env.DB.prepare("SELECT status FROM enrollments WHERE sequence_id = ?").bind(sequenceId).first<{ status: string }>())!.status,
+    ).toBe("active");
+    expect(await env.DB.prepare("SELECT count(*) n FROM messages WHERE sequence_id = ?").bind(sequenceId).first<{ n: number }>()).toEqual({
+      n: 0,
+    });
     expect((await mailboxStub(env, mailboxId).capacity(mailboxId)).queued).toBe(1);
     const audit = await env.DB.prepare("SELECT details FROM audit_log WHERE target_id = ? AND action = 'mailbox.needs_reconnect'")
       .bind(mailboxId)
-      .first<any>();
-    expect(JSON.parse(audit.details)).toMatchObject({ owner_id: userId, email: account });
+      .first<{ details: string }>();
+    expect(JSON.parse(audit!.details)).toMatchObject({ owner_id: userId, email: account });
     // The plain reconnect button can't bring it back (verify fails); signing in again does.
-    expect(
-      (await call(`/api/mailboxes/${mailboxId}/reconnect`, { method: "POST", headers: { cookie: s.cookie, "x-csrf-token": s.csrf } }))
-        .status,
-    ).toBe(422);
+    expect((await client(s).api.mailboxes[":id"].reconnect.$post({ param: { id: mailboxId } })).status).toBe(422);
     const again = await signIn(s, "google", account, { mailbox_id: mailboxId });
     expect(again).toMatchObject({ id: mailboxId, error: null });
     expect((await row(mailboxId))!).toMatchObject({ status: "connected", status_reason: null });
@@ -332,7 +346,9 @@ describe("tokens and provider errors", () => {
     expect(JSON.parse((await row(mailboxId))!.transport_config).history_id).toBe(cursorBefore);
     await runUntil(now() + HOUR);
     expect((await state(account)).sent).toHaveLength(1);
-    expect((await env.DB.prepare("SELECT status FROM messages WHERE sequence_id = ?").bind(sequenceId).first<any>()).status).toBe("sent");
+    expect(
+      (await env.DB.prepare("SELECT status FROM messages WHERE sequence_id = ?").bind(sequenceId).first<{ status: string }>())!.status,
+    ).toBe("sent");
   });
 
   it("reconnecting with a different account is refused in words", async () => {
