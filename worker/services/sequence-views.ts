@@ -1,10 +1,10 @@
 import { z } from "@hono/zod-openapi";
-import { and, asc, eq } from "drizzle-orm";
-import { inList } from "../db/in-list";
+import { and, eq } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { schedules, sequenceShares, steps, stepVariants, users } from "../db/schema";
+import { schedules, sequenceShares, users } from "../db/schema";
 import type { Caller } from "../env";
 import { sequenceFor } from "./access";
+import { stepsWithVariants } from "./steps";
 
 export const VariantSchema = z
   .object({ id: z.string(), label: z.string(), subject: z.string(), body: z.string(), enabled: z.boolean() })
@@ -64,8 +64,8 @@ export const SequenceDetailSchema = z
 
 export async function loadSequenceDetail(d: Db, caller: Caller, sequenceId: string): Promise<z.infer<typeof SequenceDetailSchema>> {
   const { seq, access } = await sequenceFor(d, caller, sequenceId);
-  const [stepRows, shares, schedule, owner] = await Promise.all([
-    d.select().from(steps).where(eq(steps.sequenceId, seq.id)).orderBy(asc(steps.position)),
+  const [{ steps: stepRows, variants }, shares, schedule, owner] = await Promise.all([
+    stepsWithVariants(d, seq.id),
     d
       .select({ user_id: sequenceShares.userId, access: sequenceShares.access, name: users.name, email: users.email })
       .from(sequenceShares)
@@ -76,18 +76,6 @@ export async function loadSequenceDetail(d: Db, caller: Caller, sequenceId: stri
       : undefined,
     d.query.users.findFirst({ where: and(eq(users.id, seq.ownerId), eq(users.teamId, seq.teamId)) }),
   ]);
-  const variants = stepRows.length
-    ? await d
-        .select()
-        .from(stepVariants)
-        .where(
-          inList(
-            stepVariants.stepId,
-            stepRows.map((s) => s.id),
-          ),
-        )
-        .orderBy(asc(stepVariants.label))
-    : [];
   return {
     id: seq.id,
     name: seq.name,

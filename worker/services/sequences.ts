@@ -11,6 +11,7 @@ import { engine } from "../../durable-objects/engine";
 import { authorize, sequenceAllows, sequenceFor, teamUser, visibleSequence } from "./access";
 import { auditEntry } from "./audit";
 import { assertCanTurnOn } from "./state-preconditions";
+import { stepsWithVariants } from "./steps";
 
 /**
  * Sequences: the one module that reads and writes `sequences` and `sequence_shares` (and asks the
@@ -210,18 +211,7 @@ export async function cloneSequence(d: Db, caller: Caller, sequenceId: string, n
   const { seq } = await sequenceFor(d, caller, sequenceId);
   const id = newId();
   const t = now();
-  const srcSteps = await d.select().from(steps).where(eq(steps.sequenceId, seq.id)).orderBy(asc(steps.position));
-  const srcVariants = srcSteps.length
-    ? await d
-        .select()
-        .from(stepVariants)
-        .where(
-          inList(
-            stepVariants.stepId,
-            srcSteps.map((s) => s.id),
-          ),
-        )
-    : [];
+  const { steps: srcSteps, variants: srcVariants } = await stepsWithVariants(d, seq.id);
   const stepMap = new Map(srcSteps.map((s) => [s.id, newId()]));
   const stmts: BatchStatement[] = [
     d.insert(sequences).values({

@@ -1,5 +1,6 @@
 import { and, asc, eq, sql } from "drizzle-orm";
 import { batchSql, type Db } from "../db/client";
+import { inList } from "../db/in-list";
 import { auditLog, sequences, steps, stepVariants, type STEP_TYPES } from "../db/schema";
 import type { Caller } from "../env";
 import { now } from "../lib/clock";
@@ -17,6 +18,24 @@ import { validateTemplate } from "./templates";
  * most a year, content that renders, a step and a variant left on), keeps positions 1…n, touches the
  * sequence and writes an audit entry; each answers the sequence as the editor shows it.
  */
+
+/** A sequence's steps in order and their variants (by label): what the editor shows and a copy duplicates. */
+export async function stepsWithVariants(d: Db, sequenceId: string) {
+  const stepRows = await d.select().from(steps).where(eq(steps.sequenceId, sequenceId)).orderBy(asc(steps.position));
+  const variants = stepRows.length
+    ? await d
+        .select()
+        .from(stepVariants)
+        .where(
+          inList(
+            stepVariants.stepId,
+            stepRows.map((s) => s.id),
+          ),
+        )
+        .orderBy(asc(stepVariants.label))
+    : [];
+  return { steps: stepRows, variants };
+}
 
 /**
  * Most steps a sequence may have. Apollo and its peers stop well below this; every step is loaded
