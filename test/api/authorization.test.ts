@@ -16,12 +16,17 @@ beforeAll(async () => {
   [admin, rep1, rep2] = await Promise.all([login("admin@demo.test"), login("rep1@demo.test"), login("rep2@demo.test")]);
 });
 
-const body = async (res: Response) => (await res.json()) as any;
+/** An answer's body, typed by the caller with the few fields it reads (the raw calls here walk many routes). */
+const body = async <T>(res: Response) => (await res.json()) as T;
+interface Id {
+  id: string;
+}
+type Items<K extends string, T = Id> = Record<K, T[]>;
 
 async function newSequence(s: Session, shares: { user_id: string; access: "view" | "edit" }[] = []) {
   const res = await as(s, "POST", "/api/sequences", { name: `Auth ${newId()}` });
   expect(res.status).toBe(201);
-  const id = (await body(res)).sequence.id as string;
+  const id = (await body<{ sequence: Id }>(res)).sequence.id;
   if (shares.length) expect((await as(s, "PUT", `/api/sequences/${id}/shares`, { shares })).status).toBe(200);
   return id;
 }
@@ -35,7 +40,7 @@ describe("idempotent replays never act with someone else's rights", () => {
     const req = { name: "CI key", kind: "master" };
     const first = await as(admin, "POST", "/api/api-keys", req, { "idempotency-key": key });
     expect(first.status).toBe(201);
-    const created = await body(first);
+    const created = await body<{ key: string }>(first);
     expect(created.key).toMatch(/^sf_m_/);
 
     const byMember = await as(rep1, "POST", "/api/api-keys", req, { "idempotency-key": key });
@@ -80,7 +85,7 @@ describe("idempotent replays never act with someone else's rights", () => {
     expect(await errorOf(after)).toMatchObject({ status: 404, code: "not_found" });
   });
   it("a replay re-checks a list as a list (it is checked with contact.edit)", async () => {
-    const list = await body(await as(rep1, "POST", "/api/lists", { name: `Replay ${newId()}` }));
+    const list = await body<{ list: Id }>(await as(rep1, "POST", "/api/lists", { name: `Replay ${newId()}` }));
     const key = `k-${newId()}`;
     const send = () =>
       as(rep1, "POST", `/api/lists/${list.list.id}/members/remove`, { contact_ids: ["nobody"] }, { "idempotency-key": key });
@@ -113,7 +118,7 @@ describe("idempotent replays never act with someone else's rights", () => {
       { "idempotency-key": key },
     );
     expect(b.status).toBe(202);
-    const [ja, jb] = [(await body(a)).job, (await body(b)).job];
+    const [ja, jb] = [(await body<{ job: Id }>(a)).job, (await body<{ job: Id }>(b)).job];
     expect(jb.id).not.toBe(ja.id);
     const owners = await env.DB.prepare("SELECT id, user_id FROM jobs WHERE id IN (?, ?) ORDER BY user_id")
       .bind(ja.id, jb.id)
@@ -151,9 +156,9 @@ describe("roles: who may change what", () => {
     const seq = await newSequence(rep1, [{ user_id: DEMO.rep2, access: "view" }]);
     const res = await as(rep1, "PATCH", `/api/sequences/${seq}`, { owner_id: DEMO.rep2 });
     expect(res.status).toBe(200);
-    const after = (await body(res)).sequence;
+    const after = (await body<{ sequence: { shares: { user_id: string; access: string }[] } }>(res)).sequence;
     expect(after).toMatchObject({ owner_id: DEMO.rep2, access: "edit" });
-    expect(after.shares.map((x: any) => [x.user_id, x.access])).toEqual([[DEMO.rep1, "edit"]]);
+    expect(after.shares.map((x) => [x.user_id, x.access])).toEqual([[DEMO.rep1, "edit"]]);
     expect((await as(rep2, "GET", `/api/sequences/${seq}`)).status).toBe(200);
     expect(await ownerOf(seq)).toBe(DEMO.rep2);
   });
@@ -168,7 +173,9 @@ describe("roles: who may change what", () => {
     ).toBe(1);
     expect(await errorOf(await k("PATCH", `/api/mailboxes/${MB_ADMIN}`, { sender_name: "Hijacked" }))).toMatchObject({ status: 403 });
     expect(await errorOf(await k("POST", `/api/mailboxes/${MB_ADMIN}/disconnect`))).toMatchObject({ status: 403 });
-    const mb = await env.DB.prepare("SELECT sender_name, status FROM mailboxes WHERE id = ?").bind(MB_ADMIN).first<any>();
+    const mb = await env.DB.prepare("SELECT sender_name, status FROM mailboxes WHERE id = ?")
+      .bind(MB_ADMIN)
+      .first<{ sender_name: string; status: string }>();
     expect(mb).toEqual({ sender_name: "Alex Morgan", status: "connected" });
     const wf = await as(admin, "POST", "/api/workflows", {
       name: `WF ${newId()}`,
@@ -177,10 +184,12 @@ describe("roles: who may change what", () => {
       active: false,
     });
     expect(wf.status).toBe(201);
-    const wfId = (await body(wf)).workflow.id;
+    const wfId = (await body<{ workflow: Id }>(wf)).workflow.id;
     expect(await errorOf(await k("PATCH", `/api/workflows/${wfId}`, { name: "Hijacked" }))).toMatchObject({ status: 403 });
     expect(await errorOf(await k("DELETE", `/api/workflows/${wfId}`))).toMatchObject({ status: 403 });
-    expect((await env.DB.prepare("SELECT name FROM workflows WHERE id = ?").bind(wfId).first<any>()).name).not.toBe("Hijacked");
+    expect((await env.DB.prepare("SELECT name FROM workflows WHERE id = ?").bind(wfId).first<{ name: string }>())!.name).not.toBe(
+      "Hijacked",
+    );
     // What a member may do, the key may do: read, create a sequence.
     expect((await k("GET", `/api/sequences/${seq}`)).status).toBe(200);
     expect((await k("POST", "/api/sequences", { name: `Key-made ${newId()}` })).status).toBe(201);
@@ -192,20 +201,22 @@ describe("roles: who may change what", () => {
       code: "forbidden",
     });
     expect(await errorOf(await as(rep1, "DELETE", `/api/schedules/${SEEDED_SCHEDULE}`))).toMatchObject({ status: 403 });
-    expect((await env.DB.prepare("SELECT name FROM schedules WHERE id = ?").bind(SEEDED_SCHEDULE).first<any>()).name).not.toBe("Mine now");
+    expect(
+      (await env.DB.prepare("SELECT name FROM schedules WHERE id = ?").bind(SEEDED_SCHEDULE).first<{ name: string }>())!.name,
+    ).not.toBe("Mine now");
     const created = await as(rep1, "POST", "/api/schedules", {
       name: `Riley hours ${newId()}`,
       time_zone: "Europe/Berlin",
       windows: { "1": [["09:00", "17:00"]] },
     });
     expect(created.status).toBe(201);
-    const sched = (await body(created)).schedule;
+    const sched = (await body<{ schedule: Id & { can_edit: boolean } }>(created)).schedule;
     expect(sched.can_edit).toBe(true);
     expect((await as(rep1, "PATCH", `/api/schedules/${sched.id}`, { time_zone: "Europe/Paris" })).status).toBe(200);
     expect(await errorOf(await as(rep2, "PATCH", `/api/schedules/${sched.id}`, { time_zone: "UTC" }))).toMatchObject({ status: 403 });
     expect((await as(admin, "PATCH", `/api/schedules/${sched.id}`, { time_zone: "Europe/Madrid" })).status).toBe(200);
-    const list = await body(await as(rep2, "GET", "/api/schedules"));
-    expect(list.schedules.find((s: any) => s.id === sched.id).can_edit).toBe(false);
+    const list = await body<Items<"schedules", Id & { can_edit: boolean }>>(await as(rep2, "GET", "/api/schedules"));
+    expect(list.schedules.find((s) => s.id === sched.id)!.can_edit).toBe(false);
   });
 
   it("a member can't send from another user's mailbox; their own is fine", async () => {
@@ -232,14 +243,15 @@ describe("roles: who may change what", () => {
     });
     expect(own.status).toBe(200);
     // Without a choice, the member's default rotation is their own mailboxes only.
-    const auto = await body(
+    const auto = await body<Items<"mailboxes", { mailbox_id: string }>>(
       await as(rep1, "POST", `/api/sequences/${seq}/add-contacts/preview`, { source: { contact_ids: [contact!.id] } }),
     );
-    expect(auto.mailboxes.map((m: any) => m.mailbox_id)).toEqual([MB_REP1]);
+    expect(auto.mailboxes.map((m) => m.mailbox_id)).toEqual([MB_REP1]);
     // The screens learn which mailboxes they may offer.
-    const listed = await body(await as(rep1, "GET", "/api/mailboxes"));
-    expect(listed.mailboxes.filter((m: any) => m.can_send).map((m: any) => m.id)).toEqual([MB_REP1]);
-    expect((await body(await as(admin, "GET", "/api/mailboxes"))).mailboxes.every((m: any) => m.can_send)).toBe(true);
+    type Mailboxes = Items<"mailboxes", Id & { can_send: boolean }>;
+    const listed = await body<Mailboxes>(await as(rep1, "GET", "/api/mailboxes"));
+    expect(listed.mailboxes.filter((m) => m.can_send).map((m) => m.id)).toEqual([MB_REP1]);
+    expect((await body<Mailboxes>(await as(admin, "GET", "/api/mailboxes"))).mailboxes.every((m) => m.can_send)).toBe(true);
   });
 
   it("only a contact's owner or an admin gives it to someone else", async () => {
@@ -253,7 +265,9 @@ describe("roles: who may change what", () => {
     expect(await errorOf(await withKey(DEMO.standardKey, "PATCH", `/api/contacts/${theirs!.id}`, { owner_id: DEMO.admin }))).toMatchObject({
       status: 403,
     });
-    expect((await env.DB.prepare("SELECT owner_id FROM contacts WHERE id = ?").bind(theirs!.id).first<any>()).owner_id).toBe(DEMO.rep2);
+    expect(
+      (await env.DB.prepare("SELECT owner_id FROM contacts WHERE id = ?").bind(theirs!.id).first<{ owner_id: string }>())!.owner_id,
+    ).toBe(DEMO.rep2);
     // Other fields are shared team data: a member may fix a title.
     expect((await as(rep1, "PATCH", `/api/contacts/${theirs!.id}`, { title: "VP of Sales" })).status).toBe(200);
     const mine = await env.DB.prepare("SELECT id FROM contacts WHERE team_id = ? AND owner_id = ? AND deleted_at IS NULL LIMIT 1")
@@ -272,24 +286,24 @@ describe("reads follow the sequence's visibility", () => {
     )
       .bind(DEMO.team, DEMO.rep1)
       .first<{ id: string }>();
-    const job = await body(
+    const job = await body<{ job: Id }>(
       await as(admin, "POST", `/api/sequences/${SEQ_REP1}/add-contacts`, {
         source: { contact_ids: [contact!.id] },
         mailbox_ids: [MB_ADMIN],
         skip_validation: true,
       }),
     );
-    const jobId = job.job.id as string;
+    const jobId = job.job.id;
     expect((await as(admin, "GET", `/api/jobs/${jobId}`)).status).toBe(200);
     for (const path of [`/api/jobs/${jobId}`, `/api/jobs/${jobId}/outcomes`, `/api/jobs/${jobId}/outcomes.csv`]) {
       expect(await errorOf(await as(rep2, "GET", path))).toMatchObject({ status: 404, code: "not_found" });
     }
     expect(await errorOf(await as(rep2, "POST", `/api/jobs/${jobId}/cancel`))).toMatchObject({ status: 404 });
-    const jobs = await body(await as(rep2, "GET", `/api/jobs?per_page=100&sequence_id=${SEQ_REP1}`));
-    expect(jobs.jobs.map((j: any) => j.id)).not.toContain(jobId);
-    expect((await body(await as(rep1, "GET", `/api/jobs?per_page=100&sequence_id=${SEQ_REP1}`))).jobs.map((j: any) => j.id)).toContain(
-      jobId,
-    );
+    const jobs = await body<Items<"jobs">>(await as(rep2, "GET", `/api/jobs?per_page=100&sequence_id=${SEQ_REP1}`));
+    expect(jobs.jobs.map((j) => j.id)).not.toContain(jobId);
+    expect(
+      (await body<Items<"jobs">>(await as(rep1, "GET", `/api/jobs?per_page=100&sequence_id=${SEQ_REP1}`))).jobs.map((j) => j.id),
+    ).toContain(jobId);
 
     // An email of that sequence, with its raw MIME (which holds an unsubscribe link).
     const msgId = newId();
@@ -302,7 +316,7 @@ describe("reads follow the sequence's visibility", () => {
     expect((await as(rep1, "GET", `/api/messages/${msgId}/raw`)).status).toBe(200);
     expect(await errorOf(await as(rep2, "GET", `/api/messages/${msgId}/raw`))).toMatchObject({ status: 404, code: "not_found" });
     const outboxOf = async (s: Session) =>
-      (await body(await as(s, "GET", `/api/messages?per_page=100&contact_id=${contact!.id}`))).messages.map((m: any) => m.id);
+      (await body<Items<"messages">>(await as(s, "GET", `/api/messages?per_page=100&contact_id=${contact!.id}`))).messages.map((m) => m.id);
     expect(await outboxOf(rep2)).not.toContain(msgId);
     expect(await outboxOf(rep1)).toContain(msgId);
 
@@ -314,13 +328,13 @@ describe("reads follow the sequence's visibility", () => {
       .bind(taskId, DEMO.team, newId(), SEQ_REP1, newId(), contact!.id, DEMO.rep1)
       .run();
     const tasksOf = async (s: Session) =>
-      (await body(await as(s, "GET", "/api/tasks?view=open&assignee=all&per_page=100"))).tasks.map((t: any) => t.id);
+      (await body<Items<"tasks">>(await as(s, "GET", "/api/tasks?view=open&assignee=all&per_page=100"))).tasks.map((t) => t.id);
     expect(await tasksOf(rep1)).toContain(taskId);
     expect(await tasksOf(rep2)).not.toContain(taskId);
     expect((await tasksOf(rep2)).length).toBeGreaterThan(0);
     expect(await errorOf(await as(rep2, "POST", `/api/tasks/${taskId}/complete`, {}))).toMatchObject({ status: 404 });
 
-    const wf = await body(
+    const wf = await body<{ workflow: Id }>(
       await as(rep1, "POST", "/api/workflows", {
         name: `Riley WF ${newId()}`,
         sequence_id: SEQ_REP1,
@@ -330,8 +344,10 @@ describe("reads follow the sequence's visibility", () => {
     );
     expect(await errorOf(await as(rep2, "GET", `/api/workflows/${wf.workflow.id}`))).toMatchObject({ status: 404 });
     expect(await errorOf(await as(rep2, "GET", `/api/workflows/${wf.workflow.id}/runs`))).toMatchObject({ status: 404 });
-    expect((await body(await as(rep2, "GET", "/api/workflows"))).workflows.map((w: any) => w.id)).not.toContain(wf.workflow.id);
-    expect((await body(await as(admin, "GET", "/api/workflows"))).workflows.map((w: any) => w.id)).toContain(wf.workflow.id);
+    expect((await body<Items<"workflows">>(await as(rep2, "GET", "/api/workflows"))).workflows.map((w) => w.id)).not.toContain(
+      wf.workflow.id,
+    );
+    expect((await body<Items<"workflows">>(await as(admin, "GET", "/api/workflows"))).workflows.map((w) => w.id)).toContain(wf.workflow.id);
   });
 
   it("a mailbox's test email is seen by those who may manage the mailbox, not by other members", async () => {
@@ -344,18 +360,20 @@ describe("reads follow the sequence's visibility", () => {
     expect((await as(admin, "GET", `/api/messages/${row!.id}/raw`)).status).toBe(200);
     expect(await errorOf(await as(rep2, "GET", `/api/messages/${row!.id}/raw`))).toMatchObject({ status: 404 });
     const listed = async (s: Session) =>
-      (await body(await as(s, "GET", `/api/messages?per_page=100&mailbox_id=${MB_REP1}`))).messages.map((m: any) => m.id);
+      (await body<Items<"messages">>(await as(s, "GET", `/api/messages?per_page=100&mailbox_id=${MB_REP1}`))).messages.map((m) => m.id);
     expect(await listed(rep1)).toContain(row!.id);
     expect(await listed(rep2)).not.toContain(row!.id);
   });
 
   it("Apollo's campaign, email and task searches show a member session only what it can see", async () => {
     const apollo = (s: Session, path: string) => as(s, "POST", `/apollo/api/v1/${path}`, {});
-    const campaigns = await body(await apollo(rep2, "emailer_campaigns/search"));
-    expect(campaigns.emailer_campaigns.map((c: any) => c.id)).not.toContain(SEQ_REP1);
-    expect((await body(await apollo(admin, "emailer_campaigns/search"))).emailer_campaigns.map((c: any) => c.id)).toContain(SEQ_REP1);
-    const msgs = await body(await apollo(rep2, "emailer_messages/search"));
-    expect(msgs.emailer_messages.every((m: any) => m.emailer_campaign_id !== SEQ_REP1)).toBe(true);
+    const campaigns = await body<Items<"emailer_campaigns">>(await apollo(rep2, "emailer_campaigns/search"));
+    expect(campaigns.emailer_campaigns.map((c) => c.id)).not.toContain(SEQ_REP1);
+    expect(
+      (await body<Items<"emailer_campaigns">>(await apollo(admin, "emailer_campaigns/search"))).emailer_campaigns.map((c) => c.id),
+    ).toContain(SEQ_REP1);
+    const msgs = await body<Items<"emailer_messages", { emailer_campaign_id: string }>>(await apollo(rep2, "emailer_messages/search"));
+    expect(msgs.emailer_messages.every((m) => m.emailer_campaign_id !== SEQ_REP1)).toBe(true);
   });
 
   it("Apollo's user_id can't lift a member to an admin's rights", async () => {
@@ -387,12 +405,12 @@ describe("bad values are refused, naming the field", () => {
     ] as const) {
       const e = await errorOf(await as(admin, "PATCH", `/api/sequences/${seq}`, { [field]: value }));
       expect(e).toMatchObject({ status: 422, code: "validation_failed" });
-      expect(e.details.fields.map((f: any) => f.field)).toContain(field);
+      expect(e.details.fields.map((f: { field: string }) => f.field)).toContain(field);
     }
     expect(await ownerOf(seq)).toBe(DEMO.admin);
     const e = await errorOf(await as(admin, "POST", "/api/contacts/stage", { contact_ids: ["a"], stage_id: "" }));
     expect(e).toMatchObject({ status: 422 });
-    expect(e.details.fields.map((f: any) => f.field)).toContain("stage_id");
+    expect(e.details.fields.map((f: { field: string }) => f.field)).toContain("stage_id");
   });
 
   it("another team's user can't own a mailbox", async () => {
@@ -412,13 +430,13 @@ describe("bad values are refused, naming the field", () => {
     const stage = await env.DB.prepare("SELECT id FROM contact_stages WHERE team_id = ? AND category = 'open' LIMIT 1")
       .bind(DEMO.team)
       .first<{ id: string }>();
-    const res = await body(
+    const res = await body<unknown>(
       await as(admin, "POST", "/api/contacts/stage", { contact_ids: [...ids, ids[0], "nope", rivalContact!.id], stage_id: stage!.id }),
     );
     expect(res).toEqual({ updated: 2, not_found: ["nope", rivalContact!.id] });
-    expect((await env.DB.prepare("SELECT team_id FROM contacts WHERE id = ?").bind(rivalContact!.id).first<any>()).team_id).toBe(
-      DEMO.rival,
-    );
+    expect(
+      (await env.DB.prepare("SELECT team_id FROM contacts WHERE id = ?").bind(rivalContact!.id).first<{ team_id: string }>())!.team_id,
+    ).toBe(DEMO.rival);
   });
 });
 
