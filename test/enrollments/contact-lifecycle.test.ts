@@ -2,22 +2,9 @@
 // its sequences, its suppressions kept), what the contacts tab says once a sequence is off, and tasks.
 import { beforeEach, describe, expect, it } from "vitest";
 import { now } from "../../worker/lib/clock";
-import { as, call, env, type Session } from "../helpers";
+import { call, client, env, errorOf, ok, type Session } from "../helpers";
 import { DAY, HOUR, enroll, makeContacts, makeMailbox, makeSequence, makeTeam, runUntil, sessionFor, startSimulation } from "../fixtures";
 
-interface TimelineEvent {
-  id: string;
-  kind: string;
-  at: number;
-  title: string;
-  detail: string | null;
-  sequence: { id: string } | null;
-  step: number | null;
-  mailbox: string | null;
-  by: { name: string } | null;
-}
-
-const body = async <T>(r: Response): Promise<T> => (await r.json()) as T;
 const emailOf = async (id: string) =>
   (await env.DB.prepare("SELECT email FROM contacts WHERE id = ?").bind(id).first<{ email: string }>())!.email;
 const sentCount = async (contactIds: string[]) =>
@@ -25,6 +12,7 @@ const sentCount = async (contactIds: string[]) =>
     .bind(JSON.stringify(contactIds))
     .first<{ n: number }>())!.n;
 
+/** A raw multipart request on purpose: the upload route declares no body schema, so hc can't type a form. */
 function upload(s: Session, csv: string) {
   const form = new FormData();
   form.append("file", new File([csv], "again.csv", { type: "text/csv" }));
@@ -32,14 +20,14 @@ function upload(s: Session, csv: string) {
 }
 
 async function importCsv(s: Session, csv: string) {
+  const api = client(s).api;
   const up = await upload(s, csv);
   expect(up.status, await up.clone().text()).toBe(201);
-  const { import: imp } = await body<{ import: { id: string } }>(up);
-  const save = await as(s, "POST", `/api/imports/${imp.id}/save`);
-  expect(save.status, await save.clone().text()).toBe(202);
+  const { import: imp } = (await up.json()) as { import: { id: string } };
+  await ok(api.imports[":id"].save.$post({ param: { id: imp.id } }), 202);
   const until = Date.now() + 60_000;
   for (;;) {
-    const { import: cur } = await body<{ import: { status: string } }>(await as(s, "GET", `/api/imports/${imp.id}`));
+    const { import: cur } = await ok(api.imports[":id"].$get({ param: { id: imp.id } }));
     if (cur.status === "ready" || cur.status === "failed") break;
     if (Date.now() > until) throw new Error("import still saving");
     await new Promise((r) => setTimeout(r, 50));
@@ -68,12 +56,14 @@ describe("deleting a contact", () => {
     await enroll(teamId, sequenceId, [unsub!, bounced!, dnc!, plain!], [mb]);
     const emails = await Promise.all([unsub!, bounced!, dnc!, plain!].map(emailOf));
 
-    const one = await as(s, "DELETE", `/api/contacts/${plain}`);
-    expect(one.status, await one.clone().text()).toBe(200);
-    expect(await body(one)).toMatchObject({ deleted: true, removed_from_sequences: 1, suppressed: 0 });
-    const bulk = await body<{ updated: number; removed_from_sequences: number; suppressed: number }>(
-      await as(s, "POST", "/api/contacts/bulk", { action: "delete", contact_ids: [unsub, bounced, dnc] }),
-    );
+    const api = client(s).api;
+    const contact = (id: string) => api.contacts[":id"];
+    expect(await ok(contact(plain!).$delete({ param: { id: plain! } }))).toMatchObject({
+      deleted: true,
+      removed_from_sequences: 1,
+      suppressed: 0,
+    });
+    const bulk = await ok(api.contacts.bulk.$post({ json: { action: "delete", contact_ids: [unsub!, bounced!, dnc!] } }));
     expect(bulk).toMatchObject({ updated: 3, removed_from_sequences: 3, suppressed: 3 });
 
     const rows = (
@@ -84,8 +74,8 @@ describe("deleting a contact", () => {
     expect(rows).toEqual(Array(4).fill({ status: "removed", reason: "contact_deleted" }));
     await runUntil(now() + 5 * DAY);
     expect(await sentCount([unsub!, bounced!, dnc!, plain!])).toBe(0);
-    expect((await as(s, "GET", `/api/contacts/${plain}`)).status).toBe(404);
-    expect((await as(s, "DELETE", `/api/contacts/${plain}`)).status).toBe(404);
+    expect((await contact(plain!).$get({ param: { id: plain! } })).status).toBe(404);
+    expect((await contact(plain!).$delete({ param: { id: plain! } })).status).toBe(404);
 
     const kept = (
       await env.DB.prepare("SELECT email, reason FROM suppressions WHERE team_id = ? ORDER BY reason")
@@ -99,12 +89,12 @@ describe("deleting a contact", () => {
     ]);
 
     // Re-saving through the API: refused with the reason, naming the email; the plain address saves again.
-    const again = await as(s, "POST", "/api/contacts", { first_name: "Back", email: emails[0] });
+    const again = await api.contacts.$post({ json: { first_name: "Back", email: emails[0] } });
     expect(again.status).toBe(422);
-    const err = await body<{ error: { details: { fields: { field: string; message: string }[] } } }>(again);
-    expect(err.error.details.fields[0]).toMatchObject({ field: "email" });
-    expect(err.error.details.fields[0]!.message).toMatch(/unsubscribed/i);
-    expect((await as(s, "POST", "/api/contacts", { first_name: "Plain", email: emails[3] })).status).toBe(201);
+    const err = await errorOf(again);
+    expect(err.details.fields[0]).toMatchObject({ field: "email" });
+    expect(err.details.fields[0]!.message).toMatch(/unsubscribed/i);
+    expect((await api.contacts.$post({ json: { first_name: "Plain", email: emails[3] } })).status).toBe(201);
 
     // Re-importing by CSV: the suppressed rows are not imported, each with its reason.
     const imported = await importCsv(s, `email,first_name\n${emails[0]},A\n${emails[1]},B\n${emails[2]},C\nnew.${emails[3]},D\n`);
@@ -135,23 +125,29 @@ describe("a contact's timeline", () => {
     await enroll(teamId, sequenceId, [c!], [mb]);
     await runUntil(now() + DAY + HOUR);
 
-    const { tasks } = await body<{ tasks: { id: string; warning: string | null; contact: { id: string } }[] }>(
-      await as(s, "GET", "/api/tasks?assignee=all"),
-    );
+    const api = client(s).api;
+    const { tasks } = await ok(api.tasks.$get({ query: { assignee: "all" } }));
     expect(tasks).toHaveLength(1);
     expect(tasks[0]!.warning).toMatch(/no phone/i);
-    const logged = await as(s, "POST", `/api/tasks/${tasks[0]!.id}/call`, { outcome: "no_answer", notes: "Try again Tuesday morning" });
-    expect(logged.status, await logged.clone().text()).toBe(200);
+    await ok(
+      api.tasks[":id"].call.$post({ param: { id: tasks[0]!.id }, json: { outcome: "no_answer", notes: "Try again Tuesday morning" } }),
+    );
     expect((await env.DB.prepare("SELECT status FROM tasks WHERE id = ?").bind(tasks[0]!.id).first<{ status: string }>())!.status).toBe(
       "completed",
     );
     const [enr] = (await env.DB.prepare("SELECT id FROM enrollments WHERE contact_id = ?").bind(c).all<{ id: string }>()).results;
     setClockForward();
-    expect((await as(s, "POST", `/api/sequences/${sequenceId}/enrollments/pause`, { enrollment_ids: [enr!.id] })).status).toBe(200);
+    expect(
+      (
+        await api.sequences[":id"].enrollments[":action"].$post({
+          param: { id: sequenceId, action: "pause" },
+          json: { enrollment_ids: [enr!.id] },
+        })
+      ).status,
+    ).toBe(200);
 
-    const res = await as(s, "GET", `/api/contacts/${c}/timeline`);
-    expect(res.status, await res.clone().text()).toBe(200);
-    const { events } = await body<{ events: TimelineEvent[] }>(res);
+    const timeline = api.contacts[":id"].timeline;
+    const { events } = await ok(timeline.$get({ param: { id: c! }, query: {} }));
     const ats = events.map((e) => e.at);
     expect(ats).toEqual([...ats].sort((a, b) => b - a));
     const email = events.find((e) => e.kind === "email")!;
@@ -166,15 +162,14 @@ describe("a contact's timeline", () => {
     expect(events[0]!.id).toBe(paused.id);
     expect(events.some((e) => e.kind === "added")).toBe(true);
 
-    const page1 = await body<{ events: TimelineEvent[]; has_more: boolean }>(await as(s, "GET", `/api/contacts/${c}/timeline?per_page=2`));
-    const page2 = await body<{ events: TimelineEvent[]; has_more: boolean }>(
-      await as(s, "GET", `/api/contacts/${c}/timeline?per_page=2&page=2`),
-    );
+    const page1 = await ok(timeline.$get({ param: { id: c! }, query: { per_page: 2 } }));
+    const page2 = await ok(timeline.$get({ param: { id: c! }, query: { per_page: 2, page: 2 } }));
     expect(page1.has_more).toBe(true);
     expect([...page1.events, ...page2.events].map((e) => e.id)).toEqual(events.slice(0, 4).map((e) => e.id));
 
     const other = await makeTeam();
-    expect((await as(await sessionFor(other.teamId, other.userId), "GET", `/api/contacts/${c}/timeline`)).status).toBe(404);
+    const rival = client(await sessionFor(other.teamId, other.userId)).api;
+    expect((await rival.contacts[":id"].timeline.$get({ param: { id: c! }, query: {} })).status).toBe(404);
   });
 });
 
@@ -188,14 +183,12 @@ describe("what the contacts tab says is what will happen", () => {
     const mb = await makeMailbox(teamId, userId, { daily: 1, hourly: 1, gapSeconds: 0 });
     await enroll(teamId, sequenceId, await makeContacts(teamId, 3), [mb]);
     await runUntil(now() + 10 * 60_000); // one sent, two queued behind the cap
-    const before = await body<{ scheduled: unknown[] }>(await as(s, "GET", `/api/scheduled-emails?sequence_id=${sequenceId}`));
+    const api = client(s).api;
+    const before = await ok(api["scheduled-emails"].$get({ query: { sequence_id: sequenceId } }));
     expect(before.scheduled.length).toBeGreaterThan(0);
 
-    const off = await as(s, "PATCH", `/api/sequences/${sequenceId}`, { active: false });
-    expect(off.status, await off.clone().text()).toBe(200);
-    const { enrollments } = await body<{
-      enrollments: { status: string; reason: string; reason_text: string; next_action_at: number | null }[];
-    }>(await as(s, "GET", `/api/sequences/${sequenceId}/enrollments`));
+    await ok(api.sequences[":id"].$patch({ param: { id: sequenceId }, json: { active: false } }));
+    const { enrollments } = await ok(api.sequences[":id"].enrollments.$get({ param: { id: sequenceId }, query: {} }));
     expect(enrollments).toHaveLength(3);
     for (const e of enrollments) {
       expect(e.reason).toBe("sequence_inactive");
@@ -203,10 +196,8 @@ describe("what the contacts tab says is what will happen", () => {
       expect(e.next_action_at).toBeNull();
     }
     // Its not-yet-sent emails are listed as held, with the reason and no time (issue 12 item 8: why it won't go).
-    for (const q of [`sequence_id=${sequenceId}`, `mailbox_id=${mb}`]) {
-      const { scheduled } = await body<{ scheduled: { state: string; reason: string; send_at: number | null }[] }>(
-        await as(s, "GET", `/api/scheduled-emails?${q}`),
-      );
+    for (const query of [{ sequence_id: sequenceId }, { mailbox_id: mb }]) {
+      const { scheduled } = await ok(api["scheduled-emails"].$get({ query }));
       expect(scheduled.length).toBeGreaterThan(0);
       for (const x of scheduled) expect(x).toMatchObject({ state: "held", reason: "sequence_inactive", send_at: null });
     }
@@ -230,27 +221,23 @@ describe("a scheduled email you can look at", () => {
     await enroll(teamId, sequenceId, [c!], [mb]);
     await runUntil(now() + HOUR); // step 1 sent: the next email is step 2
     const [e] = (await env.DB.prepare("SELECT id FROM enrollments WHERE contact_id = ?").bind(c).all<{ id: string }>()).results;
-    const res = await as(s, "GET", `/api/sequences/${sequenceId}/enrollments/${e!.id}/next-email`);
-    expect(res.status, await res.clone().text()).toBe(200);
-    const p = await body<{
-      step: { position: number };
-      to: string;
-      subject: string;
-      body: string;
-      from: { email: string };
-      missing: string[];
-    }>(res);
+    const api = client(s).api;
+    const nextEmail = () =>
+      api.sequences[":id"].enrollments[":enrollment_id"]["next-email"].$get({ param: { id: sequenceId, enrollment_id: e!.id } });
+    const p = await ok(nextEmail());
     expect(p.step.position).toBe(2);
     expect(p.to).toBe(await emailOf(c!));
     expect(p.subject).toBe("Hi First0");
     expect(p.body).toMatch(/^About Acme, your team in/);
     expect(p.missing).toContain("city");
-    expect(p.from.email).toBe(
+    expect(p.from!.email).toBe(
       (await env.DB.prepare("SELECT email FROM mailboxes WHERE id = ?").bind(mb).first<{ email: string }>())!.email,
     );
     // Finished contacts get nothing more: 409 says so
-    await as(s, "POST", `/api/sequences/${sequenceId}/enrollments/finish`, { enrollment_ids: [e!.id] });
-    expect((await as(s, "GET", `/api/sequences/${sequenceId}/enrollments/${e!.id}/next-email`)).status).toBe(409);
+    await ok(
+      api.sequences[":id"].enrollments[":action"].$post({ param: { id: sequenceId, action: "finish" }, json: { enrollment_ids: [e!.id] } }),
+    );
+    expect((await nextEmail()).status).toBe(409);
   });
 });
 
