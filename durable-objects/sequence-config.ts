@@ -34,6 +34,20 @@ export const ALWAYS_OPEN: WindowSpec = {
   holidayCalendar: "none",
 };
 
+/**
+ * The zone an enrollment's emails are sent in (its window's zone): the contact's when the schedule sends in
+ * the contact's time zone (the contact's zone now, else the one it had when added), else the schedule's
+ * own (null). The engine hands emails over with it; the screens that say when an email goes, and the
+ * reschedule check, use the same rule so they never disagree with the send (invariant 7/10).
+ */
+export function sendingZone(
+  cfg: Pick<SequenceConfig, "useContactTimeZone">,
+  contactZone: string | null | undefined,
+  addedZone: string | null = null,
+) {
+  return cfg.useContactTimeZone ? (contactZone ?? addedZone) : null;
+}
+
 export const EMAIL_STEP_TYPES = new Set(["auto_email"]);
 export const isEmailStep = (type: string) => EMAIL_STEP_TYPES.has(type);
 

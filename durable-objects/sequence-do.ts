@@ -9,11 +9,18 @@ import { sha256Hex } from "../worker/lib/crypto";
 import { listParam } from "../worker/db/in-list";
 import { addWait, nextWindowStart } from "../worker/services/schedule-time";
 import { engine } from "./engine";
-import type { EmailOverride, MailboxItemState, QueuedEmail, ReasonCode, StepResult } from "./engine-types";
+import {
+  outcomeOfMailboxState,
+  type EmailOverride,
+  type MailboxItemState,
+  type QueuedEmail,
+  type ReasonCode,
+  type StepResult,
+} from "./engine-types";
 import { blockingReason, loadContactStates } from "./eligibility";
 import { flushEnrollmentMirror, type MirrorRow } from "./enrollment-mirror";
 import { deleteMeta, migrate, patchRow, readMeta, writeMeta } from "./object-storage";
-import { isEmailStep, loadSequenceConfig, nextEnabledStep, type SequenceConfig, type StepConfig } from "./sequence-config";
+import { isEmailStep, loadSequenceConfig, nextEnabledStep, sendingZone, type SequenceConfig, type StepConfig } from "./sequence-config";
 import { overrideOf, toChoice, withChoice, type ChoiceRow, type EmailChoice, type ScheduledActionResult } from "./scheduled-email";
 import { createTasks, type NewTask } from "./tasks";
 
@@ -873,7 +880,7 @@ export class SequenceDO extends DurableObject<Env> {
           dueAt: e.due_at ?? t,
           score: contact?.score ?? e.score,
           window: cfg.window,
-          zone: cfg.useContactTimeZone ? (contact?.timeZone ?? e.zone) : null,
+          zone: sendingZone(cfg, contact?.timeZone, e.zone),
           thread: step.threadReply && e.thread_msg ? { messageId: e.thread_msg, subject: e.thread_subject ?? "" } : null,
         },
         this.choice(enrollmentId, stepId),
@@ -1061,7 +1068,7 @@ export class SequenceDO extends DurableObject<Env> {
             this.update(e.id, { status: "held", reason: "no_mailbox", waiting: "none" });
             continue;
           }
-          const zone = cfg.useContactTimeZone ? (contact?.timeZone ?? e.zone) : null;
+          const zone = sendingZone(cfg, contact?.timeZone, e.zone);
           const list = emails.get(e.mailbox_id) ?? [];
           const item: QueuedEmail = {
             enrollmentId: e.id,

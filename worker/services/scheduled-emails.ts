@@ -9,7 +9,7 @@ import {
   type ScheduledActionResult,
 } from "../../durable-objects/engine";
 import { pickVariant } from "../../durable-objects/compose";
-import { loadSequenceConfig, type SequenceConfig } from "../../durable-objects/sequence-config";
+import { loadSequenceConfig, sendingZone, type SequenceConfig } from "../../durable-objects/sequence-config";
 import type { Db } from "../db/client";
 import { auditLog, contacts, enrollments, messages, steps, stepVariants } from "../db/schema";
 import type { Caller, Env } from "../env";
@@ -67,6 +67,7 @@ interface Row {
   contact_id: string;
   contact_name: string;
   email: string | null;
+  contact_zone: string | null;
   mailbox_id: string | null;
   mailbox_email: string | null;
   mailbox_status: string | null;
@@ -100,7 +101,7 @@ export async function listScheduledEmails(env: Env, d: Db, caller: Caller, q: Sc
   const rows = await d.all<Row>(sql`
     SELECT e.id, e.sequence_id, s.name AS sequence_name, s.active AS seq_active, s.archived_at, s.owner_id, x.access AS share, e.status, e.reason, e.next_due_at,
            e.current_step, st.id AS step_id, st.thread_reply, c.id AS contact_id, trim(c.first_name || ' ' || c.last_name) AS contact_name,
-           c.email, e.mailbox_id, mb.email AS mailbox_email, mb.status AS mailbox_status, mb.status_reason AS mailbox_reason
+           c.email, c.time_zone AS contact_zone, e.mailbox_id, mb.email AS mailbox_email, mb.status AS mailbox_status, mb.status_reason AS mailbox_reason
       FROM enrollments e
       JOIN sequences s ON s.id = e.sequence_id
       JOIN contacts c ON c.id = e.contact_id
@@ -152,6 +153,8 @@ async function present(env: Env, d: Db, caller: Caller, rows: Row[]) {
       { reason: r.reason, status: r.status, mailboxStatus: r.mailbox_status, mailboxReason: r.mailbox_reason, emailStep: true },
       { active: !!r.seq_active, archivedAt: r.archived_at },
     );
+    // The window in the zone the engine sends this enrollment's emails in (the contact's, when the schedule says so).
+    const zone = cfg ? sendingZone(cfg, r.contact_zone) : null;
     let sendAt: number | null = null;
     let reason: string | null = why.reason;
     let text: string | null = why.text;
@@ -164,13 +167,13 @@ async function present(env: Env, d: Db, caller: Caller, rows: Row[]) {
         else if (sendAt === null) reason = "not_planned";
         else {
           // Held by the window until it opens, then (later than the opening) by the mailbox's limits and spacing.
-          const open = cfg ? (nextWindowStart(ready, cfg.window) ?? ready) : ready;
+          const open = cfg ? (nextWindowStart(ready, cfg.window, zone) ?? ready) : ready;
           if (open > ready) reason = sendAt > open + 60_000 ? "window_then_turn" : "outside_window";
           else if (sendAt > ready + 60_000) reason = "mailbox_capacity";
         }
         if (choice?.sendAt != null && !choice.sendNow) reason = "rescheduled";
       } else {
-        sendAt = cfg ? nextWindowStart(ready, cfg.window) : ready;
+        sendAt = cfg ? nextWindowStart(ready, cfg.window, zone) : ready;
         if (cfg && sendAt !== null && sendAt > ready) reason = "outside_window";
       }
       text = words(reason);
@@ -254,7 +257,7 @@ export async function previewScheduledEmail(env: Env, d: Db, caller: Caller, enr
     dueAt: e.nextDueAt ?? now(),
     score: contact?.score ?? 0,
     window: cfg.window,
-    zone: cfg.useContactTimeZone ? (contact?.timeZone ?? null) : null,
+    zone: sendingZone(cfg, contact?.timeZone),
     thread: step.threadReply && first[0] ? { messageId: first[0].messageId, subject: first[0].subject } : null,
     override: choice?.override ?? null,
   };
@@ -339,7 +342,7 @@ export async function actOnScheduledEmail(env: Env, d: Db, caller: Caller, enrol
       const contact = cfg?.useContactTimeZone
         ? await d.query.contacts.findFirst({ where: and(eq(contacts.id, e.contactId), eq(contacts.teamId, caller.teamId)) })
         : undefined;
-      const zone = contact?.timeZone ?? null;
+      const zone = cfg ? sendingZone(cfg, contact?.timeZone) : null;
       if (cfg && !inWindow(action.at, cfg.window, zone)) {
         const open = nextWindowStart(action.at, cfg.window, zone);
         throw new ApiError("validation_failed", "That moment is outside the sequence's sending window", {

@@ -1,0 +1,77 @@
+// Scheduled emails in the contact's time zone: the list says when each goes, and a reschedule is checked,
+// in the zone the engine sends that enrollment's emails in (the contact's when the schedule says so).
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { now } from "../../worker/lib/clock";
+import { setTransportOverride } from "../../worker/transports";
+import { client, env, errorOf, ok } from "../helpers";
+import {
+  DAY,
+  HOUR,
+  SIM_START,
+  enroll,
+  makeContacts,
+  makeMailbox,
+  makeSchedule,
+  makeSequence,
+  makeTeam,
+  runUntil,
+  sessionFor,
+  startSimulation,
+} from "../fixtures";
+
+/** SIM_START is Monday 00:00 UTC: Monday 09:00 in Tokyo (its window is open), Sunday 19:00 in New York (closed). */
+const MONDAY_9AM_NY = SIM_START + 14 * HOUR;
+
+describe("scheduled emails in the contact's time zone", () => {
+  let mailboxId = "";
+  beforeEach(() => startSimulation());
+  afterEach(() => setTransportOverride(mailboxId, null));
+
+  it("the list and a reschedule use the contact's zone, as the engine sends: Tokyo goes now, New York waits for its 9:00", async () => {
+    const { teamId, userId } = await makeTeam();
+    const s = await sessionFor(teamId, userId);
+    const scheduleId = await makeSchedule(teamId, { timeZone: "America/New_York", useContactTimeZone: true });
+    const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }, { wait: 2 }], scheduleId);
+    mailboxId = await makeMailbox(teamId, userId, { daily: 100, hourly: 100, gapSeconds: 0 });
+    const sent: { to: string; at: number }[] = [];
+    setTransportOverride(mailboxId, { send: async (m) => (sent.push({ to: m.to, at: now() }), { ok: true }) });
+    const [tokyo, plain] = await makeContacts(teamId, 2);
+    await env.DB.prepare("UPDATE contacts SET time_zone = 'Asia/Tokyo' WHERE id = ?").bind(tokyo).run();
+    await enroll(teamId, sequenceId, [tokyo!, plain!], [mailboxId]);
+    const api = client(s).api;
+
+    const list = await ok(api["scheduled-emails"].$get({ query: { sequence_id: sequenceId } }));
+    const of = (c: string) => list.scheduled.find((x) => x.contact.id === c)!;
+    expect(of(tokyo!)).toMatchObject({ send_at: SIM_START, reason: "waiting_for_step" });
+    expect(of(plain!)).toMatchObject({ send_at: MONDAY_9AM_NY, reason: "outside_window" });
+
+    // Reschedule: Monday 20:00 UTC is 05:00 Tuesday in Tokyo (closed there) although New York is open then.
+    const r = api["scheduled-emails"][":enrollment_id"][":step_id"];
+    const tk = of(tokyo!);
+    const refused = await r.reschedule.$post({
+      param: { enrollment_id: tk.enrollment_id, step_id: tk.step.id },
+      json: { at: SIM_START + 20 * HOUR },
+    });
+    expect(refused.status).toBe(422);
+    const err = await errorOf(refused);
+    expect(err.message).toMatch(/outside the sequence's sending window/);
+    expect(err.details.next_window_opens_at).toBe(SIM_START + DAY); // Tuesday 09:00 Tokyo
+
+    // The engine agrees with the list: Tokyo's email went at once, New York's at its 9:00.
+    await runUntil(MONDAY_9AM_NY + HOUR);
+    const to = async (c: string) =>
+      (await env.DB.prepare("SELECT email FROM contacts WHERE id = ?").bind(c).first<{ email: string }>())!.email;
+    const at = async (c: string) => {
+      const address = await to(c);
+      return sent.find((x) => x.to === address)?.at;
+    };
+    expect(await at(tokyo!)).toBeLessThan(SIM_START + HOUR);
+    expect(await at(plain!)).toBeGreaterThanOrEqual(MONDAY_9AM_NY);
+    const rows = await env.DB.prepare(
+      "SELECT e.contact_id, m.sent_at FROM messages m JOIN enrollments e ON e.id = m.enrollment_id WHERE e.sequence_id = ?",
+    )
+      .bind(sequenceId)
+      .all<{ contact_id: string; sent_at: number }>();
+    expect(rows.results.find((x) => x.contact_id === tokyo)!.sent_at).toBeLessThan(SIM_START + HOUR);
+  });
+});
