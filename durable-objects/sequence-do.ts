@@ -9,14 +9,7 @@ import { sha256Hex } from "../worker/lib/crypto";
 import { listParam } from "../worker/db/in-list";
 import { addWait, nextWindowStart } from "../worker/services/schedule-time";
 import { engine } from "./engine";
-import {
-  outcomeOfMailboxState,
-  type EmailOverride,
-  type MailboxItemState,
-  type QueuedEmail,
-  type ReasonCode,
-  type StepResult,
-} from "./engine-types";
+import type { EmailOverride, MailboxItemState, QueuedEmail, ReasonCode, StepResult } from "./engine-types";
 import { blockingReason, loadContactStates } from "./eligibility";
 import { flushEnrollmentMirror, type MirrorRow } from "./enrollment-mirror";
 import { deleteMeta, migrate, patchRow, readMeta, writeMeta } from "./object-storage";
