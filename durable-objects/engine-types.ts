@@ -59,6 +59,14 @@ export interface StepResult {
   subject?: string;
 }
 
+/**
+ * The outcome a settled mailbox item reports to its SequenceDO: a send's own end (sent, unknown,
+ * bounced, failed) as it is; anything else ended without sending, so the step counts as cancelled.
+ */
+export function outcomeOfMailboxState(state: MailboxItemState["state"]): StepOutcome {
+  return state === "sent" || state === "unknown" || state === "bounced" || state === "failed" ? state : "cancelled";
+}
+
 /** Reason codes a user can read: why an enrollment finished or is not progressing. */
 export const REASONS = {
   completed_all_steps: "Went through every step",

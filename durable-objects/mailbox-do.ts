@@ -12,10 +12,10 @@ import { inWindow, nextWindowStart, type WindowSpec } from "../worker/services/s
 import { transportFor } from "../worker/transports";
 import { loadMailbox, type MailboxSettings } from "../worker/transports/mailbox-settings";
 import type { SendResult, Transport } from "../worker/transports/types";
-import { composeEmail, loadSendContext, type SendContext } from "./compose";
+import { composeEmail, loadSendContext, type ComposedEmail, type SendContext } from "./compose";
 import { loadSendChecks, sendBlock, type SendChecks } from "./eligibility";
 import { engine } from "./engine";
-import type { EmailOverride, MailboxItemState, QueuedEmail, StepResult } from "./engine-types";
+import { outcomeOfMailboxState, type EmailOverride, type MailboxItemState, type QueuedEmail, type StepResult } from "./engine-types";
 import { migrate, patchRow, readMeta, writeMeta } from "./object-storage";
 
 type Verdict = { ok: boolean; reason: string | null; override?: EmailOverride | null };
@@ -55,15 +55,7 @@ interface QueueRow {
 }
 
 /** The composed message kept with a reservation until its outcome is reported (invariant 4). */
-interface StoredMessage {
-  to: string;
-  subject: string;
-  text: string;
-  raw: string;
-  messageId: string;
-  inReplyTo: string | null;
-  variantId: string | null;
-}
+type StoredMessage = Omit<ComposedEmail, "shown">;
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -744,7 +736,7 @@ export class MailboxDO extends DurableObject<Env> {
     // Reserve before calling the transport (invariants 3 and 4). The composed message is stored with
     // the reservation: if we crash while the transport has it, reconcile() still records what may
     // have gone out (invariant 4: an unknown outcome is recorded).
-    const msg = JSON.stringify({
+    const stored: StoredMessage = {
       to: mail.to,
       subject: mail.subject,
       text: mail.text,
@@ -752,7 +744,8 @@ export class MailboxDO extends DurableObject<Env> {
       messageId: mail.messageId,
       inReplyTo: mail.inReplyTo,
       variantId: mail.variantId,
-    });
+    };
+    const msg = JSON.stringify(stored);
     const nextSendAt = t + mb.minGapSeconds * 1000 + jitter;
     this.inTransaction(() => {
       this.sql.exec(
@@ -982,16 +975,7 @@ export class MailboxDO extends DurableObject<Env> {
       // The SequenceDO counted the step when it first went out; a retry of it is the mailbox's own business.
       if (r.resend_of) continue;
       const m = stored.get(r) ?? null;
-      const outcome: StepResult["outcome"] =
-        r.state === "sent"
-          ? "sent"
-          : r.state === "unknown"
-            ? "unknown"
-            : r.state === "bounced"
-              ? "bounced"
-              : r.state === "failed"
-                ? "failed"
-                : "cancelled";
+      const outcome = outcomeOfMailboxState(r.state);
       const entry = bySequence.get(r.sequence_id) ?? { teamId: r.team_id, results: [] };
       entry.results.push({
         enrollmentId: r.enrollment_id,

@@ -9,7 +9,14 @@ import { sha256Hex } from "../worker/lib/crypto";
 import { listParam } from "../worker/db/in-list";
 import { addWait, nextWindowStart } from "../worker/services/schedule-time";
 import { engine } from "./engine";
-import type { EmailOverride, MailboxItemState, QueuedEmail, ReasonCode, StepResult } from "./engine-types";
+import {
+  outcomeOfMailboxState,
+  type EmailOverride,
+  type MailboxItemState,
+  type QueuedEmail,
+  type ReasonCode,
+  type StepResult,
+} from "./engine-types";
 import { blockingReason, loadContactStates } from "./eligibility";
 import { flushEnrollmentMirror, type MirrorRow } from "./enrollment-mirror";
 import { deleteMeta, migrate, patchRow, readMeta, writeMeta } from "./object-storage";
@@ -1203,16 +1210,7 @@ export class SequenceDO extends DurableObject<Env> {
         if (e.status === "active") this.sql.exec("INSERT OR REPLACE INTO timers VALUES (?, ?)", e.id, at);
       } else {
         // Settled and reported before (e.g. the step came round again after a reorder): apply it now.
-        const outcome: StepResult["outcome"] =
-          s.state === "sent"
-            ? "sent"
-            : s.state === "unknown"
-              ? "unknown"
-              : s.state === "bounced"
-                ? "bounced"
-                : s.state === "failed"
-                  ? "failed"
-                  : "cancelled";
+        const outcome = outcomeOfMailboxState(s.state);
         this.applyResult(
           cfg,
           {
