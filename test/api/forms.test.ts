@@ -2,10 +2,17 @@ import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../../worker/lib/crypto";
 import { as, call, env, errorOf, login } from "../helpers";
 
-const json = async (r: Response) => (await r.json()) as any;
+/** An answer's body, typed by the caller with the few fields it reads. */
+const json = async <T>(r: Response) => (await r.json()) as T;
+interface Id {
+  id: string;
+}
+interface StepsOf {
+  sequence: { steps: Id[] };
+}
 type Field = { field: string; label: string; message: string };
-const fieldsOf = (err: { details?: any }) => (err.details?.fields ?? []) as Field[];
-const field = (err: { details?: any }, name: string) => fieldsOf(err).find((f) => f.field === name);
+const fieldsOf = (err: { details?: { fields?: Field[] } }) => err.details?.fields ?? [];
+const field = (err: { details?: { fields?: Field[] } }, name: string) => fieldsOf(err).find((f) => f.field === name);
 
 /** zod's own wording must never reach a person. */
 const RAW_ZOD = /Too small|Too big|Invalid input|Invalid option|expected (string|number|array|boolean|object)|>=|<=/;
@@ -13,7 +20,7 @@ const RAW_ZOD = /Too small|Too big|Invalid input|Invalid option|expected (string
 async function newSequence(s: Awaited<ReturnType<typeof login>>) {
   const res = await as(s, "POST", "/api/sequences", { name: `Forms ${crypto.randomUUID()}` });
   expect(res.status).toBe(201);
-  return (await json(res)).sequence;
+  return (await json<{ sequence: Id & { name: string } }>(res)).sequence;
 }
 
 describe("validation errors speak to people", () => {
@@ -129,8 +136,9 @@ describe("every number has a sane maximum", () => {
   it("checks the wait against the stored unit when a change gives only the amount or only the unit", async () => {
     const s = await login("admin@demo.test");
     const seq = await newSequence(s);
-    const step = (await json(await as(s, "POST", `/api/sequences/${seq.id}/steps`, { type: "task", wait_amount: 600, wait_unit: "hours" })))
-      .sequence.steps[0];
+    const step = (
+      await json<StepsOf>(await as(s, "POST", `/api/sequences/${seq.id}/steps`, { type: "task", wait_amount: 600, wait_unit: "hours" }))
+    ).sequence.steps[0]!;
     const toDays = await errorOf(await as(s, "PATCH", `/api/sequences/${seq.id}/steps/${step.id}`, { wait_unit: "days" }));
     expect(field(toDays, "wait_amount")?.message).toBe("Wait can be at most 365 days (a year)");
     expect((await errorOf(await as(s, "PATCH", `/api/sequences/${seq.id}/steps/${step.id}`, { wait_amount: 9_000 }))).status).toBe(422);
@@ -144,7 +152,9 @@ describe("every number has a sane maximum", () => {
     const bad = await errorOf(await as(s, "POST", "/api/mailboxes", { email, sender_name: "L", daily_limit: 10, hourly_limit: 50 }));
     expect(bad).toMatchObject({ status: 422, code: "validation_failed" });
     expect(field(bad, "hourly_limit")?.message).toBe("Hourly limit can't be more than the daily limit (10)");
-    const mb = (await json(await as(s, "POST", "/api/mailboxes", { email, sender_name: "L", daily_limit: 40, hourly_limit: 20 }))).mailbox;
+    const mb = (
+      await json<{ mailbox: Id }>(await as(s, "POST", "/api/mailboxes", { email, sender_name: "L", daily_limit: 40, hourly_limit: 20 }))
+    ).mailbox;
     expect((await errorOf(await as(s, "PATCH", `/api/mailboxes/${mb.id}`, { daily_limit: 5 }))).status).toBe(422);
     expect((await errorOf(await as(s, "PATCH", `/api/mailboxes/${mb.id}`, { hourly_limit: 41 }))).status).toBe(422);
     const row = await env.DB.prepare("SELECT daily_limit, hourly_limit FROM mailboxes WHERE id = ?").bind(mb.id).first();
@@ -187,12 +197,12 @@ describe("every state change has its precondition", () => {
     expect(err.status).toBe(422);
     expect(err.message).toBe("Turn a step on before turning the sequence on: every step is off");
     // The list says how many steps are on, so a screen can tell before offering the switch.
-    const listed = (await json(await as(s, "GET", `/api/sequences?q=${encodeURIComponent(seq.name)}`))).sequences.find(
-      (x: any) => x.id === seq.id,
+    const listed = (await json<{ sequences: Id[] }>(await as(s, "GET", `/api/sequences?q=${encodeURIComponent(seq.name)}`))).sequences.find(
+      (x) => x.id === seq.id,
     );
     expect(listed).toMatchObject({ steps: 1, steps_on: 0 });
     expect(await activeOf(seq.id)).toBe(0);
-    const step = (await json(await as(s, "GET", `/api/sequences/${seq.id}`))).sequence.steps[0];
+    const step = (await json<StepsOf>(await as(s, "GET", `/api/sequences/${seq.id}`))).sequence.steps[0]!;
     await as(s, "PATCH", `/api/sequences/${seq.id}/steps/${step.id}`, { enabled: true });
     expect((await as(s, "PATCH", `/api/sequences/${seq.id}`, { active: true })).status).toBe(200);
     expect(await activeOf(seq.id)).toBe(1);
@@ -201,7 +211,7 @@ describe("every state change has its precondition", () => {
   it("an active sequence keeps at least one step on: turning off or deleting its last one is refused", async () => {
     const s = await login("admin@demo.test");
     const seq = await newSequence(s);
-    const step = (await json(await as(s, "POST", `/api/sequences/${seq.id}/steps`, { type: "task" }))).sequence.steps[0];
+    const step = (await json<StepsOf>(await as(s, "POST", `/api/sequences/${seq.id}/steps`, { type: "task" }))).sequence.steps[0]!;
     expect((await as(s, "PATCH", `/api/sequences/${seq.id}`, { active: true })).status).toBe(200);
     const off = await errorOf(await as(s, "PATCH", `/api/sequences/${seq.id}/steps/${step.id}`, { enabled: false }));
     expect(off).toMatchObject({ status: 422, message: "An active sequence needs a step on: turn the sequence off first" });
@@ -227,7 +237,9 @@ describe("every state change has its precondition", () => {
     });
     expect(field(on, "active")).toBeTruthy();
     const wf = (
-      await json(await as(s, "POST", "/api/workflows", { name: "Early", sequence_id: seq.id, filters: { q: "x" }, active: false }))
+      await json<{ workflow: Id }>(
+        await as(s, "POST", "/api/workflows", { name: "Early", sequence_id: seq.id, filters: { q: "x" }, active: false }),
+      )
     ).workflow;
     expect(wf).toMatchObject({ active: false, sequence_active: false });
     expect((await errorOf(await as(s, "PATCH", `/api/workflows/${wf.id}`, { active: true }))).status).toBe(422);
@@ -254,7 +266,7 @@ describe("a schedule that could never send is refused", () => {
     expect(field(none, "windows")?.message).toBe("Add at least one sending window: with none, nothing is ever sent");
     const made = await as(s, "POST", "/api/schedules", { name, time_zone: "UTC", windows: { "1": [["09:00", "17:00"]] } });
     expect(made.status).toBe(201);
-    const id = (await json(made)).schedule.id;
+    const id = (await json<{ schedule: Id }>(made)).schedule.id;
     expect((await errorOf(await as(s, "PATCH", `/api/schedules/${id}`, { windows: {} }))).status).toBe(422);
     const row = await env.DB.prepare("SELECT windows FROM schedules WHERE id = ?").bind(id).first<{ windows: string }>();
     expect(JSON.parse(row!.windows)).toEqual({ "1": [["09:00", "17:00"]] });
