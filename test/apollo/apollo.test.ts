@@ -1,10 +1,17 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { resetClock } from "../../worker/lib/clock";
+import type { apolloCampaign, apolloContacts, apolloEmailAccount, apolloPagination } from "../../worker/apollo/present";
 import { call, env, errorOf } from "../helpers";
 import { addContactsSetup, makeContacts, makeList } from "../fixtures";
 
 const BASE = "/apollo/api/v1";
-const json = async (r: Response) => (await r.json()) as any;
+/** An Apollo answer, typed by the caller from the facade's presenters (the facade is not in AppType). */
+const json = async <T>(r: Response) => (await r.json()) as T;
+type Contact = Awaited<ReturnType<typeof apolloContacts>>[number];
+type Pagination = ReturnType<typeof apolloPagination>;
+interface Contacts {
+  contacts: Contact[];
+}
 const count = async (sql: string, ...b: unknown[]) =>
   (await env.DB.prepare(sql)
     .bind(...b)
@@ -40,7 +47,7 @@ describe("Apollo-compatible API", () => {
       body: JSON.stringify({ q_name: "Seq", page: 1, per_page: 10 }),
     });
     expect(res.status).toBe(200);
-    const body = await json(res);
+    const body = await json<{ emailer_campaigns: ReturnType<typeof apolloCampaign>[]; pagination: Pagination }>(res);
     expect(body.emailer_campaigns).toHaveLength(1);
     expect(body.emailer_campaigns[0]).toMatchObject({ id: x.sequenceId, active: true, archived: false, num_steps: 2 });
     expect(body.pagination).toEqual({ page: 1, per_page: 10, total_entries: 1, total_pages: 1 });
@@ -63,18 +70,23 @@ describe("Apollo-compatible API", () => {
       headers: { "x-api-key": master },
     });
     expect(res.status).toBe(200);
-    const body = await json(res);
-    expect(body.contacts.map((c: any) => c.id)).toEqual([ok]);
-    expect(body.contacts[0].contact_campaign_statuses[0]).toMatchObject({
+    const body = await json<
+      Contacts & {
+        emailer_campaign: { id: string };
+        seqflare: { outcomes: { contact_id: string; outcome: string; reasons: { code: string; label: string }[] }[] };
+      }
+    >(res);
+    expect(body.contacts.map((c) => c.id)).toEqual([ok]);
+    expect(body.contacts[0]!.contact_campaign_statuses[0]).toMatchObject({
       emailer_campaign_id: x.sequenceId,
       status: "active",
       send_email_from_email_account_id: x.mailboxIds[0],
     });
     expect(body.emailer_campaign.id).toBe(x.sequenceId);
-    const outcomes = Object.fromEntries(body.seqflare.outcomes.map((o: any) => [o.contact_id, o]));
+    const outcomes = Object.fromEntries(body.seqflare.outcomes.map((o) => [o.contact_id, o]));
     expect(outcomes[unsub!]).toMatchObject({ outcome: "skipped", reasons: [{ code: "unsubscribed", label: "Unsubscribed" }] });
-    expect(outcomes[unverified!].outcome).toBe("warned");
-    expect(outcomes[unverified!].reasons[0].code).toBe("unverified_email");
+    expect(outcomes[unverified!]!.outcome).toBe("warned");
+    expect(outcomes[unverified!]!.reasons[0]!.code).toBe("unverified_email");
     expect(await count("SELECT count(*) n FROM enrollments WHERE sequence_id = ?", x.sequenceId)).toBe(1);
   });
 
@@ -93,7 +105,7 @@ describe("Apollo-compatible API", () => {
       body: form.toString(),
     });
     expect(res.status).toBe(200);
-    expect((await json(res)).contacts).toHaveLength(4);
+    expect((await json<Contacts>(res)).contacts).toHaveLength(4);
     expect(await count("SELECT count(*) n FROM enrollments WHERE sequence_id = ?", x.sequenceId)).toBe(4);
   });
 
@@ -165,9 +177,11 @@ describe("Apollo-compatible API", () => {
         body: JSON.stringify({ emailer_campaign_ids: [x.sequenceId], contact_ids: [id], mode }),
       });
       expect(res.status).toBe(200);
-      const body = await json(res);
-      expect(body.contacts[0].contact_campaign_statuses[0].status).toBe(status);
-      expect((await env.DB.prepare("SELECT status FROM enrollments WHERE contact_id = ?").bind(id).first<any>()).status).toBe(status);
+      const body = await json<Contacts>(res);
+      expect(body.contacts[0]!.contact_campaign_statuses[0]!.status).toBe(status);
+      expect(
+        (await env.DB.prepare("SELECT status FROM enrollments WHERE contact_id = ?").bind(id).first<{ status: string }>())!.status,
+      ).toBe(status);
     }
   });
 
@@ -175,20 +189,22 @@ describe("Apollo-compatible API", () => {
     const x = await addContactsSetup();
     const { master } = await keysFor(x.teamId, x.userId);
     await makeList(x.teamId, x.userId, await makeContacts(x.teamId, 2), "Label A");
-    const accounts = await json(await call(`${BASE}/email_accounts`, { headers: { "x-api-key": master } }));
-    expect(accounts.email_accounts.map((a: any) => a.id)).toEqual(x.mailboxIds);
+    const accounts = await json<{ email_accounts: ReturnType<typeof apolloEmailAccount>[] }>(
+      await call(`${BASE}/email_accounts`, { headers: { "x-api-key": master } }),
+    );
+    expect(accounts.email_accounts.map((a) => a.id)).toEqual(x.mailboxIds);
     expect(accounts.email_accounts[0]).toMatchObject({ active: true, email_daily_threshold: 100 });
-    const labels = await json(await call(`${BASE}/labels`, { headers: { "x-api-key": master } }));
+    const labels = await json<unknown>(await call(`${BASE}/labels`, { headers: { "x-api-key": master } }));
     expect(labels).toEqual([expect.objectContaining({ name: "Label A", modality: "contacts", cached_count: 2 })]);
-    const users = await json(await call(`${BASE}/users/search`, { headers: { "x-api-key": master } }));
-    expect(users.users.map((u: any) => u.id)).toEqual([x.userId]);
+    const users = await json<{ users: { id: string }[] }>(await call(`${BASE}/users/search`, { headers: { "x-api-key": master } }));
+    expect(users.users.map((u) => u.id)).toEqual([x.userId]);
   });
 
   it("creates, updates, searches and re-stages contacts", async () => {
     const x = await addContactsSetup();
     const { standard } = await keysFor(x.teamId, x.userId);
     const h = { "x-api-key": standard, "content-type": "application/json" };
-    const created = await json(
+    const created = await json<{ contact: Contact }>(
       await call(`${BASE}/contacts`, {
         method: "POST",
         headers: h,
@@ -204,7 +220,7 @@ describe("Apollo-compatible API", () => {
     );
     expect(created.contact).toMatchObject({ first_name: "Grace", organization_name: "Navy", email: "grace@navy.test" });
     expect(created.contact.label_ids).toHaveLength(1);
-    const dup = await json(
+    const dup = await json<{ contact: Contact }>(
       await call(`${BASE}/contacts`, {
         method: "POST",
         headers: h,
@@ -212,22 +228,22 @@ describe("Apollo-compatible API", () => {
       }),
     );
     expect(dup.contact.id).toBe(created.contact.id);
-    const updated = await json(
+    const updated = await json<{ contact: Contact }>(
       await call(`${BASE}/contacts/${created.contact.id}`, { method: "PUT", headers: h, body: JSON.stringify({ title: "Admiral" }) }),
     );
     expect(updated.contact.title).toBe("Admiral");
-    const found = await json(
+    const found = await json<Contacts>(
       await call(`${BASE}/contacts/search`, { method: "POST", headers: h, body: JSON.stringify({ q_keywords: "Hopper" }) }),
     );
-    expect(found.contacts.map((c: any) => c.id)).toEqual([created.contact.id]);
-    const staged = await json(
+    expect(found.contacts.map((c) => c.id)).toEqual([created.contact.id]);
+    const staged = await json<Contacts>(
       await call(`${BASE}/contacts/update_stages`, {
         method: "POST",
         headers: h,
         body: JSON.stringify({ contact_ids: [created.contact.id], contact_stage_id: `${x.teamId}-dnc` }),
       }),
     );
-    expect(staged.contacts[0].contact_stage_id).toBe(`${x.teamId}-dnc`);
+    expect(staged.contacts[0]!.contact_stage_id).toBe(`${x.teamId}-dnc`);
     // another team's contact: 404
     const other = await addContactsSetup();
     const [foreign] = await makeContacts(other.teamId, 1);
@@ -239,7 +255,10 @@ describe("Apollo-compatible API", () => {
   it("searches people (mixed_people/search) with Apollo's filters: net-new people and saved contacts apart", async () => {
     const x = await addContactsSetup();
     const { standard } = await keysFor(x.teamId, x.userId);
-    const body = await json(
+    const body = await json<{
+      people: { seniority: string | null; organization: { estimated_num_employees: number }; email: string | null }[];
+      pagination: Pagination;
+    }>(
       await call(`${BASE}/mixed_people/search`, {
         method: "POST",
         headers: { "x-api-key": standard, "content-type": "application/json" },
@@ -249,7 +268,7 @@ describe("Apollo-compatible API", () => {
     expect(body.people.length).toBeGreaterThan(0);
     expect(
       body.people.every(
-        (p: any) =>
+        (p) =>
           p.seniority === "director" &&
           p.organization.estimated_num_employees >= 51 &&
           p.organization.estimated_num_employees <= 500 &&
@@ -265,7 +284,7 @@ describe("Apollo-compatible API", () => {
     const x = await addContactsSetup();
     const { master } = await keysFor(x.teamId, x.userId);
     const h = { "x-api-key": master, "content-type": "application/json" };
-    const msgs = await json(
+    const msgs = await json<unknown>(
       await call(`${BASE}/emailer_messages/search`, {
         method: "POST",
         headers: h,
@@ -273,7 +292,7 @@ describe("Apollo-compatible API", () => {
       }),
     );
     expect(msgs).toMatchObject({ emailer_messages: [], pagination: { total_entries: 0 } });
-    const tasks = await json(await call(`${BASE}/tasks/search`, { method: "POST", headers: h, body: "{}" }));
+    const tasks = await json<{ pagination: Pagination }>(await call(`${BASE}/tasks/search`, { method: "POST", headers: h, body: "{}" }));
     expect(tasks.pagination.total_entries).toBe(0);
   });
 });
