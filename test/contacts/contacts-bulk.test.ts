@@ -1,11 +1,13 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { now, resetClock } from "../../worker/lib/clock";
 import { newId } from "../../worker/lib/ids";
-import { as, env } from "../helpers";
+import { as, client, env, errorOf, ok } from "../helpers";
 import { addContactsSetup, makeContacts, makeList, sessionFor } from "../fixtures";
 import { REASONS } from "../../durable-objects/engine-types";
 
-const json = async (r: Response) => (await r.json()) as any;
+type Api = ReturnType<typeof client>["api"];
+type Bulk = Parameters<Api["contacts"]["bulk"]["$post"]>[0]["json"];
+const bulk = (api: Api, json: Bulk) => api.contacts.bulk.$post({ json });
 
 async function member(teamId: string) {
   const id = newId();
@@ -14,7 +16,8 @@ async function member(teamId: string) {
   )
     .bind(id, teamId, `${id}@sim.test`, now())
     .run();
-  return { id, s: await sessionFor(teamId, id) };
+  const s = await sessionFor(teamId, id);
+  return { id, s, api: client(s).api };
 }
 const ownerOf = async (id: string) =>
   (await env.DB.prepare("SELECT owner_id FROM contacts WHERE id = ?").bind(id).first<{ owner_id: string | null }>())!.owner_id;
@@ -31,32 +34,25 @@ describe("contacts: bulk actions", () => {
       env.DB.prepare("UPDATE contacts SET owner_id = ? WHERE id = ?").bind(m.id, mine),
       env.DB.prepare("UPDATE contacts SET owner_id = ? WHERE id = ?").bind(other.id, theirs),
     ]);
-    const r = await as(m.s, "POST", "/api/contacts/bulk", {
-      action: "change_owner",
-      contact_ids: [mine, unowned, theirs, "nope"],
-      owner_id: m.id,
-    });
-    expect(r.status).toBe(200);
-    const b = await json(r);
+    const b = await ok(bulk(m.api, { action: "change_owner", contact_ids: [mine!, unowned!, theirs!, "nope"], owner_id: m.id }));
     expect(b.updated).toBe(2);
-    expect(b.refused.map((x: any) => x.contact_id)).toEqual([theirs]);
-    expect(b.refused[0].message).toMatch(/owner or an admin/);
+    expect(b.refused.map((x) => x.contact_id)).toEqual([theirs]);
+    expect(b.refused[0]!.message).toMatch(/owner or an admin/);
     expect(b.not_found).toEqual(["nope"]);
     expect(await ownerOf(mine!)).toBe(m.id);
     expect(await ownerOf(unowned!)).toBe(m.id);
     expect(await ownerOf(theirs!)).toBe(other.id);
     // an admin may give anyone's contact to anyone
-    const a = await json(await as(x.s, "POST", "/api/contacts/bulk", { action: "change_owner", contact_ids: [theirs], owner_id: m.id }));
+    const a = await ok(bulk(client(x.s).api, { action: "change_owner", contact_ids: [theirs!], owner_id: m.id }));
     expect(a).toMatchObject({ updated: 1, refused: [] });
     expect(await ownerOf(theirs!)).toBe(m.id);
   });
 
   it("changes the stage, adds to a list and removes from it; a foreign list is 404 and a missing field is 422", async () => {
     const x = await addContactsSetup();
+    const api = client(x.s).api;
     const ids = await makeContacts(x.teamId, 3);
-    const st = await json(
-      await as(x.s, "POST", "/api/contacts/bulk", { action: "change_stage", contact_ids: ids, stage_id: `${x.teamId}-dnc` }),
-    );
+    const st = await ok(bulk(api, { action: "change_stage", contact_ids: ids, stage_id: `${x.teamId}-dnc` }));
     expect(st.updated).toBe(3);
     expect(
       (await env.DB.prepare("SELECT count(*) n FROM contacts WHERE team_id = ? AND stage_id = ?")
@@ -64,26 +60,28 @@ describe("contacts: bulk actions", () => {
         .first<{ n: number }>())!.n,
     ).toBe(3);
     const list = await makeList(x.teamId, x.userId, []);
-    const add = await json(await as(x.s, "POST", "/api/contacts/bulk", { action: "add_to_list", contact_ids: ids, list_id: list }));
+    const add = await ok(bulk(api, { action: "add_to_list", contact_ids: ids, list_id: list }));
     expect(add.updated).toBe(3);
-    const rm = await as(x.s, "POST", `/api/lists/${list}/members/remove`, { contact_ids: [ids[0]] });
-    expect(await json(rm)).toMatchObject({ removed: 1 });
+    const rm = await ok(api.lists[":id"].members.remove.$post({ param: { id: list }, json: { contact_ids: [ids[0]!] } }));
+    expect(rm).toMatchObject({ removed: 1 });
     expect((await env.DB.prepare("SELECT count(*) n FROM list_members WHERE list_id = ?").bind(list).first<{ n: number }>())!.n).toBe(2);
     const y = await addContactsSetup();
     const foreign = await makeList(y.teamId, y.userId, []);
-    expect((await as(x.s, "POST", "/api/contacts/bulk", { action: "add_to_list", contact_ids: ids, list_id: foreign })).status).toBe(404);
+    expect((await bulk(api, { action: "add_to_list", contact_ids: ids, list_id: foreign })).status).toBe(404);
+    // A raw body on purpose: the typed client can't send a change_stage without its stage_id.
     const bad = await as(x.s, "POST", "/api/contacts/bulk", { action: "change_stage", contact_ids: ids });
     expect(bad.status).toBe(422);
-    expect((await json(bad)).error.details.fields[0].field).toBe("stage_id");
+    expect((await errorOf(bad)).details.fields[0].field).toBe("stage_id");
   });
 
   it("deletes contacts: they leave the contact list, their lists, and can't be opened", async () => {
     const x = await addContactsSetup();
     const ids = await makeContacts(x.teamId, 2);
     const list = await makeList(x.teamId, x.userId, ids);
-    const r = await json(await as(x.s, "POST", "/api/contacts/bulk", { action: "delete", contact_ids: [ids[0]] }));
+    const api = client(x.s).api;
+    const r = await ok(bulk(api, { action: "delete", contact_ids: [ids[0]!] }));
     expect(r.updated).toBe(1);
-    expect((await as(x.s, "GET", `/api/contacts/${ids[0]}`)).status).toBe(404);
+    expect((await api.contacts[":id"].$get({ param: { id: ids[0]! } })).status).toBe(404);
     expect((await env.DB.prepare("SELECT count(*) n FROM list_members WHERE list_id = ?").bind(list).first<{ n: number }>())!.n).toBe(1);
   });
 });
@@ -95,16 +93,18 @@ describe("lists: rename and delete (its owner or an admin)", () => {
     const ids = await makeContacts(x.teamId, 2);
     const list = await makeList(x.teamId, m.id, ids, `Mine ${newId()}`);
     const other = await makeList(x.teamId, x.userId, [], `Taken ${newId()}`);
-    const clash = await as(m.s, "PATCH", `/api/lists/${list}`, {
-      name: (await env.DB.prepare("SELECT name FROM lists WHERE id = ?").bind(other).first<{ name: string }>())!.name,
+    const lists = m.api.lists[":id"];
+    const clash = await lists.$patch({
+      param: { id: list },
+      json: { name: (await env.DB.prepare("SELECT name FROM lists WHERE id = ?").bind(other).first<{ name: string }>())!.name },
     });
     expect(clash.status).toBe(422);
-    const ok = await as(m.s, "PATCH", `/api/lists/${list}`, { name: "Renamed" });
-    expect(ok.status).toBe(200);
+    const renamed = await lists.$patch({ param: { id: list }, json: { name: "Renamed" } });
+    expect(renamed.status).toBe(200);
     expect((await env.DB.prepare("SELECT name FROM lists WHERE id = ?").bind(list).first<{ name: string }>())!.name).toBe("Renamed");
-    expect((await as(m.s, "PATCH", `/api/lists/${other}`, { name: "Not mine" })).status).toBe(403);
-    expect((await as(m.s, "DELETE", `/api/lists/${other}`)).status).toBe(403);
-    expect((await as(m.s, "DELETE", `/api/lists/${list}`)).status).toBe(200);
+    expect((await lists.$patch({ param: { id: other }, json: { name: "Not mine" } })).status).toBe(403);
+    expect((await lists.$delete({ param: { id: other } })).status).toBe(403);
+    expect((await lists.$delete({ param: { id: list } })).status).toBe(200);
     expect(await env.DB.prepare("SELECT 1 FROM lists WHERE id = ?").bind(list).first()).toBeNull();
     expect((await env.DB.prepare("SELECT count(*) n FROM list_members WHERE list_id = ?").bind(list).first<{ n: number }>())!.n).toBe(0);
     // the contacts stay
@@ -126,7 +126,8 @@ describe("a contact's sequences", () => {
     )
       .bind(newId(), x.teamId, x.sequenceId, c)
       .run();
-    const r = await json(await as(x.s, "GET", `/api/contacts/${c}/sequences`));
+    const sequencesOf = (api: Api) => api.contacts[":id"].sequences.$get({ param: { id: c! } });
+    const r = await ok(sequencesOf(client(x.s).api));
     // The reason in words (as the sequence's contacts tab says it), not its code.
     expect(r.sequences).toEqual([
       expect.objectContaining({
@@ -136,10 +137,10 @@ describe("a contact's sequences", () => {
         reason_text: REASONS.paused_by_user,
       }),
     ]);
-    const hidden = await json(await as(m.s, "GET", `/api/contacts/${c}/sequences`));
+    const hidden = await ok(sequencesOf(m.api));
     expect(hidden.sequences).toEqual([]);
     const y = await addContactsSetup();
-    expect((await as(y.s, "GET", `/api/contacts/${c}/sequences`)).status).toBe(404);
+    expect((await sequencesOf(client(y.s).api)).status).toBe(404);
   });
 });
 
@@ -149,12 +150,13 @@ describe("contacts: filters", () => {
     const ids = await makeContacts(x.teamId, 4);
     const list = await makeList(x.teamId, x.userId, ids.slice(0, 2));
     await env.DB.prepare("UPDATE contacts SET stage_id = ? WHERE id = ?").bind(`${x.teamId}-dnc`, ids[3]).run();
-    const inList = await json(await as(x.s, "GET", `/api/contacts?list_id=${list}`));
-    expect(inList.contacts.map((c: any) => c.id).sort()).toEqual(ids.slice(0, 2).sort());
-    const dnc = await json(await as(x.s, "GET", `/api/contacts?stage_id=${x.teamId}-dnc`));
-    expect(dnc.contacts.map((c: any) => c.id)).toEqual([ids[3]]);
+    const api = client(x.s).api;
+    const inList = await ok(api.contacts.$get({ query: { list_id: list } }));
+    expect(inList.contacts.map((c) => c.id).sort()).toEqual(ids.slice(0, 2).sort());
+    const dnc = await ok(api.contacts.$get({ query: { stage_id: `${x.teamId}-dnc` } }));
+    expect(dnc.contacts.map((c) => c.id)).toEqual([ids[3]]);
     const y = await addContactsSetup();
-    expect((await json(await as(y.s, "GET", `/api/contacts?list_id=${list}`))).contacts).toEqual([]);
+    expect((await ok(client(y.s).api.contacts.$get({ query: { list_id: list } }))).contacts).toEqual([]);
   });
 });
 
@@ -163,16 +165,15 @@ describe("contacts: select all matching", () => {
     const x = await addContactsSetup();
     const ids = await makeContacts(x.teamId, 30);
     const list = await makeList(x.teamId, x.userId, ids.slice(0, 12));
-    const r = await json(await as(x.s, "GET", `/api/contacts/ids?list_id=${list}`));
+    const api = client(x.s).api;
+    const r = await ok(api.contacts.ids.$get({ query: { list_id: list } }));
     expect(r).toMatchObject({ total: 12, too_many: false });
-    expect(r.ids.sort()).toEqual(ids.slice(0, 12).sort());
-    const all = await json(await as(x.s, "GET", "/api/contacts/ids?q=Last1"));
+    expect([...r.ids].sort()).toEqual(ids.slice(0, 12).sort());
+    const all = await ok(api.contacts.ids.$get({ query: { q: "Last1" } }));
     expect(all.ids.length).toBe(11); // Last1, Last10..Last19
-    const b = await json(
-      await as(x.s, "POST", "/api/contacts/bulk", { action: "change_stage", contact_ids: r.ids, stage_id: `${x.teamId}-dnc` }),
-    );
+    const b = await ok(bulk(api, { action: "change_stage", contact_ids: r.ids, stage_id: `${x.teamId}-dnc` }));
     expect(b.updated).toBe(12);
     const y = await addContactsSetup();
-    expect((await json(await as(y.s, "GET", `/api/contacts/ids?list_id=${list}`))).ids).toEqual([]);
+    expect((await ok(client(y.s).api.contacts.ids.$get({ query: { list_id: list } }))).ids).toEqual([]);
   });
 });
