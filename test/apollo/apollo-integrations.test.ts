@@ -4,9 +4,23 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { resetClock } from "../../worker/lib/clock";
 import { addContactsSetup, makeContacts, makeList } from "../fixtures";
-import { call, env } from "../helpers";
+import type { apolloCampaign, apolloContacts, apolloPagination } from "../../worker/apollo/present";
+import { call, env, errorOf } from "../helpers";
 
-const json = async (r: Response) => (await r.json()) as any;
+/** An Apollo answer, typed by the caller from the facade's presenters (the facade is not in AppType). */
+const json = async <T>(r: Response) => (await r.json()) as T;
+type Contact = Awaited<ReturnType<typeof apolloContacts>>[number];
+interface Contacts {
+  contacts: Contact[];
+}
+interface Stage {
+  id: string;
+  team_id: string;
+  name: string;
+  display_name: string;
+  display_order: number;
+  category: string;
+}
 
 async function masterKey(teamId: string, userId: string) {
   const { sha256Hex } = await import("../../worker/lib/crypto");
@@ -36,16 +50,18 @@ describe("Apollo integrations that send GET with api_key in the query", () => {
       ["per_page", "5"],
     ]);
     expect(campaigns.status).toBe(200);
-    const cb = await json(campaigns);
-    expect(cb.emailer_campaigns.map((s: any) => s.id)).toEqual([x.sequenceId]);
+    const cb = await json<{ emailer_campaigns: ReturnType<typeof apolloCampaign>[]; pagination: ReturnType<typeof apolloPagination> }>(
+      campaigns,
+    );
+    expect(cb.emailer_campaigns.map((s) => s.id)).toEqual([x.sequenceId]);
     expect(cb.pagination).toEqual({ page: 1, per_page: 5, total_entries: 1, total_pages: 1 });
 
     const ids = await makeContacts(x.teamId, 3);
-    const contacts = await json(await get("/contacts/search", key, [["per_page", "100"]]));
-    expect(contacts.contacts.map((c: any) => c.id).sort()).toEqual([...ids].sort());
+    const contacts = await json<Contacts>(await get("/contacts/search", key, [["per_page", "100"]]));
+    expect(contacts.contacts.map((c) => c.id).sort()).toEqual([...ids].sort());
 
-    const users = await json(await get("/users/search", key));
-    expect(users.users.map((u: any) => u.id)).toEqual([x.userId]);
+    const users = await json<{ users: { id: string }[] }>(await get("/users/search", key));
+    expect(users.users.map((u) => u.id)).toEqual([x.userId]);
   });
 
   it("answers every search endpoint the same by GET (query) and by POST (JSON body)", async () => {
@@ -72,7 +88,7 @@ describe("Apollo integrations that send GET with api_key in the query", () => {
       });
       expect(byGet.status, `GET ${path}`).toBe(200);
       expect(byPost.status, `POST ${path}`).toBe(200);
-      expect(await json(byGet), path).toEqual(await json(byPost));
+      expect(await json<unknown>(byGet), path).toEqual(await json<unknown>(byPost));
     }
   });
 
@@ -84,7 +100,7 @@ describe("Apollo integrations that send GET with api_key in the query", () => {
     const l2 = await makeList(x.teamId, x.userId, [b!], "Second");
     await makeList(x.teamId, x.userId, [c!], "Third");
     const found = async (params: [string, string][]) =>
-      (await json(await get("/contacts/search", key, params))).contacts.map((r: any) => r.id).sort();
+      (await json<Contacts>(await get("/contacts/search", key, params))).contacts.map((r) => r.id).sort();
     expect(
       await found([
         ["label_ids[]", l1],
@@ -102,7 +118,7 @@ describe("Apollo integrations that send GET with api_key in the query", () => {
     const many: [string, string][] = Array.from({ length: 101 }, (_, i) => ["label_ids", `l${i}`]);
     const res = await get("/contacts/search", key, many);
     expect(res.status).toBe(422);
-    expect((await json(res)).error.details.fields[0].field).toBe("label_ids");
+    expect((await errorOf(res)).details.fields[0].field).toBe("label_ids");
   });
 
   it("lists contact stages (GET contact_stages) with ids that update_stages accepts", async () => {
@@ -110,8 +126,8 @@ describe("Apollo integrations that send GET with api_key in the query", () => {
     const key = await masterKey(x.teamId, x.userId);
     const res = await call("/apollo/api/v1/contact_stages", { headers: { "x-api-key": key } });
     expect(res.status).toBe(200);
-    const { contact_stages } = await json(res);
-    expect(contact_stages.map((s: any) => [s.name, s.display_name, s.display_order, s.category])).toEqual([
+    const { contact_stages } = await json<{ contact_stages: Stage[] }>(res);
+    expect(contact_stages.map((s) => [s.name, s.display_name, s.display_order, s.category])).toEqual([
       ["Cold", "Cold", 0, "open"],
       ["Do Not Contact", "Do Not Contact", 1, "dnc"],
     ]);
@@ -119,7 +135,7 @@ describe("Apollo integrations that send GET with api_key in the query", () => {
     // A form body, as older integrations post it.
     const form = new URLSearchParams([
       ["contact_ids[]", id!],
-      ["contact_stage_id", contact_stages[1].id],
+      ["contact_stage_id", contact_stages[1]!.id],
     ]);
     const staged = await call(`/apollo/v1/contacts/update_stages?api_key=${key}`, {
       method: "POST",
@@ -127,18 +143,24 @@ describe("Apollo integrations that send GET with api_key in the query", () => {
       body: form.toString(),
     });
     expect(staged.status).toBe(200);
-    expect((await env.DB.prepare("SELECT stage_id FROM contacts WHERE id = ?").bind(id).first<any>()).stage_id).toBe(contact_stages[1].id);
+    expect((await env.DB.prepare("SELECT stage_id FROM contacts WHERE id = ?").bind(id).first<{ stage_id: string }>())!.stage_id).toBe(
+      contact_stages[1]!.id,
+    );
     // Another team's stages never show.
     const other = await addContactsSetup();
     const otherKey = await masterKey(other.teamId, other.userId);
-    expect((await json(await get("/contact_stages", otherKey))).contact_stages.every((s: any) => s.team_id === other.teamId)).toBe(true);
+    expect(
+      (await json<{ contact_stages: Stage[] }>(await get("/contact_stages", otherKey))).contact_stages.every(
+        (s) => s.team_id === other.teamId,
+      ),
+    ).toBe(true);
   });
 
   it("answers labels as a bare array", async () => {
     const x = await addContactsSetup();
     const key = await masterKey(x.teamId, x.userId);
     await makeList(x.teamId, x.userId, await makeContacts(x.teamId, 1), "Warm");
-    const body = await json(await get("/labels", key));
+    const body = await json<unknown>(await get("/labels", key));
     expect(Array.isArray(body)).toBe(true);
     expect(body).toEqual([expect.objectContaining({ name: "Warm", modality: "contacts", cached_count: 1 })]);
   });
@@ -147,7 +169,7 @@ describe("Apollo integrations that send GET with api_key in the query", () => {
     const x = await addContactsSetup();
     const key = await masterKey(x.teamId, x.userId);
     const h = { "x-api-key": key, "content-type": "application/json" };
-    const created = await json(
+    const created = await json<{ contact: Contact }>(
       await call("/apollo/v1/contacts", {
         method: "POST",
         headers: h,
@@ -157,10 +179,15 @@ describe("Apollo integrations that send GET with api_key in the query", () => {
     const id = created.contact.id;
     const read = await get(`/contacts/${id}`, key);
     expect(read.status).toBe(200);
-    expect((await json(read)).contact).toMatchObject({ id, first_name: "Ada", email: "ada@engine.test", organization_name: "Engines" });
+    expect((await json<{ contact: Contact }>(read)).contact).toMatchObject({
+      id,
+      first_name: "Ada",
+      email: "ada@engine.test",
+      organization_name: "Engines",
+    });
     const patched = await call(`/apollo/v1/contacts/${id}`, { method: "PATCH", headers: h, body: JSON.stringify({ title: "Analyst" }) });
     expect(patched.status).toBe(200);
-    expect((await env.DB.prepare("SELECT title FROM contacts WHERE id = ?").bind(id).first<any>()).title).toBe("Analyst");
+    expect((await env.DB.prepare("SELECT title FROM contacts WHERE id = ?").bind(id).first<{ title: string }>())!.title).toBe("Analyst");
     const other = await addContactsSetup();
     const [foreign] = await makeContacts(other.teamId, 1);
     expect((await get(`/contacts/${foreign}`, key)).status).toBe(404);
@@ -176,7 +203,7 @@ describe("Apollo integrations that send GET with api_key in the query", () => {
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ contact_ids: [id] }),
     });
-    expect((await json(await get(`/contacts/${id}`, admin))).contact.emailer_campaign_ids).toEqual([x.sequenceId]);
+    expect((await json<{ contact: Contact }>(await get(`/contacts/${id}`, admin))).contact.emailer_campaign_ids).toEqual([x.sequenceId]);
     const memberId = crypto.randomUUID().replace(/-/g, "").slice(0, 24);
     await env.DB.prepare(
       "INSERT INTO users (id, team_id, email, name, role, password_hash, created_at) VALUES (?, ?, ?, 'Member', 'member', 'x', 0)",
@@ -191,10 +218,10 @@ describe("Apollo integrations that send GET with api_key in the query", () => {
       .bind(crypto.randomUUID(), x.teamId, memberId, await sha256Hex(member), member.slice(0, 9))
       .run();
     const seen = [
-      (await json(await get(`/contacts/${id}`, member))).contact,
-      (await json(await get("/contacts/search", member, [["per_page", "100"]]))).contacts.find((c: any) => c.id === id),
+      (await json<{ contact: Contact }>(await get(`/contacts/${id}`, member))).contact,
+      (await json<Contacts>(await get("/contacts/search", member, [["per_page", "100"]]))).contacts.find((c) => c.id === id),
       (
-        await json(
+        await json<Contacts>(
           await call(`/apollo/v1/contacts/update_stages?api_key=${member}`, {
             method: "POST",
             headers: { "content-type": "application/json" },
@@ -204,16 +231,16 @@ describe("Apollo integrations that send GET with api_key in the query", () => {
       ).contacts[0],
     ];
     for (const c of seen) {
-      expect(c.id).toBe(id);
-      expect(c.emailer_campaign_ids).toEqual([]);
-      expect(c.contact_campaign_statuses).toEqual([]);
+      expect(c!.id).toBe(id);
+      expect(c!.emailer_campaign_ids).toEqual([]);
+      expect(c!.contact_campaign_statuses).toEqual([]);
     }
   });
 
   it("checks the key with auth/health, and says 401 without one", async () => {
     const x = await addContactsSetup();
     const key = await masterKey(x.teamId, x.userId);
-    expect(await json(await get("/auth/health", key))).toEqual({ healthy: true, is_logged_in: true });
+    expect(await json<unknown>(await get("/auth/health", key))).toEqual({ healthy: true, is_logged_in: true });
     expect((await call("/apollo/v1/auth/health")).status).toBe(401);
   });
 });
