@@ -237,24 +237,18 @@ export class MailboxDO extends DurableObject<Env> {
             gid,
             override,
           );
-        } else if (ex.state === "queued") {
+        } else if (ex.state === "queued" || (ex.state === "cancelled" && ex.reported)) {
+          // A withdrawn key is queued afresh: its last try is forgotten, then it takes the new hand-over
+          // exactly as a queued key is refreshed with it.
+          if (ex.state === "cancelled")
+            this.sql.exec(
+              `UPDATE queue SET state = 'queued', attempts = 0, next_attempt_at = NULL, reserved_at = NULL, settled_at = NULL, error = NULL,
+                 reason = NULL, msg = NULL WHERE enrollment_id = ? AND step_id = ?`,
+              i.enrollmentId,
+              i.stepId,
+            );
           this.sql.exec(
             "UPDATE queue SET due_at = ?, score = ?, window = ?, zone = ?, thread = ?, gid = ?, override = ?, gen = gen + 1 WHERE enrollment_id = ? AND step_id = ?",
-            i.dueAt,
-            i.score,
-            window,
-            i.zone,
-            thread,
-            gid,
-            override,
-            i.enrollmentId,
-            i.stepId,
-          );
-        } else if (ex.state === "cancelled" && ex.reported) {
-          this.sql.exec(
-            `UPDATE queue SET due_at = ?, score = ?, window = ?, zone = ?, thread = ?, gid = ?, override = ?, gen = gen + 1, state = 'queued', attempts = 0,
-               next_attempt_at = NULL, reserved_at = NULL, settled_at = NULL, error = NULL, reason = NULL, msg = NULL
-             WHERE enrollment_id = ? AND step_id = ?`,
             i.dueAt,
             i.score,
             window,
