@@ -120,7 +120,25 @@ describe("bulk actions in a sequence's contacts tab", () => {
     await job.getByText("0 contacts resumed").waitFor({ timeout: 60_000 });
     const outcomes = await job.getByTestId("enrollment-job-outcomes").textContent();
     assert.match(outcomes, /finished/);
+    // Each contact's outcome and why, as the direct answer gives it (the first page of the job's outcomes).
+    await job.locator("summary", { hasText: "Each contact" }).click();
+    const each = job.getByTestId("enrollment-action-each").locator("li");
+    assert.ok((await each.count()) > 0);
+    assert.match(await each.first().textContent(), /^.+: finished · Already finished/);
     assert.equal(await number(page.getByRole("tab", { name: /^Finished/ })), total);
+  });
+
+  it("narrows the Not sent tab to one reason, kept in the URL, and every row listed says that reason", async () => {
+    await page.goto(`${baseUrl}/sequences/${SEQ1}?tab=contacts&status=not_sent`);
+    await page.getByTestId("reason-filter").waitFor();
+    await page.getByTestId("reason-filter").selectOption("mailbox_disconnected");
+    await page.waitForURL(/reason=mailbox_disconnected/);
+    await page.getByRole("tab", { name: /^Not sent/ }).waitFor();
+    const n = await number(page.getByRole("tab", { name: /^Not sent/ }));
+    await page.waitForFunction(() => !document.querySelector(".data-table[aria-busy]"));
+    const reasons = await page.getByTestId("enrollment-reason").allTextContents();
+    assert.equal(reasons.length, Math.min(n, 25));
+    for (const text of reasons) assert.match(text, /disconnected/i);
   });
 
   it("moves a contact to another sequence: the answer says it moved, the target's job checks it, and it leaves this sequence", async () => {
