@@ -2,10 +2,10 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { db } from "../../worker/db/client";
 import { resetClock } from "../../worker/lib/clock";
 import { runChangeWorkflow, runDueWorkflows, runForChange } from "../../worker/services/workflows";
-import { as, env, errorOf } from "../helpers";
+import { client, env, errorOf, ok, type Session } from "../helpers";
 import { addContactsSetup, waitForJob } from "../fixtures";
 
-const json = async (r: Response) => (await r.json()) as any;
+type Api = ReturnType<typeof client>["api"];
 const count = async (sql: string, ...b: unknown[]) =>
   (await env.DB.prepare(sql)
     .bind(...b)
@@ -21,26 +21,35 @@ async function setup() {
   await env.DB.prepare("INSERT INTO contact_stages (id, team_id, name, category, position) VALUES (?, ?, 'Qualified', 'in_progress', 2)")
     .bind(qualified, x.teamId)
     .run();
-  const res = await as(x.s, "POST", "/api/workflows", {
-    name: "Qualified → outreach",
-    sequence_id: x.sequenceId,
-    trigger: { kind: "change", on: ["stage"], filters: { stage_ids: [qualified] } },
-  });
-  expect(res.status).toBe(201);
-  const wf = (await json(res)).workflow;
-  return { ...x, qualified, wf };
+  const api = client(x.s).api;
+  const { workflow: wf } = await ok(
+    api.workflows.$post({
+      json: {
+        name: "Qualified → outreach",
+        sequence_id: x.sequenceId,
+        trigger: { kind: "change", on: ["stage"], filters: { stage_ids: [qualified] } },
+      },
+    }),
+    201,
+  );
+  return { ...x, api, qualified, wf };
 }
 
-const newContact = async (x: { s: any }, email: string) =>
-  (await json(await as(x.s, "POST", "/api/contacts", { first_name: "Ada", last_name: "Lovelace", email, email_status: "verified" })))
+const newContact = async (x: { s: Session }, email: string) =>
+  (await ok(client(x.s).api.contacts.$post({ json: { first_name: "Ada", last_name: "Lovelace", email, email_status: "verified" } }), 201))
     .contact;
+const setStage = (api: Api, contactId: string, stage_id: string) =>
+  ok(api.contacts.stage.$post({ json: { contact_ids: [contactId], stage_id } }));
+const edit = (api: Api, id: string, json: Parameters<Api["contacts"][":id"]["$patch"]>[0]["json"]) =>
+  ok(api.contacts[":id"].$patch({ param: { id }, json }));
+const runsOf = async (api: Api, id: string) => (await ok(api.workflows[":id"].runs.$get({ param: { id }, query: {} }))).runs;
 
 describe("workflows triggered by a contact change", () => {
   it("start off, and log no change until turned on", async () => {
     const x = await setup();
     expect(x.wf).toMatchObject({ active: false, trigger: { kind: "change", on: ["stage"] }, next_run_at: null });
     const c = await newContact(x, "ada.off@example.test");
-    await as(x.s, "POST", "/api/contacts/stage", { contact_ids: [c.id], stage_id: x.qualified });
+    await setStage(x.api, c.id, x.qualified);
     await runDueWorkflows(env);
     expect(await count("SELECT count(*) n FROM contact_changes WHERE team_id = ?", x.teamId)).toBe(0);
     expect(await count("SELECT count(*) n FROM workflow_runs WHERE workflow_id = ?", x.wf.id)).toBe(0);
@@ -48,24 +57,24 @@ describe("workflows triggered by a contact change", () => {
 
   it("runs once per matching change: a stage change into the filter adds the contact; other changes and other stages don't", async () => {
     const x = await setup();
-    expect((await as(x.s, "PATCH", `/api/workflows/${x.wf.id}`, { active: true })).status).toBe(200);
+    expect((await x.api.workflows[":id"].$patch({ param: { id: x.wf.id }, json: { active: true } })).status).toBe(200);
     const hit = await newContact(x, "ada.hit@example.test");
     const miss = await newContact(x, "ada.miss@example.test");
     // A created contact and a field change are not what this workflow triggers on; the other stage doesn't match.
-    await as(x.s, "PATCH", `/api/contacts/${miss.id}`, { title: "CTO" });
-    await as(x.s, "POST", "/api/contacts/stage", { contact_ids: [miss.id], stage_id: `${x.teamId}-dnc` });
-    await as(x.s, "POST", "/api/contacts/stage", { contact_ids: [hit.id], stage_id: x.qualified });
+    await edit(x.api, miss.id, { title: "CTO" });
+    await setStage(x.api, miss.id, `${x.teamId}-dnc`);
+    await setStage(x.api, hit.id, x.qualified);
     // Two overlapping ticks, then a third: one run for the one matching change.
     await Promise.all([runDueWorkflows(env), runDueWorkflows(env)]);
     await runDueWorkflows(env);
-    const runs = (await json(await as(x.s, "GET", `/api/workflows/${x.wf.id}/runs`))).runs;
+    const runs = await runsOf(x.api, x.wf.id);
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatchObject({
       status: "completed",
       found: 1,
       trigger: { kind: "change", change: "stage", contact_id: hit.id, contact_name: "Ada Lovelace" },
     });
-    const job = await waitForJob(runs[0].job_id);
+    const job = await waitForJob(runs[0]!.job_id!);
     expect(job).toMatchObject({ enrolled: 1 });
     expect(await count("SELECT count(*) n FROM enrollments WHERE sequence_id = ? AND contact_id = ?", x.sequenceId, hit.id)).toBe(1);
     expect(await count("SELECT count(*) n FROM enrollments WHERE sequence_id = ? AND contact_id = ?", x.sequenceId, miss.id)).toBe(0);
@@ -73,14 +82,14 @@ describe("workflows triggered by a contact change", () => {
 
   it("a change delivered twice adds once: the (workflow, change) run is claimed once, even after the cursor is wound back", async () => {
     const x = await setup();
-    await as(x.s, "PATCH", `/api/workflows/${x.wf.id}`, { active: true });
+    await ok(x.api.workflows[":id"].$patch({ param: { id: x.wf.id }, json: { active: true } }));
     const c = await newContact(x, "ada.twice@example.test");
-    await as(x.s, "POST", "/api/contacts/stage", { contact_ids: [c.id], stage_id: x.qualified });
+    await setStage(x.api, c.id, x.qualified);
     const change = (await env.DB.prepare(
       "SELECT id, contact_id AS contactId, kind FROM contact_changes WHERE team_id = ? AND kind = 'stage'",
     )
       .bind(x.teamId)
-      .first<any>())!;
+      .first<Parameters<typeof runForChange>[3]>())!;
     const d = db(env.DB);
     const wf = await workflowRow(x.wf.id);
     const [first, second] = await Promise.all([runForChange(env, d, wf, change), runForChange(env, d, wf, change)]);
@@ -88,7 +97,7 @@ describe("workflows triggered by a contact change", () => {
     // Redelivery through the tick: the cursor is wound back, the change is seen again, nothing more runs.
     await env.DB.prepare("UPDATE workflows SET change_cursor = 0 WHERE id = ?").bind(x.wf.id).run();
     expect(await runChangeWorkflow(env, d, await workflowRow(x.wf.id))).toBe(0);
-    const run = (await env.DB.prepare("SELECT job_id FROM workflow_runs WHERE workflow_id = ?").bind(x.wf.id).first<any>())!;
+    const run = (await env.DB.prepare("SELECT job_id FROM workflow_runs WHERE workflow_id = ?").bind(x.wf.id).first<{ job_id: string }>())!;
     await waitForJob(run.job_id);
     expect(await count("SELECT count(*) n FROM workflow_runs WHERE workflow_id = ?", x.wf.id)).toBe(1);
     expect(await count("SELECT count(*) n FROM jobs WHERE team_id = ?", x.teamId)).toBe(1);
@@ -97,51 +106,48 @@ describe("workflows triggered by a contact change", () => {
 
   it("triggers on creation and on the chosen fields only, and the run log says which change", async () => {
     const x = await addContactsSetup({ credits: 100 });
-    const wf = (
-      await json(
-        await as(x.s, "POST", "/api/workflows", {
+    const api = client(x.s).api;
+    const { workflow: wf } = await ok(
+      api.workflows.$post({
+        json: {
           name: "New CTOs",
           sequence_id: x.sequenceId,
           active: true,
           trigger: { kind: "change", on: ["created", "field"], fields: ["title"], filters: { titles: ["cto"] } },
-        }),
-      )
-    ).workflow;
+        },
+      }),
+      201,
+    );
     expect(wf.active).toBe(true);
-    const created = (
-      await json(
-        await as(x.s, "POST", "/api/contacts", {
-          first_name: "Grace",
-          last_name: "Hopper",
-          email: "grace@example.test",
-          email_status: "verified",
-          title: "CTO",
-        }),
-      )
-    ).contact;
+    const { contact: created } = await ok(
+      api.contacts.$post({
+        json: { first_name: "Grace", last_name: "Hopper", email: "grace@example.test", email_status: "verified", title: "CTO" },
+      }),
+      201,
+    );
     const later = await newContact(x, "ada.later@example.test");
     // The filters are checked when the change is acted on (the next tick): Ada is no CTO yet.
     await runDueWorkflows(env);
-    await as(x.s, "PATCH", `/api/contacts/${later.id}`, { city: "London" });
+    await edit(api, later.id, { city: "London" });
     await runDueWorkflows(env);
     expect(await count("SELECT count(*) n FROM workflow_runs WHERE workflow_id = ?", wf.id)).toBe(1);
-    await as(x.s, "PATCH", `/api/contacts/${later.id}`, { title: "Interim CTO" });
+    await edit(api, later.id, { title: "Interim CTO" });
     await runDueWorkflows(env);
-    const runs = (await json(await as(x.s, "GET", `/api/workflows/${wf.id}/runs`))).runs;
-    expect(runs.map((r: any) => [r.trigger.change, r.trigger.contact_id])).toEqual([
+    const runs = await runsOf(api, wf.id);
+    expect(runs.map((r) => [r.trigger!.change, r.trigger!.contact_id])).toEqual([
       ["field", later.id],
       ["created", created.id],
     ]);
-    for (const r of runs) await waitForJob(r.job_id);
+    for (const r of runs) await waitForJob(r.job_id!);
   });
 
   it("refuses a change trigger without kinds (422 naming the field) and Run now on a change workflow (409)", async () => {
     const x = await setup();
     const bad = await errorOf(
-      await as(x.s, "POST", "/api/workflows", { name: "x", sequence_id: x.sequenceId, trigger: { kind: "change", on: [] } }),
+      await x.api.workflows.$post({ json: { name: "x", sequence_id: x.sequenceId, trigger: { kind: "change", on: [] } } }),
     );
     expect(bad.status).toBe(422);
     expect(JSON.stringify(bad.details)).toContain("trigger");
-    expect((await errorOf(await as(x.s, "POST", `/api/workflows/${x.wf.id}/run`))).status).toBe(409);
+    expect((await errorOf(await x.api.workflows[":id"].run.$post({ param: { id: x.wf.id } }))).status).toBe(409);
   });
 });
