@@ -37,6 +37,12 @@ export interface EnrollItem {
 
 type Status = "active" | "paused" | "held" | "finished" | "failed" | "removed";
 type Waiting = "timer" | "mailbox" | "task" | "none";
+/** An email queued at a mailbox that an enrollment's change takes back (invariant 11). */
+interface Withdrawal {
+  mailboxId: string;
+  enrollmentId: string;
+  stepId: string;
+}
 
 interface Row {
   id: string;
@@ -424,6 +430,20 @@ export class SequenceDO extends DurableObject<Env> {
   }
 
   /**
+   * Takes queued emails back from their mailboxes, one call per mailbox; `then` sees, right after
+   * each call, what that mailbox gave back (one being sent right now is not given back).
+   */
+  private async withdrawQueued(
+    items: Withdrawal[],
+    then: (mailboxId: string, pulled: { enrollmentId: string; stepId: string }[], asked: Withdrawal[]) => void = () => {},
+  ): Promise<void> {
+    for (const [mb, group] of groupBy(items, (w) => w.mailboxId)) {
+      const pulled = await engine.mailbox(this.env, mb).withdraw(group.map((i) => ({ enrollmentId: i.enrollmentId, stepId: i.stepId })));
+      then(mb, pulled, group);
+    }
+  }
+
+  /**
    * Pause, resume, finish or remove enrollments by id. Returns the ids that changed. A pause with
    * `resumeAt` (out of office) resumes by itself then. Emails queued in a mailbox are withdrawn
    * (invariant 11); one being sent right now reports back as usual.
@@ -439,7 +459,7 @@ export class SequenceDO extends DurableObject<Env> {
     await this.bind(sequenceId, teamId);
     const t = now();
     const changed: string[] = [];
-    const withdraw: { mailboxId: string; enrollmentId: string; stepId: string }[] = [];
+    const withdraw: Withdrawal[] = [];
     this.ctx.storage.transactionSync(() => {
       for (const id of ids) {
         const e = this.row(id);
@@ -473,8 +493,7 @@ export class SequenceDO extends DurableObject<Env> {
       }
     });
     await this.flush(teamId, sequenceId);
-    for (const [mb, items] of groupBy(withdraw, (w) => w.mailboxId)) {
-      const pulled = await engine.mailbox(this.env, mb).withdraw(items.map((i) => ({ enrollmentId: i.enrollmentId, stepId: i.stepId })));
+    await this.withdrawQueued(withdraw, (_mb, pulled) =>
       // Re-read after the await: the enrollment may have been resumed meanwhile.
       this.ctx.storage.transactionSync(() => {
         for (const p of pulled) {
@@ -487,8 +506,8 @@ export class SequenceDO extends DurableObject<Env> {
             this.sql.exec("INSERT OR REPLACE INTO timers VALUES (?, ?)", e.id, now());
           }
         }
-      });
-    }
+      }),
+    );
     await this.flush(teamId, sequenceId);
     await this.rearm();
     return changed;
@@ -556,7 +575,7 @@ export class SequenceDO extends DurableObject<Env> {
     for (const id of ids) newIds.set(id, (await sha256Hex(`restart:${id}:${stepPos ?? 1}`)).slice(0, 24));
     const t = now();
     const out: { id: string; outcome: "restarted" | "not_found" | "no_such_step" | "already"; newId: string | null }[] = [];
-    const withdraw: { mailboxId: string; enrollmentId: string; stepId: string }[] = [];
+    const withdraw: Withdrawal[] = [];
     this.ctx.storage.transactionSync(() => {
       for (const id of ids) {
         const e = this.row(id);
@@ -610,8 +629,7 @@ export class SequenceDO extends DurableObject<Env> {
       }
     });
     await this.flush(teamId, sequenceId);
-    for (const [mb, items] of groupBy(withdraw, (w) => w.mailboxId))
-      await engine.mailbox(this.env, mb).withdraw(items.map((i) => ({ enrollmentId: i.enrollmentId, stepId: i.stepId })));
+    await this.withdrawQueued(withdraw);
     await this.rearm();
     return out;
   }
@@ -632,7 +650,7 @@ export class SequenceDO extends DurableObject<Env> {
       string,
       { id: string; outcome: "changed" | "not_found" | "not_open" | "unchanged" | "sending_now"; from: string | null }
     >();
-    const pending: { mailboxId: string; enrollmentId: string; stepId: string }[] = [];
+    const pending: Withdrawal[] = [];
     this.ctx.storage.transactionSync(() => {
       for (const id of ids) {
         const e = this.row(id);
@@ -654,12 +672,8 @@ export class SequenceDO extends DurableObject<Env> {
         }
       }
     });
-    for (const [mb, items] of groupBy(pending, (w) => w.mailboxId)) {
-      const pulled = new Set(
-        (await engine.mailbox(this.env, mb).withdraw(items.map((i) => ({ enrollmentId: i.enrollmentId, stepId: i.stepId })))).map(
-          (p) => p.enrollmentId,
-        ),
-      );
+    await this.withdrawQueued(pending, (mb, pulledKeys, items) => {
+      const pulled = new Set(pulledKeys.map((p) => p.enrollmentId));
       this.ctx.storage.transactionSync(() => {
         for (const i of items) {
           const e = this.row(i.enrollmentId);
@@ -681,7 +695,7 @@ export class SequenceDO extends DurableObject<Env> {
           out.set(e.id, { id: e.id, outcome: "changed", from: mb });
         }
       });
-    }
+    });
     await this.flush(teamId, sequenceId);
     await this.rearm();
     return ids.map((id) => out.get(id) ?? { id, outcome: "not_found", from: null });
