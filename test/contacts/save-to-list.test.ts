@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { as, env, errorOf } from "../helpers";
+import { as, client, env, errorOf, ok } from "../helpers";
 import { addContactsSetup, makeTeam, sessionFor } from "../fixtures";
 
-const json = async (r: Response) => (await r.json()) as any;
 const count = async (sql: string, ...b: unknown[]) =>
   (await env.DB.prepare(sql)
     .bind(...b)
@@ -26,12 +25,10 @@ describe("People: save to list (no sequence)", () => {
     )
       .bind(x.teamId, verified[2]!.email)
       .run();
-    const res = await as(x.s, "POST", "/api/people/save", {
-      people_ids: [...verified.map((p) => p.id), unverified!.id],
-      list_name: "Conference leads",
-    });
-    expect(res.status).toBe(200);
-    const r = await json(res);
+    const api = client(x.s).api;
+    const r = await ok(
+      api.people.save.$post({ json: { people_ids: [...verified.map((p) => p.id), unverified!.id], list_name: "Conference leads" } }),
+    );
     expect(r).toMatchObject({
       list: { name: "Conference leads" },
       saved: 3,
@@ -45,44 +42,45 @@ describe("People: save to list (no sequence)", () => {
     // The ledger tells the same story: what was held, less what came back, is what was charged.
     expect(await count("SELECT -sum(amount) n FROM credit_ledger WHERE team_id = ? AND job_id = ?", x.teamId, r.job_id)).toBe(2);
     // Net-new addresses are revealed once saved: the search now shows them whole.
-    const search = await json(await as(x.s, "POST", "/api/people/search", { q: "", per_page: 100, saved: "saved" }));
-    expect(search.people.map((p: any) => p.email)).toContain(verified[0]!.email);
+    const search = await ok(api.people.search.$post({ json: { q: "", per_page: 100, saved: "saved" } }));
+    expect(search.people.map((p) => p.email)).toContain(verified[0]!.email);
   });
 
   it("charges once: a retry with the same Idempotency-Key replays, and saving the same people again (to another list) costs nothing", async () => {
     const x = await addContactsSetup({ credits: 50 });
     const verified = await people("verified", 2, 10);
     const body = { people_ids: verified.map((p) => p.id), list_name: "First" };
-    const first = await json(await as(x.s, "POST", "/api/people/save", body, { "idempotency-key": "save-1" }));
+    // Raw requests on purpose: the replay is about the exact Idempotency-Key header and the answer's replay header.
+    const first: unknown = await (await as(x.s, "POST", "/api/people/save", body, { "idempotency-key": "save-1" })).json();
     const replay = await as(x.s, "POST", "/api/people/save", body, { "idempotency-key": "save-1" });
     expect(replay.headers.get("idempotent-replayed")).toBe("true");
-    expect(await json(replay)).toEqual(first);
+    expect(await replay.json()).toEqual(first);
     // Two requests at once for the same people, to another list: the people are saved once.
+    const api = client(x.s).api;
     const again = await Promise.all(
-      [1, 2].map(() => as(x.s, "POST", "/api/people/save", { people_ids: verified.map((p) => p.id), list_name: "Second" }).then(json)),
+      [1, 2].map(() => ok(api.people.save.$post({ json: { people_ids: verified.map((p) => p.id), list_name: "Second" } }))),
     );
     expect(first).toMatchObject({ saved: 2, credits_charged: 2 });
     for (const a of again) expect(a).toMatchObject({ saved: 0, already_saved: 2, credits_charged: 0 });
     expect(await balance(x.teamId)).toBe(48);
     expect(await count("SELECT count(*) n FROM contacts WHERE team_id = ?", x.teamId)).toBe(2);
-    expect(await count("SELECT count(*) n FROM list_members WHERE list_id = ?", again[0].list.id)).toBe(2);
+    expect(await count("SELECT count(*) n FROM list_members WHERE list_id = ?", again[0]!.list.id)).toBe(2);
   });
 
   it("a person whose email the team already has as a contact joins the list as that contact, at no charge", async () => {
     const x = await addContactsSetup({ credits: 50 });
     const [p] = await people("verified", 1, 20);
+    const api = client(x.s).api;
     const existing = (
-      await json(
-        await as(x.s, "POST", "/api/contacts", {
-          first_name: "Known",
-          last_name: "Already",
-          email: p!.email.toUpperCase(),
-          email_status: "verified",
+      await ok(
+        api.contacts.$post({
+          json: { first_name: "Known", last_name: "Already", email: p!.email.toUpperCase(), email_status: "verified" },
         }),
+        201,
       )
     ).contact;
-    const list = (await json(await as(x.s, "POST", "/api/lists", { name: "Known people" }))).list;
-    const r = await json(await as(x.s, "POST", "/api/people/save", { people_ids: [p!.id], list_id: list.id }));
+    const list = (await ok(api.lists.$post({ json: { name: "Known people" } }), 201)).list;
+    const r = await ok(api.people.save.$post({ json: { people_ids: [p!.id], list_id: list.id } }));
     expect(r).toMatchObject({ saved: 0, already_saved: 1, credits_charged: 0, contact_ids: [existing.id] });
     expect(await balance(x.teamId)).toBe(50);
     expect(await count("SELECT count(*) n FROM contacts WHERE team_id = ?", x.teamId)).toBe(1);
@@ -92,17 +90,12 @@ describe("People: save to list (no sequence)", () => {
     const x = await addContactsSetup({ credits: 1 });
     const verified = await people("verified", 2, 30);
     const rival = await makeTeam("Rival");
-    const theirs = (await json(await as(await sessionFor(rival.teamId, rival.userId), "POST", "/api/lists", { name: "Theirs" }))).list;
-    expect((await errorOf(await as(x.s, "POST", "/api/people/save", { people_ids: [verified[0]!.id], list_id: theirs.id }))).status).toBe(
-      404,
-    );
-    const both = await errorOf(
-      await as(x.s, "POST", "/api/people/save", { people_ids: [verified[0]!.id], list_id: theirs.id, list_name: "x" }),
-    );
+    const theirs = (await ok(client(await sessionFor(rival.teamId, rival.userId)).api.lists.$post({ json: { name: "Theirs" } }), 201)).list;
+    const save = client(x.s).api.people.save;
+    expect((await errorOf(await save.$post({ json: { people_ids: [verified[0]!.id], list_id: theirs.id } }))).status).toBe(404);
+    const both = await errorOf(await save.$post({ json: { people_ids: [verified[0]!.id], list_id: theirs.id, list_name: "x" } }));
     expect(both.status).toBe(422);
-    const short = await errorOf(
-      await as(x.s, "POST", "/api/people/save", { people_ids: verified.map((p) => p.id), list_name: "Too dear" }),
-    );
+    const short = await errorOf(await save.$post({ json: { people_ids: verified.map((p) => p.id), list_name: "Too dear" } }));
     expect(short).toMatchObject({ status: 422, code: "insufficient_credits" });
     expect(await count("SELECT count(*) n FROM contacts WHERE team_id = ?", x.teamId)).toBe(0);
     expect(await balance(x.teamId)).toBe(1);
