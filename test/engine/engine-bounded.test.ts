@@ -33,9 +33,12 @@ const DAYTIME: WindowSpec = {
   windows: Object.fromEntries(["1", "2", "3", "4", "5"].map((d) => [d, [["09:00", "17:00"]]])) as WindowSpec["windows"],
 };
 
+/** The MailboxDO's queue row, as planSends reads it. */
+type QueueRow = Parameters<typeof planSends>[0][number];
+
 /** The forecast as it was written before grouping (one window check per queued row): the reference. */
 function referencePlan(
-  rows: any[],
+  rows: QueueRow[],
   mb: { dailyLimit: number; hourlyLimit: number; minGapSeconds: number },
   from: number,
   until: number,
@@ -98,18 +101,36 @@ describe("sending engine at real sizes", () => {
         fc.integer({ min: 0, max: 900 }),
         (specs, daily, hourly, gap) => {
           const rows = specs
-            .map((s, i) => ({
+            .map((s, i): QueueRow => ({
               enrollment_id: `e${i}`,
               step_id: "s",
+              sequence_id: "q",
+              team_id: "t",
+              contact_id: `c${i}`,
               score: s.score,
               due_at: SIM_START + s.due * MIN,
               next_attempt_at: null,
               window: JSON.stringify(s.open ? ALWAYS_OPEN : DAYTIME),
               zone: s.zone,
+              thread: null,
+              state: "queued",
+              attempts: 0,
+              reserved_at: null,
+              settled_at: null,
+              error: null,
+              reason: null,
+              reported: 0,
+              msg: null,
+              gen: 0,
+              gid: 0,
+              message_id: null,
+              subject: null,
+              resend_of: null,
+              override: null,
             }))
             .sort((a, b) => b.score - a.score || a.due_at - b.due_at);
           const mb = { dailyLimit: daily, hourlyLimit: hourly, minGapSeconds: gap };
-          const plan = planSends(rows as any, mb, [], 0, SIM_START, SIM_START + 10 * DAY, 1_000).filter((p) => p.at !== null);
+          const plan = planSends(rows, mb, [], 0, SIM_START, SIM_START + 10 * DAY, 1_000).filter((p) => p.at !== null);
           expect(plan).toEqual(referencePlan(rows, mb, SIM_START, SIM_START + 10 * DAY, 1_000));
         },
       ),
