@@ -220,49 +220,38 @@ export class MailboxDO extends DurableObject<Env> {
             i.stepId,
           )
           .toArray()[0];
-        if (!ex) {
-          this.sql.exec(
-            `INSERT INTO queue (enrollment_id, step_id, sequence_id, team_id, contact_id, due_at, score, window, zone, thread, state, gen, gid, override)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 1, ?, ?)`,
-            i.enrollmentId,
-            i.stepId,
-            i.sequenceId,
-            i.teamId,
-            i.contactId,
-            i.dueAt,
-            i.score,
-            window,
-            i.zone,
-            thread,
-            gid,
-            override,
-          );
-        } else if (ex.state === "queued" || (ex.state === "cancelled" && ex.reported)) {
-          // A withdrawn key is queued afresh: its last try is forgotten, then it takes the new hand-over
-          // exactly as a queued key is refreshed with it.
-          if (ex.state === "cancelled")
-            this.sql.exec(
-              `UPDATE queue SET state = 'queued', attempts = 0, next_attempt_at = NULL, reserved_at = NULL, settled_at = NULL, error = NULL,
-                 reason = NULL, msg = NULL WHERE enrollment_id = ? AND step_id = ?`,
-              i.enrollmentId,
-              i.stepId,
-            );
-          this.sql.exec(
-            "UPDATE queue SET due_at = ?, score = ?, window = ?, zone = ?, thread = ?, gid = ?, override = ?, gen = gen + 1 WHERE enrollment_id = ? AND step_id = ?",
-            i.dueAt,
-            i.score,
-            window,
-            i.zone,
-            thread,
-            gid,
-            override,
-            i.enrollmentId,
-            i.stepId,
-          );
-        } else {
+        // A key that was or may have been sent is never queued again (invariant 4), nor one cancelled whose report is on its way.
+        if (ex && ex.state !== "queued" && !(ex.state === "cancelled" && ex.reported)) {
           existing.push(this.stateOf(i.enrollmentId, i.stepId));
           continue;
         }
+        // A withdrawn key is queued afresh: its last try is forgotten, then it takes the new hand-over
+        // exactly as a new key is inserted with it and a queued key is refreshed with it.
+        if (ex?.state === "cancelled")
+          this.sql.exec(
+            `UPDATE queue SET state = 'queued', attempts = 0, next_attempt_at = NULL, reserved_at = NULL, settled_at = NULL, error = NULL,
+               reason = NULL, msg = NULL WHERE enrollment_id = ? AND step_id = ?`,
+            i.enrollmentId,
+            i.stepId,
+          );
+        this.sql.exec(
+          `INSERT INTO queue (enrollment_id, step_id, sequence_id, team_id, contact_id, due_at, score, window, zone, thread, state, gen, gid, override)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 1, ?, ?)
+           ON CONFLICT (enrollment_id, step_id) DO UPDATE SET due_at = excluded.due_at, score = excluded.score, window = excluded.window,
+             zone = excluded.zone, thread = excluded.thread, gid = excluded.gid, override = excluded.override, gen = gen + 1`,
+          i.enrollmentId,
+          i.stepId,
+          i.sequenceId,
+          i.teamId,
+          i.contactId,
+          i.dueAt,
+          i.score,
+          window,
+          i.zone,
+          thread,
+          gid,
+          override,
+        );
         added++;
       }
     });
