@@ -4,7 +4,7 @@
 import { DEMO } from "../../worker/seed/demo";
 import { newId } from "../../worker/lib/ids";
 import { sessionFor, waitForJob } from "../fixtures";
-import { as, env } from "../helpers";
+import { client, env, ok } from "../helpers";
 
 export type Resource =
   | "users"
@@ -116,14 +116,17 @@ async function completeRival(): Promise<void> {
   const rival = await sessionFor(DEMO.rival, DEMO.rivalAdmin);
   const seq = (await q("SELECT id FROM sequences WHERE team_id = ? LIMIT 1", DEMO.rival))[0]!.id as string;
   const contacts = (await q("SELECT id FROM contacts WHERE team_id = ? ORDER BY id LIMIT 5", DEMO.rival)).map((r) => r.id as string);
-  const res = await as(rival, "POST", `/api/sequences/${seq}/add-contacts`, {
-    source: { contact_ids: contacts },
-    overrides: { unverified_email: true, no_email: true, job_change: true },
-  });
-  if (res.status >= 300) throw new Error(`seeding Rival's job failed: ${res.status} ${await res.text()}`);
-  await waitForJob(((await res.json()) as any).job.id);
-  const wf = await as(rival, "POST", "/api/workflows", { name: "Rival workflow", sequence_id: seq, filters: { titles: ["CEO"] } });
-  if (wf.status >= 300) throw new Error(`seeding Rival's workflow failed: ${wf.status} ${await wf.text()}`);
+  const api = client(rival).api;
+  const { job } = await ok(
+    api.sequences[":id"]["add-contacts"].$post({
+      param: { id: seq },
+      header: {},
+      json: { source: { contact_ids: contacts }, overrides: { unverified_email: true, no_email: true, job_change: true } },
+    }),
+    202,
+  );
+  await waitForJob(job.id);
+  await ok(api.workflows.$post({ json: { name: "Rival workflow", sequence_id: seq, filters: { titles: ["CEO"] } } }), 201);
   const enr = (await q("SELECT * FROM enrollments WHERE team_id = ? LIMIT 1", DEMO.rival))[0];
   const step = (await q("SELECT id FROM steps WHERE sequence_id = ? ORDER BY position LIMIT 1", seq))[0]!.id as string;
   const mailbox = (await q("SELECT id FROM mailboxes WHERE team_id = ? LIMIT 1", DEMO.rival))[0]!.id as string;
