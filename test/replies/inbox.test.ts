@@ -3,23 +3,16 @@ import { handleInbound } from "../../worker/inbound";
 import { now } from "../../worker/lib/clock";
 import { newId } from "../../worker/lib/ids";
 import { setTransportOverride } from "../../worker/transports";
-import { as, env, errorOf } from "../helpers";
+import { as, client, env, errorOf, ok, type Session } from "../helpers";
 import { DAY, HOUR, runUntil, sessionFor, startSimulation } from "../fixtures";
 import { countSent, dsn, enrollmentRow, replyTo, sentFirst } from "./mail";
 
-type Body = {
-  replies: {
-    id: string;
-    classification: string;
-    detected: string;
-    evidence: { rule: string; header?: string };
-    contact: { id: string } | null;
-    enrollment: { status: string } | null;
-    answered: { step: number | null } | null;
-  }[];
-  pagination: { total_entries: number };
-  counts: Record<string, number>;
-};
+type Api = ReturnType<typeof client>["api"];
+type Classification = Parameters<Api["replies"][":id"]["classification"]["$post"]>[0]["json"]["classification"];
+const repliesOf = (s: Session, query: Parameters<Api["replies"]["$get"]>[0]["query"] = {}) => ok(client(s).api.replies.$get({ query }));
+const reply = (s: Session, id: string) => client(s).api.replies[":id"].$get({ param: { id } });
+const classify = (s: Session, id: string, classification: Classification) =>
+  client(s).api.replies[":id"].classification.$post({ param: { id }, json: { classification } });
 
 async function addUser(teamId: string, role: "admin" | "member" = "member") {
   const id = newId();
@@ -56,9 +49,7 @@ describe("replies inbox", () => {
     await handleInbound(env, raw);
     expect((await handleInbound(env, raw)).duplicate).toBe(true);
     await handleInbound(env, dsn(s.sent[1]!, "5.1.1"));
-    const res = await as(s.session, "GET", "/api/replies");
-    expect(res.status).toBe(200);
-    const b = (await res.json()) as Body;
+    const b = await repliesOf(s.session);
     expect(b.pagination.total_entries).toBe(2);
     expect(b.counts).toEqual({ reply: 1, bounce_hard: 1 });
     const reply = b.replies.find((r) => r.classification === "reply")!;
@@ -69,7 +60,7 @@ describe("replies inbox", () => {
       answered: { step: 1 },
     });
     expect(reply.evidence).toEqual({ rule: "threaded_reply", header: `In-Reply-To: ${s.sent[0]!.message_id_header}` });
-    const bounces = (await (await as(s.session, "GET", "/api/replies?classification=bounce_hard")).json()) as Body;
+    const bounces = await repliesOf(s.session, { classification: "bounce_hard" });
     expect(bounces.replies.map((r) => r.evidence.rule)).toEqual(["dsn_status"]);
   });
 
@@ -79,20 +70,16 @@ describe("replies inbox", () => {
     const member = await addUser(s.teamId);
     const other = await sentFirst();
     for (const who of [member, other.session]) {
-      expect((await errorOf(await as(who, "GET", `/api/replies/${r.inboundId}`))).status).toBe(404);
-      expect(
-        (await errorOf(await as(who, "POST", `/api/replies/${r.inboundId}/classification`, { classification: "auto_reply" }))).status,
-      ).toBe(404);
-      expect(((await (await as(who, "GET", "/api/replies")).json()) as Body).replies).toEqual([]);
+      expect((await errorOf(await reply(who, r.inboundId!))).status).toBe(404);
+      expect((await errorOf(await classify(who, r.inboundId!, "auto_reply"))).status).toBe(404);
+      expect((await repliesOf(who)).replies).toEqual([]);
     }
     // Shared for viewing: visible, but correcting it needs edit access.
     await env.DB.prepare("INSERT INTO sequence_shares (sequence_id, user_id, team_id, access) VALUES (?, ?, ?, 'view')")
       .bind(s.sequenceId, member.userId, s.teamId)
       .run();
-    expect((await as(member, "GET", `/api/replies/${r.inboundId}`)).status).toBe(200);
-    expect(
-      (await errorOf(await as(member, "POST", `/api/replies/${r.inboundId}/classification`, { classification: "auto_reply" }))).status,
-    ).toBe(403);
+    expect((await reply(member, r.inboundId!)).status).toBe(200);
+    expect((await errorOf(await classify(member, r.inboundId!, "auto_reply"))).status).toBe(403);
     expect(await enrollmentRow(s.m.enrollment_id)).toMatchObject({ status: "finished", reason: "replied" });
   });
 
@@ -102,9 +89,7 @@ describe("replies inbox", () => {
     const r = await handleInbound(env, replyTo(s.m, { body: "Thanks for reaching out, I'll have a look." }));
     expect(await enrollmentRow(s.m.enrollment_id)).toMatchObject({ status: "finished", reason: "replied" });
     await runUntil(now() + 2 * HOUR);
-    const res = await as(s.session, "POST", `/api/replies/${r.inboundId}/classification`, { classification: "auto_reply" });
-    expect(res.status).toBe(200);
-    const body = (await res.json()) as { reply: { classification: string; detected: string; corrected: boolean }; undone: string[] };
+    const body = await ok(classify(s.session, r.inboundId!, "auto_reply"));
     expect(body.reply).toMatchObject({ classification: "auto_reply", detected: "reply", corrected: true });
     expect(await enrollmentRow(s.m.enrollment_id)).toMatchObject({ status: "active", current_step: 2 });
     // The reply no longer counts as one in the reports; the contact's stage is back.
@@ -143,8 +128,7 @@ describe("replies inbox", () => {
     const r = await handleInbound(env, dsn(s.m, "5.1.1"));
     expect(r.kind).toBe("bounce_hard");
     expect(await env.DB.prepare("SELECT count(*) n FROM suppressions WHERE team_id = ?").bind(s.teamId).first()).toEqual({ n: 1 });
-    const res = await as(s.session, "POST", `/api/replies/${r.inboundId}/classification`, { classification: "auto_reply" });
-    expect(res.status).toBe(200);
+    expect((await classify(s.session, r.inboundId!, "auto_reply")).status).toBe(200);
     expect(await env.DB.prepare("SELECT count(*) n FROM suppressions WHERE team_id = ?").bind(s.teamId).first()).toEqual({ n: 0 });
     expect(await env.DB.prepare("SELECT bounced_at FROM contacts WHERE id = ?").bind(s.m.contact_id).first()).toEqual({ bounced_at: null });
     expect(await env.DB.prepare("SELECT status FROM messages WHERE id = ?").bind(s.m.id).first()).toEqual({ status: "sent" });
@@ -160,26 +144,26 @@ describe("replies inbox", () => {
       replyTo(s.m, { extra: "Auto-Submitted: auto-replied\r\n", subject: "Out of office", body: "Away until next week." }),
     );
     expect(await enrollmentRow(s.m.enrollment_id)).toMatchObject({ status: "paused", reason: "out_of_office" });
-    const res = await as(s.session, "POST", `/api/replies/${r.inboundId}/classification`, { classification: "reply" });
-    expect(res.status).toBe(200);
+    expect((await classify(s.session, r.inboundId!, "reply")).status).toBe(200);
     expect(await enrollmentRow(s.m.enrollment_id)).toMatchObject({ status: "finished", reason: "replied" });
     expect(await env.DB.prepare("SELECT reply_kind FROM messages WHERE id = ?").bind(s.m.id).first()).toEqual({ reply_kind: "reply" });
     // Confirming it again changes nothing but marks it reviewed; the unreviewed filter no longer lists it.
-    expect((await as(s.session, "POST", `/api/replies/${r.inboundId}/classification`, { classification: "reply" })).status).toBe(200);
-    expect(((await (await as(s.session, "GET", "/api/replies?unhandled=true")).json()) as Body).replies).toEqual([]);
+    expect((await classify(s.session, r.inboundId!, "reply")).status).toBe(200);
+    expect((await repliesOf(s.session, { unhandled: "true" })).replies).toEqual([]);
   });
 
   it("a reply corrected to an unsubscribe request suppresses the address; corrected back, it is unsuppressed", async () => {
     const s = await sentFirst();
     const r = await handleInbound(env, replyTo(s.m));
-    await as(s.session, "POST", `/api/replies/${r.inboundId}/classification`, { classification: "unsubscribe" });
+    await classify(s.session, r.inboundId!, "unsubscribe");
     expect(await env.DB.prepare("SELECT reason FROM suppressions WHERE team_id = ?").bind(s.teamId).first()).toEqual({
       reason: "unsubscribed",
     });
     expect(await enrollmentRow(s.m.enrollment_id)).toMatchObject({ status: "finished", reason: "unsubscribed" });
-    await as(s.session, "POST", `/api/replies/${r.inboundId}/classification`, { classification: "reply" });
+    await classify(s.session, r.inboundId!, "reply");
     expect(await env.DB.prepare("SELECT count(*) n FROM suppressions WHERE team_id = ?").bind(s.teamId).first()).toEqual({ n: 0 });
     expect(await enrollmentRow(s.m.enrollment_id)).toMatchObject({ status: "finished", reason: "replied" });
+    // A raw body on purpose: "spam" is no classification, so the typed client can't send it.
     expect(
       (await errorOf(await as(s.session, "POST", `/api/replies/${r.inboundId}/classification`, { classification: "spam" }))).status,
     ).toBe(422);
