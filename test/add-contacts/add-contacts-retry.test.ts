@@ -6,23 +6,24 @@ import { resetClock } from "../../worker/lib/clock";
 import { db } from "../../worker/db/client";
 import type { Caller } from "../../worker/env";
 import { commitAddContacts, processChunk } from "../../worker/services/add-contacts/jobs";
-import { as, env } from "../helpers";
+import { client, env, ok } from "../helpers";
 import { crashAt } from "../crash";
 import { addContactsSetup, makeContacts, waitForJob } from "../fixtures";
 
-const json = async (r: Response) => (await r.json()) as any;
+type AddContacts = ReturnType<typeof client>["api"]["sequences"][":id"]["add-contacts"]["$post"];
+type Source = Parameters<AddContacts>[0]["json"]["source"];
+const addContacts = (x: Awaited<ReturnType<typeof addContactsSetup>>, json: Parameters<AddContacts>[0]["json"]) =>
+  ok(client(x.s).api.sequences[":id"]["add-contacts"].$post({ param: { id: x.sequenceId }, header: {}, json }), 202);
 const one = async (sql: string, ...b: unknown[]) =>
   (await env.DB.prepare(sql)
     .bind(...b)
     .first<{ n: number }>())!.n;
 
 /** A committed job whose chunk the test runs itself: committed for later, then marked queued. */
-async function job(x: Awaited<ReturnType<typeof addContactsSetup>>, source: Record<string, unknown>) {
-  const { job } = await json(
-    await as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts`, { source, add_at: Date.now() + 86_400_000 }),
-  );
+async function job(x: Awaited<ReturnType<typeof addContactsSetup>>, source: Source) {
+  const { job } = await addContacts(x, { source, add_at: Date.now() + 86_400_000 });
   await env.DB.prepare("UPDATE jobs SET status = 'queued' WHERE id = ?").bind(job.id).run();
-  return job as { id: string; total: number; credits_held: number };
+  return job;
 }
 
 async function outcomes(jobId: string) {
@@ -124,7 +125,7 @@ describe("add contacts: a retried chunk reports what the job did", () => {
   it("a contact the job enrolled stays reported enrolled even if it opted out before the retry (the send-time check stops its emails)", async () => {
     const x = await addContactsSetup();
     const [a, b] = await makeContacts(x.teamId, 2);
-    const j = await job(x, { contact_ids: [a, b] });
+    const j = await job(x, { contact_ids: [a!, b!] });
     await processChunk(crashAt(env, 0), j.id, 0, 2).catch(() => {});
     await env.DB.prepare("UPDATE contacts SET unsubscribed_at = 1 WHERE id = ?").bind(a).run();
     await processChunk(env, j.id, 0, 2);
@@ -134,8 +135,8 @@ describe("add contacts: a retried chunk reports what the job did", () => {
   it("a contact another request enrolled meanwhile is still skipped as already in this sequence", async () => {
     const x = await addContactsSetup();
     const [a, b] = await makeContacts(x.teamId, 2);
-    const j = await job(x, { contact_ids: [a, b] });
-    const other = await json(await as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts`, { source: { contact_ids: [a] } }));
+    const j = await job(x, { contact_ids: [a!, b!] });
+    const other = await addContacts(x, { source: { contact_ids: [a!] } });
     await waitForJob(other.job.id);
     await processChunk(env, j.id, 0, 2);
     const got = await env.DB.prepare("SELECT contact_id, outcome, reasons FROM job_outcomes WHERE job_id = ?").bind(j.id).all<any>();
