@@ -10,7 +10,7 @@ import type { QueueMessage } from "../../worker/queue/messages";
 import { commitAddContacts } from "../../worker/services/add-contacts/jobs";
 import { presentPreview, previewAddContacts } from "../../worker/services/add-contacts/plan";
 import { CHUNK_SIZE } from "../../worker/services/add-contacts/request";
-import { as, env } from "../helpers";
+import { client, env, ok } from "../helpers";
 import { addContactsSetup, makeContacts, makeList } from "../fixtures";
 
 const one = async (sql: string, ...b: unknown[]) =>
@@ -31,8 +31,13 @@ function observed(base: Env) {
   const sqlOf = new WeakMap<object, string>();
   const wrap = (stmt: D1PreparedStatement, sql: string): D1PreparedStatement => {
     sqlOf.set(stmt, sql);
-    const s = stmt as any;
-    for (const m of ["all", "raw"]) {
+    // The two reads are wrapped in place, so the statement keeps being the one D1 made.
+    const s = stmt as unknown as {
+      all: (...a: unknown[]) => Promise<D1Result<unknown> | unknown[]>;
+      raw: (...a: unknown[]) => Promise<D1Result<unknown> | unknown[]>;
+      bind: (...a: unknown[]) => D1PreparedStatement;
+    };
+    for (const m of ["all", "raw"] as const) {
       const orig = s[m].bind(stmt);
       s[m] = async (...a: unknown[]) => {
         const r = await orig(...a);
@@ -57,7 +62,7 @@ function observed(base: Env) {
           return out;
         };
       }
-      const v = (t as any)[k];
+      const v: unknown = Reflect.get(t, k);
       return typeof v === "function" ? v.bind(t) : v;
     },
   });
@@ -192,11 +197,15 @@ describe("add contacts: bounded pages", () => {
     expect(shown.contacts).toHaveLength(100);
     expect(shown.pagination).toEqual({ page: 2, per_page: 100, total_entries: 5_203, total_pages: 53 });
     // The same through the API, filtered to the warned ones; nothing is written.
-    const warned = (await (
-      await as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts/preview?outcome=warned&per_page=500`, req)
-    ).json()) as any;
+    const warned = await ok(
+      client(x.s).api.sequences[":id"]["add-contacts"].preview.$post({
+        param: { id: x.sequenceId },
+        query: { outcome: "warned", per_page: 500 },
+        json: req,
+      }),
+    );
     expect(warned.contacts).toHaveLength(10);
-    expect(warned.contacts.every((c: any) => c.outcome === "warned" && c.reasons.includes("unverified_email"))).toBe(true);
+    expect(warned.contacts.every((c) => c.outcome === "warned" && c.reasons.includes("unverified_email"))).toBe(true);
     expect(warned.totals.candidates).toBe(5_203);
     expect(await one("SELECT count(*) n FROM jobs WHERE team_id = ?", x.teamId)).toBe(0);
   });
