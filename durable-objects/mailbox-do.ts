@@ -208,18 +208,23 @@ export class MailboxDO extends DurableObject<Env> {
     let added = 0;
     const existing: MailboxItemState[] = [];
     this.inTransaction(() => {
+      // The rows these keys already have, read once (a key given twice sees its own insert below).
+      const rows = new Map(
+        this.sql
+          .exec<{ enrollment_id: string; step_id: string; state: State; reported: number }>(
+            "SELECT enrollment_id, step_id, state, reported FROM queue WHERE enrollment_id IN (SELECT value FROM json_each(?))",
+            JSON.stringify([...new Set(items.map((i) => i.enrollmentId))]),
+          )
+          .toArray()
+          .map((r) => [`${r.enrollment_id}:${r.step_id}`, { state: r.state, reported: r.reported }]),
+      );
       for (const i of items) {
         const window = JSON.stringify(i.window);
         const gid = this.groupId(window, i.zone);
         const thread = i.thread ? JSON.stringify(i.thread) : null;
         const override = i.override ? JSON.stringify(i.override) : null;
-        const ex = this.sql
-          .exec<{ state: State; reported: number }>(
-            "SELECT state, reported FROM queue WHERE enrollment_id = ? AND step_id = ?",
-            i.enrollmentId,
-            i.stepId,
-          )
-          .toArray()[0];
+        const key = `${i.enrollmentId}:${i.stepId}`;
+        const ex = rows.get(key);
         // A key that was or may have been sent is never queued again (invariant 4), nor one cancelled whose report is on its way.
         if (ex && ex.state !== "queued" && !(ex.state === "cancelled" && ex.reported)) {
           existing.push(this.stateOf(i.enrollmentId, i.stepId));
@@ -252,6 +257,7 @@ export class MailboxDO extends DurableObject<Env> {
           gid,
           override,
         );
+        rows.set(key, { state: "queued", reported: ex?.reported ?? 1 });
         added++;
       }
     });

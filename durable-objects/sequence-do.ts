@@ -1015,6 +1015,29 @@ export class SequenceDO extends DurableObject<Env> {
           (r) => [r.id, r],
         ),
       );
+      // The batch's choices and recorded outcomes, read once: each step below writes only its own
+      // enrollment's results (never a choice), and only after its own reads.
+      const choices = new Map(
+        (
+          this.sql
+            .exec("SELECT * FROM email_choices WHERE enrollment_id IN (SELECT value FROM json_each(?))", ids)
+            .toArray() as unknown as ChoiceRow[]
+        ).map((c) => [`${c.enrollment_id}:${c.step_id}`, c]),
+      );
+      const outcomes = new Map(
+        this.sql
+          .exec<{ enrollment_id: string; step_id: string; outcome: string }>(
+            "SELECT enrollment_id, step_id, outcome FROM results WHERE enrollment_id IN (SELECT value FROM json_each(?))",
+            ids,
+          )
+          .toArray()
+          .map((r) => [`${r.enrollment_id}:${r.step_id}`, r.outcome]),
+      );
+      // Timers set in this loop, written at its end in one statement: nothing in the loop reads another
+      // enrollment's timer, and an enrollment's own timer is set as its last effect.
+      const timers: [string, number][] = [];
+      // Hand-overs likewise (each row's revision taken in loop order, as update() would).
+      const handed: [string, number, Waiting, ReasonCode][] = [];
       for (const stale of due) {
         let e = current.get(stale.id);
         if (!claimed.has(stale.id) || !e) continue;
@@ -1051,19 +1074,17 @@ export class SequenceDO extends DurableObject<Env> {
         // Invariant 2 whatever led here (out of office, a resume, a skipped or edited step): the step
         // is due only once its wait from the last step done has passed.
         // A user's "send now" or "reschedule" (scheduled-email.ts) is the step's due time instead.
-        const choice = this.choice(e.id, step.id);
+        const choice = choices.get(`${e.id}:${step.id}`);
         const dueAt = choice?.send_at != null ? choice.send_at : e.last_at !== null ? this.dueAfterWait(e.last_at, step, cfg) : t;
         if (dueAt > t) {
           this.update(e.id, { due_at: dueAt, waiting: "timer", reason: "waiting_for_step" });
-          this.sql.exec("INSERT OR REPLACE INTO timers VALUES (?, ?)", e.id, dueAt);
+          timers.push([e.id, dueAt]);
           continue;
         }
         // A step this enrollment already went through (the steps were reordered): never again (invariant 4).
-        const done = this.sql
-          .exec<{ outcome: string }>("SELECT outcome FROM results WHERE enrollment_id = ? AND step_id = ?", e.id, step.id)
-          .toArray()[0];
-        if (done && ADVANCING.has(done.outcome)) {
-          this.applyResult(cfg, { enrollmentId: e.id, stepId: step.id, outcome: done.outcome as StepResult["outcome"], at: t }, true);
+        const done = outcomes.get(`${e.id}:${step.id}`);
+        if (done && ADVANCING.has(done)) {
+          this.applyResult(cfg, { enrollmentId: e.id, stepId: step.id, outcome: done as StepResult["outcome"], at: t }, true);
           continue;
         }
         // A user's skip cut off by a restart (skipEmail marks it first): it takes effect now, never a send.
@@ -1098,7 +1119,7 @@ export class SequenceDO extends DurableObject<Env> {
           };
           list.push(withChoice(item, choice));
           emails.set(e.mailbox_id, list);
-          this.update(e.id, { waiting: "mailbox", reason: "queued_for_mailbox" });
+          handed.push([e.id, ++this.rev, "mailbox", "queued_for_mailbox"]);
         } else {
           tasks.push({
             enrollmentId: e.id,
@@ -1112,12 +1133,25 @@ export class SequenceDO extends DurableObject<Env> {
             mailboxId: e.mailbox_id,
             ownerId: cfg.ownerId,
           });
-          this.update(e.id, { waiting: "task", reason: "task_open" });
+          handed.push([e.id, ++this.rev, "task", "task_open"]);
         }
         // The check timer goes in the same transaction as the hand-off: a restart before the mailbox
         // or the task table has it is found and repaired by the reconciler (invariant 10).
-        this.sql.exec("INSERT OR REPLACE INTO timers VALUES (?, ?)", e.id, checkAt(t, CHECK_AFTER_MS));
+        timers.push([e.id, checkAt(t, CHECK_AFTER_MS)]);
       }
+      if (handed.length)
+        this.sql.exec(
+          `UPDATE enrollments SET waiting = h.waiting, reason = h.reason, dirty = h.rev
+           FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS rev, json_extract(value, '$[2]') AS waiting,
+                        json_extract(value, '$[3]') AS reason FROM json_each(?)) AS h
+           WHERE enrollments.id = h.id`,
+          JSON.stringify(handed),
+        );
+      if (timers.length)
+        this.sql.exec(
+          "INSERT OR REPLACE INTO timers (enrollment_id, run_at) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)",
+          JSON.stringify(timers),
+        );
     });
     // The alarm covers the check timers before anything leaves this object: a restart from here on
     // is repaired by the reconciler. Hand-offs are idempotent on (enrollment, step): if this alarm
