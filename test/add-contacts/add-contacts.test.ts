@@ -1,18 +1,20 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { resetClock } from "../../worker/lib/clock";
 import { processChunk } from "../../worker/services/add-contacts/jobs";
-import { as, env, errorOf, login } from "../helpers";
+import { as, client, env, errorOf, login, ok } from "../helpers";
 import { addContactsSetup, makeContacts, makeList, waitForJob } from "../fixtures";
 
-const json = async (r: Response) => (await r.json()) as any;
 const count = async (sql: string, ...b: unknown[]) =>
   (await env.DB.prepare(sql)
     .bind(...b)
     .first<{ n: number }>())!.n;
 type S = Awaited<ReturnType<typeof addContactsSetup>>["s"];
-const preview = (s: S, seq: string, body: any, q = "") => as(s, "POST", `/api/sequences/${seq}/add-contacts/preview${q}`, body);
-const commit = (s: S, seq: string, body: any, headers: Record<string, string> = {}) =>
-  as(s, "POST", `/api/sequences/${seq}/add-contacts`, body, headers);
+type AddContacts = ReturnType<typeof client>["api"]["sequences"][":id"]["add-contacts"];
+type PreviewArgs = Parameters<AddContacts["preview"]["$post"]>[0];
+const preview = (s: S, seq: string, json: PreviewArgs["json"], query: PreviewArgs["query"] = {}) =>
+  client(s).api.sequences[":id"]["add-contacts"].preview.$post({ param: { id: seq }, query, json });
+const commit = (s: S, seq: string, json: Parameters<AddContacts["$post"]>[0]["json"]) =>
+  client(s).api.sequences[":id"]["add-contacts"].$post({ param: { id: seq }, header: {}, json });
 
 /** People from the shared prospect database: verified and without email. */
 async function people(status: string, n: number, offset = 0) {
@@ -30,15 +32,15 @@ describe("add contacts: preview", () => {
     const verified = await people("verified", 5);
     const saved = await makeContacts(x.teamId, 3);
     const body = { source: { people_ids: verified, contact_ids: saved } };
-    const a = await json(await preview(x.s, x.sequenceId, body));
+    const a = await ok(preview(x.s, x.sequenceId, body));
     expect(a.preconditions).toEqual([]);
     expect(a.totals).toMatchObject({ candidates: 8, enrolled: 8, warned: 0, skipped: 0 });
     expect(a.credits).toMatchObject({ exact: 5, maximum: 5, balance: 1000, fits: null });
-    expect(a.contacts.filter((c: any) => c.net_new).every((c: any) => c.credit_cost === 1)).toBe(true);
-    expect(a.contacts.filter((c: any) => !c.net_new).every((c: any) => c.credit_cost === 0)).toBe(true);
+    expect(a.contacts.filter((c) => c.net_new).every((c) => c.credit_cost === 1)).toBe(true);
+    expect(a.contacts.filter((c) => !c.net_new).every((c) => c.credit_cost === 0)).toBe(true);
     expect(a.mailboxes[0]).toMatchObject({ mailbox_id: x.mailboxIds[0], assigned: 8 });
-    expect(a.mailboxes[0].all_step1_by).toMatch(/^\d{4}-\d{2}-\d{2}$/);
-    const b = await json(await preview(x.s, x.sequenceId, body));
+    expect(a.mailboxes[0]!.all_step1_by).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    const b = await ok(preview(x.s, x.sequenceId, body));
     expect(b).toEqual(a);
     // nothing written
     expect(await count("SELECT count(*) n FROM jobs WHERE team_id = ?", x.teamId)).toBe(0);
@@ -47,7 +49,7 @@ describe("add contacts: preview", () => {
 
   it("skips unsubscribed, bounced, Do Not Contact, suppressed and already-enrolled contacts, each with its reason", async () => {
     const x = await addContactsSetup();
-    const [u, b, d, sup, ok] = await makeContacts(x.teamId, 5);
+    const [u, b, d, sup, enrolled] = await makeContacts(x.teamId, 5);
     await env.DB.batch([
       env.DB.prepare("UPDATE contacts SET unsubscribed_at = 1 WHERE id = ?").bind(u),
       env.DB.prepare("UPDATE contacts SET bounced_at = 1 WHERE id = ?").bind(b),
@@ -56,18 +58,18 @@ describe("add contacts: preview", () => {
         "INSERT INTO suppressions (id, team_id, email, reason, created_at) SELECT 'sup-' || id, team_id, lower(email), 'manual', 1 FROM contacts WHERE id = ?",
       ).bind(sup),
     ]);
-    const first = await json(await commit(x.s, x.sequenceId, { source: { contact_ids: [ok] } }));
+    const first = await ok(commit(x.s, x.sequenceId, { source: { contact_ids: [enrolled!] } }), 202);
     await waitForJob(first.job.id);
-    const p = await json(await preview(x.s, x.sequenceId, { source: { contact_ids: [u, b, d, sup, ok] } }));
-    const reasons = Object.fromEntries(p.contacts.map((c: any) => [c.contact_id, c.reasons]));
+    const p = await ok(preview(x.s, x.sequenceId, { source: { contact_ids: [u!, b!, d!, sup!, enrolled!] } }));
+    const reasons = Object.fromEntries(p.contacts.map((c) => [c.contact_id, c.reasons]));
     expect(reasons[u!]).toEqual(["unsubscribed"]);
     expect(reasons[b!]).toEqual(["bounced"]);
     expect(reasons[d!]).toEqual(["do_not_contact"]);
     expect(reasons[sup!]).toEqual(["suppressed"]);
-    expect(reasons[ok!]).toEqual(["already_in_sequence"]);
+    expect(reasons[enrolled!]).toEqual(["already_in_sequence"]);
     expect(p.totals).toMatchObject({ skipped: 5, enrolled: 0 });
     // skip_validation does not lift skips
-    const q = await json(await preview(x.s, x.sequenceId, { source: { contact_ids: [u, b, d, sup, ok] }, skip_validation: true }));
+    const q = await ok(preview(x.s, x.sequenceId, { source: { contact_ids: [u!, b!, d!, sup!, enrolled!] }, skip_validation: true }));
     expect(q.totals.enrolled).toBe(0);
   });
 
@@ -80,24 +82,24 @@ describe("add contacts: preview", () => {
       env.DB.prepare("UPDATE contacts SET job_changed_at = 1 WHERE id = ?").bind(jobChange),
       env.DB.prepare("UPDATE contacts SET owner_id = 'someone-else' WHERE id = ?").bind(foreign),
     ]);
-    const ids = [unverified, noEmail, jobChange, foreign, clean];
-    const p = await json(await preview(x.s, x.sequenceId, { source: { contact_ids: ids } }));
+    const ids = [unverified!, noEmail!, jobChange!, foreign!, clean!];
+    const p = await ok(preview(x.s, x.sequenceId, { source: { contact_ids: ids } }));
     // a teammate's contact is not held back while the sequence allows teammates' contacts
     expect(p.totals).toMatchObject({ enrolled: 2, warned: 3, skipped: 0 });
-    expect(p.warnings.map((w: any) => [w.category, w.count, w.held_back])).toEqual([
+    expect(p.warnings.map((w) => [w.category, w.count, w.held_back])).toEqual([
       ["unverified_email", 1, 1],
       ["no_email", 1, 1],
       ["job_change", 1, 1],
     ]);
-    const o = await json(
-      await preview(x.s, x.sequenceId, { source: { contact_ids: ids }, overrides: { unverified_email: true, job_change: true } }),
+    const o = await ok(
+      preview(x.s, x.sequenceId, { source: { contact_ids: ids }, overrides: { unverified_email: true, job_change: true } }),
     );
     expect(o.totals).toMatchObject({ enrolled: 4, warned: 1 });
-    const all = await json(await preview(x.s, x.sequenceId, { source: { contact_ids: ids }, skip_validation: true }));
+    const all = await ok(preview(x.s, x.sequenceId, { source: { contact_ids: ids }, skip_validation: true }));
     expect(all.totals).toMatchObject({ enrolled: 5, warned: 0 });
     // ownership setting turns "owned by another user" into a skip
     await env.DB.prepare("UPDATE sequences SET settings = '{\"allow_other_owners\":false}' WHERE id = ?").bind(x.sequenceId).run();
-    const strict = await json(await preview(x.s, x.sequenceId, { source: { contact_ids: [foreign] }, skip_validation: true }));
+    const strict = await ok(preview(x.s, x.sequenceId, { source: { contact_ids: [foreign!] }, skip_validation: true }));
     expect(strict.contacts[0]).toMatchObject({ outcome: "skipped", reasons: ["ownership_not_permitted"] });
   });
 
@@ -119,8 +121,8 @@ describe("add contacts: preview", () => {
         "INSERT INTO enrollments (id, team_id, sequence_id, contact_id, status, created_at, updated_at) VALUES (?, ?, ?, ?, 'finished', 0, 0)",
       ).bind(crypto.randomUUID(), x.teamId, otherSeq, f),
     ]);
-    const p = await json(await preview(x.s, x.sequenceId, { source: { contact_ids: [a, f] } }));
-    const r = Object.fromEntries(p.contacts.map((c: any) => [c.contact_id, c.reasons]));
+    const p = await ok(preview(x.s, x.sequenceId, { source: { contact_ids: [a!, f!] } }));
+    const r = Object.fromEntries(p.contacts.map((c) => [c.contact_id, c.reasons]));
     expect(r[a!]).toEqual(["active_in_other_sequence"]);
     expect(r[f!]).toEqual(["finished_in_other_sequence"]);
   });
@@ -188,9 +190,7 @@ describe("add contacts: jobs", () => {
     const saved = await makeContacts(x.teamId, 20);
     const list = await makeList(x.teamId, x.userId, saved);
     const fresh = await people("verified", 4, 200);
-    const res = await commit(x.s, x.sequenceId, { source: { list_ids: [list], people_ids: fresh } });
-    expect(res.status).toBe(202);
-    const { job } = await json(res);
+    const { job } = await ok(commit(x.s, x.sequenceId, { source: { list_ids: [list], people_ids: fresh } }), 202);
     expect(job).toMatchObject({ total: 24, credits_held: 4 });
     const done = await waitForJob(job.id);
     expect(done).toMatchObject({ status: "completed", processed: 24, enrolled: 24, warned: 0, skipped: 0, credits_used: 4 });
@@ -207,20 +207,20 @@ describe("add contacts: jobs", () => {
       { kind: "hold", amount: -4, balance_after: 996 },
       { kind: "refund", amount: 0, balance_after: 996 },
     ]);
-    const view = await json(await as(x.s, "GET", `/api/jobs/${job.id}`));
+    const view = await ok(client(x.s).api.jobs[":id"].$get({ param: { id: job.id } }));
     expect(view.job.status).toBe("completed");
   });
 
   it("returns the unused part of the hold when contacts turn out to cost less", async () => {
     const x = await addContactsSetup();
     const ids = await people("verified", 3, 300);
-    const { job } = await json(await commit(x.s, x.sequenceId, { source: { people_ids: ids } }));
+    const { job } = await ok(commit(x.s, x.sequenceId, { source: { people_ids: ids } }), 202);
     // Before the chunk runs, one person is saved by someone else: no longer net-new, no charge.
     await waitForJob(job.id);
     const bal = await count("SELECT credit_balance n FROM teams WHERE id = ?", x.teamId);
     expect(bal).toBe(1000 - 3);
     // A second add of the same people: they're saved contacts now and already in the sequence.
-    const again = await json(await commit(x.s, x.sequenceId, { source: { people_ids: ids } }));
+    const again = await ok(commit(x.s, x.sequenceId, { source: { people_ids: ids } }), 202);
     const d2 = await waitForJob(again.job.id);
     expect(d2).toMatchObject({ credits_held: 0, credits_used: 0, skipped: 3 });
     expect(await count("SELECT credit_balance n FROM teams WHERE id = ?", x.teamId)).toBe(997);
@@ -229,7 +229,7 @@ describe("add contacts: jobs", () => {
   it("a redelivered chunk neither enrolls nor charges twice", async () => {
     const x = await addContactsSetup();
     const ids = await people("verified", 6, 400);
-    const { job } = await json(await commit(x.s, x.sequenceId, { source: { people_ids: ids } }));
+    const { job } = await ok(commit(x.s, x.sequenceId, { source: { people_ids: ids } }), 202);
     await Promise.all([processChunk(env, job.id, 0, 6), processChunk(env, job.id, 0, 6)]);
     await waitForJob(job.id);
     await processChunk(env, job.id, 0, 6);
@@ -245,13 +245,17 @@ describe("add contacts: jobs", () => {
     const x = await addContactsSetup();
     const ids = await makeContacts(x.teamId, 3);
     const key = `k-${crypto.randomUUID()}`;
-    const a = await commit(x.s, x.sequenceId, { source: { contact_ids: ids } }, { "idempotency-key": key });
-    const b = await commit(x.s, x.sequenceId, { source: { contact_ids: ids } }, { "idempotency-key": key });
+    // Raw requests on purpose: the replay is about the exact Idempotency-Key header and the answer's replay header.
+    const commitWithKey = (body: unknown) =>
+      as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts`, body, { "idempotency-key": key });
+    const a = await commitWithKey({ source: { contact_ids: ids } });
+    const b = await commitWithKey({ source: { contact_ids: ids } });
     expect(a.status).toBe(202);
     expect(b.status).toBe(202); // the same answer again
     expect(b.headers.get("idempotent-replayed")).toBe("true");
-    expect((await json(b)).job.id).toBe((await json(a)).job.id);
-    const c = await errorOf(await commit(x.s, x.sequenceId, { source: { contact_ids: ids.slice(0, 1) } }, { "idempotency-key": key }));
+    const jobOf = async (r: Response) => ((await r.json()) as { job: { id: string } }).job.id;
+    expect(await jobOf(b)).toBe(await jobOf(a));
+    const c = await errorOf(await commitWithKey({ source: { contact_ids: ids.slice(0, 1) } }));
     expect(c).toMatchObject({ status: 422, code: "idempotency_key_reused" });
     expect(await count("SELECT count(*) n FROM jobs WHERE team_id = ?", x.teamId)).toBe(1);
   });
@@ -259,41 +263,42 @@ describe("add contacts: jobs", () => {
   it("rotates over mailboxes by remaining capacity, and the assignment sticks", async () => {
     const x = await addContactsSetup({ mailboxes: [{ daily: 30 }, { daily: 10 }] });
     const ids = await makeContacts(x.teamId, 20);
-    const p = await json(await preview(x.s, x.sequenceId, { source: { contact_ids: ids } }));
-    const by = Object.fromEntries(p.mailboxes.map((m: any) => [m.mailbox_id, m.assigned]));
+    const p = await ok(preview(x.s, x.sequenceId, { source: { contact_ids: ids } }));
+    const by = Object.fromEntries(p.mailboxes.map((m) => [m.mailbox_id, m.assigned]));
     // 30 vs 10 remaining: the first 20 new contacts all go to the larger mailbox while it has more room
     expect(by[x.mailboxIds[0]!]).toBe(20);
     expect(by[x.mailboxIds[1]!]).toBe(0);
     const more = await makeContacts(x.teamId, 20);
-    const p2 = await json(await preview(x.s, x.sequenceId, { source: { contact_ids: [...ids, ...more] } }));
-    const by2 = Object.fromEntries(p2.mailboxes.map((m: any) => [m.mailbox_id, m.assigned]));
+    const p2 = await ok(preview(x.s, x.sequenceId, { source: { contact_ids: [...ids, ...more] } }));
+    const by2 = Object.fromEntries(p2.mailboxes.map((m) => [m.mailbox_id, m.assigned]));
     expect(by2[x.mailboxIds[0]!]).toBe(30); // 20 while it had more room, then alternating 10 and 10
     expect(by2[x.mailboxIds[1]!]).toBe(10);
-    const { job } = await json(await commit(x.s, x.sequenceId, { source: { contact_ids: ids } }));
+    const { job } = await ok(commit(x.s, x.sequenceId, { source: { contact_ids: ids } }), 202);
     await waitForJob(job.id);
     const rows = await env.DB.prepare("SELECT mailbox_id, count(*) n FROM enrollments WHERE sequence_id = ? GROUP BY mailbox_id")
       .bind(x.sequenceId)
       .all<any>();
     expect(rows.results).toEqual([{ mailbox_id: x.mailboxIds[0], n: 20 }]);
     // a later preview counts the load already assigned
-    const p3 = await json(await preview(x.s, x.sequenceId, { source: { contact_ids: more } }));
-    expect(p3.mailboxes.find((m: any) => m.mailbox_id === x.mailboxIds[0]).pending).toBe(20);
+    const p3 = await ok(preview(x.s, x.sequenceId, { source: { contact_ids: more } }));
+    expect(p3.mailboxes.find((m) => m.mailbox_id === x.mailboxIds[0])!.pending).toBe(20);
   });
 
   it("schedules an add for later, can cancel it (hold returned), and the cron starts a due one", async () => {
     const x = await addContactsSetup();
     const ids = await people("verified", 2, 500);
     const later = Date.now() + 3_600_000;
-    const { job } = await json(await commit(x.s, x.sequenceId, { source: { people_ids: ids }, add_at: later }));
+    const { job } = await ok(commit(x.s, x.sequenceId, { source: { people_ids: ids }, add_at: later }), 202);
     expect(job).toMatchObject({ status: "scheduled", run_at: later, credits_held: 2 });
     expect(await count("SELECT credit_balance n FROM teams WHERE id = ?", x.teamId)).toBe(998);
-    const cancelled = await json(await as(x.s, "POST", `/api/jobs/${job.id}/cancel`));
+    const cancel = () => client(x.s).api.jobs[":id"].cancel.$post({ param: { id: job.id } });
+    const cancelled = await ok(cancel());
     expect(cancelled.job.status).toBe("cancelled");
     expect(await count("SELECT credit_balance n FROM teams WHERE id = ?", x.teamId)).toBe(1000);
-    expect((await as(x.s, "POST", `/api/jobs/${job.id}/cancel`)).status).toBe(409);
+    expect((await cancel()).status).toBe(409);
     expect(await count("SELECT count(*) n FROM enrollments WHERE sequence_id = ?", x.sequenceId)).toBe(0);
 
-    const { job: j2 } = await json(await commit(x.s, x.sequenceId, { source: { people_ids: ids }, add_at: Date.now() + 1000 }));
+    const { job: j2 } = await ok(commit(x.s, x.sequenceId, { source: { people_ids: ids }, add_at: Date.now() + 1000 }), 202);
     const { setClock } = await import("../../worker/lib/clock");
     setClock(Date.now() + 5000);
     const { startDueJobs } = await import("../../worker/services/add-contacts/jobs");
@@ -306,31 +311,32 @@ describe("add contacts: jobs", () => {
   it("enriches missing emails through the waterfall, charging the provider that found each", async () => {
     const x = await addContactsSetup();
     const noEmail = await people("unavailable", 30, 0);
-    const p = await json(await preview(x.s, x.sequenceId, { source: { people_ids: noEmail }, enrich: true }, "?per_page=100"));
+    const p = await ok(preview(x.s, x.sequenceId, { source: { people_ids: noEmail }, enrich: true }, { per_page: 100 }));
     expect(p.totals.enriched).toBeGreaterThan(0);
     expect(p.credits.maximum).toBe(30 * 3); // 1 for saving + at most 2 for the dearest provider, each
-    const { job } = await json(
-      await commit(x.s, x.sequenceId, { source: { people_ids: noEmail }, enrich: true, overrides: { no_email: false } }),
+    const { job } = await ok(
+      commit(x.s, x.sequenceId, { source: { people_ids: noEmail }, enrich: true, overrides: { no_email: false } }),
+      202,
     );
     const done = await waitForJob(job.id);
     expect(done.enrolled).toBe(p.totals.enriched);
     expect(done.credits_used).toBe(p.credits.exact);
-    const report = await json(await as(x.s, "GET", "/api/credits"));
-    const pf = report.waterfall.find((w: any) => w.provider === "pattern_finder");
+    const report = await ok(client(x.s).api.credits.$get({ query: {} }));
+    const pf = report.waterfall.find((w) => w.provider === "pattern_finder")!;
     expect(pf.attempts).toBe(30);
     expect(pf.successes).toBeGreaterThan(0);
     expect(report.balance).toBe(1000 - done.credits_used);
     const enriched = await env.DB.prepare("SELECT email, email_status FROM contacts WHERE team_id = ?").bind(x.teamId).all<any>();
-    expect(enriched.results.every((c: any) => c.email && c.email_status === "verified")).toBe(true);
+    expect(enriched.results.every((c) => c.email && c.email_status === "verified")).toBe(true);
   });
 
   it("downloads outcomes as CSV with formula-looking cells neutralised", async () => {
     const x = await addContactsSetup();
     const [evil] = await makeContacts(x.teamId, 1);
     await env.DB.prepare("UPDATE contacts SET first_name = '=HYPERLINK(\"http://x\")', unsubscribed_at = 1 WHERE id = ?").bind(evil).run();
-    const { job } = await json(await commit(x.s, x.sequenceId, { source: { contact_ids: [evil] } }));
+    const { job } = await ok(commit(x.s, x.sequenceId, { source: { contact_ids: [evil!] } }), 202);
     await waitForJob(job.id);
-    const res = await as(x.s, "GET", `/api/jobs/${job.id}/outcomes.csv`);
+    const res = await client(x.s).api.jobs[":id"]["outcomes.csv"].$get({ param: { id: job.id } });
     expect(res.headers.get("content-type")).toMatch(/text\/csv/);
     const csv = await res.text();
     const [header, row] = csv.trim().split("\r\n");
@@ -343,57 +349,57 @@ describe("add contacts: jobs", () => {
 describe("people search", () => {
   it("filters, sorts, paginates with totals and marks saved people", async () => {
     const s = await login("admin@demo.test");
-    const res = await json(
-      await as(s, "POST", "/api/people/search", { seniorities: ["vp", "director"], email_statuses: ["verified"], per_page: 10 }),
+    const res = await ok(
+      client(s).api.people.search.$post({ json: { seniorities: ["vp", "director"], email_statuses: ["verified"], per_page: 10 } }),
     );
     const total = await count("SELECT count(*) n FROM people WHERE seniority IN ('vp','director') AND email_status = 'verified'");
     expect(res.pagination.total_entries).toBe(total);
     expect(res.people).toHaveLength(10);
-    expect(res.people.every((p: any) => ["vp", "director"].includes(p.seniority) && p.email_status === "verified")).toBe(true);
-    const scores = res.people.map((p: any) => p.score);
+    expect(res.people.every((p) => ["vp", "director"].includes(p.seniority) && p.email_status === "verified")).toBe(true);
+    const scores = res.people.map((p) => p.score);
     expect(scores).toEqual([...scores].sort((a: number, b: number) => b - a));
-    const saved = await json(await as(s, "POST", "/api/people/search", { saved: "saved", per_page: 5 }));
-    expect(saved.people.every((p: any) => p.contact_id)).toBe(true);
-    const netNew = await json(await as(s, "POST", "/api/people/search", { saved: "net_new", email_statuses: ["verified"], per_page: 5 }));
-    expect(netNew.people.every((p: any) => p.contact_id === null)).toBe(true);
+    const saved = await ok(client(s).api.people.search.$post({ json: { saved: "saved", per_page: 5 } }));
+    expect(saved.people.every((p) => p.contact_id)).toBe(true);
+    const netNew = await ok(client(s).api.people.search.$post({ json: { saved: "net_new", email_statuses: ["verified"], per_page: 5 } }));
+    expect(netNew.people.every((p) => p.contact_id === null)).toBe(true);
     // net-new addresses stay masked until saved; saved contacts show theirs
-    expect(netNew.people.every((p: any) => /^.•••@/.test(p.email))).toBe(true);
-    expect(saved.people.filter((p: any) => p.email).every((p: any) => !p.email.includes("•••"))).toBe(true);
+    expect(netNew.people.every((p) => /^.•••@/.test(p.email ?? ""))).toBe(true);
+    expect(saved.people.filter((p) => p.email).every((p) => !p.email!.includes("•••"))).toBe(true);
   });
 
   it("finds people by keyword across name, title and company", async () => {
     const s = await login("admin@demo.test");
     const someone = await env.DB.prepare("SELECT first_name, company FROM people ORDER BY id LIMIT 1 OFFSET 17").first<any>();
-    const res = await json(
-      await as(s, "POST", "/api/people/search", { q: `${someone.first_name} ${someone.company.split(" ")[0]}`, per_page: 100 }),
+    const res = await ok(
+      client(s).api.people.search.$post({ json: { q: `${someone.first_name} ${someone.company.split(" ")[0]}`, per_page: 100 } }),
     );
     expect(res.people.length).toBeGreaterThan(0);
     expect(
-      res.people.every((p: any) =>
+      res.people.every((p) =>
         `${p.first_name} ${p.last_name} ${p.title} ${p.company} ${p.industry} ${p.city}`
           .toLowerCase()
           .includes(someone.first_name.toLowerCase()),
       ),
     ).toBe(true);
     // syntax in the query is just text
-    expect((await as(s, "POST", "/api/people/search", { q: 'NEAR(" OR *' })).status).toBe(200);
+    expect((await client(s).api.people.search.$post({ json: { q: 'NEAR(" OR *' } })).status).toBe(200);
   });
 
   it("lists the filter values with counts (facets)", async () => {
     const s = await login("admin@demo.test");
-    const f = await json(await as(s, "GET", "/api/people/facets"));
+    const f = await ok(client(s).api.people.facets.$get());
     const total = await count("SELECT count(*) n FROM people");
-    for (const k of ["seniorities", "departments", "industries", "countries", "email_statuses"]) {
-      expect(f[k].reduce((a: number, x: any) => a + x.count, 0)).toBe(total);
+    for (const k of ["seniorities", "departments", "industries", "countries", "email_statuses"] as const) {
+      expect(f[k].reduce((a, x) => a + x.count, 0)).toBe(total);
     }
-    expect(f.email_statuses.map((x: any) => x.value).sort()).toEqual(["guessed", "unavailable", "unverified", "verified"]);
+    expect(f.email_statuses.map((x) => x.value).sort()).toEqual(["guessed", "unavailable", "unverified", "verified"]);
   });
 
   it("adds all results of a search", async () => {
     const x = await addContactsSetup({ credits: 100000 });
     const search = { countries: ["Japan"], seniorities: ["c_suite"] };
     const expected = await count("SELECT count(*) n FROM people WHERE country = 'Japan' AND seniority = 'c_suite'");
-    const p = await json(await preview(x.s, x.sequenceId, { source: { search }, skip_validation: true }));
+    const p = await ok(preview(x.s, x.sequenceId, { source: { search }, skip_validation: true }));
     expect(p.totals.candidates).toBe(expected);
   });
 });
