@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { newId } from "../../worker/lib/ids";
 import { now } from "../../worker/lib/clock";
-import { call, env, errorOf } from "../helpers";
+import { call, client, env, errorOf, ok } from "../helpers";
 import { setTransportOverride } from "../../worker/transports";
 import { addContactsSetup, DAY, runUntil, sessionFor, startSimulation, waitForJob } from "../fixtures";
 
@@ -137,9 +137,10 @@ describe("CSV imports: upload and mapping", () => {
       body: form,
     });
     expect(res.status).toBe(201);
-    const imp = ((await res.json()) as any).import;
+    // A raw multipart request on purpose (the upload route declares no body hc could type), so its body is typed here.
+    const imp = ((await res.json()) as { import: { encoding: string; sample: { contact: { first_name: string } }[] } }).import;
     expect(imp.encoding).toBe("windows-1252");
-    expect(imp.sample[0].contact.first_name).toBe("Zoë");
+    expect(imp.sample[0]!.contact.first_name).toBe("Zoë");
   });
 
   it("names empty and repeated headers and says so", async () => {
@@ -160,9 +161,9 @@ describe("CSV imports: upload and mapping", () => {
     expect(JSON.stringify(e.details.fields)).toContain("mapping");
     const wrongLength = await errorOf(await req(s, "PATCH", `/api/imports/${imp.id}`, { mapping: ["email"] }));
     expect(wrongLength.status).toBe(422);
-    const fixed = await req(s, "PATCH", `/api/imports/${imp.id}`, { mapping: ["full_name", "company"] });
+    const fixed = await ok(client(s).api.imports[":id"].$patch({ param: { id: imp.id }, json: { mapping: ["full_name", "company"] } }));
     // A full name (split into first and last) and a company are enough to find an email.
-    expect(((await fixed.json()) as any).import.mapping_problem).toBeNull();
+    expect(fixed.import.mapping_problem).toBeNull();
   });
 });
 
@@ -252,13 +253,12 @@ describe("CSV imports: saving and adding to a sequence", () => {
     expect(ned).toEqual({ email: null, email_status: "unavailable", source: "csv" });
 
     // The same preview and job as every other source: unverified emails are warnings, no email too.
-    const body = { source: { import_id: imp.id }, overrides: { unverified_email: true } };
-    const preview = (await (await req(s, "POST", `/api/sequences/${sequenceId}/add-contacts/preview`, body)).json()) as any;
+    const body = { source: { import_id: imp.id as string }, overrides: { unverified_email: true } };
+    const addContacts = client(s).api.sequences[":id"]["add-contacts"];
+    const preview = await ok(addContacts.preview.$post({ param: { id: sequenceId }, query: {}, json: body }));
     expect(preview.totals).toMatchObject({ candidates: 3, enrolled: 2, warned: 1 });
     expect(preview.totals.reasons.no_email).toBe(1);
-    const res = await req(s, "POST", `/api/sequences/${sequenceId}/add-contacts`, body);
-    expect(res.status).toBe(202);
-    const { job } = (await res.json()) as any;
+    const { job } = await ok(addContacts.$post({ param: { id: sequenceId }, header: {}, json: body }), 202);
     expect(job.source).toMatchObject({ kind: "csv", import_id: imp.id });
     const ended = await waitForJob(job.id);
     expect(ended).toMatchObject({ status: "completed", enrolled: 2, warned: 1 });
@@ -321,7 +321,7 @@ describe("CSV imports: saving and adding to a sequence", () => {
     }
     const other = await addContactsSetup();
     expect((await req(other.s, "GET", `/api/imports/${imp.id}`)).status).toBe(404);
-    const list = (await (await req(member, "GET", "/api/imports")).json()) as any;
+    const list = await ok(client(member).api.imports.$get({ query: {} }));
     expect(list.imports).toEqual([]);
   });
 
