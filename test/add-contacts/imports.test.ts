@@ -29,23 +29,23 @@ async function uploaded(s: S, body: BodyInit | Uint8Array, name?: string) {
 }
 
 async function saved(s: S, id: string, timeoutMs = 60_000) {
-  const res = await req(s, "POST", `/api/imports/${id}/save`);
-  expect(res.status, await res.clone().text()).toBe(202);
+  const api = client(s).api;
+  await ok(api.imports[":id"].save.$post({ param: { id } }), 202);
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const imp = ((await (await req(s, "GET", `/api/imports/${id}`)).json()) as { import: Record<string, any> }).import;
+    const imp = (await ok(api.imports[":id"].$get({ param: { id } }))).import;
     if (imp.status === "ready" || imp.status === "failed") return imp;
     if (Date.now() > until) throw new Error(`import ${id} still ${imp.status}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
 
-const errorsCsv = async (s: S, id: string) => (await req(s, "GET", `/api/imports/${id}/errors.csv`)).text();
+const errorsCsv = async (s: S, id: string) => (await client(s).api.imports[":id"]["errors.csv"].$get({ param: { id } })).text();
 
 describe("CSV imports: upload and mapping", () => {
   it("serves a sample CSV whose every column is matched automatically", async () => {
     const { s } = await addContactsSetup();
-    const res = await req(s, "GET", "/api/imports/sample.csv");
+    const res = await client(s).api.imports["sample.csv"].$get();
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("text/csv");
     const text = await res.text();
@@ -155,11 +155,11 @@ describe("CSV imports: upload and mapping", () => {
     const { s } = await addContactsSetup();
     const imp = await uploaded(s, "Who,Where\nAda,Engines\n");
     expect(imp.mapping_problem).toMatch(/Email/);
-    const e = await errorOf(await req(s, "POST", `/api/imports/${imp.id}/save`));
+    const e = await errorOf(await client(s).api.imports[":id"].save.$post({ param: { id: imp.id } }));
     expect(e.status).toBe(422);
     expect(e.code).toBe("validation_failed");
     expect(JSON.stringify(e.details.fields)).toContain("mapping");
-    const wrongLength = await errorOf(await req(s, "PATCH", `/api/imports/${imp.id}`, { mapping: ["email"] }));
+    const wrongLength = await errorOf(await client(s).api.imports[":id"].$patch({ param: { id: imp.id }, json: { mapping: ["email"] } }));
     expect(wrongLength.status).toBe(422);
     const fixed = await ok(client(s).api.imports[":id"].$patch({ param: { id: imp.id }, json: { mapping: ["full_name", "company"] } }));
     // A full name (split into first and last) and a company are enough to find an email.
@@ -320,7 +320,7 @@ describe("CSV imports: saving and adding to a sequence", () => {
       expect((await req(member, m, p, m === "PATCH" ? {} : undefined)).status).toBe(404);
     }
     const other = await addContactsSetup();
-    expect((await req(other.s, "GET", `/api/imports/${imp.id}`)).status).toBe(404);
+    expect((await client(other.s).api.imports[":id"].$get({ param: { id: imp.id } })).status).toBe(404);
     const list = await ok(client(member).api.imports.$get({ query: {} }));
     expect(list.imports).toEqual([]);
   });
