@@ -274,7 +274,7 @@ describe("CSV imports: saving and adding to a sequence", () => {
       .bind(id, teamId, s.userId, now(), now())
       .run();
     const imp = await uploaded(s, "Email,First Name,Title\nkim@x.io,Kim,Boss\n");
-    await req(s, "PATCH", `/api/imports/${imp.id}`, { settings: { match: "overwrite", list_name: "From CSV" } });
+    await client(s).api.imports[":id"].$patch({ param: { id: imp.id }, json: { settings: { match: "overwrite", list_name: "From CSV" } } });
     const done = await saved(s, imp.id);
     expect(done).toMatchObject({ saved: 1, updated: 1, created: 0 });
     expect(await env.DB.prepare("SELECT first_name || ' ' || title AS v FROM contacts WHERE id = ?").bind(id).first("v")).toBe("Kim Boss");
@@ -286,7 +286,7 @@ describe("CSV imports: saving and adding to a sequence", () => {
     expect(list).not.toBeNull();
 
     const again = await uploaded(s, "Email,First Name,Title\nkim@x.io,Kimberly,Queen\n");
-    await req(s, "PATCH", `/api/imports/${again.id}`, { settings: { match: "leave" } });
+    await client(s).api.imports[":id"].$patch({ param: { id: again.id }, json: { settings: { match: "leave" } } });
     expect(await saved(s, again.id)).toMatchObject({ saved: 1, updated: 0 });
     expect(await env.DB.prepare("SELECT first_name FROM contacts WHERE id = ?").bind(id).first("first_name")).toBe("Kim");
   });
@@ -302,7 +302,13 @@ describe("CSV imports: saving and adding to a sequence", () => {
   it("refuses add-contacts from an import not saved yet (409) and hides another user's import (404)", async () => {
     const { s, teamId, sequenceId } = await addContactsSetup();
     const imp = await uploaded(s, "Email\na@x.io\n");
-    const e = await errorOf(await req(s, "POST", `/api/sequences/${sequenceId}/add-contacts/preview`, { source: { import_id: imp.id } }));
+    const e = await errorOf(
+      await client(s).api.sequences[":id"]["add-contacts"].preview.$post({
+        param: { id: sequenceId },
+        query: {},
+        json: { source: { import_id: imp.id } },
+      }),
+    );
     expect(e.status).toBe(409);
     const memberId = newId();
     await env.DB.prepare(
@@ -365,17 +371,18 @@ describe("CSV imports: custom fields and reading settings", () => {
       .bind(x.teamId)
       .first<{ id: string; custom_fields: string }>())!;
     expect(JSON.parse(ada.custom_fields)).toEqual({ favourite_colour: "Turquoise" });
-    const shown = (await (await req(x.s, "GET", `/api/contacts/${ada.id}`)).json()) as {
-      contact: { custom_fields: Record<string, string> };
-    };
+    const shown = await ok(client(x.s).api.contacts[":id"].$get({ param: { id: ada.id } }));
     expect(shown.contact.custom_fields).toEqual({ favourite_colour: "Turquoise" });
 
-    const add = await req(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts`, {
-      source: { import_id: imp.id },
-      overrides: { unverified_email: true },
-    });
-    expect(add.status, await add.clone().text()).toBe(202);
-    expect(await waitForJob(((await add.json()) as { job: { id: string } }).job.id)).toMatchObject({ status: "completed", enrolled: 2 });
+    const add = await ok(
+      client(x.s).api.sequences[":id"]["add-contacts"].$post({
+        param: { id: x.sequenceId },
+        header: {},
+        json: { source: { import_id: imp.id }, overrides: { unverified_email: true } },
+      }),
+      202,
+    );
+    expect(await waitForJob(add.job.id)).toMatchObject({ status: "completed", enrolled: 2 });
     await runUntil(now() + 2 * DAY);
     // Counted at the transport: one email each; Ada's carries her value, Bob's (no value) the fallback.
     expect(sent.map((m) => m.to).sort()).toEqual(["ada@colour.test", "bob@colour.test"]);
