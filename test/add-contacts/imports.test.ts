@@ -40,6 +40,8 @@ async function saved(s: S, id: string, timeoutMs = 60_000) {
   }
 }
 
+type ImportEdit = Parameters<ReturnType<typeof client>["api"]["imports"][":id"]["$patch"]>[0]["json"];
+const edit = (s: S, id: string, json: ImportEdit) => client(s).api.imports[":id"].$patch({ param: { id }, json });
 const errorsCsv = async (s: S, id: string) => (await client(s).api.imports[":id"]["errors.csv"].$get({ param: { id } })).text();
 
 describe("CSV imports: upload and mapping", () => {
@@ -113,11 +115,9 @@ describe("CSV imports: upload and mapping", () => {
     const imp = await uploaded(s, bytes);
     expect(imp.encoding).toBe("windows-1252");
     expect(imp.sample[0].contact).toMatchObject({ first_name: "Zoë", last_name: "Müller", company: "Société", title: "VP – Sales" });
-    const forced = (await (await req(s, "PATCH", `/api/imports/${imp.id}`, { encoding: "utf-8" })).json()) as {
-      import: Record<string, any>;
-    };
+    const forced = await ok(edit(s, imp.id, { encoding: "utf-8" }));
     expect(forced.import.sample[0]).toMatchObject({ ok: false });
-    expect(forced.import.sample[0].reason).toMatch(/UTF-8/);
+    expect(forced.import.sample[0]!.reason).toMatch(/UTF-8/);
     // Saved as UTF-8 anyway: the row is reported, never saved with replacement characters.
     const done = await saved(s, imp.id);
     expect(done.saved).toBe(0);
@@ -361,11 +361,9 @@ describe("CSV imports: custom fields and reading settings", () => {
     });
     const imp = await uploaded(x.s, "Email,First Name,Favourite colour\nada@colour.test,Ada,Turquoise\nbob@colour.test,Bob,\n");
     expect(imp.mapping).toEqual(["email", "first_name", null]);
-    const mapped = (await (
-      await req(x.s, "PATCH", `/api/imports/${imp.id}`, { mapping: ["email", "first_name", "custom_field"] })
-    ).json()) as { import: Record<string, any> };
+    const mapped = await ok(edit(x.s, imp.id, { mapping: ["email", "first_name", "custom_field"] }));
     expect(mapped.import.custom_keys).toEqual([null, null, "favourite_colour"]);
-    expect(mapped.import.sample[0].contact.custom_fields).toEqual({ favourite_colour: "Turquoise" });
+    expect(mapped.import.sample[0]!.contact!.custom_fields).toEqual({ favourite_colour: "Turquoise" });
     expect((await saved(x.s, imp.id)).status).toBe("ready");
     const ada = (await env.DB.prepare("SELECT id, custom_fields FROM contacts WHERE team_id = ? AND email = 'ada@colour.test'")
       .bind(x.teamId)
@@ -396,7 +394,7 @@ describe("CSV imports: custom fields and reading settings", () => {
     const { s } = await addContactsSetup();
     const headers = ["Email", ...Array.from({ length: 51 }, (_, i) => `Extra ${i}`)];
     const imp = await uploaded(s, `${headers.join(",")}\na@b.test${",x".repeat(51)}\n`);
-    const e = await errorOf(await req(s, "PATCH", `/api/imports/${imp.id}`, { mapping: ["email", ...Array(51).fill("custom_field")] }));
+    const e = await errorOf(await edit(s, imp.id, { mapping: ["email", ...Array<"custom_field">(51).fill("custom_field")] }));
     expect(e.status).toBe(422);
     expect(e.details.fields[0].field).toBe("mapping");
   });
@@ -406,16 +404,11 @@ describe("CSV imports: custom fields and reading settings", () => {
     const imp = await uploaded(s, "Email;Name;Company\nada@x.test;Ada Lovelace;Engines, Ltd\n");
     expect(imp.delimiter).toBe(";");
     expect(imp.headers).toEqual(["Email", "Name", "Company"]);
-    const comma = ((await (await req(s, "PATCH", `/api/imports/${imp.id}`, { delimiter: "," })).json()) as { import: Record<string, any> })
-      .import;
+    const comma = (await ok(edit(s, imp.id, { delimiter: "," }))).import;
     expect(comma.delimiter).toBe(",");
     expect(comma.headers).toEqual(["Email;Name;Company"]);
     expect(comma.mapping).toEqual([null]);
-    const back = (
-      (await (await req(s, "PATCH", `/api/imports/${imp.id}`, { delimiter: ";", encoding: "windows-1252" })).json()) as {
-        import: Record<string, any>;
-      }
-    ).import;
+    const back = (await ok(edit(s, imp.id, { delimiter: ";", encoding: "windows-1252" }))).import;
     expect(back).toMatchObject({
       delimiter: ";",
       encoding: "windows-1252",
@@ -423,7 +416,7 @@ describe("CSV imports: custom fields and reading settings", () => {
       mapping: ["email", "full_name", "company"],
       row_count: 1,
     });
-    expect(back.sample[0].contact).toMatchObject({
+    expect(back.sample[0]!.contact).toMatchObject({
       email: "ada@x.test",
       first_name: "Ada",
       last_name: "Lovelace",
