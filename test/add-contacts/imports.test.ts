@@ -22,10 +22,14 @@ const req = (s: S, method: string, path: string, body?: unknown) =>
     body: body === undefined ? undefined : JSON.stringify(body),
   });
 
+const importOf = (s: S, id: string) => ok(client(s).api.imports[":id"].$get({ param: { id } }));
+type Import = Awaited<ReturnType<typeof importOf>>["import"];
+
 async function uploaded(s: S, body: BodyInit | Uint8Array, name?: string) {
   const res = await upload(s, body, name);
   expect(res.status, await res.clone().text()).toBe(201);
-  return ((await res.json()) as { import: Record<string, any> }).import;
+  // The upload answers with the import as GET /imports/{id} shows it.
+  return ((await res.json()) as { import: Import }).import;
 }
 
 async function saved(s: S, id: string, timeoutMs = 60_000) {
@@ -55,7 +59,7 @@ describe("CSV imports: upload and mapping", () => {
     const imp = await uploaded(s, text);
     expect(imp.row_count).toBe(1);
     expect(imp.mapping.filter(Boolean).length).toBe(imp.headers.length);
-    expect(imp.sample[0].contact.email).toBe("ada@example.com");
+    expect(imp.sample[0]!.contact!.email).toBe("ada@example.com");
   });
 
   it("stores the file in R2 and maps headers by synonyms, splitting a full name", async () => {
@@ -66,7 +70,7 @@ describe("CSV imports: upload and mapping", () => {
     expect(imp.mapping).toEqual(["full_name", "email", "company", "title", "linkedin_url", "phone", "city", "country", "time_zone", null]);
     expect(imp.delimiter).toBe(",");
     expect(imp.encoding).toBe("utf-8");
-    expect(imp.sample[0].contact).toMatchObject({
+    expect(imp.sample[0]!.contact).toMatchObject({
       first_name: "Ada",
       last_name: "Lovelace",
       email: "ada@example.com",
@@ -92,7 +96,7 @@ describe("CSV imports: upload and mapping", () => {
       expect(imp.delimiter).toBe(d);
       expect(imp.headers).toEqual(["Email", "First Name", "Company"]);
       expect(imp.row_count).toBe(2);
-      expect(imp.sample[0].contact).toMatchObject({ email: "a@x.io", first_name: `Ann${d} Jr` });
+      expect(imp.sample[0]!.contact).toMatchObject({ email: "a@x.io", first_name: `Ann${d} Jr` });
     }
   });
 
@@ -114,7 +118,7 @@ describe("CSV imports: upload and mapping", () => {
     ]);
     const imp = await uploaded(s, bytes);
     expect(imp.encoding).toBe("windows-1252");
-    expect(imp.sample[0].contact).toMatchObject({ first_name: "Zoë", last_name: "Müller", company: "Société", title: "VP – Sales" });
+    expect(imp.sample[0]!.contact).toMatchObject({ first_name: "Zoë", last_name: "Müller", company: "Société", title: "VP – Sales" });
     const forced = await ok(edit(s, imp.id, { encoding: "utf-8" }));
     expect(forced.import.sample[0]).toMatchObject({ ok: false });
     expect(forced.import.sample[0]!.reason).toMatch(/UTF-8/);
