@@ -1,17 +1,16 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { advanceClock, now } from "../../worker/lib/clock";
 import { signMeetingWebhook } from "../../worker/services/meetings";
-import { as, call, env, errorOf } from "../helpers";
+import { call, client, env, errorOf, ok } from "../helpers";
 import { makeTeam, sessionFor, startSimulation } from "../fixtures";
 import { enrollmentRow, sentFirst } from "./mail";
 
 /** A team's meetings webhook secret, created by its admin through the API. */
 async function secretOf(session: Awaited<ReturnType<typeof sessionFor>>) {
-  const res = await as(session, "POST", "/api/webhooks/meetings/secret");
-  expect(res.status).toBe(201);
-  return ((await res.json()) as { secret: string }).secret;
+  return (await ok(client(session).api.webhooks.meetings.secret.$post(), 201)).secret;
 }
 
+// Raw on purpose: the webhook is signed over its exact body bytes and headers (HMAC), which is what these tests check.
 async function webhook(teamId: string, body: unknown, o: { secret: string; at?: number; signature?: string }) {
   const raw = JSON.stringify(body);
   const ts = Math.floor((o.at ?? now()) / 1000);
@@ -86,16 +85,16 @@ describe("meeting booked", () => {
 
   it("the secret is shown once: an idempotent replay of its creation answers 409 without it; members can't rotate it", async () => {
     const s = await sentFirst();
-    const first = await as(s.session, "POST", "/api/webhooks/meetings/secret", undefined, { "idempotency-key": "rotate-1" });
-    expect(first.status).toBe(201);
-    const { secret, hint } = (await first.json()) as { secret: string; hint: string };
-    expect(secret.startsWith(hint)).toBe(true);
-    const replay = await as(s.session, "POST", "/api/webhooks/meetings/secret", undefined, { "idempotency-key": "rotate-1" });
+    const api = client(s.session).api;
+    const rotate = () => api.webhooks.meetings.secret.$post(undefined, { headers: { "idempotency-key": "rotate-1" } });
+    const { secret, hint } = await ok(rotate(), 201);
+    expect(secret.startsWith(hint!)).toBe(true);
+    const replay = await rotate();
     expect(replay.status).toBe(409);
     expect(await replay.text()).not.toContain(secret);
     const stored = await env.DB.prepare("SELECT sealed FROM webhook_secrets WHERE team_id = ?").bind(s.teamId).first<{ sealed: string }>();
     expect(stored!.sealed).not.toContain(secret.slice(6));
-    expect(await (await as(s.session, "GET", "/api/webhooks/meetings/secret")).json()).toMatchObject({ configured: true, hint });
+    expect(await ok(api.webhooks.meetings.secret.$get())).toMatchObject({ configured: true, hint });
     const memberId = crypto.randomUUID().replace(/-/g, "").slice(0, 24);
     await env.DB.prepare(
       "INSERT INTO users (id, team_id, email, name, role, password_hash, created_at) VALUES (?, ?, ?, 'Member', 'member', 'x', 0)",
@@ -103,20 +102,20 @@ describe("meeting booked", () => {
       .bind(memberId, s.teamId, `${memberId}@sim.test`)
       .run();
     const member = await sessionFor(s.teamId, memberId);
-    expect((await as(member, "POST", "/api/webhooks/meetings/secret")).status).toBe(403);
+    expect((await client(member).api.webhooks.meetings.secret.$post()).status).toBe(403);
   });
 
   it("POST /contacts/{id}/meeting-booked finishes the enrollments, is audit-logged, and is 404 for another team", async () => {
     const s = await sentFirst();
-    const res = await as(s.session, "POST", `/api/contacts/${s.m.contact_id}/meeting-booked`, {});
-    expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ finished: [s.m.enrollment_id], duplicate: false });
+    const book = (session: typeof s.session) =>
+      client(session).api.contacts[":id"]["meeting-booked"].$post({ param: { id: s.m.contact_id }, json: {} });
+    expect(await ok(book(s.session))).toMatchObject({ finished: [s.m.enrollment_id], duplicate: false });
     expect(await enrollmentRow(s.m.enrollment_id)).toMatchObject({ status: "finished", reason: "meeting_booked" });
     const log = await env.DB.prepare("SELECT user_id FROM audit_log WHERE team_id = ? AND action = 'contact.meeting_booked'")
       .bind(s.teamId)
       .first<{ user_id: string }>();
     expect(log!.user_id).toBe(s.userId);
     const other = await sentFirst();
-    expect((await as(other.session, "POST", `/api/contacts/${s.m.contact_id}/meeting-booked`, {})).status).toBe(404);
+    expect((await book(other.session)).status).toBe(404);
   });
 });
