@@ -1,19 +1,12 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { now } from "../../worker/lib/clock";
 import { sequenceStub } from "../../durable-objects/engine";
-import { as, env, type Session } from "../helpers";
+import { client, env, ok, type Session } from "../helpers";
 import { HOUR, enroll, makeContacts, makeMailbox, makeSequence, makeTeam, runUntil, sessionFor, startSimulation } from "../fixtures";
 
-interface Listed {
-  pagination: { total_entries: number };
-  counts: Record<string, number>;
-  enrollments: { id: string; status: string; reason: string | null; contact: { name: string } }[];
-}
-const list = async (s: Session, seq: string, qs: string) => {
-  const r = await as(s, "GET", `/api/sequences/${seq}/enrollments${qs}`);
-  expect(r.status).toBe(200);
-  return (await r.json()) as Listed;
-};
+type ListQuery = { status?: "not_sent"; reason?: string; sort?: "name" };
+const list = (s: Session, seq: string, query: ListQuery) =>
+  ok(client(s).api.sequences[":id"].enrollments.$get({ param: { id: seq }, query }));
 
 describe("contacts in a sequence: not sent, narrowed to its reason", () => {
   beforeEach(() => startSimulation());
@@ -26,34 +19,34 @@ describe("contacts in a sequence: not sent, narrowed to its reason", () => {
     const cs = await makeContacts(teamId, 4);
     await enroll(teamId, sequenceId, cs, [mb]);
     await runUntil(now() + HOUR); // step 1 to all, step 2 waits
-    const ids = (await list(s, sequenceId, "?sort=name")).enrollments.map((e) => e.id);
+    const ids = (await list(s, sequenceId, { sort: "name" })).enrollments.map((e) => e.id);
     await sequenceStub(env, sequenceId).transition(sequenceId, teamId, [ids[0]!], "finish", "no_email");
     // A step that failed after its retries: the engine's "failed" row (seeded as the engine writes it).
     await env.DB.prepare("UPDATE enrollments SET status = 'failed', reason = 'send_failed' WHERE id = ?").bind(ids[1]).run();
-    await as(s, "POST", `/api/mailboxes/${mb}/disconnect`);
+    await ok(client(s).api.mailboxes[":id"].disconnect.$post({ param: { id: mb } }));
 
-    const all = await list(s, sequenceId, "?status=not_sent&sort=name");
+    const all = await list(s, sequenceId, { status: "not_sent", sort: "name" });
     expect(all.counts.not_sent).toBe(4);
     expect(all.enrollments.map((e) => e.id)).toEqual(ids);
 
-    const disconnected = await list(s, sequenceId, "?status=not_sent&reason=mailbox_disconnected&sort=name");
+    const disconnected = await list(s, sequenceId, { status: "not_sent", reason: "mailbox_disconnected", sort: "name" });
     expect(disconnected.enrollments.map((e) => [e.id, e.reason])).toEqual([
       [ids[2], "mailbox_disconnected"],
       [ids[3], "mailbox_disconnected"],
     ]);
     expect(disconnected.pagination.total_entries).toBe(2);
     expect(disconnected.counts.not_sent).toBe(2);
-    const noEmail = await list(s, sequenceId, "?status=not_sent&reason=no_email");
+    const noEmail = await list(s, sequenceId, { status: "not_sent", reason: "no_email" });
     expect(noEmail.enrollments.map((e) => [e.id, e.status, e.reason])).toEqual([[ids[0], "finished", "no_email"]]);
-    const failed = await list(s, sequenceId, "?status=not_sent&reason=send_failed");
+    const failed = await list(s, sequenceId, { status: "not_sent", reason: "send_failed" });
     expect(failed.enrollments.map((e) => [e.id, e.status])).toEqual([[ids[1], "failed"]]);
-    expect((await list(s, sequenceId, "?status=not_sent&reason=mailbox_paused")).enrollments).toEqual([]);
+    expect((await list(s, sequenceId, { status: "not_sent", reason: "mailbox_paused" })).enrollments).toEqual([]);
 
     // The mailbox's state is the reason, not the row's code: reconnected, nobody is "mailbox disconnected".
     await env.DB.prepare("UPDATE mailboxes SET status = 'paused' WHERE id = ?").bind(mb).run();
-    const paused = await list(s, sequenceId, "?status=not_sent&reason=mailbox_paused&sort=name");
+    const paused = await list(s, sequenceId, { status: "not_sent", reason: "mailbox_paused", sort: "name" });
     expect(paused.enrollments.map((e) => e.id)).toEqual([ids[2], ids[3]]);
-    expect((await list(s, sequenceId, "?status=not_sent&reason=mailbox_disconnected")).enrollments).toEqual([]);
+    expect((await list(s, sequenceId, { status: "not_sent", reason: "mailbox_disconnected" })).enrollments).toEqual([]);
     const rows = await env.DB.prepare("SELECT id, status FROM enrollments WHERE sequence_id = ? ORDER BY id").bind(sequenceId).all();
     expect(rows.results.filter((r) => r.status === "active")).toHaveLength(2);
   });
@@ -66,13 +59,15 @@ describe("contacts in a sequence: not sent, narrowed to its reason", () => {
     const cs = await makeContacts(teamId, 3);
     await enroll(teamId, sequenceId, cs, [mb]);
     await runUntil(now() + HOUR);
-    const ids = (await list(s, sequenceId, "?sort=name")).enrollments.map((e) => e.id);
+    const ids = (await list(s, sequenceId, { sort: "name" })).enrollments.map((e) => e.id);
     await sequenceStub(env, sequenceId).transition(sequenceId, teamId, [ids[0]!], "finish", "no_email");
-    await as(s, "POST", `/api/mailboxes/${mb}/disconnect`);
-    const r = await as(s, "POST", `/api/sequences/${sequenceId}/enrollments/pause`, {
-      filter: { status: "not_sent", reason: "mailbox_disconnected" },
-    });
-    expect(r.status).toBe(200);
+    await ok(client(s).api.mailboxes[":id"].disconnect.$post({ param: { id: mb } }));
+    await ok(
+      client(s).api.sequences[":id"].enrollments[":action"].$post({
+        param: { id: sequenceId, action: "pause" },
+        json: { filter: { status: "not_sent", reason: "mailbox_disconnected" } },
+      }),
+    );
     const rows = await env.DB.prepare("SELECT id, status FROM enrollments WHERE sequence_id = ?")
       .bind(sequenceId)
       .all<{ id: string; status: string }>();
