@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { handleInbound } from "../../worker/inbound";
 import { now } from "../../worker/lib/clock";
 import { setTransportOverride } from "../../worker/transports";
-import { as, env } from "../helpers";
+import { client, env, ok } from "../helpers";
 import { HOUR, MIN, runUntil, startSimulation } from "../fixtures";
 import { dsn, enrollmentRow, sentFirst } from "./mail";
 
@@ -60,10 +60,8 @@ describe("soft bounces", () => {
     expect(await enrollmentRow(s.m.enrollment_id)).toMatchObject({ status: "finished", reason: "bounced" });
     await runUntil(now() + 2 * 24 * HOUR);
     expect(calls.length).toBe(3);
-    const inbox = (await (await as(s.session, "GET", "/api/replies?classification=bounce_soft")).json()) as {
-      replies: { retry: { attempt: number; of: number } }[];
-    };
-    expect(inbox.replies.map((r) => r.retry.attempt).sort()).toEqual([1, 2, 3]);
+    const inbox = await ok(client(s.session).api.replies.$get({ query: { classification: "bounce_soft" } }));
+    expect(inbox.replies.map((r) => r.retry?.attempt).sort()).toEqual([1, 2, 3]);
   });
 
   it("a hard bounce suppresses at once, with no retry", async () => {
@@ -79,7 +77,9 @@ describe("soft bounces", () => {
     const s = await sentFirst({ waits: [0, 30] });
     const calls = countTransport(s.mailboxId);
     const r = await handleInbound(env, dsn(s.m, "4.2.2"));
-    expect((await as(s.session, "POST", `/api/replies/${r.inboundId}/classification`, { classification: "auto_reply" })).status).toBe(200);
+    await ok(
+      client(s.session).api.replies[":id"].classification.$post({ param: { id: r.inboundId! }, json: { classification: "auto_reply" } }),
+    );
     await runUntil(now() + 3 * HOUR);
     expect(calls.length).toBe(0);
   });
