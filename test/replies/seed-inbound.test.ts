@@ -4,25 +4,16 @@ import { describe, expect, it } from "vitest";
 import { engine } from "../../durable-objects/engine";
 import { SEEDED_SEQUENCES } from "../../worker/seed/demo";
 import { seedInbound } from "../../worker/seed/inbound";
-import { as, env } from "../helpers";
+import { client, env, ok } from "../helpers";
 import { DEMO, sessionFor } from "../fixtures";
-
-interface Reply {
-  id: string;
-  classification: string;
-  evidence: { rule: string };
-  return_at: number | null;
-  contact: { id: string } | null;
-}
 
 describe("the demo seed's inbound emails", () => {
   it("fill the replies inbox with a reply, an out-of-office, a hard and a soft bounce, an unsubscribe and an auto-reply, each with the engine's effect; seeding again adds nothing", async () => {
     for (const [sequenceId, teamId] of SEEDED_SEQUENCES) await engine.sequence(env, sequenceId, teamId).activate();
     expect((await seedInbound(env)).delivered).toBe(6);
     const s = await sessionFor(DEMO.team, DEMO.admin);
-    const res = await as(s, "GET", "/api/replies?per_page=50");
-    expect(res.status).toBe(200);
-    const body = (await res.json()) as { replies: Reply[]; counts: Record<string, number> };
+    const api = client(s).api;
+    const body = await ok(api.replies.$get({ query: { per_page: 50 } }));
     expect(body.counts).toEqual({ reply: 1, out_of_office: 1, bounce_hard: 1, bounce_soft: 1, unsubscribe: 1, auto_reply: 1 });
     const stored = (
       await env.DB.prepare("SELECT id, enrollment_id FROM inbound_messages WHERE team_id = ?")
@@ -70,8 +61,7 @@ describe("the demo seed's inbound emails", () => {
     expect(["out_of_office", "completed_all_steps"]).toContain((await row(of("auto_reply").enrollment!.id))!.reason);
 
     // Correcting the seeded reply undoes it for real: that contact was paused (out of office), and is again.
-    const fixed = await as(s, "POST", `/api/replies/${of("reply").id}/classification`, { classification: "auto_reply" });
-    expect(fixed.status).toBe(200);
+    await ok(api.replies[":id"].classification.$post({ param: { id: of("reply").id }, json: { classification: "auto_reply" } }));
     expect(await row(of("reply").enrollment!.id)).toMatchObject({ status: "paused", reason: "out_of_office" });
 
     const again = await seedInbound(env);
