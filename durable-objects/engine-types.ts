@@ -100,3 +100,8 @@ export const REASONS = {
 } as const;
 
 export type ReasonCode = keyof typeof REASONS;
+
+/** A stored reason code in the engine's words, for rows shown to a person (an unknown code is shown as it is). */
+export function reasonText(code: string | null): string | null {
+  return code ? ((REASONS as Record<string, string>)[code] ?? code) : null;
+}

@@ -97,4 +97,12 @@ export type { EmailChoice, ScheduledActionResult } from "./scheduled-email";
 /** The send path's own composer: a scheduled email's preview is built by the same code that builds the email. */
 export { composeEmail, loadSendContext } from "./compose";
 export { SEND_NOW_SCORE } from "./scheduled-email";
-export { REASONS, type ReasonCode, type QueuedEmail, type StepResult, type StepOutcome, type MailboxItemState } from "./engine-types";
+export {
+  REASONS,
+  reasonText,
+  type ReasonCode,
+  type QueuedEmail,
+  type StepResult,
+  type StepOutcome,
+  type MailboxItemState,
+} from "./engine-types";

@@ -56,7 +56,8 @@ describe("replies inbox", () => {
     expect(reply).toMatchObject({
       detected: "reply",
       contact: { id: s.sent[0]!.contact_id },
-      enrollment: { status: "finished" },
+      // The reason in words, as the contacts tab says it: the inbox shows it instead of the code.
+      enrollment: { status: "finished", reason: "replied", reason_text: "Contact replied" },
       answered: { step: 1 },
     });
     expect(reply.evidence).toEqual({ rule: "threaded_reply", header: `In-Reply-To: ${s.sent[0]!.message_id_header}` });

@@ -36,7 +36,14 @@ const ReplySchema = z
     answered: z
       .object({ subject: z.string(), sent_at: z.number().nullable(), step: z.number().nullable(), mailbox: z.string().nullable() })
       .nullable(),
-    enrollment: z.object({ status: z.string(), reason: z.string().nullable(), current_step: z.number() }).nullable(),
+    enrollment: z
+      .object({
+        status: z.string(),
+        reason: z.string().nullable(),
+        reason_text: z.string().nullable().openapi({ description: "The reason in words, as the sequence's contacts tab says it" }),
+        current_step: z.number(),
+      })
+      .nullable(),
   })
   .openapi("Reply");
 

@@ -9,7 +9,7 @@ import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { assertContact, authorize, contactFor, visibleSequence } from "./access";
 import { addToLists, ensureLists } from "./lists";
-import { REASONS, type ReasonCode } from "../../durable-objects/engine-types";
+import { reasonText } from "../../durable-objects/engine";
 
 /**
  * Contacts: the team's saved people. This module owns the `contacts` table's reads and writes for the
@@ -199,7 +199,7 @@ export async function contactSequences(d: Db, caller: Caller, contactId: string)
     ...r,
     active: !!r.active,
     status: String(r.status),
-    reason_text: r.reason ? (REASONS[r.reason as ReasonCode] ?? r.reason) : null,
+    reason_text: reasonText(r.reason),
   }));
 }
 

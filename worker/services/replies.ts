@@ -18,7 +18,7 @@ import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
-import { engine, type ReasonCode } from "../../durable-objects/engine";
+import { engine, reasonText, type ReasonCode } from "../../durable-objects/engine";
 import { sequenceFor, visibleSequence } from "./access";
 import { audit } from "./audit";
 import { openEnrollmentsOfAddress } from "./enrollments";
@@ -433,7 +433,12 @@ export function presentReply(row: ReplyRow) {
         : null,
     enrollment:
       row.enrollment?.status != null
-        ? { status: row.enrollment.status, reason: row.enrollment.reason, current_step: row.enrollment.currentStep }
+        ? {
+            status: row.enrollment.status,
+            reason: row.enrollment.reason,
+            reason_text: reasonText(row.enrollment.reason),
+            current_step: row.enrollment.currentStep,
+          }
         : null,
   };
 }

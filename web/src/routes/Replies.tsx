@@ -4,6 +4,7 @@ import { useWrite } from "../actions";
 import { Badge, type Tone } from "../components/Badge";
 import { DataTable } from "../components/DataTable";
 import { EmptyState } from "../components/EmptyState";
+import { ENROLLMENT_STATUS } from "../components/EnrollmentStatus";
 import { PageHeader } from "../components/PageHeader";
 import { ErrorPanel } from "../components/Status";
 import { tabPanelId, tabId, Tabs } from "../components/Tabs";
@@ -215,8 +216,8 @@ export default function Replies() {
                   <Show when={r.enrollment}>
                     {(e) => (
                       <span class="muted reply-status">
-                        {e().status}
-                        {e().reason ? ` (${e().reason})` : ""}
+                        {ENROLLMENT_STATUS[e().status as keyof typeof ENROLLMENT_STATUS]?.label ?? e().status}
+                        {e().reason_text ? ` · ${e().reason_text}` : ""}
                       </span>
                     )}
                   </Show>

@@ -13,7 +13,7 @@ import { formatDay, formatFull, formatNumber, formatRelative, plural } from "../
 import { changeEnrollmentsAction, getEnrollmentJob, getEnrollments } from "../../queries/enrollments";
 import { getMailboxes } from "../../queries/mailboxes";
 import { SequencePicker } from "../people/SequencePicker";
-import { EnrollmentBadge, reasonTone } from "./EnrollmentStatus";
+import { EnrollmentBadge, reasonTone } from "../../components/EnrollmentStatus";
 import "./ContactsTab.css";
 
 const FILTERS: { id: EnrollmentFilter; label: string; always?: boolean }[] = [

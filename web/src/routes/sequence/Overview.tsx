@@ -9,7 +9,7 @@ import { summarizeWindows } from "../../schedule";
 import { getEnrollments } from "../../queries/enrollments";
 import { setSequenceSettingAction, updateSequenceAction } from "../../queries/sequences";
 import { useWrite } from "../../actions";
-import { ENROLLMENT_STATUS } from "./EnrollmentStatus";
+import { ENROLLMENT_STATUS } from "../../components/EnrollmentStatus";
 
 /** The side column of the Steps tab: who's in it, when it sends, and how it behaves. */
 export function Overview(props: { seq: Sequence; readOnly: boolean; onApply: (s: Sequence) => void }) {

@@ -14,7 +14,7 @@ import { getUsers } from "../../queries/users";
 import { useWrite } from "../../actions";
 import { chooseWinnerAction, getSequenceReport, setAutoWinnerAction } from "../../queries/reports";
 import { contactsExportUrl, pct, reportExportUrl, type ReportQuery, type SequenceReport } from "../../reports";
-import { ENROLLMENT_STATUS } from "./EnrollmentStatus";
+import { ENROLLMENT_STATUS } from "../../components/EnrollmentStatus";
 import "./ReportTab.css";
 
 const statusLabel = (status: string) => ENROLLMENT_STATUS[status as keyof typeof ENROLLMENT_STATUS]?.label ?? status;

@@ -1,0 +1,45 @@
+import type { Enrollment } from "../api";
+import { Badge, type Tone } from "./Badge";
+import type { IconName } from "./Icon";
+
+export const ENROLLMENT_STATUS: Record<Enrollment["status"], { label: string; tone: Tone; hint: string }> = {
+  scheduled: { label: "Scheduled", tone: "info", hint: "Starts later" },
+  active: { label: "Active", tone: "accent", hint: "Moving through the steps" },
+  paused: { label: "Paused", tone: "warning", hint: "Paused: resumes when someone resumes it" },
+  held: { label: "Held", tone: "warning", hint: "Held until what blocks it is fixed" },
+  finished: { label: "Finished", tone: "success", hint: "Done with this sequence" },
+  failed: { label: "Failed", tone: "danger", hint: "Stopped by an error" },
+  removed: { label: "Removed", tone: "neutral", hint: "Taken out of the sequence" },
+};
+
+export function EnrollmentBadge(props: { status: Enrollment["status"] }) {
+  const s = () => ENROLLMENT_STATUS[props.status] ?? { label: props.status, tone: "neutral" as Tone, hint: "" };
+  return (
+    <Badge tone={s().tone} dot title={s().hint}>
+      {s().label}
+    </Badge>
+  );
+}
+
+const BLOCKED = new Set(["mailbox_disconnected", "mailbox_paused", "no_mailbox", "sequence_inactive", "task_open", "scheduled"]);
+const BAD = new Set([
+  "send_failed",
+  "delivery_unknown",
+  "no_email",
+  "bounced",
+  "unsubscribed",
+  "do_not_contact",
+  "suppressed",
+  "contact_deleted",
+]);
+const GOOD = new Set(["completed_all_steps", "replied", "marked_finished"]);
+
+/** How loudly to show why a contact isn't moving: red for stops, amber for blocks, green for done. */
+export function reasonTone(reason: string | null): { tone: "danger" | "warning" | "success" | "neutral"; icon: IconName } {
+  if (!reason) return { tone: "neutral", icon: "info" };
+  if (BAD.has(reason)) return { tone: "danger", icon: "alert" };
+  if (BLOCKED.has(reason)) return { tone: "warning", icon: reason === "task_open" ? "tasks" : "pause" };
+  if (GOOD.has(reason)) return { tone: "success", icon: "check" };
+  if (reason === "paused_by_user") return { tone: "warning", icon: "pause" };
+  return { tone: "neutral", icon: "info" };
+}
