@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { as, env, type Session } from "../helpers";
+import { client, env, ok, type Session } from "../helpers";
 import {
   enroll,
   enrollmentsOf,
@@ -12,36 +12,20 @@ import {
   waitForJob,
 } from "../fixtures";
 
-interface Outcome {
-  id: string;
-  changed: boolean;
-  outcome: string;
-  reason: string | null;
-  new_id?: string | null;
-}
-interface JobView {
-  job: {
-    id: string;
-    status: string;
-    total: number;
-    processed: number;
-    changed: number;
-    outcomes: Record<string, number>;
-    error: string | null;
-  };
-  results: Outcome[];
-}
+type ActArgs = Parameters<ReturnType<typeof client>["api"]["sequences"][":id"]["enrollments"][":action"]["$post"]>[0];
+type Action = ActArgs["param"]["action"];
 
-const act = (s: Session, seq: string, action: string, body: unknown) => as(s, "POST", `/api/sequences/${seq}/enrollments/${action}`, body);
+const act = (s: Session, seq: string, action: Action, json: ActArgs["json"]) =>
+  client(s).api.sequences[":id"].enrollments[":action"].$post({ param: { id: seq, action }, json });
+const jobOf = (s: Session, seq: string, jobId: string) =>
+  client(s).api.sequences[":id"]["enrollment-jobs"][":job_id"].$get({ param: { id: seq, job_id: jobId }, query: { per_page: 1000 } });
 
 /** Starts an action on a filter and waits for its job (the queue runs it page by page). */
-async function actOnFilter(s: Session, seq: string, action: string, body: Record<string, unknown>): Promise<JobView> {
-  const res = await act(s, seq, action, body);
-  expect(res.status, await res.clone().text()).toBe(202);
-  const { job } = (await res.json()) as JobView;
+async function actOnFilter(s: Session, seq: string, action: Action, json: ActArgs["json"]) {
+  const { job } = await ok(act(s, seq, action, json), 202);
   const until = Date.now() + 240_000;
   for (;;) {
-    const view = (await (await as(s, "GET", `/api/sequences/${seq}/enrollment-jobs/${job.id}?per_page=1000`)).json()) as JobView;
+    const view = await ok(jobOf(s, seq, job.id));
     if (view.job.status !== "running") return view;
     if (Date.now() > until) throw new Error(`action job still running: ${JSON.stringify(view.job)}`);
     await new Promise((r) => setTimeout(r, 100));
@@ -129,9 +113,8 @@ describe("actions on every enrollment matching a filter, however many (a job on 
     const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 30 }], null);
     const mb = await makeMailbox(teamId, userId);
     await enroll(teamId, sequenceId, await makeContacts(teamId, 1000), [mb]);
-    const inline = await act(s, sequenceId, "pause", { filter: { status: "active" } });
-    expect(inline.status).toBe(200);
-    expect(((await inline.json()) as { outcomes: Record<string, number> }).outcomes).toEqual({ paused: 1000 });
+    const inline = await ok(act(s, sequenceId, "pause", { filter: { status: "active" } }));
+    expect(inline.outcomes).toEqual({ paused: 1000 });
 
     await enroll(teamId, sequenceId, await makeContacts(teamId, 1), [mb]);
     const job = await actOnFilter(s, sequenceId, "resume", { filter: { status: "all" } });
@@ -146,7 +129,7 @@ describe("actions on every enrollment matching a filter, however many (a job on 
     const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 30 }], null);
     const other = await makeTeam();
     const so = await sessionFor(other.teamId, other.userId);
-    expect((await as(so, "GET", `/api/sequences/${sequenceId}/enrollment-jobs/nope`)).status).toBe(404);
-    expect((await as(s, "GET", `/api/sequences/${sequenceId}/enrollment-jobs/nope`)).status).toBe(404);
+    expect((await jobOf(so, sequenceId, "nope")).status).toBe(404);
+    expect((await jobOf(s, sequenceId, "nope")).status).toBe(404);
   });
 });
