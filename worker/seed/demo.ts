@@ -2,7 +2,7 @@ import { hashPassword, sha256Hex } from "../lib/crypto";
 import { sql } from "drizzle-orm";
 import { bulkInsertSql, type Row } from "../db/bulk";
 import { batchSql, db, type BatchStatement, type Db } from "../db/client";
-import { historyStatements, type HistoryContact } from "./history";
+import { ENROLLMENT_COLUMNS, historyStatements, type HistoryContact } from "./history";
 import { CONTACT_FROM_PERSON_COLUMNS, contactFromPerson } from "../services/contact-from-person";
 import { PEOPLE_COLUMNS, peopleChunks, personOf, type PersonRow } from "./people";
 import { Rng, seedId } from "./random";
@@ -640,25 +640,7 @@ async function seedContacts(d: Db, demoPeople: PersonRow[], rivalPeople: PersonR
     ),
     ...bulkInsertSql("step_variants", ["id", "team_id", "step_id", "label", "subject", "body", "enabled", "created_at"], variantRows),
     ...bulkInsertSql("sequence_shares", ["sequence_id", "user_id", "team_id", "access"], shareRows),
-    ...bulkInsertSql(
-      "enrollments",
-      [
-        "id",
-        "team_id",
-        "sequence_id",
-        "contact_id",
-        "mailbox_id",
-        "status",
-        "current_step",
-        "next_due_at",
-        "reason",
-        "added_by",
-        "created_at",
-        "updated_at",
-        "finished_at",
-      ],
-      enrollmentRows,
-    ),
+    ...bulkInsertSql("enrollments", ENROLLMENT_COLUMNS, enrollmentRows),
   ]);
 
   // About 60 days of past activity (worker/seed/history.ts), so reports and the home screen have a past.

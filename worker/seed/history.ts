@@ -43,7 +43,8 @@ export interface HistoryIds {
 /** Tags of the history's fixed ids (kept apart from the rest of the seed's). */
 const TAG = { enrollment: 0x10, message: 0x11, task: 0x12, audit: 0x13 } as const;
 
-const ENROLLMENT_COLUMNS = [
+/** The enrollment columns both seed files write (the demo's open enrollments and this history). */
+export const ENROLLMENT_COLUMNS = [
   "id",
   "team_id",
   "sequence_id",
