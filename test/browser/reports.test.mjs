@@ -51,6 +51,35 @@ describe("reports", () => {
     assert.match((await firstStep.textContent()) ?? "", /Automatic email/);
   });
 
+  it("names the category in a bar chart's legend: no empty 'Value:' at rest, the step's name under the cursor", async () => {
+    const funnel = page.getByTestId("chart-funnel");
+    const legend = funnel.locator(".u-legend");
+    await legend.waitFor();
+    // The legend as drawn: each shown row's label, its ":" (a CSS ::after) and its value.
+    const seen = () =>
+      legend.evaluate((el) =>
+        [...el.querySelectorAll("tr.u-series")]
+          .filter((tr) => getComputedStyle(tr).display !== "none")
+          .map((tr) => {
+            const th = tr.querySelector("th");
+            const after = th ? getComputedStyle(th, "::after").content : "none";
+            const colon = after === "none" || after === "normal" ? "" : after.replace(/"/g, "");
+            return `${th?.textContent ?? ""}${colon} ${tr.querySelector("td")?.textContent ?? ""}`.trim();
+          })
+          .join(" | "),
+      );
+    // At rest each series shows its name alone (no "Reached:" with nothing after it) and no category row.
+    assert.equal(await seen(), "Reached | Sent | Replied");
+    // Under the cursor, over the first bar: its step by name, then each figure.
+    const over = funnel.locator(".u-over");
+    const box = await over.boundingBox();
+    const steps = await page.getByTestId("report-steps").locator("tbody tr").count();
+    await page.mouse.move(box.x + box.width / (2 * steps), box.y + box.height - 4);
+    await funnel.locator(".u-legend .u-value").first().filter({ hasText: /\S/ }).waitFor();
+    assert.match(await seen(), /^Step: 1\. Automatic email \| Reached: [\d,]+ \| Sent: [\d,]+ \| Replied: [\d,]+$/);
+    await page.mouse.move(0, 0);
+  });
+
   it("filters by mailbox and keeps the filter in the address", async () => {
     const select = page.getByRole("combobox", { name: "Mailbox" });
     const value = await select.locator("option").nth(1).getAttribute("value");

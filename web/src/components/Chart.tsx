@@ -31,13 +31,17 @@ function ChartTable(props: { caption: string; columns: TableColumn[] }) {
 
 /**
  * One chart. `x` is either day timestamps (seconds, `time`) or category labels (bars per step or status).
- * `percent` formats the y axis as percentages of 0..1 values.
+ * `percent` formats the y axis as percentages of 0..1 values. Under the cursor the legend names the
+ * category (`categoryLabel`: `categoryNames[i]`, "Step: 2. Phone call"; uPlot would say "Value:").
  */
 export function Chart(props: {
   title: string;
   summary: string;
   x: number[];
   categories?: string[];
+  categoryLabel?: string;
+  /** A category's full name for the legend, when the axis shows a short one ("Step 2"). */
+  categoryNames?: string[];
   series: ChartSeries[];
   percent?: boolean;
   height?: number;
@@ -73,8 +77,9 @@ export function Chart(props: {
       ],
       series: [
         {
-          label: cats ? "" : "Day",
-          value: (_u, v) => (v == null ? "" : cats ? (cats[v] ?? "") : new Date(v * 1000).toISOString().slice(0, 10)),
+          label: cats ? (props.categoryLabel ?? "Category") : "Day",
+          value: (_u, v) =>
+            v == null ? "" : cats ? ((props.categoryNames ?? cats)[v] ?? "") : new Date(v * 1000).toISOString().slice(0, 10),
         },
         ...props.series.map((s, i) => ({
           label: s.label,

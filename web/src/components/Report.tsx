@@ -49,6 +49,8 @@ export function BarsChart<T>(props: {
         summary={props.summary}
         x={props.rows.map((_, i) => i)}
         categories={props.rows.map(props.category)}
+        categoryLabel={props.tableLabel}
+        categoryNames={props.rows.map((r, i) => (props.tableCategory ?? props.category)(r, i))}
         series={props.series.map((s) => ({ label: s.label, color: s.color, bars: true, values: props.rows.map(s.value) }))}
         table={[
           { label: props.tableLabel, values: props.rows.map((r, i) => (props.tableCategory ?? props.category)(r, i)) },
