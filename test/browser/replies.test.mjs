@@ -61,6 +61,25 @@ describe("replies inbox", () => {
     await browser?.close();
   });
 
+  it("fits the inbox at 1,440 and 1,280 px wide: every column, 'Correct it' included, without a horizontal scroll", async () => {
+    for (const width of [1440, 1280]) {
+      await page.setViewportSize({ width, height: 900 });
+      await page.goto(`${baseUrl}/replies`);
+      const table = page.getByTestId("replies-table");
+      await table.locator("tbody tr").first().waitFor();
+      const wrap = table.locator("xpath=..");
+      const { scroll, client } = await wrap.evaluate((el) => ({ scroll: el.scrollWidth, client: el.clientWidth }));
+      assert.ok(scroll <= client, `at ${width} px the table is ${scroll} px wide in ${client} px`);
+      // Nothing hidden to make it fit: each row still offers the correction, fully inside the card.
+      const row = table.locator("tbody tr").first();
+      const select = (await row.getByTestId("reclassify").boundingBox()) ?? { x: 0, width: 0 };
+      const button = (await row.getByRole("button", { name: /Confirm|Correct it/ }).boundingBox()) ?? { x: 0, width: 0 };
+      const card = (await wrap.boundingBox()) ?? { x: 0, width: 0 };
+      assert.ok(select.width > 0 && button.x + button.width <= card.x + card.width, `at ${width} px "Correct it" is inside the card`);
+    }
+    await page.setViewportSize({ width: 1440, height: 900 });
+  });
+
   it("shows a bounce with its evidence, and 'Correct it' makes it an auto-reply that undoes the bounce", async () => {
     const session = await apiSession();
     // The newest sent email may be a mailbox's test email (no contact) sent by another browser test.

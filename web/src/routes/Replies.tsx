@@ -45,6 +45,18 @@ const RULES: Record<string, string> = {
 
 const str = (v: string | string[] | undefined) => (typeof v === "string" ? v : undefined);
 
+/** An address that may break before its "@" (then anywhere, see .reply-address) rather than widen the From column. */
+function Address(props: { email: string | null }) {
+  const at = () => (props.email ?? "").lastIndexOf("@");
+  return (
+    <Show when={at() > 0} fallback={props.email}>
+      {props.email!.slice(0, at())}
+      <wbr />
+      {props.email!.slice(at())}
+    </Show>
+  );
+}
+
 /** Which header, phrase or status decided it, in one line. */
 function Evidence(props: { r: Reply }) {
   const e = () => props.r.evidence;
@@ -147,14 +159,7 @@ export default function Replies() {
           <DataTable
             caption="Inbound emails"
             testId="replies-table"
-            columns={[
-              { label: "From" },
-              { label: "What it is" },
-              { label: "Email" },
-              { label: "Sequence" },
-              { label: "Received" },
-              { label: "Correct it", srOnly: true },
-            ]}
+            columns={[{ label: "From" }, { label: "What it is" }, { label: "Email" }, { label: "Sequence" }, { label: "Received" }]}
             rows={result()?.replies}
             pagination={result()?.pagination}
             busy={routing()}
@@ -170,14 +175,21 @@ export default function Replies() {
             {(r) => (
               <>
                 <td>
-                  <Show when={r.contact} fallback={<span>{r.from_email}</span>}>
+                  <Show
+                    when={r.contact}
+                    fallback={
+                      <span class="reply-address">
+                        <Address email={r.from_email} />
+                      </span>
+                    }
+                  >
                     {(c) => (
                       <A href={`/contacts/${c().id}`} class="reply-who">
                         <strong>{c().name || c().email}</strong>
-                        <span class="muted">
-                          {c().email}
-                          {c().company ? ` · ${c().company}` : ""}
+                        <span class="muted reply-address">
+                          <Address email={c().email} />
                         </span>
+                        <Show when={c().company}>{(co) => <span class="muted">{co()}</span>}</Show>
                       </A>
                     )}
                   </Show>
@@ -205,6 +217,8 @@ export default function Replies() {
                       </span>
                     )}
                   </Show>
+                  {/* Beside what it was taken for, not in a column of its own: the table fits 1,280 px. */}
+                  <CorrectIt r={r} />
                 </td>
                 <td class="reply-text">
                   <span class="reply-subject">{r.subject || "(no subject)"}</span>
@@ -222,9 +236,8 @@ export default function Replies() {
                     )}
                   </Show>
                 </td>
-                <td title={formatFull(r.received_at)}>{formatDay(r.received_at)}</td>
-                <td>
-                  <CorrectIt r={r} />
+                <td class="reply-received" title={formatFull(r.received_at)}>
+                  {formatDay(r.received_at)}
                 </td>
               </>
             )}
