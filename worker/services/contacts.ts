@@ -2,7 +2,7 @@ import { and, asc, count, desc, eq, isNull, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { contains } from "../db/contains";
 import { inChunks, inList } from "../db/in-list";
-import { contacts, contactStages, enrollments, listMembers, sequences, users } from "../db/schema";
+import { CONTACT_SEARCH_TEXT, contacts, contactStages, enrollments, listMembers, sequences, users } from "../db/schema";
 import type { Caller } from "../env";
 import { now } from "../lib/clock";
 import { ApiError, notFound } from "../lib/errors";
@@ -104,6 +104,9 @@ export async function contactByEmail(d: Db, teamId: string, email: string): Prom
   });
 }
 
+/** What CONTACT_SEARCH_TEXT joins the fields with: char(1). */
+const SEARCH_TEXT_JOIN = "\u0001";
+
 /** The team's live contacts matching the list filters (search, owner, stage, list). */
 function contactConditions(teamId: string, q: ContactFilter) {
   const conds = [eq(contacts.teamId, teamId), isNull(contacts.deletedAt)];
@@ -115,12 +118,16 @@ function contactConditions(teamId: string, q: ContactFilter) {
     );
   if (q.q)
     conds.push(
-      or(
-        contains(contacts.firstName, q.q),
-        contains(contacts.lastName, q.q),
-        contains(contacts.email, q.q),
-        contains(contacts.company, q.q),
-      )!,
+      // The joined text of contacts_team_search_idx, so a count reads the index alone; a search holding
+      // the joining character itself could match across two fields there, so it looks field by field.
+      q.q.includes(SEARCH_TEXT_JOIN)
+        ? or(
+            contains(contacts.firstName, q.q),
+            contains(contacts.lastName, q.q),
+            contains(contacts.email, q.q),
+            contains(contacts.company, q.q),
+          )!
+        : sql`instr(${sql.raw(CONTACT_SEARCH_TEXT)}, lower(${q.q})) > 0`,
     );
   return and(...conds);
 }

@@ -125,8 +125,11 @@ interface Built {
   params: unknown[];
 }
 
-/** WHERE clause for people `p` (bound parameters only), scoped for the saved/net-new filter to `teamId`. */
-export function buildPeopleWhere(f: PeopleFilters, teamId: string): Built {
+/**
+ * WHERE clause for people `p` (bound parameters only), scoped for the saved/net-new filter to `teamId`.
+ * `walk`: the full-text matches are a filter on rows met in index order (`+p.rowid`), never the way in.
+ */
+export function buildPeopleWhere(f: PeopleFilters, teamId: string, walk = false): Built {
   const conds: string[] = [];
   const params: unknown[] = [];
   const inList = (col: string, values?: string[]) => {
@@ -134,10 +137,11 @@ export function buildPeopleWhere(f: PeopleFilters, teamId: string): Built {
     params.push(listParam(values));
     conds.push(`${col} IN (SELECT value FROM json_each(?${params.length}))`);
   };
+  const rowid = walk ? "+p.rowid" : "p.rowid";
   const fts = f.q ? ftsQuery(f.q) : null;
   if (fts) {
     params.push(fts);
-    conds.push(`p.rowid IN (SELECT rowid FROM people_fts WHERE people_fts MATCH ?${params.length})`);
+    conds.push(`${rowid} IN (SELECT rowid FROM people_fts WHERE people_fts MATCH ?${params.length})`);
   }
   if (f.titles?.length) {
     // Titles match as typed ("VP Sales" finds "Vice President of Sales"): through the full-text index,
@@ -146,7 +150,7 @@ export function buildPeopleWhere(f: PeopleFilters, teamId: string): Built {
     const t = titlesQuery(f.titles);
     if (t) {
       params.push(t);
-      conds.push(`p.rowid IN (SELECT rowid FROM people_fts WHERE people_fts MATCH ?${params.length})`);
+      conds.push(`${rowid} IN (SELECT rowid FROM people_fts WHERE people_fts MATCH ?${params.length})`);
     } else conds.push("0");
   }
   inList("p.seniority", f.seniorities);
@@ -213,8 +217,8 @@ export interface PersonResult {
 }
 
 /** `buildPeopleWhere` as drizzle SQL on the same handle: the numbered placeholders become bound values. */
-export function peopleWhere(f: PeopleFilters, teamId: string): SQL {
-  const { where, params } = buildPeopleWhere(f, teamId);
+export function peopleWhere(f: PeopleFilters, teamId: string, walk = false): SQL {
+  const { where, params } = buildPeopleWhere(f, teamId, walk);
   const parts = where.split(/\?(\d+)/);
   return sql.join(parts.map((p, i) => (i % 2 ? sql`${params[Number(p) - 1]}` : sql.raw(p))));
 }
@@ -229,6 +233,21 @@ export function peopleWhere(f: PeopleFilters, teamId: string): SQL {
 const TOTALS_KEPT = 1_000;
 const totals = new Map<string, { version: number; n: number }>();
 
+/**
+ * Whether a page in score order costs less by walking `people_score_id_idx` from the top (stopping
+ * after the page) than by reading every match and sorting it, judged from a known total. Walking meets
+ * about (offset + page) × people / total entries; with full-text filters alone each is checked in the
+ * index (a rowid against the matches, ~1/16 of reading a row), any other filter reads its row. A rare
+ * filter walked would meet most of the table before its page is full, so it is sorted as before.
+ */
+export function walksScoreIndex(f: PeopleFilters, total: number, people: number, end: number): boolean {
+  if (total <= 0) return false;
+  const { q, titles, saved, ...rest } = f;
+  const others = saved !== "any" || Object.values(rest).some((v) => (Array.isArray(v) ? v.length > 0 : v !== undefined));
+  const perEntry = others ? 1 : 1 / 16;
+  return ((end * people) / total) * perEntry < total;
+}
+
 /** One page of people with the total count; each says whether the team has saved them. */
 export async function searchPeople(
   d: Db,
@@ -239,14 +258,17 @@ export async function searchPeople(
   perPage: number,
 ) {
   const where = peopleWhere(f, teamId);
-  const pageSql = sql`SELECT p.id, p.first_name, p.last_name, p.title, p.seniority, p.department, p.company, p.domain, p.industry, p.employees,
-               p.city, p.country, p.time_zone, p.email, p.email_status, p.score, p.linkedin_url, p.job_changed_at,
-               (SELECT c.id FROM contacts c WHERE c.team_id = ${teamId} AND c.person_id = p.id AND c.deleted_at IS NULL) AS contact_id
-          FROM people p WHERE ${where} ORDER BY ${sql.raw(ORDER[sort])} LIMIT ${perPage} OFFSET ${(page - 1) * perPage}`;
   const version = sql`SELECT coalesce(max(rowid), 0) AS v FROM people`;
   const versionOf = (r: D1Result | undefined) => (r?.results[0] as { v: number } | undefined)?.v ?? 0;
   const key = f.saved === "any" ? JSON.stringify(f) : null;
   const kept = key ? totals.get(key) : undefined;
+  // The version (max rowid) stands for the number of people: they are loaded, never deleted.
+  const walk = sort === "score" && !!kept && walksScoreIndex(f, kept.n, kept.version, page * perPage);
+  const pageSql = sql`SELECT p.id, p.first_name, p.last_name, p.title, p.seniority, p.department, p.company, p.domain, p.industry, p.employees,
+               p.city, p.country, p.time_zone, p.email, p.email_status, p.score, p.linkedin_url, p.job_changed_at,
+               (SELECT c.id FROM contacts c WHERE c.team_id = ${teamId} AND c.person_id = p.id AND c.deleted_at IS NULL) AS contact_id
+          FROM people p ${sql.raw(walk ? "INDEXED BY people_score_id_idx " : "")}WHERE ${walk ? peopleWhere(f, teamId, true) : where}
+         ORDER BY ${sql.raw(ORDER[sort])} LIMIT ${perPage} OFFSET ${(page - 1) * perPage}`;
   if (kept) {
     // The page and the version in one round trip; a total kept from before a load is counted again.
     const [page_, v] = await batchSql(d, [pageSql, version]);
