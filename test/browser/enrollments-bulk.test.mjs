@@ -125,6 +125,16 @@ describe("bulk actions in a sequence's contacts tab", () => {
     const each = job.getByTestId("enrollment-action-each").locator("li");
     assert.ok((await each.count()) > 0);
     assert.match(await each.first().textContent(), /^.+: finished · Already finished/);
+    // Every contact of the job, not just a first page: the pager walks them 50 at a time.
+    const pager = job.getByRole("navigation", { name: "Pagination" });
+    assert.equal((await pager.locator(".pagination-summary").textContent()).trim(), `1–50 of ${total.toLocaleString("en-US")}`);
+    const first = await job.getByTestId("enrollment-action-each").textContent();
+    await pager.getByRole("button", { name: "Next page" }).click();
+    await pager.getByText(/^51–100 of/).waitFor();
+    assert.notEqual(await job.getByTestId("enrollment-action-each").textContent(), first);
+    await pager.getByRole("button", { name: "Previous page" }).click();
+    await pager.getByText(/^1–50 of/).waitFor();
+    assert.equal(await job.getByTestId("enrollment-action-each").textContent(), first);
     assert.equal(await number(page.getByRole("tab", { name: /^Finished/ })), total);
   });
 

@@ -402,9 +402,19 @@ export function changeEnrollments(
 }
 export type EnrollmentChange = Awaited<ReturnType<typeof changeEnrollments>>;
 
-/** An action on a large filter: its progress and outcome counts, with the first page of each enrollment's outcome. */
+/** An action on a large filter: its progress and outcome counts (each enrollment's outcome: fetchEnrollmentJobOutcomes). */
 export function fetchEnrollmentJob(id: string, jobId: string) {
-  return data(api.sequences[":id"]["enrollment-jobs"][":job_id"].$get({ param: { id, job_id: jobId }, query: { per_page: "200" } }));
+  return data(api.sequences[":id"]["enrollment-jobs"][":job_id"].$get({ param: { id, job_id: jobId }, query: { per_page: "1" } }));
+}
+
+/** One page of an action job's outcomes: `cursor` is the `next_cursor` of the page before (none: the first). */
+export function fetchEnrollmentJobOutcomes(id: string, jobId: string, limit: number, cursor?: string) {
+  return data(
+    api.sequences[":id"]["enrollment-jobs"][":job_id"].outcomes.$get({
+      param: { id, job_id: jobId },
+      query: { limit: String(limit), ...(cursor ? { cursor } : {}) },
+    }),
+  );
 }
 
 // ---------- Schedules ----------

@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { now } from "../lib/clock";
 import { router } from "../lib/openapi";
 import { errorResponses, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
-import { actionJobFor, presentJob, startActionJob } from "../services/enrollment-jobs";
+import { actionJobFor, actionJobOutcomes, presentJob, startActionJob } from "../services/enrollment-jobs";
 import { previewNextEmail } from "../services/messages";
 import {
   actInline,
@@ -111,6 +111,19 @@ const OutcomeSchema = z.object({
   new_id: z.string().nullable().optional(),
 });
 
+/** One enrollment's outcome in an action job, with its contact (null when the contact is gone). */
+const JobOutcomeSchema = OutcomeSchema.extend({
+  contact: z.object({ id: z.string(), name: z.string(), email: z.string().nullable() }).nullable(),
+}).openapi("EnrollmentActionOutcome");
+
+const JobIdParam = IdParam.extend({
+  job_id: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: "job_id", in: "path" } }),
+});
+
 const ActionResult = z
   .object({
     changed: z.array(z.string()),
@@ -212,26 +225,14 @@ export const enrollmentRoutes = router()
       tags: ["Enrollments"],
       summary: "An action on a large filter: its progress, outcome counts and one page of each enrollment's outcome",
       request: {
-        params: IdParam.extend({
-          job_id: z
-            .string()
-            .min(1)
-            .max(64)
-            .openapi({ param: { name: "job_id", in: "path" } }),
-        }),
+        params: JobIdParam,
         query: Pagination.extend({ per_page: z.coerce.number().int().min(1).max(1000).default(100) }),
       },
       responses: {
         200: json(
           z.object({
             job: ActionJobSchema,
-            results: z
-              .array(
-                OutcomeSchema.extend({
-                  contact: z.object({ id: z.string(), name: z.string(), email: z.string().nullable() }).nullable(),
-                }),
-              )
-              .max(1000),
+            results: z.array(JobOutcomeSchema).max(1000),
             pagination: PaginationMeta,
           }),
         ),
@@ -243,6 +244,45 @@ export const enrollmentRoutes = router()
       const q = c.req.valid("query");
       const out = await actionJobFor(c.var.db, c.get("caller"), id, job_id, q.page, q.per_page);
       return c.json({ ...out, pagination: paginationMeta(q.page, q.per_page, out.job.total) }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/sequences/{id}/enrollment-jobs/{job_id}/outcomes",
+      tags: ["Enrollments"],
+      summary: "Every enrollment's outcome in an action job, in the job's order, a page at a time",
+      description:
+        "Pass `next_cursor` of one page as `cursor` to read the next; the last page answers `next_cursor: null`. Outcomes not reached yet read `pending`.",
+      request: {
+        params: JobIdParam,
+        query: z.object({
+          limit: z.coerce.number().int().min(1).max(500).default(100).openapi({ description: "Outcomes per page (at most 500)" }),
+          cursor: z
+            .string()
+            .regex(/^\d{1,9}$/, "Pass the next_cursor of the page before")
+            .optional()
+            .openapi({ description: "The `next_cursor` of the page before (absent: the first page)" }),
+        }),
+      },
+      responses: {
+        200: json(
+          z
+            .object({
+              outcomes: z.array(JobOutcomeSchema).max(500),
+              next_cursor: z.string().nullable().openapi({ description: "Where the next page starts; null on the last page" }),
+              total: z.number().openapi({ description: "Enrollments in the job" }),
+            })
+            .openapi("EnrollmentActionOutcomePage"),
+        ),
+        404: errorResponses[404],
+        422: errorResponses[422],
+      },
+    }),
+    async (c) => {
+      const { id, job_id } = c.req.valid("param");
+      const { limit, cursor } = c.req.valid("query");
+      return c.json(await actionJobOutcomes(c.var.db, c.get("caller"), id, job_id, limit, cursor), 200);
     },
   )
   .openapi(

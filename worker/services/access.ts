@@ -2,6 +2,7 @@ import { and, eq, sql, type AnyColumn, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
 import {
   contacts,
+  enrollmentActionJobs,
   imports,
   jobs,
   lists,
@@ -286,6 +287,20 @@ export async function jobFor(d: Db, caller: Caller, jobId: string, action: "sequ
   } else if (!relations(caller, job.userId).some((r) => r === "admin" || r === "owner")) {
     throw notFound("Job");
   }
+  return job;
+}
+
+/** An action on a sequence's enrollments run as a job: as visible as its sequence, and found only under it (404 otherwise). */
+export async function enrollmentJobFor(d: Db, caller: Caller, sequenceId: string, jobId: string) {
+  const { seq } = await sequenceFor(d, caller, sequenceId);
+  const job = await d.query.enrollmentActionJobs.findFirst({
+    where: and(
+      eq(enrollmentActionJobs.id, jobId),
+      eq(enrollmentActionJobs.teamId, caller.teamId),
+      eq(enrollmentActionJobs.sequenceId, seq.id),
+    ),
+  });
+  if (!job) throw notFound("Action job");
   return job;
 }
 

@@ -1,11 +1,10 @@
-import { and, asc, eq, sql } from "drizzle-orm";
+import { and, asc, eq, gte, sql } from "drizzle-orm";
 import { batchSql, db, type Db } from "../db/client";
 import { contacts, enrollmentActionJobs, enrollmentActionOutcomes, enrollments } from "../db/schema";
 import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
-import { notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
-import { sequenceFor } from "./access";
+import { enrollmentJobFor } from "./access";
 import {
   actOnPage,
   auditAction,
@@ -184,44 +183,50 @@ export function presentJob(job: Job, outcomes: Record<string, number>) {
   };
 }
 
+/** One page of a job's outcomes from its `idx` on, each with its contact's name (the screen shows contacts, not enrollment ids). */
+function outcomeRows(d: Db, jobId: string, fromIdx: number, limit: number, offset = 0) {
+  return d
+    .select({
+      o: enrollmentActionOutcomes,
+      contactId: contacts.id,
+      name: sql<string>`trim(${contacts.firstName} || ' ' || ${contacts.lastName})`,
+      email: contacts.email,
+    })
+    .from(enrollmentActionOutcomes)
+    .leftJoin(enrollments, eq(enrollments.id, enrollmentActionOutcomes.enrollmentId))
+    .leftJoin(contacts, eq(contacts.id, enrollments.contactId))
+    .where(and(eq(enrollmentActionOutcomes.jobId, jobId), gte(enrollmentActionOutcomes.idx, fromIdx)))
+    .orderBy(asc(enrollmentActionOutcomes.idx))
+    .limit(limit)
+    .offset(offset)
+    .then((rows) =>
+      rows.map(({ o, contactId, name, email }) => ({
+        idx: o.idx,
+        id: o.enrollmentId,
+        changed: o.changed,
+        outcome: o.outcome,
+        reason: o.reason,
+        new_id: o.newId,
+        contact: contactId ? { id: contactId, name, email } : null,
+      })),
+    );
+}
+
 /** A job of a sequence the caller sees (404 otherwise), with its outcome counts and one page of per-enrollment outcomes. */
 export async function actionJobFor(d: Db, caller: Caller, sequenceId: string, jobId: string, page: number, perPage: number) {
-  const { seq } = await sequenceFor(d, caller, sequenceId);
-  const job = await d.query.enrollmentActionJobs.findFirst({
-    where: and(
-      eq(enrollmentActionJobs.id, jobId),
-      eq(enrollmentActionJobs.teamId, caller.teamId),
-      eq(enrollmentActionJobs.sequenceId, seq.id),
-    ),
-  });
-  if (!job) throw notFound("Action job");
-  const [counts, rows] = await Promise.all([
-    outcomeCounts(d, job.id),
-    // With each contact's name: the page the screen shows is not the contacts the job acted on.
-    d
-      .select({
-        o: enrollmentActionOutcomes,
-        contactId: contacts.id,
-        name: sql<string>`trim(${contacts.firstName} || ' ' || ${contacts.lastName})`,
-        email: contacts.email,
-      })
-      .from(enrollmentActionOutcomes)
-      .leftJoin(enrollments, eq(enrollments.id, enrollmentActionOutcomes.enrollmentId))
-      .leftJoin(contacts, eq(contacts.id, enrollments.contactId))
-      .where(eq(enrollmentActionOutcomes.jobId, job.id))
-      .orderBy(asc(enrollmentActionOutcomes.idx))
-      .limit(perPage)
-      .offset((page - 1) * perPage),
-  ]);
-  return {
-    job: presentJob(job, counts),
-    results: rows.map(({ o, contactId, name, email }) => ({
-      id: o.enrollmentId,
-      changed: o.changed,
-      outcome: o.outcome,
-      reason: o.reason,
-      new_id: o.newId,
-      contact: contactId ? { id: contactId, name, email } : null,
-    })),
-  };
+  const job = await enrollmentJobFor(d, caller, sequenceId, jobId);
+  const [counts, rows] = await Promise.all([outcomeCounts(d, job.id), outcomeRows(d, job.id, 0, perPage, (page - 1) * perPage)]);
+  return { job: presentJob(job, counts), results: rows.map(({ idx: _, ...r }) => r) };
+}
+
+/**
+ * Every outcome of a job, `limit` at a time: the cursor is the `idx` the next page starts at, so a
+ * page reads its own rows through the (job_id, idx) key however deep it is (an offset would walk
+ * every row before it).
+ */
+export async function actionJobOutcomes(d: Db, caller: Caller, sequenceId: string, jobId: string, limit: number, cursor?: string) {
+  const job = await enrollmentJobFor(d, caller, sequenceId, jobId);
+  const rows = await outcomeRows(d, job.id, cursor ? Number(cursor) : 0, limit + 1);
+  const next = rows.length > limit ? rows.pop()! : undefined;
+  return { outcomes: rows.map(({ idx: _, ...r }) => r), next_cursor: next ? String(next.idx) : null, total: job.total };
 }

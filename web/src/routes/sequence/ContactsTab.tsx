@@ -1,16 +1,16 @@
 import { A, createAsync, revalidate, useIsRouting, useSearchParams } from "@solidjs/router";
-import { createEffect, createSignal, For, on, onCleanup, Show, Suspense } from "solid-js";
+import { createEffect, createSignal, For, on, onCleanup, Show, Suspense, useTransition } from "solid-js";
 import type { Enrollment, EnrollmentAction, EnrollmentChange, EnrollmentFilter, EnrollmentTarget, SequenceSummary } from "../../api";
 import { useWrite } from "../../actions";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
-import { DataTable } from "../../components/DataTable";
+import { DataFrame, DataTable } from "../../components/DataTable";
 import { EmptyState } from "../../components/EmptyState";
 import { Icon } from "../../components/Icon";
 import { Meter } from "../../components/Meter";
 import { StepIcon, stepMeta } from "../../components/StepType";
 import { tabId, tabPanelId, Tabs } from "../../components/Tabs";
 import { formatDay, formatFull, formatNumber, formatRelative, plural } from "../../format";
-import { changeEnrollmentsAction, getEnrollmentJob, getEnrollments } from "../../queries/enrollments";
+import { changeEnrollmentsAction, getEnrollmentJob, getEnrollmentJobOutcomes, getEnrollments } from "../../queries/enrollments";
 import { getMailboxes } from "../../queries/mailboxes";
 import { SequencePicker } from "../people/SequencePicker";
 import { EnrollmentBadge, reasonTone } from "../../components/EnrollmentStatus";
@@ -180,6 +180,63 @@ function NextAction(props: { e: Enrollment }) {
   );
 }
 
+/** Outcomes per page of a job's list: a page of them fits the panel's scroll box. */
+const JOB_OUTCOMES_PAGE = 50;
+
+/**
+ * Every contact of an action job with its outcome and why, a page at a time. The API pages by cursor,
+ * so each page visited keeps the cursor it was read with (Previous goes back to a known one; Next
+ * takes the page's `next_cursor`).
+ */
+function JobOutcomeList(props: { sequenceId: string; jobId: string; total: number }) {
+  const [cursors, setCursors] = createSignal<(string | undefined)[]>([undefined]);
+  const [page, setPage] = createSignal(1);
+  const result = createAsync(() => getEnrollmentJobOutcomes(props.sequenceId, props.jobId, JOB_OUTCOMES_PAGE, cursors()[page() - 1]));
+  // In a transition: the page on screen stays (dimmed) until the next one arrives.
+  const [turning, turn] = useTransition();
+  const go = (p: number) => {
+    const next = result()?.next_cursor;
+    void turn(() => {
+      if (p === page() + 1 && next) setCursors((c) => [...c.slice(0, page()), next]);
+      setPage(p);
+    });
+  };
+  return (
+    <DataFrame
+      flush
+      rows={result()?.outcomes}
+      pagination={{
+        page: page(),
+        per_page: JOB_OUTCOMES_PAGE,
+        total_entries: props.total,
+        total_pages: Math.max(1, Math.ceil(props.total / JOB_OUTCOMES_PAGE)),
+      }}
+      onPage={go}
+      busy={turning()}
+      loading="Loading outcomes…"
+      skeletonColumns={1}
+      skeletonRows={3}
+      empty={<p class="muted small">No contact in this job.</p>}
+    >
+      {(rows) => (
+        <ul data-testid="enrollment-action-each">
+          <For each={rows()}>
+            {(x) => (
+              <li data-outcome={x.outcome}>
+                {x.contact?.name || x.contact?.email || "A contact"}:{" "}
+                <strong>{x.outcome === "pending" ? "not reached" : x.outcome.replace(/_/g, " ")}</strong>
+                <Show when={x.reason}>
+                  <span class="muted"> · {x.reason}</span>
+                </Show>
+              </li>
+            )}
+          </For>
+        </ul>
+      )}
+    </DataFrame>
+  );
+}
+
 /**
  * An action on "all matching this filter" that matched more than the API acts on in one request: a
  * job on the queue. Its progress is polled until it ends, then the contacts are read again.
@@ -245,24 +302,10 @@ function ActionJobProgress(props: { sequenceId: string; jobId: string; action: E
                   </For>
                 </p>
               </Show>
-              <Show when={r().results.some((x) => x.outcome !== "pending")}>
+              <Show when={!running() && r().job.processed > 0}>
                 <details class="action-result-each">
-                  <summary>
-                    Each contact
-                    {r().job.total > r().results.length ? ` (the first ${formatNumber(r().results.length)})` : ""}
-                  </summary>
-                  <ul data-testid="enrollment-action-each">
-                    <For each={r().results.filter((x) => x.outcome !== "pending")}>
-                      {(x) => (
-                        <li data-outcome={x.outcome}>
-                          {x.contact?.name || x.contact?.email || "A contact"}: <strong>{x.outcome.replace(/_/g, " ")}</strong>
-                          <Show when={x.reason}>
-                            <span class="muted"> · {x.reason}</span>
-                          </Show>
-                        </li>
-                      )}
-                    </For>
-                  </ul>
+                  <summary>Each contact ({formatNumber(r().job.total)})</summary>
+                  <JobOutcomeList sequenceId={props.sequenceId} jobId={props.jobId} total={r().job.total} />
                 </details>
               </Show>
             </>
