@@ -7,7 +7,6 @@ import { sha256Hex } from "../lib/crypto";
 import { notFound } from "../lib/errors";
 import { newId, randomToken } from "../lib/ids";
 import { audit, auditEntry } from "./audit";
-import { forgetCallers } from "./auth";
 
 /** API keys: the one module that writes `api_keys` (lookups for authentication live in services/auth.ts). Only the key's hash is stored. */
 
@@ -43,7 +42,7 @@ export async function createApiKey(
   return { row, key };
 }
 
-/** Revoke a key of the caller's team (404 for another team's or one already revoked); it stops working at once in this isolate. */
+/** Revoke a key of the caller's team (404 for another team's or one already revoked); it stops working on the next request. */
 export async function revokeApiKey(d: Db, caller: Caller, id: string): Promise<ApiKeyRow> {
   const [row] = await d
     .update(apiKeys)
@@ -51,7 +50,6 @@ export async function revokeApiKey(d: Db, caller: Caller, id: string): Promise<A
     .where(and(eq(apiKeys.id, id), eq(apiKeys.teamId, caller.teamId), isNull(apiKeys.revokedAt)))
     .returning();
   if (!row) throw notFound("API key");
-  forgetCallers((k) => k.apiKeyId === row.id);
   await audit(d, caller, "api_key.revoke", "api_key", row.id);
   return row;
 }

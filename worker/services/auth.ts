@@ -66,88 +66,51 @@ export async function login(d: Db, input: { email: string; password: string; ip:
 }
 
 export async function logout(d: Db, sessionId: string) {
-  forgetCallers((c) => c.sessionId === sessionId);
   await d.delete(sessions).where(eq(sessions.id, sessionId));
 }
 
 /**
- * Who a session cookie or API key belongs to, kept per isolate for CALLER_TTL_MS: every request
- * authenticates, and under load that lookup was one D1 round trip of three on a list page. A sign-out
- * or a revoked key is forgotten at once in the isolate that handled it; other isolates may accept it
- * for at most CALLER_TTL_MS more (a session's own expiry is never extended). Failures are not cached.
+ * Who a session cookie or API key belongs to, read from D1 on every request (one indexed lookup):
+ * a sign-out, a revoked key, a disabled user or a changed role takes effect on the very next
+ * request in every isolate. Nothing about a caller is kept between requests; a per-isolate copy
+ * would outlive a change made by another isolate.
  */
-export const CALLER_TTL_MS = 15_000;
-const CALLER_CACHE_MAX = 5_000;
-const callers = new Map<string, { caller: Caller; since: number; until: number }>();
-
-async function cachedCaller<C extends Caller>(
-  key: string,
-  load: () => Promise<{ caller: C; expiresAt: number } | null>,
-): Promise<C | null> {
-  const t = now();
-  const hit = callers.get(key);
-  // A clock moved back (tests) makes an entry stale too.
-  if (hit && hit.until > t && hit.since <= t) return hit.caller as C;
-  if (hit) callers.delete(key);
-  const found = await load();
-  if (!found) return null;
-  if (callers.size >= CALLER_CACHE_MAX) callers.delete(callers.keys().next().value!);
-  callers.set(key, { caller: found.caller, since: t, until: Math.min(t + CALLER_TTL_MS, found.expiresAt) });
-  return found.caller;
-}
-
-/** Drops cached callers matching `pred` (sign-out, key revoked). */
-export function forgetCallers(pred: (c: Caller) => boolean) {
-  for (const [k, v] of callers) if (pred(v.caller)) callers.delete(k);
-}
-
-export function callerFromSession(d: Db, token: string): Promise<(Caller & { csrfToken: string }) | null> {
-  return cachedCaller(`s:${token}`, () => sessionCaller(d, token));
-}
-
-async function sessionCaller(d: Db, token: string): Promise<{ caller: Caller & { csrfToken: string }; expiresAt: number } | null> {
+export async function callerFromSession(d: Db, token: string): Promise<(Caller & { csrfToken: string }) | null> {
   const id = await sha256Hex(token);
-  const rows = await d
-    .select({ s: sessions, role: users.role })
+  const [row] = await d
+    .select({ teamId: sessions.teamId, userId: sessions.userId, csrfToken: sessions.csrfToken, role: users.role })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
     .where(and(eq(sessions.id, id), gt(sessions.expiresAt, now()), isNull(users.disabledAt)))
     .limit(1);
-  const row = rows[0];
-  if (!row) return null;
-  return {
-    caller: { teamId: row.s.teamId, userId: row.s.userId, role: row.role, via: "session", sessionId: id, csrfToken: row.s.csrfToken },
-    expiresAt: row.s.expiresAt,
-  };
+  return row ? { ...row, via: "session", sessionId: id } : null;
 }
 
 /** An API key acts for its team with the rights of its kind: master = admin rights, standard = member rights. */
-export function callerFromApiKey(d: Db, key: string): Promise<Caller | null> {
-  return cachedCaller(`k:${key}`, async () => {
-    const hash = await sha256Hex(key);
-    const k = await d.query.apiKeys.findFirst({ where: and(eq(apiKeys.keyHash, hash), isNull(apiKeys.revokedAt)) });
-    if (!k) return null;
-    const caller: Caller = {
-      teamId: k.teamId,
-      userId: k.createdBy,
-      role: k.kind === "master" ? "admin" : "member",
-      via: "api_key",
-      apiKeyId: k.id,
-      apiKeyKind: k.kind,
-    };
-    return { caller, expiresAt: Number.MAX_SAFE_INTEGER };
-  });
+export async function callerFromApiKey(d: Db, key: string): Promise<Caller | null> {
+  const hash = await sha256Hex(key);
+  const k = await d.query.apiKeys.findFirst({ where: and(eq(apiKeys.keyHash, hash), isNull(apiKeys.revokedAt)) });
+  if (!k) return null;
+  return {
+    teamId: k.teamId,
+    userId: k.createdBy,
+    role: k.kind === "master" ? "admin" : "member",
+    via: "api_key",
+    apiKeyId: k.id,
+    apiKeyKind: k.kind,
+  };
 }
 
 /** A key's "last used" is kept to the minute: one write per key per minute per isolate, not one per request. */
 const TOUCH_EVERY_MS = 60_000;
+const TOUCHED_MAX = 5_000;
 const touched = new Map<string, number>();
 
 export async function touchApiKey(d: Db, id: string) {
   const t = now();
   const last = touched.get(id);
   if (last !== undefined && last > t - TOUCH_EVERY_MS && last <= t) return;
-  if (touched.size >= CALLER_CACHE_MAX) touched.clear();
+  if (touched.size >= TOUCHED_MAX) touched.clear();
   touched.set(id, t);
   await d.update(apiKeys).set({ lastUsedAt: t }).where(eq(apiKeys.id, id));
 }
