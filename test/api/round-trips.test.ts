@@ -123,6 +123,21 @@ describe("D1 work of the routes a busy screen calls", () => {
     expect(plan.results.map((r) => r.detail).join("; ")).toMatch(/COVERING INDEX contacts_team_(live|search)_idx/);
   });
 
+  it("the contacts page walks the team's contacts newest first to its page, never sorting every contact", async () => {
+    const m = await measure(admin, "GET", "/api/contacts?page=3&per_page=25");
+    const page = m.queries.find((q) => /from "contacts"/i.test(q.sql) && /limit/i.test(q.sql) && !/count\(/i.test(q.sql))!;
+    const plan = async () =>
+      (
+        await env.DB.prepare(`EXPLAIN QUERY PLAN ${page.sql}`)
+          .bind(...page.params)
+          .all<{ detail: string }>()
+      ).results
+        .map((r) => r.detail)
+        .join("; ");
+    expect(await plan()).toMatch(/contacts_team_created_idx/);
+    expect(await plan()).not.toMatch(/TEMP B-TREE FOR ORDER BY/);
+  });
+
   it("counting a contacts search reads the search index alone, not every contact of the team", async () => {
     const m = await measure(admin, "GET", "/api/contacts?q=an&per_page=25");
     const total = m.queries.find((q) => /count\(/i.test(q.sql));
