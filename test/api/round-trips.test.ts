@@ -4,7 +4,7 @@ import { app } from "../../worker/app";
 import { db } from "../../worker/db/client";
 import { countingD1, type D1Count } from "../../worker/middleware/d1-count";
 import { DEMO } from "../../worker/seed/demo";
-import { BASE, env, login, type Session } from "../helpers";
+import { as, BASE, env, login, type Session } from "../helpers";
 
 // The routes `npm run bench:load` drives, held to the D1 work they need: round trips (each one a hop
 // to D1 and back, the cost that grows with load) and rows read. A regression here is a slower API
@@ -233,6 +233,17 @@ describe("D1 work of the routes a busy screen calls", () => {
       expect((m.json.pagination as { total_entries: number }).total_entries).toBe(n);
       expect(counts[status]).toBe(n);
     }
+  });
+
+  it("a job's status is one round trip after the caller's: the job, its sequence and the caller's share read together", async () => {
+    const contact = await env.DB.prepare("select id from contacts where team_id = ? and deleted_at is null limit 1").bind(DEMO.team).first<{ id: string }>();
+    const res = await as(admin, "POST", `/api/sequences/${seqId}/add-contacts`, { source: { contact_ids: [contact!.id] } });
+    const { job } = (await res.json()) as { job: { id: string } };
+    expect(job.id).toBeTruthy();
+    const m = await measure(admin, "GET", `/api/jobs/${job.id}`);
+    // Before: the job, then its sequence with the caller's share (two round trips).
+    expect(m.roundTrips, m.statements.join("\n")).toBe(AUTH + 1);
+    expect((m.json.job as { id: string }).id).toBe(job.id);
   });
 
   it("the job list and a preview of adding a list stay within their round trips", async () => {

@@ -145,6 +145,15 @@ export async function sequenceFor(d: Db, caller: Caller, sequenceId: string, act
     .leftJoin(sequenceShares, and(eq(sequenceShares.sequenceId, sequences.id), eq(sequenceShares.userId, caller.userId)))
     .where(and(eq(sequences.id, sequenceId), eq(sequences.teamId, caller.teamId)))
     .limit(1);
+  return sequenceAccess(caller, row, action);
+}
+
+/** `sequenceFor`'s decision on a sequence row of the caller's team (or none) and the caller's share of it. */
+function sequenceAccess(
+  caller: Caller,
+  row: { seq: typeof sequences.$inferSelect; share: "view" | "edit" | null } | undefined,
+  action: Action,
+) {
   if (!row) throw notFound("Sequence");
   const seq = row.seq;
   const share = seq.ownerId === caller.userId || caller.role === "admin" ? null : row.share;
@@ -278,12 +287,22 @@ export async function workflowFor(d: Db, caller: Caller, workflowId: string, act
 
 /** A job is as visible as its sequence (a job without one: its creator and admins); cancelling needs edit rights. */
 export async function jobFor(d: Db, caller: Caller, jobId: string, action: "sequence.view" | "sequence.edit" = "sequence.view") {
-  const job = await d.query.jobs.findFirst({ where: and(eq(jobs.id, jobId), eq(jobs.teamId, caller.teamId)) });
-  if (!job) throw notFound("Job");
+  // The job, its sequence and the caller's share of it in one D1 round trip (a job status is polled).
+  const [row] = await d
+    .select({ job: jobs, seq: sequences, share: sequenceShares.access })
+    .from(jobs)
+    .leftJoin(sequences, and(eq(sequences.id, jobs.sequenceId), eq(sequences.teamId, caller.teamId)))
+    .leftJoin(sequenceShares, and(eq(sequenceShares.sequenceId, sequences.id), eq(sequenceShares.userId, caller.userId)))
+    .where(and(eq(jobs.id, jobId), eq(jobs.teamId, caller.teamId)))
+    .limit(1);
+  if (!row) throw notFound("Job");
+  const { job, seq, share } = row;
   if (job.sequenceId) {
-    await sequenceFor(d, caller, job.sequenceId, action).catch((e) => {
+    try {
+      sequenceAccess(caller, seq ? { seq, share } : undefined, action);
+    } catch (e) {
       throw e instanceof ApiError && e.status === 404 ? notFound("Job") : e;
-    });
+    }
   } else if (!relations(caller, job.userId).some((r) => r === "admin" || r === "owner")) {
     throw notFound("Job");
   }
