@@ -2,7 +2,7 @@
 // kept as custom fields usable as template variables"), and the preview fills them for the contact.
 import { describe, expect, it } from "vitest";
 import { now } from "../../worker/lib/clock";
-import { call, env, type Session } from "../helpers";
+import { call, client, env, ok, type Session } from "../helpers";
 import { addContactsSetup, makeTeam, runUntil, sessionFor, startSimulation, waitForJob } from "../fixtures";
 
 const req = (s: Session, method: string, path: string, body?: unknown) =>
@@ -13,11 +13,10 @@ const req = (s: Session, method: string, path: string, body?: unknown) =>
   });
 
 async function importWithCustomField(s: Session, csv: string, mapping: (string | null)[]) {
-  const form = new FormData();
-  form.append("file", new File([csv], "custom.csv", { type: "text/csv" }));
-  const up = await call("/api/imports", { method: "POST", headers: { cookie: s.cookie, "x-csrf-token": s.csrf }, body: form });
-  expect(up.status, await up.clone().text()).toBe(201);
-  const { import: imp } = (await up.json()) as { import: { id: string } };
+  const { import: imp } = await ok(
+    client(s).api.imports.$post({ form: { file: new File([csv], "custom.csv", { type: "text/csv" }) } }),
+    201,
+  );
   expect((await req(s, "PATCH", `/api/imports/${imp.id}`, { mapping })).status).toBe(200);
   expect((await req(s, "POST", `/api/imports/${imp.id}/save`)).status).toBe(202);
   const until = Date.now() + 60_000;
