@@ -23,11 +23,13 @@ function generate(n: number) {
 it(`imports a ${rows}-row CSV into a sequence end to end`, async () => {
   resetClock();
   const x = await addContactsSetup({ mailboxes: [{ daily: 500 }, { daily: 400 }, { daily: 300 }, { daily: 200 }], credits: 0 });
-  const csv = generate(rows);
+  // The 19 MB text goes straight into the File (outside the JS heap): kept as a string for the whole
+  // run it was the largest live object of the isolate, and it is the bench's, not the Worker's.
+  const file = new File([generate(rows)], "leads.csv", { type: "text/csv" });
   const auth = { cookie: x.s.cookie, "x-csrf-token": x.s.csrf };
   const t0 = Date.now();
   const form = new FormData();
-  form.append("file", new File([csv], "leads.csv", { type: "text/csv" }));
+  form.append("file", file);
   const up = await call("/api/imports", { method: "POST", headers: auth, body: form });
   if (up.status !== 201) throw new Error(`upload failed: ${up.status} ${await up.text()}`);
   const { import: imp } = (await up.json()) as { import: { id: string; mapping: (string | null)[]; row_count: number } };
@@ -60,5 +62,5 @@ it(`imports a ${rows}-row CSV into a sequence end to end`, async () => {
   report(`csv_import_${rows}_upload_request`, uploadS, "s");
   report(`csv_import_${rows}_saved_at`, savedS, "s");
   report(`csv_import_${rows}_rows_per_second`, rows / wall, "rows/s");
-  report(`csv_import_${rows}_file_size`, csv.length / 1024 / 1024, "MB");
+  report(`csv_import_${rows}_file_size`, file.size / 1024 / 1024, "MB");
 });
