@@ -11,8 +11,11 @@ import { DEFAULT_WATERFALL } from "./enrichment";
  * nothing the second time, and a hold that the balance can't cover writes nothing at all.
  */
 
+/** The team's balance as a query, to run inside another module's D1 batch (`b`, at most one row). */
+export const balanceQuery = (d: Db, teamId: string) => d.select({ b: teams.creditBalance }).from(teams).where(eq(teams.id, teamId));
+
 export async function balanceOf(d: Db, teamId: string): Promise<number> {
-  const row = await d.select({ b: teams.creditBalance }).from(teams).where(eq(teams.id, teamId)).get();
+  const [row] = await balanceQuery(d, teamId);
   return row?.b ?? 0;
 }
 

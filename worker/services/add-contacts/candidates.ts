@@ -59,13 +59,13 @@ function candidatesCte(teamId: string, source: Source): SQL {
       SELECT s.pid, NULL, 'p:' || s.pid, coalesce((SELECT x.score FROM people x WHERE x.id = s.pid), -1) FROM saved s WHERE s.cid IS NULL)`;
 }
 
-/** Lists of another team (or none) are 404. */
-export async function checkLists(d: Db, teamId: string, listIds: string[] | undefined) {
-  if (!listIds?.length) return;
-  const found = await d.all<{ id: string }>(
-    sql`SELECT id FROM lists WHERE team_id = ${teamId} AND id IN (SELECT value FROM json_each(${listParam(listIds)}))`,
-  );
-  const missing = listIds.filter((id) => !found.some((l) => l.id === id));
+/** Which of `listIds` are the team's (a statement for a batch; `checkLists` reads its rows). */
+export const listsOfTeamSql = (teamId: string, listIds: readonly string[]): SQL =>
+  sql`SELECT id FROM lists WHERE team_id = ${teamId} AND id IN (SELECT value FROM json_each(${listParam([...listIds])}))`;
+
+/** Lists of another team (or none) are 404: `found` are the rows of `listsOfTeamSql`. */
+export function checkLists(listIds: readonly string[] | undefined, found: readonly { id: string }[]) {
+  const missing = (listIds ?? []).filter((id) => !found.some((l) => l.id === id));
   if (missing.length) throw new ApiError("not_found", "List not found", { list_ids: missing });
 }
 

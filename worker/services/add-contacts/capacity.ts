@@ -4,6 +4,7 @@ import { inList } from "../../db/in-list";
 import { enrollments, mailboxes } from "../../db/schema";
 import type { Env } from "../../env";
 import { engine } from "../../../durable-objects/engine";
+import { balanceOf, balanceQuery } from "../credits";
 import { nextWindowStart, windowEnd, type WindowSpec } from "../schedule-time";
 
 export interface MailboxLoad {
@@ -23,8 +24,22 @@ const DAY = 86_400_000;
 
 /** Current load of the candidate mailboxes: capacity from each MailboxDO, pending emails from D1. */
 export async function loadMailboxLoads(env: Env, d: Db, teamId: string, mailboxIds: string[], at: number): Promise<MailboxLoad[]> {
-  if (!mailboxIds.length) return [];
-  const [rows, pending] = await d.batch([
+  return (await loadPlanStart(env, d, teamId, mailboxIds, at)).loads;
+}
+
+/**
+ * What a plan starts from, in one D1 round trip (a batch): the mailboxes' loads (capacity from each
+ * MailboxDO, pending emails from D1) and the team's credit balance.
+ */
+export async function loadPlanStart(
+  env: Env,
+  d: Db,
+  teamId: string,
+  mailboxIds: string[],
+  at: number,
+): Promise<{ loads: MailboxLoad[]; balance: number }> {
+  if (!mailboxIds.length) return { loads: [], balance: await balanceOf(d, teamId) };
+  const [rows, pending, balance] = await d.batch([
     d
       .select({
         id: mailboxes.id,
@@ -49,14 +64,16 @@ export async function loadMailboxLoads(env: Env, d: Db, teamId: string, mailboxI
         ),
       )
       .groupBy(enrollments.mailboxId),
+    balanceQuery(d, teamId),
   ]);
   const pend = new Map(pending.map((r) => [r.mailboxId, r.n]));
-  return Promise.all(
+  const loads = await Promise.all(
     rows.map(async (r) => {
       const cap = await engine.mailbox(env, r.id).capacity();
       return { ...r, usedToday: cap.usedLast24h, pending: pend.get(r.id) ?? 0 };
     }),
   );
+  return { loads, balance: balance[0]?.b ?? 0 };
 }
 
 /**

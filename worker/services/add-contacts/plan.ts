@@ -1,18 +1,18 @@
 import { and, eq } from "drizzle-orm";
-import type { Db } from "../../db/client";
+import { batchSql, type Db } from "../../db/client";
 import { inList } from "../../db/in-list";
 import { mailboxes } from "../../db/schema";
 import type { Caller, Env } from "../../env";
 import { now } from "../../lib/clock";
 import { ApiError, type ErrorCode } from "../../lib/errors";
 import { sendableMailboxes, sequenceFor, teamUser } from "../access";
-import { balanceOf } from "../credits";
 import { importReady } from "../imports/imports";
 import { loadSequenceConfig, type SequenceConfig } from "../../../durable-objects/sequence-config";
-import { assignFrom, forecastMailbox, loadMailboxLoads, roomOf, type Forecast, type MailboxLoad } from "./capacity";
+import { assignFrom, forecastMailbox, loadPlanStart, roomOf, type Forecast, type MailboxLoad } from "./capacity";
 import {
   candidatePage,
   checkLists,
+  listsOfTeamSql,
   countCandidates,
   cursorAfter,
   loadFacts,
@@ -122,19 +122,31 @@ export function creditsOf(run: PlanRun) {
   return { credits, problem };
 }
 
+const mailboxColumns = { id: mailboxes.id, email: mailboxes.email, status: mailboxes.status, userId: mailboxes.userId };
+type MailboxRow = { id: string; email: string; status: string; userId: string };
+
+/** The mailboxes `chooseMailboxes` decides on: the chosen ones, or the team's connected ones (a query for a batch). */
+function mailboxesQuery(d: Db, caller: Caller, ids: string[] | undefined) {
+  return ids?.length
+    ? d
+        .select(mailboxColumns)
+        .from(mailboxes)
+        .where(and(eq(mailboxes.teamId, caller.teamId), inList(mailboxes.id, [...new Set(ids)])))
+    : d
+        .select(mailboxColumns)
+        .from(mailboxes)
+        .where(and(eq(mailboxes.teamId, caller.teamId), eq(mailboxes.status, "connected")))
+        .orderBy(mailboxes.email);
+}
+
 /**
- * The mailboxes a request sends from: the chosen ones, or by default every connected mailbox of the
- * caller's own (an admin's sequence never rotates into a teammate's personal inbox unless chosen).
- * Choosing another user's mailbox needs an admin.
+ * The mailboxes a request sends from (`rows` from `mailboxesQuery`): the chosen ones, or by default
+ * every connected mailbox of the caller's own (an admin's sequence never rotates into a teammate's
+ * personal inbox unless chosen). Choosing another user's mailbox needs an admin.
  */
-async function chooseMailboxes(d: Db, caller: Caller, ids: string[] | undefined): Promise<{ ids: string[]; problems: Precondition[] }> {
-  const cols = { id: mailboxes.id, email: mailboxes.email, status: mailboxes.status, userId: mailboxes.userId };
+function chooseMailboxes(caller: Caller, ids: string[] | undefined, rows: MailboxRow[]): { ids: string[]; problems: Precondition[] } {
   if (ids?.length) {
     const unique = [...new Set(ids)];
-    const rows = await d
-      .select(cols)
-      .from(mailboxes)
-      .where(and(eq(mailboxes.teamId, caller.teamId), inList(mailboxes.id, unique)));
     const missing = unique.filter((id) => !rows.some((r) => r.id === id));
     if (missing.length) throw new ApiError("not_found", "Mailbox not found", { mailbox_ids: missing });
     const allowed = new Set(sendableMailboxes(caller, rows).map((r) => r.id));
@@ -161,11 +173,6 @@ async function chooseMailboxes(d: Db, caller: Caller, ids: string[] | undefined)
         : [],
     };
   }
-  const rows = await d
-    .select(cols)
-    .from(mailboxes)
-    .where(and(eq(mailboxes.teamId, caller.teamId), eq(mailboxes.status, "connected")))
-    .orderBy(mailboxes.email);
   const mine = sendableMailboxes(caller, rows).filter((r) => r.userId === caller.userId);
   return {
     ids: mine.map((r) => r.id),
@@ -199,7 +206,17 @@ export interface Prepared {
 export async function checkPreconditions(d: Db, caller: Caller, sequenceId: string, req: AddContactsRequest): Promise<Prepared> {
   const { seq } = await sequenceFor(d, caller, sequenceId, "sequence.edit");
   if (req.source.import_id) await importReady(d, caller, req.source.import_id);
-  await checkLists(d, caller.teamId, req.source.list_ids);
+  // The lists and the mailboxes in one D1 round trip; their checks in the order they always ran.
+  const listIds = req.source.list_ids ?? [];
+  const mailboxesSql = mailboxesQuery(d, caller, req.mailbox_ids);
+  const [mailboxRes, listRes] = await batchSql(d, listIds.length ? [mailboxesSql, listsOfTeamSql(caller.teamId, listIds)] : [mailboxesSql]);
+  checkLists(listIds, (listRes?.results ?? []) as { id: string }[]);
+  const mailboxRows = (mailboxRes!.results as { id: string; email: string; status: string; user_id: string }[]).map((r) => ({
+    id: r.id,
+    email: r.email,
+    status: r.status,
+    userId: r.user_id,
+  }));
   const sequence = (await loadSequenceConfig(d, seq.id))!;
   const preconditions: Precondition[] = [];
   if (sequence.archived)
@@ -212,7 +229,7 @@ export async function checkPreconditions(d: Db, caller: Caller, sequenceId: stri
       message: "Every step of this sequence is turned off",
       fix: "Add a step or turn one on in the sequence editor",
     });
-  const chosen = await chooseMailboxes(d, caller, req.mailbox_ids);
+  const chosen = chooseMailboxes(caller, req.mailbox_ids, mailboxRows);
   preconditions.push(...chosen.problems);
   if (req.owner_id) await teamUser(d, caller, req.owner_id, "owner_id");
   const ctx: PlanContext = {
@@ -312,9 +329,9 @@ export async function previewAddContacts(
   view: PreviewView,
 ): Promise<Preview> {
   const { sequence, preconditions, ctx } = await checkPreconditions(d, caller, sequenceId, req);
-  const loads = await loadMailboxLoads(env, d, caller.teamId, ctx.mailboxIds, ctx.at);
+  const { loads, balance } = await loadPlanStart(env, d, caller.teamId, ctx.mailboxIds, ctx.at);
   ctx.mailboxIds = loads.map((m) => m.id);
-  const run = newRun(roomOf(loads, req.rotation), await balanceOf(d, caller.teamId));
+  const run = newRun(roomOf(loads, req.rotation), balance);
   const tally = newTally();
   let after: CandidateCursor | null = null;
   for (let n = 0; ; n++) {
@@ -352,9 +369,9 @@ export async function previewAddContacts(
  */
 export async function planSmall(env: Env, d: Db, caller: Caller, prepared: Prepared, req: AddContactsRequest) {
   const { ctx } = prepared;
-  const loads = await loadMailboxLoads(env, d, caller.teamId, ctx.mailboxIds, ctx.at);
+  const { loads, balance } = await loadPlanStart(env, d, caller.teamId, ctx.mailboxIds, ctx.at);
   ctx.mailboxIds = loads.map((m) => m.id);
-  const run = newRun(roomOf(loads, req.rotation), await balanceOf(d, caller.teamId));
+  const run = newRun(roomOf(loads, req.rotation), balance);
   const page = await candidatePage(d, caller.teamId, req.source, null, PLAN_PAGE);
   const contacts = await planPage(
     d,
