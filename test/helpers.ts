@@ -1,4 +1,5 @@
 import { env, exports } from "cloudflare:workers";
+import type { Table } from "drizzle-orm";
 import { hc, type ClientResponse } from "hono/client";
 import type { AppType } from "../worker/app";
 
@@ -83,8 +84,58 @@ export function withKey(key: string, method: string, path: string, body?: unknow
   });
 }
 
+/** One refused field of a 422 (`details.fields[]`), as worker/lib/errors.ts words it. */
+export interface FieldProblem {
+  /** The dotted path: `smtp.port`, `variants.0.subject`, `(body)`. */
+  field: string;
+  /** The field's name in words. */
+  label: string;
+  message: string;
+  /** zod's issue code, when zod refused it. */
+  code?: string;
+}
+
+/** The one error body's contents, with the answer's status. `details` depends on the code: read it through fieldsOf / detailsOf. */
+export interface ErrorAnswer {
+  status: number;
+  code: string;
+  message: string;
+  details?: unknown;
+}
+
 /** The error an answer carries (any response: the worker's own, or a typed-client call's). */
-export async function errorOf(res: { status: number; json(): Promise<unknown> }) {
-  const body = (await res.json()) as { error: { code: string; message: string; details?: any } };
+export async function errorOf(res: { status: number; json(): Promise<unknown> }): Promise<ErrorAnswer> {
+  const body = (await res.json()) as { error: Omit<ErrorAnswer, "status"> };
   return { status: res.status, ...body.error };
 }
+
+/** The refused fields of a 422 (`details.fields`); throws (failing the test) when the answer has none. */
+export function fieldsOf(err: Pick<ErrorAnswer, "details">): FieldProblem[] {
+  const fields = (err.details as { fields?: unknown } | null | undefined)?.fields;
+  if (!Array.isArray(fields)) throw new Error(`expected details.fields, got ${JSON.stringify(err.details)}`);
+  return fields as FieldProblem[];
+}
+
+/** The figures an error carries in `details` (limit_bytes, balance, fix, next_window_opens_at…); throws when it has none. */
+export function detailsOf(err: Pick<ErrorAnswer, "details">): Record<string, unknown> {
+  if (typeof err.details !== "object" || err.details === null || Array.isArray(err.details))
+    throw new Error(`expected details, got ${JSON.stringify(err.details)}`);
+  return err.details as Record<string, unknown>;
+}
+
+/** What D1 answers for one column in a raw query: booleans as 0/1, JSON as its text, instants as epoch numbers. */
+type RawValue<C extends { _: { columnType: string; data: unknown; notNull: boolean } }> =
+  | (C["_"]["columnType"] extends "SQLiteBoolean" | "SQLiteTimestamp"
+      ? number
+      : C["_"]["columnType"] extends "SQLiteTextJson" | "SQLiteBlobJson"
+        ? string
+        : C["_"]["data"])
+  | (C["_"]["notNull"] extends true ? never : null);
+
+/**
+ * A row of a drizzle table as a raw `env.DB.prepare("SELECT * ...")` answers it: the SQL column names
+ * (snake_case) with D1's values. `Pick<RawRow<typeof enrollments>, "status" | "reason">` for a few columns.
+ */
+export type RawRow<T extends Table> = {
+  [K in keyof T["_"]["columns"] as T["_"]["columns"][K]["_"]["name"]]: RawValue<T["_"]["columns"][K]>;
+};

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { resetClock } from "../../worker/lib/clock";
 import { processChunk } from "../../worker/services/add-contacts/jobs";
-import { as, client, env, errorOf, login, ok } from "../helpers";
+import { as, client, detailsOf, env, errorOf, fieldsOf, login, ok } from "../helpers";
 import { addContactsSetup, makeContacts, makeList, waitForJob } from "../fixtures";
 
 const count = async (sql: string, ...b: unknown[]) =>
@@ -137,7 +137,7 @@ describe("add contacts: preconditions (nothing written or charged)", () => {
     const credits = await errorOf(await commit(x.s, x.sequenceId, { source: { people_ids: ids } }));
     expect(credits).toMatchObject({ status: 422, code: "insufficient_credits" });
     expect(credits.details).toMatchObject({ balance: 2, maximum: 5, fits: 2 });
-    expect(credits.details.fix).toMatch(/at most 2/);
+    expect(detailsOf(credits).fix).toMatch(/at most 2/);
 
     await env.DB.prepare("UPDATE mailboxes SET status = 'disconnected' WHERE id = ?").bind(x.mailboxIds[0]).run();
     const mb = await errorOf(await commit(x.s, x.sequenceId, { source: { people_ids: ids.slice(0, 1) }, mailbox_ids: x.mailboxIds }));
@@ -149,7 +149,7 @@ describe("add contacts: preconditions (nothing written or charged)", () => {
     await env.DB.prepare("UPDATE sequences SET active = 0 WHERE id = ?").bind(x.sequenceId).run();
     const inactive = await errorOf(await commit(x.s, x.sequenceId, { source: { people_ids: ids.slice(0, 1) } }));
     expect(inactive).toMatchObject({ code: "sequence_inactive", message: "This sequence is inactive" });
-    expect(inactive.details.fix).toMatch(/Turn the sequence on/);
+    expect(detailsOf(inactive).fix).toMatch(/Turn the sequence on/);
     await env.DB.prepare("UPDATE sequences SET active = 1 WHERE id = ?").bind(x.sequenceId).run();
 
     await env.DB.prepare("UPDATE steps SET enabled = 0 WHERE sequence_id = ?").bind(x.sequenceId).run();
@@ -180,7 +180,7 @@ describe("add contacts: preconditions (nothing written or charged)", () => {
     const x = await addContactsSetup();
     const err = await errorOf(await preview(x.s, x.sequenceId, { source: {} }));
     expect(err).toMatchObject({ status: 422, code: "validation_failed" });
-    expect(err.details.fields[0].field).toBe("source");
+    expect(fieldsOf(err)[0]!.field).toBe("source");
   });
 });
 

@@ -4,16 +4,16 @@
 import { describe, expect, it } from "vitest";
 import { newId } from "../../worker/lib/ids";
 import { now } from "../../worker/lib/clock";
-import { call, client, env, errorOf, ok } from "../helpers";
+import { call, client, detailsOf, env, errorOf, fieldsOf, ok } from "../helpers";
 import { setTransportOverride } from "../../worker/transports";
+import { MAX_IMPORT_BYTES } from "../../worker/services/imports/csv";
 import { addContactsSetup, DAY, runUntil, sessionFor, startSimulation, waitForJob } from "../fixtures";
 
 type S = Awaited<ReturnType<typeof sessionFor>>;
 
-function upload(s: S, body: BodyInit | Uint8Array, name = "contacts.csv") {
-  const form = new FormData();
-  form.append("file", new File([body as BlobPart], name, { type: "text/csv" }));
-  return call("/api/imports", { method: "POST", headers: { cookie: s.cookie, "x-csrf-token": s.csrf }, body: form });
+/** Uploads a CSV file through the typed client (the route declares its multipart form). */
+function upload(s: S, body: BlobPart, name = "contacts.csv") {
+  return client(s).api.imports.$post({ form: { file: new File([body], name, { type: "text/csv" }) } });
 }
 const req = (s: S, method: string, path: string, body?: unknown) =>
   call(path, {
@@ -22,15 +22,8 @@ const req = (s: S, method: string, path: string, body?: unknown) =>
     body: body === undefined ? undefined : JSON.stringify(body),
   });
 
-const importOf = (s: S, id: string) => ok(client(s).api.imports[":id"].$get({ param: { id } }));
-type Import = Awaited<ReturnType<typeof importOf>>["import"];
-
-async function uploaded(s: S, body: BodyInit | Uint8Array, name?: string) {
-  const res = await upload(s, body, name);
-  expect(res.status, await res.clone().text()).toBe(201);
-  // The upload answers with the import as GET /imports/{id} shows it.
-  return ((await res.json()) as { import: Import }).import;
-}
+// The upload answers with the import as GET /imports/{id} shows it.
+const uploaded = async (s: S, body: BlobPart, name?: string) => (await ok(upload(s, body, name), 201)).import;
 
 async function saved(s: S, id: string, timeoutMs = 60_000) {
   const api = client(s).api;
@@ -133,18 +126,13 @@ describe("CSV imports: upload and mapping", () => {
 
   it("reads an upload sent with an Idempotency-Key byte for byte (not re-read as UTF-8 text)", async () => {
     const { s } = await addContactsSetup();
-    const form = new FormData();
-    form.append("file", new File([new Uint8Array([...new TextEncoder().encode("Email,Name\nzoe@x.io,Zo"), 0xeb, 0x0a])], "l.csv"));
-    const res = await call("/api/imports", {
-      method: "POST",
-      headers: { cookie: s.cookie, "x-csrf-token": s.csrf, "idempotency-key": `up-${newId()}` },
-      body: form,
-    });
-    expect(res.status).toBe(201);
-    // A raw multipart request on purpose (the upload route declares no body hc could type), so its body is typed here.
-    const imp = ((await res.json()) as { import: { encoding: string; sample: { contact: { first_name: string } }[] } }).import;
+    const file = new File([new Uint8Array([...new TextEncoder().encode("Email,Name\nzoe@x.io,Zo"), 0xeb, 0x0a])], "l.csv");
+    const { import: imp } = await ok(
+      client(s).api.imports.$post({ form: { file } }, { headers: { "idempotency-key": `up-${newId()}` } }),
+      201,
+    );
     expect(imp.encoding).toBe("windows-1252");
-    expect(imp.sample[0]!.contact.first_name).toBe("Zoë");
+    expect(imp.sample[0]!.contact!.first_name).toBe("Zoë");
   });
 
   it("names empty and repeated headers and says so", async () => {
@@ -162,7 +150,7 @@ describe("CSV imports: upload and mapping", () => {
     const e = await errorOf(await client(s).api.imports[":id"].save.$post({ param: { id: imp.id } }));
     expect(e.status).toBe(422);
     expect(e.code).toBe("validation_failed");
-    expect(JSON.stringify(e.details.fields)).toContain("mapping");
+    expect(JSON.stringify(fieldsOf(e))).toContain("mapping");
     const wrongLength = await errorOf(await client(s).api.imports[":id"].$patch({ param: { id: imp.id }, json: { mapping: ["email"] } }));
     expect(wrongLength.status).toBe(422);
     const fixed = await ok(client(s).api.imports[":id"].$patch({ param: { id: imp.id }, json: { mapping: ["full_name", "company"] } }));
@@ -172,7 +160,7 @@ describe("CSV imports: upload and mapping", () => {
 });
 
 describe("CSV imports: bad files", () => {
-  const cases: [string, BodyInit | Uint8Array, RegExp][] = [
+  const cases: [string, BlobPart, RegExp][] = [
     ["an empty file", "", /empty/],
     ["a header only", "Email,Name\r\n", /no contacts/],
     ["a binary file renamed .csv", new Uint8Array([0x50, 0x4b, 0x03, 0x04, 0, 0, 0, 8, 0, 0x21, 0x00, 0x11]), /binary/],
@@ -196,15 +184,68 @@ describe("CSV imports: bad files", () => {
     const e = await errorOf(await upload(s, lines.join("\n")));
     expect(e.status).toBe(413);
     expect(e.code).toBe("payload_too_large");
-    expect(e.details.limit_rows).toBe(100_000);
+    expect(detailsOf(e).limit_rows).toBe(100_000);
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM imports WHERE team_id = ?").bind(teamId).first("n")).toBe(0);
+  });
+
+  it("answers 413 for a file over 50 MB as soon as the limit is passed, before reading the rest of it", async () => {
+    const { s, teamId } = await addContactsSetup();
+    const boundary = "----seqflare-big";
+    const head = new TextEncoder().encode(
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\nContent-Type: text/csv\r\n\r\nEmail\r\n`,
+    );
+    const mb = new Uint8Array(1024 * 1024).fill(0x61);
+    let pulled = 0;
+    // 200 MB offered, a megabyte per pull, with no Content-Length: only reading can tell the size.
+    const body = new ReadableStream<Uint8Array>({
+      pull(ctl) {
+        const part = pulled === 0 ? head : mb;
+        if (pulled >= 200 * mb.length) return ctl.close();
+        pulled += part.length;
+        ctl.enqueue(part);
+      },
+    });
+    // A raw request on purpose: a streamed body is what the typed client can't send.
+    const res = await call("/api/imports", {
+      method: "POST",
+      headers: { cookie: s.cookie, "x-csrf-token": s.csrf, "content-type": `multipart/form-data; boundary=${boundary}` },
+      body,
+      duplex: "half",
+    } as RequestInit);
+    const e = await errorOf(res);
+    expect(e.status).toBe(413);
+    expect(e).toMatchObject({ code: "payload_too_large", message: "A file can be at most 50 MB" });
+    expect(e.details).toEqual({ limit_bytes: MAX_IMPORT_BYTES, fix: "Split the file, or remove columns you don't need" });
+    // Stopped within a few megabytes of the limit, not after the 200 MB.
+    expect(pulled).toBeLessThan(MAX_IMPORT_BYTES + 4 * mb.length);
     expect(await env.DB.prepare("SELECT count(*) AS n FROM imports WHERE team_id = ?").bind(teamId).first("n")).toBe(0);
   });
 
   it("answers a request without a file with a 422 naming the file", async () => {
     const { s } = await addContactsSetup();
+    // JSON, not a form (raw on purpose: the typed client only sends the declared form).
     const e = await errorOf(await req(s, "POST", "/api/imports", { file: "x" }));
-    expect(e.status).toBe(422);
-    expect(JSON.stringify(e.details)).toContain("file");
+    expect(e).toMatchObject({ status: 422, code: "validation_failed", message: "Send the file as multipart/form-data" });
+    expect(e.details).toMatchObject({ fields: [{ field: "file", message: "Upload the CSV file in the form field named file" }] });
+    // A form whose file field is text, or absent.
+    for (const form of [{ file: "x" }, { other: "y" }]) {
+      const body = new FormData();
+      for (const [k, v] of Object.entries(form)) body.append(k, v);
+      const none = await errorOf(
+        await call("/api/imports", { method: "POST", headers: { cookie: s.cookie, "x-csrf-token": s.csrf }, body }),
+      );
+      expect(none).toMatchObject({ status: 422, code: "validation_failed", message: "No file was uploaded" });
+      expect(none.details).toMatchObject({ fields: [{ field: "file", message: "Choose a CSV file" }] });
+    }
+    // Not multipart at all, though it says so.
+    const broken = await errorOf(
+      await call("/api/imports", {
+        method: "POST",
+        headers: { cookie: s.cookie, "x-csrf-token": s.csrf, "content-type": "multipart/form-data; boundary=nope" },
+        body: "not a form",
+      }),
+    );
+    expect(broken).toMatchObject({ status: 422, code: "validation_failed", message: "The upload is not valid multipart/form-data" });
   });
 });
 
@@ -400,7 +441,7 @@ describe("CSV imports: custom fields and reading settings", () => {
     const imp = await uploaded(s, `${headers.join(",")}\na@b.test${",x".repeat(51)}\n`);
     const e = await errorOf(await edit(s, imp.id, { mapping: ["email", ...Array<"custom_field">(51).fill("custom_field")] }));
     expect(e.status).toBe(422);
-    expect(e.details.fields[0].field).toBe("mapping");
+    expect(fieldsOf(e)[0]!.field).toBe("mapping");
   });
 
   it("reads the file again with the delimiter the user chooses, and back", async () => {

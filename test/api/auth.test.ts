@@ -2,7 +2,7 @@ import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { advanceClock } from "../../worker/lib/clock";
 import { DEMO } from "../../worker/seed/demo";
-import { as, call, client, env, errorOf, login, ok } from "../helpers";
+import { as, call, client, env, errorOf, fieldsOf, login, ok } from "../helpers";
 
 const post = (body: unknown, ip = "203.0.113.9") =>
   call("/api/auth/login", {
@@ -85,7 +85,11 @@ describe("sign-in", () => {
     const err = await errorOf(await post({ email: "not-an-email" }));
     expect(err.status).toBe(422);
     expect(err.code).toBe("validation_failed");
-    expect(err.details.fields.map((f: any) => f.field).sort()).toEqual(["email", "password"]);
+    expect(
+      fieldsOf(err)
+        .map((f) => f.field)
+        .sort(),
+    ).toEqual(["email", "password"]);
   });
 });
 

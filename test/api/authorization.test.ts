@@ -3,7 +3,7 @@ import { newId } from "../../worker/lib/ids";
 import { seedId } from "../../worker/seed/random";
 import { RULES } from "../../worker/services/access";
 import { DEMO } from "../fixtures";
-import { as, call, env, errorOf, login, withKey, type Session } from "../helpers";
+import { as, call, env, errorOf, fieldsOf, login, withKey, type Session } from "../helpers";
 
 // Who may do what (services/access.ts), tried as each caller: admin, members, a standard key.
 const MB_ADMIN = seedId(0x06, 1);
@@ -405,19 +405,19 @@ describe("bad values are refused, naming the field", () => {
     ] as const) {
       const e = await errorOf(await as(admin, "PATCH", `/api/sequences/${seq}`, { [field]: value }));
       expect(e).toMatchObject({ status: 422, code: "validation_failed" });
-      expect(e.details.fields.map((f: { field: string }) => f.field)).toContain(field);
+      expect(fieldsOf(e).map((f) => f.field)).toContain(field);
     }
     expect(await ownerOf(seq)).toBe(DEMO.admin);
     const e = await errorOf(await as(admin, "POST", "/api/contacts/stage", { contact_ids: ["a"], stage_id: "" }));
     expect(e).toMatchObject({ status: 422 });
-    expect(e.details.fields.map((f: { field: string }) => f.field)).toContain("stage_id");
+    expect(fieldsOf(e).map((f) => f.field)).toContain("stage_id");
   });
 
   it("another team's user can't own a mailbox", async () => {
     const email = `m-${newId()}@demo.test`;
     const e = await errorOf(await as(admin, "POST", "/api/mailboxes", { email, sender_name: "X", user_id: DEMO.rivalAdmin }));
     expect(e).toMatchObject({ status: 422, code: "validation_failed" });
-    expect(e.details.fields[0].field).toBe("user_id");
+    expect(fieldsOf(e)[0]!.field).toBe("user_id");
     expect(await env.DB.prepare("SELECT id FROM mailboxes WHERE email = ?").bind(email).first()).toBeNull();
     expect((await as(rep1, "POST", "/api/mailboxes", { email, sender_name: "X", user_id: DEMO.rep2 })).status).toBe(403);
   });

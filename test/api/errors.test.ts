@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { MAX_BODY_BYTES } from "../../worker/app";
 import { ERROR_CODES } from "../../worker/lib/errors";
-import { as, call, errorOf, login } from "../helpers";
+import { as, call, detailsOf, errorOf, fieldsOf, login } from "../helpers";
 
 describe("the one error body", () => {
   it("unknown API routes answer 404 with the error body", async () => {
@@ -17,7 +17,7 @@ describe("the one error body", () => {
     });
     const err = await errorOf(res);
     expect(err).toMatchObject({ status: 413, code: "payload_too_large" });
-    expect(err.details.limit_bytes).toBe(MAX_BODY_BYTES);
+    expect(detailsOf(err).limit_bytes).toBe(MAX_BODY_BYTES);
   });
 
   it("malformed JSON answers 400 with the error body", async () => {
@@ -31,7 +31,7 @@ describe("the one error body", () => {
     const s = await login("rep1@demo.test");
     const err = await errorOf(await as(s, "GET", "/api/contacts?per_page=1000"));
     expect(err).toMatchObject({ status: 422, code: "validation_failed" });
-    expect(err.details.fields[0].field).toBe("per_page");
+    expect(fieldsOf(err)[0]!.field).toBe("per_page");
   });
 
   it("a foreign-shaped id answers 404, not 500", async () => {

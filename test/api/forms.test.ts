@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../../worker/lib/crypto";
-import { as, call, env, errorOf, login } from "../helpers";
+import { as, call, env, errorOf, fieldsOf, login, type ErrorAnswer } from "../helpers";
 
 /** An answer's body, typed by the caller with the few fields it reads. */
 const json = async <T>(r: Response) => (await r.json()) as T;
@@ -10,9 +10,7 @@ interface Id {
 interface StepsOf {
   sequence: { steps: Id[] };
 }
-type Field = { field: string; label: string; message: string };
-const fieldsOf = (err: { details?: { fields?: Field[] } }) => err.details?.fields ?? [];
-const field = (err: { details?: { fields?: Field[] } }, name: string) => fieldsOf(err).find((f) => f.field === name);
+const field = (err: ErrorAnswer, name: string) => fieldsOf(err).find((f) => f.field === name);
 
 /** zod's own wording must never reach a person. */
 const RAW_ZOD = /Too small|Too big|Invalid input|Invalid option|expected (string|number|array|boolean|object)|>=|<=/;

@@ -2,7 +2,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { resetClock } from "../../worker/lib/clock";
 import { newId } from "../../worker/lib/ids";
-import { call, client, env, errorOf, ok, type Session } from "../helpers";
+import { call, client, env, errorOf, fieldsOf, ok, type Session } from "../helpers";
 import { addContactsSetup, enroll, makeContacts } from "../fixtures";
 import { MAX_STEPS_PER_SEQUENCE } from "../../worker/services/steps";
 
@@ -94,7 +94,7 @@ describe("lists longer than D1's 100 bound parameters", () => {
     const shares = Array.from({ length: 200 }, () => ({ user_id: newId(), access: "view" as const }));
     const err = await errorOf(await api(x.s).sequences[":id"].shares.$put({ param: { id: x.sequenceId }, json: { shares } }));
     expect(err).toMatchObject({ status: 422, code: "validation_failed" });
-    expect(err.details.fields[0].field).toMatch(/shares/);
+    expect(fieldsOf(err)[0]!.field).toMatch(/shares/);
   });
 
   it("searches people (Apollo mixed_people/search) with 100 person_titles", async () => {
@@ -118,7 +118,7 @@ describe("steps per sequence", () => {
     expect(added.sequence.steps).toHaveLength(MAX_STEPS_PER_SEQUENCE);
     const err = await errorOf(await steps.$post({ param, json: { type: "call" } }));
     expect(err).toMatchObject({ status: 422, code: "validation_failed" });
-    expect(err.details.fields[0].field).toBe("steps");
+    expect(fieldsOf(err)[0]!.field).toBe("steps");
     const n = await env.DB.prepare("SELECT count(*) AS n FROM steps WHERE sequence_id = ?").bind(x.sequenceId).first<{ n: number }>();
     expect(n!.n).toBe(MAX_STEPS_PER_SEQUENCE);
   });
@@ -234,7 +234,7 @@ describe("bounded input", () => {
     expect(rest).toMatchObject({ status: 422, code: "validation_failed" });
     const ap = await errorOf(await apollo(master, "/contacts", { first_name: "B", email: "b@example.test", label_names: names }));
     expect(ap).toMatchObject({ status: 422, code: "validation_failed" });
-    expect(ap.details.fields[0].field).toBe("label_names");
+    expect(fieldsOf(ap)[0]!.field).toBe("label_names");
     const lists = await env.DB.prepare("SELECT count(*) AS n FROM lists WHERE team_id = ?").bind(x.teamId).first<{ n: number }>();
     expect(lists!.n).toBe(0);
     const created = await apollo(master, "/contacts", { first_name: "C", email: "c@example.test", label_names: names.slice(0, 20) });
@@ -249,7 +249,7 @@ describe("bounded input", () => {
     expect((await apollo(master, "/contacts/search", { label_ids: ids })).status).toBe(200);
     const err = await errorOf(await apollo(master, "/contacts/search", { label_ids: [...ids, newId()] }));
     expect(err).toMatchObject({ status: 422, code: "validation_failed" });
-    expect(err.details.fields[0].field).toBe("label_ids");
+    expect(fieldsOf(err)[0]!.field).toBe("label_ids");
   });
 
   it("treats repeated contact ids in remove_or_stop_contact_ids as one, and refuses more than 1,000 entries", async () => {
@@ -276,7 +276,7 @@ describe("bounded input", () => {
       }),
     );
     expect(err).toMatchObject({ status: 422, code: "validation_failed" });
-    expect(err.details.fields[0].field).toBe("contact_ids");
+    expect(fieldsOf(err)[0]!.field).toBe("contact_ids");
   });
 
   it("keeps the last access when shares name the same user twice", async () => {
@@ -444,14 +444,14 @@ describe("Apollo ids are never empty", () => {
     ] as const) {
       const err = await errorOf(await apollo(master, "/contacts", body));
       expect(err, field).toMatchObject({ status: 422, code: "validation_failed" });
-      expect(err.details.fields[0].field).toBe(field);
+      expect(fieldsOf(err)[0]!.field).toBe(field);
     }
     expect(await contacts()).toBe(before);
     const stages = await errorOf(
       await apollo(master, "/contacts/update_stages", { contact_ids: [""], contact_stage_id: `${x.teamId}-cold` }),
     );
     expect(stages).toMatchObject({ status: 422, code: "validation_failed" });
-    expect(stages.details.fields[0].field).toMatch(/^contact_ids/);
+    expect(fieldsOf(stages)[0]!.field).toMatch(/^contact_ids/);
     const stop = await errorOf(
       await apollo(master, "/emailer_campaigns/remove_or_stop_contact_ids", {
         emailer_campaign_ids: [x.sequenceId],

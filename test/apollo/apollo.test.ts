@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { resetClock } from "../../worker/lib/clock";
 import type { apolloCampaign, apolloContacts, apolloEmailAccount, apolloPagination } from "../../worker/apollo/present";
-import { call, env, errorOf } from "../helpers";
+import { call, env, errorOf, fieldsOf } from "../helpers";
 import { addContactsSetup, makeContacts, makeList } from "../fixtures";
 
 const BASE = "/apollo/api/v1";
@@ -120,7 +120,7 @@ describe("Apollo-compatible API", () => {
       }),
     );
     expect(err).toMatchObject({ status: 422, code: "validation_failed" });
-    expect(err.details.fields[0].field).toBe("contact_ids");
+    expect(fieldsOf(err)[0]!.field).toBe("contact_ids");
     expect(await count("SELECT count(*) n FROM jobs WHERE team_id = ?", x.teamId)).toBe(0);
   });
 

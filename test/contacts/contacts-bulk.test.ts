@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { now, resetClock } from "../../worker/lib/clock";
 import { newId } from "../../worker/lib/ids";
-import { as, client, env, errorOf, ok } from "../helpers";
+import { as, client, env, errorOf, fieldsOf, ok } from "../helpers";
 import { addContactsSetup, makeContacts, makeList, sessionFor } from "../fixtures";
 import { REASONS } from "../../durable-objects/engine-types";
 
@@ -71,7 +71,7 @@ describe("contacts: bulk actions", () => {
     // A raw body on purpose: the typed client can't send a change_stage without its stage_id.
     const bad = await as(x.s, "POST", "/api/contacts/bulk", { action: "change_stage", contact_ids: ids });
     expect(bad.status).toBe(422);
-    expect((await errorOf(bad)).details.fields[0].field).toBe("stage_id");
+    expect(fieldsOf(await errorOf(bad))[0]!.field).toBe("stage_id");
   });
 
   it("deletes contacts: they leave the contact list, their lists, and can't be opened", async () => {

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { now } from "../../worker/lib/clock";
 import { sequenceStub } from "../../durable-objects/engine";
-import { as, client, env, errorOf, ok } from "../helpers";
+import { as, client, env, errorOf, fieldsOf, ok } from "../helpers";
 import {
   DAY,
   HOUR,
@@ -97,7 +97,7 @@ describe("contacts in a sequence: the statuses users look for", () => {
     // A raw path on purpose: the typed client can't send a status outside the schema.
     const r = await as(s, "GET", `/api/sequences/${sequenceId}/enrollments?status=nope`);
     expect(r.status).toBe(422);
-    expect((await errorOf(r)).details.fields.map((f: { field: string }) => f.field)).toContain("status");
+    expect(fieldsOf(await errorOf(r)).map((f) => f.field)).toContain("status");
   });
 });
 
@@ -131,7 +131,7 @@ describe("actions on contacts in a sequence", () => {
     // until in the past is refused, naming the field
     const bad = await act(api, sequenceId, "pause", { enrollment_ids: [b], until: now() - 1 });
     expect(bad.status).toBe(422);
-    expect((await errorOf(bad)).details.fields.map((f: { field: string }) => f.field)).toContain("until");
+    expect(fieldsOf(await errorOf(bad)).map((f) => f.field)).toContain("until");
   });
 
   it("resuming a finished contact says so and offers restart; restart after finish sends step 1 again, never a step twice in one run, history kept", async () => {
@@ -217,7 +217,7 @@ describe("actions on contacts in a sequence", () => {
     expect((await act(api, sequenceId, "change-mailbox", { filter: { status: "all" }, mailbox_id: foreign })).status).toBe(404);
     const missing = await act(api, sequenceId, "change-mailbox", { filter: { status: "all" } });
     expect(missing.status).toBe(422);
-    expect((await errorOf(missing)).details.fields.map((f: { field: string }) => f.field)).toContain("mailbox_id");
+    expect(fieldsOf(await errorOf(missing)).map((f) => f.field)).toContain("mailbox_id");
   });
 
   it("move to another sequence goes through add-contacts and keeps nothing behind in the old sequence", async () => {

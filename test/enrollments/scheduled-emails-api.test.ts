@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { now } from "../../worker/lib/clock";
 import { newId } from "../../worker/lib/ids";
 import { setTransportOverride } from "../../worker/transports";
-import { client, env, errorOf, ok } from "../helpers";
+import { client, detailsOf, env, errorOf, fieldsOf, ok } from "../helpers";
 import {
   DAY,
   HOUR,
@@ -160,7 +160,7 @@ describe("scheduled emails API", () => {
     expect(p2.in_reply_to).toBeTruthy();
     const subj = await two.edit({ subject: "New subject" });
     expect(subj.status).toBe(422);
-    expect((await errorOf(subj)).details.fields[0].field).toBe("subject");
+    expect(fieldsOf(await errorOf(subj))[0]!.field).toBe("subject");
     const skip = await ok(two.skip());
     expect(skip.action).toBe("skip");
     await runUntil(now() + 5 * DAY);
@@ -185,12 +185,12 @@ describe("scheduled emails API", () => {
     const one = email(w.api, row.enrollment_id, w.stepIds[0]!);
     const past = await one.reschedule(now() - HOUR);
     expect(past.status).toBe(422);
-    expect((await errorOf(past)).details.fields[0]).toMatchObject({ field: "at" });
+    expect(fieldsOf(await errorOf(past))[0]).toMatchObject({ field: "at" });
     const night = await one.reschedule(MONDAY_9AM_NY + 12 * HOUR); // Monday 21:00 in New York
     expect(night.status).toBe(422);
     const nb = await errorOf(night);
     expect(nb.message).toMatch(/outside the sequence's sending window/);
-    expect(nb.details.next_window_opens_at).toBe(MONDAY_9AM_NY + DAY);
+    expect(detailsOf(nb).next_window_opens_at).toBe(MONDAY_9AM_NY + DAY);
     const at = MONDAY_9AM_NY + DAY + 2 * HOUR;
     expect(await ok(one.reschedule(at))).toMatchObject({ action: "reschedule", send_at: at });
     const shown = (await listed(w.api, { sequence_id: w.sequenceId })).scheduled[0];

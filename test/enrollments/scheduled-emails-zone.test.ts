@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { now } from "../../worker/lib/clock";
 import { setTransportOverride } from "../../worker/transports";
-import { client, env, errorOf, ok } from "../helpers";
+import { client, detailsOf, env, errorOf, ok } from "../helpers";
 import {
   DAY,
   HOUR,
@@ -55,7 +55,7 @@ describe("scheduled emails in the contact's time zone", () => {
     expect(refused.status).toBe(422);
     const err = await errorOf(refused);
     expect(err.message).toMatch(/outside the sequence's sending window/);
-    expect(err.details.next_window_opens_at).toBe(SIM_START + DAY); // Tuesday 09:00 Tokyo
+    expect(detailsOf(err).next_window_opens_at).toBe(SIM_START + DAY); // Tuesday 09:00 Tokyo
 
     // The engine agrees with the list: Tokyo's email went at once, New York's at its 9:00.
     await runUntil(MONDAY_9AM_NY + HOUR);

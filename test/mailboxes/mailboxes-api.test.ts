@@ -1,5 +1,5 @@
 import { describe, expect, inject, it } from "vitest";
-import { client, env, errorOf, login, ok } from "../helpers";
+import { client, env, errorOf, fieldsOf, login, ok } from "../helpers";
 
 // The local SMTP test server (test/fixtures/smtp-servers.mjs): mailboxes are verified when connected.
 const smtpServer = inject("smtp");
@@ -50,9 +50,9 @@ describe("mailboxes", () => {
         json: { email: "p25@demo.test", sender_name: "x", transport: "smtp", smtp: { host: "h", port: 25, security: "none" } },
       }),
     );
-    expect(e1.details.fields[0].field).toBe("smtp.port");
+    expect(fieldsOf(e1)[0]!.field).toBe("smtp.port");
     const e2 = await errorOf(await api.mailboxes.$post({ json: { email: "nosmtp@demo.test", sender_name: "x", transport: "smtp" } }));
-    expect(e2.details.fields[0].field).toBe("smtp");
+    expect(fieldsOf(e2)[0]!.field).toBe("smtp");
   });
 
   it("disconnects and reconnects; only the owner or an admin may", async () => {

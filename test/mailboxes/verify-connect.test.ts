@@ -2,7 +2,7 @@
 // negotiates TLS and authenticates against the local SMTP test server (test/fixtures/smtp-servers.mjs);
 // failures answer 422 in words and save nothing.
 import { describe, expect, inject, it } from "vitest";
-import { client, env, errorOf, login, ok } from "../helpers";
+import { client, env, errorOf, fieldsOf, login, ok } from "../helpers";
 
 const smtp = inject("smtp");
 type CreateMailbox = Parameters<ReturnType<typeof client>["api"]["mailboxes"]["$post"]>[0]["json"];
@@ -26,7 +26,7 @@ describe("verify on connect", () => {
     );
     expect(err).toMatchObject({ status: 422, code: "validation_failed" });
     expect(err.message).toMatch(/^Couldn't connect to the SMTP server: Could not connect to smtp\.nonexistent\.invalid:587/);
-    expect(err.details.fields[0].field).toBe("smtp");
+    expect(fieldsOf(err)[0]!.field).toBe("smtp");
     expect(await rows(e)).toBe(0);
   });
 

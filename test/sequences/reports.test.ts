@@ -7,7 +7,7 @@ import { handleInbound } from "../../worker/inbound";
 import { loadSendContext, pickVariant } from "../../durable-objects/compose";
 import { db } from "../../worker/db/client";
 import { DEMO, makeContacts, makeMailbox, makeSequence, makeTeam, sessionFor } from "../fixtures";
-import { as, client, env, errorOf, login, ok, type Session } from "../helpers";
+import { as, client, env, errorOf, fieldsOf, login, ok, type Session } from "../helpers";
 
 const SEQ1 = seedId(0x0a, 1); // Enterprise outbound: admin's, rep1 edits, rep2 views
 const SEQ2 = seedId(0x0a, 2); // Webinar follow-up: rep1's, admin edits, rep2 can't see it
@@ -242,7 +242,7 @@ describe("GET /api/sequences/{id}/report", () => {
       client(s).api.sequences[":id"].report.$get({ param: { id }, query });
     const bad = await errorOf(await report(w.s, w.sequenceId, { from: "2026-02-30" }));
     expect(bad).toMatchObject({ status: 422, code: "validation_failed" });
-    expect(bad.details.fields[0].field).toBe("from");
+    expect(fieldsOf(bad)[0]!.field).toBe("from");
     expect((await errorOf(await report(w.s, w.sequenceId, { from: "2026-06-05", to: "2026-06-01" }))).status).toBe(422);
     expect((await report(w.s, SEQ1)).status).toBe(404);
     const rep2 = await login("rep2@demo.test");

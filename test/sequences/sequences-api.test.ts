@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { seedId } from "../../worker/seed/random";
-import { client, env, errorOf, login, ok, type Session } from "../helpers";
+import { client, env, errorOf, fieldsOf, login, ok, type Session } from "../helpers";
 
 const SEQ1 = seedId(0x0a, 1); // Demo "Enterprise outbound — Q4": owner admin, rep1 edit, rep2 view
 
@@ -59,8 +59,8 @@ describe("sequences", () => {
     });
     const err = await errorOf(res);
     expect(err).toMatchObject({ status: 422, code: "validation_failed" });
-    expect(err.details.fields[0].field).toBe("variants.0.subject");
-    expect(err.details.fields[0].message).toMatch(/favorite_color/);
+    expect(fieldsOf(err)[0]!.field).toBe("variants.0.subject");
+    expect(fieldsOf(err)[0]!.message).toMatch(/favorite_color/);
     const n = await env.DB.prepare("select count(*) n from steps where sequence_id = ?").bind(seq.id).first<{ n: number }>();
     expect(n!.n).toBe(0);
   });
@@ -74,7 +74,7 @@ describe("sequences", () => {
         json: { type: "auto_email", thread_reply: true, variants: [{ subject: "", body: "x" }] },
       }),
     );
-    expect(err.details.fields[0].field).toBe("thread_reply");
+    expect(fieldsOf(err)[0]!.field).toBe("thread_reply");
   });
 
   it("reorders, toggles and deletes steps; A/B variants can be added and toggled", async () => {
@@ -194,7 +194,7 @@ describe("schedules", () => {
     const s = await login("admin@demo.test");
     const api = client(s).api;
     const bad = await errorOf(await api.schedules.$post({ json: { name: "Bad", time_zone: "Mars/Olympus", windows: {} } }));
-    expect(bad.details.fields[0].field).toBe("time_zone");
+    expect(fieldsOf(bad)[0]!.field).toBe("time_zone");
     const overlap = await errorOf(
       await api.schedules.$post({
         json: {
