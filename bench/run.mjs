@@ -7,6 +7,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { freePort } from "../scripts/free-port.mjs";
 import { mb, startHeapSampler } from "../scripts/heap-sampler.mjs";
+import { connectProfiler, summarize } from "../scripts/cpu-profiler.mjs";
+import { writeFileSync } from "node:fs";
 import { env } from "../scripts/lib.mjs";
 
 const only = process.argv[2];
@@ -55,7 +57,10 @@ for (const file of files) {
     ["node_modules/vitest/vitest.mjs", "run", "--config", "bench/vitest.config.ts", `--inspect=127.0.0.1:${inspectorPort}`],
     { env: { ...env, BENCH_FILE: `bench/${file}` }, stdio: ["ignore", "pipe", "pipe"] },
   );
-  const heap = await startHeapSampler({ port: inspectorPort, target: (t) => t.id.startsWith("core:user:") });
+  // workerd serves one inspector session per isolate: a CPU profile (BENCH_CPU_PROFILE) replaces the heap figures.
+  const heap = env.BENCH_CPU_PROFILE
+    ? { resetPhase: () => 0, stop: async () => ({ samples: 0, error: "not sampled while taking a CPU profile" }) }
+    : await startHeapSampler({ port: inspectorPort, target: (t) => t.id.startsWith("core:user:") });
   let peak = 0;
   const workerds = () =>
     descendants(child.pid).filter((p) => {
@@ -71,12 +76,26 @@ for (const file of files) {
   // A bench prints `bench-cpu-mark: start` and `bench-cpu-mark: stop <name> <count>`: the workerd CPU
   // time spent between the two, per counted item, is reported as `<name>_cpu_ms_per_email`.
   let cpuAtStart = 0;
+  // BENCH_CPU_PROFILE=<file>: a sampled CPU profile of the isolate between the marks, written to <file>
+  // (.cpuprofile, for DevTools) with its summary printed (scripts/cpu-profiler.mjs).
+  let profiling = null;
   const onMark = (line) => {
     const m = line.match(/bench-cpu-mark: (start|stop (\S+) (\d+))/);
     if (!m) return;
     const cpu = workerds().reduce((n, p) => n + cpuMs(p), 0);
-    if (m[1] === "start") cpuAtStart = cpu;
-    else {
+    if (m[1] === "start") {
+      cpuAtStart = cpu;
+      if (env.BENCH_CPU_PROFILE)
+        profiling = connectProfiler({ port: inspectorPort, target: (t) => t.id.startsWith("core:user:") }).then(
+          async (p) => (await p.start(), p),
+        );
+    } else {
+      if (profiling)
+        profiling = profiling.then(async (p) => {
+          const profile = await p.stop();
+          writeFileSync(env.BENCH_CPU_PROFILE, JSON.stringify(profile));
+          console.log(summarize(profile, { top: Number(env.BENCH_CPU_PROFILE_TOP || 40) }));
+        });
       const used = cpu - cpuAtStart;
       console.log(`bench ${m[2]}_cpu_time: ${(used / 1000).toFixed(1)} s`);
       console.log(`bench ${m[2]}_cpu_ms_per_email: ${(used / Math.max(1, Number(m[3]))).toFixed(3)} ms`);
@@ -108,6 +127,7 @@ for (const file of files) {
   child.stderr.on("data", (b) => (out += b));
   const code = await new Promise((r) => child.on("exit", r));
   clearInterval(timer);
+  if (profiling) await profiling.catch((e) => console.error(`no CPU profile: ${e.message}`));
   const h = await heap.stop();
   console.log(`bench ${name}_peak_memory: ${(peak / 1024).toFixed(1)} MiB`);
   // One isolate runs vitest's runner, the bench and the Worker with its Durable Objects: an upper bound

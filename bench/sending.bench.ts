@@ -20,7 +20,7 @@ import {
   SIM_START,
   startSimulation,
 } from "../test/fixtures";
-import { report } from "./report";
+import { cpuMark, report } from "./report";
 
 /**
  * SENDING_BENCH_SCALE=0.1 (else BENCH_SCALE, else 1) runs a tenth of the load, for a quick look.
@@ -79,7 +79,7 @@ it(`sending simulation: ${ENROLLMENTS} enrollments, 4 steps, ${MAILBOXES} mailbo
     );
   }
   // `npm run bench` reads the workerd process's CPU time between these two marks.
-  console.log("bench-cpu-mark: start");
+  await cpuMark("start");
   const t0 = Date.now();
   let events: number;
   try {
@@ -89,7 +89,7 @@ it(`sending simulation: ${ENROLLMENTS} enrollments, 4 steps, ${MAILBOXES} mailbo
   }
   const wall = (Date.now() - t0) / 1000;
   const atTransport = [...byMailbox.values()].reduce((n, xs) => n + xs.length, 0);
-  console.log(`bench-cpu-mark: stop sending ${atTransport}`);
+  await cpuMark({ stop: "sending", count: atTransport });
 
   const sent = (await env.DB.prepare("SELECT count(*) n FROM messages WHERE sequence_id = ? AND status = 'sent'")
     .bind(sequenceId)

@@ -15,6 +15,7 @@ export default defineConfig(async () => {
             TEST_MIGRATIONS: migrations,
             BENCH_SCALE: process.env.BENCH_SCALE ?? "1",
             SENDING_BENCH_SCALE: process.env.SENDING_BENCH_SCALE ?? "",
+            BENCH_PROFILING: process.env.BENCH_CPU_PROFILE ? "1" : "",
           },
         },
       }),
