@@ -10,7 +10,7 @@ import { PEOPLE_COLUMNS } from "../worker/seed/people";
 import { resetClock } from "../worker/lib/clock";
 import { as, env } from "../test/helpers";
 import { addContactsSetup, makeList, waitForJob } from "../test/fixtures";
-import { report } from "./report";
+import { cpuMark, report } from "./report";
 
 const scale = Number((env as unknown as { BENCH_SCALE: string }).BENCH_SCALE);
 
@@ -142,6 +142,7 @@ for (const size of [10_000, 100_000].map((n) => Math.max(100, Math.round(n * sca
     const ids = await contacts(x.teamId, size);
     const half = Math.floor(size / 2);
     const lists = [await makeList(x.teamId, x.userId, ids.slice(0, half)), await makeList(x.teamId, x.userId, ids.slice(half))];
+    await cpuMark("start");
     const t0 = Date.now();
     const res = await as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts`, {
       source: { list_ids: lists },
@@ -152,6 +153,7 @@ for (const size of [10_000, 100_000].map((n) => Math.max(100, Math.round(n * sca
     const commitMs = Date.now() - t0;
     const done = await waitForJob(job.id, 1_800_000);
     const wall = (Date.now() - t0) / 1000;
+    await cpuMark({ stop: `enroll_${size}`, count: size, per: "contact" });
     if (done.enrolled !== size - Math.ceil(size / 10))
       throw new Error(`expected ${size - Math.ceil(size / 10)} enrolled, got ${done.enrolled}`);
     const base = await baseline(job.id, x.teamId, x.sequenceId, x.mailboxIds, x.userId);
