@@ -2,8 +2,12 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { now } from "../../worker/lib/clock";
 import { handleInbound } from "../../worker/inbound";
 import { classifyInbound, returnDate } from "../../worker/services/reply-classify";
-import { env } from "../helpers";
+import type { contacts, enrollments, messages, suppressions } from "../../worker/db/schema";
+import { env, type RawRow } from "../helpers";
 import { DAY, HOUR, enroll, makeContacts, makeMailbox, makeSequence, makeTeam, runUntil, startSimulation } from "../fixtures";
+
+type Message = RawRow<typeof messages>;
+type EnrollmentState = Pick<RawRow<typeof enrollments>, "status" | "reason">;
 
 /** A sequence with two emails a day apart; returns the first sent email. */
 async function sentFirst() {
@@ -16,11 +20,11 @@ async function sentFirst() {
   const [contactId] = await makeContacts(teamId, 1);
   await enroll(teamId, sequenceId, [contactId!], [mb]);
   await runUntil(now() + HOUR);
-  const m = await env.DB.prepare("SELECT * FROM messages WHERE sequence_id = ?").bind(sequenceId).first<any>();
+  const m = (await env.DB.prepare("SELECT * FROM messages WHERE sequence_id = ?").bind(sequenceId).first<Message>())!;
   return { teamId, sequenceId, contactId: contactId!, m };
 }
 
-const reply = (m: any, extra = "", subject = `Re: ${m.subject}`, body = "Sounds good, let's talk Tuesday.") =>
+const reply = (m: Message, extra = "", subject = `Re: ${m.subject}`, body = "Sounds good, let's talk Tuesday.") =>
   `From: Prospect <${m.to_email}>\r\nTo: sender@x.test\r\nSubject: ${subject}\r\nMessage-ID: <r-${crypto.randomUUID()}@mail.test>\r\nIn-Reply-To: ${m.message_id_header}\r\nReferences: ${m.message_id_header}\r\n${extra}Content-Type: text/plain\r\n\r\n${body}\r\n`;
 
 describe("inbound email", () => {
@@ -30,15 +34,21 @@ describe("inbound email", () => {
     const { teamId, sequenceId, contactId, m } = await sentFirst();
     const r = await handleInbound(env, reply(m));
     expect(r).toMatchObject({ kind: "reply", enrollmentId: m.enrollment_id });
-    expect(await env.DB.prepare("SELECT status, reason FROM enrollments WHERE id = ?").bind(m.enrollment_id).first<any>()).toEqual({
+    expect(
+      await env.DB.prepare("SELECT status, reason FROM enrollments WHERE id = ?").bind(m.enrollment_id).first<EnrollmentState>(),
+    ).toEqual({
       status: "finished",
       reason: "replied",
     });
-    expect((await env.DB.prepare("SELECT stage_id FROM contacts WHERE id = ?").bind(contactId).first<any>()).stage_id).toBe(
-      `${teamId}-replied`,
-    );
+    expect(
+      (await env.DB.prepare("SELECT stage_id FROM contacts WHERE id = ?")
+        .bind(contactId)
+        .first<Pick<RawRow<typeof contacts>, "stage_id">>())!.stage_id,
+    ).toBe(`${teamId}-replied`);
     await runUntil(now() + 3 * DAY);
-    expect((await env.DB.prepare("SELECT count(*) n FROM messages WHERE sequence_id = ?").bind(sequenceId).first<any>()).n).toBe(1);
+    expect((await env.DB.prepare("SELECT count(*) n FROM messages WHERE sequence_id = ?").bind(sequenceId).first<{ n: number }>())!.n).toBe(
+      1,
+    );
   });
 
   it("an out-of-office answer pauses until the return date, then the next step goes out", async () => {
@@ -48,33 +58,46 @@ describe("inbound email", () => {
     const r = await handleInbound(env, reply(m, "Auto-Submitted: auto-replied\r\n", "Out of office", `I'm away, back on ${date}.`));
     expect(r.kind).toBe("out_of_office");
     expect(r.resumeAt).toBe(Date.parse(`${date} 09:00 UTC`));
-    expect(await env.DB.prepare("SELECT status, reason FROM enrollments WHERE id = ?").bind(m.enrollment_id).first<any>()).toEqual({
+    expect(
+      await env.DB.prepare("SELECT status, reason FROM enrollments WHERE id = ?").bind(m.enrollment_id).first<EnrollmentState>(),
+    ).toEqual({
       status: "paused",
       reason: "out_of_office",
     });
     await runUntil(now() + 4 * DAY);
-    expect((await env.DB.prepare("SELECT count(*) n FROM messages WHERE sequence_id = ?").bind(sequenceId).first<any>()).n).toBe(1);
+    expect((await env.DB.prepare("SELECT count(*) n FROM messages WHERE sequence_id = ?").bind(sequenceId).first<{ n: number }>())!.n).toBe(
+      1,
+    );
     await runUntil(now() + 3 * DAY);
-    expect((await env.DB.prepare("SELECT count(*) n FROM messages WHERE sequence_id = ?").bind(sequenceId).first<any>()).n).toBe(2);
+    expect((await env.DB.prepare("SELECT count(*) n FROM messages WHERE sequence_id = ?").bind(sequenceId).first<{ n: number }>())!.n).toBe(
+      2,
+    );
     const second = await env.DB.prepare("SELECT sent_at FROM messages WHERE sequence_id = ? ORDER BY sent_at DESC")
       .bind(sequenceId)
-      .first<any>();
-    expect(second.sent_at).toBeGreaterThanOrEqual(r.resumeAt!);
+      .first<Pick<Message, "sent_at">>();
+    expect(second!.sent_at).toBeGreaterThanOrEqual(r.resumeAt!);
   });
 
   it("a bounce report marks the email and contact bounced and suppresses the address", async () => {
     const { teamId, contactId, m } = await sentFirst();
     const dsn = `From: Mail Delivery System <MAILER-DAEMON@mx.test>\r\nTo: sender@x.test\r\nSubject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary="b1"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\nThe mail could not be delivered.\r\n--b1\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.test\r\n\r\nFinal-Recipient: rfc822; ${m.to_email}\r\nAction: failed\r\nStatus: 5.1.1\r\n--b1\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: ${m.message_id_header}\r\nSubject: ${m.subject}\r\n--b1--\r\n`;
     expect((await handleInbound(env, dsn)).kind).toBe("bounce_hard");
-    expect((await env.DB.prepare("SELECT status FROM messages WHERE id = ?").bind(m.id).first<any>()).status).toBe("bounced");
-    expect((await env.DB.prepare("SELECT bounced_at FROM contacts WHERE id = ?").bind(contactId).first<any>()).bounced_at).toBeGreaterThan(
-      0,
+    expect((await env.DB.prepare("SELECT status FROM messages WHERE id = ?").bind(m.id).first<Pick<Message, "status">>())!.status).toBe(
+      "bounced",
     );
     expect(
-      (await env.DB.prepare("SELECT reason FROM suppressions WHERE team_id = ? AND email = lower(?)").bind(teamId, m.to_email).first<any>())
-        .reason,
+      (await env.DB.prepare("SELECT bounced_at FROM contacts WHERE id = ?")
+        .bind(contactId)
+        .first<Pick<RawRow<typeof contacts>, "bounced_at">>())!.bounced_at,
+    ).toBeGreaterThan(0);
+    expect(
+      (await env.DB.prepare("SELECT reason FROM suppressions WHERE team_id = ? AND email = lower(?)")
+        .bind(teamId, m.to_email)
+        .first<Pick<RawRow<typeof suppressions>, "reason">>())!.reason,
     ).toBe("bounced");
-    expect(await env.DB.prepare("SELECT status, reason FROM enrollments WHERE id = ?").bind(m.enrollment_id).first<any>()).toEqual({
+    expect(
+      await env.DB.prepare("SELECT status, reason FROM enrollments WHERE id = ?").bind(m.enrollment_id).first<EnrollmentState>(),
+    ).toEqual({
       status: "finished",
       reason: "bounced",
     });
