@@ -4,7 +4,7 @@ import { it } from "vitest";
 import { resetClock } from "../worker/lib/clock";
 import { call, env } from "../test/helpers";
 import { addContactsSetup, waitForJob } from "../test/fixtures";
-import { report } from "./report";
+import { cpuMark, report } from "./report";
 
 const scale = Number((env as unknown as { BENCH_SCALE: string }).BENCH_SCALE);
 const rows = Math.max(100, Math.round(100_000 * scale));
@@ -35,6 +35,7 @@ it(`imports a ${rows}-row CSV into a sequence end to end`, async () => {
   const { import: imp } = (await up.json()) as { import: { id: string; mapping: (string | null)[]; row_count: number } };
   const uploadS = (Date.now() - t0) / 1000;
   if (imp.mapping.filter(Boolean).length !== 12) throw new Error(`expected 12 mapped columns, got ${JSON.stringify(imp.mapping)}`);
+  await cpuMark("start");
   const save = await call(`/api/imports/${imp.id}/save`, { method: "POST", headers: auth });
   if (save.status !== 202) throw new Error(`save failed: ${save.status} ${await save.text()}`);
   let saved: Record<string, any>;
@@ -44,10 +45,12 @@ it(`imports a ${rows}-row CSV into a sequence end to end`, async () => {
     await new Promise((r) => setTimeout(r, 50));
   }
   const savedS = (Date.now() - t0) / 1000;
+  await cpuMark({ stop: "csv_save", count: rows, per: "row" });
   const bad = Math.floor(rows / 100);
   if (saved.status !== "ready" || saved.saved !== rows - bad || saved.failed !== bad)
     throw new Error(`saving ended ${saved.status}: ${saved.saved} saved, ${saved.failed} failed`);
 
+  await cpuMark("start");
   const res = await call(`/api/sequences/${x.sequenceId}/add-contacts`, {
     method: "POST",
     headers: { ...auth, "content-type": "application/json" },
@@ -57,6 +60,7 @@ it(`imports a ${rows}-row CSV into a sequence end to end`, async () => {
   const { job } = (await res.json()) as { job: { id: string } };
   const done = await waitForJob(job.id, 1_800_000);
   const wall = (Date.now() - t0) / 1000;
+  await cpuMark({ stop: "csv_enroll", count: rows, per: "row" });
   if (done.status !== "completed" || done.enrolled !== rows - bad) throw new Error(`job ${done.status}: ${done.enrolled} enrolled`);
   report(`csv_import_${rows}_wall_time`, wall, "s");
   report(`csv_import_${rows}_upload_request`, uploadS, "s");

@@ -73,14 +73,14 @@ for (const file of files) {
   const timer = setInterval(() => {
     for (const p of workerds()) peak = Math.max(peak, rssKb(p));
   }, 250);
-  // A bench prints `bench-cpu-mark: start` and `bench-cpu-mark: stop <name> <count>`: the workerd CPU
-  // time spent between the two, per counted item, is reported as `<name>_cpu_ms_per_email`.
+  // A bench prints `bench-cpu-mark: start` and `bench-cpu-mark: stop <name> <count> [<item>]`: the workerd
+  // CPU time spent between the two, per counted item, is reported as `<name>_cpu_ms_per_<item>` (email by default).
   let cpuAtStart = 0;
   // BENCH_CPU_PROFILE=<file>: a sampled CPU profile of the isolate between the marks, written to <file>
   // (.cpuprofile, for DevTools) with its summary printed (scripts/cpu-profiler.mjs).
   let profiling = null;
   const onMark = (line) => {
-    const m = line.match(/bench-cpu-mark: (start|stop (\S+) (\d+))/);
+    const m = line.match(/bench-cpu-mark: (start|stop (\S+) (\d+)(?: (\S+))?)/);
     if (!m) return;
     const cpu = workerds().reduce((n, p) => n + cpuMs(p), 0);
     if (m[1] === "start") {
@@ -93,12 +93,13 @@ for (const file of files) {
       if (profiling)
         profiling = profiling.then(async (p) => {
           const profile = await p.stop();
-          writeFileSync(env.BENCH_CPU_PROFILE, JSON.stringify(profile));
+          // One file per marked span: <file>-<name>.cpuprofile.
+          writeFileSync(`${env.BENCH_CPU_PROFILE.replace(/\.cpuprofile$/, "")}-${m[2]}.cpuprofile`, JSON.stringify(profile));
           console.log(summarize(profile, { top: Number(env.BENCH_CPU_PROFILE_TOP || 40) }));
         });
       const used = cpu - cpuAtStart;
       console.log(`bench ${m[2]}_cpu_time: ${(used / 1000).toFixed(1)} s`);
-      console.log(`bench ${m[2]}_cpu_ms_per_email: ${(used / Math.max(1, Number(m[3]))).toFixed(3)} ms`);
+      console.log(`bench ${m[2]}_cpu_ms_per_${m[4] ?? "email"}: ${(used / Math.max(1, Number(m[3]))).toFixed(3)} ms`);
     }
   };
   let out = "";
