@@ -139,12 +139,32 @@ export type SequenceAccess = "owner" | "admin" | "edit" | "view";
  */
 export async function sequenceFor(d: Db, caller: Caller, sequenceId: string, action: Action = "sequence.view") {
   // The sequence and the caller's share in one D1 round trip.
-  const [row] = await d
+  const [row] = await sequenceRowQuery(d, caller, sequenceId);
+  return sequenceAccess(caller, row, action);
+}
+
+/** The query `sequenceFor` runs: a sequence of the caller's team and the caller's share of it. */
+export function sequenceRowQuery(d: Db, caller: Caller, sequenceId: string) {
+  return d
     .select({ seq: sequences, share: sequenceShares.access })
     .from(sequences)
     .leftJoin(sequenceShares, and(eq(sequenceShares.sequenceId, sequences.id), eq(sequenceShares.userId, caller.userId)))
     .where(and(eq(sequences.id, sequenceId), eq(sequences.teamId, caller.teamId)))
     .limit(1);
+}
+
+/**
+ * `sequenceFor` on the result of `sequenceRowQuery` run inside a batch (`batchSql`) with reads that
+ * depend on it, so a page and its sequence cost one D1 round trip. Those reads must be scoped to the
+ * caller's team themselves, and nothing of them may be answered before this has passed.
+ */
+export function sequenceFromBatch(
+  caller: Caller,
+  query: ReturnType<typeof sequenceRowQuery>,
+  result: D1Result | undefined,
+  action: Action = "sequence.view",
+) {
+  const [row] = query.prepare().mapAllResult(result, true) as { seq: typeof sequences.$inferSelect; share: "view" | "edit" | null }[];
   return sequenceAccess(caller, row, action);
 }
 

@@ -8,7 +8,7 @@ import { now } from "../lib/clock";
 import { ApiError } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { engine, REASONS, type ReasonCode } from "../../durable-objects/engine";
-import { mailboxFor, sequenceFor, visibleSequence } from "./access";
+import { mailboxFor, sequenceFor, sequenceFromBatch, sequenceRowQuery, visibleSequence } from "./access";
 import { commitAddContacts } from "./add-contacts/jobs";
 import { AddContactsRequest } from "./add-contacts/request";
 import { auditEntry } from "./audit";
@@ -183,8 +183,10 @@ export interface EnrollmentListQuery extends EnrollmentFilter {
 
 /** One page of a sequence's contacts with counts per status (answering the same search) and each row's next action or reason. */
 export async function listEnrollments(env: Env, d: Db, caller: Caller, sequenceId: string, q: EnrollmentListQuery) {
-  const { seq } = await sequenceFor(d, caller, sequenceId);
-  const w = where(seq.id, caller.teamId, q);
+  // The sequence (with the caller's access) is read in the same batch as the page and the counts,
+  // which are scoped to the caller's team and shown only once the access check below has passed.
+  const seqQuery = sequenceRowQuery(d, caller, sequenceId);
+  const w = where(sequenceId, caller.teamId, q);
   const dir = sql.raw(q.order ?? (q.sort === "updated" || q.sort === "added" ? "desc" : "asc"));
   const order = sql`ORDER BY ${SORT_SQL[q.sort]} ${dir}, e.id ${dir}`;
   const columns = sql`e.id, e.status, e.current_step, e.next_due_at, e.reason, e.mailbox_id, e.created_at, e.finished_at,
@@ -202,13 +204,15 @@ export async function listEnrollments(env: Env, d: Db, caller: Caller, sequenceI
            ${steps} ${order}`;
   // Page and chip counts in one D1 round trip (a batch). The chips answer the same search for every
   // status, so the total of the status asked for is its chip: no count statement of its own.
-  const [pageRes, countsRes] = await batchSql(d, [
+  const [seqRes, pageRes, countsRes] = await batchSql(d, [
+    seqQuery,
     page,
     sql`SELECT ${sql.join(
       ENROLLMENT_FILTERS.map((f) => sql`coalesce(sum(CASE WHEN ${FILTER_SQL[f]} THEN 1 ELSE 0 END), 0) AS ${sql.identifier(f)}`),
       sql`, `,
-    )} ${q.q ? FROM : FROM_ENROLLMENTS} ${where(seq.id, caller.teamId, { ...q, status: "all" }, q.status)}`,
+    )} ${q.q ? FROM : FROM_ENROLLMENTS} ${where(sequenceId, caller.teamId, { ...q, status: "all" }, q.status)}`,
   ]);
+  const { seq } = sequenceFromBatch(caller, seqQuery, seqRes);
   const rows = pageRes!.results as ListRow[];
   const counts = countsRes!.results[0] as Record<string, number> | undefined;
   const total = counts ? { n: counts[q.status] ?? 0 } : undefined;
