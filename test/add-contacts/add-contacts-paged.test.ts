@@ -10,8 +10,11 @@ import type { QueueMessage } from "../../worker/queue/messages";
 import { commitAddContacts } from "../../worker/services/add-contacts/jobs";
 import { presentPreview, previewAddContacts } from "../../worker/services/add-contacts/plan";
 import { CHUNK_SIZE } from "../../worker/services/add-contacts/request";
-import { client, env, ok } from "../helpers";
+import type { jobs } from "../../worker/db/schema";
+import { client, env, ok, type RawRow } from "../helpers";
 import { addContactsSetup, makeContacts, makeList } from "../fixtures";
+
+type JobRow = RawRow<typeof jobs>;
 
 const one = async (sql: string, ...b: unknown[]) =>
   (await env.DB.prepare(sql)
@@ -137,7 +140,7 @@ describe("add contacts: bounded pages", () => {
     expect(o.seen.maxRows).toBeLessThanOrEqual(5_000);
     // No invocation binds more than one page of ids or rows at a time (well under D1's 2 MB per value).
     expect(o.seen.maxBoundChars).toBeLessThan(1_000_000);
-    const done = (await env.DB.prepare("SELECT * FROM jobs WHERE id = ?").bind(job.id).first<any>())!;
+    const done = (await env.DB.prepare("SELECT * FROM jobs WHERE id = ?").bind(job.id).first<JobRow>())!;
     expect(done).toMatchObject({ status: "completed", enrolled: 5_203, skipped: 0, credits_held: 3, credits_used: 3 });
     expect(await one("SELECT credit_balance n FROM teams WHERE id = ?", x.teamId)).toBe(997);
     const { results: split } = await env.DB.prepare(
@@ -168,7 +171,7 @@ describe("add contacts: bounded pages", () => {
       "session",
     );
     await o.drain();
-    const done = (await env.DB.prepare("SELECT * FROM jobs WHERE id = ?").bind(job.id).first<any>())!;
+    const done = (await env.DB.prepare("SELECT * FROM jobs WHERE id = ?").bind(job.id).first<JobRow>())!;
     expect(done.status).toBe("failed");
     expect(done.error).toMatch(/up to 3 credits; the balance is 2/);
     expect(await one("SELECT credit_balance n FROM teams WHERE id = ?", x.teamId)).toBe(2);
@@ -223,7 +226,7 @@ describe("add contacts: bounded pages", () => {
       "session",
     );
     await o.drain({ twice: true });
-    const done = (await env.DB.prepare("SELECT * FROM jobs WHERE id = ?").bind(job.id).first<any>())!;
+    const done = (await env.DB.prepare("SELECT * FROM jobs WHERE id = ?").bind(job.id).first<JobRow>())!;
     expect(done).toMatchObject({ status: "completed", enrolled: 5_203, credits_held: 3, credits_used: 3 });
     expect(await one("SELECT count(*) n FROM credit_ledger WHERE team_id = ? AND kind = 'hold'", x.teamId)).toBe(1);
     expect(await one("SELECT count(*) n FROM enrollments WHERE sequence_id = ?", x.sequenceId)).toBe(5_203);

@@ -6,7 +6,8 @@ import { resetClock } from "../../worker/lib/clock";
 import { db } from "../../worker/db/client";
 import type { Caller } from "../../worker/env";
 import { commitAddContacts, processChunk } from "../../worker/services/add-contacts/jobs";
-import { client, env, ok } from "../helpers";
+import type { jobOutcomes, jobs } from "../../worker/db/schema";
+import { client, env, ok, type RawRow } from "../helpers";
 import { crashAt } from "../crash";
 import { addContactsSetup, makeContacts, waitForJob } from "../fixtures";
 
@@ -26,10 +27,12 @@ async function job(x: Awaited<ReturnType<typeof addContactsSetup>>, source: Sour
   return job;
 }
 
+type OutcomeRow = RawRow<typeof jobOutcomes>;
+
 async function outcomes(jobId: string) {
   const { results } = await env.DB.prepare("SELECT outcome, reasons, credit_cost FROM job_outcomes WHERE job_id = ? ORDER BY idx")
     .bind(jobId)
-    .all<any>();
+    .all<Pick<OutcomeRow, "outcome" | "reasons" | "credit_cost">>();
   return results.map((r) => ({ outcome: r.outcome, reasons: JSON.parse(r.reasons), cost: r.credit_cost }));
 }
 
@@ -87,7 +90,9 @@ describe("add contacts: a retried chunk reports what the job did", () => {
     const fresh = await people(2, 840);
     const j = await job(x, { contact_ids: saved, people_ids: fresh });
     const progress = () =>
-      env.DB.prepare("SELECT status, processed, enrolled, skipped, credits_used FROM jobs WHERE id = ?").bind(j.id).first<any>();
+      env.DB.prepare("SELECT status, processed, enrolled, skipped, credits_used FROM jobs WHERE id = ?")
+        .bind(j.id)
+        .first<Pick<RawRow<typeof jobs>, "status" | "processed" | "enrolled" | "skipped" | "credits_used">>();
     const charged = () => one("SELECT coalesce(sum(credit_cost), 0) n FROM job_outcomes WHERE job_id = ?", j.id);
     await Promise.all([processChunk(env, j.id, 0, 2), processChunk(env, j.id, 0, 2)]);
     await processChunk(env, j.id, 0, 2);
@@ -139,7 +144,9 @@ describe("add contacts: a retried chunk reports what the job did", () => {
     const other = await addContacts(x, { source: { contact_ids: [a!] } });
     await waitForJob(other.job.id);
     await processChunk(env, j.id, 0, 2);
-    const got = await env.DB.prepare("SELECT contact_id, outcome, reasons FROM job_outcomes WHERE job_id = ?").bind(j.id).all<any>();
+    const got = await env.DB.prepare("SELECT contact_id, outcome, reasons FROM job_outcomes WHERE job_id = ?")
+      .bind(j.id)
+      .all<Pick<OutcomeRow, "contact_id" | "outcome" | "reasons">>();
     const by = Object.fromEntries(got.results.map((r) => [r.contact_id, [r.outcome, JSON.parse(r.reasons)]]));
     expect(by[a!]).toEqual(["skipped", ["already_in_sequence"]]);
     expect(by[b!]).toEqual(["enrolled", []]);

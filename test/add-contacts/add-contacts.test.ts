@@ -1,7 +1,8 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { resetClock } from "../../worker/lib/clock";
 import { processChunk } from "../../worker/services/add-contacts/jobs";
-import { as, client, detailsOf, env, errorOf, fieldsOf, login, ok } from "../helpers";
+import type { contacts, creditLedger } from "../../worker/db/schema";
+import { as, client, detailsOf, env, errorOf, fieldsOf, login, ok, type RawRow } from "../helpers";
 import { addContactsSetup, makeContacts, makeList, waitForJob } from "../fixtures";
 
 const count = async (sql: string, ...b: unknown[]) =>
@@ -106,13 +107,11 @@ describe("add contacts: preview", () => {
   it("warns about contacts active or finished in other sequences", async () => {
     const x = await addContactsSetup();
     const [a, f] = await makeContacts(x.teamId, 2);
-    const otherSeq = (
-      await env.DB.prepare(
-        "INSERT INTO sequences (id, team_id, owner_id, name, active, created_at, updated_at) VALUES (?, ?, ?, 'Other', 1, 0, 0) RETURNING id",
-      )
-        .bind(crypto.randomUUID(), x.teamId, x.userId)
-        .first<any>()
-    ).id;
+    const otherSeq = (await env.DB.prepare(
+      "INSERT INTO sequences (id, team_id, owner_id, name, active, created_at, updated_at) VALUES (?, ?, ?, 'Other', 1, 0, 0) RETURNING id",
+    )
+      .bind(crypto.randomUUID(), x.teamId, x.userId)
+      .first<{ id: string }>())!.id;
     await env.DB.batch([
       env.DB.prepare(
         "INSERT INTO enrollments (id, team_id, sequence_id, contact_id, status, created_at, updated_at) VALUES (?, ?, ?, ?, 'active', 0, 0)",
@@ -162,14 +161,14 @@ describe("add contacts: preconditions (nothing written or charged)", () => {
 
   it("a view-only user gets 403 and another team's sequence or list 404", async () => {
     const viewer = await login("rep2@demo.test");
-    const seq1 = (await env.DB.prepare("SELECT id FROM sequences WHERE name = 'Enterprise outbound — Q4'").first<any>()).id;
+    const seq1 = (await env.DB.prepare("SELECT id FROM sequences WHERE name = 'Enterprise outbound — Q4'").first<{ id: string }>())!.id;
     expect((await errorOf(await preview(viewer, seq1, { source: { contact_ids: ["x"] } }))).status).toBe(403);
     const rival = await login("admin@rival.test");
     expect((await preview(rival, seq1, { source: { contact_ids: ["x"] } })).status).toBe(404);
-    const demoList = (
-      await env.DB.prepare("SELECT l.id FROM lists l JOIN teams t ON t.id = l.team_id WHERE t.name = 'Demo' LIMIT 1").first<any>()
-    ).id;
-    const rivalSeq = (await env.DB.prepare("SELECT id FROM sequences WHERE name = 'Rival intro'").first<any>()).id;
+    const demoList = (await env.DB.prepare(
+      "SELECT l.id FROM lists l JOIN teams t ON t.id = l.team_id WHERE t.name = 'Demo' LIMIT 1",
+    ).first<{ id: string }>())!.id;
+    const rivalSeq = (await env.DB.prepare("SELECT id FROM sequences WHERE name = 'Rival intro'").first<{ id: string }>())!.id;
     expect(await errorOf(await preview(rival, rivalSeq, { source: { list_ids: [demoList] } }))).toMatchObject({
       status: 404,
       code: "not_found",
@@ -202,7 +201,7 @@ describe("add contacts: jobs", () => {
       "SELECT kind, amount, balance_after FROM credit_ledger WHERE team_id = ? ORDER BY created_at, rowid",
     )
       .bind(x.teamId)
-      .all<any>();
+      .all<Pick<RawRow<typeof creditLedger>, "kind" | "amount" | "balance_after">>();
     expect(ledger.results).toEqual([
       { kind: "hold", amount: -4, balance_after: 996 },
       { kind: "refund", amount: 0, balance_after: 996 },
@@ -277,7 +276,7 @@ describe("add contacts: jobs", () => {
     await waitForJob(job.id);
     const rows = await env.DB.prepare("SELECT mailbox_id, count(*) n FROM enrollments WHERE sequence_id = ? GROUP BY mailbox_id")
       .bind(x.sequenceId)
-      .all<any>();
+      .all<{ mailbox_id: string | null; n: number }>();
     expect(rows.results).toEqual([{ mailbox_id: x.mailboxIds[0], n: 20 }]);
     // a later preview counts the load already assigned
     const p3 = await ok(preview(x.s, x.sequenceId, { source: { contact_ids: more } }));
@@ -326,7 +325,9 @@ describe("add contacts: jobs", () => {
     expect(pf.attempts).toBe(30);
     expect(pf.successes).toBeGreaterThan(0);
     expect(report.balance).toBe(1000 - done.credits_used);
-    const enriched = await env.DB.prepare("SELECT email, email_status FROM contacts WHERE team_id = ?").bind(x.teamId).all<any>();
+    const enriched = await env.DB.prepare("SELECT email, email_status FROM contacts WHERE team_id = ?")
+      .bind(x.teamId)
+      .all<Pick<RawRow<typeof contacts>, "email" | "email_status">>();
     expect(enriched.results.every((c) => c.email && c.email_status === "verified")).toBe(true);
   });
 
@@ -369,7 +370,10 @@ describe("people search", () => {
 
   it("finds people by keyword across name, title and company", async () => {
     const s = await login("admin@demo.test");
-    const someone = await env.DB.prepare("SELECT first_name, company FROM people ORDER BY id LIMIT 1 OFFSET 17").first<any>();
+    const someone = (await env.DB.prepare("SELECT first_name, company FROM people ORDER BY id LIMIT 1 OFFSET 17").first<{
+      first_name: string;
+      company: string;
+    }>())!;
     const res = await ok(
       client(s).api.people.search.$post({ json: { q: `${someone.first_name} ${someone.company.split(" ")[0]}`, per_page: 100 } }),
     );

@@ -7,7 +7,8 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { resetClock } from "../../worker/lib/clock";
 import { runCron } from "../../worker/cron";
 import { cancelJob, failJob, processChunk, startDueJobs } from "../../worker/services/add-contacts/jobs";
-import { client, env, errorOf, ok, type Session } from "../helpers";
+import type { jobs } from "../../worker/db/schema";
+import { client, env, errorOf, ok, type RawRow, type Session } from "../helpers";
 import { crashAt } from "../crash";
 import { addContactsSetup, waitForJob } from "../fixtures";
 
@@ -43,7 +44,7 @@ async function heldJob(n: number, offset: number, credits = 10) {
 
 /** The invariant after any crash: an ended job has given back what it held; a live one still holds it. */
 async function expectHoldAccounted(teamId: string, jobId: string, credits: number) {
-  const j = (await env.DB.prepare("SELECT * FROM jobs WHERE id = ?").bind(jobId).first<any>())!;
+  const j = (await env.DB.prepare("SELECT * FROM jobs WHERE id = ?").bind(jobId).first<RawRow<typeof jobs>>())!;
   const ended = ["completed", "failed", "cancelled"].includes(j.status);
   expect({ status: j.status, balance: await balance(teamId) }).toEqual({
     status: j.status,
