@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, isNull, sql, type SQL } from "drizzle-orm";
+import { and, eq, inArray, isNull, sql, type SQL } from "drizzle-orm";
 import { SUPPRESSION_WORDS, suppressionReasons } from "../suppressions";
 import { bulkInsertSql, type Row } from "../../db/bulk";
 import { batchSql, db, type Db } from "../../db/client";
@@ -167,16 +167,28 @@ async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, ms
     }
   }
 
-  // The team's contacts with these emails (the oldest one when several share an address).
+  // The team's contacts with these emails (the oldest one when several share an address). Not sorted in
+  // SQL: an ORDER BY created_at made SQLite walk the team's whole created-at index for every part
+  // instead of looking the emails up in contacts_team_email_idx.
   const emails = unique.flatMap((g) => (g.row.email ? [g.row.email] : []));
   const matches = await inChunks(emails, (part) =>
     d
-      .select({ id: contacts.id, email: contacts.email, customFields: contacts.customFields, ...UPDATABLE_COLUMNS })
+      .select({
+        id: contacts.id,
+        email: contacts.email,
+        createdAt: contacts.createdAt,
+        customFields: contacts.customFields,
+        ...UPDATABLE_COLUMNS,
+      })
       .from(contacts)
-      .where(and(eq(contacts.teamId, imp.teamId), isNull(contacts.deletedAt), inList(contacts.email, part)))
-      .orderBy(desc(contacts.createdAt)),
+      .where(and(eq(contacts.teamId, imp.teamId), isNull(contacts.deletedAt), inList(contacts.email, part))),
   );
-  const existing = new Map(matches.map((r) => [String(r.email).toLowerCase(), r]));
+  const existing = new Map<string, (typeof matches)[number]>();
+  for (const r of matches) {
+    const k = String(r.email).toLowerCase();
+    const had = existing.get(k);
+    if (!had || r.createdAt < had.createdAt || (r.createdAt === had.createdAt && r.id < had.id)) existing.set(k, r);
+  }
   // A deleted contact's suppression outlives it: its address is not imported again (invariant 5).
   const suppressed = await suppressionReasons(
     d,

@@ -1,0 +1,51 @@
+// Saving a CSV part reads what the part needs, not the team's whole address book: a team with many
+// contacts must not pay for all of them on every 5,000-row part (issue 11's 100,000-row import).
+import { describe, expect, it } from "vitest";
+import { db } from "../../worker/db/client";
+import { countingD1 } from "../../worker/middleware/d1-count";
+import { savePart } from "../../worker/services/imports/process";
+import { client, env, ok } from "../helpers";
+import { addContactsSetup, makeContacts } from "../fixtures";
+
+describe("saving an import part", () => {
+  it("finds the team's contacts by email through the email index, and matches the oldest of two with one address", async () => {
+    const { s, teamId } = await addContactsSetup();
+    await makeContacts(teamId, 3_000);
+    // Two contacts share an address: the import updates the older one, as before.
+    const t = Date.now();
+    await env.DB.batch([
+      env.DB.prepare(
+        "INSERT INTO contacts (id, team_id, first_name, last_name, email, created_at, updated_at) VALUES ('old-ada', ?, 'Ada', '', 'ada@example.com', ?, ?)",
+      ).bind(teamId, t - 10_000, t - 10_000),
+      env.DB.prepare(
+        "INSERT INTO contacts (id, team_id, first_name, last_name, email, created_at, updated_at) VALUES ('new-ada', ?, 'Ada', '', 'ada@example.com', ?, ?)",
+      ).bind(teamId, t, t),
+    ]);
+    const rows = ["Email,First Name,Last Name,Company,Title"];
+    for (let i = 0; i < 10; i++) rows.push(`lead${i}@example.org,Lead,${i},Acme,CTO`);
+    rows.push("ada@example.com,Ada,Lovelace,Engines,Countess");
+    const imp = (await ok(client(s).api.imports.$post({ form: { file: new File([rows.join("\n") + "\n"], "leads.csv") } }), 201)).import;
+    // Run the one part here, through a D1 that counts the rows each statement reads.
+    const part = (await env.DB.prepare("SELECT parts FROM imports WHERE id = ?").bind(imp.id).first<{ parts: string }>())!;
+    const [p] = JSON.parse(part.parts) as { from: number; to: number; row: number }[];
+    await env.DB.prepare("UPDATE imports SET status = 'saving', settings = ? WHERE id = ?")
+      .bind(JSON.stringify({ match: "fill" }), imp.id)
+      .run();
+    const counted = countingD1(env.DB, { rowsOfRaw: true });
+    await savePart({ ...env, DB: counted.db }, { kind: "import_part", importId: imp.id, part: 0, ...p! }, db(counted.db));
+
+    const saved = await env.DB.prepare("SELECT status, saved FROM imports WHERE id = ?")
+      .bind(imp.id)
+      .first<{ status: string; saved: number }>();
+    expect(saved).toMatchObject({ status: "ready", saved: 11 });
+    const ada = await env.DB.prepare("SELECT id, company FROM contacts WHERE team_id = ? AND email = 'ada@example.com' ORDER BY created_at")
+      .bind(teamId)
+      .all<{ id: string; company: string | null }>();
+    expect(ada.results).toEqual([
+      { id: "old-ada", company: "Engines" },
+      { id: "new-ada", company: null },
+    ]);
+    // 11 rows against 3,002 contacts: reading them all (a scan of the team in created order) was 3,000+ rows.
+    expect(counted.count.rowsRead, counted.count.statements.join("\n")).toBeLessThan(600);
+  });
+});
