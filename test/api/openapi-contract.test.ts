@@ -1,38 +1,55 @@
-import { Validator } from "@cfworker/json-schema";
+import { Validator, type Schema } from "@cfworker/json-schema";
 import { beforeAll, describe, expect, it } from "vitest";
 import { as, call, errorOf, login } from "../helpers";
 import { addContactsSetup, makeContacts, waitForJob } from "../fixtures";
 
-let doc: any;
+/** The parts of the OpenAPI document these tests read. */
+interface Operation {
+  requestBody?: { content: Record<string, { schema: Schema }> };
+  responses: Record<string, { content: Record<string, { schema: Schema }> }>;
+}
+interface OpenApiDoc {
+  openapi: string;
+  paths: Record<string, Record<string, Operation>>;
+  components: { securitySchemes: Record<string, unknown>; schemas: Record<string, Schema> };
+}
+
+let doc: OpenApiDoc;
 
 /** Inline every `#/components/schemas/...` reference (our schemas have no cycles). */
-function deref(node: any): any {
+function deref(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(deref);
   if (node && typeof node === "object") {
-    if (typeof node.$ref === "string")
+    const ref = (node as { $ref?: unknown }).$ref;
+    if (typeof ref === "string")
       return deref(
-        node.$ref
+        ref
           .split("/")
           .slice(1)
-          .reduce((o: any, k: string) => o[k], doc),
+          .reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], doc),
       );
     return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, deref(v)]));
   }
   return node;
 }
 
-/** Validates a real response against the document's schema for that operation and status. */
-async function conforms(res: Response, method: string, path: string): Promise<any> {
+const schemaOf = (node: Schema) => deref(node) as Schema;
+
+/**
+ * Validates a real response against the document's schema for that operation and status, and
+ * returns its body as `T` (the few fields the test reads next, which the schema just checked).
+ */
+async function conforms<T = unknown>(res: Response, method: string, path: string): Promise<T> {
   const op = doc.paths[path]?.[method];
   expect(op, `${method.toUpperCase()} ${path} is documented`).toBeTruthy();
-  const spec = op.responses[String(res.status)];
+  const spec = op!.responses[String(res.status)];
   expect(spec, `${method.toUpperCase()} ${path} documents status ${res.status}`).toBeTruthy();
-  const schema = deref(spec.content["application/json"].schema);
+  const schema = schemaOf(spec!.content["application/json"]!.schema);
   const body = await res.json();
   const result = new Validator(schema, "2020-12", false).validate(body);
   expect(result.errors.slice(0, 3), `${method.toUpperCase()} ${path} ${res.status}`).toEqual([]);
   expect(result.valid).toBe(true);
-  return body;
+  return body as T;
 }
 
 beforeAll(async () => {
@@ -63,8 +80,13 @@ describe("the OpenAPI document", () => {
   });
 
   it("rejects a body that breaks its schema (the check can fail)", () => {
-    const schema = deref(doc.paths["/contacts"].get.responses["200"].content["application/json"].schema);
+    const schema = schemaOf(doc.paths["/contacts"]!.get!.responses["200"]!.content["application/json"]!.schema);
     expect(new Validator(schema, "2020-12", false).validate({ contacts: [{ id: 1 }], pagination: {} }).valid).toBe(false);
+  });
+
+  it("describes the CSV upload as a multipart form with a binary file, as the typed client sends it", () => {
+    const form = schemaOf(doc.paths["/imports"]!.post!.requestBody!.content["multipart/form-data"]!.schema);
+    expect(form).toMatchObject({ type: "object", properties: { file: { type: "string", format: "binary" } }, required: ["file"] });
   });
 
   it("serves browsable docs", async () => {
@@ -80,10 +102,10 @@ describe("real responses match the document", () => {
     await conforms(await as(s, "GET", "/api/me"), "get", "/me");
     await conforms(await as(s, "GET", "/api/contacts?per_page=5"), "get", "/contacts");
     await conforms(await as(s, "GET", "/api/lists"), "get", "/lists");
-    const seqs = await conforms(await as(s, "GET", "/api/sequences"), "get", "/sequences");
-    await conforms(await as(s, "GET", `/api/sequences/${seqs.sequences[0].id}`), "get", "/sequences/{id}");
+    const seqs = await conforms<{ sequences: { id: string }[] }>(await as(s, "GET", "/api/sequences"), "get", "/sequences");
+    await conforms(await as(s, "GET", `/api/sequences/${seqs.sequences[0]!.id}`), "get", "/sequences/{id}");
     await conforms(
-      await as(s, "GET", `/api/sequences/${seqs.sequences[0].id}/enrollments?per_page=5`),
+      await as(s, "GET", `/api/sequences/${seqs.sequences[0]!.id}/enrollments?per_page=5`),
       "get",
       "/sequences/{id}/enrollments",
     );
@@ -100,7 +122,7 @@ describe("real responses match the document", () => {
 
   it("writes: contact, list, sequence, step, preview, job, outcomes", async () => {
     const x = await addContactsSetup();
-    const contact = await conforms(
+    const contact = await conforms<{ contact: { id: string } }>(
       await as(x.s, "POST", "/api/contacts", {
         first_name: "Ada",
         last_name: "Lovelace",
@@ -111,13 +133,17 @@ describe("real responses match the document", () => {
       "/contacts",
     );
     await conforms(await as(x.s, "PATCH", `/api/contacts/${contact.contact.id}`, { title: "Analyst" }), "patch", "/contacts/{id}");
-    const list = await conforms(await as(x.s, "POST", "/api/lists", { name: "Contract list" }), "post", "/lists");
+    const list = await conforms<{ list: { id: string } }>(await as(x.s, "POST", "/api/lists", { name: "Contract list" }), "post", "/lists");
     await conforms(
       await as(x.s, "POST", `/api/lists/${list.list.id}/members`, { contact_ids: [contact.contact.id] }),
       "post",
       "/lists/{id}/members",
     );
-    const seq = await conforms(await as(x.s, "POST", "/api/sequences", { name: "Contract" }), "post", "/sequences");
+    const seq = await conforms<{ sequence: { id: string } }>(
+      await as(x.s, "POST", "/api/sequences", { name: "Contract" }),
+      "post",
+      "/sequences",
+    );
     await conforms(
       await as(x.s, "POST", `/api/sequences/${seq.sequence.id}/steps`, {
         type: "auto_email",
@@ -132,7 +158,7 @@ describe("real responses match the document", () => {
       "post",
       "/sequences/{id}/add-contacts/preview",
     );
-    const job = await conforms(
+    const job = await conforms<{ job: { id: string } }>(
       await as(x.s, "POST", `/api/sequences/${x.sequenceId}/add-contacts`, { source: { contact_ids: ids } }),
       "post",
       "/sequences/{id}/add-contacts",
