@@ -11,8 +11,9 @@ export function crashAt(base: Env, n: number): Env {
   };
   const wrap = (stmt: D1PreparedStatement, sql: string): D1PreparedStatement => {
     sqlOf.set(stmt, sql);
-    const s = stmt as any;
-    for (const m of ["first", "run", "all", "raw"]) {
+    // Its methods are replaced in place, so every copy drizzle or a service keeps sees the crash.
+    const s = stmt as unknown as Record<"first" | "run" | "all" | "raw" | "bind", (...a: unknown[]) => unknown>;
+    for (const m of ["first", "run", "all", "raw"] as const) {
       const orig = s[m].bind(stmt);
       s[m] = (...a: unknown[]) => {
         tick([sql]);
@@ -20,14 +21,14 @@ export function crashAt(base: Env, n: number): Env {
       };
     }
     const bind = s.bind.bind(stmt);
-    s.bind = (...a: unknown[]) => wrap(bind(...a), sql);
+    s.bind = (...a: unknown[]) => wrap(bind(...a) as D1PreparedStatement, sql);
     return stmt;
   };
   const DB = new Proxy(base.DB, {
     get(t, k) {
       if (k === "prepare") return (sql: string) => wrap(t.prepare(sql), sql);
       if (k === "batch") return (stmts: D1PreparedStatement[]) => (tick(stmts.map((s) => sqlOf.get(s) ?? "")), t.batch(stmts));
-      const v = (t as any)[k];
+      const v: unknown = Reflect.get(t, k);
       return typeof v === "function" ? v.bind(t) : v;
     },
   });
