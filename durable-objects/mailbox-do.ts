@@ -63,6 +63,9 @@ const DAY = 24 * HOUR;
 const BACKOFF_MS = [60_000, 5 * 60_000, 15 * 60_000, HOUR, 4 * HOUR];
 /** States whose reservation counts against the caps: something was (or may have been) sent. */
 const COUNTED = "('sending','sent','unknown','bounced')";
+// Reads of what counts against the caps say `+state IN COUNTED AND reserved_at > ?`: the `+` keeps SQLite
+// on queue_reserved (the last day's reservations) instead of queue_pick's state, which walked every
+// sent row the queue still keeps.
 /** Rows picked (and claimed, and checked) together: one D1 read and one SequenceDO call per batch. */
 const PICK_BATCH = 100;
 /** Rows looked at per pass (sends, cancellations, withdrawals): a pass ends, and re-arms, after this many. */
@@ -426,7 +429,7 @@ export class MailboxDO extends DurableObject<Env> {
     const t0 = now();
     const sends = this.sql
       .exec<{ reserved_at: number }>(
-        `SELECT reserved_at FROM queue WHERE state IN ${COUNTED} AND reserved_at > ? ORDER BY reserved_at`,
+        `SELECT reserved_at FROM queue WHERE +state IN ${COUNTED} AND reserved_at > ? ORDER BY reserved_at`,
         t0 - DAY,
       )
       .toArray()
@@ -470,7 +473,7 @@ export class MailboxDO extends DurableObject<Env> {
     let looked = 0;
     this.recent = this.sql
       .exec<{ reserved_at: number }>(
-        `SELECT reserved_at FROM queue WHERE state IN ${COUNTED} AND reserved_at > ? ORDER BY reserved_at`,
+        `SELECT reserved_at FROM queue WHERE +state IN ${COUNTED} AND reserved_at > ? ORDER BY reserved_at`,
         now() - DAY,
       )
       .toArray()
@@ -523,7 +526,7 @@ export class MailboxDO extends DurableObject<Env> {
 
   private used(since: number): number {
     if (this.recent) return this.recent.length - upperBound(this.recent, since);
-    return this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM queue WHERE state IN ${COUNTED} AND reserved_at > ?`, since).one().n;
+    return this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM queue WHERE +state IN ${COUNTED} AND reserved_at > ?`, since).one().n;
   }
 
   /** When the rolling window of `span` has room for one more send. */
@@ -534,7 +537,7 @@ export class MailboxDO extends DurableObject<Env> {
     if (this.recent) return this.recent[upperBound(this.recent, t - span) + used - limit]! + span + 1;
     const r = this.sql
       .exec<{ reserved_at: number }>(
-        `SELECT reserved_at FROM queue WHERE state IN ${COUNTED} AND reserved_at > ? ORDER BY reserved_at LIMIT 1 OFFSET ?`,
+        `SELECT reserved_at FROM queue WHERE +state IN ${COUNTED} AND reserved_at > ? ORDER BY reserved_at LIMIT 1 OFFSET ?`,
         t - span,
         used - limit,
       )

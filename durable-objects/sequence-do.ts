@@ -1172,7 +1172,8 @@ export class SequenceDO extends DurableObject<Env> {
         const held = items.filter((i) => !existing.has(`${i.enrollmentId}:${i.stepId}`)).map((i) => i.enrollmentId);
         if (held.length)
           this.sql.exec(
-            "UPDATE timers SET run_at = ? WHERE run_at = ? AND enrollment_id IN (SELECT value FROM json_each(?))",
+            // `+run_at`: by enrollment_id, not through timers_run_at (a whole enrollment shares one run_at).
+            "UPDATE timers SET run_at = ? WHERE +run_at = ? AND enrollment_id IN (SELECT value FROM json_each(?))",
             checkAt(t, RECHECK_MAILBOX_MS),
             checkAt(t, CHECK_AFTER_MS),
             JSON.stringify(held),
