@@ -6,7 +6,8 @@ import { now, setClock } from "../worker/lib/clock";
 import { newId } from "../worker/lib/ids";
 import { mailboxStub, sequenceStub } from "../durable-objects/engine";
 import { DEMO } from "../worker/seed/demo";
-import { env } from "./helpers";
+import type { enrollments, jobs, messages } from "../worker/db/schema";
+import { env, type RawRow } from "./helpers";
 
 /** Monday 2027-03-01 00:00 UTC: simulated time starts after real time, so real alarms never fire mid-test. */
 export const SIM_START = Date.UTC(2027, 2, 1);
@@ -205,20 +206,27 @@ export function startSimulation(at = SIM_START) {
   setClock(at);
 }
 
+/** A D1 message row with its step's position. */
+export type SentMessage = RawRow<typeof messages> & { position: number };
+
 export const sentMessages = async (sequenceId: string) =>
   (
     await env.DB.prepare(
       "SELECT m.*, s.position FROM messages m JOIN steps s ON s.id = m.step_id WHERE m.sequence_id = ? ORDER BY m.sent_at",
     )
       .bind(sequenceId)
-      .all<any>()
+      .all<SentMessage>()
   ).results;
 
 export { DEMO };
 
 /** D1's enrollment rows of a sequence (what lists show), oldest first. */
 export const enrollmentsOf = async (sequenceId: string) =>
-  (await env.DB.prepare("SELECT * FROM enrollments WHERE sequence_id = ? ORDER BY created_at, id").bind(sequenceId).all<any>()).results;
+  (
+    await env.DB.prepare("SELECT * FROM enrollments WHERE sequence_id = ? ORDER BY created_at, id")
+      .bind(sequenceId)
+      .all<RawRow<typeof enrollments>>()
+  ).results;
 
 /** Every D1 message row of a mailbox, in send order. */
 export const mailboxMessages = async (mailboxId: string) =>
@@ -227,7 +235,7 @@ export const mailboxMessages = async (mailboxId: string) =>
       "SELECT m.*, s.position FROM messages m JOIN steps s ON s.id = m.step_id WHERE m.mailbox_id = ? ORDER BY m.sent_at",
     )
       .bind(mailboxId)
-      .all<any>()
+      .all<SentMessage>()
   ).results;
 
 /** The MailboxDO's send ledger and its armed alarm, read inside the object. */
@@ -287,10 +295,10 @@ export async function makeList(teamId: string, ownerId: string, contactIds: stri
 }
 
 /** Waits for a job to finish (the queue consumer runs it in the background). */
-export async function waitForJob(jobId: string, timeoutMs = 60_000): Promise<Record<string, any>> {
+export async function waitForJob(jobId: string, timeoutMs = 60_000): Promise<RawRow<typeof jobs>> {
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const j = await env.DB.prepare("SELECT * FROM jobs WHERE id = ?").bind(jobId).first<Record<string, any>>();
+    const j = await env.DB.prepare("SELECT * FROM jobs WHERE id = ?").bind(jobId).first<RawRow<typeof jobs>>();
     if (j && ["completed", "failed", "cancelled"].includes(j.status)) return j;
     if (Date.now() > until) throw new Error(`job ${jobId} still ${j?.status} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));

@@ -4,15 +4,15 @@ import { as, call, env, errorOf, login } from "../helpers";
 describe("CSRF protection for cookie sessions", () => {
   it("refuses a cookie mutation without the X-CSRF-Token header and changes nothing", async () => {
     const admin = await login("admin@demo.test");
-    const before = await env.DB.prepare("select count(*) n from api_keys").first<any>();
+    const before = await env.DB.prepare("select count(*) n from api_keys").first<{ n: number }>();
     const res = await call("/api/api-keys", {
       method: "POST",
       headers: { cookie: admin.cookie, "content-type": "application/json" },
       body: JSON.stringify({ name: "csrf", kind: "master" }),
     });
     expect(await errorOf(res)).toMatchObject({ status: 403, code: "csrf_failed" });
-    const after = await env.DB.prepare("select count(*) n from api_keys").first<any>();
-    expect(after.n).toBe(before.n);
+    const after = await env.DB.prepare("select count(*) n from api_keys").first<{ n: number }>();
+    expect(after!.n).toBe(before!.n);
   });
 
   it("refuses a wrong token and another session's token", async () => {

@@ -156,7 +156,7 @@ describe("sending engine under faults", () => {
 
     // One send only: the unknown outcome holds the mailbox's one-a-day capacity.
     expect(w.calls).toHaveLength(1);
-    const first = (await mailboxMessages(w.mailboxId))[0];
+    const first = (await mailboxMessages(w.mailboxId))[0]!;
     expect(first).toMatchObject({ status: "unknown", position: 1, sent_at: SIM_START });
     const cap = await mailboxStub(env, w.mailboxId).capacity(w.mailboxId);
     expect([cap.usedLast24h, cap.usedLastHour]).toEqual([1, 1]);
@@ -229,7 +229,7 @@ describe("sending engine under faults", () => {
     expect(sent).toHaveLength(60);
     expect(new Set(sent.map((m) => `${m.enrollment_id}:${m.step_id}`)).size).toBe(60);
     expect(w.calls).toHaveLength(60);
-    expect(sent.filter((m) => m.sent_at > disconnectedAt && m.sent_at < reconnectedAt)).toEqual([]);
+    expect(sent.filter((m) => m.sent_at! > disconnectedAt && m.sent_at! < reconnectedAt)).toEqual([]);
     expect((await enrollmentsOf(w.sequenceId)).every((e) => e.status === "finished" && e.reason === "completed_all_steps")).toBe(true);
     expect((await mailboxLedger(w.mailboxId)).queue.filter((r) => r.state !== "sent")).toEqual([]);
   });
@@ -294,7 +294,7 @@ describe("sending engine under faults", () => {
     await runUntil(resumedAt + HOUR);
     const sent = await mailboxMessages(w.mailboxId);
     expect(sent.map((m) => m.status)).toEqual(["sent", "sent", "sent"]);
-    expect(sent.every((m) => m.sent_at >= resumedAt)).toBe(true);
+    expect(sent.every((m) => m.sent_at! >= resumedAt)).toBe(true);
     expect((await enrollmentsOf(w.sequenceId)).map((e) => e.status)).toEqual(Array(3).fill("finished"));
   });
 
@@ -384,7 +384,7 @@ describe("sending engine under faults", () => {
     await runUntil(activatedAt + 5 * DAY);
     const sent = await sentMessages(w.sequenceId);
     expect(sent.map((m) => m.position).sort()).toEqual([1, 1, 1, 2, 2, 2]);
-    expect(sent.every((m) => m.sent_at >= activatedAt)).toBe(true);
+    expect(sent.every((m) => m.sent_at! >= activatedAt)).toBe(true);
     expect(new Set(w.calls.map((c) => c.messageId)).size).toBe(w.calls.length);
     expect((await enrollmentsOf(w.sequenceId)).map((e) => [e.status, e.reason])).toEqual(
       Array(3).fill(["finished", "completed_all_steps"]),
@@ -410,7 +410,7 @@ describe("sending engine under faults", () => {
     await runUntil(activatedAt + DAY);
     const sent = await sentMessages(w.sequenceId);
     expect(sent.map((m) => m.position)).toEqual([1, 1, 1, 2, 2, 2]);
-    expect(sent.slice(3).every((m) => m.sent_at >= activatedAt)).toBe(true);
+    expect(sent.slice(3).every((m) => m.sent_at! >= activatedAt)).toBe(true);
     expect((await enrollmentsOf(w.sequenceId)).map((e) => e.status)).toEqual(Array(3).fill("finished"));
   });
 
@@ -481,7 +481,7 @@ describe("sending engine under faults", () => {
     expect(sent.map((m) => scoreOf.get(m.contact_id))).toEqual([...scores].sort((a, b) => b - a));
     // Five a day: Monday, Tuesday, Wednesday.
     const day = (t: number) => Math.floor((t - MONDAY_9AM_NY) / DAY);
-    expect(sent.map((m) => day(m.sent_at))).toEqual([0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2]);
+    expect(sent.map((m) => day(m.sent_at!))).toEqual([0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2]);
   });
 
   it("a crash in the middle of a send leaves the email unknown after restart: recorded, reported, never resent", async () => {

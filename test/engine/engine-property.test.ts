@@ -176,7 +176,7 @@ async function runScenario(sc: Scenario) {
     const limits = sc.mailboxes[k]!;
     const msgs = await mailboxMessages(mailboxId);
     const byKey = (a: [string, number], b: [string, number]) => a[1] - b[1] || a[0].localeCompare(b[0]);
-    expect(msgs.map((m): [string, number] => [m.message_id_header, m.sent_at]).sort(byKey)).toEqual(
+    expect(msgs.map((m): [string, number] => [m.message_id_header, m.sent_at!]).sort(byKey)).toEqual(
       calls
         .get(mailboxId)!
         .map((c): [string, number] => [c.messageId, c.at])
@@ -197,7 +197,7 @@ async function runScenario(sc: Scenario) {
     const { queue, alarm } = await mailboxLedger(mailboxId);
     const counted = queue.filter((r) => COUNTED.has(r.state));
     const kept = msgs.filter(
-      (m) => counted.some((r) => r.enrollment_id === m.enrollment_id && r.step_id === m.step_id) || m.sent_at >= now() - 2 * DAY + HOUR,
+      (m) => counted.some((r) => r.enrollment_id === m.enrollment_id && r.step_id === m.step_id) || m.sent_at! >= now() - 2 * DAY + HOUR,
     );
     expect(
       new Map(counted.map((r) => [`${r.enrollment_id}:${r.step_id}`, r.reserved_at])),

@@ -51,7 +51,7 @@ describe("sending engine", () => {
     expect(new Set(calls).size).toBe(180);
     setTransportOverride(mb, null);
     const sched = scheduleToWindow(await env.DB.prepare("select * from schedules where id = ?").bind(scheduleId).first<any>());
-    for (const m of sent) expect(inWindow(m.sent_at, sched)).toBe(true);
+    for (const m of sent) expect(inWindow(m.sent_at!, sched)).toBe(true);
     // rolling caps
     const times = sent.map((m: any) => m.sent_at as number).sort((a: number, b: number) => a - b);
     for (let i = 0; i < times.length; i++) {

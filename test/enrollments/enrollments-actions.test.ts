@@ -168,7 +168,7 @@ describe("actions on contacts in a sequence", () => {
     const [c2] = await makeContacts(teamId, 1);
     await enroll(teamId, sequenceId, [c2!], [mb]);
     await runUntil(now() + HOUR);
-    const active = rows.length && (await enrollmentsOf(sequenceId)).find((e: any) => e.contact_id === c2 && e.status === "active");
+    const active = (await enrollmentsOf(sequenceId)).find((e) => e.contact_id === c2 && e.status === "active")!;
     const r2 = await ok(act(api, sequenceId, "restart", { enrollment_ids: [active.id], step: 2 }));
     expect(r2.outcomes).toEqual({ restarted: 1 });
     await runUntil(now() + 3 * DAY);
@@ -233,7 +233,7 @@ describe("actions on contacts in a sequence", () => {
     const job = await waitForJob(res.jobs[0]!);
     expect(job.status, JSON.stringify(job)).toBe("completed");
     const old = await enrollmentsOf(sequenceId);
-    expect(old.every((e: any) => e.status === "finished" && e.reason === "moved")).toBe(true);
+    expect(old.every((e) => e.status === "finished" && e.reason === "moved")).toBe(true);
     expect((await mailboxLedger(mailboxIds[0]!)).queue.filter((q) => q.state === "queued" && q.sequence_id === sequenceId)).toHaveLength(0);
     const outcomes = (
       await env.DB.prepare("SELECT outcome, reasons FROM job_outcomes WHERE job_id = ?")
@@ -250,7 +250,7 @@ describe("actions on contacts in a sequence", () => {
     await env.DB.prepare("UPDATE sequences SET archived_at = ? WHERE id = ?").bind(now(), sequenceId).run();
     const back = await act(api, target, "move", { filter: { status: "all" }, to_sequence_id: sequenceId });
     expect(back.status).toBe(422);
-    expect((await enrollmentsOf(target)).every((e: any) => e.status === "active")).toBe(true);
+    expect((await enrollmentsOf(target)).every((e) => e.status === "active")).toBe(true);
   });
 
   it("pauses and resumes every one of 1,000 enrollments matching a filter in the request, and a selection", async () => {
