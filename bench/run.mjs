@@ -46,6 +46,45 @@ function rssKb(pid) {
   }
 }
 
+// Every LIVE_EVERY_MS a full GC is forced and the live heap read and attributed (scripts/heap-sampler.mjs).
+// Each reading pauses the isolate ~0.1–0.3 s (GC and profile, measured at load 8–12), so not more often
+// by default; BENCH_LIVE_HEAP_MS=0 turns it off (wall times paired against a run without it).
+const LIVE_EVERY_MS = Number(process.env.BENCH_LIVE_HEAP_MS ?? 5000);
+// workerd's V8 flags (miniflare reads MINIFLARE_WORKERD_V8_FLAGS): gc() for the live readings, and with
+// BENCH_HEAP_LIMIT_MB a cap on each isolate's old generation, so a bench whose isolate ever needs more
+// live heap than that dies ("Reached heap limit") instead of passing.
+const HEAP_LIMIT_MB = Number(process.env.BENCH_HEAP_LIMIT_MB ?? 0);
+const v8Flags = [
+  process.env.MINIFLARE_WORKERD_V8_FLAGS ?? "",
+  LIVE_EVERY_MS ? "--expose-gc" : "",
+  HEAP_LIMIT_MB ? `--max-old-space-size=${HEAP_LIMIT_MB}` : "",
+]
+  .filter(Boolean)
+  .join(" ");
+
+/** The live-heap lines of a bench or a phase (see the README's Benchmarks section for what each means). */
+function printLive(name, live) {
+  if (live.arrayBuffersPeakBytes) console.log(`bench ${name}_array_buffers_peak: ${mb(live.arrayBuffersPeakBytes)} MB`);
+  if (!live.samples) return;
+  console.log(`bench ${name}_js_heap_live_peak: ${mb(live.peakBytes)} MB`);
+  console.log(`bench ${name}_array_buffers_live_peak: ${mb(live.arrayBuffersBytes)} MB`);
+  if (live.app) {
+    console.log(`bench ${name}_js_heap_app_peak: ${mb(live.appPeakBytes)} MB`);
+    const at = live.atPeak;
+    if (at) {
+      console.log(`bench ${name}_js_heap_harness_at_live_peak: ${mb(at.harness)} MB`);
+      // Not sampled: compiled code, and what was allocated before the profiler started.
+      console.log(
+        `  live heap at its peak: app ${mb(at.app)} / harness ${mb(at.harness)} / other ${mb(at.other)} / not sampled ${mb(Math.max(0, live.peakBytes - at.app - at.harness - at.other))} MB`,
+      );
+      if (process.env.HEAP_SAMPLER_DEBUG)
+        for (const [site, bytes] of at.topOther) console.log(`  other heap ${mb(bytes).padStart(6)} MB  ${site}`);
+    }
+    // Where the app's live bytes were allocated when its share was largest (the innermost app frame).
+    for (const [site, bytes] of live.app.top.slice(0, 6)) console.log(`  app heap ${mb(bytes).padStart(6)} MB  ${site}`);
+  }
+}
+
 let failed = false;
 for (const file of files) {
   const name = path.basename(file, ".bench.ts");
@@ -55,12 +94,22 @@ for (const file of files) {
   const child = spawn(
     process.execPath,
     ["node_modules/vitest/vitest.mjs", "run", "--config", "bench/vitest.config.ts", `--inspect=127.0.0.1:${inspectorPort}`],
-    { env: { ...env, BENCH_FILE: `bench/${file}` }, stdio: ["ignore", "pipe", "pipe"] },
+    { env: { ...env, BENCH_FILE: `bench/${file}`, MINIFLARE_WORKERD_V8_FLAGS: v8Flags }, stdio: ["ignore", "pipe", "pipe"] },
   );
   // workerd serves one inspector session per isolate: a CPU profile (BENCH_CPU_PROFILE) replaces the heap figures.
   const heap = env.BENCH_CPU_PROFILE
-    ? { resetPhase: () => 0, stop: async () => ({ samples: 0, error: "not sampled while taking a CPU profile" }) }
-    : await startHeapSampler({ port: inspectorPort, target: (t) => t.id.startsWith("core:user:") });
+    ? {
+        resetPhase: () => 0,
+        resetLivePhase: () => ({}),
+        snapshot: async () => {},
+        stop: async () => ({ samples: 0, live: {}, error: "not sampled while taking a CPU profile" }),
+      }
+    : await startHeapSampler({
+        port: inspectorPort,
+        target: (t) => t.id.startsWith("core:user:"),
+        liveEveryMs: LIVE_EVERY_MS,
+        exposedGc: true,
+      });
   let peak = 0;
   const workerds = () =>
     descendants(child.pid).filter((p) => {
@@ -102,6 +151,14 @@ for (const file of files) {
       console.log(`bench ${m[2]}_cpu_ms_per_${m[4] ?? "email"}: ${(used / Math.max(1, Number(m[3]))).toFixed(3)} ms`);
     }
   };
+  // A bench prints `bench-heap-snapshot: <label>` where a heap snapshot would tell what holds memory;
+  // with BENCH_HEAP_SNAPSHOT=<dir> one is written there as <bench>-<label>-0.heapsnapshot.
+  const onSnapshot = (line) => {
+    const m = line.match(/bench-heap-snapshot: (\S+)/);
+    if (!m || !process.env.BENCH_HEAP_SNAPSHOT) return;
+    const prefix = path.join(process.env.BENCH_HEAP_SNAPSHOT, `${name}-${m[1]}`);
+    heap.snapshot(prefix).then(() => console.log(`  heap snapshot: ${prefix}-0.heapsnapshot`));
+  };
   let out = "";
   let lastPhase = null;
   child.stdout.on("data", (b) => {
@@ -119,10 +176,12 @@ for (const file of files) {
         if (phase && phase !== lastPhase) {
           lastPhase = phase;
           console.log(`bench ${phase}_js_heap_peak: ${mb(heap.resetPhase())} MB`);
+          printLive(phase, heap.resetLivePhase());
         }
         console.log(m[1]);
       }
       onMark(line);
+      onSnapshot(line);
     }
   });
   child.stderr.on("data", (b) => (out += b));
@@ -135,6 +194,10 @@ for (const file of files) {
   // of what one request, queue batch or alarm held (Workers allow 128 MB per isolate).
   if (h.samples) console.log(`bench ${name}_js_heap_peak: ${mb(h.peakBytes)} MB`);
   else console.log(`  (no JS heap figure for ${name}: ${h.error ?? "the inspector answered no sample"})`);
+  printLive(name, { ...h.live, arrayBuffersPeakBytes: h.arrayBuffersPeakBytes });
+  if (LIVE_EVERY_MS && h.samples && !h.live.app) console.log(`  (no live heap split for ${name}: ${h.liveError ?? "no live sample"})`);
+  // What the readings cost the bench: the isolate runs no JS while the GC and the profile are taken.
+  if (h.live?.samples) console.log(`  live readings: ${h.live.samples}, ${(h.liveReadingMs / h.live.samples).toFixed(0)} ms each`);
   if (code !== 0) {
     failed = true;
     console.error(`benchmark ${file} failed:\n${out.slice(-4000)}`);

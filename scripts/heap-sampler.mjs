@@ -99,9 +99,14 @@ export async function startHeapSampler({
     live: emptyLive(),
     phaseLive: emptyLive(),
     liveError: null,
+    // Times the live readings had to be set up again (a reloaded Worker: its figures restart).
+    setUps: 0,
+    // Wall time of the live readings (GC, reading and profile; the isolate runs no JS meanwhile).
+    liveReadingMs: 0,
   };
   const sockets = new Map();
-  const until = Date.now() + timeoutMs;
+  const began = Date.now();
+  const until = began + timeoutMs;
   let nextId = 1;
 
   const record = (used, arrayBuffers) => {
@@ -151,52 +156,58 @@ export async function startHeapSampler({
         setTimeout(() => pending.delete(id) && resolve(undefined), lateMs);
       });
     const opened = new Promise((r) => ws.addEventListener("open", r, { once: true }));
-    const profiling = liveEveryMs
-      ? opened.then(async () => {
-          if (exposedGc) {
-            await call("Runtime.enable");
-            // Only the context id was wanted, not every console line.
-            await call("Runtime.disable");
-          }
-          await call("HeapProfiler.enable");
-          const r = await call("HeapProfiler.startSampling", { samplingInterval: 32768 });
-          if (!r) state.liveError = "HeapProfiler.startSampling was refused";
-          return Boolean(r);
-        })
-      : Promise.resolve(false);
+    // The context gc() runs in and the sampling profiler: set up again when a reading fails, since
+    // wrangler dev reloads the Worker (a new isolate behind the same socket) when a source file changes.
+    const setUp = async () => {
+      contextId = undefined;
+      if (exposedGc) {
+        await call("Runtime.enable");
+        // Only the context id was wanted, not every console line.
+        await call("Runtime.disable");
+      }
+      await call("HeapProfiler.enable");
+      const r = await call("HeapProfiler.startSampling", { samplingInterval: 32768 });
+      if (!r) state.liveError = "HeapProfiler.startSampling was refused";
+      return Boolean(r);
+    };
+    let profiling = liveEveryMs ? opened.then(setUp) : Promise.resolve(false);
     const sample = async () => {
       const r = await call("Runtime.getHeapUsage");
       if (typeof r?.usedSize === "number") record(r.usedSize, r.backingStorageSize);
     };
-    let liveBusy = false;
-    const sampleLive = async () => {
-      if (liveBusy) return;
-      liveBusy = true;
-      try {
-        // The three go out together so the isolate answers them in one turn, with no JS running between
-        // the GC and the readings (awaited one by one, a busy isolate allocated tens of MB in between).
-        // A full GC of a few hundred MB can take seconds on a loaded machine.
-        const withProfile = await profiling;
-        const [gc, r, p] = await Promise.all([
-          // HeapProfiler.collectGarbage only posts a GC task (it answers later, after JS ran again): with
-          // workerd started with --expose-gc, gc() runs synchronously inside this message instead.
-          exposedGc
-            ? call("Runtime.evaluate", { expression: "gc(), 0", contextId }, 60_000)
-            : call("HeapProfiler.collectGarbage", {}, 60_000),
-          call("Runtime.getHeapUsage", {}, 60_000),
-          withProfile ? call("HeapProfiler.getSamplingProfile", {}, 60_000) : undefined,
-        ]);
-        if (!gc || gc.exceptionDetails || typeof r?.usedSize !== "number") {
-          state.liveError = gc?.exceptionDetails ? "gc() is not exposed (workerd without --expose-gc)" : state.liveError;
-          return;
-        }
-        record(r.usedSize, r.backingStorageSize);
-        const split = p?.profile ? attribute(p.profile) : null;
-        recordLive(state.live, r.usedSize, split, r.backingStorageSize ?? 0);
-        recordLive(state.phaseLive, r.usedSize, split, r.backingStorageSize ?? 0);
-      } finally {
-        liveBusy = false;
+    // The reading under way, if any: the timer skips a turn while one is out; liveNow() waits for it.
+    let inflight = null;
+    const sampleLive = () => (inflight ??= readLive().finally(() => (inflight = null)));
+    const readLive = async () => {
+      // The three go out together so the isolate answers them in one turn, with no JS running between
+      // the GC and the readings (awaited one by one, a busy isolate allocated tens of MB in between).
+      // A full GC of a few hundred MB can take seconds on a loaded machine.
+      const withProfile = await profiling;
+      const t = Date.now();
+      const [gc, r, p] = await Promise.all([
+        // HeapProfiler.collectGarbage only posts a GC task (it answers later, after JS ran again): with
+        // workerd started with --expose-gc, gc() runs synchronously inside this message instead.
+        exposedGc
+          ? call("Runtime.evaluate", { expression: "gc(), 0", contextId }, 60_000)
+          : call("HeapProfiler.collectGarbage", {}, 60_000),
+        call("Runtime.getHeapUsage", {}, 60_000),
+        withProfile ? call("HeapProfiler.getSamplingProfile", {}, 60_000) : undefined,
+      ]);
+      if (!gc || gc.exceptionDetails || typeof r?.usedSize !== "number") {
+        state.liveError = gc?.exceptionDetails ? "gc() is not exposed (workerd without --expose-gc)" : "a live reading failed";
+        state.setUps++;
+        profiling = setUp();
+        return;
       }
+      record(r.usedSize, r.backingStorageSize);
+      state.liveReadingMs += Date.now() - t;
+      if (process.env.HEAP_SAMPLER_DEBUG)
+        console.log(
+          `  live reading at ${((Date.now() - began) / 1000).toFixed(1)} s: ${mb(r.usedSize)} MB heap, ${mb(r.backingStorageSize ?? 0)} MB ArrayBuffers`,
+        );
+      const split = p?.profile ? attribute(p.profile) : null;
+      recordLive(state.live, r.usedSize, split, r.backingStorageSize ?? 0);
+      recordLive(state.phaseLive, r.usedSize, split, r.backingStorageSize ?? 0);
     };
     // A heap snapshot (every object and its retainers) streamed into a file: open it in Chrome DevTools
     // (Memory → Load) to see what holds the live heap. The isolate is paused while it is taken.
@@ -213,7 +224,7 @@ export async function startHeapSampler({
       ws.removeEventListener("message", onChunk);
       await new Promise((r) => out.end(r));
     };
-    sockets.set(t.id, { ws, sample, sampleLive, snapshot });
+    sockets.set(t.id, { ws, sample, sampleLive, busy: () => inflight !== null, snapshot });
   };
 
   const discover = async () => {
@@ -240,7 +251,7 @@ export async function startHeapSampler({
       if (liveEveryMs && started - lastLive >= liveEveryMs) {
         lastLive = started;
         // Not awaited: the plain samples go on while the GC and the profile are under way.
-        for (const s of sockets.values()) void s.sampleLive();
+        for (const s of sockets.values()) if (!s.busy()) void s.sampleLive();
       }
       await Promise.all([...sockets.values()].map((s) => s.sample()));
       await new Promise((r) => setTimeout(r, Math.max(10, everyMs - (Date.now() - started))));
@@ -269,7 +280,8 @@ export async function startHeapSampler({
     },
     /** One more live reading now (e.g. at the end of a phase). */
     async liveNow() {
-      await Promise.all([...sockets.values()].map((s) => s.sampleLive()));
+      // A reading already under way may predate the caller's moment: wait for it, then take a fresh one.
+      await Promise.all([...sockets.values()].map(async (s) => (await s.sampleLive(), s.sampleLive())));
     },
     /** The peak so far (bytes) and how many samples it rests on. */
     async stop() {
