@@ -4,7 +4,7 @@ import { inList } from "../worker/db/in-list";
 import { stepVariants, teams } from "../worker/db/schema";
 import type { Env } from "../worker/env";
 import { fnv1a } from "../worker/lib/hash";
-import type { MailboxSettings } from "../worker/transports/mailbox-settings";
+import { mailboxQuery, type MailboxSettings } from "../worker/transports/mailbox-settings";
 import { appSecret } from "../worker/services/secrets";
 import { bodyText, buildMessage, messageIdFor, signUnsubscribeToken, subjectForThread, type MessageInput } from "../worker/services/mime";
 import { renderSubject, renderTemplate, type TemplateContext } from "../worker/services/templates";
@@ -36,14 +36,20 @@ const publicUrl = (env: Env) => (env.PUBLIC_URL ?? "http://localhost:8787").repl
 export interface SendContext extends SendChecks {
   variants: Map<string, { id: string; subject: string; body: string }[]>;
   postalAddress: string;
+  /**
+   * The sending mailbox's settings as D1 holds them now, when asked for (`mailboxId`): the MailboxDO
+   * checks its kept copy against them before each batch, at no extra round trip.
+   */
+  mailbox?: MailboxSettings | null;
 }
 
 export async function loadSendContext(
   d: Db,
   teamId: string,
   items: Pick<QueuedEmail, "contactId" | "stepId" | "sequenceId">[],
+  mailboxId?: string,
 ): Promise<SendContext> {
-  const [contactRows, seqRows, variants, team] = await d.batch([
+  const reads = [
     ...sendChecksQueries(
       d,
       teamId,
@@ -56,10 +62,18 @@ export async function loadSendContext(
       .where(and(inList(stepVariants.stepId, [...new Set(items.map((i) => i.stepId))]), eq(stepVariants.enabled, true)))
       .orderBy(asc(stepVariants.label), asc(stepVariants.id)),
     d.select({ postalAddress: teams.postalAddress }).from(teams).where(eq(teams.id, teamId)),
-  ]);
+  ] as const;
+  const [[contactRows, seqRows, variants, team], mailbox] = mailboxId
+    ? await d.batch([...reads, mailboxQuery(d, mailboxId)]).then(([c, s, v, t, m]) => [[c, s, v, t] as const, m[0] ?? null] as const)
+    : [await d.batch(reads), undefined];
   const byStep = new Map<string, { id: string; subject: string; body: string }[]>();
   for (const v of variants) byStep.set(v.stepId, [...(byStep.get(v.stepId) ?? []), { id: v.id, subject: v.subject, body: v.body }]);
-  return { ...toSendChecks(contactRows, seqRows), variants: byStep, postalAddress: team[0]?.postalAddress ?? "" };
+  return {
+    ...toSendChecks(contactRows, seqRows),
+    variants: byStep,
+    postalAddress: team[0]?.postalAddress ?? "",
+    ...(mailbox !== undefined && { mailbox }),
+  };
 }
 
 /** Renders the step's email for one contact into a complete RFC 5322 message. */

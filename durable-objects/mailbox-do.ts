@@ -136,7 +136,13 @@ export class MailboxDO extends DurableObject<Env> {
   /** Sends whose transport call is in progress in this instance. A "sending" row not in here was cut off by a crash. */
   private inFlight = new Set<string>();
   private running: Promise<void> | null = null;
-  /** The mailbox's settings: read at each alarm and on refresh(), not per email or per hand-over. */
+  /**
+   * The mailbox's settings, kept between passes. Stays correct because every writer of the columns
+   * read here tells the object (refresh(): settings, connect, reconnect, disconnect, needs-reconnect),
+   * a sender error clears it, capacity() and forecast() read afresh, and each batch of sends re-reads
+   * the row in its own D1 read and starts over when it changed (a lost refresh() costs nothing sent
+   * on stale settings). OAuth tokens are not taken from here: the transports read them per send.
+   */
   private settingsCache: MailboxSettings | null | undefined = undefined;
   /**
    * During a pass, the reservation instants that count against the caps in the last 24 h, ascending:
@@ -460,17 +466,25 @@ export class MailboxDO extends DurableObject<Env> {
   }
 
   private async pass(): Promise<void> {
+    // A pass that found the settings changed under it starts over with them (bounded: a writer that
+    // keeps changing them can't hold the object in here).
+    for (let i = 0; i < 3 && (await this.sendPass()); i++);
+  }
+
+  /** One pass; true when it stopped because D1's settings differ from the kept copy (now replaced). */
+  private async sendPass(): Promise<boolean> {
     const mailboxId = this.meta("mailbox_id");
-    if (!mailboxId) return;
+    if (!mailboxId) return false;
     await this.reconcile();
     await this.report();
-    const mb = await this.settings(true);
+    const mb = await this.settings();
     if (!mb || mb.status !== "connected") {
       // Held while disconnected or paused: nothing is stranded, refresh() on reconnect resumes.
       await this.schedule(now(), mb);
-      return;
+      return false;
     }
     let looked = 0;
+    let changed = false;
     this.recent = this.sql
       .exec<{ reserved_at: number }>(
         `SELECT reserved_at FROM queue WHERE +state IN ${COUNTED} AND reserved_at > ? ORDER BY reserved_at`,
@@ -495,7 +509,17 @@ export class MailboxDO extends DurableObject<Env> {
           this.d,
           mb.teamId,
           picks.map((p) => ({ contactId: p.contact_id, stepId: p.resend_of ?? p.step_id, sequenceId: p.sequence_id })),
+          mailboxId,
         );
+        // The settings kept in memory are checked against D1's before every batch, in the batch's own
+        // read: a write whose refresh() never arrived (status, limits, sender, transport) is seen
+        // before anything more is sent, as if read at the start of the pass. Nothing of this batch was
+        // claimed or reserved yet: the pass starts over with the new settings.
+        if (sc.mailbox === null || (sc.mailbox && JSON.stringify(sc.mailbox) !== JSON.stringify(mb))) {
+          this.settingsCache = sc.mailbox;
+          changed = true;
+          break;
+        }
         // Through a local transport nothing reaches this object between the sends of a batch: the batch
         // is claimed at once and its context stays current. Otherwise each send after the first is
         // claimed and checked again at its moment.
@@ -513,8 +537,10 @@ export class MailboxDO extends DurableObject<Env> {
     } finally {
       this.recent = null;
     }
+    if (changed) return true;
     while (await this.report());
     await this.schedule(now(), mb);
+    return false;
   }
 
   /** Earliest instant the caps and the gap allow a send (invariant 3). */

@@ -22,8 +22,9 @@ export type MailboxSettings = Pick<
   | "statusReason"
 >;
 
-export async function loadMailbox(d: Db, mailboxId: string): Promise<MailboxSettings | null> {
-  const r = await d
+/** The select of a mailbox's settings, as a query builder: awaited alone, or one statement of a D1 batch (the send path's). */
+export function mailboxQuery(d: Db, mailboxId: string) {
+  return d
     .select({
       id: mailboxes.id,
       teamId: mailboxes.teamId,
@@ -42,7 +43,9 @@ export async function loadMailbox(d: Db, mailboxId: string): Promise<MailboxSett
       statusReason: mailboxes.statusReason,
     })
     .from(mailboxes)
-    .where(eq(mailboxes.id, mailboxId))
-    .get();
-  return r ?? null;
+    .where(eq(mailboxes.id, mailboxId));
+}
+
+export async function loadMailbox(d: Db, mailboxId: string): Promise<MailboxSettings | null> {
+  return (await mailboxQuery(d, mailboxId).get()) ?? null;
 }

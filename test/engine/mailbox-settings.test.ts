@@ -1,0 +1,85 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { setTransportOverride } from "../../worker/transports";
+import { env } from "../helpers";
+import {
+  DAY,
+  HOUR,
+  MIN,
+  enroll,
+  makeContacts,
+  makeMailbox,
+  makeSchedule,
+  makeSequence,
+  makeTeam,
+  runUntil,
+  SIM_START,
+  setMailboxStatus,
+  startSimulation,
+} from "../fixtures";
+
+/**
+ * The MailboxDO keeps its mailbox's settings between passes (durable-objects/mailbox-do.ts,
+ * settingsCache). Writers tell it with refresh(); these tests write D1 the way a writer whose refresh()
+ * never arrived would (another isolate, a crash right after the write): the next batch of sends must
+ * still go by D1's settings, never by the kept copy.
+ */
+describe("mailbox settings kept by the MailboxDO", () => {
+  beforeEach(() => startSimulation());
+
+  /** A mailbox of `hourly` sends an hour, no gap, a window open all week, and `n` contacts due at once. */
+  async function world(n: number, o: { daily: number; hourly: number }) {
+    const { teamId, userId } = await makeTeam();
+    const allDay = Object.fromEntries(["0", "1", "2", "3", "4", "5", "6"].map((d) => [d, [["00:00", "23:59"]] as [string, string][]]));
+    const scheduleId = await makeSchedule(teamId, { timeZone: "UTC", windows: allDay });
+    const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }], scheduleId);
+    const mailboxId = await makeMailbox(teamId, userId, { daily: o.daily, hourly: o.hourly, gapSeconds: 0 });
+    const sent: number[] = [];
+    setTransportOverride(mailboxId, {
+      local: true,
+      async send() {
+        sent.push(Date.now());
+        return { ok: true };
+      },
+    });
+    await enroll(teamId, sequenceId, await makeContacts(teamId, n), [mailboxId]);
+    return { mailboxId, sent };
+  }
+
+  it("a mailbox paused in D1 without telling its object sends nothing from its next batch on", async () => {
+    const w = await world(20, { daily: 100, hourly: 5 });
+    await runUntil(SIM_START + 30 * MIN);
+    expect(w.sent).toHaveLength(5);
+    // Paused in D1 only: the refresh() that would follow is lost.
+    await env.DB.prepare("UPDATE mailboxes SET status = 'paused', status_reason = 'by hand' WHERE id = ?").bind(w.mailboxId).run();
+    await runUntil(SIM_START + DAY);
+    expect(w.sent).toHaveLength(5);
+    setTransportOverride(w.mailboxId, null);
+  });
+
+  it("a daily limit lowered in D1 without telling its object holds from the next batch on", async () => {
+    const w = await world(20, { daily: 100, hourly: 5 });
+    await runUntil(SIM_START + 30 * MIN);
+    expect(w.sent).toHaveLength(5);
+    await env.DB.prepare("UPDATE mailboxes SET daily_limit = 7 WHERE id = ?").bind(w.mailboxId).run();
+    await runUntil(SIM_START + DAY - HOUR);
+    expect(w.sent).toHaveLength(7);
+    setTransportOverride(w.mailboxId, null);
+  });
+
+  it("a mailbox reconnected through refresh() resumes with the settings written before it", async () => {
+    const w = await world(12, { daily: 100, hourly: 5 });
+    await runUntil(SIM_START + 30 * MIN);
+    expect(w.sent).toHaveLength(5);
+    await setMailboxStatus(w.mailboxId, "paused", "by hand");
+    await runUntil(SIM_START + 5 * HOUR);
+    expect(w.sent).toHaveLength(5);
+    await env.DB.prepare("UPDATE mailboxes SET hourly_limit = 1 WHERE id = ?").bind(w.mailboxId).run();
+    await setMailboxStatus(w.mailboxId, "connected");
+    await runUntil(SIM_START + 5 * HOUR + 30 * MIN);
+    // One an hour now: the reconnect brought the new limit with it.
+    expect(w.sent).toHaveLength(6);
+    await runUntil(SIM_START + 2 * DAY);
+    expect(w.sent).toHaveLength(12);
+    setTransportOverride(w.mailboxId, null);
+  });
+});
