@@ -1,27 +1,14 @@
-import { batchSql, type Db } from "../worker/db/client";
-import { bulkInsertSql } from "../worker/db/bulk";
+import { sql } from "drizzle-orm";
+import type { Db } from "../worker/db/client";
 
-export interface MirrorRow {
-  id: string;
-  teamId: string;
-  sequenceId: string;
-  contactId: string;
-  mailboxId: string | null;
-  status: string;
-  currentStep: number;
-  nextDueAt: number | null;
-  reason: string | null;
-  jobId: string | null;
-  addedBy: string | null;
-  createdAt: number;
-  updatedAt: number;
-  finishedAt: number | null;
-}
-
-const COLUMNS = [
+/**
+ * D1's copy of a SequenceDO's enrollments (what lists and searches read). A page of changed rows
+ * travels as ONE JSON text that the object's own SQLite builds (`readMirrorPage`) and D1 unpacks with
+ * json_each (`writeMirrorPage`): no row object, no per-row JSON in JavaScript on either side.
+ * Both functions name the same fields in the same order (MIRROR_FIELDS).
+ */
+const MIRROR_FIELDS = [
   "id",
-  "team_id",
-  "sequence_id",
   "contact_id",
   "mailbox_id",
   "status",
@@ -31,38 +18,51 @@ const COLUMNS = [
   "job_id",
   "added_by",
   "created_at",
-  "updated_at",
   "finished_at",
 ] as const;
 
+/** A page at most this long in JSON characters (a bound value may hold 2 MB; D1's statement stays small: the rows are one value). */
+export const MIRROR_MAX_CHARS = 900_000;
+
+export interface MirrorPage {
+  /** JSON array of arrays, fields in MIRROR_FIELDS order, in revision order. */
+  json: string;
+  rows: number;
+  /** The highest revision in the page (every dirty row up to it is in the page). */
+  top: number;
+}
+
 /**
- * Writes SequenceDO enrollment state into D1 (upsert by id), many rows per statement. The
- * (sequence_id, contact_id) unique index is D1's backstop for invariant 1.
+ * The next `limit` changed rows of the object's storage, oldest revision first (a contact's finished
+ * enrollment reaches D1 before its new one: D1's open-once index). `next_due_at`: an active row's
+ * step due time; a paused row's own timer (it resumes by itself then); else none.
  */
-export async function flushEnrollmentMirror(d: Db, rows: MirrorRow[]): Promise<void> {
-  if (!rows.length) return;
-  const stmts = bulkInsertSql(
-    "enrollments",
-    COLUMNS,
-    rows.map((r) => [
-      r.id,
-      r.teamId,
-      r.sequenceId,
-      r.contactId,
-      r.mailboxId,
-      r.status,
-      r.currentStep,
-      r.nextDueAt,
-      r.reason,
-      r.jobId,
-      r.addedBy,
-      r.createdAt,
-      r.updatedAt,
-      r.finishedAt,
-    ]),
-    "",
-    `ON CONFLICT(id) DO UPDATE SET mailbox_id = excluded.mailbox_id, status = excluded.status, current_step = excluded.current_step,
-       next_due_at = excluded.next_due_at, reason = excluded.reason, updated_at = excluded.updated_at, finished_at = excluded.finished_at`,
-  );
-  await batchSql(d, stmts);
+export function readMirrorPage(storage: SqlStorage, limit: number): MirrorPage | null {
+  const page = storage
+    .exec<{ json: string; rows: number; top: number | null }>(
+      `SELECT json_group_array(json_array(id, contact_id, mailbox_id, status, step_pos, next_due, reason, job_id, added_by, created_at, finished_at)
+                ORDER BY dirty) AS json,
+              count(*) AS rows, max(dirty) AS top
+       FROM (SELECT e.*, CASE e.status WHEN 'active' THEN e.due_at WHEN 'paused' THEN t.run_at END AS next_due
+             FROM enrollments e LEFT JOIN timers t ON t.enrollment_id = e.id WHERE e.dirty > 0 ORDER BY e.dirty LIMIT ?)`,
+      limit,
+    )
+    .one();
+  return page.rows ? { json: page.json, rows: page.rows, top: page.top! } : null;
+}
+
+/**
+ * Upserts a page into D1 by id in one statement. The (sequence_id, contact_id) open-once unique index
+ * is D1's backstop for invariant 1; json_each walks the page in its order.
+ */
+export async function writeMirrorPage(d: Db, teamId: string, sequenceId: string, page: MirrorPage, updatedAt: number): Promise<void> {
+  const f = (name: (typeof MIRROR_FIELDS)[number]) => sql.raw(`json_extract(value, '$[${MIRROR_FIELDS.indexOf(name)}]')`);
+  await d.run(sql`
+    INSERT INTO enrollments (id, team_id, sequence_id, contact_id, mailbox_id, status, current_step, next_due_at, reason, job_id, added_by,
+                             created_at, updated_at, finished_at)
+    SELECT ${f("id")}, ${teamId}, ${sequenceId}, ${f("contact_id")}, ${f("mailbox_id")}, ${f("status")}, ${f("current_step")},
+           ${f("next_due_at")}, ${f("reason")}, ${f("job_id")}, ${f("added_by")}, ${f("created_at")}, ${updatedAt}, ${f("finished_at")}
+    FROM json_each(${page.json}) WHERE true
+    ON CONFLICT(id) DO UPDATE SET mailbox_id = excluded.mailbox_id, status = excluded.status, current_step = excluded.current_step,
+       next_due_at = excluded.next_due_at, reason = excluded.reason, updated_at = excluded.updated_at, finished_at = excluded.finished_at`);
 }

@@ -18,7 +18,7 @@ import {
   type StepResult,
 } from "./engine-types";
 import { blockingReason, loadContactStates } from "./eligibility";
-import { flushEnrollmentMirror, type MirrorRow } from "./enrollment-mirror";
+import { MIRROR_MAX_CHARS, readMirrorPage, writeMirrorPage } from "./enrollment-mirror";
 import { deleteMeta, migrate, patchRow, readMeta, writeMeta } from "./object-storage";
 import { isEmailStep, loadSequenceConfig, nextEnabledStep, sendingZone, type SequenceConfig, type StepConfig } from "./sequence-config";
 import { overrideOf, toChoice, withChoice, type ChoiceRow, type EmailChoice, type ScheduledActionResult } from "./scheduled-email";
@@ -69,6 +69,9 @@ interface Row {
 const DUE_BATCH = 500;
 /** Rows per statement when enrolling: the JSON of one page stays far below the 2 MB a bound value may hold. */
 const ENROLL_ROWS = 500;
+/** Changed rows mirrored to D1 per statement; a page of unusually long rows is cut to FLUSH_ROWS_LONG (the JSON stays under MIRROR_MAX_CHARS). */
+const FLUSH_ROWS = 2_000;
+const FLUSH_ROWS_LONG = 200;
 /** Rows read or written at a time by any bulk pass (bind, activate, reconcile): memory stays bounded. */
 export const PAGE = 5_000;
 /**
@@ -260,9 +263,9 @@ export class SequenceDO extends DurableObject<Env> {
    * again under the new id; the old enrollment stays as history.
    *
    * Set-based: a chunk of a thousand contacts costs a handful of statements here (two lookups, then
-   * ENROLL_ROWS rows per insert), and the D1 mirror is written from what this call just inserted
-   * instead of re-read from storage; the rows stay dirty until D1 has them, so a crash in between is
-   * repaired by the next flush.
+   * ENROLL_ROWS rows per insert), and one more to mirror them to D1 (flush: the page's JSON is built by
+   * this object's SQLite); the rows stay dirty until D1 has them, so a crash in between is repaired by
+   * the next flush.
    */
   async enroll(
     sequenceId: string,
@@ -281,7 +284,6 @@ export class SequenceDO extends DurableObject<Env> {
     const already: string[] = [];
     const alreadyOther: string[] = [];
     const fresh: { it: EnrollItem; dirty: number }[] = [];
-    let olderDirty = false;
     this.ctx.storage.transactionSync(() => {
       const known = new Set<string>();
       const openFor = new Set<string>();
@@ -312,7 +314,6 @@ export class SequenceDO extends DurableObject<Env> {
         enrolled.push(it.contactId);
       }
       if (!fresh.length) return;
-      olderDirty = this.sql.exec("SELECT 1 FROM enrollments WHERE dirty > 0 AND dirty < ? LIMIT 1", fresh[0]!.dirty).toArray().length > 0;
       for (let i = 0; i < fresh.length; i += ENROLL_ROWS) {
         const page = fresh.slice(i, i + ENROLL_ROWS);
         const rows = page.map(({ it, dirty }) => [
@@ -347,34 +348,10 @@ export class SequenceDO extends DurableObject<Env> {
           );
       }
     });
-    if (fresh.length && !olderDirty) {
-      // Nothing older waits for D1 (its revision order matters only against older rows): mirror these directly.
-      await flushEnrollmentMirror(
-        this.d,
-        fresh.map(({ it }) => ({
-          id: it.enrollmentId,
-          teamId: cfg.teamId,
-          sequenceId,
-          contactId: it.contactId,
-          mailboxId: it.mailboxId,
-          status,
-          currentStep: first?.position ?? 0,
-          nextDueAt: status === "active" ? dueAt : null,
-          reason,
-          jobId: it.jobId ?? null,
-          addedBy: it.addedBy ?? null,
-          createdAt: t,
-          updatedAt: t,
-          finishedAt: null,
-        })),
-      );
-      // A row changed again meanwhile has a newer revision than this call's and stays dirty.
-      this.sql.exec(
-        "UPDATE enrollments SET dirty = 0 WHERE dirty > 0 AND dirty BETWEEN ? AND ?",
-        fresh[0]!.dirty,
-        fresh[fresh.length - 1]!.dirty,
-      );
-    }
+    // A first step due at once is handed to its mailbox now, by the alarm's own code (eligibility checked
+    // again, check timers, invariant 4's keys), before the new rows are mirrored: D1 gets each row once,
+    // already queued, instead of once here and again from the alarm a moment later.
+    if (fresh.length && status === "active" && dueAt <= t) await this.processDue(sequenceId, cfg, Math.max(DUE_BATCH, fresh.length));
     await this.flush(cfg.teamId, sequenceId);
     await this.rearm();
     return { enrolled, already, alreadyOther };
@@ -979,17 +956,13 @@ export class SequenceDO extends DurableObject<Env> {
    * One alarm's work: at most DUE_BATCH due timers. A timer is either a step falling due (waiting
    * "timer") or a check on a step handed to a mailbox or a task (the reconciler, invariant 10).
    */
-  private async processDue(sequenceId: string) {
+  private async processDue(sequenceId: string, loaded?: SequenceConfig, limit = DUE_BATCH) {
     const t = now();
-    const cfg = await loadSequenceConfig(this.d, sequenceId);
+    const cfg = loaded ?? (await loadSequenceConfig(this.d, sequenceId));
     if (!cfg) return;
     const teamId = cfg.teamId;
     const due = this.sql
-      .exec(
-        "SELECT e.* FROM timers t JOIN enrollments e ON e.id = t.enrollment_id WHERE t.run_at <= ? ORDER BY t.run_at LIMIT ?",
-        t,
-        DUE_BATCH,
-      )
+      .exec("SELECT e.* FROM timers t JOIN enrollments e ON e.id = t.enrollment_id WHERE t.run_at <= ? ORDER BY t.run_at LIMIT ?", t, limit)
       .toArray() as unknown as Row[];
     // Only steps falling due need the contact's facts; a check on a step already handed over does not.
     const stepping = due.filter((e) => !(e.status === "active" && (e.waiting === "mailbox" || e.waiting === "task")));
@@ -1372,39 +1345,18 @@ export class SequenceDO extends DurableObject<Env> {
     if (Object.keys(patch).length) patchRow(this.sql, "enrollments", patch, { id }, { dirty: ++this.rev });
   }
 
-  /** Mirror changed enrollments to D1 (D1 is what lists and searches read). */
+  /** Mirror changed enrollments to D1 (D1 is what lists and searches read), a page at a time in revision order. */
   private async flush(teamId: string, sequenceId: string) {
     for (;;) {
-      // In revision order: a contact's finished enrollment reaches D1 before its new one (D1's open-once index).
-      const rows = this.sql
-        .exec(
-          "SELECT e.*, t.run_at AS resume_at FROM enrollments e LEFT JOIN timers t ON t.enrollment_id = e.id WHERE e.dirty > 0 ORDER BY e.dirty LIMIT 2000",
-        )
-        .toArray() as unknown as (Row & { dirty: number; resume_at: number | null })[];
-      if (!rows.length) return;
-      const t = now();
-      const mirror: MirrorRow[] = rows.map((r) => ({
-        id: r.id,
-        teamId,
-        sequenceId,
-        contactId: r.contact_id,
-        mailboxId: r.mailbox_id,
-        status: r.status,
-        currentStep: r.step_pos,
-        // Active: when its step falls due. Paused until a date: that date (it resumes by itself then).
-        nextDueAt: r.status === "active" ? r.due_at : r.status === "paused" ? r.resume_at : null,
-        reason: r.reason,
-        jobId: r.job_id,
-        addedBy: r.added_by,
-        createdAt: r.created_at,
-        updatedAt: t,
-        finishedAt: r.finished_at,
-      }));
-      await flushEnrollmentMirror(this.d, mirror);
+      let page = readMirrorPage(this.sql, FLUSH_ROWS);
+      if (page && page.json.length > MIRROR_MAX_CHARS) page = readMirrorPage(this.sql, FLUSH_ROWS_LONG);
+      if (!page) return;
+      const top = page.top;
+      await writeMirrorPage(this.d, teamId, sequenceId, page, now());
       this.ctx.storage.transactionSync(() => {
         // A row changed again while D1 was being written keeps its newer revision and goes next time.
         // Revisions only grow, and the page is every row up to its last revision: one statement clears it.
-        this.sql.exec("UPDATE enrollments SET dirty = 0 WHERE dirty > 0 AND dirty <= ?", rows[rows.length - 1]!.dirty);
+        this.sql.exec("UPDATE enrollments SET dirty = 0 WHERE dirty > 0 AND dirty <= ?", top);
       });
     }
   }

@@ -7,10 +7,11 @@ import { now, setClock } from "../../worker/lib/clock";
 import { newId } from "../../worker/lib/ids";
 import { mailboxStub, sequenceStub } from "../../durable-objects/engine";
 import type { QueuedEmail } from "../../durable-objects/engine-types";
-import { scheduleToWindow } from "../../durable-objects/sequence-config";
+import { scheduleToWindow, type ScheduleColumns } from "../../durable-objects/sequence-config";
 import { setTransportOverride } from "../../worker/transports";
 import type { OutgoingEmail, SendResult } from "../../worker/transports/types";
-import { env } from "../helpers";
+import type { enrollments, tasks } from "../../worker/db/schema";
+import { env, type RawRow } from "../helpers";
 import {
   DAY,
   HOUR,
@@ -60,6 +61,8 @@ async function world(
     contacts?: number;
     mailbox?: Parameters<typeof makeMailbox>[2];
     answer?: Parameters<typeof recordingTransport>[1];
+    /** Runs right before the contacts are enrolled (a first step due at once is handed over by the enroll call). */
+    beforeEnroll?: (w: { sequenceId: string; teamId: string; mailboxId: string; contactIds: string[] }) => Promise<void>;
   } = {},
 ) {
   const { teamId, userId } = await makeTeam("Defects");
@@ -73,21 +76,25 @@ async function world(
       async (id) => (await env.DB.prepare("SELECT email FROM contacts WHERE id = ?").bind(id).first<{ email: string }>())!.email,
     ),
   );
+  await o.beforeEnroll?.({ sequenceId, teamId, mailboxId, contactIds });
   const res = await enroll(teamId, sequenceId, contactIds, [mailboxId]);
   expect(res.enrolled).toHaveLength(contactIds.length);
   return { teamId, userId, scheduleId, sequenceId, stepIds, mailboxId, contactIds, emails, calls };
 }
 
+/** A class prototype's methods, as a test wraps one of them. */
+type Methods = Record<string, (this: unknown, ...args: unknown[]) => Promise<unknown>>;
+
 /** The prototype of a Durable Object class as the runtime runs it (to wrap one method for one test). */
-async function protoOf(stub: unknown): Promise<any> {
-  return runInDurableObject(stub as DurableObjectStub, (o: object) => Object.getPrototypeOf(o));
+async function protoOf(stub: unknown): Promise<Methods> {
+  return runInDurableObject(stub as DurableObjectStub, (o: object) => Object.getPrototypeOf(o) as Methods);
 }
 
 /** Wraps `proto[name]` with `before` (run once, on the first call) and returns a function restoring it. */
-function onceBefore(proto: any, name: string, before: (...args: any[]) => Promise<void>): () => void {
-  const orig = proto[name];
+function onceBefore(proto: Methods, name: string, before: (...args: unknown[]) => Promise<void>): () => void {
+  const orig = proto[name]!;
   let fired = false;
-  proto[name] = async function (this: unknown, ...args: any[]) {
+  proto[name] = async function (this: unknown, ...args: unknown[]) {
     if (!fired) {
       fired = true;
       await before(...args);
@@ -100,7 +107,7 @@ function onceBefore(proto: any, name: string, before: (...args: any[]) => Promis
 const enrollmentRow = async (sequenceId: string, contactId: string) =>
   (await env.DB.prepare("SELECT * FROM enrollments WHERE sequence_id = ? AND contact_id = ? ORDER BY created_at DESC, id LIMIT 1")
     .bind(sequenceId, contactId)
-    .first<any>())!;
+    .first<RawRow<typeof enrollments>>())!;
 
 describe("sending engine: races, restarts and sizes (issue 9)", () => {
   const overridden: string[] = [];
@@ -114,15 +121,21 @@ describe("sending engine: races, restarts and sizes (issue 9)", () => {
 
   // Defect 1 / invariant 11.
   it("a reply landing while the step is being handed to the mailbox sends nothing", async () => {
-    const w = track(await world({ steps: [{ wait: 0 }, { wait: 1 }] }));
-    const [c] = w.contactIds as [string];
-    const eid = (await enrollmentRow(w.sequenceId, c)).id as string;
-    // The reply lands after the SequenceDO decided to hand the step over and before the mailbox has it.
-    restore.push(
-      onceBefore(await protoOf(mailboxStub(env, w.mailboxId)), "enqueue", async () => {
-        await sequenceStub(env, w.sequenceId).transition(w.sequenceId, w.teamId, [eid], "finish", "replied");
+    // The reply lands after the SequenceDO decided to hand the step over (the enroll call does, the
+    // step being due at once) and before the mailbox has it.
+    const w = track(
+      await world({
+        steps: [{ wait: 0 }, { wait: 1 }],
+        beforeEnroll: async (v) =>
+          void restore.push(
+            onceBefore(await protoOf(mailboxStub(env, v.mailboxId)), "enqueue", async () => {
+              const eid = (await enrollmentRow(v.sequenceId, v.contactIds[0]!)).id as string;
+              await sequenceStub(env, v.sequenceId).transition(v.sequenceId, v.teamId, [eid], "finish", "replied");
+            }),
+          ),
       }),
     );
+    const [c] = w.contactIds as [string];
     await runUntil(SIM_START + 5 * DAY);
 
     expect(w.calls).toEqual([]);
@@ -133,14 +146,20 @@ describe("sending engine: races, restarts and sizes (issue 9)", () => {
   });
 
   it("a pause landing while the step is being handed to the mailbox holds the email, and resuming sends it once", async () => {
-    const w = track(await world({ steps: [{ wait: 0 }] }));
-    const [c] = w.contactIds as [string];
-    const eid = (await enrollmentRow(w.sequenceId, c)).id as string;
-    restore.push(
-      onceBefore(await protoOf(mailboxStub(env, w.mailboxId)), "enqueue", async () => {
-        await sequenceStub(env, w.sequenceId).transition(w.sequenceId, w.teamId, [eid], "pause");
+    const w = track(
+      await world({
+        steps: [{ wait: 0 }],
+        beforeEnroll: async (v) =>
+          void restore.push(
+            onceBefore(await protoOf(mailboxStub(env, v.mailboxId)), "enqueue", async () => {
+              const eid = (await enrollmentRow(v.sequenceId, v.contactIds[0]!)).id as string;
+              await sequenceStub(env, v.sequenceId).transition(v.sequenceId, v.teamId, [eid], "pause");
+            }),
+          ),
       }),
     );
+    const [c] = w.contactIds as [string];
+    const eid = (await enrollmentRow(w.sequenceId, c)).id as string;
     await runUntil(SIM_START + 2 * DAY);
     expect(w.calls).toEqual([]);
     expect(await enrollmentRow(w.sequenceId, c)).toMatchObject({ status: "paused", reason: "paused_by_user" });
@@ -170,7 +189,8 @@ describe("sending engine: races, restarts and sizes (issue 9)", () => {
 
   // Defect 3 / invariant 10.
   it("a SequenceDO restarted after handing a step over and before the mailbox got it is repaired: the email goes out once", async () => {
-    const w = track(await world({ steps: [{ wait: 0 }] }));
+    // A first step a minute after enrolling: the alarm hands it over (one due at once goes from the enroll call).
+    const w = track(await world({ steps: [{ wait: 1, unit: "minutes" }] }));
     const [c] = w.contactIds as [string];
     // The hand-over never reaches the mailbox, and the SequenceDO is reset right after.
     restore.push(
@@ -178,7 +198,7 @@ describe("sending engine: races, restarts and sizes (issue 9)", () => {
         throw new Error("simulated restart before the enqueue");
       }),
     );
-    expect(await runUntil(SIM_START).catch((e) => String(e))).toContain("simulated restart");
+    expect(await runUntil(SIM_START + 60_000).catch((e) => String(e))).toContain("simulated restart");
     await runInDurableObject(sequenceStub(env, w.sequenceId), (_o, s) => s.abort("simulated restart")).catch(() => undefined);
     // The runtime retries an alarm whose handler did not finish; then time goes on.
     await runDurableObjectAlarm(sequenceStub(env, w.sequenceId));
@@ -218,7 +238,7 @@ describe("sending engine: races, restarts and sizes (issue 9)", () => {
     );
     const [c] = w.contactIds as [string];
     await runUntil(SIM_START + MIN);
-    const taskOf = () => env.DB.prepare("SELECT * FROM tasks WHERE contact_id = ?").bind(c).first<any>();
+    const taskOf = () => env.DB.prepare("SELECT * FROM tasks WHERE contact_id = ?").bind(c).first<RawRow<typeof tasks>>();
     expect(await taskOf()).toMatchObject({ status: "open", step_id: w.stepIds[0] });
     // The task row is gone (as if the SequenceDO restarted before writing it).
     await env.DB.prepare("DELETE FROM tasks WHERE contact_id = ?").bind(c).run();
@@ -240,7 +260,9 @@ describe("sending engine: races, restarts and sizes (issue 9)", () => {
     const calls = recordingTransport(mailboxId);
     overridden.push(mailboxId);
     setClock(MONDAY_9AM_NY + HOUR); // 10:00 in New York is 00:00 in Tokyo
-    const window = scheduleToWindow((await env.DB.prepare("SELECT * FROM schedules WHERE id = ?").bind(scheduleId).first<any>())!);
+    const window = scheduleToWindow(
+      (await env.DB.prepare("SELECT * FROM schedules WHERE id = ?").bind(scheduleId).first<ScheduleColumns>())!,
+    );
     const night: QueuedEmail[] = Array.from({ length: 2_100 }, () => ({
       enrollmentId: newId(),
       stepId: stepIds[0]!,

@@ -3,7 +3,7 @@ import { engine, sequenceStub } from "../../durable-objects/engine";
 import type { EnrollItem } from "../../durable-objects/engine";
 import { resetClock } from "../../worker/lib/clock";
 import { env } from "../helpers";
-import { addContactsSetup, makeContacts } from "../fixtures";
+import { addContactsSetup, mailboxLedger, makeContacts } from "../fixtures";
 
 // SequenceDO.enroll works set-based (a few statements per call, hundreds of rows each) and writes the
 // D1 mirror from what it just inserted. These pin what the one-by-one version did: invariant 1 within
@@ -43,22 +43,23 @@ describe("SequenceDO.enroll, set-based", () => {
   it("a contact twice in one call is enrolled once; a repeated call is 'already' without being someone else's", async () => {
     const x = await addContactsSetup();
     const [a, b] = await makeContacts(x.teamId, 2);
+    const mb = x.mailboxIds[0]!;
     const seq = engine.sequence(env, x.sequenceId, x.teamId);
     const first = await seq.enroll([
-      { enrollmentId: "e-a", contactId: a!, mailboxId: null, score: 1, timeZone: null },
-      { enrollmentId: "e-b", contactId: b!, mailboxId: null, score: 1, timeZone: null },
-      { enrollmentId: "e-a2", contactId: a!, mailboxId: null, score: 1, timeZone: null },
-      { enrollmentId: "e-b", contactId: b!, mailboxId: null, score: 1, timeZone: null },
+      { enrollmentId: "e-a", contactId: a!, mailboxId: mb, score: 1, timeZone: null },
+      { enrollmentId: "e-b", contactId: b!, mailboxId: mb, score: 1, timeZone: null },
+      { enrollmentId: "e-a2", contactId: a!, mailboxId: mb, score: 1, timeZone: null },
+      { enrollmentId: "e-b", contactId: b!, mailboxId: mb, score: 1, timeZone: null },
     ]);
     expect(first).toEqual({ enrolled: [a, b], already: [a, b], alreadyOther: [a] });
     // The same call again (a redelivered chunk): its own enrollments are "already", never someone else's.
     const again = await seq.enroll([
-      { enrollmentId: "e-a", contactId: a!, mailboxId: null, score: 1, timeZone: null },
-      { enrollmentId: "e-b", contactId: b!, mailboxId: null, score: 1, timeZone: null },
+      { enrollmentId: "e-a", contactId: a!, mailboxId: mb, score: 1, timeZone: null },
+      { enrollmentId: "e-b", contactId: b!, mailboxId: mb, score: 1, timeZone: null },
     ]);
     expect(again).toEqual({ enrolled: [], already: [a, b], alreadyOther: [] });
     // Another job's enrollment of the same contact: already, and someone else's.
-    const other = await seq.enroll([{ enrollmentId: "e-a3", contactId: a!, mailboxId: null, score: 1, timeZone: null }]);
+    const other = await seq.enroll([{ enrollmentId: "e-a3", contactId: a!, mailboxId: mb, score: 1, timeZone: null }]);
     expect(other).toEqual({ enrolled: [], already: [a], alreadyOther: [a] });
     expect((await d1Enrollments(x.sequenceId)).map((e) => e.id)).toEqual(["e-a", "e-b"]);
     expect((await sequenceStub(env, x.sequenceId).inspect()).timers).toHaveLength(2);
@@ -67,14 +68,47 @@ describe("SequenceDO.enroll, set-based", () => {
   it("a finished contact is enrolled again under the new id while the old row reaches D1 first (revision order)", async () => {
     const x = await addContactsSetup();
     const [a] = await makeContacts(x.teamId, 1);
+    const mb = x.mailboxIds[0]!;
     const seq = engine.sequence(env, x.sequenceId, x.teamId);
-    await seq.enroll([{ enrollmentId: "old", contactId: a!, mailboxId: null, score: 1, timeZone: null }]);
+    await seq.enroll([{ enrollmentId: "old", contactId: a!, mailboxId: mb, score: 1, timeZone: null }]);
     await seq.finish(["old"]);
-    const res = await seq.enroll([{ enrollmentId: "new", contactId: a!, mailboxId: null, score: 1, timeZone: null }]);
+    const res = await seq.enroll([{ enrollmentId: "new", contactId: a!, mailboxId: mb, score: 1, timeZone: null }]);
     expect(res).toEqual({ enrolled: [a], already: [], alreadyOther: [] });
     expect((await d1Enrollments(x.sequenceId)).map((e) => [e.id, e.status])).toEqual([
       ["new", "active"],
       ["old", "finished"],
+    ]);
+  });
+
+  it("a first step due at once is queued at its mailbox by the enroll call itself, and D1 gets the row already queued", async () => {
+    const x = await addContactsSetup();
+    const contacts = await makeContacts(x.teamId, 3);
+    const seq = engine.sequence(env, x.sequenceId, x.teamId);
+    // No alarm runs in between: the enroll call hands the steps over.
+    await seq.enroll(items(contacts, "now", x.mailboxIds[0]!));
+    const queued = (await mailboxLedger(x.mailboxIds[0]!)).queue;
+    expect(queued.map((q) => [q.enrollment_id, q.step_id, q.state]).sort()).toEqual(
+      ["now-0", "now-1", "now-2"].map((id) => [id, x.stepIds[0], "queued"]),
+    );
+    const { results } = await env.DB.prepare("SELECT id, status, reason FROM enrollments WHERE sequence_id = ? ORDER BY id")
+      .bind(x.sequenceId)
+      .all<{ id: string; status: string; reason: string }>();
+    expect(results).toEqual(["now-0", "now-1", "now-2"].map((id) => ({ id, status: "active", reason: "queued_for_mailbox" })));
+    const inside = await sequenceStub(env, x.sequenceId).inspect();
+    expect(inside.enrollments.map((e) => e.waiting)).toEqual(["mailbox", "mailbox", "mailbox"]);
+    // A check timer each (the reconciler's, invariant 10), none due now.
+    expect(inside.timers).toHaveLength(3);
+  });
+
+  it("a first step that waits is left to its timer (invariant 2): nothing reaches the mailbox at enroll", async () => {
+    const x = await addContactsSetup({ steps: [{ wait: 1, unit: "days" }, { wait: 2 }] });
+    const contacts = await makeContacts(x.teamId, 2);
+    await engine.sequence(env, x.sequenceId, x.teamId).enroll(items(contacts, "later", x.mailboxIds[0]!));
+    expect((await mailboxLedger(x.mailboxIds[0]!)).queue).toEqual([]);
+    const inside = await sequenceStub(env, x.sequenceId).inspect();
+    expect(inside.enrollments.map((e) => [e.waiting, e.reason])).toEqual([
+      ["timer", "waiting_for_step"],
+      ["timer", "waiting_for_step"],
     ]);
   });
 });
