@@ -156,7 +156,8 @@ export function sequenceRowQuery(d: Db, caller: Caller, sequenceId: string) {
 /**
  * `sequenceFor` on the result of `sequenceRowQuery` run inside a batch (`batchSql`) with reads that
  * depend on it, so a page and its sequence cost one D1 round trip. Those reads must be scoped to the
- * caller's team themselves, and nothing of them may be answered before this has passed.
+ * caller's team themselves, and nothing of them may be answered before this has passed. (A batch
+ * answers rows as objects, so the query's column names must stay unique: no `access` on sequences.)
  */
 export function sequenceFromBatch(
   caller: Caller,
