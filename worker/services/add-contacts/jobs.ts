@@ -474,11 +474,16 @@ async function runChunk(
     stmts.unshift(
       // Claim each new contact on its candidate row, in the same transaction that creates it, only if
       // nobody saved that person first: the claim says which job saved (and charges) the person.
+      // Written as an upsert of existing rows so SQLite goes from each claim to its row by (job_id, idx):
+      // as UPDATE … FROM it walked every candidate of the job against the whole list, per chunk.
       sql`
-        UPDATE job_candidates SET contact_id = j.cid
-          FROM (SELECT json_extract(value, '$[0]') AS i, json_extract(value, '$[1]') AS cid, json_extract(value, '$[2]') AS pid FROM json_each(${JSON.stringify(claims)})) AS j
-         WHERE job_candidates.job_id = ${job.id} AND job_candidates.idx = j.i AND job_candidates.contact_id IS NULL
-           AND NOT EXISTS (SELECT 1 FROM contacts c WHERE c.team_id = ${job.teamId} AND c.person_id = j.pid)`,
+        INSERT INTO job_candidates (job_id, idx, team_id, person_id, contact_id)
+        SELECT ${job.id}, json_extract(value, '$[0]'), ${job.teamId}, json_extract(value, '$[2]'), json_extract(value, '$[1]')
+          FROM json_each(${JSON.stringify(claims)})
+         WHERE EXISTS (SELECT 1 FROM job_candidates x WHERE x.job_id = ${job.id} AND x.idx = json_extract(value, '$[0]'))
+        ON CONFLICT (job_id, idx) DO UPDATE SET contact_id = excluded.contact_id
+         WHERE job_candidates.contact_id IS NULL
+           AND NOT EXISTS (SELECT 1 FROM contacts c WHERE c.team_id = ${job.teamId} AND c.person_id = excluded.person_id)`,
       ...bulkInsertSql("contacts", CONTACT_FROM_PERSON_COLUMNS, newContacts),
     );
   }
