@@ -48,4 +48,33 @@ describe("saving an import part", () => {
     // 11 rows against 3,002 contacts: reading them all (a scan of the team in created order) was 3,000+ rows.
     expect(counted.count.rowsRead, counted.count.statements.join("\n")).toBeLessThan(600);
   });
+
+  it("updates matched contacts by id, without walking the team's contacts for each row", async () => {
+    const { s, teamId } = await addContactsSetup();
+    await makeContacts(teamId, 3_000);
+    const some = (
+      await env.DB.prepare("SELECT id, email FROM contacts WHERE team_id = ? ORDER BY id LIMIT 11")
+        .bind(teamId)
+        .all<{ id: string; email: string }>()
+    ).results;
+    const rows = ["Email,First Name,Last Name,Company,Title", ...some.map((c, i) => `${c.email},New${i},Name${i},Newco,VP ${i}`)];
+    const imp = (await ok(client(s).api.imports.$post({ form: { file: new File([rows.join("\n") + "\n"], "update.csv") } }), 201)).import;
+    const part = (await env.DB.prepare("SELECT parts FROM imports WHERE id = ?").bind(imp.id).first<{ parts: string }>())!;
+    const [p] = JSON.parse(part.parts) as { from: number; to: number; row: number }[];
+    await env.DB.prepare("UPDATE imports SET status = 'saving', settings = ? WHERE id = ?")
+      .bind(JSON.stringify({ match: "overwrite" }), imp.id)
+      .run();
+    const counted = countingD1(env.DB, { rowsOfRaw: true });
+    await savePart({ ...env, DB: counted.db }, { kind: "import_part", importId: imp.id, part: 0, ...p! }, db(counted.db));
+
+    const titles = (
+      await env.DB.prepare("SELECT id, title, company FROM contacts WHERE team_id = ? AND company = 'Newco' ORDER BY id")
+        .bind(teamId)
+        .all<{ id: string; title: string }>()
+    ).results;
+    expect(titles.map((r) => r.id)).toEqual(some.map((c) => c.id));
+    expect(titles.map((r) => r.title)).toEqual(some.map((_, i) => `VP ${i}`));
+    // Before, the update went through the team's index and read all 3,000 contacts against the list.
+    expect(counted.count.rowsRead, counted.count.statements.join("\n")).toBeLessThan(600);
+  });
 });

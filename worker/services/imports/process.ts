@@ -317,7 +317,9 @@ async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, ms
     const set = sql.raw([...UPDATABLE, "custom_fields"].map((f, i) => `${f} = json_extract(j.value, '$[${i + 1}]')`).join(", "));
     for (const part of chunked(updates, 2000)) {
       writes.push(
-        sql`UPDATE contacts SET ${set}, updated_at = ${t} FROM json_each(${JSON.stringify(part)}) AS j WHERE contacts.id = json_extract(j.value, '$[0]') AND contacts.team_id = ${imp.teamId}`,
+        // `+team_id`: each row by its id. Without statistics SQLite drove this join from the team's
+        // contacts (every one of them against the whole list); the team check stays a filter.
+        sql`UPDATE contacts SET ${set}, updated_at = ${t} FROM json_each(${JSON.stringify(part)}) AS j WHERE contacts.id = json_extract(j.value, '$[0]') AND +contacts.team_id = ${imp.teamId}`,
       );
     }
   }
