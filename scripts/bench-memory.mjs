@@ -13,9 +13,11 @@
 //   net_new_<m>      m net-new people of the demo directory added with enrichment (credits held, contacts created)
 // Figures per phase: js_heap_peak (largest V8 heap seen, garbage included), js_heap_live_peak (right
 // after a full GC: what was reachable), array_buffers_peak / array_buffers_live_peak (ArrayBuffer
-// backing stores: request bodies, R2 reads; outside the V8 heap). Workers allow 128 MB per isolate.
+// backing stores: request bodies, R2 reads; outside the V8 heap), live_with_array_buffers (the two
+// live peaks added up). Workers allow 128 MB per isolate.
 //
 //   BENCH_SCALE=0.1 npm run bench:memory     a tenth of the rows (10,000 CSV rows, 1,000 net-new)
+//   BENCH_MEMORY_FILE_MB=49 npm run bench:memory   rows padded to a 49 MB file (the upload limit is 50 MB)
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -28,6 +30,7 @@ import { bin, ensureDevVars, env, run, waitForServer } from "./lib.mjs";
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
 const CSV_ROWS = Math.max(100, Math.round(100_000 * SCALE));
 const NET_NEW = Math.max(100, Math.round(10_000 * SCALE));
+const FILE_MB = Number(process.env.BENCH_MEMORY_FILE_MB ?? 0);
 /** A full GC and a reading this often: the isolate holds only the app, so a GC costs a few ms. */
 const LIVE_EVERY_MS = Number(process.env.BENCH_LIVE_HEAP_MS ?? 250);
 
@@ -86,11 +89,15 @@ async function startApp() {
 }
 
 function generateCsv(n) {
-  const lines = ["Email,First Name,Last Name,Company,Title,Phone,LinkedIn,City,Country,Time zone,Website,Industry"];
+  // BENCH_MEMORY_FILE_MB=50: a Notes column pads each row so the file weighs about that much (the upload
+  // limit is 50 MB), to see what the largest upload holds.
+  const pad = FILE_MB ? Math.max(0, Math.floor((FILE_MB * 1024 * 1024) / n) - 200) : 0;
+  const notes = pad ? `,${"n".repeat(pad)}` : "";
+  const lines = [`Email,First Name,Last Name,Company,Title,Phone,LinkedIn,City,Country,Time zone,Website,Industry${pad ? ",Notes" : ""}`];
   for (let i = 0; i < n; i++) {
     const email = i % 100 === 99 ? `broken-${i}.example.test` : `mem${i}@co${i % 997}.example.test`;
     lines.push(
-      `${email},First${i},Last${i},"Company ${i % 997}, Inc.",Head of Ops,+1 555 ${String(i).padStart(7, "0")},https://linkedin.com/in/mem${i},Springfield,United States,America/Chicago,co${i % 997}.example.test,Software`,
+      `${email},First${i},Last${i},"Company ${i % 997}, Inc.",Head of Ops,+1 555 ${String(i).padStart(7, "0")},https://linkedin.com/in/mem${i},Springfield,United States,America/Chicago,co${i % 997}.example.test,Software${notes}`,
     );
   }
   return lines.join("\r\n") + "\r\n";
@@ -167,6 +174,8 @@ async function main() {
     console.log(`bench memory_${name}_js_heap_live_peak: ${mb(live.peakBytes)} MB`);
     console.log(`bench memory_${name}_array_buffers_peak: ${mb(live.arrayBuffersPeakBytes)} MB`);
     console.log(`bench memory_${name}_array_buffers_live_peak: ${mb(live.arrayBuffersBytes)} MB`);
+    // Workers count both against the isolate's 128 MB: their largest live readings added up (an upper bound).
+    console.log(`bench memory_${name}_live_with_array_buffers: ${mb(live.peakBytes + live.arrayBuffersBytes)} MB`);
     return out;
   };
 
