@@ -123,7 +123,7 @@ export async function startHeapSampler({
     live.samples++;
     if (arrayBuffers > live.arrayBuffersBytes) live.arrayBuffersBytes = arrayBuffers;
     if (used > live.peakBytes) ((live.peakBytes = used), (live.atPeak = split));
-    if (split && split.app > live.appPeakBytes) ((live.appPeakBytes = split.app), (live.app = split));
+    if (split && (!live.app || split.app > live.appPeakBytes)) ((live.appPeakBytes = split.app), (live.app = split));
   };
 
   const connect = (t) => {
