@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, isNull, or, sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import type { Db } from "../worker/db/client";
 import { schedules, sequences, steps } from "../worker/db/schema";
 import type { WindowSpec } from "../worker/services/schedule-time";
@@ -51,38 +51,47 @@ export function sendingZone(
 export const EMAIL_STEP_TYPES = new Set(["auto_email"]);
 export const isEmailStep = (type: string) => EMAIL_STEP_TYPES.has(type);
 
+/** A step as the config query packs it: [id, position, type, wait_amount, wait_unit, business_days, enabled, thread_reply, note]. */
+type StepTuple = [string, number, string, number, StepConfig["waitUnit"], number, number, number, string];
+/** The schedule as the config query packs it: [time_zone, windows, holidays, holiday_calendar, use_contact_time_zone]. */
+type ScheduleTuple = [string, string, string, string, number];
+
+/**
+ * The sequence, its steps in order and its schedule (else the team's default one) in ONE statement,
+ * prepared once per handle: building drizzle's SQL anew was most of a load's CPU (each report from a
+ * mailbox and each alarm loads the config).
+ */
+function prepareConfigQuery(d: Db) {
+  return d
+    .select({
+      id: sequences.id,
+      teamId: sequences.teamId,
+      ownerId: sequences.ownerId,
+      active: sequences.active,
+      archivedAt: sequences.archivedAt,
+      // The outer row's columns are spelled out: drizzle leaves the table name off a single-table query's columns.
+      steps: sql<string>`(SELECT json_group_array(json_array(id, position, type, wait_amount, wait_unit, business_days, enabled, thread_reply, note))
+        FROM (SELECT * FROM ${steps} st WHERE st.sequence_id = "sequences"."id" ORDER BY st.position))`,
+      schedule: sql<string | null>`(SELECT json_array(c.time_zone, c.windows, c.holidays, c.holiday_calendar, c.use_contact_time_zone)
+        FROM ${schedules} c
+        WHERE c.team_id = "sequences"."team_id"
+          AND (c.id = "sequences"."schedule_id" OR ("sequences"."schedule_id" IS NULL AND c.is_default = 1))
+        ORDER BY c.id = "sequences"."schedule_id" DESC LIMIT 1)`,
+    })
+    .from(sequences)
+    .where(eq(sequences.id, sql.placeholder("id")))
+    .prepare();
+}
+const configQueries = new WeakMap<Db, ReturnType<typeof prepareConfigQuery>>();
+
 /** Everything the engine needs about a sequence, in one D1 round trip. */
 export async function loadSequenceConfig(d: Db, sequenceId: string): Promise<SequenceConfig | null> {
-  const [seqs, stepRows, scheduleRows] = await d.batch([
-    d
-      .select({
-        id: sequences.id,
-        teamId: sequences.teamId,
-        ownerId: sequences.ownerId,
-        active: sequences.active,
-        archivedAt: sequences.archivedAt,
-      })
-      .from(sequences)
-      .where(eq(sequences.id, sequenceId)),
-    d.select().from(steps).where(eq(steps.sequenceId, sequenceId)).orderBy(asc(steps.position)),
-    // The sequence's schedule, else the team's default one.
-    d
-      .select({ s: schedules })
-      .from(sequences)
-      .innerJoin(
-        schedules,
-        and(
-          eq(schedules.teamId, sequences.teamId),
-          or(eq(schedules.id, sequences.scheduleId), and(isNull(sequences.scheduleId), eq(schedules.isDefault, true))),
-        ),
-      )
-      .where(eq(sequences.id, sequenceId))
-      .orderBy(desc(sql`${schedules.id} = ${sequences.scheduleId}`))
-      .limit(1),
-  ]);
-  const seq = seqs[0];
+  let q = configQueries.get(d);
+  if (!q) configQueries.set(d, (q = prepareConfigQuery(d)));
+  const seq = await q.get({ id: sequenceId });
   if (!seq) return null;
-  const schedule = scheduleRows[0]?.s;
+  const schedule = seq.schedule === null ? null : (JSON.parse(seq.schedule) as ScheduleTuple);
+  const stepRows = (JSON.parse(seq.steps) as StepTuple[]).sort((a, b) => a[1] - b[1]);
   return {
     id: seq.id,
     teamId: seq.teamId,
@@ -90,24 +99,19 @@ export async function loadSequenceConfig(d: Db, sequenceId: string): Promise<Seq
     active: seq.active,
     archived: seq.archivedAt !== null,
     window: schedule
-      ? scheduleToWindow({
-          time_zone: schedule.timeZone,
-          windows: schedule.windows,
-          holidays: schedule.holidays,
-          holiday_calendar: schedule.holidayCalendar,
-        })
+      ? scheduleToWindow({ time_zone: schedule[0], windows: schedule[1], holidays: schedule[2], holiday_calendar: schedule[3] })
       : ALWAYS_OPEN,
-    useContactTimeZone: schedule ? schedule.useContactTimeZone : false,
-    steps: stepRows.map((s) => ({
-      id: s.id,
-      position: s.position,
-      type: s.type,
-      waitAmount: s.waitAmount,
-      waitUnit: s.waitUnit,
-      businessDays: s.businessDays,
-      enabled: s.enabled,
-      threadReply: s.threadReply,
-      note: s.note,
+    useContactTimeZone: schedule ? schedule[4] === 1 : false,
+    steps: stepRows.map(([id, position, type, waitAmount, waitUnit, businessDays, enabled, threadReply, note]) => ({
+      id,
+      position,
+      type,
+      waitAmount,
+      waitUnit,
+      businessDays: businessDays === 1,
+      enabled: enabled === 1,
+      threadReply: threadReply === 1,
+      note,
     })),
   };
 }
