@@ -12,7 +12,8 @@ import { addWait } from "../../worker/services/schedule-time";
 import { ALWAYS_OPEN } from "../../durable-objects/sequence-config";
 import { setTransportOverride } from "../../worker/transports";
 import type { OutgoingEmail, SendResult } from "../../worker/transports/types";
-import { env } from "../helpers";
+import type { contacts, enrollments, mailboxes, suppressions, tasks as taskTable } from "../../worker/db/schema";
+import { env, type RawRow } from "../helpers";
 import {
   DAY,
   HOUR,
@@ -29,6 +30,7 @@ import {
   makeTeam,
   runUntil,
   sentMessages,
+  type SentMessage,
   sequenceState,
   setMailboxStatus,
   startSimulation,
@@ -64,10 +66,10 @@ function recordingTransport(
 const attemptsOf = (calls: Call[], to: string) => calls.filter((c) => c.to === to);
 
 async function contact(id: string) {
-  return (await env.DB.prepare("SELECT * FROM contacts WHERE id = ?").bind(id).first<any>())!;
+  return (await env.DB.prepare("SELECT * FROM contacts WHERE id = ?").bind(id).first<RawRow<typeof contacts>>())!;
 }
 async function enrollmentOf(contactId: string) {
-  return (await env.DB.prepare("SELECT * FROM enrollments WHERE contact_id = ?").bind(contactId).first<any>())!;
+  return (await env.DB.prepare("SELECT * FROM enrollments WHERE contact_id = ?").bind(contactId).first<RawRow<typeof enrollments>>())!;
 }
 async function messagesOf(contactId: string) {
   return (
@@ -75,7 +77,7 @@ async function messagesOf(contactId: string) {
       "SELECT m.*, s.position FROM messages m JOIN steps s ON s.id = m.step_id WHERE m.contact_id = ? ORDER BY m.sent_at",
     )
       .bind(contactId)
-      .all<any>()
+      .all<SentMessage>()
   ).results;
 }
 
@@ -211,7 +213,7 @@ describe("sending engine under faults", () => {
         "SELECT e.status, e.reason, m.status AS mailbox_status, m.status_reason FROM enrollments e JOIN mailboxes m ON m.id = e.mailbox_id WHERE e.sequence_id = ? AND e.reason = 'queued_for_mailbox'",
       )
         .bind(w.sequenceId)
-        .all<any>()
+        .all<{ status: string; reason: string | null; mailbox_status: string; status_reason: string | null }>()
     ).results;
     expect(held).toHaveLength(queued.length);
     for (const h of held)
@@ -252,7 +254,7 @@ describe("sending engine under faults", () => {
     expect((await contact(x)).bounced_at).toBe(SIM_START);
     const supp = await env.DB.prepare("SELECT * FROM suppressions WHERE team_id = ? AND email = ?")
       .bind(w.teamId, bouncer.toLowerCase())
-      .first<any>();
+      .first<RawRow<typeof suppressions>>();
     expect(supp).toMatchObject({ reason: "bounced" });
     expect(await enrollmentOf(x)).toMatchObject({ status: "finished", reason: "bounced" });
     expect(attemptsOf(w.calls, bouncer)).toHaveLength(1); // later steps never reach the transport
@@ -272,9 +274,11 @@ describe("sending engine under faults", () => {
     await runUntil(SIM_START + DAY);
 
     expect(w.calls).toHaveLength(1); // the mailbox stopped after the first refusal
-    const mb = await env.DB.prepare("SELECT status, status_reason FROM mailboxes WHERE id = ?").bind(w.mailboxId).first<any>();
-    expect(mb.status).toBe("paused");
-    expect(mb.status_reason).toContain("535 5.7.8 Authentication credentials invalid");
+    const mb = await env.DB.prepare("SELECT status, status_reason FROM mailboxes WHERE id = ?")
+      .bind(w.mailboxId)
+      .first<Pick<RawRow<typeof mailboxes>, "status" | "status_reason">>();
+    expect(mb!.status).toBe("paused");
+    expect(mb!.status_reason).toContain("535 5.7.8 Authentication credentials invalid");
     expect(await mailboxMessages(w.mailboxId)).toEqual([]);
     const ledger = await mailboxLedger(w.mailboxId);
     expect(ledger.queue.map((r) => [r.state, r.reserved_at])).toEqual([
@@ -323,7 +327,7 @@ describe("sending engine under faults", () => {
       [1, "sent"],
       [2, "sent"],
     ]);
-    expect((await messagesOf(f))[0].sent_at).toBe(flakyStep1[1]!.at);
+    expect((await messagesOf(f))[0]!.sent_at).toBe(flakyStep1[1]!.at);
 
     // The dead one: retried with growing gaps, then given up with a reason; step 2 never attempted.
     const deadCalls = attemptsOf(w.calls, dead);
@@ -423,7 +427,7 @@ describe("sending engine under faults", () => {
     const ms = await messagesOf(w.contactIds[0]!);
     expect(ms.map((m) => m.position)).toEqual([1, 3]);
     // Invariant 2 for the step that is now next: its wait counts from the last step done.
-    expect(ms[1].sent_at).toBeGreaterThanOrEqual(addWait(ms[0].sent_at, 3, "days", false, ALWAYS_OPEN));
+    expect(ms[1]!.sent_at).toBeGreaterThanOrEqual(addWait(ms[0]!.sent_at!, 3, "days", false, ALWAYS_OPEN));
     expect(await enrollmentOf(w.contactIds[0]!)).toMatchObject({ status: "finished", reason: "completed_all_steps" });
   });
 
@@ -439,7 +443,7 @@ describe("sending engine under faults", () => {
     const c = w.contactIds[0]!;
     await runUntil(SIM_START + 3 * DAY);
 
-    const tasks = (await env.DB.prepare("SELECT * FROM tasks WHERE contact_id = ?").bind(c).all<any>()).results;
+    const tasks = (await env.DB.prepare("SELECT * FROM tasks WHERE contact_id = ?").bind(c).all<RawRow<typeof taskTable>>()).results;
     expect(tasks).toHaveLength(1);
     expect(tasks[0]).toMatchObject({
       type: "call",
@@ -466,7 +470,7 @@ describe("sending engine under faults", () => {
     await runUntil(doneAt + DAY);
     const ms = await messagesOf(c);
     expect(ms.map((m) => [m.position, m.status])).toEqual([[2, "sent"]]);
-    expect(ms[0].sent_at).toBeGreaterThanOrEqual(doneAt + HOUR);
+    expect(ms[0]!.sent_at).toBeGreaterThanOrEqual(doneAt + HOUR);
     expect(await enrollmentOf(c)).toMatchObject({ status: "finished", reason: "completed_all_steps" });
   });
 

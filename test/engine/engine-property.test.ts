@@ -14,7 +14,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { armedAlarms } from "../../worker/lib/alarms";
 import { now } from "../../worker/lib/clock";
 import { addWait, inWindow, type WindowSpec } from "../../worker/services/schedule-time";
-import { scheduleToWindow } from "../../durable-objects/sequence-config";
+import { scheduleToWindow, type ScheduleColumns } from "../../durable-objects/sequence-config";
 import { setTransportOverride } from "../../worker/transports";
 import { env } from "../helpers";
 import {
@@ -33,6 +33,7 @@ import {
   makeTeam,
   runUntil,
   sentMessages,
+  type SentMessage,
   sequenceState,
   startSimulation,
   type StepSpec,
@@ -160,7 +161,9 @@ async function runScenario(sc: Scenario) {
     for (const id of mailboxIds) setTransportOverride(id, null);
   }
 
-  const spec: WindowSpec = scheduleToWindow((await env.DB.prepare("SELECT * FROM schedules WHERE id = ?").bind(scheduleId).first<any>())!);
+  const spec: WindowSpec = scheduleToWindow(
+    (await env.DB.prepare("SELECT * FROM schedules WHERE id = ?").bind(scheduleId).first<ScheduleColumns>())!,
+  );
   const zoneOf = new Map(contactIds.map((id, i) => [id, sc.contacts[i]!.zone as string | null]));
   const steps = sc.steps.map((s, i) => ({ ...s, id: stepIds[i]!, position: i + 1 }));
   const enabled = steps.filter((s) => s.enabled !== false);
@@ -214,16 +217,16 @@ async function runScenario(sc: Scenario) {
     }
   }
 
-  const byEnrollment = new Map<string, any[]>();
-  for (const m of all) byEnrollment.set(m.enrollment_id, [...(byEnrollment.get(m.enrollment_id) ?? []), m]);
+  const byEnrollment = new Map<string, SentMessage[]>();
+  for (const m of all) byEnrollment.set(m.enrollment_id!, [...(byEnrollment.get(m.enrollment_id!) ?? []), m]);
   for (const e of enrollments) {
     const ms = byEnrollment.get(e.id) ?? [];
     // (b) inside the window, in the contact's zone when the schedule sends in it (inWindow ignores an unknown zone, as the engine does).
     for (const m of ms) {
       const zone = sc.schedule.useContactTimeZone ? (zoneOf.get(m.contact_id) ?? null) : null;
       expect(
-        inWindow(m.sent_at, spec, zone),
-        `sent at ${new Date(m.sent_at).toISOString()} outside the window (zone ${zone ?? spec.timeZone})`,
+        inWindow(m.sent_at!, spec, zone),
+        `sent at ${new Date(m.sent_at!).toISOString()} outside the window (zone ${zone ?? spec.timeZone})`,
       ).toBe(true);
     }
     // (c) the sent steps are the enabled steps in order (a prefix of them), each after the previous send plus its wait.
@@ -236,8 +239,8 @@ async function runScenario(sc: Scenario) {
       const step = enabled[i]!;
       const earliest = addWait(prev, step.wait ?? 0, step.unit ?? "days", !!step.businessDays, spec);
       expect(m.sent_at, `step ${step.position} sent before its wait after the previous step`).toBeGreaterThanOrEqual(earliest);
-      if (step.threadReply && i > 0) expect(m.in_reply_to).toBe(ms[0].message_id_header);
-      prev = m.sent_at;
+      if (step.threadReply && i > 0) expect(m.in_reply_to).toBe(ms[0]!.message_id_header);
+      prev = m.sent_at!;
     }
     if (ms.length === enabled.length) expect([e.status, e.reason]).toEqual(["finished", "completed_all_steps"]);
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it, beforeEach } from "vitest";
 import { inWindow } from "../../worker/services/schedule-time";
-import { scheduleToWindow } from "../../durable-objects/sequence-config";
+import { scheduleToWindow, type ScheduleColumns } from "../../durable-objects/sequence-config";
 import { now } from "../../worker/lib/clock";
 import { runInDurableObject } from "cloudflare:test";
 import { mailboxStub, sequenceStub } from "../../durable-objects/engine";
@@ -17,6 +17,7 @@ import {
   makeTeam,
   runUntil,
   sentMessages,
+  type SentMessage,
   SIM_START,
   startSimulation,
 } from "../fixtures";
@@ -50,30 +51,32 @@ describe("sending engine", () => {
     expect(calls).toHaveLength(180);
     expect(new Set(calls).size).toBe(180);
     setTransportOverride(mb, null);
-    const sched = scheduleToWindow(await env.DB.prepare("select * from schedules where id = ?").bind(scheduleId).first<any>());
+    const sched = scheduleToWindow(
+      (await env.DB.prepare("select * from schedules where id = ?").bind(scheduleId).first<ScheduleColumns>())!,
+    );
     for (const m of sent) expect(inWindow(m.sent_at!, sched)).toBe(true);
     // rolling caps
-    const times = sent.map((m: any) => m.sent_at as number).sort((a: number, b: number) => a - b);
+    const times = sent.map((m) => m.sent_at!).sort((a, b) => a - b);
     for (let i = 0; i < times.length; i++) {
       expect(times.filter((x: number) => x > times[i]! - DAY && x <= times[i]!).length).toBeLessThanOrEqual(40);
       expect(times.filter((x: number) => x > times[i]! - HOUR && x <= times[i]!).length).toBeLessThanOrEqual(10);
       if (i) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(120_000);
     }
     // order per enrollment
-    const byEnrollment = new Map<string, any[]>();
-    for (const m of sent) byEnrollment.set(m.enrollment_id, [...(byEnrollment.get(m.enrollment_id) ?? []), m]);
+    const byEnrollment = new Map<string, SentMessage[]>();
+    for (const m of sent) byEnrollment.set(m.enrollment_id!, [...(byEnrollment.get(m.enrollment_id!) ?? []), m]);
     for (const ms of byEnrollment.values()) {
       expect(ms.map((m) => m.position)).toEqual([1, 2, 3]);
-      expect(ms[1].sent_at - ms[0].sent_at).toBeGreaterThanOrEqual(2 * DAY - 2 * HOUR); // 2 calendar days (DST-aware)
-      expect(ms[1].in_reply_to).toBe(ms[0].message_id_header);
-      expect(ms[1].subject).toBe(`Re: ${ms[0].subject}`);
+      expect(ms[1]!.sent_at! - ms[0]!.sent_at!).toBeGreaterThanOrEqual(2 * DAY - 2 * HOUR); // 2 calendar days (DST-aware)
+      expect(ms[1]!.in_reply_to).toBe(ms[0]!.message_id_header);
+      expect(ms[1]!.subject).toBe(`Re: ${ms[0]!.subject}`);
     }
     const finished = await env.DB.prepare(
       "select count(*) n from enrollments where sequence_id = ? and status = 'finished' and reason = 'completed_all_steps'",
     )
       .bind(sequenceId)
-      .first<any>();
-    expect(finished.n).toBe(60);
+      .first<{ n: number }>();
+    expect(finished!.n).toBe(60);
     expect(wall).toBeLessThan(60_000);
   }, 90_000);
 

@@ -7,7 +7,9 @@ import { now, setClock } from "../../worker/lib/clock";
 import { engine, mailboxStub, sequenceStub } from "../../durable-objects/engine";
 import { setTransportOverride } from "../../worker/transports";
 import type { OutgoingEmail, SendResult } from "../../worker/transports/types";
-import { env } from "../helpers";
+import type { SequenceDO } from "../../durable-objects/sequence-do";
+import type { messages } from "../../worker/db/schema";
+import { env, type RawRow } from "../helpers";
 import {
   DAY,
   HOUR,
@@ -62,19 +64,26 @@ async function world(
   return { teamId, userId, sequenceId, stepIds, mailboxId, contactIds, ids, calls, seq };
 }
 
+/** A method of a class prototype, as a test wraps it. */
+type Method = (this: unknown, ...args: unknown[]) => Promise<unknown>;
+
 /** The prototype of a Durable Object class as the runtime runs it (to wrap one method for one test). */
-async function protoOf(stub: unknown): Promise<any> {
-  return runInDurableObject(stub as DurableObjectStub, (o: object) => Object.getPrototypeOf(o));
+async function protoOf(stub: unknown): Promise<Record<string, Method>> {
+  return runInDurableObject(stub as DurableObjectStub, (o: object) => Object.getPrototypeOf(o) as Record<string, Method>);
 }
 
 /** Wraps `proto[name]` so that `around` runs once, in place of the first call; returns a restore function. */
-function onceAround(proto: any, name: string, around: (orig: (...a: any[]) => Promise<any>, self: unknown, args: any[]) => Promise<any>) {
-  const orig = proto[name];
+function onceAround(
+  proto: Record<string, Method>,
+  name: string,
+  around: (orig: (...a: unknown[]) => Promise<unknown>, self: unknown, args: unknown[]) => Promise<unknown>,
+) {
+  const orig = proto[name]!;
   let fired = false;
-  proto[name] = async function (this: unknown, ...args: any[]) {
+  proto[name] = async function (this: unknown, ...args: unknown[]) {
     if (fired) return orig.apply(this, args);
     fired = true;
-    return around((...a: any[]) => orig.apply(this, a), this, args);
+    return around((...a: unknown[]) => orig.apply(this, a), this, args);
   };
   return () => void (proto[name] = orig);
 }
@@ -108,7 +117,9 @@ describe("one scheduled email: edit, send now, skip, reschedule (issue 12 item 8
     expect(edited!.raw).toContain("Edited body for Acme");
     expect(other!.raw).not.toContain("Edited body");
     // The message row says what went out, and the edited email stays out of the A/B figures.
-    const m = await env.DB.prepare("SELECT subject, body, variant_id FROM messages WHERE enrollment_id = ?").bind(a).first<any>();
+    const m = await env.DB.prepare("SELECT subject, body, variant_id FROM messages WHERE enrollment_id = ?")
+      .bind(a)
+      .first<Pick<RawRow<typeof messages>, "subject" | "body" | "variant_id">>();
     expect(m).toMatchObject({ body: "Edited body for Acme", variant_id: null });
   });
 
@@ -130,9 +141,9 @@ describe("one scheduled email: edit, send now, skip, reschedule (issue 12 item 8
     let edit: unknown = null;
     // The SequenceDO hands the step over; the edit lands right before the mailbox's claim.
     restore.push(
-      onceAround(await protoOf(sequenceStub(env, w.sequenceId)), "claim", async (orig, self: any, args) => {
+      onceAround(await protoOf(sequenceStub(env, w.sequenceId)), "claim", async (orig, self, args) => {
         // Called on the object itself (an RPC interleaving with the claim, as the runtime would deliver it).
-        edit = await self.editEmail(w.sequenceId, w.teamId, a, w.stepIds[0]!, { subject: null, body: "Raced edit" });
+        edit = await (self as SequenceDO).editEmail(w.sequenceId, w.teamId, a, w.stepIds[0]!, { subject: null, body: "Raced edit" });
         return orig(...args);
       }),
     );

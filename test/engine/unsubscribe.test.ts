@@ -52,9 +52,9 @@ describe("one-click unsubscribe", () => {
     expect((await statusOf(r.sequenceId, `rival-${who}`)).status).toBe("active");
     // The SequenceDO (the writer of enrollment transitions) agrees and has no timer left for it.
     const state = await sequenceState(a.sequenceId);
-    const row = state.enrollments.find((e: any) => e.contact_id === who)!;
+    const row = state.enrollments.find((e) => e.contact_id === who)!;
     expect(row.status).toBe("finished");
-    expect(state.timers.some((t: any) => t.enrollment_id === row.id)).toBe(false);
+    expect(state.timers.some((t) => t.enrollment_id === row.id)).toBe(false);
 
     // A second click changes nothing and still answers the confirmation.
     expect((await call(`/unsubscribe/${token}`, { method: "POST" })).status).toBe(200);
