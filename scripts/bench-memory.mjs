@@ -135,17 +135,23 @@ async function main() {
     if (!r.ok) throw new Error(`${method} ${p} answered ${r.status}: ${JSON.stringify(json).slice(0, 300)}`);
     return json;
   };
+  // `done` answers the result when finished, else how far it got. Stopped for 5 minutes: wrangler dev
+  // reloads the Worker when a source file changes and its local queue loses the messages in flight, so a
+  // run in a tree someone is editing can stall for good (no deployed queue loses a message).
   const until = async (what, done) => {
-    for (const t = Date.now(); Date.now() - t < 1_800_000; await new Promise((r) => setTimeout(r, 500))) {
+    let progress = null;
+    for (let t = Date.now(); ; await new Promise((r) => setTimeout(r, 500))) {
       const v = await done();
-      if (v) return v;
+      if (v.result) return v.result;
+      if (v.progress !== progress) ((progress = v.progress), (t = Date.now()));
+      if (Date.now() - t > 300_000)
+        throw new Error(`${what} stopped at ${progress} for 5 minutes (a Worker reload after a file change loses queued messages)`);
     }
-    throw new Error(`${what} did not finish in 30 minutes`);
   };
   const waitJob = (id) =>
     until(`job ${id}`, async () => {
       const { job } = await api("GET", `/jobs/${id}`);
-      return ["completed", "failed", "cancelled"].includes(job.status) ? job : null;
+      return ["completed", "failed", "cancelled"].includes(job.status) ? { result: job } : { progress: job.processed };
     });
 
   const { sequences } = await api("GET", "/sequences");
@@ -189,7 +195,7 @@ async function main() {
       await api("POST", `/imports/${imp.id}/save`);
       const saved = await until("saving", async () => {
         const { import: i } = await api("GET", `/imports/${imp.id}`);
-        return i.status === "saving" ? null : i;
+        return i.status === "saving" ? { progress: i.progress.parts_done } : { result: i };
       });
       if (saved.status !== "ready") throw new Error(`saving ended ${saved.status}: ${saved.error}`);
     });
