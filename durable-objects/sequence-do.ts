@@ -1134,28 +1134,40 @@ export class SequenceDO extends DurableObject<Env> {
     await this.rearm();
     await this.flush(teamId, sequenceId);
     if (tasks.length) await createTasks(this.d, tasks);
-    for (const [mb, items] of emails) {
-      const res = await engine.mailbox(this.env, mb).enqueue(teamId, items);
-      const existing = new Set(res.existing.map((x) => `${x.enrollmentId}:${x.stepId}`));
-      this.ctx.storage.transactionSync(() => {
-        // Keys the mailbox already had in a state it will not queue again (sent, being sent, ...).
-        if (res.existing.length) this.applyMailboxStates(cfg, res.existing);
-        // The mailbox has the others: the first check, there for a hand-over lost on the way, moves to
-        // the daily recheck (unless something else set the timer meanwhile).
-        const held = items.filter((i) => !existing.has(`${i.enrollmentId}:${i.stepId}`)).map((i) => i.enrollmentId);
-        if (held.length)
-          this.sql.exec(
-            // `+run_at`: by enrollment_id, not through timers_run_at (a whole enrollment shares one run_at).
-            "UPDATE timers SET run_at = ? WHERE +run_at = ? AND enrollment_id IN (SELECT value FROM json_each(?))",
-            checkAt(t, RECHECK_MAILBOX_MS),
-            checkAt(t, CHECK_AFTER_MS),
-            JSON.stringify(held),
-          );
-      });
-    }
+    // The mailboxes are separate objects: they take their emails at the same time, and each answer is
+    // applied as it comes (it concerns only that mailbox's keys).
+    const delivered = await Promise.allSettled(
+      [...emails].map(async ([mb, items]) => {
+        const res = await engine.mailbox(this.env, mb).enqueue(teamId, items);
+        this.afterEnqueue(cfg, t, items, res.existing);
+      }),
+    );
     if (checks.length) await this.reconcile(cfg, checks);
     await this.flush(teamId, sequenceId);
     await this.rearm();
+    const failed = delivered.find((r) => r.status === "rejected");
+    // A hand-over that failed is repaired by its check timer (set above); the caller still hears of it.
+    if (failed) throw failed.reason;
+  }
+
+  /** What a mailbox answered to a hand-over: its settled keys applied, the others' first check moved to the daily recheck. */
+  private afterEnqueue(cfg: SequenceConfig, t: number, items: QueuedEmail[], existing: MailboxItemState[]) {
+    const had = new Set(existing.map((x) => `${x.enrollmentId}:${x.stepId}`));
+    this.ctx.storage.transactionSync(() => {
+      // Keys the mailbox already had in a state it will not queue again (sent, being sent, ...).
+      if (existing.length) this.applyMailboxStates(cfg, existing);
+      // The mailbox has the others: the first check, there for a hand-over lost on the way, moves to
+      // the daily recheck (unless something else set the timer meanwhile).
+      const held = items.filter((i) => !had.has(`${i.enrollmentId}:${i.stepId}`)).map((i) => i.enrollmentId);
+      if (held.length)
+        this.sql.exec(
+          // `+run_at`: by enrollment_id, not through timers_run_at (a whole enrollment shares one run_at).
+          "UPDATE timers SET run_at = ? WHERE +run_at = ? AND enrollment_id IN (SELECT value FROM json_each(?))",
+          checkAt(t, RECHECK_MAILBOX_MS),
+          checkAt(t, CHECK_AFTER_MS),
+          JSON.stringify(held),
+        );
+    });
   }
 
   /**
