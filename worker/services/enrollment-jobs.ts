@@ -122,12 +122,23 @@ export async function runActionPage(env: Env, jobId: string, from: number, d: Db
       ...out.results,
       ...[...gone].map((id) => ({ id, changed: false, outcome: "not_found", reason: "No longer in this sequence" })),
     ];
-    const payload = JSON.stringify(results.map((r) => [r.id, r.outcome, r.changed ? 1 : 0, r.reason, r.new_id ?? null]));
+    // Each pending row by its key (job_id, idx), written as an upsert of existing rows so SQLite goes from
+    // each outcome to its row: as UPDATE … FROM, matched by enrollment id, it compared every pending row
+    // of the job with every outcome of the page.
+    const byId = new Map(results.map((r) => [r.id, r]));
+    const payload = JSON.stringify(
+      pending.flatMap((row) => {
+        const r = byId.get(row.enrollmentId);
+        return r ? [[row.idx, row.enrollmentId, r.outcome, r.changed ? 1 : 0, r.reason, r.new_id ?? null]] : [];
+      }),
+    );
+    const v = (k: number) => sql.raw(`json_extract(value, '$[${k}]')`);
     await batchSql(d, [
-      sql`UPDATE enrollment_action_outcomes AS o
-          SET outcome = json_extract(v.value, '$[1]'), changed = json_extract(v.value, '$[2]'), reason = json_extract(v.value, '$[3]'), new_id = json_extract(v.value, '$[4]')
-          FROM json_each(${payload}) AS v
-         WHERE o.job_id = ${jobId} AND o.idx >= ${from} AND o.idx < ${to} AND o.enrollment_id = json_extract(v.value, '$[0]') AND o.outcome = 'pending'`,
+      sql`INSERT INTO enrollment_action_outcomes (job_id, idx, team_id, enrollment_id, outcome, changed, reason, new_id)
+          SELECT ${jobId}, ${v(0)}, ${job.teamId}, ${v(1)}, ${v(2)}, ${v(3)}, ${v(4)}, ${v(5)} FROM json_each(${payload})
+           WHERE EXISTS (SELECT 1 FROM enrollment_action_outcomes x WHERE x.job_id = ${jobId} AND x.idx = ${v(0)})
+          ON CONFLICT (job_id, idx) DO UPDATE SET outcome = excluded.outcome, changed = excluded.changed, reason = excluded.reason, new_id = excluded.new_id
+           WHERE enrollment_action_outcomes.outcome = 'pending'`,
       sql`UPDATE enrollment_action_jobs SET
           processed = (SELECT count(*) FROM enrollment_action_outcomes WHERE job_id = ${jobId} AND outcome <> 'pending'),
           changed = (SELECT count(*) FROM enrollment_action_outcomes WHERE job_id = ${jobId} AND changed = 1),
