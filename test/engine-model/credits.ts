@@ -29,7 +29,15 @@ import { WARNING_CATEGORIES, type AddContactsRequest } from "../../worker/servic
 import { DEFAULT_WATERFALL } from "../../worker/services/enrichment";
 import { crashAt } from "../crash";
 import { MIN, makeList, sessionFor } from "../fixtures";
-import { as, env, type Session } from "../helpers";
+import type {
+  contacts as contactTable,
+  creditLedger,
+  enrichments,
+  jobCandidates,
+  jobOutcomes,
+  jobs as jobTable,
+} from "../../worker/db/schema";
+import { as, env, type RawRow, type Session } from "../helpers";
 
 /** What the credit commands need of the engine's world (its World type has all of it). */
 interface AddEvent {
@@ -449,31 +457,38 @@ export async function settleCredits<W extends EngineWorld>(w: W, drive: Drive<W>
   await after(w);
 }
 
-type Rows = Record<string, any>[];
-const all = async (sql: string, ...b: unknown[]): Promise<Rows> =>
+/** The rows of a raw D1 read, as `T` (a RawRow of the table read, or the columns selected). */
+const all = async <T>(sql: string, ...b: unknown[]): Promise<T[]> =>
   (
     await env.DB.prepare(sql)
       .bind(...b)
-      .all<Record<string, any>>()
+      .all<T>()
   ).results;
+type OutcomeRow = RawRow<typeof jobOutcomes>;
 
 /** Invariant 6 (and 1, 10 for what jobs did), read back from D1 and the SequenceDOs after a run. */
 export async function checkCredits(w: EngineWorld) {
   const st = stateOf(w);
-  const jobs = await all("SELECT * FROM jobs WHERE team_id = ? ORDER BY created_at, id", w.teamId);
-  const ledger = await all("SELECT rowid AS n, * FROM credit_ledger WHERE team_id = ? ORDER BY rowid", w.teamId);
-  const outcomes = await all("SELECT * FROM job_outcomes WHERE team_id = ?", w.teamId);
-  const cands = await all("SELECT * FROM job_candidates WHERE team_id = ?", w.teamId);
+  const jobs = await all<RawRow<typeof jobTable>>("SELECT * FROM jobs WHERE team_id = ? ORDER BY created_at, id", w.teamId);
+  const ledger = await all<RawRow<typeof creditLedger> & { n: number }>(
+    "SELECT rowid AS n, * FROM credit_ledger WHERE team_id = ? ORDER BY rowid",
+    w.teamId,
+  );
+  const outcomes = await all<OutcomeRow>("SELECT * FROM job_outcomes WHERE team_id = ?", w.teamId);
+  const cands = await all<RawRow<typeof jobCandidates>>("SELECT * FROM job_candidates WHERE team_id = ?", w.teamId);
   const verifiedPeople = new Set(
     (
-      await all(
+      await all<{ id: string }>(
         "SELECT id FROM people WHERE email_status = 'verified' AND id IN (SELECT value FROM json_each(?))",
         JSON.stringify(st.people),
       )
-    ).map((r) => r.id as string),
+    ).map((r) => r.id),
   );
-  const contacts = await all("SELECT id, person_id, email_status, source FROM contacts WHERE team_id = ?", w.teamId);
-  const enrich = await all("SELECT * FROM enrichments WHERE team_id = ?", w.teamId);
+  const contacts = await all<Pick<RawRow<typeof contactTable>, "id" | "person_id" | "email_status" | "source">>(
+    "SELECT id, person_id, email_status, source FROM contacts WHERE team_id = ?",
+    w.teamId,
+  );
+  const enrich = await all<RawRow<typeof enrichments>>("SELECT * FROM enrichments WHERE team_id = ?", w.teamId);
   const balance = (await env.DB.prepare("SELECT credit_balance AS b FROM teams WHERE id = ?").bind(w.teamId).first<{ b: number }>())!.b;
   st.stats.jobs += jobs.length;
 
@@ -488,9 +503,9 @@ export async function checkCredits(w: EngineWorld) {
   expect(balance, "the team's balance is not what its ledger adds up to").toBe(running);
   expect(st.minBalance, "the balance was seen below zero").toBeGreaterThanOrEqual(0);
   const jobIds = new Set(jobs.map((j) => j.id));
-  for (const r of ledger) expect(jobIds.has(r.job_id), `a ledger row of no job: ${r.kind} ${r.ref}`).toBe(true);
+  for (const r of ledger) expect(jobIds.has(r.job_id!), `a ledger row of no job: ${r.kind} ${r.ref}`).toBe(true);
 
-  const outcomesOf = new Map<string, Rows>();
+  const outcomesOf = new Map<string, OutcomeRow[]>();
   for (const o of outcomes) outcomesOf.set(o.job_id, [...(outcomesOf.get(o.job_id) ?? []), o]);
   const contactById = new Map(contacts.map((c) => [c.id, c]));
   const providerCost = new Map(DEFAULT_WATERFALL.map((p) => [p.name, p.cost]));
@@ -538,13 +553,13 @@ export async function checkCredits(w: EngineWorld) {
         expect(JSON.parse(o.reasons).length, `${what}: not added without a reason`).toBeGreaterThan(0);
         continue;
       }
-      expect(contactById.has(o.contact_id), `${what}: enrolled a contact that was never saved`).toBe(true);
-      const claim = claimOf(j.id, o.idx, o.contact_id);
+      expect(contactById.has(o.contact_id!), `${what}: enrolled a contact that was never saved`).toBe(true);
+      const claim = claimOf(j.id, o.idx, o.contact_id!);
       // Saved with a verified address: the person's own, or one this job's enrichment found (another job
       // may have enriched the contact since: that is its charge, not this one's).
       const foundHere = enrich.some((e) => e.job_id === j.id && e.contact_id === o.contact_id && e.success === 1);
-      const savedVerified = !!claim && (verifiedPeople.has(claim.person_id) || foundHere);
-      const expectedCost = (savedVerified ? 1 : 0) + paidEnrichment(j.id, o.contact_id);
+      const savedVerified = !!claim && (verifiedPeople.has(claim.person_id!) || foundHere);
+      const expectedCost = (savedVerified ? 1 : 0) + paidEnrichment(j.id, o.contact_id!);
       expect(o.credit_cost, `${what}: charged ${o.credit_cost}, cost ${expectedCost}${claim ? " (saved by this job)" : ""}`).toBe(
         expectedCost,
       );

@@ -21,12 +21,13 @@ import { armedAlarms } from "../../worker/lib/alarms";
 import { now, setClock } from "../../worker/lib/clock";
 import { newId } from "../../worker/lib/ids";
 import { mailboxStub, sequenceStub } from "../../durable-objects/engine";
-import { REASONS } from "../../durable-objects/engine-types";
+import { REASONS, type ReasonCode } from "../../durable-objects/engine-types";
 import { addWait, inWindow, type WindowSpec } from "../../worker/services/schedule-time";
-import { ALWAYS_OPEN, scheduleToWindow } from "../../durable-objects/sequence-config";
+import { ALWAYS_OPEN, scheduleToWindow, type ScheduleColumns } from "../../durable-objects/sequence-config";
 import { setTransportOverride } from "../../worker/transports";
 import type { SendResult } from "../../worker/transports/types";
-import { env } from "../helpers";
+import type { enrollments } from "../../worker/db/schema";
+import { env, type RawRow } from "../helpers";
 import { checkCredits, creditCommands, creditParamsArb, creditStats, settleCredits, setupCredits } from "../engine-model/credits";
 import { checkScheduledEmails, choiceStats, scheduledEmailCommands, userChoseTime, type ChoiceHow } from "../engine-model/scheduled-email";
 import {
@@ -39,6 +40,8 @@ import {
   makeSchedule,
   makeSequence,
   makeTeam,
+  mailboxLedger,
+  sequenceState,
   setMailboxStatus,
   startSimulation,
 } from "../fixtures";
@@ -101,7 +104,7 @@ async function makeWorld(p: WorldParams): Promise<World> {
       scheduleId,
     );
     const window = scheduleId
-      ? scheduleToWindow((await env.DB.prepare("SELECT * FROM schedules WHERE id = ?").bind(scheduleId).first<any>())!)
+      ? scheduleToWindow((await env.DB.prepare("SELECT * FROM schedules WHERE id = ?").bind(scheduleId).first<ScheduleColumns>())!)
       : ALWAYS_OPEN;
     seqs.push({ id: sequenceId, stepIds, steps: s.steps, window, contactZone: !!scheduleId && s.contactZone });
   }
@@ -152,11 +155,16 @@ async function makeWorld(p: WorldParams): Promise<World> {
   return w;
 }
 
-/** runInDurableObject without its deep generic types (the callbacks here use the objects' own methods). */
+/** runInDurableObject without its deep generic types, for a stub of either object (the driver fires its alarm). */
 const inObject = runInDurableObject as unknown as <T>(
   stub: unknown,
-  fn: (o: any, state: DurableObjectState) => T | Promise<T>,
+  fn: (o: { alarm(): Promise<void> }, state: DurableObjectState) => T | Promise<T>,
 ) => Promise<T>;
+
+/** A method of a class prototype, as a command wraps it. */
+type Method = (this: unknown, ...args: unknown[]) => Promise<unknown>;
+/** One enrollment as the SequenceDO holds it. */
+type ObjectEnrollment = Awaited<ReturnType<typeof sequenceState>>["enrollments"][number];
 
 const stubOf = (key: string): DurableObjectStub => {
   const [kind, name] = key.split(":") as ["sequence" | "mailbox", string];
@@ -191,7 +199,8 @@ async function drive(w: World, until: number, together = false, maxEvents = 5_00
 }
 
 /** The MailboxDO class's prototype as the runtime runs it (to wrap one method for one command). */
-const mailboxProto = async (w: World): Promise<any> => inObject(mailboxStub(env, w.mailboxes[0]!), (o) => Object.getPrototypeOf(o));
+const mailboxProto = async (w: World): Promise<Record<string, Method>> =>
+  inObject(mailboxStub(env, w.mailboxes[0]!), (o) => Object.getPrototypeOf(o) as Record<string, Method>);
 
 const pickEnrollment = (w: World, i: number) => (w.enrollments.length ? w.enrollments[i % w.enrollments.length]! : null);
 
@@ -208,7 +217,7 @@ const transition = async (
   w: World,
   e: { id: string; seq: number },
   action: "pause" | "resume" | "finish" | "remove",
-  reason?: any,
+  reason?: ReasonCode,
   until?: number,
 ) => sequenceStub(env, w.seqs[e.seq]!.id).transition(w.seqs[e.seq]!.id, w.teamId, [e.id], action, reason, until);
 
@@ -280,8 +289,8 @@ const commands = [
       const en = pickEnrollment(w, e);
       if (!en) return;
       const seqId = w.seqs[en.seq]!.id;
-      const before: { enrollments: any[] } = await inObject(sequenceStub(env, seqId), (o) => o.inspect());
-      const wasOpen = ["active", "paused", "held"].includes(before.enrollments.find((x) => x.id === en.id)?.status);
+      const before = await sequenceState(seqId);
+      const wasOpen = ["active", "paused", "held"].includes(before.enrollments.find((x) => x.id === en.id)?.status ?? "");
       const [r] = await sequenceStub(env, seqId).restart(seqId, w.teamId, [en.id], step, null);
       if (r?.outcome !== "restarted") return;
       if (wasOpen) w.log.push({ kind: "stop", at: now(), enrollmentId: en.id, why: "restart" });
@@ -415,9 +424,9 @@ const commands = [
         // Exactly between the SequenceDO handing a step over and the MailboxDO receiving it: a transition
         // lands there, or ("lost") the hand-over never arrives because the SequenceDO restarts.
         const proto = await mailboxProto(w);
-        const orig = proto.enqueue;
+        const orig = proto.enqueue!;
         let fired = false;
-        proto.enqueue = async function (this: unknown, ...args: any[]) {
+        proto.enqueue = async function (this: unknown, ...args: unknown[]) {
           if (!fired) {
             fired = true;
             const item = (args[2] as { enrollmentId: string }[])[0];
@@ -463,10 +472,10 @@ const commands = [
 async function checkInvariants(w: World) {
   const sends = w.log.flatMap((e, i) => (e.kind === "send" ? [{ ...e, i }] : []));
   const seqOf = new Map(w.enrollments.map((e) => [e.id, e]));
-  const state = new Map<string, any>();
+  const state = new Map<string, ObjectEnrollment>();
   const created = new Map<string, number>();
   for (const s of w.seqs) {
-    const st: { enrollments: any[] } = await inObject(sequenceStub(env, s.id), (o) => o.inspect());
+    const st = await sequenceState(s.id);
     for (const e of st.enrollments) {
       state.set(e.id, e);
       created.set(e.id, e.created_at);
@@ -525,9 +534,9 @@ async function checkInvariants(w: World) {
       if (i) expect(times[i]! - times[i - 1]!, `mailbox ${k} sends closer than the gap`).toBeGreaterThanOrEqual(lim.gapSeconds * 1000);
     }
     // The ledger agrees with the transport: nothing left in flight or unreported, every counted row was a call.
-    const { queue }: { queue: any[] } = await inObject(mailboxStub(env, mb), (o) => o.inspect());
+    const { queue } = await mailboxLedger(mb);
     expect(
-      queue.filter((r: any) => r.state === "sending" || !r.reported),
+      queue.filter((r) => r.state === "sending" || !r.reported),
       `mailbox ${k}: sends left in flight or unreported`,
     ).toEqual([]);
     const called = new Set(sends.filter((s) => s.mailbox === mb).map((s) => `${s.enrollmentId}:${s.stepId}`));
@@ -574,7 +583,11 @@ async function checkInvariants(w: World) {
   // Skipped emails never go out; sends carry the last edit answered "saved", never one refused.
   checkScheduledEmails(w.log);
   for (const s of w.seqs) {
-    const d1 = (await env.DB.prepare("SELECT id, status, reason FROM enrollments WHERE sequence_id = ?").bind(s.id).all<any>()).results;
+    const d1 = (
+      await env.DB.prepare("SELECT id, status, reason FROM enrollments WHERE sequence_id = ?")
+        .bind(s.id)
+        .all<Pick<RawRow<typeof enrollments>, "id" | "status" | "reason">>()
+    ).results;
     for (const r of d1)
       expect([r.status, r.reason], "D1 mirror differs from the SequenceDO").toEqual([state.get(r.id)?.status, state.get(r.id)?.reason]);
   }
