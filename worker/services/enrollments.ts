@@ -1,4 +1,4 @@
-import { and, eq, sql, type SQL } from "drizzle-orm";
+import { and, sql, type SQL } from "drizzle-orm";
 import { batchSql, type Db } from "../db/client";
 import { contains } from "../db/contains";
 import { chunked, inList } from "../db/in-list";
@@ -353,15 +353,17 @@ export async function matchingIds(d: Db, seqId: string, teamId: string, f: Enrol
  * an unsubscribe, however it arrives, finishes all of them. The address matches case-insensitively.
  */
 export async function openEnrollmentsOfAddress(d: Db, teamId: string, email: string): Promise<{ id: string; sequenceId: string }[]> {
+  // From the address's contacts (contacts_team_email_idx) to their enrollments (by contact): joined the
+  // other way, SQLite walked every open enrollment of the team for each unsubscribe or reply. The `+`s
+  // keep the team and status checks as filters.
   return d
     .select({ id: enrollments.id, sequenceId: enrollments.sequenceId })
     .from(enrollments)
-    .innerJoin(contacts, and(eq(contacts.id, enrollments.contactId), eq(contacts.teamId, enrollments.teamId)))
     .where(
       and(
-        eq(enrollments.teamId, teamId),
-        sql`lower(${contacts.email}) = ${email.toLowerCase()}`,
-        inList(enrollments.status, ["active", "paused", "held"]),
+        sql`${enrollments.contactId} IN (SELECT ${contacts.id} FROM ${contacts} WHERE ${contacts.teamId} = ${teamId} AND lower(${contacts.email}) = ${email.toLowerCase()})`,
+        sql`+${enrollments.teamId} = ${teamId}`,
+        sql`+${enrollments.status} IN ('active', 'paused', 'held')`,
       ),
     );
 }

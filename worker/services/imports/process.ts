@@ -167,9 +167,9 @@ async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, ms
     }
   }
 
-  // The team's contacts with these emails (the oldest one when several share an address). Not sorted in
-  // SQL: an ORDER BY created_at made SQLite walk the team's whole created-at index for every part
-  // instead of looking the emails up in contacts_team_email_idx.
+  // The team's contacts with these emails, whatever their case (the oldest one when several share an
+  // address), through contacts_team_email_idx (team, lower(email), deleted_at). Not sorted in SQL: an
+  // ORDER BY created_at made SQLite walk the team's whole created-at index for every part instead.
   const emails = unique.flatMap((g) => (g.row.email ? [g.row.email] : []));
   const matches = await inChunks(emails, (part) =>
     d
@@ -181,7 +181,7 @@ async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, ms
         ...UPDATABLE_COLUMNS,
       })
       .from(contacts)
-      .where(and(eq(contacts.teamId, imp.teamId), isNull(contacts.deletedAt), inList(contacts.email, part))),
+      .where(and(eq(contacts.teamId, imp.teamId), inList(sql`lower(${contacts.email})`, part), isNull(contacts.deletedAt))),
   );
   const existing = new Map<string, (typeof matches)[number]>();
   for (const r of matches) {
