@@ -363,10 +363,133 @@ export class SequenceDO extends DurableObject<Env> {
     const cfg = await loadSequenceConfig(this.d, sequenceId);
     if (!cfg) return;
     this.ctx.storage.transactionSync(() => {
-      for (const r of results) this.applyResult(cfg, r);
+      for (const r of this.advanceAll(cfg, results)) this.applyResult(cfg, r);
     });
     await this.flush(cfg.teamId, sequenceId);
     await this.rearm();
+  }
+
+  /**
+   * applyResult for a whole report at once, for its common case: a step done (sent, unknown, completed,
+   * skipped) that the enrollment waits on, seen for the first time. The batch's rows and recorded
+   * outcomes are read in one statement each and its writes go out in one statement per table, in the
+   * same transaction; the effects are applyResult's (tested against it by the engine's model and
+   * property tests). Returns the results left to applyResult, in their order: any other outcome or
+   * state, and every result of an enrollment named twice in the report (those keep their order).
+   */
+  private advanceAll(cfg: SequenceConfig, results: StepResult[]): StepResult[] {
+    const named = new Map<string, number>();
+    for (const r of results) named.set(r.enrollmentId, (named.get(r.enrollmentId) ?? 0) + 1);
+    const once = results.filter((r) => named.get(r.enrollmentId) === 1 && ADVANCING.has(r.outcome));
+    if (once.length < 2) return results;
+    const ids = JSON.stringify(once.map((r) => r.enrollmentId));
+    const rows = new Map(
+      (this.sql.exec("SELECT * FROM enrollments WHERE id IN (SELECT value FROM json_each(?))", ids).toArray() as unknown as Row[]).map(
+        (e) => [e.id, e],
+      ),
+    );
+    const seen = new Set(
+      this.sql
+        .exec<{ k: string }>(
+          "SELECT enrollment_id || ':' || step_id AS k FROM results WHERE enrollment_id IN (SELECT value FROM json_each(?))",
+          ids,
+        )
+        .toArray()
+        .map((x) => x.k),
+    );
+    const handled = new Set<StepResult>();
+    const outcomes: [string, string, string][] = [];
+    const changes: [
+      string,
+      number,
+      Status,
+      string | null,
+      number,
+      number | null,
+      number | null,
+      Waiting,
+      string | null,
+      number | null,
+      string | null,
+      string | null,
+    ][] = [];
+    const timersSet: [string, number][] = [];
+    const timersGone: string[] = [];
+    for (const r of once) {
+      const e = rows.get(r.enrollmentId);
+      if (!e) {
+        handled.add(r); // applyResult: nothing to apply to
+        continue;
+      }
+      const open = e.status === "active" || e.status === "paused" || e.status === "held";
+      if (e.step_id !== r.stepId || seen.has(`${r.enrollmentId}:${r.stepId}`) || !open) continue;
+      handled.add(r);
+      outcomes.push([r.enrollmentId, r.stepId, r.outcome]);
+      // sent, unknown (never resent: invariant 4), completed, skipped → the next step, after its wait (invariant 2).
+      const threaded = (r.outcome === "sent" || r.outcome === "unknown") && r.messageId && !e.thread_msg;
+      const threadMsg = threaded ? r.messageId! : e.thread_msg;
+      const threadSubject = threaded ? (r.subject ?? "") : e.thread_subject;
+      const current = cfg.steps.find((x) => x.id === r.stepId);
+      const next = nextEnabledStep(cfg.steps, r.stepId, current?.position ?? e.step_pos);
+      if (!next) {
+        const reason = r.outcome === "unknown" ? "delivery_unknown" : "completed_all_steps";
+        changes.push([
+          e.id,
+          ++this.rev,
+          "finished",
+          e.step_id,
+          e.step_pos,
+          e.due_at,
+          e.last_at,
+          "none",
+          reason,
+          r.at,
+          threadMsg,
+          threadSubject,
+        ]);
+        timersGone.push(e.id);
+        continue;
+      }
+      const dueAt = this.dueAfterWait(r.at, next, cfg);
+      const reason = e.status === "active" ? "waiting_for_step" : e.reason;
+      changes.push([
+        e.id,
+        ++this.rev,
+        e.status,
+        next.id,
+        next.position,
+        dueAt,
+        r.at,
+        "timer",
+        reason,
+        e.finished_at,
+        threadMsg,
+        threadSubject,
+      ]);
+      // A paused enrollment keeps its own timer (an out-of-office return date) or none until resumed.
+      if (e.status === "active") timersSet.push([e.id, dueAt]);
+    }
+    const v = (k: number) => `json_extract(value, '$[${k}]')`;
+    if (outcomes.length)
+      this.sql.exec(`INSERT OR REPLACE INTO results SELECT ${v(0)}, ${v(1)}, ${v(2)} FROM json_each(?)`, JSON.stringify(outcomes));
+    if (changes.length)
+      this.sql.exec(
+        `UPDATE enrollments SET dirty = u.rev, status = u.status, step_id = u.step_id, step_pos = u.step_pos, due_at = u.due_at, last_at = u.last_at,
+           waiting = u.waiting, reason = u.reason, finished_at = u.finished_at, thread_msg = u.thread_msg, thread_subject = u.thread_subject
+         FROM (SELECT ${v(0)} AS id, ${v(1)} AS rev, ${v(2)} AS status, ${v(3)} AS step_id, ${v(4)} AS step_pos, ${v(5)} AS due_at,
+                      ${v(6)} AS last_at, ${v(7)} AS waiting, ${v(8)} AS reason, ${v(9)} AS finished_at, ${v(10)} AS thread_msg,
+                      ${v(11)} AS thread_subject FROM json_each(?)) AS u
+         WHERE enrollments.id = u.id`,
+        JSON.stringify(changes),
+      );
+    if (timersGone.length)
+      this.sql.exec("DELETE FROM timers WHERE enrollment_id IN (SELECT value FROM json_each(?))", JSON.stringify(timersGone));
+    if (timersSet.length)
+      this.sql.exec(
+        `INSERT OR REPLACE INTO timers (enrollment_id, run_at) SELECT ${v(0)}, ${v(1)} FROM json_each(?)`,
+        JSON.stringify(timersSet),
+      );
+    return results.filter((r) => !handled.has(r));
   }
 
   /**
