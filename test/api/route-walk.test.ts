@@ -15,7 +15,17 @@ import { app } from "../../worker/app";
 import { resetClock, setClock } from "../../worker/lib/clock";
 import { DEMO, SIM_START } from "../fixtures";
 import { call, env } from "../helpers";
-import { apolloRoutes, extraRoutes, honoPath, key, NOT_WALKED, restRoutes, unknownParams, type Route } from "../route-walk/catalog";
+import {
+  apolloRoutes,
+  extraRoutes,
+  honoPath,
+  key,
+  NOT_WALKED,
+  restRoutes,
+  unknownParams,
+  type OpenApiDoc,
+  type Route,
+} from "../route-walk/catalog";
 import { atMaxInput, errorShapeProblem, inputArb, probe, type Finding } from "../route-walk/probe";
 import { buildWorld, hiddenFrom, signIn, type World } from "../route-walk/world";
 
@@ -27,7 +37,7 @@ const SEED = Number(knobs.ROUTE_WALK_SEED) || 20261201;
 console.log(`route walk: ${RUNS} runs per caller and route, seed ${SEED} (ROUTE_WALK_RUNS, ROUTE_WALK_SEED)`);
 
 // The document is read from the Worker at collection time, so each route is its own test.
-const doc = await (await call("/api/openapi.json")).json();
+const doc = await (await call("/api/openapi.json")).json<OpenApiDoc>();
 const routes: Route[] = [...restRoutes(doc), ...extraRoutes(), ...apolloRoutes()];
 
 let world: World;

@@ -76,29 +76,40 @@ function idsOf(template: string, params: Param[]): Route["ids"] {
   return out;
 }
 
+/** The parts of the OpenAPI document the walk reads (after `deref`). */
+interface Operation {
+  parameters?: { name: string; in: Param["in"]; schema?: Schema; required?: boolean }[];
+  requestBody?: { required?: boolean; content?: Record<string, { schema?: Schema }> };
+  responses?: Record<string, unknown>;
+}
+export interface OpenApiDoc {
+  paths: Record<string, Record<string, unknown>>;
+}
+
 /** Inlines every `#/components/...` reference of the document. */
-export function deref(doc: any, node: any): any {
+export function deref(doc: OpenApiDoc, node: unknown): unknown {
   if (Array.isArray(node)) return node.map((n) => deref(doc, n));
   if (node && typeof node === "object") {
-    if (typeof node.$ref === "string")
+    const ref = (node as { $ref?: unknown }).$ref;
+    if (typeof ref === "string")
       return deref(
         doc,
-        node.$ref
+        ref
           .split("/")
           .slice(1)
-          .reduce((o: any, k: string) => o[k], doc),
+          .reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], doc),
       );
     return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, deref(doc, v)]));
   }
   return node;
 }
 
-export function restRoutes(doc: any): Route[] {
+export function restRoutes(doc: OpenApiDoc): Route[] {
   const out: Route[] = [];
-  for (const [template, ops] of Object.entries<any>(doc.paths)) {
-    for (const [method, op0] of Object.entries<any>(ops)) {
-      const op = deref(doc, op0);
-      const params: Param[] = (op.parameters ?? []).map((p: any) => ({
+  for (const [template, ops] of Object.entries(doc.paths)) {
+    for (const [method, op0] of Object.entries(ops)) {
+      const op = deref(doc, op0) as Operation;
+      const params: Param[] = (op.parameters ?? []).map((p) => ({
         name: p.name,
         in: p.in,
         schema: p.schema ?? {},

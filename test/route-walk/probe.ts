@@ -1,6 +1,6 @@
 // One probe of the route walk: a generated input for one route, sent as one caller, and the rules
 // every answer must follow. Findings come back as data (not thrown), so one run lists them all.
-import { Validator } from "@cfworker/json-schema";
+import { Validator, type Schema as ValidatorSchema } from "@cfworker/json-schema";
 import fc from "fast-check";
 import { ERROR_STATUS } from "../../worker/lib/errors";
 import { sessionFor } from "../fixtures";
@@ -141,7 +141,7 @@ export function inputArb(route: Route): fc.Arbitrary<Input> {
     .tuple(
       ...enumParams.map((p) =>
         fc.oneof(
-          { weight: 9, arbitrary: fc.constantFrom<string>(...p.schema.enum) },
+          { weight: 9, arbitrary: fc.constantFrom<string>(...(p.schema.enum as string[])) },
           { weight: 1, arbitrary: fc.constantFrom("unknown-action", "", "PAUSE") },
         ),
       ),
@@ -197,7 +197,9 @@ export function inputArb(route: Route): fc.Arbitrary<Input> {
 export function atMaxInput(route: Route): Input | null {
   if (!route.body) return null;
   const value = fc.sample(valid(route.body, "", true), { seed: 1, numRuns: 1 })[0];
-  const enums = Object.fromEntries(route.params.filter((p) => p.in === "path" && p.schema.enum).map((p) => [p.name, p.schema.enum[0]]));
+  const enums = Object.fromEntries(
+    route.params.filter((p) => p.in === "path" && p.schema.enum).map((p) => [p.name, String(p.schema.enum![0])]),
+  );
   return {
     pathKind: "own",
     pick: 0,
@@ -419,7 +421,9 @@ interface Answer {
   status: number;
   replayed: boolean;
   text: string;
-  json: any;
+  json: unknown;
+  /** The error code, when the answer is the one error body. */
+  code: string | undefined;
   changes: Change[];
   ms: number;
 }
@@ -444,43 +448,55 @@ async function send(url: string, init: RequestInit, mutation: boolean): Promise<
     hiddenCache.clear();
     await settle();
   }
-  let json: any;
+  let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
     json = undefined;
   }
-  return { status, replayed, text, json, changes: await changesSince(mark), ms };
+  return { status, replayed, text, json, code: codeOf(json), changes: await changesSince(mark), ms };
+}
+
+/** `error.code` of a parsed body, if it has one. */
+function codeOf(json: unknown): string | undefined {
+  if (!json || typeof json !== "object" || !("error" in json)) return undefined;
+  const e = json.error;
+  return e && typeof e === "object" && "code" in e && typeof e.code === "string" ? e.code : undefined;
 }
 
 const CERTAIN: Break["cls"][] = ["type", "required", "bound", "enum", "pattern", "id"];
 const validators = new Map<Schema, Validator>();
 function schemaValid(schema: Schema, value: unknown): boolean {
   let v = validators.get(schema);
-  if (!v) validators.set(schema, (v = new Validator(schema as any, "2020-12", false)));
+  if (!v) validators.set(schema, (v = new Validator(schema as ValidatorSchema, "2020-12", false)));
   return v.validate(value).valid;
 }
 
 /** What is wrong with an error answer's body, or null: exactly `{ error: { code, message, details? } }`, a known code, its status. */
-export function errorShapeProblem(status: number, json: any): string | null {
+export function errorShapeProblem(status: number, json: unknown): string | null {
   if (!json || typeof json !== "object" || Array.isArray(json)) return "not a JSON object";
   const keys = Object.keys(json);
   if (keys.length !== 1 || keys[0] !== "error") return `top-level keys ${JSON.stringify(keys)} (want only "error")`;
-  const e = json.error;
+  const e: unknown = (json as { error: unknown }).error;
   if (!e || typeof e !== "object") return "error is not an object";
+  const { code, message, details } = e as { code?: unknown; message?: unknown; details?: unknown };
   const extra = Object.keys(e).filter((k) => !["code", "message", "details"].includes(k));
   if (extra.length) return `error has extra keys ${JSON.stringify(extra)}`;
-  if (typeof e.code !== "string" || !(e.code in ERROR_STATUS)) return `code ${JSON.stringify(e.code)} is not one of the API's error codes`;
-  if (typeof e.message !== "string" || !e.message.trim()) return "message is empty";
-  if ((ERROR_STATUS as Record<string, number>)[e.code] !== status)
-    return `code ${e.code} belongs to status ${(ERROR_STATUS as Record<string, number>)[e.code]}, answered with ${status}`;
+  if (typeof code !== "string" || !(code in ERROR_STATUS)) return `code ${JSON.stringify(code)} is not one of the API's error codes`;
+  if (typeof message !== "string" || !message.trim()) return "message is empty";
+  if ((ERROR_STATUS as Record<string, number>)[code] !== status)
+    return `code ${code} belongs to status ${(ERROR_STATUS as Record<string, number>)[code]}, answered with ${status}`;
+  const fields = (details as { fields?: unknown } | null | undefined)?.fields;
   if (
-    e.code === "validation_failed" &&
+    code === "validation_failed" &&
     status === 422 &&
     !(
-      Array.isArray(e.details?.fields) &&
-      e.details.fields.length &&
-      e.details.fields.every((f: any) => typeof f?.field === "string" && f.field && typeof f?.message === "string" && f.message)
+      Array.isArray(fields) &&
+      fields.length &&
+      fields.every(
+        (f: { field?: unknown; message?: unknown } | null) =>
+          typeof f?.field === "string" && f.field && typeof f?.message === "string" && f.message,
+      )
     )
   ) {
     return "422 validation_failed without details.fields naming each field";
@@ -524,7 +540,7 @@ export async function probe(route: Route, caller0: Caller, input: Input, world: 
       if (k.status < 300)
         found(
           "standard_key_exceeds_member",
-          `the member was refused (${a.status} ${a.json?.error?.code}) but the ${weak.name} answered ${k.status}`,
+          `the member was refused (${a.status} ${a.code}) but the ${weak.name} answered ${k.status}`,
           k,
           b.describe,
           weak.name,
@@ -575,12 +591,9 @@ export async function probe(route: Route, caller0: Caller, input: Input, world: 
       input.pathKind === "hidden" ? "an id of a sequence (or its job, workflow, email) hidden from this caller" : "a foreign id";
     if (a.status < 300) found(`${what}_id_accepted`, `${whose} in the path answered ${a.status} (an unknown id answers ${t.status})`);
     else if (t.status === 404 && a.status !== 404)
-      found(`${what}_id_not_404`, `${whose} answered ${a.status} ${a.json?.error?.code ?? ""}, an unknown id 404`);
-    else if (a.status !== t.status || a.json?.error?.code !== t.json?.error?.code)
-      found(
-        `${what}_id_distinguishable`,
-        `${whose} answered ${a.status} ${a.json?.error?.code}, an unknown id ${t.status} ${t.json?.error?.code}`,
-      );
+      found(`${what}_id_not_404`, `${whose} answered ${a.status} ${a.code ?? ""}, an unknown id 404`);
+    else if (a.status !== t.status || a.code !== t.code)
+      found(`${what}_id_distinguishable`, `${whose} answered ${a.status} ${a.code}, an unknown id ${t.status} ${t.code}`);
   }
   return findings;
 }

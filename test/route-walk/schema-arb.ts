@@ -6,7 +6,33 @@
 import fc from "fast-check";
 import type { Resource } from "./world";
 
-export type Schema = Record<string, any>;
+export interface Schema {
+  type?: string | string[];
+  format?: string;
+  pattern?: string;
+  enum?: unknown[];
+  const?: unknown;
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  minItems?: number;
+  maxItems?: number;
+  items?: Schema;
+  prefixItems?: Schema[];
+  properties?: Record<string, Schema>;
+  required?: string[];
+  additionalProperties?: boolean | Schema;
+  anyOf?: Schema[];
+  oneOf?: Schema[];
+  allOf?: Schema[];
+  nullable?: boolean;
+  default?: unknown;
+  description?: string;
+  [key: string]: unknown;
+}
 export type IdKind = "own" | "foreign" | "unknown" | "empty" | "long";
 
 /** One id of `res`: `pick` chooses which. */
@@ -160,7 +186,9 @@ export function valid(s0: Schema, name = "", max = false): fc.Arbitrary<unknown>
     const props: Record<string, fc.Arbitrary<unknown>> = {};
     for (const [k, v] of Object.entries<Schema>(s.properties ?? {})) props[k] = valid(v, k, max);
     if (!Object.keys(props).length && s.additionalProperties)
-      return fc.dictionary(fc.string({ maxLength: 8 }), valid(s.additionalProperties, name), { maxKeys: 3 });
+      return fc.dictionary(fc.string({ maxLength: 8 }), valid(s.additionalProperties === true ? {} : s.additionalProperties, name), {
+        maxKeys: 3,
+      });
     return fc.record(props, { requiredKeys: max ? Object.keys(props) : (s.required ?? []).filter((k: string) => k in props) });
   }
   return fc.anything({ maxDepth: 1 });
@@ -182,7 +210,8 @@ function breaks(s0: Schema, v: unknown, name: string, at: string, pick: number):
       for (const kind of ["empty", "foreign", "unknown", "long"] as const)
         add("id", `${kind} id`, () => new IdRef(ID_FIELDS[name]!, kind, pick));
     } else {
-      if (s.maxLength !== undefined) add("bound", `${s.maxLength + 1} characters`, () => "y".repeat(s.maxLength + 1));
+      const maxLength = s.maxLength;
+      if (maxLength !== undefined) add("bound", `${maxLength + 1} characters`, () => "y".repeat(maxLength + 1));
       if (s.minLength) add("bound", "empty", () => "");
       if (s.pattern) add("pattern", "off the pattern", () => "2024-13-45x");
       if (s.format) add("format", `not a ${s.format}`, () => "not an address");
@@ -190,8 +219,9 @@ function breaks(s0: Schema, v: unknown, name: string, at: string, pick: number):
   }
   if (t === "integer" || t === "number") {
     add("type", "a string", () => "12");
-    if (s.maximum !== undefined) add("bound", `${s.maximum + 1}`, () => s.maximum + 1);
-    if (s.minimum !== undefined) add("bound", `${s.minimum - 1}`, () => s.minimum - 1);
+    const { maximum, minimum } = s;
+    if (maximum !== undefined) add("bound", `${maximum + 1}`, () => maximum + 1);
+    if (minimum !== undefined) add("bound", `${minimum - 1}`, () => minimum - 1);
     if (t === "integer") add("type", "a fraction", () => 1.5);
     if (s.maximum !== undefined) add("bound", "1e308", () => 1e308);
     if (s.minimum !== undefined) add("bound", "-1e308", () => -1e308);

@@ -84,7 +84,8 @@ const TEAM_TABLES: [Resource, string][] = [
   ["replies", "inbound_messages"],
 ];
 
-const q = async <T = Record<string, any>>(sql: string, ...binds: unknown[]) =>
+/** A raw read of the walk's own (columns by name: ids, names, counts). */
+const q = async <T = Record<string, unknown>>(sql: string, ...binds: unknown[]) =>
   (
     await env.DB.prepare(sql)
       .bind(...binds)
@@ -106,7 +107,7 @@ const FIXED = {
 };
 
 /** An inbound reply (the replies inbox) to the email `messageId`. */
-const inboundReply = (id: string, teamId: string, seq: string, enr: Record<string, any>, messageId: string, t: number) =>
+const inboundReply = (id: string, teamId: string, seq: string, enr: Record<string, unknown>, messageId: string, t: number) =>
   env.DB.prepare(
     "INSERT OR IGNORE INTO inbound_messages (id, team_id, sequence_id, enrollment_id, contact_id, message_id, header_id, from_email, subject, snippet, detected, classification, evidence, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'prospect@reply.test', 'Re: hello', 'Sounds good', 'reply', 'reply', '{\"rule\":\"threaded_reply\"}', ?)",
   ).bind(id, teamId, seq, enr.id, enr.contact_id, messageId, `<${id}@reply.test>`, t);
@@ -182,9 +183,9 @@ async function poolOf(teamId: string): Promise<TeamPool> {
     ids[res] = (await q(`SELECT id FROM ${table} WHERE team_id = ? ORDER BY rowid`, teamId)).map((r) => r.id as string);
   ids.people = (await q("SELECT id FROM people ORDER BY id LIMIT 200")).map((r) => r.id as string);
   ids.teams = [teamId];
-  const group = (rows: Record<string, any>[], key: string) => {
+  const group = (rows: Record<string, unknown>[], key: string) => {
     const m = new Map<string, string[]>();
-    for (const r of rows) m.set(r[key], [...(m.get(r[key]) ?? []), r.id]);
+    for (const r of rows) m.set(r[key] as string, [...(m.get(r[key] as string) ?? []), r.id as string]);
     return m;
   };
   return {
