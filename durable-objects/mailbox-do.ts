@@ -77,6 +77,8 @@ const PAGE = 5_000;
  * their SequenceDO recorded the outcome (it never hands a done step over again).
  */
 const KEEP_SETTLED_MS = 2 * DAY;
+/** How often settled rows are pruned (engine clock): the ledger holds at most this much more than KEEP_SETTLED_MS. */
+const PRUNE_EVERY_MS = 6 * HOUR;
 
 export interface Capacity {
   dailyLimit: number;
@@ -145,10 +147,16 @@ export class MailboxDO extends DurableObject<Env> {
    */
   private settingsCache: MailboxSettings | null | undefined = undefined;
   /**
-   * During a pass, the reservation instants that count against the caps in the last 24 h, ascending:
-   * read once per pass and kept current by it, so the caps cost no query per email (invariant 3).
+   * The reservation instants that count against the caps in the last 24 h, ascending (older ones are
+   * ignored): read at the start of each pass and kept current by the only code that reserves or
+   * releases (sendOne, release), so the caps cost no query per email nor per hand-over between passes
+   * (invariant 3). No other call changes a counted row's reservation: withdraw deletes and touch
+   * bumps only queued rows, reconcile keeps the reservation, prune drops rows settled two days ago.
+   * Forgotten when a transaction rolls back; null (a new instance) reads the ledger.
    */
   private recent: number[] | null = null;
+  /** When prune() last ran to the end (engine clock): settled rows are dropped a few times a day, not per call. */
+  private prunedAt = Number.NEGATIVE_INFINITY;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -199,6 +207,7 @@ export class MailboxDO extends DurableObject<Env> {
     } catch (err) {
       this.gids.clear();
       this.metaCache.clear();
+      this.recent = null;
       throw err;
     }
   }
@@ -495,47 +504,43 @@ export class MailboxDO extends DurableObject<Env> {
     // One pass while the window is open: as many as the caps allow now (with a gap, one per alarm).
     const transport = await transportFor(this.env, mb).catch(() => null);
     const local = transport?.local === true;
-    try {
-      while (looked < MAX_PICKS_PER_RUN) {
-        const t = now();
-        if (this.gate(mb, t) > t) break;
-        const room =
-          mb.minGapSeconds > 0 ? 1 : Math.min(PICK_BATCH, mb.dailyLimit - this.used(t - DAY), mb.hourlyLimit - this.used(t - HOUR));
-        const picks = this.pick(t, room);
-        if (!picks.length) break;
-        looked += picks.length;
-        // Content (variants, names) for the batch; eligibility is read again right before each send.
-        const sc = await loadSendContext(
-          this.d,
-          mb.teamId,
-          picks.map((p) => ({ contactId: p.contact_id, stepId: p.resend_of ?? p.step_id, sequenceId: p.sequence_id })),
-          mailboxId,
-        );
-        // The settings kept in memory are checked against D1's before every batch, in the batch's own
-        // read: a write whose refresh() never arrived (status, limits, sender, transport) is seen
-        // before anything more is sent, as if read at the start of the pass. Nothing of this batch was
-        // claimed or reserved yet: the pass starts over with the new settings.
-        if (sc.mailbox === null || (sc.mailbox && JSON.stringify(sc.mailbox) !== JSON.stringify(mb))) {
-          this.settingsCache = sc.mailbox;
-          changed = true;
+    while (looked < MAX_PICKS_PER_RUN) {
+      const t = now();
+      if (this.gate(mb, t) > t) break;
+      const room =
+        mb.minGapSeconds > 0 ? 1 : Math.min(PICK_BATCH, mb.dailyLimit - this.used(t - DAY), mb.hourlyLimit - this.used(t - HOUR));
+      const picks = this.pick(t, room);
+      if (!picks.length) break;
+      looked += picks.length;
+      // Content (variants, names) for the batch; eligibility is read again right before each send.
+      const sc = await loadSendContext(
+        this.d,
+        mb.teamId,
+        picks.map((p) => ({ contactId: p.contact_id, stepId: p.resend_of ?? p.step_id, sequenceId: p.sequence_id })),
+        mailboxId,
+      );
+      // The settings kept in memory are checked against D1's before every batch, in the batch's own
+      // read: a write whose refresh() never arrived (status, limits, sender, transport) is seen
+      // before anything more is sent, as if read at the start of the pass. Nothing of this batch was
+      // claimed or reserved yet: the pass starts over with the new settings.
+      if (sc.mailbox === null || (sc.mailbox && JSON.stringify(sc.mailbox) !== JSON.stringify(mb))) {
+        this.settingsCache = sc.mailbox;
+        changed = true;
+        break;
+      }
+      // Through a local transport nothing reaches this object between the sends of a batch: the batch
+      // is claimed at once and its context stays current. Otherwise each send after the first is
+      // claimed and checked again at its moment.
+      const claimed = local ? await this.claimAll(picks) : undefined;
+      let stop = false;
+      for (const [i, p] of picks.entries()) {
+        const outcome = await this.sendOne(mb, p, sc, local || i === 0, claimed, transport);
+        if (outcome === "stop" || (outcome === "sent" && mb.minGapSeconds > 0)) {
+          stop = true;
           break;
         }
-        // Through a local transport nothing reaches this object between the sends of a batch: the batch
-        // is claimed at once and its context stays current. Otherwise each send after the first is
-        // claimed and checked again at its moment.
-        const claimed = local ? await this.claimAll(picks) : undefined;
-        let stop = false;
-        for (const [i, p] of picks.entries()) {
-          const outcome = await this.sendOne(mb, p, sc, local || i === 0, claimed, transport);
-          if (outcome === "stop" || (outcome === "sent" && mb.minGapSeconds > 0)) {
-            stop = true;
-            break;
-          }
-        }
-        if (stop) break;
       }
-    } finally {
-      this.recent = null;
+      if (stop) break;
     }
     if (changed) return true;
     while (await this.report());
@@ -866,13 +871,22 @@ export class MailboxDO extends DurableObject<Env> {
     }
   }
 
-  /** Deletes settled, reported rows older than KEEP_SETTLED_MS, a page at a time (the table stays the size of the live work). */
+  /**
+   * Deletes settled, reported rows older than KEEP_SETTLED_MS, a page at a time (the table stays the
+   * size of the live work), at most every PRUNE_EVERY_MS unless the last run filled its page: a row
+   * kept a few hours longer changes nothing (it is settled and reported), and each run was a statement
+   * on every hand-over and pass.
+   */
   private prune(t: number) {
+    if (t < this.prunedAt + PRUNE_EVERY_MS) return;
     this.sql.exec(
       "DELETE FROM queue WHERE rowid IN (SELECT rowid FROM queue WHERE reported = 1 AND state NOT IN ('queued', 'sending') AND settled_at < ? LIMIT ?)",
       t - KEEP_SETTLED_MS,
       PAGE,
     );
+    // A full page may have left more behind: the next call goes on.
+    const deleted = this.sql.exec<{ n: number }>("SELECT changes() AS n").one().n;
+    this.prunedAt = deleted < PAGE ? t : Number.NEGATIVE_INFINITY;
   }
 
   /** A "sending" row with no transport call in flight here was cut off by a crash: its outcome is unknown, never resent. */
