@@ -155,6 +155,12 @@ export class MailboxDO extends DurableObject<Env> {
    * Forgotten when a transaction rolls back; null (a new instance) reads the ledger.
    */
   private recent: number[] | null = null;
+  /**
+   * The alarm as this object last armed it (it is its only writer): undefined while unknown, i.e.
+   * from the moment an alarm fires or schedule() starts until schedule() has armed the next one.
+   * A hand-over due no sooner than an armed alarm needs no re-plan: that alarm's pass plans it.
+   */
+  private armedAt: number | null | undefined = undefined;
   /** When prune() last ran to the end (engine clock): settled rows are dropped a few times a day, not per call. */
   private prunedAt = Number.NEGATIVE_INFINITY;
 
@@ -279,7 +285,9 @@ export class MailboxDO extends DurableObject<Env> {
         added++;
       }
     });
-    await this.schedule(now());
+    // Nothing added can go out before its due time: an alarm armed no later than that already covers it.
+    const due = Math.min(...items.map((i) => i.dueAt));
+    if (!added || this.armedAt == null || this.armedAt > due) await this.schedule(now());
     return { added, existing };
   }
 
@@ -461,6 +469,8 @@ export class MailboxDO extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
+    // The alarm that fired is gone: until the pass arms the next, a hand-over plans for itself.
+    this.armedAt = undefined;
     // At-least-once: a repeated alarm finds nothing due or is held back by the caps and the gap.
     await this.process();
   }
@@ -1040,11 +1050,20 @@ export class MailboxDO extends DurableObject<Env> {
   private async schedule(t: number, mb?: MailboxSettings | null) {
     const mailboxId = this.meta("mailbox_id");
     if (!mailboxId) return;
+    // Unknown until armed below: a hand-over arriving meanwhile plans for itself.
+    this.armedAt = undefined;
+    const at = await this.nextAlarm(t, mailboxId, mb);
+    await armAlarm(this.ctx.storage, "mailbox", mailboxId, at);
+    this.armedAt = at;
+  }
+
+  /** The instant schedule() arms: now while outcomes wait to be reported, null while held or when nothing is queued. */
+  private async nextAlarm(t: number, mailboxId: string, mb?: MailboxSettings | null): Promise<number | null> {
     this.prune(t);
     const unreported = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM queue WHERE reported = 0").one().n;
-    if (unreported) return armAlarm(this.ctx.storage, "mailbox", mailboxId, t);
+    if (unreported) return t;
     mb ??= await this.settings();
-    if (!mb || mb.status !== "connected") return armAlarm(this.ctx.storage, "mailbox", mailboxId, null);
+    if (!mb || mb.status !== "connected") return null;
     const gate = this.gate(mb, t);
     let next = Number.MAX_SAFE_INTEGER;
     for (const gid of this.queuedGroups()) {
@@ -1059,7 +1078,7 @@ export class MailboxDO extends DurableObject<Env> {
       const open = nextWindowStart(Math.max(at, gate), g.w, g.zone);
       if (open !== null) next = Math.min(next, open);
     }
-    await armAlarm(this.ctx.storage, "mailbox", mailboxId, next === Number.MAX_SAFE_INTEGER ? null : Math.max(next, t));
+    return next === Number.MAX_SAFE_INTEGER ? null : Math.max(next, t);
   }
 }
 
