@@ -237,6 +237,14 @@ describe("CSV imports: bad files", () => {
       expect(none).toMatchObject({ status: 422, code: "validation_failed", message: "No file was uploaded" });
       expect(none.details).toMatchObject({ fields: [{ field: "file", message: "Choose a CSV file" }] });
     }
+    // Two files in the field: which one was meant is not guessed.
+    const two = new FormData();
+    for (const name of ["a.csv", "b.csv"]) two.append("file", new File(["Email\na@x.io\n"], name, { type: "text/csv" }));
+    const several = await errorOf(
+      await call("/api/imports", { method: "POST", headers: { cookie: s.cookie, "x-csrf-token": s.csrf }, body: two }),
+    );
+    expect(several).toMatchObject({ status: 422, code: "validation_failed", message: "Upload one file at a time" });
+    expect(several.details).toMatchObject({ fields: [{ field: "file", message: "Choose one CSV file" }] });
     // Not multipart at all, though it says so.
     const broken = await errorOf(
       await call("/api/imports", {

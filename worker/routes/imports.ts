@@ -93,11 +93,13 @@ const UploadForm = z
 const fileField = (message: string) => ({ fields: [{ field: "file", message }] });
 
 /**
- * After the size limit and before the validator: the body must be multipart, parsed once by the
- * platform's streaming parser into hono's body cache, which the form validator then reads (so the
- * file is held in memory once, never copied to an ArrayBuffer first).
+ * After the size limit and before the validator: the caller may add contacts (decided before the
+ * form is read), and the body must be multipart, parsed once by the platform's streaming parser into
+ * hono's body cache, which the form validator then reads (so the file is held in memory once, never
+ * copied to an ArrayBuffer first).
  */
 const readUpload = createMiddleware<AppEnv>(async (c, next) => {
+  authorize(c.get("caller"), "contact.edit");
   const type = c.req.header("content-type") ?? "";
   if (!type.toLowerCase().startsWith("multipart/form-data"))
     throw new ApiError(
@@ -114,6 +116,13 @@ const readUpload = createMiddleware<AppEnv>(async (c, next) => {
   });
   await next();
 });
+
+/** The form has no file in `file` (absent or text), or several: which one was meant is not guessed. */
+async function refuseUpload(form: Promise<FormData>): Promise<never> {
+  const files = (await form).getAll("file").filter((f) => f instanceof File).length;
+  if (files > 1) throw new ApiError("validation_failed", "Upload one file at a time", fileField("Choose one CSV file"));
+  throw new ApiError("validation_failed", "No file was uploaded", fileField("Choose a CSV file"));
+}
 
 const uploadLimit = bodyLimit({
   maxSize: MAX_IMPORT_BYTES + 64 * 1024, // the file plus the multipart envelope
@@ -182,16 +191,10 @@ export const importRoutes = router()
       },
     }),
     async (c) => {
-      const caller = c.get("caller");
-      authorize(caller, "contact.edit");
-      const row = await createImport(c.env, c.var.db, caller, c.req.valid("form").file);
+      const row = await createImport(c.env, c.var.db, c.get("caller"), c.req.valid("form").file);
       return c.json({ import: present(row) }, 201);
     },
-    // No file in the field (absent, a text value, or several files): one message, naming the field.
-    (result) => {
-      if (!result.success) throw new ApiError("validation_failed", "No file was uploaded", fileField("Choose a CSV file"));
-      return undefined;
-    },
+    (result, c) => (result.success ? undefined : refuseUpload(c.req.formData())),
   )
   .openapi(
     createRoute({
