@@ -2,6 +2,7 @@ import type { Env } from "../worker/env";
 import type { MailboxItemState, QueuedEmail, ReasonCode, StepResult } from "./engine-types";
 import type { ScheduledActionResult, EmailChoice } from "./scheduled-email";
 import type { EnrollItem } from "./sequence-do";
+import type { EnqueueBatch } from "./mailbox-do";
 
 /**
  * The sending engine lives in this folder:
@@ -74,7 +75,7 @@ function sequenceVerbs(env: Env, sequenceId: string, teamId: string) {
 function mailboxVerbs(env: Env, mailboxId: string) {
   const stub = mailboxStub(env, mailboxId);
   return {
-    enqueue: (teamId: string, items: QueuedEmail[]) => stub.enqueue(mailboxId, teamId, items),
+    enqueue: (teamId: string, items: QueuedEmail[]) => stub.enqueue(mailboxId, teamId, packEmails(items)),
     probe: (items: Key[]): Promise<MailboxItemState[]> => stub.probe(mailboxId, items),
     withdraw: (items: Key[]): Promise<Key[]> => stub.withdraw(mailboxId, items),
     /** A soft bounce: send that step's email again at `at` (its own ledger row, counted against the caps). */
@@ -89,6 +90,24 @@ function mailboxVerbs(env: Env, mailboxId: string) {
     /** A user edited these emails: void sends decided on the old text; each row's state and the edit it holds. */
     touch: (items: Key[]) => stub.touch(mailboxId, items),
   };
+}
+
+/** The hand-over's wire form for MailboxDO.enqueue: each distinct window stringified once. */
+export function packEmails(emails: readonly QueuedEmail[]): EnqueueBatch {
+  const windows: string[] = [];
+  const byObject = new Map<QueuedEmail["window"], number>();
+  const byText = new Map<string, number>();
+  const items = emails.map(({ window, ...rest }) => {
+    let w = byObject.get(window);
+    if (w === undefined) {
+      const text = JSON.stringify(window);
+      w = byText.get(text) ?? windows.push(text) - 1;
+      byText.set(text, w);
+      byObject.set(window, w);
+    }
+    return { ...rest, window: w };
+  });
+  return { windows, items };
 }
 
 export type { EnrollItem } from "./sequence-do";

@@ -54,6 +54,16 @@ interface QueueRow {
   override: string | null;
 }
 
+/**
+ * Emails as they travel to enqueue(): each distinct sending window once, as the JSON the ledger
+ * stores, and the items naming theirs by index. A window is the larger part of an item, and the same
+ * for most of a hand-over: the call no longer copies it per email, nor the object stringifies it per email.
+ */
+export interface EnqueueBatch {
+  windows: string[];
+  items: (Omit<QueuedEmail, "window"> & { window: number })[];
+}
+
 /** The composed message kept with a reservation until its outcome is reported (invariant 4). */
 type StoredMessage = Omit<ComposedEmail, "shown">;
 
@@ -226,7 +236,8 @@ export class MailboxDO extends DurableObject<Env> {
    * sent is never queued again (invariant 4): those come back in `existing` with their state, so the
    * SequenceDO never waits on a mailbox that will not send.
    */
-  async enqueue(mailboxId: string, teamId: string, items: QueuedEmail[]): Promise<{ added: number; existing: MailboxItemState[] }> {
+  async enqueue(mailboxId: string, teamId: string, batch: EnqueueBatch): Promise<{ added: number; existing: MailboxItemState[] }> {
+    const { items, windows } = batch;
     this.setMeta("mailbox_id", mailboxId);
     this.setMeta("team_id", teamId);
     let added = 0;
@@ -243,7 +254,7 @@ export class MailboxDO extends DurableObject<Env> {
           .map((r) => [`${r.enrollment_id}:${r.step_id}`, { state: r.state, reported: r.reported }]),
       );
       for (const i of items) {
-        const window = JSON.stringify(i.window);
+        const window = windows[i.window]!;
         const gid = this.groupId(window, i.zone);
         const thread = i.thread ? JSON.stringify(i.thread) : null;
         const override = i.override ? JSON.stringify(i.override) : null;

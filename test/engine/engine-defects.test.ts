@@ -5,7 +5,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { now, setClock } from "../../worker/lib/clock";
 import { newId } from "../../worker/lib/ids";
-import { mailboxStub, sequenceStub } from "../../durable-objects/engine";
+import { mailboxStub, packEmails, sequenceStub } from "../../durable-objects/engine";
 import type { QueuedEmail } from "../../durable-objects/engine-types";
 import { scheduleToWindow, type ScheduleColumns } from "../../durable-objects/sequence-config";
 import { setTransportOverride } from "../../worker/transports";
@@ -275,7 +275,7 @@ describe("sending engine: races, restarts and sizes (issue 9)", () => {
       zone: "Asia/Tokyo",
       thread: null,
     }));
-    await mailboxStub(env, mailboxId).enqueue(mailboxId, teamId, night);
+    await mailboxStub(env, mailboxId).enqueue(mailboxId, teamId, packEmails(night));
     const contactIds = await makeContacts(teamId, 3);
     await enroll(teamId, sequenceId, contactIds, [mailboxId]);
 
