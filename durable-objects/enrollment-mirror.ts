@@ -1,5 +1,5 @@
-import { sql } from "drizzle-orm";
-import type { Db } from "../worker/db/client";
+import { sql, type SQL } from "drizzle-orm";
+import { batchSql, type Db } from "../worker/db/client";
 
 /**
  * D1's copy of a SequenceDO's enrollments (what lists and searches read). A page of changed rows
@@ -25,8 +25,10 @@ const MIRROR_FIELDS = [
 export const MIRROR_MAX_CHARS = 900_000;
 
 export interface MirrorPage {
-  /** JSON array of arrays, fields in MIRROR_FIELDS order, in revision order. */
+  /** JSON array of arrays, fields in MIRROR_FIELDS order, in revision order: rows D1 gets in full. */
   json: string;
+  /** JSON array of [id, reason]: rows of which D1 has everything but a new reason (a hand-over). */
+  reasons: string;
   rows: number;
   /** The highest revision in the page (every dirty row up to it is in the page). */
   top: number;
@@ -39,16 +41,17 @@ export interface MirrorPage {
  */
 export function readMirrorPage(storage: SqlStorage, limit: number): MirrorPage | null {
   const page = storage
-    .exec<{ json: string; rows: number; top: number | null }>(
+    .exec<{ json: string; reasons: string; rows: number; top: number | null }>(
       `SELECT json_group_array(json_array(id, contact_id, mailbox_id, status, step_pos, next_due, reason, job_id, added_by, created_at, finished_at)
-                ORDER BY dirty) AS json,
+                ORDER BY dirty) FILTER (WHERE reason_only = 0) AS json,
+              json_group_array(json_array(id, reason)) FILTER (WHERE reason_only = 1) AS reasons,
               count(*) AS rows, max(dirty) AS top
        FROM (SELECT e.*, CASE e.status WHEN 'active' THEN e.due_at WHEN 'paused' THEN t.run_at END AS next_due
              FROM enrollments e LEFT JOIN timers t ON t.enrollment_id = e.id WHERE e.dirty > 0 ORDER BY e.dirty LIMIT ?)`,
       limit,
     )
     .one();
-  return page.rows ? { json: page.json, rows: page.rows, top: page.top! } : null;
+  return page.rows ? { json: page.json, reasons: page.reasons, rows: page.rows, top: page.top! } : null;
 }
 
 /**
@@ -57,7 +60,10 @@ export function readMirrorPage(storage: SqlStorage, limit: number): MirrorPage |
  */
 export async function writeMirrorPage(d: Db, teamId: string, sequenceId: string, page: MirrorPage, updatedAt: number): Promise<void> {
   const f = (name: (typeof MIRROR_FIELDS)[number]) => sql.raw(`json_extract(value, '$[${MIRROR_FIELDS.indexOf(name)}]')`);
-  await d.run(sql`
+  const writes: SQL[] = [];
+  // Full rows first: a reason-only row never changes status, so the open-once index is settled by then.
+  if (page.json !== "[]")
+    writes.push(sql`
     INSERT INTO enrollments (id, team_id, sequence_id, contact_id, mailbox_id, status, current_step, next_due_at, reason, job_id, added_by,
                              created_at, updated_at, finished_at)
     SELECT ${f("id")}, ${teamId}, ${sequenceId}, ${f("contact_id")}, ${f("mailbox_id")}, ${f("status")}, ${f("current_step")},
@@ -65,4 +71,11 @@ export async function writeMirrorPage(d: Db, teamId: string, sequenceId: string,
     FROM json_each(${page.json}) WHERE true
     ON CONFLICT(id) DO UPDATE SET mailbox_id = excluded.mailbox_id, status = excluded.status, current_step = excluded.current_step,
        next_due_at = excluded.next_due_at, reason = excluded.reason, updated_at = excluded.updated_at, finished_at = excluded.finished_at`);
+  // The reason alone: the other columns' indexes stay untouched (a full upsert rewrites every index of a column it sets).
+  if (page.reasons !== "[]")
+    writes.push(sql`
+      UPDATE enrollments SET reason = u.reason, updated_at = ${updatedAt}
+      FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS reason FROM json_each(${page.reasons})) AS u
+      WHERE enrollments.id = u.id AND enrollments.sequence_id = ${sequenceId}`);
+  await batchSql(d, writes);
 }

@@ -160,6 +160,8 @@ const MIGRATIONS: ((sql: SqlStorage) => void)[] = [
         PRIMARY KEY (enrollment_id, step_id)
       );
     `),
+  // A change that touched only the reason of a row D1 already had in full (a hand-over): the mirror writes the reason alone.
+  (sql) => sql.exec("ALTER TABLE enrollments ADD COLUMN reason_only INTEGER NOT NULL DEFAULT 0"),
 ];
 
 /**
@@ -474,7 +476,7 @@ export class SequenceDO extends DurableObject<Env> {
       this.sql.exec(`INSERT OR REPLACE INTO results SELECT ${v(0)}, ${v(1)}, ${v(2)} FROM json_each(?)`, JSON.stringify(outcomes));
     if (changes.length)
       this.sql.exec(
-        `UPDATE enrollments SET dirty = u.rev, status = u.status, step_id = u.step_id, step_pos = u.step_pos, due_at = u.due_at, last_at = u.last_at,
+        `UPDATE enrollments SET dirty = u.rev, reason_only = 0, status = u.status, step_id = u.step_id, step_pos = u.step_pos, due_at = u.due_at, last_at = u.last_at,
            waiting = u.waiting, reason = u.reason, finished_at = u.finished_at, thread_msg = u.thread_msg, thread_subject = u.thread_subject
          FROM (SELECT ${v(0)} AS id, ${v(1)} AS rev, ${v(2)} AS status, ${v(3)} AS step_id, ${v(4)} AS step_pos, ${v(5)} AS due_at,
                       ${v(6)} AS last_at, ${v(7)} AS waiting, ${v(8)} AS reason, ${v(9)} AS finished_at, ${v(10)} AS thread_msg,
@@ -1239,7 +1241,9 @@ export class SequenceDO extends DurableObject<Env> {
       }
       if (handed.length)
         this.sql.exec(
-          `UPDATE enrollments SET waiting = h.waiting, reason = h.reason, dirty = h.rev
+          // Only the reason of these rows reaches D1 (waiting is the object's own), so a row D1 has in full
+          // (not dirty) sends just its reason; one with other changes still pending stays as it is.
+          `UPDATE enrollments SET waiting = h.waiting, reason = h.reason, reason_only = CASE WHEN dirty = 0 THEN 1 ELSE reason_only END, dirty = h.rev
            FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS rev, json_extract(value, '$[2]') AS waiting,
                         json_extract(value, '$[3]') AS reason FROM json_each(?)) AS h
            WHERE enrollments.id = h.id`,
@@ -1477,7 +1481,7 @@ export class SequenceDO extends DurableObject<Env> {
 
   /** Every change of a row marks it dirty with a new revision: flush() mirrors it to D1. */
   private update(id: string, patch: Partial<Row>) {
-    if (Object.keys(patch).length) patchRow(this.sql, "enrollments", patch, { id }, { dirty: ++this.rev });
+    if (Object.keys(patch).length) patchRow(this.sql, "enrollments", patch, { id }, { dirty: ++this.rev, reason_only: 0 });
   }
 
   /** Mirror changed enrollments to D1 (D1 is what lists and searches read), a page at a time in revision order. */
@@ -1491,7 +1495,7 @@ export class SequenceDO extends DurableObject<Env> {
       this.ctx.storage.transactionSync(() => {
         // A row changed again while D1 was being written keeps its newer revision and goes next time.
         // Revisions only grow, and the page is every row up to its last revision: one statement clears it.
-        this.sql.exec("UPDATE enrollments SET dirty = 0 WHERE dirty > 0 AND dirty <= ?", top);
+        this.sql.exec("UPDATE enrollments SET dirty = 0, reason_only = 0 WHERE dirty > 0 AND dirty <= ?", top);
       });
     }
   }

@@ -1,0 +1,44 @@
+import { runDurableObjectAlarm } from "cloudflare:test";
+import { beforeEach, describe, expect, it } from "vitest";
+import { engine, sequenceStub } from "../../durable-objects/engine";
+import { now, resetClock, setClock } from "../../worker/lib/clock";
+import { env } from "../helpers";
+import { addContactsSetup, mailboxLedger, makeContacts } from "../fixtures";
+
+// D1's copy of a SequenceDO's enrollments (enrollment-mirror.ts). A hand-over changes only a row's
+// reason as D1 sees it; a row D1 already has in full then gets its reason alone, the other columns
+// (and their indexes) untouched, while a row D1 has not had yet is still inserted in full.
+beforeEach(() => resetClock());
+
+async function d1Rows(sequenceId: string) {
+  const { results } = await env.DB.prepare("SELECT id, status, current_step, reason FROM enrollments WHERE sequence_id = ? ORDER BY id")
+    .bind(sequenceId)
+    .all<{ id: string; status: string; current_step: number; reason: string }>();
+  return results;
+}
+
+describe("the enrollments mirror", () => {
+  it("a hand-over of a row D1 already has writes its reason alone", async () => {
+    const x = await addContactsSetup({ steps: [{ wait: 1, unit: "minutes" }, { wait: 2 }] });
+    const contacts = await makeContacts(x.teamId, 3);
+    await engine
+      .sequence(env, x.sequenceId, x.teamId)
+      .enroll(contacts.map((c, i) => ({ enrollmentId: `m-${i}`, contactId: c, mailboxId: x.mailboxIds[0]!, score: 1, timeZone: null })));
+    expect((await d1Rows(x.sequenceId)).map((r) => [r.current_step, r.reason])).toEqual(Array(3).fill([1, "waiting_for_step"]));
+    // A column only D1 holds this value of: a full upsert would put the object's value back.
+    await env.DB.prepare("UPDATE enrollments SET current_step = 99 WHERE sequence_id = ?").bind(x.sequenceId).run();
+
+    setClock(now() + 2 * 60_000);
+    await runDurableObjectAlarm(sequenceStub(env, x.sequenceId));
+    expect((await mailboxLedger(x.mailboxIds[0]!)).queue).toHaveLength(3);
+    expect((await d1Rows(x.sequenceId)).map((r) => [r.status, r.current_step, r.reason])).toEqual(
+      Array(3).fill(["active", 99, "queued_for_mailbox"]),
+    );
+    const inside = await sequenceStub(env, x.sequenceId).inspect();
+    expect(inside.enrollments.map((e) => (e as unknown as { dirty: number }).dirty)).toEqual([0, 0, 0]);
+
+    // Any other change goes in full again.
+    await engine.sequence(env, x.sequenceId, x.teamId).pause(["m-0"]);
+    expect((await d1Rows(x.sequenceId))[0]).toMatchObject({ status: "paused", current_step: 1, reason: "paused_by_user" });
+  });
+});
