@@ -76,6 +76,6 @@ export async function writeMirrorPage(d: Db, teamId: string, sequenceId: string,
     writes.push(sql`
       UPDATE enrollments SET reason = u.reason, updated_at = ${updatedAt}
       FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS reason FROM json_each(${page.reasons})) AS u
-      WHERE enrollments.id = u.id AND enrollments.sequence_id = ${sequenceId}`);
+      WHERE enrollments.id = u.id`);
   await batchSql(d, writes);
 }
