@@ -245,7 +245,9 @@ describe("D1 work of the routes a busy screen calls", () => {
   });
 
   it("a job's status is one round trip after the caller's: the job, its sequence and the caller's share read together", async () => {
-    const contact = await env.DB.prepare("select id from contacts where team_id = ? and deleted_at is null limit 1").bind(DEMO.team).first<{ id: string }>();
+    const contact = await env.DB.prepare("select id from contacts where team_id = ? and deleted_at is null limit 1")
+      .bind(DEMO.team)
+      .first<{ id: string }>();
     const res = await as(admin, "POST", `/api/sequences/${seqId}/add-contacts`, { source: { contact_ids: [contact!.id] } });
     const { job } = (await res.json()) as { job: { id: string } };
     expect(job.id).toBeTruthy();

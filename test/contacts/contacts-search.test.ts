@@ -8,7 +8,10 @@ import { client, env, ok } from "../helpers";
 // lowercased text per contact (contacts_team_search_idx, migration 0016); these hold it to matching
 // exactly what a search of each field on its own matches.
 
-async function contact(teamId: string, c: { first: string; last: string; email: string | null; company: string | null; deleted?: boolean }) {
+async function contact(
+  teamId: string,
+  c: { first: string; last: string; email: string | null; company: string | null; deleted?: boolean },
+) {
   const id = newId();
   const t = now();
   await env.DB.prepare(

@@ -17,7 +17,9 @@ const FILTERS: Omit<PeopleFilters, "saved">[] = [
 
 async function sortedPage(f: PeopleFilters, page: number, perPage: number) {
   const { where, params } = buildPeopleWhere(f, DEMO.team);
-  const rows = await env.DB.prepare(`SELECT p.id FROM people p WHERE ${where} ORDER BY p.score DESC, p.id LIMIT ?${params.length + 1} OFFSET ?${params.length + 2}`)
+  const rows = await env.DB.prepare(
+    `SELECT p.id FROM people p WHERE ${where} ORDER BY p.score DESC, p.id LIMIT ?${params.length + 1} OFFSET ?${params.length + 2}`,
+  )
     .bind(...params, perPage, (page - 1) * perPage)
     .all<{ id: string }>();
   return rows.results.map((r) => r.id);
