@@ -23,7 +23,7 @@ import path from "node:path";
 import { freePort } from "./free-port.mjs";
 import { mb, startHeapSampler } from "./heap-sampler.mjs";
 import { seedDemo } from "./seed-demo.mjs";
-import { bin, ensureDevVars, env, run, waitForServer } from "./lib.mjs";
+import { bin, devArgs, ensureDevVars, env, run, waitForServer } from "./lib.mjs";
 
 const SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 30);
 const CLIENTS = Number(process.env.BENCH_LOAD_CLIENTS ?? 50);
@@ -93,25 +93,12 @@ async function startApp() {
   if (!existsSync("web/dist/index.html")) await run(bin("vite"), ["build", "--logLevel", "error"], quiet);
   const dev = spawn(
     bin("wrangler"),
-    [
-      "dev",
-      "--port",
-      String(port),
-      "--ip",
-      "127.0.0.1",
-      "--persist-to",
+    devArgs({
+      port,
       persist,
-      "--var",
-      "APP_ENV:local",
-      "--var",
-      `PUBLIC_URL:${base}`,
-      ...(COUNT_D1 ? ["--var", "D1_COUNT:1"] : []),
-      "--inspector-port",
-      String(inspectorPort),
-      "--show-interactive-dev-session=false",
-      "--log-level",
-      "error",
-    ],
+      publicUrl: base,
+      extra: [...(COUNT_D1 ? ["--var", "D1_COUNT:1"] : []), "--inspector-port", String(inspectorPort), "--log-level", "error"],
+    }),
     { stdio: ["ignore", "ignore", "inherit"], env: { ...env, X_LOCAL_OBSERVABILITY: String(LOCAL_TRACES) }, detached: true },
   );
   const stop = () => {

@@ -25,7 +25,7 @@ import path from "node:path";
 import { freePort } from "./free-port.mjs";
 import { mb, startHeapSampler } from "./heap-sampler.mjs";
 import { seedDemo } from "./seed-demo.mjs";
-import { bin, ensureDevVars, env, run, waitForServer } from "./lib.mjs";
+import { bin, devArgs, ensureDevVars, env, run, waitForServer } from "./lib.mjs";
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
 const CSV_ROWS = Math.max(100, Math.round(100_000 * SCALE));
@@ -47,24 +47,7 @@ async function startApp() {
   });
   const dev = spawn(
     bin("wrangler"),
-    [
-      "dev",
-      "--port",
-      String(port),
-      "--ip",
-      "127.0.0.1",
-      "--persist-to",
-      persist,
-      "--var",
-      "APP_ENV:local",
-      "--var",
-      `PUBLIC_URL:${base}`,
-      "--inspector-port",
-      String(inspectorPort),
-      "--show-interactive-dev-session=false",
-      "--log-level",
-      "error",
-    ],
+    devArgs({ port, persist, publicUrl: base, extra: ["--inspector-port", String(inspectorPort), "--log-level", "error"] }),
     {
       ...quiet,
       // gc() for the live readings (scripts/heap-sampler.mjs); no local trace capture (the dev server's work).

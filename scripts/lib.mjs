@@ -42,3 +42,25 @@ export async function waitForServer(url, timeoutMs = 60_000) {
   }
   throw new Error(`server at ${url} did not come up within ${timeoutMs / 1000}s`);
 }
+
+/**
+ * `wrangler dev`'s arguments for the app on 127.0.0.1:<port> with local state in <persist>: `npm start` and the
+ * load and memory benches start it the same way, each adding its own flags (`extra`).
+ */
+export function devArgs({ port, persist, publicUrl, extra = [] }) {
+  return [
+    "dev",
+    "--port",
+    String(port),
+    "--ip",
+    "127.0.0.1",
+    "--persist-to",
+    persist,
+    "--var",
+    "APP_ENV:local",
+    "--var",
+    `PUBLIC_URL:${publicUrl}`,
+    "--show-interactive-dev-session=false",
+    ...extra,
+  ];
+}

@@ -4,7 +4,7 @@
 // fire the cron every minute, since local cron does not fire by itself.
 import { seedDemo } from "./seed-demo.mjs";
 import { spawn } from "node:child_process";
-import { bin, env, ensureDevVars, run, waitForServer } from "./lib.mjs";
+import { bin, devArgs, env, ensureDevVars, run, waitForServer } from "./lib.mjs";
 
 const port = Number(process.env.PORT ?? 8787);
 const base = `http://localhost:${port}`;
@@ -22,25 +22,10 @@ if (!skipBuild) {
 }
 
 console.log(`» starting the Worker on ${base}`);
-const dev = spawn(
-  bin("wrangler"),
-  [
-    "dev",
-    "--port",
-    String(port),
-    "--ip",
-    "127.0.0.1",
-    "--persist-to",
-    persist,
-    "--var",
-    "APP_ENV:local",
-    "--var",
-    `PUBLIC_URL:${publicUrl}`,
-    "--test-scheduled",
-    "--show-interactive-dev-session=false",
-  ],
-  { stdio: ["ignore", "inherit", "inherit"], env },
-);
+const dev = spawn(bin("wrangler"), devArgs({ port, persist, publicUrl, extra: ["--test-scheduled"] }), {
+  stdio: ["ignore", "inherit", "inherit"],
+  env,
+});
 const stop = () => {
   dev.kill("SIGINT");
   process.exit(0);
