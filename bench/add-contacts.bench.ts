@@ -3,13 +3,13 @@
 // tables, same counts, one bulk statement per 900 KB); and 10,000 net-new people (credits held and
 // settled, contacts created, enrichment).
 import { it } from "vitest";
-import { bulkInsert, bulkInsertSql, type Row } from "../worker/db/bulk";
-import { batchSql, db } from "../worker/db/client";
+import { bulkInsert } from "../worker/db/bulk";
 import { newId } from "../worker/lib/ids";
 import { PEOPLE_COLUMNS } from "../worker/seed/people";
 import { resetClock } from "../worker/lib/clock";
 import { as, env } from "../test/helpers";
 import { addContactsSetup, makeList, waitForJob } from "../test/fixtures";
+import { count, insertAll } from "./d1";
 import { cpuMark, report } from "./report";
 
 const scale = Number((env as unknown as { BENCH_SCALE: string }).BENCH_SCALE);
@@ -45,16 +45,6 @@ async function contacts(teamId: string, n: number) {
     );
   }
   return ids;
-}
-
-const count = async (sql: string, ...b: unknown[]) =>
-  (await env.DB.prepare(sql)
-    .bind(...b)
-    .first<{ n: number }>())!.n;
-
-async function insertAll(table: string, columns: string[], rows: Row[]) {
-  const stmts = bulkInsertSql(table, columns, rows, "");
-  for (let i = 0; i < stmts.length; i += 50) await batchSql(db(env.DB), stmts.slice(i, i + 50));
 }
 
 /**

@@ -4,9 +4,8 @@ import { it } from "vitest";
 import { resetClock } from "../worker/lib/clock";
 import { call, env } from "../test/helpers";
 import { addContactsSetup, waitForJob } from "../test/fixtures";
-import { bulkInsertSql, type Row } from "../worker/db/bulk";
-import { batchSql, db } from "../worker/db/client";
 import { newId } from "../worker/lib/ids";
+import { count, insertAll } from "./d1";
 import { cpuMark, report } from "./report";
 
 const scale = Number((env as unknown as { BENCH_SCALE: string }).BENCH_SCALE);
@@ -21,16 +20,6 @@ function generate(n: number) {
     );
   }
   return lines.join("\r\n") + "\r\n";
-}
-
-const count = async (q: string, ...b: unknown[]) =>
-  (await env.DB.prepare(q)
-    .bind(...b)
-    .first<{ n: number }>())!.n;
-
-async function insertAll(table: string, columns: string[], data: Row[]) {
-  const stmts = bulkInsertSql(table, columns, data, "");
-  for (let i = 0; i < stmts.length; i += 50) await batchSql(db(env.DB), stmts.slice(i, i + 50));
 }
 
 /**

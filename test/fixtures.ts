@@ -13,6 +13,10 @@ import { env, type RawRow } from "./helpers";
 export const SIM_START = Date.UTC(2027, 2, 1);
 export const MIN = 60_000;
 export const HOUR = 60 * MIN;
+
+/** A schedule's windows: the same hours on every day of the week (e.g. "00:00"–"23:59", open all week). */
+export const everyDay = (from: string, to: string) =>
+  Object.fromEntries(["0", "1", "2", "3", "4", "5", "6"].map((d) => [d, [[from, to]] as [string, string][]]));
 export const DAY = 24 * HOUR;
 
 export interface StepSpec {

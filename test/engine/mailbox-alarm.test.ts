@@ -4,6 +4,7 @@ import { setTransportOverride } from "../../worker/transports";
 import {
   HOUR,
   enroll,
+  everyDay,
   makeContacts,
   makeMailbox,
   makeSchedule,
@@ -13,9 +14,6 @@ import {
   SIM_START,
   startSimulation,
 } from "../fixtures";
-
-const everyDay = (from: string, to: string) =>
-  Object.fromEntries(["0", "1", "2", "3", "4", "5", "6"].map((d) => [d, [[from, to]] as [string, string][]]));
 
 /**
  * A hand-over due no sooner than the alarm the MailboxDO already armed does not re-plan it

@@ -5,6 +5,7 @@ import { env } from "../helpers";
 import {
   MIN,
   enroll,
+  everyDay,
   makeContacts,
   makeMailbox,
   makeSchedule,
@@ -25,7 +26,7 @@ describe("the caps a MailboxDO counts between passes", () => {
 
   it("counts what went out and not a reservation released after a transient failure", async () => {
     const { teamId, userId } = await makeTeam();
-    const allDay = Object.fromEntries(["0", "1", "2", "3", "4", "5", "6"].map((d) => [d, [["00:00", "23:59"]] as [string, string][]]));
+    const allDay = everyDay("00:00", "23:59");
     const scheduleId = await makeSchedule(teamId, { timeZone: "UTC", windows: allDay });
     const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }], scheduleId);
     const mailboxId = await makeMailbox(teamId, userId, { daily: 100, hourly: 5, gapSeconds: 0 });

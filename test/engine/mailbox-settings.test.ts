@@ -6,6 +6,7 @@ import {
   HOUR,
   MIN,
   enroll,
+  everyDay,
   makeContacts,
   makeMailbox,
   makeSchedule,
@@ -29,7 +30,7 @@ describe("mailbox settings kept by the MailboxDO", () => {
   /** A mailbox of `hourly` sends an hour, no gap, a window open all week, and `n` contacts due at once. */
   async function world(n: number, o: { daily: number; hourly: number }) {
     const { teamId, userId } = await makeTeam();
-    const allDay = Object.fromEntries(["0", "1", "2", "3", "4", "5", "6"].map((d) => [d, [["00:00", "23:59"]] as [string, string][]]));
+    const allDay = everyDay("00:00", "23:59");
     const scheduleId = await makeSchedule(teamId, { timeZone: "UTC", windows: allDay });
     const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }], scheduleId);
     const mailboxId = await makeMailbox(teamId, userId, { daily: o.daily, hourly: o.hourly, gapSeconds: 0 });
