@@ -16,6 +16,7 @@ export default defineConfig(async () => {
             BENCH_SCALE: process.env.BENCH_SCALE ?? "1",
             SENDING_BENCH_SCALE: process.env.SENDING_BENCH_SCALE ?? "",
             BENCH_PROFILING: process.env.BENCH_CPU_PROFILE ? "1" : "",
+            BENCH_D1: process.env.BENCH_D1 ?? "",
           },
         },
       }),

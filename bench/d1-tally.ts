@@ -1,0 +1,84 @@
+/**
+ * BENCH_D1=1: what a benchmark's marked phase asked of D1, statement by statement (its calls, rows
+ * read and written as D1 reports them, rows answered), printed at the phase's end by cpuMark. It
+ * patches the D1 binding's classes in the isolate, so the Durable Objects' and the Worker's queries
+ * are counted too, with no hook in the app. A statement read through `raw()` (drizzle's selects outside
+ * a batch) reports no meta: it is run once more through `all()` to learn its rows, so the phase's own
+ * figures (time, CPU) are not comparable with a run without BENCH_D1.
+ */
+interface StatementTally {
+  calls: number;
+  rowsRead: number;
+  rowsWritten: number;
+  rows: number;
+}
+
+const tally = new Map<string, StatementTally>();
+let counting = false;
+
+type Stmt = D1PreparedStatement & { statement: string };
+type Result = { results?: unknown[]; meta?: { rows_read?: number; rows_written?: number } };
+
+function note(text: string, r: Result | null | undefined) {
+  if (!counting) return;
+  const key = text.replace(/\s+/g, " ").trim().slice(0, 160);
+  const t = tally.get(key) ?? { calls: 0, rowsRead: 0, rowsWritten: 0, rows: 0 };
+  t.calls++;
+  t.rowsRead += r?.meta?.rows_read ?? 0;
+  t.rowsWritten += r?.meta?.rows_written ?? 0;
+  t.rows += r?.results?.length ?? 0;
+  tally.set(key, t);
+}
+
+export function installD1Tally(d1: D1Database) {
+  const stmtProto = Object.getPrototypeOf(d1.prepare("SELECT 1")) as Record<string, (...a: unknown[]) => Promise<unknown>>;
+  const dbProto = Object.getPrototypeOf(d1) as Record<string, (...a: unknown[]) => Promise<unknown>>;
+  const all = stmtProto.all!;
+  const run = stmtProto.run!;
+  const first = stmtProto.first!;
+  const raw = stmtProto.raw!;
+  const batch = dbProto.batch!;
+  stmtProto.all = async function (this: Stmt, ...a: unknown[]) {
+    const r = (await all.apply(this, a)) as Result;
+    note(this.statement, r);
+    return r;
+  };
+  stmtProto.run = async function (this: Stmt, ...a: unknown[]) {
+    const r = (await run.apply(this, a)) as Result;
+    note(this.statement, r);
+    return r;
+  };
+  for (const [name, fn] of [
+    ["first", first],
+    ["raw", raw],
+  ] as const)
+    stmtProto[name] = async function (this: Stmt, ...a: unknown[]) {
+      if (counting) note(this.statement, (await all.apply(this, [])) as Result);
+      return fn.apply(this, a);
+    };
+  dbProto.batch = async function (this: D1Database, stmts: Stmt[]) {
+    const rs = (await batch.call(this, stmts)) as Result[];
+    rs.forEach((r, i) => note(stmts[i]!.statement, r));
+    return rs;
+  };
+}
+
+/** The phase starts: counting from zero. */
+export function startD1Tally() {
+  tally.clear();
+  counting = true;
+}
+
+/** The phase ends: its statements, most rows read first, as `bench d1_<phase>:` lines. */
+export function printD1Tally(phase: string, top = 25) {
+  counting = false;
+  const rows = [...tally].sort((a, b) => b[1].rowsRead + b[1].rowsWritten - (a[1].rowsRead + a[1].rowsWritten));
+  const sum = rows.reduce((s, [, t]) => ({ calls: s.calls + t.calls, read: s.read + t.rowsRead, written: s.written + t.rowsWritten }), {
+    calls: 0,
+    read: 0,
+    written: 0,
+  });
+  console.log(`bench d1_${phase}: ${sum.calls} statements, ${sum.read} rows read, ${sum.written} rows written`);
+  for (const [text, t] of rows.slice(0, top))
+    console.log(`bench d1_${phase}: ${t.calls} calls, ${t.rowsRead} read, ${t.rowsWritten} written, ${t.rows} answered :: ${text}`);
+}
