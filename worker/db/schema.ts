@@ -506,6 +506,10 @@ export const jobs = sqliteTable(
     createdAt: createdAt(),
     startedAt: integer("started_at"),
     finishedAt: integer("finished_at"),
+    /** An add-contacts job: when a chunk last wrote its outcomes (what the job's screen calls its last progress). */
+    progressAt: integer("progress_at"),
+    /** An add-contacts job: when the cron last sent its unfinished chunks again after a quiet period (jobs.ts QUIET_MS). */
+    resumedAt: integer("resumed_at"),
   },
   (t) => [
     uniqueIndex("jobs_team_idempotency_uq").on(t.teamId, t.idempotencyKey),

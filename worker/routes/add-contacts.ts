@@ -1,10 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { now } from "../lib/clock";
 import { ApiError } from "../lib/errors";
 import { router } from "../lib/openapi";
 import { errorResponses, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
 import { idempotencyScope } from "../middleware/idempotency";
 import { jobFor } from "../services/access";
-import { cancelJob, commitAddContacts, type JobRow } from "../services/add-contacts/jobs";
+import { cancelJob, commitAddContacts, QUIET_MS, type JobRow } from "../services/add-contacts/jobs";
 import { listJobs, outcomesCsv, outcomesPage } from "../services/add-contacts/outcomes";
 import { checkPreconditions, presentPreview, previewAddContacts } from "../services/add-contacts/plan";
 import { AddContactsRequest, OUTCOME_REASONS, PreviewQuery } from "../services/add-contacts/request";
@@ -104,6 +105,15 @@ export const JobSchema = z
     created_at: z.number(),
     started_at: z.number().nullable(),
     finished_at: z.number().nullable(),
+    progress_at: z.number().nullable().openapi({ description: "When the job last moved (a chunk of contacts processed)" }),
+    stalled: z.boolean().openapi({
+      description:
+        "Queued or running, and nothing moved for 10 minutes: the contacts not processed yet are sent again at the next minute (nothing is added or charged twice)",
+    }),
+    resumed_at: z
+      .number()
+      .nullable()
+      .openapi({ description: "When the contacts not processed yet were last sent again after 10 minutes without progress" }),
   })
   .openapi("Job");
 
@@ -126,6 +136,9 @@ export function presentJob(j: JobRow): z.infer<typeof JobSchema> {
     created_at: j.createdAt,
     started_at: j.startedAt,
     finished_at: j.finishedAt,
+    progress_at: j.progressAt,
+    stalled: (j.status === "queued" || j.status === "running") && (j.runAt ?? j.createdAt) < now() - QUIET_MS,
+    resumed_at: j.resumedAt,
   };
 }
 

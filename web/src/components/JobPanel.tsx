@@ -303,6 +303,17 @@ export function JobPanel(props: { jobId: string; initial?: Job; sequenceName?: s
               <JobProgress job={j()} />
             </Show>
 
+            {/* A lost queue message: nothing moved for 10 minutes, and the cron sends what is left again. */}
+            <Show when={!isFinished(j().status) && (j().stalled || j().resumed_at)}>
+              <p class="muted small" role="status" data-testid="job-stalled">
+                <Icon name="clock" size={13} />{" "}
+                {j().stalled
+                  ? `No progress since ${formatDateTime(j().progress_at ?? j().started_at ?? j().created_at)}: the contacts not processed yet are sent again within a minute.`
+                  : `Resumed ${formatDateTime(j().resumed_at!)} after 10 minutes without progress: the contacts not processed yet were sent again.`}{" "}
+                Nobody is added or charged twice.
+              </p>
+            </Show>
+
             <Show when={j().status === "failed"}>
               <div class="form-error" role="alert">
                 <Icon name="alert" size={16} />

@@ -206,9 +206,10 @@ async function commitPaged(
 
 /** Fan the job out: one queue message per chunk of candidate indexes. */
 export async function startJob(env: Env, d: Db, jobId: string) {
+  // run_at becomes the queued job's heartbeat from now (a scheduled job's was its start time).
   const job = await d
     .update(jobs)
-    .set({ status: "queued" })
+    .set({ status: "queued", runAt: now() })
     .where(and(eq(jobs.id, jobId), inArray(jobs.status, ["preparing", "scheduled"])))
     .returning()
     .get();
@@ -217,10 +218,17 @@ export async function startJob(env: Env, d: Db, jobId: string) {
   await sendChunks(env, jobId, job.total);
 }
 
-async function sendChunks(env: Env, jobId: string, total: number) {
-  const messages: { body: QueueMessage }[] = [];
-  for (let from = 0; from < total; from += CHUNK_SIZE)
-    messages.push({ body: { kind: "add_contacts_chunk", jobId, from, to: Math.min(total, from + CHUNK_SIZE) } });
+/** Chunk starts 0, CHUNK_SIZE, … below total (every range the job fans out). */
+function chunkStarts(total: number): number[] {
+  const starts: number[] = [];
+  for (let from = 0; from < total; from += CHUNK_SIZE) starts.push(from);
+  return starts;
+}
+
+async function sendChunks(env: Env, jobId: string, total: number, starts = chunkStarts(total)) {
+  const messages = starts.map((from) => ({
+    body: { kind: "add_contacts_chunk", jobId, from, to: Math.min(total, from + CHUNK_SIZE) } satisfies QueueMessage,
+  }));
   for (let i = 0; i < messages.length; i += 100) await env.JOBS.sendBatch(messages.slice(i, i + 100));
 }
 
@@ -565,8 +573,11 @@ async function runChunk(
   // The chunk's outcomes go in all at once (one transaction), so a range has all its rows or none:
   // the progress grows by this chunk's tally only if the range was empty before, in the same
   // transaction. A redelivered chunk adds nothing; the job is recounted from its outcomes when it ends.
+  const at = now();
   const res = await batchSql(d, [
+    // run_at is the open job's heartbeat (startDueJobs resumes a job quiet for QUIET_MS), progress_at what its screen shows.
     sql`UPDATE jobs SET status = CASE WHEN status = 'queued' THEN 'running' ELSE status END, started_at = coalesce(started_at, ${t}),
+          run_at = ${at}, progress_at = ${at},
           processed = processed + ${results.length}, enrolled = enrolled + ${tally.enrolled}, warned = warned + ${tally.warned},
           skipped = skipped + ${tally.skipped}, credits_used = credits_used + ${tally.credits}
         WHERE id = ${job.id} AND status IN ${OPEN_SQL}
@@ -681,34 +692,74 @@ export async function cancelJob(env: Env, teamId: string, jobId: string) {
   return endJob(d, jobId, "cancelled", ["scheduled"], null);
 }
 
-/** Ended jobs older than this are not swept: the sweep runs every minute, so a miss is fixed long before. */
-const SWEEP_WINDOW_MS = 7 * 86_400_000;
-const SWEEP_PAGE = 100;
+/**
+ * How long a queued or running job may go without progress before the cron sends its unfinished
+ * chunks again: 10 minutes. A chunk's message normally reaches the consumer within seconds, its five
+ * retries back off 2 + 4 + 8 + 16 + 32 s, and a chunk of CHUNK_SIZE candidates is written in well under a
+ * minute, so 10 quiet minutes mean a message was lost (a send that failed after the status changed, a
+ * consumer that died without retrying, a message dropped) and nothing else will move the job. A job is
+ * resumed at most once per QUIET_MS, and a resumed chunk that was only slow is harmless: every chunk
+ * step is idempotent (see processChunk).
+ */
+export const QUIET_MS = 10 * 60_000;
 
 /**
- * Cron: start scheduled jobs whose time has come; fail jobs whose commit was cut short; settle the
- * hold of any ended job that has no settlement yet (left by a crash before settlements were atomic).
+ * Cron: queued and running jobs quiet for QUIET_MS continue from where they stopped. run_at is an open
+ * job's heartbeat (moved by each chunk's outcomes and by each resume), so each resumes at most once per
+ * quiet period. Only the chunks without outcomes go out again (a chunk writes all its outcomes in one
+ * transaction, so one outcome row in its range means the chunk is done); a job whose chunks are all
+ * done but that never ended (a crash after the last chunk's outcomes) is finished here, settling its
+ * hold under its one settlement ref (invariant 6: released or settled exactly once).
  */
-export async function startDueJobs(env: Env, d: Db = db(env.DB)) {
-  const t = now();
-  // A queued job whose chunks never reached the queue (the send failed after the status changed) would
-  // hold its credits forever: no chunk started it in 10 minutes, so its chunks go out again (they are
-  // idempotent). run_at is a queued job's heartbeat: at most once per 10 quiet minutes.
+async function resumeQuietJobs(env: Env, d: Db, t: number) {
   const quiet = await d
     .update(jobs)
-    .set({ runAt: t })
+    .set({ runAt: t, resumedAt: t })
     .where(
       inArray(
         jobs.id,
         d
           .select({ id: jobs.id })
           .from(jobs)
-          .where(and(eq(jobs.status, "queued"), sql`coalesce(${jobs.runAt}, ${jobs.createdAt}) < ${t - 10 * 60_000}`))
+          .where(
+            and(
+              inArray(jobs.status, ["queued", "running"]),
+              eq(jobs.kind, "add_contacts"),
+              sql`coalesce(${jobs.runAt}, ${jobs.createdAt}) < ${t - QUIET_MS}`,
+            ),
+          )
           .limit(50),
       ),
     )
     .returning({ id: jobs.id, total: jobs.total });
-  for (const j of quiet) await sendChunks(env, j.id, j.total);
+  for (const j of quiet) {
+    const starts = chunkStarts(j.total);
+    const left = await d.all<{ f: number }>(sql`
+      SELECT s.value AS f FROM json_each(${JSON.stringify(starts)}) s
+       WHERE NOT EXISTS (SELECT 1 FROM job_outcomes o WHERE o.job_id = ${j.id} AND o.idx >= s.value AND o.idx < s.value + ${CHUNK_SIZE})`);
+    if (left.length)
+      await sendChunks(
+        env,
+        j.id,
+        j.total,
+        left.map((r) => r.f),
+      );
+    else await finishJob(d, j.id);
+  }
+}
+
+/** Ended jobs older than this are not swept: the sweep runs every minute, so a miss is fixed long before. */
+const SWEEP_WINDOW_MS = 7 * 86_400_000;
+const SWEEP_PAGE = 100;
+
+/**
+ * Cron: resume quiet queued and running jobs (resumeQuietJobs); start scheduled jobs whose time has
+ * come; fail jobs whose commit was cut short. (settleEndedJobs settles the hold of any ended job that
+ * has no settlement yet.)
+ */
+export async function startDueJobs(env: Env, d: Db = db(env.DB)) {
+  const t = now();
+  await resumeQuietJobs(env, d, t);
   const due = await d
     .select({ id: jobs.id })
     .from(jobs)
