@@ -35,11 +35,12 @@ export interface MirrorPage {
 }
 
 /**
- * The next `limit` changed rows of the object's storage, oldest revision first (a contact's finished
+ * The next `limit` rows of the object's storage changed after revision `after` (D1 has every row as of
+ * it), oldest revision first (a contact's finished
  * enrollment reaches D1 before its new one: D1's open-once index). `next_due_at`: an active row's
  * step due time; a paused row's own timer (it resumes by itself then); else none.
  */
-export function readMirrorPage(storage: SqlStorage, limit: number): MirrorPage | null {
+export function readMirrorPage(storage: SqlStorage, after: number, limit: number): MirrorPage | null {
   const page = storage
     .exec<{ json: string; reasons: string; rows: number; top: number | null }>(
       `SELECT json_group_array(json_array(id, contact_id, mailbox_id, status, step_pos, next_due, reason, job_id, added_by, created_at, finished_at)
@@ -47,7 +48,8 @@ export function readMirrorPage(storage: SqlStorage, limit: number): MirrorPage |
               json_group_array(json_array(id, reason)) FILTER (WHERE reason_only = 1) AS reasons,
               count(*) AS rows, max(dirty) AS top
        FROM (SELECT e.*, CASE e.status WHEN 'active' THEN e.due_at WHEN 'paused' THEN t.run_at END AS next_due
-             FROM enrollments e LEFT JOIN timers t ON t.enrollment_id = e.id WHERE e.dirty > 0 ORDER BY e.dirty LIMIT ?)`,
+             FROM enrollments e LEFT JOIN timers t ON t.enrollment_id = e.id WHERE e.dirty > ? ORDER BY e.dirty LIMIT ?)`,
+      after,
       limit,
     )
     .one();

@@ -72,6 +72,8 @@ const ENROLL_ROWS = 500;
 /** Changed rows mirrored to D1 per statement; a page of unusually long rows is cut to FLUSH_ROWS_LONG (the JSON stays under MIRROR_MAX_CHARS). */
 const FLUSH_ROWS = 2_000;
 const FLUSH_ROWS_LONG = 200;
+/** How far the mirrored revision may run ahead of the one kept in storage (flush). */
+const MIRRORED_SAVE_EVERY = 2_000;
 /** Rows read or written at a time by any bulk pass (bind, activate, reconcile): memory stays bounded. */
 export const PAGE = 5_000;
 /**
@@ -162,6 +164,14 @@ const MIGRATIONS: ((sql: SqlStorage) => void)[] = [
     `),
   // A change that touched only the reason of a row D1 already had in full (a hand-over): the mirror writes the reason alone.
   (sql) => sql.exec("ALTER TABLE enrollments ADD COLUMN reason_only INTEGER NOT NULL DEFAULT 0"),
+  // `dirty` is the revision of a row's last change and is never cleared: D1 has every row up to the
+  // revision kept in meta (`mirrored`), so mirroring a page writes one meta row instead of rewriting
+  // every enrollment in it. The index now holds every row (a revision of 0 is a row bound from D1).
+  (sql) =>
+    sql.exec(`
+      CREATE INDEX enrollments_rev ON enrollments (dirty);
+      DROP INDEX enrollments_dirty;
+    `),
 ];
 
 /**
@@ -174,8 +184,12 @@ const MIGRATIONS: ((sql: SqlStorage) => void)[] = [
 export class SequenceDO extends DurableObject<Env> {
   private sql: SqlStorage;
   private d: Db;
-  /** Change counter: `dirty` holds the revision of a row's last change, 0 once mirrored to D1. */
+  /** Change counter: `dirty` holds the revision of a row's last change (0: a row bound from D1). */
   private rev = 0;
+  /** D1 has every row as of this revision (meta `mirrored`): a row is still to mirror while its `dirty` is above it. */
+  private mirrored = 0;
+  /** The `mirrored` kept in storage (at most `mirrored`: a restart sends D1 again what it may lack, never less). */
+  private savedMirrored = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -184,6 +198,7 @@ export class SequenceDO extends DurableObject<Env> {
     ctx.blockConcurrencyWhile(async () => {
       migrate(this.sql, MIGRATIONS);
       this.rev = this.sql.exec<{ r: number | null }>("SELECT max(dirty) AS r FROM enrollments").toArray()[0]?.r ?? 0;
+      this.mirrored = this.savedMirrored = Number(this.meta("mirrored") ?? 0);
     });
   }
 
@@ -1060,7 +1075,10 @@ export class SequenceDO extends DurableObject<Env> {
   /** Snapshot for views and tests. */
   async inspect(): Promise<{ enrollments: Row[]; timers: { enrollment_id: string; run_at: number }[]; alarm: number | null }> {
     return {
-      enrollments: this.sql.exec("SELECT * FROM enrollments ORDER BY created_at, id").toArray() as unknown as Row[],
+      // `dirty` as a reader expects it: the row's revision while D1 does not have it yet, else 0.
+      enrollments: (
+        this.sql.exec("SELECT * FROM enrollments ORDER BY created_at, id").toArray() as unknown as (Row & { dirty: number })[]
+      ).map((e) => ({ ...e, dirty: e.dirty > this.mirrored ? e.dirty : 0 })),
       timers: this.sql.exec<{ enrollment_id: string; run_at: number }>("SELECT * FROM timers ORDER BY run_at").toArray(),
       alarm: await this.ctx.storage.getAlarm(),
     };
@@ -1243,10 +1261,11 @@ export class SequenceDO extends DurableObject<Env> {
         this.sql.exec(
           // Only the reason of these rows reaches D1 (waiting is the object's own), so a row D1 has in full
           // (not dirty) sends just its reason; one with other changes still pending stays as it is.
-          `UPDATE enrollments SET waiting = h.waiting, reason = h.reason, reason_only = CASE WHEN dirty = 0 THEN 1 ELSE reason_only END, dirty = h.rev
+          `UPDATE enrollments SET waiting = h.waiting, reason = h.reason, reason_only = CASE WHEN dirty <= ? THEN 1 ELSE reason_only END, dirty = h.rev
            FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS rev, json_extract(value, '$[2]') AS waiting,
                         json_extract(value, '$[3]') AS reason FROM json_each(?)) AS h
            WHERE enrollments.id = h.id`,
+          this.mirrored,
           JSON.stringify(handed),
         );
       if (timers.length)
@@ -1484,19 +1503,34 @@ export class SequenceDO extends DurableObject<Env> {
     if (Object.keys(patch).length) patchRow(this.sql, "enrollments", patch, { id }, { dirty: ++this.rev, reason_only: 0 });
   }
 
-  /** Mirror changed enrollments to D1 (D1 is what lists and searches read), a page at a time in revision order. */
+  /**
+   * Mirror changed enrollments to D1 (D1 is what lists and searches read), a page at a time in revision
+   * order. Revisions only grow and a page is every row changed after `mirrored` up to its last revision,
+   * so once D1 has the page, `mirrored` moves up to it: a row changed again while D1 was being written
+   * has a newer revision and goes next time, and a crash before the move sends the page again.
+   */
   private async flush(teamId: string, sequenceId: string) {
-    for (;;) {
-      let page = readMirrorPage(this.sql, FLUSH_ROWS);
-      if (page && page.json.length > MIRROR_MAX_CHARS) page = readMirrorPage(this.sql, FLUSH_ROWS_LONG);
-      if (!page) return;
+    while (this.rev > this.mirrored) {
+      const after = this.mirrored;
+      const last = this.rev;
+      let page = readMirrorPage(this.sql, after, FLUSH_ROWS);
+      if (page && page.json.length > MIRROR_MAX_CHARS) page = readMirrorPage(this.sql, after, FLUSH_ROWS_LONG);
+      if (!page) {
+        // The revisions above `after` went with transactions that were rolled back: no row has them.
+        this.mirrored = Math.max(this.mirrored, last);
+        return;
+      }
       const top = page.top;
       await writeMirrorPage(this.d, teamId, sequenceId, page, now());
-      this.ctx.storage.transactionSync(() => {
-        // A row changed again while D1 was being written keeps its newer revision and goes next time.
-        // Revisions only grow, and the page is every row up to its last revision: one statement clears it.
-        this.sql.exec("UPDATE enrollments SET dirty = 0, reason_only = 0 WHERE dirty > 0 AND dirty <= ?", top);
-      });
+      // Another call's flush may have moved further meanwhile (the pages overlap): never back.
+      if (top > this.mirrored) this.mirrored = top;
+      // Kept in storage every MIRRORED_SAVE_EVERY revisions, not after every page (a write of its own
+      // after each D1 call): after a restart D1 gets again at most that many revisions' rows, which it
+      // already has (an upsert of the same values; a reason-only row only ever names a row D1 has).
+      if (this.mirrored - this.savedMirrored >= MIRRORED_SAVE_EVERY) {
+        this.setMeta("mirrored", String(this.mirrored));
+        this.savedMirrored = this.mirrored;
+      }
     }
   }
 

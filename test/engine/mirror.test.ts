@@ -1,4 +1,4 @@
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { engine, sequenceStub } from "../../durable-objects/engine";
 import { now, resetClock, setClock } from "../../worker/lib/clock";
@@ -40,5 +40,41 @@ describe("the enrollments mirror", () => {
     // Any other change goes in full again.
     await engine.sequence(env, x.sequenceId, x.teamId).pause(["m-0"]);
     expect((await d1Rows(x.sequenceId))[0]).toMatchObject({ status: "paused", current_step: 1, reason: "paused_by_user" });
+  });
+
+  it("mirroring a page rewrites none of its enrollments, and a call that changed nothing reads nothing to mirror", async () => {
+    const x = await addContactsSetup({ steps: [{ wait: 1 }, { wait: 2 }] });
+    const contacts = await makeContacts(x.teamId, 5);
+    const seq = engine.sequence(env, x.sequenceId, x.teamId);
+    // Every statement the object runs, with its cursor (rows written are read at the end).
+    const sqlOf = await runInDurableObject(sequenceStub(env, x.sequenceId), (_o, state) => state.storage.sql);
+    const proto = Object.getPrototypeOf(sqlOf) as {
+      exec: (q: string, ...b: unknown[]) => SqlStorageCursor<Record<string, SqlStorageValue>>;
+    };
+    const exec = proto.exec;
+    let ran: string[] = [];
+    proto.exec = function (this: unknown, q: string, ...b: unknown[]) {
+      ran.push(q.replace(/\s+/g, " ").trim());
+      return exec.call(this, q, ...b);
+    };
+    const enrollmentWrites = () => ran.filter((q) => /^(UPDATE|INSERT|DELETE)\b[^(]*\benrollments\b/i.test(q)).map((q) => q.slice(0, 40));
+    try {
+      await seq.enroll(
+        contacts.map((c, i) => ({ enrollmentId: `w-${i}`, contactId: c, mailboxId: x.mailboxIds[0]!, score: 1, timeZone: null })),
+      );
+      // The rows are written once, by the insert; D1 has them all and none is left to mirror.
+      expect(enrollmentWrites()).toEqual([expect.stringMatching(/^INSERT INTO enrollments/)]);
+      ran = [];
+      await seq.stepsDone([]);
+      expect(ran.filter((q) => q.includes("json_group_array"))).toEqual([]);
+    } finally {
+      proto.exec = exec;
+    }
+    expect((await d1Rows(x.sequenceId)).map((r) => r.id)).toEqual(["w-0", "w-1", "w-2", "w-3", "w-4"]);
+    const inside = await sequenceStub(env, x.sequenceId).inspect();
+    expect(inside.enrollments.map((e) => (e as unknown as { dirty: number }).dirty)).toEqual([0, 0, 0, 0, 0]);
+    // Another change after these goes to D1 as before.
+    await seq.pause(["w-1"]);
+    expect((await d1Rows(x.sequenceId)).map((r) => r.status)).toEqual(["active", "paused", "active", "active", "active"]);
   });
 });
