@@ -221,12 +221,15 @@ describe("CSV imports: bad files", () => {
     expect(await env.DB.prepare("SELECT count(*) AS n FROM imports WHERE team_id = ?").bind(teamId).first("n")).toBe(0);
   });
 
-  it("answers a request without a file with a 422 naming the file", async () => {
+  it("answers a request without a file with a 422 naming the file (and one that is not a form with a 415)", async () => {
     const { s } = await addContactsSetup();
     // JSON, not a form (raw on purpose: the typed client only sends the declared form).
     const e = await errorOf(await req(s, "POST", "/api/imports", { file: "x" }));
-    expect(e).toMatchObject({ status: 422, code: "validation_failed", message: "Send the file as multipart/form-data" });
-    expect(e.details).toMatchObject({ fields: [{ field: "file", message: "Upload the CSV file in the form field named file" }] });
+    expect(e).toMatchObject({ status: 415, code: "unsupported_media_type" });
+    expect(e.message).toBe(
+      "This endpoint accepts multipart/form-data (the CSV file in the form field named file); the request was sent as application/json",
+    );
+    expect(e.details).toEqual({ accepts: ["multipart/form-data"], received: "application/json" });
     // A form whose file field is text, or absent.
     for (const form of [{ file: "x" }, { other: "y" }]) {
       const body = new FormData();

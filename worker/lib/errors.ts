@@ -22,7 +22,10 @@ export const ERROR_CODES = {
   conflict: [409, "The thing is not in a state that allows this (already done, in use, running)"],
   payload_too_large: [413, "The body is larger than the API accepts"],
   too_many_contacts: [413, "One add-contacts job takes at most 200,000 contacts"],
-  unsupported_media_type: [415, "Send the body as application/json"],
+  unsupported_media_type: [
+    415,
+    "The body's Content-Type is not one the endpoint reads: details.accepts lists those it does (application/json; multipart/form-data for a CSV upload)",
+  ],
   invalid_file: [
     422,
     "An uploaded file can't be read as CSV contacts (empty, binary, no data rows, an unclosed quote): the message says where",
@@ -85,7 +88,9 @@ export function errorResponse(c: Context, err: unknown): Response {
               : "bad_request";
     const message =
       code === "unsupported_media_type" ? "Send the body as JSON with Content-Type: application/json" : err.message || "Request failed";
-    return c.json({ error: { code, message } }, ERROR_STATUS[code] === status ? status : ERROR_STATUS[code]);
+    // A route with a body declares one type, JSON (the CSV upload answers its own 415, with multipart/form-data).
+    const details = code === "unsupported_media_type" ? { details: { accepts: ["application/json"] } } : {};
+    return c.json({ error: { code, message, ...details } }, ERROR_STATUS[code] === status ? status : ERROR_STATUS[code]);
   }
   console.error("unhandled error", err);
   return c.json({ error: { code: "internal", message: "Something went wrong on our side" } }, 500);

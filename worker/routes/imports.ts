@@ -3,6 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
 import { ApiError } from "../lib/errors";
+import { mediaTypeOf, treatAsParsedMultipart, unsupportedMediaType } from "../middleware/content-type";
 import { router } from "../lib/openapi";
 import { errorResponses, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
 import { authorize, importFor } from "../services/access";
@@ -100,13 +101,11 @@ const fileField = (message: string) => ({ fields: [{ field: "file", message }] }
  */
 const readUpload = createMiddleware<AppEnv>(async (c, next) => {
   authorize(c.get("caller"), "contact.edit");
-  const type = c.req.header("content-type") ?? "";
-  if (!type.toLowerCase().startsWith("multipart/form-data"))
-    throw new ApiError(
-      "validation_failed",
-      "Send the file as multipart/form-data",
-      fileField("Upload the CSV file in the form field named file"),
-    );
+  // Whatever parameters come with it (charset, a quoted boundary, any order, any case): the platform's
+  // parser reads the boundary; anything but a form is refused with the type the route accepts.
+  const type = c.req.header("content-type");
+  if (mediaTypeOf(type) !== "multipart/form-data")
+    throw unsupportedMediaType(["multipart/form-data"], type, "the CSV file in the form field named file");
   await c.req.formData().catch(() => {
     throw new ApiError(
       "validation_failed",
@@ -114,6 +113,7 @@ const readUpload = createMiddleware<AppEnv>(async (c, next) => {
       fileField("Upload the CSV file in the form field named file"),
     );
   });
+  treatAsParsedMultipart(c);
   await next();
 });
 
@@ -187,6 +187,7 @@ export const importRoutes = router()
       responses: {
         201: json(z.object({ import: ImportSchema }), "Uploaded"),
         413: { description: "Larger than 50 MB or 100,000 rows", content: errorResponses[422].content },
+        415: { description: "Not multipart/form-data (details.accepts)", content: errorResponses[422].content },
         422: errorResponses[422],
       },
     }),
