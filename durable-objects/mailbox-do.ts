@@ -305,25 +305,55 @@ export class MailboxDO extends DurableObject<Env> {
   /** What this mailbox knows about steps handed to it (the SequenceDO's reconciler asks). */
   async probe(mailboxId: string, items: { enrollmentId: string; stepId: string }[]): Promise<MailboxItemState[]> {
     this.setMeta("mailbox_id", mailboxId);
-    return items.map((i) => this.stateOf(i.enrollmentId, i.stepId));
+    return this.statesOf(items);
   }
 
   private stateOf(enrollmentId: string, stepId: string): MailboxItemState {
-    const r = this.sql.exec("SELECT * FROM queue WHERE enrollment_id = ? AND step_id = ?", enrollmentId, stepId).toArray()[0] as unknown as
-      QueueRow | undefined;
-    if (!r)
-      return { enrollmentId, stepId, state: "missing", reported: false, settledAt: null, reason: null, messageId: null, subject: null };
-    const m = r.msg ? (JSON.parse(r.msg) as { messageId: string; subject: string }) : null;
-    return {
-      enrollmentId,
-      stepId,
-      state: r.state,
-      reported: !!r.reported,
-      settledAt: r.settled_at,
-      reason: r.reason,
-      messageId: r.message_id ?? m?.messageId ?? null,
-      subject: r.subject ?? m?.subject ?? null,
-    };
+    return this.statesOf([{ enrollmentId, stepId }])[0]!;
+  }
+
+  /**
+   * The states of these keys, in their order, read in one statement by primary key (a reconciler's
+   * probe asks about many emails at once). The message id and subject of a row not yet reported
+   * come from its stored message, read in SQLite instead of parsing the whole message here.
+   */
+  private statesOf(items: { enrollmentId: string; stepId: string }[]): MailboxItemState[] {
+    if (!items.length) return [];
+    const rows = new Map(
+      this.sql
+        .exec<{
+          enrollment_id: string;
+          step_id: string;
+          state: State;
+          reported: number;
+          settled_at: number | null;
+          reason: string | null;
+          message_id: string | null;
+          subject: string | null;
+        }>(
+          `SELECT q.enrollment_id, q.step_id, q.state, q.reported, q.settled_at, q.reason,
+             coalesce(q.message_id, json_extract(q.msg, '$.messageId')) AS message_id, coalesce(q.subject, json_extract(q.msg, '$.subject')) AS subject
+           FROM json_each(?) j JOIN queue q ON q.enrollment_id = json_extract(j.value, '$[0]') AND q.step_id = json_extract(j.value, '$[1]')`,
+          JSON.stringify(items.map((i) => [i.enrollmentId, i.stepId])),
+        )
+        .toArray()
+        .map((r) => [`${r.enrollment_id}:${r.step_id}`, r]),
+    );
+    return items.map(({ enrollmentId, stepId }) => {
+      const r = rows.get(`${enrollmentId}:${stepId}`);
+      if (!r)
+        return { enrollmentId, stepId, state: "missing", reported: false, settledAt: null, reason: null, messageId: null, subject: null };
+      return {
+        enrollmentId,
+        stepId,
+        state: r.state,
+        reported: !!r.reported,
+        settledAt: r.settled_at,
+        reason: r.reason,
+        messageId: r.message_id,
+        subject: r.subject,
+      };
+    });
   }
 
   /**
@@ -550,17 +580,18 @@ export class MailboxDO extends DurableObject<Env> {
         break;
       }
       // Through a local transport nothing reaches this object between the sends of a batch: the batch
-      // is claimed at once and its context stays current. Otherwise each send after the first is
-      // claimed and checked again at its moment.
-      const claimed = local ? await this.claimAll(picks) : undefined;
+      // is claimed at once and its context stays current (sendLocalBatch). Otherwise each send after
+      // the first is claimed and checked again at its moment.
       let stop = false;
-      for (const [i, p] of picks.entries()) {
-        const outcome = await this.sendOne(mb, p, sc, local || i === 0, claimed, transport);
-        if (outcome === "stop" || (outcome === "sent" && mb.minGapSeconds > 0)) {
-          stop = true;
-          break;
+      if (local && transport && !picks.some((p) => p.resend_of)) stop = (await this.sendLocalBatch(mb, picks, sc, transport)) === "stop";
+      else
+        for (const [i, p] of picks.entries()) {
+          const outcome = await this.sendOne(mb, p, sc, i === 0, transport);
+          if (outcome === "stop" || (outcome === "sent" && mb.minGapSeconds > 0)) {
+            stop = true;
+            break;
+          }
         }
-      }
       if (stop) break;
     }
     if (changed) return true;
@@ -701,16 +732,9 @@ export class MailboxDO extends DurableObject<Env> {
     if (i >= 0 && this.recent[i] === at) this.recent.splice(i, 1);
   }
 
-  private async sendOne(
-    mb: MailboxSettings,
-    row: QueueRow,
-    sc: SendContext,
-    fresh: boolean,
-    claimed?: Map<string, Verdict>,
-    passTransport?: Transport | null,
-  ): Promise<"sent" | "skipped" | "retry" | "stop"> {
-    const key = `${row.enrollment_id}:${row.step_id}`;
-    const item: QueuedEmail = {
+  /** The email a ledger row sends; its window parsed once per group, not per email. */
+  private itemOf(row: QueueRow): QueuedEmail {
+    return {
       enrollmentId: row.enrollment_id,
       stepId: row.resend_of ?? row.step_id,
       sequenceId: row.sequence_id,
@@ -718,30 +742,18 @@ export class MailboxDO extends DurableObject<Env> {
       contactId: row.contact_id,
       dueAt: row.due_at,
       score: row.score,
-      window: JSON.parse(row.window),
+      window: this.group(row.gid)?.w ?? (JSON.parse(row.window) as WindowSpec),
       zone: row.zone,
       thread: row.thread ? JSON.parse(row.thread) : null,
       override: row.override ? (JSON.parse(row.override) as EmailOverride) : null,
     };
-    const mail = await composeEmail(this.env, item, mb, now(), sc);
-    if (!mail) {
-      this.settle(row, { state: "cancelled", reason: "no_email", settled_at: now(), reported: 0 }, row.gen);
-      return "skipped";
-    }
-    // Both checks at the moment of sending, read together (one round trip each, side by side):
-    // - invariant 11: the enrollment must still be active on this step. The SequenceDO, the single
-    //   writer of transitions, decides; a "no" means a reply, pause, removal or finish withdrew it;
-    // - invariant 5: the contact may have unsubscribed or bounced, the sequence been turned off, since
-    //   the step fell due or since this batch started (the batch's context is fresh for its first send only).
-    const [verdicts, checks] = await Promise.all([
-      claimed?.has(key)
-        ? [claimed.get(key)!]
-        : row.resend_of
-          ? this.resendVerdict(row)
-          : engine.sequence(this.env, row.sequence_id, row.team_id).claim([{ enrollmentId: row.enrollment_id, stepId: row.step_id }]),
-      fresh ? sc : this.sendChecks([row]),
-    ]);
-    const verdict: Verdict | undefined = verdicts[0];
+  }
+
+  /**
+   * What a send decided by the claim and the checks comes to before its reservation: "go", or the row
+   * settled as skipped (withdrawn, edited since it was composed, blocked by invariant 5).
+   */
+  private verdictOn(row: QueueRow, item: QueuedEmail, verdict: Verdict | undefined, checks: SendChecks): "go" | "skipped" {
     if (!verdict?.ok) {
       // Withdrawn: nothing to report (the SequenceDO knows); handed over again later, it is queued afresh.
       this.settle(row, { state: "cancelled", reason: verdict?.reason ?? "withdrawn", settled_at: now(), reported: 1 }, row.gen);
@@ -764,6 +776,86 @@ export class MailboxDO extends DurableObject<Env> {
       this.settle(row, { state: "cancelled", reason: block, settled_at: now(), reported: 0 }, row.gen);
       return "skipped";
     }
+    return "go";
+  }
+
+  /**
+   * Reserves one send at `t` (invariants 3 and 4), inside the caller's transaction: the row goes to
+   * "sending" with its composed message, the caps count it, and the gap starts. The message is stored
+   * with the reservation: if we crash while the transport has it, reconcile() still records what may
+   * have gone out (invariant 4: an unknown outcome is recorded).
+   */
+  private reserve(mb: MailboxSettings, row: QueueRow, mail: ComposedEmail, t: number) {
+    const key = `${row.enrollment_id}:${row.step_id}`;
+    const jitter = mb.jitterSeconds > 0 ? fnv1a(key) % (mb.jitterSeconds * 1000 + 1) : 0;
+    const stored: StoredMessage = {
+      to: mail.to,
+      subject: mail.subject,
+      text: mail.text,
+      raw: mail.raw,
+      messageId: mail.messageId,
+      inReplyTo: mail.inReplyTo,
+      variantId: mail.variantId,
+    };
+    const nextSendAt = t + mb.minGapSeconds * 1000 + jitter;
+    this.sql.exec(
+      "UPDATE queue SET state = 'sending', reserved_at = ?, attempts = attempts + 1, msg = ?, message_id = ?, subject = ? WHERE enrollment_id = ? AND step_id = ?",
+      t,
+      JSON.stringify(stored),
+      mail.messageId,
+      mail.subject,
+      row.enrollment_id,
+      row.step_id,
+    );
+    // Without a gap or jitter the next send may go at once: nothing to record unless an older gap still holds.
+    if (nextSendAt > t || Number(this.meta("next_send_at") ?? 0) > t) this.setMeta("next_send_at", String(nextSendAt));
+  }
+
+  /** Calls the transport; one that throws gives no answer: the server may have taken the message. */
+  private async transmit(mb: MailboxSettings, key: string, mail: ComposedEmail, passTransport?: Transport | null): Promise<SendResult> {
+    this.inFlight.add(key);
+    try {
+      // The pass's transport when it has one: an SMTP password is unsealed once per pass, not per email.
+      const transport = passTransport ?? (await transportFor(this.env, mb));
+      return await transport.send({
+        from: { email: mb.email, name: mb.senderName },
+        to: mail.to,
+        raw: mail.raw,
+        messageId: mail.messageId,
+      });
+    } catch (err) {
+      return { ok: false, kind: "unknown", message: err instanceof Error ? err.message : String(err) };
+    } finally {
+      this.inFlight.delete(key);
+    }
+  }
+
+  private async sendOne(
+    mb: MailboxSettings,
+    row: QueueRow,
+    sc: SendContext,
+    fresh: boolean,
+    passTransport?: Transport | null,
+  ): Promise<"sent" | "skipped" | "retry" | "stop"> {
+    const key = `${row.enrollment_id}:${row.step_id}`;
+    const item = this.itemOf(row);
+    const mail = await composeEmail(this.env, item, mb, now(), sc);
+    if (!mail) {
+      this.settle(row, { state: "cancelled", reason: "no_email", settled_at: now(), reported: 0 }, row.gen);
+      return "skipped";
+    }
+    // Both checks at the moment of sending, read together (one round trip each, side by side):
+    // - invariant 11: the enrollment must still be active on this step. The SequenceDO, the single
+    //   writer of transitions, decides; a "no" means a reply, pause, removal or finish withdrew it;
+    // - invariant 5: the contact may have unsubscribed or bounced, the sequence been turned off, since
+    //   the step fell due or since this batch started (the batch's context is fresh for its first send only).
+    const [verdicts, checks] = await Promise.all([
+      row.resend_of
+        ? this.resendVerdict(row)
+        : engine.sequence(this.env, row.sequence_id, row.team_id).claim([{ enrollmentId: row.enrollment_id, stepId: row.step_id }]),
+      fresh ? sc : this.sendChecks([row]),
+    ]);
+    if (this.verdictOn(row, item, verdicts[0], checks) === "skipped") return "skipped";
     // Re-read after the awaits: other calls ran meanwhile (a withdrawal, a new hand-over).
     const current = this.sql
       .exec<{ state: string; gen: number }>(
@@ -776,47 +868,106 @@ export class MailboxDO extends DurableObject<Env> {
     // The window and the caps at this very instant: a slow batch may have run past the window's end (invariants 3 and 7).
     const t = now();
     if (!inWindow(t, item.window, row.zone) || this.gate(mb, t) > t) return "stop";
-    const jitter = mb.jitterSeconds > 0 ? fnv1a(key) % (mb.jitterSeconds * 1000 + 1) : 0;
-    // Reserve before calling the transport (invariants 3 and 4). The composed message is stored with
-    // the reservation: if we crash while the transport has it, reconcile() still records what may
-    // have gone out (invariant 4: an unknown outcome is recorded).
-    const stored: StoredMessage = {
-      to: mail.to,
-      subject: mail.subject,
-      text: mail.text,
-      raw: mail.raw,
-      messageId: mail.messageId,
-      inReplyTo: mail.inReplyTo,
-      variantId: mail.variantId,
-    };
-    const msg = JSON.stringify(stored);
-    const nextSendAt = t + mb.minGapSeconds * 1000 + jitter;
-    this.inTransaction(() => {
-      this.sql.exec(
-        "UPDATE queue SET state = 'sending', reserved_at = ?, attempts = attempts + 1, msg = ?, message_id = ?, subject = ? WHERE enrollment_id = ? AND step_id = ?",
-        t,
-        msg,
-        mail.messageId,
-        mail.subject,
-        row.enrollment_id,
-        row.step_id,
-      );
-      // Without a gap or jitter the next send may go at once: nothing to record unless an older gap still holds.
-      if (nextSendAt > t || Number(this.meta("next_send_at") ?? 0) > t) this.setMeta("next_send_at", String(nextSendAt));
-    });
+    this.inTransaction(() => this.reserve(mb, row, mail, t));
     this.recent?.splice(upperBound(this.recent, t), 0, t);
-    this.inFlight.add(key);
-    let res: SendResult;
-    try {
-      // The pass's transport when it has one: an SMTP password is unsealed once per pass, not per email.
-      const transport = passTransport ?? (await transportFor(this.env, mb));
-      res = await transport.send({ from: { email: mb.email, name: mb.senderName }, to: mail.to, raw: mail.raw, messageId: mail.messageId });
-    } catch (err) {
-      // A transport that throws gives no answer: the server may have taken the message.
-      res = { ok: false, kind: "unknown", message: err instanceof Error ? err.message : String(err) };
-    } finally {
-      this.inFlight.delete(key);
+    const res = await this.transmit(mb, key, mail, passTransport);
+    return this.outcome(mb, row, t, res);
+  }
+
+  /**
+   * A batch through a local transport (sendPass claims it at once): composed while the claim is asked,
+   * re-read once after that await, then reserved in one transaction, sent, and the sends settled in
+   * one statement. From the re-read to the settle nothing awaits anything but the local transport,
+   * which answers without leaving the isolate: no other call reaches the object in between (no
+   * withdrawal, hand-over or edit to re-check per email), and nothing left the isolate that a crash
+   * could leave unrecorded (a crash after the reservation still finds the rows "sending": recorded
+   * as unknown, never resent). A soft-bounce retry (its own verdict, read from D1) goes through sendOne.
+   */
+  private async sendLocalBatch(
+    mb: MailboxSettings,
+    picks: QueueRow[],
+    sc: SendContext,
+    transport: Transport,
+  ): Promise<"sent" | "skipped" | "stop"> {
+    const items = picks.map((p) => this.itemOf(p));
+    const [claimed, mails] = await Promise.all([
+      this.claimAll(picks),
+      Promise.all(items.map((i) => composeEmail(this.env, i, mb, now(), sc))),
+    ]);
+    // Other calls ran during the claim (a withdrawal, a new hand-over, an edit): each row as it is now.
+    const current = new Map(
+      this.sql
+        .exec<{ enrollment_id: string; step_id: string; state: string; gen: number }>(
+          `SELECT q.enrollment_id, q.step_id, q.state, q.gen FROM json_each(?) j
+             JOIN queue q ON q.enrollment_id = json_extract(j.value, '$[0]') AND q.step_id = json_extract(j.value, '$[1]')`,
+          JSON.stringify(picks.map((p) => [p.enrollment_id, p.step_id])),
+        )
+        .toArray()
+        .map((r) => [`${r.enrollment_id}:${r.step_id}`, r]),
+    );
+    const go: { row: QueueRow; mail: ComposedEmail; t: number }[] = [];
+    let stop = false;
+    this.inTransaction(() => {
+      for (const [k, row] of picks.entries()) {
+        const mail = mails[k];
+        const key = `${row.enrollment_id}:${row.step_id}`;
+        if (!mail) {
+          this.settle(row, { state: "cancelled", reason: "no_email", settled_at: now(), reported: 0 }, row.gen);
+          continue;
+        }
+        if (this.verdictOn(row, items[k]!, claimed.get(key), sc) === "skipped") continue;
+        const cur = current.get(key);
+        if (cur?.state !== "queued" || cur.gen !== row.gen) continue;
+        // The window and the caps at this very instant, each reservation counted for the next (invariants 3 and 7).
+        const t = now();
+        if (!inWindow(t, items[k]!.window, row.zone) || this.gate(mb, t) > t) {
+          stop = true;
+          break;
+        }
+        this.reserve(mb, row, mail, t);
+        this.recent?.splice(upperBound(this.recent, t), 0, t);
+        go.push({ row, mail, t });
+        // With a gap, one send per pass (room was 1).
+        if (mb.minGapSeconds > 0) break;
+      }
+    });
+    const sent: QueueRow[] = [];
+    let outcome: "sent" | "skipped" | "stop" = stop ? "stop" : "skipped";
+    let done = now();
+    for (const [k, g] of go.entries()) {
+      const res = await this.transmit(mb, `${g.row.enrollment_id}:${g.row.step_id}`, g.mail, transport);
+      done = now();
+      if (res.ok) {
+        sent.push(g.row);
+        if (outcome === "skipped") outcome = "sent";
+        continue;
+      }
+      const o = await this.outcome(mb, g.row, g.t, res);
+      if (o === "sent" && outcome === "skipped") outcome = "sent";
+      if (o === "stop") {
+        // The sender refused (the mailbox is paused): the reservations not yet handed to it are released.
+        for (const r of go.slice(k + 1)) {
+          this.settle(r.row, { state: "queued", reserved_at: null, msg: null, message_id: null, subject: null });
+          this.release(r.t);
+        }
+        outcome = "stop";
+        break;
+      }
     }
+    // The message was stored with the reservation: not written again.
+    if (sent.length)
+      this.sql.exec(
+        `UPDATE queue SET state = 'sent', settled_at = ?, reported = 0
+         WHERE (enrollment_id, step_id) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))`,
+        done,
+        JSON.stringify(sent.map((r) => [r.enrollment_id, r.step_id])),
+      );
+    if (outcome === "sent" && mb.minGapSeconds > 0) return "stop";
+    return outcome;
+  }
+
+  /** Settles a reserved row by its transport's answer. */
+  private async outcome(mb: MailboxSettings, row: QueueRow, t: number, res: SendResult): Promise<"sent" | "skipped" | "retry" | "stop"> {
     const done = now();
     if (res.ok) {
       // The message was stored with the reservation: not written again.
