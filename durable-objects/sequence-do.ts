@@ -524,11 +524,26 @@ export class SequenceDO extends DurableObject<Env> {
     await this.bind(sequenceId, teamId);
     const out: { enrollmentId: string; stepId: string; ok: boolean; reason: string | null; override?: EmailOverride | null }[] = [];
     this.ctx.storage.transactionSync(() => {
+      // The batch's rows and choices in one statement each; a row is read again once this call changed it.
+      const ids = JSON.stringify(items.map((i) => i.enrollmentId));
+      const rows = new Map(
+        (this.sql.exec("SELECT * FROM enrollments WHERE id IN (SELECT value FROM json_each(?))", ids).toArray() as unknown as Row[]).map(
+          (e) => [e.id, e],
+        ),
+      );
+      const choices = new Map(
+        (
+          this.sql
+            .exec("SELECT * FROM email_choices WHERE enrollment_id IN (SELECT value FROM json_each(?))", ids)
+            .toArray() as unknown as ChoiceRow[]
+        ).map((c) => [`${c.enrollment_id}:${c.step_id}`, c]),
+      );
+      const changed = new Set<string>();
       for (const i of items) {
-        const e = this.row(i.enrollmentId);
+        const e = changed.has(i.enrollmentId) ? this.row(i.enrollmentId) : rows.get(i.enrollmentId);
         const mine = !!e && e.step_id === i.stepId && e.waiting === "mailbox";
         // A user's choice is ordered here too: a skip in progress refuses the send, and the send carries the latest edit.
-        const choice = mine ? this.choice(i.enrollmentId, i.stepId) : undefined;
+        const choice = mine ? choices.get(`${i.enrollmentId}:${i.stepId}`) : undefined;
         if (mine && e!.status === "active" && choice?.skip) {
           out.push({ ...i, ok: false, reason: "withdrawn" });
           continue;
@@ -541,6 +556,7 @@ export class SequenceDO extends DurableObject<Env> {
         if (mine && !ok) {
           if (e!.status === "paused") this.update(e!.id, { waiting: "timer" });
           else if (e!.status === "held") this.update(e!.id, { waiting: "none" });
+          changed.add(e!.id);
         }
         out.push({ ...i, ok, reason: ok ? null : e?.status === "active" ? "withdrawn" : (e?.reason ?? "withdrawn") });
       }
