@@ -43,6 +43,9 @@ type Source = AddContactsRequest["source"];
  * query that D1 runs on its side (the Worker never holds the ids). People become the team's saved
  * contact when there is one, duplicates collapse, and each row carries its priority (score, then
  * key). Unknown ids stay, to be reported "not found". Lists must belong to the team (`checkLists`).
+ * A list's members are read from the list ids through list_members' key (CROSS JOIN keeps that order):
+ * with statistics showing few lists the planner fed the UNION from list_members_contact_idx instead,
+ * every membership of every team in contact order (test/contacts/list-candidate-reads).
  */
 function candidatesCte(teamId: string, source: Source): SQL {
   const fromSearch = source.search ? sql`UNION SELECT p.id FROM people p WHERE ${peopleWhere(source.search, teamId)}` : sql``;
@@ -50,7 +53,7 @@ function candidatesCte(teamId: string, source: Source): SQL {
     pe(pid) AS (SELECT value FROM json_each(${listParam(source.people_ids ?? [])}) ${fromSearch}),
     saved(pid, cid) AS (SELECT pe.pid, (SELECT c.id FROM contacts c WHERE c.team_id = ${teamId} AND c.person_id = pe.pid AND c.deleted_at IS NULL) FROM pe),
     cs(cid) AS (SELECT value FROM json_each(${listParam(source.contact_ids ?? [])})
-                UNION SELECT contact_id FROM list_members WHERE team_id = ${teamId} AND list_id IN (SELECT value FROM json_each(${listParam(source.list_ids ?? [])}))
+                UNION SELECT lm.contact_id FROM json_each(${listParam(source.list_ids ?? [])}) l CROSS JOIN list_members lm ON lm.list_id = l.value WHERE lm.team_id = ${teamId}
                 UNION SELECT contact_id FROM import_rows WHERE team_id = ${teamId} AND import_id = ${source.import_id ?? ""} AND contact_id IS NOT NULL
                 UNION SELECT cid FROM saved WHERE cid IS NOT NULL),
     cand(person_id, contact_id, k, score) AS (
