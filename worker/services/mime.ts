@@ -102,6 +102,8 @@ const msgId = (id: string): string => {
 // ---------- body ----------
 
 const HEX = "0123456789ABCDEF";
+/** A line quoted-printable leaves unchanged: printable ASCII but "=", blanks inside only. */
+const PLAIN_QP_LINE = /^(?:[\x21-\x3c\x3e-\x7e \t]*[\x21-\x3c\x3e-\x7e])?$/;
 
 /** Quoted-printable (RFC 2045 §6.7) of UTF-8 text: CRLF hard breaks, lines ≤ 76 with "=" soft breaks. */
 export function encodeQuotedPrintable(text: string): string {
@@ -109,6 +111,8 @@ export function encodeQuotedPrintable(text: string): string {
     .replace(/\r\n?/g, "\n")
     .split("\n")
     .map((line) => {
+      // Most lines are short printable ASCII with no "=" and no trailing blank: they go as they are.
+      if (line.length <= 76 && PLAIN_QP_LINE.test(line)) return line;
       const bytes = enc.encode(line);
       const tokens: string[] = [];
       bytes.forEach((b, i) => {
