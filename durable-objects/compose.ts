@@ -1,15 +1,12 @@
-import { and, asc, eq } from "drizzle-orm";
 import type { Db } from "../worker/db/client";
-import { inList } from "../worker/db/in-list";
-import { stepVariants, teams } from "../worker/db/schema";
 import type { Env } from "../worker/env";
 import { fnv1a } from "../worker/lib/hash";
-import { mailboxQuery, type MailboxSettings } from "../worker/transports/mailbox-settings";
+import type { MailboxSettings } from "../worker/transports/mailbox-settings";
 import { appSecret } from "../worker/services/secrets";
 import { bodyText, buildMessage, messageIdFor, signUnsubscribeToken, subjectForThread, type MessageInput } from "../worker/services/mime";
 import { renderSubject, renderTemplate, type TemplateContext } from "../worker/services/templates";
 import type { QueuedEmail } from "./engine-types";
-import { sendChecksQueries, toSendChecks, type SendChecks } from "./eligibility";
+import { sendChecksStatements, toSendChecks, type SendChecks } from "./eligibility";
 
 /** A/B split: contacts spread evenly and deterministically over a step's enabled variants. */
 export function pickVariant<T>(variants: T[], enrollmentId: string): T | undefined {
@@ -43,36 +40,70 @@ export interface SendContext extends SendChecks {
   mailbox?: MailboxSettings | null;
 }
 
+/**
+ * mailboxQuery (transports/mailbox-settings.ts) as a written statement: the same columns, answered by
+ * toMailboxSettings as the same object key for key, since the MailboxDO compares it with its kept copy
+ * as JSON (test/engine/send-context-reads holds the two equal).
+ */
+const MAILBOX_SQL = `SELECT id, team_id, user_id, email, sender_name, signature, transport, transport_config, secret_ciphertext, daily_limit,
+  hourly_limit, min_gap_seconds, jitter_seconds, status, status_reason FROM mailboxes WHERE id = ?`;
+
+function toMailboxSettings(row: unknown): MailboxSettings | null {
+  if (!row) return null;
+  const r = row as Record<string, string | number | null>;
+  return {
+    id: r.id as string,
+    teamId: r.team_id as string,
+    userId: r.user_id as string,
+    email: r.email as string,
+    senderName: r.sender_name as string,
+    signature: r.signature as string,
+    transport: r.transport as MailboxSettings["transport"],
+    transportConfig: JSON.parse(r.transport_config as string) as Record<string, unknown>,
+    secretCiphertext: r.secret_ciphertext as string | null,
+    dailyLimit: r.daily_limit as number,
+    hourlyLimit: r.hourly_limit as number,
+    minGapSeconds: r.min_gap_seconds as number,
+    jitterSeconds: r.jitter_seconds as number,
+    status: r.status as MailboxSettings["status"],
+    statusReason: r.status_reason as string | null,
+  };
+}
+
+const VARIANTS_SQL =
+  "SELECT id, step_id AS stepId, subject, body FROM step_variants WHERE step_id IN (SELECT value FROM json_each(?)) AND enabled = 1 ORDER BY label, id";
+const POSTAL_ADDRESS_SQL = "SELECT postal_address AS postalAddress FROM teams WHERE id = ?";
+
+/**
+ * Everything a batch of sends needs, in one D1 batch of written statements (the send path runs one per
+ * batch of emails: no query building each time).
+ */
 export async function loadSendContext(
   d: Db,
   teamId: string,
   items: Pick<QueuedEmail, "contactId" | "stepId" | "sequenceId">[],
   mailboxId?: string,
 ): Promise<SendContext> {
-  const reads = [
-    ...sendChecksQueries(
-      d,
+  const d1 = d.$client;
+  const [contactRows, seqRows, variants, team, mailbox] = await d1.batch([
+    ...sendChecksStatements(
+      d1,
       teamId,
       items.map((i) => i.contactId),
       items.map((i) => i.sequenceId),
     ),
-    d
-      .select({ id: stepVariants.id, stepId: stepVariants.stepId, subject: stepVariants.subject, body: stepVariants.body })
-      .from(stepVariants)
-      .where(and(inList(stepVariants.stepId, [...new Set(items.map((i) => i.stepId))]), eq(stepVariants.enabled, true)))
-      .orderBy(asc(stepVariants.label), asc(stepVariants.id)),
-    d.select({ postalAddress: teams.postalAddress }).from(teams).where(eq(teams.id, teamId)),
-  ] as const;
-  const [[contactRows, seqRows, variants, team], mailbox] = mailboxId
-    ? await d.batch([...reads, mailboxQuery(d, mailboxId)]).then(([c, s, v, t, m]) => [[c, s, v, t] as const, m[0] ?? null] as const)
-    : [await d.batch(reads), undefined];
+    d1.prepare(VARIANTS_SQL).bind(JSON.stringify([...new Set(items.map((i) => i.stepId))])),
+    d1.prepare(POSTAL_ADDRESS_SQL).bind(teamId),
+    ...(mailboxId ? [d1.prepare(MAILBOX_SQL).bind(mailboxId)] : []),
+  ]);
   const byStep = new Map<string, { id: string; subject: string; body: string }[]>();
-  for (const v of variants) byStep.set(v.stepId, [...(byStep.get(v.stepId) ?? []), { id: v.id, subject: v.subject, body: v.body }]);
+  for (const v of variants!.results as { id: string; stepId: string; subject: string; body: string }[])
+    byStep.set(v.stepId, [...(byStep.get(v.stepId) ?? []), { id: v.id, subject: v.subject, body: v.body }]);
   return {
-    ...toSendChecks(contactRows, seqRows),
+    ...toSendChecks(contactRows!, seqRows!),
     variants: byStep,
-    postalAddress: team[0]?.postalAddress ?? "",
-    ...(mailbox !== undefined && { mailbox }),
+    postalAddress: (team!.results[0] as { postalAddress: string } | undefined)?.postalAddress ?? "",
+    ...(mailbox && { mailbox: toMailboxSettings(mailbox.results[0]) }),
   };
 }
 

@@ -1,7 +1,7 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "../worker/db/client";
 import { inList } from "../worker/db/in-list";
-import { contacts, contactStages, sequences } from "../worker/db/schema";
+import { contacts, contactStages } from "../worker/db/schema";
 import type { ReasonCode } from "./engine-types";
 
 /** What the engine needs to know about a contact at due time and at send time. */
@@ -75,24 +75,43 @@ export interface SendChecks {
   sequences: Map<string, { active: boolean; archived: boolean }>;
 }
 
-/** The two queries of SendChecks, to run in one D1 batch (with more of the caller's, see compose.ts). */
-export function sendChecksQueries(d: Db, teamId: string, contactIds: readonly string[], sequenceIds: readonly string[]) {
+/**
+ * The contact read of contactStatesQuery as written SQL, for the send path's D1 batches: built once,
+ * not by the query builder per batch (and per email outside a local transport). Same columns, same
+ * plan (`+team_id`: the ids lead, see above); the test send-context-reads holds both to it.
+ */
+const CONTACT_STATES_SQL = `SELECT c.id, c.email, c.time_zone AS timeZone, c.score, c.unsubscribed_at AS unsubscribedAt,
+    c.bounced_at AS bouncedAt, c.deleted_at AS deletedAt, s.category AS stageCategory, c.first_name AS firstName,
+    c.last_name AS lastName, c.company, c.title, c.city, c.country, c.custom_fields AS customFields,
+    EXISTS (SELECT 1 FROM suppressions x WHERE x.team_id = c.team_id AND x.email = lower(c.email)) AS suppressed
+  FROM contacts c LEFT JOIN contact_stages s ON s.id = c.stage_id
+  WHERE +c.team_id = ? AND c.id IN (SELECT value FROM json_each(?))`;
+const SEQUENCE_STATES_SQL =
+  "SELECT id, active, archived_at AS archivedAt FROM sequences WHERE id IN (SELECT value FROM json_each(?)) AND +team_id = ?";
+
+/** The two statements of SendChecks, to run in one D1 batch (with more of the caller's, see compose.ts). */
+export function sendChecksStatements(d1: D1Database, teamId: string, contactIds: readonly string[], sequenceIds: readonly string[]) {
   return [
-    contactStatesQuery(d, teamId, [...new Set(contactIds)]),
-    d
-      .select({ id: sequences.id, active: sequences.active, archivedAt: sequences.archivedAt })
-      .from(sequences)
-      .where(and(inList(sequences.id, [...new Set(sequenceIds)]), sql`+${sequences.teamId} = ${teamId}`)),
+    d1.prepare(CONTACT_STATES_SQL).bind(teamId, JSON.stringify([...new Set(contactIds)])),
+    d1.prepare(SEQUENCE_STATES_SQL).bind(JSON.stringify([...new Set(sequenceIds)]), teamId),
   ] as const;
 }
 
-export function toSendChecks(
-  contactRows: readonly ContactQueryRow[],
-  seqRows: readonly { id: string; active: boolean; archivedAt: number | null }[],
-): SendChecks {
+type RawContactRow = Omit<ContactRow, "customFields" | "suppressed"> & { customFields: string | null; suppressed: number };
+
+/** SendChecks from the answers of sendChecksStatements. */
+export function toSendChecks(contactResult: D1Result, seqResult: D1Result): SendChecks {
+  const contacts = new Map<string, ContactRow>();
+  for (const r of contactResult.results as RawContactRow[])
+    contacts.set(r.id, {
+      ...r,
+      customFields: r.customFields ? (JSON.parse(r.customFields) as Record<string, string>) : {},
+      suppressed: !!r.suppressed,
+    });
+  const seqRows = seqResult.results as { id: string; active: number; archivedAt: number | null }[];
   return {
-    contacts: toContactRows(contactRows),
-    sequences: new Map(seqRows.map((r) => [r.id, { active: r.active, archived: r.archivedAt !== null }])),
+    contacts,
+    sequences: new Map(seqRows.map((r) => [r.id, { active: !!r.active, archived: r.archivedAt !== null }])),
   };
 }
 
@@ -103,8 +122,8 @@ export async function loadSendChecks(
   contactIds: readonly string[],
   sequenceIds: readonly string[],
 ): Promise<SendChecks> {
-  const [c, s] = await d.batch(sendChecksQueries(d, teamId, contactIds, sequenceIds));
-  return toSendChecks(c, s);
+  const [c, s] = await d.$client.batch([...sendChecksStatements(d.$client, teamId, contactIds, sequenceIds)]);
+  return toSendChecks(c!, s!);
 }
 
 /**

@@ -7,8 +7,9 @@ import { db } from "../../worker/db/client";
 import { countingD1 } from "../../worker/middleware/d1-count";
 import { loadSendContext } from "../../durable-objects/compose";
 import { loadContactStates, loadSendChecks } from "../../durable-objects/eligibility";
+import { loadMailbox } from "../../worker/transports/mailbox-settings";
 import { env } from "../helpers";
-import { makeContacts, makeSequence, makeTeam } from "../fixtures";
+import { makeContacts, makeMailbox, makeSequence, makeTeam } from "../fixtures";
 
 describe("send-time reads", () => {
   beforeEach(async () => {
@@ -49,5 +50,50 @@ describe("send-time reads", () => {
     const [theirs] = await makeContacts(b.teamId, 1);
     const states = await loadContactStates(db(env.DB), a.teamId, [mine!, theirs!]);
     expect([...states.keys()]).toEqual([mine]);
+  });
+
+  it("reads, as written statements, the contacts, sequences and mailbox the query builders read", async () => {
+    const { teamId, userId } = await makeTeam();
+    const { sequenceId, stepIds } = await makeSequence(teamId, userId, [{ wait: 0 }], null);
+    const ids = await makeContacts(teamId, 4);
+    const mailboxId = await makeMailbox(teamId, userId, { daily: 30, hourly: 7, gapSeconds: 5, jitterSeconds: 2 });
+    // The facts invariant 5 reads, each set on one contact: custom fields, a Do-Not-Contact stage, a suppressed address, a deletion.
+    const stageId = `stage-${ids[0]}`;
+    await env.DB.batch([
+      env.DB.prepare("UPDATE contacts SET custom_fields = ?, city = 'Lyon', title = 'CTO' WHERE id = ?").bind(
+        '{"plan":"pro","seats":"12"}',
+        ids[0],
+      ),
+      env.DB.prepare("INSERT INTO contact_stages (id, team_id, name, category, position) VALUES (?, ?, 'DNC', 'dnc', 9)").bind(
+        stageId,
+        teamId,
+      ),
+      env.DB.prepare("UPDATE contacts SET stage_id = ? WHERE id = ?").bind(stageId, ids[1]),
+      env.DB.prepare(
+        "INSERT INTO suppressions (id, team_id, email, reason, source, created_at) SELECT 'sup-' || id, team_id, lower(email), 'manual', 'manual', 1 FROM contacts WHERE id = ?",
+      ).bind(ids[2]),
+      env.DB.prepare("UPDATE contacts SET deleted_at = 5, unsubscribed_at = 6, bounced_at = 7 WHERE id = ?").bind(ids[3]),
+      env.DB.prepare("UPDATE mailboxes SET transport_config = ?, signature = 'Best', status_reason = 'why' WHERE id = ?").bind(
+        '{"cursor":"abc"}',
+        mailboxId,
+      ),
+    ]);
+    const sc = await loadSendContext(
+      db(env.DB),
+      teamId,
+      ids.map((contactId) => ({ contactId, stepId: stepIds[0]!, sequenceId })),
+      mailboxId,
+    );
+    expect(sc.contacts).toEqual(await loadContactStates(db(env.DB), teamId, ids));
+    expect(sc.contacts.get(ids[0]!)!.customFields).toEqual({ plan: "pro", seats: "12" });
+    expect([sc.contacts.get(ids[1]!)!.stageCategory, sc.contacts.get(ids[2]!)!.suppressed, sc.contacts.get(ids[3]!)!.deletedAt]).toEqual([
+      "dnc",
+      true,
+      5,
+    ]);
+    expect(sc.sequences).toEqual(new Map([[sequenceId, { active: true, archived: false }]]));
+    // The MailboxDO compares the batch's copy with its kept one as JSON: the same keys in the same order.
+    expect(JSON.stringify(sc.mailbox)).toBe(JSON.stringify(await loadMailbox(db(env.DB), mailboxId)));
+    expect(sc.mailbox?.transportConfig).toEqual({ cursor: "abc" });
   });
 });
