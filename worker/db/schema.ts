@@ -962,6 +962,12 @@ export const enrollmentActionJobs = sqliteTable(
     targetJobs: text("target_jobs", { mode: "json" }).$type<string[]>().notNull().default([]),
     createdAt: createdAt(),
     finishedAt: integer("finished_at"),
+    /**
+     * How many of its outcome rows have each outcome (pending: not reached yet), kept by the statement that
+     * writes them (counted once at the start, moved by each page's delta), so reading a page of the job
+     * costs the page and not the whole job.
+     */
+    outcomeCounts: text("outcome_counts", { mode: "json" }).$type<Record<string, number>>().notNull().default({}),
   },
   (t) => [index("enrollment_action_jobs_sequence_idx").on(t.teamId, t.sequenceId, t.createdAt)],
 );

@@ -215,7 +215,7 @@ export const enrollmentRoutes = router()
       const matched = await matchingIds(d, prep.seq.id, caller.teamId, filter!, INLINE_FILTER_MATCHES + 1);
       if (matched.length <= INLINE_FILTER_MATCHES) return c.json(await actInline(c.env, d, caller, prep, action, matched, p), 200);
       const job = await startActionJob(c.env, d, caller, prep, action, filter!, p);
-      return c.json({ job: presentJob(job, { pending: job.total }) }, 202);
+      return c.json({ job: presentJob(job) }, 202);
     },
   )
   .openapi(

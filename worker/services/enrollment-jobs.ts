@@ -67,6 +67,7 @@ export async function startActionJob(
     changed: 0,
     error: null,
     targetJobs: [],
+    outcomeCounts: {},
     createdAt: now(),
     finishedAt: null,
   };
@@ -75,7 +76,10 @@ export async function startActionJob(
     d.insert(enrollmentActionJobs).values(job),
     sql`INSERT INTO enrollment_action_outcomes (job_id, idx, team_id, enrollment_id, outcome, changed)
       SELECT ${id}, row_number() OVER (ORDER BY e.id) - 1, ${caller.teamId}, e.id, 'pending', 0 ${from} ${where}`,
-    sql`UPDATE enrollment_action_jobs SET total = (SELECT count(*) FROM enrollment_action_outcomes WHERE job_id = ${id}) WHERE id = ${id}`,
+    // Counted once here (every row pending); each page then moves the counts by what it changed.
+    sql`UPDATE enrollment_action_jobs SET total = o.n, outcome_counts = CASE WHEN o.n > 0 THEN json_object('pending', o.n) ELSE '{}' END
+          FROM (SELECT count(*) AS n FROM enrollment_action_outcomes WHERE job_id = ${id}) AS o
+         WHERE enrollment_action_jobs.id = ${id}`,
   ]);
   await env.JOBS.send({ kind: "enrollment_action_page", jobId: id, from: 0 });
   return (await d.query.enrollmentActionJobs.findFirst({ where: eq(enrollmentActionJobs.id, id) }))!;
@@ -133,15 +137,33 @@ export async function runActionPage(env: Env, jobId: string, from: number, d: Db
       }),
     );
     const v = (k: number) => sql.raw(`json_extract(value, '$[${k}]')`);
+    const pv = (k: number) => sql.raw(`json_extract(p.value, '$[${k}]')`);
     await batchSql(d, [
+      // The job's counts move by this page's rows still pending (read by their key, in the same
+      // transaction as the write below, which changes exactly those): a redelivered page moves nothing,
+      // and no page recounts the job (a count over all its outcomes per page made a job O(n²) to run).
+      // A count that reaches 0 is dropped from outcome_counts (json_patch removes a null).
+      sql`WITH d AS (
+            SELECT ${pv(2)} AS k, count(*) AS n, coalesce(sum(${pv(3)}), 0) AS c
+              FROM json_each(${payload}) p
+              JOIN enrollment_action_outcomes x ON x.job_id = ${jobId} AND x.idx = ${pv(0)}
+             WHERE x.outcome = 'pending'
+             GROUP BY 1)
+          UPDATE enrollment_action_jobs SET
+            processed = processed + (SELECT coalesce(sum(n), 0) FROM d),
+            changed = changed + (SELECT coalesce(sum(c), 0) FROM d),
+            outcome_counts = json_patch(outcome_counts, (
+              SELECT json_group_object(k, v) FROM (
+                SELECT k, coalesce(json_extract(outcome_counts, '$."' || k || '"'), 0) + n AS v FROM d
+                UNION ALL
+                SELECT 'pending', nullif(coalesce(json_extract(outcome_counts, '$.pending'), 0) - sum(n), 0) FROM d HAVING count(*) > 0)))
+          WHERE id = ${jobId}`,
       sql`INSERT INTO enrollment_action_outcomes (job_id, idx, team_id, enrollment_id, outcome, changed, reason, new_id)
           SELECT ${jobId}, ${v(0)}, ${job.teamId}, ${v(1)}, ${v(2)}, ${v(3)}, ${v(4)}, ${v(5)} FROM json_each(${payload})
            WHERE EXISTS (SELECT 1 FROM enrollment_action_outcomes x WHERE x.job_id = ${jobId} AND x.idx = ${v(0)})
           ON CONFLICT (job_id, idx) DO UPDATE SET outcome = excluded.outcome, changed = excluded.changed, reason = excluded.reason, new_id = excluded.new_id
            WHERE enrollment_action_outcomes.outcome = 'pending'`,
       sql`UPDATE enrollment_action_jobs SET
-          processed = (SELECT count(*) FROM enrollment_action_outcomes WHERE job_id = ${jobId} AND outcome <> 'pending'),
-          changed = (SELECT count(*) FROM enrollment_action_outcomes WHERE job_id = ${jobId} AND changed = 1),
           target_jobs = (SELECT json_group_array(value) FROM (SELECT value FROM json_each(target_jobs) UNION SELECT value FROM json_each(${JSON.stringify(out.jobs)})))
         WHERE id = ${jobId}`,
     ]);
@@ -156,8 +178,7 @@ export async function runActionPage(env: Env, jobId: string, from: number, d: Db
     .where(and(eq(enrollmentActionJobs.id, jobId), eq(enrollmentActionJobs.status, "running")))
     .returning();
   // Audited once, by whichever delivery ended it.
-  if (done)
-    await auditAction(d, caller, prep, action, p, { changed: done.changed, outcomes: await outcomeCounts(d, jobId), job_id: jobId });
+  if (done) await auditAction(d, caller, prep, action, p, { changed: done.changed, outcomes: done.outcomeCounts, job_id: jobId });
 }
 
 /** A page that failed every retry (dead letter), or a caller no longer allowed: the job stops with the reason. */
@@ -168,16 +189,7 @@ export async function failActionJob(env: Env, jobId: string, error: string, d: D
     .where(and(eq(enrollmentActionJobs.id, jobId), eq(enrollmentActionJobs.status, "running")));
 }
 
-async function outcomeCounts(d: Db, jobId: string): Promise<Record<string, number>> {
-  const rows = await d
-    .select({ outcome: enrollmentActionOutcomes.outcome, n: sql<number>`count(*)` })
-    .from(enrollmentActionOutcomes)
-    .where(eq(enrollmentActionOutcomes.jobId, jobId))
-    .groupBy(enrollmentActionOutcomes.outcome);
-  return Object.fromEntries(rows.map((r) => [r.outcome, r.n]));
-}
-
-export function presentJob(job: Job, outcomes: Record<string, number>) {
+export function presentJob(job: Job) {
   return {
     id: job.id,
     sequence_id: job.sequenceId,
@@ -186,7 +198,7 @@ export function presentJob(job: Job, outcomes: Record<string, number>) {
     total: job.total,
     processed: job.processed,
     changed: job.changed,
-    outcomes,
+    outcomes: job.outcomeCounts,
     target_jobs: job.targetJobs,
     error: job.error,
     created_at: job.createdAt,
@@ -195,7 +207,7 @@ export function presentJob(job: Job, outcomes: Record<string, number>) {
 }
 
 /** One page of a job's outcomes from its `idx` on, each with its contact's name (the screen shows contacts, not enrollment ids). */
-function outcomeRows(d: Db, jobId: string, fromIdx: number, limit: number, offset = 0) {
+function outcomeRows(d: Db, jobId: string, fromIdx: number, limit: number) {
   return d
     .select({
       o: enrollmentActionOutcomes,
@@ -209,7 +221,6 @@ function outcomeRows(d: Db, jobId: string, fromIdx: number, limit: number, offse
     .where(and(eq(enrollmentActionOutcomes.jobId, jobId), gte(enrollmentActionOutcomes.idx, fromIdx)))
     .orderBy(asc(enrollmentActionOutcomes.idx))
     .limit(limit)
-    .offset(offset)
     .then((rows) =>
       rows.map(({ o, contactId, name, email }) => ({
         idx: o.idx,
@@ -223,11 +234,15 @@ function outcomeRows(d: Db, jobId: string, fromIdx: number, limit: number, offse
     );
 }
 
-/** A job of a sequence the caller sees (404 otherwise), with its outcome counts and one page of per-enrollment outcomes. */
+/**
+ * A job of a sequence the caller sees (404 otherwise), with its outcome counts (kept on the job) and
+ * one page of per-enrollment outcomes. A job's rows are numbered 0..total-1 when it starts, so page p
+ * starts at idx (p - 1) * perPage and is read through the (job_id, idx) key: a page costs the page.
+ */
 export async function actionJobFor(d: Db, caller: Caller, sequenceId: string, jobId: string, page: number, perPage: number) {
   const job = await enrollmentJobFor(d, caller, sequenceId, jobId);
-  const [counts, rows] = await Promise.all([outcomeCounts(d, job.id), outcomeRows(d, job.id, 0, perPage, (page - 1) * perPage)]);
-  return { job: presentJob(job, counts), results: rows.map(({ idx: _, ...r }) => r) };
+  const rows = await outcomeRows(d, job.id, (page - 1) * perPage, perPage);
+  return { job: presentJob(job), results: rows.map(({ idx: _, ...r }) => r) };
 }
 
 /**
