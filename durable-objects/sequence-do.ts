@@ -369,8 +369,8 @@ export class SequenceDO extends DurableObject<Env> {
     // again, check timers, invariant 4's keys), before the new rows are mirrored: D1 gets each row once,
     // already queued, instead of once here and again from the alarm a moment later.
     if (fresh.length && status === "active" && dueAt <= t) await this.processDue(sequenceId, cfg, Math.max(DUE_BATCH, fresh.length));
-    await this.flush(cfg.teamId, sequenceId);
     await this.rearm();
+    await this.flush(cfg.teamId, sequenceId);
     return { enrolled, already, alreadyOther };
   }
 
@@ -382,8 +382,9 @@ export class SequenceDO extends DurableObject<Env> {
     this.ctx.storage.transactionSync(() => {
       for (const r of this.advanceAll(cfg, results)) this.applyResult(cfg, r);
     });
-    await this.flush(cfg.teamId, sequenceId);
+    // The alarm first: armed in the same write of this object's storage as the changes, before D1 is called.
     await this.rearm();
+    await this.flush(cfg.teamId, sequenceId);
   }
 
   /**
@@ -1296,18 +1297,22 @@ export class SequenceDO extends DurableObject<Env> {
     await this.rearm();
     await this.flush(teamId, sequenceId);
     if (tasks.length) await createTasks(this.d, tasks);
-    // The mailboxes are separate objects: they take their emails at the same time, and each answer is
-    // applied as it comes (it concerns only that mailbox's keys).
+    // The mailboxes are separate objects: they take their emails at the same time, then the reconciler
+    // asks them about the checks due, also at the same time. Their answers are applied together, in one
+    // transaction (each concerns only its own mailbox's keys, and applying re-reads each row): one write
+    // of this object's storage for the whole alarm instead of one per mailbox answering.
     const delivered = await Promise.allSettled(
-      [...emails].map(async ([mb, items]) => {
-        const res = await engine.mailbox(this.env, mb).enqueue(teamId, items);
-        this.afterEnqueue(cfg, t, items, res.existing);
-      }),
+      [...emails].map(async ([mb, items]) => ({ items, res: await engine.mailbox(this.env, mb).enqueue(teamId, items) })),
     );
-    if (checks.length) await this.reconcile(cfg, checks);
-    await this.flush(teamId, sequenceId);
+    const probed = checks.length ? await this.probeMailboxes(checks) : [];
+    this.ctx.storage.transactionSync(() => {
+      for (const d of delivered) if (d.status === "fulfilled") this.afterEnqueue(cfg, t, d.value.items, d.value.res.existing);
+      for (const p of probed) if (p.status === "fulfilled") this.applyMailboxStates(cfg, p.value);
+    });
+    if (checks.length) await this.reconcileTasks(cfg, checks);
     await this.rearm();
-    const failed = delivered.find((r) => r.status === "rejected");
+    await this.flush(teamId, sequenceId);
+    const failed = [...delivered, ...probed].find((r) => r.status === "rejected");
     // A hand-over that failed is repaired by its check timer (set above); the caller still hears of it.
     if (failed) throw failed.reason;
   }
@@ -1315,42 +1320,56 @@ export class SequenceDO extends DurableObject<Env> {
   /** What a mailbox answered to a hand-over: its settled keys applied, the others' first check moved to the daily recheck. */
   private afterEnqueue(cfg: SequenceConfig, t: number, items: QueuedEmail[], existing: MailboxItemState[]) {
     const had = new Set(existing.map((x) => `${x.enrollmentId}:${x.stepId}`));
-    this.ctx.storage.transactionSync(() => {
-      // Keys the mailbox already had in a state it will not queue again (sent, being sent, ...).
-      if (existing.length) this.applyMailboxStates(cfg, existing);
-      // The mailbox has the others: the first check, there for a hand-over lost on the way, moves to
-      // the daily recheck (unless something else set the timer meanwhile).
-      const held = items.filter((i) => !had.has(`${i.enrollmentId}:${i.stepId}`)).map((i) => i.enrollmentId);
-      if (held.length)
-        this.sql.exec(
-          // `+run_at`: by enrollment_id, not through timers_run_at (a whole enrollment shares one run_at).
-          "UPDATE timers SET run_at = ? WHERE +run_at = ? AND enrollment_id IN (SELECT value FROM json_each(?))",
-          checkAt(t, RECHECK_MAILBOX_MS),
-          checkAt(t, CHECK_AFTER_MS),
-          JSON.stringify(held),
-        );
-    });
+    // Keys the mailbox already had in a state it will not queue again (sent, being sent, ...).
+    if (existing.length) this.applyMailboxStates(cfg, existing);
+    // The mailbox has the others: the first check, there for a hand-over lost on the way, moves to
+    // the daily recheck (unless something else set the timer meanwhile).
+    const held = items.filter((i) => !had.has(`${i.enrollmentId}:${i.stepId}`)).map((i) => i.enrollmentId);
+    if (held.length)
+      this.sql.exec(
+        // `+run_at`: by enrollment_id, not through timers_run_at (a whole enrollment shares one run_at).
+        "UPDATE timers SET run_at = ? WHERE +run_at = ? AND enrollment_id IN (SELECT value FROM json_each(?))",
+        checkAt(t, RECHECK_MAILBOX_MS),
+        checkAt(t, CHECK_AFTER_MS),
+        JSON.stringify(held),
+      );
   }
 
   /**
-   * The reconciler (invariant 10): enrollments whose step was handed to a mailbox or a task longer
-   * than a bound ago. Asks the mailbox (or D1's task table) what became of the step and repairs:
-   * lost or withdrawn → handed over again; settled → applied; still waiting → checked again later.
+   * The reconciler (invariant 10), for steps handed to a mailbox: asks each mailbox, all at the same
+   * time, what became of them. The caller applies the answers (applyMailboxStates): lost or withdrawn →
+   * handed over again; settled → applied; still waiting → checked again later. A step that names no
+   * mailbox is answered "missing" here (handed over again, and held there for want of a mailbox).
    */
-  private async reconcile(cfg: SequenceConfig, checks: Row[]) {
-    for (const [mb, rows] of groupBy(
-      checks.filter((e) => e.waiting === "mailbox"),
-      (e) => e.mailbox_id ?? "",
-    )) {
-      if (!mb) {
-        this.ctx.storage.transactionSync(() => {
-          for (const e of rows) this.requeue(e.id);
-        });
-        continue;
-      }
-      const states = await engine.mailbox(this.env, mb).probe(rows.map((e) => ({ enrollmentId: e.id, stepId: e.step_id ?? "" })));
-      this.ctx.storage.transactionSync(() => this.applyMailboxStates(cfg, states));
-    }
+  private probeMailboxes(checks: Row[]): Promise<PromiseSettledResult<MailboxItemState[]>[]> {
+    return Promise.allSettled(
+      [
+        ...groupBy(
+          checks.filter((e) => e.waiting === "mailbox"),
+          (e) => e.mailbox_id ?? "",
+        ),
+      ].map(async ([mb, rows]) => {
+        const keys = rows.map((e) => ({ enrollmentId: e.id, stepId: e.step_id ?? "" }));
+        if (!mb)
+          return keys.map((k): MailboxItemState => ({
+            ...k,
+            state: "missing",
+            reported: false,
+            settledAt: null,
+            reason: null,
+            messageId: null,
+            subject: null,
+          }));
+        return engine.mailbox(this.env, mb).probe(keys);
+      }),
+    );
+  }
+
+  /**
+   * The reconciler for steps that became tasks: asks D1's task table what became of them and repairs
+   * (done but unreported → applied; missing → created again; open → checked again later).
+   */
+  private async reconcileTasks(cfg: SequenceConfig, checks: Row[]) {
     const taskRows = checks.filter((e) => e.waiting === "task");
     if (!taskRows.length) return;
     const results = await this.d.all<{ enrollment_id: string; step_id: string; status: string }>(
