@@ -107,7 +107,9 @@ function where(seqId: string, teamId: string, f: EnrollmentFilter, reasonOf: Enr
   const search = f.q
     ? sql`(${contains(sql`trim(c.first_name || ' ' || c.last_name)`, f.q)} OR ${contains(sql`c.email`, f.q)} OR ${contains(sql`c.company`, f.q)})`
     : sql`1`;
-  return sql`WHERE e.sequence_id = ${seqId} AND e.team_id = ${teamId} AND ${FILTER_SQL[f.status]} AND ${search} AND ${f.reason ? because(reasonOf, f.reason) : sql`1`}`;
+  // `+e.team_id`: the sequence is the way in; without planner statistics SQLite took the team's index
+  // and walked every enrollment of the team for one sequence's page (test/api/enrollments-page-reads).
+  return sql`WHERE e.sequence_id = ${seqId} AND +e.team_id = ${teamId} AND ${FILTER_SQL[f.status]} AND ${search} AND ${f.reason ? because(reasonOf, f.reason) : sql`1`}`;
 }
 
 /** `FROM …` and `WHERE …` of a sequence's enrollments matching a filter, for statements built elsewhere (action jobs). */

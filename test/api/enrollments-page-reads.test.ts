@@ -1,0 +1,61 @@
+// A sequence's enrollments page (and its chip counts) reads that sequence's enrollments, not the
+// team's. On a database without planner statistics (a new one, the load bench's) SQLite took
+// `e.team_id = ?` through enrollments_team_created_idx as the way in and walked every enrollment of
+// the team for each page of one sequence: the page grew with the team's other sequences.
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { beforeEach, describe, expect, it } from "vitest";
+import { app } from "../../worker/app";
+import { bulkInsert } from "../../worker/db/bulk";
+import { now } from "../../worker/lib/clock";
+import { newId } from "../../worker/lib/ids";
+import { countingD1 } from "../../worker/middleware/d1-count";
+import { BASE, env } from "../helpers";
+import { makeContacts, makeSequence, makeTeam, sessionFor } from "../fixtures";
+
+async function addEnrollments(teamId: string, sequenceId: string, contactIds: string[], status: (i: number) => string) {
+  const t = now();
+  await bulkInsert(
+    env.DB,
+    "enrollments",
+    ["id", "team_id", "sequence_id", "contact_id", "status", "current_step", "created_at", "updated_at"],
+    contactIds.map((c, i) => [newId(), teamId, sequenceId, c, status(i), 1, t - i, t - i]),
+  );
+}
+
+describe("a sequence's enrollments page", () => {
+  beforeEach(async () => {
+    // The planner as on a database nobody has analyzed yet.
+    await env.DB.prepare("DELETE FROM sqlite_stat1").run();
+    await env.DB.prepare("ANALYZE sqlite_schema").run();
+  });
+
+  it("reads the sequence's enrollments, not every enrollment of the team", async () => {
+    const { teamId, userId } = await makeTeam();
+    const s = await sessionFor(teamId, userId);
+    const contacts = await makeContacts(teamId, 3_000);
+    const seqs = [];
+    for (let i = 0; i < 3; i++) seqs.push((await makeSequence(teamId, userId, [{ wait: 0 }], null, false)).sequenceId);
+    // The page's sequence: 200 enrollments (50 of them finished); two others of the team: 2,800.
+    await addEnrollments(teamId, seqs[0]!, contacts.slice(0, 200), (i) => (i < 50 ? "finished" : "paused"));
+    await addEnrollments(teamId, seqs[1]!, contacts.slice(200, 1_600), () => "paused");
+    await addEnrollments(teamId, seqs[2]!, contacts.slice(1_600), () => "finished");
+
+    const counted = countingD1(env.DB, { rowsOfRaw: true });
+    const ctx = createExecutionContext();
+    const res = await app.request(
+      `${BASE}/api/sequences/${seqs[0]}/enrollments?per_page=25`,
+      { headers: { cookie: s.cookie } },
+      { ...env, DB: counted.db },
+      ctx,
+    );
+    const body = (await res.json()) as { enrollments: unknown[]; counts: Record<string, number>; pagination: { total_entries: number } };
+    await waitOnExecutionContext(ctx);
+    expect(res.status).toBe(200);
+    expect(body.enrollments).toHaveLength(25);
+    expect(body.pagination.total_entries).toBe(200);
+    expect(body.counts).toMatchObject({ all: 200, finished: 50, paused: 150 });
+    // The page and the counts each walk the sequence's 200 enrollments (index entry and row): before,
+    // each walked the team's 3,000.
+    expect(counted.count.rowsRead, counted.count.statements.join("\n")).toBeLessThan(4 * 200 + 200);
+  });
+});
