@@ -490,7 +490,21 @@ export class SequenceDO extends DurableObject<Env> {
     const v = (k: number) => `json_extract(value, '$[${k}]')`;
     if (outcomes.length)
       this.sql.exec(`INSERT OR REPLACE INTO results SELECT ${v(0)}, ${v(1)}, ${v(2)} FROM json_each(?)`, JSON.stringify(outcomes));
-    if (changes.length)
+    // Two statements: an enrollment moving on keeps its status, and an UPDATE that sets status rewrites
+    // the entries of both indexes on it (enrollments_status, enrollments_open_contact) for every row, changed or not.
+    const moving = changes.filter((c) => c[2] !== "finished");
+    const finishing = changes.filter((c) => c[2] === "finished");
+    if (moving.length)
+      this.sql.exec(
+        `UPDATE enrollments SET dirty = u.rev, reason_only = 0, step_id = u.step_id, step_pos = u.step_pos, due_at = u.due_at, last_at = u.last_at,
+           waiting = u.waiting, reason = u.reason, thread_msg = u.thread_msg, thread_subject = u.thread_subject
+         FROM (SELECT ${v(0)} AS id, ${v(1)} AS rev, ${v(3)} AS step_id, ${v(4)} AS step_pos, ${v(5)} AS due_at,
+                      ${v(6)} AS last_at, ${v(7)} AS waiting, ${v(8)} AS reason, ${v(10)} AS thread_msg,
+                      ${v(11)} AS thread_subject FROM json_each(?)) AS u
+         WHERE enrollments.id = u.id`,
+        JSON.stringify(moving),
+      );
+    if (finishing.length)
       this.sql.exec(
         `UPDATE enrollments SET dirty = u.rev, reason_only = 0, status = u.status, step_id = u.step_id, step_pos = u.step_pos, due_at = u.due_at, last_at = u.last_at,
            waiting = u.waiting, reason = u.reason, finished_at = u.finished_at, thread_msg = u.thread_msg, thread_subject = u.thread_subject
@@ -498,7 +512,7 @@ export class SequenceDO extends DurableObject<Env> {
                       ${v(6)} AS last_at, ${v(7)} AS waiting, ${v(8)} AS reason, ${v(9)} AS finished_at, ${v(10)} AS thread_msg,
                       ${v(11)} AS thread_subject FROM json_each(?)) AS u
          WHERE enrollments.id = u.id`,
-        JSON.stringify(changes),
+        JSON.stringify(finishing),
       );
     if (timersGone.length)
       this.sql.exec("DELETE FROM timers WHERE enrollment_id IN (SELECT value FROM json_each(?))", JSON.stringify(timersGone));
