@@ -98,6 +98,18 @@ describe("action jobs: a page costs the page", () => {
     counted.reset();
     await runActionPage({ ...env, DB: counted.db }, job.id, 2 * JOB_PAGE, db(counted.db));
     expect(counted.count.rowsRead, counted.count.statements.join("\n")).toBeLessThan(600);
+    // The counts' statement goes from each written row to its outcome row by key (not from the job's
+    // pending rows against the whole page: a first page read 1,000 × every pending row of the job).
+    const delta = counted.count.queries.find((q) => /UPDATE enrollment_action_jobs SET\s+processed = processed \+/.test(q.sql));
+    expect(delta, counted.count.statements.join("\n")).toBeDefined();
+    const plan = (
+      await env.DB.prepare(`EXPLAIN QUERY PLAN ${delta!.sql}`)
+        .bind(...delta!.params)
+        .all<{ detail: string }>()
+    ).results
+      .map((r) => r.detail)
+      .join("; ");
+    expect(plan, plan).toMatch(/SEARCH x USING [A-Z ]*INDEX \w+ \(job_id=\? AND idx=\?\)/);
     const after = await kept(job.id);
     expect(after).toEqual(await recount(job.id));
     expect(after.processed).toBe(N);

@@ -142,11 +142,13 @@ export async function runActionPage(env: Env, jobId: string, from: number, d: Db
       // The job's counts move by this page's rows still pending (read by their key, in the same
       // transaction as the write below, which changes exactly those): a redelivered page moves nothing,
       // and no page recounts the job (a count over all its outcomes per page made a job O(n²) to run).
-      // A count that reaches 0 is dropped from outcome_counts (json_patch removes a null).
+      // A count that reaches 0 is dropped from outcome_counts (json_patch removes a null). CROSS JOIN: from
+      // each written row to its outcome row by key; the other way round read every pending row of the job
+      // against the whole page.
       sql`WITH d AS (
             SELECT ${pv(2)} AS k, count(*) AS n, coalesce(sum(${pv(3)}), 0) AS c
               FROM json_each(${payload}) p
-              JOIN enrollment_action_outcomes x ON x.job_id = ${jobId} AND x.idx = ${pv(0)}
+              CROSS JOIN enrollment_action_outcomes x ON x.job_id = ${jobId} AND x.idx = ${pv(0)}
              WHERE x.outcome = 'pending'
              GROUP BY 1)
           UPDATE enrollment_action_jobs SET
