@@ -91,6 +91,9 @@ export const loginAttempts = sqliteTable(
 export const CONTACT_SEARCH_TEXT =
   "lower(first_name || char(1) || last_name || char(1) || coalesce(email, '') || char(1) || coalesce(company, ''))";
 
+/** A contact's email domain, lowercased (what comes after the first @), as contacts_team_domain_idx indexes it. */
+export const EMAIL_DOMAIN = "lower(substr(email, instr(email, '@') + 1))";
+
 /** The shared prospect database the Prospect Searcher searches. Not team-owned. */
 export const people = sqliteTable(
   "people",
@@ -193,6 +196,8 @@ export const contacts = sqliteTable(
     // "Name, email or company contains": one lowercased text per contact, read from the index alone
     // when a search is counted (services/contacts.ts CONTACT_SEARCH_TEXT; the expression must match it).
     index("contacts_team_search_idx").on(t.teamId, t.deletedAt, sql.raw(CONTACT_SEARCH_TEXT)),
+    // A reply's colleagues: the contacts at one email domain (services/replies.ts; the query's expression must be EMAIL_DOMAIN).
+    index("contacts_team_domain_idx").on(t.teamId, sql.raw(EMAIL_DOMAIN)),
   ],
 );
 

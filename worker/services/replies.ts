@@ -1,7 +1,8 @@
-import { and, desc, eq, isNull, ne, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, isNull, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { inList } from "../db/in-list";
 import {
+  EMAIL_DOMAIN,
   contacts,
   contactStages,
   enrollments,
@@ -319,19 +320,15 @@ async function applyColleagueRule(env: Env, d: Db, x: Target, email: string, eff
   const rule = (x.settings.colleague_reply as ColleagueRule | undefined) ?? "nothing";
   const domain = companyDomain(email);
   if (rule === "nothing" || !domain) return;
-  const colleagues = await d
-    .select({ id: enrollments.id })
-    .from(enrollments)
-    .innerJoin(contacts, and(eq(contacts.id, enrollments.contactId), eq(contacts.teamId, enrollments.teamId)))
-    .where(
-      and(
-        eq(enrollments.sequenceId, x.sequenceId),
-        eq(enrollments.teamId, x.teamId),
-        ne(enrollments.contactId, x.contactId),
-        inList(enrollments.status, rule === "pause" ? ["active", "held"] : ["active", "paused", "held"]),
-        sql`lower(substr(${contacts.email}, instr(${contacts.email}, '@') + 1)) = ${domain}`,
-      ),
-    );
+  const statuses = rule === "pause" ? ["active", "held"] : ["active", "paused", "held"];
+  // From the domain's contacts (contacts_team_domain_idx: EMAIL_DOMAIN is its expression) to their
+  // enrollments in this sequence (enrollments_sequence_contact_idx), in that order (CROSS JOIN): a
+  // planner without statistics went from the team's active enrollments and read every one per reply.
+  const colleagues = await d.all<{ id: string }>(sql`
+    SELECT e.id FROM contacts c CROSS JOIN enrollments e
+     WHERE c.team_id = ${x.teamId} AND ${sql.raw(EMAIL_DOMAIN)} = ${domain}
+       AND e.sequence_id = ${x.sequenceId} AND e.contact_id = c.id AND e.team_id = ${x.teamId}
+       AND e.contact_id <> ${x.contactId} AND e.status IN (SELECT value FROM json_each(${JSON.stringify(statuses)}))`);
   if (!colleagues.length) return;
   const ids = colleagues.map((c) => c.id);
   if (rule === "finish") {
