@@ -35,10 +35,15 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 /** Adds SECURITY_HEADERS to every Worker answer, errors and static files included; a route's own CSP wins. */
 export const securityHeaders: MiddlewareHandler = async (c, next) => {
   await next();
-  const missing = Object.entries(SECURITY_HEADERS).filter(([k]) => !c.res.headers.has(k));
-  if (!missing.length) return;
-  // Answers from the assets binding have immutable headers: copy the answer first.
-  const res = new Response(c.res.body, c.res);
-  for (const [k, v] of missing) res.headers.set(k, v);
-  c.res = res;
+  const headers = c.res.headers;
+  try {
+    // The answer's own headers, in place: copying the answer (and Hono's copy again when c.res is set)
+    // made two more Responses for every request.
+    for (const k in SECURITY_HEADERS) if (!headers.has(k)) headers.set(k, SECURITY_HEADERS[k]!);
+  } catch {
+    // Answers from the assets binding have immutable headers: copy the answer first.
+    const res = new Response(c.res.body, c.res);
+    for (const k in SECURITY_HEADERS) if (!res.headers.has(k)) res.headers.set(k, SECURITY_HEADERS[k]!);
+    c.res = res;
+  }
 };
