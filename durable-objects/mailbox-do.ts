@@ -786,27 +786,22 @@ export class MailboxDO extends DurableObject<Env> {
    * have gone out (invariant 4: an unknown outcome is recorded).
    */
   private reserve(mb: MailboxSettings, row: QueueRow, mail: ComposedEmail, t: number) {
-    const key = `${row.enrollment_id}:${row.step_id}`;
-    const jitter = mb.jitterSeconds > 0 ? fnv1a(key) % (mb.jitterSeconds * 1000 + 1) : 0;
-    const stored: StoredMessage = {
-      to: mail.to,
-      subject: mail.subject,
-      text: mail.text,
-      raw: mail.raw,
-      messageId: mail.messageId,
-      inReplyTo: mail.inReplyTo,
-      variantId: mail.variantId,
-    };
-    const nextSendAt = t + mb.minGapSeconds * 1000 + jitter;
     this.sql.exec(
       "UPDATE queue SET state = 'sending', reserved_at = ?, attempts = attempts + 1, msg = ?, message_id = ?, subject = ? WHERE enrollment_id = ? AND step_id = ?",
       t,
-      JSON.stringify(stored),
+      storedMessage(mail),
       mail.messageId,
       mail.subject,
       row.enrollment_id,
       row.step_id,
     );
+    this.startGap(mb, `${row.enrollment_id}:${row.step_id}`, t);
+  }
+
+  /** The gap (and jitter) after a send reserved at `t`. */
+  private startGap(mb: MailboxSettings, key: string, t: number) {
+    const jitter = mb.jitterSeconds > 0 ? fnv1a(key) % (mb.jitterSeconds * 1000 + 1) : 0;
+    const nextSendAt = t + mb.minGapSeconds * 1000 + jitter;
     // Without a gap or jitter the next send may go at once: nothing to record unless an older gap still holds.
     if (nextSendAt > t || Number(this.meta("next_send_at") ?? 0) > t) this.setMeta("next_send_at", String(nextSendAt));
   }
@@ -876,12 +871,16 @@ export class MailboxDO extends DurableObject<Env> {
 
   /**
    * A batch through a local transport (sendPass claims it at once): composed while the claim is asked,
-   * re-read once after that await, then reserved in one transaction, sent, and the sends settled in
-   * one statement. From the re-read to the settle nothing awaits anything but the local transport,
-   * which answers without leaving the isolate: no other call reaches the object in between (no
-   * withdrawal, hand-over or edit to re-check per email), and nothing left the isolate that a crash
-   * could leave unrecorded (a crash after the reservation still finds the rows "sending": recorded
-   * as unknown, never resent). A soft-bounce retry (its own verdict, read from D1) goes through sendOne.
+   * re-read once after that await, then sent, each email reserved and settled in one write. From the
+   * re-read to the last write nothing awaits anything but the local transport, which answers without
+   * leaving the isolate (no network, no storage): no other call reaches the object in between (no
+   * withdrawal, hand-over or edit to re-check per email), and the caps and the gap count each send
+   * for the next in memory. Reserving first would guard nothing here: nothing left the isolate that a
+   * crash could leave unrecorded, and the batch's writes share one storage commit (nothing is awaited
+   * between them), so a crash keeps either a send with its reservation or neither (the email still
+   * queued, never seen outside). A transport's other answers (unknown, bounce, a retry, a sender
+   * refusal) are settled from a reservation as for every transport. A soft-bounce retry (its own
+   * verdict, read from D1) goes through sendOne.
    */
   private async sendLocalBatch(
     mb: MailboxSettings,
@@ -924,44 +923,44 @@ export class MailboxDO extends DurableObject<Env> {
           stop = true;
           break;
         }
-        this.reserve(mb, row, mail, t);
+        // Counted against the caps and the gap now; written with its outcome below.
+        this.startGap(mb, key, t);
         this.recent?.splice(upperBound(this.recent, t), 0, t);
         go.push({ row, mail, t });
         // With a gap, one send per pass (room was 1).
         if (mb.minGapSeconds > 0) break;
       }
     });
-    const sent: QueueRow[] = [];
     let outcome: "sent" | "skipped" | "stop" = stop ? "stop" : "skipped";
-    let done = now();
     for (const [k, g] of go.entries()) {
       const res = await this.transmit(mb, `${g.row.enrollment_id}:${g.row.step_id}`, g.mail, transport);
-      done = now();
       if (res.ok) {
-        sent.push(g.row);
+        // Reserved and sent in one write: the row goes from queued to sent with its message (invariants 3 and 4).
+        this.sql.exec(
+          `UPDATE queue SET state = 'sent', reserved_at = ?, attempts = attempts + 1, msg = ?, message_id = ?, subject = ?, settled_at = ?, reported = 0
+           WHERE enrollment_id = ? AND step_id = ?`,
+          g.t,
+          storedMessage(g.mail),
+          g.mail.messageId,
+          g.mail.subject,
+          now(),
+          g.row.enrollment_id,
+          g.row.step_id,
+        );
         if (outcome === "skipped") outcome = "sent";
         continue;
       }
+      // Any other answer is settled as for every transport, from the reservation.
+      this.reserve(mb, g.row, g.mail, g.t);
       const o = await this.outcome(mb, g.row, g.t, res);
       if (o === "sent" && outcome === "skipped") outcome = "sent";
       if (o === "stop") {
-        // The sender refused (the mailbox is paused): the reservations not yet handed to it are released.
-        for (const r of go.slice(k + 1)) {
-          this.settle(r.row, { state: "queued", reserved_at: null, msg: null, message_id: null, subject: null });
-          this.release(r.t);
-        }
+        // The sender refused (the mailbox is paused): the emails not handed to it stay queued, their capacity released.
+        for (const r of go.slice(k + 1)) this.release(r.t);
         outcome = "stop";
         break;
       }
     }
-    // The message was stored with the reservation: not written again.
-    if (sent.length)
-      this.sql.exec(
-        `UPDATE queue SET state = 'sent', settled_at = ?, reported = 0
-         WHERE (enrollment_id, step_id) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))`,
-        done,
-        JSON.stringify(sent.map((r) => [r.enrollment_id, r.step_id])),
-      );
     if (outcome === "sent" && mb.minGapSeconds > 0) return "stop";
     return outcome;
   }
@@ -1321,4 +1320,18 @@ function upperBound(xs: readonly number[], x: number): number {
     else hi = mid;
   }
   return lo;
+}
+
+/** The composed message as a reservation keeps it until its outcome is reported (invariant 4). */
+function storedMessage(mail: ComposedEmail): string {
+  const stored: StoredMessage = {
+    to: mail.to,
+    subject: mail.subject,
+    text: mail.text,
+    raw: mail.raw,
+    messageId: mail.messageId,
+    inReplyTo: mail.inReplyTo,
+    variantId: mail.variantId,
+  };
+  return JSON.stringify(stored);
 }

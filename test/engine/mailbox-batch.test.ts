@@ -54,12 +54,12 @@ const sentRows = async (mailboxId: string) =>
 /**
  * A batch through a local transport (the outbox, a test's counter) is claimed at once and nothing else
  * reaches the MailboxDO until its sends are settled (durable-objects/mailbox-do.ts, sendLocalBatch):
- * its rows are re-read once after the claim and its sends settled in one statement, not one each.
+ * its rows are re-read once after the claim, and each send is written once (reserved and settled together).
  */
 describe("a MailboxDO's batch through a local transport", () => {
   beforeEach(() => startSimulation());
 
-  it("re-reads its rows once and settles its sends in one statement, each email sent once", async () => {
+  it("re-reads its rows once and writes each send once, reserved and settled together, each email sent once", async () => {
     const { teamId, sequenceId, mailboxId, contacts } = await setup({ hourly: 40, contacts: 30 });
     const sent = new Map<string, number>();
     setTransportOverride(mailboxId, {
@@ -75,8 +75,10 @@ describe("a MailboxDO's batch through a local transport", () => {
     expect(sent.size).toBe(30);
     expect([...sent.values()].every((n) => n === 1)).toBe(true);
     expect(await sentRows(mailboxId)).toBe(30);
-    // The 30 sends went in one batch: one statement settles them, none re-reads a row alone.
-    expect(seen.filter((q) => /^UPDATE queue SET state = 'sent'/.test(q))).toHaveLength(1);
+    // The 30 sends went in one batch: each row written once (reserved and sent together), none re-read alone.
+    const rowWrites = seen.filter((q) => q.startsWith("UPDATE queue SET") && !q.startsWith("UPDATE queue SET reported = 1"));
+    expect(rowWrites).toHaveLength(30);
+    expect(rowWrites.every((q) => q.startsWith("UPDATE queue SET state = 'sent', reserved_at = ?"))).toBe(true);
     expect(seen.filter((q) => q.startsWith("SELECT state, gen FROM queue WHERE enrollment_id = ? AND step_id = ?"))).toHaveLength(0);
     const { queue } = await mailboxLedger(mailboxId);
     expect(queue.filter((r) => r.state === "sent" && r.reported)).toHaveLength(30);
