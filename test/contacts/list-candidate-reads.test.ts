@@ -47,6 +47,17 @@ describe("the candidates of a list", () => {
     expect(counted.count.rowsRead).toBeLessThan(1_000);
   });
 
+  it("of a few contacts chosen by id read those contacts, not the table's list memberships", async () => {
+    // The add path's common case (a handful of contacts from the Contacts page): with no list at all
+    // the UNION still walked every list membership of every team (bench:load's add read 9,819 rows).
+    const counted = countingD1(env.DB, { rowsOfRaw: true });
+    const d = db(counted.db);
+    const source = { contact_ids: members.slice(0, 3) };
+    expect(await countCandidates(d, teamId, source)).toBe(3);
+    expect((await candidatePage(d, teamId, source, null, 500)).map((r) => r.contact_id).sort()).toEqual(members.slice(0, 3).sort());
+    expect(counted.count.rowsRead).toBeLessThan(100);
+  });
+
   it("are the team's own: another team's list id resolves to nobody", async () => {
     const other = await makeTeam();
     const theirs = await makeContacts(other.teamId, 5);
