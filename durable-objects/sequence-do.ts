@@ -190,6 +190,8 @@ export class SequenceDO extends DurableObject<Env> {
   private mirrored = 0;
   /** The `mirrored` kept in storage (at most `mirrored`: a restart sends D1 again what it may lack, never less). */
   private savedMirrored = 0;
+  /** The flush sending pages to D1 right now, if any (flush). */
+  private flushing: Promise<void> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -1309,7 +1311,10 @@ export class SequenceDO extends DurableObject<Env> {
     // is repaired by the reconciler. Hand-offs are idempotent on (enrollment, step): if this alarm
     // runs again after a crash, the mailbox and the task table ignore the repeat.
     await this.rearm();
-    await this.flush(teamId, sequenceId);
+    // D1 gets the hand-overs while the mailboxes take their emails (the rows stay to mirror until D1
+    // has them; D1 and the mailboxes do not wait on each other).
+    const mirrored = this.flush(teamId, sequenceId);
+    mirrored.catch(() => {}); // awaited below; a failure reaches the caller from there
     if (tasks.length) await createTasks(this.d, tasks);
     // The mailboxes are separate objects: they take their emails at the same time, then the reconciler
     // asks them about the checks due, also at the same time. Their answers are applied together, in one
@@ -1318,6 +1323,7 @@ export class SequenceDO extends DurableObject<Env> {
     const delivered = await Promise.allSettled(
       [...emails].map(async ([mb, items]) => ({ items, res: await engine.mailbox(this.env, mb).enqueue(teamId, items) })),
     );
+    await mirrored;
     const probed = checks.length ? await this.probeMailboxes(checks) : [];
     this.ctx.storage.transactionSync(() => {
       for (const d of delivered) if (d.status === "fulfilled") this.afterEnqueue(cfg, t, d.value.items, d.value.res.existing);
@@ -1558,7 +1564,16 @@ export class SequenceDO extends DurableObject<Env> {
    * so once D1 has the page, `mirrored` moves up to it: a row changed again while D1 was being written
    * has a newer revision and goes next time, and a crash before the move sends the page again.
    */
-  private async flush(teamId: string, sequenceId: string) {
+  private async flush(teamId: string, sequenceId: string): Promise<void> {
+    // One mirror writer at a time, so pages reach D1 in revision order: a call arriving while another
+    // call's pages are on their way waits for them, then sends what is left.
+    while (this.flushing) await this.flushing.catch(() => {});
+    if (this.rev <= this.mirrored) return;
+    this.flushing = this.flushPages(teamId, sequenceId).finally(() => (this.flushing = null));
+    return this.flushing;
+  }
+
+  private async flushPages(teamId: string, sequenceId: string) {
     while (this.rev > this.mirrored) {
       const after = this.mirrored;
       const last = this.rev;
@@ -1571,8 +1586,7 @@ export class SequenceDO extends DurableObject<Env> {
       }
       const top = page.top;
       await writeMirrorPage(this.d, teamId, sequenceId, page, now());
-      // Another call's flush may have moved further meanwhile (the pages overlap): never back.
-      if (top > this.mirrored) this.mirrored = top;
+      this.mirrored = top;
       // Kept in storage every MIRRORED_SAVE_EVERY revisions, not after every page (a write of its own
       // after each D1 call): after a restart D1 gets again at most that many revisions' rows, which it
       // already has (an upsert of the same values; a reason-only row only ever names a row D1 has).
