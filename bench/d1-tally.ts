@@ -3,8 +3,9 @@
  * read and written as D1 reports them, rows answered), printed at the phase's end by cpuMark. It
  * patches the D1 binding's classes in the isolate, so the Durable Objects' and the Worker's queries
  * are counted too, with no hook in the app. A statement read through `raw()` (drizzle's selects outside
- * a batch) reports no meta: it is run once more through `all()` to learn its rows, so the phase's own
- * figures (time, CPU) are not comparable with a run without BENCH_D1.
+ * a batch) reports no meta: a read is run once more through `all()` to learn its rows (so the phase's own
+ * figures, time and CPU, are not comparable with a run without BENCH_D1); a write is never run twice,
+ * and such a write's rows read and written are not known.
  */
 interface StatementTally {
   calls: number;
@@ -14,6 +15,8 @@ interface StatementTally {
 }
 
 const tally = new Map<string, StatementTally>();
+const isRead = (text: string) =>
+  /^\s*select\b/i.test(text) || (/^\s*with\b/i.test(text) && !/\b(insert|update|delete|replace)\b/i.test(text));
 let counting = false;
 
 type Stmt = D1PreparedStatement & { statement: string };
@@ -53,8 +56,11 @@ export function installD1Tally(d1: D1Database) {
     ["raw", raw],
   ] as const)
     stmtProto[name] = async function (this: Stmt, ...a: unknown[]) {
-      if (counting) note(this.statement, (await all.apply(this, [])) as Result);
-      return fn.apply(this, a);
+      // A read is run once more for its meta; a write (an UPDATE ... RETURNING) never twice: counted without it.
+      if (counting && isRead(this.statement)) note(this.statement, (await all.apply(this, [])) as Result);
+      const r = await fn.apply(this, a);
+      if (counting && !isRead(this.statement)) note(this.statement, { results: Array.isArray(r) ? r : r == null ? [] : [r] });
+      return r;
     };
   dbProto.batch = async function (this: D1Database, stmts: Stmt[]) {
     const rs = (await batch.call(this, stmts)) as Result[];
