@@ -29,6 +29,11 @@ export interface MirrorPage {
   json: string;
   /** JSON array of [id, reason]: rows of which D1 has everything but a new reason (a hand-over). */
   reasons: string;
+  /**
+   * JSON array of [id, current_step, next_due_at, reason]: rows of which D1 has everything but these
+   * (a step done and the next one waiting: status, mailbox and the rest unchanged).
+   */
+  steps: string;
   rows: number;
   /** The highest revision in the page (every dirty row up to it is in the page). */
   top: number;
@@ -42,10 +47,11 @@ export interface MirrorPage {
  */
 export function readMirrorPage(storage: SqlStorage, after: number, limit: number): MirrorPage | null {
   const page = storage
-    .exec<{ json: string; reasons: string; rows: number; top: number | null }>(
+    .exec<{ json: string; reasons: string; steps: string; rows: number; top: number | null }>(
       `SELECT json_group_array(json_array(id, contact_id, mailbox_id, status, step_pos, next_due, reason, job_id, added_by, created_at, finished_at)
                 ORDER BY dirty) FILTER (WHERE reason_only = 0) AS json,
               json_group_array(json_array(id, reason)) FILTER (WHERE reason_only = 1) AS reasons,
+              json_group_array(json_array(id, step_pos, next_due, reason)) FILTER (WHERE reason_only = 2) AS steps,
               count(*) AS rows, max(dirty) AS top
        FROM (SELECT e.*, CASE e.status WHEN 'active' THEN e.due_at WHEN 'paused' THEN t.run_at END AS next_due
              FROM enrollments e LEFT JOIN timers t ON t.enrollment_id = e.id WHERE e.dirty > ? ORDER BY e.dirty LIMIT ?)`,
@@ -53,7 +59,7 @@ export function readMirrorPage(storage: SqlStorage, after: number, limit: number
       limit,
     )
     .one();
-  return page.rows ? { json: page.json, reasons: page.reasons, rows: page.rows, top: page.top! } : null;
+  return page.rows ? { json: page.json, reasons: page.reasons, steps: page.steps, rows: page.rows, top: page.top! } : null;
 }
 
 /**
@@ -78,6 +84,13 @@ export async function writeMirrorPage(d: Db, teamId: string, sequenceId: string,
     writes.push(sql`
       UPDATE enrollments SET reason = u.reason, updated_at = ${updatedAt}
       FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS reason FROM json_each(${page.reasons})) AS u
+      WHERE enrollments.id = u.id`);
+  // The step, its due time and the reason: the status and mailbox indexes stay untouched.
+  if (page.steps !== "[]")
+    writes.push(sql`
+      UPDATE enrollments SET current_step = u.current_step, next_due_at = u.next_due_at, reason = u.reason, updated_at = ${updatedAt}
+      FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS current_step, json_extract(value, '$[2]') AS next_due_at,
+                   json_extract(value, '$[3]') AS reason FROM json_each(${page.steps})) AS u
       WHERE enrollments.id = u.id`);
   await batchSql(d, writes);
 }

@@ -163,6 +163,7 @@ const MIGRATIONS: ((sql: SqlStorage) => void)[] = [
       );
     `),
   // A change that touched only the reason of a row D1 already had in full (a hand-over): the mirror writes the reason alone.
+  // The same column says 2 for a change of only the step, its due time and the reason (advanceAll: a step done, the next one waiting).
   (sql) => sql.exec("ALTER TABLE enrollments ADD COLUMN reason_only INTEGER NOT NULL DEFAULT 0"),
   // `dirty` is the revision of a row's last change and is never cleared: D1 has every row up to the
   // revision kept in meta (`mirrored`), so mirroring a page writes one meta row instead of rewriting
@@ -498,12 +499,15 @@ export class SequenceDO extends DurableObject<Env> {
     const finishing = changes.filter((c) => c[2] === "finished");
     if (moving.length)
       this.sql.exec(
-        `UPDATE enrollments SET dirty = u.rev, reason_only = 0, step_id = u.step_id, step_pos = u.step_pos, due_at = u.due_at, last_at = u.last_at,
+        // What D1 sees of a move is its step, due time and reason: a row D1 has in full (or has but for a
+        // hand-over's reason) sends those alone (reason_only 2); one with other changes pending stays full.
+        `UPDATE enrollments SET reason_only = CASE WHEN dirty <= ? OR reason_only > 0 THEN 2 ELSE 0 END, dirty = u.rev, step_id = u.step_id, step_pos = u.step_pos, due_at = u.due_at, last_at = u.last_at,
            waiting = u.waiting, reason = u.reason, thread_msg = u.thread_msg, thread_subject = u.thread_subject
          FROM (SELECT ${v(0)} AS id, ${v(1)} AS rev, ${v(3)} AS step_id, ${v(4)} AS step_pos, ${v(5)} AS due_at,
                       ${v(6)} AS last_at, ${v(7)} AS waiting, ${v(8)} AS reason, ${v(10)} AS thread_msg,
                       ${v(11)} AS thread_subject FROM json_each(?)) AS u
          WHERE enrollments.id = u.id`,
+        this.mirrored,
         JSON.stringify(moving),
       );
     if (finishing.length)

@@ -26,8 +26,7 @@ import { addWait, inWindow, type WindowSpec } from "../../worker/services/schedu
 import { ALWAYS_OPEN, scheduleToWindow, type ScheduleColumns } from "../../durable-objects/sequence-config";
 import { setTransportOverride } from "../../worker/transports";
 import type { SendResult } from "../../worker/transports/types";
-import type { enrollments } from "../../worker/db/schema";
-import { env, type RawRow } from "../helpers";
+import { env } from "../helpers";
 import { checkCredits, creditCommands, creditParamsArb, creditStats, settleCredits, setupCredits } from "../engine-model/credits";
 import { checkScheduledEmails, choiceStats, scheduledEmailCommands, userChoseTime, type ChoiceHow } from "../engine-model/scheduled-email";
 import {
@@ -584,12 +583,16 @@ async function checkInvariants(w: World) {
   checkScheduledEmails(w.log);
   for (const s of w.seqs) {
     const d1 = (
-      await env.DB.prepare("SELECT id, status, reason FROM enrollments WHERE sequence_id = ?")
+      await env.DB.prepare("SELECT id, status, reason, current_step, next_due_at FROM enrollments WHERE sequence_id = ?")
         .bind(s.id)
-        .all<Pick<RawRow<typeof enrollments>, "id" | "status" | "reason">>()
+        .all<{ id: string; status: string; reason: string | null; current_step: number; next_due_at: number | null }>()
     ).results;
-    for (const r of d1)
-      expect([r.status, r.reason], "D1 mirror differs from the SequenceDO").toEqual([state.get(r.id)?.status, state.get(r.id)?.reason]);
+    for (const r of d1) {
+      const e = state.get(r.id);
+      // The step and (for an active enrollment) its due time too: the mirror may send them without the rest of the row.
+      expect([r.status, r.reason, r.current_step], "D1 mirror differs from the SequenceDO").toEqual([e?.status, e?.reason, e?.step_pos]);
+      if (r.status === "active") expect(r.next_due_at, "D1 mirror's due time differs from the SequenceDO").toBe(e?.due_at);
+    }
   }
 }
 

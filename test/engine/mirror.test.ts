@@ -77,4 +77,50 @@ describe("the enrollments mirror", () => {
     await seq.pause(["w-1"]);
     expect((await d1Rows(x.sequenceId)).map((r) => r.status)).toEqual(["active", "paused", "active", "active", "active"]);
   });
+
+  it("a step done on a row D1 already has writes the step, its due time and the reason alone", async () => {
+    const x = await addContactsSetup({ steps: [{ wait: 1, unit: "minutes" }, { wait: 2 }] });
+    const contacts = await makeContacts(x.teamId, 3);
+    const seq = engine.sequence(env, x.sequenceId, x.teamId);
+    await seq.enroll(
+      contacts.map((c, i) => ({ enrollmentId: `s-${i}`, contactId: c, mailboxId: x.mailboxIds[0]!, score: 1, timeZone: null })),
+    );
+    setClock(now() + 2 * 60_000);
+    await runDurableObjectAlarm(sequenceStub(env, x.sequenceId));
+    // A column only D1 holds this value of: a full upsert would put the object's value back.
+    await env.DB.prepare("UPDATE enrollments SET mailbox_id = 'only-in-d1' WHERE sequence_id = ?").bind(x.sequenceId).run();
+    const at = now();
+    await seq.stepsDone(
+      ["s-0", "s-1", "s-2"].map((enrollmentId) => ({ enrollmentId, stepId: x.stepIds[0]!, outcome: "sent" as const, at })),
+    );
+    const inside = await sequenceStub(env, x.sequenceId).inspect();
+    const { results } = await env.DB.prepare(
+      "SELECT id, status, mailbox_id, current_step, next_due_at, reason FROM enrollments WHERE sequence_id = ? ORDER BY id",
+    )
+      .bind(x.sequenceId)
+      .all();
+    expect(results).toEqual(
+      inside.enrollments.map((e) => ({
+        id: e.id,
+        status: "active",
+        mailbox_id: "only-in-d1",
+        current_step: 2,
+        next_due_at: e.due_at,
+        reason: "waiting_for_step",
+      })),
+    );
+    expect(inside.enrollments.map((e) => [e.step_pos, e.waiting, (e as unknown as { dirty: number }).dirty])).toEqual(
+      Array(3).fill([2, "timer", 0]),
+    );
+    // The last step done finishes them: that goes in full again (status, finished_at).
+    await seq.stepsDone(
+      ["s-0", "s-1"].map((enrollmentId) => ({ enrollmentId, stepId: x.stepIds[1]!, outcome: "sent" as const, at: now() })),
+    );
+    const after = await d1Rows(x.sequenceId);
+    expect(after.map((r) => [r.id, r.status, r.reason])).toEqual([
+      ["s-0", "finished", "completed_all_steps"],
+      ["s-1", "finished", "completed_all_steps"],
+      ["s-2", "active", "waiting_for_step"],
+    ]);
+  });
 });
