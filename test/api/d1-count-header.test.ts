@@ -4,6 +4,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { app } from "../../worker/app";
+import { countingD1 } from "../../worker/middleware/d1-count";
 import { BASE, env, login } from "../helpers";
 
 async function d1Of(path: string, withCount: boolean) {
@@ -27,5 +28,16 @@ describe("the D1 figures of bench:load", () => {
 
   it("are not answered without D1_COUNT", async () => {
     expect(await d1Of("/api/sequences?per_page=50", false)).toBeNull();
+  });
+
+  it("never run a write twice to learn its rows, a WITH that inserts included", async () => {
+    await env.DB.prepare("CREATE TABLE IF NOT EXISTS d1_count_probe (n INTEGER)").run();
+    await env.DB.prepare("DELETE FROM d1_count_probe").run();
+    const counted = countingD1(env.DB, { rowsOfRaw: true });
+    await counted.db.prepare("WITH v(n) AS (SELECT 1) INSERT INTO d1_count_probe SELECT n FROM v RETURNING n").raw();
+    await counted.db.prepare("INSERT INTO d1_count_probe VALUES (2) RETURNING n").raw();
+    const { n } = (await env.DB.prepare("SELECT count(*) AS n FROM d1_count_probe").first<{ n: number }>())!;
+    expect(n).toBe(2);
+    expect(counted.count.roundTrips).toBe(2);
   });
 });

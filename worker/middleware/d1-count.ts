@@ -12,7 +12,9 @@ export interface D1Count {
   queries: { sql: string; params: unknown[] }[];
 }
 
-const isRead = (text: string) => /^\s*(select|with)\b/i.test(text);
+/** A statement that only reads (a WITH that inserts, updates or deletes is a write): only a read may be run twice. */
+const isRead = (text: string) =>
+  /^\s*select\b/i.test(text) || (/^\s*with\b/i.test(text) && !/\b(insert|update|delete|replace)\b/i.test(text));
 const short = (text: string) => text.replace(/\s+/g, " ").slice(0, 200);
 
 /**
