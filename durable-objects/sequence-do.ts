@@ -1327,12 +1327,13 @@ export class SequenceDO extends DurableObject<Env> {
     const delivered = await Promise.allSettled(
       [...emails].map(async ([mb, items]) => ({ items, res: await engine.mailbox(this.env, mb).enqueue(teamId, items) })),
     );
-    await mirrored;
     const probed = checks.length ? await this.probeMailboxes(checks) : [];
     this.ctx.storage.transactionSync(() => {
       for (const d of delivered) if (d.status === "fulfilled") this.afterEnqueue(cfg, t, d.value.items, d.value.res.existing);
       for (const p of probed) if (p.status === "fulfilled") this.applyMailboxStates(cfg, p.value);
     });
+    // The answers are applied first: a failed mirror write leaves the rows to mirror, not the mailboxes' answers unapplied.
+    await mirrored;
     if (checks.length) await this.reconcileTasks(cfg, checks);
     await this.rearm();
     await this.flush(teamId, sequenceId);

@@ -136,3 +136,42 @@ it("a call's mirror write waits for the one on its way to D1, so pages reach D1 
     ["o-1", "finished", "marked_finished"],
   ]);
 });
+
+it("a mirror write that fails leaves its rows to mirror, and the mailboxes' answers applied", async () => {
+  const x = await addContactsSetup({ steps: [{ wait: 1, unit: "minutes" }, { wait: 2 }] });
+  const contacts = await makeContacts(x.teamId, 2);
+  const seq = engine.sequence(env, x.sequenceId, x.teamId);
+  await seq.enroll(
+    contacts.map((c, i) => ({ enrollmentId: `f-${i}`, contactId: c, mailboxId: x.mailboxIds[0]!, score: 1, timeZone: null })),
+  );
+  const proto = Object.getPrototypeOf(env.DB) as { batch: Batch };
+  const batch = proto.batch;
+  let failures = 0;
+  proto.batch = async function (this: D1Database, stmts: Stmt[]) {
+    if (failures === 0 && stmts.some((q) => /^\s*(INSERT INTO|UPDATE) enrollments\b/.test(q.statement))) {
+      failures++;
+      throw new Error("D1 unavailable");
+    }
+    return batch.call(this, stmts);
+  };
+  const t = now() + 2 * 60_000;
+  setClock(t);
+  let thrown: unknown;
+  try {
+    // The alarm still fails (the runtime retries it).
+    thrown = await runDurableObjectAlarm(sequenceStub(env, x.sequenceId)).catch((e: unknown) => e);
+  } finally {
+    proto.batch = batch;
+  }
+  expect(failures).toBe(1);
+  expect(String(thrown)).toMatch(/D1 unavailable/);
+  expect((await mailboxLedger(x.mailboxIds[0]!)).queue).toHaveLength(2);
+  // The mailbox's answer was applied (the first check moved to the daily recheck) and the rows are still to mirror.
+  const day = 24 * 60 * 60_000;
+  const inside = await sequenceState(x.sequenceId);
+  expect(inside.timers.map((r) => r.run_at)).toEqual([Math.ceil((t + day) / day) * day, Math.ceil((t + day) / day) * day]);
+  expect(inside.enrollments.map((e) => (e as unknown as { dirty: number }).dirty > 0)).toEqual([true, true]);
+  // The next call mirrors them.
+  await seq.stepsDone([]);
+  expect(await d1Enrollments(x.sequenceId)).toEqual(["f-0", "f-1"].map((id) => [id, "active", "queued_for_mailbox"]));
+});
