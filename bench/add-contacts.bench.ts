@@ -148,7 +148,11 @@ for (const size of [10_000, 100_000].map((n) => Math.max(100, Math.round(n * sca
     // ends (it runs alongside enrolling, so the larger the job, the more of it lands inside the wall time).
     await cpuMark("start");
     const h0 = Date.now();
-    const waiting = () => count("SELECT count(*) n FROM enrollments WHERE sequence_id = ? AND reason = 'waiting_for_step'", x.sequenceId);
+    // Rows still waiting for their FIRST step: inside the schedule's window (weekdays 9 to 5 in New York)
+    // the mailboxes send meanwhile, and a contact whose first email went out waits for its second step
+    // with the same reason (counted as not handed over, the bench waited forever on a weekday afternoon).
+    const waiting = () =>
+      count("SELECT count(*) n FROM enrollments WHERE sequence_id = ? AND reason = 'waiting_for_step' AND current_step = 1", x.sequenceId);
     const leftAtJobEnd = await waiting();
     while ((await waiting()) > 0) {
       if (Date.now() - h0 > 600_000) throw new Error("the first steps were not handed over within 10 minutes");
