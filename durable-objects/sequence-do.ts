@@ -1126,7 +1126,10 @@ export class SequenceDO extends DurableObject<Env> {
     const sequenceId = this.meta("sequence_id");
     if (!sequenceId) return;
     await this.bind(sequenceId, this.meta("team_id")!);
-    await this.flush(this.meta("team_id")!, sequenceId);
+    // Rows a failed call left to mirror go first; D1 refusing them must not keep the due timers from
+    // running (their rows stay to mirror, and processDue's own write reports the failure after its timers
+    // and the alarm covering them are stored).
+    await this.flush(this.meta("team_id")!, sequenceId).catch(() => {});
     await this.processDue(sequenceId);
   }
 
@@ -1206,6 +1209,10 @@ export class SequenceDO extends DurableObject<Env> {
         if (e.status !== "active") continue;
         if (e.waiting === "mailbox" || e.waiting === "task") {
           checks.push(e);
+          // The claimed check timer is replaced at once by the next recheck: the answer below moves it
+          // (or settles the step), but a probe that fails or a restart before the answer is applied must
+          // not leave the enrollment waiting on the mailbox with nothing left to check it (invariant 10).
+          timers.push([e.id, checkAt(t, e.waiting === "mailbox" ? RECHECK_MAILBOX_MS : RECHECK_TASK_MS)]);
           continue;
         }
         if (!cfg.active || cfg.archived) {
@@ -1332,10 +1339,15 @@ export class SequenceDO extends DurableObject<Env> {
       for (const d of delivered) if (d.status === "fulfilled") this.afterEnqueue(cfg, t, d.value.items, d.value.res.existing);
       for (const p of probed) if (p.status === "fulfilled") this.applyMailboxStates(cfg, p.value);
     });
+    // The answers' timers (a lost hand-over due again now, the rechecks) are covered by the alarm before
+    // anything else is awaited: a failed mirror write below must not leave them without one.
+    await this.rearm();
     // The answers are applied first: a failed mirror write leaves the rows to mirror, not the mailboxes' answers unapplied.
     await mirrored;
-    if (checks.length) await this.reconcileTasks(cfg, checks);
-    await this.rearm();
+    if (checks.length) {
+      await this.reconcileTasks(cfg, checks);
+      await this.rearm();
+    }
     await this.flush(teamId, sequenceId);
     const failed = [...delivered, ...probed].find((r) => r.status === "rejected");
     // A hand-over that failed is repaired by its check timer (set above); the caller still hears of it.

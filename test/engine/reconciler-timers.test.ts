@@ -1,0 +1,140 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { beforeEach, expect, it } from "vitest";
+import { engine, mailboxStub, sequenceStub } from "../../durable-objects/engine";
+import { now, resetClock, setClock } from "../../worker/lib/clock";
+import { env } from "../helpers";
+import { addContactsSetup, mailboxLedger, makeContacts, sequenceState } from "../fixtures";
+
+// Invariant 10 (the reconciler). A check timer is claimed (deleted) in processDue's first transaction. A
+// probe that failed, or a restart before the answer was applied, left the enrollment waiting on the
+// mailbox with no timer: a hand-over that was lost was never checked again. And the timers the answers
+// set must have an alarm even when the mirror write after them fails.
+beforeEach(() => resetClock());
+
+type Fn = (...a: unknown[]) => Promise<unknown>;
+
+it("a failed probe keeps the enrollment's check timer (a lost hand-over is still repaired later)", async () => {
+  const x = await addContactsSetup({ steps: [{ wait: 1, unit: "minutes" }, { wait: 2 }] });
+  const [c] = await makeContacts(x.teamId, 1);
+  const mb = x.mailboxIds[0]!;
+  await engine
+    .sequence(env, x.sequenceId, x.teamId)
+    .enroll([{ enrollmentId: "p-0", contactId: c!, mailboxId: mb, score: 1, timeZone: null }]);
+  const proto = (await runInDurableObject(mailboxStub(env, mb), (o) => Object.getPrototypeOf(o))) as { enqueue: Fn; probe: Fn };
+  const { enqueue, probe } = proto;
+  // The hand-over is lost on the way (the mailbox answers but never stores it).
+  proto.enqueue = async () => ({ added: 0, existing: [] });
+  setClock(now() + 2 * 60_000);
+  try {
+    await runDurableObjectAlarm(sequenceStub(env, x.sequenceId));
+  } finally {
+    proto.enqueue = enqueue;
+  }
+  expect((await mailboxLedger(mb)).queue).toHaveLength(0);
+  const before = await sequenceState(x.sequenceId);
+  expect(before.timers).toHaveLength(1);
+  // The recheck falls due; the mailbox object fails to answer that one probe (overloaded, reset, deploy).
+  setClock(before.timers[0]!.run_at + 1);
+  proto.probe = async () => {
+    throw new Error("probe failed once");
+  };
+  try {
+    await runDurableObjectAlarm(sequenceStub(env, x.sequenceId)).catch(() => {});
+  } finally {
+    proto.probe = probe;
+  }
+  const after = await sequenceState(x.sequenceId);
+  expect(after.enrollments.map((e) => [e.status, e.waiting])).toEqual([["active", "mailbox"]]);
+  // Invariant 10: the step is still checked again later.
+  expect(
+    after.timers.map((t) => t.enrollment_id),
+    "check timer after a failed probe",
+  ).toEqual(["p-0"]);
+  // And so, a few days on, the lost hand-over is repaired: the mailbox gets the email.
+  setClock(now() + 3 * 24 * 60 * 60_000);
+  for (let i = 0; i < 3; i++) await runDurableObjectAlarm(sequenceStub(env, x.sequenceId)).catch(() => {});
+  expect(
+    (await mailboxLedger(mb)).queue.map((q) => q.enrollment_id),
+    "lost hand-over repaired",
+  ).toEqual(["p-0"]);
+});
+
+it("a restart while the reconciler's probe is out keeps the enrollment's check timer", async () => {
+  const x = await addContactsSetup({ steps: [{ wait: 1, unit: "minutes" }, { wait: 2 }] });
+  const [c] = await makeContacts(x.teamId, 1);
+  const mb = x.mailboxIds[0]!;
+  await engine
+    .sequence(env, x.sequenceId, x.teamId)
+    .enroll([{ enrollmentId: "r-0", contactId: c!, mailboxId: mb, score: 1, timeZone: null }]);
+  const proto = (await runInDurableObject(mailboxStub(env, mb), (o) => Object.getPrototypeOf(o))) as { enqueue: Fn; probe: Fn };
+  const { enqueue, probe } = proto;
+  proto.enqueue = async () => ({ added: 0, existing: [] }); // the hand-over is lost
+  setClock(now() + 2 * 60_000);
+  try {
+    await runDurableObjectAlarm(sequenceStub(env, x.sequenceId));
+  } finally {
+    proto.enqueue = enqueue;
+  }
+  const before = await sequenceState(x.sequenceId);
+  setClock(before.timers[0]!.run_at + 1);
+  // The SequenceDO is reset (eviction, deploy) while it waits for the probe's answer.
+  proto.probe = async function (this: unknown, ...a: unknown[]) {
+    await runInDurableObject(sequenceStub(env, x.sequenceId), (_o, state) => state.abort("restart mid-probe")).catch(() => {});
+    return probe.apply(this, a);
+  };
+  try {
+    await runDurableObjectAlarm(sequenceStub(env, x.sequenceId)).catch(() => {});
+  } finally {
+    proto.probe = probe;
+  }
+  const after = await sequenceState(x.sequenceId);
+  expect(after.enrollments.map((e) => [e.status, e.waiting])).toEqual([["active", "mailbox"]]);
+  expect(
+    after.timers.map((t) => t.enrollment_id),
+    "check timer after a restart mid-probe",
+  ).toEqual(["r-0"]);
+});
+
+type Batch = (this: D1Database, stmts: (D1PreparedStatement & { statement: string })[]) => Promise<unknown>;
+
+it("timers the answers' transaction sets are covered by an alarm when the mirror write then fails", async () => {
+  const x = await addContactsSetup({ steps: [{ wait: 1, unit: "minutes" }, { wait: 2 }] });
+  const cs = await makeContacts(x.teamId, 2);
+  const mb = x.mailboxIds[0]!;
+  const seq = engine.sequence(env, x.sequenceId, x.teamId);
+  await seq.enroll(cs.map((c, i) => ({ enrollmentId: `q-${i}`, contactId: c, mailboxId: mb, score: 1, timeZone: null })));
+  await seq.pause(["q-1"]);
+  const proto = (await runInDurableObject(mailboxStub(env, mb), (o) => Object.getPrototypeOf(o))) as { enqueue: Fn; probe: Fn };
+  const { enqueue } = proto;
+  proto.enqueue = async () => ({ added: 0, existing: [] }); // q-0's hand-over is lost
+  setClock(now() + 2 * 60_000);
+  try {
+    await runDurableObjectAlarm(sequenceStub(env, x.sequenceId));
+  } finally {
+    proto.enqueue = enqueue;
+  }
+  const before = await sequenceState(x.sequenceId);
+  expect(before.timers.map((t) => t.enrollment_id)).toEqual(["q-0"]);
+  // D1 refuses the mirror's writes for a while: a change of q-1 stays to mirror.
+  const d1 = Object.getPrototypeOf(env.DB) as { batch: Batch };
+  const batch = d1.batch;
+  d1.batch = async function (this: D1Database, stmts) {
+    if (stmts.some((q) => /^\s*(INSERT INTO|UPDATE) enrollments\b/.test(q.statement))) throw new Error("D1 mirror write failed");
+    return batch.call(this, stmts);
+  };
+  try {
+    await engine
+      .sequence(env, x.sequenceId, x.teamId)
+      .finish(["q-1"])
+      .catch(() => {});
+    setClock(before.timers[0]!.run_at + 1);
+    // The recheck: the probe says q-0 is missing (handed over again: a timer due now), then the mirror write fails.
+    await runDurableObjectAlarm(sequenceStub(env, x.sequenceId)).catch(() => {});
+  } finally {
+    d1.batch = batch;
+  }
+  const after = await sequenceState(x.sequenceId);
+  expect(after.timers.map((t) => t.enrollment_id)).toEqual(["q-0"]);
+  // A timer with no alarm runs only when some other call happens to re-arm.
+  expect(after.alarm, "alarm covering the timers set by the answers").not.toBeNull();
+});
