@@ -13,16 +13,20 @@ beforeEach(() => resetClock());
 
 type Fn = (...a: unknown[]) => Promise<unknown>;
 
-it("a failed probe keeps the enrollment's check timer (a lost hand-over is still repaired later)", async () => {
+/**
+ * Enrolls contacts whose first step falls due a minute later (after `first`, e.g. a pause) and runs that
+ * alarm while the mailbox loses the hand-overs (it answers but never stores them). Answers the mailbox
+ * object's prototype too, to fail its other calls the same way.
+ */
+async function handOverLost(ids: string[], first?: (seq: ReturnType<typeof engine.sequence>) => Promise<unknown>) {
   const x = await addContactsSetup({ steps: [{ wait: 1, unit: "minutes" }, { wait: 2 }] });
-  const [c] = await makeContacts(x.teamId, 1);
+  const cs = await makeContacts(x.teamId, ids.length);
   const mb = x.mailboxIds[0]!;
-  await engine
-    .sequence(env, x.sequenceId, x.teamId)
-    .enroll([{ enrollmentId: "p-0", contactId: c!, mailboxId: mb, score: 1, timeZone: null }]);
+  const seq = engine.sequence(env, x.sequenceId, x.teamId);
+  await seq.enroll(ids.map((id, i) => ({ enrollmentId: id, contactId: cs[i]!, mailboxId: mb, score: 1, timeZone: null })));
+  await first?.(seq);
   const proto = (await runInDurableObject(mailboxStub(env, mb), (o) => Object.getPrototypeOf(o))) as { enqueue: Fn; probe: Fn };
   const { enqueue, probe } = proto;
-  // The hand-over is lost on the way (the mailbox answers but never stores it).
   proto.enqueue = async () => ({ added: 0, existing: [] });
   setClock(now() + 2 * 60_000);
   try {
@@ -30,6 +34,12 @@ it("a failed probe keeps the enrollment's check timer (a lost hand-over is still
   } finally {
     proto.enqueue = enqueue;
   }
+  return { x, mb, seq, proto, probe };
+}
+
+it("a failed probe keeps the enrollment's check timer (a lost hand-over is still repaired later)", async () => {
+  // The hand-over is lost on the way.
+  const { x, mb, proto, probe } = await handOverLost(["p-0"]);
   expect((await mailboxLedger(mb)).queue).toHaveLength(0);
   const before = await sequenceState(x.sequenceId);
   expect(before.timers).toHaveLength(1);
@@ -60,21 +70,7 @@ it("a failed probe keeps the enrollment's check timer (a lost hand-over is still
 });
 
 it("a restart while the reconciler's probe is out keeps the enrollment's check timer", async () => {
-  const x = await addContactsSetup({ steps: [{ wait: 1, unit: "minutes" }, { wait: 2 }] });
-  const [c] = await makeContacts(x.teamId, 1);
-  const mb = x.mailboxIds[0]!;
-  await engine
-    .sequence(env, x.sequenceId, x.teamId)
-    .enroll([{ enrollmentId: "r-0", contactId: c!, mailboxId: mb, score: 1, timeZone: null }]);
-  const proto = (await runInDurableObject(mailboxStub(env, mb), (o) => Object.getPrototypeOf(o))) as { enqueue: Fn; probe: Fn };
-  const { enqueue, probe } = proto;
-  proto.enqueue = async () => ({ added: 0, existing: [] }); // the hand-over is lost
-  setClock(now() + 2 * 60_000);
-  try {
-    await runDurableObjectAlarm(sequenceStub(env, x.sequenceId));
-  } finally {
-    proto.enqueue = enqueue;
-  }
+  const { x, proto, probe } = await handOverLost(["r-0"]);
   const before = await sequenceState(x.sequenceId);
   setClock(before.timers[0]!.run_at + 1);
   // The SequenceDO is reset (eviction, deploy) while it waits for the probe's answer.
@@ -98,21 +94,8 @@ it("a restart while the reconciler's probe is out keeps the enrollment's check t
 type Batch = (this: D1Database, stmts: (D1PreparedStatement & { statement: string })[]) => Promise<unknown>;
 
 it("timers the answers' transaction sets are covered by an alarm when the mirror write then fails", async () => {
-  const x = await addContactsSetup({ steps: [{ wait: 1, unit: "minutes" }, { wait: 2 }] });
-  const cs = await makeContacts(x.teamId, 2);
-  const mb = x.mailboxIds[0]!;
-  const seq = engine.sequence(env, x.sequenceId, x.teamId);
-  await seq.enroll(cs.map((c, i) => ({ enrollmentId: `q-${i}`, contactId: c, mailboxId: mb, score: 1, timeZone: null })));
-  await seq.pause(["q-1"]);
-  const proto = (await runInDurableObject(mailboxStub(env, mb), (o) => Object.getPrototypeOf(o))) as { enqueue: Fn; probe: Fn };
-  const { enqueue } = proto;
-  proto.enqueue = async () => ({ added: 0, existing: [] }); // q-0's hand-over is lost
-  setClock(now() + 2 * 60_000);
-  try {
-    await runDurableObjectAlarm(sequenceStub(env, x.sequenceId));
-  } finally {
-    proto.enqueue = enqueue;
-  }
+  // q-0's hand-over is lost; q-1 is paused before it falls due.
+  const { x, seq } = await handOverLost(["q-0", "q-1"], (seq) => seq.pause(["q-1"]));
   const before = await sequenceState(x.sequenceId);
   expect(before.timers.map((t) => t.enrollment_id)).toEqual(["q-0"]);
   // D1 refuses the mirror's writes for a while: a change of q-1 stays to mirror.
@@ -123,10 +106,7 @@ it("timers the answers' transaction sets are covered by an alarm when the mirror
     return batch.call(this, stmts);
   };
   try {
-    await engine
-      .sequence(env, x.sequenceId, x.teamId)
-      .finish(["q-1"])
-      .catch(() => {});
+    await seq.finish(["q-1"]).catch(() => {});
     setClock(before.timers[0]!.run_at + 1);
     // The recheck: the probe says q-0 is missing (handed over again: a timer due now), then the mirror write fails.
     await runDurableObjectAlarm(sequenceStub(env, x.sequenceId)).catch(() => {});
