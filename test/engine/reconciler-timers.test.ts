@@ -37,23 +37,30 @@ async function handOverLost(ids: string[], first?: (seq: ReturnType<typeof engin
   return { x, mb, seq, proto, probe };
 }
 
+/** Runs the recheck alarm of the enrollment's check timer with the mailbox's probe replaced by `probe`; its state after. */
+async function recheckWith(x: { sequenceId: string }, proto: { probe: Fn }, probe: Fn) {
+  const before = await sequenceState(x.sequenceId);
+  setClock(before.timers[0]!.run_at + 1);
+  const real = proto.probe;
+  proto.probe = probe;
+  try {
+    await runDurableObjectAlarm(sequenceStub(env, x.sequenceId)).catch(() => {});
+  } finally {
+    proto.probe = real;
+  }
+  return sequenceState(x.sequenceId);
+}
+
 it("a failed probe keeps the enrollment's check timer (a lost hand-over is still repaired later)", async () => {
   // The hand-over is lost on the way.
-  const { x, mb, proto, probe } = await handOverLost(["p-0"]);
+  const { x, mb, proto } = await handOverLost(["p-0"]);
   expect((await mailboxLedger(mb)).queue).toHaveLength(0);
   const before = await sequenceState(x.sequenceId);
   expect(before.timers).toHaveLength(1);
   // The recheck falls due; the mailbox object fails to answer that one probe (overloaded, reset, deploy).
-  setClock(before.timers[0]!.run_at + 1);
-  proto.probe = async () => {
+  const after = await recheckWith(x, proto, async () => {
     throw new Error("probe failed once");
-  };
-  try {
-    await runDurableObjectAlarm(sequenceStub(env, x.sequenceId)).catch(() => {});
-  } finally {
-    proto.probe = probe;
-  }
-  const after = await sequenceState(x.sequenceId);
+  });
   expect(after.enrollments.map((e) => [e.status, e.waiting])).toEqual([["active", "mailbox"]]);
   // Invariant 10: the step is still checked again later.
   expect(
@@ -71,19 +78,11 @@ it("a failed probe keeps the enrollment's check timer (a lost hand-over is still
 
 it("a restart while the reconciler's probe is out keeps the enrollment's check timer", async () => {
   const { x, proto, probe } = await handOverLost(["r-0"]);
-  const before = await sequenceState(x.sequenceId);
-  setClock(before.timers[0]!.run_at + 1);
   // The SequenceDO is reset (eviction, deploy) while it waits for the probe's answer.
-  proto.probe = async function (this: unknown, ...a: unknown[]) {
+  const after = await recheckWith(x, proto, async function (this: unknown, ...a: unknown[]) {
     await runInDurableObject(sequenceStub(env, x.sequenceId), (_o, state) => state.abort("restart mid-probe")).catch(() => {});
     return probe.apply(this, a);
-  };
-  try {
-    await runDurableObjectAlarm(sequenceStub(env, x.sequenceId)).catch(() => {});
-  } finally {
-    proto.probe = probe;
-  }
-  const after = await sequenceState(x.sequenceId);
+  });
   expect(after.enrollments.map((e) => [e.status, e.waiting])).toEqual([["active", "mailbox"]]);
   expect(
     after.timers.map((t) => t.enrollment_id),
