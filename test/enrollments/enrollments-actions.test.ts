@@ -253,6 +253,45 @@ describe("actions on contacts in a sequence", () => {
     expect((await enrollmentsOf(target)).every((e) => e.status === "active")).toBe(true);
   });
 
+  it("a move leaves a contact where it is when the target skips it or holds it back, and says why", async () => {
+    const { teamId, userId, s, sequenceId, mailboxIds } = await addContactsSetup({ mailboxes: [{ daily: 1, hourly: 1, gapSeconds: 0 }] });
+    const api = client(s).api;
+    const { sequenceId: target } = await makeSequence(teamId, userId, [{ wait: 0 }], null);
+    await env.DB.prepare("UPDATE sequences SET name = 'Webinar follow-up' WHERE id = ?").bind(target).run();
+    const [fine, guessed, suppressed] = await makeContacts(teamId, 3);
+    await enroll(teamId, sequenceId, [fine!, guessed!, suppressed!], mailboxIds);
+    await runUntil(now() + 10 * 60_000);
+    await env.DB.prepare("UPDATE contacts SET email_status = 'guessed' WHERE id = ?").bind(guessed).run();
+    const email = (await env.DB.prepare("SELECT email FROM contacts WHERE id = ?").bind(suppressed).first<{ email: string }>())!.email;
+    await env.DB.prepare(
+      "INSERT INTO suppressions (id, team_id, email, reason, source, created_at) VALUES (?, ?, ?, 'manual', 'manual', ?)",
+    )
+      .bind(crypto.randomUUID(), teamId, email, now())
+      .run();
+    const before = await enrollmentsOf(sequenceId);
+    const idOf = (c: string) => before.find((e) => e.contact_id === c)!.id;
+
+    const res = await ok(act(api, sequenceId, "move", { filter: { status: "active" }, to_sequence_id: target, mailbox_ids: mailboxIds }));
+    expect(res.outcomes).toEqual({ moved: 1, not_moved: 2 });
+    const byId = new Map(res.results.map((r) => [r.id, r]));
+    expect(byId.get(idOf(fine!))).toMatchObject({ changed: true, outcome: "moved" });
+    expect(byId.get(idOf(guessed!))).toMatchObject({ changed: false, outcome: "not_moved" });
+    expect(byId.get(idOf(guessed!))!.reason).toBe(
+      "“Webinar follow-up” held them back (unverified or guessed email): still in this sequence",
+    );
+    expect(byId.get(idOf(suppressed!))!.reason).toBe(
+      "“Webinar follow-up” can't take them (on the suppression list): still in this sequence",
+    );
+    await waitForJob(res.jobs[0]!);
+
+    // Re-read both sequences: the two refused are still active here; only the one taken is there.
+    const after = new Map((await enrollmentsOf(sequenceId)).map((e) => [e.contact_id, e]));
+    expect(after.get(fine!)).toMatchObject({ status: "finished", reason: "moved" });
+    expect(after.get(guessed!)!.status).toBe("active");
+    expect(after.get(suppressed!)!.status).toBe("active");
+    expect((await enrollmentsOf(target)).map((e) => e.contact_id)).toEqual([fine]);
+  });
+
   it("pauses and resumes every one of 1,000 enrollments matching a filter in the request, and a selection", async () => {
     const { teamId, userId } = await makeTeam();
     const s = await sessionFor(teamId, userId);

@@ -82,7 +82,10 @@ const ActionBody = z
       .min(1)
       .max(64)
       .optional()
-      .openapi({ description: "move: the sequence to move the contacts to (its preconditions and validation apply)" }),
+      .openapi({
+        description:
+          "move: the sequence to move the contacts to. Its preconditions and validation apply: a contact it skips or holds back stays here (outcome not_moved, with the reason)",
+      }),
     mailbox_ids: z
       .array(z.string().min(1).max(64))
       .max(50)

@@ -10,7 +10,8 @@ import { newId } from "../lib/ids";
 import { engine, REASONS, type ReasonCode } from "../../durable-objects/engine";
 import { mailboxFor, sequenceFor, sequenceFromBatch, sequenceRowQuery, visibleSequence } from "./access";
 import { commitAddContacts } from "./add-contacts/jobs";
-import { AddContactsRequest } from "./add-contacts/request";
+import { AddContactsRequest, OUTCOME_REASONS } from "./add-contacts/request";
+import type { Evaluation } from "./add-contacts/validate";
 import { auditEntry } from "./audit";
 import { nextWindowStart } from "./schedule-time";
 import { isEmailStep, loadSequenceConfig } from "../../durable-objects/sequence-config";
@@ -341,7 +342,7 @@ export async function prepareAction(d: Db, caller: Caller, sequenceId: string, a
       ],
     });
   const mailbox = action === "change-mailbox" ? await mailboxFor(d, caller, p.mailbox_id!, "mailbox.send") : null;
-  return { seq, targetId: target?.id ?? null, mailboxId: mailbox?.id ?? null };
+  return { seq, targetId: target?.id ?? null, targetName: target?.name ?? null, mailboxId: mailbox?.id ?? null };
 }
 export type PreparedAction = Awaited<ReturnType<typeof prepareAction>>;
 
@@ -508,19 +509,42 @@ async function actThroughEngine(
       overrides: { active_in_other_sequence: true, finished_in_other_sequence: true },
       ...(p.mailbox_ids ? { mailbox_ids: p.mailbox_ids } : {}),
     });
-    const { job } = await commitAddContacts(env, d, caller, prep.targetId!, req, null, "move");
-    const changed = new Set(
-      await stub.finish(
-        open.map((r) => r.id),
-        "moved",
-      ),
+    const { job, planned } = await commitAddContacts(env, d, caller, prep.targetId!, req, null, "move");
+    // Only the contacts the target takes leave this sequence. One it skips or holds back (an
+    // unverified email, a suppression, another owner) stays here as it was: finishing it anyway lost
+    // it from both sequences while the answer said it moved.
+    const refused = new Map(
+      (planned ?? []).filter((c) => c.contactId && c.evaluation.outcome !== "enrolled").map((c) => [c.contactId!, c.evaluation]),
     );
-    for (const r of open)
-      results.push(
-        changed.has(r.id)
-          ? { id: r.id, changed: true, outcome: "moved", reason: null }
-          : { id: r.id, changed: false, outcome: "unchanged", reason: "It changed state meanwhile" },
-      );
+    const already = (e: Evaluation) => e.skips.length === 1 && e.skips[0] === "already_in_sequence";
+    const leaving = open.filter((r) => !refused.has(r.contact_id) || already(refused.get(r.contact_id)!));
+    const changed = new Set(
+      leaving.length
+        ? await stub.finish(
+            leaving.map((r) => r.id),
+            "moved",
+          )
+        : [],
+    );
+    const target = `“${prep.targetName ?? "the other sequence"}”`;
+    for (const r of open) {
+      const e = refused.get(r.contact_id);
+      if (e && !already(e)) {
+        const blocking = e.outcome === "skipped" ? e.skips : e.warnings.filter((w) => !req.overrides?.[w]);
+        const words = blocking.map((w) => OUTCOME_REASONS[w].label.toLowerCase()).join(", ");
+        results.push({
+          id: r.id,
+          changed: false,
+          outcome: "not_moved",
+          reason: `${target} ${e.outcome === "skipped" ? "can't take them" : "held them back"} (${words}): still in this sequence`,
+        });
+      } else
+        results.push(
+          changed.has(r.id)
+            ? { id: r.id, changed: true, outcome: "moved", reason: null }
+            : { id: r.id, changed: false, outcome: "unchanged", reason: "It changed state meanwhile" },
+        );
+    }
     return { results, jobs: [String(job.id)] };
   }
   const reason: ReasonCode | undefined =

@@ -15,7 +15,7 @@ import { loadMailboxLoads, roomOf } from "./capacity";
 import { countCandidates, keyOf, loadFacts, stageCandidatesSql, type Candidate } from "./candidates";
 import { checkPreconditions, planSmall, refuse } from "./plan";
 import { CHUNK_SIZE, PLAN_PAGE, type AddContactsRequest } from "./request";
-import { evaluate, validationFor } from "./validate";
+import { evaluate, validationFor, type Evaluation } from "./validate";
 import { CONTACT_FROM_PERSON_COLUMNS, contactFromPerson } from "../contact-from-person";
 
 export type JobRow = typeof jobs.$inferSelect;
@@ -65,6 +65,12 @@ function jobOptions(req: AddContactsRequest, requestHash: string, via: string, m
 
 const jobById = (d: Db, jobId: string) => d.query.jobs.findFirst({ where: eq(jobs.id, jobId) });
 
+/** What the plan made of one contact as its job was committed (a move acts on it at once). */
+export interface Planned {
+  contactId: string | null;
+  evaluation: Evaluation;
+}
+
 /**
  * Commit an add-contacts request: the preconditions (checked once; nothing written if any fails),
  * then a small selection is planned here (credit hold for the maximum spend, the job with its
@@ -79,15 +85,18 @@ export async function commitAddContacts(
   req: AddContactsRequest,
   idempotencyKey: string | null,
   via: string,
-): Promise<{ job: JobRow; replayed: boolean }> {
+): Promise<{ job: JobRow; replayed: boolean; planned: Planned[] | null }> {
   const requestHash = await sha256Hex(JSON.stringify({ sequenceId, req }));
   const replay = await replayOf(d, caller, idempotencyKey, requestHash);
-  if (replay) return { job: replay, replayed: true };
+  if (replay) return { job: replay, replayed: true, planned: null };
   const prepared = await checkPreconditions(d, caller, sequenceId, req);
   refuse(prepared.preconditions);
   // A selection larger than one page is planned page by page through the queue, never in this request.
   if ((await countCandidates(d, caller.teamId, req.source)) > PLAN_PAGE)
-    return commitPaged(env, d, caller, sequenceId, req, idempotencyKey, via, requestHash, prepared.mailboxIds);
+    return {
+      ...(await commitPaged(env, d, caller, sequenceId, req, idempotencyKey, via, requestHash, prepared.mailboxIds)),
+      planned: null,
+    };
   const plan = await planSmall(env, d, caller, prepared, req);
   if (plan.problem) refuse([plan.problem]);
   const t = now();
@@ -131,7 +140,8 @@ export async function commitAddContacts(
     );
   }
   if (!scheduled) await startJob(env, d, jobId);
-  return { job: (await jobById(d, jobId))!, replayed: false };
+  const planned = plan.contacts.map((c) => ({ contactId: c.facts.contactId, evaluation: c.evaluation }));
+  return { job: (await jobById(d, jobId))!, replayed: false, planned };
 }
 
 /** The job an Idempotency-Key already made (refused when the key came with another request). */
