@@ -13,6 +13,7 @@ import { formatDay, formatFull, formatNumber, formatRelative, plural } from "../
 import { changeEnrollmentsAction, getEnrollmentJob, getEnrollmentJobOutcomes, getEnrollments } from "../../queries/enrollments";
 import { getMailboxes } from "../../queries/mailboxes";
 import { SequencePicker } from "../people/SequencePicker";
+import { AddingNow } from "./AddingNow";
 import { EnrollmentBadge, reasonTone } from "../../components/EnrollmentStatus";
 import "./ContactsTab.css";
 
@@ -530,6 +531,7 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
           setParams({ status: id === "all" ? undefined : id, reason: undefined, page: undefined }, { replace: true });
         }}
       />
+      <AddingNow sequenceId={props.sequenceId} />
       <Show when={job()}>
         {(j) => <ActionJobProgress sequenceId={props.sequenceId} jobId={j().id} action={j().action} onClose={() => setJob(null)} />}
       </Show>
