@@ -1,7 +1,4 @@
-import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "../worker/db/client";
-import { inList } from "../worker/db/in-list";
-import { contacts, contactStages } from "../worker/db/schema";
 import type { ReasonCode } from "./engine-types";
 
 /** What the engine needs to know about a contact at due time and at send time. */
@@ -28,47 +25,6 @@ export interface ContactRow extends ContactState {
   customFields: Record<string, string>;
 }
 
-/** One query for any number of contacts: ids travel as one JSON parameter (D1's 100-parameter cap). */
-export function contactStatesQuery(d: Db, teamId: string, contactIds: readonly string[]) {
-  return (
-    d
-      .select({
-        id: contacts.id,
-        email: contacts.email,
-        timeZone: contacts.timeZone,
-        score: contacts.score,
-        unsubscribedAt: contacts.unsubscribedAt,
-        bouncedAt: contacts.bouncedAt,
-        deletedAt: contacts.deletedAt,
-        stageCategory: contactStages.category,
-        firstName: contacts.firstName,
-        lastName: contacts.lastName,
-        company: contacts.company,
-        title: contacts.title,
-        city: contacts.city,
-        country: contacts.country,
-        customFields: contacts.customFields,
-        suppressed: sql<number>`EXISTS (SELECT 1 FROM suppressions x WHERE x.team_id = ${contacts.teamId} AND x.email = lower(${contacts.email}))`,
-      })
-      .from(contacts)
-      .leftJoin(contactStages, eq(contactStages.id, contacts.stageId))
-      // `+team_id`: the ids lead (their primary key), the team only filters. Without planner statistics
-      // SQLite otherwise walks the team's whole address book through its (team_id, email) index.
-      .where(and(sql`+${contacts.teamId} = ${teamId}`, inList(contacts.id, contactIds)))
-  );
-}
-
-type ContactQueryRow = Awaited<ReturnType<typeof contactStatesQuery>>[number];
-
-function toContactRows(results: readonly ContactQueryRow[]): Map<string, ContactRow> {
-  return new Map(results.map((r) => [r.id, { ...r, suppressed: !!r.suppressed }]));
-}
-
-export async function loadContactStates(d: Db, teamId: string, contactIds: readonly string[]): Promise<Map<string, ContactRow>> {
-  if (!contactIds.length) return new Map();
-  return toContactRows(await contactStatesQuery(d, teamId, contactIds));
-}
-
 /** The facts checked at the moment of sending (invariant 5), for a batch of emails: contacts and their sequences. */
 export interface SendChecks {
   contacts: Map<string, ContactRow>;
@@ -76,9 +32,11 @@ export interface SendChecks {
 }
 
 /**
- * The contact read of contactStatesQuery as written SQL, for the send path's D1 batches: built once,
- * not by the query builder per batch (and per email outside a local transport). Same columns, same
- * plan (`+team_id`: the ids lead, see above); the test send-context-reads holds both to it.
+ * A contact's facts and fields, for any number of contacts (the ids travel as one JSON parameter:
+ * D1's 100-parameter cap), in one written statement for every reader: a step falling due, the send
+ * path's batches. `+team_id`: the ids lead (their primary key), the team only filters. Without planner
+ * statistics SQLite otherwise walks the team's whole address book through its (team_id, email) index
+ * (test send-context-reads).
  */
 const CONTACT_STATES_SQL = `SELECT c.id, c.email, c.time_zone AS timeZone, c.score, c.unsubscribed_at AS unsubscribedAt,
     c.bounced_at AS bouncedAt, c.deleted_at AS deletedAt, s.category AS stageCategory, c.first_name AS firstName,
@@ -86,31 +44,43 @@ const CONTACT_STATES_SQL = `SELECT c.id, c.email, c.time_zone AS timeZone, c.sco
     EXISTS (SELECT 1 FROM suppressions x WHERE x.team_id = c.team_id AND x.email = lower(c.email)) AS suppressed
   FROM contacts c LEFT JOIN contact_stages s ON s.id = c.stage_id
   WHERE +c.team_id = ? AND c.id IN (SELECT value FROM json_each(?))`;
+const contactStatesStatement = (d1: D1Database, teamId: string, contactIds: readonly string[]) =>
+  d1.prepare(CONTACT_STATES_SQL).bind(teamId, JSON.stringify([...new Set(contactIds)]));
+
+type RawContactRow = Omit<ContactRow, "customFields" | "suppressed"> & { customFields: string | null; suppressed: number };
+
+function toContactRows(result: D1Result): Map<string, ContactRow> {
+  const contacts = new Map<string, ContactRow>();
+  for (const r of result.results as RawContactRow[])
+    contacts.set(r.id, {
+      ...r,
+      customFields: r.customFields ? (JSON.parse(r.customFields) as Record<string, string>) : {},
+      suppressed: !!r.suppressed,
+    });
+  return contacts;
+}
+
+export async function loadContactStates(d: Db, teamId: string, contactIds: readonly string[]): Promise<Map<string, ContactRow>> {
+  if (!contactIds.length) return new Map();
+  return toContactRows(await contactStatesStatement(d.$client, teamId, contactIds).all());
+}
+
 const SEQUENCE_STATES_SQL =
   "SELECT id, active, archived_at AS archivedAt FROM sequences WHERE id IN (SELECT value FROM json_each(?)) AND +team_id = ?";
 
 /** The two statements of SendChecks, to run in one D1 batch (with more of the caller's, see compose.ts). */
 export function sendChecksStatements(d1: D1Database, teamId: string, contactIds: readonly string[], sequenceIds: readonly string[]) {
   return [
-    d1.prepare(CONTACT_STATES_SQL).bind(teamId, JSON.stringify([...new Set(contactIds)])),
+    contactStatesStatement(d1, teamId, contactIds),
     d1.prepare(SEQUENCE_STATES_SQL).bind(JSON.stringify([...new Set(sequenceIds)]), teamId),
   ] as const;
 }
 
-type RawContactRow = Omit<ContactRow, "customFields" | "suppressed"> & { customFields: string | null; suppressed: number };
-
 /** SendChecks from the answers of sendChecksStatements. */
 export function toSendChecks(contactResult: D1Result, seqResult: D1Result): SendChecks {
-  const contacts = new Map<string, ContactRow>();
-  for (const r of contactResult.results as RawContactRow[])
-    contacts.set(r.id, {
-      ...r,
-      customFields: r.customFields ? (JSON.parse(r.customFields) as Record<string, string>) : {},
-      suppressed: !!r.suppressed,
-    });
   const seqRows = seqResult.results as { id: string; active: number; archivedAt: number | null }[];
   return {
-    contacts,
+    contacts: toContactRows(contactResult),
     sequences: new Map(seqRows.map((r) => [r.id, { active: !!r.active, archived: r.archivedAt !== null }])),
   };
 }

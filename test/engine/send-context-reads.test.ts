@@ -84,8 +84,14 @@ describe("send-time reads", () => {
       ids.map((contactId) => ({ contactId, stepId: stepIds[0]!, sequenceId })),
       mailboxId,
     );
+    // One statement reads contacts for both the send path and a step falling due.
     expect(sc.contacts).toEqual(await loadContactStates(db(env.DB), teamId, ids));
-    expect(sc.contacts.get(ids[0]!)!.customFields).toEqual({ plan: "pro", seats: "12" });
+    expect(sc.contacts.get(ids[0]!)).toMatchObject({
+      city: "Lyon",
+      title: "CTO",
+      customFields: { plan: "pro", seats: "12" },
+      suppressed: false,
+    });
     expect([sc.contacts.get(ids[1]!)!.stageCategory, sc.contacts.get(ids[2]!)!.suppressed, sc.contacts.get(ids[3]!)!.deletedAt]).toEqual([
       "dnc",
       true,
