@@ -222,6 +222,8 @@ export class MailboxDO extends DurableObject<Env> {
       return this.ctx.storage.transactionSync(fn);
     } catch (err) {
       this.gids.clear();
+      // A group created and read in the rolled-back transaction is gone, and SQLite gives its id to the next one.
+      this.groups.clear();
       this.metaCache.clear();
       this.recent = null;
       throw err;
