@@ -77,15 +77,10 @@ const ActionBody = z
       .openapi({ description: "pause: resume by itself at this instant (epoch ms, in the future, at most a year ahead)" }),
     reason: z.enum(FINISH_REASONS).optional().openapi({ description: "finish: why (default marked_finished)" }),
     step: z.number().int().min(1).max(100).optional().openapi({ description: "restart: the step position to start from (default 1)" }),
-    to_sequence_id: z
-      .string()
-      .min(1)
-      .max(64)
-      .optional()
-      .openapi({
-        description:
-          "move: the sequence to move the contacts to. Its preconditions and validation apply: a contact it skips or holds back stays here (outcome not_moved, with the reason)",
-      }),
+    to_sequence_id: z.string().min(1).max(64).optional().openapi({
+      description:
+        "move: the sequence to move the contacts to. Its preconditions and validation apply: a contact it skips or holds back stays here (outcome not_moved, with the reason)",
+    }),
     mailbox_ids: z
       .array(z.string().min(1).max(64))
       .max(50)
