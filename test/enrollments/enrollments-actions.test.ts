@@ -35,6 +35,14 @@ const sentTo = async (enrollmentIds: string[]) =>
       .all<{ enrollment_id: string; position: number }>()
   ).results;
 
+/** Puts a contact's address on the team's suppression list. */
+const suppress = (teamId: string, contactId: string) =>
+  env.DB.prepare(
+    "INSERT INTO suppressions (id, team_id, email, reason, source, created_at) SELECT 'sup-' || id, team_id, lower(email), 'manual', 'manual', ? FROM contacts WHERE id = ?",
+  )
+    .bind(now(), contactId)
+    .run();
+
 describe("contacts in a sequence: the statuses users look for", () => {
   beforeEach(() => startSimulation());
 
@@ -228,7 +236,7 @@ describe("actions on contacts in a sequence", () => {
     await enroll(teamId, sequenceId, cs, mailboxIds);
     await runUntil(now() + 10 * 60_000);
     const res = await ok(act(api, sequenceId, "move", { filter: { status: "active" }, to_sequence_id: target, mailbox_ids: mailboxIds }));
-    expect(res.outcomes).toEqual({ moved: 3 });
+    expect(res.outcomes).toEqual({ moving: 3 });
     expect(res.jobs).toHaveLength(1);
     const job = await waitForJob(res.jobs[0]!);
     expect(job.status, JSON.stringify(job)).toBe("completed");
@@ -262,19 +270,14 @@ describe("actions on contacts in a sequence", () => {
     await enroll(teamId, sequenceId, [fine!, guessed!, suppressed!], mailboxIds);
     await runUntil(now() + 10 * 60_000);
     await env.DB.prepare("UPDATE contacts SET email_status = 'guessed' WHERE id = ?").bind(guessed).run();
-    const email = (await env.DB.prepare("SELECT email FROM contacts WHERE id = ?").bind(suppressed).first<{ email: string }>())!.email;
-    await env.DB.prepare(
-      "INSERT INTO suppressions (id, team_id, email, reason, source, created_at) VALUES (?, ?, ?, 'manual', 'manual', ?)",
-    )
-      .bind(crypto.randomUUID(), teamId, email, now())
-      .run();
+    await suppress(teamId, suppressed!);
     const before = await enrollmentsOf(sequenceId);
     const idOf = (c: string) => before.find((e) => e.contact_id === c)!.id;
 
     const res = await ok(act(api, sequenceId, "move", { filter: { status: "active" }, to_sequence_id: target, mailbox_ids: mailboxIds }));
-    expect(res.outcomes).toEqual({ moved: 1, not_moved: 2 });
+    expect(res.outcomes).toEqual({ moving: 1, not_moved: 2 });
     const byId = new Map(res.results.map((r) => [r.id, r]));
-    expect(byId.get(idOf(fine!))).toMatchObject({ changed: true, outcome: "moved" });
+    expect(byId.get(idOf(fine!))).toMatchObject({ changed: true, outcome: "moving" });
     expect(byId.get(idOf(guessed!))).toMatchObject({ changed: false, outcome: "not_moved" });
     expect(byId.get(idOf(guessed!))!.reason).toBe(
       "“Webinar follow-up” held them back (unverified or guessed email): still in this sequence",
@@ -282,7 +285,8 @@ describe("actions on contacts in a sequence", () => {
     expect(byId.get(idOf(suppressed!))!.reason).toBe(
       "“Webinar follow-up” can't take them (on the suppression list): still in this sequence",
     );
-    await waitForJob(res.jobs[0]!);
+    // The target's job has only the contact it takes.
+    expect((await waitForJob(res.jobs[0]!)).total).toBe(1);
 
     // Re-read both sequences: the two refused are still active here; only the one taken is there.
     const after = new Map((await enrollmentsOf(sequenceId)).map((e) => [e.contact_id, e]));
@@ -290,6 +294,29 @@ describe("actions on contacts in a sequence", () => {
     expect(after.get(guessed!)!.status).toBe("active");
     expect(after.get(suppressed!)!.status).toBe("active");
     expect((await enrollmentsOf(target)).map((e) => e.contact_id)).toEqual([fine]);
+  });
+
+  it("a contact leaves on a move only when the target's job adds it: changed before the job ran, it is in exactly one sequence", async () => {
+    const { teamId, userId, s, sequenceId, mailboxIds } = await addContactsSetup({ mailboxes: [{ daily: 1, hourly: 1, gapSeconds: 0 }] });
+    const api = client(s).api;
+    const { sequenceId: target } = await makeSequence(teamId, userId, [{ wait: 0 }], null);
+    const [unsubscribes, getsVerified] = await makeContacts(teamId, 2);
+    await enroll(teamId, sequenceId, [unsubscribes!, getsVerified!], mailboxIds);
+    await runUntil(now() + 10 * 60_000);
+    await env.DB.prepare("UPDATE contacts SET email_status = 'guessed' WHERE id = ?").bind(getsVerified).run();
+    const res = await ok(act(api, sequenceId, "move", { filter: { status: "active" }, to_sequence_id: target, mailbox_ids: mailboxIds }));
+    expect(res.outcomes).toEqual({ moving: 1, not_moved: 1 });
+    // Both change before the queue runs the job (its batch waits a second): one suppressed, one verified.
+    await suppress(teamId, unsubscribes!);
+    await env.DB.prepare("UPDATE contacts SET email_status = 'verified' WHERE id = ?").bind(getsVerified).run();
+    const job = await waitForJob(res.jobs[0]!);
+    expect([job.total, job.enrolled, job.skipped]).toEqual([1, 0, 1]);
+
+    // Neither left: the suppressed one was not taken (its own sequence blocks it at its next step), and the
+    // one held back was never a candidate of the target, so it is not open in both.
+    const here = new Map((await enrollmentsOf(sequenceId)).map((e) => [e.contact_id, e.status]));
+    expect([here.get(unsubscribes!), here.get(getsVerified!)]).toEqual(["active", "active"]);
+    expect(await enrollmentsOf(target)).toEqual([]);
   });
 
   it("pauses and resumes every one of 1,000 enrollments matching a filter in the request, and a selection", async () => {

@@ -9,9 +9,8 @@ import { ApiError } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { engine, REASONS, type ReasonCode } from "../../durable-objects/engine";
 import { mailboxFor, sequenceFor, sequenceFromBatch, sequenceRowQuery, visibleSequence } from "./access";
-import { commitAddContacts } from "./add-contacts/jobs";
+import { commitAddContacts, takenByMove } from "./add-contacts/jobs";
 import { AddContactsRequest, OUTCOME_REASONS } from "./add-contacts/request";
-import type { Evaluation } from "./add-contacts/validate";
 import { auditEntry } from "./audit";
 import { nextWindowStart } from "./schedule-time";
 import { isEmailStep, loadSequenceConfig } from "../../durable-objects/sequence-config";
@@ -502,48 +501,35 @@ async function actThroughEngine(
     if (!open.length) return { results, jobs: [] };
     // The target's preconditions and validation: the add-contacts pipeline, as when adding them by hand.
     // It throws (nothing changed here) when the target can't take them. Being in another sequence is the
-    // point of a move (this one, closed right after, so the job sees it finished): the two "other
-    // sequence" warnings are waived; every other check and skip applies.
+    // point of a move (this one, which they leave once added there): the two "other sequence" warnings
+    // are waived; every other check and skip applies.
     const req = AddContactsRequest.parse({
       source: { contact_ids: open.map((r) => r.contact_id) },
       overrides: { active_in_other_sequence: true, finished_in_other_sequence: true },
       ...(p.mailbox_ids ? { mailbox_ids: p.mailbox_ids } : {}),
     });
-    const { job, planned } = await commitAddContacts(env, d, caller, prep.targetId!, req, null, "move");
-    // Only the contacts the target takes leave this sequence. One it skips or holds back (an
-    // unverified email, a suppression, another owner) stays here as it was: finishing it anyway lost
-    // it from both sequences while the answer said it moved.
-    const refused = new Map(
-      (planned ?? []).filter((c) => c.contactId && c.evaluation.outcome !== "enrolled").map((c) => [c.contactId!, c.evaluation]),
-    );
-    const already = (e: Evaluation) => e.skips.length === 1 && e.skips[0] === "already_in_sequence";
-    const leaving = open.filter((r) => !refused.has(r.contact_id) || already(refused.get(r.contact_id)!));
-    const changed = new Set(
-      leaving.length
-        ? await stub.finish(
-            leaving.map((r) => r.id),
-            "moved",
-          )
-        : [],
-    );
+    const { job, planned } = await commitAddContacts(env, d, caller, prep.targetId!, req, null, "move", seq.id);
+    // A page of a move is at most ACTION_PAGE = PLAN_PAGE contacts, planned here; never a replay (no key).
+    if (!planned) throw new Error("A move's contacts must be planned in the request");
+    // The target's job takes them: each leaves this sequence when it is added there (a few seconds, on the
+    // queue), never before. One the target skips or holds back (an unverified email, a suppression,
+    // another owner) stays here as it was: finishing it at once lost it from both sequences.
+    const evaluations = new Map(planned.filter((c) => c.contactId).map((c) => [c.contactId!, c.evaluation]));
     const target = `“${prep.targetName ?? "the other sequence"}”`;
     for (const r of open) {
-      const e = refused.get(r.contact_id);
-      if (e && !already(e)) {
-        const blocking = e.outcome === "skipped" ? e.skips : e.warnings.filter((w) => !req.overrides?.[w]);
-        const words = blocking.map((w) => OUTCOME_REASONS[w].label.toLowerCase()).join(", ");
-        results.push({
-          id: r.id,
-          changed: false,
-          outcome: "not_moved",
-          reason: `${target} ${e.outcome === "skipped" ? "can't take them" : "held them back"} (${words}): still in this sequence`,
-        });
-      } else
-        results.push(
-          changed.has(r.id)
-            ? { id: r.id, changed: true, outcome: "moved", reason: null }
-            : { id: r.id, changed: false, outcome: "unchanged", reason: "It changed state meanwhile" },
-        );
+      const e = evaluations.get(r.contact_id);
+      if (e && takenByMove(e)) {
+        results.push({ id: r.id, changed: true, outcome: "moving", reason: null });
+        continue;
+      }
+      const blocking = !e ? (["not_found"] as const) : e.outcome === "skipped" ? e.skips : e.warnings.filter((w) => !req.overrides?.[w]);
+      const words = blocking.map((w) => OUTCOME_REASONS[w].label.toLowerCase()).join(", ");
+      results.push({
+        id: r.id,
+        changed: false,
+        outcome: "not_moved",
+        reason: `${target} ${e?.outcome === "warned" ? "held them back" : "can't take them"} (${words}): still in this sequence`,
+      });
     }
     return { results, jobs: [String(job.id)] };
   }

@@ -14,14 +14,20 @@ import { holdExists, holdRef, holdStatements, settleJobStatements } from "../cre
 import { loadMailboxLoads, roomOf } from "./capacity";
 import { countCandidates, keyOf, loadFacts, stageCandidatesSql, type Candidate } from "./candidates";
 import { checkPreconditions, planSmall, refuse } from "./plan";
-import { CHUNK_SIZE, PLAN_PAGE, type AddContactsRequest } from "./request";
+import { CHUNK_SIZE, PLAN_PAGE, SKIP_REASONS, type AddContactsRequest } from "./request";
 import { evaluate, validationFor, type Evaluation } from "./validate";
 import { CONTACT_FROM_PERSON_COLUMNS, contactFromPerson } from "../contact-from-person";
 
 export type JobRow = typeof jobs.$inferSelect;
 
 /** What a job keeps of its request (the ids of the source stay in job_candidates). */
-export type JobOptions = AddContactsRequest & { request_hash: string; via: string; mailbox_ids: string[] };
+export type JobOptions = AddContactsRequest & {
+  request_hash: string;
+  via: string;
+  mailbox_ids: string[];
+  /** A move's source sequence: each contact this job takes leaves it then (not before: one it holds back stays). */
+  move_from?: string;
+};
 export const optionsOf = (job: JobRow) => job.options as unknown as JobOptions;
 
 /** Candidate rows per statement of a commit (a page is at most PLAN_PAGE): each statement's JSON stays far below 1 MB. */
@@ -65,11 +71,15 @@ function jobOptions(req: AddContactsRequest, requestHash: string, via: string, m
 
 const jobById = (d: Db, jobId: string) => d.query.jobs.findFirst({ where: eq(jobs.id, jobId) });
 
-/** What the plan made of one contact as its job was committed (a move acts on it at once). */
+/** What the plan made of one contact as its job was committed (a move answers with it at once). */
 export interface Planned {
   contactId: string | null;
   evaluation: Evaluation;
 }
+
+/** A contact a move takes: the target enrolls it, or already has it open (then it only leaves the source). */
+export const takenByMove = (e: { outcome: string; skips: readonly string[] }) =>
+  e.outcome === "enrolled" || (e.skips.length === 1 && e.skips[0] === "already_in_sequence");
 
 /**
  * Commit an add-contacts request: the preconditions (checked once; nothing written if any fails),
@@ -85,6 +95,7 @@ export async function commitAddContacts(
   req: AddContactsRequest,
   idempotencyKey: string | null,
   via: string,
+  moveFrom: string | null = null,
 ): Promise<{ job: JobRow; replayed: boolean; planned: Planned[] | null }> {
   const requestHash = await sha256Hex(JSON.stringify({ sequenceId, req }));
   const replay = await replayOf(d, caller, idempotencyKey, requestHash);
@@ -99,15 +110,20 @@ export async function commitAddContacts(
     };
   const plan = await planSmall(env, d, caller, prepared, req);
   if (plan.problem) refuse([plan.problem]);
+  const planned = plan.contacts.map((c) => ({ contactId: c.facts.contactId, evaluation: c.evaluation }));
+  // A move's job gets only the contacts the target takes now: one held back stays in its sequence, and
+  // must not be enrolled here later, when its email is verified meanwhile, while still open there.
+  if (moveFrom) plan.contacts = plan.contacts.filter((c) => takenByMove(c.evaluation));
   const t = now();
   const jobId = newId();
   const scheduled = req.add_at !== undefined && req.add_at > t;
   const held = plan.credits.maximum;
   const ref = holdRef(jobId);
-  const summary = sourceSummary(req, via);
+  // A move's job names the contacts it takes (the others stay where they are).
+  const summary = moveFrom ? { ...sourceSummary(req, via), contacts: plan.contacts.length } : sourceSummary(req, via);
   const insertJob = sql`
     INSERT INTO jobs (id, team_id, user_id, kind, sequence_id, source, options, status, run_at, total, credits_held, idempotency_key, created_at)
-    SELECT ${jobId}, ${caller.teamId}, ${caller.userId}, 'add_contacts', ${sequenceId}, ${JSON.stringify(summary)}, ${JSON.stringify(jobOptions(req, requestHash, via, plan.mailboxIds))},
+    SELECT ${jobId}, ${caller.teamId}, ${caller.userId}, 'add_contacts', ${sequenceId}, ${JSON.stringify(summary)}, ${JSON.stringify({ ...jobOptions(req, requestHash, via, plan.mailboxIds), ...(moveFrom ? { move_from: moveFrom } : {}) })},
            ${scheduled ? "scheduled" : "preparing"}, ${scheduled ? req.add_at! : t}, ${plan.contacts.length}, ${held}, ${idempotencyKey}, ${t}
      WHERE ${held} = 0 OR EXISTS (SELECT 1 FROM credit_ledger WHERE team_id = ${caller.teamId} AND ref = ${ref})`;
   // The job and its candidates in one transaction: a crash between them left a job without candidates,
@@ -140,7 +156,6 @@ export async function commitAddContacts(
     );
   }
   if (!scheduled) await startJob(env, d, jobId);
-  const planned = plan.contacts.map((c) => ({ contactId: c.facts.contactId, evaluation: c.evaluation }));
   return { job: (await jobById(d, jobId))!, replayed: false, planned };
 }
 
@@ -564,6 +579,20 @@ async function runChunk(
       }
     }
   }
+  // A move: the contacts this chunk put in the target (or found there) leave the source now, before the
+  // outcomes are written, so a chunk run again after a crash finishes them again (a no-op when done).
+  if (options.move_from) {
+    const skipsOf = (r: ChunkResult) => r.reasons.filter((x) => (SKIP_REASONS as readonly string[]).includes(x));
+    const taken = results.filter((r) => r.contactId && takenByMove({ outcome: r.outcome, skips: skipsOf(r) }));
+    if (taken.length)
+      await leaveSource(
+        env,
+        d,
+        job.teamId,
+        options.move_from,
+        taken.map((r) => r.contactId!),
+      );
+  }
   const outcomeRows: Row[] = results.map((r) => [
     job.id,
     r.idx,
@@ -600,6 +629,19 @@ async function runChunk(
     sql`SELECT processed, total FROM jobs WHERE id = ${job.id} AND status IN ${OPEN_SQL}`,
   ]);
   return (res[res.length - 1]!.results[0] as { processed: number; total: number } | undefined) ?? null;
+}
+
+/** Finishes ("moved") the source sequence's open enrollments of contacts a move's job has taken. */
+async function leaveSource(env: Env, d: Db, teamId: string, sourceId: string, contactIds: string[]) {
+  const open = await d.all<{ id: string }>(sql`
+    SELECT id FROM enrollments
+     WHERE sequence_id = ${sourceId} AND +team_id = ${teamId} AND status IN ('scheduled', 'active', 'paused', 'held')
+       AND contact_id IN (SELECT value FROM json_each(${JSON.stringify(contactIds)}))`);
+  if (open.length)
+    await engine.sequence(env, sourceId, teamId).finish(
+      open.map((e) => e.id),
+      "moved",
+    );
 }
 
 /**
@@ -777,11 +819,12 @@ export async function startDueJobs(env: Env, d: Db = db(env.DB)) {
     .orderBy(jobs.runAt)
     .limit(50);
   for (const j of due) await startJob(env, d, j.id);
-  // A preparing job's run_at is its heartbeat (each plan page moves it): silent for 10 minutes = interrupted.
+  // A preparing job's run_at is its heartbeat (each plan page moves it): quiet as long as a running job
+  // that gets resumed = interrupted (it holds no credits yet: the last plan page takes the hold).
   const stale = await d
     .select({ id: jobs.id })
     .from(jobs)
-    .where(and(eq(jobs.status, "preparing"), sql`coalesce(${jobs.runAt}, ${jobs.createdAt}) < ${t - 10 * 60_000}`))
+    .where(and(eq(jobs.status, "preparing"), sql`coalesce(${jobs.runAt}, ${jobs.createdAt}) < ${t - QUIET_MS}`))
     .limit(50);
   for (const j of stale) await endJob(d, j.id, "failed", ["preparing"], "The request was interrupted before the job started");
   return due.length;
