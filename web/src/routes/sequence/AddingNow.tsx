@@ -1,10 +1,14 @@
 import { A, createAsync, revalidate } from "@solidjs/router";
 import { createEffect, For, on, onCleanup, Show } from "solid-js";
+import type { Job } from "../../api";
 import { Icon } from "../../components/Icon";
-import { formatNumber } from "../../format";
+import { formatNumber, plural } from "../../format";
 import { isFinished, jobSourceLabel } from "../../jobs";
 import { getEnrollments } from "../../queries/enrollments";
 import { getJobs } from "../../queries/jobs";
+
+/** Jobs read to find the running ones: newest first, far more than a sequence runs at once. */
+const JOBS_READ = 50;
 
 /**
  * The sequence's add-contacts jobs still at work (a move into it, an import, a workflow run), above its
@@ -13,15 +17,19 @@ import { getJobs } from "../../queries/jobs";
  * second or two). Polled while one runs; the contacts and their counts are read again when one ends.
  */
 export function AddingNow(props: { sequenceId: string }) {
-  const result = createAsync(() => getJobs({ page: 1, per_page: 10, sequence_id: props.sequenceId }).catch(() => undefined));
+  // A failed poll keeps what was last seen (and keeps polling): hiding it would read as "done".
+  const result = createAsync((prev: { jobs: Job[] } | undefined) =>
+    getJobs({ page: 1, per_page: JOBS_READ, sequence_id: props.sequenceId }).catch(() => prev ?? { jobs: [] }),
+  );
   const running = () => (result()?.jobs ?? []).filter((j) => !isFinished(j.status) && j.status !== "scheduled");
 
   let timer: ReturnType<typeof setTimeout> | undefined;
   onCleanup(() => clearTimeout(timer));
   createEffect(() => {
-    const busy = running().length > 0;
+    const open = running();
     clearTimeout(timer);
-    if (busy) timer = setTimeout(() => void revalidate(getJobs.key), 1500);
+    // A stalled job is resumed by the cron within minutes: no need to ask every second meanwhile.
+    if (open.length) timer = setTimeout(() => void revalidate(getJobs.key), open.every((j) => j.stalled) ? 15_000 : 1500);
   });
   createEffect(
     on(
@@ -33,34 +41,43 @@ export function AddingNow(props: { sequenceId: string }) {
   );
 
   return (
-    <Show when={running().length > 0}>
-      <div class="action-result card adding-now" role="status" aria-live="polite" data-testid="adding-now">
-        <ul class="adding-now-list">
-          <For each={running()}>
-            {(j) => (
-              <li>
-                <Icon name="upload" size={16} />{" "}
-                <strong>
-                  {j.source.kind === "contacts" && j.total > 0 && j.total === j.source.contacts
-                    ? `Adding ${formatNumber(j.total)} ${j.total === 1 ? "contact" : "contacts"}`
-                    : `Adding contacts: ${jobSourceLabel(j)}`}
-                </strong>
-                <span class="muted">
-                  {" "}
-                  ·{" "}
-                  {j.status === "preparing"
-                    ? "checking and ordering them"
-                    : j.status === "queued"
-                      ? "waiting to start"
-                      : `${formatNumber(j.processed)} of ${formatNumber(j.total)} checked`}{" "}
-                  · this list refreshes when it's done.{" "}
-                </span>
-                <A href={`/jobs/${j.id}`}>See the job</A>
-              </li>
-            )}
-          </For>
-        </ul>
-      </div>
-    </Show>
+    <>
+      {/* Announced when jobs start and end, not at every count. */}
+      <p class="sr-only" role="status" aria-live="polite">
+        {running().length
+          ? `Adding contacts to this sequence: ${running().length === 1 ? "one job" : `${running().length} jobs`} running`
+          : ""}
+      </p>
+      <Show when={running().length > 0}>
+        <div class="action-result card adding-now" data-testid="adding-now">
+          <ul class="adding-now-list">
+            <For each={running()}>
+              {(j) => (
+                <li>
+                  <Icon name="upload" size={16} />{" "}
+                  <strong>
+                    {j.source.kind === "contacts" && !j.source.people && !j.source.list_ids.length
+                      ? `Adding ${plural(j.source.contacts, "contact")}`
+                      : `Adding contacts: ${jobSourceLabel(j)}`}
+                  </strong>
+                  <span class="muted">
+                    {" · "}
+                    {j.stalled
+                      ? "stalled; it resumes by itself within minutes"
+                      : j.status === "preparing"
+                        ? "checking and ordering them"
+                        : j.status === "queued"
+                          ? "waiting to start"
+                          : `${formatNumber(j.processed)} of ${formatNumber(j.total)} checked`}
+                    {" · this list refreshes when it's done. "}
+                  </span>
+                  <A href={`/jobs/${j.id}`}>See the job</A>
+                </li>
+              )}
+            </For>
+          </ul>
+        </div>
+      </Show>
+    </>
   );
 }

@@ -11,7 +11,9 @@ import { StepIcon, stepMeta } from "../../components/StepType";
 import { tabId, tabPanelId, Tabs } from "../../components/Tabs";
 import { formatDay, formatFull, formatNumber, formatRelative, plural } from "../../format";
 import { changeEnrollmentsAction, getEnrollmentJob, getEnrollmentJobOutcomes, getEnrollments } from "../../queries/enrollments";
+import { getJob } from "../../queries/jobs";
 import { getMailboxes } from "../../queries/mailboxes";
+import { isFinished } from "../../jobs";
 import { SequencePicker } from "../people/SequencePicker";
 import { AddingNow } from "./AddingNow";
 import { EnrollmentBadge, reasonTone } from "../../components/EnrollmentStatus";
@@ -40,7 +42,7 @@ const ACTIONS: { id: EnrollmentAction; label: string; icon: "pause" | "play" | "
 
 const DONE_WORDS: Partial<Record<EnrollmentAction, string>> = {
   ...Object.fromEntries(ACTIONS.map((a) => [a.id, a.done])),
-  move: "moved",
+  move: "moving",
   "change-mailbox": "moved to the new mailbox",
 };
 
@@ -120,7 +122,7 @@ function didWords(action: EnrollmentAction, n: number, extra: Extra, target?: st
       : action === "restart" && extra.step && extra.step > 1
         ? `restarted from step ${extra.step}`
         : action === "move" && target
-          ? `moved to “${target}”`
+          ? `moving to “${target}”`
           : action === "finish" && extra.reason && extra.reason !== "marked_finished"
             ? `finished (${FINISH_REASONS.find((r) => r.id === extra.reason)?.label.toLowerCase()})`
             : (DONE_WORDS[action] ?? action);
@@ -317,6 +319,43 @@ function ActionJobProgress(props: { sequenceId: string; jobId: string; action: E
   );
 }
 
+/**
+ * A move's job in the target sequence, followed until it ends: how many it added (they have left this
+ * sequence then) and held back; the contacts here are read again when it ends.
+ */
+function MoveProgress(props: { jobId: string; target?: string | undefined }) {
+  const job = createAsync(() => getJob(props.jobId).catch(() => undefined));
+  const done = () => {
+    const j = job();
+    return !!j && isFinished(j.status);
+  };
+  const timer = setInterval(() => {
+    if (!done()) void revalidate(getJob.keyFor(props.jobId));
+  }, 1000);
+  onCleanup(() => clearInterval(timer));
+  createEffect(
+    on(done, (now, before) => {
+      if (now && before === false) void revalidate(getEnrollments.key);
+    }),
+  );
+  return (
+    <span data-testid="move-progress" data-done={done() ? "true" : "false"}>
+      <Show when={job()} fallback={<span class="muted">Starting… </span>}>
+        {(j) => (
+          <span class={done() ? "" : "muted"}>
+            {done()
+              ? `Done: ${plural(j().enrolled, "contact")} added to “${props.target ?? "the other sequence"}”${j().warned + j().skipped ? `, ${formatNumber(j().warned + j().skipped)} not added` : ""}; `
+              : `Adding: ${formatNumber(j().processed)} of ${formatNumber(j().total)}… `}
+          </span>
+        )}
+      </Show>
+      <A href={`/jobs/${props.jobId}`} data-testid="move-job-link">
+        see each contact's outcome there
+      </A>
+    </span>
+  );
+}
+
 /** What the last action did: how many changed, and why the others didn't, each with a way forward (restart). */
 function ActionAnswer(props: {
   answer: Answer;
@@ -359,14 +398,9 @@ function ActionAnswer(props: {
       </Show>
       <Show when={props.answer.jobs.length > 0}>
         <p class="small">
-          The target sequence checks each contact as when adding contacts (suppressions, ownership, its own rules):{" "}
-          <For each={props.answer.jobs}>
-            {(id) => (
-              <A href={`/jobs/${id}`} data-testid="move-job-link">
-                see each contact's outcome in “{props.answer.target ?? "the other sequence"}”
-              </A>
-            )}
-          </For>
+          “{props.answer.target ?? "The other sequence"}” checks each contact as when adding contacts (suppressions, ownership, its own
+          rules); each leaves this sequence once added there.{" "}
+          <For each={props.answer.jobs}>{(id) => <MoveProgress jobId={id} target={props.answer.target} />}</For>
         </p>
       </Show>
       <Show when={props.answer.action === "move" || props.answer.results.length <= 10}>
