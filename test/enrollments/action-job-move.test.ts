@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { as, env, type Session } from "../helpers";
-import { enroll, makeContacts, makeMailbox, makeSequence, makeTeam, sessionFor, startSimulation, waitForJob } from "../fixtures";
+import { enroll, makeContacts, makeMailbox, makeSequence, makeTeam, sessionFor, startSimulation } from "../fixtures";
 
 interface JobView {
   job: { id: string; status: string; total: number; outcomes: Record<string, number>; target_jobs: string[] };
@@ -39,7 +39,7 @@ describe("an action job's answer says what happened to each contact, like the di
     const { job } = (await res.json()) as JobView;
     expect(job.target_jobs).toEqual([]);
     const view = await waitJob(s, sequenceId, job.id, "?per_page=5&page=201");
-    expect(view.job).toMatchObject({ status: "completed", total: 1001, outcomes: { moving: 1001 } });
+    expect(view.job).toMatchObject({ status: "completed", total: 1001, outcomes: { moved: 1001 } });
     // One add-contacts job per page acted on (1,000 then 1), each a real job of the target sequence.
     expect(view.job.target_jobs).toHaveLength(2);
     const jobs = await env.DB.prepare("SELECT id, kind, sequence_id FROM jobs WHERE id IN (SELECT value FROM json_each(?))")
@@ -49,8 +49,6 @@ describe("an action job's answer says what happened to each contact, like the di
       ["add_contacts", target],
       ["add_contacts", target],
     ]);
-    // Each contact leaves this sequence when the target's job adds it.
-    for (const id of view.job.target_jobs) expect((await waitForJob(id, 240_000)).status).toBe("completed");
     // The last page: the 1,001st contact, by name, with its outcome.
     expect(view.pagination.total_entries).toBe(1001);
     expect(view.results).toHaveLength(1);
@@ -61,6 +59,6 @@ describe("an action job's answer says what happened to each contact, like the di
       .bind(last!.id)
       .first<{ status: string; reason: string; contact_id: string; name: string }>();
     expect(row).toMatchObject({ status: "finished", reason: "moved" });
-    expect(last).toMatchObject({ outcome: "moving", changed: true, contact: { id: row!.contact_id, name: row!.name } });
+    expect(last).toMatchObject({ outcome: "moved", changed: true, contact: { id: row!.contact_id, name: row!.name } });
   });
 });

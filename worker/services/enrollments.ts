@@ -501,8 +501,8 @@ async function actThroughEngine(
     if (!open.length) return { results, jobs: [] };
     // The target's preconditions and validation: the add-contacts pipeline, as when adding them by hand.
     // It throws (nothing changed here) when the target can't take them. Being in another sequence is the
-    // point of a move (this one, which they leave once added there): the two "other sequence" warnings
-    // are waived; every other check and skip applies.
+    // point of a move (this one, which they leave): the two "other sequence" warnings are waived; every
+    // other check and skip applies.
     const req = AddContactsRequest.parse({
       source: { contact_ids: open.map((r) => r.contact_id) },
       overrides: { active_in_other_sequence: true, finished_in_other_sequence: true },
@@ -511,17 +511,37 @@ async function actThroughEngine(
     const { job, planned } = await commitAddContacts(env, d, caller, prep.targetId!, req, null, "move", seq.id);
     // A page of a move is at most ACTION_PAGE = PLAN_PAGE contacts, planned here; never a replay (no key).
     if (!planned) throw new Error("A move's contacts must be planned in the request");
-    // The target's job takes them: each leaves this sequence when it is added there (a few seconds, on the
-    // queue), never before. One the target skips or holds back (an unverified email, a suppression,
-    // another owner) stays here as it was: finishing it at once lost it from both sequences.
+    // Only the contacts the target takes leave this sequence; its job gets only those. One it skips or
+    // holds back (an unverified email, a suppression, another owner) stays here as it was: finishing
+    // every picked contact lost such a one from both sequences while the answer said it moved. The ones
+    // taken leave now, once the job is committed (which can still refuse the whole move), while the job
+    // waits on the queue, so they never send from both. One that changes in that second so the job
+    // skips it (suppressed, say) ends here as moved and there as skipped, the reason on the job's page.
     const evaluations = new Map(planned.filter((c) => c.contactId).map((c) => [c.contactId!, c.evaluation]));
+    const taken = (r: Picked) => {
+      const e = evaluations.get(r.contact_id);
+      return !!e && takenByMove(e);
+    };
+    const leaving = open.filter(taken);
+    const changed = new Set(
+      leaving.length
+        ? await stub.finish(
+            leaving.map((r) => r.id),
+            "moved",
+          )
+        : [],
+    );
     const target = `“${prep.targetName ?? "the other sequence"}”`;
     for (const r of open) {
-      const e = evaluations.get(r.contact_id);
-      if (e && takenByMove(e)) {
-        results.push({ id: r.id, changed: true, outcome: "moving", reason: null });
+      if (taken(r)) {
+        results.push(
+          changed.has(r.id)
+            ? { id: r.id, changed: true, outcome: "moved", reason: null }
+            : { id: r.id, changed: false, outcome: "unchanged", reason: "It changed state meanwhile" },
+        );
         continue;
       }
+      const e = evaluations.get(r.contact_id);
       const blocking = !e ? (["not_found"] as const) : e.outcome === "skipped" ? e.skips : e.warnings.filter((w) => !req.overrides?.[w]);
       const words = blocking.map((w) => OUTCOME_REASONS[w].label.toLowerCase()).join(", ");
       results.push({

@@ -14,7 +14,7 @@ import { holdExists, holdRef, holdStatements, settleJobStatements } from "../cre
 import { loadMailboxLoads, roomOf } from "./capacity";
 import { countCandidates, keyOf, loadFacts, stageCandidatesSql, type Candidate } from "./candidates";
 import { checkPreconditions, planSmall, refuse } from "./plan";
-import { CHUNK_SIZE, PLAN_PAGE, SKIP_REASONS, type AddContactsRequest } from "./request";
+import { CHUNK_SIZE, PLAN_PAGE, type AddContactsRequest } from "./request";
 import { evaluate, validationFor, type Evaluation } from "./validate";
 import { CONTACT_FROM_PERSON_COLUMNS, contactFromPerson } from "../contact-from-person";
 
@@ -25,7 +25,7 @@ export type JobOptions = AddContactsRequest & {
   request_hash: string;
   via: string;
   mailbox_ids: string[];
-  /** A move's source sequence: each contact this job takes leaves it then (not before: one it holds back stays). */
+  /** A move's source sequence (the contacts it takes were finished there, "moved", when it was asked). */
   move_from?: string;
 };
 export const optionsOf = (job: JobRow) => job.options as unknown as JobOptions;
@@ -71,14 +71,14 @@ function jobOptions(req: AddContactsRequest, requestHash: string, via: string, m
 
 const jobById = (d: Db, jobId: string) => d.query.jobs.findFirst({ where: eq(jobs.id, jobId) });
 
-/** What the plan made of one contact as its job was committed (a move answers with it at once). */
+/** What the plan made of one contact as its job was committed (a move acts on it at once). */
 export interface Planned {
   contactId: string | null;
   evaluation: Evaluation;
 }
 
 /** A contact a move takes: the target enrolls it, or already has it open (then it only leaves the source). */
-export const takenByMove = (e: { outcome: string; skips: readonly string[] }) =>
+export const takenByMove = (e: Pick<Evaluation, "outcome" | "skips">) =>
   e.outcome === "enrolled" || (e.skips.length === 1 && e.skips[0] === "already_in_sequence");
 
 /**
@@ -111,8 +111,8 @@ export async function commitAddContacts(
   const plan = await planSmall(env, d, caller, prepared, req);
   if (plan.problem) refuse([plan.problem]);
   const planned = plan.contacts.map((c) => ({ contactId: c.facts.contactId, evaluation: c.evaluation }));
-  // A move's job gets only the contacts the target takes now: one held back stays in its sequence, and
-  // must not be enrolled here later, when its email is verified meanwhile, while still open there.
+  // A move's job gets only the contacts the target takes now (they leave their sequence in this request):
+  // one held back stays there, and must not be enrolled here later, when its email is verified meanwhile.
   if (moveFrom) plan.contacts = plan.contacts.filter((c) => takenByMove(c.evaluation));
   const t = now();
   const jobId = newId();
@@ -579,20 +579,6 @@ async function runChunk(
       }
     }
   }
-  // A move: the contacts this chunk put in the target (or found there) leave the source now, before the
-  // outcomes are written, so a chunk run again after a crash finishes them again (a no-op when done).
-  if (options.move_from) {
-    const skipsOf = (r: ChunkResult) => r.reasons.filter((x) => (SKIP_REASONS as readonly string[]).includes(x));
-    const taken = results.filter((r) => r.contactId && takenByMove({ outcome: r.outcome, skips: skipsOf(r) }));
-    if (taken.length)
-      await leaveSource(
-        env,
-        d,
-        job.teamId,
-        options.move_from,
-        taken.map((r) => r.contactId!),
-      );
-  }
   const outcomeRows: Row[] = results.map((r) => [
     job.id,
     r.idx,
@@ -629,19 +615,6 @@ async function runChunk(
     sql`SELECT processed, total FROM jobs WHERE id = ${job.id} AND status IN ${OPEN_SQL}`,
   ]);
   return (res[res.length - 1]!.results[0] as { processed: number; total: number } | undefined) ?? null;
-}
-
-/** Finishes ("moved") the source sequence's open enrollments of contacts a move's job has taken. */
-async function leaveSource(env: Env, d: Db, teamId: string, sourceId: string, contactIds: string[]) {
-  const open = await d.all<{ id: string }>(sql`
-    SELECT id FROM enrollments
-     WHERE sequence_id = ${sourceId} AND +team_id = ${teamId} AND status IN ('scheduled', 'active', 'paused', 'held')
-       AND contact_id IN (SELECT value FROM json_each(${JSON.stringify(contactIds)}))`);
-  if (open.length)
-    await engine.sequence(env, sourceId, teamId).finish(
-      open.map((e) => e.id),
-      "moved",
-    );
 }
 
 /**
