@@ -177,8 +177,8 @@ describe("bulk actions in a sequence's contacts tab", () => {
   it("moves a contact to another sequence: the answer says it moved, the target shows it arriving, its job checks it, and it leaves this sequence", async () => {
     const name = await activeContact("verified");
     await moveToSeq2(name);
-    await headline().getByText("1 contact moving to “Webinar follow-up”").waitFor();
-    assert.match(await page.getByTestId("enrollment-action-each").textContent(), new RegExp(`${name}: moving`));
+    await headline().getByText("1 contact moved to “Webinar follow-up”").waitFor();
+    assert.match(await page.getByTestId("enrollment-action-each").textContent(), new RegExp(`${name}: moved`));
     const jobHref = await page.getByTestId("move-job-link").getAttribute("href");
     assert.match(jobHref, /^\/jobs\//);
 
@@ -200,10 +200,10 @@ describe("bulk actions in a sequence's contacts tab", () => {
     assert.match(await moved.textContent(), /Moved/i);
   });
 
-  it("the move's answer follows the target's job: once it has added the contact, it says so and the contact has left this tab", async () => {
+  it("the move's answer follows the target's job until it has added the contact, and the contact has left this tab", async () => {
     const name = await activeContact("verified");
     await moveToSeq2(name);
-    await headline().getByText("1 contact moving to “Webinar follow-up”").waitFor();
+    await headline().getByText("1 contact moved to “Webinar follow-up”").waitFor();
     await page.getByText("Done: 1 contact added to “Webinar follow-up”").waitFor();
     // The Active tab, searched for them, read again when the job ended: they are gone from it.
     await rows().filter({ hasText: name }).first().waitFor({ state: "detached" });
@@ -213,7 +213,7 @@ describe("bulk actions in a sequence's contacts tab", () => {
     const name = await activeContact("guessed");
     await moveToSeq2(name);
     await headline()
-      .getByText(/^0 contacts moving to “Webinar follow-up” · 1 unchanged: “Webinar follow-up” held them back/)
+      .getByText(/^0 contacts moved to “Webinar follow-up” · 1 unchanged: “Webinar follow-up” held them back/)
       .waitFor();
     assert.match(await page.getByTestId("enrollment-action-each").textContent(), new RegExp(`${name}: not moved`));
     // The target's job, followed here, adds no one.

@@ -9,6 +9,8 @@ import { getJobs } from "../../queries/jobs";
 
 /** Jobs read to find the running ones: newest first, far more than a sequence runs at once. */
 const JOBS_READ = 50;
+/** "Just ended", with room for a clock between the browser and the server that is a little off. */
+const RECENT_MS = 3 * 60_000;
 
 /**
  * The sequence's add-contacts jobs still at work (a move into it, an import, a workflow run), above its
@@ -39,6 +41,15 @@ export function AddingNow(props: { sequenceId: string }) {
       },
     ),
   );
+  // A job that ended between the contacts' read and this first answer was never seen running: its
+  // contacts may be missing from the list. One that ended in the last minutes gets the list read again.
+  let first = true;
+  createEffect(() => {
+    const jobs = result()?.jobs;
+    if (!jobs || !first) return;
+    first = false;
+    if (jobs.some((j) => j.finished_at !== null && j.finished_at > Date.now() - RECENT_MS)) void revalidate(getEnrollments.key);
+  });
 
   return (
     <>

@@ -42,7 +42,7 @@ const ACTIONS: { id: EnrollmentAction; label: string; icon: "pause" | "play" | "
 
 const DONE_WORDS: Partial<Record<EnrollmentAction, string>> = {
   ...Object.fromEntries(ACTIONS.map((a) => [a.id, a.done])),
-  move: "moving",
+  move: "moved",
   "change-mailbox": "moved to the new mailbox",
 };
 
@@ -122,7 +122,7 @@ function didWords(action: EnrollmentAction, n: number, extra: Extra, target?: st
       : action === "restart" && extra.step && extra.step > 1
         ? `restarted from step ${extra.step}`
         : action === "move" && target
-          ? `moving to “${target}”`
+          ? `moved to “${target}”`
           : action === "finish" && extra.reason && extra.reason !== "marked_finished"
             ? `finished (${FINISH_REASONS.find((r) => r.id === extra.reason)?.label.toLowerCase()})`
             : (DONE_WORDS[action] ?? action);
@@ -399,7 +399,7 @@ function ActionAnswer(props: {
       <Show when={props.answer.jobs.length > 0}>
         <p class="small">
           “{props.answer.target ?? "The other sequence"}” checks each contact as when adding contacts (suppressions, ownership, its own
-          rules); each leaves this sequence once added there.{" "}
+          rules); the ones it takes have left this sequence and are added there now.{" "}
           <For each={props.answer.jobs}>{(id) => <MoveProgress jobId={id} target={props.answer.target} />}</For>
         </p>
       </Show>
