@@ -404,11 +404,7 @@ export class SequenceDO extends DurableObject<Env> {
     const once = results.filter((r) => named.get(r.enrollmentId) === 1 && ADVANCING.has(r.outcome));
     if (once.length < 2) return results;
     const ids = JSON.stringify(once.map((r) => r.enrollmentId));
-    const rows = new Map(
-      (this.sql.exec("SELECT * FROM enrollments WHERE id IN (SELECT value FROM json_each(?))", ids).toArray() as unknown as Row[]).map(
-        (e) => [e.id, e],
-      ),
-    );
+    const rows = this.rowsById(ids);
     const seen = new Set(
       this.sql
         .exec<{ k: string }>(
@@ -547,18 +543,8 @@ export class SequenceDO extends DurableObject<Env> {
     this.ctx.storage.transactionSync(() => {
       // The batch's rows and choices in one statement each; a row is read again once this call changed it.
       const ids = JSON.stringify(items.map((i) => i.enrollmentId));
-      const rows = new Map(
-        (this.sql.exec("SELECT * FROM enrollments WHERE id IN (SELECT value FROM json_each(?))", ids).toArray() as unknown as Row[]).map(
-          (e) => [e.id, e],
-        ),
-      );
-      const choices = new Map(
-        (
-          this.sql
-            .exec("SELECT * FROM email_choices WHERE enrollment_id IN (SELECT value FROM json_each(?))", ids)
-            .toArray() as unknown as ChoiceRow[]
-        ).map((c) => [`${c.enrollment_id}:${c.step_id}`, c]),
-      );
+      const rows = this.rowsById(ids);
+      const choices = this.choicesOf(ids);
       const changed = new Set<string>();
       for (const i of items) {
         const e = changed.has(i.enrollmentId) ? this.row(i.enrollmentId) : rows.get(i.enrollmentId);
@@ -1168,20 +1154,10 @@ export class SequenceDO extends DurableObject<Env> {
           .toArray()
           .map((r) => r.enrollment_id),
       );
-      const current = new Map(
-        (this.sql.exec("SELECT * FROM enrollments WHERE id IN (SELECT value FROM json_each(?))", ids).toArray() as unknown as Row[]).map(
-          (r) => [r.id, r],
-        ),
-      );
+      const current = this.rowsById(ids);
       // The batch's choices and recorded outcomes, read once: each step below writes only its own
       // enrollment's results (never a choice), and only after its own reads.
-      const choices = new Map(
-        (
-          this.sql
-            .exec("SELECT * FROM email_choices WHERE enrollment_id IN (SELECT value FROM json_each(?))", ids)
-            .toArray() as unknown as ChoiceRow[]
-        ).map((c) => [`${c.enrollment_id}:${c.step_id}`, c]),
-      );
+      const choices = this.choicesOf(ids);
       const outcomes = new Map(
         this.sql
           .exec<{ enrollment_id: string; step_id: string; outcome: string }>(
@@ -1568,6 +1544,20 @@ export class SequenceDO extends DurableObject<Env> {
 
   private row(id: string): Row | undefined {
     return this.sql.exec("SELECT * FROM enrollments WHERE id = ?", id).toArray()[0] as unknown as Row | undefined;
+  }
+
+  /** A batch's rows by id, in one statement (`ids`: a JSON array). */
+  private rowsById(ids: string): Map<string, Row> {
+    const rows = this.sql.exec("SELECT * FROM enrollments WHERE id IN (SELECT value FROM json_each(?))", ids).toArray() as unknown as Row[];
+    return new Map(rows.map((e) => [e.id, e]));
+  }
+
+  /** The users' choices about a batch's emails, by "enrollment:step", in one statement (`ids`: a JSON array). */
+  private choicesOf(ids: string): Map<string, ChoiceRow> {
+    const rows = this.sql
+      .exec("SELECT * FROM email_choices WHERE enrollment_id IN (SELECT value FROM json_each(?))", ids)
+      .toArray() as unknown as ChoiceRow[];
+    return new Map(rows.map((c) => [`${c.enrollment_id}:${c.step_id}`, c]));
   }
 
   /** Every change of a row marks it dirty with a new revision: flush() mirrors it to D1. */

@@ -1,9 +1,9 @@
-import { runInDurableObject } from "cloudflare:test";
 import { beforeEach, expect, it } from "vitest";
-import { engine, sequenceStub } from "../../durable-objects/engine";
+import { engine } from "../../durable-objects/engine";
 import { resetClock } from "../../worker/lib/clock";
 import { env } from "../helpers";
 import { addContactsSetup, makeContacts } from "../fixtures";
+import { statementsDuring } from "./statements";
 
 // A mailbox claims a batch of sends at once (invariant 11): the SequenceDO reads the batch's rows and
 // the users' choices about them in one statement each, not one pair per email, with the same answers.
@@ -20,20 +20,10 @@ it("a claim of a batch reads its rows and choices once and answers each email as
   expect((await seq.editEmail({ enrollmentId: "c-1", stepId: step }, { subject: "Edited", body: "Hello" })).ok).toBe(true);
   await seq.finish(["c-2"]);
 
-  const sqlOf = await runInDurableObject(sequenceStub(env, x.sequenceId), (_o, state) => state.storage.sql);
-  const proto = Object.getPrototypeOf(sqlOf) as { exec: (q: string, ...b: unknown[]) => unknown };
-  const exec = proto.exec;
-  const ran: string[] = [];
-  proto.exec = function (this: unknown, q: string, ...b: unknown[]) {
-    ran.push(q.replace(/\s+/g, " ").trim());
-    return exec.call(this, q, ...b);
-  };
-  let answers;
-  try {
+  let answers: Awaited<ReturnType<typeof seq.claim>> = [];
+  const ran = await statementsDuring(async () => {
     answers = await seq.claim([0, 1, 2, 3, 9].map((i) => ({ enrollmentId: `c-${i}`, stepId: step })));
-  } finally {
-    proto.exec = exec;
-  }
+  });
   expect(answers.map((a) => [a.enrollmentId, a.ok, a.reason])).toEqual([
     ["c-0", true, null],
     ["c-1", true, null],

@@ -5,6 +5,7 @@ import { newId } from "../../worker/lib/ids";
 import { setTransportOverride } from "../../worker/transports";
 import { env } from "../helpers";
 import { DAY, makeContacts, makeMailbox, makeSchedule, makeSequence, makeTeam, runUntil, SIM_START, startSimulation } from "../fixtures";
+import { watchStatements } from "./statements";
 
 // The objects' own SQLite picks its index by heuristics, and a wrong pick is invisible in a small test:
 // walking every open enrollment by status, or every timer sharing one run_at, costs nothing at 20 rows
@@ -12,13 +13,9 @@ import { DAY, makeContacts, makeMailbox, makeSchedule, makeSequence, makeTeam, r
 // is explained, and each must go by the most selective key it names.
 it("every statement the objects run searches by the key it is given", async () => {
   const seen = new Map<string, unknown[]>();
-  const sqlOf = await runInDurableObject(mailboxStub(env, "plans-probe"), (_o, state) => state.storage.sql);
-  const proto = Object.getPrototypeOf(sqlOf) as { exec: (q: string, ...b: unknown[]) => unknown };
-  const exec = proto.exec;
-  proto.exec = function (this: unknown, q: string, ...b: unknown[]) {
+  const restore = await watchStatements((q, b) => {
     if (!seen.has(q) && !/^\s*(CREATE|ALTER|DROP|EXPLAIN|PRAGMA)\b/i.test(q)) seen.set(q, b);
-    return exec.call(this, q, ...b);
-  };
+  });
   let sequenceId: string;
   let mailboxId: string;
   try {
@@ -41,7 +38,7 @@ it("every statement the objects run searches by the key it is given", async () =
     await runUntil(SIM_START + 8 * DAY);
     for (const m of mailboxes) setTransportOverride(m, null);
   } finally {
-    proto.exec = exec;
+    restore();
   }
   expect(seen.size).toBeGreaterThan(20);
 

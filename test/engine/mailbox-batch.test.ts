@@ -1,8 +1,8 @@
-import { runInDurableObject } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { engine, mailboxStub } from "../../durable-objects/engine";
 import { setTransportOverride } from "../../worker/transports";
 import { env } from "../helpers";
+import { statementsDuring } from "./statements";
 import {
   MIN,
   enroll,
@@ -18,24 +18,6 @@ import {
   SIM_START,
   startSimulation,
 } from "../fixtures";
-
-/** Every statement the objects run (both kinds share the SqlStorage prototype), by its text, while `fn` runs. */
-async function statementsDuring(fn: () => Promise<void>): Promise<string[]> {
-  const sqlOf = await runInDurableObject(mailboxStub(env, "statements-probe"), (_o, state) => state.storage.sql);
-  const proto = Object.getPrototypeOf(sqlOf) as { exec: (q: string, ...b: unknown[]) => unknown };
-  const exec = proto.exec;
-  const seen: string[] = [];
-  proto.exec = function (this: unknown, q: string, ...b: unknown[]) {
-    seen.push(q.replace(/\s+/g, " ").trim());
-    return exec.call(this, q, ...b);
-  };
-  try {
-    await fn();
-  } finally {
-    proto.exec = exec;
-  }
-  return seen;
-}
 
 async function setup(o: { hourly: number; contacts: number }) {
   const { teamId, userId } = await makeTeam();

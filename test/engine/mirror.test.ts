@@ -1,9 +1,10 @@
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { engine, sequenceStub } from "../../durable-objects/engine";
 import { now, resetClock, setClock } from "../../worker/lib/clock";
 import { env } from "../helpers";
 import { addContactsSetup, mailboxLedger, makeContacts } from "../fixtures";
+import { oneLine, watchStatements } from "./statements";
 
 // D1's copy of a SequenceDO's enrollments (enrollment-mirror.ts). A hand-over changes only a row's
 // reason as D1 sees it; a row D1 already has in full then gets its reason alone, the other columns
@@ -47,16 +48,8 @@ describe("the enrollments mirror", () => {
     const contacts = await makeContacts(x.teamId, 5);
     const seq = engine.sequence(env, x.sequenceId, x.teamId);
     // Every statement the object runs, with its cursor (rows written are read at the end).
-    const sqlOf = await runInDurableObject(sequenceStub(env, x.sequenceId), (_o, state) => state.storage.sql);
-    const proto = Object.getPrototypeOf(sqlOf) as {
-      exec: (q: string, ...b: unknown[]) => SqlStorageCursor<Record<string, SqlStorageValue>>;
-    };
-    const exec = proto.exec;
     let ran: string[] = [];
-    proto.exec = function (this: unknown, q: string, ...b: unknown[]) {
-      ran.push(q.replace(/\s+/g, " ").trim());
-      return exec.call(this, q, ...b);
-    };
+    const restore = await watchStatements((q) => ran.push(oneLine(q)));
     const enrollmentWrites = () => ran.filter((q) => /^(UPDATE|INSERT|DELETE)\b[^(]*\benrollments\b/i.test(q)).map((q) => q.slice(0, 40));
     try {
       await seq.enroll(
@@ -68,7 +61,7 @@ describe("the enrollments mirror", () => {
       await seq.stepsDone([]);
       expect(ran.filter((q) => q.includes("json_group_array"))).toEqual([]);
     } finally {
-      proto.exec = exec;
+      restore();
     }
     expect((await d1Rows(x.sequenceId)).map((r) => r.id)).toEqual(["w-0", "w-1", "w-2", "w-3", "w-4"]);
     const inside = await sequenceStub(env, x.sequenceId).inspect();
