@@ -508,7 +508,7 @@ async function actThroughEngine(
       overrides: { active_in_other_sequence: true, finished_in_other_sequence: true },
       ...(p.mailbox_ids ? { mailbox_ids: p.mailbox_ids } : {}),
     });
-    const { job, planned } = await commitAddContacts(env, d, caller, prep.targetId!, req, null, "move", seq.id);
+    const { job, planned } = await commitAddContacts(env, d, caller, prep.targetId!, req, null, "move");
     // A page of a move is at most ACTION_PAGE = PLAN_PAGE contacts, planned here; never a replay (no key).
     if (!planned) throw new Error("A move's contacts must be planned in the request");
     // Only the contacts the target takes leave this sequence; its job gets only those. One it skips or

@@ -1,5 +1,6 @@
+import { pollWhile } from "../poll";
 import { createAsync, revalidate, useSearchParams } from "@solidjs/router";
-import { createEffect, onCleanup, Show } from "solid-js";
+import { Show } from "solid-js";
 import { Badge } from "../components/Badge";
 import { DataTable } from "../components/DataTable";
 import { EmptyState } from "../components/EmptyState";
@@ -21,12 +22,10 @@ export default function Imports() {
   const [params] = useSearchParams();
   const page = () => Math.max(1, Number.parseInt(String(params.page ?? "1"), 10) || 1);
   const result = createAsync(() => getImports(page()));
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  onCleanup(() => clearTimeout(timer));
-  createEffect(() => {
-    clearTimeout(timer);
-    if (result()?.imports.some((i) => i.status === "saving")) timer = setTimeout(() => void revalidate(getImports.key), 2000);
-  });
+  pollWhile(
+    () => (result()?.imports.some((i) => i.status === "saving") ? 2000 : null),
+    () => revalidate(getImports.key),
+  );
   return (
     <div class="page">
       <PageHeader

@@ -21,13 +21,7 @@ import { CONTACT_FROM_PERSON_COLUMNS, contactFromPerson } from "../contact-from-
 export type JobRow = typeof jobs.$inferSelect;
 
 /** What a job keeps of its request (the ids of the source stay in job_candidates). */
-export type JobOptions = AddContactsRequest & {
-  request_hash: string;
-  via: string;
-  mailbox_ids: string[];
-  /** A move's source sequence (the contacts it takes were finished there, "moved", when it was asked). */
-  move_from?: string;
-};
+export type JobOptions = AddContactsRequest & { request_hash: string; via: string; mailbox_ids: string[] };
 export const optionsOf = (job: JobRow) => job.options as unknown as JobOptions;
 
 /** Candidate rows per statement of a commit (a page is at most PLAN_PAGE): each statement's JSON stays far below 1 MB. */
@@ -95,7 +89,6 @@ export async function commitAddContacts(
   req: AddContactsRequest,
   idempotencyKey: string | null,
   via: string,
-  moveFrom: string | null = null,
 ): Promise<{ job: JobRow; replayed: boolean; planned: Planned[] | null }> {
   const requestHash = await sha256Hex(JSON.stringify({ sequenceId, req }));
   const replay = await replayOf(d, caller, idempotencyKey, requestHash);
@@ -113,17 +106,18 @@ export async function commitAddContacts(
   const planned = plan.contacts.map((c) => ({ contactId: c.facts.contactId, evaluation: c.evaluation }));
   // A move's job gets only the contacts the target takes now (they leave their sequence in this request):
   // one held back stays there, and must not be enrolled here later, when its email is verified meanwhile.
-  if (moveFrom) plan.contacts = plan.contacts.filter((c) => takenByMove(c.evaluation));
+  const move = via === "move";
+  if (move) plan.contacts = plan.contacts.filter((c) => takenByMove(c.evaluation));
   const t = now();
   const jobId = newId();
   const scheduled = req.add_at !== undefined && req.add_at > t;
   const held = plan.credits.maximum;
   const ref = holdRef(jobId);
   // A move's job names the contacts it takes (the others stay where they are).
-  const summary = moveFrom ? { ...sourceSummary(req, via), contacts: plan.contacts.length } : sourceSummary(req, via);
+  const summary = move ? { ...sourceSummary(req, via), contacts: plan.contacts.length } : sourceSummary(req, via);
   const insertJob = sql`
     INSERT INTO jobs (id, team_id, user_id, kind, sequence_id, source, options, status, run_at, total, credits_held, idempotency_key, created_at)
-    SELECT ${jobId}, ${caller.teamId}, ${caller.userId}, 'add_contacts', ${sequenceId}, ${JSON.stringify(summary)}, ${JSON.stringify({ ...jobOptions(req, requestHash, via, plan.mailboxIds), ...(moveFrom ? { move_from: moveFrom } : {}) })},
+    SELECT ${jobId}, ${caller.teamId}, ${caller.userId}, 'add_contacts', ${sequenceId}, ${JSON.stringify(summary)}, ${JSON.stringify(jobOptions(req, requestHash, via, plan.mailboxIds))},
            ${scheduled ? "scheduled" : "preparing"}, ${scheduled ? req.add_at! : t}, ${plan.contacts.length}, ${held}, ${idempotencyKey}, ${t}
      WHERE ${held} = 0 OR EXISTS (SELECT 1 FROM credit_ledger WHERE team_id = ${caller.teamId} AND ref = ${ref})`;
   // The job and its candidates in one transaction: a crash between them left a job without candidates,

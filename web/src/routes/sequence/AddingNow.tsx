@@ -1,5 +1,6 @@
+import { pollWhile } from "../../poll";
 import { A, createAsync, revalidate } from "@solidjs/router";
-import { createEffect, For, on, onCleanup, Show } from "solid-js";
+import { createEffect, For, on, Show } from "solid-js";
 import type { Job } from "../../api";
 import { Icon } from "../../components/Icon";
 import { formatNumber, plural } from "../../format";
@@ -19,20 +20,17 @@ const RECENT_MS = 3 * 60_000;
  * second or two). Polled while one runs; the contacts and their counts are read again when one ends.
  */
 export function AddingNow(props: { sequenceId: string }) {
-  // A failed poll keeps what was last seen (and keeps polling): hiding it would read as "done".
+  // A failed poll keeps what was last seen: hiding it would read as "done".
   const result = createAsync((prev: { jobs: Job[] } | undefined) =>
     getJobs({ page: 1, per_page: JOBS_READ, sequence_id: props.sequenceId }).catch(() => prev ?? { jobs: [] }),
   );
   const running = () => (result()?.jobs ?? []).filter((j) => !isFinished(j.status) && j.status !== "scheduled");
 
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  onCleanup(() => clearTimeout(timer));
-  createEffect(() => {
-    const open = running();
-    clearTimeout(timer);
-    // A stalled job is resumed by the cron within minutes: no need to ask every second meanwhile.
-    if (open.length) timer = setTimeout(() => void revalidate(getJobs.key), open.every((j) => j.stalled) ? 15_000 : 1500);
-  });
+  // A stalled job is resumed by the cron within minutes: no need to ask every second meanwhile.
+  pollWhile(
+    () => (running().length ? (running().every((j) => j.stalled) ? 15_000 : 1500) : null),
+    () => revalidate(getJobs.key),
+  );
   createEffect(
     on(
       () => running().map((j) => j.id),

@@ -1,5 +1,6 @@
+import { pollWhile } from "../../poll";
 import { A, createAsync, revalidate, useIsRouting, useSearchParams } from "@solidjs/router";
-import { createEffect, createSignal, For, on, onCleanup, Show, Suspense, useTransition } from "solid-js";
+import { createEffect, createSignal, For, on, Show, Suspense, useTransition } from "solid-js";
 import type { Enrollment, EnrollmentAction, EnrollmentChange, EnrollmentFilter, EnrollmentTarget, SequenceSummary } from "../../api";
 import { useWrite } from "../../actions";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
@@ -247,10 +248,10 @@ function JobOutcomeList(props: { sequenceId: string; jobId: string; total: numbe
 function ActionJobProgress(props: { sequenceId: string; jobId: string; action: EnrollmentAction; onClose: () => void }) {
   const result = createAsync(() => getEnrollmentJob(props.sequenceId, props.jobId));
   const running = () => (result()?.job.status ?? "running") === "running";
-  const timer = setInterval(() => {
-    if (running()) void revalidate(getEnrollmentJob.keyFor(props.sequenceId, props.jobId));
-  }, 1000);
-  onCleanup(() => clearInterval(timer));
+  pollWhile(
+    () => (running() ? 1000 : null),
+    () => revalidate(getEnrollmentJob.keyFor(props.sequenceId, props.jobId)),
+  );
   // Once it ends, the list, its counts and the chips say what it did.
   createEffect(
     on(
@@ -329,10 +330,10 @@ function MoveProgress(props: { jobId: string; target?: string | undefined }) {
     const j = job();
     return !!j && isFinished(j.status);
   };
-  const timer = setInterval(() => {
-    if (!done()) void revalidate(getJob.keyFor(props.jobId));
-  }, 1000);
-  onCleanup(() => clearInterval(timer));
+  pollWhile(
+    () => (done() ? null : 1000),
+    () => revalidate(getJob.keyFor(props.jobId)),
+  );
   createEffect(
     on(done, (now, before) => {
       if (now && before === false) void revalidate(getEnrollments.key);

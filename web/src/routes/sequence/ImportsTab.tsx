@@ -1,5 +1,6 @@
+import { pollWhile } from "../../poll";
 import { A, createAsync, revalidate, useIsRouting } from "@solidjs/router";
-import { createEffect, createSignal, onCleanup, Show } from "solid-js";
+import { createSignal, Show } from "solid-js";
 import { Badge } from "../../components/Badge";
 import { EmptyState } from "../../components/EmptyState";
 import { Icon } from "../../components/Icon";
@@ -17,13 +18,10 @@ export function ImportsTab(props: { sequenceId: string; canAdd: boolean }) {
   const lists = createAsync(() => getLists().catch(() => undefined));
   const listName = (id: string) => lists()?.lists.find((l) => l.id === id)?.name;
 
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  onCleanup(() => clearTimeout(timer));
-  createEffect(() => {
-    const running = result()?.jobs.some((j) => !isFinished(j.status) && j.status !== "scheduled");
-    clearTimeout(timer);
-    if (running) timer = setTimeout(() => void revalidate(getJobs.key), 2000);
-  });
+  pollWhile(
+    () => (result()?.jobs.some((j) => !isFinished(j.status) && j.status !== "scheduled") ? 2000 : null),
+    () => revalidate(getJobs.key),
+  );
 
   return (
     <DataTable
