@@ -17,6 +17,7 @@ export default defineConfig(async () => {
             SENDING_BENCH_SCALE: process.env.SENDING_BENCH_SCALE ?? "",
             BENCH_PROFILING: process.env.BENCH_CPU_PROFILE ? "1" : "",
             BENCH_D1: process.env.BENCH_D1 ?? "",
+            BENCH_DO_SQL: process.env.BENCH_DO_SQL ?? "",
           },
         },
       }),

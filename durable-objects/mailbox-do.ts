@@ -133,6 +133,9 @@ const MIGRATIONS: ((sql: SqlStorage) => void)[] = [
   (sql) => sql.exec("ALTER TABLE queue ADD COLUMN resend_of TEXT"),
   // A user's edit of one email for one contact (scheduled-email.ts), kept with the row it changes.
   (sql) => sql.exec("ALTER TABLE queue ADD COLUMN override TEXT"),
+  // A group's earliest ready instant by one index entry (nextAlarm): a backlog of thousands of queued rows
+  // waiting for capacity was walked row by row on every pass.
+  (sql) => sql.exec("CREATE INDEX queue_gready ON queue (gid, max(due_at, coalesce(next_attempt_at, 0))) WHERE state = 'queued'"),
 ];
 
 /**
@@ -1231,13 +1234,15 @@ export class MailboxDO extends DurableObject<Env> {
     let next = Number.MAX_SAFE_INTEGER;
     for (const gid of this.queuedGroups()) {
       const g = this.group(gid);
+      // The expression is queue_gready's, so the first entry of the group is the answer.
       const at = this.sql
-        .exec<{ at: number | null }>(
-          "SELECT min(max(due_at, coalesce(next_attempt_at, 0))) AS at FROM queue WHERE gid = ? AND state = 'queued'",
+        .exec<{ at: number }>(
+          `SELECT max(due_at, coalesce(next_attempt_at, 0)) AS at FROM queue WHERE gid = ? AND state = 'queued'
+           ORDER BY max(due_at, coalesce(next_attempt_at, 0)) LIMIT 1`,
           gid,
         )
-        .one().at;
-      if (!g || at === null) continue;
+        .toArray()[0]?.at;
+      if (!g || at === undefined) continue;
       const open = nextWindowStart(Math.max(at, gate), g.w, g.zone);
       if (open !== null) next = Math.min(next, open);
     }

@@ -1156,13 +1156,15 @@ export class SequenceDO extends DurableObject<Env> {
       );
       const current = this.rowsById(ids);
       // The batch's choices and recorded outcomes, read once: each step below writes only its own
-      // enrollment's results (never a choice), and only after its own reads.
-      const choices = this.choicesOf(ids);
+      // enrollment's results (never a choice), and only after its own reads. Only a step falling due
+      // reads them: a check on a step handed to a mailbox or a task (most of a backlog's timers) does not.
+      const falling = JSON.stringify([...current.values()].filter((e) => e.waiting !== "mailbox" && e.waiting !== "task").map((e) => e.id));
+      const choices = this.choicesOf(falling);
       const outcomes = new Map(
         this.sql
           .exec<{ enrollment_id: string; step_id: string; outcome: string }>(
             "SELECT enrollment_id, step_id, outcome FROM results WHERE enrollment_id IN (SELECT value FROM json_each(?))",
-            ids,
+            falling,
           )
           .toArray()
           .map((r) => [`${r.enrollment_id}:${r.step_id}`, r.outcome]),
@@ -1427,17 +1429,26 @@ export class SequenceDO extends DurableObject<Env> {
 
   /** What a mailbox says about steps handed to it; applied only to enrollments still waiting on that step there. */
   private applyMailboxStates(cfg: SequenceConfig, states: MailboxItemState[]) {
+    if (!states.length) return;
     const t = now();
+    // The common answer (still queued there) only moves a timer: the rows are read in one statement and
+    // the timers written in one. A row changed by an earlier answer in this loop is read again.
+    const rows = this.rowsById(JSON.stringify(states.map((s) => s.enrollmentId)));
+    const touched = new Set<string>();
+    const rechecks = new Map<string, number>();
     for (const s of states) {
-      const e = this.row(s.enrollmentId);
+      const e = touched.has(s.enrollmentId) ? this.row(s.enrollmentId) : rows.get(s.enrollmentId);
       if (!e || e.waiting !== "mailbox" || e.step_id !== s.stepId) continue;
+      if (s.state === "queued" || s.state === "sending" || (!s.reported && s.state !== "missing")) {
+        // Still in the mailbox's hands (or its report is on the way): look again later.
+        if (e.status === "active") rechecks.set(e.id, s.state === "queued" ? recheckQueued(t, e.due_at) : checkAt(t, RECHECK_MAILBOX_MS));
+        continue;
+      }
+      touched.add(e.id);
+      rechecks.delete(e.id);
       if (s.state === "missing" || (s.state === "cancelled" && s.reported)) {
         // Lost on the way (a restart before the enqueue) or withdrawn: hand it over again.
         this.requeue(e.id);
-      } else if (s.state === "queued" || s.state === "sending" || !s.reported) {
-        // Still in the mailbox's hands (or its report is on the way): look again later.
-        const at = s.state === "queued" ? recheckQueued(t, e.due_at) : checkAt(t, RECHECK_MAILBOX_MS);
-        if (e.status === "active") this.sql.exec("INSERT OR REPLACE INTO timers VALUES (?, ?)", e.id, at);
       } else {
         // Settled and reported before (e.g. the step came round again after a reorder): apply it now.
         const outcome = outcomeOfMailboxState(s.state);
@@ -1456,6 +1467,11 @@ export class SequenceDO extends DurableObject<Env> {
         );
       }
     }
+    if (rechecks.size)
+      this.sql.exec(
+        "INSERT OR REPLACE INTO timers (enrollment_id, run_at) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)",
+        JSON.stringify([...rechecks]),
+      );
   }
 
   /** Back to the step's timer, due now: the next alarm hands the step over again (after its wait). */

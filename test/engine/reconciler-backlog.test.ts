@@ -8,6 +8,7 @@ import { mailboxStub } from "../../durable-objects/engine";
 import { now } from "../../worker/lib/clock";
 import { setTransportOverride } from "../../worker/transports";
 import { env } from "../helpers";
+import { oneLine, watchStatements, type Counted } from "./statements";
 import {
   DAY,
   enroll,
@@ -87,5 +88,28 @@ describe("reconciler checks on a mailbox's backlog", () => {
     expect(new Set(sent).size).toBe(3);
     const st = await sequenceState(sequenceId);
     expect(st.enrollments.find((e) => e.id === lost.enrollment_id)).toMatchObject({ status: "finished", reason: "completed_all_steps" });
+  });
+
+  it("a backlog costs its objects a few rows per pass: the next alarm is one index entry, the checks' answers one statement", async () => {
+    // 300 emails, 10 a day: the mailbox holds about 290 queued for weeks and is asked about them.
+    const { asked } = await backlog(300, 10);
+    await runUntil(SIM_START + 2 * 60_000);
+    const ran: { q: string; cursor: Counted }[] = [];
+    const stop = await watchStatements((q, _b, cursor) => ran.push({ q: oneLine(q), cursor }));
+    try {
+      await runUntil(now() + 3 * DAY);
+    } finally {
+      stop();
+    }
+    expect(asked.length, "the reconciler asked about the backlog").toBeGreaterThan(200);
+    // The mailbox's next alarm: each window group's earliest ready row, not a walk over every queued row.
+    const next = ran.filter((r) => /^SELECT (min\()?max\(due_at, coalesce\(next_attempt_at, 0\)\)/.test(r.q));
+    expect(next.length).toBeGreaterThan(0);
+    expect(Math.max(...next.map((r) => r.cursor.rowsRead)), next[0]!.q).toBeLessThanOrEqual(2);
+    // The mailbox's answers about queued emails move timers in one statement, not a read and a write per key.
+    const single = ran.filter(
+      (r) => r.q === "SELECT * FROM enrollments WHERE id = ?" || r.q === "INSERT OR REPLACE INTO timers VALUES (?, ?)",
+    );
+    expect(single.length).toBeLessThan(20);
   });
 });

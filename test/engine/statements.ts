@@ -2,19 +2,23 @@ import { runInDurableObject } from "cloudflare:test";
 import { mailboxStub } from "../../durable-objects/engine";
 import { env } from "../helpers";
 
-type Exec = (q: string, ...b: unknown[]) => unknown;
+/** What a statement's cursor counts once it has been read (rows read and written by SQLite). */
+export type Counted = { rowsRead: number; rowsWritten: number };
+type Exec = (q: string, ...b: unknown[]) => Counted;
 
 /**
  * Calls `seen` with every statement any Durable Object runs (SequenceDO and MailboxDO share
- * SqlStorage's prototype) until the returned function is called, which puts `exec` back.
+ * SqlStorage's prototype) until the returned function is called, which puts `exec` back. `cursor`
+ * counts its rows as the caller reads it: read its counts after the call that ran the statement.
  */
-export async function watchStatements(seen: (q: string, binds: unknown[]) => void): Promise<() => void> {
+export async function watchStatements(seen: (q: string, binds: unknown[], cursor: Counted) => void): Promise<() => void> {
   const sqlOf = await runInDurableObject(mailboxStub(env, "statements-probe"), (_o, state) => state.storage.sql);
   const proto = Object.getPrototypeOf(sqlOf) as { exec: Exec };
   const exec = proto.exec;
   proto.exec = function (this: unknown, q: string, ...b: unknown[]) {
-    seen(q, b);
-    return exec.call(this, q, ...b);
+    const cursor = exec.call(this, q, ...b);
+    seen(q, b, cursor);
+    return cursor;
   };
   return () => {
     proto.exec = exec;
