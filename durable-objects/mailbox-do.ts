@@ -87,6 +87,8 @@ const PAGE = 5_000;
  * their SequenceDO recorded the outcome (it never hands a done step over again).
  */
 const KEEP_SETTLED_MS = 2 * DAY;
+/** Rows of a hand-over written per statement (one JSON value each). */
+const ENQUEUE_ROWS = 500;
 /** How often settled rows are pruned (engine clock): the ledger holds at most this much more than KEEP_SETTLED_MS. */
 const PRUNE_EVERY_MS = 6 * HOUR;
 
@@ -258,11 +260,11 @@ export class MailboxDO extends DurableObject<Env> {
           .toArray()
           .map((r) => [`${r.enrollment_id}:${r.step_id}`, { state: r.state, reported: r.reported }]),
       );
+      // New and queued keys are written together, a page of rows per statement (as ON CONFLICT takes them,
+      // in order: a key given twice is inserted, then refreshed); a withdrawn key is reset first.
+      const upserts: (string | number | null)[][] = [];
       for (const i of items) {
         const window = windows[i.window]!;
-        const gid = this.groupId(window, i.zone);
-        const thread = i.thread ? JSON.stringify(i.thread) : null;
-        const override = i.override ? JSON.stringify(i.override) : null;
         const key = `${i.enrollmentId}:${i.stepId}`;
         const ex = rows.get(key);
         // A key that was or may have been sent is never queued again (invariant 4), nor one cancelled whose report is on its way.
@@ -279,11 +281,7 @@ export class MailboxDO extends DurableObject<Env> {
             i.enrollmentId,
             i.stepId,
           );
-        this.sql.exec(
-          `INSERT INTO queue (enrollment_id, step_id, sequence_id, team_id, contact_id, due_at, score, window, zone, thread, state, gen, gid, override)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 1, ?, ?)
-           ON CONFLICT (enrollment_id, step_id) DO UPDATE SET due_at = excluded.due_at, score = excluded.score, window = excluded.window,
-             zone = excluded.zone, thread = excluded.thread, gid = excluded.gid, override = excluded.override, gen = gen + 1`,
+        upserts.push([
           i.enrollmentId,
           i.stepId,
           i.sequenceId,
@@ -293,13 +291,23 @@ export class MailboxDO extends DurableObject<Env> {
           i.score,
           window,
           i.zone,
-          thread,
-          gid,
-          override,
-        );
+          i.thread ? JSON.stringify(i.thread) : null,
+          this.groupId(window, i.zone),
+          i.override ? JSON.stringify(i.override) : null,
+        ]);
         rows.set(key, { state: "queued", reported: ex?.reported ?? 1 });
         added++;
       }
+      const v = (k: number) => `json_extract(value, '$[${k}]')`;
+      for (let k = 0; k < upserts.length; k += ENQUEUE_ROWS)
+        this.sql.exec(
+          `INSERT INTO queue (enrollment_id, step_id, sequence_id, team_id, contact_id, due_at, score, window, zone, thread, state, gen, gid, override)
+           SELECT ${v(0)}, ${v(1)}, ${v(2)}, ${v(3)}, ${v(4)}, ${v(5)}, ${v(6)}, ${v(7)}, ${v(8)}, ${v(9)}, 'queued', 1, ${v(10)}, ${v(11)}
+           FROM json_each(?) WHERE true
+           ON CONFLICT (enrollment_id, step_id) DO UPDATE SET due_at = excluded.due_at, score = excluded.score, window = excluded.window,
+             zone = excluded.zone, thread = excluded.thread, gid = excluded.gid, override = excluded.override, gen = gen + 1`,
+          JSON.stringify(upserts.slice(k, k + ENQUEUE_ROWS)),
+        );
     });
     // Nothing added can go out before its due time: an alarm armed no later than that already covers it.
     const due = Math.min(...items.map((i) => i.dueAt));

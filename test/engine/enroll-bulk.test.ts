@@ -4,6 +4,7 @@ import type { EnrollItem } from "../../durable-objects/engine";
 import { resetClock } from "../../worker/lib/clock";
 import { env } from "../helpers";
 import { addContactsSetup, mailboxLedger, makeContacts } from "../fixtures";
+import { oneLine, statementsDuring } from "./statements";
 
 // SequenceDO.enroll works set-based (a few statements per call, hundreds of rows each) and writes the
 // D1 mirror from what it just inserted. These pin what the one-by-one version did: invariant 1 within
@@ -98,6 +99,39 @@ describe("SequenceDO.enroll, set-based", () => {
     expect(inside.enrollments.map((e) => e.waiting)).toEqual(["mailbox", "mailbox", "mailbox"]);
     // A check timer each (the reconciler's, invariant 10), none due now.
     expect(inside.timers).toHaveLength(3);
+  });
+
+  it("a mailbox takes a hand-over of 1,200 emails in a few statements, each key queued once and a repeat refreshed", async () => {
+    const x = await addContactsSetup();
+    const contacts = await makeContacts(x.teamId, 1_200);
+    const seq = engine.sequence(env, x.sequenceId, x.teamId);
+    const ran = await statementsDuring(() => seq.enroll(items(contacts, "many", x.mailboxIds[0]!)));
+    const queued = (await mailboxLedger(x.mailboxIds[0]!)).queue;
+    expect(queued).toHaveLength(1_200);
+    expect(new Set(queued.map((q) => q.enrollment_id)).size).toBe(1_200);
+    expect(queued.every((q) => q.state === "queued" && q.step_id === x.stepIds[0] && q.gen === 1)).toBe(true);
+    // One statement per page of rows, not one per email.
+    const inserts = ran.filter((q) => q.startsWith("INSERT INTO queue"));
+    expect(inserts.length).toBeGreaterThan(0);
+    expect(inserts.length).toBeLessThanOrEqual(6);
+    // The same keys handed over again are refreshed in place (gen moves on), never queued twice.
+    await engine.mailbox(env, x.mailboxIds[0]!).enqueue(x.teamId, [
+      {
+        enrollmentId: "many-0",
+        stepId: x.stepIds[0]!,
+        sequenceId: x.sequenceId,
+        teamId: x.teamId,
+        contactId: contacts[0]!,
+        dueAt: 1,
+        score: 99,
+        window: JSON.parse(queued[0]!.window),
+        zone: null,
+        thread: null,
+      },
+    ]);
+    const again = (await mailboxLedger(x.mailboxIds[0]!)).queue.filter((q) => q.enrollment_id === "many-0");
+    expect(again.map((q) => [q.state, q.gen, q.score])).toEqual([["queued", 2, 99]]);
+    expect(oneLine(inserts[0]!)).toContain("json_each");
   });
 
   it("a first step that waits is left to its timer (invariant 2): nothing reaches the mailbox at enroll", async () => {
