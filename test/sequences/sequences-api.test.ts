@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { resetClock, setClock } from "../../worker/lib/clock";
 import { seedId } from "../../worker/seed/random";
 import { client, env, errorOf, fieldsOf, login, ok, type Session } from "../helpers";
 
@@ -228,5 +229,27 @@ describe("schedules", () => {
     expect((await errorOf(await api.schedules[":id"].$delete({ param: { id: sched.id } }))).status).toBe(409);
     const hol = await ok(api.schedules.holidays.$get({ query: { calendar: "US", year: "2026" } }));
     expect(hol.holidays.map((h) => h.date)).toContain("2026-11-26");
+  });
+
+  it("says whether a schedule's window is open now and until when, or when it next opens", async () => {
+    // Tuesday 5 January 2027, 10:00 UTC: 11:00 in Berlin.
+    setClock(Date.UTC(2027, 0, 5, 10));
+    try {
+      const api = client(await login("admin@demo.test")).api;
+      const make = async (windows: Record<string, [string, string][]>) =>
+        (await ok(api.schedules.$post({ json: { name: `Berlin ${crypto.randomUUID()}`, time_zone: "Europe/Berlin", windows } }), 201))
+          .schedule;
+      const open = await make({ "2": [["09:00", "12:00"]] });
+      expect(open.next_window_at).toBe(Date.UTC(2027, 0, 5, 10));
+      expect(open.window_open_until).toBe(Date.UTC(2027, 0, 5, 11));
+      const closed = await make({ "3": [["09:00", "12:00"]] });
+      expect(closed.window_open_until).toBeNull();
+      expect(closed.next_window_at).toBe(Date.UTC(2027, 0, 6, 8));
+      // The list says the same.
+      const listed = (await ok(api.schedules.$get())).schedules.find((x) => x.id === open.id)!;
+      expect(listed.window_open_until).toBe(Date.UTC(2027, 0, 5, 11));
+    } finally {
+      resetClock();
+    }
   });
 });

@@ -5,7 +5,7 @@ import { errorResponses, IdParam, json, jsonBody } from "../lib/schemas";
 import type { Caller } from "../env";
 import { scheduleAllows } from "../services/access";
 import { createSchedule, deleteSchedule, listSchedules, updateSchedule, type Schedule } from "../services/schedules";
-import { HOLIDAY_CALENDARS, holidaysFor, isValidTimeZone, nextWindowStart } from "../services/schedule-time";
+import { HOLIDAY_CALENDARS, holidaysFor, isValidTimeZone, nextWindowStart, windowEnd } from "../services/schedule-time";
 import { scheduleToWindow } from "../../durable-objects/sequence-config";
 
 const Windows = z.record(z.string(), z.array(z.tuple([z.string(), z.string()])).max(6)).openapi({
@@ -29,7 +29,11 @@ const ScheduleSchema = z
     use_contact_time_zone: z.boolean(),
     is_default: z.boolean(),
     sequences: z.number(),
-    next_window_at: z.number().nullable(),
+    next_window_at: z.number().nullable().openapi({ description: "When its sending window next opens; now while it is open" }),
+    window_open_until: z
+      .number()
+      .nullable()
+      .openapi({ description: "While its sending window is open: when that window closes; null while it is closed" }),
     can_edit: z.boolean().openapi({ description: "Whether you may change or delete it (its creator and admins)" }),
     created_at: z.number(),
   })
@@ -51,6 +55,8 @@ const ScheduleInput = z
   .openapi("ScheduleInput");
 
 function present(r: Schedule, count: number, caller: Caller) {
+  const t = now();
+  const window = scheduleToWindow({ time_zone: r.timeZone, windows: r.windows, holidays: r.holidays, holiday_calendar: r.holidayCalendar });
   return {
     id: r.id,
     name: r.name,
@@ -62,10 +68,8 @@ function present(r: Schedule, count: number, caller: Caller) {
     is_default: r.isDefault,
     sequences: count,
     can_edit: scheduleAllows(caller, "schedule.manage", r.createdBy),
-    next_window_at: nextWindowStart(
-      now(),
-      scheduleToWindow({ time_zone: r.timeZone, windows: r.windows, holidays: r.holidays, holiday_calendar: r.holidayCalendar }),
-    ),
+    next_window_at: nextWindowStart(t, window),
+    window_open_until: windowEnd(t, window),
     created_at: r.createdAt,
   };
 }

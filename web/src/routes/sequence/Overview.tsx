@@ -86,7 +86,12 @@ export function Overview(props: { seq: Sequence; readOnly: boolean; onApply: (s:
                   {s().use_contact_time_zone ? " · in each contact's zone when known" : ""}
                 </p>
                 <p class="small">{summarizeWindows(s().windows)}</p>
-                <Show when={s().next_window_at}>{(at) => <p class="small muted">Next window opens {formatDay(at())}</p>}</Show>
+                <Show
+                  when={s().window_open_until}
+                  fallback={<Show when={s().next_window_at}>{(at) => <p class="small muted">Next window opens {formatDay(at())}</p>}</Show>}
+                >
+                  {(until) => <p class="small muted">Window open now, until {formatDay(until())}</p>}
+                </Show>
               </>
             )}
           </Show>

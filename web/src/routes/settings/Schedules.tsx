@@ -115,7 +115,12 @@ export function Schedules() {
                       <WeekStrip windows={s.windows} />
                       <div class="schedule-side">
                         <span class="small">{plural(s.sequences, "sequence")}</span>
-                        <Show when={s.next_window_at}>{(at) => <span class="muted small">Opens {formatDay(at())}</span>}</Show>
+                        <Show
+                          when={s.window_open_until}
+                          fallback={<Show when={s.next_window_at}>{(at) => <span class="muted small">Opens {formatDay(at())}</span>}</Show>}
+                        >
+                          {(until) => <span class="muted small">Open now, until {formatDay(until())}</span>}
+                        </Show>
                       </div>
                       <div class="cell-actions">
                         <Show
