@@ -87,8 +87,12 @@ const PAGE = 5_000;
  * their SequenceDO recorded the outcome (it never hands a done step over again).
  */
 const KEEP_SETTLED_MS = 2 * DAY;
-/** Rows of a hand-over written per statement (one JSON value each). */
+/**
+ * A hand-over is written a page per statement, the page bound as one JSON value: at most this many rows and
+ * characters (a bound value may hold 2 MB; each row carries its window, holidays included, and a user's edit).
+ */
 const ENQUEUE_ROWS = 500;
+const ENQUEUE_MAX_CHARS = 900_000;
 /** How often settled rows are pruned (engine clock): the ledger holds at most this much more than KEEP_SETTLED_MS. */
 const PRUNE_EVERY_MS = 6 * HOUR;
 
@@ -262,7 +266,9 @@ export class MailboxDO extends DurableObject<Env> {
       );
       // New and queued keys are written together, a page of rows per statement (as ON CONFLICT takes them,
       // in order: a key given twice is inserted, then refreshed); a withdrawn key is reset first.
-      const upserts: (string | number | null)[][] = [];
+      // Each row as JSON, cut into pages of at most ENQUEUE_ROWS rows and ENQUEUE_MAX_CHARS characters.
+      const pages: string[][] = [[]];
+      let chars = 0;
       for (const i of items) {
         const window = windows[i.window]!;
         const key = `${i.enrollmentId}:${i.stepId}`;
@@ -281,7 +287,7 @@ export class MailboxDO extends DurableObject<Env> {
             i.enrollmentId,
             i.stepId,
           );
-        upserts.push([
+        const row = JSON.stringify([
           i.enrollmentId,
           i.stepId,
           i.sequenceId,
@@ -295,18 +301,24 @@ export class MailboxDO extends DurableObject<Env> {
           this.groupId(window, i.zone),
           i.override ? JSON.stringify(i.override) : null,
         ]);
+        if (pages.at(-1)!.length >= ENQUEUE_ROWS || (chars + row.length > ENQUEUE_MAX_CHARS && pages.at(-1)!.length)) {
+          pages.push([]);
+          chars = 0;
+        }
+        pages.at(-1)!.push(row);
+        chars += row.length + 1;
         rows.set(key, { state: "queued", reported: ex?.reported ?? 1 });
         added++;
       }
       const v = (k: number) => `json_extract(value, '$[${k}]')`;
-      for (let k = 0; k < upserts.length; k += ENQUEUE_ROWS)
+      for (const page of pages.filter((p) => p.length))
         this.sql.exec(
           `INSERT INTO queue (enrollment_id, step_id, sequence_id, team_id, contact_id, due_at, score, window, zone, thread, state, gen, gid, override)
            SELECT ${v(0)}, ${v(1)}, ${v(2)}, ${v(3)}, ${v(4)}, ${v(5)}, ${v(6)}, ${v(7)}, ${v(8)}, ${v(9)}, 'queued', 1, ${v(10)}, ${v(11)}
            FROM json_each(?) WHERE true
            ON CONFLICT (enrollment_id, step_id) DO UPDATE SET due_at = excluded.due_at, score = excluded.score, window = excluded.window,
              zone = excluded.zone, thread = excluded.thread, gid = excluded.gid, override = excluded.override, gen = gen + 1`,
-          JSON.stringify(upserts.slice(k, k + ENQUEUE_ROWS)),
+          `[${page.join(",")}]`,
         );
     });
     // Nothing added can go out before its due time: an alarm armed no later than that already covers it.

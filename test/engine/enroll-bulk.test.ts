@@ -134,6 +134,33 @@ describe("SequenceDO.enroll, set-based", () => {
     expect(oneLine(inserts[0]!)).toContain("json_each");
   });
 
+  it("a hand-over of 500 emails each with a user's 20,000-character edit is queued whole (pages cut by size, not only by count)", async () => {
+    const x = await addContactsSetup();
+    const contacts = await makeContacts(x.teamId, 500);
+    const window = { timeZone: "America/New_York", windows: { "1": [["09:00", "17:00"]] as [string, string][] }, holidays: [] };
+    const body = "Long note. ".repeat(2_000);
+    const res = await engine.mailbox(env, x.mailboxIds[0]!).enqueue(
+      x.teamId,
+      contacts.map((c, i) => ({
+        enrollmentId: `big-${i}`,
+        stepId: x.stepIds[0]!,
+        sequenceId: x.sequenceId,
+        teamId: x.teamId,
+        contactId: c,
+        dueAt: 1,
+        score: 50,
+        window: window as never,
+        zone: null,
+        thread: null,
+        override: { subject: null, body, ver: `v${i}` },
+      })),
+    );
+    expect(res.added).toBe(500);
+    const queued = (await mailboxLedger(x.mailboxIds[0]!)).queue;
+    expect(queued).toHaveLength(500);
+    expect(queued.every((q) => q.state === "queued" && JSON.parse(q.override!).body === body)).toBe(true);
+  });
+
   it("a first step that waits is left to its timer (invariant 2): nothing reaches the mailbox at enroll", async () => {
     const x = await addContactsSetup({ steps: [{ wait: 1, unit: "days" }, { wait: 2 }] });
     const contacts = await makeContacts(x.teamId, 2);
