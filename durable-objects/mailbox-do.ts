@@ -264,10 +264,9 @@ export class MailboxDO extends DurableObject<Env> {
           .toArray()
           .map((r) => [`${r.enrollment_id}:${r.step_id}`, { state: r.state, reported: r.reported }]),
       );
-      // New and queued keys are written together, a page of rows per statement (as ON CONFLICT takes them,
-      // in order: a key given twice is inserted, then refreshed); a withdrawn key is reset first.
-      // Each row as JSON, cut into pages of at most ENQUEUE_ROWS rows and ENQUEUE_MAX_CHARS characters.
-      const pages: string[][] = [[]];
+      // New and queued keys are written together, each row as JSON, a page of rows per statement (ON CONFLICT
+      // takes them in order: a key given twice is inserted, then refreshed); a withdrawn key is reset first.
+      const pages: string[][] = [];
       let chars = 0;
       for (const i of items) {
         const window = windows[i.window]!;
@@ -301,17 +300,17 @@ export class MailboxDO extends DurableObject<Env> {
           this.groupId(window, i.zone),
           i.override ? JSON.stringify(i.override) : null,
         ]);
-        if (pages.at(-1)!.length >= ENQUEUE_ROWS || (chars + row.length > ENQUEUE_MAX_CHARS && pages.at(-1)!.length)) {
-          pages.push([]);
+        const page = pages.at(-1);
+        if (!page || page.length >= ENQUEUE_ROWS || chars + row.length > ENQUEUE_MAX_CHARS) {
+          pages.push([row]);
           chars = 0;
-        }
-        pages.at(-1)!.push(row);
+        } else page.push(row);
         chars += row.length + 1;
         rows.set(key, { state: "queued", reported: ex?.reported ?? 1 });
         added++;
       }
       const v = (k: number) => `json_extract(value, '$[${k}]')`;
-      for (const page of pages.filter((p) => p.length))
+      for (const page of pages)
         this.sql.exec(
           `INSERT INTO queue (enrollment_id, step_id, sequence_id, team_id, contact_id, due_at, score, window, zone, thread, state, gen, gid, override)
            SELECT ${v(0)}, ${v(1)}, ${v(2)}, ${v(3)}, ${v(4)}, ${v(5)}, ${v(6)}, ${v(7)}, ${v(8)}, ${v(9)}, 'queued', 1, ${v(10)}, ${v(11)}

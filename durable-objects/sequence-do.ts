@@ -518,11 +518,7 @@ export class SequenceDO extends DurableObject<Env> {
       );
     if (timersGone.length)
       this.sql.exec("DELETE FROM timers WHERE enrollment_id IN (SELECT value FROM json_each(?))", JSON.stringify(timersGone));
-    if (timersSet.length)
-      this.sql.exec(
-        `INSERT OR REPLACE INTO timers (enrollment_id, run_at) SELECT ${v(0)}, ${v(1)} FROM json_each(?)`,
-        JSON.stringify(timersSet),
-      );
+    this.setTimers(timersSet);
     return results.filter((r) => !handled.has(r));
   }
 
@@ -1290,11 +1286,7 @@ export class SequenceDO extends DurableObject<Env> {
           this.mirrored,
           JSON.stringify(handed),
         );
-      if (timers.length)
-        this.sql.exec(
-          "INSERT OR REPLACE INTO timers (enrollment_id, run_at) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)",
-          JSON.stringify(timers),
-        );
+      this.setTimers(timers);
     });
     // The alarm covers the check timers before anything leaves this object: a restart from here on
     // is repaired by the reconciler. Hand-offs are idempotent on (enrollment, step): if this alarm
@@ -1467,11 +1459,7 @@ export class SequenceDO extends DurableObject<Env> {
         );
       }
     }
-    if (rechecks.size)
-      this.sql.exec(
-        "INSERT OR REPLACE INTO timers (enrollment_id, run_at) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)",
-        JSON.stringify([...rechecks]),
-      );
+    this.setTimers([...rechecks]);
   }
 
   /** Back to the step's timer, due now: the next alarm hands the step over again (after its wait). */
@@ -1560,6 +1548,15 @@ export class SequenceDO extends DurableObject<Env> {
 
   private row(id: string): Row | undefined {
     return this.sql.exec("SELECT * FROM enrollments WHERE id = ?", id).toArray()[0] as unknown as Row | undefined;
+  }
+
+  /** Sets (or moves) the timers of a batch, [enrollment id, run at] each, in one statement. */
+  private setTimers(timers: readonly (readonly [string, number])[]) {
+    if (!timers.length) return;
+    this.sql.exec(
+      "INSERT OR REPLACE INTO timers (enrollment_id, run_at) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)",
+      JSON.stringify(timers),
+    );
   }
 
   /** A batch's rows by id, in one statement (`ids`: a JSON array). */
