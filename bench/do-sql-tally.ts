@@ -5,7 +5,7 @@
  * isolate: rows are the measure (SQLite's counts: rows read include a json_each list's entries, rows written
  * include each index entry changed). It watches SqlStorage's prototype like the engine's tests, with no hook in the app.
  */
-import { watchStatements, type Counted } from "../test/engine/statements";
+import { oneLine, watchStatements, type Counted } from "../test/engine/statements";
 
 const cursors: [string, Counted][] = [];
 const tally = new Map<string, { calls: number; read: number; written: number }>();
@@ -14,7 +14,7 @@ let restore: (() => void) | null = null;
 /** Adds the kept cursors but the last `keep` (a statement's rows are counted as its cursor is read, right after exec). */
 function settle(keep: number) {
   for (const [q, c] of cursors.splice(0, Math.max(0, cursors.length - keep))) {
-    const key = q.replace(/\s+/g, " ").trim().slice(0, 150);
+    const key = oneLine(q).slice(0, 150);
     const t = tally.get(key) ?? { calls: 0, read: 0, written: 0 };
     t.calls++;
     t.read += c.rowsRead;
