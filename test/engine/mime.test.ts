@@ -225,11 +225,14 @@ describe("encodeQuotedPrintable", () => {
   });
 
   it("round-trips any text", () => {
-    const unit = fc.constantFrom("a", "Z", " ", "\t", "=", ".", "é", "東", "🚀", "\n", "\r\n", "~");
+    const unit = fc.constantFrom("a", "Z", " ", "\t", "=", ".", "é", "東", "🚀", "\n", "\r\n", "~", "\u0001", "\x7f");
     fc.assert(
       fc.property(fc.string({ unit, maxLength: 400 }), (s) => {
         const out = encodeQuotedPrintable(s);
-        expect(out.split("\r\n").every((l) => l.length <= 76 && !/[ \t]$/.test(l))).toBe(true);
+        const lines = out.split("\r\n");
+        expect(lines.every((l) => l.length <= 76 && /^[\x21-\x7e \t]*$/.test(l) && !/[ \t]$/.test(l))).toBe(true);
+        // A soft break comes only when the line is full: 75 characters, or 73–74 to keep an =XX whole.
+        expect(lines.filter((l) => l.endsWith("=")).every((l) => l.length >= 74)).toBe(true);
         expect(qpDecode(out)).toBe(s.replace(/\r\n/g, "\n"));
       }),
     );
