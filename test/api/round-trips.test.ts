@@ -42,7 +42,7 @@ async function measure(s: Session, method: string, path: string, body?: unknown,
 const AUTH = 1;
 
 /** Tables that grow with a team's data: a statement must reach them through an index. */
-const BIG = ["contacts", "enrollments", "people", "messages", "list_members", "sessions", "jobs"];
+const BIG = ["contacts", "enrollments", "people", "messages", "list_members", "sessions", "jobs", "tasks", "inbound_messages", "audit_log"];
 
 async function fullScans(queries: D1Count["queries"]) {
   const out: string[] = [];
@@ -67,6 +67,7 @@ describe("D1 work of the routes a busy screen calls", () => {
   let rep: Session;
   let seqId: string;
   let listId: string;
+  let contactId: string;
   let enrolled: number;
   beforeAll(async () => {
     admin = await login("admin@demo.test");
@@ -79,6 +80,9 @@ describe("D1 work of the routes a busy screen calls", () => {
     seqId = seq!.id;
     enrolled = seq!.n;
     listId = (await env.DB.prepare("select id from lists where team_id = ? limit 1").bind(DEMO.team).first<{ id: string }>())!.id;
+    contactId = (await env.DB.prepare("select contact_id from messages where team_id = ? limit 1")
+      .bind(DEMO.team)
+      .first<{ contact_id: string }>())!.contact_id;
   });
 
   it("the sequence list answers a page of 50 in one round trip, for an admin and for a rep", async () => {
@@ -275,6 +279,7 @@ describe("D1 work of the routes a busy screen calls", () => {
       [admin, "GET", `/api/sequences/${seqId}/enrollments?per_page=25`],
       [admin, "GET", "/api/jobs?per_page=10"],
       [admin, "POST", `/api/sequences/${seqId}/add-contacts/preview?per_page=25`, { source: { list_ids: [listId] } }],
+      [admin, "GET", `/api/contacts/${contactId}/timeline`],
     ];
     const scans: string[] = [];
     for (const [s, method, path, body] of routes)

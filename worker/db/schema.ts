@@ -427,6 +427,8 @@ export const messages = sqliteTable(
     uniqueIndex("messages_message_id_uq").on(t.messageIdHeader),
     index("messages_team_status_idx").on(t.teamId, t.status, t.scheduledAt),
     index("messages_mailbox_status_idx").on(t.mailboxId, t.status, t.scheduledAt),
+    // A contact's emails (their timeline, the outbox filtered by contact) without walking the team's.
+    index("messages_contact_sent_idx").on(t.contactId, t.sentAt),
     // Covering indexes for the reports: a sequence's sends, a team's latest replies, a team's sends by day.
     index("messages_sequence_report_idx").on(t.sequenceId, t.sentAt, t.stepId, t.variantId, t.mailboxId, t.status, t.replyKind),
     index("messages_team_replied_idx").on(t.teamId, t.repliedAt, t.replyKind, t.sequenceId),
@@ -483,6 +485,8 @@ export const tasks = sqliteTable(
     uniqueIndex("tasks_enrollment_step_uq").on(t.enrollmentId, t.stepId),
     index("tasks_assignee_due_idx").on(t.teamId, t.assigneeId, t.status, t.dueAt),
     index("tasks_sequence_step_idx").on(t.sequenceId, t.stepId, t.status, t.completedAt),
+    // A contact's tasks (their timeline) without scanning the table.
+    index("tasks_contact_created_idx").on(t.contactId, t.createdAt),
   ],
 );
 
