@@ -16,10 +16,13 @@
 //   BENCH_LOAD_TRACES=1                     keep wrangler dev's local trace capture on (see LOCAL_TRACES below)
 //   BENCH_LOAD_ROUTE_CPU=40                 first call each route 40 times alone: workerd CPU ms per call
 //                                           (a figure a loaded machine barely moves, unlike latencies)
+//   BENCH_LOAD_CPU_PROFILE=/tmp/load         with BENCH_LOAD_ROUTE_CPU: a CPU profile of the Worker's isolate
+//                                           over each route's calls, /tmp/load-<route>.cpuprofile, summarized
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
+import { connectProfiler, summarize } from "./cpu-profiler.mjs";
 import { freePort } from "./free-port.mjs";
 import { mb, startHeapSampler } from "./heap-sampler.mjs";
 import { seedDemo } from "./seed-demo.mjs";
@@ -38,6 +41,7 @@ const COUNT_D1 = process.env.BENCH_LOAD_D1 === "1";
 const LOCAL_TRACES = process.env.BENCH_LOAD_TRACES === "1";
 /** Before the load: each route called this many times by one client, alone, for its workerd CPU per call. */
 const ROUTE_CPU_CALLS = Number(process.env.BENCH_LOAD_ROUTE_CPU ?? 0);
+const CPU_PROFILE = ROUTE_CPU_CALLS ? process.env.BENCH_LOAD_CPU_PROFILE : undefined;
 const USERS = ["admin@demo.test", "rep1@demo.test", "rep2@demo.test"];
 const PASSWORD = "demo1234";
 
@@ -188,9 +192,16 @@ async function main() {
     // One client, one call at a time: the workerd CPU each route costs, without queueing behind others.
     for (const [name] of MIX) {
       for (let i = 0; i < 3; i++) await (await ops[name](admin)).text();
+      const profiler = CPU_PROFILE ? await connectProfiler({ port: inspectorPort, target: () => true }) : null;
+      await profiler?.start();
       const cpu0 = workerdCpuMs(pid);
       for (let i = 0; i < ROUTE_CPU_CALLS; i++) await (await ops[name](admin)).text();
       console.log(`bench load_${name}_cpu_ms_alone: ${((workerdCpuMs(pid) - cpu0) / ROUTE_CPU_CALLS).toFixed(2)} ms`);
+      if (profiler) {
+        const profile = await profiler.stop();
+        writeFileSync(`${CPU_PROFILE}-${name}.cpuprofile`, JSON.stringify(profile));
+        console.log(summarize(profile, { top: 25 }));
+      }
     }
   }
   const total = MIX.reduce((a, [, w]) => a + w, 0);

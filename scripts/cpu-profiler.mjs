@@ -69,6 +69,9 @@ const frameName = (f) => {
 };
 
 /** The top functions by self time and by total time, as text lines. */
+/** Samples come every 250 µs; one standing for more than this is a gap in sampling. */
+const GAP_US = 100_000;
+
 export function summarize(profile, { top = 40 } = {}) {
   const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map();
@@ -80,7 +83,10 @@ export function summarize(profile, { top = 40 } = {}) {
   let idle = 0;
   profile.samples.forEach((id, i) => {
     // A sample stands for the time until the next one.
-    const us = deltas[i + 1] ?? deltas[i] ?? 0;
+    let us = deltas[i + 1] ?? deltas[i] ?? 0;
+    // A gap far longer than the sampling interval is time the profiler didn't sample (it was
+    // attached while the isolate waited), not CPU of the frame that happens to be next to it.
+    if (us > GAP_US) us = 0;
     const n = nodes.get(id);
     const name = frameName(n.callFrame);
     all += us;
