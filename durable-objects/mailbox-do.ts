@@ -74,7 +74,7 @@ const BACKOFF_MS = [60_000, 5 * 60_000, 15 * 60_000, HOUR, 4 * HOUR];
 /** States whose reservation counts against the caps: something was (or may have been) sent. */
 const COUNTED = "('sending','sent','unknown','bounced')";
 // Reads of what counts against the caps say `+state IN COUNTED AND reserved_at > ?`: the `+` keeps SQLite
-// on queue_reserved (the last day's reservations) instead of queue_pick's state, which walked every
+// on queue_reserved (the last day's reservations) instead of an index on state, which walked every
 // sent row the queue still keeps.
 /** Rows picked (and claimed, and checked) together: one D1 read and one SequenceDO call per batch. */
 const PICK_BATCH = 100;
@@ -142,6 +142,17 @@ const MIGRATIONS: ((sql: SqlStorage) => void)[] = [
   // A group's earliest ready instant by one index entry (nextAlarm): a backlog of thousands of queued rows
   // waiting for capacity was walked row by row on every pass.
   (sql) => sql.exec("CREATE INDEX queue_gready ON queue (gid, max(due_at, coalesce(next_attempt_at, 0))) WHERE state = 'queued'"),
+  // The picking indexes hold queued rows only: every statement that walks them asks for queued rows
+  // (or for the few in flight), and a sent row kept in them cost four index writes per email (moved
+  // within both on the send, dropped from both when pruned) for entries nothing read.
+  (sql) =>
+    sql.exec(`
+      DROP INDEX queue_pick;
+      DROP INDEX queue_gpick;
+      CREATE INDEX queue_qpick ON queue (score DESC, due_at) WHERE state = 'queued';
+      CREATE INDEX queue_qgpick ON queue (gid, score DESC, due_at) WHERE state = 'queued';
+      CREATE INDEX queue_sending ON queue (state) WHERE state = 'sending';
+    `),
 ];
 
 /**

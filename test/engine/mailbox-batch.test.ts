@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { engine, mailboxStub } from "../../durable-objects/engine";
 import { setTransportOverride } from "../../worker/transports";
 import { env } from "../helpers";
-import { statementsDuring } from "./statements";
+import { oneLine, statementsDuring, watchStatements, type Counted } from "./statements";
 import {
   MIN,
   enroll,
@@ -64,6 +64,26 @@ describe("a MailboxDO's batch through a local transport", () => {
     expect(seen.filter((q) => q.startsWith("SELECT state, gen FROM queue WHERE enrollment_id = ? AND step_id = ?"))).toHaveLength(0);
     const { queue } = await mailboxLedger(mailboxId);
     expect(queue.filter((r) => r.state === "sent" && r.reported)).toHaveLength(30);
+  });
+
+  it("a send writes its row and the indexes that track sent rows, none that only picking reads", async () => {
+    const { teamId, sequenceId, mailboxId, contacts } = await setup({ hourly: 40, contacts: 30 });
+    setTransportOverride(mailboxId, { local: true, send: async () => ({ ok: true }) });
+    await enroll(teamId, sequenceId, contacts, [mailboxId]);
+    const sends: Counted[] = [];
+    const restore = await watchStatements((q, _b, cursor) => {
+      if (oneLine(q).startsWith("UPDATE queue SET state = 'sent'")) sends.push(cursor);
+    });
+    try {
+      await runUntil(SIM_START + 5 * MIN);
+    } finally {
+      restore();
+      setTransportOverride(mailboxId, null);
+    }
+    expect(sends).toHaveLength(30);
+    // SQLite's count for the row and its index entries. Before, queue_pick and queue_gpick held every
+    // row and moved it within each on the send: 5.
+    expect(sends.map((c) => c.rowsWritten)).toEqual(sends.map(() => 3));
   });
 
   it("a sender refusal mid-batch releases the reservations not yet handed over; on reconnect they go, once each", async () => {
