@@ -1553,6 +1553,9 @@ export class SequenceDO extends DurableObject<Env> {
   /** Sets (or moves) the timers of a batch, [enrollment id, run at] each, in one statement. */
   private setTimers(timers: readonly (readonly [string, number])[]) {
     if (!timers.length) return;
+    // REPLACE on purpose: it gives a re-set timer a new rowid, behind the others due at the same instant
+    // (processDue takes them in run_at, then rowid order). An upsert keeps the rowid, and in the sending
+    // bench (0.1 scale) that meant 449 → 609 alarms and 1.67 → 2.01 statements per email.
     this.sql.exec(
       "INSERT OR REPLACE INTO timers (enrollment_id, run_at) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)",
       JSON.stringify(timers),
