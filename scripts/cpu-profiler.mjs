@@ -68,10 +68,10 @@ const frameName = (f) => {
   return `${f.functionName || "(anonymous)"}${file ? ` ${file}:${f.lineNumber + 1}` : ""}`;
 };
 
-/** The top functions by self time and by total time, as text lines. */
 /** Samples come every 250 µs; one standing for more than this is a gap in sampling. */
 const GAP_US = 100_000;
 
+/** The top functions by self time and by total time, as text lines. */
 export function summarize(profile, { top = 40 } = {}) {
   const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map();
