@@ -308,3 +308,29 @@ export async function waitForJob(jobId: string, timeoutMs = 60_000): Promise<Raw
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/**
+ * A sequence's stored counts (sequence_counts, kept by triggers) beside the same counts taken from
+ * every enrollment and email: a test expects the two equal. Statuses at zero are left out of both.
+ */
+export async function sequenceCountsVsTruth(sequenceId: string) {
+  const statuses = ["scheduled", "active", "paused", "held", "finished", "failed", "removed"] as const;
+  const row = await env.DB.prepare("SELECT * FROM sequence_counts WHERE sequence_id = ?").bind(sequenceId).first<Record<string, number>>();
+  const stored = Object.fromEntries([...statuses, "sent", "bounced"].map((k) => [k, row?.[k] ?? 0] as const).filter(([, n]) => n !== 0));
+  const byStatus = (
+    await env.DB.prepare("SELECT status, count(*) AS n FROM enrollments WHERE sequence_id = ? GROUP BY status")
+      .bind(sequenceId)
+      .all<{ status: string; n: number }>()
+  ).results;
+  const mail = await env.DB.prepare(
+    "SELECT sum(status IN ('sent', 'unknown')) AS sent, sum(status = 'bounced') AS bounced FROM messages WHERE sequence_id = ?",
+  )
+    .bind(sequenceId)
+    .first<{ sent: number | null; bounced: number | null }>();
+  const truth = Object.fromEntries(
+    [...byStatus.map((r) => [r.status, r.n] as const), ["sent", mail?.sent ?? 0] as const, ["bounced", mail?.bounced ?? 0] as const].filter(
+      ([, n]) => n !== 0,
+    ),
+  );
+  return { stored, truth };
+}

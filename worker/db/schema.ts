@@ -462,6 +462,27 @@ export const reportRollup = sqliteTable(
   ],
 );
 
+/**
+ * A sequence's enrollments by status and its emails sent and bounced, one row per sequence: the
+ * sequence list reads these instead of walking every enrollment and every email of each sequence on
+ * the page (which grew with everything a team ever sent). Kept by SQLite triggers on `enrollments`
+ * and `messages` (migrations/0023_sequence_counts.sql), like the rollup, so every writer keeps it
+ * right without knowing it. `sent` counts emails that went out (status sent or unknown), `bounced`
+ * the bounced ones, as the list always showed them.
+ */
+export const sequenceCounts = sqliteTable("sequence_counts", {
+  sequenceId: text("sequence_id").primaryKey(),
+  scheduled: integer("scheduled").notNull().default(0),
+  active: integer("active").notNull().default(0),
+  paused: integer("paused").notNull().default(0),
+  held: integer("held").notNull().default(0),
+  finished: integer("finished").notNull().default(0),
+  failed: integer("failed").notNull().default(0),
+  removed: integer("removed").notNull().default(0),
+  sent: integer("sent").notNull().default(0),
+  bounced: integer("bounced").notNull().default(0),
+});
+
 export const tasks = sqliteTable(
   "tasks",
   {
