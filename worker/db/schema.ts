@@ -483,6 +483,17 @@ export const sequenceCounts = sqliteTable("sequence_counts", {
   bounced: integer("bounced").notNull().default(0),
 });
 
+/**
+ * A team's live contacts counted, one row per team: the contacts page's total when nothing filters it,
+ * instead of counting the team's whole address book on every page. Kept by SQLite triggers on
+ * `contacts` (migrations/0024_team_counts.sql), so every writer (the API, CSV imports, people saved as
+ * contacts, deletion) keeps it right without knowing it.
+ */
+export const teamCounts = sqliteTable("team_counts", {
+  teamId: text("team_id").primaryKey(),
+  contacts: integer("contacts").notNull().default(0),
+});
+
 export const tasks = sqliteTable(
   "tasks",
   {

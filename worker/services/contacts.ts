@@ -1,8 +1,8 @@
-import { and, asc, count, desc, eq, isNull, or, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, isNull, or, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { contains } from "../db/contains";
 import { inChunks, inList } from "../db/in-list";
-import { CONTACT_SEARCH_TEXT, contacts, contactStages, enrollments, listMembers, sequences, users } from "../db/schema";
+import { CONTACT_SEARCH_TEXT, contacts, contactStages, enrollments, listMembers, sequences, teamCounts, users } from "../db/schema";
 import type { Caller } from "../env";
 import { now } from "../lib/clock";
 import { ApiError, notFound } from "../lib/errors";
@@ -132,6 +132,16 @@ function contactConditions(teamId: string, q: ContactFilter) {
   return and(...conds);
 }
 
+/**
+ * How many contacts match: with no filter, the team's count kept by triggers (team_counts, one row)
+ * instead of counting the whole address book on every page; else counted.
+ */
+function contactTotal(d: Db, teamId: string, q: ContactFilter, where: SQL | undefined) {
+  return q.owner_id || q.stage_id || q.list_id || q.q
+    ? d.select({ n: count() }).from(contacts).where(where)
+    : d.select({ n: teamCounts.contacts }).from(teamCounts).where(eq(teamCounts.teamId, teamId));
+}
+
 /** One page of the team's contacts matching the filters, with the total. */
 export async function searchContacts(
   d: Db,
@@ -154,7 +164,7 @@ export async function searchContacts(
       .orderBy(...order, asc(contacts.id))
       .limit(q.per_page)
       .offset((q.page - 1) * q.per_page),
-    d.select({ n: count() }).from(contacts).where(where),
+    contactTotal(d, caller.teamId, q, where),
   ]);
   return { contacts: rows, total: total[0]?.n ?? 0 };
 }
@@ -168,7 +178,7 @@ export async function matchingContactIds(
   const where = contactConditions(caller.teamId, q);
   const [rows, total] = await d.batch([
     d.select({ id: contacts.id }).from(contacts).where(where).orderBy(asc(contacts.id)).limit(MAX_SELECTION),
-    d.select({ n: count() }).from(contacts).where(where),
+    contactTotal(d, caller.teamId, q, where),
   ]);
   const n = total[0]?.n ?? 0;
   return { ids: rows.map((r) => r.id), total: n, too_many: n > MAX_SELECTION };

@@ -1,0 +1,98 @@
+// The contacts page's total, when nothing filters it, is the team's count kept by triggers on contacts
+// (migrations/0024_team_counts.sql). Before, every page counted the team's whole address book, so a
+// page read more with every contact the team ever saved.
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { app } from "../../worker/app";
+import { countingD1 } from "../../worker/middleware/d1-count";
+import { BASE, client, env, ok } from "../helpers";
+import { makeContacts, makeTeam, sessionFor } from "../fixtures";
+
+async function stored(teamId: string) {
+  return (await env.DB.prepare("SELECT contacts FROM team_counts WHERE team_id = ?").bind(teamId).first<number>("contacts")) ?? 0;
+}
+async function truth(teamId: string) {
+  return (
+    (await env.DB.prepare("SELECT count(*) AS n FROM contacts WHERE team_id = ? AND deleted_at IS NULL").bind(teamId).first<number>("n")) ??
+    0
+  );
+}
+
+describe("the contacts page's total", () => {
+  it("is read from the team's count, not by counting every contact, and follows deletes", async () => {
+    const { teamId, userId } = await makeTeam();
+    const s = await sessionFor(teamId, userId);
+    const ids = await makeContacts(teamId, 3_000);
+    // Added over time, as a real address book is (the page's order breaks ties of created_at by id, which
+    // sorts every contact sharing the instant: not what this test is about).
+    await env.DB.prepare("UPDATE contacts SET created_at = created_at - CAST(substr(first_name, 6) AS INTEGER) WHERE team_id = ?")
+      .bind(teamId)
+      .run();
+    // Another team's contacts count for that team only.
+    const other = await makeTeam();
+    await makeContacts(other.teamId, 500);
+
+    const page = async () => {
+      const counted = countingD1(env.DB, { rowsOfRaw: true });
+      const ctx = createExecutionContext();
+      const res = await app.request(`${BASE}/api/contacts?per_page=25`, { headers: { cookie: s.cookie } }, { ...env, DB: counted.db }, ctx);
+      const body = (await res.json()) as { contacts: unknown[]; pagination: { total_entries: number } };
+      await waitOnExecutionContext(ctx);
+      expect(res.status).toBe(200);
+      return { body, rowsRead: counted.count.rowsRead, statements: counted.count.statements };
+    };
+    const first = await page();
+    expect(first.body.contacts).toHaveLength(25);
+    expect(first.body.pagination.total_entries).toBe(3_000);
+    // Before, the total's statement walked the team's 3,000 contacts.
+    expect(first.rowsRead, first.statements.join("\n")).toBeLessThan(100);
+
+    // Deleting through the API (the real writer) takes them out of the total.
+    const api = client(s);
+    await ok(await api.api.contacts.bulk.$post({ json: { action: "delete", contact_ids: ids.slice(0, 40) } }));
+    expect((await page()).body.pagination.total_entries).toBe(2_960);
+    // A filter still counts the matching contacts: First29, First290–299, First2900–2999, less First29 deleted.
+    const search = await app.request(`${BASE}/api/contacts?q=First29`, { headers: { cookie: s.cookie } }, env);
+    expect(((await search.json()) as { pagination: { total_entries: number } }).pagination.total_entries).toBe(110);
+    expect(await stored(other.teamId)).toBe(500);
+  });
+
+  it("stays equal to the team's live contacts under inserts, deletes, restores and removals", async () => {
+    let writes = 0;
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant("insert" as const), n: fc.integer({ min: 1, max: 5 }) }),
+      fc.record({ kind: fc.constant("softDelete" as const), pick: fc.nat() }),
+      fc.record({ kind: fc.constant("restore" as const), pick: fc.nat() }),
+      fc.record({ kind: fc.constant("remove" as const), pick: fc.nat() }),
+      fc.record({ kind: fc.constant("rename" as const), pick: fc.nat() }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 5, maxLength: 30 }), async (ops) => {
+        // A team of this run's own: a counterexample replays alone.
+        const { teamId } = await makeTeam();
+        const ids: string[] = [];
+        for (const o of ops) {
+          if (o.kind === "insert") {
+            ids.push(...(await makeContacts(teamId, o.n)));
+            writes += o.n;
+            continue;
+          }
+          if (!ids.length) continue;
+          const id = ids[o.pick % ids.length]!;
+          if (o.kind === "softDelete") await env.DB.prepare("UPDATE contacts SET deleted_at = ? WHERE id = ?").bind(Date.now(), id).run();
+          else if (o.kind === "restore") await env.DB.prepare("UPDATE contacts SET deleted_at = NULL WHERE id = ?").bind(id).run();
+          else if (o.kind === "rename") await env.DB.prepare("UPDATE contacts SET first_name = 'Renamed' WHERE id = ?").bind(id).run();
+          else {
+            await env.DB.prepare("DELETE FROM contacts WHERE id = ?").bind(id).run();
+            ids.splice(ids.indexOf(id), 1);
+          }
+          writes++;
+        }
+        expect(await stored(teamId)).toBe(await truth(teamId));
+      }),
+      { seed: 24, numRuns: 40 },
+    );
+    expect(writes).toBeGreaterThan(200);
+  });
+});
