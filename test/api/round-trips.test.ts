@@ -118,7 +118,7 @@ describe("D1 work of the routes a busy screen calls", () => {
 
   it("the contacts page takes its total from the team's count, without counting the contacts", async () => {
     const m = await measure(admin, "GET", "/api/contacts?page=3&per_page=25");
-    // No count over contacts at all (test/api/contacts-total); a filtered page still counts (below).
+    // No count over contacts at all (test/api/contacts-page-reads); a filtered page still counts (below).
     expect(
       m.queries.filter((q) => /count\(/i.test(q.sql)),
       m.statements.join("\n"),
@@ -145,7 +145,8 @@ describe("D1 work of the routes a busy screen calls", () => {
         .map((r) => r.detail)
         .join("; ");
     expect(await plan()).toMatch(/contacts_team_created_idx/);
-    expect(await plan()).not.toMatch(/TEMP B-TREE FOR ORDER BY/);
+    // Not even for the ties of created_at ("RIGHT PART OF ORDER BY"): an import's rows share one instant.
+    expect(await plan()).not.toMatch(/TEMP B-TREE/);
   });
 
   it("counting a contacts search reads the search index alone, not every contact of the team", async () => {

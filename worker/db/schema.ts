@@ -190,7 +190,8 @@ export const contacts = sqliteTable(
     // replies, imports, meetings); deleted_at last, so a lookup of live contacts by address is served whole.
     index("contacts_team_email_idx").on(t.teamId, sql.raw("lower(email)"), t.deletedAt),
     index("contacts_team_owner_idx").on(t.teamId, t.ownerId),
-    index("contacts_team_created_idx").on(t.teamId, t.createdAt),
+    // With id: the contacts page's newest-first order, ties included, read straight from the index.
+    index("contacts_team_created_idx").on(t.teamId, t.createdAt, t.id),
     // The Contacts page's total (a team's live contacts) read from the index alone: 0.5 ms instead of 5.8 ms over 5,000 contacts.
     index("contacts_team_live_idx").on(t.teamId, t.deletedAt),
     // "Name, email or company contains": one lowercased text per contact, read from the index alone

@@ -136,11 +136,12 @@ function contactConditions(teamId: string, q: ContactFilter) {
  * How many contacts match: with no filter, the team's count kept by triggers (team_counts, one row)
  * instead of counting the whole address book on every page; else counted.
  */
-function contactTotal(d: Db, teamId: string, q: ContactFilter, where: SQL | undefined) {
-  return q.owner_id || q.stage_id || q.list_id || q.q
+function contactTotal(d: Db, teamId: string, filtered: boolean, where: SQL | undefined) {
+  return filtered
     ? d.select({ n: count() }).from(contacts).where(where)
     : d.select({ n: teamCounts.contacts }).from(teamCounts).where(eq(teamCounts.teamId, teamId));
 }
+const filtered = (q: ContactFilter) => Boolean(q.owner_id || q.stage_id || q.list_id || q.q);
 
 /** One page of the team's contacts matching the filters, with the total. */
 export async function searchContacts(
@@ -149,22 +150,25 @@ export async function searchContacts(
   q: ContactFilter & { sort: "created_at" | "name" | "score"; page: number; per_page: number },
 ): Promise<{ contacts: ContactRow[]; total: number }> {
   const where = contactConditions(caller.teamId, q);
+  // Newest first breaks ties by id in the same direction, along contacts_team_created_idx (team,
+  // created_at, id): a CSV part's rows share one created_at, and a tie broken the other way sorted every
+  // contact of the instant before the page (test/api/contacts-page-reads).
   const order =
     q.sort === "name"
-      ? [asc(contacts.lastName), asc(contacts.firstName)]
+      ? [asc(contacts.lastName), asc(contacts.firstName), asc(contacts.id)]
       : q.sort === "score"
-        ? [desc(contacts.score)]
-        : [desc(contacts.createdAt)];
+        ? [desc(contacts.score), asc(contacts.id)]
+        : [desc(contacts.createdAt), desc(contacts.id)];
   // One D1 round trip for the page and its total (a batch), not two.
   const [rows, total] = await d.batch([
     d
       .select()
       .from(contacts)
       .where(where)
-      .orderBy(...order, asc(contacts.id))
+      .orderBy(...order)
       .limit(q.per_page)
       .offset((q.page - 1) * q.per_page),
-    contactTotal(d, caller.teamId, q, where),
+    contactTotal(d, caller.teamId, filtered(q), where),
   ]);
   return { contacts: rows, total: total[0]?.n ?? 0 };
 }
@@ -178,7 +182,7 @@ export async function matchingContactIds(
   const where = contactConditions(caller.teamId, q);
   const [rows, total] = await d.batch([
     d.select({ id: contacts.id }).from(contacts).where(where).orderBy(asc(contacts.id)).limit(MAX_SELECTION),
-    contactTotal(d, caller.teamId, q, where),
+    contactTotal(d, caller.teamId, filtered(q), where),
   ]);
   const n = total[0]?.n ?? 0;
   return { ids: rows.map((r) => r.id), total: n, too_many: n > MAX_SELECTION };
@@ -431,10 +435,11 @@ export async function searchContactIds(
       .select({ id: contacts.id })
       .from(contacts)
       .where(where)
-      .orderBy(q.ascending ? asc(col) : desc(col), asc(contacts.id))
+      // Ties by id in the sort's direction: down contacts_team_created_idx without sorting an instant's contacts.
+      .orderBy(...(q.ascending ? [asc(col), asc(contacts.id)] : [desc(col), desc(contacts.id)]))
       .limit(q.perPage)
       .offset((q.page - 1) * q.perPage),
-    d.select({ n: count() }).from(contacts).where(where),
+    contactTotal(d, teamId, Boolean(q.q || q.stageIds?.length || q.listIds?.length), where),
   ]);
   return { ids: rows.map((r) => r.id), total: total[0]?.n ?? 0 };
 }
