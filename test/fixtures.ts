@@ -334,3 +334,63 @@ export async function sequenceCountsVsTruth(sequenceId: string) {
   );
   return { stored, truth };
 }
+
+/**
+ * Emails in D1's outbox as the MailboxDO writes them, one per contact (the same contact may repeat),
+ * the i-th with status `status(i)`; sent ones at decreasing instants. Returns their ids.
+ */
+export async function makeMessages(
+  teamId: string,
+  sequenceId: string,
+  stepId: string,
+  mailboxId: string,
+  contactIds: readonly string[],
+  status: (i: number) => string = () => "sent",
+) {
+  const t = now();
+  const rows = contactIds.map((c, i) => {
+    const id = newId();
+    const s = status(i);
+    const sent = s === "sent" || s === "bounced" || s === "unknown";
+    return [
+      id,
+      teamId,
+      newId(),
+      sequenceId,
+      stepId,
+      mailboxId,
+      c,
+      `${i}@x.test`,
+      `Hello ${i}`,
+      "Hi",
+      `<${id}@x.test>`,
+      s,
+      t - i,
+      sent ? t - i : null,
+      t - i,
+    ];
+  });
+  await bulkInsert(
+    env.DB,
+    "messages",
+    [
+      "id",
+      "team_id",
+      "enrollment_id",
+      "sequence_id",
+      "step_id",
+      "mailbox_id",
+      "contact_id",
+      "to_email",
+      "subject",
+      "body",
+      "message_id_header",
+      "status",
+      "scheduled_at",
+      "sent_at",
+      "created_at",
+    ],
+    rows,
+  );
+  return rows.map((r) => r[0] as string);
+}

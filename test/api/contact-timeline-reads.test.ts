@@ -10,52 +10,7 @@ import { now } from "../../worker/lib/clock";
 import { newId } from "../../worker/lib/ids";
 import { countingD1 } from "../../worker/middleware/d1-count";
 import { BASE, env } from "../helpers";
-import { makeContacts, makeMailbox, makeSequence, makeTeam, sessionFor } from "../fixtures";
-
-async function addMessages(teamId: string, sequenceId: string, stepId: string, mailboxId: string, contactIds: string[]) {
-  const t = now();
-  await bulkInsert(
-    env.DB,
-    "messages",
-    [
-      "id",
-      "team_id",
-      "enrollment_id",
-      "sequence_id",
-      "step_id",
-      "mailbox_id",
-      "contact_id",
-      "to_email",
-      "subject",
-      "body",
-      "message_id_header",
-      "status",
-      "scheduled_at",
-      "sent_at",
-      "created_at",
-    ],
-    contactIds.map((c, i) => {
-      const id = newId();
-      return [
-        id,
-        teamId,
-        newId(),
-        sequenceId,
-        stepId,
-        mailboxId,
-        c,
-        `${i}@x.test`,
-        `Hello ${i}`,
-        "Hi",
-        `<${id}@x.test>`,
-        "sent",
-        t - i,
-        t - i,
-        t - i,
-      ];
-    }),
-  );
-}
+import { makeContacts, makeMailbox, makeMessages, makeSequence, makeTeam, sessionFor } from "../fixtures";
 
 async function addTasks(teamId: string, userId: string, contactIds: string[]) {
   const t = now();
@@ -75,9 +30,9 @@ describe("a contact's timeline", () => {
     const { sequenceId, stepIds } = await makeSequence(teamId, userId, [{ wait: 0 }], null, false);
     const mailboxId = await makeMailbox(teamId, userId);
     // The team's outbox: 3,000 emails to other contacts, and 3 to the one whose profile is open.
-    await addMessages(teamId, sequenceId, stepIds[0]!, mailboxId, contacts.slice(1));
+    await makeMessages(teamId, sequenceId, stepIds[0]!, mailboxId, contacts.slice(1));
     const mine = contacts[0]!;
-    await addMessages(teamId, sequenceId, stepIds[0]!, mailboxId, [mine, mine, mine]);
+    await makeMessages(teamId, sequenceId, stepIds[0]!, mailboxId, [mine, mine, mine]);
     // Its task list: 3,000 tasks for other contacts, 2 for this one; and another team's 1,000.
     await addTasks(teamId, userId, [...contacts.slice(1), mine, mine]);
     const other = await makeTeam();

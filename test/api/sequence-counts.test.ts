@@ -2,7 +2,8 @@
 // sequence kept by triggers (migrations/0023_sequence_counts.sql). Before, the list walked every
 // enrollment and every email of each sequence on its page, so it read more with every email a team
 // ever sent. The engine's model test checks the counts against the rows the real engine wrote; here
-// the list's reads, and the triggers under any mix of writes.
+// the list's reads, and the triggers under any mix of writes (the outbox's counts by status too:
+// migration 0026, test/api/outbox-reads).
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -15,57 +16,9 @@ import { now } from "../../worker/lib/clock";
 import { newId } from "../../worker/lib/ids";
 import { countingD1 } from "../../worker/middleware/d1-count";
 import { BASE, env } from "../helpers";
-import { makeContacts, makeMailbox, makeSequence, makeTeam, sequenceCountsVsTruth, sessionFor } from "../fixtures";
+import { makeContacts, makeMailbox, makeMessages, makeSequence, makeTeam, sequenceCountsVsTruth, sessionFor } from "../fixtures";
 
 const MESSAGE_STATUSES = ["scheduled", "sending", "sent", "failed", "bounced", "unknown", "cancelled"] as const;
-
-const messageRow = (
-  teamId: string,
-  sequenceId: string,
-  stepId: string,
-  mailboxId: string,
-  contactId: string,
-  status: string,
-  i: number,
-) => {
-  const id = newId();
-  const t = now() - i;
-  const sent = status === "sent" || status === "bounced" || status === "unknown";
-  return [
-    id,
-    teamId,
-    newId(),
-    sequenceId,
-    stepId,
-    mailboxId,
-    contactId,
-    `${i}@x.test`,
-    `Hello ${i}`,
-    "Hi",
-    `<${id}@x.test>`,
-    status,
-    t,
-    sent ? t : null,
-    t,
-  ];
-};
-const MESSAGE_COLUMNS = [
-  "id",
-  "team_id",
-  "enrollment_id",
-  "sequence_id",
-  "step_id",
-  "mailbox_id",
-  "contact_id",
-  "to_email",
-  "subject",
-  "body",
-  "message_id_header",
-  "status",
-  "scheduled_at",
-  "sent_at",
-  "created_at",
-];
 
 describe("a sequence's counts", () => {
   it("are read from one row per sequence, not from every enrollment and email", async () => {
@@ -81,12 +34,7 @@ describe("a sequence's counts", () => {
       ["id", "team_id", "sequence_id", "contact_id", "mailbox_id", "status", "current_step", "created_at", "updated_at"],
       contacts.map((c, i) => [newId(), teamId, sequenceId, c, mailboxId, ENROLLMENT_STATUSES[i % ENROLLMENT_STATUSES.length]!, 0, t, t]),
     );
-    await bulkInsert(
-      env.DB,
-      "messages",
-      MESSAGE_COLUMNS,
-      contacts.map((c, i) => messageRow(teamId, sequenceId, stepIds[0]!, mailboxId, c, MESSAGE_STATUSES[i % MESSAGE_STATUSES.length]!, i)),
-    );
+    await makeMessages(teamId, sequenceId, stepIds[0]!, mailboxId, contacts, (i) => MESSAGE_STATUSES[i % MESSAGE_STATUSES.length]!);
 
     const counted = countingD1(env.DB, { rowsOfRaw: true });
     const ctx = createExecutionContext();
@@ -164,10 +112,8 @@ describe("a sequence's counts", () => {
             await env.DB.prepare("DELETE FROM enrollments WHERE id = ?").bind(e!.id).run();
           } else if (o.kind === "email") {
             const seq = seqs[o.seq]!;
-            const row = messageRow(teamId, seq.sequenceId, seq.stepIds[0]!, mailboxId, contacts[0]!, o.status, emails.length);
-            await bulkInsert(env.DB, "messages", MESSAGE_COLUMNS, [row]);
+            emails.push(...(await makeMessages(teamId, seq.sequenceId, seq.stepIds[0]!, mailboxId, [contacts[0]!], () => o.status)));
             writes++;
-            emails.push(row[0] as string);
           } else if (o.kind === "emailStatus" && emails.length) {
             await env.DB.prepare("UPDATE messages SET status = ? WHERE id = ?")
               .bind(o.status, emails[o.pick % emails.length])
@@ -181,6 +127,14 @@ describe("a sequence's counts", () => {
           const { stored, truth } = await sequenceCountsVsTruth(s.sequenceId);
           expect(stored).toEqual(truth);
         }
+        // The outbox's counts by status (team_message_counts, migration 0026) follow the same writes.
+        const kept = await env.DB.prepare("SELECT status, n FROM team_message_counts WHERE team_id = ? AND n <> 0 ORDER BY status")
+          .bind(teamId)
+          .all<{ status: string; n: number }>();
+        const counted = await env.DB.prepare("SELECT status, count(*) AS n FROM messages WHERE team_id = ? GROUP BY status ORDER BY status")
+          .bind(teamId)
+          .all<{ status: string; n: number }>();
+        expect(kept.results).toEqual(counted.results);
       }),
       { seed: 23, numRuns: 40 },
     );

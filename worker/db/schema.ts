@@ -495,6 +495,21 @@ export const teamCounts = sqliteTable("team_counts", {
   contacts: integer("contacts").notNull().default(0),
 });
 
+/**
+ * A team's emails counted by status: the outbox's total when nothing but a status filters it, instead
+ * of counting every email the team ever sent on every page. Kept by SQLite triggers on `messages`
+ * (migrations/0026_team_message_counts.sql), like `sequence_counts`.
+ */
+export const teamMessageCounts = sqliteTable(
+  "team_message_counts",
+  {
+    teamId: text("team_id").notNull(),
+    status: text("status").notNull(),
+    n: integer("n").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.teamId, t.status] })],
+);
+
 export const tasks = sqliteTable(
   "tasks",
   {

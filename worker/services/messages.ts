@@ -2,7 +2,7 @@ import { and, asc, desc, eq, gt, ne, sql } from "drizzle-orm";
 import { isEmailStep } from "../../durable-objects/sequence-config";
 import type { Db } from "../db/client";
 import { inList } from "../db/in-list";
-import { contacts, enrollments, mailboxes, messages, sequences, steps } from "../db/schema";
+import { contacts, enrollments, mailboxes, messages, sequences, steps, teamMessageCounts } from "../db/schema";
 import type { Caller, Env } from "../env";
 import { ApiError, notFound } from "../lib/errors";
 import { messageFor, sequenceFor, visibleMessages } from "./access";
@@ -21,14 +21,19 @@ export interface MessageQuery {
 
 /** One page of the team's emails the caller may see, newest first. */
 export async function listMessages(d: Db, caller: Caller, q: MessageQuery) {
+  const visible = visibleMessages(caller);
   const where = and(
     eq(messages.teamId, caller.teamId),
-    visibleMessages(caller),
+    visible,
     q.mailbox_id ? eq(messages.mailboxId, q.mailbox_id) : undefined,
     q.sequence_id ? eq(messages.sequenceId, q.sequence_id) : undefined,
     q.contact_id ? eq(messages.contactId, q.contact_id) : undefined,
     q.status ? eq(messages.status, q.status) : undefined,
   );
+  // The team's whole outbox (or one status of it), seen by someone who sees every email: the counts kept
+  // by triggers (team_message_counts), not a count of every email the team ever sent. Else counted.
+  const kept = !visible && !q.mailbox_id && !q.sequence_id && !q.contact_id;
+  // Not one batch: the page's joined columns share names (id), which a D1 batch's rows, objects, lose.
   const [rows, total] = await Promise.all([
     d
       .select({
@@ -45,10 +50,15 @@ export async function listMessages(d: Db, caller: Caller, q: MessageQuery) {
       .orderBy(desc(messages.sentAt), desc(messages.id))
       .limit(q.per_page)
       .offset((q.page - 1) * q.per_page),
-    d
-      .select({ n: sql<number>`count(*)` })
-      .from(messages)
-      .where(where),
+    kept
+      ? d
+          .select({ n: sql<number>`coalesce(sum(${teamMessageCounts.n}), 0)` })
+          .from(teamMessageCounts)
+          .where(and(eq(teamMessageCounts.teamId, caller.teamId), q.status ? eq(teamMessageCounts.status, q.status) : undefined))
+      : d
+          .select({ n: sql<number>`count(*)` })
+          .from(messages)
+          .where(where),
   ]);
   return {
     total: total[0]?.n ?? 0,
