@@ -394,3 +394,18 @@ export async function makeMessages(
   );
   return rows.map((r) => r[0] as string);
 }
+
+/** A sequence's enrollment_groups (kept by triggers) beside the same groups counted from its enrollments. */
+export async function enrollmentGroupsVsTruth(sequenceId: string) {
+  const stored = await env.DB.prepare(
+    "SELECT status, reason, mailbox_id, n FROM enrollment_groups WHERE sequence_id = ? AND n <> 0 ORDER BY 1, 2, 3",
+  )
+    .bind(sequenceId)
+    .all();
+  const truth = await env.DB.prepare(
+    "SELECT status, coalesce(reason, '') AS reason, coalesce(mailbox_id, '') AS mailbox_id, count(*) AS n FROM enrollments WHERE sequence_id = ? GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+  )
+    .bind(sequenceId)
+    .all();
+  return { stored: stored.results, truth: truth.results };
+}

@@ -2,8 +2,8 @@
 // sequence kept by triggers (migrations/0023_sequence_counts.sql). Before, the list walked every
 // enrollment and every email of each sequence on its page, so it read more with every email a team
 // ever sent. The engine's model test checks the counts against the rows the real engine wrote; here
-// the list's reads, and the triggers under any mix of writes (the outbox's counts by status too:
-// migration 0026, test/api/outbox-reads).
+// the list's reads, and the triggers under any mix of writes (the outbox's counts by status and the
+// enrollments page's groups too: migrations 0026 and 0027).
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -16,7 +16,16 @@ import { now } from "../../worker/lib/clock";
 import { newId } from "../../worker/lib/ids";
 import { countingD1 } from "../../worker/middleware/d1-count";
 import { BASE, env } from "../helpers";
-import { makeContacts, makeMailbox, makeMessages, makeSequence, makeTeam, sequenceCountsVsTruth, sessionFor } from "../fixtures";
+import {
+  makeContacts,
+  makeMailbox,
+  makeMessages,
+  makeSequence,
+  makeTeam,
+  sequenceCountsVsTruth,
+  sessionFor,
+  enrollmentGroupsVsTruth,
+} from "../fixtures";
 
 const MESSAGE_STATUSES = ["scheduled", "sending", "sent", "failed", "bounced", "unknown", "cancelled"] as const;
 
@@ -62,6 +71,8 @@ describe("a sequence's counts", () => {
         kind: fc.constant("mirror" as const),
         pick: fc.nat(),
         status: fc.constantFrom(...ENROLLMENT_STATUSES),
+        reason: fc.constantFrom(null, "queued_for_mailbox", "bounced", "replied"),
+        noMailbox: fc.boolean(),
         fresh: fc.boolean(),
       }),
       fc.record({ kind: fc.constant("move" as const), pick: fc.nat() }),
@@ -82,7 +93,7 @@ describe("a sequence's counts", () => {
               o.fresh || !enrollments.length
                 ? { id: newId(), seq: o.pick % 2, contact: contacts[o.pick % contacts.length]! }
                 : enrollments[o.pick % enrollments.length]!;
-            const fields = [e.id, e.contact, mailboxId, o.status, 0, null, null, null, userId, now(), null];
+            const fields = [e.id, e.contact, o.noMailbox ? null : mailboxId, o.status, 0, null, o.reason, null, userId, now(), null];
             // The open-once index may refuse a second open enrollment of a contact: nothing is written then.
             const wrote = await writeMirrorPage(
               d,
@@ -126,6 +137,11 @@ describe("a sequence's counts", () => {
         for (const s of seqs) {
           const { stored, truth } = await sequenceCountsVsTruth(s.sequenceId);
           expect(stored).toEqual(truth);
+        }
+        // The enrollments page's groups (enrollment_groups, migration 0027) follow the same writes.
+        for (const s of seqs) {
+          const groups = await enrollmentGroupsVsTruth(s.sequenceId);
+          expect(groups.stored).toEqual(groups.truth);
         }
         // The outbox's counts by status (team_message_counts, migration 0026) follow the same writes.
         const kept = await env.DB.prepare("SELECT status, n FROM team_message_counts WHERE team_id = ? AND n <> 0 ORDER BY status")

@@ -41,6 +41,7 @@ import {
   makeTeam,
   mailboxLedger,
   sequenceState,
+  enrollmentGroupsVsTruth,
   sequenceCountsVsTruth,
   setMailboxStatus,
   startSimulation,
@@ -594,9 +595,12 @@ async function checkInvariants(w: World) {
       expect([r.status, r.reason, r.current_step], "D1 mirror differs from the SequenceDO").toEqual([e?.status, e?.reason, e?.step_pos]);
       if (r.status === "active") expect(r.next_due_at, "D1 mirror's due time differs from the SequenceDO").toBe(e?.due_at);
     }
-    // The sequence list's counts, kept by triggers on what the mirror and the outbox wrote, agree with those rows.
+    // The sequence list's counts and the enrollments page's groups, kept by triggers on what the mirror and
+    // the outbox wrote, agree with those rows.
     const { stored, truth } = await sequenceCountsVsTruth(s.id);
     expect(stored, "sequence_counts differ from the enrollments and emails").toEqual(truth);
+    const groups = await enrollmentGroupsVsTruth(s.id);
+    expect(groups.stored, "enrollment_groups differ from the enrollments").toEqual(groups.truth);
   }
 }
 

@@ -385,6 +385,9 @@ export const enrollments = sqliteTable(
       .on(t.sequenceId, t.contactId)
       .where(sql`status IN ('scheduled', 'active', 'paused', 'held')`),
     index("enrollments_sequence_contact_idx").on(t.sequenceId, t.contactId),
+    // A sequence's enrollments page in its default order (last change first, ties by id the same way):
+    // walked to its page instead of sorting every enrollment of the sequence (test/api/enrollments-page-reads).
+    index("enrollments_sequence_updated_idx").on(t.sequenceId, t.updatedAt, t.id),
     index("enrollments_team_status_idx").on(t.teamId, t.status),
     index("enrollments_sequence_status_idx").on(t.sequenceId, t.status),
     index("enrollments_contact_idx").on(t.contactId, t.status),
@@ -508,6 +511,25 @@ export const teamMessageCounts = sqliteTable(
     n: integer("n").notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.teamId, t.status] })],
+);
+
+/**
+ * A sequence's enrollments counted by (status, reason, mailbox): the enrollments page's chips add these
+ * up (the same filters, over a few rows per sequence) instead of walking every enrollment of the
+ * sequence on every page. Kept by SQLite triggers on `enrollments`
+ * (migrations/0027_enrollment_groups.sql). No reason or mailbox is stored as '' (a key part).
+ */
+export const enrollmentGroups = sqliteTable(
+  "enrollment_groups",
+  {
+    sequenceId: text("sequence_id").notNull(),
+    status: text("status").notNull(),
+    reason: text("reason").notNull(),
+    mailboxId: text("mailbox_id").notNull(),
+    teamId: teamId(),
+    n: integer("n").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.sequenceId, t.status, t.reason, t.mailboxId] })],
 );
 
 export const tasks = sqliteTable(

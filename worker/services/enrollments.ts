@@ -85,6 +85,12 @@ const FROM = sql`FROM enrollments e JOIN contacts c ON c.id = e.contact_id LEFT 
  * leaving it out saves a contact lookup per enrollment of the sequence on every list request.
  */
 const FROM_ENROLLMENTS = sql`FROM enrollments e LEFT JOIN mailboxes mb ON mb.id = e.mailbox_id`;
+/**
+ * The enrollments of a sequence counted by (status, reason, mailbox), as `e` (with `e.n`): what the chips
+ * read when no search names a contact. No reason or mailbox is '' there, which no filter's reason equals
+ * and no mailbox id joins, as NULL in enrollments.
+ */
+const FROM_GROUPS = sql`FROM enrollment_groups e LEFT JOIN mailboxes mb ON mb.id = e.mailbox_id`;
 const SORTS_BY_CONTACT = new Set<EnrollmentSort>(["name", "email", "company"]);
 
 /**
@@ -205,14 +211,18 @@ export async function listEnrollments(env: Env, d: Db, caller: Caller, sequenceI
            JOIN enrollments e ON e.id = pg.id JOIN contacts c ON c.id = e.contact_id LEFT JOIN mailboxes mb ON mb.id = e.mailbox_id
            ${steps} ${order}`;
   // Page and chip counts in one D1 round trip (a batch). The chips answer the same search for every
-  // status, so the total of the status asked for is its chip: no count statement of its own.
+  // status, so the total of the status asked for is its chip: no count statement of its own. Without a
+  // search they add up the sequence's enrollment_groups (the same filters over a few rows kept by
+  // triggers) instead of walking every enrollment of the sequence; a search names the contact, so it counts.
   const [seqRes, pageRes, countsRes] = await batchSql(d, [
     seqQuery,
     page,
     sql`SELECT ${sql.join(
-      ENROLLMENT_FILTERS.map((f) => sql`coalesce(sum(CASE WHEN ${FILTER_SQL[f]} THEN 1 ELSE 0 END), 0) AS ${sql.identifier(f)}`),
+      ENROLLMENT_FILTERS.map(
+        (f) => sql`coalesce(sum(CASE WHEN ${FILTER_SQL[f]} THEN ${q.q ? sql`1` : sql`e.n`} ELSE 0 END), 0) AS ${sql.identifier(f)}`,
+      ),
       sql`, `,
-    )} ${q.q ? FROM : FROM_ENROLLMENTS} ${where(sequenceId, caller.teamId, { ...q, status: "all" }, q.status)}`,
+    )} ${q.q ? FROM : FROM_GROUPS} ${where(sequenceId, caller.teamId, { ...q, status: "all" }, q.status)}`,
   ]);
   const { seq } = sequenceFromBatch(caller, seqQuery, seqRes);
   const rows = pageRes!.results as ListRow[];
