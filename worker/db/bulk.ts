@@ -16,7 +16,7 @@ export async function bulkInsert(
   table: string,
   columns: readonly string[],
   rows: readonly Row[],
-  mode: "" | "OR IGNORE" | "OR REPLACE" = "OR IGNORE",
+  mode: "" | "OR IGNORE" = "OR IGNORE",
 ) {
   await batchSql(db(d1), bulkInsertSql(table, columns, rows, mode));
 }
@@ -30,7 +30,9 @@ export function bulkInsertSql(
   table: string,
   columns: readonly string[],
   rows: readonly Row[],
-  mode: "" | "OR IGNORE" | "OR REPLACE" = "OR IGNORE",
+  // No OR REPLACE: the row it replaces goes without its DELETE triggers (SQLite fires them only with
+  // recursive_triggers on), which would leave the counts kept by triggers wrong. Upsert instead.
+  mode: "" | "OR IGNORE" = "OR IGNORE",
   /** e.g. `ON CONFLICT(...) DO UPDATE ...` (identifiers only). */
   onConflict = "",
 ): SQL[] {

@@ -209,6 +209,11 @@ export const lists = sqliteTable(
     teamId: teamId(),
     ownerId: text("owner_id").notNull(),
     name: text("name").notNull(),
+    /**
+     * Its members counted, kept by SQLite triggers on list_members (migrations/0028_list_contact_count.sql):
+     * the lists page read every member of every list on it.
+     */
+    contactCount: integer("contact_count").notNull().default(0),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex("lists_team_name_uq").on(t.teamId, t.name)],

@@ -23,9 +23,14 @@ export interface ListView {
   created_at: number;
 }
 
-const memberCount = sql<number>`(select count(*) from ${listMembers} where ${listMembers.listId} = ${lists.id})`;
-
-const viewColumns = { id: lists.id, name: lists.name, owner_id: lists.ownerId, created_at: lists.createdAt, contact_count: memberCount };
+// The size is the list's count kept by triggers, not a count of its members on every read.
+const viewColumns = {
+  id: lists.id,
+  name: lists.name,
+  owner_id: lists.ownerId,
+  created_at: lists.createdAt,
+  contact_count: lists.contactCount,
+};
 
 const nameTaken = () =>
   new ApiError("validation_failed", "A list with this name exists", { fields: [{ field: "name", message: "Pick another name" }] });
