@@ -434,7 +434,8 @@ export const messages = sqliteTable(
   (t) => [
     uniqueIndex("messages_enrollment_step_uq").on(t.enrollmentId, t.stepId), // invariant 4 backstop
     uniqueIndex("messages_message_id_uq").on(t.messageIdHeader),
-    index("messages_team_status_idx").on(t.teamId, t.status, t.scheduledAt),
+    // No (team, status) index: the outbox's counts by status are kept (team_message_counts), and its pages
+    // and every other count walk messages_team_sent_idx; one b-tree write fewer per email (migration 0029).
     index("messages_mailbox_status_idx").on(t.mailboxId, t.status, t.scheduledAt),
     // A contact's emails (their timeline, the outbox filtered by contact) without walking the team's.
     index("messages_contact_sent_idx").on(t.contactId, t.sentAt),

@@ -1,5 +1,6 @@
 import { and, asc, count, eq, isNull, sql } from "drizzle-orm";
-import type { Db } from "../db/client";
+import { bulkInsertSql } from "../db/bulk";
+import { batchSql, type Db } from "../db/client";
 import { contains } from "../db/contains";
 import { inChunks, inList, listParam } from "../db/in-list";
 import { contacts, listMembers, lists } from "../db/schema";
@@ -87,10 +88,17 @@ export async function ensureLists(d: Db, caller: Caller, names: readonly string[
   const clean = [...new Set(names.map((n) => n.trim()).filter(Boolean))];
   if (!clean.length) return [];
   const t = now();
-  await d
-    .insert(lists)
-    .values(clean.map((name) => ({ id: newId(), teamId: caller.teamId, ownerId: caller.userId, name, createdAt: t })))
-    .onConflictDoNothing();
+  // The rows as one bound JSON value (bulkInsertSql): as bound columns, 20 names already took D1's 100 parameters.
+  await batchSql(
+    d,
+    bulkInsertSql(
+      "lists",
+      ["id", "team_id", "owner_id", "name", "created_at"],
+      clean.map((name) => [newId(), caller.teamId, caller.userId, name, t]),
+      "",
+      "ON CONFLICT DO NOTHING",
+    ),
+  );
   return (await listsByName(d, caller.teamId, clean)).map((r) => r.id);
 }
 
