@@ -141,7 +141,7 @@ function contactTotal(d: Db, teamId: string, filtered: boolean, where: SQL | und
     ? d.select({ n: count() }).from(contacts).where(where)
     : d.select({ n: teamCounts.contacts }).from(teamCounts).where(eq(teamCounts.teamId, teamId));
 }
-const filtered = (q: ContactFilter) => Boolean(q.owner_id || q.stage_id || q.list_id || q.q);
+const isFiltered = (q: ContactFilter) => Boolean(q.owner_id || q.stage_id || q.list_id || q.q);
 
 /** One page of the team's contacts matching the filters, with the total. */
 export async function searchContacts(
@@ -168,7 +168,7 @@ export async function searchContacts(
       .orderBy(...order)
       .limit(q.per_page)
       .offset((q.page - 1) * q.per_page),
-    contactTotal(d, caller.teamId, filtered(q), where),
+    contactTotal(d, caller.teamId, isFiltered(q), where),
   ]);
   return { contacts: rows, total: total[0]?.n ?? 0 };
 }
@@ -182,7 +182,7 @@ export async function matchingContactIds(
   const where = contactConditions(caller.teamId, q);
   const [rows, total] = await d.batch([
     d.select({ id: contacts.id }).from(contacts).where(where).orderBy(asc(contacts.id)).limit(MAX_SELECTION),
-    contactTotal(d, caller.teamId, filtered(q), where),
+    contactTotal(d, caller.teamId, isFiltered(q), where),
   ]);
   const n = total[0]?.n ?? 0;
   return { ids: rows.map((r) => r.id), total: n, too_many: n > MAX_SELECTION };
