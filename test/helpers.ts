@@ -1,7 +1,9 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import type { Table } from "drizzle-orm";
 import { hc, type ClientResponse } from "hono/client";
-import type { AppType } from "../worker/app";
+import { app, type AppType } from "../worker/app";
+import { countingD1 } from "../worker/middleware/d1-count";
 
 export { env };
 
@@ -12,6 +14,20 @@ export interface Session {
   csrf: string;
   userId: string;
   teamId: string;
+}
+
+/**
+ * A GET signed in with `cookie`, straight through the app with D1 counted: the answer's status and
+ * JSON body, and the request's D1 round trips, rows read and statements (for the tests that hold a
+ * page to what it reads).
+ */
+export async function countedGet<T>(cookie: string, path: string) {
+  const counted = countingD1(env.DB, { rowsOfRaw: true });
+  const ctx = createExecutionContext();
+  const res = await app.request(`${BASE}${path}`, { headers: { cookie } }, { ...env, DB: counted.db }, ctx);
+  const body = (await res.json()) as T;
+  await waitOnExecutionContext(ctx);
+  return { status: res.status, body, count: counted.count };
 }
 
 /** Calls the Worker exactly as a client would. */

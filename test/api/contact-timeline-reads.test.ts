@@ -2,14 +2,11 @@
 // tasks had an index starting with contact_id: SQLite took `team_id = ?` through a team index and
 // checked every email the team ever sent, and scanned the tasks of every team, so opening one
 // contact's profile read the whole outbox and task list (and grew with them).
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { app } from "../../worker/app";
 import { bulkInsert } from "../../worker/db/bulk";
 import { now } from "../../worker/lib/clock";
 import { newId } from "../../worker/lib/ids";
-import { countingD1 } from "../../worker/middleware/d1-count";
-import { BASE, env } from "../helpers";
+import { countedGet, env } from "../helpers";
 import { makeContacts, makeMailbox, makeMessages, makeSequence, makeTeam, sessionFor } from "../fixtures";
 
 async function addTasks(teamId: string, userId: string, contactIds: string[]) {
@@ -38,20 +35,11 @@ describe("a contact's timeline", () => {
     const other = await makeTeam();
     await addTasks(other.teamId, other.userId, await makeContacts(other.teamId, 1_000));
 
-    const counted = countingD1(env.DB, { rowsOfRaw: true });
-    const ctx = createExecutionContext();
-    const res = await app.request(
-      `${BASE}/api/contacts/${mine}/timeline`,
-      { headers: { cookie: s.cookie } },
-      { ...env, DB: counted.db },
-      ctx,
-    );
-    const body = (await res.json()) as { events: { kind: string }[] };
-    await waitOnExecutionContext(ctx);
-    expect(res.status).toBe(200);
+    const { status, body, count } = await countedGet<{ events: { kind: string }[] }>(s.cookie, `/api/contacts/${mine}/timeline`);
+    expect(status).toBe(200);
     expect(body.events.filter((e) => e.kind === "email")).toHaveLength(3);
     expect(body.events.filter((e) => e.kind === "task")).toHaveLength(2);
     // Before, the emails' query walked the team's 3,003 emails and the tasks' every team's tasks.
-    expect(counted.count.rowsRead, counted.count.statements.join("\n")).toBeLessThan(100);
+    expect(count.rowsRead, count.statements.join("\n")).toBeLessThan(100);
   });
 });

@@ -2,12 +2,9 @@
 // filters it, is the team's count kept by triggers on contacts (migrations/0024_team_counts.sql): before,
 // every page counted every contact. Its newest-first order breaks ties by id along the created-at index:
 // before, the contacts of one instant (a CSV part's rows share it) were all sorted for every page.
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { app } from "../../worker/app";
-import { countingD1 } from "../../worker/middleware/d1-count";
-import { BASE, client, env, ok } from "../helpers";
+import { client, countedGet, env, ok } from "../helpers";
 import { makeContacts, makeTeam, sessionFor } from "../fixtures";
 
 async function stored(teamId: string) {
@@ -18,6 +15,13 @@ async function truth(teamId: string) {
     (await env.DB.prepare("SELECT count(*) AS n FROM contacts WHERE team_id = ? AND deleted_at IS NULL").bind(teamId).first<number>("n")) ??
     0
   );
+}
+
+type Contacts = { contacts: { id: string }[]; pagination: { total_entries: number } };
+async function contactsPage(cookie: string, query: string) {
+  const r = await countedGet<Contacts>(cookie, `/api/contacts?${query}`);
+  expect(r.status).toBe(200);
+  return r;
 }
 
 describe("the contacts page", () => {
@@ -34,28 +38,18 @@ describe("the contacts page", () => {
     const other = await makeTeam();
     await makeContacts(other.teamId, 500);
 
-    const page = async () => {
-      const counted = countingD1(env.DB, { rowsOfRaw: true });
-      const ctx = createExecutionContext();
-      const res = await app.request(`${BASE}/api/contacts?per_page=25`, { headers: { cookie: s.cookie } }, { ...env, DB: counted.db }, ctx);
-      const body = (await res.json()) as { contacts: unknown[]; pagination: { total_entries: number } };
-      await waitOnExecutionContext(ctx);
-      expect(res.status).toBe(200);
-      return { body, rowsRead: counted.count.rowsRead, statements: counted.count.statements };
-    };
-    const first = await page();
+    const first = await contactsPage(s.cookie, "per_page=25");
     expect(first.body.contacts).toHaveLength(25);
     expect(first.body.pagination.total_entries).toBe(3_000);
     // Before, the total's statement walked the team's 3,000 contacts.
-    expect(first.rowsRead, first.statements.join("\n")).toBeLessThan(100);
+    expect(first.count.rowsRead, first.count.statements.join("\n")).toBeLessThan(100);
 
     // Deleting through the API (the real writer) takes them out of the total.
     const api = client(s);
     await ok(api.api.contacts.bulk.$post({ json: { action: "delete", contact_ids: ids.slice(0, 40) } }));
-    expect((await page()).body.pagination.total_entries).toBe(2_960);
+    expect((await contactsPage(s.cookie, "per_page=25")).body.pagination.total_entries).toBe(2_960);
     // A filter still counts the matching contacts: First29, First290–299, First2900–2999, less First29 deleted.
-    const search = await app.request(`${BASE}/api/contacts?q=First29`, { headers: { cookie: s.cookie } }, env);
-    expect(((await search.json()) as { pagination: { total_entries: number } }).pagination.total_entries).toBe(110);
+    expect((await contactsPage(s.cookie, "q=First29")).body.pagination.total_entries).toBe(110);
     expect(await stored(other.teamId)).toBe(500);
   });
 
@@ -65,21 +59,11 @@ describe("the contacts page", () => {
     await makeContacts(teamId, 3_000);
     const pages: string[][] = [];
     for (const p of [1, 2, 120]) {
-      const counted = countingD1(env.DB, { rowsOfRaw: true });
-      const ctx = createExecutionContext();
-      const res = await app.request(
-        `${BASE}/api/contacts?page=${p}&per_page=25`,
-        { headers: { cookie: s.cookie } },
-        { ...env, DB: counted.db },
-        ctx,
-      );
-      const body = (await res.json()) as { contacts: { id: string }[]; pagination: { total_entries: number } };
-      await waitOnExecutionContext(ctx);
-      expect(res.status).toBe(200);
+      const { body, count } = await contactsPage(s.cookie, `page=${p}&per_page=25`);
       expect(body.pagination.total_entries).toBe(3_000);
       pages.push(body.contacts.map((c) => c.id));
       // The page's rows and those before it (an offset), not the 3,000 of the instant sorted first.
-      if (p < 120) expect(counted.count.rowsRead, counted.count.statements.join("\n")).toBeLessThan(100);
+      if (p < 120) expect(count.rowsRead, count.statements.join("\n")).toBeLessThan(100);
     }
     // Pages follow one order: ties by id, descending, never a contact on two pages.
     const all = pages.flat();

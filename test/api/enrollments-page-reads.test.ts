@@ -4,14 +4,11 @@
 // the team for each page of one sequence: the page grew with the team's other sequences. And the chip
 // counts walked every enrollment of the sequence on every page: they add up the sequence's
 // enrollment_groups now (migrations/0027_enrollment_groups.sql), a few rows kept by triggers.
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
-import { app } from "../../worker/app";
 import { bulkInsert } from "../../worker/db/bulk";
 import { now } from "../../worker/lib/clock";
 import { newId } from "../../worker/lib/ids";
-import { countingD1 } from "../../worker/middleware/d1-count";
-import { BASE, env } from "../helpers";
+import { countedGet, env } from "../helpers";
 import { makeContacts, makeMailbox, makeSequence, makeTeam, sessionFor, setMailboxStatus } from "../fixtures";
 
 async function addEnrollments(
@@ -32,13 +29,9 @@ async function addEnrollments(
 
 type Page = { enrollments: unknown[]; counts: Record<string, number>; pagination: { total_entries: number } };
 async function page(cookie: string, path: string) {
-  const counted = countingD1(env.DB, { rowsOfRaw: true });
-  const ctx = createExecutionContext();
-  const res = await app.request(`${BASE}${path}`, { headers: { cookie } }, { ...env, DB: counted.db }, ctx);
-  const body = (await res.json()) as Page;
-  await waitOnExecutionContext(ctx);
-  expect(res.status, JSON.stringify(body)).toBe(200);
-  return { body, count: counted.count };
+  const r = await countedGet<Page>(cookie, path);
+  expect(r.status, JSON.stringify(r.body)).toBe(200);
+  return r;
 }
 
 describe("a sequence's enrollments page", () => {
@@ -59,23 +52,13 @@ describe("a sequence's enrollments page", () => {
     await addEnrollments(teamId, seqs[1]!, contacts.slice(200, 1_600), () => "paused");
     await addEnrollments(teamId, seqs[2]!, contacts.slice(1_600), () => "finished");
 
-    const counted = countingD1(env.DB, { rowsOfRaw: true });
-    const ctx = createExecutionContext();
-    const res = await app.request(
-      `${BASE}/api/sequences/${seqs[0]}/enrollments?per_page=25`,
-      { headers: { cookie: s.cookie } },
-      { ...env, DB: counted.db },
-      ctx,
-    );
-    const body = (await res.json()) as { enrollments: unknown[]; counts: Record<string, number>; pagination: { total_entries: number } };
-    await waitOnExecutionContext(ctx);
-    expect(res.status).toBe(200);
+    const { body, count } = await page(s.cookie, `/api/sequences/${seqs[0]}/enrollments?per_page=25`);
     expect(body.enrollments).toHaveLength(25);
     expect(body.pagination.total_entries).toBe(200);
     expect(body.counts).toMatchObject({ all: 200, finished: 50, paused: 150 });
     // The page and the counts each walk the sequence's 200 enrollments (index entry and row): before,
     // each walked the team's 3,000.
-    expect(counted.count.rowsRead, counted.count.statements.join("\n")).toBeLessThan(4 * 200 + 200);
+    expect(count.rowsRead, count.statements.join("\n")).toBeLessThan(4 * 200 + 200);
   });
 
   it("adds up its chips from the sequence's groups, not from every enrollment, with the same answers", async () => {

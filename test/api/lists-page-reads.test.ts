@@ -1,12 +1,9 @@
 // The lists page shows each list's size from the count kept with the list by triggers on list_members
 // (migrations/0028_list_contact_count.sql). Before, it counted every member of every list on the page,
 // so the page read more with every contact saved to a list.
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { app } from "../../worker/app";
-import { countingD1 } from "../../worker/middleware/d1-count";
-import { BASE, client, env, ok } from "../helpers";
+import { client, countedGet, env, ok } from "../helpers";
 import { makeContacts, makeList, makeTeam, sessionFor } from "../fixtures";
 
 type Lists = { lists: { id: string; contact_count: number }[] };
@@ -19,27 +16,21 @@ describe("the lists page", () => {
     const big = await makeList(teamId, userId, contacts.slice(0, 2_000), "Big");
     const small = await makeList(teamId, userId, contacts.slice(2_000, 2_010), "Small");
 
-    const counted = countingD1(env.DB, { rowsOfRaw: true });
-    const ctx = createExecutionContext();
-    const res = await app.request(`${BASE}/api/lists`, { headers: { cookie: s.cookie } }, { ...env, DB: counted.db }, ctx);
-    const body = (await res.json()) as Lists;
-    await waitOnExecutionContext(ctx);
-    expect(res.status).toBe(200);
+    const { status, body, count } = await countedGet<Lists>(s.cookie, "/api/lists");
+    expect(status).toBe(200);
     const size = (b: Lists, id: string) => b.lists.find((l) => l.id === id)?.contact_count;
     expect([size(body, big), size(body, small)]).toEqual([2_000, 10]);
     // Before, the page counted the 2,010 members.
-    expect(counted.count.rowsRead, counted.count.statements.join("\n")).toBeLessThan(100);
+    expect(count.rowsRead, count.statements.join("\n")).toBeLessThan(100);
 
     // The real writers: add (some already members: no change for those), remove, delete contacts.
     const api = client(s);
     await ok(api.api.lists[":id"].members.$post({ param: { id: small }, json: { contact_ids: contacts.slice(2_005, 2_020) } }));
     await ok(api.api.lists[":id"].members.remove.$post({ param: { id: big }, json: { contact_ids: contacts.slice(0, 100) } }));
     await ok(api.api.contacts.bulk.$post({ json: { action: "delete", contact_ids: contacts.slice(100, 150) } }));
-    const after = (await (await app.request(`${BASE}/api/lists`, { headers: { cookie: s.cookie } }, env)).json()) as Lists;
+    const after = (await countedGet<Lists>(s.cookie, "/api/lists")).body;
     expect([size(after, big), size(after, small)]).toEqual([1_850, 20]);
-    const one = (await (await app.request(`${BASE}/api/lists/${big}`, { headers: { cookie: s.cookie } }, env)).json()) as {
-      list: { contact_count: number };
-    };
+    const one = (await countedGet<{ list: { contact_count: number } }>(s.cookie, `/api/lists/${big}`)).body;
     expect(one.list.contact_count).toBe(1_850);
   });
 

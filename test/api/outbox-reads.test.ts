@@ -1,12 +1,9 @@
 // The outbox's total, for someone who sees every email and filters by status at most, comes from the
-// team's counts by status kept by triggers on messages (migrations/0026_team_message_counts.sql), in
-// the page's own round trip. Before, every page counted every email the team ever sent, in a second
-// round trip. A member, who sees only some sequences' emails, still has them counted.
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+// team's counts by status kept by triggers on messages (migrations/0026_team_message_counts.sql).
+// Before, every page counted every email the team ever sent. A member, who sees only some sequences'
+// emails, still has them counted.
 import { describe, expect, it } from "vitest";
-import { app } from "../../worker/app";
-import { countingD1 } from "../../worker/middleware/d1-count";
-import { BASE, env } from "../helpers";
+import { countedGet, env } from "../helpers";
 import { newId } from "../../worker/lib/ids";
 import { makeContacts, makeMailbox, makeMessages, makeSequence, makeTeam, sessionFor } from "../fixtures";
 
@@ -16,13 +13,9 @@ type Outbox = {
 };
 
 async function outbox(cookie: string, query: string) {
-  const counted = countingD1(env.DB, { rowsOfRaw: true });
-  const ctx = createExecutionContext();
-  const res = await app.request(`${BASE}/api/messages?${query}`, { headers: { cookie } }, { ...env, DB: counted.db }, ctx);
-  const body = (await res.json()) as Outbox;
-  await waitOnExecutionContext(ctx);
-  expect(res.status).toBe(200);
-  return { body, count: counted.count };
+  const r = await countedGet<Outbox>(cookie, `/api/messages?${query}`);
+  expect(r.status).toBe(200);
+  return r;
 }
 
 describe("the outbox", () => {
