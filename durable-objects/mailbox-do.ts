@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { and, eq, sql } from "drizzle-orm";
-import { bulkInsertSql, type Row } from "../worker/db/bulk";
+import { bulkInsertJsonSql } from "../worker/db/bulk";
 import { batchSql, db, type BatchStatement, type Db } from "../worker/db/client";
 import { contacts, enrollments, mailboxes, messages, suppressions } from "../worker/db/schema";
 import type { Env } from "../worker/env";
@@ -53,6 +53,20 @@ interface QueueRow {
   /** A user's edit of this email for this contact (JSON EmailOverride), as the SequenceDO last handed it out. */
   override: string | null;
 }
+
+/** A settled row as report() reads it: its stored message stays in SQLite but for what this needs. */
+type ReportedRow = Pick<
+  QueueRow,
+  "enrollment_id" | "step_id" | "sequence_id" | "team_id" | "contact_id" | "state" | "reason" | "error" | "settled_at" | "resend_of"
+> & {
+  rid: number;
+  /** 1 when a message was stored (something was, or may have been, sent). */
+  has_msg: number;
+  message_id: string | null;
+  subject: string | null;
+  /** The recipient, read for a bounce only. */
+  to_email: string | null;
+};
 
 /**
  * Emails as they travel to enqueue(): each distinct sending window once, as the JSON the ledger
@@ -967,25 +981,33 @@ export class MailboxDO extends DurableObject<Env> {
       }
     });
     let outcome: "sent" | "skipped" | "stop" = stop ? "stop" : "skipped";
+    // Emails the transport took, written together: reserved and sent in one write, each row going from
+    // queued to sent with its message (invariants 3 and 4). Nothing between the sends leaves the isolate,
+    // so one statement for the batch is the same commit as one per email, without a statement per email.
+    const sent: [string, string, number, string, string, string, number][] = [];
+    const writeSent = () => {
+      if (!sent.length) return;
+      this.sql.exec(
+        `UPDATE queue SET state = 'sent', reserved_at = u.t, attempts = attempts + 1, msg = u.msg, message_id = u.mid, subject = u.subject,
+           settled_at = u.at, reported = 0
+         FROM (SELECT json_extract(value, '$[0]') AS e, json_extract(value, '$[1]') AS s, json_extract(value, '$[2]') AS t,
+                      json_extract(value, '$[3]') AS msg, json_extract(value, '$[4]') AS mid, json_extract(value, '$[5]') AS subject,
+                      json_extract(value, '$[6]') AS at FROM json_each(?)) AS u
+         WHERE queue.enrollment_id = u.e AND queue.step_id = u.s`,
+        JSON.stringify(sent),
+      );
+      sent.length = 0;
+    };
     for (const [k, g] of go.entries()) {
       const res = await this.transmit(mb, `${g.row.enrollment_id}:${g.row.step_id}`, g.mail, transport);
       if (res.ok) {
-        // Reserved and sent in one write: the row goes from queued to sent with its message (invariants 3 and 4).
-        this.sql.exec(
-          `UPDATE queue SET state = 'sent', reserved_at = ?, attempts = attempts + 1, msg = ?, message_id = ?, subject = ?, settled_at = ?, reported = 0
-           WHERE enrollment_id = ? AND step_id = ?`,
-          g.t,
-          storedMessage(g.mail),
-          g.mail.messageId,
-          g.mail.subject,
-          now(),
-          g.row.enrollment_id,
-          g.row.step_id,
-        );
+        sent.push([g.row.enrollment_id, g.row.step_id, g.t, storedMessage(g.mail), g.mail.messageId, g.mail.subject, now()]);
         if (outcome === "skipped") outcome = "sent";
         continue;
       }
-      // Any other answer is settled as for every transport, from the reservation.
+      // Any other answer is settled as for every transport, from the reservation; what went before is
+      // written first, since settling may wait on D1 (a sender's refusal pauses the mailbox there).
+      writeSent();
       this.reserve(mb, g.row, g.mail, g.t);
       const o = await this.outcome(mb, g.row, g.t, res);
       if (o === "sent" && outcome === "skipped") outcome = "sent";
@@ -996,6 +1018,7 @@ export class MailboxDO extends DurableObject<Env> {
         break;
       }
     }
+    writeSent();
     if (outcome === "sent" && mb.minGapSeconds > 0) return "stop";
     return outcome;
   }
@@ -1118,18 +1141,23 @@ export class MailboxDO extends DurableObject<Env> {
    * ignore the second time.
    */
   private async report(): Promise<number> {
-    const rows = this.sql.exec("SELECT rowid AS rid, * FROM queue WHERE reported = 0 LIMIT 200").toArray() as unknown as (QueueRow & {
-      rid: number;
-    })[];
+    // The stored message (the whole MIME message) stays in SQLite: the D1 rows are built from it there
+    // (json_array below), so it is not parsed and written again as JSON here, and only the fields this
+    // needs come out.
+    const rows = this.sql
+      .exec<ReportedRow>(
+        `SELECT rowid AS rid, enrollment_id, step_id, sequence_id, team_id, contact_id, state, reason, error, settled_at, resend_of,
+                msg IS NOT NULL AS has_msg, json_extract(msg, '$.messageId') AS message_id, json_extract(msg, '$.subject') AS subject,
+                CASE WHEN state = 'bounced' THEN json_extract(msg, '$.to') END AS to_email
+         FROM queue WHERE reported = 0 LIMIT 200`,
+      )
+      .toArray();
     if (!rows.length) return 0;
-    // Each stored message is parsed once (it holds the whole MIME message).
-    const stored = new Map(rows.map((r) => [r, r.msg ? (JSON.parse(r.msg) as StoredMessage) : null]));
     const mailboxId = this.meta("mailbox_id")!;
-    const messageRows: Row[] = [];
     const writes: BatchStatement[] = [];
     // A hard bounce marks the contact and suppresses the address for the team (invariant 5), whether
     // it came from the first send or from a soft-bounce retry.
-    const bounced = (r: QueueRow, to: string) => {
+    const bounced = (r: ReportedRow) => {
       const at = r.settled_at ?? now();
       writes.push(
         this.d
@@ -1138,13 +1166,15 @@ export class MailboxDO extends DurableObject<Env> {
           .where(and(eq(contacts.id, r.contact_id), eq(contacts.teamId, r.team_id))),
         this.d
           .insert(suppressions)
-          .values({ id: newId(), teamId: r.team_id, email: to.toLowerCase(), reason: "bounced", source: "smtp", createdAt: at })
+          .values({ id: newId(), teamId: r.team_id, email: r.to_email!.toLowerCase(), reason: "bounced", source: "smtp", createdAt: at })
           .onConflictDoNothing(),
       );
     };
+    // [message row id, queue rowid] of each email recorded as a new message.
+    const fresh: [string, number][] = [];
     for (const r of rows) {
-      const m = stored.get(r) ?? null;
-      if (m && r.resend_of) {
+      if (!r.has_msg) continue;
+      if (r.resend_of) {
         // A soft-bounce retry is the same email (same Message-ID) sent again: its row says so.
         const status = r.state === "bounced" ? "bounced" : "sent";
         const note = r.state === "sent" ? `Sent again after a soft bounce (try ${r.step_id.split("~r")[1]})` : r.error;
@@ -1154,35 +1184,26 @@ export class MailboxDO extends DurableObject<Env> {
             .set({ status, error: note })
             .where(and(eq(messages.enrollmentId, r.enrollment_id), eq(messages.stepId, r.resend_of))),
         );
-        if (r.state === "bounced") bounced(r, m.to);
-      }
-      if (m && !r.resend_of) {
-        const status = r.state === "sent" ? "sent" : r.state === "bounced" ? "bounced" : r.state === "unknown" ? "unknown" : "failed";
-        messageRows.push([
-          newId(),
-          r.team_id,
-          r.enrollment_id,
-          r.sequence_id,
-          r.step_id,
-          m.variantId,
-          mailboxId,
-          r.contact_id,
-          m.to,
-          m.subject,
-          m.text,
-          m.messageId,
-          m.inReplyTo,
-          m.raw,
-          status,
-          r.error,
-          r.due_at,
-          r.reserved_at,
-          r.settled_at ?? now(),
-        ]);
-        if (r.state === "bounced") bounced(r, m.to);
-      }
+      } else fresh.push([newId(), r.rid]);
+      if (r.state === "bounced") bounced(r);
     }
-    const inserts = bulkInsertSql(
+    const messageRows = fresh.length
+      ? this.sql
+          .exec<{ j: string }>(
+            `SELECT json_array(json_extract(i.value, '$[0]'), q.team_id, q.enrollment_id, q.sequence_id, q.step_id, json_extract(q.msg, '$.variantId'),
+                    ?, q.contact_id, json_extract(q.msg, '$.to'), json_extract(q.msg, '$.subject'), json_extract(q.msg, '$.text'),
+                    json_extract(q.msg, '$.messageId'), json_extract(q.msg, '$.inReplyTo'), json_extract(q.msg, '$.raw'),
+                    CASE q.state WHEN 'sent' THEN 'sent' WHEN 'bounced' THEN 'bounced' WHEN 'unknown' THEN 'unknown' ELSE 'failed' END,
+                    q.error, q.due_at, q.reserved_at, coalesce(q.settled_at, ?)) AS j
+             FROM json_each(?) i JOIN queue q ON q.rowid = json_extract(i.value, '$[1]')`,
+            mailboxId,
+            now(),
+            JSON.stringify(fresh),
+          )
+          .toArray()
+          .map((r) => r.j)
+      : [];
+    const inserts = bulkInsertJsonSql(
       "messages",
       [
         "id",
@@ -1212,7 +1233,6 @@ export class MailboxDO extends DurableObject<Env> {
     for (const r of rows) {
       // The SequenceDO counted the step when it first went out; a retry of it is the mailbox's own business.
       if (r.resend_of) continue;
-      const m = stored.get(r) ?? null;
       const outcome = outcomeOfMailboxState(r.state);
       const entry = bySequence.get(r.sequence_id) ?? { teamId: r.team_id, results: [] };
       entry.results.push({
@@ -1221,8 +1241,8 @@ export class MailboxDO extends DurableObject<Env> {
         outcome,
         at: r.settled_at ?? now(),
         reason: r.reason ?? undefined,
-        messageId: m?.messageId,
-        subject: m?.subject,
+        messageId: r.message_id ?? undefined,
+        subject: r.subject ?? undefined,
       });
       bySequence.set(r.sequence_id, entry);
     }

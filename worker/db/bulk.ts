@@ -36,6 +36,26 @@ export function bulkInsertSql(
   /** e.g. `ON CONFLICT(...) DO UPDATE ...` (identifiers only). */
   onConflict = "",
 ): SQL[] {
+  return bulkInsertJsonSql(
+    table,
+    columns,
+    rows.map((r) => JSON.stringify(r.map((v) => (typeof v === "boolean" ? (v ? 1 : 0) : v)))),
+    mode,
+    onConflict,
+  );
+}
+
+/**
+ * The same with each row already a JSON array (`columns` in order), as SQLite's `json_array` writes
+ * one: rows that come out of an object's storage travel without being parsed and written again here.
+ */
+export function bulkInsertJsonSql(
+  table: string,
+  columns: readonly string[],
+  rows: readonly string[],
+  mode: "" | "OR IGNORE" = "OR IGNORE",
+  onConflict = "",
+): SQL[] {
   const select = columns.map((_, i) => `json_extract(value, '$[${i}]')`).join(", ");
   const head = sql.raw(`INSERT ${mode} INTO ${table} (${columns.join(", ")}) SELECT ${select} FROM json_each(`);
   const tail = sql.raw(`) WHERE true ${onConflict}`);
@@ -44,13 +64,12 @@ export function bulkInsertSql(
   return out;
 }
 
-/** Rows packed into JSON arrays of at most MAX_JSON_CHARS each. */
-function packRows(rows: readonly Row[]): string[] {
+/** JSON rows packed into JSON arrays of at most MAX_JSON_CHARS each. */
+function packRows(rows: readonly string[]): string[] {
   const out: string[] = [];
   let chunk: string[] = [];
   let size = 0;
-  for (const r of rows) {
-    const j = JSON.stringify(r.map((v) => (typeof v === "boolean" ? (v ? 1 : 0) : v)));
+  for (const j of rows) {
     if (size + j.length > MAX_JSON_CHARS && chunk.length) {
       out.push(`[${chunk.join(",")}]`);
       chunk = [];
