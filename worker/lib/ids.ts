@@ -1,7 +1,10 @@
 import { now } from "./clock";
 
-/** The counter after an id's time, started at random per isolate. */
-let counter = crypto.getRandomValues(new Uint32Array(1))[0]! & 0xffffff;
+/**
+ * The counter after an id's time, started at random per isolate on the first id (Workers refuse
+ * random numbers in global scope, where this module is loaded).
+ */
+let counter = -1;
 
 /**
  * 24 lowercase hex characters, the shape of Apollo's ids (MongoDB ObjectIds), so migrated
@@ -13,7 +16,7 @@ let counter = crypto.getRandomValues(new Uint32Array(1))[0]! & 0xffffff;
 export function newId(): string {
   const b = new Uint8Array(12);
   const seconds = Math.floor(now() / 1000);
-  counter = (counter + 1) & 0xffffff;
+  counter = counter < 0 ? crypto.getRandomValues(new Uint32Array(1))[0]! & 0xffffff : (counter + 1) & 0xffffff;
   b[0] = (seconds >>> 24) & 0xff;
   b[1] = (seconds >>> 16) & 0xff;
   b[2] = (seconds >>> 8) & 0xff;
