@@ -1,4 +1,5 @@
 import { now } from "./clock";
+import { sha256Hex } from "./crypto";
 
 /**
  * The counter after an id's time, started at random per isolate on the first id (Workers refuse
@@ -42,4 +43,15 @@ export function randomToken(bytes = 32): string {
     .replace(/\+/g, "-")
     .replace(/\//g, "_")
     .replace(/=+$/, "");
+}
+
+/**
+ * An id the same inputs always give, for rows a queue message may make again on redelivery (the same
+ * row, not a second one), in `seq` order under its parent: the parent id's second (the first 8 hex),
+ * `seq` (6 hex), then 10 hex of a hash of the parent and `parts`. A job's or an import's rows thus go
+ * to the end of each id-keyed index in the order they are made, like `newId`'s.
+ */
+export async function orderedIdFrom(parentId: string, seq: number, ...parts: (string | number)[]): Promise<string> {
+  const hash = await sha256Hex([parentId, seq, ...parts].join(":"));
+  return parentId.slice(0, 8) + (seq % 0x1000000).toString(16).padStart(6, "0") + hash.slice(0, 10);
 }

@@ -7,7 +7,7 @@ import type { Caller, Env } from "../../env";
 import { now } from "../../lib/clock";
 import { sha256Hex } from "../../lib/crypto";
 import { ApiError } from "../../lib/errors";
-import { newId } from "../../lib/ids";
+import { newId, orderedIdFrom } from "../../lib/ids";
 import { engine } from "../../../durable-objects/engine";
 import type { QueueMessage } from "../../queue/messages";
 import { holdExists, holdRef, holdStatements, settleJobStatements } from "../credits";
@@ -550,7 +550,8 @@ async function runChunk(
     results
       .filter((r) => r.enroll)
       .map(async (r) => ({
-        enrollmentId: await idFrom("enrollment", job.id, r.contactId!),
+        // By the candidate's place in the job: a redelivered chunk enrolls under the same ids, in order.
+        enrollmentId: await orderedIdFrom(job.id, r.idx, "enrollment", r.contactId!),
         contactId: r.contactId!,
         mailboxId: r.mailboxId,
         score: r.enroll!.score,

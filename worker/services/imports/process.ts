@@ -6,7 +6,7 @@ import { chunked, inChunks, inList } from "../../db/in-list";
 import { contacts, contactStages, importRows, imports, users } from "../../db/schema";
 import type { Env } from "../../env";
 import { now } from "../../lib/clock";
-import { sha256Hex } from "../../lib/crypto";
+import { orderedIdFrom } from "../../lib/ids";
 import type { QueueMessage } from "../../queue/messages";
 import { decodeField, parsePart, type Delimiter, type Encoding } from "./csv";
 import { mappingOf, settingsOf } from "./imports";
@@ -22,7 +22,6 @@ import { cleanHeaders, mapRow, rowKey, type MappedRow } from "./mapping";
  */
 const PARTS_PER_MESSAGE = 10;
 
-const idFrom = async (...parts: (string | number)[]) => (await sha256Hex(parts.join(":"))).slice(0, 24);
 const UPDATABLE = [
   "first_name",
   "last_name",
@@ -249,7 +248,8 @@ async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, ms
       });
       continue;
     }
-    const id = await idFrom("import", imp.id, g.n);
+    // By row number: redelivered, a part makes the same contacts again, in the file's order.
+    const id = await orderedIdFrom(imp.id, g.n, "import");
     const owner = (r.owner_email && owners.get(r.owner_email)) || settings.owner_id || imp.userId;
     inserts.push([
       id,
