@@ -66,6 +66,8 @@ type ReportedRow = Pick<
   subject: string | null;
   /** The recipient, read for a bounce only. */
   to_email: string | null;
+  /** A new message's D1 row without its id (a JSON array, `messages` columns after `id`); null for a retry or no message. */
+  message_row: string | null;
 };
 
 /**
@@ -1141,19 +1143,27 @@ export class MailboxDO extends DurableObject<Env> {
    * ignore the second time.
    */
   private async report(): Promise<number> {
-    // The stored message (the whole MIME message) stays in SQLite: the D1 rows are built from it there
-    // (json_array below), so it is not parsed and written again as JSON here, and only the fields this
-    // needs come out.
+    // The stored message (the whole MIME message) stays in SQLite: a new message's D1 row is built from it
+    // there (`message_row`: every column after the id, as JSON), so it is not parsed and written again as
+    // JSON here, and only the fields this needs come out.
     const rows = this.sql
       .exec<ReportedRow>(
         `SELECT rowid AS rid, enrollment_id, step_id, sequence_id, team_id, contact_id, state, reason, error, settled_at, resend_of,
                 msg IS NOT NULL AS has_msg, json_extract(msg, '$.messageId') AS message_id, json_extract(msg, '$.subject') AS subject,
-                CASE WHEN state = 'bounced' THEN json_extract(msg, '$.to') END AS to_email
+                CASE WHEN state = 'bounced' THEN json_extract(msg, '$.to') END AS to_email,
+                CASE WHEN msg IS NOT NULL AND resend_of IS NULL THEN
+                  json_array(team_id, enrollment_id, sequence_id, step_id, json_extract(msg, '$.variantId'), ?, contact_id, json_extract(msg, '$.to'),
+                    json_extract(msg, '$.subject'), json_extract(msg, '$.text'), json_extract(msg, '$.messageId'), json_extract(msg, '$.inReplyTo'),
+                    json_extract(msg, '$.raw'),
+                    CASE state WHEN 'sent' THEN 'sent' WHEN 'bounced' THEN 'bounced' WHEN 'unknown' THEN 'unknown' ELSE 'failed' END,
+                    error, due_at, reserved_at, coalesce(settled_at, ?))
+                END AS message_row
          FROM queue WHERE reported = 0 LIMIT 200`,
+        this.meta("mailbox_id")!,
+        now(),
       )
       .toArray();
     if (!rows.length) return 0;
-    const mailboxId = this.meta("mailbox_id")!;
     const writes: BatchStatement[] = [];
     // A hard bounce marks the contact and suppresses the address for the team (invariant 5), whether
     // it came from the first send or from a soft-bounce retry.
@@ -1170,8 +1180,8 @@ export class MailboxDO extends DurableObject<Env> {
           .onConflictDoNothing(),
       );
     };
-    // [message row id, queue rowid] of each email recorded as a new message.
-    const fresh: [string, number][] = [];
+    // Each email recorded as a new message: its row with a new id in front.
+    const messageRows: string[] = [];
     for (const r of rows) {
       if (!r.has_msg) continue;
       if (r.resend_of) {
@@ -1184,25 +1194,9 @@ export class MailboxDO extends DurableObject<Env> {
             .set({ status, error: note })
             .where(and(eq(messages.enrollmentId, r.enrollment_id), eq(messages.stepId, r.resend_of))),
         );
-      } else fresh.push([newId(), r.rid]);
+      } else messageRows.push(`[${JSON.stringify(newId())},${r.message_row!.slice(1)}`);
       if (r.state === "bounced") bounced(r);
     }
-    const messageRows = fresh.length
-      ? this.sql
-          .exec<{ j: string }>(
-            `SELECT json_array(json_extract(i.value, '$[0]'), q.team_id, q.enrollment_id, q.sequence_id, q.step_id, json_extract(q.msg, '$.variantId'),
-                    ?, q.contact_id, json_extract(q.msg, '$.to'), json_extract(q.msg, '$.subject'), json_extract(q.msg, '$.text'),
-                    json_extract(q.msg, '$.messageId'), json_extract(q.msg, '$.inReplyTo'), json_extract(q.msg, '$.raw'),
-                    CASE q.state WHEN 'sent' THEN 'sent' WHEN 'bounced' THEN 'bounced' WHEN 'unknown' THEN 'unknown' ELSE 'failed' END,
-                    q.error, q.due_at, q.reserved_at, coalesce(q.settled_at, ?)) AS j
-             FROM json_each(?) i JOIN queue q ON q.rowid = json_extract(i.value, '$[1]')`,
-            mailboxId,
-            now(),
-            JSON.stringify(fresh),
-          )
-          .toArray()
-          .map((r) => r.j)
-      : [];
     const inserts = bulkInsertJsonSql(
       "messages",
       [

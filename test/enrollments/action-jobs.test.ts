@@ -17,8 +17,8 @@ type Action = ActArgs["param"]["action"];
 
 const act = (s: Session, seq: string, action: Action, json: ActArgs["json"]) =>
   client(s).api.sequences[":id"].enrollments[":action"].$post({ param: { id: seq, action }, json });
-const jobOf = (s: Session, seq: string, jobId: string) =>
-  client(s).api.sequences[":id"]["enrollment-jobs"][":job_id"].$get({ param: { id: seq, job_id: jobId }, query: { per_page: 1000 } });
+const jobOf = (s: Session, seq: string, jobId: string, page = 1) =>
+  client(s).api.sequences[":id"]["enrollment-jobs"][":job_id"].$get({ param: { id: seq, job_id: jobId }, query: { per_page: 1000, page } });
 
 /** Starts an action on a filter and waits for its job (the queue runs it page by page). */
 async function actOnFilter(s: Session, seq: string, action: Action, json: ActArgs["json"]) {
@@ -121,12 +121,7 @@ describe("actions on every enrollment matching a filter, however many (a job on 
     expect(job.job.total).toBe(1001);
     expect(job.job.outcomes).toEqual({ resumed: 1000, unchanged: 1 });
     // The outcomes come 1,000 a page, in enrollment id order: the one added last is on page 2.
-    const page2 = await ok(
-      client(s).api.sequences[":id"]["enrollment-jobs"][":job_id"].$get({
-        param: { id: sequenceId, job_id: job.job.id },
-        query: { per_page: 1000, page: 2 },
-      }),
-    );
+    const page2 = await ok(jobOf(s, sequenceId, job.job.id, 2));
     const results = [...job.results, ...page2.results];
     expect(results).toHaveLength(1001);
     expect(results.find((r) => r.outcome === "unchanged")!.reason).toMatch(/not paused/i);
