@@ -192,6 +192,10 @@ export const contacts = sqliteTable(
     index("contacts_team_owner_idx").on(t.teamId, t.ownerId),
     // With id: the contacts page's newest-first order, ties included, read straight from the index.
     index("contacts_team_created_idx").on(t.teamId, t.createdAt, t.id),
+    // The page sorted by name, and by score (highest first), read down an index to the page instead of
+    // sorting every contact of the team for each page (services/contacts.ts searchContacts; the orders must match).
+    index("contacts_team_name_idx").on(t.teamId, t.lastName, t.firstName, t.id),
+    index("contacts_team_score_idx").on(t.teamId, sql`${t.score} desc`, t.id),
     // The Contacts page's total (a team's live contacts) read from the index alone: 0.5 ms instead of 5.8 ms over 5,000 contacts.
     index("contacts_team_live_idx").on(t.teamId, t.deletedAt),
     // "Name, email or company contains": one lowercased text per contact, read from the index alone

@@ -429,14 +429,16 @@ export async function searchContactIds(
       ? sql`exists (select 1 from ${listMembers} m where m.contact_id = ${contacts.id} and ${inList(sql`m.list_id`, q.listIds)})`
       : undefined,
   );
-  const col = q.sort === "last_name" ? contacts.lastName : q.sort === "updated_at" ? contacts.updatedAt : contacts.createdAt;
+  // By last name, then first name, as the Contacts page: down contacts_team_name_idx (either way) to the page.
+  const cols =
+    q.sort === "last_name" ? [contacts.lastName, contacts.firstName] : [q.sort === "updated_at" ? contacts.updatedAt : contacts.createdAt];
   const [rows, total] = await d.batch([
     d
       .select({ id: contacts.id })
       .from(contacts)
       .where(where)
       // Ties by id in the sort's direction: down contacts_team_created_idx without sorting an instant's contacts.
-      .orderBy(...(q.ascending ? [asc(col), asc(contacts.id)] : [desc(col), desc(contacts.id)]))
+      .orderBy(...[...cols, contacts.id].map((c) => (q.ascending ? asc(c) : desc(c))))
       .limit(q.perPage)
       .offset((q.page - 1) * q.perPage),
     contactTotal(d, teamId, Boolean(q.q || q.stageIds?.length || q.listIds?.length), where),
