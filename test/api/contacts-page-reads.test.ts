@@ -109,7 +109,10 @@ describe("the contacts page", () => {
       );
       expect(status).toBe(200);
       const order = ascending ? byName : [...byName].reverse();
-      expect(body.contacts.map((c) => c.id), `ascending ${ascending}`).toEqual(order.slice(25, 50).map((c) => c.id));
+      expect(
+        body.contacts.map((c) => c.id),
+        `ascending ${ascending}`,
+      ).toEqual(order.slice(25, 50).map((c) => c.id));
       // The page's ids, then its 25 contacts' own rows (enrollments, lists): sorted first, the 3,000 were read.
       expect(count.rowsRead, count.statements.join("\n")).toBeLessThan(500);
     }
