@@ -70,6 +70,32 @@ describe("demo workspace seed", () => {
     ).toBe(0);
   });
 
+  it("has a past only: nothing in the seeded history happened after the seed ran", async () => {
+    // The history is laid out from today's midnight: an enrollment "finished three days after its last
+    // email" or a task "done a few hours after it fell due" landed up to a day and a half ahead, and the
+    // screens showed them finished or done before it happened. (Due dates, a pause's return and a
+    // session's expiry are rightly ahead.)
+    const t = Date.now();
+    const past: [string, string][] = [
+      ["enrollments", "finished_at"],
+      ["enrollments", "updated_at"],
+      ["enrollments", "created_at"],
+      ["messages", "sent_at"],
+      ["messages", "replied_at"],
+      ["messages", "created_at"],
+      ["tasks", "completed_at"],
+      ["tasks", "created_at"],
+      ["contacts", "unsubscribed_at"],
+      ["contacts", "bounced_at"],
+      ["contacts", "updated_at"],
+      ["suppressions", "created_at"],
+    ];
+    for (const [table, col] of past)
+      expect(await count(`select count(*) n from ${table} where team_id = ? and ${col} > ?`, DEMO.team, t), `${table}.${col}`).toBe(0);
+    // A task done was due before it was done.
+    expect(await count("select count(*) n from tasks where team_id = ? and completed_at < due_at", DEMO.team)).toBe(0);
+  });
+
   it("generates the same people on every run", () => {
     const a = peopleChunks(500, 500, 0).next().value as PersonRow[];
     const b = peopleChunks(500, 500, 0).next().value as PersonRow[];

@@ -678,6 +678,7 @@ async function seedContacts(d: Db, demoPeople: PersonRow[], rivalPeople: PersonR
       historyContacts,
       texts,
       today,
+      Date.now(),
     ),
   );
 }

@@ -208,7 +208,12 @@ export function historyStatements(
   contacts: readonly HistoryContact[],
   texts: VariantTexts,
   today: number,
+  seededAt: number,
 ): BatchStatement[] {
+  // The history is laid out from today's midnight, so what follows an event by hours or days (a task done,
+  // a reply, an enrollment finishing three days after its last email) can fall after the seed runs: such a
+  // time is the seed's own instant, so no screen shows a contact finished or a task done before it happened.
+  const past = (t: number) => Math.min(t, seededAt);
   const rng = new Rng(1414);
   const enrollments: Row[] = [];
   const messages: Row[] = [];
@@ -257,10 +262,10 @@ export function historyStatements(
             step.note,
             at,
             done ? "completed" : "skipped",
-            at + rng.int(1, 20) * HOUR,
+            past(at + rng.int(1, 20) * HOUR),
             at,
           ]);
-          finishedAt = at + DAY;
+          finishedAt = past(at + DAY);
           continue;
         }
         const [variantKey, replyRate] = pickVariant(step.variants);
@@ -272,7 +277,7 @@ export function historyStatements(
         const unsubscribe = !bounce && c.unsub && !unsubscribedAt.has(c.id);
         const ooo = !bounce && rng.chance(0.04);
         const reply = !bounce && !unsubscribe && rng.chance(replyRate);
-        const repliedAt = reply ? at + rng.int(2, 40) * HOUR : ooo ? at + rng.int(1, 3) * HOUR : null;
+        const repliedAt = reply ? past(at + rng.int(2, 40) * HOUR) : ooo ? past(at + rng.int(1, 3) * HOUR) : null;
         messages.push([
           messageId,
           ids.team,
@@ -296,16 +301,16 @@ export function historyStatements(
           at,
         ]);
         threadHeader = header;
-        finishedAt = at + 3 * DAY;
+        finishedAt = past(at + 3 * DAY);
         if (bounce) {
           reason = "bounced";
-          finishedAt = at + HOUR;
+          finishedAt = past(at + HOUR);
           bouncedAt.set(c.id, finishedAt);
           break;
         }
         if (unsubscribe) {
           reason = "unsubscribed";
-          finishedAt = at + rng.int(2, 30) * HOUR;
+          finishedAt = past(at + rng.int(2, 30) * HOUR);
           unsubscribedAt.set(c.id, finishedAt);
           break;
         }
