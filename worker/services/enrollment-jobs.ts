@@ -121,7 +121,7 @@ export async function runActionPage(env: Env, jobId: string, from: number, d: Db
     );
     const gone = new Set(pending.map((r) => r.enrollmentId));
     for (const r of rows) gone.delete(r.id);
-    const out = await actOnPage(env, d, caller, prep, action, rows, p);
+    const out = await actOnPage(env, d, caller, prep, action, rows, p, { jobId, from });
     const results: Outcome[] = [
       ...out.results,
       ...[...gone].map((id) => ({ id, changed: false, outcome: "not_found", reason: "No longer in this sequence" })),

@@ -6,10 +6,10 @@ import { auditLog, contacts, enrollments, type sequences } from "../db/schema";
 import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { ApiError } from "../lib/errors";
-import { newId } from "../lib/ids";
+import { newId, orderedIdFrom } from "../lib/ids";
 import { engine, REASONS, type ReasonCode } from "../../durable-objects/engine";
 import { mailboxFor, sequenceFor, sequenceFromBatch, sequenceRowQuery, visibleSequence } from "./access";
-import { commitAddContacts, takenByMove } from "./add-contacts/jobs";
+import { commitAddContacts, takenBy, takenByMove } from "./add-contacts/jobs";
 import { AddContactsRequest, OUTCOME_REASONS } from "./add-contacts/request";
 import { auditEntry } from "./audit";
 import { nextWindowStart } from "./schedule-time";
@@ -314,6 +314,14 @@ interface Picked {
   id: string;
   status: string;
   contact_id: string;
+  /** Read by a job's page (pickedNow): a page delivered again tells the contacts it moved already by it. */
+  reason?: string | null;
+}
+
+/** A page of an action job (its id and first index): a move's page commits the same target job on every delivery. */
+export interface ActionPage {
+  jobId: string;
+  from: number;
 }
 
 /** Enrollments one DO call takes. */
@@ -395,7 +403,7 @@ export async function pickIds(d: Db, seqId: string, teamId: string, ids: readonl
 export async function pickedNow(d: Db, seqId: string, teamId: string, ids: readonly string[]): Promise<Picked[]> {
   if (!ids.length) return [];
   return d.all<Picked>(
-    sql`SELECT id, status, contact_id FROM enrollments WHERE sequence_id = ${seqId} AND team_id = ${teamId} AND ${inList(sql`id`, ids)} ORDER BY id`,
+    sql`SELECT id, status, contact_id, reason FROM enrollments WHERE sequence_id = ${seqId} AND team_id = ${teamId} AND ${inList(sql`id`, ids)} ORDER BY id`,
   );
 }
 
@@ -408,9 +416,10 @@ export async function actOnPage(
   action: EnrollmentAction,
   rows: Picked[],
   p: ActionParams,
+  page?: ActionPage,
 ): Promise<{ results: Outcome[]; jobs: string[] }> {
-  const out = await actThroughEngine(env, d, caller, prep, action, rows, p);
-  await auditContacts(d, caller, prep, action, rows, out.results, p);
+  const out = await actThroughEngine(env, d, caller, prep, action, rows, p, page);
+  await auditContacts(d, caller, prep, action, rows, out.results, p, page);
   return out;
 }
 
@@ -426,6 +435,7 @@ async function auditContacts(
   rows: Picked[],
   results: Outcome[],
   p: ActionParams,
+  page?: ActionPage,
 ) {
   const contactOf = new Map(rows.map((r) => [r.id, r.contact_id]));
   const extra = {
@@ -435,24 +445,26 @@ async function auditContacts(
     ...(prep.mailboxId ? { mailbox_id: prep.mailboxId } : {}),
     ...(prep.targetId ? { to_sequence_id: prep.targetId } : {}),
   };
-  const entries = results
-    .filter((r) => r.changed && contactOf.has(r.id))
-    .map((r) => [
-      newId(),
-      contactOf.get(r.id)!,
-      JSON.stringify({
-        enrollment_id: r.id,
-        sequence_id: prep.seq.id,
-        ...(r.new_id ? { new_id: r.new_id } : {}),
-        ...(r.from ? { from_mailbox_id: r.from } : {}),
-        ...extra,
-      }),
-    ]);
+  const changed = results.filter((r) => r.changed && contactOf.has(r.id));
+  // A job's page may run again after a try that already wrote its entries (a move's page reports the
+  // contacts it moved then as moved): an entry's id comes from the page and the enrollment, written once.
+  const ids = await Promise.all(changed.map((r) => (page ? orderedIdFrom(page.jobId, page.from, "audit", r.id) : newId())));
+  const entries = changed.map((r, i) => [
+    ids[i]!,
+    contactOf.get(r.id)!,
+    JSON.stringify({
+      enrollment_id: r.id,
+      sequence_id: prep.seq.id,
+      ...(r.new_id ? { new_id: r.new_id } : {}),
+      ...(r.from ? { from_mailbox_id: r.from } : {}),
+      ...extra,
+    }),
+  ]);
   const t = now();
   for (const chunk of chunked(entries, 1_000)) {
     if (!chunk.length) continue;
     // The entries travel as one bound JSON array (D1's 100-parameter limit).
-    await d.run(sql`INSERT INTO audit_log (id, team_id, user_id, api_key_id, action, target_type, target_id, details, created_at)
+    await d.run(sql`INSERT OR IGNORE INTO audit_log (id, team_id, user_id, api_key_id, action, target_type, target_id, details, created_at)
       SELECT json_extract(value, '$[0]'), ${caller.teamId}, ${caller.userId}, ${caller.apiKeyId ?? null}, ${`enrollment.${action}`}, 'contact', json_extract(value, '$[1]'), json_extract(value, '$[2]'), ${t}
         FROM json_each(${JSON.stringify(chunk)})`);
   }
@@ -466,6 +478,7 @@ async function actThroughEngine(
   action: EnrollmentAction,
   rows: Picked[],
   p: ActionParams,
+  page?: ActionPage,
 ): Promise<{ results: Outcome[]; jobs: string[] }> {
   const { seq } = prep;
   const stub = engine.sequence(env, seq.id, seq.teamId);
@@ -504,11 +517,20 @@ async function actThroughEngine(
     };
   }
   if (action === "move") {
+    // A job's page is delivered again when a try fails: its target job has an id of its own, so a try
+    // after the commit finds that job (and the contacts it took) instead of committing a second one.
+    const fixedId = page ? await orderedIdFrom(page.jobId, page.from, "move") : undefined;
+    const before = fixedId ? await takenBy(d, fixedId) : null;
     const open = rows.filter((r) => OPEN_STATUSES.has(r.status));
     const results: Outcome[] = rows
       .filter((r) => !OPEN_STATUSES.has(r.status))
-      .map((r) => ({ id: r.id, changed: false, outcome: "not_open", reason: why("move", r.status) }));
-    if (!open.length) return { results, jobs: [] };
+      .map((r) =>
+        // Moved by an earlier try of this page, which failed before recording it.
+        before?.has(r.contact_id) && r.status === "finished" && r.reason === "moved"
+          ? { id: r.id, changed: true, outcome: "moved", reason: null }
+          : { id: r.id, changed: false, outcome: "not_open", reason: why("move", r.status) },
+      );
+    if (!open.length) return { results, jobs: before ? [fixedId!] : [] };
     // The target's preconditions and validation: the add-contacts pipeline, as when adding them by hand.
     // It throws (nothing changed here) when the target can't take them. Being in another sequence is the
     // point of a move (this one, which they leave): the two "other sequence" warnings are waived; every
@@ -518,8 +540,8 @@ async function actThroughEngine(
       overrides: { active_in_other_sequence: true, finished_in_other_sequence: true },
       ...(p.mailbox_ids ? { mailbox_ids: p.mailbox_ids } : {}),
     });
-    const { job, planned } = await commitAddContacts(env, d, caller, prep.targetId!, req, null, "move");
-    // A page of a move is at most ACTION_PAGE = PLAN_PAGE contacts, planned here; never a replay (no key).
+    const { job, planned, replayed } = await commitAddContacts(env, d, caller, prep.targetId!, req, null, "move", fixedId);
+    // A page of a move is at most ACTION_PAGE = PLAN_PAGE contacts, planned here (a replay is planned too).
     if (!planned) throw new Error("A move's contacts must be planned in the request");
     // Only the contacts the target takes leave this sequence; its job gets only those. One it skips or
     // holds back (an unverified email, a suppression, another owner) stays here as it was: finishing
@@ -528,7 +550,10 @@ async function actThroughEngine(
     // waits on the queue, so they never send from both. One that changes in that second so the job
     // skips it (suppressed, say) ends here as moved and there as skipped, the reason on the job's page.
     const evaluations = new Map(planned.filter((c) => c.contactId).map((c) => [c.contactId!, c.evaluation]));
+    // A job committed by an earlier try takes the contacts it took then, whatever they look like now.
+    const committed = replayed ? await takenBy(d, job.id) : null;
     const taken = (r: Picked) => {
+      if (committed) return committed.has(r.contact_id);
       const e = evaluations.get(r.contact_id);
       return !!e && takenByMove(e);
     };

@@ -89,6 +89,8 @@ export async function commitAddContacts(
   req: AddContactsRequest,
   idempotencyKey: string | null,
   via: string,
+  /** The job's id when the caller must get the same job on a retry (a move job's page): a job with it stands. */
+  fixedId?: string,
 ): Promise<{ job: JobRow; replayed: boolean; planned: Planned[] | null }> {
   const requestHash = await sha256Hex(JSON.stringify({ sequenceId, req }));
   const replay = await replayOf(d, caller, idempotencyKey, requestHash);
@@ -108,8 +110,19 @@ export async function commitAddContacts(
   // one held back stays there, and must not be enrolled here later, when its email is verified meanwhile.
   const move = via === "move";
   if (move) plan.contacts = plan.contacts.filter((c) => takenByMove(c.evaluation));
+  if (fixedId) {
+    // Committed by an earlier try: that job stands, with the contacts it took then (its candidates). The
+    // try may have failed before the job was queued, or while its chunks were being sent: started, or its
+    // chunks sent again while none has run (a chunk delivered twice enrolls and charges once).
+    const prior = await jobById(d, fixedId);
+    if (prior) {
+      if (prior.status === "preparing") await startJob(env, d, prior.id);
+      else if (prior.status === "queued" && prior.processed === 0 && prior.total > 0) await sendChunks(env, prior.id, prior.total);
+      return { job: (await jobById(d, prior.id))!, replayed: true, planned };
+    }
+  }
   const t = now();
-  const jobId = newId();
+  const jobId = fixedId ?? newId();
   const scheduled = req.add_at !== undefined && req.add_at > t;
   const held = plan.credits.maximum;
   const ref = holdRef(jobId);
@@ -151,6 +164,14 @@ export async function commitAddContacts(
   }
   if (!scheduled) await startJob(env, d, jobId);
   return { job: (await jobById(d, jobId))!, replayed: false, planned };
+}
+
+/** The contacts a committed job takes (its candidates' contacts), or null when there is no such job. */
+export async function takenBy(d: Db, jobId: string): Promise<Set<string> | null> {
+  const rows = await d.all<{ id: string; contact_id: string | null }>(
+    sql`SELECT j.id, c.contact_id FROM jobs j LEFT JOIN job_candidates c ON c.job_id = j.id WHERE j.id = ${jobId}`,
+  );
+  return rows.length ? new Set(rows.flatMap((r) => (r.contact_id ? [r.contact_id] : []))) : null;
 }
 
 /** The job an Idempotency-Key already made (refused when the key came with another request). */
