@@ -86,6 +86,18 @@ describe("a redelivered page of a move job", () => {
     expect(x.q.sent.filter((m) => (m as { kind: string }).kind === "add_contacts_chunk").length).toBeGreaterThan(0);
   });
 
+  it("after a try that failed once the target's job was committed, completes even if the target was turned off meanwhile", async () => {
+    const x = await setup(1_100);
+    x.q.failNext(1);
+    await expect(runActionPage(x.e, x.job.id, 0, x.d)).rejects.toThrow("queue unavailable");
+    // Turned off between the tries: a new add is refused ("This sequence is inactive"), but the job the
+    // first try committed stands, and its contacts leave here as it says (they wait there, held).
+    await env.DB.prepare("UPDATE sequences SET active = 0 WHERE id = ?").bind(x.target).run();
+    await runActionPage(x.e, x.job.id, 0, x.d);
+    expect(await rows("SELECT id FROM jobs WHERE sequence_id = ?", x.target)).toHaveLength(1);
+    expect(await outcomes(x.job.id)).toEqual({ moved: 1_000, pending: 100 });
+  });
+
   it("after a try that failed once the contacts had left, reports them moved (to the job they went to), not 'not active'", async () => {
     const x = await setup(1_100);
     // The first try commits the job and moves the contacts; then it dies before the page's outcomes are

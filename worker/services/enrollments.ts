@@ -541,15 +541,16 @@ async function actThroughEngine(
       ...(p.mailbox_ids ? { mailbox_ids: p.mailbox_ids } : {}),
     });
     const { job, planned, replayed } = await commitAddContacts(env, d, caller, prep.targetId!, req, null, "move", fixedId);
-    // A page of a move is at most ACTION_PAGE = PLAN_PAGE contacts, planned here (a replay is planned too).
-    if (!planned) throw new Error("A move's contacts must be planned in the request");
+    // A page of a move is at most ACTION_PAGE = PLAN_PAGE contacts, planned here; a job an earlier try
+    // committed comes back unplanned (its candidates say whom it takes).
+    if (!planned && !replayed) throw new Error("A move's contacts must be planned in the request");
     // Only the contacts the target takes leave this sequence; its job gets only those. One it skips or
     // holds back (an unverified email, a suppression, another owner) stays here as it was: finishing
     // every picked contact lost such a one from both sequences while the answer said it moved. The ones
     // taken leave now, once the job is committed (which can still refuse the whole move), while the job
     // waits on the queue, so they never send from both. One that changes in that second so the job
     // skips it (suppressed, say) ends here as moved and there as skipped, the reason on the job's page.
-    const evaluations = new Map(planned.filter((c) => c.contactId).map((c) => [c.contactId!, c.evaluation]));
+    const evaluations = new Map((planned ?? []).filter((c) => c.contactId).map((c) => [c.contactId!, c.evaluation]));
     // A job committed by an earlier try takes the contacts it took then, whatever they look like now.
     const committed = replayed ? await takenBy(d, job.id) : null;
     const taken = (r: Picked) => {
@@ -574,6 +575,11 @@ async function actThroughEngine(
             ? { id: r.id, changed: true, outcome: "moved", reason: null }
             : { id: r.id, changed: false, outcome: "unchanged", reason: "It changed state meanwhile" },
         );
+        continue;
+      }
+      if (committed) {
+        // The job an earlier try committed left it out; why was said then, and is not planned again.
+        results.push({ id: r.id, changed: false, outcome: "not_moved", reason: `${target} didn't take them: still in this sequence` });
         continue;
       }
       const e = evaluations.get(r.contact_id);

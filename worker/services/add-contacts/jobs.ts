@@ -95,6 +95,18 @@ export async function commitAddContacts(
   const requestHash = await sha256Hex(JSON.stringify({ sequenceId, req }));
   const replay = await replayOf(d, caller, idempotencyKey, requestHash);
   if (replay) return { job: replay, replayed: true, planned: null };
+  if (fixedId) {
+    // Committed by an earlier try: that job stands, with the contacts it took then (its candidates), whatever
+    // the target and the contacts look like now. The try may have failed before the job was queued, or while
+    // its chunks were being sent: started, or its chunks sent again while none has run (a chunk delivered
+    // twice enrolls and charges once).
+    const prior = await jobById(d, fixedId);
+    if (prior) {
+      if (prior.status === "preparing") await startJob(env, d, prior.id);
+      else if (prior.status === "queued" && prior.processed === 0 && prior.total > 0) await sendChunks(env, prior.id, prior.total);
+      return { job: (await jobById(d, prior.id))!, replayed: true, planned: null };
+    }
+  }
   const prepared = await checkPreconditions(d, caller, sequenceId, req);
   refuse(prepared.preconditions);
   // A selection larger than one page is planned page by page through the queue, never in this request.
@@ -110,17 +122,6 @@ export async function commitAddContacts(
   // one held back stays there, and must not be enrolled here later, when its email is verified meanwhile.
   const move = via === "move";
   if (move) plan.contacts = plan.contacts.filter((c) => takenByMove(c.evaluation));
-  if (fixedId) {
-    // Committed by an earlier try: that job stands, with the contacts it took then (its candidates). The
-    // try may have failed before the job was queued, or while its chunks were being sent: started, or its
-    // chunks sent again while none has run (a chunk delivered twice enrolls and charges once).
-    const prior = await jobById(d, fixedId);
-    if (prior) {
-      if (prior.status === "preparing") await startJob(env, d, prior.id);
-      else if (prior.status === "queued" && prior.processed === 0 && prior.total > 0) await sendChunks(env, prior.id, prior.total);
-      return { job: (await jobById(d, prior.id))!, replayed: true, planned };
-    }
-  }
   const t = now();
   const jobId = fixedId ?? newId();
   const scheduled = req.add_at !== undefined && req.add_at > t;
