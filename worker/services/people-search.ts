@@ -223,6 +223,10 @@ export function peopleWhere(f: PeopleFilters, teamId: string, walk = false): SQL
   return sql.join(parts.map((p, i) => (i % 2 ? sql`${params[Number(p) - 1]}` : sql.raw(p))));
 }
 
+/** The prospect database's version (people are loaded, never deleted: the max rowid stands for their number). */
+const peopleVersion = sql`SELECT coalesce(max(rowid), 0) AS v FROM people`;
+const versionOf = (r: D1Result | undefined) => (r?.results[0] as { v: number } | undefined)?.v ?? 0;
+
 /**
  * Totals of people searches, per isolate. The prospect database changes only when people are loaded
  * (they are never updated or deleted), so a total stays right while `max(rowid)` stays the same: a
@@ -258,8 +262,6 @@ export async function searchPeople(
   perPage: number,
 ) {
   const where = peopleWhere(f, teamId);
-  const version = sql`SELECT coalesce(max(rowid), 0) AS v FROM people`;
-  const versionOf = (r: D1Result | undefined) => (r?.results[0] as { v: number } | undefined)?.v ?? 0;
   const key = f.saved === "any" ? JSON.stringify(f) : null;
   const kept = key ? totals.get(key) : undefined;
   // The version (max rowid) stands for the number of people: they are loaded, never deleted.
@@ -271,12 +273,12 @@ export async function searchPeople(
          ORDER BY ${sql.raw(ORDER[sort])} LIMIT ${perPage} OFFSET ${(page - 1) * perPage}`;
   if (kept) {
     // The page and the version in one round trip; a total kept from before a load is counted again.
-    const [page_, v] = await batchSql(d, [pageSql, version]);
+    const [page_, v] = await batchSql(d, [pageSql, peopleVersion]);
     if (versionOf(v) === kept.version) return { people: page_!.results as PersonResult[], total: kept.n };
   }
   // The page and the total in one D1 round trip (a batch). Not a window count: over 200,000 people it
   // would evaluate the saved-contact lookup for every match instead of for the page.
-  const [page_, count, v] = await batchSql(d, [pageSql, sql`SELECT count(*) AS n FROM people p WHERE ${where}`, version]);
+  const [page_, count, v] = await batchSql(d, [pageSql, sql`SELECT count(*) AS n FROM people p WHERE ${where}`, peopleVersion]);
   const total = (count!.results[0] as { n: number } | undefined)?.n ?? 0;
   if (key) {
     if (totals.size >= TOTALS_KEPT) totals.delete(totals.keys().next().value!);
@@ -309,10 +311,8 @@ let facetsKept: { version: number; facets: Facets } | null = null;
 
 /** The values each people filter takes, with counts (the prospect database is shared, not team-owned). */
 export async function peopleFacets(d: Db): Promise<Facets> {
-  const version = sql`SELECT coalesce(max(rowid), 0) AS v FROM people`;
-  const versionOf = (r: D1Result | undefined) => (r?.results[0] as { v: number } | undefined)?.v ?? 0;
   if (facetsKept) {
-    const [v] = await batchSql(d, [version]);
+    const [v] = await batchSql(d, [peopleVersion]);
     if (versionOf(v) === facetsKept.version) return facetsKept.facets;
   }
   // Column names come from this fixed list, never from input.
@@ -325,7 +325,7 @@ export async function peopleFacets(d: Db): Promise<Facets> {
     facet("industry"),
     facet("country"),
     facet("email_status"),
-    version,
+    peopleVersion,
   ]);
   const rows = (r: D1Result | undefined) => (r?.results ?? []) as Facet[];
   const facets = { seniorities: rows(s), departments: rows(dep), industries: rows(ind), countries: rows(cou), email_statuses: rows(st) };
