@@ -7,7 +7,25 @@ import { newId } from "../worker/lib/ids";
 import { mailboxStub, sequenceStub } from "../durable-objects/engine";
 import { DEMO } from "../worker/seed/demo";
 import type { enrollments, jobs, messages } from "../worker/db/schema";
+import type { Env } from "../worker/env";
+import type { QueueMessage } from "../worker/queue/messages";
 import { env, type RawRow } from "./helpers";
+
+/**
+ * The Worker's env with a job queue of the test's own, which the test delivers itself: it collects what
+ * is sent into `sent`, and refuses sends while `down.left` is above 0 (each refusal counts one down).
+ */
+export function withQueue(sent: QueueMessage[], down: { left: number } = { left: 0 }): Env {
+  const push = async (bodies: QueueMessage[]) => {
+    if (down.left > 0) {
+      down.left--;
+      throw new Error("queue unavailable");
+    }
+    sent.push(...bodies);
+  };
+  const JOBS = { send: (b: QueueMessage) => push([b]), sendBatch: (m: { body: QueueMessage }[]) => push(m.map((x) => x.body)) };
+  return { ...(env as unknown as Env), JOBS: JOBS as unknown as Queue<QueueMessage> };
+}
 
 /** Monday 2027-03-01 00:00 UTC: simulated time starts after real time, so real alarms never fire mid-test. */
 export const SIM_START = Date.UTC(2027, 2, 1);

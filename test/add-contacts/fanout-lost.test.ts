@@ -4,29 +4,19 @@
 // Idempotency-Key only replayed it. The cron now sends a quiet queued job's chunks again.
 import { beforeEach, describe, expect, it } from "vitest";
 import { db } from "../../worker/db/client";
-import type { Caller, Env } from "../../worker/env";
+import type { Caller } from "../../worker/env";
 import { now, resetClock, setClock } from "../../worker/lib/clock";
 import { handle } from "../../worker/queue/consumer";
 import type { QueueMessage } from "../../worker/queue/messages";
 import { commitAddContacts, startDueJobs } from "../../worker/services/add-contacts/jobs";
 import type { AddContactsRequest } from "../../worker/services/add-contacts/request";
-import { addContactsSetup } from "../fixtures";
+import { addContactsSetup, withQueue } from "../fixtures";
 import { env } from "../helpers";
 
 const one = async (sql: string, ...b: unknown[]) =>
   (await env.DB.prepare(sql)
     .bind(...b)
     .first<{ n: number }>())!.n;
-
-/** The Worker's env with a job queue of the test's own: it collects what is sent, or refuses it. */
-function withQueue(sent: QueueMessage[], down = false): Env {
-  const push = async (bodies: QueueMessage[]) => {
-    if (down) throw new Error("queue unavailable");
-    sent.push(...bodies);
-  };
-  const JOBS = { send: (b: QueueMessage) => push([b]), sendBatch: (m: { body: QueueMessage }[]) => push(m.map((x) => x.body)) };
-  return { ...(env as unknown as Env), JOBS: JOBS as unknown as Queue<QueueMessage> };
-}
 
 beforeEach(() => resetClock());
 
@@ -38,9 +28,9 @@ describe("add contacts: a job whose chunks never reached the queue", () => {
     ).all<{ id: string }>();
     const caller: Caller = { teamId: x.teamId, userId: x.userId, role: "admin", via: "session" };
     const req: AddContactsRequest = { source: { people_ids: results.map((r) => r.id) }, skip_validation: false, enrich: false };
-    await expect(commitAddContacts(withQueue([], true), db(env.DB), caller, x.sequenceId, req, "retry-me", "session")).rejects.toThrow(
-      /queue unavailable/,
-    );
+    await expect(
+      commitAddContacts(withQueue([], { left: Infinity }), db(env.DB), caller, x.sequenceId, req, "retry-me", "session"),
+    ).rejects.toThrow(/queue unavailable/);
     const jobId = (await env.DB.prepare("SELECT id FROM jobs WHERE team_id = ?").bind(x.teamId).first<{ id: string }>())!.id;
     expect(await one("SELECT credit_balance n FROM teams WHERE id = ?", x.teamId)).toBe(3);
     // The client's retry with its Idempotency-Key answers the same job (and sends nothing).

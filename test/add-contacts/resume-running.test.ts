@@ -5,13 +5,13 @@
 // twice, and its hold is settled once. Meanwhile the job says it is stalled, then when it resumed.
 import { beforeEach, describe, expect, it } from "vitest";
 import { db } from "../../worker/db/client";
-import type { Caller, Env } from "../../worker/env";
+import type { Caller } from "../../worker/env";
 import { now, resetClock, setClock } from "../../worker/lib/clock";
 import { handle } from "../../worker/queue/consumer";
 import type { QueueMessage } from "../../worker/queue/messages";
 import { commitAddContacts, startDueJobs } from "../../worker/services/add-contacts/jobs";
 import { CHUNK_SIZE, type AddContactsRequest } from "../../worker/services/add-contacts/request";
-import { addContactsSetup, makeContacts, makeList } from "../fixtures";
+import { addContactsSetup, makeContacts, makeList, withQueue } from "../fixtures";
 import { client, env, ok } from "../helpers";
 
 const one = async (sql: string, ...b: unknown[]) =>
@@ -21,15 +21,6 @@ const one = async (sql: string, ...b: unknown[]) =>
 
 /** What the cron sent for this job (the cron serves every team's jobs). */
 const forJob = (sent: QueueMessage[], jobId: string) => sent.filter((m) => "jobId" in m && m.jobId === jobId);
-
-/** The Worker's env with a job queue of the test's own, which collects what is sent. */
-function withQueue(sent: QueueMessage[]): Env {
-  const JOBS = {
-    send: async (b: QueueMessage) => void sent.push(b),
-    sendBatch: async (m: { body: QueueMessage }[]) => void sent.push(...m.map((x) => x.body)),
-  };
-  return { ...(env as unknown as Env), JOBS: JOBS as unknown as Queue<QueueMessage> };
-}
 
 beforeEach(() => resetClock());
 

@@ -5,32 +5,12 @@
 // them "not active" on redelivery, with the job they went to forgotten.
 import { beforeEach, describe, expect, it } from "vitest";
 import { db } from "../../worker/db/client";
-import type { Caller, Env } from "../../worker/env";
+import type { Caller } from "../../worker/env";
+import type { QueueMessage } from "../../worker/queue/messages";
 import { prepareAction } from "../../worker/services/enrollments";
 import { runActionPage, startActionJob } from "../../worker/services/enrollment-jobs";
 import { env } from "../helpers";
-import { enroll, makeContacts, makeMailbox, makeSequence, makeTeam, startSimulation } from "../fixtures";
-
-/** A queue that keeps what is sent to it (the test delivers the pages itself), failing its next `failures` sends. */
-function heldQueue(failures = 0) {
-  const sent: unknown[] = [];
-  let left = failures;
-  const take = (bodies: unknown[]) => {
-    if (left > 0) {
-      left--;
-      throw new Error("queue unavailable");
-    }
-    sent.push(...bodies);
-  };
-  return {
-    sent,
-    failNext: (n: number) => (left = n),
-    queue: {
-      send: async (body: unknown) => take([body]),
-      sendBatch: async (msgs: { body: unknown }[]) => take(msgs.map((m) => m.body)),
-    } as unknown as Queue,
-  };
-}
+import { enroll, makeContacts, makeMailbox, makeSequence, makeTeam, startSimulation, withQueue } from "../fixtures";
 
 async function setup(n: number) {
   const { teamId, userId } = await makeTeam();
@@ -39,13 +19,15 @@ async function setup(n: number) {
   const mb = await makeMailbox(teamId, userId);
   await enroll(teamId, sequenceId, await makeContacts(teamId, n), [mb]);
   const caller: Caller = { teamId, userId, role: "admin", via: "session" };
-  const q = heldQueue();
-  const e = { ...env, JOBS: q.queue } as Env;
+  // The test delivers the pages itself; the job queue keeps what is sent, or refuses it while `down.left` > 0.
+  const sent: QueueMessage[] = [];
+  const down = { left: 0 };
+  const e = withQueue(sent, down);
   const d = db(env.DB);
   const p = { to_sequence_id: target, mailbox_ids: [mb] };
   const prep = await prepareAction(d, caller, sequenceId, "move", p);
   const job = await startActionJob(e, d, caller, prep, "move", { status: "active" }, p);
-  return { teamId, sequenceId, target, job, q, e, d };
+  return { teamId, sequenceId, target, job, sent, down, e, d };
 }
 
 const rows = async (q: string, ...b: unknown[]) =>
@@ -70,7 +52,7 @@ describe("a redelivered page of a move job", () => {
   it("after a try that failed once the target's job was committed, commits no second job and moves the contacts once", async () => {
     const x = await setup(1_100);
     // The first try commits the target's job, then fails to queue its chunks (before moving anyone here).
-    x.q.failNext(1);
+    x.down.left = 1;
     await expect(runActionPage(x.e, x.job.id, 0, x.d)).rejects.toThrow("queue unavailable");
     const first = await rows("SELECT id, total FROM jobs WHERE sequence_id = ?", x.target);
     expect(first).toHaveLength(1);
@@ -83,12 +65,12 @@ describe("a redelivered page of a move job", () => {
     expect(await outcomes(x.job.id)).toEqual({ moved: 1_000, pending: 100 });
     const action = (await rows("SELECT target_jobs FROM enrollment_action_jobs WHERE id = ?", x.job.id))[0]!;
     expect(JSON.parse(action.target_jobs as string)).toEqual([first[0]!.id]);
-    expect(x.q.sent.filter((m) => (m as { kind: string }).kind === "add_contacts_chunk").length).toBeGreaterThan(0);
+    expect(x.sent.filter((m) => m.kind === "add_contacts_chunk").length).toBeGreaterThan(0);
   });
 
   it("after a try that failed once the target's job was committed, completes even if the target was turned off meanwhile", async () => {
     const x = await setup(1_100);
-    x.q.failNext(1);
+    x.down.left = 1;
     await expect(runActionPage(x.e, x.job.id, 0, x.d)).rejects.toThrow("queue unavailable");
     // Turned off between the tries: a new add is refused ("This sequence is inactive"), but the job the
     // first try committed stands, and its contacts leave here as it says (they wait there, held).

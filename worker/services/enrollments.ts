@@ -551,8 +551,9 @@ async function actThroughEngine(
     // waits on the queue, so they never send from both. One that changes in that second so the job
     // skips it (suppressed, say) ends here as moved and there as skipped, the reason on the job's page.
     const evaluations = new Map((planned ?? []).filter((c) => c.contactId).map((c) => [c.contactId!, c.evaluation]));
-    // A job committed by an earlier try takes the contacts it took then, whatever they look like now.
-    const committed = replayed ? await takenBy(d, job.id) : null;
+    // A job committed by an earlier try takes the contacts it took then, whatever they look like now (read
+    // above, unless another delivery of this page committed it in between).
+    const committed = replayed ? (before ?? (await takenBy(d, job.id))) : null;
     const taken = (r: Picked) => {
       if (committed) return committed.has(r.contact_id);
       const e = evaluations.get(r.contact_id);
