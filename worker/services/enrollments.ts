@@ -520,7 +520,7 @@ async function actThroughEngine(
     // A job's page is delivered again when a try fails: its target job has an id of its own, so a try
     // after the commit finds that job (and the contacts it took) instead of committing a second one.
     const fixedId = page ? await orderedIdFrom(page.jobId, page.from, "move") : undefined;
-    const before = fixedId ? await takenBy(d, fixedId) : null;
+    const before = fixedId ? await takenBy(d, caller.teamId, fixedId) : null;
     const open = rows.filter((r) => OPEN_STATUSES.has(r.status));
     const results: Outcome[] = rows
       .filter((r) => !OPEN_STATUSES.has(r.status))
@@ -553,7 +553,7 @@ async function actThroughEngine(
     const evaluations = new Map((planned ?? []).filter((c) => c.contactId).map((c) => [c.contactId!, c.evaluation]));
     // A job committed by an earlier try takes the contacts it took then, whatever they look like now (read
     // above, unless another delivery of this page committed it in between).
-    const committed = replayed ? (before ?? (await takenBy(d, job.id))) : null;
+    const committed = replayed ? (before ?? (await takenBy(d, caller.teamId, job.id))) : null;
     const taken = (r: Picked) => {
       if (committed) return committed.has(r.contact_id);
       const e = evaluations.get(r.contact_id);

@@ -101,6 +101,7 @@ export async function commitAddContacts(
     // its chunks were being sent: started, or its chunks sent again while none has run (a chunk delivered
     // twice enrolls and charges once).
     const prior = await jobById(d, fixedId);
+    if (prior && prior.teamId !== caller.teamId) throw new Error(`job ${fixedId} belongs to another team`);
     if (prior) {
       if (prior.status === "preparing") await startJob(env, d, prior.id);
       else if (prior.status === "queued" && prior.processed === 0 && prior.total > 0) await sendChunks(env, prior.id, prior.total);
@@ -167,10 +168,10 @@ export async function commitAddContacts(
   return { job: (await jobById(d, jobId))!, replayed: false, planned };
 }
 
-/** The contacts a committed job takes (its candidates' contacts), or null when there is no such job. */
-export async function takenBy(d: Db, jobId: string): Promise<Set<string> | null> {
+/** The contacts a committed job of the team takes (its candidates' contacts), or null when it has no such job. */
+export async function takenBy(d: Db, teamId: string, jobId: string): Promise<Set<string> | null> {
   const rows = await d.all<{ id: string; contact_id: string | null }>(
-    sql`SELECT j.id, c.contact_id FROM jobs j LEFT JOIN job_candidates c ON c.job_id = j.id WHERE j.id = ${jobId}`,
+    sql`SELECT j.id, c.contact_id FROM jobs j LEFT JOIN job_candidates c ON c.job_id = j.id WHERE j.id = ${jobId} AND j.team_id = ${teamId}`,
   );
   return rows.length ? new Set(rows.flatMap((r) => (r.contact_id ? [r.contact_id] : []))) : null;
 }
