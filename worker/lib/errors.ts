@@ -92,6 +92,8 @@ export function errorResponse(c: Context, err: unknown): Response {
     const details = code === "unsupported_media_type" ? { details: { accepts: ["application/json"] } } : {};
     return c.json({ error: { code, message, ...details } }, ERROR_STATUS[code] === status ? status : ERROR_STATUS[code]);
   }
+  // drizzle wraps what a D1 call threw (a failed session check: db/riding-check.ts) in its own error.
+  if (err instanceof Error && err.cause instanceof ApiError) return errorResponse(c, err.cause);
   console.error("unhandled error", err);
   return c.json({ error: { code: "internal", message: "Something went wrong on our side" } }, 500);
 }

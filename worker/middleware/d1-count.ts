@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { db } from "../db/client";
+import { isReadSql } from "../db/read-sql";
 import type { AppEnv } from "../env";
 
 /** What one request asked of D1: round trips (a statement run, or one `batch()`), rows read, the SQL. */
@@ -12,9 +13,6 @@ export interface D1Count {
   queries: { sql: string; params: unknown[] }[];
 }
 
-/** A statement that only reads (a WITH that inserts, updates or deletes is a write): only a read may be run twice. */
-const isRead = (text: string) =>
-  /^\s*select\b/i.test(text) || (/^\s*with\b/i.test(text) && !/\b(insert|update|delete|replace)\b/i.test(text));
 const short = (text: string) => text.replace(/\s+/g, " ").slice(0, 200);
 
 /**
@@ -57,7 +55,7 @@ export function countingD1(real: D1Database, opts: { rowsOfRaw?: boolean } = {})
       raw: async (o?: { columnNames?: boolean }) => {
         const rows = o?.columnNames ? await stmt.raw({ columnNames: true }) : await stmt.raw();
         ran();
-        seen(text, opts.rowsOfRaw && isRead(text) ? (await stmt.all()).meta.rows_read : 0);
+        seen(text, opts.rowsOfRaw && isReadSql(text) ? (await stmt.all()).meta.rows_read : 0);
         return rows;
       },
     };

@@ -1,5 +1,6 @@
 import { and, eq, gt, isNull, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
+import type { RidingCheck } from "../db/riding-check";
 import { apiKeys, loginAttempts, sessions, teams, users } from "../db/schema";
 import type { Caller } from "../env";
 import { now } from "../lib/clock";
@@ -66,25 +67,90 @@ export async function login(d: Db, input: { email: string; password: string; ip:
 }
 
 export async function logout(d: Db, sessionId: string) {
+  forgetSession(sessionId);
   await d.delete(sessions).where(eq(sessions.id, sessionId));
 }
 
 /**
- * Who a session cookie or API key belongs to, read from D1 on every request (one indexed lookup):
- * a sign-out, a revoked key, a disabled user or a changed role takes effect on the very next
- * request in every isolate. Nothing about a caller is kept between requests; a per-isolate copy
- * would outlive a change made by another isolate.
+ * Who a session belongs to, read from D1 on every request (one indexed lookup): a sign-out, a
+ * disabled user or a changed role takes effect on the very next request in every isolate. The ONE
+ * statement for it, run alone (`callerFromSession`) or riding in the same D1 batch as a read's first
+ * round trip (`sessionCheck`).
  */
-export async function callerFromSession(d: Db, token: string): Promise<(Caller & { csrfToken: string }) | null> {
-  const id = await sha256Hex(token);
-  const [row] = await d
-    .select({ teamId: sessions.teamId, userId: sessions.userId, csrfToken: sessions.csrfToken, role: users.role })
-    .from(sessions)
-    .innerJoin(users, eq(users.id, sessions.userId))
-    .where(and(eq(sessions.id, id), gt(sessions.expiresAt, now()), isNull(users.disabledAt)))
-    .limit(1);
-  return row ? { ...row, via: "session", sessionId: id } : null;
+const SESSION_SQL = `SELECT s.team_id, s.user_id, s.csrf_token, s.expires_at, u.role FROM sessions s JOIN users u ON u.id = s.user_id
+  WHERE s.id = ? AND s.expires_at > ? AND u.disabled_at IS NULL LIMIT 1`;
+
+interface SessionRow {
+  team_id: string;
+  user_id: string;
+  csrf_token: string;
+  expires_at: number;
+  role: "admin" | "member";
 }
+
+type SessionCaller = Caller & { csrfToken: string; sessionId: string };
+
+const callerOf = (id: string, r: SessionRow): SessionCaller => ({
+  teamId: r.team_id,
+  userId: r.user_id,
+  role: r.role,
+  csrfToken: r.csrf_token,
+  via: "session",
+  sessionId: id,
+});
+
+/**
+ * What this isolate last read of a session, by session id: a GUESS of who the next request is, so
+ * that request can build its reads before its session is read, and send the session's statement
+ * with its first read (`sessionCheck`). Never trusted on its own: a guess the database no longer
+ * agrees with is thrown away with everything read under it. Bounded; cleared whole when full.
+ */
+const GUESSES_MAX = 10_000;
+const guesses = new Map<string, { row: SessionRow; caller: SessionCaller }>();
+
+function remember(id: string, row: SessionRow, caller: SessionCaller) {
+  if (guesses.size >= GUESSES_MAX) guesses.clear();
+  guesses.set(id, { row, caller });
+}
+
+export async function callerFromSession(d: Db, token: string): Promise<SessionCaller | null> {
+  const id = await sha256Hex(token);
+  const row = await d.$client.prepare(SESSION_SQL).bind(id, now()).first<SessionRow>();
+  if (!row) {
+    guesses.delete(id);
+    return null;
+  }
+  const caller = callerOf(id, row);
+  remember(id, row, { ...caller });
+  return caller;
+}
+
+/**
+ * The caller this isolate saw last for a session (a fresh copy) and the check its request's first
+ * read carries: the session's statement, which must answer the same user, team, role and CSRF token.
+ * Null when there is nothing to guess from (or the session has expired since).
+ */
+export function sessionCheck(id: string): { caller: SessionCaller; check: RidingCheck } | null {
+  const g = guesses.get(id);
+  const t = now();
+  if (!g || g.row.expires_at <= t) return null;
+  const { row } = g;
+  return {
+    caller: { ...g.caller },
+    check: {
+      sql: SESSION_SQL,
+      params: [id, t],
+      holds: (rows) => {
+        const r = rows[0] as SessionRow | undefined;
+        return !!r && r.team_id === row.team_id && r.user_id === row.user_id && r.role === row.role && r.csrf_token === row.csrf_token;
+      },
+      failure: () => new ApiError("unauthenticated", "Your session changed; sign in again"),
+    },
+  };
+}
+
+/** A guess proved wrong: the next request of this session reads it alone first. */
+export const forgetSession = (id: string) => void guesses.delete(id);
 
 /** An API key acts for its team with the rights of its kind: master = admin rights, standard = member rights. */
 export async function callerFromApiKey(d: Db, key: string): Promise<Caller | null> {

@@ -1,0 +1,7 @@
+/**
+ * Whether a statement only reads: a SELECT, or a WITH that inserts, updates, deletes or replaces
+ * nothing. Only a read may be run twice (the D1 counter) or sent before the caller is known to be
+ * who they were (db/riding-check.ts); anything else counts as a write.
+ */
+export const isReadSql = (text: string) =>
+  /^\s*select\b/i.test(text) || (/^\s*with\b/i.test(text) && !/\b(insert|update|delete|replace)\b/i.test(text));

@@ -1,0 +1,137 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import { isReadSql } from "./read-sql";
+
+/**
+ * A check a request's D1 answers depend on (who the caller is), sent in the SAME round trip as the
+ * request's first read instead of one of its own: D1 runs a batch as one transaction, so the check
+ * and the read see the same database. No answer of the request is handed on before the check has
+ * passed; when it fails, every D1 call of the request throws and `failed` says so.
+ *
+ * Only reads ride: a write (or a `raw()` read, whose columns a batch can't keep apart) waits for the
+ * check on its own round trip first, as every call did before. A read sent alongside a check that
+ * then fails has only been read, never answered.
+ */
+export interface RidingCheck {
+  sql: string;
+  params: unknown[];
+  /** Whether the check's rows (its statement's results) let the request go on. */
+  holds(rows: readonly Record<string, unknown>[]): boolean;
+  /** What every D1 call of the request throws once the check failed. */
+  failure(): Error;
+}
+
+interface State {
+  d1: D1Database;
+  check: RidingCheck;
+  settled: Promise<void> | null;
+  failed: boolean;
+}
+
+const current = new AsyncLocalStorage<State>();
+
+function verdict(state: State, rows: readonly Record<string, unknown>[]) {
+  if (state.check.holds(rows)) return;
+  state.failed = true;
+  throw state.check.failure();
+}
+
+/** Runs the check alone (one round trip), once per request; every later call waits on the same answer. */
+function settle(state: State): Promise<void> {
+  state.settled ??= state.d1
+    .prepare(state.check.sql)
+    .bind(...state.check.params)
+    .all<Record<string, unknown>>()
+    .then((r) => verdict(state, r.results));
+  return state.settled;
+}
+
+/** Before a call that can't carry the check: the check, on its own round trip if nothing has carried it yet. */
+async function settled(): Promise<void> {
+  const state = current.getStore();
+  if (state) await settle(state);
+}
+
+/**
+ * Sends `stmts` (reads) with the check in front, in one batch, when no call of the request has
+ * carried or run it yet; else waits for the check's answer and sends them as they came (`alone`).
+ * Answers `stmts`' results.
+ */
+async function withCheck(real: D1Database, stmts: D1PreparedStatement[], alone: () => Promise<D1Result[]>): Promise<D1Result[]> {
+  const state = current.getStore();
+  if (!state || state.settled) {
+    if (state) await state.settled;
+    return alone();
+  }
+  const both = real.batch([state.d1.prepare(state.check.sql).bind(...state.check.params), ...stmts]);
+  state.settled = both.then(
+    ([check]) => verdict(state, check!.results as Record<string, unknown>[]),
+    // The batch failed (one of the reads, say): nothing ran, so the check runs alone for whoever waits on
+    // it, and this call throws the batch's own error below.
+    () => ((state.settled = null), settle(state)),
+  );
+  await state.settled;
+  return (await both).slice(1);
+}
+
+const riders = new WeakMap<D1Database, D1Database>();
+
+/**
+ * `real`, with the current request's check (`runChecked`) riding on its first read. Outside a
+ * checked request it passes every call through. Made once per binding: drizzle's handle over it is
+ * kept per isolate (db/client.ts) and the request's check is found through AsyncLocalStorage.
+ */
+export function riding(real: D1Database): D1Database {
+  let r = riders.get(real);
+  if (r) return r;
+  const inner = new WeakMap<object, { stmt: D1PreparedStatement; read: boolean }>();
+  const wrap = (stmt: D1PreparedStatement, read: boolean): D1PreparedStatement => {
+    const w = {
+      bind: (...v: unknown[]) => wrap(stmt.bind(...v), read),
+      all: async () => (read ? (await withCheck(real, [stmt], async () => [await stmt.all()]))[0]! : (await settled(), await stmt.all())),
+      first: async (col?: string) => {
+        if (!read) return (await settled(), col === undefined ? stmt.first() : stmt.first(col));
+        const row = ((await withCheck(real, [stmt], async () => [await stmt.all()]))[0]!.results[0] ?? null) as Record<
+          string,
+          unknown
+        > | null;
+        return col === undefined ? row : row === null ? null : (row[col] ?? null);
+      },
+      raw: async (o?: { columnNames?: boolean }) => (await settled(), o?.columnNames ? stmt.raw({ columnNames: true }) : stmt.raw()),
+      run: async () => (await settled(), stmt.run()),
+    };
+    const s = w as unknown as D1PreparedStatement;
+    inner.set(s, { stmt, read });
+    return s;
+  };
+  r = {
+    prepare: (text: string) => wrap(real.prepare(text), isReadSql(text)),
+    batch: async (stmts: D1PreparedStatement[]) => {
+      const parts = stmts.map((s) => inner.get(s) ?? { stmt: s, read: false });
+      const reals = parts.map((p) => p.stmt);
+      if (parts.every((p) => p.read)) return withCheck(real, reals, () => real.batch(reals));
+      await settled();
+      return real.batch(reals);
+    },
+    exec: async (text: string) => (await settled(), real.exec(text)),
+    dump: () => real.dump(),
+    withSession: () => r!,
+  } as unknown as D1Database;
+  riders.set(real, r);
+  return r;
+}
+
+/**
+ * Runs `fn` (the rest of the request) with `check` riding on its first D1 read through `riding(d1)`;
+ * if `fn` made no D1 call, the check runs at the end. Answers whether the check held: when it did
+ * not, what `fn` produced must be thrown away.
+ */
+export async function runChecked(d1: D1Database, check: RidingCheck, fn: () => Promise<void>): Promise<boolean> {
+  const state: State = { d1, check, settled: null, failed: false };
+  await current.run(state, fn);
+  try {
+    await settle(state);
+  } catch {
+    // `failed` says it; the failure was also thrown to whichever call waited on it.
+  }
+  return !state.failed;
+}
