@@ -22,6 +22,11 @@ import { stepsWithVariants } from "./steps";
 export type SequenceSettings = { finish_on_reply?: boolean; allow_other_owners?: boolean };
 
 /** A sequence in a list: its row plus step, enrollment and message counts, and the caller's share. */
+/**
+ * Every column answers under its own name (`.as` where two tables share one): the list is read in a
+ * D1 batch, which answers rows by column name, so the caller's session can ride with it
+ * (db/riding-check.ts); a second `name` or `active` would overwrite the first.
+ */
 function summaryColumns(caller: Caller) {
   return {
     id: sequences.id,
@@ -29,7 +34,7 @@ function summaryColumns(caller: Caller) {
     active: sequences.active,
     archived_at: sequences.archivedAt,
     owner_id: sequences.ownerId,
-    owner_name: users.name,
+    owner_name: sql<string | null>`${users.name}`.as("owner_name"),
     schedule_id: sequences.scheduleId,
     created_at: sequences.createdAt,
     steps: sql<number>`(select count(*) from steps s where s.sequence_id = ${sequences.id})`,
@@ -38,7 +43,7 @@ function summaryColumns(caller: Caller) {
     // (joined below; kept by triggers), not a walk over all its enrollments and emails.
     byStatus: {
       scheduled: sequenceCounts.scheduled,
-      active: sequenceCounts.active,
+      active: sql<number | null>`${sequenceCounts.active}`.as("active_count"),
       paused: sequenceCounts.paused,
       held: sequenceCounts.held,
       finished: sequenceCounts.finished,
@@ -97,15 +102,18 @@ export async function listSequences(
   if (status === "active" || status === "inactive") conds.push(eq(sequences.active, status === "active"));
   const where = and(...conds);
   // The page and the total in one statement (one D1 round trip): the window count sees every match.
-  const rows = await d
-    .select({ ...summaryColumns(caller), total: sql<number>`count(*) over ()` })
-    .from(sequences)
-    .leftJoin(users, eq(users.id, sequences.ownerId))
-    .leftJoin(sequenceCounts, eq(sequenceCounts.sequenceId, sequences.id))
-    .where(where)
-    .orderBy(asc(sequences.name), asc(sequences.id))
-    .limit(perPage)
-    .offset((page - 1) * perPage);
+  // As a batch of one, which the caller's session rides in (summaryColumns).
+  const [rows] = await d.batch([
+    d
+      .select({ ...summaryColumns(caller), total: sql<number>`count(*) over ()` })
+      .from(sequences)
+      .leftJoin(users, eq(users.id, sequences.ownerId))
+      .leftJoin(sequenceCounts, eq(sequenceCounts.sequenceId, sequences.id))
+      .where(where)
+      .orderBy(asc(sequences.name), asc(sequences.id))
+      .limit(perPage)
+      .offset((page - 1) * perPage),
+  ]);
   const total =
     rows[0]?.total ??
     (page > 1
