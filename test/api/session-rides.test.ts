@@ -114,7 +114,7 @@ describe("a GET's caller rides in its first read", () => {
   });
 });
 
-describe("a POST that only reads (the people search) rides like a GET", () => {
+describe("a POST that only reads (people search, preview) rides like a GET", () => {
   const search = { titles: ["CEO"], page: 1, per_page: 5 };
 
   it("a warm people search is one round trip with the session's statement; a POST that writes reads its caller alone first", async () => {
@@ -178,6 +178,27 @@ describe("a POST that only reads (the people search) rides like a GET", () => {
     }
   });
 
+  it("a preview by a member made admin meanwhile is answered again, body and all, as an admin", async () => {
+    const seqId = await hiddenSequence();
+    const contact = await env.DB.prepare("SELECT id FROM contacts WHERE team_id = ? AND deleted_at IS NULL LIMIT 1")
+      .bind(DEMO.team)
+      .first<{ id: string }>();
+    const body = { source: { contact_ids: [contact!.id] } };
+    const preview = `/api/sequences/${seqId}/add-contacts/preview`;
+    const rep = await login("rep1@demo.test");
+    expect((await as(rep, "POST", preview, body)).status).toBe(404);
+    await setRole(DEMO.rep1, "admin");
+    try {
+      const res = await as(rep, "POST", preview, body);
+      const text = await res.text();
+      expect(res.status, text).toBe(200);
+      expect((JSON.parse(text) as { totals: { candidates: number } }).totals.candidates).toBe(1);
+    } finally {
+      await setRole(DEMO.rep1, "member");
+    }
+    expect((await as(rep, "POST", preview, body)).status).toBe(404);
+  });
+
   it("a read POST of a session signed out elsewhere gets a 401", async () => {
     const s = await login("admin@demo.test");
     expect((await as(s, "POST", "/api/people/search", search)).status).toBe(200);
@@ -234,6 +255,11 @@ describe("riding(): what a failed check lets through", () => {
     const counted = countingD1(env.DB);
     expect(await runChecked(counted.db, failing, async () => {})).toBe(false);
     expect(counted.count.statements).toEqual(["SELECT 1 AS ok WHERE 0"]);
+  });
+
+  it("a check D1 could not answer does not count as held", async () => {
+    const broken: RidingCheck = { ...holding, sql: "SELECT ok FROM no_such_table" };
+    expect(await runChecked(env.DB, broken, async () => {})).toBe(false);
   });
 
   it("a failed read in the riding batch throws its own error, and the check still runs", async () => {

@@ -5,7 +5,7 @@ import { isReadSql } from "./read-sql";
  * A check a request's D1 answers depend on (who the caller is), sent in the SAME round trip as the
  * request's first read instead of one of its own: D1 runs a batch as one transaction, so the check
  * and the read see the same database. No answer of the request is handed on before the check has
- * passed; when it fails, every D1 call of the request throws and `failed` says so.
+ * passed; when it fails, every D1 call of the request throws and `runChecked` answers false.
  *
  * Only reads ride: a write (or a `raw()` read, whose columns a batch can't keep apart) waits for the
  * check on its own round trip first, as every call did before. A read sent alongside a check that
@@ -24,15 +24,15 @@ interface State {
   d1: D1Database;
   check: RidingCheck;
   settled: Promise<void> | null;
-  failed: boolean;
+  /** The check ran and held (not merely: did not fail; a D1 error is neither). */
+  held: boolean;
 }
 
 const current = new AsyncLocalStorage<State>();
 
 function verdict(state: State, rows: readonly Record<string, unknown>[]) {
-  if (state.check.holds(rows)) return;
-  state.failed = true;
-  throw state.check.failure();
+  if (!state.check.holds(rows)) throw state.check.failure();
+  state.held = true;
 }
 
 /** Runs the check alone (one round trip), once per request; every later call waits on the same answer. */
@@ -122,16 +122,16 @@ export function riding(real: D1Database): D1Database {
 
 /**
  * Runs `fn` (the rest of the request) with `check` riding on its first D1 read through `riding(d1)`;
- * if `fn` made no D1 call, the check runs at the end. Answers whether the check held: when it did
- * not, what `fn` produced must be thrown away.
+ * if `fn` made no D1 call, the check runs at the end. Answers whether the check held: when it did not
+ * (it failed, or D1 could not answer it), what `fn` produced must be thrown away.
  */
 export async function runChecked(d1: D1Database, check: RidingCheck, fn: () => Promise<void>): Promise<boolean> {
-  const state: State = { d1, check, settled: null, failed: false };
+  const state: State = { d1, check, settled: null, held: false };
   await current.run(state, fn);
   try {
     await settle(state);
   } catch {
-    // `failed` says it; the failure was also thrown to whichever call waited on it.
+    // `held` says it; the failure was also thrown to whichever call waited on it.
   }
-  return !state.failed;
+  return state.held;
 }

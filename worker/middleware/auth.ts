@@ -12,11 +12,10 @@ import { callerFromApiKey, callerFromSession, forgetSession, SESSION_COOKIE, ses
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 /**
- * POSTs that only read (a body, no change) and whose first statement can carry the session's: the
- * people search. Like a GET, it may run on the session this isolate saw last (below). (A preview reads
- * its sequence first through a single select, which can't: it gains nothing and stays off the list.)
+ * POSTs that only read (they take a body, they change nothing): a people search and an add-contacts
+ * preview. Like a GET, they may run on the session this isolate saw last (below).
  */
-const READ_POSTS = [/^\/api\/people\/search$/];
+const READ_POSTS = [/^\/api\/people\/search$/, /^\/api\/sequences\/[^/]+\/add-contacts\/preview$/];
 const readsOnly = (c: Context<AppEnv>) =>
   SAFE_METHODS.has(c.req.method) || (c.req.method === "POST" && READ_POSTS.some((r) => r.test(c.req.path)));
 

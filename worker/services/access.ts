@@ -1,5 +1,5 @@
 import { and, eq, sql, type AnyColumn, type SQL } from "drizzle-orm";
-import type { Db } from "../db/client";
+import { batchSql, type Db } from "../db/client";
 import {
   contacts,
   enrollmentActionJobs,
@@ -138,13 +138,15 @@ export type SequenceAccess = "owner" | "admin" | "edit" | "view";
  * checked for `action` (403 when it is visible but the action is not allowed).
  */
 export async function sequenceFor(d: Db, caller: Caller, sequenceId: string, action: Action = "sequence.view") {
-  // The sequence and the caller's share in one D1 round trip.
-  const [row] = await sequenceRowQuery(d, caller, sequenceId);
-  return sequenceAccess(caller, row, action);
+  // The sequence and the caller's share in one D1 round trip, as a batch of one: the caller's session
+  // rides in it when it is the request's first read (db/riding-check.ts).
+  const query = sequenceRowQuery(d, caller, sequenceId);
+  const [result] = await batchSql(d, [query]);
+  return sequenceFromBatch(caller, query, result, action);
 }
 
 /** The query `sequenceFor` runs: a sequence of the caller's team and the caller's share of it. */
-export function sequenceRowQuery(d: Db, caller: Caller, sequenceId: string) {
+export function sequenceRowQuery(d: Db, caller: Caller, sequenceId: string | SQL) {
   return d
     .select({ seq: sequences, share: sequenceShares.access })
     .from(sequences)
@@ -308,19 +310,25 @@ export async function workflowFor(d: Db, caller: Caller, workflowId: string, act
 
 /** A job is as visible as its sequence (a job without one: its creator and admins); cancelling needs edit rights. */
 export async function jobFor(d: Db, caller: Caller, jobId: string, action: "sequence.view" | "sequence.edit" = "sequence.view") {
-  // The job, its sequence and the caller's share of it in one D1 round trip (a job status is polled).
-  const [row] = await d
-    .select({ job: jobs, seq: sequences, share: sequenceShares.access })
+  // The job, its sequence and the caller's share of it in one D1 round trip (a job status is polled):
+  // two statements in one batch (a batch answers rows by column name, which the job's and the
+  // sequence's columns share), which the caller's session rides in when it is the request's first read.
+  const jobQuery = d
+    .select()
     .from(jobs)
-    .leftJoin(sequences, and(eq(sequences.id, jobs.sequenceId), eq(sequences.teamId, caller.teamId)))
-    .leftJoin(sequenceShares, and(eq(sequenceShares.sequenceId, sequences.id), eq(sequenceShares.userId, caller.userId)))
     .where(and(eq(jobs.id, jobId), eq(jobs.teamId, caller.teamId)))
     .limit(1);
-  if (!row) throw notFound("Job");
-  const { job, seq, share } = row;
+  const seqQuery = sequenceRowQuery(
+    d,
+    caller,
+    sql`(SELECT ${jobs.sequenceId} FROM ${jobs} WHERE ${jobs.id} = ${jobId} AND ${jobs.teamId} = ${caller.teamId})`,
+  );
+  const [jobResult, seqResult] = await batchSql(d, [jobQuery, seqQuery]);
+  const [job] = jobQuery.prepare().mapAllResult(jobResult, true) as (typeof jobs.$inferSelect)[];
+  if (!job) throw notFound("Job");
   if (job.sequenceId) {
     try {
-      sequenceAccess(caller, seq ? { seq, share } : undefined, action);
+      sequenceFromBatch(caller, seqQuery, seqResult, action);
     } catch (e) {
       throw e instanceof ApiError && e.status === 404 ? notFound("Job") : e;
     }
