@@ -2,9 +2,10 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { describe, expect, it } from "vitest";
 import { app } from "../../worker/app";
 import { db } from "../../worker/db/client";
-import { riding, runChecked, type RidingCheck } from "../../worker/db/riding-check";
+import { CheckFailed, riding, runChecked, type RidingCheck } from "../../worker/db/riding-check";
 import { contactStages } from "../../worker/db/schema";
 import { now } from "../../worker/lib/clock";
+import { mayRunOnGuess } from "../../worker/middleware/auth";
 import { countingD1 } from "../../worker/middleware/d1-count";
 import { DEMO } from "../../worker/seed/demo";
 import { as, BASE, countedGet, env, errorOf, login, type Session } from "../helpers";
@@ -210,12 +211,27 @@ describe("a POST that only reads (people search, preview) rides like a GET", () 
   });
 });
 
+describe("which requests may run on a guess", () => {
+  it("reads only: GETs but the OAuth callback (it spends the provider's one-time code), and the two POSTs that only read", () => {
+    expect(mayRunOnGuess("GET", "/api/contacts")).toBe(true);
+    expect(mayRunOnGuess("GET", "/apollo/api/v1/contacts/abc")).toBe(true);
+    expect(mayRunOnGuess("GET", "/api/oauth/google/callback")).toBe(false);
+    expect(mayRunOnGuess("GET", "/api/oauth/microsoft/callback")).toBe(false);
+    expect(mayRunOnGuess("POST", "/api/people/search")).toBe(true);
+    expect(mayRunOnGuess("POST", "/api/sequences/abc/add-contacts/preview")).toBe(true);
+    expect(mayRunOnGuess("POST", "/api/sequences/abc/add-contacts")).toBe(false);
+    expect(mayRunOnGuess("POST", "/api/lists")).toBe(false);
+    expect(mayRunOnGuess("PATCH", "/api/contacts/abc")).toBe(false);
+    expect(mayRunOnGuess("DELETE", "/api/contacts/abc")).toBe(false);
+  });
+});
+
 describe("riding(): what a failed check lets through", () => {
   const failing: RidingCheck = {
     sql: "SELECT 1 AS ok WHERE 0",
     params: [],
     holds: (rows) => rows.length > 0,
-    failure: () => new Error("check failed"),
+    failure: "check failed",
   };
   const holding: RidingCheck = { ...failing, sql: "SELECT 1 AS ok" };
 
@@ -232,6 +248,8 @@ describe("riding(): what a failed check lets through", () => {
       }
     });
     expect(held).toBe(false);
+    // Its own class, not an ApiError a handler might catch and carry on past.
+    expect((error as Error).cause ?? error).toBeInstanceOf(CheckFailed);
     expect(String((error as Error).cause ?? error)).toMatch(/check failed/);
     expect(counted.count.statements).toEqual(["SELECT 1 AS ok WHERE 0"]);
     expect(await env.DB.prepare("SELECT count(*) n FROM contact_stages WHERE id = ?").bind(id).first("n")).toBe(0);
@@ -255,6 +273,14 @@ describe("riding(): what a failed check lets through", () => {
     const counted = countingD1(env.DB);
     expect(await runChecked(counted.db, failing, async () => {})).toBe(false);
     expect(counted.count.statements).toEqual(["SELECT 1 AS ok WHERE 0"]);
+  });
+
+  it("what the request threw is dropped under a failed check, and thrown under one that held", async () => {
+    const boom = async () => {
+      throw "not an Error";
+    };
+    expect(await runChecked(env.DB, failing, boom)).toBe(false);
+    await expect(runChecked(env.DB, holding, boom)).rejects.toBe("not an Error");
   });
 
   it("a check D1 could not answer does not count as held", async () => {

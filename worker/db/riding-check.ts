@@ -16,8 +16,16 @@ export interface RidingCheck {
   params: unknown[];
   /** Whether the check's rows (its statement's results) let the request go on. */
   holds(rows: readonly Record<string, unknown>[]): boolean;
-  /** What every D1 call of the request throws once the check failed. */
-  failure(): Error;
+  /** Why it failed, in words (the message of the `CheckFailed` every D1 call of the request throws). */
+  failure: string;
+}
+
+/**
+ * What every D1 call of a request throws once its check failed. Not an `ApiError`, so a handler that
+ * catches and handles its own API errors does not carry on past it; `lib/errors.ts` answers it as 401.
+ */
+export class CheckFailed extends Error {
+  override name = "CheckFailed";
 }
 
 interface State {
@@ -31,7 +39,7 @@ interface State {
 const current = new AsyncLocalStorage<State>();
 
 function verdict(state: State, rows: readonly Record<string, unknown>[]) {
-  if (!state.check.holds(rows)) throw state.check.failure();
+  if (!state.check.holds(rows)) throw new CheckFailed(state.check.failure);
   state.held = true;
 }
 
@@ -127,11 +135,18 @@ export function riding(real: D1Database): D1Database {
  */
 export async function runChecked(d1: D1Database, check: RidingCheck, fn: () => Promise<void>): Promise<boolean> {
   const state: State = { d1, check, settled: null, held: false };
-  await current.run(state, fn);
+  let thrown: { error: unknown } | null = null;
+  try {
+    await current.run(state, fn);
+  } catch (error) {
+    thrown = { error };
+  }
   try {
     await settle(state);
   } catch {
     // `held` says it; the failure was also thrown to whichever call waited on it.
   }
+  // What `fn` threw is the request's only once the check held: under a failed one it is dropped too.
+  if (thrown && state.held) throw thrown.error;
   return state.held;
 }

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { CheckFailed } from "../db/riding-check";
 import { fieldLabel } from "./field-messages";
 
 /**
@@ -92,8 +93,9 @@ export function errorResponse(c: Context, err: unknown): Response {
     const details = code === "unsupported_media_type" ? { details: { accepts: ["application/json"] } } : {};
     return c.json({ error: { code, message, ...details } }, ERROR_STATUS[code] === status ? status : ERROR_STATUS[code]);
   }
-  // drizzle wraps what a D1 call threw (a failed session check: db/riding-check.ts) in its own error.
-  if (err instanceof Error && err.cause instanceof ApiError) return errorResponse(c, err.cause);
+  // A session check that failed (db/riding-check.ts), thrown by a D1 call, as such or wrapped by drizzle.
+  const failed = err instanceof CheckFailed ? err : err instanceof Error && err.cause instanceof CheckFailed ? err.cause : null;
+  if (failed) return errorResponse(c, new ApiError("unauthenticated", failed.message));
   console.error("unhandled error", err);
   return c.json({ error: { code: "internal", message: "Something went wrong on our side" } }, 500);
 }

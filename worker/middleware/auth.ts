@@ -16,8 +16,15 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
  * preview. Like a GET, they may run on the session this isolate saw last (below).
  */
 const READ_POSTS = [/^\/api\/people\/search$/, /^\/api\/sequences\/[^/]+\/add-contacts\/preview$/];
-const readsOnly = (c: Context<AppEnv>) =>
-  SAFE_METHODS.has(c.req.method) || (c.req.method === "POST" && READ_POSTS.some((r) => r.test(c.req.path)));
+/**
+ * A GET that acts outside D1 before its first read: the OAuth callback spends the provider's one-time
+ * code (a second answer would spend it again, and the provider refuses a code twice). It reads its
+ * session alone first, as a write does.
+ */
+const ACTING_GETS = [/^\/api\/oauth\/[^/]+\/callback$/];
+/** Whether a session request may run on the caller this isolate saw last (below): it only reads, and only D1 first. */
+export const mayRunOnGuess = (method: string, path: string) =>
+  SAFE_METHODS.has(method) ? !ACTING_GETS.some((r) => r.test(path)) : method === "POST" && READ_POSTS.some((r) => r.test(path));
 
 /** What a cookie mutation fails of the CSRF defences (same origin when sent, the session's token echoed), or null. */
 function csrfProblem(c: Context<AppEnv>, csrfToken: string): string | null {
@@ -50,7 +57,7 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
   // and sends the session's statement with its first D1 read, one round trip instead of two. Nothing it
   // read is answered, and nothing is written, unless the database, in that same transaction, still says
   // the session is that user, team, role and CSRF token (db/riding-check.ts).
-  const guess = token && readsOnly(c) && !c.req.header(RECHECKED) ? sessionCheck(await sha256Hex(token)) : null;
+  const guess = token && mayRunOnGuess(c.req.method, c.req.path) && !c.req.header(RECHECKED) ? sessionCheck(await sha256Hex(token)) : null;
   // A POST failing CSRF on the guess goes the usual way below, which refuses it as the session now is.
   if (guess && (SAFE_METHODS.has(c.req.method) || !csrfProblem(c, guess.caller.csrfToken))) {
     const request = (c.req.method === "POST" ? c.req.raw.clone() : c.req.raw) as Request;

@@ -1,6 +1,5 @@
 import { createMiddleware } from "hono/factory";
 import { and, eq } from "drizzle-orm";
-import { db } from "../db/client";
 import { idempotencyKeys } from "../db/schema";
 import type { AppEnv, Caller } from "../env";
 import { now } from "../lib/clock";
@@ -36,7 +35,9 @@ export const idempotency = createMiddleware<AppEnv>(async (c, next) => {
     throw new ApiError("validation_failed", "Idempotency-Key is too long", {
       fields: [{ field: "Idempotency-Key", message: "At most 200 characters" }],
     });
-  const d = db(c.env.DB);
+  // The request's handle: under a session guess (middleware/auth.ts) the lookup and the insert below
+  // wait for the session's check like the route's own statements.
+  const d = c.var.db;
   const principal = principalOf(caller);
   const url = new URL(c.req.url);
   const hash = await sha256Hex(`${c.req.method} ${url.pathname}?${url.searchParams} ${await c.req.text()}`);

@@ -144,7 +144,7 @@ export function sessionCheck(id: string): { caller: SessionCaller; check: Riding
         const r = rows[0] as SessionRow | undefined;
         return !!r && r.team_id === row.team_id && r.user_id === row.user_id && r.role === row.role && r.csrf_token === row.csrf_token;
       },
-      failure: () => new ApiError("unauthenticated", "Your session changed; sign in again"),
+      failure: "Your session changed; sign in again",
     },
   };
 }
