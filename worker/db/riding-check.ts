@@ -93,15 +93,14 @@ export function riding(real: D1Database): D1Database {
   if (r) return r;
   const inner = new WeakMap<object, { stmt: D1PreparedStatement; read: boolean }>();
   const wrap = (stmt: D1PreparedStatement, read: boolean): D1PreparedStatement => {
+    /** The statement's `all()`, the check riding with it when it is the request's first. */
+    const riddenAll = async () => (await withCheck(real, [stmt], async () => [await stmt.all()]))[0]!;
     const w = {
       bind: (...v: unknown[]) => wrap(stmt.bind(...v), read),
-      all: async () => (read ? (await withCheck(real, [stmt], async () => [await stmt.all()]))[0]! : (await settled(), await stmt.all())),
+      all: async () => (read ? riddenAll() : (await settled(), await stmt.all())),
       first: async (col?: string) => {
         if (!read) return (await settled(), col === undefined ? stmt.first() : stmt.first(col));
-        const row = ((await withCheck(real, [stmt], async () => [await stmt.all()]))[0]!.results[0] ?? null) as Record<
-          string,
-          unknown
-        > | null;
+        const row = ((await riddenAll()).results[0] ?? null) as Record<string, unknown> | null;
         return col === undefined ? row : row === null ? null : (row[col] ?? null);
       },
       raw: async (o?: { columnNames?: boolean }) => (await settled(), o?.columnNames ? stmt.raw({ columnNames: true }) : stmt.raw()),

@@ -2,12 +2,11 @@ import { getCookie } from "hono/cookie";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
-import { timingSafeEqualText } from "../lib/crypto";
+import { sha256Hex, timingSafeEqualText } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
 import { authorize, type Action } from "../services/access";
 import { db } from "../db/client";
 import { riding, runChecked } from "../db/riding-check";
-import { sha256Hex } from "../lib/crypto";
 import { callerFromApiKey, callerFromSession, forgetSession, SESSION_COOKIE, sessionCheck, touchApiKey } from "../services/auth";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -53,11 +52,12 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
     return next();
   }
   const token = getCookie(c, SESSION_COOKIE);
+  const sessionId = token ? await sha256Hex(token) : null;
   // A read (a GET, or a POST that only reads) of a session this isolate has seen: it runs as that caller
   // and sends the session's statement with its first D1 read, one round trip instead of two. Nothing it
   // read is answered, and nothing is written, unless the database, in that same transaction, still says
   // the session is that user, team, role and CSRF token (db/riding-check.ts).
-  const guess = token && mayRunOnGuess(c.req.method, c.req.path) && !c.req.header(RECHECKED) ? sessionCheck(await sha256Hex(token)) : null;
+  const guess = sessionId && mayRunOnGuess(c.req.method, c.req.path) && !c.req.header(RECHECKED) ? sessionCheck(sessionId) : null;
   // A POST failing CSRF on the guess goes the usual way below, which refuses it as the session now is.
   if (guess && (SAFE_METHODS.has(c.req.method) || !csrfProblem(c, guess.caller.csrfToken))) {
     const request = (c.req.method === "POST" ? c.req.raw.clone() : c.req.raw) as Request;
@@ -73,7 +73,7 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
     c.res = await (await import("../app")).app.fetch(again, c.env, executionContextOf(c));
     return;
   }
-  const caller = token ? await callerFromSession(d, token) : null;
+  const caller = sessionId ? await callerFromSession(d, sessionId) : null;
   if (!caller) throw new ApiError("unauthenticated", "Sign in or send an X-Api-Key header");
   const problem = SAFE_METHODS.has(c.req.method) ? null : csrfProblem(c, caller.csrfToken);
   if (problem) throw new ApiError("csrf_failed", problem);

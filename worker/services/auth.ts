@@ -106,23 +106,18 @@ const callerOf = (id: string, r: SessionRow): SessionCaller => ({
  * agrees with is thrown away with everything read under it. Bounded; cleared whole when full.
  */
 const GUESSES_MAX = 10_000;
-const guesses = new Map<string, { row: SessionRow; caller: SessionCaller }>();
+const guesses = new Map<string, SessionRow>();
 
-function remember(id: string, row: SessionRow, caller: SessionCaller) {
-  if (guesses.size >= GUESSES_MAX) guesses.clear();
-  guesses.set(id, { row, caller });
-}
-
-export async function callerFromSession(d: Db, token: string): Promise<SessionCaller | null> {
-  const id = await sha256Hex(token);
+/** The caller of a session, by its id (the SHA-256 of the cookie's token), read alone. */
+export async function callerFromSession(d: Db, id: string): Promise<SessionCaller | null> {
   const row = await d.$client.prepare(SESSION_SQL).bind(id, now()).first<SessionRow>();
   if (!row) {
     guesses.delete(id);
     return null;
   }
-  const caller = callerOf(id, row);
-  remember(id, row, { ...caller });
-  return caller;
+  if (guesses.size >= GUESSES_MAX) guesses.clear();
+  guesses.set(id, row);
+  return callerOf(id, row);
 }
 
 /**
@@ -131,12 +126,11 @@ export async function callerFromSession(d: Db, token: string): Promise<SessionCa
  * Null when there is nothing to guess from (or the session has expired since).
  */
 export function sessionCheck(id: string): { caller: SessionCaller; check: RidingCheck } | null {
-  const g = guesses.get(id);
+  const row = guesses.get(id);
   const t = now();
-  if (!g || g.row.expires_at <= t) return null;
-  const { row } = g;
+  if (!row || row.expires_at <= t) return null;
   return {
-    caller: { ...g.caller },
+    caller: callerOf(id, row),
     check: {
       sql: SESSION_SQL,
       params: [id, t],

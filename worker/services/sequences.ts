@@ -21,8 +21,8 @@ import { stepsWithVariants } from "./steps";
 
 export type SequenceSettings = { finish_on_reply?: boolean; allow_other_owners?: boolean };
 
-/** A sequence in a list: its row plus step, enrollment and message counts, and the caller's share. */
 /**
+ * A sequence in a list: its row plus step, enrollment and message counts, and the caller's share.
  * Every column answers under its own name (`.as` where two tables share one): the list is read in a
  * D1 batch, which answers rows by column name, so the caller's session can ride with it
  * (db/riding-check.ts); a second `name` or `active` would overwrite the first.
