@@ -17,7 +17,7 @@ import {
   type ReasonCode,
   type StepResult,
 } from "./engine-types";
-import { blockingReason, loadContactStates } from "./eligibility";
+import { blockingReason, loadContactStates, type ContactState } from "./eligibility";
 import { MIRROR_MAX_CHARS, readMirrorPage, writeMirrorPage } from "./enrollment-mirror";
 import { deleteMeta, migrate, patchRow, readMeta, writeMeta } from "./object-storage";
 import { isEmailStep, loadSequenceConfig, nextEnabledStep, sendingZone, type SequenceConfig, type StepConfig } from "./sequence-config";
@@ -300,6 +300,14 @@ export class SequenceDO extends DurableObject<Env> {
     const dueAt = first ? this.dueAfterWait(t, first, cfg) : t;
     const status: Status = cfg.active ? "active" : "held";
     const reason = cfg.active ? "waiting_for_step" : "sequence_inactive";
+    // A first step due at once is handed over by the transaction that enrolls, with the alarm's own
+    // decision (stepDue: invariant 5 on the contacts as D1 has them now, check timers, invariant 4's keys):
+    // each row is written once, already queued, instead of with a timer that a second pass claims, re-reads
+    // and replaces. Anything else (a wait first, an inactive or archived sequence, no step) gets its timer.
+    const handNow = status === "active" && !cfg.archived && first !== null && dueAt <= t;
+    const contacts = handNow ? await loadContactStates(this.d, cfg.teamId, [...new Set(items.map((it) => it.contactId))]) : null;
+    const emails = new Map<string, QueuedEmail[]>();
+    const tasks: NewTask[] = [];
     const enrolled: string[] = [];
     const already: string[] = [];
     const alreadyOther: string[] = [];
@@ -334,46 +342,83 @@ export class SequenceDO extends DurableObject<Env> {
         enrolled.push(it.contactId);
       }
       if (!fresh.length) return;
+      const timers: [string, number][] = [];
       for (let i = 0; i < fresh.length; i += ENROLL_ROWS) {
         const page = fresh.slice(i, i + ENROLL_ROWS);
-        const rows = page.map(({ it, dirty }) => [
-          it.enrollmentId,
-          it.contactId,
-          it.mailboxId,
-          it.score,
-          it.timeZone,
-          it.jobId ?? null,
-          it.addedBy ?? null,
-          dirty,
-        ]);
+        const rows = page.map(({ it, dirty }) => {
+          // [status, waiting, reason, finished_at] of the new row, and its timer if it has one.
+          let state: [Status, Waiting, ReasonCode, number | null] = [status, cfg.active ? "timer" : "none", reason, null];
+          let timer: number | null = cfg.active ? dueAt : null;
+          if (handNow) {
+            const row = {
+              id: it.enrollmentId,
+              contact_id: it.contactId,
+              mailbox_id: it.mailboxId,
+              due_at: dueAt,
+              score: it.score,
+              zone: it.timeZone,
+            };
+            const next = this.stepDue(
+              cfg,
+              { ...row, thread_msg: null, thread_subject: null },
+              first,
+              contacts!.get(it.contactId),
+              undefined,
+              t,
+            );
+            if ("stop" in next) {
+              state = [
+                next.stop.status as Status,
+                "none",
+                next.stop.reason as ReasonCode,
+                (next.stop.finished_at as number | undefined) ?? null,
+              ];
+              timer = null;
+            } else {
+              if ("email" in next) emails.set(next.mailboxId, [...(emails.get(next.mailboxId) ?? []), next.email]);
+              else tasks.push(next.task);
+              state = "email" in next ? ["active", "mailbox", "queued_for_mailbox", null] : ["active", "task", "task_open", null];
+              // The check timer, as processDue sets it: the reconciler repairs a hand-over a restart cut off.
+              timer = checkAt(t, CHECK_AFTER_MS);
+            }
+          }
+          if (timer !== null) timers.push([it.enrollmentId, timer]);
+          return [
+            it.enrollmentId,
+            it.contactId,
+            it.mailboxId,
+            it.score,
+            it.timeZone,
+            it.jobId ?? null,
+            it.addedBy ?? null,
+            dirty,
+            ...state,
+          ];
+        });
         const v = (k: number) => `json_extract(value, '$[${k}]')`;
         this.sql.exec(
-          `INSERT INTO enrollments (id, contact_id, mailbox_id, status, step_id, step_pos, waiting, due_at, reason, score, zone, job_id, added_by, created_at, last_at, dirty)
-           SELECT ${v(0)}, ${v(1)}, ${v(2)}, ?, ?, ?, ?, ?, ?, ${v(3)}, ${v(4)}, ${v(5)}, ${v(6)}, ?, ?, ${v(7)} FROM json_each(?)`,
-          status,
+          `INSERT INTO enrollments (id, contact_id, mailbox_id, status, step_id, step_pos, waiting, due_at, reason, score, zone, job_id, added_by,
+                                    created_at, last_at, dirty, finished_at)
+           SELECT ${v(0)}, ${v(1)}, ${v(2)}, ${v(8)}, ?, ?, ${v(9)}, ?, ${v(10)}, ${v(3)}, ${v(4)}, ${v(5)}, ${v(6)}, ?, ?, ${v(7)}, ${v(11)}
+           FROM json_each(?)`,
           first?.id ?? null,
           first?.position ?? 0,
-          cfg.active ? "timer" : "none",
           dueAt,
-          reason,
           t,
           t,
           JSON.stringify(rows),
         );
-        if (cfg.active)
-          this.sql.exec(
-            "INSERT INTO timers (enrollment_id, run_at) SELECT value, ? FROM json_each(?)",
-            dueAt,
-            JSON.stringify(page.map(({ it }) => it.enrollmentId)),
-          );
       }
+      this.setTimers(timers);
     });
-    // A first step due at once is handed to its mailbox now, by the alarm's own code (eligibility checked
-    // again, check timers, invariant 4's keys), before the new rows are mirrored: D1 gets each row once,
-    // already queued, instead of once here and again from the alarm a moment later.
-    if (fresh.length && status === "active" && dueAt <= t) await this.processDue(sequenceId, cfg, Math.max(DUE_BATCH, fresh.length));
-    await this.rearm();
-    await this.flush(cfg.teamId, sequenceId);
+    if (emails.size || tasks.length) await this.deliver(cfg, t, emails, tasks, []);
+    else {
+      // No enabled step, or an archived sequence: the alarm's code settles those rows now.
+      if (!handNow && fresh.length && status === "active" && dueAt <= t)
+        await this.processDue(sequenceId, cfg, Math.max(DUE_BATCH, fresh.length));
+      await this.rearm();
+      await this.flush(cfg.teamId, sequenceId);
+    }
     return { enrolled, already, alreadyOther };
   }
 
@@ -1228,47 +1273,16 @@ export class SequenceDO extends DurableObject<Env> {
           this.applyResult(cfg, { enrollmentId: e.id, stepId: step.id, outcome: "skipped", at: t });
           continue;
         }
-        const contact = contacts.get(e.contact_id);
-        const block = blockingReason(contact, isEmailStep(step.type));
-        if (block) {
-          this.update(e.id, { status: "finished", reason: block, waiting: "none", finished_at: t });
+        const next = this.stepDue(cfg, e, step, contacts.get(e.contact_id), choice, t);
+        if ("stop" in next) {
+          this.update(e.id, next.stop);
           continue;
         }
-        if (isEmailStep(step.type)) {
-          if (!e.mailbox_id) {
-            this.update(e.id, { status: "held", reason: "no_mailbox", waiting: "none" });
-            continue;
-          }
-          const zone = sendingZone(cfg, contact?.timeZone, e.zone);
-          const list = emails.get(e.mailbox_id) ?? [];
-          const item: QueuedEmail = {
-            enrollmentId: e.id,
-            stepId: step.id,
-            sequenceId,
-            teamId,
-            contactId: e.contact_id,
-            dueAt: e.due_at ?? t,
-            score: contact?.score ?? e.score,
-            window: cfg.window,
-            zone,
-            thread: step.threadReply && e.thread_msg ? { messageId: e.thread_msg, subject: e.thread_subject ?? "" } : null,
-          };
-          list.push(withChoice(item, choice));
-          emails.set(e.mailbox_id, list);
+        if ("email" in next) {
+          emails.set(next.mailboxId, [...(emails.get(next.mailboxId) ?? []), next.email]);
           handed.push([e.id, ++this.rev, "mailbox", "queued_for_mailbox"]);
         } else {
-          tasks.push({
-            enrollmentId: e.id,
-            stepId: step.id,
-            sequenceId,
-            teamId,
-            contactId: e.contact_id,
-            type: step.type,
-            note: step.note,
-            dueAt: e.due_at ?? t,
-            mailboxId: e.mailbox_id,
-            ownerId: cfg.ownerId,
-          });
+          tasks.push(next.task);
           handed.push([e.id, ++this.rev, "task", "task_open"]);
         }
         // The check timer goes in the same transaction as the hand-off: a restart before the mailbox
@@ -1288,6 +1302,51 @@ export class SequenceDO extends DurableObject<Env> {
         );
       this.setTimers(timers);
     });
+    await this.deliver(cfg, t, emails, tasks, checks);
+  }
+
+  /**
+   * What becomes of a step due now for an active enrollment: it stops there (invariant 5 on the contact as
+   * read now, or no mailbox for an email), or it goes to its mailbox or to the task list. The one decision
+   * for a step falling due (processDue) and a first step due at once when enrolling (enroll).
+   */
+  private stepDue(
+    cfg: SequenceConfig,
+    e: Pick<Row, "id" | "contact_id" | "mailbox_id" | "due_at" | "score" | "zone" | "thread_msg" | "thread_subject">,
+    step: StepConfig,
+    contact: ContactState | undefined,
+    choice: ChoiceRow | undefined,
+    t: number,
+  ): { stop: Partial<Row> } | { mailboxId: string; email: QueuedEmail } | { task: NewTask } {
+    const block = blockingReason(contact, isEmailStep(step.type));
+    if (block) return { stop: { status: "finished", reason: block, waiting: "none", finished_at: t } };
+    const base = {
+      enrollmentId: e.id,
+      stepId: step.id,
+      sequenceId: cfg.id,
+      teamId: cfg.teamId,
+      contactId: e.contact_id,
+      dueAt: e.due_at ?? t,
+    };
+    if (!isEmailStep(step.type))
+      return { task: { ...base, type: step.type, note: step.note, mailboxId: e.mailbox_id, ownerId: cfg.ownerId } };
+    if (!e.mailbox_id) return { stop: { status: "held", reason: "no_mailbox", waiting: "none" } };
+    const item: QueuedEmail = {
+      ...base,
+      score: contact?.score ?? e.score,
+      window: cfg.window,
+      zone: sendingZone(cfg, contact?.timeZone, e.zone),
+      thread: step.threadReply && e.thread_msg ? { messageId: e.thread_msg, subject: e.thread_subject ?? "" } : null,
+    };
+    return { mailboxId: e.mailbox_id, email: withChoice(item, choice) };
+  }
+
+  /**
+   * The second half of handing steps over, once their rows and check timers are stored: the mailboxes
+   * take their emails, the task table its tasks, and the reconciler's checks are asked and applied.
+   */
+  private async deliver(cfg: SequenceConfig, t: number, emails: Map<string, QueuedEmail[]>, tasks: NewTask[], checks: Row[]) {
+    const { teamId, id: sequenceId } = cfg;
     // The alarm covers the check timers before anything leaves this object: a restart from here on
     // is repaired by the reconciler. Hand-offs are idempotent on (enrollment, step): if this alarm
     // runs again after a crash, the mailbox and the task table ignore the repeat.
