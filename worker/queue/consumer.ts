@@ -9,8 +9,8 @@ import { failActionJob, runActionPage } from "../services/enrollment-jobs";
 /**
  * How many messages of a batch are handled at once. Each is a unit of work of its own (a chunk, a plan
  * page, a CSV part, a page of enrollment actions), safe beside any other as it already is beside another
- * consumer invocation. One's D1 round trips then overlap another's work: a 100,000-contact add took
- * 12% less time at three than at one. Three chunks of 2,000 candidates stay far below Workers' 128 MB.
+ * consumer invocation. One's D1 round trips then overlap another's work (add-contacts bench, before/after
+ * in the README). Three chunks of 2,000 candidates stay far below Workers' 128 MB.
  */
 export const MESSAGES_AT_ONCE = 3;
 
