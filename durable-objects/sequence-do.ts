@@ -375,7 +375,7 @@ export class SequenceDO extends DurableObject<Env> {
               ];
               timer = null;
             } else {
-              if ("email" in next) emails.set(next.mailboxId, [...(emails.get(next.mailboxId) ?? []), next.email]);
+              if ("email" in next) pushTo(emails, next.mailboxId, next.email);
               else tasks.push(next.task);
               state = "email" in next ? ["active", "mailbox", "queued_for_mailbox", null] : ["active", "task", "task_open", null];
               // The check timer, as processDue sets it: the reconciler repairs a hand-over a restart cut off.
@@ -1279,7 +1279,7 @@ export class SequenceDO extends DurableObject<Env> {
           continue;
         }
         if ("email" in next) {
-          emails.set(next.mailboxId, [...(emails.get(next.mailboxId) ?? []), next.email]);
+          pushTo(emails, next.mailboxId, next.email);
           handed.push([e.id, ++this.rev, "mailbox", "queued_for_mailbox"]);
         } else {
           tasks.push(next.task);
@@ -1700,6 +1700,13 @@ const WAITING_REASON: Record<Waiting, ReasonCode> = {
   task: "task_open",
   none: "waiting_for_step",
 };
+
+/** Appends to the list kept under `key` (in place: a batch adds thousands to one mailbox). */
+function pushTo<K, T>(m: Map<K, T[]>, key: K, item: T) {
+  const list = m.get(key);
+  if (list) list.push(item);
+  else m.set(key, [item]);
+}
 
 function groupBy<T>(xs: T[], key: (x: T) => string): Map<string, T[]> {
   const m = new Map<string, T[]>();
