@@ -350,34 +350,31 @@ export class SequenceDO extends DurableObject<Env> {
           let state: [Status, Waiting, ReasonCode, number | null] = [status, cfg.active ? "timer" : "none", reason, null];
           let timer: number | null = cfg.active ? dueAt : null;
           if (handNow) {
-            const row = {
-              id: it.enrollmentId,
-              contact_id: it.contactId,
-              mailbox_id: it.mailboxId,
-              due_at: dueAt,
-              score: it.score,
-              zone: it.timeZone,
-            };
             const next = this.stepDue(
               cfg,
-              { ...row, thread_msg: null, thread_subject: null },
+              {
+                id: it.enrollmentId,
+                contact_id: it.contactId,
+                mailbox_id: it.mailboxId,
+                due_at: dueAt,
+                score: it.score,
+                zone: it.timeZone,
+                thread_msg: null,
+                thread_subject: null,
+              },
               first,
               contacts!.get(it.contactId),
               undefined,
               t,
             );
             if ("stop" in next) {
-              state = [
-                next.stop.status as Status,
-                "none",
-                next.stop.reason as ReasonCode,
-                (next.stop.finished_at as number | undefined) ?? null,
-              ];
+              state = [next.stop.status, next.stop.waiting, next.stop.reason, next.stop.finished_at ?? null];
               timer = null;
             } else {
               if ("email" in next) pushTo(emails, next.mailboxId, next.email);
               else tasks.push(next.task);
-              state = "email" in next ? ["active", "mailbox", "queued_for_mailbox", null] : ["active", "task", "task_open", null];
+              const waiting: Waiting = "email" in next ? "mailbox" : "task";
+              state = ["active", waiting, WAITING_REASON[waiting], null];
               // The check timer, as processDue sets it: the reconciler repairs a hand-over a restart cut off.
               timer = checkAt(t, CHECK_AFTER_MS);
             }
@@ -1278,13 +1275,10 @@ export class SequenceDO extends DurableObject<Env> {
           this.update(e.id, next.stop);
           continue;
         }
-        if ("email" in next) {
-          pushTo(emails, next.mailboxId, next.email);
-          handed.push([e.id, ++this.rev, "mailbox", "queued_for_mailbox"]);
-        } else {
-          tasks.push(next.task);
-          handed.push([e.id, ++this.rev, "task", "task_open"]);
-        }
+        if ("email" in next) pushTo(emails, next.mailboxId, next.email);
+        else tasks.push(next.task);
+        const waiting: Waiting = "email" in next ? "mailbox" : "task";
+        handed.push([e.id, ++this.rev, waiting, WAITING_REASON[waiting]]);
         // The check timer goes in the same transaction as the hand-off: a restart before the mailbox
         // or the task table has it is found and repaired by the reconciler (invariant 10).
         timers.push([e.id, checkAt(t, CHECK_AFTER_MS)]);
@@ -1317,7 +1311,10 @@ export class SequenceDO extends DurableObject<Env> {
     contact: ContactState | undefined,
     choice: ChoiceRow | undefined,
     t: number,
-  ): { stop: Partial<Row> } | { mailboxId: string; email: QueuedEmail } | { task: NewTask } {
+  ):
+    | { stop: { status: Status; reason: ReasonCode; waiting: Waiting; finished_at?: number } }
+    | { mailboxId: string; email: QueuedEmail }
+    | { task: NewTask } {
     const block = blockingReason(contact, isEmailStep(step.type));
     if (block) return { stop: { status: "finished", reason: block, waiting: "none", finished_at: t } };
     const base = {
