@@ -48,6 +48,21 @@ describe("add contacts: preview", () => {
     expect(await count("SELECT count(*) n FROM contacts WHERE team_id = ?", x.teamId)).toBe(3);
   });
 
+  it("a person picked twice is one candidate: counted, charged and held once, saved and enrolled once", async () => {
+    const x = await addContactsSetup();
+    const [p1, p2] = await people("verified", 2);
+    const body = { source: { people_ids: [p1!, p2!, p1!, p1!] } };
+    const a = await ok(preview(x.s, x.sequenceId, body));
+    expect(a.totals).toMatchObject({ candidates: 2, enrolled: 2, warned: 0, skipped: 0 });
+    expect(a.credits).toMatchObject({ exact: 2, maximum: 2 });
+    const { job } = await ok(commit(x.s, x.sequenceId, body), 202);
+    const done = await waitForJob(job.id);
+    expect(done).toMatchObject({ status: "completed", total: 2, enrolled: 2, skipped: 0, credits_held: 2, credits_used: 2 });
+    expect(await count("SELECT count(*) n FROM contacts WHERE team_id = ? AND person_id = ?", x.teamId, p1)).toBe(1);
+    expect(await count("SELECT count(*) n FROM enrollments WHERE sequence_id = ?", x.sequenceId)).toBe(2);
+    expect(await count("SELECT credit_balance n FROM teams WHERE id = ?", x.teamId)).toBe(998);
+  });
+
   it("skips unsubscribed, bounced, Do Not Contact, suppressed and already-enrolled contacts, each with its reason", async () => {
     const x = await addContactsSetup();
     const [u, b, d, sup, enrolled] = await makeContacts(x.teamId, 5);

@@ -41,7 +41,8 @@ type Source = AddContactsRequest["source"];
 /**
  * The candidates of a source, the ONE resolution every path uses (preview, commit, plan pages): a
  * query that D1 runs on its side (the Worker never holds the ids). People become the team's saved
- * contact when there is one, duplicates collapse, and each row carries its priority (score, then
+ * contact when there is one, duplicates collapse (a person given twice too: DISTINCT, as the UNION
+ * does for contacts), and each row carries its priority (score, then
  * key). Unknown ids stay, to be reported "not found". Lists must belong to the team (`checkLists`).
  * A list's members are read from the list ids through list_members' key (CROSS JOIN keeps that order):
  * with statistics showing few lists the planner fed the UNION from list_members_contact_idx instead,
@@ -50,7 +51,7 @@ type Source = AddContactsRequest["source"];
 function candidatesCte(teamId: string, source: Source): SQL {
   const fromSearch = source.search ? sql`UNION SELECT p.id FROM people p WHERE ${peopleWhere(source.search, teamId)}` : sql``;
   return sql`WITH
-    pe(pid) AS (SELECT value FROM json_each(${listParam(source.people_ids ?? [])}) ${fromSearch}),
+    pe(pid) AS (SELECT DISTINCT value FROM json_each(${listParam(source.people_ids ?? [])}) ${fromSearch}),
     saved(pid, cid) AS (SELECT pe.pid, (SELECT c.id FROM contacts c WHERE c.team_id = ${teamId} AND c.person_id = pe.pid AND c.deleted_at IS NULL) FROM pe),
     cs(cid) AS (SELECT value FROM json_each(${listParam(source.contact_ids ?? [])})
                 UNION SELECT lm.contact_id FROM json_each(${listParam(source.list_ids ?? [])}) l CROSS JOIN list_members lm ON lm.list_id = l.value WHERE lm.team_id = ${teamId}
