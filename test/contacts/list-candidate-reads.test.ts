@@ -58,6 +58,33 @@ describe("the candidates of a list", () => {
     expect(counted.count.rowsRead).toBeLessThan(100);
   });
 
+  it("are counted without reading a contact for its score, and the count is the candidates' number whatever the source mixes", async () => {
+    const counted = countingD1(env.DB, { rowsOfRaw: true });
+    const d = db(counted.db);
+    expect(await countCandidates(d, teamId, { list_ids: [listId] })).toBe(200);
+    // The list's 200 memberships and the UNION's own rows (407 here); before, each member's contact was read too, for a
+    // score the count never used (607).
+    expect(counted.count.rowsRead).toBeLessThan(500);
+
+    // Duplicates (a contact and a person given twice), a deleted contact, another team's contact, an unknown id, a saved person (its contact is a member), unsaved people.
+    const other = await makeTeam();
+    const [foreign] = await makeContacts(other.teamId, 1);
+    const [gone] = await makeContacts(teamId, 1);
+    await env.DB.prepare("UPDATE contacts SET deleted_at = 1 WHERE id = ?").bind(gone).run();
+    const { results: people } = await env.DB.prepare("SELECT id FROM people ORDER BY id LIMIT 3").all<{ id: string }>();
+    const [savedPerson, newA, newB] = people.map((p) => p.id);
+    await env.DB.prepare("UPDATE contacts SET person_id = ? WHERE id = ?").bind(savedPerson, members[2]).run();
+    const source = {
+      contact_ids: [members[0]!, members[0]!, members[1]!, gone!, foreign!, "ffffffffffffffffffffffff"],
+      list_ids: [listId],
+      people_ids: [savedPerson!, newA!, newB!, newA!],
+    };
+    const all = await candidatePage(d, teamId, source, null, 1_000);
+    // 200 members, the deleted, the foreign and the unknown id (reported "not found" later), two unsaved people.
+    expect(all).toHaveLength(205);
+    expect(await countCandidates(d, teamId, source)).toBe(all.length);
+  });
+
   it("are the team's own: another team's list id resolves to nobody", async () => {
     const other = await makeTeam();
     const theirs = await makeContacts(other.teamId, 5);

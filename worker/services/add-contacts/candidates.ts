@@ -73,9 +73,15 @@ export function checkLists(listIds: readonly string[] | undefined, found: readon
   if (missing.length) throw new ApiError("not_found", "List not found", { list_ids: missing });
 }
 
-/** How many candidates a source resolves to (after people become contacts and duplicates collapse); 413 past the job limit. */
+/**
+ * How many candidates a source resolves to (after people become contacts and duplicates collapse); 413 past the job limit.
+ * Counted from `cand`'s two halves without building it: its rows are those of `cs` and the unsaved people, one each,
+ * and the count needs none of the scores `cand` looks up (two reads per candidate).
+ */
 export async function countCandidates(d: Db, teamId: string, source: Source): Promise<number> {
-  const row = await d.get<{ n: number }>(sql`${candidatesCte(teamId, source)} SELECT count(*) AS n FROM cand`);
+  const row = await d.get<{ n: number }>(
+    sql`${candidatesCte(teamId, source)} SELECT (SELECT count(*) FROM cs) + (SELECT count(*) FROM saved WHERE cid IS NULL) AS n`,
+  );
   const n = row?.n ?? 0;
   if (n > MAX_JOB_CANDIDATES) tooMany(n);
   return n;
