@@ -76,7 +76,7 @@ export function checkLists(listIds: readonly string[] | undefined, found: readon
 /**
  * How many candidates a source resolves to (after people become contacts and duplicates collapse); 413 past the job limit.
  * Counted from `cand`'s two halves without building it: its rows are those of `cs` and the unsaved people, one each,
- * and the count needs none of the scores `cand` looks up (two reads per candidate).
+ * and the count needs none of the scores `cand` looks up (a contact read per candidate).
  */
 export async function countCandidates(d: Db, teamId: string, source: Source): Promise<number> {
   const row = await d.get<{ n: number }>(
