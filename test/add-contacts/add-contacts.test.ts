@@ -58,6 +58,8 @@ describe("add contacts: preview", () => {
     const { job } = await ok(commit(x.s, x.sequenceId, body), 202);
     const done = await waitForJob(job.id);
     expect(done).toMatchObject({ status: "completed", total: 2, enrolled: 2, skipped: 0, credits_held: 2, credits_used: 2 });
+    // What the job's label counts ("2 people picked").
+    expect(JSON.parse(done.source)).toMatchObject({ kind: "people", people: 2 });
     expect(await count("SELECT count(*) n FROM contacts WHERE team_id = ? AND person_id = ?", x.teamId, p1)).toBe(1);
     expect(await count("SELECT count(*) n FROM enrollments WHERE sequence_id = ?", x.sequenceId)).toBe(2);
     expect(await count("SELECT credit_balance n FROM teams WHERE id = ?", x.teamId)).toBe(998);

@@ -51,8 +51,9 @@ function sourceSummary(req: AddContactsRequest, via?: string) {
   return {
     kind,
     list_ids: s.list_ids ?? [],
-    people: s.people_ids?.length ?? 0,
-    contacts: s.contact_ids?.length ?? 0,
+    // Distinct ids, as the job counts them: a label says "2 people picked" for [p1, p2, p1].
+    people: new Set(s.people_ids).size,
+    contacts: new Set(s.contact_ids).size,
     search: s.search ?? null,
     ...(s.import_id ? { import_id: s.import_id } : {}),
   };
