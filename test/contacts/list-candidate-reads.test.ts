@@ -66,7 +66,8 @@ describe("the candidates of a list", () => {
     // score the count never used (607).
     expect(counted.count.rowsRead).toBeLessThan(500);
 
-    // Duplicates (a contact and a person given twice), a deleted contact, another team's contact, an unknown id, a saved person (its contact is a member), unsaved people.
+    // Duplicates (a contact and a person given twice), a deleted contact, another team's contact, an unknown id,
+    // a saved person (its contact is a member), unsaved people.
     const other = await makeTeam();
     const [foreign] = await makeContacts(other.teamId, 1);
     const [gone] = await makeContacts(teamId, 1);

@@ -41,9 +41,9 @@ type Source = AddContactsRequest["source"];
 /**
  * The candidates of a source, the ONE resolution every path uses (preview, commit, plan pages): a
  * query that D1 runs on its side (the Worker never holds the ids). People become the team's saved
- * contact when there is one, duplicates collapse (a person given twice too: DISTINCT, as the UNION
- * does for contacts), and each row carries its priority (score, then
- * key). Unknown ids stay, to be reported "not found". Lists must belong to the team (`checkLists`).
+ * contact when there is one, duplicates collapse (a person given twice by DISTINCT, contacts by the
+ * UNION), and each row carries its priority (score, then key). Unknown ids stay, to be reported "not
+ * found". Lists must belong to the team (`checkLists`).
  * A list's members are read from the list ids through list_members' key (CROSS JOIN keeps that order):
  * with statistics showing few lists the planner fed the UNION from list_members_contact_idx instead,
  * every membership of every team in contact order (test/contacts/list-candidate-reads).
