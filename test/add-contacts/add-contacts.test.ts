@@ -63,6 +63,14 @@ describe("add contacts: preview", () => {
     expect(await count("SELECT count(*) n FROM contacts WHERE team_id = ? AND person_id = ?", x.teamId, p1)).toBe(1);
     expect(await count("SELECT count(*) n FROM enrollments WHERE sequence_id = ?", x.sequenceId)).toBe(2);
     expect(await count("SELECT credit_balance n FROM teams WHERE id = ?", x.teamId)).toBe(998);
+    // At the array's maximum, 10,000 copies of one person are one candidate; past it, a 422 naming the field in words.
+    const most = await ok(preview(x.s, x.sequenceId, { source: { people_ids: Array(10_000).fill(p2!) } }));
+    expect(most.totals).toMatchObject({ candidates: 1 });
+    const res = await preview(x.s, x.sequenceId, { source: { people_ids: Array(10_001).fill(p2!) } });
+    expect(res.status).toBe(422);
+    expect(fieldsOf(await errorOf(res))).toEqual([
+      expect.objectContaining({ field: "source.people_ids", label: "People", message: "People can have at most 10,000 items" }),
+    ]);
   });
 
   it("skips unsubscribed, bounced, Do Not Contact, suppressed and already-enrolled contacts, each with its reason", async () => {

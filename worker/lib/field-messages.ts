@@ -27,6 +27,7 @@ const LABELS: Record<string, string> = {
   score_min: "Lowest score",
   score_max: "Highest score",
   linkedin_url: "LinkedIn URL",
+  people_ids: "People",
   q: "Search text",
   "(body)": "Request body",
 };
