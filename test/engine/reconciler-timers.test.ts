@@ -1,6 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { beforeEach, expect, it } from "vitest";
 import { engine, mailboxStub, sequenceStub } from "../../durable-objects/engine";
+import { HANDED_OVER_IN } from "../../durable-objects/sequence-do";
 import { now, resetClock, setClock } from "../../worker/lib/clock";
 import { env } from "../helpers";
 import { addContactsSetup, mailboxLedger, makeContacts, sequenceState } from "../fixtures";
@@ -116,4 +117,68 @@ it("timers the answers' transaction sets are covered by an alarm when the mirror
   expect(after.timers.map((t) => t.enrollment_id)).toEqual(["q-0"]);
   // A timer with no alarm runs only when some other call happens to re-arm.
   expect(after.alarm, "alarm covering the timers set by the answers").not.toBeNull();
+});
+
+it("a hand-over whose answers never came is checked an hour on, once for the batch; an answered one leaves no check behind", async () => {
+  const x = await addContactsSetup({ mailboxes: [{}, {}] });
+  const [mbA, mbB] = x.mailboxIds as [string, string];
+  const cs = await makeContacts(x.teamId, 4);
+  const seq = engine.sequence(env, x.sequenceId, x.teamId);
+  const proto = (await runInDurableObject(mailboxStub(env, mbA), (o) => Object.getPrototypeOf(o))) as { enqueue: Fn };
+  const { enqueue } = proto;
+  // The sequence object restarts while its emails are with the mailboxes: A stores its two, B never gets its two.
+  proto.enqueue = async function (this: unknown, ...a: unknown[]) {
+    const { items } = a[2] as { items: { enrollmentId: string }[] };
+    await runInDurableObject(sequenceStub(env, x.sequenceId), (_o, state) => state.abort("restart mid-hand-over")).catch(() => {});
+    if (items.some((i) => i.enrollmentId.startsWith("b-"))) throw new Error("mailbox B unreachable");
+    return enqueue.apply(this, a);
+  };
+  const t0 = now();
+  try {
+    await seq
+      .enroll(
+        ["a-0", "a-1", "b-0", "b-1"].map((id, i) => ({
+          enrollmentId: id,
+          contactId: cs[i]!,
+          mailboxId: id[0] === "a" ? mbA : mbB,
+          score: 1,
+          timeZone: null,
+        })),
+      )
+      .catch(() => {});
+  } finally {
+    proto.enqueue = enqueue;
+  }
+  const hour = 60 * 60_000;
+  const day = 24 * hour;
+  const firstCheck = Math.ceil((t0 + hour) / hour) * hour;
+  const before = await sequenceState(x.sequenceId);
+  expect(before.handovers.map((h) => h.run_at)).toEqual([firstCheck]);
+  // Each row has its daily recheck; the object's alarm is the batch's first check, an hour on.
+  expect(new Set(before.timers.map((t) => t.run_at))).toEqual(new Set([Math.ceil((t0 + day) / day) * day]));
+  expect(before.alarm).toBe(firstCheck);
+  expect((await mailboxLedger(mbA)).queue.map((q) => q.enrollment_id).sort()).toEqual(["a-0", "a-1"]);
+  expect((await mailboxLedger(mbB)).queue).toEqual([]);
+
+  // The hour: the mailboxes are asked about the batch's rows; B's are missing and handed over again.
+  setClock(firstCheck + 1);
+  for (let i = 0; i < 3; i++) await runDurableObjectAlarm(sequenceStub(env, x.sequenceId));
+  expect((await mailboxLedger(mbA)).queue.map((q) => q.enrollment_id).sort()).toEqual(["a-0", "a-1"]);
+  expect((await mailboxLedger(mbB)).queue.map((q) => [q.enrollment_id, q.state]).sort()).toEqual([
+    ["b-0", "queued"],
+    ["b-1", "queued"],
+  ]);
+  const after = await sequenceState(x.sequenceId);
+  expect(after.enrollments.map((e) => [e.id, e.status, e.waiting])).toEqual(
+    ["a-0", "a-1", "b-0", "b-1"].map((id) => [id, "active", "mailbox"]),
+  );
+  // B's second hand-over was answered: no batch is left to check, and every row waits for its daily recheck.
+  expect(after.handovers).toEqual([]);
+  expect(after.timers).toHaveLength(4);
+  expect(after.timers.every((t) => t.run_at >= Math.ceil((firstCheck + day) / day) * day - day && t.run_at > now())).toBe(true);
+  // The batch's rows are found along their revisions, not by walking every active enrollment of the sequence.
+  const plan = await runInDurableObject(sequenceStub(env, x.sequenceId), (_o, state) =>
+    [...state.storage.sql.exec<{ detail: string }>(`EXPLAIN QUERY PLAN ${HANDED_OVER_IN}`, 1, 2)].map((r) => r.detail).join("; "),
+  );
+  expect(plan).toContain("enrollments_rev (dirty>? AND dirty<?)");
 });
