@@ -1208,10 +1208,6 @@ export class SequenceDO extends DurableObject<Env> {
     const due = this.sql
       .exec("SELECT e.* FROM timers t JOIN enrollments e ON e.id = t.enrollment_id WHERE t.run_at <= ? ORDER BY t.run_at LIMIT ?", t, limit)
       .toArray() as unknown as Row[];
-    // A hand-over whose answers never came (HandOver), one per alarm: its rows are checked now.
-    const [unanswered] = this.sql
-      .exec<{ rev_from: number }>("SELECT rev_from FROM handovers WHERE run_at <= ? ORDER BY run_at LIMIT 1", t)
-      .toArray();
     // Only steps falling due need the contact's facts; a check on a step already handed over does not.
     const stepping = due.filter((e) => !(e.status === "active" && (e.waiting === "mailbox" || e.waiting === "task")));
     const contacts = await loadContactStates(this.d, teamId, [...new Set(stepping.map((e) => e.contact_id))]);
@@ -1220,20 +1216,19 @@ export class SequenceDO extends DurableObject<Env> {
     const checks: Row[] = [];
     let handOver: HandOver | null = null;
     this.ctx.storage.transactionSync(() => {
+      // A hand-over whose answers never came (HandOver), one per alarm, claimed like a timer: its rows are
+      // checked now. They keep their own (daily) check timers, so a probe that fails or a restart before the
+      // answers leaves each of them checked later (invariant 10).
+      const [unanswered] = this.sql
+        .exec<{ rev_from: number; rev_to: number }>(
+          "DELETE FROM handovers WHERE rev_from = (SELECT rev_from FROM handovers WHERE run_at <= ? ORDER BY run_at LIMIT 1) RETURNING rev_from, rev_to",
+          t,
+        )
+        .toArray();
       if (unanswered) {
-        // Claimed like a timer; its rows keep their own (daily) check timers, so a probe that fails or a
-        // restart before the answers leaves each of them checked later (invariant 10).
-        const [g] = this.sql
-          .exec<{ rev_from: number; rev_to: number }>(
-            "DELETE FROM handovers WHERE rev_from = ? RETURNING rev_from, rev_to",
-            unanswered.rev_from,
-          )
-          .toArray();
-        if (g) {
-          const dueIds = new Set(due.map((e) => e.id));
-          for (const e of this.sql.exec(HANDED_OVER_IN, g.rev_from, g.rev_to) as unknown as Iterable<Row>)
-            if (!dueIds.has(e.id)) checks.push(e);
-        }
+        const dueIds = new Set(due.map((e) => e.id));
+        for (const e of this.sql.exec(HANDED_OVER_IN, unanswered.rev_from, unanswered.rev_to) as unknown as Iterable<Row>)
+          if (!dueIds.has(e.id)) checks.push(e);
       }
       // Claim the timers and re-read the rows, the batch at once: a pause, removal or reschedule may have
       // landed while we awaited D1 above (other calls interleave with outbound I/O). Each step below
