@@ -1,6 +1,7 @@
 /**
  * BENCH_D1=1: what a benchmark's marked phase asked of D1, statement by statement (its calls, rows
- * read and written as D1 reports them, rows answered), printed at the phase's end by cpuMark. It
+ * read and written as D1 reports them, rows answered, characters of bound values the client serializes),
+ * and the phase's round trips (a batch is one), printed at the phase's end by cpuMark. It
  * patches the D1 binding's classes in the isolate, so the Durable Objects' and the Worker's queries
  * are counted too, with no hook in the app. A statement read through `raw()` (drizzle's selects outside
  * a batch) reports no meta: a read is run once more through `all()` to learn its rows (so the phase's own
@@ -12,6 +13,8 @@ interface StatementTally {
   rowsRead: number;
   rowsWritten: number;
   rows: number;
+  /** Characters of its bound values as JSON (what the D1 client serializes and sends per call). */
+  bytes: number;
 }
 
 const tally = new Map<string, StatementTally>();
@@ -19,13 +22,16 @@ const isRead = (text: string) =>
   /^\s*select\b/i.test(text) || (/^\s*with\b/i.test(text) && !/\b(insert|update|delete|replace)\b/i.test(text));
 let counting = false;
 
-type Stmt = D1PreparedStatement & { statement: string };
+type Stmt = D1PreparedStatement & { statement: string; params?: unknown[] };
 type Result = { results?: unknown[]; meta?: { rows_read?: number; rows_written?: number } };
 
-function note(text: string, r: Result | null | undefined) {
+let roundTrips = 0;
+
+function note(stmt: Stmt, r: Result | null | undefined) {
   if (!counting) return;
-  const key = text.replace(/\s+/g, " ").trim().slice(0, 160);
-  const t = tally.get(key) ?? { calls: 0, rowsRead: 0, rowsWritten: 0, rows: 0 };
+  const key = stmt.statement.replace(/\s+/g, " ").trim().slice(0, 160);
+  const t = tally.get(key) ?? { calls: 0, rowsRead: 0, rowsWritten: 0, rows: 0, bytes: 0 };
+  t.bytes += JSON.stringify(stmt.params ?? []).length;
   t.calls++;
   t.rowsRead += r?.meta?.rows_read ?? 0;
   t.rowsWritten += r?.meta?.rows_written ?? 0;
@@ -43,12 +49,14 @@ export function installD1Tally(d1: D1Database) {
   const batch = dbProto.batch!;
   stmtProto.all = async function (this: Stmt, ...a: unknown[]) {
     const r = (await all.apply(this, a)) as Result;
-    note(this.statement, r);
+    if (counting) roundTrips++;
+    note(this, r);
     return r;
   };
   stmtProto.run = async function (this: Stmt, ...a: unknown[]) {
     const r = (await run.apply(this, a)) as Result;
-    note(this.statement, r);
+    if (counting) roundTrips++;
+    note(this, r);
     return r;
   };
   for (const [name, fn] of [
@@ -57,14 +65,16 @@ export function installD1Tally(d1: D1Database) {
   ] as const)
     stmtProto[name] = async function (this: Stmt, ...a: unknown[]) {
       // A read is run once more for its meta; a write (an UPDATE ... RETURNING) never twice: counted without it.
-      if (counting && isRead(this.statement)) note(this.statement, (await all.apply(this, [])) as Result);
+      if (counting && isRead(this.statement)) note(this, (await all.apply(this, [])) as Result);
       const r = await fn.apply(this, a);
-      if (counting && !isRead(this.statement)) note(this.statement, { results: Array.isArray(r) ? r : r == null ? [] : [r] });
+      if (counting) roundTrips++;
+      if (counting && !isRead(this.statement)) note(this, { results: Array.isArray(r) ? r : r == null ? [] : [r] });
       return r;
     };
   dbProto.batch = async function (this: D1Database, stmts: Stmt[]) {
     const rs = (await batch.call(this, stmts)) as Result[];
-    rs.forEach((r, i) => note(stmts[i]!.statement, r));
+    if (counting) roundTrips++;
+    rs.forEach((r, i) => note(stmts[i]!, r));
     return rs;
   };
 }
@@ -72,6 +82,7 @@ export function installD1Tally(d1: D1Database) {
 /** The phase starts: counting from zero. */
 export function startD1Tally() {
   tally.clear();
+  roundTrips = 0;
   counting = true;
 }
 
@@ -79,12 +90,15 @@ export function startD1Tally() {
 export function printD1Tally(phase: string, top = 25) {
   counting = false;
   const rows = [...tally].sort((a, b) => b[1].rowsRead + b[1].rowsWritten - (a[1].rowsRead + a[1].rowsWritten));
-  const sum = rows.reduce((s, [, t]) => ({ calls: s.calls + t.calls, read: s.read + t.rowsRead, written: s.written + t.rowsWritten }), {
-    calls: 0,
-    read: 0,
-    written: 0,
-  });
-  console.log(`bench d1_${phase}: ${sum.calls} statements, ${sum.read} rows read, ${sum.written} rows written`);
+  const sum = rows.reduce(
+    (s, [, t]) => ({ calls: s.calls + t.calls, read: s.read + t.rowsRead, written: s.written + t.rowsWritten, bytes: s.bytes + t.bytes }),
+    { calls: 0, read: 0, written: 0, bytes: 0 },
+  );
+  console.log(
+    `bench d1_${phase}: ${sum.calls} statements in ${roundTrips} round trips, ${sum.read} rows read, ${sum.written} rows written, ${sum.bytes} characters of bound values`,
+  );
   for (const [text, t] of rows.slice(0, top))
-    console.log(`bench d1_${phase}: ${t.calls} calls, ${t.rowsRead} read, ${t.rowsWritten} written, ${t.rows} answered :: ${text}`);
+    console.log(
+      `bench d1_${phase}: ${t.calls} calls, ${t.rowsRead} read, ${t.rowsWritten} written, ${t.rows} answered, ${t.bytes} characters bound :: ${text}`,
+    );
 }

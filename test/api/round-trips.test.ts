@@ -74,6 +74,7 @@ describe("D1 work of the routes a busy screen calls", () => {
   let seqId: string;
   let listId: string;
   let contactId: string;
+  let mailboxId: string;
   let enrolled: number;
   beforeAll(async () => {
     admin = await login("admin@demo.test");
@@ -89,6 +90,9 @@ describe("D1 work of the routes a busy screen calls", () => {
     contactId = (await env.DB.prepare("select contact_id from messages where team_id = ? limit 1")
       .bind(DEMO.team)
       .first<{ contact_id: string }>())!.contact_id;
+    mailboxId = (await env.DB.prepare("select mailbox_id from enrollments where sequence_id = ? and mailbox_id is not null limit 1")
+      .bind(seqId)
+      .first<{ mailbox_id: string }>())!.mailbox_id;
   });
 
   it("the sequence list answers a page of 50 in one round trip, for an admin and for a rep", async () => {
@@ -344,11 +348,32 @@ describe("D1 work of the routes a busy screen calls", () => {
       [admin, "GET", "/api/jobs?per_page=10"],
       [admin, "POST", `/api/sequences/${seqId}/add-contacts/preview?per_page=25`, { source: { list_ids: [listId] } }],
       [admin, "GET", `/api/contacts/${contactId}/timeline`],
+      // Replies by team and time, a sequence's contacts by status, a mailbox's open enrollments (migration 0031's indexes).
+      [admin, "GET", "/api/reports/team"],
+      [admin, "GET", "/api/reports/home"],
+      [admin, "GET", `/api/sequences/${seqId}/report`],
+      [admin, "GET", "/api/scheduled-emails?per_page=25"],
+      [admin, "GET", `/api/scheduled-emails?per_page=25&mailbox_id=${mailboxId}`],
+      [admin, "GET", `/api/sequences/${seqId}/enrollments?per_page=25&status=active`],
     ];
     const scans: string[] = [];
     for (const [s, method, path, body] of routes)
       scans.push(...(await fullScans((await measure(s, method, path, body)).queries)).map((x) => `${path}: ${x}`));
     expect(scans).toEqual([]);
+  });
+
+  it("the home dashboard's latest replies walk the replied emails' partial index (an email is indexed there once replied to)", async () => {
+    const m = await measure(admin, "GET", "/api/reports/home");
+    const q = m.queries.find((x) => /ORDER BY m\.replied_at DESC/.test(x.sql));
+    expect(q, m.statements.join("\n")).toBeTruthy();
+    const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${q!.sql}`)
+      .bind(...q!.params)
+      .all<{ detail: string }>();
+    expect(plan.results.map((r) => r.detail).join("\n")).toMatch(/SEARCH m USING (COVERING )?INDEX messages_team_replied_idx/);
+    const replied = (await env.DB.prepare("SELECT count(*) AS n FROM messages WHERE team_id = ? AND replied_at IS NOT NULL")
+      .bind(DEMO.team)
+      .first<{ n: number }>())!.n;
+    expect(replied).toBeGreaterThan(0);
   });
 
   it("one drizzle handle per D1 binding per isolate, not one per request", () => {

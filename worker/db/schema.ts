@@ -398,11 +398,12 @@ export const enrollments = sqliteTable(
     // walked to its page instead of sorting every enrollment of the sequence (test/api/enrollments-page-reads).
     index("enrollments_sequence_updated_idx").on(t.sequenceId, t.updatedAt, t.id),
     index("enrollments_team_status_idx").on(t.teamId, t.status),
-    index("enrollments_sequence_status_idx").on(t.sequenceId, t.status),
     index("enrollments_contact_idx").on(t.contactId, t.status),
-    index("enrollments_mailbox_status_idx").on(t.mailboxId, t.status, t.nextDueAt),
-    index("enrollments_due_idx").on(t.status, t.nextDueAt),
-    // Covering index for the sequence report (contacts by status, funnel) and the team report (added by whom).
+    // No due time in it: every step done moves next_due_at, and no read walks a mailbox's rows in that order
+    // (the scheduled list orders by coalesce(next_due_at, …), which no index serves). Migration 0031.
+    index("enrollments_mailbox_status_idx").on(t.mailboxId, t.status),
+    // Covering index for the sequence report (contacts by status, funnel) and the team report (added by whom);
+    // also a sequence's enrollments by status (it starts with both, so no (sequence_id, status) index of its own).
     index("enrollments_sequence_report_idx").on(t.sequenceId, t.status, t.currentStep, t.reason, t.createdAt, t.addedBy, t.mailboxId),
     index("enrollments_team_created_idx").on(t.teamId, t.createdAt, t.addedBy, t.sequenceId),
   ],
@@ -445,7 +446,11 @@ export const messages = sqliteTable(
     index("messages_contact_sent_idx").on(t.contactId, t.sentAt),
     // Covering indexes for the reports: a sequence's sends, a team's latest replies, a team's sends by day.
     index("messages_sequence_report_idx").on(t.sequenceId, t.sentAt, t.stepId, t.variantId, t.mailboxId, t.status, t.replyKind),
-    index("messages_team_replied_idx").on(t.teamId, t.repliedAt, t.replyKind, t.sequenceId),
+    // Replied emails only (every read of it asks for replied_at): an email is inserted without a reply, so
+    // sending writes no entry here (migration 0031).
+    index("messages_team_replied_idx")
+      .on(t.teamId, t.repliedAt, t.replyKind, t.sequenceId)
+      .where(sql`replied_at IS NOT NULL`),
     index("messages_team_sent_idx").on(t.teamId, t.sentAt, t.sequenceId, t.mailboxId, t.status, t.replyKind),
   ],
 );

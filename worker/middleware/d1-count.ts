@@ -7,6 +7,8 @@ import type { AppEnv } from "../env";
 export interface D1Count {
   roundTrips: number;
   rowsRead: number;
+  /** D1's `rows_written`: rows and index entries written, trigger bodies included. */
+  rowsWritten: number;
   /** Each round trip's SQL, shortened ("batch of N" for a batch). */
   statements: string[];
   /** Every statement with its bound values, those inside a batch too (for EXPLAIN QUERY PLAN). */
@@ -21,11 +23,12 @@ const short = (text: string) => text.replace(/\s+/g, " ").slice(0, 200);
  * `rowsOfRaw` a read is run once more through `all()` to learn its rows (tests and `D1_COUNT` only; it doubles the work).
  */
 export function countingD1(real: D1Database, opts: { rowsOfRaw?: boolean } = {}): { db: D1Database; count: D1Count; reset(): void } {
-  const count: D1Count = { roundTrips: 0, rowsRead: 0, statements: [], queries: [] };
+  const count: D1Count = { roundTrips: 0, rowsRead: 0, rowsWritten: 0, statements: [], queries: [] };
   const real_ = new WeakMap<object, { stmt: D1PreparedStatement; text: string; params: unknown[] }>();
-  const seen = (text: string, rowsRead: number | undefined) => {
+  const seen = (text: string, rowsRead: number | undefined, rowsWritten = 0) => {
     count.roundTrips++;
     count.rowsRead += rowsRead ?? 0;
+    count.rowsWritten += rowsWritten;
     count.statements.push(short(text));
   };
   const wrap = (stmt: D1PreparedStatement, text: string, params: unknown[] = []): D1PreparedStatement => {
@@ -43,13 +46,13 @@ export function countingD1(real: D1Database, opts: { rowsOfRaw?: boolean } = {})
       all: async () => {
         const r = await stmt.all();
         ran();
-        seen(text, r.meta.rows_read);
+        seen(text, r.meta.rows_read, r.meta.rows_written);
         return r;
       },
       run: async () => {
         const r = await stmt.run();
         ran();
-        seen(text, r.meta.rows_read);
+        seen(text, r.meta.rows_read, r.meta.rows_written);
         return r;
       },
       raw: async (o?: { columnNames?: boolean }) => {
@@ -74,6 +77,7 @@ export function countingD1(real: D1Database, opts: { rowsOfRaw?: boolean } = {})
       seen(
         `batch of ${stmts.length}`,
         r.reduce((n, x) => n + (x.meta?.rows_read ?? 0), 0),
+        r.reduce((n, x) => n + (x.meta?.rows_written ?? 0), 0),
       );
       return r;
     },
@@ -91,6 +95,7 @@ export function countingD1(real: D1Database, opts: { rowsOfRaw?: boolean } = {})
     reset() {
       count.roundTrips = 0;
       count.rowsRead = 0;
+      count.rowsWritten = 0;
       count.statements = [];
       count.queries = [];
     },
