@@ -1277,10 +1277,12 @@ export class SequenceDO extends DurableObject<Env> {
         if (e.status !== "active") continue;
         if (e.waiting === "mailbox" || e.waiting === "task") {
           checks.push(e);
-          // The claimed check timer is replaced at once by the next recheck: the answer below moves it
-          // (or settles the step), but a probe that fails or a restart before the answer is applied must
-          // not leave the enrollment waiting on the mailbox with nothing left to check it (invariant 10).
-          timers.push([e.id, checkAt(t, e.waiting === "mailbox" ? RECHECK_MAILBOX_MS : RECHECK_TASK_MS)]);
+          // The claimed check timer is replaced at once by the next recheck: a probe that fails or a restart
+          // before the answer is applied must not leave the enrollment waiting on the mailbox with nothing
+          // left to check it (invariant 10). It is the recheck a "still queued" answer sets (the common
+          // answer, applyMailboxStates), so that answer finds it in place and writes nothing: each recheck
+          // of a backlog's email wrote its timer twice (`BENCH_DO_SQL`, full size: 2.3 timer writes per email).
+          timers.push([e.id, e.waiting === "mailbox" ? recheckQueued(t, e.due_at) : checkAt(t, RECHECK_TASK_MS)]);
           continue;
         }
         if (!cfg.active || cfg.archived) {
@@ -1567,7 +1569,19 @@ export class SequenceDO extends DurableObject<Env> {
         );
       }
     }
-    this.setTimers([...rechecks]);
+    // Only the rechecks that move a timer: the alarm that asked set each to the "still queued" recheck.
+    if (rechecks.size) {
+      const set = new Map(
+        this.sql
+          .exec<{ enrollment_id: string; run_at: number }>(
+            "SELECT enrollment_id, run_at FROM timers WHERE enrollment_id IN (SELECT value FROM json_each(?))",
+            JSON.stringify([...rechecks.keys()]),
+          )
+          .toArray()
+          .map((r) => [r.enrollment_id, r.run_at]),
+      );
+      this.setTimers([...rechecks].filter(([id, at]) => set.get(id) !== at));
+    }
   }
 
   /** Back to the step's timer, due now: the next alarm hands the step over again (after its wait). */

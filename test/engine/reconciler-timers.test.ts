@@ -4,7 +4,8 @@ import { engine, mailboxStub, sequenceStub } from "../../durable-objects/engine"
 import { HANDED_OVER_IN } from "../../durable-objects/sequence-do";
 import { now, resetClock, setClock } from "../../worker/lib/clock";
 import { env } from "../helpers";
-import { addContactsSetup, mailboxLedger, makeContacts, sequenceState } from "../fixtures";
+import { addContactsSetup, mailboxLedger, makeContacts, sequenceState, setMailboxStatus } from "../fixtures";
+import { oneLine, watchStatements } from "./statements";
 
 // Invariant 10 (the reconciler). A check timer is claimed (deleted) in processDue's first transaction. A
 // probe that failed, or a restart before the answer was applied, left the enrollment waiting on the
@@ -181,4 +182,42 @@ it("a hand-over whose answers never came is checked an hour on, once for the bat
     [...state.storage.sql.exec<{ detail: string }>(`EXPLAIN QUERY PLAN ${HANDED_OVER_IN}`, 1, 2)].map((r) => r.detail).join("; "),
   );
   expect(plan).toContain("enrollments_rev (dirty>? AND dirty<?)");
+});
+
+it("a recheck of emails their mailbox still holds writes their timers once, at the backed-off recheck", async () => {
+  const day = 24 * 60 * 60_000;
+  const x = await addContactsSetup({ steps: [{ wait: 1, unit: "minutes" }, { wait: 2 }] });
+  const mb = x.mailboxIds[0]!;
+  const ids = ["q-0", "q-1", "q-2"];
+  const cs = await makeContacts(x.teamId, ids.length);
+  // A paused mailbox holds its emails queued: every recheck hears "still queued".
+  await setMailboxStatus(mb, "paused", "held for the test");
+  await engine
+    .sequence(env, x.sequenceId, x.teamId)
+    .enroll(ids.map((id, i) => ({ enrollmentId: id, contactId: cs[i]!, mailboxId: mb, score: 1, timeZone: null })));
+  setClock(now() + 2 * 60_000);
+  await runDurableObjectAlarm(sequenceStub(env, x.sequenceId));
+  expect((await mailboxLedger(mb)).queue.map((q) => q.state)).toEqual(["queued", "queued", "queued"]);
+  const dueAt = (await sequenceState(x.sequenceId)).enrollments[0]!.due_at!;
+
+  // Three days on, the recheck: each email has waited three days, so the next look is three days later.
+  const t = dueAt + 3 * day + 60_000;
+  setClock(t);
+  const writes: string[] = [];
+  const restore = await watchStatements((q) => {
+    if (/^(INSERT|UPDATE|DELETE|REPLACE)\b[^(]*\btimers\b/i.test(oneLine(q))) writes.push(oneLine(q).slice(0, 40));
+  });
+  try {
+    await runDurableObjectAlarm(sequenceStub(env, x.sequenceId));
+  } finally {
+    restore();
+  }
+  const after = await sequenceState(x.sequenceId);
+  expect(after.enrollments.map((e) => [e.id, e.status, e.waiting])).toEqual(ids.map((id) => [id, "active", "mailbox"]));
+  expect(after.timers.map((r) => r.run_at)).toEqual(Array(3).fill(Math.ceil((t + 3 * day) / (3 * day)) * 3 * day));
+  expect(after.alarm).toBe(after.timers[0]!.run_at);
+  // The claim (a delete) and one write of the timers. Before, the claimed timer was set to the next day,
+  // then moved again by the answer: every recheck of a backlog's email wrote its timer twice.
+  expect(writes).toEqual([expect.stringMatching(/^DELETE FROM timers/), expect.stringMatching(/^INSERT OR REPLACE INTO timers/)]);
+  expect((await mailboxLedger(mb)).queue.map((q) => q.state)).toEqual(["queued", "queued", "queued"]);
 });
