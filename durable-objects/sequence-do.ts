@@ -106,7 +106,10 @@ const guardHandOver = (sql: SqlStorage, h: HandOver | null, t: number) => {
 /** Extends `h` by one row's revision. */
 const withRev = (h: HandOver | null, rev: number): HandOver =>
   h ? { from: Math.min(h.from, rev), to: Math.max(h.to, rev) } : { from: rev, to: rev };
-/** The longest a step queued in a mailbox goes unchecked (the bound on repairing a hand-over the mailbox lost). */
+/**
+ * The widest recheck of a step queued in a mailbox (the bound on repairing a hand-over the mailbox lost): the
+ * recheck falls on the next point of a grid this wide, so 7 to 14 days after the last look.
+ */
 const RECHECK_MAX_MS = 7 * 24 * 60 * 60_000;
 /**
  * When to look again at a step the mailbox still holds queued: after a day, then after as many whole
@@ -1282,6 +1285,7 @@ export class SequenceDO extends DurableObject<Env> {
           // left to check it (invariant 10). It is the recheck a "still queued" answer sets (the common
           // answer, applyMailboxStates), so that answer finds it in place and writes nothing: each recheck
           // of a backlog's email wrote its timer twice (`BENCH_DO_SQL`, full size: 2.3 timer writes per email).
+          // A probe that fails therefore waits for that recheck too (up to RECHECK_MAX_MS), not a day.
           timers.push([e.id, e.waiting === "mailbox" ? recheckQueued(t, e.due_at) : checkAt(t, RECHECK_TASK_MS)]);
           continue;
         }
