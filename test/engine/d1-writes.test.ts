@@ -13,9 +13,9 @@ import { addContactsSetup, makeContacts } from "../fixtures";
 beforeEach(() => resetClock());
 
 it("D1 writes few index entries per enrollment: inserted, handed over, moved to its next step", async () => {
-  // Each enrollment D1 gets is written again for its hand-over and for each step done (the sending
-  // simulation: about 4 mirror writes per email). What a write costs is the row plus two entries
-  // (old and new) of every index holding a changed column: D1's rows_written counts them all.
+  // Each enrollment D1 gets is written again for each email: once when it is handed over, once when its
+  // step is done. A write costs the row, one count per index holding a column it sets, and the rows the
+  // counting triggers write: D1's rows_written counts them all.
   const x = await addContactsSetup({ steps: [{ wait: 1 }, { wait: 2 }] });
   const n = 40;
   const contacts = await makeContacts(x.teamId, n);
