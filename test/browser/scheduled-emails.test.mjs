@@ -24,6 +24,36 @@ describe("scheduled emails", () => {
   /** The API as the signed-in page sees it. */
   const get = (path) => page.evaluate(async (p) => (await fetch(p)).json(), path);
 
+  it("lists emails in the order their steps fall due, each step's due time beside when it goes out", async () => {
+    await page.goto(`${baseUrl}/sequences/${SEQ1}?tab=scheduled`);
+    await table().waitFor();
+    await table().locator("tbody tr").first().waitFor();
+    const shown = await table()
+      .locator("tbody tr")
+      .evaluateAll((rows) =>
+        rows.map((r) => ({
+          id: r.getAttribute("data-enrollment"),
+          due: r.querySelector("[data-testid=scheduled-due] time")?.getAttribute("datetime") ?? null,
+        })),
+      );
+    const { scheduled } = await get(`/api/scheduled-emails?sequence_id=${SEQ1}&limit=${shown.length}`);
+    // The screen's rows are the API's, in its order, and each shows its own due time (none when paused or held).
+    assert.deepEqual(
+      shown.map((r) => r.id),
+      scheduled.map((s) => s.enrollment_id),
+    );
+    for (const [i, r] of shown.entries())
+      assert.equal(r.due, scheduled[i].due_at === null ? null : new Date(scheduled[i].due_at).toISOString(), `row ${i}`);
+    const dues = shown.filter((r) => r.due).map((r) => Date.parse(r.due));
+    assert.ok(dues.length > 0, "some rows have a due step");
+    assert.deepEqual(
+      dues,
+      [...dues].sort((a, b) => a - b),
+      "in the order their steps fall due",
+    );
+    assert.match(await page.getByTestId("scheduled-emails").textContent(), /In the order each step falls due/);
+  });
+
   it("previews an email, edits it for the contact, sends it now: the Outbox holds the edited text", async () => {
     await page.goto(`${baseUrl}/sequences/${SEQ1}?tab=scheduled`);
     await table().waitFor();

@@ -118,6 +118,42 @@ describe("scheduled emails API", () => {
     });
   });
 
+  it("says when each step falls due (the list's order) beside when it goes out", async () => {
+    // One send an hour: the three emails fall due together and go out an hour apart once the window opens.
+    const w = track(await world({ contacts: 3, mailbox: { daily: 100, hourly: 1, gapSeconds: 0 } }));
+    await runUntil(SIM_START + HOUR);
+    const { scheduled } = await listed(w.api, { sequence_id: w.sequenceId });
+    expect(scheduled).toHaveLength(3);
+    const dueInD1 = new Map(
+      (
+        await env.DB.prepare("SELECT id, next_due_at FROM enrollments WHERE sequence_id = ?")
+          .bind(w.sequenceId)
+          .all<{ id: string; next_due_at: number }>()
+      ).results.map((r) => [r.id, r.next_due_at]),
+    );
+    for (const x of scheduled) {
+      expect(x.due_at, "due_at is the enrollment's next step's due time").toBe(dueInD1.get(x.enrollment_id));
+      expect(x.send_at!).toBeGreaterThanOrEqual(x.due_at!);
+    }
+    const dues = scheduled.map((x) => x.due_at!);
+    expect(dues).toEqual([...dues].sort((a, b) => a - b));
+    // Due together, out an hour apart: the mailbox's limit, which is what due_at beside send_at shows.
+    const sends = scheduled.map((x) => x.send_at!).sort((a, b) => a - b);
+    expect(sends[2]! - sends[0]!).toBeGreaterThanOrEqual(2 * HOUR - 1000);
+    // A paused contact has no due step: it is listed by when it resumes.
+    const until = now() + 3 * DAY;
+    await ok(
+      w.api.sequences[":id"].enrollments[":action"].$post({
+        param: { id: w.sequenceId, action: "pause" },
+        json: { enrollment_ids: [scheduled[0]!.enrollment_id], until },
+      }),
+    );
+    const paused = (await listed(w.api, { sequence_id: w.sequenceId })).scheduled.find(
+      (x) => x.enrollment_id === scheduled[0]!.enrollment_id,
+    );
+    expect(paused).toMatchObject({ status: "paused", due_at: null, paused_until: until });
+  });
+
   it("previews, edits, sends now and skips: what the transport gets is what the preview showed", async () => {
     const w = track(await world({ contacts: 1 }));
     await runUntil(SIM_START + HOUR);

@@ -19,10 +19,14 @@ const ScheduledEmailSchema = z
     state: z.enum(["queued", "waiting", "held"]).openapi({
       description: "queued: in the mailbox now; waiting: its step's wait has not passed; held: it won't go as things are (reason says why)",
     }),
-    send_at: z
-      .number()
-      .nullable()
-      .openapi({ description: "When it will go out as the mailbox plans it now (epoch ms); null when it won't" }),
+    due_at: z.number().nullable().openapi({
+      description:
+        "When its step falls due (epoch ms): its wait from the step before has passed then. The list is in this order; null while the contact is paused or held",
+    }),
+    send_at: z.number().nullable().openapi({
+      description:
+        "When it will go out as the mailbox plans it now (epoch ms); later than due_at when the sending window or the mailbox's limits hold it; null when it won't",
+    }),
     reason: z.string().nullable().openapi({ description: "Why it goes at send_at rather than its step's time, or why it won't go" }),
     reason_text: z.string().nullable(),
     paused_until: z.number().nullable(),

@@ -187,6 +187,8 @@ async function present(env: Env, d: Db, caller: Caller, rows: Row[]) {
         r.mailbox_id && r.mailbox_email ? { id: r.mailbox_id, email: r.mailbox_email, status: r.mailbox_status ?? "connected" } : null,
       status: r.status,
       state: r.status !== "active" || why.blocked ? ("held" as const) : queued ? ("queued" as const) : ("waiting" as const),
+      // The list's order (its cursor is next_due_at), shown beside send_at so a screen in this order reads as sorted.
+      due_at: r.status === "active" ? r.next_due_at : null,
       send_at: sendAt,
       reason,
       reason_text: text,

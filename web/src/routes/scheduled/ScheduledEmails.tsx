@@ -49,7 +49,10 @@ export function ScheduledEmails(props: { scope: ScheduledScope; hide?: "sequence
         }
         header={
           <div class="table-toolbar">
-            <span class="muted small">By the time each step falls due. Times are in your time zone ({browserTimeZone()}).</span>
+            <span class="muted small">
+              In the order each step falls due; it goes out then, or later when the sending window or the mailbox's limits hold it. Times
+              are in your time zone ({browserTimeZone()}).
+            </span>
             <button type="button" class="btn btn-ghost btn-sm" onClick={() => void revalidate(getScheduledEmails.key)}>
               <Icon name="refresh" size={14} /> Refresh
             </button>
@@ -59,7 +62,7 @@ export function ScheduledEmails(props: { scope: ScheduledScope; hide?: "sequence
       >
         {(r) => (
           <>
-            <td class="cell-nowrap">
+            <td class="cell-nowrap" data-testid="scheduled-goes-out">
               <Show when={r.send_at} fallback={<span class="reason reason-warning small">Won't go as things are</span>}>
                 {(at) => (
                   <time datetime={new Date(at()).toISOString()} title={formatFull(at())}>
@@ -85,6 +88,19 @@ export function ScheduledEmails(props: { scope: ScheduledScope; hide?: "sequence
                 <div class="muted small">Step {r.step.position}</div>
               </Show>
               <Show when={props.hide === "sequence"}>Step {r.step.position}</Show>
+              {/* The list's order: when the step falls due (or, paused, resumes); "Goes out" may be later. */}
+              <div class="muted small cell-nowrap" data-testid="scheduled-due">
+                <Show when={r.due_at} fallback={<Show when={r.paused_until}>{(until) => <>resumes {formatDay(until())}</>}</Show>}>
+                  {(at) => (
+                    <>
+                      due{" "}
+                      <time datetime={new Date(at()).toISOString()} title={formatFull(at())}>
+                        {formatDay(at())}
+                      </time>
+                    </>
+                  )}
+                </Show>
+              </div>
             </td>
             <Show when={props.hide !== "mailbox"}>
               <td class="small">{r.mailbox?.email ?? <span class="muted">none</span>}</td>
