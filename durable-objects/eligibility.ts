@@ -1,5 +1,7 @@
 import type { Db } from "../worker/db/client";
+import type { WindowSpec } from "../worker/services/schedule-time";
 import type { ReasonCode } from "./engine-types";
+import { ALWAYS_OPEN, scheduleToWindow } from "./sequence-config";
 
 /** What the engine needs to know about a contact at due time and at send time. */
 export interface ContactState {
@@ -25,10 +27,20 @@ export interface ContactRow extends ContactState {
   customFields: Record<string, string>;
 }
 
-/** The facts checked at the moment of sending (invariant 5), for a batch of emails: contacts and their sequences. */
+/** A sequence as the send path checks it: on or off (invariant 5), and its sending window as it is now (invariant 7). */
+export interface SequenceState {
+  active: boolean;
+  archived: boolean;
+  window: WindowSpec;
+  /** `window` as the JSON a hand-over stores (packEmails), to compare with a queued email's. */
+  windowText: string;
+  useContactTimeZone: boolean;
+}
+
+/** The facts checked at the moment of sending (invariants 5 and 7), for a batch of emails: contacts and their sequences. */
 export interface SendChecks {
   contacts: Map<string, ContactRow>;
-  sequences: Map<string, { active: boolean; archived: boolean }>;
+  sequences: Map<string, SequenceState>;
 }
 
 /**
@@ -65,8 +77,16 @@ export async function loadContactStates(d: Db, teamId: string, contactIds: reado
   return toContactRows(await contactStatesStatement(d.$client, teamId, contactIds).all());
 }
 
-const SEQUENCE_STATES_SQL =
-  "SELECT id, active, archived_at AS archivedAt FROM sequences WHERE id IN (SELECT value FROM json_each(?)) AND +team_id = ?";
+/**
+ * Each sequence's state and its schedule as it is now (its own, else the team's default; none: always
+ * open), resolved as loadSequenceConfig does: an email queued under an older window is held to this one.
+ */
+const SEQUENCE_STATES_SQL = `SELECT s.id, s.active, s.archived_at AS archivedAt,
+    (SELECT json_array(c.time_zone, c.windows, c.holidays, c.holiday_calendar, c.use_contact_time_zone)
+       FROM schedules c
+      WHERE c.team_id = s.team_id AND (c.id = s.schedule_id OR (s.schedule_id IS NULL AND c.is_default = 1))
+      ORDER BY c.id = s.schedule_id DESC LIMIT 1) AS schedule
+  FROM sequences s WHERE s.id IN (SELECT value FROM json_each(?)) AND +s.team_id = ?`;
 
 /** The two statements of SendChecks, to run in one D1 batch (with more of the caller's, see compose.ts). */
 export function sendChecksStatements(d1: D1Database, teamId: string, contactIds: readonly string[], sequenceIds: readonly string[]) {
@@ -78,10 +98,25 @@ export function sendChecksStatements(d1: D1Database, teamId: string, contactIds:
 
 /** SendChecks from the answers of sendChecksStatements. */
 export function toSendChecks(contactResult: D1Result, seqResult: D1Result): SendChecks {
-  const seqRows = seqResult.results as { id: string; active: number; archivedAt: number | null }[];
+  const seqRows = seqResult.results as { id: string; active: number; archivedAt: number | null; schedule: string | null }[];
   return {
     contacts: toContactRows(contactResult),
-    sequences: new Map(seqRows.map((r) => [r.id, { active: !!r.active, archived: r.archivedAt !== null }])),
+    sequences: new Map(
+      seqRows.map((r) => {
+        const c = r.schedule === null ? null : (JSON.parse(r.schedule) as [string, string, string, string, number]);
+        const window = c ? scheduleToWindow({ time_zone: c[0], windows: c[1], holidays: c[2], holiday_calendar: c[3] }) : ALWAYS_OPEN;
+        return [
+          r.id,
+          {
+            active: !!r.active,
+            archived: r.archivedAt !== null,
+            window,
+            windowText: JSON.stringify(window),
+            useContactTimeZone: c?.[4] === 1,
+          },
+        ];
+      }),
+    ),
   };
 }
 

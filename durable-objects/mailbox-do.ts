@@ -15,6 +15,7 @@ import type { SendResult, Transport } from "../worker/transports/types";
 import { composeEmail, loadSendContext, type ComposedEmail, type SendContext } from "./compose";
 import { loadSendChecks, sendBlock, type SendChecks } from "./eligibility";
 import { engine } from "./engine";
+import { SEND_NOW_SCORE, sendNowWindow } from "./scheduled-email";
 import { outcomeOfMailboxState, type EmailOverride, type MailboxItemState, type QueuedEmail, type StepResult } from "./engine-types";
 import { migrate, patchRow, readMeta, writeMeta } from "./object-storage";
 
@@ -630,13 +631,15 @@ export class MailboxDO extends DurableObject<Env> {
         changed = true;
         break;
       }
+      const open = this.inTransaction(() => this.inCurrentWindows(picks, sc, t));
+      if (!open.length) continue;
       // Through a local transport nothing reaches this object between the sends of a batch: the batch
       // is claimed at once and its context stays current (sendLocalBatch). Otherwise each send after
       // the first is claimed and checked again at its moment.
       let stop = false;
-      if (local && transport && !picks.some((p) => p.resend_of)) stop = (await this.sendLocalBatch(mb, picks, sc, transport)) === "stop";
+      if (local && transport && !open.some((p) => p.resend_of)) stop = (await this.sendLocalBatch(mb, open, sc, transport)) === "stop";
       else
-        for (const [i, p] of picks.entries()) {
+        for (const [i, p] of open.entries()) {
           const outcome = await this.sendOne(mb, p, sc, i === 0, transport);
           if (outcome === "stop" || (outcome === "sent" && mb.minGapSeconds > 0)) {
             stop = true;
@@ -649,6 +652,36 @@ export class MailboxDO extends DurableObject<Env> {
     while (await this.report());
     await this.schedule(now(), mb);
     return false;
+  }
+
+  /**
+   * Invariant 7 against the schedule as it is now. An email is queued with its sequence's window of
+   * that moment, and the schedule may change while it waits (narrowed, a holiday added, another
+   * schedule, the contact's time zone turned on or off): each pick whose sequence now has another
+   * window or zone moves to that group (the planner then waits for it to open), and only the picks
+   * inside their current window now go on. "Send now" keeps its all-week window, in the schedule's zone.
+   */
+  private inCurrentWindows(picks: QueueRow[], checks: SendChecks, t: number): QueueRow[] {
+    return picks.filter((p) => {
+      const seq = checks.sequences.get(p.sequence_id);
+      // A sequence gone from D1: the send's own checks settle the email (sendBlock).
+      if (!seq) return true;
+      const window = p.score >= SEND_NOW_SCORE ? JSON.stringify(sendNowWindow(seq.window)) : seq.windowText;
+      const zone = seq.useContactTimeZone ? (checks.contacts.get(p.contact_id)?.timeZone ?? p.zone) : null;
+      const gid = this.groupId(window, zone);
+      if (gid !== p.gid) {
+        this.sql.exec(
+          "UPDATE queue SET gid = ?, window = ?, zone = ? WHERE enrollment_id = ? AND step_id = ? AND state = 'queued'",
+          gid,
+          window,
+          zone,
+          p.enrollment_id,
+          p.step_id,
+        );
+        Object.assign(p, { gid, window, zone });
+      }
+      return inWindow(t, this.group(gid)!.w, zone);
+    });
   }
 
   /** Earliest instant the caps and the gap allow a send (invariant 3). */

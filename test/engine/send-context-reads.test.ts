@@ -7,9 +7,11 @@ import { db } from "../../worker/db/client";
 import { countingD1 } from "../../worker/middleware/d1-count";
 import { loadSendContext } from "../../durable-objects/compose";
 import { loadContactStates, loadSendChecks } from "../../durable-objects/eligibility";
+import { packEmails, type QueuedEmail } from "../../durable-objects/engine";
+import { ALWAYS_OPEN, loadSequenceConfig } from "../../durable-objects/sequence-config";
 import { loadMailbox } from "../../worker/transports/mailbox-settings";
 import { env } from "../helpers";
-import { makeContacts, makeMailbox, makeSequence, makeTeam } from "../fixtures";
+import { makeContacts, makeMailbox, makeSchedule, makeSequence, makeTeam } from "../fixtures";
 
 describe("send-time reads", () => {
   beforeEach(async () => {
@@ -30,7 +32,16 @@ describe("send-time reads", () => {
       batch.map((contactId) => ({ contactId, stepId: stepIds[0]!, sequenceId })),
     );
     expect(sc.contacts.size).toBe(60);
-    expect(sc.sequences.get(sequenceId)).toEqual({ active: true, archived: false });
+    // No schedule of its own and no team default: always open, as the engine's config says.
+    const cfg = (await loadSequenceConfig(db(env.DB), sequenceId))!;
+    expect(cfg.window).toEqual(ALWAYS_OPEN);
+    expect(sc.sequences.get(sequenceId)).toEqual({
+      active: true,
+      archived: false,
+      window: cfg.window,
+      windowText: JSON.stringify(cfg.window),
+      useContactTimeZone: false,
+    });
     // 60 contacts with their stage and suppression look-ups, one sequence, its variant and the team.
     expect(counted.count.rowsRead).toBeLessThan(400);
 
@@ -54,7 +65,8 @@ describe("send-time reads", () => {
 
   it("reads, as written statements, the contacts, sequences and mailbox the query builders read", async () => {
     const { teamId, userId } = await makeTeam();
-    const { sequenceId, stepIds } = await makeSequence(teamId, userId, [{ wait: 0 }], null);
+    const scheduleId = await makeSchedule(teamId, { timeZone: "Europe/Paris", holidays: ["2027-05-01"], useContactTimeZone: true });
+    const { sequenceId, stepIds } = await makeSequence(teamId, userId, [{ wait: 0 }], scheduleId);
     const ids = await makeContacts(teamId, 4);
     const mailboxId = await makeMailbox(teamId, userId, { daily: 30, hourly: 7, gapSeconds: 5, jitterSeconds: 2 });
     // The facts invariant 5 reads, each set on one contact: custom fields, a Do-Not-Contact stage, a suppressed address, a deletion.
@@ -97,7 +109,23 @@ describe("send-time reads", () => {
       true,
       5,
     ]);
-    expect(sc.sequences).toEqual(new Map([[sequenceId, { active: true, archived: false }]]));
+    // The sequence's window as the engine's config reads it, and as the JSON a hand-over stores (packEmails).
+    const cfg = (await loadSequenceConfig(db(env.DB), sequenceId))!;
+    expect(cfg.window).toMatchObject({ timeZone: "Europe/Paris", holidays: ["2027-05-01"] });
+    expect(sc.sequences).toEqual(
+      new Map([
+        [
+          sequenceId,
+          {
+            active: true,
+            archived: false,
+            window: cfg.window,
+            windowText: packEmails([{ window: cfg.window } as QueuedEmail]).windows[0],
+            useContactTimeZone: true,
+          },
+        ],
+      ]),
+    );
     // The MailboxDO compares the batch's copy with its kept one as JSON: the same keys in the same order.
     expect(JSON.stringify(sc.mailbox)).toBe(JSON.stringify(await loadMailbox(db(env.DB), mailboxId)));
     expect(sc.mailbox?.transportConfig).toEqual({ cursor: "abc" });

@@ -1,0 +1,110 @@
+// Invariant 7 for an email already queued in its mailbox when its schedule changes: it goes out inside the
+// window as it is at the moment of sending (narrowed, a holiday added, another schedule for the sequence,
+// the contact's time zone turned on), not the one it was handed over with. Sends are counted at the
+// transport; the schedule and the sequence are changed through the API, as a user does.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { now } from "../../worker/lib/clock";
+import { setTransportOverride } from "../../worker/transports";
+import { client, env, ok } from "../helpers";
+import {
+  DAY,
+  HOUR,
+  SIM_START,
+  enroll,
+  makeContacts,
+  makeMailbox,
+  makeSchedule,
+  makeSequence,
+  makeTeam,
+  mailboxLedger,
+  runUntil,
+  sessionFor,
+  startSimulation,
+} from "../fixtures";
+
+/** SIM_START is Monday 00:00 UTC = Sunday 19:00 in New York: the 09:00–17:00 weekday window opens at +14 h. */
+const MONDAY_9AM_NY = SIM_START + 14 * HOUR;
+const WEEKDAYS = ["1", "2", "3", "4", "5"];
+const windowsFrom = (start: string, end: string) => Object.fromEntries(WEEKDAYS.map((d) => [d, [[start, end] as [string, string]]]));
+
+describe("a queued email and a schedule that changes while it waits", () => {
+  const mailboxes: string[] = [];
+  beforeEach(() => startSimulation());
+  afterEach(() => {
+    for (const m of mailboxes.splice(0)) setTransportOverride(m, null);
+  });
+
+  /** Two contacts enrolled Sunday evening in New York: queued in the mailbox, waiting for Monday 09:00. */
+  async function world() {
+    const { teamId, userId } = await makeTeam();
+    const api = client(await sessionFor(teamId, userId)).api;
+    const scheduleId = await makeSchedule(teamId);
+    const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }], scheduleId);
+    const mailboxId = await makeMailbox(teamId, userId, { daily: 100, hourly: 100, gapSeconds: 0 });
+    mailboxes.push(mailboxId);
+    const sent: number[] = [];
+    setTransportOverride(mailboxId, { local: true, send: async () => (sent.push(now()), { ok: true, response: "counted" }) });
+    const contactIds = await makeContacts(teamId, 2);
+    await enroll(teamId, sequenceId, contactIds, [mailboxId]);
+    await runUntil(SIM_START + HOUR);
+    const { queue } = await mailboxLedger(mailboxId);
+    expect(queue.map((r) => r.state)).toEqual(["queued", "queued"]);
+    expect(sent).toEqual([]);
+    return { teamId, userId, api, scheduleId, sequenceId, mailboxId, contactIds, sent };
+  }
+
+  it("a narrowed window: the queued emails wait for the new opening", async () => {
+    const w = await world();
+    await ok(w.api.schedules[":id"].$patch({ param: { id: w.scheduleId }, json: { windows: windowsFrom("13:00", "17:00") } }));
+    await runUntil(MONDAY_9AM_NY + 6 * HOUR);
+    // Both at 13:00 New York (a millisecond apart), none at 09:00 as the old window allowed.
+    expect(w.sent).toHaveLength(2);
+    for (const t of w.sent) expect(t - (MONDAY_9AM_NY + 4 * HOUR)).toBeLessThan(1000);
+    for (const t of w.sent) expect(t).toBeGreaterThanOrEqual(MONDAY_9AM_NY + 4 * HOUR);
+    // The mailbox holds them under the new window: its ledger row says so.
+    const { queue } = await mailboxLedger(w.mailboxId);
+    for (const r of queue) expect(JSON.parse(r.window).windows["1"]).toEqual([["13:00", "17:00"]]);
+  });
+
+  it("a holiday added for the day they were due: they go the next working day", async () => {
+    const w = await world();
+    const monday = new Date(MONDAY_9AM_NY).toISOString().slice(0, 10);
+    await ok(w.api.schedules[":id"].$patch({ param: { id: w.scheduleId }, json: { holidays: [monday] } }));
+    await runUntil(MONDAY_9AM_NY + DAY + HOUR);
+    expect(w.sent).toHaveLength(2);
+    for (const t of w.sent) expect(t - (MONDAY_9AM_NY + DAY)).toBeLessThan(1000);
+    for (const t of w.sent) expect(t).toBeGreaterThanOrEqual(MONDAY_9AM_NY + DAY);
+  });
+
+  it("the sequence moved to another schedule: they follow the new one", async () => {
+    const w = await world();
+    const afternoons = await makeSchedule(w.teamId, { windows: windowsFrom("15:00", "16:00") });
+    await ok(w.api.sequences[":id"].$patch({ param: { id: w.sequenceId }, json: { schedule_id: afternoons } }));
+    await runUntil(MONDAY_9AM_NY + 8 * HOUR);
+    expect(w.sent).toHaveLength(2);
+    for (const t of w.sent) expect(t - (MONDAY_9AM_NY + 6 * HOUR)).toBeLessThan(1000);
+    for (const t of w.sent) expect(t).toBeGreaterThanOrEqual(MONDAY_9AM_NY + 6 * HOUR);
+  });
+
+  it("the schedule turned to the contact's time zone: each goes in its own zone's window", async () => {
+    const w = await world();
+    const [tokyo, plain] = w.contactIds as [string, string];
+    await env.DB.prepare("UPDATE contacts SET time_zone = 'Asia/Tokyo' WHERE id = ?").bind(tokyo).run();
+    await ok(w.api.schedules[":id"].$patch({ param: { id: w.scheduleId }, json: { use_contact_time_zone: true } }));
+    await runUntil(MONDAY_9AM_NY + DAY);
+    const at = new Map<string, number>();
+    const rows = (
+      await env.DB.prepare("SELECT contact_id, sent_at FROM messages WHERE sequence_id = ?")
+        .bind(w.sequenceId)
+        .all<{ contact_id: string; sent_at: number }>()
+    ).results;
+    for (const r of rows) at.set(r.contact_id, r.sent_at);
+    // The contact without a zone keeps the schedule's: Monday 09:00 New York.
+    expect(at.get(plain)! - MONDAY_9AM_NY).toBeLessThan(1000);
+    expect(at.get(plain)!).toBeGreaterThanOrEqual(MONDAY_9AM_NY);
+    // Monday 09:00 New York is 23:00 in Tokyo: it waits for Tuesday 09:00 there (Tuesday 00:00 UTC).
+    const tuesday9Tokyo = SIM_START + DAY;
+    expect(at.get(tokyo)!).toBeGreaterThanOrEqual(tuesday9Tokyo);
+    expect(at.get(tokyo)! - tuesday9Tokyo).toBeLessThan(1000);
+  });
+});
