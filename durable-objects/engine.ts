@@ -82,6 +82,8 @@ function mailboxVerbs(env: Env, mailboxId: string) {
     resend: (items: (Key & { attempt: number; at: number })[]): Promise<Key[]> => stub.resend(mailboxId, items),
     /** Settings changed (limits, reconnect, disconnect): re-plan now. */
     refresh: () => stub.refresh(mailboxId),
+    /** A schedule changed: queued emails move to their sequences' current windows, and the plan follows. */
+    rewindow: () => stub.rewindow(mailboxId),
     capacity: () => stub.capacity(mailboxId),
     /** When each queued email will go out. */
     forecast: (limit?: number, horizonDays?: number) => stub.forecast(mailboxId, limit, horizonDays),

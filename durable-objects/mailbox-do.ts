@@ -506,6 +506,48 @@ export class MailboxDO extends DurableObject<Env> {
     return plan.find((p) => p.enrollmentId === key.enrollmentId && p.stepId === key.stepId)?.at ?? null;
   }
 
+  /**
+   * A schedule changed (windows, holidays, zone, the team's default) or a sequence moved to another: the
+   * queued emails move to their sequences' windows as they are now and the plan follows, so a widened
+   * window is used at once and the forecast tells the new times. A zone is kept, or dropped when the
+   * schedule no longer sends in the contact's; one turned on is applied to each email as it is picked
+   * (inCurrentWindows reads the contact), which also holds any change this call never heard of.
+   */
+  async rewindow(mailboxId: string): Promise<void> {
+    this.setMeta("mailbox_id", mailboxId);
+    const queued = this.sql
+      .exec<{ sequence_id: string; team_id: string; zone: string | null; send_now: number }>(
+        "SELECT DISTINCT sequence_id, team_id, zone, score >= ? AS send_now FROM queue WHERE state = 'queued'",
+        SEND_NOW_SCORE,
+      )
+      .toArray();
+    if (queued.length) {
+      const checks = await loadSendChecks(this.d, queued[0]!.team_id, [], [...new Set(queued.map((q) => q.sequence_id))]);
+      this.inTransaction(() => {
+        for (const q of queued) {
+          const seq = checks.sequences.get(q.sequence_id);
+          if (!seq) continue;
+          const window = q.send_now ? JSON.stringify(sendNowWindow(seq.window)) : seq.windowText;
+          const zone = seq.useContactTimeZone ? q.zone : null;
+          const gid = this.groupId(window, zone);
+          this.sql.exec(
+            `UPDATE queue SET gid = ?, window = ?, zone = ?
+             WHERE state = 'queued' AND sequence_id = ? AND zone IS ? AND (score >= ?) = ? AND gid != ?`,
+            gid,
+            window,
+            zone,
+            q.sequence_id,
+            q.zone,
+            SEND_NOW_SCORE,
+            q.send_now,
+            gid,
+          );
+        }
+      });
+    }
+    await this.schedule(now(), await this.settings(true));
+  }
+
   /** Settings changed (limits, reconnect, disconnect): re-plan now. A reconnected mailbox resumes by itself. */
   async refresh(mailboxId: string): Promise<void> {
     this.setMeta("mailbox_id", mailboxId);

@@ -1,7 +1,8 @@
 // Invariant 7 for an email already queued in its mailbox when its schedule changes: it goes out inside the
 // window as it is at the moment of sending (narrowed, a holiday added, another schedule for the sequence,
-// the contact's time zone turned on), not the one it was handed over with. Sends are counted at the
-// transport; the schedule and the sequence are changed through the API, as a user does.
+// the contact's time zone turned on), not the one it was handed over with; a widened window is used at
+// once, and the scheduled emails' forecast follows the change before anything is sent. Sends are counted
+// at the transport; the schedule and the sequence are changed through the API, as a user does.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { now } from "../../worker/lib/clock";
 import { setTransportOverride } from "../../worker/transports";
@@ -66,6 +67,19 @@ describe("a queued email and a schedule that changes while it waits", () => {
     for (const r of queue) expect(JSON.parse(r.window).windows["1"]).toEqual([["13:00", "17:00"]]);
   });
 
+  it("a widened window: the queued emails go at its earlier opening, and the list says so at once", async () => {
+    const w = await world();
+    await ok(w.api.schedules[":id"].$patch({ param: { id: w.scheduleId }, json: { windows: windowsFrom("07:00", "17:00") } }));
+    // Before anything runs, the scheduled emails' forecast already follows the change.
+    const { scheduled } = await ok(w.api["scheduled-emails"].$get({ query: { sequence_id: w.sequenceId } }));
+    expect(scheduled).toHaveLength(2);
+    for (const x of scheduled) expect(Math.abs(x.send_at! - (MONDAY_9AM_NY - 2 * HOUR))).toBeLessThan(1000);
+    await runUntil(MONDAY_9AM_NY);
+    expect(w.sent).toHaveLength(2);
+    for (const t of w.sent) expect(t - (MONDAY_9AM_NY - 2 * HOUR)).toBeLessThan(1000);
+    for (const t of w.sent) expect(t).toBeGreaterThanOrEqual(MONDAY_9AM_NY - 2 * HOUR);
+  });
+
   it("a holiday added for the day they were due: they go the next working day", async () => {
     const w = await world();
     const monday = new Date(MONDAY_9AM_NY).toISOString().slice(0, 10);
@@ -80,6 +94,8 @@ describe("a queued email and a schedule that changes while it waits", () => {
     const w = await world();
     const afternoons = await makeSchedule(w.teamId, { windows: windowsFrom("15:00", "16:00") });
     await ok(w.api.sequences[":id"].$patch({ param: { id: w.sequenceId }, json: { schedule_id: afternoons } }));
+    const { scheduled } = await ok(w.api["scheduled-emails"].$get({ query: { sequence_id: w.sequenceId } }));
+    for (const x of scheduled) expect(Math.abs(x.send_at! - (MONDAY_9AM_NY + 6 * HOUR))).toBeLessThan(1000);
     await runUntil(MONDAY_9AM_NY + 8 * HOUR);
     expect(w.sent).toHaveLength(2);
     for (const t of w.sent) expect(t - (MONDAY_9AM_NY + 6 * HOUR)).toBeLessThan(1000);

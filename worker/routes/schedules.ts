@@ -121,7 +121,7 @@ export const scheduleRoutes = router()
     }),
     async (c) => {
       const caller = c.get("caller");
-      const row = await createSchedule(c.var.db, caller, c.req.valid("json"));
+      const row = await createSchedule(c.env, c.var.db, caller, c.req.valid("json"));
       return c.json({ schedule: present(row, 0, caller) }, 201);
     },
   )
@@ -141,7 +141,7 @@ export const scheduleRoutes = router()
     }),
     async (c) => {
       const caller = c.get("caller");
-      const r = await updateSchedule(c.var.db, caller, c.req.valid("param").id, c.req.valid("json"));
+      const r = await updateSchedule(c.env, c.var.db, caller, c.req.valid("param").id, c.req.valid("json"));
       return c.json({ schedule: present(r.schedule, r.sequences, caller) }, 200);
     },
   )
@@ -155,7 +155,7 @@ export const scheduleRoutes = router()
       responses: { 200: json(z.object({ ok: z.boolean() })), 403: errorResponses[403], 404: errorResponses[404], 409: errorResponses[409] },
     }),
     async (c) => {
-      await deleteSchedule(c.var.db, c.get("caller"), c.req.valid("param").id);
+      await deleteSchedule(c.env, c.var.db, c.get("caller"), c.req.valid("param").id);
       return c.json({ ok: true }, 200);
     },
   );

@@ -1,7 +1,8 @@
 import { and, asc, eq, ne, sql } from "drizzle-orm";
 import { batchSql, type Db } from "../db/client";
-import { auditLog, schedules, sequences } from "../db/schema";
-import type { Caller } from "../env";
+import { engine } from "../../durable-objects/engine";
+import { auditLog, mailboxes, schedules, sequences } from "../db/schema";
+import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { ApiError } from "../lib/errors";
 import { newId } from "../lib/ids";
@@ -60,7 +61,16 @@ export async function listSchedules(d: Db, caller: Caller): Promise<{ schedule: 
   return rows.map((r) => ({ schedule: r.s, sequences: r.n }));
 }
 
-export async function createSchedule(d: Db, caller: Caller, body: ScheduleFields): Promise<Schedule> {
+/**
+ * Emails already queued follow a schedule change now (invariant 7 holds at the send anyway, see
+ * MailboxDO.inCurrentWindows): each of the team's mailboxes moves them to their sequences' windows.
+ */
+export async function rewindowTeam(env: Env, d: Db, teamId: string): Promise<void> {
+  const rows = await d.select({ id: mailboxes.id }).from(mailboxes).where(eq(mailboxes.teamId, teamId));
+  await Promise.all(rows.map((m) => engine.mailbox(env, m.id).rewindow()));
+}
+
+export async function createSchedule(env: Env, d: Db, caller: Caller, body: ScheduleFields): Promise<Schedule> {
   authorize(caller, "schedule.create", "You can't create schedules");
   checkWindows(body.windows);
   await checkName(d, caller.teamId, body.name);
@@ -82,11 +92,14 @@ export async function createSchedule(d: Db, caller: Caller, body: ScheduleFields
     d.insert(schedules).values(row),
     d.insert(auditLog).values(auditEntry(caller, "schedule.create", "schedule", row.id)),
   ]);
+  // A new default is the schedule of every sequence without one of its own.
+  if (body.is_default) await rewindowTeam(env, d, caller.teamId);
   return row;
 }
 
-/** Sequences using the schedule follow the change from their next send. */
+/** Sequences using the schedule follow the change at once, their queued emails included. */
 export async function updateSchedule(
+  env: Env,
   d: Db,
   caller: Caller,
   scheduleId: string,
@@ -109,12 +122,13 @@ export async function updateSchedule(
     d.update(schedules).set(patch).where(eq(schedules.id, s.id)),
     d.insert(auditLog).values(auditEntry(caller, "schedule.update", "schedule", s.id, { ...body })),
   ]);
+  await rewindowTeam(env, d, caller.teamId);
   const [fresh] = await d.select({ s: schedules, n: inUse }).from(schedules).where(eq(schedules.id, s.id));
   return { schedule: fresh!.s, sequences: fresh!.n };
 }
 
 /** Only a schedule no sequence uses (archived ones included: they keep their settings) can go. */
-export async function deleteSchedule(d: Db, caller: Caller, scheduleId: string): Promise<void> {
+export async function deleteSchedule(env: Env, d: Db, caller: Caller, scheduleId: string): Promise<void> {
   const s = await scheduleFor(d, caller, scheduleId, "schedule.manage");
   const [n] = await d
     .select({ n: sql<number>`count(*)` })
@@ -125,4 +139,6 @@ export async function deleteSchedule(d: Db, caller: Caller, scheduleId: string):
     d.delete(schedules).where(eq(schedules.id, s.id)),
     d.insert(auditLog).values(auditEntry(caller, "schedule.delete", "schedule", s.id)),
   ]);
+  // The default gone: sequences without a schedule of their own send at any time now.
+  if (s.isDefault) await rewindowTeam(env, d, caller.teamId);
 }

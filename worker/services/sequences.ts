@@ -11,6 +11,7 @@ import { engine } from "../../durable-objects/engine";
 import { authorize, sequenceAllows, sequenceFor, teamUser, visibleSequence } from "./access";
 import { auditEntry } from "./audit";
 import { assertCanTurnOn } from "./state-preconditions";
+import { rewindowTeam } from "./schedules";
 import { stepsWithVariants } from "./steps";
 
 /**
@@ -221,6 +222,8 @@ export async function updateSequence(env: Env, d: Db, caller: Caller, sequenceId
   ]);
   // Turning a sequence on releases the enrollments held while it was off.
   if (body.active && !seq.active) await engine.sequence(env, seq.id, seq.teamId).activate();
+  // Another schedule: its queued emails follow it now.
+  if (body.schedule_id !== undefined && body.schedule_id !== seq.scheduleId) await rewindowTeam(env, d, seq.teamId);
 }
 
 /** A copy of a sequence with its steps and variants, inactive and owned by the caller. Returns its id. */
