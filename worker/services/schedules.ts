@@ -122,7 +122,8 @@ export async function updateSchedule(
     d.update(schedules).set(patch).where(eq(schedules.id, s.id)),
     d.insert(auditLog).values(auditEntry(caller, "schedule.update", "schedule", s.id, { ...body })),
   ]);
-  await rewindowTeam(env, d, caller.teamId);
+  // A new name changes no window.
+  if (Object.keys(patch).some((k) => k !== "name")) await rewindowTeam(env, d, caller.teamId);
   const [fresh] = await d.select({ s: schedules, n: inUse }).from(schedules).where(eq(schedules.id, s.id));
   return { schedule: fresh!.s, sequences: fresh!.n };
 }
