@@ -13,7 +13,7 @@ import { transportFor } from "../worker/transports";
 import { loadMailbox, type MailboxSettings } from "../worker/transports/mailbox-settings";
 import type { SendResult, Transport } from "../worker/transports/types";
 import { composeEmail, loadSendContext, type ComposedEmail, type SendContext } from "./compose";
-import { loadSendChecks, sendBlock, type SendChecks } from "./eligibility";
+import { loadContactZones, loadSendChecks, sendBlock, type SendChecks, type SequenceState } from "./eligibility";
 import { engine } from "./engine";
 import { SEND_NOW_SCORE, sendNowWindow } from "./scheduled-email";
 import { outcomeOfMailboxState, type EmailOverride, type MailboxItemState, type QueuedEmail, type StepResult } from "./engine-types";
@@ -507,42 +507,46 @@ export class MailboxDO extends DurableObject<Env> {
   }
 
   /**
-   * A schedule changed (windows, holidays, zone, the team's default) or a sequence moved to another: the
-   * queued emails move to their sequences' windows as they are now and the plan follows, so a widened
-   * window is used at once and the forecast tells the new times. A zone is kept, or dropped when the
-   * schedule no longer sends in the contact's; one turned on is applied to each email as it is picked
-   * (inCurrentWindows reads the contact), which also holds any change this call never heard of.
+   * A schedule changed (windows, holidays, zones, the contact's time zone, the team's default) or a
+   * sequence moved to another: the queued emails move to their sequences' windows as they are now and the
+   * plan follows, so a widened window is used at once and the forecast tells the new times. Every send
+   * checks its window again anyway (inCurrentWindows), so a change this call never heard of still holds.
    */
   async rewindow(mailboxId: string): Promise<void> {
     this.setMeta("mailbox_id", mailboxId);
-    const queued = this.sql
-      .exec<{ sequence_id: string; team_id: string; zone: string | null; send_now: number }>(
-        "SELECT DISTINCT sequence_id, team_id, zone, score >= ? AS send_now FROM queue WHERE state = 'queued'",
-        SEND_NOW_SCORE,
-      )
-      .toArray();
+    type Queued = Pick<QueueRow, "sequence_id" | "team_id" | "contact_id" | "zone" | "score" | "gid"> & { rid: number };
+    const readQueued = () =>
+      this.sql
+        .exec<Queued>("SELECT rowid AS rid, sequence_id, team_id, contact_id, zone, score, gid FROM queue WHERE state = 'queued'")
+        .toArray();
+    const queued = readQueued();
     if (queued.length) {
-      const checks = await loadSendChecks(this.d, queued[0]!.team_id, [], [...new Set(queued.map((q) => q.sequence_id))]);
+      const teamId = queued[0]!.team_id;
+      const checks = await loadSendChecks(this.d, teamId, [], [...new Set(queued.map((q) => q.sequence_id))]);
+      const inContactZone = queued.filter((q) => checks.sequences.get(q.sequence_id)?.useContactTimeZone);
+      const zones = await loadContactZones(this.d, teamId, [...new Set(inContactZone.map((q) => q.contact_id))]);
+      // Read again after the awaits (sends, withdrawals and hand-overs ran meanwhile); one scan, then one
+      // statement per group that gains rows. A move bumps `gen`: a send decided under the old window (a
+      // batch in progress, its checks read before the change) is void, and the row waits for its new window.
       this.inTransaction(() => {
-        for (const q of queued) {
+        const moves = new Map<number, { window: string; zone: string | null; rids: number[] }>();
+        for (const q of readQueued()) {
           const seq = checks.sequences.get(q.sequence_id);
           if (!seq) continue;
-          const window = q.send_now ? JSON.stringify(sendNowWindow(seq.window)) : seq.windowText;
-          const zone = seq.useContactTimeZone ? q.zone : null;
-          const gid = this.groupId(window, zone);
-          this.sql.exec(
-            `UPDATE queue SET gid = ?, window = ?, zone = ?
-             WHERE state = 'queued' AND sequence_id = ? AND zone IS ? AND (score >= ?) = ? AND gid != ?`,
-            gid,
-            window,
-            zone,
-            q.sequence_id,
-            q.zone,
-            SEND_NOW_SCORE,
-            q.send_now,
-            gid,
-          );
+          const to = this.currentGroup(seq, q, zones.get(q.contact_id));
+          if (to.gid === q.gid) continue;
+          const m = moves.get(to.gid) ?? { window: to.window, zone: to.zone, rids: [] };
+          m.rids.push(q.rid);
+          moves.set(to.gid, m);
         }
+        for (const [gid, m] of moves)
+          this.sql.exec(
+            "UPDATE queue SET gid = ?, window = ?, zone = ?, gen = gen + 1 WHERE state = 'queued' AND rowid IN (SELECT value FROM json_each(?))",
+            gid,
+            m.window,
+            m.zone,
+            JSON.stringify(m.rids),
+          );
       });
     }
     await this.schedule(now(), await this.settings(true));
@@ -708,9 +712,7 @@ export class MailboxDO extends DurableObject<Env> {
       const seq = checks.sequences.get(p.sequence_id);
       // A sequence gone from D1: the send's own checks settle the email (sendBlock).
       if (!seq) return true;
-      const window = p.score >= SEND_NOW_SCORE ? JSON.stringify(sendNowWindow(seq.window)) : seq.windowText;
-      const zone = seq.useContactTimeZone ? (checks.contacts.get(p.contact_id)?.timeZone ?? p.zone) : null;
-      const gid = this.groupId(window, zone);
+      const { gid, window, zone } = this.currentGroup(seq, p, checks.contacts.get(p.contact_id)?.timeZone);
       if (gid !== p.gid) {
         this.sql.exec(
           "UPDATE queue SET gid = ?, window = ?, zone = ? WHERE enrollment_id = ? AND step_id = ? AND state = 'queued'",
@@ -724,6 +726,17 @@ export class MailboxDO extends DurableObject<Env> {
       }
       return inWindow(t, this.group(gid)!.w, zone);
     });
+  }
+
+  /**
+   * The window group a queued email of this sequence belongs in now: the sequence's window ("send now"
+   * keeps its all-week one) in the contact's zone when the schedule sends in it (the contact's zone as D1
+   * has it, else the one the email was handed over with), else the schedule's.
+   */
+  private currentGroup(seq: SequenceState, row: Pick<QueueRow, "score" | "zone">, contactZone: string | null | undefined) {
+    const window = row.score >= SEND_NOW_SCORE ? JSON.stringify(sendNowWindow(seq.window)) : seq.windowText;
+    const zone = seq.useContactTimeZone ? (contactZone ?? row.zone) : null;
+    return { gid: this.groupId(window, zone), window, zone };
   }
 
   /** Earliest instant the caps and the gap allow a send (invariant 3). */

@@ -56,7 +56,12 @@ describe("a queued email and a schedule that changes while it waits", () => {
 
   it("a narrowed window: the queued emails wait for the new opening", async () => {
     const w = await world();
+    const gens = (await mailboxLedger(w.mailboxId)).queue.map((r) => r.gen);
     await ok(w.api.schedules[":id"].$patch({ param: { id: w.scheduleId }, json: { windows: windowsFrom("13:00", "17:00") } }));
+    // Moved to the new window at once, on a new hand-over number: a send decided under the old window is void.
+    const moved = (await mailboxLedger(w.mailboxId)).queue;
+    expect(moved.map((r) => r.gen)).toEqual(gens.map((g) => g + 1));
+    for (const r of moved) expect(JSON.parse(r.window).windows["1"]).toEqual([["13:00", "17:00"]]);
     await runUntil(MONDAY_9AM_NY + 6 * HOUR);
     // Both at 13:00 New York (a millisecond apart), none at 09:00 as the old window allowed.
     expect(w.sent).toHaveLength(2);
@@ -65,6 +70,29 @@ describe("a queued email and a schedule that changes while it waits", () => {
     // The mailbox holds them under the new window: its ledger row says so.
     const { queue } = await mailboxLedger(w.mailboxId);
     for (const r of queue) expect(JSON.parse(r.window).windows["1"]).toEqual([["13:00", "17:00"]]);
+  });
+
+  it("a change the mailbox never heard of (written to D1 alone) still holds at the send", async () => {
+    const w = await world();
+    await env.DB.prepare("UPDATE schedules SET windows = ? WHERE id = ?")
+      .bind(JSON.stringify(windowsFrom("13:00", "17:00")), w.scheduleId)
+      .run();
+    await env.DB.prepare("UPDATE contacts SET time_zone = 'Asia/Tokyo' WHERE id = ?").bind(w.contactIds[0]).run();
+    await env.DB.prepare("UPDATE schedules SET use_contact_time_zone = 1 WHERE id = ?").bind(w.scheduleId).run();
+    await runUntil(MONDAY_9AM_NY + DAY);
+    const at = new Map(
+      (
+        await env.DB.prepare("SELECT contact_id, sent_at FROM messages WHERE sequence_id = ?")
+          .bind(w.sequenceId)
+          .all<{ contact_id: string; sent_at: number }>()
+      ).results.map((r) => [r.contact_id, r.sent_at]),
+    );
+    // The mailbox woke at 09:00 New York as planned, found both windows closed, and waited for each one:
+    // 13:00 New York for the contact without a zone, 13:00 Tuesday in Tokyo (04:00 UTC) for the other.
+    expect(at.get(w.contactIds[1]!)! - (MONDAY_9AM_NY + 4 * HOUR)).toBeLessThan(1000);
+    expect(at.get(w.contactIds[1]!)!).toBeGreaterThanOrEqual(MONDAY_9AM_NY + 4 * HOUR);
+    expect(at.get(w.contactIds[0]!)! - (SIM_START + DAY + 4 * HOUR)).toBeLessThan(1000);
+    expect(at.get(w.contactIds[0]!)!).toBeGreaterThanOrEqual(SIM_START + DAY + 4 * HOUR);
   });
 
   it("a widened window: the queued emails go at its earlier opening, and the list says so at once", async () => {
@@ -107,6 +135,12 @@ describe("a queued email and a schedule that changes while it waits", () => {
     const [tokyo, plain] = w.contactIds as [string, string];
     await env.DB.prepare("UPDATE contacts SET time_zone = 'Asia/Tokyo' WHERE id = ?").bind(tokyo).run();
     await ok(w.api.schedules[":id"].$patch({ param: { id: w.scheduleId }, json: { use_contact_time_zone: true } }));
+    // Monday 01:00 UTC is 10:00 in Tokyo, inside its window: that email can go now, and the list says so at once.
+    const t0 = now();
+    const { scheduled } = await ok(w.api["scheduled-emails"].$get({ query: { sequence_id: w.sequenceId } }));
+    const planned = new Map(scheduled.map((x) => [x.contact.id, x.send_at!]));
+    expect(Math.abs(planned.get(tokyo)! - t0)).toBeLessThan(1000);
+    expect(Math.abs(planned.get(plain)! - MONDAY_9AM_NY)).toBeLessThan(1000);
     await runUntil(MONDAY_9AM_NY + DAY);
     const at = new Map<string, number>();
     const rows = (
@@ -118,9 +152,8 @@ describe("a queued email and a schedule that changes while it waits", () => {
     // The contact without a zone keeps the schedule's: Monday 09:00 New York.
     expect(at.get(plain)! - MONDAY_9AM_NY).toBeLessThan(1000);
     expect(at.get(plain)!).toBeGreaterThanOrEqual(MONDAY_9AM_NY);
-    // Monday 09:00 New York is 23:00 in Tokyo: it waits for Tuesday 09:00 there (Tuesday 00:00 UTC).
-    const tuesday9Tokyo = SIM_START + DAY;
-    expect(at.get(tokyo)!).toBeGreaterThanOrEqual(tuesday9Tokyo);
-    expect(at.get(tokyo)! - tuesday9Tokyo).toBeLessThan(1000);
+    // The one in Tokyo went at once, inside Tokyo's 09:00–17:00 (not at 09:00 New York, 23:00 there).
+    expect(at.get(tokyo)! - t0).toBeLessThan(60_000);
+    expect(at.get(tokyo)!).toBeGreaterThanOrEqual(t0);
   });
 });

@@ -67,7 +67,11 @@ export async function listSchedules(d: Db, caller: Caller): Promise<{ schedule: 
  */
 export async function rewindowTeam(env: Env, d: Db, teamId: string): Promise<void> {
   const rows = await d.select({ id: mailboxes.id }).from(mailboxes).where(eq(mailboxes.teamId, teamId));
-  await Promise.all(rows.map((m) => engine.mailbox(env, m.id).rewindow()));
+  // The change is committed: a mailbox that can't be reached now still holds its emails to the new
+  // window when it next sends (MailboxDO.inCurrentWindows), so its failure must not fail the request.
+  const results = await Promise.allSettled(rows.map((m) => engine.mailbox(env, m.id).rewindow()));
+  for (const [i, r] of results.entries())
+    if (r.status === "rejected") console.error(`rewindow of mailbox ${rows[i]!.id} failed; it applies the window when it sends`, r.reason);
 }
 
 export async function createSchedule(env: Env, d: Db, caller: Caller, body: ScheduleFields): Promise<Schedule> {
