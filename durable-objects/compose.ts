@@ -32,6 +32,8 @@ const publicUrl = (env: Env) => (env.PUBLIC_URL ?? "http://localhost:8787").repl
 /** Everything a batch of sends needs from D1, read in one round trip (D1 batch). */
 export interface SendContext extends SendChecks {
   variants: Map<string, { id: string; subject: string; body: string }[]>;
+  /** The batch's steps that exist and are on: an email of any other step is not sent (its step was turned off or deleted). */
+  liveSteps: Set<string>;
   postalAddress: string;
   /**
    * The sending mailbox's settings as D1 holds them now, when asked for (`mailboxId`): the MailboxDO
@@ -73,6 +75,7 @@ function toMailboxSettings(row: unknown): MailboxSettings | null {
 const VARIANTS_SQL =
   "SELECT id, step_id AS stepId, subject, body FROM step_variants WHERE step_id IN (SELECT value FROM json_each(?)) AND enabled = 1 ORDER BY label, id";
 const POSTAL_ADDRESS_SQL = "SELECT postal_address AS postalAddress FROM teams WHERE id = ?";
+const LIVE_STEPS_SQL = "SELECT id FROM steps WHERE id IN (SELECT value FROM json_each(?)) AND enabled = 1";
 
 /**
  * Everything a batch of sends needs, in one D1 batch of written statements (the send path runs one per
@@ -85,14 +88,16 @@ export async function loadSendContext(
   mailboxId?: string,
 ): Promise<SendContext> {
   const d1 = d.$client;
-  const [contactRows, seqRows, variants, team, mailbox] = await d1.batch([
+  const stepIds = JSON.stringify([...new Set(items.map((i) => i.stepId))]);
+  const [contactRows, seqRows, variants, live, team, mailbox] = await d1.batch([
     ...sendChecksStatements(
       d1,
       teamId,
       items.map((i) => i.contactId),
       items.map((i) => i.sequenceId),
     ),
-    d1.prepare(VARIANTS_SQL).bind(JSON.stringify([...new Set(items.map((i) => i.stepId))])),
+    d1.prepare(VARIANTS_SQL).bind(stepIds),
+    d1.prepare(LIVE_STEPS_SQL).bind(stepIds),
     d1.prepare(POSTAL_ADDRESS_SQL).bind(teamId),
     ...(mailboxId ? [d1.prepare(MAILBOX_SQL).bind(mailboxId)] : []),
   ]);
@@ -102,6 +107,7 @@ export async function loadSendContext(
   return {
     ...toSendChecks(contactRows!, seqRows!),
     variants: byStep,
+    liveSteps: new Set((live!.results as { id: string }[]).map((r) => r.id)),
     postalAddress: (team!.results[0] as { postalAddress: string } | undefined)?.postalAddress ?? "",
     ...(mailbox && { mailbox: toMailboxSettings(mailbox.results[0]) }),
   };

@@ -97,6 +97,7 @@ export const REASONS = {
   moved: "Moved to another sequence",
   meeting_booked: "Meeting booked",
   colleague_replied: "A colleague at the same company replied",
+  step_disabled: "Its step was turned off or deleted while the email waited: not sent, on to the next step",
 } as const;
 
 export type ReasonCode = keyof typeof REASONS;

@@ -677,7 +677,7 @@ export class MailboxDO extends DurableObject<Env> {
         changed = true;
         break;
       }
-      const open = this.inTransaction(() => this.inCurrentWindows(picks, sc, t));
+      const open = this.inTransaction(() => this.inCurrentWindows(this.ofLiveSteps(picks, sc), sc, t));
       if (!open.length) continue;
       // Through a local transport nothing reaches this object between the sends of a batch: the batch
       // is claimed at once and its context stays current (sendLocalBatch). Otherwise each send after
@@ -725,6 +725,20 @@ export class MailboxDO extends DurableObject<Env> {
         Object.assign(p, { gid, window, zone });
       }
       return inWindow(t, this.group(gid)!.w, zone);
+    });
+  }
+
+  /**
+   * The picks whose step still exists and is on. An email whose step a user turned off or deleted while
+   * it waited here is not sent: it is settled "step_disabled" and reported, and the SequenceDO moves its
+   * enrollment on as for any step found off when it falls due. A soft-bounce retry resends an email that
+   * already went out once, whatever became of its step.
+   */
+  private ofLiveSteps(picks: QueueRow[], sc: SendContext): QueueRow[] {
+    return picks.filter((p) => {
+      if (p.resend_of || sc.liveSteps.has(p.step_id)) return true;
+      this.settle(p, { state: "cancelled", reason: "step_disabled", settled_at: now(), reported: 0 }, p.gen);
+      return false;
     });
   }
 

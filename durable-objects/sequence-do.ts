@@ -1622,6 +1622,15 @@ export class SequenceDO extends DurableObject<Env> {
       this.sql.exec("DELETE FROM timers WHERE enrollment_id = ?", e.id);
       return;
     }
+    if (r.outcome === "cancelled" && r.reason === "step_disabled") {
+      // Its step was turned off or deleted while the email waited in the mailbox: not sent. Due again now,
+      // where processDue moves it to the step then next, after that step's own wait (as for any step found
+      // off when it falls due); a step turned on again meanwhile is handed over again.
+      this.sql.exec("DELETE FROM results WHERE enrollment_id = ? AND step_id = ?", r.enrollmentId, r.stepId);
+      this.update(e.id, { waiting: "timer", reason: e.status === "active" ? "waiting_for_step" : e.reason, due_at: r.at });
+      if (e.status === "active") this.sql.exec("INSERT OR REPLACE INTO timers VALUES (?, ?)", e.id, r.at);
+      return;
+    }
     if (r.outcome === "bounced" || r.outcome === "cancelled") {
       this.update(e.id, {
         status: "finished",
