@@ -66,7 +66,7 @@ export type ScheduledActionResult =
   | {
       ok: false;
       /** not_found: no such enrollment here; not_next: the contact is not on that step; already_sent: it went (or is going) out. */
-      code: "not_found" | "not_next" | "not_email" | "already_sent" | "sending" | "closed" | "paused" | "held" | "no_mailbox";
+      code: "not_found" | "not_next" | "not_email" | "step_off" | "already_sent" | "sending" | "closed" | "paused" | "held" | "no_mailbox";
       /** The enrollment's status and reason code when it is closed, paused or held. */
       status: string | null;
       reason: string | null;

@@ -1153,6 +1153,8 @@ export class SequenceDO extends DurableObject<Env> {
     if (!e) return scheduledFail("not_found");
     const step = cfg.steps.find((s) => s.id === stepId);
     if (!step || !isEmailStep(step.type)) return scheduledFail("not_email");
+    // Its step turned off: the mailbox won't send it (step_disabled), so no action may promise it will.
+    if (!step.enabled) return scheduledFail("step_off");
     const done = this.sql
       .exec<{ outcome: string }>("SELECT outcome FROM results WHERE enrollment_id = ? AND step_id = ?", enrollmentId, stepId)
       .toArray()[0];
@@ -1627,7 +1629,12 @@ export class SequenceDO extends DurableObject<Env> {
       // where processDue moves it to the step then next, after that step's own wait (as for any step found
       // off when it falls due); a step turned on again meanwhile is handed over again.
       this.sql.exec("DELETE FROM results WHERE enrollment_id = ? AND step_id = ?", r.enrollmentId, r.stepId);
-      this.update(e.id, { waiting: "timer", reason: e.status === "active" ? "waiting_for_step" : e.reason, due_at: r.at });
+      // A held enrollment waits on nothing until its sequence is turned on (activate), as elsewhere.
+      this.update(e.id, {
+        waiting: e.status === "held" ? "none" : "timer",
+        reason: e.status === "active" ? "waiting_for_step" : e.reason,
+        due_at: r.at,
+      });
       if (e.status === "active") this.sql.exec("INSERT OR REPLACE INTO timers VALUES (?, ?)", e.id, r.at);
       return;
     }

@@ -70,6 +70,15 @@ describe("a step turned off or deleted while its email is queued", () => {
     await ok(
       w.api.sequences[":id"].steps[":stepId"].$patch({ param: { id: w.sequenceId, stepId: w.stepIds[0]! }, json: { enabled: false } }),
     );
+    // Nobody may promise it will go: "send now" on it is refused, saying why.
+    const [row] = (await ok(w.api["scheduled-emails"].$get({ query: { sequence_id: w.sequenceId } }))).scheduled;
+    // The list says so: held, no time, and why.
+    expect(row).toMatchObject({ state: "held", send_at: null, reason: "step_disabled" });
+    const refused = await w.api["scheduled-emails"][":enrollment_id"][":step_id"]["send-now"].$post({
+      param: { enrollment_id: row!.enrollment_id, step_id: w.stepIds[0]! },
+    });
+    expect(refused.status).toBe(409);
+    expect(JSON.stringify(await refused.json())).toMatch(/step is turned off/);
     await runUntil(MONDAY_9AM_NY + 2 * HOUR);
     expect(w.subjects).toHaveLength(1);
     expect(w.subjects[0]).toMatch(/^Second /);

@@ -159,7 +159,12 @@ async function present(env: Env, d: Db, caller: Caller, rows: Row[]) {
     let reason: string | null = why.reason;
     let text: string | null = why.text;
     const queued = r.status === "active" && r.reason === "queued_for_mailbox";
-    if (r.status === "active" && !why.blocked) {
+    // Its step turned off while it waited: the mailbox won't send it, and the contact moves on.
+    const stepOff = cfg?.steps.find((s) => s.id === r.step_id)?.enabled === false;
+    if (stepOff) {
+      reason = "step_disabled";
+      text = words(reason);
+    } else if (r.status === "active" && !why.blocked) {
       const ready = Math.max(t, r.next_due_at ?? t);
       if (queued) {
         sendAt = forecast.get(key) ?? null;
@@ -186,7 +191,7 @@ async function present(env: Env, d: Db, caller: Caller, rows: Row[]) {
       mailbox:
         r.mailbox_id && r.mailbox_email ? { id: r.mailbox_id, email: r.mailbox_email, status: r.mailbox_status ?? "connected" } : null,
       status: r.status,
-      state: r.status !== "active" || why.blocked ? ("held" as const) : queued ? ("queued" as const) : ("waiting" as const),
+      state: r.status !== "active" || why.blocked || stepOff ? ("held" as const) : queued ? ("queued" as const) : ("waiting" as const),
       // The list's order (its cursor is next_due_at), shown beside send_at so a screen in this order reads as sorted.
       due_at: r.status === "active" ? r.next_due_at : null,
       send_at: sendAt,
@@ -384,6 +389,8 @@ function refusal(r: Extract<ScheduledActionResult, { ok: false }>): ApiError {
       return notFound("Scheduled email");
     case "not_email":
       return new ApiError("conflict", "This step is not an automatic email");
+    case "step_off":
+      return new ApiError("conflict", "This email's step is turned off, so it won't be sent: turn the step on first");
     case "not_next":
       return new ApiError("conflict", "This email isn't scheduled any more: the contact is on another step");
     case "already_sent":
