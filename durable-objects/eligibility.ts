@@ -1,7 +1,7 @@
 import type { Db } from "../worker/db/client";
 import type { WindowSpec } from "../worker/services/schedule-time";
 import type { ReasonCode } from "./engine-types";
-import { ALWAYS_OPEN, scheduleToWindow } from "./sequence-config";
+import { scheduleFromTuple, scheduleTupleSql } from "./sequence-config";
 
 /** What the engine needs to know about a contact at due time and at send time. */
 export interface ContactState {
@@ -81,11 +81,7 @@ export async function loadContactStates(d: Db, teamId: string, contactIds: reado
  * Each sequence's state and its schedule as it is now (its own, else the team's default; none: always
  * open), resolved as loadSequenceConfig does: an email queued under an older window is held to this one.
  */
-const SEQUENCE_STATES_SQL = `SELECT s.id, s.active, s.archived_at AS archivedAt,
-    (SELECT json_array(c.time_zone, c.windows, c.holidays, c.holiday_calendar, c.use_contact_time_zone)
-       FROM schedules c
-      WHERE c.team_id = s.team_id AND (c.id = s.schedule_id OR (s.schedule_id IS NULL AND c.is_default = 1))
-      ORDER BY c.id = s.schedule_id DESC LIMIT 1) AS schedule
+const SEQUENCE_STATES_SQL = `SELECT s.id, s.active, s.archived_at AS archivedAt, ${scheduleTupleSql("s")} AS schedule
   FROM sequences s WHERE s.id IN (SELECT value FROM json_each(?)) AND +s.team_id = ?`;
 
 /** The two statements of SendChecks, to run in one D1 batch (with more of the caller's, see compose.ts). */
@@ -119,17 +115,10 @@ export function toSendChecks(contactResult: D1Result, seqResult: D1Result): Send
     contacts: toContactRows(contactResult),
     sequences: new Map(
       seqRows.map((r) => {
-        const c = r.schedule === null ? null : (JSON.parse(r.schedule) as [string, string, string, string, number]);
-        const window = c ? scheduleToWindow({ time_zone: c[0], windows: c[1], holidays: c[2], holiday_calendar: c[3] }) : ALWAYS_OPEN;
+        const { window, useContactTimeZone } = scheduleFromTuple(r.schedule);
         return [
           r.id,
-          {
-            active: !!r.active,
-            archived: r.archivedAt !== null,
-            window,
-            windowText: JSON.stringify(window),
-            useContactTimeZone: c?.[4] === 1,
-          },
+          { active: !!r.active, archived: r.archivedAt !== null, window, windowText: JSON.stringify(window), useContactTimeZone },
         ];
       }),
     ),

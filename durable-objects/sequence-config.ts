@@ -1,6 +1,6 @@
 import { eq, sql } from "drizzle-orm";
 import type { Db } from "../worker/db/client";
-import { schedules, sequences, steps } from "../worker/db/schema";
+import { sequences, steps } from "../worker/db/schema";
 import type { WindowSpec } from "../worker/services/schedule-time";
 
 export interface StepConfig {
@@ -51,6 +51,26 @@ export function sendingZone(
 export const EMAIL_STEP_TYPES = new Set(["auto_email"]);
 export const isEmailStep = (type: string) => EMAIL_STEP_TYPES.has(type);
 
+/**
+ * The schedule a sequence sends by, as one JSON array [time_zone, windows, holidays, holiday_calendar,
+ * use_contact_time_zone]: its own, else the team's default, else none (NULL). `seq` names the outer
+ * query's sequences row; every reader of "which window does this sequence send in" uses this.
+ */
+export const scheduleTupleSql = (
+  seq: string,
+) => `(SELECT json_array(c.time_zone, c.windows, c.holidays, c.holiday_calendar, c.use_contact_time_zone)
+        FROM schedules c
+        WHERE c.team_id = ${seq}.team_id
+          AND (c.id = ${seq}.schedule_id OR (${seq}.schedule_id IS NULL AND c.is_default = 1))
+        ORDER BY c.id = ${seq}.schedule_id DESC LIMIT 1)`;
+
+/** The window and zone rule of scheduleTupleSql's answer (none: always open, in the schedule's zone). */
+export function scheduleFromTuple(text: string | null): Pick<SequenceConfig, "window" | "useContactTimeZone"> {
+  if (text === null) return { window: ALWAYS_OPEN, useContactTimeZone: false };
+  const [time_zone, windows, holidays, holiday_calendar, useContact] = JSON.parse(text) as ScheduleTuple;
+  return { window: scheduleToWindow({ time_zone, windows, holidays, holiday_calendar }), useContactTimeZone: useContact === 1 };
+}
+
 /** A step as the config query packs it: [id, position, type, wait_amount, wait_unit, business_days, enabled, thread_reply, note]. */
 type StepTuple = [string, number, string, number, StepConfig["waitUnit"], number, number, number, string];
 /** The schedule as the config query packs it: [time_zone, windows, holidays, holiday_calendar, use_contact_time_zone]. */
@@ -72,11 +92,7 @@ function prepareConfigQuery(d: Db) {
       // The outer row's columns are spelled out: drizzle leaves the table name off a single-table query's columns.
       steps: sql<string>`(SELECT json_group_array(json_array(id, position, type, wait_amount, wait_unit, business_days, enabled, thread_reply, note))
         FROM (SELECT * FROM ${steps} st WHERE st.sequence_id = "sequences"."id" ORDER BY st.position))`,
-      schedule: sql<string | null>`(SELECT json_array(c.time_zone, c.windows, c.holidays, c.holiday_calendar, c.use_contact_time_zone)
-        FROM ${schedules} c
-        WHERE c.team_id = "sequences"."team_id"
-          AND (c.id = "sequences"."schedule_id" OR ("sequences"."schedule_id" IS NULL AND c.is_default = 1))
-        ORDER BY c.id = "sequences"."schedule_id" DESC LIMIT 1)`,
+      schedule: sql<string | null>`${sql.raw(scheduleTupleSql('"sequences"'))}`,
     })
     .from(sequences)
     .where(eq(sequences.id, sql.placeholder("id")))
@@ -90,7 +106,6 @@ export async function loadSequenceConfig(d: Db, sequenceId: string): Promise<Seq
   if (!q) configQueries.set(d, (q = prepareConfigQuery(d)));
   const seq = await q.get({ id: sequenceId });
   if (!seq) return null;
-  const schedule = seq.schedule === null ? null : (JSON.parse(seq.schedule) as ScheduleTuple);
   const stepRows = (JSON.parse(seq.steps) as StepTuple[]).sort((a, b) => a[1] - b[1]);
   return {
     id: seq.id,
@@ -98,10 +113,7 @@ export async function loadSequenceConfig(d: Db, sequenceId: string): Promise<Seq
     ownerId: seq.ownerId,
     active: seq.active,
     archived: seq.archivedAt !== null,
-    window: schedule
-      ? scheduleToWindow({ time_zone: schedule[0], windows: schedule[1], holidays: schedule[2], holiday_calendar: schedule[3] })
-      : ALWAYS_OPEN,
-    useContactTimeZone: schedule ? schedule[4] === 1 : false,
+    ...scheduleFromTuple(seq.schedule),
     steps: stepRows.map(([id, position, type, waitAmount, waitUnit, businessDays, enabled, threadReply, note]) => ({
       id,
       position,

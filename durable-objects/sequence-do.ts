@@ -1629,13 +1629,7 @@ export class SequenceDO extends DurableObject<Env> {
       // where processDue moves it to the step then next, after that step's own wait (as for any step found
       // off when it falls due); a step turned on again meanwhile is handed over again.
       this.sql.exec("DELETE FROM results WHERE enrollment_id = ? AND step_id = ?", r.enrollmentId, r.stepId);
-      // A held enrollment waits on nothing until its sequence is turned on (activate), as elsewhere.
-      this.update(e.id, {
-        waiting: e.status === "held" ? "none" : "timer",
-        reason: e.status === "active" ? "waiting_for_step" : e.reason,
-        due_at: r.at,
-      });
-      if (e.status === "active") this.sql.exec("INSERT OR REPLACE INTO timers VALUES (?, ?)", e.id, r.at);
+      this.requeue(e.id);
       return;
     }
     if (r.outcome === "bounced" || r.outcome === "cancelled") {
