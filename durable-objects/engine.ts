@@ -59,6 +59,8 @@ function sequenceVerbs(env: Env, sequenceId: string, teamId: string) {
       stub.reactivate(sequenceId, teamId, ids, reasons, paused),
     restart: (ids: string[], stepPos: number | null, addedBy: string | null) => stub.restart(sequenceId, teamId, ids, stepPos, addedBy),
     changeMailbox: (ids: string[], mailboxId: string) => stub.changeMailbox(sequenceId, teamId, ids, mailboxId),
+    /** Steps were added, deleted or moved: D1's copy shows each contact's step at its new position. */
+    followSteps: () => stub.followSteps(sequenceId, teamId),
     /** The sequence was turned on: held enrollments continue. */
     activate: () => stub.activate(sequenceId, teamId),
     /** One scheduled email (scheduled-email.ts): users' choices, and the four actions on it. */

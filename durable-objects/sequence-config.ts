@@ -1,6 +1,6 @@
 import { eq, sql } from "drizzle-orm";
 import type { Db } from "../worker/db/client";
-import { sequences, steps } from "../worker/db/schema";
+import { deletedSteps, sequences, steps } from "../worker/db/schema";
 import type { WindowSpec } from "../worker/services/schedule-time";
 
 export interface StepConfig {
@@ -24,6 +24,8 @@ export interface SequenceConfig {
   window: WindowSpec;
   useContactTimeZone: boolean;
   steps: StepConfig[];
+  /** Deleted steps' places: each one's id to the step that came after it when it was deleted (null: none did). */
+  deleted: Record<string, string | null>;
 }
 
 /** Sending at any time: used when a sequence has no schedule and the team has no default one. */
@@ -93,6 +95,7 @@ function prepareConfigQuery(d: Db) {
       steps: sql<string>`(SELECT json_group_array(json_array(id, position, type, wait_amount, wait_unit, business_days, enabled, thread_reply, note))
         FROM (SELECT * FROM ${steps} st WHERE st.sequence_id = "sequences"."id" ORDER BY st.position))`,
       schedule: sql<string | null>`${sql.raw(scheduleTupleSql('"sequences"'))}`,
+      deleted: sql<string>`(SELECT json_group_object(ds.id, ds.next_step_id) FROM ${deletedSteps} ds WHERE ds.sequence_id = "sequences"."id")`,
     })
     .from(sequences)
     .where(eq(sequences.id, sql.placeholder("id")))
@@ -125,6 +128,7 @@ export async function loadSequenceConfig(d: Db, sequenceId: string): Promise<Seq
       threadReply: threadReply === 1,
       note,
     })),
+    deleted: JSON.parse(seq.deleted) as SequenceConfig["deleted"],
   };
 }
 
@@ -146,12 +150,57 @@ export function scheduleToWindow(row: ScheduleColumns): WindowSpec {
 }
 
 /**
- * The next enabled step after `afterStepId`, following the current order. When that step no longer
- * exists (deleted), the first step placed after `afterPosition`; with neither, the first enabled step.
+ * The step standing where `stepId` stands: that step, or for a deleted one the step that came after it
+ * when it was deleted (itself perhaps deleted since: its own follower, and so on). Null: nothing came
+ * after it, or the step is unknown.
  */
-export function nextEnabledStep(steps: StepConfig[], afterStepId: string | null, afterPosition = 0): StepConfig | null {
-  const i = afterStepId ? steps.findIndex((s) => s.id === afterStepId) : -1;
-  const from = i >= 0 ? i + 1 : steps.findIndex((s) => s.position > afterPosition);
+export function stepInPlaceOf(cfg: Pick<SequenceConfig, "steps" | "deleted">, stepId: string): StepConfig | null {
+  let id: string | null | undefined = stepId;
+  // Each deletion names a step present when it was made, so the chain is at most every deletion long.
+  for (let hops = 0; id && hops <= Object.keys(cfg.deleted).length; hops++) {
+    const step = cfg.steps.find((s) => s.id === id);
+    if (step) return step;
+    id = cfg.deleted[id];
+  }
+  return null;
+}
+
+/** Whether `stepId` names a step of the sequence, present or deleted. */
+const knows = (cfg: Pick<SequenceConfig, "steps" | "deleted">, stepId: string) =>
+  stepId in cfg.deleted || cfg.steps.some((s) => s.id === stepId);
+
+/**
+ * The step an enrollment is on: its step (stepInPlaceOf: a deleted one's follower, null when none
+ * followed). A row bound from D1 has no step id, and one whose step this sequence doesn't know (deleted
+ * before deletions were kept) is placed by position: the first step at `stepPos` or after it.
+ */
+export function stepOfEnrollment(
+  cfg: Pick<SequenceConfig, "steps" | "deleted">,
+  stepId: string | null,
+  stepPos: number,
+): StepConfig | null {
+  if (stepId !== null && knows(cfg, stepId)) return stepInPlaceOf(cfg, stepId);
+  return cfg.steps.find((s) => s.position >= stepPos) ?? null;
+}
+
+/**
+ * The next enabled step after `afterStepId`, following the current order. A deleted step's place is
+ * taken by the step that followed it (stepInPlaceOf), which is then the next one if enabled. With no
+ * step named, or one this sequence doesn't know, the first enabled step placed after `afterPosition`.
+ */
+export function nextEnabledStep(
+  cfg: Pick<SequenceConfig, "steps" | "deleted">,
+  afterStepId: string | null,
+  afterPosition = 0,
+): StepConfig | null {
+  const { steps } = cfg;
+  let from: number;
+  if (afterStepId !== null && knows(cfg, afterStepId)) {
+    const i = steps.findIndex((s) => s.id === afterStepId);
+    const inPlace = i >= 0 ? null : stepInPlaceOf(cfg, afterStepId);
+    if (i < 0 && !inPlace) return null;
+    from = i >= 0 ? i + 1 : steps.indexOf(inPlace!);
+  } else from = steps.findIndex((s) => s.position > afterPosition);
   if (from < 0) return null;
   for (let k = from; k < steps.length; k++) if (steps[k]!.enabled) return steps[k]!;
   return null;

@@ -20,7 +20,16 @@ import {
 import { blockingReason, loadContactStates, type ContactState } from "./eligibility";
 import { MIRROR_MAX_CHARS, readMirrorPage, writeMirrorPage } from "./enrollment-mirror";
 import { deleteMeta, migrate, patchRow, readMeta, writeMeta } from "./object-storage";
-import { isEmailStep, loadSequenceConfig, nextEnabledStep, sendingZone, type SequenceConfig, type StepConfig } from "./sequence-config";
+import {
+  isEmailStep,
+  loadSequenceConfig,
+  nextEnabledStep,
+  sendingZone,
+  stepInPlaceOf,
+  stepOfEnrollment,
+  type SequenceConfig,
+  type StepConfig,
+} from "./sequence-config";
 import { overrideOf, toChoice, withChoice, type ChoiceRow, type EmailChoice, type ScheduledActionResult } from "./scheduled-email";
 import { createTasks, type NewTask } from "./tasks";
 
@@ -220,6 +229,11 @@ export class SequenceDO extends DurableObject<Env> {
   private savedMirrored = 0;
   /** The flush sending pages to D1 right now, if any (flush). */
   private flushing: Promise<void> | null = null;
+  /** The steps' places the enrollments' positions follow (meta `step_places`; null: not read yet). */
+  private stepPlaces: string | null = null;
+  /** Config loads started, and the latest one whose steps' places were applied (config). */
+  private loadsStarted = 0;
+  private placesLoad = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -237,6 +251,64 @@ export class SequenceDO extends DurableObject<Env> {
   }
   private setMeta(key: string, value: string) {
     writeMeta(this.sql, key, value);
+  }
+
+  /**
+   * The sequence as the engine reads it, and every enrollment's position made its step's position now.
+   * A contact stays on its step by id whatever happens to the order; its position is the number D1's
+   * lists, the funnel and the next-email preview show, and steps added in front, deleted or moved change
+   * it. So each load whose steps' places differ from those last applied here moves the positions before
+   * anything else is written (followStepPlaces); `followSteps` does it at once after an edit.
+   */
+  private async config(sequenceId: string): Promise<SequenceConfig | null> {
+    const load = ++this.loadsStarted;
+    const cfg = await loadSequenceConfig(this.d, sequenceId);
+    // A load started earlier may answer later: it must not put back the places a newer one applied.
+    if (cfg && load > this.placesLoad) {
+      this.placesLoad = load;
+      this.followStepPlaces(cfg);
+    }
+    return cfg;
+  }
+
+  private followStepPlaces(cfg: SequenceConfig) {
+    // Each step's position, and for a deleted step the position of the step that took its place.
+    const places: Record<string, number> = {};
+    for (const s of cfg.steps) places[s.id] = s.position;
+    for (const id of Object.keys(cfg.deleted).sort()) {
+      const inPlace = stepInPlaceOf(cfg, id);
+      if (inPlace) places[id] = inPlace.position;
+    }
+    const text = JSON.stringify(places);
+    this.stepPlaces ??= this.meta("step_places");
+    if (text === this.stepPlaces) return;
+    if (this.stepPlaces === null) {
+      // The first load here: every row so far took its position from the config of its time, which is
+      // this one for a new object. (An object from before places were kept may show an old position until
+      // its contact moves on.) Only a change from now on walks the enrollments.
+      this.setMeta("step_places", text);
+      this.stepPlaces = text;
+      return;
+    }
+    this.ctx.storage.transactionSync(() => {
+      // Every enrollment, once per change of the order (a rare edit), so no index on step_id is kept for it:
+      // one would cost a write on every step every contact takes.
+      // One revision per row changed, in a row's id order, as flush() expects (every row above `mirrored` goes).
+      // What D1 sees is the step alone (reason_only 2) unless the row has other changes still to send.
+      this.sql.exec(
+        `WITH p AS (SELECT key AS step_id, value AS pos FROM json_each(?)),
+              c AS (SELECT e.id, p.pos, row_number() OVER (ORDER BY e.id) AS n FROM enrollments e JOIN p ON p.step_id = e.step_id
+                    WHERE e.step_pos != p.pos)
+         UPDATE enrollments SET reason_only = CASE WHEN dirty <= ? OR reason_only > 0 THEN 2 ELSE 0 END, step_pos = c.pos, dirty = ? + c.n
+         FROM c WHERE enrollments.id = c.id`,
+        text,
+        this.mirrored,
+        this.rev,
+      );
+      this.rev = Math.max(this.rev, this.sql.exec<{ r: number | null }>("SELECT max(dirty) AS r FROM enrollments").one().r ?? 0);
+      this.setMeta("step_places", text);
+    });
+    this.stepPlaces = text;
   }
 
   /**
@@ -320,10 +392,10 @@ export class SequenceDO extends DurableObject<Env> {
     items: EnrollItem[],
   ): Promise<{ enrolled: string[]; already: string[]; alreadyOther: string[] }> {
     await this.bind(sequenceId, teamId);
-    const cfg = await loadSequenceConfig(this.d, sequenceId);
+    const cfg = await this.config(sequenceId);
     if (!cfg) throw new Error(`sequence ${sequenceId} not found`);
     const t = now();
-    const first = nextEnabledStep(cfg.steps, null);
+    const first = nextEnabledStep(cfg, null);
     const dueAt = first ? this.dueAfterWait(t, first, cfg) : t;
     const status: Status = cfg.active ? "active" : "held";
     const reason = cfg.active ? "waiting_for_step" : "sequence_inactive";
@@ -456,7 +528,7 @@ export class SequenceDO extends DurableObject<Env> {
   /** Reports from MailboxDOs and tasks. Idempotent: a repeated report for a step changes nothing. */
   async stepsDone(sequenceId: string, teamId: string, results: StepResult[]): Promise<void> {
     await this.bind(sequenceId, teamId);
-    const cfg = await loadSequenceConfig(this.d, sequenceId);
+    const cfg = await this.config(sequenceId);
     if (!cfg) return;
     this.ctx.storage.transactionSync(() => {
       for (const r of this.advanceAll(cfg, results)) this.applyResult(cfg, r);
@@ -523,7 +595,7 @@ export class SequenceDO extends DurableObject<Env> {
       const threadMsg = threaded ? r.messageId! : e.thread_msg;
       const threadSubject = threaded ? (r.subject ?? "") : e.thread_subject;
       const current = cfg.steps.find((x) => x.id === r.stepId);
-      const next = nextEnabledStep(cfg.steps, r.stepId, current?.position ?? e.step_pos);
+      const next = nextEnabledStep(cfg, r.stepId, current?.position ?? e.step_pos);
       if (!next) {
         const reason = r.outcome === "unknown" ? "delivery_unknown" : "completed_all_steps";
         changes.push([
@@ -782,9 +854,9 @@ export class SequenceDO extends DurableObject<Env> {
     addedBy: string | null,
   ): Promise<{ id: string; outcome: "restarted" | "not_found" | "no_such_step" | "already"; newId: string | null }[]> {
     await this.bind(sequenceId, teamId);
-    const cfg = await loadSequenceConfig(this.d, sequenceId);
+    const cfg = await this.config(sequenceId);
     if (!cfg) throw new Error(`sequence ${sequenceId} not found`);
-    const step = stepPos === null ? nextEnabledStep(cfg.steps, null) : cfg.steps.find((s) => s.position === stepPos && s.enabled);
+    const step = stepPos === null ? nextEnabledStep(cfg, null) : cfg.steps.find((s) => s.position === stepPos && s.enabled);
     const newIds = new Map<string, string>();
     for (const id of ids) newIds.set(id, (await sha256Hex(`restart:${id}:${stepPos ?? 1}`)).slice(0, 24));
     const t = now();
@@ -915,6 +987,12 @@ export class SequenceDO extends DurableObject<Env> {
     return ids.map((id) => out.get(id) ?? { id, outcome: "not_found", from: null });
   }
 
+  /** Steps were added, deleted or moved: D1's copy shows each contact's step at its new position now. */
+  async followSteps(sequenceId: string, teamId: string): Promise<void> {
+    await this.bind(sequenceId, teamId);
+    if (await this.config(sequenceId)) await this.flush(teamId, sequenceId);
+  }
+
   /** The sequence was turned on: held enrollments continue where they stopped (PAGE at a time). */
   async activate(sequenceId: string, teamId: string): Promise<number> {
     await this.bind(sequenceId, teamId);
@@ -966,7 +1044,7 @@ export class SequenceDO extends DurableObject<Env> {
     edit: { subject: string | null; body: string | null },
   ): Promise<ScheduledActionResult> {
     await this.bind(sequenceId, teamId);
-    const cfg = await loadSequenceConfig(this.d, sequenceId);
+    const cfg = await this.config(sequenceId);
     if (!cfg) return scheduledFail("not_found");
     const ver = edit.subject === null && edit.body === null ? null : crypto.randomUUID();
     let blocked: ScheduledActionResult | null = null;
@@ -1003,7 +1081,7 @@ export class SequenceDO extends DurableObject<Env> {
    */
   async skipEmail(sequenceId: string, teamId: string, enrollmentId: string, stepId: string): Promise<ScheduledActionResult> {
     await this.bind(sequenceId, teamId);
-    const cfg = await loadSequenceConfig(this.d, sequenceId);
+    const cfg = await this.config(sequenceId);
     if (!cfg) return scheduledFail("not_found");
     let blocked: ScheduledActionResult | null = null;
     let mailboxId: string | null = null;
@@ -1078,7 +1156,7 @@ export class SequenceDO extends DurableObject<Env> {
     patch: (t: number) => Pick<ChoiceRow, "send_at" | "send_now">,
   ): Promise<ScheduledActionResult> {
     await this.bind(sequenceId, teamId);
-    const cfg = await loadSequenceConfig(this.d, sequenceId);
+    const cfg = await this.config(sequenceId);
     if (!cfg) return scheduledFail("not_found");
     const contactId = this.row(enrollmentId)?.contact_id;
     const contact = contactId ? (await loadContactStates(this.d, teamId, [contactId])).get(contactId) : undefined;
@@ -1207,7 +1285,7 @@ export class SequenceDO extends DurableObject<Env> {
    */
   private async processDue(sequenceId: string, loaded?: SequenceConfig, limit = DUE_BATCH) {
     const t = now();
-    const cfg = loaded ?? (await loadSequenceConfig(this.d, sequenceId));
+    const cfg = loaded ?? (await this.config(sequenceId));
     if (!cfg) return;
     const teamId = cfg.teamId;
     const due = this.sql
@@ -1301,9 +1379,9 @@ export class SequenceDO extends DurableObject<Env> {
           );
           continue;
         }
-        let step = cfg.steps.find((s) => s.id === e!.step_id) ?? nextEnabledStep(cfg.steps, null, e.step_pos - 1);
+        let step = stepOfEnrollment(cfg, e.step_id, e.step_pos);
         // A step toggled off is skipped: the step now next is due after ITS wait (checked below).
-        if (step && !step.enabled) step = nextEnabledStep(cfg.steps, step.id, step.position);
+        if (step && !step.enabled) step = nextEnabledStep(cfg, step.id);
         if (!step) {
           this.update(e.id, { status: "finished", reason: "completed_all_steps", waiting: "none", finished_at: t });
           continue;
@@ -1652,7 +1730,7 @@ export class SequenceDO extends DurableObject<Env> {
       this.update(e.id, { thread_msg: r.messageId, thread_subject: r.subject ?? "" });
     }
     const current = cfg.steps.find((s) => s.id === r.stepId);
-    const next = nextEnabledStep(cfg.steps, r.stepId, current?.position ?? e.step_pos);
+    const next = nextEnabledStep(cfg, r.stepId, current?.position ?? e.step_pos);
     if (!next) {
       this.update(e.id, {
         status: "finished",

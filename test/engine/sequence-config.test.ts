@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { ALWAYS_OPEN, loadSequenceConfig } from "../../durable-objects/sequence-config";
+import {
+  ALWAYS_OPEN,
+  loadSequenceConfig,
+  nextEnabledStep,
+  stepInPlaceOf,
+  stepOfEnrollment,
+  type StepConfig,
+} from "../../durable-objects/sequence-config";
 import { db } from "../../worker/db/client";
 import { env } from "../helpers";
 import { makeSchedule, makeSequence, makeTeam } from "../fixtures";
@@ -69,5 +76,75 @@ describe("loadSequenceConfig", () => {
     await env.DB.prepare("UPDATE sequences SET archived_at = 1 WHERE id = ?").bind(sequenceId).run();
     expect((await loadSequenceConfig(db(env.DB), sequenceId))!.archived).toBe(true);
     expect(await loadSequenceConfig(db(env.DB), "no-such-sequence")).toBeNull();
+  });
+
+  it("answers the sequence's deleted steps with the step that came after each, and no other sequence's", async () => {
+    const { teamId, userId } = await makeTeam();
+    const { sequenceId, stepIds } = await makeSequence(teamId, userId, [{ wait: 0 }, { wait: 1 }], null);
+    const other = await makeSequence(teamId, userId, [{ wait: 0 }], null);
+    expect((await loadSequenceConfig(db(env.DB), sequenceId))!.deleted).toEqual({});
+    await env.DB.batch([
+      env.DB.prepare("INSERT INTO deleted_steps (id, team_id, sequence_id, next_step_id, deleted_at) VALUES ('gone1', ?, ?, ?, 1)").bind(
+        teamId,
+        sequenceId,
+        stepIds[1],
+      ),
+      env.DB.prepare("INSERT INTO deleted_steps (id, team_id, sequence_id, next_step_id, deleted_at) VALUES ('gone2', ?, ?, NULL, 2)").bind(
+        teamId,
+        sequenceId,
+      ),
+      env.DB.prepare("INSERT INTO deleted_steps (id, team_id, sequence_id, next_step_id, deleted_at) VALUES ('gone3', ?, ?, NULL, 3)").bind(
+        teamId,
+        other.sequenceId,
+      ),
+    ]);
+    expect((await loadSequenceConfig(db(env.DB), sequenceId))!.deleted).toEqual({ gone1: stepIds[1], gone2: null });
+  });
+});
+
+// Which step a contact is on, and which comes next, when steps have been deleted: a deleted step's place
+// is taken by the step that came after it when it was deleted, whatever positions did since. The engine's
+// readers of it (a due step, a step's result, the positions D1 shows) all go through these functions;
+// test/engine/steps-deleted-or-moved drives them through the API.
+describe("a deleted step's place", () => {
+  const step = (id: string, position: number, enabled = true): StepConfig => ({
+    id,
+    position,
+    type: "auto_email",
+    waitAmount: 0,
+    waitUnit: "days",
+    businessDays: false,
+    enabled,
+    threadReply: false,
+    note: "",
+  });
+  // Once A B C D E F; C was deleted (D came after it), then D (E came after it), then A. Positions closed up.
+  const cfg = { steps: [step("B", 1), step("E", 2, false), step("F", 3)], deleted: { C: "D", D: "E", A: "B" } };
+
+  it("is the step that came after it, followed through later deletions", () => {
+    expect(stepInPlaceOf(cfg, "C")?.id).toBe("E");
+    expect(stepInPlaceOf(cfg, "A")?.id).toBe("B");
+    expect(stepInPlaceOf(cfg, "B")?.id).toBe("B");
+  });
+
+  it("a result of a deleted step leads to the first enabled step from its place, that one included", () => {
+    expect(nextEnabledStep(cfg, "A")?.id).toBe("B");
+    expect(nextEnabledStep(cfg, "C")?.id).toBe("F");
+    expect(nextEnabledStep(cfg, "B")?.id).toBe("F");
+  });
+
+  it("nothing follows a step deleted last, whatever its position was", () => {
+    const last = { steps: [step("A", 1), step("B", 2)], deleted: { C: null } };
+    expect(stepInPlaceOf(last, "C")).toBeNull();
+    expect(nextEnabledStep(last, "C", 0)).toBeNull();
+    expect(stepOfEnrollment(last, "C", 1)).toBeNull();
+  });
+
+  it("a row without its step's id (bound from D1), or one this sequence never kept, is placed by position", () => {
+    expect(stepOfEnrollment(cfg, null, 0)?.id).toBe("B");
+    expect(stepOfEnrollment(cfg, null, 2)?.id).toBe("E");
+    expect(stepOfEnrollment(cfg, "Z", 3)?.id).toBe("F");
+    expect(nextEnabledStep(cfg, "Z", 1)?.id).toBe("F");
+    expect(nextEnabledStep(cfg, null)?.id).toBe("B");
   });
 });

@@ -330,6 +330,23 @@ export const stepVariants = sqliteTable(
   (t) => [index("step_variants_step_idx").on(t.stepId)],
 );
 
+/**
+ * A deleted step's place in its sequence: the step that came after it when it was deleted (null: it was
+ * the last). Positions close up when a step goes, so a contact on the deleted step can't be placed by
+ * position; the engine follows this instead (nextEnabledStep), and never skips the step after it.
+ */
+export const deletedSteps = sqliteTable(
+  "deleted_steps",
+  {
+    id: id(),
+    teamId: teamId(),
+    sequenceId: text("sequence_id").notNull(),
+    nextStepId: text("next_step_id"),
+    deletedAt: integer("deleted_at").notNull(),
+  },
+  (t) => [index("deleted_steps_sequence_idx").on(t.sequenceId)],
+);
+
 export const mailboxes = sqliteTable(
   "mailboxes",
   {

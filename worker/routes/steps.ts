@@ -70,7 +70,7 @@ export const stepRoutes = router()
       request: { params: SeqParam, body: jsonBody(CreateStep) },
       responses: { 201: { ...one, description: "Created" }, 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
     }),
-    async (c) => c.json({ sequence: await addStep(c.var.db, c.get("caller"), c.req.valid("param").id, c.req.valid("json")) }, 201),
+    async (c) => c.json({ sequence: await addStep(c.env, c.var.db, c.get("caller"), c.req.valid("param").id, c.req.valid("json")) }, 201),
   )
   .openapi(
     createRoute({
@@ -97,7 +97,7 @@ export const stepRoutes = router()
     }),
     async (c) => {
       const { id, stepId } = c.req.valid("param");
-      return c.json({ sequence: await deleteStep(c.var.db, c.get("caller"), id, stepId) }, 200);
+      return c.json({ sequence: await deleteStep(c.env, c.var.db, c.get("caller"), id, stepId) }, 200);
     },
   )
   .openapi(
@@ -110,7 +110,10 @@ export const stepRoutes = router()
       responses: { 200: one, 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
     }),
     async (c) =>
-      c.json({ sequence: await reorderSteps(c.var.db, c.get("caller"), c.req.valid("param").id, c.req.valid("json").step_ids) }, 200),
+      c.json(
+        { sequence: await reorderSteps(c.env, c.var.db, c.get("caller"), c.req.valid("param").id, c.req.valid("json").step_ids) },
+        200,
+      ),
   )
   .openapi(
     createRoute({

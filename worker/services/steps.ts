@@ -1,11 +1,12 @@
 import { and, asc, eq, sql } from "drizzle-orm";
 import { batchSql, type Db } from "../db/client";
 import { inList } from "../db/in-list";
-import { auditLog, sequences, steps, stepVariants, type STEP_TYPES } from "../db/schema";
-import type { Caller } from "../env";
+import { auditLog, deletedSteps, enrollments, sequences, steps, stepVariants, type STEP_TYPES } from "../db/schema";
+import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
+import { engine } from "../../durable-objects/engine";
 import { isEmailStep } from "../../durable-objects/sequence-config";
 import { sequenceFor } from "./access";
 import { auditEntry } from "./audit";
@@ -100,16 +101,26 @@ const stepIdsInOrder = async (d: Db, sequenceId: string) =>
   (await d.select({ id: steps.id }).from(steps).where(eq(steps.sequenceId, sequenceId)).orderBy(asc(steps.position))).map((r) => r.id);
 
 /** Positions stay 1…n in the stored order. */
-async function renumber(d: Db, sequenceId: string, orderedIds: string[]) {
-  await batchSql(
-    d,
-    orderedIds.map((id, i) =>
-      d
-        .update(steps)
-        .set({ position: i + 1 })
-        .where(and(eq(steps.id, id), eq(steps.sequenceId, sequenceId))),
-    ),
+const renumbered = (d: Db, sequenceId: string, orderedIds: string[]) =>
+  orderedIds.map((id, i) =>
+    d
+      .update(steps)
+      .set({ position: i + 1 })
+      .where(and(eq(steps.id, id), eq(steps.sequenceId, sequenceId))),
   );
+
+/**
+ * Steps moved: contacts stay on their steps, whose positions changed, so the sequence's engine rewrites
+ * the positions D1 shows (SequenceDO.followSteps) before the answer. The edit is committed: an engine
+ * that can't be reached now does it when it next loads the sequence, so that doesn't fail the request.
+ */
+async function positionsMoved(env: Env, d: Db, seq: { id: string; teamId: string }) {
+  const [any] = await d.select({ id: enrollments.id }).from(enrollments).where(eq(enrollments.sequenceId, seq.id)).limit(1);
+  if (!any) return;
+  await engine
+    .sequence(env, seq.id, seq.teamId)
+    .followSteps()
+    .catch((err) => console.error(`positions of sequence ${seq.id}'s enrollments follow its steps when it next runs`, err));
 }
 
 /** The sequence changed (its updated time, an audit entry); answers it as the editor shows it. */
@@ -122,7 +133,7 @@ async function touched(d: Db, caller: Caller, sequenceId: string, action: string
 }
 
 /** Add a step at the end, or before the step now at `position`; email steps start with their variants (one empty by default). */
-export async function addStep(d: Db, caller: Caller, sequenceId: string, body: NewStep) {
+export async function addStep(env: Env, d: Db, caller: Caller, sequenceId: string, body: NewStep) {
   const { seq } = await sequenceFor(d, caller, sequenceId, "sequence.edit");
   const existing = await stepIdsInOrder(d, seq.id);
   if (existing.length >= MAX_STEPS_PER_SEQUENCE)
@@ -164,7 +175,8 @@ export async function addStep(d: Db, caller: Caller, sequenceId: string, body: N
     ),
   ]);
   existing.splice(position - 1, 0, id);
-  await renumber(d, seq.id, existing);
+  await batchSql(d, renumbered(d, seq.id, existing));
+  if (position < existing.length) await positionsMoved(env, d, seq);
   return touched(d, caller, seq.id, "step.create", { step_id: id, type: body.type });
 }
 
@@ -192,17 +204,31 @@ export async function updateStep(d: Db, caller: Caller, sequenceId: string, step
   return touched(d, caller, seq.id, "step.update", { step_id: step.id, ...body });
 }
 
-/** Delete a step; contacts on it move to the step that takes its place. */
-export async function deleteStep(d: Db, caller: Caller, sequenceId: string, stepId: string) {
+/**
+ * Delete a step; contacts on it move to the step that came after it (kept in deleted_steps: positions
+ * close up, so the engine can't find that step by the old position).
+ */
+export async function deleteStep(env: Env, d: Db, caller: Caller, sequenceId: string, stepId: string) {
   const { seq, step } = await stepOf(d, caller, sequenceId, stepId);
   if (step.enabled) await assertKeepsAStepOn(d, seq, step.id, "step");
-  await d.batch([d.delete(stepVariants).where(eq(stepVariants.stepId, step.id)), d.delete(steps).where(eq(steps.id, step.id))]);
-  await renumber(d, seq.id, await stepIdsInOrder(d, seq.id));
+  const order = await stepIdsInOrder(d, seq.id);
+  const next = order[order.indexOf(step.id) + 1] ?? null;
+  await batchSql(d, [
+    d.insert(deletedSteps).values({ id: step.id, teamId: caller.teamId, sequenceId: seq.id, nextStepId: next, deletedAt: now() }),
+    d.delete(stepVariants).where(eq(stepVariants.stepId, step.id)),
+    d.delete(steps).where(eq(steps.id, step.id)),
+    ...renumbered(
+      d,
+      seq.id,
+      order.filter((id) => id !== step.id),
+    ),
+  ]);
+  await positionsMoved(env, d, seq);
   return touched(d, caller, seq.id, "step.delete", { step_id: step.id });
 }
 
 /** Put the steps in a new order: every step id, once; the first can't be a same-thread reply. */
-export async function reorderSteps(d: Db, caller: Caller, sequenceId: string, stepIds: string[]) {
+export async function reorderSteps(env: Env, d: Db, caller: Caller, sequenceId: string, stepIds: string[]) {
   const { seq } = await sequenceFor(d, caller, sequenceId, "sequence.edit");
   const current = await d.select({ id: steps.id, threadReply: steps.threadReply }).from(steps).where(eq(steps.sequenceId, seq.id));
   const same =
@@ -212,7 +238,8 @@ export async function reorderSteps(d: Db, caller: Caller, sequenceId: string, st
   if (!same) refuse([{ field: "step_ids", message: "List every step of the sequence exactly once" }]);
   if (current.find((s) => s.id === stepIds[0])?.threadReply)
     refuse([{ field: "step_ids", message: "The first step can't be a same-thread reply" }]);
-  await renumber(d, seq.id, stepIds);
+  await batchSql(d, renumbered(d, seq.id, stepIds));
+  await positionsMoved(env, d, seq);
   return touched(d, caller, seq.id, "step.reorder", { step_ids: stepIds });
 }
 

@@ -1,0 +1,123 @@
+// Steps deleted, added or moved while contacts are on them. A contact stays on its step (by id) and the
+// screens show that step's position now; a contact whose step is deleted goes on to the step that came
+// after it, never past it. Before, the engine found that step by the contact's old position: after a
+// step above had been deleted (positions close up), deleting the contact's own step skipped the next
+// step, or finished the contact early; and the enrollments list, the funnel and the "next email"
+// preview kept the position the contact had when it got to the step. Changes go through the API, as a
+// user makes them; emails are counted at the transport.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { setTransportOverride } from "../../worker/transports";
+import { client, ok } from "../helpers";
+import {
+  DAY,
+  HOUR,
+  SIM_START,
+  enroll,
+  makeContacts,
+  makeMailbox,
+  makeSequence,
+  makeTeam,
+  runUntil,
+  sessionFor,
+  startSimulation,
+} from "../fixtures";
+
+describe("steps deleted or moved while contacts are on them", () => {
+  let mailboxId = "";
+  beforeEach(() => startSimulation());
+  afterEach(() => setTransportOverride(mailboxId, null));
+
+  /** Four email steps, sending at any time: One and Two go at once, Three waits two days, Four none. */
+  async function world() {
+    const { teamId, userId } = await makeTeam();
+    const api = client(await sessionFor(teamId, userId)).api;
+    const { sequenceId, stepIds } = await makeSequence(
+      teamId,
+      userId,
+      ["One", "Two", "Three", "Four"].map((name) => ({
+        wait: name === "Three" ? 2 : 0,
+        variants: [{ subject: `${name} {{first_name}}`, body: name }],
+      })),
+      null,
+    );
+    mailboxId = await makeMailbox(teamId, userId, { daily: 100, hourly: 100, gapSeconds: 0 });
+    const subjects: string[] = [];
+    setTransportOverride(mailboxId, {
+      local: true,
+      send: async (e) => (subjects.push(/^Subject: (\w+)/m.exec(e.raw)?.[1] ?? "?"), { ok: true, response: "counted" }),
+    });
+    const [contactId] = await makeContacts(teamId, 1);
+    await enroll(teamId, sequenceId, [contactId!], [mailboxId]);
+    await runUntil(SIM_START + HOUR);
+    expect(subjects).toEqual(["One", "Two"]);
+    const step = (i: number) => ({ param: { id: sequenceId, stepId: stepIds[i]! } });
+    return { api, sequenceId, stepIds, subjects, step };
+  }
+
+  /** The contact as the enrollments list shows it (D1's copy of the engine's state). */
+  const shown = async (w: Awaited<ReturnType<typeof world>>) => {
+    const { enrollments } = await ok(w.api.sequences[":id"].enrollments.$get({ param: { id: w.sequenceId }, query: {} }));
+    return enrollments[0]!;
+  };
+
+  it("deleting a step above, then the contact's own: it goes on to the step after it, and the list says which", async () => {
+    const w = await world();
+    expect(await shown(w)).toMatchObject({ status: "active", current_step: 3 });
+    await ok(w.api.sequences[":id"].steps[":stepId"].$delete(w.step(0)));
+    // Three is now step 2: the list says so at once, not when the contact next moves.
+    expect(await shown(w)).toMatchObject({ status: "active", current_step: 2 });
+    await ok(w.api.sequences[":id"].steps[":stepId"].$delete(w.step(2)));
+    // Four took Three's place; it goes when Three would have (its own wait is none).
+    expect(await shown(w)).toMatchObject({ status: "active", current_step: 2 });
+    await runUntil(SIM_START + 3 * DAY);
+    expect(w.subjects).toEqual(["One", "Two", "Four"]);
+    expect(await shown(w)).toMatchObject({ status: "finished", reason: "completed_all_steps", current_step: 2 });
+  });
+
+  it("deleting the contact's own step, then one above it: it goes on to the step that came after its own", async () => {
+    const w = await world();
+    await ok(
+      w.api.sequences[":id"].steps.$post({
+        param: { id: w.sequenceId },
+        json: { type: "auto_email", wait_amount: 0, wait_unit: "days", variants: [{ subject: "Five {{first_name}}", body: "Five" }] },
+      }),
+      201,
+    );
+    await ok(w.api.sequences[":id"].steps[":stepId"].$delete(w.step(2)));
+    await ok(w.api.sequences[":id"].steps[":stepId"].$delete(w.step(0)));
+    // Two, Four, Five: the contact waits where Four now stands.
+    expect(await shown(w)).toMatchObject({ status: "active", current_step: 2 });
+    await runUntil(SIM_START + 3 * DAY);
+    expect(w.subjects).toEqual(["One", "Two", "Four", "Five"]);
+  });
+
+  it("moving or adding steps: the contact stays on its step, which the list and the preview name by its new place", async () => {
+    const w = await world();
+    // Three first: the contact is on it, so the list says step 1, and the next email is still Three.
+    await ok(
+      w.api.sequences[":id"].steps.reorder.$post({
+        param: { id: w.sequenceId },
+        json: { step_ids: [w.stepIds[2]!, w.stepIds[0]!, w.stepIds[1]!, w.stepIds[3]!] },
+      }),
+    );
+    const e = await shown(w);
+    expect(e).toMatchObject({ status: "active", current_step: 1 });
+    const next = await ok(
+      w.api.sequences[":id"].enrollments[":enrollment_id"]["next-email"].$get({ param: { id: w.sequenceId, enrollment_id: e.id } }),
+    );
+    expect(next).toMatchObject({ step: { id: w.stepIds[2], position: 1 }, subject: expect.stringMatching(/^Three /) });
+    // A step added in front moves it to 2.
+    await ok(
+      w.api.sequences[":id"].steps.$post({
+        param: { id: w.sequenceId },
+        json: { type: "call", position: 1, wait_amount: 0, wait_unit: "days", note: "Call first" },
+      }),
+      201,
+    );
+    expect(await shown(w)).toMatchObject({ current_step: 2 });
+    // Then Three goes, and Four; One and Two were done already and are never sent again.
+    await runUntil(SIM_START + 3 * DAY);
+    expect(w.subjects).toEqual(["One", "Two", "Three", "Four"]);
+    expect(await shown(w)).toMatchObject({ status: "finished", reason: "completed_all_steps", current_step: 5 });
+  });
+});
