@@ -32,6 +32,11 @@ const publicUrl = (env: Env) => (env.PUBLIC_URL ?? "http://localhost:8787").repl
 /** Everything a batch of sends needs from D1, read in one round trip (D1 batch). */
 export interface SendContext extends SendChecks {
   variants: Map<string, { id: string; subject: string; body: string }[]>;
+  /**
+   * For each same-thread reply of the batch, the subjects of the email step it follows (its enabled
+   * variants, in label order): the subject it goes under when its contact has no thread to reply in.
+   */
+  threadOpeners: Map<string, string[]>;
   /** The batch's steps that exist and are on: an email of any other step is not sent (its step was turned off or deleted). */
   liveSteps: Set<string>;
   postalAddress: string;
@@ -75,6 +80,14 @@ function toMailboxSettings(row: unknown): MailboxSettings | null {
 const VARIANTS_SQL =
   "SELECT id, step_id AS stepId, subject, body FROM step_variants WHERE step_id IN (SELECT value FROM json_each(?)) AND enabled = 1 ORDER BY label, id";
 const POSTAL_ADDRESS_SQL = "SELECT postal_address AS postalAddress FROM teams WHERE id = ?";
+/**
+ * A same-thread reply's opener: the nearest email step before it that starts a thread (turned off or not:
+ * a contact who skipped it would have seen its subject), with that step's enabled variants' subjects.
+ */
+const THREAD_OPENERS_SQL = `SELECT s.id AS stepId, v.subject FROM steps s
+  JOIN step_variants v ON v.step_id = (SELECT o.id FROM steps o WHERE o.sequence_id = s.sequence_id AND o.position < s.position
+                                         AND o.type = 'auto_email' AND o.thread_reply = 0 ORDER BY o.position DESC LIMIT 1)
+  WHERE s.id IN (SELECT value FROM json_each(?)) AND s.thread_reply = 1 AND v.enabled = 1 ORDER BY v.label, v.id`;
 const LIVE_STEPS_SQL = "SELECT id FROM steps WHERE id IN (SELECT value FROM json_each(?)) AND enabled = 1";
 
 /**
@@ -89,7 +102,7 @@ export async function loadSendContext(
 ): Promise<SendContext> {
   const d1 = d.$client;
   const stepIds = JSON.stringify([...new Set(items.map((i) => i.stepId))]);
-  const [contactRows, seqRows, variants, live, team, mailbox] = await d1.batch([
+  const [contactRows, seqRows, variants, openers, live, team, mailbox] = await d1.batch([
     ...sendChecksStatements(
       d1,
       teamId,
@@ -97,6 +110,7 @@ export async function loadSendContext(
       items.map((i) => i.sequenceId),
     ),
     d1.prepare(VARIANTS_SQL).bind(stepIds),
+    d1.prepare(THREAD_OPENERS_SQL).bind(stepIds),
     d1.prepare(LIVE_STEPS_SQL).bind(stepIds),
     d1.prepare(POSTAL_ADDRESS_SQL).bind(teamId),
     ...(mailboxId ? [d1.prepare(MAILBOX_SQL).bind(mailboxId)] : []),
@@ -104,9 +118,13 @@ export async function loadSendContext(
   const byStep = new Map<string, { id: string; subject: string; body: string }[]>();
   for (const v of variants!.results as { id: string; stepId: string; subject: string; body: string }[])
     byStep.set(v.stepId, [...(byStep.get(v.stepId) ?? []), { id: v.id, subject: v.subject, body: v.body }]);
+  const threadOpeners = new Map<string, string[]>();
+  for (const o of openers!.results as { stepId: string; subject: string }[])
+    threadOpeners.set(o.stepId, [...(threadOpeners.get(o.stepId) ?? []), o.subject]);
   return {
     ...toSendChecks(contactRows!, seqRows!),
     variants: byStep,
+    threadOpeners,
     liveSteps: new Set((live!.results as { id: string }[]).map((r) => r.id)),
     postalAddress: (team!.results[0] as { postalAddress: string } | undefined)?.postalAddress ?? "",
     ...(mailbox && { mailbox: toMailboxSettings(mailbox.results[0]) }),
@@ -143,7 +161,12 @@ export async function composeEmail(
   const messageId = messageIdFor(item.enrollmentId, item.stepId, domain);
   // A user's edit for this one contact replaces the step's text and is rendered the same way (scheduled-email.ts).
   const ov = item.override ?? null;
-  const rendered = renderSubject(ov?.subject ?? variant?.subject ?? "", ctx);
+  // A same-thread reply whose contact has no thread (the email before it was skipped, turned off or
+  // deleted) starts one: under its own subject if it has one, else its opener's, the variant this contact gets.
+  let subjectTemplate = ov?.subject ?? variant?.subject ?? "";
+  if (!item.thread && !subjectTemplate.trim())
+    subjectTemplate = pickVariant(sc.threadOpeners.get(item.stepId) ?? [], item.enrollmentId) ?? "";
+  const rendered = renderSubject(subjectTemplate, ctx);
   const subject = item.thread ? subjectForThread(item.thread.subject) : rendered || "(no subject)";
   const text = renderTemplate(ov?.body ?? variant?.body ?? "", ctx);
   const token = await signUnsubscribeToken(appSecret(env), { teamId: item.teamId, email: contact.email.toLowerCase() });

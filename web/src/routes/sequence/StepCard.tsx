@@ -509,6 +509,12 @@ export function StepCard(props: {
                 />
                 Reply in the same thread as the previous email (no new subject)
               </label>
+              <Show when={threadReply()}>
+                <p class="muted small">
+                  A contact who didn't get the previous email (skipped for them, or its step turned off) gets this one as a new email, under
+                  that email's subject.
+                </p>
+              </Show>
             </Show>
             <FieldError id={`${uid}-thread-error`} message={errors().thread_reply} />
           </Show>
