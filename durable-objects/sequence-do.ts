@@ -324,9 +324,13 @@ export class SequenceDO extends DurableObject<Env> {
         this.setMeta("bind_after", "");
       });
     }
+    // A row from D1 names its step by position only: it is bound to the step at that position now, so from
+    // then on it follows its step through edits of the order like every other row (followStepPlaces).
+    let stepAt: Map<number, string> | null = null;
     for (;;) {
       const after = this.meta("bind_after");
       if (after === null) return;
+      const steps = (stepAt ??= new Map((await this.config(sequenceId))?.steps.map((s) => [s.position, s.id]) ?? []));
       const results = await this.d
         .select({
           id: d1Enrollments.id,
@@ -350,12 +354,13 @@ export class SequenceDO extends DurableObject<Env> {
         for (const e of results) {
           // OR IGNORE: a row this object already has (same id, or an open one for the same contact) wins.
           this.sql.exec(
-            `INSERT OR IGNORE INTO enrollments (id, contact_id, mailbox_id, status, step_pos, waiting, due_at, reason, job_id, added_by, created_at, finished_at, dirty)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`,
+            `INSERT OR IGNORE INTO enrollments (id, contact_id, mailbox_id, status, step_id, step_pos, waiting, due_at, reason, job_id, added_by, created_at, finished_at, dirty)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`,
             e.id,
             e.contactId,
             e.mailboxId,
             e.status,
+            steps.get(e.currentStep) ?? null,
             e.currentStep,
             e.status === "active" ? "timer" : "none",
             e.nextDueAt,

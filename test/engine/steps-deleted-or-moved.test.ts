@@ -7,7 +7,7 @@
 // user makes them; emails are counted at the transport.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { setTransportOverride } from "../../worker/transports";
-import { client, ok } from "../helpers";
+import { client, env, ok } from "../helpers";
 import {
   DAY,
   HOUR,
@@ -119,5 +119,52 @@ describe("steps deleted or moved while contacts are on them", () => {
     await runUntil(SIM_START + 3 * DAY);
     expect(w.subjects).toEqual(["One", "Two", "Three", "Four"]);
     expect(await shown(w)).toMatchObject({ status: "finished", reason: "completed_all_steps", current_step: 5 });
+  });
+
+  it("contacts only D1 had (the demo seed names their step by position) follow their steps too", async () => {
+    const { teamId, userId } = await makeTeam();
+    const api = client(await sessionFor(teamId, userId)).api;
+    const { sequenceId, stepIds } = await makeSequence(teamId, userId, [{ wait: 0 }, { wait: 2 }, { wait: 3 }], null);
+    mailboxId = await makeMailbox(teamId, userId, { daily: 100, hourly: 100, gapSeconds: 0 });
+    const [a, b] = await makeContacts(teamId, 2);
+    const insert =
+      "INSERT INTO enrollments (id, team_id, sequence_id, contact_id, mailbox_id, status, current_step, next_due_at, reason, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    await env.DB.batch([
+      env.DB.prepare(insert).bind(
+        "seeded-on-2",
+        teamId,
+        sequenceId,
+        a,
+        mailboxId,
+        "active",
+        2,
+        SIM_START + 2 * DAY,
+        "waiting_for_step",
+        SIM_START,
+        SIM_START,
+      ),
+      env.DB.prepare(insert).bind(
+        "seeded-done",
+        teamId,
+        sequenceId,
+        b,
+        mailboxId,
+        "finished",
+        3,
+        null,
+        "completed_all_steps",
+        SIM_START,
+        SIM_START,
+      ),
+    ]);
+    // The last step first, then the first two: step 2 is now 3, step 3 is now 1.
+    await ok(
+      api.sequences[":id"].steps.reorder.$post({ param: { id: sequenceId }, json: { step_ids: [stepIds[2]!, stepIds[0]!, stepIds[1]!] } }),
+    );
+    const rows = await env.DB.prepare("SELECT id, current_step FROM enrollments WHERE sequence_id = ? ORDER BY id").bind(sequenceId).all();
+    expect(rows.results).toEqual([
+      { id: "seeded-done", current_step: 1 },
+      { id: "seeded-on-2", current_step: 3 },
+    ]);
   });
 });

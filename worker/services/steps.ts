@@ -1,5 +1,5 @@
 import { and, asc, eq, sql } from "drizzle-orm";
-import { batchSql, type Db } from "../db/client";
+import { batchSql, type BatchStatement, type Db } from "../db/client";
 import { inList } from "../db/in-list";
 import { auditLog, deletedSteps, enrollments, sequences, steps, stepVariants, type STEP_TYPES } from "../db/schema";
 import type { Caller, Env } from "../env";
@@ -110,17 +110,24 @@ const renumbered = (d: Db, sequenceId: string, orderedIds: string[]) =>
   );
 
 /**
- * Steps moved: contacts stay on their steps, whose positions changed, so the sequence's engine rewrites
- * the positions D1 shows (SequenceDO.followSteps) before the answer. The edit is committed: an engine
- * that can't be reached now does it when it next loads the sequence, so that doesn't fail the request.
+ * Writes an edit that moves steps (one D1 batch). Contacts stay on their steps, whose positions change,
+ * so the sequence's engine rewrites the positions D1 shows (SequenceDO.followSteps) before the answer.
+ * It is asked once before the edit too: rows it hasn't taken over from D1 yet (the demo seed) name their
+ * step by position, and are bound to their steps under the order they were written in. The edit is
+ * committed either way: an engine that can't be reached now does it when it next loads the sequence.
  */
-async function positionsMoved(env: Env, d: Db, seq: { id: string; teamId: string }) {
+async function moveSteps(env: Env, d: Db, seq: { id: string; teamId: string }, writes: BatchStatement[]) {
   const [any] = await d.select({ id: enrollments.id }).from(enrollments).where(eq(enrollments.sequenceId, seq.id)).limit(1);
-  if (!any) return;
-  await engine
-    .sequence(env, seq.id, seq.teamId)
-    .followSteps()
-    .catch((err) => console.error(`positions of sequence ${seq.id}'s enrollments follow its steps when it next runs`, err));
+  const follow = async () => {
+    if (any)
+      await engine
+        .sequence(env, seq.id, seq.teamId)
+        .followSteps()
+        .catch((err) => console.error(`positions of sequence ${seq.id}'s enrollments follow its steps when it next runs`, err));
+  };
+  await follow();
+  await batchSql(d, writes);
+  await follow();
 }
 
 /** The sequence changed (its updated time, an audit entry); answers it as the editor shows it. */
@@ -146,7 +153,8 @@ export async function addStep(env: Env, d: Db, caller: Caller, sequenceId: strin
   refuse(variants.flatMap((v, i) => templateProblems(`variants.${i}`, v, threadReply)));
   const id = newId();
   const t = now();
-  await batchSql(d, [
+  existing.splice(position - 1, 0, id);
+  const writes: BatchStatement[] = [
     d.insert(steps).values({
       id,
       teamId: caller.teamId,
@@ -173,10 +181,11 @@ export async function addStep(env: Env, d: Db, caller: Caller, sequenceId: strin
         createdAt: t,
       }),
     ),
-  ]);
-  existing.splice(position - 1, 0, id);
-  await batchSql(d, renumbered(d, seq.id, existing));
-  if (position < existing.length) await positionsMoved(env, d, seq);
+    ...renumbered(d, seq.id, existing),
+  ];
+  // At the end, no step moves.
+  if (position < existing.length) await moveSteps(env, d, seq, writes);
+  else await batchSql(d, writes);
   return touched(d, caller, seq.id, "step.create", { step_id: id, type: body.type });
 }
 
@@ -213,7 +222,7 @@ export async function deleteStep(env: Env, d: Db, caller: Caller, sequenceId: st
   if (step.enabled) await assertKeepsAStepOn(d, seq, step.id, "step");
   const order = await stepIdsInOrder(d, seq.id);
   const next = order[order.indexOf(step.id) + 1] ?? null;
-  await batchSql(d, [
+  await moveSteps(env, d, seq, [
     d.insert(deletedSteps).values({ id: step.id, teamId: caller.teamId, sequenceId: seq.id, nextStepId: next, deletedAt: now() }),
     d.delete(stepVariants).where(eq(stepVariants.stepId, step.id)),
     d.delete(steps).where(eq(steps.id, step.id)),
@@ -223,7 +232,6 @@ export async function deleteStep(env: Env, d: Db, caller: Caller, sequenceId: st
       order.filter((id) => id !== step.id),
     ),
   ]);
-  await positionsMoved(env, d, seq);
   return touched(d, caller, seq.id, "step.delete", { step_id: step.id });
 }
 
@@ -238,8 +246,7 @@ export async function reorderSteps(env: Env, d: Db, caller: Caller, sequenceId: 
   if (!same) refuse([{ field: "step_ids", message: "List every step of the sequence exactly once" }]);
   if (current.find((s) => s.id === stepIds[0])?.threadReply)
     refuse([{ field: "step_ids", message: "The first step can't be a same-thread reply" }]);
-  await batchSql(d, renumbered(d, seq.id, stepIds));
-  await positionsMoved(env, d, seq);
+  await moveSteps(env, d, seq, renumbered(d, seq.id, stepIds));
   return touched(d, caller, seq.id, "step.reorder", { step_ids: stepIds });
 }
 
