@@ -231,6 +231,8 @@ export class SequenceDO extends DurableObject<Env> {
   private flushing: Promise<void> | null = null;
   /** The steps' places the enrollments' positions follow (meta `step_places`; null: not read yet). */
   private stepPlaces: string | null = null;
+  /** The places as a map, for rows written from a config read before the last change (placeOf). */
+  private places: Map<string, number> | null = null;
   /** Config loads started, and the latest one whose steps' places were applied (config). */
   private loadsStarted = 0;
   private placesLoad = 0;
@@ -281,34 +283,68 @@ export class SequenceDO extends DurableObject<Env> {
     }
     const text = JSON.stringify(places);
     this.stepPlaces ??= this.meta("step_places");
-    if (text === this.stepPlaces) return;
-    if (this.stepPlaces === null) {
-      // The first load here: every row so far took its position from the config of its time, which is
-      // this one for a new object. (An object from before places were kept may show an old position until
-      // its contact moves on.) Only a change from now on walks the enrollments.
-      this.setMeta("step_places", text);
-      this.stepPlaces = text;
-      return;
-    }
-    this.ctx.storage.transactionSync(() => {
-      // Every enrollment, once per change of the order (a rare edit), so no index on step_id is kept for it:
-      // one would cost a write on every step every contact takes.
-      // One revision per row changed, in a row's id order, as flush() expects (every row above `mirrored` goes).
-      // What D1 sees is the step alone (reason_only 2) unless the row has other changes still to send.
+    if (text !== this.stepPlaces)
+      this.ctx.storage.transactionSync(() => {
+        if (this.stepPlaces === null) this.bindStepIds(cfg);
+        else this.moveStepPlaces(text);
+        this.setMeta("step_places", text);
+      });
+    this.stepPlaces = text;
+    this.places = new Map(Object.entries(places));
+  }
+
+  /**
+   * The first load here (places never kept before): every row so far took its position from the config
+   * of its time. Rows an older version took over from D1 without their step (only a position) are bound
+   * to the step at that position now, as processDue would place them, so they follow their steps from here.
+   */
+  private bindStepIds(cfg: SequenceConfig) {
+    if (!this.sql.exec("SELECT 1 FROM enrollments LIMIT 1").toArray().length) return;
+    this.sql.exec(
+      `UPDATE enrollments SET step_id = (SELECT json_extract(value, '$[1]') FROM json_each(?) WHERE json_extract(value, '$[0]') = step_pos)
+       WHERE step_id IS NULL AND step_pos > 0`,
+      JSON.stringify(cfg.steps.map((s) => [s.position, s.id])),
+    );
+  }
+
+  /**
+   * Positions changed: every enrollment's position becomes its step's (`text`: step id → position). A walk
+   * over every enrollment, once per change of the order (a rare edit): an index on step_id would cost a
+   * write on every step every contact takes.
+   * Each row changed gets a new revision so flush() mirrors it (D1 sees the step alone, reason_only 2,
+   * unless the row has other changes still to send). Rows D1 doesn't have yet are renumbered with them,
+   * all in their revisions' order: a contact's finished enrollment must still reach D1 before its new one
+   * (D1's open-once index). A hand-over's rows are found by their revisions (HANDED_OVER_IN), so while
+   * any hand-over waits for its answers, the new revisions get a check of their own, when the first was due.
+   */
+  private moveStepPlaces(text: string) {
+    const from = this.rev + 1;
+    this.sql.exec(
+      `WITH p AS (SELECT key AS step_id, value AS pos FROM json_each(?)),
+            c AS (SELECT e.id, coalesce(p.pos, e.step_pos) AS pos, p.pos IS NOT NULL AND p.pos != e.step_pos AS moved,
+                         row_number() OVER (ORDER BY e.dirty, e.id) AS n
+                  FROM enrollments e LEFT JOIN p ON p.step_id = e.step_id
+                  WHERE (p.pos IS NOT NULL AND e.step_pos != p.pos) OR e.dirty > ?)
+       UPDATE enrollments SET reason_only = CASE WHEN NOT c.moved THEN reason_only WHEN dirty <= ? OR reason_only > 0 THEN 2 ELSE 0 END,
+                              step_pos = c.pos, dirty = ? + c.n
+       FROM c WHERE enrollments.id = c.id`,
+      text,
+      this.mirrored,
+      this.mirrored,
+      this.rev,
+    );
+    this.rev = Math.max(this.rev, this.sql.exec<{ r: number | null }>("SELECT max(dirty) AS r FROM enrollments").one().r ?? 0);
+    if (this.rev >= from)
       this.sql.exec(
-        `WITH p AS (SELECT key AS step_id, value AS pos FROM json_each(?)),
-              c AS (SELECT e.id, p.pos, row_number() OVER (ORDER BY e.id) AS n FROM enrollments e JOIN p ON p.step_id = e.step_id
-                    WHERE e.step_pos != p.pos)
-         UPDATE enrollments SET reason_only = CASE WHEN dirty <= ? OR reason_only > 0 THEN 2 ELSE 0 END, step_pos = c.pos, dirty = ? + c.n
-         FROM c WHERE enrollments.id = c.id`,
-        text,
-        this.mirrored,
+        "INSERT INTO handovers (rev_from, rev_to, run_at) SELECT ?, ?, min(run_at) FROM handovers HAVING count(*) > 0",
+        from,
         this.rev,
       );
-      this.rev = Math.max(this.rev, this.sql.exec<{ r: number | null }>("SELECT max(dirty) AS r FROM enrollments").one().r ?? 0);
-      this.setMeta("step_places", text);
-    });
-    this.stepPlaces = text;
+  }
+
+  /** The position a row on `step` gets: its place as last applied here (a config read before an await may be older). */
+  private placeOf(step: StepConfig): number {
+    return this.places?.get(step.id) ?? step.position;
   }
 
   /**
@@ -509,7 +545,7 @@ export class SequenceDO extends DurableObject<Env> {
            SELECT ${v(0)}, ${v(1)}, ${v(2)}, ${v(8)}, ?, ?, ${v(9)}, ?, ${v(10)}, ${v(3)}, ${v(4)}, ${v(5)}, ${v(6)}, ?, ?, ${v(7)}, ${v(11)}
            FROM json_each(?)`,
           first?.id ?? null,
-          first?.position ?? 0,
+          first ? this.placeOf(first) : 0,
           dueAt,
           t,
           t,
@@ -627,7 +663,7 @@ export class SequenceDO extends DurableObject<Env> {
         ++this.rev,
         e.status,
         next.id,
-        next.position,
+        this.placeOf(next),
         dueAt,
         r.at,
         "timer",
@@ -903,7 +939,7 @@ export class SequenceDO extends DurableObject<Env> {
           e.mailbox_id,
           cfg.active ? "active" : "held",
           step.id,
-          step.position,
+          this.placeOf(step),
           cfg.active ? "timer" : "none",
           dueAt,
           cfg.active ? "waiting_for_step" : "sequence_inactive",
@@ -1391,7 +1427,7 @@ export class SequenceDO extends DurableObject<Env> {
           this.update(e.id, { status: "finished", reason: "completed_all_steps", waiting: "none", finished_at: t });
           continue;
         }
-        if (step.id !== e.step_id) this.update(e.id, { step_id: step.id, step_pos: step.position });
+        if (step.id !== e.step_id) this.update(e.id, { step_id: step.id, step_pos: this.placeOf(step) });
         // Invariant 2 whatever led here (out of office, a resume, a skipped or edited step): the step
         // is due only once its wait from the last step done has passed.
         // A user's "send now" or "reschedule" (scheduled-email.ts) is the step's due time instead.
@@ -1749,7 +1785,7 @@ export class SequenceDO extends DurableObject<Env> {
     const dueAt = this.dueAfterWait(r.at, next, cfg);
     this.update(e.id, {
       step_id: next.id,
-      step_pos: next.position,
+      step_pos: this.placeOf(next),
       due_at: dueAt,
       last_at: r.at,
       waiting: "timer",

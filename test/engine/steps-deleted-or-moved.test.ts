@@ -7,6 +7,7 @@
 // user makes them; emails are counted at the transport.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { setTransportOverride } from "../../worker/transports";
+import { engine } from "../../durable-objects/engine";
 import { client, env, ok } from "../helpers";
 import {
   DAY,
@@ -165,6 +166,50 @@ describe("steps deleted or moved while contacts are on them", () => {
     expect(rows.results).toEqual([
       { id: "seeded-done", current_step: 1 },
       { id: "seeded-on-2", current_step: 3 },
+    ]);
+  });
+
+  it("a contact finished and added again while D1 is unreachable: once it is back, both reach D1 in order, at their new places", async () => {
+    const { teamId, userId } = await makeTeam();
+    const api = client(await sessionFor(teamId, userId)).api;
+    const { sequenceId, stepIds } = await makeSequence(teamId, userId, [{ wait: 0 }, { wait: 0 }, { wait: 2 }], null);
+    mailboxId = await makeMailbox(teamId, userId, { daily: 100, hourly: 100, gapSeconds: 0 });
+    setTransportOverride(mailboxId, { local: true, send: async () => ({ ok: true, response: "counted" }) });
+    const [contactId] = await makeContacts(teamId, 1);
+    const seq = engine.sequence(env, sequenceId, teamId);
+    await seq.enroll([{ enrollmentId: "first-time", contactId: contactId!, mailboxId, score: 1, timeZone: null }]);
+    await runUntil(SIM_START + HOUR); // steps 1 and 2 sent, waiting on step 3
+    // D1 refuses the mirror's writes until the steps are renumbered: the finish and the new enrollment stay
+    // to mirror, in that order, through the engine's call before the edit; the call after it sends them.
+    type Batch = (this: D1Database, stmts: (D1PreparedStatement & { statement: string })[]) => Promise<unknown>;
+    const d1 = Object.getPrototypeOf(env.DB) as { batch: Batch };
+    const batch = d1.batch;
+    let renumbered = false;
+    d1.batch = async function (this: D1Database, stmts) {
+      if (stmts.some((q) => /^update "steps"/i.test(q.statement))) renumbered = true;
+      if (!renumbered && stmts.some((q) => /^\s*(INSERT INTO|UPDATE) enrollments\b/.test(q.statement))) throw new Error("D1 unreachable");
+      return batch.call(this, stmts);
+    };
+    try {
+      await seq.finish(["first-time"]).catch(() => {});
+      await seq.enroll([{ enrollmentId: "second-time", contactId: contactId!, mailboxId, score: 1, timeZone: null }]).catch(() => {});
+      // Step 3 moves up to 2 (the finished enrollment's step); step 1, the new one's, stays.
+      await ok(
+        api.sequences[":id"].steps.reorder.$post({
+          param: { id: sequenceId },
+          json: { step_ids: [stepIds[0]!, stepIds[2]!, stepIds[1]!] },
+        }),
+      );
+      expect(renumbered).toBe(true);
+    } finally {
+      d1.batch = batch;
+    }
+    const rows = await env.DB.prepare("SELECT id, status, current_step FROM enrollments WHERE sequence_id = ? ORDER BY id")
+      .bind(sequenceId)
+      .all();
+    expect(rows.results).toEqual([
+      { id: "first-time", status: "finished", current_step: 2 },
+      { id: "second-time", status: "active", current_step: 1 },
     ]);
   });
 });

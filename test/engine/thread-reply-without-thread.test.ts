@@ -1,7 +1,8 @@
 // A "reply in the same thread" step reached by a contact who never got the email it replies to (that step
 // skipped for them, turned off or deleted, or only calls before it): there is no thread, so the email
 // starts one, under the subject the contact would have seen: its own if it has one, else that of the
-// email step it follows (the variant this contact gets). Before, it went out as "(no subject)".
+// email step it follows (the variant this contact gets). Before, it went out as "(no subject)". And the API
+// keeps an email step before every such reply, so there is always a subject to take.
 // Sends are counted at the transport; the preview says what the send does.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { setTransportOverride } from "../../worker/transports";
@@ -58,16 +59,46 @@ describe("a same-thread reply with no thread to reply in", () => {
     expect(w.sent[0]!.inReplyTo).toBe(false);
   });
 
-  it("only a call before it: its own subject", async () => {
-    const w = await world([{ type: "call", wait: 0 }, bump("Checking in, {{first_name}}")]);
-    await runUntil(SIM_START + HOUR);
-    // The call is a task: complete it, and the reply is due.
-    const { tasks } = await ok(w.api.tasks.$get({ query: {} }));
-    expect(tasks).toHaveLength(1);
-    await ok(w.api.tasks[":id"][":action"].$post({ param: { id: tasks[0]!.id, action: "complete" }, json: {} }));
-    await runUntil(SIM_START + 2 * HOUR);
-    expect(w.sent).toHaveLength(1);
-    expect(w.sent[0]!.subject).toMatch(/^Checking in, \S/);
+  it("the API keeps an email step before every same-thread reply (a call opens no thread)", async () => {
+    const w = await world([{ type: "call", wait: 0 }, intro, bump()]);
+    const refused = async (call: Promise<{ status: number; json(): Promise<unknown> }>, field: string, message: RegExp) => {
+      const res = await call;
+      expect(res.status).toBe(422);
+      const body = (await res.json()) as { error: { details: { fields: { field: string; message: string }[] } } };
+      expect(body.error.details.fields).toEqual([expect.objectContaining({ field, message: expect.stringMatching(message) })]);
+    };
+    const seq = w.api.sequences[":id"];
+    // The email the reply answers can't go, nor move after it, nor the reply move before it.
+    await refused(seq.steps[":stepId"].$delete({ param: { id: w.sequenceId, stepId: w.stepIds[1]! } }), "step", /^Step 3 replies/);
+    await refused(
+      seq.steps.reorder.$post({ param: { id: w.sequenceId }, json: { step_ids: [w.stepIds[0]!, w.stepIds[2]!, w.stepIds[1]!] } }),
+      "step_ids",
+      /^Step 3 replies/,
+    );
+    // A reply after the call alone, as a new step or by switching the email to reply in a thread.
+    await refused(
+      seq.steps.$post({
+        param: { id: w.sequenceId },
+        json: { type: "auto_email", position: 2, thread_reply: true, variants: [{ subject: "", body: "Hi" }] },
+      }),
+      "thread_reply",
+      /needs an email step before it/,
+    );
+    await refused(
+      seq.steps[":stepId"].$patch({ param: { id: w.sequenceId, stepId: w.stepIds[1]! }, json: { thread_reply: true } }),
+      "thread_reply",
+      /needs an email step before it/,
+    );
+    // Nothing was written: the steps are as they were.
+    const { sequence } = await ok(seq.$get({ param: { id: w.sequenceId } }));
+    expect(sequence.steps.map((s) => [s.id, s.thread_reply])).toEqual([
+      [w.stepIds[0], false],
+      [w.stepIds[1], false],
+      [w.stepIds[2], true],
+    ]);
+    // Turning the reply's threading off first lets its email go.
+    await ok(seq.steps[":stepId"].$patch({ param: { id: w.sequenceId, stepId: w.stepIds[2]! }, json: { thread_reply: false } }));
+    await ok(seq.steps[":stepId"].$delete({ param: { id: w.sequenceId, stepId: w.stepIds[1]! } }));
   });
 
   it("the first email skipped for the contact: the preview and the send use the first email's subject", async () => {

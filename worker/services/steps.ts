@@ -6,6 +6,7 @@ import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
+import { firstReplyWithoutOpener } from "../lib/thread-openers";
 import { engine } from "../../durable-objects/engine";
 import { isEmailStep } from "../../durable-objects/sequence-config";
 import { sequenceFor } from "./access";
@@ -97,8 +98,12 @@ async function stepOf(d: Db, caller: Caller, sequenceId: string, stepId: string)
   return { seq, step };
 }
 
-const stepIdsInOrder = async (d: Db, sequenceId: string) =>
-  (await d.select({ id: steps.id }).from(steps).where(eq(steps.sequenceId, sequenceId)).orderBy(asc(steps.position))).map((r) => r.id);
+const stepsInOrder = (d: Db, sequenceId: string) =>
+  d
+    .select({ id: steps.id, type: steps.type, reply: steps.threadReply })
+    .from(steps)
+    .where(eq(steps.sequenceId, sequenceId))
+    .orderBy(asc(steps.position));
 
 /** Positions stay 1…n in the stored order. */
 const renumbered = (d: Db, sequenceId: string, orderedIds: string[]) =>
@@ -108,6 +113,26 @@ const renumbered = (d: Db, sequenceId: string, orderedIds: string[]) =>
       .set({ position: i + 1 })
       .where(and(eq(steps.id, id), eq(steps.sequenceId, sequenceId))),
   );
+
+/**
+ * Refuses an order in which a same-thread reply has no email before it (worker/lib/thread-openers.ts):
+ * `order` is the steps as the edit would leave them, `changed` the step the edit is about, `current` the
+ * current order (the reply is named by its step number there).
+ */
+function refuseRepliesWithoutOpener(field: string, order: { id: string; type: string; reply: boolean }[], changed: string, current: string[]) {
+  const i = firstReplyWithoutOpener(order);
+  if (i < 0) return;
+  const reply = order[i]!.id;
+  refuse([
+    {
+      field,
+      message:
+        reply === changed
+          ? "A same-thread reply needs an email step before it to reply to"
+          : `Step ${current.indexOf(reply) + 1} replies in the same thread and would have no email step before it: turn off its threading first`,
+    },
+  ]);
+}
 
 /**
  * Writes an edit that moves steps (one D1 batch). Contacts stay on their steps, whose positions change,
@@ -142,16 +167,18 @@ async function touched(d: Db, caller: Caller, sequenceId: string, action: string
 /** Add a step at the end, or before the step now at `position`; email steps start with their variants (one empty by default). */
 export async function addStep(env: Env, d: Db, caller: Caller, sequenceId: string, body: NewStep) {
   const { seq } = await sequenceFor(d, caller, sequenceId, "sequence.edit");
-  const existing = await stepIdsInOrder(d, seq.id);
+  const order = await stepsInOrder(d, seq.id);
+  const existing = order.map((s) => s.id);
   if (existing.length >= MAX_STEPS_PER_SEQUENCE)
     refuse([{ field: "steps", message: `A sequence has at most ${MAX_STEPS_PER_SEQUENCE} steps` }]);
   const position = Math.min(body.position ?? existing.length + 1, existing.length + 1);
   const threadReply = body.thread_reply ?? false;
-  if (threadReply && position === 1) refuse([{ field: "thread_reply", message: "The first step can't reply in a thread" }]);
+  const id = newId();
+  order.splice(position - 1, 0, { id, type: body.type, reply: threadReply });
+  refuseRepliesWithoutOpener("thread_reply", order, id, existing);
   refuse(waitProblems(body.wait_amount ?? 0, body.wait_unit ?? "days"));
   const variants = hasVariants(body.type) ? (body.variants?.length ? body.variants : [{ subject: "", body: "" }]) : [];
   refuse(variants.flatMap((v, i) => templateProblems(`variants.${i}`, v, threadReply)));
-  const id = newId();
   const t = now();
   existing.splice(position - 1, 0, id);
   const writes: BatchStatement[] = [
@@ -196,7 +223,15 @@ export async function updateStep(d: Db, caller: Caller, sequenceId: string, step
     throw new ApiError("validation_failed", "Nothing to change: give at least one field", {
       fields: [{ field: "body", message: "Give at least one field to change" }],
     });
-  if (body.thread_reply && step.position === 1) refuse([{ field: "thread_reply", message: "The first step can't reply in a thread" }]);
+  if (body.thread_reply !== undefined && body.thread_reply !== step.threadReply) {
+    const order = await stepsInOrder(d, seq.id);
+    refuseRepliesWithoutOpener(
+      "thread_reply",
+      order.map((s) => (s.id === step.id ? { ...s, reply: body.thread_reply! } : s)),
+      step.id,
+      order.map((s) => s.id),
+    );
+  }
   refuse(waitProblems(body.wait_amount ?? step.waitAmount, body.wait_unit ?? step.waitUnit));
   if (body.enabled === false && step.enabled) await assertKeepsAStepOn(d, seq, step.id, "enabled");
   await d
@@ -220,7 +255,14 @@ export async function updateStep(d: Db, caller: Caller, sequenceId: string, step
 export async function deleteStep(env: Env, d: Db, caller: Caller, sequenceId: string, stepId: string) {
   const { seq, step } = await stepOf(d, caller, sequenceId, stepId);
   if (step.enabled) await assertKeepsAStepOn(d, seq, step.id, "step");
-  const order = await stepIdsInOrder(d, seq.id);
+  const rows = await stepsInOrder(d, seq.id);
+  const order = rows.map((s) => s.id);
+  refuseRepliesWithoutOpener(
+    "step",
+    rows.filter((s) => s.id !== step.id),
+    step.id,
+    order,
+  );
   const next = order[order.indexOf(step.id) + 1] ?? null;
   await moveSteps(env, d, seq, [
     d.insert(deletedSteps).values({ id: step.id, teamId: caller.teamId, sequenceId: seq.id, nextStepId: next, deletedAt: now() }),
@@ -235,17 +277,21 @@ export async function deleteStep(env: Env, d: Db, caller: Caller, sequenceId: st
   return touched(d, caller, seq.id, "step.delete", { step_id: step.id });
 }
 
-/** Put the steps in a new order: every step id, once; the first can't be a same-thread reply. */
+/** Put the steps in a new order: every step id, once; a same-thread reply keeps an email step before it. */
 export async function reorderSteps(env: Env, d: Db, caller: Caller, sequenceId: string, stepIds: string[]) {
   const { seq } = await sequenceFor(d, caller, sequenceId, "sequence.edit");
-  const current = await d.select({ id: steps.id, threadReply: steps.threadReply }).from(steps).where(eq(steps.sequenceId, seq.id));
+  const current = await stepsInOrder(d, seq.id);
   const same =
     stepIds.length === current.length &&
     new Set(stepIds).size === stepIds.length &&
     stepIds.every((id) => current.some((s) => s.id === id));
   if (!same) refuse([{ field: "step_ids", message: "List every step of the sequence exactly once" }]);
-  if (current.find((s) => s.id === stepIds[0])?.threadReply)
-    refuse([{ field: "step_ids", message: "The first step can't be a same-thread reply" }]);
+  refuseRepliesWithoutOpener(
+    "step_ids",
+    stepIds.map((id) => current.find((s) => s.id === id)!),
+    "",
+    current.map((s) => s.id),
+  );
   await moveSteps(env, d, seq, renumbered(d, seq.id, stepIds));
   return touched(d, caller, seq.id, "step.reorder", { step_ids: stepIds });
 }

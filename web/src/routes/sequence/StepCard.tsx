@@ -266,7 +266,7 @@ export function StepCard(props: {
                 class="btn btn-ghost btn-sm btn-icon"
                 aria-label={`Move step ${props.index + 1} up`}
                 aria-disabled={!props.canMoveUp || !!busy()}
-                title={props.index === 1 && !props.canMoveUp ? "A same-thread reply can't be the first step" : undefined}
+                title={props.index > 0 && !props.canMoveUp ? "A same-thread reply needs an email step before it" : undefined}
                 id={`${uid}-up`}
                 onClick={() => props.canMoveUp && !busy() && void props.onMove(-1).then(() => refocus("up"))}
               >
@@ -277,7 +277,11 @@ export function StepCard(props: {
                 class="btn btn-ghost btn-sm btn-icon"
                 aria-label={`Move step ${props.index + 1} down`}
                 aria-disabled={!props.canMoveDown || !!busy()}
-                title={props.index === 0 && !props.canMoveDown ? "The next step replies in this thread, so it can't go first" : undefined}
+                title={
+                  !props.canMoveDown && props.index < props.count - 1
+                    ? "A same-thread reply after it would have no email step before it"
+                    : undefined
+                }
                 id={`${uid}-down`}
                 onClick={() => props.canMoveDown && !busy() && void props.onMove(1).then(() => refocus("down"))}
               >

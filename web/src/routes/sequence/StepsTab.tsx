@@ -5,6 +5,7 @@ import { deleteStepAction, reorderStepsAction } from "../../queries/sequences";
 import { EmptyState } from "../../components/EmptyState";
 import { Icon } from "../../components/Icon";
 import { formatWait } from "../../format";
+import { firstReplyWithoutOpener } from "../../../../worker/lib/thread-openers";
 import { AddStepDialog } from "./AddStepDialog";
 import { StepCard } from "./StepCard";
 
@@ -23,13 +24,14 @@ export function StepsTab(props: { seq: Sequence; readOnly: boolean; onApply: (s:
   const [adding, setAdding] = createSignal(false);
   const days = () => dayNumbers(props.seq);
 
-  /** A move is offered only if it keeps a same-thread reply out of first place (the API refuses that). */
+  /** A move is offered only if every same-thread reply keeps an email step before it (the API refuses the rest). */
   const canMove = (index: number, dir: -1 | 1) => {
-    const steps = props.seq.steps;
+    const steps = props.seq.steps.map((s) => ({ type: s.type, reply: s.thread_reply }));
     const target = index + dir;
     if (target < 0 || target >= steps.length) return false;
-    const firstAfter = index === 0 ? steps[1] : target === 0 ? steps[index] : steps[0];
-    return !firstAfter?.thread_reply || (index !== 0 && target !== 0);
+    const [moved] = steps.splice(index, 1);
+    steps.splice(target, 0, moved!);
+    return firstReplyWithoutOpener(steps) < 0;
   };
 
   const reorder = useWrite(reorderStepsAction, { failed: () => "Couldn't move the step" });
