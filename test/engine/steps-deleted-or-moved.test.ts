@@ -17,6 +17,7 @@ import {
   enroll,
   makeContacts,
   makeMailbox,
+  makeSchedule,
   makeSequence,
   makeTeam,
   runUntil,
@@ -247,5 +248,38 @@ describe("steps deleted or moved while contacts are on them", () => {
     );
     expect(rev).toBeGreaterThanOrEqual(checks[0]!.rev_from);
     expect(rev).toBeLessThanOrEqual(checks[0]!.rev_to);
+  });
+
+  it("steps moved while the engine is part-way through a due step: the contact's position is the new one", async () => {
+    const { teamId, userId } = await makeTeam();
+    const api = client(await sessionFor(teamId, userId)).api;
+    // 09:00–17:00 New York: step 2 falls due Monday 19:00 there and waits in the mailbox for Tuesday.
+    const { sequenceId, stepIds } = await makeSequence(teamId, userId, [{ wait: 1 }, { wait: 0 }, { wait: 0 }], await makeSchedule(teamId));
+    mailboxId = await makeMailbox(teamId, userId, { daily: 100, hourly: 100, gapSeconds: 0 });
+    setTransportOverride(mailboxId, { local: true, send: async () => ({ ok: true, response: "counted" }) });
+    const [contactId] = await makeContacts(teamId, 1);
+    await enroll(teamId, sequenceId, [contactId!], [mailboxId]);
+    const seq = api.sequences[":id"];
+    // Step 1 is off: when it falls due the contact moves on to step 2.
+    await ok(seq.steps[":stepId"].$patch({ param: { id: sequenceId, stepId: stepIds[0]! }, json: { enabled: false } }));
+    // While the engine reads the contact (it has already read the steps), step 2 is moved first.
+    const statement = Object.getPrototypeOf(env.DB.prepare("SELECT 1")) as { all: (this: D1PreparedStatement) => Promise<unknown> };
+    const all = statement.all;
+    let moved = false;
+    statement.all = async function (this: D1PreparedStatement & { statement?: string }) {
+      if (!moved && /unsubscribed_at AS unsubscribedAt/.test(this.statement ?? "")) {
+        moved = true;
+        await ok(seq.steps.reorder.$post({ param: { id: sequenceId }, json: { step_ids: [stepIds[1]!, stepIds[0]!, stepIds[2]!] } }));
+      }
+      return all.call(this);
+    };
+    try {
+      await runUntil(SIM_START + DAY + HOUR);
+    } finally {
+      statement.all = all;
+    }
+    expect(moved).toBe(true);
+    const row = await env.DB.prepare("SELECT status, reason, current_step FROM enrollments WHERE sequence_id = ?").bind(sequenceId).first();
+    expect(row).toEqual({ status: "active", reason: "queued_for_mailbox", current_step: 1 });
   });
 });
