@@ -36,6 +36,8 @@ export const HOUR = 60 * MIN;
 export const everyDay = (from: string, to: string) =>
   Object.fromEntries(["0", "1", "2", "3", "4", "5", "6"].map((d) => [d, [[from, to]] as [string, string][]]));
 export const DAY = 24 * HOUR;
+/** SIM_START is Monday 00:00 UTC = Sunday 19:00 in New York (EST, UTC-5): a 09:00–17:00 weekday window there (makeSchedule's) opens at +14 h. */
+export const MONDAY_9AM_NY = SIM_START + 14 * HOUR;
 
 export interface StepSpec {
   type?: string;

@@ -13,6 +13,7 @@ import type { OutgoingEmail, SendResult } from "../../worker/transports/types";
 import type { enrollments, tasks } from "../../worker/db/schema";
 import { env, type RawRow } from "../helpers";
 import {
+  MONDAY_9AM_NY,
   DAY,
   HOUR,
   MIN,
@@ -30,9 +31,6 @@ import {
   startSimulation,
   type StepSpec,
 } from "../fixtures";
-
-/** SIM_START is Monday 00:00 UTC = Sunday 19:00 in New York: the default 09:00-17:00 weekday window opens at +14 h. */
-const MONDAY_9AM_NY = SIM_START + 14 * HOUR;
 
 interface Call {
   to: string;

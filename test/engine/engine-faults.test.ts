@@ -15,6 +15,7 @@ import type { OutgoingEmail, SendResult } from "../../worker/transports/types";
 import type { contacts, enrollments, mailboxes, suppressions, tasks as taskTable } from "../../worker/db/schema";
 import { env, type RawRow } from "../helpers";
 import {
+  MONDAY_9AM_NY,
   DAY,
   HOUR,
   MIN,
@@ -36,9 +37,6 @@ import {
   startSimulation,
   type StepSpec,
 } from "../fixtures";
-
-/** SIM_START is Monday 00:00 UTC = Sunday 19:00 in New York (EST, UTC-5): the default 09:00-17:00 weekday window opens at +14 h. */
-const MONDAY_9AM_NY = SIM_START + 14 * HOUR;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

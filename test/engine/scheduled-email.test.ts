@@ -11,6 +11,7 @@ import type { SequenceDO } from "../../durable-objects/sequence-do";
 import type { messages } from "../../worker/db/schema";
 import { env, type RawRow } from "../helpers";
 import {
+  MONDAY_9AM_NY,
   DAY,
   HOUR,
   SIM_START,
@@ -26,9 +27,6 @@ import {
   startSimulation,
   type StepSpec,
 } from "../fixtures";
-
-/** SIM_START is Monday 00:00 UTC = Sunday 19:00 in New York: the 09:00-17:00 weekday window opens at +14 h. */
-const MONDAY_9AM_NY = SIM_START + 14 * HOUR;
 
 interface Call {
   to: string;

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { setTransportOverride } from "../../worker/transports";
 import { client, env, ok } from "../helpers";
 import {
+  MONDAY_9AM_NY,
   HOUR,
   SIM_START,
   enroll,
@@ -18,9 +19,6 @@ import {
   sessionFor,
   startSimulation,
 } from "../fixtures";
-
-/** SIM_START is Monday 00:00 UTC = Sunday 19:00 in New York: the 09:00–17:00 weekday window opens at +14 h. */
-const MONDAY_9AM_NY = SIM_START + 14 * HOUR;
 
 describe("a step turned off or deleted while its email is queued", () => {
   let mailboxId = "";

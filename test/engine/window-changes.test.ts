@@ -8,6 +8,7 @@ import { now } from "../../worker/lib/clock";
 import { setTransportOverride } from "../../worker/transports";
 import { client, env, ok } from "../helpers";
 import {
+  MONDAY_9AM_NY,
   DAY,
   HOUR,
   SIM_START,
@@ -23,8 +24,6 @@ import {
   startSimulation,
 } from "../fixtures";
 
-/** SIM_START is Monday 00:00 UTC = Sunday 19:00 in New York: the 09:00–17:00 weekday window opens at +14 h. */
-const MONDAY_9AM_NY = SIM_START + 14 * HOUR;
 const WEEKDAYS = ["1", "2", "3", "4", "5"];
 const windowsFrom = (start: string, end: string) => Object.fromEntries(WEEKDAYS.map((d) => [d, [[start, end] as [string, string]]]));
 

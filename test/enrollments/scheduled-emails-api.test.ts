@@ -7,6 +7,7 @@ import { newId } from "../../worker/lib/ids";
 import { setTransportOverride } from "../../worker/transports";
 import { client, detailsOf, env, errorOf, fieldsOf, ok } from "../helpers";
 import {
+  MONDAY_9AM_NY,
   DAY,
   HOUR,
   SIM_START,
@@ -38,8 +39,6 @@ const email = (api: Api, enrollment_id: string, step_id: string) => {
     reschedule: (at: number) => r.reschedule.$post({ param, json: { at } }),
   };
 };
-/** SIM_START is Monday 00:00 UTC = Sunday 19:00 in New York: the 09:00-17:00 weekday window opens at +14 h. */
-const MONDAY_9AM_NY = SIM_START + 14 * HOUR;
 
 async function world(o: { steps?: StepSpec[]; schedule?: boolean; contacts?: number; mailbox?: Parameters<typeof makeMailbox>[2] } = {}) {
   const { teamId, userId } = await makeTeam();

@@ -5,6 +5,7 @@ import { now } from "../../worker/lib/clock";
 import { setTransportOverride } from "../../worker/transports";
 import { client, detailsOf, env, errorOf, ok } from "../helpers";
 import {
+  MONDAY_9AM_NY,
   DAY,
   HOUR,
   SIM_START,
@@ -19,9 +20,7 @@ import {
   startSimulation,
 } from "../fixtures";
 
-/** SIM_START is Monday 00:00 UTC: Monday 09:00 in Tokyo (its window is open), Sunday 19:00 in New York (closed). */
-const MONDAY_9AM_NY = SIM_START + 14 * HOUR;
-
+// SIM_START is Monday 00:00 UTC: Monday 09:00 in Tokyo (its window is open), Sunday 19:00 in New York (closed).
 describe("scheduled emails in the contact's time zone", () => {
   let mailboxId = "";
   beforeEach(() => startSimulation());
