@@ -551,6 +551,17 @@ export class MailboxDO extends DurableObject<Env> {
             );
       });
     }
+    // Groups no row names any more (their emails moved to a new window, or sent and since pruned) go: each
+    // send pass looks at every group, and every edit of a schedule makes new ones. A group a row still
+    // names stays, settled rows included (a soft bounce's retry is queued in its row's group).
+    this.inTransaction(() => {
+      const gone = this.sql
+        .exec<{ gid: number }>("DELETE FROM wgroups WHERE NOT EXISTS (SELECT 1 FROM queue q WHERE q.gid = wgroups.gid) RETURNING gid")
+        .toArray();
+      if (!gone.length) return;
+      this.gids.clear();
+      for (const g of gone) this.groups.delete(g.gid);
+    });
     await this.schedule(now(), await this.settings(true));
   }
 

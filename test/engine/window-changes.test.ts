@@ -3,6 +3,8 @@
 // the contact's time zone turned on), not the one it was handed over with; a widened window is used at
 // once, and the scheduled emails' forecast follows the change before anything is sent. Sends are counted
 // at the transport; the schedule and the sequence are changed through the API, as a user does.
+import { runInDurableObject } from "cloudflare:test";
+import { mailboxStub } from "../../durable-objects/engine";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { now } from "../../worker/lib/clock";
 import { setTransportOverride } from "../../worker/transports";
@@ -69,6 +71,27 @@ describe("a queued email and a schedule that changes while it waits", () => {
     // The mailbox holds them under the new window: its ledger row says so.
     const { queue } = await mailboxLedger(w.mailboxId);
     for (const r of queue) expect(JSON.parse(r.window).windows["1"]).toEqual([["13:00", "17:00"]]);
+  });
+
+  it("edits back and forth leave one window group per window in use, and the emails still go", async () => {
+    const w = await world();
+    const groups = () =>
+      runInDurableObject(mailboxStub(env, w.mailboxId), (_o, state) =>
+        state.storage.sql.exec<{ gid: number; window: string }>("SELECT gid, window FROM wgroups").toArray(),
+      );
+    for (const hours of [
+      ["13:00", "17:00"],
+      ["10:00", "17:00"],
+      ["13:00", "17:00"],
+    ] as const)
+      await ok(w.api.schedules[":id"].$patch({ param: { id: w.scheduleId }, json: { windows: windowsFrom(hours[0], hours[1]) } }));
+    // Only the group the two emails are in now: the ones they left are gone.
+    const [g, ...more] = await groups();
+    expect(more).toEqual([]);
+    expect(JSON.parse(g!.window).windows["1"]).toEqual([["13:00", "17:00"]]);
+    await runUntil(MONDAY_9AM_NY + 6 * HOUR);
+    expect(w.sent).toHaveLength(2);
+    for (const t of w.sent) expect(t).toBeGreaterThanOrEqual(MONDAY_9AM_NY + 4 * HOUR);
   });
 
   it("a change the mailbox never heard of (written to D1 alone) still holds at the send", async () => {
