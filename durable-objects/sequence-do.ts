@@ -314,32 +314,49 @@ export class SequenceDO extends DurableObject<Env> {
    * Each row changed gets a new revision so flush() mirrors it (D1 sees the step alone, reason_only 2,
    * unless the row has other changes still to send). Rows D1 doesn't have yet are renumbered with them,
    * all in their revisions' order: a contact's finished enrollment must still reach D1 before its new one
-   * (D1's open-once index). A hand-over's rows are found by their revisions (HANDED_OVER_IN), so while
-   * any hand-over waits for its answers, the new revisions get a check of their own, when the first was due.
+   * (D1's open-once index). A hand-over whose answers haven't come finds its rows by their revisions
+   * (HANDED_OVER_IN): the ones renumbered get a check of their own, at the same time, over their new
+   * revisions (consecutive runs: each hand-over's rows keep their order).
    */
   private moveStepPlaces(text: string) {
-    const from = this.rev + 1;
-    this.sql.exec(
-      `WITH p AS (SELECT key AS step_id, value AS pos FROM json_each(?)),
-            c AS (SELECT e.id, coalesce(p.pos, e.step_pos) AS pos, p.pos IS NOT NULL AND p.pos != e.step_pos AS moved,
+    const base = this.rev;
+    // The rows to renumber, `n` their order: the same in both statements below (one transaction).
+    const renumbering = `WITH p AS (SELECT key AS step_id, value AS pos FROM json_each(?)),
+            c AS (SELECT e.id, e.dirty AS old, coalesce(p.pos, e.step_pos) AS pos, p.pos IS NOT NULL AND p.pos != e.step_pos AS moved,
                          row_number() OVER (ORDER BY e.dirty, e.id) AS n
                   FROM enrollments e LEFT JOIN p ON p.step_id = e.step_id
-                  WHERE (p.pos IS NOT NULL AND e.step_pos != p.pos) OR e.dirty > ?)
+                  WHERE (p.pos IS NOT NULL AND e.step_pos != p.pos) OR e.dirty > ?)`;
+    const checks = this.sql
+      .exec<{ n: number; rev_from: number; run_at: number }>(
+        `${renumbering}
+         SELECT c.n, h.rev_from, h.run_at FROM handovers h JOIN c ON c.old BETWEEN h.rev_from AND h.rev_to
+         JOIN enrollments e ON e.id = c.id WHERE e.status = 'active' AND e.waiting = 'mailbox' ORDER BY h.rev_from, c.n`,
+        text,
+        this.mirrored,
+      )
+      .toArray();
+    this.sql.exec(
+      `${renumbering}
        UPDATE enrollments SET reason_only = CASE WHEN NOT c.moved THEN reason_only WHEN dirty <= ? OR reason_only > 0 THEN 2 ELSE 0 END,
                               step_pos = c.pos, dirty = ? + c.n
        FROM c WHERE enrollments.id = c.id`,
       text,
       this.mirrored,
       this.mirrored,
-      this.rev,
+      base,
     );
     this.rev = Math.max(this.rev, this.sql.exec<{ r: number | null }>("SELECT max(dirty) AS r FROM enrollments").one().r ?? 0);
-    if (this.rev >= from)
+    for (let i = 0; i < checks.length;) {
+      let j = i;
+      while (j + 1 < checks.length && checks[j + 1]!.rev_from === checks[i]!.rev_from && checks[j + 1]!.n === checks[j]!.n + 1) j++;
       this.sql.exec(
-        "INSERT INTO handovers (rev_from, rev_to, run_at) SELECT ?, ?, min(run_at) FROM handovers HAVING count(*) > 0",
-        from,
-        this.rev,
+        "INSERT INTO handovers (rev_from, rev_to, run_at) VALUES (?, ?, ?)",
+        base + checks[i]!.n,
+        base + checks[j]!.n,
+        checks[i]!.run_at,
       );
+      i = j + 1;
+    }
   }
 
   /** The position a row on `step` gets: its place as last applied here (a config read before an await may be older). */

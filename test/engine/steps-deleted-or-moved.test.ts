@@ -229,25 +229,33 @@ describe("steps deleted or moved while contacts are on them", () => {
     expect(w.subjects).toEqual(["One", "Two", "Three", "Four"]);
   });
 
-  it("an edit while a hand-over waits for its answers: the renumbered rows keep a check when the first one was due", async () => {
-    const w = await world();
-    const stub = sequenceStub(env, w.sequenceId);
-    // A hand-over whose answers never came (a restart, a mailbox call that failed), due at 02:00.
+  it("an edit while a hand-over waits for its answers: its renumbered rows keep a check when it was due", async () => {
+    const { teamId, userId } = await makeTeam();
+    const api = client(await sessionFor(teamId, userId)).api;
+    // 09:00–17:00 New York: step 1 is handed over at once and waits in the mailbox for Monday morning.
+    const { sequenceId, stepIds } = await makeSequence(teamId, userId, [{ wait: 0 }, { wait: 1 }], await makeSchedule(teamId));
+    mailboxId = await makeMailbox(teamId, userId, { daily: 100, hourly: 100, gapSeconds: 0 });
+    const contactIds = await makeContacts(teamId, 2);
+    await enroll(teamId, sequenceId, contactIds, [mailboxId]);
+    const stub = sequenceStub(env, sequenceId);
+    const sql = <T>(q: string, ...b: unknown[]) =>
+      runInDurableObject(stub, (_o, state) => state.storage.sql.exec(q, ...b).toArray() as T[]);
+    // As if its answers never came (a restart, a mailbox call that failed): a check due at 02:00 over its revisions.
     const due = SIM_START + 2 * HOUR;
-    await runInDurableObject(stub, (_o, state) => state.storage.sql.exec("INSERT INTO handovers VALUES (1, 1, ?)", due));
-    await ok(w.api.sequences[":id"].steps[":stepId"].$delete(w.step(0)));
-    const checks = (await stub.inspect()).handovers.filter((h) => h.rev_from > 1);
-    expect(checks).toHaveLength(1);
-    expect(checks[0]!.run_at).toBe(due);
-    // The renumbered contact's revision is inside the new check's range (read from storage: inspect() shows 0 once mirrored).
-    const [rev] = await runInDurableObject(stub, (_o, state) =>
-      state.storage.sql
-        .exec<{ dirty: number }>("SELECT dirty FROM enrollments")
-        .toArray()
-        .map((r) => r.dirty),
+    const revs = (await sql<{ dirty: number }>("SELECT dirty FROM enrollments ORDER BY dirty")).map((r) => r.dirty);
+    await sql("INSERT INTO handovers VALUES (?, ?, ?)", revs[0], revs[1], due);
+    // Step 1, which both contacts wait on, moves to 2: both are renumbered.
+    await ok(api.sequences[":id"].steps.reorder.$post({ param: { id: sequenceId }, json: { step_ids: [stepIds[1]!, stepIds[0]!] } }));
+    const now = await sql<{ dirty: number; waiting: string; step_pos: number }>(
+      "SELECT dirty, waiting, step_pos FROM enrollments ORDER BY dirty",
     );
-    expect(rev).toBeGreaterThanOrEqual(checks[0]!.rev_from);
-    expect(rev).toBeLessThanOrEqual(checks[0]!.rev_to);
+    expect(now.map((r) => [r.waiting, r.step_pos])).toEqual([
+      ["mailbox", 2],
+      ["mailbox", 2],
+    ]);
+    // A check of their new revisions, due when the first was: exactly those, not every row renumbered.
+    const checks = await sql<{ rev_from: number; rev_to: number; run_at: number }>("SELECT * FROM handovers WHERE rev_from > ?", revs[1]);
+    expect(checks).toEqual([{ rev_from: now[0]!.dirty, rev_to: now[1]!.dirty, run_at: due }]);
   });
 
   it("steps moved while the engine is part-way through a due step: the contact's position is the new one", async () => {

@@ -42,7 +42,7 @@ describe("a same-thread reply with no thread to reply in", () => {
     });
     const contactIds = await makeContacts(teamId, 1);
     await enroll(teamId, sequenceId, contactIds, [mailboxId]);
-    return { api, sequenceId, stepIds, sent };
+    return { teamId, userId, api, sequenceId, stepIds, sent };
   }
 
   const intro = { wait: 1, variants: [{ subject: "Quick idea for {{company}}", body: "Intro" }] };
@@ -59,7 +59,7 @@ describe("a same-thread reply with no thread to reply in", () => {
     expect(w.sent[0]!.inReplyTo).toBe(false);
   });
 
-  it("the API keeps an email step before every same-thread reply (a call opens no thread)", async () => {
+  it("the API keeps an automatic email step before every same-thread reply (a call or a manual email opens no thread)", async () => {
     const w = await world([{ type: "call", wait: 0 }, intro, bump()]);
     const refused = async (call: Promise<{ status: number; json(): Promise<unknown> }>, field: string, message: RegExp) => {
       const res = await call;
@@ -82,12 +82,12 @@ describe("a same-thread reply with no thread to reply in", () => {
         json: { type: "auto_email", position: 2, thread_reply: true, variants: [{ subject: "", body: "Hi" }] },
       }),
       "thread_reply",
-      /needs an email step before it/,
+      /needs an automatic email step before it/,
     );
     await refused(
       seq.steps[":stepId"].$patch({ param: { id: w.sequenceId, stepId: w.stepIds[1]! }, json: { thread_reply: true } }),
       "thread_reply",
-      /needs an email step before it/,
+      /needs an automatic email step before it/,
     );
     // Nothing was written: the steps are as they were.
     const { sequence } = await ok(seq.$get({ param: { id: w.sequenceId } }));
@@ -96,6 +96,13 @@ describe("a same-thread reply with no thread to reply in", () => {
       [w.stepIds[1], false],
       [w.stepIds[2], true],
     ]);
+    // A manual email is a task: it opens no thread either.
+    const manual = await makeSequence(w.teamId, w.userId, [{ type: "manual_email", wait: 0 }, { wait: 1 }], null);
+    await refused(
+      seq.steps[":stepId"].$patch({ param: { id: manual.sequenceId, stepId: manual.stepIds[1]! }, json: { thread_reply: true } }),
+      "thread_reply",
+      /needs an automatic email step before it/,
+    );
     // Turning the reply's threading off first lets its email go.
     await ok(seq.steps[":stepId"].$patch({ param: { id: w.sequenceId, stepId: w.stepIds[2]! }, json: { thread_reply: false } }));
     await ok(seq.steps[":stepId"].$delete({ param: { id: w.sequenceId, stepId: w.stepIds[1]! } }));

@@ -119,7 +119,12 @@ const renumbered = (d: Db, sequenceId: string, orderedIds: string[]) =>
  * `order` is the steps as the edit would leave them, `changed` the step the edit is about, `current` the
  * current order (the reply is named by its step number there).
  */
-function refuseRepliesWithoutOpener(field: string, order: { id: string; type: string; reply: boolean }[], changed: string, current: string[]) {
+function refuseRepliesWithoutOpener(
+  field: string,
+  order: { id: string; type: string; reply: boolean }[],
+  changed: string,
+  current: string[],
+) {
   const i = firstReplyWithoutOpener(order);
   if (i < 0) return;
   const reply = order[i]!.id;
@@ -128,8 +133,8 @@ function refuseRepliesWithoutOpener(field: string, order: { id: string; type: st
       field,
       message:
         reply === changed
-          ? "A same-thread reply needs an email step before it to reply to"
-          : `Step ${current.indexOf(reply) + 1} replies in the same thread and would have no email step before it: turn off its threading first`,
+          ? "A same-thread reply needs an automatic email step before it to reply to"
+          : `Step ${current.indexOf(reply) + 1} replies in the same thread and would have no automatic email step before it: turn off its threading first`,
     },
   ]);
 }

@@ -266,7 +266,7 @@ export function StepCard(props: {
                 class="btn btn-ghost btn-sm btn-icon"
                 aria-label={`Move step ${props.index + 1} up`}
                 aria-disabled={!props.canMoveUp || !!busy()}
-                title={props.index > 0 && !props.canMoveUp ? "A same-thread reply needs an email step before it" : undefined}
+                title={props.index > 0 && !props.canMoveUp ? "A same-thread reply needs an automatic email step before it" : undefined}
                 id={`${uid}-up`}
                 onClick={() => props.canMoveUp && !busy() && void props.onMove(-1).then(() => refocus("up"))}
               >
@@ -279,7 +279,7 @@ export function StepCard(props: {
                 aria-disabled={!props.canMoveDown || !!busy()}
                 title={
                   !props.canMoveDown && props.index < props.count - 1
-                    ? "A same-thread reply after it would have no email step before it"
+                    ? "A same-thread reply after it would have no automatic email step before it"
                     : undefined
                 }
                 id={`${uid}-down`}
