@@ -93,7 +93,7 @@ export const stepRoutes = router()
       tags: ["Steps"],
       summary: "Delete a step; contacts on it move to the step that takes its place",
       request: { params: StepParam },
-      responses: { 200: one, 403: errorResponses[403], 404: errorResponses[404] },
+      responses: { 200: one, 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
     }),
     async (c) => {
       const { id, stepId } = c.req.valid("param");
