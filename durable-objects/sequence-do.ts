@@ -282,6 +282,8 @@ export class SequenceDO extends DurableObject<Env> {
       if (inPlace) places[id] = inPlace.position;
     }
     const text = JSON.stringify(places);
+    // The common case, every alarm and report: the places as last applied, nothing to write or rebuild.
+    if (text === this.stepPlaces && this.places) return;
     this.stepPlaces ??= this.meta("step_places");
     if (text !== this.stepPlaces)
       this.ctx.storage.transactionSync(() => {

@@ -179,13 +179,13 @@ export async function addStep(env: Env, d: Db, caller: Caller, sequenceId: strin
   const position = Math.min(body.position ?? existing.length + 1, existing.length + 1);
   const threadReply = body.thread_reply ?? false;
   const id = newId();
+  // `order` becomes the order with the new step; `existing` stays the current one (named in refusals).
   order.splice(position - 1, 0, { id, type: body.type, reply: threadReply });
   refuseRepliesWithoutOpener("thread_reply", order, id, existing);
   refuse(waitProblems(body.wait_amount ?? 0, body.wait_unit ?? "days"));
   const variants = hasVariants(body.type) ? (body.variants?.length ? body.variants : [{ subject: "", body: "" }]) : [];
   refuse(variants.flatMap((v, i) => templateProblems(`variants.${i}`, v, threadReply)));
   const t = now();
-  existing.splice(position - 1, 0, id);
   const writes: BatchStatement[] = [
     d.insert(steps).values({
       id,
@@ -213,10 +213,14 @@ export async function addStep(env: Env, d: Db, caller: Caller, sequenceId: strin
         createdAt: t,
       }),
     ),
-    ...renumbered(d, seq.id, existing),
+    ...renumbered(
+      d,
+      seq.id,
+      order.map((s) => s.id),
+    ),
   ];
   // At the end, no step moves.
-  if (position < existing.length) await moveSteps(env, d, seq, writes);
+  if (position < order.length) await moveSteps(env, d, seq, writes);
   else await batchSql(d, writes);
   return touched(d, caller, seq.id, "step.create", { step_id: id, type: body.type });
 }
