@@ -37,8 +37,6 @@ export interface SendContext extends SendChecks {
    * variants, in label order): the subject it goes under when its contact has no thread to reply in.
    */
   threadOpeners: Map<string, string[]>;
-  /** The batch's steps that exist and are on: an email of any other step is not sent (its step was turned off or deleted). */
-  liveSteps: Set<string>;
   postalAddress: string;
   /**
    * The sending mailbox's settings as D1 holds them now, when asked for (`mailboxId`): the MailboxDO
@@ -88,7 +86,6 @@ const THREAD_OPENERS_SQL = `SELECT s.id AS stepId, v.subject FROM steps s
   JOIN step_variants v ON v.step_id = (SELECT o.id FROM steps o WHERE o.sequence_id = s.sequence_id AND o.position < s.position
                                          AND o.type = 'auto_email' AND o.thread_reply = 0 ORDER BY o.position DESC LIMIT 1)
   WHERE s.id IN (SELECT value FROM json_each(?)) AND s.thread_reply = 1 AND v.enabled = 1 ORDER BY v.label, v.id`;
-const LIVE_STEPS_SQL = "SELECT id FROM steps WHERE id IN (SELECT value FROM json_each(?)) AND enabled = 1";
 
 /**
  * Everything a batch of sends needs, in one D1 batch of written statements (the send path runs one per
@@ -101,17 +98,18 @@ export async function loadSendContext(
   mailboxId?: string,
 ): Promise<SendContext> {
   const d1 = d.$client;
-  const stepIds = JSON.stringify([...new Set(items.map((i) => i.stepId))]);
-  const [contactRows, seqRows, variants, openers, live, team, mailbox] = await d1.batch([
+  const steps = [...new Set(items.map((i) => i.stepId))];
+  const stepIds = JSON.stringify(steps);
+  const [contactRows, seqRows, live, variants, openers, team, mailbox] = await d1.batch([
     ...sendChecksStatements(
       d1,
       teamId,
       items.map((i) => i.contactId),
       items.map((i) => i.sequenceId),
+      steps,
     ),
     d1.prepare(VARIANTS_SQL).bind(stepIds),
     d1.prepare(THREAD_OPENERS_SQL).bind(stepIds),
-    d1.prepare(LIVE_STEPS_SQL).bind(stepIds),
     d1.prepare(POSTAL_ADDRESS_SQL).bind(teamId),
     ...(mailboxId ? [d1.prepare(MAILBOX_SQL).bind(mailboxId)] : []),
   ]);
@@ -122,10 +120,9 @@ export async function loadSendContext(
   for (const o of openers!.results as { stepId: string; subject: string }[])
     threadOpeners.set(o.stepId, [...(threadOpeners.get(o.stepId) ?? []), o.subject]);
   return {
-    ...toSendChecks(contactRows!, seqRows!),
+    ...toSendChecks(contactRows!, seqRows!, live!),
     variants: byStep,
     threadOpeners,
-    liveSteps: new Set((live!.results as { id: string }[]).map((r) => r.id)),
     postalAddress: (team!.results[0] as { postalAddress: string } | undefined)?.postalAddress ?? "",
     ...(mailbox && { mailbox: toMailboxSettings(mailbox.results[0]) }),
   };

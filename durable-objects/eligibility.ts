@@ -37,10 +37,12 @@ export interface SequenceState {
   useContactTimeZone: boolean;
 }
 
-/** The facts checked at the moment of sending (invariants 5 and 7), for a batch of emails: contacts and their sequences. */
+/** The facts checked at the moment of sending (invariants 5 and 7), for a batch of emails: contacts, their sequences and steps. */
 export interface SendChecks {
   contacts: Map<string, ContactRow>;
   sequences: Map<string, SequenceState>;
+  /** The emails' steps that exist and are on: an email of any other step is not sent (its step was turned off or deleted). */
+  liveSteps: Set<string>;
 }
 
 /**
@@ -84,11 +86,20 @@ export async function loadContactStates(d: Db, teamId: string, contactIds: reado
 const SEQUENCE_STATES_SQL = `SELECT s.id, s.active, s.archived_at AS archivedAt, ${scheduleTupleSql("s")} AS schedule
   FROM sequences s WHERE s.id IN (SELECT value FROM json_each(?)) AND +s.team_id = ?`;
 
-/** The two statements of SendChecks, to run in one D1 batch (with more of the caller's, see compose.ts). */
-export function sendChecksStatements(d1: D1Database, teamId: string, contactIds: readonly string[], sequenceIds: readonly string[]) {
+const LIVE_STEPS_SQL = "SELECT id FROM steps WHERE id IN (SELECT value FROM json_each(?)) AND enabled = 1";
+
+/** The three statements of SendChecks, to run in one D1 batch (with more of the caller's, see compose.ts). */
+export function sendChecksStatements(
+  d1: D1Database,
+  teamId: string,
+  contactIds: readonly string[],
+  sequenceIds: readonly string[],
+  stepIds: readonly string[],
+) {
   return [
     contactStatesStatement(d1, teamId, contactIds),
     d1.prepare(SEQUENCE_STATES_SQL).bind(JSON.stringify([...new Set(sequenceIds)]), teamId),
+    d1.prepare(LIVE_STEPS_SQL).bind(JSON.stringify([...new Set(stepIds)])),
   ] as const;
 }
 
@@ -109,7 +120,7 @@ export async function loadContactZones(d: Db, teamId: string, contactIds: readon
 }
 
 /** SendChecks from the answers of sendChecksStatements. */
-export function toSendChecks(contactResult: D1Result, seqResult: D1Result): SendChecks {
+export function toSendChecks(contactResult: D1Result, seqResult: D1Result, stepResult: D1Result): SendChecks {
   const seqRows = seqResult.results as { id: string; active: number; archivedAt: number | null; schedule: string | null }[];
   return {
     contacts: toContactRows(contactResult),
@@ -122,18 +133,20 @@ export function toSendChecks(contactResult: D1Result, seqResult: D1Result): Send
         ];
       }),
     ),
+    liveSteps: new Set((stepResult.results as { id: string }[]).map((r) => r.id)),
   };
 }
 
-/** Both halves of SendChecks in one D1 round trip. */
+/** SendChecks in one D1 round trip. */
 export async function loadSendChecks(
   d: Db,
   teamId: string,
   contactIds: readonly string[],
   sequenceIds: readonly string[],
+  stepIds: readonly string[],
 ): Promise<SendChecks> {
-  const [c, s] = await d.$client.batch([...sendChecksStatements(d.$client, teamId, contactIds, sequenceIds)]);
-  return toSendChecks(c!, s!);
+  const [c, s, l] = await d.$client.batch([...sendChecksStatements(d.$client, teamId, contactIds, sequenceIds, stepIds)]);
+  return toSendChecks(c!, s!, l!);
 }
 
 /**

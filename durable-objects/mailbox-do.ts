@@ -522,7 +522,7 @@ export class MailboxDO extends DurableObject<Env> {
     const queued = readQueued();
     if (queued.length) {
       const teamId = queued[0]!.team_id;
-      const checks = await loadSendChecks(this.d, teamId, [], [...new Set(queued.map((q) => q.sequence_id))]);
+      const checks = await loadSendChecks(this.d, teamId, [], [...new Set(queued.map((q) => q.sequence_id))], []);
       const inContactZone = queued.filter((q) => checks.sequences.get(q.sequence_id)?.useContactTimeZone);
       const zones = await loadContactZones(this.d, teamId, [...new Set(inContactZone.map((q) => q.contact_id))]);
       // Read again after the awaits (sends, withdrawals and hand-overs ran meanwhile); one scan, then one
@@ -852,13 +852,14 @@ export class MailboxDO extends DurableObject<Env> {
     return patchRow(this.sql, "queue", patch, ifQueuedGen === undefined ? key : { ...key, state: "queued", gen: ifQueuedGen }) > 0;
   }
 
-  /** Invariant 5's facts read now, for these rows (a batch's context is fresh for its first send only). */
-  private sendChecks(rows: Pick<QueueRow, "team_id" | "contact_id" | "sequence_id">[]): Promise<SendChecks> {
+  /** Invariant 5's facts and the steps' being on, read now, for these rows (a batch's context is fresh for its first send only). */
+  private sendChecks(rows: Pick<QueueRow, "team_id" | "contact_id" | "sequence_id" | "step_id">[]): Promise<SendChecks> {
     return loadSendChecks(
       this.d,
       rows[0]!.team_id,
       rows.map((r) => r.contact_id),
       rows.map((r) => r.sequence_id),
+      rows.map((r) => r.step_id),
     );
   }
 
@@ -937,7 +938,10 @@ export class MailboxDO extends DurableObject<Env> {
       );
       return "skipped";
     }
-    const block = sendBlock(checks, row.sequence_id, row.contact_id);
+    // A step turned off or deleted since the batch read its steps (ofLiveSteps): a send after the
+    // first, through a transport that takes its time, checks it again, as it checks the contact.
+    const block =
+      sendBlock(checks, row.sequence_id, row.contact_id) ?? (row.resend_of || checks.liveSteps.has(row.step_id) ? null : "step_disabled");
     if (block) {
       this.settle(row, { state: "cancelled", reason: block, settled_at: now(), reported: 0 }, row.gen);
       return "skipped";

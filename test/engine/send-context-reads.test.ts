@@ -46,7 +46,7 @@ describe("send-time reads", () => {
     expect(counted.count.rowsRead).toBeLessThan(400);
 
     counted.reset();
-    expect((await loadSendChecks(db(counted.db), teamId, batch, [sequenceId])).contacts.size).toBe(60);
+    expect((await loadSendChecks(db(counted.db), teamId, batch, [sequenceId], [stepIds[0]!])).contacts.size).toBe(60);
     expect(counted.count.rowsRead).toBeLessThan(400);
 
     counted.reset();
