@@ -45,7 +45,8 @@ function sequenceVerbs(env: Env, sequenceId: string, teamId: string) {
     /** Enroll validated contacts (invariant 1: at most once at a time). */
     enroll: (items: EnrollItem[]) => stub.enroll(sequenceId, teamId, items),
     /** Outcomes of steps (from a mailbox or a task). */
-    stepsDone: (results: StepResult[]) => stub.stepsDone(sequenceId, teamId, results),
+    /** `configRev`: the sequence's config_rev as D1 answered it just now, when the caller read it (SequenceDO.config). */
+    stepsDone: (results: StepResult[], configRev?: number) => stub.stepsDone(sequenceId, teamId, results, configRev),
     /** Invariant 11: may these steps go out now? */
     claim: (items: Key[]) => stub.claim(sequenceId, teamId, items),
     transition,

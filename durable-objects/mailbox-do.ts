@@ -1341,7 +1341,15 @@ export class MailboxDO extends DurableObject<Env> {
       ],
       messageRows,
     );
-    await batchSql(this.d, [...inserts, ...writes]);
+    // The sequences' config_rev, read in this same round trip: a SequenceDO whose config has that number
+    // applies the results without reading its config again (SequenceDO.config).
+    const reported = JSON.stringify([...new Set(rows.flatMap((r) => (r.resend_of ? [] : [r.sequence_id])))]);
+    const answers = await batchSql(this.d, [
+      ...inserts,
+      ...writes,
+      sql`SELECT id, config_rev AS rev FROM sequences WHERE id IN (SELECT value FROM json_each(${reported}))`,
+    ]);
+    const revs = new Map((answers.at(-1)!.results as { id: string; rev: number }[]).map((r) => [r.id, r.rev]));
     const bySequence = new Map<string, { teamId: string; results: StepResult[] }>();
     for (const r of rows) {
       // The SequenceDO counted the step when it first went out; a retry of it is the mailbox's own business.
@@ -1359,7 +1367,8 @@ export class MailboxDO extends DurableObject<Env> {
       });
       bySequence.set(r.sequence_id, entry);
     }
-    for (const [sequenceId, { teamId, results }] of bySequence) await engine.sequence(this.env, sequenceId, teamId).stepsDone(results);
+    for (const [sequenceId, { teamId, results }] of bySequence)
+      await engine.sequence(this.env, sequenceId, teamId).stepsDone(results, revs.get(sequenceId));
     // One statement marks the batch: a settled, unreported row changes only here, so the rows read above are still these.
     // The message id and subject went in with the reservation (older rows: from the stored message, read before it is cleared).
     this.sql.exec(

@@ -26,6 +26,8 @@ export interface SequenceConfig {
   steps: StepConfig[];
   /** Deleted steps' places: each one's id to the step that came after it when it was deleted (null: none did). */
   deleted: Record<string, string | null>;
+  /** D1's `config_rev` when this was read: the same number later means the same config (migration 0033's triggers). */
+  rev: number;
 }
 
 /** Sending at any time: used when a sequence has no schedule and the team has no default one. */
@@ -91,6 +93,7 @@ function prepareConfigQuery(d: Db) {
       ownerId: sequences.ownerId,
       active: sequences.active,
       archivedAt: sequences.archivedAt,
+      rev: sequences.configRev,
       // The outer row's columns are spelled out: drizzle leaves the table name off a single-table query's columns.
       steps: sql<string>`(SELECT json_group_array(json_array(id, position, type, wait_amount, wait_unit, business_days, enabled, thread_reply, note))
         FROM (SELECT * FROM ${steps} st WHERE st.sequence_id = "sequences"."id" ORDER BY st.position))`,
@@ -129,6 +132,7 @@ export async function loadSequenceConfig(d: Db, sequenceId: string): Promise<Seq
       note,
     })),
     deleted: JSON.parse(seq.deleted) as SequenceConfig["deleted"],
+    rev: seq.rev,
   };
 }
 

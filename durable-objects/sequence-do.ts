@@ -236,6 +236,8 @@ export class SequenceDO extends DurableObject<Env> {
   /** Config loads started, and the latest one whose steps' places were applied (config). */
   private loadsStarted = 0;
   private placesLoad = 0;
+  /** That latest load's config: a caller who read D1's `config_rev` since, and found it the same, uses it (config). */
+  private lastConfig: SequenceConfig | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -262,13 +264,18 @@ export class SequenceDO extends DurableObject<Env> {
    * it. So each load whose steps' places differ from those last applied here moves the positions before
    * anything else is written (followStepPlaces); `followSteps` does it at once after an edit.
    */
-  private async config(sequenceId: string): Promise<SequenceConfig | null> {
+  private async config(sequenceId: string, rev?: number): Promise<SequenceConfig | null> {
+    // `rev`: D1's config_rev as a caller just read it (a mailbox's report, in the write it makes anyway).
+    // The same number as the last load's is the same config (migration 0033's triggers move it on every
+    // change the config reads), and that load's places are applied: no round trip.
+    if (rev !== undefined && this.lastConfig?.id === sequenceId && this.lastConfig.rev === rev) return this.lastConfig;
     const load = ++this.loadsStarted;
     const cfg = await loadSequenceConfig(this.d, sequenceId);
     // A load started earlier may answer later: it must not put back the places a newer one applied.
     if (cfg && load > this.placesLoad) {
       this.placesLoad = load;
       this.followStepPlaces(cfg);
+      this.lastConfig = cfg;
     }
     return cfg;
   }
@@ -586,9 +593,9 @@ export class SequenceDO extends DurableObject<Env> {
   }
 
   /** Reports from MailboxDOs and tasks. Idempotent: a repeated report for a step changes nothing. */
-  async stepsDone(sequenceId: string, teamId: string, results: StepResult[]): Promise<void> {
+  async stepsDone(sequenceId: string, teamId: string, results: StepResult[], configRev?: number): Promise<void> {
     await this.bind(sequenceId, teamId);
-    const cfg = await this.config(sequenceId);
+    const cfg = await this.config(sequenceId, configRev);
     if (!cfg) return;
     this.ctx.storage.transactionSync(() => {
       for (const r of this.advanceAll(cfg, results)) this.applyResult(cfg, r);

@@ -274,6 +274,12 @@ export const sequences = sqliteTable(
       .$type<Record<string, unknown>>()
       .notNull()
       .default(sql`'{}'`),
+    /**
+     * Moves on every change to what the engine reads of the sequence (loadSequenceConfig): the row's
+     * state, its steps, deleted steps, the team's schedules. Kept by D1 triggers (migration 0033) for
+     * every writer; a SequenceDO keeps its config while the number it last read is still D1's.
+     */
+    configRev: integer("config_rev").notNull().default(0),
     createdAt: createdAt(),
     updatedAt: integer("updated_at").notNull(),
   },
