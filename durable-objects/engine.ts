@@ -66,7 +66,8 @@ function sequenceVerbs(env: Env, sequenceId: string, teamId: string) {
     activate: () => stub.activate(sequenceId, teamId),
     /** One scheduled email (scheduled-email.ts): users' choices, and the four actions on it. */
     emailChoices: (items: Key[]): Promise<EmailChoice[]> => stub.emailChoices(sequenceId, teamId, items),
-    editEmail: (key: Key, edit: { subject: string | null; body: string | null }): Promise<ScheduledActionResult> =>
+    /** A field left out (undefined) keeps this contact's edit of it; null gives back the step's own text. */
+    editEmail: (key: Key, edit: { subject?: string | null; body?: string | null }): Promise<ScheduledActionResult> =>
       stub.editEmail(sequenceId, teamId, key.enrollmentId, key.stepId, edit),
     sendNow: (key: Key): Promise<ScheduledActionResult> => stub.sendNow(sequenceId, teamId, key.enrollmentId, key.stepId),
     skipEmail: (key: Key): Promise<ScheduledActionResult> => stub.skipEmail(sequenceId, teamId, key.enrollmentId, key.stepId),

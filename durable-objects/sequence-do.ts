@@ -1108,12 +1108,12 @@ export class SequenceDO extends DurableObject<Env> {
     teamId: string,
     enrollmentId: string,
     stepId: string,
-    edit: { subject: string | null; body: string | null },
+    edit: { subject?: string | null; body?: string | null },
   ): Promise<ScheduledActionResult> {
     await this.bind(sequenceId, teamId);
     const cfg = await this.config(sequenceId);
     if (!cfg) return scheduledFail("not_found");
-    const ver = edit.subject === null && edit.body === null ? null : crypto.randomUUID();
+    let ver: string | null = null;
     let blocked: ScheduledActionResult | null = null;
     let prev: ChoiceRow | undefined;
     let mailboxId: string | null = null;
@@ -1122,7 +1122,11 @@ export class SequenceDO extends DurableObject<Env> {
       if (blocked) return;
       const e = this.row(enrollmentId)!;
       prev = this.choice(enrollmentId, stepId);
-      this.setChoice(enrollmentId, stepId, { subject: edit.subject, body: edit.body, ver });
+      // A field left out keeps this contact's edit of it; null gives back the step's own text.
+      const subject = edit.subject === undefined ? (prev?.subject ?? null) : edit.subject;
+      const body = edit.body === undefined ? (prev?.body ?? null) : edit.body;
+      ver = subject === null && body === null ? null : crypto.randomUUID();
+      this.setChoice(enrollmentId, stepId, { subject, body, ver });
       if (e.waiting === "mailbox" && e.mailbox_id) mailboxId = e.mailbox_id;
     });
     if (blocked) return blocked;

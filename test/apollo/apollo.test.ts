@@ -38,6 +38,30 @@ async function keysFor(teamId: string, userId: string) {
 beforeEach(() => resetClock());
 
 describe("Apollo-compatible API", () => {
+  it("POST contacts: a LinkedIn address without its scheme is taken as https, another scheme is refused", async () => {
+    const x = await addContactsSetup();
+    const { master } = await keysFor(x.teamId, x.userId);
+    const create = (email: string, linkedin_url: string) =>
+      call(`${BASE}/contacts`, {
+        method: "POST",
+        headers: { "x-api-key": master, "content-type": "application/json" },
+        body: JSON.stringify({ email, linkedin_url }),
+      });
+    expect((await create("li1@example.com", "www.linkedin.com/in/li1")).status).toBe(200);
+    expect((await create("li2@example.com", "http://www.linkedin.com/in/li2")).status).toBe(200);
+    const refused = await create("li3@example.com", "javascript:alert(1)");
+    expect(refused.status).toBe(422);
+    const rows = await env.DB.prepare(
+      "SELECT email, linkedin_url AS url FROM contacts WHERE team_id = ? AND email LIKE 'li%' ORDER BY email",
+    )
+      .bind(x.teamId)
+      .all();
+    expect(rows.results).toEqual([
+      { email: "li1@example.com", url: "https://www.linkedin.com/in/li1" },
+      { email: "li2@example.com", url: "http://www.linkedin.com/in/li2" },
+    ]);
+  });
+
   it("searches sequences (emailer_campaigns/search) with a JSON body, as Apollo's docs show", async () => {
     const x = await addContactsSetup();
     const { master } = await keysFor(x.teamId, x.userId);

@@ -214,6 +214,37 @@ describe("scheduled emails API", () => {
     expect(titles).toContain("Scheduled email edited for this contact");
   });
 
+  it("an edit is checked as a step's text is, and a field left out keeps its earlier edit", async () => {
+    const w = track(await world({ contacts: 1 }));
+    await runUntil(SIM_START + HOUR);
+    const row = (await listed(w.api, { sequence_id: w.sequenceId })).scheduled[0]!;
+    const one = email(w.api, row.enrollment_id, w.stepIds[0]!);
+    // Before, these went to the contact: the unknown variable as nothing, the broken braces as typed.
+    const bad = await one.edit({ subject: "Hi {{first_nme}}", body: "Hello {{bogus" });
+    expect(bad.status).toBe(422);
+    expect(fieldsOf(await errorOf(bad)).map(({ field, message }) => ({ field, message }))).toEqual([
+      { field: "subject", message: "Unknown variable {{first_nme}}" },
+      { field: "body", message: '"{{" at position 7 is not closed' },
+    ]);
+    expect((await ok(one.preview())).edited).toBeNull();
+    // One field at a time: the body edited, then the subject; the body's edit stays.
+    await ok(one.edit({ body: "Custom body for {{first_name}}" }));
+    await ok(one.edit({ subject: "Custom subject" }));
+    const both = await ok(one.preview());
+    expect(both.edited).toEqual({ subject: "Custom subject", body: "Custom body for {{first_name}}" });
+    // null gives back the step's own text for that field only.
+    await ok(one.edit({ subject: null }));
+    expect((await ok(one.preview())).edited).toEqual({ subject: null, body: "Custom body for {{first_name}}" });
+    await ok(one.edit({ subject: null, body: null }));
+    expect((await ok(one.preview())).edited).toBeNull();
+    await ok(one.edit({ body: "Last {{first_name}}" }));
+    await ok(one.sendNow());
+    await runUntil(now() + 1);
+    expect(w.calls).toHaveLength(1);
+    expect(w.calls[0]!.raw).toContain("Subject: Hi First0");
+    expect(w.calls[0]!.raw).toContain("Last First0");
+  });
+
   it("reschedule: a past instant or one outside the window is a 422 naming the field; inside it, the email goes then", async () => {
     const w = track(await world({ contacts: 1 }));
     const row = (await listed(w.api, { sequence_id: w.sequenceId })).scheduled[0]!;

@@ -477,6 +477,19 @@ const ContactParams = z.object({
   present_raw_address: str.optional(),
 });
 
+/**
+ * Apollo's clients send profile addresses with or without their scheme (linkedin.com/in/x): given none,
+ * https is meant. Any other scheme (javascript:, data:) is refused: the address becomes a link on screens.
+ */
+function linkedinUrl(v: string | undefined) {
+  const url = v?.trim();
+  if (!url) return undefined;
+  if (/^https?:\/\//i.test(url)) return url;
+  if (!/^[a-z][a-z0-9+.-]*:/i.test(url)) return `https://${url}`;
+  const message = "linkedin_url must be a web address (http:// or https://)";
+  throw new ApiError("validation_failed", message, { fields: [{ field: "linkedin_url", message }] });
+}
+
 function toInput(p: z.infer<typeof ContactParams>) {
   const email = p.email?.trim();
   if (email && !z.string().email().safeParse(email).success)
@@ -496,7 +509,7 @@ function toInput(p: z.infer<typeof ContactParams>) {
     list_names: p.label_names,
     stage_id: p.contact_stage_id,
     owner_id: p.owner_id,
-    linkedin_url: p.linkedin_url,
+    linkedin_url: linkedinUrl(p.linkedin_url),
     phone: p.direct_phone,
     city: p.present_raw_address,
   };

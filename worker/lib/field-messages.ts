@@ -41,14 +41,31 @@ const UNITS: [RegExp, string][] = [
   [/_days$/, "days"],
 ];
 
+/** mailbox → mailboxes, company → companies, list → lists. */
+const plural = (w: string) => (/(x|s|ch|sh)$/.test(w) ? `${w}es` : /[^aeiou]y$/.test(w) ? `${w.slice(0, -1)}ies` : `${w}s`);
+
 function words(name: string): string {
   if (LABELS[name]) return LABELS[name];
-  const base = name.replace(/_ids$/, "s").replace(/_id$/, "").replace(/_/g, " ").trim();
+  const base = name
+    .replace(/^(.*)_ids$/, (_, w: string) => plural(w))
+    .replace(/_id$/, "")
+    .replace(/_/g, " ")
+    .trim();
   return base
     .split(" ")
     .map((w) => WORDS[w.toLowerCase()] ?? w)
     .join(" ");
 }
+
+const WEEKDAYS: Record<number, string> = {
+  1: "Monday",
+  2: "Tuesday",
+  3: "Wednesday",
+  4: "Thursday",
+  5: "Friday",
+  6: "Saturday",
+  7: "Sunday",
+};
 
 const capital = (s: string) => (s ? s[0]!.toUpperCase() + s.slice(1) : s);
 
@@ -56,6 +73,13 @@ const capital = (s: string) => (s ? s[0]!.toUpperCase() + s.slice(1) : s);
 export function fieldLabel(path: readonly PropertyKey[]): string {
   const parts = path.map(String);
   if (!parts.length) return LABELS["(body)"]!;
+  // A schedule's windows are keyed by weekday (1 = Monday … 7 = Sunday), not listed: windows.1 → "Monday's windows".
+  const at = parts.indexOf("windows");
+  const day = at >= 0 ? WEEKDAYS[Number(parts[at + 1])] : undefined;
+  if (day) {
+    const item = parts[at + 2];
+    return `${day}'s windows${item !== undefined && /^\d+$/.test(item) ? ` (window ${Number(item) + 1})` : ""}`;
+  }
   const last = parts[parts.length - 1]!;
   if (/^\d+$/.test(last)) {
     const parent = parts

@@ -13,6 +13,26 @@ export const IdParam = z.object({
     .openapi({ param: { name: "id", in: "path" } }),
 });
 
+/** A day as YYYY-MM-DD that exists in the calendar (2026-02-30 and 2026-13-45 are refused, not stored to never match). */
+export const CalendarDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, "Use YYYY-MM-DD")
+  .refine((v) => {
+    const [y, m, d] = v.split("-").map(Number) as [number, number, number];
+    const t = new Date(Date.UTC(y, m - 1, d));
+    return y >= 1 && t.getUTCFullYear() === y && t.getUTCMonth() === m - 1 && t.getUTCDate() === d;
+  }, "Not a day in the calendar: use YYYY-MM-DD, such as 2026-12-25");
+
+/** An instant in milliseconds since the epoch, up to the year 2243 (a date every reader can show). */
+export const EpochMs = z.number().int().min(0).max(8_640_000_000_000).openapi({ description: "Epoch milliseconds" });
+
+/** A web address a screen may link to: http or https only (a javascript: or data: URL would run or load anything). */
+export const WebUrl = z
+  .string()
+  .url()
+  .max(500)
+  .refine((v) => /^https?:\/\//i.test(v), "Use a web address that starts with http:// or https://");
+
 export const Pagination = z.object({
   page: z.coerce.number().int().min(1).max(10_000).default(1),
   per_page: z.coerce.number().int().min(1).max(100).default(25),

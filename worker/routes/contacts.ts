@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { contacts } from "../db/schema";
 import { router } from "../lib/openapi";
-import { errorResponses, Id, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
+import { errorResponses, Id, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta, WebUrl } from "../lib/schemas";
 import {
   bulkContacts,
   contactSequences,
@@ -80,7 +80,7 @@ const ContactInput = z
     company: z.string().max(200).nullable(),
     domain: z.string().max(253).nullable(),
     phone: z.string().max(50).nullable(),
-    linkedin_url: z.string().url().max(500).nullable(),
+    linkedin_url: WebUrl.nullable(),
     city: z.string().max(100).nullable(),
     country: z.string().max(100).nullable(),
     time_zone: z.string().refine(isValidTimeZone, "Unknown IANA time zone").nullable(),

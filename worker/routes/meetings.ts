@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { ApiError, validationError } from "../lib/errors";
 import { router } from "../lib/openapi";
-import { errorResponses, Id, IdParam, json } from "../lib/schemas";
+import { EpochMs, errorResponses, Id, IdParam, json } from "../lib/schemas";
 import { SECRET_ANSWER } from "../middleware/idempotency";
 import {
   bookMeeting,
@@ -25,12 +25,7 @@ const Booked = z
 
 const BookMeeting = z
   .object({
-    booked_at: z
-      .number()
-      .int()
-      .min(0)
-      .optional()
-      .openapi({ description: "When the meeting was booked (ms since the epoch); now by default" }),
+    booked_at: EpochMs.optional().openapi({ description: "When the meeting was booked (ms since the epoch); now by default" }),
     event_id: z
       .string()
       .trim()
@@ -45,7 +40,7 @@ const WebhookBody = z
   .object({
     contact_id: Id.optional(),
     email: z.string().trim().email().max(320).optional(),
-    booked_at: z.number().int().min(0).optional(),
+    booked_at: EpochMs.optional(),
     event_id: z.string().trim().min(1).max(200).optional(),
   })
   .refine((b) => !!b.contact_id || !!b.email, { message: "Name the contact: contact_id or email", path: ["contact_id"] })

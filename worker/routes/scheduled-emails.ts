@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { router } from "../lib/openapi";
-import { errorResponses, json, jsonBody } from "../lib/schemas";
+import { EpochMs, errorResponses, json, jsonBody } from "../lib/schemas";
 import { actOnScheduledEmail, listScheduledEmails, previewScheduledEmail } from "../services/scheduled-emails";
 
 /**
@@ -139,7 +139,7 @@ export const scheduledEmailRoutes = router()
       path: "/scheduled-emails/{enrollment_id}/{step_id}",
       tags: ["Scheduled emails"],
       summary:
-        "Edit a scheduled email for this one contact ({{variables}} still fill in); null for both restores the step's own text. 409 once it was sent",
+        "Edit a scheduled email for this one contact ({{variables}} still fill in, and are checked as a step's are); a field left out keeps its edit, null restores the step's own text. 409 once it was sent",
       request: {
         params: Key,
         body: jsonBody(
@@ -159,8 +159,8 @@ export const scheduledEmailRoutes = router()
       return c.json(
         await actOnScheduledEmail(c.env, c.var.db, c.get("caller"), enrollment_id, step_id, {
           kind: "edit",
-          subject: b.subject ?? null,
-          body: b.body ?? null,
+          subject: b.subject,
+          body: b.body,
         }),
         200,
       );
@@ -204,7 +204,7 @@ export const scheduledEmailRoutes = router()
         "Send this email at a chosen instant (in the future and inside the sequence's sending window, else 422 naming the next opening) instead of its step's time",
       request: {
         params: Key,
-        body: jsonBody(z.object({ at: z.number().int().min(0).max(8_640_000_000_000).openapi({ description: "Epoch milliseconds" }) })),
+        body: jsonBody(z.object({ at: EpochMs })),
       },
       responses: actionResponses,
     }),

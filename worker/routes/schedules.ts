@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { now } from "../lib/clock";
 import { router } from "../lib/openapi";
-import { errorResponses, IdParam, json, jsonBody } from "../lib/schemas";
+import { CalendarDate, errorResponses, IdParam, json, jsonBody } from "../lib/schemas";
 import type { Caller } from "../env";
 import { scheduleAllows } from "../services/access";
 import { createSchedule, deleteSchedule, listSchedules, updateSchedule, type Schedule } from "../services/schedules";
@@ -44,10 +44,7 @@ const ScheduleInput = z
     name: z.string().trim().min(1).max(80),
     time_zone: z.string().refine(isValidTimeZone, "Unknown IANA time zone"),
     windows: Windows,
-    holidays: z
-      .array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "Use YYYY-MM-DD"))
-      .max(366)
-      .default([]),
+    holidays: z.array(CalendarDate).max(366).default([]),
     holiday_calendar: z.enum(HOLIDAY_CALENDARS).default("none"),
     use_contact_time_zone: z.boolean().default(false),
     is_default: z.boolean().default(false),

@@ -31,6 +31,9 @@ export const PeopleFilters = z
       .default("any")
       .openapi({ description: "Only people already saved as contacts, or only net-new ones" }),
   })
+  // A filter name we don't know is refused, not dropped: dropped, a misspelt filter would match everyone
+  // (a workflow or an add from a search would then add, and spend credits on, the whole database).
+  .strict()
   .openapi("PeopleFilters");
 
 export type PeopleFilters = z.infer<typeof PeopleFilters>;

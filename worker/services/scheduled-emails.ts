@@ -20,7 +20,7 @@ import { contactFor, mailboxFor, sequenceAllows, sequenceFor, visibleSequence } 
 import { auditEntry } from "./audit";
 import { explain } from "./enrollments";
 import { inWindow, nextWindowStart } from "./schedule-time";
-import { missingValues, type TemplateContext } from "./templates";
+import { missingValues, validateTemplate, type TemplateContext } from "./templates";
 
 /**
  * Scheduled emails: every automatic email not sent yet (the current email step of an open enrollment),
@@ -305,7 +305,7 @@ export async function previewScheduledEmail(env: Env, d: Db, caller: Caller, enr
 }
 
 export type ScheduledAction =
-  | { kind: "edit"; subject: string | null; body: string | null }
+  | { kind: "edit"; subject?: string | null; body?: string | null }
   | { kind: "send-now" }
   | { kind: "skip" }
   | { kind: "reschedule"; at: number };
@@ -331,11 +331,15 @@ export async function actOnScheduledEmail(env: Env, d: Db, caller: Caller, enrol
   const verbs = engine.sequence(env, seq.id, seq.teamId);
   let res: ScheduledActionResult;
   switch (action.kind) {
-    case "edit":
-      if (action.subject !== null && step.threadReply)
+    case "edit": {
+      if (action.subject != null && step.threadReply)
         throw refuse("subject", "This step replies in the same thread: its subject is the thread's, only the body can be edited");
+      // The same checks as a step's own text (unknown variables, broken braces): this text goes to the contact.
+      const problems = validateTemplate(action.subject ?? "", action.body ?? "");
+      if (problems.length) throw new ApiError("validation_failed", problems[0]!.message, { fields: problems });
       res = await verbs.editEmail(key, { subject: action.subject, body: action.body });
       break;
+    }
     case "send-now":
       res = await verbs.sendNow(key);
       break;

@@ -59,7 +59,8 @@ function ContactLinks(props: { c: NonNullable<Task["contact"]> }) {
           </a>
         )}
       </Show>
-      <Show when={props.c.linkedin_url}>
+      {/* Only a web address becomes a link (an older row could hold any text). */}
+      <Show when={/^https?:\/\//i.test(props.c.linkedin_url ?? "") && props.c.linkedin_url}>
         {(u) => (
           <a class="quick-link" href={u()} target="_blank" rel="noopener noreferrer" title="Open LinkedIn profile in a new tab">
             <Icon name="linkedin" size={13} /> LinkedIn

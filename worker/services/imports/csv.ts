@@ -11,6 +11,8 @@ import { ApiError } from "../../lib/errors";
 export const MAX_IMPORT_BYTES = 50 * 1024 * 1024;
 /** Most data rows (blank rows not counted) one file may hold. */
 export const MAX_IMPORT_ROWS = 100_000;
+/** Columns a file may have: each is mapped (or ignored) one by one, and a mapping lists every column. */
+export const MAX_IMPORT_COLUMNS = 500;
 /** Data rows per queue part: each part is a byte range of the stored file, read on its own. */
 export const PART_ROWS = 5000;
 /** Longest record (bytes) before the file is treated as not CSV. */
@@ -255,6 +257,13 @@ export async function scanCsv(
   }
   if (!rawHeaders) throw invalid("The file is empty", { fix: "Export the contacts again with a header row and at least one row" });
   if (rowCount === 0) throw invalid("The file has a header row but no contacts below it", { fix: "Add at least one row under the header" });
+  // (Assigned in the parser's callback, which TypeScript does not follow.)
+  const columns = (rawHeaders as string[]).length;
+  if (columns > MAX_IMPORT_COLUMNS)
+    throw invalid(`This file has ${columns.toLocaleString("en-US")} columns; a file can have at most ${MAX_IMPORT_COLUMNS}`, {
+      fix: "Delete the columns you don't need from the file (or check the delimiter) and upload it again",
+      columns,
+    });
   // The added line end is not in the stored file.
   for (const p of parts) p.to = Math.min(p.to, totalBytes + bomBytes);
   const encoding = choose.encoding ?? (validUtf8 ? "utf-8" : "windows-1252");

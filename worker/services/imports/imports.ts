@@ -9,7 +9,7 @@ import { ApiError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { importFor, listFor, teamUser, visibleImports } from "../access";
 import { ensureLists } from "../lists";
-import { decodeField, DELIMITERS, ENCODINGS, MAX_IMPORT_BYTES, scanCsv, type Delimiter, type Encoding } from "./csv";
+import { decodeField, DELIMITERS, ENCODINGS, MAX_IMPORT_BYTES, MAX_IMPORT_COLUMNS, scanCsv, type Delimiter, type Encoding } from "./csv";
 import {
   autoMap,
   cleanHeaders,
@@ -55,7 +55,7 @@ export const ImportPatch = z
   .object({
     mapping: z
       .array(z.enum(MAPPING_CHOICES).nullable())
-      .max(500)
+      .max(MAX_IMPORT_COLUMNS)
       .optional()
       .openapi({
         description: `Per column (in order): the contact field it fills, "${CUSTOM_FIELD}" to keep it on each contact as a custom field ({{custom.<key>}} in templates), or null to ignore it`,
