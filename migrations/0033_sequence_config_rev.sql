@@ -21,6 +21,10 @@ CREATE TRIGGER `deleted_steps_config_rev_insert` AFTER INSERT ON `deleted_steps`
 BEGIN
   UPDATE sequences SET config_rev = config_rev + 1 WHERE id = NEW.sequence_id;
 END;--> statement-breakpoint
+CREATE TRIGGER `deleted_steps_config_rev_update` AFTER UPDATE ON `deleted_steps`
+BEGIN
+  UPDATE sequences SET config_rev = config_rev + 1 WHERE id IN (OLD.sequence_id, NEW.sequence_id);
+END;--> statement-breakpoint
 CREATE TRIGGER `deleted_steps_config_rev_delete` AFTER DELETE ON `deleted_steps`
 BEGIN
   UPDATE sequences SET config_rev = config_rev + 1 WHERE id = OLD.sequence_id;
@@ -31,17 +35,25 @@ WHEN OLD.team_id IS NOT NEW.team_id OR OLD.owner_id IS NOT NEW.owner_id OR OLD.a
 BEGIN
   UPDATE sequences SET config_rev = config_rev + 1 WHERE id = NEW.id;
 END;--> statement-breakpoint
--- A schedule's change reaches every sequence of its team: the one using it, and those using the team's
--- default when it is (or stops being) the default. Schedules change rarely; the team's every sequence is simpler to get right.
+-- A schedule's change reaches the sequences that send by it: those naming it and, when it is or was the
+-- team's default, those on the default (schedule_id NULL). Only a change of a column the config reads
+-- (scheduleTupleSql) counts: a rename, or "unset the default" on a schedule that was not it, writes none.
 CREATE TRIGGER `schedules_config_rev_insert` AFTER INSERT ON `schedules`
 BEGIN
-  UPDATE sequences SET config_rev = config_rev + 1 WHERE team_id = NEW.team_id;
+  UPDATE sequences SET config_rev = config_rev + 1
+  WHERE team_id = NEW.team_id AND (schedule_id = NEW.id OR (schedule_id IS NULL AND NEW.is_default));
 END;--> statement-breakpoint
 CREATE TRIGGER `schedules_config_rev_update` AFTER UPDATE ON `schedules`
+WHEN OLD.team_id IS NOT NEW.team_id OR OLD.time_zone IS NOT NEW.time_zone OR OLD.windows IS NOT NEW.windows
+  OR OLD.holidays IS NOT NEW.holidays OR OLD.holiday_calendar IS NOT NEW.holiday_calendar
+  OR OLD.use_contact_time_zone IS NOT NEW.use_contact_time_zone OR OLD.is_default IS NOT NEW.is_default
 BEGIN
-  UPDATE sequences SET config_rev = config_rev + 1 WHERE team_id IN (OLD.team_id, NEW.team_id);
+  UPDATE sequences SET config_rev = config_rev + 1
+  WHERE team_id IN (OLD.team_id, NEW.team_id)
+    AND (schedule_id IN (OLD.id, NEW.id) OR (schedule_id IS NULL AND (OLD.is_default OR NEW.is_default)));
 END;--> statement-breakpoint
 CREATE TRIGGER `schedules_config_rev_delete` AFTER DELETE ON `schedules`
 BEGIN
-  UPDATE sequences SET config_rev = config_rev + 1 WHERE team_id = OLD.team_id;
+  UPDATE sequences SET config_rev = config_rev + 1
+  WHERE team_id = OLD.team_id AND (schedule_id = OLD.id OR (schedule_id IS NULL AND OLD.is_default));
 END;

@@ -1,6 +1,7 @@
 // Input an outside review found accepted and kept, though it could never work or would mislead: each is
 // now a 422 naming the field in words, and nothing is written.
 import { describe, expect, it } from "vitest";
+import { webAddress } from "../../worker/lib/schemas";
 import { MAX_IMPORT_COLUMNS } from "../../worker/services/imports/csv";
 import { as, client, env, errorOf, fieldsOf, login } from "../helpers";
 
@@ -41,6 +42,32 @@ describe("input checks", () => {
       (await as(s, "POST", "/api/contacts", { email: "li-ok@example.com", linkedin_url: "https://www.linkedin.com/in/ok" })).status,
     ).toBe(201);
     // Apollo's clients send it with or without its scheme: test/apollo/apollo.test.ts.
+  });
+
+  it("a web address from a CSV cell or an Apollo client: https when it has no scheme, none when it can't be a link", () => {
+    expect(
+      [
+        "linkedin.com/in/x",
+        "HTTP://www.linkedin.com/in/y",
+        "linkedin.com:443/in/z",
+        "javascript:alert(1)",
+        "data:text/html,x",
+        "ftp://x.org",
+        "mailto:x",
+        "  ",
+        "a b",
+      ].map(webAddress),
+    ).toEqual([
+      "https://linkedin.com/in/x",
+      "HTTP://www.linkedin.com/in/y",
+      "https://linkedin.com:443/in/z",
+      null,
+      null,
+      null,
+      null,
+      null,
+      null,
+    ]);
   });
 
   it("a meeting's time is one a date can hold", async () => {

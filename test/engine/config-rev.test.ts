@@ -74,18 +74,25 @@ describe("a sequence's config_rev", () => {
       await moves("a deleted step's place recorded", run("INSERT INTO deleted_steps VALUES ('ds-x', ?, ?, NULL, 1)", teamId, sequenceId)),
       await moves("the sequence turned off", run("UPDATE sequences SET active = 0 WHERE id = ?", sequenceId)),
       await moves("the sequence archived", run("UPDATE sequences SET archived_at = 5 WHERE id = ?", sequenceId)),
+      await moves("a team schedule's windows", run("UPDATE schedules SET windows = '{}' WHERE id = ?", scheduleId)),
       await moves("another schedule chosen", run("UPDATE sequences SET schedule_id = NULL WHERE id = ?", sequenceId)),
       await moves("another owner", run("UPDATE sequences SET owner_id = 'someone' WHERE id = ?", sequenceId)),
-      await moves("a team schedule's windows", run("UPDATE schedules SET windows = '{}' WHERE id = ?", scheduleId)),
       await moves("a team schedule made the default", run("UPDATE schedules SET is_default = 1 WHERE id = ?", scheduleId)),
-      await moves("a new team schedule", () => makeSchedule(teamId)),
       await moves("a team schedule deleted", run("DELETE FROM schedules WHERE id = ?", scheduleId)),
+      await moves(
+        "a new team schedule made the default",
+        run(
+          "INSERT INTO schedules (id, team_id, name, time_zone, windows, holidays, holiday_calendar, use_contact_time_zone, is_default, created_at) VALUES ('sc-new', ?, 'New', 'UTC', '{}', '[]', 'none', 0, 1, 0)",
+          teamId,
+        ),
+      ),
       // What the config does not read:
       await moves("the sequence renamed", run("UPDATE sequences SET name = 'Renamed', updated_at = 9 WHERE id = ?", sequenceId)),
       await moves("the sequence's settings", run(`UPDATE sequences SET settings = '{"x":1}' WHERE id = ?`, sequenceId)),
       await moves("the sequence turned off again", run("UPDATE sequences SET active = 0 WHERE id = ?", sequenceId)),
       await moves("a variant's text", run("UPDATE step_variants SET subject = 'New' WHERE step_id = ?", stepIds[0])),
       await moves("another team's schedule", () => makeSchedule(other.teamId)),
+      await moves("a new team schedule, not the default", () => makeSchedule(teamId)),
     ];
     expect(results).toEqual([
       ["a step's wait, through the API", true],
@@ -95,18 +102,68 @@ describe("a sequence's config_rev", () => {
       ["a deleted step's place recorded", true],
       ["the sequence turned off", true],
       ["the sequence archived", true],
+      ["a team schedule's windows", true],
       ["another schedule chosen", true],
       ["another owner", true],
-      ["a team schedule's windows", true],
       ["a team schedule made the default", true],
-      ["a new team schedule", true],
       ["a team schedule deleted", true],
+      ["a new team schedule made the default", true],
       ["the sequence renamed", false],
       ["the sequence's settings", false],
       ["the sequence turned off again", false],
       ["a variant's text", false],
       ["another team's schedule", false],
+      ["a new team schedule, not the default", false],
     ]);
+  });
+
+  it("a schedule's change moves only the sequences that send by it, and a rename or a default made elsewhere none", async () => {
+    const { teamId, userId } = await makeTeam();
+    const api = client(await sessionFor(teamId, userId)).api;
+    const schedules = [];
+    for (let i = 0; i < 5; i++) schedules.push(await makeSchedule(teamId));
+    const [a, b] = schedules as [string, string];
+    const onDefault: string[] = [];
+    const onA: string[] = [];
+    for (let i = 0; i < 10; i++) onDefault.push((await makeSequence(teamId, userId, [{ wait: 0 }], null)).sequenceId);
+    for (let i = 0; i < 10; i++) onA.push((await makeSequence(teamId, userId, [{ wait: 0 }], a)).sequenceId);
+    const revs = async () => Object.fromEntries(await Promise.all([...onDefault, ...onA].map(async (id) => [id, await rev(id)] as const)));
+    // How far each group's numbers moved, summed: a sequence moved twice counts twice.
+    const sum = (ids: string[], before: Record<string, number>, after: Record<string, number>) =>
+      ids.reduce((n, id) => n + after[id]! - before[id]!, 0);
+    const moved = (before: Record<string, number>, after: Record<string, number>) => [
+      sum(onDefault, before, after),
+      sum(onA, before, after),
+    ];
+    const patch = (id: string, json: Record<string, unknown>) => ok(api.schedules[":id"].$patch({ param: { id }, json }));
+    const counted = async (change: () => Promise<unknown>) => {
+      const before = await revs();
+      await change();
+      return moved(before, await revs());
+    };
+    // B made the default: each sequence on the default once; "unset the others" rewrites no schedule that
+    // wasn't the default (before: every schedule of the team, each moving every sequence on the default).
+    expect(await counted(() => patch(b, { is_default: true }))).toEqual([10, 0]);
+    // A renamed: nothing the config reads.
+    expect(await counted(() => patch(a, { name: "Renamed A" }))).toEqual([0, 0]);
+    // A's hours: the sequences naming A.
+    expect(await counted(() => patch(a, { windows: { "1": [["10:00", "12:00"]] } }))).toEqual([0, 10]);
+    // A made the default: the sequences on the default twice (B stops being it, A starts), A's own once
+    // (the trigger doesn't tell is_default apart from the columns their config reads).
+    expect(await counted(() => patch(a, { is_default: true }))).toEqual([20, 10]);
+  });
+
+  it("a write that changes nothing the config reads moves nothing: the same value again, a deleted step's place re-linked moves it", async () => {
+    const { teamId, userId } = await makeTeam();
+    const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }], null);
+    const before = await rev(sequenceId);
+    await env.DB.prepare("UPDATE sequences SET active = active, owner_id = owner_id WHERE id = ?").bind(sequenceId).run();
+    await env.DB.prepare("UPDATE schedules SET name = name || '' WHERE team_id = ?").bind(teamId).run();
+    expect(await rev(sequenceId)).toBe(before);
+    await env.DB.prepare("INSERT INTO deleted_steps VALUES ('ds-y', ?, ?, NULL, 1)").bind(teamId, sequenceId).run();
+    const inserted = await rev(sequenceId);
+    await env.DB.prepare("UPDATE deleted_steps SET next_step_id = 'other' WHERE id = 'ds-y'").run();
+    expect(await rev(sequenceId)).toBeGreaterThan(inserted);
   });
 
   describe("reports from a mailbox", () => {

@@ -2,6 +2,7 @@ import { Hono, type Context } from "hono";
 import { z } from "zod";
 import type { AppEnv, Caller } from "../env";
 import { ApiError, validationError } from "../lib/errors";
+import { webAddress } from "../lib/schemas";
 import { requireMasterKey } from "../middleware/auth";
 import { idempotencyScope } from "../middleware/idempotency";
 import { canSeeAllSequences, jobFor } from "../services/access";
@@ -477,15 +478,11 @@ const ContactParams = z.object({
   present_raw_address: str.optional(),
 });
 
-/**
- * Apollo's clients send profile addresses with or without their scheme (linkedin.com/in/x): given none,
- * https is meant. Any other scheme (javascript:, data:) is refused: the address becomes a link on screens.
- */
+/** Apollo's clients send profile addresses with or without their scheme; one that can't be a web address is refused (it becomes a link on screens). */
 function linkedinUrl(v: string | undefined) {
-  const url = v?.trim();
-  if (!url) return undefined;
-  if (/^https?:\/\//i.test(url)) return url;
-  if (!/^[a-z][a-z0-9+.-]*:/i.test(url)) return `https://${url}`;
+  if (!v?.trim()) return undefined;
+  const url = webAddress(v);
+  if (url) return url;
   const message = "linkedin_url must be a web address (http:// or https://)";
   throw new ApiError("validation_failed", message, { fields: [{ field: "linkedin_url", message }] });
 }

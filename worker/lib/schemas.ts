@@ -33,6 +33,21 @@ export const WebUrl = z
   .max(500)
   .refine((v) => /^https?:\/\//i.test(v), "Use a web address that starts with http:// or https://");
 
+/**
+ * A web address as other sources give it (a CSV cell, Apollo's clients): without its scheme
+ * (linkedin.com/in/x) https is meant; null when it can't be one WebUrl takes (another scheme, not a URL).
+ */
+export function webAddress(text: string | null | undefined): string | null {
+  const v = text?.trim();
+  if (!v) return null;
+  const url = /^https?:\/\//i.test(v)
+    ? v
+    : /^[a-z][a-z0-9+.-]*:\/\//i.test(v) || /^(javascript|data|vbscript|file):/i.test(v)
+      ? null
+      : `https://${v}`;
+  return url && WebUrl.safeParse(url).success ? url : null;
+}
+
 export const Pagination = z.object({
   page: z.coerce.number().int().min(1).max(10_000).default(1),
   per_page: z.coerce.number().int().min(1).max(100).default(25),

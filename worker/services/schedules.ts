@@ -49,8 +49,12 @@ async function checkName(d: Db, teamId: string, name: string, exceptId?: string)
     });
 }
 
-/** One default per team: making one the default unsets the others (in the same batch). */
-const unsetDefault = (d: Db, teamId: string) => d.update(schedules).set({ isDefault: false }).where(eq(schedules.teamId, teamId));
+/** One default per team: making one the default unsets the other (in the same batch; only the row that is it, so no other is rewritten). */
+const unsetDefault = (d: Db, teamId: string) =>
+  d
+    .update(schedules)
+    .set({ isDefault: false })
+    .where(and(eq(schedules.teamId, teamId), eq(schedules.isDefault, true)));
 
 export async function listSchedules(d: Db, caller: Caller): Promise<{ schedule: Schedule; sequences: number }[]> {
   const rows = await d

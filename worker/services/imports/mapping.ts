@@ -2,6 +2,7 @@
 // normalized name against a list of common synonyms (Apollo, HubSpot, Salesforce, LinkedIn exports).
 
 import { isValidTimeZone } from "../schedule-time";
+import { webAddress } from "../../lib/schemas";
 
 /** The contact fields a column can fill, in words, with the header names that match them. */
 export const IMPORT_FIELDS = {
@@ -221,7 +222,8 @@ export function mapRow(cells: string[], headers: string[], m: Mapping): { row: M
       domain: website ? hostOf(website) : rawEmail ? rawEmail.split("@")[1]!.toLowerCase() : null,
       title: get("title").slice(0, 300) || null,
       phone: get("phone").slice(0, 60) || null,
-      linkedin_url: get("linkedin_url").slice(0, 500) || null,
+      // A link on screens: http(s) only, https when the cell has no scheme; anything else is left out.
+      linkedin_url: webAddress(get("linkedin_url")),
       industry: get("industry").slice(0, 200) || null,
       city: get("city").slice(0, 200) || null,
       country: get("country").slice(0, 200) || null,
