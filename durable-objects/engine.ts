@@ -44,8 +44,7 @@ function sequenceVerbs(env: Env, sequenceId: string, teamId: string) {
   return {
     /** Enroll validated contacts (invariant 1: at most once at a time). */
     enroll: (items: EnrollItem[]) => stub.enroll(sequenceId, teamId, items),
-    /** Outcomes of steps (from a mailbox or a task). */
-    /** `configRev`: the sequence's config_rev as D1 answered it just now, when the caller read it (SequenceDO.config). */
+    /** Outcomes of steps (from a mailbox or a task); `configRev`: the sequence's config_rev as D1 answered it just now, if read (SequenceDO.config). */
     stepsDone: (results: StepResult[], configRev?: number) => stub.stepsDone(sequenceId, teamId, results, configRev),
     /** Invariant 11: may these steps go out now? */
     claim: (items: Key[]) => stub.claim(sequenceId, teamId, items),
