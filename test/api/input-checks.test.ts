@@ -1,7 +1,7 @@
 // Input an outside review found accepted and kept, though it could never work or would mislead: each is
 // now a 422 naming the field in words, and nothing is written.
 import { describe, expect, it } from "vitest";
-import { webAddress } from "../../worker/lib/schemas";
+import { webAddress } from "../../worker/lib/web-address";
 import { MAX_IMPORT_COLUMNS } from "../../worker/services/imports/csv";
 import { as, client, env, errorOf, fieldsOf, login } from "../helpers";
 

@@ -2,7 +2,7 @@ import { Hono, type Context } from "hono";
 import { z } from "zod";
 import type { AppEnv, Caller } from "../env";
 import { ApiError, validationError } from "../lib/errors";
-import { webAddress } from "../lib/schemas";
+import { webAddress } from "../lib/web-address";
 import { requireMasterKey } from "../middleware/auth";
 import { idempotencyScope } from "../middleware/idempotency";
 import { canSeeAllSequences, jobFor } from "../services/access";

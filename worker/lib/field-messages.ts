@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { WEEKDAYS } from "./weekdays";
 
 /**
  * How a failing field reads to a person. zod's own wording ("Too small: expected string to have
@@ -57,16 +58,6 @@ function words(name: string): string {
     .join(" ");
 }
 
-const WEEKDAYS: Record<number, string> = {
-  1: "Monday",
-  2: "Tuesday",
-  3: "Wednesday",
-  4: "Thursday",
-  5: "Friday",
-  6: "Saturday",
-  7: "Sunday",
-};
-
 const capital = (s: string) => (s ? s[0]!.toUpperCase() + s.slice(1) : s);
 
 /** The field a path names, in plain words: `smtp.host` → "SMTP host", `variants.1.subject` → "Subject (variant 2)", `holidays.3` → "Holidays (item 4)". */
@@ -75,7 +66,7 @@ export function fieldLabel(path: readonly PropertyKey[]): string {
   if (!parts.length) return LABELS["(body)"]!;
   // A schedule's windows are keyed by weekday (1 = Monday … 7 = Sunday), not listed: windows.1 → "Monday's windows".
   const at = parts.indexOf("windows");
-  const day = at >= 0 ? WEEKDAYS[Number(parts[at + 1])] : undefined;
+  const day = at >= 0 && /^[1-7]$/.test(parts[at + 1] ?? "") ? WEEKDAYS[Number(parts[at + 1]) - 1] : undefined;
   if (day) {
     const item = parts[at + 2];
     return `${day}'s windows${item !== undefined && /^\d+$/.test(item) ? ` (window ${Number(item) + 1})` : ""}`;

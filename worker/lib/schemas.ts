@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { ERROR_CODES, type ErrorCode } from "./errors";
+import { isWebAddress, MAX_WEB_ADDRESS } from "./web-address";
 
 /** Shared request and response schemas: the one contract for the worker, the OpenAPI document and the SPA. */
 
@@ -26,27 +27,8 @@ export const CalendarDate = z
 /** An instant in milliseconds since the epoch, up to the year 2243 (a date every reader can show). */
 export const EpochMs = z.number().int().min(0).max(8_640_000_000_000).openapi({ description: "Epoch milliseconds" });
 
-/** A web address a screen may link to: http or https only (a javascript: or data: URL would run or load anything). */
-export const WebUrl = z
-  .string()
-  .url()
-  .max(500)
-  .refine((v) => /^https?:\/\//i.test(v), "Use a web address that starts with http:// or https://");
-
-/**
- * A web address as other sources give it (a CSV cell, Apollo's clients): without its scheme
- * (linkedin.com/in/x) https is meant; null when it can't be one WebUrl takes (another scheme, not a URL).
- */
-export function webAddress(text: string | null | undefined): string | null {
-  const v = text?.trim();
-  if (!v) return null;
-  const url = /^https?:\/\//i.test(v)
-    ? v
-    : /^[a-z][a-z0-9+.-]*:\/\//i.test(v) || /^(javascript|data|vbscript|file):/i.test(v)
-      ? null
-      : `https://${v}`;
-  return url && WebUrl.safeParse(url).success ? url : null;
-}
+/** A web address a screen may link to (lib/web-address.ts). */
+export const WebUrl = z.string().url().max(MAX_WEB_ADDRESS).refine(isWebAddress, "Use a web address that starts with http:// or https://");
 
 export const Pagination = z.object({
   page: z.coerce.number().int().min(1).max(10_000).default(1),

@@ -1,4 +1,5 @@
 import { IANAZone } from "luxon";
+import { WEEKDAYS } from "../lib/weekdays";
 
 /**
  * Sending windows in IANA time zones (invariant 7: no email outside the window, enforced where
@@ -23,7 +24,6 @@ const MIN = 60_000;
 const DAY = 86_400_000;
 /** How far ahead `nextWindowStart` looks before concluding there is no window at all. */
 const HORIZON_DAYS = 400;
-const WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 
 // ---------- civil dates as day numbers (days since 1970-01-01) ----------
 

@@ -13,6 +13,7 @@ import { formatDay, formatFull, formatNumber, formatRelative } from "../format";
 import { finishTaskAction, getTasks, logCallAction } from "../queries/tasks";
 import "./Tasks.css";
 import { usePageTitle } from "../title";
+import { isWebAddress } from "../../../worker/lib/web-address";
 
 const VIEWS: { id: Exclude<TaskView, "open">; label: string }[] = [
   { id: "due_today", label: "Due today" },
@@ -60,7 +61,7 @@ function ContactLinks(props: { c: NonNullable<Task["contact"]> }) {
         )}
       </Show>
       {/* Only a web address becomes a link (an older row could hold any text). */}
-      <Show when={/^https?:\/\//i.test(props.c.linkedin_url ?? "") && props.c.linkedin_url}>
+      <Show when={isWebAddress(props.c.linkedin_url ?? "") && props.c.linkedin_url}>
         {(u) => (
           <a class="quick-link" href={u()} target="_blank" rel="noopener noreferrer" title="Open LinkedIn profile in a new tab">
             <Icon name="linkedin" size={13} /> LinkedIn

@@ -2,7 +2,7 @@
 // normalized name against a list of common synonyms (Apollo, HubSpot, Salesforce, LinkedIn exports).
 
 import { isValidTimeZone } from "../schedule-time";
-import { webAddress } from "../../lib/schemas";
+import { webAddress } from "../../lib/web-address";
 
 /** The contact fields a column can fill, in words, with the header names that match them. */
 export const IMPORT_FIELDS = {
