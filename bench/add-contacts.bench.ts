@@ -158,7 +158,7 @@ for (const size of [10_000, 100_000].map((n) => Math.max(100, Math.round(n * sca
       if (Date.now() - h0 > 600_000) throw new Error("the first steps were not handed over within 10 minutes");
       await new Promise((r) => setTimeout(r, 50));
     }
-    await cpuMark({ stop: `handover_${size}`, count: Math.max(1, leftAtJobEnd), per: "contact" });
+    await cpuMark({ stop: `handover_${size}`, count: leftAtJobEnd, per: "contact" });
     report(`enroll_${size}_handover_left_at_job_end`, leftAtJobEnd, "contacts");
     report(`enroll_${size}_handover_after_job`, (Date.now() - h0) / 1000, "s");
     if (done.enrolled !== size - Math.ceil(size / 10))

@@ -148,7 +148,8 @@ for (const file of files) {
         });
       const used = cpu - cpuAtStart;
       console.log(`bench ${m[2]}_cpu_time: ${(used / 1000).toFixed(1)} s`);
-      console.log(`bench ${m[2]}_cpu_ms_per_${m[4] ?? "email"}: ${(used / Math.max(1, Number(m[3]))).toFixed(3)} ms`);
+      // A phase with nothing to count (no first steps left to hand over) has no per-item figure.
+      if (Number(m[3]) > 0) console.log(`bench ${m[2]}_cpu_ms_per_${m[4] ?? "email"}: ${(used / Number(m[3])).toFixed(3)} ms`);
     }
   };
   // A bench prints `bench-heap-snapshot: <label>` where a heap snapshot would tell what holds memory;
