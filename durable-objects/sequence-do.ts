@@ -18,7 +18,7 @@ import {
   type StepResult,
 } from "./engine-types";
 import { blockingReason, loadContactStates, type ContactState } from "./eligibility";
-import { MIRROR_MAX_CHARS, readMirrorPage, writeMirrorPage, type MirrorPage } from "./enrollment-mirror";
+import { MIRROR_MAX_CHARS, readMirrorPage, writeMirrorPage } from "./enrollment-mirror";
 import { deleteMeta, migrate, patchRow, readMeta, writeMeta } from "./object-storage";
 import {
   isEmailStep,
@@ -600,10 +600,9 @@ export class SequenceDO extends DurableObject<Env> {
     this.ctx.storage.transactionSync(() => {
       for (const r of this.advanceAll(cfg, results)) this.applyResult(cfg, r);
     });
-    const first = this.firstPage();
     // The alarm first: armed in the same write of this object's storage as the changes, before D1 is called.
     await this.rearm();
-    await this.flush(cfg.teamId, sequenceId, first);
+    await this.flush(cfg.teamId, sequenceId);
   }
 
   /**
@@ -1569,15 +1568,13 @@ export class SequenceDO extends DurableObject<Env> {
     handOver: HandOver | null,
   ) {
     const { teamId, id: sequenceId } = cfg;
-    // Called right after the transaction that handed the steps over (processDue, enroll).
-    const first = this.firstPage();
     // The alarm covers the check timers before anything leaves this object: a restart from here on
     // is repaired by the reconciler. Hand-offs are idempotent on (enrollment, step): if this alarm
     // runs again after a crash, the mailbox and the task table ignore the repeat.
     await this.rearm();
     // D1 gets the hand-overs while the mailboxes take their emails (the rows stay to mirror until D1
     // has them; D1 and the mailboxes do not wait on each other).
-    const mirrored = this.flush(teamId, sequenceId, first);
+    const mirrored = this.flush(teamId, sequenceId);
     mirrored.catch(() => {}); // awaited below; a failure reaches the caller from there
     if (tasks.length) await createTasks(this.d, tasks);
     // The mailboxes are separate objects: they take their emails at the same time, then the reconciler
@@ -1875,40 +1872,21 @@ export class SequenceDO extends DurableObject<Env> {
    * so once D1 has the page, `mirrored` moves up to it: a row changed again while D1 was being written
    * has a newer revision and goes next time, and a crash before the move sends the page again.
    */
-  private async flush(teamId: string, sequenceId: string, first?: FirstPage | null): Promise<void> {
+  private async flush(teamId: string, sequenceId: string): Promise<void> {
     // One mirror writer at a time, so pages reach D1 in revision order: a call arriving while another
     // call's pages are on their way waits for them, then sends what is left.
     while (this.flushing) await this.flushing.catch(() => {});
     if (this.rev <= this.mirrored) return;
-    this.flushing = this.flushPages(teamId, sequenceId, first).finally(() => (this.flushing = null));
+    this.flushing = this.flushPages(teamId, sequenceId).finally(() => (this.flushing = null));
     return this.flushing;
   }
 
-  /**
-   * The next page to mirror, read by a caller in the same turn as the transaction that changed its rows,
-   * before it awaits anything (the alarm's re-arming): read after the storage has committed, the same
-   * rows cost more (the sending bench at full size, CPU profile: the mirror's reads 22–23 s → 13.8 s of
-   * about 250 s). Only storage calls are awaited before the flush, and those let no other call in, so the
-   * page is what a read at the flush would find; flushPages still uses it only if nothing was mirrored in
-   * between (same `after`), and a row changed since has a later revision and goes in the next page.
-   */
-  private firstPage(): FirstPage | null {
-    if (this.flushing || this.rev <= this.mirrored) return null;
-    const page = this.readPage(this.mirrored);
-    return page && { after: this.mirrored, page };
-  }
-
-  private readPage(after: number): MirrorPage | null {
-    const page = readMirrorPage(this.sql, after, FLUSH_ROWS);
-    return page && page.json.length > MIRROR_MAX_CHARS ? readMirrorPage(this.sql, after, FLUSH_ROWS_LONG) : page;
-  }
-
-  private async flushPages(teamId: string, sequenceId: string, first?: FirstPage | null) {
+  private async flushPages(teamId: string, sequenceId: string) {
     while (this.rev > this.mirrored) {
       const after = this.mirrored;
       const last = this.rev;
-      const page = first?.after === after ? first.page : this.readPage(after);
-      first = null;
+      let page = readMirrorPage(this.sql, after, FLUSH_ROWS);
+      if (page && page.json.length > MIRROR_MAX_CHARS) page = readMirrorPage(this.sql, after, FLUSH_ROWS_LONG);
       if (!page) {
         // The revisions above `after` went with transactions that were rolled back: no row has them.
         this.mirrored = Math.max(this.mirrored, last);
@@ -1937,12 +1915,6 @@ export class SequenceDO extends DurableObject<Env> {
         .toArray()[0]?.at ?? null;
     await armAlarm(this.ctx.storage, "sequence", this.meta("sequence_id") ?? "", next);
   }
-}
-
-/** A page to mirror read ahead of flushing (SequenceDO.firstPage), with the revision it was read after. */
-interface FirstPage {
-  after: number;
-  page: MirrorPage;
 }
 
 /** States (and step outcomes) in which an email went out or may have: an action on it comes too late. */

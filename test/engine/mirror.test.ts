@@ -116,36 +116,4 @@ describe("the enrollments mirror", () => {
       ["s-2", "active", "waiting_for_step"],
     ]);
   });
-  it("a report's page is read in the turn that changed its rows, and reports arriving together all reach D1", async () => {
-    const x = await addContactsSetup({ steps: [{ wait: 1, unit: "minutes" }, { wait: 2 }] });
-    const contacts = await makeContacts(x.teamId, 6);
-    const seq = engine.sequence(env, x.sequenceId, x.teamId);
-    await seq.enroll(
-      contacts.map((c, i) => ({ enrollmentId: `r-${i}`, contactId: c, mailboxId: x.mailboxIds[0]!, score: 1, timeZone: null })),
-    );
-    setClock(now() + 2 * 60_000);
-    await runDurableObjectAlarm(sequenceStub(env, x.sequenceId));
-    const ran: string[] = [];
-    const restore = await watchStatements((q) => ran.push(oneLine(q)));
-    const at = now();
-    const report = (ids: string[]) =>
-      seq.stepsDone(ids.map((enrollmentId) => ({ enrollmentId, stepId: x.stepIds[0]!, outcome: "sent" as const, at })));
-    try {
-      // Two mailboxes' reports at once: the second arrives while the first's page is on its way to D1.
-      await Promise.all([report(["r-0", "r-1", "r-2"]), report(["r-3", "r-4", "r-5"])]);
-    } finally {
-      restore();
-    }
-    // The first report's page is read before the alarm is re-armed (the turn of its transaction, while the
-    // rows are in SQLite's page cache), not after.
-    const order = ran.flatMap((q) => (q.includes("json_group_array") ? ["read page"] : q.startsWith("SELECT min(at)") ? ["arm"] : []));
-    expect(order.slice(0, 2)).toEqual(["read page", "arm"]);
-    const inside = await sequenceStub(env, x.sequenceId).inspect();
-    expect(inside.enrollments.map((e) => [e.id, e.step_pos, (e as unknown as { dirty: number }).dirty])).toEqual(
-      ["r-0", "r-1", "r-2", "r-3", "r-4", "r-5"].map((id) => [id, 2, 0]),
-    );
-    expect((await d1Rows(x.sequenceId)).map((r) => [r.id, r.current_step, r.reason])).toEqual(
-      ["r-0", "r-1", "r-2", "r-3", "r-4", "r-5"].map((id) => [id, 2, "waiting_for_step"]),
-    );
-  });
 });
