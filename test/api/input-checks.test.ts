@@ -108,6 +108,28 @@ describe("input checks", () => {
     });
   });
 
+  it("a score range that holds no score is refused wherever people are searched, not answered with no one", async () => {
+    const s = await login("admin@demo.test");
+    const refused = { field: "score_min", label: "Lowest score", message: "The lowest score can't be above the highest score" };
+    const search = await as(s, "POST", "/api/people/search", { score_min: 80, score_max: 20 });
+    expect(await problems(search)).toEqual({ status: 422, fields: [refused] });
+    const workflows = async () => (await env.DB.prepare("SELECT count(*) AS n FROM workflows").first<{ n: number }>())!.n;
+    const before = await workflows();
+    const workflow = await as(s, "POST", "/api/workflows", {
+      name: "Empty range",
+      sequence_id: "0a0000000000000000000001",
+      filters: { titles: ["CEO"], score_min: 90, score_max: 10 },
+    });
+    expect(await problems(workflow)).toEqual({ status: 422, fields: [{ ...refused, field: "filters.score_min" }] });
+    expect(await workflows()).toBe(before);
+    const add = await as(s, "POST", "/api/sequences/0a0000000000000000000001/add-contacts/preview", {
+      source: { search: { score_min: 51, score_max: 50 } },
+    });
+    expect((await problems(add)).fields).toEqual([expect.objectContaining({ field: "source.search.score_min", message: refused.message })]);
+    // A range of one score is a range.
+    expect((await as(s, "POST", "/api/people/search", { score_min: 50, score_max: 50 })).status).toBe(200);
+  });
+
   it("field labels read as words: plurals, and a schedule's windows by weekday", async () => {
     const s = await login("admin@demo.test");
     const six = [

@@ -88,4 +88,27 @@ describe("People page", () => {
     await page.waitForURL(/\/contacts\?list_id=/);
     await page.waitForFunction(() => document.querySelectorAll('[data-testid="contacts-table"] tbody tr').length === 3);
   });
+
+  it("a score range whose Min is above its Max says so at the fields, instead of searching or showing old results", async () => {
+    await page.goto(`${baseUrl}/people`);
+    const total = page.getByTestId("people-total");
+    await total.waitFor();
+    await page.locator("summary", { hasText: "Prospect score" }).click();
+    await page.getByLabel("Min", { exact: true }).fill("80");
+    await page.getByLabel("Min", { exact: true }).press("Tab");
+    await page.getByLabel("Max", { exact: true }).fill("20");
+    await page.getByLabel("Max", { exact: true }).press("Tab");
+    const alert = page.locator("#filter-score-range-error");
+    await alert.waitFor();
+    assert.equal((await alert.textContent())?.trim(), "Min can't be above Max: no score is in this range.");
+    assert.equal(await page.getByLabel("Min", { exact: true }).getAttribute("aria-invalid"), "true");
+    await page.getByText("Nobody can match this score range").waitFor();
+    assert.equal(await page.getByTestId("people-table").count(), 0);
+    // Raised above the Min, the range searches again.
+    await page.getByLabel("Max", { exact: true }).fill("90");
+    await page.getByLabel("Max", { exact: true }).press("Tab");
+    await total.waitFor();
+    await alert.waitFor({ state: "detached" });
+    assert.ok((await number(total)) > 0);
+  });
 });

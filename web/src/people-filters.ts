@@ -68,6 +68,16 @@ export function toApiFilters(f: Filters): PeopleFilters {
   return out;
 }
 
+/**
+ * Why the score range can match no one (its Min above its Max), else null. The API refuses such a
+ * range (422): the screens say so at the fields instead of searching.
+ */
+export function scoreRangeProblem(f: Pick<Filters, "score_min" | "score_max">): string | null {
+  return f.score_min !== null && f.score_max !== null && f.score_min > f.score_max
+    ? "Min can't be above Max: no score is in this range."
+    : null;
+}
+
 /** How many filters are set (the keyword box not counted): shown on the "Clear filters" button. */
 export function activeFilterCount(f: Filters) {
   return (

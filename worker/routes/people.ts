@@ -28,7 +28,8 @@ const PersonSchema = z
   })
   .openapi("Person");
 
-export const PeopleSearchBody = PeopleFilters.extend({
+// safeExtend keeps PeopleFilters' own checks (its score range).
+export const PeopleSearchBody = PeopleFilters.safeExtend({
   sort: z.enum(PEOPLE_SORTS).default("score"),
   page: z.number().int().min(1).max(500).default(1),
   per_page: z.number().int().min(1).max(100).default(25),

@@ -34,6 +34,12 @@ export const PeopleFilters = z
   // A filter name we don't know is refused, not dropped: dropped, a misspelt filter would match everyone
   // (a workflow or an add from a search would then add, and spend credits on, the whole database).
   .strict()
+  // A range that can hold no score matches no one: say so rather than answer an empty search (or a
+  // workflow that never adds anybody).
+  .refine((f) => f.score_min === undefined || f.score_max === undefined || f.score_min <= f.score_max, {
+    message: "The lowest score can't be above the highest score",
+    path: ["score_min"],
+  })
   .openapi("PeopleFilters");
 
 export type PeopleFilters = z.infer<typeof PeopleFilters>;

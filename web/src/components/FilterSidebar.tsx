@@ -4,7 +4,8 @@ import { Icon } from "./Icon";
 import { TagInput } from "./TagInput";
 import { formatNumber } from "../format";
 import { getPeopleFacets } from "../queries/people";
-import { activeFilterCount, EMPLOYEE_RANGES, emptyFilters, facetLabel, type Filters } from "../people-filters";
+import { FieldError } from "./FieldError";
+import { activeFilterCount, EMPLOYEE_RANGES, emptyFilters, facetLabel, scoreRangeProblem, type Filters } from "../people-filters";
 import "./FilterSidebar.css";
 
 const EMAIL_STATUS_VALUES: readonly string[] = ["verified", "unverified", "guessed", "unavailable"] satisfies EmailStatusValue[];
@@ -224,6 +225,8 @@ export function FilterSidebar(props: { filters: Filters; onChange: (patch: Parti
               max={100}
               placeholder="0"
               value={f().score_min ?? ""}
+              aria-invalid={scoreRangeProblem(f()) ? "true" : undefined}
+              aria-describedby="filter-score-range-error"
               onChange={(e) => set("score_min", scoreValue(e.currentTarget.value))}
             />
           </div>
@@ -241,10 +244,13 @@ export function FilterSidebar(props: { filters: Filters; onChange: (patch: Parti
               max={100}
               placeholder="100"
               value={f().score_max ?? ""}
+              aria-invalid={scoreRangeProblem(f()) ? "true" : undefined}
+              aria-describedby="filter-score-range-error"
               onChange={(e) => set("score_max", scoreValue(e.currentTarget.value))}
             />
           </div>
         </div>
+        <FieldError id="filter-score-range-error" message={scoreRangeProblem(f()) ?? undefined} />
         <p class="field-help">0–100: how well the person fits your ideal customer.</p>
       </Section>
     </aside>

@@ -12,7 +12,7 @@ import { Claim, FormProblems } from "../../forms";
 import { formatNumber } from "../../format";
 import { FilterSidebar } from "../../components/FilterSidebar";
 import { createLiveFetch } from "../../live";
-import { emptyFilters, toApiFilters, type Filters } from "../../people-filters";
+import { emptyFilters, scoreRangeProblem, toApiFilters, type Filters } from "../../people-filters";
 import { getContactStages } from "../../queries/contacts";
 import { getMailboxes } from "../../queries/mailboxes";
 import { getSequences } from "../../queries/sequences";
@@ -86,8 +86,10 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
     const { saved: _, ...rest } = toApiFilters(filters);
     return rest;
   };
+  // A score range that holds no score is said at its fields (FilterSidebar): nothing is counted, nothing saved.
+  const emptyRange = () => scoreRangeProblem(filters);
   const count = createLiveFetch(
-    () => ({ ...apiFilters(), saved: "net_new" as const, page: 1, per_page: 1 }),
+    () => (emptyRange() ? null : { ...apiFilters(), saved: "net_new" as const, page: 1, per_page: 1 }),
     (body) => searchPeople(body),
     250,
   );
@@ -101,6 +103,8 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
     const n = maxPerRun();
     if (!Number.isInteger(n) || n < 1 || n > MAX_PER_RUN) e.max_per_run = `A whole number from 1 to ${formatNumber(MAX_PER_RUN)}.`;
     if (onChange() && !form.on.length) e.trigger = "Pick at least one change it runs on.";
+    const range = emptyRange();
+    if (range) e.filters = `Prospect score: ${range}`;
     return e;
   };
 
@@ -311,27 +315,32 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
               />
               <div class="wf-match" aria-live="polite" data-testid="wf-match">
                 <Show
-                  when={matching() !== undefined}
-                  fallback={
-                    <Show when={count.error()} fallback={<Spinner label="Counting matching people…" />}>
-                      <span class="text-danger small">Couldn't count matching people.</span>
-                    </Show>
-                  }
+                  when={!emptyRange()}
+                  fallback={<span class="text-danger small">Runs would add nobody: the score's Min is above its Max.</span>}
                 >
-                  <span class="wf-match-count tabular" data-testid="wf-match-count">
-                    {formatNumber(matching()!)}
-                  </span>
-                  <span>
-                    net-new {matching() === 1 ? "person matches" : "people match"} right now.
-                    <Show when={matching()! > 0 && Number.isInteger(maxPerRun()) && maxPerRun() > 0}>
-                      <span class="muted"> The next run adds up to {formatNumber(Math.min(matching()!, maxPerRun()))}.</span>
+                  <Show
+                    when={matching() !== undefined}
+                    fallback={
+                      <Show when={count.error()} fallback={<Spinner label="Counting matching people…" />}>
+                        <span class="text-danger small">Couldn't count matching people.</span>
+                      </Show>
+                    }
+                  >
+                    <span class="wf-match-count tabular" data-testid="wf-match-count">
+                      {formatNumber(matching()!)}
+                    </span>
+                    <span>
+                      net-new {matching() === 1 ? "person matches" : "people match"} right now.
+                      <Show when={matching()! > 0 && Number.isInteger(maxPerRun()) && maxPerRun() > 0}>
+                        <span class="muted"> The next run adds up to {formatNumber(Math.min(matching()!, maxPerRun()))}.</span>
+                      </Show>
+                      <Show when={matching() === 0}>
+                        <span class="muted"> Runs would add nobody; broaden the filters.</span>
+                      </Show>
+                    </span>
+                    <Show when={count.loading()}>
+                      <span class="spinner spinner-sm" aria-hidden="true" />
                     </Show>
-                    <Show when={matching() === 0}>
-                      <span class="muted"> Runs would add nobody; broaden the filters.</span>
-                    </Show>
-                  </span>
-                  <Show when={count.loading()}>
-                    <span class="spinner spinner-sm" aria-hidden="true" />
                   </Show>
                 </Show>
               </div>
@@ -527,6 +536,7 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
           </div>
         </Card>
 
+        <FieldError id="wf-filters-error" message={err("filters")} />
         <FormProblems form={apiErrors} />
         <div class="wf-form-actions">
           <A href={init ? `/workflows/${init.id}` : "/workflows"} class="btn btn-secondary">
