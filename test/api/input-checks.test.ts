@@ -122,10 +122,28 @@ describe("input checks", () => {
     });
     expect(await problems(workflow)).toEqual({ status: 422, fields: [{ ...refused, field: "filters.score_min" }] });
     expect(await workflows()).toBe(before);
+    const made = await as(s, "POST", "/api/workflows", {
+      name: "A real range",
+      sequence_id: "0a0000000000000000000001",
+      filters: { titles: ["CEO"], score_min: 10, score_max: 90 },
+    });
+    expect(made.status).toBe(201);
+    const saved = ((await made.json()) as { workflow: { id: string } }).workflow;
+    const patch = await as(s, "PATCH", `/api/workflows/${saved.id}`, { filters: { score_min: 95, score_max: 5 } });
+    expect(await problems(patch)).toEqual({ status: 422, fields: [{ ...refused, field: "filters.score_min" }] });
+    const kept = await env.DB.prepare("SELECT filters FROM workflows WHERE id = ?").bind(saved.id).first<{ filters: string }>();
+    expect(JSON.parse(kept!.filters)).toMatchObject({ score_min: 10, score_max: 90 });
     const add = await as(s, "POST", "/api/sequences/0a0000000000000000000001/add-contacts/preview", {
       source: { search: { score_min: 51, score_max: 50 } },
     });
     expect((await problems(add)).fields).toEqual([expect.objectContaining({ field: "source.search.score_min", message: refused.message })]);
+    const jobs = async () => (await env.DB.prepare("SELECT count(*) AS n FROM jobs").first<{ n: number }>())!.n;
+    const jobsBefore = await jobs();
+    const commit = await as(s, "POST", "/api/sequences/0a0000000000000000000001/add-contacts", {
+      source: { search: { titles: ["CEO"], score_min: 51, score_max: 50 } },
+    });
+    expect((await problems(commit)).fields).toEqual([expect.objectContaining({ field: "source.search.score_min" })]);
+    expect(await jobs()).toBe(jobsBefore);
     // A range of one score is a range.
     expect((await as(s, "POST", "/api/people/search", { score_min: 50, score_max: 50 })).status).toBe(200);
   });
