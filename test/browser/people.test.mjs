@@ -89,26 +89,47 @@ describe("People page", () => {
     await page.waitForFunction(() => document.querySelectorAll('[data-testid="contacts-table"] tbody tr').length === 3);
   });
 
-  it("a score range whose Min is above its Max says so at the fields, instead of searching or showing old results", async () => {
+  it("a score range whose Min is above its Max says so at the fields, selects nobody, and shows no old results", async () => {
     await page.goto(`${baseUrl}/people`);
     const total = page.getByTestId("people-total");
     await total.waitFor();
     await page.locator("summary", { hasText: "Prospect score" }).click();
-    await page.getByLabel("Min", { exact: true }).fill("80");
-    await page.getByLabel("Min", { exact: true }).press("Tab");
-    await page.getByLabel("Max", { exact: true }).fill("20");
-    await page.getByLabel("Max", { exact: true }).press("Tab");
+    const min = page.getByLabel("Min", { exact: true });
+    const max = page.getByLabel("Max", { exact: true });
+    const searched = (maxScore) =>
+      page.waitForResponse(
+        (r) => r.url().includes("/api/people/search") && (r.request().postData() ?? "").includes(`"score_max":${maxScore}`),
+      );
+    await min.fill("95");
+    await min.press("Tab");
+    await page.waitForResponse((r) => r.url().includes("/api/people/search") && (r.request().postData() ?? "").includes('"score_min":95'));
+    await page.getByRole("button", { name: /^Select all [\d,]+ results$/ }).click();
+    await page.getByTestId("all-results-banner").waitFor();
+    assert.match((await page.getByTestId("people-selection").textContent()) ?? "", /selected\.$/);
+
+    await max.fill("20");
+    await max.press("Tab");
     const alert = page.locator("#filter-score-range-error");
     await alert.waitFor();
     assert.equal((await alert.textContent())?.trim(), "Min can't be above Max: no score is in this range.");
-    assert.equal(await page.getByLabel("Min", { exact: true }).getAttribute("aria-invalid"), "true");
+    assert.equal(await min.getAttribute("aria-invalid"), "true");
+    assert.equal(await min.getAttribute("aria-describedby"), "filter-score-range-error");
     await page.getByText("Nobody can match this score range").waitFor();
     assert.equal(await page.getByTestId("people-table").count(), 0);
-    // Raised above the Min, the range searches again.
-    await page.getByLabel("Max", { exact: true }).fill("90");
-    await page.getByLabel("Max", { exact: true }).press("Tab");
+    // "All results" of that range is nobody: nothing is selected, nothing can be added.
+    assert.equal(
+      await page.getByTestId("people-selection").textContent(),
+      "Check people to add them to a sequence or save them to a list.",
+    );
+    assert.equal(await page.getByTestId("people-add-to-sequence").isDisabled(), true);
+
+    // Raised above the Min, the range is searched again (the answer to that range, not an old one).
+    const again = searched(99);
+    await max.fill("99");
+    await max.press("Tab");
+    await again;
     await total.waitFor();
     await alert.waitFor({ state: "detached" });
-    assert.ok((await number(total)) > 0);
+    assert.equal(await min.getAttribute("aria-describedby"), null);
   });
 });

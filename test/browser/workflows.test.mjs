@@ -146,4 +146,34 @@ describe("workflows", () => {
     assert.equal(await c.getByRole("switch", { name: `${changeName} on` }).getAttribute("aria-checked"), "false");
     assert.equal(await c.getByRole("button", { name: "Run now" }).count(), 0);
   });
+
+  it("a score range whose Min is above its Max is said at the fields and not saved; a contact-change workflow isn't held by it", async () => {
+    const rangeName = `Empty range ${Date.now()}`;
+    await page.goto(`${baseUrl}/workflows/new`);
+    await page.getByLabel("Name").fill(rangeName);
+    await page.getByLabel("Add to sequence").selectOption({ label: "Enterprise outbound — Q4" });
+    const filters = page.getByRole("complementary", { name: "Search filters" });
+    await filters.locator("summary", { hasText: "Prospect score" }).click();
+    await filters.getByLabel("Min", { exact: true }).fill("80");
+    await filters.getByLabel("Max", { exact: true }).fill("20");
+    await filters.getByLabel("Max", { exact: true }).press("Tab");
+    await page.getByText("Runs would add nobody: the score's Min is above its Max.").waitFor();
+    await page.getByRole("button", { name: "Create workflow" }).click();
+    const refused = page.locator("#wf-filters-error");
+    await refused.waitFor();
+    assert.equal((await refused.textContent())?.trim(), "Prospect score: Min can't be above Max: no score is in this range.");
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "filter-score-min");
+    assert.equal(pathOf(page), "/workflows/new");
+    // On a contact change the search filters are neither shown nor checked, and the empty range isn't sent.
+    await page.getByTestId("wf-trigger-change").check();
+    await page.getByRole("button", { name: "Create workflow" }).click();
+    await page.waitForURL(`${baseUrl}/workflows`);
+    const saved = await page.evaluate(
+      async (n) => (await (await fetch("/api/workflows")).json()).workflows.find((w) => w.name === n),
+      rangeName,
+    );
+    assert.equal(saved.trigger.kind, "change", JSON.stringify(saved));
+    assert.equal(saved.filters.score_min, undefined, JSON.stringify(saved.filters));
+    assert.equal(saved.filters.score_max, undefined, JSON.stringify(saved.filters));
+  });
 });

@@ -226,7 +226,7 @@ export function FilterSidebar(props: { filters: Filters; onChange: (patch: Parti
               placeholder="0"
               value={f().score_min ?? ""}
               aria-invalid={scoreRangeProblem(f()) ? "true" : undefined}
-              aria-describedby="filter-score-range-error"
+              aria-describedby={scoreRangeProblem(f()) ? "filter-score-range-error" : undefined}
               onChange={(e) => set("score_min", scoreValue(e.currentTarget.value))}
             />
           </div>
@@ -245,7 +245,7 @@ export function FilterSidebar(props: { filters: Filters; onChange: (patch: Parti
               placeholder="100"
               value={f().score_max ?? ""}
               aria-invalid={scoreRangeProblem(f()) ? "true" : undefined}
-              aria-describedby="filter-score-range-error"
+              aria-describedby={scoreRangeProblem(f()) ? "filter-score-range-error" : undefined}
               onChange={(e) => set("score_max", scoreValue(e.currentTarget.value))}
             />
           </div>

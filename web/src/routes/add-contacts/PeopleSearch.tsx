@@ -42,6 +42,13 @@ export function PeopleSearch(props: { w: Wizard; setW: SetStoreFunction<Wizard> 
     const r = search.data();
     if (r) props.setW("searchTotal", r.pagination.total_entries);
   });
+  // "All results" of a range no score is in is nobody: the selection says so (the counts, the summary and
+  // the request then never carry the whole search), and people checked one by one stay checked.
+  createEffect(() => {
+    if (!emptyRange()) return;
+    props.setW("allResults", false);
+    props.setW("searchTotal", 0);
+  });
 
   const isPicked = (p: Person) => w().allResults || !!w().picked[p.id];
   const allOnPage = createMemo(() => rows().length > 0 && rows().every(isPicked));

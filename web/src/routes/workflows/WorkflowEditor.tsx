@@ -103,8 +103,9 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
     const n = maxPerRun();
     if (!Number.isInteger(n) || n < 1 || n > MAX_PER_RUN) e.max_per_run = `A whole number from 1 to ${formatNumber(MAX_PER_RUN)}.`;
     if (onChange() && !form.on.length) e.trigger = "Pick at least one change it runs on.";
+    // The filters are the schedule's: a change-triggered workflow neither shows nor sends them (below).
     const range = emptyRange();
-    if (range) e.filters = `Prospect score: ${range}`;
+    if (range && !onChange()) e.filters = `Prospect score: ${range}`;
     return e;
   };
 
@@ -114,14 +115,16 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
     const e = validate();
     setErrors(e);
     if (Object.keys(e).length) {
-      document.getElementById(`wf-${Object.keys(e)[0]!.replace(/_/g, "-")}`)?.focus();
+      const first = Object.keys(e)[0]!;
+      document.getElementById(first === "filters" ? "filter-score-min" : `wf-${first.replace(/_/g, "-")}`)?.focus();
       return;
     }
     const overrides = Object.fromEntries(Object.entries(form.overrides).filter(([, on]) => on)) as WarningOverrides;
     const body: WorkflowInput = {
       name: form.name.trim(),
       sequence_id: form.sequenceId,
-      filters: apiFilters(),
+      // A change-triggered workflow doesn't use them; an empty score range left from the schedule form isn't sent.
+      filters: onChange() && emptyRange() ? { ...apiFilters(), score_min: undefined, score_max: undefined } : apiFilters(),
       interval_minutes: form.interval,
       max_per_run: maxPerRun(),
       mailbox_ids: [...form.mailboxIds],
