@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "./env";
 import { ApiError, errorResponse } from "./lib/errors";
-import { router } from "./lib/openapi";
+import { router, withInputErrors } from "./lib/openapi";
 import { securityHeaders } from "./lib/security-headers";
 import { authenticate } from "./middleware/auth";
 import { countD1 } from "./middleware/d1-count";
@@ -60,7 +60,7 @@ api.openAPIRegistry.registerComponent("securitySchemes", "session", {
   name: "sf_session",
   description: "The app's session cookie; mutations also need the X-CSRF-Token header",
 });
-api.doc31("/openapi.json", (c) => ({
+const documentConfig = (url: string) => ({
   openapi: "3.1.0",
   info: {
     title: "Seqflare API",
@@ -69,9 +69,12 @@ api.doc31("/openapi.json", (c) => ({
       "Sequences, contacts, mailboxes and the add-contacts pipeline. Authenticate with `X-Api-Key`. Errors are always `{ error: { code, message, details? } }`. Lists paginate with `page` and `per_page` (at most 100) and answer `pagination: { page, per_page, total_entries, total_pages }`. Every POST accepts an `Idempotency-Key` header. API keys are rate-limited per minute, hour and day (`x-rate-limit-*`, `x-*-requests-left`, 429 with `retry-after`). An Apollo-compatible API lives at `/apollo/api/v1`.",
   },
   // Paths in this document are relative to /api, so "Try it out" must call <origin>/api/<path>.
-  servers: [{ url: `${new URL(c.req.url).origin}/api` }],
+  servers: [{ url: `${new URL(url).origin}/api` }],
   security: [{ apiKey: [] as string[] }, { session: [] as string[] }] as Record<string, string[]>[],
-}));
+});
+
+// The document of every route, with the answers to bad input each can give (withInputErrors).
+api.get("/openapi.json", (c) => c.json(withInputErrors(api.getOpenAPI31Document(documentConfig(c.req.url)))));
 
 // Chained so that AppType carries every route for the typed client (hc<AppType>).
 const routes = api

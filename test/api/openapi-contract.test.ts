@@ -176,4 +176,41 @@ describe("real responses match the document", () => {
     await conforms(await as(s, "GET", "/api/api-keys"), "get", "/api-keys");
     expect((await errorOf(await as(s, "GET", "/api/contacts/nope"))).code).toBe("not_found");
   });
+
+  it("the answers to bad input are in the document of every operation that gives them: 422, 415, a member's 403", async () => {
+    const missing: string[] = [];
+    for (const [path, item] of Object.entries(doc.paths))
+      for (const [method, op] of Object.entries(item) as [string, Operation & { parameters?: unknown[] }][]) {
+        const says = (status: number) => String(status) in op.responses || missing.push(`${method.toUpperCase()} ${path}: ${status}`);
+        if (op.parameters?.length || op.requestBody) says(422);
+        if (op.requestBody?.content["application/json"]) says(415);
+      }
+    expect(missing).toEqual([]);
+    // Answered as documented (the route walk found these answered but not listed).
+    const admin = await login("admin@demo.test");
+    const member = await login("rep1@demo.test");
+    for (const [url, path] of [
+      ["/api/sequences/0a0000000000000000000001/enrollments?per_page=0", "/sequences/{id}/enrollments"],
+      ["/api/tasks?per_page=0", "/tasks"],
+    ] as const) {
+      const res = await as(admin, "GET", url);
+      expect(res.status, url).toBe(422);
+      await conforms(res, "get", path);
+    }
+    const textBody = await call("/api/contacts", {
+      method: "POST",
+      headers: { "Content-Type": "text/plain", cookie: admin.cookie, "x-csrf-token": admin.csrf },
+      body: "email=x@example.com",
+    });
+    expect(textBody.status).toBe(415);
+    await conforms(textBody, "post", "/contacts");
+    const others = await as(member, "POST", "/api/mailboxes", {
+      email: "someone-else@example.test",
+      sender_name: "Someone else",
+      daily_limit: 50,
+      user_id: "020000000000000000000001",
+    });
+    expect(others.status).toBe(403);
+    await conforms(others, "post", "/mailboxes");
+  });
 });

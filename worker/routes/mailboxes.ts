@@ -124,7 +124,11 @@ export const mailboxRoutes = router()
       tags: ["Mailboxes"],
       summary: "Connect a mailbox (outbox, SMTP or Cloudflare send_email)",
       request: { body: jsonBody(CreateMailbox) },
-      responses: { 201: { ...one, description: "Created" }, 422: errorResponses[422] },
+      responses: {
+        201: { ...one, description: "Created" },
+        403: { ...errorResponses[403], description: "Only admins add mailboxes for other users" },
+        422: errorResponses[422],
+      },
     }),
     async (c) => {
       const caller = c.get("caller");
