@@ -148,6 +148,19 @@ describe("input checks", () => {
     expect((await as(s, "POST", "/api/people/search", { score_min: 50, score_max: 50 })).status).toBe(200);
   });
 
+  it("a number past two limits is told the one it can act on, once", async () => {
+    const s = await login("admin@demo.test");
+    const timeline = await as(s, "GET", "/api/contacts/07000000000000000000000e/timeline?page=99999999999999999999");
+    const { fields } = await problems(timeline);
+    expect(fields.map((f) => [f.field, f.message])).toEqual([["page", expect.stringMatching(/^Page can be at most \d{1,3}$/)]]);
+    const contacts = await as(s, "GET", "/api/contacts?per_page=1e300");
+    expect((await problems(contacts)).fields.map((f) => [f.field, f.message])).toEqual([
+      ["per_page", "Results per page can be at most 100"],
+    ]);
+    const low = await as(s, "GET", "/api/contacts?page=-99999999999999999999");
+    expect((await problems(low)).fields.map((f) => [f.field, f.message])).toEqual([["page", "Page must be at least 1"]]);
+  });
+
   it("field labels read as words: plurals, and a schedule's windows by weekday", async () => {
     const s = await login("admin@demo.test");
     const six = [

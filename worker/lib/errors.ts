@@ -118,9 +118,34 @@ function labelled(details: unknown): unknown {
 }
 
 /** zod issues → `details.fields`: one entry per failing field, with its dotted path, its name in words and a sentence. */
-export function zodDetails(issues: readonly { path: PropertyKey[]; message: string; code?: string }[]) {
+type Issue = { path: PropertyKey[]; message: string; code?: string; maximum?: unknown; minimum?: unknown };
+
+/**
+ * One bound per field and side: a value past two maximums (`.int()`'s safe-integer range and the field's
+ * own `.max(50)`) is told the tighter one, the limit a person can act on, not "at most
+ * 9,007,199,254,740,991" first and "at most 50" second.
+ */
+function tightestBounds(issues: readonly Issue[]): readonly Issue[] {
+  const bound = (i: Issue) => (i.code === "too_big" ? Number(i.maximum) : i.code === "too_small" ? -Number(i.minimum) : NaN);
+  const keyOf = (i: Issue) => `${i.code} ${i.path.map(String).join(".")}`;
+  const best = new Map<string, number>();
+  for (const i of issues) {
+    const b = bound(i);
+    if (!Number.isNaN(b) && !(b >= (best.get(keyOf(i)) ?? Infinity))) best.set(keyOf(i), b);
+  }
+  const told = new Set<string>();
+  return issues.filter((i) => {
+    const b = bound(i);
+    if (Number.isNaN(b)) return true;
+    if (b !== best.get(keyOf(i)) || told.has(keyOf(i))) return false;
+    told.add(keyOf(i));
+    return true;
+  });
+}
+
+export function zodDetails(issues: readonly Issue[]) {
   return {
-    fields: issues.map((i) => ({
+    fields: tightestBounds(issues).map((i) => ({
       field: i.path.map(String).join(".") || "(body)",
       label: fieldLabel(i.path),
       message: i.message,
@@ -137,7 +162,7 @@ export function validationSummary(fields: readonly { message: string }[]): strin
 }
 
 /** A 422 from zod issues (route hooks, the Apollo facade): every field named in words. */
-export function validationError(issues: readonly { path: PropertyKey[]; message: string; code?: string }[]): ApiError {
+export function validationError(issues: readonly Issue[]): ApiError {
   const details = zodDetails(issues);
   return new ApiError("validation_failed", validationSummary(details.fields), details);
 }
