@@ -131,7 +131,7 @@ function tightestBounds(issues: readonly Issue[]): readonly Issue[] {
   const best = new Map<string, number>();
   for (const i of issues) {
     const b = bound(i);
-    if (!Number.isNaN(b) && !(b >= (best.get(keyOf(i)) ?? Infinity))) best.set(keyOf(i), b);
+    if (b < (best.get(keyOf(i)) ?? Infinity)) best.set(keyOf(i), b);
   }
   const told = new Set<string>();
   return issues.filter((i) => {

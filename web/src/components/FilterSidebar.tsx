@@ -80,6 +80,7 @@ function CheckList<V extends string>(props: {
  */
 export function FilterSidebar(props: { filters: Filters; onChange: (patch: Partial<Filters>) => void; netNewOnly?: boolean }) {
   const f = () => props.filters;
+  const rangeProblem = () => scoreRangeProblem(f());
   // Read without suspending: the sidebar shows at once and the options fill in when the facets answer.
   const [facetsRes] = createResource(() => getPeopleFacets());
   const facets = () => (facetsRes.state === "ready" ? facetsRes() : undefined);
@@ -225,8 +226,8 @@ export function FilterSidebar(props: { filters: Filters; onChange: (patch: Parti
               max={100}
               placeholder="0"
               value={f().score_min ?? ""}
-              aria-invalid={scoreRangeProblem(f()) ? "true" : undefined}
-              aria-describedby={scoreRangeProblem(f()) ? "filter-score-range-error" : undefined}
+              aria-invalid={rangeProblem() ? "true" : undefined}
+              aria-describedby={rangeProblem() ? "filter-score-range-error" : undefined}
               onChange={(e) => set("score_min", scoreValue(e.currentTarget.value))}
             />
           </div>
@@ -244,13 +245,13 @@ export function FilterSidebar(props: { filters: Filters; onChange: (patch: Parti
               max={100}
               placeholder="100"
               value={f().score_max ?? ""}
-              aria-invalid={scoreRangeProblem(f()) ? "true" : undefined}
-              aria-describedby={scoreRangeProblem(f()) ? "filter-score-range-error" : undefined}
+              aria-invalid={rangeProblem() ? "true" : undefined}
+              aria-describedby={rangeProblem() ? "filter-score-range-error" : undefined}
               onChange={(e) => set("score_max", scoreValue(e.currentTarget.value))}
             />
           </div>
         </div>
-        <FieldError id="filter-score-range-error" message={scoreRangeProblem(f()) ?? undefined} />
+        <FieldError id="filter-score-range-error" message={rangeProblem() ?? undefined} />
         <p class="field-help">0–100: how well the person fits your ideal customer.</p>
       </Section>
     </aside>

@@ -120,148 +120,147 @@ export function PeopleSearch(props: { w: Wizard; setW: SetStoreFunction<Wizard> 
         </div>
 
         <Show
-          when={!emptyRange()}
+          when={!emptyRange() && !(search.error() && !search.data())}
           fallback={
-            <EmptyState icon="search" title="Nobody can match this score range">
-              The score's Min is above its Max. Lower the Min or raise the Max in the filters.
-            </EmptyState>
+            emptyRange() ? (
+              <EmptyState icon="search" title="Nobody can match this score range">
+                The score's Min is above its Max. Lower the Min or raise the Max in the filters.
+              </EmptyState>
+            ) : (
+              <ErrorPanel error={search.error()} title="Couldn't search people" onRetry={search.refetch} />
+            )
           }
         >
-          <Show
-            when={!(search.error() && !search.data())}
-            fallback={<ErrorPanel error={search.error()} title="Couldn't search people" onRetry={search.refetch} />}
-          >
-            <DataTable
-              caption={`People matching the search, page ${search.data()?.pagination.page ?? 1} of ${search.data()?.pagination.total_pages ?? 1}`}
-              columns={[
-                { label: "Name" },
-                { label: "Company" },
-                { label: "Location", class: "col-location" },
-                { label: "Email" },
-                { label: "Score", class: "num" },
-              ]}
-              rows={search.data()?.people}
-              pagination={search.data()?.pagination}
-              onPage={(p) => props.setW("page", p)}
-              busy={search.loading()}
-              loading="Searching people…"
-              skeletonRows={8}
-              testId="people-table"
-              wrapClass="table-wrap-free"
-              select={{
-                key: (p) => p.id,
-                selected: pickedOnPage,
-                toggle: (id, on) => {
-                  const p = rows().find((r) => r.id === id);
-                  if (p) pick(p, on);
-                },
-                label: (p) => `Select ${personName(p)}`,
-                pageLabel: "Select everyone on this page",
-                disabled: () => w().allResults,
-                togglePage: pickPage,
-              }}
-              rowProps={(p) => ({ classList: { "row-selected": isPicked(p) }, "data-person-id": p.id })}
-              empty={
-                <EmptyState icon="search" title="Nobody matches these filters">
-                  Remove a filter or two, or search for a broader title such as “Sales” instead of “VP Sales EMEA”.
-                </EmptyState>
-              }
-              header={
-                <>
-                  <div class="table-toolbar">
-                    <p class="results-count" aria-live="polite" data-testid="people-total">
-                      <strong>{formatNumber(total())}</strong> {total() === 1 ? "person" : "people"}
-                      <Show when={pickedCount() > 0 && !w().allResults}>
-                        <span class="muted"> · {formatNumber(pickedCount())} picked</span>
-                      </Show>
-                    </p>
-                    <Show when={!w().allResults && total() > 0}>
-                      <button
-                        type="button"
-                        class="btn btn-ghost btn-sm"
-                        disabled={total() > MAX_JOB}
-                        title={total() > MAX_JOB ? `One job takes at most ${formatNumber(MAX_JOB)}; narrow the search` : undefined}
-                        onClick={selectAll}
-                      >
-                        Select all {formatNumber(total())} results
-                      </button>
+          <DataTable
+            caption={`People matching the search, page ${search.data()?.pagination.page ?? 1} of ${search.data()?.pagination.total_pages ?? 1}`}
+            columns={[
+              { label: "Name" },
+              { label: "Company" },
+              { label: "Location", class: "col-location" },
+              { label: "Email" },
+              { label: "Score", class: "num" },
+            ]}
+            rows={search.data()?.people}
+            pagination={search.data()?.pagination}
+            onPage={(p) => props.setW("page", p)}
+            busy={search.loading()}
+            loading="Searching people…"
+            skeletonRows={8}
+            testId="people-table"
+            wrapClass="table-wrap-free"
+            select={{
+              key: (p) => p.id,
+              selected: pickedOnPage,
+              toggle: (id, on) => {
+                const p = rows().find((r) => r.id === id);
+                if (p) pick(p, on);
+              },
+              label: (p) => `Select ${personName(p)}`,
+              pageLabel: "Select everyone on this page",
+              disabled: () => w().allResults,
+              togglePage: pickPage,
+            }}
+            rowProps={(p) => ({ classList: { "row-selected": isPicked(p) }, "data-person-id": p.id })}
+            empty={
+              <EmptyState icon="search" title="Nobody matches these filters">
+                Remove a filter or two, or search for a broader title such as “Sales” instead of “VP Sales EMEA”.
+              </EmptyState>
+            }
+            header={
+              <>
+                <div class="table-toolbar">
+                  <p class="results-count" aria-live="polite" data-testid="people-total">
+                    <strong>{formatNumber(total())}</strong> {total() === 1 ? "person" : "people"}
+                    <Show when={pickedCount() > 0 && !w().allResults}>
+                      <span class="muted"> · {formatNumber(pickedCount())} picked</span>
                     </Show>
+                  </p>
+                  <Show when={!w().allResults && total() > 0}>
+                    <button
+                      type="button"
+                      class="btn btn-ghost btn-sm"
+                      disabled={total() > MAX_JOB}
+                      title={total() > MAX_JOB ? `One job takes at most ${formatNumber(MAX_JOB)}; narrow the search` : undefined}
+                      onClick={selectAll}
+                    >
+                      Select all {formatNumber(total())} results
+                    </button>
+                  </Show>
+                </div>
+                <Show when={w().allResults}>
+                  <div class="select-banner" role="status" data-testid="all-results-banner">
+                    <Icon name="check" size={15} />
+                    <span>
+                      All <strong>{formatNumber(total())}</strong> results of this search are selected. The search itself is added, so it
+                      follows your filters.
+                    </span>
+                    <button type="button" class="btn btn-ghost btn-xs" onClick={clearSelection}>
+                      Clear selection
+                    </button>
                   </div>
-                  <Show when={w().allResults}>
-                    <div class="select-banner" role="status" data-testid="all-results-banner">
-                      <Icon name="check" size={15} />
-                      <span>
-                        All <strong>{formatNumber(total())}</strong> results of this search are selected. The search itself is added, so it
-                        follows your filters.
-                      </span>
-                      <button type="button" class="btn btn-ghost btn-xs" onClick={clearSelection}>
-                        Clear selection
-                      </button>
+                </Show>
+                <Show when={!w().allResults && allOnPage() && total() > rows().length}>
+                  <div class="select-banner" role="status">
+                    <span>All {formatNumber(rows().length)} people on this page are selected.</span>
+                    <button type="button" class="btn btn-ghost btn-xs" disabled={total() > MAX_JOB} onClick={selectAll}>
+                      Select all {formatNumber(total())} results of this search
+                    </button>
+                  </div>
+                </Show>
+              </>
+            }
+          >
+            {(p) => {
+              const recentMove = () => p.job_changed_at !== null && Date.now() - p.job_changed_at < JOB_CHANGE_RECENT_MS;
+              return (
+                <>
+                  <td>
+                    <div class="person-name">
+                      <span class="cell-strong">{personName(p)}</span>
+                      <Show when={p.contact_id}>
+                        <Badge tone="accent" title="Already a contact of your team: no credit is charged">
+                          Saved
+                        </Badge>
+                      </Show>
+                      <Show when={recentMove()}>
+                        <Badge tone="warning" title={`Changed jobs ${formatRelative(p.job_changed_at!)}`}>
+                          Job change
+                        </Badge>
+                      </Show>
                     </div>
-                  </Show>
-                  <Show when={!w().allResults && allOnPage() && total() > rows().length}>
-                    <div class="select-banner" role="status">
-                      <span>All {formatNumber(rows().length)} people on this page are selected.</span>
-                      <button type="button" class="btn btn-ghost btn-xs" disabled={total() > MAX_JOB} onClick={selectAll}>
-                        Select all {formatNumber(total())} results of this search
-                      </button>
+                    <div class="muted small cell-clip-wide" title={p.title}>
+                      {p.title}
                     </div>
-                  </Show>
+                  </td>
+                  <td>
+                    <div class="cell-clip" title={p.company}>
+                      {p.company}
+                    </div>
+                    <div class="muted small cell-clip" title={`${p.industry} · ${employeesText(p.employees)}`}>
+                      {p.industry} · {employeesText(p.employees)}
+                    </div>
+                  </td>
+                  <td class="cell-nowrap small col-location">
+                    {p.city}
+                    <div class="muted">{p.country}</div>
+                  </td>
+                  <td>
+                    <div class="cell-email">
+                      <Show when={p.email} fallback={<span class="muted">No email</span>}>
+                        <span class="email-text small" title={p.email ?? undefined}>
+                          {p.email}
+                        </span>
+                      </Show>
+                    </div>
+                    <EmailStatusBadge status={p.email_status} />
+                  </td>
+                  <td class="num">
+                    <Score value={p.score} />
+                  </td>
                 </>
-              }
-            >
-              {(p) => {
-                const recentMove = () => p.job_changed_at !== null && Date.now() - p.job_changed_at < JOB_CHANGE_RECENT_MS;
-                return (
-                  <>
-                    <td>
-                      <div class="person-name">
-                        <span class="cell-strong">{personName(p)}</span>
-                        <Show when={p.contact_id}>
-                          <Badge tone="accent" title="Already a contact of your team: no credit is charged">
-                            Saved
-                          </Badge>
-                        </Show>
-                        <Show when={recentMove()}>
-                          <Badge tone="warning" title={`Changed jobs ${formatRelative(p.job_changed_at!)}`}>
-                            Job change
-                          </Badge>
-                        </Show>
-                      </div>
-                      <div class="muted small cell-clip-wide" title={p.title}>
-                        {p.title}
-                      </div>
-                    </td>
-                    <td>
-                      <div class="cell-clip" title={p.company}>
-                        {p.company}
-                      </div>
-                      <div class="muted small cell-clip" title={`${p.industry} · ${employeesText(p.employees)}`}>
-                        {p.industry} · {employeesText(p.employees)}
-                      </div>
-                    </td>
-                    <td class="cell-nowrap small col-location">
-                      {p.city}
-                      <div class="muted">{p.country}</div>
-                    </td>
-                    <td>
-                      <div class="cell-email">
-                        <Show when={p.email} fallback={<span class="muted">No email</span>}>
-                          <span class="email-text small" title={p.email ?? undefined}>
-                            {p.email}
-                          </span>
-                        </Show>
-                      </div>
-                      <EmailStatusBadge status={p.email_status} />
-                    </td>
-                    <td class="num">
-                      <Score value={p.score} />
-                    </td>
-                  </>
-                );
-              }}
-            </DataTable>
-          </Show>
+              );
+            }}
+          </DataTable>
         </Show>
       </div>
     </div>

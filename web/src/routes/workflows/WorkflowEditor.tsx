@@ -318,32 +318,31 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
               />
               <div class="wf-match" aria-live="polite" data-testid="wf-match">
                 <Show
-                  when={!emptyRange()}
-                  fallback={<span class="text-danger small">Runs would add nobody: the score's Min is above its Max.</span>}
-                >
-                  <Show
-                    when={matching() !== undefined}
-                    fallback={
+                  when={!emptyRange() && matching() !== undefined}
+                  fallback={
+                    emptyRange() ? (
+                      <span class="text-danger small">Runs would add nobody: the score's Min is above its Max.</span>
+                    ) : (
                       <Show when={count.error()} fallback={<Spinner label="Counting matching people…" />}>
                         <span class="text-danger small">Couldn't count matching people.</span>
                       </Show>
-                    }
-                  >
-                    <span class="wf-match-count tabular" data-testid="wf-match-count">
-                      {formatNumber(matching()!)}
-                    </span>
-                    <span>
-                      net-new {matching() === 1 ? "person matches" : "people match"} right now.
-                      <Show when={matching()! > 0 && Number.isInteger(maxPerRun()) && maxPerRun() > 0}>
-                        <span class="muted"> The next run adds up to {formatNumber(Math.min(matching()!, maxPerRun()))}.</span>
-                      </Show>
-                      <Show when={matching() === 0}>
-                        <span class="muted"> Runs would add nobody; broaden the filters.</span>
-                      </Show>
-                    </span>
-                    <Show when={count.loading()}>
-                      <span class="spinner spinner-sm" aria-hidden="true" />
+                    )
+                  }
+                >
+                  <span class="wf-match-count tabular" data-testid="wf-match-count">
+                    {formatNumber(matching()!)}
+                  </span>
+                  <span>
+                    net-new {matching() === 1 ? "person matches" : "people match"} right now.
+                    <Show when={matching()! > 0 && Number.isInteger(maxPerRun()) && maxPerRun() > 0}>
+                      <span class="muted"> The next run adds up to {formatNumber(Math.min(matching()!, maxPerRun()))}.</span>
                     </Show>
+                    <Show when={matching() === 0}>
+                      <span class="muted"> Runs would add nobody; broaden the filters.</span>
+                    </Show>
+                  </span>
+                  <Show when={count.loading()}>
+                    <span class="spinner spinner-sm" aria-hidden="true" />
                   </Show>
                 </Show>
               </div>
