@@ -114,6 +114,9 @@ describe("People page", () => {
     assert.equal((await alert.textContent())?.trim(), "Min can't be above Max: no score is in this range.");
     assert.equal(await min.getAttribute("aria-invalid"), "true");
     assert.equal(await min.getAttribute("aria-describedby"), "filter-score-range-error");
+    // A range with both ends set is one filter, in the header's count as in the section's badge.
+    assert.equal((await page.locator(".filter-head button").textContent())?.trim(), "Clear 1");
+    assert.equal(await page.locator("summary", { hasText: "Prospect score" }).locator(".filter-count").textContent(), "1");
     await page.getByText("Nobody can match this score range").waitFor();
     assert.equal(await page.getByTestId("people-table").count(), 0);
     // "All results" of that range is nobody: nothing is selected, nothing can be added.

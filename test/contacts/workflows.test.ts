@@ -68,6 +68,15 @@ describe("workflows", () => {
     expect(listed!.last_run!.reason).toBe("sequence_inactive");
     const single = (await ok(api.workflows[":id"].$get({ param: { id: off.id } }))).workflow;
     expect(single).toEqual(listed);
+    // A score range stored empty (saved before the API refused it) fails with its reason, not "no new people".
+    await env.DB.prepare("UPDATE sequences SET active = 1 WHERE id = ?").bind(x.sequenceId).run();
+    const empty = (await create({ name: "Empty range", sequence_id: x.sequenceId, filters })).workflow;
+    await env.DB.prepare("UPDATE workflows SET filters = ? WHERE id = ?")
+      .bind(JSON.stringify({ ...filters, score_min: 80, score_max: 20 }), empty.id)
+      .run();
+    const r3 = (await runNow(empty.id)).run;
+    expect(r3).toMatchObject({ status: "failed", found: 0, reason: "empty_score_range" });
+    expect(await count("SELECT count(*) n FROM jobs WHERE team_id = ? AND source LIKE '%workflow%'", x.teamId)).toBe(0);
   });
 
   it("turned off, it doesn't run; only those who may add to the sequence can create one; other teams get 404", async () => {

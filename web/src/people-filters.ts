@@ -79,6 +79,9 @@ export function scoreRangeProblem(f: Pick<Filters, "score_min" | "score_max">): 
 }
 
 /** How many filters are set (the keyword box not counted): shown on the "Clear filters" button. */
+/** The score range narrows the search (one filter, however many of its ends are set). */
+export const scoreRangeActive = (f: Filters) => (f.score_min ?? 0) > 0 || (f.score_max ?? 100) < 100;
+
 export function activeFilterCount(f: Filters) {
   return (
     f.titles.length +
@@ -89,8 +92,7 @@ export function activeFilterCount(f: Filters) {
     f.countries.length +
     f.cities.length +
     f.email_statuses.length +
-    (f.score_min !== null && f.score_min > 0 ? 1 : 0) +
-    (f.score_max !== null && f.score_max < 100 ? 1 : 0) +
+    (scoreRangeActive(f) ? 1 : 0) +
     (f.saved !== "any" ? 1 : 0)
   );
 }

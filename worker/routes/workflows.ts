@@ -65,7 +65,7 @@ const RunSchema = z
     reason: z
       .string()
       .nullable()
-      .openapi({ description: "Why the run added nobody (no_new_people, sequence_inactive, insufficient_credits…)" }),
+      .openapi({ description: "Why the run added nobody (no_new_people, empty_score_range, sequence_inactive, insufficient_credits…)" }),
     started_at: z.number(),
     finished_at: z.number().nullable(),
     trigger: z

@@ -437,6 +437,12 @@ export async function runWorkflow(env: Env, workflowId: string, slot: number, ma
     return runId;
   }
   const filters = { ...(wf.filters as PeopleFilters), saved: "net_new" as const };
+  // Saved before such a range was refused (or written around the API): it matches nobody, so the run
+  // says why instead of reading as "no new people" forever.
+  if (filters.score_min != null && filters.score_max != null && filters.score_min > filters.score_max) {
+    await finishRun(d, runId, "failed", { reason: "empty_score_range" });
+    return runId;
+  }
   const ids = (await searchPeopleIds(d, wf.teamId, filters, wf.maxPerRun)).slice(0, wf.maxPerRun);
   if (!ids.length) {
     await finishRun(d, runId, "completed", { found: 0, reason: "no_new_people" });

@@ -5,7 +5,15 @@ import { TagInput } from "./TagInput";
 import { formatNumber } from "../format";
 import { getPeopleFacets } from "../queries/people";
 import { FieldError } from "./FieldError";
-import { activeFilterCount, EMPLOYEE_RANGES, emptyFilters, facetLabel, scoreRangeProblem, type Filters } from "../people-filters";
+import {
+  activeFilterCount,
+  EMPLOYEE_RANGES,
+  emptyFilters,
+  facetLabel,
+  scoreRangeActive,
+  scoreRangeProblem,
+  type Filters,
+} from "../people-filters";
 import "./FilterSidebar.css";
 
 const EMAIL_STATUS_VALUES: readonly string[] = ["verified", "unverified", "guessed", "unavailable"] satisfies EmailStatusValue[];
@@ -213,7 +221,7 @@ export function FilterSidebar(props: { filters: Filters; onChange: (patch: Parti
           onChange={(v) => set("email_statuses", v)}
         />
       </Section>
-      <Section title="Prospect score" count={(f().score_min ?? 0) > 0 || (f().score_max ?? 100) < 100 ? 1 : 0}>
+      <Section title="Prospect score" count={scoreRangeActive(f()) ? 1 : 0}>
         <div class="score-range">
           <div class="field">
             <label for="filter-score-min">Min</label>

@@ -38,6 +38,10 @@ const REASONS: Record<string, { label: string; fix: string }> = {
     fix: "Reconnect it on the Mailboxes page, or change the workflow's mailboxes.",
   },
   no_enabled_steps: { label: "The sequence has no enabled steps", fix: "Add a step or turn one on in the sequence editor." },
+  empty_score_range: {
+    label: "The score range is empty",
+    fix: "Edit the workflow: its lowest score is above its highest, so nobody can match.",
+  },
   owner_missing: {
     label: "The workflow's owner is no longer on the team",
     fix: "An admin can recreate the workflow under an active user.",
