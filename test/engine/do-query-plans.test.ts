@@ -1,6 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { expect, it } from "vitest";
 import { engine, mailboxStub, sequenceStub } from "../../durable-objects/engine";
+import { MIGRATIONS } from "../../durable-objects/sequence-do";
 import { newId } from "../../worker/lib/ids";
 import { setTransportOverride } from "../../worker/transports";
 import { env } from "../helpers";
@@ -13,8 +14,10 @@ import { watchStatements } from "./statements";
 // is explained, and each must go by the most selective key it names.
 it("every statement the objects run searches by the key it is given", async () => {
   const seen = new Map<string, unknown[]>();
+  // A storage migration's statement ran once, against its own version of the schema, not today's.
+  const migrations = MIGRATIONS.map(String).join("\n");
   const restore = await watchStatements((q, b) => {
-    if (!seen.has(q) && !/^\s*(CREATE|ALTER|DROP|EXPLAIN|PRAGMA)\b/i.test(q)) seen.set(q, b);
+    if (!seen.has(q) && !/^\s*(CREATE|ALTER|DROP|EXPLAIN|PRAGMA)\b/i.test(q) && !migrations.includes(q)) seen.set(q, b);
   });
   let sequenceId: string;
   let mailboxId: string;
