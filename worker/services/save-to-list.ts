@@ -1,6 +1,6 @@
 import { and, eq, isNull, sql } from "drizzle-orm";
 import { batchSql, type Db } from "../db/client";
-import { inChunks, inList, listParam } from "../db/in-list";
+import { inChunks, inList, listParam, notIndexed } from "../db/in-list";
 import { contacts } from "../db/schema";
 import type { Caller } from "../env";
 import { now } from "../lib/clock";
@@ -154,9 +154,9 @@ export async function savePeopleToList(
                             credits_held, credits_used, created_at, started_at, finished_at)
           SELECT ${jobId}, ${caller.teamId}, ${caller.userId}, 'save_to_list', NULL, ${JSON.stringify({ kind: "save_to_list", list_ids: [list.id], people: ids.length, contacts: 0, search: null })},
                  ${JSON.stringify({ list_id: list.id })}, 'completed', ${t}, ${ids.length}, ${ids.length}, s.n, 0, ${ids.length} - s.n, ${maximum}, s.v, ${t}, ${t}, ${t}
-            FROM (SELECT count(*) AS n, coalesce(sum(email_status = 'verified'), 0) AS v FROM contacts WHERE team_id = ${caller.teamId} AND id IN (SELECT value FROM json_each(${newIds}))) s`,
+            FROM (SELECT count(*) AS n, coalesce(sum(email_status = 'verified'), 0) AS v FROM contacts WHERE +team_id = ${caller.teamId} AND id IN (SELECT value FROM json_each(${newIds}))) s`,
       sql`INSERT OR IGNORE INTO list_members (list_id, contact_id, team_id, added_at)
-          SELECT ${list.id}, c.id, ${caller.teamId}, ${t} FROM contacts c WHERE c.team_id = ${caller.teamId} AND c.id IN (SELECT value FROM json_each(${newIds}))`,
+          SELECT ${list.id}, c.id, ${caller.teamId}, ${t} FROM contacts c WHERE +c.team_id = ${caller.teamId} AND c.id IN (SELECT value FROM json_each(${newIds}))`,
       ...settleJobStatements(jobId),
     ];
     await batchSql(d, stmts);
@@ -169,7 +169,7 @@ export async function savePeopleToList(
             d
               .select({ id: contacts.id })
               .from(contacts)
-              .where(and(eq(contacts.teamId, caller.teamId), inList(contacts.id, chunk))),
+              .where(and(eq(notIndexed(contacts.teamId), caller.teamId), inList(contacts.id, chunk))),
         )
       ).map((r) => r.id)
     : [];
@@ -191,7 +191,7 @@ export async function savePeopleToList(
       d
         .update(contacts)
         .set({ deletedAt: null, updatedAt: t })
-        .where(and(eq(contacts.teamId, caller.teamId), inList(contacts.id, chunk), sql`${contacts.deletedAt} IS NOT NULL`))
+        .where(and(eq(notIndexed(contacts.teamId), caller.teamId), inList(contacts.id, chunk), sql`+${contacts.deletedAt} IS NOT NULL`))
         .returning({ id: contacts.id }),
     );
   }

@@ -65,7 +65,7 @@ function candidatesCte(teamId: string, source: Source): SQL {
 
 /** Which of `listIds` are the team's (a statement for a batch; `checkLists` reads its rows). */
 export const listsOfTeamSql = (teamId: string, listIds: readonly string[]): SQL =>
-  sql`SELECT id FROM lists WHERE team_id = ${teamId} AND id IN (SELECT value FROM json_each(${listParam([...listIds])}))`;
+  sql`SELECT id FROM lists WHERE +team_id = ${teamId} AND id IN (SELECT value FROM json_each(${listParam([...listIds])}))`;
 
 /** Lists of another team (or none) are 404: `found` are the rows of `listsOfTeamSql`. */
 export function checkLists(listIds: readonly string[] | undefined, found: readonly { id: string }[]) {
@@ -202,7 +202,7 @@ export async function loadFacts(
                        + 4 * coalesce(max(e.sequence_id <> ${sequenceId} AND e.status IN ('finished','failed')), 0)
                   FROM enrollments e WHERE e.contact_id = c.id) AS enrolled
           FROM contacts c LEFT JOIN contact_stages s ON s.id = c.stage_id
-         WHERE c.team_id = ${teamId} AND c.deleted_at IS NULL AND c.id IN (SELECT value FROM json_each(${listParam(part)}))`),
+         WHERE +c.team_id = ${teamId} AND +c.deleted_at IS NULL AND c.id IN (SELECT value FROM json_each(${listParam(part)}))`),
     ),
     inChunks(personIds, (part) =>
       d.all<PersonFactsRow>(sql`
