@@ -64,11 +64,11 @@ describe("statements given a list of ids", () => {
   let admin: Session;
   let contacts: string[];
   beforeAll(async () => {
-    // Statistics as D1 may hold them once teams have thousands of rows (each team-leading index: half the
-    // table per team, its other columns unselective), loaded: with them SQLite walked a team's contacts
+    // Statistics as D1 may hold them once teams have thousands of rows (each index led by the team or the
+    // sequence: half the table per value, its other columns unselective), loaded: with them SQLite walked a team's contacts
     // for a list of 20 ids, as it did in the bench.
     const stats = await env.DB.prepare(
-      "SELECT tbl, idx, stat FROM sqlite_stat1 WHERE tbl IN ('contacts', 'enrollments', 'lists') AND idx LIKE '%team%'",
+      "SELECT tbl, idx, stat FROM sqlite_stat1 WHERE tbl IN ('contacts', 'enrollments', 'lists') AND (idx LIKE '%team%' OR idx LIKE '%sequence%')",
     ).all<{ tbl: string; idx: string; stat: string }>();
     expect(stats.results.length).toBeGreaterThan(3);
     for (const r of stats.results) {
@@ -109,7 +109,7 @@ describe("statements given a list of ids", () => {
     expect(rival.filter((f) => f.found)).toEqual([]);
   });
 
-  it("bulk actions, list members and saving people look each id up", async () => {
+  it("bulk actions, list members, saving people and enrollment actions look each id up", async () => {
     const list = (await ids("SELECT id FROM lists WHERE team_id = ? LIMIT 1", DEMO.team))[0]!;
     const stage = (await ids("SELECT id FROM contact_stages WHERE team_id = ? LIMIT 1", DEMO.team))[0]!;
     const people = await ids(
@@ -124,6 +124,15 @@ describe("statements given a list of ids", () => {
     await call(admin, "POST", `/api/lists/${list}/members`, { contact_ids: contacts.slice(10, 20) });
     await call(admin, "POST", "/api/people/save", { people_ids: people, list_id: list });
     await call(admin, "POST", "/api/contacts/bulk", { action: "delete", contact_ids: contacts.slice(30, 32) });
+    const [seq, ...picked] = await ids(
+      "SELECT sequence_id AS id FROM (SELECT sequence_id, count(*) n FROM enrollments WHERE team_id = ? AND status = 'active' GROUP BY 1 ORDER BY n DESC LIMIT 1)",
+      DEMO.team,
+    );
+    expect(picked).toEqual([]);
+    const active = await ids("SELECT id FROM enrollments WHERE sequence_id = ? AND status = 'active' LIMIT 5", seq);
+    expect(active).toHaveLength(5);
+    await call(admin, "POST", `/api/sequences/${seq}/enrollments/pause`, { enrollment_ids: active });
+    await call(admin, "POST", `/api/sequences/${seq}/enrollments/resume`, { enrollment_ids: active });
     expect(counted.count.queries.length).toBeGreaterThan(10);
     expect(await walksInsteadOfLookups(counted.count.queries)).toEqual([]);
   });
