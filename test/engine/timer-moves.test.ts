@@ -38,8 +38,8 @@ describe("SequenceDO timers", () => {
       timers.setTimers(ids.map((id) => [id, T]));
       // The even ones set again at the same instant, last to first: behind the odd ones, in that new order.
       timers.setTimers(moved.map((id) => [id, T]));
-      // "keep" (a row bound from D1 that already has a timer here) leaves the timer where it is.
-      timers.setTimers([[ids[1]!, T - 60_000]], "keep");
+      // "keep" (a row bound from D1 that already has a timer here) leaves the timer where it is (moved, it would go first).
+      timers.setTimers([[ids[3]!, T - 60_000]], "keep");
       return sql
         .exec<{ id: string }>(DUE_ROWS, T, 100)
         .toArray()

@@ -78,10 +78,10 @@ export function scoreRangeProblem(f: Pick<Filters, "score_min" | "score_max">): 
     : null;
 }
 
-/** How many filters are set (the keyword box not counted): shown on the "Clear filters" button. */
 /** The score range narrows the search (one filter, however many of its ends are set). */
 export const scoreRangeActive = (f: Filters) => (f.score_min ?? 0) > 0 || (f.score_max ?? 100) < 100;
 
+/** How many filters are set (the keyword box not counted): shown on the "Clear filters" button. */
 export function activeFilterCount(f: Filters) {
   return (
     f.titles.length +
