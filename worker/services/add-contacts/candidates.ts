@@ -65,7 +65,7 @@ function candidatesCte(teamId: string, source: Source): SQL {
 
 /** Which of `listIds` are the team's (a statement for a batch; `checkLists` reads its rows). */
 export const listsOfTeamSql = (teamId: string, listIds: readonly string[]): SQL =>
-  sql`SELECT id FROM lists WHERE +team_id = ${teamId} AND id IN (SELECT value FROM json_each(${listParam([...listIds])}))`;
+  sql`SELECT id FROM lists WHERE team_id = ${teamId} AND id IN (SELECT value FROM json_each(${listParam([...listIds])}))`;
 
 /** Lists of another team (or none) are 404: `found` are the rows of `listsOfTeamSql`. */
 export function checkLists(listIds: readonly string[] | undefined, found: readonly { id: string }[]) {
