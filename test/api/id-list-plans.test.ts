@@ -90,25 +90,21 @@ describe("statements given a list of ids", () => {
     expect(n).toBeGreaterThan(200);
     const seq = (await ids("SELECT id FROM sequences WHERE team_id = ? LIMIT 1", DEMO.team))[0]!;
     counted.reset();
-    const facts = await loadFacts(
-      db(counted.db),
-      DEMO.team,
-      seq,
-      contacts.slice(0, 20).map((contactId) => ({ contactId, personId: null })),
-      Date.now(),
-    );
+    const factsOf = (d: D1Database, teamId: string, ids: string[]) =>
+      loadFacts(
+        db(d),
+        teamId,
+        seq,
+        ids.map((contactId) => ({ contactId, personId: null })),
+        Date.now(),
+      );
+    const facts = await factsOf(counted.db, DEMO.team, contacts.slice(0, 20));
     expect(facts.filter((f) => f.found)).toHaveLength(20);
     expect(await walksInsteadOfLookups(counted.count.queries)).toEqual([]);
     // Each contact, its stage, its suppression and its enrollments: a few rows each (the team has hundreds here).
     expect(counted.count.rowsRead).toBeLessThan(20 * 10);
     // Another team's contact ids find nothing.
-    const rival = await loadFacts(
-      db(env.DB),
-      DEMO.rival,
-      seq,
-      contacts.slice(0, 3).map((contactId) => ({ contactId, personId: null })),
-      Date.now(),
-    );
+    const rival = await factsOf(env.DB, DEMO.rival, contacts.slice(0, 3));
     expect(rival.filter((f) => f.found)).toEqual([]);
   });
 

@@ -41,6 +41,20 @@ export function inList(column: SQLWrapper, values: readonly ListValue[]): SQL {
  */
 export const notIndexed = (column: SQLWrapper): SQL => sql`+${column}`;
 
+/**
+ * Drizzle condition: the rows of `teamId` among `ids`, reached by id (notIndexed on the team and, given
+ * `deletedAt`, on the table's deleted_at for live rows only). Another team's id finds nothing.
+ */
+export function teamRowsById(
+  table: { id: SQLWrapper; teamId: SQLWrapper },
+  teamId: string,
+  ids: readonly ListValue[],
+  deletedAt?: SQLWrapper,
+): SQL {
+  const live = deletedAt ? [sql`${notIndexed(deletedAt)} IS NULL`] : [];
+  return sql.join([sql`${notIndexed(table.teamId)} = ${teamId}`, ...live, inList(table.id, ids)], sql` AND `);
+}
+
 /** Runs `query` once per chunk of `values` (sequentially) and concatenates the rows. */
 export async function inChunks<T extends ListValue, R>(values: readonly T[], query: (chunk: T[]) => Promise<R[]>): Promise<R[]> {
   if (!values.length) return [];

@@ -1,7 +1,7 @@
-import { and, eq, isNull, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { engine } from "../../durable-objects/engine";
 import type { Db } from "../db/client";
-import { inChunks, inList, notIndexed } from "../db/in-list";
+import { inChunks, inList, teamRowsById } from "../db/in-list";
 import { contacts, contactStages, enrollments } from "../db/schema";
 import type { Caller, Env } from "../env";
 import { assertContact, authorize } from "./access";
@@ -36,7 +36,7 @@ export async function deleteContacts(
       })
       .from(contacts)
       .leftJoin(contactStages, eq(contactStages.id, contacts.stageId))
-      .where(and(eq(notIndexed(contacts.teamId), caller.teamId), isNull(notIndexed(contacts.deletedAt)), inList(contacts.id, chunk))),
+      .where(teamRowsById(contacts, caller.teamId, chunk, contacts.deletedAt)),
   );
   for (const r of rows) assertContact(caller, "contact.edit", r.ownerId);
   const reasonOf = (r: (typeof rows)[number]): SuppressionReason | null =>

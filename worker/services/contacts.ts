@@ -1,7 +1,7 @@
 import { and, asc, count, desc, eq, isNull, or, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { contains } from "../db/contains";
-import { inChunks, inList, notIndexed } from "../db/in-list";
+import { inChunks, inList, teamRowsById } from "../db/in-list";
 import { CONTACT_SEARCH_TEXT, contacts, contactStages, enrollments, listMembers, sequences, teamCounts, users } from "../db/schema";
 import type { Caller } from "../env";
 import { now } from "../lib/clock";
@@ -93,7 +93,7 @@ export function contactsByIds(d: Db, teamId: string, ids: readonly string[]): Pr
     d
       .select()
       .from(contacts)
-      .where(and(eq(notIndexed(contacts.teamId), teamId), isNull(notIndexed(contacts.deletedAt)), inList(contacts.id, chunk))),
+      .where(teamRowsById(contacts, teamId, chunk, contacts.deletedAt)),
   );
 }
 
@@ -315,7 +315,7 @@ export async function updateStages(
     d
       .update(contacts)
       .set({ stageId, updatedAt: now() })
-      .where(and(eq(notIndexed(contacts.teamId), caller.teamId), isNull(notIndexed(contacts.deletedAt)), inList(contacts.id, chunk)))
+      .where(teamRowsById(contacts, caller.teamId, chunk, contacts.deletedAt))
       .returning({ id: contacts.id }),
   );
   const done = new Set(changed.map((r) => r.id));
@@ -349,7 +349,7 @@ export async function bulkContacts(d: Db, caller: Caller, contactIds: readonly s
     d
       .select({ id: contacts.id, ownerId: contacts.ownerId })
       .from(contacts)
-      .where(and(eq(notIndexed(contacts.teamId), caller.teamId), isNull(notIndexed(contacts.deletedAt)), inList(contacts.id, chunk))),
+      .where(teamRowsById(contacts, caller.teamId, chunk, contacts.deletedAt)),
   );
   const found = new Map(rows.map((r) => [r.id, r.ownerId]));
   const not_found = ids.filter((i) => !found.has(i));
@@ -372,7 +372,7 @@ export async function bulkContacts(d: Db, caller: Caller, contactIds: readonly s
       d
         .update(contacts)
         .set({ ownerId: a.owner_id, updatedAt: t })
-        .where(and(eq(notIndexed(contacts.teamId), caller.teamId), inList(contacts.id, chunk)))
+        .where(teamRowsById(contacts, caller.teamId, chunk))
         .returning({ id: contacts.id }),
     );
     return { updated: targets.length, refused, not_found };
@@ -391,7 +391,7 @@ export async function bulkContacts(d: Db, caller: Caller, contactIds: readonly s
       d
         .update(contacts)
         .set({ deletedAt: t, updatedAt: t })
-        .where(and(eq(notIndexed(contacts.teamId), caller.teamId), inList(contacts.id, chunk))),
+        .where(teamRowsById(contacts, caller.teamId, chunk)),
       d.delete(listMembers).where(and(eq(listMembers.teamId, caller.teamId), inList(listMembers.contactId, chunk))),
     ]);
     return [];

@@ -1,8 +1,8 @@
-import { and, asc, count, eq, isNull, sql } from "drizzle-orm";
+import { and, asc, count, eq, sql } from "drizzle-orm";
 import { bulkInsertSql } from "../db/bulk";
 import { batchSql, type Db } from "../db/client";
 import { contains } from "../db/contains";
-import { inChunks, inList, listParam, notIndexed } from "../db/in-list";
+import { inChunks, inList, listParam, teamRowsById } from "../db/in-list";
 import { contacts, listMembers, lists } from "../db/schema";
 import type { Caller } from "../env";
 import { now } from "../lib/clock";
@@ -158,7 +158,7 @@ export async function addMembers(
     d
       .select({ id: contacts.id })
       .from(contacts)
-      .where(and(eq(notIndexed(contacts.teamId), caller.teamId), isNull(notIndexed(contacts.deletedAt)), inList(contacts.id, chunk))),
+      .where(teamRowsById(contacts, caller.teamId, chunk, contacts.deletedAt)),
   );
   const found = new Set(rows.map((r) => r.id));
   const added = await addToLists(d, caller.teamId, [list.id], [...found]);

@@ -1,6 +1,6 @@
 import { and, desc, eq, isNull, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { inList, notIndexed } from "../db/in-list";
+import { inList, notIndexed, teamRowsById } from "../db/in-list";
 import {
   EMAIL_DOMAIN,
   contacts,
@@ -357,7 +357,7 @@ async function finishRemembering(
   const paused = await d
     .select({ id: enrollments.id, reason: enrollments.reason, until: enrollments.nextDueAt })
     .from(enrollments)
-    .where(and(eq(notIndexed(enrollments.teamId), teamId), inList(enrollments.id, ids), eq(notIndexed(enrollments.status), "paused")));
+    .where(and(teamRowsById(enrollments, teamId, ids), eq(notIndexed(enrollments.status), "paused")));
   const before = new Map(paused.map((p) => [p.id, p]));
   const changed = await sequence(env, sequenceId, teamId).finish(ids, reason);
   return changed.map((id) => {

@@ -1,6 +1,6 @@
 import { and, eq, isNull, sql } from "drizzle-orm";
 import { batchSql, type Db } from "../db/client";
-import { inChunks, inList, listParam, notIndexed } from "../db/in-list";
+import { inChunks, inList, listParam, notIndexed, teamRowsById } from "../db/in-list";
 import { contacts } from "../db/schema";
 import type { Caller } from "../env";
 import { now } from "../lib/clock";
@@ -169,7 +169,7 @@ export async function savePeopleToList(
             d
               .select({ id: contacts.id })
               .from(contacts)
-              .where(and(eq(notIndexed(contacts.teamId), caller.teamId), inList(contacts.id, chunk))),
+              .where(teamRowsById(contacts, caller.teamId, chunk)),
         )
       ).map((r) => r.id)
     : [];
@@ -191,7 +191,7 @@ export async function savePeopleToList(
       d
         .update(contacts)
         .set({ deletedAt: null, updatedAt: t })
-        .where(and(eq(notIndexed(contacts.teamId), caller.teamId), inList(contacts.id, chunk), sql`+${contacts.deletedAt} IS NOT NULL`))
+        .where(and(teamRowsById(contacts, caller.teamId, chunk), sql`${notIndexed(contacts.deletedAt)} IS NOT NULL`))
         .returning({ id: contacts.id }),
     );
   }

@@ -1,7 +1,7 @@
 import { and, count, eq, gte, inArray, lt, sql } from "drizzle-orm";
 import { bulkInsertSql, type Row } from "../../db/bulk";
 import { batchSql, db, type BatchStatement, type Db } from "../../db/client";
-import { chunked, inList, notIndexed } from "../../db/in-list";
+import { chunked, inList, teamRowsById } from "../../db/in-list";
 import { contacts, contactStages, enrichments, enrollments, jobCandidates, jobOutcomes, jobs, sequences } from "../../db/schema";
 import type { Caller, Env } from "../../env";
 import { now } from "../../lib/clock";
@@ -655,7 +655,7 @@ async function enrolledEarlier(d: Db, job: JobRow, contactIds: string[]) {
     d
       .select({ id: contacts.id, emailStatus: contacts.emailStatus })
       .from(contacts)
-      .where(and(eq(notIndexed(contacts.teamId), job.teamId), inList(contacts.id, mine))),
+      .where(teamRowsById(contacts, job.teamId, mine)),
     d
       .select({ contactId: enrichments.contactId, cost: sql<number>`sum(${enrichments.cost})` })
       .from(enrichments)
