@@ -87,7 +87,8 @@ function mailboxVerbs(env: Env, mailboxId: string) {
     refresh: () => stub.refresh(mailboxId),
     /** A schedule changed: queued emails move to their sequences' current windows, and the plan follows. */
     rewindow: () => stub.rewindow(mailboxId),
-    capacity: () => stub.capacity(mailboxId),
+    /** The caps' use and the queue (the limits are the mailbox row's). */
+    usage: () => stub.usage(mailboxId),
     /** When each queued email will go out. */
     forecast: (limit?: number, horizonDays?: number) => stub.forecast(mailboxId, limit, horizonDays),
     /** When one queued email will go out. */
@@ -116,7 +117,7 @@ export function packEmails(emails: readonly QueuedEmail[]): EnqueueBatch {
 }
 
 export type { EnrollItem } from "./sequence-do";
-export type { Capacity } from "./mailbox-do";
+export type { MailboxUsage } from "./mailbox-do";
 export type { EmailChoice, ScheduledActionResult } from "./scheduled-email";
 /** The send path's own composer: a scheduled email's preview is built by the same code that builds the email. */
 export { composeEmail, loadSendContext } from "./compose";

@@ -113,14 +113,15 @@ const ENQUEUE_MAX_CHARS = 900_000;
 /** How often settled rows are pruned (engine clock): the ledger holds at most this much more than KEEP_SETTLED_MS. */
 const PRUNE_EVERY_MS = 6 * HOUR;
 
-export interface Capacity {
-  dailyLimit: number;
-  hourlyLimit: number;
+/**
+ * The ledger's side of a mailbox's capacity (usage()): sends counted against the rolling caps, the
+ * queue, the next pass. The limits and the status are the mailbox row's, which every caller has read.
+ */
+export interface MailboxUsage {
   usedLast24h: number;
   usedLastHour: number;
   queued: number;
   nextSendAt: number | null;
-  status: string;
 }
 
 /** The object's storage schema, one step per version (object-storage.ts runs the missing ones). */
@@ -188,7 +189,7 @@ export class MailboxDO extends DurableObject<Env> {
   /**
    * The mailbox's settings, kept between passes. Stays correct because every writer of the columns
    * read here tells the object (refresh(): settings, connect, reconnect, disconnect, needs-reconnect),
-   * a sender error clears it, capacity() and forecast() read afresh, and each batch of sends re-reads
+   * a sender error clears it, forecast() reads afresh, and each batch of sends re-reads
    * the row in its own D1 read and starts over when it changed (a lost refresh() costs nothing sent
    * on stale settings). OAuth tokens are not taken from here: the transports read them per send.
    */
@@ -571,18 +572,19 @@ export class MailboxDO extends DurableObject<Env> {
     await this.schedule(now(), await this.settings(true));
   }
 
-  async capacity(mailboxId: string): Promise<Capacity> {
+  /**
+   * What the ledger says of the caps and the queue, from this object's storage alone. The limits and the
+   * status are the mailbox row's in D1, which each caller reads in its own batch (a preview, a plan page,
+   * the mailbox list): reading them here again cost a D1 round trip per mailbox per call.
+   */
+  async usage(mailboxId: string): Promise<MailboxUsage> {
     this.setMeta("mailbox_id", mailboxId);
-    const mb = await this.settings(true);
     const t = now();
     return {
-      dailyLimit: mb?.dailyLimit ?? 0,
-      hourlyLimit: mb?.hourlyLimit ?? 0,
       usedLast24h: this.used(t - DAY),
       usedLastHour: this.used(t - HOUR),
       queued: this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM queue WHERE state = 'queued'").one().n,
       nextSendAt: await this.ctx.storage.getAlarm(),
-      status: mb?.status ?? "disconnected",
     };
   }
 

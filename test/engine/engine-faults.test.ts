@@ -158,7 +158,7 @@ describe("sending engine under faults", () => {
     expect(w.calls).toHaveLength(1);
     const first = (await mailboxMessages(w.mailboxId))[0]!;
     expect(first).toMatchObject({ status: "unknown", position: 1, sent_at: SIM_START });
-    const cap = await mailboxStub(env, w.mailboxId).capacity(w.mailboxId);
+    const cap = await mailboxStub(env, w.mailboxId).usage(w.mailboxId);
     expect([cap.usedLast24h, cap.usedLastHour]).toEqual([1, 1]);
     const ledgerRow = (await mailboxLedger(w.mailboxId)).queue.find((r) => r.enrollment_id === first.enrollment_id)!;
     expect(ledgerRow).toMatchObject({ state: "unknown", reserved_at: SIM_START, reason: "delivery_unknown", reported: 1 });
@@ -286,8 +286,8 @@ describe("sending engine under faults", () => {
     ]);
     expect(ledger.alarm).toBeNull();
     expect(armedAlarms.has(`mailbox:${w.mailboxId}`)).toBe(false);
-    const cap = await mailboxStub(env, w.mailboxId).capacity(w.mailboxId);
-    expect([cap.usedLast24h, cap.usedLastHour, cap.queued, cap.status]).toEqual([0, 0, 3, "paused"]);
+    const cap = await mailboxStub(env, w.mailboxId).usage(w.mailboxId);
+    expect([cap.usedLast24h, cap.usedLastHour, cap.queued]).toEqual([0, 0, 3]);
     expect((await enrollmentsOf(w.sequenceId)).map((e) => [e.status, e.reason])).toEqual(Array(3).fill(["active", "queued_for_mailbox"]));
 
     broken = false;
@@ -338,7 +338,7 @@ describe("sending engine under faults", () => {
     expect(await messagesOf(d)).toEqual([]); // certainly never sent: no message row
     const row = (await mailboxLedger(w.mailboxId)).queue.find((r) => r.contact_id === d)!;
     expect([row.state, row.reserved_at]).toEqual(["failed", null]); // nothing went out: no capacity held
-    const cap = await mailboxStub(env, w.mailboxId).capacity(w.mailboxId);
+    const cap = await mailboxStub(env, w.mailboxId).usage(w.mailboxId);
     expect(cap.usedLast24h).toBe(0); // five days later: only the flaky contact's sends ever counted, and they aged out
   });
 

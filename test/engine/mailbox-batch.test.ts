@@ -109,7 +109,7 @@ describe("a MailboxDO's batch through a local transport", () => {
     // One sent; the refused one and the four never handed over are queued again, holding no capacity.
     expect(queue.filter((r) => r.state === "sent")).toHaveLength(1);
     expect(queue.filter((r) => r.state === "queued" && r.reserved_at === null && r.msg === null)).toHaveLength(5);
-    expect((await engine.mailbox(env, mailboxId).capacity()).usedLastHour).toBe(1);
+    expect((await engine.mailbox(env, mailboxId).usage()).usedLastHour).toBe(1);
     await setMailboxStatus(mailboxId, "connected");
     await runUntil(SIM_START + 15 * MIN);
     setTransportOverride(mailboxId, null);

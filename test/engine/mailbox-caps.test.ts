@@ -46,7 +46,7 @@ describe("the caps a MailboxDO counts between passes", () => {
     // Six reservations in the hour, one released: five sent, which is all the hour has room for.
     expect(calls).toBe(6);
     expect(ledger!.n).toBe(5);
-    const cap = await engine.mailbox(env, mailboxId).capacity();
+    const cap = await engine.mailbox(env, mailboxId).usage();
     expect(cap.usedLastHour).toBe(5);
     expect(cap.usedLast24h).toBe(5);
     setTransportOverride(mailboxId, null);

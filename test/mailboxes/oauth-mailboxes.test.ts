@@ -332,7 +332,7 @@ describe("tokens and provider errors", () => {
     expect(await env.DB.prepare("SELECT count(*) n FROM messages WHERE sequence_id = ?").bind(sequenceId).first<{ n: number }>()).toEqual({
       n: 0,
     });
-    expect((await mailboxStub(env, mailboxId).capacity(mailboxId)).queued).toBe(1);
+    expect((await mailboxStub(env, mailboxId).usage(mailboxId)).queued).toBe(1);
     const audit = await env.DB.prepare("SELECT details FROM audit_log WHERE target_id = ? AND action = 'mailbox.needs_reconnect'")
       .bind(mailboxId)
       .first<{ details: string }>();

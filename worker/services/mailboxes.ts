@@ -280,9 +280,9 @@ export async function sendTestEmail(env: Env, d: Db, caller: Caller, mailboxId: 
     : { ok: false, message: res.message, kind: res.kind, code: res.code ?? null };
 }
 
-/** The caller's view of a mailbox: its settings (never its secret), who may change or send from it, and its capacity from the MailboxDO. */
+/** The caller's view of a mailbox: its settings (never its secret), who may change or send from it, and its capacity: the limits from the row, their use from the MailboxDO. */
 export async function mailboxView(env: Env, caller: Caller, r: MailboxRow, ownerName: string | null) {
-  const cap = await engine.mailbox(env, r.id).capacity();
+  const cap = await engine.mailbox(env, r.id).usage();
   const cfg = r.transportConfig as {
     host?: string;
     port?: number;

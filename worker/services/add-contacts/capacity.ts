@@ -22,13 +22,13 @@ export interface MailboxLoad {
 
 const DAY = 86_400_000;
 
-/** Current load of the candidate mailboxes: capacity from each MailboxDO, pending emails from D1. */
+/** Current load of the candidate mailboxes: limits from their rows, sends of the last 24 h from each MailboxDO, pending emails from D1. */
 export async function loadMailboxLoads(env: Env, d: Db, teamId: string, mailboxIds: string[], at: number): Promise<MailboxLoad[]> {
   return (await loadPlanStart(env, d, teamId, mailboxIds, at)).loads;
 }
 
 /**
- * What a plan starts from, in one D1 round trip (a batch): the mailboxes' loads (capacity from each
+ * What a plan starts from, in one D1 round trip (a batch): the mailboxes' loads (their use from each
  * MailboxDO, pending emails from D1) and the team's credit balance.
  */
 export async function loadPlanStart(
@@ -69,7 +69,7 @@ export async function loadPlanStart(
   const pend = new Map(pending.map((r) => [r.mailboxId, r.n]));
   const loads = await Promise.all(
     rows.map(async (r) => {
-      const cap = await engine.mailbox(env, r.id).capacity();
+      const cap = await engine.mailbox(env, r.id).usage();
       return { ...r, usedToday: cap.usedLast24h, pending: pend.get(r.id) ?? 0 };
     }),
   );

@@ -1,0 +1,92 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { setTransportOverride } from "../../worker/transports";
+import { client, env, ok } from "../helpers";
+import {
+  MIN,
+  enroll,
+  everyDay,
+  makeContacts,
+  makeList,
+  makeMailbox,
+  makeSchedule,
+  makeSequence,
+  makeTeam,
+  runUntil,
+  sessionFor,
+  SIM_START,
+  startSimulation,
+} from "../fixtures";
+
+/**
+ * Counts, in this isolate (the Worker's and the objects' calls alike), the D1 statements that read one
+ * mailbox's settings by id (loadMailbox: what a MailboxDO reads for its limits and status).
+ */
+function countSettingsReads() {
+  const stmtProto = Object.getPrototypeOf(env.DB.prepare("SELECT 1")) as Record<string, (...a: unknown[]) => Promise<unknown>>;
+  const originals = { raw: stmtProto.raw!, all: stmtProto.all!, first: stmtProto.first!, run: stmtProto.run! };
+  const counter = { reads: 0, restore: () => Object.assign(stmtProto, originals) };
+  for (const [name, fn] of Object.entries(originals))
+    stmtProto[name] = function (this: { statement: string }, ...a: unknown[]) {
+      if (/from "mailboxes" where "mailboxes"\."id" = \?$/.test(this.statement)) counter.reads++;
+      return fn.apply(this, a);
+    };
+  return counter;
+}
+
+/**
+ * A preview, a commit's plan and the mailbox list show each mailbox's room: its limits from the row the
+ * route reads in its own batch, their use from the MailboxDO's ledger. The object used to read the row
+ * again from D1 on every such call, one round trip per mailbox per preview.
+ */
+describe("a mailbox's capacity as the screens show it", () => {
+  let counter: ReturnType<typeof countSettingsReads> | null = null;
+  beforeEach(() => startSimulation());
+  afterEach(() => {
+    counter?.restore();
+    counter = null;
+  });
+
+  it("comes from the route's own read of the mailboxes and the objects' ledgers, with no D1 read per mailbox", async () => {
+    const { teamId, userId } = await makeTeam();
+    const scheduleId = await makeSchedule(teamId, { timeZone: "UTC", windows: everyDay("00:00", "23:59") });
+    const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }, { wait: 3 }], scheduleId);
+    const mailboxIds = [
+      await makeMailbox(teamId, userId, { daily: 40, hourly: 20, gapSeconds: 0 }),
+      await makeMailbox(teamId, userId, { daily: 30, hourly: 20, gapSeconds: 0 }),
+      await makeMailbox(teamId, userId, { daily: 20, hourly: 20, gapSeconds: 0 }),
+    ];
+    for (const id of mailboxIds) setTransportOverride(id, { local: true, send: async () => ({ ok: true }) });
+    // Three emails go out from the first mailbox: its use is the ledger's, not zero.
+    await enroll(teamId, sequenceId, await makeContacts(teamId, 3), [mailboxIds[0]!]);
+    await runUntil(SIM_START + 10 * MIN);
+    const sent = await env.DB.prepare("SELECT count(*) AS n FROM messages WHERE mailbox_id = ? AND status = 'sent'")
+      .bind(mailboxIds[0])
+      .first<{ n: number }>();
+    expect(sent!.n).toBe(3);
+
+    const api = client(await sessionFor(teamId, userId)).api;
+    const listId = await makeList(teamId, userId, await makeContacts(teamId, 12));
+    counter = countSettingsReads();
+    const preview = await ok(
+      api.sequences[":id"]["add-contacts"].preview.$post({
+        param: { id: sequenceId },
+        query: {},
+        json: { source: { list_ids: [listId] }, mailbox_ids: mailboxIds },
+      }),
+    );
+    const list = await ok(api.mailboxes.$get({ query: {} }));
+    expect(counter.reads).toBe(0);
+
+    const byId = new Map(list.mailboxes.map((m) => [m.id, m.capacity]));
+    expect(mailboxIds.map((id) => [byId.get(id)!.used_last_24h, byId.get(id)!.left_today])).toEqual([
+      [3, 37],
+      [0, 30],
+      [0, 20],
+    ]);
+    // The preview's rotation starts from the same room: 12 contacts go where the most is left.
+    const assigned = new Map<string, number>();
+    for (const c of preview.contacts) assigned.set(c.mailbox_id!, (assigned.get(c.mailbox_id!) ?? 0) + 1);
+    expect(mailboxIds.map((id) => assigned.get(id) ?? 0)).toEqual([10, 2, 0]);
+    for (const id of mailboxIds) setTransportOverride(id, null);
+  });
+});
