@@ -1448,17 +1448,17 @@ export function planSends(
     g.rows.push({ r, ready: Math.max(r.due_at, r.next_attempt_at ?? 0), i });
   }
   let left = rows.length;
-  const history = [...sent];
+  // Ascending (sends are reserved in order, and the plan only moves forward): the sends of the last day
+  // or hour before `t` are the tail after a binary search, not a filter of the whole history per send.
+  const history = [...sent].sort((a, b) => a - b);
   let t = Math.max(from, nextSendAt);
   while (left && t <= until && out.length < limit) {
-    const day = history.filter((x) => x > t - DAY);
-    const hour = day.filter((x) => x > t - HOUR);
-    if (day.length >= mb.dailyLimit) {
-      t = day[day.length - mb.dailyLimit]! + DAY + 1;
+    if (history.length - upperBound(history, t - DAY) >= mb.dailyLimit) {
+      t = history[history.length - mb.dailyLimit]! + DAY + 1;
       continue;
     }
-    if (hour.length >= mb.hourlyLimit) {
-      t = hour[hour.length - mb.hourlyLimit]! + HOUR + 1;
+    if (history.length - upperBound(history, t - HOUR) >= mb.hourlyLimit) {
+      t = history[history.length - mb.hourlyLimit]! + HOUR + 1;
       continue;
     }
     // The first ready row of each open group is that group's best; the best of those goes (ties: input order).
