@@ -2,7 +2,7 @@ import type { Env } from "../worker/env";
 import type { MailboxItemState, QueuedEmail, ReasonCode, StepResult } from "./engine-types";
 import type { ScheduledActionResult, EmailChoice } from "./scheduled-email";
 import type { EnrollItem } from "./sequence-do";
-import type { EnqueueBatch } from "./mailbox-do";
+import type { EnqueueBatch, MailboxLimits } from "./mailbox-do";
 
 /**
  * The sending engine lives in this folder:
@@ -89,8 +89,8 @@ function mailboxVerbs(env: Env, mailboxId: string) {
     rewindow: () => stub.rewindow(mailboxId),
     /** The caps' use and the queue (the limits are the mailbox row's). */
     usage: () => stub.usage(mailboxId),
-    /** When each queued email will go out. */
-    forecast: (limit?: number, horizonDays?: number) => stub.forecast(mailboxId, limit, horizonDays),
+    /** When each queued email will go out, under the limits of the mailbox's row as the caller read it. */
+    forecast: (mb: MailboxLimits | null, limit?: number, horizonDays?: number) => stub.forecast(mailboxId, mb, limit, horizonDays),
     /** When one queued email will go out. */
     eta: (key: Key): Promise<number | null> => stub.eta(mailboxId, key),
     /** A user edited these emails: void sends decided on the old text; each row's state and the edit it holds. */
@@ -117,7 +117,7 @@ export function packEmails(emails: readonly QueuedEmail[]): EnqueueBatch {
 }
 
 export type { EnrollItem } from "./sequence-do";
-export type { MailboxUsage } from "./mailbox-do";
+export type { MailboxLimits, MailboxUsage } from "./mailbox-do";
 export type { EmailChoice, ScheduledActionResult } from "./scheduled-email";
 /** The send path's own composer: a scheduled email's preview is built by the same code that builds the email. */
 export { composeEmail, loadSendContext } from "./compose";

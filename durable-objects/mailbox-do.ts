@@ -117,6 +117,9 @@ const PRUNE_EVERY_MS = 6 * HOUR;
  * The ledger's side of a mailbox's capacity (usage()): sends counted against the rolling caps, the
  * queue, the next pass. The limits and the status are the mailbox row's, which every caller has read.
  */
+/** What a forecast needs of the mailbox's row: whether it sends, and its caps and gap. */
+export type MailboxLimits = Pick<MailboxSettings, "status" | "dailyLimit" | "hourlyLimit" | "minGapSeconds">;
+
 export interface MailboxUsage {
   usedLast24h: number;
   usedLastHour: number;
@@ -189,7 +192,7 @@ export class MailboxDO extends DurableObject<Env> {
   /**
    * The mailbox's settings, kept between passes. Stays correct because every writer of the columns
    * read here tells the object (refresh(): settings, connect, reconnect, disconnect, needs-reconnect),
-   * a sender error clears it, forecast() reads afresh, and each batch of sends re-reads
+   * a sender error clears it, eta() reads afresh, and each batch of sends re-reads
    * the row in its own D1 read and starts over when it changed (a lost refresh() costs nothing sent
    * on stale settings). OAuth tokens are not taken from here: the transports read them per send.
    */
@@ -503,7 +506,7 @@ export class MailboxDO extends DurableObject<Env> {
 
   /** When one queued email will go out (the forecast's answer for it), or null when it can't be planned. */
   async eta(mailboxId: string, key: { enrollmentId: string; stepId: string }): Promise<number | null> {
-    const plan = await this.forecast(mailboxId, PAGE);
+    const plan = await this.forecast(mailboxId, await this.settings(true), PAGE);
     return plan.find((p) => p.enrollmentId === key.enrollmentId && p.stepId === key.stepId)?.at ?? null;
   }
 
@@ -590,11 +593,17 @@ export class MailboxDO extends DurableObject<Env> {
 
   /**
    * When each queued email will go out, by replaying the caps, the gap and the windows forward from
-   * now, assuming nothing else is added. Used by the scheduled-emails view and capacity forecasts.
+   * now, assuming nothing else is added. Used by the scheduled-emails view and the enrollments list.
+   * `mb`: the mailbox's status and limits as the caller read its row from D1 with the rows it shows
+   * (null: no such mailbox): reading the row here again cost a D1 round trip per mailbox per page.
    */
-  async forecast(mailboxId: string, limit = 500, horizonDays = 60): Promise<{ enrollmentId: string; stepId: string; at: number | null }[]> {
+  async forecast(
+    mailboxId: string,
+    mb: MailboxLimits | null,
+    limit = 500,
+    horizonDays = 60,
+  ): Promise<{ enrollmentId: string; stepId: string; at: number | null }[]> {
     this.setMeta("mailbox_id", mailboxId);
-    const mb = await this.settings(true);
     // Memory stays bounded whatever the queue's size: the forecast covers the PAGE highest-priority
     // rows (a view shows at most that many; the rest are later still).
     limit = Math.min(limit, PAGE);

@@ -1,7 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { engine } from "../../durable-objects/engine";
 import { setTransportOverride } from "../../worker/transports";
 import { client, env, ok } from "../helpers";
 import {
+  HOUR,
   MIN,
   enroll,
   everyDay,
@@ -87,6 +89,41 @@ describe("a mailbox's capacity as the screens show it", () => {
     const assigned = new Map<string, number>();
     for (const c of preview.contacts) assigned.set(c.mailbox_id!, (assigned.get(c.mailbox_id!) ?? 0) + 1);
     expect(mailboxIds.map((id) => assigned.get(id) ?? 0)).toEqual([10, 2, 0]);
+    for (const id of mailboxIds) setTransportOverride(id, null);
+  });
+
+  it("the enrollments list and the scheduled emails tell each queued email's time under the limits read with their rows", async () => {
+    const { teamId, userId } = await makeTeam();
+    const scheduleId = await makeSchedule(teamId, { timeZone: "UTC", windows: everyDay("00:00", "23:59") });
+    const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }], scheduleId);
+    const mailboxIds = [
+      await makeMailbox(teamId, userId, { daily: 40, hourly: 4, gapSeconds: 0 }),
+      await makeMailbox(teamId, userId, { daily: 40, hourly: 3, gapSeconds: 0 }),
+    ];
+    for (const id of mailboxIds) setTransportOverride(id, { local: true, send: async () => ({ ok: true }) });
+    // Each mailbox sends its hour's worth; the rest wait in its queue for the next hour.
+    await enroll(teamId, sequenceId, await makeContacts(teamId, 6), [mailboxIds[0]!]);
+    await enroll(teamId, sequenceId, await makeContacts(teamId, 5), [mailboxIds[1]!]);
+    await runUntil(SIM_START + 10 * MIN);
+    const api = client(await sessionFor(teamId, userId)).api;
+
+    counter = countSettingsReads();
+    const list = await ok(api.sequences[":id"].enrollments.$get({ param: { id: sequenceId }, query: { status: "all", per_page: "100" } }));
+    const scheduled = await ok(api["scheduled-emails"].$get({ query: { sequence_id: sequenceId } }));
+    expect(counter.reads).toBe(0);
+    counter.restore();
+
+    const queued = list.enrollments.filter((e) => e.reason === "queued_for_mailbox");
+    expect(queued.map((e) => e.mailbox!.id).sort()).toEqual([mailboxIds[0], mailboxIds[0], mailboxIds[1], mailboxIds[1]].sort());
+    expect(scheduled.scheduled.map((e) => e.enrollment_id).sort()).toEqual(queued.map((e) => e.id).sort());
+    // The time each screen tells is the mailbox's own plan, read with its own copy of the row (eta).
+    for (const e of queued) {
+      const stepId = scheduled.scheduled.find((x) => x.enrollment_id === e.id)!.step.id;
+      const eta = await engine.mailbox(env, e.mailbox!.id).eta({ enrollmentId: e.id, stepId });
+      expect(eta).toBeGreaterThan(SIM_START + HOUR);
+      expect(e.next_action_at).toBe(eta);
+      expect(scheduled.scheduled.find((x) => x.enrollment_id === e.id)!.send_at).toBe(eta);
+    }
     for (const id of mailboxIds) setTransportOverride(id, null);
   });
 });

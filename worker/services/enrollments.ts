@@ -7,7 +7,7 @@ import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { ApiError } from "../lib/errors";
 import { newId, orderedIdFrom } from "../lib/ids";
-import { engine, REASONS, type ReasonCode } from "../../durable-objects/engine";
+import { engine, REASONS, type MailboxLimits, type ReasonCode } from "../../durable-objects/engine";
 import { mailboxFor, sequenceFor, sequenceFromBatch, sequenceRowQuery, visibleSequence } from "./access";
 import { commitAddContacts, takenBy, takenByMove } from "./add-contacts/jobs";
 import { AddContactsRequest, OUTCOME_REASONS } from "./add-contacts/request";
@@ -153,14 +153,35 @@ export function explain(
 }
 
 /** Forecast send times for queued emails, one RPC per mailbox involved. */
-async function forecasts(env: Env, mailboxIds: readonly string[]) {
-  const out = new Map<string, number | null>();
-  await Promise.all(
-    [...new Set(mailboxIds)].map(async (id) => {
-      for (const f of await engine.mailbox(env, id).forecast(2000)) out.set(f.enrollmentId, f.at);
-    }),
-  );
-  return out;
+/** The mailbox columns a forecast needs, for a query that joins `mailboxes mb` (see forecasts). */
+export const MAILBOX_LIMIT_COLUMNS = sql.raw(
+  "mb.daily_limit AS mb_daily_limit, mb.hourly_limit AS mb_hourly_limit, mb.min_gap_seconds AS mb_min_gap_seconds",
+);
+export interface MailboxLimitColumns {
+  mb_daily_limit: number | null;
+  mb_hourly_limit: number | null;
+  mb_min_gap_seconds: number | null;
+}
+
+/**
+ * When each queued email of these mailboxes goes out: one forecast per mailbox, all at once, under the
+ * status and limits the caller read with its rows (MAILBOX_LIMIT_COLUMNS), so the objects read nothing
+ * from D1 for it (each read its mailbox's row again: a round trip per mailbox per page).
+ */
+export async function forecasts(
+  env: Env,
+  rows: readonly (MailboxLimitColumns & { mailbox_id: string | null; status: string | null })[],
+): Promise<{ enrollmentId: string; stepId: string; at: number | null }[]> {
+  const limits = new Map<string, MailboxLimits>();
+  for (const r of rows)
+    if (r.mailbox_id && r.status)
+      limits.set(r.mailbox_id, {
+        status: r.status as MailboxLimits["status"],
+        dailyLimit: r.mb_daily_limit ?? 0,
+        hourlyLimit: r.mb_hourly_limit ?? 0,
+        minGapSeconds: r.mb_min_gap_seconds ?? 0,
+      });
+  return (await Promise.all([...limits].map(([id, mb]) => engine.mailbox(env, id).forecast(mb, 2000)))).flat();
 }
 
 interface ListRow {
@@ -181,6 +202,7 @@ interface ListRow {
   mb_reason: string | null;
   step_type: string | null;
 }
+type ListRowWithLimits = ListRow & MailboxLimitColumns;
 
 export interface EnrollmentListQuery extends EnrollmentFilter {
   page: number;
@@ -199,7 +221,7 @@ export async function listEnrollments(env: Env, d: Db, caller: Caller, sequenceI
   const order = sql`ORDER BY ${SORT_SQL[q.sort]} ${dir}, e.id ${dir}`;
   const columns = sql`e.id, e.status, e.current_step, e.next_due_at, e.reason, e.mailbox_id, e.created_at, e.finished_at,
            c.id AS contact_id, trim(c.first_name || ' ' || c.last_name) AS name, c.email, c.company,
-           mb.status AS mb_status, mb.email AS mb_email, mb.status_reason AS mb_reason, st.type AS step_type`;
+           mb.status AS mb_status, mb.email AS mb_email, mb.status_reason AS mb_reason, ${MAILBOX_LIMIT_COLUMNS}, st.type AS step_type`;
   const steps = sql`LEFT JOIN steps st ON st.sequence_id = e.sequence_id AND st.position = e.current_step`;
   const limit = sql`LIMIT ${q.per_page} OFFSET ${(q.page - 1) * q.per_page}`;
   // The page picked from the enrollments alone when neither the search nor the sort reads the contact:
@@ -225,19 +247,23 @@ export async function listEnrollments(env: Env, d: Db, caller: Caller, sequenceI
     )} ${q.q ? FROM : FROM_GROUPS} ${where(sequenceId, caller.teamId, { ...q, status: "all" }, q.status)}`,
   ]);
   const { seq } = sequenceFromBatch(caller, seqQuery, seqRes);
-  const rows = pageRes!.results as ListRow[];
+  const rows = pageRes!.results as ListRowWithLimits[];
   const counts = countsRes!.results[0] as Record<string, number> | undefined;
   const total = counts ? { n: counts[q.status] ?? 0 } : undefined;
   const queued =
     seq.active && !seq.archivedAt
       ? rows.filter((r) => r.status === "active" && r.reason === "queued_for_mailbox" && r.mb_status === "connected")
       : [];
-  const fc = queued.length
-    ? await forecasts(
-        env,
-        queued.map((r) => r.mailbox_id!),
-      )
-    : new Map<string, number | null>();
+  // By enrollment: a row shows its queued email's time.
+  const fc = new Map(
+    (queued.length
+      ? await forecasts(
+          env,
+          queued.map((r) => ({ ...r, status: r.mb_status })),
+        )
+      : []
+    ).map((f) => [f.enrollmentId, f.at]),
+  );
   // The sending window is read only when a row's next send depends on it (a D1 round trip otherwise spent on every page).
   const needsWindow = rows.some(
     (r) => r.status === "active" && r.reason !== "queued_for_mailbox" && r.next_due_at !== null && r.step_type && isEmailStep(r.step_type),

@@ -18,7 +18,7 @@ import { ApiError, notFound } from "../lib/errors";
 import { loadMailbox } from "../transports/mailbox-settings";
 import { contactFor, mailboxFor, sequenceAllows, sequenceFor, visibleSequence } from "./access";
 import { auditEntry } from "./audit";
-import { explain } from "./enrollments";
+import { explain, forecasts, MAILBOX_LIMIT_COLUMNS, type MailboxLimitColumns } from "./enrollments";
 import { inWindow, nextWindowStart } from "./schedule-time";
 import { missingValues, validateTemplate, type TemplateContext } from "./templates";
 
@@ -50,7 +50,7 @@ export interface ScheduledQuery {
   limit: number;
 }
 
-interface Row {
+interface Row extends MailboxLimitColumns {
   id: string;
   sequence_id: string;
   sequence_name: string;
@@ -101,7 +101,8 @@ export async function listScheduledEmails(env: Env, d: Db, caller: Caller, q: Sc
   const rows = await d.all<Row>(sql`
     SELECT e.id, e.sequence_id, s.name AS sequence_name, s.active AS seq_active, s.archived_at, s.owner_id, x.access AS share, e.status, e.reason, e.next_due_at,
            e.current_step, st.id AS step_id, st.thread_reply, c.id AS contact_id, trim(c.first_name || ' ' || c.last_name) AS contact_name,
-           c.email, c.time_zone AS contact_zone, e.mailbox_id, mb.email AS mailbox_email, mb.status AS mailbox_status, mb.status_reason AS mailbox_reason
+           c.email, c.time_zone AS contact_zone, e.mailbox_id, mb.email AS mailbox_email, mb.status AS mailbox_status, mb.status_reason AS mailbox_reason,
+           ${MAILBOX_LIMIT_COLUMNS}
       FROM enrollments e
       JOIN sequences s ON s.id = e.sequence_id
       JOIN contacts c ON c.id = e.contact_id
@@ -124,12 +125,14 @@ export async function listScheduledEmails(env: Env, d: Db, caller: Caller, q: Sc
 async function present(env: Env, d: Db, caller: Caller, rows: Row[]) {
   const teamId = caller.teamId;
   const t = now();
-  const byMailbox = [...new Set(rows.filter((r) => r.status === "active" && r.reason === "queued_for_mailbox").map((r) => r.mailbox_id!))];
-  const forecast = new Map<string, number | null>();
-  await Promise.all(
-    byMailbox.map(async (mb) => {
-      for (const f of await engine.mailbox(env, mb).forecast(2000)) forecast.set(`${f.enrollmentId}:${f.stepId}`, f.at);
-    }),
+  const queued = rows.filter((r) => r.status === "active" && r.reason === "queued_for_mailbox");
+  const forecast = new Map(
+    (
+      await forecasts(
+        env,
+        queued.map((r) => ({ ...r, status: r.mailbox_status })),
+      )
+    ).map((f) => [`${f.enrollmentId}:${f.stepId}`, f.at]),
   );
   const choices = new Map<string, EmailChoice>();
   const configs = new Map<string, SequenceConfig | null>();
