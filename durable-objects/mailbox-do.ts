@@ -8,7 +8,7 @@ import { armAlarm } from "../worker/lib/alarms";
 import { now } from "../worker/lib/clock";
 import { fnv1a } from "../worker/lib/hash";
 import { newId } from "../worker/lib/ids";
-import { inWindow, nextWindowStart, type WindowSpec } from "../worker/services/schedule-time";
+import { inWindow, nextWindowStart, windowEnd, type WindowSpec } from "../worker/services/schedule-time";
 import { transportFor } from "../worker/transports";
 import { loadMailbox, type MailboxSettings } from "../worker/transports/mailbox-settings";
 import type { SendResult, Transport } from "../worker/transports/types";
@@ -1448,14 +1448,31 @@ export function planSends(
   limit: number,
 ): { enrollmentId: string; stepId: string; at: number | null }[] {
   const out: { enrollmentId: string; stepId: string; at: number | null }[] = [];
-  // Rows arrive by score, then due time: each group keeps that order.
-  const groups = new Map<string, { w: WindowSpec; zone: string | null; rows: { r: QueueRow; ready: number; i: number }[] }>();
+  // Rows arrive by score, then due time: each group keeps that order. `from`..`until`: the span the group's
+  // last window check holds for (inside the window up to its end, or outside it up to the next opening),
+  // so the sends planned one after the other within one opening ask the time zone rules once, not each.
+  type Group = {
+    w: WindowSpec;
+    zone: string | null;
+    rows: { r: QueueRow; ready: number; i: number }[];
+    open: boolean;
+    from: number;
+    until: number;
+  };
+  const groups = new Map<string, Group>();
   for (const [i, r] of rows.entries()) {
     const k = `${r.window}\u0000${r.zone ?? ""}`;
     let g = groups.get(k);
-    if (!g) groups.set(k, (g = { w: JSON.parse(r.window) as WindowSpec, zone: r.zone, rows: [] }));
+    if (!g) groups.set(k, (g = { w: JSON.parse(r.window) as WindowSpec, zone: r.zone, rows: [], open: false, from: 0, until: 0 }));
     g.rows.push({ r, ready: Math.max(r.due_at, r.next_attempt_at ?? 0), i });
   }
+  const isOpen = (g: Group, t: number): boolean => {
+    if (t >= g.from && t < g.until) return g.open;
+    g.open = inWindow(t, g.w, g.zone);
+    g.from = t;
+    g.until = (g.open ? windowEnd(t, g.w, g.zone) : nextWindowStart(t, g.w, g.zone)) ?? (g.open ? t + 1 : Number.MAX_SAFE_INTEGER);
+    return g.open;
+  };
   let left = rows.length;
   // Ascending (sends are reserved in order, and the plan only moves forward): the sends of the last day
   // or hour before `t` are the tail after a binary search, not a filter of the whole history per send.
@@ -1473,7 +1490,7 @@ export function planSends(
     // The first ready row of each open group is that group's best; the best of those goes (ties: input order).
     let best: { g: { rows: { r: QueueRow; ready: number; i: number }[] }; i: number } | null = null;
     for (const g of groups.values()) {
-      if (!g.rows.length || !inWindow(t, g.w, g.zone)) continue;
+      if (!g.rows.length || !isOpen(g, t)) continue;
       const i = g.rows.findIndex((p) => p.ready <= t);
       if (i >= 0 && (!best || g.rows[i]!.i < best.g.rows[best.i]!.i)) best = { g, i };
     }
