@@ -9,7 +9,7 @@ import { cpuMark, report } from "./report";
 // The sending bench's mailbox (500 a day, 60 an hour, no gap), a weekday 9-to-5 window in New York, a
 // backlog of 5,000 queued emails and 450 sends in the last 24 hours.
 const scale = Number((env as unknown as { BENCH_SCALE?: string }).BENCH_SCALE ?? 1);
-const FORECASTS = Math.max(2, Math.round(20 * scale));
+const FORECASTS = Math.max(5, Math.round(100 * scale));
 const QUEUED = 5_000;
 const HOUR = 3_600_000;
 
