@@ -4,6 +4,8 @@ import { app } from "../../worker/app";
 import { db } from "../../worker/db/client";
 import { countingD1, type D1Count } from "../../worker/middleware/d1-count";
 import { DEMO } from "../../worker/seed/demo";
+import { loadSequenceConfig } from "../../durable-objects/sequence-config";
+import { nextWindowStart } from "../../worker/services/schedule-time";
 import { as, BASE, env, login, type Session } from "../helpers";
 
 // The routes `npm run bench:load` drives, held to the D1 work they need: round trips (each one a hop
@@ -290,6 +292,24 @@ describe("D1 work of the routes a busy screen calls", () => {
       const pagination = m.json.pagination as { total_entries: number };
       expect(pagination.total_entries).toBe(enrolled);
     }
+  });
+
+  it("a page of contacts waiting for an email step tells when the window opens, in the same one round trip", async () => {
+    const waiting = await env.DB.prepare(
+      `SELECT e.id, e.next_due_at FROM enrollments e JOIN steps st ON st.sequence_id = e.sequence_id AND st.position = e.current_step
+        WHERE e.sequence_id = ? AND e.status = 'active' AND e.reason = 'waiting_for_step' AND st.type = 'auto_email' AND e.next_due_at IS NOT NULL`,
+    )
+      .bind(seqId)
+      .all<{ id: string; next_due_at: number }>();
+    expect(waiting.results.length).toBeGreaterThan(0);
+    const m = await measure(admin, "GET", `/api/sequences/${seqId}/enrollments?per_page=100&status=active&reason=waiting_for_step`);
+    // The sequence's window rides in the page's batch; it was a round trip of its own on such a page.
+    oneTripWithCaller(m);
+    const cfg = (await loadSequenceConfig(db(env.DB), seqId))!;
+    const rows = m.json.enrollments as { id: string; next_action_at: number | null }[];
+    expect(rows.length).toBeGreaterThan(0);
+    const due = new Map(waiting.results.map((w) => [w.id, w.next_due_at]));
+    for (const r of rows) expect(r.next_action_at, r.id).toBe(nextWindowStart(due.get(r.id)!, cfg.window));
   });
 
   it("another team's admin gets a 404 from a sequence's enrollments page, with none of its rows or counts", async () => {

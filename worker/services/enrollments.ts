@@ -13,7 +13,7 @@ import { commitAddContacts, takenBy, takenByMove } from "./add-contacts/jobs";
 import { AddContactsRequest, OUTCOME_REASONS } from "./add-contacts/request";
 import { auditEntry } from "./audit";
 import { nextWindowStart } from "./schedule-time";
-import { isEmailStep, loadSequenceConfig } from "../../durable-objects/sequence-config";
+import { isEmailStep, scheduleFromTuple, scheduleTupleSql } from "../../durable-objects/sequence-config";
 
 /**
  * Contacts in a sequence (enrollments) as users look for them and act on them: the status filters,
@@ -236,7 +236,9 @@ export async function listEnrollments(env: Env, d: Db, caller: Caller, sequenceI
   // status, so the total of the status asked for is its chip: no count statement of its own. Without a
   // search they add up the sequence's enrollment_groups (the same filters over a few rows kept by
   // triggers) instead of walking every enrollment of the sequence; a search names the contact, so it counts.
-  const [seqRes, pageRes, countsRes] = await batchSql(d, [
+  // The sequence's sending window rides along (a few rows read): a page with a row waiting for an email
+  // step shows when the window opens, which took a round trip of its own.
+  const [seqRes, pageRes, countsRes, scheduleRes] = await batchSql(d, [
     seqQuery,
     page,
     sql`SELECT ${sql.join(
@@ -245,6 +247,7 @@ export async function listEnrollments(env: Env, d: Db, caller: Caller, sequenceI
       ),
       sql`, `,
     )} ${q.q ? FROM : FROM_GROUPS} ${where(sequenceId, caller.teamId, { ...q, status: "all" }, q.status)}`,
+    sql`SELECT ${sql.raw(scheduleTupleSql("s"))} AS schedule FROM sequences s WHERE s.id = ${sequenceId} AND s.team_id = ${caller.teamId}`,
   ]);
   const { seq } = sequenceFromBatch(caller, seqQuery, seqRes);
   const rows = pageRes!.results as ListRowWithLimits[];
@@ -264,11 +267,7 @@ export async function listEnrollments(env: Env, d: Db, caller: Caller, sequenceI
       : []
     ).map((f) => [f.enrollmentId, f.at]),
   );
-  // The sending window is read only when a row's next send depends on it (a D1 round trip otherwise spent on every page).
-  const needsWindow = rows.some(
-    (r) => r.status === "active" && r.reason !== "queued_for_mailbox" && r.next_due_at !== null && r.step_type && isEmailStep(r.step_type),
-  );
-  const cfg = needsWindow ? await loadSequenceConfig(d, seq.id) : null;
+  const { window } = scheduleFromTuple((scheduleRes!.results[0] as { schedule: string | null } | undefined)?.schedule ?? null);
   return {
     total: total?.n ?? 0,
     counts: counts ?? {},
@@ -281,7 +280,7 @@ export async function listEnrollments(env: Env, d: Db, caller: Caller, sequenceI
       if (r.status === "active" && !why.blocked) {
         if (r.reason === "queued_for_mailbox") next = fc.get(r.id) ?? null;
         else if (r.next_due_at !== null) {
-          next = r.step_type && isEmailStep(r.step_type) && cfg ? nextWindowStart(r.next_due_at, cfg.window) : r.next_due_at;
+          next = r.step_type && isEmailStep(r.step_type) ? nextWindowStart(r.next_due_at, window) : r.next_due_at;
           // Due now, but the window is closed: the row says when it opens instead of "waiting for the step".
           if (next !== null && next > Math.max(r.next_due_at, now()) && r.reason === "waiting_for_step") {
             reason = "outside_window";
