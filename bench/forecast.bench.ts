@@ -13,7 +13,7 @@ const FORECASTS = Math.max(5, Math.round(100 * scale));
 const QUEUED = 5_000;
 const HOUR = 3_600_000;
 
-type QueueRow = Parameters<typeof planSends>[0][number];
+type QueueRow = Parameters<typeof planSends>[0][number] & { score: number };
 
 it(`forecast of ${QUEUED} queued emails after a day's sends`, async () => {
   const t0 = Date.UTC(2026, 11, 7, 15); // a Monday, 10:00 in New York
@@ -25,29 +25,11 @@ it(`forecast of ${QUEUED} queued emails after a day's sends`, async () => {
   const rows = Array.from({ length: QUEUED }, (_, i): QueueRow => ({
     enrollment_id: `e${i}`,
     step_id: "s",
-    sequence_id: "q",
-    team_id: "t",
-    contact_id: `c${i}`,
     score: 100 - (i % 101),
     due_at: t0 - HOUR + (i % 50) * 60_000,
     next_attempt_at: null,
     window,
     zone: null,
-    thread: null,
-    state: "queued",
-    attempts: 0,
-    reserved_at: null,
-    settled_at: null,
-    error: null,
-    reason: null,
-    reported: 1,
-    msg: null,
-    gen: 1,
-    gid: 1,
-    message_id: null,
-    subject: null,
-    resend_of: null,
-    override: null,
   })).sort((a, b) => b.score - a.score || a.due_at - b.due_at);
   const sent = Array.from({ length: 450 }, (_, i) => t0 - 23 * HOUR + i * 180_000);
   const mb = { dailyLimit: 500, hourlyLimit: 60, minGapSeconds: 0 };

@@ -607,9 +607,13 @@ export class MailboxDO extends DurableObject<Env> {
     // Memory stays bounded whatever the queue's size: the forecast covers the PAGE highest-priority
     // rows (a view shows at most that many; the rest are later still).
     limit = Math.min(limit, PAGE);
+    // The columns the plan reads, not whole ledger rows (a page of up to PAGE rows is read per forecast).
     const rows = this.sql
-      .exec("SELECT * FROM queue WHERE state = 'queued' ORDER BY score DESC, due_at LIMIT ?", PAGE)
-      .toArray() as unknown as QueueRow[];
+      .exec<PlanRow>(
+        "SELECT enrollment_id, step_id, due_at, next_attempt_at, window, zone FROM queue WHERE state = 'queued' ORDER BY score DESC, due_at LIMIT ?",
+        PAGE,
+      )
+      .toArray();
     if (!mb || mb.status !== "connected")
       return rows.slice(0, limit).map((r) => ({ enrollmentId: r.enrollment_id, stepId: r.step_id, at: null }));
     const t0 = now();
@@ -1438,8 +1442,11 @@ export class MailboxDO extends DurableObject<Env> {
  * without sending. `sent` are the reservation times already in the last 24 h. Rows are grouped by
  * window and zone, so each simulated instant costs one window check per group, not one per row.
  */
+/** What planSends reads of a queued row. */
+type PlanRow = Pick<QueueRow, "enrollment_id" | "step_id" | "due_at" | "next_attempt_at" | "window" | "zone">;
+
 export function planSends(
-  rows: QueueRow[],
+  rows: PlanRow[],
   mb: Pick<MailboxSettings, "dailyLimit" | "hourlyLimit" | "minGapSeconds">,
   sent: number[],
   nextSendAt: number,
@@ -1454,7 +1461,7 @@ export function planSends(
   type Group = {
     w: WindowSpec;
     zone: string | null;
-    rows: { r: QueueRow; ready: number; i: number }[];
+    rows: { r: PlanRow; ready: number; i: number }[];
     open: boolean;
     from: number;
     until: number;
@@ -1488,7 +1495,7 @@ export function planSends(
       continue;
     }
     // The first ready row of each open group is that group's best; the best of those goes (ties: input order).
-    let best: { g: { rows: { r: QueueRow; ready: number; i: number }[] }; i: number } | null = null;
+    let best: { g: { rows: { r: PlanRow; ready: number; i: number }[] }; i: number } | null = null;
     for (const g of groups.values()) {
       if (!g.rows.length || !isOpen(g, t)) continue;
       const i = g.rows.findIndex((p) => p.ready <= t);

@@ -33,8 +33,8 @@ const DAYTIME: WindowSpec = {
   windows: Object.fromEntries(["1", "2", "3", "4", "5"].map((d) => [d, [["09:00", "17:00"]]])) as WindowSpec["windows"],
 };
 
-/** The MailboxDO's queue row, as planSends reads it. */
-type QueueRow = Parameters<typeof planSends>[0][number];
+/** What planSends reads of a queued row, and its score (the order the rows arrive in). */
+type QueueRow = Parameters<typeof planSends>[0][number] & { score: number };
 
 /** The forecast as it was written before grouping (one window check per queued row): the reference. */
 function referencePlan(
@@ -111,29 +111,11 @@ describe("sending engine at real sizes", () => {
             .map((s, i): QueueRow => ({
               enrollment_id: `e${i}`,
               step_id: "s",
-              sequence_id: "q",
-              team_id: "t",
-              contact_id: `c${i}`,
               score: s.score,
               due_at: start + s.due * MIN,
               next_attempt_at: null,
               window: JSON.stringify(s.open ? ALWAYS_OPEN : DAYTIME),
               zone: s.zone,
-              thread: null,
-              state: "queued",
-              attempts: 0,
-              reserved_at: null,
-              settled_at: null,
-              error: null,
-              reason: null,
-              reported: 0,
-              msg: null,
-              gen: 0,
-              gid: 0,
-              message_id: null,
-              subject: null,
-              resend_of: null,
-              override: null,
             }))
             .sort((a, b) => b.score - a.score || a.due_at - b.due_at);
           const mb = { dailyLimit: daily, hourlyLimit: hourly, minGapSeconds: gap };
