@@ -155,3 +155,19 @@ type RawValue<C extends { _: { columnType: string; data: unknown; notNull: boole
 export type RawRow<T extends Table> = {
   [K in keyof T["_"]["columns"] as T["_"]["columns"][K]["_"]["name"]]: RawValue<T["_"]["columns"][K]>;
 };
+
+/**
+ * Counts, in this isolate (the Worker's and the Durable Objects' calls alike: the test pool runs them in
+ * one), the D1 statements whose text matches `pattern`, until `restore()`.
+ */
+export function countD1Statements(pattern: RegExp) {
+  const stmtProto = Object.getPrototypeOf(env.DB.prepare("SELECT 1")) as Record<string, (...a: unknown[]) => Promise<unknown>>;
+  const originals = { raw: stmtProto.raw!, all: stmtProto.all!, first: stmtProto.first!, run: stmtProto.run! };
+  const counter = { n: 0, restore: () => Object.assign(stmtProto, originals) };
+  for (const [name, fn] of Object.entries(originals))
+    stmtProto[name] = function (this: { statement: string }, ...a: unknown[]) {
+      if (pattern.test(this.statement)) counter.n++;
+      return fn.apply(this, a);
+    };
+  return counter;
+}

@@ -4,7 +4,7 @@
 // when they don't: before, every report (one per batch of sends) read the config from D1.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { setTransportOverride } from "../../worker/transports";
-import { client, env, ok } from "../helpers";
+import { client, countD1Statements, env, ok } from "../helpers";
 import {
   DAY,
   HOUR,
@@ -23,18 +23,8 @@ import {
 const rev = async (sequenceId: string) =>
   (await env.DB.prepare("SELECT config_rev AS r FROM sequences WHERE id = ?").bind(sequenceId).first<{ r: number }>())!.r;
 
-/** Counts, in this isolate (the Worker's and the objects' calls alike), the D1 statements that load a sequence's config. */
-function countConfigLoads() {
-  const stmtProto = Object.getPrototypeOf(env.DB.prepare("SELECT 1")) as Record<string, (...a: unknown[]) => Promise<unknown>>;
-  const originals = { raw: stmtProto.raw!, all: stmtProto.all!, first: stmtProto.first! };
-  const counter = { loads: 0, restore: () => Object.assign(stmtProto, originals) };
-  for (const [name, fn] of Object.entries(originals))
-    stmtProto[name] = function (this: { statement: string }, ...a: unknown[]) {
-      if (/"config_rev", \(SELECT json_group_array/.test(this.statement)) counter.loads++;
-      return fn.apply(this, a);
-    };
-  return counter;
-}
+/** The D1 statements that load a sequence's config (loadSequenceConfig), counted across the isolate. */
+const countConfigLoads = () => countD1Statements(/"config_rev", \(SELECT json_group_array/);
 
 describe("a sequence's config_rev", () => {
   it("moves on every change the engine's config reads, whoever writes it, and not on others", async () => {
@@ -200,7 +190,7 @@ describe("a sequence's config_rev", () => {
         counter.restore();
       }
       expect((await dueOf(w.sequenceId)).map((e) => e.current_step)).toEqual([2, 2, 2]);
-      expect(counter.loads).toBe(0);
+      expect(counter.n).toBe(0);
     });
 
     it("a wait changed between two sends counts for the second: the report reads the config again", async () => {
@@ -218,7 +208,7 @@ describe("a sequence's config_rev", () => {
       } finally {
         counter.restore();
       }
-      expect(counter.loads).toBe(1);
+      expect(counter.n).toBe(1);
       // Due times to the minute (the simulated clock moves a millisecond per call).
       const minutes = (ms: number) => Math.round(ms / 60_000);
       expect((await dueOf(w.sequenceId)).map((e) => [e.current_step, minutes(e.next_due_at - SIM_START)])).toEqual([

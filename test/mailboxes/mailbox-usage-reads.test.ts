@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { engine } from "../../durable-objects/engine";
 import { setTransportOverride } from "../../worker/transports";
-import { client, env, ok } from "../helpers";
+import { client, countD1Statements, env, ok } from "../helpers";
 import {
   HOUR,
   MIN,
@@ -19,21 +19,8 @@ import {
   startSimulation,
 } from "../fixtures";
 
-/**
- * Counts, in this isolate (the Worker's and the objects' calls alike), the D1 statements that read one
- * mailbox's settings by id (loadMailbox: what a MailboxDO reads for its limits and status).
- */
-function countSettingsReads() {
-  const stmtProto = Object.getPrototypeOf(env.DB.prepare("SELECT 1")) as Record<string, (...a: unknown[]) => Promise<unknown>>;
-  const originals = { raw: stmtProto.raw!, all: stmtProto.all!, first: stmtProto.first!, run: stmtProto.run! };
-  const counter = { reads: 0, restore: () => Object.assign(stmtProto, originals) };
-  for (const [name, fn] of Object.entries(originals))
-    stmtProto[name] = function (this: { statement: string }, ...a: unknown[]) {
-      if (/from "mailboxes" where "mailboxes"\."id" = \?$/.test(this.statement)) counter.reads++;
-      return fn.apply(this, a);
-    };
-  return counter;
-}
+/** The D1 statements that read one mailbox's settings by id (loadMailbox: what a MailboxDO reads for its limits and status). */
+const countSettingsReads = () => countD1Statements(/from "mailboxes" where "mailboxes"\."id" = \?$/);
 
 /**
  * A preview, a commit's plan and the mailbox list show each mailbox's room: its limits from the row the
@@ -77,7 +64,7 @@ describe("a mailbox's capacity as the screens show it", () => {
       }),
     );
     const list = await ok(api.mailboxes.$get({ query: {} }));
-    expect(counter.reads).toBe(0);
+    expect(counter.n).toBe(0);
 
     const byId = new Map(list.mailboxes.map((m) => [m.id, m.capacity]));
     expect(mailboxIds.map((id) => [byId.get(id)!.used_last_24h, byId.get(id)!.left_today])).toEqual([
@@ -110,7 +97,7 @@ describe("a mailbox's capacity as the screens show it", () => {
     counter = countSettingsReads();
     const list = await ok(api.sequences[":id"].enrollments.$get({ param: { id: sequenceId }, query: { status: "all", per_page: "100" } }));
     const scheduled = await ok(api["scheduled-emails"].$get({ query: { sequence_id: sequenceId } }));
-    expect(counter.reads).toBe(0);
+    expect(counter.n).toBe(0);
     counter.restore();
 
     const queued = list.enrollments.filter((e) => e.reason === "queued_for_mailbox");
