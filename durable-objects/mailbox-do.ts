@@ -113,13 +113,13 @@ const ENQUEUE_MAX_CHARS = 900_000;
 /** How often settled rows are pruned (engine clock): the ledger holds at most this much more than KEEP_SETTLED_MS. */
 const PRUNE_EVERY_MS = 6 * HOUR;
 
+/** What a forecast needs of the mailbox's row: whether it sends, and its caps and gap. */
+export type MailboxLimits = Pick<MailboxSettings, "status" | "dailyLimit" | "hourlyLimit" | "minGapSeconds">;
+
 /**
  * The ledger's side of a mailbox's capacity (usage()): sends counted against the rolling caps, the
  * queue, the next pass. The limits and the status are the mailbox row's, which every caller has read.
  */
-/** What a forecast needs of the mailbox's row: whether it sends, and its caps and gap. */
-export type MailboxLimits = Pick<MailboxSettings, "status" | "dailyLimit" | "hourlyLimit" | "minGapSeconds">;
-
 export interface MailboxUsage {
   usedLast24h: number;
   usedLastHour: number;
@@ -506,6 +506,7 @@ export class MailboxDO extends DurableObject<Env> {
 
   /** When one queued email will go out (the forecast's answer for it), or null when it can't be planned. */
   async eta(mailboxId: string, key: { enrollmentId: string; stepId: string }): Promise<number | null> {
+    this.setMeta("mailbox_id", mailboxId);
     const plan = await this.forecast(mailboxId, await this.settings(true), PAGE);
     return plan.find((p) => p.enrollmentId === key.enrollmentId && p.stepId === key.stepId)?.at ?? null;
   }
@@ -1437,14 +1438,14 @@ export class MailboxDO extends DurableObject<Env> {
   }
 }
 
+/** What planSends reads of a queued row. */
+type PlanRow = Pick<QueueRow, "enrollment_id" | "step_id" | "due_at" | "next_attempt_at" | "window" | "zone">;
+
 /**
  * Replays sending forward in time: the same rules as the live pass (caps, gap, windows, priority),
  * without sending. `sent` are the reservation times already in the last 24 h. Rows are grouped by
  * window and zone, so each simulated instant costs one window check per group, not one per row.
  */
-/** What planSends reads of a queued row. */
-type PlanRow = Pick<QueueRow, "enrollment_id" | "step_id" | "due_at" | "next_attempt_at" | "window" | "zone">;
-
 export function planSends(
   rows: PlanRow[],
   mb: Pick<MailboxSettings, "dailyLimit" | "hourlyLimit" | "minGapSeconds">,
@@ -1516,7 +1517,7 @@ export function planSends(
     const [p] = best.g.rows.splice(best.i, 1);
     left--;
     out.push({ enrollmentId: p!.r.enrollment_id, stepId: p!.r.step_id, at: t });
-    history.push(t);
+    history.splice(upperBound(history, t), 0, t); // at the end, unless a caller planned from before its last send
     t += Math.max(1, mb.minGapSeconds * 1000);
   }
   for (const g of groups.values())

@@ -33,6 +33,13 @@ const DAYTIME: WindowSpec = {
   windows: Object.fromEntries(["1", "2", "3", "4", "5"].map((d) => [d, [["09:00", "17:00"]]])) as WindowSpec["windows"],
 };
 
+/** Every night from 01:00 to 03:30 in New York: the hour the spring clock change skips and the one autumn repeats. */
+const NIGHT: WindowSpec = {
+  ...ALWAYS_OPEN,
+  timeZone: "America/New_York",
+  windows: Object.fromEntries(["1", "2", "3", "4", "5", "6", "7"].map((d) => [d, [["01:00", "03:30"]]])) as WindowSpec["windows"],
+};
+
 /** What planSends reads of a queued row, and its score (the order the rows arrive in). */
 type QueueRow = Parameters<typeof planSends>[0][number] & { score: number };
 
@@ -93,7 +100,7 @@ describe("sending engine at real sizes", () => {
       score: fc.integer({ min: 0, max: 5 }),
       due: fc.integer({ min: 0, max: 72 * 60 }),
       zone: fc.constantFrom(...zones),
-      open: fc.boolean(),
+      window: fc.constantFrom(ALWAYS_OPEN, DAYTIME, NIGHT),
     });
     fc.assert(
       fc.property(
@@ -114,7 +121,7 @@ describe("sending engine at real sizes", () => {
               score: s.score,
               due_at: start + s.due * MIN,
               next_attempt_at: null,
-              window: JSON.stringify(s.open ? ALWAYS_OPEN : DAYTIME),
+              window: JSON.stringify(s.window),
               zone: s.zone,
             }))
             .sort((a, b) => b.score - a.score || a.due_at - b.due_at);

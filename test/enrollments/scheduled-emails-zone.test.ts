@@ -74,4 +74,33 @@ describe("scheduled emails in the contact's time zone", () => {
       .all<{ contact_id: string; sent_at: number }>();
     expect(rows.results.find((x) => x.contact_id === tokyo)!.sent_at).toBeLessThan(SIM_START + HOUR);
   });
+
+  it("the sequence's contacts list tells the next email's time in the contact's zone too, as the scheduled emails do", async () => {
+    const { teamId, userId } = await makeTeam();
+    const s = await sessionFor(teamId, userId);
+    const scheduleId = await makeSchedule(teamId, { timeZone: "America/New_York", useContactTimeZone: true });
+    const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }, { wait: 2 }], scheduleId);
+    mailboxId = await makeMailbox(teamId, userId, { daily: 100, hourly: 100, gapSeconds: 0 });
+    setTransportOverride(mailboxId, { local: true, send: async () => ({ ok: true }) });
+    const [tokyo, plain] = await makeContacts(teamId, 2);
+    await env.DB.prepare("UPDATE contacts SET time_zone = 'Asia/Tokyo' WHERE id = ?").bind(tokyo).run();
+    await enroll(teamId, sequenceId, [tokyo!, plain!], [mailboxId]);
+    // Both first emails go (Tokyo's at once, New York's at its 9:00); each second one waits two days.
+    await runUntil(MONDAY_9AM_NY + HOUR);
+    const api = client(s).api;
+    const list = await ok(api.sequences[":id"].enrollments.$get({ param: { id: sequenceId }, query: { status: "all" } }));
+    const scheduled = await ok(api["scheduled-emails"].$get({ query: { sequence_id: sequenceId } }));
+    const due = async (c: string) =>
+      (await env.DB.prepare("SELECT next_due_at FROM enrollments WHERE contact_id = ? AND sequence_id = ?")
+        .bind(c, sequenceId)
+        .first<{ next_due_at: number }>())!.next_due_at;
+    for (const c of [tokyo!, plain!]) {
+      const row = list.enrollments.find((e) => e.contact.id === c)!;
+      expect(row.reason).toBe("waiting_for_step");
+      expect(row.next_action_at).toBe(scheduled.scheduled.find((x) => x.contact.id === c)!.send_at);
+    }
+    // Tokyo's step falls due on Wednesday at 9:00 there, inside its window (Tuesday 19:00 in New York, outside).
+    const tokyoRow = list.enrollments.find((e) => e.contact.id === tokyo)!;
+    expect(tokyoRow.next_action_at).toBe(await due(tokyo!));
+  });
 });

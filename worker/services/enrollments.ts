@@ -13,7 +13,7 @@ import { commitAddContacts, takenBy, takenByMove } from "./add-contacts/jobs";
 import { AddContactsRequest, OUTCOME_REASONS } from "./add-contacts/request";
 import { auditEntry } from "./audit";
 import { nextWindowStart } from "./schedule-time";
-import { isEmailStep, scheduleFromTuple, scheduleTupleSql } from "../../durable-objects/sequence-config";
+import { isEmailStep, scheduleFromTuple, scheduleTupleSql, sendingZone } from "../../durable-objects/sequence-config";
 
 /**
  * Contacts in a sequence (enrollments) as users look for them and act on them: the status filters,
@@ -152,7 +152,6 @@ export function explain(
   return { reason, text: reason ? reasonText(reason) : null, blocked: false };
 }
 
-/** Forecast send times for queued emails, one RPC per mailbox involved. */
 /** The mailbox columns a forecast needs, for a query that joins `mailboxes mb` (see forecasts). */
 export const MAILBOX_LIMIT_COLUMNS = sql.raw(
   "mb.daily_limit AS mb_daily_limit, mb.hourly_limit AS mb_hourly_limit, mb.min_gap_seconds AS mb_min_gap_seconds",
@@ -164,9 +163,10 @@ export interface MailboxLimitColumns {
 }
 
 /**
- * When each queued email of these mailboxes goes out: one forecast per mailbox, all at once, under the
- * status and limits the caller read with its rows (MAILBOX_LIMIT_COLUMNS), so the objects read nothing
- * from D1 for it (each read its mailbox's row again: a round trip per mailbox per page).
+ * When each queued email of these mailboxes goes out: one forecast per connected mailbox, all at once,
+ * under the status and the limits (MAILBOX_LIMIT_COLUMNS) the caller read with its rows, so the objects
+ * read nothing from D1 for it (each read its mailbox's row again: a round trip per mailbox per page).
+ * A mailbox that doesn't send now has no times to tell: it isn't asked.
  */
 export async function forecasts(
   env: Env,
@@ -174,7 +174,7 @@ export async function forecasts(
 ): Promise<{ enrollmentId: string; stepId: string; at: number | null }[]> {
   const limits = new Map<string, MailboxLimits>();
   for (const r of rows)
-    if (r.mailbox_id && r.status)
+    if (r.mailbox_id && r.status === "connected")
       limits.set(r.mailbox_id, {
         status: r.status as MailboxLimits["status"],
         dailyLimit: r.mb_daily_limit ?? 0,
@@ -197,6 +197,7 @@ interface ListRow {
   name: string;
   email: string | null;
   company: string | null;
+  contact_zone: string | null;
   mb_status: string | null;
   mb_email: string | null;
   mb_reason: string | null;
@@ -220,7 +221,7 @@ export async function listEnrollments(env: Env, d: Db, caller: Caller, sequenceI
   const dir = sql.raw(q.order ?? (q.sort === "updated" || q.sort === "added" ? "desc" : "asc"));
   const order = sql`ORDER BY ${SORT_SQL[q.sort]} ${dir}, e.id ${dir}`;
   const columns = sql`e.id, e.status, e.current_step, e.next_due_at, e.reason, e.mailbox_id, e.created_at, e.finished_at,
-           c.id AS contact_id, trim(c.first_name || ' ' || c.last_name) AS name, c.email, c.company,
+           c.id AS contact_id, trim(c.first_name || ' ' || c.last_name) AS name, c.email, c.company, c.time_zone AS contact_zone,
            mb.status AS mb_status, mb.email AS mb_email, mb.status_reason AS mb_reason, ${MAILBOX_LIMIT_COLUMNS}, st.type AS step_type`;
   const steps = sql`LEFT JOIN steps st ON st.sequence_id = e.sequence_id AND st.position = e.current_step`;
   const limit = sql`LIMIT ${q.per_page} OFFSET ${(q.page - 1) * q.per_page}`;
@@ -267,7 +268,7 @@ export async function listEnrollments(env: Env, d: Db, caller: Caller, sequenceI
       : []
     ).map((f) => [f.enrollmentId, f.at]),
   );
-  const { window } = scheduleFromTuple((scheduleRes!.results[0] as { schedule: string | null } | undefined)?.schedule ?? null);
+  const schedule = scheduleFromTuple((scheduleRes!.results[0] as { schedule: string | null } | undefined)?.schedule ?? null);
   return {
     total: total?.n ?? 0,
     counts: counts ?? {},
@@ -280,7 +281,11 @@ export async function listEnrollments(env: Env, d: Db, caller: Caller, sequenceI
       if (r.status === "active" && !why.blocked) {
         if (r.reason === "queued_for_mailbox") next = fc.get(r.id) ?? null;
         else if (r.next_due_at !== null) {
-          next = r.step_type && isEmailStep(r.step_type) ? nextWindowStart(r.next_due_at, window) : r.next_due_at;
+          // In the contact's zone when the schedule sends in it, as the send path and the scheduled emails do.
+          next =
+            r.step_type && isEmailStep(r.step_type)
+              ? nextWindowStart(r.next_due_at, schedule.window, sendingZone(schedule, r.contact_zone))
+              : r.next_due_at;
           // Due now, but the window is closed: the row says when it opens instead of "waiting for the step".
           if (next !== null && next > Math.max(r.next_due_at, now()) && r.reason === "waiting_for_step") {
             reason = "outside_window";
