@@ -152,11 +152,12 @@ export function explain(
   return { reason, text: reason ? reasonText(reason) : null, blocked: false };
 }
 
-/** The mailbox columns a forecast needs, for a query that joins `mailboxes mb` (see forecasts). */
+/** The mailbox columns a forecast needs (status and limits), for a query that joins `mailboxes mb` (see forecasts). */
 export const MAILBOX_LIMIT_COLUMNS = sql.raw(
-  "mb.daily_limit AS mb_daily_limit, mb.hourly_limit AS mb_hourly_limit, mb.min_gap_seconds AS mb_min_gap_seconds",
+  "mb.status AS mb_status, mb.daily_limit AS mb_daily_limit, mb.hourly_limit AS mb_hourly_limit, mb.min_gap_seconds AS mb_min_gap_seconds",
 );
 export interface MailboxLimitColumns {
+  mb_status: string | null;
   mb_daily_limit: number | null;
   mb_hourly_limit: number | null;
   mb_min_gap_seconds: number | null;
@@ -170,13 +171,13 @@ export interface MailboxLimitColumns {
  */
 export async function forecasts(
   env: Env,
-  rows: readonly (MailboxLimitColumns & { mailbox_id: string | null; status: string | null })[],
+  rows: readonly (MailboxLimitColumns & { mailbox_id: string | null })[],
 ): Promise<{ enrollmentId: string; stepId: string; at: number | null }[]> {
   const limits = new Map<string, MailboxLimits>();
   for (const r of rows)
-    if (r.mailbox_id && r.status === "connected")
+    if (r.mailbox_id && r.mb_status === "connected")
       limits.set(r.mailbox_id, {
-        status: r.status as MailboxLimits["status"],
+        status: r.mb_status,
         dailyLimit: r.mb_daily_limit ?? 0,
         hourlyLimit: r.mb_hourly_limit ?? 0,
         minGapSeconds: r.mb_min_gap_seconds ?? 0,
@@ -184,7 +185,7 @@ export async function forecasts(
   return (await Promise.all([...limits].map(([id, mb]) => engine.mailbox(env, id).forecast(mb, 2000)))).flat();
 }
 
-interface ListRow {
+interface ListRow extends MailboxLimitColumns {
   id: string;
   status: (typeof import("../db/schema").ENROLLMENT_STATUSES)[number];
   current_step: number;
@@ -198,12 +199,10 @@ interface ListRow {
   email: string | null;
   company: string | null;
   contact_zone: string | null;
-  mb_status: string | null;
   mb_email: string | null;
   mb_reason: string | null;
   step_type: string | null;
 }
-type ListRowWithLimits = ListRow & MailboxLimitColumns;
 
 export interface EnrollmentListQuery extends EnrollmentFilter {
   page: number;
@@ -222,7 +221,7 @@ export async function listEnrollments(env: Env, d: Db, caller: Caller, sequenceI
   const order = sql`ORDER BY ${SORT_SQL[q.sort]} ${dir}, e.id ${dir}`;
   const columns = sql`e.id, e.status, e.current_step, e.next_due_at, e.reason, e.mailbox_id, e.created_at, e.finished_at,
            c.id AS contact_id, trim(c.first_name || ' ' || c.last_name) AS name, c.email, c.company, c.time_zone AS contact_zone,
-           mb.status AS mb_status, mb.email AS mb_email, mb.status_reason AS mb_reason, ${MAILBOX_LIMIT_COLUMNS}, st.type AS step_type`;
+           mb.email AS mb_email, mb.status_reason AS mb_reason, ${MAILBOX_LIMIT_COLUMNS}, st.type AS step_type`;
   const steps = sql`LEFT JOIN steps st ON st.sequence_id = e.sequence_id AND st.position = e.current_step`;
   const limit = sql`LIMIT ${q.per_page} OFFSET ${(q.page - 1) * q.per_page}`;
   // The page picked from the enrollments alone when neither the search nor the sort reads the contact:
@@ -251,23 +250,12 @@ export async function listEnrollments(env: Env, d: Db, caller: Caller, sequenceI
     sql`SELECT ${sql.raw(scheduleTupleSql("s"))} AS schedule FROM sequences s WHERE s.id = ${sequenceId} AND s.team_id = ${caller.teamId}`,
   ]);
   const { seq } = sequenceFromBatch(caller, seqQuery, seqRes);
-  const rows = pageRes!.results as ListRowWithLimits[];
+  const rows = pageRes!.results as ListRow[];
   const counts = countsRes!.results[0] as Record<string, number> | undefined;
   const total = counts ? { n: counts[q.status] ?? 0 } : undefined;
-  const queued =
-    seq.active && !seq.archivedAt
-      ? rows.filter((r) => r.status === "active" && r.reason === "queued_for_mailbox" && r.mb_status === "connected")
-      : [];
-  // By enrollment: a row shows its queued email's time.
-  const fc = new Map(
-    (queued.length
-      ? await forecasts(
-          env,
-          queued.map((r) => ({ ...r, status: r.mb_status })),
-        )
-      : []
-    ).map((f) => [f.enrollmentId, f.at]),
-  );
+  // By enrollment: a row shows its queued email's time (none while the sequence is off).
+  const queued = seq.active && !seq.archivedAt ? rows.filter((r) => r.status === "active" && r.reason === "queued_for_mailbox") : [];
+  const fc = new Map((await forecasts(env, queued)).map((f) => [f.enrollmentId, f.at]));
   const schedule = scheduleFromTuple((scheduleRes!.results[0] as { schedule: string | null } | undefined)?.schedule ?? null);
   return {
     total: total?.n ?? 0,

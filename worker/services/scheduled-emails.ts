@@ -70,7 +70,6 @@ interface Row extends MailboxLimitColumns {
   contact_zone: string | null;
   mailbox_id: string | null;
   mailbox_email: string | null;
-  mailbox_status: string | null;
   mailbox_reason: string | null;
 }
 
@@ -101,7 +100,7 @@ export async function listScheduledEmails(env: Env, d: Db, caller: Caller, q: Sc
   const rows = await d.all<Row>(sql`
     SELECT e.id, e.sequence_id, s.name AS sequence_name, s.active AS seq_active, s.archived_at, s.owner_id, x.access AS share, e.status, e.reason, e.next_due_at,
            e.current_step, st.id AS step_id, st.thread_reply, c.id AS contact_id, trim(c.first_name || ' ' || c.last_name) AS contact_name,
-           c.email, c.time_zone AS contact_zone, e.mailbox_id, mb.email AS mailbox_email, mb.status AS mailbox_status, mb.status_reason AS mailbox_reason,
+           c.email, c.time_zone AS contact_zone, e.mailbox_id, mb.email AS mailbox_email, mb.status_reason AS mailbox_reason,
            ${MAILBOX_LIMIT_COLUMNS}
       FROM enrollments e
       JOIN sequences s ON s.id = e.sequence_id
@@ -126,14 +125,7 @@ async function present(env: Env, d: Db, caller: Caller, rows: Row[]) {
   const teamId = caller.teamId;
   const t = now();
   const queued = rows.filter((r) => r.status === "active" && r.reason === "queued_for_mailbox");
-  const forecast = new Map(
-    (
-      await forecasts(
-        env,
-        queued.map((r) => ({ ...r, status: r.mailbox_status })),
-      )
-    ).map((f) => [`${f.enrollmentId}:${f.stepId}`, f.at]),
-  );
+  const forecast = new Map((await forecasts(env, queued)).map((f) => [`${f.enrollmentId}:${f.stepId}`, f.at]));
   const choices = new Map<string, EmailChoice>();
   const configs = new Map<string, SequenceConfig | null>();
   const bySequence = new Map<string, Row[]>();
@@ -153,7 +145,7 @@ async function present(env: Env, d: Db, caller: Caller, rows: Row[]) {
     const choice = choices.get(key);
     const cfg = configs.get(r.sequence_id) ?? null;
     const why = explain(
-      { reason: r.reason, status: r.status, mailboxStatus: r.mailbox_status, mailboxReason: r.mailbox_reason, emailStep: true },
+      { reason: r.reason, status: r.status, mailboxStatus: r.mb_status, mailboxReason: r.mailbox_reason, emailStep: true },
       { active: !!r.seq_active, archivedAt: r.archived_at },
     );
     // The window in the zone the engine sends this enrollment's emails in (the contact's, when the schedule says so).
@@ -191,8 +183,7 @@ async function present(env: Env, d: Db, caller: Caller, rows: Row[]) {
       step: { id: r.step_id, position: r.current_step, thread_reply: !!r.thread_reply },
       contact: { id: r.contact_id, name: r.contact_name, email: r.email },
       sequence: { id: r.sequence_id, name: r.sequence_name },
-      mailbox:
-        r.mailbox_id && r.mailbox_email ? { id: r.mailbox_id, email: r.mailbox_email, status: r.mailbox_status ?? "connected" } : null,
+      mailbox: r.mailbox_id && r.mailbox_email ? { id: r.mailbox_id, email: r.mailbox_email, status: r.mb_status ?? "connected" } : null,
       status: r.status,
       state: r.status !== "active" || why.blocked || stepOff ? ("held" as const) : queued ? ("queued" as const) : ("waiting" as const),
       // The list's order (its cursor is next_due_at), shown beside send_at so a screen in this order reads as sorted.
