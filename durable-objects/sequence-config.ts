@@ -1,6 +1,4 @@
-import { eq, sql } from "drizzle-orm";
 import type { Db } from "../worker/db/client";
-import { deletedSteps, sequences, steps } from "../worker/db/schema";
 import type { WindowSpec } from "../worker/services/schedule-time";
 
 export interface StepConfig {
@@ -81,44 +79,43 @@ type StepTuple = [string, number, string, number, StepConfig["waitUnit"], number
 type ScheduleTuple = [string, string, string, string, number];
 
 /**
- * The sequence, its steps in order and its schedule (else the team's default one) in ONE statement,
- * prepared once per handle: building drizzle's SQL anew was most of a load's CPU (each report from a
- * mailbox and each alarm loads the config).
+ * The sequence, its steps in order and its schedule (else the team's default one) in ONE statement
+ * (`?`: the sequence's id). A constant text: building drizzle's SQL anew was most of a load's CPU (each
+ * report from a mailbox and each alarm loads the config), and a request can put it in a batch of its
+ * own statements (`configStatement`) instead of a round trip of its own.
  */
-function prepareConfigQuery(d: Db) {
-  return d
-    .select({
-      id: sequences.id,
-      teamId: sequences.teamId,
-      ownerId: sequences.ownerId,
-      active: sequences.active,
-      archivedAt: sequences.archivedAt,
-      rev: sequences.configRev,
-      // The outer row's columns are spelled out: drizzle leaves the table name off a single-table query's columns.
-      steps: sql<string>`(SELECT json_group_array(json_array(id, position, type, wait_amount, wait_unit, business_days, enabled, thread_reply, note))
-        FROM (SELECT * FROM ${steps} st WHERE st.sequence_id = "sequences"."id" ORDER BY st.position))`,
-      schedule: sql<string | null>`${sql.raw(scheduleTupleSql('"sequences"'))}`,
-      deleted: sql<string>`(SELECT json_group_object(ds.id, ds.next_step_id) FROM ${deletedSteps} ds WHERE ds.sequence_id = "sequences"."id")`,
-    })
-    .from(sequences)
-    .where(eq(sequences.id, sql.placeholder("id")))
-    .prepare();
-}
-const configQueries = new WeakMap<Db, ReturnType<typeof prepareConfigQuery>>();
+const CONFIG_SQL = `SELECT s.id, s.team_id, s.owner_id, s.active, s.archived_at, s.config_rev,
+    (SELECT json_group_array(json_array(id, position, type, wait_amount, wait_unit, business_days, enabled, thread_reply, note))
+       FROM (SELECT * FROM steps st WHERE st.sequence_id = s.id ORDER BY st.position)) AS steps,
+    ${scheduleTupleSql("s")} AS schedule,
+    (SELECT json_group_object(ds.id, ds.next_step_id) FROM deleted_steps ds WHERE ds.sequence_id = s.id) AS deleted
+  FROM sequences s WHERE s.id = ?`;
 
-/** Everything the engine needs about a sequence, in one D1 round trip. */
-export async function loadSequenceConfig(d: Db, sequenceId: string): Promise<SequenceConfig | null> {
-  let q = configQueries.get(d);
-  if (!q) configQueries.set(d, (q = prepareConfigQuery(d)));
-  const seq = await q.get({ id: sequenceId });
-  if (!seq) return null;
+/** A row of CONFIG_SQL as D1 answers it. */
+export interface ConfigRow {
+  id: string;
+  team_id: string;
+  owner_id: string;
+  active: number;
+  archived_at: number | null;
+  config_rev: number;
+  steps: string;
+  schedule: string | null;
+  deleted: string;
+}
+
+/** The config statement for a `batchSql` of the caller's own (its row goes to `configFromRow`). */
+export const configStatement = (sequenceId: string) => ({ toSQL: () => ({ sql: CONFIG_SQL, params: [sequenceId] }) });
+
+/** Everything the engine needs about a sequence, from its CONFIG_SQL row. */
+export function configFromRow(seq: ConfigRow): SequenceConfig {
   const stepRows = (JSON.parse(seq.steps) as StepTuple[]).sort((a, b) => a[1] - b[1]);
   return {
     id: seq.id,
-    teamId: seq.teamId,
-    ownerId: seq.ownerId,
-    active: seq.active,
-    archived: seq.archivedAt !== null,
+    teamId: seq.team_id,
+    ownerId: seq.owner_id,
+    active: seq.active === 1,
+    archived: seq.archived_at !== null,
     ...scheduleFromTuple(seq.schedule),
     steps: stepRows.map(([id, position, type, waitAmount, waitUnit, businessDays, enabled, threadReply, note]) => ({
       id,
@@ -132,8 +129,14 @@ export async function loadSequenceConfig(d: Db, sequenceId: string): Promise<Seq
       note,
     })),
     deleted: JSON.parse(seq.deleted) as SequenceConfig["deleted"],
-    rev: seq.rev,
+    rev: seq.config_rev,
   };
+}
+
+/** Everything the engine needs about a sequence, in one D1 round trip. */
+export async function loadSequenceConfig(d: Db, sequenceId: string): Promise<SequenceConfig | null> {
+  const row = await d.$client.prepare(CONFIG_SQL).bind(sequenceId).first<ConfigRow>();
+  return row ? configFromRow(row) : null;
 }
 
 /** A schedule's columns as D1 stores them (the windows and holidays as JSON text or already parsed). */

@@ -24,7 +24,7 @@ const rev = async (sequenceId: string) =>
   (await env.DB.prepare("SELECT config_rev AS r FROM sequences WHERE id = ?").bind(sequenceId).first<{ r: number }>())!.r;
 
 /** The D1 statements that load a sequence's config (loadSequenceConfig), counted across the isolate. */
-const countConfigLoads = () => countD1Statements(/"config_rev", \(SELECT json_group_array/);
+const countConfigLoads = () => countD1Statements(/s\.config_rev,\s+\(SELECT json_group_array/);
 
 describe("a sequence's config_rev", () => {
   it("moves on every change the engine's config reads, whoever writes it, and not on others", async () => {

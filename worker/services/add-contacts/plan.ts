@@ -7,7 +7,7 @@ import { now } from "../../lib/clock";
 import { ApiError, type ErrorCode } from "../../lib/errors";
 import { sendableMailboxes, sequenceFor, teamUser } from "../access";
 import { importReady } from "../imports/imports";
-import { loadSequenceConfig, type SequenceConfig } from "../../../durable-objects/sequence-config";
+import { configFromRow, configStatement, type ConfigRow, type SequenceConfig } from "../../../durable-objects/sequence-config";
 import { assignFrom, forecastMailbox, loadPlanStart, roomOf, type Forecast, type MailboxLoad } from "./capacity";
 import {
   candidatePage,
@@ -206,10 +206,13 @@ export interface Prepared {
 export async function checkPreconditions(d: Db, caller: Caller, sequenceId: string, req: AddContactsRequest): Promise<Prepared> {
   const { seq } = await sequenceFor(d, caller, sequenceId, "sequence.edit");
   if (req.source.import_id) await importReady(d, caller, req.source.import_id);
-  // The lists and the mailboxes in one D1 round trip; their checks in the order they always ran.
+  // The sequence's config, the mailboxes and the lists in one D1 round trip; their checks in the order they always ran.
   const listIds = req.source.list_ids ?? [];
-  const mailboxesSql = mailboxesQuery(d, caller, req.mailbox_ids);
-  const [mailboxRes, listRes] = await batchSql(d, listIds.length ? [mailboxesSql, listsOfTeamSql(caller.teamId, listIds)] : [mailboxesSql]);
+  const [configRes, mailboxRes, listRes] = await batchSql(d, [
+    configStatement(seq.id),
+    mailboxesQuery(d, caller, req.mailbox_ids),
+    ...(listIds.length ? [listsOfTeamSql(caller.teamId, listIds)] : []),
+  ]);
   checkLists(listIds, (listRes?.results ?? []) as { id: string }[]);
   const mailboxRows = (mailboxRes!.results as { id: string; email: string; status: string; user_id: string }[]).map((r) => ({
     id: r.id,
@@ -217,7 +220,7 @@ export async function checkPreconditions(d: Db, caller: Caller, sequenceId: stri
     status: r.status,
     userId: r.user_id,
   }));
-  const sequence = (await loadSequenceConfig(d, seq.id))!;
+  const sequence = configFromRow(configRes!.results[0] as ConfigRow);
   const preconditions: Precondition[] = [];
   if (sequence.archived)
     preconditions.push({ code: "sequence_archived", message: "This sequence is archived", fix: "Unarchive it, or pick another sequence" });
