@@ -119,16 +119,17 @@ beforeEach(() => resetClock());
 describe("add contacts: bounded pages", () => {
   it("a selection of more than 5,000 is planned through the queue in pages; no step reads more than 5,000 rows at a time", async () => {
     const { x, caller, source } = await bigSelection(1000);
+    const req = { source, mailbox_ids: x.mailboxIds, skip_validation: false, enrich: false };
+    // The mailbox the preview shows for each contact of the first plan page's first rows and of the second's.
+    const shownMailbox = new Map<string, string | null>();
+    for (const page of [1, 51]) {
+      const p = await previewAddContacts(env, db(env.DB), caller, x.sequenceId, req, { page, perPage: 100, outcome: "all" });
+      for (const r of p.tally.rows) if (r.facts.contactId) shownMailbox.set(r.facts.contactId, r.mailboxId);
+    }
+    expect(shownMailbox.size).toBeGreaterThan(150);
+    expect(new Set(shownMailbox.values())).toEqual(new Set(x.mailboxIds));
     const o = observed(env);
-    const { job } = await commitAddContacts(
-      o.env,
-      db(o.env.DB),
-      caller,
-      x.sequenceId,
-      { source, mailbox_ids: x.mailboxIds, skip_validation: false, enrich: false },
-      null,
-      "session",
-    );
+    const { job } = await commitAddContacts(o.env, db(o.env.DB), caller, x.sequenceId, req, null, "session");
     // The request itself wrote the job and its candidates inside D1, and read almost nothing.
     expect(o.seen).toMatchObject({ maxRows: expect.any(Number) });
     expect(o.seen.maxRows, o.seen.sql).toBeLessThan(100);
@@ -149,6 +150,13 @@ describe("add contacts: bounded pages", () => {
       .bind(x.sequenceId)
       .all<{ n: number }>();
     expect(split.map((r) => r.n).sort()).toEqual([2_601, 2_602]); // the rotation carried across pages
+    // Each contact went out of the mailbox its preview showed, on both plan pages.
+    const { results: sent } = await env.DB.prepare(
+      "SELECT contact_id, mailbox_id FROM enrollments WHERE sequence_id = ? AND contact_id IN (SELECT value FROM json_each(?))",
+    )
+      .bind(x.sequenceId, JSON.stringify([...shownMailbox.keys()]))
+      .all<{ contact_id: string; mailbox_id: string }>();
+    expect(new Map(sent.map((r) => [r.contact_id, r.mailbox_id]))).toEqual(shownMailbox);
     // Highest score first: the priority order the preview shows.
     const { results: order } = await env.DB.prepare(
       "SELECT coalesce(c.score, p.score) AS s FROM job_candidates j LEFT JOIN contacts c ON c.id = j.contact_id LEFT JOIN people p ON p.id = j.person_id WHERE j.job_id = ? ORDER BY j.idx",
