@@ -104,8 +104,10 @@ export interface ConfigRow {
   deleted: string;
 }
 
-/** The config statement for a `batchSql` of the caller's own (its row goes to `configFromRow`). */
-export const configStatement = (sequenceId: string) => ({ toSQL: () => ({ sql: CONFIG_SQL, params: [sequenceId] }) });
+/** The config statement of a team's sequence for a `batchSql` of the caller's own (its row goes to `configFromRow`). */
+export const configStatement = (sequenceId: string, teamId: string) => ({
+  toSQL: () => ({ sql: `${CONFIG_SQL} AND s.team_id = ?`, params: [sequenceId, teamId] }),
+});
 
 /** Everything the engine needs about a sequence, from its CONFIG_SQL row. */
 export function configFromRow(seq: ConfigRow): SequenceConfig {

@@ -1,17 +1,19 @@
 import { describe, expect, it } from "vitest";
 import {
   ALWAYS_OPEN,
+  configFromRow,
+  configStatement,
   loadSequenceConfig,
   nextEnabledStep,
   stepInPlaceOf,
   stepOfEnrollment,
   type StepConfig,
 } from "../../durable-objects/sequence-config";
-import { db } from "../../worker/db/client";
+import { batchSql, db } from "../../worker/db/client";
 import { env } from "../helpers";
 import { makeSchedule, makeSequence, makeTeam } from "../fixtures";
 
-// The engine reads a sequence, its steps and its schedule in one prepared statement (sequence-config.ts).
+// The engine reads a sequence, its steps and its schedule in one statement (sequence-config.ts).
 // These pin what it answers: the steps in their current order with their settings, the sequence's own
 // schedule before the team's default one, the default when it has none, always open with neither.
 describe("loadSequenceConfig", () => {
@@ -76,6 +78,17 @@ describe("loadSequenceConfig", () => {
     await env.DB.prepare("UPDATE sequences SET archived_at = 1 WHERE id = ?").bind(sequenceId).run();
     expect((await loadSequenceConfig(db(env.DB), sequenceId))!.archived).toBe(true);
     expect(await loadSequenceConfig(db(env.DB), "no-such-sequence")).toBeNull();
+  });
+
+  it("answers the same config in a request's own batch, for the sequence's team only", async () => {
+    const { teamId, userId } = await makeTeam();
+    const rival = await makeTeam();
+    const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }, { type: "call", wait: 1 }], null);
+    const [mine, theirs] = await batchSql(db(env.DB), [configStatement(sequenceId, teamId), configStatement(sequenceId, rival.teamId)]);
+    expect(configFromRow(mine!.results[0] as Parameters<typeof configFromRow>[0])).toEqual(
+      await loadSequenceConfig(db(env.DB), sequenceId),
+    );
+    expect(theirs!.results).toEqual([]);
   });
 
   it("answers the sequence's deleted steps with the step that came after each, and no other sequence's", async () => {

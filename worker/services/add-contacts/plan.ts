@@ -209,7 +209,7 @@ export async function checkPreconditions(d: Db, caller: Caller, sequenceId: stri
   // The sequence's config, the mailboxes and the lists in one D1 round trip; their checks in the order they always ran.
   const listIds = req.source.list_ids ?? [];
   const [configRes, mailboxRes, listRes] = await batchSql(d, [
-    configStatement(seq.id),
+    configStatement(seq.id, caller.teamId),
     mailboxesQuery(d, caller, req.mailbox_ids),
     ...(listIds.length ? [listsOfTeamSql(caller.teamId, listIds)] : []),
   ]);
