@@ -137,6 +137,30 @@ describe("add contacts: a retried chunk reports what the job did", () => {
     expect((await outcomes(j.id)).map((o) => o.outcome)).toEqual(["enrolled", "enrolled"]);
   });
 
+  it("contacts the job enrolled stay reported enrolled even if they were deleted before the retry", async () => {
+    const x = await addContactsSetup();
+    const [a, b] = await makeContacts(x.teamId, 2);
+    const j = await job(x, { contact_ids: [a!, b!] });
+    await processChunk(crashAt(env, 0), j.id, 0, 2).catch(() => {});
+    // Both gone: the retry finds neither contact (nor their enrollments) through the facts.
+    await env.DB.prepare("UPDATE contacts SET deleted_at = 1 WHERE id IN (?, ?)").bind(a, b).run();
+    await processChunk(env, j.id, 0, 2);
+    expect((await outcomes(j.id)).map((o) => o.outcome)).toEqual(["enrolled", "enrolled"]);
+  });
+
+  it("a person the job saved and enrolled stays reported enrolled and charged even if their email went unverified before the retry", async () => {
+    const x = await addContactsSetup({ credits: 100 });
+    const [p] = await people(1, 860);
+    const j = await job(x, { people_ids: [p!] });
+    // The second write is the outcomes: the contact is saved and enrolled by then.
+    await expect(processChunk(crashAt(env, 1), j.id, 0, 1)).rejects.toThrow(/simulated crash/);
+    expect(await one("SELECT count(*) n FROM enrollments WHERE sequence_id = ?", x.sequenceId)).toBe(1);
+    await env.DB.prepare("UPDATE people SET email_status = 'unverified' WHERE id = ?").bind(p).run();
+    await processChunk(env, j.id, 0, 1);
+    expect(await outcomes(j.id)).toEqual([{ outcome: "enrolled", reasons: ["unverified_email"], cost: 1 }]);
+    await env.DB.prepare("UPDATE people SET email_status = 'verified' WHERE id = ?").bind(p).run();
+  });
+
   it("a contact another request enrolled meanwhile is still skipped as already in this sequence", async () => {
     const x = await addContactsSetup();
     const [a, b] = await makeContacts(x.teamId, 2);

@@ -23,6 +23,8 @@ export interface Facts extends Candidate {
   inSequence: boolean;
   activeElsewhere: boolean;
   finishedElsewhere: boolean;
+  /** Enrolled in this sequence by `ownJobId` (an earlier try of a chunk got that far), whatever the enrollment's status now. */
+  enrolledByOwnJob: boolean;
   jobChanged: boolean;
   ownerId: string | null;
   score: number;
@@ -157,7 +159,8 @@ interface ContactFactsRow {
   suppressed: number;
   /**
    * The contact's enrollments in one pass over them (one index probe instead of three): 1 = open in
-   * this sequence (not by `ownJobId`), 2 = open in another, 4 = finished or failed in another.
+   * this sequence (not by `ownJobId`), 2 = open in another, 4 = finished or failed in another, 8 = any
+   * in this sequence by `ownJobId`.
    */
   enrolled: number;
 }
@@ -200,6 +203,7 @@ export async function loadFacts(
                (SELECT coalesce(max(e.sequence_id = ${sequenceId} AND e.status IN ('scheduled','active','paused','held') AND (${ownJobId} IS NULL OR e.job_id IS NOT ${ownJobId})), 0)
                        + 2 * coalesce(max(e.sequence_id <> ${sequenceId} AND e.status IN ('active','paused','held','scheduled')), 0)
                        + 4 * coalesce(max(e.sequence_id <> ${sequenceId} AND e.status IN ('finished','failed')), 0)
+                       + 8 * coalesce(max(e.sequence_id = ${sequenceId} AND e.job_id = ${ownJobId}), 0)
                   FROM enrollments e WHERE e.contact_id = c.id) AS enrolled
           FROM contacts c LEFT JOIN contact_stages s ON s.id = c.stage_id
          WHERE +c.team_id = ${teamId} AND +c.deleted_at IS NULL AND c.id IN (SELECT value FROM json_each(${listParam(part)}))`),
@@ -226,6 +230,7 @@ export async function loadFacts(
       inSequence: (r.enrolled & 1) !== 0,
       activeElsewhere: (r.enrolled & 2) !== 0,
       finishedElsewhere: (r.enrolled & 4) !== 0,
+      enrolledByOwnJob: (r.enrolled & 8) !== 0,
       jobChanged: r.job_changed_at !== null,
       ownerId: r.owner_id,
       score: r.score,
@@ -251,6 +256,7 @@ export async function loadFacts(
       inSequence: false,
       activeElsewhere: false,
       finishedElsewhere: false,
+      enrolledByOwnJob: false,
       jobChanged: r.job_changed_at !== null && r.job_changed_at > now - JOB_CHANGE_WINDOW_MS,
       ownerId: null,
       score: r.score,
@@ -275,6 +281,7 @@ export async function loadFacts(
         inSequence: false,
         activeElsewhere: false,
         finishedElsewhere: false,
+        enrolledByOwnJob: false,
         jobChanged: false,
         ownerId: null,
         score: -1,

@@ -384,21 +384,19 @@ async function runChunk(
   const t = now();
   const options = optionsOf(job);
   const who = await whoAre(d, job, cands);
-  const [facts, earlier] = await Promise.all([
-    loadFacts(
-      d,
-      job.teamId,
-      job.sequenceId!,
-      who.map((w) => w.lookup),
-      t,
-      job.id,
-    ),
-    enrolledEarlier(
-      d,
-      job,
-      who.map((w) => w.contactId),
-    ),
-  ]);
+  const facts = await loadFacts(
+    d,
+    job.teamId,
+    job.sequenceId!,
+    who.map((w) => w.lookup),
+    t,
+    job.id,
+  );
+  // What an earlier try of this chunk enrolled is read only when there may be some: the facts walk each
+  // contact's enrollments anyway and flag the job's own; a person this job saved before is read by its person
+  // (no enrollments walked), and a contact not found may be one the earlier try enrolled before it was deleted.
+  const mayHaveEarlier = facts.some((f) => f.enrolledByOwnJob || !f.found) || who.some((w) => w.netNew && !w.creates);
+  const earlier = await enrolledEarlier(d, job, mayHaveEarlier ? who.map((w) => w.contactId) : []);
   const factsByKey = new Map(facts.map((f) => [keyOf(f), f]));
   const validation = validationFor(job.userId!, sequenceSettings, options, false);
 
