@@ -62,12 +62,10 @@ async function planOnePage(d: Db, job: JobRow, ctx: PlanContext, run: PlanRun, f
   // Only the mailbox changes: each row travels as [idx, the mailbox's place in ctx.mailboxIds] (null: none),
   // not as the whole candidate row (a page's JSON 12 KB per 1,000 rows instead of 126 KB). The rows were
   // just read and nothing deletes a job's candidates, so the upsert only ever updates (by the key).
-  const place = new Map(ctx.mailboxIds.map((id, k) => [id, k]));
   const pairs = cands.map((c, i) => {
     const mailboxId = planned[i]!.mailboxId;
-    if (mailboxId === null) return [c.idx, null];
-    const k = place.get(mailboxId);
-    if (k === undefined) throw new Error(`plan page assigned ${mailboxId}, not one of the job's mailboxes`);
+    const k = mailboxId === null ? null : ctx.mailboxIds.indexOf(mailboxId);
+    if (k === -1) throw new Error(`plan page assigned ${mailboxId}, not one of the job's mailboxes`);
     return [c.idx, k];
   });
   await batchSql(d, [
