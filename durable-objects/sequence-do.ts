@@ -42,6 +42,12 @@ export interface EnrollItem {
   timeZone: string | null;
   jobId?: string | null;
   addedBy?: string | null;
+  /**
+   * The contact as the caller read it a moment before (the add-contacts job's facts, with the job's own
+   * writes): a first step due at once is decided on it (stepDue) instead of on a second read of D1. Without
+   * it, D1 is read. Either way the mailbox checks the contact again right before sending (invariant 5).
+   */
+  contact?: ContactState;
 }
 
 type Status = "active" | "paused" | "held" | "finished" | "failed" | "removed";
@@ -495,7 +501,8 @@ export class SequenceDO extends DurableObject<Env> {
     // each row is written once, already queued, instead of with a timer that a second pass claims, re-reads
     // and replaces. Anything else (a wait first, an inactive or archived sequence, no step) gets its timer.
     const handNow = status === "active" && !cfg.archived && first !== null && dueAt <= t;
-    const contacts = handNow ? await loadContactStates(this.d, cfg.teamId, [...new Set(items.map((it) => it.contactId))]) : null;
+    const unread = handNow ? items.flatMap((it) => (it.contact ? [] : [it.contactId])) : [];
+    const read = unread.length ? await loadContactStates(this.d, cfg.teamId, [...new Set(unread)]) : null;
     const emails = new Map<string, QueuedEmail[]>();
     const tasks: NewTask[] = [];
     const enrolled: string[] = [];
@@ -554,7 +561,7 @@ export class SequenceDO extends DurableObject<Env> {
                 thread_subject: null,
               },
               first,
-              contacts!.get(it.contactId),
+              it.contact ?? read?.get(it.contactId),
               undefined,
               t,
             );

@@ -9,10 +9,11 @@ import { sha256Hex } from "../../lib/crypto";
 import { ApiError } from "../../lib/errors";
 import { newId, orderedIdFrom } from "../../lib/ids";
 import { engine } from "../../../durable-objects/engine";
+import type { ContactState } from "../../../durable-objects/eligibility";
 import type { QueueMessage } from "../../queue/messages";
 import { holdExists, holdRef, holdStatements, settleJobStatements } from "../credits";
 import { loadMailboxLoads, roomOf } from "./capacity";
-import { countCandidates, keyOf, loadFacts, stageCandidatesSql, type Candidate } from "./candidates";
+import { countCandidates, keyOf, loadFacts, stageCandidatesSql, type Candidate, type Facts } from "./candidates";
 import { checkPreconditions, planSmall, refuse } from "./plan";
 import { CHUNK_SIZE, PLAN_PAGE, type AddContactsRequest } from "./request";
 import { evaluate, validationFor, type Evaluation } from "./validate";
@@ -368,7 +369,28 @@ interface ChunkResult {
   reasons: string[];
   cost: number;
   mailboxId: string | null;
-  enroll?: { score: number; timeZone: string | null; creates: boolean };
+  enroll?: { score: number; timeZone: string | null; creates: boolean; contact?: ContactState };
+}
+
+/**
+ * The contact a chunk enrolls as its facts describe it after the chunk's own writes, for the SequenceDO's
+ * hand-over of a first step due at once (EnrollItem.contact): the same fields D1 would answer a moment
+ * later. Only where the facts are that row's: not for an address the enrichment just found (its
+ * suppression was never read) nor for a person an earlier try saved (its facts are the person's).
+ */
+function contactAsChecked(f: Facts, w: Who, ev: Evaluation, t: number): ContactState | undefined {
+  if (ev.enrichment?.email || (w.netNew && !w.creates)) return undefined;
+  return {
+    id: w.contactId,
+    email: ev.email,
+    timeZone: f.timeZone,
+    score: f.score,
+    unsubscribedAt: f.unsubscribed ? t : null,
+    bouncedAt: f.bounced ? t : null,
+    deletedAt: f.found ? null : t,
+    stageCategory: f.stageCategory,
+    suppressed: f.suppressed,
+  };
 }
 
 /** Runs one chunk; answers the job's progress once its outcomes are in (null if the job ended meanwhile). */
@@ -497,7 +519,7 @@ async function runChunk(
       reasons: [...ev.warnings, ...(ev.enrichment?.email ? ["enriched"] : [])],
       cost: ev.cost,
       mailboxId,
-      enroll: { score: f.score, timeZone: f.timeZone, creates: w.creates },
+      enroll: { score: f.score, timeZone: f.timeZone, creates: w.creates, contact: contactAsChecked(f, w, ev, t) },
     });
   }
   if (attempts.length) {
@@ -565,6 +587,8 @@ async function runChunk(
         if (!r.enroll?.creates || held.has(r.idx)) continue;
         r.contactId = actual.get(r.personId!) ?? r.contactId;
         r.cost = 0;
+        // Someone else's contact of that person: its row is not the one the facts describe.
+        r.enroll!.contact = undefined;
       }
     }
   }
@@ -578,6 +602,7 @@ async function runChunk(
         mailboxId: r.mailboxId,
         score: r.enroll!.score,
         timeZone: r.enroll!.timeZone,
+        contact: r.enroll!.contact,
         jobId: job.id,
         addedBy: job.userId,
       })),
