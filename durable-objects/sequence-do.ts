@@ -497,9 +497,10 @@ export class SequenceDO extends DurableObject<Env> {
     const status: Status = cfg.active ? "active" : "held";
     const reason = cfg.active ? "waiting_for_step" : "sequence_inactive";
     // A first step due at once is handed over by the transaction that enrolls, with the alarm's own
-    // decision (stepDue: invariant 5 on the contacts as D1 has them now, check timers, invariant 4's keys):
-    // each row is written once, already queued, instead of with a timer that a second pass claims, re-reads
-    // and replaces. Anything else (a wait first, an inactive or archived sequence, no step) gets its timer.
+    // decision (stepDue: invariant 5 on the contacts as the caller just read them, else as D1 has them now;
+    // check timers; invariant 4's keys): each row is written once, already queued, instead of with a timer
+    // that a second pass claims, re-reads and replaces. Anything else (a wait first, an inactive or archived
+    // sequence, no step) gets its timer.
     const handNow = status === "active" && !cfg.archived && first !== null && dueAt <= t;
     const unread = handNow ? items.flatMap((it) => (it.contact ? [] : [it.contactId])) : [];
     const read = unread.length ? await loadContactStates(this.d, cfg.teamId, [...new Set(unread)]) : null;
