@@ -43,9 +43,10 @@ export interface EnrollItem {
   jobId?: string | null;
   addedBy?: string | null;
   /**
-   * The contact as the caller read it a moment before (the add-contacts job's facts, with the job's own
-   * writes): a first step due at once is decided on it (stepDue) instead of on a second read of D1. Without
-   * it, D1 is read. Either way the mailbox checks the contact again right before sending (invariant 5).
+   * The contact as the caller read it at the start of its work (the add-contacts job's facts): a first step
+   * due at once that is an email is decided on it (stepDue) instead of on a second read of D1, since the
+   * mailbox checks the contact again right before sending (invariant 5). Without it, and for a first step
+   * that is a task (nothing checks the contact after the task is created), D1 is read.
    */
   contact?: ContactState;
 }
@@ -497,12 +498,13 @@ export class SequenceDO extends DurableObject<Env> {
     const status: Status = cfg.active ? "active" : "held";
     const reason = cfg.active ? "waiting_for_step" : "sequence_inactive";
     // A first step due at once is handed over by the transaction that enrolls, with the alarm's own
-    // decision (stepDue: invariant 5 on the contacts as the caller just read them, else as D1 has them now;
-    // check timers; invariant 4's keys): each row is written once, already queued, instead of with a timer
-    // that a second pass claims, re-reads and replaces. Anything else (a wait first, an inactive or archived
-    // sequence, no step) gets its timer.
+    // decision (stepDue: invariant 5 on the contacts as D1 has them now, or for an email as the caller read
+    // them (EnrollItem.contact); check timers; invariant 4's keys): each row is written once, already queued,
+    // instead of with a timer that a second pass claims, re-reads and replaces. Anything else (a wait first,
+    // an inactive or archived sequence, no step) gets its timer.
     const handNow = status === "active" && !cfg.archived && first !== null && dueAt <= t;
-    const unread = handNow ? items.flatMap((it) => (it.contact ? [] : [it.contactId])) : [];
+    const given = (it: EnrollItem) => (first && isEmailStep(first.type) ? it.contact : undefined);
+    const unread = handNow ? items.flatMap((it) => (given(it) ? [] : [it.contactId])) : [];
     const read = unread.length ? await loadContactStates(this.d, cfg.teamId, [...new Set(unread)]) : null;
     const emails = new Map<string, QueuedEmail[]>();
     const tasks: NewTask[] = [];
@@ -562,7 +564,7 @@ export class SequenceDO extends DurableObject<Env> {
                 thread_subject: null,
               },
               first,
-              it.contact ?? read?.get(it.contactId),
+              given(it) ?? read?.get(it.contactId),
               undefined,
               t,
             );

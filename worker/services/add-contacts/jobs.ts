@@ -373,10 +373,12 @@ interface ChunkResult {
 }
 
 /**
- * The contact a chunk enrolls as its facts describe it after the chunk's own writes, for the SequenceDO's
- * hand-over of a first step due at once (EnrollItem.contact): the same fields D1 would answer a moment
- * later. Only where the facts are that row's: not for an address the enrichment just found (its
- * suppression was never read) nor for a person an earlier try saved (its facts are the person's).
+ * The contact a chunk enrolls as its facts read it at the chunk's start, with the address the chunk gives it,
+ * for the SequenceDO's hand-over of a first email due at once (EnrollItem.contact): what stepDue decides on
+ * (a new contact's stage is not read: only Do Not Contact blocks, and a new contact is never in it). Only
+ * where the facts are that row's: not for an address the enrichment just found (its suppression was never
+ * read), a person an earlier try saved (the facts are the person's), nor, set below, a person someone else
+ * saved while the chunk ran.
  */
 function contactAsChecked(f: Facts, w: Who, ev: Evaluation, t: number): ContactState | undefined {
   if (ev.enrichment?.email || (w.netNew && !w.creates)) return undefined;
