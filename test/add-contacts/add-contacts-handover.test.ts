@@ -1,16 +1,16 @@
 // A job's chunk hands the first step of the contacts it enrolls to the mailboxes when that step is due at
 // once (SequenceDO.enroll). For a first email it decides on the contacts as the chunk's own facts read them
 // (EnrollItem.contact) instead of reading them from D1 a second time (the mailbox checks again before
-// sending), except where those facts are not the enrolled row's: an address the enrichment just found, a
-// person an earlier try saved, and a person someone else saved while the chunk ran. A first task (nothing
-// checks the contact after it is created) is decided on D1's state, as every step falling due later is.
+// sending), except where those facts are not the enrolled row's: a person an earlier try saved, and a person
+// someone else saved while the chunk ran. A first task (nothing checks the contact after it is created) is
+// decided on D1's state, as every step falling due later is. (An address the enrichment finds is checked
+// against the suppressions by the chunk itself: add-contacts.test.ts.)
 import { beforeEach, describe, expect, it } from "vitest";
 import { db } from "../../worker/db/client";
 import type { Env } from "../../worker/env";
 import { now, resetClock, setClock } from "../../worker/lib/clock";
 import { newId } from "../../worker/lib/ids";
 import { processChunk } from "../../worker/services/add-contacts/jobs";
-import { DEFAULT_WATERFALL, runWaterfall } from "../../worker/services/enrichment";
 import { as, countD1Statements, env } from "../helpers";
 import { addContactsSetup, enrollmentsOf, HOUR, mailboxLedger, makeContacts, makeList, MONDAY_9AM_NY, waitForJob } from "../fixtures";
 
@@ -129,44 +129,6 @@ describe("add contacts: the first step's hand-over", () => {
       if (i % 2) expect(q.zone).toBe("Asia/Tokyo");
       else expect(q.zone).not.toBe("Asia/Tokyo");
     }
-  });
-
-  it("checks an address the enrichment just found against the team's suppressions before handing it over", async () => {
-    const x = await addContactsSetup();
-    // A contact without an address, at a domain the built-in waterfall finds an address at.
-    const t = now();
-    let found: { id: string; email: string } | null = null;
-    for (let i = 0; i < 50 && !found; i++) {
-      const id = newId();
-      const w = await runWaterfall(DEFAULT_WATERFALL, {
-        firstName: "Ada",
-        lastName: `Lovelace${i}`,
-        domain: "engine.example.test",
-        company: "Engine",
-        key: id,
-      });
-      if (w.email) found = { id, email: w.email };
-      else continue;
-      await env.DB.prepare(
-        `INSERT INTO contacts (id, team_id, first_name, last_name, company, domain, email, email_status, score, stage_id, created_at, updated_at)
-         VALUES (?, ?, 'Ada', ?, 'Engine', 'engine.example.test', NULL, 'unavailable', 50, ?, ?, ?)`,
-      )
-        .bind(id, x.teamId, `Lovelace${i}`, `${x.teamId}-cold`, t, t)
-        .run();
-    }
-    expect(found).not.toBeNull();
-    const { id, email } = found!;
-    await env.DB.prepare("INSERT INTO suppressions (id, team_id, email, reason, source, created_at) VALUES (?, ?, ?, 'manual', 'test', ?)")
-      .bind(newId(), x.teamId, email, t)
-      .run();
-    const job = await commit(x.s, x.sequenceId, { source: { contact_ids: [id] }, mailbox_ids: x.mailboxIds, enrich: true });
-    expect(await waitForJob(job)).toMatchObject({ status: "completed", enrolled: 1 });
-    const saved = await env.DB.prepare("SELECT email FROM contacts WHERE id = ?").bind(id).first<{ email: string }>();
-    expect(saved!.email).toBe(email);
-    // Invariant 5 at the hand-over: the suppressed address is never queued.
-    const [row] = await enrollmentsOf(x.sequenceId);
-    expect(row).toMatchObject({ contact_id: id, status: "finished", reason: "suppressed" });
-    expect((await mailboxLedger(x.mailboxIds[0]!)).queue).toEqual([]);
   });
 
   it("reads the contact from D1 when someone else saved the person while the chunk ran", async () => {

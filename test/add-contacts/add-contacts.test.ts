@@ -1,6 +1,8 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { resetClock, setClock } from "../../worker/lib/clock";
 import { processChunk } from "../../worker/services/add-contacts/jobs";
+import { DEFAULT_WATERFALL, runWaterfall } from "../../worker/services/enrichment";
+import { newId } from "../../worker/lib/ids";
 import type { contacts, creditLedger } from "../../worker/db/schema";
 import { as, client, detailsOf, env, errorOf, fieldsOf, login, ok, type RawRow } from "../helpers";
 import { addContactsSetup, makeContacts, makeList, waitForJob } from "../fixtures";
@@ -356,6 +358,54 @@ describe("add contacts: jobs", () => {
       .bind(x.teamId)
       .all<Pick<RawRow<typeof contacts>, "email" | "email_status">>();
     expect(enriched.results.every((c) => c.email && c.email_status === "verified")).toBe(true);
+  });
+
+  it("skips a contact whose address the enrichment finds on the team's suppression list: not saved, not charged", async () => {
+    const x = await addContactsSetup();
+    const ids = await people("unavailable", 30, 0);
+    const rows = (
+      await env.DB.prepare("SELECT id, first_name, last_name, domain, company FROM people WHERE id IN (SELECT value FROM json_each(?))")
+        .bind(JSON.stringify(ids))
+        .all<{ id: string; first_name: string; last_name: string; domain: string | null; company: string | null }>()
+    ).results;
+    // The built-in waterfall is deterministic: the addresses it will find, by person.
+    const finds = new Map<string, string>();
+    for (const r of rows) {
+      const w = await runWaterfall(DEFAULT_WATERFALL, {
+        firstName: r.first_name,
+        lastName: r.last_name,
+        domain: r.domain,
+        company: r.company,
+        key: r.id,
+      });
+      if (w.email) finds.set(r.id, w.email);
+    }
+    expect(finds.size).toBeGreaterThan(1);
+    const [blocked, address] = [...finds][0]!;
+    // The address opted out under another contact of the team (stored lowercased, found in any case).
+    await env.DB.prepare(
+      "INSERT INTO suppressions (id, team_id, email, reason, source, created_at) VALUES (?, ?, ?, 'unsubscribed', 'test', ?)",
+    )
+      .bind(newId(), x.teamId, address.toLowerCase(), Date.now())
+      .run();
+
+    const p = await ok(preview(x.s, x.sequenceId, { source: { people_ids: ids }, enrich: true }, { per_page: 100 }));
+    const shown = p.contacts.find((c) => c.person_id === blocked)!;
+    expect(shown).toMatchObject({ outcome: "skipped", reasons: ["suppressed"], credit_cost: 0 });
+    expect(p.totals.enriched).toBe(finds.size - 1);
+    expect(p.totals.reasons.suppressed).toBe(1);
+
+    const { job } = await ok(commit(x.s, x.sequenceId, { source: { people_ids: ids }, enrich: true, overrides: { no_email: false } }), 202);
+    const done = await waitForJob(job.id);
+    expect(done).toMatchObject({ status: "completed", enrolled: finds.size - 1, credits_used: p.credits.exact });
+    const outcome = await env.DB.prepare("SELECT outcome, reasons, credit_cost FROM job_outcomes WHERE job_id = ? AND person_id = ?")
+      .bind(job.id, blocked)
+      .first<{ outcome: string; reasons: string; credit_cost: number }>();
+    expect(outcome).toEqual({ outcome: "skipped", reasons: JSON.stringify(["suppressed"]), credit_cost: 0 });
+    // Not saved as a contact (nor its address), and its lookup charged nothing.
+    expect(await count("SELECT count(*) n FROM contacts WHERE team_id = ? AND person_id = ?", x.teamId, blocked)).toBe(0);
+    expect(await count("SELECT count(*) n FROM enrichments WHERE job_id = ? AND email = ? AND cost > 0", job.id, address)).toBe(0);
+    expect((await ok(client(x.s).api.credits.$get({ query: {} }))).balance).toBe(1000 - done.credits_used);
   });
 
   it("downloads outcomes as CSV with formula-looking cells neutralised", async () => {

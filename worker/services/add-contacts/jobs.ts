@@ -16,7 +16,7 @@ import { loadMailboxLoads, roomOf } from "./capacity";
 import { countCandidates, keyOf, loadFacts, stageCandidatesSql, type Candidate, type Facts } from "./candidates";
 import { checkPreconditions, planSmall, refuse } from "./plan";
 import { CHUNK_SIZE, PLAN_PAGE, type AddContactsRequest } from "./request";
-import { evaluate, validationFor, type Evaluation } from "./validate";
+import { evaluate, skipSuppressedFinds, validationFor, type Evaluation } from "./validate";
 import { CONTACT_FROM_PERSON_COLUMNS, contactFromPerson } from "../contact-from-person";
 
 export type JobRow = typeof jobs.$inferSelect;
@@ -373,15 +373,15 @@ interface ChunkResult {
 }
 
 /**
- * The contact a chunk enrolls as its facts read it at the chunk's start, with the address the chunk gives it,
- * for the SequenceDO's hand-over of a first email due at once (EnrollItem.contact): what stepDue decides on
- * (a new contact's stage is not read: only Do Not Contact blocks, and a new contact is never in it). Only
- * where the facts are that row's: not for an address the enrichment just found (its suppression was never
- * read), a person an earlier try saved (the facts are the person's), nor, set below, a person someone else
- * saved while the chunk ran.
+ * The contact a chunk enrolls as its facts read it at the chunk's start, with the address the chunk gives it
+ * (an address the enrichment found was checked against the suppressions: skipSuppressedFinds), for the
+ * SequenceDO's hand-over of a first email due at once (EnrollItem.contact): what stepDue decides on (a new
+ * contact's stage is not read: only Do Not Contact blocks, and a new contact is never in it). Only where the
+ * facts are that row's: not for a person an earlier try saved (the facts are the person's), nor, set below,
+ * a person someone else saved while the chunk ran.
  */
 function contactAsChecked(f: Facts, w: Who, ev: Evaluation, t: number): ContactState | undefined {
-  if (ev.enrichment?.email || (w.netNew && !w.creates)) return undefined;
+  if (w.netNew && !w.creates) return undefined;
   return {
     id: w.contactId,
     email: ev.email,
@@ -430,6 +430,7 @@ async function runChunk(
   const claims: [number, string, string][] = [];
   const results: ChunkResult[] = [];
   const evaluations = await Promise.all(who.map((w) => evaluate(factsByKey.get(keyOf(w.lookup))!, validation)));
+  await skipSuppressedFinds(d, job.teamId, evaluations);
   const peopleNeeded = cands.filter((_, i) => who[i]!.creates && evaluations[i]!.outcome === "enrolled").map((c) => c.personId!);
   const people = new Map(
     (peopleNeeded.length ? await d.query.people.findMany({ where: (p) => inList(p.id, peopleNeeded) }) : []).map((p) => [p.id, p]),

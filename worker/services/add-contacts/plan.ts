@@ -21,7 +21,7 @@ import {
   type Facts,
 } from "./candidates";
 import { OUTCOME_REASONS, PLAN_PAGE, WARNING_CATEGORIES, type AddContactsRequest, type WarningCategory } from "./request";
-import { evaluate, validationFor, type Evaluation, type ValidationOptions } from "./validate";
+import { evaluate, skipSuppressedFinds, validationFor, type Evaluation, type ValidationOptions } from "./validate";
 
 // Planning: what an add-contacts request would do, one page of candidates at a time. The preview,
 // the commit of a small selection and the queued plan pages of a large one all go through
@@ -89,6 +89,7 @@ export const newRun = (left: number[], balance: number, maximum = 0): PlanRun =>
 export async function planPage(d: Db, ctx: PlanContext, cands: readonly Candidate[], run: PlanRun): Promise<PlannedContact[]> {
   const facts = await loadFacts(d, ctx.teamId, ctx.sequenceId, cands, ctx.at);
   const evaluations = await Promise.all(facts.map((f) => evaluate(f, ctx.validation)));
+  await skipSuppressedFinds(d, ctx.teamId, evaluations);
   const enrolledAt = evaluations.flatMap((e, i) => (e.outcome === "enrolled" ? [i] : []));
   const assigned = ctx.mailboxIds.length ? assignFrom(ctx.mailboxIds, run.left, enrolledAt.length) : [];
   const mailboxOf = new Map(enrolledAt.map((i, k) => [i, assigned[k] ?? null]));
@@ -283,6 +284,9 @@ const newTally = (): Tally => ({
   rows: [],
 });
 
+/** The enrichment found the address this contact is added with (a found address that is suppressed is a skip: skipSuppressedFinds). */
+const foundAddress = (e: Evaluation) => !!e.enrichment?.email && e.outcome !== "skipped";
+
 function addToTally(t: Tally, contacts: PlannedContact[], view: PreviewView, overrides: ValidationOptions["overrides"]) {
   for (const c of contacts) {
     t.candidates++;
@@ -298,7 +302,7 @@ function addToTally(t: Tally, contacts: PlannedContact[], view: PreviewView, ove
         t.warnCounts.set(w, x);
       }
     }
-    if (c.evaluation.enrichment?.email) t.enriched++;
+    if (foundAddress(c.evaluation)) t.enriched++;
     if (view.outcome === "all" || c.evaluation.outcome === view.outcome) {
       if (t.filtered >= (view.page - 1) * view.perPage && t.filtered < view.page * view.perPage) t.rows.push(c);
       t.filtered++;
@@ -411,7 +415,7 @@ export function presentPreview(p: Preview, view: PreviewView) {
       score: c.facts.score,
       net_new: !c.facts.contactId,
       outcome: c.evaluation.outcome,
-      reasons: [...c.evaluation.skips, ...c.evaluation.warnings, ...(c.evaluation.enrichment?.email ? ["enriched" as const] : [])],
+      reasons: [...c.evaluation.skips, ...c.evaluation.warnings, ...(foundAddress(c.evaluation) ? ["enriched" as const] : [])],
       credit_cost: c.evaluation.cost,
       mailbox_id: c.mailboxId,
     })),

@@ -1,3 +1,6 @@
+import { sql } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import { inChunks, listParam } from "../../db/in-list";
 import { DEFAULT_WATERFALL, maxEnrichmentCost, runWaterfall, type EnrichmentProvider, type WaterfallResult } from "../enrichment";
 import type { Facts } from "./candidates";
 import type { AddContactsRequest, SkipReason, WarningCategory } from "./request";
@@ -99,4 +102,30 @@ export async function evaluate(f: Facts, o: ValidationOptions): Promise<Evaluati
   const outcome = skips.length ? "skipped" : o.skipValidation || warnings.every((w) => o.overrides[w]) ? "enrolled" : "warned";
   const cost = outcome === "enrolled" ? (netNew && emailStatus === "verified" ? 1 : 0) + (enrichment?.cost ?? 0) : 0;
   return { outcome, skips, warnings, cost, maxCost, email, emailStatus, enrichment };
+}
+
+/**
+ * Invariant 5 for the addresses the enrichment just found: the facts' suppression is the contact's (or the
+ * person's) own address's, so a found address the team suppressed (it opted out or bounced under another
+ * contact) is read here, in one statement for the page, and its contact is skipped like any suppressed one:
+ * not enrolled, charged nothing, its address not saved. Every caller that evaluates with enrichment runs
+ * this on its evaluations (the preview, the plan and the job's chunks alike), so they agree.
+ */
+export async function skipSuppressedFinds(d: Db, teamId: string, evaluations: Evaluation[]): Promise<void> {
+  const found = (e: Evaluation) => (e.outcome !== "skipped" && e.enrichment?.email ? e.enrichment.email.toLowerCase() : null);
+  const emails = [...new Set(evaluations.flatMap((e) => found(e) ?? []))];
+  if (!emails.length) return;
+  const rows = await inChunks(emails, (chunk) =>
+    d.all<{ email: string }>(
+      sql`SELECT email FROM suppressions WHERE team_id = ${teamId} AND email IN (SELECT value FROM json_each(${listParam(chunk)}))`,
+    ),
+  );
+  const suppressed = new Set(rows.map((r) => r.email));
+  for (const e of evaluations) {
+    const email = found(e);
+    if (!email || !suppressed.has(email)) continue;
+    e.skips.push("suppressed");
+    e.outcome = "skipped";
+    e.cost = 0;
+  }
 }
