@@ -395,6 +395,8 @@ describe("add contacts: jobs", () => {
     expect(shown).toMatchObject({ outcome: "skipped", reasons: ["suppressed"], credit_cost: 0 });
     expect(p.totals.enriched).toBe(finds.size - 1);
     expect(p.totals.reasons.suppressed).toBe(1);
+    // At most 1 credit for saving and 2 for the dearest provider, for each person the waterfall may look up, but none for it.
+    expect(p.credits.maximum).toBe((rows.filter((r) => r.domain).length - 1) * 3);
 
     const { job } = await ok(commit(x.s, x.sequenceId, { source: { people_ids: ids }, enrich: true, overrides: { no_email: false } }), 202);
     const done = await waitForJob(job.id);

@@ -108,7 +108,7 @@ export async function evaluate(f: Facts, o: ValidationOptions): Promise<Evaluati
  * Invariant 5 for the addresses the enrichment just found: the facts' suppression is the contact's (or the
  * person's) own address's, so a found address the team suppressed (it opted out or bounced under another
  * contact) is read here, in one statement for the page, and its contact is skipped like any suppressed one:
- * not enrolled, charged nothing, its address not saved. Every caller that evaluates with enrichment runs
+ * not enrolled, charged or held nothing, its address not saved. Every caller that evaluates with enrichment runs
  * this on its evaluations (the preview, the plan and the job's chunks alike), so they agree.
  */
 export async function skipSuppressedFinds(d: Db, teamId: string, evaluations: Evaluation[]): Promise<void> {
@@ -126,6 +126,9 @@ export async function skipSuppressedFinds(d: Db, teamId: string, evaluations: Ev
     if (!email || !suppressed.has(email)) continue;
     e.skips.push("suppressed");
     e.outcome = "skipped";
+    // Nothing held for it either, as for any skip: the hold follows the facts as planned (a chunk that finds
+    // the address no longer suppressed adds the contact, like one whose address turned verified meanwhile).
     e.cost = 0;
+    e.maxCost = 0;
   }
 }
