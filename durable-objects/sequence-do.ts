@@ -503,7 +503,8 @@ export class SequenceDO extends DurableObject<Env> {
     // instead of with a timer that a second pass claims, re-reads and replaces. Anything else (a wait first,
     // an inactive or archived sequence, no step) gets its timer.
     const handNow = status === "active" && !cfg.archived && first !== null && dueAt <= t;
-    const given = (it: EnrollItem) => (first && isEmailStep(first.type) ? it.contact : undefined);
+    const firstIsEmail = first !== null && isEmailStep(first.type);
+    const given = (it: EnrollItem) => (firstIsEmail ? it.contact : undefined);
     const unread = handNow ? items.flatMap((it) => (given(it) ? [] : [it.contactId])) : [];
     const read = unread.length ? await loadContactStates(this.d, cfg.teamId, [...new Set(unread)]) : null;
     const emails = new Map<string, QueuedEmail[]>();

@@ -16,7 +16,7 @@ import { loadMailboxLoads, roomOf } from "./capacity";
 import { countCandidates, keyOf, loadFacts, stageCandidatesSql, type Candidate, type Facts } from "./candidates";
 import { checkPreconditions, planSmall, refuse } from "./plan";
 import { CHUNK_SIZE, PLAN_PAGE, type AddContactsRequest } from "./request";
-import { evaluate, skipSuppressedFinds, validationFor, type Evaluation } from "./validate";
+import { evaluateAll, validationFor, type Evaluation } from "./validate";
 import { CONTACT_FROM_PERSON_COLUMNS, contactFromPerson } from "../contact-from-person";
 
 export type JobRow = typeof jobs.$inferSelect;
@@ -429,8 +429,12 @@ async function runChunk(
   /** Candidates whose contact this try creates: [idx, contact id, person id]. */
   const claims: [number, string, string][] = [];
   const results: ChunkResult[] = [];
-  const evaluations = await Promise.all(who.map((w) => evaluate(factsByKey.get(keyOf(w.lookup))!, validation)));
-  await skipSuppressedFinds(d, job.teamId, evaluations);
+  const evaluations = await evaluateAll(
+    d,
+    job.teamId,
+    who.map((w) => factsByKey.get(keyOf(w.lookup))!),
+    validation,
+  );
   const peopleNeeded = cands.filter((_, i) => who[i]!.creates && evaluations[i]!.outcome === "enrolled").map((c) => c.personId!);
   const people = new Map(
     (peopleNeeded.length ? await d.query.people.findMany({ where: (p) => inList(p.id, peopleNeeded) }) : []).map((p) => [p.id, p]),

@@ -21,7 +21,7 @@ import {
   type Facts,
 } from "./candidates";
 import { OUTCOME_REASONS, PLAN_PAGE, WARNING_CATEGORIES, type AddContactsRequest, type WarningCategory } from "./request";
-import { evaluate, skipSuppressedFinds, validationFor, type Evaluation, type ValidationOptions } from "./validate";
+import { evaluateAll, validationFor, type Evaluation, type ValidationOptions } from "./validate";
 
 // Planning: what an add-contacts request would do, one page of candidates at a time. The preview,
 // the commit of a small selection and the queued plan pages of a large one all go through
@@ -88,8 +88,7 @@ export const newRun = (left: number[], balance: number, maximum = 0): PlanRun =>
 /** One page of candidates, in priority order: facts, evaluation, mailbox; `run` moves on. */
 export async function planPage(d: Db, ctx: PlanContext, cands: readonly Candidate[], run: PlanRun): Promise<PlannedContact[]> {
   const facts = await loadFacts(d, ctx.teamId, ctx.sequenceId, cands, ctx.at);
-  const evaluations = await Promise.all(facts.map((f) => evaluate(f, ctx.validation)));
-  await skipSuppressedFinds(d, ctx.teamId, evaluations);
+  const evaluations = await evaluateAll(d, ctx.teamId, facts, ctx.validation);
   const enrolledAt = evaluations.flatMap((e, i) => (e.outcome === "enrolled" ? [i] : []));
   const assigned = ctx.mailboxIds.length ? assignFrom(ctx.mailboxIds, run.left, enrolledAt.length) : [];
   const mailboxOf = new Map(enrolledAt.map((i, k) => [i, assigned[k] ?? null]));

@@ -105,13 +105,22 @@ export async function evaluate(f: Facts, o: ValidationOptions): Promise<Evaluati
 }
 
 /**
+ * `evaluate` for a page of candidates, then invariant 5 for the addresses the enrichment found among them
+ * (skipSuppressedFinds): the one way the preview, the plan pages and the job's chunks evaluate, so they agree.
+ */
+export async function evaluateAll(d: Db, teamId: string, facts: readonly Facts[], o: ValidationOptions): Promise<Evaluation[]> {
+  const evaluations = await Promise.all(facts.map((f) => evaluate(f, o)));
+  await skipSuppressedFinds(d, teamId, evaluations);
+  return evaluations;
+}
+
+/**
  * Invariant 5 for the addresses the enrichment just found: the facts' suppression is the contact's (or the
  * person's) own address's, so a found address the team suppressed (it opted out or bounced under another
  * contact) is read here, in one statement for the page, and its contact is skipped like any suppressed one:
- * not enrolled, charged or held nothing, its address not saved. Every caller that evaluates with enrichment runs
- * this on its evaluations (the preview, the plan and the job's chunks alike), so they agree.
+ * not enrolled, charged or held nothing, its address not saved.
  */
-export async function skipSuppressedFinds(d: Db, teamId: string, evaluations: Evaluation[]): Promise<void> {
+async function skipSuppressedFinds(d: Db, teamId: string, evaluations: Evaluation[]): Promise<void> {
   const found = (e: Evaluation) => (e.outcome !== "skipped" && e.enrichment?.email ? e.enrichment.email.toLowerCase() : null);
   const emails = [...new Set(evaluations.flatMap((e) => found(e) ?? []))];
   if (!emails.length) return;
