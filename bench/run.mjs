@@ -8,11 +8,41 @@ import path from "node:path";
 import { freePort } from "../scripts/free-port.mjs";
 import { mb, startHeapSampler } from "../scripts/heap-sampler.mjs";
 import { connectProfiler, summarize } from "../scripts/cpu-profiler.mjs";
-import { writeFileSync } from "node:fs";
+import { categorize } from "../scripts/perf-categories.mjs";
+import { rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { env } from "../scripts/lib.mjs";
 
 const only = process.argv[2];
 const files = readdirSync("bench").filter((f) => f.endsWith(".bench.ts") && (!only || f.includes(only)));
+
+/**
+ * BENCH_PERF=1: `perf record -g` on the workerd processes over each marked span, split by
+ * scripts/perf-categories.mjs into `<name>_perf_<where>_<kind>` lines (shares of the samples, in %):
+ * local D1's and the objects' SQLite (statements, commits, WAL checkpoints, savepoint page copies), GC
+ * and the rest. Needs Linux perf (the Debian package linux-perf) and permission to trace workerd.
+ */
+function startPerf(pids, spanId) {
+  const file = path.join(tmpdir(), `bench-perf-${process.pid}-${spanId}.data`);
+  const proc = spawn("perf", ["record", "-g", "-F", "499", "-o", file, "-p", pids.join(",")], { stdio: "ignore" });
+  const exited = new Promise((r) => proc.on("exit", r).on("error", (e) => r(e)));
+  return { proc, file, exited };
+}
+
+async function stopPerf(run, name) {
+  run.proc.kill("SIGINT");
+  const how = await run.exited;
+  if (how instanceof Error) return console.log(`  (no perf figures for ${name}: ${how.message})`);
+  const script = spawn("perf", ["script", "-i", run.file, "--comm", "workerd"], { stdio: ["ignore", "pipe", "ignore"] });
+  const chunks = [];
+  script.stdout.on("data", (b) => chunks.push(b));
+  await new Promise((r) => script.on("exit", r));
+  rmSync(run.file, { force: true });
+  const { samples, rows } = categorize(Buffer.concat(chunks).toString());
+  if (!samples) return console.log(`  (no perf samples for ${name})`);
+  for (const r of rows) console.log(`bench ${name}_perf_${r.id}: ${(r.share * 100).toFixed(1)} %`);
+  console.log(`bench ${name}_perf_samples: ${samples} samples`);
+}
 
 function descendants(pid) {
   const out = [];
@@ -128,17 +158,26 @@ for (const file of files) {
   // BENCH_CPU_PROFILE=<file>: a sampled CPU profile of the isolate between the marks, written to <file>
   // (.cpuprofile, for DevTools) with its summary printed (scripts/cpu-profiler.mjs).
   let profiling = null;
+  let perfRun = null;
+  let perfDone = Promise.resolve();
+  let spans = 0;
   const onMark = (line) => {
     const m = line.match(/bench-cpu-mark: (start|stop (\S+) (\d+)(?: (\S+))?)/);
     if (!m) return;
     const cpu = workerds().reduce((n, p) => n + cpuMs(p), 0);
     if (m[1] === "start") {
       cpuAtStart = cpu;
+      if (env.BENCH_PERF) perfRun = startPerf(workerds(), ++spans);
       if (env.BENCH_CPU_PROFILE)
         profiling = connectProfiler({ port: inspectorPort, target: (t) => t.id.startsWith("core:user:") }).then(
           async (p) => (await p.start(), p),
         );
     } else {
+      if (perfRun) {
+        const run = perfRun;
+        perfRun = null;
+        perfDone = perfDone.then(() => stopPerf(run, m[2]));
+      }
       if (profiling)
         profiling = profiling.then(async (p) => {
           const profile = await p.stop();
@@ -189,6 +228,12 @@ for (const file of files) {
   const code = await new Promise((r) => child.on("exit", r));
   clearInterval(timer);
   if (profiling) await profiling.catch((e) => console.error(`no CPU profile: ${e.message}`));
+  // A bench that failed between its marks leaves its recording running: stopped (and reported) here.
+  if (perfRun) {
+    const run = perfRun;
+    perfDone = perfDone.then(() => stopPerf(run, "unfinished"));
+  }
+  await perfDone;
   const h = await heap.stop();
   console.log(`bench ${name}_peak_memory: ${(peak / 1024).toFixed(1)} MiB`);
   // One isolate runs vitest's runner, the bench and the Worker with its Durable Objects: an upper bound

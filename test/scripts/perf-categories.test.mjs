@@ -29,6 +29,11 @@ test("splits samples by D1 or the objects, and a page copy inside a statement co
   assert.equal(n("objects", "WAL checkpoints"), 1);
   assert.equal(n("objects", "commits"), 1);
   assert.equal(n("", "garbage collection"), 1);
+  assert.deepEqual(
+    rows.map((r) => r.id).sort(),
+    ["app_gc", "app_other", "d1_savepoint_copies", "d1_statements", "objects_commits", "objects_statements", "objects_wal_checkpoints"],
+    "the names of bench lines",
+  );
   assert.equal(rows[0].samples, 2, "the largest first");
   assert.equal(rows[0].share, 0.25);
   assert.equal(
