@@ -20,28 +20,58 @@ const files = readdirSync("bench").filter((f) => f.endsWith(".bench.ts") && (!on
  * BENCH_PERF=1: `perf record -g` on the workerd processes over each marked span, split by
  * scripts/perf-categories.mjs into `<name>_perf_<where>_<kind>` lines (shares of the samples, in %):
  * local D1's and the objects' SQLite (statements, commits, WAL checkpoints, savepoint page copies), GC
- * and the rest. Needs Linux perf (the Debian package linux-perf) and permission to trace workerd.
+ * and the rest. Needs Linux perf (the Debian package linux-perf) and permission to trace workerd. The
+ * live heap readings (forced GCs) are off unless BENCH_LIVE_HEAP_MS asks for them, and a CPU profile
+ * (BENCH_CPU_PROFILE) taken at the same time shows up in the shares.
  */
-function startPerf(pids, spanId) {
-  const file = path.join(tmpdir(), `bench-perf-${process.pid}-${spanId}.data`);
-  const proc = spawn("perf", ["record", "-g", "-F", "499", "-o", file, "-p", pids.join(",")], { stdio: "ignore" });
-  const exited = new Promise((r) => proc.on("exit", r).on("error", (e) => r(e)));
-  return { proc, file, exited };
+const PERF = !!process.env.BENCH_PERF && process.env.BENCH_PERF !== "0";
+
+/** Runs a command to its end: its exit code (or the error that kept it from starting), stdout and stderr. */
+function run(cmd, args) {
+  return new Promise((resolve) => {
+    const proc = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const out = [];
+    let err = "";
+    proc.stdout.on("data", (b) => out.push(b));
+    proc.stderr.on("data", (b) => (err += b));
+    proc.on("error", (e) => resolve({ code: null, error: e, stdout: "", stderr: err }));
+    // "close": every byte of stdout has arrived (an "exit" may come before the last chunk).
+    proc.on("close", (code) => resolve({ code, error: null, stdout: Buffer.concat(out).toString(), stderr: err }));
+  });
 }
 
-async function stopPerf(run, name) {
-  run.proc.kill("SIGINT");
-  const how = await run.exited;
-  if (how instanceof Error) return console.log(`  (no perf figures for ${name}: ${how.message})`);
-  const script = spawn("perf", ["script", "-i", run.file, "--comm", "workerd"], { stdio: ["ignore", "pipe", "ignore"] });
-  const chunks = [];
-  script.stdout.on("data", (b) => chunks.push(b));
-  await new Promise((r) => script.on("exit", r));
-  rmSync(run.file, { force: true });
-  const { samples, rows } = categorize(Buffer.concat(chunks).toString());
-  if (!samples) return console.log(`  (no perf samples for ${name})`);
-  for (const r of rows) console.log(`bench ${name}_perf_${r.id}: ${(r.share * 100).toFixed(1)} %`);
-  console.log(`bench ${name}_perf_samples: ${samples} samples`);
+/** A recording of the workerd processes, from now until its `stop()`. */
+function startPerf(pids, spanId) {
+  const file = path.join(tmpdir(), `bench-perf-${process.pid}-${spanId}.data`);
+  const proc = spawn("perf", ["record", "-g", "-F", "499", "-o", file, "-p", pids.join(",")], { stdio: ["ignore", "ignore", "pipe"] });
+  let err = "";
+  proc.stderr.on("data", (b) => (err += b));
+  const ended = new Promise((r) => proc.on("error", (e) => r({ error: e })).on("close", (code) => r({ code })));
+  return {
+    file,
+    // Stopped at once (SIGINT: perf writes what it has), read later: a later span's recording never overlaps this one.
+    stop: () => (proc.kill("SIGINT"), ended.then((end) => ({ ...end, stderr: err }))),
+  };
+}
+
+/** The recording's shares, printed as bench lines, or one line saying why there are none. */
+async function reportPerf(stopped, file, name) {
+  try {
+    const end = await stopped;
+    if (end.error) return console.log(`  (no perf figures for ${name}: ${end.error.message})`);
+    const script = await run("perf", ["script", "-i", file, "--comm", "workerd"]);
+    const { samples, rows } = categorize(script.stdout);
+    if (!samples) {
+      const why = (end.stderr || script.stderr).trim().split("\n").at(-1) || `perf exited with ${end.code} / ${script.code}`;
+      return console.log(`  (no perf samples for ${name}: ${why})`);
+    }
+    for (const r of rows) console.log(`bench ${name}_perf_${r.id}: ${(r.share * 100).toFixed(1)} %`);
+    console.log(`bench ${name}_perf_samples: ${samples} samples`);
+  } catch (e) {
+    console.log(`  (no perf figures for ${name}: ${e instanceof Error ? e.message : String(e)})`);
+  } finally {
+    rmSync(file, { force: true });
+  }
 }
 
 function descendants(pid) {
@@ -79,7 +109,7 @@ function rssKb(pid) {
 // Every LIVE_EVERY_MS a full GC is forced and the live heap read and attributed (scripts/heap-sampler.mjs).
 // Each reading pauses the isolate ~0.1–0.3 s (GC and profile, measured at load 8–12), so not more often
 // by default; BENCH_LIVE_HEAP_MS=0 turns it off (wall times paired against a run without it).
-const LIVE_EVERY_MS = Number(process.env.BENCH_LIVE_HEAP_MS ?? 5000);
+const LIVE_EVERY_MS = Number(process.env.BENCH_LIVE_HEAP_MS ?? (PERF ? 0 : 5000));
 // workerd's V8 flags (miniflare reads MINIFLARE_WORKERD_V8_FLAGS): gc() for the live readings, and with
 // BENCH_HEAP_LIMIT_MB a cap on each isolate's old generation, so a bench whose isolate ever needs more
 // live heap than that dies ("Reached heap limit") instead of passing.
@@ -159,25 +189,31 @@ for (const file of files) {
   // (.cpuprofile, for DevTools) with its summary printed (scripts/cpu-profiler.mjs).
   let profiling = null;
   let perfRun = null;
-  let perfDone = Promise.resolve();
+  // The recordings' reports, in the order of their spans (each read once the bench has ended, so `perf script`
+  // doesn't compete with the bench for the CPU).
+  const perfReports = [];
   let spans = 0;
+  const stopSpan = (spanName) => {
+    perfReports.push({ stopped: perfRun.stop(), file: perfRun.file, name: spanName });
+    perfRun = null;
+  };
   const onMark = (line) => {
     const m = line.match(/bench-cpu-mark: (start|stop (\S+) (\d+)(?: (\S+))?)/);
     if (!m) return;
     const cpu = workerds().reduce((n, p) => n + cpuMs(p), 0);
     if (m[1] === "start") {
       cpuAtStart = cpu;
-      if (env.BENCH_PERF) perfRun = startPerf(workerds(), ++spans);
+      if (PERF) {
+        // A bench that failed between its marks and started again: its last recording ends here.
+        if (perfRun) stopSpan(`${name}_unfinished`);
+        perfRun = startPerf(workerds(), ++spans);
+      }
       if (env.BENCH_CPU_PROFILE)
         profiling = connectProfiler({ port: inspectorPort, target: (t) => t.id.startsWith("core:user:") }).then(
           async (p) => (await p.start(), p),
         );
     } else {
-      if (perfRun) {
-        const run = perfRun;
-        perfRun = null;
-        perfDone = perfDone.then(() => stopPerf(run, m[2]));
-      }
+      if (perfRun) stopSpan(m[2]);
       if (profiling)
         profiling = profiling.then(async (p) => {
           const profile = await p.stop();
@@ -229,11 +265,8 @@ for (const file of files) {
   clearInterval(timer);
   if (profiling) await profiling.catch((e) => console.error(`no CPU profile: ${e.message}`));
   // A bench that failed between its marks leaves its recording running: stopped (and reported) here.
-  if (perfRun) {
-    const run = perfRun;
-    perfDone = perfDone.then(() => stopPerf(run, "unfinished"));
-  }
-  await perfDone;
+  if (perfRun) stopSpan(`${name}_unfinished`);
+  for (const r of perfReports) await reportPerf(r.stopped, r.file, r.name);
   const h = await heap.stop();
   console.log(`bench ${name}_peak_memory: ${(peak / 1024).toFixed(1)} MiB`);
   // One isolate runs vitest's runner, the bench and the Worker with its Durable Objects: an upper bound

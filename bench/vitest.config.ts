@@ -16,7 +16,7 @@ export default defineConfig(async () => {
             BENCH_SCALE: process.env.BENCH_SCALE ?? "1",
             SENDING_BENCH_SCALE: process.env.SENDING_BENCH_SCALE ?? "",
             // A profile or a perf recording starts a moment after its mark: the bench pauses there (cpuMark).
-            BENCH_PROFILING: process.env.BENCH_CPU_PROFILE || process.env.BENCH_PERF ? "1" : "",
+            BENCH_PROFILING: process.env.BENCH_CPU_PROFILE || (process.env.BENCH_PERF && process.env.BENCH_PERF !== "0") ? "1" : "",
             BENCH_D1: process.env.BENCH_D1 ?? "",
             BENCH_DO_SQL: process.env.BENCH_DO_SQL ?? "",
           },

@@ -14,7 +14,12 @@ const KINDS = [
   ["WAL checkpoints", "wal_checkpoints", (s) => s.includes("sqlite3WalCheckpoint")],
   ["commits", "commits", (s) => /ExplicitTxn::commitImpl|startImplicitTxnImpl|vdbeCommit/.test(s)],
   ["statements", "statements", (s) => /sqlite3_step|sqlite3_prepare|sqlite3LockAndPrepare/.test(s)],
-  ["garbage collection", "gc", (s) => /Heap::|Scavenge|MarkCompact|GarbageCollect/.test(s)],
+  // A collection, not an allocation that merely passes through the heap's code.
+  [
+    "garbage collection",
+    "gc",
+    (s) => /Heap::(CollectGarbage|PerformGarbageCollection)|Scaveng|MarkCompact|ConcurrentMarking|Sweeper/.test(s),
+  ],
 ];
 const OTHER = ["other (JavaScript, RPC, serialization, event loop)", "other"];
 const STORAGE = new Set(["savepoint_copies", "wal_checkpoints", "commits", "statements"]);
