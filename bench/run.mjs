@@ -27,7 +27,7 @@ const files = readdirSync("bench").filter((f) => f.endsWith(".bench.ts") && (!on
 const PERF = !!process.env.BENCH_PERF && process.env.BENCH_PERF !== "0";
 
 /** Runs a command to its end: its exit code (or the error that kept it from starting), stdout and stderr. */
-function run(cmd, args) {
+function capture(cmd, args) {
   return new Promise((resolve) => {
     const proc = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
     const out = [];
@@ -59,7 +59,7 @@ async function reportPerf(stopped, file, name) {
   try {
     const end = await stopped;
     if (end.error) return console.log(`  (no perf figures for ${name}: ${end.error.message})`);
-    const script = await run("perf", ["script", "-i", file, "--comm", "workerd"]);
+    const script = await capture("perf", ["script", "-i", file, "--comm", "workerd"]);
     const { samples, rows } = categorize(script.stdout);
     if (!samples) {
       const why = (end.stderr || script.stderr).trim().split("\n").at(-1) || `perf exited with ${end.code} / ${script.code}`;

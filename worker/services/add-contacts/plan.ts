@@ -21,7 +21,7 @@ import {
   type Facts,
 } from "./candidates";
 import { OUTCOME_REASONS, PLAN_PAGE, WARNING_CATEGORIES, type AddContactsRequest, type WarningCategory } from "./request";
-import { evaluateAll, validationFor, type Evaluation, type ValidationOptions } from "./validate";
+import { evaluateAll, foundAddress, validationFor, type Evaluation, type ValidationOptions } from "./validate";
 
 // Planning: what an add-contacts request would do, one page of candidates at a time. The preview,
 // the commit of a small selection and the queued plan pages of a large one all go through
@@ -282,9 +282,6 @@ const newTally = (): Tally => ({
   filtered: 0,
   rows: [],
 });
-
-/** The enrichment found the address this contact is added with (a found address that is suppressed is a skip: skipSuppressedFinds). */
-const foundAddress = (e: Evaluation) => !!e.enrichment?.email && e.outcome !== "skipped";
 
 function addToTally(t: Tally, contacts: PlannedContact[], view: PreviewView, overrides: ValidationOptions["overrides"]) {
   for (const c of contacts) {

@@ -1,6 +1,5 @@
-import { sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { inChunks, listParam } from "../../db/in-list";
+import { suppressionReasons } from "../suppressions";
 import { DEFAULT_WATERFALL, maxEnrichmentCost, runWaterfall, type EnrichmentProvider, type WaterfallResult } from "../enrichment";
 import type { Facts } from "./candidates";
 import type { AddContactsRequest, SkipReason, WarningCategory } from "./request";
@@ -114,25 +113,22 @@ export async function evaluateAll(d: Db, teamId: string, facts: readonly Facts[]
   return evaluations;
 }
 
+/** The address the enrichment found that this contact is added with (none for a skip: a suppressed find is one). */
+export const foundAddress = (e: Evaluation): string | null => (e.outcome !== "skipped" && e.enrichment?.email) || null;
+
 /**
  * Invariant 5 for the addresses the enrichment just found: the facts' suppression is the contact's (or the
  * person's) own address's, so a found address the team suppressed (it opted out or bounced under another
- * contact) is read here, in one statement for the page, and its contact is skipped like any suppressed one:
+ * contact) is read here, in one read for the page, and its contact is skipped like any suppressed one:
  * not enrolled, charged or held nothing, its address not saved.
  */
 async function skipSuppressedFinds(d: Db, teamId: string, evaluations: Evaluation[]): Promise<void> {
-  const found = (e: Evaluation) => (e.outcome !== "skipped" && e.enrichment?.email ? e.enrichment.email.toLowerCase() : null);
-  const emails = [...new Set(evaluations.flatMap((e) => found(e) ?? []))];
+  const emails = evaluations.flatMap((e) => foundAddress(e) ?? []);
   if (!emails.length) return;
-  const rows = await inChunks(emails, (chunk) =>
-    d.all<{ email: string }>(
-      sql`SELECT email FROM suppressions WHERE team_id = ${teamId} AND email IN (SELECT value FROM json_each(${listParam(chunk)}))`,
-    ),
-  );
-  const suppressed = new Set(rows.map((r) => r.email));
+  const suppressed = await suppressionReasons(d, teamId, emails);
   for (const e of evaluations) {
-    const email = found(e);
-    if (!email || !suppressed.has(email)) continue;
+    const email = foundAddress(e);
+    if (!email || !suppressed.has(email.trim().toLowerCase())) continue;
     e.skips.push("suppressed");
     e.outcome = "skipped";
     // Nothing held for it either, as for any skip: the hold follows the facts as planned (a chunk that finds
