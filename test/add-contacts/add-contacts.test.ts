@@ -208,6 +208,29 @@ describe("add contacts: preconditions (nothing written or charged)", () => {
     expect(err).toMatchObject({ status: 422, code: "validation_failed" });
     expect(fieldsOf(err)[0]!.field).toBe("source");
   });
+
+  it("refuses fields it doesn't know, naming them, instead of running another add than the one asked for", async () => {
+    const x = await addContactsSetup();
+    const [c] = await makeContacts(x.teamId, 1);
+    // As a client that doesn't know the shape sends them (the typed client refuses to compile these).
+    type Body = Parameters<typeof commit>[2];
+    const misplaced: [Body, string, string][] = [
+      [{ source: { contact_ids: [c!] }, options: { enrich: true } } as Body, "(body)", "options"],
+      [{ source: { contact_ids: [c!], list: ["l1"] } } as Body, "source", "list"],
+      [{ source: { contact_ids: [c!] }, overrides: { unverified: true } } as Body, "overrides", "unverified"],
+    ];
+    for (const [body, field, key] of misplaced)
+      for (const send of [preview, commit]) {
+        const err = await errorOf(await send(x.s, x.sequenceId, body));
+        expect(err).toMatchObject({ status: 422, code: "validation_failed" });
+        expect(fieldsOf(err)).toEqual([
+          expect.objectContaining({ field, message: expect.stringContaining(`fields we don't know: ${key}`) }),
+        ]);
+      }
+    // Nothing was started or charged by the refused commits.
+    expect(await count("SELECT count(*) n FROM jobs WHERE sequence_id = ?", x.sequenceId)).toBe(0);
+    expect(await count("SELECT count(*) n FROM enrollments WHERE sequence_id = ?", x.sequenceId)).toBe(0);
+  });
 });
 
 describe("add contacts: jobs", () => {

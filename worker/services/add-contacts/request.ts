@@ -74,6 +74,8 @@ export const Source = z
       .optional()
       .openapi({ description: "An uploaded CSV whose contacts are saved (POST /imports/{id}/save): every contact it saved" }),
   })
+  // Strict like the request around it: a misspelt source would otherwise read as "pick something".
+  .strict()
   .refine((s) => !!(s.people_ids?.length || s.contact_ids?.length || s.list_ids?.length || s.search || s.import_id), {
     message: "Pick people, contacts, lists, a search or a CSV import",
     path: [],
@@ -88,6 +90,7 @@ export const Overrides = z
     >,
   )
   .partial()
+  .strict()
   .openapi("WarningOverrides");
 
 export const AddContactsRequest = z
@@ -114,6 +117,9 @@ export const AddContactsRequest = z
       .openapi({ description: "Start at this instant (epoch ms, at most a year ahead); cancellable until then" }),
     owner_id: z.string().optional().openapi({ description: "Owner of net-new contacts (default: you)" }),
   })
+  // A field this doesn't know is refused, not ignored: this request spends credits, and a misplaced option
+  // (`options: { enrich: true }`, an override misspelt) would otherwise run a different add than the one asked for.
+  .strict()
   .openapi("AddContactsRequest");
 
 export type AddContactsRequest = z.infer<typeof AddContactsRequest>;
