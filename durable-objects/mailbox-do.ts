@@ -58,7 +58,17 @@ interface QueueRow {
 /** A settled row as report() reads it: its stored message stays in SQLite but for what this needs. */
 type ReportedRow = Pick<
   QueueRow,
-  "enrollment_id" | "step_id" | "sequence_id" | "team_id" | "contact_id" | "state" | "reason" | "error" | "settled_at" | "resend_of"
+  | "enrollment_id"
+  | "step_id"
+  | "sequence_id"
+  | "team_id"
+  | "contact_id"
+  | "state"
+  | "reason"
+  | "error"
+  | "settled_at"
+  | "resend_of"
+  | "score"
 > & {
   rid: number;
   /** 1 when a message was stored (something was, or may have been, sent). */
@@ -1283,7 +1293,7 @@ export class MailboxDO extends DurableObject<Env> {
     // JSON here, and only the fields this needs come out.
     const rows = this.sql
       .exec<ReportedRow>(
-        `SELECT rowid AS rid, enrollment_id, step_id, sequence_id, team_id, contact_id, state, reason, error, settled_at, resend_of,
+        `SELECT rowid AS rid, enrollment_id, step_id, sequence_id, team_id, contact_id, state, reason, error, settled_at, resend_of, score,
                 msg IS NOT NULL AS has_msg, json_extract(msg, '$.messageId') AS message_id, json_extract(msg, '$.subject') AS subject,
                 CASE WHEN state = 'bounced' THEN json_extract(msg, '$.to') END AS to_email,
                 CASE WHEN msg IS NOT NULL AND resend_of IS NULL THEN
@@ -1366,12 +1376,13 @@ export class MailboxDO extends DurableObject<Env> {
       sql`SELECT id, config_rev AS rev FROM sequences WHERE id IN (SELECT value FROM json_each(${reported}))`,
     ]);
     const revs = new Map((answers.at(-1)!.results as { id: string; rev: number }[]).map((r) => [r.id, r.rev]));
-    const bySequence = new Map<string, { teamId: string; results: StepResult[] }>();
+    const bySequence = new Map<string, { teamId: string; results: StepResult[]; sentNow: boolean }>();
     for (const r of rows) {
       // The SequenceDO counted the step when it first went out; a retry of it is the mailbox's own business.
       if (r.resend_of) continue;
       const outcome = outcomeOfMailboxState(r.state);
-      const entry = bySequence.get(r.sequence_id) ?? { teamId: r.team_id, results: [] };
+      const entry = bySequence.get(r.sequence_id) ?? { teamId: r.team_id, results: [], sentNow: false };
+      entry.sentNow ||= r.score >= SEND_NOW_SCORE;
       entry.results.push({
         enrollmentId: r.enrollment_id,
         stepId: r.step_id,
@@ -1383,8 +1394,12 @@ export class MailboxDO extends DurableObject<Env> {
       });
       bySequence.set(r.sequence_id, entry);
     }
-    for (const [sequenceId, { teamId, results }] of bySequence)
-      await engine.sequence(this.env, sequenceId, teamId).stepsDone(results, revs.get(sequenceId));
+    // A user's "send now" is watched on the scheduled emails' screen: D1 gets its sequence's rows at once.
+    // The rest reach D1 with the sequence's next mirror write, a moment later, with other mailboxes' reports.
+    for (const [sequenceId, { teamId, results, sentNow }] of bySequence) {
+      const sequence = engine.sequence(this.env, sequenceId, teamId);
+      await (sentNow ? sequence.stepsDone(results, revs.get(sequenceId)) : sequence.stepsReported(results, revs.get(sequenceId)));
+    }
     // One statement marks the batch: a settled, unreported row changes only here, so the rows read above are still these.
     // The message id and subject went in with the reservation (older rows: from the stored message, read before it is cleared).
     this.sql.exec(

@@ -90,6 +90,14 @@ const FLUSH_ROWS = 2_000;
 const FLUSH_ROWS_LONG = 200;
 /** How far the mirrored revision may run ahead of the one kept in storage (flush). */
 const MIRRORED_SAVE_EVERY = 2_000;
+/**
+ * A mailbox's report reaches D1 within this long (meta `flush_at`, an alarm), not in a D1 call of its own:
+ * the mailboxes of a sequence send at the same moments (a window opening, an hour's cap freed), and their
+ * reports in that span go out as one page. The messages themselves are in D1 from the mailbox's own write.
+ */
+export const MIRROR_SOON_MS = 2_000;
+/** A mirror write D1 refused is tried again after this long (the alarm; not at once, in a loop). */
+export const MIRROR_RETRY_MS = 30_000;
 /** Rows read or written at a time by any bulk pass (bind, activate, reconcile): memory stays bounded. */
 export const PAGE = 5_000;
 /**
@@ -627,17 +635,30 @@ export class SequenceDO extends DurableObject<Env> {
     return { enrolled, already, alreadyOther };
   }
 
-  /** Reports from MailboxDOs and tasks. Idempotent: a repeated report for a step changes nothing. */
-  async stepsDone(sequenceId: string, teamId: string, results: StepResult[], configRev?: number): Promise<void> {
+  /**
+   * Reports from MailboxDOs and tasks. Idempotent: a repeated report for a step changes nothing.
+   * `mirror`: "now" (a task done in the app: its screen reads D1 next) or "soon" (a mailbox's report:
+   * D1 gets the rows within MIRROR_SOON_MS, with the other mailboxes' reports of that moment).
+   */
+  async stepsDone(
+    sequenceId: string,
+    teamId: string,
+    results: StepResult[],
+    configRev?: number,
+    mirror: "now" | "soon" = "now",
+  ): Promise<void> {
     await this.bind(sequenceId, teamId);
     const cfg = await this.config(sequenceId, configRev);
     if (!cfg) return;
     this.ctx.storage.transactionSync(() => {
       for (const r of this.advanceAll(cfg, results)) this.applyResult(cfg, r);
+      // Stored with the changes: a restart before the flush still has its alarm.
+      if (mirror === "soon" && this.rev > this.mirrored && this.meta("flush_at") === null)
+        this.setMeta("flush_at", String(now() + MIRROR_SOON_MS));
     });
     // The alarm first: armed in the same write of this object's storage as the changes, before D1 is called.
     await this.rearm();
-    await this.flush(cfg.teamId, sequenceId);
+    if (mirror === "now") await this.flush(cfg.teamId, sequenceId);
   }
 
   /**
@@ -1375,8 +1396,21 @@ export class SequenceDO extends DurableObject<Env> {
     // Rows a failed call left to mirror go first; D1 refusing them must not keep the due timers from
     // running (their rows stay to mirror, and processDue's own write reports the failure after its timers
     // and the alarm covering them are stored).
-    await this.flush(this.meta("team_id")!, sequenceId).catch(() => {});
-    await this.processDue(sequenceId);
+    await this.flush(this.meta("team_id")!, sequenceId).catch(() => {
+      // Tried again later (processDue's rearm arms the alarm for it), not at once in a loop.
+      this.setMeta("flush_at", String(now() + MIRROR_RETRY_MS));
+    });
+    // An alarm that was only a mirror write (flush_at) reads nothing more: processDue's config load is a D1 round trip.
+    const t = now();
+    const due = this.sql
+      .exec<{ due: number }>(
+        "SELECT EXISTS (SELECT 1 FROM timers WHERE run_at <= ?) OR EXISTS (SELECT 1 FROM handovers WHERE run_at <= ?) AS due",
+        t,
+        t,
+      )
+      .one().due;
+    if (due) await this.processDue(sequenceId);
+    else await this.rearm();
   }
 
   // ---------------------------------------------------------------- engine
@@ -1920,6 +1954,12 @@ export class SequenceDO extends DurableObject<Env> {
   }
 
   private async flushPages(teamId: string, sequenceId: string) {
+    await this.writePages(teamId, sequenceId);
+    // Everything is in D1: no mirror write is due any more (a "soon" report's, a retry's).
+    if (this.meta("flush_at") !== null) deleteMeta(this.sql, "flush_at");
+  }
+
+  private async writePages(teamId: string, sequenceId: string) {
     while (this.rev > this.mirrored) {
       const after = this.mirrored;
       const last = this.rev;
@@ -1944,11 +1984,12 @@ export class SequenceDO extends DurableObject<Env> {
   }
 
   private async rearm() {
-    // The next timer, or a hand-over's first check (HandOver) if sooner.
+    // The next timer, or a hand-over's first check (HandOver), or a mirror write due (flush_at), if sooner.
     const next =
       this.sql
         .exec<{ at: number | null }>(
-          "SELECT min(at) AS at FROM (SELECT min(run_at) AS at FROM timers UNION ALL SELECT min(run_at) FROM handovers)",
+          `SELECT min(at) AS at FROM (SELECT min(run_at) AS at FROM timers UNION ALL SELECT min(run_at) FROM handovers
+             UNION ALL SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'flush_at')`,
         )
         .toArray()[0]?.at ?? null;
     await armAlarm(this.ctx.storage, "sequence", this.meta("sequence_id") ?? "", next);

@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { armedAlarms } from "../../worker/lib/alarms";
 import { now } from "../../worker/lib/clock";
 import { mailboxStub, sequenceStub } from "../../durable-objects/engine";
+import { MIRROR_SOON_MS } from "../../durable-objects/sequence-do";
 import { addWait } from "../../worker/services/schedule-time";
 import { ALWAYS_OPEN } from "../../durable-objects/sequence-config";
 import { setTransportOverride } from "../../worker/transports";
@@ -520,6 +521,8 @@ describe("sending engine under faults", () => {
     const row = (await mailboxLedger(w.mailboxId)).queue[0]!;
     expect(row).toMatchObject({ state: "unknown", reason: "delivery_unknown", reported: 1, reserved_at: SIM_START });
     expect((await messagesOf(w.contactIds[0]!)).map((m) => [m.position, m.status, m.sent_at])).toEqual([[1, "unknown", SIM_START]]);
+    // The report reaches D1's enrollments with the sequence's next mirror write (MIRROR_SOON_MS).
+    await runUntil(SIM_START + MIRROR_SOON_MS);
     expect(await enrollmentOf(w.contactIds[0]!)).toMatchObject({ status: "active", current_step: 2, reason: "waiting_for_step" });
 
     await runUntil(SIM_START + 5 * DAY);

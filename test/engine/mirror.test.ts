@@ -1,8 +1,9 @@
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { engine, sequenceStub } from "../../durable-objects/engine";
+import { MIRROR_RETRY_MS, MIRROR_SOON_MS } from "../../durable-objects/sequence-do";
 import { now, resetClock, setClock } from "../../worker/lib/clock";
-import { env } from "../helpers";
+import { countD1Statements, env } from "../helpers";
 import { addContactsSetup, mailboxLedger, makeContacts } from "../fixtures";
 import { oneLine, watchStatements } from "./statements";
 
@@ -115,5 +116,106 @@ describe("the enrollments mirror", () => {
       ["s-1", "finished", "completed_all_steps"],
       ["s-2", "active", "waiting_for_step"],
     ]);
+  });
+});
+
+describe("the enrollments mirror of a mailbox's reports", () => {
+  /** Enrolled, handed over to the mailbox (D1 has them in full), reported sent by the tests below. */
+  let runs = 0;
+  async function handedOver() {
+    // Enrollment ids are D1's primary key, and this file's tests share one D1.
+    const p = `r${++runs}`;
+    const x = await addContactsSetup({ steps: [{ wait: 1, unit: "minutes" }, { wait: 2 }] });
+    const contacts = await makeContacts(x.teamId, 3);
+    const seq = engine.sequence(env, x.sequenceId, x.teamId);
+    await seq.enroll(
+      contacts.map((c, i) => ({ enrollmentId: `${p}-${i}`, contactId: c, mailboxId: x.mailboxIds[0]!, score: 1, timeZone: null })),
+    );
+    setClock(now() + 2 * 60_000);
+    await runDurableObjectAlarm(sequenceStub(env, x.sequenceId));
+    expect((await d1Rows(x.sequenceId)).map((r) => r.reason)).toEqual(Array(3).fill("queued_for_mailbox"));
+    const sent = (ks: number[]) =>
+      ks.map((k) => ({ enrollmentId: `${p}-${k}`, stepId: x.stepIds[0]!, outcome: "sent" as const, at: now() }));
+    return { x, seq, sent };
+  }
+
+  /** Counts D1 statements by pattern, batches included (a mirror page goes out as one). */
+  function watchD1(pattern: RegExp) {
+    const dbProto = Object.getPrototypeOf(env.DB) as { batch: (s: { statement: string }[]) => Promise<unknown> };
+    const batch = dbProto.batch;
+    const seen = { batches: 0, statements: 0 };
+    const single = countD1Statements(pattern);
+    dbProto.batch = function (this: unknown, stmts: { statement: string }[]) {
+      const n = stmts.filter((s) => pattern.test(s.statement)).length;
+      if (n) seen.batches++;
+      seen.statements += n;
+      return batch.call(this, stmts);
+    };
+    return {
+      counts: () => ({ ...seen, single: single.n }),
+      restore: () => {
+        dbProto.batch = batch;
+        single.restore();
+      },
+    };
+  }
+
+  it("reports of one moment reach D1 in one mirror write within MIRROR_SOON_MS, with no config read of their own", async () => {
+    const { x, seq, sent } = await handedOver();
+    const mirror = watchD1(/\benrollments\b/);
+    let configReads: ReturnType<typeof watchD1> | null = null;
+    try {
+      // Two mailboxes' reports a moment apart: the object has them at once, D1 none yet.
+      await seq.stepsReported(sent([0]));
+      await seq.stepsReported(sent([1, 2]));
+      const inside = await sequenceStub(env, x.sequenceId).inspect();
+      expect(inside.enrollments.map((e) => e.step_pos)).toEqual([2, 2, 2]);
+      expect(mirror.counts()).toEqual({ batches: 0, statements: 0, single: 0 });
+      expect(inside.alarm).toBe(now() + MIRROR_SOON_MS);
+
+      configReads = watchD1(/\bFROM sequences\b/);
+      setClock(now() + MIRROR_SOON_MS);
+      await runDurableObjectAlarm(sequenceStub(env, x.sequenceId));
+      // One round trip for both (a report of one result is mirrored in full, the other's step alone: two statements).
+      expect(mirror.counts()).toMatchObject({ batches: 1, single: 0 });
+      expect(configReads.counts()).toEqual({ batches: 0, statements: 0, single: 0 });
+    } finally {
+      configReads?.restore();
+      mirror.restore();
+    }
+    expect((await d1Rows(x.sequenceId)).map((r) => [r.current_step, r.reason])).toEqual(Array(3).fill([2, "waiting_for_step"]));
+    const after = await sequenceStub(env, x.sequenceId).inspect();
+    expect(after.enrollments.map((e) => (e as unknown as { dirty: number }).dirty)).toEqual([0, 0, 0]);
+    // Armed for the next step's timers now, not for a mirror write.
+    expect(after.alarm).toBe(Math.min(...after.timers.map((t) => t.run_at)));
+  });
+
+  it("a restart between a report and its mirror write loses nothing: the stored alarm writes it", async () => {
+    const { x, seq, sent } = await handedOver();
+    await seq.stepsReported(sent([0, 1, 2]));
+    await runInDurableObject(sequenceStub(env, x.sequenceId), (_o, state) => state.abort("simulated restart")).catch(() => undefined);
+    expect((await d1Rows(x.sequenceId)).map((r) => r.current_step)).toEqual([1, 1, 1]);
+    // The mirror write's alarm was stored with the report's changes.
+    expect((await sequenceStub(env, x.sequenceId).inspect()).alarm).toBe(now() + MIRROR_SOON_MS);
+    setClock(now() + MIRROR_SOON_MS);
+    await runDurableObjectAlarm(sequenceStub(env, x.sequenceId));
+    expect((await d1Rows(x.sequenceId)).map((r) => [r.current_step, r.reason])).toEqual(Array(3).fill([2, "waiting_for_step"]));
+  });
+
+  it("a mirror write D1 refuses is tried again MIRROR_RETRY_MS later, not at once in a loop", async () => {
+    const { x, seq, sent } = await handedOver();
+    await seq.stepsReported(sent([0, 1, 2]));
+    await env.DB.prepare("CREATE TRIGGER mirror_down BEFORE UPDATE ON enrollments BEGIN SELECT RAISE(ABORT, 'D1 is down'); END").run();
+    try {
+      setClock(now() + MIRROR_SOON_MS);
+      await runDurableObjectAlarm(sequenceStub(env, x.sequenceId));
+      expect((await sequenceStub(env, x.sequenceId).inspect()).alarm).toBe(now() + MIRROR_RETRY_MS);
+    } finally {
+      await env.DB.prepare("DROP TRIGGER mirror_down").run();
+    }
+    expect((await d1Rows(x.sequenceId)).map((r) => r.current_step)).toEqual([1, 1, 1]);
+    setClock(now() + MIRROR_RETRY_MS);
+    await runDurableObjectAlarm(sequenceStub(env, x.sequenceId));
+    expect((await d1Rows(x.sequenceId)).map((r) => [r.current_step, r.reason])).toEqual(Array(3).fill([2, "waiting_for_step"]));
   });
 });
