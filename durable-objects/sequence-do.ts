@@ -286,7 +286,17 @@ export class SequenceDO extends DurableObject<Env> {
       migrate(this.sql, MIGRATIONS);
       this.rev = this.sql.exec<{ r: number | null }>("SELECT max(dirty) AS r FROM enrollments").toArray()[0]?.r ?? 0;
       this.mirrored = this.savedMirrored = Number(this.meta("mirrored") ?? 0);
+      const flushAt = this.meta("flush_at");
+      this.flushAt = flushAt === null ? null : Number(flushAt);
     });
+  }
+
+  /** When a mirror write is due (meta `flush_at`, which rearm() reads), kept here too: no read per flush. */
+  private flushAt: number | null = null;
+  private setFlushAt(at: number | null) {
+    if (at === null) deleteMeta(this.sql, "flush_at");
+    else this.setMeta("flush_at", String(at));
+    this.flushAt = at;
   }
 
   private meta(key: string): string | null {
@@ -653,8 +663,7 @@ export class SequenceDO extends DurableObject<Env> {
     this.ctx.storage.transactionSync(() => {
       for (const r of this.advanceAll(cfg, results)) this.applyResult(cfg, r);
       // Stored with the changes: a restart before the flush still has its alarm.
-      if (mirror === "soon" && this.rev > this.mirrored && this.meta("flush_at") === null)
-        this.setMeta("flush_at", String(now() + MIRROR_SOON_MS));
+      if (mirror === "soon" && this.rev > this.mirrored && this.flushAt === null) this.setFlushAt(now() + MIRROR_SOON_MS);
     });
     // The alarm first: armed in the same write of this object's storage as the changes, before D1 is called.
     await this.rearm();
@@ -1398,7 +1407,7 @@ export class SequenceDO extends DurableObject<Env> {
     // and the alarm covering them are stored).
     await this.flush(this.meta("team_id")!, sequenceId).catch(() => {
       // Tried again later (processDue's rearm arms the alarm for it), not at once in a loop.
-      this.setMeta("flush_at", String(now() + MIRROR_RETRY_MS));
+      this.setFlushAt(now() + MIRROR_RETRY_MS);
     });
     // An alarm that was only a mirror write (flush_at) reads nothing more: processDue's config load is a D1 round trip.
     const t = now();
@@ -1956,7 +1965,7 @@ export class SequenceDO extends DurableObject<Env> {
   private async flushPages(teamId: string, sequenceId: string) {
     await this.writePages(teamId, sequenceId);
     // Everything is in D1: no mirror write is due any more (a "soon" report's, a retry's).
-    if (this.meta("flush_at") !== null) deleteMeta(this.sql, "flush_at");
+    if (this.flushAt !== null) this.setFlushAt(null);
   }
 
   private async writePages(teamId: string, sequenceId: string) {

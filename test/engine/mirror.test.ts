@@ -200,6 +200,9 @@ describe("the enrollments mirror of a mailbox's reports", () => {
     setClock(now() + MIRROR_SOON_MS);
     await runDurableObjectAlarm(sequenceStub(env, x.sequenceId));
     expect((await d1Rows(x.sequenceId)).map((r) => [r.current_step, r.reason])).toEqual(Array(3).fill([2, "waiting_for_step"]));
+    // Written, and no longer due: the restarted object knew of it and cleared it.
+    const after = await sequenceStub(env, x.sequenceId).inspect();
+    expect(after.alarm).toBe(Math.min(...after.timers.map((t) => t.run_at)));
   });
 
   it("a mirror write D1 refuses is tried again MIRROR_RETRY_MS later, not at once in a loop", async () => {
