@@ -521,7 +521,8 @@ describe("sending engine under faults", () => {
     const row = (await mailboxLedger(w.mailboxId)).queue[0]!;
     expect(row).toMatchObject({ state: "unknown", reason: "delivery_unknown", reported: 1, reserved_at: SIM_START });
     expect((await messagesOf(w.contactIds[0]!)).map((m) => [m.position, m.status, m.sent_at])).toEqual([[1, "unknown", SIM_START]]);
-    // The report reaches D1's enrollments with the sequence's next mirror write (MIRROR_SOON_MS).
+    // The report reaches D1's enrollments with the sequence's next mirror write (MIRROR_SOON_MS), not in a call of its own.
+    expect(await enrollmentOf(w.contactIds[0]!)).toMatchObject({ status: "active", current_step: 1 });
     await runUntil(SIM_START + MIRROR_SOON_MS);
     expect(await enrollmentOf(w.contactIds[0]!)).toMatchObject({ status: "active", current_step: 2, reason: "waiting_for_step" });
 
