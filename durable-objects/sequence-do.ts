@@ -1405,10 +1405,14 @@ export class SequenceDO extends DurableObject<Env> {
     // Rows a failed call left to mirror go first; D1 refusing them must not keep the due timers from
     // running (their rows stay to mirror, and processDue's own write reports the failure after its timers
     // and the alarm covering them are stored).
+    let refused = false;
     await this.flush(this.meta("team_id")!, sequenceId).catch(() => {
-      // Tried again later (processDue's rearm arms the alarm for it), not at once in a loop.
+      // Tried again later, not at once in a loop.
       this.setFlushAt(now() + MIRROR_RETRY_MS);
+      refused = true;
     });
+    // Armed for the retry before anything else can fail (processDue's config load reads D1 too).
+    if (refused) await this.rearm();
     // An alarm that was only a mirror write (flush_at) reads nothing more: processDue's config load is a D1 round trip.
     const t = now();
     const due = this.sql
@@ -1957,7 +1961,12 @@ export class SequenceDO extends DurableObject<Env> {
     // One mirror writer at a time, so pages reach D1 in revision order: a call arriving while another
     // call's pages are on their way waits for them, then sends what is left.
     while (this.flushing) await this.flushing.catch(() => {});
-    if (this.rev <= this.mirrored) return;
+    if (this.rev <= this.mirrored) {
+      // Nothing to write (the revisions a stored flush_at was for went with a rolled-back transaction, or
+      // another call wrote them): no longer due, or each alarm would find it in the past and fire again at once.
+      if (this.flushAt !== null) this.setFlushAt(null);
+      return;
+    }
     this.flushing = this.flushPages(teamId, sequenceId).finally(() => (this.flushing = null));
     return this.flushing;
   }

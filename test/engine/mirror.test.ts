@@ -205,6 +205,25 @@ describe("the enrollments mirror of a mailbox's reports", () => {
     expect(after.alarm).toBe(Math.min(...after.timers.map((t) => t.run_at)));
   });
 
+  it("a stored mirror write with nothing left to write is cleared, not fired again and again", async () => {
+    const { x } = await handedOver();
+    // As after a report whose revisions went with a rolled-back transaction, then a restart: flush_at
+    // stored, every row in D1.
+    const stub = sequenceStub(env, x.sequenceId);
+    await runInDurableObject(stub, async (_o, state) => {
+      state.storage.sql.exec("INSERT INTO meta (key, value) VALUES ('flush_at', ?)", String(now()));
+      // D1 has every row (the kept `mirrored` is saved only every 2,000 revisions: as if it had just been).
+      state.storage.sql.exec("INSERT OR REPLACE INTO meta (key, value) SELECT 'mirrored', CAST(max(dirty) AS TEXT) FROM enrollments");
+      await state.storage.sync();
+      state.abort("simulated restart");
+    }).catch(() => undefined);
+    expect((await sequenceStub(env, x.sequenceId).inspect()).alarm).not.toBe(now());
+    await runDurableObjectAlarm(sequenceStub(env, x.sequenceId));
+    const after = await sequenceStub(env, x.sequenceId).inspect();
+    expect(after.alarm).toBe(Math.min(...after.timers.map((t) => t.run_at)));
+    expect(after.alarm).toBeGreaterThan(now());
+  });
+
   it("a mirror write D1 refuses is tried again MIRROR_RETRY_MS later, not at once in a loop", async () => {
     const { x, seq, sent } = await handedOver();
     await seq.stepsReported(sent([0, 1, 2]));
