@@ -4,6 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { now } from "../../worker/lib/clock";
 import { newId } from "../../worker/lib/ids";
+import { MIRROR_SOON_MS } from "../../durable-objects/sequence-do";
 import { setTransportOverride } from "../../worker/transports";
 import { client, detailsOf, env, errorOf, fieldsOf, ok } from "../helpers";
 import {
@@ -115,6 +116,23 @@ describe("scheduled emails API", () => {
       send_at: null,
       reason: "paused_by_user",
     });
+  });
+
+  it("an email that went out is not listed, even before its enrollment's step is mirrored", async () => {
+    const w = track(await world({ contacts: 1 }));
+    await runUntil(SIM_START + HOUR);
+    const [queued] = (await listed(w.api, { sequence_id: w.sequenceId })).scheduled;
+    expect(queued).toMatchObject({ state: "queued", step: { id: w.stepIds[0] } });
+    // Sent when the window opens; D1's enrollment moves to step 2 with the sequence's next mirror write.
+    await runUntil(queued!.send_at!);
+    expect(w.calls).toHaveLength(1);
+    const d1Step = () =>
+      env.DB.prepare("SELECT current_step AS n FROM enrollments WHERE id = ?").bind(queued!.enrollment_id).first<{ n: number }>();
+    expect(await d1Step()).toEqual({ n: 1 });
+    expect((await listed(w.api, { sequence_id: w.sequenceId })).scheduled).toEqual([]);
+    await runUntil(now() + MIRROR_SOON_MS);
+    expect(await d1Step()).toEqual({ n: 2 });
+    expect((await listed(w.api, { sequence_id: w.sequenceId })).scheduled.map((x) => x.step.id)).toEqual([w.stepIds[1]]);
   });
 
   it("says when each step falls due (the list's order) beside when it goes out", async () => {

@@ -109,6 +109,9 @@ export async function listScheduledEmails(env: Env, d: Db, caller: Caller, q: Sc
       LEFT JOIN mailboxes mb ON mb.id = e.mailbox_id
       LEFT JOIN sequence_shares x ON x.sequence_id = s.id AND x.user_id = ${caller.userId}
      WHERE e.team_id = ${caller.teamId} AND e.status IN ('active', 'paused', 'held') AND ${seen}
+       -- An email that went out is never sent again (invariant 4): not listed while D1's copy of its
+       -- enrollment still has it on that step (a mailbox's report is mirrored a moment after its messages).
+       AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.enrollment_id = e.id AND m.step_id = st.id AND m.status IN ('sent', 'unknown', 'bounced'))
        AND ${q.sequence_id ? sql`e.sequence_id = ${q.sequence_id}` : sql`1`}
        AND ${q.contact_id ? sql`e.contact_id = ${q.contact_id}` : sql`1`}
        AND ${q.mailbox_id ? sql`e.mailbox_id = ${q.mailbox_id}` : sql`1`}
