@@ -44,10 +44,12 @@ function sequenceVerbs(env: Env, sequenceId: string, teamId: string) {
   return {
     /** Enroll validated contacts (invariant 1: at most once at a time). */
     enroll: (items: EnrollItem[]) => stub.enroll(sequenceId, teamId, items),
-    /** Outcomes of steps (from a mailbox or a task); `configRev`: the sequence's config_rev as D1 answered it just now, if read (SequenceDO.config). */
-    stepsDone: (results: StepResult[], configRev?: number) => stub.stepsDone(sequenceId, teamId, results, configRev),
-    /** A mailbox's report of its sends: stepsDone, with D1's copy written within a moment (SequenceDO.stepsDone's `mirror`). */
-    stepsReported: (results: StepResult[], configRev?: number) => stub.stepsDone(sequenceId, teamId, results, configRev, "soon"),
+    /**
+     * Outcomes of steps (from a mailbox or a task); `configRev`: the sequence's config_rev as D1 answered it just now, if read
+     * (SequenceDO.config); `mirror`: when D1's copy is written (SequenceDO.stepsDone).
+     */
+    stepsDone: (results: StepResult[], configRev?: number, mirror?: "now" | "soon") =>
+      stub.stepsDone(sequenceId, teamId, results, configRev, mirror),
     /** Invariant 11: may these steps go out now? */
     claim: (items: Key[]) => stub.claim(sequenceId, teamId, items),
     transition,

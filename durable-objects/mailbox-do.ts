@@ -1396,10 +1396,8 @@ export class MailboxDO extends DurableObject<Env> {
     }
     // A user's "send now" is watched on the scheduled emails' screen: D1 gets its sequence's rows at once.
     // The rest reach D1 with the sequence's next mirror write, a moment later, with other mailboxes' reports.
-    for (const [sequenceId, { teamId, results, sentNow }] of bySequence) {
-      const sequence = engine.sequence(this.env, sequenceId, teamId);
-      await (sentNow ? sequence.stepsDone(results, revs.get(sequenceId)) : sequence.stepsReported(results, revs.get(sequenceId)));
-    }
+    for (const [sequenceId, { teamId, results, sentNow }] of bySequence)
+      await engine.sequence(this.env, sequenceId, teamId).stepsDone(results, revs.get(sequenceId), sentNow ? "now" : "soon");
     // One statement marks the batch: a settled, unreported row changes only here, so the rows read above are still these.
     // The message id and subject went in with the reservation (older rows: from the stored message, read before it is cleared).
     this.sql.exec(

@@ -266,6 +266,8 @@ export class SequenceDO extends DurableObject<Env> {
   private timerSeq = 0;
   /** The `mirrored` kept in storage (at most `mirrored`: a restart sends D1 again what it may lack, never less). */
   private savedMirrored = 0;
+  /** When a mirror write is due (meta `flush_at`, which rearm() reads), kept here too: no read per flush. */
+  private flushAt: number | null = null;
   /** The flush sending pages to D1 right now, if any (flush). */
   private flushing: Promise<void> | null = null;
   /** The steps' places the enrollments' positions follow (meta `step_places`; null: not read yet). */
@@ -291,8 +293,6 @@ export class SequenceDO extends DurableObject<Env> {
     });
   }
 
-  /** When a mirror write is due (meta `flush_at`, which rearm() reads), kept here too: no read per flush. */
-  private flushAt: number | null = null;
   private setFlushAt(at: number | null) {
     if (at === null) deleteMeta(this.sql, "flush_at");
     else this.setMeta("flush_at", String(at));
@@ -1411,9 +1411,8 @@ export class SequenceDO extends DurableObject<Env> {
       this.setFlushAt(now() + MIRROR_RETRY_MS);
       refused = true;
     });
-    // Armed for the retry before anything else can fail (processDue's config load reads D1 too).
-    if (refused) await this.rearm();
     // An alarm that was only a mirror write (flush_at) reads nothing more: processDue's config load is a D1 round trip.
+    // A retry is armed before processDue, whose config load can fail too.
     const t = now();
     const due = this.sql
       .exec<{ due: number }>(
@@ -1422,8 +1421,8 @@ export class SequenceDO extends DurableObject<Env> {
         t,
       )
       .one().due;
+    if (refused || !due) await this.rearm();
     if (due) await this.processDue(sequenceId);
-    else await this.rearm();
   }
 
   // ---------------------------------------------------------------- engine

@@ -166,8 +166,8 @@ describe("the enrollments mirror of a mailbox's reports", () => {
     let configReads: ReturnType<typeof watchD1> | null = null;
     try {
       // Two mailboxes' reports a moment apart: the object has them at once, D1 none yet.
-      await seq.stepsReported(sent([0]));
-      await seq.stepsReported(sent([1, 2]));
+      await seq.stepsDone(sent([0]), undefined, "soon");
+      await seq.stepsDone(sent([1, 2]), undefined, "soon");
       const inside = await sequenceStub(env, x.sequenceId).inspect();
       expect(inside.enrollments.map((e) => e.step_pos)).toEqual([2, 2, 2]);
       expect(mirror.counts()).toEqual({ batches: 0, statements: 0, single: 0 });
@@ -192,7 +192,7 @@ describe("the enrollments mirror of a mailbox's reports", () => {
 
   it("a restart between a report and its mirror write loses nothing: the stored alarm writes it", async () => {
     const { x, seq, sent } = await handedOver();
-    await seq.stepsReported(sent([0, 1, 2]));
+    await seq.stepsDone(sent([0, 1, 2]), undefined, "soon");
     await runInDurableObject(sequenceStub(env, x.sequenceId), (_o, state) => state.abort("simulated restart")).catch(() => undefined);
     expect((await d1Rows(x.sequenceId)).map((r) => r.current_step)).toEqual([1, 1, 1]);
     // The mirror write's alarm was stored with the report's changes.
@@ -226,7 +226,7 @@ describe("the enrollments mirror of a mailbox's reports", () => {
 
   it("a mirror write D1 refuses is tried again MIRROR_RETRY_MS later, not at once in a loop", async () => {
     const { x, seq, sent } = await handedOver();
-    await seq.stepsReported(sent([0, 1, 2]));
+    await seq.stepsDone(sent([0, 1, 2]), undefined, "soon");
     await env.DB.prepare("CREATE TRIGGER mirror_down BEFORE UPDATE ON enrollments BEGIN SELECT RAISE(ABORT, 'D1 is down'); END").run();
     try {
       setClock(now() + MIRROR_SOON_MS);
