@@ -4,7 +4,7 @@ import { bulkInsertJsonSql } from "../worker/db/bulk";
 import { batchSql, db, type BatchStatement, type Db } from "../worker/db/client";
 import { contacts, enrollments, mailboxes, messages, suppressions } from "../worker/db/schema";
 import type { Env } from "../worker/env";
-import { armAlarm } from "../worker/lib/alarms";
+import { alarmOrRetry, armAlarm } from "../worker/lib/alarms";
 import { now } from "../worker/lib/clock";
 import { fnv1a } from "../worker/lib/hash";
 import { newId } from "../worker/lib/ids";
@@ -650,7 +650,11 @@ export class MailboxDO extends DurableObject<Env> {
     // The alarm that fired is gone: until the pass arms the next, a hand-over plans for itself.
     this.armedAt = undefined;
     // At-least-once: a repeated alarm finds nothing due or is held back by the caps and the gap.
-    await this.process();
+    const mailboxId = this.meta("mailbox_id");
+    if (!mailboxId) return;
+    // D1 or a sequence out of reach: the object tries again itself, ALARM_RETRY_MS later.
+    const retry = await alarmOrRetry(this.ctx.storage, "mailbox", mailboxId, () => this.process());
+    if (retry !== null) this.armedAt = retry;
   }
 
   // ---------------------------------------------------------------- engine

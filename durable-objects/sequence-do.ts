@@ -3,7 +3,7 @@ import { and, asc, eq, gt, sql } from "drizzle-orm";
 import { db, type Db } from "../worker/db/client";
 import { enrollments as d1Enrollments } from "../worker/db/schema";
 import type { Env } from "../worker/env";
-import { armAlarm } from "../worker/lib/alarms";
+import { ALARM_RETRY_MS, alarmOrRetry, armAlarm } from "../worker/lib/alarms";
 import { now } from "../worker/lib/clock";
 import { sha256Hex } from "../worker/lib/crypto";
 import { listParam } from "../worker/db/in-list";
@@ -96,8 +96,6 @@ const MIRRORED_SAVE_EVERY = 2_000;
  * reports in that span go out as one page. The messages themselves are in D1 from the mailbox's own write.
  */
 export const MIRROR_SOON_MS = 2_000;
-/** A mirror write D1 refused is tried again after this long (the alarm; not at once, in a loop). */
-export const MIRROR_RETRY_MS = 30_000;
 /** Rows read or written at a time by any bulk pass (bind, activate, reconcile): memory stays bounded. */
 export const PAGE = 5_000;
 /**
@@ -1401,18 +1399,20 @@ export class SequenceDO extends DurableObject<Env> {
     // Alarms are at-least-once: processing only what is due makes a repeated alarm harmless.
     const sequenceId = this.meta("sequence_id");
     if (!sequenceId) return;
+    // D1 or a mailbox out of reach: the object tries again itself, ALARM_RETRY_MS later.
+    await alarmOrRetry(this.ctx.storage, "sequence", sequenceId, () => this.alarmPass(sequenceId));
+  }
+
+  private async alarmPass(sequenceId: string): Promise<void> {
     await this.bind(sequenceId, this.meta("team_id")!);
     // Rows a failed call left to mirror go first; D1 refusing them must not keep the due timers from
     // running (their rows stay to mirror, and processDue's own write reports the failure after its timers
     // and the alarm covering them are stored).
-    let refused = false;
     await this.flush(this.meta("team_id")!, sequenceId).catch(() => {
-      // Tried again later, not at once in a loop.
-      this.setFlushAt(now() + MIRROR_RETRY_MS);
-      refused = true;
+      // Tried again later, not at once in a loop: rearm() and processDue's own arming include flush_at.
+      this.setFlushAt(now() + ALARM_RETRY_MS);
     });
     // An alarm that was only a mirror write (flush_at) reads nothing more: processDue's config load is a D1 round trip.
-    // A retry is armed before processDue, whose config load can fail too.
     const t = now();
     const due = this.sql
       .exec<{ due: number }>(
@@ -1421,8 +1421,8 @@ export class SequenceDO extends DurableObject<Env> {
         t,
       )
       .one().due;
-    if (refused || !due) await this.rearm();
     if (due) await this.processDue(sequenceId);
+    else await this.rearm();
   }
 
   // ---------------------------------------------------------------- engine

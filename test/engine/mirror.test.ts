@@ -1,7 +1,8 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { engine, sequenceStub } from "../../durable-objects/engine";
-import { MIRROR_RETRY_MS, MIRROR_SOON_MS } from "../../durable-objects/sequence-do";
+import { MIRROR_SOON_MS } from "../../durable-objects/sequence-do";
+import { ALARM_RETRY_MS } from "../../worker/lib/alarms";
 import { now, resetClock, setClock } from "../../worker/lib/clock";
 import { countD1Statements, env } from "../helpers";
 import { addContactsSetup, mailboxLedger, makeContacts } from "../fixtures";
@@ -224,20 +225,75 @@ describe("the enrollments mirror of a mailbox's reports", () => {
     expect(after.alarm).toBeGreaterThan(now());
   });
 
-  it("a mirror write D1 refuses is tried again MIRROR_RETRY_MS later, not at once in a loop", async () => {
+  it("a mirror write D1 refuses is tried again ALARM_RETRY_MS later, not at once in a loop", async () => {
     const { x, seq, sent } = await handedOver();
     await seq.stepsDone(sent([0, 1, 2]), undefined, "soon");
     await env.DB.prepare("CREATE TRIGGER mirror_down BEFORE UPDATE ON enrollments BEGIN SELECT RAISE(ABORT, 'D1 is down'); END").run();
     try {
       setClock(now() + MIRROR_SOON_MS);
       await runDurableObjectAlarm(sequenceStub(env, x.sequenceId));
-      expect((await sequenceStub(env, x.sequenceId).inspect()).alarm).toBe(now() + MIRROR_RETRY_MS);
+      expect((await sequenceStub(env, x.sequenceId).inspect()).alarm).toBe(now() + ALARM_RETRY_MS);
     } finally {
       await env.DB.prepare("DROP TRIGGER mirror_down").run();
     }
     expect((await d1Rows(x.sequenceId)).map((r) => r.current_step)).toEqual([1, 1, 1]);
-    setClock(now() + MIRROR_RETRY_MS);
+    setClock(now() + ALARM_RETRY_MS);
     await runDurableObjectAlarm(sequenceStub(env, x.sequenceId));
     expect((await d1Rows(x.sequenceId)).map((r) => [r.current_step, r.reason])).toEqual(Array(3).fill([2, "waiting_for_step"]));
+  });
+
+  it("an alarm with steps due whose mirror write D1 refuses still hands them over, and D1 gets every row on the retry", async () => {
+    const { x, seq, sent } = await handedOver();
+    await seq.stepsDone(sent([0, 1, 2]), undefined, "soon");
+    const stub = sequenceStub(env, x.sequenceId);
+    // The mirror write's moment passes unnoticed (no alarm ran) until the next step falls due.
+    const { timers } = await stub.inspect();
+    setClock(Math.max(...timers.map((t) => t.run_at)));
+    await env.DB.prepare("CREATE TRIGGER mirror_down BEFORE UPDATE ON enrollments BEGIN SELECT RAISE(ABORT, 'D1 is down'); END").run();
+    try {
+      await runDurableObjectAlarm(stub).catch(() => undefined);
+      // The due steps went to the mailbox all the same, and a retry is armed: nothing waits on D1 coming back by itself.
+      const queued = (await mailboxLedger(x.mailboxIds[0]!)).queue.filter((r) => r.step_id === x.stepIds[1]);
+      expect(queued.map((r) => r.state)).toEqual(["queued", "queued", "queued"]);
+      const inside = await stub.inspect();
+      expect(inside.alarm).not.toBeNull();
+      expect(inside.alarm!).toBeGreaterThan(now());
+      expect(inside.alarm!).toBeLessThanOrEqual(now() + ALARM_RETRY_MS);
+    } finally {
+      await env.DB.prepare("DROP TRIGGER mirror_down").run();
+    }
+    expect((await d1Rows(x.sequenceId)).map((r) => r.current_step)).toEqual([1, 1, 1]);
+    setClock((await stub.inspect()).alarm!);
+    await runDurableObjectAlarm(stub);
+    expect((await d1Rows(x.sequenceId)).map((r) => [r.current_step, r.reason])).toEqual(Array(3).fill([2, "queued_for_mailbox"]));
+    expect((await stub.inspect()).enrollments.map((e) => (e as unknown as { dirty: number }).dirty)).toEqual([0, 0, 0]);
+  });
+
+  it("an alarm finding D1 down altogether (the mirror write and the config read) is tried again ALARM_RETRY_MS later", async () => {
+    const { x, seq, sent } = await handedOver();
+    await seq.stepsDone(sent([0, 1, 2]), undefined, "soon");
+    const stub = sequenceStub(env, x.sequenceId);
+    const { timers } = await stub.inspect();
+    setClock(Math.max(...timers.map((t) => t.run_at)));
+    // Every D1 call of this isolate fails, reads included (the objects share the test's isolate and its D1 binding).
+    const dbProto = Object.getPrototypeOf(env.DB) as Record<string, unknown>;
+    const stmtProto = Object.getPrototypeOf(env.DB.prepare("SELECT 1")) as Record<string, unknown>;
+    const saved = { batch: dbProto.batch, raw: stmtProto.raw, all: stmtProto.all, first: stmtProto.first, run: stmtProto.run };
+    const down = () => Promise.reject(new Error("D1 is down"));
+    Object.assign(dbProto, { batch: down });
+    Object.assign(stmtProto, { raw: down, all: down, first: down, run: down });
+    try {
+      await runDurableObjectAlarm(stub).catch(() => undefined);
+    } finally {
+      Object.assign(dbProto, { batch: saved.batch });
+      Object.assign(stmtProto, { raw: saved.raw, all: saved.all, first: saved.first, run: saved.run });
+    }
+    expect((await stub.inspect()).alarm).toBe(now() + ALARM_RETRY_MS);
+    expect((await d1Rows(x.sequenceId)).map((r) => r.current_step)).toEqual([1, 1, 1]);
+    setClock(now() + ALARM_RETRY_MS);
+    await runDurableObjectAlarm(stub);
+    expect((await d1Rows(x.sequenceId)).map((r) => [r.current_step, r.reason])).toEqual(Array(3).fill([2, "queued_for_mailbox"]));
+    const queued = (await mailboxLedger(x.mailboxIds[0]!)).queue.filter((r) => r.step_id === x.stepIds[1]);
+    expect(queued.map((r) => r.state)).toEqual(["queued", "queued", "queued"]);
   });
 });

@@ -1,3 +1,5 @@
+import { now } from "./clock";
+
 /**
  * Durable Object alarms go through here: one alarm per object, set to the earliest due time.
  * Tests (and the sending benchmark) drive simulated time: with tracking on, every armed alarm is
@@ -28,4 +30,32 @@ export async function armAlarm(storage: DurableObjectStorage, kind: ArmedAlarm["
   const current = await storage.getAlarm();
   if (current !== at) await storage.setAlarm(at);
   if (tracking) armedAlarms.set(key, { kind, name, at });
+}
+
+/** An object whose alarm's work failed (D1 or another object out of reach) tries again after this long. */
+export const ALARM_RETRY_MS = 30_000;
+
+/**
+ * Runs an alarm's work. When it fails, the error is logged, not rethrown, and the object arms itself
+ * to try again ALARM_RETRY_MS later. The runtime retries a throwing alarm six times, the last about two minutes on, then never:
+ * an object whose due work is all in the past would be left waiting on nothing. And an alarm the
+ * work armed at a past instant before it failed would fire again at once, in a loop against a D1
+ * that is down. Returns the instant armed after a failure, or null when the work succeeded.
+ */
+export async function alarmOrRetry(
+  storage: DurableObjectStorage,
+  kind: ArmedAlarm["kind"],
+  name: string,
+  work: () => Promise<void>,
+): Promise<number | null> {
+  try {
+    await work();
+    return null;
+  } catch (error) {
+    console.error(`${kind} ${name}: alarm failed, trying again in ${ALARM_RETRY_MS / 1000} s`, error);
+    // Whatever the work armed before it failed (possibly "at once", for more due work) gives way to the retry.
+    const at = now() + ALARM_RETRY_MS;
+    await armAlarm(storage, kind, name, at);
+    return at;
+  }
 }

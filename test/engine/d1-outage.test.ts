@@ -1,0 +1,115 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ALARM_RETRY_MS } from "../../worker/lib/alarms";
+import { now } from "../../worker/lib/clock";
+import { setTransportOverride } from "../../worker/transports";
+import { env } from "../helpers";
+import {
+  DAY,
+  HOUR,
+  MIN,
+  enroll,
+  everyDay,
+  makeContacts,
+  makeMailbox,
+  makeSchedule,
+  makeSequence,
+  makeTeam,
+  runUntil,
+  SIM_START,
+  startSimulation,
+} from "../fixtures";
+
+/**
+ * D1 out of reach for a while (simulated time). The objects share this isolate's D1 binding, so
+ * failing its calls fails theirs. A throwing alarm is retried by the runtime six times and then never
+ * again: each object arms its own retry instead (worker/lib/alarms.ts, alarmOrRetry).
+ */
+function d1DownDuring(outages: [number, number][]) {
+  const dbProto = Object.getPrototypeOf(env.DB) as Record<string, (...a: unknown[]) => unknown>;
+  const stmtProto = Object.getPrototypeOf(env.DB.prepare("SELECT 1")) as Record<string, (...a: unknown[]) => unknown>;
+  const originals = { batch: dbProto.batch!, raw: stmtProto.raw!, all: stmtProto.all!, first: stmtProto.first!, run: stmtProto.run! };
+  const refused = { calls: 0 };
+  const down = () => outages.some(([from, to]) => now() >= from && now() < to);
+  const wrap = (fn: (...a: unknown[]) => unknown) =>
+    function (this: unknown, ...a: unknown[]) {
+      if (!down()) return fn.apply(this, a);
+      refused.calls++;
+      return Promise.reject(new Error("D1_ERROR: Network connection lost."));
+    };
+  dbProto.batch = wrap(originals.batch);
+  for (const name of ["raw", "all", "first", "run"] as const) stmtProto[name] = wrap(originals[name]);
+  return {
+    refused,
+    restore: () => {
+      dbProto.batch = originals.batch;
+      Object.assign(stmtProto, { raw: originals.raw, all: originals.all, first: originals.first, run: originals.run });
+    },
+  };
+}
+
+describe("a D1 outage", () => {
+  let outage: ReturnType<typeof d1DownDuring> | null = null;
+  beforeEach(() => startSimulation());
+  afterEach(() => outage?.restore());
+
+  it("the mailbox and the sequence try again every ALARM_RETRY_MS while D1 is down, and everything goes out once when it is back", async () => {
+    const { teamId, userId } = await makeTeam();
+    // The window opens at 03:00 UTC; the second step is due a day after the first.
+    const scheduleId = await makeSchedule(teamId, { timeZone: "UTC", windows: everyDay("03:00", "23:00") });
+    const { sequenceId, stepIds } = await makeSequence(teamId, userId, [{ wait: 0 }, { wait: 1 }], scheduleId);
+    const mailboxId = await makeMailbox(teamId, userId, { daily: 100, hourly: 50, gapSeconds: 0 });
+    const sent: { key: string; at: number }[] = [];
+    setTransportOverride(mailboxId, {
+      local: true,
+      async send(m) {
+        sent.push({ key: m.messageId, at: now() });
+        return { ok: true };
+      },
+    });
+    const contacts = await makeContacts(teamId, 3);
+    // Handed over at once (D1 up); the mailbox's alarm waits for 03:00.
+    await enroll(teamId, sequenceId, contacts, [mailboxId]);
+    await runUntil(SIM_START + 2 * HOUR);
+    expect(sent).toHaveLength(0);
+
+    // Down from 02:50 to 03:20: the mailbox's alarm at 03:00 finds it so (its settings, the send context).
+    // Then down again the next day around 03:20, when the second step falls due in the sequence.
+    const first: [number, number] = [SIM_START + 2 * HOUR + 50 * MIN, SIM_START + 3 * HOUR + 20 * MIN];
+    const second: [number, number] = [SIM_START + DAY + 3 * HOUR + 10 * MIN, SIM_START + DAY + 3 * HOUR + 40 * MIN];
+    outage = d1DownDuring([first, second]);
+    const during = await runUntil(first[1] - 1, 500);
+    expect(outage.refused.calls).toBeGreaterThan(0);
+    expect(sent).toHaveLength(0);
+    // One try per ALARM_RETRY_MS from 03:00, not a loop at one instant, and not given up.
+    expect(during).toBeLessThanOrEqual((first[1] - (SIM_START + 3 * HOUR)) / ALARM_RETRY_MS + 2);
+    expect(during).toBeGreaterThanOrEqual((first[1] - (SIM_START + 3 * HOUR)) / ALARM_RETRY_MS);
+    await runUntil(first[1] + ALARM_RETRY_MS);
+    expect(sent).toHaveLength(3);
+    expect(sent.every((s) => s.at >= first[1] && s.at <= first[1] + ALARM_RETRY_MS)).toBe(true);
+
+    const refusedBefore = outage.refused.calls;
+    const duringSecond = await runUntil(second[1] - 1, 500);
+    expect(outage.refused.calls).toBeGreaterThan(refusedBefore);
+    expect(sent).toHaveLength(3);
+    expect(duringSecond).toBeLessThanOrEqual((second[1] - second[0]) / ALARM_RETRY_MS + 4);
+    await runUntil(SIM_START + 3 * DAY);
+    outage.restore();
+    outage = null;
+
+    // Each email once, the second steps after D1 came back; D1 has every message and every enrollment finished.
+    expect(sent).toHaveLength(6);
+    expect(new Set(sent.map((s) => s.key)).size).toBe(6);
+    expect(sent.slice(3).every((s) => s.at >= second[1])).toBe(true);
+    const { results: messages } = await env.DB.prepare("SELECT step_id, status FROM messages WHERE sequence_id = ? ORDER BY step_id")
+      .bind(sequenceId)
+      .all<{ step_id: string; status: string }>();
+    expect(messages.map((m) => [m.step_id, m.status]).sort()).toEqual(
+      [...stepIds.flatMap((s) => Array(3).fill([s, "sent"]))].sort() as [string, string][],
+    );
+    const { results: rows } = await env.DB.prepare("SELECT status, reason FROM enrollments WHERE sequence_id = ?")
+      .bind(sequenceId)
+      .all<{ status: string; reason: string }>();
+    expect(rows).toEqual(Array(3).fill({ status: "finished", reason: "completed_all_steps" }));
+    setTransportOverride(mailboxId, null);
+  });
+});
