@@ -96,6 +96,13 @@ const MIRRORED_SAVE_EVERY = 2_000;
  * reports in that span go out as one page. The messages themselves are in D1 from the mailbox's own write.
  */
 export const MIRROR_SOON_MS = 2_000;
+/** What `restart` did with each enrollment; `blocked`: the contact may not be emailed (invariant 5), with the reason. */
+export type RestartOutcome = {
+  id: string;
+  outcome: "restarted" | "not_found" | "no_such_step" | "already" | "blocked";
+  newId: string | null;
+  reason?: ReasonCode;
+};
 /** Rows read or written at a time by any bulk pass (bind, activate, reconcile): memory stays bounded. */
 export const PAGE = 5_000;
 /**
@@ -978,15 +985,18 @@ export class SequenceDO extends DurableObject<Env> {
     ids: string[],
     stepPos: number | null,
     addedBy: string | null,
-  ): Promise<{ id: string; outcome: "restarted" | "not_found" | "no_such_step" | "already"; newId: string | null }[]> {
+  ): Promise<RestartOutcome[]> {
     await this.bind(sequenceId, teamId);
     const cfg = await this.config(sequenceId);
     if (!cfg) throw new Error(`sequence ${sequenceId} not found`);
     const step = stepPos === null ? nextEnabledStep(cfg, null) : cfg.steps.find((s) => s.position === stepPos && s.enabled);
     const newIds = new Map<string, string>();
     for (const id of ids) newIds.set(id, (await sha256Hex(`restart:${id}:${stepPos ?? 1}`)).slice(0, 24));
+    // Invariant 5 before a new run is made: a contact who unsubscribed, bounced, is suppressed or in a Do Not
+    // Contact stage is not restarted (the new run would only stop at its first step, and "restarted" would be untrue).
+    const contacts = await loadContactStates(this.d, teamId, [...new Set(ids.flatMap((id) => this.row(id)?.contact_id ?? []))]);
     const t = now();
-    const out: { id: string; outcome: "restarted" | "not_found" | "no_such_step" | "already"; newId: string | null }[] = [];
+    const out: RestartOutcome[] = [];
     const withdraw: Withdrawal[] = [];
     this.ctx.storage.transactionSync(() => {
       for (const id of ids) {
@@ -1002,6 +1012,11 @@ export class SequenceDO extends DurableObject<Env> {
         }
         if (this.row(newId)) {
           out.push({ id, outcome: "already", newId });
+          continue;
+        }
+        const block = blockingReason(contacts.get(e.contact_id), isEmailStep(step.type));
+        if (block) {
+          out.push({ id, outcome: "blocked", newId: null, reason: block });
           continue;
         }
         if (e.status === "active" || e.status === "paused" || e.status === "held") {

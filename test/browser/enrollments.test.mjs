@@ -43,14 +43,36 @@ describe("contacts in a sequence", () => {
     await table().locator("tbody tr", { hasText: name }).waitFor();
   });
 
-  it("resuming a finished contact says to restart it; Restart starts it again at step 1", async () => {
+  it("resuming a finished contact says to restart it; Restart starts it again at step 1, and refuses one who unsubscribed", async () => {
     await page.goto(`${baseUrl}/sequences/${SEQ1}?tab=contacts&status=finished`);
     await table().waitFor();
-    const name = (await table().locator("tbody tr").first().locator(".cell-strong").textContent()).trim();
-    await firstRowCheck().check();
+    // One who unsubscribed may not be emailed again: Restart says so and makes no new run.
+    const gone = table().locator("tbody tr", { hasText: "Contact unsubscribed" }).first();
+    const goneName = (await gone.locator(".cell-strong").textContent()).trim();
+    await gone.getByRole("checkbox").check();
+    await page.getByRole("button", { name: "Restart", exact: true }).click();
+    await page.getByText(/0 contacts restarted/).waitFor();
+    await page
+      .getByText(/Contact unsubscribed: not restarted/)
+      .first()
+      .waitFor();
+    await page.goto(`${baseUrl}/sequences/${SEQ1}?tab=contacts&status=active&q=${encodeURIComponent(goneName)}`);
+    await table()
+      .or(page.getByText(/No contacts/i))
+      .first()
+      .waitFor();
+    assert.equal(await table().locator("tbody tr", { hasText: goneName }).count(), 0);
+
+    // One who replied can be restarted.
+    await page.goto(`${baseUrl}/sequences/${SEQ1}?tab=contacts&status=finished`);
+    await table().waitFor();
+    const replied = table().locator("tbody tr", { hasText: "Contact replied" }).first();
+    const name = (await replied.locator(".cell-strong").textContent()).trim();
+    const rowOf = () => table().locator("tbody tr", { hasText: name });
+    await rowOf().getByRole("checkbox").check();
     await page.getByRole("button", { name: "Resume" }).click();
     await page.getByText(/0 contacts resumed .*restart it/i).waitFor();
-    await firstRowCheck().check();
+    await rowOf().getByRole("checkbox").check();
     await page.getByRole("button", { name: "Restart", exact: true }).click();
     await page.getByText(/1 contact restarted from step 1/).waitFor();
     await page.goto(`${baseUrl}/sequences/${SEQ1}?tab=contacts&status=active&q=${encodeURIComponent(name)}`);

@@ -190,6 +190,46 @@ describe("actions on contacts in a sequence", () => {
     expect(r3.results[0]).toMatchObject({ outcome: "no_such_step", changed: false });
   });
 
+  it("restart refuses a contact who may not be emailed (unsubscribed, suppressed): no new run, the old one untouched, the reason in words", async () => {
+    const { teamId, userId } = await makeTeam();
+    const api = client(await sessionFor(teamId, userId)).api;
+    const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }, { wait: 1 }], null);
+    const mb = await makeMailbox(teamId, userId, { gapSeconds: 0 });
+    const [gone, quiet, fine] = (await makeContacts(teamId, 3)) as [string, string, string];
+    await enroll(teamId, sequenceId, [gone, quiet, fine], [mb]);
+    await runUntil(now() + HOUR);
+    // One unsubscribes after the first email; the other's address goes on the suppression list.
+    await env.DB.prepare("UPDATE contacts SET unsubscribed_at = ? WHERE id = ?").bind(now(), gone).run();
+    await suppress(teamId, quiet);
+    await runUntil(now() + 2 * DAY);
+    const before = await enrollmentsOf(sequenceId);
+    const idOf = (c: string) => before.find((e) => e.contact_id === c)!;
+    expect([idOf(gone).status, idOf(gone).reason]).toEqual(["finished", "unsubscribed"]);
+    expect([idOf(quiet).status, idOf(quiet).reason]).toEqual(["finished", "suppressed"]);
+
+    const r = await ok(act(api, sequenceId, "restart", { enrollment_ids: [idOf(gone).id, idOf(quiet).id, idOf(fine).id] }));
+    expect(r.outcomes).toEqual({ blocked: 2, restarted: 1 });
+    expect(r.changed).toEqual([idOf(fine).id]);
+    expect(r.results.find((x) => x.id === idOf(gone).id)).toMatchObject({
+      changed: false,
+      outcome: "blocked",
+      new_id: null,
+      reason: "Contact unsubscribed: not restarted",
+    });
+    expect(r.results.find((x) => x.id === idOf(quiet).id)!.reason).toBe("Address is on the team's suppression list: not restarted");
+    // No new run for either, in D1 or in the object; the one allowed starts again.
+    const after = await enrollmentsOf(sequenceId);
+    expect(
+      after
+        .filter((e) => e.contact_id === gone || e.contact_id === quiet)
+        .map((e) => e.id)
+        .sort(),
+    ).toEqual([idOf(gone).id, idOf(quiet).id].sort());
+    expect(after.filter((e) => e.contact_id === fine)).toHaveLength(2);
+    const inside = await sequenceStub(env, sequenceId).inspect();
+    expect(inside.enrollments.filter((e) => e.contact_id === gone || e.contact_id === quiet)).toHaveLength(2);
+  });
+
   it("change mailbox moves queued emails out of the old MailboxDO to the new one, audit-logged; a mailbox the caller may not send from is refused", async () => {
     const { teamId, userId } = await makeTeam();
     const s = await sessionFor(teamId, userId);

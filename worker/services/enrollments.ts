@@ -517,7 +517,9 @@ async function actThroughEngine(
             ? `Step ${p.step ?? 1} does not exist or is turned off`
             : o.outcome === "already"
               ? "Already restarted, or the contact is in this sequence again"
-              : null,
+              : o.outcome === "blocked"
+                ? `${reasonText(o.reason!)}: not restarted`
+                : null,
       })),
     };
   }
