@@ -669,7 +669,11 @@ export class MailboxDO extends DurableObject<Env> {
   private async pass(): Promise<void> {
     // A pass that found the settings changed under it starts over with them (bounded: a writer that
     // keeps changing them can't hold the object in here).
-    for (let i = 0; i < 3 && (await this.sendPass()); i++);
+    for (let i = 0; i < 3; i++) if (!(await this.sendPass())) return;
+    // Still changing after three: what went out is reported and the next alarm armed all the same (a
+    // pass that starts over skips both), and that alarm's pass goes on with the settings then.
+    while (await this.report());
+    await this.schedule(now());
   }
 
   /** One pass; true when it stopped because D1's settings differ from the kept copy (now replaced). */

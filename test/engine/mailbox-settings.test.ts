@@ -1,4 +1,8 @@
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
+import { mailboxStub } from "../../durable-objects/engine";
+import { armedAlarms } from "../../worker/lib/alarms";
+import { now } from "../../worker/lib/clock";
 import { setTransportOverride } from "../../worker/transports";
 import { env } from "../helpers";
 import {
@@ -81,6 +85,34 @@ describe("mailbox settings kept by the MailboxDO", () => {
     expect(w.sent).toHaveLength(6);
     await runUntil(SIM_START + 2 * DAY);
     expect(w.sent).toHaveLength(12);
+    setTransportOverride(w.mailboxId, null);
+  });
+
+  it("settings changing under every batch of a pass still leave its sends reported and the next alarm armed", async () => {
+    // The row changes during each batch (as reply polling's cursor or a token refresh write it): the pass
+    // starts over with the new settings, at most three times, and then must still report and re-arm.
+    const w = await world(400, { daily: 1000, hourly: 1000 });
+    let n = 0;
+    setTransportOverride(w.mailboxId, {
+      local: true,
+      async send() {
+        w.sent.push(now());
+        if (n++ % 100 === 0)
+          await env.DB.prepare("UPDATE mailboxes SET signature = ? WHERE id = ?").bind(`Signature ${n}`, w.mailboxId).run();
+        return { ok: true };
+      },
+    });
+    await runDurableObjectAlarm(mailboxStub(env, w.mailboxId));
+    expect(w.sent.length).toBeGreaterThanOrEqual(200);
+    expect(w.sent.length).toBeLessThan(400);
+    const recorded = async () =>
+      (await env.DB.prepare("SELECT count(*) AS n FROM messages WHERE mailbox_id = ?").bind(w.mailboxId).first<{ n: number }>())!.n;
+    // Reported: D1 has each email that went out, and the rest has an alarm to send it.
+    expect(await recorded()).toBe(w.sent.length);
+    expect(armedAlarms.get(`mailbox:${w.mailboxId}`)?.at).toBe(now());
+    await runUntil(SIM_START + HOUR);
+    expect(w.sent).toHaveLength(400);
+    expect(await recorded()).toBe(400);
     setTransportOverride(w.mailboxId, null);
   });
 });
