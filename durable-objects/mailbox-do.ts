@@ -1015,7 +1015,18 @@ export class MailboxDO extends DurableObject<Env> {
     this.inFlight.add(key);
     try {
       // The pass's transport when it has one: an SMTP password is unsealed once per pass, not per email.
-      const transport = passTransport ?? (await transportFor(this.env, mb));
+      // Failing to open one (D1 out of reach, a stored secret that won't unseal) is before any send:
+      // certainly not sent, so tried again later, never "delivery unknown".
+      let transport: Transport;
+      try {
+        transport = passTransport ?? (await transportFor(this.env, mb));
+      } catch (err) {
+        return {
+          ok: false,
+          kind: "transient",
+          message: `Could not open the mailbox's transport: ${err instanceof Error ? err.message : String(err)}`,
+        };
+      }
       return await transport.send({
         from: { email: mb.email, name: mb.senderName },
         to: mail.to,

@@ -343,6 +343,32 @@ describe("sending engine under faults", () => {
     expect(cap.usedLast24h).toBe(0); // five days later: only the flaky contact's sends ever counted, and they aged out
   });
 
+  it("a transport that can't be opened (an SMTP password that won't unseal) is retried later, never recorded as delivery unknown", async () => {
+    const w = track(await world({ contacts: 1 }));
+    const [c] = w.contactIds as [string];
+    // Nothing can be sent: the transport fails before any server is reached.
+    setTransportOverride(w.mailboxId, null);
+    await env.DB.prepare(
+      `UPDATE mailboxes SET transport = 'smtp', transport_config = '{"host":"127.0.0.1","port":1,"security":"none","username":"u"}',
+         secret_ciphertext = 'not-a-sealed-secret' WHERE id = ?`,
+    )
+      .bind(w.mailboxId)
+      .run();
+    await runUntil(SIM_START + 3 * MIN);
+    const row = (await mailboxLedger(w.mailboxId)).queue.find((r) => r.contact_id === c)!;
+    // Certainly not sent: queued again for a later try, no capacity held, no message, the enrollment still on step 1.
+    expect([row.state, row.reserved_at]).toEqual(["queued", null]);
+    expect(row.next_attempt_at).toBeGreaterThan(SIM_START);
+    expect(row.error).toMatch(/^Could not open the mailbox's transport: /);
+    expect(await messagesOf(c)).toEqual([]);
+    expect(await enrollmentOf(c)).toMatchObject({ status: "active", current_step: 1 });
+    // Working again: the email goes out once.
+    const calls = recordingTransport(w.mailboxId);
+    await runUntil(SIM_START + 2 * HOUR);
+    expect(calls).toHaveLength(1);
+    expect((await messagesOf(c)).map((m) => m.status)).toEqual(["sent"]);
+  });
+
   it("a contact who unsubscribes, or whose address is suppressed, after the email was queued is not emailed", async () => {
     const w = track(await world({ schedule: true, contacts: 3, steps: [{ wait: 0 }, { wait: 1 }] }));
     const [u, s, ok] = w.contactIds as [string, string, string];

@@ -351,6 +351,40 @@ describe("tokens and provider errors", () => {
     ).toBe("sent");
   });
 
+  it("a token that can't be read at all (D1 out of reach) fails the send as transient before anything goes out, never as a throw", async () => {
+    for (const provider of ["google", "microsoft"] as const) {
+      const { account, mailboxId } = await teamWith(provider);
+      const mb = (await loadMailbox(db(env.DB), mailboxId))!;
+      const send = (id: string) =>
+        (provider === "google" ? gmailTransport : graphTransport)(env, mb).send({
+          from: { email: account, name: "A" },
+          to: "p@x.test",
+          raw: rawMail(account, "p@x.test", id),
+          messageId: id,
+        });
+      // A throw reads as "the server may have taken it" (delivery unknown), and such an email is never sent again.
+      const stmt = Object.getPrototypeOf(env.DB.prepare("SELECT 1")) as Record<string, unknown>;
+      const saved = { raw: stmt.raw, all: stmt.all, first: stmt.first, run: stmt.run };
+      const down = () => Promise.reject(new Error("D1_ERROR: Network connection lost."));
+      Object.assign(stmt, { raw: down, all: down, first: down, run: down });
+      let r: unknown;
+      try {
+        r = await send(`<t-${provider}@acme.test>`).catch((e: unknown) => ({ threw: String(e) }));
+      } finally {
+        Object.assign(stmt, saved);
+      }
+      expect(r).toMatchObject({
+        ok: false,
+        kind: "transient",
+        message: expect.stringMatching(/^Could not get an access token: .*Network connection lost/),
+      });
+      expect((await state(account)).sent).toHaveLength(0);
+      // D1 back: the same email goes out.
+      expect(await send(`<t-${provider}@acme.test>`)).toMatchObject({ ok: true });
+      expect((await state(account)).sent).toHaveLength(1);
+    }
+  });
+
   it("reconnecting with a different account is refused in words", async () => {
     const { s, mailboxId } = await teamWith("google");
     const r = await signIn(s, "google", uniqueAccount("other"), { mailbox_id: mailboxId });

@@ -3,7 +3,7 @@
 // users.getProfile verifies a connection; users.history.list + users.messages.get (format=raw) find
 // replies for the cron. https://developers.google.com/gmail/api/reference/rest
 import type { Env } from "../env";
-import { accessTokenFor } from "../services/mailbox-auth";
+import { accessTokenFor, type TokenResult } from "../services/mailbox-auth";
 import type { MailboxSettings } from "./mailbox-settings";
 import { base64UrlOf, fromBase64Url, providerFetch, type ApiResult } from "./oauth";
 import { apiSendFailure } from "./api-failure";
@@ -41,7 +41,7 @@ async function threadOf(apiUrl: string, token: string, messageId: string): Promi
 export function gmailTransport(env: Env, mb: Pick<MailboxSettings, "id" | "transport">): Transport {
   return {
     async send(mail: OutgoingEmail): Promise<SendResult> {
-      let tok = await accessTokenFor(env, mb, { notifyDO: false });
+      let tok = await sendToken(env, mb);
       for (let attempt = 1; ; attempt++) {
         if (!tok.ok) return tokenFailure(tok);
         const inReplyTo = rawHeader(mail.raw, "In-Reply-To");
@@ -58,13 +58,32 @@ export function gmailTransport(env: Env, mb: Pick<MailboxSettings, "id" | "trans
         if (r.ok) return { ok: true, response: `Gmail accepted it (id ${r.body.id}, thread ${r.body.threadId})` };
         // An access token refused before its expiry (revoked session, password change): refresh once.
         if (r.status === 401 && attempt === 1) {
-          tok = await accessTokenFor(env, mb, { force: true, notifyDO: false });
+          tok = await sendToken(env, mb, true);
           continue;
         }
         return apiSendFailure("Gmail", r);
       }
     },
   };
+}
+
+/**
+ * The access token for a send. Not getting one at all (D1 out of reach, a stored grant that won't open)
+ * happens before anything is sent: a token problem like the others, never a throw, which the MailboxDO
+ * would have to read as "delivery unknown" and never send again.
+ */
+export async function sendToken(env: Env, mb: Pick<MailboxSettings, "id" | "transport">, force = false): Promise<TokenResult> {
+  try {
+    return await accessTokenFor(env, mb, { force, notifyDO: false });
+  } catch (err) {
+    // drizzle wraps a failed query with its SQL: the cause is what a person can read.
+    const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
+    return {
+      ok: false,
+      revoked: false,
+      message: `Could not get an access token: ${cause instanceof Error ? cause.message : String(cause)}`,
+    };
+  }
 }
 
 /** A token problem as a send outcome: nothing was sent either way. */

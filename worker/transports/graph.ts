@@ -3,10 +3,9 @@
 // (/me/mailFolders/inbox/messages/delta) and GET /me/messages/{id}/$value find replies for the cron.
 // https://learn.microsoft.com/graph/api/user-sendmail , https://learn.microsoft.com/graph/api/message-delta
 import type { Env } from "../env";
-import { accessTokenFor } from "../services/mailbox-auth";
 import type { MailboxSettings } from "./mailbox-settings";
 import { apiSendFailure } from "./api-failure";
-import { tokenFailure } from "./gmail";
+import { sendToken, tokenFailure } from "./gmail";
 import { providerFetch } from "./oauth";
 import type { OutgoingEmail, SendResult, Transport } from "./types";
 
@@ -32,7 +31,7 @@ export const graphMe = (apiUrl: string, token: string) =>
 export function graphTransport(env: Env, mb: Pick<MailboxSettings, "id" | "transport">): Transport {
   return {
     async send(mail: OutgoingEmail): Promise<SendResult> {
-      let tok = await accessTokenFor(env, mb, { notifyDO: false });
+      let tok = await sendToken(env, mb);
       for (let attempt = 1; ; attempt++) {
         if (!tok.ok) return tokenFailure(tok);
         const r = await providerFetch(
@@ -46,7 +45,7 @@ export function graphTransport(env: Env, mb: Pick<MailboxSettings, "id" | "trans
         );
         if (r.ok) return { ok: true, response: `Microsoft Graph accepted it (${r.status})` };
         if (r.status === 401 && attempt === 1) {
-          tok = await accessTokenFor(env, mb, { force: true, notifyDO: false });
+          tok = await sendToken(env, mb, true);
           continue;
         }
         return apiSendFailure("Microsoft Graph", r);
