@@ -645,7 +645,7 @@ export class SequenceDO extends DurableObject<Env> {
       if (!handNow && fresh.length && status === "active" && dueAt <= t)
         await this.processDue(sequenceId, cfg, Math.max(DUE_BATCH, fresh.length));
       await this.rearm();
-      await this.flush(cfg.teamId, sequenceId);
+      await this.mirrorNow(cfg.teamId, sequenceId);
     }
     return { enrolled, already, alreadyOther };
   }
@@ -672,7 +672,7 @@ export class SequenceDO extends DurableObject<Env> {
     });
     // The alarm first: armed in the same write of this object's storage as the changes, before D1 is called.
     await this.rearm();
-    if (mirror === "now") await this.flush(cfg.teamId, sequenceId);
+    if (mirror === "now") await this.mirrorNow(cfg.teamId, sequenceId);
   }
 
   /**
@@ -911,7 +911,9 @@ export class SequenceDO extends DurableObject<Env> {
         changed.push(id);
       }
     });
-    await this.flush(teamId, sequenceId);
+    // The alarm covers the changes' timers before anything leaves this object (a resume's timer due now).
+    await this.rearm();
+    await this.mirrorNow(teamId, sequenceId);
     await this.withdrawQueued(withdraw, (_mb, pulled) =>
       // Re-read after the await: the enrollment may have been resumed meanwhile.
       this.ctx.storage.transactionSync(() => {
@@ -927,8 +929,8 @@ export class SequenceDO extends DurableObject<Env> {
         }
       }),
     );
-    await this.flush(teamId, sequenceId);
     await this.rearm();
+    await this.mirrorNow(teamId, sequenceId);
     return changed;
   }
   /**
@@ -967,8 +969,8 @@ export class SequenceDO extends DurableObject<Env> {
         changed.push(id);
       }
     });
-    await this.flush(teamId, sequenceId);
     await this.rearm();
+    await this.mirrorNow(teamId, sequenceId);
     return changed;
   }
 
@@ -1055,9 +1057,9 @@ export class SequenceDO extends DurableObject<Env> {
         out.push({ id, outcome: "restarted", newId });
       }
     });
-    await this.flush(teamId, sequenceId);
-    await this.withdrawQueued(withdraw);
     await this.rearm();
+    await this.mirrorNow(teamId, sequenceId);
+    await this.withdrawQueued(withdraw);
     return out;
   }
 
@@ -1099,6 +1101,7 @@ export class SequenceDO extends DurableObject<Env> {
         }
       }
     });
+    await this.rearm();
     await this.withdrawQueued(pending, (mb, pulledKeys, items) => {
       const pulled = new Set(pulledKeys.map((p) => p.enrollmentId));
       this.ctx.storage.transactionSync(() => {
@@ -1123,15 +1126,15 @@ export class SequenceDO extends DurableObject<Env> {
         }
       });
     });
-    await this.flush(teamId, sequenceId);
     await this.rearm();
+    await this.mirrorNow(teamId, sequenceId);
     return ids.map((id) => out.get(id) ?? { id, outcome: "not_found", from: null });
   }
 
   /** Steps were added, deleted or moved: D1's copy shows each contact's step at its new position now. */
   async followSteps(sequenceId: string, teamId: string): Promise<void> {
     await this.bind(sequenceId, teamId);
-    if (await this.config(sequenceId)) await this.flush(teamId, sequenceId);
+    if (await this.config(sequenceId)) await this.mirrorNow(teamId, sequenceId);
   }
 
   /** The sequence was turned on: held enrollments continue where they stopped (PAGE at a time). */
@@ -1139,6 +1142,9 @@ export class SequenceDO extends DurableObject<Env> {
     await this.bind(sequenceId, teamId);
     const t = now();
     let n = 0;
+    // Every held row is released, a page per transaction, with nothing awaited in between: D1 already
+    // says the sequence is on and nothing calls this again, so a mirror write failing after the first
+    // page must not leave the rest held. Their timers are armed before D1 is written.
     for (;;) {
       let page = 0;
       this.ctx.storage.transactionSync(() => {
@@ -1150,10 +1156,10 @@ export class SequenceDO extends DurableObject<Env> {
         page = held.length;
       });
       n += page;
-      await this.flush(teamId, sequenceId);
       if (page < PAGE) break;
     }
     await this.rearm();
+    await this.mirrorNow(teamId, sequenceId);
     return n;
   }
 
@@ -1265,8 +1271,8 @@ export class SequenceDO extends DurableObject<Env> {
       const e = this.row(enrollmentId);
       result = { ok: true, at: e?.status === "active" && e.waiting === "timer" ? e.due_at : null };
     });
-    await this.flush(teamId, sequenceId);
     await this.rearm();
+    await this.mirrorNow(teamId, sequenceId);
     return result;
   }
 
@@ -1341,15 +1347,15 @@ export class SequenceDO extends DurableObject<Env> {
     if (blocked || !item) return blocked ?? scheduledFail("not_found");
     // As in processDue: the check timer is armed before the email leaves this object (a lost hand-over is repaired).
     await this.rearm();
-    await this.flush(teamId, sequenceId);
+    await this.mirrorNow(teamId, sequenceId);
     const mb = engine.mailbox(this.env, mailboxId);
     const res = await mb.enqueue(teamId, [item]);
     const st = res.existing[0];
     if (st) {
       // Already sent or being sent (or settled, its report on the way): never queued twice (invariant 4).
       this.ctx.storage.transactionSync(() => this.applyMailboxStates(cfg, res.existing));
-      await this.flush(teamId, sequenceId);
       await this.rearm();
+      await this.mirrorNow(teamId, sequenceId);
       return WENT_OUT.has(st.state)
         ? scheduledFail(st.state === "sending" ? "sending" : "already_sent")
         : scheduledFail("closed", "active", st.reason);
@@ -1664,7 +1670,7 @@ export class SequenceDO extends DurableObject<Env> {
     await this.rearm();
     // D1 gets the hand-overs while the mailboxes take their emails (the rows stay to mirror until D1
     // has them; D1 and the mailboxes do not wait on each other).
-    const mirrored = this.flush(teamId, sequenceId);
+    const mirrored = this.mirrorNow(teamId, sequenceId);
     mirrored.catch(() => {}); // awaited below; a failure reaches the caller from there
     if (tasks.length) await createTasks(this.d, tasks);
     // The mailboxes are separate objects: they take their emails at the same time, then the reconciler
@@ -1691,7 +1697,7 @@ export class SequenceDO extends DurableObject<Env> {
       await this.reconcileTasks(cfg, checks);
       await this.rearm();
     }
-    await this.flush(teamId, sequenceId);
+    await this.mirrorNow(teamId, sequenceId);
     const failed = [...delivered, ...probed].find((r) => r.status === "rejected");
     // A hand-over that failed is repaired by its check timer (set above); the caller still hears of it.
     if (failed) throw failed.reason;
@@ -1963,6 +1969,21 @@ export class SequenceDO extends DurableObject<Env> {
   /** Every change of a row marks it dirty with a new revision: flush() mirrors it to D1. */
   private update(id: string, patch: Partial<Row>) {
     if (Object.keys(patch).length) patchRow(this.sql, "enrollments", patch, { id }, { dirty: ++this.rev, reason_only: 0 });
+  }
+
+  /**
+   * A call's changes, stored and covered by the alarm, reach D1 now. Refused, they are written by the
+   * alarm ALARM_RETRY_MS later (flush_at) and the call still fails: its changes are kept, and D1's copy
+   * follows them instead of waiting for some later write of this sequence.
+   */
+  private async mirrorNow(teamId: string, sequenceId: string): Promise<void> {
+    try {
+      await this.flush(teamId, sequenceId);
+    } catch (err) {
+      this.setFlushAt(now() + ALARM_RETRY_MS);
+      await this.rearm();
+      throw err;
+    }
   }
 
   /**

@@ -1,4 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runInDurableObject } from "cloudflare:test";
+import { engine, sequenceStub } from "../../durable-objects/engine";
+import { PAGE } from "../../durable-objects/sequence-do";
 import { ALARM_RETRY_MS } from "../../worker/lib/alarms";
 import { now } from "../../worker/lib/clock";
 import { setTransportOverride } from "../../worker/transports";
@@ -111,5 +114,71 @@ describe("a D1 outage", () => {
       .all<{ status: string; reason: string }>();
     expect(rows).toEqual(Array(3).fill({ status: "finished", reason: "completed_all_steps" }));
     setTransportOverride(mailboxId, null);
+  });
+
+  it("turning a sequence on, or resuming, while D1 refuses the mirror write still arms the alarm: the emails go out and D1 catches up", async () => {
+    const { teamId, userId } = await makeTeam();
+    const open = await makeSchedule(teamId, { timeZone: "UTC", windows: everyDay("00:00", "23:59") });
+    // Off: its enrollments are held.
+    const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }], open, false);
+    const mailboxId = await makeMailbox(teamId, userId, { daily: 100, hourly: 50, gapSeconds: 0 });
+    const sent: string[] = [];
+    setTransportOverride(mailboxId, {
+      local: true,
+      async send(m) {
+        sent.push(m.messageId);
+        return { ok: true };
+      },
+    });
+    const [a, b, c] = (await makeContacts(teamId, 3)) as [string, string, string];
+    await enroll(teamId, sequenceId, [a, b, c], [mailboxId]);
+    const seq = engine.sequence(env, sequenceId, teamId);
+    const inside = () => sequenceStub(env, sequenceId).inspect();
+    expect((await inside()).enrollments.map((e) => e.status)).toEqual(["held", "held", "held"]);
+    const pausedId = (await inside()).enrollments.find((e) => e.contact_id === c)!.id;
+    await seq.pause([pausedId]);
+
+    // D1 refuses every enrollment write while the sequence is turned on (its row already says so).
+    await env.DB.prepare("UPDATE sequences SET active = 1 WHERE id = ?").bind(sequenceId).run();
+    await env.DB.prepare("CREATE TRIGGER mirror_down BEFORE UPDATE ON enrollments BEGIN SELECT RAISE(ABORT, 'D1 is down'); END").run();
+    try {
+      await expect(seq.activate()).rejects.toThrow(/D1 is down/);
+      await expect(seq.resume([pausedId])).rejects.toThrow(/D1 is down/);
+      // Released all the same, and the alarm covers them (the sequence had no timer before).
+      const now0 = now();
+      const state = await inside();
+      expect(state.enrollments.map((e) => e.status)).toEqual(["active", "active", "active"]);
+      expect(state.alarm).not.toBeNull();
+      expect(state.alarm!).toBeLessThanOrEqual(now0);
+    } finally {
+      await env.DB.prepare("DROP TRIGGER mirror_down").run();
+    }
+    await runUntil(now() + HOUR);
+    expect(sent).toHaveLength(3);
+    const { results } = await env.DB.prepare("SELECT status, reason FROM enrollments WHERE sequence_id = ?")
+      .bind(sequenceId)
+      .all<{ status: string; reason: string }>();
+    expect(results).toEqual(Array(3).fill({ status: "finished", reason: "completed_all_steps" }));
+    setTransportOverride(mailboxId, null);
+  });
+
+  it("turning on a sequence of more than a page of held contacts while D1 refuses the mirror write releases every one", async () => {
+    const { teamId, userId } = await makeTeam();
+    const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }], null, false);
+    const mailboxId = await makeMailbox(teamId, userId, { daily: 100, hourly: 50, gapSeconds: 0 });
+    const contacts = await makeContacts(teamId, PAGE + 1);
+    for (let i = 0; i < contacts.length; i += 1000) await enroll(teamId, sequenceId, contacts.slice(i, i + 1000), [mailboxId]);
+    await env.DB.prepare("UPDATE sequences SET active = 1 WHERE id = ?").bind(sequenceId).run();
+    await env.DB.prepare("CREATE TRIGGER mirror_down BEFORE UPDATE ON enrollments BEGIN SELECT RAISE(ABORT, 'D1 is down'); END").run();
+    try {
+      // D1 says the sequence is on, and nothing calls activate again: no page may stay held.
+      await expect(engine.sequence(env, sequenceId, teamId).activate()).rejects.toThrow(/D1 is down/);
+    } finally {
+      await env.DB.prepare("DROP TRIGGER mirror_down").run();
+    }
+    const held = await runInDurableObject(sequenceStub(env, sequenceId), (_o, state) =>
+      state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM enrollments WHERE status = 'held'").one(),
+    );
+    expect(held.n).toBe(0);
   });
 });
