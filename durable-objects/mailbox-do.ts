@@ -4,7 +4,7 @@ import { bulkInsertJsonSql } from "../worker/db/bulk";
 import { batchSql, db, type BatchStatement, type Db } from "../worker/db/client";
 import { contacts, enrollments, mailboxes, messages, suppressions } from "../worker/db/schema";
 import type { Env } from "../worker/env";
-import { alarmOrRetry, armAlarm } from "../worker/lib/alarms";
+import { ALARM_RETRY_MS, alarmOrRetry, armAlarm } from "../worker/lib/alarms";
 import { now } from "../worker/lib/clock";
 import { fnv1a } from "../worker/lib/hash";
 import { newId } from "../worker/lib/ids";
@@ -577,13 +577,13 @@ export class MailboxDO extends DurableObject<Env> {
       this.gids.clear();
       for (const g of gone) this.groups.delete(g.gid);
     });
-    await this.schedule(now(), await this.settings(true));
+    await this.schedule(now(), undefined, true);
   }
 
   /** Settings changed (limits, reconnect, disconnect): re-plan now. A reconnected mailbox resumes by itself. */
   async refresh(mailboxId: string): Promise<void> {
     this.setMeta("mailbox_id", mailboxId);
-    await this.schedule(now(), await this.settings(true));
+    await this.schedule(now(), undefined, true);
   }
 
   /**
@@ -1433,12 +1433,22 @@ export class MailboxDO extends DurableObject<Env> {
    * earliest ready row, no sooner than the caps and the gap allow, moved into that group's window.
    * Never "now" unless something is sendable now (or an outcome waits to be reported).
    */
-  private async schedule(t: number, mb?: MailboxSettings | null) {
+  private async schedule(t: number, mb?: MailboxSettings | null, reload = false) {
     const mailboxId = this.meta("mailbox_id");
     if (!mailboxId) return;
     // Unknown until armed below: a hand-over arriving meanwhile plans for itself.
     this.armedAt = undefined;
-    const at = await this.nextAlarm(t, mailboxId, mb);
+    let at: number | null;
+    try {
+      at = await this.nextAlarm(t, mailboxId, reload ? await this.settings(true) : mb);
+    } catch (err) {
+      // The settings could not be read (D1 out of reach) after the caller's rows were stored: the object
+      // tries again itself rather than leave them with no alarm, and the caller still hears of the failure.
+      const retry = now() + ALARM_RETRY_MS;
+      await armAlarm(this.ctx.storage, "mailbox", mailboxId, retry);
+      this.armedAt = retry;
+      throw err;
+    }
     await armAlarm(this.ctx.storage, "mailbox", mailboxId, at);
     this.armedAt = at;
   }

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runInDurableObject } from "cloudflare:test";
 import { engine, sequenceStub } from "../../durable-objects/engine";
 import { PAGE } from "../../durable-objects/sequence-do";
-import { ALARM_RETRY_MS } from "../../worker/lib/alarms";
+import { ALARM_RETRY_MS, armedAlarms } from "../../worker/lib/alarms";
 import { now } from "../../worker/lib/clock";
 import { setTransportOverride } from "../../worker/transports";
 import { env } from "../helpers";
@@ -12,6 +12,7 @@ import {
   MIN,
   enroll,
   everyDay,
+  mailboxLedger,
   makeContacts,
   makeMailbox,
   makeSchedule,
@@ -180,5 +181,38 @@ describe("a D1 outage", () => {
       state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM enrollments WHERE status = 'held'").one(),
     );
     expect(held.n).toBe(0);
+  });
+
+  it("a mailbox that can't read its settings when emails are handed to it still arms an alarm for them", async () => {
+    const { teamId, userId } = await makeTeam();
+    const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }], null);
+    const mailboxId = await makeMailbox(teamId, userId, { daily: 100, hourly: 50, gapSeconds: 0 });
+    const sent: string[] = [];
+    setTransportOverride(mailboxId, {
+      local: true,
+      async send(m) {
+        sent.push(m.messageId);
+        return { ok: true };
+      },
+    });
+    const contacts = await makeContacts(teamId, 2);
+    // Only the mailbox row can't be read, and only now: the hand-over's rows are stored, its planning fails.
+    const stmt = Object.getPrototypeOf(env.DB.prepare("SELECT 1")) as Record<string, (...a: unknown[]) => unknown>;
+    const saved = { raw: stmt.raw!, all: stmt.all!, first: stmt.first!, run: stmt.run! };
+    for (const name of ["raw", "all", "first", "run"] as const)
+      stmt[name] = function (this: { statement: string }, ...a: unknown[]) {
+        return /\bfrom "?mailboxes"?/i.test(this.statement) ? Promise.reject(new Error("D1 is down")) : saved[name].apply(this, a);
+      };
+    try {
+      await enroll(teamId, sequenceId, contacts, [mailboxId]).catch(() => undefined);
+    } finally {
+      Object.assign(stmt, saved);
+    }
+    const { queue } = await mailboxLedger(mailboxId);
+    expect(queue.map((r) => r.state)).toEqual(["queued", "queued"]);
+    expect(armedAlarms.get(`mailbox:${mailboxId}`)?.at).toBe(now() + ALARM_RETRY_MS);
+    await runUntil(now() + HOUR);
+    expect(sent).toHaveLength(2);
+    setTransportOverride(mailboxId, null);
   });
 });
