@@ -10,7 +10,7 @@ import { fnv1a } from "../worker/lib/hash";
 import { newId } from "../worker/lib/ids";
 import { inWindow, nextWindowStart, windowEnd, type WindowSpec } from "../worker/services/schedule-time";
 import { transportFor } from "../worker/transports";
-import { loadMailbox, type MailboxSettings } from "../worker/transports/mailbox-settings";
+import { loadMailbox, sameSendingSettings, type MailboxSettings } from "../worker/transports/mailbox-settings";
 import type { SendResult, Transport } from "../worker/transports/types";
 import { composeEmail, loadSendContext, type ComposedEmail, type SendContext } from "./compose";
 import { loadContactZones, loadSendChecks, sendBlock, type SendChecks, type SequenceState } from "./eligibility";
@@ -719,7 +719,7 @@ export class MailboxDO extends DurableObject<Env> {
       // read: a write whose refresh() never arrived (status, limits, sender, transport) is seen
       // before anything more is sent, as if read at the start of the pass. Nothing of this batch was
       // claimed or reserved yet: the pass starts over with the new settings.
-      if (sc.mailbox === null || (sc.mailbox && JSON.stringify(sc.mailbox) !== JSON.stringify(mb))) {
+      if (sc.mailbox === null || (sc.mailbox && !sameSendingSettings(sc.mailbox, mb))) {
         this.settingsCache = sc.mailbox;
         changed = true;
         break;

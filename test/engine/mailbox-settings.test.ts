@@ -115,4 +115,22 @@ describe("mailbox settings kept by the MailboxDO", () => {
     expect(await recorded()).toBe(400);
     setTransportOverride(w.mailboxId, null);
   });
+
+  it("reply polling's cursor moving during a pass doesn't start the pass over: one alarm sends the whole backlog its caps allow", async () => {
+    const w = await world(400, { daily: 1000, hourly: 1000 });
+    setTransportOverride(w.mailboxId, {
+      local: true,
+      async send() {
+        w.sent.push(now());
+        // As reply polling's saveCursor writes it, every minute, to Gmail and Microsoft 365 mailboxes.
+        await env.DB.prepare("UPDATE mailboxes SET transport_config = json_set(transport_config, '$.polled_at', ?) WHERE id = ?")
+          .bind(w.sent.length, w.mailboxId)
+          .run();
+        return { ok: true };
+      },
+    });
+    await runDurableObjectAlarm(mailboxStub(env, w.mailboxId));
+    expect(w.sent).toHaveLength(400);
+    setTransportOverride(w.mailboxId, null);
+  });
 });

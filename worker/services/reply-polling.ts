@@ -13,6 +13,7 @@ import { graphDelta, graphDeltaStart, graphRaw } from "../transports/graph";
 import { accessTokenFor } from "./mailbox-auth";
 import { classifyInbound } from "./reply-classify";
 import { recordInbound } from "./replies";
+import { POLL_CURSOR_KEYS } from "../transports/mailbox-settings";
 
 /** At most this many new messages are read per mailbox per tick (the rest wait for the next one). */
 export const MAX_MESSAGES_PER_TICK = 100;
@@ -30,7 +31,7 @@ export interface PollOutcome {
   error?: string;
 }
 
-type Cursor = Partial<Record<"history_id" | "delta_link" | "polled_at" | "poll_error", string | number | null>>;
+type Cursor = Partial<Record<(typeof POLL_CURSOR_KEYS)[number], string | number | null>>;
 
 /** Merges the cursor fields into the mailbox's transport_config (json_set: the sign-in's other fields stay). */
 async function saveCursor(d: Db, mailboxId: string, patch: Cursor) {

@@ -22,6 +22,22 @@ export type MailboxSettings = Pick<
   | "statusReason"
 >;
 
+/** Reply polling's cursor, kept in `transport_config` beside the sign-in's fields (services/reply-polling.ts). */
+export const POLL_CURSOR_KEYS = ["history_id", "delta_link", "polled_at", "poll_error"] as const;
+
+/**
+ * Whether two readings of a mailbox send the same way. Reply polling moves its cursor every minute: that
+ * is not a change a send pass must start over for (it would, for every Gmail and Microsoft 365 mailbox).
+ */
+export function sameSendingSettings(a: MailboxSettings, b: MailboxSettings): boolean {
+  const view = (m: MailboxSettings) => {
+    const config = { ...(m.transportConfig as Record<string, unknown>) };
+    for (const k of POLL_CURSOR_KEYS) delete config[k];
+    return JSON.stringify({ ...m, transportConfig: config });
+  };
+  return view(a) === view(b);
+}
+
 /** The select of a mailbox's settings, as a query builder: awaited alone, or one statement of a D1 batch (the send path's). */
 export function mailboxQuery(d: Db, mailboxId: string) {
   return d
