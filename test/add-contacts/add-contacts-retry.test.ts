@@ -1,7 +1,11 @@
 // A chunk that crashes part-way is redelivered and run again: whatever the crash point, the job's
 // outcomes say what the job did (the contacts it enrolled are "enrolled", charged once), never
 // "already in this sequence" because of its own earlier try.
+import { runInDurableObject } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
+import { sequenceStub } from "../../durable-objects/engine";
+import { newId } from "../../worker/lib/ids";
+import { DEFAULT_WATERFALL, runWaterfall } from "../../worker/services/enrichment";
 import { resetClock } from "../../worker/lib/clock";
 import { db } from "../../worker/db/client";
 import type { Caller } from "../../worker/env";
@@ -82,6 +86,53 @@ describe("add contacts: a retried chunk reports what the job did", () => {
       expect(await one("SELECT count(*) n FROM contacts WHERE team_id = ?", x.teamId)).toBe(5);
       expect(await one("SELECT credit_balance n FROM teams WHERE id = ?", x.teamId)).toBe(98);
     }
+  });
+
+  it("a chunk that found a saved contact's address, then failed before enrolling it, still charges that enrichment on the retry", async () => {
+    const x = await addContactsSetup({ credits: 100 });
+    // A saved contact without an address, at a domain where the built-in waterfall finds one.
+    const t = Date.now();
+    let id = "";
+    for (let i = 0; i < 50 && !id; i++) {
+      const c = newId();
+      const w = await runWaterfall(DEFAULT_WATERFALL, {
+        firstName: "Ada",
+        lastName: `Byron${i}`,
+        domain: "retry.example.test",
+        company: "Retry",
+        key: c,
+      });
+      if (!w.email || w.status !== "verified") continue;
+      await env.DB.prepare(
+        `INSERT INTO contacts (id, team_id, first_name, last_name, company, domain, email, email_status, score, created_at, updated_at)
+         VALUES (?, ?, 'Ada', ?, 'Retry', 'retry.example.test', NULL, 'unavailable', 50, ?, ?)`,
+      )
+        .bind(c, x.teamId, `Byron${i}`, t, t)
+        .run();
+      id = c;
+    }
+    const { job: j } = await addContacts(x, { source: { contact_ids: [id] }, add_at: Date.now() + 86_400_000, enrich: true });
+    await env.DB.prepare("UPDATE jobs SET status = 'queued' WHERE id = ?").bind(j.id).run();
+    // The first try writes the address with its enrichment, then the SequenceDO is out of reach.
+    const proto = await runInDurableObject(
+      sequenceStub(env, x.sequenceId),
+      (o: object) => Object.getPrototypeOf(o) as Record<string, unknown>,
+    );
+    const enroll = proto.enroll;
+    proto.enroll = async () => {
+      throw new Error("SequenceDO out of reach");
+    };
+    try {
+      await expect(processChunk(env, j.id, 0, 1)).rejects.toThrow(/out of reach/);
+    } finally {
+      proto.enroll = enroll;
+    }
+    const paid = await one("SELECT sum(cost) n FROM enrichments WHERE job_id = ? AND success = 1", j.id);
+    expect(paid).toBeGreaterThan(0);
+    expect(await one("SELECT count(*) n FROM contacts WHERE id = ? AND email IS NOT NULL", id)).toBe(1);
+    await processChunk(env, j.id, 0, 1); // the redelivery
+    expect(await outcomes(j.id)).toEqual([{ outcome: "enrolled", reasons: ["enriched"], cost: paid }]);
+    expect(await waitForJob(j.id)).toMatchObject({ status: "completed", enrolled: 1, credits_used: paid });
   });
 
   it("a chunk delivered twice at once and again later counts its contacts and credits once in the job's progress", async () => {

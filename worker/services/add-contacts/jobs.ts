@@ -421,6 +421,16 @@ async function runChunk(
   // (no enrollments walked), and a contact not found may be one the earlier try enrolled before it was deleted.
   const mayHaveEarlier = facts.some((f) => f.enrolledByOwnJob || !f.found) || who.some((w) => w.netNew && !w.creates);
   const earlier = await enrolledEarlier(d, job, mayHaveEarlier ? who.map((w) => w.contactId) : []);
+  // Addresses an earlier try found for saved contacts and wrote (with its enrichments, one batch) before it
+  // failed, short of enrolling them: this try finds the address there and needs no enrichment, but the job
+  // paid for it and charges it once, as the first try would have.
+  const foundBefore = options.enrich
+    ? await enrichedEarlier(
+        d,
+        job,
+        who.flatMap((w) => (!w.netNew && !earlier.has(w.contactId) ? [w.contactId] : [])),
+      )
+    : new Map<string, number>();
   const factsByKey = new Map(facts.map((f) => [keyOf(f), f]));
   const validation = validationFor(job.userId!, sequenceSettings, options, false);
 
@@ -518,13 +528,14 @@ async function runChunk(
       );
     }
     const mailboxId = c.mailboxId ?? options.mailbox_ids[0] ?? null;
+    const paidBefore = ev.enrichment?.email ? 0 : (foundBefore.get(contactId) ?? 0);
     results.push({
       idx: c.idx,
       contactId,
       personId: f.personId,
       outcome: "enrolled",
-      reasons: [...ev.warnings, ...(ev.enrichment?.email ? ["enriched"] : [])],
-      cost: ev.cost,
+      reasons: [...ev.warnings, ...(ev.enrichment?.email || paidBefore ? ["enriched"] : [])],
+      cost: ev.cost + paidBefore,
       mailboxId,
       enroll: { score: f.score, timeZone: f.timeZone, creates: w.creates, contact: contactAsChecked(f, w, ev, t) },
     });
@@ -664,6 +675,17 @@ async function runChunk(
     sql`SELECT processed, total FROM jobs WHERE id = ${job.id} AND status IN ${OPEN_SQL}`,
   ]);
   return (res[res.length - 1]!.results[0] as { processed: number; total: number } | undefined) ?? null;
+}
+
+/** What this job paid for the addresses it found of these contacts (successful enrichments), by contact. */
+async function enrichedEarlier(d: Db, job: JobRow, contactIds: string[]): Promise<Map<string, number>> {
+  if (!contactIds.length) return new Map();
+  const rows = await d
+    .select({ contactId: enrichments.contactId, cost: sql<number>`sum(${enrichments.cost})` })
+    .from(enrichments)
+    .where(and(eq(enrichments.jobId, job.id), eq(enrichments.success, true), inList(enrichments.contactId, contactIds)))
+    .groupBy(enrichments.contactId);
+  return new Map(rows.filter((r) => r.cost > 0).map((r) => [r.contactId, r.cost]));
 }
 
 /**
