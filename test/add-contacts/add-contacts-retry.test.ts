@@ -10,6 +10,7 @@ import { resetClock } from "../../worker/lib/clock";
 import { db } from "../../worker/db/client";
 import type { Caller } from "../../worker/env";
 import { commitAddContacts, processChunk } from "../../worker/services/add-contacts/jobs";
+import { handle } from "../../worker/queue/consumer";
 import type { jobOutcomes, jobs } from "../../worker/db/schema";
 import { client, env, ok, type RawRow } from "../helpers";
 import { crashAt } from "../crash";
@@ -133,6 +134,34 @@ describe("add contacts: a retried chunk reports what the job did", () => {
     await processChunk(env, j.id, 0, 1); // the redelivery
     expect(await outcomes(j.id)).toEqual([{ outcome: "enrolled", reasons: ["enriched"], cost: paid }]);
     expect(await waitForJob(j.id)).toMatchObject({ status: "completed", enrolled: 1, credits_used: paid });
+  });
+
+  it("a chunk that failed every retry doesn't end the job under the other chunks: its contacts are 'not processed', the rest charged as usual", async () => {
+    const x = await addContactsSetup({ credits: 100 });
+    const fresh = await people(6, 900);
+    const j = await job(x, { people_ids: fresh });
+    expect(j.credits_held).toBe(6);
+    // Chunk 0–2's last try got as far as enrolling its first two people, then died before its outcomes;
+    // its message is dead-lettered. Chunk 2–4 is not run yet, chunk 4–6 later.
+    await processChunk(crashAt(env, 2), j.id, 0, 2).catch(() => {});
+    expect(await one("SELECT count(*) n FROM enrollments WHERE job_id = ?", j.id)).toBe(2);
+    await processChunk(env, j.id, 4, 6);
+    await handle({ kind: "add_contacts_chunk", jobId: j.id, from: 0, to: 2 }, env, true);
+    await handle({ kind: "add_contacts_chunk", jobId: j.id, from: 2, to: 4 }, env, true);
+    const done = await waitForJob(j.id);
+    // What the job did, charged once: the two the dead chunk enrolled, and the last chunk's two; never the two it didn't reach.
+    expect((await outcomes(j.id)).map((o) => [o.outcome, o.reasons, o.cost])).toEqual([
+      ["enrolled", [], 1],
+      ["enrolled", [], 1],
+      ["skipped", ["not_processed"], 0],
+      ["skipped", ["not_processed"], 0],
+      ["enrolled", [], 1],
+      ["enrolled", [], 1],
+    ]);
+    expect(done).toMatchObject({ status: "completed", processed: 6, enrolled: 4, skipped: 2, credits_used: 4 });
+    expect(done.error).toMatch(/^Contacts 3–4 could not be processed after retries$/);
+    // The hold is settled once, to what was used.
+    expect(await one("SELECT -sum(amount) n FROM credit_ledger WHERE team_id = ?", x.teamId)).toBe(4);
   });
 
   it("a chunk delivered twice at once and again later counts its contacts and credits once in the job's progress", async () => {

@@ -354,7 +354,7 @@ export function creditCommands<W extends EngineWorld>(drive: Drive<W>): fc.Arbit
             const p = st.queue[i % Math.max(1, st.queue.length)];
             if (!p) return;
             if (dead) {
-              // Every retry failed: the dead-letter queue's consumer fails the job.
+              // Every retry failed: the dead-letter queue's consumer marks its contacts not processed (a plan page: fails the job).
               st.queue.splice(st.queue.indexOf(p), 1);
               await handle(p.body, envOf(w), true);
               return;

@@ -15,6 +15,7 @@ const SKIP_CODES = new Set([
   "already_in_sequence",
   "ownership_not_permitted",
   "not_found",
+  "not_processed",
 ]);
 
 export const isSkipReason = (code: string) => SKIP_CODES.has(code);

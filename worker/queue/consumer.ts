@@ -1,7 +1,7 @@
 import { db, type Db } from "../db/client";
 import type { Env } from "../env";
 import type { QueueMessage } from "./messages";
-import { failJob, processChunk } from "../services/add-contacts/jobs";
+import { failChunk, failJob, processChunk } from "../services/add-contacts/jobs";
 import { planQueuedPage } from "../services/add-contacts/plan-pages";
 import { failImport, savePart } from "../services/imports/process";
 import { failActionJob, runActionPage } from "../services/enrollment-jobs";
@@ -37,7 +37,9 @@ export async function handle(body: QueueMessage, env: Env, deadLetter: boolean, 
   if (deadLetter) {
     // A chunk that failed every retry: the job fails with the reason, and its unused hold is returned.
     console.error("dead-lettered message", JSON.stringify(body));
-    if (body.kind === "add_contacts_chunk") await failJob(env, body.jobId, `Chunk ${body.from}-${body.to} failed after retries`, d);
+    // A chunk's contacts are marked "not processed" and the job goes on (other chunks may be running).
+    if (body.kind === "add_contacts_chunk")
+      await failChunk(env, body.jobId, body.from, body.to, `Contacts ${body.from + 1}–${body.to} could not be processed after retries`, d);
     if (body.kind === "add_contacts_plan") await failJob(env, body.jobId, `Planning candidates from ${body.from} failed after retries`, d);
     if (body.kind === "import_part") await failImport(env, body.importId, body.part, d);
     if (body.kind === "enrollment_action_page")

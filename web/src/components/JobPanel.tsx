@@ -321,6 +321,18 @@ export function JobPanel(props: { jobId: string; initial?: Job; sequenceName?: s
               </div>
             </Show>
 
+            {/* Part of it failed every retry: the rest went on, and those contacts say "Could not be processed". */}
+            <Show when={j().status !== "failed" && j().error}>
+              {(error) => (
+                <div class="form-error" role="alert" data-testid="job-partly-failed">
+                  <Icon name="alert" size={16} />
+                  <span>
+                    {error()}: they are counted as skipped, "Could not be processed", and nothing was charged for them. Add them again.
+                  </span>
+                </div>
+              )}
+            </Show>
+
             <Show when={j().status !== "scheduled" && j().status !== "cancelled"}>
               <JobCounts job={j()} />
             </Show>

@@ -639,6 +639,24 @@ async function runChunk(
       }
     }
   }
+  return recordOutcomes(d, job, from, to, results, t);
+}
+
+/**
+ * A chunk's outcomes, all at once (one transaction), so a range has all its rows or none: the progress
+ * grows by their tally only if the range was empty before, in the same transaction. A redelivered chunk
+ * adds nothing; the job is recounted from its outcomes when it ends. `error`: why the chunk could not be
+ * processed, kept on the job. Answers the job's progress (null if it ended meanwhile).
+ */
+async function recordOutcomes(
+  d: Db,
+  job: JobRow,
+  from: number,
+  to: number,
+  results: Omit<ChunkResult, "enroll">[],
+  t: number,
+  error: string | null = null,
+): Promise<{ processed: number; total: number } | null> {
   const outcomeRows: Row[] = results.map((r) => [
     job.id,
     r.idx,
@@ -655,14 +673,11 @@ async function runChunk(
     tally[r.outcome]++;
     tally.credits += r.cost;
   }
-  // The chunk's outcomes go in all at once (one transaction), so a range has all its rows or none:
-  // the progress grows by this chunk's tally only if the range was empty before, in the same
-  // transaction. A redelivered chunk adds nothing; the job is recounted from its outcomes when it ends.
   const at = now();
   const res = await batchSql(d, [
     // run_at is the open job's heartbeat (startDueJobs resumes a job quiet for QUIET_MS), progress_at what its screen shows.
     sql`UPDATE jobs SET status = CASE WHEN status = 'queued' THEN 'running' ELSE status END, started_at = coalesce(started_at, ${t}),
-          run_at = ${at}, progress_at = ${at},
+          run_at = ${at}, progress_at = ${at}, error = coalesce(${error}, error),
           processed = processed + ${results.length}, enrolled = enrolled + ${tally.enrolled}, warned = warned + ${tally.warned},
           skipped = skipped + ${tally.skipped}, credits_used = credits_used + ${tally.credits}
         WHERE id = ${job.id} AND status IN ${OPEN_SQL}
@@ -675,6 +690,56 @@ async function runChunk(
     sql`SELECT processed, total FROM jobs WHERE id = ${job.id} AND status IN ${OPEN_SQL}`,
   ]);
   return (res[res.length - 1]!.results[0] as { processed: number; total: number } | undefined) ?? null;
+}
+
+/**
+ * A chunk that failed every retry (its message dead-lettered). The job goes on: other chunks may be
+ * running right now, and ending the job here settled its credits before they wrote theirs (enrolled
+ * contacts never charged, counters short of the outcomes). The chunk's contacts get their outcomes
+ * instead: enrolled, as charged, for those an earlier try of it enrolled; "not processed" for the rest.
+ * The job ends the usual way when its last chunk is in, with the reason kept on it.
+ */
+export async function failChunk(env: Env, jobId: string, from: number, to: number, reason: string, d: Db = db(env.DB)) {
+  const [[job], cands] = await d.batch([
+    d.select().from(jobs).where(eq(jobs.id, jobId)),
+    d
+      .select()
+      .from(jobCandidates)
+      .where(and(eq(jobCandidates.jobId, jobId), gte(jobCandidates.idx, from), lt(jobCandidates.idx, to)))
+      .orderBy(jobCandidates.idx),
+  ]);
+  if (!job || !(OPEN as readonly string[]).includes(job.status)) return;
+  const who = await whoAre(d, job, cands);
+  const earlier = await enrolledEarlier(
+    d,
+    job,
+    who.map((w) => w.contactId),
+  );
+  const results = cands.map((c, i): Omit<ChunkResult, "enroll"> => {
+    const w = who[i]!;
+    const mine = earlier.get(w.contactId);
+    return mine
+      ? {
+          idx: c.idx,
+          contactId: w.contactId,
+          personId: c.personId,
+          outcome: "enrolled",
+          reasons: mine.enriched ? ["enriched"] : [],
+          cost: mine.cost(w.netNew),
+          mailboxId: mine.mailboxId,
+        }
+      : {
+          idx: c.idx,
+          contactId: c.contactId,
+          personId: c.personId,
+          outcome: "skipped",
+          reasons: ["not_processed"],
+          cost: 0,
+          mailboxId: null,
+        };
+  });
+  const progress = await recordOutcomes(d, job, from, to, results, now(), reason);
+  if (progress && progress.processed >= progress.total) await finishJob(d, jobId);
 }
 
 /** What this job paid for the addresses it found of these contacts (successful enrichments), by contact. */

@@ -36,6 +36,7 @@ export const SKIP_REASONS = [
   "already_in_sequence",
   "ownership_not_permitted",
   "not_found",
+  "not_processed",
 ] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
@@ -48,6 +49,10 @@ export const OUTCOME_REASONS: Record<WarningCategory | SkipReason | "enriched", 
   already_in_sequence: { label: "Already in this sequence", fix: "Nothing to do: they are already here." },
   ownership_not_permitted: { label: "Owned by another user", fix: "This sequence only takes contacts you own (sequence settings)." },
   not_found: { label: "Not found", fix: "The contact was deleted or the id is not in your team." },
+  not_processed: {
+    label: "Could not be processed",
+    fix: "Adding them failed several times; add them again (any already added are skipped as already here).",
+  },
   active_in_other_sequence: { label: "Active in another sequence", fix: "Add anyway, or wait until the other sequence finishes." },
   finished_in_other_sequence: { label: "Finished another sequence", fix: "Add anyway if a new touch is welcome." },
   unverified_email: { label: "Unverified or guessed email", fix: "Add anyway, or verify the address first." },
