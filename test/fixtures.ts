@@ -9,6 +9,7 @@ import { DEMO } from "../worker/seed/demo";
 import type { enrollments, jobs, messages } from "../worker/db/schema";
 import type { Env } from "../worker/env";
 import type { QueueMessage } from "../worker/queue/messages";
+import { DEFAULT_WATERFALL, runWaterfall } from "../worker/services/enrichment";
 import { env, type RawRow } from "./helpers";
 
 /**
@@ -428,4 +429,31 @@ export async function enrollmentGroupsVsTruth(sequenceId: string) {
     .bind(sequenceId)
     .all();
   return { stored: stored.results, truth: truth.results };
+}
+
+/**
+ * A saved contact with no address, at a domain where the built-in enrichment waterfall finds a verified one
+ * (it answers by name and key: the first of up to 50 tries it finds). Returns the contact and that address.
+ */
+export async function contactEnrichmentFinds(teamId: string, stageId: string | null = null): Promise<{ id: string; email: string }> {
+  const t = now();
+  for (let i = 0; i < 50; i++) {
+    const id = newId();
+    const w = await runWaterfall(DEFAULT_WATERFALL, {
+      firstName: "Ada",
+      lastName: `Lovelace${i}`,
+      domain: "engine.example.test",
+      company: "Engine",
+      key: id,
+    });
+    if (!w.email || w.status !== "verified") continue;
+    await env.DB.prepare(
+      `INSERT INTO contacts (id, team_id, first_name, last_name, company, domain, email, email_status, score, stage_id, created_at, updated_at)
+       VALUES (?, ?, 'Ada', ?, 'Engine', 'engine.example.test', NULL, 'unavailable', 50, ?, ?, ?)`,
+    )
+      .bind(id, teamId, `Lovelace${i}`, stageId, t, t)
+      .run();
+    return { id, email: w.email };
+  }
+  throw new Error("the waterfall found no verified address in 50 tries");
 }

@@ -11,9 +11,18 @@ import type { Env } from "../../worker/env";
 import { now, resetClock, setClock } from "../../worker/lib/clock";
 import { newId } from "../../worker/lib/ids";
 import { processChunk } from "../../worker/services/add-contacts/jobs";
-import { DEFAULT_WATERFALL, runWaterfall } from "../../worker/services/enrichment";
 import { as, countD1Statements, env } from "../helpers";
-import { addContactsSetup, enrollmentsOf, HOUR, mailboxLedger, makeContacts, makeList, MONDAY_9AM_NY, waitForJob } from "../fixtures";
+import {
+  addContactsSetup,
+  contactEnrichmentFinds,
+  enrollmentsOf,
+  HOUR,
+  mailboxLedger,
+  makeContacts,
+  makeList,
+  MONDAY_9AM_NY,
+  waitForJob,
+} from "../fixtures";
 
 beforeEach(() => resetClock());
 
@@ -135,27 +144,7 @@ describe("add contacts: the first step's hand-over", () => {
   it("hands over a contact with the address the enrichment just found for it", async () => {
     const x = await addContactsSetup();
     // A contact without an address, at a domain where the built-in waterfall finds one.
-    const t = now();
-    let found: { id: string; email: string } | null = null;
-    for (let i = 0; i < 50 && !found; i++) {
-      const id = newId();
-      const w = await runWaterfall(DEFAULT_WATERFALL, {
-        firstName: "Ada",
-        lastName: `Lovelace${i}`,
-        domain: "engine.example.test",
-        company: "Engine",
-        key: id,
-      });
-      if (!w.email) continue;
-      found = { id, email: w.email };
-      await env.DB.prepare(
-        `INSERT INTO contacts (id, team_id, first_name, last_name, company, domain, email, email_status, score, stage_id, created_at, updated_at)
-         VALUES (?, ?, 'Ada', ?, 'Engine', 'engine.example.test', NULL, 'unavailable', 50, ?, ?, ?)`,
-      )
-        .bind(id, x.teamId, `Lovelace${i}`, `${x.teamId}-cold`, t, t)
-        .run();
-    }
-    const { id, email } = found!;
+    const { id, email } = await contactEnrichmentFinds(x.teamId, `${x.teamId}-cold`);
     const reads = countD1Statements(CONTACT_STATES);
     try {
       const job = await commit(x.s, x.sequenceId, { source: { contact_ids: [id] }, mailbox_ids: x.mailboxIds, enrich: true });

@@ -4,8 +4,6 @@
 import { runInDurableObject } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { sequenceStub } from "../../durable-objects/engine";
-import { newId } from "../../worker/lib/ids";
-import { DEFAULT_WATERFALL, runWaterfall } from "../../worker/services/enrichment";
 import { resetClock } from "../../worker/lib/clock";
 import { db } from "../../worker/db/client";
 import type { Caller } from "../../worker/env";
@@ -14,7 +12,7 @@ import { handle } from "../../worker/queue/consumer";
 import type { jobOutcomes, jobs } from "../../worker/db/schema";
 import { client, env, ok, type RawRow } from "../helpers";
 import { crashAt } from "../crash";
-import { addContactsSetup, makeContacts, waitForJob } from "../fixtures";
+import { addContactsSetup, contactEnrichmentFinds, makeContacts, waitForJob } from "../fixtures";
 
 type AddContacts = ReturnType<typeof client>["api"]["sequences"][":id"]["add-contacts"]["$post"];
 type Source = Parameters<AddContacts>[0]["json"]["source"];
@@ -92,26 +90,7 @@ describe("add contacts: a retried chunk reports what the job did", () => {
   it("a chunk that found a saved contact's address, then failed before enrolling it, still charges that enrichment on the retry", async () => {
     const x = await addContactsSetup({ credits: 100 });
     // A saved contact without an address, at a domain where the built-in waterfall finds one.
-    const t = Date.now();
-    let id = "";
-    for (let i = 0; i < 50 && !id; i++) {
-      const c = newId();
-      const w = await runWaterfall(DEFAULT_WATERFALL, {
-        firstName: "Ada",
-        lastName: `Byron${i}`,
-        domain: "retry.example.test",
-        company: "Retry",
-        key: c,
-      });
-      if (!w.email || w.status !== "verified") continue;
-      await env.DB.prepare(
-        `INSERT INTO contacts (id, team_id, first_name, last_name, company, domain, email, email_status, score, created_at, updated_at)
-         VALUES (?, ?, 'Ada', ?, 'Retry', 'retry.example.test', NULL, 'unavailable', 50, ?, ?)`,
-      )
-        .bind(c, x.teamId, `Byron${i}`, t, t)
-        .run();
-      id = c;
-    }
+    const { id } = await contactEnrichmentFinds(x.teamId);
     const { job: j } = await addContacts(x, { source: { contact_ids: [id] }, add_at: Date.now() + 86_400_000, enrich: true });
     await env.DB.prepare("UPDATE jobs SET status = 'queued' WHERE id = ?").bind(j.id).run();
     // The first try writes the address with its enrichment, then the SequenceDO is out of reach.

@@ -51,6 +51,19 @@ function d1DownDuring(outages: [number, number][]) {
   };
 }
 
+/** Every send through this mailbox, counted at its transport (the outbox-like local kind): its Message-ID and when. */
+function countSends(mailboxId: string) {
+  const sent: { key: string; at: number }[] = [];
+  setTransportOverride(mailboxId, {
+    local: true,
+    async send(m) {
+      sent.push({ key: m.messageId, at: now() });
+      return { ok: true };
+    },
+  });
+  return sent;
+}
+
 /** What a call into an object failed with (an RPC promise under `expect().rejects` is reported unhandled as well). */
 const failure = (p: Promise<unknown>) =>
   p.then(
@@ -69,14 +82,7 @@ describe("a D1 outage", () => {
     const scheduleId = await makeSchedule(teamId, { timeZone: "UTC", windows: everyDay("03:00", "23:00") });
     const { sequenceId, stepIds } = await makeSequence(teamId, userId, [{ wait: 0 }, { wait: 1 }], scheduleId);
     const mailboxId = await makeMailbox(teamId, userId, { daily: 100, hourly: 50, gapSeconds: 0 });
-    const sent: { key: string; at: number }[] = [];
-    setTransportOverride(mailboxId, {
-      local: true,
-      async send(m) {
-        sent.push({ key: m.messageId, at: now() });
-        return { ok: true };
-      },
-    });
+    const sent = countSends(mailboxId);
     const contacts = await makeContacts(teamId, 3);
     // Handed over at once (D1 up); the mailbox's alarm waits for 03:00.
     await enroll(teamId, sequenceId, contacts, [mailboxId]);
@@ -130,14 +136,7 @@ describe("a D1 outage", () => {
     // Off: its enrollments are held.
     const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }], open, false);
     const mailboxId = await makeMailbox(teamId, userId, { daily: 100, hourly: 50, gapSeconds: 0 });
-    const sent: string[] = [];
-    setTransportOverride(mailboxId, {
-      local: true,
-      async send(m) {
-        sent.push(m.messageId);
-        return { ok: true };
-      },
-    });
+    const sent = countSends(mailboxId);
     const [a, b, c] = (await makeContacts(teamId, 3)) as [string, string, string];
     await enroll(teamId, sequenceId, [a, b, c], [mailboxId]);
     const seq = engine.sequence(env, sequenceId, teamId);
@@ -194,14 +193,7 @@ describe("a D1 outage", () => {
     const { teamId, userId } = await makeTeam();
     const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }], null);
     const mailboxId = await makeMailbox(teamId, userId, { daily: 100, hourly: 50, gapSeconds: 0 });
-    const sent: string[] = [];
-    setTransportOverride(mailboxId, {
-      local: true,
-      async send(m) {
-        sent.push(m.messageId);
-        return { ok: true };
-      },
-    });
+    const sent = countSends(mailboxId);
     const contacts = await makeContacts(teamId, 2);
     // Only the mailbox row can't be read, and only now: the hand-over's rows are stored, its planning fails.
     const stmt = Object.getPrototypeOf(env.DB.prepare("SELECT 1")) as Record<string, (...a: unknown[]) => unknown>;
