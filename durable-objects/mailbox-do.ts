@@ -455,12 +455,21 @@ export class MailboxDO extends DurableObject<Env> {
     return queued;
   }
 
-  /** Invariant 11 for a soft-bounce retry: its enrollment must still be active, or have run through its steps. */
+  /**
+   * Invariant 11 for a soft-bounce retry: its enrollment must still be active, or have run through its steps,
+   * and the contact must not have replied to any of its emails (a reply to an earlier email finishes nothing
+   * once every step went out, and the retry would follow the reply).
+   */
   private async resendVerdict(row: QueueRow): Promise<{ ok: boolean; reason: string | null }[]> {
     const [e] = await this.d
-      .select({ status: enrollments.status, reason: enrollments.reason })
+      .select({
+        status: enrollments.status,
+        reason: enrollments.reason,
+        replied: sql<number>`EXISTS (SELECT 1 FROM messages m WHERE m.enrollment_id = ${row.enrollment_id} AND m.reply_kind = 'reply')`,
+      })
       .from(enrollments)
       .where(eq(enrollments.id, row.enrollment_id));
+    if (e?.replied) return [{ ok: false, reason: "replied" }];
     const ok =
       !!e &&
       (e.status === "active" || (e.status === "finished" && (e.reason === "completed_all_steps" || e.reason === "delivery_unknown")));

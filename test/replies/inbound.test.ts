@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { now } from "../../worker/lib/clock";
 import { handleInbound } from "../../worker/inbound";
+import { engine } from "../../durable-objects/engine";
 import { classifyInbound, returnDate } from "../../worker/services/reply-classify";
 import type { contacts, enrollments, messages, suppressions } from "../../worker/db/schema";
 import { env, type RawRow } from "../helpers";
@@ -48,6 +49,23 @@ describe("inbound email", () => {
     await runUntil(now() + 3 * DAY);
     expect((await env.DB.prepare("SELECT count(*) n FROM messages WHERE sequence_id = ?").bind(sequenceId).first<{ n: number }>())!.n).toBe(
       1,
+    );
+  });
+
+  it("a reply to an earlier run's email stops the contact's run in that sequence now (restarted since)", async () => {
+    const { teamId, sequenceId, m } = await sentFirst();
+    // Restarted after the first email: the old run is closed, a new one is on step 1 again.
+    const [r] = await engine.sequence(env, sequenceId, teamId).restart([m.enrollment_id], null, null);
+    expect(r).toMatchObject({ outcome: "restarted" });
+    await handleInbound(env, reply(m));
+    expect(await env.DB.prepare("SELECT status, reason FROM enrollments WHERE id = ?").bind(r!.newId).first<EnrollmentState>()).toEqual({
+      status: "finished",
+      reason: "replied",
+    });
+    // Nothing more goes to the contact who answered.
+    await runUntil(now() + 3 * DAY);
+    expect((await env.DB.prepare("SELECT count(*) n FROM messages WHERE enrollment_id = ?").bind(r!.newId).first<{ n: number }>())!.n).toBe(
+      0,
     );
   });
 

@@ -4,7 +4,7 @@ import { now } from "../../worker/lib/clock";
 import { setTransportOverride } from "../../worker/transports";
 import { client, env, ok } from "../helpers";
 import { HOUR, MIN, runUntil, startSimulation } from "../fixtures";
-import { dsn, enrollmentRow, sentFirst } from "./mail";
+import { dsn, enrollmentRow, replyTo, sentFirst } from "./mail";
 
 const overridden: string[] = [];
 afterEach(() => {
@@ -82,5 +82,15 @@ describe("soft bounces", () => {
     );
     await runUntil(now() + 3 * HOUR);
     expect(calls.length).toBe(0);
+  });
+
+  it("a retry of the last step is not sent to a contact who replied meanwhile", async () => {
+    // One email: once it went out, the run is complete and a reply has no run left to finish.
+    const s = await sentFirst({ waits: [0] });
+    const calls = countTransport(s.mailboxId);
+    expect((await handleInbound(env, dsn(s.m, "4.2.2"))).kind).toBe("bounce_soft");
+    expect((await handleInbound(env, replyTo(s.m))).kind).toBe("reply");
+    await runUntil(now() + 3 * HOUR);
+    expect(calls).toEqual([]);
   });
 });

@@ -232,8 +232,11 @@ async function applyEffect(
       .returning({ id: messages.id });
     if (counted.length) effect.replyCounted = true;
   }
+  // The email answered may be an earlier run's (the contact was restarted or added again since): the answer
+  // is about this sequence, so the contact's run in it now is what stops or pauses, with the one emailed.
+  const runs = async () => [x.enrollmentId, ...(await openRunOf(d, x)).filter((id) => id !== x.enrollmentId)];
   if (kind === "reply") {
-    if (x.settings.finish_on_reply !== false) await finish(x.sequenceId, [x.enrollmentId], "replied");
+    if (x.settings.finish_on_reply !== false) await finish(x.sequenceId, await runs(), "replied");
     const [contact] = await d
       .select({ stageId: contacts.stageId, email: contacts.email })
       .from(contacts)
@@ -253,7 +256,7 @@ async function applyEffect(
   } else if (kind === "out_of_office") {
     done(
       x.sequenceId,
-      await sequence(env, x.sequenceId, x.teamId).pause([x.enrollmentId], "out_of_office", returnAt ?? t + OOO_DEFAULT_MS),
+      await sequence(env, x.sequenceId, x.teamId).pause(await runs(), "out_of_office", returnAt ?? t + OOO_DEFAULT_MS),
       "pause",
       "out_of_office",
     );
@@ -346,6 +349,22 @@ type EffectEntry = NonNullable<InboundEffect["enrollments"]>[number];
  * before: undoing it (a correction) must give back the pause, not an active enrollment that sends.
  * The paused state is read from D1's mirror, which the SequenceDO writes before each transition answers.
  */
+/** The contact's open enrollment in the answered email's sequence, if it has one (at most one: invariant 1). */
+async function openRunOf(d: Db, x: Target): Promise<string[]> {
+  const rows = await d
+    .select({ id: enrollments.id })
+    .from(enrollments)
+    .where(
+      and(
+        eq(enrollments.sequenceId, x.sequenceId),
+        eq(enrollments.contactId, x.contactId),
+        eq(enrollments.teamId, x.teamId),
+        inList(enrollments.status, ["active", "paused", "held"]),
+      ),
+    );
+  return rows.map((r) => r.id);
+}
+
 async function finishRemembering(
   env: Env,
   d: Db,
