@@ -152,6 +152,31 @@ describe("add contacts: preview", () => {
     expect(r[a!]).toEqual(["active_in_other_sequence"]);
     expect(r[f!]).toEqual(["finished_in_other_sequence"]);
   });
+
+  it("holds back a contact who replied to this sequence before (their run finished 'replied'), unless overridden", async () => {
+    const x = await addContactsSetup();
+    const [replied, completed] = await makeContacts(x.teamId, 2);
+    await env.DB.batch([
+      env.DB.prepare(
+        "INSERT INTO enrollments (id, team_id, sequence_id, contact_id, status, reason, created_at, updated_at) VALUES (?, ?, ?, ?, 'finished', 'replied', 0, 0)",
+      ).bind(crypto.randomUUID(), x.teamId, x.sequenceId, replied),
+      env.DB.prepare(
+        "INSERT INTO enrollments (id, team_id, sequence_id, contact_id, status, reason, created_at, updated_at) VALUES (?, ?, ?, ?, 'finished', 'completed_all_steps', 0, 0)",
+      ).bind(crypto.randomUUID(), x.teamId, x.sequenceId, completed),
+    ]);
+    const p = await ok(preview(x.s, x.sequenceId, { source: { contact_ids: [replied!, completed!] } }));
+    const r = Object.fromEntries(p.contacts.map((c) => [c.contact_id, [c.outcome, c.reasons]]));
+    expect(r[replied!]).toEqual(["warned", ["replied_in_sequence"]]);
+    expect(r[completed!]).toEqual(["enrolled", []]);
+    expect(p.warnings).toMatchObject([
+      { category: "replied_in_sequence", label: "Replied to this sequence before", count: 1, held_back: 1 },
+    ]);
+    // A commit adds only the other; with the override, both.
+    const job = await ok(commit(x.s, x.sequenceId, { source: { contact_ids: [replied!, completed!] } }), 202);
+    expect(await waitForJob(job.job.id)).toMatchObject({ enrolled: 1, warned: 1 });
+    const again = await ok(preview(x.s, x.sequenceId, { source: { contact_ids: [replied!] }, overrides: { replied_in_sequence: true } }));
+    expect(again.contacts[0]).toMatchObject({ outcome: "enrolled", reasons: ["replied_in_sequence"] });
+  });
 });
 
 describe("add contacts: preconditions (nothing written or charged)", () => {

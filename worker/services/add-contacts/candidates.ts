@@ -23,6 +23,8 @@ export interface Facts extends Candidate {
   inSequence: boolean;
   activeElsewhere: boolean;
   finishedElsewhere: boolean;
+  /** A run of this sequence finished because the contact replied: adding them again is held back unless overridden. */
+  repliedHere: boolean;
   /** Enrolled in this sequence by `ownJobId` (an earlier try of a chunk got that far), whatever the enrollment's status now. */
   enrolledByOwnJob: boolean;
   jobChanged: boolean;
@@ -160,7 +162,7 @@ interface ContactFactsRow {
   /**
    * The contact's enrollments in one pass over them (one index probe instead of three): 1 = open in
    * this sequence (not by `ownJobId`), 2 = open in another, 4 = finished or failed in another, 8 = any
-   * in this sequence by `ownJobId`.
+   * in this sequence by `ownJobId`, 16 = finished in this sequence because they replied.
    */
   enrolled: number;
 }
@@ -204,6 +206,7 @@ export async function loadFacts(
                        + 2 * coalesce(max(e.sequence_id <> ${sequenceId} AND e.status IN ('active','paused','held','scheduled')), 0)
                        + 4 * coalesce(max(e.sequence_id <> ${sequenceId} AND e.status IN ('finished','failed')), 0)
                        + 8 * coalesce(max(e.sequence_id = ${sequenceId} AND e.job_id = ${ownJobId}), 0)
+                       + 16 * coalesce(max(e.sequence_id = ${sequenceId} AND e.status = 'finished' AND e.reason = 'replied'), 0)
                   FROM enrollments e WHERE e.contact_id = c.id) AS enrolled
           FROM contacts c LEFT JOIN contact_stages s ON s.id = c.stage_id
          WHERE +c.team_id = ${teamId} AND +c.deleted_at IS NULL AND c.id IN (SELECT value FROM json_each(${listParam(part)}))`),
@@ -230,6 +233,7 @@ export async function loadFacts(
       inSequence: (r.enrolled & 1) !== 0,
       activeElsewhere: (r.enrolled & 2) !== 0,
       finishedElsewhere: (r.enrolled & 4) !== 0,
+      repliedHere: (r.enrolled & 16) !== 0,
       enrolledByOwnJob: (r.enrolled & 8) !== 0,
       jobChanged: r.job_changed_at !== null,
       ownerId: r.owner_id,
@@ -256,6 +260,7 @@ export async function loadFacts(
       inSequence: false,
       activeElsewhere: false,
       finishedElsewhere: false,
+      repliedHere: false,
       enrolledByOwnJob: false,
       jobChanged: r.job_changed_at !== null && r.job_changed_at > now - JOB_CHANGE_WINDOW_MS,
       ownerId: null,
@@ -281,6 +286,7 @@ export async function loadFacts(
         inSequence: false,
         activeElsewhere: false,
         finishedElsewhere: false,
+        repliedHere: false,
         enrolledByOwnJob: false,
         jobChanged: false,
         ownerId: null,

@@ -21,6 +21,7 @@ export const MAX_ADD_AHEAD_MS = 365 * 24 * 60 * 60 * 1000;
 export const WARNING_CATEGORIES = [
   "active_in_other_sequence",
   "finished_in_other_sequence",
+  "replied_in_sequence",
   "unverified_email",
   "no_email",
   "job_change",
@@ -55,6 +56,10 @@ export const OUTCOME_REASONS: Record<WarningCategory | SkipReason | "enriched", 
   },
   active_in_other_sequence: { label: "Active in another sequence", fix: "Add anyway, or wait until the other sequence finishes." },
   finished_in_other_sequence: { label: "Finished another sequence", fix: "Add anyway if a new touch is welcome." },
+  replied_in_sequence: {
+    label: "Replied to this sequence before",
+    fix: "They answered it once: add anyway only if they asked to hear from it again.",
+  },
   unverified_email: { label: "Unverified or guessed email", fix: "Add anyway, or verify the address first." },
   no_email: { label: "No email address", fix: "Turn on enrichment, or add anyway for the non-email steps." },
   job_change: { label: "Changed jobs recently", fix: "Check the contact's new company and title." },

@@ -93,6 +93,7 @@ export async function evaluate(f: Facts, o: ValidationOptions): Promise<Evaluati
 
   if (f.activeElsewhere) warnings.push("active_in_other_sequence");
   if (f.finishedElsewhere) warnings.push("finished_in_other_sequence");
+  if (f.repliedHere) warnings.push("replied_in_sequence");
   if (!hasEmail({ email, emailStatus })) warnings.push("no_email");
   else if (emailStatus === "unverified" || emailStatus === "guessed") warnings.push("unverified_email");
   if (f.jobChanged) warnings.push("job_change");

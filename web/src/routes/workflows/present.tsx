@@ -66,6 +66,7 @@ export const OVERRIDES: { key: keyof WarningOverrides; label: string; help: stri
   { key: "job_change", label: "Changed jobs recently", help: "Their title and company may be out of date." },
   { key: "active_in_other_sequence", label: "Active in another sequence", help: "They'd get emails from two sequences at once." },
   { key: "finished_in_other_sequence", label: "Finished another sequence", help: "They already heard from you." },
+  { key: "replied_in_sequence", label: "Replied to this sequence before", help: "They answered it once already." },
   { key: "blocked_stage", label: "In a blocked stage", help: "The contact's stage normally keeps them out of sequences." },
 ];
 
