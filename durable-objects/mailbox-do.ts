@@ -741,8 +741,8 @@ export class MailboxDO extends DurableObject<Env> {
       let stop = false;
       if (local && transport && !open.some((p) => p.resend_of)) stop = (await this.sendLocalBatch(mb, open, sc, transport)) === "stop";
       else
-        for (const [i, p] of open.entries()) {
-          const outcome = await this.sendOne(mb, p, sc, i === 0, transport);
+        for (const p of open) {
+          const outcome = await this.sendOne(mb, p, sc, transport);
           if (outcome === "stop" || (outcome === "sent" && mb.minGapSeconds > 0)) {
             stop = true;
             break;
@@ -1053,7 +1053,6 @@ export class MailboxDO extends DurableObject<Env> {
     mb: MailboxSettings,
     row: QueueRow,
     sc: SendContext,
-    fresh: boolean,
     passTransport?: Transport | null,
   ): Promise<"sent" | "skipped" | "retry" | "stop"> {
     const key = `${row.enrollment_id}:${row.step_id}`;
@@ -1067,12 +1066,13 @@ export class MailboxDO extends DurableObject<Env> {
     // - invariant 11: the enrollment must still be active on this step. The SequenceDO, the single
     //   writer of transitions, decides; a "no" means a reply, pause, removal or finish withdrew it;
     // - invariant 5: the contact may have unsubscribed or bounced, the sequence been turned off, since
-    //   the step fell due or since this batch started (the batch's context is fresh for its first send only).
+    //   the step fell due or since this batch started. Read again for the batch's first send too: the batch's
+    //   context was read before its email was composed and its claim asked.
     const [verdicts, checks] = await Promise.all([
       row.resend_of
         ? this.resendVerdict(row)
         : engine.sequence(this.env, row.sequence_id, row.team_id).claim([{ enrollmentId: row.enrollment_id, stepId: row.step_id }]),
-      fresh ? sc : this.sendChecks([row]),
+      this.sendChecks([row]),
     ]);
     if (this.verdictOn(row, item, verdicts[0], checks) === "skipped") return "skipped";
     // Re-read after the awaits: other calls ran meanwhile (a withdrawal, a new hand-over).

@@ -397,6 +397,33 @@ describe("sending engine under faults", () => {
     ]);
   });
 
+  it("a contact who unsubscribes after the batch's context was read is not emailed, first email of the batch included", async () => {
+    const w = track(await world({ schedule: true, contacts: 1 }));
+    const [c] = w.contactIds as [string];
+    await runUntil(SIM_START + HOUR); // queued for Monday's window
+    // Right after the mailbox read the batch's context (its one D1 read before composing and claiming), the contact opts out.
+    const dbProto = Object.getPrototypeOf(env.DB) as { batch: (s: { statement: string }[]) => Promise<unknown> };
+    const batch = dbProto.batch;
+    let fired = false;
+    dbProto.batch = async function (this: unknown, stmts: { statement: string }[]) {
+      const r = await batch.call(this, stmts);
+      if (!fired && stmts.some((q) => /FROM mailboxes WHERE id = \?/.test(q.statement))) {
+        fired = true;
+        await env.DB.prepare("UPDATE contacts SET unsubscribed_at = ? WHERE id = ?").bind(now(), c).run();
+      }
+      return r;
+    };
+    try {
+      await runUntil(MONDAY_9AM_NY + HOUR);
+    } finally {
+      dbProto.batch = batch;
+    }
+    expect(fired).toBe(true);
+    expect(w.calls).toEqual([]);
+    expect(await messagesOf(c)).toEqual([]);
+    expect(await enrollmentOf(c)).toMatchObject({ status: "finished", reason: "unsubscribed" });
+  });
+
   it("a sequence turned off while its emails wait in the mailbox holds them (sequence_inactive) and turning it on sends them", async () => {
     const w = track(await world({ schedule: true, contacts: 3, steps: [{ wait: 0 }, { wait: 1 }] }));
     await runUntil(SIM_START + HOUR); // queued for Monday 09:00 in New York
