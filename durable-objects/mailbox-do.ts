@@ -1090,7 +1090,18 @@ export class MailboxDO extends DurableObject<Env> {
     this.inTransaction(() => this.reserve(mb, row, mail, t));
     this.recent?.splice(upperBound(this.recent, t), 0, t);
     const res = await this.transmit(mb, key, mail, passTransport);
-    return this.outcome(mb, row, t, res);
+    return this.settleAndTell(mb, row, t, res);
+  }
+
+  /**
+   * Settles a send by its transport's answer. A recipient's hard bounce is reported to D1 at once: the
+   * contact marked bounced and the address suppressed before the next send of this pass checks it (another
+   * sequence's email to the same address, or another mailbox's).
+   */
+  private async settleAndTell(mb: MailboxSettings, row: QueueRow, t: number, res: SendResult) {
+    const o = await this.outcome(mb, row, t, res);
+    if (!res.ok && res.kind === "recipient_permanent") await this.report();
+    return o;
   }
 
   /**
@@ -1184,7 +1195,7 @@ export class MailboxDO extends DurableObject<Env> {
       // written first, since settling may wait on D1 (a sender's refusal pauses the mailbox there).
       writeSent();
       this.reserve(mb, g.row, g.mail, g.t);
-      const o = await this.outcome(mb, g.row, g.t, res);
+      const o = await this.settleAndTell(mb, g.row, g.t, res);
       if (o === "sent" && outcome === "skipped") outcome = "sent";
       if (o === "stop") {
         // The sender refused (the mailbox is paused): the emails not handed to it stay queued, their capacity released.

@@ -261,6 +261,30 @@ describe("sending engine under faults", () => {
     expect((await messagesOf(y)).map((m) => m.status)).toEqual(["sent", "sent", "sent"]);
   });
 
+  it("an address that hard-bounced is not emailed again in the same pass (a second sequence's email to it, queued beside it)", async () => {
+    let bouncer = "";
+    const w = track(
+      await world({
+        contacts: 1,
+        answer: (m) =>
+          m.to === bouncer ? { ok: false, kind: "recipient_permanent", code: "550", message: "5.1.1 user unknown" } : { ok: true },
+      }),
+    );
+    const [c] = w.contactIds as [string];
+    bouncer = w.emails[0]!;
+    // The same contact in a second sequence, from the same mailbox: both first emails wait in one queue.
+    const second = await makeSequence(w.teamId, w.userId, [{ wait: 0 }], null);
+    await enroll(w.teamId, second.sequenceId, [c], [w.mailboxId]);
+    await runUntil(SIM_START + DAY);
+    // One try reached the transport; the other email was stopped by the bounce it reported at once.
+    expect(attemptsOf(w.calls, bouncer)).toHaveLength(1);
+    expect((await messagesOf(c)).map((m) => m.status)).toEqual(["bounced"]);
+    const { results } = await env.DB.prepare("SELECT status, reason FROM enrollments WHERE contact_id = ? ORDER BY sequence_id")
+      .bind(c)
+      .all<{ status: string; reason: string }>();
+    expect(results.map((r) => r.reason).sort()).toEqual(["bounced", "bounced"]);
+  });
+
   it("a sender error pauses the mailbox with the reason, releases the reservation, and sending resumes after reconnecting", async () => {
     let broken = true;
     const w = track(
