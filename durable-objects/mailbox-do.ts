@@ -1094,13 +1094,16 @@ export class MailboxDO extends DurableObject<Env> {
   }
 
   /**
-   * Settles a send by its transport's answer. A recipient's hard bounce is reported to D1 at once: the
-   * contact marked bounced and the address suppressed before the next send of this pass checks it (another
-   * sequence's email to the same address, or another mailbox's).
+   * Settles a send by its transport's answer, and a real transport's is reported to D1 at once (the local
+   * batch's `all`: false, only a hard bounce): a bounce or an answer that comes back while the pass still
+   * sends finds its email in D1 (an inbound email matching none is dropped), and a hard bounce marks the
+   * contact and suppresses the address before the next send of the pass checks it (another sequence's
+   * email to the same address, or another mailbox's). A send through a real transport takes far longer
+   * than this write.
    */
-  private async settleAndTell(mb: MailboxSettings, row: QueueRow, t: number, res: SendResult) {
+  private async settleAndTell(mb: MailboxSettings, row: QueueRow, t: number, res: SendResult, all = true) {
     const o = await this.outcome(mb, row, t, res);
-    if (!res.ok && res.kind === "recipient_permanent") await this.report();
+    if (all || (!res.ok && res.kind === "recipient_permanent")) await this.report();
     return o;
   }
 
@@ -1195,7 +1198,7 @@ export class MailboxDO extends DurableObject<Env> {
       // written first, since settling may wait on D1 (a sender's refusal pauses the mailbox there).
       writeSent();
       this.reserve(mb, g.row, g.mail, g.t);
-      const o = await this.settleAndTell(mb, g.row, g.t, res);
+      const o = await this.settleAndTell(mb, g.row, g.t, res, false);
       if (o === "sent" && outcome === "skipped") outcome = "sent";
       if (o === "stop") {
         // The sender refused (the mailbox is paused): the emails not handed to it stay queued, their capacity released.

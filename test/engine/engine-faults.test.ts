@@ -14,6 +14,8 @@ import { ALWAYS_OPEN } from "../../durable-objects/sequence-config";
 import { setTransportOverride } from "../../worker/transports";
 import type { OutgoingEmail, SendResult } from "../../worker/transports/types";
 import type { contacts, enrollments, mailboxes, suppressions, tasks as taskTable } from "../../worker/db/schema";
+import { handleInbound } from "../../worker/inbound";
+import { dsn, type Sent } from "../replies/mail";
 import { env, type RawRow } from "../helpers";
 import {
   MONDAY_9AM_NY,
@@ -283,6 +285,31 @@ describe("sending engine under faults", () => {
       .bind(c)
       .all<{ status: string; reason: string }>();
     expect(results.map((r) => r.reason).sort()).toEqual(["bounced", "bounced"]);
+  });
+
+  it("a bounce report that comes back while the pass is still sending finds its email (reported at once), and the address is not emailed again", async () => {
+    const w = track(await world({ contacts: 2, steps: [{ wait: 0 }, { wait: 1 }] }));
+    const [x] = w.contactIds as [string, string];
+    setTransportOverride(w.mailboxId, {
+      async send(mail) {
+        w.calls.push({ to: mail.to, messageId: mail.messageId, at: now() });
+        // The first email's bounce report arrives while the pass sends the second.
+        if (w.calls.length === 2) {
+          const first = w.calls[0]!;
+          const r = await handleInbound(
+            env,
+            dsn({ to_email: first.to, message_id_header: first.messageId, subject: "Step 1" } as Sent, "5.1.1"),
+          );
+          expect(r.kind).toBe("bounce_hard");
+        }
+        return { ok: true };
+      },
+    });
+    await runUntil(SIM_START + 3 * DAY);
+    const bounced = w.calls[0]!.to === w.emails[0] ? x : w.contactIds[1]!;
+    expect((await messagesOf(bounced)).map((m) => m.status)).toEqual(["bounced"]);
+    expect(await enrollmentOf(bounced)).toMatchObject({ status: "finished", reason: "bounced" });
+    expect(attemptsOf(w.calls, w.calls[0]!.to)).toHaveLength(1);
   });
 
   it("a sender error pauses the mailbox with the reason, releases the reservation, and sending resumes after reconnecting", async () => {
