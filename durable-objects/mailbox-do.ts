@@ -465,7 +465,9 @@ export class MailboxDO extends DurableObject<Env> {
       .select({
         status: enrollments.status,
         reason: enrollments.reason,
-        replied: sql<number>`EXISTS (SELECT 1 FROM messages m WHERE m.enrollment_id = ${row.enrollment_id} AND m.reply_kind = 'reply')`,
+        // Every answer recorded, not only an email's first (an out-of-office, then the reply), as it stands now.
+        replied: sql<number>`EXISTS (SELECT 1 FROM inbound_messages i WHERE i.contact_id = ${row.contact_id} AND i.enrollment_id = ${row.enrollment_id}
+                                     AND i.classification = 'reply')`,
       })
       .from(enrollments)
       .where(eq(enrollments.id, row.enrollment_id));
@@ -1094,16 +1096,16 @@ export class MailboxDO extends DurableObject<Env> {
   }
 
   /**
-   * Settles a send by its transport's answer, and a real transport's is reported to D1 at once (the local
-   * batch's `all`: false, only a hard bounce): a bounce or an answer that comes back while the pass still
-   * sends finds its email in D1 (an inbound email matching none is dropped), and a hard bounce marks the
-   * contact and suppresses the address before the next send of the pass checks it (another sequence's
-   * email to the same address, or another mailbox's). A send through a real transport takes far longer
-   * than this write.
+   * Settles a send through a real transport by its answer, and reports it to D1 at once: a bounce or an
+   * answer that comes back while the pass still sends finds its email in D1 (an inbound email matching none
+   * is dropped), and a hard bounce marks the contact and suppresses the address before the next send of the
+   * pass checks it (another sequence's email to the same address, or another mailbox's). A send through a
+   * real transport takes far longer than this write. (A local batch awaits nothing between its sends: it is
+   * reported with the pass.)
    */
-  private async settleAndTell(mb: MailboxSettings, row: QueueRow, t: number, res: SendResult, all = true) {
+  private async settleAndTell(mb: MailboxSettings, row: QueueRow, t: number, res: SendResult) {
     const o = await this.outcome(mb, row, t, res);
-    if (all || (!res.ok && res.kind === "recipient_permanent")) await this.report();
+    await this.report();
     return o;
   }
 
@@ -1198,7 +1200,7 @@ export class MailboxDO extends DurableObject<Env> {
       // written first, since settling may wait on D1 (a sender's refusal pauses the mailbox there).
       writeSent();
       this.reserve(mb, g.row, g.mail, g.t);
-      const o = await this.settleAndTell(mb, g.row, g.t, res, false);
+      const o = await this.outcome(mb, g.row, g.t, res);
       if (o === "sent" && outcome === "skipped") outcome = "sent";
       if (o === "stop") {
         // The sender refused (the mailbox is paused): the emails not handed to it stay queued, their capacity released.

@@ -639,8 +639,10 @@ export class SequenceDO extends DurableObject<Env> {
       this.setTimers(timers);
       guardHandOver(this.sql, handOver, t);
     });
-    if (emails.size || tasks.length) await this.deliver(cfg, t, emails, tasks, [], handOver);
-    else {
+    if (emails.size || tasks.length) {
+      const failed = await this.deliver(cfg, t, emails, tasks, [], handOver);
+      if (failed) throw failed;
+    } else {
       // No enabled step, or an archived sequence: the alarm's code settles those rows now.
       if (!handNow && fresh.length && status === "active" && dueAt <= t)
         await this.processDue(sequenceId, cfg, Math.max(DUE_BATCH, fresh.length));
@@ -1609,7 +1611,8 @@ export class SequenceDO extends DurableObject<Env> {
       this.setTimers(timers);
       guardHandOver(this.sql, handOver, t);
     });
-    await this.deliver(cfg, t, emails, tasks, checks, handOver);
+    const failed = await this.deliver(cfg, t, emails, tasks, checks, handOver);
+    if (failed) console.error(`sequence ${cfg.id}: a mailbox did not take its hand-over (its check timer repairs it)`, failed);
   }
 
   /**
@@ -1699,8 +1702,10 @@ export class SequenceDO extends DurableObject<Env> {
     }
     await this.mirrorNow(teamId, sequenceId);
     const failed = [...delivered, ...probed].find((r) => r.status === "rejected");
-    // A hand-over that failed is repaired by its check timer (set above); the caller still hears of it.
-    if (failed) throw failed.reason;
+    // A hand-over that failed is repaired by its check timer (set above); the caller decides whether to hear
+    // of it: enroll's does (a job's chunk is tried again), an alarm's doesn't (one mailbox out of reach must
+    // not hold the sequence's other hand-overs back to the alarm's retry).
+    return failed ? (failed.reason as unknown) : null;
   }
 
   /**

@@ -1,7 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import type { EnrollItem } from "../durable-objects/sequence-do";
 import { bulkInsert } from "../worker/db/bulk";
-import { armedAlarms, trackAlarms } from "../worker/lib/alarms";
+import { alarmFailures, armedAlarms, trackAlarms } from "../worker/lib/alarms";
 import { now, setClock } from "../worker/lib/clock";
 import { newId } from "../worker/lib/ids";
 import { mailboxStub, sequenceStub } from "../durable-objects/engine";
@@ -209,8 +209,13 @@ export async function enroll(teamId: string, sequenceId: string, contactIds: str
   return sequenceStub(env, sequenceId).enroll(sequenceId, teamId, items);
 }
 
-/** Discrete-event driver: run the earliest armed alarm at its simulated instant, until `until`. */
-export async function runUntil(until: number, maxEvents = 1_000_000): Promise<number> {
+/**
+ * Discrete-event driver: run the earliest armed alarm at its simulated instant, until `until`. An alarm
+ * whose work failed (it arms its own retry, alarmOrRetry) fails the run, unless `allowFailures` (a test of
+ * what a failure does): a bug in an alarm is not hidden behind its retries.
+ */
+export async function runUntil(until: number, maxEvents = 1_000_000, o: { allowFailures?: boolean } = {}): Promise<number> {
+  const failuresBefore = alarmFailures.length;
   let events = 0;
   for (; events < maxEvents; events++) {
     let next: { key: string; kind: string; name: string; at: number } | null = null;
@@ -222,6 +227,9 @@ export async function runUntil(until: number, maxEvents = 1_000_000): Promise<nu
     await runDurableObjectAlarm(stub);
   }
   if (now() < until) setClock(until);
+  const failed = alarmFailures.slice(failuresBefore);
+  if (failed.length && !o.allowFailures)
+    throw new Error(`${failed.length} alarm(s) failed, first ${failed[0]!.kind} ${failed[0]!.name}: ${String(failed[0]!.error)}`);
   return events;
 }
 

@@ -13,11 +13,16 @@ export interface ArmedAlarm {
 }
 
 export const armedAlarms = new Map<string, ArmedAlarm>();
+/** With tracking on: every alarm whose work failed (alarmOrRetry logs it and retries), for a driver to surface. */
+export const alarmFailures: { kind: ArmedAlarm["kind"]; name: string; error: unknown }[] = [];
 let tracking = false;
 
 export function trackAlarms(on: boolean): void {
   tracking = on;
-  if (!on) armedAlarms.clear();
+  if (!on) {
+    armedAlarms.clear();
+    alarmFailures.length = 0;
+  }
 }
 
 export async function armAlarm(storage: DurableObjectStorage, kind: ArmedAlarm["kind"], name: string, at: number | null): Promise<void> {
@@ -53,6 +58,7 @@ export async function alarmOrRetry(
     return null;
   } catch (error) {
     console.error(`${kind} ${name}: alarm failed, trying again in ${ALARM_RETRY_MS / 1000} s`, error);
+    if (tracking) alarmFailures.push({ kind, name, error });
     // Whatever the work armed before it failed (possibly "at once", for more due work) gives way to the retry.
     const at = now() + ALARM_RETRY_MS;
     await armAlarm(storage, kind, name, at);

@@ -39,7 +39,7 @@ export async function handle(body: QueueMessage, env: Env, deadLetter: boolean, 
     console.error("dead-lettered message", JSON.stringify(body));
     // A chunk's contacts are marked "not processed" and the job goes on (other chunks may be running).
     if (body.kind === "add_contacts_chunk")
-      await failChunk(env, body.jobId, body.from, body.to, `Contacts ${body.from + 1}–${body.to} could not be processed after retries`, d);
+      await failChunk(env, body.jobId, body.from, body.to, `Contacts ${body.from + 1}–${body.to} failed after retries`, d);
     if (body.kind === "add_contacts_plan") await failJob(env, body.jobId, `Planning candidates from ${body.from} failed after retries`, d);
     if (body.kind === "import_part") await failImport(env, body.importId, body.part, d);
     if (body.kind === "enrollment_action_page")

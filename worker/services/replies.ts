@@ -344,11 +344,6 @@ async function applyColleagueRule(env: Env, d: Db, x: Target, email: string, eff
 
 type EffectEntry = NonNullable<InboundEffect["enrollments"]>[number];
 
-/**
- * Finish enrollments for an inbound email, remembering which were paused (and until when) just
- * before: undoing it (a correction) must give back the pause, not an active enrollment that sends.
- * The paused state is read from D1's mirror, which the SequenceDO writes before each transition answers.
- */
 /** The contact's open enrollment in the answered email's sequence, if it has one (at most one: invariant 1). */
 async function openRunOf(d: Db, x: Target): Promise<string[]> {
   const rows = await d
@@ -365,6 +360,11 @@ async function openRunOf(d: Db, x: Target): Promise<string[]> {
   return rows.map((r) => r.id);
 }
 
+/**
+ * Finish enrollments for an inbound email, remembering which were paused (and until when) just
+ * before: undoing it (a correction) must give back the pause, not an active enrollment that sends.
+ * The paused state is read from D1's mirror, which the SequenceDO writes before each transition answers.
+ */
 async function finishRemembering(
   env: Env,
   d: Db,

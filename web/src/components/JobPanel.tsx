@@ -326,9 +326,7 @@ export function JobPanel(props: { jobId: string; initial?: Job; sequenceName?: s
               {(error) => (
                 <div class="form-error" role="alert" data-testid="job-partly-failed">
                   <Icon name="alert" size={16} />
-                  <span>
-                    {error()}: they are counted as skipped, "Could not be processed", and nothing was charged for them. Add them again.
-                  </span>
+                  <span>{error()}. Those not added are counted as skipped ("Could not be processed"), at no charge: add them again.</span>
                 </div>
               )}
             </Show>

@@ -677,7 +677,7 @@ async function recordOutcomes(
   const res = await batchSql(d, [
     // run_at is the open job's heartbeat (startDueJobs resumes a job quiet for QUIET_MS), progress_at what its screen shows.
     sql`UPDATE jobs SET status = CASE WHEN status = 'queued' THEN 'running' ELSE status END, started_at = coalesce(started_at, ${t}),
-          run_at = ${at}, progress_at = ${at}, error = coalesce(${error}, error),
+          run_at = ${at}, progress_at = ${at}, error = coalesce(error || '; ' || ${error}, ${error}, error),
           processed = processed + ${results.length}, enrolled = enrolled + ${tally.enrolled}, warned = warned + ${tally.warned},
           skipped = skipped + ${tally.skipped}, credits_used = credits_used + ${tally.credits}
         WHERE id = ${job.id} AND status IN ${OPEN_SQL}
