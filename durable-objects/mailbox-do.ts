@@ -4,7 +4,7 @@ import { bulkInsertJsonSql } from "../worker/db/bulk";
 import { batchSql, db, type BatchStatement, type Db } from "../worker/db/client";
 import { contacts, enrollments, mailboxes, messages, suppressions } from "../worker/db/schema";
 import type { Env } from "../worker/env";
-import { ALARM_RETRY_MS, alarmOrRetry, armAlarm } from "../worker/lib/alarms";
+import { alarmOrRetry, armAlarm, armRetry } from "../worker/lib/alarms";
 import { now } from "../worker/lib/clock";
 import { fnv1a } from "../worker/lib/hash";
 import { newId } from "../worker/lib/ids";
@@ -678,27 +678,24 @@ export class MailboxDO extends DurableObject<Env> {
   }
 
   private async pass(): Promise<void> {
+    if (!this.meta("mailbox_id")) return;
     // A pass that found the settings changed under it starts over with them (bounded: a writer that
     // keeps changing them can't hold the object in here).
-    for (let i = 0; i < 3; i++) if (!(await this.sendPass())) return;
-    // Still changing after three: what went out is reported and the next alarm armed all the same (a
-    // pass that starts over skips both), and that alarm's pass goes on with the settings then.
+    for (let i = 0; i < 3 && (await this.sendPass()); i++);
+    // However it stopped (done, held, or settings still changing after three starts): what went out is
+    // reported and the next alarm armed, with the settings as kept now.
     while (await this.report());
     await this.schedule(now());
   }
 
-  /** One pass; true when it stopped because D1's settings differ from the kept copy (now replaced). */
+  /** One pass of sends; true when it stopped because D1's settings differ from the kept copy (now replaced). */
   private async sendPass(): Promise<boolean> {
-    const mailboxId = this.meta("mailbox_id");
-    if (!mailboxId) return false;
+    const mailboxId = this.meta("mailbox_id")!;
     await this.reconcile();
     await this.report();
     const mb = await this.settings();
-    if (!mb || mb.status !== "connected") {
-      // Held while disconnected or paused: nothing is stranded, refresh() on reconnect resumes.
-      await this.schedule(now(), mb);
-      return false;
-    }
+    // Held while disconnected or paused: nothing is stranded, refresh() on reconnect resumes.
+    if (!mb || mb.status !== "connected") return false;
     let looked = 0;
     let changed = false;
     this.recent = this.sql
@@ -752,10 +749,7 @@ export class MailboxDO extends DurableObject<Env> {
         }
       if (stop) break;
     }
-    if (changed) return true;
-    while (await this.report());
-    await this.schedule(now(), mb);
-    return false;
+    return changed;
   }
 
   /**
@@ -1469,9 +1463,7 @@ export class MailboxDO extends DurableObject<Env> {
     } catch (err) {
       // The settings could not be read (D1 out of reach) after the caller's rows were stored: the object
       // tries again itself rather than leave them with no alarm, and the caller still hears of the failure.
-      const retry = now() + ALARM_RETRY_MS;
-      await armAlarm(this.ctx.storage, "mailbox", mailboxId, retry);
-      this.armedAt = retry;
+      this.armedAt = await armRetry(this.ctx.storage, "mailbox", mailboxId);
       throw err;
     }
     await armAlarm(this.ctx.storage, "mailbox", mailboxId, at);

@@ -646,8 +646,7 @@ export class SequenceDO extends DurableObject<Env> {
       // No enabled step, or an archived sequence: the alarm's code settles those rows now.
       if (!handNow && fresh.length && status === "active" && dueAt <= t)
         await this.processDue(sequenceId, cfg, Math.max(DUE_BATCH, fresh.length));
-      await this.rearm();
-      await this.mirrorNow(cfg.teamId, sequenceId);
+      await this.armAndMirror(cfg.teamId, sequenceId);
     }
     return { enrolled, already, alreadyOther };
   }
@@ -913,9 +912,7 @@ export class SequenceDO extends DurableObject<Env> {
         changed.push(id);
       }
     });
-    // The alarm covers the changes' timers before anything leaves this object (a resume's timer due now).
-    await this.rearm();
-    await this.mirrorNow(teamId, sequenceId);
+    await this.armAndMirror(teamId, sequenceId);
     await this.withdrawQueued(withdraw, (_mb, pulled) =>
       // Re-read after the await: the enrollment may have been resumed meanwhile.
       this.ctx.storage.transactionSync(() => {
@@ -931,8 +928,7 @@ export class SequenceDO extends DurableObject<Env> {
         }
       }),
     );
-    await this.rearm();
-    await this.mirrorNow(teamId, sequenceId);
+    await this.armAndMirror(teamId, sequenceId);
     return changed;
   }
   /**
@@ -971,8 +967,7 @@ export class SequenceDO extends DurableObject<Env> {
         changed.push(id);
       }
     });
-    await this.rearm();
-    await this.mirrorNow(teamId, sequenceId);
+    await this.armAndMirror(teamId, sequenceId);
     return changed;
   }
 
@@ -1059,8 +1054,7 @@ export class SequenceDO extends DurableObject<Env> {
         out.push({ id, outcome: "restarted", newId });
       }
     });
-    await this.rearm();
-    await this.mirrorNow(teamId, sequenceId);
+    await this.armAndMirror(teamId, sequenceId);
     await this.withdrawQueued(withdraw);
     return out;
   }
@@ -1128,8 +1122,7 @@ export class SequenceDO extends DurableObject<Env> {
         }
       });
     });
-    await this.rearm();
-    await this.mirrorNow(teamId, sequenceId);
+    await this.armAndMirror(teamId, sequenceId);
     return ids.map((id) => out.get(id) ?? { id, outcome: "not_found", from: null });
   }
 
@@ -1160,8 +1153,7 @@ export class SequenceDO extends DurableObject<Env> {
       n += page;
       if (page < PAGE) break;
     }
-    await this.rearm();
-    await this.mirrorNow(teamId, sequenceId);
+    await this.armAndMirror(teamId, sequenceId);
     return n;
   }
 
@@ -1273,8 +1265,7 @@ export class SequenceDO extends DurableObject<Env> {
       const e = this.row(enrollmentId);
       result = { ok: true, at: e?.status === "active" && e.waiting === "timer" ? e.due_at : null };
     });
-    await this.rearm();
-    await this.mirrorNow(teamId, sequenceId);
+    await this.armAndMirror(teamId, sequenceId);
     return result;
   }
 
@@ -1348,16 +1339,14 @@ export class SequenceDO extends DurableObject<Env> {
     });
     if (blocked || !item) return blocked ?? scheduledFail("not_found");
     // As in processDue: the check timer is armed before the email leaves this object (a lost hand-over is repaired).
-    await this.rearm();
-    await this.mirrorNow(teamId, sequenceId);
+    await this.armAndMirror(teamId, sequenceId);
     const mb = engine.mailbox(this.env, mailboxId);
     const res = await mb.enqueue(teamId, [item]);
     const st = res.existing[0];
     if (st) {
       // Already sent or being sent (or settled, its report on the way): never queued twice (invariant 4).
       this.ctx.storage.transactionSync(() => this.applyMailboxStates(cfg, res.existing));
-      await this.rearm();
-      await this.mirrorNow(teamId, sequenceId);
+      await this.armAndMirror(teamId, sequenceId);
       return WENT_OUT.has(st.state)
         ? scheduledFail(st.state === "sending" ? "sending" : "already_sent")
         : scheduledFail("closed", "active", st.reason);
@@ -1431,10 +1420,8 @@ export class SequenceDO extends DurableObject<Env> {
     // Rows a failed call left to mirror go first; D1 refusing them must not keep the due timers from
     // running (their rows stay to mirror, and processDue's own write reports the failure after its timers
     // and the alarm covering them are stored).
-    await this.flush(this.meta("team_id")!, sequenceId).catch(() => {
-      // Tried again later, not at once in a loop: rearm() and processDue's own arming include flush_at.
-      this.setFlushAt(now() + ALARM_RETRY_MS);
-    });
+    // Refused, it is tried again later (flush_at), not at once in a loop.
+    await this.mirrorNow(this.meta("team_id")!, sequenceId).catch(() => {});
     // An alarm that was only a mirror write (flush_at) reads nothing more: processDue's config load is a D1 round trip.
     const t = now();
     const due = this.sql
@@ -1974,6 +1961,15 @@ export class SequenceDO extends DurableObject<Env> {
   /** Every change of a row marks it dirty with a new revision: flush() mirrors it to D1. */
   private update(id: string, patch: Partial<Row>) {
     if (Object.keys(patch).length) patchRow(this.sql, "enrollments", patch, { id }, { dirty: ++this.rev, reason_only: 0 });
+  }
+
+  /**
+   * After a call's changes are stored: the alarm covers their timers (a resume's, due now) before anything
+   * leaves this object, then D1 gets them (mirrorNow).
+   */
+  private async armAndMirror(teamId: string, sequenceId: string): Promise<void> {
+    await this.rearm();
+    await this.mirrorNow(teamId, sequenceId);
   }
 
   /**

@@ -60,8 +60,13 @@ export async function alarmOrRetry(
     console.error(`${kind} ${name}: alarm failed, trying again in ${ALARM_RETRY_MS / 1000} s`, error);
     if (tracking) alarmFailures.push({ kind, name, error });
     // Whatever the work armed before it failed (possibly "at once", for more due work) gives way to the retry.
-    const at = now() + ALARM_RETRY_MS;
-    await armAlarm(storage, kind, name, at);
-    return at;
+    return armRetry(storage, kind, name);
   }
+}
+
+/** Arms the object's alarm ALARM_RETRY_MS from now (its work failed on something out of reach); returns the instant. */
+export async function armRetry(storage: DurableObjectStorage, kind: ArmedAlarm["kind"], name: string): Promise<number> {
+  const at = now() + ALARM_RETRY_MS;
+  await armAlarm(storage, kind, name, at);
+  return at;
 }

@@ -35,9 +35,9 @@ export async function consumeQueue(batch: MessageBatch<QueueMessage>, env: Env):
 
 export async function handle(body: QueueMessage, env: Env, deadLetter: boolean, d: Db = db(env.DB)): Promise<void> {
   if (deadLetter) {
-    // A chunk that failed every retry: the job fails with the reason, and its unused hold is returned.
+    // A message that failed every retry. A chunk's contacts are marked "not processed" and the job goes on
+    // (other chunks may be running); a plan page fails its job, whose unused hold is returned.
     console.error("dead-lettered message", JSON.stringify(body));
-    // A chunk's contacts are marked "not processed" and the job goes on (other chunks may be running).
     if (body.kind === "add_contacts_chunk")
       await failChunk(env, body.jobId, body.from, body.to, `Contacts ${body.from + 1}–${body.to} failed after retries`, d);
     if (body.kind === "add_contacts_plan") await failJob(env, body.jobId, `Planning candidates from ${body.from} failed after retries`, d);
