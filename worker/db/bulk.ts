@@ -35,6 +35,11 @@ export function bulkInsertSql(
   mode: "" | "OR IGNORE" = "OR IGNORE",
   /** e.g. `ON CONFLICT(...) DO UPDATE ...` (identifiers only). */
   onConflict = "",
+  /**
+   * Columns with one value for every row (a job's id, the team's): bound once per statement instead of
+   * repeated in each row's JSON, which D1's client serializes and SQLite's json_extract parses per row.
+   */
+  same: Readonly<Record<string, string | number | null>> = {},
 ): SQL[] {
   return bulkInsertJsonSql(
     table,
@@ -42,6 +47,7 @@ export function bulkInsertSql(
     rows.map((r) => JSON.stringify(r.map((v) => (typeof v === "boolean" ? (v ? 1 : 0) : v)))),
     mode,
     onConflict,
+    same,
   );
 }
 
@@ -55,9 +61,15 @@ export function bulkInsertJsonSql(
   rows: readonly string[],
   mode: "" | "OR IGNORE" = "OR IGNORE",
   onConflict = "",
+  same: Readonly<Record<string, string | number | null>> = {},
 ): SQL[] {
-  const select = columns.map((_, i) => `json_extract(value, '$[${i}]')`).join(", ");
-  const head = sql.raw(`INSERT ${mode} INTO ${table} (${columns.join(", ")}) SELECT ${select} FROM json_each(`);
+  const fixed = Object.entries(same);
+  const select = sql.join(
+    [...fixed.map(([, v]) => sql`${v}`), ...columns.map((_, i) => sql.raw(`json_extract(value, '$[${i}]')`))],
+    sql.raw(", "),
+  );
+  const names = [...fixed.map(([k]) => k), ...columns].join(", ");
+  const head = sql`INSERT ${sql.raw(mode)} INTO ${sql.raw(table)} (${sql.raw(names)}) SELECT ${select} FROM json_each(`;
   const tail = sql.raw(`) WHERE true ${onConflict}`);
   const out: SQL[] = [];
   for (const chunk of packRows(rows)) out.push(sql`${head}${chunk}${tail}`);

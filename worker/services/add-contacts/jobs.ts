@@ -658,9 +658,7 @@ async function recordOutcomes(
   error: string | null = null,
 ): Promise<{ processed: number; total: number } | null> {
   const outcomeRows: Row[] = results.map((r) => [
-    job.id,
     r.idx,
-    job.teamId,
     r.contactId,
     r.personId,
     r.outcome,
@@ -684,8 +682,11 @@ async function recordOutcomes(
           AND NOT EXISTS (SELECT 1 FROM job_outcomes WHERE job_id = ${job.id} AND idx >= ${from} AND idx < ${to})`,
     ...bulkInsertSql(
       "job_outcomes",
-      ["job_id", "idx", "team_id", "contact_id", "person_id", "outcome", "reasons", "credit_cost", "mailbox_id"],
+      ["idx", "contact_id", "person_id", "outcome", "reasons", "credit_cost", "mailbox_id"],
       outcomeRows,
+      "OR IGNORE",
+      "",
+      { job_id: job.id, team_id: job.teamId },
     ),
     sql`SELECT processed, total FROM jobs WHERE id = ${job.id} AND status IN ${OPEN_SQL}`,
   ]);
