@@ -45,6 +45,52 @@ describe("the enrollments mirror", () => {
     expect((await d1Rows(x.sequenceId))[0]).toMatchObject({ status: "paused", current_step: 1, reason: "paused_by_user" });
   });
 
+  it("one page of rows from several jobs and adders gives each row in D1 its own job and adder", async () => {
+    // A page names each distinct (job, adder) once and its rows point at theirs (readMirrorPage's sources):
+    // three enrolls whose mirror writes D1 refused reach D1 together in the retry's one page.
+    const x = await addContactsSetup({ steps: [{ wait: 1 }] });
+    const contacts = await makeContacts(x.teamId, 6);
+    const seq = engine.sequence(env, x.sequenceId, x.teamId);
+    const who: [string | null, string | null][] = [
+      ["job-b", x.userId],
+      [null, x.userId],
+      ["job-a", null],
+    ];
+    await env.DB.prepare("CREATE TRIGGER mirror_down BEFORE INSERT ON enrollments BEGIN SELECT RAISE(ABORT, 'D1 is down'); END").run();
+    try {
+      for (const [k, [jobId, addedBy]] of who.entries()) {
+        const failed = await seq
+          .enroll(
+            [0, 1].map((j) => ({
+              enrollmentId: `s-${k}-${j}`,
+              contactId: contacts[k * 2 + j]!,
+              mailboxId: x.mailboxIds[0]!,
+              score: 1,
+              timeZone: null,
+              jobId,
+              addedBy,
+            })),
+          )
+          .then(
+            () => null,
+            (e: unknown) => e,
+          );
+        expect(String(failed)).toMatch(/D1 is down/);
+      }
+    } finally {
+      await env.DB.prepare("DROP TRIGGER mirror_down").run();
+    }
+    expect(await d1Rows(x.sequenceId)).toEqual([]);
+    setClock(now() + ALARM_RETRY_MS);
+    await runDurableObjectAlarm(sequenceStub(env, x.sequenceId));
+    const { results } = await env.DB.prepare("SELECT id, job_id, added_by FROM enrollments WHERE sequence_id = ? ORDER BY id")
+      .bind(x.sequenceId)
+      .all<{ id: string; job_id: string | null; added_by: string | null }>();
+    expect(results.map((r) => [r.id, r.job_id, r.added_by])).toEqual(
+      who.flatMap(([jobId, addedBy], k) => [0, 1].map((j) => [`s-${k}-${j}`, jobId, addedBy])),
+    );
+  });
+
   it("mirroring a page rewrites none of its enrollments, and a call that changed nothing reads nothing to mirror", async () => {
     const x = await addContactsSetup({ steps: [{ wait: 1 }, { wait: 2 }] });
     const contacts = await makeContacts(x.teamId, 5);
