@@ -491,7 +491,10 @@ export class MailboxDO extends DurableObject<Env> {
         if (r.rowsWritten) pulled.push(i);
       }
     });
-    await this.schedule(now());
+    // The rows are out whatever happens next: the caller must hear which (changeMailbox moves them on
+    // that answer). A failure to plan the next alarm has armed its own retry (schedule) and is not the
+    // withdrawal's: failing here left a moved email on the old mailbox, which no longer had it.
+    await this.schedule(now()).catch((err: unknown) => console.error(`mailbox ${mailboxId}: planning after a withdrawal failed`, err));
     return pulled;
   }
 

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runInDurableObject } from "cloudflare:test";
-import { engine, sequenceStub } from "../../durable-objects/engine";
+import { engine, mailboxStub, sequenceStub } from "../../durable-objects/engine";
 import { PAGE } from "../../durable-objects/sequence-do";
 import { ALARM_RETRY_MS, armedAlarms } from "../../worker/lib/alarms";
 import { now } from "../../worker/lib/clock";
@@ -49,6 +49,17 @@ function d1DownDuring(outages: [number, number][]) {
       Object.assign(stmtProto, { raw: originals.raw, all: originals.all, first: originals.first, run: originals.run });
     },
   };
+}
+
+/** D1 answers every read of a mailbox row with an error until the returned function is called (the rest works). */
+function mailboxRowsUnreadable() {
+  const stmt = Object.getPrototypeOf(env.DB.prepare("SELECT 1")) as Record<string, (...a: unknown[]) => unknown>;
+  const saved = { raw: stmt.raw!, all: stmt.all!, first: stmt.first!, run: stmt.run! };
+  for (const name of ["raw", "all", "first", "run"] as const)
+    stmt[name] = function (this: { statement: string }, ...a: unknown[]) {
+      return /\bfrom "?mailboxes"?/i.test(this.statement) ? Promise.reject(new Error("D1 is down")) : saved[name].apply(this, a);
+    };
+  return () => Object.assign(stmt, saved);
 }
 
 /** Every send through this mailbox, counted at its transport (the outbox-like local kind): its Message-ID and when. */
@@ -196,16 +207,11 @@ describe("a D1 outage", () => {
     const sent = countSends(mailboxId);
     const contacts = await makeContacts(teamId, 2);
     // Only the mailbox row can't be read, and only now: the hand-over's rows are stored, its planning fails.
-    const stmt = Object.getPrototypeOf(env.DB.prepare("SELECT 1")) as Record<string, (...a: unknown[]) => unknown>;
-    const saved = { raw: stmt.raw!, all: stmt.all!, first: stmt.first!, run: stmt.run! };
-    for (const name of ["raw", "all", "first", "run"] as const)
-      stmt[name] = function (this: { statement: string }, ...a: unknown[]) {
-        return /\bfrom "?mailboxes"?/i.test(this.statement) ? Promise.reject(new Error("D1 is down")) : saved[name].apply(this, a);
-      };
+    const restore = mailboxRowsUnreadable();
     try {
       await enroll(teamId, sequenceId, contacts, [mailboxId]).catch(() => undefined);
     } finally {
-      Object.assign(stmt, saved);
+      restore();
     }
     const { queue } = await mailboxLedger(mailboxId);
     expect(queue.map((r) => r.state)).toEqual(["queued", "queued"]);
@@ -213,5 +219,42 @@ describe("a D1 outage", () => {
     await runUntil(now() + HOUR);
     expect(sent).toHaveLength(2);
     setTransportOverride(mailboxId, null);
+  });
+
+  it("moving a queued email to another mailbox while the old one can't read its settings moves it, and it goes out once from the new one", async () => {
+    const { teamId, userId } = await makeTeam();
+    const scheduleId = await makeSchedule(teamId, { timeZone: "UTC", windows: everyDay("03:00", "23:00") });
+    const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }], scheduleId);
+    const [from, to] = [
+      await makeMailbox(teamId, userId, { daily: 100, hourly: 50, gapSeconds: 0 }),
+      await makeMailbox(teamId, userId, { daily: 100, hourly: 50, gapSeconds: 0 }),
+    ];
+    const sentFrom = countSends(from);
+    const sentTo = countSends(to);
+    // Queued in the old mailbox, which waits for the window at 03:00.
+    await enroll(teamId, sequenceId, await makeContacts(teamId, 1), [from]);
+    expect((await mailboxLedger(from)).queue.map((r) => r.state)).toEqual(["queued"]);
+    const { id } = (await sequenceStub(env, sequenceId).inspect()).enrollments[0]!;
+    // The old mailbox was evicted meanwhile (its settings no longer in memory), and D1 can't give its row
+    // right now: the withdrawal takes the email out, then planning the mailbox's next alarm fails.
+    await runInDurableObject(mailboxStub(env, from), (o) => {
+      (o as unknown as { settingsCache: unknown }).settingsCache = undefined;
+    });
+    const restore = mailboxRowsUnreadable();
+    try {
+      const moved = await engine.sequence(env, sequenceId, teamId).changeMailbox([id], to);
+      expect(moved).toEqual([{ id, outcome: "changed", from }]);
+    } finally {
+      restore();
+    }
+    expect((await mailboxLedger(from)).queue).toEqual([]);
+    expect((await sequenceStub(env, sequenceId).inspect()).enrollments.map((e) => e.mailbox_id)).toEqual([to]);
+    await runUntil(SIM_START + DAY);
+    expect(sentFrom).toHaveLength(0);
+    expect(sentTo).toHaveLength(1);
+    const { results } = await env.DB.prepare("SELECT mailbox_id, status FROM enrollments WHERE id = ?").bind(id).all();
+    expect(results).toEqual([{ mailbox_id: to, status: "finished" }]);
+    setTransportOverride(from, null);
+    setTransportOverride(to, null);
   });
 });
