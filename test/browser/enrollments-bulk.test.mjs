@@ -221,6 +221,17 @@ describe("bulk actions in a sequence's contacts tab", () => {
     await page.goto(`${baseUrl}/sequences/${SEQ1}?tab=contacts&status=active&q=${encodeURIComponent(name)}`);
     await rows().filter({ hasText: name }).first().waitFor();
   });
+
+  it("a contact the target held back can be moved anyway from the answer, with that warning overridden", async () => {
+    const name = await activeContact("guessed");
+    await moveToSeq2(name);
+    await headline().getByText(/^0 contacts moved/).waitFor();
+    await page.getByTestId("move-anyway").click();
+    await headline().getByText("1 contact moved to “Webinar follow-up”").waitFor();
+    await page.getByText("Done: 1 contact added to “Webinar follow-up”").waitFor();
+    await page.goto(`${baseUrl}/sequences/${SEQ2}?tab=contacts&status=all&q=${encodeURIComponent(name)}`);
+    await rows().filter({ hasText: name }).first().waitFor();
+  });
 });
 
 describe("a contact's meeting booked", () => {

@@ -318,7 +318,9 @@ describe("actions on contacts in a sequence", () => {
     expect(res.outcomes).toEqual({ moved: 1, not_moved: 2 });
     const byId = new Map(res.results.map((r) => [r.id, r]));
     expect(byId.get(idOf(fine!))).toMatchObject({ changed: true, outcome: "moved" });
-    expect(byId.get(idOf(guessed!))).toMatchObject({ changed: false, outcome: "not_moved" });
+    expect(byId.get(idOf(guessed!))).toMatchObject({ changed: false, outcome: "not_moved", held_back_by: ["unverified_email"] });
+    // A skip can't be overridden: nothing to pass to move it anyway.
+    expect(byId.get(idOf(suppressed!))!.held_back_by).toBeUndefined();
     expect(byId.get(idOf(guessed!))!.reason).toBe(
       "“Webinar follow-up” held them back (unverified or guessed email): still in this sequence",
     );
@@ -334,6 +336,52 @@ describe("actions on contacts in a sequence", () => {
     expect(after.get(guessed!)!.status).toBe("active");
     expect(after.get(suppressed!)!.status).toBe("active");
     expect((await enrollmentsOf(target)).map((e) => e.contact_id)).toEqual([fine]);
+  });
+
+  it("a move with overrides moves contacts the target would hold back (replied there before, unverified); skips still apply; an unknown override is refused", async () => {
+    const { teamId, userId, s, sequenceId, mailboxIds } = await addContactsSetup({ mailboxes: [{ daily: 1, hourly: 1, gapSeconds: 0 }] });
+    const api = client(s).api;
+    const { sequenceId: target } = await makeSequence(teamId, userId, [{ wait: 0 }], null);
+    const [repliedThere, guessed, suppressed] = await makeContacts(teamId, 3);
+    await enroll(teamId, sequenceId, [repliedThere!, guessed!, suppressed!], mailboxIds);
+    await runUntil(now() + 10 * 60_000);
+    // An earlier run of the target that the contact answered.
+    await env.DB.prepare(
+      "INSERT INTO enrollments (id, team_id, sequence_id, contact_id, status, reason, created_at, updated_at) VALUES ('old-run', ?, ?, ?, 'finished', 'replied', 0, 0)",
+    )
+      .bind(teamId, target, repliedThere)
+      .run();
+    await env.DB.prepare("UPDATE contacts SET email_status = 'guessed' WHERE id = ?").bind(guessed).run();
+    await suppress(teamId, suppressed!);
+    const before = await enrollmentsOf(sequenceId);
+    const idOf = (c: string) => before.find((e) => e.contact_id === c)!.id;
+
+    const misspelt = await act(api, sequenceId, "move", {
+      enrollment_ids: [idOf(repliedThere!)],
+      to_sequence_id: target,
+      overrides: { replied_in_sequnce: true } as never,
+    });
+    expect(misspelt.status).toBe(422);
+    expect(JSON.stringify(await misspelt.json())).toContain("replied_in_sequnce");
+    expect((await enrollmentsOf(sequenceId)).every((e) => e.status === "active")).toBe(true);
+
+    const res = await ok(
+      act(api, sequenceId, "move", {
+        filter: { status: "active" },
+        to_sequence_id: target,
+        mailbox_ids: mailboxIds,
+        overrides: { replied_in_sequence: true, unverified_email: true },
+      }),
+    );
+    expect(res.outcomes).toEqual({ moved: 2, not_moved: 1 });
+    expect(res.results.find((r) => r.id === idOf(suppressed!))!.reason).toMatch(/can't take them \(on the suppression list\)/);
+    expect((await waitForJob(res.jobs[0]!)).enrolled).toBe(2);
+    const there = (await enrollmentsOf(target)).filter((e) => e.id !== "old-run");
+    expect(there.map((e) => e.contact_id).sort()).toEqual([repliedThere, guessed].sort());
+    const here = new Map((await enrollmentsOf(sequenceId)).map((e) => [e.contact_id, e]));
+    expect(here.get(repliedThere!)).toMatchObject({ status: "finished", reason: "moved" });
+    expect(here.get(guessed!)).toMatchObject({ status: "finished", reason: "moved" });
+    expect(here.get(suppressed!)!.status).toBe("active");
   });
 
   it("a contact a move holds back is not in the target's job: verified meanwhile, it is still in its own sequence only", async () => {

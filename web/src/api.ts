@@ -395,6 +395,8 @@ export function changeEnrollments(
     step?: number;
     mailbox_id?: string;
     to_sequence_id?: string;
+    /** move: warnings to move anyway. */
+    overrides?: WarningOverrides;
     reason?: "marked_finished" | "replied" | "meeting_booked";
   } = {},
 ) {

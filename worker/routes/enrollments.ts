@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { now } from "../lib/clock";
 import { router } from "../lib/openapi";
 import { errorResponses, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
+import { Overrides, WARNING_CATEGORIES } from "../services/add-contacts/request";
 import { actionJobFor, actionJobOutcomes, presentJob, startActionJob } from "../services/enrollment-jobs";
 import { previewNextEmail } from "../services/messages";
 import {
@@ -86,6 +87,10 @@ const ActionBody = z
       .max(50)
       .optional()
       .openapi({ description: "move: mailboxes to send from in the new sequence (default: as adding contacts)" }),
+    overrides: Overrides.optional().openapi({
+      description:
+        "move: warning categories to move anyway (as adding contacts; the two about other sequences are always waived). A contact held back by one not given stays here (not_moved)",
+    }),
     mailbox_id: z
       .string()
       .min(1)
@@ -107,6 +112,12 @@ const OutcomeSchema = z.object({
   outcome: z.string(),
   reason: z.string().nullable(),
   new_id: z.string().nullable().optional(),
+  held_back_by: z
+    .array(z.enum(WARNING_CATEGORIES))
+    .optional()
+    .openapi({
+      description: "move: the warnings the target held this contact back for; move it again with them as overrides to move it anyway",
+    }),
 });
 
 /** One enrollment's outcome in an action job, with its contact (null when the contact is gone). */

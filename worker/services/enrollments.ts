@@ -10,7 +10,7 @@ import { newId, orderedIdFrom } from "../lib/ids";
 import { engine, REASONS, type MailboxLimits, type ReasonCode } from "../../durable-objects/engine";
 import { mailboxFor, sequenceFor, sequenceFromBatch, sequenceRowQuery, visibleSequence } from "./access";
 import { commitAddContacts, takenBy, takenByMove } from "./add-contacts/jobs";
-import { AddContactsRequest, OUTCOME_REASONS } from "./add-contacts/request";
+import { AddContactsRequest, OUTCOME_REASONS, type WarningCategory } from "./add-contacts/request";
 import { auditEntry } from "./audit";
 import { nextWindowStart } from "./schedule-time";
 import { isEmailStep, scheduleFromTuple, scheduleTupleSql, sendingZone } from "../../durable-objects/sequence-config";
@@ -313,6 +313,8 @@ export interface ActionParams {
   step?: number | undefined;
   to_sequence_id?: string | undefined;
   mailbox_ids?: string[] | undefined;
+  /** move: warnings to move anyway (the two about other sequences are waived whatever this says). */
+  overrides?: Partial<Record<WarningCategory, boolean>> | undefined;
   mailbox_id?: string | undefined;
 }
 export interface ActionInput extends ActionParams {
@@ -327,6 +329,8 @@ export interface Outcome {
   reason: string | null;
   new_id?: string | null;
   from?: string | null;
+  /** move: the warnings the target held this contact back for (overridable: moved with them as overrides). */
+  held_back_by?: WarningCategory[];
 }
 interface Picked {
   id: string;
@@ -554,11 +558,12 @@ async function actThroughEngine(
     if (!open.length) return { results, jobs: before ? [fixedId!] : [] };
     // The target's preconditions and validation: the add-contacts pipeline, as when adding them by hand.
     // It throws (nothing changed here) when the target can't take them. Being in another sequence is the
-    // point of a move (this one, which they leave): the two "other sequence" warnings are waived; every
-    // other check and skip applies.
+    // point of a move (this one, which they leave): the two "other sequence" warnings are waived; the
+    // caller may waive others as when adding (a contact who replied to the target before, say); every
+    // skip applies.
     const req = AddContactsRequest.parse({
       source: { contact_ids: open.map((r) => r.contact_id) },
-      overrides: { active_in_other_sequence: true, finished_in_other_sequence: true },
+      overrides: { ...p.overrides, active_in_other_sequence: true, finished_in_other_sequence: true },
       ...(p.mailbox_ids ? { mailbox_ids: p.mailbox_ids } : {}),
     });
     const { job, planned, replayed } = await commitAddContacts(env, d, caller, prep.targetId!, req, null, "move", fixedId);
@@ -612,6 +617,7 @@ async function actThroughEngine(
         changed: false,
         outcome: "not_moved",
         reason: `${target} ${e?.outcome === "warned" ? "held them back" : "can't take them"} (${words}): still in this sequence`,
+        ...(e?.outcome === "warned" ? { held_back_by: e.warnings.filter((w) => !req.overrides?.[w]) } : {}),
       });
     }
     return { results, jobs: [String(job.id)] };

@@ -1,7 +1,15 @@
 import { pollWhile } from "../../poll";
 import { A, createAsync, revalidate, useIsRouting, useSearchParams } from "@solidjs/router";
 import { createEffect, createSignal, For, on, Show, Suspense, useTransition } from "solid-js";
-import type { Enrollment, EnrollmentAction, EnrollmentChange, EnrollmentFilter, EnrollmentTarget, SequenceSummary } from "../../api";
+import type {
+  Enrollment,
+  EnrollmentAction,
+  EnrollmentChange,
+  EnrollmentFilter,
+  EnrollmentTarget,
+  SequenceSummary,
+  WarningOverrides,
+} from "../../api";
 import { useWrite } from "../../actions";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { DataFrame, DataTable } from "../../components/DataTable";
@@ -48,7 +56,14 @@ const DONE_WORDS: Partial<Record<EnrollmentAction, string>> = {
 };
 
 type FinishReason = "marked_finished" | "replied" | "meeting_booked";
-type Extra = { until?: number; step?: number; mailbox_id?: string; to_sequence_id?: string; reason?: FinishReason };
+type Extra = {
+  until?: number;
+  step?: number;
+  mailbox_id?: string;
+  to_sequence_id?: string;
+  overrides?: WarningOverrides;
+  reason?: FinishReason;
+};
 
 const FINISH_REASONS: { id: FinishReason; label: string }[] = [
   { id: "marked_finished", label: "Manually" },
@@ -111,7 +126,7 @@ const REASON_FILTERS: Partial<Record<EnrollmentFilter, { label: string; reasons:
     ],
   },
 };
-type Outcome = { id: string; changed: boolean; outcome: string; reason: string | null };
+type Outcome = { id: string; changed: boolean; outcome: string; reason: string | null; held_back_by?: (keyof WarningOverrides)[] };
 /** What the last action answered, kept on screen: each enrollment's outcome, and the jobs it started. */
 type Answer = { action: EnrollmentAction; extra: Extra; results: Outcome[]; jobs: string[]; target?: string };
 
@@ -363,9 +378,13 @@ function ActionAnswer(props: {
   name: (id: string) => string;
   busy: boolean;
   onRestart: (ids: string[]) => void;
+  /** Move again the contacts the target held back, with the warnings that held them as overrides. */
+  onMoveAnyway: (ids: string[], overrides: WarningOverrides) => void;
   onClose: () => void;
 }) {
   const changed = () => props.answer.results.filter((r) => r.changed).length;
+  // Held back for a warning (not skipped): the user may move them anyway, as when adding contacts.
+  const heldBack = () => props.answer.results.filter((r) => r.outcome === "not_moved" && r.held_back_by?.length);
   // A restart by ids takes at most 1,000 (the API's limit for picked enrollments).
   const closedAll = () =>
     props.answer.action === "restart" ? [] : props.answer.results.filter((r) => !r.changed && CLOSED.has(r.outcome)).map((r) => r.id);
@@ -395,6 +414,26 @@ function ActionAnswer(props: {
           {closedAll().length > closed().length
             ? `Restart the first ${formatNumber(closed().length)} of them from step 1`
             : `Restart ${formatNumber(closed().length)} of them from step 1`}
+        </button>
+      </Show>
+      <Show when={props.answer.action === "move" && heldBack().length > 0}>
+        <button
+          type="button"
+          class="btn btn-secondary btn-sm"
+          disabled={props.busy}
+          onClick={() =>
+            props.onMoveAnyway(
+              heldBack().map((r) => r.id),
+              Object.fromEntries(
+                heldBack()
+                  .flatMap((r) => r.held_back_by ?? [])
+                  .map((w) => [w, true]),
+              ),
+            )
+          }
+          data-testid="move-anyway"
+        >
+          Move {heldBack().length === 1 ? "them" : `the ${formatNumber(heldBack().length)} held back`} anyway
         </button>
       </Show>
       <Show when={props.answer.jobs.length > 0}>
@@ -577,6 +616,7 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
             name={nameOf}
             busy={change.pending()}
             onRestart={(ids) => void apply("restart", {}, ids)}
+            onMoveAnyway={(ids, overrides) => void apply("move", { to_sequence_id: a().extra.to_sequence_id!, overrides }, ids, a().target)}
             onClose={() => setAnswer(null)}
           />
         )}
