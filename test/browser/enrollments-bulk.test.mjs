@@ -225,7 +225,9 @@ describe("bulk actions in a sequence's contacts tab", () => {
   it("a contact the target held back can be moved anyway from the answer, with that warning overridden", async () => {
     const name = await activeContact("guessed");
     await moveToSeq2(name);
-    await headline().getByText(/^0 contacts moved/).waitFor();
+    await headline()
+      .getByText(/^0 contacts moved/)
+      .waitFor();
     await page.getByTestId("move-anyway").click();
     await headline().getByText("1 contact moved to “Webinar follow-up”").waitFor();
     await page.getByText("Done: 1 contact added to “Webinar follow-up”").waitFor();

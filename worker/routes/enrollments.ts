@@ -112,12 +112,9 @@ const OutcomeSchema = z.object({
   outcome: z.string(),
   reason: z.string().nullable(),
   new_id: z.string().nullable().optional(),
-  held_back_by: z
-    .array(z.enum(WARNING_CATEGORIES))
-    .optional()
-    .openapi({
-      description: "move: the warnings the target held this contact back for; move it again with them as overrides to move it anyway",
-    }),
+  held_back_by: z.array(z.enum(WARNING_CATEGORIES)).optional().openapi({
+    description: "move: the warnings the target held this contact back for; move it again with them as overrides to move it anyway",
+  }),
 });
 
 /** One enrollment's outcome in an action job, with its contact (null when the contact is gone). */
