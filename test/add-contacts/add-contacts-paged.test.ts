@@ -187,6 +187,37 @@ describe("add contacts: bounded pages", () => {
     expect(await one("SELECT count(*) n FROM enrollments WHERE sequence_id = ?", x.sequenceId)).toBe(0);
   });
 
+  it("a plan page that reaches the hold after its job ended (failed while the page ran) takes no credits", async () => {
+    const { x, caller, source } = await bigSelection(1000);
+    const o = observed(env);
+    const { job } = await commitAddContacts(
+      o.env,
+      db(o.env.DB),
+      caller,
+      x.sequenceId,
+      { source, skip_validation: false, enrich: false },
+      null,
+      "session",
+    );
+    // The job ends while its last plan page is being planned (the cron failing a job gone quiet, or an
+    // earlier delivery of the chain that failed it for want of credits before the balance was topped up).
+    await env.DB.prepare(
+      `CREATE TRIGGER job_ends_meanwhile AFTER UPDATE OF mailbox_id ON job_candidates
+       BEGIN UPDATE jobs SET status = 'failed', error = 'ended meanwhile' WHERE id = NEW.job_id AND status = 'preparing'; END`,
+    ).run();
+    try {
+      await o.drain();
+    } finally {
+      await env.DB.prepare("DROP TRIGGER job_ends_meanwhile").run();
+    }
+    const done = (await env.DB.prepare("SELECT * FROM jobs WHERE id = ?").bind(job.id).first<JobRow>())!;
+    expect(done).toMatchObject({ status: "failed", error: "ended meanwhile", credits_held: 0 });
+    // Nothing would ever settle a hold taken now: none is taken.
+    expect(await one("SELECT count(*) n FROM credit_ledger WHERE team_id = ?", x.teamId)).toBe(0);
+    expect(await one("SELECT credit_balance n FROM teams WHERE id = ?", x.teamId)).toBe(1000);
+    expect(await one("SELECT count(*) n FROM enrollments WHERE sequence_id = ?", x.sequenceId)).toBe(0);
+  });
+
   it("previews a selection of more than 5,000 page by page: the same totals, credits and rotation, one page of contacts, no step over 5,000 rows", async () => {
     const { x, caller, source } = await bigSelection(1000);
     const unverified = await env.DB.prepare("SELECT id FROM contacts WHERE team_id = ? ORDER BY id LIMIT 10")

@@ -21,16 +21,27 @@ export async function balanceOf(d: Db, teamId: string): Promise<number> {
 
 /**
  * Statements (for one `batchSql`) that take `amount` credits under `ref` only if the balance covers
- * it. The ledger row is written first, conditionally; the balance changes only if that row now
- * exists and is the new one.
+ * it, and only while `onlyIf` holds in the same transaction (a job still waiting for its hold: one
+ * that ended meanwhile is never settled again, so a hold taken then would never come back). The
+ * ledger row is written first, conditionally; the balance changes only if that row now exists and is
+ * the new one.
  */
-export function holdStatements(teamId: string, ref: string, amount: number, jobId: string | null, source: string, note: string): SQL[] {
+export function holdStatements(
+  teamId: string,
+  ref: string,
+  amount: number,
+  jobId: string | null,
+  source: string,
+  note: string,
+  onlyIf: SQL = sql`true`,
+): SQL[] {
   // A negative hold would be a credit that skips every check: never build one.
   if (!Number.isInteger(amount) || amount < 0) throw new Error(`hold amount must be a whole number >= 0, got ${amount}`);
   const t = now();
   return [
     sql`INSERT OR IGNORE INTO credit_ledger (id, team_id, kind, amount, balance_after, job_id, source, ref, note, created_at)
-      SELECT ${newId()}, id, 'hold', -${amount}, credit_balance - ${amount}, ${jobId}, ${source}, ${ref}, ${note}, ${t} FROM teams WHERE id = ${teamId} AND credit_balance >= ${amount}`,
+      SELECT ${newId()}, id, 'hold', -${amount}, credit_balance - ${amount}, ${jobId}, ${source}, ${ref}, ${note}, ${t} FROM teams
+       WHERE id = ${teamId} AND credit_balance >= ${amount} AND ${onlyIf}`,
     sql`UPDATE teams SET credit_balance = credit_balance - ${amount}
       WHERE id = ${teamId} AND credit_balance >= ${amount}
         AND EXISTS (SELECT 1 FROM credit_ledger WHERE team_id = ${teamId} AND ref = ${ref} AND created_at = ${t} AND balance_after = teams.credit_balance - ${amount})`,

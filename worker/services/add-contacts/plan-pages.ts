@@ -82,8 +82,13 @@ async function holdPlanned(env: Env, d: Db, job: JobRow, options: JobOptions, ma
   const ref = holdRef(job.id);
   const scheduled = options.add_at !== undefined && options.add_at > t;
   const holdIsThere = sql`EXISTS (SELECT 1 FROM credit_ledger WHERE team_id = ${job.teamId} AND ref = ${ref})`;
+  // Only while the job still waits in "preparing": it may have ended since this message began (the cron
+  // fails a job gone quiet; an earlier delivery of the chain failed it for want of credits).
+  const preparing = sql`EXISTS (SELECT 1 FROM jobs WHERE id = ${job.id} AND status = 'preparing')`;
   await batchSql(d, [
-    ...(maximum > 0 ? holdStatements(job.teamId, ref, maximum, job.id, String(job.source.kind), "Held for adding contacts") : []),
+    ...(maximum > 0
+      ? holdStatements(job.teamId, ref, maximum, job.id, String(job.source.kind), "Held for adding contacts", preparing)
+      : []),
     d
       .update(jobs)
       // What the job holds is read from its hold row, so a redelivered last page can't make them disagree.
