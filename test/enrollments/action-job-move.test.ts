@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { as, env, type Session } from "../helpers";
-import { enroll, makeContacts, makeMailbox, makeSequence, makeTeam, sessionFor, startSimulation } from "../fixtures";
+import { enroll, makeContacts, makeMailbox, makeSequence, makeTeam, sessionFor, startSimulation, waitForJob } from "../fixtures";
 
 interface JobView {
   job: { id: string; status: string; total: number; outcomes: Record<string, number>; target_jobs: string[] };
@@ -60,5 +60,45 @@ describe("an action job's answer says what happened to each contact, like the di
       .first<{ status: string; reason: string; contact_id: string; name: string }>();
     expect(row).toMatchObject({ status: "finished", reason: "moved" });
     expect(last).toMatchObject({ outcome: "moved", changed: true, contact: { id: row!.contact_id, name: row!.name } });
+  });
+
+  it("a move as a job carries its overrides to every page and names what held each contact back", async () => {
+    const { teamId, userId } = await makeTeam();
+    const s = await sessionFor(teamId, userId);
+    const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 30 }], null);
+    const { sequenceId: target } = await makeSequence(teamId, userId, [{ wait: 30 }], null);
+    const mb = await makeMailbox(teamId, userId);
+    const cs = await makeContacts(teamId, 1001);
+    await enroll(teamId, sequenceId, cs, [mb]);
+    // Three with a guessed address; two who replied to the target before (waived by the move's overrides).
+    await env.DB.prepare("UPDATE contacts SET email_status = 'guessed' WHERE id IN (?, ?, ?)").bind(cs[0], cs[500], cs[1000]).run();
+    for (const c of [cs[1], cs[999]])
+      await env.DB.prepare(
+        "INSERT INTO enrollments (id, team_id, sequence_id, contact_id, status, reason, created_at, updated_at) VALUES (?, ?, ?, ?, 'finished', 'replied', 0, 0)",
+      )
+        .bind(`old-${c}`, teamId, target, c)
+        .run();
+
+    const res = await as(s, "POST", `/api/sequences/${sequenceId}/enrollments/move`, {
+      filter: { status: "active" },
+      to_sequence_id: target,
+      overrides: { replied_in_sequence: true },
+    });
+    expect(res.status).toBe(202);
+    const { job } = (await res.json()) as JobView;
+    const view = await waitJob(s, sequenceId, job.id, "?per_page=1000&page=1");
+    expect(view.job).toMatchObject({ status: "completed", total: 1001, outcomes: { moved: 998, not_moved: 3 } });
+    const last = await waitJob(s, sequenceId, job.id, "?per_page=1000&page=2");
+    const held = [...view.results, ...last.results].filter((r) => r.outcome === "not_moved");
+    expect(held.map((r) => r.contact!.id).sort()).toEqual([cs[0], cs[500], cs[1000]].sort());
+    expect(held.every((r) => JSON.stringify((r as { held_back_by?: string[] }).held_back_by) === '["unverified_email"]')).toBe(true);
+    // The two who had replied there were moved on the first page and on the second.
+    for (const j of view.job.target_jobs) await waitForJob(j);
+    const there = await env.DB.prepare(
+      "SELECT contact_id FROM enrollments WHERE sequence_id = ? AND status = 'active' AND contact_id IN (?, ?)",
+    )
+      .bind(target, cs[1], cs[999])
+      .all();
+    expect(there.results).toHaveLength(2);
   });
 });

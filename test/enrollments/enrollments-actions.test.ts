@@ -363,6 +363,25 @@ describe("actions on contacts in a sequence", () => {
     });
     expect(misspelt.status).toBe(422);
     expect(JSON.stringify(await misspelt.json())).toContain("replied_in_sequnce");
+    // A misplaced option is refused too, not ignored (the move would run without it).
+    const misplaced = await act(api, sequenceId, "move", {
+      enrollment_ids: [idOf(repliedThere!)],
+      to_sequence_id: target,
+      override: { replied_in_sequence: true },
+    } as never);
+    expect(misplaced.status).toBe(422);
+    expect(JSON.stringify(await misplaced.json())).toContain("override");
+    // Overriding one warning of two: the other still holds the contact back, and is the one named.
+    await env.DB.prepare("UPDATE contacts SET email_status = 'guessed' WHERE id = ?").bind(repliedThere).run();
+    const partly = await ok(
+      act(api, sequenceId, "move", {
+        enrollment_ids: [idOf(repliedThere!)],
+        to_sequence_id: target,
+        overrides: { replied_in_sequence: true },
+      }),
+    );
+    expect(partly.results[0]).toMatchObject({ outcome: "not_moved", held_back_by: ["unverified_email"] });
+    await env.DB.prepare("UPDATE contacts SET email_status = 'verified' WHERE id = ?").bind(repliedThere).run();
     expect((await enrollmentsOf(sequenceId)).every((e) => e.status === "active")).toBe(true);
 
     const res = await ok(
@@ -382,6 +401,13 @@ describe("actions on contacts in a sequence", () => {
     expect(here.get(repliedThere!)).toMatchObject({ status: "finished", reason: "moved" });
     expect(here.get(guessed!)).toMatchObject({ status: "finished", reason: "moved" });
     expect(here.get(suppressed!)!.status).toBe("active");
+    // The audit entry says which warnings the move waived on the caller's word.
+    const audit = await env.DB.prepare(
+      "SELECT details FROM audit_log WHERE team_id = ? AND action = 'enrollment.move' ORDER BY created_at DESC, id DESC LIMIT 1",
+    )
+      .bind(teamId)
+      .first<{ details: string }>();
+    expect(JSON.parse(audit!.details).overrides).toEqual({ replied_in_sequence: true, unverified_email: true });
   });
 
   it("a contact a move holds back is not in the target's job: verified meanwhile, it is still in its own sequence only", async () => {

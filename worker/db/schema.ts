@@ -1101,6 +1101,8 @@ export const enrollmentActionOutcomes = sqliteTable(
     changed: integer("changed", { mode: "boolean" }).notNull().default(false),
     reason: text("reason"),
     newId: text("new_id"),
+    /** A move's contact held back by warnings: those categories (JSON array), to move it anyway with them as overrides. */
+    heldBackBy: text("held_back_by", { mode: "json" }).$type<string[]>(),
   },
   (t) => [primaryKey({ columns: [t.jobId, t.idx] }), index("enrollment_action_outcomes_outcome_idx").on(t.jobId, t.outcome)],
 );

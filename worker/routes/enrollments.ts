@@ -98,6 +98,9 @@ const ActionBody = z
       .optional()
       .openapi({ description: "change-mailbox: the mailbox to send from from now on (you must be allowed to send from it)" }),
   })
+  // A field this doesn't know is refused, not ignored: a misspelt option (`override` for `overrides`) would
+  // otherwise run another action than the one asked for.
+  .strict()
   .superRefine((b, ctx) => {
     if (!!b.enrollment_ids === !!b.filter)
       ctx.addIssue({ code: "custom", path: ["enrollment_ids"], message: "Give either enrollment_ids or a filter (one of them)" });

@@ -5,6 +5,7 @@ import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { newId } from "../lib/ids";
 import { enrollmentJobFor } from "./access";
+import type { WarningCategory } from "./add-contacts/request";
 import {
   actOnPage,
   auditAction,
@@ -133,7 +134,19 @@ export async function runActionPage(env: Env, jobId: string, from: number, d: Db
     const payload = JSON.stringify(
       pending.flatMap((row) => {
         const r = byId.get(row.enrollmentId);
-        return r ? [[row.idx, row.enrollmentId, r.outcome, r.changed ? 1 : 0, r.reason, r.new_id ?? null]] : [];
+        return r
+          ? [
+              [
+                row.idx,
+                row.enrollmentId,
+                r.outcome,
+                r.changed ? 1 : 0,
+                r.reason,
+                r.new_id ?? null,
+                r.held_back_by ? JSON.stringify(r.held_back_by) : null,
+              ],
+            ]
+          : [];
       }),
     );
     const v = (k: number) => sql.raw(`json_extract(value, '$[${k}]')`);
@@ -160,10 +173,11 @@ export async function runActionPage(env: Env, jobId: string, from: number, d: Db
                 UNION ALL
                 SELECT 'pending', nullif(coalesce(json_extract(outcome_counts, '$.pending'), 0) - sum(n), 0) FROM d HAVING count(*) > 0)))
           WHERE id = ${jobId}`,
-      sql`INSERT INTO enrollment_action_outcomes (job_id, idx, team_id, enrollment_id, outcome, changed, reason, new_id)
-          SELECT ${jobId}, ${v(0)}, ${job.teamId}, ${v(1)}, ${v(2)}, ${v(3)}, ${v(4)}, ${v(5)} FROM json_each(${payload})
+      sql`INSERT INTO enrollment_action_outcomes (job_id, idx, team_id, enrollment_id, outcome, changed, reason, new_id, held_back_by)
+          SELECT ${jobId}, ${v(0)}, ${job.teamId}, ${v(1)}, ${v(2)}, ${v(3)}, ${v(4)}, ${v(5)}, ${v(6)} FROM json_each(${payload})
            WHERE EXISTS (SELECT 1 FROM enrollment_action_outcomes x WHERE x.job_id = ${jobId} AND x.idx = ${v(0)})
-          ON CONFLICT (job_id, idx) DO UPDATE SET outcome = excluded.outcome, changed = excluded.changed, reason = excluded.reason, new_id = excluded.new_id
+          ON CONFLICT (job_id, idx) DO UPDATE SET outcome = excluded.outcome, changed = excluded.changed, reason = excluded.reason,
+            new_id = excluded.new_id, held_back_by = excluded.held_back_by
            WHERE enrollment_action_outcomes.outcome = 'pending'`,
       sql`UPDATE enrollment_action_jobs SET
           target_jobs = (SELECT json_group_array(value) FROM (SELECT value FROM json_each(target_jobs) UNION SELECT value FROM json_each(${JSON.stringify(out.jobs)})))
@@ -231,6 +245,7 @@ function outcomeRows(d: Db, jobId: string, fromIdx: number, limit: number) {
         outcome: o.outcome,
         reason: o.reason,
         new_id: o.newId,
+        ...(o.heldBackBy ? { held_back_by: o.heldBackBy as WarningCategory[] } : {}),
         contact: contactId ? { id: contactId, name, email } : null,
       })),
     );

@@ -656,12 +656,15 @@ export async function auditAction(
   p: ActionParams,
   counts: { changed: number; outcomes: Record<string, number>; from?: string[]; jobs?: string[]; job_id?: string },
 ) {
+  const waived = Object.entries(p.overrides ?? {}).flatMap(([w, on]) => (on ? [w] : []));
   await d.insert(auditLog).values(
     auditEntry(caller, `enrollment.${action}`, "sequence", prep.seq.id, {
       count: counts.changed,
       outcomes: counts.outcomes,
       ...(prep.mailboxId ? { mailbox_id: prep.mailboxId, from: (counts.from ?? []).slice(0, 20) } : {}),
       ...(prep.targetId ? { to_sequence_id: prep.targetId, jobs: counts.jobs ?? [] } : {}),
+      // The warnings a move waived on the caller's word (who moved contacts who had replied there, say).
+      ...(waived.length ? { overrides: Object.fromEntries(waived.map((w) => [w, true])) } : {}),
       ...(p.until ? { until: p.until } : {}),
       ...(p.step ? { step: p.step } : {}),
       ...(counts.job_id ? { job_id: counts.job_id } : {}),

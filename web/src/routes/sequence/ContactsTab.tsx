@@ -10,6 +10,7 @@ import type {
   SequenceSummary,
   WarningOverrides,
 } from "../../api";
+import { fetchEnrollmentJobOutcomes } from "../../api";
 import { useWrite } from "../../actions";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { DataFrame, DataTable } from "../../components/DataTable";
@@ -25,6 +26,7 @@ import { getMailboxes } from "../../queries/mailboxes";
 import { isFinished } from "../../jobs";
 import { SequencePicker } from "../people/SequencePicker";
 import { AddingNow } from "./AddingNow";
+import { OVERRIDES } from "../workflows/present";
 import { EnrollmentBadge, reasonTone } from "../../components/EnrollmentStatus";
 import "./ContactsTab.css";
 
@@ -260,9 +262,45 @@ function JobOutcomeList(props: { sequenceId: string; jobId: string; total: numbe
  * An action on "all matching this filter" that matched more than the API acts on in one request: a
  * job on the queue. Its progress is polled until it ends, then the contacts are read again.
  */
-function ActionJobProgress(props: { sequenceId: string; jobId: string; action: EnrollmentAction; onClose: () => void }) {
+/** Most enrollments one action by ids takes (the API's limit for picked enrollments). */
+const MAX_PICKED = 1000;
+
+function ActionJobProgress(props: {
+  sequenceId: string;
+  jobId: string;
+  action: EnrollmentAction;
+  extra: Extra;
+  busy: boolean;
+  onMoveAnyway: (ids: string[], overrides: WarningOverrides) => void;
+  onClose: () => void;
+}) {
   const result = createAsync(() => getEnrollmentJob(props.sequenceId, props.jobId));
   const running = () => (result()?.job.status ?? "running") === "running";
+  const [gathering, setGathering] = createSignal(false);
+  const [noneHeld, setNoneHeld] = createSignal(false);
+  // The contacts the target held back for warnings (not those it skips), from the job's outcomes in order,
+  // up to what one move by ids takes; moved again with this move's overrides and those warnings.
+  const moveHeldBack = async () => {
+    setGathering(true);
+    try {
+      const ids: string[] = [];
+      const warnings = new Set<keyof WarningOverrides>();
+      let cursor: string | undefined;
+      do {
+        const page = await fetchEnrollmentJobOutcomes(props.sequenceId, props.jobId, 500, cursor);
+        for (const o of page.outcomes) {
+          if (o.outcome !== "not_moved" || !o.held_back_by?.length || ids.length >= MAX_PICKED) continue;
+          ids.push(o.id);
+          for (const w of o.held_back_by) warnings.add(w);
+        }
+        cursor = page.next_cursor ?? undefined;
+      } while (cursor && ids.length < MAX_PICKED);
+      if (!ids.length) return setNoneHeld(true);
+      props.onMoveAnyway(ids, { ...props.extra.overrides, ...Object.fromEntries([...warnings].map((w) => [w, true])) });
+    } finally {
+      setGathering(false);
+    }
+  };
   pollWhile(
     () => (running() ? 1000 : null),
     () => revalidate(getEnrollmentJob.keyFor(props.sequenceId, props.jobId)),
@@ -320,6 +358,22 @@ function ActionJobProgress(props: { sequenceId: string; jobId: string; action: E
                     )}
                   </For>
                 </p>
+              </Show>
+              <Show when={props.action === "move" && !running() && (r().job.outcomes.not_moved ?? 0) > 0}>
+                <button
+                  type="button"
+                  class="btn btn-secondary btn-sm"
+                  disabled={props.busy || gathering() || noneHeld()}
+                  onClick={() => void moveHeldBack()}
+                  data-testid="move-anyway"
+                >
+                  {(r().job.outcomes.not_moved ?? 0) > MAX_PICKED
+                    ? `Move the first ${formatNumber(MAX_PICKED)} held back anyway`
+                    : "Move the ones held back anyway"}
+                </button>
+                <Show when={noneHeld()}>
+                  <p class="small muted">None was held back for a warning: the target skips them (see each contact below).</p>
+                </Show>
               </Show>
               <Show when={!running() && r().job.processed > 0}>
                 <details class="action-result-each">
@@ -385,6 +439,7 @@ function ActionAnswer(props: {
   const changed = () => props.answer.results.filter((r) => r.changed).length;
   // Held back for a warning (not skipped): the user may move them anyway, as when adding contacts.
   const heldBack = () => props.answer.results.filter((r) => r.outcome === "not_moved" && r.held_back_by?.length);
+  const heldFor = () => [...new Set(heldBack().flatMap((r) => r.held_back_by ?? []))];
   // A restart by ids takes at most 1,000 (the API's limit for picked enrollments).
   const closedAll = () =>
     props.answer.action === "restart" ? [] : props.answer.results.filter((r) => !r.changed && CLOSED.has(r.outcome)).map((r) => r.id);
@@ -424,16 +479,17 @@ function ActionAnswer(props: {
           onClick={() =>
             props.onMoveAnyway(
               heldBack().map((r) => r.id),
-              Object.fromEntries(
-                heldBack()
-                  .flatMap((r) => r.held_back_by ?? [])
-                  .map((w) => [w, true]),
-              ),
+              // The overrides this move already had, and the warnings that still held these back.
+              { ...props.answer.extra.overrides, ...Object.fromEntries(heldFor().map((w) => [w, true])) },
             )
           }
           data-testid="move-anyway"
         >
-          Move {heldBack().length === 1 ? "them" : `the ${formatNumber(heldBack().length)} held back`} anyway
+          Move {heldBack().length === 1 ? "them" : `the ${formatNumber(heldBack().length)} held back`} anyway (
+          {heldFor()
+            .map((w) => OVERRIDES.find((o) => o.key === w)?.label.toLowerCase() ?? w.replace(/_/g, " "))
+            .join(", ")}
+          )
         </button>
       </Show>
       <Show when={props.answer.jobs.length > 0}>
@@ -493,7 +549,7 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
   const [confirmRemove, setConfirmRemove] = createSignal(false);
   const [moving, setMoving] = createSignal(false);
   const [answer, setAnswer] = createSignal<Answer | null>(null);
-  const [job, setJob] = createSignal<{ id: string; action: EnrollmentAction } | null>(null);
+  const [job, setJob] = createSignal<{ id: string; action: EnrollmentAction; extra: Extra; target?: string } | null>(null);
   const rows = () => result()?.enrollments;
   const total = () => result()?.pagination.total_entries ?? 0;
   const pageIds = () => (rows() ?? []).map((e) => e.id);
@@ -550,7 +606,7 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
     clearSelection();
     if ("job" in r) {
       setAnswer(null);
-      setJob({ id: r.job.id, action });
+      setJob({ id: r.job.id, action, extra, target: targetName });
       return;
     }
     setJob(null);
@@ -607,7 +663,17 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
       />
       <AddingNow sequenceId={props.sequenceId} />
       <Show when={job()}>
-        {(j) => <ActionJobProgress sequenceId={props.sequenceId} jobId={j().id} action={j().action} onClose={() => setJob(null)} />}
+        {(j) => (
+          <ActionJobProgress
+            sequenceId={props.sequenceId}
+            jobId={j().id}
+            action={j().action}
+            extra={j().extra}
+            busy={change.pending()}
+            onMoveAnyway={(ids, overrides) => void apply("move", { to_sequence_id: j().extra.to_sequence_id!, overrides }, ids, j().target)}
+            onClose={() => setJob(null)}
+          />
+        )}
       </Show>
       <Show when={answer()}>
         {(a) => (

@@ -1,0 +1,1 @@
+ALTER TABLE `enrollment_action_outcomes` ADD `held_back_by` text;
