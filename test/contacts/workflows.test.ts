@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { resetClock, setClock } from "../../worker/lib/clock";
 import { runDueWorkflows, runWorkflow } from "../../worker/services/workflows";
+import { crashAt } from "../crash";
 import { client, env, errorOf, login, ok } from "../helpers";
 import { addContactsSetup, waitForJob } from "../fixtures";
 
@@ -49,6 +50,59 @@ describe("workflows", () => {
     const log = await ok(api.workflows[":id"].runs.$get({ param: { id: wf.id }, query: {} }));
     expect(log.runs).toHaveLength(2);
     expect(log.runs[0]).toMatchObject({ status: "completed", found: 5, added: 5 });
+  });
+
+  it("a crash right after a slot is claimed doesn't stop the schedule: the next slot runs", async () => {
+    const x = await addContactsSetup({ credits: 10_000 });
+    const api = client(x.s).api;
+    const { workflow: wf } = await ok(
+      api.workflows.$post({
+        json: { name: "Directors", sequence_id: x.sequenceId, filters, interval_minutes: 60, max_per_run: 2, active: true },
+      }),
+      201,
+    );
+    setClock(wf.next_run_at! + 1000);
+    // Write 0 is the lease sweep, write 1 the claim; the tick dies at the write after it.
+    await runDueWorkflows(crashAt(env, 2)).catch(() => undefined);
+    const nextRunAt = async () =>
+      (await env.DB.prepare("SELECT next_run_at FROM workflows WHERE id = ?").bind(wf.id).first<{ next_run_at: number }>())!.next_run_at;
+    expect(await nextRunAt()).toBe(wf.next_run_at! + 3_600_000);
+    setClock(wf.next_run_at! + 3_600_000 + 1000);
+    await runDueWorkflows(env);
+    expect(await count("SELECT count(*) n FROM workflow_runs WHERE workflow_id = ? AND slot = ?", wf.id, wf.next_run_at! + 3_600_000)).toBe(
+      1,
+    );
+    expect(await nextRunAt()).toBe(wf.next_run_at! + 2 * 3_600_000);
+  });
+
+  it("a schedule that fell behind runs once and resumes on its grid; a shorter interval or a switch to a schedule starts soon", async () => {
+    const x = await addContactsSetup({ credits: 10_000 });
+    const api = client(x.s).api;
+    const { workflow: wf } = await ok(
+      api.workflows.$post({
+        json: { name: "Directors", sequence_id: x.sequenceId, filters, interval_minutes: 15, max_per_run: 1, active: true },
+      }),
+      201,
+    );
+    const slot = wf.next_run_at!;
+    // Six hours late (the cron was down): one run, then the next slot on the grid still ahead.
+    setClock(slot + 6 * 3_600_000 + 5 * 60_000);
+    await runDueWorkflows(env);
+    setClock(slot + 6 * 3_600_000 + 6 * 60_000);
+    await runDueWorkflows(env);
+    expect(await count("SELECT count(*) n FROM workflow_runs WHERE workflow_id = ?", wf.id)).toBe(1);
+    const row = async () =>
+      (await env.DB.prepare("SELECT next_run_at, last_run_at FROM workflows WHERE id = ?").bind(wf.id).first<{
+        next_run_at: number;
+        last_run_at: number;
+      }>())!;
+    expect((await row()).next_run_at).toBe(slot + 6 * 3_600_000 + 15 * 60_000);
+
+    // Every 30 days, then back to every 15 minutes: the next run is 15 minutes after the last, not a month on.
+    await ok(api.workflows[":id"].$patch({ param: { id: wf.id }, json: { interval_minutes: 43_200 } }));
+    expect((await row()).next_run_at).toBe((await row()).last_run_at + 43_200 * 60_000);
+    await ok(api.workflows[":id"].$patch({ param: { id: wf.id }, json: { interval_minutes: 15 } }));
+    expect((await row()).next_run_at).toBe((await row()).last_run_at + 15 * 60_000);
   });
 
   it("a run that adds nobody says why", async () => {

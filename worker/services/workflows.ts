@@ -300,6 +300,12 @@ export async function updateWorkflow(d: Db, caller: Caller, id: string, b: Parti
     // Turned on: the next slot is a minute away, and a change workflow acts on changes from now on.
     patch.nextRunAt = now() + 60_000;
     patch.changeCursor = await lastChangeId(d, caller.teamId);
+  } else if (b.trigger?.kind === "schedule" && w.triggerKind !== "schedule") {
+    // Becoming a schedule: its first slot is a minute away (its old next_run_at may be a month old).
+    patch.nextRunAt = now() + 60_000;
+  } else if (b.interval_minutes !== undefined && b.interval_minutes !== w.intervalMinutes) {
+    // A new interval counts from the last run (or from now): not after the old interval's slot.
+    patch.nextRunAt = Math.max(now() + 60_000, (w.lastRunAt ?? now()) + b.interval_minutes * 60_000);
   }
   await d.batch([
     d.update(workflows).set(patch).where(eq(workflows.id, w.id)),
@@ -397,19 +403,28 @@ async function commitRun(
  * Claims a run row, leased and running. Its unique (workflow, slot) key is the lease: a second claim
  * of the same slot (a schedule's slot, or minus a change's id) finds it taken and gets false.
  */
-async function claimRun(
-  d: Db,
-  wf: { id: string; teamId: string },
-  runId: string,
-  t: number,
-  run: Pick<typeof workflowRuns.$inferInsert, "slot" | "changeKind" | "changeId" | "contactId">,
-): Promise<boolean> {
-  const claimed = await d
+type RunClaim = Pick<typeof workflowRuns.$inferInsert, "slot" | "changeKind" | "changeId" | "contactId">;
+
+/** The run row that claims a slot or a change (answers the row if this call made it, none if it was there). */
+const claimStatement = (d: Db, wf: { id: string; teamId: string }, runId: string, t: number, run: RunClaim) =>
+  d
     .insert(workflowRuns)
     .values({ id: runId, teamId: wf.teamId, workflowId: wf.id, status: "running", leaseUntil: t + LEASE_MS, startedAt: t, ...run })
     .onConflictDoNothing()
     .returning({ id: workflowRuns.id });
-  return claimed.length > 0;
+
+async function claimRun(d: Db, wf: { id: string; teamId: string }, runId: string, t: number, run: RunClaim): Promise<boolean> {
+  return (await claimStatement(d, wf, runId, t, run)).length > 0;
+}
+
+/**
+ * The schedule's next slot after one that runs at `t`: on its grid (slot + k intervals), the first one
+ * still ahead. A schedule that fell behind (the cron was down, an interval shortened from a month to
+ * minutes) runs once now, not once a minute for every slot it missed, each adding and charging anew.
+ */
+export function nextSlotAfter(slot: number, intervalMinutes: number, t: number): number {
+  const every = intervalMinutes * 60_000;
+  return slot + Math.max(1, Math.floor((t - slot) / every) + 1) * every;
 }
 
 /**
@@ -422,13 +437,20 @@ export async function runWorkflow(env: Env, workflowId: string, slot: number, ma
   const wf = await d.query.workflows.findFirst({ where: eq(workflows.id, workflowId) });
   if (!wf) return null;
   const runId = newId();
-  if (!(await claimRun(d, wf, runId, t, { slot, changeKind: manual ? "manual" : null }))) return null;
   if (!manual) {
-    await d
-      .update(workflows)
-      .set({ nextRunAt: slot + wf.intervalMinutes * 60_000, lastRunAt: t })
-      .where(and(eq(workflows.id, wf.id), eq(workflows.nextRunAt, slot)));
+    // The claim and the move to the next slot in one transaction: apart, a crash between them left
+    // next_run_at on a slot already claimed, which every later tick found taken, so the workflow never
+    // ran again (and 20 such held back every team's). A slot claimed before still moves the schedule on.
+    const [claimed] = await d.batch([
+      claimStatement(d, wf, runId, t, { slot, changeKind: null }),
+      d
+        .update(workflows)
+        .set({ nextRunAt: nextSlotAfter(slot, wf.intervalMinutes, t), lastRunAt: t })
+        .where(and(eq(workflows.id, wf.id), eq(workflows.nextRunAt, slot))),
+    ]);
+    if (!claimed.length) return null;
   } else {
+    if (!(await claimRun(d, wf, runId, t, { slot, changeKind: "manual" }))) return null;
     await d.update(workflows).set({ lastRunAt: t }).where(eq(workflows.id, wf.id));
   }
   const caller = await ownerCaller(d, wf);
