@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { resetClock, setClock } from "../../worker/lib/clock";
+import { now, resetClock, setClock } from "../../worker/lib/clock";
 import { runDueWorkflows, runWorkflow } from "../../worker/services/workflows";
 import { crashAt } from "../crash";
 import { client, env, errorOf, login, ok } from "../helpers";
@@ -103,6 +103,12 @@ describe("workflows", () => {
     expect((await row()).next_run_at).toBe((await row()).last_run_at + 43_200 * 60_000);
     await ok(api.workflows[":id"].$patch({ param: { id: wf.id }, json: { interval_minutes: 15 } }));
     expect((await row()).next_run_at).toBe((await row()).last_run_at + 15 * 60_000);
+
+    // A change workflow for a month (its next_run_at left as it was), then a schedule again: it starts a minute on.
+    await ok(api.workflows[":id"].$patch({ param: { id: wf.id }, json: { trigger: { kind: "change", on: ["stage"], filters: {} } } }));
+    setClock(now() + 30 * 86_400_000);
+    await ok(api.workflows[":id"].$patch({ param: { id: wf.id }, json: { trigger: { kind: "schedule" } } }));
+    expect((await row()).next_run_at).toBe(now() + 60_000);
   });
 
   it("a run that adds nobody says why", async () => {
