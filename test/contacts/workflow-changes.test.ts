@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { db } from "../../worker/db/client";
-import { resetClock } from "../../worker/lib/clock";
+import { now, resetClock, setClock } from "../../worker/lib/clock";
 import { runChangeWorkflow, runDueWorkflows, runForChange } from "../../worker/services/workflows";
 import { client, env, errorOf, ok, type Session } from "../helpers";
 import { addContactsSetup, waitForJob } from "../fixtures";
@@ -149,5 +149,30 @@ describe("workflows triggered by a contact change", () => {
     expect(bad.status).toBe(422);
     expect(JSON.stringify(bad.details)).toContain("trigger");
     expect((await errorOf(await x.api.workflows[":id"].run.$post({ param: { id: x.wf.id } }))).status).toBe(409);
+  });
+
+  it("more change workflows than one tick takes: each one with changes to act on gets its turn", async () => {
+    const x = await setup();
+    expect((await x.api.workflows[":id"].$patch({ param: { id: x.wf.id }, json: { active: true } })).status).toBe(200);
+    // Fifty more change workflows of the team, ahead of this one by id, on a stage nobody enters.
+    const row = (await env.DB.prepare("SELECT * FROM workflows WHERE id = ?").bind(x.wf.id).first<Record<string, unknown>>())!;
+    const cols = Object.keys(row);
+    const other = JSON.stringify({ kind: "change", on: ["stage"], filters: { stage_ids: [`${x.teamId}-nobody`] } });
+    await env.DB.batch(
+      Array.from({ length: 50 }, (_, i) => {
+        const copy = { ...row, id: `000000${String(i).padStart(2, "0")}${x.wf.id.slice(8)}`, name: `Other ${i}`, trigger: other };
+        return env.DB.prepare(`INSERT INTO workflows (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`).bind(
+          ...cols.map((c) => copy[c as keyof typeof copy] ?? null),
+        );
+      }),
+    );
+    const c = await newContact(x, "ada.turn@example.test");
+    await setStage(x.api, c.id, x.qualified);
+    // Ticks that come more than a week later (the retention of logged changes): still acted on.
+    setClock(now() + 8 * 86_400_000);
+    await runDueWorkflows(env);
+    await runDueWorkflows(env);
+    const runs = await runsOf(x.api, x.wf.id);
+    expect(runs.map((r) => r.trigger)).toMatchObject([{ kind: "change", change: "stage", contact_id: c.id }]);
   });
 });

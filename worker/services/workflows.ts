@@ -31,6 +31,8 @@ const LEASE_MS = 10 * 60_000;
 /** Changes one change workflow looks at per tick. */
 const CHANGES_PER_TICK = 500;
 /** Change log rows are kept this long (a workflow that is on catches up within a minute). */
+/** Change workflows one cron tick looks at (those furthest behind first). */
+const CHANGE_WORKFLOWS_PER_TICK = 50;
 const CHANGE_RETENTION_MS = 7 * 86_400_000;
 
 export const CHANGE_KINDS = ["created", "stage", "field"] as const;
@@ -581,16 +583,35 @@ export async function runDueWorkflows(env: Env, d: Db = db(env.DB)): Promise<num
     )
     .orderBy(asc(workflows.nextRunAt))
     .limit(20);
-  for (const w of due) await runWorkflow(env, w.id, w.nextRunAt!, false, d);
+  // One workflow that fails (D1 out of reach for its run) doesn't keep the others of this tick from theirs.
+  const each = async (id: string, run: () => Promise<unknown>) => {
+    await run().catch((err: unknown) => console.error(`workflow ${id}: tick failed`, err));
+  };
+  for (const w of due) await each(w.id, () => runWorkflow(env, w.id, w.nextRunAt!, false, d));
+  // Change workflows with changes past their cursor, furthest behind first: a workflow looked at moves its
+  // cursor on, so each gets its turn however many there are (by id, the 51st never ran).
   const onChange = await d
     .select()
     .from(workflows)
-    .where(and(eq(workflows.active, true), eq(workflows.triggerKind, "change")))
-    .orderBy(asc(workflows.id))
-    .limit(50);
-  for (const w of onChange) await runChangeWorkflow(env, d, w);
-  // Changes every workflow has looked at long ago are of no further use.
-  await d.delete(contactChanges).where(lt(contactChanges.at, t - CHANGE_RETENTION_MS));
+    .where(
+      and(
+        eq(workflows.active, true),
+        eq(workflows.triggerKind, "change"),
+        sql`EXISTS (SELECT 1 FROM ${contactChanges} c WHERE c.team_id = ${workflows.teamId} AND c.id > ${workflows.changeCursor})`,
+      ),
+    )
+    .orderBy(asc(workflows.changeCursor), asc(workflows.id))
+    .limit(CHANGE_WORKFLOWS_PER_TICK);
+  for (const w of onChange) await each(w.id, () => runChangeWorkflow(env, d, w));
+  // Changes every workflow has looked at long ago are of no further use; one an active change workflow of
+  // the team has not reached yet is kept for it.
+  await d.delete(contactChanges).where(
+    and(
+      lt(contactChanges.at, t - CHANGE_RETENTION_MS),
+      sql`NOT EXISTS (SELECT 1 FROM ${workflows} w WHERE w.team_id = ${contactChanges.teamId} AND w.active = 1
+                         AND w.trigger_kind = 'change' AND w.change_cursor < ${contactChanges.id})`,
+    ),
+  );
   return due.length + onChange.length;
 }
 
