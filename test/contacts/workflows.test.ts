@@ -75,6 +75,30 @@ describe("workflows", () => {
     expect(await nextRunAt()).toBe(wf.next_run_at! + 2 * 3_600_000);
   });
 
+  it("a run whose tick died after committing its job is completed with that job, not left 'interrupted' or 'failed'", async () => {
+    const x = await addContactsSetup({ credits: 10_000 });
+    const api = client(x.s).api;
+    const { workflow: wf } = await ok(
+      api.workflows.$post({
+        json: { name: "Directors", sequence_id: x.sequenceId, filters, interval_minutes: 60, max_per_run: 2, active: true },
+      }),
+      201,
+    );
+    setClock(wf.next_run_at! + 1000);
+    // Writes: 0 the lease sweep, 1 the claim, 2 the job's commit, 3 its start; the tick dies recording the run (4).
+    await runDueWorkflows(crashAt(env, 4)).catch(() => undefined);
+    const job = await env.DB.prepare("SELECT id FROM jobs WHERE idempotency_key = ?")
+      .bind(`workflow:${wf.id}:${wf.next_run_at}`)
+      .first<{ id: string }>();
+    expect(job).not.toBeNull();
+    const run = () => env.DB.prepare("SELECT status, job_id, found, reason FROM workflow_runs WHERE workflow_id = ?").bind(wf.id).first();
+    expect(await run()).toMatchObject({ status: "running", job_id: null });
+    // The lease runs out; the next tick's sweep finds the job by its key.
+    setClock(wf.next_run_at! + 11 * 60_000);
+    await runDueWorkflows(env);
+    expect(await run()).toMatchObject({ status: "completed", job_id: job!.id, found: 2, reason: null });
+  });
+
   it("a schedule that fell behind runs once and resumes on its grid; a shorter interval or a switch to a schedule starts soon", async () => {
     const x = await addContactsSetup({ credits: 10_000 });
     const api = client(x.s).api;

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { and, asc, count, desc, eq, gt, isNotNull, lt, lte, sql, type SQL } from "drizzle-orm";
-import { db, type Db } from "../db/client";
+import { batchSql, db, type Db } from "../db/client";
 import { contains } from "../db/contains";
 import { inList, listParam } from "../db/in-list";
 import { auditLog, contactChanges, contacts, jobs, sequences, users, workflowRuns, workflows } from "../db/schema";
@@ -392,22 +392,26 @@ async function commitRun(
   found: number,
   key: string,
 ) {
+  let jobId: string;
   try {
-    const { job } = await commitAddContacts(env, d, caller, wf.sequenceId, addRequest(wf, source), key, "workflow");
-    await finishRun(d, runId, "completed", { found, jobId: String(job.id) });
+    jobId = String((await commitAddContacts(env, d, caller, wf.sequenceId, addRequest(wf, source), key, "workflow")).job.id);
   } catch (err) {
     await finishRun(d, runId, "failed", { found, reason: err instanceof ApiError ? err.code : "internal" });
     if (!(err instanceof ApiError)) console.error("workflow run failed", wf.id, err);
+    return;
   }
+  // Outside the try: the job is committed and adding its contacts, so a failure to record that is not the
+  // run's failure. The run stays "running" and the sweep completes it with its job (runDueWorkflows).
+  await finishRun(d, runId, "completed", { found, jobId });
 }
 
-/**
- * Claims a run row, leased and running. Its unique (workflow, slot) key is the lease: a second claim
- * of the same slot (a schedule's slot, or minus a change's id) finds it taken and gets false.
- */
 type RunClaim = Pick<typeof workflowRuns.$inferInsert, "slot" | "changeKind" | "changeId" | "contactId">;
 
-/** The run row that claims a slot or a change (answers the row if this call made it, none if it was there). */
+/**
+ * The run row that claims a slot or a change, leased and running (answers the row if this call made it,
+ * none if it was there). Its unique (workflow, slot) key is the lease: a second claim of the same slot (a
+ * schedule's slot, or minus a change's id) finds it taken.
+ */
 const claimStatement = (d: Db, wf: { id: string; teamId: string }, runId: string, t: number, run: RunClaim) =>
   d
     .insert(workflowRuns)
@@ -571,10 +575,20 @@ export async function runChangeWorkflow(env: Env, d: Db, wf: WorkflowRow): Promi
 /** Cron: run every active schedule workflow whose slot has come and every active change workflow; tidy runs whose lease ran out. */
 export async function runDueWorkflows(env: Env, d: Db = db(env.DB)): Promise<number> {
   const t = now();
-  await d
-    .update(workflowRuns)
-    .set({ status: "failed", reason: "interrupted", finishedAt: t })
-    .where(and(eq(workflowRuns.status, "running"), lt(workflowRuns.leaseUntil, t)));
+  // Runs whose lease ran out: the tick running them died. One that had committed its job says so (the job's
+  // idempotency key names its run, as commitRun gives it): it read "interrupted" with no job while its
+  // contacts were being added. The others read "interrupted".
+  await batchSql(d, [
+    sql`UPDATE workflow_runs SET status = 'completed', job_id = j.id, found = j.total, reason = NULL, finished_at = ${t}
+      FROM jobs j
+      WHERE workflow_runs.status = 'running' AND workflow_runs.lease_until < ${t} AND j.team_id = workflow_runs.team_id
+        AND j.idempotency_key = 'workflow:' || workflow_runs.workflow_id || ':' ||
+            CASE WHEN workflow_runs.change_id IS NOT NULL THEN 'change:' || workflow_runs.change_id ELSE workflow_runs.slot END`,
+    d
+      .update(workflowRuns)
+      .set({ status: "failed", reason: "interrupted", finishedAt: t })
+      .where(and(eq(workflowRuns.status, "running"), lt(workflowRuns.leaseUntil, t))),
+  ]);
   const due = await d
     .select({ id: workflows.id, nextRunAt: workflows.nextRunAt })
     .from(workflows)
