@@ -3,7 +3,7 @@ import { db } from "../../worker/db/client";
 import { now, resetClock, setClock } from "../../worker/lib/clock";
 import { runChangeWorkflow, runDueWorkflows, runForChange } from "../../worker/services/workflows";
 import { client, env, errorOf, ok, type Session } from "../helpers";
-import { addContactsSetup, waitForJob } from "../fixtures";
+import { addContactsSetup, makeList, makeTeam, waitForJob } from "../fixtures";
 
 type Api = ReturnType<typeof client>["api"];
 const count = async (sql: string, ...b: unknown[]) =>
@@ -174,5 +174,35 @@ describe("workflows triggered by a contact change", () => {
     await runDueWorkflows(env);
     const runs = await runsOf(x.api, x.wf.id);
     expect(runs.map((r) => r.trigger)).toMatchObject([{ kind: "change", change: "stage", contact_id: c.id }]);
+  });
+
+  it("a trigger naming another team's list, stage or user is refused (404 naming each); the team's own are taken", async () => {
+    const x = await setup();
+    const rival = await makeTeam();
+    const theirList = await makeList(rival.teamId, rival.userId, []);
+    const ourList = await makeList(x.teamId, x.userId, []);
+    const create = (filters: Record<string, string[]>) =>
+      x.api.workflows.$post({
+        json: { name: "Filtered", sequence_id: x.sequenceId, trigger: { kind: "change", on: ["stage"], filters } },
+      });
+    const refused = await errorOf(
+      await create({ list_ids: [ourList, theirList], stage_ids: [`${rival.teamId}-qualified`, x.qualified], owner_ids: [rival.userId] }),
+    );
+    expect(refused.status).toBe(404);
+    expect(refused.details).toMatchObject({
+      list_ids: [theirList],
+      stage_ids: [`${rival.teamId}-qualified`],
+      owner_ids: [rival.userId],
+    });
+    expect(await count("SELECT count(*) n FROM workflows WHERE team_id = ? AND name = 'Filtered'", x.teamId)).toBe(0);
+    await ok(create({ list_ids: [ourList], stage_ids: [x.qualified], owner_ids: [x.userId] }), 201);
+    // And on a change of trigger.
+    const moved = await errorOf(
+      await x.api.workflows[":id"].$patch({
+        param: { id: x.wf.id },
+        json: { trigger: { kind: "change", on: ["stage"], filters: { list_ids: [theirList] } } },
+      }),
+    );
+    expect(moved.status).toBe(404);
   });
 });

@@ -224,9 +224,43 @@ export async function getWorkflow(d: Db, caller: Caller, id: string): Promise<Wo
 }
 
 /** A workflow adds to a sequence from mailboxes: its owner must be allowed to do both (invariant 9). */
-async function checkTargets(d: Db, caller: Caller, sequenceId: string | undefined, mailboxIds: readonly string[] | undefined) {
+async function checkTargets(
+  d: Db,
+  caller: Caller,
+  sequenceId: string | undefined,
+  mailboxIds: readonly string[] | undefined,
+  trigger?: WorkflowTrigger,
+) {
   if (sequenceId) await sequenceFor(d, caller, sequenceId, "sequence.edit");
   for (const id of new Set(mailboxIds ?? [])) await mailboxFor(d, caller, id, "mailbox.send");
+  if (trigger?.kind === "change") await checkContactFilters(d, caller.teamId, trigger.filters);
+}
+
+/**
+ * A change workflow's lists, stages and owners must be the team's (404 naming those that aren't, as for
+ * any foreign id): one that isn't matches nobody, and the workflow would wait forever on nothing.
+ */
+async function checkContactFilters(d: Db, teamId: string, f: ContactFilters) {
+  const ids = (v: readonly string[] | undefined) => listParam([...new Set(v ?? [])]);
+  const [found] = await d.all<{ lists: string; stages: string; owners: string }>(sql`
+    SELECT (SELECT json_group_array(id) FROM lists WHERE team_id = ${teamId} AND id IN (SELECT value FROM json_each(${ids(f.list_ids)}))) AS lists,
+           (SELECT json_group_array(id) FROM contact_stages WHERE team_id = ${teamId} AND id IN (SELECT value FROM json_each(${ids(f.stage_ids)}))) AS stages,
+           (SELECT json_group_array(id) FROM users WHERE team_id = ${teamId} AND id IN (SELECT value FROM json_each(${ids(f.owner_ids)}))) AS owners`);
+  const missing = (asked: readonly string[] | undefined, json: string | undefined) => {
+    const have = new Set(JSON.parse(json ?? "[]") as string[]);
+    return [...new Set(asked ?? [])].filter((id) => !have.has(id));
+  };
+  const details = Object.fromEntries(
+    (
+      [
+        ["list_ids", missing(f.list_ids, found?.lists)],
+        ["stage_ids", missing(f.stage_ids, found?.stages)],
+        ["owner_ids", missing(f.owner_ids, found?.owners)],
+      ] as const
+    ).filter(([, m]) => m.length),
+  );
+  if (Object.keys(details).length)
+    throw new ApiError("not_found", "The trigger's filters name lists, stages or users that are not in your team", details);
 }
 
 /** The newest change logged for a team: a change workflow turned on starts after it. */
@@ -244,7 +278,7 @@ async function lastChangeId(d: Db, teamId: string): Promise<number> {
  */
 export async function createWorkflow(d: Db, caller: Caller, b: WorkflowInput): Promise<string> {
   authorize(caller, "workflow.create");
-  await checkTargets(d, caller, b.sequence_id, b.mailbox_ids);
+  await checkTargets(d, caller, b.sequence_id, b.mailbox_ids, b.trigger);
   const active = b.active === true;
   if (active) await assertWorkflowCanRun(d, caller.teamId, b.sequence_id);
   const id = newId();
@@ -276,7 +310,7 @@ export async function createWorkflow(d: Db, caller: Caller, b: WorkflowInput): P
 /** Change a workflow or turn it on/off (its owner or an admin). */
 export async function updateWorkflow(d: Db, caller: Caller, id: string, b: Partial<WorkflowInput>): Promise<void> {
   const w = await workflowFor(d, caller, id, "workflow.manage");
-  await checkTargets(d, caller, b.sequence_id, b.mailbox_ids);
+  await checkTargets(d, caller, b.sequence_id, b.mailbox_ids, b.trigger);
   const active = b.active ?? w.active;
   // Turning it on, or pointing a workflow that is on at another sequence: that sequence must be on.
   if (b.active === true || (b.sequence_id && active)) await assertWorkflowCanRun(d, caller.teamId, b.sequence_id ?? w.sequenceId);
