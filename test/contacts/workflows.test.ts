@@ -99,6 +99,37 @@ describe("workflows", () => {
     expect(await run()).toMatchObject({ status: "completed", job_id: job!.id, found: 2, reason: null });
   });
 
+  it("while the last run's job is still adding its people, Run now is refused (409) and the next slot passes saying why", async () => {
+    const x = await addContactsSetup({ credits: 10_000 });
+    const api = client(x.s).api;
+    const { workflow: wf } = await ok(
+      api.workflows.$post({
+        json: { name: "Directors", sequence_id: x.sequenceId, filters, interval_minutes: 60, max_per_run: 2, active: true },
+      }),
+      201,
+    );
+    setClock(wf.next_run_at! + 1000);
+    await runDueWorkflows(env);
+    const first = (await env.DB.prepare("SELECT job_id FROM workflow_runs WHERE workflow_id = ?").bind(wf.id).first<{ job_id: string }>())!;
+    await waitForJob(first.job_id);
+    // As if its job were still at work (a large run takes minutes): its people are not contacts yet.
+    await env.DB.prepare("UPDATE jobs SET status = 'running' WHERE id = ?").bind(first.job_id).run();
+    const refused = await errorOf(await api.workflows[":id"].run.$post({ param: { id: wf.id } }));
+    expect(refused.status).toBe(409);
+    expect(refused.message).toMatch(/still adding/);
+    setClock(wf.next_run_at! + 3_600_000 + 1000);
+    await runDueWorkflows(env);
+    const second = await env.DB.prepare("SELECT status, reason, job_id FROM workflow_runs WHERE workflow_id = ? AND slot = ?")
+      .bind(wf.id, wf.next_run_at! + 3_600_000)
+      .first();
+    expect(second).toMatchObject({ status: "completed", reason: "previous_run_in_progress", job_id: null });
+    expect(await count("SELECT count(*) n FROM jobs WHERE team_id = ?", x.teamId)).toBe(1);
+    // Once it is done, Run now runs.
+    await env.DB.prepare("UPDATE jobs SET status = 'completed' WHERE id = ?").bind(first.job_id).run();
+    const ran = await ok(api.workflows[":id"].run.$post({ param: { id: wf.id } }));
+    expect(ran.run).toMatchObject({ status: "completed" });
+  });
+
   it("a schedule that fell behind runs once and resumes on its grid; a shorter interval or a switch to a schedule starts soon", async () => {
     const x = await addContactsSetup({ credits: 10_000 });
     const api = client(x.s).api;

@@ -373,9 +373,26 @@ export async function workflowRunLog(d: Db, caller: Caller, id: string, page: nu
 }
 
 /** "Run now": one run of a schedule workflow outside its schedule (409 while another run holds the slot). */
+/**
+ * Whether another run of this schedule workflow is still at work: running within its lease, or done but
+ * its job still adding contacts. Its latest few runs by slot (the unique (workflow, slot) index), not its
+ * whole history.
+ */
+async function previousRunBusy(d: Db, workflowId: string, exceptRunId: string | null, t: number): Promise<boolean> {
+  const [row] = await d.all<{ n: number }>(sql`
+    SELECT count(*) AS n FROM (SELECT id, status, lease_until, job_id FROM workflow_runs WHERE workflow_id = ${workflowId} AND slot >= 0
+                               ORDER BY slot DESC LIMIT 3) r
+      LEFT JOIN jobs j ON j.id = r.job_id
+     WHERE r.id IS NOT ${exceptRunId}
+       AND ((r.status = 'running' AND r.lease_until >= ${t}) OR j.status IN ('preparing', 'queued', 'running'))`);
+  return (row?.n ?? 0) > 0;
+}
+
 export async function runWorkflowNow(env: Env, d: Db, caller: Caller, id: string) {
   const w = await workflowFor(d, caller, id, "workflow.manage");
   if (w.triggerKind === "change") throw new ApiError("conflict", "This workflow runs when contacts change; it has no run on demand");
+  if (await previousRunBusy(d, w.id, null, now()))
+    throw new ApiError("conflict", "This workflow's last run is still adding its contacts; run it again once that is done");
   const runId = await runWorkflow(env, w.id, now(), true, d);
   const [run] = runId ? await runsQuery(d, eq(workflowRuns.id, runId)) : [];
   if (!run) throw new ApiError("conflict", "This workflow is running right now");
@@ -430,7 +447,7 @@ async function commitRun(
   try {
     jobId = String((await commitAddContacts(env, d, caller, wf.sequenceId, addRequest(wf, source), key, "workflow")).job.id);
   } catch (err) {
-    await finishRun(d, runId, "failed", { found, reason: err instanceof ApiError ? err.code : "internal" });
+    await finishRun(d, runId, "failed", { found, reason: err instanceof ApiError ? err.code : "internal_error" });
     if (!(err instanceof ApiError)) console.error("workflow run failed", wf.id, err);
     return;
   }
@@ -496,6 +513,12 @@ export async function runWorkflow(env: Env, workflowId: string, slot: number, ma
   const caller = await ownerCaller(d, wf);
   if (!caller) {
     await finishRun(d, runId, "failed", { reason: "owner_missing" });
+    return runId;
+  }
+  // The last run's job still adding its people: they are not contacts yet, so the Net New Check would pick
+  // them again (a second hold for the same people). This slot passes, saying why.
+  if (await previousRunBusy(d, wf.id, runId, t)) {
+    await finishRun(d, runId, "completed", { found: 0, reason: "previous_run_in_progress" });
     return runId;
   }
   const filters = { ...(wf.filters as PeopleFilters), saved: "net_new" as const };

@@ -47,6 +47,10 @@ const REASONS: Record<string, { label: string; fix: string }> = {
     fix: "An admin can recreate the workflow under an active user.",
   },
   interrupted: { label: "Interrupted before it finished", fix: "The next run tries again." },
+  previous_run_in_progress: {
+    label: "The last run was still adding its contacts",
+    fix: "Nothing to do: the next run picks up once it is done. A shorter interval than a run takes skips slots like this.",
+  },
   forbidden: {
     label: "The owner can't add contacts to this sequence",
     fix: "Share the sequence with edit access, or pick another sequence.",
