@@ -205,4 +205,19 @@ describe("workflows triggered by a contact change", () => {
     );
     expect(moved.status).toBe(404);
   });
+
+  it("a list in a workflow's trigger can't be deleted (409 naming the workflow) until the workflow no longer names it", async () => {
+    const x = await setup();
+    const list = await makeList(x.teamId, x.userId, []);
+    const trigger = (list_ids: string[]) => ({ kind: "change" as const, on: ["stage" as const], filters: { list_ids } });
+    await ok(x.api.workflows[":id"].$patch({ param: { id: x.wf.id }, json: { trigger: trigger([list]) } }));
+    const refused = await errorOf(await x.api.lists[":id"].$delete({ param: { id: list } }));
+    expect(refused.status).toBe(409);
+    expect(refused.message).toContain("Qualified → outreach");
+    expect(refused.details).toMatchObject({ workflows: [{ id: x.wf.id, name: "Qualified → outreach" }] });
+    expect(await count("SELECT count(*) n FROM lists WHERE id = ?", list)).toBe(1);
+    await ok(x.api.workflows[":id"].$patch({ param: { id: x.wf.id }, json: { trigger: trigger([]) } }));
+    expect((await x.api.lists[":id"].$delete({ param: { id: list } })).status).toBeLessThan(300);
+    expect(await count("SELECT count(*) n FROM lists WHERE id = ?", list)).toBe(0);
+  });
 });

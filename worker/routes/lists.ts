@@ -33,11 +33,13 @@ export const listRoutes = router()
       path: "/lists/{id}",
       tags: ["Lists"],
       summary: "Delete a list (its creator or an admin); its contacts stay",
+      description: "Refused (409, naming them) while a workflow's trigger filters on the list.",
       request: { params: IdParam },
       responses: {
         200: json(z.object({ deleted: z.boolean() })),
         403: errorResponses[403],
         404: errorResponses[404],
+        409: errorResponses[409],
         422: errorResponses[422],
       },
     }),

@@ -138,9 +138,23 @@ export async function renameList(d: Db, caller: Caller, listId: string, name: st
   return getList(d, caller, list.id);
 }
 
-/** Delete a list (its creator or an admin); its contacts stay. */
+/**
+ * Delete a list (its creator or an admin); its contacts stay. Not while a workflow's trigger names it
+ * (409 naming the workflows): the workflow would wait forever on members it can no longer find.
+ */
 export async function deleteList(d: Db, caller: Caller, listId: string): Promise<void> {
   const list = await listFor(d, caller, listId);
+  const usedBy = await d.all<{ id: string; name: string }>(sql`
+    SELECT w.id, w.name FROM workflows w
+     WHERE w.team_id = ${caller.teamId} AND w.trigger_kind = 'change'
+       AND EXISTS (SELECT 1 FROM json_each(w."trigger", '$.filters.list_ids') l WHERE l.value = ${list.id})
+     ORDER BY w.name`);
+  if (usedBy.length)
+    throw new ApiError(
+      "conflict",
+      `This list is in the trigger of ${usedBy.length === 1 ? `the workflow “${usedBy[0]!.name}”` : `${usedBy.length} workflows`}: take it out of their filters first`,
+      { workflows: usedBy },
+    );
   await d.batch([d.delete(listMembers).where(eq(listMembers.listId, list.id)), d.delete(lists).where(eq(lists.id, list.id))]);
 }
 
