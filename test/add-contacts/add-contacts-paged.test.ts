@@ -9,7 +9,7 @@ import { handle } from "../../worker/queue/consumer";
 import type { QueueMessage } from "../../worker/queue/messages";
 import { commitAddContacts } from "../../worker/services/add-contacts/jobs";
 import { presentPreview, previewAddContacts } from "../../worker/services/add-contacts/plan";
-import { CHUNK_SIZE } from "../../worker/services/add-contacts/request";
+import { CHUNK_SIZE, type AddContactsRequest } from "../../worker/services/add-contacts/request";
 import type { jobs } from "../../worker/db/schema";
 import { client, env, ok, type RawRow } from "../helpers";
 import { addContactsSetup, makeContacts, makeList } from "../fixtures";
@@ -114,6 +114,10 @@ async function bigSelection(credits: number) {
   return { x, caller, source: { list_ids: [list], people_ids: fresh } };
 }
 
+/** Commits the selection through the observed env (its queue drained by the test), as a session would. */
+const commitBig = (o: ReturnType<typeof observed>, sequenceId: string, caller: Caller, source: AddContactsRequest["source"]) =>
+  commitAddContacts(o.env, db(o.env.DB), caller, sequenceId, { source, skip_validation: false, enrich: false }, null, "session");
+
 beforeEach(() => resetClock());
 
 describe("add contacts: bounded pages", () => {
@@ -169,15 +173,7 @@ describe("add contacts: bounded pages", () => {
   it("a paged job the balance can't cover fails with the reason before anything is charged or added", async () => {
     const { x, caller, source } = await bigSelection(2);
     const o = observed(env);
-    const { job } = await commitAddContacts(
-      o.env,
-      db(o.env.DB),
-      caller,
-      x.sequenceId,
-      { source, skip_validation: false, enrich: false },
-      null,
-      "session",
-    );
+    const { job } = await commitBig(o, x.sequenceId, caller, source);
     await o.drain();
     const done = (await env.DB.prepare("SELECT * FROM jobs WHERE id = ?").bind(job.id).first<JobRow>())!;
     expect(done.status).toBe("failed");
@@ -190,15 +186,7 @@ describe("add contacts: bounded pages", () => {
   it("a plan page that reaches the hold after its job ended (failed while the page ran) takes no credits", async () => {
     const { x, caller, source } = await bigSelection(1000);
     const o = observed(env);
-    const { job } = await commitAddContacts(
-      o.env,
-      db(o.env.DB),
-      caller,
-      x.sequenceId,
-      { source, skip_validation: false, enrich: false },
-      null,
-      "session",
-    );
+    const { job } = await commitBig(o, x.sequenceId, caller, source);
     // The job ends while its last plan page is being planned (the cron failing a job gone quiet, or an
     // earlier delivery of the chain that failed it for want of credits before the balance was topped up).
     await env.DB.prepare(
@@ -255,15 +243,7 @@ describe("add contacts: bounded pages", () => {
   it("redelivered plan pages and chunks hold the credits once and enroll everyone once", async () => {
     const { x, caller, source } = await bigSelection(1000);
     const o = observed(env);
-    const { job } = await commitAddContacts(
-      o.env,
-      db(o.env.DB),
-      caller,
-      x.sequenceId,
-      { source, skip_validation: false, enrich: false },
-      null,
-      "session",
-    );
+    const { job } = await commitBig(o, x.sequenceId, caller, source);
     await o.drain({ twice: true });
     const done = (await env.DB.prepare("SELECT * FROM jobs WHERE id = ?").bind(job.id).first<JobRow>())!;
     expect(done).toMatchObject({ status: "completed", enrolled: 5_203, credits_held: 3, credits_used: 3 });

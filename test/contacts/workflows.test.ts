@@ -11,18 +11,22 @@ const count = async (sql: string, ...b: unknown[]) =>
     .first<{ n: number }>())!.n;
 const filters = { seniorities: ["director"], email_statuses: ["verified" as const] };
 
+/** A team with credits and an active schedule workflow of directors, `max_per_run` at a time. */
+async function scheduled(interval_minutes: number, max_per_run: number) {
+  const x = await addContactsSetup({ credits: 10_000 });
+  const api = client(x.s).api;
+  const { workflow: wf } = await ok(
+    api.workflows.$post({ json: { name: "Directors", sequence_id: x.sequenceId, filters, interval_minutes, max_per_run, active: true } }),
+    201,
+  );
+  return { x, api, wf };
+}
+
 beforeEach(() => resetClock());
 
 describe("workflows", () => {
   it("on its schedule, adds only net-new people matching the filters, once per slot", async () => {
-    const x = await addContactsSetup({ credits: 10_000 });
-    const api = client(x.s).api;
-    const { workflow: wf } = await ok(
-      api.workflows.$post({
-        json: { name: "Directors", sequence_id: x.sequenceId, filters, interval_minutes: 60, max_per_run: 5, active: true },
-      }),
-      201,
-    );
+    const { x, api, wf } = await scheduled(60, 5);
     expect(wf).toMatchObject({ active: true, interval_minutes: 60, max_per_run: 5, last_run: null });
 
     // Two overlapping ticks at the slot: one run.
@@ -53,14 +57,7 @@ describe("workflows", () => {
   });
 
   it("a crash right after a slot is claimed doesn't stop the schedule: the next slot runs", async () => {
-    const x = await addContactsSetup({ credits: 10_000 });
-    const api = client(x.s).api;
-    const { workflow: wf } = await ok(
-      api.workflows.$post({
-        json: { name: "Directors", sequence_id: x.sequenceId, filters, interval_minutes: 60, max_per_run: 2, active: true },
-      }),
-      201,
-    );
+    const { wf } = await scheduled(60, 2);
     setClock(wf.next_run_at! + 1000);
     // Write 0 is the lease sweep, write 1 the claim; the tick dies at the write after it.
     await runDueWorkflows(crashAt(env, 2)).catch(() => undefined);
@@ -76,14 +73,7 @@ describe("workflows", () => {
   });
 
   it("a run whose tick died after committing its job is completed with that job, not left 'interrupted' or 'failed'", async () => {
-    const x = await addContactsSetup({ credits: 10_000 });
-    const api = client(x.s).api;
-    const { workflow: wf } = await ok(
-      api.workflows.$post({
-        json: { name: "Directors", sequence_id: x.sequenceId, filters, interval_minutes: 60, max_per_run: 2, active: true },
-      }),
-      201,
-    );
+    const { wf } = await scheduled(60, 2);
     setClock(wf.next_run_at! + 1000);
     // Writes: 0 the lease sweep, 1 the claim, 2 the job's commit, 3 its start; the tick dies recording the run (4).
     await runDueWorkflows(crashAt(env, 4)).catch(() => undefined);
@@ -100,14 +90,7 @@ describe("workflows", () => {
   });
 
   it("while the last run's job is still adding its people, Run now is refused (409) and the next slot passes saying why", async () => {
-    const x = await addContactsSetup({ credits: 10_000 });
-    const api = client(x.s).api;
-    const { workflow: wf } = await ok(
-      api.workflows.$post({
-        json: { name: "Directors", sequence_id: x.sequenceId, filters, interval_minutes: 60, max_per_run: 2, active: true },
-      }),
-      201,
-    );
+    const { x, api, wf } = await scheduled(60, 2);
     setClock(wf.next_run_at! + 1000);
     await runDueWorkflows(env);
     const first = (await env.DB.prepare("SELECT job_id FROM workflow_runs WHERE workflow_id = ?").bind(wf.id).first<{ job_id: string }>())!;
@@ -131,14 +114,7 @@ describe("workflows", () => {
   });
 
   it("a schedule that fell behind runs once and resumes on its grid; a shorter interval or a switch to a schedule starts soon", async () => {
-    const x = await addContactsSetup({ credits: 10_000 });
-    const api = client(x.s).api;
-    const { workflow: wf } = await ok(
-      api.workflows.$post({
-        json: { name: "Directors", sequence_id: x.sequenceId, filters, interval_minutes: 15, max_per_run: 1, active: true },
-      }),
-      201,
-    );
+    const { api, wf } = await scheduled(15, 1);
     const slot = wf.next_run_at!;
     // Six hours late (the cron was down): one run, then the next slot on the grid still ahead.
     setClock(slot + 6 * 3_600_000 + 5 * 60_000);

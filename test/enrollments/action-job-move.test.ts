@@ -18,18 +18,24 @@ async function waitJob(s: Session, seq: string, jobId: string, qs: string): Prom
   }
 }
 
+/** A team with two sequences, 1,001 contacts active in the first (one more than a move takes in the request). */
+async function oneThousandAndOne() {
+  const { teamId, userId } = await makeTeam();
+  const s = await sessionFor(teamId, userId);
+  const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 30 }], null);
+  const { sequenceId: target } = await makeSequence(teamId, userId, [{ wait: 30 }], null);
+  const mb = await makeMailbox(teamId, userId);
+  const cs = await makeContacts(teamId, 1001);
+  await enroll(teamId, sequenceId, cs, [mb]);
+  return { teamId, s, sequenceId, target, cs };
+}
+
 describe("an action job's answer says what happened to each contact, like the direct answer", () => {
   beforeEach(() => startSimulation());
 
   it("a move of 1,001 contacts as a job names each contact's outcome and the target's add-contacts jobs", async () => {
-    const { teamId, userId } = await makeTeam();
+    const { teamId, s, sequenceId, target } = await oneThousandAndOne();
     await env.DB.prepare("UPDATE teams SET credit_balance = 1000 WHERE id = ?").bind(teamId).run();
-    const s = await sessionFor(teamId, userId);
-    const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 30 }], null);
-    const { sequenceId: target } = await makeSequence(teamId, userId, [{ wait: 30 }], null);
-    const mb = await makeMailbox(teamId, userId);
-    const cs = await makeContacts(teamId, 1001);
-    await enroll(teamId, sequenceId, cs, [mb]);
 
     const res = await as(s, "POST", `/api/sequences/${sequenceId}/enrollments/move`, {
       filter: { status: "active" },
@@ -63,13 +69,7 @@ describe("an action job's answer says what happened to each contact, like the di
   });
 
   it("a move as a job carries its overrides to every page and names what held each contact back", async () => {
-    const { teamId, userId } = await makeTeam();
-    const s = await sessionFor(teamId, userId);
-    const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 30 }], null);
-    const { sequenceId: target } = await makeSequence(teamId, userId, [{ wait: 30 }], null);
-    const mb = await makeMailbox(teamId, userId);
-    const cs = await makeContacts(teamId, 1001);
-    await enroll(teamId, sequenceId, cs, [mb]);
+    const { teamId, s, sequenceId, target, cs } = await oneThousandAndOne();
     // Three with a guessed address; two who replied to the target before (waived by the move's overrides).
     await env.DB.prepare("UPDATE contacts SET email_status = 'guessed' WHERE id IN (?, ?, ?)").bind(cs[0], cs[500], cs[1000]).run();
     for (const c of [cs[1], cs[999]])
