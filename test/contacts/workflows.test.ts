@@ -178,6 +178,8 @@ describe("workflows", () => {
     );
     setClock(Date.now() + 7 * 86_400_000);
     await runDueWorkflows(env);
+    // Nor when a tick that listed it before it was turned off gets to it.
+    expect(await runWorkflow(env, wf.id, wf.next_run_at!)).toBeNull();
     resetClock();
     expect(await count("SELECT count(*) n FROM workflow_runs WHERE workflow_id = ?", wf.id)).toBe(0);
     const viewer = await login("rep2@demo.test");

@@ -493,6 +493,8 @@ export async function runWorkflow(env: Env, workflowId: string, slot: number, ma
   const t = now();
   const wf = await d.query.workflows.findFirst({ where: eq(workflows.id, workflowId) });
   if (!wf) return null;
+  // Read now, not as the tick's list had it: a workflow turned off (or made a change workflow) since runs no slot.
+  if (!manual && (!wf.active || wf.triggerKind !== "schedule")) return null;
   const runId = newId();
   if (!manual) {
     // The claim and the move to the next slot in one transaction: apart, a crash between them left
