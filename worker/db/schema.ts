@@ -583,7 +583,7 @@ export const tasks = sqliteTable(
     type: text("type").notNull(),
     note: text("note").notNull().default(""),
     dueAt: integer("due_at").notNull(),
-    status: text("status", { enum: ["open", "completed", "skipped"] })
+    status: text("status", { enum: ["open", "completed", "skipped", "cancelled"] })
       .notNull()
       .default("open"),
     completedAt: integer("completed_at"),

@@ -9,7 +9,9 @@ export const TaskSchema = z
     id: z.string(),
     type: z.string(),
     note: z.string(),
-    status: z.enum(["open", "completed", "skipped"]),
+    status: z
+      .enum(["open", "completed", "skipped", "cancelled"])
+      .openapi({ description: "cancelled: its contact left the sequence before it was done" }),
     due_at: z.number(),
     completed_at: z.number().nullable(),
     assignee_id: z.string(),

@@ -136,6 +136,15 @@ export async function listTasks(d: Db, caller: Caller, q: TaskQuery) {
   };
 }
 
+/** 409 for a task that is no longer open, in words (a cancelled one: its contact left the sequence). */
+const notOpen = (status: string) =>
+  new ApiError(
+    "conflict",
+    status === "cancelled"
+      ? "This task was cancelled: its contact left the sequence (replied, unsubscribed, finished or removed)"
+      : `This task is already ${status}`,
+  );
+
 /**
  * Completes or skips an open task (409 when it no longer is); a sequence's task moves its contact on
  * through the SequenceDO. `call` logs the call's outcome and notes on the contact's timeline.
@@ -149,7 +158,7 @@ export async function finishTask(
   o: { note?: string | undefined; call?: { outcome: CallOutcome; notes?: string | undefined } | undefined },
 ) {
   const task = await taskFor(d, caller, taskId);
-  if (task.status !== "open") throw new ApiError("conflict", `This task is already ${task.status}`);
+  if (task.status !== "open") throw notOpen(task.status);
   const t = now();
   const status = action === "complete" ? "completed" : "skipped";
   const [row] = await d
@@ -193,7 +202,7 @@ export async function logCall(
 ) {
   if (complete) return finishTask(env, d, caller, taskId, "complete", { call });
   const task = await taskFor(d, caller, taskId);
-  if (task.status !== "open") throw new ApiError("conflict", `This task is already ${task.status}`);
+  if (task.status !== "open") throw notOpen(task.status);
   if (task.contactId) {
     await d.insert(auditLog).values(
       auditEntry(caller, "task.call_logged", "contact", task.contactId, {

@@ -273,7 +273,11 @@ export default function Tasks() {
                         fallback={
                           <>
                             <Badge tone={t.status === "completed" ? "success" : "neutral"} dot>
-                              {t.status === "completed" ? "Completed" : "Skipped"}
+                              {t.status === "completed"
+                                ? "Completed"
+                                : t.status === "cancelled"
+                                  ? "Cancelled: left the sequence"
+                                  : "Skipped"}
                             </Badge>
                             <Show when={t.completed_at}>{(at) => <span class="muted small">{formatDay(at())}</span>}</Show>
                           </>

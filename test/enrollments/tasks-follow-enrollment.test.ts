@@ -1,0 +1,82 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { engine } from "../../durable-objects/engine";
+import { db } from "../../worker/db/client";
+import { now } from "../../worker/lib/clock";
+import { unsubscribeAddress } from "../../worker/services/unsubscribe";
+import { client, env, errorOf, ok } from "../helpers";
+import { DAY, HOUR, enroll, makeContacts, makeMailbox, makeSequence, makeTeam, runUntil, sessionFor, startSimulation } from "../fixtures";
+
+// A sequence's task belongs to its contact's run: when the run closes (a reply, an unsubscribe, finished,
+// removed, moved, restarted), the open task is cancelled (migration 0035), so the Tasks page lists only work
+// that moves someone on, and nobody calls or emails a contact who left.
+beforeEach(() => startSimulation());
+
+/** Contacts on a call step due at once, each with an open task. */
+async function onACall(n: number) {
+  const { teamId, userId } = await makeTeam();
+  const s = await sessionFor(teamId, userId);
+  const { sequenceId } = await makeSequence(teamId, userId, [{ type: "call", wait: 0 }, { wait: 1 }], null);
+  const mb = await makeMailbox(teamId, userId, { gapSeconds: 0 });
+  const contacts = await makeContacts(teamId, n);
+  await enroll(teamId, sequenceId, contacts, [mb]);
+  await runUntil(now() + HOUR);
+  const api = client(s).api;
+  const { results: rows } = await env.DB.prepare("SELECT id, contact_id FROM enrollments WHERE sequence_id = ? ORDER BY contact_id")
+    .bind(sequenceId)
+    .all<{ id: string; contact_id: string }>();
+  const runOf = (c: string) => rows.find((r) => r.contact_id === c)!.id;
+  const taskOf = async (enrollmentId: string) =>
+    (await env.DB.prepare("SELECT id, status FROM tasks WHERE enrollment_id = ?")
+      .bind(enrollmentId)
+      .first<{ id: string; status: string }>())!;
+  return { teamId, sequenceId, contacts, api, runOf, taskOf, seq: engine.sequence(env, sequenceId, teamId) };
+}
+
+describe("a sequence's tasks follow their contact's run", () => {
+  it("a contact who unsubscribes, is finished or removed loses their open task; the Tasks page and its counts leave it out; completing it says why", async () => {
+    const x = await onACall(4);
+    const [unsubscribed, finished, removed, staying] = x.contacts as [string, string, string, string];
+    expect((await ok(x.api.tasks.$get({ query: { assignee: "all" } }))).counts.open).toBe(4);
+
+    const email = (await env.DB.prepare("SELECT email FROM contacts WHERE id = ?").bind(unsubscribed).first<{ email: string }>())!.email;
+    await unsubscribeAddress(env, db(env.DB), x.teamId, email);
+    await x.seq.finish([x.runOf(finished)], "marked_finished");
+    await x.seq.remove([x.runOf(removed)]);
+    await runUntil(now() + 10_000);
+
+    for (const c of [unsubscribed, finished, removed]) expect((await x.taskOf(x.runOf(c))).status).toBe("cancelled");
+    expect((await x.taskOf(x.runOf(staying))).status).toBe("open");
+    const open = await ok(x.api.tasks.$get({ query: { assignee: "all" } }));
+    expect(open.counts.open).toBe(1);
+    expect(open.tasks.map((t) => t.contact?.id)).toEqual([staying]);
+    const done = await ok(x.api.tasks.$get({ query: { assignee: "all", view: "done" } }));
+    expect(done.tasks.map((t) => t.status)).toEqual(["cancelled", "cancelled", "cancelled"]);
+
+    const refused = await errorOf(
+      await x.api.tasks[":id"][":action"].$post({ param: { id: (await x.taskOf(x.runOf(finished))).id, action: "complete" }, json: {} }),
+    );
+    expect(refused.status).toBe(409);
+    expect(refused.message).toMatch(/left the sequence/);
+  });
+
+  it("a corrected finish (reactivated) gets its task back; a restart leaves one open task, the new run's", async () => {
+    const x = await onACall(2);
+    const [corrected, restarted] = x.contacts as [string, string];
+    await x.seq.finish([x.runOf(corrected), x.runOf(restarted)], "replied");
+    await runUntil(now() + 10_000);
+    expect((await x.taskOf(x.runOf(corrected))).status).toBe("cancelled");
+
+    await x.seq.reactivate([x.runOf(corrected)], ["replied"]);
+    await runUntil(now() + 10_000);
+    expect((await x.taskOf(x.runOf(corrected))).status).toBe("open");
+
+    await x.seq.restart([x.runOf(restarted)], 1, null);
+    await runUntil(now() + HOUR);
+    const { results } = await env.DB.prepare("SELECT status FROM tasks WHERE contact_id = ? ORDER BY created_at")
+      .bind(restarted)
+      .all<{ status: string }>();
+    expect(results.map((r) => r.status)).toEqual(["cancelled", "open"]);
+    expect((await ok(x.api.tasks.$get({ query: { assignee: "all" } }))).counts.open).toBe(2);
+    await runUntil(now() + DAY);
+  });
+});
