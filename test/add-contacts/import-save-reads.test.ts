@@ -4,6 +4,8 @@ import { describe, expect, it } from "vitest";
 import { db } from "../../worker/db/client";
 import { countingD1 } from "../../worker/middleware/d1-count";
 import { savePart } from "../../worker/services/imports/process";
+import type { Env } from "../../worker/env";
+import type { QueueMessage } from "../../worker/queue/messages";
 import { client, env, ok } from "../helpers";
 import { addContactsSetup, makeContacts } from "../fixtures";
 
@@ -76,5 +78,57 @@ describe("saving an import part", () => {
     expect(titles.map((r) => r.title)).toEqual(some.map((_, i) => `VP ${i}`));
     // Before, the update went through the team's index and read all 3,000 contacts against the list.
     expect(counted.count.rowsRead, counted.count.statements.join("\n")).toBeLessThan(600);
+  });
+
+  it("a part that fails after the message saved the parts before it is not lost: trying the message again goes on from there", async () => {
+    const { s: session, teamId } = await addContactsSetup();
+    const rows = ["Email,First Name,Last Name"];
+    for (let i = 0; i < 12_000; i++) rows.push(`p${i}@example.org,P,${i}`);
+    const imp = (await ok(client(session).api.imports.$post({ form: { file: new File([rows.join("\n") + "\n"], "big.csv") } }), 201))
+      .import;
+    const parts = JSON.parse(
+      (await env.DB.prepare("SELECT parts FROM imports WHERE id = ?").bind(imp.id).first<{ parts: string }>())!.parts,
+    ) as { from: number; to: number; row: number }[];
+    expect(parts).toHaveLength(3);
+    await env.DB.prepare("UPDATE imports SET status = 'saving', settings = ? WHERE id = ?")
+      .bind(JSON.stringify({ match: "fill" }), imp.id)
+      .run();
+    // D1 refuses the second part's writes once (the batch that would move parts_done to 2).
+    let progressBatches = 0;
+    const flaky = new Proxy(env.DB, {
+      get(t, k) {
+        if (k === "batch")
+          return (stmts: D1PreparedStatement[]) => {
+            const text = stmts.map((x) => (x as unknown as { statement: string }).statement).join(";");
+            if (/UPDATE imports SET parts_done/.test(text) && ++progressBatches === 2) return Promise.reject(new Error("D1 is down"));
+            return t.batch(stmts);
+          };
+        const v: unknown = Reflect.get(t, k);
+        return typeof v === "function" ? v.bind(t) : v;
+      },
+    });
+    const sent: QueueMessage[] = [];
+    const queue = { send: async (m: QueueMessage) => void sent.push(m) };
+    const msg = { kind: "import_part" as const, importId: imp.id, part: 0, ...parts[0]! };
+    const failed = await savePart({ ...env, DB: flaky, JOBS: queue } as unknown as Env, msg, db(flaky)).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(String(failed)).toMatch(/D1 is down/);
+    const state = () =>
+      env.DB.prepare("SELECT status, parts_done, saved FROM imports WHERE id = ?")
+        .bind(imp.id)
+        .first<{ status: string; parts_done: number; saved: number }>();
+    expect(await state()).toMatchObject({ status: "saving", parts_done: 1 });
+    // The queue tries the same message again: it hands the second part on, and that message finishes the import.
+    await savePart({ ...env, JOBS: queue } as unknown as Env, msg);
+    expect(sent.map((m) => (m as { part: number }).part)).toEqual([1]);
+    await savePart({ ...env, JOBS: queue } as unknown as Env, sent[0] as typeof msg);
+    expect(await state()).toMatchObject({ status: "ready", parts_done: 3, saved: 12_000 });
+    expect(
+      (await env.DB.prepare("SELECT count(*) n FROM contacts WHERE team_id = ? AND email LIKE 'p%@example.org'")
+        .bind(teamId)
+        .first<{ n: number }>())!.n,
+    ).toBe(12_000);
   });
 });

@@ -84,7 +84,16 @@ export async function savePart(env: Env, msg: Extract<QueueMessage, { kind: "imp
   for (let n = 0; n < PARTS_PER_MESSAGE; n++) {
     // Read again before each part: the guard (parts_done) is what makes a redelivery do nothing.
     const imp = await d.query.imports.findFirst({ where: eq(imports.id, msg.importId) });
-    if (!imp || imp.status !== "saving" || imp.partsDone !== at.part) return; // done already, or not saving
+    if (!imp || imp.status !== "saving") return; // done already, or not saving
+    if (imp.partsDone !== at.part) {
+      // This message tried again after some of its parts were saved (a later one failed, or handing on to
+      // the next message did): the first part not saved yet gets a message of its own. Returning alone left
+      // the import "saving" forever, with nothing queued to go on.
+      const resume = imp.parts[imp.partsDone];
+      if (n === 0 && resume && imp.partsDone > msg.part && imp.partsDone <= msg.part + PARTS_PER_MESSAGE)
+        await env.JOBS.send({ kind: "import_part", importId: msg.importId, part: imp.partsDone, ...resume });
+      return;
+    }
     if (!(await saveOnePart(env, d, imp, at))) return;
     const next = imp.parts[at.part + 1]!;
     at = { part: at.part + 1, from: next.from, to: next.to, row: next.row };
