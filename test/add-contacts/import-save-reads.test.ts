@@ -131,4 +131,64 @@ describe("saving an import part", () => {
         .first<{ n: number }>())!.n,
     ).toBe(12_000);
   });
+
+  it("updates 2,000 contacts with long custom columns in writes under D1's 2 MB per bound value", async () => {
+    const { s: session, teamId } = await addContactsSetup();
+    const ids = await makeContacts(teamId, 2_000);
+    const { results: existing } = await env.DB.prepare(
+      "SELECT id, email FROM contacts WHERE team_id = ? AND id IN (SELECT value FROM json_each(?))",
+    )
+      .bind(teamId, JSON.stringify(ids))
+      .all<{ id: string; email: string }>();
+    // Five personalization lines of 250 characters each, accented (two bytes each in UTF-8).
+    const line = (i: number, k: number) => `Line ${k} for ${i}: ` + "é".repeat(230);
+    const rows = [
+      "Email,Line1,Line2,Line3,Line4,Line5",
+      ...existing.map((c, i) => [c.email, ...[1, 2, 3, 4, 5].map((k) => line(i, k))].join(",")),
+    ];
+    const imp = (await ok(client(session).api.imports.$post({ form: { file: new File([rows.join("\n") + "\n"], "lines.csv") } }), 201))
+      .import;
+    const [p] = JSON.parse(
+      (await env.DB.prepare("SELECT parts FROM imports WHERE id = ?").bind(imp.id).first<{ parts: string }>())!.parts,
+    ) as {
+      from: number;
+      to: number;
+      row: number;
+    }[];
+    await env.DB.prepare("UPDATE imports SET status = 'saving', settings = ?, mapping = ? WHERE id = ?")
+      .bind(
+        JSON.stringify({ match: "overwrite" }),
+        JSON.stringify(["email", "custom_field", "custom_field", "custom_field", "custom_field", "custom_field"]),
+        imp.id,
+      )
+      .run();
+    // Local D1 takes larger values than the deployed one: every bound value is measured here instead.
+    let largest = 0;
+    const enc = new TextEncoder();
+    const measured = new Proxy(env.DB, {
+      get(t, k) {
+        if (k === "prepare")
+          return (q: string) => {
+            const stmt = t.prepare(q);
+            const bind = stmt.bind.bind(stmt);
+            stmt.bind = (...a: unknown[]) => {
+              for (const v of a) if (typeof v === "string") largest = Math.max(largest, enc.encode(v).length);
+              return bind(...a);
+            };
+            return stmt;
+          };
+        const v: unknown = Reflect.get(t, k);
+        return typeof v === "function" ? v.bind(t) : v;
+      },
+    });
+    await savePart({ ...env, DB: measured }, { kind: "import_part", importId: imp.id, part: 0, ...p! }, db(measured));
+    expect(await env.DB.prepare("SELECT status, error FROM imports WHERE id = ?").bind(imp.id).first()).toMatchObject({ status: "ready" });
+    // D1's limit per bound value is 2,000,000 bytes: the 2,000 updates as one value were about 5 MB.
+    expect(largest).toBeGreaterThan(500_000);
+    expect(largest).toBeLessThanOrEqual(1_000_000);
+    const sample = await env.DB.prepare("SELECT custom_fields FROM contacts WHERE id = ?")
+      .bind(existing[1_999]!.id)
+      .first<{ custom_fields: string }>();
+    expect(JSON.parse(sample!.custom_fields)).toMatchObject({ line5: line(1_999, 5) });
+  });
 });

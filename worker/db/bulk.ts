@@ -6,7 +6,7 @@ import { batchSql, db } from "./client";
  * ONE bound JSON parameter and SQLite unpacks them with json_each, so a statement carries thousands
  * of rows. Each call is one `batch()`, D1's only transaction.
  */
-const MAX_JSON_CHARS = 900_000;
+const MAX_JSON_BYTES = 900_000;
 
 export type Row = readonly (string | number | boolean | null)[];
 
@@ -76,19 +76,27 @@ export function bulkInsertJsonSql(
   return out;
 }
 
-/** JSON rows packed into JSON arrays of at most MAX_JSON_CHARS each. */
-function packRows(rows: readonly string[]): string[] {
+const utf8 = new TextEncoder();
+/** A JSON text's size as D1 counts it (UTF-8 bytes): a character outside ASCII takes 2 to 4. */
+const bytesOf = (j: string) => (/[^\x00-\x7f]/.test(j) ? utf8.encode(j).length : j.length);
+
+/**
+ * JSON rows packed into JSON arrays of at most MAX_JSON_BYTES bytes each (D1 refuses a bound value over
+ * 2 MB: counted in characters, a part of accented or CJK text went past it and failed every retry).
+ */
+export function packRows(rows: readonly string[]): string[] {
   const out: string[] = [];
   let chunk: string[] = [];
   let size = 0;
   for (const j of rows) {
-    if (size + j.length > MAX_JSON_CHARS && chunk.length) {
+    const n = bytesOf(j);
+    if (size + n > MAX_JSON_BYTES && chunk.length) {
       out.push(`[${chunk.join(",")}]`);
       chunk = [];
       size = 0;
     }
     chunk.push(j);
-    size += j.length + 1;
+    size += n + 1;
   }
   if (chunk.length) out.push(`[${chunk.join(",")}]`);
   return out;

@@ -1,8 +1,8 @@
 import { and, eq, inArray, isNull, sql, type SQL } from "drizzle-orm";
 import { SUPPRESSION_WORDS, suppressionReasons } from "../suppressions";
-import { bulkInsertSql, type Row } from "../../db/bulk";
+import { bulkInsertSql, packRows, type Row } from "../../db/bulk";
 import { batchSql, db, type Db } from "../../db/client";
-import { chunked, inChunks, inList } from "../../db/in-list";
+import { inChunks, inList } from "../../db/in-list";
 import { contacts, contactStages, importRows, imports, users } from "../../db/schema";
 import type { Env } from "../../env";
 import { now } from "../../lib/clock";
@@ -324,11 +324,12 @@ async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, ms
   ];
   if (updates.length) {
     const set = sql.raw([...UPDATABLE, "custom_fields"].map((f, i) => `${f} = json_extract(j.value, '$[${i + 1}]')`).join(", "));
-    for (const part of chunked(updates, 2000)) {
+    // Packed by size, not by count: 2,000 rows with custom columns went past D1's 2 MB per bound value.
+    for (const part of packRows(updates.map((u) => JSON.stringify(u)))) {
       writes.push(
         // `+team_id`: each row by its id. Without statistics SQLite drove this join from the team's
         // contacts (every one of them against the whole list); the team check stays a filter.
-        sql`UPDATE contacts SET ${set}, updated_at = ${t} FROM json_each(${JSON.stringify(part)}) AS j WHERE contacts.id = json_extract(j.value, '$[0]') AND +contacts.team_id = ${imp.teamId}`,
+        sql`UPDATE contacts SET ${set}, updated_at = ${t} FROM json_each(${part}) AS j WHERE contacts.id = json_extract(j.value, '$[0]') AND +contacts.team_id = ${imp.teamId}`,
       );
     }
   }
