@@ -481,6 +481,22 @@ describe("CSV imports: custom fields and reading settings", () => {
   });
 });
 
+describe("CSV imports: a save that stopped part-way", () => {
+  it("keeps its mapping and settings until it is saved again (409 naming what would change); one that saved nothing may still change", async () => {
+    const { s } = await addContactsSetup();
+    const imp = await uploaded(s, "Email,First Name,Company\nann@example.com,Ann,Acme\nbob@example.com,Bob,Beta\n");
+    // As after a save that failed after its first part (parts_done 1).
+    await env.DB.prepare("UPDATE imports SET status = 'failed', parts_done = 1, error = 'D1 was down' WHERE id = ?").bind(imp.id).run();
+    const refused = await errorOf(await edit(s, imp.id, { mapping: ["email", "first_name", null], settings: { match: "overwrite" } }));
+    expect(refused.status).toBe(409);
+    expect(refused.details).toMatchObject({ fields: ["mapping", "settings.match"] });
+    // The same mapping and settings again change nothing and are taken.
+    await ok(edit(s, imp.id, { mapping: imp.mapping, settings: { match: imp.settings.match } }));
+    await env.DB.prepare("UPDATE imports SET parts_done = 0 WHERE id = ?").bind(imp.id).run();
+    await ok(edit(s, imp.id, { mapping: ["email", "first_name", null] }));
+  });
+});
+
 describe("CSV imports: the csv-spectrum corpus", () => {
   const csvs = import.meta.glob("../../node_modules/csv-spectrum/csvs/*.csv", { query: "?raw", import: "default", eager: true }) as Record<
     string,

@@ -211,6 +211,25 @@ export async function updateImport(
 ): Promise<ImportRow> {
   if (row.status !== "uploaded" && row.status !== "failed")
     throw new ApiError("conflict", "This import's contacts are already saved; upload the file again to change its mapping");
+  // Part of the file saved already: the rest must be read and saved by the same rules, or the same person
+  // comes in twice (another key column), into another list, with other fields. Saving again finishes it.
+  if (row.status === "failed" && row.partsDone > 0) {
+    const current = settingsOf(row);
+    const changes = [
+      patch.mapping && JSON.stringify(patch.mapping) !== JSON.stringify(row.mapping) ? "mapping" : null,
+      patch.encoding && patch.encoding !== row.encoding ? "encoding" : null,
+      patch.delimiter && patch.delimiter !== row.delimiter ? "delimiter" : null,
+      ...Object.entries(patch.settings ?? {}).map(([k, v]) =>
+        JSON.stringify(v) !== JSON.stringify((current as Record<string, unknown>)[k]) ? `settings.${k}` : null,
+      ),
+    ].filter((c): c is string => !!c);
+    if (changes.length)
+      throw new ApiError(
+        "conflict",
+        "Part of this file is already saved with its current mapping and settings; save it again as it is to finish, or upload the file again to change them",
+        { fields: changes },
+      );
+  }
   // Cells are stored as raw bytes and decoded when read, so only a new delimiter needs a new pass.
   const rescan = !!patch.delimiter && patch.delimiter !== row.delimiter;
   if (rescan && row.status === "failed")
