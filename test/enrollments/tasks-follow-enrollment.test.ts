@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { engine } from "../../durable-objects/engine";
+import { runInDurableObject } from "cloudflare:test";
+import { engine, sequenceStub } from "../../durable-objects/engine";
 import { db } from "../../worker/db/client";
 import { now } from "../../worker/lib/clock";
 import { unsubscribeAddress } from "../../worker/services/unsubscribe";
@@ -78,5 +79,36 @@ describe("a sequence's tasks follow their contact's run", () => {
     expect(results.map((r) => r.status)).toEqual(["cancelled", "open"]);
     expect((await ok(x.api.tasks.$get({ query: { assignee: "all" } }))).counts.open).toBe(2);
     await runUntil(now() + DAY);
+  });
+
+  it("a task completed while its sequence couldn't be told moves the contact on when the user tries again", async () => {
+    const x = await onACall(1);
+    const [c] = x.contacts as [string];
+    const task = await x.taskOf(x.runOf(c));
+    // The sequence's object fails the first report it gets.
+    const proto = await runInDurableObject(sequenceStub(env, x.sequenceId), (o) => Object.getPrototypeOf(o) as Record<string, unknown>);
+    const real = proto.stepsDone as (...a: unknown[]) => unknown;
+    let fail = true;
+    proto.stepsDone = function (this: unknown, ...a: unknown[]) {
+      if (fail) {
+        fail = false;
+        throw new Error("SequenceDO out of reach");
+      }
+      return real.apply(this, a);
+    };
+    try {
+      const complete = () => x.api.tasks[":id"][":action"].$post({ param: { id: task.id, action: "complete" }, json: {} });
+      expect((await complete()).status).toBe(500);
+      const again = await errorOf(await complete());
+      expect(again.status).toBe(409);
+      expect(again.message).toMatch(/already completed/);
+    } finally {
+      proto.stepsDone = real;
+    }
+    const step = async () =>
+      (await env.DB.prepare("SELECT current_step FROM enrollments WHERE id = ?").bind(x.runOf(c)).first<{ current_step: number }>())!
+        .current_step;
+    await runUntil(now() + 5_000);
+    expect(await step()).toBe(2);
   });
 });

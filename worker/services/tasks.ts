@@ -158,7 +158,17 @@ export async function finishTask(
   o: { note?: string | undefined; call?: { outcome: CallOutcome; notes?: string | undefined } | undefined },
 ) {
   const task = await taskFor(d, caller, taskId);
-  if (task.status !== "open") throw notOpen(task.status);
+  if (task.status !== "open") {
+    // Done before, but the sequence may not have heard (its call failed after the row was written, and the
+    // user tried again): tell it again, which it takes once, so the contact moves on now, not at the
+    // reconciler's next check a day later.
+    if ((task.status === "completed" || task.status === "skipped") && task.sequenceId && task.enrollmentId && task.stepId)
+      await engine
+        .sequence(env, task.sequenceId, task.teamId)
+        .stepsDone([{ enrollmentId: task.enrollmentId, stepId: task.stepId, outcome: task.status, at: task.completedAt ?? now() }])
+        .catch((err: unknown) => console.error(`task ${task.id}: telling its sequence again failed`, err));
+    throw notOpen(task.status);
+  }
   const t = now();
   const status = action === "complete" ? "completed" : "skipped";
   const [row] = await d
