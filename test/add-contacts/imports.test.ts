@@ -497,6 +497,33 @@ describe("CSV imports: a save that stopped part-way", () => {
   });
 });
 
+describe("CSV imports: one saving at a time", () => {
+  it("a second import of the team waits (409) while another is being saved, so the same new address isn't created twice", async () => {
+    const { s, teamId } = await addContactsSetup();
+    const csv = "Email,First Name,Company\nbob@example.net,Bob,Beta\n";
+    const [a, b] = [await uploaded(s, csv, "a.csv"), await uploaded(s, csv, "b.csv")];
+    // A is being saved right now.
+    await env.DB.prepare("UPDATE imports SET status = 'saving', updated_at = ? WHERE id = ?").bind(now(), a.id).run();
+    const save = (id: string) => client(s).api.imports[":id"].save.$post({ param: { id } });
+    const refused = await errorOf(await save(b.id));
+    expect(refused.status).toBe(409);
+    expect(refused.message).toMatch(/Another import/);
+    expect((await env.DB.prepare("SELECT status FROM imports WHERE id = ?").bind(b.id).first<{ status: string }>())!.status).toBe(
+      "uploaded",
+    );
+    // A saving import that has made no progress for ten minutes is not waited for.
+    await env.DB.prepare("UPDATE imports SET updated_at = ? WHERE id = ?")
+      .bind(now() - 11 * 60_000, a.id)
+      .run();
+    expect((await saved(s, b.id)).status).toBe("ready");
+    expect(
+      (await env.DB.prepare("SELECT count(*) n FROM contacts WHERE team_id = ? AND email = 'bob@example.net'")
+        .bind(teamId)
+        .first<{ n: number }>())!.n,
+    ).toBe(1);
+  });
+});
+
 describe("CSV imports: the csv-spectrum corpus", () => {
   const csvs = import.meta.glob("../../node_modules/csv-spectrum/csvs/*.csv", { query: "?raw", import: "default", eager: true }) as Record<
     string,

@@ -251,10 +251,12 @@ export const importRoutes = router()
       path: "/imports/{id}/save",
       tags: ["Imports"],
       summary: "Save the file's contacts (through the queue, a part at a time); then add them with source: { import_id }",
+      description: "One import of a team saves at a time: 409 while another is being saved.",
       request: { params: IdParam },
       responses: {
         202: json(z.object({ import: ImportSchema }), "Saving: follow the import"),
         404: errorResponses[404],
+        409: errorResponses[409],
         422: errorResponses[422],
       },
     }),

@@ -309,6 +309,9 @@ async function checkSettings(d: Db, caller: Caller, s: ImportSettings) {
  * new list if asked, then queues the first part (parts run one after the other, so the first row of
  * a duplicate email wins). Saving twice is harmless: a saving or saved import is answered as it is.
  */
+/** How long a saving import may go without progress before another import of its team may start saving. */
+const SAVING_QUIET_MS = 10 * 60_000;
+
 export async function saveImport(env: Env, d: Db, caller: Caller, row: ImportRow): Promise<ImportRow> {
   if (row.status === "saving" || row.status === "ready") return row;
   const problem = mappingProblem(mappingOf(row));
@@ -316,13 +319,24 @@ export async function saveImport(env: Env, d: Db, caller: Caller, row: ImportRow
   const settings = { ...settingsOf(row) };
   await checkSettings(d, caller, settings);
   if (settings.list_name && !settings.list_id) settings.list_id = (await ensureLists(d, caller, [settings.list_name]))[0] ?? null;
+  const t = now();
+  // One import of a team saves at a time: two at once each look up an address, find no contact and both
+  // create one (the same person twice, then in a sequence twice). One that has made no progress for
+  // SAVING_QUIET_MS is not waited for (a part saves in seconds).
+  const otherSaving = sql`EXISTS (SELECT 1 FROM imports o WHERE o.team_id = ${row.teamId} AND o.status = 'saving' AND o.id <> ${row.id}
+                                  AND o.updated_at > ${t - SAVING_QUIET_MS})`;
   const started = await d
     .update(imports)
-    .set({ status: "saving", settings, error: null, updatedAt: now() })
-    .where(and(eq(imports.id, row.id), inArray(imports.status, ["uploaded", "failed"])))
+    .set({ status: "saving", settings, error: null, updatedAt: t })
+    .where(and(eq(imports.id, row.id), inArray(imports.status, ["uploaded", "failed"]), sql`NOT ${otherSaving}`))
     .returning()
     .get();
-  if (!started) return importById(d, row.id);
+  if (!started) {
+    const current = await importById(d, row.id);
+    if (current.status === "uploaded" || current.status === "failed")
+      throw new ApiError("conflict", "Another import of your team is being saved right now; save this one when it is done");
+    return current;
+  }
   // A failed import resumes at the part it stopped at.
   const part = started.partsDone;
   const p = started.parts[part]!;
