@@ -9,6 +9,7 @@ import { now } from "../lib/clock";
 import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { authorize, listFor } from "./access";
+import { workflowsFilteringOnList } from "./workflows";
 
 /**
  * Lists (Apollo's labels): named sets of the team's contacts. This module owns the `lists` and
@@ -144,11 +145,7 @@ export async function renameList(d: Db, caller: Caller, listId: string, name: st
  */
 export async function deleteList(d: Db, caller: Caller, listId: string): Promise<void> {
   const list = await listFor(d, caller, listId);
-  const usedBy = await d.all<{ id: string; name: string }>(sql`
-    SELECT w.id, w.name FROM workflows w
-     WHERE w.team_id = ${caller.teamId} AND w.trigger_kind = 'change'
-       AND EXISTS (SELECT 1 FROM json_each(w."trigger", '$.filters.list_ids') l WHERE l.value = ${list.id})
-     ORDER BY w.name`);
+  const usedBy = await workflowsFilteringOnList(d, caller.teamId, list.id);
   if (usedBy.length)
     throw new ApiError(
       "conflict",

@@ -263,6 +263,15 @@ async function checkContactFilters(d: Db, teamId: string, f: ContactFilters) {
     throw new ApiError("not_found", "The trigger's filters name lists, stages or users that are not in your team", details);
 }
 
+/** The team's change workflows whose trigger filters on this list (a list they name can't be deleted). */
+export function workflowsFilteringOnList(d: Db, teamId: string, listId: string) {
+  return d.all<{ id: string; name: string }>(sql`
+    SELECT w.id, w.name FROM workflows w
+     WHERE w.team_id = ${teamId} AND w.trigger_kind = 'change'
+       AND EXISTS (SELECT 1 FROM json_each(w."trigger", '$.filters.list_ids') l WHERE l.value = ${listId})
+     ORDER BY w.name`);
+}
+
 /** The newest change logged for a team: a change workflow turned on starts after it. */
 async function lastChangeId(d: Db, teamId: string): Promise<number> {
   const r = await d
@@ -372,7 +381,6 @@ export async function workflowRunLog(d: Db, caller: Caller, id: string, page: nu
   return { runs: rows.map(presentRun), total: total[0]?.n ?? 0 };
 }
 
-/** "Run now": one run of a schedule workflow outside its schedule (409 while another run holds the slot). */
 /**
  * Whether another run of this schedule workflow is still at work: running within its lease, or done but
  * its job still adding contacts. Its latest few runs by slot (the unique (workflow, slot) index), not its
@@ -388,6 +396,7 @@ async function previousRunBusy(d: Db, workflowId: string, exceptRunId: string | 
   return (row?.n ?? 0) > 0;
 }
 
+/** "Run now": one run of a schedule workflow outside its schedule (409 while another run is still at work). */
 export async function runWorkflowNow(env: Env, d: Db, caller: Caller, id: string) {
   const w = await workflowFor(d, caller, id, "workflow.manage");
   if (w.triggerKind === "change") throw new ApiError("conflict", "This workflow runs when contacts change; it has no run on demand");
@@ -459,6 +468,13 @@ async function commitRun(
 type RunClaim = Pick<typeof workflowRuns.$inferInsert, "slot" | "changeKind" | "changeId" | "contactId">;
 
 /**
+ * The Idempotency-Key of a run's job: a retried run commits one job, and the lease sweep finds the job of
+ * a run whose tick died (runDueWorkflows builds the same text in SQL).
+ */
+const runKey = (workflowId: string, run: { slot: number } | { changeId: number }) =>
+  "changeId" in run ? `workflow:${workflowId}:change:${run.changeId}` : `workflow:${workflowId}:${run.slot}`;
+
+/**
  * The run row that claims a slot or a change, leased and running (answers the row if this call made it,
  * none if it was there). Its unique (workflow, slot) key is the lease: a second claim of the same slot (a
  * schedule's slot, or minus a change's id) finds it taken.
@@ -518,8 +534,8 @@ export async function runWorkflow(env: Env, workflowId: string, slot: number, ma
     return runId;
   }
   // The last run's job still adding its people: they are not contacts yet, so the Net New Check would pick
-  // them again (a second hold for the same people). This slot passes, saying why.
-  if (await previousRunBusy(d, wf.id, runId, t)) {
+  // them again (a second hold for the same people). This slot passes, saying why. (Run now asked before.)
+  if (!manual && (await previousRunBusy(d, wf.id, runId, t))) {
     await finishRun(d, runId, "completed", { found: 0, reason: "previous_run_in_progress" });
     return runId;
   }
@@ -535,7 +551,7 @@ export async function runWorkflow(env: Env, workflowId: string, slot: number, ma
     await finishRun(d, runId, "completed", { found: 0, reason: "no_new_people" });
     return runId;
   }
-  await commitRun(env, d, wf, runId, caller, { people_ids: ids }, ids.length, `workflow:${wf.id}:${slot}`);
+  await commitRun(env, d, wf, runId, caller, { people_ids: ids }, ids.length, runKey(wf.id, { slot }));
   return runId;
 }
 
@@ -581,7 +597,7 @@ export async function runForChange(env: Env, d: Db, wf: WorkflowRow, change: Con
     await finishRun(d, runId, "failed", { found: 1, reason: "owner_missing" });
     return runId;
   }
-  await commitRun(env, d, wf, runId, caller, { contact_ids: [change.contactId] }, 1, `workflow:${wf.id}:change:${change.id}`);
+  await commitRun(env, d, wf, runId, caller, { contact_ids: [change.contactId] }, 1, runKey(wf.id, { changeId: change.id }));
   return runId;
 }
 
@@ -635,8 +651,8 @@ export async function runChangeWorkflow(env: Env, d: Db, wf: WorkflowRow): Promi
 export async function runDueWorkflows(env: Env, d: Db = db(env.DB)): Promise<number> {
   const t = now();
   // Runs whose lease ran out: the tick running them died. One that had committed its job says so (the job's
-  // idempotency key names its run, as commitRun gives it): it read "interrupted" with no job while its
-  // contacts were being added. The others read "interrupted".
+  // idempotency key names its run: runKey): it read "interrupted" with no job while its contacts were being
+  // added. The others read "interrupted".
   await batchSql(d, [
     sql`UPDATE workflow_runs SET status = 'completed', job_id = j.id, found = j.total, reason = NULL, finished_at = ${t}
       FROM jobs j

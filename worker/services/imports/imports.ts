@@ -304,14 +304,14 @@ async function checkSettings(d: Db, caller: Caller, s: ImportSettings) {
   if (s.list_id) await listFor(d, caller, s.list_id, "contact.edit");
 }
 
+/** How long a saving import may go without progress before another import of its team may start saving. */
+const SAVING_QUIET_MS = 10 * 60_000;
+
 /**
  * Starts saving an import's contacts: checks the mapping (422 naming the missing field), creates the
  * new list if asked, then queues the first part (parts run one after the other, so the first row of
  * a duplicate email wins). Saving twice is harmless: a saving or saved import is answered as it is.
  */
-/** How long a saving import may go without progress before another import of its team may start saving. */
-const SAVING_QUIET_MS = 10 * 60_000;
-
 export async function saveImport(env: Env, d: Db, caller: Caller, row: ImportRow): Promise<ImportRow> {
   if (row.status === "saving" || row.status === "ready") return row;
   const problem = mappingProblem(mappingOf(row));

@@ -128,7 +128,7 @@ const REASON_FILTERS: Partial<Record<EnrollmentFilter, { label: string; reasons:
     ],
   },
 };
-type Outcome = { id: string; changed: boolean; outcome: string; reason: string | null; held_back_by?: (keyof WarningOverrides)[] };
+type Outcome = { id: string; changed: boolean; outcome: string; reason: string | null; held_back_by?: Warning[] };
 /** What the last action answered, kept on screen: each enrollment's outcome, and the jobs it started. */
 type Answer = { action: EnrollmentAction; extra: Extra; results: Outcome[]; jobs: string[]; target?: string };
 
@@ -258,20 +258,21 @@ function JobOutcomeList(props: { sequenceId: string; jobId: string; total: numbe
   );
 }
 
+/** Most enrollments one action by ids takes (the API's limit for picked enrollments). */
+const MAX_PICKED = 1000;
+
+type Warning = keyof WarningOverrides;
+
 /**
  * An action on "all matching this filter" that matched more than the API acts on in one request: a
  * job on the queue. Its progress is polled until it ends, then the contacts are read again.
  */
-/** Most enrollments one action by ids takes (the API's limit for picked enrollments). */
-const MAX_PICKED = 1000;
-
 function ActionJobProgress(props: {
   sequenceId: string;
   jobId: string;
   action: EnrollmentAction;
-  extra: Extra;
   busy: boolean;
-  onMoveAnyway: (ids: string[], overrides: WarningOverrides) => void;
+  onMoveAnyway: (ids: string[], warnings: Warning[]) => void;
   onClose: () => void;
 }) {
   const result = createAsync(() => getEnrollmentJob(props.sequenceId, props.jobId));
@@ -279,12 +280,12 @@ function ActionJobProgress(props: {
   const [gathering, setGathering] = createSignal(false);
   const [noneHeld, setNoneHeld] = createSignal(false);
   // The contacts the target held back for warnings (not those it skips), from the job's outcomes in order,
-  // up to what one move by ids takes; moved again with this move's overrides and those warnings.
+  // up to what one move by ids takes.
   const moveHeldBack = async () => {
     setGathering(true);
     try {
       const ids: string[] = [];
-      const warnings = new Set<keyof WarningOverrides>();
+      const warnings = new Set<Warning>();
       let cursor: string | undefined;
       do {
         const page = await fetchEnrollmentJobOutcomes(props.sequenceId, props.jobId, 500, cursor);
@@ -296,7 +297,7 @@ function ActionJobProgress(props: {
         cursor = page.next_cursor ?? undefined;
       } while (cursor && ids.length < MAX_PICKED);
       if (!ids.length) return setNoneHeld(true);
-      props.onMoveAnyway(ids, { ...props.extra.overrides, ...Object.fromEntries([...warnings].map((w) => [w, true])) });
+      props.onMoveAnyway(ids, [...warnings]);
     } finally {
       setGathering(false);
     }
@@ -433,7 +434,7 @@ function ActionAnswer(props: {
   busy: boolean;
   onRestart: (ids: string[]) => void;
   /** Move again the contacts the target held back, with the warnings that held them as overrides. */
-  onMoveAnyway: (ids: string[], overrides: WarningOverrides) => void;
+  onMoveAnyway: (ids: string[], warnings: Warning[]) => void;
   onClose: () => void;
 }) {
   const changed = () => props.answer.results.filter((r) => r.changed).length;
@@ -479,8 +480,7 @@ function ActionAnswer(props: {
           onClick={() =>
             props.onMoveAnyway(
               heldBack().map((r) => r.id),
-              // The overrides this move already had, and the warnings that still held these back.
-              { ...props.answer.extra.overrides, ...Object.fromEntries(heldFor().map((w) => [w, true])) },
+              heldFor(),
             )
           }
           data-testid="move-anyway"
@@ -550,6 +550,17 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
   const [moving, setMoving] = createSignal(false);
   const [answer, setAnswer] = createSignal<Answer | null>(null);
   const [job, setJob] = createSignal<{ id: string; action: EnrollmentAction; extra: Extra; target?: string } | null>(null);
+  /** The same move again for contacts the target held back: its overrides, and the warnings that still held them. */
+  const moveAnyway = (move: { extra: Extra; target?: string | undefined }) => (ids: string[], warnings: Warning[]) =>
+    void apply(
+      "move",
+      {
+        to_sequence_id: move.extra.to_sequence_id!,
+        overrides: { ...move.extra.overrides, ...Object.fromEntries(warnings.map((w) => [w, true])) },
+      },
+      ids,
+      move.target,
+    );
   const rows = () => result()?.enrollments;
   const total = () => result()?.pagination.total_entries ?? 0;
   const pageIds = () => (rows() ?? []).map((e) => e.id);
@@ -668,9 +679,8 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
             sequenceId={props.sequenceId}
             jobId={j().id}
             action={j().action}
-            extra={j().extra}
             busy={change.pending()}
-            onMoveAnyway={(ids, overrides) => void apply("move", { to_sequence_id: j().extra.to_sequence_id!, overrides }, ids, j().target)}
+            onMoveAnyway={moveAnyway(j())}
             onClose={() => setJob(null)}
           />
         )}
@@ -682,7 +692,7 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
             name={nameOf}
             busy={change.pending()}
             onRestart={(ids) => void apply("restart", {}, ids)}
-            onMoveAnyway={(ids, overrides) => void apply("move", { to_sequence_id: a().extra.to_sequence_id!, overrides }, ids, a().target)}
+            onMoveAnyway={moveAnyway(a())}
             onClose={() => setAnswer(null)}
           />
         )}
