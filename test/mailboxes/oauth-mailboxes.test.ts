@@ -3,7 +3,7 @@
 // sign-in with PKCE + state, verify on connect, sending through the Gmail API / Graph sendMail (MIME),
 // replies found by polling Gmail history / Graph delta on the cron, token refresh before expiry, revoked
 // grants → "needs reconnect" (held, owner told), 429 with Retry-After and 5xx retries.
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, inject, it } from "vitest";
 import { app } from "../../worker/app";
 import { runCron } from "../../worker/cron";
 import { now } from "../../worker/lib/clock";
@@ -16,7 +16,7 @@ import { graphTransport } from "../../worker/transports/graph";
 import { openTokens, sealTokens } from "../../worker/transports/oauth";
 import { HOUR, enroll, makeContacts, makeSequence, makeTeam, runUntil, sessionFor, startSimulation } from "../fixtures";
 import type { InferResponseType } from "hono/client";
-import { call, client, env, errorOf, ok, type Session } from "../helpers";
+import { call, client, env, errorOf, fieldsOf, ok, type Session } from "../helpers";
 
 const FAKE = env.GMAIL_API_URL!;
 const control = (path: string, body: unknown) =>
@@ -434,5 +434,27 @@ describe("tokens and provider errors", () => {
     });
     expect(r).toMatchObject({ ok: false, kind: "unknown", code: "500" });
     expect((await state(account)).calls.filter((c) => c.path.endsWith("/me/sendMail"))).toHaveLength(1);
+  });
+});
+
+describe("switching a signed-in mailbox to SMTP", () => {
+  const smtp = inject("smtp");
+  it("drops the sealed tokens (they are never an SMTP password) and needs every connection setting", async () => {
+    const { s, mailboxId } = await teamWith("google");
+    const mailbox = client(s).api.mailboxes[":id"];
+    const missing = await errorOf(
+      await mailbox.$patch({ param: { id: mailboxId }, json: { transport: "smtp", smtp: { host: smtp.host, port: smtp.ports.plain } } }),
+    );
+    expect(missing.status).toBe(422);
+    expect(fieldsOf(missing).map((f) => f.field)).toEqual(["smtp.security"]);
+    expect((await row(mailboxId))!.secret_ciphertext).not.toBeNull();
+    const { mailbox: mb } = await ok(
+      mailbox.$patch({
+        param: { id: mailboxId },
+        json: { transport: "smtp", smtp: { host: smtp.host, port: smtp.ports.plain, security: "none" } },
+      }),
+    );
+    expect(mb.smtp).toMatchObject({ host: smtp.host, security: "none", has_password: false });
+    expect((await row(mailboxId))!.secret_ciphertext).toBeNull();
   });
 });

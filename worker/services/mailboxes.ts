@@ -129,10 +129,7 @@ export async function createMailbox(env: Env, d: Db, caller: Caller, body: NewMa
   const { password, ...smtp } = body.smtp ?? ({} as Partial<SmtpInput>);
   if (body.transport === "smtp")
     await mustConnect({ ...(smtp as Omit<SmtpInput, "password">), password, heloName: body.email.split("@")[1] });
-  if (body.transport === "send_email" && !env.EMAIL)
-    throw new ApiError("validation_failed", "The send_email binding EMAIL is not configured for this Worker", {
-      fields: [{ field: "transport", message: "Not available on this deployment" }],
-    });
+  if (body.transport === "send_email" && !env.EMAIL) throw sendEmailUnbound();
   await d.batch([
     d.insert(mailboxes).values({
       id,
@@ -157,6 +154,11 @@ export async function createMailbox(env: Env, d: Db, caller: Caller, body: NewMa
   return reload(d, id);
 }
 
+const sendEmailUnbound = () =>
+  new ApiError("validation_failed", "The send_email binding EMAIL is not configured for this Worker", {
+    fields: [{ field: "transport", message: "Not available on this deployment" }],
+  });
+
 /** Change sender, signature, limits or transport settings (new SMTP settings must connect first); the MailboxDO re-reads them. */
 export async function updateMailbox(env: Env, d: Db, caller: Caller, mailboxId: string, body: MailboxPatch): Promise<MailboxRow> {
   const r = await mailboxFor(d, caller, mailboxId, "mailbox.manage");
@@ -171,8 +173,14 @@ export async function updateMailbox(env: Env, d: Db, caller: Caller, mailboxId: 
       : transport === r.transport
         ? r.transportConfig
         : {};
-  if (transport === "smtp" && !(config as { host?: string }).host)
-    throw new ApiError("validation_failed", "SMTP settings are required", { fields: [{ field: "smtp.host", message: "Required" }] });
+  // Switching to SMTP starts from no settings: each one the connection needs must be given (a missing
+  // `security` would otherwise connect in plain text while the screen showed the default).
+  const missing = (["host", "port", "security"] as const).filter((k) => (config as Record<string, unknown>)[k] === undefined);
+  if (transport === "smtp" && missing.length)
+    throw new ApiError("validation_failed", "SMTP settings are required", {
+      fields: missing.map((k) => ({ field: `smtp.${k}`, message: "Required" })),
+    });
+  if (transport === "send_email" && r.transport !== "send_email" && !env.EMAIL) throw sendEmailUnbound();
   if (transport === "smtp" && (body.smtp !== undefined || r.transport !== "smtp")) {
     // Verify on change: the new settings must connect before they replace the old ones.
     const stored =
@@ -191,7 +199,11 @@ export async function updateMailbox(env: Env, d: Db, caller: Caller, mailboxId: 
         ...(body.jitter_seconds !== undefined && { jitterSeconds: body.jitter_seconds }),
         transport,
         transportConfig: config,
-        ...(password !== undefined && { secretCiphertext: password ? await seal(appSecret(env), password) : null }),
+        // A new transport never inherits the old one's secret: a Gmail mailbox's sealed tokens must not
+        // become an SMTP password sent to whatever host the new settings name.
+        ...((password !== undefined || transport !== r.transport) && {
+          secretCiphertext: password ? await seal(appSecret(env), password) : null,
+        }),
         updatedAt: now(),
       })
       .where(eq(mailboxes.id, r.id)),
