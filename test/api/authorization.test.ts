@@ -219,6 +219,33 @@ describe("roles: who may change what", () => {
     expect(list.schedules.find((s) => s.id === sched.id)!.can_edit).toBe(false);
   });
 
+  it("the team's default schedule (it times everyone's sequences without one) is set, changed and deleted by admins only", async () => {
+    const isDefault = async (id: string) =>
+      (await env.DB.prepare("SELECT is_default FROM schedules WHERE id = ?").bind(id).first<{ is_default: number }>())!.is_default;
+    const fields = { time_zone: "UTC", windows: { "7": [["03:00", "04:00"]] } };
+    const refused = await as(rep1, "POST", "/api/schedules", { ...fields, name: `Night ${newId()}`, is_default: true });
+    expect(await errorOf(refused)).toMatchObject({ status: 403, code: "forbidden" });
+    expect(await isDefault(SEEDED_SCHEDULE)).toBe(1);
+    const created = await as(rep1, "POST", "/api/schedules", { ...fields, name: `Night ${newId()}` });
+    expect(created.status).toBe(201);
+    const own = (await body<{ schedule: Id }>(created)).schedule;
+    expect(await errorOf(await as(rep1, "PATCH", `/api/schedules/${own.id}`, { is_default: true }))).toMatchObject({ status: 403 });
+    expect(await isDefault(SEEDED_SCHEDULE)).toBe(1);
+    // An admin makes the member's schedule the default: its creator can no longer change or delete it.
+    expect((await as(admin, "PATCH", `/api/schedules/${own.id}`, { is_default: true })).status).toBe(200);
+    try {
+      expect(await errorOf(await as(rep1, "PATCH", `/api/schedules/${own.id}`, { windows: { "1": [["00:00", "23:59"]] } }))).toMatchObject({
+        status: 403,
+      });
+      expect(await errorOf(await as(rep1, "DELETE", `/api/schedules/${own.id}`))).toMatchObject({ status: 403 });
+      const listed = await body<Items<"schedules", Id & { can_edit: boolean }>>(await as(rep1, "GET", "/api/schedules"));
+      expect(listed.schedules.find((x) => x.id === own.id)!.can_edit).toBe(false);
+      expect(await isDefault(own.id)).toBe(1);
+    } finally {
+      expect((await as(admin, "PATCH", `/api/schedules/${SEEDED_SCHEDULE}`, { is_default: true })).status).toBe(200);
+    }
+  });
+
   it("a member can't send from another user's mailbox; their own is fine", async () => {
     const seq = await newSequence(rep1);
     expect(

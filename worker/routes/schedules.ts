@@ -64,7 +64,7 @@ function present(r: Schedule, count: number, caller: Caller) {
     use_contact_time_zone: r.useContactTimeZone,
     is_default: r.isDefault,
     sequences: count,
-    can_edit: scheduleAllows(caller, "schedule.manage", r.createdBy),
+    can_edit: scheduleAllows(caller, "schedule.manage", r.createdBy) && (!r.isDefault || scheduleAllows(caller, "schedule.default", null)),
     next_window_at: nextWindowStart(t, window),
     window_open_until: windowEnd(t, window),
     created_at: r.createdAt,

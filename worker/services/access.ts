@@ -51,6 +51,11 @@ export const RULES = {
   "schedule.view": { who: ["member"], key: true, says: "see the team's sending schedules" },
   "schedule.create": { who: ["member"], key: false, says: "create a schedule" },
   "schedule.manage": { who: ["admin", "owner"], key: false, says: "change or delete a schedule (its creator; the seeded ones: admins)" },
+  "schedule.default": {
+    who: ["admin"],
+    key: false,
+    says: "make a schedule the team's default, or change or delete the default (it times every sequence without one)",
+  },
   "contact.view": { who: ["member"], key: true, says: "see the team's contacts and lists" },
   "contact.edit": { who: ["member"], key: true, says: "create and edit contacts, change stages, create lists and add to them" },
   "contact.reassign": { who: ["admin", "owner"], key: false, says: "change a contact's owner (a member may take an unowned contact)" },

@@ -78,8 +78,12 @@ export async function rewindowTeam(env: Env, d: Db, teamId: string): Promise<voi
     if (r.status === "rejected") console.error(`rewindow of mailbox ${rows[i]!.id} failed; it applies the window when it sends`, r.reason);
 }
 
+/** The default times every sequence without a schedule of its own, others' included: admins only. */
+const DEFAULT_IS_ADMINS = "Only an admin can set, change or delete the team's default schedule";
+
 export async function createSchedule(env: Env, d: Db, caller: Caller, body: ScheduleFields): Promise<Schedule> {
   authorize(caller, "schedule.create", "You can't create schedules");
+  if (body.is_default) authorize(caller, "schedule.default", DEFAULT_IS_ADMINS);
   checkWindows(body.windows);
   await checkName(d, caller.teamId, body.name);
   const row: Schedule = {
@@ -114,6 +118,7 @@ export async function updateSchedule(
   body: Partial<ScheduleFields>,
 ): Promise<{ schedule: Schedule; sequences: number }> {
   const s = await scheduleFor(d, caller, scheduleId, "schedule.manage");
+  if (s.isDefault || body.is_default) authorize(caller, "schedule.default", DEFAULT_IS_ADMINS);
   if (body.windows) checkWindows(body.windows);
   if (body.name && body.name !== s.name) await checkName(d, caller.teamId, body.name, s.id);
   const patch = {
@@ -139,6 +144,7 @@ export async function updateSchedule(
 /** Only a schedule no sequence uses (archived ones included: they keep their settings) can go. */
 export async function deleteSchedule(env: Env, d: Db, caller: Caller, scheduleId: string): Promise<void> {
   const s = await scheduleFor(d, caller, scheduleId, "schedule.manage");
+  if (s.isDefault) authorize(caller, "schedule.default", DEFAULT_IS_ADMINS);
   const [n] = await d
     .select({ n: sql<number>`count(*)` })
     .from(sequences)

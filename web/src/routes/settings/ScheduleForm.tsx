@@ -9,6 +9,7 @@ import { useWrite } from "../../actions";
 import { FormProblems } from "../../forms";
 import { Icon } from "../../components/Icon";
 import { browserTimeZone, formatDate } from "../../format";
+import { getMe } from "../../queries/session";
 import { HOLIDAY_CALENDARS, WEEKDAYS } from "../../schedule";
 
 const TIME_ZONES: string[] = (() => {
@@ -46,6 +47,7 @@ export function ScheduleForm(props: { open: boolean; schedule: Schedule | null; 
   const [newDate, setNewDate] = createSignal("");
   const [contactTz, setContactTz] = createSignal(s?.use_contact_time_zone ?? false);
   const [isDefault, setIsDefault] = createSignal(s?.is_default ?? false);
+  const me = createAsync(() => getMe());
   const create = useWrite(createScheduleAction, { form: "schedule-form" });
   const update = useWrite(updateScheduleAction, { form: "schedule-form" });
   const busy = () => create.pending() || update.pending();
@@ -337,10 +339,13 @@ export function ScheduleForm(props: { open: boolean; schedule: Schedule | null; 
             <input type="checkbox" checked={contactTz()} onChange={(e) => setContactTz(e.currentTarget.checked)} />
             Send in the contact's time zone when it's known (the windows then apply in their local time)
           </label>
-          <label class="check">
-            <input type="checkbox" checked={isDefault()} onChange={(e) => setIsDefault(e.currentTarget.checked)} />
-            Default schedule for new sequences
-          </label>
+          {/* The default times every sequence without a schedule of its own: admins set it. */}
+          <Show when={me()?.user.role === "admin"}>
+            <label class="check">
+              <input type="checkbox" checked={isDefault()} onChange={(e) => setIsDefault(e.currentTarget.checked)} />
+              Team default: new sequences, and sequences without a schedule of their own, send in these windows
+            </label>
+          </Show>
         </div>
 
         <FormProblems form={errors} />
