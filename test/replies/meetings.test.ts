@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { advanceClock, now } from "../../worker/lib/clock";
+import { DEMO } from "../../worker/seed/demo";
 import { signMeetingWebhook } from "../../worker/services/meetings";
 import { call, client, env, errorOf, ok } from "../helpers";
 import { makeTeam, sessionFor, startSimulation } from "../fixtures";
@@ -103,6 +104,15 @@ describe("meeting booked", () => {
       .run();
     const member = await sessionFor(s.teamId, memberId);
     expect((await client(member).api.webhooks.meetings.secret.$post()).status).toBe(403);
+  });
+
+  it("a master API key can neither rotate nor read about the secret: only a signed-in admin can", async () => {
+    const before = await env.DB.prepare("SELECT sealed FROM webhook_secrets WHERE team_id = ?").bind(DEMO.team).first();
+    for (const method of ["POST", "GET"]) {
+      const res = await call("/api/webhooks/meetings/secret", { method, headers: { "x-api-key": DEMO.masterKey } });
+      expect(await errorOf(res)).toMatchObject({ status: 403, code: "forbidden" });
+    }
+    expect(await env.DB.prepare("SELECT sealed FROM webhook_secrets WHERE team_id = ?").bind(DEMO.team).first()).toEqual(before);
   });
 
   it("POST /contacts/{id}/meeting-booked finishes the enrollments, is audit-logged, and is 404 for another team", async () => {

@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { ApiError, validationError } from "../lib/errors";
 import { router } from "../lib/openapi";
 import { EpochMs, errorResponses, Id, IdParam, json } from "../lib/schemas";
+import { requireSession } from "../middleware/auth";
 import { SECRET_ANSWER } from "../middleware/idempotency";
 import {
   bookMeeting,
@@ -120,6 +121,9 @@ export const meetingRoutes = router()
       path: "/webhooks/meetings/secret",
       tags: ["Meetings"],
       summary: "Whether the team has a meetings webhook secret (admins; never the secret)",
+      // Signed in, as the rule says: a master key held by an integration must not swap the secret the
+      // scheduling tool signs with (or learn it).
+      middleware: [requireSession],
       responses: { 200: json(SecretInfo), 403: errorResponses[403] },
     }),
     async (c) => c.json(await meetingSecretInfo(c.var.db, c.get("caller")), 200),
@@ -130,6 +134,9 @@ export const meetingRoutes = router()
       path: "/webhooks/meetings/secret",
       tags: ["Meetings"],
       summary: "Create or rotate the team's meetings webhook secret (admins, signed in): shown this once",
+      // Signed in, as the rule says: a master key held by an integration must not swap the secret the
+      // scheduling tool signs with (or learn it).
+      middleware: [requireSession],
       responses: { 201: json(SecretInfo.extend({ secret: z.string() })), 403: errorResponses[403] },
     }),
     async (c) => {
