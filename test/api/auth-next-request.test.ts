@@ -46,4 +46,14 @@ describe("auth takes effect on the next request", () => {
     await env.DB.prepare("UPDATE api_keys SET revoked_at = ? WHERE name = 'Elsewhere'").bind(now()).run();
     expect(await errorOf(await byKey(key))).toMatchObject({ status: 401, code: "unauthenticated" });
   });
+
+  it("a disabled user's API keys (they act as their creator) are refused on the next request, master and standard", async () => {
+    const { userId, s } = await admin();
+    const keys = [];
+    for (const kind of ["master", "standard"] as const)
+      keys.push((await ok(client(s).api["api-keys"].$post({ json: { name: `Theirs ${kind}`, kind } }), 201)).key);
+    for (const key of keys) expect((await byKey(key)).status).toBe(200);
+    await env.DB.prepare("UPDATE users SET disabled_at = ? WHERE id = ?").bind(now(), userId).run();
+    for (const key of keys) expect(await errorOf(await byKey(key))).toMatchObject({ status: 401, code: "unauthenticated" });
+  });
 });

@@ -81,6 +81,18 @@ describe("sign-in", () => {
     expect((await post({ email: "rep1@demo.test", password: "demo1234" }, "192.0.2.99")).status).toBe(200);
   });
 
+  it("counts guesses sent at once: of 12 parallel guesses for one address, 5 are checked and 7 refused", async () => {
+    const email = `burst-${crypto.randomUUID().slice(0, 8)}@demo.test`;
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => post({ email, password: `burst${i}` }, `198.51.100.${i}`)));
+    const statuses = answers.map((r) => r.status).sort();
+    expect(statuses.filter((s) => s === 401)).toHaveLength(5);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(7);
+    const failures = await env.DB.prepare("SELECT count(*) AS n FROM login_attempts WHERE email = ? AND success = 0")
+      .bind(email)
+      .first<{ n: number }>();
+    expect(failures!.n).toBe(5);
+  });
+
   it("names the invalid fields in a 422", async () => {
     const err = await errorOf(await post({ email: "not-an-email" }));
     expect(err.status).toBe(422);

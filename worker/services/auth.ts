@@ -1,4 +1,4 @@
-import { and, eq, gt, isNull, sql } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import type { RidingCheck } from "../db/riding-check";
 import { apiKeys, loginAttempts, sessions, teams, users } from "../db/schema";
@@ -23,17 +23,15 @@ export async function login(d: Db, input: { email: string; password: string; ip:
   const email = input.email.trim().toLowerCase();
   const t = now();
   const since = t - LOGIN_WINDOW_MS;
-  const [byEmail, byIp] = await Promise.all([
-    d
-      .select({ n: sql<number>`count(*)` })
-      .from(loginAttempts)
-      .where(and(eq(loginAttempts.email, email), eq(loginAttempts.success, false), gt(loginAttempts.at, since))),
-    d
-      .select({ n: sql<number>`count(*)` })
-      .from(loginAttempts)
-      .where(and(eq(loginAttempts.ip, input.ip), eq(loginAttempts.success, false), gt(loginAttempts.at, since))),
-  ]);
-  if ((byEmail[0]?.n ?? 0) >= MAX_FAILURES_PER_EMAIL || (byIp[0]?.n ?? 0) >= MAX_FAILURES_PER_IP) {
+  // The attempt is written, as a failure, in the statement that checks the counts: guesses sent at
+  // once each count the ones before them (a count read, then a write after the password check, let
+  // every guess of a burst through).
+  const attempt = await d.get<{ id: number } | undefined>(sql`INSERT INTO login_attempts (email, ip, success, at)
+    SELECT ${email}, ${input.ip}, 0, ${t}
+    WHERE (SELECT count(*) FROM login_attempts WHERE email = ${email} AND success = 0 AND at > ${since}) < ${MAX_FAILURES_PER_EMAIL}
+      AND (SELECT count(*) FROM login_attempts WHERE ip = ${input.ip} AND success = 0 AND at > ${since}) < ${MAX_FAILURES_PER_IP}
+    RETURNING id`);
+  if (!attempt) {
     const retryAfter = Math.ceil(LOGIN_WINDOW_MS / 1000);
     throw new ApiError(
       "rate_limited",
@@ -49,7 +47,7 @@ export async function login(d: Db, input: { email: string; password: string; ip:
   const ok = user
     ? await verifyPassword(input.password, user.passwordHash)
     : (await verifyPassword(input.password, await (dummyHash ??= hashPassword("not-a-password"))), false);
-  await d.insert(loginAttempts).values({ email, ip: input.ip, success: ok, at: t });
+  if (ok) await d.update(loginAttempts).set({ success: true }).where(eq(loginAttempts.id, attempt.id));
   if (!user || !ok) throw new ApiError("invalid_credentials", "Email or password is incorrect");
 
   const token = randomToken();
@@ -149,7 +147,13 @@ export const forgetSession = (id: string) => void guesses.delete(id);
 /** An API key acts for its team with the rights of its kind: master = admin rights, standard = member rights. */
 export async function callerFromApiKey(d: Db, key: string): Promise<Caller | null> {
   const hash = await sha256Hex(key);
-  const k = await d.query.apiKeys.findFirst({ where: and(eq(apiKeys.keyHash, hash), isNull(apiKeys.revokedAt)) });
+  // A key acts as its creator, so it stops with them: a disabled user's keys are refused like their sessions.
+  const [k] = await d
+    .select({ id: apiKeys.id, teamId: apiKeys.teamId, createdBy: apiKeys.createdBy, kind: apiKeys.kind })
+    .from(apiKeys)
+    .innerJoin(users, and(eq(users.id, apiKeys.createdBy), eq(users.teamId, apiKeys.teamId), isNull(users.disabledAt)))
+    .where(and(eq(apiKeys.keyHash, hash), isNull(apiKeys.revokedAt)))
+    .limit(1);
   if (!k) return null;
   return {
     teamId: k.teamId,
