@@ -6,7 +6,7 @@
 // Sends are counted at the transport; the preview says what the send does.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { setTransportOverride } from "../../worker/transports";
-import { client, ok } from "../helpers";
+import { client, errorOf, fieldsOf, ok } from "../helpers";
 import {
   HOUR,
   SIM_START,
@@ -103,9 +103,36 @@ describe("a same-thread reply with no thread to reply in", () => {
       "thread_reply",
       /needs an automatic email step before it/,
     );
-    // Turning the reply's threading off first lets its email go.
-    await ok(seq.steps[":stepId"].$patch({ param: { id: w.sequenceId, stepId: w.stepIds[2]! }, json: { thread_reply: false } }));
+    // The reply has no subject of its own: as a new thread it would go out as "(no subject)".
+    const reply = { id: w.sequenceId, stepId: w.stepIds[2]! };
+    await refused(
+      seq.steps[":stepId"].$patch({ param: reply, json: { thread_reply: false } }),
+      "variants.0.subject",
+      /^Variant A has no subject/,
+    );
+    // Given a subject, its threading turns off, and then the email before it can go.
+    const variantId = sequence.steps[2]!.variants[0]!.id;
+    await ok(seq.steps[":stepId"].variants[":variantId"].$patch({ param: { ...reply, variantId }, json: { subject: "Still keen?" } }));
+    await ok(seq.steps[":stepId"].$patch({ param: reply, json: { thread_reply: false } }));
     await ok(seq.steps[":stepId"].$delete({ param: { id: w.sequenceId, stepId: w.stepIds[1]! } }));
+  });
+
+  it("a reply whose threading is turned off goes as a new thread under its own subject, never '(no subject)'", async () => {
+    const w = await world([intro, bump()]);
+    const step = w.api.sequences[":id"].steps[":stepId"];
+    const reply = { id: w.sequenceId, stepId: w.stepIds[1]! };
+    expect(fieldsOf(await errorOf(await step.$patch({ param: reply, json: { thread_reply: false } })))).toEqual([
+      expect.objectContaining({ field: "variants.0.subject" }),
+    ]);
+    const { sequence } = await ok(w.api.sequences[":id"].$get({ param: { id: w.sequenceId } }));
+    const variantId = sequence.steps[1]!.variants[0]!.id;
+    await ok(step.variants[":variantId"].$patch({ param: { ...reply, variantId }, json: { subject: "Still keen?" } }));
+    await ok(step.$patch({ param: reply, json: { thread_reply: false } }));
+    await runUntil(SIM_START + 3 * 24 * HOUR);
+    expect(w.sent).toEqual([
+      { subject: expect.stringMatching(/^Quick idea for \S/), inReplyTo: false },
+      { subject: "Still keen?", inReplyTo: false },
+    ]);
   });
 
   it("the first email skipped for the contact: the preview and the send use the first email's subject", async () => {

@@ -101,6 +101,23 @@ describe("sequences", () => {
     expect(offA.status, await offA.clone().text()).toBe(200);
     const vB = variants[1]!.id;
     expect((await errorOf(await variant.$patch({ param: { ...step(e.id), variantId: vB }, json: { enabled: false } }))).status).toBe(422);
+    // Nor can the only variant on be deleted: the step would send an empty email with no subject.
+    const onlyOn = await errorOf(await variant.$delete({ param: { ...step(e.id), variantId: vB } }));
+    expect(onlyOn).toMatchObject({ status: 422, message: "The step can't be saved" });
+    expect(fieldsOf(onlyOn)[0]!.message).toMatch(/only variant on/);
+    // A, which is off, can go; a variant added then takes the free letter A, not a second B.
+    await ok(variant.$delete({ param: { ...step(e.id), variantId: vA } }));
+    const readded = (await ok(steps[":stepId"].variants.$post({ param: step(e.id), json: { subject: "C", body: "c" } }), 201)).sequence;
+    expect(readded.steps.find((x) => x.id === e.id)!.variants.map((v) => [v.label, v.subject])).toEqual([
+      ["A", "C"],
+      ["B", "B"],
+    ]);
+    // A new email step with every variant off is refused.
+    const allOff = await errorOf(
+      await steps.$post({ param, json: { type: "auto_email", variants: [{ subject: "X", body: "x", enabled: false }] } }),
+    );
+    expect(allOff.status).toBe(422);
+    expect(fieldsOf(allOff).map((f) => f.field)).toEqual(["variants"]);
     const after = (await ok(steps[":stepId"].$delete({ param: step(t.id) }))).sequence.steps;
     expect(after.map((x) => [x.id, x.position])).toEqual([[e.id, 1]]);
   });

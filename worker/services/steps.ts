@@ -134,7 +134,7 @@ function refuseRepliesWithoutOpener(
       message:
         reply === changed
           ? "A same-thread reply needs an automatic email step before it to reply to"
-          : `Step ${current.indexOf(reply) + 1} replies in the same thread and would have no automatic email step before it: turn off its threading first`,
+          : `Step ${current.indexOf(reply) + 1} replies in the same thread and would have no automatic email step before it: turn off its threading (and give it a subject) first`,
     },
   ]);
 }
@@ -185,6 +185,8 @@ export async function addStep(env: Env, d: Db, caller: Caller, sequenceId: strin
   refuse(waitProblems(body.wait_amount ?? 0, body.wait_unit ?? "days"));
   const variants = hasVariants(body.type) ? (body.variants?.length ? body.variants : [{ subject: "", body: "" }]) : [];
   refuse(variants.flatMap((v, i) => templateProblems(`variants.${i}`, v, threadReply)));
+  if (variants.length && variants.every((v) => v.enabled === false))
+    refuse([{ field: "variants", message: "An email step needs at least one variant on" }]);
   const t = now();
   const writes: BatchStatement[] = [
     d.insert(steps).values({
@@ -239,6 +241,27 @@ export async function updateStep(d: Db, caller: Caller, sequenceId: string, step
       order.map((s) => (s.id === step.id ? { ...s, reply: body.thread_reply! } : s)),
       step.id,
       order.map((s) => s.id),
+    );
+  }
+  if (body.thread_reply === false && step.threadReply && hasVariants(step.type)) {
+    // A same-thread reply may have no subject of its own (it takes the thread's); as a new thread it
+    // needs one, or it would go out as "(no subject)".
+    const vs = await d
+      .select({ label: stepVariants.label, subject: stepVariants.subject })
+      .from(stepVariants)
+      .where(eq(stepVariants.stepId, step.id))
+      .orderBy(asc(stepVariants.label));
+    refuse(
+      vs.flatMap((v, i) =>
+        (v.subject ?? "").trim()
+          ? []
+          : [
+              {
+                field: `variants.${i}.subject`,
+                message: `Variant ${v.label} has no subject: give it one before this step starts a new thread`,
+              },
+            ],
+      ),
     );
   }
   refuse(waitProblems(body.wait_amount ?? step.waitAmount, body.wait_unit ?? step.waitUnit));
@@ -318,13 +341,18 @@ export async function addVariant(d: Db, caller: Caller, sequenceId: string, step
   const { seq, step } = await stepOf(d, caller, sequenceId, stepId);
   if (!hasVariants(step.type)) refuse([{ field: "stepId", message: "Only email steps have variants" }]);
   refuse(templateProblems("variant", body, step.threadReply));
-  const n = await variantCount(d, step.id);
-  if (n >= MAX_VARIANTS_PER_STEP) refuse([{ field: "variant", message: `A step has at most ${MAX_VARIANTS_PER_STEP} variants` }]);
+  const taken = (await d.select({ label: stepVariants.label }).from(stepVariants).where(eq(stepVariants.stepId, step.id))).map(
+    (v) => v.label,
+  );
+  if (taken.length >= MAX_VARIANTS_PER_STEP)
+    refuse([{ field: "variant", message: `A step has at most ${MAX_VARIANTS_PER_STEP} variants` }]);
+  // The first free letter: after A of [A, B] was deleted, the new one is A again, not a second B.
+  const label = Array.from({ length: MAX_VARIANTS_PER_STEP }, (_, i) => String.fromCharCode(65 + i)).find((l) => !taken.includes(l))!;
   await d.insert(stepVariants).values({
     id: newId(),
     teamId: caller.teamId,
     stepId: step.id,
-    label: String.fromCharCode(65 + n),
+    label,
     subject: body.subject,
     body: body.body,
     enabled: body.enabled ?? true,
@@ -359,9 +387,16 @@ export async function updateVariant(
 /** Delete a variant (an email step keeps at least one). */
 export async function deleteVariant(d: Db, caller: Caller, sequenceId: string, stepId: string, variantId: string) {
   const { seq, step } = await stepOf(d, caller, sequenceId, stepId);
-  const all = await d.select({ id: stepVariants.id }).from(stepVariants).where(eq(stepVariants.stepId, step.id));
-  if (!all.some((v) => v.id === variantId)) throw notFound("Variant");
+  const all = await d
+    .select({ id: stepVariants.id, enabled: stepVariants.enabled })
+    .from(stepVariants)
+    .where(eq(stepVariants.stepId, step.id));
+  const v = all.find((x) => x.id === variantId);
+  if (!v) throw notFound("Variant");
   if (all.length <= 1) refuse([{ field: "variantId", message: "An email step needs at least one variant" }]);
+  // With only variants that are off left, the step would send an empty email with no subject.
+  if (v.enabled && !all.some((x) => x.id !== v.id && x.enabled))
+    refuse([{ field: "variantId", message: "This is the only variant on: turn another one on before deleting it" }]);
   await d.delete(stepVariants).where(eq(stepVariants.id, variantId));
   return touched(d, caller, seq.id, "variant.delete", { step_id: step.id, variant_id: variantId });
 }

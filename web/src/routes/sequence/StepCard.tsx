@@ -197,7 +197,10 @@ export function StepCard(props: {
   // The API keeps one variant of an email step on: the last one's switch isn't offered.
   const lastVariantOn = (id: string) => !!variant(id)?.enabled && props.step.variants.filter((v) => v.enabled).length === 1;
 
-  const labelOf = (id: string) => (id === NEW ? String.fromCharCode(65 + props.step.variants.length) : (variant(id)?.label ?? "?"));
+  // A new variant takes the first free letter, as the server names it.
+  const freeLabel = () =>
+    Array.from({ length: 26 }, (_, i) => String.fromCharCode(65 + i)).find((l) => !props.step.variants.some((v) => v.label === l)) ?? "?";
+  const labelOf = (id: string) => (id === NEW ? freeLabel() : (variant(id)?.label ?? "?"));
 
   return (
     <article
@@ -476,8 +479,16 @@ export function StepCard(props: {
                           <button
                             type="button"
                             class="btn btn-danger-ghost btn-xs"
-                            disabled={id !== NEW && props.step.variants.length <= 1}
-                            title={id !== NEW && props.step.variants.length <= 1 ? "An email step keeps at least one variant" : undefined}
+                            disabled={id !== NEW && (props.step.variants.length <= 1 || lastVariantOn(id))}
+                            title={
+                              id === NEW
+                                ? undefined
+                                : props.step.variants.length <= 1
+                                  ? "An email step keeps at least one variant"
+                                  : lastVariantOn(id)
+                                    ? "This is the only variant on: turn another one on before deleting it"
+                                    : undefined
+                            }
                             onClick={() => (id === NEW ? (setNewVariant(null), setSelected(undefined)) : setConfirmDelete(id))}
                           >
                             <Icon name="trash" size={14} /> {id === NEW ? "Discard variant" : `Delete variant ${labelOf(id)}`}
