@@ -4,6 +4,7 @@ import { handleInbound } from "../../worker/inbound";
 import { engine } from "../../durable-objects/engine";
 import { classifyInbound, returnDate } from "../../worker/services/reply-classify";
 import type { contacts, enrollments, messages, suppressions } from "../../worker/db/schema";
+import { crashAt } from "../crash";
 import { env, type RawRow } from "../helpers";
 import { DAY, HOUR, enroll, makeContacts, makeMailbox, makeSequence, makeTeam, runUntil, startSimulation } from "../fixtures";
 
@@ -46,6 +47,25 @@ describe("inbound email", () => {
         .bind(contactId)
         .first<Pick<RawRow<typeof contacts>, "stage_id">>())!.stage_id,
     ).toBe(`${teamId}-replied`);
+    await runUntil(now() + 3 * DAY);
+    expect((await env.DB.prepare("SELECT count(*) n FROM messages WHERE sequence_id = ?").bind(sequenceId).first<{ n: number }>())!.n).toBe(
+      1,
+    );
+  });
+
+  it("a reply stored but not acted on (the handler died after storing it) is acted on when it comes again", async () => {
+    const { sequenceId, m } = await sentFirst();
+    const raw = reply(m);
+    // The inbound row is the first write; the handler dies on the next one.
+    await expect(handleInbound(crashAt(env, 1), raw)).rejects.toThrow(/replied_at/);
+    expect(await env.DB.prepare("SELECT effect FROM inbound_messages WHERE message_id = ?").bind(m.id).first()).toEqual({ effect: "{}" });
+    expect(await handleInbound(env, raw)).toMatchObject({ kind: "reply", enrollmentId: m.enrollment_id });
+    expect(await env.DB.prepare("SELECT status, reason FROM enrollments WHERE id = ?").bind(m.enrollment_id).first()).toEqual({
+      status: "finished",
+      reason: "replied",
+    });
+    // Applied once: a third delivery is a duplicate that changes nothing.
+    expect(await handleInbound(env, raw)).toMatchObject({ duplicate: true });
     await runUntil(now() + 3 * DAY);
     expect((await env.DB.prepare("SELECT count(*) n FROM messages WHERE sequence_id = ?").bind(sequenceId).first<{ n: number }>())!.n).toBe(
       1,

@@ -164,9 +164,22 @@ export async function recordInbound(env: Env, d: Db, c: Classified, t = now()): 
     .returning({ id: inboundMessages.id });
   if (!inserted.length) {
     const [seen] = await d
-      .select({ id: inboundMessages.id, kind: inboundMessages.classification })
+      .select({
+        id: inboundMessages.id,
+        kind: inboundMessages.classification,
+        effect: inboundMessages.effect,
+        retryAttempt: inboundMessages.retryAttempt,
+        returnAt: inboundMessages.returnAt,
+        receivedAt: inboundMessages.receivedAt,
+      })
       .from(inboundMessages)
       .where(and(eq(inboundMessages.teamId, target.teamId), eq(inboundMessages.headerId, c.headerId.slice(0, 500))));
+    // Stored but its effect never written (what it does failed, or the handler died after the insert):
+    // the repeat applies it now. Every effect is safe to apply twice (transitions, marks, suppressions).
+    if (seen && !seen.effect.enrollments) {
+      await applyAndStore(env, d, target, seen.id, seen.kind, seen.returnAt, seen.receivedAt, seen.retryAttempt);
+      return inboundResult(seen.kind, seen.id, target, seen.returnAt);
+    }
     return {
       kind: seen?.kind ?? kind,
       inboundId: seen?.id ?? null,
@@ -175,24 +188,32 @@ export async function recordInbound(env: Env, d: Db, c: Classified, t = now()): 
       duplicate: true,
     };
   }
+  await applyAndStore(env, d, target, id, kind, c.returnAt ?? null, t, retryAttempt);
+  return inboundResult(kind, id, target, c.returnAt ?? null);
+}
+
+const inboundResult = (kind: InboundClassification, inboundId: string, target: Target, returnAt: number | null): InboundResult => ({
+  kind,
+  inboundId,
+  messageId: target.messageId,
+  enrollmentId: target.enrollmentId,
+  ...(kind === "out_of_office" && returnAt ? { resumeAt: returnAt } : {}),
+});
+
+/** What a stored inbound email does, done, then written on its row (`effect` always holds `enrollments` once applied). */
+async function applyAndStore(
+  env: Env,
+  d: Db,
+  target: Target,
+  id: string,
+  kind: InboundClassification,
+  returnAt: number | null,
+  t: number,
+  retryAttempt: number,
+) {
   const retryAt = kind === "bounce_soft" ? t + SOFT_BOUNCE_BACKOFF_MS[retryAttempt - 1]! : null;
-  const effect = await applyEffect(
-    env,
-    d,
-    target,
-    kind,
-    c.returnAt ?? null,
-    t,
-    retryAt === null ? undefined : { attempt: retryAttempt, at: retryAt },
-  );
+  const effect = await applyEffect(env, d, target, kind, returnAt, t, retryAt === null ? undefined : { attempt: retryAttempt, at: retryAt });
   await d.update(inboundMessages).set({ effect, retryAt }).where(eq(inboundMessages.id, id));
-  return {
-    kind,
-    inboundId: id,
-    messageId: target.messageId,
-    enrollmentId: target.enrollmentId,
-    ...(kind === "out_of_office" && c.returnAt ? { resumeAt: c.returnAt } : {}),
-  };
 }
 
 /** The domain of an address, unless it is a free-mail one. */
