@@ -66,6 +66,30 @@ describe("inbound classification and its evidence", () => {
     expect((await classifyInbound("From: a@b.test\r\nSubject: hello\r\n\r\nhi", t)).kind).toBe("ignored");
   });
 
+  it("one of our own follow-ups, read back from an inbox we poll, is ignored: its footer is no unsubscribe request", async () => {
+    const ours = `<sf.${"c".repeat(24)}.${"d".repeat(24)}@sender.test>`;
+    const followUp = replyTo(m, { body: "Just bumping this up.\r\n\r\n-- \r\nSam\r\nUnsubscribe: https://x.test/unsubscribe/abc" }).replace(
+      /^Message-ID: .*$/m,
+      `Message-ID: ${ours}`,
+    );
+    expect(await classifyInbound(followUp, t)).toMatchObject({ kind: "ignored", ids: [], evidence: { rule: "our_own_email" } });
+  });
+
+  it("a reply over a quote written without '>' (Outlook, in other languages) is a reply: the quoted footer doesn't count", async () => {
+    const quoted = (intro: string) =>
+      `Ja, gerne – Dienstag passt.\r\n\r\n${intro}\r\nBetreff: Quick question\r\n\r\nHello\r\n\r\n-- \r\nSam\r\nUnsubscribe: https://x.test/unsubscribe/abc\r\n`;
+    for (const intro of [
+      "Von: Sam <s@x.test>\r\nGesendet: Montag, 1. März 2027 10:00",
+      "-----Ursprüngliche Nachricht-----",
+      "De : Sam <s@x.test>",
+      "________________________________\r\nFrom: Sam",
+      "Am Mo., 1. März 2027 um 10:00 Uhr schrieb Sam <s@x.test>:",
+    ])
+      expect((await classifyInbound(replyTo(m, { body: quoted(intro) }), t)).kind, intro).toBe("reply");
+    // A signature separator with our footer after it, and nothing quoted: the footer is still not new text.
+    expect(newText("Thanks!\n-- \nUnsubscribe: https://x.test/unsubscribe/abc")).toBe("Thanks!");
+  });
+
   it("reads only the new part of a reply", () => {
     expect(newText("Yes please\n\nOn Tue, X wrote:\n> old")).toBe("Yes please");
     expect(newText("Call me\n-----Original Message-----\nFrom: y")).toBe("Call me");

@@ -58,13 +58,27 @@ const AUTO_SUBJECT = /automatic reply|auto(?:matic)?[- ]?reply|autoreply|auto-re
 const UNSUBSCRIBE_PHRASE =
   /\b(?:unsubscribe(?: me)?|remove me|take me off|opt(?:[- ])?out|stop (?:emailing|contacting|sending|writing)|do not (?:email|contact) me|don't (?:email|contact) me|no more emails)\b/i;
 
-/** The part of a reply above the quoted original ("On … wrote:", "-----Original Message-----", "> " lines). */
+/**
+ * Where a quoted original starts, as mail clients write it in the languages our customers' prospects
+ * use: "On … wrote:" (Am … schrieb, Le … a écrit, El … escribió, Il … ha scritto, Op … schreef),
+ * Outlook's "-----Original Message-----" or header block ("From:", "Von:", "De:", …) or its rule of
+ * underscores, and the "-- " signature separator (our emails' signature and footer follow it).
+ */
+const QUOTE_STARTS = [
+  /^(On|Am|Le|El|Il|Op|Den|På|W dniu|Em) .+(wrote|schrieb|a écrit|escribió|ha scritto|schreef|skrev|napisał|escreveu):$/i,
+  /^-{2,}\s*(Original Message|Ursprüngliche Nachricht|Message d'origine|Mensaje original|Messaggio originale|Oorspronkelijk bericht|Mensagem original|Opprinnelig melding|Ursprungligt meddelande)\s*-{2,}/i,
+  /^(From|Von|De|Da|Van|Fra|Från|Od|Lähettäjä) ?:\s.+/,
+  /^_{10,}$/,
+  /^--$/,
+  /^Unsubscribe:\s*https?:\/\//i,
+];
+
+/** The part of a reply above the quoted original ("> " lines and the QUOTE_STARTS). */
 export function newText(text: string): string {
   const out: string[] = [];
   for (const line of text.split(/\r?\n/)) {
     if (/^\s*>/.test(line)) break;
-    if (/^On .+wrote:\s*$/.test(line.trim()) || /^-{2,}\s*Original Message\s*-{2,}/i.test(line.trim()) || /^From:\s.+/.test(line.trim()))
-      break;
+    if (QUOTE_STARTS.some((q) => q.test(line.trim()))) break;
     out.push(line);
   }
   return out.join("\n").trim();
@@ -124,6 +138,10 @@ export async function classifyInbound(raw: ArrayBuffer | string, t: number): Pro
       evidence: { rule: status ? "dsn_delayed" : "report_without_status", ...(status ? { status } : {}) },
     };
   }
+  // One of our own emails (a threaded follow-up landing in an inbox we poll, a teammate's address
+  // enrolled as a contact) answers nothing: its quoted footer would read as an unsubscribe request.
+  if ((own.match(OUR_ID) ?? []).length)
+    return { ...base, kind: "ignored", ids: [], snippet: snippetOf(email.text ?? ""), evidence: { rule: "our_own_email" } };
   const ids = [...new Set([email.inReplyTo ?? "", email.references ?? ""].join(" ").match(OUR_ID) ?? [])];
   const body = email.text ?? "";
   const fresh = newText(body);
