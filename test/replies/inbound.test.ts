@@ -2,6 +2,8 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { now } from "../../worker/lib/clock";
 import { handleInbound } from "../../worker/inbound";
 import { engine } from "../../durable-objects/engine";
+import { db } from "../../worker/db/client";
+import { recordInbound } from "../../worker/services/replies";
 import { classifyInbound, returnDate } from "../../worker/services/reply-classify";
 import type { contacts, enrollments, messages, suppressions } from "../../worker/db/schema";
 import { crashAt } from "../crash";
@@ -70,6 +72,14 @@ describe("inbound email", () => {
     expect((await env.DB.prepare("SELECT count(*) n FROM messages WHERE sequence_id = ?").bind(sequenceId).first<{ n: number }>())!.n).toBe(
       1,
     );
+  });
+
+  it("a polled inbox acts only on answers to its own emails, never on another mailbox's (another team's)", async () => {
+    const { m } = await sentFirst();
+    const c = await classifyInbound(reply(m), now());
+    expect(await recordInbound(env, db(env.DB), c, now(), "0f0000000000000000000999")).toMatchObject({ kind: "ignored" });
+    expect(await env.DB.prepare("SELECT count(*) n FROM inbound_messages WHERE message_id = ?").bind(m.id).first()).toEqual({ n: 0 });
+    expect(await recordInbound(env, db(env.DB), c, now(), m.mailbox_id)).toMatchObject({ kind: "reply", enrollmentId: m.enrollment_id });
   });
 
   it("a reply to an earlier run's email stops the contact's run in that sequence now (restarted since)", async () => {

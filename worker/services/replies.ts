@@ -89,7 +89,7 @@ interface Target {
 // Enrollment transitions, through the SequenceDO of the enrollment's sequence.
 const sequence = (env: Env, sequenceId: string, teamId: string) => engine.sequence(env, sequenceId, teamId);
 
-async function findTarget(d: Db, ids: string[]): Promise<Target | null> {
+async function findTarget(d: Db, ids: string[], mailboxId?: string): Promise<Target | null> {
   const [m] = await d
     .select({
       teamId: messages.teamId,
@@ -104,7 +104,7 @@ async function findTarget(d: Db, ids: string[]): Promise<Target | null> {
     })
     .from(messages)
     .innerJoin(sequences, eq(sequences.id, messages.sequenceId))
-    .where(inList(messages.messageIdHeader, ids))
+    .where(and(inList(messages.messageIdHeader, ids), mailboxId === undefined ? undefined : eq(messages.mailboxId, mailboxId)))
     .orderBy(desc(messages.sentAt))
     .limit(1);
   return m ?? null;
@@ -115,10 +115,12 @@ async function findTarget(d: Db, ids: string[]): Promise<Target | null> {
  * email it answers, stored once per team (a repeat changes nothing), and its effect applied.
  * A soft bounce schedules the next try; the one after the last try counts as a hard bounce.
  */
-export async function recordInbound(env: Env, d: Db, c: Classified, t = now()): Promise<InboundResult> {
+export async function recordInbound(env: Env, d: Db, c: Classified, t = now(), polledMailboxId?: string): Promise<InboundResult> {
   const none: InboundResult = { kind: "ignored", inboundId: null, messageId: null, enrollmentId: null };
   if (c.kind === "ignored" || !c.ids.length) return none;
-  const target = await findTarget(d, c.ids);
+  // A polled inbox holds the answers to its own emails: what it finds about another mailbox's (another
+  // team's, when the same person is a contact there) is that mailbox's to handle, never this one's.
+  const target = await findTarget(d, c.ids, polledMailboxId);
   if (!target) return none;
   let kind: InboundClassification = c.kind;
   let evidence = c.evidence;
@@ -212,7 +214,15 @@ async function applyAndStore(
   retryAttempt: number,
 ) {
   const retryAt = kind === "bounce_soft" ? t + SOFT_BOUNCE_BACKOFF_MS[retryAttempt - 1]! : null;
-  const effect = await applyEffect(env, d, target, kind, returnAt, t, retryAt === null ? undefined : { attempt: retryAttempt, at: retryAt });
+  const effect = await applyEffect(
+    env,
+    d,
+    target,
+    kind,
+    returnAt,
+    t,
+    retryAt === null ? undefined : { attempt: retryAttempt, at: retryAt },
+  );
   await d.update(inboundMessages).set({ effect, retryAt }).where(eq(inboundMessages.id, id));
 }
 
