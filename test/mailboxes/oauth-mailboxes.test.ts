@@ -10,7 +10,7 @@ import { now } from "../../worker/lib/clock";
 import { mailboxStub } from "../../durable-objects/engine";
 import { loadMailbox } from "../../worker/transports/mailbox-settings";
 import { db } from "../../worker/db/client";
-import { pollReplies } from "../../worker/services/reply-polling";
+import { MAX_MESSAGES_PER_TICK, pollReplies } from "../../worker/services/reply-polling";
 import { gmailTransport } from "../../worker/transports/gmail";
 import { graphTransport } from "../../worker/transports/graph";
 import { openTokens, sealTokens } from "../../worker/transports/oauth";
@@ -456,5 +456,47 @@ describe("switching a signed-in mailbox to SMTP", () => {
     );
     expect(mb.smtp).toMatchObject({ host: smtp.host, security: "none", has_password: false });
     expect((await row(mailboxId))!.secret_ciphertext).toBeNull();
+  });
+});
+
+describe("reply polling keeps its place", () => {
+  const unrelated = (account: string, i: number) =>
+    `From: News <news@list.test>\r\nTo: ${account}\r\nSubject: Issue ${i}\r\nMessage-ID: <n-${i}-${crypto.randomUUID()}@list.test>\r\nContent-Type: text/plain\r\n\r\nToday's news.\r\n`;
+  const replyFor = (account: string, m: MessageRow) =>
+    `From: Prospect <${m.to_email}>\r\nTo: ${account}\r\nSubject: Re: ${m.subject}\r\nMessage-ID: <r-${crypto.randomUUID()}@mail.test>\r\nIn-Reply-To: ${m.message_id_header}\r\nContent-Type: text/plain\r\n\r\nSounds good.\r\n`;
+  async function sentOne(provider: "google" | "microsoft") {
+    const w = await teamWith(provider);
+    const { sequenceId } = await makeSequence(w.teamId, w.userId, [{ wait: 0 }, { wait: 1, unit: "days" }], null);
+    await enroll(w.teamId, sequenceId, await makeContacts(w.teamId, 1), [w.mailboxId]);
+    await runUntil(now() + HOUR);
+    const m = (await env.DB.prepare("SELECT * FROM messages WHERE sequence_id = ?").bind(sequenceId).first<MessageRow>())!;
+    const enrollment = () => env.DB.prepare("SELECT status, reason FROM enrollments WHERE sequence_id = ?").bind(sequenceId).first();
+    const reads = async () => (await state(w.account)).calls.filter((c) => c.path.includes("/messages/in-")).length;
+    return { ...w, m, enrollment, reads };
+  }
+
+  for (const provider of ["google", "microsoft"] as const)
+    it(`${provider}: a backlog of more than a round (230 new messages) is read in rounds, each message once, and the reply after it is found`, async () => {
+      const w = await sentOne(provider);
+      for (let i = 0; i < 230; i++) await control("inbox", { account: w.account, raw: unrelated(w.account, i) });
+      await control("inbox", { account: w.account, raw: replyFor(w.account, w.m) });
+      const rounds = [];
+      for (let i = 0; i < 3; i++) rounds.push((await pollReplies(env)).find((o) => o.mailboxId === w.mailboxId)!.read);
+      expect(rounds.reduce((a, b) => a + b)).toBe(231);
+      expect(Math.max(...rounds)).toBeLessThanOrEqual(MAX_MESSAGES_PER_TICK);
+      expect(await w.reads()).toBe(231);
+      expect(await w.enrollment()).toEqual({ status: "finished", reason: "replied" });
+    });
+
+  it("a message that can't be read now (throttled) keeps the round for the next tick instead of skipping the reply", async () => {
+    const w = await sentOne("google");
+    await control("inbox", { account: w.account, raw: replyFor(w.account, w.m) });
+    await control("fail", { match: "/messages/in-", status: 403, body: { error: { code: 403, message: "User-rate limit exceeded" } } });
+    expect((await pollReplies(env)).find((o) => o.mailboxId === w.mailboxId)).toMatchObject({ read: 0, error: expect.any(String) });
+    expect(JSON.parse((await row(w.mailboxId))!.transport_config).poll_error).toMatch(/^A message could not be read/);
+    expect(await w.enrollment()).toMatchObject({ status: "active" });
+    expect((await pollReplies(env)).find((o) => o.mailboxId === w.mailboxId)).toMatchObject({ read: 1, handled: 1 });
+    expect(await w.enrollment()).toEqual({ status: "finished", reason: "replied" });
+    expect(JSON.parse((await row(w.mailboxId))!.transport_config).poll_error).toBeNull();
   });
 });

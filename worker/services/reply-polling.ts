@@ -1,8 +1,10 @@
 // Replies to Gmail and Microsoft 365 mailboxes are found by polling on the cron (every minute): Gmail's
 // history since the last check, Graph's Inbox delta since the last deltaLink. Each new message is read
-// as MIME and goes through the same classification as the email() handler (worker/inbound.ts). The
-// cursor lives in the mailbox's transport_config and moves only after a whole round was handled, so a
-// crash repeats a round (handling a reply twice changes nothing) rather than skipping one.
+// as MIME and goes through the same classification as the email() handler (worker/inbound.ts). A
+// round is at most MAX_MESSAGES_PER_TICK messages, and ends at a point the provider can resume from
+// (a history record, a delta page). The cursor lives in the mailbox's transport_config and moves only
+// after the whole round was handled, so a crash or a message that can't be read now repeats the round
+// (handling a reply twice changes nothing) rather than skipping one.
 import { and, asc, eq, inArray, ne, sql } from "drizzle-orm";
 import { db, type Db } from "../db/client";
 import { mailboxes } from "../db/schema";
@@ -55,7 +57,7 @@ export async function startCursor(
     if (p.ok) await saveCursor(d, mb.id, { history_id: p.body.historyId, polled_at: now(), poll_error: null });
     return;
   }
-  const r = await graphDelta(graphDeltaStart(apiUrl, now()), token);
+  const r = await graphDelta(graphDeltaStart(apiUrl, now()), token, Number.POSITIVE_INFINITY);
   if (r.ok) await saveCursor(d, mb.id, { delta_link: r.deltaLink, polled_at: now(), poll_error: null });
 }
 
@@ -63,7 +65,11 @@ export async function startCursor(
 export async function pollMailbox(env: Env, d: Db, mb: PolledMailbox): Promise<PollOutcome> {
   const out: PollOutcome = { mailboxId: mb.id, read: 0, handled: 0 };
   const tok = await accessTokenFor(env, mb, {}, d);
-  if (!tok.ok) return { ...out, error: tok.message };
+  if (!tok.ok) {
+    // Shown on the mailbox ("Replies could not be checked"); a revoked grant also marks it "needs reconnect".
+    await saveCursor(d, mb.id, { poll_error: tok.message.slice(0, 300) });
+    return { ...out, error: tok.message };
+  }
   const cfg = mb.transportConfig as { history_id?: string; delta_link?: string };
   const { apiUrl } = tok.cfg;
   let ids: string[];
@@ -73,7 +79,7 @@ export async function pollMailbox(env: Env, d: Db, mb: PolledMailbox): Promise<P
       await startCursor(env, mb, apiUrl, tok.accessToken, d);
       return out;
     }
-    const h = await gmailHistory(apiUrl, tok.accessToken, cfg.history_id);
+    const h = await gmailHistory(apiUrl, tok.accessToken, cfg.history_id, MAX_MESSAGES_PER_TICK);
     if (!h.ok) return await pollFailed(env, d, mb, h, out);
     ids = h.ids;
     next = { history_id: h.historyId };
@@ -82,21 +88,25 @@ export async function pollMailbox(env: Env, d: Db, mb: PolledMailbox): Promise<P
       await startCursor(env, mb, apiUrl, tok.accessToken, d);
       return out;
     }
-    const delta = await graphDelta(cfg.delta_link, tok.accessToken);
+    const delta = await graphDelta(cfg.delta_link, tok.accessToken, MAX_MESSAGES_PER_TICK);
     if (!delta.ok) return await pollFailed(env, d, mb, delta, out);
     ids = delta.ids;
     next = { delta_link: delta.deltaLink };
   }
-  for (const id of ids.slice(0, MAX_MESSAGES_PER_TICK)) {
-    const raw = mb.transport === "gmail" ? await gmailRaw(apiUrl, tok.accessToken, id) : await graphRaw(apiUrl, tok.accessToken, id);
-    if (raw === null) continue;
+  for (const id of ids) {
+    const got = mb.transport === "gmail" ? await gmailRaw(apiUrl, tok.accessToken, id) : await graphRaw(apiUrl, tok.accessToken, id);
+    if (!got.ok && got.gone) continue; // deleted since it arrived: nothing to read
+    if (!got.ok) {
+      // Not readable now (network, 5xx, throttled): the round is tried again from the same point.
+      await saveCursor(d, mb.id, { poll_error: `A message could not be read: ${got.message}`.slice(0, 300) });
+      return { ...out, error: got.message };
+    }
     out.read++;
     const t = now();
-    const r = await recordInbound(env, d, await classifyInbound(raw, t), t);
+    const r = await recordInbound(env, d, await classifyInbound(got.raw, t), t, mb.id);
     if (r.kind !== "ignored") out.handled++;
   }
-  // More than a tick's worth: keep the cursor, the next tick reads the rest (handled ones are no-ops).
-  if (ids.length <= MAX_MESSAGES_PER_TICK) await saveCursor(d, mb.id, { ...next, polled_at: now(), poll_error: null });
+  await saveCursor(d, mb.id, { ...next, polled_at: now(), poll_error: null });
   return out;
 }
 

@@ -93,38 +93,56 @@ export function tokenFailure(tok: { revoked: boolean; unconfigured?: boolean; me
   return { ok: false, kind: tok.unconfigured ? "sender" : "transient", message: tok.message };
 }
 
-/** New messages in the inbox since `historyId`; `expired` when Gmail no longer has that point (404). */
+/**
+ * New messages in the inbox since `historyId`, oldest first, about `limit` of them (whole history
+ * records), and the point to go on from once they are handled: the last record taken when more are
+ * left, else the mailbox's current point. `expired` when Gmail no longer has `historyId` (404).
+ */
 export async function gmailHistory(
   apiUrl: string,
   token: string,
   historyId: string,
+  limit: number,
 ): Promise<{ ok: true; ids: string[]; historyId: string } | { ok: false; expired: boolean; message: string; revoked: boolean }> {
   const ids: string[] = [];
   let pageToken: string | undefined;
   let latest = historyId;
-  for (let page = 0; page < 10; page++) {
+  for (;;) {
     const q = new URLSearchParams({ startHistoryId: historyId, historyTypes: "messageAdded", labelId: "INBOX", maxResults: "500" });
     if (pageToken) q.set("pageToken", pageToken);
     const r = await providerFetch<{
-      history?: { messagesAdded?: { message: { id: string } }[] }[];
+      history?: { id: string; messagesAdded?: { message: { id: string } }[] }[];
       nextPageToken?: string;
       historyId?: string;
     }>(`${me(apiUrl)}/history?${q}`, { headers: auth(token) }, { idempotent: true });
     if (!r.ok) return { ok: false, expired: r.status === 404, revoked: r.status === 401, message: r.message };
-    for (const h of r.body.history ?? []) for (const m of h.messagesAdded ?? []) if (!ids.includes(m.message.id)) ids.push(m.message.id);
+    const records = r.body.history ?? [];
+    for (const [i, h] of records.entries()) {
+      for (const m of h.messagesAdded ?? []) if (!ids.includes(m.message.id)) ids.push(m.message.id);
+      // Enough for one round: the next one starts after this record (history ids only grow).
+      if (ids.length >= limit && (i < records.length - 1 || r.body.nextPageToken)) return { ok: true, ids, historyId: h.id };
+    }
     if (r.body.historyId) latest = r.body.historyId;
     pageToken = r.body.nextPageToken;
     if (!pageToken) return { ok: true, ids, historyId: latest };
   }
-  return { ok: true, ids, historyId: latest };
 }
 
-/** One message as the RFC 5322 text it arrived as. */
-export async function gmailRaw(apiUrl: string, token: string, id: string): Promise<string | null> {
+/**
+ * One message as the RFC 5322 text it arrived as; `gone` when Gmail no longer has it (deleted since),
+ * any other failure is worth trying again.
+ */
+export async function gmailRaw(apiUrl: string, token: string, id: string): Promise<RawResult> {
   const r = await providerFetch<{ raw?: string }>(
     `${me(apiUrl)}/messages/${encodeURIComponent(id)}?format=raw`,
     { headers: auth(token) },
     { idempotent: true },
   );
-  return r.ok && r.body.raw ? fromBase64Url(r.body.raw) : null;
+  if (!r.ok) return { ok: false, gone: r.status === 404, message: r.message };
+  return r.body.raw
+    ? { ok: true, raw: fromBase64Url(r.body.raw) }
+    : { ok: false, gone: true, message: "Gmail sent the message without its text" };
 }
+
+/** An inbox message read for reply polling. */
+export type RawResult = { ok: true; raw: string } | { ok: false; gone: boolean; message: string };

@@ -5,7 +5,7 @@
 import type { Env } from "../env";
 import type { MailboxSettings } from "./mailbox-settings";
 import { apiSendFailure } from "./api-failure";
-import { sendToken, tokenFailure } from "./gmail";
+import { sendToken, tokenFailure, type RawResult } from "./gmail";
 import { providerFetch } from "./oauth";
 import type { OutgoingEmail, SendResult, Transport } from "./types";
 
@@ -57,25 +57,28 @@ export function graphTransport(env: Env, mb: Pick<MailboxSettings, "id" | "trans
 type DeltaPage = { value?: { id: string; "@removed"?: unknown }[]; "@odata.nextLink"?: string; "@odata.deltaLink"?: string };
 
 /**
- * One delta round from `link` (a stored deltaLink, or the first request): the ids of messages created
- * since, and the next deltaLink. `expired` when Graph no longer knows the link (410) and the round
- * must start again.
+ * A delta round from `link` (a stored deltaLink or nextLink, or the first request): the ids of
+ * messages created since, whole pages until about `limit`, and the link to go on from once they are
+ * handled: the round's deltaLink, or the nextLink of the page after the last one taken when more are
+ * left. `expired` when Graph no longer knows the link (410) and the round must start again.
  */
 export async function graphDelta(
   link: string,
   token: string,
+  limit: number,
 ): Promise<{ ok: true; ids: string[]; deltaLink: string } | { ok: false; expired: boolean; revoked: boolean; message: string }> {
   const ids: string[] = [];
   let url = link;
-  for (let page = 0; page < 20; page++) {
+  for (;;) {
     const r = await providerFetch<DeltaPage>(url, { headers: { ...auth(token), prefer: "odata.maxpagesize=50" } }, { idempotent: true });
     if (!r.ok) return { ok: false, expired: r.status === 410, revoked: r.status === 401, message: r.message };
     for (const m of r.body.value ?? []) if (!m["@removed"] && !ids.includes(m.id)) ids.push(m.id);
     if (r.body["@odata.deltaLink"]) return { ok: true, ids, deltaLink: r.body["@odata.deltaLink"] };
-    if (!r.body["@odata.nextLink"]) break;
-    url = r.body["@odata.nextLink"];
+    const next = r.body["@odata.nextLink"];
+    if (!next) return { ok: false, expired: false, revoked: false, message: "Microsoft Graph's delta round did not end with a deltaLink" };
+    if (ids.length >= limit) return { ok: true, ids, deltaLink: next };
+    url = next;
   }
-  return { ok: false, expired: false, revoked: false, message: "Microsoft Graph's delta round did not end with a deltaLink" };
 }
 
 /** The first delta request: the Inbox's new messages received from `since` on (ids only). */
@@ -84,12 +87,12 @@ export function graphDeltaStart(apiUrl: string, since: number): string {
   return `${apiUrl}/v1.0/me/mailFolders/inbox/messages/delta?${q}`;
 }
 
-/** One message as MIME (GET /me/messages/{id}/$value). */
-export async function graphRaw(apiUrl: string, token: string, id: string): Promise<string | null> {
+/** One message as MIME (GET /me/messages/{id}/$value); `gone` when Graph no longer has it (404). */
+export async function graphRaw(apiUrl: string, token: string, id: string): Promise<RawResult> {
   const r = await providerFetch<string>(
     `${apiUrl}/v1.0/me/messages/${encodeURIComponent(id)}/$value`,
     { headers: { authorization: `Bearer ${token}` } },
     { idempotent: true },
   );
-  return r.ok ? r.text : null;
+  return r.ok ? { ok: true, raw: r.text } : { ok: false, gone: r.status === 404, message: r.message };
 }
