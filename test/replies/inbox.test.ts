@@ -3,7 +3,8 @@ import { handleInbound } from "../../worker/inbound";
 import { now } from "../../worker/lib/clock";
 import { newId } from "../../worker/lib/ids";
 import { setTransportOverride } from "../../worker/transports";
-import { as, client, env, errorOf, ok, type Session } from "../helpers";
+import { signUnsubscribeToken } from "../../worker/services/mime";
+import { as, call, client, env, errorOf, ok, type Session } from "../helpers";
 import { DAY, HOUR, runUntil, sessionFor, startSimulation } from "../fixtures";
 import { countSent, dsn, enrollmentRow, replyTo, sentFirst } from "./mail";
 
@@ -151,6 +152,32 @@ describe("replies inbox", () => {
     // Confirming it again changes nothing but marks it reviewed; the unreviewed filter no longer lists it.
     expect((await classify(s.session, r.inboundId!, "reply")).status).toBe(200);
     expect((await repliesOf(s.session, { unhandled: "true" })).replies).toEqual([]);
+  });
+
+  it("correcting an unsubscribe reply keeps an opt-out the person made since with the email's link", async () => {
+    const s = await sentFirst();
+    const r = await handleInbound(env, replyTo(s.m, { body: "Please remove me from your list." }));
+    expect(r.kind).toBe("unsubscribe");
+    const token = await signUnsubscribeToken(env.APP_SECRET!, { teamId: s.teamId, email: s.m.to_email });
+    const click = await call(`/unsubscribe/${token}`, {
+      method: "POST",
+      body: "List-Unsubscribe=One-Click",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
+    expect(click.status).toBe(200);
+    await classify(s.session, r.inboundId!, "reply");
+    expect(await env.DB.prepare("SELECT reason, source FROM suppressions WHERE team_id = ?").bind(s.teamId).first()).toEqual({
+      reason: "unsubscribed",
+      source: "one_click",
+    });
+    expect(
+      await env.DB.prepare("SELECT unsubscribed_at IS NOT NULL AS marked FROM contacts WHERE id = ?").bind(s.m.contact_id).first(),
+    ).toEqual({
+      marked: 1,
+    });
+    expect(await enrollmentRow(s.m.enrollment_id)).toMatchObject({ status: "finished", reason: "unsubscribed" });
+    await runUntil(now() + 3 * DAY);
+    expect(await countSent(s.sequenceId)).toBe(1);
   });
 
   it("a reply corrected to an unsubscribe request suppresses the address; corrected back, it is unsuppressed", async () => {

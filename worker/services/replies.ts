@@ -593,10 +593,38 @@ const SAYS: Record<InboundClassification, string> = {
 async function undoEffect(env: Env, d: Db, r: typeof inboundMessages.$inferSelect): Promise<string[]> {
   const e = r.effect;
   const said: string[] = [];
+  const [target] = await d.select({ toEmail: messages.toEmail }).from(messages).where(eq(messages.id, r.messageId));
+  const email = (target?.toEmail ?? "").toLowerCase();
+  // Only the suppression this email wrote goes. One the address got since by other means (its one-click
+  // unsubscribe link, a list) stays, and so do the contact's mark and the runs it ended: invariant 5.
+  let stillSuppressed = false;
+  if (e.suppressed && email) {
+    const own = and(eq(suppressions.teamId, r.teamId), eq(suppressions.email, email), eq(suppressions.reason, e.suppressed));
+    const gone = await d
+      .delete(suppressions)
+      .where(and(own, eq(suppressions.source, e.suppressed === "bounced" ? "dsn" : "reply")))
+      .returning({ id: suppressions.id });
+    stillSuppressed = !!(
+      await d
+        .select({ id: suppressions.id })
+        .from(suppressions)
+        .where(and(eq(suppressions.teamId, r.teamId), eq(suppressions.email, email)))
+        .limit(1)
+    ).length;
+    said.push(
+      stillSuppressed
+        ? `${email} stays suppressed: it was suppressed since by other means (its unsubscribe link, a list)`
+        : gone.length
+          ? `${email} is no longer suppressed`
+          : `${email} was not suppressed any more`,
+    );
+  }
   for (const [sequenceId, group] of groupBy(e.enrollments ?? [], (x) => x.sequenceId)) {
     const seq = sequence(env, sequenceId, r.teamId);
     const finished = group.filter((g) => g.action === "finish");
-    if (finished.length) {
+    if (finished.length && stillSuppressed)
+      for (const g of finished) said.push(`Enrollment ${g.id} was not reactivated: its address is still suppressed`);
+    else if (finished.length) {
       const back = await seq.reactivate(
         finished.map((g) => g.id),
         [...new Set(finished.map((g) => g.reason))],
@@ -632,15 +660,8 @@ async function undoEffect(env: Env, d: Db, r: typeof inboundMessages.$inferSelec
         said.push(resumed.includes(g.id) ? `Enrollment ${g.id} resumed` : `Enrollment ${g.id} was not resumed (it changed since)`);
     }
   }
-  const [target] = await d.select({ toEmail: messages.toEmail }).from(messages).where(eq(messages.id, r.messageId));
-  const email = (target?.toEmail ?? "").toLowerCase();
-  if (e.suppressed && email) {
-    await d
-      .delete(suppressions)
-      .where(and(eq(suppressions.teamId, r.teamId), eq(suppressions.email, email), eq(suppressions.reason, e.suppressed)));
-    said.push(`${email} is no longer suppressed`);
-  }
-  if (e.contactMarked) {
+  if (e.contactMarked && stillSuppressed) said.push(`The contact stays marked ${e.contactMarked}: its address is still suppressed`);
+  else if (e.contactMarked) {
     const t = now();
     await d
       .update(contacts)

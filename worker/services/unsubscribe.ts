@@ -1,4 +1,4 @@
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import { engine } from "../../durable-objects/engine";
 import type { Db } from "../db/client";
 import { contacts, suppressions } from "../db/schema";
@@ -21,7 +21,13 @@ export async function unsubscribeAddress(env: Env, d: Db, teamId: string, addres
     d
       .insert(suppressions)
       .values({ id: newId(), teamId, email, reason: "unsubscribed", source: "one_click", createdAt: t })
-      .onConflictDoNothing(),
+      // Already suppressed by a reply (or a bounce): the click is what keeps it now, so that correcting
+      // the reply later doesn't lift an opt-out the person made themselves.
+      .onConflictDoUpdate({
+        target: [suppressions.teamId, suppressions.email],
+        set: { reason: "unsubscribed", source: "one_click" },
+        setWhere: inArray(suppressions.source, ["reply", "dsn"]),
+      }),
     d
       .update(contacts)
       .set({ unsubscribedAt: sql`coalesce(${contacts.unsubscribedAt}, ${t})`, updatedAt: t })
