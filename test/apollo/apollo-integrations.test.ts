@@ -244,3 +244,82 @@ describe("Apollo integrations that send GET with api_key in the query", () => {
     expect((await call("/apollo/v1/auth/health")).status).toBe(401);
   });
 });
+
+describe("Apollo parameters we can't apply are refused, never dropped", () => {
+  const post = (path: string, body: Record<string, unknown>, headers: Record<string, string> = {}) =>
+    call(`/apollo/v1${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+
+  it("contacts/search filters by Apollo's contact_label_ids and by label_names (n8n); an unknown filter is a 422, not everyone", async () => {
+    const x = await addContactsSetup();
+    const key = await masterKey(x.teamId, x.userId);
+    const [a, b, c] = await makeContacts(x.teamId, 3);
+    const l1 = await makeList(x.teamId, x.userId, [a!], "Webinar");
+    await makeList(x.teamId, x.userId, [b!], "Trade show");
+    await makeList(x.teamId, x.userId, [c!], "Cold");
+    const search = async (params: [string, string][]) => {
+      const r = await json<Contacts & { pagination: { total_entries: number } }>(await get("/contacts/search", key, params));
+      return { ids: r.contacts.map((x) => x.id), total: r.pagination.total_entries };
+    };
+    expect(await search([["contact_label_ids[]", l1]])).toEqual({ ids: [a], total: 1 });
+    expect(await search([["label_names[]", "Trade show"]])).toEqual({ ids: [b], total: 1 });
+    const unknownList = await errorOf(await get("/contacts/search", key, [["label_names[]", "Nope"]]));
+    expect(unknownList).toMatchObject({ status: 422, message: 'No list named "Nope"' });
+    const unknownFilter = await errorOf(await get("/contacts/search", key, [["contact_email_status_v2[]", "verified"]]));
+    expect(unknownFilter.status).toBe(422);
+    expect(fieldsOf(unknownFilter).map((f) => f.field)).toEqual(["contact_email_status_v2"]);
+  });
+
+  it("add_contact_ids refuses status 'paused' (nothing enrolled) and rotates over several send_email_from_email_account_id", async () => {
+    const x = await addContactsSetup({ mailboxes: [{}, {}] });
+    const key = await masterKey(x.teamId, x.userId);
+    const ids = await makeContacts(x.teamId, 4);
+    const add = (body: Record<string, unknown>) => post(`/emailer_campaigns/${x.sequenceId}/add_contact_ids`, body, { "x-api-key": key });
+    const paused = await errorOf(await add({ contact_ids: ids, status: "paused" }));
+    expect(paused.status).toBe(422);
+    expect(fieldsOf(paused)[0]).toMatchObject({ field: "status", message: expect.stringMatching(/adds contacts active/) });
+    const enrolled = () =>
+      env.DB.prepare("SELECT mailbox_id, count(*) n FROM enrollments WHERE sequence_id = ? GROUP BY mailbox_id").bind(x.sequenceId).all();
+    expect((await enrolled()).results).toEqual([]);
+    const res = await add({ contact_ids: ids, status: "active", send_email_from_email_account_id: x.mailboxIds });
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect((await enrolled()).results.map((r) => r.mailbox_id).sort()).toEqual([...x.mailboxIds].sort());
+  });
+
+  it("mixed_people/search takes any 'min,max' employee range, and refuses a status or filter it can't apply", async () => {
+    const x = await addContactsSetup();
+    const key = await masterKey(x.teamId, x.userId);
+    type People = { people: { organization: { estimated_num_employees: number } }[]; pagination: { total_entries: number } };
+    const all = await json<People>(await post("/mixed_people/search", { per_page: 100 }, { "x-api-key": key }));
+    const some = await json<People>(
+      await post("/mixed_people/search", { per_page: 100, organization_num_employees_ranges: ["250,500"] }, { "x-api-key": key }),
+    );
+    expect(some.people.length).toBeGreaterThan(0);
+    expect(some.pagination.total_entries).toBeLessThan(all.pagination.total_entries);
+    for (const p of some.people) expect(p.organization.estimated_num_employees).toBeGreaterThanOrEqual(250);
+    for (const p of some.people) expect(p.organization.estimated_num_employees).toBeLessThanOrEqual(500);
+    for (const [body, field] of [
+      [{ contact_email_status: ["likely to engage"] }, "contact_email_status"],
+      [{ organization_domains: ["acme.com"] }, "organization_domains"],
+      [{ organization_num_employees_ranges: ["500,250"] }, "organization_num_employees_ranges"],
+    ] as const) {
+      const err = await errorOf(await post("/mixed_people/search", body, { "x-api-key": key }));
+      expect(err.status, field).toBe(422);
+      expect(fieldsOf(err)[0]!.field).toBe(field);
+    }
+  });
+
+  it("takes api_key from a JSON or form body, as Apollo's documented examples send it", async () => {
+    const x = await addContactsSetup();
+    const key = await masterKey(x.teamId, x.userId);
+    const byJson = await post("/emailer_campaigns/search", { api_key: key, q_name: "Seq" });
+    expect(byJson.status).toBe(200);
+    expect((await json<{ emailer_campaigns: { id: string }[] }>(byJson)).emailer_campaigns.map((s) => s.id)).toEqual([x.sequenceId]);
+    const byForm = await call("/apollo/v1/emailer_campaigns/search", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ api_key: key, q_name: "Seq" }).toString(),
+    });
+    expect(byForm.status).toBe(200);
+    expect((await errorOf(await post("/emailer_campaigns/search", { api_key: "wrong" }))).status).toBe(401);
+  });
+});

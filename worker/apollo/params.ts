@@ -30,3 +30,26 @@ export async function apolloParams(c: Context): Promise<Record<string, unknown>>
   }
   return out;
 }
+
+/**
+ * The `api_key` an Apollo client put in its JSON or form body (Apollo's older documented form, still
+ * sent by integrations), read from a copy so the route still reads the body. Undefined when absent.
+ */
+export async function apiKeyInBody(req: Request): Promise<string | undefined> {
+  if (req.method === "GET" || req.method === "HEAD") return undefined;
+  const type = req.headers.get("content-type") ?? "";
+  try {
+    if (type.includes("application/json")) {
+      const body = (await req.clone().json()) as unknown;
+      const key = body && typeof body === "object" ? (body as Record<string, unknown>).api_key : undefined;
+      return typeof key === "string" && key ? key : undefined;
+    }
+    if (type.includes("application/x-www-form-urlencoded") || type.includes("multipart/form-data")) {
+      const key = (await req.clone().formData()).get("api_key");
+      return typeof key === "string" && key ? key : undefined;
+    }
+  } catch {
+    // Not readable as its type says: the route answers that, with no key found here.
+  }
+  return undefined;
+}

@@ -55,12 +55,31 @@ const str = z.preprocess((v) => (Array.isArray(v) ? v[0] : v), z.string().max(20
 /** An id parameter: never empty (an empty owner or stage id would be stored and lock rows out). */
 const id = z.preprocess((v) => (Array.isArray(v) ? v[0] : v), z.string().trim().min(1).max(64));
 
-async function parse<T extends z.ZodTypeAny>(c: Context<AppEnv>, schema: T): Promise<z.infer<T>> {
+/** Parameters Apollo's own clients send that change nothing about the answer (display hints). */
+const HARMLESS = new Set(["display_mode", "context", "cacheKey"]);
+
+/**
+ * The request's parameters, checked by `schema`. A search or an add (`strict`) refuses a parameter it
+ * doesn't know, naming it: dropping a filter it can't apply would answer with everyone (and an add
+ * with them enrolled and emailed) instead of the people asked for.
+ */
+async function parse<T extends z.ZodObject>(c: Context<AppEnv>, schema: T, o: { strict?: boolean } = {}): Promise<z.infer<T>> {
   let raw: Record<string, unknown>;
   try {
     raw = await apolloParams(c);
   } catch {
     throw new ApiError("invalid_json", "The request body is not valid JSON");
+  }
+  if (o.strict) {
+    const unknown = Object.keys(raw).filter((k) => !(k in schema.shape) && !HARMLESS.has(k));
+    if (unknown.length)
+      throw new ApiError("validation_failed", `Not supported here: ${unknown.join(", ")}`, {
+        fields: unknown.map((field) => ({
+          field,
+          message:
+            "Seqflare can't apply this parameter; leave it out (it would otherwise be ignored, and the request would act on more than you asked for)",
+        })),
+      });
   }
   const r = schema.safeParse(raw);
   if (!r.success) throw validationError(r.error.issues);
@@ -89,6 +108,21 @@ const campaigns = (c: Context<AppEnv>, caller: Caller, f: { q?: string; ids?: st
   listSequences(c.var.db, caller, { ...f, withArchived: true }, page, perPage);
 
 const master = requireMasterKey;
+
+const PAUSED_START =
+  "Seqflare adds contacts active. To hold them, add them and then pause them (remove_or_stop_contact_ids with mode=stop)";
+
+/** Apollo's `label_names`: the team's lists by name, 422 naming any that doesn't exist. */
+async function listIdsNamed(c: Context<AppEnv>, caller: Caller, names: string[] | undefined): Promise<string[]> {
+  if (!names?.length) return [];
+  const results = await listsByName(c.var.db, caller.teamId, names);
+  const missing = names.filter((n) => !results.some((r) => r.name === n));
+  if (missing.length)
+    throw new ApiError("validation_failed", `No list named ${missing.map((m) => `"${m}"`).join(", ")}`, {
+      fields: [{ field: "label_names", message: "Unknown list" }],
+    });
+  return results.map((r) => r.id);
+}
 
 /**
  * The Apollo-compatible API: an integration written against Apollo's public API works by changing
@@ -136,7 +170,9 @@ export const apolloRoutes = new Hono<AppEnv>()
         emailer_campaign_id: id.optional(),
         contact_ids: arr(APOLLO_ARRAY_MAX.add_contact_ids).optional(),
         label_names: arr(APOLLO_ARRAY_MAX.label_names).optional(),
-        send_email_from_email_account_id: id.optional(),
+        // One mailbox id, or several to rotate over (Apollo's CLI sends an array for several).
+        send_email_from_email_account_id: arr(50).optional(),
+        status: z.preprocess((v) => (Array.isArray(v) ? v[0] : v), z.literal("active", { message: PAUSED_START })).optional(),
         sequence_no_email: bool.optional(),
         sequence_unverified_email: bool.optional(),
         sequence_job_change: bool.optional(),
@@ -144,6 +180,7 @@ export const apolloRoutes = new Hono<AppEnv>()
         sequence_finished_in_other_campaigns: bool.optional(),
         user_id: id.optional(),
       }),
+      { strict: true },
     );
     const sequenceId = c.req.param("id");
     if (p.emailer_campaign_id && p.emailer_campaign_id !== sequenceId)
@@ -156,16 +193,7 @@ export const apolloRoutes = new Hono<AppEnv>()
       });
     }
     const caller = await actingAs(c, p.user_id);
-    let listIds: string[] = [];
-    if (p.label_names?.length) {
-      const results = await listsByName(c.var.db, caller.teamId, p.label_names);
-      const missing = p.label_names.filter((n) => !results.some((r) => r.name === n));
-      if (missing.length)
-        throw new ApiError("validation_failed", `No list named ${missing.map((m) => `"${m}"`).join(", ")}`, {
-          fields: [{ field: "label_names", message: "Unknown list" }],
-        });
-      listIds = results.map((r) => r.id);
-    }
+    const listIds = await listIdsNamed(c, caller, p.label_names);
     const { job } = await commitAddContacts(
       c.env,
       c.var.db,
@@ -173,7 +201,7 @@ export const apolloRoutes = new Hono<AppEnv>()
       sequenceId,
       {
         source: { contact_ids: p.contact_ids, list_ids: listIds.length ? listIds : undefined },
-        mailbox_ids: p.send_email_from_email_account_id ? [p.send_email_from_email_account_id] : undefined,
+        mailbox_ids: p.send_email_from_email_account_id?.length ? p.send_email_from_email_account_id : undefined,
         skip_validation: false,
         enrich: false,
         overrides: {
@@ -287,19 +315,26 @@ export const apolloRoutes = new Hono<AppEnv>()
       z.object({
         q_keywords: str.optional(),
         contact_stage_ids: arr(APOLLO_ARRAY_MAX.contact_stage_ids).optional(),
+        // Apollo documents contact_label_ids; its n8n node sends label_names; label_ids is ours.
+        contact_label_ids: arr(APOLLO_ARRAY_MAX.label_ids).optional(),
         label_ids: arr(APOLLO_ARRAY_MAX.label_ids).optional(),
+        label_names: arr(APOLLO_ARRAY_MAX.label_names).optional(),
         sort_by_field: str.optional(),
         sort_ascending: bool.optional(),
         page: int(1, 500),
         per_page: int(25, 100),
       }),
+      { strict: true },
     );
+    const listIds = [
+      ...new Set([...(p.contact_label_ids ?? []), ...(p.label_ids ?? []), ...(await listIdsNamed(c, c.get("caller"), p.label_names))]),
+    ];
     const sort =
       p.sort_by_field === "contact_last_name" ? "last_name" : p.sort_by_field === "contact_updated_at" ? "updated_at" : "created_at";
     const { ids, total } = await searchContactIds(c.var.db, c.get("caller").teamId, {
       q: p.q_keywords?.trim() || null,
       stageIds: p.contact_stage_ids,
-      listIds: p.label_ids,
+      listIds: listIds.length ? listIds : undefined,
       sort,
       ascending: p.sort_ascending ?? false,
       page: p.page,
@@ -333,21 +368,31 @@ export const apolloRoutes = new Hono<AppEnv>()
         page: int(1, 500),
         per_page: int(25, 100),
       }),
+      { strict: true },
     );
     const caller = c.get("caller");
+    // Any "lo,hi" range (Apollo's clients send "50,500", "1,1000000"), not only the people search's buckets.
     const ranges = (p.organization_num_employees_ranges ?? []).map((r) => {
-      const [lo, hi] = r.split(",").map((x) => x.trim());
-      return `${lo},${hi}`;
+      const m = /^\s*(\d{1,9})\s*,\s*(\d{1,9})\s*$/.exec(r);
+      if (!m || Number(m[1]) > Number(m[2]))
+        throw new ApiError("validation_failed", `"${r}" is not an employee range`, {
+          fields: [{ field: "organization_num_employees_ranges", message: 'Write each range as "min,max", for example "50,500"' }],
+        });
+      return `${Number(m[1])},${Number(m[2])}` as (typeof EMPLOYEE_RANGES)[number];
     });
+    const statuses = ["verified", "unverified", "guessed", "unavailable"];
+    const unknownStatus = p.contact_email_status?.filter((x) => !statuses.includes(x)) ?? [];
+    if (unknownStatus.length)
+      throw new ApiError("validation_failed", `Seqflare can't filter by email status ${unknownStatus.map((x) => `"${x}"`).join(", ")}`, {
+        fields: [{ field: "contact_email_status", message: `Use ${statuses.join(", ")}` }],
+      });
     const filters: PeopleFilters = {
       q: [p.q_keywords, p.q_organization_name].filter(Boolean).join(" ") || undefined,
       titles: p.person_titles,
       seniorities: p.person_seniorities,
       countries: p.person_locations,
-      employee_ranges: ranges.filter((r): r is (typeof EMPLOYEE_RANGES)[number] => (EMPLOYEE_RANGES as readonly string[]).includes(r)),
-      email_statuses: p.contact_email_status?.filter((s) =>
-        ["verified", "unverified", "guessed", "unavailable"].includes(s),
-      ) as PeopleFilters["email_statuses"],
+      employee_ranges: ranges.length ? ranges : undefined,
+      email_statuses: p.contact_email_status as PeopleFilters["email_statuses"],
       saved: "any",
     };
     // A location may be a city or a country.

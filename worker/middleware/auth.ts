@@ -7,6 +7,7 @@ import { ApiError } from "../lib/errors";
 import { authorize, type Action } from "../services/access";
 import { db } from "../db/client";
 import { riding, runChecked } from "../db/riding-check";
+import { apiKeyInBody } from "../apollo/params";
 import { callerFromApiKey, callerFromSession, forgetSession, SESSION_COOKIE, sessionCheck, touchApiKey } from "../services/auth";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -37,13 +38,17 @@ function csrfProblem(c: Context<AppEnv>, csrfToken: string): string | null {
 const RECHECKED = "x-seqflare-session-recheck";
 
 /**
- * Authenticates every request past it: `X-Api-Key` (or `api_key` in the query, as Apollo accepts),
+ * Authenticates every request past it: `X-Api-Key` (or `api_key` in the query, or in an Apollo
+ * request's body, as Apollo accepts),
  * else the session cookie. Cookie-authenticated mutations must carry the session's CSRF token in
  * `X-CSRF-Token` and, when the browser sends one, a same-origin `Origin`.
  */
 export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
   const d = c.var.db;
-  const key = c.req.header("x-api-key") ?? c.req.query("api_key");
+  const key =
+    c.req.header("x-api-key") ??
+    c.req.query("api_key") ??
+    (c.req.path.startsWith("/apollo/") && !getCookie(c, SESSION_COOKIE) ? await apiKeyInBody(c.req.raw) : undefined);
   if (key) {
     const caller = await callerFromApiKey(d, key);
     if (!caller) throw new ApiError("unauthenticated", "Invalid or revoked API key");
