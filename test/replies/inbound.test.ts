@@ -7,7 +7,8 @@ import { recordInbound } from "../../worker/services/replies";
 import { classifyInbound, returnDate } from "../../worker/services/reply-classify";
 import type { contacts, enrollments, messages, suppressions } from "../../worker/db/schema";
 import { crashAt } from "../crash";
-import { env, type RawRow } from "../helpers";
+import { client, env, ok, type RawRow } from "../helpers";
+import { sentFirst as mailSentFirst } from "./mail";
 import { DAY, HOUR, enroll, makeContacts, makeMailbox, makeSequence, makeTeam, runUntil, startSimulation } from "../fixtures";
 
 type Message = RawRow<typeof messages>;
@@ -80,6 +81,35 @@ describe("inbound email", () => {
     expect(await recordInbound(env, db(env.DB), c, now(), "0f0000000000000000000999")).toMatchObject({ kind: "ignored" });
     expect(await env.DB.prepare("SELECT count(*) n FROM inbound_messages WHERE message_id = ?").bind(m.id).first()).toEqual({ n: 0 });
     expect(await recordInbound(env, db(env.DB), c, now(), m.mailbox_id)).toMatchObject({ kind: "reply", enrollmentId: m.enrollment_id });
+  });
+
+  it("a reply to an email sent before the contact was moved stops the sequence they were moved to", async () => {
+    const s = await mailSentFirst({ waits: [0, 1, 1] });
+    const { sequenceId: target } = await makeSequence(
+      s.teamId,
+      s.userId,
+      [
+        { wait: 1, unit: "days" },
+        { wait: 1, unit: "days" },
+      ],
+      null,
+    );
+    const api = client(s.session).api;
+    const moved = await ok(
+      api.sequences[":id"].enrollments[":action"].$post({
+        param: { id: s.sequenceId, action: "move" },
+        json: { enrollment_ids: [s.m.enrollment_id], to_sequence_id: target, mailbox_ids: [s.mailboxId] },
+      }),
+    );
+    expect(moved.outcomes).toEqual({ moved: 1 });
+    const run = () => env.DB.prepare("SELECT status, reason FROM enrollments WHERE sequence_id = ?").bind(target).first<EnrollmentState>();
+    for (let i = 0; i < 50 && (await run())?.status !== "active"; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await run()).toMatchObject({ status: "active" });
+    const r = await handleInbound(env, reply({ ...s.m } as unknown as Message));
+    expect(r.kind).toBe("reply");
+    expect(await run()).toEqual({ status: "finished", reason: "replied" });
+    await runUntil(now() + 5 * DAY);
+    expect((await env.DB.prepare("SELECT count(*) n FROM messages WHERE sequence_id = ?").bind(target).first<{ n: number }>())!.n).toBe(0);
   });
 
   it("a reply to an earlier run's email stops the contact's run in that sequence now (restarted since)", async () => {

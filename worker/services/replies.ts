@@ -267,7 +267,10 @@ async function applyEffect(
   // is about this sequence, so the contact's run in it now is what stops or pauses, with the one emailed.
   const runs = async () => [x.enrollmentId, ...(await openRunOf(d, x)).filter((id) => id !== x.enrollmentId)];
   if (kind === "reply") {
-    if (x.settings.finish_on_reply !== false) await finish(x.sequenceId, await runs(), "replied");
+    if (x.settings.finish_on_reply !== false) {
+      await finish(x.sequenceId, await runs(), "replied");
+      for (const [sequenceId, ids] of await movedOnTo(d, x)) await finish(sequenceId, ids, "replied");
+    }
     const [contact] = await d
       .select({ stageId: contacts.stageId, email: contacts.email })
       .from(contacts)
@@ -285,12 +288,10 @@ async function applyEffect(
     }
     await applyColleagueRule(env, d, x, contact?.email ?? x.toEmail, effect);
   } else if (kind === "out_of_office") {
-    done(
-      x.sequenceId,
-      await sequence(env, x.sequenceId, x.teamId).pause(await runs(), "out_of_office", returnAt ?? t + OOO_DEFAULT_MS),
-      "pause",
-      "out_of_office",
-    );
+    const until = returnAt ?? t + OOO_DEFAULT_MS;
+    done(x.sequenceId, await sequence(env, x.sequenceId, x.teamId).pause(await runs(), "out_of_office", until), "pause", "out_of_office");
+    for (const [sequenceId, ids] of await movedOnTo(d, x))
+      done(sequenceId, await sequence(env, sequenceId, x.teamId).pause(ids, "out_of_office", until), "pause", "out_of_office");
   } else if (kind === "bounce_hard") {
     const [m] = await d.select({ status: messages.status }).from(messages).where(eq(messages.id, x.messageId));
     if (m && m.status !== "bounced") {
@@ -376,6 +377,29 @@ async function applyColleagueRule(env: Env, d: Db, x: Target, email: string, eff
 type EffectEntry = NonNullable<InboundEffect["enrollments"]>[number];
 
 /** The contact's open enrollment in the answered email's sequence, if it has one (at most one: invariant 1). */
+/**
+ * The open runs a move took the answered run's contact on to, by sequence (following moves of moves):
+ * a reply to an email sent before the move is about the outreach, which goes on there. A move's job
+ * (options.via = "move") is committed while the run it moves is still open, so it was created between
+ * that run's start and its finish.
+ */
+async function movedOnTo(d: Db, x: Target): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  let from = [x.enrollmentId];
+  for (let hop = 0; hop < 5 && from.length; hop++) {
+    const rows = await d.all<{ id: string; sequence_id: string; open: number }>(sql`
+      SELECT n.id, n.sequence_id, n.status IN ('active', 'paused', 'held') AS open
+      FROM enrollments o
+      JOIN enrollments n ON n.contact_id = o.contact_id AND n.team_id = o.team_id AND n.sequence_id <> o.sequence_id
+      JOIN jobs j ON j.id = n.job_id AND j.created_at BETWEEN o.created_at AND o.finished_at
+      WHERE o.id IN (SELECT value FROM json_each(${JSON.stringify(from)})) AND o.team_id = ${x.teamId}
+        AND o.status = 'finished' AND o.reason = 'moved' AND json_extract(j.options, '$.via') = 'move'`);
+    for (const r of rows) if (r.open) out.set(r.sequence_id, [...(out.get(r.sequence_id) ?? []), r.id]);
+    from = rows.filter((r) => !r.open).map((r) => r.id);
+  }
+  return out;
+}
+
 async function openRunOf(d: Db, x: Target): Promise<string[]> {
   const rows = await d
     .select({ id: enrollments.id })
