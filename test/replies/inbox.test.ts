@@ -154,6 +154,23 @@ describe("replies inbox", () => {
     expect((await repliesOf(s.session, { unhandled: "true" })).replies).toEqual([]);
   });
 
+  it("a reply after an out-of-office to the same email counts as its reply in the report; correcting it gives the out-of-office back", async () => {
+    const s = await sentFirst();
+    await handleInbound(
+      env,
+      replyTo(s.m, { extra: "Auto-Submitted: auto-replied\r\n", subject: "Out of office", body: "Away until next week." }),
+    );
+    const r = await handleInbound(env, replyTo(s.m, { body: "Back now. Tuesday works." }));
+    expect(r.kind).toBe("reply");
+    const report = () => ok(client(s.session).api.sequences[":id"].report.$get({ param: { id: s.sequenceId }, query: {} }));
+    expect((await report()).report.totals).toMatchObject({ replied: 1, out_of_office: 0 });
+    await classify(s.session, r.inboundId!, "auto_reply");
+    expect((await report()).report.totals).toMatchObject({ replied: 0, out_of_office: 1 });
+    expect(await env.DB.prepare("SELECT reply_kind FROM messages WHERE id = ?").bind(s.m.id).first()).toEqual({
+      reply_kind: "out_of_office",
+    });
+  });
+
   it("correcting an unsubscribe reply keeps an opt-out the person made since with the email's link", async () => {
     const s = await sentFirst();
     const r = await handleInbound(env, replyTo(s.m, { body: "Please remove me from your list." }));

@@ -950,6 +950,8 @@ export interface InboundEffect {
   stageFrom?: string | null;
   messageStatusFrom?: string;
   replyCounted?: boolean;
+  /** The out-of-office a reply replaced as the email's answer: a correction of the reply gives it back. */
+  replyFrom?: { at: number; kind: "out_of_office" };
   /** A soft bounce's next try, queued in the mailbox under `key` (null: the mailbox no longer held the email). */
   retry?: { attempt: number; at: number; key: string | null };
 }

@@ -1,4 +1,4 @@
-import { and, desc, eq, isNull, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, isNull, or, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { inList, notIndexed, teamRowsById } from "../db/in-list";
 import {
@@ -255,13 +255,26 @@ async function applyEffect(
   const finish = async (sequenceId: string, ids: string[], reason: ReasonCode) =>
     effect.enrollments!.push(...(await finishRemembering(env, d, sequenceId, x.teamId, ids, reason)));
   if (kind === "reply" || kind === "out_of_office") {
-    // The first answer to an email is what the reports count as its reply (or out-of-office).
+    // The first answer to an email is what the reports count as its reply (or out-of-office); a real
+    // reply after an out-of-office replaces it (the person came back and answered: that is a reply).
+    const [before] = await d
+      .select({ repliedAt: messages.repliedAt, replyKind: messages.replyKind })
+      .from(messages)
+      .where(eq(messages.id, x.messageId));
     const counted = await d
       .update(messages)
       .set({ repliedAt: t, replyKind: kind })
-      .where(and(eq(messages.id, x.messageId), isNull(messages.repliedAt)))
+      .where(
+        and(
+          eq(messages.id, x.messageId),
+          kind === "reply" ? or(isNull(messages.repliedAt), eq(messages.replyKind, "out_of_office")) : isNull(messages.repliedAt),
+        ),
+      )
       .returning({ id: messages.id });
-    if (counted.length) effect.replyCounted = true;
+    if (counted.length) {
+      effect.replyCounted = true;
+      if (before?.replyKind === "out_of_office") effect.replyFrom = { at: before.repliedAt!, kind: "out_of_office" };
+    }
   }
   // The email answered may be an earlier run's (the contact was restarted or added again since): the answer
   // is about this sequence, so the contact's run in it now is what stops or pauses, with the one emailed.
@@ -715,7 +728,11 @@ async function undoEffect(env: Env, d: Db, r: typeof inboundMessages.$inferSelec
       .where(and(eq(messages.id, r.messageId), eq(messages.status, "bounced")));
     said.push(`The email is ${from} again`);
   }
-  if (e.replyCounted) await d.update(messages).set({ repliedAt: null, replyKind: null }).where(eq(messages.id, r.messageId));
+  if (e.replyCounted)
+    await d
+      .update(messages)
+      .set(e.replyFrom ? { repliedAt: e.replyFrom.at, replyKind: e.replyFrom.kind } : { repliedAt: null, replyKind: null })
+      .where(eq(messages.id, r.messageId));
   if (e.retry?.key) {
     const [m] = await d.select({ mailboxId: messages.mailboxId }).from(messages).where(eq(messages.id, r.messageId));
     const pulled = m ? await engine.mailbox(env, m.mailboxId).withdraw([{ enrollmentId: r.enrollmentId, stepId: e.retry.key }]) : [];
