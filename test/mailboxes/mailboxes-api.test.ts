@@ -1,4 +1,5 @@
 import { describe, expect, inject, it } from "vitest";
+import { DEMO } from "../../worker/seed/demo";
 import { client, env, errorOf, fieldsOf, login, ok } from "../helpers";
 
 // The local SMTP test server (test/fixtures/smtp-servers.mjs): mailboxes are verified when connected.
@@ -100,6 +101,23 @@ describe("mailboxes", () => {
     const rival = client(await login("admin@rival.test")).api;
     expect((await rival.messages[":id"].raw.$get({ param: { id: sent.id } })).status).toBe(404);
     expect((await ok(rival.messages.$get({ query: { mailbox_id: mb.id } }))).messages).toHaveLength(0);
+  });
+
+  it("a test email to an address that unsubscribed or bounced is refused, naming the field, and nothing is sent", async () => {
+    const api = client(await login("admin@demo.test")).api;
+    const mb = (
+      await ok(api.mailboxes.$post({ json: { email: `t-${crypto.randomUUID().slice(0, 8)}@demo.test`, sender_name: "Alex" } }), 201)
+    ).mailbox;
+    const to = `gone-${crypto.randomUUID().slice(0, 8)}@example.test`;
+    await env.DB.prepare(
+      "INSERT INTO suppressions (id, team_id, email, reason, source, created_at) VALUES (?, ?, ?, 'unsubscribed', 'one_click', 0)",
+    )
+      .bind(crypto.randomUUID().replace(/-/g, "").slice(0, 24), DEMO.team, to)
+      .run();
+    const err = await errorOf(await api.mailboxes[":id"].test.$post({ param: { id: mb.id }, json: { to: to.toUpperCase() } }));
+    expect(err).toMatchObject({ status: 422 });
+    expect(fieldsOf(err)[0]).toMatchObject({ field: "to", message: expect.stringMatching(/^This address unsubscribed/) });
+    expect((await ok(api.messages.$get({ query: { mailbox_id: mb.id } }))).messages).toHaveLength(0);
   });
 
   it("another team's mailbox answers 404", async () => {

@@ -5,6 +5,7 @@ import { auditLog, mailboxes, messages, users } from "../db/schema";
 import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { ApiError } from "../lib/errors";
+import { SUPPRESSION_WORDS, suppressionReasons } from "./suppressions";
 import { newId } from "../lib/ids";
 import { seal, unseal } from "../lib/seal";
 import { engine } from "../../durable-objects/engine";
@@ -248,6 +249,13 @@ export type TestResult =
 /** A test email through the mailbox's transport (not counted against its limits; shown in the Outbox). */
 export async function sendTestEmail(env: Env, d: Db, caller: Caller, mailboxId: string, to: string): Promise<TestResult> {
   const r = await mailboxFor(d, caller, mailboxId, "mailbox.manage");
+  // Not even a test goes to an address that opted out or bounced (invariant 5; another bounce costs the
+  // mailbox's reputation).
+  const suppressed = (await suppressionReasons(d, caller.teamId, [to])).get(to.trim().toLowerCase());
+  if (suppressed) {
+    const message = `${SUPPRESSION_WORDS[suppressed]}: no email is sent to it, a test included`;
+    throw new ApiError("validation_failed", message, { fields: [{ field: "to", message, code: "suppressed", reason: suppressed }] });
+  }
   const mb = (await loadMailbox(d, r.id))!;
   const id = newId();
   const t = now();

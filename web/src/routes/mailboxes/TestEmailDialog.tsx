@@ -11,6 +11,15 @@ import { getMe } from "../../queries/session";
 
 type Result = Awaited<ReturnType<typeof sendTestEmail>>;
 
+/** How each transport sends, in the dialog's words. */
+const TRANSPORT_WORDS: Record<Mailbox["transport"], string> = {
+  smtp: "SMTP server",
+  send_email: "Cloudflare Email binding",
+  gmail: "Gmail account (Gmail API)",
+  graph: "Microsoft 365 account (Microsoft Graph)",
+  outbox: "Outbox",
+};
+
 /** Sends one email through the mailbox's transport and says plainly whether it worked and why not. */
 export function TestEmailDialog(props: { mailbox: Mailbox; onClose: () => void }) {
   const me = createAsync(() => getMe());
@@ -31,7 +40,7 @@ export function TestEmailDialog(props: { mailbox: Mailbox; onClose: () => void }
       open
       onClose={props.onClose}
       title="Send a test email"
-      description={`From ${props.mailbox.sender_name} <${props.mailbox.email}>, through its ${props.mailbox.transport === "smtp" ? "SMTP server" : props.mailbox.transport === "send_email" ? "Cloudflare Email binding" : "Outbox"}. Not counted against its limits.`}
+      description={`From ${props.mailbox.sender_name} <${props.mailbox.email}>, through its ${TRANSPORT_WORDS[props.mailbox.transport]}. Not counted against its limits.`}
       testId="test-email-dialog"
       footer={
         <>
