@@ -284,6 +284,13 @@ export class SequenceDO extends DurableObject<Env> {
   private placesLoad = 0;
   /** That latest load's config: a caller who read D1's `config_rev` since, and found it the same, uses it (config). */
   private lastConfig: SequenceConfig | null = null;
+  /**
+   * Times `activate` ran, and the count each config was loaded at. A config read before the sequence
+   * was turned on says "off": a batch that read it, then awaited D1 while `activate` released the held
+   * rows, must not hold its own rows after (nothing would release them again).
+   */
+  private activations = 0;
+  private loadedAt = new WeakMap<SequenceConfig, number>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -324,7 +331,9 @@ export class SequenceDO extends DurableObject<Env> {
     // change the config reads), and that load's places are applied: no round trip.
     if (rev !== undefined && this.lastConfig?.id === sequenceId && this.lastConfig.rev === rev) return this.lastConfig;
     const load = ++this.loadsStarted;
+    const activations = this.activations;
     const cfg = await loadSequenceConfig(this.d, sequenceId);
+    if (cfg) this.loadedAt.set(cfg, activations);
     // A load started earlier may answer later: it must not put back the places a newer one applied.
     if (cfg && load > this.placesLoad) {
       this.placesLoad = load;
@@ -332,6 +341,11 @@ export class SequenceDO extends DurableObject<Env> {
       this.lastConfig = cfg;
     }
     return cfg;
+  }
+
+  /** The sequence was turned on after `cfg` was read: its "off" is out of date. */
+  private activatedSince(cfg: SequenceConfig): boolean {
+    return (this.loadedAt.get(cfg) ?? -1) !== this.activations;
   }
 
   private followStepPlaces(cfg: SequenceConfig) {
@@ -1135,6 +1149,7 @@ export class SequenceDO extends DurableObject<Env> {
   /** The sequence was turned on: held enrollments continue where they stopped (PAGE at a time). */
   async activate(sequenceId: string, teamId: string): Promise<number> {
     await this.bind(sequenceId, teamId);
+    this.activations++;
     const t = now();
     let n = 0;
     // Every held row is released, a page per transaction, with nothing awaited in between: D1 already
@@ -1525,6 +1540,11 @@ export class SequenceDO extends DurableObject<Env> {
           timers.push([e.id, e.waiting === "mailbox" ? recheckQueued(t, e.due_at) : checkAt(t, RECHECK_TASK_MS)]);
           continue;
         }
+        if (!cfg.active && !cfg.archived && this.activatedSince(cfg)) {
+          // Turned on while this batch read D1: looked at again, with the config as it is now.
+          timers.push([e.id, t]);
+          continue;
+        }
         if (!cfg.active || cfg.archived) {
           // Invariant 7/10: nothing goes out of an inactive sequence; each held enrollment says why.
           this.update(
@@ -1855,8 +1875,13 @@ export class SequenceDO extends DurableObject<Env> {
     if (!open) return;
 
     if (r.outcome === "cancelled" && r.reason === "sequence_inactive") {
-      // Withdrawn at send time because the sequence was turned off: hold on this step.
+      // Withdrawn at send time because the sequence was turned off: hold on this step. Unless it was
+      // turned on again since the mailbox looked: then it is due again now.
       this.sql.exec("DELETE FROM results WHERE enrollment_id = ? AND step_id = ?", r.enrollmentId, r.stepId);
+      if ((cfg.active && !cfg.archived) || this.activatedSince(cfg)) {
+        this.requeue(e.id);
+        return;
+      }
       this.update(e.id, { status: "held", reason: "sequence_inactive", waiting: "none" });
       this.sql.exec("DELETE FROM timers WHERE enrollment_id = ?", e.id);
       return;

@@ -220,8 +220,9 @@ export async function updateSequence(env: Env, d: Db, caller: Caller, sequenceId
     ...handover,
     d.insert(auditLog).values(auditEntry(caller, "sequence.update", "sequence", seq.id, { ...body })),
   ]);
-  // Turning a sequence on releases the enrollments held while it was off.
-  if (body.active && !seq.active) await engine.sequence(env, seq.id, seq.teamId).activate();
+  // Turning a sequence on releases the enrollments held while it was off. Asked again when it is on
+  // already (it releases nothing twice): a retry after this call failed must still release them.
+  if (body.active && !seq.archivedAt) await engine.sequence(env, seq.id, seq.teamId).activate();
   // Another schedule: its queued emails follow it now.
   if (body.schedule_id !== undefined && body.schedule_id !== seq.scheduleId) await rewindowTeam(env, d, seq.teamId);
 }
