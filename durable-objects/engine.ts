@@ -67,6 +67,7 @@ function sequenceVerbs(env: Env, sequenceId: string, teamId: string) {
     followSteps: () => stub.followSteps(sequenceId, teamId),
     /** The sequence was turned on: held enrollments continue. */
     activate: () => stub.activate(sequenceId, teamId),
+    retime: () => stub.retime(sequenceId, teamId),
     /** One scheduled email (scheduled-email.ts): users' choices, and the four actions on it. */
     emailChoices: (items: Key[]): Promise<EmailChoice[]> => stub.emailChoices(sequenceId, teamId, items),
     /** A field left out (undefined) keeps this contact's edit of it; null gives back the step's own text. */

@@ -1172,6 +1172,52 @@ export class SequenceDO extends DurableObject<Env> {
     return n;
   }
 
+  /**
+   * A step's wait changed, or a step was turned on or off: contacts waiting for their next step are due
+   * at the time the steps say now (the wait from their last step done), not at the one set before. A
+   * later time was already kept when the timer fired (processDue looks again); an earlier one was not,
+   * and the screens showed the old time. A page per transaction, as activate.
+   */
+  async retime(sequenceId: string, teamId: string): Promise<number> {
+    await this.bind(sequenceId, teamId);
+    const cfg = await this.config(sequenceId);
+    if (!cfg) return 0;
+    const t = now();
+    let n = 0;
+    let after = "";
+    for (;;) {
+      let page = 0;
+      this.ctx.storage.transactionSync(() => {
+        const rows = this.sql
+          .exec<{ id: string; step_id: string | null; step_pos: number; last_at: number; due_at: number | null }>(
+            `SELECT id, step_id, step_pos, last_at, due_at FROM enrollments
+             WHERE id > ? AND status = 'active' AND waiting = 'timer' AND last_at IS NOT NULL ORDER BY id LIMIT ?`,
+            after,
+            PAGE,
+          )
+          .toArray();
+        const timers: [string, number][] = [];
+        for (const e of rows) {
+          let step = stepOfEnrollment(cfg, e.step_id, e.step_pos);
+          if (step && !step.enabled) step = nextEnabledStep(cfg, step.id);
+          // No step left: it finishes when its timer fires, as now. A time a user chose stays.
+          if (!step || this.choice(e.id, step.id)?.send_at != null) continue;
+          const due = Math.max(t, this.dueAfterWait(e.last_at, step, cfg));
+          if (due === e.due_at) continue;
+          this.update(e.id, { due_at: due });
+          timers.push([e.id, due]);
+        }
+        this.setTimers(timers);
+        n += timers.length;
+        page = rows.length;
+        after = rows.at(-1)?.id ?? after;
+      });
+      if (page < PAGE) break;
+    }
+    if (n) await this.armAndMirror(teamId, sequenceId);
+    return n;
+  }
+
   // ---------------------------------------------------------------- one scheduled email (scheduled-email.ts)
 
   /** Users' choices about these (enrollment, step) keys: the scheduled-emails list and preview show them. */

@@ -83,7 +83,7 @@ export const stepRoutes = router()
     }),
     async (c) => {
       const { id, stepId } = c.req.valid("param");
-      return c.json({ sequence: await updateStep(c.var.db, c.get("caller"), id, stepId, c.req.valid("json")) }, 200);
+      return c.json({ sequence: await updateStep(c.env, c.var.db, c.get("caller"), id, stepId, c.req.valid("json")) }, 200);
     },
   )
   .openapi(

@@ -228,7 +228,7 @@ export async function addStep(env: Env, d: Db, caller: Caller, sequenceId: strin
 }
 
 /** Change a step's wait, switch it on or off, its threading or note. */
-export async function updateStep(d: Db, caller: Caller, sequenceId: string, stepId: string, body: Partial<StepFields>) {
+export async function updateStep(env: Env, d: Db, caller: Caller, sequenceId: string, stepId: string, body: Partial<StepFields>) {
   const { seq, step } = await stepOf(d, caller, sequenceId, stepId);
   if (!Object.values(body).some((v) => v !== undefined))
     throw new ApiError("validation_failed", "Nothing to change: give at least one field", {
@@ -277,6 +277,9 @@ export async function updateStep(d: Db, caller: Caller, sequenceId: string, step
       ...(body.note !== undefined && { note: body.note }),
     })
     .where(eq(steps.id, step.id));
+  // Contacts already waiting for a step follow its new wait (or the step after one turned off) now.
+  const timing = (["wait_amount", "wait_unit", "business_days", "enabled"] as const).some((k) => body[k] !== undefined);
+  if (timing) await engine.sequence(env, seq.id, seq.teamId).retime();
   return touched(d, caller, seq.id, "step.update", { step_id: step.id, ...body });
 }
 
