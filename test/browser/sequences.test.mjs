@@ -71,6 +71,16 @@ describe("sequence editor", () => {
     assert.match((await cards.nth(1).textContent()) ?? "", /Day 3/);
     assert.match((await cards.nth(2).textContent()) ?? "", /Replies in the same thread/);
     assert.match((await page.locator(".step-wait").nth(1).textContent()) ?? "", /Wait 2 days/);
+    // A step turned off is skipped with its wait (as the engine does): the reply then runs on day 1 plus its own wait.
+    const dayOf = async (i) => /Day (\d+)/.exec((await cards.nth(i).textContent()) ?? "")?.[1];
+    const before = Number(await dayOf(2));
+    const stepOn = page.getByRole("switch", { name: "Step 2 on" });
+    await stepOn.click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="step-card"].step-off').length === 1);
+    assert.equal(Number(await dayOf(2)), before - 2);
+    await stepOn.click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="step-card"].step-off').length === 0);
+    assert.equal(Number(await dayOf(2)), before);
   });
 
   it("shows the API's error next to the field for an unknown variable", async () => {

@@ -11,18 +11,22 @@ import { StepCard } from "./StepCard";
 
 const MINUTES = { minutes: 1, hours: 60, days: 1440 } as const;
 
-/** Day on which each step runs if nothing waits on a window: day 1 plus the waits so far. */
-function dayNumbers(seq: Sequence) {
+/**
+ * Day on which each step runs if nothing waits on a window: day 1 plus the waits of the steps that are
+ * on. A step turned off is skipped with its wait, as the engine does; it shows the day it would run on.
+ */
+export function dayNumbers(steps: Pick<Sequence["steps"][number], "wait_amount" | "wait_unit" | "enabled">[]) {
   let minutes = 0;
-  return seq.steps.map((s) => {
-    minutes += s.wait_amount * MINUTES[s.wait_unit];
-    return 1 + Math.floor(minutes / 1440);
+  return steps.map((s) => {
+    const at = minutes + s.wait_amount * MINUTES[s.wait_unit];
+    if (s.enabled) minutes = at;
+    return 1 + Math.floor(at / 1440);
   });
 }
 
 export function StepsTab(props: { seq: Sequence; readOnly: boolean; onApply: (s: Sequence) => void }) {
   const [adding, setAdding] = createSignal(false);
-  const days = () => dayNumbers(props.seq);
+  const days = () => dayNumbers(props.seq.steps);
 
   /** A move is offered only if every same-thread reply keeps an email step before it (the API refuses the rest). */
   const canMove = (index: number, dir: -1 | 1) => {
