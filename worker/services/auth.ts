@@ -165,6 +165,28 @@ export async function callerFromApiKey(d: Db, key: string): Promise<Caller | nul
   };
 }
 
+/**
+ * Who a caller stored by a background job (a bulk action's later pages, a scheduled add) is now: the
+ * user's current role, or null when the user was disabled or removed, or the API key revoked. A job
+ * acts with the rights its caller has when it acts, as a request would.
+ */
+export async function callerNow(d: Db, c: Caller): Promise<Caller | null> {
+  const [u] = await d
+    .select({ role: users.role, disabledAt: users.disabledAt })
+    .from(users)
+    .where(and(eq(users.id, c.userId), eq(users.teamId, c.teamId)));
+  if (!u || u.disabledAt) return null;
+  if (c.via === "api_key" && c.apiKeyId) {
+    const [k] = await d
+      .select({ id: apiKeys.id })
+      .from(apiKeys)
+      .where(and(eq(apiKeys.id, c.apiKeyId), eq(apiKeys.teamId, c.teamId), isNull(apiKeys.revokedAt)));
+    // A key's rights are its kind's (master: admin), whatever its creator's role.
+    return k ? c : null;
+  }
+  return { ...c, role: u.role };
+}
+
 /** A key's "last used" is kept to the minute: one write per key per minute per isolate, not one per request. */
 const TOUCH_EVERY_MS = 60_000;
 const TOUCHED_MAX = 5_000;

@@ -5,6 +5,7 @@ import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { newId } from "../lib/ids";
 import { enrollmentJobFor } from "./access";
+import { callerNow } from "./auth";
 import type { WarningCategory } from "./add-contacts/request";
 import {
   actOnPage,
@@ -26,7 +27,8 @@ import {
  * and the queue acts on JOB_PAGE of them at a time through the SequenceDO, one page after the other.
  * A redelivered page acts only on rows still 'pending' and records the first answer (the SequenceDO
  * refuses a second pause/restart of the same enrollment anyway), so each enrollment gets one outcome.
- * Every page re-authorizes the caller who asked: a user who lost edit rights stops the job.
+ * Every page re-authorizes the caller who asked, as they are now (callerNow): a user who lost edit rights,
+ * was made a member, was disabled, or whose API key was revoked stops the job.
  */
 export const JOB_PAGE = 1_000;
 
@@ -92,7 +94,8 @@ export async function runActionPage(env: Env, jobId: string, from: number, d: Db
   if (!job || job.status !== "running") return;
   const action = job.action as EnrollmentAction;
   if (!ENROLLMENT_ACTIONS.includes(action)) return failActionJob(env, jobId, `Unknown action ${job.action}`, d);
-  const caller = callerOf(job);
+  const caller = await callerNow(d, callerOf(job));
+  if (!caller) return failActionJob(env, jobId, "Stopped: the user or API key that started it can no longer act (disabled or revoked)", d);
   const p = job.params as ActionParams;
   let prep: PreparedAction;
   try {

@@ -12,6 +12,8 @@ import { engine } from "../../../durable-objects/engine";
 import type { ContactState } from "../../../durable-objects/eligibility";
 import type { QueueMessage } from "../../queue/messages";
 import { holdExists, holdRef, holdStatements, settleJobStatements } from "../credits";
+import { sequenceFor } from "../access";
+import { callerNow } from "../auth";
 import { loadMailboxLoads, roomOf } from "./capacity";
 import { countCandidates, keyOf, loadFacts, stageCandidatesSql, type Candidate, type Facts } from "./candidates";
 import { checkPreconditions, planSmall, refuse } from "./plan";
@@ -928,7 +930,12 @@ export async function startDueJobs(env: Env, d: Db = db(env.DB)) {
     .where(and(eq(jobs.status, "scheduled"), sql`${jobs.runAt} <= ${t}`))
     .orderBy(jobs.runAt)
     .limit(50);
-  for (const j of due) await startJob(env, d, j.id);
+  for (const j of due) {
+    // Started later than asked: by whoever asked, as they are now (they may have been disabled, or lost the sequence).
+    const refused = await scheduledCallerRefused(d, j.id);
+    if (refused) await endJob(d, j.id, "failed", ["scheduled"], refused);
+    else await startJob(env, d, j.id);
+  }
   // A preparing job's run_at is its heartbeat (each plan page moves it): quiet as long as a running job
   // that gets resumed = interrupted (it holds no credits yet: the last plan page takes the hold).
   const stale = await d
@@ -938,6 +945,27 @@ export async function startDueJobs(env: Env, d: Db = db(env.DB)) {
     .limit(50);
   for (const j of stale) await endJob(d, j.id, "failed", ["preparing"], "The request was interrupted before the job started");
   return due.length;
+}
+
+/**
+ * Why a scheduled job's user can no longer start it (disabled, removed, or no longer allowed to add to
+ * its sequence), in words; null when they can. The job holds no one else's rights: it was committed
+ * with its user's, and is checked with them as they are now.
+ */
+async function scheduledCallerRefused(d: Db, jobId: string): Promise<string | null> {
+  const [job] = await d
+    .select({ teamId: jobs.teamId, userId: jobs.userId, sequenceId: jobs.sequenceId })
+    .from(jobs)
+    .where(eq(jobs.id, jobId));
+  if (!job?.userId || !job.sequenceId) return null;
+  const caller = await callerNow(d, { teamId: job.teamId, userId: job.userId, role: "member", via: "session" });
+  if (!caller) return "Not started: the user who scheduled it was disabled or removed";
+  try {
+    await sequenceFor(d, caller, job.sequenceId, "sequence.edit");
+    return null;
+  } catch {
+    return "Not started: the user who scheduled it can no longer add contacts to this sequence";
+  }
 }
 
 /** The sweep: every ended job whose hold was never settled gets its settlement, in pages. */
