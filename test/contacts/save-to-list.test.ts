@@ -67,6 +67,32 @@ describe("People: save to list (no sequence)", () => {
     expect(await count("SELECT count(*) n FROM list_members WHERE list_id = ?", again[0]!.list.id)).toBe(2);
   });
 
+  it("a save whose credit hold is refused (another save took the balance first) reveals nothing, refunds nothing and says why", async () => {
+    const x = await addContactsSetup({ credits: 2 });
+    const verified = await people("verified", 2, 40);
+    // Between this save's balance check and its write, another spends the 2 credits.
+    const d1 = Object.getPrototypeOf(env.DB) as { batch: (this: D1Database, s: D1PreparedStatement[]) => Promise<unknown> };
+    const batch = d1.batch;
+    d1.batch = async function (this: D1Database, stmts) {
+      if (stmts.some((x) => /'save_to_list'/.test((x as { statement?: string }).statement ?? ""))) {
+        d1.batch = batch;
+        await env.DB.prepare("UPDATE teams SET credit_balance = 0 WHERE id = ?").bind(x.teamId).run();
+      }
+      return batch.call(this, stmts);
+    };
+    let r;
+    try {
+      r = await ok(client(x.s).api.people.save.$post({ json: { people_ids: verified.map((p) => p.id), list_name: "Raced" } }));
+    } finally {
+      d1.batch = batch;
+    }
+    expect(r).toMatchObject({ saved: 0, credits_charged: 0 });
+    expect(r.skipped.map((k) => k.reasons)).toEqual([["insufficient_credits"], ["insufficient_credits"]]);
+    expect(await balance(x.teamId)).toBe(0);
+    expect(await count("SELECT count(*) n FROM credit_ledger WHERE team_id = ? AND kind = 'refund'", x.teamId)).toBe(0);
+    expect(await count("SELECT count(*) n FROM contacts WHERE team_id = ? AND person_id IS NOT NULL", x.teamId)).toBe(0);
+  });
+
   it("a person whose email the team already has as a contact joins the list as that contact, at no charge", async () => {
     const x = await addContactsSetup({ credits: 50 });
     const [p] = await people("verified", 1, 20);

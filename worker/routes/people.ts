@@ -56,7 +56,7 @@ const SaveResultSchema = z
       .number()
       .openapi({ description: "People your team had saved already (same person or same email): added to the list at no charge" }),
     skipped: z
-      .array(z.object({ person_id: z.string(), reasons: z.array(z.enum(["suppressed", "not_found"])) }))
+      .array(z.object({ person_id: z.string(), reasons: z.array(z.enum(["suppressed", "not_found", "insufficient_credits"])) }))
       .openapi({ description: "People not saved, each with why" }),
     credits_charged: z.number().openapi({ description: "1 per net-new person saved with a verified email" }),
     job_id: z.string().nullable(),

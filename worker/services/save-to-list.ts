@@ -17,7 +17,7 @@ import { ensureLists, getList } from "./lists";
 /** Most people one "Save to list" takes at once (one transaction). */
 export const MAX_SAVE = 1000;
 
-export type SaveSkip = "suppressed" | "not_found";
+export type SaveSkip = "suppressed" | "not_found" | "insufficient_credits";
 
 export interface SaveResult {
   list: { id: string; name: string };
@@ -153,8 +153,10 @@ export async function savePeopleToList(
       sql`INSERT INTO jobs (id, team_id, user_id, kind, sequence_id, source, options, status, run_at, total, processed, enrolled, warned, skipped,
                             credits_held, credits_used, created_at, started_at, finished_at)
           SELECT ${jobId}, ${caller.teamId}, ${caller.userId}, 'save_to_list', NULL, ${JSON.stringify({ kind: "save_to_list", list_ids: [list.id], people: ids.length, contacts: 0, search: null })},
-                 ${JSON.stringify({ list_id: list.id })}, 'completed', ${t}, ${ids.length}, ${ids.length}, s.n, 0, ${ids.length} - s.n, ${maximum}, s.v, ${t}, ${t}, ${t}
-            FROM (SELECT count(*) AS n, coalesce(sum(email_status = 'verified'), 0) AS v FROM contacts WHERE +team_id = ${caller.teamId} AND id IN (SELECT value FROM json_each(${newIds}))) s`,
+                 ${JSON.stringify({ list_id: list.id })}, 'completed', ${t}, ${ids.length}, ${ids.length}, s.n, 0, ${ids.length} - s.n, h.held, s.v, ${t}, ${t}, ${t}
+            FROM (SELECT count(*) AS n, coalesce(sum(email_status = 'verified'), 0) AS v FROM contacts WHERE +team_id = ${caller.teamId} AND id IN (SELECT value FROM json_each(${newIds}))) s,
+                 -- What was held, not what was asked: a hold refused (another save took the balance first) holds nothing to give back.
+                 (SELECT coalesce(-sum(amount), 0) AS held FROM credit_ledger WHERE team_id = ${caller.teamId} AND ref = ${ref} AND kind = 'hold') h`,
       sql`INSERT OR IGNORE INTO list_members (list_id, contact_id, team_id, added_at)
           SELECT ${list.id}, c.id, ${caller.teamId}, ${t} FROM contacts c WHERE +c.team_id = ${caller.teamId} AND c.id IN (SELECT value FROM json_each(${newIds}))`,
       ...settleJobStatements(jobId),
@@ -174,16 +176,19 @@ export async function savePeopleToList(
       ).map((r) => r.id)
     : [];
   const createdSet = new Set(created);
-  // A person saved by someone else between our read and our write: that contact, at no charge.
+  // A person saved by someone else between our read and our write: that contact, at no charge. One
+  // not saved at all is a verified person the hold didn't cover (the balance went to another save first).
   const lost = toSave.filter(([cid]) => !createdSet.has(cid)).map(([, pid]) => pid);
   if (lost.length) {
     const rows = await inChunks(lost, (chunk) =>
       d
-        .select({ id: contacts.id })
+        .select({ id: contacts.id, personId: contacts.personId })
         .from(contacts)
         .where(and(eq(contacts.teamId, caller.teamId), inList(contacts.personId, chunk))),
     );
     for (const r of rows) existing.add(r.id);
+    const found = new Set(rows.map((r) => r.personId));
+    for (const pid of lost) if (!found.has(pid)) skipped.push({ person_id: pid, reasons: ["insufficient_credits"] });
   }
   if (existing.size) {
     // Saving brings a deleted contact of these people back.

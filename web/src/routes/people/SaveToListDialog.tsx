@@ -9,7 +9,11 @@ import { getLists } from "../../queries/lists";
 import { savePeopleToListAction, type SaveToListResult } from "../../queries/people";
 import "./SaveToListDialog.css";
 
-const SKIP_WORDS: Record<string, string> = { suppressed: "on the suppression list", not_found: "no longer in the database" };
+const SKIP_WORDS: Record<string, string> = {
+  suppressed: "on the suppression list",
+  not_found: "no longer in the database",
+  insufficient_credits: "not enough credits left to reveal their email",
+};
 
 /**
  * "Save to list" from People, without a sequence: pick one of the team's lists or name a new one.
