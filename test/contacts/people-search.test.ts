@@ -67,6 +67,10 @@ describe("people search: titles and keywords find what people type", () => {
     expect(await search({ titles: ['"*)(OR'] })).toEqual([]);
   });
 
+  it("keywords made only of stop words or punctuation match nothing rather than everyone", async () => {
+    for (const q of ["of the", "&", "—"]) expect(await search({ q }), q).toEqual([]);
+  });
+
   it("builds quoted FTS5 terms only: user input can't inject query syntax", () => {
     const q = ftsQuery('vp" OR title:* NEAR(')!;
     expect(q).not.toMatch(/title:/);

@@ -147,11 +147,11 @@ export function buildPeopleWhere(f: PeopleFilters, teamId: string, walk = false)
     conds.push(`${col} IN (SELECT value FROM json_each(?${params.length}))`);
   };
   const rowid = walk ? "+p.rowid" : "p.rowid";
-  const fts = f.q ? ftsQuery(f.q) : null;
+  const fts = f.q?.trim() ? ftsQuery(f.q) : null;
   if (fts) {
     params.push(fts);
     conds.push(`${rowid} IN (SELECT rowid FROM people_fts WHERE people_fts MATCH ?${params.length})`);
-  }
+  } else if (f.q?.trim()) conds.push("0"); // keywords with no searchable word ("of the", "&") match nothing, never everyone
   if (f.titles?.length) {
     // Titles match as typed ("VP Sales" finds "Vice President of Sales"): through the full-text index,
     // in the title column only, all of them in one bound expression. Titles with no searchable word
