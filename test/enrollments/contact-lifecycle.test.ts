@@ -33,6 +33,33 @@ async function importCsv(s: Session, csv: string) {
 describe("deleting a contact", () => {
   beforeEach(() => startSimulation());
 
+  it("a member can't delete a contact out of a sequence they can't edit (403, nothing changes); the sequence's owner can", async () => {
+    const { teamId, userId } = await makeTeam();
+    const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 5 }], null);
+    const [inSequence, loose] = await makeContacts(teamId, 2);
+    await enroll(teamId, sequenceId, [inSequence!], [await makeMailbox(teamId, userId)]);
+    const memberId = crypto.randomUUID().replace(/-/g, "").slice(0, 24);
+    await env.DB.prepare(
+      "INSERT INTO users (id, team_id, email, name, role, password_hash, created_at) VALUES (?, ?, ?, 'M', 'member', 'x', 0)",
+    )
+      .bind(memberId, teamId, `${memberId}@sim.test`)
+      .run();
+    const member = client(await sessionFor(teamId, memberId)).api;
+    const refused = await errorOf(await member.contacts.bulk.$post({ json: { action: "delete", contact_ids: [inSequence!, loose!] } }));
+    expect(refused).toMatchObject({ status: 403, message: expect.stringMatching(/^1 of these contacts is in a sequence you can't edit/) });
+    const state = () =>
+      env.DB.prepare(
+        "SELECT (SELECT status FROM enrollments WHERE contact_id = ?1) AS enrollment, (SELECT count(*) FROM contacts WHERE id IN (?1, ?2) AND deleted_at IS NULL) AS live",
+      )
+        .bind(inSequence, loose)
+        .first();
+    expect(await state()).toEqual({ enrollment: "active", live: 2 });
+    // A contact in no sequence is the member's to delete; the sequence's owner deletes the other.
+    await ok(member.contacts[":id"].$delete({ param: { id: loose! } }));
+    await ok(client(await sessionFor(teamId, userId)).api.contacts[":id"].$delete({ param: { id: inSequence! } }));
+    expect(await state()).toEqual({ enrollment: "removed", live: 0 });
+  });
+
   it("takes it out of its sequences (nothing is sent after) and keeps its suppression: re-importing by CSV or re-saving by API is skipped with the reason", async () => {
     const { teamId, userId } = await makeTeam();
     const s = await sessionFor(teamId, userId);

@@ -57,7 +57,11 @@ export const RULES = {
     says: "make a schedule the team's default, or change or delete the default (it times every sequence without one)",
   },
   "contact.view": { who: ["member"], key: true, says: "see the team's contacts and lists" },
-  "contact.edit": { who: ["member"], key: true, says: "create and edit contacts, change stages, create lists and add to them" },
+  "contact.edit": {
+    who: ["member"],
+    key: true,
+    says: "create, edit and delete contacts (one in a sequence: with sequence.edit there), change stages, create lists and add to them",
+  },
   "contact.reassign": { who: ["admin", "owner"], key: false, says: "change a contact's owner (a member may take an unowned contact)" },
   "list.manage": { who: ["admin", "owner"], key: true, says: "rename or delete a list (its creator or an admin; the contacts stay)" },
   "workflow.view": { who: ["admin", "owner", "editor", "viewer"], key: true, says: "see a workflow (as its sequence)" },

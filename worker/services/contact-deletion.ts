@@ -4,7 +4,8 @@ import type { Db } from "../db/client";
 import { inChunks, inList, teamRowsById } from "../db/in-list";
 import { contacts, contactStages, enrollments } from "../db/schema";
 import type { Caller, Env } from "../env";
-import { assertContact, authorize } from "./access";
+import { ApiError } from "../lib/errors";
+import { assertContact, authorize, sequenceFor } from "./access";
 import { audit } from "./audit";
 import { bulkContacts, type BulkResult } from "./contacts";
 import { keepSuppressions, type SuppressionReason } from "./suppressions";
@@ -39,6 +40,39 @@ export async function deleteContacts(
       .where(teamRowsById(contacts, caller.teamId, chunk, contacts.deletedAt)),
   );
   for (const r of rows) assertContact(caller, "contact.edit", r.ownerId);
+  const open = await inChunks(
+    rows.map((r) => r.id),
+    (chunk) =>
+      d
+        .select({ id: enrollments.id, sequenceId: enrollments.sequenceId, contactId: enrollments.contactId })
+        .from(enrollments)
+        .where(
+          and(
+            eq(enrollments.teamId, caller.teamId),
+            inList(enrollments.contactId, chunk),
+            sql`${enrollments.status} IN ('scheduled', 'active', 'paused', 'held')`,
+          ),
+        ),
+  );
+  const bySequence = new Map<string, string[]>();
+  for (const e of open) bySequence.set(e.sequenceId, [...(bySequence.get(e.sequenceId) ?? []), e.id]);
+  // Deleting takes the contacts out of their sequences: only of sequences the caller may change
+  // (invariant 9). Nothing is deleted when one of them is in a sequence the caller can't edit.
+  const locked: string[] = [];
+  for (const seqId of bySequence.keys()) {
+    try {
+      await sequenceFor(d, caller, seqId, "sequence.edit");
+    } catch {
+      locked.push(seqId);
+    }
+  }
+  if (locked.length) {
+    const n = new Set(open.filter((e) => locked.includes(e.sequenceId)).map((e) => e.contactId)).size;
+    throw new ApiError(
+      "forbidden",
+      `${n} of these contacts ${n === 1 ? "is" : "are"} in a sequence you can't edit; deleting would take them out of it. Ask the sequence's owner or an admin, or leave them out.`,
+    );
+  }
   const reasonOf = (r: (typeof rows)[number]): SuppressionReason | null =>
     r.unsubscribedAt ? "unsubscribed" : r.bouncedAt ? "bounced" : r.category === "dnc" ? "dnc" : null;
   const suppressed = await keepSuppressions(
@@ -54,22 +88,6 @@ export async function deleteContacts(
     rows.map((r) => r.id),
     { action: "delete" },
   );
-  const open = await inChunks(
-    rows.map((r) => r.id),
-    (chunk) =>
-      d
-        .select({ id: enrollments.id, sequenceId: enrollments.sequenceId })
-        .from(enrollments)
-        .where(
-          and(
-            eq(enrollments.teamId, caller.teamId),
-            inList(enrollments.contactId, chunk),
-            sql`${enrollments.status} IN ('scheduled', 'active', 'paused', 'held')`,
-          ),
-        ),
-  );
-  const bySequence = new Map<string, string[]>();
-  for (const e of open) bySequence.set(e.sequenceId, [...(bySequence.get(e.sequenceId) ?? []), e.id]);
   let removed = 0;
   for (const [seqId, enrollmentIds] of bySequence) {
     for (let i = 0; i < enrollmentIds.length; i += 5_000)
