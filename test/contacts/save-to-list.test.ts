@@ -93,6 +93,24 @@ describe("People: save to list (no sequence)", () => {
     expect(await count("SELECT count(*) n FROM contacts WHERE team_id = ? AND person_id IS NOT NULL", x.teamId)).toBe(0);
   });
 
+  it("a saved person who unsubscribed and was deleted is skipped when saved again, and stays deleted (the suppression outlives them)", async () => {
+    const x = await addContactsSetup({ credits: 50 });
+    const [p] = await people("verified", 1, 60);
+    const api = client(x.s).api;
+    const first = await ok(api.people.save.$post({ json: { people_ids: [p!.id], list_name: "First" } }));
+    const contactId = first.contact_ids[0]!;
+    await env.DB.prepare("UPDATE contacts SET unsubscribed_at = 1 WHERE id = ?").bind(contactId).run();
+    await ok(api.contacts[":id"].$delete({ param: { id: contactId } }));
+    const again = await ok(api.people.save.$post({ json: { people_ids: [p!.id], list_name: "Again" } }));
+    expect(again).toMatchObject({
+      saved: 0,
+      already_saved: 0,
+      credits_charged: 0,
+      skipped: [{ person_id: p!.id, reasons: ["suppressed"] }],
+    });
+    expect(await count("SELECT count(*) n FROM contacts WHERE id = ? AND deleted_at IS NOT NULL", contactId)).toBe(1);
+  });
+
   it("a person whose email the team already has as a contact joins the list as that contact, at no charge", async () => {
     const x = await addContactsSetup({ credits: 50 });
     const [p] = await people("verified", 1, 20);

@@ -2,7 +2,7 @@
 // its sequences, its suppressions kept), what the contacts tab says once a sequence is off, and tasks.
 import { beforeEach, describe, expect, it } from "vitest";
 import { now } from "../../worker/lib/clock";
-import { client, env, errorOf, fieldsOf, ok, type Session } from "../helpers";
+import { as, client, env, errorOf, fieldsOf, ok, type Session } from "../helpers";
 import { DAY, HOUR, enroll, makeContacts, makeMailbox, makeSequence, makeTeam, runUntil, sessionFor, startSimulation } from "../fixtures";
 
 const emailOf = async (id: string) =>
@@ -112,7 +112,12 @@ describe("deleting a contact", () => {
     const err = await errorOf(again);
     expect(fieldsOf(err)[0]).toMatchObject({ field: "email" });
     expect(fieldsOf(err)[0]!.message).toMatch(/unsubscribed/i);
-    expect((await api.contacts.$post({ json: { first_name: "Plain", email: emails[3] } })).status).toBe(201);
+    const plainAgain = await ok(api.contacts.$post({ json: { first_name: "Plain", email: emails[3] } }), 201);
+    // Nor through Apollo's facade, nor by changing another contact's address to it.
+    const viaApollo = await as(s, "POST", "/apollo/v1/contacts", { first_name: "Back", email: emails[1] });
+    expect(fieldsOf(await errorOf(viaApollo))[0]).toMatchObject({ field: "email", message: expect.stringMatching(/bounced/i) });
+    const changed = await api.contacts[":id"].$patch({ param: { id: plainAgain.contact.id }, json: { email: emails[2] } });
+    expect(fieldsOf(await errorOf(changed))[0]).toMatchObject({ field: "email", message: expect.stringMatching(/do not contact/i) });
 
     // Re-importing by CSV: the suppressed rows are not imported, each with its reason.
     const imported = await importCsv(s, `email,first_name\n${emails[0]},A\n${emails[1]},B\n${emails[2]},C\nnew.${emails[3]},D\n`);

@@ -15,9 +15,7 @@ import {
   updateStages,
 } from "../services/contacts";
 import { isValidTimeZone } from "../services/schedule-time";
-import { contactByEmail } from "../services/contacts";
 import { deleteContacts } from "../services/contact-deletion";
-import { assertNotSuppressed } from "../services/suppressions";
 import { contactTimeline, TIMELINE_KINDS } from "../services/timeline";
 
 export const ContactSchema = z
@@ -130,9 +128,6 @@ export const contactRoutes = router()
     async (c) => {
       const caller = c.get("caller");
       const { dedupe, ...input } = c.req.valid("json");
-      // A deleted contact's suppression (unsubscribed, bounced, Do Not Contact) outlives it: the address isn't saved again.
-      if (input.email && !(dedupe && (await contactByEmail(c.var.db, caller.teamId, input.email.trim().toLowerCase()))))
-        await assertNotSuppressed(c.var.db, caller.teamId, input.email);
       const r = await createContact(c.var.db, caller, input, { dedupe });
       return c.json({ contact: presentContact(await getContact(c.var.db, caller, r.id)) }, r.created ? 201 : 200);
     },

@@ -9,6 +9,7 @@ import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { assertContact, authorize, contactFor, visibleSequence } from "./access";
 import { addToLists, ensureLists } from "./lists";
+import { assertNotSuppressed } from "./suppressions";
 import { reasonText } from "../../durable-objects/engine";
 
 /**
@@ -236,6 +237,9 @@ export async function createContact(d: Db, caller: Caller, input: ContactInput, 
       return { id: existing.id, created: false };
     }
   }
+  // A deleted contact's suppression (unsubscribed, bounced, Do Not Contact) outlives it: the address isn't
+  // saved again, whichever way in (the API, Apollo's facade).
+  await assertNotSuppressed(d, caller.teamId, email);
   const stage = input.stage_id ?? (await openStageId(d, caller.teamId));
   const id = newId();
   const t = now();
@@ -291,6 +295,9 @@ export async function updateContact(d: Db, caller: Caller, id: string, input: Co
   if (input.owner_id !== undefined && input.owner_id !== current.ownerId)
     assertContact(caller, "contact.reassign", current.ownerId, input.owner_id);
   await checkRefs(d, caller.teamId, input);
+  // A new address must not be a suppressed one (the contact's own, unchanged, may be).
+  const email = input.email?.trim().toLowerCase();
+  if (email && email !== current.email?.toLowerCase()) await assertNotSuppressed(d, caller.teamId, email);
   const done = await d
     .update(contacts)
     .set({ ...patchOf(input), updatedAt: now() })

@@ -13,6 +13,7 @@ import { balanceOf, holdRef, holdStatements, settleJobStatements } from "./credi
 import { openStageId } from "./contacts";
 import { DEFAULT_WATERFALL } from "./enrichment";
 import { ensureLists, getList } from "./lists";
+import { suppressionReasons } from "./suppressions";
 
 /** Most people one "Save to list" takes at once (one transaction). */
 export const MAX_SAVE = 1000;
@@ -58,18 +59,29 @@ export async function savePeopleToList(
   const ids = [...new Set(personIds)];
   const t = now();
 
-  // Already saved: by person, or (a contact saved another way) by email. Deleted ones come back.
-  const byPerson = new Map(
-    (
-      await inChunks(ids, (chunk) =>
-        d
-          .select({ id: contacts.id, personId: contacts.personId })
-          .from(contacts)
-          .where(and(eq(contacts.teamId, caller.teamId), inList(contacts.personId, chunk))),
-      )
-    ).map((r) => [r.personId!, r.id]),
+  // Already saved: by person, or (a contact saved another way) by email. Deleted ones come back, unless
+  // their address is suppressed (it outlives the contact: invariant 5): those are skipped and stay deleted.
+  const saved = await inChunks(ids, (chunk) =>
+    d
+      .select({ id: contacts.id, personId: contacts.personId, email: contacts.email, deletedAt: contacts.deletedAt })
+      .from(contacts)
+      .where(and(eq(contacts.teamId, caller.teamId), inList(contacts.personId, chunk))),
   );
-  const fresh = ids.filter((p) => !byPerson.has(p));
+  const gone = saved.filter((r) => r.deletedAt !== null && r.email);
+  const suppressedGone = await suppressionReasons(
+    d,
+    caller.teamId,
+    gone.map((r) => r.email!),
+  );
+  const skipped: SaveResult["skipped"] = [];
+  const byPerson = new Map<string, string>();
+  for (const r of saved) {
+    if (r.deletedAt !== null && r.email && suppressedGone.has(r.email.toLowerCase()))
+      skipped.push({ person_id: r.personId!, reasons: ["suppressed"] });
+    else byPerson.set(r.personId!, r.id);
+  }
+  const kept = new Set(skipped.map((k) => k.person_id));
+  const fresh = ids.filter((p) => !byPerson.has(p) && !kept.has(p));
   const facts = await loadFacts(
     d,
     caller.teamId,
@@ -95,7 +107,6 @@ export async function savePeopleToList(
     for (const r of rows) if (r.email) byEmail.set(r.email.toLowerCase(), r.id);
   }
 
-  const skipped: SaveResult["skipped"] = [];
   const existing = new Set<string>(byPerson.values());
   /** [new contact id, person id] of the people to save now, and how many of them cost a credit. */
   const toSave: [string, string][] = [];
