@@ -30,6 +30,22 @@ async function importCsv(s: Session, csv: string) {
   ).results;
 }
 
+describe("editing a contact", () => {
+  it("sets and removes custom fields, keeping the others; a key a template couldn't name is a 422", async () => {
+    const { teamId, userId } = await makeTeam();
+    const api = client(await sessionFor(teamId, userId)).api;
+    const { contact } = await ok(api.contacts.$post({ json: { first_name: "Ada", custom_fields: { plan: "pro", seats: "12" } } }), 201);
+    expect(contact.custom_fields).toEqual({ plan: "pro", seats: "12" });
+    const one = api.contacts[":id"];
+    const { contact: after } = await ok(one.$patch({ param: { id: contact.id }, json: { custom_fields: { plan: null, tier: "gold" } } }));
+    expect(after.custom_fields).toEqual({ seats: "12", tier: "gold" });
+    const bad = await errorOf(await one.$patch({ param: { id: contact.id }, json: { custom_fields: { "Plan Name": "x" } } }));
+    expect(bad.status).toBe(422);
+    expect(fieldsOf(bad)[0]!.field).toMatch(/^custom_fields/);
+    expect((await ok(one.$get({ param: { id: contact.id } }))).contact.custom_fields).toEqual({ seats: "12", tier: "gold" });
+  });
+});
+
 describe("deleting a contact", () => {
   beforeEach(() => startSimulation());
 

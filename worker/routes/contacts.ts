@@ -88,6 +88,13 @@ const ContactInput = z
       .array(z.string().trim().min(1).max(120))
       .max(20)
       .openapi({ description: "Lists to add the contact to (created when missing)" }),
+    custom_fields: z
+      .record(
+        z.string().regex(/^[a-z_][a-z0-9_]{0,59}$/, "A key is lower case letters, digits and _ (as {{custom.<key>}} in templates)"),
+        z.string().max(1000).nullable(),
+      )
+      .refine((r) => Object.keys(r).length <= 50, "At most 50 custom fields at once")
+      .openapi({ description: "Custom fields to set (a value) or remove (null); the others stay" }),
   })
   .partial()
   .openapi("ContactInput");

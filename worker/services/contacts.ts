@@ -39,6 +39,8 @@ export interface ContactInput {
   owner_id?: string | null;
   stage_id?: string | null;
   list_names?: string[];
+  /** Custom fields to set (a value) or remove (null); the others stay. */
+  custom_fields?: Record<string, string | null>;
 }
 
 /** The list filters of the Contacts page (and "select all matching"). */
@@ -260,6 +262,7 @@ export async function createContact(d: Db, caller: Caller, input: ContactInput, 
     city: input.city ?? null,
     country: input.country ?? null,
     timeZone: input.time_zone ?? null,
+    customFields: Object.fromEntries(Object.entries(input.custom_fields ?? {}).filter((e): e is [string, string] => e[1] !== null)),
     source: o.source ?? "api",
     createdAt: t,
     updatedAt: t,
@@ -300,7 +303,12 @@ export async function updateContact(d: Db, caller: Caller, id: string, input: Co
   if (email && email !== current.email?.toLowerCase()) await assertNotSuppressed(d, caller.teamId, email);
   const done = await d
     .update(contacts)
-    .set({ ...patchOf(input), updatedAt: now() })
+    .set({
+      ...patchOf(input),
+      // Merged: the fields named change (null removes one), the others stay (RFC 7396, SQLite's json_patch).
+      ...(input.custom_fields && { customFields: sql`json_patch(${contacts.customFields}, ${JSON.stringify(input.custom_fields)})` }),
+      updatedAt: now(),
+    })
     .where(and(eq(contacts.id, id), eq(contacts.teamId, caller.teamId), isNull(contacts.deletedAt)))
     .returning({ id: contacts.id });
   if (!done.length) throw notFound("Contact");
