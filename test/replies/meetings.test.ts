@@ -128,4 +128,18 @@ describe("meeting booked", () => {
     const other = await sentFirst();
     expect((await book(other.session)).status).toBe(404);
   });
+
+  it("a member marking a meeting finishes only the sequences they can edit; a teammate's private one goes on", async () => {
+    const s = await sentFirst();
+    const memberId = crypto.randomUUID().replace(/-/g, "").slice(0, 24);
+    await env.DB.prepare(
+      "INSERT INTO users (id, team_id, email, name, role, password_hash, created_at) VALUES (?, ?, ?, 'M', 'member', 'x', 0)",
+    )
+      .bind(memberId, s.teamId, `${memberId}@sim.test`)
+      .run();
+    const member = await sessionFor(s.teamId, memberId);
+    const r = await ok(client(member).api.contacts[":id"]["meeting-booked"].$post({ param: { id: s.m.contact_id }, json: {} }));
+    expect(r).toMatchObject({ finished: [], left_open: 1, duplicate: false });
+    expect(await enrollmentRow(s.m.enrollment_id)).toMatchObject({ status: "active" });
+  });
 });

@@ -21,6 +21,9 @@ const Booked = z
     booked_at: z.number(),
     finished: z.array(z.string()).openapi({ description: "Enrollments finished with reason meeting_booked" }),
     duplicate: z.boolean().openapi({ description: "This event_id was booked before: nothing was done again" }),
+    left_open: z
+      .number()
+      .openapi({ description: "Open enrollments left as they are: in sequences you can't edit (the signed webhook finishes them all)" }),
   })
   .openapi("MeetingBooked");
 

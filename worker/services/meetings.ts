@@ -8,7 +8,7 @@ import { timingSafeEqualText } from "../lib/crypto";
 import { ApiError, notFound } from "../lib/errors";
 import { newId, randomToken, toHex } from "../lib/ids";
 import { seal, unseal } from "../lib/seal";
-import { authorize, contactFor } from "./access";
+import { authorize, contactFor, sequenceFor } from "./access";
 import { audit } from "./audit";
 import { appSecret } from "./secrets";
 
@@ -32,6 +32,8 @@ export interface Booked {
   finished: string[];
   /** The same event (external id) was booked before: nothing was done again. */
   duplicate: boolean;
+  /** Open enrollments left as they are: in sequences the user who marked it can't edit (their owner's call). */
+  left_open: number;
 }
 
 async function book(
@@ -40,6 +42,8 @@ async function book(
   teamId: string,
   contactId: string,
   o: { source: "user" | "api" | "webhook"; bookedAt: number; externalId: string | null; createdBy: string | null },
+  /** A user or key marking it: only the sequences they may edit are finished (invariant 9). The signed webhook: all. */
+  caller?: Caller,
 ): Promise<Booked> {
   const id = newId();
   const t = now();
@@ -67,6 +71,7 @@ async function book(
       booked_at: prior?.bookedAt ?? o.bookedAt,
       finished: [],
       duplicate: true,
+      left_open: 0,
     };
   }
   const open = await d
@@ -82,9 +87,24 @@ async function book(
   const bySequence = new Map<string, string[]>();
   for (const e of open) bySequence.set(e.sequenceId, [...(bySequence.get(e.sequenceId) ?? []), e.id]);
   const finished: string[] = [];
-  for (const [sequenceId, ids] of bySequence)
+  let leftOpen = 0;
+  for (const [sequenceId, ids] of bySequence) {
+    if (caller && !(await mayEdit(d, caller, sequenceId))) {
+      leftOpen += ids.length;
+      continue;
+    }
     finished.push(...(await engine.sequence(env, sequenceId, teamId).finish(ids, "meeting_booked")));
-  return { meeting_id: id, contact_id: contactId, booked_at: o.bookedAt, finished, duplicate: false };
+  }
+  return { meeting_id: id, contact_id: contactId, booked_at: o.bookedAt, finished, duplicate: false, left_open: leftOpen };
+}
+
+async function mayEdit(d: Db, caller: Caller, sequenceId: string): Promise<boolean> {
+  try {
+    await sequenceFor(d, caller, sequenceId, "sequence.edit");
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** `POST /contacts/{id}/meeting-booked`: a user or an API key marks the meeting (contact.edit). */
@@ -96,12 +116,19 @@ export async function bookMeeting(
   o: { bookedAt?: number; externalId?: string | null },
 ): Promise<Booked> {
   const contact = await contactFor(d, caller, contactId, "contact.edit");
-  const r = await book(env, d, caller.teamId, contact.id, {
-    source: caller.via === "api_key" ? "api" : "user",
-    bookedAt: o.bookedAt ?? now(),
-    externalId: o.externalId ?? null,
-    createdBy: caller.userId,
-  });
+  const r = await book(
+    env,
+    d,
+    caller.teamId,
+    contact.id,
+    {
+      source: caller.via === "api_key" ? "api" : "user",
+      bookedAt: o.bookedAt ?? now(),
+      externalId: o.externalId ?? null,
+      createdBy: caller.userId,
+    },
+    caller,
+  );
   if (!r.duplicate)
     await audit(d, caller, "contact.meeting_booked", "contact", contact.id, { meeting_id: r.meeting_id, finished: r.finished });
   return r;

@@ -38,7 +38,9 @@ export default function ContactPage() {
       r &&
       (r.duplicate
         ? "That meeting was already recorded"
-        : `Meeting booked${r.finished.length ? `: finished in ${plural(r.finished.length, "sequence")}` : ""}`),
+        : `Meeting booked${r.finished.length ? `: finished in ${plural(r.finished.length, "sequence")}` : ""}${
+            r.left_open ? ` (${plural(r.left_open, "run")} in sequences you can't edit left to their owners)` : ""
+          }`),
     failed: () => "Couldn't mark the meeting booked",
   });
   const open = () => (sequences() ?? []).filter((s) => s.status === "active" || s.status === "paused" || s.status === "held").length;
@@ -69,7 +71,7 @@ export default function ContactPage() {
                       disabled={meeting.pending()}
                       title={
                         open()
-                          ? `Finishes ${plural(open(), "open sequence")} for this contact with the reason “Meeting booked”`
+                          ? `Finishes this contact's open sequences that you can edit (${open()} open) with the reason “Meeting booked”`
                           : "Records the meeting on the contact's timeline"
                       }
                       onClick={() => void meeting.run(c().id)}
