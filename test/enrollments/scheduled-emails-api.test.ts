@@ -293,6 +293,20 @@ describe("scheduled emails API", () => {
     expect(r.send_at).toBeGreaterThan(w.calls[0]!.at + DAY - 1);
   });
 
+  it("send now or reschedule on a disconnected mailbox is a 409 saying so, not 'it goes out within a minute'", async () => {
+    const w = track(await world({ contacts: 1 }));
+    const row = (await listed(w.api, { sequence_id: w.sequenceId })).scheduled[0]!;
+    await ok(w.api.mailboxes[":id"].disconnect.$post({ param: { id: w.mailboxId } }));
+    const one = email(w.api, row.enrollment_id, w.stepIds[0]!);
+    for (const res of [await one.sendNow(), await one.reschedule(now() + 2 * DAY)])
+      expect(await errorOf(res)).toMatchObject({
+        status: 409,
+        message: expect.stringMatching(/is disconnected: reconnect or resume it first/),
+      });
+    const after = (await listed(w.api, { sequence_id: w.sequenceId })).scheduled[0]!;
+    expect(after).toMatchObject({ send_now: false, rescheduled_to: null });
+  });
+
   it("a member who can only view the sequence can preview but not act; another team's ids are 404", async () => {
     const w = track(await world({ contacts: 1 }));
     const row = (await listed(w.api, { sequence_id: w.sequenceId })).scheduled[0]!;

@@ -11,7 +11,7 @@ import {
 import { pickVariant } from "../../durable-objects/compose";
 import { loadSequenceConfig, sendingZone, type SequenceConfig } from "../../durable-objects/sequence-config";
 import type { Db } from "../db/client";
-import { auditLog, contacts, enrollments, messages, steps, stepVariants } from "../db/schema";
+import { auditLog, contacts, enrollments, mailboxes, messages, steps, stepVariants } from "../db/schema";
 import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { ApiError, notFound } from "../lib/errors";
@@ -317,6 +317,25 @@ const AUDIT_ACTION = {
 const refuse = (field: string, message: string) => new ApiError("validation_failed", message, { fields: [{ field, message }] });
 
 /**
+ * "Send now" and "reschedule" promise a time: the contact's mailbox must be able to send then. A
+ * disconnected or paused one would hold the email, then send it the moment it is back, whatever the hour.
+ */
+async function mustBeAbleToSend(d: Db, teamId: string, mailboxId: string | null) {
+  const [mb] = mailboxId
+    ? await d
+        .select({ email: mailboxes.email, status: mailboxes.status })
+        .from(mailboxes)
+        .where(and(eq(mailboxes.id, mailboxId), eq(mailboxes.teamId, teamId)))
+    : [];
+  if (!mb) throw new ApiError("conflict", "This contact has no mailbox to send from: give them one first (change mailbox)");
+  if (mb.status !== "connected")
+    throw new ApiError(
+      "conflict",
+      `${mb.email} is ${mb.status === "needs_reconnect" ? "waiting to be signed in again" : mb.status}: reconnect or resume it first, or move the contact to another mailbox`,
+    );
+}
+
+/**
  * One action on one scheduled email, by a caller who may edit the sequence. Input that can't work is
  * refused before the engine is asked (422); the engine's answer is the truth about the email (409 when
  * it went out, is going out, or the contact is not on that step any more). Recorded in the audit log.
@@ -338,12 +357,14 @@ export async function actOnScheduledEmail(env: Env, d: Db, caller: Caller, enrol
       break;
     }
     case "send-now":
+      await mustBeAbleToSend(d, caller.teamId, e.mailboxId);
       res = await verbs.sendNow(key);
       break;
     case "skip":
       res = await verbs.skipEmail(key);
       break;
     case "reschedule": {
+      await mustBeAbleToSend(d, caller.teamId, e.mailboxId);
       const t = now();
       if (action.at <= t) throw refuse("at", "Choose a moment in the future");
       const cfg = await loadSequenceConfig(d, seq.id);

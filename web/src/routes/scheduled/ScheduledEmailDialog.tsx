@@ -56,9 +56,11 @@ export function ScheduledEmailDialog(props: { row: ScheduledEmailRow; onClose: (
     const r = await sendNow.run(key());
     if (r)
       setOutcome(
-        r.send_at !== null && r.send_at > Date.now() + 60_000
-          ? `Queued first in line: the mailbox's limits let it go at ${formatFull(r.send_at)}`
-          : "Sending now: it goes out within a minute",
+        r.send_at === null
+          ? "Queued first in line: it goes out as soon as its mailbox can send"
+          : r.send_at > Date.now() + 60_000
+            ? `Queued first in line: the mailbox's limits let it go at ${formatFull(r.send_at)}`
+            : "Sending now: it goes out within a minute",
       );
   };
   const doSkip = async () => {
