@@ -46,6 +46,28 @@ describe("editing a contact", () => {
   });
 });
 
+describe("what a contact's page says of their runs", () => {
+  beforeEach(() => startSimulation());
+
+  it("says what the sequence's contacts tab says: a disconnected mailbox, a sequence turned off, not 'Queued'", async () => {
+    const { teamId, userId } = await makeTeam();
+    const api = client(await sessionFor(teamId, userId)).api;
+    const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 1 }], null);
+    const mailboxId = await makeMailbox(teamId, userId);
+    const [contactId] = await makeContacts(teamId, 1);
+    await enroll(teamId, sequenceId, [contactId!], [mailboxId]);
+    const run = async () => (await ok(api.contacts[":id"].sequences.$get({ param: { id: contactId! } }))).sequences[0]!;
+    await ok(api.mailboxes[":id"].disconnect.$post({ param: { id: mailboxId } }));
+    expect(await run()).toMatchObject({
+      status: "active",
+      reason: "mailbox_disconnected",
+      reason_text: expect.stringMatching(/^Mailbox is disconnected/),
+    });
+    await ok(api.sequences[":id"].$patch({ param: { id: sequenceId }, json: { active: false } }));
+    expect(await run()).toMatchObject({ status: "active", reason: "sequence_inactive" });
+  });
+});
+
 describe("deleting a contact", () => {
   beforeEach(() => startSimulation());
 

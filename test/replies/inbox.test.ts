@@ -171,6 +171,18 @@ describe("replies inbox", () => {
     });
   });
 
+  it("the inbox says of a run what its contacts tab says: a disconnected mailbox, not 'Queued'", async () => {
+    const s = await sentFirst({ settings: { finish_on_reply: false } });
+    await handleInbound(env, replyTo(s.m));
+    await ok(client(s.session).api.mailboxes[":id"].disconnect.$post({ param: { id: s.mailboxId } }));
+    const [row] = (await repliesOf(s.session)).replies;
+    expect(row!.enrollment).toMatchObject({
+      status: "active",
+      reason: "mailbox_disconnected",
+      reason_text: expect.stringMatching(/^Mailbox is disconnected/),
+    });
+  });
+
   it("correcting an unsubscribe reply keeps an opt-out the person made since with the email's link", async () => {
     const s = await sentFirst();
     const r = await handleInbound(env, replyTo(s.m, { body: "Please remove me from your list." }));

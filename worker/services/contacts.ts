@@ -2,7 +2,18 @@ import { and, asc, count, desc, eq, isNull, or, sql, type SQL } from "drizzle-or
 import type { Db } from "../db/client";
 import { contains } from "../db/contains";
 import { inChunks, inList, teamRowsById } from "../db/in-list";
-import { CONTACT_SEARCH_TEXT, contacts, contactStages, enrollments, listMembers, sequences, teamCounts, users } from "../db/schema";
+import {
+  CONTACT_SEARCH_TEXT,
+  contacts,
+  contactStages,
+  enrollments,
+  listMembers,
+  mailboxes,
+  sequences,
+  steps,
+  teamCounts,
+  users,
+} from "../db/schema";
 import type { Caller } from "../env";
 import { now } from "../lib/clock";
 import { ApiError, notFound } from "../lib/errors";
@@ -10,7 +21,8 @@ import { newId } from "../lib/ids";
 import { assertContact, authorize, contactFor, visibleSequence } from "./access";
 import { addToLists, ensureLists } from "./lists";
 import { assertNotSuppressed } from "./suppressions";
-import { reasonText } from "../../durable-objects/engine";
+import { isEmailStep } from "../../durable-objects/sequence-config";
+import { explain } from "./enrollments";
 
 /**
  * Contacts: the team's saved people. This module owns the `contacts` table's reads and writes for the
@@ -208,23 +220,31 @@ export async function contactSequences(d: Db, caller: Caller, contactId: string)
       sequence_id: enrollments.sequenceId,
       name: sequences.name,
       active: sequences.active,
+      archivedAt: sequences.archivedAt,
       status: enrollments.status,
       reason: enrollments.reason,
       current_step: enrollments.currentStep,
       next_due_at: enrollments.nextDueAt,
       added_at: enrollments.createdAt,
+      mailboxStatus: mailboxes.status,
+      mailboxReason: mailboxes.statusReason,
+      stepType: steps.type,
     })
     .from(enrollments)
     .innerJoin(sequences, eq(sequences.id, enrollments.sequenceId))
+    .leftJoin(mailboxes, eq(mailboxes.id, enrollments.mailboxId))
+    .leftJoin(steps, and(eq(steps.sequenceId, enrollments.sequenceId), eq(steps.position, enrollments.currentStep)))
     .where(and(eq(enrollments.teamId, caller.teamId), eq(enrollments.contactId, ct.id), visibleSequence(caller, enrollments.sequenceId)))
     .orderBy(desc(enrollments.createdAt), asc(enrollments.id))
     .limit(200);
-  return rows.map((r) => ({
-    ...r,
-    active: !!r.active,
-    status: String(r.status),
-    reason_text: reasonText(r.reason),
-  }));
+  // What the sequence's contacts tab says of the same run (explain): "Mailbox is disconnected", not "Queued".
+  return rows.map(({ archivedAt, mailboxStatus, mailboxReason, stepType, ...r }) => {
+    const why = explain(
+      { reason: r.reason, status: String(r.status), mailboxStatus, mailboxReason, emailStep: !stepType || isEmailStep(stepType) },
+      { active: !!r.active, archivedAt },
+    );
+    return { ...r, active: !!r.active, status: String(r.status), reason: why.reason, reason_text: why.text };
+  });
 }
 
 /** Create a contact. With `dedupe`, an existing contact with the same email is returned instead. */

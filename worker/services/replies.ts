@@ -1,4 +1,5 @@
 import { and, desc, eq, isNull, or, sql, type SQL } from "drizzle-orm";
+import { alias } from "drizzle-orm/sqlite-core";
 import type { Db } from "../db/client";
 import { inList, notIndexed, teamRowsById } from "../db/in-list";
 import {
@@ -19,10 +20,11 @@ import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
-import { engine, reasonText, type ReasonCode } from "../../durable-objects/engine";
+import { engine, type ReasonCode } from "../../durable-objects/engine";
+import { isEmailStep } from "../../durable-objects/sequence-config";
 import { sequenceFor, visibleSequence } from "./access";
 import { audit } from "./audit";
-import { openEnrollmentsOfAddress } from "./enrollments";
+import { explain, openEnrollmentsOfAddress } from "./enrollments";
 import { OOO_DEFAULT_MS, type Classified } from "./reply-classify";
 
 /**
@@ -475,10 +477,17 @@ function replyColumns() {
     r: inboundMessages,
     contact: { id: contacts.id, first: contacts.firstName, last: contacts.lastName, email: contacts.email, company: contacts.company },
     sequence: { id: sequences.id, name: sequences.name },
+    sequenceState: { active: sequences.active, archivedAt: sequences.archivedAt },
     email: { subject: messages.subject, sentAt: messages.sentAt, stepPosition: steps.position, mailboxEmail: mailboxes.email },
     enrollment: { status: enrollments.status, reason: enrollments.reason, currentStep: enrollments.currentStep },
+    // The run's own mailbox and current step, for what the contacts tab would say of it (explain).
+    runMailbox: { status: runMailbox.status, reason: runMailbox.statusReason },
+    runStep: { type: runStep.type },
   };
 }
+
+const runMailbox = alias(mailboxes, "run_mailbox");
+const runStep = alias(steps, "run_step");
 
 type ReplyRow = Awaited<ReturnType<typeof replyQuery>>[number];
 
@@ -519,12 +528,26 @@ export function presentReply(row: ReplyRow) {
       row.enrollment?.status != null
         ? {
             status: row.enrollment.status,
-            reason: row.enrollment.reason,
-            reason_text: reasonText(row.enrollment.reason),
+            ...runReason(row),
             current_step: row.enrollment.currentStep,
           }
         : null,
   };
+}
+
+/** The run's reason as the sequence's contacts tab says it ("Mailbox is disconnected", not "Queued"). */
+function runReason(row: ReplyRow): { reason: string | null; reason_text: string | null } {
+  const why = explain(
+    {
+      reason: row.enrollment!.reason,
+      status: String(row.enrollment!.status),
+      mailboxStatus: row.runMailbox?.status ?? null,
+      mailboxReason: row.runMailbox?.reason ?? null,
+      emailStep: !row.runStep?.type || isEmailStep(row.runStep.type),
+    },
+    { active: !!row.sequenceState?.active, archivedAt: row.sequenceState?.archivedAt ?? null },
+  );
+  return { reason: why.reason, reason_text: why.text };
 }
 
 export type Reply = ReturnType<typeof presentReply>;
@@ -539,6 +562,8 @@ function replyQuery(d: Db, where: SQL | undefined) {
     .leftJoin(steps, eq(steps.id, messages.stepId))
     .leftJoin(mailboxes, eq(mailboxes.id, messages.mailboxId))
     .leftJoin(enrollments, eq(enrollments.id, inboundMessages.enrollmentId))
+    .leftJoin(runMailbox, eq(runMailbox.id, enrollments.mailboxId))
+    .leftJoin(runStep, and(eq(runStep.sequenceId, enrollments.sequenceId), eq(runStep.position, enrollments.currentStep)))
     .where(where);
 }
 
