@@ -51,6 +51,22 @@ describe("contacts in a sequence: not sent, narrowed to its reason", () => {
     expect(rows.results.filter((r) => r.status === "active")).toHaveLength(2);
   });
 
+  it("a contact on a call task with a disconnected mailbox goes on: not counted or listed as not sent", async () => {
+    const { teamId, userId } = await makeTeam();
+    const s = await sessionFor(teamId, userId);
+    const { sequenceId } = await makeSequence(teamId, userId, [{ type: "call", wait: 0 }, { wait: 2 }], null);
+    const mb = await makeMailbox(teamId, userId, { gapSeconds: 0 });
+    await enroll(teamId, sequenceId, await makeContacts(teamId, 1), [mb]);
+    await runUntil(now() + HOUR);
+    await ok(client(s).api.mailboxes[":id"].disconnect.$post({ param: { id: mb } }));
+    const all = await list(s, sequenceId, {});
+    expect(all.enrollments[0]).toMatchObject({ status: "active", reason: "task_open" });
+    const notSent = await list(s, sequenceId, { status: "not_sent" });
+    expect(notSent.counts.not_sent).toBe(0);
+    expect(notSent.enrollments).toEqual([]);
+    expect((await list(s, sequenceId, { status: "not_sent", reason: "mailbox_disconnected" })).enrollments).toEqual([]);
+  });
+
   it("an action on the not-sent tab narrowed to one reason touches only those contacts", async () => {
     const { teamId, userId } = await makeTeam();
     const s = await sessionFor(teamId, userId);
