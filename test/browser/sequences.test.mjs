@@ -23,6 +23,8 @@ describe("sequence editor", () => {
     const dialog = page.getByRole("dialog", { name: "New sequence" });
     await dialog.getByLabel("Name").fill(name);
     assert.notEqual(await dialog.getByLabel("Sending schedule").inputValue(), "", "the default schedule is preselected");
+    // Without one of its own, a sequence follows the team default: never "send any time" while a default exists.
+    assert.equal(await dialog.locator("#new-seq-schedule option[value='']").textContent(), "None of its own (follows the team default)");
     await dialog.getByRole("button", { name: "Create and add steps" }).click();
     await page.waitForURL(/\/sequences\/[^/?]+$/);
     assert.equal(await page.getByTestId("sequence-name").textContent(), name);
@@ -31,6 +33,7 @@ describe("sequence editor", () => {
       "false",
       "new sequences start off",
     );
+    assert.match((await page.locator("#seq-schedule option[value='']").textContent()) ?? "", /^Team default \(.+\)$/);
   });
 
   it("adds an automatic email, a call after 2 days and a same-thread reply, listed in order", async () => {

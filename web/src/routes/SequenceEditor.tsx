@@ -120,9 +120,15 @@ function InlineName(props: { seq: Sequence; readOnly: boolean; onApply: (s: Sequ
 
 function SchedulePicker(props: { seq: Sequence; readOnly: boolean; onApply: (s: Sequence) => void }) {
   const schedules = createAsync(() => getSchedules());
+  // A sequence without a schedule of its own sends in the team's default one (sequence-config.ts).
+  const teamDefault = () => schedules()?.schedules.find((s) => s.is_default);
   const setSchedule = useWrite(setSequenceScheduleAction, {
     done: (_, __, scheduleId) =>
-      scheduleId ? "Schedule changed: upcoming emails follow the new windows" : "Schedule removed: emails may go out at any time",
+      scheduleId
+        ? "Schedule changed: upcoming emails follow the new windows"
+        : teamDefault()
+          ? `Schedule removed: emails follow the team default, ${teamDefault()!.name}`
+          : "Schedule removed: emails may go out at any time",
     failed: () => "Couldn't change the schedule",
   });
   const change = async (value: string) => {
@@ -150,7 +156,7 @@ function SchedulePicker(props: { seq: Sequence; readOnly: boolean; onApply: (s: 
             )}
           </For>
           <option value="" selected={!props.seq.schedule_id}>
-            No schedule (any time)
+            {teamDefault() ? `Team default (${teamDefault()!.name})` : "No schedule (any time)"}
           </option>
         </Show>
       </select>

@@ -141,7 +141,11 @@ function NewSequenceDialog(props: { open: boolean; onClose: () => void }) {
                   </option>
                 )}
               </For>
-              <option value="">No schedule (send any time)</option>
+              <option value="">
+                {(schedules()?.schedules ?? []).some((s) => s.is_default)
+                  ? "None of its own (follows the team default)"
+                  : "No schedule (send any time)"}
+              </option>
             </select>
           </Suspense>
           <p id="new-seq-schedule-help" class="field-help">

@@ -15,7 +15,8 @@ import { ENROLLMENT_STATUS } from "../../components/EnrollmentStatus";
 export function Overview(props: { seq: Sequence; readOnly: boolean; onApply: (s: Sequence) => void }) {
   const enrollments = createAsync(() => getEnrollments(props.seq.id, { page: 1, per_page: 1, status: "all" }).catch(() => undefined));
   const schedules = createAsync(() => getSchedules().catch(() => undefined));
-  const schedule = () => schedules()?.schedules.find((s) => s.id === props.seq.schedule_id);
+  // No schedule of its own: the team's default times it (sequence-config.ts), or nothing does.
+  const schedule = () => schedules()?.schedules.find((s) => (props.seq.schedule_id ? s.id === props.seq.schedule_id : s.is_default));
   // The API's counts overlap (bounced and blocked are finished too; "all" is the total): show the statuses themselves.
   const counts = () => Object.entries(enrollments()?.counts ?? {}).filter(([k, n]) => n > 0 && k in ENROLLMENT_STATUS);
   const total = () => enrollments()?.counts.all ?? 0;
@@ -70,7 +71,7 @@ export function Overview(props: { seq: Sequence; readOnly: boolean; onApply: (s:
       <section class="side-card">
         <h2 class="side-title">Sending schedule</h2>
         <Show
-          when={props.seq.schedule_id}
+          when={props.seq.schedule_id || schedule()}
           fallback={
             <p class="small reason reason-warning">
               <Icon name="alert" size={14} /> No schedule: emails may go out at any hour.
@@ -80,7 +81,10 @@ export function Overview(props: { seq: Sequence; readOnly: boolean; onApply: (s:
           <Show when={schedule()} fallback={<p class="small">{props.seq.schedule_name}</p>}>
             {(s) => (
               <>
-                <p class="side-strong">{s().name}</p>
+                <p class="side-strong">
+                  {s().name}
+                  {props.seq.schedule_id ? "" : " (team default)"}
+                </p>
                 <p class="small muted">
                   <Icon name="globe" size={13} /> {s().time_zone}
                   {s().use_contact_time_zone ? " · in each contact's zone when known" : ""}
