@@ -11,7 +11,8 @@ import { mailboxStub } from "../../durable-objects/engine";
 import { loadMailbox } from "../../worker/transports/mailbox-settings";
 import { db } from "../../worker/db/client";
 import { MAX_MESSAGES_PER_TICK, pollReplies } from "../../worker/services/reply-polling";
-import { gmailTransport } from "../../worker/transports/gmail";
+import { accessTokenFor } from "../../worker/services/mailbox-auth";
+import { gmailTransport, tokenFailure } from "../../worker/transports/gmail";
 import { graphTransport } from "../../worker/transports/graph";
 import { openTokens, sealTokens } from "../../worker/transports/oauth";
 import { HOUR, enroll, makeContacts, makeSequence, makeTeam, runUntil, sessionFor, startSimulation } from "../fixtures";
@@ -498,5 +499,18 @@ describe("reply polling keeps its place", () => {
     expect((await pollReplies(env)).find((o) => o.mailboxId === w.mailboxId)).toMatchObject({ read: 1, handled: 1 });
     expect(await w.enrollment()).toEqual({ status: "finished", reason: "replied" });
     expect(JSON.parse((await row(w.mailboxId))!.transport_config).poll_error).toBeNull();
+  });
+});
+
+describe("the provider refusing the app itself", () => {
+  it("an expired or rotated client secret (invalid_client) is a sender problem that pauses the mailbox, not a retry that fails every email", async () => {
+    const { mailboxId } = await teamWith("microsoft");
+    const mb = (await loadMailbox(db(env.DB), mailboxId))!;
+    const rotated = { ...env, MICROSOFT_CLIENT_SECRET: "an-old-secret" };
+    const tok = await accessTokenFor(rotated, mb, { force: true });
+    expect(tok).toMatchObject({ ok: false, revoked: false, unconfigured: true, message: expect.stringMatching(/invalid_client/) });
+    if (tok.ok) throw new Error("unreachable");
+    expect(tokenFailure(tok)).toMatchObject({ ok: false, kind: "sender" });
+    expect((await row(mailboxId))!.status).toBe("connected");
   });
 });

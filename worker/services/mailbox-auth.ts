@@ -67,6 +67,16 @@ export async function accessTokenFor(
       await markNeedsReconnect(env, d, mb.id, reason, o.notifyDO ?? true);
       return { ok: false, revoked: true, message: reason };
     }
+    // The provider refused the app itself (a client secret expired or rotated, the app deleted): no retry
+    // helps until it is fixed, for every mailbox of the provider. Said as a sender problem, which pauses
+    // the mailbox with this reason and keeps its emails, rather than failing each after its retries.
+    if (r.kind === "client" && /invalid_client|unauthorized_client/.test(r.message))
+      return {
+        ok: false,
+        revoked: false,
+        unconfigured: true,
+        message: `${PROVIDER_NAME[provider]} refused Seqflare's app credentials (${r.message}): an admin must update ${provider === "google" ? "GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET" : "MICROSOFT_CLIENT_ID and MICROSOFT_CLIENT_SECRET"}`,
+      };
     return { ok: false, revoked: false, message: `Could not refresh the ${PROVIDER_NAME[provider]} access token: ${r.message}` };
   }
   await d
