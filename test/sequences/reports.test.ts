@@ -362,6 +362,38 @@ describe("team report, home dashboard and exports", () => {
     expect((await errorOf(await client(w.s).api.reports.team.$get({ query: { from: "2026-06-30", to: "2026-06-01" } }))).status).toBe(422);
   });
 
+  it("the team report counts a meeting once per user, however many of their sequences the contact replied in", async () => {
+    const w = await world();
+    await env.DB.prepare("INSERT INTO contact_stages (id, team_id, name, category, position) VALUES (?, ?, 'Interested', 'succeeded', 5)")
+      .bind(`${w.teamId}-won`, w.teamId)
+      .run();
+    // Contact 1 replied in the first sequence (from mailbox 2) and now in a second one of the same user.
+    const contact = w.contacts[1]!;
+    await env.DB.prepare("UPDATE contacts SET stage_id = ? WHERE id = ?").bind(`${w.teamId}-won`, contact).run();
+    const other = await makeSequence(w.teamId, w.userId, [{ wait: 0 }], null, false);
+    const at = w.base + DAY;
+    await env.DB.prepare(
+      "INSERT INTO messages (id, team_id, enrollment_id, sequence_id, step_id, mailbox_id, contact_id, to_email, subject, body, message_id_header, status, sent_at, replied_at, reply_kind, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'x@example.test', 's', 'b', ?, 'sent', ?, ?, 'reply', ?)",
+    )
+      .bind(
+        newId(),
+        w.teamId,
+        newId(),
+        other.sequenceId,
+        other.stepIds[0],
+        w.mb[1],
+        contact,
+        `<sf.${newId()}@sender.test>`,
+        at,
+        at + 60_000,
+        at,
+      )
+      .run();
+    const { report: r } = await ok(client(w.s).api.reports.team.$get({ query: { from: "2026-06-01", to: "2026-06-30" } }));
+    expect(r.users.find((x) => x.user_id === w.userId)!.meetings).toBe(1);
+    for (const id of [w.sequenceId, other.sequenceId]) expect(r.sequences.find((x) => x.sequence_id === id)!.meetings).toBe(1);
+  });
+
   it("the home dashboard shows credits, tasks due, recent replies and sequences bouncing too much", async () => {
     const admin = await login("admin@demo.test");
     const { home } = await ok(client(admin).api.reports.home.$get({ query: {} }));

@@ -47,11 +47,17 @@ export async function teamReport(d: Db, caller: Caller, from: number, to: number
       sql`SELECT r.sequence_id, r.mailbox_id, sum(r.sent) AS sent, sum(r.bounced) AS bounced, sum(r.replied) AS replies
          FROM report_rollup r WHERE r.team_id = ${caller.teamId} AND r.day >= ${Math.floor(from / DAY_MS)} AND r.day < ${Math.ceil(to / DAY_MS)} AND ${visible(caller, "r.sequence_id")} GROUP BY 1, 2`,
     ),
-    // Meetings: contacts who replied and now sit in a "succeeded" stage (Interested, Meeting booked).
-    d.all<{ sequence_id: string; mailbox_id: string; n: number }>(
-      sql`SELECT m.sequence_id, m.mailbox_id, count(DISTINCT m.contact_id) AS n FROM messages m
-         JOIN contacts c ON c.id = m.contact_id AND c.team_id = m.team_id JOIN contact_stages st ON st.id = c.stage_id
-        WHERE m.team_id = ${caller.teamId} AND m.replied_at IS NOT NULL AND m.reply_kind = 'reply' AND m.sent_at >= ${from} AND m.sent_at < ${to} AND st.category = 'succeeded' AND ${visible(caller, "m.sequence_id")} GROUP BY 1, 2`,
+    // Meetings: contacts who replied and now sit in a "succeeded" stage (Interested, Meeting booked), each
+    // counted once per sequence and once per user (the owner of the mailbox they replied to), however
+    // many of the user's sequences they replied in.
+    d.all<{ sequence_id: string | null; user_id: string | null; n: number }>(
+      sql`WITH met AS (SELECT m.sequence_id, mb.user_id, m.contact_id FROM messages m
+           JOIN contacts c ON c.id = m.contact_id AND c.team_id = m.team_id JOIN contact_stages st ON st.id = c.stage_id
+           LEFT JOIN mailboxes mb ON mb.id = m.mailbox_id
+          WHERE m.team_id = ${caller.teamId} AND m.replied_at IS NOT NULL AND m.reply_kind = 'reply' AND m.sent_at >= ${from} AND m.sent_at < ${to} AND st.category = 'succeeded' AND ${visible(caller, "m.sequence_id")})
+          SELECT sequence_id, NULL AS user_id, count(DISTINCT contact_id) AS n FROM met GROUP BY 1
+          UNION ALL
+          SELECT NULL, user_id, count(DISTINCT contact_id) FROM met WHERE user_id IS NOT NULL GROUP BY 2`,
     ),
   ]);
   const mailboxOwner = new Map(mailboxes.map((m) => [m.id, m.user_id]));
@@ -72,9 +78,8 @@ export async function teamReport(d: Db, caller: Caller, from: number, to: number
     }
   }
   for (const r of meetings) {
-    const owner = mailboxOwner.get(r.mailbox_id);
-    if (owner) at(byUser, owner).meetings += r.n;
-    const s = bySeq.get(r.sequence_id);
+    if (r.user_id) at(byUser, r.user_id).meetings += r.n;
+    const s = r.sequence_id ? bySeq.get(r.sequence_id) : undefined;
     if (s) s.meetings += r.n;
   }
   const userName = new Map(users.map((u) => [u.id, u]));
