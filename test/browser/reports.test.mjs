@@ -39,6 +39,10 @@ describe("reports", () => {
       await chart.getByText("Show as table").click();
       assert.ok((await chart.locator("table tbody tr").count()) > 0, `${id} has a table`);
     }
+    // Reports count UTC days: the range fields and the daily chart say so.
+    await page.getByLabel("From (UTC)").waitFor();
+    await page.getByLabel("To (UTC)").waitFor();
+    assert.match((await page.getByTestId("chart-daily").locator(".u-legend").textContent()) ?? "", /Day \(UTC\)/);
     // the thresholds are named on the rates chart
     const rates = page.getByTestId("chart-rates");
     assert.match((await rates.getByRole("img").getAttribute("aria-label")) ?? "", /under 2% bounces and 0\.3% spam complaints/);

@@ -60,6 +60,8 @@ export function Chart(props: {
       width,
       height: props.height ?? 220,
       legend: { show: true },
+      // Days are UTC days (the reports' rollup): the axis says them as the legend and the table do.
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
       cursor: { drag: { x: false, y: false } },
       scales: {
         x: { time: !cats, ...(cats ? { range: (_u, min, max) => [min - 0.5, max + 0.5] as uPlot.Range.MinMax } : {}) },
@@ -77,7 +79,7 @@ export function Chart(props: {
       ],
       series: [
         {
-          label: cats ? (props.categoryLabel ?? "Category") : "Day",
+          label: cats ? (props.categoryLabel ?? "Category") : "Day (UTC)",
           value: (_u, v) =>
             v == null ? "" : cats ? ((props.categoryNames ?? cats)[v] ?? "") : new Date(v * 1000).toISOString().slice(0, 10),
         },

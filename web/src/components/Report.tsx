@@ -78,8 +78,9 @@ export function DateRange(props: { from?: string; to?: string; onChange: (range:
   );
   return (
     <>
-      {field("From", "from")}
-      {field("To", "to")}
+      {/* Reports count by UTC day (the rollup's day): said here, so a team far from UTC reads them right. */}
+      {field("From (UTC)", "from")}
+      {field("To (UTC)", "to")}
     </>
   );
 }
