@@ -112,3 +112,30 @@ describe("a sequence's tasks follow their contact's run", () => {
     expect(await step()).toBe(2);
   });
 });
+
+describe("who may work a task, as the Tasks page shows it", () => {
+  it("a task of a sequence shared view-only is listed without its buttons (can_work false): working it answers 403", async () => {
+    const { teamId, userId } = await makeTeam();
+    const { sequenceId } = await makeSequence(teamId, userId, [{ type: "call", wait: 0 }], null);
+    await enroll(teamId, sequenceId, await makeContacts(teamId, 1), [await makeMailbox(teamId, userId, { gapSeconds: 0 })]);
+    await runUntil(now() + HOUR);
+    const memberId = crypto.randomUUID().replace(/-/g, "").slice(0, 24);
+    await env.DB.batch([
+      env.DB.prepare(
+        "INSERT INTO users (id, team_id, email, name, role, password_hash, created_at) VALUES (?, ?, ?, 'V', 'member', 'x', 0)",
+      ).bind(memberId, teamId, `${memberId}@sim.test`),
+      env.DB.prepare("INSERT INTO sequence_shares (sequence_id, user_id, team_id, access) VALUES (?, ?, ?, 'view')").bind(
+        sequenceId,
+        memberId,
+        teamId,
+      ),
+    ]);
+    const viewer = client(await sessionFor(teamId, memberId)).api;
+    const { tasks } = await ok(viewer.tasks.$get({ query: { assignee: "all", view: "open" } }));
+    expect(tasks).toHaveLength(1);
+    expect(tasks[0]!.can_work).toBe(false);
+    expect((await viewer.tasks[":id"][":action"].$post({ param: { id: tasks[0]!.id, action: "complete" }, json: {} })).status).toBe(403);
+    const owner = client(await sessionFor(teamId, userId)).api;
+    expect((await ok(owner.tasks.$get({ query: { assignee: "all", view: "open" } }))).tasks[0]!.can_work).toBe(true);
+  });
+});

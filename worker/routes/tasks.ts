@@ -30,6 +30,9 @@ export const TaskSchema = z
     sequence: z.object({ id: z.string(), name: z.string() }).nullable(),
     warning: z.string().nullable().openapi({ description: "What stands in the way (a call task whose contact has no phone number)" }),
     overdue: z.boolean(),
+    can_work: z
+      .boolean()
+      .openapi({ description: "Whether you may complete, skip or log this task (its assignee, the sequence's editors, admins)" }),
   })
   .openapi("Task");
 

@@ -394,6 +394,18 @@ export function visibleMessages(caller: Caller): SQL | undefined {
   return sql`(${seen} or (${messages.sequenceId} = '' and ${messages.mailboxId} in (select m.id from mailboxes m where m.team_id = ${caller.teamId} and m.user_id = ${caller.userId})))`;
 }
 
+/**
+ * Whether the caller may complete or skip this task (taskFor's rule, for a list's rows): `seqOwnerId`
+ * and `share` are the task's sequence's owner and the caller's share of it (none without a sequence).
+ */
+export function mayWorkTask(
+  caller: Caller,
+  t: { assigneeId: string | null; sequenceId: string | null; seqOwnerId: string | null; share: "view" | "edit" | null },
+): boolean {
+  const share = t.sequenceId && t.assigneeId !== caller.userId ? (t.seqOwnerId === caller.userId ? "edit" : t.share) : null;
+  return allowed(caller, "task.work", relations(caller, t.assigneeId, share));
+}
+
 /** Completing or skipping a task: its assignee, the sequence's owner and editors, admins. */
 export async function taskFor(d: Db, caller: Caller, taskId: string) {
   const t = await d.query.tasks.findFirst({ where: and(eq(tasks.id, taskId), eq(tasks.teamId, caller.teamId)) });

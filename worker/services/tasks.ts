@@ -1,11 +1,11 @@
 import { and, asc, desc, eq, gte, isNull, lt, or, sql } from "drizzle-orm";
 import { engine } from "../../durable-objects/engine";
 import type { Db } from "../db/client";
-import { auditLog, contacts, sequences, tasks, users } from "../db/schema";
+import { auditLog, contacts, sequences, sequenceShares, tasks, users } from "../db/schema";
 import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { ApiError } from "../lib/errors";
-import { taskFor, visibleSequence } from "./access";
+import { mayWorkTask, taskFor, visibleSequence } from "./access";
 import { auditEntry } from "./audit";
 import { windowEnd } from "./schedule-time";
 
@@ -77,10 +77,17 @@ export async function listTasks(d: Db, caller: Caller, q: TaskQuery) {
   const where = and(...base, view);
   const [rows, total, counts] = await Promise.all([
     d
-      .select({ t: tasks, c: contacts, s: { id: sequences.id, name: sequences.name }, assignee: users.name })
+      .select({
+        t: tasks,
+        c: contacts,
+        s: { id: sequences.id, name: sequences.name, ownerId: sequences.ownerId },
+        share: sequenceShares.access,
+        assignee: users.name,
+      })
       .from(tasks)
       .leftJoin(contacts, and(eq(contacts.id, tasks.contactId), eq(contacts.teamId, tasks.teamId)))
       .leftJoin(sequences, eq(sequences.id, tasks.sequenceId))
+      .leftJoin(sequenceShares, and(eq(sequenceShares.sequenceId, tasks.sequenceId), eq(sequenceShares.userId, caller.userId)))
       .leftJoin(users, eq(users.id, tasks.assigneeId))
       .where(where)
       .orderBy(q.view === "done" ? desc(tasks.completedAt) : asc(tasks.dueAt), asc(tasks.id))
@@ -132,6 +139,13 @@ export async function listTasks(d: Db, caller: Caller, q: TaskQuery) {
       warning: r.t.type === "call" && !r.c?.phone ? "No phone number for this contact" : null,
       sequence: r.s?.id ? { id: r.s.id, name: r.s.name } : null,
       overdue: r.t.status === "open" && r.t.dueAt < startOfDay,
+      // The Everyone view lists tasks of sequences shared view-only too: their buttons would answer 403.
+      can_work: mayWorkTask(caller, {
+        assigneeId: r.t.assigneeId,
+        sequenceId: r.t.sequenceId,
+        seqOwnerId: r.s?.ownerId ?? null,
+        share: r.share ?? null,
+      }),
     })),
   };
 }

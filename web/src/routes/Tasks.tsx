@@ -295,7 +295,7 @@ export default function Tasks() {
                         </time>
                       </Show>
                     </div>
-                    <Show when={t.status === "open"}>
+                    <Show when={t.status === "open" && t.can_work}>
                       <div class="task-actions">
                         <Show when={t.type === "call"}>
                           <CallLog t={t} onDone={() => done(t)} />
