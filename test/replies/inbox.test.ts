@@ -83,6 +83,9 @@ describe("replies inbox", () => {
     expect((await reply(member, r.inboundId!)).status).toBe(200);
     expect((await errorOf(await classify(member, r.inboundId!, "auto_reply"))).status).toBe(403);
     expect(await enrollmentRow(s.m.enrollment_id)).toMatchObject({ status: "finished", reason: "replied" });
+    // And the inbox doesn't offer the viewer a correction it would refuse; the owner it offers.
+    expect((await repliesOf(member)).replies.map((x) => x.can_correct)).toEqual([false]);
+    expect((await repliesOf(s.session)).replies.map((x) => x.can_correct)).toEqual([true]);
   });
 
   it("a reply wrongly classified and corrected resumes at the right step and sends the next step once (counted at the transport)", async () => {

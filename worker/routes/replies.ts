@@ -31,6 +31,7 @@ const ReplySchema = z
     reviewed_by: z.string().nullable(),
     message_id: z.string(),
     enrollment_id: z.string(),
+    can_correct: z.boolean().openapi({ description: "Whether you may correct its classification (the sequence's editors and admins)" }),
     contact: z.object({ id: z.string(), name: z.string(), email: z.string().nullable(), company: z.string().nullable() }).nullable(),
     sequence: z.object({ id: z.string(), name: z.string() }).nullable(),
     answered: z

@@ -11,6 +11,7 @@ import {
   mailboxes,
   messages,
   sequences,
+  sequenceShares,
   steps,
   suppressions,
   type InboundClassification,
@@ -22,7 +23,7 @@ import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { engine, type ReasonCode } from "../../durable-objects/engine";
 import { isEmailStep } from "../../durable-objects/sequence-config";
-import { sequenceFor, visibleSequence } from "./access";
+import { sequenceAllows, sequenceFor, visibleSequence } from "./access";
 import { audit } from "./audit";
 import { explain, openEnrollmentsOfAddress } from "./enrollments";
 import { OOO_DEFAULT_MS, type Classified } from "./reply-classify";
@@ -477,7 +478,8 @@ function replyColumns() {
     r: inboundMessages,
     contact: { id: contacts.id, first: contacts.firstName, last: contacts.lastName, email: contacts.email, company: contacts.company },
     sequence: { id: sequences.id, name: sequences.name },
-    sequenceState: { active: sequences.active, archivedAt: sequences.archivedAt },
+    sequenceState: { active: sequences.active, archivedAt: sequences.archivedAt, ownerId: sequences.ownerId },
+    share: sequenceShares.access,
     email: { subject: messages.subject, sentAt: messages.sentAt, stepPosition: steps.position, mailboxEmail: mailboxes.email },
     enrollment: { status: enrollments.status, reason: enrollments.reason, currentStep: enrollments.currentStep },
     // The run's own mailbox and current step, for what the contacts tab would say of it (explain).
@@ -492,7 +494,7 @@ const runStep = alias(steps, "run_step");
 type ReplyRow = Awaited<ReturnType<typeof replyQuery>>[number];
 
 /** The inbox row the API answers (also the timeline's entries). */
-export function presentReply(row: ReplyRow) {
+export function presentReply(row: ReplyRow, caller: Caller) {
   const r = row.r;
   return {
     id: r.id,
@@ -511,6 +513,8 @@ export function presentReply(row: ReplyRow) {
     reviewed_by: r.reviewedBy,
     message_id: r.messageId,
     enrollment_id: r.enrollmentId,
+    // Correcting it changes its sequence's contacts: the sequence's editors and admins (replyFor's check).
+    can_correct: !!row.sequenceState?.ownerId && sequenceAllows(caller, "sequence.edit", row.sequenceState.ownerId, row.share ?? null),
     contact: row.contact?.id
       ? {
           id: row.contact.id,
@@ -552,7 +556,7 @@ function runReason(row: ReplyRow): { reason: string | null; reason_text: string 
 
 export type Reply = ReturnType<typeof presentReply>;
 
-function replyQuery(d: Db, where: SQL | undefined) {
+function replyQuery(d: Db, caller: Caller, where: SQL | undefined) {
   return d
     .select(replyColumns())
     .from(inboundMessages)
@@ -562,6 +566,7 @@ function replyQuery(d: Db, where: SQL | undefined) {
     .leftJoin(steps, eq(steps.id, messages.stepId))
     .leftJoin(mailboxes, eq(mailboxes.id, messages.mailboxId))
     .leftJoin(enrollments, eq(enrollments.id, inboundMessages.enrollmentId))
+    .leftJoin(sequenceShares, and(eq(sequenceShares.sequenceId, inboundMessages.sequenceId), eq(sequenceShares.userId, caller.userId)))
     .leftJoin(runMailbox, eq(runMailbox.id, enrollments.mailboxId))
     .leftJoin(runStep, and(eq(runStep.sequenceId, enrollments.sequenceId), eq(runStep.position, enrollments.currentStep)))
     .where(where);
@@ -585,7 +590,7 @@ export async function listReplies(
     q.unhandled ? isNull(inboundMessages.reviewedAt) : undefined,
   );
   const [rows, total, counts] = await Promise.all([
-    replyQuery(d, where)
+    replyQuery(d, caller, where)
       .orderBy(desc(inboundMessages.receivedAt), desc(inboundMessages.id))
       .limit(q.per_page)
       .offset((q.page - 1) * q.per_page),
@@ -599,13 +604,18 @@ export async function listReplies(
       .where(and(scope, q.unhandled ? isNull(inboundMessages.reviewedAt) : undefined))
       .groupBy(inboundMessages.classification),
   ]);
-  return { replies: rows.map(presentReply), total: total[0]?.n ?? 0, counts: Object.fromEntries(counts.map((c) => [c.k, c.n])) };
+  return {
+    replies: rows.map((r) => presentReply(r, caller)),
+    total: total[0]?.n ?? 0,
+    counts: Object.fromEntries(counts.map((c) => [c.k, c.n])),
+  };
 }
 
 /** A contact's inbound emails (replies, bounces, out-of-office...), newest first: the contact timeline reads these. */
 export async function contactReplies(d: Db, caller: Caller, contactId: string, limit = 200): Promise<Reply[]> {
   const rows = await replyQuery(
     d,
+    caller,
     and(
       eq(inboundMessages.teamId, caller.teamId),
       eq(inboundMessages.contactId, contactId),
@@ -614,7 +624,7 @@ export async function contactReplies(d: Db, caller: Caller, contactId: string, l
   )
     .orderBy(desc(inboundMessages.receivedAt), desc(inboundMessages.id))
     .limit(limit);
-  return rows.map(presentReply);
+  return rows.map((r) => presentReply(r, caller));
 }
 
 /** One inbound email, as visible as its sequence (404 otherwise), checked for `action` on it. */
@@ -630,9 +640,9 @@ async function replyFor(d: Db, caller: Caller, id: string, action: "sequence.vie
 
 export async function getReply(d: Db, caller: Caller, id: string): Promise<Reply> {
   await replyFor(d, caller, id, "sequence.view");
-  const [row] = await replyQuery(d, eq(inboundMessages.id, id));
+  const [row] = await replyQuery(d, caller, eq(inboundMessages.id, id));
   if (!row) throw notFound("Reply");
-  return presentReply(row);
+  return presentReply(row, caller);
 }
 
 // ------------------------------------------------------------------ corrections

@@ -218,7 +218,9 @@ export default function Replies() {
                     )}
                   </Show>
                   {/* Beside what it was taken for, not in a column of its own: the table fits 1,280 px. */}
-                  <CorrectIt r={r} />
+                  <Show when={r.can_correct}>
+                    <CorrectIt r={r} />
+                  </Show>
                 </td>
                 <td class="reply-text">
                   <span class="reply-subject">{r.subject || "(no subject)"}</span>
