@@ -122,6 +122,47 @@ describe("sequences", () => {
     expect(after.map((x) => [x.id, x.position])).toEqual([[e.id, 1]]);
   });
 
+  it("a variant edit writes only the fields it sends: a teammate's edit of the other field meanwhile stays", async () => {
+    const s = await login("admin@demo.test");
+    const seq = await newSequence(s);
+    const steps = client(s).api.sequences[":id"].steps;
+    const created = (
+      await ok(
+        steps.$post({ param: { id: seq.id }, json: { type: "auto_email", variants: [{ subject: "Old subject", body: "Old body" }] } }),
+        201,
+      )
+    ).sequence.steps[0]!;
+    const variantId = created.variants[0]!.id;
+    // Right after this edit reads the variant, someone else saves a new body.
+    const proto = Object.getPrototypeOf(env.DB.prepare("SELECT 1")) as Record<string, (...a: unknown[]) => Promise<unknown>>;
+    const originals = { raw: proto.raw!, all: proto.all!, first: proto.first! };
+    let raced = false;
+    for (const [name, fn] of Object.entries(originals))
+      proto[name] = async function (this: { statement: string }, ...a: unknown[]) {
+        const out = await fn.apply(this, a);
+        if (!raced && /^select/i.test(this.statement) && /from "step_variants"/.test(this.statement)) {
+          raced = true;
+          await env.DB.prepare("UPDATE step_variants SET body = 'Teammate body' WHERE id = ?").bind(variantId).run();
+        }
+        return out;
+      };
+    try {
+      await ok(
+        steps[":stepId"].variants[":variantId"].$patch({
+          param: { id: seq.id, stepId: created.id, variantId },
+          json: { subject: "New subject" },
+        }),
+      );
+    } finally {
+      Object.assign(proto, originals);
+    }
+    expect(raced).toBe(true);
+    expect(await env.DB.prepare("SELECT subject, body FROM step_variants WHERE id = ?").bind(variantId).first()).toEqual({
+      subject: "New subject",
+      body: "Teammate body",
+    });
+  });
+
   it("renames, toggles active, clones and archives", async () => {
     const s = await login("admin@demo.test");
     const api = client(s).api;

@@ -380,9 +380,14 @@ export async function updateVariant(
   refuse(templateProblems("variant", next, step.threadReply));
   if (body.enabled === false && v.enabled && (await variantCount(d, step.id, true)) <= 1)
     refuse([{ field: "enabled", message: "An email step needs at least one variant on" }]);
+  // Only the fields sent are written: two people editing the subject and the body at once both keep theirs.
   await d
     .update(stepVariants)
-    .set({ ...next, ...(body.enabled !== undefined && { enabled: body.enabled }) })
+    .set({
+      ...(body.subject !== undefined && { subject: body.subject }),
+      ...(body.body !== undefined && { body: body.body }),
+      ...(body.enabled !== undefined && { enabled: body.enabled }),
+    })
     .where(eq(stepVariants.id, v.id));
   return touched(d, caller, seq.id, "variant.update", { step_id: step.id, variant_id: v.id });
 }

@@ -158,7 +158,11 @@ export function StepCard(props: {
     }
     for (const v of props.step.variants) {
       if (!variantDirty(v.id)) continue;
-      const saved = await variantWrite.run(props.sequenceId, props.step.id, v.id, { subject: subjectOf(v.id), body: bodyOf(v.id) });
+      // Only what changed here: a teammate's edit of the other field meanwhile stays.
+      const saved = await variantWrite.run(props.sequenceId, props.step.id, v.id, {
+        ...(subjectOf(v.id) !== v.subject && { subject: subjectOf(v.id) }),
+        ...(bodyOf(v.id) !== v.body && { body: bodyOf(v.id) }),
+      });
       if (!saved) return refused(variantWrite.errors.error(), v.id);
       latest = saved;
       setDrafts(v.id, undefined!);
