@@ -158,13 +158,15 @@ export async function composeEmail(
   const messageId = messageIdFor(item.enrollmentId, item.stepId, domain);
   // A user's edit for this one contact replaces the step's text and is rendered the same way (scheduled-email.ts).
   const ov = item.override ?? null;
+  // The thread is the one handed over with the email, if its step still replies in the same thread: a
+  // step whose threading was turned off after the hand-over goes as a new email under its own subject.
+  const thread = item.thread && sc.threadSteps.has(item.stepId) ? item.thread : null;
   // A same-thread reply whose contact has no thread (the email before it was skipped, turned off or
   // deleted) starts one: under its own subject if it has one, else its opener's, the variant this contact gets.
   let subjectTemplate = ov?.subject ?? variant?.subject ?? "";
-  if (!item.thread && !subjectTemplate.trim())
-    subjectTemplate = pickVariant(sc.threadOpeners.get(item.stepId) ?? [], item.enrollmentId) ?? "";
+  if (!thread && !subjectTemplate.trim()) subjectTemplate = pickVariant(sc.threadOpeners.get(item.stepId) ?? [], item.enrollmentId) ?? "";
   const rendered = renderSubject(subjectTemplate, ctx);
-  const subject = item.thread ? subjectForThread(item.thread.subject) : rendered || "(no subject)";
+  const subject = thread ? subjectForThread(thread.subject) : rendered || "(no subject)";
   const text = renderTemplate(ov?.body ?? variant?.body ?? "", ctx);
   const token = await signUnsubscribeToken(appSecret(env), { teamId: item.teamId, email: contact.email.toLowerCase() });
   const input: MessageInput = {
@@ -173,8 +175,8 @@ export async function composeEmail(
     subject,
     text,
     messageId,
-    inReplyTo: item.thread?.messageId,
-    references: item.thread ? [item.thread.messageId] : undefined,
+    inReplyTo: thread?.messageId,
+    references: thread ? [thread.messageId] : undefined,
     date: at,
     unsubscribeUrl: `${publicUrl(env)}/unsubscribe/${token}`,
     postalAddress: sc.postalAddress,
@@ -183,5 +185,5 @@ export async function composeEmail(
   const raw = buildMessage(input);
   // An edited email is not its variant's any more: it stays out of the A/B figures.
   const variantId = ov ? null : (variant?.id ?? null);
-  return { to: contact.email, subject, text, raw, messageId, inReplyTo: item.thread?.messageId ?? null, variantId, shown: bodyText(input) };
+  return { to: contact.email, subject, text, raw, messageId, inReplyTo: thread?.messageId ?? null, variantId, shown: bodyText(input) };
 }

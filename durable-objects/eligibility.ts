@@ -43,6 +43,8 @@ export interface SendChecks {
   sequences: Map<string, SequenceState>;
   /** The emails' steps that exist and are on: an email of any other step is not sent (its step was turned off or deleted). */
   liveSteps: Set<string>;
+  /** Of those, the ones that reply in the same thread now: an email queued under the other setting follows the step as it is. */
+  threadSteps: Set<string>;
 }
 
 /**
@@ -86,7 +88,7 @@ export async function loadContactStates(d: Db, teamId: string, contactIds: reado
 const SEQUENCE_STATES_SQL = `SELECT s.id, s.active, s.archived_at AS archivedAt, ${scheduleTupleSql("s")} AS schedule
   FROM sequences s WHERE s.id IN (SELECT value FROM json_each(?)) AND +s.team_id = ?`;
 
-const LIVE_STEPS_SQL = "SELECT id FROM steps WHERE id IN (SELECT value FROM json_each(?)) AND enabled = 1";
+const LIVE_STEPS_SQL = "SELECT id, thread_reply FROM steps WHERE id IN (SELECT value FROM json_each(?)) AND enabled = 1";
 
 /** The three statements of SendChecks, to run in one D1 batch (with more of the caller's, see compose.ts). */
 export function sendChecksStatements(
@@ -134,6 +136,7 @@ export function toSendChecks(contactResult: D1Result, seqResult: D1Result, stepR
       }),
     ),
     liveSteps: new Set((stepResult.results as { id: string }[]).map((r) => r.id)),
+    threadSteps: new Set((stepResult.results as { id: string; thread_reply: number }[]).filter((r) => r.thread_reply).map((r) => r.id)),
   };
 }
 

@@ -6,13 +6,15 @@
 // Sends are counted at the transport; the preview says what the send does.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { setTransportOverride } from "../../worker/transports";
-import { client, errorOf, fieldsOf, ok } from "../helpers";
+import { now } from "../../worker/lib/clock";
+import { client, env, errorOf, fieldsOf, ok } from "../helpers";
 import {
   HOUR,
   SIM_START,
   enroll,
   makeContacts,
   makeMailbox,
+  makeSchedule,
   makeSequence,
   makeTeam,
   runUntil,
@@ -132,6 +134,48 @@ describe("a same-thread reply with no thread to reply in", () => {
     expect(w.sent).toEqual([
       { subject: expect.stringMatching(/^Quick idea for \S/), inReplyTo: false },
       { subject: "Still keen?", inReplyTo: false },
+    ]);
+  });
+
+  it("a reply queued for the morning whose threading is turned off that evening goes as a new email under its subject", async () => {
+    const { teamId, userId } = await makeTeam();
+    const api = client(await sessionFor(teamId, userId)).api;
+    // 09:00–17:00 New York on weekdays: step 2, due ten hours after step 1, waits in the mailbox overnight.
+    const { sequenceId, stepIds } = await makeSequence(
+      teamId,
+      userId,
+      [intro, { wait: 10, unit: "hours", threadReply: true, variants: [{ subject: "A new angle", body: "Following up" }] }],
+      await makeSchedule(teamId),
+    );
+    mailboxId = await makeMailbox(teamId, userId, { daily: 100, hourly: 100, gapSeconds: 0 });
+    const sent: Sent[] = [];
+    setTransportOverride(mailboxId, {
+      local: true,
+      send: async (e) => (
+        sent.push({ subject: /^Subject: (.*)$/m.exec(e.raw)?.[1]?.trim() ?? "?", inReplyTo: /^In-Reply-To:/m.test(e.raw) }),
+        { ok: true, response: "counted" }
+      ),
+    });
+    await enroll(teamId, sequenceId, await makeContacts(teamId, 1), [mailboxId]);
+    const run = () =>
+      env.DB.prepare("SELECT current_step, reason FROM enrollments WHERE sequence_id = ?")
+        .bind(sequenceId)
+        .first<{ current_step: number; reason: string }>();
+    for (
+      let i = 0;
+      i < 96 && !(sent.length === 1 && (await run())!.current_step === 2 && (await run())!.reason === "queued_for_mailbox");
+      i++
+    )
+      await runUntil(now() + HOUR);
+    expect(sent).toHaveLength(1);
+    expect(await run()).toEqual({ current_step: 2, reason: "queued_for_mailbox" });
+    await ok(
+      api.sequences[":id"].steps[":stepId"].$patch({ param: { id: sequenceId, stepId: stepIds[1]! }, json: { thread_reply: false } }),
+    );
+    await runUntil(now() + 2 * 24 * HOUR);
+    expect(sent).toEqual([
+      { subject: expect.stringMatching(/^Quick idea for \S/), inReplyTo: false },
+      { subject: "A new angle", inReplyTo: false },
     ]);
   });
 
