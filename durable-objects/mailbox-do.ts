@@ -598,6 +598,22 @@ export class MailboxDO extends DurableObject<Env> {
   async refresh(mailboxId: string): Promise<void> {
     this.setMeta("mailbox_id", mailboxId);
     await this.schedule(now(), undefined, true);
+    // A shorter gap counts from the last send now, not once the longer one it replaced runs out (the edit
+    // dialog promises changes apply to the next email).
+    if (this.fitGap(this.settingsCache ?? null)) await this.schedule(now(), this.settingsCache);
+  }
+
+  /** Shortens the gap in force to the longest the settings allow after the last send; true if it did. */
+  private fitGap(mb: MailboxSettings | null): boolean {
+    if (!mb) return false;
+    const next = Number(this.meta("next_send_at") ?? 0);
+    if (next <= now()) return false;
+    const last = this.sql.exec<{ at: number | null }>(`SELECT max(reserved_at) AS at FROM queue WHERE +state IN ${COUNTED}`).one().at;
+    if (last === null) return false;
+    const longest = last + (mb.minGapSeconds + mb.jitterSeconds) * 1000;
+    if (next <= longest) return false;
+    this.setMeta("next_send_at", String(longest));
+    return true;
   }
 
   /**

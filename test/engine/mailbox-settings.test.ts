@@ -4,7 +4,7 @@ import { mailboxStub } from "../../durable-objects/engine";
 import { armedAlarms } from "../../worker/lib/alarms";
 import { now } from "../../worker/lib/clock";
 import { setTransportOverride } from "../../worker/transports";
-import { env } from "../helpers";
+import { client, env, ok } from "../helpers";
 import {
   DAY,
   HOUR,
@@ -18,6 +18,7 @@ import {
   makeTeam,
   runUntil,
   SIM_START,
+  sessionFor,
   setMailboxStatus,
   startSimulation,
 } from "../fixtures";
@@ -132,5 +133,26 @@ describe("mailbox settings kept by the MailboxDO", () => {
     await runDurableObjectAlarm(mailboxStub(env, w.mailboxId));
     expect(w.sent).toHaveLength(400);
     setTransportOverride(w.mailboxId, null);
+  });
+});
+
+describe("a mailbox's gap between sends, changed", () => {
+  beforeEach(() => startSimulation());
+
+  it("a shorter gap counts from the last send at once: the next email doesn't wait out the old gap", async () => {
+    const { teamId, userId } = await makeTeam();
+    const scheduleId = await makeSchedule(teamId, { timeZone: "UTC", windows: everyDay("00:00", "23:59") });
+    const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }], scheduleId);
+    const mailboxId = await makeMailbox(teamId, userId, { daily: 100, hourly: 100, gapSeconds: 3600 });
+    const sent: number[] = [];
+    setTransportOverride(mailboxId, { local: true, send: async () => (sent.push(Date.now()), { ok: true }) });
+    await enroll(teamId, sequenceId, await makeContacts(teamId, 2), [mailboxId]);
+    await runUntil(SIM_START + 5 * MIN);
+    expect(sent).toHaveLength(1);
+    const api = client(await sessionFor(teamId, userId)).api;
+    await ok(api.mailboxes[":id"].$patch({ param: { id: mailboxId }, json: { min_gap_seconds: 0, jitter_seconds: 0 } }));
+    await runUntil(SIM_START + 10 * MIN);
+    expect(sent).toHaveLength(2);
+    setTransportOverride(mailboxId, null);
   });
 });
