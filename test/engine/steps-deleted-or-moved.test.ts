@@ -261,8 +261,9 @@ describe("steps deleted or moved while contacts are on them", () => {
   it("steps moved while the engine is part-way through a due step: the contact's position is the new one", async () => {
     const { teamId, userId } = await makeTeam();
     const api = client(await sessionFor(teamId, userId)).api;
-    // 09:00–17:00 New York: step 2 falls due Monday 19:00 there and waits in the mailbox for Tuesday.
-    const { sequenceId, stepIds } = await makeSequence(teamId, userId, [{ wait: 1 }, { wait: 0 }, { wait: 0 }], await makeSchedule(teamId));
+    // 09:00–17:00 New York: step 2 falls due Monday 19:00 there and waits in the mailbox for Tuesday. (Its
+    // own wait is step 1's: turning step 1 off re-times the contact to step 2's wait, the same moment.)
+    const { sequenceId, stepIds } = await makeSequence(teamId, userId, [{ wait: 1 }, { wait: 1 }, { wait: 0 }], await makeSchedule(teamId));
     mailboxId = await makeMailbox(teamId, userId, { daily: 100, hourly: 100, gapSeconds: 0 });
     setTransportOverride(mailboxId, { local: true, send: async () => ({ ok: true, response: "counted" }) });
     const [contactId] = await makeContacts(teamId, 1);

@@ -50,7 +50,7 @@ const FILTER_SQL: Record<EnrollmentFilterStatus, SQL> = {
   paused: sql`e.status = 'paused'`,
   finished: sql`e.status = 'finished'`,
   bounced: sql`e.status = 'finished' AND e.reason = 'bounced'`,
-  not_sent: sql`(e.status IN ('held', 'failed') OR (e.status = 'finished' AND e.reason = 'no_email') OR (e.status = 'active' AND e.reason <> 'task_open' AND mb.status IS NOT NULL AND mb.status <> 'connected'))`,
+  not_sent: sql`(e.status IN ('held', 'failed') OR (e.status = 'finished' AND e.reason = 'no_email') OR (e.status = 'active' AND e.reason IS NOT 'task_open' AND mb.status IS NOT NULL AND mb.status <> 'connected'))`,
   blocked: sql`(e.status IN ('finished', 'held') AND e.reason IN ('unsubscribed', 'do_not_contact', 'suppressed'))`,
   failed: sql`e.status = 'failed'`,
   removed: sql`e.status = 'removed'`,
@@ -102,8 +102,8 @@ function because(status: EnrollmentFilterStatus, reason: string): SQL {
   if (status !== "not_sent") return sql`e.reason = ${reason}`;
   // A contact on a task (a call, a manual email) goes on whatever the mailbox: not "not sent".
   if (reason === "mailbox_disconnected")
-    return sql`(e.status = 'active' AND e.reason <> 'task_open' AND mb.status NOT IN ('connected', 'paused'))`;
-  if (reason === "mailbox_paused") return sql`(e.status = 'active' AND e.reason <> 'task_open' AND mb.status = 'paused')`;
+    return sql`(e.status = 'active' AND e.reason IS NOT 'task_open' AND mb.status NOT IN ('connected', 'paused'))`;
+  if (reason === "mailbox_paused") return sql`(e.status = 'active' AND e.reason IS NOT 'task_open' AND mb.status = 'paused')`;
   return sql`(e.status <> 'active' AND e.reason = ${reason})`;
 }
 
