@@ -46,6 +46,28 @@ describe("Contacts and a contact's page", () => {
     assert.equal(sum, 1, "the one contact is the selection");
   });
 
+  it("edits a contact's title and a custom field from their page; a bad time zone is refused next to its field", async () => {
+    await page.goto(`${baseUrl}/contacts?sort=name`);
+    const first = page.locator("table tbody tr").first().getByRole("link");
+    await first.waitFor();
+    await first.click();
+    await page.waitForURL(/\/contacts\/[^/]+$/);
+    await page.getByTestId("contact-edit").click();
+    const dialog = page.getByTestId("edit-contact-dialog");
+    await dialog.getByLabel("Time zone (IANA, e.g. Europe/Berlin)").fill("Mars/Olympus");
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await dialog.getByText("Unknown IANA time zone").waitFor();
+    const title = `Head of Growth ${Date.now()}`;
+    await dialog.getByLabel("Time zone (IANA, e.g. Europe/Berlin)").fill("");
+    await dialog.getByLabel("Title").fill(title);
+    await dialog.getByLabel(/^Custom fields/).fill("plan: enterprise");
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await dialog.waitFor({ state: "hidden" });
+    await page.getByText(title).first().waitFor();
+    const details = (await page.getByTestId("contact-details").textContent()) ?? "";
+    assert.match(details, /plan\s*enterprise/);
+  });
+
   it("checks two contacts and moves them to another stage in one action", async () => {
     await page.goto(`${baseUrl}/contacts?sort=name`);
     const rows = page.locator("table tbody tr");

@@ -216,6 +216,12 @@ export async function fetchContact(id: string) {
   return (await data(api.contacts[":id"].$get({ param: { id } }))).contact;
 }
 
+/** What a contact's edit sends: only the fields changed; custom fields merged (null removes one). */
+export type ContactPatch = Parameters<(typeof api.contacts)[":id"]["$patch"]>[0]["json"];
+export async function updateContact(id: string, patch: ContactPatch) {
+  return (await data(api.contacts[":id"].$patch({ param: { id }, json: patch }))).contact;
+}
+
 /** The sequences a contact is in (those you may see), with their status in each. */
 export async function fetchContactSequences(id: string) {
   return (await data(api.contacts[":id"].sequences.$get({ param: { id } }))).sequences;

@@ -7,6 +7,7 @@ import {
   fetchContactTimeline,
   fetchContacts,
   removeFromList,
+  updateContact,
   type ContactQuery,
 } from "../api";
 
@@ -24,3 +25,4 @@ export const getContactTimeline = query((id: string, page: number) => fetchConta
 // Writes (actions.ts).
 export const bulkContactsAction = action(bulkContacts, "bulkContacts");
 export const removeFromListAction = action(removeFromList, "removeFromList");
+export const updateContactAction = action(updateContact, "updateContact");

@@ -14,6 +14,7 @@ import { handOffContacts } from "./add-contacts/state";
 import { SequencePicker } from "./people/SequencePicker";
 import { ContactTimeline } from "./contact/Timeline";
 import { ContactScheduled } from "./contact/ContactScheduled";
+import { EditContactDialog } from "./contact/EditContactDialog";
 import "./ContactPage.css";
 
 const STATUS_LABEL: Record<string, string> = {
@@ -47,6 +48,7 @@ export default function ContactPage() {
   const users = createAsync(() => fetchUsers().catch(() => undefined));
   const stages = createAsync(() => fetchContactStages().catch(() => undefined));
   const [picking, setPicking] = createSignal(false);
+  const [editing, setEditing] = createSignal(false);
   const name = () => {
     const c = contact();
     return c ? `${c.first_name} ${c.last_name}`.trim() || c.email || "Contact" : "Contact";
@@ -78,6 +80,9 @@ export default function ContactPage() {
                       data-testid="contact-meeting-booked"
                     >
                       {meeting.pending() ? "Saving…" : "Meeting booked"}
+                    </button>
+                    <button type="button" class="btn btn-secondary" onClick={() => setEditing(true)} data-testid="contact-edit">
+                      Edit
                     </button>
                     <button type="button" class="btn btn-primary" onClick={() => setPicking(true)} data-testid="contact-add-to-sequence">
                       Add to sequence
@@ -174,6 +179,9 @@ export default function ContactPage() {
               </section>
               <ContactScheduled contactId={c().id} />
               <ContactTimeline contactId={c().id} />
+              <Show when={editing()}>
+                <EditContactDialog contact={c()} onClose={() => setEditing(false)} />
+              </Show>
               <SequencePicker
                 open={picking()}
                 title={`Add ${name()} to a sequence`}

@@ -1,0 +1,116 @@
+import { createSignal, For } from "solid-js";
+import { useWrite } from "../../actions";
+import type { ContactPatch } from "../../api";
+import { Dialog } from "../../components/Dialog";
+import { FieldError } from "../../components/FieldError";
+import { FormProblems } from "../../forms";
+import { updateContactAction } from "../../queries/contacts";
+
+type Editable = "first_name" | "last_name" | "email" | "title" | "company" | "phone" | "linkedin_url" | "city" | "country" | "time_zone";
+type ContactView = { id: string; custom_fields: Record<string, string> } & Record<Editable, string | null>;
+
+const FIELDS: { key: Editable; label: string; type?: string }[] = [
+  { key: "first_name", label: "First name" },
+  { key: "last_name", label: "Last name" },
+  { key: "email", label: "Email", type: "email" },
+  { key: "title", label: "Title" },
+  { key: "company", label: "Company" },
+  { key: "phone", label: "Phone", type: "tel" },
+  { key: "linkedin_url", label: "LinkedIn URL", type: "url" },
+  { key: "city", label: "City" },
+  { key: "country", label: "Country" },
+  { key: "time_zone", label: "Time zone (IANA, e.g. Europe/Berlin)" },
+];
+
+/** `key: value` lines, one custom field each (the form's text), and back. */
+const customText = (c: Record<string, string>) =>
+  Object.entries(c)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join("\n");
+function customOf(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split("\n")) {
+    const at = line.indexOf(":");
+    if (at > 0) out[line.slice(0, at).trim().toLowerCase()] = line.slice(at + 1).trim();
+  }
+  return out;
+}
+
+/** Edits a contact: sends only what changed (PATCH /contacts/{id}); the API's refusals show by their fields. */
+export function EditContactDialog(props: { contact: ContactView; onClose: () => void }) {
+  const save = useWrite(updateContactAction, { form: "edit-contact-form", done: () => "Contact saved" });
+  const errors = save.errors;
+  const [custom, setCustom] = createSignal(customText(props.contact.custom_fields));
+
+  const submit = async (e: SubmitEvent) => {
+    e.preventDefault();
+    const form = new FormData(e.currentTarget as HTMLFormElement);
+    const patch: Record<string, unknown> = {};
+    for (const f of FIELDS) {
+      const value = String(form.get(f.key) ?? "").trim();
+      const was = props.contact[f.key] ?? "";
+      // Names are never null; any other field emptied is cleared.
+      if (value !== was) patch[f.key] = value || (f.key === "first_name" || f.key === "last_name" ? "" : null);
+    }
+    const before = props.contact.custom_fields;
+    const after = customOf(custom());
+    const changed: Record<string, string | null> = {};
+    for (const [k, v] of Object.entries(after)) if (before[k] !== v) changed[k] = v;
+    for (const k of Object.keys(before)) if (!(k in after)) changed[k] = null;
+    if (Object.keys(changed).length) patch.custom_fields = changed;
+    if (!Object.keys(patch).length) return props.onClose();
+    if (await save.run(props.contact.id, patch as ContactPatch)) props.onClose();
+  };
+
+  return (
+    <Dialog
+      open
+      onClose={props.onClose}
+      title="Edit contact"
+      description="Changes apply to the emails not sent yet."
+      testId="edit-contact-dialog"
+      footer={
+        <>
+          <button type="button" class="btn btn-secondary" onClick={() => props.onClose()}>
+            Cancel
+          </button>
+          <button type="submit" form="edit-contact-form" class="btn btn-primary" disabled={save.pending()}>
+            {save.pending() ? "Saving…" : "Save"}
+          </button>
+        </>
+      }
+    >
+      <form id="edit-contact-form" class="form" onSubmit={submit}>
+        <For each={FIELDS}>
+          {(f) => (
+            <div class="field">
+              <label for={`edit-contact-${f.key}`}>{f.label}</label>
+              <input
+                id={`edit-contact-${f.key}`}
+                name={f.key}
+                type={f.type ?? "text"}
+                value={props.contact[f.key] ?? ""}
+                aria-invalid={errors.invalid(f.key)}
+                aria-describedby={`edit-contact-${f.key}-error`}
+              />
+              <FieldError id={`edit-contact-${f.key}-error`} form={errors} name={f.key} />
+            </div>
+          )}
+        </For>
+        <div class="field">
+          <label for="edit-contact-custom">Custom fields, one per line as key: value ({"{{custom.key}}"} in emails)</label>
+          <textarea
+            id="edit-contact-custom"
+            rows={4}
+            value={custom()}
+            onInput={(e) => setCustom(e.currentTarget.value)}
+            aria-invalid={errors.invalid("custom_fields")}
+            aria-describedby="edit-contact-custom-error"
+          />
+          <FieldError id="edit-contact-custom-error" form={errors} name="custom_fields" />
+        </div>
+        <FormProblems form={errors} />
+      </form>
+    </Dialog>
+  );
+}
