@@ -29,10 +29,11 @@ describe("a same-thread reply with no thread to reply in", () => {
   beforeEach(() => startSimulation());
   afterEach(() => setTransportOverride(mailboxId, null));
 
-  async function world(steps: Parameters<typeof makeSequence>[2]) {
+  /** `scheduled`: 09:00–17:00 New York on weekdays (makeSchedule's default), else any time. */
+  async function world(steps: Parameters<typeof makeSequence>[2], scheduled = false) {
     const { teamId, userId } = await makeTeam();
     const api = client(await sessionFor(teamId, userId)).api;
-    const { sequenceId, stepIds } = await makeSequence(teamId, userId, steps, null);
+    const { sequenceId, stepIds } = await makeSequence(teamId, userId, steps, scheduled ? await makeSchedule(teamId) : null);
     mailboxId = await makeMailbox(teamId, userId, { daily: 100, hourly: 100, gapSeconds: 0 });
     const sent: Sent[] = [];
     setTransportOverride(mailboxId, {
@@ -138,25 +139,11 @@ describe("a same-thread reply with no thread to reply in", () => {
   });
 
   it("a reply queued for the morning whose threading is turned off that evening goes as a new email under its subject", async () => {
-    const { teamId, userId } = await makeTeam();
-    const api = client(await sessionFor(teamId, userId)).api;
-    // 09:00–17:00 New York on weekdays: step 2, due ten hours after step 1, waits in the mailbox overnight.
-    const { sequenceId, stepIds } = await makeSequence(
-      teamId,
-      userId,
+    // Step 2, due ten hours after step 1, waits in the mailbox overnight for the window.
+    const { api, sequenceId, stepIds, sent } = await world(
       [intro, { wait: 10, unit: "hours", threadReply: true, variants: [{ subject: "A new angle", body: "Following up" }] }],
-      await makeSchedule(teamId),
+      true,
     );
-    mailboxId = await makeMailbox(teamId, userId, { daily: 100, hourly: 100, gapSeconds: 0 });
-    const sent: Sent[] = [];
-    setTransportOverride(mailboxId, {
-      local: true,
-      send: async (e) => (
-        sent.push({ subject: /^Subject: (.*)$/m.exec(e.raw)?.[1]?.trim() ?? "?", inReplyTo: /^In-Reply-To:/m.test(e.raw) }),
-        { ok: true, response: "counted" }
-      ),
-    });
-    await enroll(teamId, sequenceId, await makeContacts(teamId, 1), [mailboxId]);
     const run = () =>
       env.DB.prepare("SELECT current_step, reason FROM enrollments WHERE sequence_id = ?")
         .bind(sequenceId)
