@@ -3,7 +3,7 @@ import { now, resetClock, setClock } from "../../worker/lib/clock";
 import { runDueWorkflows, runWorkflow } from "../../worker/services/workflows";
 import { crashAt } from "../crash";
 import { client, env, errorOf, login, ok } from "../helpers";
-import { addContactsSetup, waitForJob } from "../fixtures";
+import { addContactsSetup, sessionFor, waitForJob } from "../fixtures";
 
 const count = async (sql: string, ...b: unknown[]) =>
   (await env.DB.prepare(sql)
@@ -185,6 +185,22 @@ describe("workflows", () => {
     const viewer = await login("rep2@demo.test");
     const seq1 = (await env.DB.prepare("SELECT id FROM sequences WHERE name = 'Enterprise outbound — Q4'").first<{ id: string }>())!.id;
     expect((await errorOf(await client(viewer).api.workflows.$post({ json: { name: "x", sequence_id: seq1, filters } }))).status).toBe(403);
+    // A teammate the sequence is shared with sees the workflow, without the controls its owner has.
+    const memberId = crypto.randomUUID().replace(/-/g, "").slice(0, 24);
+    await env.DB.batch([
+      env.DB.prepare(
+        "INSERT INTO users (id, team_id, email, name, role, password_hash, created_at) VALUES (?, ?, ?, 'M', 'member', 'x', 0)",
+      ).bind(memberId, x.teamId, `${memberId}@sim.test`),
+      env.DB.prepare("INSERT INTO sequence_shares (sequence_id, user_id, team_id, access) VALUES (?, ?, ?, 'edit')").bind(
+        x.sequenceId,
+        memberId,
+        x.teamId,
+      ),
+    ]);
+    const member = client(await sessionFor(x.teamId, memberId)).api;
+    expect((await ok(member.workflows.$get())).workflows.map((w) => [w.id, w.can_manage])).toEqual([[wf.id, false]]);
+    expect((await member.workflows[":id"].run.$post({ param: { id: wf.id } })).status).toBe(403);
+    expect((await ok(client(x.s).api.workflows[":id"].$get({ param: { id: wf.id } }))).workflow.can_manage).toBe(true);
     const rival = client(await login("admin@rival.test")).api;
     expect((await rival.workflows[":id"].run.$post({ param: { id: wf.id } })).status).toBe(404);
     expect((await rival.workflows[":id"].$delete({ param: { id: wf.id } })).status).toBe(404);

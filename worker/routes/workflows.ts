@@ -85,6 +85,7 @@ const WorkflowSchema = z
     id: z.string(),
     name: z.string(),
     owner_id: z.string(),
+    can_manage: z.boolean().openapi({ description: "Whether you may turn it on or off, run, edit or delete it (its owner and admins)" }),
     sequence_id: Id,
     sequence_name: z.string().nullable(),
     sequence_active: z.boolean().openapi({ description: "Whether its sequence is on (and not archived): a workflow turns on only then" }),

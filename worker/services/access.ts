@@ -299,6 +299,11 @@ export async function listFor(d: Db, caller: Caller, listId: string, action: Act
   return l;
 }
 
+/** Whether the caller may change, run or delete a workflow owned by `ownerId` (workflowFor's rule, for a list's rows). */
+export function workflowAllows(caller: Caller, action: Action, ownerId: string) {
+  return allowed(caller, action, relations(caller, ownerId));
+}
+
 export async function workflowFor(d: Db, caller: Caller, workflowId: string, action: Action = "workflow.view") {
   const w = await d.query.workflows.findFirst({ where: and(eq(workflows.id, workflowId), eq(workflows.teamId, caller.teamId)) });
   if (!w) throw notFound("Workflow");

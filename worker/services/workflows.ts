@@ -8,7 +8,7 @@ import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { ApiError } from "../lib/errors";
 import { newId } from "../lib/ids";
-import { authorize, mailboxFor, sequenceFor, visibleSequence, workflowFor } from "./access";
+import { authorize, mailboxFor, sequenceFor, visibleSequence, workflowAllows, workflowFor } from "./access";
 import { auditEntry } from "./audit";
 import { commitAddContacts } from "./add-contacts/jobs";
 import type { AddContactsRequest } from "./add-contacts/request";
@@ -175,7 +175,7 @@ export function presentRun(r: RunRow) {
   };
 }
 
-async function present(d: Db, w: WorkflowRow) {
+async function present(d: Db, caller: Caller, w: WorkflowRow) {
   const [seq, last] = await Promise.all([
     d.query.sequences.findFirst({
       columns: { name: true, active: true, archivedAt: true },
@@ -204,6 +204,8 @@ async function present(d: Db, w: WorkflowRow) {
     last_run_at: w.lastRunAt,
     last_run: last[0] ? presentRun(last[0]) : null,
     created_at: w.createdAt,
+    // Its switch, Run now, Edit and Delete are its owner's and admins' (workflowFor): hidden from the others.
+    can_manage: workflowAllows(caller, "workflow.manage", w.ownerId),
   };
 }
 
@@ -216,11 +218,11 @@ export async function listWorkflows(d: Db, caller: Caller): Promise<WorkflowView
     .from(workflows)
     .where(and(eq(workflows.teamId, caller.teamId), visibleSequence(caller, workflows.sequenceId)))
     .orderBy(asc(workflows.name), asc(workflows.id));
-  return Promise.all(rows.map((w) => present(d, w)));
+  return Promise.all(rows.map((w) => present(d, caller, w)));
 }
 
 export async function getWorkflow(d: Db, caller: Caller, id: string): Promise<WorkflowView> {
-  return present(d, await workflowFor(d, caller, id));
+  return present(d, caller, await workflowFor(d, caller, id));
 }
 
 /** A workflow adds to a sequence from mailboxes: its owner must be allowed to do both (invariant 9). */

@@ -39,7 +39,9 @@ function WorkflowCard(props: { w: Workflow; actions: WorkflowActions; onDelete: 
             </Show>
           </p>
         </div>
-        <a.Switch w={w()} />
+        <Show when={w().can_manage}>
+          <a.Switch w={w()} />
+        </Show>
       </div>
 
       <FilterChips w={w()} />
@@ -81,23 +83,25 @@ function WorkflowCard(props: { w: Workflow; actions: WorkflowActions; onDelete: 
       </dl>
 
       <div class="card-actions">
-        <Show when={w().trigger.kind !== "change"}>
+        <Show when={w().trigger.kind !== "change" && w().can_manage}>
           <a.RunNow w={w()} class="btn btn-secondary btn-sm" />
         </Show>
         <A href={`/workflows/${w().id}`} class="btn btn-ghost btn-sm">
           Run log
         </A>
-        <A href={`/workflows/${w().id}/edit`} class="btn btn-ghost btn-sm" aria-label={`Edit ${w().name}`}>
-          <Icon name="pencil" size={14} /> Edit
-        </A>
-        <button
-          type="button"
-          class="btn btn-danger-ghost btn-sm wf-delete"
-          aria-label={`Delete ${w().name}`}
-          onClick={() => props.onDelete(w())}
-        >
-          <Icon name="trash" size={14} /> Delete
-        </button>
+        <Show when={w().can_manage}>
+          <A href={`/workflows/${w().id}/edit`} class="btn btn-ghost btn-sm" aria-label={`Edit ${w().name}`}>
+            <Icon name="pencil" size={14} /> Edit
+          </A>
+          <button
+            type="button"
+            class="btn btn-danger-ghost btn-sm wf-delete"
+            aria-label={`Delete ${w().name}`}
+            onClick={() => props.onDelete(w())}
+          >
+            <Icon name="trash" size={14} /> Delete
+          </button>
+        </Show>
       </div>
     </article>
   );

@@ -89,18 +89,20 @@ function Summary(props: { w: Workflow; actions: WorkflowActions; onDelete: () =>
             .
           </p>
         </div>
-        <div class="page-actions">
-          <a.Switch w={w()} />
-          <Show when={w().trigger.kind !== "change"}>
-            <a.RunNow w={w()} class="btn btn-primary" />
-          </Show>
-          <A href={`/workflows/${w().id}/edit`} class="btn btn-secondary">
-            <Icon name="pencil" size={14} /> Edit
-          </A>
-          <button type="button" class="btn btn-danger-ghost" onClick={() => props.onDelete()}>
-            <Icon name="trash" size={14} /> Delete
-          </button>
-        </div>
+        <Show when={w().can_manage}>
+          <div class="page-actions">
+            <a.Switch w={w()} />
+            <Show when={w().trigger.kind !== "change"}>
+              <a.RunNow w={w()} class="btn btn-primary" />
+            </Show>
+            <A href={`/workflows/${w().id}/edit`} class="btn btn-secondary">
+              <Icon name="pencil" size={14} /> Edit
+            </A>
+            <button type="button" class="btn btn-danger-ghost" onClick={() => props.onDelete()}>
+              <Icon name="trash" size={14} /> Delete
+            </button>
+          </div>
+        </Show>
       </header>
       <section class="cardwf-summary" aria-label="Workflow settings">
         <dl class="wf-facts">
