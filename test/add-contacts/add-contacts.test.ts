@@ -5,7 +5,7 @@ import { DEFAULT_WATERFALL, runWaterfall } from "../../worker/services/enrichmen
 import { newId } from "../../worker/lib/ids";
 import type { contacts, creditLedger } from "../../worker/db/schema";
 import { as, client, detailsOf, env, errorOf, fieldsOf, login, ok, type RawRow } from "../helpers";
-import { addContactsSetup, makeContacts, makeList, waitForJob } from "../fixtures";
+import { addContactsSetup, makeContacts, makeList, sessionFor, waitForJob } from "../fixtures";
 
 const count = async (sql: string, ...b: unknown[]) =>
   (await env.DB.prepare(sql)
@@ -533,5 +533,38 @@ describe("people search", () => {
     const expected = await count("SELECT count(*) n FROM people WHERE country = 'Japan' AND seniority = 'c_suite'");
     const p = await ok(preview(x.s, x.sequenceId, { source: { search }, skip_validation: true }));
     expect(p.totals.candidates).toBe(expected);
+  });
+});
+
+describe("who may cancel a job, as its screen shows it", () => {
+  it("a viewer of the sequence sees a scheduled job without its Cancel (can_cancel false; cancelling answers 403), its owner with it", async () => {
+    const x = await addContactsSetup();
+    const ids = await makeContacts(x.teamId, 2);
+    const { job } = await ok(
+      client(x.s).api.sequences[":id"]["add-contacts"].$post({
+        param: { id: x.sequenceId },
+        header: {},
+        json: { source: { contact_ids: ids }, add_at: Date.now() + 86_400_000 },
+      }),
+      202,
+    );
+    expect(job.can_cancel).toBe(true);
+    const viewerId = newId();
+    await env.DB.batch([
+      env.DB.prepare(
+        "INSERT INTO users (id, team_id, email, name, role, password_hash, created_at) VALUES (?, ?, ?, 'V', 'member', 'x', 0)",
+      ).bind(viewerId, x.teamId, `${viewerId}@sim.test`),
+      env.DB.prepare("INSERT INTO sequence_shares (sequence_id, user_id, team_id, access) VALUES (?, ?, ?, 'view')").bind(
+        x.sequenceId,
+        viewerId,
+        x.teamId,
+      ),
+    ]);
+    const viewer = client(await sessionFor(x.teamId, viewerId)).api;
+    expect((await ok(viewer.jobs[":id"].$get({ param: { id: job.id } }))).job.can_cancel).toBe(false);
+    expect((await ok(viewer.jobs.$get({ query: { sequence_id: x.sequenceId } }))).jobs.map((j) => j.can_cancel)).toEqual([false]);
+    expect((await viewer.jobs[":id"].cancel.$post({ param: { id: job.id } })).status).toBe(403);
+    expect((await ok(client(x.s).api.jobs[":id"].$get({ param: { id: job.id } }))).job.can_cancel).toBe(true);
+    expect((await ok(client(x.s).api.jobs.$get({ query: { sequence_id: x.sequenceId } }))).jobs.map((j) => j.can_cancel)).toEqual([true]);
   });
 });

@@ -4,7 +4,7 @@ import { ApiError } from "../lib/errors";
 import { router } from "../lib/openapi";
 import { errorResponses, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
 import { idempotencyScope } from "../middleware/idempotency";
-import { jobFor } from "../services/access";
+import { jobFor, jobWithAccess } from "../services/access";
 import { cancelJob, commitAddContacts, QUIET_MS, type JobRow } from "../services/add-contacts/jobs";
 import { listJobs, outcomesCsv, outcomesPage } from "../services/add-contacts/outcomes";
 import { checkPreconditions, presentPreview, previewAddContacts } from "../services/add-contacts/plan";
@@ -81,6 +81,7 @@ export const PreviewSchema = z
 
 export const JobSchema = z
   .object({
+    can_cancel: z.boolean().openapi({ description: "Whether you may cancel it (edit access to its sequence)" }),
     id: z.string(),
     kind: z.string(),
     sequence_id: z.string().nullable(),
@@ -117,8 +118,10 @@ export const JobSchema = z
   })
   .openapi("Job");
 
-export function presentJob(j: JobRow): z.infer<typeof JobSchema> {
+/** `canCancel`: whether the caller may cancel it (edit rights on its sequence; whoever just committed it may). */
+export function presentJob(j: JobRow, canCancel = true): z.infer<typeof JobSchema> {
   return {
+    can_cancel: canCancel,
     id: j.id,
     kind: j.kind,
     sequence_id: j.sequenceId,
@@ -263,7 +266,7 @@ export const addContactsRoutes = router()
     async (c) => {
       const q = c.req.valid("query");
       const { jobs, total } = await listJobs(c.var.db, c.get("caller"), q.sequence_id, q.page, q.per_page);
-      return c.json({ jobs: jobs.map(presentJob), pagination: paginationMeta(q.page, q.per_page, total) }, 200);
+      return c.json({ jobs: jobs.map((j) => presentJob(j, j.canCancel)), pagination: paginationMeta(q.page, q.per_page, total) }, 200);
     },
   )
   .openapi(
@@ -275,7 +278,10 @@ export const addContactsRoutes = router()
       request: { params: IdParam },
       responses: { 200: json(z.object({ job: JobSchema })), 404: errorResponses[404] },
     }),
-    async (c) => c.json({ job: presentJob(await jobFor(c.var.db, c.get("caller"), c.req.valid("param").id)) }, 200),
+    async (c) => {
+      const { job, canEdit } = await jobWithAccess(c.var.db, c.get("caller"), c.req.valid("param").id);
+      return c.json({ job: presentJob(job, canEdit) }, 200);
+    },
   )
   .openapi(
     createRoute({

@@ -324,6 +324,11 @@ export async function workflowFor(d: Db, caller: Caller, workflowId: string, act
 
 /** A job is as visible as its sequence (a job without one: its creator and admins); cancelling needs edit rights. */
 export async function jobFor(d: Db, caller: Caller, jobId: string, action: "sequence.view" | "sequence.edit" = "sequence.view") {
+  return (await jobWithAccess(d, caller, jobId, action)).job;
+}
+
+/** jobFor, and whether the caller may also change the job (cancel it): edit rights on its sequence. */
+export async function jobWithAccess(d: Db, caller: Caller, jobId: string, action: "sequence.view" | "sequence.edit" = "sequence.view") {
   // The job, its sequence and the caller's share of it in one D1 round trip (a job status is polled):
   // two statements in one batch (a batch answers rows by column name, which the job's and the
   // sequence's columns share), which the caller's session rides in when it is the request's first read.
@@ -342,14 +347,15 @@ export async function jobFor(d: Db, caller: Caller, jobId: string, action: "sequ
   if (!job) throw notFound("Job");
   if (job.sequenceId) {
     try {
-      sequenceFromBatch(caller, seqQuery, seqResult, action);
+      const { access } = sequenceFromBatch(caller, seqQuery, seqResult, action);
+      return { job, canEdit: access !== "view" };
     } catch (e) {
       throw e instanceof ApiError && e.status === 404 ? notFound("Job") : e;
     }
   } else if (!relations(caller, job.userId).some((r) => r === "admin" || r === "owner")) {
     throw notFound("Job");
   }
-  return job;
+  return { job, canEdit: true };
 }
 
 /** An action on a sequence's enrollments run as a job: as visible as its sequence, and found only under it (404 otherwise). */

@@ -293,9 +293,11 @@ export function JobPanel(props: { jobId: string; initial?: Job; sequenceName?: s
                     </Show>
                   </p>
                 </div>
-                <button type="button" class="btn btn-secondary btn-sm" onClick={() => setConfirmCancel(true)}>
-                  <Icon name="x" size={14} /> Cancel job
-                </button>
+                <Show when={j().can_cancel}>
+                  <button type="button" class="btn btn-secondary btn-sm" onClick={() => setConfirmCancel(true)}>
+                    <Icon name="x" size={14} /> Cancel job
+                  </button>
+                </Show>
               </div>
             </Show>
 

@@ -1,9 +1,9 @@
 import { and, count, desc, eq, isNull, or, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { jobs } from "../../db/schema";
+import { jobs, sequences, sequenceShares } from "../../db/schema";
 import type { Caller } from "../../env";
 import { csvCell } from "../../lib/csv";
-import { visibleSequence } from "../access";
+import { sequenceAllows, visibleSequence } from "../access";
 import { maskEmail } from "../people-search";
 import type { JobRow } from "./jobs";
 import { OUTCOME_REASONS } from "./request";
@@ -20,15 +20,22 @@ export async function listJobs(d: Db, caller: Caller, sequenceId: string | undef
   );
   const [rows, total] = await d.batch([
     d
-      .select()
+      .select({ job: jobs, ownerId: sequences.ownerId, share: sequenceShares.access })
       .from(jobs)
+      .leftJoin(sequences, eq(sequences.id, jobs.sequenceId))
+      .leftJoin(sequenceShares, and(eq(sequenceShares.sequenceId, jobs.sequenceId), eq(sequenceShares.userId, caller.userId)))
       .where(where)
       .orderBy(desc(jobs.createdAt))
       .limit(perPage)
       .offset((page - 1) * perPage),
     d.select({ n: count() }).from(jobs).where(where),
   ]);
-  return { jobs: rows, total: total[0]?.n ?? 0 };
+  // Cancelling is editing its sequence (jobWithAccess); a job of no sequence is its own user's.
+  const jobsSeen = rows.map((r) => ({
+    ...r.job,
+    canCancel: r.ownerId ? sequenceAllows(caller, "sequence.edit", r.ownerId, r.share) : true,
+  }));
+  return { jobs: jobsSeen, total: total[0]?.n ?? 0 };
 }
 
 interface OutcomeRow {
