@@ -75,6 +75,13 @@ describe("mailboxes and outbox", () => {
     await confirm.waitFor({ state: "hidden" });
     await card().getByRole("button", { name: "Reconnect" }).waitFor();
     assert.match((await card().textContent()) ?? "", /Disconnected by a user/);
+    // Home doesn't count capacity for a mailbox that can't send.
+    await page.goto(`${baseUrl}/`);
+    const onHome = page.getByTestId("home-capacity").locator("li", { hasText: email });
+    await onHome.getByTestId("home-mailbox-not-sending").waitFor();
+    assert.match((await onHome.textContent()) ?? "", /Disconnected: sends nothing until it is back/);
+    assert.doesNotMatch((await onHome.textContent()) ?? "", /left of/);
+    await page.goto(`${baseUrl}/mailboxes`);
 
     await card().getByRole("button", { name: "Reconnect" }).click();
     await card().getByRole("button", { name: "Disconnect" }).waitFor();

@@ -11,6 +11,8 @@ import { getHome } from "../queries/reports";
 import "./Home.css";
 import { Card } from "../components/Card";
 
+const MAILBOX_STATE: Record<string, string> = { disconnected: "Disconnected", paused: "Paused", needs_reconnect: "Needs reconnect" };
+
 /**
  * The landing page after sign-in: what needs attention today. Credits, each mailbox's capacity used
  * and left, tasks due and overdue, the latest replies, add-contacts jobs still running, and sequences
@@ -94,10 +96,20 @@ export default function Home() {
                             <li class="home-capacity">
                               <div class="home-row">
                                 <span>{mb.email}</span>
-                                <span class="muted small">
-                                  {formatNumber(mb.capacity.used_last_24h)} used · {formatNumber(mb.capacity.left_today)} left of{" "}
-                                  {formatNumber(mb.daily_limit)}
-                                </span>
+                                {/* A mailbox that can't send has nothing left to send today, whatever its limit says. */}
+                                <Show
+                                  when={mb.status === "connected"}
+                                  fallback={
+                                    <span class="small reason reason-warning" data-testid="home-mailbox-not-sending">
+                                      {MAILBOX_STATE[mb.status] ?? mb.status}: sends nothing until it is back
+                                    </span>
+                                  }
+                                >
+                                  <span class="muted small">
+                                    {formatNumber(mb.capacity.used_last_24h)} used · {formatNumber(mb.capacity.left_today)} left of{" "}
+                                    {formatNumber(mb.daily_limit)}
+                                  </span>
+                                </Show>
                               </div>
                               <Meter
                                 used={mb.capacity.used_last_24h}
