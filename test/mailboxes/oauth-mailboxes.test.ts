@@ -135,6 +135,16 @@ describe("connecting by signing in", () => {
     const s = await sessionFor(teamId, userId);
     const denied = await signIn(s, "google", uniqueAccount("deny"), {}, { test_deny: "1" });
     expect(denied.error).toBe("Google sign-in did not complete: access_denied");
+    // Granular consent with sending unticked: refused in words, no mailbox saved (it would pause on its first email).
+    for (const [provider, scopes] of [
+      ["google", "https://www.googleapis.com/auth/gmail.readonly openid email"],
+      ["microsoft", "offline_access https://graph.microsoft.com/Mail.Read https://graph.microsoft.com/User.Read"],
+    ] as const) {
+      const account = uniqueAccount(`nosend-${provider}`);
+      const readOnly = await signIn(s, provider, account, {}, { test_scopes: scopes });
+      expect(readOnly.error, provider).toMatch(/permission to send email was not granted/);
+      expect(await env.DB.prepare("SELECT count(*) n FROM mailboxes WHERE email = ?").bind(account).first(), provider).toEqual({ n: 0 });
+    }
     const tampered = await call(`/api/oauth/google/callback?code=x&state=not-a-sealed-state`, {
       headers: { cookie: s.cookie },
       redirect: "manual",

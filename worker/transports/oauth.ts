@@ -253,7 +253,12 @@ interface TokenResponse {
   access_token: string;
   refresh_token?: string;
   expires_in?: number;
+  /** The scopes granted, space-separated: with granular consent a user may untick some of those asked. */
+  scope?: string;
 }
+
+/** The granted scope that lets the mailbox send (Gmail's full-mailbox scope also does). */
+const SENDS = { google: /gmail\.send|mail\.google\.com/i, microsoft: /\bMail\.Send\b/i } as const;
 
 function tokenRequest(cfg: ProviderConfig, params: Record<string, string>) {
   return providerFetch<TokenResponse>(
@@ -288,6 +293,14 @@ export async function exchangeCode(
       status: r.status,
       kind: "client",
       message: `${PROVIDER_NAME[cfg.provider]} gave no refresh token (offline access was not granted)`,
+    };
+  // Saved as connected, a mailbox that may not send would pause on its first email: refused now, in words.
+  if (r.body.scope !== undefined && !SENDS[cfg.provider].test(r.body.scope))
+    return {
+      ok: false,
+      status: r.status,
+      kind: "client",
+      message: `permission to send email was not granted (it was unticked on the consent screen): sign in again and allow sending`,
     };
   return { ok: true, tokens };
 }
