@@ -30,6 +30,41 @@ async function importCsv(s: Session, csv: string) {
   ).results;
 }
 
+describe("creating a contact with dedupe", () => {
+  it("two creates of one address at once (a retry over a slow answer) make one contact, and both answer with it", async () => {
+    const { teamId, userId } = await makeTeam();
+    const api = client(await sessionFor(teamId, userId)).api;
+    const email = `twice-${crypto.randomUUID().slice(0, 8)}@example.test`;
+    const create = () => api.contacts.$post({ json: { first_name: "Ada", email, dedupe: true } });
+    // The first create has looked for the address (none yet) when the second one runs from start to end.
+    const proto = Object.getPrototypeOf(env.DB.prepare("SELECT 1")) as Record<string, (...a: unknown[]) => Promise<unknown>>;
+    const originals = { raw: proto.raw!, all: proto.all!, first: proto.first! };
+    // Its answer is read where it was made (a body can't be read from another request's context).
+    let second: Promise<unknown> | null = null;
+    for (const [name, fn] of Object.entries(originals))
+      proto[name] = async function (this: { statement: string }, ...a: unknown[]) {
+        const out = await fn.apply(this, a);
+        if (!second && /^select/i.test(this.statement) && /lower\("contacts"\."email"\) = \?/.test(this.statement)) {
+          second = create().then((r) => r.json() as Promise<unknown>);
+          await second;
+        }
+        return out;
+      };
+    let first: Response;
+    try {
+      first = (await create()) as unknown as Response;
+    } finally {
+      Object.assign(proto, originals);
+    }
+    const answers = [await first.json(), await second!] as { contact: { id: string } }[];
+    const live = await env.DB.prepare("SELECT id FROM contacts WHERE team_id = ? AND email = ? AND deleted_at IS NULL")
+      .bind(teamId, email)
+      .all<{ id: string }>();
+    expect(live.results).toHaveLength(1);
+    expect(answers.map((a) => a.contact.id)).toEqual([live.results[0]!.id, live.results[0]!.id]);
+  });
+});
+
 describe("editing a contact", () => {
   it("sets and removes custom fields, keeping the others; a key a template couldn't name is a 422", async () => {
     const { teamId, userId } = await makeTeam();

@@ -287,6 +287,21 @@ export async function createContact(d: Db, caller: Caller, input: ContactInput, 
     createdAt: t,
     updatedAt: t,
   });
+  if (o.dedupe && email) {
+    // Two creates of one address at once (a client's retry over a slow answer) both found none above: the
+    // contact made first (ids grow) is the one both answer with, and this one is taken back.
+    const [first] = await d
+      .select({ id: contacts.id })
+      .from(contacts)
+      .where(and(eq(contacts.teamId, caller.teamId), sql`lower(${contacts.email}) = ${email}`, isNull(contacts.deletedAt)))
+      .orderBy(asc(contacts.id))
+      .limit(1);
+    if (first && first.id !== id) {
+      await d.delete(contacts).where(and(eq(contacts.id, id), eq(contacts.teamId, caller.teamId)));
+      if (input.list_names?.length) await addToLists(d, caller.teamId, await ensureLists(d, caller, input.list_names), [first.id]);
+      return { id: first.id, created: false };
+    }
+  }
   if (input.list_names?.length) await addToLists(d, caller.teamId, await ensureLists(d, caller, input.list_names), [id]);
   return { id, created: true };
 }
