@@ -499,10 +499,31 @@ describe("reply polling keeps its place", () => {
       expect(await w.enrollment()).toEqual({ status: "finished", reason: "replied" });
     });
 
+  it("a message the provider will never serve (400) is passed over: polling doesn't stop on it, the reply after it is found", async () => {
+    const w = await sentOne("google");
+    await control("inbox", { account: w.account, raw: unrelated(w.account, 0) });
+    await control("inbox", { account: w.account, raw: replyFor(w.account, w.m) });
+    // The oldest (the unrelated one) is fetched first and refused for good.
+    await control("fail", {
+      match: "/messages/in-",
+      status: 400,
+      body: { error: { code: 400, message: "Invalid id value" } },
+      account: w.account,
+    });
+    expect((await pollReplies(env)).find((o) => o.mailboxId === w.mailboxId)).toMatchObject({ read: 1, handled: 1 });
+    expect(await w.enrollment()).toEqual({ status: "finished", reason: "replied" });
+    expect(JSON.parse((await row(w.mailboxId))!.transport_config).poll_error).toBeNull();
+  });
+
   it("a message that can't be read now (throttled) keeps the round for the next tick instead of skipping the reply", async () => {
     const w = await sentOne("google");
     await control("inbox", { account: w.account, raw: replyFor(w.account, w.m) });
-    await control("fail", { match: "/messages/in-", status: 403, body: { error: { code: 403, message: "User-rate limit exceeded" } } });
+    await control("fail", {
+      match: "/messages/in-",
+      status: 403,
+      body: { error: { code: 403, message: "User-rate limit exceeded" } },
+      account: w.account,
+    });
     expect((await pollReplies(env)).find((o) => o.mailboxId === w.mailboxId)).toMatchObject({ read: 0, error: expect.any(String) });
     expect(JSON.parse((await row(w.mailboxId))!.transport_config).poll_error).toMatch(/^A message could not be read/);
     expect(await w.enrollment()).toMatchObject({ status: "active" });

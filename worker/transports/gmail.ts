@@ -138,7 +138,7 @@ export async function gmailRaw(apiUrl: string, token: string, id: string): Promi
     { headers: auth(token) },
     { idempotent: true },
   );
-  if (!r.ok) return { ok: false, gone: r.status === 404, message: r.message };
+  if (!r.ok) return { ok: false, gone: unreadableForGood(r.status, r.message), message: r.message };
   return r.body.raw
     ? { ok: true, raw: fromBase64Url(r.body.raw) }
     : { ok: false, gone: true, message: "Gmail sent the message without its text" };
@@ -146,3 +146,13 @@ export async function gmailRaw(apiUrl: string, token: string, id: string): Promi
 
 /** An inbox message read for reply polling. */
 export type RawResult = { ok: true; raw: string } | { ok: false; gone: boolean; message: string };
+
+/**
+ * A message the provider will never serve (deleted, too large, malformed id, forbidden): passed over, or
+ * it would hold the mailbox's polling on it for good. Throttling (429, Gmail's 403 rate limits), an
+ * expired token (401) and server errors are worth another round.
+ */
+export function unreadableForGood(status: number, message: string): boolean {
+  if (status === 403) return !/rate.?limit/i.test(message);
+  return status >= 400 && status < 500 && ![401, 408, 429].includes(status);
+}

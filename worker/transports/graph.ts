@@ -5,7 +5,7 @@
 import type { Env } from "../env";
 import type { MailboxSettings } from "./mailbox-settings";
 import { apiSendFailure } from "./api-failure";
-import { sendToken, tokenFailure, type RawResult } from "./gmail";
+import { sendToken, tokenFailure, unreadableForGood, type RawResult } from "./gmail";
 import { providerFetch } from "./oauth";
 import type { OutgoingEmail, SendResult, Transport } from "./types";
 
@@ -69,7 +69,8 @@ export async function graphDelta(
 ): Promise<{ ok: true; ids: string[]; deltaLink: string } | { ok: false; expired: boolean; revoked: boolean; message: string }> {
   const ids: string[] = [];
   let url = link;
-  for (;;) {
+  // A round that never ends with a deltaLink (it should) stops here rather than at the Worker's limits.
+  for (let page = 0; page < 50; page++) {
     const r = await providerFetch<DeltaPage>(url, { headers: { ...auth(token), prefer: "odata.maxpagesize=50" } }, { idempotent: true });
     if (!r.ok) return { ok: false, expired: r.status === 410, revoked: r.status === 401, message: r.message };
     for (const m of r.body.value ?? []) if (!m["@removed"] && !ids.includes(m.id)) ids.push(m.id);
@@ -79,6 +80,7 @@ export async function graphDelta(
     if (ids.length >= limit) return { ok: true, ids, deltaLink: next };
     url = next;
   }
+  return { ok: false, expired: false, revoked: false, message: "Microsoft Graph's delta round did not end within 50 pages" };
 }
 
 /** The first delta request: the Inbox's new messages received from `since` on (ids only). */
@@ -94,5 +96,5 @@ export async function graphRaw(apiUrl: string, token: string, id: string): Promi
     { headers: { authorization: `Bearer ${token}` } },
     { idempotent: true },
   );
-  return r.ok ? { ok: true, raw: r.text } : { ok: false, gone: r.status === 404, message: r.message };
+  return r.ok ? { ok: true, raw: r.text } : { ok: false, gone: unreadableForGood(r.status, r.message), message: r.message };
 }
