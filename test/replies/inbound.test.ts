@@ -1,9 +1,9 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { now } from "../../worker/lib/clock";
+import { advanceClock, now } from "../../worker/lib/clock";
 import { handleInbound } from "../../worker/inbound";
 import { engine } from "../../durable-objects/engine";
 import { db } from "../../worker/db/client";
-import { recordInbound } from "../../worker/services/replies";
+import { recordInbound, UNAPPLIED_AFTER_MS } from "../../worker/services/replies";
 import { classifyInbound, returnDate } from "../../worker/services/reply-classify";
 import type { contacts, enrollments, messages, suppressions } from "../../worker/db/schema";
 import { crashAt } from "../crash";
@@ -62,6 +62,10 @@ describe("inbound email", () => {
     // The inbound row is the first write; the handler dies on the next one.
     await expect(handleInbound(crashAt(env, 1), raw)).rejects.toThrow(/replied_at/);
     expect(await env.DB.prepare("SELECT effect FROM inbound_messages WHERE message_id = ?").bind(m.id).first()).toEqual({ effect: "{}" });
+    // A repeat while the first handler may still be at work leaves it to that one; a later one applies it.
+    expect(await handleInbound(env, raw)).toMatchObject({ duplicate: true });
+    expect(await env.DB.prepare("SELECT status FROM enrollments WHERE id = ?").bind(m.enrollment_id).first()).toEqual({ status: "active" });
+    advanceClock(UNAPPLIED_AFTER_MS + 1000);
     expect(await handleInbound(env, raw)).toMatchObject({ kind: "reply", enrollmentId: m.enrollment_id });
     expect(await env.DB.prepare("SELECT status, reason FROM enrollments WHERE id = ?").bind(m.enrollment_id).first()).toEqual({
       status: "finished",

@@ -42,6 +42,9 @@ export const SOFT_BOUNCE_BACKOFF_MS = [HOUR, 4 * HOUR, 24 * HOUR] as const;
 
 export type ColleagueRule = "nothing" | "pause" | "finish";
 
+/** An inbound email stored this long ago with no effect written was left unapplied (its handler failed). */
+export const UNAPPLIED_AFTER_MS = 2 * 60_000;
+
 /** Free-mail domains are not companies: a reply from gmail.com says nothing about a colleague. */
 const FREE_MAIL = new Set([
   "gmail.com",
@@ -180,8 +183,9 @@ export async function recordInbound(env: Env, d: Db, c: Classified, t = now(), p
       .from(inboundMessages)
       .where(and(eq(inboundMessages.teamId, target.teamId), eq(inboundMessages.headerId, c.headerId.slice(0, 500))));
     // Stored but its effect never written (what it does failed, or the handler died after the insert):
-    // the repeat applies it now. Every effect is safe to apply twice (transitions, marks, suppressions).
-    if (seen && !seen.effect.enrollments) {
+    // a repeat applies it now, once the first handler has had its time (a repeat arriving while the first
+    // is still at work would write over the effect it is about to record).
+    if (seen && !seen.effect.enrollments && seen.receivedAt < t - UNAPPLIED_AFTER_MS) {
       await applyAndStore(env, d, target, seen.id, seen.kind, seen.returnAt, seen.receivedAt, seen.retryAttempt);
       return inboundResult(seen.kind, seen.id, target, seen.returnAt);
     }
