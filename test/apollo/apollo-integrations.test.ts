@@ -280,7 +280,19 @@ describe("Apollo parameters we can't apply are refused, never dropped", () => {
     const enrolled = () =>
       env.DB.prepare("SELECT mailbox_id, count(*) n FROM enrollments WHERE sequence_id = ? GROUP BY mailbox_id").bind(x.sequenceId).all();
     expect((await enrolled()).results).toEqual([]);
-    const res = await add({ contact_ids: ids, status: "active", send_email_from_email_account_id: x.mailboxIds });
+    // Apollo's modifiers that add no condition here are taken; one asking for what Seqflare doesn't do is a 422.
+    const sameCompany = await errorOf(await add({ contact_ids: ids, sequence_same_company_in_same_campaign: false }));
+    expect(fieldsOf(sameCompany)[0]).toMatchObject({ field: "sequence_same_company_in_same_campaign" });
+    expect((await enrolled()).results).toEqual([]);
+    const res = await add({
+      contact_ids: ids,
+      status: "active",
+      send_email_from_email_account_id: x.mailboxIds,
+      add_if_in_queue: true,
+      contact_verification_skipped: false,
+      contacts_without_ownership_permission: true,
+      sequence_same_company_in_same_campaign: true,
+    });
     expect(res.status, await res.clone().text()).toBe(200);
     expect((await enrolled()).results.map((r) => r.mailbox_id).sort()).toEqual([...x.mailboxIds].sort());
   });
@@ -289,7 +301,9 @@ describe("Apollo parameters we can't apply are refused, never dropped", () => {
     const x = await addContactsSetup();
     const key = await masterKey(x.teamId, x.userId);
     type People = { people: { organization: { estimated_num_employees: number } }[]; pagination: { total_entries: number } };
-    const all = await json<People>(await post("/mixed_people/search", { per_page: 100 }, { "x-api-key": key }));
+    const all = await json<People>(
+      await post("/mixed_people/search", { per_page: 100, include_similar_titles: true }, { "x-api-key": key }),
+    );
     const some = await json<People>(
       await post("/mixed_people/search", { per_page: 100, organization_num_employees_ranges: ["250,500"] }, { "x-api-key": key }),
     );

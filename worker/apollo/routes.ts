@@ -178,6 +178,19 @@ export const apolloRoutes = new Hono<AppEnv>()
         sequence_job_change: bool.optional(),
         sequence_active_in_other_campaigns: bool.optional(),
         sequence_finished_in_other_campaigns: bool.optional(),
+        // Apollo's modifiers that add no condition here: taken, and change nothing.
+        add_if_in_queue: bool.optional(),
+        contact_verification_skipped: bool.optional(),
+        contacts_without_ownership_permission: bool.optional(),
+        // false asks to leave out contacts of a company already in the sequence, which Seqflare doesn't do.
+        sequence_same_company_in_same_campaign: z
+          .preprocess(
+            (v) => (Array.isArray(v) ? v[0] : v),
+            z.union([z.literal(true), z.literal("true"), z.literal("1")], {
+              message: "Seqflare doesn't leave out contacts of a company already in the sequence: leave this out or send true",
+            }),
+          )
+          .optional(),
         user_id: id.optional(),
       }),
       { strict: true },
@@ -365,6 +378,8 @@ export const apolloRoutes = new Hono<AppEnv>()
         organization_num_employees_ranges: arr(APOLLO_ARRAY_MAX.statuses).optional(),
         contact_email_status: arr(APOLLO_ARRAY_MAX.statuses).optional(),
         q_organization_name: str.optional(),
+        // Similar titles are always found (VP = Vice President): it narrows nothing.
+        include_similar_titles: bool.optional(),
         page: int(1, 500),
         per_page: int(25, 100),
       }),
