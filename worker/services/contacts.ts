@@ -4,6 +4,7 @@ import { contains } from "../db/contains";
 import { inChunks, inList, teamRowsById } from "../db/in-list";
 import {
   CONTACT_SEARCH_TEXT,
+  contactChanges,
   contacts,
   contactStages,
   enrollments,
@@ -297,7 +298,11 @@ export async function createContact(d: Db, caller: Caller, input: ContactInput, 
       .orderBy(asc(contacts.id))
       .limit(1);
     if (first && first.id !== id) {
-      await d.delete(contacts).where(and(eq(contacts.id, id), eq(contacts.teamId, caller.teamId)));
+      // Its "created" change goes with it: a change workflow must not find a contact that never was.
+      await d.batch([
+        d.delete(contactChanges).where(and(eq(contactChanges.contactId, id), eq(contactChanges.teamId, caller.teamId))),
+        d.delete(contacts).where(and(eq(contacts.id, id), eq(contacts.teamId, caller.teamId))),
+      ]);
       if (input.list_names?.length) await addToLists(d, caller.teamId, await ensureLists(d, caller, input.list_names), [first.id]);
       return { id: first.id, created: false };
     }
