@@ -760,6 +760,8 @@ export const workflows = sqliteTable(
       .default(sql`'{}'`),
     /** For "change": the last contact_changes id this workflow has looked at. */
     changeCursor: integer("change_cursor").notNull().default(0),
+    /** Why the workflow was turned off by a run rather than by a user (its owner lost the sequence or was disabled). */
+    offReason: text("off_reason"),
     createdAt: createdAt(),
   },
   (t) => [index("workflows_due_idx").on(t.active, t.nextRunAt), index("workflows_team_idx").on(t.teamId)],
@@ -807,6 +809,8 @@ export const workflowRuns = sqliteTable(
     changeId: integer("change_id"),
     contactId: text("contact_id"),
     changeKind: text("change_kind"),
+    /** Change runs: how often the run has been tried (a failed or interrupted run without a job is tried again, a bounded number of times). */
+    attempts: integer("attempts").notNull().default(1),
   },
   (t) => [
     uniqueIndex("workflow_runs_slot_uq").on(t.workflowId, t.slot),
