@@ -70,6 +70,37 @@ export const apiKeys = sqliteTable(
   (t) => [uniqueIndex("api_keys_hash_uq").on(t.keyHash), index("api_keys_team_idx").on(t.teamId)],
 );
 
+/**
+ * An invitation to join a team (Settings → Team). Only the SHA-256 of its token is stored: the link is
+ * shown once to the admin who made it. At most one pending (not accepted, not revoked) invite per team
+ * and address (`invites_pending_uq`); accepting is a conditional update on `accepted_at IS NULL`.
+ */
+export const invites = sqliteTable(
+  "invites",
+  {
+    id: id(),
+    teamId: teamId(),
+    /** Lowercased. */
+    email: text("email").notNull(),
+    name: text("name"),
+    role: text("role", { enum: ["admin", "member"] }).notNull(),
+    invitedBy: text("invited_by").notNull(),
+    tokenHash: text("token_hash").notNull(),
+    createdAt: createdAt(),
+    expiresAt: integer("expires_at").notNull(),
+    acceptedAt: integer("accepted_at"),
+    revokedAt: integer("revoked_at"),
+    /** The user the invite made, once accepted. */
+    userId: text("user_id"),
+  },
+  (t) => [
+    uniqueIndex("invites_token_uq").on(t.tokenHash),
+    uniqueIndex("invites_pending_uq")
+      .on(t.teamId, t.email)
+      .where(sql`accepted_at IS NULL AND revoked_at IS NULL`),
+  ],
+);
+
 export const loginAttempts = sqliteTable(
   "login_attempts",
   {
