@@ -32,7 +32,7 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   "Referrer-Policy": "strict-origin-when-cross-origin",
 };
 
-/** Adds SECURITY_HEADERS to every Worker answer, errors and static files included; a route's own CSP wins. */
+/** Adds SECURITY_HEADERS to every Worker answer, errors and static files included; a route's own CSP wins. The Worker's own answers are `no-store` unless they say otherwise. */
 export const securityHeaders: MiddlewareHandler = async (c, next) => {
   await next();
   const headers = c.res.headers;
@@ -40,6 +40,9 @@ export const securityHeaders: MiddlewareHandler = async (c, next) => {
     // The answer's own headers, in place: copying the answer (and Hono's copy again when c.res is set)
     // made two more Responses for every request.
     for (const k in SECURITY_HEADERS) if (!headers.has(k)) headers.set(k, SECURITY_HEADERS[k]!);
+    // The Worker's own answers carry session CSRF tokens, created keys and invite links, and
+    // team data: no browser or proxy cache keeps them unless a route says otherwise.
+    if (!headers.has("cache-control")) headers.set("cache-control", "no-store");
   } catch {
     // Answers from the assets binding have immutable headers: copy the answer first.
     const res = new Response(c.res.body, c.res);

@@ -1,5 +1,5 @@
 import { createMiddleware } from "hono/factory";
-import { and, eq } from "drizzle-orm";
+import { and, eq, lt } from "drizzle-orm";
 import { idempotencyKeys } from "../db/schema";
 import type { AppEnv, Caller } from "../env";
 import { now } from "../lib/clock";
@@ -10,6 +10,13 @@ import { recheck, type Grant } from "../services/access";
 
 /** Header a handler sets on an answer that holds a secret: it is never stored, so never replayed. */
 export const SECRET_ANSWER = "x-seqflare-secret-answer";
+
+const LOGOUT_PATH = "/api/auth/logout";
+
+/** `status` of a claimed key whose request is still running. */
+const IN_PROGRESS = 0;
+/** A claim older than this belongs to a request that died: no Worker request runs this long. */
+const CLAIM_STALE_MS = 5 * 60_000;
 
 const principalOf = (caller: Caller) => (caller.via === "api_key" ? `key:${caller.apiKeyId}` : `user:${caller.userId}`);
 
@@ -30,7 +37,13 @@ export const idempotency = createMiddleware<AppEnv>(async (c, next) => {
   const key = c.req.header("idempotency-key");
   // A CSV upload is not hashed: reading it as text would hold the file twice and turn bytes that are
   // not UTF-8 into U+FFFD before the import reads them. A repeated upload only makes another unsaved import.
-  if (c.req.method !== "POST" || !key || c.req.path === UPLOAD_PATH) return next();
+  // Signing out is idempotent by itself, and its effect is on this session: an answer stored for the
+  // user would make a later session's sign-out with the same key a replay that signs nothing out.
+  if (c.req.method !== "POST" || !key || c.req.path === UPLOAD_PATH || c.req.path === LOGOUT_PATH) {
+    await next();
+    c.res.headers.delete(SECRET_ANSWER); // a marker for this middleware, never for the client
+    return;
+  }
   if (key.length > 200)
     throw new ApiError("validation_failed", "Idempotency-Key is too long", {
       fields: [{ field: "Idempotency-Key", message: "At most 200 characters" }],
@@ -42,42 +55,76 @@ export const idempotency = createMiddleware<AppEnv>(async (c, next) => {
   const url = new URL(c.req.url);
   const hash = await sha256Hex(`${c.req.method} ${url.pathname}?${url.searchParams} ${await c.req.text()}`);
   const where = and(eq(idempotencyKeys.teamId, caller.teamId), eq(idempotencyKeys.principal, principal), eq(idempotencyKeys.key, key));
-  const stored = await d.query.idempotencyKeys.findFirst({ where });
-  if (stored) {
-    if (stored.requestHash !== hash)
-      throw new ApiError("idempotency_key_reused", "This Idempotency-Key was used with a different request", { idempotency_key: key });
-    // Authorization first: the replay answers only what a fresh request would be allowed to see.
-    await recheck(d, caller, stored.grants as Grant[]);
-    if (stored.body === null) {
-      throw new ApiError(
-        "conflict",
-        "This request already succeeded. Its answer held a secret, which is shown only once; send a new request to get a new one.",
-        { idempotency_key: key },
-      );
+  // The key is claimed before the handler runs (a row with status 0): of two requests sent at once
+  // with one key, one does the work and the other is told it is in progress. Checking first and
+  // storing after let both run (two API keys created, one of them never shown to anyone).
+  const at = now();
+  const claim = () =>
+    d
+      .insert(idempotencyKeys)
+      .values({ teamId: caller.teamId, principal, key, requestHash: hash, status: IN_PROGRESS, body: null, grants: [], createdAt: at })
+      .onConflictDoNothing()
+      .returning({ key: idempotencyKeys.key });
+  let claimed = (await claim()).length > 0;
+  if (!claimed) {
+    const stored = await d.query.idempotencyKeys.findFirst({ where });
+    if (!stored) {
+      claimed = (await claim()).length > 0; // its claim was given up (the request failed) meanwhile
+    } else {
+      if (stored.requestHash !== hash)
+        throw new ApiError("idempotency_key_reused", "This Idempotency-Key was used with a different request", { idempotency_key: key });
+      if (stored.status === IN_PROGRESS) {
+        // A claim whose request died (the isolate restarted mid-handler) is taken over once it is
+        // older than any request can run; a live one answers 409 so the client retries later.
+        const [taken] = await d
+          .update(idempotencyKeys)
+          .set({ createdAt: at })
+          .where(and(where, eq(idempotencyKeys.status, IN_PROGRESS), lt(idempotencyKeys.createdAt, at - CLAIM_STALE_MS)))
+          .returning({ key: idempotencyKeys.key });
+        if (!taken)
+          throw new ApiError(
+            "conflict",
+            "A request with this Idempotency-Key is still being processed. Retry in a few seconds to get its answer.",
+            {
+              idempotency_key: key,
+            },
+          );
+        claimed = true;
+      } else {
+        // Authorization first: the replay answers only what a fresh request would be allowed to see.
+        await recheck(d, caller, stored.grants as Grant[]);
+        if (stored.body === null) {
+          throw new ApiError(
+            "conflict",
+            "This request already succeeded. Its answer held a secret, which is shown only once; send a new request to get a new one.",
+            { idempotency_key: key },
+          );
+        }
+        return new Response(stored.body, {
+          status: stored.status,
+          headers: { "content-type": "application/json", "idempotent-replayed": "true" },
+        });
+      }
     }
-    return new Response(stored.body, {
-      status: stored.status,
-      headers: { "content-type": "application/json", "idempotent-replayed": "true" },
-    });
   }
-  await next();
+  const release = () => d.delete(idempotencyKeys).where(and(where, eq(idempotencyKeys.status, IN_PROGRESS)));
+  try {
+    await next();
+  } catch (err) {
+    await release();
+    throw err;
+  }
   const secret = c.res.headers.has(SECRET_ANSWER);
   if (secret) c.res.headers.delete(SECRET_ANSWER);
   if (c.res.status >= 200 && c.res.status < 300 && (c.res.headers.get("content-type") ?? "").includes("json")) {
     const seen = new Set<string>();
     const grants: Grant[] = (caller.grants ?? []).filter((g) => !seen.has(`${g.action} ${g.id}`) && !!seen.add(`${g.action} ${g.id}`));
     await d
-      .insert(idempotencyKeys)
-      .values({
-        teamId: caller.teamId,
-        principal,
-        key,
-        requestHash: hash,
-        status: c.res.status,
-        body: secret ? null : await c.res.clone().text(),
-        grants,
-        createdAt: now(),
-      })
-      .onConflictDoNothing();
+      .update(idempotencyKeys)
+      .set({ status: c.res.status, body: secret ? null : await c.res.clone().text(), grants })
+      .where(and(where, eq(idempotencyKeys.status, IN_PROGRESS)));
+  } else {
+    // Failed answers are not stored: the same key may be sent again once the problem is fixed.
+    await release();
   }
 });
