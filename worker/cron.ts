@@ -1,6 +1,7 @@
 import { db } from "./db/client";
 import type { Env } from "./env";
 import { settleEndedJobs, startDueJobs } from "./services/add-contacts/jobs";
+import { resumeQuietImports } from "./services/imports/imports";
 import { applyAutoWinners } from "./services/reports/ab";
 import { runDueWorkflows } from "./services/workflows";
 import { pollReplies } from "./services/reply-polling";
@@ -11,6 +12,8 @@ export async function runCron(_controller: ScheduledController, env: Env): Promi
   const d = db(env.DB);
   await startDueJobs(env, d);
   await settleEndedJobs(env, d);
+  // Saving imports whose part message was lost go on from their next part.
+  await resumeQuietImports(env, d);
   await runDueWorkflows(env, d);
   // Gmail / Microsoft 365 mailboxes: replies and bounces found through their APIs (the same inbound classification).
   await pollReplies(env, d);

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { and, asc, count, desc, eq, gt, inArray, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, inArray, lt, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { importRows, imports } from "../../db/schema";
 import type { Caller, Env } from "../../env";
@@ -304,16 +304,77 @@ async function checkSettings(d: Db, caller: Caller, s: ImportSettings) {
   if (s.list_id) await listFor(d, caller, s.list_id, "contact.edit");
 }
 
-/** How long a saving import may go without progress before another import of its team may start saving. */
-const SAVING_QUIET_MS = 10 * 60_000;
+/**
+ * How long a saving import may go without progress before it counts as stalled: its next part is sent
+ * again (by the cron, or by saving it again) and another import of its team may start saving. A part
+ * saves in seconds and its retries back off for a few minutes (worker/queue/consumer.ts), so this
+ * much quiet means its message was lost (a send that failed after the status changed, a request cut
+ * short between the two). A part sent twice is harmless: each part is guarded by parts_done.
+ */
+export const SAVING_QUIET_MS = 10 * 60_000;
+
+/**
+ * Sends again the next part of a saving import quiet since SAVING_QUIET_MS (invariant 10: the
+ * reconciler of an import left saving with nothing queued). Claimed by moving updated_at from the value
+ * read, so two ticks (or a tick and a save) send it once per quiet period; a send that fails gives the
+ * claim back, so the next tick tries again. The import as claimed, or null when it isn't quiet (or was
+ * claimed, or moved on, meanwhile).
+ */
+export async function resendQuietImport(env: Env, d: Db, row: ImportRow, t: number): Promise<ImportRow | null> {
+  if (row.status !== "saving" || row.updatedAt >= t - SAVING_QUIET_MS) return null;
+  const part = row.parts[row.partsDone];
+  if (!part) return null;
+  const claimed = await d
+    .update(imports)
+    .set({ updatedAt: t })
+    .where(
+      and(eq(imports.id, row.id), eq(imports.status, "saving"), eq(imports.partsDone, row.partsDone), eq(imports.updatedAt, row.updatedAt)),
+    )
+    .returning()
+    .get();
+  if (!claimed) return null;
+  try {
+    await env.JOBS.send({ kind: "import_part", importId: row.id, part: row.partsDone, from: part.from, to: part.to, row: part.row });
+  } catch (err) {
+    await d
+      .update(imports)
+      .set({ updatedAt: row.updatedAt })
+      .where(and(eq(imports.id, row.id), eq(imports.updatedAt, t), eq(imports.partsDone, row.partsDone)));
+    throw err;
+  }
+  return claimed;
+}
+
+/** Cron: saving imports quiet since SAVING_QUIET_MS go on from their next part, each on its own (one failing doesn't stop the rest). */
+export async function resumeQuietImports(env: Env, d: Db, t: number = now()): Promise<void> {
+  const quiet = await d
+    .select()
+    .from(imports)
+    .where(and(eq(imports.status, "saving"), lt(imports.updatedAt, t - SAVING_QUIET_MS)))
+    .orderBy(asc(imports.updatedAt))
+    .limit(50);
+  const failures: unknown[] = [];
+  for (const row of quiet) {
+    try {
+      await resendQuietImport(env, d, row, t);
+    } catch (err) {
+      console.error("resuming a quiet import failed", row.id, err);
+      failures.push(err);
+    }
+  }
+  if (failures.length) throw new AggregateError(failures, `${failures.length} quiet imports could not be resumed`);
+}
 
 /**
  * Starts saving an import's contacts: checks the mapping (422 naming the missing field), creates the
  * new list if asked, then queues the first part (parts run one after the other, so the first row of
- * a duplicate email wins). Saving twice is harmless: a saving or saved import is answered as it is.
+ * a duplicate email wins). Saving twice is harmless: a saved import, or one saving with recent
+ * progress, is answered as it is; one saving but quiet since SAVING_QUIET_MS has its next part sent again.
  */
 export async function saveImport(env: Env, d: Db, caller: Caller, row: ImportRow): Promise<ImportRow> {
-  if (row.status === "saving" || row.status === "ready") return row;
+  // Saving again a saving import that went quiet (its part message lost) sends that part again.
+  if (row.status === "saving") return (await resendQuietImport(env, d, row, now())) ?? row;
+  if (row.status === "ready") return row;
   const problem = mappingProblem(mappingOf(row));
   if (problem) throw new ApiError("validation_failed", problem.message, { fields: [problem] });
   const settings = { ...settingsOf(row) };
