@@ -151,6 +151,45 @@ describe("workflows triggered by a contact change", () => {
     expect((await errorOf(await x.api.workflows[":id"].run.$post({ param: { id: x.wf.id } }))).status).toBe(409);
   });
 
+  it("a misspelt key in a change trigger or its filters is refused (422 naming it), not dropped to match every contact", async () => {
+    const x = await setup();
+    const before = await count("SELECT count(*) n FROM workflows WHERE team_id = ?", x.teamId);
+    const misspelt = await errorOf(
+      await x.api.workflows.$post({
+        json: {
+          name: "Misspelt",
+          sequence_id: x.sequenceId,
+          trigger: { kind: "change", on: ["stage"], filters: { stage_id: [x.qualified] } },
+        } as never,
+      }),
+    );
+    expect(misspelt.status).toBe(422);
+    expect(JSON.stringify(misspelt)).toContain("stage_id");
+    const field = await errorOf(
+      await x.api.workflows.$post({
+        json: { name: "Misspelt", sequence_id: x.sequenceId, trigger: { kind: "change", on: ["field"], field: ["title"] } } as never,
+      }),
+    );
+    expect(field.status).toBe(422);
+    expect(JSON.stringify(field)).toContain("field");
+    const top = await errorOf(
+      await x.api.workflows.$post({ json: { name: "Misspelt", sequence_id: x.sequenceId, max_per_runs: 5 } as never }),
+    );
+    expect(top.status).toBe(422);
+    expect(JSON.stringify(top)).toContain("max_per_runs");
+    expect(await count("SELECT count(*) n FROM workflows WHERE team_id = ?", x.teamId)).toBe(before);
+    // And on an edit: the stored trigger keeps its filter.
+    const edited = await errorOf(
+      await x.api.workflows[":id"].$patch({
+        param: { id: x.wf.id },
+        json: { trigger: { kind: "change", on: ["stage"], filters: { stage_id: [x.qualified] } } } as never,
+      }),
+    );
+    expect(edited.status).toBe(422);
+    expect(JSON.stringify(edited)).toContain("stage_id");
+    expect((await workflowRow(x.wf.id)).trigger).toMatchObject({ filters: { stage_ids: [x.qualified] } });
+  });
+
   it("more change workflows than one tick takes: each one with changes to act on gets its turn", async () => {
     const x = await setup();
     expect((await x.api.workflows[":id"].$patch({ param: { id: x.wf.id }, json: { active: true } })).status).toBe(200);

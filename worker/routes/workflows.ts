@@ -51,6 +51,8 @@ const WorkflowInput = z
     overrides: true,
     enrich: true,
   })
+  // Strict, as its filters and trigger are: an unknown key answers 422 naming it instead of being dropped.
+  .strict()
   .openapi("WorkflowInput");
 
 const RunSchema = z

@@ -68,26 +68,30 @@ export const ContactFilters = z
       .max(4)
       .optional(),
   })
+  // Strict: a misspelt key (stage_id) stripped away would leave no filter, and the workflow would act on every contact.
+  .strict()
   .openapi("WorkflowContactFilters");
 export type ContactFilters = z.infer<typeof ContactFilters>;
 
 export const WorkflowTrigger = z
   .discriminatedUnion("kind", [
-    z.object({ kind: z.literal("schedule") }),
-    z.object({
-      kind: z.literal("change"),
-      on: z
-        .array(z.enum(CHANGE_KINDS))
-        .min(1)
-        .max(3)
-        .openapi({ description: "A contact is created, its stage changes, or one of its fields changes" }),
-      fields: z
-        .array(z.enum(CHANGE_FIELDS))
-        .max(CHANGE_FIELDS.length)
-        .optional()
-        .openapi({ description: "For field changes: only these fields (none: any)" }),
-      filters: ContactFilters.default({}),
-    }),
+    z.object({ kind: z.literal("schedule") }).strict(),
+    z
+      .object({
+        kind: z.literal("change"),
+        on: z
+          .array(z.enum(CHANGE_KINDS))
+          .min(1)
+          .max(3)
+          .openapi({ description: "A contact is created, its stage changes, or one of its fields changes" }),
+        fields: z
+          .array(z.enum(CHANGE_FIELDS))
+          .max(CHANGE_FIELDS.length)
+          .optional()
+          .openapi({ description: "For field changes: only these fields (none: any)" }),
+        filters: ContactFilters.default({}),
+      })
+      .strict(),
   ])
   .openapi("WorkflowTrigger");
 export type WorkflowTrigger = z.infer<typeof WorkflowTrigger>;
