@@ -2,7 +2,7 @@ import type { Db } from "../worker/db/client";
 import type { Env } from "../worker/env";
 import { fnv1a } from "../worker/lib/hash";
 import type { MailboxSettings } from "../worker/transports/mailbox-settings";
-import { appSecret } from "../worker/services/secrets";
+import { appSecret, publicUrl } from "../worker/services/secrets";
 import { bodyText, buildMessage, messageIdFor, signUnsubscribeToken, subjectForThread, type MessageInput } from "../worker/services/mime";
 import { renderSubject, renderTemplate, type TemplateContext } from "../worker/services/templates";
 import type { QueuedEmail } from "./engine-types";
@@ -25,9 +25,6 @@ export interface ComposedEmail {
   /** What the recipient reads (body, signature, footer): the scheduled-email preview shows it. */
   shown: string;
 }
-
-/** Public base URL for links in emails (unsubscribe). */
-const publicUrl = (env: Env) => (env.PUBLIC_URL ?? "http://localhost:8787").replace(/\/$/, "");
 
 /** Everything a batch of sends needs from D1, read in one round trip (D1 batch). */
 export interface SendContext extends SendChecks {

@@ -6,6 +6,7 @@
 //   3. set the APP_SECRET secret if it is not set yet (random, 32 bytes);
 //   4. build the SPA (served by the Worker's static assets: one origin, no CORS);
 //   5. apply D1 migrations remotely; 6. deploy the Worker (API, Durable Objects, queues, cron).
+// PUBLIC_URL (the app's https address, for the links in emails) is required.
 // With `--pages` (npm run deploy -- --pages), also: 7. deploy the built SPA as the Cloudflare Pages
 // project in pages/ (created if missing), whose Functions forward /api/*, /apollo/* and /unsubscribe/*
 // to the Worker through a service binding: one origin either way.
@@ -19,6 +20,27 @@ import { pagesPlan } from "./pages.mjs";
 const pages = process.argv.includes("--pages");
 
 const wrangler = (args, opts = {}) => execFileSync(bin("wrangler"), args, { env, encoding: "utf8", ...opts });
+
+// Every email's unsubscribe link (and List-Unsubscribe header) is built on PUBLIC_URL, and Gmail and
+// Yahoo honour one-click unsubscribe only over https. The Worker refuses to compose emails in
+// production without it, so a deploy without it stops here, before anything changes. It is passed on
+// every deploy (`--var`): wrangler drops vars the config doesn't hold.
+const publicUrlProblem = (() => {
+  const u = process.env.PUBLIC_URL;
+  if (!u) return "PUBLIC_URL is not set";
+  try {
+    if (new URL(u).protocol !== "https:") return `PUBLIC_URL must be an https:// address (it is ${u})`;
+  } catch {
+    return `PUBLIC_URL is not a URL (${u})`;
+  }
+  return null;
+})();
+if (publicUrlProblem) {
+  console.error(
+    `${publicUrlProblem}: set it to the app's address (custom domain or workers.dev), e.g. PUBLIC_URL=https://seqflare.example.com npm run deploy`,
+  );
+  process.exit(1);
+}
 
 if (!process.env.CLOUDFLARE_API_TOKEN) {
   console.error("Set CLOUDFLARE_API_TOKEN (a token with Workers, D1, Queues and Secrets edit rights) and run again.");
@@ -56,12 +78,8 @@ await run(bin("vite"), ["build"]);
 console.log("» applying D1 migrations (remote)");
 await run(bin("wrangler"), ["d1", "migrations", "apply", "DB", "--remote"], { env: { ...env, CI: "true" } });
 console.log("» deploying the Worker");
-// Links in emails (unsubscribe) use PUBLIC_URL: the app's real address (custom domain or workers.dev).
-if (!process.env.PUBLIC_URL)
-  console.warn(
-    "» PUBLIC_URL is not set: links in emails will point at http://localhost:8787. Set PUBLIC_URL=https://your.domain and deploy again.",
-  );
-await run(bin("wrangler"), ["deploy", ...(process.env.PUBLIC_URL ? ["--var", `PUBLIC_URL:${process.env.PUBLIC_URL}`] : [])]);
+// Links in emails (unsubscribe) use PUBLIC_URL: the app's real address (checked at the top).
+await run(bin("wrangler"), ["deploy", "--var", `PUBLIC_URL:${process.env.PUBLIC_URL}`]);
 if (!secrets.some((s) => s.name === "APP_SECRET")) {
   console.log("» setting APP_SECRET");
   execFileSync(bin("wrangler"), ["secret", "put", "APP_SECRET"], {

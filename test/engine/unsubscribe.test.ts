@@ -61,3 +61,18 @@ describe("one-click unsubscribe", () => {
     expect(await statusOf(a.sequenceId, who!)).toEqual({ status: "finished", reason: "unsubscribed" });
   });
 });
+
+describe("the address links in emails are built on", () => {
+  it("is the dev server's locally, and in production must be PUBLIC_URL over https: nothing is composed without it", async () => {
+    const { publicUrl } = await import("../../worker/services/secrets");
+    const { redirectUriFor } = await import("../../worker/transports/oauth");
+    expect(publicUrl({ APP_ENV: "local" })).toBe("http://localhost:8787");
+    expect(publicUrl({ APP_ENV: "test", PUBLIC_URL: "http://127.0.0.1:9000/" })).toBe("http://127.0.0.1:9000");
+    expect(publicUrl({ APP_ENV: "production", PUBLIC_URL: "https://app.example.com/" })).toBe("https://app.example.com");
+    // A deploy without it (or redeployed without it: wrangler drops vars the config doesn't hold)
+    // used to send every unsubscribe link to http://localhost:8787.
+    expect(() => publicUrl({ APP_ENV: "production" })).toThrow(/PUBLIC_URL/);
+    expect(() => publicUrl({ APP_ENV: "production", PUBLIC_URL: "http://app.example.com" })).toThrow(/https/);
+    expect(() => redirectUriFor({ ...env, APP_ENV: "production", PUBLIC_URL: undefined }, "google")).toThrow(/PUBLIC_URL/);
+  });
+});

@@ -6,7 +6,7 @@
 import type { Env } from "../env";
 import { now } from "../lib/clock";
 import { seal, unseal } from "../lib/seal";
-import { appSecret } from "../services/secrets";
+import { appSecret, publicUrl } from "../services/secrets";
 
 export type Provider = "google" | "microsoft";
 export const PROVIDERS: Provider[] = ["google", "microsoft"];
@@ -42,9 +42,6 @@ export interface ProviderConfig {
 }
 
 const trim = (u: string) => u.replace(/\/+$/, "");
-
-/** The app's public base URL (links in emails, OAuth redirect URLs). */
-export const publicUrl = (env: Env) => trim(env.PUBLIC_URL || "http://localhost:8787");
 
 export const redirectUriFor = (env: Env, provider: Provider) => `${publicUrl(env)}/api/oauth/${provider}/callback`;
 
