@@ -129,6 +129,29 @@ export function titlesQuery(titles: string[]): string | null {
   return parts.length ? `title : (${parts.map((p) => `(${p})`).join(" OR ")})` : null;
 }
 
+/**
+ * The team's live contact of a person: THE resolution of a person to a contact, used by every path
+ * (search's contact_id and saved/net-new filter, add-contacts candidates, a job's chunks). The contact
+ * saved from the person, else a live contact with the person's address (made by CSV import, the API or
+ * by hand, so without a person_id), the oldest: a person the team already has by address is not
+ * net-new (no credit, no second contact, no second enrollment). Each half is one index probe
+ * (contacts_team_person_uq, contacts_team_email_idx); coalesce reads the second only when the first
+ * found none. `team`: the SQL text of the bound team id; `id`, `email`: the person's columns.
+ */
+export const liveContactSql = (team: string, id: string, email: string) =>
+  `coalesce((SELECT c.id FROM contacts c WHERE c.team_id = ${team} AND c.person_id = ${id} AND c.deleted_at IS NULL), ` +
+  `(SELECT c.id FROM contacts c WHERE c.team_id = ${team} AND lower(c.email) = lower(${email}) AND c.deleted_at IS NULL ORDER BY c.rowid LIMIT 1))`;
+
+/** `liveContactSql` as drizzle SQL with `teamId` bound. */
+export function liveContactOf(teamId: string, id: string, email: string): SQL {
+  return sql.join(
+    liveContactSql("\u0000", id, email)
+      .split("\u0000")
+      .map((p) => sql.raw(p)),
+    sql`${teamId}`,
+  );
+}
+
 interface Built {
   where: string;
   params: unknown[];
@@ -189,9 +212,7 @@ export function buildPeopleWhere(f: PeopleFilters, teamId: string, walk = false)
   }
   if (f.saved !== "any") {
     params.push(teamId);
-    conds.push(
-      `${f.saved === "saved" ? "" : "NOT "}EXISTS (SELECT 1 FROM contacts c WHERE c.team_id = ?${params.length} AND c.person_id = p.id AND c.deleted_at IS NULL)`,
-    );
+    conds.push(`${liveContactSql(`?${params.length}`, "p.id", "p.email")} IS ${f.saved === "saved" ? "NOT " : ""}NULL`);
   }
   return { where: conds.length ? conds.join(" AND ") : "1", params };
 }
@@ -277,7 +298,7 @@ export async function searchPeople(
   const walk = sort === "score" && !!kept && walksScoreIndex(f, kept.n, kept.version, page * perPage);
   const pageSql = sql`SELECT p.id, p.first_name, p.last_name, p.title, p.seniority, p.department, p.company, p.domain, p.industry, p.employees,
                p.city, p.country, p.time_zone, p.email, p.email_status, p.score, p.linkedin_url, p.job_changed_at,
-               (SELECT c.id FROM contacts c WHERE c.team_id = ${teamId} AND c.person_id = p.id AND c.deleted_at IS NULL) AS contact_id
+               ${liveContactOf(teamId, "p.id", "p.email")} AS contact_id
           FROM people p ${sql.raw(walk ? "INDEXED BY people_score_id_idx " : "")}WHERE ${walk ? peopleWhere(f, teamId, true) : where}
          ORDER BY ${sql.raw(ORDER[sort])} LIMIT ${perPage} OFFSET ${(page - 1) * perPage}`;
   if (kept) {

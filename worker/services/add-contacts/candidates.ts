@@ -2,7 +2,7 @@ import { sql, type SQL } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { inChunks, listParam } from "../../db/in-list";
 import { ApiError } from "../../lib/errors";
-import { peopleWhere } from "../people-search";
+import { liveContactOf, peopleWhere } from "../people-search";
 import { MAX_JOB_CANDIDATES, type AddContactsRequest } from "./request";
 
 /** One contact or person to add, before validation. */
@@ -56,7 +56,7 @@ function candidatesCte(teamId: string, source: Source): SQL {
   const fromSearch = source.search ? sql`UNION SELECT p.id FROM people p WHERE ${peopleWhere(source.search, teamId)}` : sql``;
   return sql`WITH
     pe(pid) AS (SELECT DISTINCT value FROM json_each(${listParam(source.people_ids ?? [])}) ${fromSearch}),
-    saved(pid, cid) AS (SELECT pe.pid, (SELECT c.id FROM contacts c WHERE c.team_id = ${teamId} AND c.person_id = pe.pid AND c.deleted_at IS NULL) FROM pe),
+    saved(pid, cid) AS (SELECT pe.pid, ${liveContactOf(teamId, "pe.pid", "x.email")} FROM pe LEFT JOIN people x ON x.id = pe.pid),
     cs(cid) AS (SELECT value FROM json_each(${listParam(source.contact_ids ?? [])})
                 UNION SELECT lm.contact_id FROM json_each(${listParam(source.list_ids ?? [])}) l CROSS JOIN list_members lm ON lm.list_id = l.value WHERE lm.team_id = ${teamId}
                 UNION SELECT contact_id FROM import_rows WHERE team_id = ${teamId} AND import_id = ${source.import_id ?? ""} AND contact_id IS NOT NULL
@@ -65,6 +65,31 @@ function candidatesCte(teamId: string, source: Source): SQL {
       SELECT NULL, cs.cid, cs.cid, coalesce((SELECT c.score FROM contacts c WHERE c.id = cs.cid AND c.team_id = ${teamId} AND c.deleted_at IS NULL), -1) FROM cs
       UNION ALL
       SELECT s.pid, NULL, 'p:' || s.pid, coalesce((SELECT x.score FROM people x WHERE x.id = s.pid), -1) FROM saved s WHERE s.cid IS NULL)`;
+}
+
+/**
+ * The team's live contacts of these people (person id → contact id), by person or by address
+ * (`liveContactOf`, as the candidates are resolved). `orSavedDeleted`: a person whose own contact was
+ * deleted resolves to that contact when no live one has their address (a job's chunk: it must not make
+ * a second contact of the person).
+ */
+export async function liveContactsOfPeople(
+  d: Db,
+  teamId: string,
+  personIds: readonly string[],
+  orSavedDeleted = false,
+): Promise<Map<string, string>> {
+  if (!personIds.length) return new Map();
+  const live = liveContactOf(teamId, "x.id", "x.email");
+  const cid = orSavedDeleted
+    ? sql`coalesce(${live}, (SELECT c.id FROM contacts c WHERE c.team_id = ${teamId} AND c.person_id = x.id))`
+    : live;
+  const rows = await inChunks([...personIds], (part) =>
+    d.all<{ pid: string; cid: string | null }>(
+      sql`SELECT x.id AS pid, ${cid} AS cid FROM people x WHERE x.id IN (SELECT value FROM json_each(${listParam(part)}))`,
+    ),
+  );
+  return new Map(rows.flatMap((r) => (r.cid ? [[r.pid, r.cid] as [string, string]] : [])));
 }
 
 /** Which of `listIds` are the team's (a statement for a batch; `checkLists` reads its rows). */

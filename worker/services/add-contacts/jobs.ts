@@ -15,7 +15,7 @@ import { holdExists, holdRef, holdStatements, settleJobStatements } from "../cre
 import { sequenceFor } from "../access";
 import { callerNow } from "../auth";
 import { loadMailboxLoads, roomOf } from "./capacity";
-import { countCandidates, keyOf, loadFacts, stageCandidatesSql, type Candidate, type Facts } from "./candidates";
+import { countCandidates, keyOf, liveContactsOfPeople, loadFacts, stageCandidatesSql, type Candidate, type Facts } from "./candidates";
 import { checkPreconditions, planSmall, refuse } from "./plan";
 import { CHUNK_SIZE, PLAN_PAGE, type AddContactsRequest } from "./request";
 import { evaluateAll, validationFor, type Evaluation } from "./validate";
@@ -341,10 +341,13 @@ async function contactsOfPeople(d: Db, teamId: string, personIds: string[]): Pro
 }
 
 async function whoAre(d: Db, job: JobRow, cands: CandidateRow[]): Promise<Who[]> {
-  const savedNow = await contactsOfPeople(
+  // By person or by address, as the candidates were resolved (a contact made by import, the API or by
+  // hand is that person's), or the person's own deleted contact: never a second contact of someone.
+  const savedNow = await liveContactsOfPeople(
     d,
     job.teamId,
     cands.flatMap((c) => (c.personId && !c.contactId ? [c.personId] : [])),
+    true,
   );
   return Promise.all(
     cands.map(async (c): Promise<Who> => {
