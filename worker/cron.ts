@@ -1,6 +1,7 @@
 import { db } from "./db/client";
 import type { Env } from "./env";
 import { settleEndedJobs, startDueJobs } from "./services/add-contacts/jobs";
+import { resumeQuietActionJobs } from "./services/enrollment-jobs";
 import { resumeQuietImports } from "./services/imports/imports";
 import { applyAutoWinners } from "./services/reports/ab";
 import { runDueWorkflows } from "./services/workflows";
@@ -14,6 +15,8 @@ export async function runCron(_controller: ScheduledController, env: Env): Promi
   await settleEndedJobs(env, d);
   // Saving imports whose part message was lost go on from their next part.
   await resumeQuietImports(env, d);
+  // Bulk enrollment actions (pause, move… on a filter) whose page message was lost go on from their first pending row.
+  await resumeQuietActionJobs(env, d);
   await runDueWorkflows(env, d);
   // Gmail / Microsoft 365 mailboxes: replies and bounces found through their APIs (the same inbound classification).
   await pollReplies(env, d);

@@ -72,6 +72,7 @@ export async function startActionJob(
     targetJobs: [],
     outcomeCounts: {},
     createdAt: now(),
+    updatedAt: now(),
     finishedAt: null,
   };
   const { from, where } = filteredFrom(prep.seq.id, caller.teamId, filter);
@@ -168,6 +169,7 @@ export async function runActionPage(env: Env, jobId: string, from: number, d: Db
              WHERE x.outcome = 'pending'
              GROUP BY 1)
           UPDATE enrollment_action_jobs SET
+            updated_at = ${now()},
             processed = processed + (SELECT coalesce(sum(n), 0) FROM d),
             changed = changed + (SELECT coalesce(sum(c), 0) FROM d),
             outcome_counts = json_patch(outcome_counts, (
@@ -198,6 +200,51 @@ export async function runActionPage(env: Env, jobId: string, from: number, d: Db
     .returning();
   // Audited once, by whichever delivery ended it.
   if (done) await auditAction(d, caller, prep, action, p, { changed: done.changed, outcomes: done.outcomeCounts, job_id: jobId });
+}
+
+/**
+ * How long a running job may go without a page before the cron sends its next page again: a page runs
+ * in well under a minute and its retries back off for a few minutes (worker/queue/consumer.ts), so this
+ * much quiet means its message was lost (the first page's send failed after the job was committed, a
+ * request cut short between the two). A page sent twice is harmless: it acts only on rows still pending
+ * and records each row's first outcome.
+ */
+export const ACTION_JOB_QUIET_MS = 10 * 60_000;
+
+/**
+ * Cron (invariant 10: the reconciler of a job left running with nothing queued): a running job quiet
+ * since ACTION_JOB_QUIET_MS gets the page of its first pending row sent again, or, with none pending
+ * (a crash after its last page's writes), its last page, which completes it. Each job is claimed by
+ * moving its heartbeat from the value read (two ticks send once per quiet period) and handled on its
+ * own; a send that fails gives the claim back so the next tick tries again.
+ */
+export async function resumeQuietActionJobs(env: Env, d: Db = db(env.DB), t: number = now()): Promise<void> {
+  const quiet = await d.all<{ id: string; total: number; updated_at: number | null }>(sql`
+    SELECT id, total, updated_at FROM enrollment_action_jobs
+     WHERE status = 'running' AND (updated_at < ${t - ACTION_JOB_QUIET_MS} OR (updated_at IS NULL AND created_at < ${t - ACTION_JOB_QUIET_MS}))
+     LIMIT 50`);
+  const failures: unknown[] = [];
+  for (const j of quiet) {
+    try {
+      const claimed = await d.all<{ id: string }>(sql`
+        UPDATE enrollment_action_jobs SET updated_at = ${t}
+         WHERE id = ${j.id} AND status = 'running' AND updated_at IS ${j.updated_at} RETURNING id`);
+      if (!claimed.length) continue;
+      const first = await d.all<{ idx: number | null }>(sql`
+        SELECT min(idx) AS idx FROM enrollment_action_outcomes WHERE job_id = ${j.id} AND outcome = 'pending'`);
+      const idx = first[0]?.idx ?? Math.max(0, j.total - 1);
+      try {
+        await env.JOBS.send({ kind: "enrollment_action_page", jobId: j.id, from: idx - (idx % JOB_PAGE) });
+      } catch (err) {
+        await d.run(sql`UPDATE enrollment_action_jobs SET updated_at = ${j.updated_at} WHERE id = ${j.id} AND updated_at = ${t}`);
+        throw err;
+      }
+    } catch (err) {
+      console.error("resuming a quiet enrollment action job failed", j.id, err);
+      failures.push(err);
+    }
+  }
+  if (failures.length) throw new AggregateError(failures, `${failures.length} quiet enrollment action jobs could not be resumed`);
 }
 
 /** A page that failed every retry (dead letter), or a caller no longer allowed: the job stops with the reason. */
