@@ -1,7 +1,20 @@
+import { runInDurableObject } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { signUnsubscribeToken } from "../../worker/services/mime";
 import { call, env } from "../helpers";
-import { enroll, makeContacts, makeMailbox, makeSchedule, makeSequence, makeTeam, sequenceState, startSimulation } from "../fixtures";
+import {
+  DAY,
+  enroll,
+  makeContacts,
+  makeMailbox,
+  makeSchedule,
+  makeSequence,
+  makeTeam,
+  runUntil,
+  sequenceState,
+  SIM_START,
+  startSimulation,
+} from "../fixtures";
 
 const statusOf = async (sequenceId: string, contactId: string) =>
   (await env.DB.prepare("SELECT status, reason FROM enrollments WHERE sequence_id = ? AND contact_id = ?")
@@ -59,6 +72,74 @@ describe("one-click unsubscribe", () => {
     // A second click changes nothing and still answers the confirmation.
     expect((await call(`/unsubscribe/${token}`, { method: "POST" })).status).toBe(200);
     expect(await statusOf(a.sequenceId, who!)).toEqual({ status: "finished", reason: "unsubscribed" });
+  });
+});
+
+describe("one-click unsubscribe when part of the app fails", () => {
+  beforeEach(() => startSimulation());
+
+  it("sequences that can't be reached don't fail the click: the page says unsubscribed, the address is suppressed, and the runs end when they come due", async () => {
+    const { teamId, userId } = await makeTeam();
+    const scheduleId = await makeSchedule(teamId);
+    const mb = await makeMailbox(teamId, userId);
+    const [who] = await makeContacts(teamId, 1);
+    const a = await makeSequence(teamId, userId, [{ wait: 1 }], scheduleId);
+    const b = await makeSequence(teamId, userId, [{ wait: 1 }], scheduleId);
+    await enroll(teamId, a.sequenceId, [who!], [mb]);
+    await enroll(teamId, b.sequenceId, [who!], [mb]);
+    const email = (await env.DB.prepare("SELECT email FROM contacts WHERE id = ?").bind(who).first<{ email: string }>())!.email;
+    const { sequenceStub } = await import("../../durable-objects/engine");
+    const proto = await runInDurableObject(
+      sequenceStub(env, a.sequenceId),
+      (o) => Object.getPrototypeOf(o) as { transition: (...a: unknown[]) => unknown },
+    );
+    const transition = proto.transition;
+    proto.transition = () => {
+      throw new Error("Durable Object overloaded");
+    };
+    try {
+      const token = await signUnsubscribeToken(env.APP_SECRET!, { teamId, email });
+      const res = await call(`/unsubscribe/${token}`, {
+        method: "POST",
+        body: "List-Unsubscribe=One-Click",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-type")).toContain("text/html");
+      expect(await res.text()).toMatch(/You(&#39;|')re unsubscribed/);
+    } finally {
+      proto.transition = transition;
+    }
+    const suppressed = await env.DB.prepare("SELECT source FROM suppressions WHERE team_id = ? AND email = ?")
+      .bind(teamId, email.toLowerCase())
+      .first();
+    expect(suppressed).toEqual({ source: "one_click" });
+    // The runs finish when they next come due: the send-time check reads the suppression.
+    expect((await statusOf(a.sequenceId, who!)).status).toBe("active");
+    await runUntil(SIM_START + 3 * DAY);
+    expect(await statusOf(a.sequenceId, who!)).toMatchObject({ status: "finished" });
+    expect(await statusOf(b.sequenceId, who!)).toMatchObject({ status: "finished" });
+  });
+
+  it("when the opt-out can't be recorded, the person gets a page saying to try again (503), not the API's JSON error", async () => {
+    const { teamId } = await makeTeam();
+    const token = await signUnsubscribeToken(env.APP_SECRET!, { teamId, email: "someone@example.test" });
+    const proto = Object.getPrototypeOf(env.DB) as { batch: (...a: unknown[]) => unknown };
+    const batch = proto.batch;
+    proto.batch = () => {
+      throw new Error("D1 is unavailable");
+    };
+    let res: Response;
+    try {
+      res = await call(`/unsubscribe/${token}`, { method: "POST" });
+    } finally {
+      proto.batch = batch;
+    }
+    expect(res.status).toBe(503);
+    expect(res.headers.get("content-type")).toContain("text/html");
+    expect(await res.text()).toContain("try again");
+    // Trying again works.
+    expect((await call(`/unsubscribe/${token}`, { method: "POST" })).status).toBe(200);
   });
 });
 

@@ -12,7 +12,7 @@ import { openEnrollmentsOfAddress } from "./enrollments";
  * (invariant 5), the contacts marked unsubscribed, and the address's open enrollments finished with
  * reason `unsubscribed` through each SequenceDO (the single writer of enrollment transitions; it
  * also withdraws an email already queued at a mailbox, invariant 11). The send-time check stays the
- * backstop.
+ * backstop, so once the suppression is written the click has worked.
  */
 export async function unsubscribeAddress(env: Env, d: Db, teamId: string, address: string): Promise<void> {
   const email = address.toLowerCase();
@@ -36,5 +36,13 @@ export async function unsubscribeAddress(env: Env, d: Db, teamId: string, addres
   const open = await openEnrollmentsOfAddress(d, teamId, email);
   const bySequence = new Map<string, string[]>();
   for (const r of open) bySequence.set(r.sequenceId, [...(bySequence.get(r.sequenceId) ?? []), r.id]);
-  for (const [sequenceId, ids] of bySequence) await engine.sequence(env, sequenceId, teamId).finish(ids, "unsubscribed");
+  // The opt-out is already in force (the send-time check reads the suppression): a sequence that can't
+  // be reached now doesn't make the person's click fail, and its runs finish when they next come due.
+  for (const [sequenceId, ids] of bySequence) {
+    try {
+      await engine.sequence(env, sequenceId, teamId).finish(ids, "unsubscribed");
+    } catch (err) {
+      console.error(`unsubscribe: finishing ${ids.length} run(s) of sequence ${sequenceId} failed; the send-time check holds them`, err);
+    }
+  }
 }
