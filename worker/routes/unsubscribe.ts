@@ -1,48 +1,90 @@
-import { and, eq, inArray, sql } from "drizzle-orm";
-import { engine } from "../../durable-objects/engine";
-import type { Db } from "../db/client";
-import { contacts, suppressions } from "../db/schema";
-import type { Env } from "../env";
-import { now } from "../lib/clock";
-import { newId } from "../lib/ids";
-import { openEnrollmentsOfAddress } from "./enrollments";
+import { Hono } from "hono";
+import { html } from "hono/html";
+import type { AppEnv } from "../env";
+import { verifyUnsubscribeToken } from "../services/mime";
+import { unsubscribeAddress } from "../services/unsubscribe";
+import { appSecret } from "../services/secrets";
+
+const page = (title: string, body: string, form?: string) =>
+  html`<!doctype html>
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width,initial-scale=1" />
+        <title>${title}</title>
+        <style>
+          body {
+            font:
+              16px/1.5 system-ui,
+              sans-serif;
+            background: #f6f7fb;
+            color: #111827;
+            display: grid;
+            place-items: center;
+            min-height: 100vh;
+            margin: 0;
+          }
+          main {
+            background: #fff;
+            border: 1px solid #e5e7eb;
+            border-radius: 12px;
+            padding: 32px;
+            max-width: 420px;
+            box-shadow: 0 8px 24px rgba(0, 0, 0, 0.06);
+          }
+          h1 {
+            font-size: 20px;
+            margin: 0 0 8px;
+          }
+          button {
+            background: #4f46e5;
+            color: #fff;
+            border: 0;
+            border-radius: 8px;
+            padding: 10px 16px;
+            font-size: 15px;
+            cursor: pointer;
+          }
+        </style>
+      </head>
+      <body>
+        <main>
+          <h1>${title}</h1>
+          <p>${body}</p>
+          ${form ? html`<form method="post"><button type="submit">${form}</button></form>` : ""}
+        </main>
+      </body>
+    </html>`;
 
 /**
- * One-click unsubscribe of an address for a team: a suppression that outlives the contact
- * (invariant 5), the contacts marked unsubscribed, and the address's open enrollments finished with
- * reason `unsubscribed` through each SequenceDO (the single writer of enrollment transitions; it
- * also withdraws an email already queued at a mailbox, invariant 11). The send-time check stays the
- * backstop, so once the suppression is written the click has worked.
+ * One-click unsubscribe (RFC 8058): mail clients POST to the List-Unsubscribe URL; people who click
+ * the footer link get a confirmation page first. The signed token names the team and address; the
+ * suppression is per team and outlives the contact (invariant 5).
  */
-export async function unsubscribeAddress(env: Env, d: Db, teamId: string, address: string): Promise<void> {
-  const email = address.toLowerCase();
-  const t = now();
-  await d.batch([
-    d
-      .insert(suppressions)
-      .values({ id: newId(), teamId, email, reason: "unsubscribed", source: "one_click", createdAt: t })
-      // Already suppressed by a reply (or a bounce): the click is what keeps it now, so that correcting
-      // the reply later doesn't lift an opt-out the person made themselves.
-      .onConflictDoUpdate({
-        target: [suppressions.teamId, suppressions.email],
-        set: { reason: "unsubscribed", source: "one_click" },
-        setWhere: inArray(suppressions.source, ["reply", "dsn"]),
-      }),
-    d
-      .update(contacts)
-      .set({ unsubscribedAt: sql`coalesce(${contacts.unsubscribedAt}, ${t})`, updatedAt: t })
-      .where(and(eq(contacts.teamId, teamId), sql`lower(${contacts.email}) = ${email}`)),
-  ]);
-  const open = await openEnrollmentsOfAddress(d, teamId, email);
-  const bySequence = new Map<string, string[]>();
-  for (const r of open) bySequence.set(r.sequenceId, [...(bySequence.get(r.sequenceId) ?? []), r.id]);
-  // The opt-out is already in force (the send-time check reads the suppression): a sequence that can't
-  // be reached now doesn't make the person's click fail, and its runs finish when they next come due.
-  for (const [sequenceId, ids] of bySequence) {
+export const unsubscribeRoutes = new Hono<AppEnv>()
+  .get("/unsubscribe/:token", async (c) => {
+    const who = await verifyUnsubscribeToken(appSecret(c.env), c.req.param("token"));
+    if (!who) return c.html(page("Link not valid", "This unsubscribe link is damaged or was not issued by us."), 404);
+    return c.html(page("Unsubscribe?", `Stop all emails to ${who.email} from this sender.`, "Unsubscribe"));
+  })
+  .post("/unsubscribe/:token", async (c) => {
+    const who = await verifyUnsubscribeToken(appSecret(c.env), c.req.param("token"));
+    if (!who) return c.html(page("Link not valid", "This unsubscribe link is damaged or was not issued by us."), 404);
+    const email = who.email.toLowerCase();
     try {
-      await engine.sequence(env, sequenceId, teamId).finish(ids, "unsubscribed");
+      await unsubscribeAddress(c.env, c.var.db, who.teamId, email);
     } catch (err) {
-      console.error(`unsubscribe: finishing ${ids.length} run(s) of sequence ${sequenceId} failed; the send-time check holds them`, err);
+      // Nothing was recorded (the suppression is the first write): a page a person can read, and a
+      // status a mail client's one-click POST retries on, never the API's JSON error.
+      console.error("unsubscribe: recording the opt-out failed", err);
+      return c.html(
+        page(
+          "Please try again",
+          "We couldn't record your request just now. Nothing has changed yet: try again in a minute.",
+          "Unsubscribe",
+        ),
+        503,
+      );
     }
-  }
-}
+    return c.html(page("You're unsubscribed", `${email} will not receive further emails from this sender.`));
+  });
