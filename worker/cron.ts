@@ -7,18 +7,40 @@ import { applyAutoWinners } from "./services/reports/ab";
 import { runDueWorkflows } from "./services/workflows";
 import { pollReplies } from "./services/reply-polling";
 
-/** Every minute (UTC): start due scheduled jobs and due workflows; settle any ended job's unsettled hold. */
+/**
+ * Every minute (UTC): start due scheduled jobs and due workflows; settle any ended job's unsettled hold;
+ * resume what went quiet (jobs, imports, bulk actions); poll replies; pick A/B winners. Each step runs
+ * whatever the others did: one failing (a Queues error while resuming a job, a provider down) skipped
+ * every step after it for that tick. A failed step is logged, the rest run, and the tick still fails at
+ * the end, naming the steps, so the failure is seen.
+ */
 export async function runCron(_controller: ScheduledController, env: Env): Promise<void> {
   // One drizzle handle for the whole tick, passed down (as a request's c.var.db).
   const d = db(env.DB);
-  await startDueJobs(env, d);
-  await settleEndedJobs(env, d);
-  // Saving imports whose part message was lost go on from their next part.
-  await resumeQuietImports(env, d);
-  // Bulk enrollment actions (pause, move… on a filter) whose page message was lost go on from their first pending row.
-  await resumeQuietActionJobs(env, d);
-  await runDueWorkflows(env, d);
-  // Gmail / Microsoft 365 mailboxes: replies and bounces found through their APIs (the same inbound classification).
-  await pollReplies(env, d);
-  await applyAutoWinners(d);
+  const steps: [string, () => Promise<unknown>][] = [
+    ["start due jobs", () => startDueJobs(env, d)],
+    ["settle ended jobs", () => settleEndedJobs(env, d)],
+    // Saving imports whose part message was lost go on from their next part.
+    ["resume quiet imports", () => resumeQuietImports(env, d)],
+    // Bulk enrollment actions (pause, move… on a filter) whose page message was lost go on from their first pending row.
+    ["resume quiet enrollment action jobs", () => resumeQuietActionJobs(env, d)],
+    ["run due workflows", () => runDueWorkflows(env, d)],
+    // Gmail / Microsoft 365 mailboxes: replies and bounces found through their APIs (the same inbound classification).
+    ["poll replies", () => pollReplies(env, d)],
+    ["apply A/B winners", () => applyAutoWinners(d)],
+  ];
+  const failed: { step: string; err: unknown }[] = [];
+  for (const [step, run] of steps) {
+    try {
+      await run();
+    } catch (err) {
+      console.error(`cron step "${step}" failed`, err);
+      failed.push({ step, err });
+    }
+  }
+  if (failed.length)
+    throw new AggregateError(
+      failed.map((f) => f.err),
+      `cron: ${failed.length} step(s) failed (${failed.map((f) => f.step).join(", ")}); the others ran`,
+    );
 }

@@ -899,19 +899,30 @@ async function resumeQuietJobs(env: Env, d: Db, t: number) {
       ),
     )
     .returning({ id: jobs.id, total: jobs.total });
+  // Each job on its own: a throw (Queues refusing a send) left every job after it marked as resumed
+  // but not sent, for another quiet period. One that fails is logged and given back to the next tick.
   for (const j of quiet) {
-    const starts = chunkStarts(j.total);
-    const left = await d.all<{ f: number }>(sql`
-      SELECT s.value AS f FROM json_each(${JSON.stringify(starts)}) s
-       WHERE NOT EXISTS (SELECT 1 FROM job_outcomes o WHERE o.job_id = ${j.id} AND o.idx >= s.value AND o.idx < s.value + ${CHUNK_SIZE})`);
-    if (left.length)
-      await sendChunks(
-        env,
-        j.id,
-        j.total,
-        left.map((r) => r.f),
-      );
-    else await finishJob(d, j.id);
+    try {
+      const starts = chunkStarts(j.total);
+      const left = await d.all<{ f: number }>(sql`
+        SELECT s.value AS f FROM json_each(${JSON.stringify(starts)}) s
+         WHERE NOT EXISTS (SELECT 1 FROM job_outcomes o WHERE o.job_id = ${j.id} AND o.idx >= s.value AND o.idx < s.value + ${CHUNK_SIZE})`);
+      if (left.length)
+        await sendChunks(
+          env,
+          j.id,
+          j.total,
+          left.map((r) => r.f),
+        );
+      else await finishJob(d, j.id);
+    } catch (err) {
+      console.error("resuming a quiet job failed; the next tick tries again", j.id, err);
+      await d
+        .update(jobs)
+        .set({ runAt: t - QUIET_MS })
+        .where(and(eq(jobs.id, j.id), eq(jobs.runAt, t), inArray(jobs.status, ["queued", "running"])))
+        .catch((e: unknown) => console.error("giving a quiet job back to the next tick failed", j.id, e));
+    }
   }
 }
 
