@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { db } from "../../worker/db/client";
 import { now, resetClock, setClock } from "../../worker/lib/clock";
 import { runChangeWorkflow, runDueWorkflows, runForChange } from "../../worker/services/workflows";
+import { crashAt } from "../crash";
 import { client, env, errorOf, ok, type Session } from "../helpers";
 import { addContactsSetup, makeList, makeTeam, waitForJob } from "../fixtures";
 
@@ -188,6 +189,79 @@ describe("workflows triggered by a contact change", () => {
     expect(edited.status).toBe(422);
     expect(JSON.stringify(edited)).toContain("stage_id");
     expect((await workflowRow(x.wf.id)).trigger).toMatchObject({ filters: { stage_ids: [x.qualified] } });
+  });
+
+  it("a change run that died between its claim and its job's commit is tried again once its lease runs out: the contact is added once", async () => {
+    const x = await setup();
+    await ok(x.api.workflows[":id"].$patch({ param: { id: x.wf.id }, json: { active: true } }));
+    const c = await newContact(x, "ada.crash@example.test");
+    await setStage(x.api, c.id, x.qualified);
+    // Writes: 0 the lease sweep, 1 the claim; the tick dies at the next write, before the job is committed.
+    await runDueWorkflows(crashAt(env, 2)).catch(() => undefined);
+    const run = () =>
+      env.DB.prepare("SELECT status, job_id, reason, attempts FROM workflow_runs WHERE workflow_id = ?").bind(x.wf.id).first();
+    expect(await run()).toMatchObject({ status: "running", job_id: null });
+    setClock(now() + 11 * 60_000);
+    await runDueWorkflows(env);
+    await runDueWorkflows(env);
+    expect(await run()).toMatchObject({ status: "completed", reason: null, attempts: 2 });
+    const runs = await runsOf(x.api, x.wf.id);
+    expect(runs).toHaveLength(1);
+    await waitForJob(runs[0]!.job_id!);
+    expect(await count("SELECT count(*) n FROM jobs WHERE team_id = ?", x.teamId)).toBe(1);
+    expect(await count("SELECT count(*) n FROM enrollments WHERE sequence_id = ? AND contact_id = ?", x.sequenceId, c.id)).toBe(1);
+  });
+
+  it("a change run that failed for a passing cause (its sequence off) is tried again after a wait, and adds the contact once the cause is gone", async () => {
+    const x = await setup();
+    await ok(x.api.workflows[":id"].$patch({ param: { id: x.wf.id }, json: { active: true } }));
+    const c = await newContact(x, "ada.retry@example.test");
+    await setStage(x.api, c.id, x.qualified);
+    await env.DB.prepare("UPDATE sequences SET active = 0 WHERE id = ?").bind(x.sequenceId).run();
+    await runDueWorkflows(env);
+    expect((await runsOf(x.api, x.wf.id))[0]).toMatchObject({
+      status: "failed",
+      reason: "sequence_inactive",
+      attempts: 1,
+      will_retry: true,
+    });
+    await env.DB.prepare("UPDATE sequences SET active = 1 WHERE id = ?").bind(x.sequenceId).run();
+    // Not at once: the next try waits 10 minutes.
+    await runDueWorkflows(env);
+    expect((await runsOf(x.api, x.wf.id))[0]).toMatchObject({ status: "failed", attempts: 1 });
+    setClock(now() + 11 * 60_000);
+    await runDueWorkflows(env);
+    const runs = await runsOf(x.api, x.wf.id);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ status: "completed", reason: null, attempts: 2, will_retry: false });
+    await waitForJob(runs[0]!.job_id!);
+    expect(await count("SELECT count(*) n FROM enrollments WHERE sequence_id = ? AND contact_id = ?", x.sequenceId, c.id)).toBe(1);
+  });
+
+  it("a change run that keeps failing is given up after 8 tries within a day, and says it won't be tried again", async () => {
+    const x = await setup();
+    await ok(x.api.workflows[":id"].$patch({ param: { id: x.wf.id }, json: { active: true } }));
+    const c = await newContact(x, "ada.giveup@example.test");
+    await setStage(x.api, c.id, x.qualified);
+    await env.DB.prepare("UPDATE sequences SET active = 0 WHERE id = ?").bind(x.sequenceId).run();
+    await runDueWorkflows(env);
+    // Each try waits twice as long as the one before: 10, 20, 40 … 640 minutes.
+    for (let i = 0; i < 7; i++) {
+      setClock(now() + 10 * 60_000 * 2 ** i + 1000);
+      await runDueWorkflows(env);
+    }
+    expect((await runsOf(x.api, x.wf.id))[0]).toMatchObject({
+      status: "failed",
+      reason: "sequence_inactive",
+      attempts: 8,
+      will_retry: false,
+    });
+    setClock(now() + 2 * 3_600_000);
+    await runDueWorkflows(env);
+    const runs = await runsOf(x.api, x.wf.id);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ status: "failed", attempts: 8 });
+    expect(await count("SELECT count(*) n FROM jobs WHERE team_id = ?", x.teamId)).toBe(0);
   });
 
   it("more change workflows than one tick takes: each one with changes to act on gets its turn", async () => {

@@ -64,10 +64,10 @@ const RunSchema = z
     job_id: z.string().nullable(),
     added: z.number().nullable().openapi({ description: "Contacts the run's job enrolled (null until it has)" }),
     job_status: z.string().nullable(),
-    reason: z
-      .string()
-      .nullable()
-      .openapi({ description: "Why the run added nobody (no_new_people, empty_score_range, sequence_inactive, insufficient_credits…)" }),
+    reason: z.string().nullable().openapi({
+      description:
+        "Why the run added nobody (no_new_people, empty_score_range, sequence_inactive, insufficient_credits, no_longer_matches…)",
+    }),
     started_at: z.number(),
     finished_at: z.number().nullable(),
     trigger: z
@@ -79,6 +79,12 @@ const RunSchema = z
         contact_name: z.string().nullable(),
       })
       .openapi({ description: "What started the run: its schedule, Run now, or a contact's change (which one)" }),
+    attempts: z
+      .number()
+      .openapi({ description: "How many times the run was tried (a change run that failed before its job was committed is tried again)" }),
+    will_retry: z.boolean().openapi({
+      description: "A failed change run is tried again (up to 8 tries within a day of the first); false: it stays as it is",
+    }),
   })
   .openapi("WorkflowRun");
 

@@ -34,6 +34,42 @@ const CHANGES_PER_TICK = 500;
 /** Change workflows one cron tick looks at (those furthest behind first). */
 const CHANGE_WORKFLOWS_PER_TICK = 50;
 const CHANGE_RETENTION_MS = 7 * 86_400_000;
+/**
+ * A change run that failed or was interrupted before its job was committed is tried again (its job's
+ * idempotency key is the change, so a try that did commit is found, not committed twice): at most this
+ * many tries in all, ...
+ */
+export const CHANGE_RUN_ATTEMPTS = 8;
+/** ... within a day of the first (acting on a change later than that would surprise whoever made it) ... */
+const CHANGE_RETRY_WINDOW_MS = 86_400_000;
+/** ... each one this long after the last failed, doubling (10, 20, 40 … 640 minutes); an interrupted run has waited out its lease. */
+const CHANGE_RETRY_BASE_MS = 10 * 60_000;
+/** Failures another try doesn't mend: the owner gone or without the sequence, the contact no longer matching. */
+const FINAL_REASONS = ["owner_missing", "forbidden", "not_found", "no_longer_matches"];
+
+/** SQL: the change run (a workflow_runs row) failed before its job was committed and may be tried again at `t`. */
+const retryDue = (
+  t: number,
+) => sql`(${workflowRuns.status} = 'failed' AND ${workflowRuns.jobId} IS NULL AND ${workflowRuns.changeId} IS NOT NULL
+  AND ${workflowRuns.attempts} < ${CHANGE_RUN_ATTEMPTS} AND ${workflowRuns.startedAt} >= ${t - CHANGE_RETRY_WINDOW_MS}
+  AND coalesce(${workflowRuns.reason}, '') NOT IN (SELECT value FROM json_each(${JSON.stringify(FINAL_REASONS)}))
+  AND (${workflowRuns.reason} = 'interrupted' OR ${workflowRuns.finishedAt} <= ${t} - ${CHANGE_RETRY_BASE_MS} * (1 << (${workflowRuns.attempts} - 1))))`;
+
+/** Whether a run will be tried again (the run log says so, or that it was given up). */
+const willRetry = (r: {
+  status: string;
+  job_id: string | null;
+  change_id: number | null;
+  attempts: number;
+  started_at: number;
+  reason: string | null;
+}) =>
+  r.status === "failed" &&
+  r.job_id === null &&
+  r.change_id !== null &&
+  r.attempts < CHANGE_RUN_ATTEMPTS &&
+  r.started_at >= now() - CHANGE_RETRY_WINDOW_MS &&
+  !FINAL_REASONS.includes(r.reason ?? "");
 
 export const CHANGE_KINDS = ["created", "stage", "field"] as const;
 /** The contact fields whose change a workflow can trigger on (those the change log records). */
@@ -131,6 +167,7 @@ const runColumns = {
   change_id: workflowRuns.changeId,
   change_kind: workflowRuns.changeKind,
   contact_id: workflowRuns.contactId,
+  attempts: workflowRuns.attempts,
   contact_name: sql<
     string | null
   >`(select trim(${contacts.firstName} || ' ' || ${contacts.lastName}) from ${contacts} where ${contacts.id} = ${workflowRuns.contactId})`,
@@ -176,6 +213,8 @@ export function presentRun(r: RunRow) {
     started_at: r.started_at,
     finished_at: r.finished_at,
     trigger,
+    attempts: r.attempts,
+    will_retry: willRetry(r),
   };
 }
 
@@ -497,6 +536,19 @@ async function claimRun(d: Db, wf: { id: string; teamId: string }, runId: string
 }
 
 /**
+ * Claim again a change run that failed or was interrupted before its job was committed (retryDue): leased and
+ * running, one more attempt. A conditional write, so two ticks can't both take it. Answers its id, or none.
+ */
+async function reclaimChangeRun(d: Db, workflowId: string, changeId: number, t: number): Promise<string | null> {
+  const [row] = await d
+    .update(workflowRuns)
+    .set({ status: "running", leaseUntil: t + LEASE_MS, attempts: sql`${workflowRuns.attempts} + 1`, reason: null, finishedAt: null })
+    .where(and(eq(workflowRuns.workflowId, workflowId), eq(workflowRuns.changeId, changeId), retryDue(t)))
+    .returning({ id: workflowRuns.id });
+  return row?.id ?? null;
+}
+
+/**
  * The schedule's next slot after one that runs at `t`: on its grid (slot + k intervals), the first one
  * still ahead. A schedule that fell behind (the cron was down, an interval shortened from a month to
  * minutes) runs once now, not once a minute for every slot it missed, each adding and charging anew.
@@ -590,13 +642,17 @@ export interface ContactChange {
 
 /**
  * Act on one change for one workflow: claim the (workflow, change) run row, then add the contact
- * through the pipeline. A change delivered again finds its row and does nothing (once per change).
+ * through the pipeline. A change delivered again finds its row and does nothing (once per change), unless
+ * that run failed before its job was committed and is due another try (retryDue).
  */
 export async function runForChange(env: Env, d: Db, wf: WorkflowRow, change: ContactChange): Promise<string | null> {
   const t = now();
-  const runId = newId();
-  if (!(await claimRun(d, wf, runId, t, { slot: -change.id, changeId: change.id, contactId: change.contactId, changeKind: change.kind })))
-    return null;
+  let runId = newId();
+  if (!(await claimRun(d, wf, runId, t, { slot: -change.id, changeId: change.id, contactId: change.contactId, changeKind: change.kind }))) {
+    const again = await reclaimChangeRun(d, wf.id, change.id, t);
+    if (!again) return null;
+    runId = again;
+  }
   await d.update(workflows).set({ lastRunAt: t }).where(eq(workflows.id, wf.id));
   const caller = await ownerCaller(d, wf);
   if (!caller) {
@@ -638,6 +694,32 @@ export async function runChangeWorkflow(env: Env, d: Db, wf: WorkflowRow): Promi
     .limit(CHANGES_PER_TICK);
   let cursor = wf.changeCursor;
   let ran = 0;
+  // First the runs due another try (failed or interrupted before their job was committed), if their contact
+  // still matches; one that no longer does is given up, saying so.
+  const t = now();
+  const retries = await d
+    .select({
+      id: workflowRuns.changeId,
+      runId: workflowRuns.id,
+      contactId: workflowRuns.contactId,
+      kind: workflowRuns.changeKind,
+      hit: sql<number>`(${contacts.id} is not null and ${contacts.deletedAt} is null and ${contactMatches(filters)})`,
+    })
+    .from(workflowRuns)
+    .leftJoin(contacts, and(eq(contacts.id, workflowRuns.contactId), eq(contacts.teamId, workflowRuns.teamId)))
+    .where(and(eq(workflowRuns.workflowId, wf.id), retryDue(t)))
+    .orderBy(asc(workflowRuns.changeId))
+    .limit(wf.maxPerRun);
+  for (const r of retries) {
+    if (!r.hit) {
+      await d
+        .update(workflowRuns)
+        .set({ reason: "no_longer_matches", finishedAt: t })
+        .where(and(eq(workflowRuns.id, r.runId), retryDue(t)));
+      continue;
+    }
+    if (await runForChange(env, d, wf, { id: r.id!, contactId: r.contactId!, kind: r.kind! })) ran++;
+  }
   for (const r of rows) {
     if (r.hit) {
       if (ran >= wf.maxPerRun) break;
@@ -692,7 +774,8 @@ export async function runDueWorkflows(env: Env, d: Db = db(env.DB)): Promise<num
       and(
         eq(workflows.active, true),
         eq(workflows.triggerKind, "change"),
-        sql`EXISTS (SELECT 1 FROM ${contactChanges} c WHERE c.team_id = ${workflows.teamId} AND c.id > ${workflows.changeCursor})`,
+        sql`(EXISTS (SELECT 1 FROM ${contactChanges} c WHERE c.team_id = ${workflows.teamId} AND c.id > ${workflows.changeCursor})
+             OR EXISTS (SELECT 1 FROM ${workflowRuns} WHERE ${workflowRuns.workflowId} = ${workflows.id} AND ${retryDue(t)}))`,
       ),
     )
     .orderBy(asc(workflows.changeCursor), asc(workflows.id))

@@ -74,7 +74,7 @@ function WorkflowCard(props: { w: Workflow; actions: WorkflowActions; onDelete: 
                       <RunCounts run={r()} />
                     </span>
                   </div>
-                  <RunReason code={r().reason} />
+                  <RunReason run={r()} />
                 </div>
               )}
             </Show>

@@ -62,7 +62,7 @@ function RunLog(props: { id: string }) {
             </td>
             <td class="wf-reason-cell">
               <Show when={run.reason} fallback={<span class="muted">—</span>}>
-                <RunReason code={run.reason} />
+                <RunReason run={run} />
               </Show>
             </td>
           </>

@@ -57,7 +57,22 @@ const REASONS: Record<string, { label: string; fix: string }> = {
   },
   too_many_contacts: { label: "Too many people for one run", fix: "Lower the maximum per run." },
   internal_error: { label: "Something went wrong on our side", fix: "The next run tries again." },
+  no_longer_matches: {
+    label: "The contact no longer matches",
+    fix: "It was deleted or no longer matches the workflow's filters by the time the run was tried again, so it wasn't added.",
+  },
 };
+
+/** Reasons whose fix is "the next run tries again": for a change run, what happens next says it exactly (retryText). */
+const TRIED_AGAIN = new Set(["interrupted", "internal_error"]);
+
+/** What happens next to a failed change run: tried again on its own (up to 8 tries within a day), or not. */
+export function retryText(r: Pick<WorkflowRun, "status" | "trigger" | "attempts" | "will_retry">): string | null {
+  if (r.trigger.kind !== "change" || r.status !== "failed") return null;
+  const tries = `${r.attempts} ${r.attempts === 1 ? "try" : "tries"}`;
+  if (r.will_retry) return `Tried again automatically (${tries} so far, up to 8 within a day).`;
+  return `Not tried again (after ${tries}): this change won't add the contact.`;
+}
 
 export function reasonText(code: string) {
   return REASONS[code] ?? { label: (code.charAt(0).toUpperCase() + code.slice(1)).replace(/_/g, " "), fix: "" };
@@ -151,15 +166,23 @@ export function RunCounts(props: { run: WorkflowRun }) {
   );
 }
 
-/** The reason a run added nobody, with its fix as help text. */
-export function RunReason(props: { code: string | null }) {
+/** The reason a run added nobody, with its fix as help text (and, for a failed change run, whether it's tried again). */
+export function RunReason(props: { run: Pick<WorkflowRun, "reason" | "status" | "trigger" | "attempts" | "will_retry"> }) {
+  const retry = () => retryText(props.run);
+  const fix = (c: string) => (retry() && TRIED_AGAIN.has(c) ? "" : reasonText(c).fix);
   return (
-    <Show when={props.code}>
+    <Show when={props.run.reason}>
       {(c) => (
         <span class="wf-reason" data-testid="run-reason" data-reason={c()}>
           <strong>{reasonText(c()).label}</strong>
-          <Show when={reasonText(c()).fix}>
-            <span class="muted"> {reasonText(c()).fix}</span>
+          <Show when={fix(c())}>
+            <span class="muted"> {fix(c())}</span>
+          </Show>
+          <Show when={retry()}>
+            <span class="muted" data-testid="run-retry">
+              {" "}
+              {retry()}
+            </span>
           </Show>
         </span>
       )}
