@@ -14,6 +14,21 @@ import { failActionJob, runActionPage } from "../services/enrollment-jobs";
  */
 export const MESSAGES_AT_ONCE = 3;
 
+/**
+ * Seconds before each retry of a failed message, by the attempt that failed (1st, 2nd, …; msg.attempts
+ * starts at 1): 5 s, 15 s, 30 s, 1 minute, 90 s, then 2 minutes: 560 s (over 9 minutes) over the
+ * QUEUE_MAX_RETRIES retries. A D1 or Durable Object outage of a minute or more outlasted the 2+4+8+16+32 s
+ * (62 s) before it, so its chunks were dead-lettered and their contacts marked "not processed" for good.
+ * Kept under the 10 quiet minutes after which the cron resends a job's, an import's or an action job's
+ * work as lost. Queues allows a delay of up to 24 hours and up to 100 retries
+ * (developers.cloudflare.com/queues/platform/limits/).
+ */
+export const RETRY_DELAYS_S = [5, 15, 30, 60, 90, 120, 120, 120] as const;
+/** Retries before a message goes to the dead-letter queue: max_retries of both consumers in wrangler.toml. */
+export const QUEUE_MAX_RETRIES = RETRY_DELAYS_S.length;
+
+export const retryDelaySeconds = (attempts: number) => RETRY_DELAYS_S[Math.min(Math.max(attempts, 1), RETRY_DELAYS_S.length) - 1]!;
+
 /** Acks messages one by one so one bad message never redelivers its whole batch. */
 export async function consumeQueue(batch: MessageBatch<QueueMessage>, env: Env): Promise<void> {
   // One drizzle handle for the batch, passed down (as a request's c.var.db).
@@ -26,7 +41,7 @@ export async function consumeQueue(batch: MessageBatch<QueueMessage>, env: Env):
         msg.ack();
       } catch (err) {
         console.error("queue message failed", msg.id, err);
-        msg.retry({ delaySeconds: Math.min(300, 2 ** msg.attempts) });
+        msg.retry({ delaySeconds: retryDelaySeconds(msg.attempts) });
       }
     }
   };
