@@ -17,6 +17,7 @@ import { contactRoutes } from "./routes/contacts";
 import { devRoutes } from "./routes/dev";
 import { listRoutes } from "./routes/lists";
 import { userRoutes } from "./routes/users";
+import { inviteLinkRoutes, inviteRoutes } from "./routes/invites";
 import { workflowRoutes } from "./routes/workflows";
 import { addContactsRoutes } from "./routes/add-contacts";
 import { creditRoutes } from "./routes/credits";
@@ -83,6 +84,7 @@ const routes = api
   // Public: the API's description and docs, sign-in, and the local-only demo seed.
   .route("/", docsRoutes)
   .route("/", authRoutes)
+  .route("/", inviteLinkRoutes)
   .route("/", devRoutes)
   // Signed by the team's webhook secret instead of a session or key.
   .route("/", meetingWebhookRoutes)
@@ -92,6 +94,7 @@ const routes = api
   .use("*", idempotency)
   .route("/", sessionRoutes)
   .route("/", userRoutes)
+  .route("/", inviteRoutes)
   .route("/", apiKeyRoutes)
   .route("/", contactRoutes)
   .route("/", listRoutes)

@@ -46,6 +46,8 @@ const SEGMENT: Record<string, Resource> = {
   emailer_campaigns: "sequences",
   imports: "imports",
   replies: "replies",
+  users: "users",
+  invites: "invites",
 };
 
 /** Path parameters whose name says what they name. */
@@ -56,6 +58,8 @@ const PARAM: Record<string, Resource> = {
   variant_id: "variants",
   job_id: "jobs",
   enrollment_id: "enrollments",
+  // An invite link's token: the walk has no tokens (only their hashes are stored), so every one it sends is unknown.
+  token: "invites",
 };
 
 /** Path parameters whose resource the catalog can't tell (a test fails on them: teach SEGMENT or PARAM). */

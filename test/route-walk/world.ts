@@ -25,7 +25,8 @@ export type Resource =
   | "imports"
   | "people"
   | "teams"
-  | "replies";
+  | "replies"
+  | "invites";
 
 export type TeamName = "demo" | "rival";
 
@@ -82,6 +83,7 @@ const TEAM_TABLES: [Resource, string][] = [
   ["workflows", "workflows"],
   ["imports", "imports"],
   ["replies", "inbound_messages"],
+  ["invites", "invites"],
 ];
 
 /** A raw read of the walk's own (columns by name: ids, names, counts). */
@@ -264,6 +266,13 @@ const sessionHeaders = (s: { cookie: string; csrf: string }) => ({ cookie: s.coo
 
 /** The five callers, freshly signed in (new sessions and keys each time: a route may sign out or revoke). */
 export async function signIn(): Promise<Caller[]> {
+  // PATCH /users/{id} may have demoted or disabled a caller (the walk's admin may demote itself while the
+  // bare admin stays one): every route starts with the seeded roles, everyone enabled.
+  await env.DB.batch([
+    env.DB.prepare("UPDATE users SET disabled_at = NULL WHERE team_id IN (?, ?)").bind(DEMO.team, DEMO.rival),
+    env.DB.prepare("UPDATE users SET role = 'admin' WHERE id IN (?, ?, ?)").bind(DEMO.admin, DEMO.rivalAdmin, BARE_ADMIN),
+    env.DB.prepare("UPDATE users SET role = 'member' WHERE id IN (?, ?)").bind(DEMO.rep1, DEMO.rep2),
+  ]);
   const admin = await sessionFor(DEMO.team, DEMO.admin);
   const member = await sessionFor(DEMO.team, DEMO.rep1);
   const rival = await sessionFor(DEMO.rival, DEMO.rivalAdmin);

@@ -194,7 +194,7 @@ export async function fetchMe() {
 
 /** The team's users (sessions may list them; API callers need a master key). */
 export function fetchUsers() {
-  return data(api.users.$get());
+  return data(api.users.$get({ query: {} }));
 }
 
 // ---------- Contacts, lists, API keys ----------

@@ -39,6 +39,7 @@ export const ERROR_CODES = {
   mailbox_not_connected: [422, "Add contacts: a chosen mailbox is disconnected or paused"],
   no_connected_mailbox: [422, "Add contacts: no connected mailbox you may send from"],
   insufficient_credits: [422, "The credit balance can't cover the job's maximum spend"],
+  last_admin: [422, "The change would leave the team without an active admin: details.fields names role or disabled"],
   rate_limited: [429, "Too many requests: wait retry-after seconds"],
   internal: [500, "Something went wrong on our side"],
 } as const satisfies Record<string, readonly [ContentfulStatusCode, string]>;

@@ -1,12 +1,14 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { deleteCookie, setCookie } from "hono/cookie";
+import type { Context } from "hono";
+import type { AppEnv } from "../env";
 import { router } from "../lib/openapi";
 import { errorResponses, json, jsonBody, TeamSchema, UserSchema } from "../lib/schemas";
 import { loadMe, login, logout, SESSION_COOKIE, SESSION_TTL_MS } from "../services/auth";
 
 const LoginBody = z.object({ email: z.string().trim().email().max(254), password: z.string().min(1).max(200) }).openapi("LoginRequest");
 
-const MeSchema = z
+export const MeSchema = z
   .object({ user: UserSchema, team: TeamSchema, csrf_token: z.string().nullable(), via: z.enum(["session", "api_key"]) })
   .openapi("Me");
 
@@ -35,20 +37,32 @@ const meRoute = createRoute({
   responses: { 200: json(MeSchema), 401: errorResponses[401] },
 });
 
-export const authRoutes = router().openapi(loginRoute, async (c) => {
-  const body = c.req.valid("json");
-  const d = c.var.db;
-  const ip = c.req.header("cf-connecting-ip") ?? "local";
-  const { token, csrfToken, user } = await login(d, { ...body, ip, userAgent: c.req.header("user-agent") });
-  setCookie(c, SESSION_COOKIE, token, {
+/**
+ * The answer that signs someone in: the session cookie, and who they are with the session's CSRF
+ * token. Sign-in and accepting an invite both answer with it.
+ */
+export async function signedIn(
+  c: Context<AppEnv>,
+  s: { token: string; csrfToken: string; user: { id: string; teamId: string; role: "admin" | "member" } },
+) {
+  setCookie(c, SESSION_COOKIE, s.token, {
     httpOnly: true,
     sameSite: "Lax",
     secure: new URL(c.req.url).protocol === "https:",
     path: "/",
     maxAge: SESSION_TTL_MS / 1000,
   });
-  const me = await loadMe(d, { teamId: user.teamId, userId: user.id, role: user.role, via: "session" });
-  return c.json({ ...me, csrf_token: csrfToken, via: "session" as const }, 200);
+  const me = await loadMe(c.var.db, { teamId: s.user.teamId, userId: s.user.id, role: s.user.role, via: "session" });
+  return { ...me, csrf_token: s.csrfToken, via: "session" as const };
+}
+
+/** The client's address, for the sign-in throttle. */
+export const clientIp = (c: Context<AppEnv>) => c.req.header("cf-connecting-ip") ?? "local";
+
+export const authRoutes = router().openapi(loginRoute, async (c) => {
+  const body = c.req.valid("json");
+  const session = await login(c.var.db, { ...body, ip: clientIp(c), userAgent: c.req.header("user-agent") });
+  return c.json(await signedIn(c, session), 200);
 });
 
 /** Behind authentication (and rate limits): sign-out and who am I. */

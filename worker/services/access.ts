@@ -87,6 +87,11 @@ export const RULES = {
   },
   "credits.view": { who: ["member"], key: true, says: "see credits and the ledger" },
   "users.view": { who: ["member"], key: true, says: "see the team's users" },
+  "users.manage": {
+    who: ["admin"],
+    key: false,
+    says: "invite people, re-issue and revoke invites, change a user's role, disable or enable a user (signed in)",
+  },
   "api_keys.manage": { who: ["admin"], key: false, says: "create, list, revoke API keys (signed in; keys can't manage keys)" },
   "webhooks.manage": { who: ["admin"], key: false, says: "create or rotate the team's meetings webhook secret (signed in)" },
 } as const satisfies Record<string, { who: readonly Relation[]; key: boolean; says: string }>;

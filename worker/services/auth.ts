@@ -19,17 +19,20 @@ export const MAX_FAILURES_PER_IP = 30;
 // A hash to verify against when the email is unknown, so a miss costs the same time as a hit.
 let dummyHash: Promise<string> | null = null;
 
-export async function login(d: Db, input: { email: string; password: string; ip: string; userAgent?: string | undefined }) {
-  const email = input.email.trim().toLowerCase();
+/**
+ * Counts one attempt against the sign-in throttle, as a failure until `attemptSucceeded`: the row is
+ * written in the statement that checks the counts, so guesses sent at once each count the ones before
+ * them (a count read, then a write after the password check, let every guess of a burst through).
+ * 429 once `key` (an address) or the client IP has too many failures in the window. Sign-in, invite
+ * acceptance and password changes share it.
+ */
+export async function recordAttempt(d: Db, key: string, ip: string): Promise<number> {
   const t = now();
   const since = t - LOGIN_WINDOW_MS;
-  // The attempt is written, as a failure, in the statement that checks the counts: guesses sent at
-  // once each count the ones before them (a count read, then a write after the password check, let
-  // every guess of a burst through).
   const attempt = await d.get<{ id: number } | undefined>(sql`INSERT INTO login_attempts (email, ip, success, at)
-    SELECT ${email}, ${input.ip}, 0, ${t}
-    WHERE (SELECT count(*) FROM login_attempts WHERE email = ${email} AND success = 0 AND at > ${since}) < ${MAX_FAILURES_PER_EMAIL}
-      AND (SELECT count(*) FROM login_attempts WHERE ip = ${input.ip} AND success = 0 AND at > ${since}) < ${MAX_FAILURES_PER_IP}
+    SELECT ${key}, ${ip}, 0, ${t}
+    WHERE (SELECT count(*) FROM login_attempts WHERE email = ${key} AND success = 0 AND at > ${since}) < ${MAX_FAILURES_PER_EMAIL}
+      AND (SELECT count(*) FROM login_attempts WHERE ip = ${ip} AND success = 0 AND at > ${since}) < ${MAX_FAILURES_PER_IP}
     RETURNING id`);
   if (!attempt) {
     const retryAfter = Math.ceil(LOGIN_WINDOW_MS / 1000);
@@ -43,24 +46,51 @@ export async function login(d: Db, input: { email: string; password: string; ip:
       },
     );
   }
-  const user = await d.query.users.findFirst({ where: and(eq(users.email, email), isNull(users.disabledAt)) });
-  const ok = user
-    ? await verifyPassword(input.password, user.passwordHash)
-    : (await verifyPassword(input.password, await (dummyHash ??= hashPassword("not-a-password"))), false);
-  if (ok) await d.update(loginAttempts).set({ success: true }).where(eq(loginAttempts.id, attempt.id));
-  if (!user || !ok) throw new ApiError("invalid_credentials", "Email or password is incorrect");
+  return attempt.id;
+}
 
+/** The attempt `recordAttempt` counted went through: it no longer counts as a failure. */
+export async function attemptSucceeded(d: Db, id: number) {
+  await d.update(loginAttempts).set({ success: true }).where(eq(loginAttempts.id, id));
+}
+
+/**
+ * A new session of a user: the cookie's token and CSRF token, and the row to insert (its id is the
+ * token's SHA-256). Sign-in inserts it alone; accepting an invite inserts it in the batch that makes the user.
+ */
+export async function newSession(user: { id: string; teamId: string }, userAgent: string | undefined) {
+  const t = now();
   const token = randomToken();
   const csrfToken = randomToken(24);
-  await d.insert(sessions).values({
+  const row: typeof sessions.$inferInsert = {
     id: await sha256Hex(token),
     userId: user.id,
     teamId: user.teamId,
     csrfToken,
     createdAt: t,
     expiresAt: t + SESSION_TTL_MS,
-    userAgent: input.userAgent?.slice(0, 200) ?? null,
-  });
+    userAgent: userAgent?.slice(0, 200) ?? null,
+  };
+  return { token, csrfToken, row };
+}
+
+/** Whether `password` is the user's (a missing user costs the same time as a wrong password). */
+export async function passwordMatches(user: { passwordHash: string } | undefined, password: string): Promise<boolean> {
+  return user
+    ? verifyPassword(password, user.passwordHash)
+    : (await verifyPassword(password, await (dummyHash ??= hashPassword("not-a-password"))), false);
+}
+
+export async function login(d: Db, input: { email: string; password: string; ip: string; userAgent?: string | undefined }) {
+  const email = input.email.trim().toLowerCase();
+  const attempt = await recordAttempt(d, email, input.ip);
+  const user = await d.query.users.findFirst({ where: and(eq(users.email, email), isNull(users.disabledAt)) });
+  const ok = await passwordMatches(user, input.password);
+  if (ok) await attemptSucceeded(d, attempt);
+  if (!user || !ok) throw new ApiError("invalid_credentials", "Email or password is incorrect");
+
+  const { token, csrfToken, row } = await newSession(user, input.userAgent);
+  await d.insert(sessions).values(row);
   return { token, csrfToken, user };
 }
 

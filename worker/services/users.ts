@@ -1,9 +1,15 @@
-import { and, asc, eq, isNull, or, sql } from "drizzle-orm";
-import type { Db } from "../db/client";
+import { and, asc, eq, isNull, ne, or, sql } from "drizzle-orm";
+import { batchSql, type Db } from "../db/client";
 import { contains } from "../db/contains";
-import { users } from "../db/schema";
+import { auditLog, sessions, users } from "../db/schema";
+import type { Caller } from "../env";
+import { now } from "../lib/clock";
+import { hashPassword } from "../lib/crypto";
+import { ApiError, notFound } from "../lib/errors";
+import { audit, auditEntry } from "./audit";
+import { attemptSucceeded, passwordMatches, recordAttempt } from "./auth";
 
-/** Users of a team: the one module that reads `users` for lists, searches and "acting as" checks. */
+/** Users of a team: the one module that reads `users` for lists, searches and "acting as" checks, and changes roles, status and passwords (invites.ts creates users). */
 
 export type TeamUser = Pick<typeof users.$inferSelect, "id" | "email" | "name" | "role" | "teamId" | "createdAt">;
 
@@ -48,4 +54,92 @@ export async function searchTeamUsers(
       .where(where),
   ]);
   return { rows, total: total[0]?.n ?? 0 };
+}
+
+/** Every user of the team, disabled ones too (Settings → Team), by name. */
+export function listAllTeamUsers(d: Db, teamId: string): Promise<(TeamUser & { disabledAt: number | null })[]> {
+  return d
+    .select({ ...columns, disabledAt: users.disabledAt })
+    .from(users)
+    .where(eq(users.teamId, teamId))
+    .orderBy(asc(users.name));
+}
+
+const refuse = (code: "validation_failed" | "last_admin", field: string, message: string) =>
+  new ApiError(code, message, { fields: [{ field, message }] });
+
+/**
+ * Changes a user's role and/or disables or enables them (admins, signed in). The guard "the team keeps
+ * an active admin" is in the one conditional UPDATE, so two admins demoting or disabling each other at
+ * once can't both pass it (D1 runs statements one at a time: the second sees the first's change).
+ * Disabling deletes the user's sessions in the same batch; their API keys are refused from the next
+ * request (services/auth.ts `callerFromApiKey` joins on an enabled creator).
+ */
+export async function updateUser(
+  d: Db,
+  caller: Caller,
+  userId: string,
+  input: { role?: "admin" | "member" | undefined; disabled?: boolean | undefined },
+): Promise<TeamUser & { disabledAt: number | null }> {
+  if (input.disabled === true && userId === caller.userId) throw refuse("validation_failed", "disabled", "You can't disable yourself");
+  const t = now();
+  const role = input.role ?? null;
+  const disabled = input.disabled === undefined ? null : input.disabled ? 1 : 0;
+  const roleAfter = sql`coalesce(${role}, role)`;
+  const disabledAfter = sql`(CASE WHEN ${disabled} IS NULL THEN disabled_at WHEN ${disabled} = 1 THEN coalesce(disabled_at, ${t}) ELSE NULL END)`;
+  const [updated] = await batchSql(d, [
+    sql`UPDATE users SET role = ${roleAfter}, disabled_at = ${disabledAfter}
+      WHERE id = ${userId} AND team_id = ${caller.teamId}
+        AND ((${roleAfter} = 'admin' AND ${disabledAfter} IS NULL)
+          OR EXISTS (SELECT 1 FROM users o WHERE o.team_id = ${caller.teamId} AND o.id <> ${userId} AND o.role = 'admin' AND o.disabled_at IS NULL))
+      RETURNING id`,
+    // Only once the user is disabled (the UPDATE above passed): their sessions end now.
+    sql`DELETE FROM sessions WHERE user_id = ${userId} AND team_id = ${caller.teamId}
+      AND EXISTS (SELECT 1 FROM users WHERE id = ${userId} AND team_id = ${caller.teamId} AND disabled_at IS NOT NULL)`,
+  ]);
+  const [row] = await d
+    .select({ ...columns, disabledAt: users.disabledAt })
+    .from(users)
+    .where(and(eq(users.id, userId), eq(users.teamId, caller.teamId)))
+    .limit(1);
+  if (!row) throw notFound("User");
+  if (!updated?.results.length) {
+    // Demoting names the role; disabling (with or without a role) names the switch.
+    throw refuse(
+      "last_admin",
+      input.role === "member" ? "role" : "disabled",
+      "The team needs at least one active admin: make someone else an admin first",
+    );
+  }
+  await audit(d, caller, "user.update", "user", userId, {
+    ...(input.role !== undefined && { role: input.role }),
+    ...(input.disabled !== undefined && { disabled: input.disabled }),
+  });
+  return row;
+}
+
+/**
+ * Changes the signed-in user's own password: 422 on `current_password` when it isn't theirs (counted by
+ * the sign-in throttle, like a failed sign-in of their address). Their other sessions end; this one stays.
+ */
+export async function changePassword(
+  d: Db,
+  caller: Caller,
+  input: { current_password: string; new_password: string; ip: string },
+): Promise<void> {
+  const user = await d.query.users.findFirst({ where: and(eq(users.id, caller.userId), eq(users.teamId, caller.teamId)) });
+  if (!user) throw notFound("User");
+  const attempt = await recordAttempt(d, user.email, input.ip);
+  if (!(await passwordMatches(user, input.current_password)))
+    throw refuse("validation_failed", "current_password", "That isn't your current password");
+  await attemptSucceeded(d, attempt);
+  const passwordHash = await hashPassword(input.new_password);
+  await d.batch([
+    d
+      .update(users)
+      .set({ passwordHash })
+      .where(and(eq(users.id, user.id), eq(users.teamId, caller.teamId))),
+    d.delete(sessions).where(and(eq(sessions.userId, user.id), caller.sessionId ? ne(sessions.id, caller.sessionId) : undefined)),
+    d.insert(auditLog).values(auditEntry(caller, "user.password_change", "user", user.id)),
+  ]);
 }
