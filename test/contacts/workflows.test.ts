@@ -170,6 +170,64 @@ describe("workflows", () => {
     expect(await count("SELECT count(*) n FROM jobs WHERE team_id = ? AND source LIKE '%workflow%'", x.teamId)).toBe(0);
   });
 
+  it("a run whose people were all held back says why, and the next run reaches the next people instead of the same ones", async () => {
+    const x = await addContactsSetup({ credits: 100 });
+    const api = client(x.s).api;
+    // Ten people of one company: the five scored highest have unverified emails (held back), the next five verified.
+    const company = `Heldback ${x.teamId}`;
+    await env.DB.batch(
+      Array.from({ length: 10 }, (_, i) =>
+        env.DB.prepare(
+          `INSERT INTO people (id, first_name, last_name, title, seniority, department, company, domain, industry, employees, city, country,
+                               time_zone, email, email_status, score, linkedin_url, job_changed_at)
+           VALUES (?, 'P', ?, 'Director of Sales', 'director', 'sales', ?, ?, 'Software', 100, 'Austin', 'United States',
+                   'America/Chicago', ?, ?, ?, NULL, NULL)`,
+        ).bind(
+          `${x.teamId.slice(0, 16)}p${i}`,
+          `N${i}`,
+          company,
+          `${x.teamId}.test`,
+          `p${i}@${x.teamId}.test`,
+          i < 5 ? "unverified" : "verified",
+          99 - i,
+        ),
+      ),
+    );
+    const { workflow: wf } = await ok(
+      api.workflows.$post({
+        json: {
+          name: "Held back",
+          sequence_id: x.sequenceId,
+          filters: { companies: [company] },
+          interval_minutes: 60,
+          max_per_run: 5,
+          active: true,
+        },
+      }),
+      201,
+    );
+    const runAt = async (slot: number) => {
+      setClock(slot + 1000);
+      await runDueWorkflows(env);
+      resetClock();
+      const run = (await env.DB.prepare("SELECT id, job_id FROM workflow_runs WHERE workflow_id = ? AND slot = ?")
+        .bind(wf.id, slot)
+        .first<{ id: string; job_id: string }>())!;
+      await waitForJob(run.job_id);
+      return (await ok(api.workflows[":id"].runs.$get({ param: { id: wf.id }, query: {} }))).runs.find((r) => r.id === run.id)!;
+    };
+    const first = await runAt(wf.next_run_at!);
+    expect(first).toMatchObject({ status: "completed", found: 5, added: 0, reason: "held_back" });
+    const second = await runAt(wf.next_run_at! + 3_600_000);
+    expect(second).toMatchObject({ status: "completed", found: 5, added: 5, reason: null });
+    const added = await env.DB.prepare(
+      "SELECT c.email FROM enrollments e JOIN contacts c ON c.id = e.contact_id WHERE e.sequence_id = ? ORDER BY c.email",
+    )
+      .bind(x.sequenceId)
+      .all<{ email: string }>();
+    expect(added.results.map((r) => r.email)).toEqual([5, 6, 7, 8, 9].map((i) => `p${i}@${x.teamId}.test`));
+  });
+
   it("turned off, it doesn't run; only those who may add to the sequence can create one; other teams get 404", async () => {
     const x = await addContactsSetup();
     const { workflow: wf } = await ok(

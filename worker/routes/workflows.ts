@@ -66,7 +66,7 @@ const RunSchema = z
     job_status: z.string().nullable(),
     reason: z.string().nullable().openapi({
       description:
-        "Why the run added nobody (no_new_people, empty_score_range, sequence_inactive, insufficient_credits, no_longer_matches…)",
+        "Why the run added nobody (no_new_people, held_back, all_skipped, empty_score_range, sequence_inactive, insufficient_credits, no_longer_matches…)",
     }),
     started_at: z.number(),
     finished_at: z.number().nullable(),

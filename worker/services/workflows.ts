@@ -12,7 +12,7 @@ import { authorize, mailboxFor, sequenceFor, visibleSequence, workflowAllows, wo
 import { auditEntry } from "./audit";
 import { commitAddContacts } from "./add-contacts/jobs";
 import type { AddContactsRequest } from "./add-contacts/request";
-import { searchPeopleIds, type PeopleFilters } from "./people-search";
+import { peopleWhere, type PeopleFilters } from "./people-search";
 import { assertWorkflowCanRun } from "./state-preconditions";
 
 /**
@@ -44,6 +44,12 @@ export const CHANGE_RUN_ATTEMPTS = 8;
 const CHANGE_RETRY_WINDOW_MS = 86_400_000;
 /** ... each one this long after the last failed, doubling (10, 20, 40 … 640 minutes); an interrupted run has waited out its lease. */
 const CHANGE_RETRY_BASE_MS = 10 * 60_000;
+/**
+ * People a schedule workflow's job held back (a warning such as an unverified email) or skipped stay net-new, so
+ * its search would find them first again every run and add nobody for good: its runs leave out those its jobs
+ * held back or skipped in this long. After it they are looked at again (an email may have been verified since).
+ */
+const HELD_BACK_MS = 30 * 86_400_000;
 /** Failures another try doesn't mend: the owner gone or without the sequence, the contact no longer matching. */
 const FINAL_REASONS = ["owner_missing", "forbidden", "not_found", "no_longer_matches"];
 
@@ -161,7 +167,9 @@ const runColumns = {
   job_id: workflowRuns.jobId,
   added: jobs.enrolled,
   job_status: jobs.status,
-  reason: workflowRuns.reason,
+  // A run whose job added nobody says why (invariant 10): everyone it found was held back by a warning, or skipped.
+  reason: sql<string | null>`coalesce(${workflowRuns.reason}, CASE WHEN ${jobs.status} = 'completed' AND ${jobs.enrolled} = 0
+    THEN CASE WHEN ${jobs.warned} > 0 THEN 'held_back' WHEN ${jobs.skipped} > 0 THEN 'all_skipped' END END)`,
   started_at: workflowRuns.startedAt,
   finished_at: workflowRuns.finishedAt,
   change_id: workflowRuns.changeId,
@@ -604,13 +612,28 @@ export async function runWorkflow(env: Env, workflowId: string, slot: number, ma
     await finishRun(d, runId, "failed", { reason: "empty_score_range" });
     return runId;
   }
-  const ids = (await searchPeopleIds(d, wf.teamId, filters, wf.maxPerRun)).slice(0, wf.maxPerRun);
+  const ids = await nextPeople(d, wf, filters, t);
   if (!ids.length) {
     await finishRun(d, runId, "completed", { found: 0, reason: "no_new_people" });
     return runId;
   }
   await commitRun(env, d, wf, runId, caller, { people_ids: ids }, ids.length, runKey(wf.id, { slot }));
   return runId;
+}
+
+/**
+ * A schedule run's people: net-new matches in priority order (score, then id), at most max_per_run, leaving out
+ * those this workflow's jobs held back or skipped lately (HELD_BACK_MS), so a run reaches the next people.
+ */
+async function nextPeople(d: Db, wf: WorkflowRow, filters: PeopleFilters, t: number): Promise<string[]> {
+  const rows = await d.all<{ id: string }>(sql`
+    SELECT p.id FROM people p
+     WHERE ${peopleWhere(filters, wf.teamId)}
+       AND p.id NOT IN (SELECT o.person_id FROM workflow_runs r JOIN job_outcomes o ON o.job_id = r.job_id
+                         WHERE r.workflow_id = ${wf.id} AND r.team_id = ${wf.teamId} AND r.job_id IS NOT NULL AND r.started_at >= ${t - HELD_BACK_MS}
+                           AND o.outcome <> 'enrolled' AND o.person_id IS NOT NULL)
+     ORDER BY p.score DESC, p.id LIMIT ${wf.maxPerRun}`);
+  return rows.map((r) => r.id);
 }
 
 /** SQL: the contact `c` matches a change workflow's contact filters. */

@@ -57,6 +57,14 @@ const REASONS: Record<string, { label: string; fix: string }> = {
   },
   too_many_contacts: { label: "Too many people for one run", fix: "Lower the maximum per run." },
   internal_error: { label: "Something went wrong on our side", fix: "The next run tries again." },
+  held_back: {
+    label: "Everyone found was held back",
+    fix: "A warning (an unverified email, another sequence…) held each back: see the job. Allow that warning in the workflow to add such people; meanwhile the next runs move on to other people (those held back are left out for 30 days).",
+  },
+  all_skipped: {
+    label: "Everyone found was skipped",
+    fix: "They can't be added (opted out, bounced, suppressed…): see the job. The next runs move on to other people.",
+  },
   no_longer_matches: {
     label: "The contact no longer matches",
     fix: "It was deleted or no longer matches the workflow's filters by the time the run was tried again, so it wasn't added.",
