@@ -267,7 +267,10 @@ export async function updateImport(
   }
   const settings = { ...settingsOf(row), ...(patch.settings ?? {}) };
   await checkSettings(d, caller, settings);
-  return (await d
+  // Only as read: a save that started meanwhile (or a part saved since) keeps the mapping, reading and
+  // settings it started with. Unguarded, a PATCH landing after the save began rewrote them under the
+  // parts still to run (another delimiter's byte ranges, another list, another key column).
+  const updated = await d
     .update(imports)
     .set({
       ...(scanned ?? {}),
@@ -276,9 +279,14 @@ export async function updateImport(
       settings,
       updatedAt: now(),
     })
-    .where(eq(imports.id, row.id))
+    .where(and(eq(imports.id, row.id), eq(imports.status, row.status), eq(imports.partsDone, row.partsDone)))
     .returning()
-    .get())!;
+    .get();
+  if (!updated)
+    throw new ApiError("conflict", "This import started saving meanwhile; its mapping and settings can no longer change", {
+      import_id: row.id,
+    });
+  return updated;
 }
 
 /** The stored file read again (one streaming pass, as at upload) with the chosen delimiter and encoding. */

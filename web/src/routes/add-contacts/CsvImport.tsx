@@ -68,14 +68,22 @@ export function CsvImport(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) 
   }
 
   // Changes are sent one after the other, so a quick second change never overtakes (or undoes) the first.
+  // Save waits for them (and is disabled while any is on its way): a change landing after the save began
+  // is refused (409), and the save would have run without it.
   let queue: Promise<void> = Promise.resolve();
+  const [changing, setChanging] = createSignal(0);
   function patch(body: Record<string, unknown>) {
     const i = imp();
     if (!i) return queue;
     clearErrors();
+    setChanging((n) => n + 1);
     queue = queue.then(async () => {
-      const updated = await updateWrite.run(i.id, body);
-      if (updated) setImp(updated);
+      try {
+        const updated = await updateWrite.run(i.id, body);
+        if (updated) setImp(updated);
+      } finally {
+        setChanging((n) => n - 1);
+      }
     });
     return queue;
   }
@@ -92,6 +100,9 @@ export function CsvImport(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) 
   }
 
   async function save() {
+    await queue;
+    // A change refused meanwhile stays on screen: saving now would save without it.
+    if (updateWrite.errors.error()) return;
     const i = imp();
     if (!i) return;
     clearErrors();
@@ -307,7 +318,7 @@ export function CsvImport(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) 
               <button
                 type="button"
                 class="btn btn-primary"
-                disabled={busy() || !!i().mapping_problem}
+                disabled={busy() || changing() > 0 || !!i().mapping_problem}
                 onClick={() => void save()}
                 data-testid="csv-save"
               >
