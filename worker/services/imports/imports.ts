@@ -32,13 +32,16 @@ export type ImportPart = { from: number; to: number; row: number };
 export const settingsOf = (row: ImportRow) => row.settings as unknown as ImportSettings;
 export const mappingOf = (row: ImportRow) => row.mapping as Mapping;
 
-/** How an import's rows meet the team's existing contacts (matched by email), whom new ones belong to, which list they join. */
+/**
+ * How an import's rows meet the team's existing contacts (matched by email; a row without one by first
+ * name + last name + company, whatever their case), whom new ones belong to, which list they join.
+ */
 export const ImportSettings = z
   .object({
-    match: z
-      .enum(["fill", "overwrite", "leave"])
-      .default("fill")
-      .openapi({ description: "An existing contact with the same email: fill its empty fields, overwrite them, or leave it unchanged" }),
+    match: z.enum(["fill", "overwrite", "leave"]).default("fill").openapi({
+      description:
+        "An existing contact with the same email (for a row without one: the same first name, last name and company): fill its empty fields, overwrite them, or leave it unchanged",
+    }),
     owner_id: z
       .string()
       .max(64)

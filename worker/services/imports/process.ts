@@ -197,6 +197,30 @@ async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, ms
     const had = existing.get(k);
     if (!had || r.createdAt < had.createdAt || (r.createdAt === had.createdAt && r.id < had.id)) existing.set(k, r);
   }
+  // Rows without an email meet the team's live contacts by first name + last name + company, whatever
+  // their case (the oldest one when several match), through contacts_team_name_company_idx: matched by
+  // email only, the same email-less file imported twice made every one of its people twice. The names go
+  // as one JSON value (D1's 100 bound parameters) and are compared by SQLite's lower() on both sides.
+  const nameless = unique.filter((g) => !g.row.email);
+  const byName = new Map<string, (typeof matches)[number]>();
+  if (nameless.length) {
+    const cols = sql.raw(UPDATABLE.map((f) => `c.${f}`).join(", "));
+    const rows = await d.all<Omit<(typeof matches)[number], "customFields"> & { customFields: string; i: number }>(sql`
+      SELECT j.key AS i, c.id, c.email, c.created_at AS createdAt, c.custom_fields AS customFields, ${cols}
+        FROM json_each(${JSON.stringify(nameless.map((g) => [g.row.first_name, g.row.last_name, g.row.company]))}) j
+        CROSS JOIN contacts c
+       WHERE c.team_id = ${imp.teamId}
+         AND lower(c.first_name) = lower(json_extract(j.value, '$[0]'))
+         AND lower(c.last_name) = lower(json_extract(j.value, '$[1]'))
+         AND lower(c.company) = lower(json_extract(j.value, '$[2]'))
+         AND c.deleted_at IS NULL`);
+    for (const { i, ...r } of rows) {
+      const k = nameless[i]!.key;
+      const had = byName.get(k);
+      const row = { ...r, customFields: JSON.parse(r.customFields || "{}") as Record<string, string> };
+      if (!had || row.createdAt < had.createdAt || (row.createdAt === had.createdAt && row.id < had.id)) byName.set(k, row);
+    }
+  }
   // A deleted contact's suppression outlives it: its address is not imported again (invariant 5).
   const suppressed = await suppressionReasons(
     d,
@@ -222,7 +246,7 @@ async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, ms
   const updates: Row[] = [];
   for (const g of unique) {
     const r = g.row;
-    const found = r.email ? existing.get(r.email) : undefined;
+    const found = r.email ? existing.get(r.email) : byName.get(g.key);
     if (found) {
       const next = UPDATABLE.map((f) => {
         const mine = found[f];

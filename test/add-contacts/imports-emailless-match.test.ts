@@ -1,0 +1,54 @@
+// Rows without an email (first name + last name + company) meet the team's existing contacts by those
+// three, whatever their case, as rows with one meet them by email: importing the same email-less file
+// twice made every one of its people twice.
+import { describe, expect, it } from "vitest";
+import { client, env, ok } from "../helpers";
+import { addContactsSetup } from "../fixtures";
+
+type S = Awaited<ReturnType<typeof addContactsSetup>>["s"];
+
+async function importFile(s: S, csv: string) {
+  const api = client(s).api;
+  const { import: up } = await ok(api.imports.$post({ form: { file: new File([csv], "people.csv") } }), 201);
+  await ok(api.imports[":id"].save.$post({ param: { id: up.id } }), 202);
+  const until = Date.now() + 30_000;
+  for (;;) {
+    const imp = (await ok(api.imports[":id"].$get({ param: { id: up.id } }))).import;
+    if (imp.status === "ready" || imp.status === "failed") return imp;
+    if (Date.now() > until) throw new Error(`import still ${imp.status}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe("CSV imports: rows without an email", () => {
+  it("the same email-less file imported twice makes each contact once; the second import reports them matched", async () => {
+    const { s, teamId } = await addContactsSetup();
+    const csv = "First Name,Last Name,Company,Title\nGrace,Hopper,Navy,Admiral\nAlan,Turing,Bletchley,\n";
+    const first = await importFile(s, csv);
+    expect(first).toMatchObject({ status: "ready", saved: 2, created: 2, updated: 0 });
+    // Again, in other case and with a title to fill in.
+    const second = await importFile(
+      s,
+      "First Name,Last Name,Company,Title\ngrace,HOPPER,navy,Admiral\nAlan,Turing,Bletchley,Mathematician\n",
+    );
+    expect(second).toMatchObject({ status: "ready", saved: 2, created: 0, updated: 1 });
+    const contacts = await env.DB.prepare(
+      "SELECT first_name, last_name, company, title FROM contacts WHERE team_id = ? AND deleted_at IS NULL ORDER BY last_name",
+    )
+      .bind(teamId)
+      .all();
+    expect(contacts.results).toEqual([
+      { first_name: "Grace", last_name: "Hopper", company: "Navy", title: "Admiral" },
+      { first_name: "Alan", last_name: "Turing", company: "Bletchley", title: "Mathematician" },
+    ]);
+    const outcomes = await env.DB.prepare(
+      "SELECT outcome, count(*) n FROM import_rows WHERE import_id = ? GROUP BY outcome ORDER BY outcome",
+    )
+      .bind(second.id)
+      .all();
+    expect(outcomes.results).toEqual([
+      { outcome: "matched", n: 1 },
+      { outcome: "updated", n: 1 },
+    ]);
+  });
+});
