@@ -4,7 +4,7 @@ import { now, resetClock, setClock } from "../../worker/lib/clock";
 import { runChangeWorkflow, runDueWorkflows, runForChange } from "../../worker/services/workflows";
 import { crashAt } from "../crash";
 import { client, env, errorOf, ok, type Session } from "../helpers";
-import { addContactsSetup, makeList, makeTeam, waitForJob } from "../fixtures";
+import { addContactsSetup, makeList, makeSequence, makeTeam, waitForJob } from "../fixtures";
 
 type Api = ReturnType<typeof client>["api"];
 const count = async (sql: string, ...b: unknown[]) =>
@@ -262,6 +262,37 @@ describe("workflows triggered by a contact change", () => {
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatchObject({ status: "failed", attempts: 8 });
     expect(await count("SELECT count(*) n FROM jobs WHERE team_id = ?", x.teamId)).toBe(0);
+  });
+
+  it("a tick holding a workflow read before it was turned off or deleted adds nobody", async () => {
+    const x = await setup();
+    await ok(x.api.workflows[":id"].$patch({ param: { id: x.wf.id }, json: { active: true } }));
+    const c = await newContact(x, "ada.stale@example.test");
+    await setStage(x.api, c.id, x.qualified);
+    const d = db(env.DB);
+    const change = (await env.DB.prepare(
+      "SELECT id, contact_id AS contactId, kind FROM contact_changes WHERE team_id = ? AND kind = 'stage'",
+    )
+      .bind(x.teamId)
+      .first<Parameters<typeof runForChange>[3]>())!;
+    // Read by the tick, then turned off: neither the tick nor a claim made with the row it holds acts.
+    const stale = await workflowRow(x.wf.id);
+    await ok(x.api.workflows[":id"].$patch({ param: { id: x.wf.id }, json: { active: false } }));
+    expect(await runChangeWorkflow(env, d, stale)).toBe(0);
+    expect(await runForChange(env, d, stale, change)).toBeNull();
+    // Pointed at another sequence while on: a claim with the old row (the old sequence) doesn't act either.
+    const other = (await makeSequence(x.teamId, x.userId, [{ wait: 0 }], x.scheduleId)).sequenceId;
+    await env.DB.prepare("UPDATE workflows SET active = 1, sequence_id = ? WHERE id = ?").bind(other, x.wf.id).run();
+    expect(await runForChange(env, d, stale, change)).toBeNull();
+    // Deleted.
+    await env.DB.prepare("UPDATE workflows SET active = 1, sequence_id = ? WHERE id = ?").bind(x.sequenceId, x.wf.id).run();
+    const beforeDelete = await workflowRow(x.wf.id);
+    expect((await x.api.workflows[":id"].$delete({ param: { id: x.wf.id } })).status).toBe(200);
+    expect(await runChangeWorkflow(env, d, beforeDelete)).toBe(0);
+    expect(await runForChange(env, d, beforeDelete, change)).toBeNull();
+    expect(await count("SELECT count(*) n FROM workflow_runs WHERE workflow_id = ?", x.wf.id)).toBe(0);
+    expect(await count("SELECT count(*) n FROM jobs WHERE team_id = ?", x.teamId)).toBe(0);
+    expect(await count("SELECT count(*) n FROM enrollments WHERE contact_id = ?", c.id)).toBe(0);
   });
 
   it("more change workflows than one tick takes: each one with changes to act on gets its turn", async () => {

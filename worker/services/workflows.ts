@@ -547,13 +547,32 @@ async function claimRun(d: Db, wf: { id: string; teamId: string }, runId: string
  * Claim again a change run that failed or was interrupted before its job was committed (retryDue): leased and
  * running, one more attempt. A conditional write, so two ticks can't both take it. Answers its id, or none.
  */
-async function reclaimChangeRun(d: Db, workflowId: string, changeId: number, t: number): Promise<string | null> {
+async function reclaimChangeRun(d: Db, wf: WorkflowRow, changeId: number, t: number): Promise<string | null> {
   const [row] = await d
     .update(workflowRuns)
     .set({ status: "running", leaseUntil: t + LEASE_MS, attempts: sql`${workflowRuns.attempts} + 1`, reason: null, finishedAt: null })
-    .where(and(eq(workflowRuns.workflowId, workflowId), eq(workflowRuns.changeId, changeId), retryDue(t)))
+    .where(and(eq(workflowRuns.workflowId, wf.id), eq(workflowRuns.changeId, changeId), retryDue(t), stillActsOn(wf)))
     .returning({ id: workflowRuns.id });
   return row?.id ?? null;
+}
+
+/**
+ * SQL: the change workflow is still as the tick read it: there, on, acting on changes, adding to the same
+ * sequence. A claim made on this condition can't act for a workflow turned off, deleted, made a schedule or
+ * pointed at another sequence since it was read.
+ */
+const stillActsOn = (wf: WorkflowRow) =>
+  sql`EXISTS (SELECT 1 FROM workflows w WHERE w.id = ${wf.id} AND w.team_id = ${wf.teamId} AND w.active = 1
+                 AND w.trigger_kind = 'change' AND w.sequence_id = ${wf.sequenceId})`;
+
+/** Claim a change's run (the unique (workflow, change) row), only while the workflow is still as read (stillActsOn). */
+async function claimChangeRun(d: Db, wf: WorkflowRow, runId: string, t: number, change: ContactChange): Promise<boolean> {
+  const rows = await d.all<{ id: string }>(sql`
+    INSERT INTO workflow_runs (id, team_id, workflow_id, status, lease_until, started_at, slot, change_id, contact_id, change_kind)
+    SELECT ${runId}, ${wf.teamId}, ${wf.id}, 'running', ${t + LEASE_MS}, ${t}, ${-change.id}, ${change.id}, ${change.contactId}, ${change.kind}
+     WHERE ${stillActsOn(wf)}
+    ON CONFLICT DO NOTHING RETURNING id`);
+  return rows.length > 0;
 }
 
 /**
@@ -671,8 +690,8 @@ export interface ContactChange {
 export async function runForChange(env: Env, d: Db, wf: WorkflowRow, change: ContactChange): Promise<string | null> {
   const t = now();
   let runId = newId();
-  if (!(await claimRun(d, wf, runId, t, { slot: -change.id, changeId: change.id, contactId: change.contactId, changeKind: change.kind }))) {
-    const again = await reclaimChangeRun(d, wf.id, change.id, t);
+  if (!(await claimChangeRun(d, wf, runId, t, change))) {
+    const again = await reclaimChangeRun(d, wf, change.id, t);
     if (!again) return null;
     runId = again;
   }
@@ -691,7 +710,10 @@ export async function runForChange(env: Env, d: Db, wf: WorkflowRow, change: Con
  * whose contact (live) matches its filters now, at most max_per_run; each runs once; the cursor moves
  * past what was looked at.
  */
-export async function runChangeWorkflow(env: Env, d: Db, wf: WorkflowRow): Promise<number> {
+export async function runChangeWorkflow(env: Env, d: Db, listed: WorkflowRow): Promise<number> {
+  // Read now, not as the tick's list had it: one turned off, deleted, narrowed or pointed elsewhere since acts as it is now (or not).
+  const wf = await d.query.workflows.findFirst({ where: and(eq(workflows.id, listed.id), eq(workflows.teamId, listed.teamId)) });
+  if (!wf?.active || wf.triggerKind !== "change") return 0;
   const trig = WorkflowTrigger.safeParse(wf.trigger);
   if (!trig.success || trig.data.kind !== "change") return 0;
   const { on, fields, filters } = trig.data;
