@@ -5,7 +5,9 @@ import { ApiError } from "../../lib/errors";
 
 // Reading uploaded CSV files with csv-parse (a streaming parser; no hand-written CSV grammar here).
 // The parser works on bytes: fields come out as latin1 strings (one char per byte) and are decoded
-// here with the file's encoding, so a file that is not valid UTF-8 is never saved as mojibake.
+// here, one field at a time: a file read as Windows-1252 (some byte of it is not valid UTF-8) still takes
+// each field that is valid UTF-8 as UTF-8, so one stray Windows-1252 byte (a file edited in two programs)
+// doesn't turn every accented name of the file into mojibake ("JosÃ©"), and nothing is saved as mojibake.
 
 /** Largest file accepted. */
 export const MAX_IMPORT_BYTES = 50 * 1024 * 1024;
@@ -79,14 +81,17 @@ const CP1252: Record<number, string> = {
 const ASCII = /^[\x00-\x7f]*$/;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-/** A latin1 field (one char per byte) in the file's encoding; null when the bytes are not valid in it. */
+/**
+ * A latin1 field (one char per byte) as text: UTF-8 when its bytes are valid UTF-8; otherwise
+ * Windows-1252 when the file is read as such, or null (not valid in the file's UTF-8). A field of real
+ * Windows-1252 text is almost never valid UTF-8 (an accented letter is one byte ≥ 0x80 between ASCII ones).
+ */
 export function decodeField(raw: string, encoding: Encoding): string | null {
   if (ASCII.test(raw)) return raw;
-  if (encoding === "windows-1252") return raw.replace(/[\x80-\x9f]/g, (ch) => CP1252[ch.charCodeAt(0)] ?? ch);
   try {
     return utf8.decode(Buffer.from(raw, "latin1"));
   } catch {
-    return null;
+    return encoding === "windows-1252" ? raw.replace(/[\x80-\x9f]/g, (ch) => CP1252[ch.charCodeAt(0)] ?? ch) : null;
   }
 }
 
