@@ -37,4 +37,13 @@ describe("CSV imports: text encodings", () => {
       { email: "bob@x.io", first_name: "André" },
     ]);
   });
+
+  it("previews a long cell of multi-byte characters, cut at a character boundary", async () => {
+    const { s } = await addContactsSetup();
+    // 200 × "€" = 600 bytes of UTF-8: byte 500 falls inside a character.
+    const imp = await upload(s, `Email,Company\nana@x.io,${"€".repeat(200)}\n`);
+    expect(imp.encoding).toBe("utf-8");
+    expect(imp.sample[0]).toMatchObject({ ok: true, reason: null });
+    expect(imp.sample[0]!.contact!.company).toBe("€".repeat(166));
+  });
 });

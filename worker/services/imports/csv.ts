@@ -95,6 +95,20 @@ export function decodeField(raw: string, encoding: Encoding): string | null {
   }
 }
 
+/** Longest cell kept in an import's sample (bytes). */
+const SAMPLE_CELL_BYTES = 500;
+
+/**
+ * A raw (latin1) cell cut to at most `max` bytes without splitting a UTF-8 character: cut inside one,
+ * the preview said "Not valid UTF-8" of a valid file. Backs up over at most 3 continuation bytes.
+ */
+export function trimRaw(raw: string, max: number): string {
+  if (raw.length <= max) return raw;
+  let end = max;
+  for (let k = 0; k < 3 && end > 0 && (raw.charCodeAt(end) & 0xc0) === 0x80; k++) end--;
+  return raw.slice(0, end);
+}
+
 /** The delimiter that splits the first lines into the most columns, consistently. */
 function sniffDelimiter(head: Buffer): Delimiter {
   // Only whole lines: cut after the last line break (a quoted field may still span the cut; relaxed parsing copes).
@@ -207,7 +221,7 @@ export async function scanCsv(
         tooMany = true;
         throw new Error("too many rows");
       }
-      if (rawSample.length < 5) rawSample.push(fields.map((f) => f.slice(0, 500)));
+      if (rawSample.length < 5) rawSample.push(fields.map((f) => trimRaw(f, SAMPLE_CELL_BYTES)));
     }
     // A part boundary every PART_ROWS records (blank ones included: parts are byte ranges).
     if ((record - 2) % PART_ROWS === 0) parts.push({ from: lastBytes + bomBytes, to: 0, row: record });
