@@ -8,11 +8,25 @@ export const EMPLOYEE_RANGES = ["1,10", "11,50", "51,200", "201,500", "501,1000"
 
 const list = (max = 50) => z.array(z.string().trim().min(1).max(200)).max(max).optional();
 
+/** Most searchable words one keyword search or one title takes (each is a term of the full-text query). */
+export const MAX_SEARCH_WORDS = 12;
+/** Refused past MAX_SEARCH_WORDS words, never cut short: words dropped silently would widen the search. */
+const fewWords = <T extends z.ZodString>(s: T, what: string) =>
+  s.refine((v) => words(v).length <= MAX_SEARCH_WORDS, {
+    message: `${what} take at most ${MAX_SEARCH_WORDS} words (small words such as “of” and “the” aside)`,
+  });
+
 /** The Prospect Searcher's filters. Every array is OR within itself, AND across filters. */
 export const PeopleFilters = z
   .object({
-    q: z.string().trim().max(200).optional().openapi({ description: "Keywords: name, title, company, industry or city" }),
-    titles: list(),
+    q: fewWords(z.string().trim().max(200), "Keywords")
+      .optional()
+      .openapi({ description: `Keywords: name, title, company, industry or city (at most ${MAX_SEARCH_WORDS} words)` }),
+    titles: z
+      .array(fewWords(z.string().trim().min(1).max(200), "Titles"))
+      .max(50)
+      .optional()
+      .openapi({ description: `Job titles, each at most ${MAX_SEARCH_WORDS} words` }),
     seniorities: list(),
     departments: list(),
     companies: list(),
@@ -106,7 +120,8 @@ const phrase = (w: string[]) => `"${w.join(" ")}"${w.length === 1 && w[0]!.lengt
  * user input can't inject query syntax. Null when nothing searchable is left.
  */
 export function ftsQuery(q: string): string | null {
-  const w = words(q).slice(0, 12);
+  // Past MAX_SEARCH_WORDS the filters refuse the search (PeopleFilters); the cap here only bounds other callers.
+  const w = words(q).slice(0, MAX_SEARCH_WORDS);
   if (!w.length) return null;
   const terms: string[] = [];
   for (let i = 0; i < w.length;) {
