@@ -28,10 +28,13 @@ const PersonSchema = z
   })
   .openapi("Person");
 
+/** The last page a search can read: past it the search must be narrowed. */
+export const MAX_PEOPLE_PAGE = 500;
+
 // safeExtend keeps PeopleFilters' own checks (its score range).
 export const PeopleSearchBody = PeopleFilters.safeExtend({
   sort: z.enum(PEOPLE_SORTS).default("score"),
-  page: z.number().int().min(1).max(500).default(1),
+  page: z.number().int().min(1).max(MAX_PEOPLE_PAGE).default(1),
   per_page: z.number().int().min(1).max(100).default(25),
 }).openapi("PeopleSearch");
 
@@ -98,7 +101,9 @@ export const peopleRoutes = router()
       const r = await searchPeople(c.var.db, c.get("caller").teamId, filters, sort, page, per_page);
       // A net-new person's address is revealed when they are saved (that is what a credit buys).
       const people = r.people.map((p) => (p.contact_id || !p.email ? p : { ...p, email: maskEmail(p.email) }));
-      return c.json({ people, pagination: paginationMeta(page, per_page, r.total) }, 200);
+      // Pages past MAX_PEOPLE_PAGE are refused, so they are not offered: total_pages stops there (total_entries doesn't).
+      const meta = paginationMeta(page, per_page, r.total);
+      return c.json({ people, pagination: { ...meta, total_pages: Math.min(meta.total_pages, MAX_PEOPLE_PAGE) } }, 200);
     },
   )
   .openapi(
