@@ -453,7 +453,11 @@ export function sampleCsv(): string {
   };
   const cols = FIELD_NAMES.filter((f) => f !== "full_name");
   const header = cols.map((f) => IMPORT_FIELDS[f].synonyms[0]!.replace(/\b\w/g, (ch) => ch.toUpperCase()));
-  return csvLine(header) + csvLine(cols.map((f) => example[f]));
+  // Our own text, no user data: written as is (RFC 4180 quoting only). Through csvLine's formula guard the
+  // phone "+44 …" went out as "'+44 …" and came back in that way when the sample was uploaded.
+  const cell = (v: string) => (/[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+  const line = (cells: string[]) => cells.map(cell).join(",") + "\r\n";
+  return line(header) + line(cols.map((f) => example[f]!));
 }
 
 /** An import used as an add-contacts source: the caller's (or an admin's), with its contacts saved. */
