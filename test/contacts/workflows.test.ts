@@ -113,6 +113,39 @@ describe("workflows", () => {
     expect(ran.run).toMatchObject({ status: "completed" });
   });
 
+  it("a long first job holds back every later slot, however many, and a Run now that got past the check", async () => {
+    const { x, wf } = await scheduled(15, 2);
+    const slot = wf.next_run_at!;
+    setClock(slot + 1000);
+    await runDueWorkflows(env);
+    const first = (await env.DB.prepare("SELECT job_id FROM workflow_runs WHERE workflow_id = ?").bind(wf.id).first<{ job_id: string }>())!;
+    resetClock();
+    await waitForJob(first.job_id);
+    // As if slot 1's job were still adding its people (a large run takes longer than three slots).
+    await env.DB.prepare("UPDATE jobs SET status = 'running' WHERE id = ?").bind(first.job_id).run();
+    for (const k of [1, 2, 3]) {
+      setClock(slot + k * 15 * 60_000 + 1000);
+      await runDueWorkflows(env);
+    }
+    const runs = await env.DB.prepare("SELECT slot, status, reason, job_id FROM workflow_runs WHERE workflow_id = ? ORDER BY slot")
+      .bind(wf.id)
+      .all<{ slot: number; status: string; reason: string | null; job_id: string | null }>();
+    expect(runs.results).toHaveLength(4);
+    expect(runs.results[3]).toMatchObject({
+      slot: slot + 45 * 60_000,
+      status: "completed",
+      reason: "previous_run_in_progress",
+      job_id: null,
+    });
+    // A Run now that raced past the route's check: the run itself checks after its claim.
+    const manual = await runWorkflow(env, wf.id, now(), true);
+    expect(await env.DB.prepare("SELECT reason, job_id FROM workflow_runs WHERE id = ?").bind(manual).first()).toMatchObject({
+      reason: "previous_run_in_progress",
+      job_id: null,
+    });
+    expect(await count("SELECT count(*) n FROM jobs WHERE team_id = ?", x.teamId)).toBe(1);
+  });
+
   it("a schedule that fell behind runs once and resumes on its grid; a shorter interval or a switch to a schedule starts soon", async () => {
     const { api, wf } = await scheduled(15, 1);
     const slot = wf.next_run_at!;

@@ -435,25 +435,30 @@ export async function workflowRunLog(d: Db, caller: Caller, id: string, page: nu
 }
 
 /**
- * Whether another run of this schedule workflow is still at work: running within its lease, or done but
- * its job still adding contacts. Its latest few runs by slot (the unique (workflow, slot) index), not its
- * whole history.
+ * Whether another run of this schedule workflow is still at work: running within its lease (its latest runs by
+ * slot: a lease lasts minutes), or any job of the workflow still adding contacts, however many slots ago it was
+ * committed (found by the jobs' idempotency keys, runKey: 'workflow:<id>:…', on their unique index). Looking
+ * only at the last few slots let a long first job be overtaken: a later slot committed a second job for the
+ * same people, who were not contacts yet.
  */
-async function previousRunBusy(d: Db, workflowId: string, exceptRunId: string | null, t: number): Promise<boolean> {
-  const [row] = await d.all<{ n: number }>(sql`
-    SELECT count(*) AS n FROM (SELECT id, status, lease_until, job_id FROM workflow_runs WHERE workflow_id = ${workflowId} AND slot >= 0
-                               ORDER BY slot DESC LIMIT 3) r
-      LEFT JOIN jobs j ON j.id = r.job_id
-     WHERE r.id IS NOT ${exceptRunId}
-       AND ((r.status = 'running' AND r.lease_until >= ${t}) OR j.status IN ('preparing', 'queued', 'running'))`);
-  return (row?.n ?? 0) > 0;
+async function previousRunBusy(d: Db, wf: { id: string; teamId: string }, exceptRunId: string | null, t: number): Promise<boolean> {
+  const prefix = `workflow:${wf.id}:`;
+  // Of two runs claimed at once, the later gives way to the earlier (one of them runs, not neither).
+  const [row] = await d.all<{ busy: number }>(sql`
+    SELECT EXISTS (SELECT 1 FROM (SELECT id, status, lease_until, started_at FROM workflow_runs WHERE workflow_id = ${wf.id} AND slot >= 0
+                                   ORDER BY slot DESC LIMIT 10) r
+                    WHERE r.id IS NOT ${exceptRunId} AND r.status = 'running' AND r.lease_until >= ${t}
+                      AND (${exceptRunId} IS NULL OR r.started_at < ${t} OR (r.started_at = ${t} AND r.id < ${exceptRunId})))
+        OR EXISTS (SELECT 1 FROM jobs j WHERE j.team_id = ${wf.teamId} AND j.idempotency_key >= ${prefix} AND j.idempotency_key < ${`${prefix.slice(0, -1)};`}
+                      AND j.status IN ('preparing', 'scheduled', 'queued', 'running')) AS busy`);
+  return !!row?.busy;
 }
 
 /** "Run now": one run of a schedule workflow outside its schedule (409 while another run is still at work). */
 export async function runWorkflowNow(env: Env, d: Db, caller: Caller, id: string) {
   const w = await workflowFor(d, caller, id, "workflow.manage");
   if (w.triggerKind === "change") throw new ApiError("conflict", "This workflow runs when contacts change; it has no run on demand");
-  if (await previousRunBusy(d, w.id, null, now()))
+  if (await previousRunBusy(d, w, null, now()))
     throw new ApiError("conflict", "This workflow's last run is still adding its contacts; run it again once that is done");
   const runId = await runWorkflow(env, w.id, now(), true, d);
   const [run] = runId ? await runsQuery(d, eq(workflowRuns.id, runId)) : [];
@@ -618,9 +623,10 @@ export async function runWorkflow(env: Env, workflowId: string, slot: number, ma
     await finishRun(d, runId, "failed", { reason: "owner_missing" });
     return runId;
   }
-  // The last run's job still adding its people: they are not contacts yet, so the Net New Check would pick
-  // them again (a second hold for the same people). This slot passes, saying why. (Run now asked before.)
-  if (!manual && (await previousRunBusy(d, wf.id, runId, t))) {
+  // A run before still at work, or its job still adding its people: they are not contacts yet, so the Net New
+  // Check would pick them again (a second hold for the same people). This slot passes, saying why. Asked after
+  // the claim, Run now too (it asked before as well, to answer 409): two at once each see the other's claim.
+  if (await previousRunBusy(d, wf, runId, t)) {
     await finishRun(d, runId, "completed", { found: 0, reason: "previous_run_in_progress" });
     return runId;
   }
