@@ -167,6 +167,15 @@ export function liveContactOf(teamId: string, id: string, email: string): SQL {
   );
 }
 
+/**
+ * FTS5 expression reaching the people in any of `cities` through the full-text index's city column
+ * (case- and accent-blind): each city's words as a phrase at the column's start. Null when none has a word.
+ */
+export function citiesQuery(cities: string[]): string | null {
+  const parts = cities.map((c) => c.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).filter((w) => w.length);
+  return parts.length ? `city : (${[...new Set(parts.map((w) => `^"${w.join(" ")}"`))].join(" OR ")})` : null;
+}
+
 interface Built {
   where: string;
   params: unknown[];
@@ -205,7 +214,18 @@ export function buildPeopleWhere(f: PeopleFilters, teamId: string, walk = false)
   inList("p.company", f.companies);
   inList("p.industry", f.industries);
   inList("p.country", f.countries);
-  inList("p.city", f.cities);
+  if (f.cities?.length) {
+    // Cities are typed (no list to pick from): "berlin" is Berlin. Reached through the full-text index
+    // (case-blind), then only whole cities kept, compared case-insensitively ("New York" is not "West
+    // New York"). SQLite's lower() folds A-Z only: a city starting with "Ö" must be typed so.
+    const c = citiesQuery(f.cities);
+    if (c) {
+      params.push(c);
+      conds.push(`${rowid} IN (SELECT rowid FROM people_fts WHERE people_fts MATCH ?${params.length})`);
+      params.push(listParam(f.cities));
+      conds.push(`lower(p.city) IN (SELECT lower(value) FROM json_each(?${params.length}))`);
+    } else conds.push("0");
+  }
   inList("p.email_status", f.email_statuses);
   if (f.employee_ranges?.length) {
     const ors = f.employee_ranges.map((r) => {
