@@ -82,9 +82,33 @@ export function customKey(header: string, position: number): string {
   return /^[0-9]/.test(key) ? `_${key}` : key;
 }
 
-/** The custom field key of each column (null when the column isn't kept as one). */
-export const customKeys = (headers: string[], m: Mapping): (string | null)[] =>
-  headers.map((h, i) => (m[i] === CUSTOM_FIELD ? customKey(h, i) : null));
+/**
+ * The custom field key of each column (null when the column isn't kept as one), each key once: two
+ * headers with one key ("Région" and "Region" → `region`) give the second `region_2` (then `_3`…, past any
+ * column's own key). The one source of keys for the preview, the saved contacts and the template variables:
+ * each column computing its own let the second silently overwrite the first on every contact.
+ */
+export function customKeys(headers: string[], m: Mapping): (string | null)[] {
+  const cached = keysCache.get(headers);
+  if (cached && cached.m === m) return cached.keys;
+  const own = headers.map((h, i) => (m[i] === CUSTOM_FIELD ? customKey(h, i) : null));
+  const reserved = new Set(own.filter((k): k is string => !!k));
+  const used = new Set<string>();
+  const keys = own.map((k) => {
+    if (!k) return null;
+    let key = k;
+    for (let n = 2; used.has(key); n++) {
+      key = `${k}_${n}`;
+      if (reserved.has(key)) key = k; // another column's own key: try the next number
+    }
+    used.add(key);
+    return key;
+  });
+  keysCache.set(headers, { m, keys });
+  return keys;
+}
+// Per headers array (and its mapping): mapRow asks for every row of a part with the same two arrays.
+const keysCache = new WeakMap<string[], { m: Mapping; keys: (string | null)[] }>();
 
 const norm = (h: string) =>
   h
@@ -209,9 +233,11 @@ export function mapRow(cells: string[], headers: string[], m: Mapping): { row: M
   const tz = get("time_zone");
   const website = get("domain");
   const custom: Record<string, string> = {};
+  const keys = customKeys(headers, m);
   m.forEach((f, i) => {
     const v = f === CUSTOM_FIELD ? (cells[i] ?? "").trim() : "";
-    if (v) custom[customKey(headers[i] ?? "", i)] = v.slice(0, MAX_CUSTOM_VALUE);
+    const key = keys[i];
+    if (v && key) custom[key] = v.slice(0, MAX_CUSTOM_VALUE);
   });
   return {
     row: {
