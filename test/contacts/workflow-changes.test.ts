@@ -295,6 +295,34 @@ describe("workflows triggered by a contact change", () => {
     expect(await count("SELECT count(*) n FROM enrollments WHERE contact_id = ?", c.id)).toBe(0);
   });
 
+  it("a title filter matches whole words: CTO finds 'CTO' and 'Co-founder & CTO', not 'Director of Sales'; COO not 'Coordinator'", async () => {
+    const x = await addContactsSetup({ credits: 100 });
+    const api = client(x.s).api;
+    const { workflow: wf } = await ok(
+      api.workflows.$post({
+        json: {
+          name: "Chiefs",
+          sequence_id: x.sequenceId,
+          active: true,
+          trigger: { kind: "change", on: ["created"], filters: { titles: ["CTO", "COO"] } },
+        },
+      }),
+      201,
+    );
+    const made: Record<string, string> = {};
+    for (const [i, title] of ["CTO", "Co-founder & CTO", "Director of Sales", "Marketing Coordinator", "coo"].entries()) {
+      const { contact } = await ok(
+        api.contacts.$post({ json: { first_name: "T", last_name: `N${i}`, email: `t${i}@titles.test`, email_status: "verified", title } }),
+        201,
+      );
+      made[title] = contact.id;
+    }
+    await runDueWorkflows(env);
+    const runs = await runsOf(api, wf.id);
+    expect(runs.map((r) => r.trigger.contact_id).sort()).toEqual([made["CTO"], made["Co-founder & CTO"], made["coo"]].sort());
+    for (const r of runs) await waitForJob(r.job_id!);
+  });
+
   it("more change workflows than one tick takes: each one with changes to act on gets its turn", async () => {
     const x = await setup();
     expect((await x.api.workflows[":id"].$patch({ param: { id: x.wf.id }, json: { active: true } })).status).toBe(200);

@@ -1,7 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { and, asc, count, desc, eq, gt, isNotNull, lt, lte, sql, type SQL } from "drizzle-orm";
 import { batchSql, db, type Db } from "../db/client";
-import { contains } from "../db/contains";
 import { inList, listParam } from "../db/in-list";
 import { auditLog, contactChanges, contacts, jobs, sequences, users, workflowRuns, workflows } from "../db/schema";
 import type { Caller, Env } from "../env";
@@ -103,7 +102,13 @@ export const ContactFilters = z
     stage_ids: idList.openapi({ description: "The contact is (now) in one of these stages" }),
     owner_ids: idList.openapi({ description: "The contact is owned by one of these users" }),
     list_ids: idList.openapi({ description: "The contact is in one of these lists" }),
-    titles: z.array(z.string().trim().min(1).max(200)).max(50).optional().openapi({ description: "The title contains one of these" }),
+    titles: z
+      .array(z.string().trim().min(1).max(200))
+      .max(50)
+      .optional()
+      .openapi({
+        description: 'The title has every word of one of these, as whole words ("CTO" finds "Co-founder & CTO", not "Director")',
+      }),
     countries: z.array(z.string().trim().min(1).max(100)).max(50).optional(),
     email_statuses: z
       .array(z.enum(["verified", "unverified", "guessed", "unavailable"]))
@@ -672,14 +677,31 @@ export function contactMatches(f: ContactFilters): SQL {
     conds.push(
       sql`exists (select 1 from list_members m where m.contact_id = ${contacts.id} and m.list_id in (select value from json_each(${listParam(f.list_ids)})))`,
     );
-  if (f.titles?.length)
-    conds.push(
-      sql`(${sql.join(
-        f.titles.map((t) => contains(contacts.title, t)),
-        sql` or `,
-      )})`,
-    );
+  if (f.titles?.length) conds.push(sql`(${sql.join(f.titles.map(titleHas), sql` or `)})`);
   return and(...conds)!;
+}
+
+/** Words a title filter ignores, as the people search does: "VP of Sales" is "VP Sales". */
+const TITLE_STOP_WORDS = new Set(["a", "an", "and", "at", "de", "for", "in", "of", "on", "the", "to", "with"]);
+/** Punctuation a title's words are split on ("Co-founder & CTO", "VP, Sales / Ops"). */
+const TITLE_PUNCTUATION = ["-", "&", ",", ".", "/", "\\", "(", ")", ":", ";", "|", "'", '"', "!", "?", "+", "#", "@", "_", "*", "\t"];
+/** The contact's title in lower case, punctuation as spaces, one space either side: its words are " word ". */
+const titleWords = sql.raw(
+  `(' ' || ${TITLE_PUNCTUATION.reduce((e, ch) => `replace(${e}, '${ch.replace(/'/g, "''")}', ' ')`, "lower(coalesce(contacts.title, ''))")} || ' ')`,
+);
+
+/**
+ * SQL: the contact's title has every word of `typed` as a whole word, in any order (stop words and punctuation
+ * aside), as the people search matches titles: "CTO" finds "CTO" and "Co-founder & CTO", never "Director"
+ * (a substring match did), nor "COO" "Coordinator". A title with no word to look for matches nobody.
+ */
+function titleHas(typed: string): SQL {
+  const w = (typed.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).filter((x) => !TITLE_STOP_WORDS.has(x));
+  if (!w.length) return sql`0`;
+  return sql`(${sql.join(
+    w.map((x) => sql`instr(${titleWords}, ${` ${x} `}) > 0`),
+    sql` and `,
+  )})`;
 }
 
 export interface ContactChange {

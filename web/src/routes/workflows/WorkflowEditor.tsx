@@ -283,7 +283,10 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
                   </select>
                 </div>
                 <div class="field full">
-                  <label for="wf-titles">…whose title contains (comma-separated, optional)</label>
+                  <label for="wf-titles">
+                    …whose title has one of these, as whole words (comma-separated, optional; “CTO” finds “Co-founder &amp; CTO”, not
+                    “Director”)
+                  </label>
                   <input
                     id="wf-titles"
                     value={form.titles}
