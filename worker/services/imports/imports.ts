@@ -164,7 +164,7 @@ export async function createImport(env: Env, d: Db, caller: Caller, file: File):
       { limit_bytes: MAX_IMPORT_BYTES, fix: "Split the file, or remove columns you don't need" },
     );
   }
-  const scan = await scanCsv(file.stream());
+  const scan = keptWithin(await scanCsv(file.stream()));
   const id = newId();
   const key = `imports/${caller.teamId}/${id}.csv`;
   await env.IMPORTS.put(key, file, {
@@ -174,6 +174,11 @@ export async function createImport(env: Env, d: Db, caller: Caller, file: File):
   const { headers } = cleanHeaders(decodeAll(scan.rawHeaders, scan.encoding));
   const t = now();
   const settings: ImportSettings = { match: "fill", owner_id: null, list_id: null, list_name: null };
+  // The file goes with its import: an insert that fails leaves no file in R2 that nothing points to.
+  const removeFile = async (err: unknown) => {
+    await env.IMPORTS.delete(key).catch((e: unknown) => console.error("removing an upload whose import failed", key, e));
+    throw err;
+  };
   return d
     .insert(imports)
     .values({
@@ -197,7 +202,36 @@ export async function createImport(env: Env, d: Db, caller: Caller, file: File):
       updatedAt: t,
     })
     .returning()
-    .get();
+    .get()
+    .catch(removeFile);
+}
+
+/**
+ * Most bytes (UTF-8, as JSON) an import keeps of its header row and sample rows: they live in its D1 row,
+ * which D1 holds to 2 MB. Control characters are stored as six bytes each (\u0001), so a crafted file of
+ * 500 columns under the record limit made a sample of 7.5 MB: the upload failed with a 500.
+ */
+export const MAX_PREVIEW_BYTES = 1024 * 1024;
+
+const jsonBytes = (v: unknown) => new TextEncoder().encode(JSON.stringify(v)).length;
+
+/** The scan with as many sample rows as fit MAX_PREVIEW_BYTES beside its headers; 422 when not even the headers and one row do. */
+function keptWithin<T extends { rawHeaders: string[]; rawSample: string[][] }>(scan: T): T {
+  let used = jsonBytes(scan.rawHeaders);
+  const sample: string[][] = [];
+  for (const r of scan.rawSample) {
+    const n = jsonBytes(r);
+    if (used + n > MAX_PREVIEW_BYTES) break;
+    used += n;
+    sample.push(r);
+  }
+  if (used > MAX_PREVIEW_BYTES || (scan.rawSample.length > 0 && sample.length === 0))
+    throw new ApiError(
+      "invalid_file",
+      `This file's ${used > MAX_PREVIEW_BYTES ? "header row is" : "rows are"} too wide to preview (more than ${MAX_PREVIEW_BYTES / 1024 / 1024} MB of text, counting control characters as stored): this does not look like a contacts file`,
+      { limit_bytes: MAX_PREVIEW_BYTES, fix: "Remove the columns you don't need (or non-printing characters) and upload it again" },
+    );
+  return { ...scan, rawSample: sample };
 }
 
 /**
@@ -296,7 +330,7 @@ export async function updateImport(
 async function rescanImport(env: Env, row: ImportRow, choose: { delimiter: Delimiter; encoding: Encoding }) {
   const obj = await env.IMPORTS.get(row.r2Key);
   if (!obj) throw new ApiError("conflict", "The uploaded file is no longer stored; upload it again");
-  const scan = await scanCsv(obj.body, choose);
+  const scan = keptWithin(await scanCsv(obj.body, choose));
   const { headers } = cleanHeaders(decodeAll(scan.rawHeaders, scan.encoding));
   return {
     delimiter: scan.delimiter,
