@@ -169,14 +169,14 @@ export async function runActionPage(env: Env, jobId: string, from: number, d: Db
              WHERE x.outcome = 'pending'
              GROUP BY 1)
           UPDATE enrollment_action_jobs SET
-            updated_at = ${now()},
             processed = processed + (SELECT coalesce(sum(n), 0) FROM d),
             changed = changed + (SELECT coalesce(sum(c), 0) FROM d),
             outcome_counts = json_patch(outcome_counts, (
               SELECT json_group_object(k, v) FROM (
                 SELECT k, coalesce(json_extract(outcome_counts, '$."' || k || '"'), 0) + n AS v FROM d
                 UNION ALL
-                SELECT 'pending', nullif(coalesce(json_extract(outcome_counts, '$.pending'), 0) - sum(n), 0) FROM d HAVING count(*) > 0)))
+                SELECT 'pending', nullif(coalesce(json_extract(outcome_counts, '$.pending'), 0) - sum(n), 0) FROM d HAVING count(*) > 0))),
+            updated_at = ${now()}
           WHERE id = ${jobId}`,
       sql`INSERT INTO enrollment_action_outcomes (job_id, idx, team_id, enrollment_id, outcome, changed, reason, new_id, held_back_by)
           SELECT ${jobId}, ${v(0)}, ${job.teamId}, ${v(1)}, ${v(2)}, ${v(3)}, ${v(4)}, ${v(5)}, ${v(6)} FROM json_each(${payload})
