@@ -261,6 +261,45 @@ describe("workflows", () => {
     expect(added.results.map((r) => r.email)).toEqual([5, 6, 7, 8, 9].map((i) => `p${i}@${x.teamId}.test`));
   });
 
+  it("a member's workflow whose sequence share is removed is turned off by its next run, saying why, instead of failing every slot", async () => {
+    const x = await addContactsSetup();
+    const memberId = crypto.randomUUID().replace(/-/g, "").slice(0, 24);
+    await env.DB.batch([
+      env.DB.prepare(
+        "INSERT INTO users (id, team_id, email, name, role, password_hash, created_at) VALUES (?, ?, ?, 'M', 'member', 'x', 0)",
+      ).bind(memberId, x.teamId, `${memberId}@sim.test`),
+      env.DB.prepare("INSERT INTO sequence_shares (sequence_id, user_id, team_id, access) VALUES (?, ?, ?, 'edit')").bind(
+        x.sequenceId,
+        memberId,
+        x.teamId,
+      ),
+    ]);
+    const member = client(await sessionFor(x.teamId, memberId)).api;
+    const { workflow: wf } = await ok(
+      member.workflows.$post({ json: { name: "Mine", sequence_id: x.sequenceId, filters, interval_minutes: 60, active: true } }),
+      201,
+    );
+    expect(wf).toMatchObject({ active: true, off_reason: null });
+    await env.DB.prepare("DELETE FROM sequence_shares WHERE sequence_id = ? AND user_id = ?").bind(x.sequenceId, memberId).run();
+    setClock(wf.next_run_at! + 1000);
+    await runDueWorkflows(env);
+    const admin = client(x.s).api;
+    const seen = (await ok(admin.workflows[":id"].$get({ param: { id: wf.id } }))).workflow;
+    expect(seen).toMatchObject({ active: false, off_reason: "not_found", last_run: { status: "failed", reason: "not_found" } });
+    // Later slots: no more runs, no more failures.
+    for (const k of [1, 2, 3]) {
+      setClock(wf.next_run_at! + k * 3_600_000 + 1000);
+      await runDueWorkflows(env);
+    }
+    expect(await count("SELECT count(*) n FROM workflow_runs WHERE workflow_id = ?", wf.id)).toBe(1);
+    // Turned on again by an admin once shared again: the reason goes.
+    await env.DB.prepare("INSERT INTO sequence_shares (sequence_id, user_id, team_id, access) VALUES (?, ?, ?, 'edit')")
+      .bind(x.sequenceId, memberId, x.teamId)
+      .run();
+    const on = (await ok(admin.workflows[":id"].$patch({ param: { id: wf.id }, json: { active: true } }))).workflow;
+    expect(on).toMatchObject({ active: true, off_reason: null });
+  });
+
   it("turned off, it doesn't run; only those who may add to the sequence can create one; other teams get 404", async () => {
     const x = await addContactsSetup();
     const { workflow: wf } = await ok(

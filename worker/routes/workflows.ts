@@ -102,6 +102,10 @@ const WorkflowSchema = z
     interval_minutes: z.number(),
     max_per_run: z.number(),
     active: z.boolean(),
+    off_reason: z.string().nullable().openapi({
+      description:
+        "Why a run turned it off (owner_missing, forbidden, not_found: its owner can no longer add to its sequence); null when on or turned off by a user",
+    }),
     mailbox_ids: z.array(z.string()),
     overrides: z.record(z.string(), z.boolean()),
     enrich: z.boolean(),

@@ -102,13 +102,9 @@ export const ContactFilters = z
     stage_ids: idList.openapi({ description: "The contact is (now) in one of these stages" }),
     owner_ids: idList.openapi({ description: "The contact is owned by one of these users" }),
     list_ids: idList.openapi({ description: "The contact is in one of these lists" }),
-    titles: z
-      .array(z.string().trim().min(1).max(200))
-      .max(50)
-      .optional()
-      .openapi({
-        description: 'The title has every word of one of these, as whole words ("CTO" finds "Co-founder & CTO", not "Director")',
-      }),
+    titles: z.array(z.string().trim().min(1).max(200)).max(50).optional().openapi({
+      description: 'The title has every word of one of these, as whole words ("CTO" finds "Co-founder & CTO", not "Director")',
+    }),
     countries: z.array(z.string().trim().min(1).max(100)).max(50).optional(),
     email_statuses: z
       .array(z.enum(["verified", "unverified", "guessed", "unavailable"]))
@@ -253,6 +249,7 @@ async function present(d: Db, caller: Caller, w: WorkflowRow) {
     interval_minutes: w.intervalMinutes,
     max_per_run: w.maxPerRun,
     active: w.active,
+    off_reason: w.active ? null : w.offReason,
     mailbox_ids: options.mailbox_ids ?? [],
     overrides: (options.overrides ?? {}) as Record<string, boolean>,
     enrich: !!options.enrich,
@@ -388,6 +385,8 @@ export async function updateWorkflow(d: Db, caller: Caller, id: string, b: Parti
     ...(b.enrich !== undefined && { enrich: b.enrich }),
   };
   const patch: Partial<typeof workflows.$inferInsert> = { options, active };
+  // Turned on or off by a user: no longer off for the reason a run gave (turnOff).
+  if (b.active !== undefined) patch.offReason = null;
   if (b.name !== undefined) patch.name = b.name;
   if (b.sequence_id !== undefined) patch.sequenceId = b.sequence_id;
   if (b.filters !== undefined) patch.filters = b.filters;
@@ -504,6 +503,20 @@ async function finishRun(
     .where(eq(workflowRuns.id, runId));
 }
 
+/**
+ * Why a run turns its workflow off: its owner may no longer add to its sequence (disabled or removed, the
+ * sequence's share taken away or made view-only, the sequence or a mailbox gone). Another run would only fail
+ * the same way every slot or change; off, the workflow says why, and its owner or an admin turns it on again.
+ */
+const OFF_REASONS = new Set(["owner_missing", "forbidden", "not_found"]);
+
+async function turnOff(d: Db, workflowId: string, reason: string) {
+  await d
+    .update(workflows)
+    .set({ active: false, offReason: reason })
+    .where(and(eq(workflows.id, workflowId), eq(workflows.active, true)));
+}
+
 /** Commit the run's job; a precondition (sequence off, no mailbox, short on credits…) becomes the run's reason. */
 async function commitRun(
   env: Env,
@@ -521,6 +534,7 @@ async function commitRun(
   } catch (err) {
     await finishRun(d, runId, "failed", { found, reason: err instanceof ApiError ? err.code : "internal_error" });
     if (!(err instanceof ApiError)) console.error("workflow run failed", wf.id, err);
+    else if (OFF_REASONS.has(err.code)) await turnOff(d, wf.id, err.code);
     return;
   }
   // Outside the try: the job is committed and adding its contacts, so a failure to record that is not the
@@ -626,6 +640,7 @@ export async function runWorkflow(env: Env, workflowId: string, slot: number, ma
   const caller = await ownerCaller(d, wf);
   if (!caller) {
     await finishRun(d, runId, "failed", { reason: "owner_missing" });
+    await turnOff(d, wf.id, "owner_missing");
     return runId;
   }
   // A run before still at work, or its job still adding its people: they are not contacts yet, so the Net New
@@ -727,6 +742,7 @@ export async function runForChange(env: Env, d: Db, wf: WorkflowRow, change: Con
   const caller = await ownerCaller(d, wf);
   if (!caller) {
     await finishRun(d, runId, "failed", { found: 1, reason: "owner_missing" });
+    await turnOff(d, wf.id, "owner_missing");
     return runId;
   }
   await commitRun(env, d, wf, runId, caller, { contact_ids: [change.contactId] }, 1, runKey(wf.id, { changeId: change.id }));

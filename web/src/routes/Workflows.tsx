@@ -10,7 +10,7 @@ import { formatNumber } from "../format";
 import { getWorkflows } from "../queries/workflows";
 import { usePageTitle } from "../title";
 import { FilterChips, useWorkflowActions, WORKFLOW_EXPLAINER, type WorkflowActions } from "./workflows/WorkflowActions";
-import { RunBadge, RunCounts, RunReason, RunTime, triggerLabel } from "./workflows/present";
+import { OffReason, RunBadge, RunCounts, RunReason, RunTime, triggerLabel } from "./workflows/present";
 
 import "./Workflows.css";
 
@@ -44,6 +44,7 @@ function WorkflowCard(props: { w: Workflow; actions: WorkflowActions; onDelete: 
         </Show>
       </div>
 
+      <OffReason w={w()} />
       <FilterChips w={w()} />
 
       <dl class="wf-facts">

@@ -7,7 +7,7 @@ import { Icon } from "../../components/Icon";
 import { formatNumber } from "../../format";
 import { getWorkflowRuns } from "../../queries/workflows";
 import { usePageTitle } from "../../title";
-import { RunBadge, RunCounts, RunReason, RunTime, RunTrigger, triggerLabel } from "./present";
+import { OffReason, RunBadge, RunCounts, RunReason, RunTime, RunTrigger, triggerLabel } from "./present";
 import { FilterChips, useWorkflowActions, WorkflowById, type WorkflowActions } from "./WorkflowActions";
 import { BackLink } from "../../components/BackLink";
 import { Card } from "../../components/Card";
@@ -88,6 +88,7 @@ function Summary(props: { w: Workflow; actions: WorkflowActions; onDelete: () =>
             </Show>
             .
           </p>
+          <OffReason w={w()} />
         </div>
         <Show when={w().can_manage}>
           <div class="page-actions">

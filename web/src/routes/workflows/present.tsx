@@ -216,6 +216,28 @@ export function RunBadge(props: { run: WorkflowRun }) {
 
 export const isRunning = (w: Workflow) => w.last_run?.status === "running";
 
+/** Why a run turned the workflow off, in words, with what to do. */
+const OFF_REASONS: Record<string, string> = {
+  owner_missing: "Turned off: its owner is disabled or no longer on the team. An admin can recreate it under an active user.",
+  forbidden:
+    "Turned off: its owner can no longer add contacts to this sequence (its share was removed or made view-only). Share the sequence with edit access, then turn the workflow on.",
+  not_found:
+    "Turned off: its owner can no longer reach its sequence or one of its mailboxes (removed, or no longer shared). Share it again or edit the workflow, then turn it on.",
+};
+
+/** The notice on a workflow a run turned off (its owner lost its sequence), saying why: it doesn't run until turned on again. */
+export function OffReason(props: { w: Pick<Workflow, "active" | "off_reason"> }) {
+  return (
+    <Show when={!props.w.active && props.w.off_reason}>
+      {(code) => (
+        <p class="wf-off-reason text-danger small" role="status" data-testid="workflow-off-reason" data-reason={code()}>
+          {OFF_REASONS[code()] ?? `Turned off: ${reasonText(code()).label}.`}
+        </p>
+      )}
+    </Show>
+  );
+}
+
 /** The contact changes a workflow can run on. */
 export const CHANGE_KINDS = [
   { key: "created", label: "is created (saved, imported, added by the API)" },
