@@ -14,6 +14,7 @@ import Home from "./routes/Home";
 import Imports from "./routes/Imports";
 import Lists from "./routes/Lists";
 import Login from "./routes/Login";
+import Invite from "./routes/Invite";
 import JobPage from "./routes/JobPage";
 import Mailboxes from "./routes/Mailboxes";
 import NotFound from "./routes/NotFound";
@@ -33,7 +34,7 @@ function Root(props: RouteSectionProps) {
   const navigate = useNavigate();
   const location = useLocation();
   setUnauthenticatedHandler(() => {
-    if (location.pathname === "/login") return;
+    if (location.pathname === "/login" || location.pathname.startsWith("/invite/")) return;
     const next = location.pathname + location.search;
     navigate(`/login?next=${encodeURIComponent(next)}`, { replace: true });
   });
@@ -44,6 +45,7 @@ render(
   () => (
     <Router root={Root}>
       <Route path="/login" component={Login} />
+      <Route path="/invite/:token" component={Invite} />
       <Route path="/" component={AppShell}>
         <Route path="/" component={Home} />
         <Route path="/sequences" component={Sequences} />

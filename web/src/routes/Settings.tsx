@@ -8,10 +8,13 @@ import { usePageTitle } from "../title";
 import { ApiKeys } from "./settings/ApiKeys";
 import { MeetingsWebhook } from "./settings/MeetingsWebhook";
 import { Schedules } from "./settings/Schedules";
+import { Team } from "./settings/Team";
+import { ChangePassword } from "./settings/ChangePassword";
 import { Card } from "../components/Card";
 
 const TABS = [
   { id: "account", label: "Account" },
+  { id: "team", label: "Team" },
   { id: "schedules", label: "Schedules" },
   { id: "api-keys", label: "API keys" },
   { id: "webhooks", label: "Webhooks" },
@@ -20,32 +23,37 @@ const TABS = [
 function Account() {
   const me = createAsync(() => getMe());
   return (
-    <Show when={me()}>
-      {(m) => (
-        <Card title="Your account" subtitle="Who you are signed in as, and the team whose data you see.">
-          <dl class="details">
-            <div>
-              <dt>Name</dt>
-              <dd>{m().user.name}</dd>
-            </div>
-            <div>
-              <dt>Email</dt>
-              <dd>{m().user.email}</dd>
-            </div>
-            <div>
-              <dt>Role</dt>
-              <dd>
-                <Badge tone={m().user.role === "admin" ? "accent" : "neutral"}>{m().user.role === "admin" ? "Admin" : "Member"}</Badge>
-              </dd>
-            </div>
-            <div>
-              <dt>Team</dt>
-              <dd>{m().team.name}</dd>
-            </div>
-          </dl>
-        </Card>
-      )}
-    </Show>
+    <div class="stack">
+      <Show when={me()}>
+        {(m) => (
+          <Card title="Your account" subtitle="Who you are signed in as, and the team whose data you see.">
+            <dl class="details">
+              <div>
+                <dt>Name</dt>
+                <dd>{m().user.name}</dd>
+              </div>
+              <div>
+                <dt>Email</dt>
+                <dd>{m().user.email}</dd>
+              </div>
+              <div>
+                <dt>Role</dt>
+                <dd>
+                  <Badge tone={m().user.role === "admin" ? "accent" : "neutral"}>{m().user.role === "admin" ? "Admin" : "Member"}</Badge>
+                </dd>
+              </div>
+              <div>
+                <dt>Team</dt>
+                <dd>{m().team.name}</dd>
+              </div>
+            </dl>
+          </Card>
+        )}
+      </Show>
+      <Show when={me()?.via === "session"}>
+        <ChangePassword />
+      </Show>
+    </div>
   );
 }
 
@@ -55,7 +63,7 @@ export default function Settings() {
   const tab = () => (TABS.some((t) => t.id === params.tab) ? (params.tab as string) : "account");
   return (
     <div class="page">
-      <PageHeader title="Settings" description="Your account, your team's sending schedules and API access." />
+      <PageHeader title="Settings" description="Your account, your team's users, sending schedules and API access." />
       <Tabs
         label="Settings sections"
         tabs={TABS}
@@ -66,6 +74,9 @@ export default function Settings() {
         <Switch>
           <Match when={tab() === "account"}>
             <Account />
+          </Match>
+          <Match when={tab() === "team"}>
+            <Team />
           </Match>
           <Match when={tab() === "schedules"}>
             <Schedules />

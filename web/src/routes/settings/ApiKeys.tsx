@@ -281,7 +281,7 @@ export function ApiKeys() {
               <Icon name="lock" size={18} />
               <div>
                 <strong>Only team admins manage API keys.</strong>
-                <p>Ask an admin of {m().team.name} to create a key for you, or to make you an admin.</p>
+                <p>Ask an admin of {m().team.name} to create a key for you, or to make you an admin (Settings → Team).</p>
               </div>
             </div>
           }

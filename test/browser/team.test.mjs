@@ -1,0 +1,105 @@
+// Settings → Team: an admin invites someone (the link is shown to copy; no email is sent), the person
+// opens it in a browser of their own, sets a password and lands signed in; they change their password
+// from Settings → Account; the admin disables them and their open session ends.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { baseUrl, launch, pathOf, signIn } from "./helpers.mjs";
+
+describe("team user management", () => {
+  const stamp = Date.now();
+  const email = `invitee-${stamp}@example.test`;
+  let admin;
+  let invitee;
+  let link;
+
+  before(async () => {
+    admin = await launch();
+    await signIn(admin.page, "admin@demo.test");
+  });
+  after(async () => {
+    await admin?.browser.close();
+    await invitee?.browser.close();
+  });
+
+  it("an admin invites someone and gets a link to copy, with word that no email was sent", async () => {
+    const { page } = admin;
+    await page.goto(`${baseUrl}/settings?tab=team`);
+    const users = page.getByTestId("team-users");
+    await users.waitFor();
+    // The admin's own row can't be disabled, and says why.
+    const own = users.locator('tr[data-user-email="admin@demo.test"]');
+    assert.match((await own.textContent()) ?? "", /You can't disable yourself/);
+    assert.equal(await own.getByRole("button", { name: /Disable/ }).count(), 0);
+
+    await page.getByRole("button", { name: "Invite someone" }).click();
+    const dialog = page.getByRole("dialog", { name: "Invite someone" });
+    await dialog.getByLabel("Email").fill(email);
+    await dialog.getByLabel("Role").selectOption("member");
+    await dialog.getByRole("button", { name: "Create invite link" }).click();
+    const shown = page.getByRole("dialog", { name: "Invite created" });
+    link = ((await shown.getByTestId("invite-link").textContent()) ?? "").trim();
+    assert.match(link, new RegExp(`^${baseUrl}/invite/[A-Za-z0-9_-]{40,}$`));
+    assert.match((await shown.textContent()) ?? "", /No email was sent/);
+    await shown.getByRole("button", { name: /Copy link|Copied/ }).click();
+    await shown.getByRole("button", { name: "Done" }).click();
+    // Pending until accepted.
+    await page.getByTestId("team-invites").locator(`tr[data-invite-email="${email}"]`).waitFor();
+  });
+
+  it("the invited person opens the link in a browser of their own, sets a password and lands signed in", async () => {
+    invitee = await launch();
+    const { page } = invitee;
+    await page.goto(link);
+    await page.getByRole("heading", { name: "Join Demo" }).waitFor();
+    assert.equal(await page.getByLabel("Work email").inputValue(), email);
+    await page.getByLabel("Your name").fill("Ivy Invitee");
+    await page.getByLabel("Password").fill("short");
+    await page.getByRole("button", { name: "Join Demo" }).click();
+    // The browser's own check (minlength) keeps a short password from being sent; a long one goes.
+    assert.equal(await page.getByLabel("Password").evaluate((el) => el.validity.valid), false);
+    await page.getByLabel("Password").fill("ivy first password");
+    await page.getByRole("button", { name: "Join Demo" }).click();
+    await page.getByRole("navigation", { name: "Main" }).waitFor();
+    assert.equal(pathOf(page), "/");
+    // The link was used: opened again, it says so.
+    const again = await invitee.browser.newPage();
+    await again.goto(link);
+    await again.getByRole("heading", { name: "Invite not found" }).waitFor();
+    await again.close();
+  });
+
+  it("the new user changes their password in Settings → Account: a wrong current one is refused beside its field", async () => {
+    const { page } = invitee;
+    await page.goto(`${baseUrl}/settings`);
+    await page.getByLabel("Current password").fill("not my password");
+    await page.getByLabel("New password", { exact: true }).fill("ivy second password");
+    await page.getByLabel("Repeat the new password").fill("ivy second password");
+    await page.getByRole("button", { name: "Change password" }).click();
+    await page.locator("#current-password-error").waitFor();
+    assert.match((await page.locator("#current-password-error").textContent()) ?? "", /isn't your current password/);
+    await page.getByLabel("Current password").fill("ivy first password");
+    await page.getByRole("button", { name: "Change password" }).click();
+    await page.getByText("Password changed.").waitFor();
+    // The new password signs in (in another browser).
+    const other = await launch();
+    try {
+      await signIn(other.page, email, "ivy second password");
+    } finally {
+      await other.browser.close();
+    }
+  });
+
+  it("the admin disables the user: confirmed, shown as disabled, and the user's open session ends", async () => {
+    const { page } = admin;
+    await page.goto(`${baseUrl}/settings?tab=team`);
+    const row = page.getByTestId("team-users").locator(`tr[data-user-email="${email}"]`);
+    await row.getByRole("button", { name: "Disable Ivy Invitee" }).click();
+    const confirm = page.getByRole("dialog", { name: "Disable Ivy Invitee?" });
+    await confirm.getByRole("button", { name: "Disable user" }).click();
+    await row.getByText("Disabled").waitFor();
+    assert.ok(await row.getByRole("button", { name: "Enable Ivy Invitee" }).isVisible());
+
+    await invitee.page.goto(`${baseUrl}/contacts`);
+    await invitee.page.waitForURL(/\/login/);
+  });
+});

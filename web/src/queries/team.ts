@@ -1,0 +1,38 @@
+import { action, query, redirect } from "@solidjs/router";
+import { api, data, setCsrfToken } from "../api";
+
+/** Settings → Team: every user (disabled ones too), pending invites, and the writes on them. */
+
+export const getTeamUsers = query(() => data(api.users.$get({ query: { include_disabled: "true" } })), "teamUsers");
+export const getInvites = query(() => data(api.invites.$get()), "invites");
+
+export type TeamMember = Awaited<ReturnType<typeof getTeamUsers>>["users"][number];
+export type PendingInvite = Awaited<ReturnType<typeof getInvites>>["invites"][number];
+export type Role = TeamMember["role"];
+
+/** The answer holds the invite link, shown once (the API never returns it again). */
+export const createInviteAction = action(
+  (input: { email: string; role: Role; name?: string }) => data(api.invites.$post({ json: input })),
+  "createInvite",
+);
+export const reissueInviteAction = action((id: string) => data(api.invites[":id"].reissue.$post({ param: { id } })), "reissueInvite");
+export const revokeInviteAction = action((id: string) => data(api.invites[":id"].$delete({ param: { id } })), "revokeInvite");
+export const updateUserAction = action(
+  (id: string, change: { role?: Role; disabled?: boolean }) => data(api.users[":id"].$patch({ param: { id }, json: change })),
+  "updateUser",
+);
+export const changePasswordAction = action(
+  (current_password: string, new_password: string) => data(api.me.password.$post({ json: { current_password, new_password } })),
+  "changePassword",
+);
+
+/** An open invite, by its link's token (public: no session yet). */
+export const getOpenInvite = query((token: string) => data(api.invites[":token"].$get({ param: { token } })), "openInvite");
+
+/** Accepting signs the new user in (the session cookie is set by the answer), then opens the app. */
+export const acceptInviteAction = action(async (token: string, name: string, password: string) => {
+  const me = await data(api.invites[":token"].accept.$post({ param: { token }, json: { name, password } }));
+  setCsrfToken(me.csrf_token);
+  query.clear();
+  throw redirect("/");
+}, "acceptInvite");

@@ -1,0 +1,455 @@
+import { createAsync } from "@solidjs/router";
+import { createSignal, For, Show, Suspense } from "solid-js";
+import { useWrite } from "../../actions";
+import { Badge } from "../../components/Badge";
+import { Card } from "../../components/Card";
+import { ConfirmDialog } from "../../components/ConfirmDialog";
+import { Dialog } from "../../components/Dialog";
+import { FieldError } from "../../components/FieldError";
+import { Icon } from "../../components/Icon";
+import { TableSkeleton } from "../../components/Status";
+import { formatDate, formatDateTime } from "../../format";
+import { FormProblems } from "../../forms";
+import { getMe } from "../../queries/session";
+import {
+  createInviteAction,
+  getInvites,
+  getTeamUsers,
+  reissueInviteAction,
+  revokeInviteAction,
+  updateUserAction,
+  type PendingInvite,
+  type Role,
+  type TeamMember,
+} from "../../queries/team";
+
+import "./Team.css";
+
+/** An invite link, shown once: Seqflare sends no email, so the admin copies it to the person. */
+function InviteLink(props: { email: string; url: string }) {
+  const [copied, setCopied] = createSignal(false);
+  let code!: HTMLElement;
+  const select = () => {
+    const range = document.createRange();
+    range.selectNodeContents(code);
+    const sel = window.getSelection();
+    sel?.removeAllRanges();
+    sel?.addRange(range);
+  };
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(props.url);
+      setCopied(true);
+      setTimeout(() => setCopied(false), 2000);
+    } catch {
+      // Clipboard blocked (http, permissions): select the text so Ctrl/Cmd+C works.
+      select();
+    }
+  };
+  return (
+    <div class="invite-link" role="region" aria-label="Invite link">
+      <p class="notice" role="note">
+        <Icon name="info" size={16} />
+        <span>
+          <strong>No email was sent.</strong> Seqflare doesn't send invitations: copy this link and send it to {props.email} yourself. It
+          works once, for 7 days, and won't be shown again (re-issue the invite for a new one).
+        </span>
+      </p>
+      <div class="invite-row">
+        <code ref={code} class="invite-value" tabindex="0" aria-label="Invite link" onFocus={select} data-testid="invite-link">
+          {props.url}
+        </code>
+        <button type="button" class="btn btn-secondary" onClick={copy}>
+          <Icon name={copied() ? "check" : "copy"} size={16} />
+          {copied() ? "Copied" : "Copy link"}
+        </button>
+      </div>
+      <span class="sr-only" role="status">
+        {copied() ? "Invite link copied to clipboard" : ""}
+      </span>
+    </div>
+  );
+}
+
+function InviteDialog(props: { open: boolean; onClose: () => void }) {
+  const invite = useWrite(createInviteAction, { form: "invite-form" });
+  const [link, setLink] = createSignal<{ email: string; url: string } | null>(null);
+  const close = () => {
+    setLink(null);
+    invite.errors.clear();
+    props.onClose();
+  };
+  const submit = async (e: SubmitEvent) => {
+    e.preventDefault();
+    const f = new FormData(e.currentTarget as HTMLFormElement);
+    const name = String(f.get("name") ?? "").trim();
+    const r = await invite.run({
+      email: String(f.get("email") ?? "").trim(),
+      role: f.get("role") === "admin" ? "admin" : "member",
+      ...(name ? { name } : {}),
+    });
+    if (r) setLink({ email: r.invite.email, url: r.url });
+  };
+  return (
+    <Dialog
+      open={props.open}
+      title={link() ? "Invite created" : "Invite someone"}
+      description={link() ? undefined : "They get an account in your team with this role once they open the link and set a password."}
+      onClose={close}
+      testId="invite-dialog"
+      footer={
+        <Show
+          when={link()}
+          fallback={
+            <>
+              <button type="button" class="btn btn-secondary" onClick={close}>
+                Cancel
+              </button>
+              <button type="submit" form="invite-form" class="btn btn-primary" disabled={invite.pending()}>
+                {invite.pending() ? "Creating…" : "Create invite link"}
+              </button>
+            </>
+          }
+        >
+          <button type="button" class="btn btn-primary" onClick={close}>
+            Done
+          </button>
+        </Show>
+      }
+    >
+      <Show
+        when={link()}
+        fallback={
+          <form id="invite-form" class="form" onSubmit={submit}>
+            <div class="field">
+              <label for="invite-email">Email</label>
+              <input
+                id="invite-email"
+                name="email"
+                type="email"
+                required
+                maxlength={254}
+                autocomplete="off"
+                placeholder="name@company.com"
+                aria-invalid={invite.errors.invalid("email")}
+                aria-describedby="invite-email-error"
+              />
+              <FieldError id="invite-email-error" form={invite.errors} name="email" />
+            </div>
+            <div class="field">
+              <label for="invite-name">Name (optional)</label>
+              <input id="invite-name" name="name" maxlength={120} autocomplete="off" aria-describedby="invite-name-error" />
+              <FieldError id="invite-name-error" form={invite.errors} name="name" />
+            </div>
+            <div class="field">
+              <label for="invite-role">Role</label>
+              <select id="invite-role" name="role" aria-describedby="invite-role-help">
+                <option value="member">Member</option>
+                <option value="admin">Admin</option>
+              </select>
+              <p id="invite-role-help" class="field-help">
+                Admins manage the team, API keys, the default schedule and everyone's sequences.
+              </p>
+            </div>
+            <FormProblems form={invite.errors} />
+          </form>
+        }
+      >
+        {(l) => <InviteLink email={l().email} url={l().url} />}
+      </Show>
+    </Dialog>
+  );
+}
+
+function Status(props: { u: TeamMember }) {
+  return (
+    <Show
+      when={props.u.status === "disabled"}
+      fallback={
+        <Badge tone="success" dot>
+          Active
+        </Badge>
+      }
+    >
+      <Badge tone="neutral" dot>
+        Disabled
+      </Badge>
+    </Show>
+  );
+}
+
+const roleLabel = (r: Role) => (r === "admin" ? "Admin" : "Member");
+
+function UsersTable(props: { admin: boolean; meId: string }) {
+  const users = createAsync(() => getTeamUsers());
+  const update = useWrite(updateUserAction, {
+    failed: (_id, change) =>
+      change.role ? "Couldn't change the role" : change.disabled ? "Couldn't disable the user" : "Couldn't enable the user",
+    done: (r, _id, change) =>
+      r
+        ? change.role
+          ? `${r.user.name} is now ${roleLabel(r.user.role).toLowerCase()}`
+          : `${r.user.name} is ${r.user.status === "disabled" ? "disabled" : "enabled"}`
+        : undefined,
+  });
+  const [target, setTarget] = createSignal<TeamMember | null>(null);
+  const confirmToggle = async () => {
+    const u = target();
+    if (!u) return;
+    setTarget(null);
+    await update.run(u.id, { disabled: u.status !== "disabled" });
+  };
+  return (
+    <Suspense fallback={<TableSkeleton columns={5} rows={3} label="Loading the team…" />}>
+      <Show when={users()}>
+        {(r) => (
+          <div class="table-wrap">
+            <table class="table" data-testid="team-users">
+              <caption class="sr-only">Users of your team</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Email</th>
+                  <th scope="col">Role</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Joined</th>
+                  <Show when={props.admin}>
+                    <th scope="col">
+                      <span class="sr-only">Actions</span>
+                    </th>
+                  </Show>
+                </tr>
+              </thead>
+              <tbody>
+                <For each={r().users}>
+                  {(u) => {
+                    const self = () => u.id === props.meId;
+                    return (
+                      <tr classList={{ "row-muted": u.status === "disabled" }} data-user-email={u.email}>
+                        <td class="cell-strong">
+                          {u.name}
+                          <Show when={self()}>
+                            <span class="muted small"> (you)</span>
+                          </Show>
+                        </td>
+                        <td>{u.email}</td>
+                        <td>
+                          <Show
+                            when={props.admin}
+                            fallback={<Badge tone={u.role === "admin" ? "accent" : "neutral"}>{roleLabel(u.role)}</Badge>}
+                          >
+                            <select
+                              class="role-select"
+                              aria-label={`Role of ${u.name}`}
+                              value={u.role}
+                              disabled={update.pending()}
+                              onChange={(e) => {
+                                const role = e.currentTarget.value as Role;
+                                const el = e.currentTarget;
+                                void update.run(u.id, { role }).then((done) => {
+                                  if (!done) el.value = u.role; // refused (the last admin): show the role it still has
+                                });
+                              }}
+                            >
+                              <option value="member">Member</option>
+                              <option value="admin">Admin</option>
+                            </select>
+                          </Show>
+                        </td>
+                        <td>
+                          <Status u={u} />
+                        </td>
+                        <td>
+                          <time datetime={new Date(u.created_at).toISOString()} title={formatDateTime(u.created_at)}>
+                            {formatDate(u.created_at)}
+                          </time>
+                        </td>
+                        <Show when={props.admin}>
+                          <td class="cell-actions">
+                            <Show
+                              when={!self()}
+                              fallback={
+                                <span class="muted small" id={`self-${u.id}`}>
+                                  You can't disable yourself
+                                </span>
+                              }
+                            >
+                              <button
+                                type="button"
+                                class={u.status === "disabled" ? "btn btn-secondary btn-sm" : "btn btn-danger-ghost btn-sm"}
+                                aria-label={`${u.status === "disabled" ? "Enable" : "Disable"} ${u.name}`}
+                                disabled={update.pending()}
+                                onClick={() => setTarget(u)}
+                              >
+                                {u.status === "disabled" ? "Enable" : "Disable"}
+                              </button>
+                            </Show>
+                          </td>
+                        </Show>
+                      </tr>
+                    );
+                  }}
+                </For>
+              </tbody>
+            </table>
+          </div>
+        )}
+      </Show>
+      <ConfirmDialog
+        open={!!target()}
+        danger={target()?.status !== "disabled"}
+        title={target()?.status === "disabled" ? `Enable ${target()?.name}?` : `Disable ${target()?.name}?`}
+        confirmLabel={target()?.status === "disabled" ? "Enable user" : "Disable user"}
+        busy={update.pending()}
+        onCancel={() => setTarget(null)}
+        onConfirm={confirmToggle}
+      >
+        <Show
+          when={target()?.status !== "disabled"}
+          fallback={<p>{target()?.name} can sign in again with their password. Their data and sequences are as they left them.</p>}
+        >
+          <p>
+            {target()?.name} is signed out everywhere now and can't sign in; their API keys stop working. Their contacts, sequences and
+            mailboxes stay with the team. You can enable them again later.
+          </p>
+        </Show>
+      </ConfirmDialog>
+    </Suspense>
+  );
+}
+
+function InvitesTable() {
+  const invites = createAsync(() => getInvites());
+  const revoke = useWrite(revokeInviteAction, {
+    failed: () => "Couldn't revoke the invite",
+    done: (r) => (r ? `Invite to ${r.invite.email} revoked` : undefined),
+  });
+  const reissue = useWrite(reissueInviteAction, { failed: () => "Couldn't re-issue the invite" });
+  const [target, setTarget] = createSignal<PendingInvite | null>(null);
+  const [link, setLink] = createSignal<{ email: string; url: string } | null>(null);
+  return (
+    <Show when={invites()?.invites.length}>
+      <Card title="Pending invites" subtitle="Links not used yet. Re-issuing makes a new link and stops the old one." flush>
+        <div class="table-wrap">
+          <table class="table" data-testid="team-invites">
+            <caption class="sr-only">Pending invites</caption>
+            <thead>
+              <tr>
+                <th scope="col">Email</th>
+                <th scope="col">Role</th>
+                <th scope="col">Expires</th>
+                <th scope="col">
+                  <span class="sr-only">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              <For each={invites()!.invites}>
+                {(i) => (
+                  <tr data-invite-email={i.email}>
+                    <td class="cell-strong">{i.email}</td>
+                    <td>{roleLabel(i.role)}</td>
+                    <td>
+                      <Show when={!i.expired} fallback={<Badge tone="warning">Expired</Badge>}>
+                        <time datetime={new Date(i.expires_at).toISOString()}>{formatDateTime(i.expires_at)}</time>
+                      </Show>
+                    </td>
+                    <td class="cell-actions">
+                      <button
+                        type="button"
+                        class="btn btn-secondary btn-sm"
+                        aria-label={`Re-issue the invite to ${i.email}`}
+                        disabled={reissue.pending()}
+                        onClick={async () => {
+                          const r = await reissue.run(i.id);
+                          if (r) setLink({ email: r.invite.email, url: r.url });
+                        }}
+                      >
+                        Re-issue link
+                      </button>{" "}
+                      <button
+                        type="button"
+                        class="btn btn-danger-ghost btn-sm"
+                        aria-label={`Revoke the invite to ${i.email}`}
+                        onClick={() => setTarget(i)}
+                      >
+                        Revoke
+                      </button>
+                    </td>
+                  </tr>
+                )}
+              </For>
+            </tbody>
+          </table>
+        </div>
+        <ConfirmDialog
+          open={!!target()}
+          danger
+          title="Revoke this invite?"
+          confirmLabel="Revoke invite"
+          busy={revoke.pending()}
+          onCancel={() => setTarget(null)}
+          onConfirm={async () => {
+            const i = target();
+            setTarget(null);
+            if (i) await revoke.run(i.id);
+          }}
+        >
+          <p>The link sent to {target()?.email} stops working. You can invite them again later.</p>
+        </ConfirmDialog>
+        <Dialog
+          open={!!link()}
+          title="New invite link"
+          onClose={() => setLink(null)}
+          footer={
+            <button type="button" class="btn btn-primary" onClick={() => setLink(null)}>
+              Done
+            </button>
+          }
+        >
+          <Show when={link()}>{(l) => <InviteLink email={l().email} url={l().url} />}</Show>
+        </Dialog>
+      </Card>
+    </Show>
+  );
+}
+
+/** Settings → Team: everyone in the team; admins invite, change roles, disable and enable. Members see the list. */
+export function Team() {
+  const me = createAsync(() => getMe());
+  const [inviting, setInviting] = createSignal(false);
+  return (
+    <Show when={me()}>
+      {(m) => {
+        const admin = () => m().user.role === "admin" && m().via === "session";
+        return (
+          <div class="stack">
+            <Card
+              title={`Users of ${m().team.name}`}
+              subtitle={
+                admin()
+                  ? "Invite people, change their role, or disable someone who left (they are signed out at once)."
+                  : "Only admins invite people and change roles."
+              }
+              actions={
+                <Show when={admin()}>
+                  <button type="button" class="btn btn-primary" onClick={() => setInviting(true)}>
+                    <Icon name="plus" size={16} />
+                    Invite someone
+                  </button>
+                </Show>
+              }
+              flush
+            >
+              <UsersTable admin={admin()} meId={m().user.id} />
+            </Card>
+            <Show when={admin()}>
+              <InvitesTable />
+              <InviteDialog open={inviting()} onClose={() => setInviting(false)} />
+            </Show>
+          </div>
+        );
+      }}
+    </Show>
+  );
+}
