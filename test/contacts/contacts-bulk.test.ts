@@ -61,7 +61,12 @@ describe("contacts: bulk actions", () => {
     ).toBe(3);
     const list = await makeList(x.teamId, x.userId, []);
     const add = await ok(bulk(api, { action: "add_to_list", contact_ids: ids, list_id: list }));
-    expect(add.updated).toBe(3);
+    expect(add).toMatchObject({ updated: 3, already_in_list: 0 });
+    // Again: nobody is new to the list, and the answer says so ("3 added" was false).
+    expect(await ok(bulk(api, { action: "add_to_list", contact_ids: ids, list_id: list }))).toMatchObject({
+      updated: 0,
+      already_in_list: 3,
+    });
     const rm = await ok(api.lists[":id"].members.remove.$post({ param: { id: list }, json: { contact_ids: [ids[0]!] } }));
     expect(rm).toMatchObject({ removed: 1 });
     expect((await env.DB.prepare("SELECT count(*) n FROM list_members WHERE list_id = ?").bind(list).first<{ n: number }>())!.n).toBe(2);
@@ -87,6 +92,44 @@ describe("contacts: bulk actions", () => {
 });
 
 describe("lists: rename and delete (its owner or an admin)", () => {
+  it("two renames to one name at once: one is renamed, the other told the name is taken (it was a 500)", async () => {
+    const x = await addContactsSetup();
+    const [a, b] = [await makeList(x.teamId, x.userId, []), await makeList(x.teamId, x.userId, [])];
+    const name = `Same ${newId()}`;
+    const res = await Promise.all([a, b].map((id) => as(x.s, "PATCH", `/api/lists/${id}`, { name })));
+    expect(res.map((r) => r.status).sort()).toEqual([200, 422]);
+    const refused = await errorOf(res.find((r) => r.status === 422)!);
+    expect(fieldsOf(refused)[0]!.field).toBe("name");
+    expect(
+      (await env.DB.prepare("SELECT count(*) n FROM lists WHERE team_id = ? AND name = ?").bind(x.teamId, name).first<{ n: number }>())!.n,
+    ).toBe(1);
+  });
+
+  it("two creates of one name at once: one creates it, the other is told the name is taken, never handed the first one's list", async () => {
+    const x = await addContactsSetup();
+    const m = await member(x.teamId);
+    const name = `Race ${newId()}`;
+    const res = await Promise.all([as(x.s, "POST", "/api/lists", { name }), as(m.s, "POST", "/api/lists", { name })]);
+    expect(res.map((r) => r.status).sort()).toEqual([201, 422]);
+    const made = (await res.find((r) => r.status === 201)!.json()) as { list: { id: string; owner_id: string; can_manage: boolean } };
+    expect(made.list.can_manage).toBe(true);
+    expect([x.userId, m.id]).toContain(made.list.owner_id);
+  });
+
+  it("says which lists the caller may rename or delete (can_manage): a member only their own, an admin all", async () => {
+    const x = await addContactsSetup();
+    const m = await member(x.teamId);
+    const mine = await makeList(x.teamId, m.id, [], `Mine ${newId()}`);
+    const theirs = await makeList(x.teamId, x.userId, [], `Theirs ${newId()}`);
+    const asMember = (await (await as(m.s, "GET", "/api/lists?per_page=100")).json()) as { lists: { id: string; can_manage: boolean }[] };
+    expect(asMember.lists.find((l) => l.id === mine)!.can_manage).toBe(true);
+    expect(asMember.lists.find((l) => l.id === theirs)!.can_manage).toBe(false);
+    const one = (await (await as(m.s, "GET", `/api/lists/${theirs}`)).json()) as { list: { can_manage: boolean } };
+    expect(one.list.can_manage).toBe(false);
+    const asAdmin = (await (await as(x.s, "GET", "/api/lists?per_page=100")).json()) as { lists: { id: string; can_manage: boolean }[] };
+    expect(asAdmin.lists.filter((l) => l.id === mine || l.id === theirs).map((l) => l.can_manage)).toEqual([true, true]);
+  });
+
   it("the owner renames and deletes; another member is refused; a clashing name is 422", async () => {
     const x = await addContactsSetup();
     const m = await member(x.teamId);
@@ -155,8 +198,12 @@ describe("contacts: filters", () => {
     expect(inList.contacts.map((c) => c.id).sort()).toEqual(ids.slice(0, 2).sort());
     const dnc = await ok(api.contacts.$get({ query: { stage_id: `${x.teamId}-dnc` } }));
     expect(dnc.contacts.map((c) => c.id)).toEqual([ids[3]]);
+    // Another team's list (or one deleted since) is not found, not an empty list of members.
     const y = await addContactsSetup();
-    expect((await ok(client(y.s).api.contacts.$get({ query: { list_id: list } }))).contacts).toEqual([]);
+    expect(await errorOf(await as(y.s, "GET", `/api/contacts?list_id=${list}`))).toMatchObject({ status: 404, message: "List not found" });
+    expect((await as(y.s, "GET", `/api/contacts/ids?list_id=${list}`)).status).toBe(404);
+    await env.DB.prepare("DELETE FROM lists WHERE id = ?").bind(list).run();
+    expect((await as(x.s, "GET", `/api/contacts?list_id=${list}`)).status).toBe(404);
   });
 });
 
@@ -174,6 +221,6 @@ describe("contacts: select all matching", () => {
     const b = await ok(bulk(api, { action: "change_stage", contact_ids: r.ids, stage_id: `${x.teamId}-dnc` }));
     expect(b.updated).toBe(12);
     const y = await addContactsSetup();
-    expect((await ok(client(y.s).api.contacts.ids.$get({ query: { list_id: list } }))).ids).toEqual([]);
+    expect((await client(y.s).api.contacts.ids.$get({ query: { list_id: list } })).status).toBe(404);
   });
 });

@@ -37,3 +37,6 @@ export async function batchSql(d: Db, items: readonly BatchStatement[]): Promise
   });
   return d.$client.batch(stmts);
 }
+
+/** A write refused by a UNIQUE index (D1 words it in the error or, through drizzle, in its cause). */
+export const isUniqueViolation = (err: unknown) => /UNIQUE/.test(String(err)) || (err instanceof Error && /UNIQUE/.test(String(err.cause)));

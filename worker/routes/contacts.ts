@@ -211,6 +211,10 @@ export const contactRoutes = router()
             updated: z.number(),
             refused: z.array(z.object({ contact_id: z.string(), message: z.string() })),
             not_found: z.array(z.string()),
+            already_in_list: z
+              .number()
+              .optional()
+              .openapi({ description: "add_to_list: contacts that were in the list already (not counted in updated)" }),
             removed_from_sequences: z
               .number()
               .optional()

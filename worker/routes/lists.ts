@@ -4,7 +4,14 @@ import { errorResponses, IdParam, json, jsonBody, Pagination, PaginationMeta, pa
 import { addMembers, createList, deleteList, getList, removeMembers, renameList, searchLists } from "../services/lists";
 
 const ListSchema = z
-  .object({ id: z.string(), name: z.string(), owner_id: z.string(), contact_count: z.number(), created_at: z.number() })
+  .object({
+    id: z.string(),
+    name: z.string(),
+    owner_id: z.string(),
+    contact_count: z.number(),
+    created_at: z.number(),
+    can_manage: z.boolean().openapi({ description: "Whether the caller may rename or delete it (its creator or an admin)" }),
+  })
   .openapi("List");
 
 const ListName = z.object({ name: z.string().trim().min(1).max(120) });

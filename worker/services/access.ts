@@ -304,6 +304,11 @@ export async function listFor(d: Db, caller: Caller, listId: string, action: Act
   return l;
 }
 
+/** Whether the caller may rename or delete a list owned by `ownerId` (listFor's rule, for the lists' `can_manage`). */
+export function listAllows(caller: Caller, ownerId: string) {
+  return allowed(caller, "list.manage", relations(caller, ownerId));
+}
+
 /** Whether the caller may change, run or delete a workflow owned by `ownerId` (workflowFor's rule, for a list's rows). */
 export function workflowAllows(caller: Caller, action: Action, ownerId: string) {
   return allowed(caller, action, relations(caller, ownerId));

@@ -9,6 +9,7 @@ import {
   contactStages,
   enrollments,
   listMembers,
+  lists,
   mailboxes,
   sequences,
   steps,
@@ -157,6 +158,16 @@ function contactTotal(d: Db, teamId: string, filtered: boolean, where: SQL | und
     ? d.select({ n: count() }).from(contacts).where(where)
     : d.select({ n: teamCounts.contacts }).from(teamCounts).where(eq(teamCounts.teamId, teamId));
 }
+/**
+ * The list a filter names, if it is the team's (no list_id: a statement that reads nothing, so the
+ * batch keeps its shape). Another team's or a deleted list answers 404, not an empty page.
+ */
+const theList = (d: Db, teamId: string, listId: string | undefined) =>
+  d
+    .select({ id: lists.id })
+    .from(lists)
+    .where(and(eq(lists.id, listId ?? ""), eq(lists.teamId, teamId)))
+    .limit(listId ? 1 : 0);
 const isFiltered = (q: ContactFilter) => Boolean(q.owner_id || q.stage_id || q.list_id || q.q);
 
 /** One page of the team's contacts matching the filters, with the total. */
@@ -175,8 +186,8 @@ export async function searchContacts(
       : q.sort === "score"
         ? [desc(contacts.score), asc(contacts.id)]
         : [desc(contacts.createdAt), desc(contacts.id)];
-  // One D1 round trip for the page and its total (a batch), not two.
-  const [rows, total] = await d.batch([
+  // One D1 round trip for the page, its total and the list filtered on (a batch), not two.
+  const [rows, total, list] = await d.batch([
     d
       .select()
       .from(contacts)
@@ -185,7 +196,9 @@ export async function searchContacts(
       .limit(q.per_page)
       .offset((q.page - 1) * q.per_page),
     contactTotal(d, caller.teamId, isFiltered(q), where),
+    theList(d, caller.teamId, q.list_id),
   ]);
+  if (q.list_id && !list.length) throw notFound("List");
   return { contacts: rows, total: total[0]?.n ?? 0 };
 }
 
@@ -196,10 +209,12 @@ export async function matchingContactIds(
   q: ContactFilter,
 ): Promise<{ ids: string[]; total: number; too_many: boolean }> {
   const where = contactConditions(caller.teamId, q);
-  const [rows, total] = await d.batch([
+  const [rows, total, list] = await d.batch([
     d.select({ id: contacts.id }).from(contacts).where(where).orderBy(asc(contacts.id)).limit(MAX_SELECTION),
     contactTotal(d, caller.teamId, isFiltered(q), where),
+    theList(d, caller.teamId, q.list_id),
   ]);
+  if (q.list_id && !list.length) throw notFound("List");
   const n = total[0]?.n ?? 0;
   return { ids: rows.map((r) => r.id), total: n, too_many: n > MAX_SELECTION };
 }
@@ -388,6 +403,8 @@ export interface BulkResult {
   /** Contacts the caller may not change this way (e.g. another user's contact to reassign), each with why. */
   refused: { contact_id: string; message: string }[];
   not_found: string[];
+  /** add_to_list: contacts that were in the list already (not in `updated`). */
+  already_in_list?: number;
 }
 
 /**
@@ -438,8 +455,9 @@ export async function bulkContacts(d: Db, caller: Caller, contactIds: readonly s
       where: (l, { and: all, eq: is }) => all(is(l.id, a.list_id), is(l.teamId, caller.teamId)),
     });
     if (!list) throw notFound("List");
-    await addToLists(d, caller.teamId, [list.id], targets);
-    return { updated: targets.length, refused, not_found };
+    // Contacts already in the list are counted apart: "25 added" when none was new was false.
+    const added = await addToLists(d, caller.teamId, [list.id], targets);
+    return { updated: added, already_in_list: targets.length - added, refused, not_found };
   }
   await inChunks(targets, async (chunk) => {
     await d.batch([

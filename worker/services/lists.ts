@@ -1,6 +1,6 @@
 import { and, asc, count, eq, sql } from "drizzle-orm";
 import { bulkInsertSql } from "../db/bulk";
-import { batchSql, type Db } from "../db/client";
+import { batchSql, isUniqueViolation, type Db } from "../db/client";
 import { contains } from "../db/contains";
 import { inChunks, inList, listParam, teamRowsById } from "../db/in-list";
 import { contacts, listMembers, lists } from "../db/schema";
@@ -8,7 +8,7 @@ import type { Caller } from "../env";
 import { now } from "../lib/clock";
 import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
-import { authorize, listFor } from "./access";
+import { authorize, listAllows, listFor } from "./access";
 import { workflowsFilteringOnList } from "./workflows";
 
 /**
@@ -23,6 +23,8 @@ export interface ListView {
   owner_id: string;
   contact_count: number;
   created_at: number;
+  /** Whether the caller may rename or delete it (list.manage): the screen offers only what works. */
+  can_manage: boolean;
 }
 
 // The size is the list's count kept by triggers, not a count of its members on every read.
@@ -34,6 +36,11 @@ const viewColumns = {
   contact_count: lists.contactCount,
 };
 
+const withRights = (caller: Caller, row: Omit<ListView, "can_manage">): ListView => ({
+  ...row,
+  can_manage: listAllows(caller, row.owner_id),
+});
+
 const nameTaken = () =>
   new ApiError("validation_failed", "A list with this name exists", { fields: [{ field: "name", message: "Pick another name" }] });
 
@@ -44,7 +51,7 @@ export async function getList(d: Db, caller: Caller, listId: string): Promise<Li
     .from(lists)
     .where(and(eq(lists.id, listId), eq(lists.teamId, caller.teamId)));
   if (!row) throw notFound("List");
-  return row;
+  return withRights(caller, row);
 }
 
 /** The team's lists whose name contains `q`, by name, a page at a time. */
@@ -64,11 +71,11 @@ export async function searchLists(
       .offset((q.page - 1) * q.per_page),
     d.select({ n: count() }).from(lists).where(where),
   ]);
-  return { lists: rows, total: total[0]?.n ?? 0 };
+  return { lists: rows.map((r) => withRights(caller, r)), total: total[0]?.n ?? 0 };
 }
 
 /** Every list of a team with its size, by name (Apollo's GET /labels). */
-export function allLists(d: Db, teamId: string): Promise<ListView[]> {
+export function allLists(d: Db, teamId: string): Promise<Omit<ListView, "can_manage">[]> {
   return d.select(viewColumns).from(lists).where(eq(lists.teamId, teamId)).orderBy(asc(lists.name), asc(lists.id));
 }
 
@@ -121,10 +128,15 @@ export async function addToLists(d: Db, teamId: string, listIds: readonly string
 /** Create a list owned by the caller; a name the team already uses is 422 naming the field. */
 export async function createList(d: Db, caller: Caller, name: string): Promise<ListView> {
   authorize(caller, "contact.edit");
-  if (await d.query.lists.findFirst({ columns: { id: true }, where: and(eq(lists.teamId, caller.teamId), eq(lists.name, name)) }))
-    throw nameTaken();
-  const [id] = await ensureLists(d, caller, [name]);
-  return getList(d, caller, id!);
+  // One statement: of two creates of one name at once, the second is told the name is taken (a check
+  // before the insert answered both with the first one's list, owned by someone else).
+  const [row] = await d
+    .insert(lists)
+    .values({ id: newId(), teamId: caller.teamId, ownerId: caller.userId, name, createdAt: now() })
+    .onConflictDoNothing()
+    .returning({ id: lists.id });
+  if (!row) throw nameTaken();
+  return getList(d, caller, row.id);
 }
 
 /** Rename a list (its creator or an admin: list.manage). */
@@ -132,10 +144,16 @@ export async function renameList(d: Db, caller: Caller, listId: string, name: st
   const list = await listFor(d, caller, listId);
   const clash = await d.query.lists.findFirst({ columns: { id: true }, where: and(eq(lists.teamId, caller.teamId), eq(lists.name, name)) });
   if (clash && clash.id !== list.id) throw nameTaken();
-  await d
-    .update(lists)
-    .set({ name })
-    .where(and(eq(lists.id, list.id), eq(lists.teamId, caller.teamId)));
+  try {
+    await d
+      .update(lists)
+      .set({ name })
+      .where(and(eq(lists.id, list.id), eq(lists.teamId, caller.teamId)));
+  } catch (err) {
+    // Another list took the name since the check (two renames at once): the index refuses it.
+    if (isUniqueViolation(err)) throw nameTaken();
+    throw err;
+  }
   return getList(d, caller, list.id);
 }
 
