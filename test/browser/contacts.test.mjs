@@ -122,6 +122,58 @@ describe("Contacts and a contact's page", () => {
     await page.getByText(/deleted; its contacts stay/).waitFor();
   });
 
+  it("the New list dialog opens empty every time: a name typed and cancelled is not created", async () => {
+    const name = `Cancelled ${Date.now()}`;
+    await page.goto(`${baseUrl}/lists`);
+    await page.getByTestId("new-list").click();
+    await page.getByTestId("list-name-dialog").getByLabel("Name").fill(name);
+    await page.getByTestId("list-name-dialog").getByRole("button", { name: "Cancel" }).click();
+    await page.getByTestId("new-list").click();
+    const dialog = page.getByTestId("list-name-dialog");
+    assert.equal(await dialog.getByLabel("Name").inputValue(), "");
+    await dialog.getByRole("button", { name: "Create list" }).click();
+    await dialog.getByText("Give the list a name").waitFor();
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+    const found = await page.evaluate(
+      async (n) => (await (await fetch(`/api/lists?q=${encodeURIComponent(n)}`)).json()).lists.length,
+      name,
+    );
+    assert.equal(found, 0);
+  });
+
+  it("a page of lists past the last one says so and offers the last page, instead of 'No lists yet'", async () => {
+    await page.goto(`${baseUrl}/lists?page=999`);
+    await page.getByText("Nothing on this page").waitFor();
+    assert.equal(await page.getByText("No lists yet").count(), 0);
+    await page.getByTestId("go-to-last-page").click();
+    await page.getByTestId("lists-table").waitFor();
+  });
+
+  it("a member sees Rename and Delete only on their own lists", async () => {
+    const name = `Admin's ${Date.now()}`;
+    const made = await page.evaluate(async (n) => {
+      const me = await (await fetch("/api/me")).json();
+      const r = await fetch("/api/lists", {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-csrf-token": me.csrf_token },
+        body: JSON.stringify({ name: n }),
+      });
+      return r.status;
+    }, name);
+    assert.equal(made, 201);
+    const rep = await launch();
+    try {
+      await signIn(rep.page, "rep1@demo.test");
+      await rep.page.goto(`${baseUrl}/lists?q=${encodeURIComponent(name)}`);
+      await rep.page.getByRole("link", { name }).waitFor();
+      assert.equal(await rep.page.getByRole("button", { name: `Delete ${name}` }).count(), 0);
+      assert.equal(await rep.page.getByRole("button", { name: `Rename ${name}` }).count(), 0);
+      await rep.page.getByText("Its creator or an admin can rename or delete it").waitFor();
+    } finally {
+      await rep.browser.close();
+    }
+  });
+
   it("selects the page, then every contact matching, for one bulk action", async () => {
     await page.goto(`${baseUrl}/contacts`);
     await page.locator("table tbody tr").first().waitFor();

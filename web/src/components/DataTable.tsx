@@ -1,4 +1,7 @@
+import { useSearchParams } from "@solidjs/router";
 import { createEffect, For, Show, Suspense, type Accessor, type JSX } from "solid-js";
+import { formatNumber } from "../format";
+import { EmptyState } from "./EmptyState";
 import { Pagination, type PageMeta } from "./Pagination";
 import { TableSkeleton } from "./Status";
 import "./DataTable.css";
@@ -46,6 +49,29 @@ type FrameProps<T> = {
 };
 
 /**
+ * A page past the last one (an old link, or the last row of the last page deleted): the list is not
+ * empty, so its "nothing yet" message would be false. Says so and offers the last page.
+ */
+function PastTheEnd(props: { meta: PageMeta; onPage?: (page: number) => void }) {
+  const [, setParams] = useSearchParams();
+  const last = () => Math.max(1, props.meta.total_pages);
+  const go = () => (props.onPage ? props.onPage(last()) : setParams({ page: last() === 1 ? undefined : String(last()) }));
+  return (
+    <EmptyState
+      icon="lists"
+      title="Nothing on this page"
+      actions={
+        <button type="button" class="btn btn-secondary" onClick={go} data-testid="go-to-last-page">
+          Go to the last page
+        </button>
+      }
+    >
+      {`There ${last() === 1 ? "is 1 page" : `are ${formatNumber(last())} pages`} of results; this link points past the last one.`}
+    </EmptyState>
+  );
+}
+
+/**
  * The card of a paged list whose rows are not table rows (the task list): the same loading / empty
  * tail and pager as DataTable, around the page's own markup for the rows.
  */
@@ -57,7 +83,12 @@ export function DataFrame<T>(props: FrameProps<T> & { skeletonColumns: number; c
     <Suspense fallback={skeleton()}>
       <Show when={props.rows} fallback={skeleton()}>
         {(rows) => (
-          <Show when={rows().length > 0} fallback={props.empty}>
+          <Show
+            when={rows().length > 0}
+            fallback={
+              (props.pagination?.total_entries ?? 0) > 0 ? <PastTheEnd meta={props.pagination!} onPage={props.onPage} /> : props.empty
+            }
+          >
             <div class={props.cardClass} classList={{ "table-card": !props.flush, "data-table": true }} aria-busy={props.busy || undefined}>
               {props.header}
               {props.children(rows)}

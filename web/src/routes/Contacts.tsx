@@ -135,7 +135,8 @@ export default function Contacts() {
     const r = await bulk.run({ ...body, contact_ids: [...selected()] } as ContactsBulk);
     if (!r) return;
     const refused = r.refused.length ? ` ${r.refused.length} refused: ${r.refused[0]!.message}` : "";
-    notify(`${formatNumber(r.updated)} ${done}.${refused}`, r.refused.length ? "danger" : "success");
+    const already = r.already_in_list ? ` ${formatNumber(r.already_in_list)} already in it.` : "";
+    notify(`${formatNumber(r.updated)} ${done}.${already}${refused}`, r.refused.length ? "danger" : "success");
     setSelected(new Set<string>());
   };
 
@@ -341,19 +342,7 @@ export default function Contacts() {
           pageLabel: "Select every contact on this page",
         }}
         empty={
-          (result()?.pagination.total_entries ?? 0) > 0 ? (
-            <EmptyState
-              icon="lists"
-              title="Nothing on this page"
-              actions={
-                <button type="button" class="btn btn-secondary" onClick={() => setParams({ page: undefined })}>
-                  Go to the first page
-                </button>
-              }
-            >
-              {`There are ${formatNumber(result()!.pagination.total_pages)} ${result()!.pagination.total_pages === 1 ? "page" : "pages"} of results; this link points past the last one.`}
-            </EmptyState>
-          ) : filtered() ? (
+          filtered() ? (
             <EmptyState icon="search" title={q() ? `No contacts match “${q()}”` : "No contacts match these filters"}>
               Try a shorter search, or another stage or owner.
             </EmptyState>

@@ -35,7 +35,16 @@ const KIND: Record<string, { label: string; tone: Tone; hint: string }> = {
   charge: { label: "Charge", tone: "accent", hint: "Spent" },
   refund: { label: "Refund", tone: "success", hint: "What a job held and didn't use, returned" },
   adjust: { label: "Adjustment", tone: "neutral", hint: "A manual correction" },
+  settled: { label: "Settled", tone: "neutral", hint: "The job's hold was settled with nothing to return or charge" },
 };
+
+/**
+ * A job's settlement that moved no credits (it used exactly what it held, or overspent with the
+ * balance at zero) is written as a refund or charge of 0, so the job counts as settled: it reads
+ * "Settled", not "Refund 0".
+ */
+const kindOf = (e: { kind: string; amount: number }) =>
+  e.amount === 0 && (e.kind === "refund" || e.kind === "charge") ? "settled" : e.kind;
 
 const PROVIDERS: Record<string, string> = { pattern_finder: "Pattern finder", deep_lookup: "Deep lookup" };
 
@@ -172,8 +181,8 @@ function Ledger() {
             <div class="muted small">{formatRelative(e.created_at)}</div>
           </td>
           <td>
-            <Badge tone={KIND[e.kind]?.tone ?? "neutral"} title={KIND[e.kind]?.hint}>
-              {KIND[e.kind]?.label ?? e.kind}
+            <Badge tone={KIND[kindOf(e)]?.tone ?? "neutral"} title={KIND[kindOf(e)]?.hint}>
+              {KIND[kindOf(e)]?.label ?? e.kind}
             </Badge>
           </td>
           <td class="num tabular amount" classList={{ "amount-plus": e.amount > 0, "amount-minus": e.amount < 0 }}>

@@ -127,28 +127,34 @@ export default function Lists() {
               </time>
             </td>
             <td class="cell-nowrap">
-              <button type="button" class="btn btn-ghost btn-sm" onClick={() => setRenaming(l)} aria-label={`Rename ${l.name}`}>
-                Rename
-              </button>
-              <button type="button" class="btn btn-ghost btn-sm" onClick={() => setDeleting(l)} aria-label={`Delete ${l.name}`}>
-                Delete
-              </button>
+              <Show when={l.can_manage} fallback={<span class="muted small">Its creator or an admin can rename or delete it</span>}>
+                <button type="button" class="btn btn-ghost btn-sm" onClick={() => setRenaming(l)} aria-label={`Rename ${l.name}`}>
+                  Rename
+                </button>
+                <button type="button" class="btn btn-ghost btn-sm" onClick={() => setDeleting(l)} aria-label={`Delete ${l.name}`}>
+                  Delete
+                </button>
+              </Show>
             </td>
           </>
         )}
       </DataTable>
-      <NameDialog
-        open={creating()}
-        title="New list"
-        initial=""
-        submit="Create list"
-        onClose={() => {
-          create.clear();
-          setCreating(false);
-        }}
-        write={create}
-        onSave={(name) => create.run(name)}
-      />
+      {/* Mounted per opening: a dialog kept mounted kept the last name typed (or cancelled) and
+          created a list under a name no longer in the field. */}
+      <Show when={creating()}>
+        <NameDialog
+          open
+          title="New list"
+          initial=""
+          submit="Create list"
+          onClose={() => {
+            create.clear();
+            setCreating(false);
+          }}
+          write={create}
+          onSave={(name) => create.run(name)}
+        />
+      </Show>
       <Show when={renaming()}>
         {(l) => (
           <NameDialog
