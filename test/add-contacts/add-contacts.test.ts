@@ -461,17 +461,21 @@ describe("add contacts: jobs", () => {
 
   it("downloads outcomes as CSV with formula-looking cells neutralised", async () => {
     const x = await addContactsSetup();
-    const [evil] = await makeContacts(x.teamId, 1);
+    const [evil, sneaky] = await makeContacts(x.teamId, 2);
     await env.DB.prepare("UPDATE contacts SET first_name = '=HYPERLINK(\"http://x\")', unsubscribed_at = 1 WHERE id = ?").bind(evil).run();
-    const { job } = await ok(commit(x.s, x.sequenceId, { source: { contact_ids: [evil!] } }), 202);
+    // Excel with ";" as its list separator (German, French) splits an unquoted cell at the ";".
+    await env.DB.prepare("UPDATE contacts SET first_name = 'x;=cmd|'' /C calc''!A0', unsubscribed_at = 1 WHERE id = ?").bind(sneaky).run();
+    const { job } = await ok(commit(x.s, x.sequenceId, { source: { contact_ids: [evil!, sneaky!] } }), 202);
     await waitForJob(job.id);
     const res = await client(x.s).api.jobs[":id"]["outcomes.csv"].$get({ param: { id: job.id } });
     expect(res.headers.get("content-type")).toMatch(/text\/csv/);
     const csv = await res.text();
-    const [header, row] = csv.trim().split("\r\n");
+    const [header, ...rows] = csv.trim().split("\r\n");
     expect(header).toBe("contact_id,person_id,name,email,outcome,reasons,reason_details,credit_cost,mailbox_id");
+    const row = rows.find((r) => r.startsWith(evil!))!;
     expect(row).toContain(`"'=HYPERLINK(""http://x"") Last0"`);
     expect(row).toContain(",skipped,unsubscribed,Unsubscribed,0,");
+    expect(rows.find((r) => r.startsWith(sneaky!))).toContain(`,"x;=cmd|' /C calc'!A0 Last1",`);
   });
 });
 
