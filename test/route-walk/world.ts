@@ -106,6 +106,8 @@ const FIXED = {
   hiddenMessage: "dd0000000000000000000a05",
   rivalReply: "dd0000000000000000000a06",
   hiddenReply: "dd0000000000000000000a07",
+  demoInvite: "dd0000000000000000000a08",
+  rivalInvite: "dd0000000000000000000a09",
 };
 
 /** An inbound reply (the replies inbox) to the email `messageId`. */
@@ -175,6 +177,16 @@ async function completeHidden(): Promise<void> {
     );
     stmts.push(inboundReply(FIXED.hiddenReply, DEMO.team, seq, enr, FIXED.hiddenMessage, t));
   }
+  // A pending invitation in each team (the seed has none): the invite routes get ids of both teams.
+  for (const [id, team, by] of [
+    [FIXED.demoInvite, DEMO.team, DEMO.admin],
+    [FIXED.rivalInvite, DEMO.rival, DEMO.rivalAdmin],
+  ] as const)
+    stmts.push(
+      env.DB.prepare(
+        "INSERT OR IGNORE INTO invites (id, team_id, email, role, invited_by, token_hash, created_at, expires_at) VALUES (?, ?, ?, 'member', ?, ?, ?, ?)",
+      ).bind(id, team, `invitee-${id}@walk.test`, by, `rw-token-hash-${id}`, t, t + 7 * 86_400_000),
+    );
   await env.DB.batch(stmts);
 }
 
@@ -331,19 +343,22 @@ async function installChangeLog(): Promise<void> {
     if (ignored === "all") continue;
     const cols = (await q(`SELECT name FROM pragma_table_info('${t}')`)).map((r) => r.name as string);
     const team = (row: "NEW" | "OLD") => (t === "teams" ? `${row}.id` : cols.includes("team_id") ? `${row}.team_id` : "NULL");
+    // An Idempotency-Key is claimed (status 0) before its request runs and the claim is dropped when the
+    // request is refused: bookkeeping. A stored answer (status set) is what a refused caller must never leave.
+    const when = (row: "NEW" | "OLD") => (t === "idempotency_keys" ? ` WHEN ${row}.status <> 0` : "");
     const watched = cols
       .filter((c) => !(ignored ?? []).includes(c))
       .map((c) => `"${c}"`)
       .join(", ");
     stmts.push(
       env.DB.prepare(
-        `CREATE TRIGGER IF NOT EXISTS rw_${t}_i AFTER INSERT ON "${t}" BEGIN INSERT INTO rw_changes (tbl, op, team) VALUES ('${t}', 'insert', ${team("NEW")}); END`,
+        `CREATE TRIGGER IF NOT EXISTS rw_${t}_i AFTER INSERT ON "${t}"${when("NEW")} BEGIN INSERT INTO rw_changes (tbl, op, team) VALUES ('${t}', 'insert', ${team("NEW")}); END`,
       ),
       env.DB.prepare(
-        `CREATE TRIGGER IF NOT EXISTS rw_${t}_u AFTER UPDATE OF ${watched} ON "${t}" BEGIN INSERT INTO rw_changes (tbl, op, team) VALUES ('${t}', 'update', ${team("NEW")}); END`,
+        `CREATE TRIGGER IF NOT EXISTS rw_${t}_u AFTER UPDATE OF ${watched} ON "${t}"${when("NEW")} BEGIN INSERT INTO rw_changes (tbl, op, team) VALUES ('${t}', 'update', ${team("NEW")}); END`,
       ),
       env.DB.prepare(
-        `CREATE TRIGGER IF NOT EXISTS rw_${t}_d AFTER DELETE ON "${t}" BEGIN INSERT INTO rw_changes (tbl, op, team) VALUES ('${t}', 'delete', ${team("OLD")}); END`,
+        `CREATE TRIGGER IF NOT EXISTS rw_${t}_d AFTER DELETE ON "${t}"${when("OLD")} BEGIN INSERT INTO rw_changes (tbl, op, team) VALUES ('${t}', 'delete', ${team("OLD")}); END`,
       ),
     );
   }
