@@ -269,6 +269,23 @@ describe("Apollo parameters we can't apply are refused, never dropped", () => {
     expect(fieldsOf(unknownFilter).map((f) => f.field)).toEqual(["contact_email_status_v2"]);
   });
 
+  it("a contact's label_names longer than a list name may be are a 422, and no list is made", async () => {
+    const x = await addContactsSetup();
+    const key = await masterKey(x.teamId, x.userId);
+    const long = "L".repeat(121);
+    const res = await call("/apollo/v1/contacts", {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-api-key": key },
+      body: JSON.stringify({ first_name: "Ada", last_name: "L", email: `ada-${crypto.randomUUID()}@x.test`, label_names: [long] }),
+    });
+    const err = await errorOf(res);
+    expect(err.status).toBe(422);
+    expect(fieldsOf(err)[0]!.field).toMatch(/^label_names/);
+    expect(await env.DB.prepare("SELECT count(*) n FROM lists WHERE team_id = ? AND name = ?").bind(x.teamId, long).first()).toEqual({
+      n: 0,
+    });
+  });
+
   it("add_contact_ids refuses status 'paused' (nothing enrolled) and rotates over several send_email_from_email_account_id", async () => {
     const x = await addContactsSetup({ mailboxes: [{}, {}] });
     const key = await masterKey(x.teamId, x.userId);

@@ -7,7 +7,7 @@ import { requireMasterKey } from "../middleware/auth";
 import { idempotencyScope } from "../middleware/idempotency";
 import { canSeeAllSequences, jobFor } from "../services/access";
 import { actOnContacts } from "../services/enrollments";
-import { allLists, listsByName } from "../services/lists";
+import { allLists, LIST_NAME_MAX, listsByName } from "../services/lists";
 import { listMailboxes } from "../services/mailboxes";
 import { listSequences } from "../services/sequences";
 import { activeTeamUser, searchTeamUsers } from "../services/users";
@@ -42,11 +42,11 @@ export const APOLLO_ARRAY_MAX = {
   statuses: 20,
 } as const;
 /** An Apollo array parameter (`x[]=a&x[]=b`, repeated keys or JSON) of at most `max` entries, deduplicated. */
-const arr = (max: number) =>
+const arr = (max: number, each = 200) =>
   z.preprocess(
     (v) => (v === undefined ? undefined : Array.isArray(v) ? v : [v]),
     z
-      .array(z.string().trim().min(1).max(200))
+      .array(z.string().trim().min(1).max(each))
       .max(max)
       .transform((xs) => [...new Set(xs)]),
   );
@@ -530,7 +530,9 @@ const ContactParams = z.object({
   title: str.optional(),
   organization_name: str.optional(),
   website_url: str.optional(),
-  label_names: arr(APOLLO_ARRAY_MAX.contact_label_names).optional(),
+  // Names of lists a contact create or update makes when missing: held to the lists' own limit (a
+  // longer one made a list the Lists screen couldn't rename).
+  label_names: arr(APOLLO_ARRAY_MAX.contact_label_names, LIST_NAME_MAX).optional(),
   contact_stage_id: id.optional(),
   owner_id: id.optional(),
   linkedin_url: str.optional(),

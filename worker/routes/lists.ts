@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { router } from "../lib/openapi";
 import { errorResponses, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
-import { addMembers, createList, deleteList, getList, removeMembers, renameList, searchLists } from "../services/lists";
+import { addMembers, createList, deleteList, getList, LIST_NAME_MAX, removeMembers, renameList, searchLists } from "../services/lists";
 
 const ListSchema = z
   .object({
@@ -14,7 +14,7 @@ const ListSchema = z
   })
   .openapi("List");
 
-const ListName = z.object({ name: z.string().trim().min(1).max(120) });
+const ListName = z.object({ name: z.string().trim().min(1).max(LIST_NAME_MAX) });
 const ContactIds = z.object({ contact_ids: z.array(z.string().min(1).max(64)).min(1).max(10_000) });
 
 export const listRoutes = router()

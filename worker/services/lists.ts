@@ -17,6 +17,9 @@ import { workflowsFilteringOnList } from "./workflows";
  * a set (primary key list + contact), so adding twice changes nothing.
  */
 
+/** The longest list name (the screens' field, the API's and Apollo's label names). */
+export const LIST_NAME_MAX = 120;
+
 export interface ListView {
   id: string;
   name: string;
