@@ -23,6 +23,10 @@ describe("API keys", () => {
     const list = await ok(api["api-keys"].$get());
     const listed = list.api_keys.find((k) => k.id === body.api_key.id);
     expect(listed!.prefix).toBe(body.key.slice(0, 9));
+    // Whose rights the key carries: its creator's, by name, in the list and in the answers about it.
+    const me = (await env.DB.prepare("select name from users where id = ?").bind(admin.userId).first<{ name: string }>())!.name;
+    expect(listed!.created_by).toEqual({ id: admin.userId, name: me });
+    expect(body.api_key.created_by).toEqual({ id: admin.userId, name: me });
     expect(JSON.stringify(list)).not.toContain(body.key);
 
     const audit = await env.DB.prepare("select action from audit_log where target_id = ?")

@@ -3,7 +3,7 @@ import { router } from "../lib/openapi";
 import { errorResponses, IdParam, json, jsonBody } from "../lib/schemas";
 import { requirePermission, requireSession } from "../middleware/auth";
 import { SECRET_ANSWER } from "../middleware/idempotency";
-import { createApiKey, listApiKeys, revokeApiKey, type ApiKeyRow } from "../services/api-keys";
+import { createApiKey, listApiKeys, revokeApiKey, type ApiKeyView } from "../services/api-keys";
 
 const ApiKeySchema = z
   .object({
@@ -14,21 +14,25 @@ const ApiKeySchema = z
     created_at: z.number(),
     last_used_at: z.number().nullable(),
     revoked_at: z.number().nullable(),
+    created_by: z.object({ id: z.string(), name: z.string().nullable() }).openapi({
+      description: "The user the key acts as. A standard key has their rights without an admin's; a master key acts as a team admin",
+    }),
   })
   .openapi("ApiKey");
 
 const CreateApiKey = z
   .object({
     name: z.string().trim().min(1).max(80),
-    kind: z
-      .enum(["master", "standard"])
-      .openapi({ description: "master keys reach every endpoint; standard keys not those Apollo reserves for master keys" }),
+    kind: z.enum(["master", "standard"]).openapi({
+      description:
+        "master: acts as a team admin (every endpoint, every user's sequences and mailboxes); standard: acts as its creator without admin rights, never does administration, and not the endpoints Apollo reserves for master keys",
+    }),
   })
   .openapi("CreateApiKey");
 
 const guard = [requireSession, requirePermission("api_keys.manage", "Only team admins can manage API keys")];
 
-function present(k: ApiKeyRow) {
+function present(k: ApiKeyView) {
   return {
     id: k.id,
     name: k.name,
@@ -37,6 +41,7 @@ function present(k: ApiKeyRow) {
     created_at: k.createdAt,
     last_used_at: k.lastUsedAt,
     revoked_at: k.revokedAt,
+    created_by: { id: k.createdBy, name: k.creatorName },
   };
 }
 

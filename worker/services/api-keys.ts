@@ -1,6 +1,6 @@
 import { and, desc, eq, isNull } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { apiKeys, auditLog } from "../db/schema";
+import { apiKeys, auditLog, users } from "../db/schema";
 import type { Caller } from "../env";
 import { now } from "../lib/clock";
 import { sha256Hex } from "../lib/crypto";
@@ -12,8 +12,23 @@ import { audit, auditEntry } from "./audit";
 
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 
-export function listApiKeys(d: Db, teamId: string): Promise<ApiKeyRow[]> {
-  return d.select().from(apiKeys).where(eq(apiKeys.teamId, teamId)).orderBy(desc(apiKeys.createdAt));
+/** A key with the name of the user it acts as (its creator): whose rights a key carries is what an admin needs to see. */
+export type ApiKeyView = ApiKeyRow & { creatorName: string | null };
+
+export async function listApiKeys(d: Db, teamId: string): Promise<ApiKeyView[]> {
+  const rows = await d
+    .select({ key: apiKeys, creatorName: users.name })
+    .from(apiKeys)
+    .leftJoin(users, eq(users.id, apiKeys.createdBy))
+    .where(eq(apiKeys.teamId, teamId))
+    .orderBy(desc(apiKeys.createdAt));
+  return rows.map((r) => ({ ...r.key, creatorName: r.creatorName }));
+}
+
+/** The name of the user a key acts as, for the answers about one key. */
+async function withCreator(d: Db, row: ApiKeyRow): Promise<ApiKeyView> {
+  const [u] = await d.select({ name: users.name }).from(users).where(eq(users.id, row.createdBy)).limit(1);
+  return { ...row, creatorName: u?.name ?? null };
 }
 
 /** A new key: the row and the key itself, which is never stored and never shown again. */
@@ -21,7 +36,7 @@ export async function createApiKey(
   d: Db,
   caller: Caller,
   input: { name: string; kind: "master" | "standard" },
-): Promise<{ row: ApiKeyRow; key: string }> {
+): Promise<{ row: ApiKeyView; key: string }> {
   const key = `sf_${input.kind === "master" ? "m" : "s"}_${randomToken(24)}`;
   const row: ApiKeyRow = {
     id: newId(),
@@ -39,11 +54,11 @@ export async function createApiKey(
     d.insert(apiKeys).values(row),
     d.insert(auditLog).values(auditEntry(caller, "api_key.create", "api_key", row.id, { kind: input.kind })),
   ]);
-  return { row, key };
+  return { row: await withCreator(d, row), key };
 }
 
 /** Revoke a key of the caller's team (404 for another team's or one already revoked); it stops working on the next request. */
-export async function revokeApiKey(d: Db, caller: Caller, id: string): Promise<ApiKeyRow> {
+export async function revokeApiKey(d: Db, caller: Caller, id: string): Promise<ApiKeyView> {
   const [row] = await d
     .update(apiKeys)
     .set({ revokedAt: now() })
@@ -51,5 +66,5 @@ export async function revokeApiKey(d: Db, caller: Caller, id: string): Promise<A
     .returning();
   if (!row) throw notFound("API key");
   await audit(d, caller, "api_key.revoke", "api_key", row.id);
-  return row;
+  return withCreator(d, row);
 }

@@ -115,8 +115,10 @@ function CreateKeyForm() {
               </button>
             </div>
             <p id="key-kind-help" class="field-help full">
-              <strong>Standard</strong> keys reach most endpoints. <strong>Master</strong> keys also reach the endpoints Apollo reserves for
-              master keys (such as listing users). Give out master keys sparingly.
+              A key acts as you. <strong>Standard</strong> keys have your rights without an admin's: your own sequences and mailboxes and
+              those shared with you, and no administration (schedules, workflows, connecting mailboxes, users, keys) or endpoints Apollo
+              reserves for master keys. <strong>Master</strong> keys act as a team admin: every endpoint, every user's sequences, mailboxes
+              and contacts. Give out master keys sparingly.
             </p>
             <div class="full">
               <FormProblems form={errors} />
@@ -164,7 +166,7 @@ function KeysTable() {
 
   return (
     <Card title="Team API keys" subtitle="Revoked keys stop working immediately and stay listed for the audit trail." flush>
-      <Suspense fallback={<TableSkeleton columns={7} rows={3} label="Loading API keys…" />}>
+      <Suspense fallback={<TableSkeleton columns={8} rows={3} label="Loading API keys…" />}>
         <Show when={keys()}>
           {(r) => (
             <Show
@@ -184,6 +186,7 @@ function KeysTable() {
                       <th scope="col">Kind</th>
                       <th scope="col">Key</th>
                       <th scope="col">Created</th>
+                      <th scope="col">Acts as</th>
                       <th scope="col">Last used</th>
                       <th scope="col">Status</th>
                       <th scope="col">
@@ -207,6 +210,7 @@ function KeysTable() {
                               {formatDate(k.created_at)}
                             </time>
                           </td>
+                          <td>{k.created_by.name ?? <span class="muted">A removed user</span>}</td>
                           <td>
                             <Show when={k.last_used_at} fallback={<span class="muted">Never</span>}>
                               {(at) => (
@@ -281,7 +285,10 @@ export function ApiKeys() {
               <Icon name="lock" size={18} />
               <div>
                 <strong>Only team admins manage API keys.</strong>
-                <p>Ask an admin of {m().team.name} to create a key for you, or to make you an admin (Settings → Team).</p>
+                <p>
+                  Ask an admin of {m().team.name} to make you an admin (Settings → Team). A key acts as the person who creates it, so a key
+                  an admin makes for you would carry their rights, not yours.
+                </p>
               </div>
             </div>
           }
