@@ -1,6 +1,6 @@
 import { and, count, eq, gte, inArray, lt, sql } from "drizzle-orm";
 import { bulkInsertSql, type Row } from "../../db/bulk";
-import { batchSql, db, type BatchStatement, type Db } from "../../db/client";
+import { batchSql, db, isUniqueViolation, type BatchStatement, type Db } from "../../db/client";
 import { chunked, inList, teamRowsById } from "../../db/in-list";
 import { contacts, contactStages, enrichments, enrollments, jobCandidates, jobOutcomes, jobs, sequences } from "../../db/schema";
 import type { Caller, Env } from "../../env";
@@ -34,7 +34,6 @@ const CANDIDATE_ROWS = 2000;
 const idFrom = async (...parts: string[]) => (await sha256Hex(parts.join(":"))).slice(0, 24);
 
 /** drizzle wraps a failed statement; D1's own message ("UNIQUE constraint failed") is on the cause. */
-const isUniqueViolation = (err: unknown) => /UNIQUE/.test(String(err)) || (err instanceof Error && /UNIQUE/.test(String(err.cause)));
 
 function sourceSummary(req: AddContactsRequest, via?: string) {
   const s = req.source;
@@ -861,9 +860,9 @@ export async function cancelJob(env: Env, teamId: string, jobId: string) {
 
 /**
  * How long a queued or running job may go without progress before the cron sends its unfinished
- * chunks again: 10 minutes. A chunk's message normally reaches the consumer within seconds, its five
- * retries back off 2 + 4 + 8 + 16 + 32 s, and a chunk of CHUNK_SIZE candidates is written in well under a
- * minute, so 10 quiet minutes mean a message was lost (a send that failed after the status changed, a
+ * chunks again: 10 minutes. A chunk's message normally reaches the consumer within seconds, its
+ * retries back off 560 s in all (queue/consumer.ts), and a chunk of CHUNK_SIZE candidates is written in
+ * well under a minute, so 10 quiet minutes mean a message was lost (a send that failed after the status changed, a
  * consumer that died without retrying, a message dropped) and nothing else will move the job. A job is
  * resumed at most once per QUIET_MS, and a resumed chunk that was only slow is harmless: every chunk
  * step is idempotent (see processChunk).
