@@ -81,6 +81,21 @@ describe("sign-in", () => {
     expect((await post({ email: "rep1@demo.test", password: "demo1234" }, "192.0.2.99")).status).toBe(200);
   });
 
+  it("failures from strangers don't lock a user out of the IP they signed in from lately; that IP's own failures still do", async () => {
+    const email = "rep2@demo.test";
+    const home = "203.0.113.7";
+    expect((await post({ email, password: "demo1234" }, home)).status).toBe(200);
+    advanceClock(60_000);
+    for (let i = 0; i < 5; i++) expect((await post({ email, password: `guess${i}` }, `198.18.0.${i}`)).status).toBe(401);
+    // Another stranger is refused (the address's cap), the user at home is not.
+    expect((await post({ email, password: "demo1234" }, "198.18.0.99")).status).toBe(429);
+    expect((await post({ email, password: "demo1234" }, home)).status).toBe(200);
+    // Guessing from the known IP itself is still capped at five.
+    for (let i = 0; i < 5; i++) expect((await post({ email, password: `home${i}` }, home)).status).toBe(401);
+    expect((await post({ email, password: "demo1234" }, home)).status).toBe(429);
+    advanceClock(16 * 60 * 1000);
+  });
+
   it("counts guesses sent at once: of 12 parallel guesses for one address, 5 are checked and 7 refused", async () => {
     const email = `burst-${crypto.randomUUID().slice(0, 8)}@demo.test`;
     const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => post({ email, password: `burst${i}` }, `198.51.100.${i}`)));

@@ -15,6 +15,12 @@ export const SESSION_TTL_MS = 14 * 24 * 3600 * 1000;
 export const LOGIN_WINDOW_MS = 15 * 60 * 1000;
 export const MAX_FAILURES_PER_EMAIL = 5;
 export const MAX_FAILURES_PER_IP = 30;
+/**
+ * An IP the address signed in from within this long is its own: failures from elsewhere don't count
+ * against sign-ins from it. Reps' addresses are public (they send from them), so with one count per
+ * address anyone could keep a rep signed out by failing five times every 15 minutes.
+ */
+export const KNOWN_IP_MS = 30 * 24 * 3600 * 1000;
 
 // A hash to verify against when the email is unknown, so a miss costs the same time as a hit.
 let dummyHash: Promise<string> | null = null;
@@ -23,15 +29,18 @@ let dummyHash: Promise<string> | null = null;
  * Counts one attempt against the sign-in throttle, as a failure until `attemptSucceeded`: the row is
  * written in the statement that checks the counts, so guesses sent at once each count the ones before
  * them (a count read, then a write after the password check, let every guess of a burst through).
- * 429 once `key` (an address) or the client IP has too many failures in the window. Sign-in, invite
- * acceptance and password changes share it.
+ * 429 once `key` (an address) or the client IP has too many failures in the window; from an IP the
+ * address signed in from lately (KNOWN_IP_MS), only that IP's own failures count for the address.
+ * Sign-in, invite acceptance and password changes share it.
  */
 export async function recordAttempt(d: Db, key: string, ip: string): Promise<number> {
   const t = now();
   const since = t - LOGIN_WINDOW_MS;
   const attempt = await d.get<{ id: number } | undefined>(sql`INSERT INTO login_attempts (email, ip, success, at)
     SELECT ${key}, ${ip}, 0, ${t}
-    WHERE (SELECT count(*) FROM login_attempts WHERE email = ${key} AND success = 0 AND at > ${since}) < ${MAX_FAILURES_PER_EMAIL}
+    WHERE (SELECT count(*) FROM login_attempts WHERE email = ${key} AND success = 0 AND at > ${since}
+             AND (ip = ${ip} OR NOT EXISTS (SELECT 1 FROM login_attempts WHERE email = ${key} AND ip = ${ip} AND success = 1 AND at > ${t - KNOWN_IP_MS}))
+          ) < ${MAX_FAILURES_PER_EMAIL}
       AND (SELECT count(*) FROM login_attempts WHERE ip = ${ip} AND success = 0 AND at > ${since}) < ${MAX_FAILURES_PER_IP}
     RETURNING id`);
   if (!attempt) {
