@@ -116,6 +116,22 @@ describe("lists: rename and delete (its owner or an admin)", () => {
     expect([x.userId, m.id]).toContain(made.list.owner_id);
   });
 
+  it("a list deleted while a writer (an import part, a save) is still adding to it gets no members", async () => {
+    const x = await addContactsSetup();
+    const ids = await makeContacts(x.teamId, 3);
+    const list = await makeList(x.teamId, x.userId, [ids[0]!]);
+    expect((await as(x.s, "DELETE", `/api/lists/${list}`)).status).toBe(200);
+    // The writers insert without reading the list first: here, the one the import and the API share.
+    const { addToLists } = await import("../../worker/services/lists");
+    const { db } = await import("../../worker/db/client");
+    expect(await addToLists(db(env.DB), x.teamId, [list], ids)).toBe(0);
+    expect((await env.DB.prepare("SELECT count(*) n FROM list_members WHERE list_id = ?").bind(list).first<{ n: number }>())!.n).toBe(0);
+    // Nor can a list of another team's id take members.
+    const y = await addContactsSetup();
+    const theirs = await makeList(y.teamId, y.userId, []);
+    expect(await addToLists(db(env.DB), x.teamId, [theirs], ids)).toBe(0);
+  });
+
   it("says which lists the caller may rename or delete (can_manage): a member only their own, an admin all", async () => {
     const x = await addContactsSetup();
     const m = await member(x.teamId);
