@@ -11,6 +11,7 @@ const LedgerEntry = z
     amount: z.number(),
     balance_after: z.number(),
     job_id: z.string().nullable(),
+    job_visible: z.boolean().openapi({ description: "Whether the caller may open the job (its sequence is visible to them)" }),
     source: z.string(),
     provider: z.string().nullable(),
     note: z.string(),
@@ -61,7 +62,7 @@ export const creditRoutes = router()
     }),
     async (c) => {
       const q = c.req.valid("query");
-      const { entries, total } = await ledgerPage(c.var.db, c.get("caller").teamId, q.page, q.per_page);
+      const { entries, total } = await ledgerPage(c.var.db, c.get("caller"), q.page, q.per_page);
       return c.json({ entries, pagination: paginationMeta(q.page, q.per_page, total) }, 200);
     },
   );

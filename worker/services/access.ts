@@ -237,6 +237,17 @@ export function visibleSequence(caller: Caller, column: AnyColumn | SQL): SQL | 
   return sql`${column} in (select s.id from sequences s where s.team_id = ${caller.teamId} and (s.owner_id = ${caller.userId} or exists (select 1 from sequence_shares x where x.sequence_id = s.id and x.user_id = ${caller.userId})))`;
 }
 
+/**
+ * Whether the job `jobId` names is one the caller may open (jobWithAccess's rule, as SQL for a list's
+ * rows): under its sequence when it has one, otherwise its creator's and admins'.
+ */
+export function visibleJob(caller: Caller, jobId: AnyColumn | SQL): SQL {
+  if (canSeeAllSequences(caller)) return sql`exists (select 1 from jobs j where j.id = ${jobId} and j.team_id = ${caller.teamId})`;
+  return sql`exists (select 1 from jobs j where j.id = ${jobId} and j.team_id = ${caller.teamId} and (
+    (j.sequence_id is not null and ${visibleSequence(caller, sql`j.sequence_id`)})
+    or (j.sequence_id is null and j.user_id = ${caller.userId})))`;
+}
+
 export async function mailboxFor(d: Db, caller: Caller, mailboxId: string, action: Action = "mailbox.view") {
   const m = await d.query.mailboxes.findFirst({ where: and(eq(mailboxes.id, mailboxId), eq(mailboxes.teamId, caller.teamId)) });
   if (!m) throw notFound("Mailbox");

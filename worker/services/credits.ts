@@ -1,8 +1,10 @@
 import { and, count, desc, eq, gt, gte, inArray, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
+import type { Caller } from "../env";
 import { creditLedger, enrichments, jobs, teams } from "../db/schema";
 import { now } from "../lib/clock";
 import { newId } from "../lib/ids";
+import { visibleJob } from "./access";
 import { DEFAULT_WATERFALL } from "./enrichment";
 
 /**
@@ -140,7 +142,8 @@ export async function creditsSummary(d: Db, teamId: string, days: number) {
 }
 
 /** One page of the append-only ledger, newest first. */
-export async function ledgerPage(d: Db, teamId: string, page: number, perPage: number) {
+export async function ledgerPage(d: Db, caller: Caller, page: number, perPage: number) {
+  const teamId = caller.teamId;
   const [entries, total] = await d.batch([
     d
       .select({
@@ -149,6 +152,8 @@ export async function ledgerPage(d: Db, teamId: string, page: number, perPage: n
         amount: creditLedger.amount,
         balance_after: creditLedger.balanceAfter,
         job_id: creditLedger.jobId,
+        // Every member sees the ledger, not every job: a link to a job they can't open would be a 404.
+        job_visible: sql<number>`${creditLedger.jobId} IS NOT NULL AND ${visibleJob(caller, creditLedger.jobId)}`.mapWith(Boolean),
         source: creditLedger.source,
         provider: creditLedger.provider,
         note: creditLedger.note,

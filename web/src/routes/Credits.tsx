@@ -194,7 +194,7 @@ function Ledger() {
             <div>{e.note || <span class="muted">—</span>}</div>
             <div class="muted small">
               {[e.source, e.provider && (PROVIDERS[e.provider] ?? e.provider)].filter(Boolean).join(" · ")}
-              <Show when={e.job_id}>
+              <Show when={e.job_visible && e.job_id}>
                 {(id) => (
                   <>
                     {" · "}
