@@ -135,4 +135,37 @@ describe("People page", () => {
     await alert.waitFor({ state: "detached" });
     assert.equal(await min.getAttribute("aria-describedby"), null);
   });
+
+  it("says so when a search fails after the first: an alert with Try again, the old rows labelled, no 'Select all' for the old total", async () => {
+    await page.goto(`${baseUrl}/people`);
+    const total = page.getByTestId("people-total");
+    await total.waitFor();
+    await page.getByRole("button", { name: /^Select all [\d,]+ results$/ }).waitFor();
+    let fail = true;
+    await page.route("**/api/people/search", (route) =>
+      fail
+        ? route.fulfill({
+            status: 500,
+            contentType: "application/json",
+            body: JSON.stringify({ error: { code: "internal", message: "Something went wrong on our side" } }),
+          })
+        : route.continue(),
+    );
+    try {
+      await page.getByLabel("Job title contains").fill("Director");
+      await page.getByLabel("Job title contains").press("Enter");
+      const alert = page.getByTestId("people-search-error");
+      await alert.waitFor();
+      assert.match((await alert.textContent()) ?? "", /Couldn't search with these filters/);
+      assert.equal(await page.getByRole("button", { name: /^Select all/ }).count(), 0);
+      assert.match((await total.textContent()) ?? "", /before your last change/);
+      fail = false;
+      await alert.getByRole("button", { name: "Try again" }).click();
+      await alert.waitFor({ state: "detached" });
+      await page.getByRole("button", { name: /^Select all [\d,]+ results$/ }).waitFor();
+      assert.doesNotMatch((await total.textContent()) ?? "", /before your last change/);
+    } finally {
+      await page.unroute("**/api/people/search");
+    }
+  });
 });

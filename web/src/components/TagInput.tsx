@@ -19,6 +19,10 @@ export function TagInput(props: {
   suggestionLabel?: (value: string) => string | undefined;
   strict?: boolean;
   help?: string;
+  /** Most values (the people search takes 50 per filter). */
+  maxValues?: number;
+  /** Longest value, in characters (the people search takes 200). */
+  maxLength?: number;
 }) {
   const [draft, setDraft] = createSignal("");
   const [error, setError] = createSignal("");
@@ -26,6 +30,17 @@ export function TagInput(props: {
   const add = (raw: string) => {
     let v = raw.trim().replace(/,$/, "").trim();
     if (!v) return setError("");
+    // Over the API's limits a value would be refused with the whole search: say so here instead.
+    const maxLength = props.maxLength ?? 200;
+    if (v.length > maxLength) {
+      setDraft(v);
+      return setError(`${props.label} can be at most ${maxLength} characters; this one has ${v.length}.`);
+    }
+    const maxValues = props.maxValues ?? 50;
+    if (props.values.length >= maxValues && !props.values.some((x) => x.toLowerCase() === v.toLowerCase())) {
+      setDraft(v);
+      return setError(`At most ${maxValues} values here: remove one to add “${v}”.`);
+    }
     if (props.strict && props.suggestions?.length) {
       const known = props.suggestions.find((s) => s.toLowerCase() === v.toLowerCase());
       if (!known) {

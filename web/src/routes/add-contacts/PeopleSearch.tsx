@@ -36,6 +36,8 @@ export function PeopleSearch(props: { w: Wizard; setW: SetStoreFunction<Wizard> 
     (body) => searchPeople(body),
     150,
   );
+  // The last search failed and what is on screen answers older filters: say so, never pass it off as current.
+  const failed = () => !!search.error() && !search.loading() && !search.fresh();
   const rows = () => search.data()?.people ?? [];
   const total = () => search.data()?.pagination.total_entries ?? 0;
   createEffect(() => {
@@ -92,6 +94,7 @@ export function PeopleSearch(props: { w: Wizard; setW: SetStoreFunction<Wizard> 
             label="Search people"
             placeholder="Search name, title, company, industry or city"
             value={w().filters.q}
+            maxLength={200}
             wide
             onSearch={(v) => {
               props.setW("filters", "q", v);
@@ -131,6 +134,15 @@ export function PeopleSearch(props: { w: Wizard; setW: SetStoreFunction<Wizard> 
             )
           }
         >
+          <Show when={failed()}>
+            <div data-testid="people-search-error">
+              <ErrorPanel
+                error={search.error()}
+                title="Couldn't search with these filters: the results below are from before your last change"
+                onRetry={search.refetch}
+              />
+            </div>
+          </Show>
           <DataTable
             caption={`People matching the search, page ${search.data()?.pagination.page ?? 1} of ${search.data()?.pagination.total_pages ?? 1}`}
             columns={[
@@ -160,7 +172,12 @@ export function PeopleSearch(props: { w: Wizard; setW: SetStoreFunction<Wizard> 
               disabled: () => w().allResults,
               togglePage: pickPage,
             }}
-            rowProps={(p) => ({ classList: { "row-selected": isPicked(p) }, "data-person-id": p.id })}
+            rowProps={(p) => ({
+              classList: { "row-selected": isPicked(p) },
+              "data-person-id": p.id,
+              style: failed() ? { opacity: 0.5 } : undefined,
+              title: failed() ? "From before your last change: this search failed" : undefined,
+            })}
             empty={
               <EmptyState icon="search" title="Nobody matches these filters">
                 Remove a filter or two, or search for a broader title such as “Sales” instead of “VP Sales EMEA”.
@@ -171,15 +188,18 @@ export function PeopleSearch(props: { w: Wizard; setW: SetStoreFunction<Wizard> 
                 <div class="table-toolbar">
                   <p class="results-count" aria-live="polite" data-testid="people-total">
                     <strong>{formatNumber(total())}</strong> {total() === 1 ? "person" : "people"}
+                    <Show when={failed()}>
+                      <span class="muted"> before your last change</span>
+                    </Show>
                     <Show when={pickedCount() > 0 && !w().allResults}>
                       <span class="muted"> · {formatNumber(pickedCount())} picked</span>
                     </Show>
                   </p>
-                  <Show when={!w().allResults && total() > 0}>
+                  <Show when={!w().allResults && total() > 0 && !failed()}>
                     <button
                       type="button"
                       class="btn btn-ghost btn-sm"
-                      disabled={total() > MAX_JOB}
+                      disabled={total() > MAX_JOB || !search.fresh()}
                       title={total() > MAX_JOB ? `One job takes at most ${formatNumber(MAX_JOB)}; narrow the search` : undefined}
                       onClick={selectAll}
                     >
@@ -199,10 +219,10 @@ export function PeopleSearch(props: { w: Wizard; setW: SetStoreFunction<Wizard> 
                     </button>
                   </div>
                 </Show>
-                <Show when={!w().allResults && allOnPage() && total() > rows().length}>
+                <Show when={!w().allResults && allOnPage() && total() > rows().length && !failed()}>
                   <div class="select-banner" role="status">
                     <span>All {formatNumber(rows().length)} people on this page are selected.</span>
-                    <button type="button" class="btn btn-ghost btn-xs" disabled={total() > MAX_JOB} onClick={selectAll}>
+                    <button type="button" class="btn btn-ghost btn-xs" disabled={total() > MAX_JOB || !search.fresh()} onClick={selectAll}>
                       Select all {formatNumber(total())} results of this search
                     </button>
                   </div>
