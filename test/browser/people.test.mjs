@@ -168,4 +168,35 @@ describe("People page", () => {
       await page.unroute("**/api/people/search");
     }
   });
+
+  it("Save to list takes at most 1,000 checked people and says so past that, never dropping the rest", async () => {
+    // One page of 1,001 people (built from a real answer) so they can be checked at once.
+    await page.route("**/api/people/search", async (route) => {
+      const res = await route.fetch();
+      const body = await res.json();
+      const one = body.people[0];
+      const people = Array.from({ length: 1001 }, (_, i) => ({ ...one, id: `${one.id}-x${i}`, contact_id: null }));
+      await route.fulfill({ response: res, json: { people, pagination: { ...body.pagination, per_page: 1001, total_pages: 1 } } });
+    });
+    try {
+      await page.goto(`${baseUrl}/people`);
+      await page.getByTestId("people-total").waitFor();
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid="people-table"] tbody tr').length === 1001);
+      await page.getByRole("checkbox", { name: "Select everyone on this page" }).check();
+      assert.equal(await page.getByTestId("people-selection").textContent(), "1,001 people selected.");
+      const save = page.getByTestId("people-save-to-list");
+      assert.equal(await save.isDisabled(), true);
+      const limit = page.getByTestId("people-save-limit");
+      assert.match((await limit.textContent()) ?? "", /at most 1,000 people at once: uncheck 1 /);
+      assert.equal(await save.getAttribute("aria-describedby"), "people-save-limit");
+      await page.getByTestId("people-table").locator("tbody tr").first().getByRole("checkbox").uncheck();
+      assert.equal(await save.isDisabled(), false);
+      await limit.waitFor({ state: "detached" });
+      await save.click();
+      assert.match((await page.getByTestId("save-to-list").textContent()) ?? "", /Save 1,000 people to a list/);
+      await page.keyboard.press("Escape");
+    } finally {
+      await page.unroute("**/api/people/search");
+    }
+  });
 });

@@ -14,6 +14,9 @@ import { SequencePicker } from "./people/SequencePicker";
  * the same checks, warnings, credits and mailboxes apply. Or "Save to list" (checked people, no
  * sequence): they become contacts and join a list.
  */
+/** Most people one Save to list takes (MAX_SAVE in the API). */
+const MAX_SAVE = 1000;
+
 export default function People() {
   usePageTitle("People");
   const navigate = useNavigate();
@@ -21,6 +24,8 @@ export default function People() {
   const [picking, setPicking] = createSignal(false);
   const [listDialog, setListDialog] = createSignal(false);
   const count = () => (w.allResults ? w.searchTotal : pickedIds(w).length);
+  // One save takes at most MAX_SAVE people (one transaction): past it the button says so, never drops the rest.
+  const overSave = () => (w.allResults ? 0 : Math.max(0, pickedIds(w).length - MAX_SAVE));
   return (
     <div class="page">
       <PageHeader
@@ -31,8 +36,9 @@ export default function People() {
             <button
               type="button"
               class="btn"
-              disabled={w.allResults || pickedIds(w).length === 0}
+              disabled={w.allResults || pickedIds(w).length === 0 || overSave() > 0}
               title={w.allResults ? "Save to list takes the people you check (up to 1,000), not every result" : undefined}
+              aria-describedby={overSave() > 0 ? "people-save-limit" : undefined}
               onClick={() => setListDialog(true)}
               data-testid="people-save-to-list"
             >
@@ -56,8 +62,14 @@ export default function People() {
           ? "Check people to add them to a sequence or save them to a list."
           : `${plural(count(), "person", "people")} selected.`}
       </p>
+      <Show when={overSave() > 0}>
+        <p class="field-help" id="people-save-limit" role="status" data-testid="people-save-limit">
+          Save to list takes at most {formatNumber(MAX_SAVE)} people at once: uncheck {formatNumber(overSave())} to save the rest, or add
+          them all to a sequence.
+        </p>
+      </Show>
       <PeopleSearch w={w} setW={setW} />
-      <SaveToListDialog open={listDialog()} peopleIds={pickedIds(w).slice(0, 1000)} onClose={() => setListDialog(false)} />
+      <SaveToListDialog open={listDialog()} peopleIds={pickedIds(w)} onClose={() => setListDialog(false)} />
       <SequencePicker
         open={picking()}
         title={`Add ${plural(count(), "person", "people")} to a sequence`}
