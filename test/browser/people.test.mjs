@@ -136,6 +136,16 @@ describe("People page", () => {
     assert.equal(await min.getAttribute("aria-describedby"), null);
   });
 
+  it("pages stop at 500: the pager says 'of 500' and the screen says to narrow the search for the rest", async () => {
+    await page.goto(`${baseUrl}/people`);
+    const total = page.getByTestId("people-total");
+    await total.waitFor();
+    // The demo's 200,000 people are more than 500 pages of 25.
+    assert.ok((await number(total)) > 12_500);
+    await page.getByText(/Page 1 of 500$/).waitFor();
+    assert.match((await page.getByTestId("people-page-cap").textContent()) ?? "", /Pages stop at 500 \(12,500 people\)/);
+  });
+
   it("says so when a search fails after the first: an alert with Try again, the old rows labelled, no 'Select all' for the old total", async () => {
     await page.goto(`${baseUrl}/people`);
     const total = page.getByTestId("people-total");

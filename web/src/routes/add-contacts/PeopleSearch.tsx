@@ -16,6 +16,8 @@ import { SORTS, type Wizard } from "./state";
 import { SearchField } from "../../components/SearchField";
 
 const PER_PAGE = 25;
+/** The last page the API answers (MAX_PEOPLE_PAGE): past it a search must be narrowed. */
+const MAX_PAGE = 500;
 /** Most candidates one job takes (MAX_JOB_CANDIDATES in the API). */
 const MAX_JOB = 200_000;
 const JOB_CHANGE_RECENT_MS = 90 * 86_400_000;
@@ -207,6 +209,12 @@ export function PeopleSearch(props: { w: Wizard; setW: SetStoreFunction<Wizard> 
                     </button>
                   </Show>
                 </div>
+                <Show when={total() > MAX_PAGE * PER_PAGE && !failed()}>
+                  <p class="muted small" data-testid="people-page-cap">
+                    Pages stop at {formatNumber(MAX_PAGE)} ({formatNumber(MAX_PAGE * PER_PAGE)} people): narrow the search to page through
+                    the rest.
+                  </p>
+                </Show>
                 <Show when={w().allResults}>
                   <div class="select-banner" role="status" data-testid="all-results-banner">
                     <Icon name="check" size={15} />
