@@ -179,6 +179,39 @@ describe("People page", () => {
     }
   });
 
+  it("a country typed in lower case before the filter's values load is searched as people have it, and a city in any case finds people", async () => {
+    let release;
+    const held = new Promise((r) => (release = r));
+    await page.route("**/api/people/facets", async (route) => {
+      await held;
+      await route.continue();
+    });
+    try {
+      await page.goto(`${baseUrl}/people`);
+      await page.getByTestId("people-total").waitFor();
+      await page.locator("summary", { hasText: "Location" }).click();
+      await page.locator("#filter-countries").fill("germany");
+      await page.locator("#filter-countries").press("Enter");
+      const searched = page.waitForResponse(
+        (r) => r.url().includes("/api/people/search") && (r.request().postData() ?? "").includes('"countries":["Germany"]'),
+      );
+      release();
+      const answer = await (await searched).json();
+      assert.ok(answer.pagination.total_entries > 0, "people in Germany are found");
+      await page.locator("#filter-cities").fill("berlin");
+      await page.locator("#filter-cities").press("Enter");
+      const berlin = await (
+        await page.waitForResponse(
+          (r) => r.url().includes("/api/people/search") && (r.request().postData() ?? "").includes('"cities":["berlin"]'),
+        )
+      ).json();
+      assert.ok(berlin.pagination.total_entries > 0, "'berlin' finds people in Berlin");
+      assert.ok(berlin.people.every((p) => p.city === "Berlin"));
+    } finally {
+      await page.unroute("**/api/people/facets");
+    }
+  });
+
   it("Save to list takes at most 1,000 checked people and says so past that, never dropping the rest", async () => {
     // One page of 1,001 people (built from a real answer) so they can be checked at once.
     await page.route("**/api/people/search", async (route) => {

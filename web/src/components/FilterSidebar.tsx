@@ -1,4 +1,4 @@
-import { createResource, For, Show, type JSX } from "solid-js";
+import { createEffect, createResource, For, Show, type JSX } from "solid-js";
 import type { EmailStatusValue, Facet } from "../api";
 import { Icon } from "./Icon";
 import { TagInput } from "./TagInput";
@@ -94,6 +94,18 @@ export function FilterSidebar(props: { filters: Filters; onChange: (patch: Parti
   const facets = () => (facetsRes.state === "ready" ? facetsRes() : undefined);
   const values = (facet: Facet[] | undefined) => (facet ?? []).map((x) => x.value).filter(Boolean);
   const set = <K extends keyof Filters>(k: K, v: Filters[K]) => props.onChange({ [k]: v } as Partial<Filters>);
+  // A country or industry typed before the facets answered went as typed ("germany"); the search compares
+  // them exactly (through their indexes), so once the facets are in each takes the spelling people have.
+  createEffect(() => {
+    const fc = facets();
+    if (!fc) return;
+    for (const k of ["countries", "industries"] as const) {
+      const known = new Map(values(fc[k]).map((v) => [v.toLowerCase(), v]));
+      const now = f()[k];
+      const fixed = [...new Set(now.map((v) => known.get(v.toLowerCase()) ?? v))];
+      if (fixed.length !== now.length || fixed.some((v, i) => v !== now[i])) set(k, fixed);
+    }
+  });
   const scoreValue = (v: string) => {
     if (v === "") return null;
     const n = Math.round(Number(v));
