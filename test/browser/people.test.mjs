@@ -242,4 +242,55 @@ describe("People page", () => {
       await page.unroute("**/api/people/search");
     }
   });
+
+  it("the sequence picker searches and pages on the server: a team's 150th sequence can be found and reached", async () => {
+    // 150 sequences the user may edit (built from a real one), answered as the API pages and searches them.
+    const isList = (url) => url.pathname === "/api/sequences";
+    const asked = [];
+    await page.route(isList, async (route) => {
+      const url = new URL(route.request().url());
+      asked.push(url.search);
+      const res = await route.fetch({ url: `${baseUrl}/api/sequences?page=1&per_page=100&status=all` });
+      const body = await res.json();
+      const one = body.sequences.find((s) => s.can_edit && s.active && !s.archived_at);
+      const all = Array.from({ length: 150 }, (_, i) => ({
+        ...one,
+        id: `${one.id}-n${i + 1}`,
+        name: `Bulk sequence ${String(i + 1).padStart(3, "0")}`,
+      }));
+      const q = (url.searchParams.get("q") ?? "").toLowerCase();
+      const hits = all.filter((s) => s.name.toLowerCase().includes(q));
+      const pageNo = Number(url.searchParams.get("page") ?? "1");
+      const per = Number(url.searchParams.get("per_page") ?? "25");
+      await route.fulfill({
+        response: res,
+        json: {
+          sequences: hits.slice((pageNo - 1) * per, pageNo * per),
+          pagination: { page: pageNo, per_page: per, total_entries: hits.length, total_pages: Math.max(1, Math.ceil(hits.length / per)) },
+        },
+      });
+    });
+    try {
+      await page.goto(`${baseUrl}/people`);
+      await page.getByTestId("people-total").waitFor();
+      await page.getByTestId("people-table").locator("tbody tr").first().getByRole("checkbox").check();
+      await page.getByTestId("people-add-to-sequence").click();
+      const picker = page.getByTestId("sequence-picker");
+      await picker.getByRole("button", { name: "Bulk sequence 001" }).waitFor();
+      assert.equal(await picker.getByRole("button", { name: "Bulk sequence 150" }).count(), 0);
+      await picker.getByTestId("sequence-more").click();
+      await picker.getByRole("button", { name: "Bulk sequence 150" }).waitFor();
+      assert.equal(await picker.getByTestId("sequence-more").count(), 0);
+      await picker.getByTestId("sequence-search").fill("sequence 149");
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid="sequence-options"] li').length === 1);
+      assert.equal((await picker.getByTestId("sequence-options").textContent())?.trim(), "Bulk sequence 149");
+      assert.ok(
+        asked.some((s) => new URLSearchParams(s).get("q") === "sequence 149"),
+        asked.join(" "),
+      );
+      await page.keyboard.press("Escape");
+    } finally {
+      await page.unroute(isList);
+    }
+  });
 });

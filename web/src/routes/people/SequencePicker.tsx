@@ -1,9 +1,12 @@
-import { createAsync } from "@solidjs/router";
-import { createMemo, createSignal, For, Show, Suspense } from "solid-js";
+import { createEffect, createMemo, createSignal, For, on, Show } from "solid-js";
 import { fetchSequences, type SequenceSummary } from "../../api";
 import { Dialog } from "../../components/Dialog";
-import { Spinner } from "../../components/Status";
+import { ErrorPanel, Spinner } from "../../components/Status";
+import { createLiveFetch } from "../../live";
 import "./SequencePicker.css";
+
+/** Sequences read per page (the API's most). */
+const PAGE = 100;
 
 /** Why a sequence can't take contacts from here, or null when it can. */
 export function whyNotPickable(s: SequenceSummary): string | null {
@@ -26,13 +29,28 @@ export function SequencePicker(props: {
   exclude?: string;
 }) {
   const [q, setQ] = createSignal("");
-  const all = createAsync(() =>
-    props.open ? fetchSequences({ page: 1, per_page: 100, status: "all" }).catch(() => undefined) : Promise.resolve(undefined),
+  const [page, setPage] = createSignal(1);
+  // The server searches (a team may have more sequences than one page) and pages; the pages read so
+  // far are shown together, "Show more" reads the next.
+  const list = createLiveFetch(
+    () => (props.open ? { q: q().trim(), page: page() } : null),
+    (k) => fetchSequences({ page: k.page, per_page: PAGE, status: "all", ...(k.q ? { q: k.q } : {}) }),
+    200,
   );
-  const matches = createMemo(() => {
-    const needle = q().trim().toLowerCase();
-    return (all()?.sequences ?? []).filter((s) => s.id !== props.exclude && (!needle || s.name.toLowerCase().includes(needle)));
-  });
+  const [shown, setShown] = createSignal<SequenceSummary[]>([]);
+  createEffect(
+    on(list.data, (d) => {
+      if (!d) return;
+      setShown((prev) =>
+        d.pagination.page === 1 ? d.sequences : [...prev, ...d.sequences.filter((s) => !prev.some((p) => p.id === s.id))],
+      );
+    }),
+  );
+  const more = () => {
+    const p = list.data()?.pagination;
+    return !!p && list.fresh() && p.page < p.total_pages;
+  };
+  const matches = createMemo(() => shown().filter((s) => s.id !== props.exclude));
   const usable = () => matches().filter((s) => !whyNotPickable(s));
   const hidden = () => matches().filter((s) => !!whyNotPickable(s));
   return (
@@ -43,12 +61,18 @@ export function SequencePicker(props: {
           class="input"
           type="search"
           value={q()}
-          onInput={(e) => setQ(e.currentTarget.value)}
+          onInput={(e) => {
+            setQ(e.currentTarget.value);
+            setPage(1);
+          }}
           placeholder="Sequence name"
           data-testid="sequence-search"
         />
       </label>
-      <Suspense fallback={<Spinner label="Loading sequences…" />}>
+      <Show when={list.error() && !list.loading()}>
+        <ErrorPanel error={list.error()} title="Couldn't load sequences" onRetry={list.refetch} />
+      </Show>
+      <Show when={list.data() || !list.loading()} fallback={<Spinner label="Loading sequences…" />}>
         <Show
           when={usable().length > 0}
           fallback={<p class="card-empty">No active sequence you can edit{q() ? ` matches “${q()}”` : ""}.</p>}
@@ -70,6 +94,11 @@ export function SequencePicker(props: {
             </For>
           </ul>
         </Show>
+        <Show when={more()}>
+          <button type="button" class="btn btn-ghost btn-sm" onClick={() => setPage((p) => p + 1)} data-testid="sequence-more">
+            Show more sequences
+          </button>
+        </Show>
         <Show when={hidden().length > 0}>
           <details class="field-help" data-testid="sequence-hidden">
             <summary>{hidden().length} more can't take contacts now</summary>
@@ -87,7 +116,7 @@ export function SequencePicker(props: {
         <p class="field-help">
           Don't see a sequence? Only sequences you own or that are shared with you are listed; ask its owner to share it with edit access.
         </p>
-      </Suspense>
+      </Show>
     </Dialog>
   );
 }
