@@ -243,6 +243,36 @@ describe("People page", () => {
     }
   });
 
+  it("after Save to list the picks end and the rows are read again: the saved people show Saved", async () => {
+    await page.goto(`${baseUrl}/people`);
+    await page.getByTestId("people-total").waitFor();
+    await page.waitForFunction(() => !document.querySelector(".table-card[aria-busy='true']"));
+    const fresh = page
+      .getByTestId("people-table")
+      .locator("tbody tr")
+      .filter({ hasNot: page.getByText("Saved", { exact: true }) });
+    const ids = [];
+    for (let i = 0; i < 2; i++) {
+      const row = fresh.nth(i);
+      ids.push(await row.getAttribute("data-person-id"));
+    }
+    for (const id of ids) await page.locator(`tr[data-person-id="${id}"]`).getByRole("checkbox").check();
+    assert.equal(await page.getByTestId("people-selection").textContent(), "2 people selected.");
+    await page.getByTestId("people-save-to-list").click();
+    const dialog = page.getByTestId("save-to-list");
+    await dialog.getByTestId("save-list-name").fill(`Saved then shown ${Date.now()}`);
+    await dialog.getByTestId("save-list-submit").click();
+    await dialog.getByTestId("save-to-list-result").waitFor();
+    assert.match((await dialog.textContent()) ?? "", /Save 2 people to a list/);
+    await dialog.getByRole("button", { name: "Done" }).click();
+    for (const id of ids) await page.locator(`tr[data-person-id="${id}"]`).getByText("Saved", { exact: true }).waitFor();
+    assert.equal(
+      await page.getByTestId("people-selection").textContent(),
+      "Check people to add them to a sequence or save them to a list.",
+    );
+    for (const id of ids) assert.equal(await page.locator(`tr[data-person-id="${id}"]`).getByRole("checkbox").isChecked(), false);
+  });
+
   it("the sequence picker searches and pages on the server: a team's 150th sequence can be found and reached", async () => {
     // 150 sequences the user may edit (built from a real one), answered as the API pages and searches them.
     const isList = (url) => url.pathname === "/api/sequences";

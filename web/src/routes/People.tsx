@@ -1,5 +1,6 @@
 import { useNavigate } from "@solidjs/router";
 import { createSignal, Show } from "solid-js";
+import { reconcile } from "solid-js/store";
 import { PageHeader } from "../components/PageHeader";
 import { formatNumber, plural } from "../format";
 import { usePageTitle } from "../title";
@@ -22,7 +23,10 @@ export default function People() {
   const navigate = useNavigate();
   const [w, setW] = createWizard();
   const [picking, setPicking] = createSignal(false);
-  const [listDialog, setListDialog] = createSignal(false);
+  /** The people the Save to list dialog saves, taken when it opens (the picks are cleared once saved). */
+  const [saving, setSaving] = createSignal<string[]>();
+  /** Bumped to read the results again (after a save, rows show Saved). */
+  const [version, setVersion] = createSignal(0);
   const count = () => (w.allResults ? w.searchTotal : pickedIds(w).length);
   // One save takes at most MAX_SAVE people (one transaction): past it the button says so, never drops the rest.
   const overSave = () => (w.allResults ? 0 : Math.max(0, pickedIds(w).length - MAX_SAVE));
@@ -39,7 +43,7 @@ export default function People() {
               disabled={w.allResults || pickedIds(w).length === 0 || overSave() > 0}
               title={w.allResults ? "Save to list takes the people you check (up to 1,000), not every result" : undefined}
               aria-describedby={overSave() > 0 ? "people-save-limit" : undefined}
-              onClick={() => setListDialog(true)}
+              onClick={() => setSaving(pickedIds(w))}
               data-testid="people-save-to-list"
             >
               Save to list
@@ -68,8 +72,17 @@ export default function People() {
           them all to a sequence.
         </p>
       </Show>
-      <PeopleSearch w={w} setW={setW} />
-      <SaveToListDialog open={listDialog()} peopleIds={pickedIds(w)} onClose={() => setListDialog(false)} />
+      <PeopleSearch w={w} setW={setW} version={version()} />
+      <SaveToListDialog
+        open={!!saving()}
+        peopleIds={saving() ?? []}
+        onClose={() => setSaving(undefined)}
+        onSaved={() => {
+          // Saved people are contacts now: their picks end, and the rows are read again to say Saved.
+          setW("picked", reconcile({}));
+          setVersion((v) => v + 1);
+        }}
+      />
       <SequencePicker
         open={picking()}
         title={`Add ${plural(count(), "person", "people")} to a sequence`}

@@ -29,13 +29,17 @@ const employeesText = (n: number) => (n >= 10_000 ? "10,000+ employees" : `${for
  * The Prospect Searcher: keyword box, filter sidebar, and a results table to pick people from, or
  * "select all N results" to add the whole search. Picks survive paging and new searches.
  */
-export function PeopleSearch(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) {
+export function PeopleSearch(props: { w: Wizard; setW: SetStoreFunction<Wizard>; version?: number }) {
   const w = () => props.w;
   // A score range that holds no score is said at its fields (FilterSidebar); no search is made for it.
   const emptyRange = () => scoreRangeProblem(w().filters) !== null;
   const search = createLiveFetch(
-    () => (emptyRange() ? null : { ...toApiFilters(w().filters), sort: w().sort, page: w().page, per_page: PER_PAGE }),
-    (body) => searchPeople(body),
+    // `version`: the page asks for the same search again (rows saved meanwhile show Saved).
+    () =>
+      emptyRange()
+        ? null
+        : { body: { ...toApiFilters(w().filters), sort: w().sort, page: w().page, per_page: PER_PAGE }, v: props.version ?? 0 },
+    (k) => searchPeople(k.body),
     150,
   );
   // The last search failed and what is on screen answers older filters: say so, never pass it off as current.
