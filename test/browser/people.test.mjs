@@ -273,6 +273,22 @@ describe("People page", () => {
     for (const id of ids) assert.equal(await page.locator(`tr[data-person-id="${id}"]`).getByRole("checkbox").isChecked(), false);
   });
 
+  it("'Select all' ends when a filter changes: the selection never grows past what was shown", async () => {
+    await page.goto(`${baseUrl}/people`);
+    await page.getByTestId("people-total").waitFor();
+    await page.getByRole("button", { name: /^Select all [\d,]+ results$/ }).click();
+    await page.getByTestId("all-results-banner").waitFor();
+    assert.match((await page.getByTestId("people-selection").textContent()) ?? "", /selected\.$/);
+    await page.getByLabel("Job title contains").fill("Director");
+    await page.getByLabel("Job title contains").press("Enter");
+    await page.getByTestId("all-results-banner").waitFor({ state: "detached" });
+    assert.equal(
+      await page.getByTestId("people-selection").textContent(),
+      "Check people to add them to a sequence or save them to a list.",
+    );
+    assert.equal(await page.getByTestId("people-add-to-sequence").isDisabled(), true);
+  });
+
   it("the sequence picker searches and pages on the server: a team's 150th sequence can be found and reached", async () => {
     // 150 sequences the user may edit (built from a real one), answered as the API pages and searches them.
     const isList = (url) => url.pathname === "/api/sequences";

@@ -91,6 +91,7 @@ export function PeopleSearch(props: { w: Wizard; setW: SetStoreFunction<Wizard>;
         onChange={(patch) => {
           props.setW("filters", patch);
           props.setW("page", 1);
+          props.setW("allResults", false);
         }}
       />
       <div class="searcher-main">
@@ -103,8 +104,11 @@ export function PeopleSearch(props: { w: Wizard; setW: SetStoreFunction<Wizard>;
             maxLength={200}
             wide
             onSearch={(v) => {
+              // Typing pauses fire this with the same words too: only a change of them is a new search.
+              if (v === w().filters.q) return;
               props.setW("filters", "q", v);
               props.setW("page", 1);
+              props.setW("allResults", false);
             }}
           />
           <div class="toolbar-right">
@@ -223,8 +227,8 @@ export function PeopleSearch(props: { w: Wizard; setW: SetStoreFunction<Wizard>;
                   <div class="select-banner" role="status" data-testid="all-results-banner">
                     <Icon name="check" size={15} />
                     <span>
-                      All <strong>{formatNumber(total())}</strong> results of this search are selected. The search itself is added, so it
-                      follows your filters.
+                      All <strong>{formatNumber(total())}</strong> results of this search are selected. Changing a filter clears this
+                      selection, so what is added is always the search you see.
                     </span>
                     <button type="button" class="btn btn-ghost btn-xs" onClick={clearSelection}>
                       Clear selection
