@@ -43,7 +43,8 @@ export interface Scan {
   rowCount: number;
   blankRows: number;
   parts: Part[];
-  bomBytes: number;
+  /** Bytes before the header: a UTF-8 BOM and Excel's "sep=" line. */
+  skipBytes: number;
 }
 
 const invalid = (message: string, details: Record<string, unknown> = {}) => new ApiError("invalid_file", message, details);
@@ -181,7 +182,13 @@ export async function scanCsv(
     });
   const bomBytes = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
   head = head.subarray(bomBytes);
-  const delimiter = choose.delimiter ?? sniffDelimiter(head);
+  // Excel's "sep=;" first line (written by Excel and by exports meant for it) names the delimiter and
+  // is not the header: read as one, every row had "more values than the header".
+  const sepLine = /^sep=([,;\t|])\r?\n/i.exec(head.subarray(0, 8).toString("latin1"));
+  head = head.subarray(sepLine?.[0].length ?? 0);
+  // Bytes before the header: part offsets count them, the parser never sees them.
+  const skipBytes = bomBytes + (sepLine?.[0].length ?? 0);
+  const delimiter = choose.delimiter ?? (sepLine?.[1] as Delimiter | undefined) ?? sniffDelimiter(head);
 
   // Encoding check runs over every byte as it streams past (stream mode keeps split sequences whole).
   const checker = new TextDecoder("utf-8", { fatal: true });
@@ -224,9 +231,9 @@ export async function scanCsv(
       if (rawSample.length < 5) rawSample.push(fields.map((f) => trimRaw(f, SAMPLE_CELL_BYTES)));
     }
     // A part boundary every PART_ROWS records (blank ones included: parts are byte ranges).
-    if ((record - 2) % PART_ROWS === 0) parts.push({ from: lastBytes + bomBytes, to: 0, row: record });
+    if ((record - 2) % PART_ROWS === 0) parts.push({ from: lastBytes + skipBytes, to: 0, row: record });
     lastBytes = info.bytes;
-    if (parts.length) parts[parts.length - 1]!.to = info.bytes + bomBytes;
+    if (parts.length) parts[parts.length - 1]!.to = info.bytes + skipBytes;
     return null;
   };
   const parser = parseStream({
@@ -284,9 +291,9 @@ export async function scanCsv(
       columns,
     });
   // The added line end is not in the stored file.
-  for (const p of parts) p.to = Math.min(p.to, totalBytes + bomBytes);
+  for (const p of parts) p.to = Math.min(p.to, totalBytes + skipBytes);
   const encoding = choose.encoding ?? (validUtf8 ? "utf-8" : "windows-1252");
-  return { delimiter, encoding, rawHeaders, rawSample, rowCount, blankRows, parts, bomBytes };
+  return { delimiter, encoding, rawHeaders, rawSample, rowCount, blankRows, parts, skipBytes };
 }
 
 function tooManyRows() {
