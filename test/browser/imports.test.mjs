@@ -79,4 +79,37 @@ describe("add contacts from a CSV file", () => {
     await row.waitFor();
     assert.match((await row.textContent()) ?? "", /leads\.csv.*Ready.*5.*3.*2/s);
   });
+  it("offers 'Save again' on an import whose saving stopped, and sends the save for it", async () => {
+    // A failed import can't be made from the browser (a part must exhaust its queue retries): the
+    // list answer is taken from the real one with its first row turned into a failed save at part 1 of 2.
+    let saved = null;
+    await page.route(/\/api\/imports\?/, async (route) => {
+      const res = await route.fetch();
+      const body = await res.json();
+      const first = body.imports[0];
+      Object.assign(first, {
+        status: saved ? "saving" : "failed",
+        progress: { parts: 2, parts_done: 1 },
+        summary: null,
+        error: "Saving stopped at part 2; save again to continue",
+      });
+      await route.fulfill({ status: 200, json: body });
+    });
+    await page.route(/\/api\/imports\/[^/]+\/save$/, async (route) => {
+      saved = route.request().url();
+      await route.fulfill({ status: 202, json: { import: { file_name: "leads.csv" } } });
+    });
+    try {
+      await page.goto(`${baseUrl}/imports`);
+      const row = page.getByTestId("imports-table").locator("tbody tr").first();
+      await row.getByText("Saving stopped at part 2").waitFor();
+      const id = await row.getAttribute("data-import-id");
+      await row.getByRole("button", { name: /again from where it stopped/ }).click();
+      await page.getByText("Saving leads.csv again from where it stopped").waitFor();
+      assert.match(saved, new RegExp(`/api/imports/${id}/save$`));
+    } finally {
+      await page.unroute(/\/api\/imports\?/);
+      await page.unroute(/\/api\/imports\/[^/]+\/save$/);
+    }
+  });
 });

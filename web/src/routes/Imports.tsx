@@ -6,7 +6,8 @@ import { DataTable } from "../components/DataTable";
 import { EmptyState } from "../components/EmptyState";
 import { PageHeader } from "../components/PageHeader";
 import { formatDateTime, formatNumber, formatRelative } from "../format";
-import { getImports } from "../queries/imports";
+import { useWrite } from "../actions";
+import { getImports, saveImportAction } from "../queries/imports";
 import { usePageTitle } from "../title";
 
 const STATUS = {
@@ -22,6 +23,11 @@ export default function Imports() {
   const [params] = useSearchParams();
   const page = () => Math.max(1, Number.parseInt(String(params.page ?? "1"), 10) || 1);
   const result = createAsync(() => getImports(page()));
+  // A failed save stopped at a part (its error says "save again to continue"): it goes on from there.
+  const resume = useWrite(saveImportAction, {
+    done: (r) => (r ? `Saving ${r.file_name} again from where it stopped` : undefined),
+    failed: () => "Couldn't save the import again",
+  });
   pollWhile(
     () => (result()?.imports.some((i) => i.status === "saving") ? 2000 : null),
     () => revalidate(getImports.key),
@@ -44,6 +50,7 @@ export default function Imports() {
           { label: "Saved", class: "num" },
           { label: "Not imported", class: "num" },
           { label: "Summary" },
+          { label: "Actions", srOnly: true },
         ]}
         rows={result()?.imports}
         pagination={result()?.pagination}
@@ -81,6 +88,19 @@ export default function Imports() {
               </Show>
             </td>
             <td class="muted small">{i.summary ?? i.error ?? i.mapping_problem ?? ""}</td>
+            <td class="cell-nowrap">
+              <Show when={i.status === "failed" && i.progress.parts_done < i.progress.parts}>
+                <button
+                  type="button"
+                  class="btn btn-secondary btn-sm"
+                  disabled={resume.inFlight().some(([id]) => id === i.id)}
+                  onClick={() => void resume.run(i.id)}
+                  aria-label={`Save ${i.file_name} again from where it stopped`}
+                >
+                  Save again
+                </button>
+              </Show>
+            </td>
           </>
         )}
       </DataTable>
