@@ -56,4 +56,38 @@ describe("auth takes effect on the next request", () => {
     await env.DB.prepare("UPDATE users SET disabled_at = ? WHERE id = ?").bind(now(), userId).run();
     for (const key of keys) expect(await errorOf(await byKey(key))).toMatchObject({ status: 401, code: "unauthenticated" });
   });
+
+  it("a demoted admin's master key stops (it had every admin right); their standard key goes on as them; the list says why", async () => {
+    const { teamId, userId, s } = await admin();
+    // Another admin stays, so the demotion is allowed through the API.
+    const other = await makeTeamAdmin(teamId);
+    const master = (await ok(client(s).api["api-keys"].$post({ json: { name: "Theirs master", kind: "master" } }), 201)).key;
+    const standard = (await ok(client(s).api["api-keys"].$post({ json: { name: "Theirs standard", kind: "standard" } }), 201)).key;
+    expect((await ok(client(other).api.users[":id"].$patch({ param: { id: userId }, json: { role: "member" } }))).user.role).toBe("member");
+    expect(await errorOf(await byKey(master))).toMatchObject({ status: 401, code: "unauthenticated" });
+    expect((await byKey(standard)).status).toBe(200);
+    const listed = await ok(client(other).api["api-keys"].$get());
+    const m = listed.api_keys.find((k) => k.name === "Theirs master")!;
+    expect(m.stopped).toMatch(/no longer an admin/);
+    expect(listed.api_keys.find((k) => k.name === "Theirs standard")!.stopped).toBeNull();
+    // A background job started with the master key stops acting too.
+    const { callerNow } = await import("../../worker/services/auth");
+    const { db } = await import("../../worker/db/client");
+    const keyRow = (await env.DB.prepare("SELECT id FROM api_keys WHERE name = 'Theirs master' AND team_id = ?")
+      .bind(teamId)
+      .first<{ id: string }>())!;
+    expect(
+      await callerNow(db(env.DB), { teamId, userId, role: "admin", via: "api_key", apiKeyId: keyRow.id, apiKeyKind: "master" }),
+    ).toBeNull();
+  });
 });
+
+async function makeTeamAdmin(teamId: string) {
+  const id = crypto.randomUUID();
+  await env.DB.prepare(
+    "INSERT INTO users (id, team_id, email, name, role, password_hash, created_at) VALUES (?, ?, ?, 'Other admin', 'admin', 'x', ?)",
+  )
+    .bind(id, teamId, `${id}@sim.test`, now())
+    .run();
+  return sessionFor(teamId, id);
+}

@@ -14,6 +14,10 @@ const ApiKeySchema = z
     created_at: z.number(),
     last_used_at: z.number().nullable(),
     revoked_at: z.number().nullable(),
+    stopped: z.string().nullable().openapi({
+      description:
+        "Why a key that is not revoked is refused anyway (its creator was disabled, or a master key's creator is no longer an admin)",
+    }),
     created_by: z.object({ id: z.string(), name: z.string().nullable() }).openapi({
       description: "The user the key acts as. A standard key has their rights without an admin's; a master key acts as a team admin",
     }),
@@ -41,6 +45,7 @@ function present(k: ApiKeyView) {
     created_at: k.createdAt,
     last_used_at: k.lastUsedAt,
     revoked_at: k.revokedAt,
+    stopped: k.stopped,
     created_by: { id: k.createdBy, name: k.creatorName },
   };
 }

@@ -12,23 +12,42 @@ import { audit, auditEntry } from "./audit";
 
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 
-/** A key with the name of the user it acts as (its creator): whose rights a key carries is what an admin needs to see. */
-export type ApiKeyView = ApiKeyRow & { creatorName: string | null };
+/**
+ * A key with the user it acts as (its creator) and, when it is not revoked but refused anyway, why:
+ * its creator was disabled, or a master key's creator is no longer an admin (services/auth.ts).
+ */
+export type ApiKeyView = ApiKeyRow & { creatorName: string | null; stopped: string | null };
+
+const creatorColumns = { creatorName: users.name, creatorRole: users.role, creatorDisabledAt: users.disabledAt };
+
+function view(key: ApiKeyRow, c: { creatorName: string | null; creatorRole: string | null; creatorDisabledAt: number | null }): ApiKeyView {
+  const who = c.creatorName ?? "Its creator";
+  const stopped = key.revokedAt
+    ? null
+    : c.creatorName === null
+      ? "Its creator is no longer in the team"
+      : c.creatorDisabledAt
+        ? `${who} was disabled`
+        : key.kind === "master" && c.creatorRole !== "admin"
+          ? `${who} is no longer an admin: a master key works only while its creator is one`
+          : null;
+  return { ...key, creatorName: c.creatorName, stopped };
+}
 
 export async function listApiKeys(d: Db, teamId: string): Promise<ApiKeyView[]> {
   const rows = await d
-    .select({ key: apiKeys, creatorName: users.name })
+    .select({ key: apiKeys, ...creatorColumns })
     .from(apiKeys)
     .leftJoin(users, eq(users.id, apiKeys.createdBy))
     .where(eq(apiKeys.teamId, teamId))
     .orderBy(desc(apiKeys.createdAt));
-  return rows.map((r) => ({ ...r.key, creatorName: r.creatorName }));
+  return rows.map((r) => view(r.key, r));
 }
 
-/** The name of the user a key acts as, for the answers about one key. */
+/** The user a key acts as, for the answers about one key. */
 async function withCreator(d: Db, row: ApiKeyRow): Promise<ApiKeyView> {
-  const [u] = await d.select({ name: users.name }).from(users).where(eq(users.id, row.createdBy)).limit(1);
-  return { ...row, creatorName: u?.name ?? null };
+  const [u] = await d.select(creatorColumns).from(users).where(eq(users.id, row.createdBy)).limit(1);
+  return view(row, u ?? { creatorName: null, creatorRole: null, creatorDisabledAt: null });
 }
 
 /** A new key: the row and the key itself, which is never stored and never shown again. */

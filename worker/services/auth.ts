@@ -1,4 +1,4 @@
-import { and, eq, isNull, sql } from "drizzle-orm";
+import { and, eq, isNull, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import type { RidingCheck } from "../db/riding-check";
 import { apiKeys, loginAttempts, sessions, teams, users } from "../db/schema";
@@ -186,12 +186,14 @@ export const forgetSession = (id: string) => void guesses.delete(id);
 /** An API key acts for its team with the rights of its kind: master = admin rights, standard = member rights. */
 export async function callerFromApiKey(d: Db, key: string): Promise<Caller | null> {
   const hash = await sha256Hex(key);
-  // A key acts as its creator, so it stops with them: a disabled user's keys are refused like their sessions.
+  // A key acts as its creator, so it stops with them: a disabled user's keys are refused like their
+  // sessions, and a master key (admin rights) only works while its creator is an admin: a demoted
+  // admin's master key kept every admin right.
   const [k] = await d
     .select({ id: apiKeys.id, teamId: apiKeys.teamId, createdBy: apiKeys.createdBy, kind: apiKeys.kind })
     .from(apiKeys)
     .innerJoin(users, and(eq(users.id, apiKeys.createdBy), eq(users.teamId, apiKeys.teamId), isNull(users.disabledAt)))
-    .where(and(eq(apiKeys.keyHash, hash), isNull(apiKeys.revokedAt)))
+    .where(and(eq(apiKeys.keyHash, hash), isNull(apiKeys.revokedAt), or(eq(apiKeys.kind, "standard"), eq(users.role, "admin"))))
     .limit(1);
   if (!k) return null;
   return {
@@ -220,8 +222,10 @@ export async function callerNow(d: Db, c: Caller): Promise<Caller | null> {
       .select({ id: apiKeys.id })
       .from(apiKeys)
       .where(and(eq(apiKeys.id, c.apiKeyId), eq(apiKeys.teamId, c.teamId), isNull(apiKeys.revokedAt)));
-    // A key's rights are its kind's (master: admin), whatever its creator's role.
-    return k ? c : null;
+    // A key's rights are its kind's (master: admin) while its creator is an admin; a master key stops
+    // when they are demoted (callerFromApiKey).
+    if (!k || (c.apiKeyKind === "master" && u.role !== "admin")) return null;
+    return c;
   }
   return { ...c, role: u.role };
 }

@@ -137,9 +137,20 @@ function KeyStatus(props: { k: ApiKey }) {
     <Show
       when={props.k.revoked_at}
       fallback={
-        <Badge tone="success" dot>
-          Active
-        </Badge>
+        <Show
+          when={props.k.stopped}
+          fallback={
+            <Badge tone="success" dot>
+              Active
+            </Badge>
+          }
+        >
+          {(why) => (
+            <Badge tone="warning" dot title={why()}>
+              Not working: {why()}
+            </Badge>
+          )}
+        </Show>
       }
     >
       {(at) => (
