@@ -112,6 +112,55 @@ describe("invites", () => {
     expect(row!.user_id).toBe(users.results[0]!.id);
   });
 
+  it("an invite ends with its inviter's authority: disabled or demoted, their pending invites are revoked, and one still open then can't be accepted", async () => {
+    const t = await team("admin"); // the second user is an admin who invites, then loses it
+    const byDisabled = await invite(t.second, "new-admin@example.test", "admin");
+    const byDemoted = await invite(t.second, "new-member@example.test");
+    expect((await as(t.admin, "PATCH", `/api/users/${t.secondId}`, { disabled: true })).status).toBe(200);
+    for (const u of [byDisabled.url, byDemoted.url]) {
+      expect((await pub("GET", `/api/invites/${tokenOf(u)}`, undefined, freshIp())).status).toBe(404);
+      expect((await accept(tokenOf(u))).res.status).toBe(404);
+    }
+    const revoked = await env.DB.prepare("SELECT count(*) AS n FROM invites WHERE invited_by = ? AND revoked_at IS NOT NULL")
+      .bind(t.secondId)
+      .first<{ n: number }>();
+    expect(revoked!.n).toBe(2);
+    // An invite that escaped the revoke (made by a request already under way) still can't be used.
+    expect((await as(t.admin, "PATCH", `/api/users/${t.secondId}`, { disabled: false, role: "admin" })).status).toBe(200);
+    const late = await invite(await sessionFor(t.teamId, t.secondId), "late@example.test", "admin");
+    await env.DB.prepare("UPDATE users SET role = 'member' WHERE id = ?").bind(t.secondId).run();
+    expect((await accept(tokenOf(late.url))).res.status).toBe(404);
+    const made = await env.DB.prepare("SELECT count(*) AS n FROM users WHERE email LIKE '%@example.test' AND team_id = ?")
+      .bind(t.teamId)
+      .first<{ n: number }>();
+    expect(made!.n).toBe(0);
+  });
+
+  it("a user change's audit entry is written with it, and only when it happened", async () => {
+    const t = await team();
+    const entries = () =>
+      env.DB.prepare("SELECT details FROM audit_log WHERE action = 'user.update' AND target_id = ?")
+        .bind(t.adminId)
+        .all<{ details: string }>();
+    // Refused (the last admin): no change, no entry.
+    expect((await as(t.admin, "PATCH", `/api/users/${t.adminId}`, { role: "member" })).status).toBe(422);
+    expect((await entries()).results).toHaveLength(0);
+    expect((await as(t.admin, "PATCH", `/api/users/${t.secondId}`, { role: "admin" })).status).toBe(200);
+    expect((await as(t.admin, "PATCH", `/api/users/${t.adminId}`, { role: "member" })).status).toBe(200);
+    expect((await entries()).results.map((r) => JSON.parse(r.details))).toEqual([{ role: "member" }]);
+    // The entry can't be written: the change isn't made either (it was made, then an error answered).
+    await env.DB.prepare(
+      "CREATE TRIGGER test_audit_down BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'audit log unavailable'); END",
+    ).run();
+    try {
+      expect((await as(await sessionFor(t.teamId, t.secondId), "PATCH", `/api/users/${t.adminId}`, { disabled: true })).status).toBe(500);
+    } finally {
+      await env.DB.prepare("DROP TRIGGER test_audit_down").run();
+    }
+    expect((await userRow(t.adminId))!.disabled_at).toBeNull();
+    expect(await sessionsOf(t.adminId)).toBeGreaterThan(0);
+  });
+
   it("an expired, revoked or unknown token answers the same 404 and creates nobody", async () => {
     const t = await team();
     const expired = await invite(t.admin, "expired@example.test");

@@ -142,6 +142,13 @@ export async function revokeInvite(d: Db, caller: Caller, id: string): Promise<I
 /** Unknown, expired, revoked and used tokens all answer this same 404, so a token can't be probed. */
 const inviteGone = () => new ApiError("not_found", "This invite link is not valid: it may have expired, been revoked or been used");
 
+/**
+ * An invite carries its inviter's authority: it opens only while they are an active admin of its team
+ * (updateUser also revokes their invites when that ends; this holds for a request already under way).
+ */
+const inviterStillAdmin = sql`EXISTS (SELECT 1 FROM users a WHERE a.id = ${invites.invitedBy} AND a.team_id = ${invites.teamId}
+  AND a.role = 'admin' AND a.disabled_at IS NULL)`;
+
 /** An open invite by its token (the public invite page), with its team's name. */
 export async function openInvite(d: Db, token: string) {
   const [row] = await d
@@ -154,6 +161,7 @@ export async function openInvite(d: Db, token: string) {
         isNull(invites.acceptedAt),
         isNull(invites.revokedAt),
         gt(invites.expiresAt, now()),
+        inviterStillAdmin,
       ),
     )
     .limit(1);
@@ -180,7 +188,8 @@ export async function acceptInvite(d: Db, token: string, input: { name: string; 
   try {
     results = await batchSql(d, [
       sql`UPDATE invites SET accepted_at = ${at}, user_id = ${userId}
-        WHERE id = ${invite.id} AND token_hash = ${hash} AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > ${at}`,
+        WHERE id = ${invite.id} AND token_hash = ${hash} AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > ${at}
+          AND EXISTS (SELECT 1 FROM users a WHERE a.id = invites.invited_by AND a.team_id = invites.team_id AND a.role = 'admin' AND a.disabled_at IS NULL)`,
       sql`INSERT INTO users (id, team_id, email, name, role, password_hash, created_at)
         SELECT ${userId}, team_id, email, ${input.name}, role, ${passwordHash}, ${at} FROM invites WHERE id = ${invite.id} AND user_id = ${userId}`,
       sql`INSERT INTO sessions (id, user_id, team_id, csrf_token, created_at, expires_at, user_agent)

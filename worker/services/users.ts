@@ -6,7 +6,8 @@ import type { Caller } from "../env";
 import { now } from "../lib/clock";
 import { hashPassword } from "../lib/crypto";
 import { ApiError, notFound } from "../lib/errors";
-import { audit, auditEntry } from "./audit";
+import { newId } from "../lib/ids";
+import { auditEntry } from "./audit";
 import { attemptSucceeded, passwordMatches, recordAttempt } from "./auth";
 
 /** Users of a team: the one module that reads `users` for lists, searches and "acting as" checks, and changes roles, status and passwords (invites.ts creates users). */
@@ -73,7 +74,8 @@ const refuse = (code: "validation_failed" | "last_admin", field: string, message
  * an active admin" is in the one conditional UPDATE, so two admins demoting or disabling each other at
  * once can't both pass it (D1 runs statements one at a time: the second sees the first's change).
  * Disabling deletes the user's sessions in the same batch; their API keys are refused from the next
- * request (services/auth.ts `callerFromApiKey` joins on an enabled creator).
+ * request (services/auth.ts `callerFromApiKey` joins on an enabled creator, and an admin one for a
+ * master key). Disabling or demoting revokes their pending invites.
  */
 export async function updateUser(
   d: Db,
@@ -96,6 +98,22 @@ export async function updateUser(
     // Only once the user is disabled (the UPDATE above passed): their sessions end now.
     sql`DELETE FROM sessions WHERE user_id = ${userId} AND team_id = ${caller.teamId}
       AND EXISTS (SELECT 1 FROM users WHERE id = ${userId} AND team_id = ${caller.teamId} AND disabled_at IS NOT NULL)`,
+    // An invite carries its inviter's authority: once they are disabled or no longer an admin, their
+    // pending invites end with it (an offboarded admin's admin invite brought them back as an admin).
+    sql`UPDATE invites SET revoked_at = ${t}
+      WHERE invited_by = ${userId} AND team_id = ${caller.teamId} AND accepted_at IS NULL AND revoked_at IS NULL
+        AND EXISTS (SELECT 1 FROM users WHERE id = ${userId} AND team_id = ${caller.teamId} AND (role <> 'admin' OR disabled_at IS NOT NULL))`,
+    // The change's audit entry in the same batch, written only if the user now is as asked: a change
+    // made and then an error answered (the entry written after) left a change nobody was told of.
+    sql`INSERT INTO audit_log (id, team_id, user_id, api_key_id, action, target_type, target_id, details, created_at)
+      SELECT ${newId()}, ${caller.teamId}, ${caller.userId}, ${caller.apiKeyId ?? null}, 'user.update', 'user', ${userId}, ${JSON.stringify(
+        {
+          ...(input.role !== undefined && { role: input.role }),
+          ...(input.disabled !== undefined && { disabled: input.disabled }),
+        },
+      )}, ${t}
+      WHERE EXISTS (SELECT 1 FROM users WHERE id = ${userId} AND team_id = ${caller.teamId}
+        AND (${role} IS NULL OR role = ${role}) AND (${disabled} IS NULL OR (disabled_at IS NOT NULL) = (${disabled} = 1)))`,
   ]);
   const [row] = await d
     .select({ ...columns, disabledAt: users.disabledAt })
@@ -111,10 +129,6 @@ export async function updateUser(
       "The team needs at least one active admin: make someone else an admin first",
     );
   }
-  await audit(d, caller, "user.update", "user", userId, {
-    ...(input.role !== undefined && { role: input.role }),
-    ...(input.disabled !== undefined && { disabled: input.disabled }),
-  });
   return row;
 }
 
