@@ -344,7 +344,7 @@ describe("changing a user's role and status", () => {
 });
 
 describe("changing one's own password", () => {
-  it("refuses a wrong current password on current_password; the right one ends the other sessions and keeps this one", async () => {
+  it("refuses a wrong current password on current_password; the right one ends every session and signs this browser in anew", async () => {
     const t = await team();
     const { url } = await invite(t.admin, "changer@example.test");
     const { session: here } = await accept(tokenOf(url), "first password");
@@ -358,8 +358,16 @@ describe("changing one's own password", () => {
     const right = await as(here!, "POST", "/api/me/password", { current_password: "first password", new_password: "second password" });
     expect(right.status).toBe(200);
     expect((await as(elsewhere, "GET", "/api/me")).status).toBe(401);
-    expect((await as(here!, "GET", "/api/me")).status).toBe(200);
-    expect((await as(here!, "POST", "/api/lists", { name: "Still signed in" })).status).toBe(201);
+    // This session's old cookie ends too (a stolen copy of it stayed signed in); the answer's is new.
+    expect((await as(here!, "GET", "/api/me")).status).toBe(401);
+    const renewed = {
+      ...here!,
+      cookie: right.headers.get("set-cookie")!.split(";")[0]!,
+      csrf: ((await right.json()) as { csrf_token: string }).csrf_token,
+    };
+    expect(renewed.cookie).not.toBe(here!.cookie);
+    expect((await as(renewed, "POST", "/api/lists", { name: "Still signed in" })).status).toBe(201);
+    expect(await sessionsOf(here!.userId)).toBe(1);
     expect((await login("changer@example.test", "second password")).userId).toBe(here!.userId);
     const old = await call("/api/auth/login", {
       method: "POST",
@@ -367,6 +375,36 @@ describe("changing one's own password", () => {
       body: JSON.stringify({ email: "changer@example.test", password: "first password" }),
     });
     expect(old.status).toBe(401);
+  });
+
+  it("a sign-in checked against the old password while it changed makes no session", async () => {
+    const t = await team();
+    const { url } = await invite(t.admin, "racer@example.test");
+    const { session: here } = await accept(tokenOf(url), "first password");
+    // The sign-in's password check passes, then the change lands before its session is written.
+    const proto = Object.getPrototypeOf(env.DB) as { batch: (stmts: unknown[]) => Promise<unknown> };
+    const batch = proto.batch;
+    let changed = false;
+    proto.batch = async function (this: unknown, stmts: unknown[]) {
+      if (!changed && JSON.stringify((stmts[0] as { statement?: string })?.statement ?? "").includes("INSERT INTO sessions")) {
+        changed = true;
+        await env.DB.prepare("UPDATE users SET password_hash = 'changed-meanwhile' WHERE id = ?").bind(here!.userId).run();
+      }
+      return batch.call(this, stmts);
+    };
+    let res: Response;
+    try {
+      res = await call("/api/auth/login", {
+        method: "POST",
+        headers: { "content-type": "application/json", "cf-connecting-ip": freshIp() },
+        body: JSON.stringify({ email: "racer@example.test", password: "first password" }),
+      });
+    } finally {
+      proto.batch = batch;
+    }
+    expect(changed).toBe(true);
+    expect(res.status).toBe(401);
+    expect(await sessionsOf(here!.userId)).toBe(1); // the invite's own session only
   });
 
   it("API keys can't change a password", async () => {

@@ -3,7 +3,7 @@ import { router } from "../lib/openapi";
 import { errorResponses, IdParam, json, jsonBody, UserSchema } from "../lib/schemas";
 import { requireMasterKey, requirePermission, requireSession } from "../middleware/auth";
 import { changePassword, listAllTeamUsers, listTeamUsers, updateUser } from "../services/users";
-import { clientIp } from "./auth";
+import { clientIp, MeSchema, signedIn } from "./auth";
 
 /** A password a user sets (accepting an invite, changing their own): the one rule for them. */
 export const NewPassword = z
@@ -97,13 +97,19 @@ export const userRoutes = router()
       method: "post",
       path: "/me/password",
       tags: ["Auth"],
-      summary: "Change your own password (signed in); your other sessions end, this one stays",
+      summary:
+        "Change your own password (signed in). Every session of yours ends, this one too: the answer signs you in again (a new session cookie and CSRF token)",
       middleware: [requireSession],
       request: { body: jsonBody(ChangePassword) },
-      responses: { 200: json(z.object({ ok: z.boolean() })), 403: errorResponses[403], 422: errorResponses[422] },
+      responses: { 200: json(MeSchema), 403: errorResponses[403], 422: errorResponses[422] },
     }),
     async (c) => {
-      await changePassword(c.var.db, c.get("caller"), { ...c.req.valid("json"), ip: clientIp(c) });
-      return c.json({ ok: true }, 200);
+      const session = await changePassword(
+        c.var.db,
+        c.get("caller"),
+        { ...c.req.valid("json"), ip: clientIp(c) },
+        c.req.header("user-agent"),
+      );
+      return c.json(await signedIn(c, session), 200);
     },
   );

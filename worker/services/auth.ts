@@ -99,7 +99,17 @@ export async function login(d: Db, input: { email: string; password: string; ip:
   if (!user || !ok) throw new ApiError("invalid_credentials", "Email or password is incorrect");
 
   const { token, csrfToken, row } = await newSession(user, input.userAgent);
-  await d.insert(sessions).values(row);
+  // Only while the password is still the one checked (and the user enabled): a sign-in with the old
+  // password whose check ran while it was being changed would otherwise outlive the change.
+  const [made] = await d.$client.batch([
+    d.$client
+      .prepare(
+        `INSERT INTO sessions (id, user_id, team_id, csrf_token, created_at, expires_at, user_agent)
+         SELECT ?, id, team_id, ?, ?, ?, ? FROM users WHERE id = ? AND password_hash = ? AND disabled_at IS NULL`,
+      )
+      .bind(row.id, row.csrfToken, row.createdAt, row.expiresAt, row.userAgent ?? null, user.id, user.passwordHash),
+  ]);
+  if (!made?.meta.changes) throw new ApiError("invalid_credentials", "Email or password is incorrect");
   return { token, csrfToken, user };
 }
 

@@ -1,4 +1,4 @@
-import { and, asc, eq, isNull, ne, or, sql } from "drizzle-orm";
+import { and, asc, eq, isNull, or, sql } from "drizzle-orm";
 import { batchSql, type Db } from "../db/client";
 import { contains } from "../db/contains";
 import { auditLog, sessions, users } from "../db/schema";
@@ -8,7 +8,7 @@ import { hashPassword } from "../lib/crypto";
 import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { auditEntry } from "./audit";
-import { attemptSucceeded, passwordMatches, recordAttempt } from "./auth";
+import { attemptSucceeded, newSession, passwordMatches, recordAttempt } from "./auth";
 
 /** Users of a team: the one module that reads `users` for lists, searches and "acting as" checks, and changes roles, status and passwords (invites.ts creates users). */
 
@@ -134,13 +134,15 @@ export async function updateUser(
 
 /**
  * Changes the signed-in user's own password: 422 on `current_password` when it isn't theirs (counted by
- * the sign-in throttle, like a failed sign-in of their address). Their other sessions end; this one stays.
+ * the sign-in throttle, like a failed sign-in of their address). Every session of theirs ends and the
+ * caller gets a new one (its cookie and CSRF token in the answer).
  */
 export async function changePassword(
   d: Db,
   caller: Caller,
   input: { current_password: string; new_password: string; ip: string },
-): Promise<void> {
+  userAgent?: string,
+) {
   const user = await d.query.users.findFirst({ where: and(eq(users.id, caller.userId), eq(users.teamId, caller.teamId)) });
   if (!user) throw notFound("User");
   const attempt = await recordAttempt(d, user.email, input.ip);
@@ -148,12 +150,17 @@ export async function changePassword(
     throw refuse("validation_failed", "current_password", "That isn't your current password");
   await attemptSucceeded(d, attempt);
   const passwordHash = await hashPassword(input.new_password);
+  // Every session ends, this one too, and a new one is issued in the same batch: a password is
+  // changed because one may be known, and a stolen copy of this session's cookie stayed signed in.
+  const session = await newSession(user, userAgent);
   await d.batch([
     d
       .update(users)
       .set({ passwordHash })
       .where(and(eq(users.id, user.id), eq(users.teamId, caller.teamId))),
-    d.delete(sessions).where(and(eq(sessions.userId, user.id), caller.sessionId ? ne(sessions.id, caller.sessionId) : undefined)),
+    d.delete(sessions).where(eq(sessions.userId, user.id)),
+    d.insert(sessions).values(session.row),
     d.insert(auditLog).values(auditEntry(caller, "user.password_change", "user", user.id)),
   ]);
+  return { token: session.token, csrfToken: session.csrfToken, user };
 }

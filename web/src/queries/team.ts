@@ -22,7 +22,12 @@ export const updateUserAction = action(
   "updateUser",
 );
 export const changePasswordAction = action(
-  (current_password: string, new_password: string) => data(api.me.password.$post({ json: { current_password, new_password } })),
+  // Every session ends with the change, this one too: the answer is a new session, and its CSRF token.
+  async (current_password: string, new_password: string) => {
+    const me = await data(api.me.password.$post({ json: { current_password, new_password } }));
+    setCsrfToken(me.csrf_token);
+    return me;
+  },
   "changePassword",
 );
 
