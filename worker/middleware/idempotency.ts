@@ -12,11 +12,26 @@ import { recheck, type Grant } from "../services/access";
 export const SECRET_ANSWER = "x-seqflare-secret-answer";
 
 const LOGOUT_PATH = "/api/auth/logout";
+const PASSWORD_PATH = "/api/me/password";
 
 /** `status` of a claimed key whose request is still running. */
 const IN_PROGRESS = 0;
-/** A claim older than this belongs to a request that died: no Worker request runs this long. */
-const CLAIM_STALE_MS = 5 * 60_000;
+/**
+ * A claim older than this belongs to a request that died (an isolate restarted, or the client went
+ * away and the Worker stopped with it) and is taken over. Short, since a client that timed out retries
+ * with the same key, which is what the key is for; the write POSTs here answer in well under it.
+ */
+const CLAIM_STALE_MS = 30_000;
+
+/** A key whose first request is still running (or died within CLAIM_STALE_MS): retry after that. */
+const inProgress = (key: string) =>
+  new ApiError(
+    "conflict",
+    `A request with this Idempotency-Key is still being processed. Retry in ${CLAIM_STALE_MS / 1000} seconds to get its answer.`,
+    { idempotency_key: key },
+    undefined,
+    { "retry-after": String(CLAIM_STALE_MS / 1000) },
+  );
 
 const principalOf = (caller: Caller) => (caller.via === "api_key" ? `key:${caller.apiKeyId}` : `user:${caller.userId}`);
 
@@ -38,8 +53,9 @@ export const idempotency = createMiddleware<AppEnv>(async (c, next) => {
   // A CSV upload is not hashed: reading it as text would hold the file twice and turn bytes that are
   // not UTF-8 into U+FFFD before the import reads them. A repeated upload only makes another unsaved import.
   // Signing out is idempotent by itself, and its effect is on this session: an answer stored for the
-  // user would make a later session's sign-out with the same key a replay that signs nothing out.
-  if (c.req.method !== "POST" || !key || c.req.path === UPLOAD_PATH || c.req.path === LOGOUT_PATH) {
+  // user would make a later session's sign-out with the same key a replay that signs nothing out. A
+  // password change's body holds two passwords: its request hash (a fast SHA-256) is never stored.
+  if (c.req.method !== "POST" || !key || c.req.path === UPLOAD_PATH || c.req.path === LOGOUT_PATH || c.req.path === PASSWORD_PATH) {
     await next();
     c.res.headers.delete(SECRET_ANSWER); // a marker for this middleware, never for the client
     return;
@@ -65,11 +81,11 @@ export const idempotency = createMiddleware<AppEnv>(async (c, next) => {
       .values({ teamId: caller.teamId, principal, key, requestHash: hash, status: IN_PROGRESS, body: null, grants: [], createdAt: at })
       .onConflictDoNothing()
       .returning({ key: idempotencyKeys.key });
-  let claimed = (await claim()).length > 0;
-  if (!claimed) {
+  if (!(await claim()).length) {
     const stored = await d.query.idempotencyKeys.findFirst({ where });
     if (!stored) {
-      claimed = (await claim()).length > 0; // its claim was given up (the request failed) meanwhile
+      // Its claim was given up (that request failed) meanwhile; another may have claimed it since.
+      if (!(await claim()).length) throw inProgress(key);
     } else {
       if (stored.requestHash !== hash)
         throw new ApiError("idempotency_key_reused", "This Idempotency-Key was used with a different request", { idempotency_key: key });
@@ -81,15 +97,7 @@ export const idempotency = createMiddleware<AppEnv>(async (c, next) => {
           .set({ createdAt: at })
           .where(and(where, eq(idempotencyKeys.status, IN_PROGRESS), lt(idempotencyKeys.createdAt, at - CLAIM_STALE_MS)))
           .returning({ key: idempotencyKeys.key });
-        if (!taken)
-          throw new ApiError(
-            "conflict",
-            "A request with this Idempotency-Key is still being processed. Retry in a few seconds to get its answer.",
-            {
-              idempotency_key: key,
-            },
-          );
-        claimed = true;
+        if (!taken) throw inProgress(key);
       } else {
         // Authorization first: the replay answers only what a fresh request would be allowed to see.
         await recheck(d, caller, stored.grants as Grant[]);
