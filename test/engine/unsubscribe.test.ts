@@ -141,6 +141,36 @@ describe("one-click unsubscribe when part of the app fails", () => {
     // Trying again works.
     expect((await call(`/unsubscribe/${token}`, { method: "POST" })).status).toBe(200);
   });
+
+  it("once the suppression is written, a failure reading the address's runs still answers 'unsubscribed'", async () => {
+    const { teamId } = await makeTeam();
+    const email = "reader-fails@example.test";
+    const token = await signUnsubscribeToken(env.APP_SECRET!, { teamId, email });
+    const { db } = await import("../../worker/db/client");
+    type Fn = (...a: unknown[]) => unknown;
+    const stmt = Object.getPrototypeOf(db(env.DB).$client.prepare("SELECT 1")) as Record<"all" | "raw", Fn>;
+    const saved = { all: stmt.all, raw: stmt.raw };
+    let failed = 0;
+    for (const m of ["all", "raw"] as const)
+      stmt[m] = function (this: { statement?: string }, ...args: unknown[]) {
+        if (/from "enrollments"/i.test(String(this.statement ?? ""))) {
+          failed++;
+          throw new Error("D1 overloaded");
+        }
+        return saved[m].apply(this, args);
+      };
+    let res: Response;
+    try {
+      res = await call(`/unsubscribe/${token}`, { method: "POST" });
+    } finally {
+      Object.assign(stmt, saved);
+    }
+    expect(failed).toBe(1);
+    expect(res.status).toBe(200);
+    expect(await env.DB.prepare("SELECT source FROM suppressions WHERE team_id = ? AND email = ?").bind(teamId, email).first()).toEqual({
+      source: "one_click",
+    });
+  });
 });
 
 describe("the address links in emails are built on", () => {

@@ -33,11 +33,18 @@ export async function unsubscribeAddress(env: Env, d: Db, teamId: string, addres
       .set({ unsubscribedAt: sql`coalesce(${contacts.unsubscribedAt}, ${t})`, updatedAt: t })
       .where(and(eq(contacts.teamId, teamId), sql`lower(${contacts.email}) = ${email}`)),
   ]);
-  const open = await openEnrollmentsOfAddress(d, teamId, email);
+  // The opt-out is in force from here (the send-time check reads the suppression): nothing after this
+  // may make the person's click fail, or the page would say "nothing has changed" when it has.
+  let open: Awaited<ReturnType<typeof openEnrollmentsOfAddress>>;
+  try {
+    open = await openEnrollmentsOfAddress(d, teamId, email);
+  } catch (err) {
+    console.error("unsubscribe: reading the address's open runs failed; the send-time check holds them", err);
+    return;
+  }
   const bySequence = new Map<string, string[]>();
   for (const r of open) bySequence.set(r.sequenceId, [...(bySequence.get(r.sequenceId) ?? []), r.id]);
-  // The opt-out is already in force (the send-time check reads the suppression): a sequence that can't
-  // be reached now doesn't make the person's click fail, and its runs finish when they next come due.
+  // A sequence that can't be reached now doesn't fail the click either: its runs finish when they next come due.
   for (const [sequenceId, ids] of bySequence) {
     try {
       await engine.sequence(env, sequenceId, teamId).finish(ids, "unsubscribed");
