@@ -676,7 +676,9 @@ async function nextPeople(d: Db, wf: WorkflowRow, filters: PeopleFilters, t: num
      WHERE ${peopleWhere(filters, wf.teamId)}
        AND p.id NOT IN (SELECT o.person_id FROM workflow_runs r JOIN job_outcomes o ON o.job_id = r.job_id
                          WHERE r.workflow_id = ${wf.id} AND r.team_id = ${wf.teamId} AND r.job_id IS NOT NULL AND r.started_at >= ${t - HELD_BACK_MS}
-                           AND o.outcome <> 'enrolled' AND o.person_id IS NOT NULL)
+                           AND o.outcome <> 'enrolled' AND o.person_id IS NOT NULL
+                           -- A chunk that failed (not_processed) decided nothing about its people: they come again.
+                           AND NOT EXISTS (SELECT 1 FROM json_each(o.reasons) WHERE value = 'not_processed'))
      ORDER BY p.score DESC, p.id LIMIT ${wf.maxPerRun}`);
   return rows.map((r) => r.id);
 }
