@@ -238,6 +238,31 @@ describe("workflows triggered by a contact change", () => {
     expect(await count("SELECT count(*) n FROM enrollments WHERE sequence_id = ? AND contact_id = ?", x.sequenceId, c.id)).toBe(1);
   });
 
+  it("a failed change run is judged again by the trigger as it is now: narrowed to other kinds of change, the retry adds nobody; turned off, no retry is promised", async () => {
+    const x = await setup();
+    await ok(x.api.workflows[":id"].$patch({ param: { id: x.wf.id }, json: { active: true } }));
+    const c = await newContact(x, "ada.narrowed@example.test");
+    await setStage(x.api, c.id, x.qualified);
+    await env.DB.prepare("UPDATE sequences SET active = 0 WHERE id = ?").bind(x.sequenceId).run();
+    await runDueWorkflows(env);
+    expect((await runsOf(x.api, x.wf.id))[0]).toMatchObject({ status: "failed", will_retry: true });
+    // Turned off: the run log no longer promises a retry (only an active workflow's tick retries).
+    await ok(x.api.workflows[":id"].$patch({ param: { id: x.wf.id }, json: { active: false } }));
+    expect((await runsOf(x.api, x.wf.id))[0]).toMatchObject({ status: "failed", will_retry: false });
+    // On again, but for new contacts only: the stage change that failed no longer triggers it.
+    await env.DB.prepare("UPDATE sequences SET active = 1 WHERE id = ?").bind(x.sequenceId).run();
+    await ok(
+      x.api.workflows[":id"].$patch({
+        param: { id: x.wf.id },
+        json: { active: true, trigger: { kind: "change", on: ["created"], filters: { stage_ids: [x.qualified] } } },
+      }),
+    );
+    setClock(now() + 11 * 60_000);
+    await runDueWorkflows(env);
+    expect((await runsOf(x.api, x.wf.id))[0]).toMatchObject({ status: "failed", reason: "no_longer_matches" });
+    expect(await count("SELECT count(*) n FROM jobs WHERE team_id = ?", x.teamId)).toBe(0);
+  });
+
   it("a change run that keeps failing is given up after 8 tries within a day, and says it won't be tried again", async () => {
     const x = await setup();
     await ok(x.api.workflows[":id"].$patch({ param: { id: x.wf.id }, json: { active: true } }));

@@ -199,7 +199,7 @@ export interface RunTrigger {
 const isChangeKind = (k: string | null): k is (typeof CHANGE_KINDS)[number] => (CHANGE_KINDS as readonly (string | null)[]).includes(k);
 
 /** A run as the run log shows it: what it found, what its job added, and what triggered it. */
-export function presentRun(r: RunRow) {
+export function presentRun(r: RunRow, w: Pick<WorkflowRow, "active" | "triggerKind">) {
   const trigger: RunTrigger =
     r.change_id !== null
       ? {
@@ -223,7 +223,8 @@ export function presentRun(r: RunRow) {
     finished_at: r.finished_at,
     trigger,
     attempts: r.attempts,
-    will_retry: willRetry(r),
+    // Only an active change workflow's tick tries runs again: one turned off says so by not promising it.
+    will_retry: w.active && w.triggerKind === "change" && willRetry(r),
   };
 }
 
@@ -255,7 +256,7 @@ async function present(d: Db, caller: Caller, w: WorkflowRow) {
     enrich: !!options.enrich,
     next_run_at: w.triggerKind === "schedule" ? w.nextRunAt : null,
     last_run_at: w.lastRunAt,
-    last_run: last[0] ? presentRun(last[0]) : null,
+    last_run: last[0] ? presentRun(last[0], w) : null,
     created_at: w.createdAt,
     // Its switch, Run now, Edit and Delete are its owner's and admins' (workflowFor): hidden from the others.
     can_manage: workflowAllows(caller, "workflow.manage", w.ownerId),
@@ -435,7 +436,7 @@ export async function workflowRunLog(d: Db, caller: Caller, id: string, page: nu
       .offset((page - 1) * perPage),
     d.select({ n: count() }).from(workflowRuns).where(eq(workflowRuns.workflowId, w.id)),
   ]);
-  return { runs: rows.map(presentRun), total: total[0]?.n ?? 0 };
+  return { runs: rows.map((r) => presentRun(r, w)), total: total[0]?.n ?? 0 };
 }
 
 /**
@@ -467,7 +468,7 @@ export async function runWorkflowNow(env: Env, d: Db, caller: Caller, id: string
   const runId = await runWorkflow(env, w.id, now(), true, d);
   const [run] = runId ? await runsQuery(d, eq(workflowRuns.id, runId)) : [];
   if (!run) throw new ApiError("conflict", "This workflow is running right now");
-  return presentRun(run);
+  return presentRun(run, w);
 }
 
 /** The workflow's owner acting (a disabled or removed owner: no run). */
@@ -794,9 +795,14 @@ export async function runChangeWorkflow(env: Env, d: Db, listed: WorkflowRow): P
       runId: workflowRuns.id,
       contactId: workflowRuns.contactId,
       kind: workflowRuns.changeKind,
-      hit: sql<number>`(${contacts.id} is not null and ${contacts.deletedAt} is null and ${contactMatches(filters)})`,
+      // As a new change is judged (the trigger as it is now: its kinds and fields, then the filters): a
+      // trigger narrowed since the failed try no longer adds the contact on a retry.
+      hit: sql<number>`(${workflowRuns.changeKind} in (select value from json_each(${listParam(on)}))
+                        and (${workflowRuns.changeKind} <> 'field' or ${fieldHit})
+                        and ${contacts.id} is not null and ${contacts.deletedAt} is null and ${contactMatches(filters)})`,
     })
     .from(workflowRuns)
+    .leftJoin(contactChanges, and(eq(contactChanges.id, workflowRuns.changeId), eq(contactChanges.teamId, workflowRuns.teamId)))
     .leftJoin(contacts, and(eq(contacts.id, workflowRuns.contactId), eq(contacts.teamId, workflowRuns.teamId)))
     .where(and(eq(workflowRuns.workflowId, wf.id), retryDue(t)))
     .orderBy(asc(workflowRuns.changeId))
