@@ -74,4 +74,33 @@ describe("CSV imports: a save whose part message was lost", () => {
       created: 1,
     });
   });
+  it("waits while another import of the team is saving (started while it was quiet): the two never save at once", async () => {
+    const { s, teamId, userId } = await addContactsSetup();
+    const d = db(env.DB);
+    const caller: Caller = { teamId, userId, role: "admin", via: "session" };
+    const csv = "Email,First Name\nshared@x.io,Sam\n";
+    const upload = async (name: string) => (await ok(client(s).api.imports.$post({ form: { file: new File([csv], name) } }), 201)).import;
+    const a = await upload("a.csv");
+    const b = await upload("b.csv");
+    // A's first part is lost; once A is quiet, B (the same file, uploaded again) starts saving.
+    await expect(
+      saveImport(withQueue([], { left: 1 }), d, caller, (await d.query.imports.findFirst({ where: eq(imports.id, a.id) }))!),
+    ).rejects.toThrow(/queue unavailable/);
+    advanceClock(SAVING_QUIET_MS + 60_000);
+    const sentB: QueueMessage[] = [];
+    await saveImport(withQueue(sentB), d, caller, (await d.query.imports.findFirst({ where: eq(imports.id, b.id) }))!);
+    expect(sentB).toHaveLength(1);
+    // While B saves, neither the cron nor saving A again sends A's part.
+    const sentA: QueueMessage[] = [];
+    await runCron(tick, withQueue(sentA));
+    await saveImport(withQueue(sentA), d, caller, (await d.query.imports.findFirst({ where: eq(imports.id, a.id) }))!);
+    expect(sentA).toEqual([]);
+    // B done, A goes on: the shared address is one contact.
+    for (const m of sentB) await handle(m, withQueue([]), false);
+    await runCron(tick, withQueue(sentA));
+    expect(sentA).toHaveLength(1);
+    for (const m of sentA) await handle(m, withQueue([]), false);
+    const n = await env.DB.prepare("SELECT count(*) AS n FROM contacts WHERE team_id = ? AND email = 'shared@x.io'").bind(teamId).first();
+    expect(n).toEqual({ n: 1 });
+  });
 });

@@ -358,6 +358,11 @@ async function checkSettings(d: Db, caller: Caller, s: ImportSettings) {
  */
 export const SAVING_QUIET_MS = 10 * 60_000;
 
+/** SQL: another import of `row`'s team is saving and has made progress within SAVING_QUIET_MS of `t`. */
+const otherSaving = (row: Pick<ImportRow, "id" | "teamId">, t: number) =>
+  sql`EXISTS (SELECT 1 FROM imports o WHERE o.team_id = ${row.teamId} AND o.status = 'saving' AND o.id <> ${row.id}
+              AND o.updated_at > ${t - SAVING_QUIET_MS})`;
+
 /**
  * Sends again the next part of a saving import quiet since SAVING_QUIET_MS (invariant 10: the
  * reconciler of an import left saving with nothing queued). Claimed by moving updated_at from the value
@@ -373,7 +378,15 @@ export async function resendQuietImport(env: Env, d: Db, row: ImportRow, t: numb
     .update(imports)
     .set({ updatedAt: t })
     .where(
-      and(eq(imports.id, row.id), eq(imports.status, "saving"), eq(imports.partsDone, row.partsDone), eq(imports.updatedAt, row.updatedAt)),
+      and(
+        eq(imports.id, row.id),
+        eq(imports.status, "saving"),
+        eq(imports.partsDone, row.partsDone),
+        eq(imports.updatedAt, row.updatedAt),
+        // One import of a team saves at a time (saveImport): another may have started while this one
+        // was quiet, and both at once would each create the contacts they share. It waits its turn.
+        sql`NOT ${otherSaving(row, t)}`,
+      ),
     )
     .returning()
     .get();
@@ -429,12 +442,10 @@ export async function saveImport(env: Env, d: Db, caller: Caller, row: ImportRow
   // One import of a team saves at a time: two at once each look up an address, find no contact and both
   // create one (the same person twice, then in a sequence twice). One that has made no progress for
   // SAVING_QUIET_MS is not waited for (a part saves in seconds).
-  const otherSaving = sql`EXISTS (SELECT 1 FROM imports o WHERE o.team_id = ${row.teamId} AND o.status = 'saving' AND o.id <> ${row.id}
-                                  AND o.updated_at > ${t - SAVING_QUIET_MS})`;
   const started = await d
     .update(imports)
     .set({ status: "saving", settings, error: null, updatedAt: t })
-    .where(and(eq(imports.id, row.id), inArray(imports.status, ["uploaded", "failed"]), sql`NOT ${otherSaving}`))
+    .where(and(eq(imports.id, row.id), inArray(imports.status, ["uploaded", "failed"]), sql`NOT ${otherSaving(row, t)}`))
     .returning()
     .get();
   if (!started) {
