@@ -103,4 +103,24 @@ describe("CSV imports: a save whose part message was lost", () => {
     const n = await env.DB.prepare("SELECT count(*) AS n FROM contacts WHERE team_id = ? AND email = 'shared@x.io'").bind(teamId).first();
     expect(n).toEqual({ n: 1 });
   });
+  it("a dead-lettered copy of a part that saved since (the cron sent it again) doesn't fail the import; the part still next does", async () => {
+    const { s, teamId, userId } = await addContactsSetup();
+    const { import: up } = await ok(
+      client(s).api.imports.$post({ form: { file: new File(["Email,First Name\nlate@x.io,L\n"], "late.csv") } }),
+      201,
+    );
+    const d = db(env.DB);
+    const caller: Caller = { teamId, userId, role: "admin", via: "session" };
+    const started: QueueMessage[] = [];
+    await saveImport(withQueue(started), d, caller, (await d.query.imports.findFirst({ where: eq(imports.id, up.id) }))!);
+    // As if part 0 had saved through the copy the cron sent again, and a part 1 were next.
+    await env.DB.prepare("UPDATE imports SET parts_done = 1 WHERE id = ?").bind(up.id).run();
+    await handle(started[0]!, withQueue([]), true);
+    expect((await d.query.imports.findFirst({ where: eq(imports.id, up.id) }))!.status).toBe("saving");
+    await handle({ ...started[0]!, part: 1 } as QueueMessage, withQueue([]), true);
+    expect((await d.query.imports.findFirst({ where: eq(imports.id, up.id) }))!).toMatchObject({
+      status: "failed",
+      error: "Saving stopped at part 2; save again to continue",
+    });
+  });
 });

@@ -58,7 +58,7 @@ export async function handle(body: QueueMessage, env: Env, deadLetter: boolean, 
     if (body.kind === "add_contacts_plan") await failJob(env, body.jobId, `Planning candidates from ${body.from} failed after retries`, d);
     if (body.kind === "import_part") await failImport(env, body.importId, body.part, d);
     if (body.kind === "enrollment_action_page")
-      await failActionJob(env, body.jobId, `Enrollments from ${body.from} failed after retries`, d);
+      await failActionJob(env, body.jobId, `Enrollments from ${body.from} failed after retries`, d, body.from);
     return;
   }
   switch (body.kind) {

@@ -247,12 +247,25 @@ export async function resumeQuietActionJobs(env: Env, d: Db = db(env.DB), t: num
   if (failures.length) throw new AggregateError(failures, `${failures.length} quiet enrollment action jobs could not be resumed`);
 }
 
-/** A page that failed every retry (dead letter), or a caller no longer allowed: the job stops with the reason. */
-export async function failActionJob(env: Env, jobId: string, error: string, d: Db = db(env.DB)): Promise<void> {
+/**
+ * A page that failed every retry (dead letter; `from`: only while that page still has pending rows, so
+ * a copy dead-lettered after the cron sent the page again and it was done fails nothing), or a caller
+ * no longer allowed: the job stops with the reason.
+ */
+export async function failActionJob(env: Env, jobId: string, error: string, d: Db = db(env.DB), from?: number): Promise<void> {
   await d
     .update(enrollmentActionJobs)
     .set({ status: "failed", error, finishedAt: now() })
-    .where(and(eq(enrollmentActionJobs.id, jobId), eq(enrollmentActionJobs.status, "running")));
+    .where(
+      and(
+        eq(enrollmentActionJobs.id, jobId),
+        eq(enrollmentActionJobs.status, "running"),
+        from === undefined
+          ? undefined
+          : sql`EXISTS (SELECT 1 FROM ${enrollmentActionOutcomes} o WHERE o.job_id = ${jobId} AND o.outcome = 'pending'
+                          AND o.idx >= ${from} AND o.idx < ${from + JOB_PAGE})`,
+      ),
+    );
 }
 
 export function presentJob(job: Job) {

@@ -379,5 +379,7 @@ export async function failImport(env: Env, importId: string, part: number, d: Db
   await d
     .update(imports)
     .set({ status: "failed", error: `Saving stopped at part ${part + 1}; save again to continue`, updatedAt: now() })
-    .where(and(eq(imports.id, importId), eq(imports.status, "saving")));
+    // Only while that part is still the next one: a copy dead-lettered after the cron sent the part
+    // again (and it saved) would fail an import that has moved on.
+    .where(and(eq(imports.id, importId), eq(imports.status, "saving"), eq(imports.partsDone, part)));
 }
