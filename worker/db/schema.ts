@@ -847,6 +847,14 @@ export const workflowRuns = sqliteTable(
     uniqueIndex("workflow_runs_slot_uq").on(t.workflowId, t.slot),
     uniqueIndex("workflow_runs_change_uq").on(t.workflowId, t.changeId),
     index("workflow_runs_team_idx").on(t.teamId, t.startedAt),
+    // Every tick looks for change runs due another try and for runs whose lease ran out: through these,
+    // it reads those runs alone, not every run a workflow ever had (runs are kept).
+    index("workflow_runs_retry_idx")
+      .on(t.workflowId, t.finishedAt)
+      .where(sql`status = 'failed' AND job_id IS NULL`),
+    index("workflow_runs_running_idx")
+      .on(t.leaseUntil)
+      .where(sql`status = 'running'`),
   ],
 );
 

@@ -52,10 +52,15 @@ const HELD_BACK_MS = 30 * 86_400_000;
 /** Failures another try doesn't mend: the owner gone or without the sequence, the contact no longer matching. */
 const FINAL_REASONS = ["owner_missing", "forbidden", "not_found", "no_longer_matches"];
 
-/** SQL: the change run (a workflow_runs row) failed before its job was committed and may be tried again at `t`. */
+/**
+ * SQL: the change run (a workflow_runs row) failed before its job was committed and may be tried again
+ * at `t`. Read through workflow_runs_retry_idx (failed runs without a job, by finish time): the `+` keeps
+ * the planner off workflow_runs_change_uq, which holds every change run the workflow ever had.
+ */
 const retryDue = (
   t: number,
-) => sql`(${workflowRuns.status} = 'failed' AND ${workflowRuns.jobId} IS NULL AND ${workflowRuns.changeId} IS NOT NULL
+) => sql`(${workflowRuns.status} = 'failed' AND ${workflowRuns.jobId} IS NULL AND +${workflowRuns.changeId} IS NOT NULL
+  AND ${workflowRuns.finishedAt} <= ${t}
   AND ${workflowRuns.attempts} < ${CHANGE_RUN_ATTEMPTS} AND ${workflowRuns.startedAt} >= ${t - CHANGE_RETRY_WINDOW_MS}
   AND coalesce(${workflowRuns.reason}, '') NOT IN (SELECT value FROM json_each(${JSON.stringify(FINAL_REASONS)}))
   AND (${workflowRuns.reason} = 'interrupted' OR ${workflowRuns.finishedAt} <= ${t} - ${CHANGE_RETRY_BASE_MS} * (1 << (${workflowRuns.attempts} - 1))))`;

@@ -1,0 +1,2 @@
+CREATE INDEX `workflow_runs_retry_idx` ON `workflow_runs` (`workflow_id`,`finished_at`) WHERE status = 'failed' AND job_id IS NULL;--> statement-breakpoint
+CREATE INDEX `workflow_runs_running_idx` ON `workflow_runs` (`lease_until`) WHERE status = 'running';
