@@ -65,6 +65,16 @@ describe("team user management", () => {
     const again = await invitee.browser.newPage();
     await again.goto(link);
     await again.getByRole("heading", { name: "Invite not found" }).waitFor();
+    // A server error is not "not found": the page says it couldn't check and offers to try again.
+    await again.route(/\/api\/invites\/[^/]+$/, (route) =>
+      route.fulfill({ status: 503, json: { error: { code: "internal", message: "Service unavailable" } } }),
+    );
+    await again.goto(link);
+    await again.getByRole("heading", { name: "Couldn't check your invite" }).waitFor();
+    assert.equal(await again.getByText("This invite link is not valid").count(), 0);
+    await again.unroute(/\/api\/invites\/[^/]+$/);
+    await again.getByRole("button", { name: "Try again" }).click();
+    await again.getByRole("heading", { name: "Invite not found" }).waitFor();
     await again.close();
   });
 

@@ -1,6 +1,8 @@
 import { createAsync, useParams } from "@solidjs/router";
 import { ErrorBoundary, Show, Suspense } from "solid-js";
 import { useWrite } from "../actions";
+import { ApiError } from "../api";
+import { errorMessage } from "../components/Status";
 import { FieldError } from "../components/FieldError";
 import { Icon } from "../components/Icon";
 import { LogoMark } from "../components/Logo";
@@ -38,16 +40,39 @@ export default function Invite() {
           <span class="auth-product">Seqflare</span>
         </div>
         <ErrorBoundary
-          fallback={() => (
-            <>
-              <h1 id="invite-title" class="auth-title">
-                Invite not found
-              </h1>
-              {gone}
-            </>
-          )}
+          fallback={(err) =>
+            // Only a 404 means the link is gone: a server error or no network says so and offers to try
+            // again (calling a working link dead had people ask for a new one, and the old one was retired).
+            err instanceof ApiError && err.status === 404 ? (
+              <>
+                <h1 id="invite-title" class="auth-title">
+                  Invite not found
+                </h1>
+                {gone}
+              </>
+            ) : (
+              <>
+                <h1 id="invite-title" class="auth-title">
+                  Couldn't check your invite
+                </h1>
+                <div class="form-error" role="alert">
+                  <Icon name="alert" size={16} />
+                  <span>{errorMessage(err)}. Your link may still be fine: try again in a moment.</span>
+                </div>
+                <button type="button" class="btn btn-primary" onClick={() => window.location.reload()}>
+                  Try again
+                </button>
+              </>
+            )
+          }
         >
-          <Suspense fallback={<p class="muted">Checking your invite…</p>}>
+          <Suspense
+            fallback={
+              <h1 id="invite-title" class="auth-title">
+                Checking your invite…
+              </h1>
+            }
+          >
             <Show when={invite()}>
               {(i) => (
                 <>
