@@ -339,4 +339,42 @@ describe("People page", () => {
       await page.unroute(isList);
     }
   });
+  it("the sequence picker doesn't say 'none' while more sequences are left to read", async () => {
+    // 150 sequences: the first 100 off (not pickable), the rest on.
+    const isList = (url) => url.pathname === "/api/sequences";
+    await page.route(isList, async (route) => {
+      const url = new URL(route.request().url());
+      const res = await route.fetch({ url: `${baseUrl}/api/sequences?page=1&per_page=100&status=all` });
+      const body = await res.json();
+      const one = body.sequences.find((s) => s.can_edit && s.active && !s.archived_at);
+      const all = Array.from({ length: 150 }, (_, i) => ({
+        ...one,
+        id: `${one.id}-m${i + 1}`,
+        name: `Later ${String(i + 1).padStart(3, "0")}`,
+        active: i >= 100,
+      }));
+      const pageNo = Number(url.searchParams.get("page") ?? "1");
+      const per = Number(url.searchParams.get("per_page") ?? "25");
+      await route.fulfill({
+        status: 200,
+        json: {
+          sequences: all.slice((pageNo - 1) * per, pageNo * per),
+          pagination: { page: pageNo, per_page: per, total_entries: 150, total_pages: Math.ceil(150 / per) },
+        },
+      });
+    });
+    try {
+      await page.goto(`${baseUrl}/people`);
+      await page.getByTestId("people-table").locator("tbody tr").first().getByRole("checkbox").check();
+      await page.getByTestId("people-add-to-sequence").click();
+      const picker = page.getByTestId("sequence-picker");
+      await picker.getByText(/None of the first 100 sequences is active and yours to edit: show more/).waitFor();
+      assert.equal(await picker.getByText("No active sequence you can edit").count(), 0);
+      await picker.getByTestId("sequence-more").click();
+      await picker.getByRole("button", { name: "Later 101" }).waitFor();
+      await page.keyboard.press("Escape");
+    } finally {
+      await page.unroute(isList);
+    }
+  });
 });

@@ -66,6 +66,7 @@ export function SequencePicker(props: {
             setPage(1);
           }}
           placeholder="Sequence name"
+          maxlength={120}
           data-testid="sequence-search"
         />
       </label>
@@ -75,7 +76,14 @@ export function SequencePicker(props: {
       <Show when={list.data() || !list.loading()} fallback={<Spinner label="Loading sequences…" />}>
         <Show
           when={usable().length > 0}
-          fallback={<p class="card-empty">No active sequence you can edit{q() ? ` matches “${q()}”` : ""}.</p>}
+          fallback={
+            // With more pages to read, "none" would be false: it says none among those read so far.
+            <p class="card-empty">
+              {more()
+                ? `None of the first ${shown().length} sequences${q() ? ` matching “${q()}”` : ""} is active and yours to edit: show more to look further.`
+                : `No active sequence you can edit${q() ? ` matches “${q()}”` : ""}.`}
+            </p>
+          }
         >
           <ul class="pick-list" data-testid="sequence-options">
             <For each={usable()}>
