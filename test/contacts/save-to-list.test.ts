@@ -130,6 +130,29 @@ describe("People: save to list (no sequence)", () => {
     expect(await count("SELECT count(*) n FROM contacts WHERE team_id = ?", x.teamId)).toBe(1);
   });
 
+  it("a person whose own contact was deleted, and whose address a live contact now has, joins as that live contact: the deleted one stays deleted", async () => {
+    const x = await addContactsSetup({ credits: 50 });
+    const [p] = await people("verified", 1, 30);
+    const api = client(x.s).api;
+    // Saved once (their own contact), then deleted; then the address comes back through a CSV or the API.
+    const first = await ok(api.people.save.$post({ json: { people_ids: [p!.id], list_name: "First" } }));
+    const own = first.contact_ids[0]!;
+    expect((await as(x.s, "DELETE", `/api/contacts/${own}`)).status).toBe(200);
+    const live = (
+      await ok(api.contacts.$post({ json: { first_name: "Came", last_name: "Back", email: p!.email, email_status: "verified" } }), 201)
+    ).contact;
+    const r = await ok(api.people.save.$post({ json: { people_ids: [p!.id], list_name: "Second" } }));
+    expect(r).toMatchObject({ saved: 0, already_saved: 1, credits_charged: 0, contact_ids: [live.id] });
+    expect(await count("SELECT count(*) n FROM contacts WHERE id = ? AND deleted_at IS NOT NULL", own)).toBe(1);
+    expect(
+      await count(
+        "SELECT count(*) n FROM contacts WHERE team_id = ? AND deleted_at IS NULL AND lower(email) = lower(?)",
+        x.teamId,
+        p!.email,
+      ),
+    ).toBe(1);
+  });
+
   it("refuses before writing anything: another team's list is 404, a list and a name at once is 422, a balance short of the maximum is 422", async () => {
     const x = await addContactsSetup({ credits: 1 });
     const verified = await people("verified", 2, 30);

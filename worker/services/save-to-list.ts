@@ -7,7 +7,7 @@ import { now } from "../lib/clock";
 import { ApiError } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { authorize } from "./access";
-import { loadFacts } from "./add-contacts/candidates";
+import { liveContactsOfPeople, loadFacts } from "./add-contacts/candidates";
 import { evaluate } from "./add-contacts/validate";
 import { balanceOf, holdRef, holdStatements, settleJobStatements } from "./credits";
 import { openStageId } from "./contacts";
@@ -73,9 +73,14 @@ export async function savePeopleToList(
     caller.teamId,
     gone.map((r) => r.email!),
   );
+  // A live contact of the person (theirs, else one with their address: liveContactsOfPeople, as search
+  // and the add pipeline resolve them) is the one saved; a deleted one of theirs comes back only when
+  // there is none, or the address would have two live contacts (and a sequence could email it twice).
+  const live = await liveContactsOfPeople(d, caller.teamId, ids);
   const skipped: SaveResult["skipped"] = [];
-  const byPerson = new Map<string, string>();
+  const byPerson = new Map<string, string>(live);
   for (const r of saved) {
+    if (live.has(r.personId!)) continue;
     if (r.deletedAt !== null && r.email && suppressedGone.has(r.email.toLowerCase()))
       skipped.push({ person_id: r.personId!, reasons: ["suppressed"] });
     else byPerson.set(r.personId!, r.id);
