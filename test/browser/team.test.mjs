@@ -99,6 +99,30 @@ describe("team user management", () => {
     }
   });
 
+  it("a role change asks first: cancelled, nothing changes; confirmed, the role is the new one", async () => {
+    const { page } = admin;
+    await page.goto(`${baseUrl}/settings?tab=team`);
+    const row = page.getByTestId("team-users").locator(`tr[data-user-email="${email}"]`);
+    const select = row.getByLabel("Role of Ivy Invitee");
+    const patches = [];
+    page.on("request", (r) => r.method() === "PATCH" && r.url().includes("/api/users/") && patches.push(r.url()));
+    await select.selectOption("admin");
+    const dialog = page.getByRole("dialog", { name: "Make Ivy Invitee an admin?" });
+    await dialog.waitFor();
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+    assert.equal(await select.inputValue(), "member");
+    assert.equal(patches.length, 0);
+    await select.selectOption("admin");
+    await page.getByRole("dialog", { name: "Make Ivy Invitee an admin?" }).getByRole("button", { name: "Make admin" }).click();
+    await page.getByText("Ivy Invitee is now admin").waitFor();
+    await select.selectOption("member");
+    const back = page.getByRole("dialog", { name: "Make Ivy Invitee a member?" });
+    assert.match((await back.textContent()) ?? "", /master API keys they made stop working/);
+    await back.getByRole("button", { name: "Make member" }).click();
+    await page.getByText("Ivy Invitee is now member").waitFor();
+    assert.equal(patches.length, 2);
+  });
+
   it("the admin disables the user: confirmed, shown as disabled, and the user's open session ends", async () => {
     const { page } = admin;
     await page.goto(`${baseUrl}/settings?tab=team`);

@@ -194,6 +194,20 @@ function UsersTable(props: { admin: boolean; meId: string }) {
         : undefined,
   });
   const [target, setTarget] = createSignal<TeamMember | null>(null);
+  // A role change is confirmed like disabling: it takes effect at once (a select changed by a stray arrow key did too).
+  const [roleChange, setRoleChange] = createSignal<{ u: TeamMember; role: Role; el: HTMLSelectElement } | null>(null);
+  const cancelRole = () => {
+    const c = roleChange();
+    if (c) c.el.value = c.u.role;
+    setRoleChange(null);
+  };
+  const confirmRole = async () => {
+    const c = roleChange();
+    if (!c) return;
+    setRoleChange(null);
+    const done = await update.run(c.u.id, { role: c.role });
+    if (!done) c.el.value = c.u.role; // refused (the last admin): show the role it still has
+  };
   const confirmToggle = async () => {
     const u = target();
     if (!u) return;
@@ -244,13 +258,7 @@ function UsersTable(props: { admin: boolean; meId: string }) {
                               aria-label={`Role of ${u.name}`}
                               value={u.role}
                               disabled={update.pending()}
-                              onChange={(e) => {
-                                const role = e.currentTarget.value as Role;
-                                const el = e.currentTarget;
-                                void update.run(u.id, { role }).then((done) => {
-                                  if (!done) el.value = u.role; // refused (the last admin): show the role it still has
-                                });
-                              }}
+                              onChange={(e) => setRoleChange({ u, role: e.currentTarget.value as Role, el: e.currentTarget })}
                             >
                               <option value="member">Member</option>
                               <option value="admin">Admin</option>
@@ -296,6 +304,31 @@ function UsersTable(props: { admin: boolean; meId: string }) {
           </div>
         )}
       </Show>
+      <ConfirmDialog
+        open={!!roleChange()}
+        danger={roleChange()?.role === "member"}
+        title={`Make ${roleChange()?.u.id === props.meId ? "yourself" : roleChange()?.u.name} ${roleChange()?.role === "admin" ? "an admin" : "a member"}?`}
+        confirmLabel={roleChange()?.role === "admin" ? "Make admin" : "Make member"}
+        busy={update.pending()}
+        onCancel={cancelRole}
+        onConfirm={confirmRole}
+      >
+        <Show
+          when={roleChange()?.role === "member"}
+          fallback={
+            <p>
+              {roleChange()?.u.name} can then see and change every sequence, mailbox and contact of the team, manage users and API keys.
+            </p>
+          }
+        >
+          <p>
+            {roleChange()?.u.id === props.meId ? "You lose" : `${roleChange()?.u.name} loses`} admin rights at once: the master API keys{" "}
+            {roleChange()?.u.id === props.meId ? "you" : "they"} made stop working and{" "}
+            {roleChange()?.u.id === props.meId ? "your" : "their"} pending invites are revoked.
+            {roleChange()?.u.id === props.meId ? " Team, API keys and Webhooks settings close to you." : ""}
+          </p>
+        </Show>
+      </ConfirmDialog>
       <ConfirmDialog
         open={!!target()}
         danger={target()?.status !== "disabled"}
