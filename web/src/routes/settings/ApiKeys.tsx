@@ -13,29 +13,12 @@ import { createFormErrors, FormProblems } from "../../forms";
 import { formatDate, formatDateTime, formatRelative } from "../../format";
 import { getMe } from "../../queries/session";
 
+import { useCopy } from "../../copy";
 import "./ApiKeys.css";
 import { Card } from "../../components/Card";
 /** The new key, shown once: the API never returns it again. */
 function NewKey(props: { name: string; secret: string; onDone: () => void }) {
-  const [copied, setCopied] = createSignal(false);
-  let code!: HTMLElement;
-  const selectKey = () => {
-    const range = document.createRange();
-    range.selectNodeContents(code);
-    const sel = window.getSelection();
-    sel?.removeAllRanges();
-    sel?.addRange(range);
-  };
-  const copy = async () => {
-    try {
-      await navigator.clipboard.writeText(props.secret);
-      setCopied(true);
-      setTimeout(() => setCopied(false), 2000);
-    } catch {
-      // Clipboard blocked (http, permissions): select the text so Ctrl/Cmd+C works.
-      selectKey();
-    }
-  };
+  const { copied, copy, select: selectKey, ref } = useCopy(() => props.secret);
   return (
     <div class="secret-box" role="region" aria-labelledby="new-key-title">
       <div class="secret-head">
@@ -48,7 +31,7 @@ function NewKey(props: { name: string; secret: string; onDone: () => void }) {
       </p>
       <div class="secret-row">
         {/* Text, not an <input>: inputs clip the underscores of some monospace fonts. One click selects it all. */}
-        <code ref={code} class="secret-value" tabindex="0" aria-label="New API key" onFocus={selectKey} data-testid="new-api-key">
+        <code ref={ref} class="secret-value" tabindex="0" onFocus={selectKey} data-testid="new-api-key">
           {props.secret}
         </code>
         <button type="button" class="btn btn-secondary" onClick={copy}>

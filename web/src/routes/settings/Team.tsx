@@ -23,29 +23,12 @@ import {
   type TeamMember,
 } from "../../queries/team";
 
+import { useCopy } from "../../copy";
 import "./Team.css";
 
 /** An invite link, shown once: Seqflare sends no email, so the admin copies it to the person. */
 function InviteLink(props: { email: string; url: string }) {
-  const [copied, setCopied] = createSignal(false);
-  let code!: HTMLElement;
-  const select = () => {
-    const range = document.createRange();
-    range.selectNodeContents(code);
-    const sel = window.getSelection();
-    sel?.removeAllRanges();
-    sel?.addRange(range);
-  };
-  const copy = async () => {
-    try {
-      await navigator.clipboard.writeText(props.url);
-      setCopied(true);
-      setTimeout(() => setCopied(false), 2000);
-    } catch {
-      // Clipboard blocked (http, permissions): select the text so Ctrl/Cmd+C works.
-      select();
-    }
-  };
+  const { copied, copy, select, ref } = useCopy(() => props.url);
   return (
     <div class="invite-link" role="region" aria-label="Invite link">
       <p class="notice" role="note">
@@ -57,7 +40,7 @@ function InviteLink(props: { email: string; url: string }) {
       </p>
       <div class="invite-row">
         {/* No aria-label here: it would replace the link itself for a screen reader, the one thing to check. */}
-        <code ref={code} class="invite-value" tabindex="0" onFocus={select} data-testid="invite-link">
+        <code ref={ref} class="invite-value" tabindex="0" onFocus={select} data-testid="invite-link">
           {props.url}
         </code>
         <button type="button" class="btn btn-secondary" onClick={copy}>
