@@ -13,12 +13,11 @@ import { createFormErrors, FormProblems } from "../../forms";
 import { formatDate, formatDateTime, formatRelative } from "../../format";
 import { getMe } from "../../queries/session";
 
-import { useCopy } from "../../copy";
 import "./ApiKeys.css";
 import { Card } from "../../components/Card";
+import { CopyField } from "../../components/CopyField";
 /** The new key, shown once: the API never returns it again. */
 function NewKey(props: { name: string; secret: string; onDone: () => void }) {
-  const { copied, copy, select: selectKey, ref } = useCopy(() => props.secret);
   return (
     <div class="secret-box" role="region" aria-labelledby="new-key-title">
       <div class="secret-head">
@@ -29,19 +28,7 @@ function NewKey(props: { name: string; secret: string; onDone: () => void }) {
         <Icon name="alert" size={16} />
         Copy this key now and store it somewhere safe. For your security it won't be shown again.
       </p>
-      <div class="secret-row">
-        {/* Text, not an <input>: inputs clip the underscores of some monospace fonts. One click selects it all. */}
-        <code ref={ref} class="secret-value" tabindex="0" onFocus={selectKey} data-testid="new-api-key">
-          {props.secret}
-        </code>
-        <button type="button" class="btn btn-secondary" onClick={copy}>
-          <Icon name={copied() ? "check" : "copy"} size={16} />
-          {copied() ? "Copied" : "Copy"}
-        </button>
-      </div>
-      <span class="sr-only" role="status">
-        {copied() ? "Key copied to clipboard" : ""}
-      </span>
+      <CopyField text={props.secret} testId="new-api-key" copiedMessage="Key copied to clipboard" />
       <div class="secret-actions">
         <button type="button" class="btn btn-primary btn-sm" onClick={() => props.onDone()}>
           I've saved it

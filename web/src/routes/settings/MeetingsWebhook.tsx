@@ -1,6 +1,7 @@
 import { createAsync } from "@solidjs/router";
 import { createSignal, Show } from "solid-js";
 import { useWrite } from "../../actions";
+import { CopyField } from "../../components/CopyField";
 import { Icon } from "../../components/Icon";
 import { formatDateTime } from "../../format";
 import { getMeetingsWebhook, rotateMeetingsSecretAction } from "../../queries/meetings";
@@ -61,9 +62,7 @@ export function MeetingsWebhook() {
               <Icon name="alert" size={16} />
               Copy it into your scheduling tool now: it won't be shown again. The previous secret no longer works.
             </p>
-            <code class="secret-value" tabindex="0" data-testid="webhook-secret">
-              {s()}
-            </code>
+            <CopyField text={s()} testId="webhook-secret" copiedMessage="Webhook secret copied to clipboard" />
           </div>
         )}
       </Show>

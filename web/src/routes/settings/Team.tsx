@@ -4,6 +4,7 @@ import { useWrite } from "../../actions";
 import { Badge } from "../../components/Badge";
 import { Card } from "../../components/Card";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
+import { CopyField } from "../../components/CopyField";
 import { Dialog } from "../../components/Dialog";
 import { FieldError } from "../../components/FieldError";
 import { Icon } from "../../components/Icon";
@@ -23,12 +24,10 @@ import {
   type TeamMember,
 } from "../../queries/team";
 
-import { useCopy } from "../../copy";
 import "./Team.css";
 
 /** An invite link, shown once: Seqflare sends no email, so the admin copies it to the person. */
 function InviteLink(props: { email: string; url: string }) {
-  const { copied, copy, select, ref } = useCopy(() => props.url);
   return (
     <div class="invite-link" role="region" aria-label="Invite link">
       <p class="notice" role="note">
@@ -38,19 +37,7 @@ function InviteLink(props: { email: string; url: string }) {
           works once, for 7 days, and won't be shown again (re-issue the invite for a new one).
         </span>
       </p>
-      <div class="invite-row">
-        {/* No aria-label here: it would replace the link itself for a screen reader, the one thing to check. */}
-        <code ref={ref} class="invite-value" tabindex="0" onFocus={select} data-testid="invite-link">
-          {props.url}
-        </code>
-        <button type="button" class="btn btn-secondary" onClick={copy}>
-          <Icon name={copied() ? "check" : "copy"} size={16} />
-          {copied() ? "Copied" : "Copy link"}
-        </button>
-      </div>
-      <span class="sr-only" role="status">
-        {copied() ? "Invite link copied to clipboard" : ""}
-      </span>
+      <CopyField text={props.url} testId="invite-link" copyLabel="Copy link" copiedMessage="Invite link copied to clipboard" />
     </div>
   );
 }
