@@ -286,6 +286,35 @@ export async function setMailboxStatus(mailboxId: string, status: "connected" | 
 }
 
 /** A signed-in session for a fixture user, without going through the password check. */
+/** Another user of a team (a member unless said), with a sequence shared with them when `share` is given. */
+export async function makeUser(
+  teamId: string,
+  role: "admin" | "member" = "member",
+  share?: { sequenceId: string; access: "view" | "edit" },
+): Promise<string> {
+  const id = newId();
+  await env.DB.batch([
+    env.DB.prepare("INSERT INTO users (id, team_id, email, name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?, 'x', 0)").bind(
+      id,
+      teamId,
+      `${id}@sim.test`,
+      role === "admin" ? "Other admin" : "Member",
+      role,
+    ),
+    ...(share
+      ? [
+          env.DB.prepare("INSERT INTO sequence_shares (sequence_id, user_id, team_id, access) VALUES (?, ?, ?, ?)").bind(
+            share.sequenceId,
+            id,
+            teamId,
+            share.access,
+          ),
+        ]
+      : []),
+  ]);
+  return id;
+}
+
 export async function sessionFor(teamId: string, userId: string) {
   const { sha256Hex } = await import("../worker/lib/crypto");
   const token = `tok-${newId()}`;

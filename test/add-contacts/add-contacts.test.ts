@@ -5,7 +5,7 @@ import { DEFAULT_WATERFALL, runWaterfall } from "../../worker/services/enrichmen
 import { newId } from "../../worker/lib/ids";
 import type { contacts, creditLedger } from "../../worker/db/schema";
 import { as, client, detailsOf, env, errorOf, fieldsOf, login, ok, type RawRow } from "../helpers";
-import { addContactsSetup, makeContacts, makeList, sessionFor, waitForJob } from "../fixtures";
+import { addContactsSetup, makeContacts, makeList, makeUser, sessionFor, waitForJob } from "../fixtures";
 
 const count = async (sql: string, ...b: unknown[]) =>
   (await env.DB.prepare(sql)
@@ -553,17 +553,7 @@ describe("who may cancel a job, as its screen shows it", () => {
       202,
     );
     expect(job.can_cancel).toBe(true);
-    const viewerId = newId();
-    await env.DB.batch([
-      env.DB.prepare(
-        "INSERT INTO users (id, team_id, email, name, role, password_hash, created_at) VALUES (?, ?, ?, 'V', 'member', 'x', 0)",
-      ).bind(viewerId, x.teamId, `${viewerId}@sim.test`),
-      env.DB.prepare("INSERT INTO sequence_shares (sequence_id, user_id, team_id, access) VALUES (?, ?, ?, 'view')").bind(
-        x.sequenceId,
-        viewerId,
-        x.teamId,
-      ),
-    ]);
+    const viewerId = await makeUser(x.teamId, "member", { sequenceId: x.sequenceId, access: "view" });
     const viewer = client(await sessionFor(x.teamId, viewerId)).api;
     expect((await ok(viewer.jobs[":id"].$get({ param: { id: job.id } }))).job.can_cancel).toBe(false);
     expect((await ok(viewer.jobs.$get({ query: { sequence_id: x.sequenceId } }))).jobs.map((j) => j.can_cancel)).toEqual([false]);

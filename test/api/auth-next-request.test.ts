@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { now } from "../../worker/lib/clock";
-import { makeTeam, sessionFor } from "../fixtures";
+import { makeTeam, makeUser, sessionFor } from "../fixtures";
 import { call, client, env, errorOf, ok, type Session } from "../helpers";
 
 // Who a request acts as is read from D1 on every request. A change made anywhere (a sign-out or a
@@ -60,7 +60,7 @@ describe("auth takes effect on the next request", () => {
   it("a demoted admin's master key stops (it had every admin right); their standard key goes on as them; the list says why", async () => {
     const { teamId, userId, s } = await admin();
     // Another admin stays, so the demotion is allowed through the API.
-    const other = await makeTeamAdmin(teamId);
+    const other = await sessionFor(teamId, await makeUser(teamId, "admin"));
     const master = (await ok(client(s).api["api-keys"].$post({ json: { name: "Theirs master", kind: "master" } }), 201)).key;
     const standard = (await ok(client(s).api["api-keys"].$post({ json: { name: "Theirs standard", kind: "standard" } }), 201)).key;
     expect((await ok(client(other).api.users[":id"].$patch({ param: { id: userId }, json: { role: "member" } }))).user.role).toBe("member");
@@ -81,13 +81,3 @@ describe("auth takes effect on the next request", () => {
     ).toBeNull();
   });
 });
-
-async function makeTeamAdmin(teamId: string) {
-  const id = crypto.randomUUID();
-  await env.DB.prepare(
-    "INSERT INTO users (id, team_id, email, name, role, password_hash, created_at) VALUES (?, ?, ?, 'Other admin', 'admin', 'x', ?)",
-  )
-    .bind(id, teamId, `${id}@sim.test`, now())
-    .run();
-  return sessionFor(teamId, id);
-}

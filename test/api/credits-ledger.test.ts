@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { now } from "../../worker/lib/clock";
 import { newId } from "../../worker/lib/ids";
 import { as, env } from "../helpers";
-import { addContactsSetup, sessionFor } from "../fixtures";
+import { addContactsSetup, makeUser, sessionFor } from "../fixtures";
 
 interface Ledger {
   entries: { job_id: string | null; job_visible: boolean; note: string }[];
@@ -26,12 +26,7 @@ async function jobWithHold(teamId: string, userId: string, sequenceId: string | 
 describe("the credit ledger", () => {
   it("says which jobs the caller may open: a member sees every entry, but links only to jobs of sequences they can see and their own", async () => {
     const x = await addContactsSetup();
-    const memberId = newId();
-    await env.DB.prepare(
-      "INSERT INTO users (id, team_id, email, name, role, password_hash, created_at) VALUES (?, ?, ?, 'Member', 'member', 'x', ?)",
-    )
-      .bind(memberId, x.teamId, `${memberId}@sim.test`, now())
-      .run();
+    const memberId = await makeUser(x.teamId);
     const member = await sessionFor(x.teamId, memberId);
     const hidden = await jobWithHold(x.teamId, x.userId, x.sequenceId, "admin's add, sequence not shared");
     const adminsSave = await jobWithHold(x.teamId, x.userId, null, "admin's save to list");

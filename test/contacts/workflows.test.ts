@@ -3,7 +3,7 @@ import { now, resetClock, setClock } from "../../worker/lib/clock";
 import { runDueWorkflows, runWorkflow } from "../../worker/services/workflows";
 import { crashAt } from "../crash";
 import { client, env, errorOf, login, ok } from "../helpers";
-import { addContactsSetup, sessionFor, waitForJob } from "../fixtures";
+import { addContactsSetup, makeUser, sessionFor, waitForJob } from "../fixtures";
 
 const count = async (sql: string, ...b: unknown[]) =>
   (await env.DB.prepare(sql)
@@ -272,17 +272,7 @@ describe("workflows", () => {
 
   it("a member's workflow whose sequence share is removed is turned off by its next run, saying why, instead of failing every slot", async () => {
     const x = await addContactsSetup();
-    const memberId = crypto.randomUUID().replace(/-/g, "").slice(0, 24);
-    await env.DB.batch([
-      env.DB.prepare(
-        "INSERT INTO users (id, team_id, email, name, role, password_hash, created_at) VALUES (?, ?, ?, 'M', 'member', 'x', 0)",
-      ).bind(memberId, x.teamId, `${memberId}@sim.test`),
-      env.DB.prepare("INSERT INTO sequence_shares (sequence_id, user_id, team_id, access) VALUES (?, ?, ?, 'edit')").bind(
-        x.sequenceId,
-        memberId,
-        x.teamId,
-      ),
-    ]);
+    const memberId = await makeUser(x.teamId, "member", { sequenceId: x.sequenceId, access: "edit" });
     const member = client(await sessionFor(x.teamId, memberId)).api;
     const { workflow: wf } = await ok(
       member.workflows.$post({ json: { name: "Mine", sequence_id: x.sequenceId, filters, interval_minutes: 60, active: true } }),
@@ -325,17 +315,7 @@ describe("workflows", () => {
     const seq1 = (await env.DB.prepare("SELECT id FROM sequences WHERE name = 'Enterprise outbound — Q4'").first<{ id: string }>())!.id;
     expect((await errorOf(await client(viewer).api.workflows.$post({ json: { name: "x", sequence_id: seq1, filters } }))).status).toBe(403);
     // A teammate the sequence is shared with sees the workflow, without the controls its owner has.
-    const memberId = crypto.randomUUID().replace(/-/g, "").slice(0, 24);
-    await env.DB.batch([
-      env.DB.prepare(
-        "INSERT INTO users (id, team_id, email, name, role, password_hash, created_at) VALUES (?, ?, ?, 'M', 'member', 'x', 0)",
-      ).bind(memberId, x.teamId, `${memberId}@sim.test`),
-      env.DB.prepare("INSERT INTO sequence_shares (sequence_id, user_id, team_id, access) VALUES (?, ?, ?, 'edit')").bind(
-        x.sequenceId,
-        memberId,
-        x.teamId,
-      ),
-    ]);
+    const memberId = await makeUser(x.teamId, "member", { sequenceId: x.sequenceId, access: "edit" });
     const member = client(await sessionFor(x.teamId, memberId)).api;
     expect((await ok(member.workflows.$get())).workflows.map((w) => [w.id, w.can_manage])).toEqual([[wf.id, false]]);
     expect((await member.workflows[":id"].run.$post({ param: { id: wf.id } })).status).toBe(403);
