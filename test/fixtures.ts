@@ -285,7 +285,6 @@ export async function setMailboxStatus(mailboxId: string, status: "connected" | 
   await mailboxStub(env, mailboxId).refresh(mailboxId);
 }
 
-/** A signed-in session for a fixture user, without going through the password check. */
 /** Another user of a team (a member unless said), with a sequence shared with them when `share` is given. */
 export async function makeUser(
   teamId: string,
@@ -315,6 +314,7 @@ export async function makeUser(
   return id;
 }
 
+/** A signed-in session for a fixture user, without going through the password check. */
 export async function sessionFor(teamId: string, userId: string) {
   const { sha256Hex } = await import("../worker/lib/crypto");
   const token = `tok-${newId()}`;

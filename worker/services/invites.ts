@@ -1,5 +1,5 @@
 import { and, asc, eq, gt, isNull, lte, sql } from "drizzle-orm";
-import { batchSql, type Db } from "../db/client";
+import { batchSql, isUniqueViolation, type Db } from "../db/client";
 import { auditLog, invites, teams, users } from "../db/schema";
 import type { Caller } from "../env";
 import { now } from "../lib/clock";
@@ -107,7 +107,7 @@ export async function createInvite(
     ]);
   } catch (e) {
     // Two invites of one address at once: the pending-invite index lets one in.
-    if (/UNIQUE constraint failed/i.test(String((e as Error)?.message) + String((e as Error)?.cause))) throw alreadyInvited(email);
+    if (isUniqueViolation(e)) throw alreadyInvited(email);
     throw e;
   }
   return { row, token };
@@ -149,21 +149,17 @@ const inviteGone = () => new ApiError("not_found", "This invite link is not vali
 const inviterStillAdmin = sql`EXISTS (SELECT 1 FROM users a WHERE a.id = ${invites.invitedBy} AND a.team_id = ${invites.teamId}
   AND a.role = 'admin' AND a.disabled_at IS NULL)`;
 
+/** The one rule of an open invite (its page, and the accept's read and conditional mark): by its token's hash, at `t`. */
+const openWhere = (hash: string, t: number) =>
+  and(eq(invites.tokenHash, hash), isNull(invites.acceptedAt), isNull(invites.revokedAt), gt(invites.expiresAt, t), inviterStillAdmin)!;
+
 /** An open invite by its token (the public invite page), with its team's name. */
 export async function openInvite(d: Db, token: string) {
   const [row] = await d
     .select({ email: invites.email, name: invites.name, role: invites.role, teamName: teams.name, expiresAt: invites.expiresAt })
     .from(invites)
     .innerJoin(teams, eq(teams.id, invites.teamId))
-    .where(
-      and(
-        eq(invites.tokenHash, await sha256Hex(token)),
-        isNull(invites.acceptedAt),
-        isNull(invites.revokedAt),
-        gt(invites.expiresAt, now()),
-        inviterStillAdmin,
-      ),
-    )
+    .where(openWhere(await sha256Hex(token), now()))
     .limit(1);
   if (!row) throw inviteGone();
   return row;
@@ -176,9 +172,8 @@ export async function openInvite(d: Db, token: string) {
  */
 export async function acceptInvite(d: Db, token: string, input: { name: string; password: string; userAgent?: string | undefined }) {
   const hash = await sha256Hex(token);
-  const [invite] = await d.select().from(invites).where(eq(invites.tokenHash, hash)).limit(1);
-  const t = now();
-  if (!invite || invite.acceptedAt !== null || invite.revokedAt !== null || invite.expiresAt <= t) throw inviteGone();
+  const [invite] = await d.select().from(invites).where(openWhere(hash, now())).limit(1);
+  if (!invite) throw inviteGone();
   const userId = newId();
   const passwordHash = await hashPassword(input.password);
   const session = await newSession({ id: userId, teamId: invite.teamId }, input.userAgent);
@@ -188,8 +183,7 @@ export async function acceptInvite(d: Db, token: string, input: { name: string; 
   try {
     results = await batchSql(d, [
       sql`UPDATE invites SET accepted_at = ${at}, user_id = ${userId}
-        WHERE id = ${invite.id} AND token_hash = ${hash} AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > ${at}
-          AND EXISTS (SELECT 1 FROM users a WHERE a.id = invites.invited_by AND a.team_id = invites.team_id AND a.role = 'admin' AND a.disabled_at IS NULL)`,
+        WHERE id = ${invite.id} AND ${openWhere(hash, at)}`,
       sql`INSERT INTO users (id, team_id, email, name, role, password_hash, created_at)
         SELECT ${userId}, team_id, email, ${input.name}, role, ${passwordHash}, ${at} FROM invites WHERE id = ${invite.id} AND user_id = ${userId}`,
       sql`INSERT INTO sessions (id, user_id, team_id, csrf_token, created_at, expires_at, user_agent)
@@ -200,8 +194,7 @@ export async function acceptInvite(d: Db, token: string, input: { name: string; 
     ]);
   } catch (e) {
     // The address became a user meanwhile (another team's invite accepted, say): users.email is unique.
-    if (/UNIQUE constraint failed/i.test(String((e as Error)?.message) + String((e as Error)?.cause)))
-      throw new ApiError("conflict", "This address already has a Seqflare account: sign in instead");
+    if (isUniqueViolation(e)) throw new ApiError("conflict", "This address already has a Seqflare account: sign in instead");
     throw e;
   }
   if (!results[0]?.meta.changes) throw inviteGone();

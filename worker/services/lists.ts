@@ -145,15 +145,14 @@ export async function createList(d: Db, caller: Caller, name: string): Promise<L
 /** Rename a list (its creator or an admin: list.manage). */
 export async function renameList(d: Db, caller: Caller, listId: string, name: string): Promise<ListView> {
   const list = await listFor(d, caller, listId);
-  const clash = await d.query.lists.findFirst({ columns: { id: true }, where: and(eq(lists.teamId, caller.teamId), eq(lists.name, name)) });
-  if (clash && clash.id !== list.id) throw nameTaken();
   try {
     await d
       .update(lists)
       .set({ name })
       .where(and(eq(lists.id, list.id), eq(lists.teamId, caller.teamId)));
   } catch (err) {
-    // Another list took the name since the check (two renames at once): the index refuses it.
+    // Another list of the team has the name (lists_team_name_uq): the one check, race-free (a read
+    // before the write let two renames at once both pass it). A list renamed to its own name is no clash.
     if (isUniqueViolation(err)) throw nameTaken();
     throw err;
   }

@@ -103,7 +103,8 @@ const SYNONYM_GROUPS: string[][] = [
   ["dev", "developer"],
 ];
 
-const words = (text: string) => (text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).filter((w) => !STOP_WORDS.has(w));
+/** A text's words as a search matches them: lower case, letters and digits, stop words left out (workflow title filters too). */
+export const words = (text: string) => (text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).filter((w) => !STOP_WORDS.has(w));
 
 /** Each spelling's words → its group's spellings (as word arrays); longest spellings first. */
 const SYNONYMS: { words: string[]; group: string[][] }[] = SYNONYM_GROUPS.flatMap((g) => {
@@ -350,14 +351,6 @@ export async function searchPeople(
     totals.set(key, { version: versionOf(v), n: total });
   }
   return { people: page_!.results as PersonResult[], total };
-}
-
-/** Ids of every match, in priority order (score, then id), up to `limit` + 1 so callers can tell "too many". */
-export async function searchPeopleIds(d: Db, teamId: string, f: PeopleFilters, limit: number): Promise<string[]> {
-  const rows = await d.all<{ id: string }>(
-    sql`SELECT p.id FROM people p WHERE ${peopleWhere(f, teamId)} ORDER BY p.score DESC, p.id LIMIT ${limit + 1}`,
-  );
-  return rows.map((r) => r.id);
 }
 
 export interface Facet {

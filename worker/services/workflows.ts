@@ -11,7 +11,7 @@ import { authorize, mailboxFor, sequenceFor, visibleSequence, workflowAllows, wo
 import { auditEntry } from "./audit";
 import { commitAddContacts } from "./add-contacts/jobs";
 import type { AddContactsRequest } from "./add-contacts/request";
-import { peopleWhere, type PeopleFilters } from "./people-search";
+import { peopleWhere, words, type PeopleFilters } from "./people-search";
 import { assertWorkflowCanRun } from "./state-preconditions";
 
 /**
@@ -704,8 +704,6 @@ export function contactMatches(f: ContactFilters): SQL {
   return and(...conds)!;
 }
 
-/** Words a title filter ignores, as the people search does: "VP of Sales" is "VP Sales". */
-const TITLE_STOP_WORDS = new Set(["a", "an", "and", "at", "de", "for", "in", "of", "on", "the", "to", "with"]);
 /** Punctuation a title's words are split on ("Co-founder & CTO", "VP, Sales / Ops"). */
 const TITLE_PUNCTUATION = ["-", "&", ",", ".", "/", "\\", "(", ")", ":", ";", "|", "'", '"', "!", "?", "+", "#", "@", "_", "*", "\t"];
 /** The contact's title in lower case, punctuation as spaces, one space either side: its words are " word ". */
@@ -719,7 +717,7 @@ const titleWords = sql.raw(
  * (a substring match did), nor "COO" "Coordinator". A title with no word to look for matches nobody.
  */
 function titleHas(typed: string): SQL {
-  const w = (typed.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).filter((x) => !TITLE_STOP_WORDS.has(x));
+  const w = words(typed);
   if (!w.length) return sql`0`;
   return sql`(${sql.join(
     w.map((x) => sql`instr(${titleWords}, ${` ${x} `}) > 0`),

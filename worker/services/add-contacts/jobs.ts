@@ -33,8 +33,6 @@ const CANDIDATE_ROWS = 2000;
 /** Deterministic ids make every chunk step repeatable: a redelivered chunk finds its own rows. */
 const idFrom = async (...parts: string[]) => (await sha256Hex(parts.join(":"))).slice(0, 24);
 
-/** drizzle wraps a failed statement; D1's own message ("UNIQUE constraint failed") is on the cause. */
-
 function sourceSummary(req: AddContactsRequest, via?: string) {
   const s = req.source;
   // A workflow's jobs are labelled as workflow runs (job page, Credits chart), whatever they picked.
