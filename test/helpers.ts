@@ -171,3 +171,16 @@ export function countD1Statements(pattern: RegExp) {
     };
   return counter;
 }
+
+/** Saves an uploaded CSV import and waits until it is ready or failed (the queue saves it part by part); the import as it ended. */
+export async function savedImport(s: Session, id: string, timeoutMs = 60_000) {
+  const api = client(s).api;
+  await ok(api.imports[":id"].save.$post({ param: { id } }), 202);
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const imp = (await ok(api.imports[":id"].$get({ param: { id } }))).import;
+    if (imp.status === "ready" || imp.status === "failed") return imp;
+    if (Date.now() > until) throw new Error(`import ${id} still ${imp.status}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,7 +1,7 @@
 // Two columns kept as custom fields whose headers make one key ("Région" and "Region" → region): the
 // second silently overwrote the first on every contact. Each column now has its own key (region_2).
 import { describe, expect, it } from "vitest";
-import { client, env, ok } from "../helpers";
+import { client, env, ok, savedImport } from "../helpers";
 import { addContactsSetup } from "../fixtures";
 
 describe("CSV imports: custom field keys", () => {
@@ -15,13 +15,7 @@ describe("CSV imports: custom field keys", () => {
     );
     expect(imp.custom_keys).toEqual([null, "region", "region_3", "region_2"]);
     expect(imp.sample[0]!.contact!.custom_fields).toEqual({ region: "Nord", region_3: "South", region_2: "Third" });
-    await ok(api.imports[":id"].save.$post({ param: { id: up.id } }), 202);
-    for (let until = Date.now() + 30_000; ;) {
-      const now = (await ok(api.imports[":id"].$get({ param: { id: up.id } }))).import;
-      if (now.status === "ready") break;
-      if (Date.now() > until || now.status === "failed") throw new Error(`import ${now.status}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    expect((await savedImport(s, up.id)).status).toBe("ready");
     const row = await env.DB.prepare("SELECT custom_fields FROM contacts WHERE team_id = ?")
       .bind(teamId)
       .first<{ custom_fields: string }>();

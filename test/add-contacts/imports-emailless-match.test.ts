@@ -2,22 +2,14 @@
 // three, whatever their case, as rows with one meet them by email: importing the same email-less file
 // twice made every one of its people twice.
 import { describe, expect, it } from "vitest";
-import { client, env, ok } from "../helpers";
+import { client, env, ok, savedImport } from "../helpers";
 import { addContactsSetup } from "../fixtures";
 
 type S = Awaited<ReturnType<typeof addContactsSetup>>["s"];
 
 async function importFile(s: S, csv: string) {
-  const api = client(s).api;
-  const { import: up } = await ok(api.imports.$post({ form: { file: new File([csv], "people.csv") } }), 201);
-  await ok(api.imports[":id"].save.$post({ param: { id: up.id } }), 202);
-  const until = Date.now() + 30_000;
-  for (;;) {
-    const imp = (await ok(api.imports[":id"].$get({ param: { id: up.id } }))).import;
-    if (imp.status === "ready" || imp.status === "failed") return imp;
-    if (Date.now() > until) throw new Error(`import still ${imp.status}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const { import: up } = await ok(client(s).api.imports.$post({ form: { file: new File([csv], "people.csv") } }), 201);
+  return savedImport(s, up.id);
 }
 
 describe("CSV imports: rows without an email", () => {

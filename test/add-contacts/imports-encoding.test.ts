@@ -2,7 +2,7 @@
 // isn't (one stray Windows-1252 byte turned every accented name into mojibake), and the preview's
 // cells are cut at a character boundary (a cut inside "€" said the valid file was not UTF-8).
 import { describe, expect, it } from "vitest";
-import { client, env, ok } from "../helpers";
+import { client, env, ok, savedImport } from "../helpers";
 import { addContactsSetup } from "../fixtures";
 
 type S = Awaited<ReturnType<typeof addContactsSetup>>["s"];
@@ -23,14 +23,7 @@ describe("CSV imports: text encodings", () => {
     ]);
     const imp = await upload(s, bytes);
     expect(imp.sample.map((r) => r.contact?.first_name)).toEqual(["José", "André"]);
-    const api = client(s).api;
-    await ok(api.imports[":id"].save.$post({ param: { id: imp.id } }), 202);
-    for (let until = Date.now() + 30_000; ;) {
-      const now = (await ok(api.imports[":id"].$get({ param: { id: imp.id } }))).import;
-      if (now.status === "ready") break;
-      if (Date.now() > until || now.status === "failed") throw new Error(`import ${now.status}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    expect((await savedImport(s, imp.id)).status).toBe("ready");
     const names = await env.DB.prepare("SELECT email, first_name FROM contacts WHERE team_id = ? ORDER BY email").bind(teamId).all();
     expect(names.results).toEqual([
       { email: "ana@x.io", first_name: "José" },

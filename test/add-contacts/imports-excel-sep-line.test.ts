@@ -1,7 +1,7 @@
 // Excel's "sep=;" first line names the delimiter and is not the header (read as the header, every row
 // had "more values than the header" and nothing could be mapped).
 import { describe, expect, it } from "vitest";
-import { client, env, ok } from "../helpers";
+import { client, env, ok, savedImport } from "../helpers";
 import { addContactsSetup } from "../fixtures";
 
 describe("CSV imports: Excel's sep= line", () => {
@@ -14,13 +14,7 @@ describe("CSV imports: Excel's sep= line", () => {
     expect(imp.headers).toEqual(["Email", "First Name", "Company"]);
     expect(imp.row_count).toBe(2);
     expect(imp.sample.map((r) => r.contact?.company)).toEqual(["Acme, Inc.", "Globex"]);
-    await ok(api.imports[":id"].save.$post({ param: { id: imp.id } }), 202);
-    for (let until = Date.now() + 30_000; ;) {
-      const now = (await ok(api.imports[":id"].$get({ param: { id: imp.id } }))).import;
-      if (now.status === "ready") break;
-      if (Date.now() > until || now.status === "failed") throw new Error(`import ${now.status}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    expect((await savedImport(s, imp.id)).status).toBe("ready");
     const rows = await env.DB.prepare("SELECT email, first_name, company FROM contacts WHERE team_id = ? ORDER BY email")
       .bind(teamId)
       .all();

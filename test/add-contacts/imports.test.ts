@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { newId } from "../../worker/lib/ids";
 import { now } from "../../worker/lib/clock";
-import { call, client, detailsOf, env, errorOf, fieldsOf, ok } from "../helpers";
+import { call, client, detailsOf, env, errorOf, fieldsOf, ok, savedImport } from "../helpers";
 import { setTransportOverride } from "../../worker/transports";
 import { MAX_IMPORT_BYTES } from "../../worker/services/imports/csv";
 import { addContactsSetup, DAY, runUntil, sessionFor, startSimulation, waitForJob } from "../fixtures";
@@ -24,18 +24,6 @@ const req = (s: S, method: string, path: string, body?: unknown) =>
 
 // The upload answers with the import as GET /imports/{id} shows it.
 const uploaded = async (s: S, body: BlobPart, name?: string) => (await ok(upload(s, body, name), 201)).import;
-
-async function saved(s: S, id: string, timeoutMs = 60_000) {
-  const api = client(s).api;
-  await ok(api.imports[":id"].save.$post({ param: { id } }), 202);
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const imp = (await ok(api.imports[":id"].$get({ param: { id } }))).import;
-    if (imp.status === "ready" || imp.status === "failed") return imp;
-    if (Date.now() > until) throw new Error(`import ${id} still ${imp.status}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 type ImportEdit = Parameters<ReturnType<typeof client>["api"]["imports"][":id"]["$patch"]>[0]["json"];
 const edit = (s: S, id: string, json: ImportEdit) => client(s).api.imports[":id"].$patch({ param: { id }, json });
@@ -116,7 +104,7 @@ describe("CSV imports: upload and mapping", () => {
     expect(forced.import.sample[0]).toMatchObject({ ok: false });
     expect(forced.import.sample[0]!.reason).toMatch(/UTF-8/);
     // Saved as UTF-8 anyway: the row is reported, never saved with replacement characters.
-    const done = await saved(s, imp.id);
+    const done = await savedImport(s, imp.id);
     expect(done.saved).toBe(0);
     expect(await errorsCsv(s, imp.id)).toMatch(/Not valid UTF-8/);
     expect(
@@ -284,7 +272,7 @@ describe("CSV imports: saving and adding to a sequence", () => {
     const imp = await uploaded(s, csv);
     expect(imp.row_count).toBe(8);
     expect(imp.blank_rows).toBe(1);
-    const done = await saved(s, imp.id);
+    const done = await savedImport(s, imp.id);
     expect(done.status).toBe("ready");
     expect(done).toMatchObject({ saved: 3, created: 2, updated: 1, failed: 5 });
     expect(done.summary).toMatch(/3 contacts ready/);
@@ -331,7 +319,7 @@ describe("CSV imports: saving and adding to a sequence", () => {
       .run();
     const imp = await uploaded(s, "Email,First Name,Title\nkim@x.io,Kim,Boss\n");
     await client(s).api.imports[":id"].$patch({ param: { id: imp.id }, json: { settings: { match: "overwrite", list_name: "From CSV" } } });
-    const done = await saved(s, imp.id);
+    const done = await savedImport(s, imp.id);
     expect(done).toMatchObject({ saved: 1, updated: 1, created: 0 });
     expect(await env.DB.prepare("SELECT first_name || ' ' || title AS v FROM contacts WHERE id = ?").bind(id).first("v")).toBe("Kim Boss");
     const list = await env.DB.prepare(
@@ -343,14 +331,14 @@ describe("CSV imports: saving and adding to a sequence", () => {
 
     const again = await uploaded(s, "Email,First Name,Title\nkim@x.io,Kimberly,Queen\n");
     await client(s).api.imports[":id"].$patch({ param: { id: again.id }, json: { settings: { match: "leave" } } });
-    expect(await saved(s, again.id)).toMatchObject({ saved: 1, updated: 0 });
+    expect(await savedImport(s, again.id)).toMatchObject({ saved: 1, updated: 0 });
     expect(await env.DB.prepare("SELECT first_name FROM contacts WHERE id = ?").bind(id).first("first_name")).toBe("Kim");
   });
 
   it("says in one sentence why a file added nobody", async () => {
     const { s } = await addContactsSetup();
     const imp = await uploaded(s, "Email\nnope\nstill nope\n");
-    const done = await saved(s, imp.id);
+    const done = await savedImport(s, imp.id);
     expect(done.saved).toBe(0);
     expect(done.summary).toBe("No contacts saved: every one of the 2 rows has a problem (see the error report)");
   });
@@ -394,7 +382,7 @@ describe("CSV imports: saving and adding to a sequence", () => {
     lines.push("p5@x.io,Dup,L,Co");
     const imp = await uploaded(s, lines.join("\n"));
     expect(imp.progress.parts).toBe(3);
-    const done = await saved(s, imp.id);
+    const done = await savedImport(s, imp.id);
     expect(done).toMatchObject({ status: "ready", saved: 12_000, failed: 1 });
     expect(await errorsCsv(s, imp.id)).toContain("12002,,p5@x.io,Same contact as row 7");
     expect(await env.DB.prepare("SELECT count(*) AS n FROM contacts WHERE team_id = ? AND source = 'csv'").bind(teamId).first("n")).toBe(
@@ -420,7 +408,7 @@ describe("CSV imports: custom fields and reading settings", () => {
     const mapped = await ok(edit(x.s, imp.id, { mapping: ["email", "first_name", "custom_field"] }));
     expect(mapped.import.custom_keys).toEqual([null, null, "favourite_colour"]);
     expect(mapped.import.sample[0]!.contact!.custom_fields).toEqual({ favourite_colour: "Turquoise" });
-    expect((await saved(x.s, imp.id)).status).toBe("ready");
+    expect((await savedImport(x.s, imp.id)).status).toBe("ready");
     const ada = (await env.DB.prepare("SELECT id, custom_fields FROM contacts WHERE team_id = ? AND email = 'ada@colour.test'")
       .bind(x.teamId)
       .first<{ id: string; custom_fields: string }>())!;
@@ -515,7 +503,7 @@ describe("CSV imports: one saving at a time", () => {
     await env.DB.prepare("UPDATE imports SET updated_at = ? WHERE id = ?")
       .bind(now() - 11 * 60_000, a.id)
       .run();
-    expect((await saved(s, b.id)).status).toBe("ready");
+    expect((await savedImport(s, b.id)).status).toBe("ready");
     expect(
       (await env.DB.prepare("SELECT count(*) n FROM contacts WHERE team_id = ? AND email = 'bob@example.net'")
         .bind(teamId)
