@@ -90,6 +90,48 @@ describe("inbound classification and its evidence", () => {
     expect(newText("Thanks!\n-- \nUnsubscribe: https://x.test/unsubscribe/abc")).toBe("Thanks!");
   });
 
+  it("a human reply is a reply even when our subject, which it repeats, reads like an auto-reply", async () => {
+    for (const subject of [
+      "Re: Planning annual leave across 40 offices",
+      "RE: Out of office coverage for your support team",
+      "AW: Your auto-reply templates",
+      "SV: Automatic reply rules, done right",
+      "Fwd: Re: Currently away from the office? Still reachable",
+    ])
+      expect(await classifyInbound(replyTo(m, { subject, body: "Sounds great, send me the details." }), t), subject).toMatchObject({
+        kind: "reply",
+        evidence: { rule: "threaded_reply" },
+      });
+    // Sent automatically (its header says so) under our subject: its words are no out-of-office.
+    const ack = await classifyInbound(
+      replyTo(m, {
+        extra: "Auto-Submitted: auto-replied\r\n",
+        subject: "Re: Planning annual leave across 40 offices",
+        body: "Thanks, we received your message.",
+      }),
+      t,
+    );
+    expect(ack).toMatchObject({ kind: "auto_reply", evidence: { rule: "auto_submitted", header: "Auto-Submitted: auto-replied" } });
+  });
+
+  it("an out-of-office is still one by its subject's own lead or its header, with our subject after it", async () => {
+    const lead = await classifyInbound(
+      replyTo(m, { subject: "Automatic reply: Quick question", body: "I am out of the office, back on 2027-03-09." }),
+      t,
+    );
+    expect(lead).toMatchObject({ kind: "out_of_office", returnAt: Date.UTC(2027, 2, 9, 9), evidence: { phrase: "out of the office" } });
+    const outlook = await classifyInbound(
+      replyTo(m, { subject: "Out of Office: Re: Quick question", body: "On leave, limited access." }),
+      t,
+    );
+    expect(outlook).toMatchObject({ kind: "out_of_office", evidence: { rule: "auto_reply_out_of_office", phrase: "Out of Office" } });
+    const vacation = await classifyInbound(
+      replyTo(m, { extra: "Auto-Submitted: auto-replied\r\n", subject: "Re: Quick question", body: "I'm on vacation until March 8." }),
+      t,
+    );
+    expect(vacation).toMatchObject({ kind: "out_of_office", returnAt: Date.UTC(2027, 2, 8, 9) });
+  });
+
   it("reads only the new part of a reply", () => {
     expect(newText("Yes please\n\nOn Tue, X wrote:\n> old")).toBe("Yes please");
     expect(newText("Call me\n-----Original Message-----\nFrom: y")).toBe("Call me");

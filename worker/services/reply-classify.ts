@@ -53,7 +53,21 @@ export function bounceKind(status: string): "bounce_hard" | "bounce_soft" {
 
 const OOO_PHRASE =
   /out of (?:the )?office|on (?:vacation|holiday|leave|parental leave)|away from (?:the )?office|currently away|limited access to (?:my )?email|i am away|i'm away|annual leave/i;
-const AUTO_SUBJECT = /automatic reply|auto(?:matic)?[- ]?reply|autoreply|auto-response/i;
+/** An auto-reply's own words at the start of its subject ("Automatic reply: …", "Out of office until …"). */
+const AUTO_SUBJECT =
+  /^(?:automatic reply|auto(?:matic)?[- ]?reply|autoreply|auto[- ]?response|out of (?:the )?office|abwesenheitsnotiz|réponse automatique|respuesta automática|risposta automatica)\b/i;
+/** A reply or forward prefix, as mail clients write it in the languages our customers' prospects use. */
+const REPLY_PREFIX = /^\s*(?:re|aw|sv|vs|antw|odp|rif|ref|réf|r|fwd?|wg|tr|rv|enc)\s*(?:\[\d+\])?\s*:/i;
+
+/**
+ * What an inbound subject says of itself: the auto-reply phrase it starts with, up to the subject it
+ * quotes ("Out of office until March 8: Re: …" → "Out of office until March 8"). A subject that is a
+ * reply ("Re: …", "AW: …") says nothing: its words are our own subject's ("Re: Planning annual leave").
+ */
+export function autoSubjectLead(subject: string): string {
+  if (REPLY_PREFIX.test(subject) || !AUTO_SUBJECT.test(subject.trim())) return "";
+  return subject.trim().split(":")[0]!.trim();
+}
 /** A human asking to be left alone, in the new part of a reply (quoted text is cut off first). */
 const UNSUBSCRIBE_PHRASE =
   /\b(?:unsubscribe(?: me)?|remove me|take me off|opt(?:[- ])?out|stop (?:emailing|contacting|sending|writing)|do not (?:email|contact) me|don't (?:email|contact) me|no more emails)\b/i;
@@ -159,11 +173,12 @@ export async function classifyInbound(raw: ArrayBuffer | string, t: number): Pro
           : /auto_reply|auto-reply/i.test(header(h, "precedence"))
             ? `Precedence: ${header(h, "precedence")}`
             : undefined;
-  const subject = base.subject;
-  const oooPhrase = OOO_PHRASE.exec(subject)?.[0] ?? OOO_PHRASE.exec(fresh || body)?.[0];
-  const back = returnDate(`${subject}\n${fresh || body}`, t);
-  if (autoHeader || AUTO_SUBJECT.test(subject) || (oooPhrase && OOO_PHRASE.test(subject))) {
-    const why = autoHeader ?? `Subject: ${subject}`;
+  // Only the subject's own lead counts: the rest of it is our subject, which a human reply repeats.
+  const lead = autoSubjectLead(base.subject);
+  if (autoHeader || lead) {
+    const oooPhrase = OOO_PHRASE.exec(lead)?.[0] ?? OOO_PHRASE.exec(fresh || body)?.[0];
+    const back = returnDate(`${lead}\n${fresh || body}`, t);
+    const why = autoHeader ?? `Subject: ${base.subject}`;
     if (oooPhrase || back) {
       return {
         ...base,
