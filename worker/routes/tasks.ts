@@ -28,6 +28,18 @@ export const TaskSchema = z
       })
       .nullable(),
     sequence: z.object({ id: z.string(), name: z.string() }).nullable(),
+    draft: z
+      .object({
+        subject: z.string(),
+        body: z.string(),
+        reply_in_thread: z.boolean().openapi({ description: "The contact has a thread from this sequence: send it as a reply there" }),
+        missing: z.array(z.string()).openapi({ description: "Variables with no value for this contact (they render empty)" }),
+      })
+      .nullable()
+      .openapi({
+        description:
+          "A manual email's draft for this contact (the variant they get, rendered with their values, as the automatic email would be); null for other tasks",
+      }),
     warning: z.string().nullable().openapi({ description: "What stands in the way (a call task whose contact has no phone number)" }),
     overdue: z.boolean(),
     can_work: z

@@ -1,13 +1,18 @@
-import { and, asc, desc, eq, gte, isNull, lt, or, sql } from "drizzle-orm";
-import { engine } from "../../durable-objects/engine";
+import { and, asc, desc, eq, gte, inArray, isNull, lt, or, sql } from "drizzle-orm";
+import { pickVariant } from "../../durable-objects/compose";
+import { engine, loadSendContext } from "../../durable-objects/engine";
+import { sendingZone } from "../../durable-objects/sequence-config";
 import type { Db } from "../db/client";
-import { auditLog, contacts, sequences, sequenceShares, tasks, users } from "../db/schema";
+import { inList } from "../db/in-list";
+import { auditLog, contacts, enrollments, mailboxes, messages, sequences, sequenceShares, tasks, users } from "../db/schema";
 import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { ApiError } from "../lib/errors";
 import { mayWorkTask, taskFor, visibleSequence } from "./access";
 import { auditEntry } from "./audit";
+import { subjectForThread } from "./mime";
 import { windowEnd } from "./schedule-time";
+import { missingValues, renderSubject, renderTemplate, type TemplateContext } from "./templates";
 
 /**
  * Tasks (manual steps the SequenceDO turned into work for a person, and calls): listed for the caller,
@@ -83,10 +88,13 @@ export async function listTasks(d: Db, caller: Caller, q: TaskQuery) {
         s: { id: sequences.id, name: sequences.name, ownerId: sequences.ownerId },
         share: sequenceShares.access,
         assignee: users.name,
+        senderName: mailboxes.senderName,
       })
       .from(tasks)
       .leftJoin(contacts, and(eq(contacts.id, tasks.contactId), eq(contacts.teamId, tasks.teamId)))
       .leftJoin(sequences, eq(sequences.id, tasks.sequenceId))
+      .leftJoin(enrollments, eq(enrollments.id, tasks.enrollmentId))
+      .leftJoin(mailboxes, eq(mailboxes.id, enrollments.mailboxId))
       .leftJoin(sequenceShares, and(eq(sequenceShares.sequenceId, tasks.sequenceId), eq(sequenceShares.userId, caller.userId)))
       .leftJoin(users, eq(users.id, tasks.assigneeId))
       .where(where)
@@ -107,6 +115,24 @@ export async function listTasks(d: Db, caller: Caller, q: TaskQuery) {
       .from(tasks)
       .where(and(...base, open)),
   ]);
+  const drafts = await manualEmailDrafts(
+    d,
+    caller.teamId,
+    rows.flatMap(({ t, senderName }) =>
+      t.type === "manual_email" && t.enrollmentId && t.stepId && t.sequenceId && t.contactId
+        ? [
+            {
+              taskId: t.id,
+              enrollmentId: t.enrollmentId,
+              stepId: t.stepId,
+              sequenceId: t.sequenceId,
+              contactId: t.contactId,
+              senderName: senderName ?? "",
+            },
+          ]
+        : [],
+    ),
+  );
   return {
     total: total[0]?.n ?? 0,
     counts: {
@@ -138,6 +164,7 @@ export async function listTasks(d: Db, caller: Caller, q: TaskQuery) {
       // A call with no number to dial says so up front instead of when the rep opens it.
       warning: r.t.type === "call" && !r.c?.phone ? "No phone number for this contact" : null,
       sequence: r.s?.id ? { id: r.s.id, name: r.s.name } : null,
+      draft: drafts.get(r.t.id) ?? null,
       overdue: r.t.status === "open" && r.t.dueAt < startOfDay,
       // The Everyone view lists tasks of sequences shared view-only too: their buttons would answer 403.
       can_work: mayWorkTask(caller, {
@@ -148,6 +175,83 @@ export async function listTasks(d: Db, caller: Caller, q: TaskQuery) {
       }),
     })),
   };
+}
+
+/** A manual email's draft as its contact would get it: the variant they are given, rendered with their values. */
+export interface ManualEmailDraft {
+  subject: string;
+  body: string;
+  /** The contact already has a thread from this sequence: the draft goes as a reply in it ("Re: ..."). */
+  reply_in_thread: boolean;
+  /** Variables with no value for this contact and no fallback: they render empty. */
+  missing: string[];
+}
+
+/**
+ * The drafts of manual-email tasks, read when listed: the task row holds no text (the engine makes it like
+ * any manual step), and reading the step now gives the step's current text. The variant and the rendering
+ * are the send path's own (pickVariant, renderSubject/renderTemplate over loadSendContext), so a manual
+ * email says what the automatic one would have said to the same contact.
+ */
+async function manualEmailDrafts(
+  d: Db,
+  teamId: string,
+  items: { taskId: string; enrollmentId: string; stepId: string; sequenceId: string; contactId: string; senderName: string }[],
+): Promise<Map<string, ManualEmailDraft>> {
+  const out = new Map<string, ManualEmailDraft>();
+  if (!items.length) return out;
+  const [sc, sent] = await Promise.all([
+    loadSendContext(d, teamId, items),
+    // The thread a reply goes in: the subject of the run's first email (as the scheduled-email preview reads it).
+    d
+      .select({ enrollmentId: messages.enrollmentId, subject: messages.subject, first: sql<number>`min(${messages.sentAt})` })
+      .from(messages)
+      .where(
+        and(
+          eq(messages.teamId, teamId),
+          inList(
+            messages.enrollmentId,
+            items.map((i) => i.enrollmentId),
+          ),
+          inArray(messages.status, ["sent", "unknown", "bounced"]),
+        ),
+      )
+      .groupBy(messages.enrollmentId),
+  ]);
+  const threads = new Map(sent.map((m) => [m.enrollmentId, m.subject]));
+  const t = now();
+  for (const it of items) {
+    const c = sc.contacts.get(it.contactId);
+    const seq = sc.sequences.get(it.sequenceId);
+    const variant = pickVariant(sc.variants.get(it.stepId) ?? [], it.enrollmentId);
+    if (!c || !seq || !variant) continue; // a deleted step or contact: nothing to draft
+    const ctx: TemplateContext = {
+      contact: {
+        firstName: c.firstName,
+        lastName: c.lastName,
+        company: c.company,
+        title: c.title,
+        email: c.email,
+        city: c.city,
+        country: c.country,
+        custom: c.customFields,
+      },
+      sender: { name: it.senderName },
+      now: t,
+      timeZone: sendingZone(seq, c.timeZone) ?? seq.window.timeZone,
+    };
+    const thread = sc.threadSteps.has(it.stepId) ? threads.get(it.enrollmentId) : undefined;
+    // As compose.ts: a same-thread step with no thread yet goes under its own subject, else its opener's.
+    let subject = variant.subject;
+    if (thread === undefined && !subject.trim()) subject = pickVariant(sc.threadOpeners.get(it.stepId) ?? [], it.enrollmentId) ?? "";
+    out.set(it.taskId, {
+      subject: thread !== undefined ? subjectForThread(thread) : renderSubject(subject, ctx),
+      body: renderTemplate(variant.body, ctx),
+      reply_in_thread: thread !== undefined,
+      missing: [...new Set([...(thread === undefined ? missingValues(subject, ctx) : []), ...missingValues(variant.body, ctx)])],
+    });
+  }
+  return out;
 }
 
 /** 409 for a task that is no longer open, in words (a cancelled one: its contact left the sequence). */
