@@ -39,17 +39,27 @@ const ScheduleSchema = z
   })
   .openapi("Schedule");
 
-const ScheduleInput = z
-  .object({
-    name: z.string().trim().min(1).max(80),
-    time_zone: z.string().refine(isValidTimeZone, "Unknown IANA time zone"),
-    windows: Windows,
-    holidays: z.array(CalendarDate).max(366).default([]),
-    holiday_calendar: z.enum(HOLIDAY_CALENDARS).default("none"),
-    use_contact_time_zone: z.boolean().default(false),
-    is_default: z.boolean().default(false),
-  })
-  .openapi("ScheduleInput");
+const ScheduleFields = z.object({
+  name: z.string().trim().min(1).max(80),
+  time_zone: z.string().refine(isValidTimeZone, "Unknown IANA time zone"),
+  windows: Windows,
+  holidays: z.array(CalendarDate).max(366),
+  holiday_calendar: z.enum(HOLIDAY_CALENDARS),
+  use_contact_time_zone: z.boolean(),
+  is_default: z.boolean(),
+});
+
+/** A new schedule: what it leaves out takes the defaults. */
+const ScheduleInput = ScheduleFields.extend({
+  holidays: ScheduleFields.shape.holidays.default([]),
+  holiday_calendar: ScheduleFields.shape.holiday_calendar.default("none"),
+  use_contact_time_zone: ScheduleFields.shape.use_contact_time_zone.default(false),
+  is_default: ScheduleFields.shape.is_default.default(false),
+}).openapi("ScheduleInput");
+
+// A change: only the fields sent. Never built from ScheduleInput: zod fills a .default() in for an
+// absent optional key, so a rename would reset the holidays, the calendar and the default.
+const SchedulePatch = ScheduleFields.partial().openapi("SchedulePatch");
 
 function present(r: Schedule, count: number, caller: Caller) {
   const t = now();
@@ -128,7 +138,7 @@ export const scheduleRoutes = router()
       path: "/schedules/{id}",
       tags: ["Schedules"],
       summary: "Change a schedule; sequences using it follow from their next send",
-      request: { params: IdParam, body: jsonBody(ScheduleInput.partial()) },
+      request: { params: IdParam, body: jsonBody(SchedulePatch) },
       responses: {
         200: json(z.object({ schedule: ScheduleSchema })),
         403: errorResponses[403],

@@ -13,13 +13,18 @@ import {
 } from "../services/sequences";
 import { templateVariables } from "../services/template-variables";
 
+// No .default() here: zod fills a default in for an absent optional key, so a PATCH sending one setting
+// would reset the others. A new sequence gets SEQUENCE_DEFAULTS (services/sequences.ts); an update
+// changes only the keys it sends.
 const SequenceSettings = z
   .object({
-    finish_on_reply: z.boolean().default(true),
+    finish_on_reply: z.boolean().openapi({ description: "A reply finishes the contact (default true)" }),
     /** Whether contacts owned by other users may be added (Apollo's ownership permission). */
-    allow_other_owners: z.boolean().default(true),
+    allow_other_owners: z.boolean().openapi({ description: "Contacts owned by other users may be added (default true)" }),
     /** A reply from someone at the same company (email domain) as others in this sequence: what happens to those others. */
-    colleague_reply: z.enum(["nothing", "pause", "finish"]).default("nothing"),
+    colleague_reply: z
+      .enum(["nothing", "pause", "finish"])
+      .openapi({ description: 'A colleague\'s reply (same email domain): what happens to the others (default "nothing")' }),
   })
   .partial()
   .openapi("SequenceSettings");

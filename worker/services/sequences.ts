@@ -20,7 +20,18 @@ import { stepsWithVariants } from "./steps";
  * routes and Apollo's campaign endpoints both call it, so the per-sequence counts are written once.
  */
 
-export type SequenceSettings = { finish_on_reply?: boolean; allow_other_owners?: boolean };
+export type SequenceSettings = {
+  finish_on_reply?: boolean;
+  allow_other_owners?: boolean;
+  colleague_reply?: "nothing" | "pause" | "finish";
+};
+
+/** A new sequence's settings where its request names none (the readers assume the same when a key is absent). */
+export const SEQUENCE_DEFAULTS: Required<SequenceSettings> = {
+  finish_on_reply: true,
+  allow_other_owners: true,
+  colleague_reply: "nothing",
+};
 
 /**
  * A sequence in a list: its row plus step, enrollment and message counts, and the caller's share.
@@ -171,7 +182,7 @@ export async function createSequence(
       name: input.name,
       active: false,
       scheduleId: input.schedule_id ?? null,
-      settings: input.settings ?? {},
+      settings: { ...SEQUENCE_DEFAULTS, ...input.settings },
       createdAt: t,
       updatedAt: t,
     }),
