@@ -102,14 +102,14 @@ describe("verify on connect", () => {
       )
     ).mailbox;
     const param = { id: mb.id };
-    const err = await errorOf(await api.mailboxes[":id"].$patch({ param, json: { smtp: { port: smtp.refusedPort } } }));
+    const err = await errorOf(await api.mailboxes[":id"].$patch({ param, json: { smtp: { port: smtp.refusedPort, password: "secret" } } }));
     expect(err.status).toBe(422);
+    expect(err.message).toContain("Could not connect");
     const row = await env.DB.prepare("SELECT transport_config FROM mailboxes WHERE id = ?")
       .bind(mb.id)
       .first<{ transport_config: string }>();
     expect((JSON.parse(row!.transport_config) as { port: number }).port).toBe(smtp.ports.plain);
-    // The stored password is used when only other settings change.
-    const changed = await api.mailboxes[":id"].$patch({ param, json: { smtp: { port: smtp.ports.loginOnly } } });
+    const changed = await api.mailboxes[":id"].$patch({ param, json: { smtp: { port: smtp.ports.loginOnly, password: "secret" } } });
     expect(changed.status).toBe(200);
     // Other settings don't reconnect to the server.
     expect((await api.mailboxes[":id"].$patch({ param, json: { daily_limit: 40 } })).status).toBe(200);

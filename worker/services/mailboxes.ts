@@ -160,6 +160,11 @@ const sendEmailUnbound = () =>
     fields: [{ field: "transport", message: "Not available on this deployment" }],
   });
 
+/** Whether a patch names another host, port, security or username than the saved SMTP settings. */
+function smtpServerChanged(saved: Partial<SmtpInput>, patch: Partial<SmtpInput>): boolean {
+  return (["host", "port", "security", "username"] as const).some((k) => patch[k] !== undefined && patch[k] !== saved[k]);
+}
+
 /** Change sender, signature, limits or transport settings (new SMTP settings must connect first); the MailboxDO re-reads them. */
 export async function updateMailbox(env: Env, d: Db, caller: Caller, mailboxId: string, body: MailboxPatch): Promise<MailboxRow> {
   const r = await mailboxFor(d, caller, mailboxId, "mailbox.manage");
@@ -183,9 +188,17 @@ export async function updateMailbox(env: Env, d: Db, caller: Caller, mailboxId: 
     });
   if (transport === "send_email" && r.transport !== "send_email" && !env.EMAIL) throw sendEmailUnbound();
   if (transport === "smtp" && (body.smtp !== undefined || r.transport !== "smtp")) {
+    // The saved password belongs to the server and account it was saved for: anyone who may edit the
+    // mailbox could otherwise point it at their own host and receive the password in AUTH.
+    const keepsServer = r.transport === "smtp" && !smtpServerChanged(r.transportConfig as Partial<SmtpInput>, smtp);
+    if (password === undefined && r.transport === "smtp" && r.secretCiphertext && !keepsServer) {
+      const message =
+        "You changed the server or account: enter the password again (the saved one is only sent to the server it was saved for)";
+      throw new ApiError("validation_failed", message, { fields: [{ field: "smtp.password", message }] });
+    }
     // Verify on change: the new settings must connect before they replace the old ones.
     const stored =
-      password === undefined && r.transport === "smtp" && r.secretCiphertext ? await unseal(appSecret(env), r.secretCiphertext) : undefined;
+      password === undefined && keepsServer && r.secretCiphertext ? await unseal(appSecret(env), r.secretCiphertext) : undefined;
     await mustConnect({ ...(config as Omit<SmtpInput, "password">), password: password || stored, heloName: r.email.split("@")[1] });
   }
   await d.batch([

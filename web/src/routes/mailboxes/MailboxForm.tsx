@@ -35,6 +35,23 @@ export function MailboxForm(props: { open: boolean; mailbox: Mailbox | null; onC
   const m = props.mailbox;
   const [transport, setTransport] = createSignal<Transport>(m?.transport ?? "outbox");
   const [changePassword, setChangePassword] = createSignal(!m?.smtp?.has_password);
+  // The saved password is only sent to the server and account it was saved for (the API refuses
+  // otherwise): another host, port, security or username asks for it again.
+  const [server, setServer] = createSignal({
+    host: m?.smtp?.host ?? "",
+    port: m?.smtp?.port ?? 587,
+    security: m?.smtp?.security ?? "starttls",
+    username: m?.smtp?.username ?? "",
+  });
+  const setServerField = (k: "host" | "port" | "security" | "username", v: string) =>
+    setServer((s) => ({ ...s, [k]: k === "port" ? Number(v) : k === "security" ? v : v.trim() }));
+  const serverChanged = () => {
+    const saved = m?.smtp;
+    if (!saved) return false;
+    const s = server();
+    return s.host !== saved.host || s.port !== saved.port || s.security !== saved.security || s.username !== (saved.username ?? "");
+  };
+  const askPassword = () => changePassword() || serverChanged();
   const create = useWrite(createMailboxAction, { form: "mailbox-form" });
   const update = useWrite(updateMailboxAction, { form: "mailbox-form" });
   const write = m ? update : create;
@@ -60,7 +77,7 @@ export function MailboxForm(props: { open: boolean; mailbox: Mailbox | null; onC
             port: Number(f.get("smtp_port") || 587),
             security: String(f.get("smtp_security") ?? "starttls") as "tls" | "starttls" | "none",
             username: String(f.get("smtp_username") ?? "").trim() || undefined,
-            ...(changePassword() && { password: String(f.get("smtp_password") ?? "") }),
+            ...(askPassword() && { password: String(f.get("smtp_password") ?? "") }),
           }
         : undefined;
     const saved = m
@@ -191,6 +208,7 @@ export function MailboxForm(props: { open: boolean; mailbox: Mailbox | null; onC
                   name="smtp_host"
                   required
                   value={m?.smtp?.host ?? ""}
+                  onInput={(e) => setServerField("host", e.currentTarget.value)}
                   placeholder="smtp.example.com"
                   autocomplete="off"
                   aria-invalid={inv("smtp.host", "smtp")}
@@ -208,6 +226,7 @@ export function MailboxForm(props: { open: boolean; mailbox: Mailbox | null; onC
                   max={65535}
                   required
                   value={m?.smtp?.port ?? 587}
+                  onInput={(e) => setServerField("port", e.currentTarget.value)}
                   aria-invalid={inv("smtp.port")}
                   aria-describedby="mb-port-help mb-port-error"
                 />
@@ -218,7 +237,13 @@ export function MailboxForm(props: { open: boolean; mailbox: Mailbox | null; onC
               </div>
               <div class="field">
                 <label for="mb-security">Security</label>
-                <select id="mb-security" name="smtp_security" aria-invalid={inv("smtp.security")} aria-describedby="mb-security-error">
+                <select
+                  id="mb-security"
+                  name="smtp_security"
+                  onChange={(e) => setServerField("security", e.currentTarget.value)}
+                  aria-invalid={inv("smtp.security")}
+                  aria-describedby="mb-security-error"
+                >
                   <option value="starttls" selected={(m?.smtp?.security ?? "starttls") === "starttls"}>
                     STARTTLS
                   </option>
@@ -238,6 +263,7 @@ export function MailboxForm(props: { open: boolean; mailbox: Mailbox | null; onC
                   name="smtp_username"
                   maxlength={254}
                   value={m?.smtp?.username ?? ""}
+                  onInput={(e) => setServerField("username", e.currentTarget.value)}
                   autocomplete="off"
                   aria-invalid={inv("smtp.username")}
                   aria-describedby="mb-user-error"
@@ -247,7 +273,7 @@ export function MailboxForm(props: { open: boolean; mailbox: Mailbox | null; onC
               <div class="field full">
                 <label for="mb-pass">Password</label>
                 <Show
-                  when={changePassword()}
+                  when={askPassword()}
                   fallback={
                     <div class="inline-add">
                       <span class="saved-secret" id="mb-pass">
@@ -269,7 +295,13 @@ export function MailboxForm(props: { open: boolean; mailbox: Mailbox | null; onC
                     aria-describedby="mb-pass-help mb-pass-error"
                   />
                   <p id="mb-pass-help" class="field-help">
-                    Stored encrypted and never shown again. {m?.smtp?.has_password ? "Leave empty to remove it." : ""}
+                    <Show
+                      when={serverChanged() && m?.smtp?.has_password}
+                      fallback={<>Stored encrypted and never shown again. {m?.smtp?.has_password ? "Leave empty to remove it." : ""}</>}
+                    >
+                      You changed the server or account: enter the password again. The saved one is only sent to the server it was saved
+                      for.
+                    </Show>
                   </p>
                 </Show>
                 <FieldError id="mb-pass-error" form={errors} name="smtp.password" />
