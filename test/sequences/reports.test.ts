@@ -362,7 +362,7 @@ describe("team report, home dashboard and exports", () => {
     expect((await errorOf(await client(w.s).api.reports.team.$get({ query: { from: "2026-06-30", to: "2026-06-01" } }))).status).toBe(422);
   });
 
-  it("the team report counts a meeting once per user, however many of their sequences the contact replied in", async () => {
+  it("the team report counts a positive reply once per user, however many of their sequences the contact replied in", async () => {
     const w = await world();
     await env.DB.prepare("INSERT INTO contact_stages (id, team_id, name, category, position) VALUES (?, ?, 'Interested', 'succeeded', 5)")
       .bind(`${w.teamId}-won`, w.teamId)
@@ -390,8 +390,8 @@ describe("team report, home dashboard and exports", () => {
       )
       .run();
     const { report: r } = await ok(client(w.s).api.reports.team.$get({ query: { from: "2026-06-01", to: "2026-06-30" } }));
-    expect(r.users.find((x) => x.user_id === w.userId)!.meetings).toBe(1);
-    for (const id of [w.sequenceId, other.sequenceId]) expect(r.sequences.find((x) => x.sequence_id === id)!.meetings).toBe(1);
+    expect(r.users.find((x) => x.user_id === w.userId)!.positive_replies).toBe(1);
+    for (const id of [w.sequenceId, other.sequenceId]) expect(r.sequences.find((x) => x.sequence_id === id)!.positive_replies).toBe(1);
   });
 
   it("the home dashboard shows credits, tasks due, recent replies and sequences bouncing too much", async () => {

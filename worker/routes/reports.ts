@@ -93,6 +93,7 @@ const SequenceReportSchema = z
       reply_rate: z.number(),
       bounce_rate: z.number(),
       positive_replies: z.number(),
+      meetings: z.number(),
       unsubscribed: z.number(),
       tasks_done: z.number(),
     }),
@@ -126,7 +127,8 @@ const TeamRowSchema = {
   added: z.number(),
   sent: z.number(),
   replies: z.number(),
-  meetings: z.number(),
+  meetings: z.number().openapi({ description: "Meetings booked in the range, for the run they ended (or the last email before them)" }),
+  positive_replies: z.number().openapi({ description: "Contacts who replied in the range and are now in a succeeded stage" }),
   bounced: z.number(),
   bounce_rate: z.number(),
   reply_rate: z.number(),
@@ -418,11 +420,12 @@ export const reportRoutes = router()
       const q = c.req.valid("query");
       const { from, to } = teamRange(q);
       const r = await teamReport(c.var.db, c.get("caller"), from, to);
-      const head = ["added", "sent", "replies", "meetings", "bounced", "bounce_rate_pct", "reply_rate_pct"];
+      const head = ["added", "sent", "replies", "positive_replies", "meetings", "bounced", "bounce_rate_pct", "reply_rate_pct"];
       const cells = (x: (typeof r.users)[number] | (typeof r.sequences)[number]) => [
         x.added,
         x.sent,
         x.replies,
+        x.positive_replies,
         x.meetings,
         x.bounced,
         pct(x.bounce_rate),

@@ -46,6 +46,7 @@ const columns = (max: number): StatColumn<Row>[] => [
   { label: "Sent", value: (r) => formatNumber(r.sent) },
   { label: "Replies", value: (r) => formatNumber(r.replies) },
   { label: "Reply rate", value: (r) => (r.sent ? pct(r.reply_rate) : "—") },
+  { label: "Positive replies", value: (r) => formatNumber(r.positive_replies) },
   { label: "Meetings", value: (r) => formatNumber(r.meetings) },
   { label: "Bounced", value: (r) => formatNumber(r.bounced) },
   { label: "Bounce rate", value: (r) => (r.sent ? pct(r.bounce_rate, 2) : "—"), over: (r) => r.bounce_rate > max },
@@ -87,8 +88,9 @@ function TeamBody(props: { r: TeamReportData }) {
         columns={columns(props.r.thresholds.bounce_rate_max)}
       />
       <p class="muted small">
-        Emails count for the owner of the mailbox that sent them; added contacts for the user who added them. Meetings: contacts who replied
-        and are now in a succeeded stage (such as Interested).
+        Emails count for the owner of the mailbox that sent them; added contacts for the user who added them. Positive replies: contacts who
+        replied in the range and are now in a succeeded stage (such as Interested). Meetings: meetings booked in the range, for the sequence
+        run they ended (or the last email sent to the contact before it) and the owner of its mailbox.
       </p>
     </div>
   );

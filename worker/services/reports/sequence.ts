@@ -3,6 +3,7 @@ import type { Db } from "../../db/client";
 import { ENROLLMENT_STATUSES } from "../../db/schema";
 import type { Caller } from "../../env";
 import { sequenceFor } from "../access";
+import { meetingAttribution } from "./meetings";
 import { abVerdict, type AbVerdict } from "./stats";
 import { DAY_MS, rate, THRESHOLDS, TRACKING_NOTE } from "./thresholds";
 
@@ -41,6 +42,15 @@ function messageFilter(f: ReportFilter, sequenceId: string) {
   if (f.mailboxId) where.push(sql`m.mailbox_id = ${f.mailboxId}`);
   if (f.addedBy)
     where.push(sql`m.enrollment_id IN (SELECT id FROM enrollments WHERE sequence_id = ${sequenceId} AND added_by = ${f.addedBy})`);
+  return andAll(where);
+}
+
+/** The mailbox and added-by filters on the meeting attribution `att` (the range is the booking's). */
+function meetingFilter(f: ReportFilter, sequenceId: string) {
+  const where: SQL[] = [];
+  if (f.mailboxId) where.push(sql`att.mailbox_id = ${f.mailboxId}`);
+  if (f.addedBy)
+    where.push(sql`att.enrollment_id IN (SELECT id FROM enrollments WHERE sequence_id = ${sequenceId} AND added_by = ${f.addedBy})`);
   return andAll(where);
 }
 
@@ -91,6 +101,7 @@ export interface SequenceReport {
     reply_rate: number;
     bounce_rate: number;
     positive_replies: number;
+    meetings: number;
     unsubscribed: number;
     tasks_done: number;
   };
@@ -128,7 +139,7 @@ export async function sequenceReport(
   const ef = enrollmentFilter(f);
   const mf = messageFilter(f, seq.id);
   const rf = rollupFilter(f);
-  const [steps, variantRows, mailboxRows, enrollRows, byStepVariantMailbox, byDay, taskRows, positive] = await Promise.all([
+  const [steps, variantRows, mailboxRows, enrollRows, byStepVariantMailbox, byDay, taskRows, positive, meetings] = await Promise.all([
     d.all<{ id: string; position: number; type: string; enabled: number }>(
       sql`SELECT id, position, type, enabled FROM steps WHERE sequence_id = ${seq.id} AND team_id = ${seq.teamId} ORDER BY position`,
     ),
@@ -163,6 +174,10 @@ export async function sequenceReport(
     d.get<{ n: number }>(
       sql`SELECT count(DISTINCT m.contact_id) AS n FROM messages m JOIN contacts c ON c.id = m.contact_id AND c.team_id = m.team_id JOIN contact_stages s ON s.id = c.stage_id
         WHERE m.team_id = ${seq.teamId} AND m.replied_at IS NOT NULL AND m.reply_kind = 'reply' AND m.sequence_id = ${seq.id} AND ${EMAILS_IN} AND s.category = 'succeeded'${mf}`,
+    ),
+    // Meetings booked in the range that this sequence's runs led to (services/reports/meetings.ts).
+    d.get<{ n: number }>(
+      sql`${meetingAttribution(seq.teamId, f.from, f.to)} SELECT count(DISTINCT att.meeting_id) AS n FROM att WHERE att.sequence_id = ${seq.id}${meetingFilter(f, seq.id)}`,
     ),
   ]);
 
@@ -264,6 +279,7 @@ export async function sequenceReport(
       contacts,
       unsubscribed,
       positive_replies: positive?.n ?? 0,
+      meetings: meetings?.n ?? 0,
       tasks_done: [...tasksDone.values()].reduce((a, b) => a + b, 0),
       reply_rate: rate(totals.replied, delivered(totals)),
       bounce_rate: rate(totals.bounced, totals.sent),

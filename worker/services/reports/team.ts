@@ -2,12 +2,14 @@ import { sql, type SQL } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import type { Caller } from "../../env";
 import { visibleSequence } from "../access";
+import { meetingAttribution } from "./meetings";
 import { DAY_MS, rate, THRESHOLDS } from "./thresholds";
 
 /**
  * The team report and the home dashboard: grouped SQL over covering indexes (messages_team_sent_idx,
  * enrollments_team_created_idx), limited to the sequences the caller may see (services/access.ts).
- * Emails count for the user who owns the sending mailbox; added contacts for the user who added them.
+ * Emails count for the user who owns the sending mailbox; added contacts for the user who added them;
+ * meetings by when they were booked, for the run they ended (services/reports/meetings.ts).
  */
 
 export interface TeamRow {
@@ -15,12 +17,13 @@ export interface TeamRow {
   sent: number;
   replies: number;
   meetings: number;
+  positive_replies: number;
   bounced: number;
   bounce_rate: number;
   reply_rate: number;
 }
 
-const blank = () => ({ added: 0, sent: 0, replies: 0, meetings: 0, bounced: 0 });
+const blank = () => ({ added: 0, sent: 0, replies: 0, meetings: 0, positive_replies: 0, bounced: 0 });
 const finish = <T extends ReturnType<typeof blank>>(r: T) => ({
   ...r,
   bounce_rate: rate(r.bounced, r.sent),
@@ -31,7 +34,7 @@ const finish = <T extends ReturnType<typeof blank>>(r: T) => ({
 const visible = (caller: Caller, column: string): SQL => visibleSequence(caller, sql.raw(column)) ?? sql`1 = 1`;
 
 export async function teamReport(d: Db, caller: Caller, from: number, to: number) {
-  const [users, seqs, mailboxes, added, sent, meetings] = await Promise.all([
+  const [users, seqs, mailboxes, added, sent, meetings, positive] = await Promise.all([
     d.all<{ id: string; name: string; email: string }>(
       sql`SELECT id, name, email FROM users WHERE team_id = ${caller.teamId} ORDER BY name`,
     ),
@@ -47,17 +50,24 @@ export async function teamReport(d: Db, caller: Caller, from: number, to: number
       sql`SELECT r.sequence_id, r.mailbox_id, sum(r.sent) AS sent, sum(r.bounced) AS bounced, sum(r.replied) AS replies
          FROM report_rollup r WHERE r.team_id = ${caller.teamId} AND r.day >= ${Math.floor(from / DAY_MS)} AND r.day < ${Math.ceil(to / DAY_MS)} AND ${visible(caller, "r.sequence_id")} GROUP BY 1, 2`,
     ),
-    // Meetings: contacts who replied and now sit in a "succeeded" stage (Interested, Meeting booked), each
-    // counted once per sequence and once per user (the owner of the mailbox they replied to), however
-    // many of the user's sequences they replied in.
+    // Meetings booked in the range (services/reports/meetings.ts says whose): once per sequence and once
+    // per user (the owner of the mailbox that ran it), however many of the user's runs one meeting ended.
     d.all<{ sequence_id: string | null; user_id: string | null; n: number }>(
-      sql`WITH met AS (SELECT m.sequence_id, mb.user_id, m.contact_id FROM messages m
+      sql`${meetingAttribution(caller.teamId, from, to)}, seen AS (SELECT att.meeting_id, att.sequence_id, mb.user_id FROM att LEFT JOIN mailboxes mb ON mb.id = att.mailbox_id AND mb.team_id = ${caller.teamId} WHERE ${visible(caller, "att.sequence_id")})
+          SELECT sequence_id, NULL AS user_id, count(DISTINCT meeting_id) AS n FROM seen GROUP BY 1
+          UNION ALL
+          SELECT NULL, user_id, count(DISTINCT meeting_id) FROM seen WHERE user_id IS NOT NULL GROUP BY 2`,
+    ),
+    // Positive replies: contacts who replied in the range and now sit in a "succeeded" stage (Interested,
+    // Meeting booked), each counted once per sequence and once per user (the owner of the mailbox they replied to).
+    d.all<{ sequence_id: string | null; user_id: string | null; n: number }>(
+      sql`WITH pos AS (SELECT m.sequence_id, mb.user_id, m.contact_id FROM messages m
            JOIN contacts c ON c.id = m.contact_id AND c.team_id = m.team_id JOIN contact_stages st ON st.id = c.stage_id
            LEFT JOIN mailboxes mb ON mb.id = m.mailbox_id
-          WHERE m.team_id = ${caller.teamId} AND m.replied_at IS NOT NULL AND m.reply_kind = 'reply' AND m.sent_at >= ${from} AND m.sent_at < ${to} AND st.category = 'succeeded' AND ${visible(caller, "m.sequence_id")})
-          SELECT sequence_id, NULL AS user_id, count(DISTINCT contact_id) AS n FROM met GROUP BY 1
+          WHERE m.team_id = ${caller.teamId} AND m.replied_at >= ${from} AND m.replied_at < ${to} AND m.reply_kind = 'reply' AND st.category = 'succeeded' AND ${visible(caller, "m.sequence_id")})
+          SELECT sequence_id, NULL AS user_id, count(DISTINCT contact_id) AS n FROM pos GROUP BY 1
           UNION ALL
-          SELECT NULL, user_id, count(DISTINCT contact_id) FROM met WHERE user_id IS NOT NULL GROUP BY 2`,
+          SELECT NULL, user_id, count(DISTINCT contact_id) FROM pos WHERE user_id IS NOT NULL GROUP BY 2`,
     ),
   ]);
   const mailboxOwner = new Map(mailboxes.map((m) => [m.id, m.user_id]));
@@ -77,10 +87,15 @@ export async function teamReport(d: Db, caller: Caller, from: number, to: number
       row.replies += r.replies ?? 0;
     }
   }
-  for (const r of meetings) {
-    if (r.user_id) at(byUser, r.user_id).meetings += r.n;
-    const s = r.sequence_id ? bySeq.get(r.sequence_id) : undefined;
-    if (s) s.meetings += r.n;
+  for (const [rows, key] of [
+    [meetings, "meetings"],
+    [positive, "positive_replies"],
+  ] as const) {
+    for (const r of rows) {
+      if (r.user_id) at(byUser, r.user_id)[key] += r.n;
+      const s = r.sequence_id ? bySeq.get(r.sequence_id) : undefined;
+      if (s) s[key] += r.n;
+    }
   }
   const userName = new Map(users.map((u) => [u.id, u]));
   return {

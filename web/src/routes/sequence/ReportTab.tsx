@@ -88,6 +88,15 @@ function Kpis(props: { r: SequenceReport }) {
           </span>
         </div>
       </div>
+      <div class="stat-card">
+        <div>
+          <span class="stat-label">Meetings</span>
+          <span class="stat-value" data-testid="report-meetings">
+            {formatNumber(t().meetings)}
+          </span>
+          <span class="stat-note">booked in the range</span>
+        </div>
+      </div>
       <div class="stat-card" classList={{ "kpi-danger": bounceOver() }}>
         <div>
           <span class="stat-label">Bounce rate</span>
