@@ -13,7 +13,7 @@ import { listSequences } from "../services/sequences";
 import { activeTeamUser, searchTeamUsers } from "../services/users";
 import { audit } from "../services/audit";
 import { commitAddContacts, processChunk } from "../services/add-contacts/jobs";
-import { CHUNK_SIZE, OUTCOME_REASONS } from "../services/add-contacts/request";
+import { CHUNK_SIZE, OUTCOME_REASONS, type SkipReason, type WarningCategory } from "../services/add-contacts/request";
 import { contactStagesOf, createContact, getContact, searchContactIds, updateContact, updateStages } from "../services/contacts";
 import { outcomesPage } from "../services/add-contacts/outcomes";
 import { searchSequenceMessages } from "../services/messages";
@@ -109,6 +109,28 @@ const campaigns = (c: Context<AppEnv>, caller: Caller, f: { q?: string; ids?: st
 
 const master = requireMasterKey;
 
+/**
+ * Apollo's reason code (its add_contact_ids `skipped_contact_ids`) for each reason a contact is left out.
+ * Apollo's own codes where it has one; Seqflare's few extra checks get codes of the same form.
+ */
+const APOLLO_SKIP_REASON: Record<SkipReason | WarningCategory, string> = {
+  not_found: "contact_not_found",
+  already_in_sequence: "contacts_already_exists_in_current_campaign",
+  replied_in_sequence: "contacts_already_exists_in_current_campaign",
+  active_in_other_sequence: "contacts_active_in_other_campaigns",
+  finished_in_other_sequence: "contacts_finished_in_other_campaigns",
+  no_email: "contacts_without_email",
+  unverified_email: "contacts_unverified_email",
+  job_change: "contacts_with_job_change",
+  ownership_not_permitted: "contacts_without_ownership_permission",
+  unsubscribed: "contacts_unsubscribed",
+  bounced: "contacts_bounced",
+  suppressed: "contacts_suppressed",
+  do_not_contact: "contacts_in_do_not_contact_stage",
+  blocked_stage: "contacts_in_blocked_stage",
+  not_processed: "contacts_not_processed",
+};
+
 const PAUSED_START =
   "Seqflare adds contacts active. To hold them, add them and then pause them (remove_or_stop_contact_ids with mode=stop)";
 
@@ -128,7 +150,7 @@ async function listIdsNamed(c: Context<AppEnv>, caller: Caller, names: string[] 
  * The Apollo-compatible API: an integration written against Apollo's public API works by changing
  * its base URL to /apollo/api/v1 (or /apollo/v1). Every search answers GET (parameters in the query
  * string, as many integrations send them) and POST (query, JSON or form body) alike. Endpoints Apollo reserves for master keys answer 403 to standard
- * keys. Where Apollo silently drops skipped contacts, the extra `seqflare` field says why.
+ * keys. An add answers Apollo's `skipped_contact_ids`, and the extra `seqflare` field has the job and every outcome.
  */
 export const apolloRoutes = new Hono<AppEnv>()
   .on(["GET", "POST"], "/emailer_campaigns/search", master, async (c) => {
@@ -207,6 +229,17 @@ export const apolloRoutes = new Hono<AppEnv>()
     }
     const caller = await actingAs(c, p.user_id);
     const listIds = await listIdsNamed(c, caller, p.label_names);
+    const overrides: Record<WarningCategory, boolean> = {
+      no_email: p.sequence_no_email ?? false,
+      unverified_email: p.sequence_unverified_email ?? false,
+      job_change: p.sequence_job_change ?? false,
+      active_in_other_sequence: p.sequence_active_in_other_campaigns ?? false,
+      finished_in_other_sequence: p.sequence_finished_in_other_campaigns ?? false,
+      // Apollo has no switch for these two: it keeps a contact that finished a sequence in it (adding them
+      // again is "already exists"), and leaves out contacts in a stage the sequence excludes.
+      replied_in_sequence: false,
+      blocked_stage: false,
+    };
     const { job } = await commitAddContacts(
       c.env,
       c.var.db,
@@ -217,13 +250,7 @@ export const apolloRoutes = new Hono<AppEnv>()
         mailbox_ids: p.send_email_from_email_account_id?.length ? p.send_email_from_email_account_id : undefined,
         skip_validation: false,
         enrich: false,
-        overrides: {
-          no_email: p.sequence_no_email ?? false,
-          unverified_email: p.sequence_unverified_email ?? false,
-          job_change: p.sequence_job_change ?? false,
-          active_in_other_sequence: p.sequence_active_in_other_campaigns ?? false,
-          finished_in_other_sequence: p.sequence_finished_in_other_campaigns ?? false,
-        },
+        overrides,
       },
       idempotencyScope(c.get("caller"), c.req.header("idempotency-key")),
       "apollo",
@@ -235,8 +262,16 @@ export const apolloRoutes = new Hono<AppEnv>()
     const { outcomes } = await outcomesPage(c.var.db, fresh, "all", 1, CHUNK_SIZE);
     const enrolled = outcomes.filter((o) => o.outcome === "enrolled" && o.contact_id).map((o) => o.contact_id!);
     const { rows } = await campaigns(c, caller, { ids: [sequenceId] }, 1, 1);
+    // Apollo's one reason per contact left out: a skip's first reason, or the first warning not overridden.
+    const skipped = outcomes
+      .filter((o) => o.contact_id && o.outcome !== "enrolled")
+      .map((o) => {
+        const reason = o.outcome === "skipped" ? o.reasons[0] : o.reasons.find((r) => !overrides[r as WarningCategory]);
+        return [o.contact_id!, APOLLO_SKIP_REASON[reason as keyof typeof APOLLO_SKIP_REASON] ?? "contacts_not_processed"];
+      });
     return c.json({
       contacts: await apolloContacts(c.var.db, caller, enrolled),
+      skipped_contact_ids: Object.fromEntries(skipped),
       emailer_campaign: rows[0] ? apolloCampaign(rows[0]) : null,
       seqflare: {
         job: {
@@ -538,6 +573,7 @@ const ContactParams = z.object({
   linkedin_url: str.optional(),
   direct_phone: str.optional(),
   present_raw_address: str.optional(),
+  email_status: z.enum(["verified", "unverified", "guessed", "unavailable"]).optional(),
 });
 
 /** Apollo's clients send profile addresses with or without their scheme; one that can't be a web address is refused (it becomes a link on screens). */
@@ -557,6 +593,9 @@ function toInput(p: z.infer<typeof ContactParams>) {
     first_name: p.first_name,
     last_name: p.last_name,
     email: email || undefined,
+    // An address the customer gives is theirs to vouch for: Apollo keeps it as verified ("user managed"),
+    // so a contact made here can be added to a sequence like one made in Apollo.
+    email_status: p.email_status ?? (email ? ("verified" as const) : undefined),
     title: p.title,
     company: p.organization_name,
     domain: p.website_url
