@@ -520,7 +520,8 @@ export const messages = sqliteTable(
 
 /**
  * Sent emails counted per (sequence, UTC day, step, variant, mailbox): the reports read these few rows
- * instead of every email. Kept by SQLite triggers on `messages` (migrations/0008_report_rollup.sql), so every writer of
+ * instead of every email. Kept by SQLite triggers on `messages` (migrations/0008_report_rollup.sql; since 0041 a mailbox's
+ * test email, sequence_id '', is left out), so every writer of
  * messages (the MailboxDO's mirror, the inbound handler, the seed) keeps it right without knowing it.
  * `variant_id` is '' for emails without a variant.
  */
