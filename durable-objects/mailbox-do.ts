@@ -135,7 +135,26 @@ export interface MailboxUsage {
   usedLastHour: number;
   queued: number;
   nextSendAt: number | null;
+  /** The whole mailbox waits until `until` (the provider's limit, or its sign-in failing): null when it doesn't. */
+  hold: MailboxHold | null;
 }
+
+/**
+ * A hold of the whole mailbox after an answer that any send of the account would get alike
+ * (SendFailureKind "rate_limited" / "sign_in"): nothing is tried before `until`, the emails keep their attempts.
+ */
+export interface MailboxHold {
+  until: number;
+  cause: "rate_limited" | "sign_in";
+  /** The provider's answer, as a person can read it. */
+  reason: string;
+}
+
+/** How long a hold lasts when the provider didn't say: an hour (Gmail's limits lift over a rolling day). */
+const HOLD_MS = HOUR;
+/** Bounds on the provider's own wait: a Retry-After of 0 can't make a loop, nor a bogus one hold for days. */
+const MIN_HOLD_MS = 60_000;
+const MAX_HOLD_MS = DAY;
 
 /** The object's storage schema, one step per version (object-storage.ts runs the missing ones). */
 const MIGRATIONS: ((sql: SqlStorage) => void)[] = [
@@ -265,6 +284,14 @@ export class MailboxDO extends DurableObject<Env> {
     this.metaCache.delete(key);
     writeMeta(this.sql, key, value);
     this.metaCache.set(key, value);
+  }
+
+  /** The hold in force at `t`, if any (meta `hold`, written only by holdMailbox and lifted by refresh). */
+  private holdAt(t: number): MailboxHold | null {
+    const raw = this.meta("hold");
+    if (!raw) return null;
+    const h = JSON.parse(raw) as MailboxHold;
+    return h.until > t ? h : null;
   }
 
   /** A transaction whose rollback also forgets what the memos above learnt in it (a group id may not exist any more). */
@@ -597,6 +624,9 @@ export class MailboxDO extends DurableObject<Env> {
   /** Settings changed (limits, reconnect, disconnect): re-plan now. A reconnected mailbox resumes by itself. */
   async refresh(mailboxId: string): Promise<void> {
     this.setMeta("mailbox_id", mailboxId);
+    // A reconnect or new settings (another transport, another sign-in) may have lifted what held the
+    // mailbox: the next send asks the provider again, and one refusal holds it anew.
+    this.setMeta("hold", "");
     await this.schedule(now(), undefined, true);
     // A shorter gap counts from the last send now, not once the longer one it replaced runs out (the edit
     // dialog promises changes apply to the next email).
@@ -629,6 +659,7 @@ export class MailboxDO extends DurableObject<Env> {
       usedLastHour: this.used(t - HOUR),
       queued: this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM queue WHERE state = 'queued'").one().n,
       nextSendAt: await this.ctx.storage.getAlarm(),
+      hold: this.holdAt(t),
     };
   }
 
@@ -665,7 +696,8 @@ export class MailboxDO extends DurableObject<Env> {
       )
       .toArray()
       .map((r) => r.reserved_at);
-    const plan = planSends(rows, mb, sends, Number(this.meta("next_send_at") ?? 0), t0, t0 + horizonDays * DAY, limit);
+    const nextSendAt = Math.max(Number(this.meta("next_send_at") ?? 0), this.holdAt(t0)?.until ?? 0);
+    const plan = planSends(rows, mb, sends, nextSendAt, t0, t0 + horizonDays * DAY, limit);
     return plan;
   }
 
@@ -826,7 +858,7 @@ export class MailboxDO extends DurableObject<Env> {
 
   /** Earliest instant the caps and the gap allow a send (invariant 3). */
   private gate(mb: MailboxSettings, t: number): number {
-    let at = Math.max(t, Number(this.meta("next_send_at") ?? 0));
+    let at = Math.max(t, Number(this.meta("next_send_at") ?? 0), this.holdAt(t)?.until ?? 0);
     at = Math.max(at, this.capFreesAt(t, DAY, mb.dailyLimit), this.capFreesAt(t, HOUR, mb.hourlyLimit));
     return at;
   }
@@ -1264,6 +1296,22 @@ export class MailboxDO extends DurableObject<Env> {
           })
           .where(eq(mailboxes.id, mb.id));
         return "stop";
+      case "rate_limited":
+      case "sign_in":
+        // Nothing was sent and nothing is wrong with this email: it waits as it was (its attempt given
+        // back, its reservation released), and so does every other one: the pass ends and the mailbox is
+        // held until the provider's wait is over (one call per hold, not one per queued email).
+        this.sql.exec(
+          `UPDATE queue SET state = 'queued', attempts = max(attempts - 1, 0), reserved_at = NULL, msg = NULL, message_id = NULL,
+             subject = NULL, error = ? WHERE enrollment_id = ? AND step_id = ?`,
+          res.message,
+          row.enrollment_id,
+          row.step_id,
+        );
+        this.release(t);
+        this.setMeta("next_send_at", "0");
+        this.holdMailbox(res.kind, res.message, res.retryAfterMs, done);
+        return "stop";
       case "transient": {
         const attempts =
           this.sql
@@ -1302,6 +1350,12 @@ export class MailboxDO extends DurableObject<Env> {
         return "retry";
       }
     }
+  }
+
+  /** Holds the whole mailbox after an answer every send would get alike (see MailboxHold). */
+  private holdMailbox(cause: MailboxHold["cause"], reason: string, retryAfterMs: number | undefined, t: number) {
+    const ms = Math.min(Math.max(retryAfterMs ?? HOLD_MS, MIN_HOLD_MS), MAX_HOLD_MS);
+    this.setMeta("hold", JSON.stringify({ until: t + ms, cause, reason: reason.slice(0, 500) } satisfies MailboxHold));
   }
 
   /**

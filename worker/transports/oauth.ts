@@ -169,7 +169,10 @@ export type ApiFailure = {
   status: number;
   kind: "revoked" | "rate_limited" | "server" | "client" | "network";
   message: string;
+  /** How long the provider asked us to wait: its Retry-After, else a "Retry after <date>" in its answer. */
   retryAfterMs?: number;
+  /** Google's `error.errors[].reason` (e.g. userRateLimitExceeded): what a 403 is about. */
+  reasons?: string[];
 };
 export type ApiResult<T> = { ok: true; status: number; body: T; text: string } | ApiFailure;
 
@@ -177,12 +180,30 @@ export type ApiResult<T> = { ok: true; status: number; body: T; text: string } |
 export const MAX_INLINE_WAIT_MS = 5_000;
 const RETRIES = 3;
 
+/** A Retry-After header (seconds or an HTTP date) as a wait from now (the engine's clock). */
 export function retryAfterMs(h: string | null): number | undefined {
   if (!h) return undefined;
   const secs = Number(h);
   if (Number.isFinite(secs)) return Math.max(0, secs * 1000);
   const at = Date.parse(h);
-  return Number.isFinite(at) ? Math.max(0, at - Date.now()) : undefined;
+  return Number.isFinite(at) ? Math.max(0, at - now()) : undefined;
+}
+
+/** Gmail says when a user's sending limit lifts in its message ("… Retry after 2025-01-01T12:00:00.000Z"). */
+function retryAtInText(text: string): number | undefined {
+  const m = /retry after (\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-]\d\d:?\d\d))/i.exec(text);
+  const at = m ? Date.parse(m[1]!) : NaN;
+  return Number.isFinite(at) ? Math.max(0, at - now()) : undefined;
+}
+
+function reasonsOf(text: string): string[] | undefined {
+  try {
+    const errors = (JSON.parse(text) as { error?: { errors?: { reason?: unknown }[] } }).error?.errors;
+    const reasons = Array.isArray(errors) ? errors.flatMap((e) => (typeof e?.reason === "string" ? [e.reason] : [])) : [];
+    return reasons.length ? reasons : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -223,7 +244,8 @@ export async function providerFetch<T>(url: string, init: RequestInit, o: { idem
       }
       return { ok: true, status: res.status, body, text };
     }
-    const wait = retryAfterMs(res.headers.get("retry-after"));
+    // How long the provider asked us to wait, if it said (Retry-After, or a date in a rate limit's message).
+    const wait = retryAfterMs(res.headers.get("retry-after")) ?? retryAtInText(text);
     const message = describe(res.status, text);
     if (res.status === 429 || res.status === 503) {
       // Refused before it was processed: always safe to repeat.
@@ -232,7 +254,8 @@ export async function providerFetch<T>(url: string, init: RequestInit, o: { idem
         await sleep(ms);
         continue;
       }
-      return { ok: false, status: res.status, kind: "rate_limited", message, retryAfterMs: ms };
+      // Only the provider's own wait goes back (the backoff above is ours): the caller holds the mailbox that long.
+      return { ok: false, status: res.status, kind: "rate_limited", message, retryAfterMs: wait };
     }
     if (res.status >= 500) {
       if (o.idempotent && attempt < RETRIES) {
@@ -242,7 +265,7 @@ export async function providerFetch<T>(url: string, init: RequestInit, o: { idem
       return { ok: false, status: res.status, kind: "server", message };
     }
     if (res.status === 400 && /invalid_grant/.test(text)) return { ok: false, status: res.status, kind: "revoked", message };
-    return { ok: false, status: res.status, kind: "client", message };
+    return { ok: false, status: res.status, kind: "client", message, retryAfterMs: wait, reasons: reasonsOf(text) };
   }
 }
 

@@ -33,8 +33,10 @@ const KIND_BY_CODE: Record<string, SendFailureKind> = {
   E_HEADER_NAME_INVALID: "sender",
   E_HEADERS_TOO_LARGE: "sender",
   E_HEADERS_TOO_MANY: "sender",
-  E_RATE_LIMIT_EXCEEDED: "transient",
-  E_DAILY_LIMIT_EXCEEDED: "transient", // resets by itself; MailboxDO's own caps should keep us below it
+  // The account's sending limits: every other email would be refused alike until they lift, so the
+  // MailboxDO holds the whole mailbox (an hour) rather than spend each email's retries on them.
+  E_RATE_LIMIT_EXCEEDED: "rate_limited",
+  E_DAILY_LIMIT_EXCEEDED: "rate_limited",
   E_INTERNAL_SERVER_ERROR: "transient",
   // Not delivered. Cloudflare suppresses hard-bounced addresses itself, so a retry to a dead mailbox
   // comes back as E_RECIPIENT_SUPPRESSED and is classified as a bounce then.

@@ -19,10 +19,26 @@ export interface OutgoingEmail {
  *   the end of DATA).
  * - "unknown": the server may have accepted the message (connection lost or timed out after the final
  *   "." of DATA was sent, before the reply) → recorded, reconciled, never resent.
+ * - "rate_limited": the provider takes no mail from this account for now (its sending limit reached:
+ *   Gmail's 429 / 403 rate limits, Graph's message limit, Email Service's daily limit) → certainly not
+ *   sent, and every other message would be refused alike: the caller holds the whole mailbox until
+ *   `retryAfterMs` from now (else an hour) and counts no attempt against this email.
+ * - "sign_in": no access token now (the grant was revoked, or the provider's token endpoint failed) →
+ *   certainly not sent, nothing about this email: held like "rate_limited" (a revoked grant has already
+ *   put the mailbox in "needs reconnect", which holds it until the owner signs in again).
  */
-export type SendFailureKind = "recipient_permanent" | "sender" | "transient" | "unknown";
+export type SendFailureKind = "recipient_permanent" | "sender" | "transient" | "unknown" | "rate_limited" | "sign_in";
 
-export type SendResult = { ok: true; response?: string } | { ok: false; kind: SendFailureKind; code?: string; message: string };
+export type SendResult =
+  | { ok: true; response?: string }
+  | {
+      ok: false;
+      kind: SendFailureKind;
+      code?: string;
+      message: string;
+      /** "rate_limited" / "sign_in": how long the provider asked us to wait (Retry-After, or a date in its answer). */
+      retryAfterMs?: number;
+    };
 
 export type SendFailure = Extract<SendResult, { ok: false }>;
 
