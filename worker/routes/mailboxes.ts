@@ -82,6 +82,13 @@ export const MailboxSchema = z
       left_today: z.number(),
       queued: z.number(),
       next_send_at: z.number().nullable(),
+      hold: z
+        .object({ until: z.number(), cause: z.enum(["rate_limited", "sign_in"]), reason: z.string() })
+        .nullable()
+        .openapi({
+          description:
+            "The whole mailbox waits until `until`: the provider refused for now (its sending limit, or its sign-in could not be refreshed), in its words. Its emails are held, not failed.",
+        }),
     }),
   })
   .openapi("Mailbox");

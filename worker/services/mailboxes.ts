@@ -357,6 +357,7 @@ export async function mailboxView(env: Env, caller: Caller, r: MailboxRow, owner
       left_today: Math.max(0, r.dailyLimit - cap.usedLast24h),
       queued: cap.queued,
       next_send_at: cap.nextSendAt,
+      hold: cap.hold,
     },
   };
 }
