@@ -35,10 +35,12 @@ export const mappingOf = (row: ImportRow) => row.mapping as Mapping;
 /**
  * How an import's rows meet the team's existing contacts (matched by email; a row without one by first
  * name + last name + company, whatever their case), whom new ones belong to, which list they join.
+ * No .default() here: an upload sets every one (createImport), and in a PATCH (ImportPatch) zod would
+ * fill a default in for each key left out, resetting the list and the owner when only `match` changed.
  */
 export const ImportSettings = z
   .object({
-    match: z.enum(["fill", "overwrite", "leave"]).default("fill").openapi({
+    match: z.enum(["fill", "overwrite", "leave"]).openapi({
       description:
         "An existing contact with the same email (for a row without one: the same first name, last name and company): fill its empty fields, overwrite them, or leave it unchanged",
     }),
@@ -46,10 +48,9 @@ export const ImportSettings = z
       .string()
       .max(64)
       .nullable()
-      .default(null)
       .openapi({ description: "Owner of new contacts (default: you); an Owner column overrides it per row" }),
-    list_id: z.string().max(64).nullable().default(null).openapi({ description: "Add every imported contact to this list" }),
-    list_name: z.string().trim().min(1).max(120).nullable().default(null).openapi({ description: "Or to a new list of this name" }),
+    list_id: z.string().max(64).nullable().openapi({ description: "Add every imported contact to this list" }),
+    list_name: z.string().trim().min(1).max(120).nullable().openapi({ description: "Or to a new list of this name" }),
   })
   .openapi("ImportSettings");
 export type ImportSettings = z.infer<typeof ImportSettings>;
