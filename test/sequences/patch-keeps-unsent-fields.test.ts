@@ -56,4 +56,17 @@ describe("a PATCH changes only the fields it sends", () => {
     ).schedule;
     expect(plain).toMatchObject({ holidays: [], holiday_calendar: "none", use_contact_time_zone: false, is_default: false });
   });
+
+  it("one import setting changed leaves its other settings (the list, the owner) as they were", async () => {
+    const { teamId, userId } = await makeTeam();
+    const api = client(await sessionFor(teamId, userId)).api;
+    const file = new File(["Email,First name\nada@x.io,Ada\n"], "c.csv", { type: "text/csv" });
+    const { import: imp } = await ok(api.imports.$post({ form: { file } }), 201);
+    const patch = (settings: Record<string, unknown>) => ok(api.imports[":id"].$patch({ param: { id: imp.id }, json: { settings } }));
+    await patch({ list_name: "Conference leads", owner_id: userId });
+    const after = (await patch({ match: "overwrite" })).import.settings;
+    expect(after).toEqual({ match: "overwrite", owner_id: userId, list_id: null, list_name: "Conference leads" });
+    const row = await env.DB.prepare("SELECT settings FROM imports WHERE id = ?").bind(imp.id).first<{ settings: string }>();
+    expect(JSON.parse(row!.settings)).toEqual(after);
+  });
 });
