@@ -378,7 +378,7 @@ describe("reads follow the sequence's visibility", () => {
   });
 
   it("a mailbox's test email is seen by those who may manage the mailbox, not by other members", async () => {
-    const res = await as(rep1, "POST", `/api/mailboxes/${MB_REP1}/test`, { to: "probe@example.com" });
+    const res = await as(rep1, "POST", `/api/mailboxes/${MB_REP1}/test`, { to: "rep1@demo.test" });
     expect(res.status).toBe(200);
     const row = await env.DB.prepare("SELECT id FROM messages WHERE mailbox_id = ? AND sequence_id = '' ORDER BY created_at DESC LIMIT 1")
       .bind(MB_REP1)
