@@ -22,9 +22,16 @@ import { EMPLOYEE_RANGES, knownCities, searchPeople, type PeopleFilters } from "
 import { apolloCampaign, apolloContacts, apolloEmailAccount, apolloPagination, iso } from "./present";
 import { apolloParams } from "./params";
 
+/** The words Apollo's Rails reads as a boolean, in any case (Python's params send "True"). */
+const TRUTHY = new Set(["true", "t", "yes", "y", "on", "1"]);
+const FALSY = new Set(["false", "f", "no", "n", "off", "0"]);
 const bool = z.preprocess(
-  (v) => (Array.isArray(v) ? v[0] : v),
-  z.union([z.boolean(), z.enum(["true", "false", "1", "0"]).transform((s) => s === "true" || s === "1")]),
+  (v) => {
+    const x = Array.isArray(v) ? v[0] : v;
+    const word = typeof x === "string" || typeof x === "number" ? String(x).trim().toLowerCase() : x;
+    return typeof word === "string" && TRUTHY.has(word) ? true : typeof word === "string" && FALSY.has(word) ? false : word;
+  },
+  z.boolean({ message: "Use true or false" }),
 );
 /**
  * Most entries each Apollo array parameter takes (422 beyond, naming the field); printed in the
@@ -44,7 +51,8 @@ export const APOLLO_ARRAY_MAX = {
 /** An Apollo array parameter (`x[]=a&x[]=b`, repeated keys or JSON) of at most `max` entries, deduplicated. */
 const arr = (max: number, each = 200) =>
   z.preprocess(
-    (v) => (v === undefined ? undefined : Array.isArray(v) ? v : [v]),
+    // A null or empty entry is no entry (a client's list with a blank row).
+    (v) => (v === undefined ? undefined : (Array.isArray(v) ? v : [v]).filter((x) => x !== null && x !== "")),
     z
       .array(z.string().trim().min(1).max(each))
       .max(max)
@@ -69,6 +77,12 @@ async function parse<T extends z.ZodObject>(c: Context<AppEnv>, schema: T, o: { 
     raw = await apolloParams(c);
   } catch {
     throw new ApiError("invalid_json", "The request body is not valid JSON");
+  }
+  // null and "" are how clients leave a parameter unset (Python's None, a search result sent back as it
+  // came, an empty form field): absent, except null for a field that can be cleared (it clears it).
+  for (const [k, v] of Object.entries(raw)) {
+    const field = (schema.shape as Record<string, z.ZodType | undefined>)[k];
+    if (v === "" || (v === null && !field?.safeParse(null).success)) delete raw[k];
   }
   if (o.strict) {
     const unknown = Object.keys(raw).filter((k) => !(k in schema.shape) && !HARMLESS.has(k));
@@ -205,13 +219,8 @@ export const apolloRoutes = new Hono<AppEnv>()
         contact_verification_skipped: bool.optional(),
         contacts_without_ownership_permission: bool.optional(),
         // false asks to leave out contacts of a company already in the sequence, which Seqflare doesn't do.
-        sequence_same_company_in_same_campaign: z
-          .preprocess(
-            (v) => (Array.isArray(v) ? v[0] : v),
-            z.union([z.literal(true), z.literal("true"), z.literal("1")], {
-              message: "Seqflare doesn't leave out contacts of a company already in the sequence: leave this out or send true",
-            }),
-          )
+        sequence_same_company_in_same_campaign: bool
+          .refine((v) => v, "Seqflare doesn't leave out contacts of a company already in the sequence: leave this out or send true")
           .optional(),
         user_id: id.optional(),
       }),
@@ -561,18 +570,19 @@ export const apolloRoutes = new Hono<AppEnv>()
 const ContactParams = z.object({
   first_name: str.optional(),
   last_name: str.optional(),
-  email: str.optional(),
-  title: str.optional(),
-  organization_name: str.optional(),
-  website_url: str.optional(),
+  // null clears a field (an update sending back what a search answered, nulls included).
+  email: str.nullable().optional(),
+  title: str.nullable().optional(),
+  organization_name: str.nullable().optional(),
+  website_url: str.nullable().optional(),
   // Names of lists a contact create or update makes when missing: held to the lists' own limit (a
   // longer one made a list the Lists screen couldn't rename).
   label_names: arr(APOLLO_ARRAY_MAX.contact_label_names, LIST_NAME_MAX).optional(),
   contact_stage_id: id.optional(),
   owner_id: id.optional(),
-  linkedin_url: str.optional(),
-  direct_phone: str.optional(),
-  present_raw_address: str.optional(),
+  linkedin_url: str.nullable().optional(),
+  direct_phone: str.nullable().optional(),
+  present_raw_address: str.nullable().optional(),
   email_status: z.enum(["verified", "unverified", "guessed", "unavailable"]).optional(),
 });
 
@@ -592,22 +602,25 @@ function toInput(p: z.infer<typeof ContactParams>) {
   return {
     first_name: p.first_name,
     last_name: p.last_name,
-    email: email || undefined,
+    email: p.email === null ? null : email || undefined,
     // An address the customer gives is theirs to vouch for: Apollo keeps it as verified ("user managed"),
     // so a contact made here can be added to a sequence like one made in Apollo.
-    email_status: p.email_status ?? (email ? ("verified" as const) : undefined),
+    email_status: p.email_status ?? (email ? ("verified" as const) : p.email === null ? ("unavailable" as const) : undefined),
     title: p.title,
     company: p.organization_name,
-    domain: p.website_url
-      ? p.website_url
-          .replace(/^https?:\/\//, "")
-          .replace(/^www\./, "")
-          .split("/")[0]
-      : undefined,
+    domain:
+      p.website_url === null
+        ? null
+        : p.website_url
+          ? p.website_url
+              .replace(/^https?:\/\//, "")
+              .replace(/^www\./, "")
+              .split("/")[0]
+          : undefined,
     list_names: p.label_names,
     stage_id: p.contact_stage_id,
     owner_id: p.owner_id,
-    linkedin_url: linkedinUrl(p.linkedin_url),
+    linkedin_url: p.linkedin_url === null ? null : linkedinUrl(p.linkedin_url),
     phone: p.direct_phone,
     city: p.present_raw_address,
   };
