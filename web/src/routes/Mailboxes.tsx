@@ -59,6 +59,8 @@ function MailboxCard(props: {
   });
   const busy = () => connect.inFlight().some(([id]) => id === m().id);
   const transport = () => TRANSPORTS.find((t) => t.id === m().transport);
+  const transportLabel = () =>
+    transport()?.label ?? (m().transport === "gmail" ? "Gmail" : m().transport === "graph" ? "Microsoft 365" : m().transport);
   const reconnect = () => connect.run(m().id);
   const signIn = useSignIn();
   return (
@@ -90,7 +92,7 @@ function MailboxCard(props: {
             {STATUS[m().status].label}
           </Badge>
           <Badge tone="neutral" title={transport()?.hint}>
-            {transport()?.label ?? (m().transport === "gmail" ? "Gmail" : m().transport === "graph" ? "Microsoft 365" : m().transport)}
+            {transportLabel()}
             <Show when={m().smtp}>{(s) => <span class="muted"> · {s().host}</span>}</Show>
           </Badge>
         </div>
@@ -110,6 +112,26 @@ function MailboxCard(props: {
             <p>{m().status_reason ?? "No reason recorded."} Its emails are held, not failed, and go out once it's reconnected.</p>
           </div>
         </div>
+      </Show>
+
+      <Show when={m().status === "connected" && m().capacity.hold}>
+        {(hold) => (
+          <div class="mailbox-alert mailbox-alert-paused" role="status">
+            <Icon name="alert" size={16} />
+            <div>
+              <strong>
+                {hold().cause === "rate_limited"
+                  ? `${transportLabel()} limit reached`
+                  : `${transportLabel()} sign-in could not be refreshed`}
+                : sending resumes at{" "}
+                <time datetime={new Date(hold().until).toISOString()} title={formatFull(hold().until)}>
+                  {formatDay(hold().until)}
+                </time>
+              </strong>
+              <p>{hold().reason} Its emails are held, not failed: nothing is sent from this mailbox until then.</p>
+            </div>
+          </div>
+        )}
       </Show>
 
       <Show when={m().status === "connected" && m().reply_check?.error}>
