@@ -1,12 +1,11 @@
 import { DurableObject } from "cloudflare:workers";
-import { and, asc, eq, gt, sql } from "drizzle-orm";
+import { and, asc, eq, gt } from "drizzle-orm";
 import { db, type Db } from "../worker/db/client";
 import { enrollments as d1Enrollments } from "../worker/db/schema";
 import type { Env } from "../worker/env";
 import { ALARM_RETRY_MS, alarmOrRetry, armAlarm } from "../worker/lib/alarms";
 import { now } from "../worker/lib/clock";
 import { sha256Hex } from "../worker/lib/crypto";
-import { listParam } from "../worker/db/in-list";
 import { addWait, nextWindowStart } from "../worker/services/schedule-time";
 import { engine } from "./engine";
 import {
@@ -1143,7 +1142,11 @@ export class SequenceDO extends DurableObject<Env> {
   /** Steps were added, deleted or moved: D1's copy shows each contact's step at its new position now. */
   async followSteps(sequenceId: string, teamId: string): Promise<void> {
     await this.bind(sequenceId, teamId);
-    if (await this.config(sequenceId)) await this.mirrorNow(teamId, sequenceId);
+    const cfg = await this.config(sequenceId);
+    if (!cfg) return;
+    await this.mirrorNow(teamId, sequenceId);
+    // A deleted step's open tasks go with it, and their contacts move on.
+    await this.settleDeadTasks(cfg);
   }
 
   /** The sequence was turned on: held enrollments continue where they stopped (PAGE at a time). */
@@ -1215,6 +1218,8 @@ export class SequenceDO extends DurableObject<Env> {
       if (page < PAGE) break;
     }
     if (n) await this.armAndMirror(teamId, sequenceId);
+    // A step turned off: its open tasks are cancelled and their contacts move on.
+    await this.settleDeadTasks(cfg);
     return n;
   }
 
@@ -1793,29 +1798,52 @@ export class SequenceDO extends DurableObject<Env> {
 
   /**
    * The reconciler for steps that became tasks: asks D1's task table what became of them and repairs
-   * (done but unreported → applied; missing → created again; open → checked again later).
+   * (done but unreported → applied; missing → created again; open → checked again later). A task whose
+   * step was deleted or turned off since is cancelled in the same D1 batch (nobody works a step that is
+   * gone, and the Tasks page stops listing it) and its contact goes on to the step then next, as for an
+   * email whose step went while it waited (step_disabled). Both halves are idempotent: a restart between
+   * them leaves the row waiting on the task, and its check timer runs this again.
    */
   private async reconcileTasks(cfg: SequenceConfig, checks: Row[]) {
     const taskRows = checks.filter((e) => e.waiting === "task");
     if (!taskRows.length) return;
-    const results = await this.d.all<{ enrollment_id: string; step_id: string; status: string }>(
-      sql`SELECT enrollment_id, step_id, status FROM tasks WHERE enrollment_id IN (SELECT value FROM json_each(${listParam(taskRows.map((e) => e.id))}))`,
-    );
-    const byKey = new Map(results.map((r) => [`${r.enrollment_id}:${r.step_id}`, r.status]));
-    const missing: NewTask[] = [];
     const t = now();
+    const d1 = this.d.$client;
+    const dead = taskRows.filter((e) => !liveStep(cfg, e.step_id));
+    const [, read] = await d1.batch<{ enrollment_id: string; step_id: string; status: string }>([
+      d1
+        .prepare(
+          `UPDATE tasks SET status = 'cancelled', completed_at = ? WHERE +team_id = ? AND status = 'open'
+             AND (enrollment_id, step_id) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))`,
+        )
+        .bind(t, cfg.teamId, JSON.stringify(dead.map((e) => [e.id, e.step_id]))),
+      d1
+        .prepare(
+          "SELECT enrollment_id, step_id, status FROM tasks WHERE +team_id = ? AND enrollment_id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(cfg.teamId, JSON.stringify(taskRows.map((e) => e.id))),
+    ]);
+    const byKey = new Map(read!.results.map((r) => [`${r.enrollment_id}:${r.step_id}`, r.status]));
+    const missing: NewTask[] = [];
     this.ctx.storage.transactionSync(() => {
       for (const stale of taskRows) {
         const e = this.row(stale.id);
         if (!e || e.waiting !== "task" || e.step_id !== stale.step_id) continue;
         const status = byKey.get(`${e.id}:${e.step_id}`);
-        const step = cfg.steps.find((s) => s.id === e.step_id);
         if (status === "completed" || status === "skipped") {
-          // Done in D1 but the report never arrived.
+          // Done in D1 but the report never arrived (done before its step went: it counts).
           this.applyResult(cfg, { enrollmentId: e.id, stepId: e.step_id!, outcome: status, at: t });
           continue;
         }
-        if (!status && step)
+        const step = liveStep(cfg, e.step_id);
+        if (!step) {
+          // Its step was deleted or turned off: due again now, where processDue moves it to the step then next.
+          this.requeue(e.id);
+          continue;
+        }
+        // Never made (a restart before the task table had it), or cancelled while this run still waits on it
+        // (a restart between the cancel above and the move, and the step turned on again since): made (again).
+        if (!status || status === "cancelled")
           missing.push({
             enrollmentId: e.id,
             stepId: step.id,
@@ -1828,14 +1856,36 @@ export class SequenceDO extends DurableObject<Env> {
             mailboxId: e.mailbox_id,
             ownerId: cfg.ownerId,
           });
-        if (!status && !step) {
-          this.requeue(e.id);
-          continue;
-        }
         if (e.status === "active") this.setTimers([[e.id, checkAt(t, RECHECK_TASK_MS)]]);
       }
     });
     if (missing.length) await createTasks(this.d, missing);
+  }
+
+  /**
+   * Tasks of steps deleted or turned off (an edit of the steps): cancelled, and their contacts moved on, at
+   * once (reconcileTasks) instead of at their next daily check. PAGE rows at a time, in id order.
+   */
+  private async settleDeadTasks(cfg: SequenceConfig) {
+    const live = JSON.stringify(cfg.steps.filter((s) => s.enabled).map((s) => s.id));
+    let changed = false;
+    for (let after = ""; ;) {
+      const rows = this.sql
+        .exec(
+          `SELECT * FROM enrollments WHERE id > ? AND status IN ${OPEN} AND waiting = 'task'
+             AND (step_id IS NULL OR step_id NOT IN (SELECT value FROM json_each(?))) ORDER BY id LIMIT ?`,
+          after,
+          live,
+          PAGE,
+        )
+        .toArray() as unknown as Row[];
+      if (!rows.length) break;
+      await this.reconcileTasks(cfg, rows);
+      changed = true;
+      after = rows.at(-1)!.id;
+      if (rows.length < PAGE) break;
+    }
+    if (changed) await this.armAndMirror(cfg.teamId, cfg.id);
   }
 
   /** What a mailbox says about steps handed to it; applied only to enrollments still waiting on that step there. */
@@ -2120,6 +2170,9 @@ export class SequenceDO extends DurableObject<Env> {
     await armAlarm(this.ctx.storage, "sequence", this.meta("sequence_id") ?? "", next);
   }
 }
+
+/** The step `stepId` names if it is still there and on: a task or email of any other step is not worked. */
+const liveStep = (cfg: SequenceConfig, stepId: string | null) => cfg.steps.find((s) => s.id === stepId && s.enabled);
 
 /** States (and step outcomes) in which an email went out or may have: an action on it comes too late. */
 const WENT_OUT = new Set<string>(["sending", "sent", "unknown", "bounced"]);

@@ -20,7 +20,9 @@ export interface NewTask {
 
 /**
  * Manual steps become tasks. Idempotent on (enrollment, step): a repeated alarm creates no second
- * task. The assignee is the user who owns the enrollment's mailbox, else the sequence owner.
+ * task. The assignee is the user who owns the enrollment's mailbox, else the sequence owner. A task
+ * cancelled before (its step was turned off, then on again) is opened again: the SequenceDO hands a step
+ * over only while its run is open and on that step, and a run waiting on a cancelled task never moves.
  */
 export async function createTasks(d: Db, tasks: NewTask[]): Promise<void> {
   if (!tasks.length) return;
@@ -61,6 +63,8 @@ export async function createTasks(d: Db, tasks: NewTask[]): Promise<void> {
       "open",
       t,
     ]),
+    "",
+    "ON CONFLICT (enrollment_id, step_id) DO UPDATE SET status = 'open', completed_at = NULL WHERE tasks.status = 'cancelled'",
   );
   await batchSql(d, stmts);
 }
