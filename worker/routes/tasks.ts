@@ -11,7 +11,7 @@ export const TaskSchema = z
     note: z.string(),
     status: z
       .enum(["open", "completed", "skipped", "cancelled"])
-      .openapi({ description: "cancelled: its contact left the sequence before it was done" }),
+      .openapi({ description: "cancelled: its contact left the sequence, or its step was deleted or turned off, before it was done" }),
     due_at: z.number(),
     completed_at: z.number().nullable(),
     assignee_id: z.string(),

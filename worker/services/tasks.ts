@@ -254,12 +254,12 @@ async function manualEmailDrafts(
   return out;
 }
 
-/** 409 for a task that is no longer open, in words (a cancelled one: its contact left the sequence). */
+/** 409 for a task that is no longer open, in words (a cancelled one: its contact left the sequence, or its step went). */
 const notOpen = (status: string) =>
   new ApiError(
     "conflict",
     status === "cancelled"
-      ? "This task was cancelled: its contact left the sequence (replied, unsubscribed, finished or removed)"
+      ? "This task was cancelled: its contact left the sequence (replied, unsubscribed, finished or removed) or its step was deleted or turned off"
       : `This task is already ${status}`,
   );
 
