@@ -32,7 +32,8 @@ describe("send_email transport", () => {
     ["E_SENDER_NOT_VERIFIED", "sender"],
     ["E_SENDER_DOMAIN_NOT_AVAILABLE", "sender"],
     ["E_HEADER_NOT_ALLOWED", "sender"],
-    ["E_RATE_LIMIT_EXCEEDED", "transient"],
+    ["E_RATE_LIMIT_EXCEEDED", "rate_limited"],
+    ["E_DAILY_LIMIT_EXCEEDED", "rate_limited"],
     ["E_DELIVERY_FAILED", "transient"],
     ["E_INTERNAL_SERVER_ERROR", "transient"],
   ])("%s → %s", async (code, kind) => {
