@@ -6,20 +6,23 @@ import { Toggle } from "../../components/Toggle";
 import { formatDay, formatNumber } from "../../format";
 import { getSchedules } from "../../queries/schedules";
 import { summarizeWindows } from "../../schedule";
-import { getEnrollments } from "../../queries/enrollments";
+import { getSequenceReport } from "../../queries/reports";
 import { setSequenceSettingAction, updateSequenceAction } from "../../queries/sequences";
 import { useWrite } from "../../actions";
 import { ENROLLMENT_STATUS } from "../../components/EnrollmentStatus";
 
 /** The side column of the Steps tab: who's in it, when it sends, and how it behaves. */
 export function Overview(props: { seq: Sequence; readOnly: boolean; onApply: (s: Sequence) => void }) {
-  const enrollments = createAsync(() => getEnrollments(props.seq.id, { page: 1, per_page: 1, status: "all" }).catch(() => undefined));
+  // Contacts, not runs (the report's counts): a restarted or re-added contact has several runs and counts
+  // once, at its latest run's status; the enrollments list's counts are per run.
+  const report = createAsync(() => getSequenceReport(props.seq.id, {}).catch(() => undefined));
   const schedules = createAsync(() => getSchedules().catch(() => undefined));
   // No schedule of its own: the team's default times it (sequence-config.ts), or nothing does.
   const schedule = () => schedules()?.schedules.find((s) => (props.seq.schedule_id ? s.id === props.seq.schedule_id : s.is_default));
-  // The API's counts overlap (bounced and blocked are finished too; "all" is the total): show the statuses themselves.
-  const counts = () => Object.entries(enrollments()?.counts ?? {}).filter(([k, n]) => n > 0 && k in ENROLLMENT_STATUS);
-  const total = () => enrollments()?.counts.all ?? 0;
+  // The statuses that have contacts.
+  const counts = () =>
+    (report()?.statuses ?? []).map((s) => [s.status, s.contacts] as const).filter(([k, n]) => n > 0 && k in ENROLLMENT_STATUS);
+  const total = () => report()?.totals.contacts ?? 0;
 
   const setting = (key: "finish_on_reply" | "allow_other_owners") => (props.seq.settings[key] as boolean | undefined) ?? true;
   const settingWrite = useWrite(setSequenceSettingAction, { failed: () => "Couldn't save the setting" });
@@ -42,7 +45,7 @@ export function Overview(props: { seq: Sequence; readOnly: boolean; onApply: (s:
     <aside class="overview" aria-label="Sequence overview">
       <section class="side-card">
         <h2 class="side-title">Contacts</h2>
-        <Show when={enrollments()} fallback={<p class="muted small">Loading…</p>}>
+        <Show when={report()} fallback={<p class="muted small">Loading…</p>}>
           <p class="side-big">
             {formatNumber(total())} <span class="muted">in this sequence</span>
           </p>
