@@ -147,8 +147,14 @@ export async function sequenceReport(
       sql`SELECT v.id, v.step_id, v.label, v.enabled FROM step_variants v JOIN steps s ON s.id = v.step_id WHERE s.sequence_id = ${seq.id} AND v.team_id = ${seq.teamId} ORDER BY v.label, v.id`,
     ),
     d.all<{ id: string; email: string }>(sql`SELECT id, email FROM mailboxes WHERE team_id = ${seq.teamId}`),
-    d.all<{ status: string; current_step: number; reason: string | null; n: number }>(
-      sql`SELECT e.status, e.current_step, e.reason, count(*) AS n FROM enrollments e WHERE e.sequence_id = ${seq.id}${ef} GROUP BY 1, 2, 3`,
+    // Contacts, not runs: a restarted or re-added contact has several runs here, and counts once, with
+    // the status and reason of its latest run and the furthest step any of its runs reached.
+    d.all<{ status: string; current_step: number; reached_step: number; reason: string | null; n: number }>(
+      sql`SELECT status, current_step, reached_step, reason, count(*) AS n FROM (
+            SELECT e.status, e.current_step, e.reason, max(e.current_step) OVER (PARTITION BY e.contact_id) AS reached_step,
+                   row_number() OVER (PARTITION BY e.contact_id ORDER BY e.created_at DESC, e.id DESC) AS latest
+              FROM enrollments e WHERE e.sequence_id = ${seq.id}${ef})
+          WHERE latest = 1 GROUP BY 1, 2, 3, 4`,
     ),
     // Without the added-by filter the rollup answers (a few rows per day); with it, the emails of those enrollments are grouped.
     f.addedBy
@@ -216,12 +222,12 @@ export async function sequenceReport(
   const delivered = (c: Counts) => c.sent - c.bounced;
 
   const stepsOut = steps.map((s) => {
-    // Reached: contacts whose current step is this one or later (a contact that finished on an
+    // Reached: contacts that got to this step or later in any run (a contact that finished on an
     // earlier step, by a reply or an unsubscribe, never reached the later ones).
     let reached = 0;
     let unsub = 0;
     for (const r of enrollRows) {
-      if (r.current_step >= s.position) reached += r.n;
+      if (r.reached_step >= s.position) reached += r.n;
       if (r.reason === "unsubscribed" && (r.current_step === s.position || (s.position === lastPosition && r.current_step > lastPosition)))
         unsub += r.n;
     }

@@ -43,7 +43,10 @@ export async function teamReport(d: Db, caller: Caller, from: number, to: number
     ),
     d.all<{ id: string; user_id: string }>(sql`SELECT id, user_id FROM mailboxes WHERE team_id = ${caller.teamId}`),
     d.all<{ added_by: string | null; sequence_id: string; n: number }>(
-      sql`SELECT e.added_by, e.sequence_id, count(*) AS n FROM enrollments e WHERE e.team_id = ${caller.teamId} AND e.created_at >= ${from} AND e.created_at < ${to} AND ${visible(caller, "e.sequence_id")} GROUP BY 1, 2`,
+      // A contact's first run of a sequence only: a restart or a re-add makes another run, not another contact added.
+      sql`SELECT e.added_by, e.sequence_id, count(*) AS n FROM enrollments e WHERE e.team_id = ${caller.teamId} AND e.created_at >= ${from} AND e.created_at < ${to} AND ${visible(caller, "e.sequence_id")}
+            AND NOT EXISTS (SELECT 1 FROM enrollments p WHERE p.sequence_id = e.sequence_id AND p.contact_id = e.contact_id AND (p.created_at < e.created_at OR (p.created_at = e.created_at AND p.id < e.id)))
+          GROUP BY 1, 2`,
     ),
     // Emails from the rollup (kept by triggers on messages): a few rows per sequence, mailbox and day.
     d.all<{ sequence_id: string; mailbox_id: string; sent: number; bounced: number; replies: number }>(
