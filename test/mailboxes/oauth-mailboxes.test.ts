@@ -402,7 +402,7 @@ describe("tokens and provider errors", () => {
     expect(r.error).toMatch(/^You signed in as other-.+, but this mailbox is google-.+: sign in with that account$/);
   });
 
-  it("429 with a short Retry-After is waited out and retried; a long one leaves the email to retry later", async () => {
+  it("429 with a short Retry-After is waited out and retried; a long one is a sending limit with the provider's wait (the mailbox holds)", async () => {
     const { account, mailboxId } = await teamWith("google");
     const mb = (await loadMailbox(db(env.DB), mailboxId))!;
     await control("fail", { match: "/messages/send", status: 429, retryAfter: 1, account });
@@ -424,7 +424,7 @@ describe("tokens and provider errors", () => {
       raw: rawMail(account, "p@x.test", "<c2@acme.test>"),
       messageId: "<c2@acme.test>",
     });
-    expect(r).toMatchObject({ ok: false, kind: "transient", code: "429" });
+    expect(r).toMatchObject({ ok: false, kind: "rate_limited", code: "429", retryAfterMs: 120_000 });
     expect((r as { message: string }).message).toContain("retry after 120 s");
     expect((await state(account)).sent).toHaveLength(1);
   });
