@@ -31,6 +31,19 @@ const ReplySchema = z
     reviewed_by: z.string().nullable(),
     message_id: z.string(),
     enrollment_id: z.string(),
+    applied_to: z
+      .array(
+        z.object({
+          sequence_id: z.string().nullable(),
+          sequence_name: z.string().nullable(),
+          action: z.enum(["finish", "pause"]),
+          enrollments: z.number(),
+        }),
+      )
+      .openapi({
+        description:
+          "Where it took effect: per sequence, the runs it finished or paused (a reply stops the contact in every sequence whose 'finish on reply' is on; an out-of-office pauses them all). A sequence you can't see has no id or name.",
+      }),
     can_correct: z.boolean().openapi({ description: "Whether you may correct its classification (the sequence's editors and admins)" }),
     contact: z.object({ id: z.string(), name: z.string(), email: z.string().nullable(), company: z.string().nullable() }).nullable(),
     sequence: z.object({ id: z.string(), name: z.string() }).nullable(),

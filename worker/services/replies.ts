@@ -283,14 +283,11 @@ async function applyEffect(
       if (before?.replyKind === "out_of_office") effect.replyFrom = { at: before.repliedAt!, kind: "out_of_office" };
     }
   }
-  // The email answered may be an earlier run's (the contact was restarted or added again since): the answer
-  // is about this sequence, so the contact's run in it now is what stops or pauses, with the one emailed.
-  const runs = async () => [x.enrollmentId, ...(await openRunOf(d, x)).filter((id) => id !== x.enrollmentId)];
   if (kind === "reply") {
-    if (x.settings.finish_on_reply !== false) {
-      await finish(x.sequenceId, await runs(), "replied");
-      for (const [sequenceId, ids] of await movedOnTo(d, x)) await finish(sequenceId, ids, "replied");
-    }
+    // The person answered: every sequence of the team whose own "finish on reply" is on stops emailing
+    // them, not only the one answered (the run emailed, their run there now, one a move took them to).
+    for (const run of await runsOfContact(d, x))
+      if (run.settings.finish_on_reply !== false) await finish(run.sequenceId, run.ids, "replied");
     const [contact] = await d
       .select({ stageId: contacts.stageId, email: contacts.email })
       .from(contacts)
@@ -308,10 +305,10 @@ async function applyEffect(
     }
     await applyColleagueRule(env, d, x, contact?.email ?? x.toEmail, effect);
   } else if (kind === "out_of_office") {
+    // They are away from every sequence: all their open runs wait for the return date.
     const until = returnAt ?? t + OOO_DEFAULT_MS;
-    done(x.sequenceId, await sequence(env, x.sequenceId, x.teamId).pause(await runs(), "out_of_office", until), "pause", "out_of_office");
-    for (const [sequenceId, ids] of await movedOnTo(d, x))
-      done(sequenceId, await sequence(env, sequenceId, x.teamId).pause(ids, "out_of_office", until), "pause", "out_of_office");
+    for (const run of await runsOfContact(d, x))
+      done(run.sequenceId, await sequence(env, run.sequenceId, x.teamId).pause(run.ids, "out_of_office", until), "pause", "out_of_office");
   } else if (kind === "bounce_hard") {
     const [m] = await d.select({ status: messages.status }).from(messages).where(eq(messages.id, x.messageId));
     if (m && m.status !== "bounced") {
@@ -396,43 +393,31 @@ async function applyColleagueRule(env: Env, d: Db, x: Target, email: string, eff
 
 type EffectEntry = NonNullable<InboundEffect["enrollments"]>[number];
 
-/** The contact's open enrollment in the answered email's sequence, if it has one (at most one: invariant 1). */
 /**
- * The open runs a move took the answered run's contact on to, by sequence (following moves of moves):
- * a reply to an email sent before the move is about the outreach, which goes on there. A move's job
- * (options.via = "move") is committed while the run it moves is still open, so it was created between
- * that run's start and its finish.
+ * The contact's open runs in every sequence of the team, by sequence, with each sequence's settings;
+ * the run the email went to comes first in its sequence even when it is closed (finishing it again
+ * changes nothing). At most one open run per sequence (invariant 1).
  */
-async function movedOnTo(d: Db, x: Target): Promise<Map<string, string[]>> {
-  const out = new Map<string, string[]>();
-  let from = [x.enrollmentId];
-  for (let hop = 0; hop < 5 && from.length; hop++) {
-    const rows = await d.all<{ id: string; sequence_id: string; open: number }>(sql`
-      SELECT n.id, n.sequence_id, n.status IN ('active', 'paused', 'held') AS open
-      FROM enrollments o
-      JOIN enrollments n ON n.contact_id = o.contact_id AND n.team_id = o.team_id AND n.sequence_id <> o.sequence_id
-      JOIN jobs j ON j.id = n.job_id AND j.created_at BETWEEN o.created_at AND o.finished_at
-      WHERE o.id IN (SELECT value FROM json_each(${JSON.stringify(from)})) AND o.team_id = ${x.teamId}
-        AND o.status = 'finished' AND o.reason = 'moved' AND json_extract(j.options, '$.via') = 'move'`);
-    for (const r of rows) if (r.open) out.set(r.sequence_id, [...(out.get(r.sequence_id) ?? []), r.id]);
-    from = rows.filter((r) => !r.open).map((r) => r.id);
-  }
-  return out;
-}
-
-async function openRunOf(d: Db, x: Target): Promise<string[]> {
+async function runsOfContact(d: Db, x: Target): Promise<{ sequenceId: string; ids: string[]; settings: Record<string, unknown> }[]> {
   const rows = await d
-    .select({ id: enrollments.id })
+    .select({ id: enrollments.id, sequenceId: enrollments.sequenceId, settings: sequences.settings })
     .from(enrollments)
+    .innerJoin(sequences, and(eq(sequences.id, enrollments.sequenceId), eq(sequences.teamId, x.teamId)))
     .where(
       and(
-        eq(enrollments.sequenceId, x.sequenceId),
         eq(enrollments.contactId, x.contactId),
         eq(enrollments.teamId, x.teamId),
         inList(enrollments.status, ["active", "paused", "held"]),
       ),
     );
-  return rows.map((r) => r.id);
+  const out = new Map<string, { sequenceId: string; ids: string[]; settings: Record<string, unknown> }>();
+  out.set(x.sequenceId, { sequenceId: x.sequenceId, ids: [x.enrollmentId], settings: x.settings });
+  for (const r of rows) {
+    const run = out.get(r.sequenceId) ?? { sequenceId: r.sequenceId, ids: [], settings: r.settings };
+    if (!run.ids.includes(r.id)) run.ids.push(r.id);
+    out.set(r.sequenceId, run);
+  }
+  return [...out.values()];
 }
 
 /**
@@ -497,8 +482,33 @@ const runStep = alias(steps, "run_step");
 
 type ReplyRow = Awaited<ReturnType<typeof replyQuery>>[number];
 
+/**
+ * The names of the sequences the rows' effects reached that the caller may see (invariant 8: another
+ * one is counted, never named).
+ */
+async function effectSequences(d: Db, caller: Caller, rows: ReplyRow[]): Promise<Map<string, string>> {
+  const ids = [...new Set(rows.flatMap((row) => (row.r.effect.enrollments ?? []).map((e) => e.sequenceId)))];
+  if (!ids.length) return new Map();
+  const seen = await d
+    .select({ id: sequences.id, name: sequences.name })
+    .from(sequences)
+    .where(and(eq(sequences.teamId, caller.teamId), inList(sequences.id, ids), visibleSequence(caller, sequences.id)));
+  return new Map(seen.map((x) => [x.id, x.name]));
+}
+
+/** Where its effect applied: per sequence, how many runs it finished or paused (a name only when visible). */
+function appliedTo(r: ReplyRow["r"], names: Map<string, string>) {
+  const out: { sequence_id: string | null; sequence_name: string | null; action: "finish" | "pause"; enrollments: number }[] = [];
+  for (const [key, group] of groupBy(r.effect.enrollments ?? [], (e) => `${e.sequenceId} ${e.action}`)) {
+    const [sequenceId, action] = key.split(" ") as [string, "finish" | "pause"];
+    const name = names.get(sequenceId) ?? null;
+    out.push({ sequence_id: name === null ? null : sequenceId, sequence_name: name, action, enrollments: group.length });
+  }
+  return out;
+}
+
 /** The inbox row the API answers (also the timeline's entries). */
-export function presentReply(row: ReplyRow, caller: Caller) {
+export function presentReply(row: ReplyRow, caller: Caller, names: Map<string, string>) {
   const r = row.r;
   return {
     id: r.id,
@@ -517,6 +527,7 @@ export function presentReply(row: ReplyRow, caller: Caller) {
     reviewed_by: r.reviewedBy,
     message_id: r.messageId,
     enrollment_id: r.enrollmentId,
+    applied_to: appliedTo(r, names),
     // Correcting it changes its sequence's contacts: the sequence's editors and admins (replyFor's check).
     can_correct: !!row.sequenceState?.ownerId && sequenceAllows(caller, "sequence.edit", row.sequenceState.ownerId, row.share ?? null),
     contact: row.contact?.id
@@ -608,8 +619,9 @@ export async function listReplies(
       .where(and(scope, q.unhandled ? isNull(inboundMessages.reviewedAt) : undefined))
       .groupBy(inboundMessages.classification),
   ]);
+  const names = await effectSequences(d, caller, rows);
   return {
-    replies: rows.map((r) => presentReply(r, caller)),
+    replies: rows.map((r) => presentReply(r, caller, names)),
     total: total[0]?.n ?? 0,
     counts: Object.fromEntries(counts.map((c) => [c.k, c.n])),
   };
@@ -628,7 +640,8 @@ export async function contactReplies(d: Db, caller: Caller, contactId: string, l
   )
     .orderBy(desc(inboundMessages.receivedAt), desc(inboundMessages.id))
     .limit(limit);
-  return rows.map((r) => presentReply(r, caller));
+  const names = await effectSequences(d, caller, rows);
+  return rows.map((r) => presentReply(r, caller, names));
 }
 
 /** One inbound email, as visible as its sequence (404 otherwise), checked for `action` on it. */
@@ -646,7 +659,7 @@ export async function getReply(d: Db, caller: Caller, id: string): Promise<Reply
   await replyFor(d, caller, id, "sequence.view");
   const [row] = await replyQuery(d, caller, eq(inboundMessages.id, id));
   if (!row) throw notFound("Reply");
-  return presentReply(row, caller);
+  return presentReply(row, caller, await effectSequences(d, caller, [row]));
 }
 
 // ------------------------------------------------------------------ corrections

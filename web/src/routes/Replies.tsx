@@ -18,9 +18,9 @@ export const CLASSIFICATION: Record<ReplyClassification, { label: string; tone: 
   reply: {
     label: "Reply",
     tone: "success",
-    effect: "Finished the contact (unless the sequence keeps going on replies) and moved it to Replied",
+    effect: "Finished the contact in every sequence that stops on replies, and moved it to Replied",
   },
-  out_of_office: { label: "Out of office", tone: "info", effect: "Paused until the return date" },
+  out_of_office: { label: "Out of office", tone: "info", effect: "Paused in every sequence until the return date" },
   auto_reply: { label: "Auto-reply", tone: "neutral", effect: "Nothing: the sequence carries on" },
   bounce_hard: { label: "Hard bounce", tone: "danger", effect: "Email and contact marked bounced, address suppressed, contact finished" },
   bounce_soft: {
@@ -106,6 +106,34 @@ function CorrectIt(props: { r: Reply }) {
         {to() === props.r.classification ? "Confirm" : "Correct it"}
       </button>
     </form>
+  );
+}
+
+/**
+ * The other sequences its effect reached (a reply stops the contact wherever "finish on reply" is on,
+ * an out-of-office pauses them everywhere): named when you may see them, counted otherwise.
+ */
+function AlsoIn(props: { r: Reply }) {
+  const others = () => props.r.applied_to.filter((a) => a.sequence_id !== props.r.sequence?.id);
+  const verb = (a: Reply["applied_to"][number]) => (a.action === "finish" ? "Also stopped in" : "Also paused in");
+  const hidden = () => others().filter((a) => !a.sequence_id);
+  return (
+    <Show when={others().length}>
+      <span class="muted reply-also" data-testid="reply-also">
+        {others()
+          .filter((a) => a.sequence_id)
+          .map((a) => (
+            <span>
+              {verb(a)} <A href={`/sequences/${a.sequence_id}`}>{a.sequence_name}</A>
+            </span>
+          ))}
+        <Show when={hidden().length}>
+          <span>
+            {verb(hidden()[0]!)} {hidden().length} {hidden().length === 1 ? "sequence" : "sequences"} you can't see
+          </span>
+        </Show>
+      </span>
+    </Show>
   );
 }
 
@@ -237,6 +265,7 @@ export default function Replies() {
                       </span>
                     )}
                   </Show>
+                  <AlsoIn r={r} />
                 </td>
                 <td class="reply-received" title={formatFull(r.received_at)}>
                   {formatDay(r.received_at)}
