@@ -976,7 +976,8 @@ export class MailboxDO extends DurableObject<Env> {
         const verdicts = await engine
           .sequence(this.env, rows[0]!.sequence_id, rows[0]!.team_id)
           .claim(rows.map((r) => ({ enrollmentId: r.enrollment_id, stepId: r.step_id })));
-        for (const v of verdicts) out.set(`${v.enrollmentId}:${v.stepId}`, { ok: v.ok, reason: v.reason });
+        // The override comes too: it is the latest edit of the email, which verdictOn compares with the one composed.
+        for (const v of verdicts) out.set(`${v.enrollmentId}:${v.stepId}`, { ok: v.ok, reason: v.reason, override: v.override });
       }),
     );
     return out;
