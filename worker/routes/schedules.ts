@@ -157,12 +157,12 @@ export const scheduleRoutes = router()
       method: "delete",
       path: "/schedules/{id}",
       tags: ["Schedules"],
-      summary: "Delete a schedule no sequence uses",
+      summary: "Delete a schedule no sequence uses (the team's default can't be: make another schedule the default first)",
       request: { params: IdParam },
       responses: { 200: json(z.object({ ok: z.boolean() })), 403: errorResponses[403], 404: errorResponses[404], 409: errorResponses[409] },
     }),
     async (c) => {
-      await deleteSchedule(c.env, c.var.db, c.get("caller"), c.req.valid("param").id);
+      await deleteSchedule(c.var.db, c.get("caller"), c.req.valid("param").id);
       return c.json({ ok: true }, 200);
     },
   );

@@ -24,8 +24,20 @@ export interface ScheduleFields {
   is_default: boolean;
 }
 
-/** Sequences (not archived) that send on a schedule. Table-qualified: inside the subquery a bare "id" would be the sequence's. */
-const inUse = sql<number>`(select count(*) from sequences q where q.schedule_id = "schedules"."id" and q.archived_at is null)`;
+/**
+ * Sequences (not archived) that send on a schedule: those that name it and, for the team's default,
+ * those that name none (sequence-config.ts scheduleTupleSql times them by it). Table-qualified: inside
+ * the subquery a bare "id" would be the sequence's.
+ */
+const inUse = sql<number>`(select count(*) from sequences q where q.team_id = "schedules"."team_id" and q.archived_at is null
+  and (q.schedule_id = "schedules"."id" or (q.schedule_id is null and "schedules"."is_default" = 1)))`;
+
+/**
+ * The default can't be taken away, only handed to another schedule: without one, every sequence that
+ * has no schedule of its own would send at any hour, in UTC (sequence-config.ts ALWAYS_OPEN).
+ */
+const DEFAULT_STAYS =
+  "This is the team's default schedule: sequences without a schedule of their own send by it. Make another schedule the default first.";
 
 function checkWindows(windows: Record<string, [string, string][]>) {
   const problems = validateWindows(windows);
@@ -119,6 +131,8 @@ export async function updateSchedule(
 ): Promise<{ schedule: Schedule; sequences: number }> {
   const s = await scheduleFor(d, caller, scheduleId, "schedule.manage");
   if (s.isDefault || body.is_default) authorize(caller, "schedule.default", DEFAULT_IS_ADMINS);
+  if (s.isDefault && body.is_default === false)
+    throw new ApiError("validation_failed", DEFAULT_STAYS, { fields: [{ field: "is_default", message: DEFAULT_STAYS }] });
   if (body.windows) checkWindows(body.windows);
   if (body.name && body.name !== s.name) await checkName(d, caller.teamId, body.name, s.id);
   const patch = {
@@ -128,7 +142,9 @@ export async function updateSchedule(
     ...(body.holidays !== undefined && { holidays: body.holidays }),
     ...(body.holiday_calendar !== undefined && { holidayCalendar: body.holiday_calendar }),
     ...(body.use_contact_time_zone !== undefined && { useContactTimeZone: body.use_contact_time_zone }),
-    ...(body.is_default !== undefined && { isDefault: body.is_default }),
+    // Only ever set: a default is unset by making another one the default (unsetDefault). Writing
+    // `false` could unset a default another request made of this schedule meanwhile.
+    ...(body.is_default && { isDefault: true }),
   };
   await batchSql(d, [
     ...(body.is_default ? [unsetDefault(d, caller.teamId)] : []),
@@ -141,19 +157,29 @@ export async function updateSchedule(
   return { schedule: fresh!.s, sequences: fresh!.n };
 }
 
-/** Only a schedule no sequence uses (archived ones included: they keep their settings) can go. */
-export async function deleteSchedule(env: Env, d: Db, caller: Caller, scheduleId: string): Promise<void> {
+/**
+ * Only a schedule no sequence names (archived ones included: they keep their settings) and that isn't
+ * the team's default can go. Both are conditions of the delete itself, so a sequence moved onto it or
+ * a default made of it meanwhile keeps it.
+ */
+export async function deleteSchedule(d: Db, caller: Caller, scheduleId: string): Promise<void> {
   const s = await scheduleFor(d, caller, scheduleId, "schedule.manage");
-  if (s.isDefault) authorize(caller, "schedule.default", DEFAULT_IS_ADMINS);
-  const [n] = await d
-    .select({ n: sql<number>`count(*)` })
-    .from(sequences)
-    .where(and(eq(sequences.scheduleId, s.id), eq(sequences.teamId, caller.teamId)));
-  if ((n?.n ?? 0) > 0) throw new ApiError("conflict", `${n!.n} sequence(s) use this schedule. Move them to another schedule first.`);
-  await d.batch([
-    d.delete(schedules).where(eq(schedules.id, s.id)),
-    d.insert(auditLog).values(auditEntry(caller, "schedule.delete", "schedule", s.id)),
-  ]);
-  // The default gone: sequences without a schedule of their own send at any time now.
-  if (s.isDefault) await rewindowTeam(env, d, caller.teamId);
+  const usedBy = and(eq(sequences.scheduleId, s.id), eq(sequences.teamId, caller.teamId));
+  const refusal = async () => {
+    const fresh = await scheduleFor(d, caller, s.id, "schedule.manage");
+    if (fresh.isDefault) return new ApiError("conflict", DEFAULT_STAYS);
+    const [n] = await d
+      .select({ n: sql<number>`count(*)` })
+      .from(sequences)
+      .where(usedBy);
+    return new ApiError("conflict", `${n?.n ?? 0} sequence(s) use this schedule. Move them to another schedule first.`);
+  };
+  if (s.isDefault) throw await refusal();
+  const gone = await d
+    .delete(schedules)
+    .where(and(eq(schedules.id, s.id), eq(schedules.isDefault, false), sql`not exists (select 1 from ${sequences} where ${usedBy})`))
+    .returning({ id: schedules.id });
+  if (!gone.length) throw await refusal();
+  // No sequence sent by it, so no queued email moves (no rewindow).
+  await d.insert(auditLog).values(auditEntry(caller, "schedule.delete", "schedule", s.id));
 }
