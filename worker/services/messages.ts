@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, ne, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, ne, not, sql } from "drizzle-orm";
 import { isEmailStep } from "../../durable-objects/sequence-config";
 import type { Db } from "../db/client";
 import { inList } from "../db/in-list";
@@ -92,13 +92,33 @@ export async function rawMessage(d: Db, caller: Caller, messageId: string): Prom
 export async function searchSequenceMessages(
   d: Db,
   caller: Caller,
-  q: { sequenceIds?: readonly string[]; contactIds?: readonly string[]; statuses?: readonly string[]; page: number; perPage: number },
+  q: {
+    sequenceIds?: readonly string[];
+    /** Sequences left out. */
+    notSequenceIds?: readonly string[];
+    contactIds?: readonly string[];
+    /** Sent from a mailbox of one of these users. */
+    userIds?: readonly string[];
+    statuses?: readonly string[];
+    page: number;
+    perPage: number;
+  },
 ): Promise<{ rows: (typeof messages.$inferSelect)[]; total: number }> {
   const where = and(
     eq(messages.teamId, caller.teamId),
     ne(messages.sequenceId, ""),
     visibleMessages(caller),
     q.sequenceIds?.length ? inList(messages.sequenceId, q.sequenceIds) : undefined,
+    q.notSequenceIds?.length ? not(inList(messages.sequenceId, q.notSequenceIds)) : undefined,
+    q.userIds?.length
+      ? inArray(
+          messages.mailboxId,
+          d
+            .select({ id: mailboxes.id })
+            .from(mailboxes)
+            .where(and(eq(mailboxes.teamId, caller.teamId), inList(mailboxes.userId, q.userIds))),
+        )
+      : undefined,
     q.contactIds?.length ? inList(messages.contactId, q.contactIds) : undefined,
     q.statuses?.length ? inList(messages.status, q.statuses) : undefined,
   );
