@@ -145,6 +145,20 @@ const APOLLO_SKIP_REASON: Record<SkipReason | WarningCategory, string> = {
   not_processed: "contacts_not_processed",
 };
 
+/** Apollo's emailer_message_stats: the message statuses each one is here. */
+const MESSAGE_STATS = {
+  delivered: ["sent", "unknown"],
+  scheduled: ["scheduled", "sending"],
+  bounced: ["bounced"],
+  failed_other: ["failed"],
+} as const;
+/** A message's status as Apollo words it (an email that went out is "completed"). */
+const APOLLO_MESSAGE_STATUS: Record<string, string> = {
+  sent: "completed",
+  unknown: "completed",
+  sending: "scheduled",
+};
+
 const PAUSED_START =
   "Seqflare adds contacts active. To hold them, add them and then pause them (remove_or_stop_contact_ids with mode=stop)";
 
@@ -168,7 +182,7 @@ async function listIdsNamed(c: Context<AppEnv>, caller: Caller, names: string[] 
  */
 export const apolloRoutes = new Hono<AppEnv>()
   .on(["GET", "POST"], "/emailer_campaigns/search", master, async (c) => {
-    const p = await parse(c, z.object({ q_name: str.optional(), page: int(1, 500), per_page: int(25, 100) }));
+    const p = await parse(c, z.object({ q_name: str.optional(), page: int(1, 500), per_page: int(25, 100) }), { strict: true });
     const name = p.q_name?.trim() || null;
     const { rows, total } = await campaigns(c, c.get("caller"), { q: name ?? undefined }, p.per_page, p.page);
     return c.json({
@@ -339,7 +353,7 @@ export const apolloRoutes = new Hono<AppEnv>()
     );
   })
   .on(["GET", "POST"], "/users/search", master, async (c) => {
-    const p = await parse(c, z.object({ q_keywords: str.optional(), page: int(1, 500), per_page: int(25, 100) }));
+    const p = await parse(c, z.object({ q_keywords: str.optional(), page: int(1, 500), per_page: int(25, 100) }), { strict: true });
     const { rows, total } = await searchTeamUsers(c.var.db, c.get("caller").teamId, p.q_keywords?.trim() || null, p.page, p.per_page);
     return c.json({
       users: rows.map((u) => ({
@@ -496,19 +510,29 @@ export const apolloRoutes = new Hono<AppEnv>()
       c,
       z.object({
         emailer_campaign_ids: arr(APOLLO_ARRAY_MAX.emailer_campaign_ids).optional(),
+        not_emailer_campaign_ids: arr(APOLLO_ARRAY_MAX.emailer_campaign_ids).optional(),
         contact_ids: arr(APOLLO_ARRAY_MAX.contact_ids).optional(),
+        user_ids: arr(APOLLO_ARRAY_MAX.emailer_campaign_ids).optional(),
         emailer_message_stats: arr(APOLLO_ARRAY_MAX.statuses).optional(),
         page: int(1, 500),
         per_page: int(25, 100),
       }),
+      { strict: true },
     );
     const caller = c.get("caller");
-    const statusOf: Record<string, string> = { delivered: "sent", bounced: "bounced", failed: "failed" };
-    const statuses = p.emailer_message_stats?.map((s) => statusOf[s] ?? s);
+    // Apollo's stats that are a message status here; opens, clicks and the like aren't tracked, so a
+    // filter on them is refused rather than answered with nothing.
+    const unknown = p.emailer_message_stats?.filter((s) => !Object.hasOwn(MESSAGE_STATS, s)) ?? [];
+    if (unknown.length)
+      throw new ApiError("validation_failed", `Seqflare can't filter emails by ${unknown.map((s) => `"${s}"`).join(", ")}`, {
+        fields: [{ field: "emailer_message_stats", message: `Use ${Object.keys(MESSAGE_STATS).join(", ")}` }],
+      });
     const { rows, total } = await searchSequenceMessages(c.var.db, caller, {
       sequenceIds: p.emailer_campaign_ids,
+      notSequenceIds: p.not_emailer_campaign_ids,
       contactIds: p.contact_ids,
-      statuses,
+      userIds: p.user_ids,
+      statuses: p.emailer_message_stats?.flatMap((s) => MESSAGE_STATS[s as keyof typeof MESSAGE_STATS]),
       page: p.page,
       perPage: p.per_page,
     });
@@ -522,7 +546,7 @@ export const apolloRoutes = new Hono<AppEnv>()
         to_email: m.toEmail,
         subject: m.subject,
         body_text: m.body,
-        status: m.status === "sent" ? "delivered" : m.status,
+        status: APOLLO_MESSAGE_STATUS[m.status] ?? m.status,
         message_id: m.messageIdHeader,
         completed_at: iso(m.sentAt),
         created_at: iso(m.createdAt),
@@ -534,11 +558,14 @@ export const apolloRoutes = new Hono<AppEnv>()
     const p = await parse(
       c,
       z.object({
-        sort_by_field: str.optional(),
+        // Open tasks first, each by due date: the one order there is.
+        sort_by_field: z.preprocess((v) => (Array.isArray(v) ? v[0] : v), z.literal("task_due_at")).optional(),
+        // Apollo's facet counts to show beside the results: they narrow nothing.
         open_factor_names: arr(APOLLO_ARRAY_MAX.statuses).optional(),
         page: int(1, 500),
         per_page: int(25, 100),
       }),
+      { strict: true },
     );
     const caller = c.get("caller");
     // Tasks of sequences the caller can't see stay hidden, except their own.
