@@ -497,6 +497,8 @@ export const messages = sqliteTable(
     /** First answer to this email (inbound classification): a reply or an out-of-office; reports count these. */
     repliedAt: integer("replied_at"),
     replyKind: text("reply_kind", { enum: ["reply", "out_of_office"] }),
+    /** When the person opted out from this email (its unsubscribe link, or a reply asking to): the reports count these. */
+    unsubscribedAt: integer("unsubscribed_at"),
     createdAt: createdAt(),
   },
   (t) => [
@@ -538,6 +540,8 @@ export const reportRollup = sqliteTable(
     bounced: integer("bounced").notNull().default(0),
     replied: integer("replied").notNull().default(0),
     outOfOffice: integer("out_of_office").notNull().default(0),
+    /** Emails the person opted out from (messages.unsubscribed_at; migration 0042). */
+    unsubscribed: integer("unsubscribed").notNull().default(0),
   },
   (t) => [
     primaryKey({ columns: [t.sequenceId, t.day, t.stepId, t.variantId, t.mailboxId] }),
@@ -1011,6 +1015,8 @@ export interface InboundEffect {
   replyFrom?: { at: number; kind: "out_of_office" };
   /** A soft bounce's next try, queued in the mailbox under `key` (null: the mailbox no longer held the email). */
   retry?: { attempt: number; at: number; key: string | null };
+  /** An unsubscribe request stamped the email it answered (messages.unsubscribed_at): a correction lifts the stamp. */
+  messageUnsubscribed?: boolean;
 }
 
 /**
