@@ -232,14 +232,23 @@ async function mac(secret: string, payloadPart: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.sign("HMAC", await key, enc.encode(`unsubscribe.v1.${payloadPart}`)));
 }
 
+export interface UnsubscribeToken {
+  teamId: string;
+  email: string;
+  /** The Message-ID header of the email the link came in, so the reports count the opt-out there; links made before it have none. */
+  messageId?: string;
+}
+
 /** `payload.signature`, both base64url; no expiry, because an unsubscribe link must keep working. */
-export async function signUnsubscribeToken(secret: string, payload: { teamId: string; email: string }): Promise<string> {
-  const part = b64url(enc.encode(JSON.stringify({ t: payload.teamId, e: payload.email })));
+export async function signUnsubscribeToken(secret: string, payload: UnsubscribeToken): Promise<string> {
+  const part = b64url(
+    enc.encode(JSON.stringify({ t: payload.teamId, e: payload.email, ...(payload.messageId ? { m: payload.messageId } : {}) })),
+  );
   return `${part}.${b64url(await mac(secret, part))}`;
 }
 
-/** The token's team and address when its signature is valid, else null (never throws). */
-export async function verifyUnsubscribeToken(secret: string, token: string): Promise<{ teamId: string; email: string } | null> {
+/** The token's team and address (and email, when it names one) when its signature is valid, else null (never throws). */
+export async function verifyUnsubscribeToken(secret: string, token: string): Promise<UnsubscribeToken | null> {
   const [part, sig, extra] = typeof token === "string" ? token.split(".") : [];
   if (!part || !sig || extra !== undefined) return null;
   const given = unb64url(sig),
@@ -252,6 +261,7 @@ export async function verifyUnsubscribeToken(secret: string, token: string): Pro
   } catch {
     return null; // unreachable for tokens we signed; a forged one already failed the MAC
   }
-  const { t, e } = (data ?? {}) as { t?: unknown; e?: unknown };
-  return typeof t === "string" && typeof e === "string" ? { teamId: t, email: e } : null;
+  const { t, e, m } = (data ?? {}) as { t?: unknown; e?: unknown; m?: unknown };
+  if (typeof t !== "string" || typeof e !== "string") return null;
+  return typeof m === "string" ? { teamId: t, email: e, messageId: m } : { teamId: t, email: e };
 }
