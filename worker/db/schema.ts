@@ -1017,6 +1017,8 @@ export interface InboundEffect {
   retry?: { attempt: number; at: number; key: string | null };
   /** An unsubscribe request stamped the email it answered (messages.unsubscribed_at): a correction lifts the stamp. */
   messageUnsubscribed?: boolean;
+  /** A correction under way (its lease): another one waits for it, so no two undo and apply the same effect. */
+  correcting?: { by: string; at: number };
 }
 
 /**
