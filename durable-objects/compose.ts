@@ -165,7 +165,7 @@ export async function composeEmail(
   const rendered = renderSubject(subjectTemplate, ctx);
   const subject = thread ? subjectForThread(thread.subject) : rendered || "(no subject)";
   const text = renderTemplate(ov?.body ?? variant?.body ?? "", ctx);
-  const token = await signUnsubscribeToken(appSecret(env), { teamId: item.teamId, email: contact.email.toLowerCase() });
+  const token = await signUnsubscribeToken(appSecret(env), { teamId: item.teamId, email: contact.email.toLowerCase(), messageId });
   const input: MessageInput = {
     from: { email: mailbox.email, name: mailbox.senderName },
     to: { email: contact.email, name: [contact.firstName, contact.lastName].filter(Boolean).join(" ") || undefined },
