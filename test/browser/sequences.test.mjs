@@ -128,4 +128,18 @@ describe("sequence editor", () => {
     assert.equal(await listToggle.getAttribute("aria-checked"), "true");
     assert.match((await page.locator("tr", { hasText: name }).textContent()) ?? "", /Active/);
   });
+
+  it("the team's default schedule offers no Delete, and its form says how the default changes", async () => {
+    await page.goto(`${baseUrl}/settings?tab=schedules`);
+    const row = page.getByTestId("schedule-row").filter({ hasText: "Default" });
+    await row.first().waitFor();
+    assert.equal(await row.getByRole("button", { name: /^Delete schedule/ }).count(), 0, "no Delete on the default");
+    assert.match((await row.textContent()) ?? "", /Default: can't be deleted/);
+    await row.getByRole("button", { name: /^Edit schedule/ }).click();
+    const dialog = page.getByTestId("schedule-dialog");
+    const box = dialog.getByRole("checkbox", { name: /Team default/ });
+    assert.equal(await box.isChecked(), true);
+    assert.equal(await box.isDisabled(), true, "the default is handed on, not switched off");
+    await dialog.getByText("To change the default, make another schedule the default.").waitFor();
+  });
 });

@@ -342,9 +342,21 @@ export function ScheduleForm(props: { open: boolean; schedule: Schedule | null; 
           {/* The default times every sequence without a schedule of its own: admins set it. */}
           <Show when={me()?.user.role === "admin"}>
             <label class="check">
-              <input type="checkbox" checked={isDefault()} onChange={(e) => setIsDefault(e.currentTarget.checked)} />
+              {/* The default is handed on, not switched off (the API refuses): another schedule's box takes it. */}
+              <input
+                type="checkbox"
+                checked={isDefault()}
+                disabled={!!s?.is_default}
+                aria-describedby={s?.is_default ? "sched-default-note" : undefined}
+                onChange={(e) => setIsDefault(e.currentTarget.checked)}
+              />
               Team default: new sequences, and sequences without a schedule of their own, send in these windows
             </label>
+            <Show when={s?.is_default}>
+              <p id="sched-default-note" class="muted small">
+                To change the default, make another schedule the default.
+              </p>
+            </Show>
           </Show>
         </div>
 

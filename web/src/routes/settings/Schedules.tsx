@@ -139,17 +139,27 @@ export function Schedules() {
                           >
                             Edit
                           </button>
-                          <button
-                            type="button"
-                            class="btn btn-danger-ghost btn-sm"
-                            aria-label={`Delete schedule ${s.name}`}
-                            onClick={() => {
-                              remove.clear();
-                              setDeleting(s);
-                            }}
+                          {/* The default is handed on, never deleted: sequences without a schedule of their own send by it. */}
+                          <Show
+                            when={!s.is_default}
+                            fallback={
+                              <span class="muted small" title="Make another schedule the default first">
+                                Default: can't be deleted
+                              </span>
+                            }
                           >
-                            Delete
-                          </button>
+                            <button
+                              type="button"
+                              class="btn btn-danger-ghost btn-sm"
+                              aria-label={`Delete schedule ${s.name}`}
+                              onClick={() => {
+                                remove.clear();
+                                setDeleting(s);
+                              }}
+                            >
+                              Delete
+                            </button>
+                          </Show>
                         </Show>
                       </div>
                     </li>
