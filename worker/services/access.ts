@@ -54,7 +54,7 @@ export const RULES = {
   "schedule.default": {
     who: ["admin"],
     key: false,
-    says: "make a schedule the team's default, or change or delete the default (it times every sequence without one)",
+    says: "make a schedule the team's default, or change the default (it times every sequence without one; it is never deleted, only handed on)",
   },
   "contact.view": { who: ["member"], key: true, says: "see the team's contacts and lists" },
   "contact.edit": {
