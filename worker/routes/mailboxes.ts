@@ -201,12 +201,15 @@ export const mailboxRoutes = router()
       method: "post",
       path: "/mailboxes/{id}/test",
       tags: ["Mailboxes"],
-      summary: "Send a test email through the mailbox's transport (not counted against its limits)",
+      summary:
+        "Send a test email through the mailbox's transport (not counted against its limits): to the mailbox's own address or an active member of the team, at most 10 per mailbox an hour",
       request: { params: IdParam, body: jsonBody(z.object({ to: z.string().trim().toLowerCase().email() })) },
       responses: {
         200: json(z.object({ ok: z.boolean(), message: z.string(), kind: z.string().nullable(), code: z.string().nullable() })),
         403: errorResponses[403],
         404: errorResponses[404],
+        422: { ...errorResponses[422], description: "`to` is not the mailbox's own address nor an active member's, or is suppressed" },
+        429: { ...errorResponses[422], description: "This mailbox sent 10 test emails in the last hour: wait retry-after seconds" },
       },
     }),
     async (c) => c.json(await sendTestEmail(c.env, c.var.db, c.get("caller"), c.req.valid("param").id, c.req.valid("json").to), 200),

@@ -1,4 +1,4 @@
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, isNull, sql } from "drizzle-orm";
 import { inList } from "../db/in-list";
 import type { Db } from "../db/client";
 import { auditLog, mailboxes, messages, users } from "../db/schema";
@@ -10,6 +10,7 @@ import { newId } from "../lib/ids";
 import { seal, unseal } from "../lib/seal";
 import { engine } from "../../durable-objects/engine";
 import { transportFor } from "../transports";
+import type { SendResult } from "../transports/types";
 import { authorize, mailboxAllows, mailboxFor, teamUser } from "./access";
 import { auditEntry } from "./audit";
 import { loadMailbox } from "../transports/mailbox-settings";
@@ -130,7 +131,10 @@ export async function createMailbox(env: Env, d: Db, caller: Caller, body: NewMa
   const { password, ...smtp } = body.smtp ?? ({} as Partial<SmtpInput>);
   if (body.transport === "smtp")
     await mustConnect({ ...(smtp as Omit<SmtpInput, "password">), password, heloName: body.email.split("@")[1] });
-  if (body.transport === "send_email" && !env.EMAIL) throw sendEmailUnbound();
+  if (body.transport === "send_email") {
+    if (!env.EMAIL) throw sendEmailUnbound();
+    await mustBeTeamDomain(d, caller.teamId, body.email);
+  }
   await d.batch([
     d.insert(mailboxes).values({
       id,
@@ -153,6 +157,29 @@ export async function createMailbox(env: Env, d: Db, caller: Caller, body: NewMa
     d.insert(auditLog).values(auditEntry(caller, "mailbox.create", "mailbox", id, { email: body.email, transport: body.transport })),
   ]);
   return reload(d, id);
+}
+
+/**
+ * Cloudflare Email sends from any address the Worker's binding allows, with no sign-in to prove the
+ * address is the team's: a send_email mailbox must be on a domain one of the team's active users signs
+ * in with, so a team can't send as another company.
+ */
+async function mustBeTeamDomain(d: Db, teamId: string, email: string) {
+  const domain = email.split("@")[1]!.toLowerCase();
+  const user = await d
+    .select({ id: users.id })
+    .from(users)
+    .where(
+      and(
+        eq(users.teamId, teamId),
+        isNull(users.disabledAt),
+        sql`lower(substr(${users.email}, instr(${users.email}, '@') + 1)) = ${domain}`,
+      ),
+    )
+    .get();
+  if (user) return;
+  const message = `Cloudflare Email sends only from your team's own domains: ${domain} is not the domain of any active member's sign-in address`;
+  throw new ApiError("validation_failed", message, { fields: [{ field: "email", message }] });
 }
 
 const sendEmailUnbound = () =>
@@ -186,7 +213,10 @@ export async function updateMailbox(env: Env, d: Db, caller: Caller, mailboxId: 
     throw new ApiError("validation_failed", "SMTP settings are required", {
       fields: missing.map((k) => ({ field: `smtp.${k}`, message: "Required" })),
     });
-  if (transport === "send_email" && r.transport !== "send_email" && !env.EMAIL) throw sendEmailUnbound();
+  if (transport === "send_email" && r.transport !== "send_email") {
+    if (!env.EMAIL) throw sendEmailUnbound();
+    await mustBeTeamDomain(d, caller.teamId, r.email);
+  }
   if (transport === "smtp" && (body.smtp !== undefined || r.transport !== "smtp")) {
     // The saved password belongs to the server and account it was saved for: anyone who may edit the
     // mailbox could otherwise point it at their own host and receive the password in AUTH.
@@ -259,9 +289,55 @@ export async function setMailboxStatus(
 export type TestResult =
   { ok: true; message: string; kind: null; code: null } | { ok: false; message: string; kind: string; code: string | null };
 
+/** Test emails a mailbox may send in any rolling hour. */
+export const TEST_EMAILS_PER_HOUR = 10;
+const HOUR_MS = 3_600_000;
+
+/**
+ * A test email checks the mailbox, outside every sequence's limits, so it may only go to the mailbox
+ * itself or to an active user of the team: it must never be a way to mail strangers.
+ */
+async function mustBeTeamAddress(d: Db, teamId: string, mailboxEmail: string, to: string) {
+  if (to === mailboxEmail.toLowerCase()) return;
+  const user = await d
+    .select({ id: users.id })
+    .from(users)
+    .where(and(eq(users.teamId, teamId), sql`lower(${users.email}) = ${to}`, isNull(users.disabledAt)))
+    .get();
+  if (user) return;
+  const message = "A test email goes only to this mailbox's own address or to an active member of your team";
+  throw new ApiError("validation_failed", message, { fields: [{ field: "to", message }] });
+}
+
+/**
+ * Records a test email as "sending" only while the mailbox has sent fewer than TEST_EMAILS_PER_HOUR
+ * tests in the last hour: the count and the insert are one statement, so concurrent tests can't all
+ * pass the check. Beyond it: 429, with retry-after the time until the oldest test leaves the window.
+ */
+async function reserveTestEmail(d: Db, row: typeof messages.$inferInsert) {
+  const since = row.scheduledAt! - HOUR_MS;
+  const recent = sql`FROM ${messages} WHERE ${messages.mailboxId} = ${row.mailboxId} AND ${messages.status} IN ('sending', 'sent', 'failed', 'unknown', 'bounced') AND ${messages.scheduledAt} > ${since} AND ${messages.stepId} LIKE 'test:%'`;
+  const res =
+    await d.run(sql`INSERT INTO ${messages} (id, team_id, enrollment_id, sequence_id, step_id, mailbox_id, contact_id, to_email, subject, body, message_id_header, raw, status, scheduled_at, sent_at, created_at)
+    SELECT ${row.id}, ${row.teamId}, ${row.enrollmentId}, '', ${row.stepId}, ${row.mailboxId}, '', ${row.toEmail}, ${row.subject}, ${row.body}, ${row.messageIdHeader}, ${row.raw}, 'sending', ${row.scheduledAt}, ${row.sentAt}, ${row.createdAt}
+    WHERE (SELECT count(*) ${recent}) < ${TEST_EMAILS_PER_HOUR}`);
+  if (res.meta.changes) return;
+  const oldest = await d.get<{ t: number | null }>(sql`SELECT min(${messages.scheduledAt}) AS t ${recent}`);
+  const retryAfter = Math.max(1, Math.ceil(((oldest?.t ?? row.scheduledAt!) + HOUR_MS - row.scheduledAt!) / 1000));
+  throw new ApiError(
+    "rate_limited",
+    `A mailbox sends at most ${TEST_EMAILS_PER_HOUR} test emails an hour: try again in ${Math.ceil(retryAfter / 60)} min`,
+    { retry_after: retryAfter },
+    429,
+    { "retry-after": String(retryAfter) },
+  );
+}
+
 /** A test email through the mailbox's transport (not counted against its limits; shown in the Outbox). */
-export async function sendTestEmail(env: Env, d: Db, caller: Caller, mailboxId: string, to: string): Promise<TestResult> {
+export async function sendTestEmail(env: Env, d: Db, caller: Caller, mailboxId: string, toAddress: string): Promise<TestResult> {
   const r = await mailboxFor(d, caller, mailboxId, "mailbox.manage");
+  const to = toAddress.trim().toLowerCase();
+  await mustBeTeamAddress(d, caller.teamId, r.email, to);
   // Not even a test goes to an address that opted out or bounced (invariant 5; another bounce costs the
   // mailbox's reputation).
   const suppressed = (await suppressionReasons(d, caller.teamId, [to])).get(to.trim().toLowerCase());
@@ -286,10 +362,8 @@ export async function sendTestEmail(env: Env, d: Db, caller: Caller, mailboxId: 
     postalAddress: "",
     signature: mb.signature,
   });
-  const transport = await transportFor(env, mb);
-  const res = await transport.send({ from: { email: mb.email, name: mb.senderName }, to, raw, messageId });
   // Test emails show in the Outbox too (no sequence, no enrollment).
-  await d.insert(messages).values({
+  await reserveTestEmail(d, {
     id,
     teamId: caller.teamId,
     enrollmentId: `test:${id}`,
@@ -302,12 +376,22 @@ export async function sendTestEmail(env: Env, d: Db, caller: Caller, mailboxId: 
     body: text,
     messageIdHeader: messageId,
     raw,
-    status: res.ok ? "sent" : "failed",
-    error: res.ok ? null : res.message,
+    status: "sending",
     scheduledAt: t,
     sentAt: t,
     createdAt: t,
   });
+  const settle = (status: "sent" | "failed" | "unknown", error: string | null) =>
+    d.update(messages).set({ status, error }).where(eq(messages.id, id));
+  let res: SendResult;
+  try {
+    res = await (await transportFor(env, mb)).send({ from: { email: mb.email, name: mb.senderName }, to, raw, messageId });
+  } catch (e) {
+    // The server may have taken it: the Outbox says so rather than showing it "sending" for ever.
+    await settle("unknown", (e instanceof Error ? e.message : String(e)).slice(0, 500));
+    throw e;
+  }
+  await settle(res.ok ? "sent" : "failed", res.ok ? null : res.message);
   return res.ok
     ? { ok: true, message: res.response ?? "Sent", kind: null, code: null }
     : { ok: false, message: res.message, kind: res.kind, code: res.code ?? null };

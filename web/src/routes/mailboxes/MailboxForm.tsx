@@ -24,7 +24,7 @@ export const TRANSPORTS: { id: Transport; label: string; icon: IconName; hint: s
     id: "send_email",
     label: "Cloudflare Email",
     icon: "zap",
-    hint: "Cloudflare's send_email binding, from a domain set up in Email Routing.",
+    hint: "Cloudflare's send_email binding, from a domain set up in Email Routing. Only your team's own domains: one a member signs in with.",
   },
 ];
 

@@ -65,8 +65,11 @@ export function TestEmailDialog(props: { mailbox: Mailbox; onClose: () => void }
             value={me()?.user.email ?? ""}
             autocomplete="email"
             aria-invalid={errors.invalid("to")}
-            aria-describedby="test-to-error"
+            aria-describedby="test-to-help test-to-error"
           />
+          <p id="test-to-help" class="field-help">
+            This mailbox's own address or an active member of your team. At most 10 test emails an hour.
+          </p>
           <FieldError id="test-to-error" form={errors} name="to" />
         </div>
         <Show when={result()}>
