@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { resetClock, setClock } from "../../worker/lib/clock";
 import { TEST_EMAILS_PER_HOUR } from "../../worker/services/mailboxes";
-import { HOUR, makeMailbox, makeTeam, makeUser, MIN, SIM_START, sessionFor } from "../fixtures";
+import { HOUR, makeContacts, makeMailbox, makeTeam, makeUser, MIN, SIM_START, sessionFor } from "../fixtures";
 import { as, env, errorOf, fieldsOf } from "../helpers";
 
 async function setup() {
@@ -44,6 +44,30 @@ describe("test emails", () => {
       { to_email: `${member}@sim.test`, status: "sent" },
       { to_email: `${mailboxId}@sender.test`, status: "sent" },
     ]);
+  });
+
+  it("are refused for an address the send path refuses: a contact with it in a Do Not Contact stage, unsubscribed or bounced", async () => {
+    const { teamId, test, outbox } = await setup();
+    const [dnc, unsub, bounced] = await makeContacts(teamId, 3);
+    const cases = [
+      { contact: dnc!, set: `stage_id = '${teamId}-dnc'`, reason: "do_not_contact", words: /^Contact is in a Do Not Contact stage/ },
+      { contact: unsub!, set: "unsubscribed_at = 1", reason: "unsubscribed", words: /^Contact unsubscribed/ },
+      { contact: bounced!, set: "bounced_at = 1", reason: "bounced", words: /^Email bounced/ },
+    ];
+    for (const c of cases) {
+      // A colleague saved as a contact (a test may go to colleagues): no suppression row, only the contact's state.
+      const colleague = await makeUser(teamId);
+      const to = `${colleague}@sim.test`;
+      await env.DB.prepare(`UPDATE contacts SET email = ?, ${c.set} WHERE id = ?`).bind(to.toUpperCase(), c.contact).run();
+      const err = await errorOf(await test(to));
+      expect(err).toMatchObject({ status: 422, code: "validation_failed" });
+      expect(fieldsOf(err)).toEqual([expect.objectContaining({ field: "to", reason: c.reason, message: expect.stringMatching(c.words) })]);
+    }
+    expect(await outbox()).toEqual([]);
+    // Once the contact is deleted its state no longer applies (a suppression row is what outlives it).
+    await env.DB.prepare("UPDATE contacts SET deleted_at = 1 WHERE id = ?").bind(dnc).run();
+    const former = (await env.DB.prepare("SELECT lower(email) e FROM contacts WHERE id = ?").bind(dnc).first<{ e: string }>())!.e;
+    expect((await test(former)).status).toBe(200);
   });
 
   it(`at most ${TEST_EMAILS_PER_HOUR} an hour per mailbox, even when asked all at once: beyond, 429 with retry-after, and again once the hour has passed`, async () => {

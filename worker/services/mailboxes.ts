@@ -1,7 +1,9 @@
 import { and, asc, eq, isNull, sql } from "drizzle-orm";
 import { inList } from "../db/in-list";
 import type { Db } from "../db/client";
-import { auditLog, mailboxes, messages, users } from "../db/schema";
+import { auditLog, contacts, mailboxes, messages, users } from "../db/schema";
+import { blockingReason, loadContactStates } from "../../durable-objects/eligibility";
+import { reasonText, type ReasonCode } from "../../durable-objects/engine-types";
 import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { ApiError } from "../lib/errors";
@@ -333,6 +335,28 @@ async function reserveTestEmail(d: Db, row: typeof messages.$inferInsert) {
   );
 }
 
+/**
+ * Why the send path would refuse this address (invariant 5), through its own check of a contact:
+ * a live contact with it in a Do Not Contact stage, unsubscribed or bounced has no suppression row.
+ */
+async function contactBlock(d: Db, teamId: string, to: string): Promise<ReasonCode | null> {
+  const ids = await d
+    .select({ id: contacts.id })
+    .from(contacts)
+    .where(and(eq(contacts.teamId, teamId), sql`lower(${contacts.email}) = ${to}`, isNull(contacts.deletedAt)));
+  for (const c of (
+    await loadContactStates(
+      d,
+      teamId,
+      ids.map((r) => r.id),
+    )
+  ).values()) {
+    const reason = blockingReason(c, true);
+    if (reason) return reason;
+  }
+  return null;
+}
+
 /** A test email through the mailbox's transport (not counted against its limits; shown in the Outbox). */
 export async function sendTestEmail(env: Env, d: Db, caller: Caller, mailboxId: string, toAddress: string): Promise<TestResult> {
   const r = await mailboxFor(d, caller, mailboxId, "mailbox.manage");
@@ -344,6 +368,11 @@ export async function sendTestEmail(env: Env, d: Db, caller: Caller, mailboxId: 
   if (suppressed) {
     const message = `${SUPPRESSION_WORDS[suppressed]}: no email is sent to it, a test included`;
     throw new ApiError("validation_failed", message, { fields: [{ field: "to", message, code: "suppressed", reason: suppressed }] });
+  }
+  const blocked = await contactBlock(d, caller.teamId, to);
+  if (blocked) {
+    const message = `${reasonText(blocked)}: no email is sent to this address, a test included`;
+    throw new ApiError("validation_failed", message, { fields: [{ field: "to", message, code: "blocked", reason: blocked }] });
   }
   const mb = (await loadMailbox(d, r.id))!;
   const id = newId();
