@@ -27,6 +27,7 @@ import { sequenceAllows, sequenceFor, visibleSequence } from "./access";
 import { audit } from "./audit";
 import { explain, openEnrollmentsOfAddress } from "./enrollments";
 import { OOO_DEFAULT_MS, type Classified } from "./reply-classify";
+import { stampUnsubscribed } from "./unsubscribe";
 
 /**
  * Replies: the one module that reads and writes `inbound_messages`, and applies (and undoes) what an
@@ -41,6 +42,9 @@ const HOUR = 3_600_000;
 export const SOFT_BOUNCE_BACKOFF_MS = [HOUR, 4 * HOUR, 24 * HOUR] as const;
 
 export type ColleagueRule = "nothing" | "pause" | "finish";
+
+/** A correction holds its reply this long at most: one that died mid-way is taken over after it. */
+export const CORRECTION_LEASE_MS = 2 * 60_000;
 
 /** An inbound email stored this long ago with no effect written was left unapplied (its handler failed). */
 export const UNAPPLIED_AFTER_MS = 2 * 60_000;
@@ -326,6 +330,9 @@ async function applyEffect(
     effect.retry = { ...retry, key: queued[0]?.stepId ?? null };
   } else if (kind === "unsubscribe") {
     await mark(d, x, "unsubscribed", t, effect);
+    // The reports count the opt-out on the email it answered (services/unsubscribe.ts).
+    const stamped = await stampUnsubscribed(d, x.teamId, x.toEmail.toLowerCase(), t, { id: x.messageId }).returning({ id: messages.id });
+    if (stamped.length) effect.messageUnsubscribed = true;
     // Every open enrollment of the address in the team, in each sequence's SequenceDO.
     const open = await openEnrollmentsOfAddress(d, x.teamId, x.toEmail);
     const ids = open.some((o) => o.id === x.enrollmentId) ? open : [...open, { id: x.enrollmentId, sequenceId: x.sequenceId }];
@@ -749,6 +756,7 @@ async function undoEffect(env: Env, d: Db, r: typeof inboundMessages.$inferSelec
         said.push(resumed.includes(g.id) ? `Enrollment ${g.id} resumed` : `Enrollment ${g.id} was not resumed (it changed since)`);
     }
   }
+  if (e.messageUnsubscribed && !stillSuppressed) await d.update(messages).set({ unsubscribedAt: null }).where(eq(messages.id, r.messageId));
   if (e.contactMarked && stillSuppressed) said.push(`The contact stays marked ${e.contactMarked}: its address is still suppressed`);
   else if (e.contactMarked) {
     const t = now();
@@ -816,13 +824,37 @@ export async function correctClassification(env: Env, d: Db, caller: Caller, id:
     await d.update(inboundMessages).set({ reviewedAt: t, reviewedBy: caller.userId }).where(eq(inboundMessages.id, r.id));
     return { reply: await getReply(d, caller, id), undone: [], applied: [] };
   }
-  const undone = await undoEffect(env, d, r);
   const [target] = await d
     .select({ toEmail: messages.toEmail, mailboxId: messages.mailboxId, stepId: messages.stepId, settings: sequences.settings })
     .from(messages)
     .innerJoin(sequences, eq(sequences.id, messages.sequenceId))
     .where(eq(messages.id, r.messageId));
   if (!target) throw new ApiError("conflict", "The email this answers no longer exists, so its classification can't change");
+  // Claimed first, if the row is still as read and no other correction holds it (compare-and-set): two at
+  // once would both undo the old effect and apply the new one, and the second store an empty effect
+  // over the first's (a suppression no later correction would lift). What is undone is the row as claimed.
+  const busy = r.effect.correcting && r.effect.correcting.at > t - CORRECTION_LEASE_MS;
+  const [claimed] = busy
+    ? []
+    : await d
+        .update(inboundMessages)
+        .set({ effect: sql`json_set(${inboundMessages.effect}, '$.correcting', json(${JSON.stringify({ by: caller.userId, at: t })}))` })
+        .where(
+          and(
+            eq(inboundMessages.id, r.id),
+            eq(inboundMessages.classification, r.classification),
+            sql`coalesce(json_extract(${inboundMessages.effect}, '$.correcting.at'), 0) = ${r.effect.correcting?.at ?? 0}`,
+          ),
+        )
+        .returning();
+  if (!claimed)
+    throw new ApiError(
+      "conflict",
+      busy
+        ? "Someone else is correcting this email right now: reload in a moment to see what it is"
+        : "Someone else changed this email's classification meanwhile: reload to see what it is now",
+    );
+  const undone = await undoEffect(env, d, claimed);
   const x: Target = {
     teamId: r.teamId,
     sequenceId: r.sequenceId,
@@ -834,11 +866,14 @@ export async function correctClassification(env: Env, d: Db, caller: Caller, id:
     toEmail: target.toEmail,
     settings: target.settings,
   };
-  const returnAt = to === "out_of_office" ? (r.returnAt && r.returnAt > t ? r.returnAt : t + OOO_DEFAULT_MS) : r.returnAt;
-  const retryAttempt = to === "bounce_soft" ? Math.min(Math.max(1, r.retryAttempt), SOFT_BOUNCE_BACKOFF_MS.length) : r.retryAttempt;
+  const returnAt =
+    to === "out_of_office" ? (claimed.returnAt && claimed.returnAt > t ? claimed.returnAt : t + OOO_DEFAULT_MS) : claimed.returnAt;
+  const retryAttempt =
+    to === "bounce_soft" ? Math.min(Math.max(1, claimed.retryAttempt), SOFT_BOUNCE_BACKOFF_MS.length) : claimed.retryAttempt;
   const retryAt = to === "bounce_soft" ? t + SOFT_BOUNCE_BACKOFF_MS[retryAttempt - 1]! : null;
   const effect = await applyEffect(env, d, x, to, returnAt, t, retryAt === null ? undefined : { attempt: retryAttempt, at: retryAt });
-  await d
+  // Stored with the lease released (the new effect has none), only while this correction still holds it.
+  const stored = await d
     .update(inboundMessages)
     .set({
       classification: to,
@@ -849,7 +884,10 @@ export async function correctClassification(env: Env, d: Db, caller: Caller, id:
       retryAttempt,
       retryAt,
     })
-    .where(eq(inboundMessages.id, r.id));
+    .where(and(eq(inboundMessages.id, r.id), sql`json_extract(${inboundMessages.effect}, '$.correcting.at') = ${t}`))
+    .returning({ id: inboundMessages.id });
+  if (!stored.length)
+    throw new ApiError("conflict", "This correction took too long and another one took over: reload to see what the email is now");
   const applied = describe(effect);
   await audit(d, caller, "reply.reclassified", "reply", r.id, {
     from: r.classification,
