@@ -1021,6 +1021,9 @@ export interface InboundEffect {
   correcting?: { by: string; at: number };
 }
 
+/** The most of an inbound email's text that is kept (64 KB of ASCII; a D1 row holds far more, a reader needs no more). */
+export const INBOUND_BODY_MAX = 65_536;
+
 /**
  * Every inbound email matched to one of our emails (replies, out-of-office and auto-replies, bounce
  * reports, unsubscribe requests): its classification, the evidence, and the effect it had. One row per
@@ -1040,6 +1043,14 @@ export const inboundMessages = sqliteTable(
     fromEmail: text("from_email").notNull().default(""),
     subject: text("subject").notNull().default(""),
     snippet: text("snippet").notNull().default(""),
+    /**
+     * The email's full plain text (from its HTML when it has no text part), at most INBOUND_BODY_MAX
+     * characters: kept in the row, not R2, so it is stored in the same insert as the row (never one
+     * without the other), scoped and deleted with it. Null for emails stored before it was kept.
+     */
+    body: text("body"),
+    /** Whether `body` was cut at INBOUND_BODY_MAX characters. */
+    bodyTruncated: integer("body_truncated", { mode: "boolean" }).notNull().default(false),
     /** What the classifier said; `classification` is what stands now (a user's correction wins). */
     detected: text("detected", { enum: INBOUND_CLASSIFICATIONS }).notNull(),
     classification: text("classification", { enum: INBOUND_CLASSIFICATIONS }).notNull(),

@@ -1,0 +1,2 @@
+ALTER TABLE `inbound_messages` ADD `body` text;--> statement-breakpoint
+ALTER TABLE `inbound_messages` ADD `body_truncated` integer DEFAULT false NOT NULL;
