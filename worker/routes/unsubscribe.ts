@@ -72,7 +72,7 @@ export const unsubscribeRoutes = new Hono<AppEnv>()
     if (!who) return c.html(page("Link not valid", "This unsubscribe link is damaged or was not issued by us."), 404);
     const email = who.email.toLowerCase();
     try {
-      await unsubscribeAddress(c.env, c.var.db, who.teamId, email);
+      await unsubscribeAddress(c.env, c.var.db, who.teamId, email, who.messageId);
     } catch (err) {
       // Nothing was recorded (the suppression is the first write): a page a person can read, and a
       // status a mail client's one-click POST retries on, never the API's JSON error.
