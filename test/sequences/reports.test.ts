@@ -87,7 +87,7 @@ async function world() {
   const base = Date.UTC(2026, 5, 1, 12);
   const stmts: D1PreparedStatement[] = [];
   // Contact i: enrolled on day i % 4; email on step 1 from mailbox i % 2 with variant i % 2;
-  // i % 10 == 0 bounced, i % 5 == 1 replied, i % 7 == 3 out-of-office; i % 3 == 0 finished, else active at step 2.
+  // i % 10 == 0 bounced, i % 5 == 1 replied, i % 7 == 3 out-of-office, 4 unsubscribed from it; i % 3 == 0 finished, else active at step 2.
   contacts.forEach((c, i) => {
     const e = newId();
     const at = base + (i % 4) * DAY;
@@ -100,7 +100,7 @@ async function world() {
     );
     stmts.push(
       env.DB.prepare(
-        "INSERT INTO messages (id, team_id, enrollment_id, sequence_id, step_id, variant_id, mailbox_id, contact_id, to_email, subject, body, message_id_header, status, sent_at, replied_at, reply_kind, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'x@example.test', 's', 'b', ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO messages (id, team_id, enrollment_id, sequence_id, step_id, variant_id, mailbox_id, contact_id, to_email, subject, body, message_id_header, status, sent_at, replied_at, reply_kind, unsubscribed_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'x@example.test', 's', 'b', ?, ?, ?, ?, ?, ?, ?)",
       ).bind(
         newId(),
         teamId,
@@ -115,6 +115,7 @@ async function world() {
         at,
         i % 5 === 1 ? at + 3600_000 : i % 7 === 3 ? at + 60_000 : null,
         i % 5 === 1 ? "reply" : i % 7 === 3 ? "out_of_office" : null,
+        i === 4 ? at + 60_000 : null,
         at,
       ),
     );

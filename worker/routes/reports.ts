@@ -129,6 +129,7 @@ const TeamRowSchema = {
   replies: z.number(),
   meetings: z.number().openapi({ description: "Meetings booked in the range, for the run they ended (or the last email before them)" }),
   positive_replies: z.number().openapi({ description: "Contacts who replied in the range and are now in a succeeded stage" }),
+  unsubscribed: z.number().openapi({ description: "Emails sent in the range that the person opted out from (link or reply)" }),
   bounced: z.number(),
   bounce_rate: z.number(),
   reply_rate: z.number(),
@@ -420,13 +421,24 @@ export const reportRoutes = router()
       const q = c.req.valid("query");
       const { from, to } = teamRange(q);
       const r = await teamReport(c.var.db, c.get("caller"), from, to);
-      const head = ["added", "sent", "replies", "positive_replies", "meetings", "bounced", "bounce_rate_pct", "reply_rate_pct"];
+      const head = [
+        "added",
+        "sent",
+        "replies",
+        "positive_replies",
+        "meetings",
+        "unsubscribed",
+        "bounced",
+        "bounce_rate_pct",
+        "reply_rate_pct",
+      ];
       const cells = (x: (typeof r.users)[number] | (typeof r.sequences)[number]) => [
         x.added,
         x.sent,
         x.replies,
         x.positive_replies,
         x.meetings,
+        x.unsubscribed,
         x.bounced,
         pct(x.bounce_rate),
         pct(x.reply_rate),

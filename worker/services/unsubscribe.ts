@@ -1,23 +1,52 @@
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import { engine } from "../../durable-objects/engine";
 import type { Db } from "../db/client";
-import { contacts, suppressions } from "../db/schema";
+import { contacts, messages, suppressions } from "../db/schema";
 import type { Env } from "../env";
 import { now } from "../lib/clock";
 import { newId } from "../lib/ids";
 import { openEnrollmentsOfAddress } from "./enrollments";
 
 /**
+ * The statement that records an opt-out on the email it came from (messages.unsubscribed_at, which the
+ * reports count through the rollup): the email named by its Message-ID (the link's token), the row
+ * `id` (a reply asking to unsubscribe), or, for a link made before tokens named their email, the last
+ * email sent to the address. At most one email per address is stamped: a second click, or the link of
+ * another email after it, is the same opt-out.
+ */
+export function stampUnsubscribed(d: Db, teamId: string, email: string, at: number, which: { header?: string; id?: string }) {
+  const target = which.id
+    ? sql`${which.id}`
+    : which.header
+      ? sql`(SELECT id FROM messages WHERE message_id_header = ${which.header} AND team_id = ${teamId} AND lower(to_email) = ${email})`
+      : sql`(SELECT id FROM messages WHERE team_id = ${teamId} AND contact_id IN (SELECT id FROM contacts WHERE team_id = ${teamId} AND lower(email) = ${email})
+              AND sequence_id <> '' AND status IN ('sent', 'bounced') AND sent_at IS NOT NULL ORDER BY sent_at DESC, id DESC LIMIT 1)`;
+  return d
+    .update(messages)
+    .set({ unsubscribedAt: at })
+    .where(
+      and(
+        eq(messages.teamId, teamId),
+        sql`${messages.id} = ${target}`,
+        isNull(messages.unsubscribedAt),
+        sql`NOT EXISTS (SELECT 1 FROM messages x WHERE x.team_id = ${teamId} AND x.unsubscribed_at IS NOT NULL AND x.contact_id IN (SELECT id FROM contacts WHERE team_id = ${teamId} AND lower(email) = ${email}))`,
+      ),
+    );
+}
+
+/**
  * One-click unsubscribe of an address for a team: a suppression that outlives the contact
- * (invariant 5), the contacts marked unsubscribed, and the address's open enrollments finished with
- * reason `unsubscribed` through each SequenceDO (the single writer of enrollment transitions; it
+ * (invariant 5), the email the link came in stamped (the reports count the opt-out there, not in
+ * the runs it ends), the contacts marked unsubscribed, and the address's open enrollments finished
+ * with reason `unsubscribed` through each SequenceDO (the single writer of enrollment transitions; it
  * also withdraws an email already queued at a mailbox, invariant 11). The send-time check stays the
  * backstop, so once the suppression is written the click has worked.
  */
-export async function unsubscribeAddress(env: Env, d: Db, teamId: string, address: string): Promise<void> {
+export async function unsubscribeAddress(env: Env, d: Db, teamId: string, address: string, messageId?: string): Promise<void> {
   const email = address.toLowerCase();
   const t = now();
   await d.batch([
+    stampUnsubscribed(d, teamId, email, t, messageId ? { header: messageId } : {}),
     d
       .insert(suppressions)
       .values({ id: newId(), teamId, email, reason: "unsubscribed", source: "one_click", createdAt: t })

@@ -48,6 +48,7 @@ const columns = (max: number): StatColumn<Row>[] => [
   { label: "Reply rate", value: (r) => (r.sent ? pct(r.reply_rate) : "—") },
   { label: "Positive replies", value: (r) => formatNumber(r.positive_replies) },
   { label: "Meetings", value: (r) => formatNumber(r.meetings) },
+  { label: "Unsubscribed", value: (r) => formatNumber(r.unsubscribed) },
   { label: "Bounced", value: (r) => formatNumber(r.bounced) },
   { label: "Bounce rate", value: (r) => (r.sent ? pct(r.bounce_rate, 2) : "—"), over: (r) => r.bounce_rate > max },
 ];
@@ -90,7 +91,8 @@ function TeamBody(props: { r: TeamReportData }) {
       <p class="muted small">
         Emails count for the owner of the mailbox that sent them; added contacts for the user who added them. Positive replies: contacts who
         replied in the range and are now in a succeeded stage (such as Interested). Meetings: meetings booked in the range, for the sequence
-        run they ended (or the last email sent to the contact before it) and the owner of its mailbox.
+        run they ended (or the last email sent to the contact before it) and the owner of its mailbox. Unsubscribed: emails the person opted
+        out from, by its link or a reply.
       </p>
     </div>
   );

@@ -83,6 +83,7 @@ type GroupRow = {
   bounced: number;
   replied: number;
   ooo: number;
+  unsub: number;
 };
 type DayRow = { day: number; sent: number; bounced: number; replied: number; ooo: number };
 
@@ -148,22 +149,22 @@ export async function sequenceReport(
     ),
     d.all<{ id: string; email: string }>(sql`SELECT id, email FROM mailboxes WHERE team_id = ${seq.teamId}`),
     // Contacts, not runs: a restarted or re-added contact has several runs here, and counts once, with
-    // the status and reason of its latest run and the furthest step any of its runs reached.
-    d.all<{ status: string; current_step: number; reached_step: number; reason: string | null; n: number }>(
-      sql`SELECT status, current_step, reached_step, reason, count(*) AS n FROM (
-            SELECT e.status, e.current_step, e.reason, max(e.current_step) OVER (PARTITION BY e.contact_id) AS reached_step,
+    // the status of its latest run and the furthest step any of its runs reached.
+    d.all<{ status: string; reached_step: number; n: number }>(
+      sql`SELECT status, reached_step, count(*) AS n FROM (
+            SELECT e.status, max(e.current_step) OVER (PARTITION BY e.contact_id) AS reached_step,
                    row_number() OVER (PARTITION BY e.contact_id ORDER BY e.created_at DESC, e.id DESC) AS latest
               FROM enrollments e WHERE e.sequence_id = ${seq.id}${ef})
-          WHERE latest = 1 GROUP BY 1, 2, 3, 4`,
+          WHERE latest = 1 GROUP BY 1, 2`,
     ),
     // Without the added-by filter the rollup answers (a few rows per day); with it, the emails of those enrollments are grouped.
     f.addedBy
       ? d.all<GroupRow>(
-          sql`SELECT m.step_id, m.variant_id, m.mailbox_id, count(*) AS sent, sum(m.status = 'bounced') AS bounced, sum(m.reply_kind = 'reply') AS replied, sum(m.reply_kind = 'out_of_office') AS ooo
+          sql`SELECT m.step_id, m.variant_id, m.mailbox_id, count(*) AS sent, sum(m.status = 'bounced') AS bounced, sum(m.reply_kind = 'reply') AS replied, sum(m.reply_kind = 'out_of_office') AS ooo, sum(m.unsubscribed_at IS NOT NULL) AS unsub
            FROM messages m WHERE m.sequence_id = ${seq.id} AND ${EMAILS_IN}${mf} GROUP BY 1, 2, 3`,
         )
       : d.all<GroupRow>(
-          sql`SELECT step_id, nullif(variant_id, '') AS variant_id, mailbox_id, sum(sent) AS sent, sum(bounced) AS bounced, sum(replied) AS replied, sum(out_of_office) AS ooo FROM report_rollup WHERE sequence_id = ${seq.id}${rf} GROUP BY 1, 2, 3`,
+          sql`SELECT step_id, nullif(variant_id, '') AS variant_id, mailbox_id, sum(sent) AS sent, sum(bounced) AS bounced, sum(replied) AS replied, sum(out_of_office) AS ooo, sum(unsubscribed) AS unsub FROM report_rollup WHERE sequence_id = ${seq.id}${rf} GROUP BY 1, 2, 3`,
         ),
     f.addedBy
       ? d.all<DayRow>(
@@ -187,15 +188,16 @@ export async function sequenceReport(
     ),
   ]);
 
-  const lastPosition = steps.reduce((a, s) => Math.max(a, s.position), 0);
   const statusCount = new Map<string, number>(ENROLLMENT_STATUSES.map((s) => [s, 0]));
   let contacts = 0;
-  let unsubscribed = 0;
   for (const r of enrollRows) {
     statusCount.set(r.status, (statusCount.get(r.status) ?? 0) + r.n);
     contacts += r.n;
-    if (r.reason === "unsubscribed") unsubscribed += r.n;
   }
+  // Unsubscribes are counted on the email the person opted out from (messages.unsubscribed_at), not
+  // from run reasons: a click after the run finished counts, and one click counts in one sequence.
+  let unsubscribed = 0;
+  const stepUnsub = new Map<string, number>();
   const stepCounts = new Map<string, Counts>();
   const mailboxCounts = new Map<string, Counts>();
   const variantCounts = new Map<string, Counts>();
@@ -216,6 +218,8 @@ export async function sequenceReport(
     totals.bounced += r.bounced ?? 0;
     totals.replied += r.replied ?? 0;
     totals.out_of_office += r.ooo ?? 0;
+    unsubscribed += r.unsub ?? 0;
+    stepUnsub.set(r.step_id, (stepUnsub.get(r.step_id) ?? 0) + (r.unsub ?? 0));
   }
   const tasksDone = new Map(taskRows.map((r) => [r.step_id, r.n]));
   const zero: Counts = { sent: 0, replied: 0, out_of_office: 0, bounced: 0 };
@@ -225,12 +229,7 @@ export async function sequenceReport(
     // Reached: contacts that got to this step or later in any run (a contact that finished on an
     // earlier step, by a reply or an unsubscribe, never reached the later ones).
     let reached = 0;
-    let unsub = 0;
-    for (const r of enrollRows) {
-      if (r.reached_step >= s.position) reached += r.n;
-      if (r.reason === "unsubscribed" && (r.current_step === s.position || (s.position === lastPosition && r.current_step > lastPosition)))
-        unsub += r.n;
-    }
+    for (const r of enrollRows) if (r.reached_step >= s.position) reached += r.n;
     const c = stepCounts.get(s.id) ?? zero;
     return {
       step_id: s.id,
@@ -241,7 +240,7 @@ export async function sequenceReport(
       sent: c.sent,
       replied: c.replied,
       bounced: c.bounced,
-      unsubscribed: unsub,
+      unsubscribed: stepUnsub.get(s.id) ?? 0,
       tasks_done: tasksDone.get(s.id) ?? 0,
       reply_rate: rate(c.replied, delivered(c)),
       bounce_rate: rate(c.bounced, c.sent),

@@ -18,12 +18,13 @@ export interface TeamRow {
   replies: number;
   meetings: number;
   positive_replies: number;
+  unsubscribed: number;
   bounced: number;
   bounce_rate: number;
   reply_rate: number;
 }
 
-const blank = () => ({ added: 0, sent: 0, replies: 0, meetings: 0, positive_replies: 0, bounced: 0 });
+const blank = () => ({ added: 0, sent: 0, replies: 0, meetings: 0, positive_replies: 0, unsubscribed: 0, bounced: 0 });
 const finish = <T extends ReturnType<typeof blank>>(r: T) => ({
   ...r,
   bounce_rate: rate(r.bounced, r.sent),
@@ -49,8 +50,8 @@ export async function teamReport(d: Db, caller: Caller, from: number, to: number
           GROUP BY 1, 2`,
     ),
     // Emails from the rollup (kept by triggers on messages): a few rows per sequence, mailbox and day.
-    d.all<{ sequence_id: string; mailbox_id: string; sent: number; bounced: number; replies: number }>(
-      sql`SELECT r.sequence_id, r.mailbox_id, sum(r.sent) AS sent, sum(r.bounced) AS bounced, sum(r.replied) AS replies
+    d.all<{ sequence_id: string; mailbox_id: string; sent: number; bounced: number; replies: number; unsubscribed: number }>(
+      sql`SELECT r.sequence_id, r.mailbox_id, sum(r.sent) AS sent, sum(r.bounced) AS bounced, sum(r.replied) AS replies, sum(r.unsubscribed) AS unsubscribed
          FROM report_rollup r WHERE r.team_id = ${caller.teamId} AND r.day >= ${Math.floor(from / DAY_MS)} AND r.day < ${Math.ceil(to / DAY_MS)} AND ${visible(caller, "r.sequence_id")} GROUP BY 1, 2`,
     ),
     // Meetings booked in the range (services/reports/meetings.ts says whose): once per sequence and once
@@ -88,6 +89,7 @@ export async function teamReport(d: Db, caller: Caller, from: number, to: number
       row.sent += r.sent;
       row.bounced += r.bounced ?? 0;
       row.replies += r.replies ?? 0;
+      row.unsubscribed += r.unsubscribed ?? 0;
     }
   }
   for (const [rows, key] of [
