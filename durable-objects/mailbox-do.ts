@@ -1312,6 +1312,8 @@ export class MailboxDO extends DurableObject<Env> {
         this.release(t);
         this.setMeta("next_send_at", "0");
         this.holdMailbox(res.kind, res.message, res.retryAfterMs, done);
+        // A sign-in found revoked put the mailbox in "needs reconnect" in D1: the next plan reads its status.
+        if (res.kind === "sign_in") this.settingsCache = undefined;
         return "stop";
       case "transient": {
         const attempts =

@@ -1,6 +1,8 @@
 // Connecting Gmail / Microsoft 365 mailboxes against the local provider fakes
 // (test/fixtures/oauth-providers.mjs), for the tests of how sending treats the providers' answers.
 import { expect } from "vitest";
+import { now } from "../../worker/lib/clock";
+import { openTokens, sealTokens } from "../../worker/transports/oauth";
 import { makeTeam, sessionFor } from "../fixtures";
 import { call, client, env, ok, type Session } from "../helpers";
 
@@ -47,3 +49,11 @@ export const mailboxRow = (id: string) =>
   env.DB.prepare("SELECT status, status_reason, secret_ciphertext FROM mailboxes WHERE id = ?")
     .bind(id)
     .first<{ status: string; status_reason: string | null; secret_ciphertext: string | null }>();
+
+/** Make the stored access token expire in `ms` (the refresh token stays): the next send refreshes it. */
+export async function expireIn(mailboxId: string, ms: number) {
+  const t = await openTokens(env, (await mailboxRow(mailboxId))!.secret_ciphertext!);
+  await env.DB.prepare("UPDATE mailboxes SET secret_ciphertext = ? WHERE id = ?")
+    .bind(await sealTokens(env, { ...t, expiresAt: now() + ms }), mailboxId)
+    .run();
+}

@@ -17,13 +17,32 @@ import {
   refreshTokens,
   REFRESH_MARGIN_MS,
   sealTokens,
+  type OAuthTokens,
   type ProviderConfig,
 } from "../transports/oauth";
 import { missingConfig } from "../transports/oauth";
 import type { MailboxSettings } from "../transports/mailbox-settings";
 
 export type TokenResult =
-  { ok: true; accessToken: string; cfg: ProviderConfig } | { ok: false; revoked: boolean; unconfigured?: boolean; message: string };
+  | { ok: true; accessToken: string; cfg: ProviderConfig }
+  | {
+      ok: false;
+      /** The grant can't work any more: the mailbox is now "needs reconnect" until the owner signs in again. */
+      revoked: boolean;
+      /** Seqflare's app credentials are missing or refused: an admin must fix them. */
+      unconfigured?: boolean;
+      /** The provider's token endpoint gave no token this time (down, throttled, an unexpected refusal): `retryAfterMs` if it said when to come back. */
+      unavailable?: boolean;
+      retryAfterMs?: number;
+      message: string;
+    };
+
+/**
+ * Refusals of a refresh that only the user signing in again can lift, like invalid_grant (which providerFetch
+ * reads as "revoked"): Microsoft's interaction_required (MFA or a conditional access policy), consent_required
+ * (an admin withdrew consent) and login_required; a scope no longer granted.
+ */
+const SIGN_IN_AGAIN = /\b(interaction_required|consent_required|login_required|invalid_scope)\b/;
 
 export const isOAuthTransport = (t: string): t is "gmail" | "graph" => t === "gmail" || t === "graph";
 
@@ -58,11 +77,19 @@ export async function accessTokenFor(
   if (row.status === "needs_reconnect")
     return { ok: false, revoked: true, message: row.statusReason ?? "Sign in again to reconnect this mailbox" };
   if (!row.secretCiphertext) return { ok: false, revoked: true, message: "No sign-in is stored for this mailbox" };
-  const tokens = await openTokens(env, row.secretCiphertext);
+  let tokens: OAuthTokens;
+  try {
+    tokens = await openTokens(env, row.secretCiphertext);
+  } catch {
+    // Sealed under another APP_SECRET (rotated since) or damaged: no retry opens it, only a new sign-in.
+    const reason = `The stored ${PROVIDER_NAME[provider]} sign-in can't be read (the app's secret changed since it was saved); sign in again to reconnect`;
+    await markNeedsReconnect(env, d, mb.id, reason, o.notifyDO ?? true);
+    return { ok: false, revoked: true, message: reason };
+  }
   if (!o.force && tokens.expiresAt - now() > REFRESH_MARGIN_MS) return { ok: true, accessToken: tokens.accessToken, cfg };
   const r = await refreshTokens(cfg, tokens.refreshToken);
   if (!r.ok) {
-    if (r.kind === "revoked") {
+    if (r.kind === "revoked" || (r.kind === "client" && SIGN_IN_AGAIN.test(r.message))) {
       const reason = `${PROVIDER_NAME[provider]} sign-in was revoked or has expired (${r.message}); sign in again to reconnect`;
       await markNeedsReconnect(env, d, mb.id, reason, o.notifyDO ?? true);
       return { ok: false, revoked: true, message: reason };
@@ -77,7 +104,15 @@ export async function accessTokenFor(
         unconfigured: true,
         message: `${PROVIDER_NAME[provider]} refused Seqflare's app credentials (${r.message}): an admin must update ${provider === "google" ? "GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET" : "MICROSOFT_CLIENT_ID and MICROSOFT_CLIENT_SECRET"}`,
       };
-    return { ok: false, revoked: false, message: `Could not refresh the ${PROVIDER_NAME[provider]} access token: ${r.message}` };
+    // Anything else may pass (the endpoint down or throttled): every send of the mailbox needs the token,
+    // so its sends wait for the endpoint together (tokenFailure holds the mailbox) rather than fail one by one.
+    return {
+      ok: false,
+      revoked: false,
+      unavailable: true,
+      ...(r.retryAfterMs !== undefined && { retryAfterMs: r.retryAfterMs }),
+      message: `Could not refresh the ${PROVIDER_NAME[provider]} access token: ${r.message}`,
+    };
   }
   await d
     .update(mailboxes)

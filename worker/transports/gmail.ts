@@ -86,11 +86,19 @@ export async function sendToken(env: Env, mb: Pick<MailboxSettings, "id" | "tran
   }
 }
 
-/** A token problem as a send outcome: nothing was sent either way. */
-export function tokenFailure(tok: { revoked: boolean; unconfigured?: boolean; message: string }): SendResult {
-  // Revoked: the mailbox is now "needs reconnect", so the MailboxDO holds the email (transient = retry
-  // later, certainly not sent). Unconfigured app: the mailbox is paused with the reason.
-  return { ok: false, kind: tok.unconfigured ? "sender" : "transient", message: tok.message };
+/** How long a mailbox waits when the token endpoint failed without saying for how long. */
+const TOKEN_HOLD_MS = 5 * 60_000;
+
+/** A token problem as a send outcome: nothing was sent either way, and nothing about this email. */
+export function tokenFailure(tok: Extract<TokenResult, { ok: false }>): SendResult {
+  // Unconfigured app: the mailbox is paused with the reason, for an admin to fix.
+  if (tok.unconfigured) return { ok: false, kind: "sender", message: tok.message };
+  // Revoked (the mailbox is now "needs reconnect") or the token endpoint failing: every email of the
+  // mailbox would wait on the same sign-in, so the MailboxDO holds the whole mailbox, no email's try spent.
+  if (tok.revoked || tok.unavailable)
+    return { ok: false, kind: "sign_in", message: tok.message, retryAfterMs: tok.retryAfterMs ?? TOKEN_HOLD_MS };
+  // The stored grant could not be read (D1 out of reach): tried again later like any failure before sending.
+  return { ok: false, kind: "transient", message: tok.message };
 }
 
 /**
