@@ -46,6 +46,8 @@ export async function stepsWithVariants(d: Db, sequenceId: string) {
 export const MAX_STEPS_PER_SEQUENCE = 50;
 /** Most A/B variants of one email step. */
 export const MAX_VARIANTS_PER_STEP = 10;
+/** An email step with no variant on would send an empty "(no subject)" email. */
+const ONE_ON = "An email step needs at least one variant on";
 
 export interface VariantFields {
   subject: string;
@@ -185,8 +187,7 @@ export async function addStep(env: Env, d: Db, caller: Caller, sequenceId: strin
   refuse(waitProblems(body.wait_amount ?? 0, body.wait_unit ?? "days"));
   const variants = hasVariants(body.type) ? (body.variants?.length ? body.variants : [{ subject: "", body: "" }]) : [];
   refuse(variants.flatMap((v, i) => templateProblems(`variants.${i}`, v, threadReply)));
-  if (variants.length && variants.every((v) => v.enabled === false))
-    refuse([{ field: "variants", message: "An email step needs at least one variant on" }]);
+  if (variants.length && variants.every((v) => v.enabled === false)) refuse([{ field: "variants", message: ONE_ON }]);
   const t = now();
   const writes: BatchStatement[] = [
     d.insert(steps).values({
@@ -331,13 +332,13 @@ export async function reorderSteps(env: Env, d: Db, caller: Caller, sequenceId: 
   return touched(d, caller, seq.id, "step.reorder", { step_ids: stepIds });
 }
 
-const variantCount = async (d: Db, stepId: string, onlyEnabled = false) => {
-  const [n] = await d
-    .select({ n: sql<number>`count(*)` })
-    .from(stepVariants)
-    .where(and(eq(stepVariants.stepId, stepId), onlyEnabled ? eq(stepVariants.enabled, true) : undefined));
-  return n?.n ?? 0;
-};
+/**
+ * "Another variant of the step is on" as a condition of the write itself (of an UPDATE or DELETE of
+ * step_variants): a count read before it lets two editors turn off (or delete) A and B at once, leaving
+ * none on, and the step would send an empty "(no subject)" email. SQLite runs each statement alone.
+ */
+const anotherOn = (stepId: string) =>
+  sql`exists (select 1 from step_variants o where o.step_id = ${stepId} and o.id <> "step_variants"."id" and o.enabled = 1)`;
 
 /** Add an A/B variant to an email step (contacts split evenly and deterministically). */
 export async function addVariant(d: Db, caller: Caller, sequenceId: string, stepId: string, body: VariantFields) {
@@ -378,33 +379,50 @@ export async function updateVariant(
   if (!v) throw notFound("Variant");
   const next = { subject: body.subject ?? v.subject, body: body.body ?? v.body };
   refuse(templateProblems("variant", next, step.threadReply));
-  if (body.enabled === false && v.enabled && (await variantCount(d, step.id, true)) <= 1)
-    refuse([{ field: "enabled", message: "An email step needs at least one variant on" }]);
   // Only the fields sent are written: two people editing the subject and the body at once both keep theirs.
-  await d
+  const written = await d
     .update(stepVariants)
     .set({
       ...(body.subject !== undefined && { subject: body.subject }),
       ...(body.body !== undefined && { body: body.body }),
       ...(body.enabled !== undefined && { enabled: body.enabled }),
     })
-    .where(eq(stepVariants.id, v.id));
+    .where(and(eq(stepVariants.id, v.id), body.enabled === false ? anotherOn(step.id) : undefined))
+    .returning({ id: stepVariants.id });
+  if (!written.length) {
+    // Gone meanwhile (deleted by someone else), else it was the last one on.
+    if (!(await d.query.stepVariants.findFirst({ columns: { id: true }, where: eq(stepVariants.id, v.id) }))) throw notFound("Variant");
+    refuse([{ field: "enabled", message: ONE_ON }]);
+  }
   return touched(d, caller, seq.id, "variant.update", { step_id: step.id, variant_id: v.id });
 }
 
 /** Delete a variant (an email step keeps at least one). */
 export async function deleteVariant(d: Db, caller: Caller, sequenceId: string, stepId: string, variantId: string) {
   const { seq, step } = await stepOf(d, caller, sequenceId, stepId);
-  const all = await d
-    .select({ id: stepVariants.id, enabled: stepVariants.enabled })
-    .from(stepVariants)
-    .where(eq(stepVariants.stepId, step.id));
-  const v = all.find((x) => x.id === variantId);
-  if (!v) throw notFound("Variant");
-  if (all.length <= 1) refuse([{ field: "variantId", message: "An email step needs at least one variant" }]);
-  // With only variants that are off left, the step would send an empty email with no subject.
-  if (v.enabled && !all.some((x) => x.id !== v.id && x.enabled))
-    refuse([{ field: "variantId", message: "This is the only variant on: turn another one on before deleting it" }]);
-  await d.delete(stepVariants).where(eq(stepVariants.id, variantId));
+  // Why it can't go, from the variants as they are now (404 when it is gone).
+  const refusal = async () => {
+    const all = await d
+      .select({ id: stepVariants.id, enabled: stepVariants.enabled })
+      .from(stepVariants)
+      .where(eq(stepVariants.stepId, step.id));
+    const v = all.find((x) => x.id === variantId);
+    if (!v) throw notFound("Variant");
+    if (all.length <= 1) refuse([{ field: "variantId", message: "An email step needs at least one variant" }]);
+    // With only variants that are off left, the step would send an empty email with no subject.
+    if (v.enabled && !all.some((x) => x.id !== v.id && x.enabled))
+      refuse([{ field: "variantId", message: "This is the only variant on: turn another one on before deleting it" }]);
+  };
+  await refusal();
+  // The same rule in the delete itself: one that is off may go while another one is on (there always
+  // is one), one that is on only while another one is on.
+  const gone = await d
+    .delete(stepVariants)
+    .where(and(eq(stepVariants.id, variantId), eq(stepVariants.stepId, step.id), anotherOn(step.id)))
+    .returning({ id: stepVariants.id });
+  if (!gone.length) {
+    await refusal();
+    refuse([{ field: "variantId", message: ONE_ON }]);
+  }
   return touched(d, caller, seq.id, "variant.delete", { step_id: step.id, variant_id: variantId });
 }
