@@ -221,6 +221,8 @@ export function historyStatements(
   const stageOf = new Map<string, string>();
   const bouncedAt = new Map<string, number>();
   const unsubscribedAt = new Map<string, number>();
+  /** The email each opt-out came from (its link), and when: the reports count unsubscribes there. */
+  const unsubscribedFrom = new Map<string, number>();
   let e = 0;
   let m = 0;
   let k = 0;
@@ -312,6 +314,7 @@ export function historyStatements(
           reason = "unsubscribed";
           finishedAt = past(at + rng.int(2, 30) * HOUR);
           unsubscribedAt.set(c.id, finishedAt);
+          unsubscribedFrom.set(messageId, finishedAt);
           break;
         }
         if (reply) {
@@ -379,6 +382,7 @@ export function historyStatements(
     sql`UPDATE contacts SET stage_id = json_extract(j.value, '$[1]'), updated_at = ${t} FROM json_each(${json([...stageOf])}) AS j WHERE contacts.id = json_extract(j.value, '$[0]')`,
     sql`UPDATE contacts SET bounced_at = json_extract(j.value, '$[1]') FROM json_each(${json([...bouncedAt])}) AS j WHERE contacts.id = json_extract(j.value, '$[0]') AND contacts.bounced_at IS NOT NULL`,
     sql`UPDATE contacts SET unsubscribed_at = json_extract(j.value, '$[1]') FROM json_each(${json([...unsubscribedAt])}) AS j WHERE contacts.id = json_extract(j.value, '$[0]') AND contacts.unsubscribed_at IS NOT NULL`,
+    sql`UPDATE messages SET unsubscribed_at = json_extract(j.value, '$[1]') FROM json_each(${json([...unsubscribedFrom])}) AS j WHERE messages.id = json_extract(j.value, '$[0]')`,
     // The finished A/B test: B won on step 1 of Enterprise outbound, chosen by the automatic winner
     // (the same statements as a winner chosen on the cron), which stays on.
     ...winnerStatements(d, {
