@@ -442,6 +442,10 @@ describe("demo history", () => {
     expect(await one("SELECT count(DISTINCT mailbox_id) AS n FROM messages WHERE team_id = ?", t)).toBe(4);
     expect(await one("SELECT count(*) AS n FROM messages WHERE team_id = ? AND reply_kind = 'out_of_office'", t)).toBeGreaterThan(0);
     expect(await one("SELECT count(*) AS n FROM enrollments WHERE team_id = ? AND reason = 'unsubscribed'", t)).toBeGreaterThan(0);
+    // each opt-out is on the email it came from, as the reports count them
+    expect(await one("SELECT count(*) AS n FROM messages WHERE team_id = ? AND unsubscribed_at IS NOT NULL", t)).toBe(
+      await one("SELECT count(*) AS n FROM enrollments WHERE team_id = ? AND reason = 'unsubscribed'", t),
+    );
     expect(await one("SELECT count(*) AS n FROM enrollments WHERE team_id = ? AND status = 'paused'", t)).toBeGreaterThan(0);
     expect(await one("SELECT count(*) AS n FROM tasks WHERE team_id = ? AND status = 'completed'", t)).toBeGreaterThan(0);
     const span = await env.DB.prepare("SELECT min(sent_at) AS lo, max(sent_at) AS hi FROM messages WHERE team_id = ?")
