@@ -1,4 +1,5 @@
 import { Hono, type Context } from "hono";
+import { getPath } from "hono/utils/url";
 import { z } from "zod";
 import type { AppEnv, Caller } from "../env";
 import { ApiError, validationError } from "../lib/errors";
@@ -175,6 +176,37 @@ async function listIdsNamed(c: Context<AppEnv>, caller: Caller, names: string[] 
 }
 
 /**
+ * The path the app routes on: an Apollo path with a trailing slash is routed as without (Apollo answers
+ * `…/mixed_people/search/` like `…/mixed_people/search`, and clients build both); /api paths are as sent.
+ */
+export const routingPath = (req: Request) => {
+  const path = getPath(req);
+  return path.startsWith("/apollo/") && path.endsWith("/") ? path.replace(/\/+$/, "") : path;
+};
+
+/**
+ * The mailboxes an add sends from: the account ids given, narrowed to the one with
+ * `send_email_from_email_address` when that is given too (422 when none of them has it), or the team's
+ * mailbox with that address. Whether the caller may send from it is the add's own check, as for any id.
+ */
+async function sendFrom(c: Context<AppEnv>, caller: Caller, ids: string[] | undefined, address: string | undefined) {
+  if (!address?.trim()) return ids?.length ? ids : undefined;
+  const wanted = address.trim().toLowerCase();
+  const named = (await listMailboxes(c.var.db, caller.teamId)).filter(
+    (m) => m.email.toLowerCase() === wanted && (!ids?.length || ids.includes(m.id)),
+  );
+  if (!named.length)
+    throw new ApiError(
+      "validation_failed",
+      ids?.length
+        ? "send_email_from_email_address is not the address of the email account given"
+        : "No mailbox of your team sends from this address",
+      { fields: [{ field: "send_email_from_email_address", message: "Use the address of a mailbox in GET email_accounts" }] },
+    );
+  return named.map((m) => m.id);
+}
+
+/**
  * The Apollo-compatible API: an integration written against Apollo's public API works by changing
  * its base URL to /apollo/api/v1 (or /apollo/v1). Every search answers GET (parameters in the query
  * string, as many integrations send them) and POST (query, JSON or form body) alike. Endpoints Apollo reserves for master keys answer 403 to standard
@@ -222,6 +254,8 @@ export const apolloRoutes = new Hono<AppEnv>()
         label_names: arr(APOLLO_ARRAY_MAX.label_names).optional(),
         // One mailbox id, or several to rotate over (Apollo's CLI sends an array for several).
         send_email_from_email_account_id: arr(50).optional(),
+        // Apollo's pick of one address to send from: a mailbox of the team (checked like any mailbox id).
+        send_email_from_email_address: str.optional(),
         status: z.preprocess((v) => (Array.isArray(v) ? v[0] : v), z.literal("active", { message: PAUSED_START })).optional(),
         sequence_no_email: bool.optional(),
         sequence_unverified_email: bool.optional(),
@@ -270,7 +304,7 @@ export const apolloRoutes = new Hono<AppEnv>()
       sequenceId,
       {
         source: { contact_ids: p.contact_ids, list_ids: listIds.length ? listIds : undefined },
-        mailbox_ids: p.send_email_from_email_account_id?.length ? p.send_email_from_email_account_id : undefined,
+        mailbox_ids: await sendFrom(c, caller, p.send_email_from_email_account_id, p.send_email_from_email_address),
         skip_validation: false,
         enrich: false,
         overrides,
@@ -425,7 +459,8 @@ export const apolloRoutes = new Hono<AppEnv>()
     await updateStages(c.var.db, caller, p.contact_ids, p.contact_stage_id);
     return c.json({ contacts: await apolloContacts(c.var.db, caller, p.contact_ids) });
   })
-  .on(["GET", "POST"], "/mixed_people/search", async (c) => {
+  // api_search is the People API Search Apollo documents today; search, its older name, is still sent.
+  .on(["GET", "POST"], ["/mixed_people/search", "/mixed_people/api_search"], async (c) => {
     const p = await parse(
       c,
       z.object({
