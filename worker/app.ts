@@ -10,7 +10,7 @@ import { provideDb } from "./middleware/db";
 import { idempotency } from "./middleware/idempotency";
 import { rateLimit } from "./middleware/rate-limit";
 import { apiKeyRoutes } from "./routes/api-keys";
-import { apolloRoutes } from "./apollo/routes";
+import { apolloRoutes, routingPath } from "./apollo/routes";
 import { authRoutes, sessionRoutes } from "./routes/auth";
 import { docsRoutes } from "./routes/docs";
 import { contactRoutes } from "./routes/contacts";
@@ -120,7 +120,7 @@ const routes = api
 const apollo = new Hono<AppEnv>().use("*", limit).use("*", authenticate).use("*", rateLimit).use("*", idempotency).route("/", apolloRoutes);
 
 // A plain Hono at the top: routing `api` into an OpenAPIHono would collapse AppType's route union.
-export const app = new Hono<AppEnv>()
+export const app = new Hono<AppEnv>({ getPath: routingPath })
   .use("*", securityHeaders)
   .use("*", provideDb)
   .use("*", countD1)
