@@ -3,7 +3,7 @@
 // exchanged, the connection verified with an authenticated call (the signed-in address) and the
 // mailbox saved as connected (tokens sealed), its reply polling started and its MailboxDO told.
 import { and, eq, sql } from "drizzle-orm";
-import type { Db } from "../db/client";
+import { isUniqueViolation, type Db } from "../db/client";
 import { auditLog, mailboxes } from "../db/schema";
 import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
@@ -87,27 +87,33 @@ async function saveMailbox(
   }
   authorize(caller, "mailbox.connect", "You can't connect mailboxes");
   const id = newId();
-  await d.batch([
-    d.insert(mailboxes).values({
-      id,
-      teamId: caller.teamId,
-      userId: caller.userId,
-      email: account.email,
-      senderName: account.name || account.email.split("@")[0]!,
-      signature: "",
-      transport,
-      transportConfig: { account: account.email },
-      secretCiphertext: sealed,
-      dailyLimit: 50,
-      hourlyLimit: 20,
-      minGapSeconds: 60,
-      jitterSeconds: 30,
-      status: "connected",
-      createdAt: t,
-      updatedAt: t,
-    }),
-    d.insert(auditLog).values(auditEntry(caller, "mailbox.create", "mailbox", id, { email: account.email, transport, via: provider })),
-  ]);
+  // A sign-in of the same address finishing at the same time may have saved it since the look-up above.
+  await d
+    .batch([
+      d.insert(mailboxes).values({
+        id,
+        teamId: caller.teamId,
+        userId: caller.userId,
+        email: account.email,
+        senderName: account.name || account.email.split("@")[0]!,
+        signature: "",
+        transport,
+        transportConfig: { account: account.email },
+        secretCiphertext: sealed,
+        dailyLimit: 50,
+        hourlyLimit: 20,
+        minGapSeconds: 60,
+        jitterSeconds: 30,
+        status: "connected",
+        createdAt: t,
+        updatedAt: t,
+      }),
+      d.insert(auditLog).values(auditEntry(caller, "mailbox.create", "mailbox", id, { email: account.email, transport, via: provider })),
+    ])
+    .catch((e: unknown) => {
+      if (!isUniqueViolation(e)) throw e;
+      throw new ApiError("validation_failed", `${account.email} is already connected`);
+    });
   return id;
 }
 

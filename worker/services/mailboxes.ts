@@ -1,6 +1,6 @@
 import { and, asc, eq, isNull, sql } from "drizzle-orm";
 import { inList } from "../db/in-list";
-import type { Db } from "../db/client";
+import { isUniqueViolation, type Db } from "../db/client";
 import { auditLog, contacts, mailboxes, messages, users } from "../db/schema";
 import { blockingReason, loadContactStates } from "../../durable-objects/eligibility";
 import { reasonText, type ReasonCode } from "../../durable-objects/engine-types";
@@ -124,10 +124,7 @@ export async function createMailbox(env: Env, d: Db, caller: Caller, body: NewMa
     columns: { id: true },
     where: and(eq(mailboxes.teamId, caller.teamId), eq(mailboxes.email, body.email)),
   });
-  if (clash)
-    throw new ApiError("validation_failed", "This mailbox is already connected", {
-      fields: [{ field: "email", message: "Already connected; reconnect it instead" }],
-    });
+  if (clash) throw alreadyConnected();
   const id = newId();
   const t = now();
   const { password, ...smtp } = body.smtp ?? ({} as Partial<SmtpInput>);
@@ -137,27 +134,33 @@ export async function createMailbox(env: Env, d: Db, caller: Caller, body: NewMa
     if (!env.EMAIL) throw sendEmailUnbound();
     await mustBeTeamDomain(d, caller.teamId, body.email);
   }
-  await d.batch([
-    d.insert(mailboxes).values({
-      id,
-      teamId: caller.teamId,
-      userId: body.user_id ?? caller.userId,
-      email: body.email,
-      senderName: body.sender_name,
-      signature: body.signature,
-      transport: body.transport,
-      transportConfig: body.transport === "smtp" ? smtp : {},
-      secretCiphertext: password ? await seal(appSecret(env), password) : null,
-      dailyLimit,
-      hourlyLimit,
-      minGapSeconds: body.min_gap_seconds ?? 60,
-      jitterSeconds: body.jitter_seconds ?? 30,
-      status: "connected",
-      createdAt: t,
-      updatedAt: t,
-    }),
-    d.insert(auditLog).values(auditEntry(caller, "mailbox.create", "mailbox", id, { email: body.email, transport: body.transport })),
-  ]);
+  // The check above ran before the slow SMTP check: a create of the same address at the same time
+  // can have saved it since, which the (team, email) unique index tells.
+  await d
+    .batch([
+      d.insert(mailboxes).values({
+        id,
+        teamId: caller.teamId,
+        userId: body.user_id ?? caller.userId,
+        email: body.email,
+        senderName: body.sender_name,
+        signature: body.signature,
+        transport: body.transport,
+        transportConfig: body.transport === "smtp" ? smtp : {},
+        secretCiphertext: password ? await seal(appSecret(env), password) : null,
+        dailyLimit,
+        hourlyLimit,
+        minGapSeconds: body.min_gap_seconds ?? 60,
+        jitterSeconds: body.jitter_seconds ?? 30,
+        status: "connected",
+        createdAt: t,
+        updatedAt: t,
+      }),
+      d.insert(auditLog).values(auditEntry(caller, "mailbox.create", "mailbox", id, { email: body.email, transport: body.transport })),
+    ])
+    .catch((e: unknown) => {
+      throw isUniqueViolation(e) ? alreadyConnected() : e;
+    });
   return reload(d, id);
 }
 
@@ -183,6 +186,11 @@ async function mustBeTeamDomain(d: Db, teamId: string, email: string) {
   const message = `Cloudflare Email sends only from your team's own domains: ${domain} is not the domain of any active member's sign-in address`;
   throw new ApiError("validation_failed", message, { fields: [{ field: "email", message }] });
 }
+
+const alreadyConnected = () =>
+  new ApiError("validation_failed", "This mailbox is already connected", {
+    fields: [{ field: "email", message: "Already connected; reconnect it instead" }],
+  });
 
 const sendEmailUnbound = () =>
   new ApiError("validation_failed", "The send_email binding EMAIL is not configured for this Worker", {
