@@ -1283,7 +1283,9 @@ export class MailboxDO extends DurableObject<Env> {
         });
         return "sent";
       case "sender":
-        // Nothing was sent: release the reservation and pause the mailbox with the reason.
+        // Nothing was sent: release the reservation and pause the mailbox with the reason, if it is still
+        // connected: a disconnect or a "needs reconnect" written while the transport had the email says more
+        // (and is what lifts by itself or by the owner's action), so it stays.
         this.settle(row, { state: "queued", reserved_at: null, msg: null, message_id: null, subject: null, error: res.message });
         this.release(t);
         this.settingsCache = undefined;
@@ -1295,7 +1297,7 @@ export class MailboxDO extends DurableObject<Env> {
             statusReason: `Sending error: ${res.code ? `${res.code} ` : ""}${res.message}`.slice(0, 500),
             updatedAt: done,
           })
-          .where(eq(mailboxes.id, mb.id));
+          .where(and(eq(mailboxes.id, mb.id), eq(mailboxes.status, "connected")));
         return "stop";
       case "rate_limited":
       case "sign_in":
