@@ -1,7 +1,7 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import type { Caller } from "../../env";
-import { visibleSequence } from "../access";
+import { visibleJob, visibleSequence } from "../access";
 import { meetingAttribution } from "./meetings";
 import { DAY_MS, rate, THRESHOLDS } from "./thresholds";
 
@@ -154,8 +154,10 @@ export async function homeDashboard(d: Db, caller: Caller, t: number, startOfDay
         WHERE m.team_id = ${caller.teamId} AND m.reply_kind = 'reply' AND m.replied_at >= ${since} AND ${visible(caller, "m.sequence_id")} ORDER BY m.replied_at DESC LIMIT 10`,
     ),
     d.all<JobRow>(
-      sql`SELECT j.id, j.status, j.sequence_id, s.name AS sequence_name, j.total, j.processed, j.run_at, j.created_at FROM jobs j LEFT JOIN sequences s ON s.id = j.sequence_id
-        WHERE j.team_id = ${caller.teamId} AND j.status IN ('scheduled', 'queued', 'running') AND ${visible(caller, "j.sequence_id")} ORDER BY j.created_at DESC LIMIT 10`,
+      // Who may open a job is visibleJob's rule (its sequence's, or its creator's when it has none); `jb`,
+      // because that rule's own subquery calls the jobs table `j`.
+      sql`SELECT jb.id, jb.status, jb.sequence_id, s.name AS sequence_name, jb.total, jb.processed, jb.run_at, jb.created_at FROM jobs jb LEFT JOIN sequences s ON s.id = jb.sequence_id
+        WHERE jb.team_id = ${caller.teamId} AND jb.status IN ('scheduled', 'queued', 'running') AND ${visibleJob(caller, sql.raw("jb.id"))} ORDER BY jb.created_at DESC LIMIT 10`,
     ),
     d.all<{ sequence_id: string; name: string; sent: number; bounced: number | null }>(
       sql`SELECT r.sequence_id, s.name, sum(r.sent) AS sent, sum(r.bounced) AS bounced FROM report_rollup r JOIN sequences s ON s.id = r.sequence_id
