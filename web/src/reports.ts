@@ -40,3 +40,5 @@ export const teamExportUrl = (by: "users" | "sequences", q: { from?: string; to?
   `/api/reports/team/export?${new URLSearchParams({ ...clean(q), by })}`;
 
 export const pct = (x: number, digits = 1) => `${(x * 100).toFixed(digits)}%`;
+/** A rate over `of` (what it was drawn from): "—" when there was nothing to draw it from, never a made-up 0%. */
+export const rateText = (x: number, of: number, digits = 1) => (of > 0 ? pct(x, digits) : "—");
