@@ -310,6 +310,13 @@ export async function deleteStep(env: Env, d: Db, caller: Caller, sequenceId: st
       order.filter((id) => id !== step.id),
     ),
   ]);
+  // Contacts waiting for it are due after the next step's own wait now, as when a step is turned off
+  // (updateStep): its timer would otherwise keep the deleted step's time. The delete is committed: an
+  // engine out of reach still moves them on, at the old time, when their timer fires.
+  await engine
+    .sequence(env, seq.id, seq.teamId)
+    .retime()
+    .catch((err) => console.error(`contacts of sequence ${seq.id} keep their times after a step was deleted`, err));
   return touched(d, caller, seq.id, "step.delete", { step_id: step.id });
 }
 
