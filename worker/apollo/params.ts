@@ -1,4 +1,39 @@
 import type { Context } from "hono";
+import { ApiError } from "../lib/errors";
+import { mediaTypeOf, unsupportedMediaType } from "../middleware/content-type";
+
+/** The body types Apollo's clients send parameters in. */
+const READS = ["application/json", "application/x-www-form-urlencoded", "multipart/form-data"] as const;
+
+/**
+ * The parameters in a request's body, by its media type (compared case-insensitively, RFC 9110). A JSON
+ * body sent as text/plain (what `fetch` with a string body sends) or with no type is read as JSON; any
+ * other non-empty body is a 415: ignoring it would create a blank contact, or search everything.
+ */
+async function bodyParams(
+  method: string,
+  header: string | undefined,
+  req: { text(): Promise<string>; formData(): Promise<FormData> },
+): Promise<[string, unknown][]> {
+  if (method === "GET" || method === "HEAD") return [];
+  const type = mediaTypeOf(header);
+  if (type === "multipart/form-data") return [...(await req.formData()).entries()].map(([k, v]) => [k, typeof v === "string" ? v : ""]);
+  const text = await req.text();
+  if (type === "application/x-www-form-urlencoded") return [...new URLSearchParams(text)];
+  if (!text.trim()) return [];
+  const json = type === "application/json" || type.endsWith("+json");
+  if (!json && type !== "text/plain" && type !== "") throw unsupportedMediaType(READS, header, "Apollo's parameters");
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    if (!json) throw unsupportedMediaType(READS, header, "Apollo's parameters");
+    throw new ApiError("invalid_json", "The request body is not valid JSON");
+  }
+  if (!body || typeof body !== "object" || Array.isArray(body))
+    throw new ApiError("invalid_json", "The request body must be a JSON object of parameters");
+  return Object.entries(body);
+}
 
 /**
  * Apollo accepts parameters in the query string, a form body or a JSON body, with arrays written
@@ -15,41 +50,22 @@ export async function apolloParams(c: Context): Promise<Record<string, unknown>>
     else out[key] = value;
   };
   for (const [k, v] of new URL(c.req.url).searchParams) if (k !== "api_key") put(k, v);
-  if (c.req.method !== "GET") {
-    const type = c.req.header("content-type") ?? "";
-    if (type.includes("application/json")) {
-      const text = await c.req.text();
-      if (text.trim()) {
-        const body = JSON.parse(text) as Record<string, unknown>;
-        for (const [k, v] of Object.entries(body)) if (k !== "api_key") put(k, v);
-      }
-    } else if (type.includes("application/x-www-form-urlencoded") || type.includes("multipart/form-data")) {
-      const form = await c.req.formData();
-      for (const [k, v] of form.entries()) if (k !== "api_key") put(k, typeof v === "string" ? v : "");
-    }
-  }
+  // Through Hono's request, which keeps the body for any later reader.
+  for (const [k, v] of await bodyParams(c.req.method, c.req.header("content-type"), c.req)) if (k !== "api_key") put(k, v);
   return out;
 }
 
 /**
- * The `api_key` an Apollo client put in its JSON or form body (Apollo's older documented form, still
- * sent by integrations), read from a copy so the route still reads the body. Undefined when absent.
+ * The `api_key` an Apollo client put in its body (Apollo's older documented form, still sent by
+ * integrations), read from a copy so the route still reads the body. Undefined when absent.
  */
 export async function apiKeyInBody(req: Request): Promise<string | undefined> {
-  if (req.method === "GET" || req.method === "HEAD") return undefined;
-  const type = req.headers.get("content-type") ?? "";
   try {
-    if (type.includes("application/json")) {
-      const body = (await req.clone().json()) as unknown;
-      const key = body && typeof body === "object" ? (body as Record<string, unknown>).api_key : undefined;
-      return typeof key === "string" && key ? key : undefined;
-    }
-    if (type.includes("application/x-www-form-urlencoded") || type.includes("multipart/form-data")) {
-      const key = (await req.clone().formData()).get("api_key");
-      return typeof key === "string" && key ? key : undefined;
-    }
+    const copy = req.clone();
+    const key = (await bodyParams(copy.method, copy.headers.get("content-type") ?? undefined, copy)).find(([k]) => k === "api_key")?.[1];
+    return typeof key === "string" && key ? key : undefined;
   } catch {
     // Not readable as its type says: the route answers that, with no key found here.
+    return undefined;
   }
-  return undefined;
 }

@@ -76,8 +76,9 @@ async function parse<T extends z.ZodObject>(c: Context<AppEnv>, schema: T, o: { 
   let raw: Record<string, unknown>;
   try {
     raw = await apolloParams(c);
-  } catch {
-    throw new ApiError("invalid_json", "The request body is not valid JSON");
+  } catch (e) {
+    if (e instanceof ApiError) throw e;
+    throw new ApiError("bad_request", "The request body can't be read as its Content-Type says");
   }
   // null and "" are how clients leave a parameter unset (Python's None, a search result sent back as it
   // came, an empty form field): absent, except null for a field that can be cleared (it clears it).
