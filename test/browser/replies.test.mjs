@@ -123,4 +123,45 @@ describe("replies inbox", () => {
     await page.waitForLoadState("networkidle");
     assert.equal(await page.locator(`tr[data-reply="${id}"]`).count(), 0);
   });
+
+  it("a reply from someone else than the contact says who sent it, and 'Read the email' shows all of it", async () => {
+    const session = await apiSession();
+    const { messages } = await get(session, "/messages?status=sent&per_page=50");
+    const m = messages.find((x) => x.contact && x.mailbox && x.status === "sent");
+    assert.ok(m, "the demo has sent emails");
+    const assistant = `assistant-${Date.now()}@prospect.test`;
+    const long = `${"We have looked at your proposal in detail with the whole team. ".repeat(8)}Ana will call you on Tuesday. END-OF-REPLY`;
+    const raw = [
+      `From: Assistant <${assistant}>`,
+      `To: ${m.mailbox.email}`,
+      `Subject: Re: ${m.subject}`,
+      `Message-ID: <r-${Date.now()}@prospect.test>`,
+      `In-Reply-To: ${m.message_id}`,
+      `References: ${m.message_id}`,
+      "Content-Type: text/plain",
+      "",
+      long,
+      "",
+    ].join("\r\n");
+    const delivered = await fetch(
+      `${baseUrl}/cdn-cgi/handler/email?from=${encodeURIComponent(assistant)}&to=${encodeURIComponent(m.mailbox.email)}`,
+      { method: "POST", body: raw },
+    );
+    assert.ok(delivered.ok, `email handler answered ${delivered.status}`);
+
+    await page.goto(`${baseUrl}/replies`);
+    const row = page.getByTestId("replies-table").locator("tbody tr", { hasText: assistant });
+    await row.waitFor();
+    // The contact is named, and the sender beside them: the reply isn't taken for the contact's own.
+    assert.match(await row.textContent(), new RegExp(m.contact.email ?? m.to_email));
+    assert.match((await row.getByTestId("reply-sender").textContent()).replace(/\s/g, ""), new RegExp(`Sentby${assistant}`));
+    // The row shows 300 characters; the dialog the whole email.
+    assert.doesNotMatch(await row.textContent(), /END-OF-REPLY/);
+    await row.getByTestId("read-reply").click();
+    const dialog = page.getByTestId("reply-text-dialog");
+    await dialog.getByTestId("reply-full").waitFor();
+    assert.match(await dialog.getByTestId("reply-full").textContent(), /Ana will call you on Tuesday\. END-OF-REPLY/);
+    await page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "hidden" });
+  });
 });

@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { INBOUND_CLASSIFICATIONS } from "../db/schema";
 import { router } from "../lib/openapi";
 import { errorResponses, Id, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
-import { correctClassification, getReply, listReplies } from "../services/replies";
+import { correctClassification, getReply, listReplies, replyText } from "../services/replies";
 
 const Classification = z.enum(INBOUND_CLASSIFICATIONS).openapi({
   description:
@@ -102,6 +102,22 @@ export const replyRoutes = router()
       responses: { 200: json(z.object({ reply: ReplySchema })), 404: errorResponses[404] },
     }),
     async (c) => c.json({ reply: await getReply(c.var.db, c.get("caller"), c.req.valid("param").id) }, 200),
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/replies/{id}/text",
+      tags: ["Replies"],
+      summary: "The whole text of one inbound email",
+      description:
+        "Its plain text (its HTML as text when it has no text part), up to 65,536 characters (truncated says when it was longer). text is null for an email stored before Seqflare kept the whole text: only its snippet is known. Visible as the reply is (its sequence's viewers).",
+      request: { params: IdParam },
+      responses: {
+        200: json(z.object({ text: z.string().nullable(), truncated: z.boolean(), snippet: z.string() }).openapi("ReplyText")),
+        404: errorResponses[404],
+      },
+    }),
+    async (c) => c.json(await replyText(c.var.db, c.get("caller"), c.req.valid("param").id), 200),
   )
   .openapi(
     createRoute({

@@ -1,4 +1,4 @@
-import { and, desc, eq, isNull, or, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, getTableColumns, isNull, or, sql, type SQL } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
 import type { Db } from "../db/client";
 import { inList, notIndexed, teamRowsById } from "../db/in-list";
@@ -164,6 +164,8 @@ export async function recordInbound(env: Env, d: Db, c: Classified, t = now(), p
       fromEmail: c.from.slice(0, 320),
       subject: c.subject,
       snippet: c.snippet,
+      body: c.body.text,
+      bodyTruncated: c.body.truncated,
       detected: c.kind,
       classification: kind,
       evidence,
@@ -469,9 +471,12 @@ export interface ReplyQuery {
   unhandled?: boolean;
 }
 
+// The inbox's rows leave the whole text out (up to 64 KB each): it is read one email at a time (replyText).
+const { body: _body, ...rowColumns } = getTableColumns(inboundMessages);
+
 function replyColumns() {
   return {
-    r: inboundMessages,
+    r: rowColumns,
     contact: { id: contacts.id, first: contacts.firstName, last: contacts.lastName, email: contacts.email, company: contacts.company },
     sequence: { id: sequences.id, name: sequences.name },
     sequenceState: { active: sequences.active, archivedAt: sequences.archivedAt, ownerId: sequences.ownerId },
@@ -667,6 +672,12 @@ export async function getReply(d: Db, caller: Caller, id: string): Promise<Reply
   const [row] = await replyQuery(d, caller, eq(inboundMessages.id, id));
   if (!row) throw notFound("Reply");
   return presentReply(row, caller, await effectSequences(d, caller, [row]));
+}
+
+/** One inbound email's whole text, as visible as the reply (404 otherwise). */
+export async function replyText(d: Db, caller: Caller, id: string) {
+  const r = await replyFor(d, caller, id, "sequence.view");
+  return { text: r.body, truncated: r.bodyTruncated, snippet: r.snippet };
 }
 
 // ------------------------------------------------------------------ corrections

@@ -2,7 +2,7 @@
 // soft, by its RFC 3463 status), an out-of-office or other auto-reply (by the RFC 3834 headers and
 // the usual phrases), a human reply asking to be removed, or a reply. Pure: no D1, no clock but `t`.
 import PostalMime from "postal-mime";
-import type { InboundClassification, InboundEvidence } from "../db/schema";
+import { INBOUND_BODY_MAX, type InboundClassification, type InboundEvidence } from "../db/schema";
 import { sha256Hex } from "../lib/crypto";
 
 /** The Message-IDs Seqflare gives its emails: `<sf.{enrollment}.{step}@domain>`. */
@@ -23,6 +23,8 @@ export interface Classified {
   from: string;
   subject: string;
   snippet: string;
+  /** The whole email as plain text, cut at INBOUND_BODY_MAX characters (`truncated` then). */
+  body: { text: string; truncated: boolean };
 }
 
 function header(headers: { key: string; value: string }[], key: string) {
@@ -100,6 +102,31 @@ export function newText(text: string): string {
 
 const snippetOf = (s: string) => s.replace(/\s+/g, " ").trim().slice(0, 300);
 
+const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: " " };
+
+/** An HTML-only email as text a rep can read: blocks and line breaks become new lines, tags and styles go. */
+export function htmlToText(html: string): string {
+  return html
+    .replace(/<(style|script|head)\b[\s\S]*?<\/\1>/gi, "")
+    .replace(/<br\s*\/?>/gi, "\n")
+    .replace(/<\/(p|div|li|tr|h[1-6]|blockquote)>/gi, "\n")
+    .replace(/<[^>]+>/g, "")
+    .replace(/&(#\d+|#x[0-9a-f]+|[a-z]+);/gi, (m, e: string) =>
+      e[0] === "#"
+        ? String.fromCodePoint(parseInt(e[1] === "x" || e[1] === "X" ? e.slice(2) : e.slice(1), e[1]?.toLowerCase() === "x" ? 16 : 10))
+        : (ENTITIES[e.toLowerCase()] ?? m),
+    )
+    .replace(/[ \t]+\n/g, "\n")
+    .replace(/\n{3,}/g, "\n\n")
+    .trim();
+}
+
+/** The text kept of an email: its plain-text part (else its HTML as text), at most INBOUND_BODY_MAX characters. */
+function bodyOf(email: { text?: string; html?: string }): { text: string; truncated: boolean } {
+  const text = (email.text ?? "").trim() || htmlToText(email.html ?? "");
+  return { text: text.slice(0, INBOUND_BODY_MAX), truncated: text.length > INBOUND_BODY_MAX };
+}
+
 /**
  * Classifies an inbound email and finds the Seqflare emails it answers. A delivery-status report
  * whose Status is 5.x.x (or 4.x.x with Action: failed) is a bounce; a report that only says the
@@ -116,6 +143,7 @@ export async function classifyInbound(raw: ArrayBuffer | string, t: number): Pro
     headerId: own || `sha256:${await sha256Hex(text)}`,
     from: (email.from?.address ?? "").toLowerCase(),
     subject: (email.subject ?? "").slice(0, 300),
+    body: bodyOf(email),
   };
   const contentType = header(h, "content-type").toLowerCase();
   const isReport = contentType.includes("multipart/report") || /^(mailer-daemon|postmaster)@/.test(base.from);

@@ -20,11 +20,19 @@ function correctReply(id: string, classification: ReplyClassification) {
   return data(api.replies[":id"].classification.$post({ param: { id }, json: { classification } }));
 }
 
+function fetchReplyText(id: string) {
+  return data(api.replies[":id"].text.$get({ param: { id } }));
+}
+
 export type Reply = Awaited<ReturnType<typeof fetchReplies>>["replies"][number];
+export type ReplyText = Awaited<ReturnType<typeof fetchReplyText>>;
 export type Correction = Awaited<ReturnType<typeof correctReply>>;
 
 /** The replies inbox: inbound emails matched to enrollments, newest first, with their counts per classification. */
 export const getReplies = query((q: ReplyQuery) => fetchReplies(q), "replies");
+
+/** One inbound email's whole text (the inbox shows a snippet). */
+export const getReplyText = query((id: string) => fetchReplyText(id), "replyText");
 
 // Writes (see actions.ts): a correction undoes the old effect and applies the new one.
 export const correctReplyAction = action(correctReply, "correctReply");

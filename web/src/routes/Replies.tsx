@@ -3,13 +3,14 @@ import { createSignal, ErrorBoundary, Show } from "solid-js";
 import { useWrite } from "../actions";
 import { Badge, type Tone } from "../components/Badge";
 import { DataTable } from "../components/DataTable";
+import { Dialog } from "../components/Dialog";
 import { EmptyState } from "../components/EmptyState";
 import { ENROLLMENT_STATUS } from "../components/EnrollmentStatus";
 import { PageHeader } from "../components/PageHeader";
-import { ErrorPanel } from "../components/Status";
+import { ErrorPanel, Spinner } from "../components/Status";
 import { tabPanelId, tabId, Tabs } from "../components/Tabs";
 import { formatDay, formatFull, formatNumber } from "../format";
-import { correctReplyAction, getReplies, type Reply, type ReplyClassification } from "../queries/replies";
+import { correctReplyAction, getReplies, getReplyText, type Reply, type ReplyClassification } from "../queries/replies";
 import { usePageTitle } from "../title";
 import "./Replies.css";
 
@@ -73,6 +74,35 @@ function Evidence(props: { r: Reply }) {
         )}
       </Show>
     </span>
+  );
+}
+
+/** The whole email, read when asked (the inbox row shows 300 characters of it). */
+function ReadReply(props: { r: Reply; onClose: () => void }) {
+  const text = createAsync(() => getReplyText(props.r.id));
+  return (
+    <Dialog open title={props.r.subject || "(no subject)"} onClose={props.onClose} size="lg" testId="reply-text-dialog">
+      <p class="muted">
+        From <Address email={props.r.from_email} /> · {formatFull(props.r.received_at)}
+      </p>
+      <ErrorBoundary fallback={(err) => <ErrorPanel error={err} />}>
+        <Show when={text()} fallback={<Spinner label="Loading the email…" />}>
+          {(t) => (
+            <>
+              <Show when={t().text === null}>
+                <p class="muted">Only the start of this email was kept (it came in before Seqflare kept whole emails).</p>
+              </Show>
+              <pre class="reply-full" data-testid="reply-full">
+                {t().text ?? t().snippet}
+              </pre>
+              <Show when={t().truncated}>
+                <p class="muted">The email goes on: only its first 65,536 characters were kept.</p>
+              </Show>
+            </>
+          )}
+        </Show>
+      </ErrorBoundary>
+    </Dialog>
   );
 }
 
@@ -144,6 +174,7 @@ export default function Replies() {
   const view = () => (str(params.kind) as ReplyClassification | undefined) ?? "all";
   const unhandled = () => params.unhandled === "true";
   const page = () => Number(str(params.page) ?? 1) || 1;
+  const [reading, setReading] = createSignal<Reply | null>(null);
   const result = createAsync(() =>
     getReplies({
       page: page(),
@@ -221,6 +252,12 @@ export default function Replies() {
                       </A>
                     )}
                   </Show>
+                  {/* Someone else answered for the contact (an assistant, a colleague): say who wrote it. */}
+                  <Show when={r.contact && r.from_email && r.from_email.toLowerCase() !== (r.contact.email ?? "").toLowerCase()}>
+                    <span class="muted reply-address reply-sender" data-testid="reply-sender">
+                      Sent by <Address email={r.from_email} />
+                    </span>
+                  </Show>
                 </td>
                 <td>
                   <div class="reply-kind">
@@ -253,6 +290,15 @@ export default function Replies() {
                 <td class="reply-text">
                   <span class="reply-subject">{r.subject || "(no subject)"}</span>
                   <span class="muted">{r.snippet}</span>
+                  <button
+                    type="button"
+                    class="btn btn-ghost btn-xs reply-read"
+                    data-testid="read-reply"
+                    aria-label={`Read the whole email from ${r.from_email}`}
+                    onClick={() => setReading(r)}
+                  >
+                    Read the email
+                  </button>
                 </td>
                 <td>
                   <Show when={r.sequence}>{(s) => <A href={`/sequences/${s().id}`}>{s().name}</A>}</Show>
@@ -275,6 +321,7 @@ export default function Replies() {
           </DataTable>
         </ErrorBoundary>
       </section>
+      <Show when={reading()}>{(r) => <ReadReply r={r()} onClose={() => setReading(null)} />}</Show>
     </div>
   );
 }
