@@ -48,7 +48,7 @@ export const isOAuthTransport = (t: string): t is "gmail" | "graph" => t === "gm
 
 /**
  * A working access token for the mailbox: the stored one while it has more than REFRESH_MARGIN_MS
- * left, otherwise a refreshed one (`force` refreshes anyway, after a 401). `holdFromDO` is false when
+ * left, otherwise a refreshed one (`force` refreshes anyway, after a 401). `notifyDO` is false when
  * called from inside the mailbox's own Durable Object (it re-plans by itself after the send).
  */
 export async function accessTokenFor(
@@ -58,6 +58,23 @@ export async function accessTokenFor(
   // The transports call this from inside the MailboxDO with the env only; callers holding a handle pass it.
   d: Db = db(env.DB),
 ): Promise<TokenResult> {
+  // A new sign-in that replaced the tokens while they were being refreshed is what counts: read again.
+  for (let i = 0; i < 2; i++) {
+    const r = await tokenOnce(env, mb, o, d);
+    if (r !== REPLACED) return r;
+  }
+  return { ok: false, revoked: false, unavailable: true, message: "The mailbox's sign-in kept changing while it was refreshed" };
+}
+
+/** tokenOnce's answer when the stored sign-in changed under it (a reconnect): nothing it learnt applies. */
+const REPLACED = Symbol("replaced");
+
+async function tokenOnce(
+  env: Env,
+  mb: Pick<MailboxSettings, "id" | "transport">,
+  o: { force?: boolean; notifyDO?: boolean },
+  d: Db,
+): Promise<TokenResult | typeof REPLACED> {
   if (!isOAuthTransport(mb.transport)) return { ok: false, revoked: false, message: `${mb.transport} mailboxes have no OAuth token` };
   const provider = PROVIDER_OF[mb.transport];
   const cfg = providerConfig(env, provider);
@@ -77,22 +94,26 @@ export async function accessTokenFor(
   if (row.status === "needs_reconnect")
     return { ok: false, revoked: true, message: row.statusReason ?? "Sign in again to reconnect this mailbox" };
   if (!row.secretCiphertext) return { ok: false, revoked: true, message: "No sign-in is stored for this mailbox" };
+  const sealed = row.secretCiphertext;
+  // Only the grant read here is found lost: a reconnect written meanwhile is not.
+  const lost = async (reason: string): Promise<TokenResult | typeof REPLACED> =>
+    (await markNeedsReconnect(env, d, mb.id, sealed, reason, o.notifyDO ?? true))
+      ? { ok: false, revoked: true, message: reason }
+      : REPLACED;
   let tokens: OAuthTokens;
   try {
     tokens = await openTokens(env, row.secretCiphertext);
   } catch {
     // Sealed under another APP_SECRET (rotated since) or damaged: no retry opens it, only a new sign-in.
-    const reason = `The stored ${PROVIDER_NAME[provider]} sign-in can't be read (the app's secret changed since it was saved); sign in again to reconnect`;
-    await markNeedsReconnect(env, d, mb.id, reason, o.notifyDO ?? true);
-    return { ok: false, revoked: true, message: reason };
+    return lost(
+      `The stored ${PROVIDER_NAME[provider]} sign-in can't be read (the app's secret changed since it was saved); sign in again to reconnect`,
+    );
   }
   if (!o.force && tokens.expiresAt - now() > REFRESH_MARGIN_MS) return { ok: true, accessToken: tokens.accessToken, cfg };
   const r = await refreshTokens(cfg, tokens.refreshToken);
   if (!r.ok) {
     if (r.kind === "revoked" || (r.kind === "client" && SIGN_IN_AGAIN.test(r.message))) {
-      const reason = `${PROVIDER_NAME[provider]} sign-in was revoked or has expired (${r.message}); sign in again to reconnect`;
-      await markNeedsReconnect(env, d, mb.id, reason, o.notifyDO ?? true);
-      return { ok: false, revoked: true, message: reason };
+      return lost(`${PROVIDER_NAME[provider]} sign-in was revoked or has expired (${r.message}); sign in again to reconnect`);
     }
     // The provider refused the app itself (a client secret expired or rotated, the app deleted): no retry
     // helps until it is fixed, for every mailbox of the provider. Said as a sender problem, which pauses
@@ -114,25 +135,33 @@ export async function accessTokenFor(
       message: `Could not refresh the ${PROVIDER_NAME[provider]} access token: ${r.message}`,
     };
   }
+  // Stored only over the tokens it refreshed: a reconnect (or another refresh) written meanwhile stays, and
+  // this access token, fresh from the provider, still serves this call.
   await d
     .update(mailboxes)
     .set({ secretCiphertext: await sealTokens(env, r.tokens), updatedAt: now() })
-    .where(eq(mailboxes.id, mb.id));
+    .where(and(eq(mailboxes.id, mb.id), eq(mailboxes.secretCiphertext, sealed)));
   return { ok: true, accessToken: r.tokens.accessToken, cfg };
 }
 
 /**
  * Needs reconnect: status + reason (shown on the Mailboxes screen), an audit entry naming the owner,
- * and the MailboxDO re-plans so its emails are held, not failed. Only the first call of a revocation acts.
+ * and the MailboxDO re-plans so its emails are held, not failed. Only the first call of a revocation acts,
+ * and only while the mailbox still holds the sign-in `sealed` that was found lost: false when a new
+ * sign-in replaced it meanwhile (the mailbox is left as it is).
  */
-async function markNeedsReconnect(env: Env, d: Db, mailboxId: string, reason: string, notifyDO: boolean): Promise<void> {
+async function markNeedsReconnect(env: Env, d: Db, mailboxId: string, sealed: string, reason: string, notifyDO: boolean): Promise<boolean> {
   const t = now();
   const [changed] = await d
     .update(mailboxes)
     .set({ status: "needs_reconnect", statusReason: reason.slice(0, 500), updatedAt: t })
-    .where(and(eq(mailboxes.id, mailboxId), ne(mailboxes.status, "needs_reconnect")))
+    .where(and(eq(mailboxes.id, mailboxId), ne(mailboxes.status, "needs_reconnect"), eq(mailboxes.secretCiphertext, sealed)))
     .returning({ teamId: mailboxes.teamId, userId: mailboxes.userId, email: mailboxes.email });
-  if (!changed) return;
+  if (!changed) {
+    // Marked already (by a call that found the same grant lost), or its sign-in replaced since it was read.
+    const current = await d.query.mailboxes.findFirst({ columns: { secretCiphertext: true }, where: eq(mailboxes.id, mailboxId) });
+    return !current || current.secretCiphertext === sealed;
+  }
   await d.insert(auditLog).values({
     id: newId(),
     teamId: changed.teamId,
@@ -145,4 +174,5 @@ async function markNeedsReconnect(env: Env, d: Db, mailboxId: string, reason: st
     createdAt: t,
   });
   if (notifyDO) await engine.mailbox(env, mailboxId).refresh();
+  return true;
 }
