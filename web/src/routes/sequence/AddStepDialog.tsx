@@ -69,7 +69,7 @@ export function AddStepDialog(props: {
       onClose={close}
       size="lg"
       title={`Add step ${props.stepCount + 1}`}
-      description="Steps run in order. Each waits after the one before it; manual steps become tasks for the sequence's owner."
+      description="Steps run in order. Each waits after the one before it; manual steps become tasks for the owner of the contact's sending mailbox (else the sequence's owner)."
       testId="add-step-dialog"
       footer={
         <>
@@ -186,7 +186,10 @@ export function AddStepDialog(props: {
             bodyError={err("variants.0.body", "variant.body")}
           />
           <Show when={type() === "manual_email"}>
-            <p class="field-help">Manual emails become a task: you review this draft and send it yourself.</p>
+            <p class="field-help">
+              Manual emails become a task on the Tasks page with this draft filled in for each contact: whoever gets the task reviews it and
+              sends it from their own email app.
+            </p>
           </Show>
         </Show>
 
