@@ -43,7 +43,8 @@ const doLabel = (type: string) =>
     task: "task",
   })[type] ?? "task";
 
-function ContactLinks(props: { c: NonNullable<Task["contact"]> }) {
+/** The contact's quick links; `noEmail`: the task's draft offers its own email link (prefilled), not a bare one. */
+function ContactLinks(props: { c: NonNullable<Task["contact"]>; noEmail?: boolean }) {
   return (
     <span class="quick-links">
       <Show when={props.c.phone}>
@@ -53,7 +54,7 @@ function ContactLinks(props: { c: NonNullable<Task["contact"]> }) {
           </a>
         )}
       </Show>
-      <Show when={props.c.email}>
+      <Show when={!props.noEmail && props.c.email}>
         {(e) => (
           <a class="quick-link" href={`mailto:${e()}`} title={`Email ${e()}`}>
             <Icon name="mail" size={13} /> Email
@@ -69,6 +70,94 @@ function ContactLinks(props: { c: NonNullable<Task["contact"]> }) {
         )}
       </Show>
     </span>
+  );
+}
+
+/**
+ * Longest mail link we make: mail apps and browsers cut or refuse longer ones (about 2,000 characters is
+ * where the first ones start failing), so past it the link carries the subject only.
+ */
+const MAILTO_MAX = 2000;
+
+/** A mailto: link to `to` with the draft's subject and, when it fits under MAILTO_MAX, its body (RFC 6068: CRLF line breaks). */
+function draftMailto(to: string, draft: { subject: string; body: string }): { href: string; withBody: boolean } {
+  const head = `mailto:${encodeURIComponent(to)}?subject=${encodeURIComponent(draft.subject)}`;
+  const full = `${head}&body=${encodeURIComponent(draft.body.replace(/\r?\n/g, "\r\n"))}`;
+  return full.length <= MAILTO_MAX ? { href: full, withBody: true } : { href: head, withBody: false };
+}
+
+/** Copies `text`; where the clipboard is blocked (plain http, permissions) it selects `target` so Ctrl/Cmd+C works. */
+function CopyButton(props: { text: string; label: string; target: () => HTMLElement; testId: string }) {
+  const [copied, setCopied] = createSignal(false);
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(props.text);
+      setCopied(true);
+      setTimeout(() => setCopied(false), 2000);
+    } catch {
+      const range = document.createRange();
+      range.selectNodeContents(props.target());
+      window.getSelection()?.removeAllRanges();
+      window.getSelection()?.addRange(range);
+    }
+  };
+  return (
+    <>
+      <button type="button" class="btn btn-ghost btn-sm" onClick={copy} data-testid={props.testId}>
+        <Icon name={copied() ? "check" : "copy"} size={13} /> {copied() ? "Copied" : props.label}
+      </button>
+      <span class="sr-only" role="status">
+        {copied() ? "Copied to the clipboard" : ""}
+      </span>
+    </>
+  );
+}
+
+/** A manual email's draft, written for this contact: copy it, or open it in the mail app prefilled. */
+function Draft(props: { draft: NonNullable<Task["draft"]>; to: string | null }) {
+  let subjectEl!: HTMLParagraphElement;
+  let bodyEl!: HTMLParagraphElement;
+  const link = () => (props.to ? draftMailto(props.to, props.draft) : null);
+  return (
+    <div class="task-draft" data-testid="task-draft">
+      <div class="task-draft-part">
+        <span class="small muted">Subject</span>
+        <CopyButton text={props.draft.subject} label="Copy subject" target={() => subjectEl} testId="copy-subject" />
+      </div>
+      <p class="task-draft-subject" ref={subjectEl} data-testid="draft-subject">
+        {props.draft.subject}
+      </p>
+      <div class="task-draft-part">
+        <span class="small muted">Body</span>
+        <CopyButton text={props.draft.body} label="Copy body" target={() => bodyEl} testId="copy-body" />
+      </div>
+      <p class="task-draft-body" ref={bodyEl} data-testid="draft-body">
+        {props.draft.body}
+      </p>
+      <Show when={props.draft.missing.length}>
+        <p class="task-warning small" data-testid="draft-missing">
+          <Icon name="alert" size={13} /> No value for {props.draft.missing.map((m) => `{{${m}}}`).join(", ")} for this contact: that part
+          of the draft is empty. Fill it in before sending.
+        </p>
+      </Show>
+      <Show when={props.draft.reply_in_thread}>
+        <p class="small muted">Send it as a reply to your earlier email to them, so it stays in the same conversation.</p>
+      </Show>
+      <Show when={link()}>
+        {(l) => (
+          <p class="task-draft-send small">
+            <a class="btn btn-secondary btn-sm" href={l().href} data-testid="draft-mailto">
+              <Icon name="mail" size={13} /> Open in your email app
+            </a>
+            <Show when={!l().withBody}>
+              <span class="muted" data-testid="draft-too-long">
+                The body is too long for an email link: the link fills in the subject only; copy the body and paste it in.
+              </span>
+            </Show>
+          </p>
+        )}
+      </Show>
+    </div>
   );
 }
 
@@ -238,13 +327,14 @@ export default function Tasks() {
                         {(c) => (
                           <div class="task-contact">
                             <span class="muted small">{[c().title, c().company].filter(Boolean).join(" at ") || c().email}</span>
-                            <ContactLinks c={c()} />
+                            <ContactLinks c={c()} noEmail={t.status === "open" && !!t.draft} />
                           </div>
                         )}
                       </Show>
                       <Show when={t.note}>
                         <p class="task-note">{t.note}</p>
                       </Show>
+                      <Show when={t.status === "open" && t.draft}>{(d) => <Draft draft={d()} to={t.contact?.email ?? null} />}</Show>
                       <Show when={t.status === "open" && t.warning}>
                         {(w) => (
                           <p class="task-warning small" data-testid="task-warning">

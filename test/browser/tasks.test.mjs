@@ -1,0 +1,114 @@
+// The Tasks page: a manual email's task shows the draft written for its contact (copy it, or open it in
+// the mail app prefilled), and the call log's outcomes do what they say.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { baseUrl, launch, signIn } from "./helpers.mjs";
+
+describe("tasks", () => {
+  let browser;
+  let page;
+
+  before(async () => {
+    ({ browser, page } = await launch());
+    await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: baseUrl });
+    await signIn(page, "admin@demo.test");
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  /** The API as the signed-in page calls it. */
+  const api = (method, path, body) =>
+    page.evaluate(
+      async ([m, p, b]) => {
+        const me = await (await fetch("/api/me")).json();
+        const res = await fetch(`/api${p}`, {
+          method: m,
+          headers: { "x-csrf-token": me.csrf_token, ...(b ? { "content-type": "application/json" } : {}) },
+          body: b ? JSON.stringify(b) : undefined,
+        });
+        return { status: res.status, body: await res.json() };
+      },
+      [method, path, body],
+    );
+
+  /** A new active sequence of `steps`, and a new contact in it (through the add-contacts job): its open task, once made. */
+  async function taskFor(steps, contact) {
+    // Open all day, every day: the step falls due now whatever the day and hour the test runs at.
+    const always = await api("POST", "/schedules", {
+      name: `Always ${Date.now()}`,
+      time_zone: "UTC",
+      windows: Object.fromEntries(["1", "2", "3", "4", "5", "6", "7"].map((d) => [d, [["00:00", "24:00"]]])),
+    });
+    assert.equal(always.status, 201, JSON.stringify(always.body));
+    const seq = (await api("POST", "/sequences", { name: `Tasks ${Date.now()}`, schedule_id: always.body.schedule.id })).body.sequence;
+    for (const s of steps) assert.equal((await api("POST", `/sequences/${seq.id}/steps`, s)).status, 201);
+    assert.equal((await api("PATCH", `/sequences/${seq.id}`, { active: true })).status, 200);
+    const c = (await api("POST", "/contacts", contact)).body.contact;
+    const { mailboxes } = (await api("GET", "/mailboxes")).body;
+    const mb = mailboxes.find((m) => m.status === "connected");
+    const job = await api("POST", `/sequences/${seq.id}/add-contacts`, {
+      source: { contact_ids: [c.id] },
+      mailbox_ids: [mb.id],
+      skip_validation: true,
+    });
+    assert.equal(job.status, 202, JSON.stringify(job.body));
+    for (let i = 0; i < 120; i++) {
+      const { tasks } = (await api("GET", "/tasks?view=open&assignee=all&per_page=100")).body;
+      const t = tasks.find((x) => x.contact?.id === c.id);
+      if (t) return { task: t, sequence: (await api("GET", `/sequences/${seq.id}`)).body.sequence, contact: c };
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const state = await api("GET", `/sequences/${seq.id}/enrollments?status=all`);
+    throw new Error(`no task was made: job ${JSON.stringify(job.body.job)}; runs ${JSON.stringify(state.body)}`);
+  }
+
+  const rowOf = (name) => page.getByTestId("task-list").locator("li.task-row", { hasText: name });
+
+  it("shows a manual email's draft for its contact, with Copy buttons and a prefilled mail link", async () => {
+    const { sequence } = await taskFor(
+      [
+        {
+          type: "manual_email",
+          wait_amount: 0,
+          wait_unit: "minutes",
+          variants: [{ subject: "Pricing for {{company}}", body: "Hi {{first_name}},\n\nA question about {{company}}: {{title}}" }],
+        },
+      ],
+      { first_name: "Dana", last_name: "Draftwell", company: "Brightwave", email: `dana.${Date.now()}@brightwave.test` },
+    );
+    await page.goto(`${baseUrl}/tasks?who=all`);
+    const row = rowOf("Dana Draftwell");
+    await row.getByTestId("task-draft").waitFor();
+    assert.equal(await row.getByTestId("draft-subject").textContent(), "Pricing for Brightwave");
+    assert.equal(await row.getByTestId("draft-body").innerText(), "Hi Dana,\n\nA question about Brightwave: ");
+    assert.match(await row.getByTestId("draft-missing").textContent(), /No value for \{\{title\}\}/);
+    const href = await row.getByTestId("draft-mailto").getAttribute("href");
+    const link = new URL(href);
+    assert.equal(link.searchParams.get("subject"), "Pricing for Brightwave");
+    assert.equal(link.searchParams.get("body"), "Hi Dana,\r\n\r\nA question about Brightwave: ");
+    assert.equal(await row.getByTestId("draft-too-long").count(), 0);
+    // No second, bare mail link beside the prefilled one.
+    assert.equal(await row.locator('.quick-links a[href^="mailto:"]').count(), 0);
+
+    await row.getByTestId("copy-body").click();
+    await row.getByTestId("copy-body").getByText("Copied").waitFor();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), "Hi Dana,\n\nA question about Brightwave: ");
+    await row.getByTestId("copy-subject").click();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), "Pricing for Brightwave");
+
+    // A body too long for a mail link: the link fills in the subject only, and says so.
+    const step = sequence.steps[0];
+    const long = `Hi {{first_name}},\n\n${"We help teams like yours ship faster. ".repeat(80)}`;
+    assert.equal(
+      (await api("PATCH", `/sequences/${sequence.id}/steps/${step.id}/variants/${step.variants[0].id}`, { body: long })).status,
+      200,
+    );
+    await page.reload();
+    await row.getByTestId("draft-too-long").waitFor();
+    const short = new URL(await row.getByTestId("draft-mailto").getAttribute("href"));
+    assert.equal(short.searchParams.get("subject"), "Pricing for Brightwave");
+    assert.equal(short.searchParams.get("body"), null);
+    assert.match(await row.getByTestId("draft-body").innerText(), /^Hi Dana,\n\nWe help teams like yours/);
+  });
+});
