@@ -7,7 +7,7 @@ import { webAddress } from "../lib/web-address";
 import { requireMasterKey } from "../middleware/auth";
 import { idempotencyScope } from "../middleware/idempotency";
 import { canSeeAllSequences, jobFor } from "../services/access";
-import { actOnContacts } from "../services/enrollments";
+import { actOnContacts, prepareAction } from "../services/enrollments";
 import { allLists, LIST_NAME_MAX, listsByName } from "../services/lists";
 import { listMailboxes } from "../services/mailboxes";
 import { listSequences } from "../services/sequences";
@@ -240,6 +240,9 @@ export const apolloRoutes = new Hono<AppEnv>()
       });
     const caller = await actingAs(c, p.user_id);
     const action = p.mode === "mark_as_finished" ? "finish" : p.mode === "remove" ? "remove" : "pause";
+    // Every campaign is checked (found, and the caller may edit it) before any is changed: a refused one
+    // after the first would otherwise leave the request half done, and unaudited.
+    await Promise.all(p.emailer_campaign_ids.map((seqId) => prepareAction(c.var.db, caller, seqId, action, {})));
     // Each campaign through the same enrollment actions as /api (authorization included), in order.
     for (const seqId of p.emailer_campaign_ids) await actOnContacts(c.env, c.var.db, caller, seqId, action, p.contact_ids);
     await audit(c.var.db, caller, `apollo.${p.mode}`, "sequence", p.emailer_campaign_ids.join(","), { contacts: p.contact_ids.length });
