@@ -193,24 +193,40 @@ export function stepOfEnrollment(
 }
 
 /**
- * The next enabled step after `afterStepId`, following the current order. A deleted step's place is
- * taken by the step that followed it (stepInPlaceOf), which is then the next one if enabled. With no
- * step named, or one this sequence doesn't know, the first enabled step placed after `afterPosition`.
+ * What an enrollment has already been through and what it still owes, for nextEnabledStep: `done`, the
+ * steps it has a result for (never again: invariant 4); `owed`, steps a reorder moved from after its
+ * step to before it (still to come: SequenceDO.oweStepsMovedAbove).
+ */
+export interface StepsBehind {
+  done?: ReadonlySet<string>;
+  owed?: ReadonlySet<string>;
+}
+
+/**
+ * The next enabled step after `afterStepId`: the first enabled step, in the current order, that this
+ * enrollment has no result for and that is still ahead of it: placed after its step, or owed (a reorder
+ * moved it above its step before it got there). Every enabled step ahead of a contact is done once,
+ * whatever the editor does to the order; a step added above a contact, or turned on after it went past,
+ * is behind it and not owed. A deleted step's place is taken by the step that followed it
+ * (stepInPlaceOf), which is then the next one if enabled. With no step named, or one this sequence
+ * doesn't know, the first enabled step placed after `afterPosition`.
  */
 export function nextEnabledStep(
   cfg: Pick<SequenceConfig, "steps" | "deleted">,
   afterStepId: string | null,
   afterPosition = 0,
+  behind: StepsBehind = {},
 ): StepConfig | null {
   const { steps } = cfg;
   let from: number;
   if (afterStepId !== null && knows(cfg, afterStepId)) {
     const i = steps.findIndex((s) => s.id === afterStepId);
     const inPlace = i >= 0 ? null : stepInPlaceOf(cfg, afterStepId);
-    if (i < 0 && !inPlace) return null;
-    from = i >= 0 ? i + 1 : steps.indexOf(inPlace!);
-  } else from = steps.findIndex((s) => s.position > afterPosition);
-  if (from < 0) return null;
-  for (let k = from; k < steps.length; k++) if (steps[k]!.enabled) return steps[k]!;
-  return null;
+    from = i >= 0 ? i + 1 : inPlace ? steps.indexOf(inPlace) : steps.length;
+  } else {
+    from = steps.findIndex((s) => s.position > afterPosition);
+    if (from < 0) from = steps.length;
+  }
+  const { done, owed } = behind;
+  return steps.find((s, k) => s.enabled && s.id !== afterStepId && !done?.has(s.id) && (k >= from || (owed?.has(s.id) ?? false))) ?? null;
 }

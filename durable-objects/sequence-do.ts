@@ -28,6 +28,7 @@ import {
   stepOfEnrollment,
   type SequenceConfig,
   type StepConfig,
+  type StepsBehind,
 } from "./sequence-config";
 import { overrideOf, toChoice, withChoice, type ChoiceRow, type EmailChoice, type ScheduledActionResult } from "./scheduled-email";
 import { createTasks, type NewTask } from "./tasks";
@@ -250,6 +251,11 @@ export const MIGRATIONS: ((sql: SqlStorage) => void)[] = [
       DROP INDEX timers_run_at;
       CREATE INDEX timers_due ON timers (run_at, seq);
     `),
+  // Steps a reorder moved from after an enrollment's step to before it: still ahead of it (oweStepsMovedAbove).
+  (sql) =>
+    sql.exec(
+      "CREATE TABLE steps_owed (enrollment_id TEXT NOT NULL, step_id TEXT NOT NULL, PRIMARY KEY (enrollment_id, step_id)) WITHOUT ROWID",
+    ),
 ];
 
 /**
@@ -290,6 +296,8 @@ export class SequenceDO extends DurableObject<Env> {
    */
   private activations = 0;
   private loadedAt = new WeakMap<SequenceConfig, number>();
+  /** Whether steps_owed has any row: while it has none (no reorder ever owed a step), nothing reads it. */
+  private owing = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -301,6 +309,7 @@ export class SequenceDO extends DurableObject<Env> {
       this.mirrored = this.savedMirrored = Number(this.meta("mirrored") ?? 0);
       const flushAt = this.meta("flush_at");
       this.flushAt = flushAt === null ? null : Number(flushAt);
+      this.owing = this.sql.exec<{ n: number }>("SELECT EXISTS (SELECT 1 FROM steps_owed) AS n").one().n === 1;
     });
   }
 
@@ -362,11 +371,53 @@ export class SequenceDO extends DurableObject<Env> {
     if (text !== this.stepPlaces)
       this.ctx.storage.transactionSync(() => {
         if (this.stepPlaces === null) this.bindStepIds(cfg);
-        else this.moveStepPlaces(text);
+        else {
+          this.oweStepsMovedAbove(JSON.parse(this.stepPlaces) as Record<string, number>, places, cfg);
+          this.moveStepPlaces(text);
+        }
         this.setMeta("step_places", text);
       });
     this.stepPlaces = text;
     this.places = new Map(Object.entries(places));
+  }
+
+  /**
+   * A reorder that moves steps from after an enrollment's step to before it (A, B, C made A, C, B while
+   * the contact waits for B): those steps were still ahead of the contact and stay so, owed after its
+   * step (nextEnabledStep), or the contact would finish without ever getting C. A step that was behind
+   * it stays behind. `old` and `now`: each step's place (a deleted step's: its follower's) before and after.
+   */
+  private oweStepsMovedAbove(old: Record<string, number>, now: Record<string, number>, cfg: SequenceConfig) {
+    const pairs: [string, string][] = [];
+    for (const [on, to] of Object.entries(now)) {
+      const from = old[on];
+      if (from === undefined) continue;
+      for (const x of cfg.steps) {
+        const was = old[x.id];
+        if (x.id !== on && was !== undefined && was > from && x.position < to) pairs.push([on, x.id]);
+      }
+    }
+    if (!pairs.length) return;
+    this.sql.exec(
+      `INSERT OR IGNORE INTO steps_owed (enrollment_id, step_id)
+       SELECT e.id, p.x FROM (SELECT json_extract(value, '$[0]') AS s, json_extract(value, '$[1]') AS x FROM json_each(?)) AS p
+       JOIN enrollments e ON e.step_id = p.s
+       WHERE e.status IN ${OPEN} AND NOT EXISTS (SELECT 1 FROM results r WHERE r.enrollment_id = e.id AND r.step_id = p.x)`,
+      JSON.stringify(pairs),
+    );
+    this.owing ||= this.sql.exec<{ n: number }>("SELECT EXISTS (SELECT 1 FROM steps_owed) AS n").one().n === 1;
+  }
+
+  /** Steps owed to these enrollments (`ids`: a JSON array) by a reorder, by enrollment; none read while none are owed. */
+  private owedOf(ids: string): Map<string, Set<string>> {
+    const out = new Map<string, Set<string>>();
+    if (!this.owing) return out;
+    for (const r of this.sql.exec<{ enrollment_id: string; step_id: string }>(
+      "SELECT enrollment_id, step_id FROM steps_owed WHERE enrollment_id IN (SELECT value FROM json_each(?))",
+      ids,
+    ))
+      addTo(out, r.enrollment_id, r.step_id);
+    return out;
   }
 
   /**
@@ -704,15 +755,14 @@ export class SequenceDO extends DurableObject<Env> {
     if (once.length < 2) return results;
     const ids = JSON.stringify(once.map((r) => r.enrollmentId));
     const rows = this.rowsById(ids);
-    const seen = new Set(
-      this.sql
-        .exec<{ k: string }>(
-          "SELECT enrollment_id || ':' || step_id AS k FROM results WHERE enrollment_id IN (SELECT value FROM json_each(?))",
-          ids,
-        )
-        .toArray()
-        .map((x) => x.k),
-    );
+    // Every step each of them has a result for, and any a reorder owes them (nextEnabledStep).
+    const done = new Map<string, Set<string>>();
+    for (const x of this.sql.exec<{ enrollment_id: string; step_id: string }>(
+      "SELECT enrollment_id, step_id FROM results WHERE enrollment_id IN (SELECT value FROM json_each(?))",
+      ids,
+    ))
+      addTo(done, x.enrollment_id, x.step_id);
+    const owed = this.owedOf(ids);
     const handled = new Set<StepResult>();
     const outcomes: [string, string, string][] = [];
     const changes: [
@@ -738,7 +788,7 @@ export class SequenceDO extends DurableObject<Env> {
         continue;
       }
       const open = e.status === "active" || e.status === "paused" || e.status === "held";
-      if (e.step_id !== r.stepId || seen.has(`${r.enrollmentId}:${r.stepId}`) || !open) continue;
+      if (e.step_id !== r.stepId || done.get(r.enrollmentId)?.has(r.stepId) || !open) continue;
       handled.add(r);
       outcomes.push([r.enrollmentId, r.stepId, r.outcome]);
       // sent, unknown (never resent: invariant 4), completed, skipped → the next step, after its wait (invariant 2).
@@ -746,7 +796,10 @@ export class SequenceDO extends DurableObject<Env> {
       const threadMsg = threaded ? r.messageId! : e.thread_msg;
       const threadSubject = threaded ? (r.subject ?? "") : e.thread_subject;
       const current = cfg.steps.find((x) => x.id === r.stepId);
-      const next = nextEnabledStep(cfg, r.stepId, current?.position ?? e.step_pos);
+      const next = nextEnabledStep(cfg, r.stepId, current?.position ?? e.step_pos, {
+        done: done.get(e.id),
+        owed: owed.get(e.id),
+      });
       if (!next) {
         const reason = r.outcome === "unknown" ? "delivery_unknown" : "completed_all_steps";
         changes.push([
@@ -1202,7 +1255,7 @@ export class SequenceDO extends DurableObject<Env> {
         const timers: [string, number][] = [];
         for (const e of rows) {
           let step = stepOfEnrollment(cfg, e.step_id, e.step_pos);
-          if (step && !step.enabled) step = nextEnabledStep(cfg, step.id);
+          if (step && !step.enabled) step = nextEnabledStep(cfg, step.id, 0, this.behind(e.id));
           // No step left: it finishes when its timer fires, as now. A time a user chose stays.
           if (!step || this.choice(e.id, step.id)?.send_at != null) continue;
           const due = Math.max(t, this.dueAfterWait(e.last_at, step, cfg));
@@ -1555,15 +1608,16 @@ export class SequenceDO extends DurableObject<Env> {
       // reads them: a check on a step handed to a mailbox or a task (most of a backlog's timers) does not.
       const falling = JSON.stringify([...current.values()].filter((e) => e.waiting !== "mailbox" && e.waiting !== "task").map((e) => e.id));
       const choices = this.choicesOf(falling);
-      const outcomes = new Map(
-        this.sql
-          .exec<{ enrollment_id: string; step_id: string; outcome: string }>(
-            "SELECT enrollment_id, step_id, outcome FROM results WHERE enrollment_id IN (SELECT value FROM json_each(?))",
-            falling,
-          )
-          .toArray()
-          .map((r) => [`${r.enrollment_id}:${r.step_id}`, r.outcome]),
-      );
+      const outcomes = new Map<string, string>();
+      const done = new Map<string, Set<string>>();
+      for (const r of this.sql.exec<{ enrollment_id: string; step_id: string; outcome: string }>(
+        "SELECT enrollment_id, step_id, outcome FROM results WHERE enrollment_id IN (SELECT value FROM json_each(?))",
+        falling,
+      )) {
+        outcomes.set(`${r.enrollment_id}:${r.step_id}`, r.outcome);
+        addTo(done, r.enrollment_id, r.step_id);
+      }
+      const owed = this.owedOf(falling);
       // Timers set in this loop, written at its end in one statement: nothing in the loop reads another
       // enrollment's timer, and an enrollment's own timer is set as its last effect.
       const timers: [string, number][] = [];
@@ -1608,7 +1662,7 @@ export class SequenceDO extends DurableObject<Env> {
         }
         let step = stepOfEnrollment(cfg, e.step_id, e.step_pos);
         // A step toggled off is skipped: the step now next is due after ITS wait (checked below).
-        if (step && !step.enabled) step = nextEnabledStep(cfg, step.id);
+        if (step && !step.enabled) step = nextEnabledStep(cfg, step.id, 0, { done: done.get(e.id), owed: owed.get(e.id) });
         if (!step) {
           this.update(e.id, { status: "finished", reason: "completed_all_steps", waiting: "none", finished_at: t });
           continue;
@@ -1625,9 +1679,9 @@ export class SequenceDO extends DurableObject<Env> {
           continue;
         }
         // A step this enrollment already went through (the steps were reordered): never again (invariant 4).
-        const done = outcomes.get(`${e.id}:${step.id}`);
-        if (done && ADVANCING.has(done)) {
-          this.applyResult(cfg, { enrollmentId: e.id, stepId: step.id, outcome: done as StepResult["outcome"], at: t }, true);
+        const went = outcomes.get(`${e.id}:${step.id}`);
+        if (went && ADVANCING.has(went)) {
+          this.applyResult(cfg, { enrollmentId: e.id, stepId: step.id, outcome: went as StepResult["outcome"], at: t }, true);
           continue;
         }
         // A user's skip cut off by a restart (skipEmail marks it first): it takes effect now, never a send.
@@ -2010,7 +2064,7 @@ export class SequenceDO extends DurableObject<Env> {
       this.update(e.id, { thread_msg: r.messageId, thread_subject: r.subject ?? "" });
     }
     const current = cfg.steps.find((s) => s.id === r.stepId);
-    const next = nextEnabledStep(cfg, r.stepId, current?.position ?? e.step_pos);
+    const next = nextEnabledStep(cfg, r.stepId, current?.position ?? e.step_pos, this.behind(e.id));
     if (!next) {
       this.update(e.id, {
         status: "finished",
@@ -2042,6 +2096,17 @@ export class SequenceDO extends DurableObject<Env> {
 
   private row(id: string): Row | undefined {
     return this.sql.exec("SELECT * FROM enrollments WHERE id = ?", id).toArray()[0] as unknown as Row | undefined;
+  }
+
+  /** One enrollment's steps done and owed (nextEnabledStep). */
+  private behind(id: string): StepsBehind {
+    const done = new Set(
+      this.sql
+        .exec<{ step_id: string }>("SELECT step_id FROM results WHERE enrollment_id = ?", id)
+        .toArray()
+        .map((r) => r.step_id),
+    );
+    return { done, owed: this.owedOf(JSON.stringify([id])).get(id) };
   }
 
   /**
@@ -2195,6 +2260,13 @@ function pushTo<K, T>(m: Map<K, T[]>, key: K, item: T) {
   const list = m.get(key);
   if (list) list.push(item);
   else m.set(key, [item]);
+}
+
+/** Adds to the set kept under `key`. */
+function addTo<K, T>(m: Map<K, Set<T>>, key: K, item: T) {
+  const set = m.get(key);
+  if (set) set.add(item);
+  else m.set(key, new Set([item]));
 }
 
 function groupBy<T>(xs: T[], key: (x: T) => string): Map<string, T[]> {
