@@ -96,6 +96,7 @@ export const REASONS = {
   restarted: "Restarted: a new run of the sequence took over",
   moved: "Moved to another sequence",
   meeting_booked: "Meeting booked",
+  not_interested: "Not interested: said so on a call",
   colleague_replied: "A colleague at the same company replied",
   step_disabled: "Its step was turned off or deleted while the email waited: not sent, on to the next step",
 } as const;
