@@ -12,7 +12,7 @@ import { newId } from "../lib/ids";
 import { engine } from "../../durable-objects/engine";
 import { authorize, mailboxFor } from "./access";
 import { auditEntry } from "./audit";
-import { startCursor } from "./reply-polling";
+import { catchUpReplies, startCursor } from "./reply-polling";
 import { gmailProfile } from "../transports/gmail";
 import { graphMe } from "../transports/graph";
 import {
@@ -161,13 +161,15 @@ export async function connectFinish(
     if (e instanceof ApiError) return { ok: false, message: e.message };
     throw e;
   }
-  // A reconnected mailbox keeps its reply cursor, so replies that arrived while it was down are still
-  // read (a cursor the provider has forgotten restarts by itself); a new one starts from now.
+  // A reconnected mailbox keeps its reply cursor and reads the replies that arrived while it was down
+  // now, before refresh() releases its held emails (a follow-up must not cross an unread reply); a new
+  // one starts from now.
   const cursor = await d.get<{ h: string | null; dl: string | null }>(
     sql`SELECT json_extract(${mailboxes.transportConfig}, '$.history_id') AS h, json_extract(${mailboxes.transportConfig}, '$.delta_link') AS dl FROM ${mailboxes} WHERE ${mailboxes.id} = ${id}`,
   );
   if (!cursor?.h && !cursor?.dl)
     await startCursor(env, { id, transport: TRANSPORT_OF[provider] }, cfg.apiUrl, tokens.tokens.accessToken, d);
+  else await catchUpReplies(env, d, id);
   await engine.mailbox(env, id).refresh();
   return { ok: true, id };
 }

@@ -110,6 +110,38 @@ export async function pollMailbox(env: Env, d: Db, mb: PolledMailbox): Promise<P
   return out;
 }
 
+/** Rounds a catch-up reads at most; what is left waits for the cron like any backlog. */
+const CATCH_UP_ROUNDS = 5;
+
+/**
+ * A mailbox signed in again: read the replies that arrived while it was down before its held emails
+ * are released, or a follow-up would cross a reply the cron hasn't read yet. A failure is kept on the
+ * mailbox (poll_error, shown on the screen) and the cron tries again; the sign-in itself stands.
+ */
+export async function catchUpReplies(env: Env, d: Db, mailboxId: string): Promise<void> {
+  const mb = await d
+    .select({ id: mailboxes.id, transport: mailboxes.transport, transportConfig: mailboxes.transportConfig })
+    .from(mailboxes)
+    .where(eq(mailboxes.id, mailboxId))
+    .get();
+  if (!mb || (mb.transport !== "gmail" && mb.transport !== "graph")) return;
+  let config = mb.transportConfig as Record<string, unknown>;
+  try {
+    for (let round = 0; round < CATCH_UP_ROUNDS; round++) {
+      const out = await pollMailbox(env, d, { id: mb.id, transport: mb.transport, transportConfig: config });
+      if (out.error || out.read < MAX_MESSAGES_PER_TICK) return;
+      config = (await d.select({ c: mailboxes.transportConfig }).from(mailboxes).where(eq(mailboxes.id, mb.id)).get())!.c as Record<
+        string,
+        unknown
+      >;
+    }
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    console.error(`reply catch-up of mailbox ${mb.id} failed: ${message}`);
+    await saveCursor(d, mb.id, { poll_error: `Replies could not be read after signing in: ${message}`.slice(0, 300) });
+  }
+}
+
 async function pollFailed(
   env: Env,
   d: Db,

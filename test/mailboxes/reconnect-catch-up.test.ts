@@ -1,0 +1,58 @@
+// A Gmail / Microsoft 365 mailbox whose sign-in was revoked holds its emails and isn't polled for
+// replies. When it is signed in again, the replies that arrived meanwhile are read before its held
+// follow-ups are released: a prospect who answered during the outage doesn't get the next step.
+import { beforeEach, describe, expect, it } from "vitest";
+import { now } from "../../worker/lib/clock";
+import { openTokens, sealTokens } from "../../worker/transports/oauth";
+import { DAY, HOUR, enroll, makeContacts, makeSequence, runUntil, startSimulation } from "../fixtures";
+import { env } from "../helpers";
+import { control, providerState, signIn, teamWith } from "./oauth-sign-in";
+
+beforeEach(() => startSimulation());
+
+const mailbox = (id: string) =>
+  env.DB.prepare("SELECT status, secret_ciphertext FROM mailboxes WHERE id = ?")
+    .bind(id)
+    .first<{ status: string; secret_ciphertext: string }>();
+
+describe("signing a mailbox in again", () => {
+  for (const provider of ["google", "microsoft"] as const)
+    it(`${provider}: reads the replies that came while it was down before a held follow-up goes out`, async () => {
+      const { teamId, userId, s, account, mailboxId } = await teamWith(provider);
+      const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }, { wait: 1, unit: "days" }], null);
+      const [contactId] = await makeContacts(teamId, 1);
+      await enroll(teamId, sequenceId, [contactId!], [mailboxId]);
+      await runUntil(now() + HOUR);
+      expect((await providerState(account)).sent).toHaveLength(1);
+      const first = (await env.DB.prepare("SELECT to_email, subject, message_id_header FROM messages WHERE sequence_id = ?")
+        .bind(sequenceId)
+        .first<{ to_email: string; subject: string; message_id_header: string }>())!;
+      // The grant is revoked: the follow-up falls due and is held.
+      await control("revoke", { account });
+      const tokens = await openTokens(env, (await mailbox(mailboxId))!.secret_ciphertext);
+      await env.DB.prepare("UPDATE mailboxes SET secret_ciphertext = ? WHERE id = ?")
+        .bind(await sealTokens(env, { ...tokens, expiresAt: now() }), mailboxId)
+        .run();
+      await runUntil(now() + DAY + 2 * HOUR);
+      expect((await mailbox(mailboxId))!.status).toBe("needs_reconnect");
+      expect((await providerState(account)).sent).toHaveLength(1);
+      // Meanwhile the prospect answers.
+      await control("inbox", {
+        account,
+        raw: `From: Prospect <${first.to_email}>\r\nTo: ${account}\r\nSubject: Re: ${first.subject}\r\nMessage-ID: <r-${crypto.randomUUID()}@mail.test>\r\nIn-Reply-To: ${first.message_id_header}\r\nReferences: ${first.message_id_header}\r\nContent-Type: text/plain\r\n\r\nYes, let's talk.\r\n`,
+      });
+      expect(await signIn(s, provider, account, { mailbox_id: mailboxId })).toMatchObject({ id: mailboxId, error: null });
+      // Before any cron tick: the mailbox runs, the reply is already recorded, the follow-up is not sent.
+      await runUntil(now() + HOUR);
+      expect((await providerState(account)).sent).toHaveLength(1);
+      expect(await env.DB.prepare("SELECT status, reason FROM enrollments WHERE sequence_id = ?").bind(sequenceId).first()).toEqual({
+        status: "finished",
+        reason: "replied",
+      });
+      expect(
+        (await env.DB.prepare("SELECT replied_at FROM messages WHERE sequence_id = ?")
+          .bind(sequenceId)
+          .first<{ replied_at: number | null }>())!.replied_at,
+      ).not.toBeNull();
+    });
+});
