@@ -136,6 +136,30 @@ export async function gmailHistory(
   }
 }
 
+/** Most messages a resync lists (one page of users.messages.list). */
+export const GMAIL_RESYNC_MAX = 500;
+
+/**
+ * Inbox messages received since `since` (ms; Gmail's `after:` takes seconds), oldest first, at most
+ * GMAIL_RESYNC_MAX; `more` when older ones were left out. For a reply check whose history point Gmail
+ * has forgotten: it starts again from the last good check rather than from now.
+ */
+export async function gmailInboxSince(
+  apiUrl: string,
+  token: string,
+  since: number,
+): Promise<{ ok: true; ids: string[]; more: boolean } | { ok: false; expired: false; message: string; revoked: boolean }> {
+  const q = new URLSearchParams({ q: `in:inbox after:${Math.floor(since / 1000)}`, maxResults: String(GMAIL_RESYNC_MAX) });
+  const r = await providerFetch<{ messages?: { id: string }[]; nextPageToken?: string }>(
+    `${me(apiUrl)}/messages?${q}`,
+    { headers: auth(token) },
+    { idempotent: true },
+  );
+  if (!r.ok) return { ok: false, expired: false, revoked: r.status === 401, message: r.message };
+  // Gmail lists newest first; replies are handled in the order they came.
+  return { ok: true, ids: (r.body.messages ?? []).map((m) => m.id).reverse(), more: !!r.body.nextPageToken };
+}
+
 /**
  * One message as the RFC 5322 text it arrived as; `gone` when Gmail no longer has it (deleted since),
  * any other failure is worth trying again.
