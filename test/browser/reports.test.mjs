@@ -92,4 +92,35 @@ describe("reports", () => {
     await page.getByTestId("report-mailboxes").locator("tbody tr").first().waitFor();
     assert.equal(await page.getByTestId("report-mailboxes").locator("tbody tr").count(), 1);
   });
+
+  it("shows '—' for a rate with nothing sent to draw it from, and claims no limit kept", async () => {
+    await page.goto(`${baseUrl}/sequences/${SEQ1}?tab=report&from=2020-01-01&to=2020-01-02`);
+    await page.getByTestId("sequence-report").waitFor();
+    await page.getByTestId("report-sent").filter({ hasText: /^0$/ }).waitFor();
+    assert.equal((await page.getByTestId("report-reply-rate").textContent())?.trim(), "—");
+    assert.equal((await page.getByTestId("report-bounce-rate").textContent())?.trim(), "—");
+    const note = (await page.getByTestId("report-bounce-note").textContent()) ?? "";
+    assert.doesNotMatch(note, /under the|over the/);
+    assert.match(note, /keep it under 2%/);
+    const firstStep = (await page.getByTestId("report-steps").locator("tbody tr").first().textContent()) ?? "";
+    assert.doesNotMatch(firstStep, /0\.0%|0\.00%/);
+  });
+
+  it("tells a member the team report counts only their own and shared sequences; an admin sees no such note", async () => {
+    await page.goto(`${baseUrl}/reports`);
+    await page.getByTestId("team-users").waitFor();
+    assert.equal(await page.getByTestId("team-scope-note").count(), 0);
+    const rep = await launch();
+    try {
+      await signIn(rep.page, "rep2@demo.test");
+      await rep.page.goto(`${baseUrl}/reports`);
+      await rep.page.getByTestId("team-users").waitFor();
+      assert.match(
+        (await rep.page.getByTestId("team-scope-note").textContent()) ?? "",
+        /Only the sequences you own or that are shared with you/,
+      );
+    } finally {
+      await rep.browser.close();
+    }
+  });
 });

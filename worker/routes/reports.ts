@@ -140,6 +140,9 @@ const TeamReportSchema = z
     to: z.number(),
     users: z.array(z.object({ user_id: z.string(), name: z.string(), email: z.string(), ...TeamRowSchema })),
     sequences: z.array(z.object({ sequence_id: z.string(), name: z.string(), ...TeamRowSchema })),
+    all_sequences: z
+      .boolean()
+      .openapi({ description: "Whether the figures cover every sequence of the team (admins), or only the caller's own and shared ones" }),
     thresholds: Thresholds,
   })
   .openapi("TeamReport");

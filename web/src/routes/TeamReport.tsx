@@ -3,7 +3,7 @@ import { Show, Suspense } from "solid-js";
 import { BarsChart, DateRange, StatsTable, type StatColumn } from "../components/Report";
 import { TableSkeleton } from "../components/Status";
 import { formatNumber } from "../format";
-import { pct, teamExportUrl, type TeamReportData } from "../reports";
+import { rateText, teamExportUrl, type TeamReportData } from "../reports";
 import { getTeamReport } from "../queries/reports";
 
 /** The team report: per user and per sequence, what was added, sent, replied, booked and bounced over a date range. */
@@ -45,18 +45,23 @@ const columns = (max: number): StatColumn<Row>[] => [
   { label: "Added", value: (r) => formatNumber(r.added) },
   { label: "Sent", value: (r) => formatNumber(r.sent) },
   { label: "Replies", value: (r) => formatNumber(r.replies) },
-  { label: "Reply rate", value: (r) => (r.sent ? pct(r.reply_rate) : "—") },
+  { label: "Reply rate", value: (r) => rateText(r.reply_rate, r.sent - r.bounced) },
   { label: "Positive replies", value: (r) => formatNumber(r.positive_replies) },
   { label: "Meetings", value: (r) => formatNumber(r.meetings) },
   { label: "Unsubscribed", value: (r) => formatNumber(r.unsubscribed) },
   { label: "Bounced", value: (r) => formatNumber(r.bounced) },
-  { label: "Bounce rate", value: (r) => (r.sent ? pct(r.bounce_rate, 2) : "—"), over: (r) => r.bounce_rate > max },
+  { label: "Bounce rate", value: (r) => rateText(r.bounce_rate, r.sent, 2), over: (r) => r.bounce_rate > max },
 ];
 
 function TeamBody(props: { r: TeamReportData }) {
   const users = () => props.r.users;
   return (
     <div class="report-body">
+      <Show when={!props.r.all_sequences}>
+        <p class="muted small" data-testid="team-scope-note">
+          Only the sequences you own or that are shared with you count here: an admin sees the whole team's.
+        </p>
+      </Show>
       <BarsChart
         testId="chart-team"
         title="Emails and replies per user"

@@ -1,7 +1,7 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import type { Caller } from "../../env";
-import { visibleJob, visibleSequence } from "../access";
+import { canSeeAllSequences, visibleJob, visibleSequence } from "../access";
 import { meetingAttribution } from "./meetings";
 import { DAY_MS, rate, THRESHOLDS } from "./thresholds";
 
@@ -112,6 +112,7 @@ export async function teamReport(d: Db, caller: Caller, from: number, to: number
     sequences: seqs
       .map((s) => ({ sequence_id: s.id, name: s.name, ...finish(bySeq.get(s.id)!) }))
       .sort((a, b) => b.sent - a.sent || a.name.localeCompare(b.name)),
+    all_sequences: canSeeAllSequences(caller),
     thresholds: THRESHOLDS,
   };
 }

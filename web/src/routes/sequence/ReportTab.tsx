@@ -13,7 +13,7 @@ import { getMailboxes } from "../../queries/mailboxes";
 import { getUsers } from "../../queries/users";
 import { useWrite } from "../../actions";
 import { chooseWinnerAction, getSequenceReport, setAutoWinnerAction } from "../../queries/reports";
-import { contactsExportUrl, pct, reportExportUrl, type ReportQuery, type SequenceReport } from "../../reports";
+import { contactsExportUrl, pct, rateText, reportExportUrl, type ReportQuery, type SequenceReport } from "../../reports";
 import { ENROLLMENT_STATUS } from "../../components/EnrollmentStatus";
 import "./ReportTab.css";
 
@@ -81,7 +81,9 @@ function Kpis(props: { r: SequenceReport }) {
       <div class="stat-card">
         <div>
           <span class="stat-label">Reply rate</span>
-          <span class="stat-value">{pct(t().reply_rate)}</span>
+          <span class="stat-value" data-testid="report-reply-rate">
+            {rateText(t().reply_rate, t().sent - t().bounced)}
+          </span>
           <span class="stat-note">
             {formatNumber(t().replied)} replies · {formatNumber(t().positive_replies)} positive · {formatNumber(t().out_of_office)} out of
             office
@@ -100,12 +102,17 @@ function Kpis(props: { r: SequenceReport }) {
       <div class="stat-card" classList={{ "kpi-danger": bounceOver() }}>
         <div>
           <span class="stat-label">Bounce rate</span>
-          <span class="stat-value">{pct(t().bounce_rate, 2)}</span>
-          <span class="stat-note">
+          <span class="stat-value" data-testid="report-bounce-rate">
+            {rateText(t().bounce_rate, t().sent, 2)}
+          </span>
+          <span class="stat-note" data-testid="report-bounce-note">
+            {/* Nothing sent is neither under nor over the limit. */}
             {formatNumber(t().bounced)} bounced ·{" "}
-            {bounceOver()
-              ? `over the ${pct(props.r.thresholds.bounce_rate_max, 0)} limit`
-              : `under the ${pct(props.r.thresholds.bounce_rate_max, 0)} limit`}
+            {!t().sent
+              ? `keep it under ${pct(props.r.thresholds.bounce_rate_max, 0)}`
+              : bounceOver()
+                ? `over the ${pct(props.r.thresholds.bounce_rate_max, 0)} limit`
+                : `under the ${pct(props.r.thresholds.bounce_rate_max, 0)} limit`}
           </span>
         </div>
       </div>
@@ -174,7 +181,7 @@ function AbTests(props: { r: SequenceReport; sequenceId: string; canEdit: boolea
               columns={[
                 { label: "Delivered", value: (v) => formatNumber(v.sent) },
                 { label: "Replies", value: (v) => formatNumber(v.replies) },
-                { label: "Reply rate", value: (v) => pct(v.reply_rate) },
+                { label: "Reply rate", value: (v) => rateText(v.reply_rate, v.sent) },
                 {
                   label: "95% confidence interval",
                   text: true,
@@ -393,9 +400,9 @@ function ReportBody(props: { r: SequenceReport; sequenceId: string; canEdit: boo
           { label: "Reached", value: (s) => formatNumber(s.reached) },
           { label: "Sent", value: (s) => formatNumber(s.sent) },
           { label: "Replied", value: (s) => formatNumber(s.replied) },
-          { label: "Reply rate", value: (s) => (s.sent ? pct(s.reply_rate) : "—") },
+          { label: "Reply rate", value: (s) => rateText(s.reply_rate, s.sent - s.bounced) },
           { label: "Bounced", value: (s) => formatNumber(s.bounced) },
-          { label: "Bounce rate", value: (s) => (s.sent ? pct(s.bounce_rate, 2) : "—"), over: (s) => s.bounce_rate > th().bounce_rate_max },
+          { label: "Bounce rate", value: (s) => rateText(s.bounce_rate, s.sent, 2), over: (s) => s.bounce_rate > th().bounce_rate_max },
           { label: "Unsubscribed", value: (s) => formatNumber(s.unsubscribed) },
           { label: "Tasks done", value: (s) => formatNumber(s.tasks_done) },
         ]}
@@ -410,9 +417,9 @@ function ReportBody(props: { r: SequenceReport; sequenceId: string; canEdit: boo
           columns={[
             { label: "Sent", value: (m) => formatNumber(m.sent) },
             { label: "Replies", value: (m) => formatNumber(m.replied) },
-            { label: "Reply rate", value: (m) => pct(m.reply_rate) },
+            { label: "Reply rate", value: (m) => rateText(m.reply_rate, m.sent - m.bounced) },
             { label: "Bounced", value: (m) => formatNumber(m.bounced) },
-            { label: "Bounce rate", value: (m) => pct(m.bounce_rate, 2), over: (m) => m.bounce_rate > th().bounce_rate_max },
+            { label: "Bounce rate", value: (m) => rateText(m.bounce_rate, m.sent, 2), over: (m) => m.bounce_rate > th().bounce_rate_max },
           ]}
         />
       </Show>
