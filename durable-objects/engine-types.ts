@@ -99,11 +99,17 @@ export const REASONS = {
   not_interested: "Not interested: said so on a call",
   colleague_replied: "A colleague at the same company replied",
   step_disabled: "Its step was turned off or deleted while the email waited: not sent, on to the next step",
+  // Written "missing_variables: first_name, company" (the fields): reasonText names them.
+  missing_variables: "Paused: the email uses variables this contact has no value for (fill them in, then resume)",
+  no_variant: "Paused: the email step has no variant turned on (turn one on, then resume)",
 } as const;
 
 export type ReasonCode = keyof typeof REASONS;
 
 /** A stored reason code in the engine's words, for rows shown to a person (an unknown code is shown as it is). */
 export function reasonText(code: string | null): string | null {
-  return code ? ((REASONS as Record<string, string>)[code] ?? code) : null;
+  if (!code) return null;
+  const missing = /^missing_variables: (.+)$/.exec(code);
+  if (missing) return `Paused: the email uses ${missing[1]}, which this contact has no value for (fill them in, then resume)`;
+  return (REASONS as Record<string, string>)[code] ?? code;
 }
