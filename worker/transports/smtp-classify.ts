@@ -48,7 +48,16 @@ function recipientOrSender(code: number, enhanced: string | undefined, text: str
   return fallback;
 }
 
+/**
+ * The server refusing the account's sending for now, whatever the reply code: Gmail's "550 5.4.5 Daily user
+ * sending limit exceeded" and "421 4.7.28 … rate limited", Microsoft 365's SubmissionQuotaExceededException.
+ * Every other email would get the same answer (the MailboxDO holds the mailbox), and a 5.4.5 at RCPT TO read
+ * as a bounce suppressed a contact who had done nothing.
+ */
+const SENDING_LIMIT = /sending (limit|quota)|daily (user )?sending|rate.?limit(ed)?\b|quota.?exceeded|too many (messages|emails)\b/i;
+
 function kindFor(stage: SmtpStage, code: number, enhanced: string | undefined, text: string): SendFailureKind {
+  if (code >= 400 && SENDING_LIMIT.test(text)) return "rate_limited";
   if (code >= 400 && code < 500) return "transient";
   if (code < 400) {
     // An unexpected non-error reply. After the final "." we cannot tell whether the message was taken.
