@@ -480,6 +480,8 @@ export async function searchContactIds(
     q?: string | null;
     stageIds?: readonly string[];
     listIds?: readonly string[];
+    /** Contacts in any of these sequences (any status but removed, as Apollo lists them); the caller checks it may see them. */
+    sequenceIds?: readonly string[];
     sort: "last_name" | "updated_at" | "created_at";
     ascending: boolean;
     page: number;
@@ -501,6 +503,9 @@ export async function searchContactIds(
     q.listIds?.length
       ? sql`exists (select 1 from ${listMembers} m where m.contact_id = ${contacts.id} and ${inList(sql`m.list_id`, q.listIds)})`
       : undefined,
+    q.sequenceIds?.length
+      ? sql`exists (select 1 from ${enrollments} e where e.contact_id = ${contacts.id} and e.team_id = ${teamId} and e.status <> 'removed' and ${inList(sql`e.sequence_id`, q.sequenceIds)})`
+      : undefined,
   );
   // By last name, then first name, as the Contacts page: down contacts_team_name_idx (either way) to the page.
   const cols =
@@ -514,7 +519,7 @@ export async function searchContactIds(
       .orderBy(...[...cols, contacts.id].map((c) => (q.ascending ? asc(c) : desc(c))))
       .limit(q.perPage)
       .offset((q.page - 1) * q.perPage),
-    contactTotal(d, teamId, Boolean(q.q || q.stageIds?.length || q.listIds?.length), where),
+    contactTotal(d, teamId, Boolean(q.q || q.stageIds?.length || q.listIds?.length || q.sequenceIds?.length), where),
   ]);
   return { ids: rows.map((r) => r.id), total: total[0]?.n ?? 0 };
 }
