@@ -59,7 +59,7 @@ describe("Apollo request bodies", () => {
       ["text/plain", "email=a@b.test"],
       ["application/xml", "<contact><email>a@b.test</email></contact>"],
       ["TEXT/CSV", "email\na@b.test"],
-    ]) {
+    ] as const) {
       const err = await errorOf(
         await call(`${BASE}/contacts`, { method: "POST", headers: { "x-api-key": key, "content-type": type }, body }),
       );

@@ -2,7 +2,7 @@ import { Hono, type Context } from "hono";
 import { getPath } from "hono/utils/url";
 import { z } from "zod";
 import type { AppEnv, Caller } from "../env";
-import { ApiError, validationError } from "../lib/errors";
+import { ApiError, notFound, validationError } from "../lib/errors";
 import { webAddress } from "../lib/web-address";
 import { requireMasterKey } from "../middleware/auth";
 import { idempotencyScope } from "../middleware/idempotency";
@@ -146,6 +146,9 @@ const APOLLO_SKIP_REASON: Record<SkipReason | WarningCategory, string> = {
   blocked_stage: "contacts_in_blocked_stage",
   not_processed: "contacts_not_processed",
 };
+
+/** Apollo's contacts/search sort_by_field values that are a column here. */
+const CONTACT_SORTS = { contact_created_at: "created_at", contact_updated_at: "updated_at", contact_last_name: "last_name" } as const;
 
 /** Apollo's emailer_message_stats: the message statuses each one is here. */
 const MESSAGE_STATS = {
@@ -428,6 +431,7 @@ export const apolloRoutes = new Hono<AppEnv>()
         contact_label_ids: arr(APOLLO_ARRAY_MAX.label_ids).optional(),
         label_ids: arr(APOLLO_ARRAY_MAX.label_ids).optional(),
         label_names: arr(APOLLO_ARRAY_MAX.label_names).optional(),
+        emailer_campaign_ids: arr(APOLLO_ARRAY_MAX.emailer_campaign_ids).optional(),
         sort_by_field: str.optional(),
         sort_ascending: bool.optional(),
         page: int(1, 500),
@@ -435,22 +439,33 @@ export const apolloRoutes = new Hono<AppEnv>()
       }),
       { strict: true },
     );
+    const caller = c.get("caller");
+    // Apollo's orders that are a column here; last activity, opened and clicked aren't kept, so they are refused.
+    const sortBy = p.sort_by_field ?? "contact_created_at";
+    if (!Object.hasOwn(CONTACT_SORTS, sortBy))
+      throw new ApiError("validation_failed", `Seqflare can't sort contacts by "${p.sort_by_field}"`, {
+        fields: [{ field: "sort_by_field", message: `Use ${Object.keys(CONTACT_SORTS).join(", ")}` }],
+      });
+    // Only sequences the caller may see: another's (or another team's) answers 404, as everywhere.
+    if (p.emailer_campaign_ids?.length) {
+      const { rows } = await campaigns(c, caller, { ids: p.emailer_campaign_ids }, APOLLO_ARRAY_MAX.emailer_campaign_ids, 1);
+      if (rows.length < p.emailer_campaign_ids.length) throw notFound("Sequence");
+    }
     const listIds = [
-      ...new Set([...(p.contact_label_ids ?? []), ...(p.label_ids ?? []), ...(await listIdsNamed(c, c.get("caller"), p.label_names))]),
+      ...new Set([...(p.contact_label_ids ?? []), ...(p.label_ids ?? []), ...(await listIdsNamed(c, caller, p.label_names))]),
     ];
-    const sort =
-      p.sort_by_field === "contact_last_name" ? "last_name" : p.sort_by_field === "contact_updated_at" ? "updated_at" : "created_at";
-    const { ids, total } = await searchContactIds(c.var.db, c.get("caller").teamId, {
+    const { ids, total } = await searchContactIds(c.var.db, caller.teamId, {
       q: p.q_keywords?.trim() || null,
       stageIds: p.contact_stage_ids,
       listIds: listIds.length ? listIds : undefined,
-      sort,
+      sequenceIds: p.emailer_campaign_ids,
+      sort: CONTACT_SORTS[sortBy as keyof typeof CONTACT_SORTS],
       ascending: p.sort_ascending ?? false,
       page: p.page,
       perPage: p.per_page,
     });
     return c.json({
-      contacts: await apolloContacts(c.var.db, c.get("caller"), ids),
+      contacts: await apolloContacts(c.var.db, caller, ids),
       breadcrumbs: [],
       pagination: apolloPagination(p.page, p.per_page, total),
     });
