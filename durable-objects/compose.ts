@@ -4,7 +4,7 @@ import { fnv1a } from "../worker/lib/hash";
 import type { MailboxSettings } from "../worker/transports/mailbox-settings";
 import { appSecret, publicUrl } from "../worker/services/secrets";
 import { bodyText, buildMessage, messageIdFor, signUnsubscribeToken, subjectForThread, type MessageInput } from "../worker/services/mime";
-import { renderSubject, renderTemplate, type TemplateContext } from "../worker/services/templates";
+import { missingValues, renderSubject, renderTemplate, type TemplateContext } from "../worker/services/templates";
 import type { QueuedEmail } from "./engine-types";
 import { sendChecksStatements, toSendChecks, type SendChecks } from "./eligibility";
 
@@ -24,6 +24,13 @@ export interface ComposedEmail {
   variantId: string | null;
   /** What the recipient reads (body, signature, footer): the scheduled-email preview shows it. */
   shown: string;
+  /**
+   * Why this email must not go as composed, a reason code the MailboxDO settles it with (cancelled; the
+   * SequenceDO pauses the contact on the step, saying why): `no_variant` (the step has no variant on, and
+   * no edit of this contact's gives the text), or `missing_variables: <names>` (the text uses variables this
+   * contact has no value for and no fallback: "Hi ," is never sent). Null (or absent): it may go.
+   */
+  refused?: string | null;
 }
 
 /** Everything a batch of sends needs from D1, read in one round trip (D1 batch). */
@@ -164,7 +171,11 @@ export async function composeEmail(
   if (!thread && !subjectTemplate.trim()) subjectTemplate = pickVariant(sc.threadOpeners.get(item.stepId) ?? [], item.enrollmentId) ?? "";
   const rendered = renderSubject(subjectTemplate, ctx);
   const subject = thread ? subjectForThread(thread.subject) : rendered || "(no subject)";
-  const text = renderTemplate(ov?.body ?? variant?.body ?? "", ctx);
+  const bodyTemplate = ov?.body ?? variant?.body ?? "";
+  const text = renderTemplate(bodyTemplate, ctx);
+  // A reply in the thread goes under the thread's subject: only the body's variables count then.
+  const missing = [...new Set([...(thread ? [] : missingValues(subjectTemplate, ctx)), ...missingValues(bodyTemplate, ctx)])];
+  const refused = !variant && ov?.body == null ? "no_variant" : missing.length ? `missing_variables: ${missing.join(", ")}` : null;
   const token = await signUnsubscribeToken(appSecret(env), { teamId: item.teamId, email: contact.email.toLowerCase(), messageId });
   const input: MessageInput = {
     from: { email: mailbox.email, name: mailbox.senderName },
@@ -182,5 +193,15 @@ export async function composeEmail(
   const raw = buildMessage(input);
   // An edited email is not its variant's any more: it stays out of the A/B figures.
   const variantId = ov ? null : (variant?.id ?? null);
-  return { to: contact.email, subject, text, raw, messageId, inReplyTo: thread?.messageId ?? null, variantId, shown: bodyText(input) };
+  return {
+    to: contact.email,
+    subject,
+    text,
+    raw,
+    messageId,
+    inReplyTo: thread?.messageId ?? null,
+    variantId,
+    shown: bodyText(input),
+    refused,
+  };
 }

@@ -2044,6 +2044,15 @@ export class SequenceDO extends DurableObject<Env> {
       this.requeue(e.id);
       return;
     }
+    if (r.outcome === "cancelled" && pausesOnStep(r.reason)) {
+      // The email can't go as written for this contact (a variable it has no value for, no variant on:
+      // compose.ts refused it): paused on its step saying why, neither sent nor finished. Resuming, once
+      // the contact or the step is fixed, hands the step over again, composed anew.
+      this.sql.exec("DELETE FROM results WHERE enrollment_id = ? AND step_id = ?", r.enrollmentId, r.stepId);
+      this.update(e.id, { status: "paused", reason: r.reason, waiting: "timer" });
+      this.sql.exec("DELETE FROM timers WHERE enrollment_id = ?", e.id);
+      return;
+    }
     if (r.outcome === "bounced" || r.outcome === "cancelled") {
       this.update(e.id, {
         status: "finished",
@@ -2238,6 +2247,9 @@ export class SequenceDO extends DurableObject<Env> {
 
 /** The step `stepId` names if it is still there and on: a task or email of any other step is not worked. */
 const liveStep = (cfg: SequenceConfig, stepId: string | null) => cfg.steps.find((s) => s.id === stepId && s.enabled);
+
+/** A refusal of compose.ts (ComposedEmail.refused): the contact is paused on its step until a user fixes it and resumes. */
+const pausesOnStep = (reason: string | undefined) => reason === "no_variant" || !!reason?.startsWith("missing_variables:");
 
 /** States (and step outcomes) in which an email went out or may have: an action on it comes too late. */
 const WENT_OUT = new Set<string>(["sending", "sent", "unknown", "bounced"]);
