@@ -92,7 +92,7 @@ export interface EnqueueBatch {
 }
 
 /** The composed message kept with a reservation until its outcome is reported (invariant 4). */
-type StoredMessage = Omit<ComposedEmail, "shown">;
+type StoredMessage = Omit<ComposedEmail, "shown" | "refused">;
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -1106,8 +1106,9 @@ export class MailboxDO extends DurableObject<Env> {
     const key = `${row.enrollment_id}:${row.step_id}`;
     const item = this.itemOf(row);
     const mail = await composeEmail(this.env, item, mb, now(), sc);
-    if (!mail) {
-      this.settle(row, { state: "cancelled", reason: "no_email", settled_at: now(), reported: 0 }, row.gen);
+    if (!mail || mail.refused) {
+      // No address, or an email compose won't let go as written (its reason: the SequenceDO pauses the contact).
+      this.settle(row, { state: "cancelled", reason: mail?.refused ?? "no_email", settled_at: now(), reported: 0 }, row.gen);
       return "skipped";
     }
     // Both checks at the moment of sending, read together (one round trip each, side by side):
@@ -1196,8 +1197,8 @@ export class MailboxDO extends DurableObject<Env> {
       for (const [k, row] of picks.entries()) {
         const mail = mails[k];
         const key = `${row.enrollment_id}:${row.step_id}`;
-        if (!mail) {
-          this.settle(row, { state: "cancelled", reason: "no_email", settled_at: now(), reported: 0 }, row.gen);
+        if (!mail || mail.refused) {
+          this.settle(row, { state: "cancelled", reason: mail?.refused ?? "no_email", settled_at: now(), reported: 0 }, row.gen);
           continue;
         }
         if (this.verdictOn(row, items[k]!, claimed.get(key), sc) === "skipped") continue;
