@@ -75,6 +75,17 @@ describe("a reply or out-of-office reaches every sequence the contact is in", ()
     expect(reply.applied_to).toHaveLength(2);
   });
 
+  it("correcting that reply to an auto-reply gives the contact back to every sequence it stopped them in", async () => {
+    const { s, b } = await inThree();
+    const r = await handleInbound(env, replyTo(s.m));
+    const fixed = await ok(
+      client(s.session).api.replies[":id"].classification.$post({ param: { id: r.inboundId! }, json: { classification: "auto_reply" } }),
+    );
+    expect(fixed.undone).toContain(`Enrollment ${b.enrollmentId} is active again at the same step`);
+    expect(await enrollmentRow(b.enrollmentId)).toMatchObject({ status: "active" });
+    expect(await enrollmentRow(s.m.enrollment_id)).toMatchObject({ status: "active" });
+  });
+
   it("an out-of-office to A pauses the contact in every sequence until the return date, then each carries on", async () => {
     const { s, b, c } = await inThree();
     const calls = countTransport(s.mailboxId);

@@ -45,7 +45,10 @@ describe("a reply's whole text", () => {
       body: "<html><head><style>p{}</style></head><body><p>Yes &amp; thanks</p><p>Call me<br>Tuesday</p></body></html>",
     }).replace("Content-Type: text/plain", "Content-Type: text/html");
     const r = await handleInbound(env, html);
-    expect((await ok(textOf(s.session, r.inboundId!))).text).toBe("Yes & thanks\nCall me\nTuesday");
+    expect(await ok(textOf(s.session, r.inboundId!))).toMatchObject({
+      text: "Yes & thanks\nCall me\nTuesday",
+      snippet: "Yes & thanks Call me Tuesday",
+    });
   });
 
   it("another team and a member who can't see the sequence get 404; a viewer of it reads it", async () => {

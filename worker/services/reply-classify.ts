@@ -187,7 +187,7 @@ export async function classifyInbound(raw: ArrayBuffer | string, t: number): Pro
   const ids = [...new Set([email.inReplyTo ?? "", email.references ?? ""].join(" ").match(OUR_ID) ?? [])];
   const body = email.text ?? "";
   const fresh = newText(body);
-  const snippet = snippetOf(fresh || body);
+  const snippet = snippetOf(fresh || body || base.body.text);
   const thread = ids.length ? `In-Reply-To: ${ids[0]}` : undefined;
   if (!ids.length) return { ...base, kind: "ignored", ids, snippet, evidence: { rule: "not_a_reply_to_our_email" } };
   const auto = header(h, "auto-submitted").toLowerCase();
