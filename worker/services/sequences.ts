@@ -11,6 +11,7 @@ import { engine } from "../../durable-objects/engine";
 import { authorize, sequenceAllows, sequenceFor, teamUser, visibleSequence } from "./access";
 import { auditEntry } from "./audit";
 import { assertCanTurnOn } from "./state-preconditions";
+import { openJobsOf, SEQUENCE_ARCHIVED, stopJobStatements } from "./add-contacts/jobs";
 import { rewindowTeam } from "./schedules";
 import { stepsWithVariants } from "./steps";
 
@@ -266,13 +267,19 @@ export async function cloneSequence(d: Db, caller: Caller, sequenceId: string, n
   return id;
 }
 
-/** Archive: the sequence turns off and its open contacts finish (through its SequenceDO). */
+/**
+ * Archive: the sequence turns off, the jobs still adding contacts to it stop (their unused credits
+ * return, in the same transaction; a chunk on its way finds the sequence archived and stops too), and
+ * its open contacts finish (through its SequenceDO).
+ */
 export async function archiveSequence(env: Env, d: Db, caller: Caller, sequenceId: string): Promise<void> {
   const { seq } = await sequenceFor(d, caller, sequenceId, "sequence.manage");
   const t = now();
+  const running = await openJobsOf(d, seq.teamId, seq.id);
   await batchSql(d, [
     d.update(sequences).set({ archivedAt: t, active: false, updatedAt: t }).where(eq(sequences.id, seq.id)),
-    d.insert(auditLog).values(auditEntry(caller, "sequence.archive", "sequence", seq.id)),
+    ...running.flatMap((jobId) => stopJobStatements(d, jobId, SEQUENCE_ARCHIVED)),
+    d.insert(auditLog).values(auditEntry(caller, "sequence.archive", "sequence", seq.id, { jobs_stopped: running })),
   ]);
   const open = await d
     .select({ id: enrollments.id })

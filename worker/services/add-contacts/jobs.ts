@@ -291,7 +291,7 @@ export async function processChunk(env: Env, jobId: string, from: number, to: nu
       .from(jobOutcomes)
       .where(and(eq(jobOutcomes.jobId, jobId), gte(jobOutcomes.idx, from), lt(jobOutcomes.idx, to))),
     d
-      .select({ settings: sequences.settings })
+      .select({ settings: sequences.settings, archivedAt: sequences.archivedAt })
       .from(sequences)
       .where(eq(sequences.id, sql`(SELECT ${jobs.sequenceId} FROM ${jobs} WHERE ${jobs.id} = ${jobId})`)),
     d
@@ -301,6 +301,9 @@ export async function processChunk(env: Env, jobId: string, from: number, to: nu
       .orderBy(jobCandidates.idx),
   ]);
   if (!job || ["completed", "cancelled", "failed"].includes(job.status)) return;
+  // Archived meanwhile (archiveSequence stops its jobs; this catches a chunk that was on its way): no
+  // more contacts are saved, charged or enrolled.
+  if (seq?.archivedAt) return void (await batchSql(d, stopJobStatements(d, jobId, SEQUENCE_ARCHIVED)));
   const progress =
     (done?.n ?? 0) < to - from
       ? await runChunk(env, d, job, seq?.settings, cands, from, to)
@@ -991,16 +994,45 @@ export async function settleEndedJobs(env: Env, d: Db = db(env.DB)): Promise<num
   return rows.length;
 }
 
-/** A job that can't finish: failed with the reason; what it did not use is returned in the same transaction. */
-export async function failJob(env: Env, jobId: string, reason: string, d: Db = db(env.DB)) {
-  const [, ended] = await batchSql(d, [
+/**
+ * Ends a job that may have done part of its work, with the reason: its counts recounted from its
+ * outcomes, then the status, then what it held and did not use returned (settleJobStatements), in one
+ * transaction. Chunks still queued find it ended and do nothing. The UPDATE is the second statement.
+ */
+function endWithRecount(d: Db, jobId: string, status: "failed" | "cancelled", reason: string, from: readonly JobRow["status"][]) {
+  return [
     recountSql(jobId),
     d
       .update(jobs)
-      .set({ status: "failed", error: reason, finishedAt: sql`coalesce(${jobs.finishedAt}, ${now()})` })
-      .where(and(eq(jobs.id, jobId), inList(jobs.status, [...OPEN])))
+      .set({ status, error: reason, finishedAt: sql`coalesce(${jobs.finishedAt}, ${now()})` })
+      .where(and(eq(jobs.id, jobId), inList(jobs.status, [...from])))
       .returning({ id: jobs.id }),
     ...settleJobStatements(jobId),
-  ]);
+  ];
+}
+
+/** A job that can't finish: failed with the reason; what it did not use is returned in the same transaction. */
+export async function failJob(env: Env, jobId: string, reason: string, d: Db = db(env.DB)) {
+  const [, ended] = await batchSql(d, endWithRecount(d, jobId, "failed", reason, OPEN));
   return ended!.results.length ? ((await jobById(d, jobId)) ?? null) : null;
+}
+
+/** Why the jobs of an archived sequence stopped (the job's screen shows it). */
+export const SEQUENCE_ARCHIVED = "Stopped: the sequence was archived. Nobody more was added; the credits held for them were returned.";
+
+/**
+ * Stops an open or scheduled job as a cancel does (its hold settled: what it used is charged, the
+ * rest returned), with the reason: for the batch that archives its sequence, and for a chunk that finds
+ * the sequence archived.
+ */
+export const stopJobStatements = (d: Db, jobId: string, reason: string) =>
+  endWithRecount(d, jobId, "cancelled", reason, [...OPEN, "scheduled"]);
+
+/** The sequence's jobs still adding contacts (or scheduled to): those archiving it stops. */
+export async function openJobsOf(d: Db, teamId: string, sequenceId: string): Promise<string[]> {
+  const rows = await d
+    .select({ id: jobs.id })
+    .from(jobs)
+    .where(and(inList(jobs.status, [...OPEN, "scheduled"]), eq(jobs.teamId, teamId), eq(jobs.sequenceId, sequenceId)));
+  return rows.map((r) => r.id);
 }
