@@ -436,7 +436,10 @@ function Editor(props: { seq: Sequence; onApply: (s: Sequence) => void }) {
           setConfirmArchive(false);
         }}
       >
-        <p>It turns off and every contact still in it is marked finished. Steps and history are kept; you can unarchive it later.</p>
+        <p>
+          It turns off and every contact still in it is marked finished. Adding contacts to it stops if it is under way (the credits held
+          for the rest come back). Steps and history are kept; you can unarchive it later.
+        </p>
       </ConfirmDialog>
     </div>
   );
