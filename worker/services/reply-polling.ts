@@ -10,7 +10,7 @@ import { db, type Db } from "../db/client";
 import { mailboxes } from "../db/schema";
 import type { Env } from "../env";
 import { now } from "../lib/clock";
-import { gmailHistory, gmailProfile, gmailRaw } from "../transports/gmail";
+import { GMAIL_RESYNC_MAX, gmailHistory, gmailInboxSince, gmailProfile, gmailRaw } from "../transports/gmail";
 import { graphDelta, graphDeltaStart, graphRaw } from "../transports/graph";
 import { accessTokenFor } from "./mailbox-auth";
 import { classifyInbound } from "./reply-classify";
@@ -19,6 +19,9 @@ import { POLL_CURSOR_KEYS } from "../transports/mailbox-settings";
 
 /** At most this many new messages are read per mailbox per tick (the rest wait for the next one). */
 export const MAX_MESSAGES_PER_TICK = 100;
+
+/** How far before the last good check a resync starts reading. */
+const RESYNC_MARGIN_MS = 10 * 60_000;
 
 interface PolledMailbox {
   id: string;
@@ -70,25 +73,44 @@ export async function pollMailbox(env: Env, d: Db, mb: PolledMailbox): Promise<P
     await saveCursor(d, mb.id, { poll_error: tok.message.slice(0, 300) });
     return { ...out, error: tok.message };
   }
-  const cfg = mb.transportConfig as { history_id?: string; delta_link?: string };
+  const cfg = mb.transportConfig as { history_id?: string; delta_link?: string; polled_at?: number | null };
   const { apiUrl } = tok.cfg;
   let ids: string[];
   let next: Cursor;
+  let note: string | null = null;
+  // When the provider has forgotten the cursor (Gmail 404, Graph 410), the round reads everything
+  // received since the last good check instead (a little before it: the provider's clock isn't ours);
+  // starting from now would never read the replies in between.
+  const resyncFrom = cfg.polled_at ? cfg.polled_at - RESYNC_MARGIN_MS : null;
   if (mb.transport === "gmail") {
     if (!cfg.history_id) {
       await startCursor(env, mb, apiUrl, tok.accessToken, d);
       return out;
     }
     const h = await gmailHistory(apiUrl, tok.accessToken, cfg.history_id, MAX_MESSAGES_PER_TICK);
-    if (!h.ok) return await pollFailed(env, d, mb, h, out);
-    ids = h.ids;
-    next = { history_id: h.historyId };
+    if (h.ok) {
+      ids = h.ids;
+      next = { history_id: h.historyId };
+    } else {
+      if (!h.expired || resyncFrom === null) return await pollFailed(env, d, mb, h, out);
+      // The mailbox's point now first, so nothing that arrives during the listing falls between the two.
+      const p = await gmailProfile(apiUrl, tok.accessToken);
+      if (!p.ok) return await pollFailed(env, d, mb, { expired: false, revoked: p.status === 401, message: p.message }, out);
+      const since = await gmailInboxSince(apiUrl, tok.accessToken, resyncFrom);
+      if (!since.ok) return await pollFailed(env, d, mb, since, out);
+      ids = since.ids;
+      next = { history_id: p.body.historyId };
+      if (since.more)
+        note = `Reply check restarted: Gmail forgot its place and more than ${GMAIL_RESYNC_MAX} messages arrived since the last check; the earlier ones were not read`;
+    }
   } else {
     if (!cfg.delta_link) {
       await startCursor(env, mb, apiUrl, tok.accessToken, d);
       return out;
     }
-    const delta = await graphDelta(cfg.delta_link, tok.accessToken, MAX_MESSAGES_PER_TICK);
+    let delta = await graphDelta(cfg.delta_link, tok.accessToken, MAX_MESSAGES_PER_TICK);
+    if (!delta.ok && delta.expired && resyncFrom !== null)
+      delta = await graphDelta(graphDeltaStart(apiUrl, resyncFrom), tok.accessToken, MAX_MESSAGES_PER_TICK);
     if (!delta.ok) return await pollFailed(env, d, mb, delta, out);
     ids = delta.ids;
     next = { delta_link: delta.deltaLink };
@@ -106,7 +128,7 @@ export async function pollMailbox(env: Env, d: Db, mb: PolledMailbox): Promise<P
     const r = await recordInbound(env, d, await classifyInbound(got.raw, t), t, mb.id);
     if (r.kind !== "ignored") out.handled++;
   }
-  await saveCursor(d, mb.id, { ...next, polled_at: now(), poll_error: null });
+  await saveCursor(d, mb.id, { ...next, polled_at: now(), poll_error: note });
   return out;
 }
 
@@ -150,7 +172,8 @@ async function pollFailed(
   out: PollOutcome,
 ): Promise<PollOutcome> {
   if (f.expired) {
-    // The provider forgot our point in time (Gmail 404, Graph 410): start again from now.
+    // The provider forgot our point in time (Gmail 404, Graph 410) and there was no good check to
+    // resync from: start again from now.
     await saveCursor(d, mb.id, { history_id: null, delta_link: null, poll_error: `Reply check restarted: ${f.message}` });
     return { ...out, error: f.message };
   }
