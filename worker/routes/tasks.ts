@@ -58,12 +58,29 @@ const TaskQuery = Pagination.extend({
     .openapi({ description: "The caller's IANA zone: what 'today' means" }),
 });
 
-const TaskDone = z.object({ task: z.object({ id: z.string(), status: z.string(), completed_at: z.number().nullable() }) });
+const TaskDone = z.object({
+  task: z.object({
+    id: z.string(),
+    status: z.string(),
+    completed_at: z.number().nullable(),
+    run: z.enum(["moved_on", "finished", "unchanged", "none"]).openapi({
+      description:
+        "What became of the contact's run: moved on to the next step, finished (reason says why), unchanged (the task stays open), none (a task of no sequence)",
+    }),
+    reason: z
+      .enum(["meeting_booked", "not_interested"])
+      .nullable()
+      .openapi({ description: "Why the run finished: the call's outcome (a meeting booked is also recorded as the contact's meeting)" }),
+  }),
+});
 const CallBody = z
   .object({
     outcome: z.enum(CALL_OUTCOMES).openapi({ description: "How the call went" }),
     notes: z.string().max(5000).optional().openapi({ description: "What was said: shown on the contact's timeline" }),
-    complete: z.boolean().default(true).openapi({ description: "Complete the task too (default), moving the contact on" }),
+    complete: z.boolean().default(true).openapi({
+      description:
+        "Complete the task too (default), moving the contact on; meeting_booked and not_interested finish the contact's run instead (they can't keep the task open: 422)",
+    }),
   })
   .openapi("CallLog");
 
@@ -96,7 +113,8 @@ export const taskRoutes = router()
       method: "post",
       path: "/tasks/{id}/call",
       tags: ["Tasks"],
-      summary: "Log a call (outcome and notes, on the contact's timeline) and, by default, complete the task",
+      summary:
+        "Log a call (outcome and notes, on the contact's timeline) and, by default, complete the task: meeting_booked books the meeting and finishes the run, not_interested finishes it, others move the contact on",
       request: { params: IdParam, body: { required: true, content: { "application/json": { schema: CallBody } } } },
       responses: {
         200: json(TaskDone),

@@ -10,6 +10,7 @@ import { now } from "../lib/clock";
 import { ApiError } from "../lib/errors";
 import { mayWorkTask, taskFor, visibleSequence } from "./access";
 import { auditEntry } from "./audit";
+import { bookMeeting } from "./meetings";
 import { subjectForThread } from "./mime";
 import { windowEnd } from "./schedule-time";
 import { missingValues, renderSubject, renderTemplate, type TemplateContext } from "./templates";
@@ -263,9 +264,53 @@ const notOpen = (status: string) =>
       : `This task is already ${status}`,
   );
 
+/** Call outcomes that end the contact's run in its sequence instead of moving them on (they said no, or booked). */
+const ENDS_RUN = new Set<CallOutcome>(["meeting_booked", "not_interested"]);
+export const endsRun = (outcome: CallOutcome) => ENDS_RUN.has(outcome);
+
+/** What working a task did to its contact's run: moved on to the next step, finished (and why), or nothing. */
+export interface TaskResult {
+  id: string;
+  status: string;
+  completed_at: number | null;
+  run: "moved_on" | "finished" | "unchanged" | "none";
+  reason: "meeting_booked" | "not_interested" | null;
+}
+
+type TaskRow = Awaited<ReturnType<typeof taskFor>>;
+
+/**
+ * The contact's run after its task was done: a call that booked a meeting books it through the meetings
+ * path (which finishes the contact's runs in the sequences the caller may edit) and finishes this task's
+ * run too, which working the task entitles; "not interested" finishes this run; anything else moves the
+ * contact on. Each is taken once by the SequenceDO, so a retry may apply it again.
+ */
+async function applyToRun(
+  env: Env,
+  d: Db,
+  caller: Caller,
+  task: TaskRow,
+  status: "completed" | "skipped",
+  outcome: CallOutcome | null,
+  at: number,
+) {
+  const reason = outcome && endsRun(outcome) ? (outcome as "meeting_booked" | "not_interested") : null;
+  // The meeting is its own record (the Meetings report, the contact's timeline); the task's id keeps a retry from booking it twice.
+  if (reason === "meeting_booked" && task.contactId) await bookMeeting(env, d, caller, task.contactId, { externalId: `task:${task.id}` });
+  if (!task.sequenceId || !task.enrollmentId || !task.stepId) return { run: "none" as const, reason };
+  const seq = engine.sequence(env, task.sequenceId, task.teamId);
+  if (reason) {
+    await seq.finish([task.enrollmentId], reason);
+    return { run: "finished" as const, reason };
+  }
+  await seq.stepsDone([{ enrollmentId: task.enrollmentId, stepId: task.stepId, outcome: status, at }]);
+  return { run: "moved_on" as const, reason };
+}
+
 /**
  * Completes or skips an open task (409 when it no longer is); a sequence's task moves its contact on
- * through the SequenceDO. `call` logs the call's outcome and notes on the contact's timeline.
+ * through the SequenceDO, or ends their run when a logged call says so (applyToRun). `call` logs the
+ * call's outcome and notes on the contact's timeline.
  */
 export async function finishTask(
   env: Env,
@@ -274,17 +319,16 @@ export async function finishTask(
   taskId: string,
   action: "complete" | "skip",
   o: { note?: string | undefined; call?: { outcome: CallOutcome; notes?: string | undefined } | undefined },
-) {
+): Promise<TaskResult> {
   const task = await taskFor(d, caller, taskId);
   if (task.status !== "open") {
     // Done before, but the sequence may not have heard (its call failed after the row was written, and the
-    // user tried again): tell it again, which it takes once, so the contact moves on now, not at the
-    // reconciler's next check a day later.
-    if ((task.status === "completed" || task.status === "skipped") && task.sequenceId && task.enrollmentId && task.stepId)
-      await engine
-        .sequence(env, task.sequenceId, task.teamId)
-        .stepsDone([{ enrollmentId: task.enrollmentId, stepId: task.stepId, outcome: task.status, at: task.completedAt ?? now() }])
-        .catch((err: unknown) => console.error(`task ${task.id}: telling its sequence again failed`, err));
+    // user tried again): tell it again, which it takes once, so the contact moves on (or their run ends, as
+    // the call's outcome kept on the task's entry says) now, not at the reconciler's next check a day later.
+    if (task.status === "completed" || task.status === "skipped")
+      await applyToRun(env, d, caller, task, task.status, await loggedOutcome(d, task), task.completedAt ?? now()).catch((err: unknown) =>
+        console.error(`task ${task.id}: telling its sequence again failed`, err),
+      );
     throw notOpen(task.status);
   }
   const t = now();
@@ -295,7 +339,8 @@ export async function finishTask(
     .where(and(eq(tasks.id, task.id), eq(tasks.status, "open")))
     .returning();
   if (!row) throw new ApiError("conflict", "This task was just completed by someone else");
-  // Who did it, on the contact's timeline (a logged call carries its outcome and notes).
+  // Who did it, on the contact's timeline (a logged call carries its outcome and notes; the task's own
+  // entry keeps the outcome too, for a retry to end the run as the call said).
   if (task.contactId) {
     const ref = { task_id: task.id, type: task.type, sequence_id: task.sequenceId, enrollment_id: task.enrollmentId, step_id: task.stepId };
     await d.insert(auditLog).values([
@@ -308,18 +353,39 @@ export async function finishTask(
             }),
           ]
         : []),
-      auditEntry(caller, `task.${status}`, "contact", task.contactId, ref),
+      auditEntry(caller, `task.${status}`, "contact", task.contactId, { ...ref, ...(o.call && { outcome: o.call.outcome }) }),
     ]);
   }
-  if (task.sequenceId && task.enrollmentId && task.stepId) {
-    await engine
-      .sequence(env, task.sequenceId, task.teamId)
-      .stepsDone([{ enrollmentId: task.enrollmentId, stepId: task.stepId, outcome: status, at: t }]);
-  }
-  return { id: row.id, status: row.status, completed_at: row.completedAt };
+  const effect = await applyToRun(env, d, caller, task, status, o.call?.outcome ?? null, t);
+  return { id: row.id, status: row.status, completed_at: row.completedAt, ...effect };
 }
 
-/** Logs a call on an open call task and completes it (the contact moves on), or only logs it when the task stays open. */
+/** The call outcome a done task was completed with (kept on its task.completed entry), if any. */
+async function loggedOutcome(d: Db, task: TaskRow): Promise<CallOutcome | null> {
+  if (!task.contactId) return null;
+  const [entry] = await d
+    .select({ details: auditLog.details })
+    .from(auditLog)
+    .where(
+      and(
+        eq(auditLog.teamId, task.teamId),
+        eq(auditLog.targetType, "contact"),
+        eq(auditLog.targetId, task.contactId),
+        eq(auditLog.action, `task.${task.status}`),
+        sql`json_extract(${auditLog.details}, '$.task_id') = ${task.id}`,
+      ),
+    )
+    .orderBy(desc(auditLog.createdAt))
+    .limit(1);
+  const outcome = entry?.details.outcome;
+  return CALL_OUTCOMES.includes(outcome as CallOutcome) ? (outcome as CallOutcome) : null;
+}
+
+/**
+ * Logs a call on an open call task and completes it (the contact moves on, or their run ends when they
+ * booked a meeting or said no), or only logs it when the task stays open. An outcome that ends the run
+ * can't leave the task open: 422.
+ */
 export async function logCall(
   env: Env,
   d: Db,
@@ -327,8 +393,12 @@ export async function logCall(
   taskId: string,
   call: { outcome: CallOutcome; notes?: string | undefined },
   complete: boolean,
-) {
+): Promise<TaskResult> {
   if (complete) return finishTask(env, d, caller, taskId, "complete", { call });
+  if (endsRun(call.outcome)) {
+    const message = `A call with outcome ${call.outcome} ends the contact's run in the sequence: log it with complete true`;
+    throw new ApiError("validation_failed", message, { fields: [{ field: "complete", message }] });
+  }
   const task = await taskFor(d, caller, taskId);
   if (task.status !== "open") throw notOpen(task.status);
   if (task.contactId) {
@@ -344,7 +414,7 @@ export async function logCall(
       }),
     );
   }
-  return { id: task.id, status: task.status, completed_at: task.completedAt };
+  return { id: task.id, status: task.status, completed_at: task.completedAt, run: "unchanged", reason: null };
 }
 
 /** Apollo's tasks/search: the team's tasks the caller may see (their own always), open first, by due time. */
