@@ -73,6 +73,9 @@ const AbTest = z
     leader_id: z.string().nullable(),
     p_value: z.number().nullable(),
     significant: z.boolean(),
+    auto_pick: z
+      .boolean()
+      .openapi({ description: "Significant at the automatic winner's stricter line (p < 0.001): what it would switch to now" }),
     needs_more_per_variant: z.number().nullable(),
     verdict: z.string(),
   })

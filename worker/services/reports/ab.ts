@@ -147,12 +147,16 @@ export async function setAutoWinner(d: Db, caller: Caller, sequenceId: string, e
   return enabled ? applyAutoWinnersFor(d, seq.id, seq.teamId) : [];
 }
 
-/** A significant test still running on a sequence whose automatic winner is on: apply it. Returns the steps switched. */
+/**
+ * A test still running on a sequence whose automatic winner is on, significant at the automatic line
+ * (stats.ts AUTO_SIGNIFICANCE, stricter than the report's 5% because it looks every minute): apply it.
+ * Returns the steps switched.
+ */
 export async function applyAutoWinnersFor(d: Db, sequenceId: string, teamId: string): Promise<string[]> {
   const switched: string[] = [];
   for (const { step_id, verdict } of await abTests(d, sequenceId, teamId)) {
     const enabled = verdict.variants.filter((v) => v.enabled);
-    if (!verdict.significant || !verdict.leader_id || enabled.length < 2) continue;
+    if (!verdict.auto_pick || !verdict.leader_id || enabled.length < 2) continue;
     if (!enabled.some((v) => v.id === verdict.leader_id)) continue;
     await chooseWinner(d, {
       teamId,
@@ -172,15 +176,34 @@ export async function applyAutoWinnersFor(d: Db, sequenceId: string, teamId: str
   return switched;
 }
 
-/** Cron: every sequence with the automatic winner on (bounded per tick; the index-free scan is over sequences only). */
-export async function applyAutoWinners(d: Db, limit = 200): Promise<number> {
-  const due = await d
+/**
+ * Cron: the sequences with the automatic winner on and a test still undecided (a step with two or
+ * more variants on), `limit` per tick, in id order from a page that moves on each minute: a team
+ * with more than `limit` of them has each one checked every ceil(n / limit) minutes, not only the
+ * first `limit` forever. The scan is over sequences only.
+ */
+export async function applyAutoWinners(d: Db, limit = 200, at = now()): Promise<number> {
+  const due = and(
+    sql`${sequences.archivedAt} IS NULL`,
+    sql`json_extract(${sequences.settings}, '$.ab_auto_winner') = 1`,
+    sql`EXISTS (SELECT 1 FROM steps st JOIN step_variants v ON v.step_id = st.id AND v.team_id = st.team_id
+          WHERE st.sequence_id = ${sequences.id} AND st.team_id = ${sequences.teamId} AND st.type IN ('auto_email', 'manual_email') AND v.enabled = 1
+          GROUP BY st.id HAVING count(*) >= 2)`,
+  );
+  const [{ n } = { n: 0 }] = await d
+    .select({ n: sql<number>`count(*)` })
+    .from(sequences)
+    .where(due);
+  if (!n) return 0;
+  const page = Math.floor(at / 60_000) % Math.ceil(n / limit);
+  const batch = await d
     .select({ id: sequences.id, teamId: sequences.teamId })
     .from(sequences)
-    .where(and(sql`${sequences.archivedAt} IS NULL`, sql`json_extract(${sequences.settings}, '$.ab_auto_winner') = 1`))
-    .orderBy(asc(sequences.updatedAt))
-    .limit(limit);
-  let n = 0;
-  for (const s of due) n += (await applyAutoWinnersFor(d, s.id, s.teamId)).length;
-  return n;
+    .where(due)
+    .orderBy(asc(sequences.id))
+    .limit(limit)
+    .offset(page * limit);
+  let switched = 0;
+  for (const s of batch) switched += (await applyAutoWinnersFor(d, s.id, s.teamId)).length;
+  return switched;
 }

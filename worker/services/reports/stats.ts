@@ -31,6 +31,55 @@ export function twoProportionTest(x1: number, n1: number, x2: number, n2: number
   return { z, p: 2 * (1 - normalCdf(Math.abs(z))) };
 }
 
+/** ln Γ(x) for x > 0 (Lanczos, g = 7, n = 9; relative error about 1e-15). */
+export function lnGamma(x: number): number {
+  const c = [
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905,
+    -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+  ];
+  if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - lnGamma(1 - x);
+  x -= 1;
+  let a = c[0]!;
+  const t = x + 7.5;
+  for (let i = 1; i < 9; i++) a += c[i]! / (x + i);
+  return 0.5 * Math.log(2 * Math.PI) + (x + 0.5) * Math.log(t) - t + Math.log(a);
+}
+
+const lnChoose = (n: number, k: number) => lnGamma(n + 1) - lnGamma(k + 1) - lnGamma(n - k + 1);
+
+/**
+ * Fisher's exact test on x1/n1 against x2/n2, two-sided (the tables at most as likely as the one seen,
+ * under fixed margins); exact where the z-test's normal approximation is not (few replies). Null when
+ * there is nothing to compare.
+ */
+export function fisherExact(x1: number, n1: number, x2: number, n2: number): number | null {
+  if (n1 <= 0 || n2 <= 0) return null;
+  const r = x1 + x2;
+  const total = n1 + n2;
+  const lnP = (k: number) => lnChoose(n1, k) + lnChoose(n2, r - k) - lnChoose(total, r);
+  const seen = lnP(x1);
+  let p = 0;
+  for (let k = Math.max(0, r - n2); k <= Math.min(n1, r); k++) {
+    const l = lnP(k);
+    // A relative tolerance, so tables exactly as likely as the one seen count whatever the rounding.
+    if (l <= seen + 1e-7) p += Math.exp(l);
+  }
+  return Math.min(1, p);
+}
+
+/**
+ * The p-value a verdict uses: Fisher's exact test when an expected cell of the 2×2 table is under 5
+ * (the usual rule for when the z-test's approximation fails), the pooled z-test otherwise.
+ */
+export function proportionsP(x1: number, n1: number, x2: number, n2: number): number | null {
+  if (n1 <= 0 || n2 <= 0) return null;
+  const r = x1 + x2;
+  const total = n1 + n2;
+  const expected = (Math.min(n1, n2) * Math.min(r, total - r)) / total;
+  if (expected < 5) return fisherExact(x1, n1, x2, n2);
+  return twoProportionTest(x1, n1, x2, n2)?.p ?? null;
+}
+
 /**
  * Contacts needed per variant to tell rates p1 and p2 apart (two-sided α = 0.05, power 0.8), by the
  * usual normal-approximation formula (Fleiss). Infinity when the rates are equal.
@@ -44,6 +93,15 @@ export function sampleSizePerVariant(p1: number, p2: number, zAlpha = 1.95996398
 }
 
 export const SIGNIFICANCE = 0.05;
+/**
+ * The automatic winner looks at a running test every minute, so it must not stop at the first look
+ * that dips under 5% (repeated looks at noise find "winners" far more often than 5% of the time).
+ * It switches only at p < 0.001, the Haybittle–Peto boundary for looks before the end: looking often
+ * at that line keeps the overall false-winner rate close to the nominal one.
+ */
+export const AUTO_SIGNIFICANCE = 0.001;
+/** A verdict needs at least this many replies on the leading variant: a handful of replies is noise whatever the test says. */
+export const MIN_LEADER_REPLIES = 10;
 
 /** "p < 0.001" rather than "p = 0.000". */
 export const formatP = (p: number) => (p < 0.001 ? "p < 0.001" : `p = ${p.toFixed(3)}`);
@@ -63,6 +121,8 @@ export interface AbVerdict {
   leader_id: string | null;
   p_value: number | null;
   significant: boolean;
+  /** Significant at the automatic winner's stricter line (AUTO_SIGNIFICANCE): what it would switch to now. */
+  auto_pick: boolean;
   /** More contacts per variant needed to tell the leader from the runner-up; null when significant or unknowable. */
   needs_more_per_variant: number | null;
   verdict: string;
@@ -82,22 +142,35 @@ export function abVerdict(variants: VariantFigures[]): AbVerdict {
       leader_id: a?.id ?? null,
       p_value: null,
       significant: false,
+      auto_pick: false,
       needs_more_per_variant: null,
       verdict: "Add a second variant to run an A/B test.",
     };
-  const test = twoProportionTest(a.replies, a.sent, b.replies, b.sent);
-  const enough = Math.min(a.sent, b.sent) >= MIN_SENT_PER_VARIANT;
-  const significant = !!test && enough && test.p < SIGNIFICANCE && a.reply_rate > b.reply_rate;
+  const p = proportionsP(a.replies, a.sent, b.replies, b.sent);
+  const enough = Math.min(a.sent, b.sent) >= MIN_SENT_PER_VARIANT && a.replies >= MIN_LEADER_REPLIES;
+  const significant = p !== null && enough && p < SIGNIFICANCE && a.reply_rate > b.reply_rate;
+  const autoPick = significant && p! < AUTO_SIGNIFICANCE;
   let needs: number | null = null;
   let verdict: string;
   if (significant) {
-    verdict = `${a.label} wins: ${(a.reply_rate * 100).toFixed(1)}% against ${(b.reply_rate * 100).toFixed(1)}% (${formatP(test!.p)}).`;
+    verdict = `${a.label} wins: ${(a.reply_rate * 100).toFixed(1)}% against ${(b.reply_rate * 100).toFixed(1)}% (${formatP(p!)}).`;
   } else if (a.reply_rate === b.reply_rate) {
     verdict = a.sent + b.sent === 0 ? "No emails sent yet." : "No difference between the variants yet.";
   } else {
     const n = sampleSizePerVariant(a.reply_rate, b.reply_rate);
     needs = Math.max(MIN_SENT_PER_VARIANT - Math.min(a.sent, b.sent), n - Math.min(a.sent, b.sent), 1);
-    verdict = `Not significant yet: needs about ${needs} more contacts per variant to tell.`;
+    verdict =
+      p !== null && p < SIGNIFICANCE && a.replies < MIN_LEADER_REPLIES
+        ? `Too few replies to tell yet: a verdict needs at least ${MIN_LEADER_REPLIES} on the leading variant (about ${needs} more contacts per variant).`
+        : `Not significant yet: needs about ${needs} more contacts per variant to tell.`;
   }
-  return { variants: rows, leader_id: a.sent ? a.id : null, p_value: test?.p ?? null, significant, needs_more_per_variant: needs, verdict };
+  return {
+    variants: rows,
+    leader_id: a.sent ? a.id : null,
+    p_value: p,
+    significant,
+    auto_pick: autoPick,
+    needs_more_per_variant: needs,
+    verdict,
+  };
 }

@@ -126,7 +126,7 @@ function AbTests(props: { r: SequenceReport; sequenceId: string; canEdit: boolea
       next
         ? res?.switched_steps.length
           ? "Automatic winner on: a significant test was decided now"
-          : "Automatic winner on: the winner takes over once a test is significant"
+          : "Automatic winner on: the winner takes over once a test passes p < 0.001"
         : "Automatic winner off",
     failed: (_, next) => `Couldn't turn the automatic winner ${next ? "on" : "off"}`,
   });
@@ -146,7 +146,7 @@ function AbTests(props: { r: SequenceReport; sequenceId: string; canEdit: boolea
         <Toggle
           checked={props.r.auto_winner}
           onChange={(v) => void toggleAuto(v)}
-          label="Pick the winner automatically once significant"
+          label="Pick the winner automatically once clearly significant (p < 0.001)"
           showLabel
           disabled={!props.canEdit}
           busy={busy()}
@@ -154,8 +154,9 @@ function AbTests(props: { r: SequenceReport; sequenceId: string; canEdit: boolea
         />
       </div>
       <p class="muted small">
-        Reply rate of each variant with its 95% confidence interval (Wilson). Two variants differ significantly when the two-proportion
-        test's p-value is under 0.05.
+        Reply rate of each variant with its 95% confidence interval (Wilson). Two variants differ significantly when the test's p-value is
+        under 0.05 (Fisher's exact test while replies are few, else the two-proportion z-test) and the leading variant has at least 10
+        replies. The automatic winner checks every minute, so it waits for p &lt; 0.001: checking often at 0.05 would crown noise.
       </p>
       <For each={props.r.ab_tests}>
         {(t) => (
@@ -219,6 +220,10 @@ function AbTests(props: { r: SequenceReport; sequenceId: string; canEdit: boolea
               <Show when={t.p_value !== null && !t.significant}>
                 {" "}
                 <span class="muted">({t.p_value! < 0.001 ? "p < 0.001" : `p = ${t.p_value!.toFixed(3)}`})</span>
+              </Show>
+              <Show when={props.r.auto_winner && t.significant && !t.auto_pick && !t.winner_id}>
+                {" "}
+                <span class="muted">The automatic winner waits for p &lt; 0.001.</span>
               </Show>
             </p>
           </div>
