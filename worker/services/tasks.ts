@@ -44,8 +44,8 @@ const ALL_DAY = {
   holidayCalendar: "none",
 };
 
-/** Start and end of the local calendar day containing `t` in `zone` (the end is DST-exact). */
-function localDayBounds(t: number, zone: string): [number, number] {
+/** Start and end of the local calendar day containing `t` in `zone` (the end is DST-exact); Home's "today" too. */
+export function localDayBounds(t: number, zone: string): [number, number] {
   const parts = Object.fromEntries(
     new Intl.DateTimeFormat("en-GB", { timeZone: zone, hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" })
       .formatToParts(t)
