@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { router } from "../lib/openapi";
 import { EpochMs, errorResponses, json, jsonBody } from "../lib/schemas";
 import { actOnScheduledEmail, listScheduledEmails, previewScheduledEmail } from "../services/scheduled-emails";
+import { EmailBody, EmailSubject, EMPTY_BODY } from "../services/steps";
 
 /**
  * Scheduled emails (issue 12 item 8): the one way in to list the automatic emails not sent yet (of a
@@ -145,8 +146,11 @@ export const scheduledEmailRoutes = router()
         body: jsonBody(
           z
             .object({
-              subject: z.string().trim().min(1).max(500).nullable().optional(),
-              body: z.string().min(1).max(20_000).nullable().optional(),
+              // A step's limits (services/steps.ts): the same email, edited for one contact.
+              subject: EmailSubject.trim().min(1, "A subject is required").nullable().optional(),
+              body: EmailBody.refine((b) => b.trim() !== "", EMPTY_BODY)
+                .nullable()
+                .optional(),
             })
             .refine((v) => v.subject !== undefined || v.body !== undefined, { message: "Give a subject or a body", path: ["body"] }),
         ),

@@ -8,6 +8,8 @@ import {
   addVariant,
   deleteStep,
   deleteVariant,
+  EmailBody,
+  EmailSubject,
   MAX_STEPS_PER_SEQUENCE,
   MAX_VARIANTS_PER_STEP,
   reorderSteps,
@@ -19,13 +21,8 @@ const SeqParam = z.object({ id: z.string().openapi({ param: { name: "id", in: "p
 const StepParam = SeqParam.extend({ stepId: z.string().openapi({ param: { name: "stepId", in: "path" } }) });
 const VariantParam = StepParam.extend({ variantId: z.string().openapi({ param: { name: "variantId", in: "path" } }) });
 
-const VariantPatch = z
-  .object({ subject: z.string().max(300), body: z.string().max(20_000), enabled: z.boolean() })
-  .partial()
-  .openapi("VariantPatch");
-const VariantInput = VariantPatch.extend({ subject: z.string().max(300).default(""), body: z.string().max(20_000).default("") }).openapi(
-  "VariantInput",
-);
+const VariantPatch = z.object({ subject: EmailSubject, body: EmailBody, enabled: z.boolean() }).partial().openapi("VariantPatch");
+const VariantInput = VariantPatch.extend({ subject: EmailSubject.default(""), body: EmailBody.default("") }).openapi("VariantInput");
 
 const StepFields = z.object({
   wait_amount: z

@@ -1,3 +1,4 @@
+import { z } from "@hono/zod-openapi";
 import { and, asc, eq, sql } from "drizzle-orm";
 import { batchSql, type BatchStatement, type Db } from "../db/client";
 import { inList } from "../db/in-list";
@@ -46,6 +47,15 @@ export async function stepsWithVariants(d: Db, sequenceId: string) {
 export const MAX_STEPS_PER_SEQUENCE = 50;
 /** Most A/B variants of one email step. */
 export const MAX_VARIANTS_PER_STEP = 10;
+/**
+ * An email's text as a step (variant) holds it, and as a one-contact edit of a scheduled email
+ * (routes/scheduled-emails.ts) takes it: one set of limits for the same email.
+ */
+export const EmailSubject = z.string().max(300);
+export const EmailBody = z.string().max(20_000);
+/** A body of only spaces and line breaks goes out as an empty email. */
+export const EMPTY_BODY = "The email body is empty";
+
 /** An email step with no variant on would send an empty "(no subject)" email. */
 const ONE_ON = "An email step needs at least one variant on";
 
@@ -74,7 +84,7 @@ function templateProblems(prefix: string, v: { subject?: string; body?: string }
   }));
   if (!threadReply && !(v.subject ?? "").trim())
     problems.push({ field: `${prefix}.subject`, message: "A subject is required (or reply in the same thread)" });
-  if (!(v.body ?? "").trim()) problems.push({ field: `${prefix}.body`, message: "The email body is empty" });
+  if (!(v.body ?? "").trim()) problems.push({ field: `${prefix}.body`, message: EMPTY_BODY });
   return problems;
 }
 
