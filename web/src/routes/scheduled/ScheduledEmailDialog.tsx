@@ -233,7 +233,7 @@ export function ScheduledEmailDialog(props: { row: ScheduledEmailRow; onClose: (
                       <input
                         id="sched-subject"
                         name="subject"
-                        maxlength={500}
+                        maxlength={300}
                         value={p().step.thread_reply ? p().subject : p().template.subject}
                         disabled={p().step.thread_reply}
                         aria-invalid={edit.errors.invalid("subject")}
