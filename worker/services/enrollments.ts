@@ -7,7 +7,7 @@ import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { ApiError } from "../lib/errors";
 import { newId, orderedIdFrom } from "../lib/ids";
-import { engine, REASONS, type MailboxLimits, type ReasonCode } from "../../durable-objects/engine";
+import { engine, REASONS, reasonText as engineReasonText, type MailboxLimits, type ReasonCode } from "../../durable-objects/engine";
 import { mailboxFor, sequenceFor, sequenceFromBatch, sequenceRowQuery, visibleSequence } from "./access";
 import { commitAddContacts, takenBy, takenByMove } from "./add-contacts/jobs";
 import { AddContactsRequest, OUTCOME_REASONS, type WarningCategory } from "./add-contacts/request";
@@ -130,7 +130,8 @@ export const VIEW_REASONS = {
   outside_window: "Outside the sending window: goes out when it opens",
 } as const;
 type ViewReason = ReasonCode | keyof typeof VIEW_REASONS;
-const reasonText = (r: string) => (REASONS as Record<string, string>)[r] ?? (VIEW_REASONS as Record<string, string>)[r] ?? r;
+// The engine's words first (they name the fields of a missing_variables pause), then the view's own.
+const reasonText = (r: string) => (VIEW_REASONS as Record<string, string>)[r] ?? engineReasonText(r)!;
 
 /**
  * The state that will actually happen to a row, with its reason (invariant 10): the engine holds an
