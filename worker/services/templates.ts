@@ -85,6 +85,16 @@ export function findUnknownVariables(text: string): string[] {
   return [...seen.values()];
 }
 
+/** The custom field keys `text` names (`{{custom.<key>}}`), lower case as contacts keep them, each once. */
+export function customKeysIn(text: string): string[] {
+  const keys = new Set<string>();
+  for (const m of text.matchAll(TAG)) {
+    const n = m[1]!.toLowerCase();
+    if (n.startsWith(CUSTOM)) keys.add(n.slice(CUSTOM.length));
+  }
+  return [...keys];
+}
+
 // Brace problems: a `{{` never closed, a `}}` never opened, or `{{…}}` that isn't a variable tag.
 function braceProblems(text: string): string[] {
   const problems: string[] = [];
