@@ -72,7 +72,8 @@ export function presentContact(r: typeof contacts.$inferSelect) {
   };
 }
 
-const ContactInput = z
+/** A contact's fields and their limits: the one definition, the Apollo facade's contact create and update check against it too. */
+export const ContactInput = z
   .object({
     first_name: z.string().trim().max(100),
     last_name: z.string().trim().max(100),
