@@ -15,7 +15,16 @@ import { activeTeamUser, searchTeamUsers } from "../services/users";
 import { audit } from "../services/audit";
 import { commitAddContacts, processChunk } from "../services/add-contacts/jobs";
 import { CHUNK_SIZE, OUTCOME_REASONS, type SkipReason, type WarningCategory } from "../services/add-contacts/request";
-import { contactStagesOf, createContact, getContact, searchContactIds, updateContact, updateStages } from "../services/contacts";
+import {
+  contactStagesOf,
+  createContact,
+  getContact,
+  searchContactIds,
+  updateContact,
+  updateStages,
+  type ContactInput as ContactFields,
+} from "../services/contacts";
+import { ContactInput as NativeContactInput } from "../routes/contacts";
 import { outcomesPage } from "../services/add-contacts/outcomes";
 import { searchSequenceMessages } from "../services/messages";
 import { searchTeamTasks } from "../services/tasks";
@@ -648,6 +657,9 @@ export const apolloRoutes = new Hono<AppEnv>()
     return c.json({ contact });
   });
 
+/** Apollo's phone fields; a contact here keeps one phone, the first of these given. */
+const PHONES = ["direct_phone", "mobile_phone", "corporate_phone", "other_phone", "home_phone"] as const;
+
 const ContactParams = z.object({
   first_name: str.optional(),
   last_name: str.optional(),
@@ -663,8 +675,23 @@ const ContactParams = z.object({
   owner_id: id.optional(),
   linkedin_url: str.nullable().optional(),
   direct_phone: str.nullable().optional(),
+  mobile_phone: str.nullable().optional(),
+  corporate_phone: str.nullable().optional(),
+  other_phone: str.nullable().optional(),
+  home_phone: str.nullable().optional(),
   present_raw_address: str.nullable().optional(),
   email_status: z.enum(["verified", "unverified", "guessed", "unavailable"]).optional(),
+  // Apollo's custom fields by key: the contact's custom fields (a value, or null to remove one).
+  typed_custom_fields: z
+    .record(
+      z.string(),
+      z.union([z.string(), z.number().transform(String), z.boolean().transform(String), z.null()], {
+        message: "A custom field's value is text, a number, true/false or null",
+      }),
+    )
+    .optional(),
+  // Seqflare has no accounts (companies as records): dropping the link would answer 200 for a contact not linked.
+  account_id: z.never({ message: "Seqflare has no accounts: leave account_id out and send organization_name and website_url" }).optional(),
 });
 
 /** Apollo's clients send profile addresses with or without their scheme; one that can't be a web address is refused (it becomes a link on screens). */
@@ -676,11 +703,21 @@ function linkedinUrl(v: string | undefined) {
   throw new ApiError("validation_failed", message, { fields: [{ field: "linkedin_url", message }] });
 }
 
-function toInput(p: z.infer<typeof ContactParams>) {
+/** Apollo's name for a contact field, so an error names the parameter the client sent. */
+const APOLLO_FIELD: Record<string, string> = {
+  company: "organization_name",
+  domain: "website_url",
+  city: "present_raw_address",
+  stage_id: "contact_stage_id",
+  list_names: "label_names",
+  custom_fields: "typed_custom_fields",
+};
+
+/** Apollo's contact parameters as a ContactInput, held to the native API's limits (routes/contacts.ts). */
+function toInput(p: z.infer<typeof ContactParams>): ContactFields {
   const email = p.email?.trim();
-  if (email && !z.string().email().safeParse(email).success)
-    throw new ApiError("validation_failed", "email is not a valid address", { fields: [{ field: "email", message: "Invalid email" }] });
-  return {
+  const phoneField = PHONES.find((f) => p[f] !== undefined);
+  const input = {
     first_name: p.first_name,
     last_name: p.last_name,
     email: p.email === null ? null : email || undefined,
@@ -694,15 +731,28 @@ function toInput(p: z.infer<typeof ContactParams>) {
         ? null
         : p.website_url
           ? p.website_url
-              .replace(/^https?:\/\//, "")
-              .replace(/^www\./, "")
-              .split("/")[0]
+              .trim()
+              .replace(/^https?:\/\//i, "")
+              .replace(/^www\./i, "")
+              .split("/")[0]!
+              .toLowerCase()
           : undefined,
     list_names: p.label_names,
     stage_id: p.contact_stage_id,
     owner_id: p.owner_id,
     linkedin_url: p.linkedin_url === null ? null : linkedinUrl(p.linkedin_url),
-    phone: p.direct_phone,
+    phone: phoneField ? p[phoneField] : undefined,
     city: p.present_raw_address,
+    custom_fields: p.typed_custom_fields,
   };
+  const r = NativeContactInput.safeParse(input);
+  if (!r.success)
+    throw validationError(
+      r.error.issues.map((i) => {
+        const name = String(i.path[0]);
+        const field = name === "phone" ? phoneField! : (APOLLO_FIELD[name] ?? name);
+        return { ...i, path: [field, ...i.path.slice(1)] };
+      }),
+    );
+  return r.data;
 }
