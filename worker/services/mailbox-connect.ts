@@ -64,12 +64,9 @@ async function saveMailbox(
   let existing = mailboxId
     ? await mailboxFor(d, caller, mailboxId, "mailbox.manage")
     : await d.query.mailboxes.findFirst({ where: and(eq(mailboxes.teamId, caller.teamId), eq(mailboxes.email, account.email)) });
-  if (existing && !mailboxId) {
-    // Signing in again as an address the team already has: a reconnect, if it is that kind and theirs.
-    if (existing.transport !== transport)
-      throw new ApiError("validation_failed", `${account.email} is already connected as a ${existing.transport} mailbox`);
-    existing = await mailboxFor(d, caller, existing.id, "mailbox.manage");
-  }
+  // Signing in again as an address the team already has: a reconnect if the caller manages it. A
+  // mailbox switched to SMTP, Cloudflare Email or the Outbox comes back to signing in this way too.
+  if (existing && !mailboxId) existing = await mailboxFor(d, caller, existing.id, "mailbox.manage");
   if (existing) {
     if (existing.email !== account.email)
       throw new ApiError(
@@ -79,9 +76,22 @@ async function saveMailbox(
     await d.batch([
       d
         .update(mailboxes)
-        .set({ transport, secretCiphertext: sealed, status: "connected", statusReason: null, updatedAt: t })
+        .set({
+          transport,
+          // Another transport's settings (an SMTP host) mean nothing here: the reply check starts anew.
+          ...(existing.transport !== transport && { transportConfig: { account: account.email } }),
+          secretCiphertext: sealed,
+          status: "connected",
+          statusReason: null,
+          updatedAt: t,
+        })
         .where(eq(mailboxes.id, existing.id)),
-      d.insert(auditLog).values(auditEntry(caller, "mailbox.reconnect", "mailbox", existing.id, { via: provider })),
+      d.insert(auditLog).values(
+        auditEntry(caller, "mailbox.reconnect", "mailbox", existing.id, {
+          via: provider,
+          ...(existing.transport !== transport && { from_transport: existing.transport }),
+        }),
+      ),
     ]);
     return existing.id;
   }
@@ -121,11 +131,9 @@ async function saveMailbox(
 export async function connectStart(env: Env, d: Db, caller: Caller, provider: Provider, mailboxId: string | undefined): Promise<string> {
   let loginHint: string | undefined;
   if (mailboxId) {
+    // Any kind of mailbox: signing in converts one switched away from Gmail / Microsoft 365 back (the
+    // callback checks the signed-in address is this mailbox's).
     const mb = await mailboxFor(d, caller, mailboxId, "mailbox.manage");
-    if (mb.transport !== TRANSPORT_OF[provider])
-      throw new ApiError("validation_failed", `${mb.email} is not a ${PROVIDER_NAME[provider]} mailbox`, {
-        fields: [{ field: "mailbox_id", message: `Not a ${PROVIDER_NAME[provider]} mailbox` }],
-      });
     loginHint = mb.email;
   } else authorize(caller, "mailbox.connect", "You can't connect mailboxes");
   const cfg = providerConfig(env, provider);
