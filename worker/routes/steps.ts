@@ -56,6 +56,16 @@ const CreateStep = StepFields.partial()
 const UpdateStep = StepFields.partial().openapi("UpdateStep");
 
 const one = json(z.object({ sequence: SequenceDetailSchema }));
+/** A save of email text: the sequence, and what the text likely gets wrong without being refused. */
+const saved = json(
+  z.object({
+    sequence: SequenceDetailSchema,
+    warnings: z.array(z.object({ field: z.string(), message: z.string() })).openapi({
+      description:
+        "Saved, but worth a look: {{custom.<key>}} tags whose key no contact of the team has (a typo renders empty for everyone)",
+    }),
+  }),
+);
 
 export const stepRoutes = router()
   .openapi(
@@ -65,9 +75,14 @@ export const stepRoutes = router()
       tags: ["Steps"],
       summary: "Add a step (at the end, or before a position)",
       request: { params: SeqParam, body: jsonBody(CreateStep) },
-      responses: { 201: { ...one, description: "Created" }, 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
+      responses: {
+        201: { ...saved, description: "Created" },
+        403: errorResponses[403],
+        404: errorResponses[404],
+        422: errorResponses[422],
+      },
     }),
-    async (c) => c.json({ sequence: await addStep(c.env, c.var.db, c.get("caller"), c.req.valid("param").id, c.req.valid("json")) }, 201),
+    async (c) => c.json(await addStep(c.env, c.var.db, c.get("caller"), c.req.valid("param").id, c.req.valid("json")), 201),
   )
   .openapi(
     createRoute({
@@ -119,11 +134,16 @@ export const stepRoutes = router()
       tags: ["Steps"],
       summary: "Add an A/B variant to an email step (contacts split evenly and deterministically)",
       request: { params: StepParam, body: jsonBody(VariantInput) },
-      responses: { 201: { ...one, description: "Created" }, 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
+      responses: {
+        201: { ...saved, description: "Created" },
+        403: errorResponses[403],
+        404: errorResponses[404],
+        422: errorResponses[422],
+      },
     }),
     async (c) => {
       const { id, stepId } = c.req.valid("param");
-      return c.json({ sequence: await addVariant(c.var.db, c.get("caller"), id, stepId, c.req.valid("json")) }, 201);
+      return c.json(await addVariant(c.var.db, c.get("caller"), id, stepId, c.req.valid("json")), 201);
     },
   )
   .openapi(
@@ -133,11 +153,11 @@ export const stepRoutes = router()
       tags: ["Steps"],
       summary: "Edit or toggle a variant",
       request: { params: VariantParam, body: jsonBody(VariantPatch) },
-      responses: { 200: one, 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
+      responses: { 200: saved, 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
     }),
     async (c) => {
       const { id, stepId, variantId } = c.req.valid("param");
-      return c.json({ sequence: await updateVariant(c.var.db, c.get("caller"), id, stepId, variantId, c.req.valid("json")) }, 200);
+      return c.json(await updateVariant(c.var.db, c.get("caller"), id, stepId, variantId, c.req.valid("json")), 200);
     },
   )
   .openapi(

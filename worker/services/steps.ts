@@ -14,7 +14,7 @@ import { sequenceFor } from "./access";
 import { auditEntry } from "./audit";
 import { loadSequenceDetail } from "./sequence-views";
 import { assertKeepsAStepOn } from "./state-preconditions";
-import { validateTemplate } from "./templates";
+import { customKeysIn, validateTemplate } from "./templates";
 
 /**
  * A sequence's steps and their A/B variants. Every change is checked before it is written (wait at
@@ -87,6 +87,39 @@ function templateProblems(prefix: string, v: { subject?: string; body?: string }
   if (!(v.body ?? "").trim()) problems.push({ field: `${prefix}.body`, message: EMPTY_BODY });
   return problems;
 }
+
+/** Said about a save that went through: something the user likely didn't mean, that the save can't know for sure. */
+export type Warning = { field: string; message: string };
+
+/**
+ * `{{custom.<key>}}` tags whose key no live contact of the team has: a typo ({{custom.compnay}}) that
+ * renders empty for everyone. A warning, not a refusal: the key may come with a later import. One
+ * statement; a key some contact has stops its scan at that contact.
+ */
+async function customKeyWarnings(d: Db, teamId: string, texts: [field: string, text: string][]): Promise<Warning[]> {
+  const used = texts.flatMap(([field, text]) => customKeysIn(text).map((key) => ({ field, key })));
+  if (!used.length) return [];
+  const keys = [...new Set(used.map((u) => u.key))];
+  const missing = new Set(
+    (
+      await d.all<{ k: string }>(sql`
+        SELECT value AS k FROM json_each(${JSON.stringify(keys)})
+         WHERE NOT EXISTS (SELECT 1 FROM contacts c WHERE c.team_id = ${teamId} AND c.deleted_at IS NULL
+                             AND json_extract(c.custom_fields, '$."' || value || '"') IS NOT NULL)`)
+    ).map((r) => r.k),
+  );
+  return used
+    .filter((u) => missing.has(u.key))
+    .map((u) => ({
+      field: u.field,
+      message: `No contact has the custom field “${u.key}” yet: {{custom.${u.key}}} comes out empty (or as its fallback) until one does. Check its spelling.`,
+    }));
+}
+
+const variantTexts = (prefix: string, v: { subject?: string; body?: string }): [string, string][] => [
+  [`${prefix}.subject`, v.subject ?? ""],
+  [`${prefix}.body`, v.body ?? ""],
+];
 
 /** The longest wait before a step is a year, in whichever unit it is counted. */
 const MAX_WAIT = { minutes: 365 * 24 * 60, hours: 365 * 24, days: 365 } as const;
@@ -235,7 +268,12 @@ export async function addStep(env: Env, d: Db, caller: Caller, sequenceId: strin
   // At the end, no step moves.
   if (position < order.length) await moveSteps(env, d, seq, writes);
   else await batchSql(d, writes);
-  return touched(d, caller, seq.id, "step.create", { step_id: id, type: body.type });
+  const warnings = await customKeyWarnings(
+    d,
+    caller.teamId,
+    variants.flatMap((v, i) => variantTexts(`variants.${i}`, v)),
+  );
+  return { sequence: await touched(d, caller, seq.id, "step.create", { step_id: id, type: body.type }), warnings };
 }
 
 /** Change a step's wait, switch it on or off, its threading or note. */
@@ -379,7 +417,8 @@ export async function addVariant(d: Db, caller: Caller, sequenceId: string, step
     enabled: body.enabled ?? true,
     createdAt: now(),
   });
-  return touched(d, caller, seq.id, "variant.create", { step_id: step.id });
+  const warnings = await customKeyWarnings(d, caller.teamId, variantTexts("variant", body));
+  return { sequence: await touched(d, caller, seq.id, "variant.create", { step_id: step.id }), warnings };
 }
 
 /** Edit or switch a variant (an email step keeps one on). */
@@ -411,7 +450,9 @@ export async function updateVariant(
     if (!(await d.query.stepVariants.findFirst({ columns: { id: true }, where: eq(stepVariants.id, v.id) }))) throw notFound("Variant");
     refuse([{ field: "enabled", message: ONE_ON }]);
   }
-  return touched(d, caller, seq.id, "variant.update", { step_id: step.id, variant_id: v.id });
+  // About the text sent (a switch or an edit of the other field says nothing new).
+  const warnings = await customKeyWarnings(d, caller.teamId, variantTexts("variant", body));
+  return { sequence: await touched(d, caller, seq.id, "variant.update", { step_id: step.id, variant_id: v.id }), warnings };
 }
 
 /** Delete a variant (an email step keeps at least one). */
