@@ -582,14 +582,18 @@ export class SequenceDO extends DurableObject<Env> {
     const t = now();
     const first = nextEnabledStep(cfg, null);
     const dueAt = first ? this.dueAfterWait(t, first, cfg) : t;
-    const status: Status = cfg.active ? "active" : "held";
-    const reason = cfg.active ? "waiting_for_step" : "sequence_inactive";
+    // An archived sequence (a job's chunk that arrives after the archive) takes no one: the run is written
+    // finished, saying why, not held with no timer, where it counted as open ("active in another sequence")
+    // and an unarchive and turn-on would start only these contacts.
+    const status: Status = cfg.archived ? "finished" : cfg.active ? "active" : "held";
+    const reason: ReasonCode = cfg.archived ? "sequence_archived" : cfg.active ? "waiting_for_step" : "sequence_inactive";
+    const waits = status === "active";
     // A first step due at once is handed over by the transaction that enrolls, with the alarm's own
     // decision (stepDue: invariant 5 on the contacts as D1 has them now, or for an email as the caller read
     // them (EnrollItem.contact); check timers; invariant 4's keys): each row is written once, already queued,
     // instead of with a timer that a second pass claims, re-reads and replaces. Anything else (a wait first,
-    // an inactive or archived sequence, no step) gets its timer.
-    const handNow = status === "active" && !cfg.archived && first !== null && dueAt <= t;
+    // no step) gets its timer; an inactive sequence's rows are held, an archived one's finished.
+    const handNow = waits && first !== null && dueAt <= t;
     const firstIsEmail = first !== null && isEmailStep(first.type);
     const given = (it: EnrollItem) => (firstIsEmail ? it.contact : undefined);
     const unread = handNow ? items.flatMap((it) => (given(it) ? [] : [it.contactId])) : [];
@@ -636,8 +640,8 @@ export class SequenceDO extends DurableObject<Env> {
         const page = fresh.slice(i, i + ENROLL_ROWS);
         const rows = page.map(({ it, dirty }) => {
           // [status, waiting, reason, finished_at] of the new row, and its timer if it has one.
-          let state: [Status, Waiting, ReasonCode, number | null] = [status, cfg.active ? "timer" : "none", reason, null];
-          let timer: number | null = cfg.active ? dueAt : null;
+          let state: [Status, Waiting, ReasonCode, number | null] = [status, waits ? "timer" : "none", reason, cfg.archived ? t : null];
+          let timer: number | null = waits ? dueAt : null;
           if (handNow) {
             const next = this.stepDue(
               cfg,
@@ -707,9 +711,8 @@ export class SequenceDO extends DurableObject<Env> {
       const failed = await this.deliver(cfg, t, emails, tasks, [], handOver);
       if (failed) throw failed;
     } else {
-      // No enabled step, or an archived sequence: the alarm's code settles those rows now.
-      if (!handNow && fresh.length && status === "active" && dueAt <= t)
-        await this.processDue(sequenceId, cfg, Math.max(DUE_BATCH, fresh.length));
+      // No enabled step: the alarm's code settles those rows now.
+      if (!handNow && fresh.length && waits && dueAt <= t) await this.processDue(sequenceId, cfg, Math.max(DUE_BATCH, fresh.length));
       await this.armAndMirror(cfg.teamId, sequenceId);
     }
     return { enrolled, already, alreadyOther };
