@@ -46,12 +46,23 @@ const ALL_DAY = {
 
 /** Start and end of the local calendar day containing `t` in `zone` (the end is DST-exact); Home's "today" too. */
 export function localDayBounds(t: number, zone: string): [number, number] {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat("en-GB", { timeZone: zone, hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" })
-      .formatToParts(t)
-      .map((p) => [p.type, p.value]),
-  );
-  const start = t - ((Number(parts.hour) * 60 + Number(parts.minute)) * 60 + Number(parts.second)) * 1000 - (t % 1000);
+  const format = new Intl.DateTimeFormat("en-GB", {
+    timeZone: zone,
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    hourCycle: "h23",
+  });
+  /** Seconds since local midnight on the wall clock at `x`. */
+  const wall = (x: number) => {
+    const p = Object.fromEntries(format.formatToParts(x).map((q) => [q.type, q.value]));
+    return (Number(p.hour) * 60 + Number(p.minute)) * 60 + Number(p.second);
+  };
+  let start = t - wall(t) * 1000 - (t % 1000);
+  // The wall clock jumped since midnight on a DST day (23 or 25 hours): going back by the wall time
+  // lands an hour off, on 23:00 the day before or on 01:00; step onto midnight itself.
+  const off = wall(start);
+  if (off) start += off >= 43_200 ? (86_400 - off) * 1000 : -off * 1000;
   return [start, windowEnd(t, { ...ALL_DAY, timeZone: zone }) ?? start + 86_400_000];
 }
 
