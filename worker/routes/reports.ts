@@ -9,6 +9,8 @@ import { chooseWinnerBy, setAutoWinner } from "../services/reports/ab";
 import { contactsExport, reportFor, type ReportFilter } from "../services/reports/sequence";
 import { homeDashboard, teamReport } from "../services/reports/team";
 import { DAY_MS } from "../services/reports/thresholds";
+import { isValidTimeZone } from "../services/schedule-time";
+import { localDayBounds } from "../services/tasks";
 
 /** Sequence reports, A/B results and winners, the team report, the home dashboard, and their CSV exports. */
 
@@ -183,8 +185,12 @@ const HomeSchema = z
   .openapi("HomeDashboard");
 
 const csv = { 200: { description: "text/csv", content: { "text/csv": { schema: z.string() } } } };
+/** A UTF-8 byte order mark first: without it Excel on Windows reads the file as ANSI and garbles "Müller". */
+const BOM = "\uFEFF";
 const csvResponse = (body: string | ReadableStream, name: string) =>
-  new Response(body, { headers: { "content-type": "text/csv; charset=utf-8", "content-disposition": `attachment; filename="${name}"` } });
+  new Response(typeof body === "string" ? BOM + body : body, {
+    headers: { "content-type": "text/csv; charset=utf-8", "content-disposition": `attachment; filename="${name}"` },
+  });
 const pct = (x: number) => (x * 100).toFixed(2);
 
 /** Team report range: the given days, or the last 30 days. */
@@ -270,7 +276,7 @@ export const reportRoutes = router()
           "step",
           "variant",
           "enabled",
-          "sent",
+          "delivered",
           "replies",
           "reply_rate_pct",
           "ci_low_pct",
@@ -315,20 +321,21 @@ export const reportRoutes = router()
         async start(controller) {
           controller.enqueue(
             enc.encode(
-              csvLine([
-                "contact_id",
-                "first_name",
-                "last_name",
-                "email",
-                "company",
-                "status",
-                "current_step",
-                "reason",
-                "reason_details",
-                "mailbox",
-                "added_at",
-                "finished_at",
-              ]),
+              BOM +
+                csvLine([
+                  "contact_id",
+                  "first_name",
+                  "last_name",
+                  "email",
+                  "company",
+                  "status",
+                  "current_step",
+                  "reason",
+                  "reason_details",
+                  "mailbox",
+                  "added_at",
+                  "finished_at",
+                ]),
             ),
           );
           for await (const rows of pages) {
@@ -464,21 +471,19 @@ export const reportRoutes = router()
       summary: "The home dashboard: credits, tasks due, recent replies, running jobs, sequences bouncing too much",
       request: {
         query: z.object({
-          tz_offset_minutes: z.coerce
-            .number()
-            .int()
-            .min(-900)
-            .max(900)
-            .default(0)
-            .openapi({ description: "The viewer's UTC offset, for 'today'" }),
+          time_zone: z
+            .string()
+            .max(64)
+            .refine(isValidTimeZone, "Unknown IANA time zone")
+            .default("UTC")
+            .openapi({ description: "The viewer's IANA zone: what 'today' means (as on the Tasks page; DST-exact)" }),
         }),
       },
       responses: { 200: json(z.object({ home: HomeSchema })), 422: errorResponses[422] },
     }),
     async (c) => {
       const t = now();
-      const off = c.req.valid("query").tz_offset_minutes * 60_000;
-      const startOfDay = Math.floor((t + off) / DAY_MS) * DAY_MS - off;
-      return c.json({ home: await homeDashboard(c.var.db, c.get("caller"), t, startOfDay) }, 200);
+      const day = localDayBounds(t, c.req.valid("query").time_zone);
+      return c.json({ home: await homeDashboard(c.var.db, c.get("caller"), t, day) }, 200);
     },
   );

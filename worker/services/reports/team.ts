@@ -141,8 +141,8 @@ interface JobRow {
   created_at: number;
 }
 
-export async function homeDashboard(d: Db, caller: Caller, t: number, startOfDay: number) {
-  const endOfDay = startOfDay + DAY_MS;
+/** `day`: the viewer's local day, [start, end) (tasks.ts localDayBounds: a DST day is 23 or 25 hours). */
+export async function homeDashboard(d: Db, caller: Caller, t: number, [startOfDay, endOfDay]: [number, number]) {
   const since = t - 30 * DAY_MS;
   const [team, tasks, replies, jobs, bounces] = await Promise.all([
     d.get<{ credit_balance: number }>(sql`SELECT credit_balance FROM teams WHERE id = ${caller.teamId}`),
