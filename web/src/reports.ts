@@ -29,7 +29,8 @@ export async function fetchTeamReport(q: { from?: string; to?: string }) {
 export type TeamReportData = Awaited<ReturnType<typeof fetchTeamReport>>;
 
 export async function fetchHome() {
-  return (await data(api.reports.home.$get({ query: { tz_offset_minutes: String(-new Date().getTimezoneOffset()) } }))).home;
+  // The browser's IANA zone, as the Tasks page sends it: the same "today" on both, right across DST.
+  return (await data(api.reports.home.$get({ query: { time_zone: Intl.DateTimeFormat().resolvedOptions().timeZone } }))).home;
 }
 
 /** Export links: plain downloads (same-origin cookie), so the browser streams the file. */
