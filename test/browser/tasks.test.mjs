@@ -111,4 +111,40 @@ describe("tasks", () => {
     assert.equal(short.searchParams.get("body"), null);
     assert.match(await row.getByTestId("draft-body").innerText(), /^Hi Dana,\n\nWe help teams like yours/);
   });
+
+  it("a call logged with the task kept open leaves it open; a meeting booked takes the contact out of the sequence, and says so", async () => {
+    const { task, sequence, contact } = await taskFor(
+      [
+        { type: "call", wait_amount: 0, wait_unit: "minutes", note: "Ask about the pilot" },
+        { type: "auto_email", wait_amount: 1, wait_unit: "days", variants: [{ subject: "Next", body: "Hi" }] },
+      ],
+      { first_name: "Cal", last_name: "Outcomes", company: "Ringo", phone: "+1 555 0100", email: `cal.${Date.now()}@ringo.test` },
+    );
+    await page.goto(`${baseUrl}/tasks?who=all`);
+    const row = rowOf("Cal Outcomes");
+    await row.getByTestId("log-call").click();
+    const form = row.getByTestId("call-log-form");
+    const keepOpen = form.getByRole("button", { name: "Log call, keep the task open" });
+    await form.locator('select[name="outcome"]').selectOption("not_interested");
+    assert.match(await form.getByTestId("call-ends-run").textContent(), /Takes Cal Outcomes out of the sequence/);
+    assert.equal(await keepOpen.isDisabled(), true);
+
+    await form.locator('select[name="outcome"]').selectOption("no_answer");
+    assert.equal(await form.getByTestId("call-ends-run").count(), 0);
+    await keepOpen.click();
+    await page.getByRole("status").filter({ hasText: "Call logged: the task stays open" }).waitFor();
+    await row.getByTestId("log-call").waitFor();
+    assert.equal((await api("GET", "/tasks?view=open&assignee=all&per_page=100")).body.tasks.find((t) => t.id === task.id)?.status, "open");
+
+    await row.getByTestId("log-call").click();
+    await form.locator('select[name="outcome"]').selectOption("meeting_booked");
+    await form.getByRole("button", { name: "Log call and complete" }).click();
+    await page.getByRole("status").filter({ hasText: "meeting booked with Cal Outcomes, who leaves the sequence" }).waitFor();
+    await row.waitFor({ state: "detached" });
+    const { enrollments } = (await api("GET", `/sequences/${sequence.id}/enrollments?status=all`)).body;
+    assert.deepEqual(
+      enrollments.filter((e) => e.contact.id === contact.id).map((e) => [e.status, e.reason]),
+      [["finished", "meeting_booked"]],
+    );
+  });
 });

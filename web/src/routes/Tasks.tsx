@@ -161,19 +161,38 @@ function Draft(props: { draft: NonNullable<Task["draft"]>; to: string | null }) 
   );
 }
 
-/** A call's outcome and notes (they land on the contact's timeline); logging it completes the task. */
+/** Outcomes after which the contact gets no more steps: the API finishes their run (endsRun in worker/services/tasks.ts). */
+const ENDS_RUN = new Set<CallOutcome>(["meeting_booked", "not_interested"]);
+
+/** What working a task did, as the API answered it, in words for the toast. */
+function resultWords(t: Task, r: { run: string; reason: string | null } | undefined, done: string) {
+  const who = t.contact?.name || "The contact";
+  if (r?.run === "finished")
+    return r.reason === "meeting_booked"
+      ? `${done}: meeting booked with ${who}, who leaves the sequence (no more steps)`
+      : `${done}: ${who} is not interested and leaves the sequence (no more steps)`;
+  if (r?.run === "moved_on") return `${done}: ${who} moves on to the next step`;
+  if (r?.run === "unchanged") return `${done}: the task stays open`;
+  return done;
+}
+
+/** A call's outcome and notes (they land on the contact's timeline); logging it completes the task, or keeps it open. */
 function CallLog(props: { t: Task; onDone: () => void }) {
   const [open, setOpen] = createSignal(false);
   const [outcome, setOutcome] = createSignal<CallOutcome>("connected");
   const [notes, setNotes] = createSignal("");
   const log = useWrite(logCallAction, {
-    done: () => `Call logged: ${props.t.contact?.name || "the contact"} moves on to the next step`,
+    done: (r) => resultWords(props.t, r?.task, "Call logged"),
     failed: () => "Couldn't log the call",
   });
-  const submit = async (e: SubmitEvent) => {
-    e.preventDefault();
-    const r = await log.run(props.t.id, { outcome: outcome(), notes: notes().trim() || undefined });
-    if (r) props.onDone();
+  const submit = async (complete: boolean) => {
+    const r = await log.run(props.t.id, { outcome: outcome(), notes: notes().trim() || undefined, complete });
+    if (!r) return;
+    if (complete) props.onDone();
+    else {
+      setNotes("");
+      setOpen(false);
+    }
   };
   return (
     <Show
@@ -184,7 +203,14 @@ function CallLog(props: { t: Task; onDone: () => void }) {
         </button>
       }
     >
-      <form class="call-log" onSubmit={submit} data-testid="call-log-form">
+      <form
+        class="call-log"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void submit(true);
+        }}
+        data-testid="call-log-form"
+      >
         <label class="call-log-field">
           <span class="small muted">Outcome</span>
           <select
@@ -196,6 +222,12 @@ function CallLog(props: { t: Task; onDone: () => void }) {
             <For each={CALL_OUTCOMES}>{([id, label]) => <option value={id}>{label}</option>}</For>
           </select>
         </label>
+        <Show when={ENDS_RUN.has(outcome())}>
+          <p class="small muted" data-testid="call-ends-run">
+            {outcome() === "meeting_booked" ? "Books the meeting and takes" : "Takes"} {props.t.contact?.name || "the contact"} out of the
+            sequence: no more steps.
+          </p>
+        </Show>
         <label class="call-log-field">
           <span class="small muted">Notes</span>
           <textarea
@@ -212,7 +244,16 @@ function CallLog(props: { t: Task; onDone: () => void }) {
           <button type="submit" class="btn btn-primary btn-sm" disabled={log.pending()}>
             Log call and complete
           </button>
-          <button type="button" class="btn btn-secondary btn-sm" onClick={() => setOpen(false)}>
+          <button
+            type="button"
+            class="btn btn-secondary btn-sm"
+            disabled={log.pending() || ENDS_RUN.has(outcome())}
+            title={ENDS_RUN.has(outcome()) ? "This outcome ends the contact's run, so the task can't stay open" : undefined}
+            onClick={() => void submit(false)}
+          >
+            Log call, keep the task open
+          </button>
+          <button type="button" class="btn btn-ghost btn-sm" onClick={() => setOpen(false)}>
             Cancel
           </button>
         </div>
@@ -232,10 +273,7 @@ export default function Tasks() {
   const result = createAsync(() => getTasks({ page: page(), per_page: 25, view: view(), assignee: assignee() }));
   const [gone, setGone] = createSignal<Set<string>>(new Set());
   const finish = useWrite(finishTaskAction, {
-    done: (_, t, how) => {
-      const who = t.contact?.name || "The contact";
-      return how === "complete" ? `Done: ${who} moves on to the next step` : `Skipped: ${who} moves on without it`;
-    },
+    done: (r, t, how) => resultWords(t, r?.task, how === "complete" ? "Done" : "Skipped"),
     failed: (_, how) => `Couldn't ${how} the task`,
   });
   const finishing = (t: Task) => finish.inFlight().some(([x]) => x.id === t.id);
