@@ -6,6 +6,7 @@ import { resetClock } from "../../worker/lib/clock";
 import { addContactsSetup, makeContacts, makeList } from "../fixtures";
 import type { apolloCampaign, apolloContacts, apolloPagination } from "../../worker/apollo/present";
 import { call, env, errorOf, fieldsOf } from "../helpers";
+import { masterKey } from "./apollo-key";
 
 /** An Apollo answer, typed by the caller from the facade's presenters (the facade is not in AppType). */
 const json = async <T>(r: Response) => (await r.json()) as T;
@@ -20,17 +21,6 @@ interface Stage {
   display_name: string;
   display_order: number;
   category: string;
-}
-
-async function masterKey(teamId: string, userId: string) {
-  const { sha256Hex } = await import("../../worker/lib/crypto");
-  const key = `m-${crypto.randomUUID()}`;
-  await env.DB.prepare(
-    "INSERT INTO api_keys (id, team_id, created_by, name, kind, key_hash, prefix, created_at) VALUES (?, ?, ?, 'integration', 'master', ?, ?, 0)",
-  )
-    .bind(crypto.randomUUID(), teamId, userId, await sha256Hex(key), key.slice(0, 9))
-    .run();
-  return key;
 }
 
 /** GET `path` on /apollo/v1 with the key and `params` in the query string (arrays as given). */

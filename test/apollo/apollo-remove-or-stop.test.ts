@@ -4,19 +4,9 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { resetClock } from "../../worker/lib/clock";
 import { addContactsSetup, makeContacts } from "../fixtures";
 import { call, env, errorOf } from "../helpers";
+import { masterKey } from "./apollo-key";
 
 const BASE = "/apollo/api/v1";
-
-async function masterKey(teamId: string, userId: string) {
-  const { sha256Hex } = await import("../../worker/lib/crypto");
-  const key = `m-${crypto.randomUUID()}`;
-  await env.DB.prepare(
-    "INSERT INTO api_keys (id, team_id, created_by, name, kind, key_hash, prefix, created_at) VALUES (?, ?, ?, 'integration', 'master', ?, ?, 0)",
-  )
-    .bind(crypto.randomUUID(), teamId, userId, await sha256Hex(key), key.slice(0, 9))
-    .run();
-  return key;
-}
 
 const post = (key: string, path: string, body: unknown) =>
   call(`${BASE}${path}`, { method: "POST", headers: { "x-api-key": key, "content-type": "application/json" }, body: JSON.stringify(body) });
