@@ -341,7 +341,8 @@ export async function createStep(
   id: string,
   step: StepFields & { type: StepType; position?: number; variants?: { subject: string; body: string }[] },
 ) {
-  return (await data(api.sequences[":id"].steps.$post({ param: { id }, json: step }))).sequence;
+  // With its warnings (custom fields no contact has): the editor shows them.
+  return data(api.sequences[":id"].steps.$post({ param: { id }, json: step }));
 }
 
 export async function updateStep(id: string, stepId: string, patch: StepFields) {
@@ -357,13 +358,11 @@ export async function reorderSteps(id: string, stepIds: string[]) {
 }
 
 export async function addVariant(id: string, stepId: string, v: { subject: string; body: string }) {
-  return (await data(api.sequences[":id"].steps[":stepId"].variants.$post({ param: { id, stepId }, json: v }))).sequence;
+  return data(api.sequences[":id"].steps[":stepId"].variants.$post({ param: { id, stepId }, json: v }));
 }
 
 export async function updateVariant(id: string, stepId: string, variantId: string, patch: VariantFields) {
-  return (
-    await data(api.sequences[":id"].steps[":stepId"].variants[":variantId"].$patch({ param: { id, stepId, variantId }, json: patch }))
-  ).sequence;
+  return data(api.sequences[":id"].steps[":stepId"].variants[":variantId"].$patch({ param: { id, stepId, variantId }, json: patch }));
 }
 
 export async function deleteVariant(id: string, stepId: string, variantId: string) {
