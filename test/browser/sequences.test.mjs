@@ -129,6 +129,18 @@ describe("sequence editor", () => {
     assert.match((await page.locator("tr", { hasText: name }).textContent()) ?? "", /Active/);
   });
 
+  it("saves a step naming a custom field no contact has, and says so on the step", async () => {
+    await page.goto(`${baseUrl}/sequences?q=${encodeURIComponent(name)}`);
+    await page.getByRole("link", { name }).click();
+    await page.waitForURL(/\/sequences\/[^/?]+$/);
+    const first = page.getByTestId("step-card").first();
+    await first.getByRole("button", { name: /Edit step 1/ }).click();
+    await first.getByLabel("Body", { exact: true }).fill("Hi {{custom.compnay|there}}, worth a short call?");
+    await first.getByRole("button", { name: "Save step" }).click();
+    await first.getByTestId("step-warnings").getByText(/No contact has the custom field “compnay” yet/).waitFor();
+    assert.match((await first.textContent()) ?? "", /custom\.compnay/, "saved anyway");
+  });
+
   it("the team's default schedule offers no Delete, and its form says how the default changes", async () => {
     await page.goto(`${baseUrl}/settings?tab=schedules`);
     const row = page.getByTestId("schedule-row").filter({ hasText: "Default" });

@@ -59,7 +59,9 @@ export const setStepEnabledAction = action(
   (id: string, stepId: string, enabled: boolean) => updateStep(id, stepId, { enabled }),
   "setStepEnabled",
 );
+// A switch changes no text, so it has no warnings to show.
 export const setVariantEnabledAction = action(
-  (id: string, stepId: string, variantId: string, enabled: boolean) => updateVariant(id, stepId, variantId, { enabled }),
+  async (id: string, stepId: string, variantId: string, enabled: boolean) =>
+    (await updateVariant(id, stepId, variantId, { enabled })).sequence,
   "setVariantEnabled",
 );

@@ -7,6 +7,7 @@ import { Icon } from "../../components/Icon";
 import { isEmailType, STEP_TYPES, StepIcon } from "../../components/StepType";
 import { Claim, FormProblems, MAX_WAIT } from "../../forms";
 import { createStepAction } from "../../queries/sequences";
+import { notify } from "../../components/Toast";
 import { TemplateFields } from "./TemplateFields";
 
 /** "Add step": type, the wait before it, and for emails the first variant's subject and body. */
@@ -26,7 +27,7 @@ export function AddStepDialog(props: {
   const [body, setBody] = createSignal("");
   const [thread, setThread] = createSignal(false);
   const [note, setNote] = createSignal("");
-  const create = useWrite(createStepAction, { form: "add-step-form", done: (seq) => seq && `Step ${seq.steps.length} added` });
+  const create = useWrite(createStepAction, { form: "add-step-form", done: (r) => r && `Step ${r.sequence.steps.length} added` });
   const form = create.errors;
   const err = form.message;
 
@@ -59,7 +60,9 @@ export function AddStepDialog(props: {
       ...(email && { variants: [{ subject: thread() && !first() ? "" : subject(), body: body() }] }),
     });
     if (!seq) return;
-    props.onApply(seq);
+    props.onApply(seq.sequence);
+    // Saved, but likely a typo ({{custom.compnay}}): said where the step now is, after the dialog closes.
+    for (const w of seq.warnings) notify(w.message, "info");
     close();
   };
 

@@ -81,6 +81,8 @@ export function StepCard(props: {
   const [newVariant, setNewVariant] = createSignal<{ subject: string; body: string } | null>(null);
   const [selected, setSelected] = createSignal<string>();
   const [errors, setErrors] = createSignal<Record<string, string>>({});
+  // What the last save went through with but likely didn't mean (custom fields no contact has), until the next save.
+  const [warnings, setWarnings] = createSignal<string[]>([]);
   // "Save step" sends the step's fields, then each changed variant, then a new one: three writes, one busy state.
   const stepWrite = useWrite(updateStepAction);
   const variantWrite = useWrite(updateVariantAction);
@@ -136,6 +138,8 @@ export function StepCard(props: {
 
   const save = async () => {
     setErrors({});
+    setWarnings([]);
+    const warned: string[] = [];
     let latest: Sequence | undefined;
     // The refusal is shown on the field it names: of the step, or of the variant being sent (`at`).
     const refused = (err: unknown, at: string | null) => {
@@ -164,18 +168,21 @@ export function StepCard(props: {
         ...(bodyOf(v.id) !== v.body && { body: bodyOf(v.id) }),
       });
       if (!saved) return refused(variantWrite.errors.error(), v.id);
-      latest = saved;
+      latest = saved.sequence;
+      warned.push(...saved.warnings.map((w) => `Variant ${v.label}: ${w.message}`));
       setDrafts(v.id, undefined!);
     }
     const nv = newVariant();
     if (nv) {
       const saved = await addWrite.run(props.sequenceId, props.step.id, nv);
       if (!saved) return refused(addWrite.errors.error(), NEW);
-      latest = saved;
+      latest = saved.sequence;
       setNewVariant(null);
-      const added = saved.steps.find((s) => s.id === props.step.id)?.variants.at(-1);
+      const added = saved.sequence.steps.find((s) => s.id === props.step.id)?.variants.at(-1);
       if (added) setSelected(added.id);
+      warned.push(...saved.warnings.map((w) => `Variant ${added?.label ?? ""}: ${w.message}`));
     }
+    setWarnings(warned);
     notify(`Step ${props.index + 1} saved`);
     setEditing(false);
     if (latest) props.onApply(latest);
@@ -308,6 +315,16 @@ export function StepCard(props: {
           </Show>
         </div>
       </header>
+
+      <div role="status" data-testid="step-warnings">
+        <For each={warnings()}>
+          {(w) => (
+            <p class="reason reason-warning small">
+              <Icon name="alert" size={14} /> {w}
+            </p>
+          )}
+        </For>
+      </div>
 
       <Show when={!open()}>
         <div class="step-preview" onClick={() => setEditing(true)}>
