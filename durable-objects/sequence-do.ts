@@ -1078,6 +1078,11 @@ export class SequenceDO extends DurableObject<Env> {
           out.push({ id, outcome: "no_such_step", newId: null });
           continue;
         }
+        // An archived sequence starts no new run (it would be held with nothing to release it), as enroll.
+        if (cfg.archived) {
+          out.push({ id, outcome: "blocked", newId: null, reason: "sequence_archived" });
+          continue;
+        }
         if (this.row(newId)) {
           out.push({ id, outcome: "already", newId });
           continue;

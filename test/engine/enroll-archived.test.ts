@@ -38,4 +38,21 @@ describe("enrolling into an archived sequence", () => {
     const sent = await env.DB.prepare("SELECT count(*) AS n FROM messages WHERE sequence_id = ?").bind(sequenceId).first<{ n: number }>();
     expect(sent!.n).toBe(0);
   });
+
+  it("a restart in an archived sequence starts no new run, and says why", async () => {
+    const { teamId, userId } = await makeTeam();
+    const api = client(await sessionFor(teamId, userId)).api;
+    const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 2 }], null);
+    const mailboxId = await makeMailbox(teamId, userId);
+    const [contactId] = await makeContacts(teamId, 1);
+    const enrollmentId = newId();
+    const seq = engine.sequence(env, sequenceId, teamId);
+    await seq.enroll([{ enrollmentId, contactId: contactId!, mailboxId, score: 50, timeZone: null }]);
+    await ok(api.sequences[":id"].archive.$post({ param: { id: sequenceId } }));
+    expect(await seq.restart([enrollmentId], null, userId)).toEqual([
+      { id: enrollmentId, outcome: "blocked", newId: null, reason: "sequence_archived" },
+    ]);
+    const rows = await env.DB.prepare("SELECT status, reason FROM enrollments WHERE sequence_id = ?").bind(sequenceId).all();
+    expect(rows.results).toEqual([{ status: "finished", reason: "sequence_archived" }]);
+  });
 });
