@@ -385,11 +385,11 @@ export class SequenceDO extends DurableObject<Env> {
    * A reorder that moves steps from after an enrollment's step to before it (A, B, C made A, C, B while
    * the contact waits for B): those steps were still ahead of the contact and stay so, owed after its
    * step (nextEnabledStep), or the contact would finish without ever getting C. A step that was behind
-   * it stays behind. `old` and `now`: each step's place (a deleted step's: its follower's) before and after.
+   * it stays behind. `old` and `places`: each step's place (a deleted step's: its follower's) before and after.
    */
-  private oweStepsMovedAbove(old: Record<string, number>, now: Record<string, number>, cfg: SequenceConfig) {
+  private oweStepsMovedAbove(old: Record<string, number>, places: Record<string, number>, cfg: SequenceConfig) {
     const pairs: [string, string][] = [];
-    for (const [on, to] of Object.entries(now)) {
+    for (const [on, to] of Object.entries(places)) {
       const from = old[on];
       if (from === undefined) continue;
       for (const x of cfg.steps) {
