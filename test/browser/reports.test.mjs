@@ -2,7 +2,7 @@
 // with a table behind it; the A/B test of the seeded workspace shows its winner.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { baseUrl, launch, signIn } from "./helpers.mjs";
+import { baseUrl, launch, number, signIn } from "./helpers.mjs";
 
 const SEQ1 = "0a0000000000000000000001"; // Enterprise outbound — Q4 (seeded history, finished A/B test)
 
@@ -122,5 +122,36 @@ describe("reports", () => {
     } finally {
       await rep.browser.close();
     }
+  });
+
+  it("the sequence's side column counts contacts as its report does: a restarted contact once", async () => {
+    const api = (path, init) =>
+      page.evaluate(
+        async ([path, init]) => {
+          const me = await (await fetch("/api/me")).json();
+          const r = await fetch(path, { ...init, headers: { "content-type": "application/json", "x-csrf-token": me.csrf_token } });
+          return r.json();
+        },
+        [path, init],
+      );
+    const contacts = async () => (await api(`/api/sequences/${SEQ1}/report`)).report.totals.contacts;
+    const runs = async () => (await api(`/api/sequences/${SEQ1}/enrollments?status=all&per_page=1`)).counts.all;
+    const [before, runsBefore] = [await contacts(), await runs()];
+    const [active] = (await api(`/api/sequences/${SEQ1}/enrollments?status=active&per_page=1`)).enrollments;
+    const done = await api(`/api/sequences/${SEQ1}/enrollments/restart`, {
+      method: "POST",
+      body: JSON.stringify({ enrollment_ids: [active.id] }),
+    });
+    assert.deepEqual(done.outcomes, { restarted: 1 });
+    // The new run is in D1 (one more run), and still one contact more than none.
+    for (let i = 0; (await runs()) === runsBefore; i++) {
+      assert.ok(i < 50, "the restart's run reached D1");
+      await page.waitForTimeout(200);
+    }
+    assert.equal(await contacts(), before);
+    await page.goto(`${baseUrl}/sequences/${SEQ1}`);
+    const side = page.getByRole("complementary", { name: "Sequence overview" });
+    await side.locator(".side-big").waitFor();
+    assert.equal(await number(side.locator(".side-big")), before);
   });
 });
