@@ -24,7 +24,7 @@ import { creditRoutes } from "./routes/credits";
 import { peopleRoutes } from "./routes/people";
 import { enrollmentRoutes } from "./routes/enrollments";
 import { mailboxRoutes } from "./routes/mailboxes";
-import { oauthRoutes } from "./routes/oauth";
+import { callbackSignedOut, oauthRoutes } from "./routes/oauth";
 import { messageRoutes } from "./routes/messages";
 import { scheduleRoutes } from "./routes/schedules";
 import { scheduledEmailRoutes } from "./routes/scheduled-emails";
@@ -88,6 +88,8 @@ const routes = api
   .route("/", devRoutes)
   // Signed by the team's webhook secret instead of a session or key.
   .route("/", meetingWebhookRoutes)
+  // A sign-in's redirect back that finds the session expired goes to the sign-in page, not a JSON 401.
+  .use("/oauth/:provider/callback", callbackSignedOut)
   // Everything below needs a session or an API key.
   .use("*", authenticate)
   .use("*", rateLimit)
