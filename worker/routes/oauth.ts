@@ -5,7 +5,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { router } from "../lib/openapi";
 import { errorResponses, Id, json, jsonBody } from "../lib/schemas";
-import { connectFinish, connectStart } from "../services/mailbox-connect";
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../env";
+import { connectFinish, connectStart, type ConnectError } from "../services/mailbox-connect";
 import { missingConfig, openState, PROVIDER_NAME, PROVIDERS, redirectUriFor, TRANSPORT_OF } from "../transports/oauth";
 
 const ProviderParam = z.object({ provider: z.enum(["google", "microsoft"]).openapi({ param: { name: "provider", in: "path" } }) });
@@ -66,25 +68,32 @@ export const oauthRoutes = router()
     },
   )
   // The provider's redirect back (a browser navigation, not an API call): always answers with a
-  // redirect to the Mailboxes screen, carrying the new mailbox or what went wrong in words.
+  // redirect to the Mailboxes screen, carrying the new mailbox or why not as a code (never text).
   .get("/oauth/:provider/callback", async (c) => {
     const provider = c.req.param("provider");
-    const back = (q: Record<string, string>) => c.redirect(`/mailboxes?${new URLSearchParams(q)}`, 302);
-    if (provider !== "google" && provider !== "microsoft") return back({ connect_error: `Unknown sign-in provider "${provider}"` });
-    const name = PROVIDER_NAME[provider];
+    const back = (q: { connected: string } | { connect_error: ConnectError }) => c.redirect(`/mailboxes?${new URLSearchParams(q)}`, 302);
+    if (provider !== "google" && provider !== "microsoft") return back({ connect_error: "unknown_provider" });
     const q = c.req.query();
-    if (q.error) return back({ connect_error: `${name} sign-in did not complete: ${q.error_description || q.error}` });
+    // Our state first: a provider error on a link anyone can craft (no state of ours) says only that.
     const state = q.state ? await openState(c.env, provider, q.state) : null;
     const caller = c.get("caller");
-    if (!state) return back({ connect_error: `${name} sign-in expired or was not started here; try Connect again` });
-    if (state.userId !== caller.userId || state.teamId !== caller.teamId)
-      return back({ connect_error: `This ${name} sign-in was started by another user; try Connect again` });
-    if (!q.code) return back({ connect_error: `${name} sent no authorization code; try Connect again` });
+    if (!state) return back({ connect_error: "expired" });
+    if (state.userId !== caller.userId || state.teamId !== caller.teamId) return back({ connect_error: "other_user" });
+    if (q.error) return back({ connect_error: q.error === "access_denied" ? "denied" : "provider_error" });
+    if (!q.code) return back({ connect_error: "no_code" });
     const r = await connectFinish(c.env, c.var.db, caller, provider, {
       code: q.code,
       verifier: state.verifier,
       mailboxId: state.mailboxId,
     });
-    if (!r.ok) return back({ connect_error: r.message });
-    return back({ connected: r.id });
+    return back(r.ok ? { connected: r.id } : { connect_error: r.code });
   });
+
+/**
+ * The provider's redirect reached us without a session (it expired during the sign-in): the sign-in
+ * page, back to the Mailboxes screen after, rather than a JSON 401 in the browser.
+ */
+export const callbackSignedOut = createMiddleware<AppEnv>(async (c, next) => {
+  await next();
+  if (c.res.status === 401) c.res = c.redirect(`/login?${new URLSearchParams({ next: "/mailboxes?connect_error=session_expired" })}`, 302);
+});

@@ -28,6 +28,35 @@ import {
   type ProviderConfig,
 } from "../transports/oauth";
 
+/**
+ * Why a sign-in came back without a mailbox, as a code the Mailboxes screen turns into fixed words
+ * (web/src/routes/mailboxes/SignIn.tsx): the redirect's URL never carries text, or anyone could craft
+ * a link that puts theirs in the app.
+ */
+export const CONNECT_ERRORS = [
+  "unknown_provider",
+  "expired",
+  "other_user",
+  "session_expired",
+  "denied",
+  "provider_error",
+  "no_code",
+  "not_configured",
+  "refused",
+  "verify_failed",
+  "wrong_account",
+  "already_connected",
+  "not_allowed",
+] as const;
+export type ConnectError = (typeof CONNECT_ERRORS)[number];
+
+/** A sign-in that can't be saved, by code (see CONNECT_ERRORS). */
+class ConnectFailed extends Error {
+  constructor(readonly code: ConnectError) {
+    super(code);
+  }
+}
+
 /** Why a provider can't be used yet, in words the connect button shows. */
 export const notConfiguredMessage = (provider: Provider, missing: string[]) =>
   `${PROVIDER_NAME[provider]} sign-in is not configured on this server: an admin sets ${missing.join(" and ")} (wrangler secret put, or .dev.vars locally) and registers the redirect URL shown on the Mailboxes screen`;
@@ -68,11 +97,7 @@ async function saveMailbox(
   // mailbox switched to SMTP, Cloudflare Email or the Outbox comes back to signing in this way too.
   if (existing && !mailboxId) existing = await mailboxFor(d, caller, existing.id, "mailbox.manage");
   if (existing) {
-    if (existing.email !== account.email)
-      throw new ApiError(
-        "validation_failed",
-        `You signed in as ${account.email}, but this mailbox is ${existing.email}: sign in with that account`,
-      );
+    if (existing.email !== account.email) throw new ConnectFailed("wrong_account");
     await d.batch([
       d
         .update(mailboxes)
@@ -121,8 +146,7 @@ async function saveMailbox(
       d.insert(auditLog).values(auditEntry(caller, "mailbox.create", "mailbox", id, { email: account.email, transport, via: provider })),
     ])
     .catch((e: unknown) => {
-      if (!isUniqueViolation(e)) throw e;
-      throw new ApiError("validation_failed", `${account.email} is already connected`);
+      throw isUniqueViolation(e) ? new ConnectFailed("already_connected") : e;
     });
   return id;
 }
@@ -145,8 +169,8 @@ export async function connectStart(env: Env, d: Db, caller: Caller, provider: Pr
 }
 
 /**
- * The provider sent the browser back with a code: the connected mailbox's id, or what went wrong in
- * words (the callback shows it on the Mailboxes screen rather than failing).
+ * The provider sent the browser back with a code: the connected mailbox's id, or why not as a code
+ * (the callback shows it on the Mailboxes screen rather than failing).
  */
 export async function connectFinish(
   env: Env,
@@ -154,19 +178,27 @@ export async function connectFinish(
   caller: Caller,
   provider: Provider,
   o: { code: string; verifier: string; mailboxId: string | null },
-): Promise<{ ok: true; id: string } | { ok: false; message: string }> {
-  const name = PROVIDER_NAME[provider];
+): Promise<{ ok: true; id: string } | { ok: false; code: ConnectError }> {
   const cfg = providerConfig(env, provider);
-  if (!cfg) return { ok: false, message: notConfiguredMessage(provider, missingConfig(env, provider)) };
+  if (!cfg) return { ok: false, code: "not_configured" };
   const tokens = await exchangeCode(cfg, o.code, o.verifier);
-  if (!tokens.ok) return { ok: false, message: `${name} refused the sign-in: ${tokens.message}` };
+  // Refused, no offline access, or sending unticked on the consent screen: the words say all three.
+  if (!tokens.ok) {
+    console.warn(`${PROVIDER_NAME[provider]} refused the sign-in: ${tokens.message}`);
+    return { ok: false, code: "refused" };
+  }
   const account = await signedInAs(cfg, tokens.tokens.accessToken);
-  if (!account.ok) return account;
+  if (!account.ok) {
+    console.warn(account.message);
+    return { ok: false, code: "verify_failed" };
+  }
   let id: string;
   try {
     id = await saveMailbox(env, d, caller, provider, o.mailboxId, account, tokens.tokens);
   } catch (e) {
-    if (e instanceof ApiError) return { ok: false, message: e.message };
+    if (e instanceof ConnectFailed) return { ok: false, code: e.code };
+    // Not theirs to reconnect, or members may not connect mailboxes.
+    if (e instanceof ApiError && (e.code === "forbidden" || e.code === "not_found")) return { ok: false, code: "not_allowed" };
     throw e;
   }
   // A reconnected mailbox keeps its reply cursor and reads the replies that arrived while it was down
