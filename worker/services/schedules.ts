@@ -164,6 +164,8 @@ export async function updateSchedule(
  */
 export async function deleteSchedule(d: Db, caller: Caller, scheduleId: string): Promise<void> {
   const s = await scheduleFor(d, caller, scheduleId, "schedule.manage");
+  // Rights before state: a member touching the default hears 403, as for any change of it.
+  if (s.isDefault) authorize(caller, "schedule.default", DEFAULT_IS_ADMINS);
   const usedBy = and(eq(sequences.scheduleId, s.id), eq(sequences.teamId, caller.teamId));
   const refusal = async () => {
     const fresh = await scheduleFor(d, caller, s.id, "schedule.manage");
