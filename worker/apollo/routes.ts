@@ -427,7 +427,7 @@ export const apolloRoutes = new Hono<AppEnv>()
   .on(["PUT", "PATCH"], "/contacts/:id", async (c) => {
     const p = await parse(c, ContactParams);
     const caller = c.get("caller");
-    await updateContact(c.var.db, caller, c.req.param("id"), toInput(p));
+    await updateContact(c.env, c.var.db, caller, c.req.param("id"), toInput(p));
     return c.json({ contact: (await apolloContacts(c.var.db, caller, [c.req.param("id")]))[0] });
   })
   .on(["GET", "POST"], "/contacts/search", async (c) => {
@@ -484,7 +484,7 @@ export const apolloRoutes = new Hono<AppEnv>()
     if (!p.contact_ids.length)
       throw new ApiError("validation_failed", "contact_ids is required", { fields: [{ field: "contact_ids", message: "Required" }] });
     const caller = c.get("caller");
-    await updateStages(c.var.db, caller, p.contact_ids, p.contact_stage_id);
+    await updateStages(c.env, c.var.db, caller, p.contact_ids, p.contact_stage_id);
     return c.json({ contacts: await apolloContacts(c.var.db, caller, p.contact_ids) });
   })
   // api_search is the People API Search Apollo documents today; search, its older name, is still sent.

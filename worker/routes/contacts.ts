@@ -161,7 +161,7 @@ export const contactRoutes = router()
     async (c) => {
       const caller = c.get("caller");
       const id = c.req.valid("param").id;
-      await updateContact(c.var.db, caller, id, c.req.valid("json"));
+      await updateContact(c.env, c.var.db, caller, id, c.req.valid("json"));
       return c.json({ contact: presentContact(await getContact(c.var.db, caller, id)) }, 200);
     },
   )
@@ -184,7 +184,7 @@ export const contactRoutes = router()
     }),
     async (c) => {
       const body = c.req.valid("json");
-      return c.json(await updateStages(c.var.db, c.get("caller"), body.contact_ids, body.stage_id), 200);
+      return c.json(await updateStages(c.env, c.var.db, c.get("caller"), body.contact_ids, body.stage_id), 200);
     },
   )
   .openapi(
@@ -234,7 +234,7 @@ export const contactRoutes = router()
       const { contact_ids, ...action } = c.req.valid("json");
       // Deleting also takes the contacts out of their sequences and keeps their suppressions.
       if (action.action === "delete") return c.json(await deleteContacts(c.env, c.var.db, c.get("caller"), contact_ids), 200);
-      return c.json(await bulkContacts(c.var.db, c.get("caller"), contact_ids, action), 200);
+      return c.json(await bulkContacts(c.env, c.var.db, c.get("caller"), contact_ids, action), 200);
     },
   )
   .openapi(

@@ -41,6 +41,10 @@ export const TaskSchema = z
           "A manual email's draft for this contact (the variant they get, rendered with their values, as the automatic email would be); null for other tasks",
       }),
     warning: z.string().nullable().openapi({ description: "What stands in the way (a call task whose contact has no phone number)" }),
+    run_paused: z.boolean().openapi({
+      description:
+        "The contact's run in the sequence is paused: completing the task records the step; the next one waits until it is resumed",
+    }),
     overdue: z.boolean(),
     can_work: z
       .boolean()

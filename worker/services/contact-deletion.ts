@@ -83,6 +83,7 @@ export async function deleteContacts(
   );
 
   const result = await bulkContacts(
+    env,
     d,
     caller,
     rows.map((r) => r.id),

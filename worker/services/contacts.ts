@@ -1,7 +1,7 @@
 import { and, asc, count, desc, eq, isNull, or, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { contains } from "../db/contains";
-import { inChunks, inList, teamRowsById } from "../db/in-list";
+import { chunked, inChunks, inList, teamRowsById } from "../db/in-list";
 import {
   CONTACT_SEARCH_TEXT,
   contactChanges,
@@ -16,13 +16,14 @@ import {
   teamCounts,
   users,
 } from "../db/schema";
-import type { Caller } from "../env";
+import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { assertContact, authorize, contactFor, visibleSequence } from "./access";
 import { addToLists, ensureLists } from "./lists";
 import { assertNotSuppressed } from "./suppressions";
+import { engine } from "../../durable-objects/engine";
 import { isEmailStep } from "../../durable-objects/sequence-config";
 import { explain } from "./enrollments";
 
@@ -71,18 +72,48 @@ export const MAX_SELECTION = 10_000;
 const fieldError = (field: string, message: string, what: string) =>
   new ApiError("validation_failed", what, { fields: [{ field, message }] });
 
-async function checkRefs(d: Db, teamId: string, input: Pick<ContactInput, "owner_id" | "stage_id">) {
+/** 422 for an owner or stage not of the team; the stage's category, when one is named. */
+async function checkRefs(d: Db, teamId: string, input: Pick<ContactInput, "owner_id" | "stage_id">): Promise<string | null> {
   if (input.owner_id) {
     const u = await d.query.users.findFirst({ columns: { id: true }, where: and(eq(users.id, input.owner_id), eq(users.teamId, teamId)) });
     if (!u) throw fieldError("owner_id", "No such user in your team", "Owner not found");
   }
   if (input.stage_id) {
     const s = await d.query.contactStages.findFirst({
-      columns: { id: true },
+      columns: { id: true, category: true },
       where: and(eq(contactStages.id, input.stage_id), eq(contactStages.teamId, teamId)),
     });
     if (!s) throw fieldError("stage_id", "No such contact stage in your team", "Stage not found");
+    return s.category;
   }
+  return null;
+}
+
+/**
+ * Contacts just put in a Do Not Contact stage leave their sequences now: their open runs finish with reason
+ * do_not_contact through each SequenceDO (which cancels their open tasks). The send-time check already
+ * stopped their emails (invariant 5), but a call or LinkedIn task stayed due and the run read "Active". As
+ * for an unsubscribe, every sequence's runs finish, not only those the caller may edit: it is the
+ * contact's state that rules them out, and the engine would finish them at their next step anyway.
+ * Finishing is taken once, so a repeated stage change (a retry after a failure here) finishes what is left.
+ */
+async function finishDoNotContactRuns(env: Env, d: Db, teamId: string, contactIds: readonly string[]) {
+  const open = await inChunks(contactIds, (chunk) =>
+    d
+      .select({ id: enrollments.id, sequenceId: enrollments.sequenceId })
+      .from(enrollments)
+      .where(
+        and(
+          eq(enrollments.teamId, teamId),
+          inList(enrollments.contactId, chunk),
+          sql`${enrollments.status} IN ('scheduled', 'active', 'paused', 'held')`,
+        ),
+      ),
+  );
+  const bySequence = new Map<string, string[]>();
+  for (const e of open) bySequence.set(e.sequenceId, [...(bySequence.get(e.sequenceId) ?? []), e.id]);
+  for (const [sequenceId, ids] of bySequence)
+    for (const chunk of chunked(ids)) await engine.sequence(env, sequenceId, teamId).finish(chunk, "do_not_contact");
 }
 
 /** The team's first "open" stage: where new contacts start. */
@@ -346,13 +377,13 @@ function patchOf(input: ContactInput): Partial<typeof contacts.$inferInsert> {
   return p;
 }
 
-export async function updateContact(d: Db, caller: Caller, id: string, input: ContactInput) {
+export async function updateContact(env: Env, d: Db, caller: Caller, id: string, input: ContactInput) {
   const current = await getContact(d, caller, id);
   assertContact(caller, "contact.edit", current.ownerId);
   // Giving a contact to someone else is its owner's or an admin's call (services/access.ts).
   if (input.owner_id !== undefined && input.owner_id !== current.ownerId)
     assertContact(caller, "contact.reassign", current.ownerId, input.owner_id);
-  await checkRefs(d, caller.teamId, input);
+  const stageCategory = await checkRefs(d, caller.teamId, input);
   // A new address must not be a suppressed one (the contact's own, unchanged, may be).
   const email = input.email?.trim().toLowerCase();
   if (email && email !== current.email?.toLowerCase()) await assertNotSuppressed(d, caller.teamId, email);
@@ -368,17 +399,19 @@ export async function updateContact(d: Db, caller: Caller, id: string, input: Co
     .returning({ id: contacts.id });
   if (!done.length) throw notFound("Contact");
   if (input.list_names?.length) await addToLists(d, caller.teamId, await ensureLists(d, caller, input.list_names), [id]);
+  if (stageCategory === "dnc") await finishDoNotContactRuns(env, d, caller.teamId, [id]);
 }
 
-/** Move contacts to a stage; a Do-Not-Contact stage stops them being emailed (checked at send time). */
+/** Move contacts to a stage; a Do-Not-Contact stage takes them out of their sequences (and is checked at send time). */
 export async function updateStages(
+  env: Env,
   d: Db,
   caller: Caller,
   contactIds: readonly string[],
   stageId: string,
 ): Promise<{ updated: number; not_found: string[] }> {
   authorize(caller, "contact.edit");
-  await checkRefs(d, caller.teamId, { stage_id: stageId });
+  const stageCategory = await checkRefs(d, caller.teamId, { stage_id: stageId });
   const ids = [...new Set(contactIds)];
   // RETURNING tells which ids were really changed: unknown, deleted and other teams' ids are reported, not counted.
   const changed = await inChunks(ids, (chunk) =>
@@ -389,6 +422,7 @@ export async function updateStages(
       .returning({ id: contacts.id }),
   );
   const done = new Set(changed.map((r) => r.id));
+  if (stageCategory === "dnc") await finishDoNotContactRuns(env, d, caller.teamId, [...done]);
   return { updated: done.size, not_found: ids.filter((i) => !done.has(i)) };
 }
 
@@ -413,10 +447,10 @@ export interface BulkResult {
  * refused are reported and left unchanged, the others are changed. Deleting marks the contacts
  * deleted (the engine never emails a deleted contact) and takes them out of every list.
  */
-export async function bulkContacts(d: Db, caller: Caller, contactIds: readonly string[], a: BulkAction): Promise<BulkResult> {
+export async function bulkContacts(env: Env, d: Db, caller: Caller, contactIds: readonly string[], a: BulkAction): Promise<BulkResult> {
   authorize(caller, "contact.edit");
   const ids = [...new Set(contactIds)];
-  if (a.action === "change_stage") return { ...(await updateStages(d, caller, ids, a.stage_id)), refused: [] };
+  if (a.action === "change_stage") return { ...(await updateStages(env, d, caller, ids, a.stage_id)), refused: [] };
   const rows = await inChunks(ids, (chunk) =>
     d
       .select({ id: contacts.id, ownerId: contacts.ownerId })

@@ -101,6 +101,7 @@ export async function listTasks(d: Db, caller: Caller, q: TaskQuery) {
         share: sequenceShares.access,
         assignee: users.name,
         senderName: mailboxes.senderName,
+        runStatus: enrollments.status,
       })
       .from(tasks)
       .leftJoin(contacts, and(eq(contacts.id, tasks.contactId), eq(contacts.teamId, tasks.teamId)))
@@ -177,6 +178,8 @@ export async function listTasks(d: Db, caller: Caller, q: TaskQuery) {
       warning: r.t.type === "call" && !r.c?.phone ? "No phone number for this contact" : null,
       sequence: r.s?.id ? { id: r.s.id, name: r.s.name } : null,
       draft: drafts.get(r.t.id) ?? null,
+      // A paused run keeps its open task: completing it records the step, and the next one waits for the resume.
+      run_paused: r.runStatus === "paused",
       overdue: r.t.status === "open" && r.t.dueAt < startOfDay,
       // The Everyone view lists tasks of sequences shared view-only too: their buttons would answer 403.
       can_work: mayWorkTask(caller, {
