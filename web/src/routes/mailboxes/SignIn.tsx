@@ -49,6 +49,30 @@ export function SignInButtons() {
   );
 }
 
+/**
+ * What each code of the redirect's ?connect_error= says (worker/services/mailbox-connect.ts
+ * CONNECT_ERRORS). Fixed words only: the URL is anyone's to craft, so its text is never shown.
+ */
+const CONNECT_ERROR_WORDS: Record<string, string> = {
+  unknown_provider: "That sign-in provider is not one Seqflare knows.",
+  expired: "The sign-in expired or was not started here. Try Connect again.",
+  other_user: "This sign-in was started by another user. Try Connect again.",
+  session_expired: "Your session expired during the sign-in. Try Connect again.",
+  denied: "Access was not allowed on the sign-in screen.",
+  provider_error: "The provider could not complete the sign-in. Try Connect again.",
+  no_code: "The provider sent no authorization code. Try Connect again.",
+  not_configured: "Sign-in with this provider is not configured on this server.",
+  refused:
+    "The provider refused the sign-in, or sending email or offline access was not allowed on its consent screen. Try Connect again and allow both.",
+  verify_failed: "The provider refused the check of the signed-in account. Try again in a moment.",
+  wrong_account: "You signed in with another account than this mailbox's. Sign in with the mailbox's own account.",
+  already_connected: "This address is already connected.",
+  not_allowed: "You can't connect this mailbox: it belongs to someone else, or your role can't connect mailboxes.",
+};
+const connectErrorWords = (code: unknown) =>
+  (typeof code === "string" && Object.hasOwn(CONNECT_ERROR_WORDS, code) && CONNECT_ERROR_WORDS[code]) ||
+  "The sign-in did not complete. Try Connect again.";
+
 /** The outcome the provider's redirect carries back (?connected= or ?connect_error=), shown once. */
 export function SignInResult() {
   const [params, setParams] = useSearchParams();
@@ -56,7 +80,7 @@ export function SignInResult() {
     const ok = params.connected;
     const err = params.connect_error;
     if (!ok && !err) return;
-    if (err) notify(`Mailbox not connected: ${err}`, "danger");
+    if (err) notify(`Mailbox not connected: ${connectErrorWords(err)}`, "danger");
     else notify("Mailbox connected and verified: it sends from now on");
     setParams({ connected: undefined, connect_error: undefined }, { replace: true });
     void revalidate(getMailboxes.key);
@@ -64,7 +88,7 @@ export function SignInResult() {
   return (
     <Show when={params.connect_error}>
       <p class="mailbox-alert" role="alert">
-        {String(params.connect_error)}
+        {connectErrorWords(params.connect_error)}
       </p>
     </Show>
   );
