@@ -147,4 +147,33 @@ describe("tasks", () => {
       [["finished", "meeting_booked"]],
     );
   });
+
+  it("a task of a paused run says it is paused", async () => {
+    const { sequence, contact } = await taskFor([{ type: "call", wait_amount: 0, wait_unit: "minutes" }], {
+      first_name: "Pia",
+      last_name: "Paused",
+      company: "Holdco",
+      phone: "+1 555 0101",
+      email: `pia.${Date.now()}@holdco.test`,
+    });
+    const { enrollments } = (await api("GET", `/sequences/${sequence.id}/enrollments?status=all`)).body;
+    const run = enrollments.find((e) => e.contact.id === contact.id);
+    assert.equal((await api("POST", `/sequences/${sequence.id}/enrollments/pause`, { enrollment_ids: [run.id] })).status, 200);
+    await page.goto(`${baseUrl}/tasks?who=all`);
+    const row = rowOf("Pia Paused");
+    await row.getByTestId("task-run-paused").waitFor();
+    assert.match(await row.getByTestId("task-run-paused").textContent(), /Paused in the sequence/);
+    assert.equal(await rowOf("Cal Outcomes").count(), 0);
+  });
+
+  it("the sidebar's Tasks badge counts the tasks due today and the overdue ones", async () => {
+    await page.goto(`${baseUrl}/tasks`);
+    const zone = await page.evaluate(() => Intl.DateTimeFormat().resolvedOptions().timeZone);
+    const { counts } = (await api("GET", `/tasks?view=due_today&assignee=me&per_page=1&time_zone=${encodeURIComponent(zone)}`)).body;
+    assert.ok(counts.overdue > 0, "the demo user has overdue tasks");
+    const badge = page.getByRole("navigation", { name: "Main" }).getByTestId("tasks-due-badge");
+    await badge.waitFor();
+    assert.equal(Number((await badge.textContent()).replace(/[^\d]/g, "")), counts.due_today + counts.overdue);
+    assert.match(await badge.getAttribute("title"), /due today or overdue/);
+  });
 });

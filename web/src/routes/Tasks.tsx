@@ -373,6 +373,12 @@ export default function Tasks() {
                         <p class="task-note">{t.note}</p>
                       </Show>
                       <Show when={t.status === "open" && t.draft}>{(d) => <Draft draft={d()} to={t.contact?.email ?? null} />}</Show>
+                      <Show when={t.status === "open" && t.run_paused}>
+                        <p class="task-warning small" data-testid="task-run-paused">
+                          <Icon name="pause" size={13} /> Paused in the sequence: completing this records the step, and the next one waits
+                          until the contact's run is resumed.
+                        </p>
+                      </Show>
                       <Show when={t.status === "open" && t.warning}>
                         {(w) => (
                           <p class="task-warning small" data-testid="task-warning">
