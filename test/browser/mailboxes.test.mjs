@@ -72,6 +72,31 @@ describe("mailboxes and outbox", () => {
     assert.match(raw, new RegExp(`^To: <?${to}>?`, "m"));
   });
 
+  it("editing a signed-in mailbox shows its Gmail sign-in as the way it sends, and says a switch drops it", async () => {
+    // No Google app on this server: the list answer shows this test's mailbox as a Gmail one.
+    await page.route(/\/api\/mailboxes$/, async (route) => {
+      const body = await (await route.fetch()).json();
+      Object.assign(
+        body.mailboxes.find((m) => m.email === email),
+        { transport: "gmail", smtp: null, reply_check: { checked_at: null, error: null } },
+      );
+      await route.fulfill({ status: 200, json: body });
+    });
+    await page.goto(`${baseUrl}/mailboxes`);
+    await card().getByRole("button", { name: "Edit" }).click();
+    const dialog = page.getByRole("dialog", { name: `Edit ${email}` });
+    assert.equal(await dialog.getByRole("radio", { name: /Gmail \(signed in\)/ }).isChecked(), true);
+    assert.equal(await dialog.getByTestId("sign-in-dropped").count(), 0);
+    await dialog.getByRole("radio", { name: /Outbox/ }).check();
+    const warning = dialog.getByTestId("sign-in-dropped");
+    await warning.waitFor();
+    assert.match((await warning.textContent()) ?? "", new RegExp(`the sign-in is deleted .* sign in with Google again as ${email}`));
+    await dialog.getByRole("radio", { name: /Gmail \(signed in\)/ }).check();
+    await warning.waitFor({ state: "hidden" });
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+    await page.unroute(/\/api\/mailboxes$/);
+  });
+
   it("disconnects the mailbox and reconnects it", async () => {
     await page.goto(`${baseUrl}/mailboxes`);
     await card().getByRole("button", { name: "Disconnect" }).click();

@@ -28,12 +28,30 @@ export const TRANSPORTS: { id: Transport; label: string; icon: IconName; hint: s
   },
 ];
 
+/** A signed-in mailbox's own transport, offered in its edit dialog (it can't be chosen for another: that takes a sign-in). */
+const SIGNED_IN: Record<"gmail" | "graph", { label: string; provider: string }> = {
+  gmail: { label: "Gmail (signed in)", provider: "Google" },
+  graph: { label: "Microsoft 365 (signed in)", provider: "Microsoft" },
+};
+
 const num = (v: FormDataEntryValue | null) => (v === null || v === "" ? undefined : Number(v));
 
 /** Connect a new mailbox, or edit one: sender, signature, limits, transport and SMTP settings. */
 export function MailboxForm(props: { open: boolean; mailbox: Mailbox | null; onClose: () => void; onSaved: (m: Mailbox) => void }) {
   const m = props.mailbox;
   const [transport, setTransport] = createSignal<Transport>(m?.transport ?? "outbox");
+  const signedIn = m && (m.transport === "gmail" || m.transport === "graph") ? { id: m.transport, ...SIGNED_IN[m.transport] } : null;
+  const options = signedIn
+    ? [
+        {
+          id: signedIn.id,
+          label: signedIn.label,
+          icon: "mail" as IconName,
+          hint: `Sends as ${m!.email} through the account you signed in with.`,
+        },
+        ...TRANSPORTS,
+      ]
+    : TRANSPORTS;
   const [changePassword, setChangePassword] = createSignal(!m?.smtp?.has_password);
   // The saved password is only sent to the server and account it was saved for (the API refuses
   // otherwise): another host, port, security or username asks for it again.
@@ -172,7 +190,7 @@ export function MailboxForm(props: { open: boolean; mailbox: Mailbox | null; onC
         <fieldset>
           <legend class="field-legend">How it sends</legend>
           <div class="transport-grid">
-            <For each={TRANSPORTS}>
+            <For each={options}>
               {(t) => (
                 <label class="type-option" classList={{ selected: transport() === t.id }}>
                   <input
@@ -194,6 +212,15 @@ export function MailboxForm(props: { open: boolean; mailbox: Mailbox | null; onC
               )}
             </For>
           </div>
+          <Show when={signedIn && transport() !== signedIn.id}>
+            <div class="notice" role="note" data-testid="sign-in-dropped">
+              <Icon name="alert" size={16} />
+              <p>
+                Saving switches this mailbox away from its {signedIn!.provider} sign-in: the sign-in is deleted and replies are no longer
+                checked. To come back, sign in with {signedIn!.provider} again as {m!.email}.
+              </p>
+            </div>
+          </Show>
           <FieldError id="mb-transport-error" form={errors} name="transport" />
         </fieldset>
 
