@@ -45,7 +45,10 @@ describe("mailboxes and outbox", () => {
   it("sends a test email that shows up in the Outbox with its raw source", async () => {
     await card().getByRole("button", { name: "Send test" }).click();
     const dialog = page.getByRole("dialog", { name: "Send a test email" });
-    assert.match((await dialog.textContent()) ?? "", /This mailbox's own address or an active member of your team\. At most 10 test emails an hour\./);
+    assert.match(
+      (await dialog.textContent()) ?? "",
+      /This mailbox's own address or an active member of your team\. At most 10 test emails an hour\./,
+    );
     await dialog.getByLabel("Send to").fill(`prospect-${stamp}@example.com`);
     await dialog.getByRole("button", { name: "Send test" }).click();
     await dialog.getByText("A test email goes only to this mailbox's own address or to an active member of your team").first().waitFor();
