@@ -129,6 +129,35 @@ export interface SequenceReport {
   tracking: { opens: boolean; clicks: boolean; note: string };
 }
 
+/**
+ * Contacts, not runs: a restarted or re-added contact has several runs and counts once, with the status
+ * of its latest run and the furthest step any of its runs reached. `runs` counts every run by status and
+ * step (a covered, grouped read); `reruns` are the runs of the few contacts with more than one, which are
+ * taken out of those counts and put back as one contact each. (A window over every run cost 10× the report.)
+ */
+function contactRows(
+  runs: { status: string; current_step: number; n: number }[],
+  reruns: { contact_id: string; status: string; current_step: number; created_at: number; id: string }[],
+): { status: string; reached_step: number; n: number }[] {
+  const count = new Map<string, { status: string; reached_step: number; n: number }>();
+  const add = (status: string, step: number, n: number) => {
+    const k = `${status}|${step}`;
+    const row = count.get(k) ?? { status, reached_step: step, n: 0 };
+    row.n += n;
+    count.set(k, row);
+  };
+  for (const r of runs) add(r.status, r.current_step, r.n);
+  const byContact = new Map<string, typeof reruns>();
+  for (const r of reruns) byContact.set(r.contact_id, [...(byContact.get(r.contact_id) ?? []), r]);
+  for (const rs of byContact.values()) {
+    if (rs.length < 2) continue;
+    for (const r of rs) add(r.status, r.current_step, -1);
+    const latest = rs.reduce((a, b) => (b.created_at > a.created_at || (b.created_at === a.created_at && b.id > a.id) ? b : a));
+    add(latest.status, Math.max(...rs.map((r) => r.current_step)), 1);
+  }
+  return [...count.values()].filter((r) => r.n > 0);
+}
+
 const isoDay = (day: number) => new Date(day * DAY_MS).toISOString().slice(0, 10);
 const EMAILS_IN = sql.raw("m.status IN ('sent', 'bounced') AND m.sent_at IS NOT NULL");
 
@@ -140,54 +169,58 @@ export async function sequenceReport(
   const ef = enrollmentFilter(f);
   const mf = messageFilter(f, seq.id);
   const rf = rollupFilter(f);
-  const [steps, variantRows, mailboxRows, enrollRows, byStepVariantMailbox, byDay, taskRows, positive, meetings] = await Promise.all([
-    d.all<{ id: string; position: number; type: string; enabled: number }>(
-      sql`SELECT id, position, type, enabled FROM steps WHERE sequence_id = ${seq.id} AND team_id = ${seq.teamId} ORDER BY position`,
-    ),
-    d.all<{ id: string; step_id: string; label: string; enabled: number }>(
-      sql`SELECT v.id, v.step_id, v.label, v.enabled FROM step_variants v JOIN steps s ON s.id = v.step_id WHERE s.sequence_id = ${seq.id} AND v.team_id = ${seq.teamId} ORDER BY v.label, v.id`,
-    ),
-    d.all<{ id: string; email: string }>(sql`SELECT id, email FROM mailboxes WHERE team_id = ${seq.teamId}`),
-    // Contacts, not runs: a restarted or re-added contact has several runs here, and counts once, with
-    // the status of its latest run and the furthest step any of its runs reached.
-    d.all<{ status: string; reached_step: number; n: number }>(
-      sql`SELECT status, reached_step, count(*) AS n FROM (
-            SELECT e.status, max(e.current_step) OVER (PARTITION BY e.contact_id) AS reached_step,
-                   row_number() OVER (PARTITION BY e.contact_id ORDER BY e.created_at DESC, e.id DESC) AS latest
-              FROM enrollments e WHERE e.sequence_id = ${seq.id}${ef})
-          WHERE latest = 1 GROUP BY 1, 2`,
-    ),
-    // Without the added-by filter the rollup answers (a few rows per day); with it, the emails of those enrollments are grouped.
-    f.addedBy
-      ? d.all<GroupRow>(
-          sql`SELECT m.step_id, m.variant_id, m.mailbox_id, count(*) AS sent, sum(m.status = 'bounced') AS bounced, sum(m.reply_kind = 'reply') AS replied, sum(m.reply_kind = 'out_of_office') AS ooo, sum(m.unsubscribed_at IS NOT NULL) AS unsub
+  const [steps, variantRows, mailboxRows, runRows, byStepVariantMailbox, byDay, taskRows, positive, rerunRows, meetings] =
+    await Promise.all([
+      d.all<{ id: string; position: number; type: string; enabled: number }>(
+        sql`SELECT id, position, type, enabled FROM steps WHERE sequence_id = ${seq.id} AND team_id = ${seq.teamId} ORDER BY position`,
+      ),
+      d.all<{ id: string; step_id: string; label: string; enabled: number }>(
+        sql`SELECT v.id, v.step_id, v.label, v.enabled FROM step_variants v JOIN steps s ON s.id = v.step_id WHERE s.sequence_id = ${seq.id} AND v.team_id = ${seq.teamId} ORDER BY v.label, v.id`,
+      ),
+      d.all<{ id: string; email: string }>(sql`SELECT id, email FROM mailboxes WHERE team_id = ${seq.teamId}`),
+      // Contacts, not runs (see contactRows): the runs by status and step, then the runs of contacts with more than one.
+      d.all<{ status: string; current_step: number; n: number }>(
+        sql`SELECT e.status, e.current_step, count(*) AS n FROM enrollments e WHERE e.sequence_id = ${seq.id}${ef} GROUP BY 1, 2`,
+      ),
+      // Without the added-by filter the rollup answers (a few rows per day); with it, the emails of those enrollments are grouped.
+      f.addedBy
+        ? d.all<GroupRow>(
+            sql`SELECT m.step_id, m.variant_id, m.mailbox_id, count(*) AS sent, sum(m.status = 'bounced') AS bounced, sum(m.reply_kind = 'reply') AS replied, sum(m.reply_kind = 'out_of_office') AS ooo, sum(m.unsubscribed_at IS NOT NULL) AS unsub
            FROM messages m WHERE m.sequence_id = ${seq.id} AND ${EMAILS_IN}${mf} GROUP BY 1, 2, 3`,
-        )
-      : d.all<GroupRow>(
-          sql`SELECT step_id, nullif(variant_id, '') AS variant_id, mailbox_id, sum(sent) AS sent, sum(bounced) AS bounced, sum(replied) AS replied, sum(out_of_office) AS ooo, sum(unsubscribed) AS unsub FROM report_rollup WHERE sequence_id = ${seq.id}${rf} GROUP BY 1, 2, 3`,
-        ),
-    f.addedBy
-      ? d.all<DayRow>(
-          sql`SELECT m.sent_at / ${sql.raw(String(DAY_MS))} AS day, count(*) AS sent, sum(m.status = 'bounced') AS bounced, sum(m.reply_kind = 'reply') AS replied, sum(m.reply_kind = 'out_of_office') AS ooo
+          )
+        : d.all<GroupRow>(
+            sql`SELECT step_id, nullif(variant_id, '') AS variant_id, mailbox_id, sum(sent) AS sent, sum(bounced) AS bounced, sum(replied) AS replied, sum(out_of_office) AS ooo, sum(unsubscribed) AS unsub FROM report_rollup WHERE sequence_id = ${seq.id}${rf} GROUP BY 1, 2, 3`,
+          ),
+      f.addedBy
+        ? d.all<DayRow>(
+            sql`SELECT m.sent_at / ${sql.raw(String(DAY_MS))} AS day, count(*) AS sent, sum(m.status = 'bounced') AS bounced, sum(m.reply_kind = 'reply') AS replied, sum(m.reply_kind = 'out_of_office') AS ooo
            FROM messages m WHERE m.sequence_id = ${seq.id} AND ${EMAILS_IN}${mf} GROUP BY 1 ORDER BY 1`,
-        )
-      : d.all<DayRow>(
-          sql`SELECT day, sum(sent) AS sent, sum(bounced) AS bounced, sum(replied) AS replied, sum(out_of_office) AS ooo FROM report_rollup WHERE sequence_id = ${seq.id}${rf} GROUP BY 1 ORDER BY 1`,
-        ),
-    d.all<{ step_id: string; n: number }>(
-      sql`SELECT t.step_id, count(*) AS n FROM tasks t WHERE t.sequence_id = ${seq.id} AND t.status = 'completed'${taskFilter(f, seq.id)} GROUP BY 1`,
-    ),
-    // Positive replies: contacts who replied and now sit in a "succeeded" stage (Interested, Meeting booked).
-    d.get<{ n: number }>(
-      sql`SELECT count(DISTINCT m.contact_id) AS n FROM messages m JOIN contacts c ON c.id = m.contact_id AND c.team_id = m.team_id JOIN contact_stages s ON s.id = c.stage_id
+          )
+        : d.all<DayRow>(
+            sql`SELECT day, sum(sent) AS sent, sum(bounced) AS bounced, sum(replied) AS replied, sum(out_of_office) AS ooo FROM report_rollup WHERE sequence_id = ${seq.id}${rf} GROUP BY 1 ORDER BY 1`,
+          ),
+      d.all<{ step_id: string; n: number }>(
+        sql`SELECT t.step_id, count(*) AS n FROM tasks t WHERE t.sequence_id = ${seq.id} AND t.status = 'completed'${taskFilter(f, seq.id)} GROUP BY 1`,
+      ),
+      // Positive replies: contacts who replied and now sit in a "succeeded" stage (Interested, Meeting booked).
+      d.get<{ n: number }>(
+        sql`SELECT count(DISTINCT m.contact_id) AS n FROM messages m JOIN contacts c ON c.id = m.contact_id AND c.team_id = m.team_id JOIN contact_stages s ON s.id = c.stage_id
         WHERE m.team_id = ${seq.teamId} AND m.replied_at IS NOT NULL AND m.reply_kind = 'reply' AND m.sequence_id = ${seq.id} AND ${EMAILS_IN} AND s.category = 'succeeded'${mf}`,
-    ),
-    // Meetings booked in the range that this sequence's runs led to (services/reports/meetings.ts).
-    d.get<{ n: number }>(
-      sql`${meetingAttribution(seq.teamId, f.from, f.to)} SELECT count(DISTINCT att.meeting_id) AS n FROM att WHERE att.sequence_id = ${seq.id}${meetingFilter(f, seq.id)}`,
-    ),
-  ]);
+      ),
+      // The contacts with several runs (restarted or re-added): a walk of enrollments_sequence_contact_idx alone.
+      d.all<{ contact_id: string; status: string; current_step: number; created_at: number; id: string }>(
+        // CROSS JOIN keeps that order: from the few such contacts to their runs, never every run to its contact.
+        sql`SELECT e.contact_id, e.status, e.current_step, e.created_at, e.id
+           FROM (SELECT contact_id FROM enrollments WHERE sequence_id = ${seq.id} GROUP BY contact_id HAVING count(*) > 1) dup
+           CROSS JOIN enrollments e WHERE e.sequence_id = ${seq.id} AND e.contact_id = dup.contact_id${ef}`,
+      ),
+      // Meetings booked in the range that this sequence's runs led to (services/reports/meetings.ts).
+      d.get<{ n: number }>(
+        sql`${meetingAttribution(seq.teamId, f.from, f.to)} SELECT count(DISTINCT att.meeting_id) AS n FROM att WHERE att.sequence_id = ${seq.id}${meetingFilter(f, seq.id)}`,
+      ),
+    ]);
 
+  const enrollRows = contactRows(runRows, rerunRows);
   const statusCount = new Map<string, number>(ENROLLMENT_STATUSES.map((s) => [s, 0]));
   let contacts = 0;
   for (const r of enrollRows) {

@@ -35,7 +35,7 @@ const finish = <T extends ReturnType<typeof blank>>(r: T) => ({
 const visible = (caller: Caller, column: string): SQL => visibleSequence(caller, sql.raw(column)) ?? sql`1 = 1`;
 
 export async function teamReport(d: Db, caller: Caller, from: number, to: number) {
-  const [users, seqs, mailboxes, added, sent, meetings, positive] = await Promise.all([
+  const [users, seqs, mailboxes, added, rerun, sent, meetings, positive] = await Promise.all([
     d.all<{ id: string; name: string; email: string }>(
       sql`SELECT id, name, email FROM users WHERE team_id = ${caller.teamId} ORDER BY name`,
     ),
@@ -44,9 +44,18 @@ export async function teamReport(d: Db, caller: Caller, from: number, to: number
     ),
     d.all<{ id: string; user_id: string }>(sql`SELECT id, user_id FROM mailboxes WHERE team_id = ${caller.teamId}`),
     d.all<{ added_by: string | null; sequence_id: string; n: number }>(
-      // A contact's first run of a sequence only: a restart or a re-add makes another run, not another contact added.
-      sql`SELECT e.added_by, e.sequence_id, count(*) AS n FROM enrollments e WHERE e.team_id = ${caller.teamId} AND e.created_at >= ${from} AND e.created_at < ${to} AND ${visible(caller, "e.sequence_id")}
-            AND NOT EXISTS (SELECT 1 FROM enrollments p WHERE p.sequence_id = e.sequence_id AND p.contact_id = e.contact_id AND (p.created_at < e.created_at OR (p.created_at = e.created_at AND p.id < e.id)))
+      sql`SELECT e.added_by, e.sequence_id, count(*) AS n FROM enrollments e WHERE e.team_id = ${caller.teamId} AND e.created_at >= ${from} AND e.created_at < ${to} AND ${visible(caller, "e.sequence_id")} GROUP BY 1, 2`,
+    ),
+    // Added counts a contact's first run of a sequence only: a restart or a re-add makes another run, not
+    // another contact added. These are the other runs in the range, taken off the counts above; only contacts
+    // with several runs are looked at (enrollments_sequence_contact_idx alone finds them).
+    d.all<{ added_by: string | null; sequence_id: string; n: number }>(
+      // CROSS JOIN keeps that order: from the few such contacts to their runs, never every run to its contact.
+      sql`SELECT e.added_by, e.sequence_id, count(*) AS n
+           FROM (SELECT sequence_id, contact_id FROM enrollments WHERE sequence_id IN (SELECT id FROM sequences WHERE team_id = ${caller.teamId}) GROUP BY 1, 2 HAVING count(*) > 1) dup
+           CROSS JOIN enrollments e ON dup.sequence_id = e.sequence_id AND dup.contact_id = e.contact_id
+          WHERE e.team_id = ${caller.teamId} AND e.created_at >= ${from} AND e.created_at < ${to} AND ${visible(caller, "e.sequence_id")}
+            AND EXISTS (SELECT 1 FROM enrollments p WHERE p.sequence_id = e.sequence_id AND p.contact_id = e.contact_id AND (p.created_at < e.created_at OR (p.created_at = e.created_at AND p.id < e.id)))
           GROUP BY 1, 2`,
     ),
     // Emails from the rollup (kept by triggers on messages): a few rows per sequence, mailbox and day.
@@ -78,9 +87,14 @@ export async function teamReport(d: Db, caller: Caller, from: number, to: number
   const byUser = new Map(users.map((u) => [u.id, blank()]));
   const bySeq = new Map(seqs.map((s) => [s.id, blank()]));
   const at = <K>(m: Map<K, ReturnType<typeof blank>>, k: K) => m.get(k) ?? (m.set(k, blank()), m.get(k)!);
-  for (const r of added) {
-    if (r.added_by) at(byUser, r.added_by).added += r.n;
-    if (bySeq.has(r.sequence_id)) at(bySeq, r.sequence_id).added += r.n;
+  for (const [rows, sign] of [
+    [added, 1],
+    [rerun, -1],
+  ] as const) {
+    for (const r of rows) {
+      if (r.added_by) at(byUser, r.added_by).added += sign * r.n;
+      if (bySeq.has(r.sequence_id)) at(bySeq, r.sequence_id).added += sign * r.n;
+    }
   }
   for (const r of sent) {
     const owner = mailboxOwner.get(r.mailbox_id);
