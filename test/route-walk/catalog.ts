@@ -161,6 +161,18 @@ const contactParams = {
 };
 
 /** The Apollo facade's routes, as worker/apollo/routes.ts parses them (query, form or JSON alike). */
+const peopleSearch = obj({
+  q_keywords: str,
+  person_titles: arr(M.person_filters),
+  person_seniorities: arr(M.person_filters),
+  person_locations: arr(M.person_filters),
+  organization_num_employees_ranges: arr(M.statuses),
+  contact_email_status: arr(M.statuses),
+  q_organization_name: str,
+  page,
+  per_page: perPage,
+});
+
 const APOLLO: [string, string, Schema | undefined][] = [
   ["POST", "/emailer_campaigns/search", obj({ q_name: str, page, per_page: perPage })],
   [
@@ -218,21 +230,9 @@ const APOLLO: [string, string, Schema | undefined][] = [
     "/contacts/update_stages",
     obj({ contact_ids: { ...arr(M.contact_ids), minItems: 1 }, contact_stage_id: str }, ["contact_ids", "contact_stage_id"]),
   ],
-  [
-    "POST",
-    "/mixed_people/search",
-    obj({
-      q_keywords: str,
-      person_titles: arr(M.person_filters),
-      person_seniorities: arr(M.person_filters),
-      person_locations: arr(M.person_filters),
-      organization_num_employees_ranges: arr(M.statuses),
-      contact_email_status: arr(M.statuses),
-      q_organization_name: str,
-      page,
-      per_page: perPage,
-    }),
-  ],
+  ["POST", "/mixed_people/search", peopleSearch],
+  // Apollo's current People API Search: the same search under its newer name.
+  ["POST", "/mixed_people/api_search", peopleSearch],
   [
     "POST",
     "/emailer_messages/search",
@@ -260,21 +260,9 @@ const APOLLO: [string, string, Schema | undefined][] = [
       per_page: perPage,
     }),
   ],
-  [
-    "GET",
-    "/mixed_people/search",
-    obj({
-      q_keywords: str,
-      person_titles: arr(M.person_filters),
-      person_seniorities: arr(M.person_filters),
-      person_locations: arr(M.person_filters),
-      organization_num_employees_ranges: arr(M.statuses),
-      contact_email_status: arr(M.statuses),
-      q_organization_name: str,
-      page,
-      per_page: perPage,
-    }),
-  ],
+  ["GET", "/mixed_people/search", peopleSearch],
+  // Apollo's current People API Search: the same search under its newer name.
+  ["GET", "/mixed_people/api_search", peopleSearch],
   [
     "GET",
     "/emailer_messages/search",

@@ -4,8 +4,6 @@ import { resetClock, setClock } from "../../worker/lib/clock";
 import { client, env, ok } from "../helpers";
 import { makeContacts, makeSequence, makeTeam, sessionFor } from "../fixtures";
 
-const HOUR = 3_600_000;
-
 describe("CSV exports", () => {
   it("start with a UTF-8 byte order mark (without it Excel on Windows shows Müller as MÃ¼ller), and the A/B file says delivered", async () => {
     const { teamId, userId } = await makeTeam("Exports");
