@@ -137,7 +137,10 @@ describe("sequence editor", () => {
     await first.getByRole("button", { name: /Edit step 1/ }).click();
     await first.getByLabel("Body", { exact: true }).fill("Hi {{custom.compnay|there}}, worth a short call?");
     await first.getByRole("button", { name: "Save step" }).click();
-    await first.getByTestId("step-warnings").getByText(/No contact has the custom field “compnay” yet/).waitFor();
+    await first
+      .getByTestId("step-warnings")
+      .getByText(/No contact has the custom field “compnay” yet/)
+      .waitFor();
     assert.match((await first.textContent()) ?? "", /custom\.compnay/, "saved anyway");
   });
 

@@ -22,7 +22,7 @@ function meetAtVariantWrites() {
     stmtProto[name] = async function (this: Stmt, ...a: unknown[]) {
       if (/^(update|delete from) "step_variants"/i.test(this.statement.trim())) {
         arrived++;
-        for (const until = Date.now() + 2000; arrived < 2 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 5));
+        for (const until = Date.now() + 2000; arrived < 2 && Date.now() < until;) await new Promise((r) => setTimeout(r, 5));
       }
       return fn.apply(this, a);
     };
