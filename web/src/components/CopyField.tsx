@@ -3,30 +3,42 @@ import { Icon } from "./Icon";
 import "./CopyField.css";
 
 /**
- * A secret shown once (a new API key, a webhook secret, an invite link): its text, all selected when it
- * takes focus, and a Copy button. Where the clipboard is blocked (plain http, permissions) the button
- * selects the text instead, so Ctrl/Cmd+C works. Text, not an <input>: inputs clip the underscores of
- * some monospace fonts. No aria-label on it: that would replace the secret itself for a screen reader.
+ * Copying a text shown on the page: `copied` for two seconds after it worked; where the clipboard is
+ * blocked (plain http, permissions) it selects `target`'s text instead, so Ctrl/Cmd+C works.
  */
-export function CopyField(props: { text: string; testId: string; copyLabel?: string; copiedMessage: string }) {
+export function useCopy(text: () => string, target: () => HTMLElement) {
   const [copied, setCopied] = createSignal(false);
-  let el!: HTMLElement;
   const select = () => {
     const range = document.createRange();
-    range.selectNodeContents(el);
+    range.selectNodeContents(target());
     const sel = window.getSelection();
     sel?.removeAllRanges();
     sel?.addRange(range);
   };
   const copy = async () => {
     try {
-      await navigator.clipboard.writeText(props.text);
+      await navigator.clipboard.writeText(text());
       setCopied(true);
       setTimeout(() => setCopied(false), 2000);
     } catch {
       select();
     }
   };
+  return { copied, copy, select };
+}
+
+/**
+ * A secret shown once (a new API key, a webhook secret, an invite link): its text, all selected when it
+ * takes focus, and a Copy button. Where the clipboard is blocked (plain http, permissions) the button
+ * selects the text instead, so Ctrl/Cmd+C works. Text, not an <input>: inputs clip the underscores of
+ * some monospace fonts. No aria-label on it: that would replace the secret itself for a screen reader.
+ */
+export function CopyField(props: { text: string; testId: string; copyLabel?: string; copiedMessage: string }) {
+  let el!: HTMLElement;
+  const { copied, copy, select } = useCopy(
+    () => props.text,
+    () => el,
+  );
   return (
     <>
       <div class="copy-field">

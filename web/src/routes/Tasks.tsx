@@ -3,6 +3,7 @@ import { createSignal, For, Show } from "solid-js";
 import { CALL_OUTCOMES, type CallOutcome, type Task, type TaskView } from "../api";
 import { useWrite } from "../actions";
 import { Badge } from "../components/Badge";
+import { useCopy } from "../components/CopyField";
 import { EmptyState } from "../components/EmptyState";
 import { Icon } from "../components/Icon";
 import { PageHeader } from "../components/PageHeader";
@@ -86,21 +87,9 @@ function draftMailto(to: string, draft: { subject: string; body: string }): { hr
   return full.length <= MAILTO_MAX ? { href: full, withBody: true } : { href: head, withBody: false };
 }
 
-/** Copies `text`; where the clipboard is blocked (plain http, permissions) it selects `target` so Ctrl/Cmd+C works. */
+/** Copies `text` (useCopy: where the clipboard is blocked it selects `target`, so Ctrl/Cmd+C works). */
 function CopyButton(props: { text: string; label: string; target: () => HTMLElement; testId: string }) {
-  const [copied, setCopied] = createSignal(false);
-  const copy = async () => {
-    try {
-      await navigator.clipboard.writeText(props.text);
-      setCopied(true);
-      setTimeout(() => setCopied(false), 2000);
-    } catch {
-      const range = document.createRange();
-      range.selectNodeContents(props.target());
-      window.getSelection()?.removeAllRanges();
-      window.getSelection()?.addRange(range);
-    }
-  };
+  const { copied, copy } = useCopy(() => props.text, props.target);
   return (
     <>
       <button type="button" class="btn btn-ghost btn-sm" onClick={copy} data-testid={props.testId}>
