@@ -242,10 +242,12 @@ export function visibleSequence(caller: Caller, column: AnyColumn | SQL): SQL | 
  * rows): under its sequence when it has one, otherwise its creator's and admins'.
  */
 export function visibleJob(caller: Caller, jobId: AnyColumn | SQL): SQL {
-  if (canSeeAllSequences(caller)) return sql`exists (select 1 from jobs j where j.id = ${jobId} and j.team_id = ${caller.teamId})`;
-  return sql`exists (select 1 from jobs j where j.id = ${jobId} and j.team_id = ${caller.teamId} and (
-    (j.sequence_id is not null and ${visibleSequence(caller, sql`j.sequence_id`)})
-    or (j.sequence_id is null and j.user_id = ${caller.userId})))`;
+  // Its own alias (vj): a caller whose outer query names jobs `j` would otherwise have `jobId` resolve
+  // to the inner row, and every job would pass.
+  if (canSeeAllSequences(caller)) return sql`exists (select 1 from jobs vj where vj.id = ${jobId} and vj.team_id = ${caller.teamId})`;
+  return sql`exists (select 1 from jobs vj where vj.id = ${jobId} and vj.team_id = ${caller.teamId} and (
+    (vj.sequence_id is not null and ${visibleSequence(caller, sql`vj.sequence_id`)})
+    or (vj.sequence_id is null and vj.user_id = ${caller.userId})))`;
 }
 
 export async function mailboxFor(d: Db, caller: Caller, mailboxId: string, action: Action = "mailbox.view") {
