@@ -25,7 +25,7 @@ export const ERROR_CODES = {
   too_many_contacts: [413, "One add-contacts job takes at most 200,000 contacts"],
   unsupported_media_type: [
     415,
-    "The body's Content-Type is not one the endpoint reads: details.accepts lists those it does (application/json; multipart/form-data for a CSV upload)",
+    "The body's Content-Type is not one the endpoint reads: details.accepts lists those it does (application/json; multipart/form-data for a CSV upload; the Apollo endpoints also read form bodies)",
   ],
   invalid_file: [
     422,
