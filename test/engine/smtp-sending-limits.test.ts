@@ -26,6 +26,15 @@ describe("SMTP sending limits", () => {
     ["mail", 552, "5.3.4 Message size exceeds fixed limit", "sender"],
     ["greeting", 421, "Too many connections", "transient"],
     ["rcpt", 550, "5.1.1 User unknown", "recipient_permanent"],
+    // A full inbox is the recipient's quota: a bounce (or a retry), never a hold of the whole mailbox.
+    ["rcpt", 552, "5.2.2 <ann@example.com>: Quota exceeded (mailbox for user is full)", "recipient_permanent"],
+    [
+      "rcpt",
+      452,
+      "4.2.2 The email account that you tried to reach is over quota. Please direct the recipient to https://support.google.com/mail/?p=OverQuotaTemp",
+      "transient",
+    ],
+    ["body", 552, "5.2.2 STOREDRV.Deliver: mailbox quota exceeded", "recipient_permanent"],
   ];
   it.each(cases)("%s %i %s → %s", (stage, code, text, kind) => {
     expect(classifySmtpReply(stage, code, text)).toMatchObject({ ok: false, kind });

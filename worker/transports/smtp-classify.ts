@@ -56,8 +56,17 @@ function recipientOrSender(code: number, enhanced: string | undefined, text: str
  */
 const SENDING_LIMIT = /sending (limit|quota)|daily (user )?sending|rate.?limit(ed)?\b|quota.?exceeded|too many (messages|emails)\b/i;
 
+/**
+ * A quota that is the recipient's, not ours: x.1.x addressing, x.2.2 "mailbox full" ("552 5.2.2 Quota
+ * exceeded", Gmail's "452 4.2.2 … over quota"). Read as a sending limit, one full inbox held the whole
+ * mailbox, and its email, first in line at every hold's end, held it again for ever.
+ */
+const RECIPIENT_QUOTA = /mailbox (is )?full|over ?quota|mailbox.{0,30}quota|quota.{0,30}mailbox/i;
+const aboutRecipient = (enhanced: string | undefined, text: string) =>
+  (enhanced !== undefined && /^\d\.(1\.\d+|2\.2)$/.test(enhanced)) || RECIPIENT_QUOTA.test(text);
+
 function kindFor(stage: SmtpStage, code: number, enhanced: string | undefined, text: string): SendFailureKind {
-  if (code >= 400 && SENDING_LIMIT.test(text)) return "rate_limited";
+  if (code >= 400 && SENDING_LIMIT.test(text) && !aboutRecipient(enhanced, text)) return "rate_limited";
   if (code >= 400 && code < 500) return "transient";
   if (code < 400) {
     // An unexpected non-error reply. After the final "." we cannot tell whether the message was taken.
