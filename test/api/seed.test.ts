@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { DEMO, seedDemo } from "../../worker/seed/demo";
 import { peopleChunks, type PersonRow } from "../../worker/seed/people";
-import { env } from "../helpers";
+import { client, env, ok } from "../helpers";
+import { sessionFor } from "../fixtures";
 import { TEST_SEED } from "../setup";
 
 const count = async (sql: string, ...b: unknown[]) =>
@@ -70,6 +71,19 @@ describe("demo workspace seed", () => {
     ).toBe(0);
   });
 
+  it("has meetings booked after positive replies, which the team report counts", async () => {
+    const n = await count(
+      "select count(*) n from meetings m join contacts c on c.id = m.contact_id and c.team_id = m.team_id where m.team_id = ?",
+      DEMO.team,
+    );
+    expect(n).toBeGreaterThan(0);
+    const api = client(await sessionFor(DEMO.team, DEMO.admin)).api;
+    // The history reaches 60 days back; the report's default is the last 30.
+    const from = new Date(Date.now() - 90 * 86_400_000).toISOString().slice(0, 10);
+    const { report } = await ok(api.reports.team.$get({ query: { from } }));
+    expect(report.users.reduce((n, u) => n + u.meetings, 0)).toBeGreaterThan(0);
+  });
+
   it("has a past only: nothing in the seeded history happened after the seed ran", async () => {
     // The history is laid out from today's midnight: an enrollment "finished three days after its last
     // email" or a task "done a few hours after it fell due" landed up to a day and a half ahead, and the
@@ -89,6 +103,7 @@ describe("demo workspace seed", () => {
       ["contacts", "bounced_at"],
       ["contacts", "updated_at"],
       ["suppressions", "created_at"],
+      ["meetings", "booked_at"],
     ];
     for (const [table, col] of past)
       expect(await count(`select count(*) n from ${table} where team_id = ? and ${col} > ?`, DEMO.team, t), `${table}.${col}`).toBe(0);

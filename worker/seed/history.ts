@@ -41,7 +41,7 @@ export interface HistoryIds {
 }
 
 /** Tags of the history's fixed ids (kept apart from the rest of the seed's). */
-const TAG = { enrollment: 0x10, message: 0x11, task: 0x12, audit: 0x13 } as const;
+const TAG = { enrollment: 0x10, message: 0x11, task: 0x12, audit: 0x13, meeting: 0x14 } as const;
 
 /** The enrollment columns both seed files write (the demo's open enrollments and this history). */
 export const ENROLLMENT_COLUMNS = [
@@ -223,6 +223,8 @@ export function historyStatements(
   const unsubscribedAt = new Map<string, number>();
   /** The email each opt-out came from (its link), and when: the reports count unsubscribes there. */
   const unsubscribedFrom = new Map<string, number>();
+  // Meetings the scheduling tool reported after a positive reply: [id, contact, booked at].
+  const meetingRows: [string, string, number][] = [];
   let e = 0;
   let m = 0;
   let k = 0;
@@ -321,7 +323,14 @@ export function historyStatements(
           reason = "replied";
           finishedAt = repliedAt;
           // A third of replies are positive: the rep moved the contact to Interested.
-          stageOf.set(c.id, rng.chance(0.35) ? ids.stages.interested : ids.stages.replied);
+          const interested = rng.chance(0.35);
+          stageOf.set(c.id, interested ? ids.stages.interested : ids.stages.replied);
+          // About half of them booked a meeting a day or two later (the report's Meetings).
+          // (Chosen by the contact's place, not the random stream, so the rest of the history stays as it was.)
+          if (interested && i % 2 === 0) {
+            const bookedAt = past(repliedAt! + (4 + (i % 44)) * HOUR);
+            meetingRows.push([seedId(TAG.meeting, meetingRows.length + 1), c.id, bookedAt]);
+          }
           break;
         }
         if (ooo && rng.chance(0.5) && step.position < plan.steps.length) {
@@ -378,6 +387,11 @@ export function historyStatements(
     ...bulkInsertSql("enrollments", ENROLLMENT_COLUMNS, enrollments),
     ...bulkInsertSql("messages", MESSAGE_COLUMNS, messages),
     ...bulkInsertSql("tasks", TASK_COLUMNS, tasks),
+    ...bulkInsertSql(
+      "meetings",
+      ["id", "team_id", "contact_id", "booked_at", "source", "created_at"],
+      meetingRows.map(([id, contactId, at]) => [id, ids.team, contactId, at, "webhook", at]),
+    ),
     // The contacts' state follows their history: stage after a reply, when they bounced or unsubscribed.
     sql`UPDATE contacts SET stage_id = json_extract(j.value, '$[1]'), updated_at = ${t} FROM json_each(${json([...stageOf])}) AS j WHERE contacts.id = json_extract(j.value, '$[0]')`,
     sql`UPDATE contacts SET bounced_at = json_extract(j.value, '$[1]') FROM json_each(${json([...bouncedAt])}) AS j WHERE contacts.id = json_extract(j.value, '$[0]') AND contacts.bounced_at IS NOT NULL`,
