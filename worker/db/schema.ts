@@ -632,6 +632,9 @@ export const tasks = sqliteTable(
       .notNull()
       .default("open"),
     completedAt: integer("completed_at"),
+    // The logged call's outcome a completed task was done with, written with its completion: the run's
+    // end (meeting_booked, not_interested) survives a sequence that wasn't told (the reconciler reads it).
+    outcome: text("outcome"),
     createdAt: createdAt(),
   },
   (t) => [
