@@ -38,6 +38,7 @@ export const SKIP_REASONS = [
   "ownership_not_permitted",
   "not_found",
   "not_processed",
+  "sequence_archived",
 ] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
@@ -54,6 +55,7 @@ export const OUTCOME_REASONS: Record<WarningCategory | SkipReason | "enriched", 
     label: "Could not be processed",
     fix: "Adding them failed several times; add them again (any already added are skipped as already here).",
   },
+  sequence_archived: { label: "Sequence archived", fix: "The sequence was archived before they were added; unarchive it to add them." },
   active_in_other_sequence: { label: "Active in another sequence", fix: "Add anyway, or wait until the other sequence finishes." },
   finished_in_other_sequence: { label: "Finished another sequence", fix: "Add anyway if a new touch is welcome." },
   replied_in_sequence: {
