@@ -154,6 +154,7 @@ const APOLLO_SKIP_REASON: Record<SkipReason | WarningCategory, string> = {
   do_not_contact: "contacts_in_do_not_contact_stage",
   blocked_stage: "contacts_in_blocked_stage",
   not_processed: "contacts_not_processed",
+  sequence_archived: "contacts_in_archived_campaign",
 };
 
 /** Apollo's contacts/search sort_by_field values that are a column here. */
