@@ -16,6 +16,7 @@ const SKIP_CODES = new Set([
   "ownership_not_permitted",
   "not_found",
   "not_processed",
+  "sequence_archived",
 ]);
 
 export const isSkipReason = (code: string) => SKIP_CODES.has(code);
