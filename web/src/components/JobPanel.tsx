@@ -323,8 +323,17 @@ export function JobPanel(props: { jobId: string; initial?: Job; sequenceName?: s
               </div>
             </Show>
 
+            {/* Why a job was cancelled before it started (its sequence was archived). */}
+            <Show when={j().status === "cancelled" && j().error}>
+              {(error) => (
+                <p class="muted small" data-testid="job-cancel-reason">
+                  {error()}
+                </p>
+              )}
+            </Show>
+
             {/* Part of it failed every retry: the rest went on, and those contacts say "Could not be processed". */}
-            <Show when={j().status !== "failed" && j().error}>
+            <Show when={j().status !== "failed" && j().status !== "cancelled" && j().error}>
               {(error) => (
                 <div class="form-error" role="alert" data-testid="job-partly-failed">
                   <Icon name="alert" size={16} />
