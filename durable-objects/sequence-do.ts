@@ -31,7 +31,7 @@ import {
   type StepsBehind,
 } from "./sequence-config";
 import { overrideOf, toChoice, withChoice, type ChoiceRow, type EmailChoice, type ScheduledActionResult } from "./scheduled-email";
-import { createTasks, type NewTask } from "./tasks";
+import { createTasks, runEnding, type NewTask } from "./tasks";
 
 /** One contact to enroll (the add-contacts pipeline has already validated it). */
 export interface EnrollItem {
@@ -1872,7 +1872,7 @@ export class SequenceDO extends DurableObject<Env> {
     const t = now();
     const d1 = this.d.$client;
     const dead = taskRows.filter((e) => !liveStep(cfg, e.step_id));
-    const [, read] = await d1.batch<{ enrollment_id: string; step_id: string; status: string }>([
+    const [, read] = await d1.batch<{ enrollment_id: string; step_id: string; status: string; outcome: string | null }>([
       d1
         .prepare(
           `UPDATE tasks SET status = 'cancelled', completed_at = ? WHERE +team_id = ? AND status = 'open'
@@ -1881,17 +1881,27 @@ export class SequenceDO extends DurableObject<Env> {
         .bind(t, cfg.teamId, JSON.stringify(dead.map((e) => [e.id, e.step_id]))),
       d1
         .prepare(
-          "SELECT enrollment_id, step_id, status FROM tasks WHERE +team_id = ? AND enrollment_id IN (SELECT value FROM json_each(?))",
+          "SELECT enrollment_id, step_id, status, outcome FROM tasks WHERE +team_id = ? AND enrollment_id IN (SELECT value FROM json_each(?))",
         )
         .bind(cfg.teamId, JSON.stringify(taskRows.map((e) => e.id))),
     ]);
-    const byKey = new Map(read!.results.map((r) => [`${r.enrollment_id}:${r.step_id}`, r.status]));
+    const byKey = new Map(read!.results.map((r) => [`${r.enrollment_id}:${r.step_id}`, r]));
     const missing: NewTask[] = [];
     this.ctx.storage.transactionSync(() => {
       for (const stale of taskRows) {
         const e = this.row(stale.id);
         if (!e || e.waiting !== "task" || e.step_id !== stale.step_id) continue;
-        const status = byKey.get(`${e.id}:${e.step_id}`);
+        const task = byKey.get(`${e.id}:${e.step_id}`);
+        const status = task?.status;
+        const ends = status === "completed" ? runEnding(task!.outcome) : null;
+        if (ends) {
+          // Completed with a call that booked a meeting or heard a no, and the sequence was never told: the
+          // run ends as the call said (as the task's own finish would have), never moved on to more emails.
+          this.sql.exec("INSERT OR REPLACE INTO results VALUES (?, ?, ?)", e.id, e.step_id, "completed");
+          this.update(e.id, { status: "finished", reason: ends, waiting: "none", finished_at: t });
+          this.sql.exec("DELETE FROM timers WHERE enrollment_id = ?", e.id);
+          continue;
+        }
         if (status === "completed" || status === "skipped") {
           // Done in D1 but the report never arrived (done before its step went: it counts).
           this.applyResult(cfg, { enrollmentId: e.id, stepId: e.step_id!, outcome: status, at: t });

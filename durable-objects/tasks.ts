@@ -5,6 +5,16 @@ import { inList } from "../worker/db/in-list";
 import { newId } from "../worker/lib/ids";
 import { now } from "../worker/lib/clock";
 
+/**
+ * Call outcomes that end the contact's run in its sequence instead of moving them on (they booked, or
+ * said no). One list for the task routes and the SequenceDO's reconciler, which ends a run whose task was
+ * completed with one of them (kept on tasks.outcome) when the sequence was never told.
+ */
+const RUN_ENDING = ["meeting_booked", "not_interested"] as const;
+export type RunEnding = (typeof RUN_ENDING)[number];
+export const runEnding = (outcome: string | null | undefined): RunEnding | null =>
+  RUN_ENDING.includes(outcome as RunEnding) ? (outcome as RunEnding) : null;
+
 export interface NewTask {
   enrollmentId: string;
   stepId: string;

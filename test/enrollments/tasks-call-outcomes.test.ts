@@ -106,4 +106,24 @@ describe("a logged call's outcome", () => {
     expect(await x.row(c)).toMatchObject({ status: "finished", reason: "not_interested", task_status: "completed" });
     expect(await sentMessages(x.sequenceId)).toEqual([]);
   });
+
+  it("a 'not interested' whose sequence was never told (and nobody tried again) ends the run at the task check, not moves it on", async () => {
+    const x = await onACall(1);
+    const [c] = x.contacts as [string];
+    const proto = await runInDurableObject(sequenceStub(env, x.sequenceId), (o) => Object.getPrototypeOf(o) as Record<string, unknown>);
+    const real = proto.transition as (...a: unknown[]) => unknown;
+    proto.transition = () => {
+      throw new Error("SequenceDO out of reach");
+    };
+    try {
+      expect((await x.call(c, "not_interested")).status).toBe(500);
+    } finally {
+      proto.transition = real;
+    }
+    // The task is done in D1, with the call's outcome, and the run still waits on it.
+    expect(await x.row(c)).toMatchObject({ status: "active", task_status: "completed" });
+    await runUntil(now() + 3 * DAY);
+    expect(await x.row(c)).toMatchObject({ status: "finished", reason: "not_interested", task_status: "completed" });
+    expect(await sentMessages(x.sequenceId)).toEqual([]);
+  });
 });

@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, gte, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import { pickVariant } from "../../durable-objects/compose";
 import { engine, loadSendContext } from "../../durable-objects/engine";
+import { runEnding } from "../../durable-objects/tasks";
 import { sendingZone } from "../../durable-objects/sequence-config";
 import type { Db } from "../db/client";
 import { inList } from "../db/in-list";
@@ -278,9 +279,7 @@ const notOpen = (status: string) =>
       : `This task is already ${status}`,
   );
 
-/** Call outcomes that end the contact's run in its sequence instead of moving them on (they said no, or booked). */
-const ENDS_RUN = new Set<CallOutcome>(["meeting_booked", "not_interested"]);
-export const endsRun = (outcome: CallOutcome) => ENDS_RUN.has(outcome);
+export const endsRun = (outcome: CallOutcome) => runEnding(outcome) !== null;
 
 /** What working a task did to its contact's run: moved on to the next step, finished (and why), or nothing. */
 export interface TaskResult {
@@ -305,10 +304,10 @@ async function applyToRun(
   caller: Caller,
   task: TaskRow,
   status: "completed" | "skipped",
-  outcome: CallOutcome | null,
+  outcome: string | null,
   at: number,
 ) {
-  const reason = outcome && endsRun(outcome) ? (outcome as "meeting_booked" | "not_interested") : null;
+  const reason = runEnding(outcome);
   // The meeting is its own record (the Meetings report, the contact's timeline); the task's id keeps a retry from booking it twice.
   if (reason === "meeting_booked" && task.contactId) await bookMeeting(env, d, caller, task.contactId, { externalId: `task:${task.id}` });
   if (!task.sequenceId || !task.enrollmentId || !task.stepId) return { run: "none" as const, reason };
@@ -338,9 +337,9 @@ export async function finishTask(
   if (task.status !== "open") {
     // Done before, but the sequence may not have heard (its call failed after the row was written, and the
     // user tried again): tell it again, which it takes once, so the contact moves on (or their run ends, as
-    // the call's outcome kept on the task's entry says) now, not at the reconciler's next check a day later.
+    // the call's outcome kept on the task says) now, not at the reconciler's next check a day later.
     if (task.status === "completed" || task.status === "skipped")
-      await applyToRun(env, d, caller, task, task.status, await loggedOutcome(d, task), task.completedAt ?? now()).catch((err: unknown) =>
+      await applyToRun(env, d, caller, task, task.status, task.outcome, task.completedAt ?? now()).catch((err: unknown) =>
         console.error(`task ${task.id}: telling its sequence again failed`, err),
       );
     throw notOpen(task.status);
@@ -349,12 +348,13 @@ export async function finishTask(
   const status = action === "complete" ? "completed" : "skipped";
   const [row] = await d
     .update(tasks)
-    .set({ status, completedAt: t, ...(o.note && { note: `${task.note}\n${o.note}`.trim() }) })
+    // The call's outcome is written with the completion: if the sequence isn't told below (its call fails,
+    // the Worker dies), its reconciler reads it and ends the run as the call said instead of moving it on.
+    .set({ status, completedAt: t, outcome: o.call?.outcome ?? null, ...(o.note && { note: `${task.note}\n${o.note}`.trim() }) })
     .where(and(eq(tasks.id, task.id), eq(tasks.status, "open")))
     .returning();
   if (!row) throw new ApiError("conflict", "This task was just completed by someone else");
-  // Who did it, on the contact's timeline (a logged call carries its outcome and notes; the task's own
-  // entry keeps the outcome too, for a retry to end the run as the call said).
+  // Who did it, on the contact's timeline (a logged call carries its outcome and notes).
   if (task.contactId) {
     const ref = { task_id: task.id, type: task.type, sequence_id: task.sequenceId, enrollment_id: task.enrollmentId, step_id: task.stepId };
     await d.insert(auditLog).values([
@@ -372,27 +372,6 @@ export async function finishTask(
   }
   const effect = await applyToRun(env, d, caller, task, status, o.call?.outcome ?? null, t);
   return { id: row.id, status: row.status, completed_at: row.completedAt, ...effect };
-}
-
-/** The call outcome a done task was completed with (kept on its task.completed entry), if any. */
-async function loggedOutcome(d: Db, task: TaskRow): Promise<CallOutcome | null> {
-  if (!task.contactId) return null;
-  const [entry] = await d
-    .select({ details: auditLog.details })
-    .from(auditLog)
-    .where(
-      and(
-        eq(auditLog.teamId, task.teamId),
-        eq(auditLog.targetType, "contact"),
-        eq(auditLog.targetId, task.contactId),
-        eq(auditLog.action, `task.${task.status}`),
-        sql`json_extract(${auditLog.details}, '$.task_id') = ${task.id}`,
-      ),
-    )
-    .orderBy(desc(auditLog.createdAt))
-    .limit(1);
-  const outcome = entry?.details.outcome;
-  return CALL_OUTCOMES.includes(outcome as CallOutcome) ? (outcome as CallOutcome) : null;
 }
 
 /**
