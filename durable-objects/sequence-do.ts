@@ -2065,8 +2065,14 @@ export class SequenceDO extends DurableObject<Env> {
     if (r.outcome === "cancelled" && pausesOnStep(r.reason)) {
       // The email can't go as written for this contact (a variable it has no value for, no variant on:
       // compose.ts refused it): paused on its step saying why, neither sent nor finished. Resuming, once
-      // the contact or the step is fixed, hands the step over again, composed anew.
+      // the contact or the step is fixed, hands the step over again, composed anew. A run already paused
+      // or held keeps its state, reason and timers (an out-of-office return date): only the email is due
+      // again, and its next hand-over, once the run goes on, says again what is missing.
       this.sql.exec("DELETE FROM results WHERE enrollment_id = ? AND step_id = ?", r.enrollmentId, r.stepId);
+      if (e.status !== "active") {
+        this.requeue(e.id);
+        return;
+      }
       this.update(e.id, { status: "paused", reason: r.reason, waiting: "timer" });
       this.sql.exec("DELETE FROM timers WHERE enrollment_id = ?", e.id);
       return;
