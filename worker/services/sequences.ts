@@ -11,7 +11,7 @@ import { engine } from "../../durable-objects/engine";
 import { authorize, sequenceAllows, sequenceFor, teamUser, visibleSequence } from "./access";
 import { auditEntry } from "./audit";
 import { assertCanTurnOn } from "./state-preconditions";
-import { openJobsOf, SEQUENCE_ARCHIVED, stopJobStatements } from "./add-contacts/jobs";
+import { notStartedJobsOf, SEQUENCE_ARCHIVED, stopJobStatements } from "./add-contacts/jobs";
 import { rewindowTeam } from "./schedules";
 import { stepsWithVariants } from "./steps";
 
@@ -268,18 +268,19 @@ export async function cloneSequence(d: Db, caller: Caller, sequenceId: string, n
 }
 
 /**
- * Archive: the sequence turns off, the jobs still adding contacts to it stop (their unused credits
- * return, in the same transaction; a chunk on its way finds the sequence archived and stops too), and
- * its open contacts finish (through its SequenceDO).
+ * Archive: the sequence turns off, the jobs adding contacts to it that have not started stop (their
+ * credits return, in the same transaction), and its open contacts finish (through its SequenceDO). A
+ * started job is left to its chunks: each one not yet run skips its contacts (sequence_archived), one
+ * already past that check writes what it did, and the job settles once, when its last chunk is in.
  */
 export async function archiveSequence(env: Env, d: Db, caller: Caller, sequenceId: string): Promise<void> {
   const { seq } = await sequenceFor(d, caller, sequenceId, "sequence.manage");
   const t = now();
-  const running = await openJobsOf(d, seq.teamId, seq.id);
+  const notStarted = await notStartedJobsOf(d, seq.teamId, seq.id);
   await batchSql(d, [
     d.update(sequences).set({ archivedAt: t, active: false, updatedAt: t }).where(eq(sequences.id, seq.id)),
-    ...running.flatMap((jobId) => stopJobStatements(d, jobId, SEQUENCE_ARCHIVED)),
-    d.insert(auditLog).values(auditEntry(caller, "sequence.archive", "sequence", seq.id, { jobs_stopped: running })),
+    ...notStarted.flatMap((jobId) => stopJobStatements(d, jobId, SEQUENCE_ARCHIVED)),
+    d.insert(auditLog).values(auditEntry(caller, "sequence.archive", "sequence", seq.id, { jobs_stopped: notStarted })),
   ]);
   const open = await d
     .select({ id: enrollments.id })

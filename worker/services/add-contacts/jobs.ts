@@ -301,15 +301,16 @@ export async function processChunk(env: Env, jobId: string, from: number, to: nu
       .orderBy(jobCandidates.idx),
   ]);
   if (!job || ["completed", "cancelled", "failed"].includes(job.status)) return;
-  // Archived meanwhile (archiveSequence stops its jobs; this catches a chunk that was on its way): no
-  // more contacts are saved, charged or enrolled.
-  if (seq?.archivedAt) return void (await batchSql(d, stopJobStatements(d, jobId, SEQUENCE_ARCHIVED)));
-  const progress =
-    (done?.n ?? 0) < to - from
-      ? await runChunk(env, d, job, seq?.settings, cands, from, to)
-      : await d.get<{ processed: number; total: number }>(
-          sql`SELECT processed, total FROM jobs WHERE id = ${jobId} AND status IN ${OPEN_SQL}`,
-        );
+  type Progress = { processed: number; total: number };
+  let progress: Progress | null | undefined;
+  if ((done?.n ?? 0) >= to - from)
+    progress = await d.get<Progress>(sql`SELECT processed, total FROM jobs WHERE id = ${jobId} AND status IN ${OPEN_SQL}`);
+  else if (seq?.archivedAt)
+    // Archived since the job started: nobody more is saved, charged or enrolled. The range is skipped
+    // through its outcomes (each says why), never by ending the job here: sibling chunks may be saving
+    // and charging right now, and theirs must be counted before the hold is settled (last chunk in).
+    progress = await recordOutcomes(d, job, from, to, await unprocessedResults(d, job, cands, "sequence_archived"), now());
+  else progress = await runChunk(env, d, job, seq?.settings, cands, from, to);
   if (progress && progress.processed >= progress.total) await finishJob(d, jobId);
 }
 
@@ -715,13 +716,29 @@ export async function failChunk(env: Env, jobId: string, from: number, to: numbe
       .orderBy(jobCandidates.idx),
   ]);
   if (!job || !(OPEN as readonly string[]).includes(job.status)) return;
+  const results = await unprocessedResults(d, job, cands, "not_processed");
+  const progress = await recordOutcomes(d, job, from, to, results, now(), reason);
+  if (progress && progress.processed >= progress.total) await finishJob(d, jobId);
+}
+
+/**
+ * The outcomes of a chunk's contacts that it does not process (it failed every retry, or its sequence
+ * was archived): enrolled, as charged, for those an earlier try of it enrolled (saved and paid for);
+ * skipped with `reason` for the rest.
+ */
+async function unprocessedResults(
+  d: Db,
+  job: JobRow,
+  cands: CandidateRow[],
+  reason: "not_processed" | "sequence_archived",
+): Promise<Omit<ChunkResult, "enroll">[]> {
   const who = await whoAre(d, job, cands);
   const earlier = await enrolledEarlier(
     d,
     job,
     who.map((w) => w.contactId),
   );
-  const results = cands.map((c, i): Omit<ChunkResult, "enroll"> => {
+  return cands.map((c, i): Omit<ChunkResult, "enroll"> => {
     const w = who[i]!;
     const mine = earlier.get(w.contactId);
     return mine
@@ -739,13 +756,11 @@ export async function failChunk(env: Env, jobId: string, from: number, to: numbe
           contactId: c.contactId,
           personId: c.personId,
           outcome: "skipped",
-          reasons: ["not_processed"],
+          reasons: [reason],
           cost: 0,
           mailboxId: null,
         };
   });
-  const progress = await recordOutcomes(d, job, from, to, results, now(), reason);
-  if (progress && progress.processed >= progress.total) await finishJob(d, jobId);
 }
 
 /** What this job paid for the addresses it found of these contacts (successful enrichments), by contact. */
@@ -1017,22 +1032,28 @@ export async function failJob(env: Env, jobId: string, reason: string, d: Db = d
   return ended!.results.length ? ((await jobById(d, jobId)) ?? null) : null;
 }
 
-/** Why the jobs of an archived sequence stopped (the job's screen shows it). */
-export const SEQUENCE_ARCHIVED = "Stopped: the sequence was archived. Nobody more was added; the credits held for them were returned.";
+/** Why a job that had not started was cancelled by the archive of its sequence (the job's screen shows it). */
+export const SEQUENCE_ARCHIVED =
+  "Cancelled: the sequence was archived before the job started. Nobody was added; the credits held were returned.";
 
 /**
- * Stops an open or scheduled job as a cancel does (its hold settled: what it used is charged, the
- * rest returned), with the reason: for the batch that archives its sequence, and for a chunk that finds
- * the sequence archived.
+ * Jobs whose chunks can't be running: scheduled, or still being planned (no chunk is sent before the
+ * job is queued). Only these may be ended from outside; a queued or running job is ended by its own
+ * chunks, or its hold would be settled before the outcomes of a chunk on its way were counted.
  */
-export const stopJobStatements = (d: Db, jobId: string, reason: string) =>
-  endWithRecount(d, jobId, "cancelled", reason, [...OPEN, "scheduled"]);
+const NOT_STARTED = ["preparing", "scheduled"] as const;
 
-/** The sequence's jobs still adding contacts (or scheduled to): those archiving it stops. */
-export async function openJobsOf(d: Db, teamId: string, sequenceId: string): Promise<string[]> {
+/**
+ * Stops a job that has not started as a cancel does (its hold returned), with the reason, for the
+ * batch that archives its sequence. A started job is left to its chunks (see processChunk).
+ */
+export const stopJobStatements = (d: Db, jobId: string, reason: string) => endWithRecount(d, jobId, "cancelled", reason, NOT_STARTED);
+
+/** The sequence's jobs that have not started: those archiving it stops. */
+export async function notStartedJobsOf(d: Db, teamId: string, sequenceId: string): Promise<string[]> {
   const rows = await d
     .select({ id: jobs.id })
     .from(jobs)
-    .where(and(inList(jobs.status, [...OPEN, "scheduled"]), eq(jobs.teamId, teamId), eq(jobs.sequenceId, sequenceId)));
+    .where(and(inList(jobs.status, [...NOT_STARTED]), eq(jobs.teamId, teamId), eq(jobs.sequenceId, sequenceId)));
   return rows.map((r) => r.id);
 }
