@@ -55,4 +55,41 @@ describe("signing a mailbox in again", () => {
           .first<{ replied_at: number | null }>())!.replied_at,
       ).not.toBeNull();
     });
+
+  it("google: a catch-up that fails outright still completes the sign-in, and the held follow-up goes", async () => {
+    const { teamId, userId, s, account, mailboxId } = await teamWith("google");
+    const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }, { wait: 1, unit: "days" }], null);
+    const [contactId] = await makeContacts(teamId, 1);
+    await enroll(teamId, sequenceId, [contactId!], [mailboxId]);
+    await runUntil(now() + HOUR);
+    await control("revoke", { account });
+    const tokens = await openTokens(env, (await mailbox(mailboxId))!.secret_ciphertext);
+    await env.DB.prepare("UPDATE mailboxes SET secret_ciphertext = ? WHERE id = ?")
+      .bind(await sealTokens(env, { ...tokens, expiresAt: now() }), mailboxId)
+      .run();
+    await runUntil(now() + DAY + 2 * HOUR);
+    expect((await mailbox(mailboxId))!.status).toBe("needs_reconnect");
+    expect((await providerState(account)).sent).toHaveLength(1);
+    // D1 fails the catch-up's first read of the mailbox (a blip), once.
+    const proto = Object.getPrototypeOf(env.DB.prepare("SELECT 1")) as Record<string, (...a: unknown[]) => Promise<unknown>>;
+    const originals = { raw: proto.raw!, all: proto.all!, first: proto.first! };
+    let failed = false;
+    for (const [name, fn] of Object.entries(originals))
+      proto[name] = async function (this: { statement: string }, ...a: unknown[]) {
+        if (!failed && /select "id", "transport", "transport_config" from "mailboxes"/i.test(this.statement)) {
+          failed = true;
+          throw new Error("D1_ERROR: Network connection lost.");
+        }
+        return fn.apply(this, a);
+      };
+    try {
+      expect(await signIn(s, "google", account, { mailbox_id: mailboxId })).toMatchObject({ id: mailboxId, error: null });
+    } finally {
+      Object.assign(proto, originals);
+    }
+    expect(failed).toBe(true);
+    expect((await mailbox(mailboxId))!.status).toBe("connected");
+    await runUntil(now() + HOUR);
+    expect((await providerState(account)).sent).toHaveLength(2);
+  });
 });

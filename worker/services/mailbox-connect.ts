@@ -207,9 +207,15 @@ export async function connectFinish(
   const cursor = await d.get<{ h: string | null; dl: string | null }>(
     sql`SELECT json_extract(${mailboxes.transportConfig}, '$.history_id') AS h, json_extract(${mailboxes.transportConfig}, '$.delta_link') AS dl FROM ${mailboxes} WHERE ${mailboxes.id} = ${id}`,
   );
-  if (!cursor?.h && !cursor?.dl)
-    await startCursor(env, { id, transport: TRANSPORT_OF[provider] }, cfg.apiUrl, tokens.tokens.accessToken, d);
-  else await catchUpReplies(env, d, id);
+  // The mailbox is connected by now: a failure of this reading (logged; the reply check says it on the
+  // mailbox and the cron reads again) must not fail the sign-in and leave its held emails unreleased.
+  try {
+    if (!cursor?.h && !cursor?.dl)
+      await startCursor(env, { id, transport: TRANSPORT_OF[provider] }, cfg.apiUrl, tokens.tokens.accessToken, d);
+    else await catchUpReplies(env, d, id);
+  } catch (e) {
+    console.error(`mailbox ${id}: reading replies after the sign-in failed`, e);
+  }
   await engine.mailbox(env, id).refresh();
   return { ok: true, id };
 }
