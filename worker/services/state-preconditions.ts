@@ -27,11 +27,22 @@ export async function assertCanTurnOn(d: Db, sequenceId: string): Promise<void> 
   if (enabled === 0) throw refuse("active", "Turn a step on before turning the sequence on: every step is off");
 }
 
+/**
+ * "The sequence is off, or another of its steps is on", as a condition of the UPDATE that turns a step
+ * off: assertKeepsAStepOn's count, read before the write, lets two editors turn off the last two steps
+ * at once and leave an active sequence with none. SQLite runs each statement alone.
+ */
+export const keepsAStepOn = (sequenceId: string, stepId: string) =>
+  sql`(not exists (select 1 from sequences q where q.id = ${sequenceId} and q.active = 1)
+    or exists (select 1 from steps o where o.sequence_id = ${sequenceId} and o.id <> ${stepId} and o.enabled = 1))`;
+
+export const noStepOnLeft = (field: string) => refuse(field, "An active sequence needs a step on: turn the sequence off first");
+
 /** Turning off or deleting a step of a sequence that is on: another step must stay on. */
 export async function assertKeepsAStepOn(d: Db, seq: { id: string; active: boolean }, stepId: string, field: string): Promise<void> {
   if (!seq.active) return;
   const { enabled } = await stepCounts(d, seq.id, stepId);
-  if (enabled === 0) throw refuse(field, "An active sequence needs a step on: turn the sequence off first");
+  if (enabled === 0) throw noStepOnLeft(field);
 }
 
 /** Turning a workflow on: its sequence must be on (and not archived). */

@@ -13,7 +13,7 @@ import { isEmailStep } from "../../durable-objects/sequence-config";
 import { sequenceFor } from "./access";
 import { auditEntry } from "./audit";
 import { loadSequenceDetail } from "./sequence-views";
-import { assertKeepsAStepOn } from "./state-preconditions";
+import { assertKeepsAStepOn, keepsAStepOn, noStepOnLeft } from "./state-preconditions";
 import { customKeysIn, validateTemplate } from "./templates";
 
 /**
@@ -314,8 +314,9 @@ export async function updateStep(env: Env, d: Db, caller: Caller, sequenceId: st
     );
   }
   refuse(waitProblems(body.wait_amount ?? step.waitAmount, body.wait_unit ?? step.waitUnit));
-  if (body.enabled === false && step.enabled) await assertKeepsAStepOn(d, seq, step.id, "enabled");
-  await d
+  const turningOff = body.enabled === false && step.enabled;
+  if (turningOff) await assertKeepsAStepOn(d, seq, step.id, "enabled");
+  const written = await d
     .update(steps)
     .set({
       ...(body.wait_amount !== undefined && { waitAmount: body.wait_amount }),
@@ -325,7 +326,10 @@ export async function updateStep(env: Env, d: Db, caller: Caller, sequenceId: st
       ...(body.thread_reply !== undefined && { threadReply: body.thread_reply }),
       ...(body.note !== undefined && { note: body.note }),
     })
-    .where(eq(steps.id, step.id));
+    .where(and(eq(steps.id, step.id), turningOff ? keepsAStepOn(seq.id, step.id) : undefined))
+    .returning({ id: steps.id });
+  // Another editor turned off the other step on between the check above and this write (or deleted this one).
+  if (!written.length) throw turningOff ? noStepOnLeft("enabled") : notFound("Step");
   // Contacts already waiting for a step follow its new wait (or the step after one turned off) now.
   const timing = (["wait_amount", "wait_unit", "business_days", "enabled"] as const).some((k) => body[k] !== undefined);
   if (timing) await engine.sequence(env, seq.id, seq.teamId).retime();
