@@ -2,46 +2,23 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { runInDurableObject } from "cloudflare:test";
 import { sequenceStub } from "../../durable-objects/engine";
 import { now } from "../../worker/lib/clock";
-import { client, env, errorOf, fieldsOf, ok } from "../helpers";
-import {
-  DAY,
-  HOUR,
-  enroll,
-  makeContacts,
-  makeMailbox,
-  makeSequence,
-  makeTeam,
-  runUntil,
-  sentMessages,
-  sessionFor,
-  startSimulation,
-} from "../fixtures";
+import { env, errorOf, fieldsOf, ok } from "../helpers";
+import { DAY, runUntil, sentMessages, startSimulation } from "../fixtures";
+import { onACall } from "./on-a-call";
 
 // A call's outcome decides what happens to its contact: someone who booked a meeting or said no gets no
 // more emails from the sequence; other outcomes move them on to the next step.
 beforeEach(() => startSimulation());
 
-/** Contacts on a call step (an email a day later), each with an open call task. */
-async function onACall(n: number) {
-  const { teamId, userId } = await makeTeam();
-  const api = client(await sessionFor(teamId, userId)).api;
-  const { sequenceId } = await makeSequence(teamId, userId, [{ type: "call", wait: 0 }, { wait: 1 }], null);
-  const contacts = await makeContacts(teamId, n);
-  await enroll(teamId, sequenceId, contacts, [await makeMailbox(teamId, userId, { gapSeconds: 0 })]);
-  await runUntil(now() + HOUR);
-  const row = (c: string) =>
-    env.DB.prepare(
-      "SELECT e.id, e.status, e.reason, e.current_step, t.id AS task_id, t.status AS task_status FROM enrollments e JOIN tasks t ON t.enrollment_id = e.id WHERE e.contact_id = ?",
-    )
-      .bind(c)
-      .first<{ id: string; status: string; reason: string | null; current_step: number; task_id: string; task_status: string }>()
-      .then((r) => r!);
+/** Contacts on a call step, each with an open call task, and a way to log a call on a contact's task. */
+async function onACallWithLog(n: number) {
+  const x = await onACall(n);
   const call = async (c: string, outcome: string, complete?: boolean) =>
-    api.tasks[":id"].call.$post({
-      param: { id: (await row(c)).task_id },
+    x.api.tasks[":id"].call.$post({
+      param: { id: (await x.row(c)).task_id },
       json: { outcome: outcome as "connected", ...(complete !== undefined && { complete }) },
     });
-  return { teamId, sequenceId, contacts, api, row, call };
+  return { ...x, call };
 }
 
 const meetingsOf = async (contactId: string) =>
@@ -49,7 +26,7 @@ const meetingsOf = async (contactId: string) =>
 
 describe("a logged call's outcome", () => {
   it("meeting booked books the meeting and finishes the run; not interested finishes it; wrong number moves the contact on", async () => {
-    const x = await onACall(3);
+    const x = await onACallWithLog(3);
     const [booked, no, wrong] = x.contacts as [string, string, string];
 
     expect((await ok(x.call(booked, "meeting_booked"))).task).toMatchObject({
@@ -74,7 +51,7 @@ describe("a logged call's outcome", () => {
   });
 
   it("a call logged with the task kept open changes nothing; an outcome that ends the run can't keep it open (422)", async () => {
-    const x = await onACall(1);
+    const x = await onACallWithLog(1);
     const [c] = x.contacts as [string];
     expect((await ok(x.call(c, "no_answer", false))).task).toMatchObject({ status: "open", run: "unchanged", reason: null });
     const refused = await errorOf(await x.call(c, "not_interested", false));
@@ -84,7 +61,7 @@ describe("a logged call's outcome", () => {
   });
 
   it("a 'not interested' whose sequence couldn't be told ends the run when the user tries again (it doesn't move them on)", async () => {
-    const x = await onACall(1);
+    const x = await onACallWithLog(1);
     const [c] = x.contacts as [string];
     const proto = await runInDurableObject(sequenceStub(env, x.sequenceId), (o) => Object.getPrototypeOf(o) as Record<string, unknown>);
     const real = proto.transition as (...a: unknown[]) => unknown;
@@ -108,7 +85,7 @@ describe("a logged call's outcome", () => {
   });
 
   it("a 'not interested' whose sequence was never told (and nobody tried again) ends the run at the task check, not moves it on", async () => {
-    const x = await onACall(1);
+    const x = await onACallWithLog(1);
     const [c] = x.contacts as [string];
     const proto = await runInDurableObject(sequenceStub(env, x.sequenceId), (o) => Object.getPrototypeOf(o) as Record<string, unknown>);
     const real = proto.transition as (...a: unknown[]) => unknown;

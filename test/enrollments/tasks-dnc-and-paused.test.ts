@@ -1,46 +1,23 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { engine } from "../../durable-objects/engine";
 import { now } from "../../worker/lib/clock";
-import { client, env, ok } from "../helpers";
-import {
-  DAY,
-  HOUR,
-  enroll,
-  makeContacts,
-  makeMailbox,
-  makeSequence,
-  makeTeam,
-  runUntil,
-  sentMessages,
-  sessionFor,
-  startSimulation,
-} from "../fixtures";
+import { env, ok } from "../helpers";
+import { DAY, runUntil, sentMessages, startSimulation } from "../fixtures";
+import { onACall } from "./on-a-call";
 
 // A contact put in a Do Not Contact stage leaves their sequences at once: their call task is not left
 // "Due today" for someone to call them. A task of a paused run says the run is paused.
 beforeEach(() => startSimulation());
 
-/** Contacts on a call step (an email a day later), each with an open call task. */
-async function onACall(n: number) {
-  const { teamId, userId } = await makeTeam();
-  const api = client(await sessionFor(teamId, userId)).api;
-  const { sequenceId } = await makeSequence(teamId, userId, [{ type: "call", wait: 0 }, { wait: 1 }], null);
-  const contacts = await makeContacts(teamId, n);
-  await enroll(teamId, sequenceId, contacts, [await makeMailbox(teamId, userId, { gapSeconds: 0 })]);
-  await runUntil(now() + HOUR);
-  const row = (c: string) =>
-    env.DB.prepare(
-      "SELECT e.id, e.status, e.reason, t.status AS task_status FROM enrollments e JOIN tasks t ON t.enrollment_id = e.id WHERE e.contact_id = ?",
-    )
-      .bind(c)
-      .first<{ id: string; status: string; reason: string | null; task_status: string }>()
-      .then((r) => r!);
-  return { teamId, sequenceId, contacts, api, row, dnc: `${teamId}-dnc`, cold: `${teamId}-cold` };
+/** Contacts on a call step, each with an open call task, and the team's Do Not Contact and Cold stages. */
+async function onACallWithStages(n: number) {
+  const x = await onACall(n);
+  return { ...x, dnc: `${x.teamId}-dnc`, cold: `${x.teamId}-cold` };
 }
 
 describe("a Do Not Contact stage takes the contact out of their sequences", () => {
   it("by the stage action, one contact's edit or the bulk action: the run finishes (do_not_contact), the task is cancelled, nothing more is sent", async () => {
-    const x = await onACall(5);
+    const x = await onACallWithStages(5);
     const [staged, edited, bulked, otherStage, untouched] = x.contacts as [string, string, string, string, string];
 
     expect((await ok(x.api.contacts.stage.$post({ json: { contact_ids: [staged], stage_id: x.dnc } }))).updated).toBe(1);
@@ -65,7 +42,7 @@ describe("a Do Not Contact stage takes the contact out of their sequences", () =
 
 describe("a task of a paused run", () => {
   it("is listed as paused (run_paused); the others are not", async () => {
-    const x = await onACall(2);
+    const x = await onACallWithStages(2);
     const [paused, active] = x.contacts as [string, string];
     await engine.sequence(env, x.sequenceId, x.teamId).pause([(await x.row(paused)).id]);
     await runUntil(now() + 10_000);
