@@ -6,7 +6,7 @@ import { appSecret, publicUrl } from "../worker/services/secrets";
 import { bodyText, buildMessage, messageIdFor, signUnsubscribeToken, subjectForThread, type MessageInput } from "../worker/services/mime";
 import { missingValues, renderSubject, renderTemplate, type TemplateContext } from "../worker/services/templates";
 import type { QueuedEmail } from "./engine-types";
-import { sendChecksStatements, toSendChecks, type SendChecks } from "./eligibility";
+import { sendChecksStatements, toSendChecks, type ContactRow, type SendChecks } from "./eligibility";
 
 /** A/B split: contacts spread evenly and deterministically over a step's enabled variants. */
 export function pickVariant<T>(variants: T[], enrollmentId: string): T | undefined {
@@ -132,6 +132,25 @@ export async function loadSendContext(
   };
 }
 
+/** What a template is filled with for one contact (the email sent, its preview, a manual email's draft). */
+export function templateContext(c: ContactRow | undefined, senderName: string, at: number, timeZone: string): TemplateContext {
+  return {
+    contact: {
+      firstName: c?.firstName ?? "",
+      lastName: c?.lastName ?? "",
+      company: c?.company ?? null,
+      title: c?.title ?? null,
+      email: c?.email ?? null,
+      city: c?.city ?? null,
+      country: c?.country ?? null,
+      custom: c?.customFields ?? {},
+    },
+    sender: { name: senderName },
+    now: at,
+    timeZone,
+  };
+}
+
 /** Renders the step's email for one contact into a complete RFC 5322 message. */
 export async function composeEmail(
   env: Env,
@@ -143,21 +162,7 @@ export async function composeEmail(
   const contact = sc.contacts.get(item.contactId);
   if (!contact?.email) return null;
   const variant = pickVariant(sc.variants.get(item.stepId) ?? [], item.enrollmentId);
-  const ctx: TemplateContext = {
-    contact: {
-      firstName: contact.firstName,
-      lastName: contact.lastName,
-      company: contact.company,
-      title: contact.title,
-      email: contact.email,
-      city: contact.city,
-      country: contact.country,
-      custom: contact.customFields,
-    },
-    sender: { name: mailbox.senderName },
-    now: at,
-    timeZone: item.zone ?? item.window.timeZone,
-  };
+  const ctx = templateContext(contact, mailbox.senderName, at, item.zone ?? item.window.timeZone);
   const domain = mailbox.email.split("@")[1] ?? "seqflare.local";
   const messageId = messageIdFor(item.enrollmentId, item.stepId, domain);
   // A user's edit for this one contact replaces the step's text and is rendered the same way (scheduled-email.ts).

@@ -8,7 +8,7 @@ import {
   type QueuedEmail,
   type ScheduledActionResult,
 } from "../../durable-objects/engine";
-import { pickVariant } from "../../durable-objects/compose";
+import { pickVariant, templateContext } from "../../durable-objects/compose";
 import { loadSequenceConfig, sendingZone, type SequenceConfig } from "../../durable-objects/sequence-config";
 import type { Db } from "../db/client";
 import { auditLog, contacts, enrollments, mailboxes, messages, steps, stepVariants } from "../db/schema";
@@ -20,7 +20,7 @@ import { contactFor, mailboxFor, sequenceAllows, sequenceFor, visibleSequence } 
 import { auditEntry } from "./audit";
 import { explain, forecasts, MAILBOX_LIMIT_COLUMNS, type MailboxLimitColumns } from "./enrollments";
 import { inWindow, nextWindowStart } from "./schedule-time";
-import { missingValues, validateTemplate, type TemplateContext } from "./templates";
+import { missingValues, validateTemplate } from "./templates";
 
 /**
  * Scheduled emails: every automatic email not sent yet (the current email step of an open enrollment),
@@ -271,21 +271,7 @@ export async function previewScheduledEmail(env: Env, d: Db, caller: Caller, enr
   const variant = pickVariant(variants, e.id);
   const template = { subject: choice?.override?.subject ?? variant?.subject ?? "", body: choice?.override?.body ?? variant?.body ?? "" };
   const c = sc.contacts.get(e.contactId);
-  const ctx: TemplateContext = {
-    contact: {
-      firstName: c?.firstName ?? "",
-      lastName: c?.lastName ?? "",
-      company: c?.company ?? null,
-      title: c?.title ?? null,
-      email: c?.email ?? null,
-      city: c?.city ?? null,
-      country: c?.country ?? null,
-      custom: c?.customFields ?? {},
-    },
-    sender: { name: mailbox.senderName },
-    now: now(),
-    timeZone: item.zone ?? cfg.window.timeZone,
-  };
+  const ctx = templateContext(c, mailbox.senderName, now(), item.zone ?? cfg.window.timeZone);
   return {
     enrollment_id: e.id,
     step: { id: step.id, position: step.position, thread_reply: step.threadReply },

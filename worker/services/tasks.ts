@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, gte, inArray, isNull, lt, or, sql } from "drizzle-orm";
-import { pickVariant } from "../../durable-objects/compose";
+import { pickVariant, templateContext } from "../../durable-objects/compose";
 import { engine, loadSendContext } from "../../durable-objects/engine";
 import { runEnding } from "../../durable-objects/tasks";
 import { sendingZone } from "../../durable-objects/sequence-config";
@@ -14,7 +14,7 @@ import { auditEntry } from "./audit";
 import { bookMeeting } from "./meetings";
 import { subjectForThread } from "./mime";
 import { windowEnd } from "./schedule-time";
-import { missingValues, renderSubject, renderTemplate, type TemplateContext } from "./templates";
+import { missingValues, renderSubject, renderTemplate } from "./templates";
 
 /**
  * Tasks (manual steps the SequenceDO turned into work for a person, and calls): listed for the caller,
@@ -241,21 +241,7 @@ async function manualEmailDrafts(
     const seq = sc.sequences.get(it.sequenceId);
     const variant = pickVariant(sc.variants.get(it.stepId) ?? [], it.enrollmentId);
     if (!c || !seq || !variant) continue; // a deleted step or contact: nothing to draft
-    const ctx: TemplateContext = {
-      contact: {
-        firstName: c.firstName,
-        lastName: c.lastName,
-        company: c.company,
-        title: c.title,
-        email: c.email,
-        city: c.city,
-        country: c.country,
-        custom: c.customFields,
-      },
-      sender: { name: it.senderName },
-      now: t,
-      timeZone: sendingZone(seq, c.timeZone) ?? seq.window.timeZone,
-    };
+    const ctx = templateContext(c, it.senderName, t, sendingZone(seq, c.timeZone) ?? seq.window.timeZone);
     const thread = sc.threadSteps.has(it.stepId) ? threads.get(it.enrollmentId) : undefined;
     // As compose.ts: a same-thread step with no thread yet goes under its own subject, else its opener's.
     let subject = variant.subject;
