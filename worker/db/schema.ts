@@ -712,6 +712,8 @@ export const jobCandidates = sqliteTable(
     personId: text("person_id"),
     contactId: text("contact_id"),
     mailboxId: text("mailbox_id"),
+    /** Another candidate of higher priority in the job has this address: skipped as duplicate_email (candidates.ts). */
+    duplicate: integer("duplicate", { mode: "boolean" }).notNull().default(false),
   },
   (t) => [primaryKey({ columns: [t.jobId, t.idx] })],
 );

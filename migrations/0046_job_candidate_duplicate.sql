@@ -1,0 +1,1 @@
+ALTER TABLE `job_candidates` ADD `duplicate` integer DEFAULT false NOT NULL;
