@@ -1,0 +1,114 @@
+#!/usr/bin/env node
+// `npm run create-admin -- --team "Acme" --email a@acme.com [--name "Ada Lovelace"] [--credits N] [--remote]`
+// The one way into a fresh deployment: production seeds nothing and has no sign-up, and invites need
+// an admin. Creates the team and its first admin (and, with --credits, a grant in the credit ledger)
+// in the local D1 (`npm start`'s state; --persist-to <dir> for another) or, with --remote, the
+// deployed one, through `wrangler d1 execute`. The password is made here and printed once: it never
+// passes through the shell or its history. Its hash has the Worker's own format (worker/lib/crypto.ts:
+// PBKDF2-HMAC-SHA256, 100,000 iterations, `pbkdf2-sha256$<iterations>$<salt>$<hash>`).
+// Refuses an address that already has an account (an address is one account in every team).
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { pbkdf2Sync, randomBytes } from "node:crypto";
+import { bin, env } from "./lib.mjs";
+
+/** The Worker's PBKDF2_ITERATIONS (workerd's cap): sign-in verifies with the count stored in the hash. */
+const ITERATIONS = 100_000;
+
+const fail = (message) => {
+  console.error(message);
+  process.exit(1);
+};
+
+const { values: args } = (() => {
+  try {
+    return parseArgs({
+      options: {
+        team: { type: "string" },
+        email: { type: "string" },
+        name: { type: "string" },
+        credits: { type: "string" },
+        remote: { type: "boolean", default: false },
+        "persist-to": { type: "string" },
+      },
+    });
+  } catch (e) {
+    return fail(e.message);
+  }
+})();
+
+const usage = 'Usage: npm run create-admin -- --team "Acme" --email you@acme.com [--name "Your Name"] [--credits N] [--remote]';
+const team = args.team?.trim();
+const email = args.email?.trim().toLowerCase();
+if (!team || !email) fail(usage);
+if (team.length > 120) fail("--team: use at most 120 characters");
+if (email.length > 254 || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) fail(`--email: ${args.email} is not an email address`);
+const name = args.name?.trim() || email.split("@")[0];
+if (name.length > 120) fail("--name: use at most 120 characters");
+const credits = args.credits === undefined ? 0 : Number(args.credits);
+if (!Number.isInteger(credits) || credits < 0 || credits > 1_000_000_000) fail("--credits: a whole number, 0 or more");
+
+const where = args.remote
+  ? ["--remote"]
+  : ["--local", "--persist-to", args["persist-to"] ?? process.env.SEQFLARE_STATE ?? ".wrangler/state"];
+const wrangler = (a) =>
+  execFileSync(bin("wrangler"), a, { env: { ...env, CI: "true" }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+/** Runs SQL through wrangler and answers the rows of its last statement. */
+const query = (sql) => {
+  // A file, not --command: several statements, and the password hash never appears in a process list.
+  const dir = mkdtempSync(path.join(tmpdir(), "seqflare-admin-"));
+  try {
+    writeFileSync(path.join(dir, "q.sql"), sql);
+    const out = JSON.parse(wrangler(["d1", "execute", "DB", ...where, "--json", "--file", path.join(dir, "q.sql")]));
+    return out.at(-1)?.results ?? [];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+};
+const q = (s) => `'${String(s).replaceAll("'", "''")}'`;
+
+// A local database may not exist yet (before the first `npm start`); a remote one was migrated by deploy.
+if (!args.remote) wrangler(["d1", "migrations", "apply", "DB", ...where]);
+
+if (query(`SELECT id FROM users WHERE email = ${q(email)}`).length) fail(`${email} already has a Seqflare account: nothing was created`);
+
+/** The Worker's id shape (worker/lib/ids.ts newId): 4 bytes of seconds, then random bytes. */
+const newId = () => {
+  const b = randomBytes(12);
+  b.writeUInt32BE(Math.floor(Date.now() / 1000), 0);
+  return b.toString("hex");
+};
+const password = randomBytes(15).toString("base64url");
+const salt = randomBytes(16);
+const hash = `pbkdf2-sha256$${ITERATIONS}$${salt.toString("base64")}$${pbkdf2Sync(password, salt, ITERATIONS, 32, "sha256").toString("base64")}`;
+const teamId = newId();
+const userId = newId();
+const t = Date.now();
+
+// Each statement only while the address is still free and the one before it happened, so a second
+// run at the same moment (or an address taken in between) creates nothing.
+const free = `NOT EXISTS (SELECT 1 FROM users WHERE email = ${q(email)})`;
+query(`
+INSERT INTO teams (id, name, credit_balance, created_at) SELECT ${q(teamId)}, ${q(team)}, ${credits}, ${t} WHERE ${free};
+INSERT INTO users (id, team_id, email, name, role, password_hash, created_at)
+  SELECT ${q(userId)}, id, ${q(email)}, ${q(name)}, 'admin', ${q(hash)}, ${t} FROM teams WHERE id = ${q(teamId)} AND ${free};
+INSERT INTO credit_ledger (id, team_id, kind, amount, balance_after, source, ref, note, created_at)
+  SELECT ${q(newId())}, team_id, 'grant', ${credits}, ${credits}, 'manual', 'create-admin', 'Initial credits (create-admin)', ${t}
+  FROM users WHERE id = ${q(userId)} AND ${credits} > 0;
+INSERT INTO audit_log (id, team_id, user_id, api_key_id, action, target_type, target_id, details, created_at)
+  SELECT ${q(newId())}, team_id, id, NULL, 'team.create', 'team', team_id, ${q(JSON.stringify({ via: "create-admin", credits }))}, ${t}
+  FROM users WHERE id = ${q(userId)};
+`);
+if (!query(`SELECT id FROM users WHERE id = ${q(userId)}`).length) {
+  query(`DELETE FROM teams WHERE id = ${q(teamId)} AND NOT EXISTS (SELECT 1 FROM users WHERE team_id = ${q(teamId)})`);
+  fail(`${email} already has a Seqflare account: nothing was created`);
+}
+
+console.log(`Created team "${team}" (${teamId}) and its admin ${email}${credits ? ` with ${credits} credits` : ""} (${args.remote ? "remote" : "local"} D1).
+Sign in with:
+  email:    ${email}
+  password: ${password}
+This password is shown once. Change it after signing in (Settings → Change password) and invite your team from Settings → Team.`);
