@@ -101,6 +101,26 @@ export const invites = sqliteTable(
   ],
 );
 
+/**
+ * A password reset link an admin issued for a user of their team (Seqflare sends no email: the admin
+ * copies it to them). Only the token's SHA-256 is stored; used once; a newer one revokes it.
+ */
+export const passwordResets = sqliteTable(
+  "password_resets",
+  {
+    id: id(),
+    teamId: teamId(),
+    userId: text("user_id").notNull(),
+    createdBy: text("created_by").notNull(),
+    tokenHash: text("token_hash").notNull(),
+    createdAt: createdAt(),
+    expiresAt: integer("expires_at").notNull(),
+    usedAt: integer("used_at"),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [uniqueIndex("password_resets_token_uq").on(t.tokenHash), index("password_resets_user_idx").on(t.userId)],
+);
+
 export const loginAttempts = sqliteTable(
   "login_attempts",
   {
