@@ -343,7 +343,18 @@ export const sequences = sqliteTable(
     createdAt: createdAt(),
     updatedAt: integer("updated_at").notNull(),
   },
-  (t) => [index("sequences_team_idx").on(t.teamId, t.archivedAt), index("sequences_owner_idx").on(t.teamId, t.ownerId)],
+  (t) => [
+    index("sequences_team_idx").on(t.teamId, t.archivedAt),
+    index("sequences_owner_idx").on(t.teamId, t.ownerId),
+    // The cron's repair of turn-on and archive (services/sequences.ts, repairSequenceEngines) walks only
+    // the sequences that are on, and those archived, never the whole table each minute.
+    index("sequences_on_idx")
+      .on(t.id)
+      .where(sql`active = 1 AND archived_at IS NULL`),
+    index("sequences_archived_idx")
+      .on(t.id)
+      .where(sql`archived_at IS NOT NULL`),
+  ],
 );
 
 export const sequenceShares = sqliteTable(

@@ -1,0 +1,2 @@
+CREATE INDEX `sequences_on_idx` ON `sequences` (`id`) WHERE active = 1 AND archived_at IS NULL;--> statement-breakpoint
+CREATE INDEX `sequences_archived_idx` ON `sequences` (`id`) WHERE archived_at IS NOT NULL;
