@@ -7,6 +7,7 @@ import { SECRET_ANSWER } from "../middleware/idempotency";
 import {
   bookMeeting,
   bookMeetingFromWebhook,
+  forgetSignature,
   meetingSecretInfo,
   rotateMeetingSecret,
   SIGNATURE_HEADER,
@@ -20,7 +21,10 @@ const Booked = z
     contact_id: z.string(),
     booked_at: z.number(),
     finished: z.array(z.string()).openapi({ description: "Enrollments finished with reason meeting_booked" }),
-    duplicate: z.boolean().openapi({ description: "This event_id was booked before: nothing was done again" }),
+    duplicate: z.boolean().openapi({
+      description:
+        "This event_id was booked before: no second meeting is recorded; only the runs an earlier, failed attempt left open are finished now (in finished)",
+    }),
     left_open: z
       .number()
       .openapi({ description: "Open enrollments left as they are: in sequences you can't edit (the signed webhook finishes them all)" }),
@@ -84,16 +88,22 @@ export const meetingWebhookRoutes = router().openapi(
   async (c) => {
     // The signature covers the raw bytes, so the body is read (and verified) before it is parsed.
     const raw = await c.req.text();
-    const teamId = await verifyMeetingWebhook(c.env, c.var.db, c.req.header(TEAM_HEADER), c.req.header(SIGNATURE_HEADER), raw);
-    let body: unknown;
+    const accepted = await verifyMeetingWebhook(c.env, c.var.db, c.req.header(TEAM_HEADER), c.req.header(SIGNATURE_HEADER), raw);
     try {
-      body = JSON.parse(raw);
-    } catch {
-      throw new ApiError("invalid_json", "The body is not valid JSON");
+      let body: unknown;
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        throw new ApiError("invalid_json", "The body is not valid JSON");
+      }
+      const parsed = WebhookBody.safeParse(body);
+      if (!parsed.success) throw validationError(parsed.error.issues);
+      return c.json(await bookMeetingFromWebhook(c.env, c.var.db, accepted.teamId, parsed.data), 200);
+    } catch (err) {
+      // Not done, so not accepted: the tool's retry of these same bytes gets in (and completes a booking that failed halfway).
+      await forgetSignature(c.var.db, accepted);
+      throw err;
     }
-    const parsed = WebhookBody.safeParse(body);
-    if (!parsed.success) throw validationError(parsed.error.issues);
-    return c.json(await bookMeetingFromWebhook(c.env, c.var.db, teamId, parsed.data), 200);
   },
 );
 

@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNull, lt, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, lt, lte, sql } from "drizzle-orm";
 import { engine } from "../../durable-objects/engine";
 import type { Db } from "../db/client";
 import { auditLog, contacts, enrollments, meetings, webhookSecrets, webhookSignatures } from "../db/schema";
@@ -30,7 +30,7 @@ export interface Booked {
   booked_at: number;
   /** The open enrollments finished with reason meeting_booked. */
   finished: string[];
-  /** The same event (external id) was booked before: nothing was done again. */
+  /** The same event (external id) was booked before: no second meeting; only runs its first attempt left open are finished now. */
   duplicate: boolean;
   /** Open enrollments left as they are: in sequences the user who marked it can't edit (their owner's call). */
   left_open: number;
@@ -61,19 +61,22 @@ async function book(
     })
     .onConflictDoNothing()
     .returning({ id: meetings.id });
-  if (!inserted.length) {
-    const prior = await d.query.meetings.findFirst({
-      where: and(eq(meetings.teamId, teamId), eq(meetings.externalId, o.externalId ?? "")),
-    });
-    return {
-      meeting_id: prior?.id ?? id,
-      contact_id: prior?.contactId ?? contactId,
-      booked_at: prior?.bookedAt ?? o.bookedAt,
-      finished: [],
-      duplicate: true,
-      left_open: 0,
-    };
-  }
+  // The same event was recorded before. Its first attempt may have stopped after the insert (a sequence
+  // that couldn't be told answered 500), so the runs it was to end are ended now: a retry completes it.
+  const prior = inserted.length
+    ? null
+    : await d.query.meetings.findFirst({ where: and(eq(meetings.teamId, teamId), eq(meetings.externalId, o.externalId ?? "")) });
+  const m = prior ?? { id, contactId, bookedAt: o.bookedAt, createdAt: t };
+  const { finished, leftOpen } = await finishOpenRuns(env, d, teamId, m.contactId, m.createdAt, caller);
+  return { meeting_id: m.id, contact_id: m.contactId, booked_at: m.bookedAt, finished, duplicate: !!prior, left_open: leftOpen };
+}
+
+/**
+ * Finishes (meeting_booked) the contact's open runs that existed when the meeting was recorded: a run
+ * added again after it is a new decision and is left alone. Each SequenceDO takes a finish once, so
+ * running this again (a retry) is harmless.
+ */
+async function finishOpenRuns(env: Env, d: Db, teamId: string, contactId: string, recordedAt: number, caller: Caller | undefined) {
   const open = await d
     .select({ id: enrollments.id, sequenceId: enrollments.sequenceId })
     .from(enrollments)
@@ -82,6 +85,7 @@ async function book(
         eq(enrollments.teamId, teamId),
         eq(enrollments.contactId, contactId),
         inArray(enrollments.status, ["active", "paused", "held", "scheduled"]),
+        lte(enrollments.createdAt, recordedAt),
       ),
     );
   const bySequence = new Map<string, string[]>();
@@ -95,7 +99,7 @@ async function book(
     }
     finished.push(...(await engine.sequence(env, sequenceId, teamId).finish(ids, "meeting_booked")));
   }
-  return { meeting_id: id, contact_id: contactId, booked_at: o.bookedAt, finished, duplicate: false, left_open: leftOpen };
+  return { finished, leftOpen };
 }
 
 async function mayEdit(d: Db, caller: Caller, sequenceId: string): Promise<boolean> {
@@ -129,7 +133,8 @@ export async function bookMeeting(
     },
     caller,
   );
-  if (!r.duplicate)
+  // A retry that finished what a failed first attempt left open is logged too: that attempt logged nothing.
+  if (!r.duplicate || r.finished.length)
     await audit(d, caller, "contact.meeting_booked", "contact", contact.id, { meeting_id: r.meeting_id, finished: r.finished });
   return r;
 }
@@ -172,7 +177,7 @@ export async function verifyMeetingWebhook(
   teamId: string | undefined,
   header: string | undefined,
   body: string,
-): Promise<string> {
+): Promise<{ teamId: string; signature: string }> {
   const sig = parseSignature(header);
   if (!sig || !teamId || teamId.length > 64) throw badSignature();
   const t = now();
@@ -197,7 +202,17 @@ export async function verifyMeetingWebhook(
     .onConflictDoNothing()
     .returning({ s: webhookSignatures.signature });
   if (!fresh.length) throw new ApiError("replayed_signature", "This signature was already accepted: each signed request is accepted once");
-  return teamId;
+  return { teamId, signature: match };
+}
+
+/**
+ * A signed request whose processing failed is not "accepted": the sender's byte-identical retry must
+ * be let in to complete it (replaying it can only do what the request itself was meant to do).
+ */
+export async function forgetSignature(d: Db, accepted: { teamId: string; signature: string }) {
+  await d
+    .delete(webhookSignatures)
+    .where(and(eq(webhookSignatures.teamId, accepted.teamId), eq(webhookSignatures.signature, accepted.signature)));
 }
 
 /** The webhook's effect, for a verified team: the contact (by id or email) gets its meeting. */
@@ -221,7 +236,7 @@ export async function bookMeetingFromWebhook(
     externalId: body.event_id ?? null,
     createdBy: null,
   });
-  if (!r.duplicate) {
+  if (!r.duplicate || r.finished.length) {
     await d.insert(auditLog).values({
       id: newId(),
       teamId,

@@ -1,0 +1,83 @@
+import { runInDurableObject } from "cloudflare:test";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { sequenceStub } from "../../durable-objects/engine";
+import { now } from "../../worker/lib/clock";
+import { signMeetingWebhook } from "../../worker/services/meetings";
+import { call, client, env, errorOf, ok } from "../helpers";
+import { startSimulation } from "../fixtures";
+import { enrollmentRow, sentFirst } from "./mail";
+
+type Methods = Record<string, (this: unknown, ...args: unknown[]) => Promise<unknown>>;
+
+/** Makes the sequence's SequenceDO throw on its next transition (a finish), once; returns the undo. */
+async function failNextTransition(sequenceId: string): Promise<() => void> {
+  const proto = await runInDurableObject(sequenceStub(env, sequenceId), (o: object) => Object.getPrototypeOf(o) as Methods);
+  const orig = proto.transition!;
+  let fired = false;
+  proto.transition = async function (this: unknown, ...args: unknown[]) {
+    if (!fired) {
+      fired = true;
+      throw new Error("simulated: the sequence could not be told");
+    }
+    return orig.apply(this, args);
+  };
+  return () => void (proto.transition = orig);
+}
+
+const meetingsOf = async (contactId: string) =>
+  (await env.DB.prepare("SELECT count(*) n FROM meetings WHERE contact_id = ?").bind(contactId).first<{ n: number }>())!.n;
+
+/** A signed webhook request: the same `raw` and `signature` make a byte-identical retry. */
+async function signed(teamId: string, secret: string, body: unknown) {
+  const raw = JSON.stringify(body);
+  const ts = Math.floor(now() / 1000);
+  const signature = `t=${ts},v1=${await signMeetingWebhook(secret, ts, raw)}`;
+  return () =>
+    call("/api/webhooks/meetings", {
+      method: "POST",
+      headers: { "content-type": "application/json", "seqflare-team": teamId, "seqflare-signature": signature },
+      body: raw,
+    });
+}
+
+describe("a booking that fails halfway", () => {
+  const restore: (() => void)[] = [];
+  beforeEach(() => startSimulation());
+  afterEach(() => {
+    for (const r of restore.splice(0)) r();
+  });
+
+  it("is completed by the scheduling tool's byte-identical retry: the contact's run finishes, one meeting", async () => {
+    const s = await sentFirst();
+    const { secret } = await ok(client(s.session).api.webhooks.meetings.secret.$post(), 201);
+    const send = await signed(s.teamId, secret, { contact_id: s.m.contact_id, event_id: "evt-half" });
+    restore.push(await failNextTransition(s.sequenceId));
+    expect((await errorOf(await send())).status).toBe(500);
+    expect(await enrollmentRow(s.m.enrollment_id)).toMatchObject({ status: "active" });
+
+    const retry = await send();
+    expect(retry.status).toBe(200);
+    expect(await retry.json()).toMatchObject({ duplicate: true, finished: [s.m.enrollment_id] });
+    expect(await enrollmentRow(s.m.enrollment_id)).toMatchObject({ status: "finished", reason: "meeting_booked" });
+    expect(await meetingsOf(s.m.contact_id)).toBe(1);
+    // Done now, so accepted: the same bytes again are a replay.
+    expect(await errorOf(await send())).toMatchObject({ status: 409, code: "replayed_signature" });
+  });
+
+  it("is completed by a retry of POST /contacts/{id}/meeting-booked with the same event_id", async () => {
+    const s = await sentFirst();
+    const book = () =>
+      client(s.session).api.contacts[":id"]["meeting-booked"].$post({ param: { id: s.m.contact_id }, json: { event_id: "evt-manual" } });
+    restore.push(await failNextTransition(s.sequenceId));
+    expect((await book()).status).toBe(500);
+    expect(await enrollmentRow(s.m.enrollment_id)).toMatchObject({ status: "active" });
+
+    expect(await ok(book())).toMatchObject({ duplicate: true, finished: [s.m.enrollment_id], left_open: 0 });
+    expect(await enrollmentRow(s.m.enrollment_id)).toMatchObject({ status: "finished", reason: "meeting_booked" });
+    expect(await meetingsOf(s.m.contact_id)).toBe(1);
+    const logged = await env.DB.prepare("SELECT count(*) n FROM audit_log WHERE team_id = ? AND action = 'contact.meeting_booked'")
+      .bind(s.teamId)
+      .first<{ n: number }>();
+    expect(logged!.n).toBe(1);
+  });
+});
