@@ -73,6 +73,8 @@ export async function deleteContacts(
       `${n} of these contacts ${n === 1 ? "is" : "are"} in a sequence you can't edit; deleting would take them out of it. Ask the sequence's owner or an admin, or leave them out.`,
     );
   }
+  // bounced_at is the current address's: changing the address clears it (services/contacts.ts updateContact),
+  // so a corrected address is not suppressed here; the one that bounced is on the list since its bounce.
   const reasonOf = (r: (typeof rows)[number]): SuppressionReason | null =>
     r.unsubscribedAt ? "unsubscribed" : r.bouncedAt ? "bounced" : r.category === "dnc" ? "dnc" : null;
   const suppressed = await keepSuppressions(

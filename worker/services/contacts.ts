@@ -294,6 +294,16 @@ export async function contactSequences(d: Db, caller: Caller, contactId: string)
   });
 }
 
+/** The domain of an address (what a contact's domain is taken from when none is given). */
+const domainOf = (email: string | null | undefined) => email?.split("@")[1] ?? null;
+
+/**
+ * The status of an address a user typed, when they give none: we haven't checked it, so "unverified" (adding
+ * warns), or "unavailable" without one. One rule for creating and editing a contact. The Apollo facade
+ * always passes its own status (Apollo keeps a customer's address as verified, apollo/routes.ts toInput).
+ */
+const statusOfGivenEmail = (email: string | null) => (email ? ("unverified" as const) : ("unavailable" as const));
+
 /** Create a contact. With `dedupe`, an existing contact with the same email is returned instead. */
 export async function createContact(d: Db, caller: Caller, input: ContactInput, o: { dedupe?: boolean; source?: string } = {}) {
   authorize(caller, "contact.edit");
@@ -321,9 +331,9 @@ export async function createContact(d: Db, caller: Caller, input: ContactInput, 
     lastName: input.last_name ?? "",
     title: input.title ?? null,
     company: input.company ?? null,
-    domain: input.domain ?? (email ? (email.split("@")[1] ?? null) : null),
+    domain: input.domain ?? domainOf(email),
     email,
-    emailStatus: input.email_status ?? (email ? "unverified" : "unavailable"),
+    emailStatus: input.email_status ?? statusOfGivenEmail(email),
     phone: input.phone ?? null,
     linkedinUrl: input.linkedin_url ?? null,
     city: input.city ?? null,
@@ -385,12 +395,27 @@ export async function updateContact(env: Env, d: Db, caller: Caller, id: string,
     assertContact(caller, "contact.reassign", current.ownerId, input.owner_id);
   const stageCategory = await checkRefs(d, caller.teamId, input);
   // A new address must not be a suppressed one (the contact's own, unchanged, may be).
-  const email = input.email?.trim().toLowerCase();
-  if (email && email !== current.email?.toLowerCase()) await assertNotSuppressed(d, caller.teamId, email);
+  const email = input.email === undefined ? undefined : input.email?.trim().toLowerCase() || null;
+  const emailChanged = email !== undefined && email !== (current.email?.toLowerCase() ?? null);
+  if (emailChanged) await assertNotSuppressed(d, caller.teamId, email);
   const done = await d
     .update(contacts)
     .set({
       ...patchOf(input),
+      ...(emailChanged && {
+        // What was known of the old address isn't of the new one: its status (a typed address is unchecked,
+        // a cleared one unavailable), and its bounce (the bounced address stays on the suppression list, and
+        // the new one isn't on it, checked above), so the contact can be added again.
+        email,
+        emailStatus: input.email_status ?? statusOfGivenEmail(email),
+        ...(email && { bouncedAt: null }),
+        // A domain taken from the old address follows the new one; one given or set apart stays.
+        ...(email &&
+          input.domain === undefined &&
+          (!current.domain || current.domain === domainOf(current.email?.toLowerCase())) && {
+            domain: domainOf(email),
+          }),
+      }),
       // Merged: the fields named change (null removes one), the others stay (RFC 7396, SQLite's json_patch).
       ...(input.custom_fields && { customFields: sql`json_patch(${contacts.customFields}, ${JSON.stringify(input.custom_fields)})` }),
       updatedAt: now(),
