@@ -96,13 +96,30 @@ const MIRRORED_SAVE_EVERY = 2_000;
  * reports in that span go out as one page. The messages themselves are in D1 from the mailbox's own write.
  */
 export const MIRROR_SOON_MS = 2_000;
-/** What `restart` did with each enrollment; `blocked`: the contact may not be emailed (invariant 5), with the reason. */
+/**
+ * Why a restart was refused: a code of invariant 5 (never overridden), a finish reason of RESTART_ASKS_FIRST,
+ * or `active_elsewhere` (the contact is in another sequence now); the last two give way to `anyway`.
+ */
+export type RestartBlock = ReasonCode | "active_elsewhere";
+/** What `restart` did with each enrollment; `blocked`: not restarted, with the reason. */
 export type RestartOutcome = {
   id: string;
   outcome: "restarted" | "not_found" | "no_such_step" | "already" | "blocked";
   newId: string | null;
-  reason?: ReasonCode;
+  reason?: RestartBlock;
 };
+/**
+ * Runs that ended because the contact answered (a reply, a colleague's, a call, a booked meeting) or went
+ * on in another sequence: a new run would email them as if nothing had happened, so a restart of one
+ * needs the caller's word (`anyway`), as re-adding someone who replied needs an override.
+ */
+export const RESTART_ASKS_FIRST: ReadonlySet<string> = new Set<ReasonCode>([
+  "replied",
+  "meeting_booked",
+  "not_interested",
+  "colleague_replied",
+  "moved",
+]);
 /** Rows read or written at a time by any bulk pass (bind, activate, reconcile): memory stays bounded. */
 export const PAGE = 5_000;
 /**
@@ -1045,7 +1062,8 @@ export class SequenceDO extends DurableObject<Env> {
    * enrollment is closed ("restarted", its queued email withdrawn) and a new one starts at that step,
    * its wait counted from now. The old enrollment, its results and its messages stay as history, and
    * the new one has its own (enrollment, step) keys, so one run never gets a step twice. Repeating the
-   * same restart is harmless: the new id derives from the old id and the step.
+   * same restart is harmless: the new id derives from the old id and the step. A closed run that ended
+   * as RESTART_ASKS_FIRST says, or whose contact is in another sequence now, is restarted only `anyway`.
    */
   async restart(
     sequenceId: string,
@@ -1053,6 +1071,7 @@ export class SequenceDO extends DurableObject<Env> {
     ids: string[],
     stepPos: number | null,
     addedBy: string | null,
+    anyway = false,
   ): Promise<RestartOutcome[]> {
     await this.bind(sequenceId, teamId);
     const cfg = await this.config(sequenceId);
@@ -1062,7 +1081,10 @@ export class SequenceDO extends DurableObject<Env> {
     for (const id of ids) newIds.set(id, (await sha256Hex(`restart:${id}:${stepPos ?? 1}`)).slice(0, 24));
     // Invariant 5 before a new run is made: a contact who unsubscribed, bounced, is suppressed or in a Do Not
     // Contact stage is not restarted (the new run would only stop at its first step, and "restarted" would be untrue).
-    const contacts = await loadContactStates(this.d, teamId, [...new Set(ids.flatMap((id) => this.row(id)?.contact_id ?? []))]);
+    const contactIds = [...new Set(ids.flatMap((id) => this.row(id)?.contact_id ?? []))];
+    const contacts = await loadContactStates(this.d, teamId, contactIds);
+    // Read before the transaction (D1): a restart of a closed run would give the contact a second one at once.
+    const elsewhere = anyway ? new Set<string>() : await this.openElsewhere(sequenceId, teamId, contactIds);
     const t = now();
     const out: RestartOutcome[] = [];
     const withdraw: Withdrawal[] = [];
@@ -1087,12 +1109,16 @@ export class SequenceDO extends DurableObject<Env> {
           out.push({ id, outcome: "already", newId });
           continue;
         }
-        const block = blockingReason(contacts.get(e.contact_id), isEmailStep(step.type));
+        const open = e.status === "active" || e.status === "paused" || e.status === "held";
+        const block: RestartBlock | null =
+          blockingReason(contacts.get(e.contact_id), isEmailStep(step.type)) ??
+          (anyway || open ? null : RESTART_ASKS_FIRST.has(e.reason ?? "") ? (e.reason as ReasonCode) : null) ??
+          (!open && elsewhere.has(e.contact_id) ? "active_elsewhere" : null);
         if (block) {
           out.push({ id, outcome: "blocked", newId: null, reason: block });
           continue;
         }
-        if (e.status === "active" || e.status === "paused" || e.status === "held") {
+        if (open) {
           if (e.waiting === "mailbox" && e.mailbox_id && e.step_id)
             withdraw.push({ mailboxId: e.mailbox_id, enrollmentId: id, stepId: e.step_id });
           this.update(id, { status: "finished", reason: "restarted", waiting: "none", finished_at: t });
@@ -1130,6 +1156,22 @@ export class SequenceDO extends DurableObject<Env> {
     });
     await this.armAndMirror(teamId, sequenceId);
     await this.withdrawQueued(withdraw);
+    return out;
+  }
+
+  /** Of these contacts, those with an open run in another sequence of the team (D1). */
+  private async openElsewhere(sequenceId: string, teamId: string, contactIds: string[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (let i = 0; i < contactIds.length; i += 2_000) {
+      const rows = await this.d.$client
+        .prepare(
+          `SELECT DISTINCT contact_id FROM enrollments WHERE contact_id IN (SELECT value FROM json_each(?))
+             AND status IN ('scheduled','active','paused','held') AND +team_id = ? AND +sequence_id <> ?`,
+        )
+        .bind(JSON.stringify(contactIds.slice(i, i + 2_000)), teamId, sequenceId)
+        .all<{ contact_id: string }>();
+      for (const r of rows.results) out.add(r.contact_id);
+    }
     return out;
   }
 
