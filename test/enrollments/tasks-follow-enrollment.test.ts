@@ -71,7 +71,8 @@ describe("a sequence's tasks follow their contact's run", () => {
     await runUntil(now() + 10_000);
     expect((await x.taskOf(x.runOf(corrected))).status).toBe("open");
 
-    await x.seq.restart([x.runOf(restarted)], 1, null);
+    // Restarted anyway: a run that ended as replied is restarted only on the caller's word.
+    await x.seq.restart([x.runOf(restarted)], 1, null, true);
     await runUntil(now() + HOUR);
     const { results } = await env.DB.prepare("SELECT status FROM tasks WHERE contact_id = ? ORDER BY created_at")
       .bind(restarted)
