@@ -78,6 +78,10 @@ const ActionBody = z
       .openapi({ description: "pause: resume by itself at this instant (epoch ms, in the future, at most a year ahead)" }),
     reason: z.enum(FINISH_REASONS).optional().openapi({ description: "finish: why (default marked_finished)" }),
     step: z.number().int().min(1).max(100).optional().openapi({ description: "restart: the step position to start from (default 1)" }),
+    restart_anyway: z.boolean().optional().openapi({
+      description:
+        "restart: also restart a run that ended because the contact replied (replied), a colleague replied (colleague_replied), they said not interested on a call (not_interested), booked a meeting (meeting_booked) or were moved to another sequence (moved), and a contact who is in another sequence now (active_elsewhere). Without it those are not restarted (outcome blocked, reason_code naming why). Unsubscribed, bounced, Do Not Contact and suppressed contacts are never restarted",
+    }),
     to_sequence_id: z.string().min(1).max(64).optional().openapi({
       description:
         "move: the sequence to move the contacts to. Its preconditions and validation apply: a contact it skips or holds back stays here (outcome not_moved, with the reason)",
@@ -114,6 +118,10 @@ const OutcomeSchema = z.object({
   changed: z.boolean(),
   outcome: z.string(),
   reason: z.string().nullable(),
+  reason_code: z.string().nullable().optional().openapi({
+    description:
+      "restart, outcome blocked: why, as a code (replied, meeting_booked, not_interested, colleague_replied, moved, active_elsewhere: restart_anyway restarts them; unsubscribed, bounced, do_not_contact, suppressed, no_email, contact_deleted, sequence_archived: never)",
+  }),
   new_id: z.string().nullable().optional(),
   held_back_by: z.array(z.enum(WARNING_CATEGORIES)).optional().openapi({
     description: "move: the warnings the target held this contact back for; move it again with them as overrides to move it anyway",

@@ -7,6 +7,7 @@ import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { ApiError } from "../lib/errors";
 import { newId, orderedIdFrom } from "../lib/ids";
+import { RESTART_ASKS_FIRST } from "../../durable-objects/sequence-do";
 import { engine, REASONS, reasonText as engineReasonText, type MailboxLimits, type ReasonCode } from "../../durable-objects/engine";
 import { mailboxFor, sequenceFor, sequenceFromBatch, sequenceRowQuery, visibleSequence } from "./access";
 import { commitAddContacts, takenBy, takenByMove } from "./add-contacts/jobs";
@@ -319,6 +320,8 @@ export interface ActionParams {
   /** move: warnings to move anyway (the two about other sequences are waived whatever this says). */
   overrides?: Partial<Record<WarningCategory, boolean>> | undefined;
   mailbox_id?: string | undefined;
+  /** restart: also those whose run ended as the contact answered or was moved, and those in another sequence now. */
+  restart_anyway?: boolean | undefined;
 }
 export interface ActionInput extends ActionParams {
   enrollment_ids?: string[] | undefined;
@@ -330,6 +333,8 @@ export interface Outcome {
   changed: boolean;
   outcome: string;
   reason: string | null;
+  /** restart: why it was not restarted, as a code (RestartBlock). */
+  reason_code?: string | null;
   new_id?: string | null;
   from?: string | null;
   /** move: the warnings the target held this contact back for (overridable: moved with them as overrides). */
@@ -342,6 +347,9 @@ interface Picked {
   /** Read by a job's page (pickedNow): a page delivered again tells the contacts it moved already by it. */
   reason?: string | null;
 }
+
+/** Why a restart was refused, for the codes the engine's reasons don't have. */
+const RESTART_WORDS: Record<string, string> = { active_elsewhere: "In another sequence now" };
 
 /** A page of an action job (its id and first index): a move's page commits the same target job on every delivery. */
 export interface ActionPage {
@@ -356,9 +364,12 @@ export const INLINE_FILTER_MATCHES = 1_000;
 
 const OPEN_STATUSES = new Set(["active", "paused", "held", "scheduled"]);
 
-function why(action: EnrollmentAction, status: string): string {
-  if (!OPEN_STATUSES.has(status) && action !== "remove" && action !== "restart")
-    return `Already ${status}: restart it to send the sequence again`;
+function why(action: EnrollmentAction, status: string, reason?: string | null): string {
+  if (!OPEN_STATUSES.has(status) && action !== "remove" && action !== "restart") {
+    // The finish reason is named: one who replied or was moved is not offered a restart as if they had just run out of steps.
+    const ended = reason ? `Already ${status} (${reasonText(reason)})` : `Already ${status}`;
+    return RESTART_ASKS_FIRST.has(reason ?? "") ? ended : `${ended}: restart it to send the sequence again`;
+  }
   if (action === "pause" && status === "paused") return "Already paused";
   if (action === "resume") return `Not paused (${status})`;
   if (action === "remove" && status === "removed") return "Already removed";
@@ -390,7 +401,7 @@ export type PreparedAction = Awaited<ReturnType<typeof prepareAction>>;
 
 /** Every enrollment of a sequence matching a filter, by id (a snapshot: acting changes statuses). */
 export async function matchingIds(d: Db, seqId: string, teamId: string, f: EnrollmentFilter, limit: number): Promise<Picked[]> {
-  return d.all<Picked>(sql`SELECT e.id, e.status, e.contact_id ${FROM} ${where(seqId, teamId, f)} ORDER BY e.id LIMIT ${limit}`);
+  return d.all<Picked>(sql`SELECT e.id, e.status, e.contact_id, e.reason ${FROM} ${where(seqId, teamId, f)} ORDER BY e.id LIMIT ${limit}`);
 }
 
 /**
@@ -511,7 +522,12 @@ async function actThroughEngine(
   const ids = rows.map((r) => r.id);
   if (!rows.length) return { results: [], jobs: [] };
   if (action === "restart") {
-    const out = await stub.restart(ids, p.step ?? null, caller.userId ?? null);
+    const out = await stub.restart(ids, p.step ?? null, caller.userId ?? null, p.restart_anyway ?? false);
+    const blocked = (code: string) => {
+      const text = `${RESTART_WORDS[code] ?? reasonText(code)}: not restarted`;
+      // Overridable: the caller may still mean it (they asked to hear from it again).
+      return code === "active_elsewhere" || RESTART_ASKS_FIRST.has(code) ? `${text} (restart anyway to email them again)` : text;
+    };
     return {
       jobs: [],
       results: out.map((o) => ({
@@ -525,8 +541,9 @@ async function actThroughEngine(
             : o.outcome === "already"
               ? "Already restarted, or the contact is in this sequence again"
               : o.outcome === "blocked"
-                ? `${reasonText(o.reason!)}: not restarted`
+                ? blocked(o.reason!)
                 : null,
+        ...(o.outcome === "blocked" ? { reason_code: o.reason! } : {}),
       })),
     };
   }
@@ -556,7 +573,7 @@ async function actThroughEngine(
         // Moved by an earlier try of this page, which failed before recording it.
         before?.has(r.contact_id) && r.status === "finished" && r.reason === "moved"
           ? { id: r.id, changed: true, outcome: "moved", reason: null }
-          : { id: r.id, changed: false, outcome: "not_open", reason: why("move", r.status) },
+          : { id: r.id, changed: false, outcome: "not_open", reason: why("move", r.status, r.reason) },
       );
     if (!open.length) return { results, jobs: before ? [fixedId!] : [] };
     // The target's preconditions and validation: the add-contacts pipeline, as when adding them by hand.
@@ -638,7 +655,7 @@ async function actThroughEngine(
             id: r.id,
             changed: false,
             outcome: r.status === "finished" || r.status === "removed" || r.status === "failed" ? r.status : "unchanged",
-            reason: why(action, r.status),
+            reason: why(action, r.status, r.reason),
           },
     ),
   };
@@ -719,7 +736,7 @@ export async function actOnContacts(
 ) {
   const prep = await prepareAction(d, caller, sequenceId, action, p);
   if (!contactIds.length) return actInline(env, d, caller, prep, action, [], p);
-  const rows = await d.all<Picked>(sql`SELECT id, status, contact_id FROM enrollments
+  const rows = await d.all<Picked>(sql`SELECT id, status, contact_id, reason FROM enrollments
      WHERE sequence_id = ${prep.seq.id} AND team_id = ${caller.teamId} AND ${inList(sql`contact_id`, [...new Set(contactIds)])}
      ORDER BY contact_id, (status IN ('scheduled', 'active', 'paused', 'held')) DESC, created_at DESC`);
   const one = new Map<string, Picked>();
