@@ -100,8 +100,8 @@ describe("actions on every enrollment matching a filter, however many (a job on 
     expect(removed.job.outcomes).toEqual({ removed: 5000 });
     expect(await statusCounts(target)).toEqual({ "removed:removed_by_user": 5000 });
 
-    // Back in the first sequence: the moved ones restarted, then finished by hand.
-    await actOnFilter(s, sequenceId, "restart", { filter: { status: "finished", reason: "moved" } });
+    // Back in the first sequence: the moved ones restarted (anyway: they were moved), then finished by hand.
+    await actOnFilter(s, sequenceId, "restart", { filter: { status: "finished", reason: "moved" }, restart_anyway: true });
     const finished = await actOnFilter(s, sequenceId, "finish", { filter: { status: "active" }, reason: "marked_finished" });
     expect(finished.job.outcomes).toEqual({ finished: 5000 });
     expect((await statusCounts(sequenceId))["finished:marked_finished"]).toBe(5000);
