@@ -1,8 +1,19 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { AppEnv } from "../env";
 import { router } from "../lib/openapi";
 import { errorResponses, IdParam, json, jsonBody, UserSchema } from "../lib/schemas";
 import { requireMasterKey, requirePermission, requireSession } from "../middleware/auth";
-import { changePassword, listAllTeamUsers, listTeamUsers, updateUser } from "../services/users";
+import { SECRET_ANSWER } from "../middleware/idempotency";
+import {
+  changePassword,
+  createPasswordReset,
+  listAllTeamUsers,
+  listTeamUsers,
+  openPasswordReset,
+  updateUser,
+  usePasswordReset,
+} from "../services/users";
 import { clientIp, MeSchema, signedIn } from "./auth";
 
 /** A password a user sets (accepting an invite, changing their own): the one rule for them. */
@@ -37,6 +48,32 @@ const ChangePassword = z
   .object({ current_password: z.string().min(1).max(200), new_password: NewPassword })
   .strict()
   .openapi("ChangePassword");
+
+const TokenParam = z.object({
+  token: z
+    .string()
+    .min(1)
+    .max(200)
+    .openapi({ param: { name: "token", in: "path" } }),
+});
+
+const PasswordResetLink = z
+  .object({
+    user: TeamUserSchema,
+    url: z.string().openapi({ description: "The reset link, shown in this answer only (Seqflare sends no email: copy it to the person)" }),
+    expires_at: z.number(),
+  })
+  .openapi("PasswordResetLink");
+
+const OpenPasswordReset = z
+  .object({ team_name: z.string(), email: z.string(), name: z.string(), expires_at: z.number() })
+  .openapi("OpenPasswordReset");
+
+const UsePasswordReset = z.object({ password: NewPassword }).strict().openapi("UsePasswordReset");
+
+/** The reset link a person opens: on the app's public address, or the address this request came to. */
+const resetLinkFor = (c: Context<AppEnv>, token: string) =>
+  `${(c.env.PUBLIC_URL || new URL(c.req.url).origin).replace(/\/+$/, "")}/reset-password/${encodeURIComponent(token)}`;
 
 const present = (u: {
   id: string;
@@ -95,6 +132,23 @@ export const userRoutes = router()
   .openapi(
     createRoute({
       method: "post",
+      path: "/users/{id}/password-reset",
+      tags: ["Users"],
+      summary:
+        "A single-use link that sets a new password for a user of your team (admins, signed in), valid 24 hours; in this answer only (no email is sent). A new link replaces the user's earlier one",
+      middleware: [requireSession, requirePermission("users.manage", "Only team admins can reset passwords")],
+      request: { params: IdParam },
+      responses: { 201: json(PasswordResetLink, "Created"), 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
+    }),
+    async (c) => {
+      const { token, expiresAt, user } = await createPasswordReset(c.var.db, c.get("caller"), c.req.valid("param").id);
+      // The link is shown in this answer only: never stored for an idempotent replay.
+      return c.json({ user: present(user), url: resetLinkFor(c, token), expires_at: expiresAt }, 201, { [SECRET_ANSWER]: "1" });
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
       path: "/me/password",
       tags: ["Auth"],
       summary:
@@ -110,6 +164,45 @@ export const userRoutes = router()
         { ...c.req.valid("json"), ip: clientIp(c) },
         c.req.header("user-agent"),
       );
+      return c.json(await signedIn(c, session), 200);
+    },
+  );
+
+/**
+ * A reset link's own endpoints: public (before authentication), like an invite's and for the same
+ * reasons without the sign-in throttle: the token is 32 random bytes, an unknown one costs one indexed
+ * read, and the password is hashed only once the link is found open.
+ */
+export const passwordResetLinkRoutes = router()
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/password-resets/{token}",
+      tags: ["Users"],
+      summary:
+        "An open password reset link by its token (public): whose password it sets. 404 alike for unknown, expired, replaced and used",
+      request: { params: TokenParam },
+      responses: { 200: json(OpenPasswordReset), 404: errorResponses[404], 422: errorResponses[422] },
+    }),
+    async (c) => {
+      const row = await openPasswordReset(c.var.db, c.req.valid("param").token);
+      return c.json({ team_name: row.team_name, email: row.email, name: row.name, expires_at: row.expires_at }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/password-resets/{token}",
+      tags: ["Users"],
+      summary: "Set a new password with a reset link (public, once): every session of the user ends, and this answer signs them in",
+      request: { params: TokenParam, body: jsonBody(UsePasswordReset) },
+      responses: { 200: json(MeSchema), 404: errorResponses[404], 422: errorResponses[422] },
+    }),
+    async (c) => {
+      const session = await usePasswordReset(c.var.db, c.req.valid("param").token, {
+        ...c.req.valid("json"),
+        userAgent: c.req.header("user-agent"),
+      });
       return c.json(await signedIn(c, session), 200);
     },
   );
