@@ -16,7 +16,7 @@ import { docsRoutes } from "./routes/docs";
 import { contactRoutes } from "./routes/contacts";
 import { devRoutes } from "./routes/dev";
 import { listRoutes } from "./routes/lists";
-import { userRoutes } from "./routes/users";
+import { passwordResetLinkRoutes, userRoutes } from "./routes/users";
 import { inviteLinkRoutes, inviteRoutes } from "./routes/invites";
 import { workflowRoutes } from "./routes/workflows";
 import { addContactsRoutes } from "./routes/add-contacts";
@@ -85,6 +85,7 @@ const routes = api
   .route("/", docsRoutes)
   .route("/", authRoutes)
   .route("/", inviteLinkRoutes)
+  .route("/", passwordResetLinkRoutes)
   .route("/", devRoutes)
   // Signed by the team's webhook secret instead of a session or key.
   .route("/", meetingWebhookRoutes)
