@@ -5,8 +5,8 @@ import { makeTeam, sessionFor } from "../fixtures";
 import { client, env, ok } from "../helpers";
 
 // "Name, email or company contains" on the Contacts page: what matches. The search reads one joined,
-// lowercased text per contact (contacts_team_search_idx, migration 0016); these hold it to matching
-// exactly what a search of each field on its own matches.
+// lowercased text per contact (contacts_team_search_idx, migrations 0016, 0049); these hold it to matching
+// exactly what a search of the full name ("first last") and of each other field on its own matches.
 
 async function contact(
   teamId: string,
@@ -55,11 +55,20 @@ describe("contacts search", () => {
     expect(await search("null")).toEqual([]);
   });
 
+  it("finds a contact by its full name, first name then last name", async () => {
+    const { ids, search } = await setup();
+    expect(await search("ann lee")).toEqual([ids.ann]);
+    expect(await search("Bob Marsh")).toEqual([ids.bob]);
+    expect(await search("n l")).toEqual([ids.ann]);
+  });
+
   it("never matches text that runs across two fields", async () => {
     const { search } = await setup();
     expect(await search("annlee")).toEqual([]);
-    expect(await search("ann lee")).toEqual([]);
+    expect(await search("lee ann")).toEqual([]);
     expect(await search("leeann")).toEqual([]);
+    expect(await search("lee ann.lee")).toEqual([]);
+    expect(await search("marsh null")).toEqual([]);
     // The joining character itself: looked up field by field, so still nothing across fields.
     expect(await search("Ann\u0001Lee")).toEqual([]);
   });

@@ -134,13 +134,14 @@ export const loginAttempts = sqliteTable(
 );
 
 /**
- * A contact's name, email and company as one lowercased text, the fields joined by char(1) (a
- * control character no search holds: services/contacts.ts searches it only then). `instr` over it
- * finds exactly what `instr` over each field finds, and `contacts_team_search_idx` holds it, so
- * counting a search reads the index instead of every contact.
+ * A contact's full name ("first last", so "ann lee" finds Ann Lee), email and company as one lowercased
+ * text, those joined by char(1) (a control character no search holds: services/contacts.ts searches it
+ * only then). `instr` over it finds what `instr` over the full name and each other field finds, and
+ * `contacts_team_search_idx` holds it (migration 0049), so counting a search reads the index instead of
+ * every contact.
  */
 export const CONTACT_SEARCH_TEXT =
-  "lower(first_name || char(1) || last_name || char(1) || coalesce(email, '') || char(1) || coalesce(company, ''))";
+  "lower(first_name || ' ' || last_name || char(1) || coalesce(email, '') || char(1) || coalesce(company, ''))";
 
 /** A contact's email domain, lowercased (what comes after the first @), as contacts_team_domain_idx indexes it. */
 export const EMAIL_DOMAIN = "lower(substr(email, instr(email, '@') + 1))";
