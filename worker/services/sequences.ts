@@ -1,4 +1,4 @@
-import { and, asc, eq, isNotNull, isNull, sql, type SQL } from "drizzle-orm";
+import { and, asc, eq, exists, isNotNull, isNull, sql, type SQL } from "drizzle-orm";
 import { batchSql, type BatchStatement, type Db } from "../db/client";
 import { contains } from "../db/contains";
 import { inList } from "../db/in-list";
@@ -282,15 +282,17 @@ export async function archiveSequence(env: Env, d: Db, caller: Caller, sequenceI
     ...notStarted.flatMap((jobId) => stopJobStatements(d, jobId, SEQUENCE_ARCHIVED)),
     d.insert(auditLog).values(auditEntry(caller, "sequence.archive", "sequence", seq.id, { jobs_stopped: notStarted })),
   ]);
-  const open = await d
+  const open = await openEnrollmentIds(d, seq.id);
+  if (open.length) await engine.sequence(env, seq.id, seq.teamId).finish(open, "sequence_archived");
+}
+
+/** The enrollments an archive finishes: those still open (`limit`: a page of them, in no order). */
+async function openEnrollmentIds(d: Db, sequenceId: string, limit?: number): Promise<string[]> {
+  const q = d
     .select({ id: enrollments.id })
     .from(enrollments)
-    .where(and(eq(enrollments.sequenceId, seq.id), inList(enrollments.status, ["active", "paused", "held"])));
-  if (open.length)
-    await engine.sequence(env, seq.id, seq.teamId).finish(
-      open.map((r) => r.id),
-      "sequence_archived",
-    );
+    .where(and(eq(enrollments.sequenceId, sequenceId), inList(enrollments.status, ["active", "paused", "held"])));
+  return (await (limit ? q.limit(limit) : q)).map((r) => r.id);
 }
 
 export async function unarchiveSequence(d: Db, caller: Caller, sequenceId: string): Promise<void> {
@@ -326,4 +328,99 @@ export async function replaceShares(
     ),
     d.insert(auditLog).values(auditEntry(caller, "sequence.share", "sequence", seq.id, { shares })),
   ]);
+}
+
+/** Engine calls the cron's repair makes per tick at most, for each of its two repairs. */
+const REPAIR_CALLS = 25;
+/** Open enrollments of an archived sequence finished per call of its repair. */
+const FINISH_PAGE = 500;
+/** Held for these reasons, a contact of a sequence that is on (with a step on) should have been released. */
+const HELD_UNTIL_ON = ["sequence_inactive"];
+
+/**
+ * Invariant 10's repair of turning a sequence on and of archiving it, run by the cron: D1 is written
+ * first and the SequenceDO told after (updateSequence, archiveSequence), so an engine call that failed
+ * (object out of reach, request cancelled) left held contacts under a sequence that shows On, which
+ * nothing else releases, or open contacts in an archived sequence, which count as "active in another
+ * sequence" elsewhere. Each is asked again, tick after tick, until D1 shows it done; both calls are
+ * idempotent. When nothing is wrong it reads the partial indexes of the sequences that are on and of
+ * those archived (migration 0048), one index probe each, and calls nothing. A failing sequence doesn't
+ * stop the others; the step fails at the end, naming how many.
+ */
+export async function repairSequenceEngines(env: Env, d: Db): Promise<{ activated: number; finished: number }> {
+  const failures: unknown[] = [];
+  let activated = 0;
+  let finished = 0;
+  // `active = 1` spelled out (not bound): only a literal lets SQLite use the partial index.
+  const released = await d
+    .select({ id: sequences.id, teamId: sequences.teamId })
+    .from(sequences)
+    .where(
+      and(
+        sql`${sequences.active} = 1`,
+        isNull(sequences.archivedAt),
+        exists(
+          d
+            .select({ x: sql`1` })
+            .from(steps)
+            .where(and(eq(steps.sequenceId, sequences.id), eq(steps.enabled, true))),
+        ),
+        exists(
+          d
+            .select({ x: sql`1` })
+            .from(enrollments)
+            .where(
+              and(eq(enrollments.sequenceId, sequences.id), eq(enrollments.status, "held"), inList(enrollments.reason, HELD_UNTIL_ON)),
+            ),
+        ),
+      ),
+    )
+    .orderBy(asc(sequences.id))
+    .limit(REPAIR_CALLS);
+  for (const s of released) {
+    try {
+      activated += await engine.sequence(env, s.id, s.teamId).activate();
+    } catch (err) {
+      failures.push(err);
+    }
+  }
+  const archived = await d
+    .select({ id: sequences.id, teamId: sequences.teamId })
+    .from(sequences)
+    .where(
+      and(
+        isNotNull(sequences.archivedAt),
+        exists(
+          d
+            .select({ x: sql`1` })
+            .from(enrollments)
+            .where(and(eq(enrollments.sequenceId, sequences.id), inList(enrollments.status, ["active", "paused", "held"]))),
+        ),
+      ),
+    )
+    .orderBy(asc(sequences.id))
+    .limit(REPAIR_CALLS);
+  let calls = 0;
+  for (const s of archived) {
+    try {
+      // A page per call, while this tick's calls last; the next tick goes on with the rest.
+      for (let page = FINISH_PAGE; page === FINISH_PAGE && calls < REPAIR_CALLS;) {
+        const open = await openEnrollmentIds(d, s.id, FINISH_PAGE);
+        page = open.length;
+        if (!page) break;
+        calls++;
+        await engine.sequence(env, s.id, s.teamId).finish(open, "sequence_archived");
+        finished += page;
+      }
+    } catch (err) {
+      failures.push(err);
+    }
+    if (calls >= REPAIR_CALLS) break;
+  }
+  if (failures.length)
+    throw new AggregateError(
+      failures,
+      `${failures.length} sequence(s) could not be told they were turned on or archived; tried again next tick`,
+    );
+  return { activated, finished };
 }
