@@ -6,10 +6,12 @@ import { resumeQuietImports } from "./services/imports/imports";
 import { applyAutoWinners } from "./services/reports/ab";
 import { runDueWorkflows } from "./services/workflows";
 import { pollReplies } from "./services/reply-polling";
+import { repairSequenceEngines } from "./services/sequences";
 
 /**
  * Every minute (UTC): start due scheduled jobs and due workflows; settle any ended job's unsettled hold;
- * resume what went quiet (jobs, imports, bulk actions); poll replies; pick A/B winners. Each step runs
+ * resume what went quiet (jobs, imports, bulk actions); poll replies; pick A/B winners; tell
+ * sequences turned on or archived what their engine call missed. Each step runs
  * whatever the others did: one failing (a Queues error while resuming a job, a provider down) skipped
  * every step after it for that tick. A failed step is logged, the rest run, and the tick still fails at
  * the end, naming the steps, so the failure is seen.
@@ -28,6 +30,8 @@ export async function runCron(_controller: ScheduledController, env: Env): Promi
     // Gmail / Microsoft 365 mailboxes: replies and bounces found through their APIs (the same inbound classification).
     ["poll replies", () => pollReplies(env, d)],
     ["apply A/B winners", () => applyAutoWinners(d)],
+    // Sequences turned on or archived whose SequenceDO wasn't told (the call failed after D1 was written).
+    ["repair sequences turned on or archived", () => repairSequenceEngines(env, d)],
   ];
   const failed: { step: string; err: unknown }[] = [];
   for (const [step, run] of steps) {
