@@ -104,6 +104,17 @@ const snippetOf = (s: string) => s.replace(/\s+/g, " ").trim().slice(0, 300);
 
 const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: " " };
 
+/**
+ * A numeric character reference as HTML reads it: one that names no character (beyond U+10FFFF, a
+ * surrogate, NUL) is U+FFFD. String.fromCodePoint throws on the first, and one `&#99999999;` in a
+ * stranger's email must never stop the reading of every email after it.
+ */
+function codePoint(ref: string): string {
+  const hex = ref[1] === "x" || ref[1] === "X";
+  const n = parseInt(ref.slice(hex ? 2 : 1), hex ? 16 : 10);
+  return !Number.isFinite(n) || n <= 0 || n > 0x10ffff || (n >= 0xd800 && n <= 0xdfff) ? "\ufffd" : String.fromCodePoint(n);
+}
+
 /** An HTML-only email as text a rep can read: blocks and line breaks become new lines, tags and styles go. */
 export function htmlToText(html: string): string {
   return html
@@ -111,11 +122,7 @@ export function htmlToText(html: string): string {
     .replace(/<br\s*\/?>/gi, "\n")
     .replace(/<\/(p|div|li|tr|h[1-6]|blockquote)>/gi, "\n")
     .replace(/<[^>]+>/g, "")
-    .replace(/&(#\d+|#x[0-9a-f]+|[a-z]+);/gi, (m, e: string) =>
-      e[0] === "#"
-        ? String.fromCodePoint(parseInt(e[1] === "x" || e[1] === "X" ? e.slice(2) : e.slice(1), e[1]?.toLowerCase() === "x" ? 16 : 10))
-        : (ENTITIES[e.toLowerCase()] ?? m),
-    )
+    .replace(/&(#\d+|#x[0-9a-f]+|[a-z]+);/gi, (m, e: string) => (e[0] === "#" ? codePoint(e) : (ENTITIES[e.toLowerCase()] ?? m)))
     .replace(/[ \t]+\n/g, "\n")
     .replace(/\n{3,}/g, "\n\n")
     .trim();
@@ -135,6 +142,29 @@ function bodyOf(email: { text?: string; html?: string }): { text: string; trunca
  * removed is an unsubscribe request; anything else that threads to one of our emails is a reply.
  */
 export async function classifyInbound(raw: ArrayBuffer | string, t: number): Promise<Classified> {
+  try {
+    return await classify(raw, t);
+  } catch (e) {
+    // Only the email itself can make this throw (postal-mime refuses headers over 2 MB, parts nested too
+    // deep), so reading it again would fail again: it is ignored, the email() handler answers, and reply
+    // polling goes on to the emails after it instead of stopping at this one every minute for good.
+    const message = e instanceof Error ? e.message : String(e);
+    console.error(`inbound email could not be read: ${message}`);
+    const text = typeof raw === "string" ? raw : new TextDecoder().decode(raw);
+    return {
+      kind: "ignored",
+      ids: [],
+      evidence: { rule: "unreadable", phrase: message.slice(0, 200) },
+      headerId: `sha256:${await sha256Hex(text)}`,
+      from: "",
+      subject: "",
+      snippet: "",
+      body: { text: "", truncated: false },
+    };
+  }
+}
+
+async function classify(raw: ArrayBuffer | string, t: number): Promise<Classified> {
   const email = await PostalMime.parse(raw);
   const text = typeof raw === "string" ? raw : new TextDecoder().decode(raw);
   const h = email.headers;

@@ -4,7 +4,8 @@
 // round is at most MAX_MESSAGES_PER_TICK messages, and ends at a point the provider can resume from
 // (a history record, a delta page). The cursor lives in the mailbox's transport_config and moves only
 // after the whole round was handled, so a crash or a message that can't be read now repeats the round
-// (handling a reply twice changes nothing) rather than skipping one.
+// (handling a reply twice changes nothing) rather than skipping one. An email that can't be parsed at
+// all is not retried (it would fail the same way every minute): classifyInbound ignores it as unreadable.
 import { and, asc, eq, inArray, ne, sql } from "drizzle-orm";
 import { db, type Db } from "../db/client";
 import { mailboxes } from "../db/schema";
@@ -184,6 +185,12 @@ async function pollFailed(
   return { ...out, error: f.message };
 }
 
+/** What went wrong at the bottom: drizzle's error names the whole query (with the email's values) and holds D1's as its cause. */
+function innermost(e: unknown): string {
+  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
+  return e instanceof Error ? e.message : String(e);
+}
+
 /** Cron: every Gmail / Graph mailbox that still has a working sign-in. One failing mailbox never stops the others. */
 export async function pollReplies(env: Env, d: Db = db(env.DB)): Promise<PollOutcome[]> {
   const rows = await d
@@ -197,8 +204,14 @@ export async function pollReplies(env: Env, d: Db = db(env.DB)): Promise<PollOut
     try {
       outcomes.push(await pollMailbox(env, d, { ...mb, transport: mb.transport }));
     } catch (e) {
+      // The round's cursor did not move, so the next tick reads the same emails again; the mailbox
+      // says why meanwhile (its "Replies could not be checked" banner), or a failure every minute would
+      // leave replies unread with nothing on the screen.
       const message = e instanceof Error ? e.message : String(e);
       console.error(`reply polling of mailbox ${mb.id} failed: ${message}`);
+      await saveCursor(d, mb.id, { poll_error: `The check failed: ${innermost(e)}`.slice(0, 300) }).catch((err: unknown) =>
+        console.error(`reply polling of mailbox ${mb.id}: its error could not be saved`, err),
+      );
       outcomes.push({ mailboxId: mb.id, read: 0, handled: 0, error: message });
     }
   }
