@@ -8,6 +8,8 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { engine } from "../../durable-objects/engine";
 import { app } from "../../worker/app";
 import { runCron } from "../../worker/cron";
+import { db } from "../../worker/db/client";
+import { repairSequenceEngines } from "../../worker/services/sequences";
 import type { Env } from "../../worker/env";
 import { enroll, makeContacts, makeMailbox, makeSequence, makeTeam, sessionFor, startSimulation } from "../fixtures";
 import { BASE, env, type Session } from "../helpers";
@@ -117,5 +119,66 @@ describe("the cron repairs a turn-on or an archive whose engine call failed", ()
       { status: "finished", reason: "sequence_archived" },
       { status: "finished", reason: "sequence_archived" },
     ]);
+  });
+});
+
+type Stmt = { statement: string; params?: unknown[] };
+
+/** The statements `run` makes that read `sequences`, with their bound values. */
+async function sequenceReadsOf(run: () => Promise<unknown>): Promise<Stmt[]> {
+  const seen: Stmt[] = [];
+  const stmtProto = Object.getPrototypeOf(env.DB.prepare("SELECT 1")) as Record<string, (...a: unknown[]) => Promise<unknown>>;
+  const originals = { raw: stmtProto.raw!, all: stmtProto.all!, first: stmtProto.first!, run: stmtProto.run! };
+  for (const [name, fn] of Object.entries(originals))
+    stmtProto[name] = function (this: Stmt, ...a: unknown[]) {
+      if (/from "sequences"/i.test(this.statement)) seen.push({ statement: this.statement, params: this.params });
+      return fn.apply(this, a);
+    };
+  try {
+    await run();
+  } finally {
+    Object.assign(stmtProto, originals);
+  }
+  return seen;
+}
+
+describe("the cron's repair when nothing is wrong", () => {
+  beforeEach(() => startSimulation());
+
+  it("reads only the sequences on and those archived, through their partial indexes, and calls no SequenceDO", async () => {
+    const { teamId, userId } = await makeTeam();
+    const mailboxId = await makeMailbox(teamId, userId);
+    const on = await makeSequence(teamId, userId, [{ wait: 1 }], null);
+    await enroll(teamId, on.sequenceId, await makeContacts(teamId, 2), [mailboxId]);
+    const archived = await makeSequence(teamId, userId, [{ wait: 1 }], null, false);
+    await env.DB.prepare("UPDATE sequences SET archived_at = 1 WHERE id = ?").bind(archived.sequenceId).run();
+    let calls = 0;
+    const counting = {
+      ...(env as unknown as Env),
+      SEQUENCE_DO: new Proxy(env.SEQUENCE_DO, {
+        get(ns, k) {
+          if (k === "get") calls++;
+          return (Reflect.get(ns, k) as (...a: unknown[]) => unknown).bind(ns);
+        },
+      }),
+    };
+    let result: unknown;
+    const reads = await sequenceReadsOf(async () => (result = await repairSequenceEngines(counting, db(env.DB))));
+    expect(result).toEqual({ activated: 0, finished: 0 });
+    expect(calls).toBe(0);
+    expect(reads).toHaveLength(2);
+    const plans: string[] = [];
+    for (const r of reads)
+      plans.push(
+        ...(
+          await env.DB.prepare(`EXPLAIN QUERY PLAN ${r.statement}`)
+            .bind(...(r.params ?? []))
+            .all<{ detail: string }>()
+        ).results.map((x) => x.detail),
+      );
+    // A walk over a partial index (the sequences on, those archived) is the point; a walk over a whole table is not.
+    expect(plans.filter((d) => /^SCAN \w+$/.test(d.trim()))).toEqual([]);
+    expect(plans.join("\n")).toMatch(/sequences_on_idx/);
+    expect(plans.join("\n")).toMatch(/sequences_archived_idx/);
   });
 });
