@@ -41,3 +41,23 @@ export const acceptInviteAction = action(async (token: string, name: string, pas
   query.clear();
   throw redirect("/");
 }, "acceptInvite");
+
+/** The answer holds the password reset link, shown once (the API never returns it again). */
+export const issuePasswordResetAction = action(
+  (id: string) => data(api.users[":id"]["password-reset"].$post({ param: { id } })),
+  "issuePasswordReset",
+);
+
+/** An open password reset link, by its token (public: no session yet). */
+export const getOpenPasswordReset = query(
+  (token: string) => data(api["password-resets"][":token"].$get({ param: { token } })),
+  "openPasswordReset",
+);
+
+/** Setting the new password signs the user in (the answer sets the session cookie), then opens the app. */
+export const usePasswordResetAction = action(async (token: string, password: string) => {
+  const me = await data(api["password-resets"][":token"].$post({ param: { token }, json: { password } }));
+  setCsrfToken(me.csrf_token);
+  query.clear();
+  throw redirect("/");
+}, "usePasswordReset");
