@@ -1,10 +1,10 @@
 import { runInDurableObject } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { sequenceStub } from "../../durable-objects/engine";
-import { now } from "../../worker/lib/clock";
+import { advanceClock, now } from "../../worker/lib/clock";
 import { signMeetingWebhook } from "../../worker/services/meetings";
 import { call, client, env, errorOf, ok } from "../helpers";
-import { startSimulation } from "../fixtures";
+import { DAY, HOUR, startSimulation } from "../fixtures";
 import { enrollmentRow, sentFirst } from "./mail";
 
 type Methods = Record<string, (this: unknown, ...args: unknown[]) => Promise<unknown>>;
@@ -79,5 +79,26 @@ describe("a booking that fails halfway", () => {
       .bind(s.teamId)
       .first<{ n: number }>();
     expect(logged!.n).toBe(1);
+  });
+});
+
+describe("marking a meeting booked twice", () => {
+  beforeEach(() => startSimulation());
+
+  it("without an event id, a second booking of the contact within a day is the same meeting: one row, the reports count 1", async () => {
+    const s = await sentFirst();
+    const book = () => client(s.session).api.contacts[":id"]["meeting-booked"].$post({ param: { id: s.m.contact_id }, json: {} });
+    const first = await ok(book());
+    expect(first).toMatchObject({ duplicate: false, finished: [s.m.enrollment_id] });
+    advanceClock(HOUR);
+    expect(await ok(book())).toMatchObject({ duplicate: true, meeting_id: first.meeting_id, finished: [] });
+    expect(await meetingsOf(s.m.contact_id)).toBe(1);
+    const team = (await ok(client(s.session).api.reports.team.$get({ query: {} }))).report;
+    expect(team.sequences.find((x) => x.sequence_id === s.sequenceId)).toMatchObject({ meetings: 1 });
+    expect(team.users.find((x) => x.user_id === s.userId)).toMatchObject({ meetings: 1 });
+    // A meeting booked two days later is another one.
+    advanceClock(2 * DAY);
+    expect(await ok(book())).toMatchObject({ duplicate: false });
+    expect(await meetingsOf(s.m.contact_id)).toBe(2);
   });
 });

@@ -23,7 +23,7 @@ const Booked = z
     finished: z.array(z.string()).openapi({ description: "Enrollments finished with reason meeting_booked" }),
     duplicate: z.boolean().openapi({
       description:
-        "This event_id was booked before: no second meeting is recorded; only the runs an earlier, failed attempt left open are finished now (in finished)",
+        "The same meeting was recorded before: the same event_id, or, without an event_id, a booking of this contact within 24 hours of this booked_at. No second meeting is recorded (reports count it once); only open runs it left as they were (an earlier attempt that failed, or a caller who couldn't edit them) are finished now, in finished",
     }),
     left_open: z
       .number()
@@ -34,13 +34,10 @@ const Booked = z
 const BookMeeting = z
   .object({
     booked_at: EpochMs.optional().openapi({ description: "When the meeting was booked (ms since the epoch); now by default" }),
-    event_id: z
-      .string()
-      .trim()
-      .min(1)
-      .max(200)
-      .optional()
-      .openapi({ description: "The scheduling tool's event id: booking the same one again does nothing" }),
+    event_id: z.string().trim().min(1).max(200).optional().openapi({
+      description:
+        "The scheduling tool's event id: booking the same one again records nothing twice. Without it, a booking of this contact within 24 hours of one already recorded is the same meeting (duplicate: true)",
+    }),
   })
   .openapi("BookMeeting");
 
@@ -114,6 +111,8 @@ export const meetingRoutes = router()
       path: "/contacts/{id}/meeting-booked",
       tags: ["Meetings"],
       summary: "Mark a contact's meeting booked: its open enrollments finish with reason meeting_booked",
+      description:
+        "Marking it again (without event_id, within 24 hours of the booking already recorded; or with the same event_id) records no second meeting and answers duplicate: true.",
       request: { params: IdParam, body: { required: false, content: { "application/json": { schema: BookMeeting } } } },
       responses: { 200: json(Booked), 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
     }),

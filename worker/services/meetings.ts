@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNull, lt, lte, sql } from "drizzle-orm";
+import { and, desc, eq, gt, inArray, isNull, lt, lte, sql } from "drizzle-orm";
 import { engine } from "../../durable-objects/engine";
 import type { Db } from "../db/client";
 import { auditLog, contacts, enrollments, meetings, webhookSecrets, webhookSignatures } from "../db/schema";
@@ -23,6 +23,8 @@ import { appSecret } from "./secrets";
 export const REPLAY_WINDOW_MS = 5 * 60_000;
 export const SIGNATURE_HEADER = "seqflare-signature";
 export const TEAM_HEADER = "seqflare-team";
+/** Two bookings of one contact without an event id this close together are one meeting (booked_at apart). */
+export const SAME_MEETING_MS = 24 * 3_600_000;
 
 export interface Booked {
   meeting_id: string;
@@ -30,7 +32,10 @@ export interface Booked {
   booked_at: number;
   /** The open enrollments finished with reason meeting_booked. */
   finished: string[];
-  /** The same event (external id) was booked before: no second meeting; only runs its first attempt left open are finished now. */
+  /**
+   * The same meeting was recorded before (the same external id; without one, a booking of the contact within 24 h):
+   * no second meeting; only runs it left open (a failed attempt, a caller who couldn't edit them) are finished now.
+   */
   duplicate: boolean;
   /** Open enrollments left as they are: in sequences the user who marked it can't edit (their owner's call). */
   left_open: number;
@@ -47,25 +52,31 @@ async function book(
 ): Promise<Booked> {
   const id = newId();
   const t = now();
-  const inserted = await d
-    .insert(meetings)
-    .values({
-      id,
-      teamId,
-      contactId,
-      bookedAt: o.bookedAt,
-      source: o.source,
-      externalId: o.externalId,
-      createdBy: o.createdBy,
-      createdAt: t,
-    })
-    .onConflictDoNothing()
-    .returning({ id: meetings.id });
-  // The same event was recorded before. Its first attempt may have stopped after the insert (a sequence
+  // One statement, so two clicks at once can't both pass the check: without an event id, a booking of
+  // the contact within a day of one already recorded (a second click, member then owner, the webhook
+  // then the button) is that same meeting.
+  const inserted = await d.all<{ id: string }>(sql`
+    INSERT INTO meetings (id, team_id, contact_id, booked_at, source, external_id, created_by, created_at)
+    SELECT ${id}, ${teamId}, ${contactId}, ${o.bookedAt}, ${o.source}, ${o.externalId}, ${o.createdBy}, ${t}
+     WHERE ${o.externalId} IS NOT NULL
+        OR NOT EXISTS (SELECT 1 FROM meetings WHERE team_id = ${teamId} AND contact_id = ${contactId}
+                          AND booked_at > ${o.bookedAt - SAME_MEETING_MS} AND booked_at < ${o.bookedAt + SAME_MEETING_MS})
+    ON CONFLICT DO NOTHING RETURNING id`);
+  // The same meeting was recorded before. Its first attempt may have stopped after the insert (a sequence
   // that couldn't be told answered 500), so the runs it was to end are ended now: a retry completes it.
   const prior = inserted.length
     ? null
-    : await d.query.meetings.findFirst({ where: and(eq(meetings.teamId, teamId), eq(meetings.externalId, o.externalId ?? "")) });
+    : await d.query.meetings.findFirst({
+        where: o.externalId
+          ? and(eq(meetings.teamId, teamId), eq(meetings.externalId, o.externalId))
+          : and(
+              eq(meetings.teamId, teamId),
+              eq(meetings.contactId, contactId),
+              gt(meetings.bookedAt, o.bookedAt - SAME_MEETING_MS),
+              lt(meetings.bookedAt, o.bookedAt + SAME_MEETING_MS),
+            ),
+        orderBy: desc(meetings.createdAt),
+      });
   const m = prior ?? { id, contactId, bookedAt: o.bookedAt, createdAt: t };
   const { finished, leftOpen } = await finishOpenRuns(env, d, teamId, m.contactId, m.createdAt, caller);
   return { meeting_id: m.id, contact_id: m.contactId, booked_at: m.bookedAt, finished, duplicate: !!prior, left_open: leftOpen };
