@@ -678,12 +678,26 @@ export const tasks = sqliteTable(
   ],
 );
 
+/** Who asked for a background job, as stored on it: re-authorized as they are now (auth.ts callerNow) each time it acts. */
+export type StoredCaller = {
+  userId: string;
+  role: "admin" | "member";
+  via: "session" | "api_key";
+  apiKeyId?: string;
+  apiKeyKind?: "master" | "standard";
+};
+
 export const jobs = sqliteTable(
   "jobs",
   {
     id: id(),
     teamId: teamId(),
     userId: text("user_id"),
+    /**
+     * Who committed the job (a session or an API key, with the key's kind): a scheduled job starts, and each
+     * chunk runs, only while they still may (a revoked key stops it). Null on jobs committed before it was kept.
+     */
+    caller: text("caller", { mode: "json" }).$type<StoredCaller>(),
     kind: text("kind").notNull().default("add_contacts"),
     sequenceId: text("sequence_id"),
     source: text("source", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
@@ -1173,15 +1187,7 @@ export const enrollmentActionJobs = sqliteTable(
     teamId: teamId(),
     sequenceId: text("sequence_id").notNull(),
     userId: text("user_id"),
-    caller: text("caller", { mode: "json" })
-      .$type<{
-        userId: string;
-        role: "admin" | "member";
-        via: "session" | "api_key";
-        apiKeyId?: string;
-        apiKeyKind?: "master" | "standard";
-      }>()
-      .notNull(),
+    caller: text("caller", { mode: "json" }).$type<StoredCaller>().notNull(),
     action: text("action").notNull(),
     params: text("params", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
     filter: text("filter", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
