@@ -941,7 +941,8 @@ export const auditLog = sqliteTable(
  * Stored answers to POSTs sent with an Idempotency-Key (same key + same body → same answer).
  * A record belongs to one principal (a user's session or one API key): nobody else can replay it.
  * `grants` lists the authorization checks the first request passed; a replay re-runs them first.
- * `body` is null for answers that held a secret (a created API key): those are never replayed.
+ * `body` is null when the answer was not kept (`withheld` says why): those are never replayed.
+ * Records are deleted 24 hours after their request (cron), the created_at index finding them.
  */
 export const idempotencyKeys = sqliteTable(
   "idempotency_keys",
@@ -957,9 +958,14 @@ export const idempotencyKeys = sqliteTable(
       .$type<{ action: string; id?: string }[]>()
       .notNull()
       .default(sql`'[]'`),
+    /**
+     * Why a finished request's answer is not kept (body null): it held a secret (shown once), it was too large
+     * to keep, or storing it failed (the request ran; a retry must not run it again blindly).
+     */
+    withheld: text("withheld", { enum: ["secret", "too_large", "unknown"] }),
     createdAt: createdAt(),
   },
-  (t) => [primaryKey({ columns: [t.teamId, t.principal, t.key] })],
+  (t) => [primaryKey({ columns: [t.teamId, t.principal, t.key] }), index("idempotency_keys_created_idx").on(t.createdAt)],
 );
 
 export type Role = (typeof users.$inferSelect)["role"];
