@@ -15,6 +15,7 @@ import Imports from "./routes/Imports";
 import Lists from "./routes/Lists";
 import Login from "./routes/Login";
 import Invite from "./routes/Invite";
+import ResetPassword from "./routes/ResetPassword";
 import JobPage from "./routes/JobPage";
 import Mailboxes from "./routes/Mailboxes";
 import NotFound from "./routes/NotFound";
@@ -34,7 +35,8 @@ function Root(props: RouteSectionProps) {
   const navigate = useNavigate();
   const location = useLocation();
   setUnauthenticatedHandler(() => {
-    if (location.pathname === "/login" || location.pathname.startsWith("/invite/")) return;
+    if (location.pathname === "/login" || location.pathname.startsWith("/invite/") || location.pathname.startsWith("/reset-password/"))
+      return;
     const next = location.pathname + location.search;
     navigate(`/login?next=${encodeURIComponent(next)}`, { replace: true });
   });
@@ -46,6 +48,7 @@ render(
     <Router root={Root}>
       <Route path="/login" component={Login} />
       <Route path="/invite/:token" component={Invite} />
+      <Route path="/reset-password/:token" component={ResetPassword} />
       <Route path="/" component={AppShell}>
         <Route path="/" component={Home} />
         <Route path="/sequences" component={Sequences} />
