@@ -48,6 +48,15 @@ export interface SendChecks {
 }
 
 /**
+ * A contact's stage category, except that Do Not Contact belongs to the address: two contacts may share one
+ * (as in Apollo), and marking either Do Not Contact stops emails to both. Any live contact of the team with
+ * `c`'s address in a DNC stage makes `c` DNC (one probe of contacts_team_email_idx). Needs `c` (contacts) and
+ * `s` (its contact_stages row); the add-contacts checks read it too (candidates.ts).
+ */
+export const STAGE_CATEGORY_SQL = `CASE WHEN EXISTS (SELECT 1 FROM contacts d JOIN contact_stages ds ON ds.id = d.stage_id
+    WHERE d.team_id = c.team_id AND lower(d.email) = lower(c.email) AND d.deleted_at IS NULL AND ds.category = 'dnc') THEN 'dnc' ELSE s.category END`;
+
+/**
  * A contact's facts and fields, for any number of contacts (the ids travel as one JSON parameter:
  * D1's 100-parameter cap), in one written statement for every reader: a step falling due, the send
  * path's batches. `+team_id`: the ids lead (their primary key), the team only filters. Without planner
@@ -55,7 +64,7 @@ export interface SendChecks {
  * (test send-context-reads).
  */
 const CONTACT_STATES_SQL = `SELECT c.id, c.email, c.time_zone AS timeZone, c.score, c.unsubscribed_at AS unsubscribedAt,
-    c.bounced_at AS bouncedAt, c.deleted_at AS deletedAt, s.category AS stageCategory, c.first_name AS firstName,
+    c.bounced_at AS bouncedAt, c.deleted_at AS deletedAt, ${STAGE_CATEGORY_SQL} AS stageCategory, c.first_name AS firstName,
     c.last_name AS lastName, c.company, c.title, c.city, c.country, c.custom_fields AS customFields,
     EXISTS (SELECT 1 FROM suppressions x WHERE x.team_id = c.team_id AND x.email = lower(c.email)) AS suppressed
   FROM contacts c LEFT JOIN contact_stages s ON s.id = c.stage_id

@@ -44,7 +44,9 @@ describe("the candidates of a list", () => {
     counted.reset();
     const page = await candidatePage(d, teamId, source, null, 500);
     expect(page.map((r) => r.contact_id).sort()).toEqual([...members].sort());
-    expect(counted.count.rowsRead).toBeLessThan(1_000);
+    // A page also ranks the selection by address (one run per address: a window over the 200, sorted), about
+    // 8 rows a member (1,608); still never the 4,500 memberships of the table.
+    expect(counted.count.rowsRead).toBeLessThan(2_000);
   });
 
   it("of a few contacts chosen by id read those contacts, not the table's list memberships", async () => {

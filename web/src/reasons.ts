@@ -13,6 +13,7 @@ const SKIP_CODES = new Set([
   "do_not_contact",
   "suppressed",
   "already_in_sequence",
+  "duplicate_email",
   "ownership_not_permitted",
   "not_found",
   "not_processed",

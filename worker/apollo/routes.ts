@@ -141,6 +141,7 @@ const master = requireMasterKey;
 const APOLLO_SKIP_REASON: Record<SkipReason | WarningCategory, string> = {
   not_found: "contact_not_found",
   already_in_sequence: "contacts_already_exists_in_current_campaign",
+  duplicate_email: "contacts_with_duplicate_email",
   replied_in_sequence: "contacts_already_exists_in_current_campaign",
   active_in_other_sequence: "contacts_active_in_other_campaigns",
   finished_in_other_sequence: "contacts_finished_in_other_campaigns",

@@ -2,6 +2,7 @@ import { sql, type SQL } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { inChunks, listParam } from "../../db/in-list";
 import { ApiError } from "../../lib/errors";
+import { STAGE_CATEGORY_SQL } from "../../../durable-objects/eligibility";
 import { liveContactOf, peopleWhere } from "../people-search";
 import { MAX_JOB_CANDIDATES, type AddContactsRequest } from "./request";
 
@@ -9,6 +10,8 @@ import { MAX_JOB_CANDIDATES, type AddContactsRequest } from "./request";
 export interface Candidate {
   personId: string | null;
   contactId: string | null;
+  /** A candidate of higher priority in the same selection has this address (`dup` of the candidate query). */
+  duplicate?: boolean | number | null;
 }
 
 /** What validation needs to know about a candidate. */
@@ -21,6 +24,12 @@ export interface Facts extends Candidate {
   stageCategory: string | null;
   suppressed: boolean;
   inSequence: boolean;
+  /**
+   * One person, one address: another candidate of the selection (of higher priority) has this address, or
+   * another contact of the team with it is open in this sequence. Two contacts may share an address (as in
+   * Apollo), and without this both would get every email.
+   */
+  duplicateEmail: boolean;
   activeElsewhere: boolean;
   finishedElsewhere: boolean;
   /** A run of this sequence finished because the contact replied: adding them again is held back unless overridden. */
@@ -46,7 +55,9 @@ type Source = AddContactsRequest["source"];
  * The candidates of a source, the ONE resolution every path uses (preview, commit, plan pages): a
  * query that D1 runs on its side (the Worker never holds the ids). People become the team's saved
  * contact when there is one, duplicates collapse (a person given twice by DISTINCT, contacts by the
- * UNION), and each row carries its priority (score, then key). Unknown ids stay, to be reported "not
+ * UNION), and each row carries its priority (score, then key). Contacts sharing an address stay
+ * candidates, but all except the first in priority are `dup` (skipped as duplicate_email: one run per
+ * address per sequence), decided over the whole selection so every page and chunk agrees. Unknown ids stay, to be reported "not
  * found". Lists must belong to the team (`checkLists`).
  * A list's members are read from the list ids through list_members' key (CROSS JOIN keeps that order):
  * with statistics showing few lists the planner fed the UNION from list_members_contact_idx instead,
@@ -61,10 +72,12 @@ function candidatesCte(teamId: string, source: Source): SQL {
                 UNION SELECT lm.contact_id FROM json_each(${listParam(source.list_ids ?? [])}) l CROSS JOIN list_members lm ON lm.list_id = l.value WHERE lm.team_id = ${teamId}
                 UNION SELECT contact_id FROM import_rows WHERE team_id = ${teamId} AND import_id = ${source.import_id ?? ""} AND contact_id IS NOT NULL
                 UNION SELECT cid FROM saved WHERE cid IS NOT NULL),
-    cand(person_id, contact_id, k, score) AS (
-      SELECT NULL, cs.cid, cs.cid, coalesce((SELECT c.score FROM contacts c WHERE c.id = cs.cid AND c.team_id = ${teamId} AND c.deleted_at IS NULL), -1) FROM cs
+    cand0(person_id, contact_id, k, score, em) AS (
+      SELECT NULL, cs.cid, cs.cid, coalesce(c.score, -1), lower(c.email) FROM cs LEFT JOIN contacts c ON c.id = cs.cid AND c.team_id = ${teamId} AND c.deleted_at IS NULL
       UNION ALL
-      SELECT s.pid, NULL, 'p:' || s.pid, coalesce((SELECT x.score FROM people x WHERE x.id = s.pid), -1) FROM saved s WHERE s.cid IS NULL)`;
+      SELECT s.pid, NULL, 'p:' || s.pid, coalesce(x.score, -1), lower(x.email) FROM saved s LEFT JOIN people x ON x.id = s.pid WHERE s.cid IS NULL),
+    cand(person_id, contact_id, k, score, dup) AS (
+      SELECT person_id, contact_id, k, score, em IS NOT NULL AND row_number() OVER (PARTITION BY em ORDER BY score DESC, k) > 1 FROM cand0)`;
 }
 
 /**
@@ -118,8 +131,8 @@ export async function countCandidates(d: Db, teamId: string, source: Source): Pr
 
 /** Writes a job's candidates in priority order (idx 0 = highest score) inside D1, in one statement (for a batch). */
 export function stageCandidatesSql(jobId: string, teamId: string, source: Source): SQL {
-  return sql`${candidatesCte(teamId, source)} INSERT OR IGNORE INTO job_candidates (job_id, idx, team_id, person_id, contact_id, mailbox_id)
-    SELECT ${jobId}, row_number() OVER (ORDER BY score DESC, k) - 1, ${teamId}, person_id, contact_id, NULL FROM cand WHERE true`;
+  return sql`${candidatesCte(teamId, source)} INSERT OR IGNORE INTO job_candidates (job_id, idx, team_id, person_id, contact_id, mailbox_id, duplicate)
+    SELECT ${jobId}, row_number() OVER (ORDER BY score DESC, k) - 1, ${teamId}, person_id, contact_id, NULL, dup FROM cand WHERE true`;
 }
 
 /** A position in the priority order (score, then key), to read the next page after it. */
@@ -133,6 +146,7 @@ export interface CandidateRow {
   contact_id: string | null;
   score: number;
   k: string;
+  duplicate: number;
 }
 
 /** The next `limit` candidates in priority order after `after` (keyset paging: D1 orders, the Worker holds one page). */
@@ -146,7 +160,7 @@ export async function candidatePage(
   const s = after?.score ?? null;
   const k = after?.k ?? null;
   return d.all<CandidateRow>(sql`${candidatesCte(teamId, source)}
-    SELECT person_id, contact_id, score, k FROM cand WHERE ${s} IS NULL OR score < ${s} OR (score = ${s} AND k > ${k}) ORDER BY score DESC, k LIMIT ${limit}`);
+    SELECT person_id, contact_id, score, k, dup AS duplicate FROM cand WHERE ${s} IS NULL OR score < ${s} OR (score = ${s} AND k > ${k}) ORDER BY score DESC, k LIMIT ${limit}`);
 }
 
 export const cursorAfter = (page: readonly CandidateRow[]): CandidateCursor | null => {
@@ -184,6 +198,8 @@ interface ContactFactsRow {
   company: string | null;
   stage_category: string | null;
   suppressed: number;
+  /** Another live contact of the team with this address is open in this sequence. */
+  address_taken: number;
   /**
    * The contact's enrollments in one pass over them (one index probe instead of three): 1 = open in
    * this sequence (not by `ownJobId`), 2 = open in another, 4 = finished or failed in another, 8 = any
@@ -225,8 +241,11 @@ export async function loadFacts(
     inChunks(contactIds, (part) =>
       d.all<ContactFactsRow>(sql`
         SELECT c.id, c.person_id, c.owner_id, c.email, c.email_status, c.unsubscribed_at, c.bounced_at, c.job_changed_at, c.score, c.time_zone,
-               c.first_name, c.last_name, c.domain, c.company, s.category AS stage_category,
+               c.first_name, c.last_name, c.domain, c.company, ${sql.raw(STAGE_CATEGORY_SQL)} AS stage_category,
                EXISTS (SELECT 1 FROM suppressions x WHERE x.team_id = c.team_id AND x.email = lower(c.email)) AS suppressed,
+               EXISTS (SELECT 1 FROM contacts d JOIN enrollments e ON e.contact_id = d.id
+                        WHERE d.team_id = c.team_id AND lower(d.email) = lower(c.email) AND d.deleted_at IS NULL AND d.id <> c.id
+                          AND e.sequence_id = ${sequenceId} AND e.status IN ('scheduled','active','paused','held')) AS address_taken,
                (SELECT coalesce(max(e.sequence_id = ${sequenceId} AND e.status IN ('scheduled','active','paused','held') AND (${ownJobId} IS NULL OR e.job_id IS NOT ${ownJobId})), 0)
                        + 2 * coalesce(max(e.sequence_id <> ${sequenceId} AND e.status IN ('active','paused','held','scheduled')), 0)
                        + 4 * coalesce(max(e.sequence_id <> ${sequenceId} AND e.status IN ('finished','failed')), 0)
@@ -256,6 +275,7 @@ export async function loadFacts(
       stageCategory: r.stage_category,
       suppressed: !!r.suppressed,
       inSequence: (r.enrolled & 1) !== 0,
+      duplicateEmail: !!r.address_taken,
       activeElsewhere: (r.enrolled & 2) !== 0,
       finishedElsewhere: (r.enrolled & 4) !== 0,
       repliedHere: (r.enrolled & 16) !== 0,
@@ -283,6 +303,7 @@ export async function loadFacts(
       stageCategory: null,
       suppressed: !!r.suppressed,
       inSequence: false,
+      duplicateEmail: false,
       activeElsewhere: false,
       finishedElsewhere: false,
       repliedHere: false,
@@ -297,32 +318,33 @@ export async function loadFacts(
       company: r.company,
     });
   }
-  return candidates.map(
-    (c): Facts =>
-      (c.contactId ? byContact.get(c.contactId) : byPerson.get(c.personId!)) ?? {
-        ...c,
-        found: false,
-        email: null,
-        emailStatus: "unavailable",
-        unsubscribed: false,
-        bounced: false,
-        stageCategory: null,
-        suppressed: false,
-        inSequence: false,
-        activeElsewhere: false,
-        finishedElsewhere: false,
-        repliedHere: false,
-        enrolledByOwnJob: false,
-        jobChanged: false,
-        ownerId: null,
-        score: -1,
-        timeZone: null,
-        firstName: "",
-        lastName: "",
-        domain: null,
-        company: null,
-      },
-  );
+  return candidates.map((c): Facts => {
+    const f = (c.contactId ? byContact.get(c.contactId) : byPerson.get(c.personId!)) ?? {
+      ...c,
+      found: false,
+      email: null,
+      emailStatus: "unavailable",
+      unsubscribed: false,
+      bounced: false,
+      stageCategory: null,
+      suppressed: false,
+      inSequence: false,
+      duplicateEmail: false,
+      activeElsewhere: false,
+      finishedElsewhere: false,
+      repliedHere: false,
+      enrolledByOwnJob: false,
+      jobChanged: false,
+      ownerId: null,
+      score: -1,
+      timeZone: null,
+      firstName: "",
+      lastName: "",
+      domain: null,
+      company: null,
+    };
+    return { ...f, duplicate: !!c.duplicate, duplicateEmail: f.duplicateEmail || !!c.duplicate };
+  });
 }
 
 export const keyOf = (c: Candidate) => c.contactId ?? `p:${c.personId}`;

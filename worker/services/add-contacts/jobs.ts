@@ -139,11 +139,16 @@ export async function commitAddContacts(
   // The job and its candidates in one transaction: a crash between them left a job without candidates,
   // which a retry with the same Idempotency-Key returned and the cron started, and which never ended.
   // person_id marks a net-new person (a saved contact's row carries only its contact id).
-  const candidateRows = plan.contacts.map((c) => [c.facts.contactId ? null : c.facts.personId, c.facts.contactId, c.mailboxId]);
+  const candidateRows = plan.contacts.map((c) => [
+    c.facts.contactId ? null : c.facts.personId,
+    c.facts.contactId,
+    c.mailboxId,
+    c.facts.duplicate ? 1 : 0,
+  ]);
   const insertCandidates = chunked(candidateRows, CANDIDATE_ROWS).map(
     (part, k) => sql`
-      INSERT INTO job_candidates (job_id, idx, team_id, person_id, contact_id, mailbox_id)
-      SELECT ${jobId}, ${k * CANDIDATE_ROWS} + key, ${caller.teamId}, json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]')
+      INSERT INTO job_candidates (job_id, idx, team_id, person_id, contact_id, mailbox_id, duplicate)
+      SELECT ${jobId}, ${k * CANDIDATE_ROWS} + key, ${caller.teamId}, json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]')
         FROM json_each(${JSON.stringify(part)}) WHERE EXISTS (SELECT 1 FROM jobs WHERE id = ${jobId})`,
   );
   try {
@@ -353,12 +358,24 @@ async function whoAre(d: Db, job: JobRow, cands: CandidateRow[]): Promise<Who[]>
   return Promise.all(
     cands.map(async (c): Promise<Who> => {
       if (!c.personId)
-        return { lookup: { personId: null, contactId: c.contactId }, contactId: c.contactId!, netNew: false, creates: false };
-      if (c.contactId) return { lookup: { personId: c.personId, contactId: null }, contactId: c.contactId, netNew: true, creates: false };
+        return {
+          lookup: { personId: null, contactId: c.contactId, duplicate: c.duplicate },
+          contactId: c.contactId!,
+          netNew: false,
+          creates: false,
+        };
+      if (c.contactId)
+        return {
+          lookup: { personId: c.personId, contactId: null, duplicate: c.duplicate },
+          contactId: c.contactId,
+          netNew: true,
+          creates: false,
+        };
       const saved = savedNow.get(c.personId);
-      if (saved) return { lookup: { personId: null, contactId: saved }, contactId: saved, netNew: false, creates: false };
+      if (saved)
+        return { lookup: { personId: null, contactId: saved, duplicate: c.duplicate }, contactId: saved, netNew: false, creates: false };
       return {
-        lookup: { personId: c.personId, contactId: null },
+        lookup: { personId: c.personId, contactId: null, duplicate: c.duplicate },
         contactId: await idFrom("contact", job.teamId, c.personId),
         netNew: true,
         creates: true,

@@ -348,7 +348,7 @@ export async function previewAddContacts(
       await planPage(
         d,
         ctx,
-        page.map((r) => ({ personId: r.person_id, contactId: r.contact_id })),
+        page.map((r) => ({ personId: r.person_id, contactId: r.contact_id, duplicate: r.duplicate })),
         run,
       ),
       view,
@@ -379,7 +379,7 @@ export async function planSmall(env: Env, d: Db, caller: Caller, prepared: Prepa
   const contacts = await planPage(
     d,
     ctx,
-    page.map((r) => ({ personId: r.person_id, contactId: r.contact_id })),
+    page.map((r) => ({ personId: r.person_id, contactId: r.contact_id, duplicate: r.duplicate })),
     run,
   );
   return { contacts, mailboxIds: ctx.mailboxIds, ...creditsOf(run) };

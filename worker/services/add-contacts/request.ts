@@ -35,6 +35,7 @@ export const SKIP_REASONS = [
   "do_not_contact",
   "suppressed",
   "already_in_sequence",
+  "duplicate_email",
   "ownership_not_permitted",
   "not_found",
   "not_processed",
@@ -49,6 +50,10 @@ export const OUTCOME_REASONS: Record<WarningCategory | SkipReason | "enriched", 
   do_not_contact: { label: "Do Not Contact stage", fix: "Change the contact's stage if this is a mistake." },
   suppressed: { label: "On the suppression list", fix: "The address opted out or bounced; it can't be emailed." },
   already_in_sequence: { label: "Already in this sequence", fix: "Nothing to do: they are already here." },
+  duplicate_email: {
+    label: "Same email as another contact",
+    fix: "Another contact with this address is in this sequence or this selection; one person gets one run.",
+  },
   ownership_not_permitted: { label: "Owned by another user", fix: "This sequence only takes contacts you own (sequence settings)." },
   not_found: { label: "Not found", fix: "The contact was deleted or the id is not in your team." },
   not_processed: {
