@@ -3,6 +3,7 @@ import { batchSql, db, type Db } from "../db/client";
 import { contacts, enrollmentActionJobs, enrollmentActionOutcomes, enrollments } from "../db/schema";
 import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
+import { ApiError } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { enrollmentJobFor } from "./access";
 import { callerNow } from "./auth";
@@ -12,6 +13,7 @@ import {
   auditAction,
   ENROLLMENT_ACTIONS,
   filteredFrom,
+  moveTargetReady,
   pickedNow,
   prepareAction,
   type ActionParams,
@@ -38,7 +40,10 @@ function callerOf(job: Job): Caller {
   return { teamId: job.teamId, ...job.caller };
 }
 
-/** Starts the job (the action was already checked by prepareAction): snapshot, then the first page on the queue. */
+/**
+ * Starts the job (the action was already checked by prepareAction; a move's target is checked here, 422
+ * before any 202): snapshot, then the first page on the queue.
+ */
 export async function startActionJob(
   env: Env,
   d: Db,
@@ -48,6 +53,7 @@ export async function startActionJob(
   filter: EnrollmentFilter,
   p: ActionParams,
 ): Promise<Job> {
+  await moveTargetReady(d, caller, prep, p);
   const id = newId();
   const job: Job = {
     id,
@@ -126,7 +132,15 @@ export async function runActionPage(env: Env, jobId: string, from: number, d: Db
     );
     const gone = new Set(pending.map((r) => r.enrollmentId));
     for (const r of rows) gone.delete(r.id);
-    const out = await actOnPage(env, d, caller, prep, action, rows, p, { jobId, from });
+    let out: Awaited<ReturnType<typeof actOnPage>>;
+    try {
+      out = await actOnPage(env, d, caller, prep, action, rows, p, { jobId, from });
+    } catch (e) {
+      // A refusal (the move's target can't take them any more, say) is the same on every retry: the job
+      // stops now with its words instead of failing eight times over nine minutes into "failed after retries".
+      if (e instanceof ApiError) return failActionJob(env, jobId, e.message, d);
+      throw e;
+    }
     const results: Outcome[] = [
       ...out.results,
       ...[...gone].map((id) => ({ id, changed: false, outcome: "not_found", reason: "No longer in this sequence" })),

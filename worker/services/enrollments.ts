@@ -11,6 +11,7 @@ import { RESTART_ASKS_FIRST } from "../../durable-objects/sequence-do";
 import { engine, REASONS, reasonText as engineReasonText, type MailboxLimits, type ReasonCode } from "../../durable-objects/engine";
 import { mailboxFor, sequenceFor, sequenceFromBatch, sequenceRowQuery, visibleSequence } from "./access";
 import { commitAddContacts, takenBy, takenByMove } from "./add-contacts/jobs";
+import { checkPreconditions, refuse } from "./add-contacts/plan";
 import { AddContactsRequest, OUTCOME_REASONS, type WarningCategory } from "./add-contacts/request";
 import { auditEntry } from "./audit";
 import { nextWindowStart } from "./schedule-time";
@@ -397,6 +398,37 @@ export async function prepareAction(d: Db, caller: Caller, sequenceId: string, a
   const mailbox = action === "change-mailbox" ? await mailboxFor(d, caller, p.mailbox_id!, "mailbox.send") : null;
   return { seq, targetId: target?.id ?? null, targetName: target?.name ?? null, mailboxId: mailbox?.id ?? null };
 }
+
+/** The add-contacts request a move makes of its target for these contacts (see actThroughEngine). */
+function moveRequest(p: ActionParams, contactIds: string[]): AddContactsRequest {
+  return AddContactsRequest.parse({
+    source: { contact_ids: contactIds },
+    overrides: { ...p.overrides, active_in_other_sequence: true, finished_in_other_sequence: true },
+    ...(p.mailbox_ids ? { mailbox_ids: p.mailbox_ids } : {}),
+  });
+}
+
+/**
+ * A move's target refuses the contacts up front (422) when its preconditions fail (off, archived, no step
+ * on, no mailbox the caller may send from): each page commits through the add-contacts pipeline, which
+ * checks them, but a move run as a job answered 202 first and then failed every retry of its first page.
+ */
+export async function moveTargetReady(d: Db, caller: Caller, prep: PreparedAction, p: ActionParams): Promise<void> {
+  if (!prep.targetId) return;
+  // The preconditions read no contact: any one id stands for them.
+  await asMove(prep, async () => refuse((await checkPreconditions(d, caller, prep.targetId!, moveRequest(p, ["-"]))).preconditions));
+}
+
+/** The target's refusal, saying it is the target's ("This sequence is inactive" read as the one moved from). */
+async function asMove<T>(prep: PreparedAction, f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+    const words = `${e.message.charAt(0).toLowerCase()}${e.message.slice(1)}`;
+    throw new ApiError(e.code, `Can't move to “${prep.targetName ?? "the other sequence"}”: ${words}`, e.details, e.status);
+  }
+}
 export type PreparedAction = Awaited<ReturnType<typeof prepareAction>>;
 
 /** Every enrollment of a sequence matching a filter, by id (a snapshot: acting changes statuses). */
@@ -581,12 +613,13 @@ async function actThroughEngine(
     // point of a move (this one, which they leave): the two "other sequence" warnings are waived; the
     // caller may waive others as when adding (a contact who replied to the target before, say); every
     // skip applies.
-    const req = AddContactsRequest.parse({
-      source: { contact_ids: open.map((r) => r.contact_id) },
-      overrides: { ...p.overrides, active_in_other_sequence: true, finished_in_other_sequence: true },
-      ...(p.mailbox_ids ? { mailbox_ids: p.mailbox_ids } : {}),
-    });
-    const { job, planned, replayed } = await commitAddContacts(env, d, caller, prep.targetId!, req, null, "move", fixedId);
+    const req = moveRequest(
+      p,
+      open.map((r) => r.contact_id),
+    );
+    const { job, planned, replayed } = await asMove(prep, () =>
+      commitAddContacts(env, d, caller, prep.targetId!, req, null, "move", fixedId),
+    );
     // A page of a move is at most ACTION_PAGE = PLAN_PAGE contacts, planned here; a job an earlier try
     // committed comes back unplanned (its candidates say whom it takes).
     if (!planned && !replayed) throw new Error("A move's contacts must be planned in the request");
