@@ -128,11 +128,11 @@ export function htmlToText(html: string): string {
     .trim();
 }
 
-/** The text kept of an email: its plain-text part (else its HTML as text), at most INBOUND_BODY_MAX characters. */
-function bodyOf(email: { text?: string; html?: string }): { text: string; truncated: boolean } {
-  const text = (email.text ?? "").trim() || htmlToText(email.html ?? "");
-  return { text: text.slice(0, INBOUND_BODY_MAX), truncated: text.length > INBOUND_BODY_MAX };
-}
+/**
+ * An email's text: its plain-text part, else its HTML as text (postal-mime gives no text for an
+ * HTML-only email). What is classified and what is kept: a "remove me" written in HTML must be read.
+ */
+const textOf = (email: { text?: string; html?: string }) => (email.text ?? "").trim() || htmlToText(email.html ?? "");
 
 /**
  * Classifies an inbound email and finds the Seqflare emails it answers. A delivery-status report
@@ -169,17 +169,19 @@ async function classify(raw: ArrayBuffer | string, t: number): Promise<Classifie
   const text = typeof raw === "string" ? raw : new TextDecoder().decode(raw);
   const h = email.headers;
   const own = (email.messageId ?? "").trim();
+  const body = textOf(email);
   const base = {
     headerId: own || `sha256:${await sha256Hex(text)}`,
     from: (email.from?.address ?? "").toLowerCase(),
     subject: (email.subject ?? "").slice(0, 300),
-    body: bodyOf(email),
+    // Kept at most INBOUND_BODY_MAX characters; classified whole (below), before the cut.
+    body: { text: body.slice(0, INBOUND_BODY_MAX), truncated: body.length > INBOUND_BODY_MAX },
   };
   const contentType = header(h, "content-type").toLowerCase();
   const isReport = contentType.includes("multipart/report") || /^(mailer-daemon|postmaster)@/.test(base.from);
   if (isReport) {
     const ids = [...new Set(text.match(OUR_ID) ?? [])];
-    const snippet = snippetOf(email.text ?? "");
+    const snippet = snippetOf(body);
     const status = /^\s*Status:\s*([245]\.\d{1,3}\.\d{1,3})/im.exec(text)?.[1];
     const action = /^\s*Action:\s*([a-z]+)/im.exec(text)?.[1]?.toLowerCase();
     if (status && (status.startsWith("5.") || (status.startsWith("4.") && action === "failed"))) {
@@ -213,11 +215,11 @@ async function classify(raw: ArrayBuffer | string, t: number): Promise<Classifie
   // One of our own emails (a threaded follow-up landing in an inbox we poll, a teammate's address
   // enrolled as a contact) answers nothing: its quoted footer would read as an unsubscribe request.
   if ((own.match(OUR_ID) ?? []).length)
-    return { ...base, kind: "ignored", ids: [], snippet: snippetOf(email.text ?? ""), evidence: { rule: "our_own_email" } };
+    return { ...base, kind: "ignored", ids: [], snippet: snippetOf(body), evidence: { rule: "our_own_email" } };
   const ids = [...new Set([email.inReplyTo ?? "", email.references ?? ""].join(" ").match(OUR_ID) ?? [])];
-  const body = email.text ?? "";
-  const fresh = newText(body);
-  const snippet = snippetOf(fresh || body || base.body.text);
+  // HTML quotes the original in a <blockquote>, which its text no longer marks ("> "): the new part ends there.
+  const fresh = newText(email.text?.trim() ? body : htmlToText((email.html ?? "").replace(/<blockquote\b[\s\S]*$/i, "")));
+  const snippet = snippetOf(fresh || body);
   const thread = ids.length ? `In-Reply-To: ${ids[0]}` : undefined;
   if (!ids.length) return { ...base, kind: "ignored", ids, snippet, evidence: { rule: "not_a_reply_to_our_email" } };
   const auto = header(h, "auto-submitted").toLowerCase();
