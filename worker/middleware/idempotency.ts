@@ -1,5 +1,6 @@
 import { createMiddleware } from "hono/factory";
-import { and, eq, lt } from "drizzle-orm";
+import { and, eq, lt, sql } from "drizzle-orm";
+import type { Db } from "../db/client";
 import { idempotencyKeys } from "../db/schema";
 import type { AppEnv, Caller } from "../env";
 import { now } from "../lib/clock";
@@ -23,6 +24,30 @@ const IN_PROGRESS = 0;
  */
 const CLAIM_STALE_MS = 30_000;
 
+/**
+ * How long a key is remembered: a retry within a day gets the first answer; after that the record is
+ * deleted (expireIdempotencyRecords), since answers hold contacts' names and addresses that must not
+ * outlive an erasure, and the table must not grow without limit. An expired key makes a new request.
+ */
+export const KEEP_MS = 24 * 3_600_000;
+
+/**
+ * Answers larger than this are not kept (an Apollo add_contact_ids answer can reach megabytes, past
+ * D1's row size): a replay of one answers 409, as for a secret.
+ */
+export const MAX_KEPT_BYTES = 256 * 1024;
+
+type Withheld = "secret" | "too_large" | "unknown";
+
+/** What a replay of a request whose answer was not kept says (409): the work is never run again. */
+const WITHHELD: Record<Withheld, string> = {
+  secret: "This request already succeeded. Its answer held a secret, which is shown only once; send a new request to get a new one.",
+  too_large:
+    "This request already succeeded. Its answer was too large to keep for a replay; read what it made (the job, the contacts) instead of sending it again.",
+  unknown:
+    "This request ran, but its answer could not be saved, so whether it took effect is unknown. Check (for example, list what it would have created) before sending it again with a new Idempotency-Key.",
+};
+
 /** A key whose first request is still running (or died within CLAIM_STALE_MS): retry after that. */
 const inProgress = (key: string) =>
   new ApiError(
@@ -43,8 +68,10 @@ export const idempotencyScope = (caller: Caller, key: string | undefined) => (ke
  * user's sessions, or one API key) and key, with the authorization checks the request passed. The
  * same principal sending the same key and request gets that answer again (`idempotent-replayed:
  * true`) only after those checks pass again for it now; another request under the same key is a 422.
- * Answers that hold a secret (a created API key) are stored as a marker without their body, and a
- * replay of one answers 409: a secret is shown once, ever. Failed answers are not stored.
+ * Answers that hold a secret (a created API key), answers over MAX_KEPT_BYTES, and answers whose store
+ * failed are stored as a marker without their body, and a replay of one answers 409 saying why: a
+ * secret is shown once, ever, and work is never run twice. Failed answers are not stored. Records are
+ * kept KEEP_MS (24 hours).
  */
 export const idempotency = createMiddleware<AppEnv>(async (c, next) => {
   const caller = c.get("caller");
@@ -98,16 +125,14 @@ export const idempotency = createMiddleware<AppEnv>(async (c, next) => {
           .where(and(where, eq(idempotencyKeys.status, IN_PROGRESS), lt(idempotencyKeys.createdAt, at - CLAIM_STALE_MS)))
           .returning({ key: idempotencyKeys.key });
         if (!taken) throw inProgress(key);
+      } else if (stored.createdAt < at - KEEP_MS) {
+        // Expired but not yet swept by the cron: forgotten, as it would be a minute later.
+        await d.delete(idempotencyKeys).where(and(where, eq(idempotencyKeys.createdAt, stored.createdAt)));
+        if (!(await claim()).length) throw inProgress(key);
       } else {
         // Authorization first: the replay answers only what a fresh request would be allowed to see.
         await recheck(d, caller, stored.grants as Grant[]);
-        if (stored.body === null) {
-          throw new ApiError(
-            "conflict",
-            "This request already succeeded. Its answer held a secret, which is shown only once; send a new request to get a new one.",
-            { idempotency_key: key },
-          );
-        }
+        if (stored.body === null) throw new ApiError("conflict", WITHHELD[stored.withheld ?? "secret"], { idempotency_key: key });
         return new Response(stored.body, {
           status: stored.status,
           headers: { "content-type": "application/json", "idempotent-replayed": "true" },
@@ -127,12 +152,41 @@ export const idempotency = createMiddleware<AppEnv>(async (c, next) => {
   if (c.res.status >= 200 && c.res.status < 300 && (c.res.headers.get("content-type") ?? "").includes("json")) {
     const seen = new Set<string>();
     const grants: Grant[] = (caller.grants ?? []).filter((g) => !seen.has(`${g.action} ${g.id}`) && !!seen.add(`${g.action} ${g.id}`));
-    await d
-      .update(idempotencyKeys)
-      .set({ status: c.res.status, body: secret ? null : await c.res.clone().text(), grants })
-      .where(and(where, eq(idempotencyKeys.status, IN_PROGRESS)));
+    const text = secret ? null : await c.res.clone().text();
+    const withheld: Withheld | null = secret ? "secret" : new TextEncoder().encode(text!).byteLength > MAX_KEPT_BYTES ? "too_large" : null;
+    const store = (body: string | null, why: Withheld | null) =>
+      d
+        .update(idempotencyKeys)
+        .set({ status: c.res.status, body, grants, withheld: why })
+        .where(and(where, eq(idempotencyKeys.status, IN_PROGRESS)));
+    try {
+      await store(withheld ? null : text, withheld);
+    } catch (err) {
+      // The work is done: the client still gets its answer (a 500 made it retry, and the claim, taken over
+      // after CLAIM_STALE_MS, ran the work a second time). The claim is marked instead, so a retry is told
+      // the outcome is unknown and runs nothing. Should that write fail too, the claim stays in progress.
+      console.error("storing an idempotent answer failed; marking its outcome unknown", err);
+      await store(null, "unknown").catch((e: unknown) => console.error("marking an idempotent answer unknown failed", e));
+    }
   } else {
     // Failed answers are not stored: the same key may be sent again once the problem is fixed.
     await release();
   }
 });
+
+/** Records deleted per statement by the cron: a bounded delete, found through the created_at index. */
+const EXPIRE_PAGE = 1_000;
+const EXPIRE_PAGES_PER_TICK = 10;
+
+/** Cron: deletes records older than KEEP_MS, at most EXPIRE_PAGE * EXPIRE_PAGES_PER_TICK a tick. */
+export async function expireIdempotencyRecords(d: Db, t = now()): Promise<number> {
+  let deleted = 0;
+  for (let page = 0; page < EXPIRE_PAGES_PER_TICK; page++) {
+    const res = await d.run(sql`
+      DELETE FROM idempotency_keys WHERE rowid IN (SELECT rowid FROM idempotency_keys WHERE created_at < ${t - KEEP_MS} LIMIT ${EXPIRE_PAGE})`);
+    const n = res.meta.changes ?? 0;
+    deleted += n;
+    if (n < EXPIRE_PAGE) break;
+  }
+  return deleted;
+}
