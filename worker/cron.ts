@@ -5,13 +5,14 @@ import { resumeQuietActionJobs } from "./services/enrollment-jobs";
 import { resumeQuietImports } from "./services/imports/imports";
 import { applyAutoWinners } from "./services/reports/ab";
 import { runDueWorkflows } from "./services/workflows";
+import { expireIdempotencyRecords } from "./middleware/idempotency";
 import { pollReplies } from "./services/reply-polling";
 import { repairSequenceEngines } from "./services/sequences";
 
 /**
  * Every minute (UTC): start due scheduled jobs and due workflows; settle any ended job's unsettled hold;
  * resume what went quiet (jobs, imports, bulk actions); poll replies; pick A/B winners; tell
- * sequences turned on or archived what their engine call missed. Each step runs
+ * sequences turned on or archived what their engine call missed; forget Idempotency-Keys older than a day. Each step runs
  * whatever the others did: one failing (a Queues error while resuming a job, a provider down) skipped
  * every step after it for that tick. A failed step is logged, the rest run, and the tick still fails at
  * the end, naming the steps, so the failure is seen.
@@ -32,6 +33,8 @@ export async function runCron(_controller: ScheduledController, env: Env): Promi
     ["apply A/B winners", () => applyAutoWinners(d)],
     // Sequences turned on or archived whose SequenceDO wasn't told (the call failed after D1 was written).
     ["repair sequences turned on or archived", () => repairSequenceEngines(env, d)],
+    // Idempotency-Key records are kept 24 hours: their answers hold contacts' details, and the table must not grow forever.
+    ["expire idempotency records", () => expireIdempotencyRecords(d)],
   ];
   const failed: { step: string; err: unknown }[] = [];
   for (const [step, run] of steps) {
