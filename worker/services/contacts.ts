@@ -14,13 +14,13 @@ import {
   sequences,
   steps,
   teamCounts,
-  users,
 } from "../db/schema";
 import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
-import { assertContact, authorize, contactFor, visibleSequence } from "./access";
+import { assertContact, authorize, contactFor, teamUser, visibleSequence } from "./access";
+import { auditEach } from "./audit";
 import { addToLists, ensureLists } from "./lists";
 import { assertNotSuppressed } from "./suppressions";
 import { engine } from "../../durable-objects/engine";
@@ -72,22 +72,48 @@ export const MAX_SELECTION = 10_000;
 const fieldError = (field: string, message: string, what: string) =>
   new ApiError("validation_failed", what, { fields: [{ field, message }] });
 
-/** 422 for an owner or stage not of the team; the stage's category, when one is named. */
-async function checkRefs(d: Db, teamId: string, input: Pick<ContactInput, "owner_id" | "stage_id">): Promise<string | null> {
-  if (input.owner_id) {
-    const u = await d.query.users.findFirst({ columns: { id: true }, where: and(eq(users.id, input.owner_id), eq(users.teamId, teamId)) });
-    if (!u) throw fieldError("owner_id", "No such user in your team", "Owner not found");
-  }
+/** 422 for an owner or stage not of the team; the owner and stage named (for their audit entries). */
+async function checkRefs(d: Db, caller: Caller, input: Pick<ContactInput, "owner_id" | "stage_id">) {
+  const owner = input.owner_id ? await teamUser(d, caller, input.owner_id, "owner_id") : null;
+  let stage: { id: string; name: string; category: string } | null = null;
   if (input.stage_id) {
     const s = await d.query.contactStages.findFirst({
-      columns: { id: true, category: true },
-      where: and(eq(contactStages.id, input.stage_id), eq(contactStages.teamId, teamId)),
+      columns: { id: true, name: true, category: true },
+      where: and(eq(contactStages.id, input.stage_id), eq(contactStages.teamId, caller.teamId)),
     });
     if (!s) throw fieldError("stage_id", "No such contact stage in your team", "Stage not found");
-    return s.category;
+    stage = s;
   }
-  return null;
+  return { owner, stage };
 }
+
+/**
+ * Who changed a contact's stage, owner or fields, for its timeline (services/timeline.ts): one audit entry per
+ * contact and change, with the caller. A stage change can end the contact's runs in every sequence (Do Not
+ * Contact), so the timeline must say who did it. Edits name the fields changed, never their values.
+ */
+const auditStage = (d: Db, caller: Caller, ids: readonly string[], stage: { id: string; name: string }, from?: string | null) =>
+  auditEach(
+    d,
+    caller,
+    "contact.stage",
+    "contact",
+    ids.map((id) => ({
+      targetId: id,
+      details: { stage_id: stage.id, stage: stage.name, ...(from !== undefined && { from_stage_id: from }) },
+    })),
+  );
+const auditOwner = (d: Db, caller: Caller, ids: readonly string[], owner: { id: string; name: string } | null, from?: string | null) =>
+  auditEach(
+    d,
+    caller,
+    "contact.owner",
+    "contact",
+    ids.map((id) => ({
+      targetId: id,
+      details: { owner_id: owner?.id ?? null, owner: owner?.name ?? null, ...(from !== undefined && { from_owner_id: from }) },
+    })),
+  );
 
 /**
  * Contacts just put in a Do Not Contact stage leave their sequences now: their open runs finish with reason
@@ -307,7 +333,7 @@ const statusOfGivenEmail = (email: string | null) => (email ? ("unverified" as c
 /** Create a contact. With `dedupe`, an existing contact with the same email is returned instead. */
 export async function createContact(d: Db, caller: Caller, input: ContactInput, o: { dedupe?: boolean; source?: string } = {}) {
   authorize(caller, "contact.edit");
-  await checkRefs(d, caller.teamId, input);
+  await checkRefs(d, caller, input);
   const email = input.email?.trim().toLowerCase() || null;
   if (o.dedupe && email) {
     const existing = await contactByEmail(d, caller.teamId, email);
@@ -393,7 +419,7 @@ export async function updateContact(env: Env, d: Db, caller: Caller, id: string,
   // Giving a contact to someone else is its owner's or an admin's call (services/access.ts).
   if (input.owner_id !== undefined && input.owner_id !== current.ownerId)
     assertContact(caller, "contact.reassign", current.ownerId, input.owner_id);
-  const stageCategory = await checkRefs(d, caller.teamId, input);
+  const refs = await checkRefs(d, caller, input);
   // A new address must not be a suppressed one (the contact's own, unchanged, may be).
   const email = input.email === undefined ? undefined : input.email?.trim().toLowerCase() || null;
   const emailChanged = email !== undefined && email !== (current.email?.toLowerCase() ?? null);
@@ -423,8 +449,24 @@ export async function updateContact(env: Env, d: Db, caller: Caller, id: string,
     .where(and(eq(contacts.id, id), eq(contacts.teamId, caller.teamId), isNull(contacts.deletedAt)))
     .returning({ id: contacts.id });
   if (!done.length) throw notFound("Contact");
+  if (refs.stage && refs.stage.id !== current.stageId) await auditStage(d, caller, [id], refs.stage, current.stageId);
+  if (input.owner_id !== undefined && input.owner_id !== current.ownerId) await auditOwner(d, caller, [id], refs.owner, current.ownerId);
+  const fields = editedFields(current, input);
+  if (fields.length) await auditEach(d, caller, "contact.edit", "contact", [{ targetId: id, details: { fields } }]);
   if (input.list_names?.length) await addToLists(d, caller.teamId, await ensureLists(d, caller, input.list_names), [id]);
-  if (stageCategory === "dnc") await finishDoNotContactRuns(env, d, caller.teamId, [id]);
+  if (refs.stage?.category === "dnc") await finishDoNotContactRuns(env, d, caller.teamId, [id]);
+}
+
+/** The API names of the fields an edit really changes (not owner and stage: audited apart), custom fields as custom.<key>. */
+function editedFields(current: ContactRow, input: ContactInput): string[] {
+  const patch = patchOf(input);
+  const fields = (Object.keys(patch) as (keyof typeof patch)[])
+    .filter((k) => k !== "ownerId" && k !== "stageId" && patch[k] !== (k === "email" ? (current.email?.toLowerCase() ?? null) : current[k]))
+    .map((k) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`));
+  const custom = Object.entries(input.custom_fields ?? {})
+    .filter(([k, v]) => (current.customFields[k] ?? null) !== v)
+    .map(([k]) => `custom.${k}`);
+  return [...fields, ...custom];
 }
 
 /** Move contacts to a stage; a Do-Not-Contact stage takes them out of their sequences (and is checked at send time). */
@@ -436,18 +478,25 @@ export async function updateStages(
   stageId: string,
 ): Promise<{ updated: number; not_found: string[] }> {
   authorize(caller, "contact.edit");
-  const stageCategory = await checkRefs(d, caller.teamId, { stage_id: stageId });
+  const stage = (await checkRefs(d, caller, { stage_id: stageId })).stage!;
   const ids = [...new Set(contactIds)];
   // RETURNING tells which ids were really changed: unknown, deleted and other teams' ids are reported, not counted.
-  const changed = await inChunks(ids, (chunk) =>
-    d
+  const changed = await inChunks(ids, async (chunk) => {
+    const rows = await d
       .update(contacts)
       .set({ stageId, updatedAt: now() })
       .where(teamRowsById(contacts, caller.teamId, chunk, contacts.deletedAt))
-      .returning({ id: contacts.id }),
-  );
+      .returning({ id: contacts.id });
+    await auditStage(
+      d,
+      caller,
+      rows.map((r) => r.id),
+      stage,
+    );
+    return rows;
+  });
   const done = new Set(changed.map((r) => r.id));
-  if (stageCategory === "dnc") await finishDoNotContactRuns(env, d, caller.teamId, [...done]);
+  if (stage.category === "dnc") await finishDoNotContactRuns(env, d, caller.teamId, [...done]);
   return { updated: done.size, not_found: ids.filter((i) => !done.has(i)) };
 }
 
@@ -488,7 +537,7 @@ export async function bulkContacts(env: Env, d: Db, caller: Caller, contactIds: 
   let targets = ids.filter((i) => found.has(i));
   const t = now();
   if (a.action === "change_owner") {
-    await checkRefs(d, caller.teamId, { owner_id: a.owner_id });
+    const { owner } = await checkRefs(d, caller, { owner_id: a.owner_id });
     targets = targets.filter((id) => {
       try {
         assertContact(caller, "contact.reassign", found.get(id) ?? null, a.owner_id);
@@ -499,13 +548,21 @@ export async function bulkContacts(env: Env, d: Db, caller: Caller, contactIds: 
         return false;
       }
     });
-    await inChunks(targets, (chunk) =>
-      d
+    await inChunks(targets, async (chunk) => {
+      const rows = await d
         .update(contacts)
         .set({ ownerId: a.owner_id, updatedAt: t })
         .where(teamRowsById(contacts, caller.teamId, chunk))
-        .returning({ id: contacts.id }),
-    );
+        .returning({ id: contacts.id });
+      // Only the contacts whose owner this changes.
+      await auditOwner(
+        d,
+        caller,
+        rows.filter((r) => found.get(r.id) !== a.owner_id).map((r) => r.id),
+        owner,
+      );
+      return rows;
+    });
     return { updated: targets.length, refused, not_found };
   }
   if (a.action === "add_to_list") {

@@ -10,8 +10,8 @@ import { contactReplies } from "./replies";
 /**
  * A contact's timeline, newest first: every email with its step and mailbox, every task and call (with
  * its outcome and notes), every reply / bounce / out-of-office (the replies inbox's rows), and every
- * status change with who made it (the audit log, one entry per contact and action; the engine's own
- * finishes carry no user). Only what the caller may see: sequences follow their visibility (invariant 8).
+ * status change with who made it (the audit log, one entry per contact and action, including its stage,
+ * owner and field changes; the engine's own finishes carry no user). Only what the caller may see: sequences follow their visibility (invariant 8).
  *
  * Paged by merging the newest page × per_page events of each source: deep pages cost more, which the
  * page limit bounds.
@@ -63,6 +63,14 @@ const CALL_WORDS: Record<string, string> = {
   meeting_booked: "Meeting booked",
   call_back_later: "Call back later",
 };
+
+/** The title of a contact change (services/contacts.ts audits them): what it changed to. */
+function contactChangeTitle(action: string, det: Record<string, unknown>): string | null {
+  if (action === "contact.stage") return `Stage changed to ${String(det.stage)}`;
+  if (action === "contact.owner") return det.owner_id ? `Owner changed to ${String(det.owner)}` : "Owner removed";
+  if (action === "contact.edit") return "Details edited";
+  return null;
+}
 
 const reasonWords = (r: string | null) => (r ? ((REASONS as Record<string, string>)[r] ?? r) : null);
 
@@ -221,14 +229,18 @@ export async function contactTimeline(
       id: `audit:${a.id}`,
       kind: isCall ? "call" : "status",
       at: a.createdAt,
-      title: isCall ? `Call: ${CALL_WORDS[String(det.outcome)] ?? String(det.outcome)}` : (ACTION_WORDS[a.action] ?? a.action),
+      title: isCall
+        ? `Call: ${CALL_WORDS[String(det.outcome)] ?? String(det.outcome)}`
+        : (contactChangeTitle(a.action, det) ?? ACTION_WORDS[a.action] ?? a.action),
       detail: isCall
         ? typeof det.notes === "string" && det.notes
           ? det.notes
           : null
         : a.action === "enrollment.finish"
           ? reasonWords(String(det.reason ?? ""))
-          : null,
+          : a.action === "contact.edit" && Array.isArray(det.fields)
+            ? det.fields.join(", ")
+            : null,
       status: null,
       sequence: seqRef(det.sequence_id),
       step: typeof det.step === "number" ? det.step : null,
