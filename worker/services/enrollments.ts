@@ -45,19 +45,31 @@ export const ENROLLMENT_FILTERS = [
 ] as const;
 export type EnrollmentFilterStatus = (typeof ENROLLMENT_FILTERS)[number];
 
-const FILTER_SQL: Record<EnrollmentFilterStatus, SQL> = {
-  all: sql`1`,
-  active: sql`e.status = 'active'`,
-  scheduled: sql`e.status = 'scheduled'`,
-  paused: sql`e.status = 'paused'`,
-  finished: sql`e.status = 'finished'`,
-  bounced: sql`e.status = 'finished' AND e.reason = 'bounced'`,
-  not_sent: sql`(e.status IN ('held', 'failed') OR (e.status = 'finished' AND e.reason = 'no_email') OR (e.status = 'active' AND e.reason IS NOT 'task_open' AND mb.status IS NOT NULL AND mb.status <> 'connected'))`,
-  blocked: sql`(e.status IN ('finished', 'held') AND e.reason IN ('unsubscribed', 'do_not_contact', 'suppressed'))`,
-  failed: sql`e.status = 'failed'`,
-  removed: sql`e.status = 'removed'`,
-  held: sql`e.status = 'held'`,
-};
+/**
+ * The sequence of the rows is off (turned off or archived): its active rows stay 'active' in D1 until their
+ * timer fires (days), but will not be sent, and explain() shows them so; the filters and counts read them
+ * the same way. A scalar subquery of the one sequence listed: read once per statement, not per row.
+ */
+const offReason = (seqId: string, teamId: string) =>
+  sql`(SELECT CASE WHEN archived_at IS NOT NULL THEN 'sequence_archived' WHEN active = 0 THEN 'sequence_inactive' END FROM sequences WHERE id = ${seqId} AND team_id = ${teamId})`;
+const sequenceOff = (seqId: string, teamId: string) => sql`(${offReason(seqId, teamId)} IS NOT NULL)`;
+
+function filterSql(seqId: string, teamId: string): Record<EnrollmentFilterStatus, SQL> {
+  const off = sequenceOff(seqId, teamId);
+  return {
+    all: sql`1`,
+    active: sql`(e.status = 'active' AND NOT ${off})`,
+    scheduled: sql`e.status = 'scheduled'`,
+    paused: sql`e.status = 'paused'`,
+    finished: sql`e.status = 'finished'`,
+    bounced: sql`e.status = 'finished' AND e.reason = 'bounced'`,
+    not_sent: sql`(e.status IN ('held', 'failed') OR (e.status = 'finished' AND e.reason = 'no_email') OR (e.status = 'active' AND (${off} OR (e.reason IS NOT 'task_open' AND mb.status IS NOT NULL AND mb.status <> 'connected'))))`,
+    blocked: sql`(e.status IN ('finished', 'held') AND e.reason IN ('unsubscribed', 'do_not_contact', 'suppressed'))`,
+    failed: sql`e.status = 'failed'`,
+    removed: sql`e.status = 'removed'`,
+    held: sql`e.status = 'held'`,
+  };
+}
 
 export const ENROLLMENT_SORTS = ["updated", "added", "name", "email", "company", "status", "step", "next_action"] as const;
 export type EnrollmentSort = (typeof ENROLLMENT_SORTS)[number];
@@ -96,17 +108,20 @@ const FROM_GROUPS = sql`FROM enrollment_groups e LEFT JOIN mailboxes mb ON mb.id
 const SORTS_BY_CONTACT = new Set<EnrollmentSort>(["name", "email", "company"]);
 
 /**
- * A reason narrowing a status. An active row that is not sent is so because of its mailbox (what `explain`
- * shows it with), not its own code (queued / waiting): "mailbox disconnected" and "mailbox paused" read the
- * mailbox; every other reason is the engine's code on the row.
+ * A reason narrowing a status. An active row that is not sent is so because of its sequence or its mailbox
+ * (what `explain` shows it with), not its own code (queued / waiting): "sequence inactive / archived" read the
+ * sequence, "mailbox disconnected" and "mailbox paused" the mailbox; every other reason is the engine's code on the row.
  */
-function because(status: EnrollmentFilterStatus, reason: string): SQL {
+function because(status: EnrollmentFilterStatus, reason: string, seqId: string, teamId: string): SQL {
   if (status !== "not_sent") return sql`e.reason = ${reason}`;
+  // An active row of a sequence that is off is not sent because of the sequence, whatever its mailbox (explain).
+  const off = sequenceOff(seqId, teamId);
   // A contact on a task (a call, a manual email) goes on whatever the mailbox: not "not sent".
   if (reason === "mailbox_disconnected")
-    return sql`(e.status = 'active' AND e.reason IS NOT 'task_open' AND mb.status NOT IN ('connected', 'paused'))`;
-  if (reason === "mailbox_paused") return sql`(e.status = 'active' AND e.reason IS NOT 'task_open' AND mb.status = 'paused')`;
-  return sql`(e.status <> 'active' AND e.reason = ${reason})`;
+    return sql`(e.status = 'active' AND NOT ${off} AND e.reason IS NOT 'task_open' AND mb.status NOT IN ('connected', 'paused'))`;
+  if (reason === "mailbox_paused")
+    return sql`(e.status = 'active' AND NOT ${off} AND e.reason IS NOT 'task_open' AND mb.status = 'paused')`;
+  return sql`((e.status <> 'active' AND e.reason = ${reason}) OR (e.status = 'active' AND ${offReason(seqId, teamId)} = ${reason}))`;
 }
 
 /**
@@ -119,7 +134,7 @@ function where(seqId: string, teamId: string, f: EnrollmentFilter, reasonOf: Enr
     : sql`1`;
   // `+e.team_id`: the sequence is the way in; without planner statistics SQLite took the team's index
   // and walked every enrollment of the team for one sequence's page (test/api/enrollments-page-reads).
-  return sql`WHERE e.sequence_id = ${seqId} AND +e.team_id = ${teamId} AND ${FILTER_SQL[f.status]} AND ${search} AND ${f.reason ? because(reasonOf, f.reason) : sql`1`}`;
+  return sql`WHERE e.sequence_id = ${seqId} AND +e.team_id = ${teamId} AND ${filterSql(seqId, teamId)[f.status]} AND ${search} AND ${f.reason ? because(reasonOf, f.reason, seqId, teamId) : sql`1`}`;
 }
 
 /** `FROM …` and `WHERE …` of a sequence's enrollments matching a filter, for statements built elsewhere (action jobs). */
@@ -222,6 +237,7 @@ export async function listEnrollments(env: Env, d: Db, caller: Caller, sequenceI
   // which are scoped to the caller's team and shown only once the access check below has passed.
   const seqQuery = sequenceRowQuery(d, caller, sequenceId);
   const w = where(sequenceId, caller.teamId, q);
+  const filters = filterSql(sequenceId, caller.teamId);
   const dir = sql.raw(q.order ?? (q.sort === "updated" || q.sort === "added" ? "desc" : "asc"));
   const order = sql`ORDER BY ${SORT_SQL[q.sort]} ${dir}, e.id ${dir}`;
   const columns = sql`e.id, e.status, e.current_step, e.next_due_at, e.reason, e.mailbox_id, e.created_at, e.finished_at,
@@ -248,7 +264,7 @@ export async function listEnrollments(env: Env, d: Db, caller: Caller, sequenceI
     page,
     sql`SELECT ${sql.join(
       ENROLLMENT_FILTERS.map(
-        (f) => sql`coalesce(sum(CASE WHEN ${FILTER_SQL[f]} THEN ${q.q ? sql`1` : sql`e.n`} ELSE 0 END), 0) AS ${sql.identifier(f)}`,
+        (f) => sql`coalesce(sum(CASE WHEN ${filters[f]} THEN ${q.q ? sql`1` : sql`e.n`} ELSE 0 END), 0) AS ${sql.identifier(f)}`,
       ),
       sql`, `,
     )} ${q.q ? FROM : FROM_GROUPS} ${where(sequenceId, caller.teamId, { ...q, status: "all" }, q.status)}`,
