@@ -412,6 +412,13 @@ export async function prepareAction(d: Db, caller: Caller, sequenceId: string, a
       ],
     });
   const mailbox = action === "change-mailbox" ? await mailboxFor(d, caller, p.mailbox_id!, "mailbox.send") : null;
+  // Emails handed to a mailbox that can't send would wait there unseen, while the answer said "changed".
+  if (mailbox && mailbox.status !== "connected")
+    throw new ApiError("mailbox_not_connected", `${mailbox.email} is not connected: pick a connected mailbox, or reconnect it first`, {
+      fix: "Reconnect the mailbox on the Mailboxes page, or pick another one",
+      fields: [{ field: "mailbox_id", message: `${mailbox.email} is ${mailbox.status.replace(/_/g, " ")}` }],
+      mailbox_ids: [mailbox.id],
+    });
   return { seq, targetId: target?.id ?? null, targetName: target?.name ?? null, mailboxId: mailbox?.id ?? null };
 }
 
