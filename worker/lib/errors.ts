@@ -36,7 +36,7 @@ export const ERROR_CODES = {
   sequence_archived: [422, "Add contacts: the sequence is archived"],
   sequence_inactive: [422, "Add contacts: the sequence is off"],
   no_enabled_steps: [422, "Add contacts: every step of the sequence is off"],
-  mailbox_not_connected: [422, "Add contacts: a chosen mailbox is disconnected or paused"],
+  mailbox_not_connected: [422, "Add contacts or change mailbox: a chosen mailbox is disconnected or paused"],
   no_connected_mailbox: [422, "Add contacts: no connected mailbox you may send from"],
   insufficient_credits: [422, "The credit balance can't cover the job's maximum spend"],
   last_admin: [422, "The change would leave the team without an active admin: details.fields names role or disabled"],
