@@ -1,5 +1,5 @@
-import { and, eq, sql } from "drizzle-orm";
-import type { Db } from "../db/client";
+import { and, eq, sql, type SQL } from "drizzle-orm";
+import type { BatchStatement, Db } from "../db/client";
 import { sequences, steps } from "../db/schema";
 import { ApiError } from "../lib/errors";
 
@@ -35,6 +35,28 @@ export async function assertCanTurnOn(d: Db, sequenceId: string): Promise<void> 
 export const keepsAStepOn = (sequenceId: string, stepId: string) =>
   sql`(not exists (select 1 from sequences q where q.id = ${sequenceId} and q.active = 1)
     or exists (select 1 from steps o where o.sequence_id = ${sequenceId} and o.id <> ${stepId} and o.enabled = 1))`;
+
+/** "The sequence is not archived and has a step on", as a condition of the write that turns it on (as keepsAStepOn). */
+export const canTurnOn = (sequenceId: string) =>
+  sql`(not exists (select 1 from sequences q where q.id = ${sequenceId} and q.archived_at is not null)
+    and exists (select 1 from steps o where o.sequence_id = ${sequenceId} and o.enabled = 1))`;
+
+/**
+ * The first statement of a D1 batch that fails the whole batch (its one transaction) unless `condition`
+ * holds when the batch runs, where a write's own WHERE would only skip that one statement and let the
+ * rest of the batch (its audit entry, the renumbered steps) commit. It writes the sequence's `active`
+ * back unchanged when the condition holds, and NULL, which the column refuses (NOT NULL), when it
+ * doesn't; refusedBy tells that failure apart.
+ */
+export const abortUnless = (d: Db, sequenceId: string, condition: SQL): BatchStatement =>
+  d
+    .update(sequences)
+    .set({ active: sql`case when ${condition} then ${sequences.active} end` })
+    .where(eq(sequences.id, sequenceId));
+
+/** Whether a batch failed on its abortUnless (D1 words the refusal in the error or, through drizzle, in its cause). */
+export const refusedBy = (err: unknown) =>
+  [err, err instanceof Error ? err.cause : null].some((e) => /NOT NULL constraint failed: sequences\.active/.test(String(e)));
 
 export const noStepOnLeft = (field: string) => refuse(field, "An active sequence needs a step on: turn the sequence off first");
 
