@@ -10,7 +10,7 @@ import { newId } from "../lib/ids";
 import { engine } from "../../durable-objects/engine";
 import { authorize, sequenceAllows, sequenceFor, teamUser, visibleSequence } from "./access";
 import { auditEntry } from "./audit";
-import { assertCanTurnOn } from "./state-preconditions";
+import { abortUnless, assertCanTurnOn, canTurnOn, refusedBy } from "./state-preconditions";
 import { notStartedJobsOf, SEQUENCE_ARCHIVED, stopJobStatements } from "./add-contacts/jobs";
 import { rewindowTeam } from "./schedules";
 import { stepsWithVariants } from "./steps";
@@ -200,12 +200,14 @@ export interface SequencePatch {
   owner_id?: string;
 }
 
+const archivedCantTurnOn = () => new ApiError("conflict", "Archived sequences can't be turned on. Unarchive it first.");
+
 /** Rename, reschedule, change settings, turn on/off or hand over a sequence. */
 export async function updateSequence(env: Env, d: Db, caller: Caller, sequenceId: string, body: SequencePatch): Promise<void> {
   const { seq } = await sequenceFor(d, caller, sequenceId, "sequence.edit");
   // Changing the owner is the owner's or an admin's call, never an editor's (they could lock the owner out).
   if (body.owner_id !== undefined && body.owner_id !== seq.ownerId) await sequenceFor(d, caller, seq.id, "sequence.manage");
-  if (seq.archivedAt && body.active) throw new ApiError("conflict", "Archived sequences can't be turned on. Unarchive it first.");
+  if (seq.archivedAt && body.active) throw archivedCantTurnOn();
   if (body.active && !seq.active) await assertCanTurnOn(d, seq.id);
   await checkSchedule(d, caller.teamId, body.schedule_id);
   if (body.owner_id !== undefined) await teamUser(d, caller, body.owner_id, "owner_id");
@@ -227,11 +229,25 @@ export async function updateSequence(env: Env, d: Db, caller: Caller, sequenceId
             .onConflictDoUpdate({ target: [sequenceShares.sequenceId, sequenceShares.userId], set: { access: "edit" } }),
         ]
       : [];
-  await batchSql(d, [
-    d.update(sequences).set(patch).where(eq(sequences.id, seq.id)),
-    ...handover,
-    d.insert(auditLog).values(auditEntry(caller, "sequence.update", "sequence", seq.id, { ...body })),
-  ]);
+  try {
+    await batchSql(d, [
+      // Checked above from a read, and again when written: another editor turning off or deleting the
+      // last step on, or archiving the sequence, in between would leave it on with nothing to send (its
+      // released contacts finished "completed all steps", never emailed) or on and archived. Asked
+      // whenever it is to be on (a PATCH of an "on" sequence read just before it was turned off too).
+      ...(body.active ? [abortUnless(d, seq.id, canTurnOn(seq.id))] : []),
+      d.update(sequences).set(patch).where(eq(sequences.id, seq.id)),
+      ...handover,
+      d.insert(auditLog).values(auditEntry(caller, "sequence.update", "sequence", seq.id, { ...body })),
+    ]);
+  } catch (err) {
+    if (!refusedBy(err)) throw err;
+    // Nothing was written: why, as the sequence is now.
+    const current = await d.query.sequences.findFirst({ columns: { archivedAt: true }, where: eq(sequences.id, seq.id) });
+    if (current?.archivedAt) throw archivedCantTurnOn();
+    await assertCanTurnOn(d, seq.id);
+    throw new ApiError("conflict", "The sequence changed while it was being turned on: try again");
+  }
   // Turning a sequence on releases the enrollments held while it was off. Asked again when it is on
   // already (it releases nothing twice): a retry after this call failed must still release them.
   if (body.active && !seq.archivedAt) await engine.sequence(env, seq.id, seq.teamId).activate();

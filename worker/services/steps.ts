@@ -13,7 +13,7 @@ import { isEmailStep } from "../../durable-objects/sequence-config";
 import { sequenceFor } from "./access";
 import { auditEntry } from "./audit";
 import { loadSequenceDetail } from "./sequence-views";
-import { assertKeepsAStepOn, keepsAStepOn, noStepOnLeft } from "./state-preconditions";
+import { abortUnless, assertKeepsAStepOn, keepsAStepOn, noStepOnLeft, refusedBy } from "./state-preconditions";
 import { customKeysIn, validateTemplate } from "./templates";
 
 /**
@@ -353,6 +353,9 @@ export async function deleteStep(env: Env, d: Db, caller: Caller, sequenceId: st
   );
   const next = order[order.indexOf(step.id) + 1] ?? null;
   await moveSteps(env, d, seq, [
+    // The check above, again in the write (as turning a step off does): two editors deleting the last
+    // two steps on at once both pass a read made before either wrote. The whole batch is refused.
+    abortUnless(d, seq.id, keepsAStepOn(seq.id, step.id)),
     d.insert(deletedSteps).values({ id: step.id, teamId: caller.teamId, sequenceId: seq.id, nextStepId: next, deletedAt: now() }),
     d.delete(stepVariants).where(eq(stepVariants.stepId, step.id)),
     d.delete(steps).where(eq(steps.id, step.id)),
@@ -361,7 +364,9 @@ export async function deleteStep(env: Env, d: Db, caller: Caller, sequenceId: st
       seq.id,
       order.filter((id) => id !== step.id),
     ),
-  ]);
+  ]).catch((err) => {
+    throw refusedBy(err) ? noStepOnLeft("step") : err;
+  });
   // Contacts waiting for it are due after the next step's own wait now, as when a step is turned off
   // (updateStep): its timer would otherwise keep the deleted step's time. The delete is committed: an
   // engine out of reach still moves them on, at the old time, when their timer fires.
