@@ -9,6 +9,7 @@ import {
   createContact,
   getContact,
   matchingContactIds,
+  MAX_CUSTOM_FIELDS,
   MAX_SELECTION,
   searchContacts,
   updateContact,
@@ -99,7 +100,9 @@ export const ContactInput = z
         z.string().max(1000).nullable(),
       )
       .refine((r) => Object.keys(r).length <= 50, "At most 50 custom fields at once")
-      .openapi({ description: "Custom fields to set (a value) or remove (null); the others stay" }),
+      .openapi({
+        description: `Custom fields to set (a value) or remove (null); the others stay. A contact keeps at most ${MAX_CUSTOM_FIELDS} (422 beyond)`,
+      }),
   })
   .partial()
   .openapi("ContactInput");

@@ -66,6 +66,18 @@ export interface ContactFilter {
   list_id?: string;
 }
 
+/**
+ * Most custom fields one contact keeps (each value up to 1,000 characters): a merge adds to those a contact
+ * has, and repeated edits grew one row past D1's row size (a 500).
+ */
+export const MAX_CUSTOM_FIELDS = 100;
+
+const tooManyCustomFields = (n: number) => {
+  const message = `A contact keeps at most ${MAX_CUSTOM_FIELDS} custom fields; this edit would give it ${n}. Remove some (null) first.`;
+  return new ApiError("validation_failed", message, { fields: [{ field: "custom_fields", message }] });
+};
+const customFieldCount = (fields: Record<string, string | null>) => Object.values(fields).filter((v) => v !== null).length;
+
 /** Most contacts one selection ("all matching") or bulk action takes: what one add-contacts request takes. */
 export const MAX_SELECTION = 10_000;
 
@@ -424,6 +436,9 @@ export async function updateContact(env: Env, d: Db, caller: Caller, id: string,
   const email = input.email === undefined ? undefined : input.email?.trim().toLowerCase() || null;
   const emailChanged = email !== undefined && email !== (current.email?.toLowerCase() ?? null);
   if (emailChanged) await assertNotSuppressed(d, caller.teamId, email);
+  const merged = input.custom_fields && { ...current.customFields, ...input.custom_fields };
+  if (merged && customFieldCount(merged) > MAX_CUSTOM_FIELDS) throw tooManyCustomFields(customFieldCount(merged));
+  const customPatch = JSON.stringify(input.custom_fields ?? {});
   const done = await d
     .update(contacts)
     .set({
@@ -443,12 +458,25 @@ export async function updateContact(env: Env, d: Db, caller: Caller, id: string,
           }),
       }),
       // Merged: the fields named change (null removes one), the others stay (RFC 7396, SQLite's json_patch).
-      ...(input.custom_fields && { customFields: sql`json_patch(${contacts.customFields}, ${JSON.stringify(input.custom_fields)})` }),
+      ...(input.custom_fields && { customFields: sql`json_patch(${contacts.customFields}, ${customPatch})` }),
       updatedAt: now(),
     })
-    .where(and(eq(contacts.id, id), eq(contacts.teamId, caller.teamId), isNull(contacts.deletedAt)))
+    .where(
+      and(
+        eq(contacts.id, id),
+        eq(contacts.teamId, caller.teamId),
+        isNull(contacts.deletedAt),
+        // The limit again in the write: two edits at once each checked the fields read before either wrote.
+        input.custom_fields
+          ? sql`(SELECT count(*) FROM json_each(json_patch(${contacts.customFields}, ${customPatch}))) <= ${MAX_CUSTOM_FIELDS}`
+          : undefined,
+      ),
+    )
     .returning({ id: contacts.id });
-  if (!done.length) throw notFound("Contact");
+  if (!done.length) {
+    const again = await getContact(d, caller, id);
+    throw tooManyCustomFields(customFieldCount({ ...again.customFields, ...input.custom_fields }));
+  }
   if (refs.stage && refs.stage.id !== current.stageId) await auditStage(d, caller, [id], refs.stage, current.stageId);
   if (input.owner_id !== undefined && input.owner_id !== current.ownerId) await auditOwner(d, caller, [id], refs.owner, current.ownerId);
   const fields = editedFields(current, input);
