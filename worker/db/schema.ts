@@ -1076,6 +1076,8 @@ export interface InboundEffect {
   messageUnsubscribed?: boolean;
   /** A correction under way (its lease): another one waits for it, so no two undo and apply the same effect. */
   correcting?: { by: string; at: number };
+  /** Never applied, being applied now (a redelivery or the cron, services/replies.ts applyStored): its lease. */
+  applying?: number;
 }
 
 /** The most of an inbound email's text that is kept (64 KB of ASCII; a D1 row holds far more, a reader needs no more). */
@@ -1132,6 +1134,10 @@ export const inboundMessages = sqliteTable(
     index("inbound_messages_contact_idx").on(t.contactId, t.receivedAt),
     index("inbound_messages_message_idx").on(t.messageId),
     index("inbound_messages_retry_idx").on(t.retryAt),
+    // The few rows never acted on (their handler failed after the insert), found every minute by the cron.
+    index("inbound_messages_unapplied_idx")
+      .on(t.receivedAt)
+      .where(sql`json_extract(effect, '$.enrollments') IS NULL`),
   ],
 );
 

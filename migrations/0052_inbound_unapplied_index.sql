@@ -1,0 +1,1 @@
+CREATE INDEX `inbound_messages_unapplied_idx` ON `inbound_messages` (`received_at`) WHERE json_extract(effect, '$.enrollments') IS NULL;
