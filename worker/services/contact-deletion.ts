@@ -13,9 +13,9 @@ import { keepSuppressions, type SuppressionReason } from "./suppressions";
 /**
  * Deleting contacts (DELETE /contacts/{id}, POST /contacts/bulk delete): first their suppressions are
  * written to the team's list by address (unsubscribed, bounced, Do Not Contact outlive the contact,
- * invariant 5), then the contacts are marked deleted and leave their lists (services/contacts.ts), then
- * every open enrollment is removed through its SequenceDO with reason contact_deleted, so nothing more
- * is sent (invariant 11) and no row in a sequence says "Active" for a contact that is gone.
+ * invariant 5), then every open enrollment is removed through its SequenceDO with reason contact_deleted,
+ * so nothing more is sent (invariant 11) and no row in a sequence says "Active" for a contact that is gone,
+ * then the contacts are marked deleted and leave their lists (services/contacts.ts).
  */
 export async function deleteContacts(
   env: Env,
@@ -84,6 +84,13 @@ export async function deleteContacts(
     "contact_deleted",
   );
 
+  // Their runs are removed before the contacts are marked deleted: if a SequenceDO fails, the contacts are still
+  // live, so a retry finds them and their runs again (marked first, a retry read no contact and removed nothing).
+  let removed = 0;
+  for (const [seqId, enrollmentIds] of bySequence) {
+    for (let i = 0; i < enrollmentIds.length; i += 5_000)
+      removed += (await engine.sequence(env, seqId, caller.teamId).remove(enrollmentIds.slice(i, i + 5_000), "contact_deleted")).length;
+  }
   const result = await bulkContacts(
     env,
     d,
@@ -91,11 +98,6 @@ export async function deleteContacts(
     rows.map((r) => r.id),
     { action: "delete" },
   );
-  let removed = 0;
-  for (const [seqId, enrollmentIds] of bySequence) {
-    for (let i = 0; i < enrollmentIds.length; i += 5_000)
-      removed += (await engine.sequence(env, seqId, caller.teamId).remove(enrollmentIds.slice(i, i + 5_000), "contact_deleted")).length;
-  }
   if (rows.length)
     await audit(d, caller, "contact.delete", "contact", rows.length === 1 ? rows[0]!.id : `${rows.length} contacts`, {
       count: rows.length,
