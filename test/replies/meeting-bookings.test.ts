@@ -93,6 +93,11 @@ describe("marking a meeting booked twice", () => {
     advanceClock(HOUR);
     expect(await ok(book())).toMatchObject({ duplicate: true, meeting_id: first.meeting_id, finished: [] });
     expect(await meetingsOf(s.m.contact_id)).toBe(1);
+    // What the contact page reads to say "Meeting recorded …"; another team's contact is a 404.
+    const listed = await ok(client(s.session).api.contacts[":id"].meetings.$get({ param: { id: s.m.contact_id } }));
+    expect(listed.meetings.map((m) => m.id)).toEqual([first.meeting_id]);
+    const other = await sentFirst();
+    expect((await client(other.session).api.contacts[":id"].meetings.$get({ param: { id: s.m.contact_id } })).status).toBe(404);
     const team = (await ok(client(s.session).api.reports.team.$get({ query: {} }))).report;
     expect(team.sequences.find((x) => x.sequence_id === s.sequenceId)).toMatchObject({ meetings: 1 });
     expect(team.users.find((x) => x.user_id === s.userId)).toMatchObject({ meetings: 1 });

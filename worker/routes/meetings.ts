@@ -7,6 +7,7 @@ import { SECRET_ANSWER } from "../middleware/idempotency";
 import {
   bookMeeting,
   bookMeetingFromWebhook,
+  contactMeetings,
   forgetSignature,
   meetingSecretInfo,
   rotateMeetingSecret,
@@ -104,7 +105,26 @@ export const meetingWebhookRoutes = router().openapi(
   },
 );
 
+const ContactMeetings = z
+  .object({
+    meetings: z.array(
+      z.object({ id: z.string(), booked_at: z.number(), source: z.enum(["user", "api", "webhook"]), created_at: z.number() }),
+    ),
+  })
+  .openapi("ContactMeetings");
+
 export const meetingRoutes = router()
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/contacts/{id}/meetings",
+      tags: ["Meetings"],
+      summary: "A contact's meetings booked, latest first (up to 20)",
+      request: { params: IdParam },
+      responses: { 200: json(ContactMeetings), 404: errorResponses[404] },
+    }),
+    async (c) => c.json(await contactMeetings(c.var.db, c.get("caller"), c.req.valid("param").id), 200),
+  )
   .openapi(
     createRoute({
       method: "post",

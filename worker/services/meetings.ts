@@ -150,6 +150,18 @@ export async function bookMeeting(
   return r;
 }
 
+/** A contact's meetings, latest booking first (the contact page says when one was recorded). */
+export async function contactMeetings(d: Db, caller: Caller, contactId: string) {
+  const contact = await contactFor(d, caller, contactId, "contact.view");
+  const rows = await d
+    .select({ id: meetings.id, booked_at: meetings.bookedAt, source: meetings.source, created_at: meetings.createdAt })
+    .from(meetings)
+    .where(and(eq(meetings.teamId, caller.teamId), eq(meetings.contactId, contact.id)))
+    .orderBy(desc(meetings.bookedAt), desc(meetings.id))
+    .limit(20);
+  return { meetings: rows };
+}
+
 // ------------------------------------------------------------------ the signed webhook
 
 const enc = new TextEncoder();

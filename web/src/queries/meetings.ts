@@ -17,6 +17,12 @@ export const getMeetingsWebhook = query(() => fetchMeetingsWebhook(), "meetingsW
 // Writes (see actions.ts). The answer holds the secret: shown once, never stored by the page beyond the dialog.
 export const rotateMeetingsSecretAction = action(rotateMeetingsSecret, "rotateMeetingsSecret");
 
+function fetchContactMeetings(contactId: string) {
+  return data(api.contacts[":id"].meetings.$get({ param: { id: contactId } }));
+}
+/** A contact's meetings, latest booking first: the contact page says when one was recorded. */
+export const getContactMeetings = query((contactId: string) => fetchContactMeetings(contactId), "contactMeetings");
+
 function markMeetingBooked(contactId: string) {
   return data(api.contacts[":id"]["meeting-booked"].$post({ param: { id: contactId }, json: {} }));
 }
