@@ -8,7 +8,7 @@ import { Score } from "../components/Score";
 import { ErrorPanel, TableSkeleton } from "../components/Status";
 import { formatDate, formatDateTime, plural } from "../format";
 import { getContact, getContactSequences } from "../queries/contacts";
-import { markMeetingBookedAction } from "../queries/meetings";
+import { getContactMeetings, markMeetingBookedAction } from "../queries/meetings";
 import { usePageTitle } from "../title";
 import { handOffContacts } from "./add-contacts/state";
 import { SequencePicker } from "./people/SequencePicker";
@@ -38,12 +38,21 @@ export default function ContactPage() {
     done: (r) =>
       r &&
       (r.duplicate
-        ? "That meeting was already recorded"
+        ? `That meeting was already recorded (booked ${formatDateTime(r.booked_at)})${r.finished.length ? `: finished in ${plural(r.finished.length, "sequence")}` : ""}`
         : `Meeting booked${r.finished.length ? `: finished in ${plural(r.finished.length, "sequence")}` : ""}${
             r.left_open ? ` (${plural(r.left_open, "run")} in sequences you can't edit left to their owners)` : ""
           }`),
     failed: () => "Couldn't mark the meeting booked",
   });
+  // The latest booking recorded: shown beside the button, and booking again asks first (a second click used to count twice).
+  const meetings = createAsync(() => getContactMeetings(params.id!).catch(() => undefined));
+  const lastMeeting = () => meetings()?.meetings[0];
+  const bookMeeting = (contactId: string) => {
+    const last = lastMeeting();
+    if (last && !confirm(`A meeting booked ${formatDateTime(last.booked_at)} is already recorded for this contact. Record another one?`))
+      return;
+    void meeting.run(contactId);
+  };
   const open = () => (sequences() ?? []).filter((s) => s.status === "active" || s.status === "paused" || s.status === "held").length;
   const users = createAsync(() => fetchUsers().catch(() => undefined));
   const stages = createAsync(() => fetchContactStages().catch(() => undefined));
@@ -67,6 +76,13 @@ export default function ContactPage() {
                 description={[c().title, c().company].filter(Boolean).join(" at ") || undefined}
                 actions={
                   <>
+                    <Show when={lastMeeting()}>
+                      {(m) => (
+                        <span class="muted" data-testid="contact-meeting-recorded">
+                          Meeting recorded {formatDateTime(m().booked_at)}
+                        </span>
+                      )}
+                    </Show>
                     <button
                       type="button"
                       class="btn btn-secondary"
@@ -74,9 +90,9 @@ export default function ContactPage() {
                       title={
                         open()
                           ? `Finishes this contact's open sequences that you can edit (${open()} open) with the reason “Meeting booked”`
-                          : "Records the meeting on the contact's timeline"
+                          : "Records the meeting (the reports count it)"
                       }
-                      onClick={() => void meeting.run(c().id)}
+                      onClick={() => bookMeeting(c().id)}
                       data-testid="contact-meeting-booked"
                     >
                       {meeting.pending() ? "Saving…" : "Meeting booked"}
