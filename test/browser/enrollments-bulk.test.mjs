@@ -263,5 +263,19 @@ describe("a contact's meeting booked", () => {
       .getByText(/Finished · Meeting booked/i)
       .waitFor();
     await page.getByTestId("contact-timeline").locator("li", { hasText: "Meeting booked" }).first().waitFor();
+    // The page says the meeting is recorded, and booking again asks first (declined: nothing recorded twice).
+    await page
+      .getByTestId("contact-meeting-recorded")
+      .getByText(/Meeting recorded/)
+      .waitFor();
+    const asked = new Promise((resolve) =>
+      page.once("dialog", async (d) => {
+        const message = d.message();
+        await d.dismiss();
+        resolve(message);
+      }),
+    );
+    await page.getByTestId("contact-meeting-booked").click();
+    assert.match(await asked, /is already recorded for this contact\. Record another one\?/);
   });
 });
