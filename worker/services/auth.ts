@@ -1,7 +1,7 @@
 import { and, eq, isNull, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import type { RidingCheck } from "../db/riding-check";
-import { apiKeys, loginAttempts, sessions, teams, users } from "../db/schema";
+import { apiKeys, loginAttempts, sessions, teams, users, type StoredCaller } from "../db/schema";
 import type { Caller } from "../env";
 import { now } from "../lib/clock";
 import { hashPassword, sha256Hex, verifyPassword } from "../lib/crypto";
@@ -213,6 +213,20 @@ export async function callerFromApiKey(d: Db, key: string): Promise<Caller | nul
     via: "api_key",
     apiKeyId: k.id,
     apiKeyKind: k.kind,
+  };
+}
+
+/**
+ * A caller as a background job stores it (no session, token or grants): who, with which rights, and by which
+ * API key, so callerNow can re-check them, key included, each time the job acts.
+ */
+export function storedCaller(c: Caller): StoredCaller {
+  return {
+    userId: c.userId,
+    role: c.role,
+    via: c.via,
+    ...(c.apiKeyId ? { apiKeyId: c.apiKeyId } : {}),
+    ...(c.apiKeyKind ? { apiKeyKind: c.apiKeyKind } : {}),
   };
 }
 
