@@ -6,7 +6,7 @@ import { now } from "../lib/clock";
 import { ApiError } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { enrollmentJobFor } from "./access";
-import { callerNow } from "./auth";
+import { callerNow, storedCaller } from "./auth";
 import type { WarningCategory } from "./add-contacts/request";
 import {
   actOnPage,
@@ -60,13 +60,7 @@ export async function startActionJob(
     teamId: caller.teamId,
     sequenceId: prep.seq.id,
     userId: caller.userId,
-    caller: {
-      userId: caller.userId,
-      role: caller.role,
-      via: caller.via,
-      ...(caller.apiKeyId ? { apiKeyId: caller.apiKeyId } : {}),
-      ...(caller.apiKeyKind ? { apiKeyKind: caller.apiKeyKind } : {}),
-    },
+    caller: storedCaller(caller),
     action,
     params: { ...p },
     filter: { ...filter },
