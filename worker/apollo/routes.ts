@@ -156,6 +156,7 @@ const APOLLO_SKIP_REASON: Record<SkipReason | WarningCategory, string> = {
   blocked_stage: "contacts_in_blocked_stage",
   not_processed: "contacts_not_processed",
   sequence_archived: "contacts_in_archived_campaign",
+  caller_not_permitted: "contacts_without_permission",
 };
 
 /** Apollo's contacts/search sort_by_field values that are a column here. */

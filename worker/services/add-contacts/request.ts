@@ -40,6 +40,7 @@ export const SKIP_REASONS = [
   "not_found",
   "not_processed",
   "sequence_archived",
+  "caller_not_permitted",
 ] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
@@ -61,6 +62,10 @@ export const OUTCOME_REASONS: Record<WarningCategory | SkipReason | "enriched", 
     fix: "Adding them failed several times; add them again (any already added are skipped as already here).",
   },
   sequence_archived: { label: "Sequence archived", fix: "The sequence was archived before they were added; unarchive it to add them." },
+  caller_not_permitted: {
+    label: "Its requester can no longer add",
+    fix: "The user or API key that asked for this job was disabled, revoked or lost edit rights on the sequence before they were added; add them again as someone who may.",
+  },
   active_in_other_sequence: { label: "Active in another sequence", fix: "Add anyway, or wait until the other sequence finishes." },
   finished_in_other_sequence: { label: "Finished another sequence", fix: "Add anyway if a new touch is welcome." },
   replied_in_sequence: {
