@@ -18,6 +18,7 @@ const SKIP_CODES = new Set([
   "not_found",
   "not_processed",
   "sequence_archived",
+  "caller_not_permitted",
 ]);
 
 export const isSkipReason = (code: string) => SKIP_CODES.has(code);
