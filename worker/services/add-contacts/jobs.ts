@@ -13,7 +13,7 @@ import type { ContactState } from "../../../durable-objects/eligibility";
 import type { QueueMessage } from "../../queue/messages";
 import { holdExists, holdRef, holdStatements, settleJobStatements } from "../credits";
 import { sequenceFor } from "../access";
-import { callerNow } from "../auth";
+import { callerNow, storedCaller } from "../auth";
 import { loadMailboxLoads, roomOf } from "./capacity";
 import { countCandidates, keyOf, liveContactsOfPeople, loadFacts, stageCandidatesSql, type Candidate, type Facts } from "./candidates";
 import { checkPreconditions, planSmall, refuse } from "./plan";
@@ -132,8 +132,8 @@ export async function commitAddContacts(
   // A move's job names the contacts it takes (the others stay where they are).
   const summary = move ? { ...sourceSummary(req, via), contacts: plan.contacts.length } : sourceSummary(req, via);
   const insertJob = sql`
-    INSERT INTO jobs (id, team_id, user_id, kind, sequence_id, source, options, status, run_at, total, credits_held, idempotency_key, created_at)
-    SELECT ${jobId}, ${caller.teamId}, ${caller.userId}, 'add_contacts', ${sequenceId}, ${JSON.stringify(summary)}, ${JSON.stringify(jobOptions(req, requestHash, via, plan.mailboxIds))},
+    INSERT INTO jobs (id, team_id, user_id, caller, kind, sequence_id, source, options, status, run_at, total, credits_held, idempotency_key, created_at)
+    SELECT ${jobId}, ${caller.teamId}, ${caller.userId}, ${JSON.stringify(storedCaller(caller))}, 'add_contacts', ${sequenceId}, ${JSON.stringify(summary)}, ${JSON.stringify(jobOptions(req, requestHash, via, plan.mailboxIds))},
            ${scheduled ? "scheduled" : "preparing"}, ${scheduled ? req.add_at! : t}, ${plan.contacts.length}, ${held}, ${idempotencyKey}, ${t}
      WHERE ${held} = 0 OR EXISTS (SELECT 1 FROM credit_ledger WHERE team_id = ${caller.teamId} AND ref = ${ref})`;
   // The job and its candidates in one transaction: a crash between them left a job without candidates,
@@ -222,6 +222,7 @@ async function commitPaged(
         id: jobId,
         teamId: caller.teamId,
         userId: caller.userId,
+        caller: storedCaller(caller),
         kind: "add_contacts",
         sequenceId,
         source: sourceSummary(req, via),
@@ -315,7 +316,22 @@ export async function processChunk(env: Env, jobId: string, from: number, to: nu
     // through its outcomes (each says why), never by ending the job here: sibling chunks may be saving
     // and charging right now, and theirs must be counted before the hold is settled (last chunk in).
     progress = await recordOutcomes(d, job, from, to, await unprocessedResults(d, job, cands, "sequence_archived"), now());
-  else progress = await runChunk(env, d, job, seq?.settings, cands, from, to);
+  else {
+    // Each chunk acts with the rights its caller has now, as a request would: a revoked key, a disabled user
+    // or lost edit rights stop what is left (skipped the same way as above, so the hold is settled once).
+    const refused = await callerRefused(d, job);
+    progress = refused
+      ? await recordOutcomes(
+          d,
+          job,
+          from,
+          to,
+          await unprocessedResults(d, job, cands, "caller_not_permitted"),
+          now(),
+          `Stopped: ${refused}`,
+        )
+      : await runChunk(env, d, job, seq?.settings, cands, from, to);
+  }
   if (progress && progress.processed >= progress.total) await finishJob(d, jobId);
 }
 
@@ -697,8 +713,9 @@ async function recordOutcomes(
   const at = now();
   const res = await batchSql(d, [
     // run_at is the open job's heartbeat (startDueJobs resumes a job quiet for QUIET_MS), progress_at what its screen shows.
+    // A reason already on the job is not added again (every chunk of a stopped job gives the same one).
     sql`UPDATE jobs SET status = CASE WHEN status = 'queued' THEN 'running' ELSE status END, started_at = coalesce(started_at, ${t}),
-          run_at = ${at}, progress_at = ${at}, error = coalesce(error || '; ' || ${error}, ${error}, error),
+          run_at = ${at}, progress_at = ${at}, error = CASE WHEN instr(coalesce(error, ''), ${error}) > 0 THEN error ELSE coalesce(error || '; ' || ${error}, ${error}, error) END,
           processed = processed + ${results.length}, enrolled = enrolled + ${tally.enrolled}, warned = warned + ${tally.warned},
           skipped = skipped + ${tally.skipped}, credits_used = credits_used + ${tally.credits}
         WHERE id = ${job.id} AND status IN ${OPEN_SQL}
@@ -747,7 +764,7 @@ async function unprocessedResults(
   d: Db,
   job: JobRow,
   cands: CandidateRow[],
-  reason: "not_processed" | "sequence_archived",
+  reason: "not_processed" | "sequence_archived" | "caller_not_permitted",
 ): Promise<Omit<ChunkResult, "enroll">[]> {
   const who = await whoAre(d, job, cands);
   const earlier = await enrolledEarlier(
@@ -977,9 +994,11 @@ export async function startDueJobs(env: Env, d: Db = db(env.DB)) {
     .orderBy(jobs.runAt)
     .limit(50);
   for (const j of due) {
-    // Started later than asked: by whoever asked, as they are now (they may have been disabled, or lost the sequence).
-    const refused = await scheduledCallerRefused(d, j.id);
-    if (refused) await endJob(d, j.id, "failed", ["scheduled"], refused);
+    // Started later than asked: by whoever asked, as they are now (they may have been disabled, lost the
+    // sequence, or asked with an API key since revoked).
+    const [job] = await d.select().from(jobs).where(eq(jobs.id, j.id));
+    const refused = job ? await callerRefused(d, job) : null;
+    if (refused) await endJob(d, j.id, "failed", ["scheduled"], `Not started: ${refused}`);
     else await startJob(env, d, j.id);
   }
   // A preparing job's run_at is its heartbeat (each plan page moves it): quiet as long as a running job
@@ -993,24 +1012,33 @@ export async function startDueJobs(env: Env, d: Db = db(env.DB)) {
   return due.length;
 }
 
+/** Who a job acts for: the caller it stored, or a session of its user for a job committed before callers were kept. */
+function callerOf(job: JobRow): Caller | null {
+  if (job.caller) return { teamId: job.teamId, ...job.caller };
+  return job.userId ? { teamId: job.teamId, userId: job.userId, role: "member", via: "session" } : null;
+}
+
 /**
- * Why a scheduled job's user can no longer start it (disabled, removed, or no longer allowed to add to
- * its sequence), in words; null when they can. The job holds no one else's rights: it was committed
- * with its user's, and is checked with them as they are now.
+ * Why the caller who committed a job may no longer have it act (user disabled or removed, API key revoked,
+ * edit rights on the sequence lost), in words; null when they may. The job holds no one else's rights: it
+ * acts with its caller's as they are now (callerNow: a standard key keeps a member's rights, whatever its
+ * creator's role), when it starts and at each chunk.
  */
-async function scheduledCallerRefused(d: Db, jobId: string): Promise<string | null> {
-  const [job] = await d
-    .select({ teamId: jobs.teamId, userId: jobs.userId, sequenceId: jobs.sequenceId })
-    .from(jobs)
-    .where(eq(jobs.id, jobId));
-  if (!job?.userId || !job.sequenceId) return null;
-  const caller = await callerNow(d, { teamId: job.teamId, userId: job.userId, role: "member", via: "session" });
-  if (!caller) return "Not started: the user who scheduled it was disabled or removed";
+async function callerRefused(d: Db, job: JobRow): Promise<string | null> {
+  const stored = callerOf(job);
+  if (!stored || !job.sequenceId) return null;
+  const asked = job.status === "scheduled" ? "scheduled it" : "asked for it";
+  const caller = await callerNow(d, stored);
+  if (!caller)
+    return stored.via === "api_key"
+      ? `the API key that ${asked} was revoked, or its user can no longer use it`
+      : `the user who ${asked} was disabled or removed`;
   try {
     await sequenceFor(d, caller, job.sequenceId, "sequence.edit");
     return null;
-  } catch {
-    return "Not started: the user who scheduled it can no longer add contacts to this sequence";
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err;
+    return `${stored.via === "api_key" ? "the API key that" : "the user who"} ${asked} can no longer add contacts to this sequence`;
   }
 }
 
