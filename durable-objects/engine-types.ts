@@ -77,6 +77,7 @@ export const REASONS = {
   no_email: "Contact has no email address for an email step",
   contact_deleted: "Contact was deleted",
   sequence_inactive: "Sequence is inactive: held until it is turned on",
+  no_step_on: "Every step of the sequence is off: held until one is turned on",
   sequence_archived: "Sequence was archived",
   paused_by_user: "Paused by a user",
   removed_by_user: "Removed by a user",
