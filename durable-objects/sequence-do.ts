@@ -1714,7 +1714,16 @@ export class SequenceDO extends DurableObject<Env> {
         // A step toggled off is skipped: the step now next is due after ITS wait (checked below).
         if (step && !step.enabled) step = nextEnabledStep(cfg, step.id, 0, { done: done.get(e.id), owed: owed.get(e.id) });
         if (!step) {
-          this.update(e.id, { status: "finished", reason: "completed_all_steps", waiting: "none", finished_at: t });
+          // Every step off in a sequence that is on (the writes refuse that, services/state-preconditions.ts;
+          // this is the engine's own guard): held, saying why, never finished "completed all steps" unemailed.
+          // The cron's repair (repairSequenceEngines) releases it once a step is on.
+          const none = !cfg.steps.some((s) => s.enabled);
+          this.update(
+            e.id,
+            none
+              ? { status: "held", reason: "no_step_on", waiting: "none" }
+              : { status: "finished", reason: "completed_all_steps", waiting: "none", finished_at: t },
+          );
           continue;
         }
         if (step.id !== e.step_id) this.update(e.id, { step_id: step.id, step_pos: this.placeOf(step) });
