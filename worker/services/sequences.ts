@@ -350,8 +350,11 @@ export async function replaceShares(
 const REPAIR_CALLS = 25;
 /** Open enrollments of an archived sequence finished per call of its repair. */
 const FINISH_PAGE = 500;
-/** Held for these reasons, a contact of a sequence that is on (with a step on) should have been released. */
-const HELD_UNTIL_ON = ["sequence_inactive"];
+/**
+ * Held for these reasons, a contact of a sequence that is on with a step on should have been released:
+ * held while it was off, or while every step was off (SequenceDO.processDue).
+ */
+const HELD_UNTIL_ON = ["sequence_inactive", "no_step_on"];
 
 /**
  * Invariant 10's repair of turning a sequence on and of archiving it, run by the cron: D1 is written
