@@ -21,7 +21,15 @@ export function EnrollmentBadge(props: { status: Enrollment["status"] }) {
   );
 }
 
-const BLOCKED = new Set(["mailbox_disconnected", "mailbox_paused", "no_mailbox", "sequence_inactive", "task_open", "scheduled"]);
+const BLOCKED = new Set([
+  "mailbox_disconnected",
+  "mailbox_paused",
+  "no_mailbox",
+  "sequence_inactive",
+  "no_step_on",
+  "task_open",
+  "scheduled",
+]);
 const BAD = new Set([
   "send_failed",
   "delivery_unknown",
