@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import type { AppEnv } from "../env";
 import { router } from "../lib/openapi";
 import { errorResponses, IdParam, json, jsonBody, UserSchema } from "../lib/schemas";
-import { requireMasterKey, requirePermission, requireSession } from "../middleware/auth";
+import { requirePermission, requireSession } from "../middleware/auth";
 import { SECRET_ANSWER } from "../middleware/idempotency";
 import {
   changePassword,
@@ -97,8 +97,8 @@ export const userRoutes = router()
       method: "get",
       path: "/users",
       tags: ["Users"],
-      summary: "The team's users (signed in, or a master key as Apollo's users/search); include_disabled=true adds disabled ones",
-      middleware: [requireMasterKey, requirePermission("users.view")],
+      summary: "The team's users (signed in, or any API key: users.view); include_disabled=true adds disabled ones",
+      middleware: [requirePermission("users.view")],
       request: { query: UsersQuery },
       responses: { 200: json(z.object({ users: z.array(TeamUserSchema) })), 403: errorResponses[403], 422: errorResponses[422] },
     }),
