@@ -4,7 +4,7 @@ import { sequenceStub } from "../../durable-objects/engine";
 import { advanceClock, now } from "../../worker/lib/clock";
 import { signMeetingWebhook } from "../../worker/services/meetings";
 import { call, client, env, errorOf, ok } from "../helpers";
-import { DAY, HOUR, startSimulation } from "../fixtures";
+import { DAY, enroll, HOUR, makeContacts, makeSequence, startSimulation } from "../fixtures";
 import { enrollmentRow, sentFirst } from "./mail";
 
 type Methods = Record<string, (this: unknown, ...args: unknown[]) => Promise<unknown>>;
@@ -105,5 +105,33 @@ describe("marking a meeting booked twice", () => {
     advanceClock(2 * DAY);
     expect(await ok(book())).toMatchObject({ duplicate: false });
     expect(await meetingsOf(s.m.contact_id)).toBe(2);
+  });
+});
+
+describe("a booking by email when several contacts share the address", () => {
+  beforeEach(() => startSimulation());
+
+  it("finishes the open runs of every live contact with that address; the meeting is recorded once, on the one emailed", async () => {
+    const s = await sentFirst();
+    // The same person saved twice (another case), in another sequence, not emailed yet (its step waits a day).
+    const [twin] = await makeContacts(s.teamId, 1);
+    await env.DB.prepare("UPDATE contacts SET email = ? WHERE id = ?").bind(s.m.to_email.toUpperCase(), twin!).run();
+    const { sequenceId: seq2 } = await makeSequence(s.teamId, s.userId, [{ wait: 1, unit: "days" }], null);
+    await enroll(s.teamId, seq2, [twin!], [s.mailboxId]);
+    const twinRun = (await env.DB.prepare("SELECT id FROM enrollments WHERE contact_id = ?").bind(twin!).first<{ id: string }>())!.id;
+    // A deleted contact with the address is nobody's meeting.
+    const [gone] = await makeContacts(s.teamId, 1);
+    await env.DB.prepare("UPDATE contacts SET email = ?, deleted_at = ? WHERE id = ?").bind(s.m.to_email, now(), gone!).run();
+    const { secret } = await ok(client(s.session).api.webhooks.meetings.secret.$post(), 201);
+
+    const res = await (await signed(s.teamId, secret, { email: s.m.to_email, event_id: "evt-twins" }))();
+    expect(res.status).toBe(200);
+    const r = await res.json<{ contact_id: string; finished: string[] }>();
+    expect(r.contact_id).toBe(s.m.contact_id);
+    expect(r.finished.sort()).toEqual([s.m.enrollment_id, twinRun].sort());
+    for (const id of [s.m.enrollment_id, twinRun])
+      expect(await enrollmentRow(id)).toMatchObject({ status: "finished", reason: "meeting_booked" });
+    expect(await meetingsOf(s.m.contact_id)).toBe(1);
+    expect(await meetingsOf(twin!)).toBe(0);
   });
 });

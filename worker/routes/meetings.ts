@@ -67,7 +67,7 @@ export const meetingWebhookRoutes = router().openapi(
     tags: ["Meetings"],
     summary: "Signed webhook: a meeting was booked (marks it and finishes the contact's open enrollments)",
     description:
-      'Headers: `Seqflare-Team: <team id>` and `Seqflare-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" under the team\'s meetings webhook secret>`. The timestamp must be within 5 minutes of now and each signature is accepted once. Body (JSON, read only once the signature checks out): `contact_id` or `email`, optional `booked_at` (ms since the epoch) and `event_id` (the same event books nothing twice).',
+      'Headers: `Seqflare-Team: <team id>` and `Seqflare-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" under the team\'s meetings webhook secret>`. The timestamp must be within 5 minutes of now and each signature is accepted once. Body (JSON, read only once the signature checks out): `contact_id` or `email` (case-insensitive; when several contacts have that address, all their open runs finish and the meeting is recorded once, on the one emailed last), optional `booked_at` (ms since the epoch) and `event_id` (the same event books nothing twice).',
     security: [],
     request: {
       headers: z.object({

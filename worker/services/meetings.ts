@@ -1,7 +1,7 @@
 import { and, desc, eq, gt, inArray, isNull, lt, lte, sql } from "drizzle-orm";
 import { engine } from "../../durable-objects/engine";
 import type { Db } from "../db/client";
-import { auditLog, contacts, enrollments, meetings, webhookSecrets, webhookSignatures } from "../db/schema";
+import { auditLog, contacts, enrollments, meetings, messages, webhookSecrets, webhookSignatures } from "../db/schema";
 import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { timingSafeEqualText } from "../lib/crypto";
@@ -49,6 +49,8 @@ async function book(
   o: { source: "user" | "api" | "webhook"; bookedAt: number; externalId: string | null; createdBy: string | null },
   /** A user or key marking it: only the sequences they may edit are finished (invariant 9). The signed webhook: all. */
   caller?: Caller,
+  /** Other contacts of the same person (the webhook's address matches several): their open runs finish too. */
+  samePerson: string[] = [],
 ): Promise<Booked> {
   const id = newId();
   const t = now();
@@ -78,7 +80,8 @@ async function book(
         orderBy: desc(meetings.createdAt),
       });
   const m = prior ?? { id, contactId, bookedAt: o.bookedAt, createdAt: t };
-  const { finished, leftOpen } = await finishOpenRuns(env, d, teamId, m.contactId, m.createdAt, caller);
+  const whose = [m.contactId, ...samePerson.filter((c) => c !== m.contactId)];
+  const { finished, leftOpen } = await finishOpenRuns(env, d, teamId, whose, m.createdAt, caller);
   return { meeting_id: m.id, contact_id: m.contactId, booked_at: m.bookedAt, finished, duplicate: !!prior, left_open: leftOpen };
 }
 
@@ -87,18 +90,24 @@ async function book(
  * added again after it is a new decision and is left alone. Each SequenceDO takes a finish once, so
  * running this again (a retry) is harmless.
  */
-async function finishOpenRuns(env: Env, d: Db, teamId: string, contactId: string, recordedAt: number, caller: Caller | undefined) {
-  const open = await d
-    .select({ id: enrollments.id, sequenceId: enrollments.sequenceId })
-    .from(enrollments)
-    .where(
-      and(
-        eq(enrollments.teamId, teamId),
-        eq(enrollments.contactId, contactId),
-        inArray(enrollments.status, ["active", "paused", "held", "scheduled"]),
-        lte(enrollments.createdAt, recordedAt),
-      ),
+async function finishOpenRuns(env: Env, d: Db, teamId: string, contactIds: string[], recordedAt: number, caller: Caller | undefined) {
+  const open: { id: string; sequenceId: string }[] = [];
+  // One contact at a time: a handful at most, and no IN list to keep under D1's 100 parameters.
+  for (const contactId of contactIds) {
+    open.push(
+      ...(await d
+        .select({ id: enrollments.id, sequenceId: enrollments.sequenceId })
+        .from(enrollments)
+        .where(
+          and(
+            eq(enrollments.teamId, teamId),
+            eq(enrollments.contactId, contactId),
+            inArray(enrollments.status, ["active", "paused", "held", "scheduled"]),
+            lte(enrollments.createdAt, recordedAt),
+          ),
+        )),
     );
+  }
   const bySequence = new Map<string, string[]>();
   for (const e of open) bySequence.set(e.sequenceId, [...(bySequence.get(e.sequenceId) ?? []), e.id]);
   const finished: string[] = [];
@@ -245,20 +254,35 @@ export async function bookMeetingFromWebhook(
   teamId: string,
   body: { contact_id?: string | undefined; email?: string | undefined; booked_at?: number | undefined; event_id?: string | undefined },
 ): Promise<Booked> {
-  const contact = await d.query.contacts.findFirst({
-    where: and(
-      eq(contacts.teamId, teamId),
-      isNull(contacts.deletedAt),
-      body.contact_id ? eq(contacts.id, body.contact_id) : sql`lower(${contacts.email}) = ${(body.email ?? "").toLowerCase()}`,
-    ),
-  });
+  // By address, every live contact with it is this person (team-scoped, case-insensitive as addresses are
+  // matched elsewhere): all their open runs finish. The meeting is recorded on the one emailed last (then
+  // the one updated last), whose email is the likeliest to have got the booking.
+  const matched = await d
+    .select({ id: contacts.id })
+    .from(contacts)
+    .where(
+      and(
+        eq(contacts.teamId, teamId),
+        isNull(contacts.deletedAt),
+        body.contact_id ? eq(contacts.id, body.contact_id) : sql`lower(${contacts.email}) = ${(body.email ?? "").toLowerCase()}`,
+      ),
+    )
+    .orderBy(
+      desc(sql`(SELECT max(m.sent_at) FROM ${messages} m WHERE m.team_id = ${teamId} AND m.contact_id = ${contacts.id})`),
+      desc(contacts.updatedAt),
+      contacts.id,
+    );
+  const contact = matched[0];
   if (!contact) throw notFound("Contact");
-  const r = await book(env, d, teamId, contact.id, {
-    source: "webhook",
-    bookedAt: body.booked_at ?? now(),
-    externalId: body.event_id ?? null,
-    createdBy: null,
-  });
+  const r = await book(
+    env,
+    d,
+    teamId,
+    contact.id,
+    { source: "webhook", bookedAt: body.booked_at ?? now(), externalId: body.event_id ?? null, createdBy: null },
+    undefined,
+    matched.map((c) => c.id),
+  );
   if (!r.duplicate || r.finished.length) {
     await d.insert(auditLog).values({
       id: newId(),
