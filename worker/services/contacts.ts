@@ -345,6 +345,9 @@ const statusOfGivenEmail = (email: string | null) => (email ? ("unverified" as c
 /** Create a contact. With `dedupe`, an existing contact with the same email is returned instead. */
 export async function createContact(d: Db, caller: Caller, input: ContactInput, o: { dedupe?: boolean; source?: string } = {}) {
   authorize(caller, "contact.edit");
+  // A new contact is the caller's; creating it for someone else is giving it to them (contact.reassign, as on
+  // an edit): a member or a standard key creating contacts owned by others got round that rule.
+  if (input.owner_id && input.owner_id !== caller.userId) assertContact(caller, "contact.reassign", null, input.owner_id);
   await checkRefs(d, caller, input);
   const email = input.email?.trim().toLowerCase() || null;
   if (o.dedupe && email) {
