@@ -1172,8 +1172,32 @@ export const webhookSecrets = sqliteTable(
     hint: text("hint").notNull(),
     createdBy: text("created_by").notNull(),
     createdAt: createdAt(),
+    /** The secret before the last rotation, still accepted until `previous_until` (time to update the tool). */
+    previousSealed: text("previous_sealed"),
+    previousUntil: integer("previous_until"),
   },
   (t) => [primaryKey({ columns: [t.teamId, t.kind] })],
+);
+
+/**
+ * Signed meetings webhook requests, as Settings → Meetings webhook lists them: when, which contact (if
+ * any) they matched and what came of it. Only verified requests are kept (anyone can post unsigned
+ * ones); rows older than 30 days are pruned as new ones come in.
+ */
+export const meetingWebhookDeliveries = sqliteTable(
+  "meeting_webhook_deliveries",
+  {
+    id: id(),
+    teamId: teamId(),
+    receivedAt: integer("received_at").notNull(),
+    /** What the body named (contact_id or email), as sent. */
+    named: text("named"),
+    eventId: text("event_id"),
+    contactId: text("contact_id"),
+    result: text("result", { enum: ["booked", "duplicate", "no_contact", "invalid", "failed"] }).notNull(),
+    status: integer("status").notNull(),
+  },
+  (t) => [index("meeting_webhook_deliveries_team_idx").on(t.teamId, t.receivedAt)],
 );
 
 /** Webhook signatures already accepted (each is accepted once); rows older than the replay window are pruned. */
