@@ -1,8 +1,10 @@
-import { and, eq } from "drizzle-orm";
-import { ApiError } from "../lib/errors";
-import type { Db } from "../db/client";
+import { and, count, desc, eq, sql } from "drizzle-orm";
+import { ApiError, notFound } from "../lib/errors";
+import { batchSql, type Db } from "../db/client";
 import { inChunks, inList } from "../db/in-list";
 import { suppressions } from "../db/schema";
+import type { Caller } from "../env";
+import { audit, auditEach } from "./audit";
 import { now } from "../lib/clock";
 import { newId } from "../lib/ids";
 
@@ -61,4 +63,108 @@ export async function assertNotSuppressed(d: Db, teamId: string, email: string |
   if (!reason) return;
   const message = `${SUPPRESSION_WORDS[reason]}: it is not saved again (suppressions outlive deleted contacts)`;
   throw new ApiError("validation_failed", message, { fields: [{ field: "email", message, code: "suppressed", reason }] });
+}
+
+/** A suppression as the API shows it. */
+export interface SuppressionView {
+  email: string;
+  reason: SuppressionReason;
+  source: string;
+  created_at: number;
+}
+
+const view = (r: typeof suppressions.$inferSelect): SuppressionView => ({
+  email: r.email,
+  reason: r.reason,
+  source: r.source,
+  created_at: r.createdAt,
+});
+
+/** The team's suppressions, newest first, a page at a time; `q`: addresses containing it (any case). */
+export async function listSuppressions(d: Db, teamId: string, q: string | undefined, page: number, perPage: number) {
+  const where = and(eq(suppressions.teamId, teamId), q ? sql`instr(${suppressions.email}, ${q.trim().toLowerCase()}) > 0` : undefined);
+  const [rows, total] = await Promise.all([
+    d
+      .select()
+      .from(suppressions)
+      .where(where)
+      .orderBy(desc(suppressions.createdAt), suppressions.email)
+      .limit(perPage)
+      .offset((page - 1) * perPage),
+    d.select({ n: count() }).from(suppressions).where(where).get(),
+  ]);
+  return { suppressions: rows.map(view), total: total?.n ?? 0 };
+}
+
+/**
+ * Suppresses addresses by hand (reason manual): never emailed again, checked when added and at send time
+ * (invariant 5). An address already suppressed keeps its reason (an unsubscribe stays an unsubscribe).
+ */
+export async function addSuppressions(d: Db, caller: Caller, emails: readonly string[]) {
+  const list = [...new Set(emails.map((e) => e.trim().toLowerCase()))];
+  const t = now();
+  const added = new Set<string>();
+  // 6 columns a row: 15 rows a statement stays under D1's 100 bound parameters.
+  for (let i = 0; i < list.length; i += 15) {
+    const rows = await d
+      .insert(suppressions)
+      .values(
+        list
+          .slice(i, i + 15)
+          .map((email) => ({ id: newId(), teamId: caller.teamId, email, reason: "manual" as const, source: "manual", createdAt: t })),
+      )
+      .onConflictDoNothing()
+      .returning({ email: suppressions.email });
+    for (const r of rows) added.add(r.email);
+  }
+  await auditEach(
+    d,
+    caller,
+    "suppression.add",
+    "suppression",
+    [...added].map((email) => ({ targetId: email, details: { reason: "manual" } })),
+  );
+  const rows = await inChunks(list, (chunk) =>
+    d
+      .select()
+      .from(suppressions)
+      .where(and(eq(suppressions.teamId, caller.teamId), inList(suppressions.email, chunk))),
+  );
+  return { added: added.size, suppressions: rows.map(view) };
+}
+
+/** Reasons the person chose themselves: lifting one needs an explicit confirmation. */
+const OPTED_OUT: readonly SuppressionReason[] = ["unsubscribed", "complaint"];
+
+/**
+ * Lifts a suppression: the address may be emailed again. A bounce or a manual entry is lifted as asked; an
+ * unsubscribe or a spam complaint was the person's own choice, so it needs `confirm` (they asked to hear
+ * from the team again). The team's contacts with the address lose the matching mark (bounced or
+ * unsubscribed), or the add-contacts checks would still skip them.
+ */
+export async function liftSuppression(d: Db, caller: Caller, address: string, confirm: boolean): Promise<SuppressionView> {
+  const email = address.trim().toLowerCase();
+  const row = await d
+    .select()
+    .from(suppressions)
+    .where(and(eq(suppressions.teamId, caller.teamId), eq(suppressions.email, email)))
+    .get();
+  if (!row) throw notFound("Suppression");
+  if (OPTED_OUT.includes(row.reason) && !confirm) {
+    const message = `${SUPPRESSION_WORDS[row.reason]}: lift it only if the person asked to hear from you again, and confirm that you have their consent`;
+    throw new ApiError("validation_failed", message, { fields: [{ field: "confirm", message, code: "opted_out", reason: row.reason }] });
+  }
+  const t = now();
+  const sameAddress = sql`team_id = ${caller.teamId} AND lower(email) = ${email}`;
+  await batchSql(d, [
+    sql`DELETE FROM suppressions WHERE team_id = ${caller.teamId} AND email = ${email}`,
+    ...(row.reason === "bounced"
+      ? [sql`UPDATE contacts SET bounced_at = NULL, updated_at = ${t} WHERE ${sameAddress} AND bounced_at IS NOT NULL`]
+      : []),
+    ...(OPTED_OUT.includes(row.reason)
+      ? [sql`UPDATE contacts SET unsubscribed_at = NULL, updated_at = ${t} WHERE ${sameAddress} AND unsubscribed_at IS NOT NULL`]
+      : []),
+  ]);
+  await audit(d, caller, "suppression.lift", "suppression", email, { reason: row.reason, confirmed: confirm });
+  return view(row);
 }
