@@ -94,6 +94,11 @@ export const RULES = {
   },
   "api_keys.manage": { who: ["admin"], key: false, says: "create, list, revoke API keys (signed in; keys can't manage keys)" },
   "webhooks.manage": { who: ["admin"], key: false, says: "create or rotate the team's meetings webhook secret (signed in)" },
+  "suppressions.manage": {
+    who: ["admin"],
+    key: true,
+    says: "see, add and lift the team's suppressed addresses (Do not email; lifting an unsubscribe needs an explicit confirmation)",
+  },
 } as const satisfies Record<string, { who: readonly Relation[]; key: boolean; says: string }>;
 
 export type Relation = "admin" | "owner" | "editor" | "viewer" | "member";
