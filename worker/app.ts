@@ -36,6 +36,7 @@ import { taskRoutes } from "./routes/tasks";
 import { unsubscribeRoutes } from "./routes/unsubscribe";
 import { replyRoutes } from "./routes/replies";
 import { meetingRoutes, meetingWebhookRoutes } from "./routes/meetings";
+import { suppressionRoutes } from "./routes/suppressions";
 
 /** Largest JSON body the API accepts; CSV uploads have their own streaming limit. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -117,7 +118,8 @@ const routes = api
   .route("/", reportRoutes)
   .route("/", importRoutes)
   .route("/", replyRoutes)
-  .route("/", meetingRoutes);
+  .route("/", meetingRoutes)
+  .route("/", suppressionRoutes);
 
 /** The Apollo-compatible API (same keys, limits and error body as /api). */
 const apollo = new Hono<AppEnv>().use("*", limit).use("*", authenticate).use("*", rateLimit).use("*", idempotency).route("/", apolloRoutes);
