@@ -48,6 +48,8 @@ const SEGMENT: Record<string, Resource> = {
   replies: "replies",
   users: "users",
   invites: "invites",
+  // A suppression is named by its address (DELETE /suppressions/{email}).
+  suppressions: "suppressions",
 };
 
 /** Path parameters whose name says what they name. */

@@ -26,7 +26,8 @@ export type Resource =
   | "people"
   | "teams"
   | "replies"
-  | "invites";
+  | "invites"
+  | "suppressions";
 
 export type TeamName = "demo" | "rival";
 
@@ -65,7 +66,8 @@ export interface World {
   sharedIds: Set<string>;
 }
 
-const TEAM_TABLES: [Resource, string][] = [
+/** Each resource's table, and the column that names a row in a path when it is not `id`. */
+const TEAM_TABLES: [Resource, string, string?][] = [
   ["users", "users"],
   ["api_keys", "api_keys"],
   ["contacts", "contacts"],
@@ -84,6 +86,7 @@ const TEAM_TABLES: [Resource, string][] = [
   ["imports", "imports"],
   ["replies", "inbound_messages"],
   ["invites", "invites"],
+  ["suppressions", "suppressions", "email"],
 ];
 
 /** A raw read of the walk's own (columns by name: ids, names, counts). */
@@ -108,6 +111,7 @@ const FIXED = {
   hiddenReply: "dd0000000000000000000a07",
   demoInvite: "dd0000000000000000000a08",
   rivalInvite: "dd0000000000000000000a09",
+  rivalSuppression: "dd0000000000000000000a10",
 };
 
 /** An inbound reply (the replies inbox) to the email `messageId`. */
@@ -147,6 +151,12 @@ async function completeRival(): Promise<void> {
       inboundReply(FIXED.rivalReply, DEMO.rival, seq, enr, FIXED.rivalMessage, t),
     ]);
   }
+  // A suppressed address of Rival's (the seed gives only Demo some): the Do not email routes get a foreign one.
+  await env.DB.prepare(
+    "INSERT OR IGNORE INTO suppressions (id, team_id, email, reason, source, created_at) VALUES (?, ?, 'opted-out@rival-contact.test', 'bounced', 'dsn', ?)",
+  )
+    .bind(FIXED.rivalSuppression, DEMO.rival, Date.now())
+    .run();
 }
 
 /**
@@ -193,8 +203,10 @@ async function completeHidden(): Promise<void> {
 async function poolOf(teamId: string): Promise<TeamPool> {
   const ids = {} as Record<Resource, string[]>;
   // Insertion order (rowid), the same on every run: ids the Worker makes are random, so ordering by id would reshuffle picks.
-  for (const [res, table] of TEAM_TABLES)
-    ids[res] = (await q(`SELECT id FROM ${table} WHERE team_id = ? ORDER BY rowid`, teamId)).map((r) => r.id as string);
+  for (const [res, table, column] of TEAM_TABLES)
+    ids[res] = (await q(`SELECT ${column ?? "id"} AS id FROM ${table} WHERE team_id = ? ORDER BY rowid`, teamId)).map(
+      (r) => r.id as string,
+    );
   ids.people = (await q("SELECT id FROM people ORDER BY id LIMIT 200")).map((r) => r.id as string);
   ids.teams = [teamId];
   const group = (rows: Record<string, unknown>[], key: string) => {
