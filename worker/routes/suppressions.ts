@@ -14,12 +14,10 @@ const SuppressionSchema = z
     reason: z.enum(REASONS).openapi({
       description: "unsubscribed, complaint (reported as spam), bounced, dnc (a deleted Do Not Contact contact), manual (added here)",
     }),
-    source: z
-      .string()
-      .openapi({
-        description:
-          "Where it came from: manual (added here), dsn (a bounce report), reply, one_click (the unsubscribe link), or the deletion of a contact",
-      }),
+    source: z.string().openapi({
+      description:
+        "Where it came from: manual (added here), dsn (a bounce report), reply, one_click (the unsubscribe link), or the deletion of a contact",
+    }),
     created_at: z.number(),
   })
   .openapi("Suppression");
