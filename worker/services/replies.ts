@@ -1,4 +1,4 @@
-import { and, desc, eq, getTableColumns, isNull, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, getTableColumns, isNull, or, sql, type SQL } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
 import type { Db } from "../db/client";
 import { inList, notIndexed, teamRowsById } from "../db/in-list";
@@ -180,8 +180,7 @@ export async function recordInbound(env: Env, d: Db, c: Classified, t = now(), p
     const [seen] = await d
       .select({
         id: inboundMessages.id,
-        kind: inboundMessages.classification,
-        effect: inboundMessages.effect,
+        classification: inboundMessages.classification,
         retryAttempt: inboundMessages.retryAttempt,
         returnAt: inboundMessages.returnAt,
         receivedAt: inboundMessages.receivedAt,
@@ -189,14 +188,10 @@ export async function recordInbound(env: Env, d: Db, c: Classified, t = now(), p
       .from(inboundMessages)
       .where(and(eq(inboundMessages.teamId, target.teamId), eq(inboundMessages.headerId, c.headerId.slice(0, 500))));
     // Stored but its effect never written (what it does failed, or the handler died after the insert):
-    // a repeat applies it now, once the first handler has had its time (a repeat arriving while the first
-    // is still at work would write over the effect it is about to record).
-    if (seen && !seen.effect.enrollments && seen.receivedAt < t - UNAPPLIED_AFTER_MS) {
-      await applyAndStore(env, d, target, seen.id, seen.kind, seen.returnAt, seen.receivedAt, seen.retryAttempt);
-      return inboundResult(seen.kind, seen.id, target, seen.returnAt);
-    }
+    // a repeat applies it now, as the cron's applyUnapplied would.
+    if (seen && (await applyStored(env, d, seen, target, t))) return inboundResult(seen.classification, seen.id, target, seen.returnAt);
     return {
-      kind: seen?.kind ?? kind,
+      kind: seen?.classification ?? kind,
       inboundId: seen?.id ?? null,
       messageId: target.messageId,
       enrollmentId: target.enrollmentId,
@@ -215,7 +210,10 @@ const inboundResult = (kind: InboundClassification, inboundId: string, target: T
   ...(kind === "out_of_office" && returnAt ? { resumeAt: returnAt } : {}),
 });
 
-/** What a stored inbound email does, done, then written on its row (`effect` always holds `enrollments` once applied). */
+/**
+ * What a stored inbound email does, done, then written on its row (`effect` always holds `enrollments`
+ * once applied); with `lease`, only while that claim (applyStored's) still holds the row.
+ */
 async function applyAndStore(
   env: Env,
   d: Db,
@@ -225,6 +223,7 @@ async function applyAndStore(
   returnAt: number | null,
   t: number,
   retryAttempt: number,
+  lease?: number,
 ) {
   const retryAt = kind === "bounce_soft" ? t + SOFT_BOUNCE_BACKOFF_MS[retryAttempt - 1]! : null;
   const effect = await applyEffect(
@@ -236,7 +235,110 @@ async function applyAndStore(
     t,
     retryAt === null ? undefined : { attempt: retryAttempt, at: retryAt },
   );
-  await d.update(inboundMessages).set({ effect, retryAt }).where(eq(inboundMessages.id, id));
+  await d
+    .update(inboundMessages)
+    .set({ effect, retryAt })
+    .where(
+      and(
+        eq(inboundMessages.id, id),
+        lease === undefined ? undefined : sql`json_extract(${inboundMessages.effect}, '$.applying') = ${lease}`,
+      ),
+    );
+}
+
+/** Rows never acted on, oldest first (inbound_messages_unapplied_idx holds only these). */
+const UNAPPLIED = sql`json_extract(${inboundMessages.effect}, '$.enrollments') IS NULL`;
+
+/** A stored row, as applying its effect again needs it. */
+interface StoredInbound {
+  id: string;
+  classification: InboundClassification;
+  returnAt: number | null;
+  receivedAt: number;
+  retryAttempt: number;
+}
+
+/**
+ * Applies a stored inbound email whose effect was never written (its handler failed or died after the
+ * insert), once the first handler has had its time (UNAPPLIED_AFTER_MS: one still at work would write
+ * over the effect it is about to record). The row is claimed first (`effect.applying`, a lease as long):
+ * a redelivery and the cron, or two ticks, never both apply it; a correction under way keeps it. The
+ * effects are those of when it came in. False when it was not this call's to apply.
+ */
+async function applyStored(env: Env, d: Db, row: StoredInbound, target: Target, t: number): Promise<boolean> {
+  const [claimed] = await d
+    .update(inboundMessages)
+    .set({ effect: sql`json_set(${inboundMessages.effect}, '$.applying', ${t})` })
+    .where(
+      and(
+        eq(inboundMessages.id, row.id),
+        UNAPPLIED,
+        sql`${inboundMessages.receivedAt} < ${t - UNAPPLIED_AFTER_MS}`,
+        sql`coalesce(json_extract(${inboundMessages.effect}, '$.applying'), 0) < ${t - UNAPPLIED_AFTER_MS}`,
+        sql`coalesce(json_extract(${inboundMessages.effect}, '$.correcting.at'), 0) < ${t - CORRECTION_LEASE_MS}`,
+      ),
+    )
+    .returning({ id: inboundMessages.id });
+  if (!claimed) return false;
+  await applyAndStore(env, d, target, row.id, row.classification, row.returnAt, row.receivedAt, row.retryAttempt, t);
+  return true;
+}
+
+/** Unapplied inbound emails the cron acts on per tick at most (the rest wait for the next tick). */
+export const UNAPPLIED_PER_TICK = 50;
+
+/**
+ * Cron (invariant 10): inbound emails stored but never acted on, found and acted on. Only a redelivery
+ * did that before, and Email Routing may never deliver an email again: a reply whose SequenceDO call
+ * failed left the contact in the sequence, emailed on. One failing email never stops the others; the
+ * step still fails at the end so the failure is seen. Returns how many were applied.
+ */
+export async function applyUnapplied(env: Env, d: Db, t = now()): Promise<number> {
+  const rows = await d
+    .select({
+      id: inboundMessages.id,
+      classification: inboundMessages.classification,
+      returnAt: inboundMessages.returnAt,
+      receivedAt: inboundMessages.receivedAt,
+      retryAttempt: inboundMessages.retryAttempt,
+      teamId: inboundMessages.teamId,
+      sequenceId: inboundMessages.sequenceId,
+      enrollmentId: inboundMessages.enrollmentId,
+      contactId: inboundMessages.contactId,
+      messageId: inboundMessages.messageId,
+      mailboxId: messages.mailboxId,
+      stepId: messages.stepId,
+      toEmail: messages.toEmail,
+      settings: sequences.settings,
+    })
+    .from(inboundMessages)
+    .leftJoin(messages, and(eq(messages.id, inboundMessages.messageId), eq(messages.teamId, inboundMessages.teamId)))
+    .leftJoin(sequences, and(eq(sequences.id, inboundMessages.sequenceId), eq(sequences.teamId, inboundMessages.teamId)))
+    .where(and(UNAPPLIED, sql`${inboundMessages.receivedAt} < ${t - UNAPPLIED_AFTER_MS}`))
+    .orderBy(asc(inboundMessages.receivedAt))
+    .limit(UNAPPLIED_PER_TICK);
+  let applied = 0;
+  const failed: string[] = [];
+  for (const r of rows) {
+    try {
+      if (r.mailboxId === null || r.stepId === null || r.toEmail === null || r.settings === null) {
+        // The email it answers (or its sequence) is gone: nothing is left to act on, and it is not looked at again.
+        await d
+          .update(inboundMessages)
+          .set({ effect: { enrollments: [] } })
+          .where(and(eq(inboundMessages.id, r.id), UNAPPLIED));
+        continue;
+      }
+      const target: Target = { ...r, mailboxId: r.mailboxId, stepId: r.stepId, toEmail: r.toEmail, settings: r.settings };
+      if (await applyStored(env, d, r, target, t)) applied++;
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      console.error(`inbound email ${r.id} could not be acted on: ${message}`);
+      failed.push(r.id);
+    }
+  }
+  if (failed.length) throw new Error(`${failed.length} inbound email(s) could not be acted on (${failed.join(", ")}); tried again later`);
+  return applied;
 }
 
 /** The domain of an address, unless it is a free-mail one. */
@@ -845,25 +947,31 @@ export async function correctClassification(env: Env, d: Db, caller: Caller, id:
   // once would both undo the old effect and apply the new one, and the second store an empty effect
   // over the first's (a suppression no later correction would lift). What is undone is the row as claimed.
   const busy = r.effect.correcting && r.effect.correcting.at > t - CORRECTION_LEASE_MS;
-  const [claimed] = busy
-    ? []
-    : await d
-        .update(inboundMessages)
-        .set({ effect: sql`json_set(${inboundMessages.effect}, '$.correcting', json(${JSON.stringify({ by: caller.userId, at: t })}))` })
-        .where(
-          and(
-            eq(inboundMessages.id, r.id),
-            eq(inboundMessages.classification, r.classification),
-            sql`coalesce(json_extract(${inboundMessages.effect}, '$.correcting.at'), 0) = ${r.effect.correcting?.at ?? 0}`,
-          ),
-        )
-        .returning();
+  // An email being acted on late (applyStored) is left to it: its effect isn't written yet, so nothing would be undone.
+  const applying = !!r.effect.applying && r.effect.applying > t - UNAPPLIED_AFTER_MS;
+  const [claimed] =
+    busy || applying
+      ? []
+      : await d
+          .update(inboundMessages)
+          .set({ effect: sql`json_set(${inboundMessages.effect}, '$.correcting', json(${JSON.stringify({ by: caller.userId, at: t })}))` })
+          .where(
+            and(
+              eq(inboundMessages.id, r.id),
+              eq(inboundMessages.classification, r.classification),
+              sql`coalesce(json_extract(${inboundMessages.effect}, '$.correcting.at'), 0) = ${r.effect.correcting?.at ?? 0}`,
+              sql`coalesce(json_extract(${inboundMessages.effect}, '$.applying'), 0) = ${r.effect.applying ?? 0}`,
+            ),
+          )
+          .returning();
   if (!claimed)
     throw new ApiError(
       "conflict",
       busy
         ? "Someone else is correcting this email right now: reload in a moment to see what it is"
-        : "Someone else changed this email's classification meanwhile: reload to see what it is now",
+        : applying
+          ? "This email is being acted on right now (that failed when it came in): reload in a moment to see what it did"
+          : "Someone else changed this email's classification meanwhile: reload to see what it is now",
     );
   const undone = await undoEffect(env, d, claimed);
   const x: Target = {
