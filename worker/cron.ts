@@ -7,11 +7,12 @@ import { applyAutoWinners } from "./services/reports/ab";
 import { runDueWorkflows } from "./services/workflows";
 import { expireIdempotencyRecords } from "./middleware/idempotency";
 import { pollReplies } from "./services/reply-polling";
+import { applyUnapplied } from "./services/replies";
 import { repairSequenceEngines } from "./services/sequences";
 
 /**
  * Every minute (UTC): start due scheduled jobs and due workflows; settle any ended job's unsettled hold;
- * resume what went quiet (jobs, imports, bulk actions); poll replies; pick A/B winners; tell
+ * resume what went quiet (jobs, imports, bulk actions); poll replies and act on inbound emails left unapplied; pick A/B winners; tell
  * sequences turned on or archived what their engine call missed; forget Idempotency-Keys older than a day. Each step runs
  * whatever the others did: one failing (a Queues error while resuming a job, a provider down) skipped
  * every step after it for that tick. A failed step is logged, the rest run, and the tick still fails at
@@ -30,6 +31,8 @@ export async function runCron(_controller: ScheduledController, env: Env): Promi
     ["run due workflows", () => runDueWorkflows(env, d)],
     // Gmail / Microsoft 365 mailboxes: replies and bounces found through their APIs (the same inbound classification).
     ["poll replies", () => pollReplies(env, d)],
+    // Inbound emails stored but never acted on (applying them failed after the insert): Email Routing may never redeliver them.
+    ["act on unapplied inbound emails", () => applyUnapplied(env, d)],
     ["apply A/B winners", () => applyAutoWinners(d)],
     // Sequences turned on or archived whose SequenceDO wasn't told (the call failed after D1 was written).
     ["repair sequences turned on or archived", () => repairSequenceEngines(env, d)],
