@@ -28,7 +28,7 @@ import { ContactInput as NativeContactInput } from "../routes/contacts";
 import { outcomesPage } from "../services/add-contacts/outcomes";
 import { searchSequenceMessages } from "../services/messages";
 import { searchTeamTasks } from "../services/tasks";
-import { EMPLOYEE_RANGES, knownCities, searchPeople, type PeopleFilters } from "../services/people-search";
+import { EMPLOYEE_RANGES, knownCities, PeopleFilters, searchPeople } from "../services/people-search";
 import { apolloCampaign, apolloContacts, apolloEmailAccount, apolloPagination, iso } from "./present";
 import { apolloParams } from "./params";
 
@@ -157,6 +157,17 @@ const APOLLO_SKIP_REASON: Record<SkipReason | WarningCategory, string> = {
   not_processed: "contacts_not_processed",
   sequence_archived: "contacts_in_archived_campaign",
   caller_not_permitted: "contacts_without_permission",
+};
+
+/** The Apollo people search parameter each people search filter comes from (its errors name it). */
+const APOLLO_PEOPLE_FIELD: Record<string, string> = {
+  q: "q_keywords",
+  companies: "q_organization_name",
+  titles: "person_titles",
+  seniorities: "person_seniorities",
+  countries: "person_locations",
+  cities: "person_locations",
+  email_statuses: "contact_email_status",
 };
 
 /** Apollo's contacts/search sort_by_field values that are a column here. */
@@ -526,7 +537,10 @@ export const apolloRoutes = new Hono<AppEnv>()
         fields: [{ field: "contact_email_status", message: `Use ${statuses.join(", ")}` }],
       });
     const filters: PeopleFilters = {
-      q: [p.q_keywords, p.q_organization_name].filter(Boolean).join(" ") || undefined,
+      q: p.q_keywords,
+      // The company is a filter of its own, never words added to the keywords: joined, it made the
+      // keywords longer than a search takes and was cut off, so the search widened to every company.
+      companies: p.q_organization_name ? [p.q_organization_name] : undefined,
       titles: p.person_titles,
       seniorities: p.person_seniorities,
       countries: p.person_locations,
@@ -543,7 +557,22 @@ export const apolloRoutes = new Hono<AppEnv>()
         if (!filters.countries.length) delete filters.countries;
       }
     }
-    const r = await searchPeople(c.var.db, caller.teamId, filters, "score", p.page, p.per_page);
+    // The people search's own checks (at most 12 words a keyword search or title, …), named by Apollo's
+    // fields: what it can't apply is refused, never cut short. Employee ranges were checked above (any
+    // "lo,hi", wider than the search's buckets).
+    const checked = PeopleFilters.safeParse({ ...filters, employee_ranges: undefined });
+    if (!checked.success)
+      throw validationError(
+        checked.error.issues.map((i) => ({ ...i, path: [APOLLO_PEOPLE_FIELD[String(i.path[0])] ?? i.path[0]!, ...i.path.slice(1)] })),
+      );
+    const r = await searchPeople(
+      c.var.db,
+      caller.teamId,
+      { ...checked.data, employee_ranges: filters.employee_ranges },
+      "score",
+      p.page,
+      p.per_page,
+    );
     const saved = r.people.filter((x) => x.contact_id).map((x) => x.contact_id!);
     const person = (x: (typeof r.people)[number]) => ({
       id: x.id,
