@@ -311,9 +311,15 @@ async function openEnrollmentIds(d: Db, sequenceId: string, limit?: number): Pro
   return (await (limit ? q.limit(limit) : q)).map((r) => r.id);
 }
 
+/** Bring an archived sequence back (off; its finished contacts stay finished), audited as the archive is. */
 export async function unarchiveSequence(d: Db, caller: Caller, sequenceId: string): Promise<void> {
   const { seq } = await sequenceFor(d, caller, sequenceId, "sequence.manage");
-  await d.update(sequences).set({ archivedAt: null, updatedAt: now() }).where(eq(sequences.id, seq.id));
+  // One not archived is left as it is: nothing happened, so nothing is audited.
+  if (seq.archivedAt === null) return;
+  await batchSql(d, [
+    d.update(sequences).set({ archivedAt: null, updatedAt: now() }).where(eq(sequences.id, seq.id)),
+    d.insert(auditLog).values(auditEntry(caller, "sequence.unarchive", "sequence", seq.id, { archived_at: seq.archivedAt })),
+  ]);
 }
 
 /** Replace who the sequence is shared with; every user must be in the caller's team (422 naming the others). */
