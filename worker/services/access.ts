@@ -464,12 +464,15 @@ export async function taskFor(d: Db, caller: Caller, taskId: string) {
   return t;
 }
 
-/** A user of the caller's team (for owner, assignee and share fields); 422 naming the field otherwise. */
+/**
+ * An active user of the caller's team (for owner, assignee and share fields); 422 naming the field otherwise.
+ * A disabled user can't sign in or work anything given to them, so nothing new is given to one.
+ */
 export async function teamUser(d: Db, caller: Caller, userId: string, field: string) {
   const u = await d.query.users.findFirst({ where: and(eq(users.id, userId), eq(users.teamId, caller.teamId)) });
-  if (!u)
-    throw new ApiError("validation_failed", "No such user in your team", { fields: [{ field, message: "No such user in your team" }] });
-  return u;
+  const message = !u ? "No such user in your team" : u.disabledAt ? "This user is disabled" : null;
+  if (message) throw new ApiError("validation_failed", message, { fields: [{ field, message }] });
+  return u!;
 }
 
 /**
