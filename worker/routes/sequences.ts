@@ -113,8 +113,16 @@ export const sequenceRoutes = router()
       path: "/sequences/{id}",
       tags: ["Sequences"],
       summary: "Rename, change schedule or settings, turn on/off, change owner",
+      description:
+        "Turning a sequence on needs a step that is on (422 on active) and the sequence not archived (409), checked again in the write itself, so an edit landing meanwhile is refused, never half-applied.",
       request: { params: IdParam, body: jsonBody(UpdateSequence) },
-      responses: { 200: json(one), 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
+      responses: {
+        200: json(one),
+        403: errorResponses[403],
+        404: errorResponses[404],
+        409: errorResponses[409],
+        422: errorResponses[422],
+      },
     }),
     async (c) => {
       const caller = c.get("caller");
