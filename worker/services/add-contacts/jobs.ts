@@ -544,7 +544,8 @@ async function runChunk(
         contactFromPerson(p, {
           id: contactId,
           teamId: job.teamId,
-          ownerId: options.owner_id ?? job.userId,
+          // || : a job committed before empty owners were refused may hold "" (no one); its user owns them then.
+          ownerId: options.owner_id || job.userId,
           stageId: null,
           email: ev.email,
           emailStatus: ev.emailStatus,

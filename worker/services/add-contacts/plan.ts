@@ -234,7 +234,7 @@ export async function checkPreconditions(d: Db, caller: Caller, sequenceId: stri
     });
   const chosen = chooseMailboxes(caller, req.mailbox_ids, mailboxRows);
   preconditions.push(...chosen.problems);
-  if (req.owner_id) await teamUser(d, caller, req.owner_id, "owner_id");
+  if (req.owner_id !== undefined) await teamUser(d, caller, req.owner_id, "owner_id");
   const ctx: PlanContext = {
     teamId: caller.teamId,
     sequenceId: seq.id,

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { now } from "../../lib/clock";
+import { Id } from "../../lib/schemas";
 import { PeopleFilters } from "../people-search";
 
 /** Most candidates one add-contacts job takes (lists have no limit of their own; a job does). */
@@ -137,7 +138,8 @@ export const AddContactsRequest = z
       .refine((t) => t <= now() + MAX_ADD_AHEAD_MS, "Start time can be at most a year from now")
       .optional()
       .openapi({ description: "Start at this instant (epoch ms, at most a year ahead); cancellable until then" }),
-    owner_id: z.string().optional().openapi({ description: "Owner of net-new contacts (default: you)" }),
+    // Id: never empty (an empty owner was accepted and saved net-new contacts owned by nobody).
+    owner_id: Id.optional().openapi({ description: "Owner of net-new contacts (default: you)" }),
   })
   // A field this doesn't know is refused, not ignored: this request spends credits, and a misplaced option
   // (`options: { enrich: true }`, an override misspelt) would otherwise run a different add than the one asked for.
