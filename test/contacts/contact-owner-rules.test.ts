@@ -48,3 +48,33 @@ describe("who a new contact may belong to", () => {
     expect(await ownerOf(teamId, "f@x.test")).toEqual({ owner_id: admin });
   });
 });
+
+describe("a disabled user as a contact's owner", () => {
+  it("is refused on create, edit and bulk change with a 422 naming owner_id; a contact they own still saves", async () => {
+    const { teamId, userId: admin } = await makeTeam();
+    const gone = await makeUser(teamId, "member");
+    const api = client(await sessionFor(teamId, admin)).api;
+    const owned = await api.contacts.$post({ json: { first_name: "G", email: "g@x.test", owner_id: gone } });
+    expect(owned.status).toBe(201);
+    const id = ((await owned.json()) as { contact: { id: string } }).contact.id;
+    await env.DB.prepare("UPDATE users SET disabled_at = 1 WHERE id = ?").bind(gone).run();
+
+    const create = await api.contacts.$post({ json: { first_name: "H", email: "h@x.test", owner_id: gone } });
+    expect(await errorOf(create)).toMatchObject({
+      status: 422,
+      details: { fields: [{ field: "owner_id", message: "This user is disabled" }] },
+    });
+    expect(await ownerOf(teamId, "h@x.test")).toBeNull();
+
+    const other = await api.contacts.$post({ json: { first_name: "I", email: "i@x.test" } });
+    const otherId = ((await other.json()) as { contact: { id: string } }).contact.id;
+    const patch = await api.contacts[":id"].$patch({ param: { id: otherId }, json: { owner_id: gone } });
+    expect(await errorOf(patch)).toMatchObject({ status: 422, details: { fields: [{ field: "owner_id" }] } });
+    const bulk = await api.contacts.bulk.$post({ json: { action: "change_owner", contact_ids: [otherId], owner_id: gone } });
+    expect(await errorOf(bulk)).toMatchObject({ status: 422, details: { fields: [{ field: "owner_id" }] } });
+    expect(await ownerOf(teamId, "i@x.test")).toEqual({ owner_id: admin });
+
+    // The edit form sends back the owner a contact has: a contact of the disabled user can still be fixed.
+    expect((await api.contacts[":id"].$patch({ param: { id }, json: { owner_id: gone, title: "CFO" } })).status).toBe(200);
+  });
+});

@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, isNull, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, getTableColumns, isNull, or, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { contains } from "../db/contains";
 import { chunked, inChunks, inList, teamRowsById } from "../db/in-list";
@@ -22,7 +22,7 @@ import { newId } from "../lib/ids";
 import { assertContact, authorize, contactFor, teamUser, visibleSequence } from "./access";
 import { auditEach } from "./audit";
 import { addToLists, ensureLists } from "./lists";
-import { assertNotSuppressed } from "./suppressions";
+import { assertNotSuppressed, suppressionOf, type SuppressionReason } from "./suppressions";
 import { engine } from "../../durable-objects/engine";
 import { isEmailStep } from "../../durable-objects/sequence-config";
 import { explain } from "./enrollments";
@@ -244,7 +244,7 @@ export async function searchContacts(
   d: Db,
   caller: Caller,
   q: ContactFilter & { sort: "created_at" | "name" | "score"; page: number; per_page: number },
-): Promise<{ contacts: ContactRow[]; total: number }> {
+): Promise<{ contacts: (ContactRow & { suppression: SuppressionReason | null })[]; total: number }> {
   const where = contactConditions(caller.teamId, q);
   // Newest first breaks ties by id in the same direction, along contacts_team_created_idx (team,
   // created_at, id): a CSV part's rows share one created_at, and a tie broken the other way sorted every
@@ -258,7 +258,7 @@ export async function searchContacts(
   // One D1 round trip for the page, its total and the list filtered on (a batch), not two.
   const [rows, total, list] = await d.batch([
     d
-      .select()
+      .select({ ...getTableColumns(contacts), suppression: suppressionOf(contacts) })
       .from(contacts)
       .where(where)
       .orderBy(...order)
@@ -432,9 +432,10 @@ export async function updateContact(env: Env, d: Db, caller: Caller, id: string,
   const current = await getContact(d, caller, id);
   assertContact(caller, "contact.edit", current.ownerId);
   // Giving a contact to someone else is its owner's or an admin's call (services/access.ts).
-  if (input.owner_id !== undefined && input.owner_id !== current.ownerId)
-    assertContact(caller, "contact.reassign", current.ownerId, input.owner_id);
-  const refs = await checkRefs(d, caller, input);
+  const ownerChanged = input.owner_id !== undefined && input.owner_id !== current.ownerId;
+  if (ownerChanged) assertContact(caller, "contact.reassign", current.ownerId, input.owner_id);
+  // The owner is checked only when it changes: a form sending back the owner it has (one since disabled) still saves.
+  const refs = await checkRefs(d, caller, { stage_id: input.stage_id, owner_id: ownerChanged ? input.owner_id : undefined });
   // A new address must not be a suppressed one (the contact's own, unchanged, may be).
   const email = input.email === undefined ? undefined : input.email?.trim().toLowerCase() || null;
   const emailChanged = email !== undefined && email !== (current.email?.toLowerCase() ?? null);
@@ -481,7 +482,7 @@ export async function updateContact(env: Env, d: Db, caller: Caller, id: string,
     throw tooManyCustomFields(customFieldCount({ ...again.customFields, ...input.custom_fields }));
   }
   if (refs.stage && refs.stage.id !== current.stageId) await auditStage(d, caller, [id], refs.stage, current.stageId);
-  if (input.owner_id !== undefined && input.owner_id !== current.ownerId) await auditOwner(d, caller, [id], refs.owner, current.ownerId);
+  if (ownerChanged) await auditOwner(d, caller, [id], refs.owner, current.ownerId);
   const fields = editedFields(current, input);
   if (fields.length) await auditEach(d, caller, "contact.edit", "contact", [{ targetId: id, details: { fields } }]);
   if (input.list_names?.length) await addToLists(d, caller.teamId, await ensureLists(d, caller, input.list_names), [id]);
