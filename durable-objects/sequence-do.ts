@@ -6,6 +6,7 @@ import type { Env } from "../worker/env";
 import { ALARM_RETRY_MS, alarmOrRetry, armAlarm } from "../worker/lib/alarms";
 import { now } from "../worker/lib/clock";
 import { sha256Hex } from "../worker/lib/crypto";
+import { newId } from "../worker/lib/ids";
 import { addWait, nextWindowStart } from "../worker/services/schedule-time";
 import { engine } from "./engine";
 import {
@@ -1923,7 +1924,14 @@ export class SequenceDO extends DurableObject<Env> {
     const t = now();
     const d1 = this.d.$client;
     const dead = taskRows.filter((e) => !liveStep(cfg, e.step_id));
-    const [, read] = await d1.batch<{ enrollment_id: string; step_id: string; status: string; outcome: string | null }>([
+    const [, read] = await d1.batch<{
+      id: string;
+      enrollment_id: string;
+      step_id: string;
+      status: string;
+      outcome: string | null;
+      completed_at: number | null;
+    }>([
       d1
         .prepare(
           `UPDATE tasks SET status = 'cancelled', completed_at = ? WHERE +team_id = ? AND status = 'open'
@@ -1932,11 +1940,34 @@ export class SequenceDO extends DurableObject<Env> {
         .bind(t, cfg.teamId, JSON.stringify(dead.map((e) => [e.id, e.step_id]))),
       d1
         .prepare(
-          "SELECT enrollment_id, step_id, status, outcome FROM tasks WHERE +team_id = ? AND enrollment_id IN (SELECT value FROM json_each(?))",
+          "SELECT id, enrollment_id, step_id, status, outcome, completed_at FROM tasks WHERE +team_id = ? AND enrollment_id IN (SELECT value FROM json_each(?))",
         )
         .bind(cfg.teamId, JSON.stringify(taskRows.map((e) => e.id))),
     ]);
     const byKey = new Map(read!.results.map((r) => [`${r.enrollment_id}:${r.step_id}`, r]));
+    // A call that booked a meeting, whose sequence was never told, never reached the meetings path either:
+    // the meeting is written here, before the run ends below, so the Meetings report counts it. Keyed as
+    // the task path books it (external_id task:<id>), so a restart between this and the transaction, or the
+    // user's retry of the task, writes it once. created_by stays null: the task doesn't record who logged
+    // the call (anyone who may work the sequence's tasks can), and the reports attribute a meeting to the run.
+    const meetings = taskRows.flatMap((stale) => {
+      const e = this.row(stale.id);
+      const task = byKey.get(`${stale.id}:${stale.step_id}`);
+      const ends = e?.waiting === "task" && e.step_id === stale.step_id && task?.status === "completed";
+      return ends && runEnding(task.outcome) === "meeting_booked"
+        ? [[newId(), e.contact_id, task.completed_at ?? t, `task:${task.id}`]]
+        : [];
+    });
+    if (meetings.length)
+      await d1
+        .prepare(
+          `INSERT INTO meetings (id, team_id, contact_id, booked_at, source, external_id, created_by, created_at)
+           SELECT json_extract(value, '$[0]'), ?, json_extract(value, '$[1]'), json_extract(value, '$[2]'), 'user', json_extract(value, '$[3]'), NULL, ?
+             FROM json_each(?) WHERE true
+           ON CONFLICT DO NOTHING`,
+        )
+        .bind(cfg.teamId, t, JSON.stringify(meetings))
+        .run();
     const missing: NewTask[] = [];
     this.ctx.storage.transactionSync(() => {
       for (const stale of taskRows) {
