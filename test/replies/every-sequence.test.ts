@@ -5,7 +5,7 @@ import { handleInbound } from "../../worker/inbound";
 import { now } from "../../worker/lib/clock";
 import { setTransportOverride } from "../../worker/transports";
 import { client, env, ok } from "../helpers";
-import { DAY, HOUR, enroll, makeSequence, runUntil, startSimulation } from "../fixtures";
+import { DAY, HOUR, enroll, makeContacts, makeSequence, runUntil, startSimulation } from "../fixtures";
 import { enrollmentRow, replyTo, sentFirst } from "./mail";
 
 const overridden: string[] = [];
@@ -101,5 +101,31 @@ describe("a reply or out-of-office reaches every sequence the contact is in", ()
     expect(calls).toHaveLength(0);
     await runUntil(now() + 3 * DAY);
     for (const seq of [s.sequenceId, b.sequenceId, c.sequenceId]) expect(await sentIn(seq, calls)).toBe(1);
+  });
+  it("a reply reaches the runs of another contact with the same address (a duplicate: the same inbox), and no one else's", async () => {
+    const s = await sentFirst();
+    const [twin, other] = await makeContacts(s.teamId, 2);
+    await env.DB.prepare("UPDATE contacts SET email = ? WHERE id = ?").bind(s.m.to_email.toUpperCase(), twin).run();
+    const { sequenceId: b } = await makeSequence(s.teamId, s.userId, [{ wait: 0 }, { wait: 1, unit: "days" }], null);
+    await enroll(s.teamId, b, [twin!, other!], [s.mailboxId]);
+    await runUntil(now() + HOUR);
+    const runOf = async (contactId: string) =>
+      (await env.DB.prepare("SELECT id FROM enrollments WHERE sequence_id = ? AND contact_id = ?")
+        .bind(b, contactId)
+        .first<{ id: string }>())!.id;
+    const toAddress = async () =>
+      (await env.DB.prepare("SELECT count(*) n FROM messages WHERE lower(to_email) = ?")
+        .bind(s.m.to_email.toLowerCase())
+        .first<{ n: number }>())!.n;
+    const before = await toAddress();
+    expect(before).toBe(2); // A's step 1 to the contact, B's to the twin
+    const calls = countTransport(s.mailboxId);
+    expect((await handleInbound(env, replyTo(s.m))).kind).toBe("reply");
+    expect(await enrollmentRow(await runOf(twin!))).toMatchObject({ status: "finished", reason: "replied" });
+    expect(await enrollmentRow(await runOf(other!))).toMatchObject({ status: "active" });
+    await runUntil(now() + 3 * DAY);
+    // B's step 2 goes to the other contact only: nothing more reaches the address that answered.
+    expect(await toAddress()).toBe(before);
+    expect(await sentIn(b, calls)).toBe(1);
   });
 });

@@ -516,9 +516,13 @@ async function runsOfContact(d: Db, x: Target): Promise<{ sequenceId: string; id
     .innerJoin(sequences, and(eq(sequences.id, enrollments.sequenceId), eq(sequences.teamId, x.teamId)))
     .where(
       and(
-        eq(enrollments.contactId, x.contactId),
-        eq(enrollments.teamId, x.teamId),
-        inList(enrollments.status, ["active", "paused", "held"]),
+        // The person is their address: another live contact of the team with it (a duplicate, allowed as in
+        // Apollo) is the same inbox, and its runs hear the reply too (contacts_team_email_idx).
+        sql`${enrollments.contactId} IN (SELECT ${contacts.id} FROM ${contacts} WHERE ${contacts.teamId} = ${x.teamId} AND (${contacts.id} = ${x.contactId}
+              OR (lower(${contacts.email}) = ${x.toEmail.toLowerCase()} AND ${contacts.deletedAt} IS NULL)))`,
+        // From the contacts to their enrollments (enrollments_contact_idx), as openEnrollmentsOfAddress does.
+        sql`+${enrollments.teamId} = ${x.teamId}`,
+        sql`+${enrollments.status} IN ('active', 'paused', 'held')`,
       ),
     );
   const out = new Map<string, { sequenceId: string; ids: string[]; settings: Record<string, unknown> }>();
