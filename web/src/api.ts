@@ -65,26 +65,42 @@ function ensureCsrfToken(): Promise<void> {
   return csrfLoading;
 }
 
+/** One send: JSON, same-origin cookies, the CSRF header on mutations; a network failure as an ApiError. */
+async function send(req: Request): Promise<Response> {
+  const headers = new Headers(req.headers);
+  headers.set("Accept", "application/json");
+  if (!SAFE_METHODS.has(req.method) && csrfToken) headers.set("X-CSRF-Token", csrfToken);
+  try {
+    return await fetch(new Request(req, { headers, credentials: "same-origin" }));
+  } catch (cause) {
+    throw new ApiError(0, "network_error", "Can't reach Seqflare. Check your connection and try again.", { cause: String(cause) });
+  }
+}
+
 /**
  * The fetch every client call goes through: same-origin cookies, JSON, the CSRF header on mutations.
  * A non-2xx answer is thrown as an ApiError, so callers only ever see success bodies; a 401 also
  * sends the user to /login (except for the sign-in call itself, whose 401 means "wrong password").
+ * A mutation refused for a stale CSRF token is sent once more with the session's current one.
  */
 export const apiFetch: typeof fetch = async (input, init) => {
   const req = new Request(input, init);
-  const headers = new Headers(req.headers);
-  headers.set("Accept", "application/json");
+  const mutation = !SAFE_METHODS.has(req.method);
   const isLogin = new URL(req.url).pathname.endsWith("/auth/login");
-  if (!SAFE_METHODS.has(req.method) && !csrfToken && !isLogin) {
+  if (mutation && !csrfToken && !isLogin) {
     // No session at all answers 401 here too, and the call below then reports it as usual.
     await ensureCsrfToken().catch(() => undefined);
   }
-  if (!SAFE_METHODS.has(req.method) && csrfToken) headers.set("X-CSRF-Token", csrfToken);
-  let res: Response;
-  try {
-    res = await fetch(new Request(req, { headers, credentials: "same-origin" }));
-  } catch (cause) {
-    throw new ApiError(0, "network_error", "Can't reach Seqflare. Check your connection and try again.", { cause: String(cause) });
+  // Kept for one resend: the first send consumes the body.
+  const again = mutation && !isLogin ? req.clone() : null;
+  let res = await send(req);
+  if (res.status === 403 && again && (await toApiError(res.clone())).code === "csrf_failed") {
+    // Another tab signed in again (a password change, a new sign-in): the session cookie, shared by every
+    // tab, is a new session's, and this tab's token is the old one's. The refusal came before anything ran:
+    // fetch the session's token and send once more, rather than failing every save until a reload.
+    const stale = csrfToken;
+    await ensureCsrfToken().catch(() => undefined);
+    if (csrfToken && csrfToken !== stale) res = await send(again);
   }
   if (res.ok) return res;
   const err = await toApiError(res);
