@@ -29,6 +29,15 @@ const logoutRoute = createRoute({
   responses: { 200: json(z.object({ ok: z.boolean() })), 401: errorResponses[401] },
 });
 
+const optionsRoute = createRoute({
+  method: "get",
+  path: "/auth/options",
+  tags: ["Auth"],
+  summary:
+    "What the sign-in page offers (public): demo_accounts is true only on a local server, the one place the demo workspace is seeded",
+  responses: { 200: json(z.object({ demo_accounts: z.boolean() }).openapi("SignInOptions")) },
+});
+
 const meRoute = createRoute({
   method: "get",
   path: "/me",
@@ -59,11 +68,15 @@ export async function signedIn(
 /** The client's address, for the sign-in throttle. */
 export const clientIp = (c: Context<AppEnv>) => c.req.header("cf-connecting-ip") ?? "local";
 
-export const authRoutes = router().openapi(loginRoute, async (c) => {
-  const body = c.req.valid("json");
-  const session = await login(c.var.db, { ...body, ip: clientIp(c), userAgent: c.req.header("user-agent") });
-  return c.json(await signedIn(c, session), 200);
-});
+export const authRoutes = router()
+  .openapi(loginRoute, async (c) => {
+    const body = c.req.valid("json");
+    const session = await login(c.var.db, { ...body, ip: clientIp(c), userAgent: c.req.header("user-agent") });
+    return c.json(await signedIn(c, session), 200);
+  })
+  // The demo accounts (and their shared password) exist only where the demo seed runs (routes/dev.ts):
+  // a deployment's sign-in page listed them too, to anyone.
+  .openapi(optionsRoute, (c) => c.json({ demo_accounts: c.env.APP_ENV === "local" }, 200));
 
 /** Behind authentication (and rate limits): sign-out and who am I. */
 export const sessionRoutes = router()
