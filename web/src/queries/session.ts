@@ -1,8 +1,11 @@
 import { action, query, redirect } from "@solidjs/router";
-import { fetchMe, login, logout } from "../api";
+import { api, data, fetchMe, login, logout } from "../api";
 
 /** The signed-in user and team. Every action revalidates it (the credit balance moves with writes). */
 export const getMe = query(() => fetchMe(), "me");
+
+/** What the sign-in page offers (public): the demo accounts only on a local server. */
+export const getSignInOptions = query(() => data(api.auth.options.$get()), "signInOptions");
 
 /** Only same-app paths are honoured as a post-sign-in destination (no open redirect). */
 function safeNext(next: unknown) {
