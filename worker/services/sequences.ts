@@ -429,13 +429,15 @@ export async function repairSequenceEngines(env: Env, d: Db): Promise<{ activate
   for (const s of archived) {
     try {
       // A page per call, while this tick's calls last; the next tick goes on with the rest.
+      // A page that changed nothing (rows D1 still shows open that the object has closed) is not asked
+      // again this tick.
       for (let page = FINISH_PAGE; page === FINISH_PAGE && calls < REPAIR_CALLS;) {
         const open = await openEnrollmentIds(d, s.id, FINISH_PAGE);
-        page = open.length;
-        if (!page) break;
+        if (!open.length) break;
         calls++;
-        await engine.sequence(env, s.id, s.teamId).finish(open, "sequence_archived");
-        finished += page;
+        const changed = await engine.sequence(env, s.id, s.teamId).finish(open, "sequence_archived");
+        finished += changed.length;
+        page = changed.length ? open.length : 0;
       }
     } catch (err) {
       failures.push(err);
