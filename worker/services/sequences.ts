@@ -249,7 +249,8 @@ export async function updateSequence(env: Env, d: Db, caller: Caller, sequenceId
     throw new ApiError("conflict", "The sequence changed while it was being turned on: try again");
   }
   // Turning a sequence on releases the enrollments held while it was off. Asked again when it is on
-  // already (it releases nothing twice): a retry after this call failed must still release them.
+  // already (it releases nothing twice): a retry after this call failed must still release them, as the
+  // cron's repair does when nobody retries (repairSequenceEngines).
   if (body.active && !seq.archivedAt) await engine.sequence(env, seq.id, seq.teamId).activate();
   // Another schedule: its queued emails follow it now.
   if (body.schedule_id !== undefined && body.schedule_id !== seq.scheduleId) await rewindowTeam(env, d, seq.teamId);
