@@ -135,3 +135,51 @@ describe("a booking by email when several contacts share the address", () => {
     expect(await meetingsOf(twin!)).toBe(0);
   });
 });
+
+describe("the meetings webhook for the scheduling tool", () => {
+  beforeEach(() => startSimulation());
+
+  it("a booking by someone who isn't a contact answers 200 matched: false, and the admin sees each delivery", async () => {
+    const s = await sentFirst();
+    const api = client(s.session).api;
+    const { secret } = await ok(api.webhooks.meetings.secret.$post(), 201);
+    const stranger = await (await signed(s.teamId, secret, { email: "nobody@elsewhere.test", event_id: "evt-stranger" }))();
+    expect(stranger.status).toBe(200);
+    expect(await stranger.json()).toMatchObject({ matched: false });
+    advanceClock(1000);
+    const booked = await (await signed(s.teamId, secret, { contact_id: s.m.contact_id, event_id: "evt-known" }))();
+    expect(await booked.json()).toMatchObject({ matched: true, duplicate: false, finished: [s.m.enrollment_id] });
+    advanceClock(1000);
+    expect((await (await signed(s.teamId, secret, { event_id: "no-contact-named" }))()).status).toBe(422);
+    const info = await ok(api.webhooks.meetings.secret.$get());
+    expect(info.deliveries.map((x) => [x.result, x.status, x.named, x.contact_id])).toEqual([
+      ["invalid", 422, null, null],
+      ["booked", 200, s.m.contact_id, s.m.contact_id],
+      ["no_contact", 200, "nobody@elsewhere.test", null],
+    ]);
+    // Nothing of it is another team's to see.
+    const other = await sentFirst();
+    expect((await ok(client(other.session).api.webhooks.meetings.secret.$get())).deliveries).toEqual([]);
+  });
+
+  it("after a rotation the replaced secret is still accepted for 24 hours, then refused", async () => {
+    const s = await sentFirst({ n: 2 });
+    const api = client(s.session).api;
+    const { secret: old } = await ok(api.webhooks.meetings.secret.$post(), 201);
+    const rotated = await ok(api.webhooks.meetings.secret.$post(), 201);
+    expect(rotated.previous_valid_until).toBe(now() + DAY);
+    expect((await ok(api.webhooks.meetings.secret.$get())).previous_valid_until).toBe(now() + DAY);
+    const [a, b] = s.sent;
+    const withOld = await (await signed(s.teamId, old, { contact_id: a!.contact_id }))();
+    expect(await withOld.json()).toMatchObject({ matched: true, finished: [a!.enrollment_id] });
+    advanceClock(DAY + 1000);
+    expect(await errorOf(await (await signed(s.teamId, old, { contact_id: b!.contact_id }))())).toMatchObject({
+      status: 401,
+      code: "invalid_signature",
+    });
+    expect(await enrollmentRow(b!.enrollment_id)).toMatchObject({ status: "active" });
+    const withNew = await (await signed(s.teamId, rotated.secret, { contact_id: b!.contact_id }))();
+    expect(await withNew.json()).toMatchObject({ matched: true, finished: [b!.enrollment_id] });
+    expect((await ok(api.webhooks.meetings.secret.$get())).previous_valid_until).toBeNull();
+  });
+});

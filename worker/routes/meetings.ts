@@ -8,7 +8,7 @@ import {
   bookMeeting,
   bookMeetingFromWebhook,
   contactMeetings,
-  forgetSignature,
+  meetingWebhookFailed,
   meetingSecretInfo,
   rotateMeetingSecret,
   SIGNATURE_HEADER,
@@ -52,9 +52,42 @@ const WebhookBody = z
   .refine((b) => !!b.contact_id || !!b.email, { message: "Name the contact: contact_id or email", path: ["contact_id"] })
   .openapi("MeetingWebhook");
 
-const SecretInfo = z
-  .object({ configured: z.boolean(), hint: z.string().nullable(), created_at: z.number().nullable(), team_id: z.string() })
-  .openapi("MeetingWebhookSecretInfo");
+const SecretBase = z.object({
+  configured: z.boolean(),
+  hint: z.string().nullable(),
+  created_at: z.number().nullable(),
+  team_id: z.string(),
+  previous_valid_until: z
+    .number()
+    .nullable()
+    .openapi({ description: "The secret replaced by the last rotation is still accepted until then (24 hours after it)" }),
+});
+
+const SecretInfo = SecretBase.extend({
+  deliveries: z
+    .array(
+      z.object({
+        id: z.string(),
+        received_at: z.number(),
+        named: z.string().nullable().openapi({ description: "The contact_id or email the body named" }),
+        event_id: z.string().nullable(),
+        contact_id: z.string().nullable().openapi({ description: "The contact the meeting was recorded on; null when none matched" }),
+        result: z.enum(["booked", "duplicate", "no_contact", "invalid", "failed"]),
+        status: z.number(),
+      }),
+    )
+    .openapi({ description: "The last 20 signed requests, latest first (unsigned ones are refused and not kept)" }),
+}).openapi("MeetingWebhookSecretInfo");
+
+const WebhookAnswer = z
+  .union([
+    Booked.extend({ matched: z.literal(true) }),
+    z.object({
+      matched: z.literal(false).openapi({ description: "No contact of the team has this contact_id or email: nothing was booked" }),
+      message: z.string(),
+    }),
+  ])
+  .openapi("MeetingWebhookAnswer");
 
 /**
  * The signed webhook: public (a scheduling tool has no session), so it is mounted before the auth
@@ -67,7 +100,7 @@ export const meetingWebhookRoutes = router().openapi(
     tags: ["Meetings"],
     summary: "Signed webhook: a meeting was booked (marks it and finishes the contact's open enrollments)",
     description:
-      'Headers: `Seqflare-Team: <team id>` and `Seqflare-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" under the team\'s meetings webhook secret>`. The timestamp must be within 5 minutes of now and each signature is accepted once. Body (JSON, read only once the signature checks out): `contact_id` or `email` (case-insensitive; when several contacts have that address, all their open runs finish and the meeting is recorded once, on the one emailed last), optional `booked_at` (ms since the epoch) and `event_id` (the same event books nothing twice).',
+      'Headers: `Seqflare-Team: <team id>` and `Seqflare-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" under the team\'s meetings webhook secret>`. The timestamp must be within 5 minutes of now and each signature is accepted once (one whose processing failed can be sent again). After a rotation the replaced secret is still accepted for 24 hours. Body (JSON, read only once the signature checks out): `contact_id` or `email` (case-insensitive; when several contacts have that address, all their open runs finish and the meeting is recorded once, on the one emailed last), optional `booked_at` (ms since the epoch) and `event_id` (the same event books nothing twice). A contact_id or email that matches no contact of the team answers 200 with matched: false (nothing is booked); Settings → Meetings webhook lists the last 20 signed requests and what came of each.',
     security: [],
     request: {
       headers: z.object({
@@ -76,9 +109,8 @@ export const meetingWebhookRoutes = router().openapi(
       }),
     },
     responses: {
-      200: json(Booked),
+      200: json(WebhookAnswer),
       401: errorResponses[401],
-      404: errorResponses[404],
       409: errorResponses[409],
       422: errorResponses[422],
     },
@@ -87,8 +119,8 @@ export const meetingWebhookRoutes = router().openapi(
     // The signature covers the raw bytes, so the body is read (and verified) before it is parsed.
     const raw = await c.req.text();
     const accepted = await verifyMeetingWebhook(c.env, c.var.db, c.req.header(TEAM_HEADER), c.req.header(SIGNATURE_HEADER), raw);
+    let body: unknown;
     try {
-      let body: unknown;
       try {
         body = JSON.parse(raw);
       } catch {
@@ -99,7 +131,7 @@ export const meetingWebhookRoutes = router().openapi(
       return c.json(await bookMeetingFromWebhook(c.env, c.var.db, accepted.teamId, parsed.data), 200);
     } catch (err) {
       // Not done, so not accepted: the tool's retry of these same bytes gets in (and completes a booking that failed halfway).
-      await forgetSignature(c.var.db, accepted);
+      await meetingWebhookFailed(c.var.db, accepted, body, err);
       throw err;
     }
   },
@@ -152,7 +184,7 @@ export const meetingRoutes = router()
       method: "get",
       path: "/webhooks/meetings/secret",
       tags: ["Meetings"],
-      summary: "Whether the team has a meetings webhook secret (admins; never the secret)",
+      summary: "Whether the team has a meetings webhook secret, and the last 20 signed requests (admins; never the secret)",
       // Signed in, as the rule says: a master key held by an integration must not swap the secret the
       // scheduling tool signs with (or learn it).
       middleware: [requireSession],
@@ -165,11 +197,12 @@ export const meetingRoutes = router()
       method: "post",
       path: "/webhooks/meetings/secret",
       tags: ["Meetings"],
-      summary: "Create or rotate the team's meetings webhook secret (admins, signed in): shown this once",
+      summary:
+        "Create or rotate the team's meetings webhook secret (admins, signed in): shown this once; the replaced one is accepted for 24 more hours",
       // Signed in, as the rule says: a master key held by an integration must not swap the secret the
       // scheduling tool signs with (or learn it).
       middleware: [requireSession],
-      responses: { 201: json(SecretInfo.extend({ secret: z.string() })), 403: errorResponses[403] },
+      responses: { 201: json(SecretBase.extend({ secret: z.string() }).openapi("MeetingWebhookSecret")), 403: errorResponses[403] },
     }),
     async (c) => {
       const r = await rotateMeetingSecret(c.env, c.var.db, c.get("caller"));

@@ -1,11 +1,20 @@
 import { and, desc, eq, gt, inArray, isNull, lt, lte, sql } from "drizzle-orm";
 import { engine } from "../../durable-objects/engine";
 import type { Db } from "../db/client";
-import { auditLog, contacts, enrollments, meetings, messages, webhookSecrets, webhookSignatures } from "../db/schema";
+import {
+  auditLog,
+  contacts,
+  enrollments,
+  meetingWebhookDeliveries,
+  meetings,
+  messages,
+  webhookSecrets,
+  webhookSignatures,
+} from "../db/schema";
 import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { timingSafeEqualText } from "../lib/crypto";
-import { ApiError, notFound } from "../lib/errors";
+import { ApiError } from "../lib/errors";
 import { newId, randomToken, toHex } from "../lib/ids";
 import { seal, unseal } from "../lib/seal";
 import { authorize, contactFor, sequenceFor } from "./access";
@@ -25,6 +34,9 @@ export const SIGNATURE_HEADER = "seqflare-signature";
 export const TEAM_HEADER = "seqflare-team";
 /** Two bookings of one contact without an event id this close together are one meeting (booked_at apart). */
 export const SAME_MEETING_MS = 24 * 3_600_000;
+/** How long a rotated-out secret still signs: a day to update the tool. */
+export const PREVIOUS_SECRET_MS = 24 * 3_600_000;
+const DAY_MS = 24 * 3_600_000;
 
 export interface Booked {
   meeting_id: string;
@@ -224,8 +236,13 @@ export async function verifyMeetingWebhook(
     where: and(eq(webhookSecrets.teamId, teamId), eq(webhookSecrets.kind, "meetings")),
   });
   if (!row) throw badSignature();
-  const expected = await signMeetingWebhook(await unseal(appSecret(env), row.sealed), sig.t, body);
-  const match = sig.v1.find((v) => timingSafeEqualText(v, expected));
+  // The secret before the last rotation still signs for a day: the tool is updated without a gap.
+  const sealed = [row.sealed, ...(row.previousSealed && (row.previousUntil ?? 0) > t ? [row.previousSealed] : [])];
+  let match: string | undefined;
+  for (const s of sealed) {
+    const expected = await signMeetingWebhook(await unseal(appSecret(env), s), sig.t, body);
+    match ??= sig.v1.find((v) => timingSafeEqualText(v, expected));
+  }
   if (!match) throw badSignature();
   await d.delete(webhookSignatures).where(lt(webhookSignatures.createdAt, t - 2 * REPLAY_WINDOW_MS));
   const fresh = await d
@@ -237,23 +254,57 @@ export async function verifyMeetingWebhook(
   return { teamId, signature: match };
 }
 
+type WebhookBody = {
+  contact_id?: string | undefined;
+  email?: string | undefined;
+  booked_at?: number | undefined;
+  event_id?: string | undefined;
+};
+type Delivery = { result: "booked" | "duplicate" | "no_contact" | "invalid" | "failed"; status: number; contactId: string | null };
+
+/** Keeps one verified request for Settings → Meetings webhook (and drops those older than 30 days). */
+async function recordDelivery(d: Db, teamId: string, body: unknown, o: Delivery) {
+  const b = (body && typeof body === "object" ? body : {}) as Record<string, unknown>;
+  const text = (v: unknown) => (typeof v === "string" ? v.slice(0, 320) : null);
+  const t = now();
+  await d.batch([
+    d
+      .delete(meetingWebhookDeliveries)
+      .where(and(eq(meetingWebhookDeliveries.teamId, teamId), lt(meetingWebhookDeliveries.receivedAt, t - 30 * DAY_MS))),
+    d.insert(meetingWebhookDeliveries).values({
+      id: newId(),
+      teamId,
+      receivedAt: t,
+      named: text(b.contact_id) ?? text(b.email),
+      eventId: text(b.event_id),
+      contactId: o.contactId,
+      result: o.result,
+      status: o.status,
+    }),
+  ]);
+}
+
 /**
  * A signed request whose processing failed is not "accepted": the sender's byte-identical retry must
- * be let in to complete it (replaying it can only do what the request itself was meant to do).
+ * be let in to complete it (replaying it can only do what the request itself was meant to do). The
+ * failure is kept for the admin to see.
  */
-export async function forgetSignature(d: Db, accepted: { teamId: string; signature: string }) {
+export async function meetingWebhookFailed(d: Db, accepted: { teamId: string; signature: string }, body: unknown, err: unknown) {
   await d
     .delete(webhookSignatures)
     .where(and(eq(webhookSignatures.teamId, accepted.teamId), eq(webhookSignatures.signature, accepted.signature)));
+  const status = err instanceof ApiError ? err.status : 500;
+  await recordDelivery(d, accepted.teamId, body, { result: status < 500 ? "invalid" : "failed", status, contactId: null });
 }
 
-/** The webhook's effect, for a verified team: the contact (by id or email) gets its meeting. */
-export async function bookMeetingFromWebhook(
-  env: Env,
-  d: Db,
-  teamId: string,
-  body: { contact_id?: string | undefined; email?: string | undefined; booked_at?: number | undefined; event_id?: string | undefined },
-): Promise<Booked> {
+export type WebhookAnswer = (Booked & { matched: true }) | { matched: false; message: string };
+
+/**
+ * The webhook's effect, for a verified team: the contact (by id or email) gets its meeting. Nobody of
+ * the team by that id or address is not a failure of the tool's (a 4xx would make it retry, or turn the
+ * webhook off): it answers matched: false, and the admin sees the delivery.
+ */
+export async function bookMeetingFromWebhook(env: Env, d: Db, teamId: string, body: WebhookBody): Promise<WebhookAnswer> {
   // By address, every live contact with it is this person (team-scoped, case-insensitive as addresses are
   // matched elsewhere): all their open runs finish. The meeting is recorded on the one emailed last (then
   // the one updated last), whose email is the likeliest to have got the booking.
@@ -273,7 +324,10 @@ export async function bookMeetingFromWebhook(
       contacts.id,
     );
   const contact = matched[0];
-  if (!contact) throw notFound("Contact");
+  if (!contact) {
+    await recordDelivery(d, teamId, body, { result: "no_contact", status: 200, contactId: null });
+    return { matched: false, message: "No contact of the team has this contact_id or email: nothing was booked" };
+  }
   const r = await book(
     env,
     d,
@@ -296,7 +350,8 @@ export async function bookMeetingFromWebhook(
       createdAt: now(),
     });
   }
-  return r;
+  await recordDelivery(d, teamId, body, { result: r.duplicate ? "duplicate" : "booked", status: 200, contactId: r.contact_id });
+  return { ...r, matched: true };
 }
 
 /** Whether the team has a meetings webhook secret (never the secret itself). */
@@ -305,11 +360,34 @@ export async function meetingSecretInfo(d: Db, caller: Caller) {
   const row = await d.query.webhookSecrets.findFirst({
     where: and(eq(webhookSecrets.teamId, caller.teamId), eq(webhookSecrets.kind, "meetings")),
   });
-  return { configured: !!row, hint: row?.hint ?? null, created_at: row?.createdAt ?? null, team_id: caller.teamId };
+  const t = now();
+  const deliveries = await d
+    .select({
+      id: meetingWebhookDeliveries.id,
+      received_at: meetingWebhookDeliveries.receivedAt,
+      named: meetingWebhookDeliveries.named,
+      event_id: meetingWebhookDeliveries.eventId,
+      contact_id: meetingWebhookDeliveries.contactId,
+      result: meetingWebhookDeliveries.result,
+      status: meetingWebhookDeliveries.status,
+    })
+    .from(meetingWebhookDeliveries)
+    .where(eq(meetingWebhookDeliveries.teamId, caller.teamId))
+    .orderBy(desc(meetingWebhookDeliveries.receivedAt), desc(meetingWebhookDeliveries.id))
+    .limit(20);
+  return {
+    configured: !!row,
+    hint: row?.hint ?? null,
+    created_at: row?.createdAt ?? null,
+    team_id: caller.teamId,
+    previous_valid_until: row?.previousSealed && (row.previousUntil ?? 0) > t ? row.previousUntil : null,
+    deliveries,
+  };
 }
 
 /**
- * Creates or rotates the team's meetings webhook secret (the old one stops working at once). The
+ * Creates or rotates the team's meetings webhook secret (the one it replaces is still accepted for 24
+ * hours, time to give the tool the new one). The
  * secret is answered this once and stored sealed; the route marks the answer as holding a secret so
  * an idempotent replay never returns it again.
  */
@@ -317,6 +395,9 @@ export async function rotateMeetingSecret(env: Env, d: Db, caller: Caller) {
   authorize(caller, "webhooks.manage", "Only an admin can create or rotate the meetings webhook secret");
   const secret = `whsec_${randomToken(32)}`;
   const t = now();
+  const replaced = await d.query.webhookSecrets.findFirst({
+    where: and(eq(webhookSecrets.teamId, caller.teamId), eq(webhookSecrets.kind, "meetings")),
+  });
   const row = {
     teamId: caller.teamId,
     kind: "meetings" as const,
@@ -330,8 +411,22 @@ export async function rotateMeetingSecret(env: Env, d: Db, caller: Caller) {
     .values(row)
     .onConflictDoUpdate({
       target: [webhookSecrets.teamId, webhookSecrets.kind],
-      set: { sealed: row.sealed, hint: row.hint, createdBy: row.createdBy, createdAt: t },
+      // SET reads the row as it was: the replaced secret becomes the previous one.
+      set: {
+        sealed: row.sealed,
+        hint: row.hint,
+        createdBy: row.createdBy,
+        createdAt: t,
+        previousSealed: sql`${sql.identifier("sealed")}`,
+        previousUntil: t + PREVIOUS_SECRET_MS,
+      },
     });
   await audit(d, caller, "webhook.secret_rotated", "webhook", "meetings", { hint: row.hint });
-  return { secret, hint: row.hint, created_at: t, team_id: caller.teamId };
+  return {
+    secret,
+    hint: row.hint,
+    created_at: t,
+    team_id: caller.teamId,
+    previous_valid_until: replaced ? t + PREVIOUS_SECRET_MS : null,
+  };
 }
