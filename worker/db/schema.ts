@@ -449,15 +449,20 @@ export const mailboxes = sqliteTable(
     hourlyLimit: integer("hourly_limit").notNull().default(20),
     minGapSeconds: integer("min_gap_seconds").notNull().default(60),
     jitterSeconds: integer("jitter_seconds").notNull().default(30),
-    /** needs_reconnect: the OAuth grant was revoked or expired; held like disconnected until the owner signs in again. */
-    status: text("status", { enum: ["connected", "disconnected", "paused", "needs_reconnect"] })
+    /**
+     * needs_reconnect: the OAuth grant was revoked or expired; held like disconnected until the owner signs in again.
+     * removed: removed by a user (DELETE /mailboxes/{id}): its secret deleted, never sent from nor polled again, kept
+     * only so the emails it sent still name it; not listed, and its address may be connected again as a new row.
+     */
+    status: text("status", { enum: ["connected", "disconnected", "paused", "needs_reconnect", "removed"] })
       .notNull()
       .default("connected"),
     statusReason: text("status_reason"),
     createdAt: createdAt(),
     updatedAt: integer("updated_at").notNull(),
   },
-  (t) => [uniqueIndex("mailboxes_team_email_uq").on(t.teamId, t.email)],
+  // One live mailbox per address: a removed one keeps its row (history) without holding the address.
+  (t) => [uniqueIndex("mailboxes_team_email_uq").on(t.teamId, t.email).where(sql`status <> 'removed'`)],
 );
 
 export const ENROLLMENT_STATUSES = ["scheduled", "active", "paused", "held", "finished", "failed", "removed"] as const;
