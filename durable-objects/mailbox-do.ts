@@ -621,6 +621,24 @@ export class MailboxDO extends DurableObject<Env> {
     await this.schedule(now(), undefined, true);
   }
 
+  /**
+   * The mailbox was removed (its row says so before this is called): every email still queued is taken
+   * back and the plan re-read, which arms no alarm for a mailbox that isn't connected (one stays only while
+   * outcomes wait to be reported). Answers the emails taken back; their enrollments were moved or ended first.
+   */
+  async close(mailboxId: string): Promise<{ enrollmentId: string; stepId: string }[]> {
+    this.setMeta("mailbox_id", mailboxId);
+    const pulled = this.inTransaction(() =>
+      this.sql
+        .exec<{ enrollment_id: string; step_id: string }>("DELETE FROM queue WHERE state = 'queued' RETURNING enrollment_id, step_id")
+        .toArray()
+        .map((r) => ({ enrollmentId: r.enrollment_id, stepId: r.step_id })),
+    );
+    this.setMeta("hold", "");
+    await this.schedule(now(), undefined, true);
+    return pulled;
+  }
+
   /** Settings changed (limits, reconnect, disconnect): re-plan now. A reconnected mailbox resumes by itself. */
   async refresh(mailboxId: string): Promise<void> {
     this.setMeta("mailbox_id", mailboxId);
