@@ -92,6 +92,8 @@ function mailboxVerbs(env: Env, mailboxId: string) {
     resend: (items: (Key & { attempt: number; at: number })[]): Promise<Key[]> => stub.resend(mailboxId, items),
     /** Settings changed (limits, reconnect, disconnect): re-plan now. */
     refresh: () => stub.refresh(mailboxId),
+    /** The mailbox was removed: take back every queued email; no alarm stays armed to send. */
+    close: (): Promise<Key[]> => stub.close(mailboxId),
     /** A schedule changed: queued emails move to their sequences' current windows, and the plan follows. */
     rewindow: () => stub.rewindow(mailboxId),
     /** The caps' use and the queue (the limits are the mailbox row's). */
