@@ -1,4 +1,4 @@
-import { and, eq, sql, type AnyColumn, type SQL } from "drizzle-orm";
+import { and, eq, ne, sql, type AnyColumn, type SQL } from "drizzle-orm";
 import { batchSql, type Db } from "../db/client";
 import {
   contacts,
@@ -46,7 +46,7 @@ export const RULES = {
   "sequence.manage": { who: ["admin", "owner"], key: false, says: "change the owner, sharing; archive, unarchive" },
   "mailbox.view": { who: ["member"], key: true, says: "see the team's mailboxes and their capacity" },
   "mailbox.connect": { who: ["member"], key: false, says: "connect a mailbox of one's own (admins: for anyone in the team)" },
-  "mailbox.manage": { who: ["admin", "owner"], key: false, says: "change, test, disconnect, reconnect a mailbox" },
+  "mailbox.manage": { who: ["admin", "owner"], key: false, says: "change, test, disconnect, reconnect, remove a mailbox" },
   "mailbox.send": { who: ["admin", "owner"], key: true, says: "send a sequence's emails from a mailbox" },
   "schedule.view": { who: ["member"], key: true, says: "see the team's sending schedules" },
   "schedule.create": { who: ["member"], key: false, says: "create a schedule" },
@@ -256,7 +256,10 @@ export function visibleJob(caller: Caller, jobId: AnyColumn | SQL): SQL {
 }
 
 export async function mailboxFor(d: Db, caller: Caller, mailboxId: string, action: Action = "mailbox.view") {
-  const m = await d.query.mailboxes.findFirst({ where: and(eq(mailboxes.id, mailboxId), eq(mailboxes.teamId, caller.teamId)) });
+  // A removed mailbox is gone for every action (its row stays only for the history of what it sent).
+  const m = await d.query.mailboxes.findFirst({
+    where: and(eq(mailboxes.id, mailboxId), eq(mailboxes.teamId, caller.teamId), ne(mailboxes.status, "removed")),
+  });
   if (!m) throw notFound("Mailbox");
   if (!allowed(caller, action, relations(caller, m.userId))) {
     throw forbidden(
