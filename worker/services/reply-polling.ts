@@ -6,7 +6,7 @@
 // after the whole round was handled, so a crash or a message that can't be read now repeats the round
 // (handling a reply twice changes nothing) rather than skipping one. An email that can't be parsed at
 // all is not retried (it would fail the same way every minute): classifyInbound ignores it as unreadable.
-import { and, asc, eq, inArray, ne, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, notInArray, sql } from "drizzle-orm";
 import { db, type Db } from "../db/client";
 import { mailboxes } from "../db/schema";
 import type { Env } from "../env";
@@ -191,12 +191,15 @@ function innermost(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** Cron: every Gmail / Graph mailbox that still has a working sign-in. One failing mailbox never stops the others. */
+/**
+ * Cron: every Gmail / Graph mailbox that still has a working sign-in (a removed one has none, and its
+ * inbox is no longer read). One failing mailbox never stops the others.
+ */
 export async function pollReplies(env: Env, d: Db = db(env.DB)): Promise<PollOutcome[]> {
   const rows = await d
     .select({ id: mailboxes.id, transport: mailboxes.transport, transportConfig: mailboxes.transportConfig })
     .from(mailboxes)
-    .where(and(inArray(mailboxes.transport, ["gmail", "graph"]), ne(mailboxes.status, "needs_reconnect")))
+    .where(and(inArray(mailboxes.transport, ["gmail", "graph"]), notInArray(mailboxes.status, ["needs_reconnect", "removed"])))
     .orderBy(asc(mailboxes.id));
   const outcomes: PollOutcome[] = [];
   for (const mb of rows) {
