@@ -21,6 +21,10 @@ export const ERROR_CODES = {
   master_key_required: [403, "An endpoint Apollo reserves for master API keys"],
   not_found: [404, "No such thing in your team, or one you may not see"],
   conflict: [409, "The thing is not in a state that allows this (already done, in use, running)"],
+  mailbox_in_use: [
+    409,
+    "Removing a mailbox that open enrollments still send from: details names how many and in which sequences; move them (reassign_to, or Change mailbox) first",
+  ],
   payload_too_large: [413, "The body is larger than the API accepts"],
   too_many_contacts: [413, "One add-contacts job takes at most 200,000 contacts"],
   unsupported_media_type: [
