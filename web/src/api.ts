@@ -91,8 +91,8 @@ export const apiFetch: typeof fetch = async (input, init) => {
     // No session at all answers 401 here too, and the call below then reports it as usual.
     await ensureCsrfToken().catch(() => undefined);
   }
-  // Kept for one resend: the first send consumes the body.
-  const again = mutation && !isLogin ? req.clone() : null;
+  // Kept for one resend: the first send consumes the body. (The worker's types give clone() a Cf-typed Request.)
+  const again = mutation && !isLogin ? (req.clone() as unknown as Request) : null;
   let res = await send(req);
   if (res.status === 403 && again && (await toApiError(res.clone())).code === "csrf_failed") {
     // Another tab signed in again (a password change, a new sign-in): the session cookie, shared by every
