@@ -1,4 +1,4 @@
-import { and, asc, eq, isNull, sql } from "drizzle-orm";
+import { and, asc, eq, isNull, ne, sql } from "drizzle-orm";
 import { inList } from "../db/in-list";
 import { isUniqueViolation, type Db } from "../db/client";
 import { auditLog, contacts, mailboxes, messages, users } from "../db/schema";
@@ -61,9 +61,13 @@ export interface MailboxPatch extends MailboxLimits {
   smtp?: Partial<SmtpInput>;
 }
 
-/** The team's mailboxes by address. */
+/** The team's mailboxes by address (a removed one is not listed anywhere: screens, pickers, the Apollo facade). */
 export function listMailboxes(d: Db, teamId: string): Promise<MailboxRow[]> {
-  return d.select().from(mailboxes).where(eq(mailboxes.teamId, teamId)).orderBy(asc(mailboxes.email));
+  return d
+    .select()
+    .from(mailboxes)
+    .where(and(eq(mailboxes.teamId, teamId), ne(mailboxes.status, "removed")))
+    .orderBy(asc(mailboxes.email));
 }
 
 /** Owners' names of these mailboxes, by user id (one query for a whole list). */
@@ -122,7 +126,8 @@ export async function createMailbox(env: Env, d: Db, caller: Caller, body: NewMa
   checkLimits(dailyLimit, hourlyLimit, body);
   const clash = await d.query.mailboxes.findFirst({
     columns: { id: true },
-    where: and(eq(mailboxes.teamId, caller.teamId), eq(mailboxes.email, body.email)),
+    // A removed mailbox no longer holds its address: it may be connected again.
+    where: and(eq(mailboxes.teamId, caller.teamId), eq(mailboxes.email, body.email), ne(mailboxes.status, "removed")),
   });
   if (clash) throw alreadyConnected();
   const id = newId();
@@ -469,7 +474,8 @@ export async function mailboxView(env: Env, caller: Caller, r: MailboxRow, owner
     hourly_limit: r.hourlyLimit,
     min_gap_seconds: r.minGapSeconds,
     jitter_seconds: r.jitterSeconds,
-    status: r.status,
+    // Never "removed": mailboxFor and listMailboxes leave removed mailboxes out, so none is viewed.
+    status: r.status as Exclude<MailboxRow["status"], "removed">,
     status_reason: r.statusReason,
     reply_check: isOAuthTransport(r.transport) ? { checked_at: cfg.polled_at ?? null, error: cfg.poll_error ?? null } : null,
     capacity: {
