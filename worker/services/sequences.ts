@@ -323,7 +323,10 @@ export async function unarchiveSequence(d: Db, caller: Caller, sequenceId: strin
   ]);
 }
 
-/** Replace who the sequence is shared with; every user must be in the caller's team (422 naming the others). */
+/**
+ * Replace who the sequence is shared with; every user must be an active user of the caller's team (422
+ * on shares.user_id naming the others): a disabled user can't sign in to use a share (teamUser's rule).
+ */
 export async function replaceShares(
   d: Db,
   caller: Caller,
@@ -334,14 +337,17 @@ export async function replaceShares(
   const ids = [...new Set(shares.map((s) => s.user_id))];
   const members = ids.length
     ? await d
-        .select({ id: users.id })
+        .select({ id: users.id, disabledAt: users.disabledAt })
         .from(users)
         .where(and(eq(users.teamId, caller.teamId), inList(users.id, ids)))
     : [];
-  const missing = ids.filter((i) => !members.some((m) => m.id === i));
-  if (missing.length)
-    throw new ApiError("validation_failed", "Unknown users", {
-      fields: missing.map((m) => ({ field: "shares.user_id", message: `No user ${m} in your team` })),
+  const refused = ids.flatMap((i) => {
+    const m = members.find((u) => u.id === i);
+    return m && !m.disabledAt ? [] : [{ field: "shares.user_id", message: m ? `User ${i} is disabled` : `No user ${i} in your team` }];
+  });
+  if (refused.length)
+    throw new ApiError("validation_failed", refused.length === 1 ? refused[0]!.message : "Some users can't be given a share", {
+      fields: refused,
     });
   await batchSql(d, [
     d.delete(sequenceShares).where(eq(sequenceShares.sequenceId, seq.id)),
