@@ -125,7 +125,7 @@ export const userRoutes = router()
       },
     }),
     async (c) => {
-      const user = await updateUser(c.var.db, c.get("caller"), c.req.valid("param").id, c.req.valid("json"));
+      const user = await updateUser(c.env, c.var.db, c.get("caller"), c.req.valid("param").id, c.req.valid("json"));
       return c.json({ user: present(user) }, 200);
     },
   )

@@ -2,7 +2,8 @@ import { and, asc, eq, isNull, or, sql } from "drizzle-orm";
 import { batchSql, type Db } from "../db/client";
 import { contains } from "../db/contains";
 import { auditLog, sessions, users } from "../db/schema";
-import type { Caller } from "../env";
+import { engine } from "../../durable-objects/engine";
+import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { hashPassword, sha256Hex } from "../lib/crypto";
 import { ApiError, notFound } from "../lib/errors";
@@ -66,6 +67,9 @@ export function listAllTeamUsers(d: Db, teamId: string): Promise<(TeamUser & { d
     .orderBy(asc(users.name));
 }
 
+/** Why a disabled user's mailboxes are disconnected (shown on the Mailboxes card). */
+export const OWNER_DISABLED = "Disconnected when its owner was disabled in Settings → Team.";
+
 const refuse = (code: "validation_failed" | "last_admin", field: string, message: string) =>
   new ApiError(code, message, { fields: [{ field, message }] });
 
@@ -79,6 +83,7 @@ const refuse = (code: "validation_failed" | "last_admin", field: string, message
  * revokes the user's own reset links.
  */
 export async function updateUser(
+  env: Env,
   d: Db,
   caller: Caller,
   userId: string,
@@ -90,7 +95,7 @@ export async function updateUser(
   const disabled = input.disabled === undefined ? null : input.disabled ? 1 : 0;
   const roleAfter = sql`coalesce(${role}, role)`;
   const disabledAfter = sql`(CASE WHEN ${disabled} IS NULL THEN disabled_at WHEN ${disabled} = 1 THEN coalesce(disabled_at, ${t}) ELSE NULL END)`;
-  const [updated] = await batchSql(d, [
+  const results = await batchSql(d, [
     sql`UPDATE users SET role = ${roleAfter}, disabled_at = ${disabledAfter}
       WHERE id = ${userId} AND team_id = ${caller.teamId}
         AND ((${roleAfter} = 'admin' AND ${disabledAfter} IS NULL)
@@ -110,6 +115,13 @@ export async function updateUser(
       WHERE team_id = ${caller.teamId} AND used_at IS NULL AND revoked_at IS NULL
         AND ((user_id = ${userId} AND EXISTS (SELECT 1 FROM users WHERE id = ${userId} AND team_id = ${caller.teamId} AND disabled_at IS NOT NULL))
           OR (created_by = ${userId} AND EXISTS (SELECT 1 FROM users WHERE id = ${userId} AND team_id = ${caller.teamId} AND (role <> 'admin' OR disabled_at IS NOT NULL))))`,
+    // A disabled user's mailboxes stop sending in their name (nobody active would see their replies or
+    // bounces): disconnected, saying why on the Mailboxes card. Their emails are held, not failed, until
+    // someone reconnects the mailbox; enabling the user again does not.
+    sql`UPDATE mailboxes SET status = 'disconnected', status_reason = ${OWNER_DISABLED}, updated_at = ${t}
+      WHERE user_id = ${userId} AND team_id = ${caller.teamId} AND status <> 'disconnected'
+        AND EXISTS (SELECT 1 FROM users WHERE id = ${userId} AND team_id = ${caller.teamId} AND disabled_at IS NOT NULL)
+      RETURNING id`,
     // The change's audit entry in the same batch, written only if the user now is as asked: a change
     // made and then an error answered (the entry written after) left a change nobody was told of.
     sql`INSERT INTO audit_log (id, team_id, user_id, api_key_id, action, target_type, target_id, details, created_at)
@@ -122,6 +134,10 @@ export async function updateUser(
       WHERE EXISTS (SELECT 1 FROM users WHERE id = ${userId} AND team_id = ${caller.teamId}
         AND (${role} IS NULL OR role = ${role}) AND (${disabled} IS NULL OR (disabled_at IS NOT NULL) = (${disabled} = 1)))`,
   ]);
+  const updated = results[0];
+  // Each disconnected mailbox's MailboxDO re-reads its settings now, so nothing queued goes out.
+  const stopped = (results[4]?.results ?? []) as { id: string }[];
+  await Promise.all(stopped.map((m) => engine.mailbox(env, m.id).refresh()));
   const [row] = await d
     .select({ ...columns, disabledAt: users.disabledAt })
     .from(users)
