@@ -1,4 +1,5 @@
-import { OpenAPIHono } from "@hono/zod-openapi";
+import { OpenAPIHono, type RouteConfig } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
 import { validationError } from "./errors";
 
@@ -7,14 +8,33 @@ import { validationError } from "./errors";
  * (422 `validation_failed`, each failing field named in words: see field-messages.ts), and the routes feed the OpenAPI document.
  */
 export function router() {
-  return new OpenAPIHono<AppEnv>({
+  const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
       if (!result.success) {
         throw validationError(result.error.issues);
       }
     },
   });
+  // Every route with an optional JSON body reads an empty one as {} (emptyJsonBody), before its validators.
+  const openapi = app.openapi;
+  app.openapi = ((route: RouteConfig, handler: never, hook?: never) => {
+    const body = route.request?.body;
+    if (!body?.content?.["application/json"] || body.required === true) return openapi(route, handler, hook);
+    const own = route.middleware ? [route.middleware].flat() : [];
+    return openapi({ ...route, middleware: [...own, emptyJsonBody] as RouteConfig["middleware"] }, handler, hook);
+  }) as typeof app.openapi;
+  return app;
 }
+
+/**
+ * An optional JSON body sent empty reads as {} (no options), as if it had not been sent: many clients send
+ * Content-Type: application/json on every POST, and the validator answered 400 invalid_json to "".
+ */
+const emptyJsonBody: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (/^application\/([a-z-.]+\+)?json/i.test(c.req.header("content-type") ?? "") && (await c.req.text()).trim() === "")
+    c.req.bodyCache.text = Promise.resolve("{}"); // what the validator's c.req.json() parses
+  await next();
+};
 
 interface Operation {
   parameters?: unknown[];
