@@ -121,6 +121,22 @@ describe("the Do not email list", () => {
     expect(await suppressionOf(teamId, "ok@example.test")).toBeNull();
   });
 
+  it("a contact whose address is suppressed says so (suppressed, suppression_reason) on its profile and in the list, until lifted", async () => {
+    const x = await addContactsSetup();
+    const [c, plain] = await makeContacts(x.teamId, 2);
+    const email = await markContact(x.teamId, c!, "bounced");
+    const api = client(x.s).api;
+    const one = async (id: string) => (await ok(api.contacts[":id"].$get({ param: { id } }))).contact;
+    expect(await one(c!)).toMatchObject({ suppressed: true, suppression_reason: "bounced" });
+    expect(await one(plain!)).toMatchObject({ suppressed: false, suppression_reason: null });
+    const listed = (await ok(api.contacts.$get({ query: {} }))).contacts;
+    expect(listed.find((r) => r.id === c)).toMatchObject({ suppressed: true, suppression_reason: "bounced" });
+    expect(listed.find((r) => r.id === plain)).toMatchObject({ suppressed: false, suppression_reason: null });
+
+    expect((await as(x.s, "DELETE", `/api/suppressions/${encodeURIComponent(email)}`)).status).toBe(200);
+    expect(await one(c!)).toMatchObject({ suppressed: false, suppression_reason: null, bounced_at: null });
+  });
+
   it("an address added by hand is skipped when added to a sequence", async () => {
     const x = await addContactsSetup();
     const [c] = await makeContacts(x.teamId, 1);

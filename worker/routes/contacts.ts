@@ -18,6 +18,16 @@ import {
 import { isValidTimeZone } from "../services/schedule-time";
 import { deleteContacts } from "../services/contact-deletion";
 import { contactTimeline, TIMELINE_KINDS } from "../services/timeline";
+import { suppressionReasons, SUPPRESSION_WORDS, type SuppressionReason } from "../services/suppressions";
+import type { Db } from "../db/client";
+
+const SUPPRESSION_REASONS = Object.keys(SUPPRESSION_WORDS) as [SuppressionReason, ...SuppressionReason[]];
+
+/** One contact as the API shows it, with its address's suppression (one read). */
+async function presentOne(d: Db, r: typeof contacts.$inferSelect) {
+  const reasons = r.email ? await suppressionReasons(d, r.teamId, [r.email]) : new Map<string, SuppressionReason>();
+  return presentContact(r, (r.email && reasons.get(r.email.trim().toLowerCase())) || null);
+}
 
 export const ContactSchema = z
   .object({
@@ -39,6 +49,13 @@ export const ContactSchema = z
     score: z.number(),
     unsubscribed_at: z.number().nullable(),
     bounced_at: z.number().nullable(),
+    suppressed: z
+      .boolean()
+      .openapi({ description: "The address is on the team's Do not email list: never emailed, skipped when added to a sequence" }),
+    suppression_reason: z
+      .enum(SUPPRESSION_REASONS)
+      .nullable()
+      .openapi({ description: "Why it is (unsubscribed, complaint, bounced, dnc, manual); null when not suppressed" }),
     job_changed_at: z.number().nullable(),
     custom_fields: z
       .record(z.string(), z.string())
@@ -47,7 +64,7 @@ export const ContactSchema = z
   })
   .openapi("Contact");
 
-export function presentContact(r: typeof contacts.$inferSelect) {
+export function presentContact(r: typeof contacts.$inferSelect, suppression: SuppressionReason | null) {
   return {
     id: r.id,
     person_id: r.personId,
@@ -67,6 +84,8 @@ export function presentContact(r: typeof contacts.$inferSelect) {
     score: r.score,
     unsubscribed_at: r.unsubscribedAt,
     bounced_at: r.bouncedAt,
+    suppressed: suppression !== null,
+    suppression_reason: suppression,
     job_changed_at: r.jobChangedAt,
     custom_fields: r.customFields,
     created_at: r.createdAt,
@@ -144,7 +163,7 @@ export const contactRoutes = router()
       const caller = c.get("caller");
       const { dedupe, ...input } = c.req.valid("json");
       const r = await createContact(c.var.db, caller, input, { dedupe });
-      return c.json({ contact: presentContact(await getContact(c.var.db, caller, r.id)) }, r.created ? 201 : 200);
+      return c.json({ contact: await presentOne(c.var.db, await getContact(c.var.db, caller, r.id)) }, r.created ? 201 : 200);
     },
   )
   .openapi(
@@ -165,7 +184,7 @@ export const contactRoutes = router()
       const caller = c.get("caller");
       const id = c.req.valid("param").id;
       await updateContact(c.env, c.var.db, caller, id, c.req.valid("json"));
-      return c.json({ contact: presentContact(await getContact(c.var.db, caller, id)) }, 200);
+      return c.json({ contact: await presentOne(c.var.db, await getContact(c.var.db, caller, id)) }, 200);
     },
   )
   .openapi(
@@ -352,7 +371,10 @@ export const contactRoutes = router()
     async (c) => {
       const q = c.req.valid("query");
       const r = await searchContacts(c.var.db, c.get("caller"), q);
-      return c.json({ contacts: r.contacts.map(presentContact), pagination: paginationMeta(q.page, q.per_page, r.total) }, 200);
+      return c.json(
+        { contacts: r.contacts.map((x) => presentContact(x, x.suppression)), pagination: paginationMeta(q.page, q.per_page, r.total) },
+        200,
+      );
     },
   )
   .openapi(
@@ -364,7 +386,7 @@ export const contactRoutes = router()
       request: { params: IdParam },
       responses: { 200: json(z.object({ contact: ContactSchema })), 404: errorResponses[404], 422: errorResponses[422] },
     }),
-    async (c) => c.json({ contact: presentContact(await getContact(c.var.db, c.get("caller"), c.req.valid("param").id)) }, 200),
+    async (c) => c.json({ contact: await presentOne(c.var.db, await getContact(c.var.db, c.get("caller"), c.req.valid("param").id)) }, 200),
   )
   .openapi(
     createRoute({

@@ -258,7 +258,7 @@ export async function searchContacts(
   // One D1 round trip for the page, its total and the list filtered on (a batch), not two.
   const [rows, total, list] = await d.batch([
     d
-      .select({ ...getTableColumns(contacts), suppression: suppressionOf(contacts) })
+      .select({ ...getTableColumns(contacts), suppression: suppressionOf() })
       .from(contacts)
       .where(where)
       .orderBy(...order)

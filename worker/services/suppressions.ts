@@ -24,6 +24,14 @@ export const SUPPRESSION_WORDS: Record<SuppressionReason, string> = {
   complaint: "This address reported your email as spam",
 };
 
+/**
+ * Why a contact's address is suppressed for its team (null: it isn't), as a column of a query over `contacts`
+ * (suppressions_team_email_uq). Qualified by hand: drizzle leaves a one-table query's columns bare, and a bare
+ * team_id or email would name the suppression's own.
+ */
+export const suppressionOf = () =>
+  sql<SuppressionReason | null>`(SELECT x.reason FROM suppressions x WHERE x.team_id = "contacts"."team_id" AND x.email = lower("contacts"."email"))`;
+
 /** Why each of these addresses (lower-cased) is suppressed for the team; absent when it isn't. */
 export async function suppressionReasons(d: Db, teamId: string, emails: readonly string[]): Promise<Map<string, SuppressionReason>> {
   const list = [...new Set(emails.map((e) => e.trim().toLowerCase()).filter(Boolean))];
