@@ -388,6 +388,21 @@ export async function sendTestEmail(env: Env, d: Db, caller: Caller, mailboxId: 
     throw new ApiError("validation_failed", message, { fields: [{ field: "to", message, code: "blocked", reason: blocked }] });
   }
   const mb = (await loadMailbox(d, r.id))!;
+  // The transport is built before anything is recorded: a mailbox that can't be used (an SMTP password that
+  // no longer unseals, after APP_SECRET changed) sends nothing, so the test says why and the Outbox shows no
+  // row that "may have been sent" (the send's catch below is for a send that may have reached the server).
+  let transport: Awaited<ReturnType<typeof transportFor>>;
+  try {
+    transport = await transportFor(env, mb);
+  } catch (e) {
+    const why = (e instanceof Error ? e.message : String(e)).slice(0, 300);
+    return {
+      ok: false,
+      message: `Nothing was sent: Seqflare can't use this mailbox's saved settings (${why}). Enter its password again, or reconnect it.`,
+      kind: "sender",
+      code: null,
+    };
+  }
   const id = newId();
   const t = now();
   const messageId = `<sf.test.${id}@${mb.email.split("@")[1]}>`;
@@ -427,7 +442,7 @@ export async function sendTestEmail(env: Env, d: Db, caller: Caller, mailboxId: 
     d.update(messages).set({ status, error }).where(eq(messages.id, id));
   let res: SendResult;
   try {
-    res = await (await transportFor(env, mb)).send({ from: { email: mb.email, name: mb.senderName }, to, raw, messageId });
+    res = await transport.send({ from: { email: mb.email, name: mb.senderName }, to, raw, messageId });
   } catch (e) {
     // The server may have taken it: the Outbox says so rather than showing it "sending" for ever.
     await settle("unknown", (e instanceof Error ? e.message : String(e)).slice(0, 500));
