@@ -84,6 +84,21 @@ const newId = () => {
 const password = randomBytes(15).toString("base64url");
 const salt = randomBytes(16);
 const hash = `pbkdf2-sha256$${ITERATIONS}$${salt.toString("base64")}$${pbkdf2Sync(password, salt, ITERATIONS, 32, "sha256").toString("base64")}`;
+/**
+ * A team's contact stages (nothing else makes them: new contacts start in the first open one, and Do
+ * Not Contact is a stage), the same as the demo teams' (worker/seed/demo.ts STAGES), Apollo's defaults.
+ */
+const STAGES = [
+  ["Cold", "open"],
+  ["Approaching", "in_progress"],
+  ["Replied", "in_progress"],
+  ["Interested", "succeeded"],
+  ["Not Interested", "failed"],
+  ["Unresponsive", "failed"],
+  ["Bad Data", "blocked"],
+  ["Changed Job", "blocked"],
+  ["Do Not Contact", "dnc"],
+];
 const teamId = newId();
 const userId = newId();
 const t = Date.now();
@@ -95,6 +110,9 @@ query(`
 INSERT INTO teams (id, name, credit_balance, created_at) SELECT ${q(teamId)}, ${q(team)}, ${credits}, ${t} WHERE ${free};
 INSERT INTO users (id, team_id, email, name, role, password_hash, created_at)
   SELECT ${q(userId)}, id, ${q(email)}, ${q(name)}, 'admin', ${q(hash)}, ${t} FROM teams WHERE id = ${q(teamId)} AND ${free};
+INSERT INTO contact_stages (id, team_id, name, category, position)
+  SELECT column1, ${q(teamId)}, column2, column3, column4 FROM (VALUES ${STAGES.map(([n, c], i) => `(${q(newId())}, ${q(n)}, ${q(c)}, ${i})`).join(", ")})
+  WHERE EXISTS (SELECT 1 FROM users WHERE id = ${q(userId)});
 INSERT INTO credit_ledger (id, team_id, kind, amount, balance_after, source, ref, note, created_at)
   SELECT ${q(newId())}, team_id, 'grant', ${credits}, ${credits}, 'manual', 'create-admin', 'Initial credits (create-admin)', ${t}
   FROM users WHERE id = ${q(userId)} AND ${credits} > 0;

@@ -42,6 +42,11 @@ test(
     assert.equal(user.credit_balance, 250);
     assert.equal(await verifyPassword(password, user.password_hash), true);
     assert.equal(await verifyPassword(password + "x", user.password_hash), false);
+    // Its contact stages: new contacts start in Cold; Do Not Contact is a stage.
+    const stages = rows("SELECT name, category FROM contact_stages ORDER BY position");
+    assert.equal(stages.length, 9);
+    assert.deepEqual(stages[0], { name: "Cold", category: "open" });
+    assert.deepEqual(stages.at(-1), { name: "Do Not Contact", category: "dnc" });
     const ledger = rows("SELECT kind, amount, balance_after FROM credit_ledger");
     assert.deepEqual(ledger, [{ kind: "grant", amount: 250, balance_after: 250 }]);
 
@@ -50,6 +55,7 @@ test(
     assert.match(again.stderr, /already has a Seqflare account/);
     assert.equal(rows("SELECT count(*) AS n FROM teams")[0].n, 1);
     assert.equal(rows("SELECT count(*) AS n FROM users")[0].n, 1);
+    assert.equal(rows("SELECT count(*) AS n FROM contact_stages")[0].n, 9);
 
     const bad = createAdmin("--team", "X", "--email", "not-an-address");
     assert.equal(bad.status, 1);
