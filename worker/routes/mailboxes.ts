@@ -3,6 +3,7 @@ import { router } from "../lib/openapi";
 import { errorResponses, Id, IdParam, json, jsonBody } from "../lib/schemas";
 import { mailboxFor } from "../services/access";
 import { createMailbox, listMailboxes, mailboxViews, sendTestEmail, setMailboxStatus, updateMailbox } from "../services/mailboxes";
+import { REMOVE_REASSIGN_LIMIT, removeMailbox } from "../services/mailbox-connect";
 
 const Smtp = z
   .object({
@@ -180,6 +181,49 @@ export const mailboxRoutes = router()
       );
       return c.json({ mailbox: (await mailboxViews(c.env, c.var.db, caller, [r]))[0]! }, 200);
     },
+  )
+  .openapi(
+    createRoute({
+      method: "delete",
+      path: "/mailboxes/{id}",
+      tags: ["Mailboxes"],
+      summary: "Remove a mailbox for good: sending stops, replies are no longer read, its stored sign-in or password is deleted",
+      description: `Refused (409 mailbox_in_use, with how many contacts in which sequences) while open enrollments (active, paused, held, scheduled) send from it, unless \`reassign_to\` names another connected mailbox you may send from: up to ${REMOVE_REASSIGN_LIMIT.toLocaleString("en-US")} contacts then move there first as with Change mailbox (their queued emails with them; you must be able to edit each of their sequences), more answer 422. Gmail: the sign-in is revoked at Google; Microsoft has no endpoint for an app to revoke its sign-in (the tokens are deleted; \`sign_in\` says so). A revocation that fails does not stop the removal. The mailbox disappears from lists and pickers; the emails it sent keep naming it, and its address can be connected again as a new mailbox.`,
+      request: {
+        params: IdParam,
+        query: z.object({
+          reassign_to: Id.optional().openapi({ description: "The mailbox the contacts still sending from this one move to first" }),
+        }),
+      },
+      responses: {
+        200: json(
+          z.object({
+            removed: z.object({
+              id: z.string(),
+              email: z.string(),
+              moved: z.number().openapi({ description: "Contacts moved to reassign_to" }),
+              withdrawn: z.number().openapi({ description: "Emails still queued on the mailbox that were taken back" }),
+              sign_in: z
+                .object({ provider: z.enum(["google", "microsoft"]), revoked: z.boolean(), message: z.string() })
+                .nullable()
+                .openapi({ description: "Gmail / Microsoft 365: whether the provider revoked the sign-in, in words" }),
+            }),
+          }),
+        ),
+        403: errorResponses[403],
+        404: errorResponses[404],
+        409: {
+          ...errorResponses[409],
+          description: "mailbox_in_use: contacts still send from it (details.enrollments, details.sequences)",
+        },
+        422: errorResponses[422],
+      },
+    }),
+    async (c) =>
+      c.json(
+        { removed: await removeMailbox(c.env, c.var.db, c.get("caller"), c.req.valid("param").id, c.req.valid("query").reassign_to) },
+        200,
+      ),
   )
   .openapi(
     createRoute({

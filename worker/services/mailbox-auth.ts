@@ -11,6 +11,7 @@ import { newId } from "../lib/ids";
 import { engine } from "../../durable-objects/engine";
 import {
   openTokens,
+  providerFetch,
   PROVIDER_NAME,
   PROVIDER_OF,
   providerConfig,
@@ -175,4 +176,54 @@ async function markNeedsReconnect(env: Env, d: Db, mailboxId: string, sealed: st
   });
   if (notifyDO) await engine.mailbox(env, mailboxId).refresh();
   return true;
+}
+
+/** What became of a removed mailbox's sign-in at its provider (said in the removal's answer and audit entry). */
+export interface GrantRevocation {
+  provider: "google" | "microsoft";
+  revoked: boolean;
+  message: string;
+}
+
+/**
+ * Ends a removed Gmail / Microsoft 365 mailbox's grant at the provider, from the sealed tokens it held.
+ * Google: its documented revocation endpoint (POST token=<refresh token> to https://oauth2.googleapis.com/revoke,
+ * the token URL's sibling, so a configured GOOGLE_TOKEN_URL points both at the same place). Microsoft's
+ * identity platform has no endpoint revoking one app's v2 refresh token: the stored tokens are deleted,
+ * which is all Seqflare can do, and the answer says how the user ends the grant themselves.
+ * Never throws: the removal stands whatever the provider says.
+ */
+export async function revokeGrant(env: Env, transport: "gmail" | "graph", sealed: string | null): Promise<GrantRevocation> {
+  const provider = PROVIDER_OF[transport];
+  if (provider === "microsoft")
+    return {
+      provider,
+      revoked: false,
+      message:
+        "Microsoft has no way for an app to revoke its sign-in: Seqflare deleted its tokens; to end the grant too, remove Seqflare at myapps.microsoft.com (or an admin revokes it in Entra ID)",
+    };
+  const cfg = providerConfig(env, provider);
+  let token: string | undefined;
+  try {
+    token = sealed ? (await openTokens(env, sealed)).refreshToken : undefined;
+  } catch {
+    // Sealed under another APP_SECRET: nothing to send.
+  }
+  const failed = (why: string) => {
+    console.error(`Revoking a removed Gmail mailbox's sign-in failed: ${why}`);
+    return {
+      provider,
+      revoked: false,
+      message: `Google did not confirm the sign-in was revoked (${why}): Seqflare deleted its tokens; to end the grant too, remove Seqflare at myaccount.google.com/permissions`,
+    };
+  };
+  if (!cfg) return failed("Google sign-in is not configured on this server");
+  if (!token) return failed("no readable sign-in was stored");
+  const r = await providerFetch(
+    cfg.tokenUrl.replace(/\/token$/, "/revoke"),
+    { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ token }) },
+    // Revoking twice is harmless: a 5xx may be tried again.
+    { idempotent: true },
+  );
+  return r.ok ? { provider, revoked: true, message: "Google revoked Seqflare's access to this mailbox" } : failed(r.message);
 }

@@ -2,15 +2,18 @@
 // state): the sign-in URL to start with, then, when the provider sends the browser back, the code
 // exchanged, the connection verified with an authenticated call (the signed-in address) and the
 // mailbox saved as connected (tokens sealed), its reply polling started and its MailboxDO told.
-import { and, eq, sql } from "drizzle-orm";
+// And the end of any mailbox's life: removing it (removeMailbox).
+import { and, asc, desc, eq, inArray, ne, sql } from "drizzle-orm";
 import { isUniqueViolation, type Db } from "../db/client";
-import { auditLog, mailboxes } from "../db/schema";
+import { auditLog, enrollments, mailboxes, sequences } from "../db/schema";
 import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
-import { ApiError } from "../lib/errors";
+import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { engine } from "../../durable-objects/engine";
-import { authorize, mailboxFor } from "./access";
+import { authorize, mailboxFor, visibleSequence } from "./access";
+import { actOnPage, INLINE_FILTER_MATCHES, prepareAction } from "./enrollments";
+import { isOAuthTransport, revokeGrant, type GrantRevocation } from "./mailbox-auth";
 import { auditEntry } from "./audit";
 import { catchUpReplies, startCursor } from "./reply-polling";
 import { gmailProfile } from "../transports/gmail";
@@ -92,7 +95,10 @@ async function saveMailbox(
   const sealed = await sealTokens(env, tokens);
   let existing = mailboxId
     ? await mailboxFor(d, caller, mailboxId, "mailbox.manage")
-    : await d.query.mailboxes.findFirst({ where: and(eq(mailboxes.teamId, caller.teamId), eq(mailboxes.email, account.email)) });
+    : // A removed mailbox of the address is history: signing in as it connects a new one.
+      await d.query.mailboxes.findFirst({
+        where: and(eq(mailboxes.teamId, caller.teamId), eq(mailboxes.email, account.email), ne(mailboxes.status, "removed")),
+      });
   // Signing in again as an address the team already has: a reconnect if the caller manages it. A
   // mailbox switched to SMTP, Cloudflare Email or the Outbox comes back to signing in this way too.
   if (existing && !mailboxId) existing = await mailboxFor(d, caller, existing.id, "mailbox.manage");
@@ -218,4 +224,139 @@ export async function connectFinish(
   }
   await engine.mailbox(env, id).refresh();
   return { ok: true, id };
+}
+
+/** The enrollment statuses that still send (or will) from their mailbox. */
+const OPEN = ["active", "paused", "held", "scheduled"] as const;
+/** Contacts a removal moves to another mailbox in the request: Change mailbox's inline limit (more run there as a job). */
+export const REMOVE_REASSIGN_LIMIT = INLINE_FILTER_MATCHES;
+
+/** The open enrollments sending from a mailbox, by sequence (its name only where the caller may see it). */
+async function openUse(d: Db, caller: Caller, mailboxId: string) {
+  const seen = visibleSequence(caller, sequences.id);
+  return d
+    .select({
+      id: sequences.id,
+      name: seen ? sql<string | null>`CASE WHEN ${seen} THEN ${sequences.name} END` : sequences.name,
+      contacts: sql<number>`count(*)`,
+    })
+    .from(enrollments)
+    .innerJoin(sequences, eq(sequences.id, enrollments.sequenceId))
+    .where(and(eq(enrollments.teamId, caller.teamId), eq(enrollments.mailboxId, mailboxId), inArray(enrollments.status, OPEN)))
+    .groupBy(sequences.id)
+    .orderBy(desc(sql`count(*)`), asc(sequences.id));
+}
+
+type Use = Awaited<ReturnType<typeof openUse>>;
+
+function inUse(email: string, use: Use) {
+  const total = use.reduce((n, s) => n + s.contacts, 0);
+  const named = use.filter((s) => s.name !== null).map((s) => `“${s.name}” (${s.contacts.toLocaleString("en-US")})`);
+  const hidden = use.length - named.length;
+  const where = [
+    ...named.slice(0, 5),
+    ...(named.length > 5 ? [`${named.length - 5} more`] : []),
+    ...(hidden ? [`${hidden} you can't see`] : []),
+  ];
+  return new ApiError(
+    "mailbox_in_use",
+    `${total.toLocaleString("en-US")} contact${total === 1 ? "" : "s"} still send${total === 1 ? "s" : ""} from ${email}, in ${where.join(", ")}: pick a mailbox to move them to (reassign_to), or use Change mailbox on those sequences first`,
+    {
+      enrollments: total,
+      sequences: use.map((s) => ({ id: s.name === null ? null : s.id, name: s.name, contacts: s.contacts })),
+      fix: "Remove it with reassign_to naming another connected mailbox you may send from, or move the contacts with Change mailbox first",
+    },
+  );
+}
+
+export interface Removal {
+  id: string;
+  email: string;
+  /** Enrollments moved to `reassign_to` first (with their queued emails). */
+  moved: number;
+  /** Emails still queued on the mailbox that were taken back. */
+  withdrawn: number;
+  /** Gmail / Microsoft 365: what became of the sign-in at the provider; null for other transports. */
+  sign_in: GrantRevocation | null;
+}
+
+/**
+ * Removes a mailbox for good: its open enrollments move to `reassignTo` first (Change mailbox, per
+ * sequence: their queued emails withdrawn here and queued there), or the removal is refused (409) while
+ * any still send from it. Then, in one write that holds only while none does: the row is marked removed
+ * (kept: the emails it sent name it) and its stored secret deleted; the MailboxDO gives back anything
+ * still queued and keeps no alarm; reply polling skips it; a Google grant is revoked at the provider
+ * (a failure is logged and said, never undoing the removal).
+ */
+export async function removeMailbox(env: Env, d: Db, caller: Caller, mailboxId: string, reassignTo?: string): Promise<Removal> {
+  const mb = await mailboxFor(d, caller, mailboxId, "mailbox.manage");
+  const field = (message: string) => new ApiError("validation_failed", message, { fields: [{ field: "reassign_to", message }] });
+  // The target is checked whether or not anyone is left to move: a wrong one is said, not ignored.
+  const target =
+    reassignTo === undefined
+      ? null
+      : await mailboxFor(d, caller, reassignTo, "mailbox.send").catch((e: unknown) => {
+          throw e instanceof ApiError ? field(e.code === "not_found" ? "No such mailbox in your team" : e.message) : e;
+        });
+  if (target?.id === mb.id) throw field("Pick another mailbox than the one being removed");
+  if (target && target.status !== "connected")
+    throw field(`${target.email} is ${target.status.replace(/_/g, " ")}: pick a connected mailbox, or reconnect it first`);
+  let use = await openUse(d, caller, mb.id);
+  let moved = 0;
+  if (use.length && target) {
+    const total = use.reduce((n, s) => n + s.contacts, 0);
+    if (total > REMOVE_REASSIGN_LIMIT)
+      throw field(
+        `${total.toLocaleString("en-US")} contacts send from ${mb.email}: a removal moves at most ${REMOVE_REASSIGN_LIMIT.toLocaleString("en-US")}; move them with Change mailbox on their sequences first (more than ${REMOVE_REASSIGN_LIMIT.toLocaleString("en-US")} run there as a job)`,
+      );
+    // Every sequence is checked (the caller must be able to edit each) before any contact moves.
+    const preps = await Promise.all(use.map((s) => prepareAction(d, caller, s.id, "change-mailbox", { mailbox_id: target.id })));
+    for (const prep of preps) {
+      const rows = await d
+        .select({ id: enrollments.id, status: enrollments.status, contact_id: enrollments.contactId })
+        .from(enrollments)
+        .where(
+          and(
+            eq(enrollments.teamId, caller.teamId),
+            eq(enrollments.sequenceId, prep.seq.id),
+            eq(enrollments.mailboxId, mb.id),
+            inArray(enrollments.status, OPEN),
+          ),
+        );
+      const out = await actOnPage(env, d, caller, prep, "change-mailbox", rows, { mailbox_id: target.id });
+      moved += out.results.filter((r) => r.changed).length;
+    }
+    use = await openUse(d, caller, mb.id);
+  }
+  if (use.length) throw inUse(mb.email, use);
+  const t = now();
+  // Refused in the write itself if a contact was given this mailbox since the look above.
+  const [removed] = await d
+    .update(mailboxes)
+    .set({ status: "removed", statusReason: "Removed by a user", secretCiphertext: null, updatedAt: t })
+    .where(
+      and(
+        eq(mailboxes.id, mb.id),
+        ne(mailboxes.status, "removed"),
+        sql`NOT EXISTS (SELECT 1 FROM ${enrollments} WHERE ${enrollments.mailboxId} = ${mb.id} AND ${enrollments.teamId} = ${caller.teamId} AND ${inArray(enrollments.status, OPEN)})`,
+      ),
+    )
+    .returning({ id: mailboxes.id });
+  if (!removed) {
+    const now_ = await openUse(d, caller, mb.id);
+    if (now_.length) throw inUse(mb.email, now_);
+    throw notFound("Mailbox"); // removed by another request meanwhile
+  }
+  const withdrawn = (await engine.mailbox(env, mb.id).close()).length;
+  const signIn = isOAuthTransport(mb.transport) ? await revokeGrant(env, mb.transport, mb.secretCiphertext) : null;
+  await d.insert(auditLog).values(
+    auditEntry(caller, "mailbox.remove", "mailbox", mb.id, {
+      email: mb.email,
+      transport: mb.transport,
+      ...(reassignTo !== undefined && { reassign_to: reassignTo, moved }),
+      ...(withdrawn && { withdrawn }),
+      ...(signIn && { sign_in_revoked: signIn.revoked, sign_in: signIn.message }),
+    }),
+  );
+  return { id: mb.id, email: mb.email, moved, withdrawn, sign_in: signIn };
 }
