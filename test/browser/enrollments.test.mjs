@@ -43,7 +43,7 @@ describe("contacts in a sequence", () => {
     await table().locator("tbody tr", { hasText: name }).waitFor();
   });
 
-  it("resuming a finished contact says to restart it; Restart starts it again at step 1, and refuses one who unsubscribed", async () => {
+  it("resuming a finished contact says to restart it; Restart starts it again at step 1, and refuses one who unsubscribed or replied", async () => {
     await page.goto(`${baseUrl}/sequences/${SEQ1}?tab=contacts&status=finished`);
     await table().waitFor();
     // One who unsubscribed may not be emailed again: Restart says so and makes no new run.
@@ -63,11 +63,26 @@ describe("contacts in a sequence", () => {
       .waitFor();
     assert.equal(await table().locator("tbody tr", { hasText: goneName }).count(), 0);
 
-    // One who replied can be restarted.
-    await page.goto(`${baseUrl}/sequences/${SEQ1}?tab=contacts&status=finished`);
+    // One who replied is not restarted as if nothing had happened: the answer names why it finished.
+    await page.goto(`${baseUrl}/sequences/${SEQ1}?tab=contacts&status=finished&reason=replied`);
     await table().waitFor();
     const replied = table().locator("tbody tr", { hasText: "Contact replied" }).first();
-    const name = (await replied.locator(".cell-strong").textContent()).trim();
+    await replied.getByRole("checkbox").check();
+    await page.getByRole("button", { name: "Resume" }).click();
+    await page.getByText(/0 contacts resumed .*Already finished \(Contact replied\)/).waitFor();
+    await replied.getByRole("checkbox").check();
+    await page.getByRole("button", { name: "Restart", exact: true }).click();
+    await page.getByText(/0 contacts restarted/).waitFor();
+    await page
+      .getByText(/Contact replied: not restarted/)
+      .first()
+      .waitFor();
+
+    // One who went through every step can be restarted.
+    await page.goto(`${baseUrl}/sequences/${SEQ1}?tab=contacts&status=finished&reason=completed_all_steps`);
+    await table().waitFor();
+    const done = table().locator("tbody tr", { hasText: "Went through every step" }).first();
+    const name = (await done.locator(".cell-strong").textContent()).trim();
     const rowOf = () => table().locator("tbody tr", { hasText: name });
     await rowOf().getByRole("checkbox").check();
     await page.getByRole("button", { name: "Resume" }).click();
