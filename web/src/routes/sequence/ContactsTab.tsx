@@ -851,7 +851,8 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
                   >
                     <Icon name="share" size={14} /> Move to sequence
                   </button>
-                  <Show when={(mailboxes() ?? []).length > 1}>
+                  {/* Even one usable mailbox is a target: the usual case is moving contacts off a broken one. */}
+                  <Show when={(mailboxes() ?? []).length > 0}>
                     <label class="small">
                       <span class="sr-only">Send from</span>
                       <select

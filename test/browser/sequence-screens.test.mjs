@@ -1,0 +1,86 @@
+// What the sequence screens offer must be true: a control the API refuses, or one missing when it is
+// the way out, is a lie. Change mailbox with one usable mailbox; an archived sequence offers no edits.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { baseUrl, launch, signIn } from "./helpers.mjs";
+
+const SEQ1 = "0a0000000000000000000001"; // Enterprise outbound — Q4 (rep1 may edit it)
+const SEQ2 = "0a0000000000000000000002"; // Webinar follow-up (admin may edit it; has finished contacts)
+
+describe("sequence contacts: change mailbox", () => {
+  let browser;
+  let page;
+  before(async () => {
+    ({ browser, page } = await launch());
+    // Riley (a member) may send only from riley@demo.test: one usable mailbox.
+    await signIn(page, "rep1@demo.test");
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  it("offers Change mailbox to one who has a single usable mailbox", async () => {
+    await page.goto(`${baseUrl}/sequences/${SEQ1}?tab=contacts&status=active`);
+    const table = page.getByTestId("enrollments-table");
+    await table.waitFor();
+    await table.locator("tbody tr").first().getByRole("checkbox").check();
+    const select = page.getByTestId("change-mailbox-select");
+    await select.waitFor();
+    const options = await select.locator("option").allTextContents();
+    assert.deepEqual(options, ["Send from…", "riley@demo.test"]);
+    await page.getByRole("button", { name: "Change mailbox" }).waitFor();
+  });
+});
+
+/** Archive the sequence open on the page (as its owner or an admin), unless it already is. */
+async function archiveOpenSequence(page) {
+  await page.getByTestId("sequence-name").waitFor();
+  if (!(await page.getByText("This sequence is archived.").count())) {
+    await page.getByRole("button", { name: "Archive", exact: true }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Archive", exact: true }).click();
+  }
+  await page.getByText("This sequence is archived.").waitFor();
+}
+
+describe("an archived sequence", () => {
+  let browser;
+  let page;
+  before(async () => {
+    ({ browser, page } = await launch());
+    await signIn(page, "admin@demo.test");
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  it("offers no edits, contact actions or Add contacts once archived", async () => {
+    await page.goto(`${baseUrl}/sequences/${SEQ2}`);
+    await archiveOpenSequence(page);
+
+    // Steps tab: the settings and the schedule can't be changed.
+    assert.equal(await page.getByRole("switch", { name: "Finish on reply" }).isDisabled(), true);
+    assert.equal(await page.getByRole("switch", { name: "Allow contacts owned by teammates" }).isDisabled(), true);
+    assert.equal(await page.locator("#set-colleague").isDisabled(), true);
+    assert.equal(await page.locator("#seq-schedule").isDisabled(), true);
+
+    // Contacts tab: rows can't be picked, so no Pause, Restart, Move or Remove.
+    await page.goto(`${baseUrl}/sequences/${SEQ2}?tab=contacts`);
+    const table = page.getByTestId("enrollments-table");
+    await table.locator("tbody tr").first().waitFor();
+    assert.equal(await table.getByRole("checkbox").count(), 0);
+    assert.equal(await page.getByRole("toolbar", { name: "Bulk actions" }).count(), 0);
+
+    // An archived sequence with no contacts: its empty state offers no "Add contacts" (the API refuses it).
+    await page.goto(`${baseUrl}/sequences`);
+    await page.getByRole("button", { name: "New sequence" }).click();
+    const dialog = page.getByRole("dialog", { name: "New sequence" });
+    await dialog.getByLabel("Name").fill(`Empty archived ${Date.now()}`);
+    await dialog.getByRole("button", { name: "Create and add steps" }).click();
+    await page.waitForURL(/\/sequences\/[^/?]+$/);
+    const empty = new URL(page.url()).pathname;
+    await archiveOpenSequence(page);
+    await page.goto(`${baseUrl}${empty}?tab=contacts`);
+    await page.getByText("No contacts in this sequence yet").waitFor();
+    assert.equal(await page.getByRole("link", { name: "Add contacts" }).count(), 0);
+  });
+});
