@@ -229,6 +229,8 @@ function Editor(props: { seq: Sequence; onApply: (s: Sequence) => void }) {
   const tab = (): Tab => (TABS.includes(params.tab as Tab) ? (params.tab as Tab) : "steps");
   const readOnly = () => props.seq.access === "view";
   const archived = () => props.seq.archived_at !== null;
+  // An archived sequence is read-only too: the API refuses its edits and additions, and its contacts are finished.
+  const locked = () => readOnly() || archived();
   // Sharing, giving away and archiving are the owner's or an admin's (README: who may do what).
   const canShare = () => props.seq.access === "owner" || props.seq.access === "admin";
   const ownerName = () => (props.seq.access === "owner" ? "You" : props.seq.owner_name || "—");
@@ -282,13 +284,13 @@ function Editor(props: { seq: Sequence; onApply: (s: Sequence) => void }) {
 
       <header class="editor-header">
         <div class="editor-title">
-          <InlineName seq={props.seq} readOnly={readOnly() || archived()} onApply={props.onApply} />
+          <InlineName seq={props.seq} readOnly={locked()} onApply={props.onApply} />
           <div class="editor-meta">
             <span class="meta-item">
               <Icon name="user" size={15} />
               <span class="meta-label">Owner</span> <strong>{ownerName()}</strong>
             </span>
-            <SchedulePicker seq={props.seq} readOnly={readOnly()} onApply={props.onApply} />
+            <SchedulePicker seq={props.seq} readOnly={locked()} onApply={props.onApply} />
             <Show when={props.seq.shares.length > 0}>
               <span class="meta-item">
                 <Icon name="share" size={15} /> Shared with {props.seq.shares.length}
@@ -400,21 +402,21 @@ function Editor(props: { seq: Sequence; onApply: (s: Sequence) => void }) {
         <Switch>
           <Match when={tab() === "steps"}>
             <div class="editor-grid">
-              <StepsTab seq={props.seq} readOnly={readOnly() || archived()} onApply={props.onApply} />
-              <Overview seq={props.seq} readOnly={readOnly()} onApply={props.onApply} />
+              <StepsTab seq={props.seq} readOnly={locked()} onApply={props.onApply} />
+              <Overview seq={props.seq} readOnly={locked()} onApply={props.onApply} />
             </div>
           </Match>
           <Match when={tab() === "contacts"}>
-            <ContactsTab sequenceId={props.seq.id} readOnly={readOnly()} stepCount={props.seq.steps.length} />
+            <ContactsTab sequenceId={props.seq.id} readOnly={locked()} stepCount={props.seq.steps.length} />
           </Match>
           <Match when={tab() === "scheduled"}>
             <ScheduledTab sequenceId={props.seq.id} active={props.seq.active} />
           </Match>
           <Match when={tab() === "report"}>
-            <ReportTab sequenceId={props.seq.id} canEdit={!readOnly() && !archived()} />
+            <ReportTab sequenceId={props.seq.id} canEdit={!locked()} />
           </Match>
           <Match when={tab() === "imports"}>
-            <ImportsTab sequenceId={props.seq.id} canAdd={!readOnly() && !archived()} />
+            <ImportsTab sequenceId={props.seq.id} canAdd={!locked()} />
           </Match>
         </Switch>
       </section>
