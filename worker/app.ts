@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "./env";
 import { ApiError, errorResponse } from "./lib/errors";
-import { router, withInputErrors } from "./lib/openapi";
+import { operationsOf, router, withCommonAnswers } from "./lib/openapi";
 import { securityHeaders } from "./lib/security-headers";
 import { authenticate } from "./middleware/auth";
 import { countD1 } from "./middleware/d1-count";
@@ -75,8 +75,16 @@ const documentConfig = (url: string) => ({
   security: [{ apiKey: [] as string[] }, { session: [] as string[] }] as Record<string, string[]>[],
 });
 
-// The document of every route, with the answers to bad input each can give (withInputErrors).
-api.get("/openapi.json", (c) => c.json(withInputErrors(api.getOpenAPI31Document(documentConfig(c.req.url)))));
+// The document of every route, with the answers every operation can give (withCommonAnswers); the routes
+// mounted before authentication below need no session or key, and say so.
+api.get("/openapi.json", (c) =>
+  c.json(
+    withCommonAnswers(
+      api.getOpenAPI31Document(documentConfig(c.req.url)),
+      operationsOf(authRoutes, inviteLinkRoutes, passwordResetLinkRoutes, meetingWebhookRoutes),
+    ),
+  ),
+);
 
 // Chained so that AppType carries every route for the typed client (hc<AppType>).
 const routes = api
