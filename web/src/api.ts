@@ -419,6 +419,8 @@ export function changeEnrollments(
     /** move: warnings to move anyway. */
     overrides?: WarningOverrides;
     reason?: "marked_finished" | "replied" | "meeting_booked";
+    /** restart: also those who answered, were moved or are in another sequence now (refused without it). */
+    restart_anyway?: boolean;
   } = {},
 ) {
   return data(api.sequences[":id"].enrollments[":action"].$post({ param: { id, action }, json: { ...target, ...extra } }));
