@@ -8,6 +8,7 @@ import { usePageTitle } from "../title";
 import { ApiKeys } from "./settings/ApiKeys";
 import { MeetingsWebhook } from "./settings/MeetingsWebhook";
 import { Schedules } from "./settings/Schedules";
+import { Suppressions } from "./settings/Suppressions";
 import { Team } from "./settings/Team";
 import { ChangePassword } from "./settings/ChangePassword";
 import { Card } from "../components/Card";
@@ -18,6 +19,7 @@ const TABS = [
   { id: "schedules", label: "Schedules" },
   { id: "api-keys", label: "API keys" },
   { id: "webhooks", label: "Webhooks" },
+  { id: "do-not-email", label: "Do not email" },
 ];
 
 function Account() {
@@ -63,7 +65,7 @@ export default function Settings() {
   const tab = () => (TABS.some((t) => t.id === params.tab) ? (params.tab as string) : "account");
   return (
     <div class="page">
-      <PageHeader title="Settings" description="Your account, your team's users, sending schedules and API access." />
+      <PageHeader title="Settings" description="Your account, your team's users, sending schedules, API access and the Do not email list." />
       <Tabs
         label="Settings sections"
         tabs={TABS}
@@ -86,6 +88,9 @@ export default function Settings() {
           </Match>
           <Match when={tab() === "webhooks"}>
             <MeetingsWebhook />
+          </Match>
+          <Match when={tab() === "do-not-email"}>
+            <Suppressions />
           </Match>
         </Switch>
       </section>
