@@ -15,6 +15,7 @@ import { SequencePicker } from "./people/SequencePicker";
 import { ContactTimeline } from "./contact/Timeline";
 import { ContactScheduled } from "./contact/ContactScheduled";
 import { EditContactDialog } from "./contact/EditContactDialog";
+import { SUPPRESSION_REASONS } from "../queries/suppressions";
 import "./ContactPage.css";
 
 const STATUS_LABEL: Record<string, string> = {
@@ -138,6 +139,17 @@ export default function ContactPage() {
                       <>
                         <dt>Bounced</dt>
                         <dd>{formatDate(at())}: never emailed again</dd>
+                      </>
+                    )}
+                  </Show>
+                  <Show when={c().suppression_reason}>
+                    {(why) => (
+                      <>
+                        <dt>Do not email</dt>
+                        <dd data-testid="contact-suppressed">
+                          {SUPPRESSION_REASONS[why()].label}: this address is on the team's Do not email list, so it is never emailed and is
+                          skipped when added to a sequence
+                        </dd>
                       </>
                     )}
                   </Show>
