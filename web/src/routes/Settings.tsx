@@ -65,7 +65,10 @@ export default function Settings() {
   const tab = () => (TABS.some((t) => t.id === params.tab) ? (params.tab as string) : "account");
   return (
     <div class="page">
-      <PageHeader title="Settings" description="Your account, your team's users, sending schedules, API access and the Do not email list." />
+      <PageHeader
+        title="Settings"
+        description="Your account, your team's users, sending schedules, API access and the Do not email list."
+      />
       <Tabs
         label="Settings sections"
         tabs={TABS}
