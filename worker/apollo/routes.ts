@@ -557,18 +557,19 @@ export const apolloRoutes = new Hono<AppEnv>()
         if (!filters.countries.length) delete filters.countries;
       }
     }
-    // The people search's own checks (at most 12 words a keyword search or title, …), named by Apollo's
-    // fields: what it can't apply is refused, never cut short. Employee ranges were checked above (any
-    // "lo,hi", wider than the search's buckets).
+    // The people search's own checks on the values (at most 12 words a keyword search or title, …), named by
+    // Apollo's fields: what it can't apply is refused, never cut short. Not its list lengths: Apollo takes up
+    // to APOLLO_ARRAY_MAX values a filter (checked above), and employee ranges any "lo,hi" (checked above).
     const checked = PeopleFilters.safeParse({ ...filters, employee_ranges: undefined });
-    if (!checked.success)
+    const problems = checked.success ? [] : checked.error.issues.filter((i) => !(i.code === "too_big" && i.origin === "array"));
+    if (problems.length)
       throw validationError(
-        checked.error.issues.map((i) => ({ ...i, path: [APOLLO_PEOPLE_FIELD[String(i.path[0])] ?? i.path[0]!, ...i.path.slice(1)] })),
+        problems.map((i) => ({ ...i, path: [APOLLO_PEOPLE_FIELD[String(i.path[0])] ?? i.path[0]!, ...i.path.slice(1)] })),
       );
     const r = await searchPeople(
       c.var.db,
       caller.teamId,
-      { ...checked.data, employee_ranges: filters.employee_ranges },
+      checked.success ? { ...checked.data, employee_ranges: filters.employee_ranges } : filters,
       "score",
       p.page,
       p.per_page,
