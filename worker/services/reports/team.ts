@@ -169,10 +169,11 @@ export async function homeDashboard(d: Db, caller: Caller, t: number, [startOfDa
         WHERE m.team_id = ${caller.teamId} AND m.reply_kind = 'reply' AND m.replied_at >= ${since} AND ${visible(caller, "m.sequence_id")} ORDER BY m.replied_at DESC LIMIT 10`,
     ),
     d.all<JobRow>(
+      // Every job not ended, 'preparing' (a large selection still being checked and ordered) included.
       // Who may open a job is visibleJob's rule (its sequence's, or its creator's when it has none); `jb`,
       // because that rule's own subquery calls the jobs table `j`.
       sql`SELECT jb.id, jb.status, jb.sequence_id, s.name AS sequence_name, jb.total, jb.processed, jb.run_at, jb.created_at FROM jobs jb LEFT JOIN sequences s ON s.id = jb.sequence_id
-        WHERE jb.team_id = ${caller.teamId} AND jb.status IN ('scheduled', 'queued', 'running') AND ${visibleJob(caller, sql.raw("jb.id"))} ORDER BY jb.created_at DESC LIMIT 10`,
+        WHERE jb.team_id = ${caller.teamId} AND jb.status IN ('scheduled', 'preparing', 'queued', 'running') AND ${visibleJob(caller, sql.raw("jb.id"))} ORDER BY jb.created_at DESC LIMIT 10`,
     ),
     d.all<{ sequence_id: string; name: string; sent: number; bounced: number | null }>(
       sql`SELECT r.sequence_id, s.name, sum(r.sent) AS sent, sum(r.bounced) AS bounced FROM report_rollup r JOIN sequences s ON s.id = r.sequence_id
