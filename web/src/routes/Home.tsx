@@ -159,7 +159,9 @@ export default function Home() {
                             <span class="muted small">
                               {j.status === "scheduled" && j.run_at
                                 ? `starts ${formatRelative(j.run_at)}`
-                                : `${j.status} · ${formatNumber(j.processed)} of ${formatNumber(j.total)}`}
+                                : j.status === "preparing"
+                                  ? "preparing · checking and ordering its contacts"
+                                  : `${j.status} · ${formatNumber(j.processed)} of ${formatNumber(j.total)}`}
                             </span>
                           </li>
                         )}
