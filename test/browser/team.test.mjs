@@ -1,6 +1,7 @@
 // Settings → Team: an admin invites someone (the link is shown to copy; no email is sent), the person
 // opens it in a browser of their own, sets a password and lands signed in; they change their password
-// from Settings → Account; the admin disables them and their open session ends.
+// from Settings → Account; an admin gives them a password reset link; the admin disables them and
+// their open session ends.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { baseUrl, launch, pathOf, signIn } from "./helpers.mjs";
@@ -96,6 +97,53 @@ describe("team user management", () => {
       await signIn(other.page, email, "ivy second password");
     } finally {
       await other.browser.close();
+    }
+  });
+
+  it("an admin makes a password reset link from the user's row; the user sets a new password with it and is signed out elsewhere", async () => {
+    const { page } = admin;
+    await page.goto(`${baseUrl}/settings?tab=team`);
+    const users = page.getByTestId("team-users");
+    await users.waitFor();
+    // Not for oneself (Settings → Change password is): only other users' rows offer it.
+    assert.equal(
+      await users
+        .locator('tr[data-user-email="admin@demo.test"]')
+        .getByRole("button", { name: /Reset the password/ })
+        .count(),
+      0,
+    );
+    await users.locator(`tr[data-user-email="${email}"]`).getByRole("button", { name: "Reset the password of Ivy Invitee" }).click();
+    const shown = page.getByRole("dialog", { name: "Password reset link" });
+    const resetLink = ((await shown.getByTestId("reset-link").textContent()) ?? "").trim();
+    assert.match(resetLink, new RegExp(`^${baseUrl}/reset-password/[A-Za-z0-9_-]{40,}$`));
+    assert.match((await shown.textContent()) ?? "", /No email was sent.*works once, for 24 hours/s);
+    await shown.getByRole("button", { name: "Done" }).click();
+
+    const fresh = await launch();
+    // Closed with the suite (as `invitee`) once the reset worked; before that, by this test.
+    let kept = false;
+    try {
+      await fresh.page.goto(resetLink);
+      await fresh.page.getByRole("heading", { name: "Set a new password" }).waitFor();
+      assert.equal(await fresh.page.getByLabel("Work email").inputValue(), email);
+      await fresh.page.getByLabel("New password", { exact: true }).fill("ivy reset password");
+      await fresh.page.getByRole("button", { name: "Set password and sign in" }).click();
+      await fresh.page.getByRole("navigation", { name: "Main" }).waitFor();
+      assert.equal(pathOf(fresh.page), "/");
+      // The session the user had before ends with the reset.
+      await invitee.page.goto(`${baseUrl}/contacts`);
+      await invitee.page.waitForURL(/\/login/);
+      await invitee.browser.close();
+      invitee = fresh;
+      kept = true;
+      // Used: opened again, the link says so.
+      const again = await fresh.browser.newPage();
+      await again.goto(resetLink);
+      await again.getByRole("heading", { name: "Reset link not valid" }).waitFor();
+      await again.close();
+    } finally {
+      if (!kept) await fresh.browser.close();
     }
   });
 

@@ -16,6 +16,7 @@ import {
   createInviteAction,
   getInvites,
   getTeamUsers,
+  issuePasswordResetAction,
   reissueInviteAction,
   revokeInviteAction,
   updateUserAction,
@@ -38,6 +39,23 @@ function InviteLink(props: { email: string; url: string }) {
         </span>
       </p>
       <CopyField text={props.url} testId="invite-link" copyLabel="Copy link" copiedMessage="Invite link copied to clipboard" />
+    </div>
+  );
+}
+
+/** A password reset link, shown once, like an invite's: the admin copies it to the person. */
+function ResetLink(props: { name: string; url: string }) {
+  return (
+    <div class="invite-link" role="region" aria-label="Password reset link">
+      <p class="notice" role="note">
+        <Icon name="info" size={16} />
+        <span>
+          <strong>No email was sent.</strong> Copy this link and send it to {props.name} yourself. It works once, for 24 hours, and won't be
+          shown again. Their password stays as it is until they use it; then they are signed out everywhere else. An earlier reset link of
+          theirs no longer works.
+        </span>
+      </p>
+      <CopyField text={props.url} testId="reset-link" copyLabel="Copy link" copiedMessage="Reset link copied to clipboard" />
     </div>
   );
 }
@@ -163,6 +181,8 @@ function UsersTable(props: { admin: boolean; meId: string }) {
           : `${r.user.name} is ${r.user.status === "disabled" ? "disabled" : "enabled"}`
         : undefined,
   });
+  const reset = useWrite(issuePasswordResetAction, { failed: () => "Couldn't make a password reset link" });
+  const [resetLink, setResetLink] = createSignal<{ name: string; url: string } | null>(null);
   const [target, setTarget] = createSignal<TeamMember | null>(null);
   // A role change is confirmed like disabling: it takes effect at once (a select changed by a stray arrow key did too).
   const [roleChange, setRoleChange] = createSignal<{ u: TeamMember; role: Role; el: HTMLSelectElement } | null>(null);
@@ -262,6 +282,21 @@ function UsersTable(props: { admin: boolean; meId: string }) {
                               >
                                 {u.status === "disabled" ? "Enable" : "Disable"}
                               </button>
+                              <Show when={u.status !== "disabled"}>
+                                {" "}
+                                <button
+                                  type="button"
+                                  class="btn btn-secondary btn-sm"
+                                  aria-label={`Reset the password of ${u.name}`}
+                                  disabled={reset.pending()}
+                                  onClick={async () => {
+                                    const r = await reset.run(u.id);
+                                    if (r) setResetLink({ name: r.user.name, url: r.url });
+                                  }}
+                                >
+                                  Reset password
+                                </button>
+                              </Show>
                             </Show>
                           </td>
                         </Show>
@@ -299,6 +334,18 @@ function UsersTable(props: { admin: boolean; meId: string }) {
           </p>
         </Show>
       </ConfirmDialog>
+      <Dialog
+        open={!!resetLink()}
+        title="Password reset link"
+        onClose={() => setResetLink(null)}
+        footer={
+          <button type="button" class="btn btn-primary" onClick={() => setResetLink(null)}>
+            Done
+          </button>
+        }
+      >
+        <Show when={resetLink()}>{(l) => <ResetLink name={l().name} url={l().url} />}</Show>
+      </Dialog>
       <ConfirmDialog
         open={!!target()}
         danger={target()?.status !== "disabled"}
@@ -310,11 +357,17 @@ function UsersTable(props: { admin: boolean; meId: string }) {
       >
         <Show
           when={target()?.status !== "disabled"}
-          fallback={<p>{target()?.name} can sign in again with their password. Their data and sequences are as they left them.</p>}
+          fallback={
+            <p>
+              {target()?.name} can sign in again with their password. Their data and sequences are as they left them; their mailboxes stay
+              disconnected until someone reconnects them.
+            </p>
+          }
         >
           <p>
-            {target()?.name} is signed out everywhere now and can't sign in; their API keys stop working. Their contacts, sequences and
-            mailboxes stay with the team. You can enable them again later.
+            {target()?.name} is signed out everywhere now and can't sign in; their API keys stop working. Their mailboxes are disconnected:
+            nothing more is sent from them (their queued emails are held) until someone reconnects them on the Mailboxes page. Their
+            contacts and sequences stay with the team, and sequences sending from other mailboxes go on. You can enable them again later.
           </p>
         </Show>
       </ConfirmDialog>
