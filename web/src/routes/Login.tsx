@@ -1,7 +1,7 @@
-import { useSearchParams, useSubmission } from "@solidjs/router";
-import { For, Show } from "solid-js";
+import { createAsync, useSearchParams, useSubmission } from "@solidjs/router";
+import { For, Show, Suspense } from "solid-js";
 import { ApiError } from "../api";
-import { signInAction } from "../queries/session";
+import { getSignInOptions, signInAction } from "../queries/session";
 import { FieldError } from "../components/FieldError";
 import { Icon } from "../components/Icon";
 import { createFormErrors } from "../forms";
@@ -28,6 +28,8 @@ export default function Login() {
   usePageTitle("Sign in");
   const [params] = useSearchParams();
   const submission = useSubmission(signInAction);
+  // Only a local server has the demo accounts: a deployment's page must not offer them (or their password).
+  const options = createAsync(() => getSignInOptions().catch(() => ({ demo_accounts: false })));
   // A refused email or password shows beside its field; other refusals (wrong password, throttled) under the form.
   const errors = createFormErrors(() => submission.error);
   let emailInput!: HTMLInputElement;
@@ -96,27 +98,32 @@ export default function Login() {
           </button>
         </form>
 
-        <aside class="demo-hint" aria-labelledby="demo-title">
-          <div class="demo-hint-head">
-            <Icon name="info" size={16} />
-            <h2 id="demo-title">Local demo accounts</h2>
-          </div>
-          <p>
-            Password for all: <code>{DEMO_PASSWORD}</code>. Pick one to fill the form.
-          </p>
-          <ul>
-            <For each={DEMO_LOGINS}>
-              {(d) => (
-                <li>
-                  <button type="button" class="demo-login" onClick={() => fillDemo(d.email)}>
-                    <span class="demo-email">{d.email}</span>
-                    <span class="muted small">{d.note}</span>
-                  </button>
-                </li>
-              )}
-            </For>
-          </ul>
-        </aside>
+        {/* Its own boundary: the form shows at once, the hint when the server has said. */}
+        <Suspense>
+          <Show when={options()?.demo_accounts}>
+            <aside class="demo-hint" aria-labelledby="demo-title">
+              <div class="demo-hint-head">
+                <Icon name="info" size={16} />
+                <h2 id="demo-title">Local demo accounts</h2>
+              </div>
+              <p>
+                Password for all: <code>{DEMO_PASSWORD}</code>. Pick one to fill the form.
+              </p>
+              <ul>
+                <For each={DEMO_LOGINS}>
+                  {(d) => (
+                    <li>
+                      <button type="button" class="demo-login" onClick={() => fillDemo(d.email)}>
+                        <span class="demo-email">{d.email}</span>
+                        <span class="muted small">{d.note}</span>
+                      </button>
+                    </li>
+                  )}
+                </For>
+              </ul>
+            </aside>
+          </Show>
+        </Suspense>
       </main>
     </div>
   );
