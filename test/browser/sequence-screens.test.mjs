@@ -32,6 +32,45 @@ describe("sequence contacts: change mailbox", () => {
   });
 });
 
+describe("sequence contacts: the restart offered after a pause", () => {
+  let browser;
+  let page;
+  before(async () => {
+    ({ browser, page } = await launch());
+    await signIn(page, "admin@demo.test");
+  });
+  after(async () => {
+    await browser?.close();
+  });
+  const table = () => page.getByTestId("enrollments-table");
+
+  it("offers no restart of one who replied; Restart refuses it, and Restart anyway restarts it", async () => {
+    await page.goto(`${baseUrl}/sequences/${SEQ1}?tab=contacts&status=finished&reason=replied`);
+    const row = table().locator("tbody tr", { hasText: "Contact replied" }).first();
+    const name = (await row.locator(".cell-strong").textContent()).trim();
+    await row.getByRole("checkbox").check();
+    await page.getByRole("button", { name: "Pause", exact: true }).click();
+    await page.getByText(/0 contacts paused .*Already finished \(Contact replied\)/).waitFor();
+    assert.equal(await page.getByTestId("restart-unchanged").count(), 0);
+
+    await table().locator("tbody tr", { hasText: name }).getByRole("checkbox").check();
+    await page.getByRole("button", { name: "Restart", exact: true }).click();
+    await page.getByText(/0 contacts restarted .*Contact replied: not restarted/).waitFor();
+    await page.getByTestId("restart-anyway").click();
+    await page.getByText(/1 contact restarted from step 1/).waitFor();
+    await page.goto(`${baseUrl}/sequences/${SEQ1}?tab=contacts&status=active&q=${encodeURIComponent(name)}`);
+    await table().locator("tbody tr", { hasText: name }).waitFor();
+  });
+
+  it("offers a restart of one who went through every step", async () => {
+    await page.goto(`${baseUrl}/sequences/${SEQ2}?tab=contacts&status=finished&reason=completed_all_steps`);
+    await table().locator("tbody tr").first().getByRole("checkbox").check();
+    await page.getByRole("button", { name: "Pause", exact: true }).click();
+    await page.getByTestId("restart-unchanged").waitFor();
+    assert.match(await page.getByTestId("restart-unchanged").textContent(), /Restart 1 of them from step 1/);
+  });
+});
+
 /** Archive the sequence open on the page (as its owner or an admin), unless it already is. */
 async function archiveOpenSequence(page) {
   await page.getByTestId("sequence-name").waitFor();

@@ -65,6 +65,7 @@ type Extra = {
   to_sequence_id?: string;
   overrides?: WarningOverrides;
   reason?: FinishReason;
+  restart_anyway?: boolean;
 };
 
 const FINISH_REASONS: { id: FinishReason; label: string }[] = [
@@ -128,7 +129,14 @@ const REASON_FILTERS: Partial<Record<EnrollmentFilter, { label: string; reasons:
     ],
   },
 };
-type Outcome = { id: string; changed: boolean; outcome: string; reason: string | null; held_back_by?: Warning[] };
+type Outcome = {
+  id: string;
+  changed: boolean;
+  outcome: string;
+  reason: string | null;
+  reason_code?: string | null;
+  held_back_by?: Warning[];
+};
 /** What the last action answered, kept on screen: each enrollment's outcome, and the jobs it started. */
 type Answer = { action: EnrollmentAction; extra: Extra; results: Outcome[]; jobs: string[]; target?: string };
 
@@ -156,6 +164,14 @@ function unchangedByReason(results: readonly Outcome[]) {
 
 /** Closed enrollments a pause / resume / finish can't touch: restarting them is what sends the sequence again. */
 const CLOSED = new Set(["finished", "removed", "failed"]);
+/**
+ * The API offers a restart to a closed one only when it would restart it ("…: restart it to send the
+ * sequence again"); one who replied, booked a meeting or was moved is named without it (a restart
+ * refuses them unless asked "anyway").
+ */
+const restartOffered = (r: Outcome) => !!r.reason?.endsWith("restart it to send the sequence again");
+/** Why a restart refused a contact that a restart "anyway" still takes (the API's restart_anyway). */
+const RESTART_ANYWAY_CODES = new Set(["replied", "meeting_booked", "not_interested", "colleague_replied", "moved", "active_elsewhere"]);
 
 /** When the contact's next action happens, or, the point of this column, why it won't. */
 function NextAction(props: { e: Enrollment }) {
@@ -432,7 +448,7 @@ function ActionAnswer(props: {
   answer: Answer;
   name: (id: string) => string;
   busy: boolean;
-  onRestart: (ids: string[]) => void;
+  onRestart: (ids: string[], anyway?: boolean) => void;
   /** Move again the contacts the target held back, with the warnings that held them as overrides. */
   onMoveAnyway: (ids: string[], warnings: Warning[]) => void;
   onClose: () => void;
@@ -443,8 +459,15 @@ function ActionAnswer(props: {
   const heldFor = () => [...new Set(heldBack().flatMap((r) => r.held_back_by ?? []))];
   // A restart by ids takes at most 1,000 (the API's limit for picked enrollments).
   const closedAll = () =>
-    props.answer.action === "restart" ? [] : props.answer.results.filter((r) => !r.changed && CLOSED.has(r.outcome)).map((r) => r.id);
+    props.answer.action === "restart"
+      ? []
+      : props.answer.results.filter((r) => !r.changed && CLOSED.has(r.outcome) && restartOffered(r)).map((r) => r.id);
   const closed = () => closedAll().slice(0, 1000);
+  // A restart refused these as they answered or went on elsewhere: the user may still mean it.
+  const refused = () =>
+    props.answer.action === "restart" && !props.answer.extra.restart_anyway
+      ? props.answer.results.filter((r) => r.outcome === "blocked" && RESTART_ANYWAY_CODES.has(r.reason_code ?? "")).map((r) => r.id)
+      : [];
   return (
     <div class="action-result card" role="status" aria-live="polite" data-testid="enrollment-action-result">
       <div class="action-result-head">
@@ -470,6 +493,18 @@ function ActionAnswer(props: {
           {closedAll().length > closed().length
             ? `Restart the first ${formatNumber(closed().length)} of them from step 1`
             : `Restart ${formatNumber(closed().length)} of them from step 1`}
+        </button>
+      </Show>
+      <Show when={refused().length > 0}>
+        <button
+          type="button"
+          class="btn btn-secondary btn-sm"
+          disabled={props.busy}
+          onClick={() => props.onRestart(refused(), true)}
+          data-testid="restart-anyway"
+        >
+          <Icon name="refresh" size={14} /> Restart {refused().length === 1 ? "them" : `these ${formatNumber(refused().length)}`} anyway
+          (they answered or are elsewhere: they will be emailed again)
         </button>
       </Show>
       <Show when={props.answer.action === "move" && heldBack().length > 0}>
@@ -691,7 +726,7 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
             answer={a()}
             name={nameOf}
             busy={change.pending()}
-            onRestart={(ids) => void apply("restart", {}, ids)}
+            onRestart={(ids, anyway) => void apply("restart", anyway ? { restart_anyway: true } : {}, ids)}
             onMoveAnyway={moveAnyway(a())}
             onClose={() => setAnswer(null)}
           />
