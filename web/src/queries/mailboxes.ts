@@ -1,6 +1,8 @@
 import { action, query } from "@solidjs/router";
 import {
+  api,
   createMailbox,
+  data,
   fetchMailboxes,
   fetchOAuthProviders,
   sendTestEmail,
@@ -21,3 +23,10 @@ export const disconnectMailboxAction = action((id: string) => setMailboxConnecte
 export const sendTestEmailAction = action(sendTestEmail, "sendTestEmail");
 /** Asks the API for the provider's sign-in address; the page then leaves for it. */
 export const startSignInAction = action(startMailboxSignIn, "startMailboxSignIn");
+
+/** Removes a mailbox for good; `reassignTo` moves the contacts still sending from it there first. */
+export async function removeMailbox(id: string, reassignTo?: string) {
+  const query = reassignTo ? { reassign_to: reassignTo } : {};
+  return (await data(api.mailboxes[":id"].$delete({ param: { id }, query }))).removed;
+}
+export const removeMailboxAction = action(removeMailbox, "removeMailbox");

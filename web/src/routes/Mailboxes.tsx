@@ -18,6 +18,7 @@ import { getMe } from "../queries/session";
 import { usePageTitle } from "../title";
 import { MailboxForm, TRANSPORTS } from "./mailboxes/MailboxForm";
 import { TestEmailDialog } from "./mailboxes/TestEmailDialog";
+import { RemoveDialog } from "./mailboxes/RemoveDialog";
 import { SignInButtons, SignInResult, useSignIn } from "./mailboxes/SignIn";
 import { ScheduledEmails } from "./scheduled/ScheduledEmails";
 
@@ -51,6 +52,7 @@ function MailboxCard(props: {
   onTest: () => void;
   onQueue: () => void;
   onDisconnect: () => void;
+  onRemove: () => void;
 }) {
   const m = () => props.m;
   const connect = useWrite(connectMailboxAction, {
@@ -230,6 +232,9 @@ function MailboxCard(props: {
               <Icon name="power" size={14} /> Disconnect
             </button>
           </Show>
+          <button type="button" class="btn btn-danger-ghost btn-sm" onClick={() => props.onRemove()}>
+            <Icon name="trash" size={14} /> Remove
+          </button>
         </Show>
       </footer>
     </article>
@@ -244,6 +249,7 @@ export default function Mailboxes() {
   const [testing, setTesting] = createSignal<Mailbox | null>(null);
   const [queue, setQueue] = createSignal<Mailbox | null>(null);
   const [disconnecting, setDisconnecting] = createSignal<Mailbox | null>(null);
+  const [removing, setRemoving] = createSignal<Mailbox | null>(null);
   const disconnectWrite = useWrite(disconnectMailboxAction, {
     done: () => `${disconnecting()?.email} disconnected: its emails are held`,
     failed: () => "Couldn't disconnect",
@@ -356,6 +362,7 @@ export default function Mailboxes() {
                     onTest={() => setTesting(m)}
                     onQueue={() => setQueue(m)}
                     onDisconnect={() => setDisconnecting(m)}
+                    onRemove={() => setRemoving(m)}
                   />
                 )}
               </For>
@@ -382,6 +389,16 @@ export default function Mailboxes() {
       </Show>
       <Show when={queue()} keyed>
         {(m) => <QueueDialog mailbox={m} onClose={() => setQueue(null)} />}
+      </Show>
+      <Show when={removing()} keyed>
+        {(m) => (
+          <RemoveDialog
+            mailbox={m}
+            // Where its contacts can go: a connected mailbox the user may send from (what the API accepts).
+            targets={list().filter((t) => t.id !== m.id && t.can_send && t.status === "connected")}
+            onClose={() => setRemoving(null)}
+          />
+        )}
       </Show>
       <ConfirmDialog
         open={!!disconnecting()}
