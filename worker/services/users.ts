@@ -117,9 +117,9 @@ export async function updateUser(
           OR (created_by = ${userId} AND EXISTS (SELECT 1 FROM users WHERE id = ${userId} AND team_id = ${caller.teamId} AND (role <> 'admin' OR disabled_at IS NOT NULL))))`,
     // A disabled user's mailboxes stop sending in their name (nobody active would see their replies or
     // bounces): disconnected, saying why on the Mailboxes card. Their emails are held, not failed, until
-    // someone reconnects the mailbox; enabling the user again does not.
+    // someone reconnects the mailbox; enabling the user again does not. A removed mailbox stays removed.
     sql`UPDATE mailboxes SET status = 'disconnected', status_reason = ${OWNER_DISABLED}, updated_at = ${t}
-      WHERE user_id = ${userId} AND team_id = ${caller.teamId} AND status <> 'disconnected'
+      WHERE user_id = ${userId} AND team_id = ${caller.teamId} AND status NOT IN ('disconnected', 'removed')
         AND EXISTS (SELECT 1 FROM users WHERE id = ${userId} AND team_id = ${caller.teamId} AND disabled_at IS NOT NULL)
       RETURNING id`,
     // The change's audit entry in the same batch, written only if the user now is as asked: a change
