@@ -3,7 +3,7 @@
 import { beforeEach, describe, expect, inject, it } from "vitest";
 import { now } from "../../worker/lib/clock";
 import { pollReplies } from "../../worker/services/reply-polling";
-import { client, env, errorOf, fieldsOf, ok, type Session } from "../helpers";
+import { as, client, env, errorOf, fieldsOf, ok, type Session } from "../helpers";
 import {
   enroll,
   enrollmentsOf,
@@ -160,6 +160,19 @@ describe("removing a mailbox", () => {
     const own = await makeMailbox(teamId, memberId);
     await ok(remove(member, own));
     expect((await mailboxRow(own))!.status).toBe("removed");
+  });
+
+  it("stays removed when its owner is disabled later (disabling disconnects only their live mailboxes)", async () => {
+    const { teamId, userId: adminId } = await makeTeam();
+    const admin = await sessionFor(teamId, adminId);
+    const memberId = await makeUser(teamId, "member");
+    const removedMb = await makeMailbox(teamId, memberId);
+    const liveMb = await makeMailbox(teamId, memberId);
+    await ok(remove(admin, removedMb));
+    expect((await as(admin, "PATCH", `/api/users/${memberId}`, { disabled: true })).status).toBe(200);
+    expect((await mailboxRow(removedMb))!.status).toBe("removed");
+    expect((await mailboxRow(liveMb))!.status).toBe("disconnected");
+    expect(await listed(admin)).toEqual([liveMb]);
   });
 });
 
