@@ -1,4 +1,4 @@
-import { and, count, desc, eq, gt, gte, inArray, sql, type SQL } from "drizzle-orm";
+import { and, count, desc, eq, gte, inArray, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
 import type { Caller } from "../env";
 import { creditLedger, enrichments, jobs, teams } from "../db/schema";
@@ -96,31 +96,42 @@ const DAY = 86_400_000;
 /** The Credits page: balance, what running jobs hold, usage by day and source, and the enrichment waterfall report. */
 export async function creditsSummary(d: Db, teamId: string, days: number) {
   const since = now() - days * DAY;
-  const at = sql`coalesce(${jobs.finishedAt}, ${jobs.createdAt})`;
-  const day = sql<string>`date(${at} / 1000, 'unixepoch')`;
-  const source = sql<string | null>`json_extract(${jobs.source}, '$.kind')`;
-  const [bal, held, usage, enrich] = await d.batch([
-    d.select({ b: teams.creditBalance }).from(teams).where(eq(teams.id, teamId)),
-    d
-      .select({ h: sql<number>`coalesce(sum(${jobs.creditsHeld} - ${jobs.creditsUsed}), 0)` })
-      .from(jobs)
-      .where(and(eq(jobs.teamId, teamId), inArray(jobs.status, ["scheduled", "preparing", "queued", "running"]))),
-    d
-      .select({ day, source, credits: sql<number>`sum(${jobs.creditsUsed})`, contacts: sql<number>`sum(${jobs.enrolled})` })
-      .from(jobs)
-      .where(and(eq(jobs.teamId, teamId), gte(at, since), gt(jobs.creditsUsed, 0)))
-      .groupBy(day, source)
-      .orderBy(day),
-    d
-      .select({
-        provider: enrichments.provider,
-        attempts: count(),
-        successes: sql<number>`sum(${enrichments.success})`,
-        credits: sql<number>`sum(${enrichments.cost})`,
-      })
-      .from(enrichments)
-      .where(and(eq(enrichments.teamId, teamId), gte(enrichments.createdAt, since)))
-      .groupBy(enrichments.provider),
+  // Usage is what the ledger took, not jobs.credits_used: a settlement charges an overspend only as far
+  // as the balance goes (settleJobStatements), so a job's own count can be more than it cost. A job's
+  // spend is minus the sum of its ledger rows, counted once settled (a hold alone is not spent yet), on
+  // the day it was settled.
+  const usageQuery = d.all<{ day: string; source: string | null; credits: number; contacts: number }>(sql`
+    WITH spent AS (
+      SELECT job_id, -sum(amount) AS credits, max(created_at) AS at, max(source) AS source
+        FROM credit_ledger
+       WHERE team_id = ${teamId} AND job_id IS NOT NULL AND kind IN ('hold', 'charge', 'refund')
+       GROUP BY job_id
+      HAVING sum(kind <> 'hold') > 0)
+    SELECT date(s.at / 1000, 'unixepoch') AS day, coalesce(json_extract(j.source, '$.kind'), s.source) AS source,
+           sum(s.credits) AS credits, sum(coalesce(j.enrolled, 0)) AS contacts
+      FROM spent s LEFT JOIN jobs j ON j.id = s.job_id AND j.team_id = ${teamId}
+     WHERE s.at >= ${since} AND s.credits > 0
+     GROUP BY 1, 2
+     ORDER BY 1`);
+  const [[bal, held, enrich], usage] = await Promise.all([
+    d.batch([
+      d.select({ b: teams.creditBalance }).from(teams).where(eq(teams.id, teamId)),
+      d
+        .select({ h: sql<number>`coalesce(sum(${jobs.creditsHeld} - ${jobs.creditsUsed}), 0)` })
+        .from(jobs)
+        .where(and(eq(jobs.teamId, teamId), inArray(jobs.status, ["scheduled", "preparing", "queued", "running"]))),
+      d
+        .select({
+          provider: enrichments.provider,
+          attempts: count(),
+          successes: sql<number>`sum(${enrichments.success})`,
+          credits: sql<number>`sum(${enrichments.cost})`,
+        })
+        .from(enrichments)
+        .where(and(eq(enrichments.teamId, teamId), gte(enrichments.createdAt, since)))
+        .groupBy(enrichments.provider),
+    ]),
+    usageQuery,
   ]);
   const stats = new Map(enrich.map((r) => [r.provider, r]));
   return {

@@ -268,7 +268,7 @@ export default function Credits() {
 
               <Card
                 title="Usage by day"
-                subtitle="Credits spent per day (UTC), by where the contacts came from."
+                subtitle="Credits charged per day (UTC), as the ledger shows them: a job counts on the day it settles, by where its contacts came from."
                 titleId="usage-title"
                 actions={
                   <div class="segmented" role="radiogroup" aria-label="Period">
