@@ -294,7 +294,11 @@ export async function setMailboxStatus(
     if (!v.ok) throw new ApiError("validation_failed", v.message, { fields: [{ field: "transport", message: v.message }] });
   }
   await d.batch([
-    d.update(mailboxes).set({ status, statusReason: reason, updatedAt: now() }).where(eq(mailboxes.id, r.id)),
+    // Not over a removal made since the check above: a removed mailbox never comes back.
+    d
+      .update(mailboxes)
+      .set({ status, statusReason: reason, updatedAt: now() })
+      .where(and(eq(mailboxes.id, r.id), ne(mailboxes.status, "removed"))),
     d.insert(auditLog).values(auditEntry(caller, action, "mailbox", r.id)),
   ]);
   await engine.mailbox(env, r.id).refresh();
