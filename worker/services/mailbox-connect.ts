@@ -116,7 +116,8 @@ async function saveMailbox(
           statusReason: null,
           updatedAt: t,
         })
-        .where(eq(mailboxes.id, existing.id)),
+        // Not over a removal made since it was read: a removed mailbox never comes back.
+        .where(and(eq(mailboxes.id, existing.id), ne(mailboxes.status, "removed"))),
       d.insert(auditLog).values(
         auditEntry(caller, "mailbox.reconnect", "mailbox", existing.id, {
           via: provider,
