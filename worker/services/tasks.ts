@@ -5,7 +5,7 @@ import { runEnding } from "../../durable-objects/tasks";
 import { sendingZone } from "../../durable-objects/sequence-config";
 import type { Db } from "../db/client";
 import { inList } from "../db/in-list";
-import { auditLog, contacts, enrollments, mailboxes, messages, sequences, sequenceShares, tasks, users } from "../db/schema";
+import { auditLog, contacts, enrollments, mailboxes, messages, sequences, sequenceShares, steps, tasks, users } from "../db/schema";
 import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { ApiError } from "../lib/errors";
@@ -307,6 +307,28 @@ async function applyToRun(
 }
 
 /**
+ * Whether the task's run may not have heard of it: D1 still shows the run open on the task's step. D1's copy
+ * of a run only ever lags its SequenceDO, so a run D1 shows finished or past that step has taken it, and a
+ * repeated click then tells it nothing (a refused request writes nothing).
+ */
+async function stillWaitsOn(d: Db, task: TaskRow): Promise<boolean> {
+  if (!task.enrollmentId || !task.stepId) return false;
+  const [row] = await d
+    .select({ n: sql<number>`1` })
+    .from(enrollments)
+    .innerJoin(steps, and(eq(steps.id, task.stepId), eq(steps.sequenceId, enrollments.sequenceId)))
+    .where(
+      and(
+        eq(enrollments.id, task.enrollmentId),
+        eq(enrollments.teamId, task.teamId),
+        inArray(enrollments.status, ["active", "paused", "held"]),
+        eq(enrollments.currentStep, steps.position),
+      ),
+    );
+  return !!row;
+}
+
+/**
  * Completes or skips an open task (409 when it no longer is); a sequence's task moves its contact on
  * through the SequenceDO, or ends their run when a logged call says so (applyToRun). `call` logs the
  * call's outcome and notes on the contact's timeline.
@@ -324,7 +346,7 @@ export async function finishTask(
     // Done before, but the sequence may not have heard (its call failed after the row was written, and the
     // user tried again): tell it again, which it takes once, so the contact moves on (or their run ends, as
     // the call's outcome kept on the task says) now, not at the reconciler's next check a day later.
-    if (task.status === "completed" || task.status === "skipped")
+    if ((task.status === "completed" || task.status === "skipped") && (await stillWaitsOn(d, task)))
       await applyToRun(env, d, caller, task, task.status, task.outcome, task.completedAt ?? now()).catch((err: unknown) =>
         console.error(`task ${task.id}: telling its sequence again failed`, err),
       );
