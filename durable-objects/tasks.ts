@@ -1,5 +1,6 @@
 import { batchSql, type Db } from "../worker/db/client";
-import { mailboxes } from "../worker/db/schema";
+import { and, eq, isNull } from "drizzle-orm";
+import { mailboxes, users } from "../worker/db/schema";
 import { bulkInsertSql } from "../worker/db/bulk";
 import { inList } from "../worker/db/in-list";
 import { newId } from "../worker/lib/ids";
@@ -30,7 +31,7 @@ export interface NewTask {
 
 /**
  * Manual steps become tasks. Idempotent on (enrollment, step): a repeated alarm creates no second
- * task. The assignee is the user who owns the enrollment's mailbox, else the sequence owner. A task
+ * task. The assignee is the user who owns the enrollment's mailbox while they are enabled, else the sequence owner. A task
  * cancelled before (its step was turned off, then on again) is opened again: the SequenceDO hands a step
  * over only while its run is open and on that step, and a run waiting on a cancelled task never moves.
  */
@@ -39,7 +40,12 @@ export async function createTasks(d: Db, tasks: NewTask[]): Promise<void> {
   const mailboxIds = [...new Set(tasks.map((t) => t.mailboxId).filter((m): m is string => !!m))];
   const owners = new Map<string, string>();
   if (mailboxIds.length) {
-    const rows = await d.select({ id: mailboxes.id, userId: mailboxes.userId }).from(mailboxes).where(inList(mailboxes.id, mailboxIds));
+    // Only an active owner: a disabled one can't sign in to see the task (it then goes to the sequence owner).
+    const rows = await d
+      .select({ id: mailboxes.id, userId: mailboxes.userId })
+      .from(mailboxes)
+      .innerJoin(users, and(eq(users.id, mailboxes.userId), isNull(users.disabledAt)))
+      .where(inList(mailboxes.id, mailboxIds));
     for (const r of rows) owners.set(r.id, r.userId);
   }
   const t = now();
