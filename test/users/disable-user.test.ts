@@ -66,6 +66,19 @@ describe("disabling a user", () => {
     expect(audit!.n).toBe(2);
   });
 
+  it("new tasks of a disabled user's mailbox go to the sequence owner, who can see them", async () => {
+    const w = await world();
+    const { sequenceId } = await makeSequence(w.teamId, w.adminId, [{ type: "call", wait: 0 }], null);
+    const contactIds = await makeContacts(w.teamId, 3);
+    expect((await as(w.admin, "PATCH", `/api/users/${w.repId}`, { disabled: true })).status).toBe(200);
+    await enroll(w.teamId, sequenceId, contactIds, [w.repMailbox]);
+    await runUntil(SIM_START + HOUR);
+    const tasks = await env.DB.prepare("SELECT assignee_id FROM tasks WHERE sequence_id = ?")
+      .bind(sequenceId)
+      .all<{ assignee_id: string }>();
+    expect(tasks.results.map((r) => r.assignee_id)).toEqual([w.adminId, w.adminId, w.adminId]);
+  });
+
   it("a refused disable (a member asking) disconnects nothing", async () => {
     const w = await world();
     const res = await as(await sessionFor(w.teamId, w.repId), "PATCH", `/api/users/${w.adminId}`, { disabled: true });
