@@ -366,8 +366,9 @@ function UsersTable(props: { admin: boolean; meId: string }) {
         >
           <p>
             {target()?.name} is signed out everywhere now and can't sign in; their API keys stop working. Their mailboxes are disconnected:
-            nothing more is sent from them (their queued emails are held) until someone reconnects them on the Mailboxes page. Their
-            contacts and sequences stay with the team, and sequences sending from other mailboxes go on. You can enable them again later.
+            nothing more is sent from them (their queued emails are held) until someone reconnects them on the Mailboxes page, and new tasks
+            go to the sequence's owner. Their contacts and sequences stay with the team, and sequences sending from other mailboxes go on.
+            You can enable them again later.
           </p>
         </Show>
       </ConfirmDialog>
