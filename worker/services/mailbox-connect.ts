@@ -4,7 +4,7 @@
 // mailbox saved as connected (tokens sealed), its reply polling started and its MailboxDO told.
 // And the end of any mailbox's life: removing it (removeMailbox).
 import { and, asc, desc, eq, inArray, ne, sql } from "drizzle-orm";
-import { isUniqueViolation, type Db } from "../db/client";
+import { batchSql, isUniqueViolation, type Db } from "../db/client";
 import { auditLog, enrollments, mailboxes, sequences } from "../db/schema";
 import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
@@ -331,33 +331,45 @@ export async function removeMailbox(env: Env, d: Db, caller: Caller, mailboxId: 
   }
   if (use.length) throw inUse(mb.email, use);
   const t = now();
-  // Refused in the write itself if a contact was given this mailbox since the look above.
-  const [removed] = await d
-    .update(mailboxes)
-    .set({ status: "removed", statusReason: "Removed by a user", secretCiphertext: null, updatedAt: t })
-    .where(
-      and(
-        eq(mailboxes.id, mb.id),
-        ne(mailboxes.status, "removed"),
-        sql`NOT EXISTS (SELECT 1 FROM ${enrollments} WHERE ${enrollments.mailboxId} = ${mb.id} AND ${enrollments.teamId} = ${caller.teamId} AND ${inArray(enrollments.status, OPEN)})`,
-      ),
-    )
-    .returning({ id: mailboxes.id });
-  if (!removed) {
+  const entry = auditEntry(caller, "mailbox.remove", "mailbox", mb.id, {
+    email: mb.email,
+    transport: mb.transport,
+    ...(reassignTo !== undefined && { reassign_to: reassignTo, moved }),
+  });
+  const [write] = await batchSql(d, [
+    // Refused in the write itself if a contact was given this mailbox since the look above.
+    d
+      .update(mailboxes)
+      .set({ status: "removed", statusReason: "Removed by a user", secretCiphertext: null, updatedAt: t })
+      .where(
+        and(
+          eq(mailboxes.id, mb.id),
+          ne(mailboxes.status, "removed"),
+          sql`NOT EXISTS (SELECT 1 FROM ${enrollments} WHERE ${enrollments.mailboxId} = ${mb.id} AND ${enrollments.teamId} = ${caller.teamId} AND ${inArray(enrollments.status, OPEN)})`,
+        ),
+      )
+      .returning({ id: mailboxes.id }),
+    // Its audit entry in the same transaction, only when this update removed it: a removal is never unrecorded.
+    sql`INSERT INTO audit_log (id, team_id, user_id, api_key_id, action, target_type, target_id, details, created_at)
+      SELECT ${entry.id}, ${entry.teamId}, ${entry.userId}, ${entry.apiKeyId}, ${entry.action}, 'mailbox', ${mb.id}, ${JSON.stringify(entry.details)}, ${t}
+      WHERE changes() = 1 AND EXISTS (SELECT 1 FROM mailboxes WHERE id = ${mb.id} AND status = 'removed' AND updated_at = ${t})`,
+  ]);
+  if (!write?.results?.length) {
     const now_ = await openUse(d, caller, mb.id);
     if (now_.length) throw inUse(mb.email, now_);
     throw notFound("Mailbox"); // removed by another request meanwhile
   }
   const withdrawn = (await engine.mailbox(env, mb.id).close()).length;
   const signIn = isOAuthTransport(mb.transport) ? await revokeGrant(env, mb.transport, mb.secretCiphertext) : null;
-  await d.insert(auditLog).values(
-    auditEntry(caller, "mailbox.remove", "mailbox", mb.id, {
-      email: mb.email,
-      transport: mb.transport,
-      ...(reassignTo !== undefined && { reassign_to: reassignTo, moved }),
-      ...(withdrawn && { withdrawn }),
-      ...(signIn && { sign_in_revoked: signIn.revoked, sign_in: signIn.message }),
-    }),
-  );
+  // What the provider said, on the record too (a grant Google didn't revoke is one to end by hand).
+  if (signIn)
+    await d.insert(auditLog).values(
+      auditEntry(caller, "mailbox.revoke_sign_in", "mailbox", mb.id, {
+        provider: signIn.provider,
+        revoked: signIn.revoked,
+        message: signIn.message,
+        ...(withdrawn && { withdrawn }),
+      }),
+    );
   return { id: mb.id, email: mb.email, moved, withdrawn, sign_in: signIn };
 }
