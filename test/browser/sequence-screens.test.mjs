@@ -71,6 +71,44 @@ describe("sequence contacts: the restart offered after a pause", () => {
   });
 });
 
+describe("sequence contacts: what a paused or finished contact is said to be", () => {
+  let browser;
+  let page;
+  before(async () => {
+    ({ browser, page } = await launch());
+    await signIn(page, "admin@demo.test");
+  });
+  after(async () => {
+    await browser?.close();
+  });
+  const table = () => page.getByTestId("enrollments-table");
+
+  it("a contact paused until a date says it resumes by itself then, not when someone resumes it", async () => {
+    await page.goto(`${baseUrl}/sequences/${SEQ1}?tab=contacts&status=active&sort=name`);
+    const row0 = table().locator("tbody tr").first();
+    const name = (await row0.locator(".cell-strong").textContent()).trim();
+    await row0.getByRole("checkbox").check();
+    const day = new Date(Date.now() + 10 * 86_400_000).toISOString().slice(0, 10);
+    await page.getByTestId("pause-until-date").fill(day);
+    await page.getByRole("button", { name: "Pause until" }).click();
+    await page.getByText(/1 contact paused until/).waitFor();
+    await page.goto(`${baseUrl}/sequences/${SEQ1}?tab=contacts&status=paused&q=${encodeURIComponent(name)}`);
+    const badge = table().locator("tbody tr", { hasText: name }).locator("[title^='Paused']");
+    await badge.waitFor();
+    assert.match(await badge.getAttribute("title"), /^Paused until a date: resumes by itself on /);
+  });
+
+  it("finished contacts can be narrowed to those the archive, an unconfirmed delivery or a deletion finished", async () => {
+    await page.goto(`${baseUrl}/sequences/${SEQ1}?tab=contacts&status=finished`);
+    await page.getByTestId("reason-filter").waitFor();
+    const values = await page
+      .getByTestId("reason-filter")
+      .locator("option")
+      .evaluateAll((os) => os.map((o) => o.value));
+    for (const code of ["sequence_archived", "delivery_unknown", "contact_deleted"]) assert.ok(values.includes(code), code);
+  });
+});
+
 /** Archive the sequence open on the page (as its owner or an admin), unless it already is. */
 async function archiveOpenSequence(page) {
   await page.getByTestId("sequence-name").waitFor();
@@ -121,5 +159,39 @@ describe("an archived sequence", () => {
     await page.goto(`${baseUrl}${empty}?tab=contacts`);
     await page.getByText("No contacts in this sequence yet").waitFor();
     assert.equal(await page.getByRole("link", { name: "Add contacts" }).count(), 0);
+  });
+});
+
+describe("share dialog: a disabled owner", () => {
+  let browser;
+  let page;
+  before(async () => {
+    ({ browser, page } = await launch());
+    await signIn(page, "admin@demo.test");
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  it("shows the current owner, marked disabled, when they are disabled", async () => {
+    // Sam Patel owns "Re-engage closed-lost".
+    await page.goto(`${baseUrl}/settings?tab=team`);
+    const row = page.getByTestId("team-users").locator(`tr[data-user-email="rep2@demo.test"]`);
+    await row.getByRole("button", { name: "Disable Sam Patel" }).click();
+    await page.getByRole("dialog", { name: "Disable Sam Patel?" }).getByRole("button", { name: "Disable user" }).click();
+    await row.getByText("Disabled").waitFor();
+    try {
+      await page.goto(`${baseUrl}/sequences/0a0000000000000000000003`);
+      await page.getByRole("button", { name: "Share", exact: true }).click();
+      const owner = page.locator("#share-owner");
+      await owner.waitFor();
+      const shown = await owner.evaluate((el) => el.options[el.selectedIndex]?.textContent ?? "");
+      assert.equal(shown, "Sam Patel (disabled)");
+    } finally {
+      await page.goto(`${baseUrl}/settings?tab=team`);
+      await row.getByRole("button", { name: "Enable Sam Patel" }).click();
+      await page.getByRole("dialog", { name: "Enable Sam Patel?" }).getByRole("button", { name: "Enable user" }).click();
+      await row.getByRole("button", { name: "Disable Sam Patel" }).waitFor();
+    }
   });
 });

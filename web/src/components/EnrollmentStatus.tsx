@@ -1,21 +1,32 @@
 import type { Enrollment } from "../api";
+import { formatDay } from "../format";
 import { Badge, type Tone } from "./Badge";
 import type { IconName } from "./Icon";
 
 export const ENROLLMENT_STATUS: Record<Enrollment["status"], { label: string; tone: Tone; hint: string }> = {
   scheduled: { label: "Scheduled", tone: "info", hint: "Starts later" },
   active: { label: "Active", tone: "accent", hint: "Moving through the steps" },
-  paused: { label: "Paused", tone: "warning", hint: "Paused: resumes when someone resumes it" },
+  paused: { label: "Paused", tone: "warning", hint: "Paused" },
   held: { label: "Held", tone: "warning", hint: "Held until what blocks it is fixed" },
   finished: { label: "Finished", tone: "success", hint: "Done with this sequence" },
   failed: { label: "Failed", tone: "danger", hint: "Stopped by an error" },
   removed: { label: "Removed", tone: "neutral", hint: "Taken out of the sequence" },
 };
 
-export function EnrollmentBadge(props: { status: Enrollment["status"] }) {
+/** What resumes a paused contact depends on why it was paused: only a user's pause waits for a user. */
+function pausedHint(reason: string | null | undefined, until: number | null | undefined) {
+  const on = until ? ` on ${formatDay(until)}` : "";
+  if (reason === "paused_until") return `Paused until a date: resumes by itself${on}`;
+  if (reason === "out_of_office") return `Out of office: resumes by itself${on || " when they are back"}`;
+  if (reason === "colleague_replied") return "Paused because a colleague replied: resumes when someone resumes it";
+  return "Paused by a user: resumes when someone resumes it";
+}
+
+export function EnrollmentBadge(props: { status: Enrollment["status"]; reason?: string | null; until?: number | null }) {
   const s = () => ENROLLMENT_STATUS[props.status] ?? { label: props.status, tone: "neutral" as Tone, hint: "" };
+  const hint = () => (props.status === "paused" ? pausedHint(props.reason, props.until) : s().hint);
   return (
-    <Badge tone={s().tone} dot title={s().hint}>
+    <Badge tone={s().tone} dot title={hint()}>
       {s().label}
     </Badge>
   );

@@ -96,6 +96,9 @@ const FINISHED_REASONS = [
   { id: "bounced", label: "Bounced" },
   { id: "moved", label: "Moved to another sequence" },
   { id: "colleague_replied", label: "A colleague replied" },
+  { id: "sequence_archived", label: "Sequence archived" },
+  { id: "delivery_unknown", label: "Delivery not confirmed (not resent)" },
+  { id: "contact_deleted", label: "Contact deleted" },
   { id: "restarted", label: "Restarted (history)" },
 ];
 const REASON_FILTERS: Partial<Record<EnrollmentFilter, { label: string; reasons: { id: string; label: string }[] }>> = {
@@ -947,7 +950,7 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
                 </div>
               </td>
               <td>
-                <EnrollmentBadge status={e.status} />
+                <EnrollmentBadge status={e.status} reason={e.reason} until={e.paused_until} />
               </td>
               <td class="cell-nowrap">
                 <span class="step-chip">
