@@ -70,6 +70,10 @@ export function ShareDialog(props: { open: boolean; seq: Sequence; onClose: () =
                   onChange={(e) => setOwner(e.currentTarget.value)}
                   aria-describedby="share-owner-help"
                 >
+                  {/* Only active users are listed: a disabled owner is shown as is, not as someone else. */}
+                  <Show when={!u().users.some((x) => x.id === props.seq.owner_id)}>
+                    <option value={props.seq.owner_id}>{props.seq.owner_name || "The current owner"} (disabled)</option>
+                  </Show>
                   <For each={u().users}>
                     {(x) => (
                       <option value={x.id}>
