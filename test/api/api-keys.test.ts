@@ -62,15 +62,24 @@ describe("API keys", () => {
     expect((await byKey("demo-master-key")["api-keys"].$post({ json: { name: "x", kind: "master" } })).status).toBe(403);
   });
 
-  it("a standard key is refused on master-only endpoints; a master key passes", async () => {
-    expect(await errorOf(await byKey("demo-standard-key").users.$get({ query: {} }))).toMatchObject({
+  it("a standard key is refused on master-only endpoints (Apollo's users/search); a master key passes", async () => {
+    expect(await errorOf(await call("/apollo/v1/users/search", { headers: { "x-api-key": "demo-standard-key" } }))).toMatchObject({
       status: 403,
       code: "master_key_required",
     });
-    const { users } = await ok(byKey("demo-master-key").users.$get({ query: {} }));
+    expect((await call("/apollo/v1/users/search", { headers: { "x-api-key": "demo-master-key" } })).status).toBe(200);
+    // Both kinds list the team's users (user ids for owner_id and sharing), as the permission table says.
+    const { users } = await ok(byKey("demo-standard-key").users.$get({ query: {} }));
     expect(users.map((u) => u.email).sort()).toEqual(["admin@demo.test", "rep1@demo.test", "rep2@demo.test"]);
     // both kinds read contacts
     expect((await byKey("demo-standard-key").contacts.$get({ query: {} })).status).toBe(200);
+  });
+
+  it("GET /api/me says the role a key acts with: an admin's standard key acts as a member", async () => {
+    const me = async (key: string) =>
+      (await (await call("/api/me", { headers: { "x-api-key": key } })).json()) as { user: { role: string } };
+    expect((await me("demo-standard-key")).user.role).toBe("member");
+    expect((await me("demo-master-key")).user.role).toBe("admin");
   });
 
   it("accepts the key as an api_key query parameter, as Apollo does", async () => {

@@ -275,7 +275,8 @@ export async function loadMe(d: Db, caller: Caller) {
   ]);
   if (!user || !team) throw new ApiError("unauthenticated", "Your account no longer exists");
   return {
-    user: { id: user.id, email: user.email, name: user.name, role: user.role },
+    // The rights this caller acts with: an API key's are its kind's (a standard key of an admin acts as a member).
+    user: { id: user.id, email: user.email, name: user.name, role: caller.via === "api_key" ? caller.role : user.role },
     team: { id: team.id, name: team.name, credit_balance: team.creditBalance },
   };
 }
