@@ -227,8 +227,8 @@ export async function connectFinish(
   return { ok: true, id };
 }
 
-/** The enrollment statuses that still send (or will) from their mailbox. */
-const OPEN = ["active", "paused", "held", "scheduled"] as const;
+/** Runs that still send (or will) from their mailbox; the statuses written out, a fixed list of four parameters. */
+const openRun = () => inArray(enrollments.status, ["active", "paused", "held", "scheduled"]);
 /** Contacts a removal moves to another mailbox in the request: Change mailbox's inline limit (more run there as a job). */
 export const REMOVE_REASSIGN_LIMIT = INLINE_FILTER_MATCHES;
 
@@ -243,7 +243,7 @@ async function openUse(d: Db, caller: Caller, mailboxId: string) {
     })
     .from(enrollments)
     .innerJoin(sequences, eq(sequences.id, enrollments.sequenceId))
-    .where(and(eq(enrollments.teamId, caller.teamId), eq(enrollments.mailboxId, mailboxId), inArray(enrollments.status, OPEN)))
+    .where(and(eq(enrollments.teamId, caller.teamId), eq(enrollments.mailboxId, mailboxId), openRun()))
     .groupBy(sequences.id)
     .orderBy(desc(sql`count(*)`), asc(sequences.id));
 }
@@ -317,12 +317,7 @@ export async function removeMailbox(env: Env, d: Db, caller: Caller, mailboxId: 
         .select({ id: enrollments.id, status: enrollments.status, contact_id: enrollments.contactId })
         .from(enrollments)
         .where(
-          and(
-            eq(enrollments.teamId, caller.teamId),
-            eq(enrollments.sequenceId, prep.seq.id),
-            eq(enrollments.mailboxId, mb.id),
-            inArray(enrollments.status, OPEN),
-          ),
+          and(eq(enrollments.teamId, caller.teamId), eq(enrollments.sequenceId, prep.seq.id), eq(enrollments.mailboxId, mb.id), openRun()),
         );
       const out = await actOnPage(env, d, caller, prep, "change-mailbox", rows, { mailbox_id: target.id });
       moved += out.results.filter((r) => r.changed).length;
@@ -345,7 +340,7 @@ export async function removeMailbox(env: Env, d: Db, caller: Caller, mailboxId: 
         and(
           eq(mailboxes.id, mb.id),
           ne(mailboxes.status, "removed"),
-          sql`NOT EXISTS (SELECT 1 FROM ${enrollments} WHERE ${enrollments.mailboxId} = ${mb.id} AND ${enrollments.teamId} = ${caller.teamId} AND ${inArray(enrollments.status, OPEN)})`,
+          sql`NOT EXISTS (SELECT 1 FROM ${enrollments} WHERE ${enrollments.mailboxId} = ${mb.id} AND ${enrollments.teamId} = ${caller.teamId} AND ${openRun()})`,
         ),
       )
       .returning({ id: mailboxes.id }),
