@@ -1,5 +1,5 @@
 import { A, createAsync, useIsRouting, useNavigate, useSearchParams } from "@solidjs/router";
-import { createSignal, For, Show, Suspense } from "solid-js";
+import { createEffect, createSignal, For, on, Show, Suspense } from "solid-js";
 import { useWrite } from "../actions";
 import { fetchContactIds, type Contact, type ContactsBulk } from "../api";
 import { ConfirmDialog } from "../components/ConfirmDialog";
@@ -95,6 +95,14 @@ export default function Contacts() {
       else n.delete(id);
       return n;
     });
+  // Another search, filter or list shows other contacts: a selection kept across it would act on ones no longer shown.
+  createEffect(
+    on(
+      () => JSON.stringify(filters()),
+      () => setSelected(new Set<string>()),
+      { defer: true },
+    ),
+  );
   const pageIds = () => result()?.contacts.map((c) => c.id) ?? [];
   const allOnPage = () => pageIds().length > 0 && pageIds().every((id) => selected().has(id));
   const [picking, setPicking] = createSignal(false);
@@ -114,7 +122,8 @@ export default function Contacts() {
       setSelected(new Set(r.ids));
       if (r.too_many)
         notify(
-          `The first ${formatNumber(r.ids.length)} of ${formatNumber(r.total)} are selected: one action takes at most ${formatNumber(r.ids.length)}`,
+          // The API picks them by contact id, not in this page's sort: "the first N" on screen would be untrue.
+          `${formatNumber(r.ids.length)} of ${formatNumber(r.total)} are selected (not the first ${formatNumber(r.ids.length)} in this order): one action takes at most ${formatNumber(r.ids.length)}`,
           "info",
         );
     } catch (e) {
@@ -155,7 +164,13 @@ export default function Contacts() {
               {(r) => (
                 <>
                   {formatNumber(r().pagination.total_entries)} {r().pagination.total_entries === 1 ? "contact" : "contacts"}{" "}
-                  {filtered() ? "match the search and filters." : "saved by your team."}
+                  {listId()
+                    ? filtered()
+                      ? "in this list match the search and filters."
+                      : "in this list."
+                    : filtered()
+                      ? "match the search and filters."
+                      : "saved by your team."}
                 </>
               )}
             </Show>
@@ -345,6 +360,10 @@ export default function Contacts() {
           filtered() ? (
             <EmptyState icon="search" title={q() ? `No contacts match “${q()}”` : "No contacts match these filters"}>
               Try a shorter search, or another stage or owner.
+            </EmptyState>
+          ) : listId() ? (
+            <EmptyState icon="contacts" title="No contacts in this list">
+              Add contacts to it from this table (select them, then Add to list) or from People search.
             </EmptyState>
           ) : (
             <EmptyState icon="contacts" title="No contacts yet">

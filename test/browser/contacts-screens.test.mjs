@@ -1,0 +1,45 @@
+// What the Contacts screen says must be true: a list's page speaks of the list, and a selection never
+// outlives the filters it was made under (a bulk action would hit contacts no longer shown).
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { baseUrl, launch, signIn } from "./helpers.mjs";
+
+describe("contacts screen: lists and selection", () => {
+  let browser;
+  let page;
+  before(async () => {
+    ({ browser, page } = await launch());
+    await signIn(page, "admin@demo.test");
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  it("an empty list's page says the list has no contacts, not that the team has none", async () => {
+    const name = `Empty list ${Date.now()}`;
+    await page.goto(`${baseUrl}/lists`);
+    await page.getByTestId("new-list").click();
+    const dialog = page.getByTestId("list-name-dialog");
+    await dialog.getByLabel("Name").fill(name);
+    await dialog.getByRole("button", { name: "Create list" }).click();
+    await page.getByText(`List “${name}” created`).waitFor();
+    await page.goto(`${baseUrl}/lists?q=${encodeURIComponent(name)}`);
+    await page.getByRole("link", { name }).click();
+    await page.waitForURL(/list_id=/);
+    await page.getByText("0 contacts in this list.").waitFor();
+    await page.getByText("No contacts in this list").waitFor();
+    assert.equal(await page.getByText("No contacts yet").count(), 0);
+    assert.equal(await page.getByText(/saved by your team/).count(), 0);
+  });
+
+  it("changing a filter clears the selection", async () => {
+    await page.goto(`${baseUrl}/contacts?sort=name`);
+    const rows = page.getByTestId("contacts-table").locator("tbody tr");
+    await rows.first().getByRole("checkbox").check();
+    await page.getByTestId("contacts-bulk").waitFor();
+    const stage = await page.getByTestId("filter-stage").locator("option").nth(1).getAttribute("value");
+    await page.getByTestId("filter-stage").selectOption(stage);
+    await page.waitForURL(/stage_id=/);
+    await page.getByTestId("contacts-bulk").waitFor({ state: "detached" });
+  });
+});
