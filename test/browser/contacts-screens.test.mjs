@@ -42,4 +42,33 @@ describe("contacts screen: lists and selection", () => {
     await page.waitForURL(/stage_id=/);
     await page.getByTestId("contacts-bulk").waitFor({ state: "detached" });
   });
+
+  it("changes a contact's stage from its profile, warning first when the stage is Do Not Contact", async () => {
+    await page.goto(`${baseUrl}/contacts?sort=name`);
+    await page.getByTestId("contacts-table").locator("tbody tr").first().locator("a.cell-strong").click();
+    await page.getByTestId("contact-details").waitFor();
+    const stageOf = () => page.getByTestId("contact-details").locator("dt:text-is('Stage') + dd").textContent();
+    const before = await stageOf();
+    const to = before === "Interested" ? "Unresponsive" : "Interested";
+
+    await page.getByTestId("contact-edit").click();
+    const dialog = page.getByTestId("edit-contact-dialog");
+    await dialog.getByLabel("Stage").selectOption({ label: "Do Not Contact" });
+    await dialog.getByTestId("edit-contact-stage-dnc").waitFor();
+    await dialog.getByLabel("Stage").selectOption({ label: to });
+    await dialog.getByTestId("edit-contact-stage-dnc").waitFor({ state: "detached" });
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await page.getByText("Contact saved").waitFor();
+    await page.waitForFunction(
+      (want) =>
+        [...document.querySelectorAll("[data-testid=contact-details] dt")].some(
+          (dt) => dt.textContent === "Stage" && dt.nextElementSibling?.textContent === want,
+        ),
+      to,
+    );
+    // Read again from the server.
+    await page.reload();
+    await page.getByTestId("contact-details").waitFor();
+    assert.equal(await stageOf(), to);
+  });
 });

@@ -1,13 +1,14 @@
-import { createSignal, For } from "solid-js";
+import { createAsync } from "@solidjs/router";
+import { createSignal, For, Show } from "solid-js";
 import { useWrite } from "../../actions";
 import type { ContactPatch } from "../../api";
 import { Dialog } from "../../components/Dialog";
 import { FieldError } from "../../components/FieldError";
 import { FormProblems } from "../../forms";
-import { updateContactAction } from "../../queries/contacts";
+import { getContactStages, updateContactAction } from "../../queries/contacts";
 
 type Editable = "first_name" | "last_name" | "email" | "title" | "company" | "phone" | "linkedin_url" | "city" | "country" | "time_zone";
-type ContactView = { id: string; custom_fields: Record<string, string> } & Record<Editable, string | null>;
+type ContactView = { id: string; stage_id: string | null; custom_fields: Record<string, string> } & Record<Editable, string | null>;
 
 const FIELDS: { key: Editable; label: string; type?: string }[] = [
   { key: "first_name", label: "First name" },
@@ -41,6 +42,11 @@ export function EditContactDialog(props: { contact: ContactView; onClose: () => 
   const save = useWrite(updateContactAction, { form: "edit-contact-form", done: () => "Contact saved" });
   const errors = save.errors;
   const [custom, setCustom] = createSignal(customText(props.contact.custom_fields));
+  const stages = createAsync(() => getContactStages().catch(() => undefined));
+  const [stageId, setStageId] = createSignal(props.contact.stage_id ?? "");
+  // A Do Not Contact stage ends the contact's open sequence runs: said before saving, not discovered after.
+  const toDnc = () =>
+    stageId() !== (props.contact.stage_id ?? "") && stages()?.contact_stages.find((s) => s.id === stageId())?.category === "dnc";
 
   const submit = async (e: SubmitEvent) => {
     e.preventDefault();
@@ -58,6 +64,7 @@ export function EditContactDialog(props: { contact: ContactView; onClose: () => 
     for (const [k, v] of Object.entries(after)) if (before[k] !== v) changed[k] = v;
     for (const k of Object.keys(before)) if (!(k in after)) changed[k] = null;
     if (Object.keys(changed).length) patch.custom_fields = changed;
+    if (stageId() && stageId() !== (props.contact.stage_id ?? "")) patch.stage_id = stageId();
     if (!Object.keys(patch).length) return props.onClose();
     if (await save.run(props.contact.id, patch as ContactPatch)) props.onClose();
   };
@@ -97,6 +104,27 @@ export function EditContactDialog(props: { contact: ContactView; onClose: () => 
             </div>
           )}
         </For>
+        <div class="field">
+          <label for="edit-contact-stage">Stage</label>
+          <select
+            id="edit-contact-stage"
+            value={stageId()}
+            onChange={(e) => setStageId(e.currentTarget.value)}
+            aria-invalid={errors.invalid("stage_id")}
+            aria-describedby="edit-contact-stage-error edit-contact-stage-dnc"
+          >
+            <Show when={!props.contact.stage_id}>
+              <option value="">No stage</option>
+            </Show>
+            <For each={stages()?.contact_stages ?? []}>{(s) => <option value={s.id}>{s.name}</option>}</For>
+          </select>
+          <Show when={toDnc()}>
+            <p id="edit-contact-stage-dnc" class="field-help text-warning" data-testid="edit-contact-stage-dnc">
+              Do Not Contact: their open sequence runs finish, and no sequence emails them while they are in this stage.
+            </p>
+          </Show>
+          <FieldError id="edit-contact-stage-error" form={errors} name="stage_id" />
+        </div>
         <div class="field">
           <label for="edit-contact-custom">Custom fields, one per line as key: value ({"{{custom.key}}"} in emails)</label>
           <textarea
