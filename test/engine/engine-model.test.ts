@@ -346,7 +346,15 @@ const commands = [
           env.DB.prepare("UPDATE steps SET position = ? WHERE id = ?").bind(pa, b),
           env.DB.prepare("UPDATE steps SET position = ? WHERE id = ?").bind(pb, a),
         ]);
-      } else await env.DB.prepare("UPDATE steps SET enabled = 1 - enabled WHERE id = ?").bind(a).run();
+      } else
+        // As the API allows it: the last step on of a sequence that is on can't be turned off (422).
+        await env.DB.prepare(
+          `UPDATE steps SET enabled = 1 - enabled WHERE id = ? AND NOT (enabled = 1
+             AND (SELECT active FROM sequences WHERE id = steps.sequence_id) = 1
+             AND NOT EXISTS (SELECT 1 FROM steps o WHERE o.sequence_id = steps.sequence_id AND o.enabled = 1 AND o.id <> steps.id))`,
+        )
+          .bind(a)
+          .run();
       w.log.push({ kind: reorder ? "reorder" : "toggle", at: now(), seq: s % w.seqs.length });
     }),
   ),
@@ -355,10 +363,13 @@ const commands = [
       const seq = s % w.seqs.length;
       const id = w.seqs[seq]!.id;
       if (!on) w.log.push({ kind: "seqOff", at: now(), seq });
-      await env.DB.prepare("UPDATE sequences SET active = ? WHERE id = ?")
-        .bind(on ? 1 : 0, id)
+      // As the API allows it: a sequence with every step off can't be turned on (422).
+      const changed = await env.DB.prepare(
+        "UPDATE sequences SET active = ? WHERE id = ? AND (? = 0 OR EXISTS (SELECT 1 FROM steps WHERE sequence_id = sequences.id AND enabled = 1))",
+      )
+        .bind(on ? 1 : 0, id, on ? 1 : 0)
         .run();
-      if (on) {
+      if (on && changed.meta.changes) {
         await sequenceStub(env, id).activate(id, w.teamId);
         w.log.push({ kind: "seqOn", at: now(), seq });
       }
@@ -611,6 +622,13 @@ async function settle(w: World) {
     await setMailboxStatus(mb, "connected");
   }
   for (const [i, s] of w.seqs.entries()) {
+    // A sequence left with every step off gets one back on first, as the user must before turning it on.
+    const on = await env.DB.prepare(
+      "UPDATE steps SET enabled = 1 WHERE id = ? AND NOT EXISTS (SELECT 1 FROM steps o WHERE o.sequence_id = steps.sequence_id AND o.enabled = 1)",
+    )
+      .bind(s.stepIds[0])
+      .run();
+    if (on.meta.changes) w.log.push({ kind: "toggle", at: now(), seq: i });
     await env.DB.prepare("UPDATE sequences SET active = 1 WHERE id = ?").bind(s.id).run();
     await sequenceStub(env, s.id).activate(s.id, w.teamId);
     w.log.push({ kind: "seqOn", at: now(), seq: i });
