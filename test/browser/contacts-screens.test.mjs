@@ -71,4 +71,26 @@ describe("contacts screen: lists and selection", () => {
     await page.getByTestId("contact-details").waitFor();
     assert.equal(await stageOf(), to);
   });
+
+  it("gives a contact to another owner from its profile", async () => {
+    await page.goto(`${baseUrl}/contacts?sort=name`);
+    await page.getByTestId("contacts-table").locator("tbody tr").nth(1).locator("a.cell-strong").click();
+    await page.getByTestId("contact-details").waitFor();
+    const ownerOf = () => page.getByTestId("contact-details").locator("dt:text-is('Owner') + dd").textContent();
+    const to = (await ownerOf()) === "Sam Patel" ? "Riley Chen" : "Sam Patel";
+    await page.getByTestId("contact-edit").click();
+    const dialog = page.getByTestId("edit-contact-dialog");
+    await dialog.getByLabel("Owner").selectOption({ label: to });
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await page.getByText("Contact saved").waitFor();
+    await page.reload();
+    await page.getByTestId("contact-details").waitFor();
+    await page.waitForFunction(
+      (want) =>
+        [...document.querySelectorAll("[data-testid=contact-details] dt")].some(
+          (dt) => dt.textContent === "Owner" && dt.nextElementSibling?.textContent === want,
+        ),
+      to,
+    );
+  });
 });

@@ -6,9 +6,13 @@ import { Dialog } from "../../components/Dialog";
 import { FieldError } from "../../components/FieldError";
 import { FormProblems } from "../../forms";
 import { getContactStages, updateContactAction } from "../../queries/contacts";
+import { getUsers } from "../../queries/users";
 
 type Editable = "first_name" | "last_name" | "email" | "title" | "company" | "phone" | "linkedin_url" | "city" | "country" | "time_zone";
-type ContactView = { id: string; stage_id: string | null; custom_fields: Record<string, string> } & Record<Editable, string | null>;
+type ContactView = { id: string; stage_id: string | null; owner_id: string | null; custom_fields: Record<string, string> } & Record<
+  Editable,
+  string | null
+>;
 
 const FIELDS: { key: Editable; label: string; type?: string }[] = [
   { key: "first_name", label: "First name" },
@@ -44,6 +48,9 @@ export function EditContactDialog(props: { contact: ContactView; onClose: () => 
   const [custom, setCustom] = createSignal(customText(props.contact.custom_fields));
   const stages = createAsync(() => getContactStages().catch(() => undefined));
   const [stageId, setStageId] = createSignal(props.contact.stage_id ?? "");
+  // Active users only: the API refuses to give a contact to a disabled one.
+  const users = createAsync(() => getUsers().catch(() => undefined));
+  const [ownerId, setOwnerId] = createSignal(props.contact.owner_id ?? "");
   // A Do Not Contact stage ends the contact's open sequence runs: said before saving, not discovered after.
   const toDnc = () =>
     stageId() !== (props.contact.stage_id ?? "") && stages()?.contact_stages.find((s) => s.id === stageId())?.category === "dnc";
@@ -65,6 +72,7 @@ export function EditContactDialog(props: { contact: ContactView; onClose: () => 
     for (const k of Object.keys(before)) if (!(k in after)) changed[k] = null;
     if (Object.keys(changed).length) patch.custom_fields = changed;
     if (stageId() && stageId() !== (props.contact.stage_id ?? "")) patch.stage_id = stageId();
+    if (ownerId() !== (props.contact.owner_id ?? "")) patch.owner_id = ownerId() || null;
     if (!Object.keys(patch).length) return props.onClose();
     if (await save.run(props.contact.id, patch as ContactPatch)) props.onClose();
   };
@@ -104,6 +112,23 @@ export function EditContactDialog(props: { contact: ContactView; onClose: () => 
             </div>
           )}
         </For>
+        <div class="field">
+          <label for="edit-contact-owner">Owner</label>
+          <select
+            id="edit-contact-owner"
+            value={ownerId()}
+            onChange={(e) => setOwnerId(e.currentTarget.value)}
+            aria-invalid={errors.invalid("owner_id")}
+            aria-describedby="edit-contact-owner-error"
+          >
+            <option value="">Nobody</option>
+            <Show when={props.contact.owner_id && users() && !users()!.users.some((u) => u.id === props.contact.owner_id)}>
+              <option value={props.contact.owner_id!}>The current owner (disabled)</option>
+            </Show>
+            <For each={users()?.users ?? []}>{(u) => <option value={u.id}>{u.name}</option>}</For>
+          </select>
+          <FieldError id="edit-contact-owner-error" form={errors} name="owner_id" />
+        </div>
         <div class="field">
           <label for="edit-contact-stage">Stage</label>
           <select
