@@ -195,3 +195,45 @@ describe("share dialog: a disabled owner", () => {
     }
   });
 });
+
+describe("the sequences list says what a sequence turned off does", () => {
+  let browser;
+  let page;
+  before(async () => {
+    ({ browser, page } = await launch());
+    await signIn(page, "admin@demo.test");
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  it("calls the contacts of a sequence turned off waiting, not active, and active again once it is on", async () => {
+    await page.goto(`${baseUrl}/sequences`);
+    const name = "Enterprise outbound — Q4";
+    const toggle = page.getByRole("switch", { name: `${name} active`, exact: true });
+    const row = page.locator("tr, li, article", { has: toggle }).last();
+    await toggle.waitFor();
+    assert.equal(await toggle.getAttribute("aria-checked"), "true");
+    await row
+      .locator(".count-strip")
+      .getByText(/^active$|\bactive\b/)
+      .waitFor();
+    await toggle.click();
+    await page.getByText(`“${name}” is now inactive`).waitFor();
+    await row.locator(".count-strip").getByText("waiting (sequence off)").waitFor();
+    assert.equal(
+      await row
+        .locator(".count-strip")
+        .getByText(/\bactive\b/)
+        .count(),
+      0,
+    );
+    await toggle.click();
+    await page.getByText(`“${name}” is now active`).waitFor();
+    await row
+      .locator(".count-strip")
+      .getByText(/\bactive\b/)
+      .waitFor();
+    assert.equal(await row.locator(".count-strip").getByText("waiting (sequence off)").count(), 0);
+  });
+});

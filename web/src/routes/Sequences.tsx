@@ -44,13 +44,16 @@ const COUNT_ORDER: { key: string; label: string; tone: string }[] = [
 
 function Counts(props: { s: SequenceSummary }) {
   const total = () => Object.values(props.s.counts).reduce((a, b) => a + b, 0);
+  // A sequence turned off sends nothing: its 'active' rows wait until it is on again (the Contacts tab counts
+  // them as not sent), so they aren't called active here either.
+  const off = (c: { key: string }) => c.key === "active" && !props.s.active;
   const shown = () => COUNT_ORDER.filter((c) => (props.s.counts[c.key] ?? 0) > 0 || c.key === "active");
   return (
     <div class="count-strip" aria-label={`${total()} contacts`}>
       <For each={shown()}>
         {(c) => (
-          <span class={`count count-${c.tone}`} classList={{ "count-zero": !(props.s.counts[c.key] ?? 0) }}>
-            <strong>{formatNumber(props.s.counts[c.key] ?? 0)}</strong> {c.label}
+          <span class={`count count-${off(c) ? "warning" : c.tone}`} classList={{ "count-zero": !(props.s.counts[c.key] ?? 0) }}>
+            <strong>{formatNumber(props.s.counts[c.key] ?? 0)}</strong> {off(c) ? "waiting (sequence off)" : c.label}
           </span>
         )}
       </For>
