@@ -60,7 +60,13 @@ describe("removing a mailbox", () => {
           error: {
             code: "mailbox_in_use",
             message: "3 contacts still send from it",
-            details: { enrollments: 3, sequences: [{ id: "s1", name: "Q1 outbound", contacts: 2 }, { id: null, name: null, contacts: 1 }] },
+            details: {
+              enrollments: 3,
+              sequences: [
+                { id: "s1", name: "Q1 outbound", contacts: 2 },
+                { id: null, name: null, contacts: 1 },
+              ],
+            },
           },
         },
       });

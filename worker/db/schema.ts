@@ -462,7 +462,11 @@ export const mailboxes = sqliteTable(
     updatedAt: integer("updated_at").notNull(),
   },
   // One live mailbox per address: a removed one keeps its row (history) without holding the address.
-  (t) => [uniqueIndex("mailboxes_team_email_uq").on(t.teamId, t.email).where(sql`status <> 'removed'`)],
+  (t) => [
+    uniqueIndex("mailboxes_team_email_uq")
+      .on(t.teamId, t.email)
+      .where(sql`status <> 'removed'`),
+  ],
 );
 
 export const ENROLLMENT_STATUSES = ["scheduled", "active", "paused", "held", "finished", "failed", "removed"] as const;
