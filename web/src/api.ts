@@ -66,12 +66,12 @@ function ensureCsrfToken(): Promise<void> {
 }
 
 /** One send: JSON, same-origin cookies, the CSRF header on mutations; a network failure as an ApiError. */
-async function send(req: Request): Promise<Response> {
+async function send(req: Request, body: ArrayBuffer | null): Promise<Response> {
   const headers = new Headers(req.headers);
   headers.set("Accept", "application/json");
   if (!SAFE_METHODS.has(req.method) && csrfToken) headers.set("X-CSRF-Token", csrfToken);
   try {
-    return await fetch(new Request(req, { headers, credentials: "same-origin" }));
+    return await fetch(req.url, { method: req.method, headers, body, signal: req.signal, credentials: "same-origin" });
   } catch (cause) {
     throw new ApiError(0, "network_error", "Can't reach Seqflare. Check your connection and try again.", { cause: String(cause) });
   }
@@ -91,16 +91,18 @@ export const apiFetch: typeof fetch = async (input, init) => {
     // No session at all answers 401 here too, and the call below then reports it as usual.
     await ensureCsrfToken().catch(() => undefined);
   }
-  // Kept for one resend: the first send consumes the body. (The worker's types give clone() a Cf-typed Request.)
-  const again = mutation && !isLogin ? (req.clone() as unknown as Request) : null;
-  let res = await send(req);
-  if (res.status === 403 && again && (await toApiError(res.clone())).code === "csrf_failed") {
+  // The body read once into memory, so a resend can send it again. A buffer, not the request's stream (a
+  // clone tees it into one): a streamed upload is what the browser must then send, and tools that watch
+  // requests (the browser tests) no longer see its body.
+  const body = req.body ? await req.arrayBuffer() : null;
+  let res = await send(req, body);
+  if (res.status === 403 && mutation && !isLogin && (await toApiError(res.clone())).code === "csrf_failed") {
     // Another tab signed in again (a password change, a new sign-in): the session cookie, shared by every
     // tab, is a new session's, and this tab's token is the old one's. The refusal came before anything ran:
     // fetch the session's token and send once more, rather than failing every save until a reload.
     const stale = csrfToken;
     await ensureCsrfToken().catch(() => undefined);
-    if (csrfToken && csrfToken !== stale) res = await send(again);
+    if (csrfToken && csrfToken !== stale) res = await send(req, body);
   }
   if (res.ok) return res;
   const err = await toApiError(res);
