@@ -42,6 +42,7 @@ export const SKIP_REASONS = [
   "not_processed",
   "sequence_archived",
   "caller_not_permitted",
+  "mailbox_not_connected",
 ] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
@@ -66,6 +67,10 @@ export const OUTCOME_REASONS: Record<WarningCategory | SkipReason | "enriched", 
   caller_not_permitted: {
     label: "Its requester can no longer add",
     fix: "The user or API key that asked for this job was disabled, revoked or lost edit rights on the sequence before they were added; add them again as someone who may.",
+  },
+  mailbox_not_connected: {
+    label: "No connected mailbox to send from",
+    fix: "Every mailbox this add was to send from was removed or disconnected before they were added; reconnect one, or add them again from another mailbox.",
   },
   active_in_other_sequence: { label: "Active in another sequence", fix: "Add anyway, or wait until the other sequence finishes." },
   finished_in_other_sequence: { label: "Finished another sequence", fix: "Add anyway if a new touch is welcome." },
