@@ -19,6 +19,7 @@ const SKIP_CODES = new Set([
   "not_processed",
   "sequence_archived",
   "caller_not_permitted",
+  "mailbox_not_connected",
 ]);
 
 export const isSkipReason = (code: string) => SKIP_CODES.has(code);
