@@ -194,7 +194,10 @@ export async function createImport(env: Env, d: Db, caller: Caller, file: File):
       delimiter: scan.delimiter satisfies Delimiter,
       rawHeaders: scan.rawHeaders,
       rawSample: scan.rawSample,
-      mapping: autoMap(headers),
+      mapping: autoMap(
+        headers,
+        scan.rawSample.map((r) => decodeAll(r, scan.encoding)),
+      ),
       settings,
       parts: scan.parts,
       rowCount: scan.rowCount,
@@ -341,7 +344,10 @@ async function rescanImport(env: Env, row: ImportRow, choose: { delimiter: Delim
     parts: scan.parts,
     rowCount: scan.rowCount,
     blankRows: scan.blankRows,
-    mapping: autoMap(headers),
+    mapping: autoMap(
+      headers,
+      scan.rawSample.map((r) => decodeAll(r, scan.encoding)),
+    ),
   };
 }
 

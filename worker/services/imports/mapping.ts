@@ -40,7 +40,9 @@ export const IMPORT_FIELDS = {
   },
   domain: {
     label: "Company website or domain",
-    synonyms: ["website", "company website", "domain", "company domain", "url", "web site", "company url"],
+    // No bare "url": LinkedIn's Connections export calls each person's profile link "URL", and taken
+    // as the company's website it made every contact's domain linkedin.com.
+    synonyms: ["website", "company website", "domain", "company domain", "web site", "company url"],
   },
   title: { label: "Job title", synonyms: ["title", "job title", "position", "role", "job", "designation"] },
   phone: {
@@ -123,11 +125,24 @@ const norm = (h: string) =>
 const BY_SYNONYM = new Map<string, ImportField>();
 for (const f of FIELD_NAMES) for (const s of IMPORT_FIELDS[f].synonyms) BY_SYNONYM.set(norm(s), f);
 
-/** Each header's field by synonym; a field is given to its first matching column only. */
-export function autoMap(headers: string[]): Mapping {
+const LINKEDIN_PROFILE = /^(https?:\/\/)?([a-z]{2,3}\.)?linkedin\.com\/(in|pub)\//i;
+
+/**
+ * Each header's field by synonym; a field is given to its first matching column only. A column no
+ * synonym names whose sample values are all LinkedIn profile links (LinkedIn's own export calls it
+ * "URL") is the LinkedIn URL.
+ */
+export function autoMap(headers: string[], sample: string[][] = []): Mapping {
   const taken = new Set<ImportField>();
-  return headers.map((h) => {
-    const f = BY_SYNONYM.get(norm(h)) ?? BY_SYNONYM.get(norm(h).replace(/^(contact|person|primary|work) /, ""));
+  const profiles = (i: number) => {
+    const values = sample.map((r) => (r[i] ?? "").trim()).filter(Boolean);
+    return values.length > 0 && values.every((v) => LINKEDIN_PROFILE.test(v));
+  };
+  return headers.map((h, i) => {
+    const f =
+      BY_SYNONYM.get(norm(h)) ??
+      BY_SYNONYM.get(norm(h).replace(/^(contact|person|primary|work) /, "")) ??
+      (profiles(i) ? "linkedin_url" : undefined);
     if (!f || taken.has(f)) return null;
     taken.add(f);
     return f;
@@ -196,6 +211,17 @@ const hostOf = (v: string) =>
     .split(/[/?#]/)[0]!
     .toLowerCase() || null;
 
+/**
+ * Hosts of social and profile sites: a link to one says where a person is, not which company they work
+ * for (taken as the domain, enrichment made up addresses at linkedin.com). The email's domain is used instead.
+ */
+const PROFILE_HOSTS =
+  /(^|\.)(linkedin\.com|lnkd\.in|facebook\.com|fb\.com|twitter\.com|x\.com|instagram\.com|github\.com|youtube\.com|tiktok\.com|medium\.com|angel\.co|wellfound\.com|crunchbase\.com|xing\.com)$/;
+const companyHost = (v: string) => {
+  const h = hostOf(v);
+  return h && !PROFILE_HOSTS.test(h) ? h : null;
+};
+
 /** A row problem: which column, its value, and why the row is not imported. */
 export interface RowProblem {
   column: string;
@@ -245,7 +271,7 @@ export function mapRow(cells: string[], headers: string[], m: Mapping): { row: M
       first_name: first.slice(0, 200),
       last_name: last.slice(0, 200),
       company: company?.slice(0, 300) ?? null,
-      domain: website ? hostOf(website) : rawEmail ? rawEmail.split("@")[1]!.toLowerCase() : null,
+      domain: (website && companyHost(website)) || (rawEmail ? rawEmail.split("@")[1]!.toLowerCase() : null),
       title: get("title").slice(0, 300) || null,
       phone: get("phone").slice(0, 60) || null,
       // A link on screens: http(s) only, https when the cell has no scheme; anything else is left out.
