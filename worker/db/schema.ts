@@ -856,6 +856,11 @@ export const workflows = sqliteTable(
       .default(sql`'{}'`),
     /** For "change": the last contact_changes id this workflow has looked at. */
     changeCursor: integer("change_cursor").notNull().default(0),
+    /**
+     * For "change": ticks in a row whose look at the changes failed (reset by one that works). Such a
+     * workflow is looked at after the others, so it can't hold them up, and is turned off after a few.
+     */
+    checkFailures: integer("check_failures").notNull().default(0),
     /** Why the workflow was turned off by a run rather than by a user (its owner lost the sequence or was disabled). */
     offReason: text("off_reason"),
     createdAt: createdAt(),
