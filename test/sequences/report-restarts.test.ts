@@ -23,6 +23,8 @@ describe("restarted contacts in the reports", () => {
     const mb = await makeMailbox(teamId, userId, { gapSeconds: 0 });
     const contacts = await makeContacts(teamId, 4);
     await enroll(teamId, sequenceId, contacts, [mb]);
+    // The fixture enrolls straight through the object; the add-contacts pipeline records who added them.
+    await env.DB.prepare("UPDATE enrollments SET added_by = ? WHERE sequence_id = ?").bind(userId, sequenceId).run();
     await runUntil(now() + HOUR);
     // Another admin restarts two of the four from step 1.
     const other = await makeUser(teamId, "admin");
@@ -48,6 +50,17 @@ describe("restarted contacts in the reports", () => {
     expect(status("active")).toBe(4);
     expect(status("finished")).toBe(0);
     expect(report.steps[0]).toMatchObject({ position: 1, reached: 4, sent: 4 });
+
+    // "Added by" is whoever added a contact's first run: the restarter added no one, and the first
+    // adder's four contacts are counted with their latest runs (all active), not their old finished ones.
+    const byOther = (await ok(api.sequences[":id"].report.$get({ param: { id: sequenceId }, query: { added_by: other } }))).report;
+    expect(byOther.totals.contacts).toBe(0);
+    expect(byOther.statuses.every((s) => s.contacts === 0)).toBe(true);
+    const byFirst = (await ok(api.sequences[":id"].report.$get({ param: { id: sequenceId }, query: { added_by: userId } }))).report;
+    expect(byFirst.totals.contacts).toBe(4);
+    expect(byFirst.statuses.find((x) => x.status === "active")!.contacts).toBe(4);
+    expect(byFirst.statuses.find((x) => x.status === "finished")!.contacts).toBe(0);
+    expect(byFirst.totals.sent).toBe(report.totals.sent);
 
     const team = (await ok(api.reports.team.$get({ query: {} }))).report;
     expect(team.users.find((u) => u.user_id === other)!.added).toBe(0);

@@ -24,12 +24,22 @@ export interface ReportFilter {
 /** ` AND a AND b ...` (nothing when there are no conditions). */
 const andAll = (parts: SQL[]) => (parts.length ? sql` AND ${sql.join(parts, sql` AND `)}` : sql``);
 
+/**
+ * The contacts of the sequence whose first run was added by `userId`: "Added by" is whoever added a
+ * contact first, so a restart or re-add by someone else leaves every run of that contact with its
+ * first adder (and counts nowhere under the restarter).
+ */
+const addedFirstBy = (sequenceId: string, userId: string) =>
+  sql`SELECT f.contact_id FROM enrollments f WHERE f.sequence_id = ${sequenceId} AND f.added_by = ${userId}
+        AND NOT EXISTS (SELECT 1 FROM enrollments p WHERE p.sequence_id = f.sequence_id AND p.contact_id = f.contact_id
+          AND (p.created_at < f.created_at OR (p.created_at = f.created_at AND p.id < f.id)))`;
+
 /** The filters on the enrollments alias `e`. */
-function enrollmentFilter(f: ReportFilter) {
+function enrollmentFilter(f: ReportFilter, sequenceId: string) {
   const where: SQL[] = [];
   if (f.from !== undefined) where.push(sql`e.created_at >= ${f.from}`);
   if (f.to !== undefined) where.push(sql`e.created_at < ${f.to}`);
-  if (f.addedBy) where.push(sql`e.added_by = ${f.addedBy}`);
+  if (f.addedBy) where.push(sql`e.contact_id IN (${addedFirstBy(sequenceId, f.addedBy)})`);
   if (f.mailboxId) where.push(sql`e.mailbox_id = ${f.mailboxId}`);
   return andAll(where);
 }
@@ -40,8 +50,7 @@ function messageFilter(f: ReportFilter, sequenceId: string) {
   if (f.from !== undefined) where.push(sql`m.sent_at >= ${f.from}`);
   if (f.to !== undefined) where.push(sql`m.sent_at < ${f.to}`);
   if (f.mailboxId) where.push(sql`m.mailbox_id = ${f.mailboxId}`);
-  if (f.addedBy)
-    where.push(sql`m.enrollment_id IN (SELECT id FROM enrollments WHERE sequence_id = ${sequenceId} AND added_by = ${f.addedBy})`);
+  if (f.addedBy) where.push(sql`m.contact_id IN (${addedFirstBy(sequenceId, f.addedBy)})`);
   return andAll(where);
 }
 
@@ -50,7 +59,9 @@ function meetingFilter(f: ReportFilter, sequenceId: string) {
   const where: SQL[] = [];
   if (f.mailboxId) where.push(sql`att.mailbox_id = ${f.mailboxId}`);
   if (f.addedBy)
-    where.push(sql`att.enrollment_id IN (SELECT id FROM enrollments WHERE sequence_id = ${sequenceId} AND added_by = ${f.addedBy})`);
+    where.push(
+      sql`att.enrollment_id IN (SELECT id FROM enrollments WHERE sequence_id = ${sequenceId} AND contact_id IN (${addedFirstBy(sequenceId, f.addedBy)}))`,
+    );
   return andAll(where);
 }
 
@@ -70,7 +81,7 @@ function taskFilter(f: ReportFilter, sequenceId: string) {
   if (f.to !== undefined) where.push(sql`t.completed_at < ${f.to}`);
   if (f.addedBy || f.mailboxId)
     where.push(
-      sql`t.enrollment_id IN (SELECT e.id FROM enrollments e WHERE e.sequence_id = ${sequenceId}${enrollmentFilter({ addedBy: f.addedBy, mailboxId: f.mailboxId })})`,
+      sql`t.enrollment_id IN (SELECT e.id FROM enrollments e WHERE e.sequence_id = ${sequenceId}${enrollmentFilter({ addedBy: f.addedBy, mailboxId: f.mailboxId }, sequenceId)})`,
     );
   return andAll(where);
 }
@@ -166,7 +177,7 @@ export async function sequenceReport(
   seq: { id: string; teamId: string; name: string; settings: Record<string, unknown> },
   f: ReportFilter,
 ): Promise<SequenceReport> {
-  const ef = enrollmentFilter(f);
+  const ef = enrollmentFilter(f, seq.id);
   const mf = messageFilter(f, seq.id);
   const rf = rollupFilter(f);
   const [steps, variantRows, mailboxRows, runRows, byStepVariantMailbox, byDay, taskRows, positive, rerunRows, meetings] =
