@@ -28,7 +28,7 @@ import { ContactInput as NativeContactInput } from "../routes/contacts";
 import { outcomesPage } from "../services/add-contacts/outcomes";
 import { searchSequenceMessages } from "../services/messages";
 import { searchTeamTasks } from "../services/tasks";
-import { EMPLOYEE_RANGES, knownCities, PeopleFilters, searchPeople } from "../services/people-search";
+import { EMPLOYEE_RANGES, PeopleFilters, searchPeople } from "../services/people-search";
 import { apolloCampaign, apolloContacts, apolloEmailAccount, apolloPagination, iso } from "./present";
 import { apolloParams } from "./params";
 
@@ -166,8 +166,6 @@ const APOLLO_PEOPLE_FIELD: Record<string, string> = {
   companies: "q_organization_name",
   titles: "person_titles",
   seniorities: "person_seniorities",
-  countries: "person_locations",
-  cities: "person_locations",
   email_statuses: "contact_email_status",
 };
 
@@ -544,20 +542,10 @@ export const apolloRoutes = new Hono<AppEnv>()
       companies: p.q_organization_name ? [p.q_organization_name] : undefined,
       titles: p.person_titles,
       seniorities: p.person_seniorities,
-      countries: p.person_locations,
       employee_ranges: ranges.length ? ranges : undefined,
       email_statuses: p.contact_email_status as PeopleFilters["email_statuses"],
       saved: "any",
     };
-    // A location may be a city or a country.
-    if (p.person_locations?.length) {
-      const cities = await knownCities(c.var.db, p.person_locations);
-      if (cities.length) {
-        filters.cities = cities;
-        filters.countries = p.person_locations.filter((l) => !filters.cities!.includes(l));
-        if (!filters.countries.length) delete filters.countries;
-      }
-    }
     // The people search's own checks on the values (at most 12 words a keyword search or title, …), named by
     // Apollo's fields: what it can't apply is refused, never cut short. Not its list lengths: Apollo takes up
     // to APOLLO_ARRAY_MAX values a filter (checked above), and employee ranges any "lo,hi" (checked above).
@@ -570,7 +558,8 @@ export const apolloRoutes = new Hono<AppEnv>()
     const r = await searchPeople(
       c.var.db,
       caller.teamId,
-      checked.success ? { ...checked.data, employee_ranges: filters.employee_ranges } : filters,
+      // A location may be a city or a country, and a person in any of them is found (arr checked each value).
+      { ...(checked.success ? { ...checked.data, employee_ranges: filters.employee_ranges } : filters), locations: p.person_locations },
       "score",
       p.page,
       p.per_page,

@@ -58,6 +58,13 @@ export const PeopleFilters = z
 
 export type PeopleFilters = z.infer<typeof PeopleFilters>;
 
+/**
+ * The filters and what only Apollo's facade asks: `locations`, each a city or a country, a person in any
+ * of them matching (Apollo's person_locations are alternatives). The native search keeps cities and
+ * countries apart, each a filter ANDed with the rest.
+ */
+export type PeopleQuery = PeopleFilters & { locations?: string[] };
+
 export const PEOPLE_SORTS = ["score", "name", "company", "recent_job_change"] as const;
 
 /**
@@ -186,15 +193,28 @@ interface Built {
  * WHERE clause for people `p` (bound parameters only), scoped for the saved/net-new filter to `teamId`.
  * `walk`: the full-text matches are a filter on rows met in index order (`+p.rowid`), never the way in.
  */
-export function buildPeopleWhere(f: PeopleFilters, teamId: string, walk = false): Built {
+export function buildPeopleWhere(f: PeopleQuery, teamId: string, walk = false): Built {
   const conds: string[] = [];
   const params: unknown[] = [];
-  const inList = (col: string, values?: string[]) => {
-    if (!values?.length) return;
+  const inCond = (col: string, values: string[]) => {
     params.push(listParam(values));
-    conds.push(`${col} IN (SELECT value FROM json_each(?${params.length}))`);
+    return `${col} IN (SELECT value FROM json_each(?${params.length}))`;
+  };
+  const inList = (col: string, values?: string[]) => {
+    if (values?.length) conds.push(inCond(col, values));
   };
   const rowid = walk ? "+p.rowid" : "p.rowid";
+  // Cities are typed (no list to pick from): "berlin" is Berlin. Reached through the full-text index
+  // (case-blind), then only whole cities kept, compared case-insensitively ("New York" is not "West
+  // New York"). SQLite's lower() folds A-Z only: a city starting with "Ö" must be typed so.
+  const cityCond = (cities: string[]) => {
+    const c = citiesQuery(cities);
+    if (!c) return "0";
+    params.push(c);
+    const match = `${rowid} IN (SELECT rowid FROM people_fts WHERE people_fts MATCH ?${params.length})`;
+    params.push(listParam(cities));
+    return `${match} AND lower(p.city) IN (SELECT lower(value) FROM json_each(?${params.length}))`;
+  };
   const fts = f.q?.trim() ? ftsQuery(f.q) : null;
   if (fts) {
     params.push(fts);
@@ -215,18 +235,9 @@ export function buildPeopleWhere(f: PeopleFilters, teamId: string, walk = false)
   inList("p.company", f.companies);
   inList("p.industry", f.industries);
   inList("p.country", f.countries);
-  if (f.cities?.length) {
-    // Cities are typed (no list to pick from): "berlin" is Berlin. Reached through the full-text index
-    // (case-blind), then only whole cities kept, compared case-insensitively ("New York" is not "West
-    // New York"). SQLite's lower() folds A-Z only: a city starting with "Ö" must be typed so.
-    const c = citiesQuery(f.cities);
-    if (c) {
-      params.push(c);
-      conds.push(`${rowid} IN (SELECT rowid FROM people_fts WHERE people_fts MATCH ?${params.length})`);
-      params.push(listParam(f.cities));
-      conds.push(`lower(p.city) IN (SELECT lower(value) FROM json_each(?${params.length}))`);
-    } else conds.push("0");
-  }
+  if (f.cities?.length) conds.push(cityCond(f.cities));
+  // A location is a city or a country: people in any of them, never only those in both.
+  if (f.locations?.length) conds.push(`((${cityCond(f.locations)}) OR ${inCond("p.country", f.locations)})`);
   inList("p.email_status", f.email_statuses);
   if (f.employee_ranges?.length) {
     const ors = f.employee_ranges.map((r) => {
@@ -283,7 +294,7 @@ export interface PersonResult {
 }
 
 /** `buildPeopleWhere` as drizzle SQL on the same handle: the numbered placeholders become bound values. */
-export function peopleWhere(f: PeopleFilters, teamId: string, walk = false): SQL {
+export function peopleWhere(f: PeopleQuery, teamId: string, walk = false): SQL {
   const { where, params } = buildPeopleWhere(f, teamId, walk);
   const parts = where.split(/\?(\d+)/);
   return sql.join(parts.map((p, i) => (i % 2 ? sql`${params[Number(p) - 1]}` : sql.raw(p))));
@@ -310,7 +321,7 @@ const totals = new Map<string, { version: number; n: number }>();
  * index (a rowid against the matches, ~1/16 of reading a row), any other filter reads its row. A rare
  * filter walked would meet most of the table before its page is full, so it is sorted as before.
  */
-export function walksScoreIndex(f: PeopleFilters, total: number, people: number, end: number): boolean {
+export function walksScoreIndex(f: PeopleQuery, total: number, people: number, end: number): boolean {
   if (total <= 0) return false;
   const { q, titles, saved, ...rest } = f;
   const others = saved !== "any" || Object.values(rest).some((v) => (Array.isArray(v) ? v.length > 0 : v !== undefined));
@@ -322,7 +333,7 @@ export function walksScoreIndex(f: PeopleFilters, total: number, people: number,
 export async function searchPeople(
   d: Db,
   teamId: string,
-  f: PeopleFilters,
+  f: PeopleQuery,
   sort: (typeof PEOPLE_SORTS)[number],
   page: number,
   perPage: number,
@@ -389,13 +400,4 @@ export async function peopleFacets(d: Db): Promise<Facets> {
   const facets = { seniorities: rows(s), departments: rows(dep), industries: rows(ind), countries: rows(cou), email_statuses: rows(st) };
   facetsKept = { version: versionOf(v), facets };
   return facets;
-}
-
-/** Which of these places are cities in the people database (Apollo's person_locations mix cities and countries). */
-export async function knownCities(d: Db, places: readonly string[]): Promise<string[]> {
-  if (!places.length) return [];
-  const rows = await d.all<{ city: string }>(
-    sql`SELECT DISTINCT city FROM people WHERE city IN (SELECT value FROM json_each(${listParam(places)}))`,
-  );
-  return rows.map((r) => r.city);
 }
