@@ -110,6 +110,14 @@ export function trimRaw(raw: string, max: number): string {
   return raw.slice(0, end);
 }
 
+/**
+ * Every line end ends a record, wherever it is in the file, for the upload's scan and for saving a part
+ * alike. Left to detect it, csv-parse took the first line end it met for the whole input: the scan saw
+ * the header's CRLF and read LF rows as one (while a part, starting after the header, saw LF), and the
+ * LF the scan adds after a last line without one was not a line end, so that line kept its quotes.
+ */
+const RECORD_DELIMITERS = ["\r\n", "\n", "\r"];
+
 /** The delimiter that splits the first lines into the most columns, consistently. */
 function sniffDelimiter(head: Buffer): Delimiter {
   // Only whole lines: cut after the last line break (a quoted field may still span the cut; relaxed parsing copes).
@@ -122,6 +130,7 @@ function sniffDelimiter(head: Buffer): Delimiter {
       records = parseSync(text, {
         delimiter: d,
         encoding: "latin1",
+        record_delimiter: RECORD_DELIMITERS,
         relax_column_count: true,
         relax_quotes: true,
         skip_empty_lines: true,
@@ -239,6 +248,7 @@ export async function scanCsv(
   const parser = parseStream({
     delimiter,
     encoding: "latin1",
+    record_delimiter: RECORD_DELIMITERS,
     relax_column_count: true,
     relax_quotes: true,
     skip_empty_lines: false,
@@ -327,6 +337,7 @@ export function parsePart(bytes: Uint8Array, delimiter: Delimiter): string[][] {
   return parseSync(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
     delimiter,
     encoding: "latin1",
+    record_delimiter: RECORD_DELIMITERS,
     relax_column_count: true,
     relax_quotes: true,
     skip_empty_lines: false,
