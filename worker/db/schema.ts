@@ -1016,6 +1016,8 @@ export const imports = sqliteTable(
     created: integer("created").notNull().default(0),
     updated: integer("updated").notNull().default(0),
     failed: integer("failed").notNull().default(0),
+    /** Rows saved with a warning (an Owner that is no active user of the team): import_rows.reason says it. */
+    warned: integer("warned").notNull().default(0),
     error: text("error"),
     createdAt: createdAt(),
     updatedAt: integer("updated_at").notNull(),

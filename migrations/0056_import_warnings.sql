@@ -1,0 +1,1 @@
+ALTER TABLE `imports` ADD `warned` integer DEFAULT 0 NOT NULL;
