@@ -11,7 +11,7 @@ import { authorize, mailboxFor, sequenceFor, visibleSequence, workflowAllows, wo
 import { auditEntry } from "./audit";
 import { commitAddContacts } from "./add-contacts/jobs";
 import type { AddContactsRequest } from "./add-contacts/request";
-import { peopleWhere, words, type PeopleFilters } from "./people-search";
+import { MAX_SEARCH_WORDS, peopleWhere, words, type PeopleFilters } from "./people-search";
 import { assertWorkflowCanRun } from "./state-preconditions";
 
 /**
@@ -33,6 +33,8 @@ const CHANGES_PER_TICK = 500;
 /** Change workflows one cron tick looks at (those furthest behind first). */
 const CHANGE_WORKFLOWS_PER_TICK = 50;
 const CHANGE_RETENTION_MS = 7 * 86_400_000;
+/** Failed ticks in a row that turn a change workflow off (checkChanges). */
+const CHECK_FAILURES_OFF = 3;
 /**
  * A change run that failed or was interrupted before its job was committed is tried again (its job's
  * idempotency key is the change, so a try that did commit is found, not committed twice): at most this
@@ -107,9 +109,23 @@ export const ContactFilters = z
     stage_ids: idList.openapi({ description: "The contact is (now) in one of these stages" }),
     owner_ids: idList.openapi({ description: "The contact is owned by one of these users" }),
     list_ids: idList.openapi({ description: "The contact is in one of these lists" }),
-    titles: z.array(z.string().trim().min(1).max(200)).max(50).optional().openapi({
-      description: 'The title has every word of one of these, as whole words ("CTO" finds "Co-founder & CTO", not "Director")',
-    }),
+    titles: z
+      .array(
+        z
+          .string()
+          .trim()
+          .min(1)
+          .max(200)
+          // As the people search's titles: a title's words are each a term of the match, so they are bounded.
+          .refine((v) => words(v).length <= MAX_SEARCH_WORDS, {
+            message: `Titles take at most ${MAX_SEARCH_WORDS} words (small words such as “of” and “the” aside)`,
+          }),
+      )
+      .max(50)
+      .optional()
+      .openapi({
+        description: `The title has every word of one of these, as whole words ("CTO" finds "Co-founder & CTO", not "Director"); each at most ${MAX_SEARCH_WORDS} words`,
+      }),
     countries: z.array(z.string().trim().min(1).max(100)).max(50).optional(),
     email_statuses: z
       .array(z.enum(["verified", "unverified", "guessed", "unavailable"]))
@@ -408,6 +424,7 @@ export async function updateWorkflow(d: Db, caller: Caller, id: string, b: Parti
     // Turned on: the next slot is a minute away, and a change workflow acts on changes from now on.
     patch.nextRunAt = now() + 60_000;
     patch.changeCursor = await lastChangeId(d, caller.teamId);
+    patch.checkFailures = 0;
   } else if (b.trigger?.kind === "schedule" && w.triggerKind !== "schedule") {
     // Becoming a schedule: its first slot is a minute away (its old next_run_at may be a month old).
     patch.nextRunAt = now() + 60_000;
@@ -700,7 +717,7 @@ export function contactMatches(f: ContactFilters): SQL {
     conds.push(
       sql`exists (select 1 from list_members m where m.contact_id = ${contacts.id} and m.list_id in (select value from json_each(${listParam(f.list_ids)})))`,
     );
-  if (f.titles?.length) conds.push(sql`(${sql.join(f.titles.map(titleHas), sql` or `)})`);
+  if (f.titles?.length) conds.push(titlesMatch(f.titles));
   return and(...conds)!;
 }
 
@@ -712,17 +729,17 @@ const titleWords = sql.raw(
 );
 
 /**
- * SQL: the contact's title has every word of `typed` as a whole word, in any order (stop words and punctuation
- * aside), as the people search matches titles: "CTO" finds "CTO" and "Co-founder & CTO", never "Director"
- * (a substring match did), nor "COO" "Coordinator". A title with no word to look for matches nobody.
+ * SQL: the contact's title has every word of one of `titles` as a whole word, in any order (stop words and
+ * punctuation aside), as the people search matches titles: "CTO" finds "CTO" and "Co-founder & CTO", never
+ * "Director" (a substring match did), nor "COO" "Coordinator". A title with no word to look for matches nobody.
+ * The titles' words are one bound parameter (JSON): one parameter per word went past D1's 100 with a few
+ * dozen titles, and the tick's query failed every minute.
  */
-function titleHas(typed: string): SQL {
-  const w = words(typed);
-  if (!w.length) return sql`0`;
-  return sql`(${sql.join(
-    w.map((x) => sql`instr(${titleWords}, ${` ${x} `}) > 0`),
-    sql` and `,
-  )})`;
+function titlesMatch(titles: readonly string[]): SQL {
+  const wordSets = titles.map(words).filter((w) => w.length);
+  if (!wordSets.length) return sql`0`;
+  return sql`EXISTS (SELECT 1 FROM json_each(${JSON.stringify(wordSets)}) t
+    WHERE NOT EXISTS (SELECT 1 FROM json_each(t.value) w WHERE instr(${titleWords}, ' ' || w.value || ' ') = 0))`;
 }
 
 export interface ContactChange {
@@ -835,6 +852,26 @@ export async function runChangeWorkflow(env: Env, d: Db, listed: WorkflowRow): P
   return ran;
 }
 
+/**
+ * One change workflow's tick, counting failures in a row: a passing one (D1 out of reach) is tried again next
+ * tick; one that keeps failing would never move its cursor, add anybody nor let the change log be pruned, so
+ * after CHECK_FAILURES_OFF in a row it is turned off, saying why.
+ */
+async function checkChanges(env: Env, d: Db, w: WorkflowRow) {
+  try {
+    await runChangeWorkflow(env, d, w);
+  } catch (err) {
+    console.error(`workflow ${w.id}: tick failed`, err);
+    await d
+      .update(workflows)
+      .set({ checkFailures: sql`${workflows.checkFailures} + 1` })
+      .where(eq(workflows.id, w.id));
+    if (w.checkFailures + 1 >= CHECK_FAILURES_OFF) await turnOff(d, w.id, "check_failed");
+    return;
+  }
+  if (w.checkFailures) await d.update(workflows).set({ checkFailures: 0 }).where(eq(workflows.id, w.id));
+}
+
 /** Cron: run every active schedule workflow whose slot has come and every active change workflow; tidy runs whose lease ran out. */
 export async function runDueWorkflows(env: Env, d: Db = db(env.DB)): Promise<number> {
   const t = now();
@@ -878,9 +915,11 @@ export async function runDueWorkflows(env: Env, d: Db = db(env.DB)): Promise<num
              OR EXISTS (SELECT 1 FROM ${workflowRuns} WHERE ${workflowRuns.workflowId} = ${workflows.id} AND ${retryDue(t)}))`,
       ),
     )
-    .orderBy(asc(workflows.changeCursor), asc(workflows.id))
+    // Those whose last ticks failed after the others: failing every tick with its cursor unmoved, 50 of them came
+    // first each minute and no other team's ever ran.
+    .orderBy(asc(workflows.checkFailures), asc(workflows.changeCursor), asc(workflows.id))
     .limit(CHANGE_WORKFLOWS_PER_TICK);
-  for (const w of onChange) await each(w.id, () => runChangeWorkflow(env, d, w));
+  for (const w of onChange) await each(w.id, () => checkChanges(env, d, w));
   // Changes every workflow has looked at long ago are of no further use; one an active change workflow of
   // the team has not reached yet is kept for it.
   await d.delete(contactChanges).where(

@@ -223,6 +223,8 @@ const OFF_REASONS: Record<string, string> = {
     "Turned off: its owner can no longer add contacts to this sequence (its share was removed or made view-only). Share the sequence with edit access, then turn the workflow on.",
   not_found:
     "Turned off: its owner can no longer reach its sequence or one of its mailboxes (removed, or no longer shared). Share it again or edit the workflow, then turn it on.",
+  check_failed:
+    "Turned off: looking for contact changes failed for this workflow (an error on our side), so it stopped rather than hold up other workflows. Turn it on to try again; it acts on changes from then on.",
 };
 
 /** The notice on a workflow a run turned off (its owner lost its sequence), saying why: it doesn't run until turned on again. */
