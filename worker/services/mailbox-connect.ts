@@ -5,13 +5,13 @@
 // And the end of any mailbox's life: removing it (removeMailbox).
 import { and, asc, desc, eq, inArray, ne, sql } from "drizzle-orm";
 import { batchSql, isUniqueViolation, type Db } from "../db/client";
-import { auditLog, enrollments, mailboxes, sequences } from "../db/schema";
+import { auditLog, enrollments, jobs, mailboxes, sequences } from "../db/schema";
 import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { engine } from "../../durable-objects/engine";
-import { authorize, mailboxFor, visibleSequence } from "./access";
+import { authorize, mailboxFor, visibleJob, visibleSequence } from "./access";
 import { actOnPage, INLINE_FILTER_MATCHES, prepareAction } from "./enrollments";
 import { isOAuthTransport, revokeGrant, type GrantRevocation } from "./mailbox-auth";
 import { auditEntry } from "./audit";
@@ -248,6 +248,45 @@ async function openUse(d: Db, caller: Caller, mailboxId: string) {
     .orderBy(desc(sql`count(*)`), asc(sequences.id));
 }
 
+/** Add-contacts jobs not yet done (being planned, scheduled or under way): they enroll their contacts later. */
+const UNFINISHED_JOB = sql.raw("('preparing','scheduled','queued','running')");
+/** The row of `jobs` (unaliased) names this mailbox among those it sends from. */
+const jobNamesMailbox = (mailboxId: string) =>
+  sql`EXISTS (SELECT 1 FROM json_each(jobs.options, '$.mailbox_ids') WHERE value = ${mailboxId})`;
+
+/** The unfinished jobs that would send from a mailbox (the id and sequence only where the caller may open the job). */
+async function pendingJobs(d: Db, caller: Caller, mailboxId: string) {
+  const seen = visibleJob(caller, jobs.id);
+  return d
+    .select({
+      id: sql<string | null>`CASE WHEN ${seen} THEN ${jobs.id} END`,
+      status: jobs.status,
+      runAt: jobs.runAt,
+      sequence: sql<string | null>`CASE WHEN ${seen} THEN ${sequences.name} END`,
+    })
+    .from(jobs)
+    .leftJoin(sequences, eq(sequences.id, jobs.sequenceId))
+    .where(and(eq(jobs.teamId, caller.teamId), sql`${jobs.status} IN ${UNFINISHED_JOB}`, jobNamesMailbox(mailboxId)))
+    .orderBy(asc(jobs.createdAt), asc(jobs.id));
+}
+
+function jobsPending(email: string, pending: Awaited<ReturnType<typeof pendingJobs>>) {
+  const named = pending.map((j) =>
+    j.id === null
+      ? "one you can't see"
+      : `“${j.sequence ?? "no sequence"}” (${j.status === "scheduled" && j.runAt !== null ? `scheduled for ${new Date(j.runAt).toISOString().slice(0, 16).replace("T", " ")} UTC` : "under way"}, job ${j.id})`,
+  );
+  const n = pending.length;
+  return new ApiError(
+    "mailbox_in_use",
+    `${n} add-contacts job${n === 1 ? "" : "s"} still to run send${n === 1 ? "s" : ""} from ${email}: ${named.slice(0, 5).join(", ")}${n > 5 ? `, ${n - 5} more` : ""}; cancel ${n === 1 ? "it" : "them"} (a scheduled add) or wait until ${n === 1 ? "it has" : "they have"} run`,
+    {
+      jobs: pending.map((j) => ({ id: j.id, status: j.status, run_at: j.runAt, sequence: j.sequence })),
+      fix: "Cancel the scheduled add on its job page, or remove the mailbox once the add has run (moving its contacts with reassign_to)",
+    },
+  );
+}
+
 type Use = Awaited<ReturnType<typeof openUse>>;
 
 function inUse(email: string, use: Use) {
@@ -302,6 +341,9 @@ export async function removeMailbox(env: Env, d: Db, caller: Caller, mailboxId: 
   if (target?.id === mb.id) throw field("Pick another mailbox than the one being removed");
   if (target && target.status !== "connected")
     throw field(`${target.email} is ${target.status.replace(/_/g, " ")}: pick a connected mailbox, or reconnect it first`);
+  // Before anything moves: a job still to run would enroll its contacts here once the mailbox is gone.
+  const pending = await pendingJobs(d, caller, mb.id);
+  if (pending.length) throw jobsPending(mb.email, pending);
   let use = await openUse(d, caller, mb.id);
   let moved = 0;
   if (use.length && target) {
@@ -332,7 +374,7 @@ export async function removeMailbox(env: Env, d: Db, caller: Caller, mailboxId: 
     ...(reassignTo !== undefined && { reassign_to: reassignTo, moved }),
   });
   const [write] = await batchSql(d, [
-    // Refused in the write itself if a contact was given this mailbox since the look above.
+    // Refused in the write itself if a contact was given this mailbox, or a job committed with it, since the looks above.
     d
       .update(mailboxes)
       .set({ status: "removed", statusReason: "Removed by a user", secretCiphertext: null, updatedAt: t })
@@ -341,6 +383,7 @@ export async function removeMailbox(env: Env, d: Db, caller: Caller, mailboxId: 
           eq(mailboxes.id, mb.id),
           ne(mailboxes.status, "removed"),
           sql`NOT EXISTS (SELECT 1 FROM ${enrollments} WHERE ${enrollments.mailboxId} = ${mb.id} AND ${enrollments.teamId} = ${caller.teamId} AND ${openRun()})`,
+          sql`NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.team_id = ${caller.teamId} AND jobs.status IN ${UNFINISHED_JOB} AND ${jobNamesMailbox(mb.id)})`,
         ),
       )
       .returning({ id: mailboxes.id }),
@@ -352,6 +395,8 @@ export async function removeMailbox(env: Env, d: Db, caller: Caller, mailboxId: 
   if (!write?.results?.length) {
     const now_ = await openUse(d, caller, mb.id);
     if (now_.length) throw inUse(mb.email, now_);
+    const jobsNow = await pendingJobs(d, caller, mb.id);
+    if (jobsNow.length) throw jobsPending(mb.email, jobsNow);
     throw notFound("Mailbox"); // removed by another request meanwhile
   }
   const withdrawn = (await engine.mailbox(env, mb.id).close()).length;

@@ -2,7 +2,7 @@ import { and, count, eq, gte, inArray, lt, sql } from "drizzle-orm";
 import { bulkInsertSql, type Row } from "../../db/bulk";
 import { batchSql, db, isUniqueViolation, type BatchStatement, type Db } from "../../db/client";
 import { chunked, inList, teamRowsById } from "../../db/in-list";
-import { contacts, contactStages, enrichments, enrollments, jobCandidates, jobOutcomes, jobs, sequences } from "../../db/schema";
+import { contacts, contactStages, enrichments, enrollments, jobCandidates, jobOutcomes, jobs, mailboxes, sequences } from "../../db/schema";
 import type { Caller, Env } from "../../env";
 import { now } from "../../lib/clock";
 import { sha256Hex } from "../../lib/crypto";
@@ -14,7 +14,7 @@ import type { QueueMessage } from "../../queue/messages";
 import { holdExists, holdRef, holdStatements, settleJobStatements } from "../credits";
 import { sequenceFor } from "../access";
 import { callerNow, storedCaller } from "../auth";
-import { loadMailboxLoads, roomOf } from "./capacity";
+import { assignFrom, loadMailboxLoads, roomOf } from "./capacity";
 import { countCandidates, keyOf, liveContactsOfPeople, loadFacts, stageCandidatesSql, type Candidate, type Facts } from "./candidates";
 import { checkPreconditions, planSmall, refuse } from "./plan";
 import { CHUNK_SIZE, PLAN_PAGE, type AddContactsRequest } from "./request";
@@ -290,7 +290,7 @@ async function sendChunks(env: Env, jobId: string, total: number, starts = chunk
 export async function processChunk(env: Env, jobId: string, from: number, to: number, d: Db = db(env.DB)) {
   // One round trip for everything the chunk reads before validating (its candidates are read even
   // when a redelivery finds the chunk done: rare, and cheaper than a second round trip every time).
-  const [[job], [done], [seq], cands] = await d.batch([
+  const [[job], [done], [seq], cands, mailboxRows] = await d.batch([
     d.select().from(jobs).where(eq(jobs.id, jobId)),
     d
       .select({ n: count() })
@@ -305,8 +305,17 @@ export async function processChunk(env: Env, jobId: string, from: number, to: nu
       .from(jobCandidates)
       .where(and(eq(jobCandidates.jobId, jobId), gte(jobCandidates.idx, from), lt(jobCandidates.idx, to)))
       .orderBy(jobCandidates.idx),
+    // The job's mailboxes as they are now: one removed or disconnected since the commit sends nothing.
+    d
+      .select({ id: mailboxes.id, email: mailboxes.email, status: mailboxes.status })
+      .from(mailboxes)
+      .where(
+        sql`${mailboxes.teamId} = (SELECT ${jobs.teamId} FROM ${jobs} WHERE ${jobs.id} = ${jobId})
+            AND ${mailboxes.id} IN (SELECT value FROM json_each((SELECT ${jobs.options} FROM ${jobs} WHERE ${jobs.id} = ${jobId}), '$.mailbox_ids'))`,
+      ),
   ]);
   if (!job || ["completed", "cancelled", "failed"].includes(job.status)) return;
+  const connected = optionsOf(job).mailbox_ids.filter((id) => mailboxRows.some((m) => m.id === id && m.status === "connected"));
   type Progress = { processed: number; total: number };
   let progress: Progress | null | undefined;
   if ((done?.n ?? 0) >= to - from)
@@ -320,17 +329,29 @@ export async function processChunk(env: Env, jobId: string, from: number, to: nu
     // Each chunk acts with the rights its caller has now, as a request would: a revoked key, a disabled user
     // or lost edit rights stop what is left (skipped the same way as above, so the hold is settled once).
     const refused = await callerRefused(d, job);
-    progress = refused
-      ? await recordOutcomes(
-          d,
-          job,
-          from,
-          to,
-          await unprocessedResults(d, job, cands, "caller_not_permitted"),
-          now(),
-          `Stopped: ${refused}`,
-        )
-      : await runChunk(env, d, job, seq?.settings, cands, from, to);
+    if (refused)
+      progress = await recordOutcomes(
+        d,
+        job,
+        from,
+        to,
+        await unprocessedResults(d, job, cands, "caller_not_permitted"),
+        now(),
+        `Stopped: ${refused}`,
+      );
+    else if (!connected.length)
+      // Every mailbox of the job was removed or disconnected since the commit: enrolled there, its contacts
+      // would wait for a mailbox that may never come back. Skipped the same way, saying why.
+      progress = await recordOutcomes(
+        d,
+        job,
+        from,
+        to,
+        await unprocessedResults(d, job, cands, "mailbox_not_connected"),
+        now(),
+        `Stopped: ${mailboxRows.map((m) => m.email).join(", ") || "its mailbox"} ${mailboxRows.length > 1 ? "are" : "is"} no longer connected`,
+      );
+    else progress = await runChunk(env, d, job, seq?.settings, cands, from, to, connected);
   }
   if (progress && progress.processed >= progress.total) await finishJob(d, jobId);
 }
@@ -443,9 +464,22 @@ async function runChunk(
   cands: CandidateRow[],
   from: number,
   to: number,
+  /** The job's mailboxes still connected (at least one). */
+  connected: string[],
 ): Promise<{ processed: number; total: number } | null> {
   const t = now();
   const options = optionsOf(job);
+  // A contact planned on a mailbox removed or disconnected since the commit goes to one still connected,
+  // as the job's rotation would pick (the loads are read once, and only when a contact needs them).
+  let rotation: { ids: string[]; left: number[] } | null = null;
+  const sendFrom = async (planned: string | null) => {
+    if (planned !== null && connected.includes(planned)) return planned;
+    if (!rotation) {
+      const loads = await loadMailboxLoads(env, d, job.teamId, connected, t);
+      rotation = { ids: loads.map((m) => m.id), left: roomOf(loads, options.rotation) };
+    }
+    return assignFrom(rotation.ids, rotation.left, 1)[0]!;
+  };
   const who = await whoAre(d, job, cands);
   const facts = await loadFacts(
     d,
@@ -567,7 +601,7 @@ async function runChunk(
           ),
       );
     }
-    const mailboxId = c.mailboxId ?? options.mailbox_ids[0] ?? null;
+    const mailboxId = await sendFrom(c.mailboxId ?? options.mailbox_ids[0] ?? null);
     const paidBefore = ev.enrichment?.email ? 0 : (foundBefore.get(contactId) ?? 0);
     results.push({
       idx: c.idx,
@@ -765,7 +799,7 @@ async function unprocessedResults(
   d: Db,
   job: JobRow,
   cands: CandidateRow[],
-  reason: "not_processed" | "sequence_archived" | "caller_not_permitted",
+  reason: "not_processed" | "sequence_archived" | "caller_not_permitted" | "mailbox_not_connected",
 ): Promise<Omit<ChunkResult, "enroll">[]> {
   const who = await whoAre(d, job, cands);
   const earlier = await enrolledEarlier(
