@@ -23,7 +23,7 @@ export const ERROR_CODES = {
   conflict: [409, "The thing is not in a state that allows this (already done, in use, running)"],
   mailbox_in_use: [
     409,
-    "Removing a mailbox that open enrollments still send from: details names how many and in which sequences; move them (reassign_to, or Change mailbox) first",
+    "Removing a mailbox that open enrollments still send from: details names how many and in which sequences; move them (reassign_to, or Change mailbox) first. Or that an unfinished add-contacts job sends from: details.jobs names them; cancel the scheduled add or wait until it has run",
   ],
   payload_too_large: [413, "The body is larger than the API accepts"],
   too_many_contacts: [413, "One add-contacts job takes at most 200,000 contacts"],
