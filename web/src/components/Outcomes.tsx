@@ -33,10 +33,16 @@ export function OutcomeTabs(props: {
             { id: "skipped", label: `Skipped ${formatNumber(props.counts.skipped)}` },
           ]}
           selected={props.selected}
+          scope="outcome"
           onSelect={(id) => props.onSelect(id as OutcomeFilter)}
         />
       </div>
-      <div role="tabpanel" id={tabPanelId(props.selected)} aria-labelledby={tabId(props.selected)} aria-busy={props.busy || undefined}>
+      <div
+        role="tabpanel"
+        id={tabPanelId(props.selected, "outcome")}
+        aria-labelledby={tabId(props.selected, "outcome")}
+        aria-busy={props.busy || undefined}
+      >
         {props.children}
       </div>
     </>

@@ -5,9 +5,11 @@ export type TabItem = { id: string; label: string };
 
 /**
  * WAI-ARIA tabs: one tab stop; arrow keys, Home and End move between tabs. The owner renders the
- * panel with `id={tabPanelId(id)}`, `role="tabpanel"` and `aria-labelledby={tabId(id)}`.
+ * panel with `id={tabPanelId(id, scope)}`, `role="tabpanel"` and `aria-labelledby={tabId(id, scope)}`.
+ * Tabs shown inside another page's tabs pass a `scope`, so their ids don't repeat the outer ones
+ * (a sequence's "Scheduled" tab and its contacts' "Scheduled" filter).
  */
-export function Tabs(props: { label: string; tabs: TabItem[]; selected: string; onSelect: (id: string) => void }) {
+export function Tabs(props: { label: string; tabs: TabItem[]; selected: string; onSelect: (id: string) => void; scope?: string }) {
   let list!: HTMLDivElement;
   const move = (e: KeyboardEvent) => {
     const i = props.tabs.findIndex((t) => t.id === props.selected);
@@ -26,10 +28,10 @@ export function Tabs(props: { label: string; tabs: TabItem[]; selected: string; 
           <button
             type="button"
             role="tab"
-            id={tabId(t.id)}
+            id={tabId(t.id, props.scope)}
             class="tab"
             aria-selected={props.selected === t.id}
-            aria-controls={tabPanelId(t.id)}
+            aria-controls={tabPanelId(t.id, props.scope)}
             tabindex={props.selected === t.id ? 0 : -1}
             onClick={() => props.onSelect(t.id)}
           >
@@ -41,5 +43,5 @@ export function Tabs(props: { label: string; tabs: TabItem[]; selected: string; 
   );
 }
 
-export const tabId = (id: string) => `tab-${id}`;
-export const tabPanelId = (id: string) => `tabpanel-${id}`;
+export const tabId = (id: string, scope?: string) => (scope ? `tab-${scope}-${id}` : `tab-${id}`);
+export const tabPanelId = (id: string, scope?: string) => (scope ? `tabpanel-${scope}-${id}` : `tabpanel-${id}`);

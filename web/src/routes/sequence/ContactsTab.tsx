@@ -705,6 +705,7 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
         label="Filter contacts by status"
         tabs={tabs()}
         selected={status()}
+        scope="status"
         onSelect={(id) => {
           clearSelection();
           setParams({ status: id === "all" ? undefined : id, reason: undefined, page: undefined }, { replace: true });
@@ -735,7 +736,7 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
           />
         )}
       </Show>
-      <div role="tabpanel" id={tabPanelId(status())} aria-labelledby={tabId(status())} class="tab-panel">
+      <div role="tabpanel" id={tabPanelId(status(), "status")} aria-labelledby={tabId(status(), "status")} class="tab-panel">
         <Show when={reasonFilter()}>
           {(rf) => (
             <label class="small enrollments-reason">
