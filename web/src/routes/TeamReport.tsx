@@ -5,9 +5,11 @@ import { TableSkeleton } from "../components/Status";
 import { formatNumber } from "../format";
 import { rateText, teamExportUrl, type TeamReportData } from "../reports";
 import { getTeamReport } from "../queries/reports";
+import { usePageTitle } from "../title";
 
 /** The team report: per user and per sequence, what was added, sent, replied, booked and bounced over a date range. */
 export default function TeamReport() {
+  usePageTitle("Team report");
   const [params, setParams] = useSearchParams();
   const q = () => ({ from: (params.from as string | undefined) || undefined, to: (params.to as string | undefined) || undefined });
   const report = createAsync(() => getTeamReport(q()));
