@@ -24,7 +24,10 @@ export interface SaveResult {
   list: { id: string; name: string };
   /** People saved as new contacts now. */
   saved: number;
-  /** People the team had already saved (by person or by email): added to the list as that contact, at no charge. */
+  /**
+   * People the team had already saved (by person or by email), or whose email another person of this save
+   * has: added to the list as that contact, at no charge.
+   */
   already_saved: number;
   /** People not saved, each with why. */
   skipped: { person_id: string; reasons: SaveSkip[] }[];
@@ -116,10 +119,21 @@ export async function savePeopleToList(
   /** [new contact id, person id] of the people to save now, and how many of them cost a credit. */
   const toSave: [string, string][] = [];
   let maximum = 0;
+  /** The person saved now for each address (lower case), and [person, that person] for the others with it. */
+  const firstWith = new Map<string, string>();
+  const sameAddress: [string, string][] = [];
   for (const f of facts) {
-    const dup = f.email ? byEmail.get(f.email.toLowerCase()) : undefined;
+    const address = f.email?.toLowerCase();
+    const dup = address ? byEmail.get(address) : undefined;
     if (dup) {
       existing.add(dup);
+      continue;
+    }
+    // Two people of this save with one address are one contact, charged once: the address is what a
+    // contact is known by (a second contact would be emailed twice by a sequence, and cost a second credit).
+    const first = address ? firstWith.get(address) : undefined;
+    if (first) {
+      sameAddress.push([f.personId!, first]);
       continue;
     }
     // Validation as the pipeline does it; the warnings are about emailing, which saving doesn't do.
@@ -138,6 +152,7 @@ export async function savePeopleToList(
       continue;
     }
     toSave.push([newId(), f.personId!]);
+    if (address) firstWith.set(address, f.personId!);
     maximum += ev.cost;
   }
   if (maximum > 0 && (await balanceOf(d, caller.teamId)) < maximum) {
@@ -206,6 +221,15 @@ export async function savePeopleToList(
     const found = new Set(rows.map((r) => r.personId));
     for (const pid of lost) if (!found.has(pid)) skipped.push({ person_id: pid, reasons: ["insufficient_credits"] });
   }
+  // A person sharing the address of one saved now has that contact (already saved once it exists), or is
+  // skipped for the same reasons when it wasn't saved.
+  const whySkipped = new Map(skipped.map((k) => [k.person_id, k.reasons]));
+  let sharing = 0;
+  for (const [pid, first] of sameAddress) {
+    const reasons = whySkipped.get(first);
+    if (reasons) skipped.push({ person_id: pid, reasons });
+    else sharing++;
+  }
   if (existing.size) {
     // Saving brings a deleted contact of these people back.
     await inChunks([...existing], (chunk) =>
@@ -226,7 +250,7 @@ export async function savePeopleToList(
   return {
     list: { id: list.id, name: list.name },
     saved: created.length,
-    already_saved: existing.size,
+    already_saved: existing.size + sharing,
     skipped,
     credits_charged: used,
     job_id: jobId,

@@ -1,0 +1,67 @@
+// Two people of one save with the same address are one contact, charged once. Before, only the team's
+// existing contacts were checked by address: both people became contacts with that address (a sequence
+// could email it twice) and each cost a credit.
+import { describe, expect, it } from "vitest";
+import { client, env, ok } from "../helpers";
+import { addContactsSetup } from "../fixtures";
+
+const COLS =
+  "first_name, last_name, title, seniority, department, company, domain, industry, employees, city, country, time_zone, email, email_status, score";
+
+/** A verified person and a second person (another id) with the same address in other case. */
+async function twoWithOneAddress() {
+  const p = (await env.DB.prepare(
+    "SELECT id, email FROM people WHERE email_status = 'verified' AND email IS NOT NULL ORDER BY id LIMIT 1 OFFSET 40",
+  ).first<{
+    id: string;
+    email: string;
+  }>())!;
+  const twin = `twin-${crypto.randomUUID()}`;
+  await env.DB.prepare(
+    `INSERT INTO people (id, ${COLS}) SELECT ?, ${COLS.replace("email, email_status", "upper(email), email_status")} FROM people WHERE id = ?`,
+  )
+    .bind(twin, p.id)
+    .run();
+  return { ids: [p.id, twin], email: p.email };
+}
+
+const balance = async (teamId: string) =>
+  (await env.DB.prepare("SELECT credit_balance AS b FROM teams WHERE id = ?").bind(teamId).first<{ b: number }>())!.b;
+
+describe("People: save to list, two people with one address", () => {
+  it("saves one contact and charges one credit", async () => {
+    const x = await addContactsSetup({ credits: 50 });
+    const { ids, email } = await twoWithOneAddress();
+    const r = await ok(client(x.s).api.people.save.$post({ json: { people_ids: ids, list_name: "Twins" } }));
+    expect(r).toMatchObject({ saved: 1, already_saved: 1, credits_charged: 1, skipped: [] });
+    expect(await balance(x.teamId)).toBe(49);
+    const live = await env.DB.prepare("SELECT id FROM contacts WHERE team_id = ? AND lower(email) = lower(?) AND deleted_at IS NULL")
+      .bind(x.teamId, email)
+      .all<{ id: string }>();
+    expect(live.results).toHaveLength(1);
+    expect(r.contact_ids).toEqual([live.results[0]!.id]);
+    const members = await env.DB.prepare("SELECT contact_id FROM list_members WHERE list_id = ?")
+      .bind(r.list.id)
+      .all<{ contact_id: string }>();
+    expect(members.results.map((m) => m.contact_id)).toEqual([live.results[0]!.id]);
+    // The ledger says the same: one credit for this save.
+    const used = await env.DB.prepare("SELECT -sum(amount) AS n FROM credit_ledger WHERE team_id = ? AND job_id = ?")
+      .bind(x.teamId, r.job_id)
+      .first<{ n: number }>();
+    expect(used!.n).toBe(1);
+  });
+
+  it("skips the second with the first's reason when the address is suppressed", async () => {
+    const x = await addContactsSetup({ credits: 50 });
+    const { ids, email } = await twoWithOneAddress();
+    await env.DB.prepare(
+      "INSERT INTO suppressions (id, team_id, email, reason, source, created_at) VALUES ('sup-twin', ?, lower(?), 'unsubscribed', 'manual', 0)",
+    )
+      .bind(x.teamId, email)
+      .run();
+    const r = await ok(client(x.s).api.people.save.$post({ json: { people_ids: ids, list_name: "Twins" } }));
+    expect(r).toMatchObject({ saved: 0, already_saved: 0, credits_charged: 0 });
+    expect(r.skipped.map((k) => k.reasons)).toEqual([["suppressed"], ["suppressed"]]);
+    expect(await balance(x.teamId)).toBe(50);
+  });
+});
