@@ -131,9 +131,11 @@ const SequenceReportSchema = z
 const TeamRowSchema = {
   added: z.number(),
   sent: z.number(),
-  replies: z.number(),
+  replies: z.number().openapi({ description: "Replies to emails sent in the range, whenever they came" }),
   meetings: z.number().openapi({ description: "Meetings booked in the range, for the run they ended (or the last email before them)" }),
-  positive_replies: z.number().openapi({ description: "Contacts who replied in the range and are now in a succeeded stage" }),
+  positive_replies: z
+    .number()
+    .openapi({ description: "Contacts who replied to an email sent in the range and are now in a succeeded stage" }),
   unsubscribed: z.number().openapi({ description: "Emails sent in the range that the person opted out from (link or reply)" }),
   bounced: z.number(),
   bounce_rate: z.number(),

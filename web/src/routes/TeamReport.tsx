@@ -96,10 +96,11 @@ function TeamBody(props: { r: TeamReportData }) {
         columns={columns(props.r.thresholds.bounce_rate_max)}
       />
       <p class="muted small">
-        Emails count for the owner of the mailbox that sent them; added contacts for the user who added them. Positive replies: contacts who
-        replied in the range and are now in a succeeded stage (such as Interested). Meetings: meetings booked in the range, for the sequence
-        run they ended (or the last email sent to the contact before it) and the owner of its mailbox. Unsubscribed: emails the person opted
-        out from, by its link or a reply.
+        Emails count for the owner of the mailbox that sent them; added contacts for the user who added them. Replies and positive replies
+        count on the day the email they answer was sent, whenever the reply came. Positive replies: contacts who replied to an email sent in
+        the range and are now in a succeeded stage (such as Interested). Meetings: meetings booked in the range, for the sequence run they
+        ended (or the last email sent to the contact before it) and the owner of its mailbox. Unsubscribed: emails the person opted out
+        from, by its link or a reply.
       </p>
     </div>
   );

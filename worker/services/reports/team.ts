@@ -71,13 +71,16 @@ export async function teamReport(d: Db, caller: Caller, from: number, to: number
           UNION ALL
           SELECT NULL, user_id, count(DISTINCT meeting_id) FROM seen WHERE user_id IS NOT NULL GROUP BY 2`,
     ),
-    // Positive replies: contacts who replied in the range and now sit in a "succeeded" stage (Interested,
-    // Meeting booked), each counted once per sequence and once per user (the owner of the mailbox they replied to).
+    // Positive replies: contacts who replied to an email sent in the range and now sit in a "succeeded" stage
+    // (Interested, Meeting booked), each counted once per sequence and once per user (the owner of the mailbox
+    // they replied to). By the email's send day, like Replies beside it and the sequence report, so a positive
+    // reply is always one of the replies counted (a reply on the 3rd to an email of the 28th counts on the 28th).
     d.all<{ sequence_id: string | null; user_id: string | null; n: number }>(
       sql`WITH pos AS (SELECT m.sequence_id, mb.user_id, m.contact_id FROM messages m
            JOIN contacts c ON c.id = m.contact_id AND c.team_id = m.team_id JOIN contact_stages st ON st.id = c.stage_id
            LEFT JOIN mailboxes mb ON mb.id = m.mailbox_id
-          WHERE m.team_id = ${caller.teamId} AND m.replied_at >= ${from} AND m.replied_at < ${to} AND m.reply_kind = 'reply' AND st.category = 'succeeded' AND ${visible(caller, "m.sequence_id")})
+          WHERE m.team_id = ${caller.teamId} AND m.sent_at >= ${from} AND m.sent_at < ${to} AND m.status IN ('sent', 'bounced') AND m.sequence_id <> ''
+            AND m.replied_at IS NOT NULL AND m.reply_kind = 'reply' AND st.category = 'succeeded' AND ${visible(caller, "m.sequence_id")})
           SELECT sequence_id, NULL AS user_id, count(DISTINCT contact_id) AS n FROM pos GROUP BY 1
           UNION ALL
           SELECT NULL, user_id, count(DISTINCT contact_id) FROM pos WHERE user_id IS NOT NULL GROUP BY 2`,

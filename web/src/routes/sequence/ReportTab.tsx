@@ -87,6 +87,8 @@ function Kpis(props: { r: SequenceReport }) {
           <span class="stat-note">
             {formatNumber(t().replied)} replies · {formatNumber(t().positive_replies)} positive · {formatNumber(t().out_of_office)} out of
             office
+            {/* Replies count on the day the email they answer went out, whenever they came (so the rate is over the same emails). */}
+            {props.r.filters.from !== null || props.r.filters.to !== null ? ", to emails sent in the range" : ""}
           </span>
         </div>
       </div>
