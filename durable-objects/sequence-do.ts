@@ -1,12 +1,14 @@
 import { DurableObject } from "cloudflare:workers";
-import { and, asc, eq, gt } from "drizzle-orm";
+import { and, asc, eq, gt, sql } from "drizzle-orm";
 import { db, type Db } from "../worker/db/client";
+import { inChunks, listParam } from "../worker/db/in-list";
 import { enrollments as d1Enrollments } from "../worker/db/schema";
 import type { Env } from "../worker/env";
 import { ALARM_RETRY_MS, alarmOrRetry, armAlarm } from "../worker/lib/alarms";
 import { now } from "../worker/lib/clock";
 import { sha256Hex } from "../worker/lib/crypto";
 import { newId } from "../worker/lib/ids";
+import { repliedHereSql } from "../worker/services/add-contacts/candidates";
 import { addWait, nextWindowStart } from "../worker/services/schedule-time";
 import { engine } from "./engine";
 import {
@@ -98,10 +100,12 @@ const MIRRORED_SAVE_EVERY = 2_000;
  */
 export const MIRROR_SOON_MS = 2_000;
 /**
- * Why a restart was refused: a code of invariant 5 (never overridden), a finish reason of RESTART_ASKS_FIRST,
- * or `active_elsewhere` (the contact is in another sequence now); the last two give way to `anyway`.
+ * Why a restart was refused: a code of invariant 5 (never overridden), `duplicate_email` (another contact with
+ * the address runs in this sequence now: one run per address, never overridden), a finish reason of
+ * RESTART_ASKS_FIRST (or `replied`: the address answered this sequence), or `active_elsewhere` (the address is
+ * in another sequence now); the last two give way to `anyway`.
  */
-export type RestartBlock = ReasonCode | "active_elsewhere";
+export type RestartBlock = ReasonCode | "active_elsewhere" | "duplicate_email";
 /** What `restart` did with each enrollment; `blocked`: not restarted, with the reason. */
 export type RestartOutcome = {
   id: string;
@@ -1064,7 +1068,10 @@ export class SequenceDO extends DurableObject<Env> {
    * its wait counted from now. The old enrollment, its results and its messages stay as history, and
    * the new one has its own (enrollment, step) keys, so one run never gets a step twice. Repeating the
    * same restart is harmless: the new id derives from the old id and the step. A closed run that ended
-   * as RESTART_ASKS_FIRST says, or whose contact is in another sequence now, is restarted only `anyway`.
+   * as RESTART_ASKS_FIRST says, or whose address is in another sequence now, and a run whose address
+   * answered this sequence (repliedHereSql, by any of its contacts), are restarted only `anyway`. An
+   * address is one inbox whichever contact row holds it: a closed run whose address another contact runs
+   * here now is not restarted (duplicate_email), nor are two of one address in one call.
    */
   async restart(
     sequenceId: string,
@@ -1084,8 +1091,15 @@ export class SequenceDO extends DurableObject<Env> {
     // Contact stage is not restarted (the new run would only stop at its first step, and "restarted" would be untrue).
     const contactIds = [...new Set(ids.flatMap((id) => this.row(id)?.contact_id ?? []))];
     const contacts = await loadContactStates(this.d, teamId, contactIds);
-    // Read before the transaction (D1): a restart of a closed run would give the contact a second one at once.
-    const elsewhere = anyway ? new Set<string>() : await this.openElsewhere(sequenceId, teamId, contactIds);
+    // Read before the transaction (D1): the other live contacts with each one's address, and whether the
+    // address replied here or runs in another sequence (by any of its contacts).
+    const twins = await this.twinsOf(teamId, contactIds);
+    const everyone = [...new Set([...contactIds, ...[...twins.values()].flat()])];
+    const elsewhere = anyway ? new Set<string>() : await this.openElsewhere(sequenceId, teamId, everyone);
+    const replied = anyway ? new Set<string>() : await this.repliedHere(sequenceId, teamId, everyone);
+    const ofAddress = (c: string) => [c, ...(twins.get(c) ?? [])];
+    const openHere = (c: string) =>
+      this.sql.exec(`SELECT 1 FROM enrollments WHERE contact_id = ? AND status IN ${OPEN}`, c).toArray().length > 0;
     const t = now();
     const out: RestartOutcome[] = [];
     const withdraw: Withdrawal[] = [];
@@ -1111,10 +1125,14 @@ export class SequenceDO extends DurableObject<Env> {
           continue;
         }
         const open = e.status === "active" || e.status === "paused" || e.status === "held";
+        // An open run is replaced, so the address has no more runs than before; a closed one adds a run.
+        // This object's own rows say who runs here (a twin restarted earlier in this loop included).
         const block: RestartBlock | null =
           blockingReason(contacts.get(e.contact_id), isEmailStep(step.type)) ??
-          (anyway || open ? null : RESTART_ASKS_FIRST.has(e.reason ?? "") ? (e.reason as ReasonCode) : null) ??
-          (!open && elsewhere.has(e.contact_id) ? "active_elsewhere" : null);
+          (!open && (twins.get(e.contact_id) ?? []).some(openHere) ? "duplicate_email" : null) ??
+          (anyway ? null : !open && RESTART_ASKS_FIRST.has(e.reason ?? "") ? (e.reason as ReasonCode) : null) ??
+          (ofAddress(e.contact_id).some((c) => replied.has(c)) ? "replied" : null) ??
+          (!open && ofAddress(e.contact_id).some((c) => elsewhere.has(c)) ? "active_elsewhere" : null);
         if (block) {
           out.push({ id, outcome: "blocked", newId: null, reason: block });
           continue;
@@ -1126,7 +1144,7 @@ export class SequenceDO extends DurableObject<Env> {
           this.sql.exec("DELETE FROM timers WHERE enrollment_id = ?", id);
         }
         // Another open enrollment of the same contact (re-added meanwhile): that one is the run.
-        if (this.sql.exec(`SELECT 1 FROM enrollments WHERE contact_id = ? AND status IN ${OPEN}`, e.contact_id).toArray().length) {
+        if (openHere(e.contact_id)) {
           out.push({ id, outcome: "already", newId: null });
           continue;
         }
@@ -1158,6 +1176,34 @@ export class SequenceDO extends DurableObject<Env> {
     await this.armAndMirror(teamId, sequenceId);
     await this.withdrawQueued(withdraw);
     return out;
+  }
+
+  /** Each contact's other live contacts of the team with the same address (D1; none for a contact without one). */
+  private async twinsOf(teamId: string, contactIds: string[]): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    for (let i = 0; i < contactIds.length; i += 2_000) {
+      const rows = await this.d.$client
+        .prepare(
+          `SELECT c.id AS cid, d.id AS twin FROM contacts c
+             JOIN contacts d ON d.team_id = c.team_id AND lower(d.email) = lower(c.email) AND d.deleted_at IS NULL AND d.id <> c.id
+            WHERE c.id IN (SELECT value FROM json_each(?)) AND +c.team_id = ?`,
+        )
+        .bind(JSON.stringify(contactIds.slice(i, i + 2_000)), teamId)
+        .all<{ cid: string; twin: string }>();
+      for (const r of rows.results) out.set(r.cid, [...(out.get(r.cid) ?? []), r.twin]);
+    }
+    return out;
+  }
+
+  /** Of these contacts, those who answered this sequence (repliedHereSql, D1). */
+  private async repliedHere(sequenceId: string, teamId: string, contactIds: string[]): Promise<Set<string>> {
+    const rows = await inChunks(contactIds, (part) =>
+      this.d.all<{ id: string }>(
+        sql`SELECT c.id FROM contacts c WHERE c.id IN (SELECT value FROM json_each(${listParam(part)})) AND +c.team_id = ${teamId}
+              AND ${repliedHereSql(teamId, sequenceId, "c")}`,
+      ),
+    );
+    return new Set(rows.map((r) => r.id));
   }
 
   /** Of these contacts, those with an open run in another sequence of the team (D1). */

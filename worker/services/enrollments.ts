@@ -366,7 +366,10 @@ interface Picked {
 }
 
 /** Why a restart was refused, for the codes the engine's reasons don't have. */
-const RESTART_WORDS: Record<string, string> = { active_elsewhere: "In another sequence now" };
+const RESTART_WORDS: Record<string, string> = {
+  active_elsewhere: "In another sequence now",
+  duplicate_email: "Another contact with this email address is in this sequence now",
+};
 
 /** A page of an action job (its id and first index): a move's page commits the same target job on every delivery. */
 export interface ActionPage {

@@ -181,6 +181,22 @@ function tooMany(n: number): never {
   );
 }
 
+/**
+ * Whether contact `d` (an alias) answered this sequence: a reply (as classified now, so a user's correction
+ * counts) to one of its emails, or a run of it finished as replied. The run's own finish reason misses a reply
+ * to the last step (the run had already finished, as completed_all_steps) and one in a sequence that keeps
+ * going on replies. An address is one inbox: callers ask it of every live contact with the address (the
+ * add-contacts warning replied_in_sequence, and a restart in SequenceDO.restart), the one place that says
+ * what "replied here" means.
+ */
+export const repliedHereSql = (teamId: string, sequenceId: string, d: string): SQL =>
+  sql`(${inboundReplySql(teamId, sequenceId, d)}
+     OR EXISTS (SELECT 1 FROM enrollments e WHERE e.sequence_id = ${sequenceId} AND e.contact_id = ${sql.raw(d)}.id AND +e.status = 'finished' AND +e.reason = 'replied'))`;
+
+/** The inbound half of repliedHereSql: a reply to one of this sequence's emails to contact `d`. */
+const inboundReplySql = (teamId: string, sequenceId: string, d: string): SQL =>
+  sql`EXISTS (SELECT 1 FROM inbound_messages im WHERE im.contact_id = ${sql.raw(d)}.id AND +im.sequence_id = ${sequenceId} AND +im.team_id = ${teamId} AND +im.classification = 'reply')`;
+
 interface ContactFactsRow {
   id: string;
   person_id: string | null;
@@ -198,8 +214,13 @@ interface ContactFactsRow {
   company: string | null;
   stage_category: string | null;
   suppressed: number;
-  /** Another live contact of the team with this address is open in this sequence. */
-  address_taken: number;
+  /**
+   * The other live contacts of the team with this address (one pass over them): 1 = one of them is open in
+   * this sequence, 2 = one of them answered this sequence (repliedHereSql).
+   */
+  address: number;
+  /** A reply to this sequence's emails to the contact (its runs that finished as replied: `enrolled` & 16). */
+  replied: number;
   /**
    * The contact's enrollments in one pass over them (one index probe instead of three): 1 = open in
    * this sequence (not by `ownJobId`), 2 = open in another, 4 = finished or failed in another, 8 = any
@@ -243,9 +264,11 @@ export async function loadFacts(
         SELECT c.id, c.person_id, c.owner_id, c.email, c.email_status, c.unsubscribed_at, c.bounced_at, c.job_changed_at, c.score, c.time_zone,
                c.first_name, c.last_name, c.domain, c.company, ${sql.raw(STAGE_CATEGORY_SQL)} AS stage_category,
                EXISTS (SELECT 1 FROM suppressions x WHERE x.team_id = c.team_id AND x.email = lower(c.email)) AS suppressed,
-               EXISTS (SELECT 1 FROM contacts d JOIN enrollments e ON e.contact_id = d.id
-                        WHERE d.team_id = c.team_id AND lower(d.email) = lower(c.email) AND d.deleted_at IS NULL AND d.id <> c.id
-                          AND e.sequence_id = ${sequenceId} AND e.status IN ('scheduled','active','paused','held')) AS address_taken,
+               (SELECT coalesce(max(EXISTS (SELECT 1 FROM enrollments e WHERE e.contact_id = d.id
+                          AND e.sequence_id = ${sequenceId} AND e.status IN ('scheduled','active','paused','held'))), 0)
+                       + 2 * coalesce(max(${repliedHereSql(teamId, sequenceId, "d")}), 0)
+                  FROM contacts d WHERE d.team_id = c.team_id AND lower(d.email) = lower(c.email) AND d.deleted_at IS NULL AND d.id <> c.id) AS address,
+               ${inboundReplySql(teamId, sequenceId, "c")} AS replied,
                (SELECT coalesce(max(e.sequence_id = ${sequenceId} AND e.status IN ('scheduled','active','paused','held') AND (${ownJobId} IS NULL OR e.job_id IS NOT ${ownJobId})), 0)
                        + 2 * coalesce(max(e.sequence_id <> ${sequenceId} AND e.status IN ('active','paused','held','scheduled')), 0)
                        + 4 * coalesce(max(e.sequence_id <> ${sequenceId} AND e.status IN ('finished','failed')), 0)
@@ -275,10 +298,11 @@ export async function loadFacts(
       stageCategory: r.stage_category,
       suppressed: !!r.suppressed,
       inSequence: (r.enrolled & 1) !== 0,
-      duplicateEmail: !!r.address_taken,
+      duplicateEmail: (r.address & 1) !== 0,
       activeElsewhere: (r.enrolled & 2) !== 0,
       finishedElsewhere: (r.enrolled & 4) !== 0,
-      repliedHere: (r.enrolled & 16) !== 0,
+      // repliedHereSql for the contact and for the others with its address.
+      repliedHere: !!r.replied || (r.enrolled & 16) !== 0 || (r.address & 2) !== 0,
       enrolledByOwnJob: (r.enrolled & 8) !== 0,
       jobChanged: r.job_changed_at !== null,
       ownerId: r.owner_id,
