@@ -10,7 +10,10 @@ import { notify } from "../../components/Toast";
 import { Toggle } from "../../components/Toggle";
 import { plural } from "../../format";
 import { deleteWorkflowAction, getWorkflows, runWorkflowNowAction, setWorkflowActiveAction } from "../../queries/workflows";
-import { filterSummary, reasonText, RunTime } from "./present";
+import { getContactStages } from "../../queries/contacts";
+import { getLists } from "../../queries/lists";
+import { getUsers } from "../../queries/users";
+import { changeFilterSummary, filterSummary, reasonText, RunTime, type FilterNames } from "./present";
 
 export const WORKFLOW_EXPLAINER =
   "Every interval, a workflow finds net-new people matching its filters and adds them to a sequence — validated and charged like a manual add.";
@@ -95,9 +98,36 @@ export function useWorkflowActions() {
 
 export type WorkflowActions = ReturnType<typeof useWorkflowActions>;
 
-/** A workflow's filters as chips. */
+/** Names for a change trigger's stage, owner and list ids (each read once and shared by every card). */
+export function useFilterNames(): FilterNames {
+  const stages = createAsync(() => getContactStages().catch(() => undefined));
+  const users = createAsync(() => getUsers().catch(() => undefined));
+  const lists = createAsync(() => getLists().catch(() => undefined));
+  return {
+    stage: (id) => stages()?.contact_stages.find((s) => s.id === id)?.name,
+    user: (id) => users()?.users.find((u) => u.id === id)?.name,
+    list: (id) => lists()?.lists.find((l) => l.id === id)?.name,
+  };
+}
+
+/**
+ * A workflow's filters as chips: a schedule's people-search filters, or the contact filters of a change
+ * trigger (its people-search filters aren't used, so showing them said the wrong thing).
+ */
 export function FilterChips(props: { w: Workflow }) {
-  return <Chips label="Filters" items={filterSummary(props.w.filters)} plain empty="Everyone net new (no filters)" />;
+  const names = useFilterNames();
+  const items = () => {
+    const t = props.w.trigger;
+    return t.kind === "change" ? changeFilterSummary(t.filters, names) : filterSummary(props.w.filters);
+  };
+  return (
+    <Chips
+      label="Filters"
+      items={items()}
+      plain
+      empty={props.w.trigger.kind === "change" ? "Every contact (no filters)" : "Everyone net new (no filters)"}
+    />
+  );
 }
 
 /**

@@ -18,8 +18,20 @@ import { getMailboxes } from "../../queries/mailboxes";
 import { getSequences } from "../../queries/sequences";
 import { createWorkflowAction, updateWorkflowAction } from "../../queries/workflows";
 import { usePageTitle } from "../../title";
-import { CHANGE_FIELDS, CHANGE_KINDS, INTERVALS, OVERRIDES, scheduleLabel, toFilters } from "./present";
-import { WORKFLOW_EXPLAINER, WorkflowById } from "./WorkflowActions";
+import {
+  CHANGE_FIELDS,
+  CHANGE_KINDS,
+  changeFilterSummary,
+  EDITED_CHANGE_FILTERS,
+  EDITED_SCHEDULE_FILTERS,
+  filterSummary,
+  INTERVALS,
+  keptFilters,
+  OVERRIDES,
+  scheduleLabel,
+  toFilters,
+} from "./present";
+import { useFilterNames, WORKFLOW_EXPLAINER, WorkflowById } from "./WorkflowActions";
 import { SearchField } from "../../components/SearchField";
 import { BackLink } from "../../components/BackLink";
 import { Card } from "../../components/Card";
@@ -43,7 +55,8 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
     fields: [...(initTrigger?.fields ?? [])] as string[],
     stageIds: [...(initTrigger?.filters.stage_ids ?? [])],
     ownerIds: [...(initTrigger?.filters.owner_ids ?? [])],
-    titles: (initTrigger?.filters.titles ?? []).join(", "),
+    // One a line: a title may hold a comma ("VP, Sales").
+    titles: (initTrigger?.filters.titles ?? []).join("\n"),
     interval: init?.interval_minutes ?? 1440,
     maxPerRun: String(init?.max_per_run ?? 100),
     mailboxIds: [...(init?.mailbox_ids ?? [])],
@@ -81,10 +94,14 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
   // The keyword box waits for a typing pause before it changes the filters (and the count); saving takes what is typed.
   const [keyword, setKeyword] = createSignal(filters.q);
 
+  // Filters the form doesn't edit (set through the API) stay as stored; the notes below say which.
+  const keptSchedule = keptFilters(init?.filters, EDITED_SCHEDULE_FILTERS);
+  const keptChange = keptFilters(initTrigger?.filters, EDITED_CHANGE_FILTERS);
+  const names = useFilterNames();
   /** The filters as stored on the workflow: the run itself keeps to net-new people. */
   const apiFilters = () => {
     const { saved: _, ...rest } = toApiFilters(filters);
-    return rest;
+    return { ...keptSchedule, ...rest };
   };
   // A score range that holds no score is said at its fields (FilterSidebar): nothing is counted, nothing saved.
   const emptyRange = () => scoreRangeProblem(filters);
@@ -137,13 +154,10 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
             fields:
               form.on.includes("field") && form.fields.length ? ([...form.fields] as (typeof CHANGE_FIELDS)[number]["key"][]) : undefined,
             filters: {
+              ...keptChange,
               stage_ids: form.stageIds.length ? [...form.stageIds] : undefined,
               owner_ids: form.ownerIds.length ? [...form.ownerIds] : undefined,
-              titles: form.titles
-                .split(",")
-                .map((t) => t.trim())
-                .filter(Boolean)
-                .slice(0, 50),
+              titles: titleList().length ? titleList() : undefined,
             },
           }
         : { kind: "schedule" },
@@ -152,6 +166,11 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
     if (saved) navigate(init ? `/workflows/${init.id}` : "/workflows");
   };
 
+  const titleList = () =>
+    form.titles
+      .split("\n")
+      .map((t) => t.trim())
+      .filter(Boolean);
   const toggleMailbox = (id: string, on: boolean) => setForm("mailboxIds", (ids) => (on ? [...ids, id] : ids.filter((x) => x !== id)));
   const err = (k: string) => errors()[k] ?? apiErrors.message(k);
   // The API turns a workflow on only for a sequence that is on: the checkbox isn't offered otherwise.
@@ -284,18 +303,27 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
                 </div>
                 <div class="field full">
                   <label for="wf-titles">
-                    …whose title has one of these, as whole words (comma-separated, optional; “CTO” finds “Co-founder &amp; CTO”, not
-                    “Director”)
+                    …whose title has one of these, as whole words (one a line, optional; “CTO” finds “Co-founder &amp; CTO”, not “Director”)
                   </label>
-                  <input
+                  <textarea
                     id="wf-titles"
+                    rows={3}
                     value={form.titles}
-                    maxLength={2000}
+                    maxLength={11000}
+                    aria-invalid={!!err("trigger.filters.titles")}
+                    aria-describedby="wf-titles-error"
                     onInput={(e) => setForm("titles", e.currentTarget.value)}
-                    placeholder="e.g. VP, Head of, Director"
+                    placeholder={"e.g.\nVP Sales\nHead of Growth"}
+                    data-testid="wf-titles"
                   />
+                  <FieldError id="wf-titles-error" message={err("trigger.filters.titles")} />
                 </div>
               </div>
+              <Show when={changeFilterSummary(keptChange, names).length}>
+                <p class="field-help" data-testid="wf-kept-filters">
+                  Also kept as set through the API: {changeFilterSummary(keptChange, names).join(" · ")}.
+                </p>
+              </Show>
               <p class="field-help">
                 Each change is acted on once, about a minute after it happens, if the contact matches then. At most “Max per run” changes
                 are acted on per minute.
@@ -311,6 +339,11 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
             class="wf-section"
           >
             <div class="wf-section-body">
+              <Show when={filterSummary(keptSchedule).length}>
+                <p class="field-help" data-testid="wf-kept-filters">
+                  Also kept as set through the API: {filterSummary(keptSchedule).join(" · ")}.
+                </p>
+              </Show>
               <SearchField
                 id="wf-keyword"
                 label="Keywords"

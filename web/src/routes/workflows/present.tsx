@@ -118,12 +118,32 @@ export function toFilters(stored: Record<string, unknown>): Filters {
   };
 }
 
+/**
+ * A workflow's stored filters the editor doesn't edit (a schedule's companies, a change trigger's lists,
+ * countries and email statuses, set through the API): the editor keeps them as they are on save (the API
+ * replaces filters and trigger whole, so left out they were dropped, and the workflow matched more people).
+ */
+export function keptFilters(stored: Record<string, unknown> | undefined, edited: readonly string[]): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(stored ?? {}).filter(([k, v]) => !edited.includes(k) && v !== undefined));
+}
+
+/** The schedule filters the editor's sidebar edits (the others are kept: keptFilters). */
+export const EDITED_SCHEDULE_FILTERS = [...Object.keys(emptyFilters())];
+/** The change-trigger filters the editor edits (the others are kept: keptFilters). */
+export const EDITED_CHANGE_FILTERS = ["stage_ids", "owner_ids", "titles"];
+
+const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
+/** Titles may hold commas ("VP, Sales"): each in quotes. */
+const quoted = (titles: string[]) => titles.map((t) => `“${t}”`).join(" or ");
+
 /** "VP, Director · United States · 51–200 employees": the filters in one line each, for the list. */
 export function filterSummary(stored: Record<string, unknown>): string[] {
   const f = toFilters(stored);
   const out: string[] = [];
   if (f.q) out.push(`“${f.q}”`);
-  if (f.titles.length) out.push(`Title: ${f.titles.join(", ")}`);
+  const companies = strings(stored.companies);
+  if (companies.length) out.push(`Company: ${companies.join(", ")}`);
+  if (f.titles.length) out.push(`Title: ${quoted(f.titles)}`);
   if (f.seniorities.length) out.push(f.seniorities.map(facetLabel).join(", "));
   if (f.departments.length) out.push(f.departments.map(facetLabel).join(", "));
   if (f.industries.length) out.push(f.industries.join(", "));
@@ -132,6 +152,32 @@ export function filterSummary(stored: Record<string, unknown>): string[] {
   if (f.countries.length || f.cities.length) out.push([...f.cities, ...f.countries].join(", "));
   if (f.email_statuses.length) out.push(`Email ${f.email_statuses.join(", ")}`);
   if (f.score_min !== null || f.score_max !== null) out.push(`Score ${f.score_min ?? 0}–${f.score_max ?? 100}`);
+  return out;
+}
+
+/** Names for the ids a change trigger's filters hold (an id not found, such as a deleted list, reads as such). */
+export interface FilterNames {
+  stage: (id: string) => string | undefined;
+  user: (id: string) => string | undefined;
+  list: (id: string) => string | undefined;
+}
+
+/** "Stage: Qualified · List: Conference leads · Title: “CTO”": a change trigger's contact filters, one line each. */
+export function changeFilterSummary(filters: Record<string, unknown>, names: FilterNames): string[] {
+  const out: string[] = [];
+  const named = (label: string, key: string, name: (id: string) => string | undefined, gone: string) => {
+    const ids = strings(filters[key]);
+    if (ids.length) out.push(`${label}: ${ids.map((id) => name(id) ?? gone).join(", ")}`);
+  };
+  named("Stage", "stage_ids", names.stage, "an unknown stage");
+  named("Owner", "owner_ids", names.user, "an unknown user");
+  named("List", "list_ids", names.list, "an unknown list");
+  const titles = strings(filters.titles);
+  if (titles.length) out.push(`Title: ${quoted(titles)}`);
+  const countries = strings(filters.countries);
+  if (countries.length) out.push(`Country: ${countries.join(", ")}`);
+  const statuses = strings(filters.email_statuses);
+  if (statuses.length) out.push(`Email ${statuses.join(", ")}`);
   return out;
 }
 
