@@ -6,6 +6,7 @@ import { Dialog } from "../../components/Dialog";
 import { FieldError } from "../../components/FieldError";
 import { FormProblems } from "../../forms";
 import { getContactStages, updateContactAction } from "../../queries/contacts";
+import { getMe } from "../../queries/session";
 import { getUsers } from "../../queries/users";
 
 type Editable = "first_name" | "last_name" | "email" | "title" | "company" | "phone" | "linkedin_url" | "city" | "country" | "time_zone";
@@ -51,6 +52,22 @@ export function EditContactDialog(props: { contact: ContactView; onClose: () => 
   // Active users only: the API refuses to give a contact to a disabled one.
   const users = createAsync(() => getUsers().catch(() => undefined));
   const [ownerId, setOwnerId] = createSignal(props.contact.owner_id ?? "");
+  // The API's rule (access.ts, contact.reassign): its owner or an admin gives a contact to anyone; a member
+  // may take an unowned one for themself; nobody else may change the owner. Offered as such, so a save
+  // isn't refused with every other change in it.
+  const me = createAsync(() => getMe().catch(() => undefined));
+  const owned = () => props.contact.owner_id;
+  const mayGive = () => me()?.user.role === "admin" || (!!owned() && me()?.user.id === owned());
+  const mayTake = () => !owned() && !!me();
+  const ownerLocked = () => !mayGive() && !mayTake();
+  const ownerName = () => users()?.users.find((u) => u.id === owned())?.name;
+  const ownerWhy = () =>
+    ownerLocked()
+      ? `Only the contact's owner${ownerName() ? ` (${ownerName()})` : ""} or an admin can give it to someone else`
+      : !mayGive()
+        ? "You can take this unowned contact; only an admin can give it to someone else"
+        : null;
+  const ownerChoices = () => (users()?.users ?? []).filter((u) => mayGive() || u.id === me()?.user.id);
   // A Do Not Contact stage ends the contact's open sequence runs: said before saving, not discovered after.
   const toDnc = () =>
     stageId() !== (props.contact.stage_id ?? "") && stages()?.contact_stages.find((s) => s.id === stageId())?.category === "dnc";
@@ -117,16 +134,29 @@ export function EditContactDialog(props: { contact: ContactView; onClose: () => 
           <select
             id="edit-contact-owner"
             value={ownerId()}
+            disabled={ownerLocked()}
             onChange={(e) => setOwnerId(e.currentTarget.value)}
             aria-invalid={errors.invalid("owner_id")}
-            aria-describedby="edit-contact-owner-error"
+            aria-describedby="edit-contact-owner-error edit-contact-owner-why"
           >
-            <option value="">Nobody</option>
-            <Show when={props.contact.owner_id && users() && !users()!.users.some((u) => u.id === props.contact.owner_id)}>
-              <option value={props.contact.owner_id!}>The current owner (disabled)</option>
+            <Show when={!ownerLocked() || !owned()}>
+              <option value="">Nobody</option>
             </Show>
-            <For each={users()?.users ?? []}>{(u) => <option value={u.id}>{u.name}</option>}</For>
+            <Show when={owned() && users() && !users()!.users.some((u) => u.id === owned())}>
+              <option value={owned()!}>The current owner (disabled)</option>
+            </Show>
+            <Show when={ownerLocked() && ownerName()}>
+              <option value={owned()!}>{ownerName()}</option>
+            </Show>
+            <For each={ownerLocked() ? [] : ownerChoices()}>{(u) => <option value={u.id}>{u.name}</option>}</For>
           </select>
+          <Show when={ownerWhy()}>
+            {(why) => (
+              <p id="edit-contact-owner-why" class="field-help">
+                {why()}
+              </p>
+            )}
+          </Show>
           <FieldError id="edit-contact-owner-error" form={errors} name="owner_id" />
         </div>
         <div class="field">
