@@ -1,10 +1,12 @@
-import { createEffect, createUniqueId, Show, type JSX } from "solid-js";
+import { createEffect, createUniqueId, onCleanup, Show, Suspense, type JSX } from "solid-js";
 import { Icon } from "./Icon";
+import { Spinner } from "./Status";
 
 import "./Dialog.css";
 /**
- * The native <dialog> every dialog is drawn in: shown modal while `open` (the browser traps and
- * restores focus), Esc and a press on the backdrop close it.
+ * The native <dialog> every dialog is drawn in: shown modal while `open` (the browser traps focus),
+ * Esc and a press on the backdrop close it. Focus goes back to what had it before, also when the
+ * dialog is unmounted while open (`<Show when={editing()}>`), which the browser doesn't do.
  */
 export function Modal(props: {
   open: boolean;
@@ -15,10 +17,21 @@ export function Modal(props: {
   children: JSX.Element;
 }) {
   let dialog!: HTMLDialogElement;
+  let opener: HTMLElement | null = null;
+  const close = () => {
+    dialog.close();
+    // Only when focus was left inside (or dropped to the page): a close that moved it on keeps it there.
+    const at = document.activeElement;
+    if (opener?.isConnected && (!at || at === document.body || dialog.contains(at))) opener.focus();
+    opener = null;
+  };
   createEffect(() => {
-    if (props.open && !dialog.open) dialog.showModal();
-    else if (!props.open && dialog.open) dialog.close();
+    if (props.open && !dialog.open) {
+      opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+      dialog.showModal();
+    } else if (!props.open && dialog.open) close();
   });
+  onCleanup(() => dialog.open && close());
   return (
     <dialog
       ref={dialog}
@@ -75,7 +88,11 @@ export function Dialog(props: {
             <Icon name="x" size={16} />
           </button>
         </div>
-        <div class="dialog-content">{props.children}</div>
+        {/* What the dialog loads suspends here: the page's own Suspense would blank the page behind it
+            (and drop the focus the dialog hands back on close). */}
+        <div class="dialog-content">
+          <Suspense fallback={<Spinner label="Loading…" />}>{props.children}</Suspense>
+        </div>
         <Show when={props.footer}>
           <div class="dialog-actions">{props.footer}</div>
         </Show>
