@@ -63,7 +63,7 @@ export default function ContactPage() {
     const c = contact();
     return c ? `${c.first_name} ${c.last_name}`.trim() || c.email || "Contact" : "Contact";
   };
-  usePageTitle(name());
+  usePageTitle(name);
   const ownerName = (id: string | null) => (id ? (users()?.users.find((u) => u.id === id)?.name ?? "A teammate") : "Nobody");
   const stageName = (id: string | null) => (id ? (stages()?.contact_stages.find((s) => s.id === id)?.name ?? "—") : "—");
   return (

@@ -10,6 +10,7 @@ import { pct } from "../reports";
 import { getHome } from "../queries/reports";
 import "./Home.css";
 import { Card } from "../components/Card";
+import { usePageTitle } from "../title";
 
 const MAILBOX_STATE: Record<string, string> = { disconnected: "Disconnected", paused: "Paused", needs_reconnect: "Needs reconnect" };
 
@@ -19,6 +20,7 @@ const MAILBOX_STATE: Record<string, string> = { disconnected: "Disconnected", pa
  * whose bounce rate is over the line mailbox providers draw.
  */
 export default function Home() {
+  usePageTitle("Home");
   const home = createAsync(() => getHome());
   const mailboxes = createAsync(() => getMailboxes());
   return (
