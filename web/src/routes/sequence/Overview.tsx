@@ -15,8 +15,10 @@ import { ENROLLMENT_STATUS } from "../../components/EnrollmentStatus";
 export function Overview(props: { seq: Sequence; readOnly: boolean; onApply: (s: Sequence) => void }) {
   // Contacts, not runs (the report's counts): a restarted or re-added contact has several runs and counts
   // once, at its latest run's status; the enrollments list's counts are per run.
-  const report = createAsync(() => getSequenceReport(props.seq.id, {}).catch(() => undefined));
-  const schedules = createAsync(() => getSchedules().catch(() => undefined));
+  // A failed fetch is null (undefined is still loading): the card says it couldn't load, never a
+  // figure or a "no schedule" warning it doesn't know to be true.
+  const report = createAsync(() => getSequenceReport(props.seq.id, {}).catch(() => null));
+  const schedules = createAsync(() => getSchedules().catch(() => null));
   // No schedule of its own: the team's default times it (sequence-config.ts), or nothing does.
   const schedule = () => schedules()?.schedules.find((s) => (props.seq.schedule_id ? s.id === props.seq.schedule_id : s.is_default));
   // The statuses that have contacts.
@@ -45,7 +47,14 @@ export function Overview(props: { seq: Sequence; readOnly: boolean; onApply: (s:
     <aside class="overview" aria-label="Sequence overview">
       <section class="side-card">
         <h2 class="side-title">Contacts</h2>
-        <Show when={report()} fallback={<p class="muted small">Loading…</p>}>
+        <Show
+          when={report()}
+          fallback={
+            <p class="muted small" role={report() === null ? "alert" : undefined}>
+              {report() === null ? "Couldn't load the contact counts. Reload the page to try again." : "Loading…"}
+            </p>
+          }
+        >
           <p class="side-big">
             {formatNumber(total())} <span class="muted">in this sequence</span>
           </p>
@@ -73,15 +82,29 @@ export function Overview(props: { seq: Sequence; readOnly: boolean; onApply: (s:
 
       <section class="side-card">
         <h2 class="side-title">Sending schedule</h2>
+        <Show when={schedules() === null}>
+          <p class="small reason reason-warning" role="alert">
+            <Icon name="alert" size={14} /> Couldn't load the sending schedule. Reload the page to try again.
+          </p>
+        </Show>
         <Show
-          when={props.seq.schedule_id || schedule()}
+          when={props.seq.schedule_id || schedule() || schedules() === null}
           fallback={
-            <p class="small reason reason-warning">
-              <Icon name="alert" size={14} /> No schedule: emails may go out at any hour.
-            </p>
+            <Show when={schedules()} fallback={<p class="muted small">Loading…</p>}>
+              <p class="small reason reason-warning">
+                <Icon name="alert" size={14} /> No schedule: emails may go out at any hour.
+              </p>
+            </Show>
           }
         >
-          <Show when={schedule()} fallback={<p class="small">{props.seq.schedule_name}</p>}>
+          <Show
+            when={schedule()}
+            fallback={
+              <Show when={props.seq.schedule_id}>
+                <p class="small">{props.seq.schedule_name}</p>
+              </Show>
+            }
+          >
             {(s) => (
               <>
                 <p class="side-strong">
