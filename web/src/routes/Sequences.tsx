@@ -325,6 +325,7 @@ export default function Sequences() {
                       checked={isActive(s)}
                       busy={sending(s) !== undefined}
                       disabled={!s.can_edit || (!isActive(s) && !!cantTurnOn(s))}
+                      why={switchHint(s)}
                       title={switchHint(s)}
                       onText="Active"
                       offText="Inactive"

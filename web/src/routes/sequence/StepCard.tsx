@@ -255,6 +255,7 @@ export function StepCard(props: {
             label={`Step ${props.index + 1} on`}
             checked={props.step.enabled}
             disabled={props.readOnly || busy() === "enabled" || props.lastOn}
+            why={!props.readOnly && props.lastOn ? LAST_ON : null}
             busy={busy() === "enabled"}
             size="sm"
             title={props.lastOn ? LAST_ON : props.step.enabled ? "On: contacts go through this step" : "Off: contacts skip this step"}
@@ -306,12 +307,18 @@ export function StepCard(props: {
               type="button"
               class="btn btn-danger-ghost btn-sm btn-icon"
               aria-label={`Delete step ${props.index + 1}`}
-              disabled={props.lastOn}
+              aria-disabled={props.lastOn || undefined}
+              aria-describedby={props.lastOn ? `${uid}-delete-why` : undefined}
               title={props.lastOn ? LAST_ON : undefined}
-              onClick={() => setConfirmDelete("step")}
+              onClick={() => !props.lastOn && setConfirmDelete("step")}
             >
               <Icon name="trash" size={16} />
             </button>
+            <Show when={props.lastOn}>
+              <span id={`${uid}-delete-why`} class="sr-only">
+                {LAST_ON}
+              </span>
+            </Show>
           </Show>
         </div>
       </header>
