@@ -11,6 +11,7 @@ import { DataTable } from "../components/DataTable";
 import { TableSkeleton } from "../components/Status";
 import { formatDateTime, formatFull, formatNumber, formatRelative } from "../format";
 import { usePageTitle } from "../title";
+import { Segmented } from "../components/Segmented";
 
 import "./Credits.css";
 import { Card } from "../components/Card";
@@ -271,21 +272,12 @@ export default function Credits() {
                 subtitle="Credits charged per day (UTC), as the ledger shows them: a job counts on the day it settles, by where its contacts came from."
                 titleId="usage-title"
                 actions={
-                  <div class="segmented" role="radiogroup" aria-label="Period">
-                    <For each={RANGES}>
-                      {(n) => (
-                        <button
-                          type="button"
-                          role="radio"
-                          class="segment"
-                          aria-checked={days() === n}
-                          onClick={() => setParams({ days: n === 30 ? undefined : String(n) }, { replace: true })}
-                        >
-                          {n} days
-                        </button>
-                      )}
-                    </For>
-                  </div>
+                  <Segmented
+                    label="Period"
+                    options={RANGES.map((n) => ({ value: n, label: `${n} days` }))}
+                    value={days()}
+                    onChange={(n) => setParams({ days: n === 30 ? undefined : String(n) }, { replace: true })}
+                  />
                 }
               >
                 <div class="card-body">
