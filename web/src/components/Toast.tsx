@@ -6,11 +6,20 @@ type Toast = { id: number; message: string; tone: "success" | "danger" | "info" 
 const [toasts, setToasts] = createSignal<Toast[]>([]);
 let nextId = 1;
 
-/** Brief feedback after an action ("Task completed"). Announced politely; errors assertively. */
+/**
+ * Brief feedback after an action ("Task completed"). Announced politely; errors assertively, and an
+ * error stays until dismissed (one that vanished in seconds could go unread).
+ */
 export function notify(message: string, tone: Toast["tone"] = "success") {
   const id = nextId++;
-  setToasts((t) => [...t.slice(-3), { id, message, tone }]);
-  setTimeout(() => dismiss(id), tone === "danger" ? 8000 : 4500);
+  setToasts((t) => {
+    const all = [...t, { id, message, tone }];
+    if (all.length <= 4) return all;
+    // Too many: the oldest that would vanish by itself goes first, an error only when all are errors.
+    const drop = all.find((x) => x.tone !== "danger") ?? all[0]!;
+    return all.filter((x) => x !== drop);
+  });
+  if (tone !== "danger") setTimeout(() => dismiss(id), 4500);
 }
 
 function dismiss(id: number) {
