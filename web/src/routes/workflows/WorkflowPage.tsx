@@ -154,12 +154,15 @@ export default function WorkflowPage() {
     <div class="page page-flow">
       <BackLink href="/workflows">Workflows</BackLink>
       <WorkflowById id={params.id!}>
-        {(w) => (
-          <>
-            <Summary w={w()} actions={actions} onDelete={() => setDeleting(w())} />
-            <RunLog id={w().id} />
-          </>
-        )}
+        {(w) => {
+          usePageTitle(() => w().name);
+          return (
+            <>
+              <Summary w={w()} actions={actions} onDelete={() => setDeleting(w())} />
+              <RunLog id={w().id} />
+            </>
+          );
+        }}
       </WorkflowById>
       <actions.DeleteDialog
         target={deleting()}
