@@ -1,7 +1,7 @@
 import { and, asc, count, desc, eq, getTableColumns, isNull, or, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { contains } from "../db/contains";
-import { chunked, inChunks, inList, teamRowsById } from "../db/in-list";
+import { chunked, inChunks, inList, listParam, teamRowsById } from "../db/in-list";
 import {
   CONTACT_SEARCH_TEXT,
   contactChanges,
@@ -133,6 +133,8 @@ const auditOwner = (d: Db, caller: Caller, ids: readonly string[], owner: { id: 
  * stopped their emails (invariant 5), but a call or LinkedIn task stayed due and the run read "Active". As
  * for an unsubscribe, every sequence's runs finish, not only those the caller may edit: it is the
  * contact's state that rules them out, and the engine would finish them at their next step anyway.
+ * Do Not Contact is the address's (STAGE_CATEGORY_SQL), so the runs of the team's other live contacts with
+ * the same address finish too, as a reply or an unsubscribe finishes every run of the address.
  * Finishing is taken once, so a repeated stage change (a retry after a failure here) finishes what is left.
  */
 async function finishDoNotContactRuns(env: Env, d: Db, teamId: string, contactIds: readonly string[]) {
@@ -142,9 +144,14 @@ async function finishDoNotContactRuns(env: Env, d: Db, teamId: string, contactId
       .from(enrollments)
       .where(
         and(
-          eq(enrollments.teamId, teamId),
-          inList(enrollments.contactId, chunk),
-          sql`${enrollments.status} IN ('scheduled', 'active', 'paused', 'held')`,
+          // The contacts and their address's other live contacts (each found by contacts_team_email_idx),
+          // then their enrollments by contact (enrollments_contact_idx); team and status only filter.
+          sql`${enrollments.contactId} IN (
+                SELECT value FROM json_each(${listParam(chunk)})
+                UNION SELECT o.id FROM contacts c JOIN contacts o ON o.team_id = c.team_id AND lower(o.email) = lower(c.email) AND o.deleted_at IS NULL
+                 WHERE ${inList(sql`c.id`, chunk)} AND +c.team_id = ${teamId})`,
+          sql`+${enrollments.teamId} = ${teamId}`,
+          sql`+${enrollments.status} IN ('scheduled', 'active', 'paused', 'held')`,
         ),
       ),
   );
