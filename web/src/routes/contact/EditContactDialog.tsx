@@ -175,7 +175,8 @@ export function EditContactDialog(props: { contact: ContactView; onClose: () => 
           </select>
           <Show when={toDnc()}>
             <p id="edit-contact-stage-dnc" class="field-help text-warning" data-testid="edit-contact-stage-dnc">
-              Do Not Contact: their open sequence runs finish, and no sequence emails them while they are in this stage.
+              Do Not Contact: their open sequence runs finish, and those of any other contact with their email address; no sequence emails
+              the address while they are in this stage.
             </p>
           </Show>
           <FieldError id="edit-contact-stage-error" form={errors} name="stage_id" />
