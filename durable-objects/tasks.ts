@@ -1,5 +1,5 @@
 import { batchSql, type Db } from "../worker/db/client";
-import { and, eq, isNull } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import { mailboxes, users } from "../worker/db/schema";
 import { bulkInsertSql } from "../worker/db/bulk";
 import { inList } from "../worker/db/in-list";
@@ -28,6 +28,27 @@ export interface NewTask {
   mailboxId: string | null;
   ownerId: string;
 }
+
+/**
+ * Who takes a task over when its assignee can no longer see it (createTasks' rule, as SQL over `tasks`):
+ * the owner of its run's mailbox while they are active, else the sequence's owner while they are active;
+ * null when neither is.
+ */
+const ACTIVE_ASSIGNEE_SQL = sql`coalesce(
+    (SELECT m.user_id FROM enrollments e JOIN mailboxes m ON m.id = e.mailbox_id JOIN users mu ON mu.id = m.user_id AND mu.disabled_at IS NULL
+      WHERE e.id = tasks.enrollment_id AND e.team_id = tasks.team_id),
+    (SELECT s.owner_id FROM sequences s JOIN users su ON su.id = s.owner_id AND su.disabled_at IS NULL
+      WHERE s.id = tasks.sequence_id AND s.team_id = tasks.team_id))`;
+
+/**
+ * A disabled user's open tasks go to whoever createTasks would give them now (their run's mailbox owner, else
+ * the sequence owner, while active): left with them, nobody active saw the calls due. One statement for
+ * the batch that disables them, acting only once they are disabled; a task with nobody active to take it stays.
+ */
+export const reassignTasksOfDisabledSql = (teamId: string, userId: string) =>
+  sql`UPDATE tasks SET assignee_id = coalesce(${ACTIVE_ASSIGNEE_SQL}, assignee_id)
+       WHERE team_id = ${teamId} AND assignee_id = ${userId} AND status = 'open'
+         AND EXISTS (SELECT 1 FROM users WHERE id = ${userId} AND team_id = ${teamId} AND disabled_at IS NOT NULL)`;
 
 /**
  * Manual steps become tasks. Idempotent on (enrollment, step): a repeated alarm creates no second

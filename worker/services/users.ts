@@ -3,6 +3,7 @@ import { batchSql, type Db } from "../db/client";
 import { contains } from "../db/contains";
 import { auditLog, sessions, users } from "../db/schema";
 import { engine } from "../../durable-objects/engine";
+import { reassignTasksOfDisabledSql } from "../../durable-objects/tasks";
 import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { hashPassword, sha256Hex } from "../lib/crypto";
@@ -122,6 +123,8 @@ export async function updateUser(
       WHERE user_id = ${userId} AND team_id = ${caller.teamId} AND status NOT IN ('disconnected', 'removed')
         AND EXISTS (SELECT 1 FROM users WHERE id = ${userId} AND team_id = ${caller.teamId} AND disabled_at IS NOT NULL)
       RETURNING id`,
+    // Their open tasks go to someone active who can work them (the rule new tasks follow).
+    reassignTasksOfDisabledSql(caller.teamId, userId),
     // The change's audit entry in the same batch, written only if the user now is as asked: a change
     // made and then an error answered (the entry written after) left a change nobody was told of.
     sql`INSERT INTO audit_log (id, team_id, user_id, api_key_id, action, target_type, target_id, details, created_at)
