@@ -366,9 +366,10 @@ function UsersTable(props: { admin: boolean; meId: string }) {
         >
           <p>
             {target()?.name} is signed out everywhere now and can't sign in; their API keys stop working. Their mailboxes are disconnected:
-            nothing more is sent from them (their queued emails are held) until someone reconnects them on the Mailboxes page, and new tasks
-            go to the sequence's owner. Their contacts and sequences stay with the team, and sequences sending from other mailboxes go on.
-            You can enable them again later.
+            nothing more is sent from them (their queued emails are held) until someone reconnects them on the Mailboxes page. Their open
+            tasks, and new ones, go to the sequence's owner (or to an active owner of the contact's sending mailbox); a task in a sequence
+            they own and sent from their own mailbox stays theirs. Their contacts and sequences stay with the team, and sequences sending
+            from other mailboxes go on. You can enable them again later.
           </p>
         </Show>
       </ConfirmDialog>
