@@ -233,6 +233,7 @@ async function applyAndStore(
     kind,
     returnAt,
     t,
+    t,
     retryAt === null ? undefined : { attempt: retryAttempt, at: retryAt },
   );
   await d
@@ -353,6 +354,9 @@ export function companyDomain(email: string | null | undefined): string | null {
  * pauses until the return date; a hard bounce marks the email and the contact bounced and suppresses
  * the address (invariant 5); an unsubscribe request suppresses it and finishes every open enrollment
  * of the address; an auto-reply and a soft bounce (retried) change nothing yet. Returns what it did.
+ * `t` is when it is applied (the runs' transitions); `receivedAt` when the email came in, which is when
+ * the person answered, bounced or opted out: the reports date the email's reply and opt-out by it, also
+ * when a correction applies it days later.
  */
 async function applyEffect(
   env: Env,
@@ -361,6 +365,7 @@ async function applyEffect(
   kind: InboundClassification,
   returnAt: number | null,
   t: number,
+  receivedAt: number,
   retry?: { attempt: number; at: number },
 ): Promise<InboundEffect> {
   const effect: InboundEffect = { enrollments: [] };
@@ -370,26 +375,22 @@ async function applyEffect(
   const finish = async (sequenceId: string, ids: string[], reason: ReasonCode) =>
     effect.enrollments!.push(...(await finishRemembering(env, d, sequenceId, x.teamId, ids, reason)));
   if (kind === "reply" || kind === "out_of_office") {
-    // The first answer to an email is what the reports count as its reply (or out-of-office); a real
-    // reply after an out-of-office replaces it (the person came back and answered: that is a reply).
-    const [before] = await d
-      .select({ repliedAt: messages.repliedAt, replyKind: messages.replyKind })
-      .from(messages)
-      .where(eq(messages.id, x.messageId));
-    const counted = await d
+    // The first answer to an email is what the reports count as its reply (or out-of-office), dated
+    // when it came in; a reply outranks an out-of-office (the person came back and answered: that is a
+    // reply). A correction may apply an answer older than the one counted: it is then the first.
+    // undoEffect's answerOf picks the same one among the answers left.
+    const later = sql`${messages.repliedAt} > ${receivedAt}`;
+    await d
       .update(messages)
-      .set({ repliedAt: t, replyKind: kind })
+      .set({ repliedAt: receivedAt, replyKind: kind })
       .where(
         and(
           eq(messages.id, x.messageId),
-          kind === "reply" ? or(isNull(messages.repliedAt), eq(messages.replyKind, "out_of_office")) : isNull(messages.repliedAt),
+          kind === "reply"
+            ? or(isNull(messages.repliedAt), eq(messages.replyKind, "out_of_office"), later)
+            : or(isNull(messages.repliedAt), and(eq(messages.replyKind, "out_of_office"), later)),
         ),
-      )
-      .returning({ id: messages.id });
-    if (counted.length) {
-      effect.replyCounted = true;
-      if (before?.replyKind === "out_of_office") effect.replyFrom = { at: before.repliedAt!, kind: "out_of_office" };
-    }
+      );
   }
   if (kind === "reply") {
     // The person answered: every sequence of the team whose own "finish on reply" is on stops emailing
@@ -435,7 +436,9 @@ async function applyEffect(
   } else if (kind === "unsubscribe") {
     await mark(d, x, "unsubscribed", t, effect);
     // The reports count the opt-out on the email it answered (services/unsubscribe.ts).
-    const stamped = await stampUnsubscribed(d, x.teamId, x.toEmail.toLowerCase(), t, { id: x.messageId }).returning({ id: messages.id });
+    const stamped = await stampUnsubscribed(d, x.teamId, x.toEmail.toLowerCase(), receivedAt, { id: x.messageId }).returning({
+      id: messages.id,
+    });
     if (stamped.length) effect.messageUnsubscribed = true;
     // Every open enrollment of the address in the team, in each sequence's SequenceDO.
     const open = await openEnrollmentsOfAddress(d, x.teamId, x.toEmail);
@@ -798,14 +801,110 @@ const SAYS: Record<InboundClassification, string> = {
 };
 
 /**
+ * The person's other inbound emails since this one that still stand (a reply, an unsubscribe request,
+ * a hard bounce), applied and not being corrected, first come first: had this one not come, they would
+ * have done the same to the runs this one ended, and found them already done (their own effect then
+ * recorded nothing). "Since" is by arrival, or by a correction made after this one arrived (its effect
+ * was applied then). Older ones don't count: the runs this one ended may have been started since.
+ */
+async function standingSince(d: Db, r: typeof inboundMessages.$inferSelect, t: number) {
+  return d
+    .select({ id: inboundMessages.id, kind: inboundMessages.classification, effect: inboundMessages.effect })
+    .from(inboundMessages)
+    .where(
+      and(
+        eq(inboundMessages.teamId, r.teamId),
+        eq(inboundMessages.contactId, r.contactId),
+        sql`${inboundMessages.id} <> ${r.id}`,
+        sql`${inboundMessages.classification} IN ('reply', 'unsubscribe', 'bounce_hard')`,
+        or(sql`${inboundMessages.receivedAt} >= ${r.receivedAt}`, sql`${inboundMessages.reviewedAt} >= ${r.receivedAt}`),
+        sql`NOT (${UNAPPLIED})`,
+        sql`coalesce(json_extract(${inboundMessages.effect}, '$.correcting.at'), 0) < ${t - CORRECTION_LEASE_MS}`,
+      ),
+    )
+    .orderBy(asc(inboundMessages.receivedAt), asc(inboundMessages.id));
+}
+
+/**
+ * What of this email's effect a later one still stands for is handed over to it (written into its
+ * effect: correcting that one undoes it then) instead of being undone. A reply since keeps every run
+ * this one ended or paused and the Replied stage; an unsubscribe request or a hard bounce since keeps
+ * the person's own runs finished (a colleague's run was ended by a reply only). Returns what is left
+ * to undo.
+ */
+async function handOver(d: Db, r: typeof inboundMessages.$inferSelect, t: number, said: string[]): Promise<InboundEffect> {
+  const e = r.effect;
+  const entries = e.enrollments ?? [];
+  if (!entries.length && e.stageFrom === undefined) return e;
+  const heirs = await standingSince(d, r, t);
+  const replied = heirs.find((h) => h.kind === "reply");
+  const stopped = heirs.find((h) => h.kind !== "reply");
+  const give = async (heir: NonNullable<typeof replied>, kept: EffectEntry[], stage: boolean) => {
+    // The heir's own stage change, if it has one, is what its correction gives back.
+    const stageFrom = stage && heir.effect.stageFrom === undefined ? { stageFrom: e.stageFrom } : {};
+    const effect: InboundEffect = { ...heir.effect, enrollments: [...(heir.effect.enrollments ?? []), ...kept], ...stageFrom };
+    // Only while that email is as read: a correction of it claiming it meanwhile would store over this.
+    const [written] = await d
+      .update(inboundMessages)
+      .set({ effect })
+      .where(
+        and(
+          eq(inboundMessages.id, heir.id),
+          eq(inboundMessages.classification, heir.kind),
+          sql`coalesce(json_extract(${inboundMessages.effect}, '$.correcting.at'), 0) = ${heir.effect.correcting?.at ?? 0}`,
+        ),
+      )
+      .returning({ id: inboundMessages.id });
+    if (!written) return false;
+    const why =
+      heir.kind === "reply"
+        ? "they replied since"
+        : heir.kind === "unsubscribe"
+          ? "they asked to unsubscribe since"
+          : "their address bounced since";
+    for (const g of kept) said.push(`Enrollment ${g.id} stays ${g.action === "finish" ? "finished" : "paused"}: ${why}`);
+    if (stage) said.push(`The contact stays in the Replied stage: ${why}`);
+    return true;
+  };
+  if (replied && (await give(replied, entries, e.stageFrom !== undefined))) return { ...e, enrollments: [], stageFrom: undefined };
+  const own = entries.filter((g) => g.reason !== "colleague_replied");
+  if (!replied && stopped && own.length && (await give(stopped, own, false)))
+    return { ...e, enrollments: entries.filter((g) => g.reason === "colleague_replied") };
+  return e;
+}
+
+/**
+ * The email's answer among its inbound emails other than `exceptId`, as applyEffect counts it: the
+ * first reply, else the first out-of-office; null when none is left.
+ */
+async function answerOf(d: Db, teamId: string, messageId: string, exceptId: string) {
+  const [a] = await d
+    .select({ at: inboundMessages.receivedAt, kind: inboundMessages.classification })
+    .from(inboundMessages)
+    .where(
+      and(
+        eq(inboundMessages.teamId, teamId),
+        eq(inboundMessages.messageId, messageId),
+        sql`${inboundMessages.id} <> ${exceptId}`,
+        sql`${inboundMessages.classification} IN ('reply', 'out_of_office')`,
+      ),
+    )
+    .orderBy(sql`${inboundMessages.classification} = 'reply' DESC`, asc(inboundMessages.receivedAt))
+    .limit(1);
+  return a ? { repliedAt: a.at, replyKind: a.kind as "reply" | "out_of_office" } : { repliedAt: null, replyKind: null };
+}
+
+/**
  * Undoes what an inbound email did, from its recorded effect, only where nothing else changed it
  * since: enrollments it finished come back to active at the same step (the SequenceDO re-checks the
  * step's wait and never sends a step twice: invariants 2 and 4), those it paused resume, the
- * suppression and the contact's mark it wrote go, the stage and the email's status come back.
+ * suppression and the contact's mark it wrote go, the stage and the email's status come back. What
+ * the person's later emails stand for stays (standingSince): a reply since keeps the runs as they are
+ * and the Replied stage; an unsubscribe request or a hard bounce since keeps their own runs finished.
  */
-async function undoEffect(env: Env, d: Db, r: typeof inboundMessages.$inferSelect): Promise<string[]> {
-  const e = r.effect;
+async function undoEffect(env: Env, d: Db, r: typeof inboundMessages.$inferSelect, t: number): Promise<string[]> {
   const said: string[] = [];
+  const e = await handOver(d, r, t, said);
   const [target] = await d.select({ toEmail: messages.toEmail }).from(messages).where(eq(messages.id, r.messageId));
   const email = (target?.toEmail ?? "").toLowerCase();
   // Only the suppression this email wrote goes. One the address got since by other means (its one-click
@@ -905,11 +1004,13 @@ async function undoEffect(env: Env, d: Db, r: typeof inboundMessages.$inferSelec
       .where(and(eq(messages.id, r.messageId), eq(messages.status, "bounced")));
     said.push(`The email is ${from} again`);
   }
-  if (e.replyCounted)
+  // The email's answer goes back to what its other answers make it, and only while it is still this
+  // one's kind: a reply that replaced this out-of-office stays the email's reply.
+  if (r.classification === "reply" || r.classification === "out_of_office")
     await d
       .update(messages)
-      .set(e.replyFrom ? { repliedAt: e.replyFrom.at, replyKind: e.replyFrom.kind } : { repliedAt: null, replyKind: null })
-      .where(eq(messages.id, r.messageId));
+      .set(await answerOf(d, r.teamId, r.messageId, r.id))
+      .where(and(eq(messages.id, r.messageId), eq(messages.teamId, r.teamId), eq(messages.replyKind, r.classification)));
   if (e.retry?.key) {
     const [m] = await d.select({ mailboxId: messages.mailboxId }).from(messages).where(eq(messages.id, r.messageId));
     const pulled = m ? await engine.mailbox(env, m.mailboxId).withdraw([{ enrollmentId: r.enrollmentId, stepId: e.retry.key }]) : [];
@@ -977,7 +1078,7 @@ export async function correctClassification(env: Env, d: Db, caller: Caller, id:
           ? "This email is being acted on right now (that failed when it came in): reload in a moment to see what it did"
           : "Someone else changed this email's classification meanwhile: reload to see what it is now",
     );
-  const undone = await undoEffect(env, d, claimed);
+  const undone = await undoEffect(env, d, claimed, t);
   const x: Target = {
     teamId: r.teamId,
     sequenceId: r.sequenceId,
@@ -994,7 +1095,16 @@ export async function correctClassification(env: Env, d: Db, caller: Caller, id:
   const retryAttempt =
     to === "bounce_soft" ? Math.min(Math.max(1, claimed.retryAttempt), SOFT_BOUNCE_BACKOFF_MS.length) : claimed.retryAttempt;
   const retryAt = to === "bounce_soft" ? t + SOFT_BOUNCE_BACKOFF_MS[retryAttempt - 1]! : null;
-  const effect = await applyEffect(env, d, x, to, returnAt, t, retryAt === null ? undefined : { attempt: retryAttempt, at: retryAt });
+  const effect = await applyEffect(
+    env,
+    d,
+    x,
+    to,
+    returnAt,
+    t,
+    claimed.receivedAt,
+    retryAt === null ? undefined : { attempt: retryAttempt, at: retryAt },
+  );
   // Stored with the lease released (the new effect has none), only while this correction still holds it.
   const stored = await d
     .update(inboundMessages)
