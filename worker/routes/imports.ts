@@ -71,6 +71,9 @@ export const ImportSchema = z
     created: z.number(),
     updated: z.number(),
     failed: z.number(),
+    warned: z
+      .number()
+      .openapi({ description: "Contacts saved with a warning (an Owner that is no active user of the team), in the error report" }),
     error: z.string().nullable(),
     summary: z.string().nullable(),
     user_id: z.string(),
@@ -272,7 +275,8 @@ export const importRoutes = router()
       method: "get",
       path: "/imports/{id}/errors.csv",
       tags: ["Imports"],
-      summary: "Every row not imported: row number (the header is row 1), column, value and reason. Formula-safe.",
+      summary:
+        "Every row not imported, and every row saved with a warning: row number (the header is row 1), column, value and reason. Formula-safe.",
       request: { params: IdParam },
       responses: { 200: { description: "CSV", content: { "text/csv": { schema: z.string() } } }, 404: errorResponses[404] },
     }),

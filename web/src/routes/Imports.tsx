@@ -87,7 +87,15 @@ export default function Imports() {
                 </a>
               </Show>
             </td>
-            <td class="muted small">{i.summary ?? i.error ?? i.mapping_problem ?? ""}</td>
+            <td class="muted small">
+              {i.summary ?? i.error ?? i.mapping_problem ?? ""}
+              <Show when={i.warned > 0 && i.failed === 0}>
+                {" "}
+                <a href={`/api/imports/${i.id}/errors.csv`} download="">
+                  Download the report
+                </a>
+              </Show>
+            </td>
             <td class="cell-nowrap">
               <Show when={i.status === "failed" && i.progress.parts_done < i.progress.parts}>
                 <button

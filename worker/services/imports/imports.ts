@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { and, asc, count, desc, eq, gt, inArray, lt, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, inArray, isNotNull, lt, or, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { importRows, imports } from "../../db/schema";
 import type { Caller, Env } from "../../env";
@@ -114,6 +114,7 @@ export function presentImport(row: ImportRow) {
     created: row.created,
     updated: row.updated,
     failed: row.failed,
+    warned: row.warned,
     error: row.error,
     summary: summary(row),
     user_id: row.userId,
@@ -150,6 +151,10 @@ function summary(row: ImportRow): string | null {
     `${row.saved} contacts ready (${row.created} new, ${row.updated} updated, ${row.saved - row.created - row.updated} unchanged)`,
   ];
   if (row.failed) parts.push(`${row.failed} rows not imported (see the error report)`);
+  if (row.warned)
+    parts.push(
+      `${row.warned} contacts' Owner is not an active user of this team, so they were given the default owner (see the error report)`,
+    );
   return parts.join("; ");
 }
 
@@ -468,7 +473,7 @@ export async function saveImport(env: Env, d: Db, caller: Caller, row: ImportRow
   return started;
 }
 
-/** The error report: every row not imported, with its row number, column, value and reason (formula-safe CSV). */
+/** The error report: every row not imported (or saved with a warning), with its row number, column, value and reason (formula-safe CSV). */
 export async function* errorReport(d: Db, row: ImportRow): AsyncGenerator<string> {
   yield csvLine(["row", "column", "value", "reason"]);
   let after = 0;
@@ -476,7 +481,14 @@ export async function* errorReport(d: Db, row: ImportRow): AsyncGenerator<string
     const rows = await d
       .select({ row: importRows.row, column: importRows.column, value: importRows.value, reason: importRows.reason })
       .from(importRows)
-      .where(and(eq(importRows.importId, row.id), inArray(importRows.outcome, ["error", "duplicate"]), gt(importRows.row, after)))
+      .where(
+        and(
+          eq(importRows.importId, row.id),
+          // Rows not imported, and rows saved with a warning (their reason says what was done instead).
+          or(inArray(importRows.outcome, ["error", "duplicate"]), isNotNull(importRows.reason)),
+          gt(importRows.row, after),
+        ),
+      )
       .orderBy(importRows.row)
       .limit(1000);
     if (!rows.length) return;

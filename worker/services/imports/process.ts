@@ -228,13 +228,18 @@ async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, ms
     emails.filter((e) => !existing.has(e.toLowerCase())),
   );
   const ownerEmails = [...new Set(unique.flatMap((g) => (g.row.owner_email ? [g.row.owner_email] : [])))];
+  // Active users only: a disabled user can't work the contacts given to them.
   const ownerRows = ownerEmails.length
     ? await d
         .select({ id: users.id, email: sql<string>`lower(${users.email})` })
         .from(users)
-        .where(and(eq(users.teamId, imp.teamId), inList(sql`lower(${users.email})`, ownerEmails)))
+        .where(and(eq(users.teamId, imp.teamId), inList(sql`lower(${users.email})`, ownerEmails), isNull(users.disabledAt)))
     : [];
   const owners = new Map(ownerRows.map((r) => [r.email, r.id]));
+  const defaultOwner = settings.owner_id || imp.userId;
+  // Named in the warning of a row whose Owner matches nobody (invariant 10: never ignored silently).
+  const defaultOwnerName = ownerEmails.length > owners.size ? await ownerName(d, imp.teamId, defaultOwner) : "";
+  const ownerColumn = headers[mapping.indexOf("owner_email")] ?? "Owner";
   const stage = await d
     .select({ id: contactStages.id })
     .from(contactStages)
@@ -283,7 +288,8 @@ async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, ms
     }
     // By row number: redelivered, a part makes the same contacts again, in the file's order.
     const id = await orderedIdFrom(imp.id, g.n, "import");
-    const owner = (r.owner_email && owners.get(r.owner_email)) || settings.owner_id || imp.userId;
+    const named = r.owner_email ? owners.get(r.owner_email) : undefined;
+    const owner = named ?? defaultOwner;
     inserts.push([
       id,
       imp.teamId,
@@ -308,7 +314,16 @@ async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, ms
       t,
       t,
     ]);
-    out.push({ row: g.n, key: g.key, contactId: id, outcome: "created", column: null, value: null, reason: null });
+    const unknownOwner = r.owner_email && !named;
+    out.push({
+      row: g.n,
+      key: g.key,
+      contactId: id,
+      outcome: "created",
+      column: unknownOwner ? ownerColumn : null,
+      value: unknownOwner ? r.owner_email : null,
+      reason: unknownOwner ? `Owner '${r.owner_email}' is not an active user of this team; owned by ${defaultOwnerName}` : null,
+    });
   }
 
   const writes: SQL[] = [
@@ -368,10 +383,21 @@ async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, ms
   const progress = sql`
     UPDATE imports SET parts_done = ${msg.part + 1}, status = ${last ? "ready" : "saving"}, updated_at = ${t},
            saved = saved + ${count("created", "updated", "matched")}, created = created + ${count("created")},
-           updated = updated + ${count("updated")}, failed = failed + ${count("error", "duplicate")}
+           updated = updated + ${count("updated")}, failed = failed + ${count("error", "duplicate")},
+           warned = warned + ${out.filter((o) => o.outcome === "created" && o.reason).length}
      WHERE imports.id = ${imp.id} AND imports.parts_done = ${msg.part} AND imports.status = 'saving'`;
   await batchSql(d, [...writes, progress]);
   return !last;
+}
+
+/** A user's name and email as a warning names them. */
+async function ownerName(d: Db, teamId: string, userId: string): Promise<string> {
+  const u = await d
+    .select({ name: users.name, email: users.email })
+    .from(users)
+    .where(and(eq(users.teamId, teamId), eq(users.id, userId)))
+    .get();
+  return u ? `${u.name} (${u.email})` : "the uploader";
 }
 
 /** A part that failed every retry: the import fails saying where; the rows saved so far stay. */

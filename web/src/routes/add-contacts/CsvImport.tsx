@@ -341,9 +341,16 @@ export function CsvImport(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) 
             </Show>
             <Show when={i().status === "ready" || i().status === "failed"}>
               <p data-testid="csv-result">{i().summary ?? i().error}</p>
-              <Show when={i().failed > 0}>
+              <Show when={i().failed > 0 || i().warned > 0}>
                 <a href={`/api/imports/${i().id}/errors.csv`} download="" data-testid="csv-errors">
-                  <Icon name="download" size={14} /> Download the {formatNumber(i().failed)} rows not imported, with the reason for each
+                  <Icon name="download" size={14} /> Download the{" "}
+                  {[
+                    i().failed > 0 && `${formatNumber(i().failed)} rows not imported`,
+                    i().warned > 0 && `${formatNumber(i().warned)} rows saved with a warning`,
+                  ]
+                    .filter(Boolean)
+                    .join(" and ")}
+                  , with the reason for each
                 </a>
               </Show>
             </Show>
