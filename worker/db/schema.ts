@@ -1069,6 +1069,8 @@ export interface InboundEvidence {
  * What handling an inbound email changed, so a correction can undo exactly that: the enrollments it
  * finished or paused (with the reason), whether it wrote the suppression, the contact's bounce or
  * unsubscribe mark and stage, and the colleagues' enrollments the sequence's colleague rule touched.
+ * The email's counted answer (messages.replied_at) is not kept here: a correction works it out again
+ * from the email's inbound emails. Older rows may still hold replyCounted / replyFrom, no longer read.
  */
 export interface InboundEffect {
   enrollments?: {
@@ -1083,9 +1085,6 @@ export interface InboundEffect {
   contactMarked?: "bounced" | "unsubscribed";
   stageFrom?: string | null;
   messageStatusFrom?: string;
-  replyCounted?: boolean;
-  /** The out-of-office a reply replaced as the email's answer: a correction of the reply gives it back. */
-  replyFrom?: { at: number; kind: "out_of_office" };
   /** A soft bounce's next try, queued in the mailbox under `key` (null: the mailbox no longer held the email). */
   retry?: { attempt: number; at: number; key: string | null };
   /** An unsubscribe request stamped the email it answered (messages.unsubscribed_at): a correction lifts the stamp. */
