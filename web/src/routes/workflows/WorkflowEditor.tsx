@@ -84,12 +84,23 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
   const apiErrors = init ? update.errors : create.errors;
   const saving = () => create.pending() || update.pending();
 
-  // Sequences the signed-in user may add contacts to (a workflow adds as its owner).
-  const sequences = createAsync(async () =>
-    (await getSequences({ page: 1, per_page: 100, status: "all" })).sequences.filter((s) => s.can_edit),
-  );
+  // Sequences the signed-in user may add contacts to (a workflow adds as its owner): every page of them, as
+  // reading only the first 100 left a team's other sequences out.
+  const sequences = createAsync(async () => {
+    const all = [];
+    for (let page = 1; ; page++) {
+      const r = await getSequences({ page, per_page: 100, status: "all" });
+      all.push(...r.sequences);
+      if (page >= r.pagination.total_pages) break;
+    }
+    return all.filter((s) => s.can_edit);
+  });
   const mailboxes = createAsync(() => getMailboxes());
   const chosenSequence = () => sequences()?.find((s) => s.id === form.sequenceId);
+  // The workflow's own sequence when it isn't among those listed (archived, or not one you can edit): still named.
+  const unlistedOwn = () => (init && sequences() && init.sequence_id === form.sequenceId && !chosenSequence() ? init : null);
+  /** Whether the chosen sequence is on: unknown (undefined) for one not listed, or while the list loads. */
+  const sequenceActive = (): boolean | undefined => chosenSequence()?.active ?? unlistedOwn()?.sequence_active;
 
   // The keyword box waits for a typing pause before it changes the filters (and the count); saving takes what is typed.
   const [keyword, setKeyword] = createSignal(filters.q);
@@ -173,8 +184,9 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
       .filter(Boolean);
   const toggleMailbox = (id: string, on: boolean) => setForm("mailboxIds", (ids) => (on ? [...ids, id] : ids.filter((x) => x !== id)));
   const err = (k: string) => errors()[k] ?? apiErrors.message(k);
-  // The API turns a workflow on only for a sequence that is on: the checkbox isn't offered otherwise.
-  const canTurnOn = () => chosenSequence()?.active !== false;
+  // The API turns a workflow on only for a sequence that is on: the checkbox isn't offered otherwise (nor
+  // for a sequence not known to be on).
+  const canTurnOn = () => sequenceActive() === true;
 
   return (
     <div class="searcher wf-editor">
@@ -419,6 +431,13 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
                   <option value="" disabled>
                     Choose a sequence
                   </option>
+                  <Show when={unlistedOwn()}>
+                    {(w) => (
+                      <option value={w().sequence_id} selected>
+                        {w().sequence_name ? `${w().sequence_name} (not one you can edit, or archived)` : "A deleted sequence"}
+                      </option>
+                    )}
+                  </Show>
                   {/* `selected` too: a select's value set before its options arrive is dropped by the browser. */}
                   <For each={sequences() ?? []}>
                     {(s) => (
@@ -429,8 +448,8 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
                   </For>
                 </select>
               </Suspense>
-              <p id="wf-sequence-help" class="field-help" classList={{ "text-warning": chosenSequence()?.active === false }}>
-                <Show when={chosenSequence()?.active === false} fallback="Only sequences you can edit are listed.">
+              <p id="wf-sequence-help" class="field-help" classList={{ "text-warning": sequenceActive() === false }}>
+                <Show when={sequenceActive() === false} fallback="Only sequences you can edit are listed.">
                   This sequence is off: runs add nobody until it's turned on.
                 </Show>
               </p>
@@ -496,7 +515,9 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
                   <span id="wf-active-help" class="muted small">
                     {canTurnOn()
                       ? "New workflows start off. Turn it on now, or later from its page once you have checked it."
-                      : "Its sequence is off, so the workflow is saved off: turn the sequence on, then the workflow."}
+                      : sequenceActive() === false
+                        ? "Its sequence is off, so the workflow is saved off: turn the sequence on, then the workflow."
+                        : "Choose a sequence you can edit to turn it on now."}
                   </span>
                   <FieldError id="wf-active-error" form={apiErrors} name="active" />
                 </span>
