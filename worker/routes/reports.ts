@@ -105,11 +105,14 @@ const SequenceReportSchema = z
     statuses: z.array(z.object({ status: z.string(), contacts: z.number() })),
     steps: z.array(
       z.object({
-        step_id: z.string(),
-        position: z.number(),
-        type: z.string(),
+        step_id: z.string().nullable(),
+        position: z.number().nullable(),
+        type: z.string().nullable(),
         enabled: z.boolean(),
-        reached: z.number(),
+        deleted: z
+          .boolean()
+          .openapi({ description: "The row of the steps deleted since: their emails and tasks, so the steps add up to the totals" }),
+        reached: z.number().nullable().openapi({ description: "Contacts that got to this step or a later one (null for deleted steps)" }),
         sent: z.number(),
         replied: z.number(),
         bounced: z.number(),
@@ -250,9 +253,9 @@ export const reportRoutes = router()
           r.steps
             .map((s) =>
               csvLine([
-                s.position,
-                s.type,
-                s.reached,
+                s.deleted ? "(deleted steps)" : s.position,
+                s.type ?? "",
+                s.reached ?? "",
                 s.sent,
                 s.replied,
                 s.bounced,

@@ -118,12 +118,14 @@ export interface SequenceReport {
     tasks_done: number;
   };
   statuses: { status: string; contacts: number }[];
+  /** The steps in order, then one row for the steps deleted since (null id, position, type and reached) when they sent or had tasks done. */
   steps: {
-    step_id: string;
-    position: number;
-    type: string;
+    step_id: string | null;
+    position: number | null;
+    type: string | null;
     enabled: boolean;
-    reached: number;
+    deleted: boolean;
+    reached: number | null;
     sent: number;
     replied: number;
     bounced: number;
@@ -276,11 +278,12 @@ export async function sequenceReport(
     for (const r of enrollRows) if (r.reached_step >= s.position) reached += r.n;
     const c = stepCounts.get(s.id) ?? zero;
     return {
-      step_id: s.id,
-      position: s.position,
-      type: s.type,
+      step_id: s.id as string | null,
+      position: s.position as number | null,
+      type: s.type as string | null,
       enabled: !!s.enabled,
-      reached,
+      deleted: false,
+      reached: reached as number | null,
       sent: c.sent,
       replied: c.replied,
       bounced: c.bounced,
@@ -290,6 +293,36 @@ export async function sequenceReport(
       bounce_rate: rate(c.bounced, c.sent),
     };
   });
+
+  // The emails and tasks of steps deleted since stay in the totals (they happened), so they get a row of
+  // their own and the Steps table still adds up. Their position is gone and the positions closed up, so
+  // "reached" has no meaning for them.
+  const live = new Set(steps.map((s) => s.id));
+  const gone = [...new Set([...stepCounts.keys(), ...tasksDone.keys()])].filter((id) => !live.has(id));
+  if (gone.length) {
+    const c: Counts = { sent: 0, replied: 0, out_of_office: 0, bounced: 0 };
+    for (const x of gone.map((id) => stepCounts.get(id) ?? zero)) {
+      c.sent += x.sent;
+      c.replied += x.replied;
+      c.out_of_office += x.out_of_office;
+      c.bounced += x.bounced;
+    }
+    stepsOut.push({
+      step_id: null,
+      position: null,
+      type: null,
+      enabled: false,
+      deleted: true,
+      reached: null,
+      sent: c.sent,
+      replied: c.replied,
+      bounced: c.bounced,
+      unsubscribed: gone.reduce((n, id) => n + (stepUnsub.get(id) ?? 0), 0),
+      tasks_done: gone.reduce((n, id) => n + (tasksDone.get(id) ?? 0), 0),
+      reply_rate: rate(c.replied, delivered(c)),
+      bounce_rate: rate(c.bounced, c.sent),
+    });
+  }
 
   const mailboxEmail = new Map(mailboxRows.map((m) => [m.id, m.email]));
   const mailboxesOut = [...mailboxCounts.entries()]

@@ -293,7 +293,9 @@ function ReportBody(props: { r: SequenceReport; sequenceId: string; canEdit: boo
   );
   const th = () => r().thresholds;
   const statuses = () => r().statuses.filter((s) => s.contacts > 0 || ["active", "finished", "paused"].includes(s.status));
-  const stepNames = () => r().steps.map((s) => `${s.position}. ${stepMeta(s.type).label}`);
+  const stepNames = () => r().steps.map((s) => (s.deleted ? "Deleted steps" : `${s.position}. ${stepMeta(s.type ?? "").label}`));
+  // The funnel is of the steps there are: deleted ones have no place in it (their row is in the table).
+  const funnel = () => r().steps.filter((s) => !s.deleted);
   return (
     <div class="report-body" data-testid="sequence-report">
       <Kpis r={r()} />
@@ -364,15 +366,15 @@ function ReportBody(props: { r: SequenceReport; sequenceId: string; canEdit: boo
         <BarsChart
           testId="chart-funnel"
           title="Funnel per step"
-          summary={r()
-            .steps.map((s) => `Step ${s.position}: ${s.reached} reached, ${s.sent} sent, ${s.replied} replied`)
+          summary={funnel()
+            .map((s) => `Step ${s.position}: ${s.reached} reached, ${s.sent} sent, ${s.replied} replied`)
             .join("; ")}
-          rows={r().steps}
+          rows={funnel()}
           category={(s) => `Step ${s.position}`}
           tableLabel="Step"
           tableCategory={(_, i) => stepNames()[i]!}
           series={[
-            { label: "Reached", color: "#c7d2fe", value: (s) => s.reached },
+            { label: "Reached", color: "#c7d2fe", value: (s) => s.reached ?? 0 },
             { label: "Sent", color: "#4f46e5", value: (s) => s.sent },
             { label: "Replied", color: "#067647", value: (s) => s.replied },
           ]}
@@ -397,14 +399,14 @@ function ReportBody(props: { r: SequenceReport; sequenceId: string; canEdit: boo
         name={(s, i) => (
           <>
             {stepNames()[i]}
-            <Show when={!s.enabled}>
+            <Show when={!s.enabled && !s.deleted}>
               {" "}
               <span class="badge">Off</span>
             </Show>
           </>
         )}
         columns={[
-          { label: "Reached", value: (s) => formatNumber(s.reached) },
+          { label: "Reached", value: (s) => (s.reached === null ? "—" : formatNumber(s.reached)) },
           { label: "Sent", value: (s) => formatNumber(s.sent) },
           { label: "Replied", value: (s) => formatNumber(s.replied) },
           { label: "Reply rate", value: (s) => rateText(s.reply_rate, s.sent - s.bounced) },
