@@ -44,3 +44,26 @@ describe("CSV imports: rows without an email", () => {
     ]);
   });
 });
+
+describe("CSV imports: an email-less row after the same person with an email", () => {
+  it("makes one contact when a row with an email and a later row without one name the same person in one part", async () => {
+    const { s, teamId } = await addContactsSetup();
+    const done = await importFile(
+      s,
+      "Email,First Name,Last Name,Company\nbob@x.io,Bob,Smith,Acme\n,bob,SMITH,acme\n,Ann,Smith,Acme\n,Bob,Smith,Other Co\n",
+    );
+    expect(done).toMatchObject({ status: "ready", created: 3, failed: 1 });
+    const contacts = await env.DB.prepare(
+      "SELECT email, first_name, company FROM contacts WHERE team_id = ? AND deleted_at IS NULL ORDER BY first_name, company",
+    )
+      .bind(teamId)
+      .all();
+    expect(contacts.results).toEqual([
+      { email: null, first_name: "Ann", company: "Acme" },
+      { email: "bob@x.io", first_name: "Bob", company: "Acme" },
+      { email: null, first_name: "Bob", company: "Other Co" },
+    ]);
+    const row3 = await env.DB.prepare("SELECT outcome, reason FROM import_rows WHERE import_id = ? AND row = 3").bind(done.id).first();
+    expect(row3).toEqual({ outcome: "duplicate", reason: "Same contact as row 2" });
+  });
+});

@@ -156,9 +156,14 @@ async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, ms
       .groupBy(importRows.key),
   );
   const earlier = new Map(earlierRows.map((r) => [r.key!, r.row]));
+  // An email-less row is also the same contact as an earlier row of this part with an email and the
+  // same name and company: that row's contact is not in D1 yet for the match by name below to find
+  // (an earlier part's is), so "bob@x.io,Bob,Smith,Acme" then ",Bob,Smith,Acme" made Bob twice.
+  const byNameHere = new Map<string, number>();
+  const nameKey = (r: MappedRow) => (r.company ? rowKey({ ...r, email: null }) : null);
   const unique: typeof good = [];
   for (const g of good) {
-    const first = earlier.get(g.key);
+    const first = earlier.get(g.key) ?? (g.row.email ? undefined : byNameHere.get(g.key));
     if (first !== undefined)
       out.push({
         row: g.n,
@@ -171,6 +176,8 @@ async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, ms
       });
     else {
       earlier.set(g.key, g.n);
+      const name = nameKey(g.row);
+      if (name && !byNameHere.has(name)) byNameHere.set(name, g.n);
       unique.push(g);
     }
   }
