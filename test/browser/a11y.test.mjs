@@ -45,7 +45,7 @@ describe("app frame and shared components (admin)", () => {
     await page.waitForFunction(() => document.querySelector("#contact-search")?.value === "", null, { timeout: 5_000 });
   });
 
-  it("titles the tab after the page: Home, and a contact by name", async () => {
+  it("titles the tab after the page: Home, a contact and a workflow by name", async () => {
     await nav(page).getByRole("link", { name: "Home", exact: true }).click();
     await page.waitForURL(`${baseUrl}/`);
     await page.waitForFunction(() => document.title === "Home · Seqflare", null, { timeout: 5_000 });
@@ -60,6 +60,18 @@ describe("app frame and shared components (admin)", () => {
     await nav(page).getByRole("link", { name: "Team report", exact: true }).click();
     await page.waitForURL(`${baseUrl}/reports`);
     await page.waitForFunction(() => document.title === "Team report · Seqflare", null, { timeout: 5_000 });
+
+    // The demo has no workflow: make one.
+    const wfName = `Title test ${Date.now()}`;
+    await page.goto(`${baseUrl}/workflows/new`);
+    await page.getByLabel("Name").fill(wfName);
+    await page.getByLabel("Add to sequence").selectOption({ label: "Enterprise outbound — Q4" });
+    await page.getByRole("button", { name: "Create workflow" }).click();
+    await page.waitForURL(`${baseUrl}/workflows`);
+    await page.goto(`${baseUrl}/workflows`);
+    await page.locator(`[data-testid="workflow-card"][data-name="${wfName}"]`).locator("h2 a").click();
+    await page.waitForURL(/\/workflows\/[^/]+$/);
+    await page.waitForFunction((n) => document.title === `${n} · Seqflare`, wfName, { timeout: 5_000 });
   });
 
   it("closing the edit dialog with Escape gives focus back to the Edit button", async () => {
