@@ -188,7 +188,7 @@ export const mailboxRoutes = router()
       path: "/mailboxes/{id}",
       tags: ["Mailboxes"],
       summary: "Remove a mailbox for good: sending stops, replies are no longer read, its stored sign-in or password is deleted",
-      description: `Refused (409 mailbox_in_use, with how many contacts in which sequences) while open enrollments (active, paused, held, scheduled) send from it, unless \`reassign_to\` names another connected mailbox you may send from: up to ${REMOVE_REASSIGN_LIMIT.toLocaleString("en-US")} contacts then move there first as with Change mailbox (their queued emails with them; you must be able to edit each of their sequences), more answer 422. Gmail: the sign-in is revoked at Google; Microsoft has no endpoint for an app to revoke its sign-in (the tokens are deleted; \`sign_in\` says so). A revocation that fails does not stop the removal. The mailbox disappears from lists and pickers; the emails it sent keep naming it, and its address can be connected again as a new mailbox.`,
+      description: `Refused (409 mailbox_in_use, naming the jobs) while an add-contacts job that has not finished (scheduled, being planned or under way) sends from it: cancel the scheduled add, or wait until it has run. Refused (409 mailbox_in_use, with how many contacts in which sequences) while open enrollments (active, paused, held, scheduled) send from it, unless \`reassign_to\` names another connected mailbox you may send from: up to ${REMOVE_REASSIGN_LIMIT.toLocaleString("en-US")} contacts then move there first as with Change mailbox (their queued emails with them; you must be able to edit each of their sequences), more answer 422. Gmail: the sign-in is revoked at Google; Microsoft has no endpoint for an app to revoke its sign-in (the tokens are deleted; \`sign_in\` says so). A revocation that fails does not stop the removal. The mailbox disappears from lists and pickers; the emails it sent keep naming it, and its address can be connected again as a new mailbox.`,
       request: {
         params: IdParam,
         query: z.object({
@@ -214,7 +214,8 @@ export const mailboxRoutes = router()
         404: errorResponses[404],
         409: {
           ...errorResponses[409],
-          description: "mailbox_in_use: contacts still send from it (details.enrollments, details.sequences)",
+          description:
+            "mailbox_in_use: contacts still send from it (details.enrollments, details.sequences), or an unfinished add-contacts job does (details.jobs)",
         },
         422: errorResponses[422],
       },
