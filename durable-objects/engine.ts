@@ -61,9 +61,12 @@ function sequenceVerbs(env: Env, sequenceId: string, teamId: string) {
     /** Undo a mistaken finish (a corrected reply or bounce): active again at the same step, or paused again for those in `paused`. */
     reactivate: (ids: string[], reasons: string[], paused?: Record<string, { reason: string | null; until: number | null }>) =>
       stub.reactivate(sequenceId, teamId, ids, reasons, paused),
-    /** `anyway`: also runs that ended as the contact answered or was moved, and contacts in another sequence now. */
-    restart: (ids: string[], stepPos: number | null, addedBy: string | null, anyway = false) =>
-      stub.restart(sequenceId, teamId, ids, stepPos, addedBy, anyway),
+    /**
+     * `anyway`: also runs that ended as the contact answered or was moved, and contacts in another sequence now;
+     * `mailboxId`: the new runs send from it (checked connected and the caller's to send from), not their old one.
+     */
+    restart: (ids: string[], stepPos: number | null, addedBy: string | null, anyway = false, mailboxId: string | null = null) =>
+      stub.restart(sequenceId, teamId, ids, stepPos, addedBy, anyway, mailboxId),
     changeMailbox: (ids: string[], mailboxId: string) => stub.changeMailbox(sequenceId, teamId, ids, mailboxId),
     /** Steps were added, deleted or moved: D1's copy shows each contact's step at its new position. */
     followSteps: () => stub.followSteps(sequenceId, teamId),

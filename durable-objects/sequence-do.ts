@@ -105,7 +105,7 @@ export const MIRROR_SOON_MS = 2_000;
  * RESTART_ASKS_FIRST (or `replied`: the address answered this sequence), or `active_elsewhere` (the address is
  * in another sequence now); the last two give way to `anyway`.
  */
-export type RestartBlock = ReasonCode | "active_elsewhere" | "duplicate_email";
+export type RestartBlock = ReasonCode | "active_elsewhere" | "duplicate_email" | "mailbox_not_connected";
 /** What `restart` did with each enrollment; `blocked`: not restarted, with the reason. */
 export type RestartOutcome = {
   id: string;
@@ -1071,7 +1071,9 @@ export class SequenceDO extends DurableObject<Env> {
    * as RESTART_ASKS_FIRST says, or whose address is in another sequence now, and a run whose address
    * answered this sequence (repliedHereSql, by any of its contacts), are restarted only `anyway`. An
    * address is one inbox whichever contact row holds it: a closed run whose address another contact runs
-   * here now is not restarted (duplicate_email), nor are two of one address in one call.
+   * here now is not restarted (duplicate_email), nor are two of one address in one call. The new run
+   * sends from `mailboxId` when given (the caller checked it), else from the old run's mailbox, which
+   * must be connected (`mailbox_not_connected`: one removed since would hold its email for ever).
    */
   async restart(
     sequenceId: string,
@@ -1080,6 +1082,7 @@ export class SequenceDO extends DurableObject<Env> {
     stepPos: number | null,
     addedBy: string | null,
     anyway = false,
+    mailboxId: string | null = null,
   ): Promise<RestartOutcome[]> {
     await this.bind(sequenceId, teamId);
     const cfg = await this.config(sequenceId);
@@ -1098,6 +1101,12 @@ export class SequenceDO extends DurableObject<Env> {
     const elsewhere = anyway ? new Set<string>() : await this.openElsewhere(sequenceId, teamId, everyone);
     const replied = anyway ? new Set<string>() : await this.repliedHere(sequenceId, teamId, everyone);
     const ofAddress = (c: string) => [c, ...(twins.get(c) ?? [])];
+    const connected = mailboxId
+      ? null
+      : await this.connectedMailboxes(
+          teamId,
+          ids.flatMap((id) => this.row(id)?.mailbox_id ?? []),
+        );
     const openHere = (c: string) =>
       this.sql.exec(`SELECT 1 FROM enrollments WHERE contact_id = ? AND status IN ${OPEN}`, c).toArray().length > 0;
     const t = now();
@@ -1130,6 +1139,7 @@ export class SequenceDO extends DurableObject<Env> {
         const block: RestartBlock | null =
           blockingReason(contacts.get(e.contact_id), isEmailStep(step.type)) ??
           (!open && (twins.get(e.contact_id) ?? []).some(openHere) ? "duplicate_email" : null) ??
+          (connected && e.mailbox_id && !connected.has(e.mailbox_id) ? "mailbox_not_connected" : null) ??
           (anyway ? null : !open && RESTART_ASKS_FIRST.has(e.reason ?? "") ? (e.reason as ReasonCode) : null) ??
           (ofAddress(e.contact_id).some((c) => replied.has(c)) ? "replied" : null) ??
           (!open && ofAddress(e.contact_id).some((c) => elsewhere.has(c)) ? "active_elsewhere" : null);
@@ -1154,7 +1164,7 @@ export class SequenceDO extends DurableObject<Env> {
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           newId,
           e.contact_id,
-          e.mailbox_id,
+          mailboxId ?? e.mailbox_id,
           cfg.active ? "active" : "held",
           step.id,
           this.placeOf(step),
@@ -1176,6 +1186,16 @@ export class SequenceDO extends DurableObject<Env> {
     await this.armAndMirror(teamId, sequenceId);
     await this.withdrawQueued(withdraw);
     return out;
+  }
+
+  /** Of these mailboxes, those of the team that are connected (D1). */
+  private async connectedMailboxes(teamId: string, mailboxIds: string[]): Promise<Set<string>> {
+    const rows = await inChunks([...new Set(mailboxIds)], (part) =>
+      this.d.all<{ id: string }>(
+        sql`SELECT id FROM mailboxes WHERE id IN (SELECT value FROM json_each(${listParam(part)})) AND +team_id = ${teamId} AND +status = 'connected'`,
+      ),
+    );
+    return new Set(rows.map((r) => r.id));
   }
 
   /** Each contact's other live contacts of the team with the same address (D1; none for a contact without one). */

@@ -369,6 +369,7 @@ interface Picked {
 const RESTART_WORDS: Record<string, string> = {
   active_elsewhere: "In another sequence now",
   duplicate_email: "Another contact with this email address is in this sequence now",
+  mailbox_not_connected: "Its mailbox is removed or not connected",
 };
 
 /** A page of an action job (its id and first index): a move's page commits the same target job on every delivery. */
@@ -414,7 +415,11 @@ export async function prepareAction(d: Db, caller: Caller, sequenceId: string, a
         { field: "to_sequence_id", label: "The sequence to move to", message: "Pick another sequence than this one", code: "custom" },
       ],
     });
-  const mailbox = action === "change-mailbox" ? await mailboxFor(d, caller, p.mailbox_id!, "mailbox.send") : null;
+  // A restart may name the mailbox its new runs send from (a run's own may be removed or disconnected by now).
+  const mailbox =
+    action === "change-mailbox" || (action === "restart" && p.mailbox_id !== undefined)
+      ? await mailboxFor(d, caller, p.mailbox_id!, "mailbox.send")
+      : null;
   // Emails handed to a mailbox that can't send would wait there unseen, while the answer said "changed".
   if (mailbox && mailbox.status !== "connected")
     throw new ApiError("mailbox_not_connected", `${mailbox.email} is not connected: pick a connected mailbox, or reconnect it first`, {
@@ -580,9 +585,10 @@ async function actThroughEngine(
   const ids = rows.map((r) => r.id);
   if (!rows.length) return { results: [], jobs: [] };
   if (action === "restart") {
-    const out = await stub.restart(ids, p.step ?? null, caller.userId ?? null, p.restart_anyway ?? false);
+    const out = await stub.restart(ids, p.step ?? null, caller.userId ?? null, p.restart_anyway ?? false, prep.mailboxId);
     const blocked = (code: string) => {
       const text = `${RESTART_WORDS[code] ?? reasonText(code)}: not restarted`;
+      if (code === "mailbox_not_connected") return `${text} (restart with another mailbox to send from)`;
       // Overridable: the caller may still mean it (they asked to hear from it again).
       return code === "active_elsewhere" || RESTART_ASKS_FIRST.has(code) ? `${text} (restart anyway to email them again)` : text;
     };
