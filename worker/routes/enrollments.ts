@@ -83,7 +83,7 @@ const ActionBody = z
     step: z.number().int().min(1).max(100).optional().openapi({ description: "restart: the step position to start from (default 1)" }),
     restart_anyway: z.boolean().optional().openapi({
       description:
-        "restart: also restart a run that ended because the contact replied (replied), a colleague replied (colleague_replied), they said not interested on a call (not_interested), booked a meeting (meeting_booked) or were moved to another sequence (moved), and a contact who is in another sequence now (active_elsewhere). Without it those are not restarted (outcome blocked, reason_code naming why). Unsubscribed, bounced, Do Not Contact and suppressed contacts are never restarted",
+        "restart: also restart a run that ended because the contact replied (replied), a colleague replied (colleague_replied), they said not interested on a call (not_interested), booked a meeting (meeting_booked) or were moved to another sequence (moved), a contact whose address answered this sequence at any time, by this or another contact with the same email (replied), and a contact whose address is in another sequence now (active_elsewhere). Without it those are not restarted (outcome blocked, reason_code naming why). Unsubscribed, bounced, Do Not Contact and suppressed contacts are never restarted, nor a finished one whose email address another contact runs in this sequence now (duplicate_email)",
     }),
     to_sequence_id: z.string().min(1).max(64).optional().openapi({
       description:
@@ -98,12 +98,10 @@ const ActionBody = z
       description:
         "move: warning categories to move anyway (as adding contacts; the two about other sequences are always waived). A contact held back by one not given stays here (not_moved)",
     }),
-    mailbox_id: z
-      .string()
-      .min(1)
-      .max(64)
-      .optional()
-      .openapi({ description: "change-mailbox: the mailbox to send from from now on (you must be allowed to send from it)" }),
+    mailbox_id: z.string().min(1).max(64).optional().openapi({
+      description:
+        "change-mailbox: the mailbox to send from from now on; restart: the mailbox the new runs send from (default: each run's own, which must still be connected, else blocked as mailbox_not_connected). It must be connected (else 422 mailbox_not_connected) and you must be allowed to send from it",
+    }),
   })
   // A field this doesn't know is refused, not ignored: a misspelt option (`override` for `overrides`) would
   // otherwise run another action than the one asked for.
@@ -123,7 +121,7 @@ const OutcomeSchema = z.object({
   reason: z.string().nullable(),
   reason_code: z.string().nullable().optional().openapi({
     description:
-      "restart, outcome blocked: why, as a code (replied, meeting_booked, not_interested, colleague_replied, moved, active_elsewhere: restart_anyway restarts them; unsubscribed, bounced, do_not_contact, suppressed, no_email, contact_deleted, sequence_archived: never)",
+      "restart, outcome blocked: why, as a code (replied, meeting_booked, not_interested, colleague_replied, moved, active_elsewhere: restart_anyway restarts them; mailbox_not_connected: restart with mailbox_id; unsubscribed, bounced, do_not_contact, suppressed, no_email, contact_deleted, sequence_archived, duplicate_email: never)",
   }),
   new_id: z.string().nullable().optional(),
   held_back_by: z.array(z.enum(WARNING_CATEGORIES)).optional().openapi({
