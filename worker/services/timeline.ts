@@ -45,6 +45,8 @@ const ACTION_WORDS: Record<string, string> = {
   "task.completed": "Task completed",
   "task.skipped": "Task skipped",
   "task.call_logged": "Call logged",
+  "task.rescheduled": "Task rescheduled",
+  "task.reassigned": "Task reassigned",
   "scheduled_email.edit": "Scheduled email edited for this contact",
   "scheduled_email.send_now": "Scheduled email sent now",
   "scheduled_email.skip": "Scheduled email skipped",
