@@ -247,6 +247,53 @@ describe("People page", () => {
     }
   });
 
+  it("Save to list says before saving the most it can cost (net-new people with a verified email) and the balance", async () => {
+    // Four people built from a real answer: two net-new with a verified email, one saved already, one unverified.
+    await page.route("**/api/people/search", async (route) => {
+      const res = await route.fetch();
+      const body = await res.json();
+      const one = body.people[0];
+      const shapes = [
+        { contact_id: null, email_status: "verified" },
+        { contact_id: null, email_status: "verified" },
+        { contact_id: "c-already", email_status: "verified" },
+        { contact_id: null, email_status: "unverified" },
+      ];
+      const people = shapes.map((x, i) => ({ ...one, ...x, id: `${one.id}-c${i}` }));
+      await route.fulfill({ response: res, json: { people, pagination: { ...body.pagination, total_entries: 4, total_pages: 1 } } });
+    });
+    try {
+      await page.goto(`${baseUrl}/people`);
+      await page.getByTestId("people-total").waitFor();
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid="people-table"] tbody tr').length === 4);
+      await page.getByRole("checkbox", { name: "Select everyone on this page" }).check();
+      await page.getByTestId("people-save-to-list").click();
+      const balance = await number(page.getByTestId("credit-balance"));
+      const cost = page.getByTestId("save-to-list").getByTestId("save-to-list-cost");
+      await page.waitForFunction(() =>
+        /your balance is/.test(document.querySelector('[data-testid="save-to-list-cost"]')?.textContent ?? ""),
+      );
+      assert.equal(
+        await cost.textContent(),
+        `Up to 2 credits (net-new people with a verified email); your balance is ${balance.toLocaleString("en-US")}.`,
+      );
+      await page.keyboard.press("Escape");
+      // Only people already saved or without a verified email: nothing to pay.
+      await page.getByRole("checkbox", { name: "Select everyone on this page" }).uncheck();
+      const rows = page.getByTestId("people-table").locator("tbody tr");
+      await rows.nth(2).getByRole("checkbox").check();
+      await rows.nth(3).getByRole("checkbox").check();
+      await page.getByTestId("people-save-to-list").click();
+      assert.match(
+        (await cost.textContent()) ?? "",
+        /^No credits: none of these people is net-new with a verified email; your balance is /,
+      );
+      await page.keyboard.press("Escape");
+    } finally {
+      await page.unroute("**/api/people/search");
+    }
+  });
+
   it("after Save to list the picks end and the rows are read again: the saved people show Saved", async () => {
     await page.goto(`${baseUrl}/people`);
     await page.getByTestId("people-total").waitFor();

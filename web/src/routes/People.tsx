@@ -1,6 +1,7 @@
 import { useNavigate } from "@solidjs/router";
 import { createSignal, Show } from "solid-js";
 import { reconcile } from "solid-js/store";
+import type { Person } from "../api";
 import { PageHeader } from "../components/PageHeader";
 import { formatNumber, plural } from "../format";
 import { usePageTitle } from "../title";
@@ -24,7 +25,7 @@ export default function People() {
   const [w, setW] = createWizard();
   const [picking, setPicking] = createSignal(false);
   /** The people the Save to list dialog saves, taken when it opens (the picks are cleared once saved). */
-  const [saving, setSaving] = createSignal<string[]>();
+  const [saving, setSaving] = createSignal<Person[]>();
   /** Bumped to read the results again (after a save, rows show Saved). */
   const [version, setVersion] = createSignal(0);
   const count = () => (w.allResults ? w.searchTotal : pickedIds(w).length);
@@ -43,7 +44,7 @@ export default function People() {
               disabled={w.allResults || pickedIds(w).length === 0 || overSave() > 0}
               title={w.allResults ? "Save to list takes the people you check (up to 1,000), not every result" : undefined}
               aria-describedby={overSave() > 0 ? "people-save-limit" : undefined}
-              onClick={() => setSaving(pickedIds(w))}
+              onClick={() => setSaving(Object.values(w.picked).map((p) => ({ ...p })))}
               data-testid="people-save-to-list"
             >
               Save to list
@@ -75,7 +76,7 @@ export default function People() {
       <PeopleSearch w={w} setW={setW} version={version()} />
       <SaveToListDialog
         open={!!saving()}
-        peopleIds={saving() ?? []}
+        people={saving() ?? []}
         onClose={() => setSaving(undefined)}
         onSaved={() => {
           // Saved people are contacts now: their picks end, and the rows are read again to say Saved.

@@ -7,6 +7,8 @@ import { formatNumber, plural } from "../../format";
 import { FormProblems } from "../../forms";
 import { getLists } from "../../queries/lists";
 import { savePeopleToListAction, type SaveToListResult } from "../../queries/people";
+import { getMe } from "../../queries/session";
+import type { Person } from "../../api";
 import "./SaveToListDialog.css";
 
 const SKIP_WORDS: Record<string, string> = {
@@ -18,10 +20,15 @@ const SKIP_WORDS: Record<string, string> = {
 /**
  * "Save to list" from People, without a sequence: pick one of the team's lists or name a new one.
  * Net-new people become contacts (a credit each for a verified email, charged once); people already
- * saved join as their contact at no charge. The answer says what happened to each, with the reasons.
+ * saved join as their contact at no charge. Before saving it says the most it can cost and the balance;
+ * the answer says what happened to each, with the reasons.
  */
-export function SaveToListDialog(props: { open: boolean; peopleIds: string[]; onClose: () => void; onSaved?: () => void }) {
+export function SaveToListDialog(props: { open: boolean; people: Person[]; onClose: () => void; onSaved?: () => void }) {
   const lists = createAsync(() => (props.open ? getLists() : Promise.resolve(undefined)));
+  const me = createAsync(() => getMe());
+  // The most the save can cost, as the search showed the people: someone saved since (or sharing an
+  // address with another of them) costs nothing, so it is an upper bound, as the API's hold is.
+  const maximum = () => props.people.filter((p) => !p.contact_id && p.email_status === "verified").length;
   const [mode, setMode] = createSignal<"existing" | "new">("new");
   const [listId, setListId] = createSignal("");
   const [name, setName] = createSignal("");
@@ -34,7 +41,10 @@ export function SaveToListDialog(props: { open: boolean; peopleIds: string[]; on
   const submit = async (e: SubmitEvent) => {
     e.preventDefault();
     const target = mode() === "existing" ? { list_id: listId() } : { list_name: name().trim() };
-    const r = await save.run(props.peopleIds, target);
+    const r = await save.run(
+      props.people.map((p) => p.id),
+      target,
+    );
     if (r) {
       setResult(r);
       props.onSaved?.();
@@ -48,7 +58,7 @@ export function SaveToListDialog(props: { open: boolean; peopleIds: string[]; on
   return (
     <Dialog
       open={props.open}
-      title={`Save ${plural(props.peopleIds.length, "person", "people")} to a list`}
+      title={`Save ${plural(props.people.length, "person", "people")} to a list`}
       onClose={close}
       testId="save-to-list"
     >
@@ -120,6 +130,17 @@ export function SaveToListDialog(props: { open: boolean; peopleIds: string[]; on
             <p class="muted small">
               Net-new people with a verified email cost 1 credit each, charged once. People you already saved join the list at no charge.
             </p>
+            <p data-testid="save-to-list-cost">
+              <Show when={maximum() > 0} fallback="No credits: none of these people is net-new with a verified email">
+                Up to <strong>{plural(maximum(), "credit")}</strong> (net-new people with a verified email)
+              </Show>
+              <Show when={me()}>{(m) => <>; your balance is {formatNumber(m().team.credit_balance)}</>}</Show>.
+            </p>
+            <Show when={me() && maximum() > me()!.team.credit_balance}>
+              <p class="field-help" role="alert" data-testid="save-to-list-short">
+                That is more than your balance: the save would be refused. Uncheck some net-new people, or buy credits.
+              </p>
+            </Show>
             <FormProblems form={save.errors} />
             <div class="dialog-actions">
               <button type="button" class="btn" onClick={close}>
