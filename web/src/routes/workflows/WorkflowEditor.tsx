@@ -15,6 +15,7 @@ import { createLiveFetch } from "../../live";
 import { emptyFilters, scoreRangeProblem, toApiFilters, type Filters } from "../../people-filters";
 import { getContactStages } from "../../queries/contacts";
 import { getMailboxes } from "../../queries/mailboxes";
+import { getMe } from "../../queries/session";
 import { getSequences } from "../../queries/sequences";
 import { createWorkflowAction, updateWorkflowAction } from "../../queries/workflows";
 import { usePageTitle } from "../../title";
@@ -78,9 +79,12 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
           : input.trigger?.kind === "change"
             ? ": it runs for each matching change from now on"
             : `: first run in about a minute, then ${scheduleLabel(input.interval_minutes ?? 1440).toLowerCase()}`
-      }`,
+      }${noMailboxWarning(input)}`,
   });
-  const update = useWrite(updateWorkflowAction, { form: "workflow-form", done: (_, __, patch) => `Saved “${patch.name}”` });
+  const update = useWrite(updateWorkflowAction, {
+    form: "workflow-form",
+    done: (_, __, patch) => `Saved “${patch.name}”${noMailboxWarning(patch)}`,
+  });
   const apiErrors = init ? update.errors : create.errors;
   const saving = () => create.pending() || update.pending();
 
@@ -96,6 +100,17 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
     return all.filter((s) => s.can_edit);
   });
   const mailboxes = createAsync(() => getMailboxes());
+  const me = createAsync(() => getMe().catch(() => undefined));
+  // With no mailbox ticked, a run sends from its owner's own connected mailboxes (not the team's): say when there are none.
+  const ownerHasNoMailbox = () => {
+    const owner = init?.owner_id ?? me()?.user.id;
+    const list = mailboxes()?.mailboxes;
+    return !!owner && !!list && !list.some((m) => m.user_id === owner && m.status === "connected");
+  };
+  const noMailboxWarning = (b: { mailbox_ids?: string[] }) =>
+    !b.mailbox_ids?.length && ownerHasNoMailbox()
+      ? ". Its owner has no connected mailbox of their own: runs add nobody until one is connected or ticked"
+      : "";
   const chosenSequence = () => sequences()?.find((s) => s.id === form.sequenceId);
   // The workflow's own sequence when it isn't among those listed (archived, or not one you can edit): still named.
   const unlistedOwn = () => (init && sequences() && init.sequence_id === form.sequenceId && !chosenSequence() ? init : null);
@@ -528,7 +543,7 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
 
         <Card
           title="Send from"
-          subtitle="Optional. With none ticked, new contacts rotate over every connected mailbox."
+          subtitle="Optional. With none ticked, new contacts rotate over the workflow owner's own connected mailboxes."
           titleId="wf-mailboxes-title"
           class="wf-section"
         >
@@ -547,6 +562,13 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
                   }
                 />
               </fieldset>
+              <Show when={!form.mailboxIds.length && ownerHasNoMailbox()}>
+                <p class="field-help text-warning" role="status" data-testid="wf-no-owner-mailbox">
+                  {init && init.owner_id !== me()?.user.id ? "The workflow's owner has" : "You have"} no connected mailbox of
+                  {init && init.owner_id !== me()?.user.id ? " their" : " your"} own, so runs add nobody: tick a mailbox here, or connect
+                  one on the Mailboxes page.
+                </p>
+              </Show>
             </Suspense>
           </div>
         </Card>

@@ -118,7 +118,7 @@ function Summary(props: { w: Workflow; actions: WorkflowActions; onDelete: () =>
             <dd>
               {w().mailbox_ids.length
                 ? `${w().mailbox_ids.length} chosen mailbox${w().mailbox_ids.length === 1 ? "" : "es"}`
-                : "Every connected mailbox"}
+                : "The owner's own connected mailboxes"}
             </dd>
           </div>
           <div>
