@@ -31,6 +31,9 @@ const Contact = z.object({
   last_name: z.string(),
   company: z.string().nullable(),
   domain: z.string().nullable(),
+  domain_from_email: z
+    .boolean()
+    .openapi({ description: "The domain is the email's (no website given): new contacts take it, existing ones keep theirs" }),
   title: z.string().nullable(),
   phone: z.string().nullable(),
   linkedin_url: z.string().nullable(),

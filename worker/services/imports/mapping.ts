@@ -188,6 +188,8 @@ export interface MappedRow {
   last_name: string;
   company: string | null;
   domain: string | null;
+  /** The domain is the email's (no website given): a new contact takes it, an existing one keeps its own. */
+  domain_from_email: boolean;
   title: string | null;
   phone: string | null;
   linkedin_url: string | null;
@@ -258,6 +260,7 @@ export function mapRow(cells: string[], headers: string[], m: Mapping): { row: M
   }
   const tz = get("time_zone");
   const website = get("domain");
+  const siteDomain = website ? companyHost(website) : null;
   const custom: Record<string, string> = {};
   const keys = customKeys(headers, m);
   m.forEach((f, i) => {
@@ -271,7 +274,8 @@ export function mapRow(cells: string[], headers: string[], m: Mapping): { row: M
       first_name: first.slice(0, 200),
       last_name: last.slice(0, 200),
       company: company?.slice(0, 300) ?? null,
-      domain: (website && companyHost(website)) || (rawEmail ? rawEmail.split("@")[1]!.toLowerCase() : null),
+      domain: siteDomain || (rawEmail ? rawEmail.split("@")[1]!.toLowerCase() : null),
+      domain_from_email: !siteDomain && !!rawEmail,
       title: get("title").slice(0, 300) || null,
       phone: get("phone").slice(0, 60) || null,
       // A link on screens: http(s) only, https when the cell has no scheme; anything else is left out.

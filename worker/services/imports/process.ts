@@ -262,7 +262,8 @@ async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, ms
     if (found) {
       const next = UPDATABLE.map((f) => {
         const mine = found[f];
-        const theirs = r[f];
+        // A domain guessed from the email is no fact about an existing contact: "fill" and "overwrite" bring only a website given in the file.
+        const theirs = f === "domain" && r.domain_from_email ? null : r[f];
         if (settings.match === "leave" || !theirs) return mine;
         return settings.match === "overwrite" || !mine ? theirs : mine;
       });
