@@ -1,8 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { router } from "../lib/openapi";
-import { errorResponses, IdParam, json, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
+import { errorResponses, Id, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
 import { isValidTimeZone } from "../services/schedule-time";
-import { CALL_OUTCOMES, finishTask, listTasks, logCall, TASK_VIEWS } from "../services/tasks";
+import { CALL_OUTCOMES, finishTask, listTasks, logCall, TASK_VIEWS, updateTask } from "../services/tasks";
 
 export const TaskSchema = z
   .object({
@@ -88,6 +88,20 @@ const CallBody = z
   })
   .openapi("CallLog");
 
+const TaskPatch = z
+  .object({
+    due_at: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: "When the task is due, in milliseconds since 1970 (UTC): from now on, within a year" }),
+    assignee_id: Id.optional().openapi({
+      description: "Who does it: an active user of the team who may edit the task's sequence (an admin, its owner or an editor)",
+    }),
+  })
+  .refine((b) => b.due_at !== undefined || b.assignee_id !== undefined, { message: "Send due_at, assignee_id or both", path: ["due_at"] })
+  .openapi("TaskPatch");
+
 export const taskRoutes = router()
   .openapi(
     createRoute({
@@ -110,6 +124,26 @@ export const taskRoutes = router()
       const q = c.req.valid("query");
       const page = await listTasks(c.var.db, c.get("caller"), q);
       return c.json({ tasks: page.tasks, pagination: paginationMeta(q.page, q.per_page, page.total), counts: page.counts }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "patch",
+      path: "/tasks/{id}",
+      tags: ["Tasks"],
+      summary: "Reschedule or reassign an open task (whoever may work it; recorded on the contact's timeline)",
+      request: { params: IdParam, body: jsonBody(TaskPatch) },
+      responses: {
+        200: json(z.object({ task: z.object({ id: z.string(), status: z.string(), due_at: z.number(), assignee_id: z.string() }) })),
+        403: errorResponses[403],
+        404: errorResponses[404],
+        409: errorResponses[409],
+        422: errorResponses[422],
+      },
+    }),
+    async (c) => {
+      const t = await updateTask(c.var.db, c.get("caller"), c.req.valid("param").id, c.req.valid("json"));
+      return c.json({ task: { id: t.id, status: t.status, due_at: t.dueAt, assignee_id: t.assigneeId } }, 200);
     },
   )
   .openapi(

@@ -418,6 +418,79 @@ export async function logCall(
   return { id: task.id, status: task.status, completed_at: task.completedAt, run: "unchanged", reason: null };
 }
 
+/** The furthest ahead a task can be put off: a date further out is more likely a typo (2207 for 2027). */
+const MAX_DUE_AHEAD_MS = 366 * 86_400_000;
+
+/**
+ * Reschedules and/or reassigns an open task (whoever may work it: taskFor). A new due time is from now
+ * on, within a year; a new assignee is an active user of the team who could work the task without it
+ * being theirs (an admin, the sequence's owner or an editor; any active user for a task of no sequence),
+ * so reassigning never hands someone a sequence they can't edit. Audited on the contact's timeline.
+ */
+export async function updateTask(
+  d: Db,
+  caller: Caller,
+  taskId: string,
+  body: { due_at?: number | undefined; assignee_id?: string | undefined },
+) {
+  const task = await taskFor(d, caller, taskId);
+  if (task.status !== "open") throw notOpen(task.status);
+  const t = now();
+  const bad = (field: string, message: string) => new ApiError("validation_failed", message, { fields: [{ field, message }] });
+  if (body.due_at !== undefined) {
+    if (body.due_at < t) throw bad("due_at", "Choose a time from now on");
+    if (body.due_at > t + MAX_DUE_AHEAD_MS) throw bad("due_at", "Choose a time within a year");
+  }
+  if (body.assignee_id !== undefined && body.assignee_id !== task.assigneeId) {
+    const [u] = await d
+      .select({ id: users.id, name: users.name, role: users.role, disabledAt: users.disabledAt })
+      .from(users)
+      .where(and(eq(users.id, body.assignee_id), eq(users.teamId, caller.teamId)));
+    if (!u) throw bad("assignee_id", "No such user in your team");
+    if (u.disabledAt !== null) throw bad("assignee_id", `${u.name} is disabled: choose an active user`);
+    if (task.sequenceId) {
+      const [seq] = await d
+        .select({ ownerId: sequences.ownerId, share: sequenceShares.access })
+        .from(sequences)
+        .leftJoin(sequenceShares, and(eq(sequenceShares.sequenceId, sequences.id), eq(sequenceShares.userId, u.id)))
+        .where(and(eq(sequences.id, task.sequenceId), eq(sequences.teamId, caller.teamId)));
+      const as: Caller = { teamId: caller.teamId, userId: u.id, role: u.role as Caller["role"], via: "session" };
+      const may = mayWorkTask(as, {
+        assigneeId: null,
+        sequenceId: task.sequenceId,
+        seqOwnerId: seq?.ownerId ?? null,
+        share: seq?.share ?? null,
+      });
+      if (!may) throw bad("assignee_id", `${u.name} can't edit this task's sequence: share it with them for editing first`);
+    }
+  }
+  const set = {
+    ...(body.due_at !== undefined && { dueAt: body.due_at }),
+    ...(body.assignee_id !== undefined && { assigneeId: body.assignee_id }),
+  };
+  if (!Object.keys(set).length) return task;
+  const [row] = await d
+    .update(tasks)
+    .set(set)
+    .where(and(eq(tasks.id, task.id), eq(tasks.status, "open")))
+    .returning();
+  if (!row) throw new ApiError("conflict", "This task was just completed by someone else");
+  // On the contact's timeline, one entry per change (services/timeline.ts words them).
+  const ref = { task_id: task.id, type: task.type, sequence_id: task.sequenceId };
+  const entries = task.contactId
+    ? [
+        ...(body.due_at !== undefined
+          ? [auditEntry(caller, "task.rescheduled", "contact", task.contactId, { ...ref, from: task.dueAt, to: row.dueAt })]
+          : []),
+        ...(body.assignee_id !== undefined && body.assignee_id !== task.assigneeId
+          ? [auditEntry(caller, "task.reassigned", "contact", task.contactId, { ...ref, from: task.assigneeId, to: row.assigneeId })]
+          : []),
+      ]
+    : [];
+  if (entries.length) await d.insert(auditLog).values(entries);
+  return row;
+}
+
 /** Apollo's tasks/search: the team's tasks the caller may see (their own always), open first, by due time. */
 export async function searchTeamTasks(
   d: Db,
