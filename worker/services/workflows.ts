@@ -314,6 +314,34 @@ async function checkTargets(
 }
 
 /**
+ * An admin's edit of someone else's workflow: it runs as its owner (ownerCaller), so the owner must be able to
+ * add to the sequence and send from the mailboxes it names. Checked only as the admin, such an edit was saved
+ * and the owner's next run failed "forbidden" and turned the workflow off; now it is a 422 naming the field.
+ */
+async function checkOwnerTargets(d: Db, w: WorkflowRow, b: Partial<WorkflowInput>) {
+  const owner = await ownerCaller(d, w);
+  // A disabled or removed owner runs nothing (owner_missing): there are no rights of theirs to check against.
+  if (!owner) return;
+  const asField = async (field: string, message: string, check: () => Promise<unknown>) => {
+    try {
+      await check();
+    } catch (err) {
+      if (err instanceof ApiError && (err.code === "forbidden" || err.code === "not_found"))
+        throw new ApiError("validation_failed", message, { fields: [{ field, message }] });
+      throw err;
+    }
+  };
+  if (b.sequence_id)
+    await asField("sequence_id", "The workflow's owner can't add contacts to this sequence (it isn't shared with them to edit)", () =>
+      sequenceFor(d, owner, b.sequence_id!, "sequence.edit"),
+    );
+  for (const id of new Set(b.mailbox_ids ?? []))
+    await asField("mailbox_ids", "The workflow's owner can't send from this mailbox (only its user or an admin can)", () =>
+      mailboxFor(d, owner, id, "mailbox.send"),
+    );
+}
+
+/**
  * A change workflow's lists, stages and owners must be the team's (404 naming those that aren't, as for
  * any foreign id): one that isn't matches nobody, and the workflow would wait forever on nothing.
  */
@@ -397,6 +425,7 @@ export async function createWorkflow(d: Db, caller: Caller, b: WorkflowInput): P
 export async function updateWorkflow(d: Db, caller: Caller, id: string, b: Partial<WorkflowInput>): Promise<void> {
   const w = await workflowFor(d, caller, id, "workflow.manage");
   await checkTargets(d, caller, b.sequence_id, b.mailbox_ids, b.trigger);
+  if (w.ownerId !== caller.userId) await checkOwnerTargets(d, w, b);
   const active = b.active ?? w.active;
   // Turning it on, or pointing a workflow that is on at another sequence: that sequence must be on.
   if (b.active === true || (b.sequence_id && active)) await assertWorkflowCanRun(d, caller.teamId, b.sequence_id ?? w.sequenceId);
