@@ -12,7 +12,7 @@ import { decodeField, parsePart, type Delimiter, type Encoding } from "./csv";
 import { mappingOf, settingsOf } from "./imports";
 import { cleanHeaders, mapRow, rowKey, type MappedRow } from "./mapping";
 
-// Saving an import's contacts, part by part (a byte range of the file in R2, at most PART_ROWS rows),
+// Saving an import's contacts, part by part (a byte range of the file in R2, at most PART_ROWS rows and PART_BYTES),
 // up to PARTS_PER_MESSAGE parts per queue message. Parts run one after the other: each one's writes and
 // the import's progress are one D1 batch, guarded by `parts_done`, so a redelivered part does nothing twice.
 
