@@ -322,47 +322,46 @@ export const reportRoutes = router()
       const { sequenceId, pages } = await contactsExport(c.var.db, c.get("caller"), c.req.valid("param").id);
       const enc = new TextEncoder();
       const iso = (v: number | null) => (v === null ? "" : new Date(v).toISOString());
+      const head = csvLine([
+        "contact_id",
+        "first_name",
+        "last_name",
+        "email",
+        "company",
+        "status",
+        "current_step",
+        "reason",
+        "reason_details",
+        "mailbox",
+        "added_at",
+        "finished_at",
+      ]);
+      // pull(): a page is read only when the reader wants more, so a slow download never has the whole
+      // sequence queued in memory (start() read every page up front, as fast as D1 answered).
       const stream = new ReadableStream<Uint8Array>({
-        async start(controller) {
-          controller.enqueue(
-            enc.encode(
-              BOM +
-                csvLine([
-                  "contact_id",
-                  "first_name",
-                  "last_name",
-                  "email",
-                  "company",
-                  "status",
-                  "current_step",
-                  "reason",
-                  "reason_details",
-                  "mailbox",
-                  "added_at",
-                  "finished_at",
-                ]),
-            ),
-          );
-          for await (const rows of pages) {
-            let chunk = "";
-            for (const r of rows)
-              chunk += csvLine([
-                r.contact_id,
-                r.first_name,
-                r.last_name,
-                r.email,
-                r.company,
-                r.status,
-                r.current_step,
-                r.reason,
-                r.reason ? ((REASONS as Record<string, string>)[r.reason] ?? "") : "",
-                r.mailbox,
-                iso(r.created_at),
-                iso(r.finished_at),
-              ]);
-            controller.enqueue(enc.encode(chunk));
-          }
-          controller.close();
+        start(controller) {
+          controller.enqueue(enc.encode(BOM + head));
+        },
+        async pull(controller) {
+          const page = await pages.next();
+          if (page.done) return controller.close();
+          let chunk = "";
+          for (const r of page.value)
+            chunk += csvLine([
+              r.contact_id,
+              r.first_name,
+              r.last_name,
+              r.email,
+              r.company,
+              r.status,
+              r.current_step,
+              r.reason,
+              r.reason ? ((REASONS as Record<string, string>)[r.reason] ?? "") : "",
+              r.mailbox,
+              iso(r.created_at),
+              iso(r.finished_at),
+            ]);
+          controller.enqueue(enc.encode(chunk));
         },
       });
       return csvResponse(stream, `sequence-${sequenceId}-contacts.csv`);

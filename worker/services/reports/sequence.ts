@@ -401,6 +401,8 @@ export interface ContactExportRow {
 /**
  * The contacts of a sequence the caller may view, with their status (404 before anything is read
  * otherwise), as keyset pages over enrollments: a 100,000-contact sequence never sits in memory whole.
+ * A deleted contact's run stays (its status is the sequence's history) with its name, email and company
+ * blank: a deletion takes the person out of what the team can export.
  */
 export async function contactsExport(d: Db, caller: Caller, sequenceId: string) {
   const { seq } = await sequenceFor(d, caller, sequenceId, "sequence.view");
@@ -412,7 +414,7 @@ async function* contactPages(d: Db, seq: { id: string; teamId: string }, pageSiz
   for (;;) {
     const rows = await d.all<ContactExportRow>(
       sql`SELECT e.id, e.contact_id, c.first_name, c.last_name, c.email, c.company, e.status, e.current_step, e.reason, mb.email AS mailbox, e.created_at, e.finished_at
-           FROM enrollments e LEFT JOIN contacts c ON c.id = e.contact_id AND c.team_id = e.team_id LEFT JOIN mailboxes mb ON mb.id = e.mailbox_id
+           FROM enrollments e LEFT JOIN contacts c ON c.id = e.contact_id AND c.team_id = e.team_id AND c.deleted_at IS NULL LEFT JOIN mailboxes mb ON mb.id = e.mailbox_id
           WHERE e.sequence_id = ${seq.id} AND e.team_id = ${seq.teamId} AND e.id > ${after} ORDER BY e.id LIMIT ${pageSize}`,
     );
     if (rows.length) yield rows;
