@@ -571,6 +571,11 @@ export function finishTask(id: string, action: "complete" | "skip") {
   return data(api.tasks[":id"][":action"].$post({ param: { id, action }, json: {} }));
 }
 
+/** Reschedules (due_at, ms) and/or reassigns an open task. */
+export function updateTask(id: string, patch: { due_at?: number; assignee_id?: string }) {
+  return data(api.tasks[":id"].$patch({ param: { id }, json: patch }));
+}
+
 // ---------- People search ----------
 
 type PeopleSearchBody = Parameters<typeof api.people.search.$post>[0]["json"];
