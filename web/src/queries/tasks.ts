@@ -1,5 +1,5 @@
 import { action, query } from "@solidjs/router";
-import { fetchTasks, finishTask, logCall, type Task, type TaskQuery } from "../api";
+import { fetchTasks, finishTask, logCall, updateTask, type Task, type TaskQuery } from "../api";
 
 export const getTasks = query((q: TaskQuery) => fetchTasks(q), "tasks");
 /** The signed-in user's task counts (due today, overdue, ...): the badge in the sidebar. */
@@ -12,3 +12,5 @@ export const getTaskCounts = query(
 export const logCallAction = action(logCall, "logCall");
 /** Completes or skips a task (its contact moves on to the next step); takes the task so the toast can name its contact. */
 export const finishTaskAction = action((t: Task, how: "complete" | "skip") => finishTask(t.id, how), "finishTask");
+/** Reschedules and/or reassigns an open task. */
+export const updateTaskAction = action(updateTask, "updateTask");
