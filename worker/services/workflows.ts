@@ -584,6 +584,16 @@ async function commitRun(
   try {
     jobId = String((await commitAddContacts(env, d, caller, wf.sequenceId, addRequest(wf, source), key, "workflow")).job.id);
   } catch (err) {
+    // The job may have been written before the failure (its start, queuing its chunks, failed): it is there and
+    // the cron starts it, so it adds its people; the run says so rather than "Failed".
+    const committed = await d.query.jobs
+      .findFirst({ columns: { id: true }, where: and(eq(jobs.teamId, wf.teamId), eq(jobs.idempotencyKey, key)) })
+      .catch(() => undefined);
+    if (committed) {
+      console.error("workflow run: its job was committed, then failed to start", wf.id, err);
+      await finishRun(d, runId, "completed", { found, jobId: committed.id });
+      return;
+    }
     await finishRun(d, runId, "failed", { found, reason: err instanceof ApiError ? err.code : "internal_error" });
     if (!(err instanceof ApiError)) console.error("workflow run failed", wf.id, err);
     else if (OFF_REASONS.has(err.code)) await turnOff(d, wf.id, err.code);
