@@ -216,6 +216,30 @@ describe("People page", () => {
     }
   });
 
+  it("the Company filter searches the companies typed and says how many are set; Clear ends it", async () => {
+    const first = page.waitForResponse((r) => r.url().includes("/api/people/search"));
+    await page.goto(`${baseUrl}/people`);
+    const { company } = (await (await first).json()).people[0];
+    await page.getByTestId("people-total").waitFor();
+    const section = page.locator("details.filter-section", { has: page.locator("summary > span", { hasText: /^Company$/ }) });
+    await section.locator("summary").click();
+    const searched = page.waitForResponse(
+      (r) => r.url().includes("/api/people/search") && JSON.parse(r.request().postData() ?? "{}").companies?.[0] === company,
+    );
+    await page.locator("#filter-companies").fill(company);
+    await page.locator("#filter-companies").press("Enter");
+    const answer = await (await searched).json();
+    assert.ok(answer.pagination.total_entries > 0, `people at ${company} are found`);
+    assert.ok(answer.people.every((p) => p.company === company));
+    assert.equal(await section.locator(".filter-count").textContent(), "1");
+    const cleared = page.waitForResponse(
+      (r) => r.url().includes("/api/people/search") && !("companies" in JSON.parse(r.request().postData() ?? "{}")),
+    );
+    await page.getByRole("button", { name: /^Clear \d+$/ }).click();
+    await cleared;
+    assert.equal(await section.locator(".filter-count").count(), 0);
+  });
+
   it("Save to list takes at most 1,000 checked people and says so past that, never dropping the rest", async () => {
     // One page of 1,001 people (built from a real answer) so they can be checked at once.
     await page.route("**/api/people/search", async (route) => {

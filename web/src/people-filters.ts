@@ -26,6 +26,11 @@ export type Filters = {
   seniorities: string[];
   departments: string[];
   industries: string[];
+  /**
+   * Company names, as people have them. Optional, and not in emptyFilters: the workflow editor edits the
+   * keys emptyFilters has and keeps the others as stored (a schedule's companies), so it must not see it.
+   */
+  companies?: string[];
   employee_ranges: EmployeeRange[];
   countries: string[];
   cities: string[];
@@ -58,6 +63,7 @@ export function toApiFilters(f: Filters): PeopleFilters {
   if (f.seniorities.length) out.seniorities = [...f.seniorities];
   if (f.departments.length) out.departments = [...f.departments];
   if (f.industries.length) out.industries = [...f.industries];
+  if (f.companies?.length) out.companies = [...f.companies];
   if (f.employee_ranges.length) out.employee_ranges = [...f.employee_ranges];
   if (f.countries.length) out.countries = [...f.countries];
   if (f.cities.length) out.cities = [...f.cities];
@@ -88,6 +94,7 @@ export function activeFilterCount(f: Filters) {
     f.seniorities.length +
     f.departments.length +
     f.industries.length +
+    (f.companies?.length ?? 0) +
     f.employee_ranges.length +
     f.countries.length +
     f.cities.length +

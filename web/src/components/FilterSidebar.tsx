@@ -118,7 +118,11 @@ export function FilterSidebar(props: { filters: Filters; onChange: (patch: Parti
           <Icon name="filter" size={15} /> Filters
         </h2>
         <Show when={activeFilterCount(f()) > 0}>
-          <button type="button" class="btn btn-ghost btn-xs" onClick={() => props.onChange({ ...emptyFilters(), q: f().q })}>
+          <button
+            type="button"
+            class="btn btn-ghost btn-xs"
+            onClick={() => props.onChange({ ...emptyFilters(), ...(props.netNewOnly ? {} : { companies: [] }), q: f().q })}
+          >
             Clear {activeFilterCount(f())}
           </button>
         </Show>
@@ -184,6 +188,19 @@ export function FilterSidebar(props: { filters: Filters; onChange: (patch: Parti
           onChange={(v) => set("departments", v)}
         />
       </Section>
+      {/* Not in workflows: the editor keeps a schedule's companies as set through the API (keptFilters). */}
+      <Show when={!props.netNewOnly}>
+        <Section title="Company" count={f().companies?.length ?? 0}>
+          <TagInput
+            id="filter-companies"
+            label="Company"
+            values={f().companies ?? []}
+            onChange={(v) => set("companies", v)}
+            placeholder="e.g. Acme Corp, then Enter"
+          />
+          <p class="field-help">The company's name as people have it: “Acme Corp” is not “acme”.</p>
+        </Section>
+      </Show>
       <Section title="Industry" count={f().industries.length}>
         <TagInput
           id="filter-industries"
