@@ -36,6 +36,13 @@ describe("app frame and shared components (admin)", () => {
     assert.equal(await page.locator(".error-panel").count(), 0);
   });
 
+  it("after a sidebar link, focus starts at the page", async () => {
+    await page.goto(`${baseUrl}/contacts`);
+    await nav(page).getByRole("link", { name: "Lists", exact: true }).click();
+    await page.waitForURL(`${baseUrl}/lists`);
+    await page.waitForFunction(() => document.activeElement?.id === "main", null, { timeout: 5_000 });
+  });
+
   it("the search box empties when the URL's search is cleared", async () => {
     await page.goto(`${baseUrl}/contacts`);
     await page.getByLabel("Search contacts").fill("acme");

@@ -1,5 +1,5 @@
-import { A, createAsync, useAction, useSubmission, type RouteSectionProps } from "@solidjs/router";
-import { ErrorBoundary, For, Show, Suspense } from "solid-js";
+import { A, createAsync, useAction, useLocation, useSubmission, type RouteSectionProps } from "@solidjs/router";
+import { createEffect, ErrorBoundary, For, on, Show, Suspense } from "solid-js";
 import type { Me } from "../api";
 import { formatNumber } from "../format";
 import { getTaskCounts } from "../queries/tasks";
@@ -144,6 +144,22 @@ function Topbar(props: { me: Me }) {
 /** The signed-in frame: sidebar, top bar, and the current page. Loads /api/me once for all pages. */
 export function AppShell(props: RouteSectionProps) {
   const me = createAsync(() => getMe());
+  const location = useLocation();
+  let main!: HTMLElement;
+  // After moving to another page, focus starts at the page, as after a full load: keyboard and
+  // screen-reader users aren't left on the sidebar link (or on nothing, when the link was on the old
+  // page). A page that focused something of its own keeps it.
+  createEffect(
+    on(
+      () => location.pathname,
+      () => {
+        const at = document.activeElement;
+        if (at && at !== document.body && main.contains(at)) return;
+        main.focus({ preventScroll: true });
+      },
+      { defer: true },
+    ),
+  );
   return (
     <div class="app">
       <a class="skip-link" href="#main">
@@ -167,7 +183,7 @@ export function AppShell(props: RouteSectionProps) {
           >
             <Show when={me()}>{(m) => <Topbar me={m()} />}</Show>
           </Suspense>
-          <main id="main" class="content" tabindex="-1">
+          <main ref={main} id="main" class="content" tabindex="-1">
             <ErrorBoundary
               fallback={(err, reset) => (
                 <div class="page">
