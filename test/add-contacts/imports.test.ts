@@ -279,7 +279,7 @@ describe("CSV imports: saving and adding to a sequence", () => {
 
     const report = await errorsCsv(s, imp.id);
     const lines = report.trim().split("\r\n");
-    expect(lines[0]).toBe("row,column,value,reason");
+    expect(lines[0]).toBe("row,column,value,reason,Email,First,Last,Company Name,Title");
     expect(lines.find((l) => l.startsWith("3,"))).toMatch(/Email,not-an-email,Not a valid email/);
     expect(lines.find((l) => l.startsWith("4,"))).toMatch(/Same contact as row 2/);
     expect(lines.find((l) => l.startsWith("8,"))).toMatch(/No email/);

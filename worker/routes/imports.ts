@@ -279,15 +279,19 @@ export const importRoutes = router()
       path: "/imports/{id}/errors.csv",
       tags: ["Imports"],
       summary:
-        "Every row not imported, and every row saved with a warning: row number (the header is row 1), column, value and reason. Formula-safe.",
+        "Every row not imported, and every row saved with a warning: row number (the header is row 1), column, value and reason, then the row's own cells under the file's headers (fix them and upload the report). UTF-8 with a BOM, formula-safe.",
       request: { params: IdParam },
       responses: { 200: { description: "CSV", content: { "text/csv": { schema: z.string() } } }, 404: errorResponses[404] },
     }),
     async (c) => {
       const row = await importFor(c.var.db, c.get("caller"), c.req.valid("param").id);
-      const lines = errorReport(c.var.db, row);
+      const lines = errorReport(c.env, c.var.db, row);
       const enc = new TextEncoder();
       const body = new ReadableStream<Uint8Array>({
+        // A UTF-8 byte order mark first, as every report has: without it Excel on Windows reads the file as ANSI and garbles "Müller".
+        start(ctl) {
+          ctl.enqueue(enc.encode("\uFEFF"));
+        },
         async pull(ctl) {
           const n = await lines.next();
           if (n.done) ctl.close();

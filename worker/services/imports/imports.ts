@@ -9,7 +9,17 @@ import { ApiError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { importFor, listFor, teamUser, visibleImports } from "../access";
 import { ensureLists } from "../lists";
-import { decodeField, DELIMITERS, ENCODINGS, MAX_IMPORT_BYTES, MAX_IMPORT_COLUMNS, scanCsv, type Delimiter, type Encoding } from "./csv";
+import {
+  decodeField,
+  DELIMITERS,
+  ENCODINGS,
+  MAX_IMPORT_BYTES,
+  MAX_IMPORT_COLUMNS,
+  parsePart,
+  scanCsv,
+  type Delimiter,
+  type Encoding,
+} from "./csv";
 import {
   autoMap,
   cleanHeaders,
@@ -473,28 +483,50 @@ export async function saveImport(env: Env, d: Db, caller: Caller, row: ImportRow
   return started;
 }
 
-/** The error report: every row not imported (or saved with a warning), with its row number, column, value and reason (formula-safe CSV). */
-export async function* errorReport(d: Db, row: ImportRow): AsyncGenerator<string> {
-  yield csvLine(["row", "column", "value", "reason"]);
-  let after = 0;
-  for (;;) {
-    const rows = await d
-      .select({ row: importRows.row, column: importRows.column, value: importRows.value, reason: importRows.reason })
-      .from(importRows)
-      .where(
-        and(
-          eq(importRows.importId, row.id),
-          // Rows not imported, and rows saved with a warning (their reason says what was done instead).
-          or(inArray(importRows.outcome, ["error", "duplicate"]), isNotNull(importRows.reason)),
-          gt(importRows.row, after),
-        ),
-      )
-      .orderBy(importRows.row)
-      .limit(1000);
-    if (!rows.length) return;
-    yield rows.map((r) => csvLine([r.row, r.column ?? "", r.value ?? "", r.reason ?? ""])).join("");
-    after = rows[rows.length - 1]!.row;
+/**
+ * The error report: every row not imported (or saved with a warning), with its row number, column,
+ * value and reason, then the row's own cells under the file's headers (read again from R2, a part at a
+ * time), so the user can fix the rows and upload the report itself. Formula-safe CSV.
+ */
+export async function* errorReport(env: Env, d: Db, row: ImportRow): AsyncGenerator<string> {
+  const encoding = row.encoding as Encoding;
+  const { headers } = cleanHeaders(decodeAll(row.rawHeaders, encoding));
+  yield csvLine(["row", "column", "value", "reason", ...headers]);
+  for (const [i, part] of row.parts.entries()) {
+    const end = row.parts[i + 1]?.row ?? Number.MAX_SAFE_INTEGER;
+    let records: string[][] | null = null; // the part's cells, read once the part has a row to report
+    let after = part.row - 1;
+    for (;;) {
+      const rows = await d
+        .select({ row: importRows.row, column: importRows.column, value: importRows.value, reason: importRows.reason })
+        .from(importRows)
+        .where(
+          and(
+            eq(importRows.importId, row.id),
+            // Rows not imported, and rows saved with a warning (their reason says what was done instead).
+            or(inArray(importRows.outcome, ["error", "duplicate"]), isNotNull(importRows.reason)),
+            gt(importRows.row, after),
+            lt(importRows.row, end),
+          ),
+        )
+        .orderBy(importRows.row)
+        .limit(1000);
+      if (!rows.length) break;
+      records ??= await partRecords(env, row, part);
+      yield rows
+        .map((r) =>
+          csvLine([r.row, r.column ?? "", r.value ?? "", r.reason ?? "", ...decodeAll(records![r.row - part.row] ?? [], encoding)]),
+        )
+        .join("");
+      after = rows[rows.length - 1]!.row;
+    }
   }
+}
+
+/** One part's records as stored in R2 (none when the file is gone: the report keeps its reasons). */
+async function partRecords(env: Env, row: ImportRow, part: ImportPart): Promise<string[][]> {
+  const obj = await env.IMPORTS.get(row.r2Key, { range: { offset: part.from, length: part.to - part.from } });
+  return obj ? parsePart(new Uint8Array(await obj.arrayBuffer()), row.delimiter as Delimiter) : [];
 }
 
 /** The sample file: every supported column, in the words the mapping recognises, with one example row. */
