@@ -118,13 +118,24 @@ export function handOffContacts(contactIds: string[], sequenceId: string) {
   );
 }
 
+/** A saved import (the Imports page) carried into one sequence's add-contacts flow: the import id lived only in the wizard's memory. */
+export function handOffImport(importId: string, sequenceId: string) {
+  sessionStorage.setItem(
+    HANDOFF_KEY,
+    JSON.stringify({ sequenceId, picked: {}, filters: emptyFilters(), allResults: false, searchTotal: 0, contactIds: [], importId }),
+  );
+}
+
 /** Takes (once) the selection handed off to this sequence's flow; false when there was none. */
 export function takeHandedOffSelection(sequenceId: string, setW: SetStoreFunction<Wizard>): boolean {
   const raw = sessionStorage.getItem(HANDOFF_KEY);
   if (!raw) return false;
   sessionStorage.removeItem(HANDOFF_KEY);
   try {
-    const h = JSON.parse(raw) as Pick<Wizard, "picked" | "filters" | "allResults" | "searchTotal" | "contactIds"> & { sequenceId: string };
+    const h = JSON.parse(raw) as Pick<Wizard, "picked" | "filters" | "allResults" | "searchTotal" | "contactIds"> & {
+      sequenceId: string;
+      importId?: string;
+    };
     if (h.sequenceId !== sequenceId) return false;
     setW({
       picked: h.picked,
@@ -132,7 +143,8 @@ export function takeHandedOffSelection(sequenceId: string, setW: SetStoreFunctio
       allResults: h.allResults,
       searchTotal: h.searchTotal,
       contactIds: h.contactIds ?? [],
-      sourceTab: "search",
+      importId: h.importId ?? null,
+      sourceTab: h.importId ? "csv" : "search",
     });
     return true;
   } catch {
