@@ -1,6 +1,6 @@
-import { and, desc, eq, gt, inArray, isNull, lt, lte, sql } from "drizzle-orm";
+import { and, desc, eq, gt, inArray, isNull, lt, lte, type SQL, sql } from "drizzle-orm";
 import { engine } from "../../durable-objects/engine";
-import type { Db } from "../db/client";
+import { batchSql, type Db } from "../db/client";
 import {
   auditLog,
   contacts,
@@ -32,7 +32,7 @@ import { appSecret } from "./secrets";
 export const REPLAY_WINDOW_MS = 5 * 60_000;
 export const SIGNATURE_HEADER = "seqflare-signature";
 export const TEAM_HEADER = "seqflare-team";
-/** Two bookings of one contact without an event id this close together are one meeting (booked_at apart). */
+/** Two bookings of one contact this close together (booked_at apart) are one meeting, unless both carry event ids that differ. */
 export const SAME_MEETING_MS = 24 * 3_600_000;
 /** How long a rotated-out secret still signs: a day to update the tool. */
 export const PREVIOUS_SECRET_MS = 24 * 3_600_000;
@@ -45,7 +45,8 @@ export interface Booked {
   /** The open enrollments finished with reason meeting_booked. */
   finished: string[];
   /**
-   * The same meeting was recorded before (the same external id; without one, a booking of the contact within 24 h):
+   * The same meeting was recorded before (the same external id; else a booking of the contact within 24 h, one
+   * without an external id when this booking has one, which then takes it):
    * no second meeting; only runs it left open (a failed attempt, a caller who couldn't edit them) are finished now.
    */
   duplicate: boolean;
@@ -66,16 +67,29 @@ async function book(
 ): Promise<Booked> {
   const id = newId();
   const t = now();
-  // One statement, so two clicks at once can't both pass the check: without an event id, a booking of
-  // the contact within a day of one already recorded (a second click, member then owner, the webhook
-  // then the button) is that same meeting.
-  const inserted = await d.all<{ id: string }>(sql`
+  // The same meeting is: the same event id; else, for a booking without one, any booking of the contact
+  // within a day (a second click, member then owner, the webhook then the button); for a booking with
+  // one, a booking of the contact within a day that has none yet (the button then the webhook), which
+  // takes the event id. Two different event ids are two meetings. Each path is one statement or one
+  // batch (a transaction), so two bookings at once can't both pass the check.
+  const near = sql`team_id = ${teamId} AND contact_id = ${contactId}
+    AND booked_at > ${o.bookedAt - SAME_MEETING_MS} AND booked_at < ${o.bookedAt + SAME_MEETING_MS}`;
+  const insert = (unless: SQL) => sql`
     INSERT INTO meetings (id, team_id, contact_id, booked_at, source, external_id, created_by, created_at)
     SELECT ${id}, ${teamId}, ${contactId}, ${o.bookedAt}, ${o.source}, ${o.externalId}, ${o.createdBy}, ${t}
-     WHERE ${o.externalId} IS NOT NULL
-        OR NOT EXISTS (SELECT 1 FROM meetings WHERE team_id = ${teamId} AND contact_id = ${contactId}
-                          AND booked_at > ${o.bookedAt - SAME_MEETING_MS} AND booked_at < ${o.bookedAt + SAME_MEETING_MS})
-    ON CONFLICT DO NOTHING RETURNING id`);
+     WHERE NOT EXISTS (SELECT 1 FROM meetings WHERE ${unless})
+    ON CONFLICT DO NOTHING RETURNING id`;
+  const sameEvent = sql`team_id = ${teamId} AND external_id = ${o.externalId}`;
+  const inserted = o.externalId
+    ? ((
+        await batchSql(d, [
+          sql`UPDATE meetings SET external_id = ${o.externalId}
+               WHERE id = (SELECT id FROM meetings WHERE ${near} AND external_id IS NULL ORDER BY created_at LIMIT 1)
+                 AND NOT EXISTS (SELECT 1 FROM meetings WHERE ${sameEvent})`,
+          insert(sameEvent),
+        ])
+      )[1]!.results as { id: string }[])
+    : await d.all<{ id: string }>(insert(near));
   // The same meeting was recorded before. Its first attempt may have stopped after the insert (a sequence
   // that couldn't be told answered 500), so the runs it was to end are ended now: a retry completes it.
   const prior = inserted.length
