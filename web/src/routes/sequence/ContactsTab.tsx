@@ -452,6 +452,9 @@ function ActionAnswer(props: {
   name: (id: string) => string;
   busy: boolean;
   onRestart: (ids: string[], anyway?: boolean) => void;
+  /** Connected mailboxes the caller may send from: a restart refused for its run's mailbox may use one of them. */
+  mailboxes: { id: string; email: string }[];
+  onRestartFrom: (ids: string[], mailboxId: string) => void;
   /** Move again the contacts the target held back, with the warnings that held them as overrides. */
   onMoveAnyway: (ids: string[], warnings: Warning[]) => void;
   onClose: () => void;
@@ -471,6 +474,12 @@ function ActionAnswer(props: {
     props.answer.action === "restart" && !props.answer.extra.restart_anyway
       ? props.answer.results.filter((r) => r.outcome === "blocked" && RESTART_ANYWAY_CODES.has(r.reason_code ?? "")).map((r) => r.id)
       : [];
+  // A restart refused these as their run's mailbox was removed or is not connected: they restart from another.
+  const mailboxGone = () =>
+    props.answer.action === "restart"
+      ? props.answer.results.filter((r) => r.outcome === "blocked" && r.reason_code === "mailbox_not_connected").map((r) => r.id)
+      : [];
+  const [restartFrom, setRestartFrom] = createSignal("");
   return (
     <div class="action-result card" role="status" aria-live="polite" data-testid="enrollment-action-result">
       <div class="action-result-head">
@@ -508,6 +517,31 @@ function ActionAnswer(props: {
         >
           <Icon name="refresh" size={14} /> Restart {refused().length === 1 ? "them" : `these ${formatNumber(refused().length)}`} anyway
           (they answered or are elsewhere: they will be emailed again)
+        </button>
+      </Show>
+      <Show when={mailboxGone().length > 0 && props.mailboxes.length > 0}>
+        <label class="small">
+          <span class="sr-only">Restart from mailbox</span>
+          <select
+            class="input input-sm"
+            aria-label="Restart from mailbox"
+            data-testid="restart-from-mailbox-select"
+            value={restartFrom()}
+            onChange={(ev) => setRestartFrom(ev.currentTarget.value)}
+          >
+            <option value="">Send from…</option>
+            <For each={props.mailboxes}>{(m) => <option value={m.id}>{m.email}</option>}</For>
+          </select>
+        </label>
+        <button
+          type="button"
+          class="btn btn-secondary btn-sm"
+          disabled={props.busy || !restartFrom()}
+          onClick={() => props.onRestartFrom(mailboxGone(), restartFrom())}
+          data-testid="restart-from-mailbox"
+        >
+          <Icon name="refresh" size={14} /> Restart {mailboxGone().length === 1 ? "them" : `these ${formatNumber(mailboxGone().length)}`}{" "}
+          from this mailbox
         </button>
       </Show>
       <Show when={props.answer.action === "move" && heldBack().length > 0}>
@@ -731,6 +765,12 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
             name={nameOf}
             busy={change.pending()}
             onRestart={(ids, anyway) => void apply("restart", anyway ? { restart_anyway: true } : {}, ids)}
+            mailboxes={mailboxes() ?? []}
+            onRestartFrom={(ids, mailbox) => {
+              // The same restart (its step, its "anyway"), from the chosen mailbox.
+              const { step, restart_anyway } = a().extra;
+              void apply("restart", { mailbox_id: mailbox, ...(step ? { step } : {}), ...(restart_anyway ? { restart_anyway } : {}) }, ids);
+            }}
             onMoveAnyway={moveAnyway(a())}
             onClose={() => setAnswer(null)}
           />
