@@ -730,7 +730,8 @@ export async function runWorkflow(env: Env, workflowId: string, slot: number, ma
 
 /**
  * A schedule run's people: net-new matches in priority order (score, then id), at most max_per_run, leaving out
- * those this workflow's jobs held back or skipped lately (HELD_BACK_MS), so a run reaches the next people.
+ * those this workflow's jobs held back or skipped lately (HELD_BACK_MS), so a run reaches the next people, and
+ * those it added or whose contact was deleted since.
  */
 async function nextPeople(d: Db, wf: WorkflowRow, filters: PeopleFilters, t: number): Promise<string[]> {
   const rows = await d.all<{ id: string }>(sql`
@@ -741,6 +742,14 @@ async function nextPeople(d: Db, wf: WorkflowRow, filters: PeopleFilters, t: num
                            AND o.outcome <> 'enrolled' AND o.person_id IS NOT NULL
                            -- A chunk that failed (not_processed) decided nothing about its people: they come again.
                            AND NOT EXISTS (SELECT 1 FROM json_each(o.reasons) WHERE value = 'not_processed'))
+       -- Someone whose contact was deleted counts as net-new to the search, but was removed on purpose: a run
+       -- re-added, re-charged and re-emailed them. Left out: those this workflow ever added, and anyone whose
+       -- contact in the team was deleted (saved from the person, or with their address).
+       AND p.id NOT IN (SELECT o.person_id FROM workflow_runs r JOIN job_outcomes o ON o.job_id = r.job_id
+                         WHERE r.workflow_id = ${wf.id} AND r.team_id = ${wf.teamId} AND r.job_id IS NOT NULL
+                           AND o.outcome = 'enrolled' AND o.person_id IS NOT NULL)
+       AND NOT EXISTS (SELECT 1 FROM contacts c WHERE c.team_id = ${wf.teamId} AND c.person_id = p.id AND c.deleted_at IS NOT NULL)
+       AND NOT EXISTS (SELECT 1 FROM contacts c WHERE c.team_id = ${wf.teamId} AND lower(c.email) = lower(p.email) AND c.deleted_at IS NOT NULL)
      ORDER BY p.score DESC, p.id LIMIT ${wf.maxPerRun}`);
   return rows.map((r) => r.id);
 }
