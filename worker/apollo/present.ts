@@ -105,9 +105,13 @@ export function apolloEmailAccount(m: MailboxRow) {
   };
 }
 
+/** The last page an Apollo search takes (a later one is a 422). */
+export const APOLLO_MAX_PAGE = 500;
+
+/** Apollo's pagination; total_pages stops at APOLLO_MAX_PAGE, since later pages are refused (total_entries doesn't). */
 export const apolloPagination = (page: number, perPage: number, total: number) => ({
   page,
   per_page: perPage,
   total_entries: total,
-  total_pages: Math.max(1, Math.ceil(total / perPage)),
+  total_pages: Math.min(APOLLO_MAX_PAGE, Math.max(1, Math.ceil(total / perPage))),
 });

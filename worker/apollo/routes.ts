@@ -29,7 +29,7 @@ import { outcomesPage } from "../services/add-contacts/outcomes";
 import { searchSequenceMessages } from "../services/messages";
 import { searchTeamTasks } from "../services/tasks";
 import { EMPLOYEE_RANGES, PeopleFilters, searchPeople } from "../services/people-search";
-import { apolloCampaign, apolloContacts, apolloEmailAccount, apolloPagination, iso } from "./present";
+import { APOLLO_MAX_PAGE, apolloCampaign, apolloContacts, apolloEmailAccount, apolloPagination, iso } from "./present";
 import { apolloParams } from "./params";
 
 /** The words Apollo's Rails reads as a boolean, in any case (Python's params send "True"). */
@@ -240,7 +240,7 @@ async function sendFrom(c: Context<AppEnv>, caller: Caller, ids: string[] | unde
  */
 export const apolloRoutes = new Hono<AppEnv>()
   .on(["GET", "POST"], "/emailer_campaigns/search", master, async (c) => {
-    const p = await parse(c, z.object({ q_name: str.optional(), page: int(1, 500), per_page: int(25, 100) }), { strict: true });
+    const p = await parse(c, z.object({ q_name: str.optional(), page: int(1, APOLLO_MAX_PAGE), per_page: int(25, 100) }), { strict: true });
     const name = p.q_name?.trim() || null;
     const { rows, total } = await campaigns(c, c.get("caller"), { q: name ?? undefined }, p.per_page, p.page);
     return c.json({
@@ -416,7 +416,9 @@ export const apolloRoutes = new Hono<AppEnv>()
     );
   })
   .on(["GET", "POST"], "/users/search", master, async (c) => {
-    const p = await parse(c, z.object({ q_keywords: str.optional(), page: int(1, 500), per_page: int(25, 100) }), { strict: true });
+    const p = await parse(c, z.object({ q_keywords: str.optional(), page: int(1, APOLLO_MAX_PAGE), per_page: int(25, 100) }), {
+      strict: true,
+    });
     const { rows, total } = await searchTeamUsers(c.var.db, c.get("caller").teamId, p.q_keywords?.trim() || null, p.page, p.per_page);
     return c.json({
       users: rows.map((u) => ({
@@ -456,7 +458,7 @@ export const apolloRoutes = new Hono<AppEnv>()
         emailer_campaign_ids: arr(APOLLO_ARRAY_MAX.emailer_campaign_ids).optional(),
         sort_by_field: str.optional(),
         sort_ascending: bool.optional(),
-        page: int(1, 500),
+        page: int(1, APOLLO_MAX_PAGE),
         per_page: int(25, 100),
       }),
       { strict: true },
@@ -514,7 +516,7 @@ export const apolloRoutes = new Hono<AppEnv>()
         q_organization_name: str.optional(),
         // Similar titles are always found (VP = Vice President): it narrows nothing.
         include_similar_titles: bool.optional(),
-        page: int(1, 500),
+        page: int(1, APOLLO_MAX_PAGE),
         per_page: int(25, 100),
       }),
       { strict: true },
@@ -600,7 +602,7 @@ export const apolloRoutes = new Hono<AppEnv>()
         contact_ids: arr(APOLLO_ARRAY_MAX.contact_ids).optional(),
         user_ids: arr(APOLLO_ARRAY_MAX.emailer_campaign_ids).optional(),
         emailer_message_stats: arr(APOLLO_ARRAY_MAX.statuses).optional(),
-        page: int(1, 500),
+        page: int(1, APOLLO_MAX_PAGE),
         per_page: int(25, 100),
       }),
       { strict: true },
@@ -648,7 +650,7 @@ export const apolloRoutes = new Hono<AppEnv>()
         sort_by_field: z.preprocess((v) => (Array.isArray(v) ? v[0] : v), z.literal("task_due_at")).optional(),
         // Apollo's facet counts to show beside the results: they narrow nothing.
         open_factor_names: arr(APOLLO_ARRAY_MAX.statuses).optional(),
-        page: int(1, 500),
+        page: int(1, APOLLO_MAX_PAGE),
         per_page: int(25, 100),
       }),
       { strict: true },
