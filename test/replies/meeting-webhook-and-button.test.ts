@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { advanceClock, now } from "../../worker/lib/clock";
 import { signMeetingWebhook } from "../../worker/services/meetings";
-import { call, client, env, ok } from "../helpers";
+import { call, client, env, ok, type Session } from "../helpers";
 import { HOUR, startSimulation } from "../fixtures";
 import { sentFirst } from "./mail";
 
@@ -26,7 +26,7 @@ async function webhook(teamId: string, secret: string, body: unknown) {
 }
 
 /** The teams report's meeting count for the sequence (what a double booking would inflate). */
-async function reportedMeetings(session: string, sequenceId: string) {
+async function reportedMeetings(session: Session, sequenceId: string) {
   const team = (await ok(client(session).api.reports.team.$get({ query: {} }))).report;
   return team.sequences.find((x) => x.sequence_id === sequenceId)?.meetings;
 }
