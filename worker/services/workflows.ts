@@ -557,10 +557,11 @@ async function finishRun(
 
 /**
  * Why a run turns its workflow off: its owner may no longer add to its sequence (disabled or removed, the
- * sequence's share taken away or made view-only, the sequence or a mailbox gone). Another run would only fail
- * the same way every slot or change; off, the workflow says why, and its owner or an admin turns it on again.
+ * sequence's share taken away or made view-only, the sequence or a mailbox gone, the sequence archived). Another
+ * run would only fail the same way every slot or change; off, the workflow says why, and its owner or an admin
+ * turns it on again (an archived sequence must be unarchived first: turning on checks it).
  */
-const OFF_REASONS = new Set(["owner_missing", "forbidden", "not_found"]);
+const OFF_REASONS = new Set(["owner_missing", "forbidden", "not_found", "sequence_archived"]);
 
 async function turnOff(d: Db, workflowId: string, reason: string) {
   await d

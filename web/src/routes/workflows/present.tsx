@@ -31,6 +31,7 @@ const REASONS: Record<string, { label: string; fix: string }> = {
     fix: "Everyone matching the filters is already a contact. Broaden the filters to reach new people.",
   },
   sequence_inactive: { label: "Sequence is off", fix: "Turn the sequence on; the next run adds people again." },
+  sequence_archived: { label: "The sequence is archived", fix: "Unarchive it or pick another sequence, then turn the workflow on." },
   insufficient_credits: { label: "Not enough credits", fix: "Top up credits, or lower the maximum per run." },
   no_connected_mailbox: { label: "No connected mailbox", fix: "Connect a mailbox on the Mailboxes page." },
   mailbox_not_connected: {
@@ -269,6 +270,7 @@ const OFF_REASONS: Record<string, string> = {
     "Turned off: its owner can no longer add contacts to this sequence (its share was removed or made view-only). Share the sequence with edit access, then turn the workflow on.",
   not_found:
     "Turned off: its owner can no longer reach its sequence or one of its mailboxes (removed, or no longer shared). Share it again or edit the workflow, then turn it on.",
+  sequence_archived: "Turned off: its sequence was archived. Unarchive the sequence or pick another one, then turn the workflow on.",
   check_failed:
     "Turned off: looking for contact changes failed for this workflow (an error on our side), so it stopped rather than hold up other workflows. Turn it on to try again; it acts on changes from then on.",
 };
