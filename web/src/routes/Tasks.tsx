@@ -5,13 +5,16 @@ import { useWrite } from "../actions";
 import { Badge } from "../components/Badge";
 import { useCopy } from "../components/CopyField";
 import { EmptyState } from "../components/EmptyState";
+import { notify } from "../components/Toast";
 import { Icon } from "../components/Icon";
 import { PageHeader } from "../components/PageHeader";
+import { Segmented } from "../components/Segmented";
 import { DataFrame } from "../components/DataTable";
 import { StepIcon, stepMeta } from "../components/StepType";
 import { tabId, tabPanelId, Tabs } from "../components/Tabs";
 import { formatDay, formatFull, formatNumber, formatRelative } from "../format";
-import { finishTaskAction, getTasks, logCallAction } from "../queries/tasks";
+import { finishTaskAction, getTasks, logCallAction, updateTaskAction } from "../queries/tasks";
+import { getUsers } from "../queries/users";
 import "./Tasks.css";
 import { usePageTitle } from "../title";
 import { isWebAddress } from "../../../worker/lib/web-address";
@@ -165,6 +168,112 @@ function resultWords(t: Task, r: { run: string; reason: string | null } | undefi
   return done;
 }
 
+/** `ms` as a datetime-local input's value, in the browser's zone (the input has no zone of its own). */
+function localInput(ms: number) {
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+/** A datetime-local value back to an instant ("2026-12-08T09:30" is read as the browser's local time); NaN when empty. */
+const fromLocalInput = (v: string) => (v ? new Date(v).getTime() : Number.NaN);
+/** Where a new due time starts: the current one, or tomorrow at this time when that is past. */
+const suggestedDue = (t: Task) => localInput(Math.max(t.due_at, Date.now() + 86_400_000));
+
+/** A date and time field for a task's new due time (the API refuses one in the past, saying so). */
+function DueField(props: { label: string; value: string; onInput: (v: string) => void; testId: string }) {
+  return (
+    <label class="call-log-field">
+      <span class="small muted">{props.label}</span>
+      <input
+        class="input input-sm"
+        type="datetime-local"
+        required
+        min={localInput(Date.now())}
+        value={props.value}
+        onInput={(e) => props.onInput(e.currentTarget.value)}
+        data-testid={props.testId}
+      />
+    </label>
+  );
+}
+
+/** Reschedule (a new due time) or Reassign (another user, who must be able to edit the task's sequence: the API says so otherwise). */
+function ChangeTask(props: { t: Task }) {
+  const [mode, setMode] = createSignal<"reschedule" | "reassign" | null>(null);
+  const [at, setAt] = createSignal("");
+  const [who, setWho] = createSignal("");
+  const users = createAsync(() => getUsers());
+  const save = useWrite(updateTaskAction, {
+    done: (r, _id, patch) =>
+      patch.due_at !== undefined
+        ? `Rescheduled: due ${formatFull(r?.task.due_at ?? patch.due_at)}`
+        : `Reassigned to ${users()?.users.find((u) => u.id === patch.assignee_id)?.name ?? "them"}`,
+    failed: (_id, patch) => (patch.due_at !== undefined ? "Couldn't reschedule the task" : "Couldn't reassign the task"),
+  });
+  const contactName = () => props.t.contact?.name ?? "contact";
+  return (
+    <Show
+      when={mode()}
+      fallback={
+        <>
+          <button
+            type="button"
+            class="btn btn-ghost btn-sm"
+            onClick={() => (setAt(suggestedDue(props.t)), setMode("reschedule"))}
+            aria-label={`Reschedule ${doLabel(props.t.type)} with ${contactName()}`}
+            data-testid="task-reschedule"
+          >
+            <Icon name="clock" size={14} /> Reschedule
+          </button>
+          <button
+            type="button"
+            class="btn btn-ghost btn-sm"
+            onClick={() => (setWho(props.t.assignee_id), setMode("reassign"))}
+            aria-label={`Reassign ${doLabel(props.t.type)} with ${contactName()}`}
+            data-testid="task-reassign"
+          >
+            <Icon name="user" size={14} /> Reassign
+          </button>
+        </>
+      }
+    >
+      {(m) => (
+        <form
+          class="call-log"
+          data-testid={`task-${m()}-form`}
+          onSubmit={async (e) => {
+            e.preventDefault();
+            const patch = m() === "reschedule" ? { due_at: fromLocalInput(at()) } : { assignee_id: who() };
+            if (await save.run(props.t.id, patch)) setMode(null);
+          }}
+        >
+          <Show
+            when={m() === "reschedule"}
+            fallback={
+              <label class="call-log-field">
+                <span class="small muted">Assign to</span>
+                <select class="input input-sm" value={who()} onChange={(e) => setWho(e.currentTarget.value)} data-testid="task-assignee">
+                  <For each={users()?.users ?? []}>{(u) => <option value={u.id}>{u.name}</option>}</For>
+                </select>
+              </label>
+            }
+          >
+            <DueField label="Due" value={at()} onInput={setAt} testId="task-due-input" />
+          </Show>
+          <div class="call-log-actions">
+            <button type="submit" class="btn btn-primary btn-sm" disabled={save.pending()}>
+              {m() === "reschedule" ? "Save new time" : "Reassign"}
+            </button>
+            <button type="button" class="btn btn-ghost btn-sm" onClick={() => setMode(null)}>
+              Cancel
+            </button>
+          </div>
+        </form>
+      )}
+    </Show>
+  );
+}
+
 /** A call's outcome and notes (they land on the contact's timeline); logging it completes the task, or keeps it open. */
 function CallLog(props: { t: Task; onDone: () => void }) {
   const [open, setOpen] = createSignal(false);
@@ -174,10 +283,20 @@ function CallLog(props: { t: Task; onDone: () => void }) {
     done: (r) => resultWords(props.t, r?.task, "Call logged"),
     failed: () => "Couldn't log the call",
   });
+  const [callBack, setCallBack] = createSignal(suggestedDue(props.t));
+  const later = () => outcome() === "call_back_later";
+  const reschedule = useWrite(updateTaskAction, {
+    done: (r) => `The call is due again ${formatFull(r?.task.due_at ?? 0)}`,
+    failed: () => "The call was logged, but couldn't be moved to the new time",
+  });
   const submit = async (complete: boolean) => {
-    const r = await log.run(props.t.id, { outcome: outcome(), notes: notes().trim() || undefined, complete });
+    // Call back later keeps the task and moves it to the time asked for: checked before anything is logged.
+    const at = fromLocalInput(callBack());
+    if (later() && !(at > Date.now())) return notify("Choose when to call back: a time from now on");
+    const r = await log.run(props.t.id, { outcome: outcome(), notes: notes().trim() || undefined, complete: later() ? false : complete });
     if (!r) return;
-    if (complete) props.onDone();
+    if (later()) await reschedule.run(props.t.id, { due_at: at });
+    if (complete && !later()) props.onDone();
     else {
       setNotes("");
       setOpen(false);
@@ -217,6 +336,9 @@ function CallLog(props: { t: Task; onDone: () => void }) {
             sequence: no more steps.
           </p>
         </Show>
+        <Show when={later()}>
+          <DueField label="Call back on" value={callBack()} onInput={setCallBack} testId="call-back-at" />
+        </Show>
         <label class="call-log-field">
           <span class="small muted">Notes</span>
           <textarea
@@ -230,12 +352,13 @@ function CallLog(props: { t: Task; onDone: () => void }) {
           />
         </label>
         <div class="call-log-actions">
-          <button type="submit" class="btn btn-primary btn-sm" disabled={log.pending()}>
-            Log call and complete
+          <button type="submit" class="btn btn-primary btn-sm" disabled={log.pending() || reschedule.pending()}>
+            {later() ? "Log call and call back then" : "Log call and complete"}
           </button>
           <button
             type="button"
             class="btn btn-secondary btn-sm"
+            hidden={later()}
             disabled={log.pending() || ENDS_RUN.has(outcome())}
             title={ENDS_RUN.has(outcome()) ? "This outcome ends the contact's run, so the task can't stay open" : undefined}
             onClick={() => void submit(false)}
@@ -285,28 +408,17 @@ export default function Tasks() {
         title="Tasks"
         description="Calls, LinkedIn touches and manual emails your sequences ask for. Completing one moves its contact to the next step."
         actions={
-          <div class="segmented" role="radiogroup" aria-label="Whose tasks">
-            <For
-              each={
-                [
-                  { id: "me", label: "Mine" },
-                  { id: "all", label: "Everyone" },
-                ] as const
-              }
-            >
-              {(o) => (
-                <button
-                  type="button"
-                  role="radio"
-                  aria-checked={assignee() === o.id}
-                  class="segment"
-                  onClick={() => setParams({ who: o.id === "me" ? undefined : o.id, page: undefined })}
-                >
-                  {o.label}
-                </button>
-              )}
-            </For>
-          </div>
+          // The shared radio group: one tab stop, arrow keys / Home / End move the choice (a row of
+          // role=radio buttons of its own had neither).
+          <Segmented
+            label="Whose tasks"
+            options={[
+              { value: "me", label: "Mine" },
+              { value: "all", label: "Everyone" },
+            ]}
+            value={assignee()}
+            onChange={(v) => setParams({ who: v === "me" ? undefined : v, page: undefined })}
+          />
         }
       />
       <Tabs
@@ -441,6 +553,7 @@ export default function Tasks() {
                         >
                           <Icon name="skip" size={14} /> Skip
                         </button>
+                        <ChangeTask t={t} />
                       </div>
                     </Show>
                   </li>
