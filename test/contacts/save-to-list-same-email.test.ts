@@ -65,3 +65,32 @@ describe("People: save to list, two people with one address", () => {
     expect(await balance(x.teamId)).toBe(50);
   });
 });
+
+describe("People: save to list, an address taken meanwhile", () => {
+  it("a contact with the address made between the save's read and its write is the person's contact: no second contact, no charge", async () => {
+    const x = await addContactsSetup({ credits: 50 });
+    const p = (await env.DB.prepare(
+      "SELECT id, email FROM people WHERE email_status = 'verified' AND email IS NOT NULL ORDER BY id LIMIT 1 OFFSET 60",
+    ).first<{ id: string; email: string }>())!;
+    const stage = (await env.DB.prepare("SELECT id FROM contact_stages WHERE team_id = ? LIMIT 1").bind(x.teamId).first<{ id: string }>())!
+      .id;
+    // Another writer (an import, another save) takes the address as the save holds its credits, after its reads.
+    await env.DB.prepare(
+      `CREATE TRIGGER race_same_address AFTER INSERT ON credit_ledger WHEN new.kind = 'hold' BEGIN
+         INSERT INTO contacts (id, team_id, first_name, last_name, company, domain, email, email_status, score, stage_id, created_at, updated_at)
+         VALUES ('racer', new.team_id, 'R', 'R', 'C', 'c.test', '${p.email.toUpperCase()}', 'verified', 50, '${stage}', 0, 0);
+       END`,
+    ).run();
+    try {
+      const r = await ok(client(x.s).api.people.save.$post({ json: { people_ids: [p.id], list_name: "Race" } }));
+      expect(r).toMatchObject({ saved: 0, already_saved: 1, credits_charged: 0, skipped: [], contact_ids: ["racer"] });
+      const live = await env.DB.prepare("SELECT id FROM contacts WHERE team_id = ? AND lower(email) = lower(?) AND deleted_at IS NULL")
+        .bind(x.teamId, p.email)
+        .all<{ id: string }>();
+      expect(live.results.map((c) => c.id)).toEqual(["racer"]);
+      expect(await balance(x.teamId)).toBe(50);
+    } finally {
+      await env.DB.prepare("DROP TRIGGER race_same_address").run();
+    }
+  });
+});

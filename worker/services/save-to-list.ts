@@ -180,7 +180,10 @@ export async function savePeopleToList(
                  p.domain, p.industry, p.employees, p.city, p.country, p.time_zone, p.email, p.email_status, p.linkedin_url, p.score, p.job_changed_at,
                  'people_search', ${t}, ${t}
             FROM json_each(${rows}) j JOIN people p ON p.id = substr(j.value, instr(j.value, ':') + 1)
-           WHERE NOT EXISTS (SELECT 1 FROM contacts c WHERE c.team_id = ${caller.teamId} AND c.person_id = p.id) AND ${paid}`,
+           WHERE NOT EXISTS (SELECT 1 FROM contacts c WHERE c.team_id = ${caller.teamId} AND c.person_id = p.id)
+             -- Nor when a live contact has the address by now (another save, an import): that contact is theirs.
+             AND NOT EXISTS (SELECT 1 FROM contacts c WHERE c.team_id = ${caller.teamId} AND lower(c.email) = lower(p.email) AND c.deleted_at IS NULL)
+             AND ${paid}`,
       sql`INSERT INTO jobs (id, team_id, user_id, kind, sequence_id, source, options, status, run_at, total, processed, enrolled, warned, skipped,
                             credits_held, credits_used, created_at, started_at, finished_at)
           SELECT ${jobId}, ${caller.teamId}, ${caller.userId}, 'save_to_list', NULL, ${JSON.stringify({ kind: "save_to_list", list_ids: [list.id], people: ids.length, contacts: 0, search: null })},
@@ -207,19 +210,17 @@ export async function savePeopleToList(
       ).map((r) => r.id)
     : [];
   const createdSet = new Set(created);
-  // A person saved by someone else between our read and our write: that contact, at no charge. One
-  // not saved at all is a verified person the hold didn't cover (the balance went to another save first).
+  // A person saved by someone else between our read and our write (or whose address a contact took
+  // meanwhile): that contact, at no charge. One not saved at all is a verified person the hold didn't
+  // cover (the balance went to another save first).
   const lost = toSave.filter(([cid]) => !createdSet.has(cid)).map(([, pid]) => pid);
   if (lost.length) {
-    const rows = await inChunks(lost, (chunk) =>
-      d
-        .select({ id: contacts.id, personId: contacts.personId })
-        .from(contacts)
-        .where(and(eq(contacts.teamId, caller.teamId), inList(contacts.personId, chunk))),
-    );
-    for (const r of rows) existing.add(r.id);
-    const found = new Set(rows.map((r) => r.personId));
-    for (const pid of lost) if (!found.has(pid)) skipped.push({ person_id: pid, reasons: ["insufficient_credits"] });
+    const found = await liveContactsOfPeople(d, caller.teamId, lost, true);
+    for (const pid of lost) {
+      const cid = found.get(pid);
+      if (cid) existing.add(cid);
+      else skipped.push({ person_id: pid, reasons: ["insufficient_credits"] });
+    }
   }
   // A person sharing the address of one saved now has that contact (already saved once it exists), or is
   // skipped for the same reasons when it wasn't saved.
