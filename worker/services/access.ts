@@ -78,7 +78,7 @@ export const RULES = {
   "task.work": {
     who: ["admin", "owner", "editor"],
     key: true,
-    says: "complete or skip a task (its assignee, the sequence's editors, admins)",
+    says: "complete, skip, reschedule or reassign a task (its assignee, the sequence's editors, admins)",
   },
   "import.use": {
     who: ["admin", "owner"],
