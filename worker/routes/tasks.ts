@@ -48,7 +48,9 @@ export const TaskSchema = z
     overdue: z.boolean(),
     can_work: z
       .boolean()
-      .openapi({ description: "Whether you may complete, skip or log this task (its assignee, the sequence's editors, admins)" }),
+      .openapi({
+        description: "Whether you may complete, skip, log, reschedule or reassign this task (its assignee, the sequence's editors, admins)",
+      }),
   })
   .openapi("Task");
 
