@@ -190,8 +190,11 @@ const runColumns = {
   added: jobs.enrolled,
   job_status: jobs.status,
   // A run whose job added nobody says why (invariant 10): everyone it found was held back by a warning, or skipped.
-  reason: sql<string | null>`coalesce(${workflowRuns.reason}, CASE WHEN ${jobs.status} = 'completed' AND ${jobs.enrolled} = 0
-    THEN CASE WHEN ${jobs.warned} > 0 THEN 'held_back' WHEN ${jobs.skipped} > 0 THEN 'all_skipped' END END)`,
+  // A run limited by the balance (limited_by_credits) that added nobody says why it added nobody.
+  reason: sql<
+    string | null
+  >`coalesce(nullif(${workflowRuns.reason}, 'limited_by_credits'), CASE WHEN ${jobs.status} = 'completed' AND ${jobs.enrolled} = 0
+    THEN CASE WHEN ${jobs.warned} > 0 THEN 'held_back' WHEN ${jobs.skipped} > 0 THEN 'all_skipped' END END, ${workflowRuns.reason})`,
   started_at: workflowRuns.startedAt,
   finished_at: workflowRuns.finishedAt,
   change_id: workflowRuns.changeId,
@@ -582,8 +585,20 @@ async function commitRun(
   key: string,
 ) {
   let jobId: string;
+  let limited = false;
+  const commit = (s: AddContactsRequest["source"]) => commitAddContacts(env, d, caller, wf.sequenceId, addRequest(wf, s), key, "workflow");
   try {
-    jobId = String((await commitAddContacts(env, d, caller, wf.sequenceId, addRequest(wf, source), key, "workflow")).job.id);
+    try {
+      jobId = String((await commit(source)).job.id);
+    } catch (err) {
+      // A balance short of the whole run refused it, every run, until credits were bought: the people it covers
+      // (the first `fits`, in the run's priority order) are added, and the run says it was limited.
+      const fits =
+        err instanceof ApiError && err.code === "insufficient_credits" ? Number((err.details as { fits?: number })?.fits ?? 0) : 0;
+      if (!(fits > 0 && "people_ids" in source && source.people_ids && fits < source.people_ids.length)) throw err;
+      jobId = String((await commit({ people_ids: source.people_ids.slice(0, fits) })).job.id);
+      limited = true;
+    }
   } catch (err) {
     // The job may have been written before the failure (its start, queuing its chunks, failed): it is there and
     // the cron starts it, so it adds its people; the run says so rather than "Failed".
@@ -602,7 +617,7 @@ async function commitRun(
   }
   // Outside the try: the job is committed and adding its contacts, so a failure to record that is not the
   // run's failure. The run stays "running" and the sweep completes it with its job (runDueWorkflows).
-  await finishRun(d, runId, "completed", { found, jobId });
+  await finishRun(d, runId, "completed", { found, jobId, reason: limited ? "limited_by_credits" : null });
 }
 
 type RunClaim = Pick<typeof workflowRuns.$inferInsert, "slot" | "changeKind" | "changeId" | "contactId">;

@@ -33,6 +33,10 @@ const REASONS: Record<string, { label: string; fix: string }> = {
   sequence_inactive: { label: "Sequence is off", fix: "Turn the sequence on; the next run adds people again." },
   sequence_archived: { label: "The sequence is archived", fix: "Unarchive it or pick another sequence, then turn the workflow on." },
   insufficient_credits: { label: "Not enough credits", fix: "Top up credits, or lower the maximum per run." },
+  limited_by_credits: {
+    label: "Limited by the credit balance",
+    fix: "The balance covered only some of the people found: they were added, the others wait for a later run. Top up credits to add more per run.",
+  },
   no_connected_mailbox: { label: "No connected mailbox", fix: "Connect a mailbox on the Mailboxes page." },
   mailbox_not_connected: {
     label: "A chosen mailbox isn't connected",
@@ -186,7 +190,9 @@ export function changeFilterSummary(filters: Record<string, unknown>, names: Fil
 export function runStatus(r: WorkflowRun): { label: string; tone: Tone } {
   if (r.status === "running") return { label: "Running", tone: "accent" };
   if (r.status === "failed") return { label: "Failed", tone: "danger" };
-  if (r.reason) return { label: "Added nobody", tone: r.reason === "no_new_people" ? "neutral" : "warning" };
+  // limited_by_credits is a note on a run that added people (the ones the balance covered), not why it added nobody.
+  if (r.reason && r.reason !== "limited_by_credits")
+    return { label: "Added nobody", tone: r.reason === "no_new_people" ? "neutral" : "warning" };
   if (r.job_status && !isFinished(r.job_status as JobStatus))
     return { label: JOB_STATUS[r.job_status as JobStatus]?.label ?? "Adding", tone: "info" };
   if (r.job_status === "failed" || r.job_status === "cancelled") return { label: `Job ${r.job_status}`, tone: "danger" };
