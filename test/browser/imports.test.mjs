@@ -62,7 +62,8 @@ describe("add contacts from a CSV file", () => {
     const report = await page.getByTestId("csv-errors").getAttribute("href");
     const res = await page.request.get(`${baseUrl}${report}`);
     const text = await res.text();
-    assert.match(text, /^row,column,value,reason\r\n/);
+    // A BOM for Excel, then the reasons and each row's own cells under the file's headers.
+    assert.match(text, /^\uFEFFrow,column,value,reason,Work Email,Full Name,Organization,Job Title\r\n/);
     assert.match(text, /4,Work Email,not-an-email,Not a valid email address/);
     assert.match(text, /5,,ann\.[a-z0-9]+@csv\.test,Same contact as row 2/);
     assert.match((await page.getByTestId("selection-summary").textContent()) ?? "", /CSV file/);
@@ -79,6 +80,21 @@ describe("add contacts from a CSV file", () => {
     await row.waitFor();
     assert.match((await row.textContent()) ?? "", /leads\.csv.*Ready.*5.*3.*2/s);
   });
+  it("adds a saved import to a sequence from the Imports page", async () => {
+    await page.goto(`${baseUrl}/imports`);
+    const row = page.getByTestId("imports-table").locator("tbody tr", { hasText: "leads.csv" }).first();
+    await row.getByTestId("import-add-to-sequence").click();
+    const picker = page.getByTestId("sequence-picker");
+    await picker.getByTestId("sequence-search").fill("Enterprise outbound — Q4");
+    await picker.getByRole("button", { name: "Enterprise outbound — Q4", exact: true }).click();
+    await page.waitForURL(/\/sequences\/[^/]+\/add\?step=options/);
+    await page.getByRole("heading", { name: "Send from" }).waitFor();
+    assert.match((await page.getByTestId("selection-summary").textContent()) ?? "", /CSV file/);
+    await page.getByRole("button", { name: "Review" }).click();
+    await page.getByTestId("review-totals").waitFor();
+    await page.waitForFunction(() => /3/.test(document.querySelector('[data-testid="review-totals"]')?.textContent ?? ""));
+  });
+
   it("offers 'Save again' on an import whose saving stopped, and sends the save for it", async () => {
     // A failed import can't be made from the browser (a part must exhaust its queue retries): the
     // list answer is taken from the real one with its first row turned into a failed save at part 1 of 2.

@@ -1,6 +1,6 @@
 import { pollWhile } from "../poll";
-import { createAsync, revalidate, useSearchParams } from "@solidjs/router";
-import { Show } from "solid-js";
+import { createAsync, revalidate, useNavigate, useSearchParams } from "@solidjs/router";
+import { createSignal, Show } from "solid-js";
 import { Badge } from "../components/Badge";
 import { DataTable } from "../components/DataTable";
 import { EmptyState } from "../components/EmptyState";
@@ -9,6 +9,8 @@ import { formatDateTime, formatNumber, formatRelative } from "../format";
 import { useWrite } from "../actions";
 import { getImports, saveImportAction } from "../queries/imports";
 import { usePageTitle } from "../title";
+import { handOffImport } from "./add-contacts/state";
+import { SequencePicker } from "./people/SequencePicker";
 
 const STATUS = {
   uploaded: { label: "Not saved", tone: "neutral" },
@@ -28,6 +30,9 @@ export default function Imports() {
     done: (r) => (r ? `Saving ${r.file_name} again from where it stopped` : undefined),
     failed: () => "Couldn't save the import again",
   });
+  // "Add to a sequence…": the saved import goes into the chosen sequence's add-contacts flow.
+  const navigate = useNavigate();
+  const [adding, setAdding] = createSignal<{ id: string; name: string; saved: number } | null>(null);
   pollWhile(
     () => (result()?.imports.some((i) => i.status === "saving") ? 2000 : null),
     () => revalidate(getImports.key),
@@ -108,10 +113,31 @@ export default function Imports() {
                   Save again
                 </button>
               </Show>
+              <Show when={i.status === "ready" && i.saved > 0}>
+                <button
+                  type="button"
+                  class="btn btn-secondary btn-sm"
+                  onClick={() => setAdding({ id: i.id, name: i.file_name, saved: i.saved })}
+                  aria-label={`Add the contacts of ${i.file_name} to a sequence`}
+                  data-testid="import-add-to-sequence"
+                >
+                  Add to a sequence…
+                </button>
+              </Show>
             </td>
           </>
         )}
       </DataTable>
+      <SequencePicker
+        open={!!adding()}
+        title={`Add the ${formatNumber(adding()?.saved ?? 0)} contacts of ${adding()?.name ?? ""} to a sequence`}
+        onClose={() => setAdding(null)}
+        onPick={(s) => {
+          handOffImport(adding()!.id, s.id);
+          setAdding(null);
+          navigate(`/sequences/${s.id}/add?step=options`);
+        }}
+      />
     </div>
   );
 }

@@ -2,6 +2,7 @@ import { createAsync } from "@solidjs/router";
 import { createSignal, For, onCleanup, Show } from "solid-js";
 import type { SetStoreFunction } from "solid-js/store";
 import { useWrite } from "../../actions";
+import { ApiError } from "../../api";
 import { Icon } from "../../components/Icon";
 import { createFormErrors, FormProblems } from "../../forms";
 import { formatNumber } from "../../format";
@@ -88,15 +89,28 @@ export function CsvImport(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) 
     return queue;
   }
 
-  function follow(id: string) {
+  // Follows the save until it ends. A failed read (a dropped connection) is shown and tried again, a
+  // little later each time: stopping at the first one left the bar frozen while saving went on.
+  function follow(id: string, failures = 0) {
     clearTimeout(timer);
-    timer = setTimeout(async () => {
-      const r = await fetchImport(id).catch((e) => (form.set(e), null));
-      if (!r) return;
-      setImp(r.import);
-      if (r.import.status === "saving") follow(id);
-      else if (r.import.status === "ready" && r.import.saved > 0) props.setW("importId", id);
-    }, 700);
+    timer = setTimeout(
+      async () => {
+        let failed: unknown = null;
+        const r = await fetchImport(id).catch((e: unknown) => ((failed = e), null));
+        if (!r) {
+          form.set(failed);
+          // A refusal (the import gone, access lost) won't heal by asking again.
+          const status = failed instanceof ApiError ? failed.status : 0;
+          if (status < 400 || status >= 500) follow(id, failures + 1);
+          return;
+        }
+        if (failures) form.clear();
+        setImp(r.import);
+        if (r.import.status === "saving") follow(id);
+        else if (r.import.status === "ready" && r.import.saved > 0) props.setW("importId", id);
+      },
+      Math.min(700 * 2 ** failures, 15_000),
+    );
   }
 
   async function save() {
