@@ -21,3 +21,8 @@ export const saveImportAction = action(
   async (id: string) => (await data(api.imports[":id"].save.$post({ param: { id } }))).import,
   "saveImport",
 );
+/** Deletes an import's file, preview and row report (its contacts stay); answers the file's name for the toast. */
+export const deleteImportAction = action(async (id: string, fileName: string) => {
+  await data(api.imports[":id"].$delete({ param: { id } }));
+  return fileName;
+}, "deleteImport");
