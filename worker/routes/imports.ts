@@ -10,6 +10,7 @@ import { authorize, importFor } from "../services/access";
 import { MAX_IMPORT_BYTES, MAX_IMPORT_ROWS } from "../services/imports/csv";
 import {
   createImport,
+  deleteImport,
   errorReport,
   ImportPatch,
   ImportSettings,
@@ -249,6 +250,29 @@ export const importRoutes = router()
       const caller = c.get("caller");
       const row = await importFor(c.var.db, caller, c.req.valid("param").id);
       return c.json({ import: present(await updateImport(c.env, c.var.db, caller, row, c.req.valid("json"))) }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "delete",
+      path: "/imports/{id}",
+      tags: ["Imports"],
+      summary: "Delete an import's data: the uploaded file, its preview rows and its row report (the uploader or an admin)",
+      description:
+        "The contacts it saved stay. 409 while it is being saved, or while an add-contacts job that takes its contacts from it has not run yet.",
+      request: { params: IdParam },
+      responses: {
+        200: json(z.object({ deleted: z.boolean() })),
+        404: errorResponses[404],
+        409: errorResponses[409],
+      },
+    }),
+    async (c) => {
+      const caller = c.get("caller");
+      authorize(caller, "contact.edit");
+      const row = await importFor(c.var.db, caller, c.req.valid("param").id);
+      await deleteImport(c.env, c.var.db, row);
+      return c.json({ deleted: true }, 200);
     },
   )
   .openapi(

@@ -7,7 +7,8 @@ import { EmptyState } from "../components/EmptyState";
 import { PageHeader } from "../components/PageHeader";
 import { formatDateTime, formatNumber, formatRelative } from "../format";
 import { useWrite } from "../actions";
-import { getImports, saveImportAction } from "../queries/imports";
+import { deleteImportAction, getImports, saveImportAction } from "../queries/imports";
+import { ConfirmDialog } from "../components/ConfirmDialog";
 import { usePageTitle } from "../title";
 import { handOffImport } from "./add-contacts/state";
 import { SequencePicker } from "./people/SequencePicker";
@@ -33,6 +34,12 @@ export default function Imports() {
   // "Add to a sequence…": the saved import goes into the chosen sequence's add-contacts flow.
   const navigate = useNavigate();
   const [adding, setAdding] = createSignal<{ id: string; name: string; saved: number } | null>(null);
+  // Deleting removes the uploaded file and its row report (privacy); the contacts it saved stay.
+  const [deleting, setDeleting] = createSignal<{ id: string; name: string } | null>(null);
+  const remove = useWrite(deleteImportAction, {
+    done: (name) => (name ? `Deleted ${name}; its contacts stay` : undefined),
+    failed: (_id, name) => `Couldn't delete ${name}`,
+  });
   pollWhile(
     () => (result()?.imports.some((i) => i.status === "saving") ? 2000 : null),
     () => revalidate(getImports.key),
@@ -124,10 +131,36 @@ export default function Imports() {
                   Add to a sequence…
                 </button>
               </Show>
+              <Show when={i.status !== "saving"}>
+                <button
+                  type="button"
+                  class="btn btn-ghost btn-sm"
+                  disabled={remove.inFlight().some(([id]) => id === i.id)}
+                  onClick={() => setDeleting({ id: i.id, name: i.file_name })}
+                  aria-label={`Delete ${i.file_name}`}
+                  data-testid="import-delete"
+                >
+                  Delete
+                </button>
+              </Show>
             </td>
           </>
         )}
       </DataTable>
+      <ConfirmDialog
+        open={!!deleting()}
+        title={`Delete ${deleting()?.name ?? ""}?`}
+        confirmLabel="Delete"
+        danger
+        onConfirm={() => {
+          const d = deleting()!;
+          setDeleting(null);
+          void remove.run(d.id, d.name);
+        }}
+        onCancel={() => setDeleting(null)}
+      >
+        The uploaded file, its preview and its report of rows not imported are deleted. The contacts it saved stay.
+      </ConfirmDialog>
       <SequencePicker
         open={!!adding()}
         title={`Add the ${formatNumber(adding()?.saved ?? 0)} contacts of ${adding()?.name ?? ""} to a sequence`}

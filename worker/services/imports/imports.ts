@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { and, asc, count, desc, eq, gt, inArray, isNotNull, lt, or, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { importRows, imports } from "../../db/schema";
+import { importRows, imports, jobs } from "../../db/schema";
 import type { Caller, Env } from "../../env";
 import { now } from "../../lib/clock";
 import { csvLine } from "../../lib/csv";
@@ -527,6 +527,53 @@ export async function* errorReport(env: Env, d: Db, row: ImportRow): AsyncGenera
 async function partRecords(env: Env, row: ImportRow, part: ImportPart): Promise<string[][]> {
   const obj = await env.IMPORTS.get(row.r2Key, { range: { offset: part.from, length: part.to - part.from } });
   return obj ? parsePart(new Uint8Array(await obj.arrayBuffer()), row.delimiter as Delimiter) : [];
+}
+
+/**
+ * Deletes an import's data: the file in R2, its stored header and sample rows, and its per-row outcomes.
+ * The contacts it saved stay (they are the team's contacts now). Refused (409) while it is saving, or
+ * while an add-contacts job that takes its contacts from it has not run yet (it would add nobody).
+ * The file goes first: a failure after it leaves an import whose file is gone (saving it says so, and
+ * deleting it again finishes), never a file in R2 that nothing points to.
+ */
+export async function deleteImport(env: Env, d: Db, row: ImportRow): Promise<void> {
+  const busy = () =>
+    new ApiError("conflict", "This import's contacts are being saved; delete it when saving is done", { import_id: row.id });
+  if (row.status === "saving") throw busy();
+  const waiting = await d
+    .select({ id: jobs.id })
+    .from(jobs)
+    .where(
+      and(
+        eq(jobs.teamId, row.teamId),
+        inArray(jobs.status, ["preparing", "scheduled", "queued", "running"]),
+        sql`json_extract(${jobs.source}, '$.import_id') = ${row.id}`,
+      ),
+    )
+    .get();
+  if (waiting)
+    throw new ApiError("conflict", "An add-contacts job still takes its contacts from this import; delete it once the job is done", {
+      import_id: row.id,
+      job_id: waiting.id,
+    });
+  await env.IMPORTS.delete(row.r2Key);
+  // Only if it did not start saving meanwhile (its rows would be written after these are gone).
+  const [, gone] = await d.batch([
+    d
+      .delete(importRows)
+      .where(
+        and(
+          eq(importRows.importId, row.id),
+          eq(importRows.teamId, row.teamId),
+          sql`NOT EXISTS (SELECT 1 FROM imports WHERE id = ${row.id} AND status = 'saving')`,
+        ),
+      ),
+    d
+      .delete(imports)
+      .where(and(eq(imports.id, row.id), eq(imports.teamId, row.teamId), sql`${imports.status} <> 'saving'`))
+      .returning({ id: imports.id }),
+  ]);
+  if (!gone.length) throw busy();
 }
 
 /** The sample file: every supported column, in the words the mapping recognises, with one example row. */
