@@ -128,4 +128,17 @@ describe("add contacts from a CSV file", () => {
       await page.unroute(/\/api\/imports\/[^/]+\/save$/);
     }
   });
+
+  it("deletes an import's data from the Imports page; its contacts stay", async () => {
+    await page.goto(`${baseUrl}/imports`);
+    const row = page.getByTestId("imports-table").locator("tbody tr", { hasText: "leads.csv" }).first();
+    const id = await row.getAttribute("data-import-id");
+    await row.getByTestId("import-delete").click();
+    const deleted = page.waitForResponse((r) => r.url().endsWith(`/api/imports/${id}`) && r.request().method() === "DELETE");
+    await page.getByRole("button", { name: "Delete", exact: true }).last().click();
+    assert.equal((await deleted).status(), 200);
+    await page.getByText("Deleted leads.csv; its contacts stay").waitFor();
+    await page.locator(`[data-import-id="${id}"]`).waitFor({ state: "detached" });
+    assert.equal((await page.request.get(`${baseUrl}/api/imports/${id}`)).status(), 404);
+  });
 });
