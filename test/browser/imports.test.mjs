@@ -141,4 +141,33 @@ describe("add contacts from a CSV file", () => {
     await page.locator(`[data-import-id="${id}"]`).waitFor({ state: "detached" });
     assert.equal((await page.request.get(`${baseUrl}/api/imports/${id}`)).status(), 404);
   });
+
+  it("shows the mapping and settings of an import saved part-way read-only, saying why", async () => {
+    // A failed save at part 2 of 2 can't be made from the browser: the upload's answer is made into one.
+    await page.route(/\/api\/imports$/, async (route) => {
+      const res = await route.fetch();
+      const body = await res.json();
+      Object.assign(body.import, {
+        status: "failed",
+        progress: { parts: 2, parts_done: 1 },
+        error: "Saving stopped at part 2; save again to continue",
+      });
+      await route.fulfill({ status: 201, json: body });
+    });
+    try {
+      await page.goto(`${baseUrl}/sequences?q=${encodeURIComponent("Enterprise outbound — Q4")}`);
+      await page.getByRole("link", { name: "Enterprise outbound — Q4", exact: true }).click();
+      await page.getByRole("link", { name: "Add contacts" }).click();
+      await page.getByRole("tab", { name: "Upload CSV" }).click();
+      const csv = "Email,Company\r\nlocked@csv.test,Acme\r\n";
+      await page.getByTestId("csv-file").setInputFiles({ name: "part.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+      await page.getByTestId("csv-locked").waitFor();
+      assert.match((await page.getByTestId("csv-locked").textContent()) ?? "", /already saved .* can't change now/);
+      assert.equal(await page.getByLabel("Field for column Email").isDisabled(), true);
+      assert.equal(await page.getByLabel("Owner of new contacts").isDisabled(), true);
+      assert.equal(await page.getByTestId("csv-save").isDisabled(), false);
+    } finally {
+      await page.unroute(/\/api\/imports$/);
+    }
+  });
 });

@@ -81,7 +81,13 @@ export function CsvImport(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) 
     queue = queue.then(async () => {
       try {
         const updated = await updateWrite.run(i.id, body);
-        if (updated) setImp(updated);
+        // Refused: show the import as it stands (the screen showed the change before the answer).
+        const now =
+          updated ??
+          (await fetchImport(i.id)
+            .then((r) => r.import)
+            .catch(() => null));
+        if (now) setImp(now);
       } finally {
         setChanging((n) => n - 1);
       }
@@ -141,6 +147,9 @@ export function CsvImport(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) 
     if (key) return contact.custom_fields[key] ?? "";
     return String((contact as Record<string, unknown>)[i.mapping[col] ?? ""] ?? "");
   };
+  // A failed save that stopped part-way: the API keeps its mapping and settings (the rest must go in by
+  // the same rules), so the screen shows them read-only instead of controls whose changes it refuses.
+  const locked = () => imp()?.status === "failed" && imp()!.progress.parts_done > 0;
   const percent = () => {
     const i = imp();
     return i && i.progress.parts ? Math.round((100 * i.progress.parts_done) / i.progress.parts) : 0;
@@ -223,6 +232,12 @@ export function CsvImport(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) 
             <For each={i().header_warnings}>{(msg) => <p class="flow-hint">{msg}</p>}</For>
 
             <Show when={i().status === "uploaded" || i().status === "failed"}>
+              <Show when={locked()}>
+                <p class="flow-hint" data-testid="csv-locked">
+                  Part of this file is already saved with this mapping and these settings, so they can't change now: save again to finish,
+                  or upload the file again to change them.
+                </p>
+              </Show>
               <div class="table-wrap">
                 <table class="table" data-testid="csv-mapping">
                   <caption class="sr-only">Which contact field each column fills</caption>
@@ -241,6 +256,7 @@ export function CsvImport(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) 
                           <td>
                             <select
                               aria-label={`Field for column ${h}`}
+                              disabled={locked()}
                               value={i().mapping[col()] ?? ""}
                               onChange={(e) => setColumn(col(), e.currentTarget.value)}
                             >
@@ -290,6 +306,7 @@ export function CsvImport(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) 
                         name="csv-match"
                         value={v}
                         checked={i().settings.match === v}
+                        disabled={locked()}
                         onChange={() => void patch({ settings: { match: v } })}
                       />{" "}
                       {label}
@@ -301,6 +318,7 @@ export function CsvImport(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) 
                 <label for="csv-owner">Owner of new contacts</label>
                 <select
                   id="csv-owner"
+                  disabled={locked()}
                   value={i().settings.owner_id ?? ""}
                   onChange={(e) => void patch({ settings: { owner_id: e.currentTarget.value || null } })}
                 >
@@ -312,6 +330,7 @@ export function CsvImport(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) 
                 <label for="csv-list-id">Also add them to a list (optional)</label>
                 <select
                   id="csv-list-id"
+                  disabled={locked()}
                   value={i().settings.list_id ?? ""}
                   onChange={(e) => void patch({ settings: { list_id: e.currentTarget.value || null } })}
                 >
@@ -322,6 +341,7 @@ export function CsvImport(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) 
                   <label for="csv-list">or a new list named</label>
                   <input
                     id="csv-list"
+                    disabled={locked()}
                     type="text"
                     maxLength={120}
                     value={i().settings.list_name ?? ""}
