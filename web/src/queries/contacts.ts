@@ -9,6 +9,8 @@ import {
   removeFromList,
   updateContact,
   type ContactQuery,
+  api,
+  data,
 } from "../api";
 
 export const getContacts = query((q: ContactQuery) => fetchContacts(q), "contacts");
@@ -26,3 +28,14 @@ export const getContactTimeline = query((id: string, page: number) => fetchConta
 export const bulkContactsAction = action(bulkContacts, "bulkContacts");
 export const removeFromListAction = action(removeFromList, "removeFromList");
 export const updateContactAction = action(updateContact, "updateContact");
+
+export type NewContact = Omit<Parameters<typeof api.contacts.$post>[0]["json"], "dedupe">;
+/**
+ * Creates a contact by hand. Always with dedupe: an address the team already has answers that contact
+ * (created: false, 200) instead of making a second one, so the dialog can say so and link to it.
+ */
+async function createContact(input: NewContact) {
+  const res = await api.contacts.$post({ json: { ...input, dedupe: true } });
+  return { contact: (await data(res)).contact, created: res.status === 201 };
+}
+export const createContactAction = action(createContact, "createContact");

@@ -19,6 +19,7 @@ import { errorMessage } from "../components/Status";
 import { formatDate, formatNumber } from "../format";
 import { usePageTitle } from "../title";
 import { SearchField } from "../components/SearchField";
+import { NewContactDialog } from "./contact/NewContactDialog";
 
 const PER_PAGE_OPTIONS = [25, 50, 100];
 const SORTS = [
@@ -108,6 +109,7 @@ export default function Contacts() {
   const [picking, setPicking] = createSignal(false);
   const [confirmDelete, setConfirmDelete] = createSignal(false);
   const [selecting, setSelecting] = createSignal(false);
+  const [creating, setCreating] = createSignal(false);
   const bulk = useWrite(bulkContactsAction, { failed: () => "Couldn't change the contacts" });
   const removal = useWrite(removeFromListAction, { failed: () => "Couldn't remove them from the list" });
   const busy = () => selecting() || bulk.pending() || removal.pending();
@@ -176,7 +178,15 @@ export default function Contacts() {
             </Show>
           </Suspense>
         }
+        actions={
+          <button type="button" class="btn btn-primary" onClick={() => setCreating(true)} data-testid="new-contact">
+            New contact
+          </button>
+        }
       />
+      <Show when={creating()}>
+        <NewContactDialog listId={listId()} onClose={() => setCreating(false)} />
+      </Show>
 
       <div class="toolbar" role="search">
         <SearchField
