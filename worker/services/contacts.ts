@@ -201,7 +201,7 @@ export async function contactByEmail(d: Db, teamId: string, email: string): Prom
 const SEARCH_TEXT_JOIN = "\u0001";
 
 /** The team's live contacts matching the list filters (search, owner, stage, list). */
-function contactConditions(teamId: string, q: ContactFilter) {
+export function contactConditions(teamId: string, q: ContactFilter) {
   const conds = [eq(contacts.teamId, teamId), isNull(contacts.deletedAt)];
   if (q.owner_id) conds.push(eq(contacts.ownerId, q.owner_id));
   if (q.stage_id) conds.push(eq(contacts.stageId, q.stage_id));
@@ -238,7 +238,7 @@ function contactTotal(d: Db, teamId: string, filtered: boolean, where: SQL | und
  * The list a filter names, if it is the team's (no list_id: a statement that reads nothing, so the
  * batch keeps its shape). Another team's or a deleted list answers 404, not an empty page.
  */
-const theList = (d: Db, teamId: string, listId: string | undefined) =>
+export const theList = (d: Db, teamId: string, listId: string | undefined) =>
   d
     .select({ id: lists.id })
     .from(lists)
