@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   ],
   payload_too_large: [413, "The body is larger than the API accepts"],
   too_many_contacts: [413, "One add-contacts job takes at most 200,000 contacts"],
+  export_too_large: [413, "An export takes at most 100,000 rows: narrow the filter"],
   unsupported_media_type: [
     415,
     "The body's Content-Type is not one the endpoint reads: details.accepts lists those it does (application/json; multipart/form-data for a CSV upload; the Apollo endpoints also read form bodies)",
