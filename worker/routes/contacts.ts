@@ -15,6 +15,7 @@ import {
   updateContact,
   updateStages,
 } from "../services/contacts";
+import { exportContacts, MAX_CONTACT_EXPORT } from "../services/contacts-export";
 import { isValidTimeZone } from "../services/schedule-time";
 import { deleteContacts } from "../services/contact-deletion";
 import { contactTimeline, TIMELINE_KINDS } from "../services/timeline";
@@ -145,6 +146,25 @@ export const contactRoutes = router()
       responses: { 200: json(z.object({ ids: z.array(z.string()), total: z.number(), too_many: z.boolean() })), 422: errorResponses[422] },
     }),
     async (c) => c.json(await matchingContactIds(c.var.db, c.get("caller"), c.req.valid("query")), 200),
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/contacts/export",
+      tags: ["Contacts"],
+      summary: `The contacts matching the list's filters as CSV (streamed, UTF-8 with BOM, spreadsheet-formula safe), at most ${MAX_CONTACT_EXPORT.toLocaleString("en-US")} rows (413 export_too_large beyond: narrow the filters)`,
+      request: { query: ContactQuery.omit({ page: true, per_page: true, sort: true }) },
+      responses: {
+        200: { description: "text/csv", content: { "text/csv": { schema: z.string() } } },
+        404: errorResponses[404],
+        413: { ...errorResponses[422], description: "export_too_large: more contacts match than one export takes" },
+        422: errorResponses[422],
+      },
+    }),
+    async (c) =>
+      new Response(await exportContacts(c.var.db, c.get("caller"), c.req.valid("query")), {
+        headers: { "content-type": "text/csv; charset=utf-8", "content-disposition": 'attachment; filename="contacts.csv"' },
+      }),
   )
   .openapi(
     createRoute({
