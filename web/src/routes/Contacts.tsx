@@ -22,6 +22,8 @@ import { SearchField } from "../components/SearchField";
 import { NewContactDialog } from "./contact/NewContactDialog";
 
 const PER_PAGE_OPTIONS = [25, 50, 100];
+/** GET /contacts/export's limit (MAX_CONTACT_EXPORT in the worker). */
+const MAX_EXPORT = 100_000;
 const SORTS = [
   { value: "created_at", label: "Newest first" },
   { value: "name", label: "Name (A–Z)" },
@@ -84,6 +86,9 @@ export default function Contacts() {
   const ownerId = () => (typeof params.owner_id === "string" && params.owner_id ? params.owner_id : undefined);
   const filters = () => ({ q: q() || undefined, list_id: listId(), stage_id: stageId(), owner_id: ownerId() });
   const filtered = () => !!(q() || stageId() || ownerId());
+  // The CSV of exactly what the table shows (its search, filters and list), every page of it.
+  const exportHref = () =>
+    `/api/contacts/export?${new URLSearchParams(Object.entries(filters()).filter((e): e is [string, string] => !!e[1])).toString()}`;
   const result = createAsync(() => getContacts({ page: page(), per_page: perPage(), sort: sort(), ...filters() }));
 
   // Selection: contacts checked on this page (kept across pages until cleared).
@@ -179,9 +184,30 @@ export default function Contacts() {
           </Suspense>
         }
         actions={
-          <button type="button" class="btn btn-primary" onClick={() => setCreating(true)} data-testid="new-contact">
-            New contact
-          </button>
+          <>
+            {/* The API refuses more than MAX_EXPORT up front: the button says so instead of a failed download. */}
+            <Show
+              when={(result()?.pagination.total_entries ?? 0) > MAX_EXPORT}
+              fallback={
+                <a class="btn btn-secondary" href={exportHref()} download="" data-testid="contacts-export">
+                  Export CSV
+                </a>
+              }
+            >
+              <button
+                type="button"
+                class="btn btn-secondary"
+                disabled
+                title={`An export takes at most ${formatNumber(MAX_EXPORT)} contacts: narrow the search or filters`}
+                data-testid="contacts-export"
+              >
+                Export CSV
+              </button>
+            </Show>
+            <button type="button" class="btn btn-primary" onClick={() => setCreating(true)} data-testid="new-contact">
+              New contact
+            </button>
+          </>
         }
       />
       <Show when={creating()}>
