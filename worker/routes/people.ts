@@ -55,12 +55,10 @@ const SaveResultSchema = z
   .object({
     list: z.object({ id: z.string(), name: z.string() }),
     saved: z.number().openapi({ description: "People saved as new contacts now" }),
-    already_saved: z
-      .number()
-      .openapi({
-        description:
-          "People your team had saved already (same person or same email), or sharing the email of a person saved now (one contact, charged once): added to the list at no charge",
-      }),
+    already_saved: z.number().openapi({
+      description:
+        "People your team had saved already (same person or same email), or sharing the email of a person saved now (one contact, charged once): added to the list at no charge",
+    }),
     skipped: z
       .array(z.object({ person_id: z.string(), reasons: z.array(z.enum(["suppressed", "not_found", "insufficient_credits"])) }))
       .openapi({ description: "People not saved, each with why" }),

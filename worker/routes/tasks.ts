@@ -46,11 +46,9 @@ export const TaskSchema = z
         "The contact's run in the sequence is paused: completing the task records the step; the next one waits until it is resumed",
     }),
     overdue: z.boolean(),
-    can_work: z
-      .boolean()
-      .openapi({
-        description: "Whether you may complete, skip, log, reschedule or reassign this task (its assignee, the sequence's editors, admins)",
-      }),
+    can_work: z.boolean().openapi({
+      description: "Whether you may complete, skip, log, reschedule or reassign this task (its assignee, the sequence's editors, admins)",
+    }),
   })
   .openapi("Task");
 
