@@ -38,3 +38,18 @@ export const pathOf = (page) => new URL(page.url()).pathname;
 
 /** The number a locator shows, digits only ("1,234 contacts" → 1234). */
 export const number = async (locator) => Number(((await locator.textContent()) ?? "").replace(/[^\d]/g, ""));
+
+/** The API as the signed-in page calls it (its cookie and CSRF token): `api("POST", "/lists", {…})` → { status, body }. */
+export const pageApi = (page) => (method, path, body) =>
+  page.evaluate(
+    async ([m, p, b]) => {
+      const me = await (await fetch("/api/me")).json();
+      const res = await fetch(`/api${p}`, {
+        method: m,
+        headers: { "x-csrf-token": me.csrf_token, ...(b ? { "content-type": "application/json" } : {}) },
+        body: b ? JSON.stringify(b) : undefined,
+      });
+      return { status: res.status, body: await res.json() };
+    },
+    [method, path, body],
+  );

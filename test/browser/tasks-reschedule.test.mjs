@@ -2,7 +2,8 @@
 // Mine / Everyone choice is a radio group the arrow keys move.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { baseUrl, launch, signIn } from "./helpers.mjs";
+import { baseUrl, launch, pageApi, signIn } from "./helpers.mjs";
+import { taskFor as makeTask } from "./task-fixture.mjs";
 
 describe("tasks: reschedule, call back later, whose tasks", () => {
   let browser;
@@ -16,51 +17,7 @@ describe("tasks: reschedule, call back later, whose tasks", () => {
     await browser?.close();
   });
 
-  /** The API as the signed-in page calls it. */
-  const api = (method, path, body) =>
-    page.evaluate(
-      async ([m, p, b]) => {
-        const me = await (await fetch("/api/me")).json();
-        const res = await fetch(`/api${p}`, {
-          method: m,
-          headers: { "x-csrf-token": me.csrf_token, ...(b ? { "content-type": "application/json" } : {}) },
-          body: b ? JSON.stringify(b) : undefined,
-        });
-        return { status: res.status, body: await res.json() };
-      },
-      [method, path, body],
-    );
-
-  /** A new active sequence of `steps`, and a new contact in it (through the add-contacts job): its open task, once made. */
-  async function taskFor(steps, contact) {
-    // Open all day, every day: the step falls due now whatever the day and hour the test runs at.
-    const always = await api("POST", "/schedules", {
-      name: `Always ${Date.now()}`,
-      time_zone: "UTC",
-      windows: Object.fromEntries(["1", "2", "3", "4", "5", "6", "7"].map((d) => [d, [["00:00", "24:00"]]])),
-    });
-    assert.equal(always.status, 201, JSON.stringify(always.body));
-    const seq = (await api("POST", "/sequences", { name: `Tasks ${Date.now()}`, schedule_id: always.body.schedule.id })).body.sequence;
-    for (const s of steps) assert.equal((await api("POST", `/sequences/${seq.id}/steps`, s)).status, 201);
-    assert.equal((await api("PATCH", `/sequences/${seq.id}`, { active: true })).status, 200);
-    const c = (await api("POST", "/contacts", contact)).body.contact;
-    const { mailboxes } = (await api("GET", "/mailboxes")).body;
-    const mb = mailboxes.find((m) => m.status === "connected");
-    const job = await api("POST", `/sequences/${seq.id}/add-contacts`, {
-      source: { contact_ids: [c.id] },
-      mailbox_ids: [mb.id],
-      skip_validation: true,
-    });
-    assert.equal(job.status, 202, JSON.stringify(job.body));
-    for (let i = 0; i < 120; i++) {
-      const { tasks } = (await api("GET", "/tasks?view=open&assignee=all&per_page=100")).body;
-      const t = tasks.find((x) => x.contact?.id === c.id);
-      if (t) return { task: t, sequence: (await api("GET", `/sequences/${seq.id}`)).body.sequence, contact: c };
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    const state = await api("GET", `/sequences/${seq.id}/enrollments?status=all`);
-    throw new Error(`no task was made: job ${JSON.stringify(job.body.job)}; runs ${JSON.stringify(state.body)}`);
-  }
+  const api = (...args) => pageApi(page)(...args);
 
   const rowOf = (name) => page.getByTestId("task-list").locator("li.task-row", { hasText: name });
   /** A datetime-local value `days` from now at 09:30 in the browser's zone, and the instant it means. */
@@ -78,7 +35,7 @@ describe("tasks: reschedule, call back later, whose tasks", () => {
   it("reschedules a task to the date and time chosen", async () => {
     const name = `Rhea Resched${Date.now()}`;
     const [first, last] = name.split(" ");
-    const { task } = await taskFor([{ type: "task", wait_amount: 0, wait_unit: "minutes" }], {
+    const { task } = await makeTask(api, [{ type: "task", wait_amount: 0, wait_unit: "minutes" }], {
       first_name: first,
       last_name: last,
       email: `rhea.${Date.now()}@resched.test`,
@@ -102,7 +59,7 @@ describe("tasks: reschedule, call back later, whose tasks", () => {
   it("asks when to call back for 'Call back later', and keeps the call open until then", async () => {
     const name = `Cole Callback${Date.now()}`;
     const [first, last] = name.split(" ");
-    const { task } = await taskFor([{ type: "call", wait_amount: 0, wait_unit: "minutes" }], {
+    const { task } = await makeTask(api, [{ type: "call", wait_amount: 0, wait_unit: "minutes" }], {
       first_name: first,
       last_name: last,
       email: `cole.${Date.now()}@callback.test`,

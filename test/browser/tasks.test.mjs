@@ -2,7 +2,8 @@
 // the mail app prefilled), and the call log's outcomes do what they say.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { baseUrl, launch, signIn } from "./helpers.mjs";
+import { baseUrl, launch, pageApi, signIn } from "./helpers.mjs";
+import { taskFor as makeTask } from "./task-fixture.mjs";
 
 describe("tasks", () => {
   let browser;
@@ -17,56 +18,13 @@ describe("tasks", () => {
     await browser?.close();
   });
 
-  /** The API as the signed-in page calls it. */
-  const api = (method, path, body) =>
-    page.evaluate(
-      async ([m, p, b]) => {
-        const me = await (await fetch("/api/me")).json();
-        const res = await fetch(`/api${p}`, {
-          method: m,
-          headers: { "x-csrf-token": me.csrf_token, ...(b ? { "content-type": "application/json" } : {}) },
-          body: b ? JSON.stringify(b) : undefined,
-        });
-        return { status: res.status, body: await res.json() };
-      },
-      [method, path, body],
-    );
-
-  /** A new active sequence of `steps`, and a new contact in it (through the add-contacts job): its open task, once made. */
-  async function taskFor(steps, contact) {
-    // Open all day, every day: the step falls due now whatever the day and hour the test runs at.
-    const always = await api("POST", "/schedules", {
-      name: `Always ${Date.now()}`,
-      time_zone: "UTC",
-      windows: Object.fromEntries(["1", "2", "3", "4", "5", "6", "7"].map((d) => [d, [["00:00", "24:00"]]])),
-    });
-    assert.equal(always.status, 201, JSON.stringify(always.body));
-    const seq = (await api("POST", "/sequences", { name: `Tasks ${Date.now()}`, schedule_id: always.body.schedule.id })).body.sequence;
-    for (const s of steps) assert.equal((await api("POST", `/sequences/${seq.id}/steps`, s)).status, 201);
-    assert.equal((await api("PATCH", `/sequences/${seq.id}`, { active: true })).status, 200);
-    const c = (await api("POST", "/contacts", contact)).body.contact;
-    const { mailboxes } = (await api("GET", "/mailboxes")).body;
-    const mb = mailboxes.find((m) => m.status === "connected");
-    const job = await api("POST", `/sequences/${seq.id}/add-contacts`, {
-      source: { contact_ids: [c.id] },
-      mailbox_ids: [mb.id],
-      skip_validation: true,
-    });
-    assert.equal(job.status, 202, JSON.stringify(job.body));
-    for (let i = 0; i < 120; i++) {
-      const { tasks } = (await api("GET", "/tasks?view=open&assignee=all&per_page=100")).body;
-      const t = tasks.find((x) => x.contact?.id === c.id);
-      if (t) return { task: t, sequence: (await api("GET", `/sequences/${seq.id}`)).body.sequence, contact: c };
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    const state = await api("GET", `/sequences/${seq.id}/enrollments?status=all`);
-    throw new Error(`no task was made: job ${JSON.stringify(job.body.job)}; runs ${JSON.stringify(state.body)}`);
-  }
+  const api = (...args) => pageApi(page)(...args);
 
   const rowOf = (name) => page.getByTestId("task-list").locator("li.task-row", { hasText: name });
 
   it("shows a manual email's draft for its contact, with Copy buttons and a prefilled mail link", async () => {
-    const { sequence } = await taskFor(
+    const { sequence } = await makeTask(
+      api,
       [
         {
           type: "manual_email",
@@ -113,7 +71,8 @@ describe("tasks", () => {
   });
 
   it("a call logged with the task kept open leaves it open; a meeting booked takes the contact out of the sequence, and says so", async () => {
-    const { task, sequence, contact } = await taskFor(
+    const { task, sequence, contact } = await makeTask(
+      api,
       [
         { type: "call", wait_amount: 0, wait_unit: "minutes", note: "Ask about the pilot" },
         { type: "auto_email", wait_amount: 1, wait_unit: "days", variants: [{ subject: "Next", body: "Hi" }] },
@@ -149,7 +108,7 @@ describe("tasks", () => {
   });
 
   it("a task of a paused run says it is paused", async () => {
-    const { sequence, contact } = await taskFor([{ type: "call", wait_amount: 0, wait_unit: "minutes" }], {
+    const { sequence, contact } = await makeTask(api, [{ type: "call", wait_amount: 0, wait_unit: "minutes" }], {
       first_name: "Pia",
       last_name: "Paused",
       company: "Holdco",
