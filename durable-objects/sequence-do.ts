@@ -1200,18 +1200,15 @@ export class SequenceDO extends DurableObject<Env> {
 
   /** Each contact's other live contacts of the team with the same address (D1; none for a contact without one). */
   private async twinsOf(teamId: string, contactIds: string[]): Promise<Map<string, string[]>> {
+    const rows = await inChunks(contactIds, (part) =>
+      this.d.all<{ cid: string; twin: string }>(
+        sql`SELECT c.id AS cid, d.id AS twin FROM contacts c
+              JOIN contacts d ON d.team_id = c.team_id AND lower(d.email) = lower(c.email) AND d.deleted_at IS NULL AND d.id <> c.id
+             WHERE c.id IN (SELECT value FROM json_each(${listParam(part)})) AND +c.team_id = ${teamId}`,
+      ),
+    );
     const out = new Map<string, string[]>();
-    for (let i = 0; i < contactIds.length; i += 2_000) {
-      const rows = await this.d.$client
-        .prepare(
-          `SELECT c.id AS cid, d.id AS twin FROM contacts c
-             JOIN contacts d ON d.team_id = c.team_id AND lower(d.email) = lower(c.email) AND d.deleted_at IS NULL AND d.id <> c.id
-            WHERE c.id IN (SELECT value FROM json_each(?)) AND +c.team_id = ?`,
-        )
-        .bind(JSON.stringify(contactIds.slice(i, i + 2_000)), teamId)
-        .all<{ cid: string; twin: string }>();
-      for (const r of rows.results) out.set(r.cid, [...(out.get(r.cid) ?? []), r.twin]);
-    }
+    for (const r of rows) out.set(r.cid, [...(out.get(r.cid) ?? []), r.twin]);
     return out;
   }
 
