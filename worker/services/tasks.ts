@@ -9,7 +9,7 @@ import { auditLog, contacts, enrollments, mailboxes, messages, sequences, sequen
 import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { ApiError } from "../lib/errors";
-import { mayWorkTask, taskFor, visibleSequence } from "./access";
+import { mayWorkTask, taskFor, teamUser, visibleSequence } from "./access";
 import { auditEntry } from "./audit";
 import { bookMeeting } from "./meetings";
 import { subjectForThread } from "./mime";
@@ -442,12 +442,7 @@ export async function updateTask(
     if (body.due_at > t + MAX_DUE_AHEAD_MS) throw bad("due_at", "Choose a time within a year");
   }
   if (body.assignee_id !== undefined && body.assignee_id !== task.assigneeId) {
-    const [u] = await d
-      .select({ id: users.id, name: users.name, role: users.role, disabledAt: users.disabledAt })
-      .from(users)
-      .where(and(eq(users.id, body.assignee_id), eq(users.teamId, caller.teamId)));
-    if (!u) throw bad("assignee_id", "No such user in your team");
-    if (u.disabledAt !== null) throw bad("assignee_id", `${u.name} is disabled: choose an active user`);
+    const u = await teamUser(d, caller, body.assignee_id, "assignee_id");
     if (task.sequenceId) {
       const [seq] = await d
         .select({ ownerId: sequences.ownerId, share: sequenceShares.access })
@@ -468,7 +463,6 @@ export async function updateTask(
     ...(body.due_at !== undefined && { dueAt: body.due_at }),
     ...(body.assignee_id !== undefined && { assigneeId: body.assignee_id }),
   };
-  if (!Object.keys(set).length) return task;
   const [row] = await d
     .update(tasks)
     .set(set)
