@@ -30,9 +30,15 @@ const andAll = (parts: SQL[]) => (parts.length ? sql` AND ${sql.join(parts, sql`
  * first adder (and counts nowhere under the restarter).
  */
 const addedFirstBy = (sequenceId: string, userId: string) =>
-  sql`SELECT f.contact_id FROM enrollments f WHERE f.sequence_id = ${sequenceId} AND f.added_by = ${userId}
-        AND NOT EXISTS (SELECT 1 FROM enrollments p WHERE p.sequence_id = f.sequence_id AND p.contact_id = f.contact_id
-          AND (p.created_at < f.created_at OR (p.created_at = f.created_at AND p.id < f.id)))`;
+  sql`SELECT f.contact_id FROM enrollments f WHERE f.sequence_id = ${sequenceId} AND f.added_by = ${userId} AND NOT ${earlierRun("f")}`;
+
+/**
+ * The run on enrollments alias `e` is not its contact's first in the sequence (an earlier run, by time and
+ * then id, exists): both reports decide with this who added a contact ("Added by" is the first run's).
+ */
+export const earlierRun = (e: "e" | "f") =>
+  sql.raw(`EXISTS (SELECT 1 FROM enrollments p WHERE p.sequence_id = ${e}.sequence_id AND p.contact_id = ${e}.contact_id
+    AND (p.created_at < ${e}.created_at OR (p.created_at = ${e}.created_at AND p.id < ${e}.id)))`);
 
 /** The filters on the enrollments alias `e`. */
 function enrollmentFilter(f: ReportFilter, sequenceId: string) {

@@ -3,6 +3,7 @@ import type { Db } from "../../db/client";
 import type { Caller } from "../../env";
 import { canSeeAllSequences, visibleJob, visibleSequence } from "../access";
 import { meetingAttribution } from "./meetings";
+import { earlierRun } from "./sequence";
 import { DAY_MS, rate, THRESHOLDS } from "./thresholds";
 
 /**
@@ -55,7 +56,7 @@ export async function teamReport(d: Db, caller: Caller, from: number, to: number
            FROM (SELECT sequence_id, contact_id FROM enrollments WHERE sequence_id IN (SELECT id FROM sequences WHERE team_id = ${caller.teamId}) GROUP BY 1, 2 HAVING count(*) > 1) dup
            CROSS JOIN enrollments e ON dup.sequence_id = e.sequence_id AND dup.contact_id = e.contact_id
           WHERE e.team_id = ${caller.teamId} AND e.created_at >= ${from} AND e.created_at < ${to} AND ${visible(caller, "e.sequence_id")}
-            AND EXISTS (SELECT 1 FROM enrollments p WHERE p.sequence_id = e.sequence_id AND p.contact_id = e.contact_id AND (p.created_at < e.created_at OR (p.created_at = e.created_at AND p.id < e.id)))
+            AND ${earlierRun("e")}
           GROUP BY 1, 2`,
     ),
     // Emails from the rollup (kept by triggers on messages): a few rows per sequence, mailbox and day.
