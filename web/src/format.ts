@@ -67,3 +67,17 @@ export function formatWait(amount: number, unit: "minutes" | "hours" | "days", b
   const word = unit === "days" && businessDays ? `business ${amount === 1 ? "day" : "days"}` : amount === 1 ? one : unit;
   return `${formatNumber(amount)} ${word}`;
 }
+
+/** `datetime-local` value → epoch ms (the browser's zone), or null when empty or invalid. */
+export function localInputToMs(v: string): number | null {
+  if (!v) return null;
+  const ms = new Date(v).getTime();
+  return Number.isFinite(ms) ? ms : null;
+}
+
+/** epoch ms → `datetime-local` value in the browser's zone. */
+export function msToLocalInput(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}

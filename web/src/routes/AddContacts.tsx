@@ -6,7 +6,7 @@ import { Badge } from "../components/Badge";
 import { Icon } from "../components/Icon";
 import { ErrorPanel, errorMessage, Spinner, TableSkeleton } from "../components/Status";
 import { tabId, tabPanelId, Tabs } from "../components/Tabs";
-import { formatNumber, plural } from "../format";
+import { formatNumber, plural, localInputToMs } from "../format";
 import { createLiveFetch } from "../live";
 import { addContactsAction, getAddPreconditions } from "../queries/jobs";
 import { getLists } from "../queries/lists";
@@ -19,7 +19,6 @@ import {
   buildRequest,
   createWizard,
   hasSource,
-  localInputToMs,
   pickedIds,
   takeHandedOffSelection,
   type Wizard,

@@ -12,7 +12,7 @@ import { Segmented } from "../components/Segmented";
 import { DataFrame } from "../components/DataTable";
 import { StepIcon, stepMeta } from "../components/StepType";
 import { tabId, tabPanelId, Tabs } from "../components/Tabs";
-import { formatDay, formatFull, formatNumber, formatRelative } from "../format";
+import { formatDay, formatFull, formatNumber, formatRelative, localInputToMs, msToLocalInput } from "../format";
 import { finishTaskAction, getTasks, logCallAction, updateTaskAction } from "../queries/tasks";
 import { getUsers } from "../queries/users";
 import "./Tasks.css";
@@ -168,16 +168,8 @@ function resultWords(t: Task, r: { run: string; reason: string | null } | undefi
   return done;
 }
 
-/** `ms` as a datetime-local input's value, in the browser's zone (the input has no zone of its own). */
-function localInput(ms: number) {
-  const d = new Date(ms);
-  const p = (n: number) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
-}
-/** A datetime-local value back to an instant ("2026-12-08T09:30" is read as the browser's local time); NaN when empty. */
-const fromLocalInput = (v: string) => (v ? new Date(v).getTime() : Number.NaN);
 /** Where a new due time starts: the current one, or tomorrow at this time when that is past. */
-const suggestedDue = (t: Task) => localInput(Math.max(t.due_at, Date.now() + 86_400_000));
+const suggestedDue = (t: Task) => msToLocalInput(Math.max(t.due_at, Date.now() + 86_400_000));
 
 /** A date and time field for a task's new due time (the API refuses one in the past, saying so). */
 function DueField(props: { label: string; value: string; onInput: (v: string) => void; testId: string }) {
@@ -188,7 +180,7 @@ function DueField(props: { label: string; value: string; onInput: (v: string) =>
         class="input input-sm"
         type="datetime-local"
         required
-        min={localInput(Date.now())}
+        min={msToLocalInput(Date.now())}
         value={props.value}
         onInput={(e) => props.onInput(e.currentTarget.value)}
         data-testid={props.testId}
@@ -243,7 +235,7 @@ function ChangeTask(props: { t: Task }) {
           data-testid={`task-${m()}-form`}
           onSubmit={async (e) => {
             e.preventDefault();
-            const patch = m() === "reschedule" ? { due_at: fromLocalInput(at()) } : { assignee_id: who() };
+            const patch = m() === "reschedule" ? { due_at: localInputToMs(at()) ?? Number.NaN } : { assignee_id: who() };
             if (await save.run(props.t.id, patch)) setMode(null);
           }}
         >
@@ -291,7 +283,7 @@ function CallLog(props: { t: Task; onDone: () => void }) {
   });
   const submit = async (complete: boolean) => {
     // Call back later keeps the task and moves it to the time asked for: checked before anything is logged.
-    const at = fromLocalInput(callBack());
+    const at = localInputToMs(callBack()) ?? Number.NaN;
     if (later() && !(at > Date.now())) return notify("Choose when to call back: a time from now on");
     const r = await log.run(props.t.id, { outcome: outcome(), notes: notes().trim() || undefined, complete: later() ? false : complete });
     if (!r) return;

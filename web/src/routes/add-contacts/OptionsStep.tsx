@@ -7,7 +7,8 @@ import { Spinner } from "../../components/Status";
 import { browserTimeZone, formatFull, formatNumber } from "../../format";
 import { getMailboxes } from "../../queries/mailboxes";
 import { getMe } from "../../queries/session";
-import { localInputToMs, msToLocalInput, type Wizard } from "./state";
+import { localInputToMs, msToLocalInput } from "../../format";
+import { type Wizard } from "./state";
 import { Card } from "../../components/Card";
 
 /** Sending mailbox(es), validation, enrichment and start time: everything but the "who". */

@@ -1,3 +1,4 @@
+import { localInputToMs } from "../../format";
 import { createStore, type SetStoreFunction } from "solid-js/store";
 import type { AddContactsRequest, PeopleSort, Person, WarningOverrides } from "../../api";
 import { emptyFilters, toApiFilters, type Filters } from "../../people-filters";
@@ -67,20 +68,6 @@ export const pickedIds = (w: Wizard) => Object.keys(w.picked);
 /** Something to add was chosen: people, a whole search or lists. */
 export const hasSource = (w: Wizard) =>
   w.allResults || pickedIds(w).length > 0 || w.listIds.length > 0 || !!w.importId || w.contactIds.length > 0;
-
-/** `datetime-local` value → epoch ms (the browser's zone), or null when empty or invalid. */
-export function localInputToMs(v: string): number | null {
-  if (!v) return null;
-  const ms = new Date(v).getTime();
-  return Number.isFinite(ms) ? ms : null;
-}
-
-/** epoch ms → `datetime-local` value in the browser's zone. */
-export function msToLocalInput(ms: number): string {
-  const d = new Date(ms);
-  const p = (n: number) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
-}
 
 /** The add-contacts request the wizard describes; the preview and the commit send exactly this. */
 export function buildRequest(w: Wizard): AddContactsRequest {

@@ -7,7 +7,7 @@ import { Dialog } from "../../components/Dialog";
 import { FieldError } from "../../components/FieldError";
 import { Icon } from "../../components/Icon";
 import { ErrorPanel, Spinner } from "../../components/Status";
-import { formatFull } from "../../format";
+import { formatFull, msToLocalInput } from "../../format";
 import { FormProblems } from "../../forms";
 import {
   editScheduledAction,
@@ -17,12 +17,6 @@ import {
   skipScheduledAction,
   type ScheduledEmailRow,
 } from "../../queries/scheduled-emails";
-
-/** `YYYY-MM-DDTHH:MM` in the browser's zone, for a datetime-local input. */
-const localInput = (ms: number) => {
-  const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60_000);
-  return d.toISOString().slice(0, 16);
-};
 
 /**
  * One scheduled email: the preview exactly as the contact will get it (the API runs the send path's
@@ -140,8 +134,8 @@ export function ScheduledEmailDialog(props: { row: ScheduledEmailRow; onClose: (
                 name="at"
                 type="datetime-local"
                 required
-                min={localInput(Date.now())}
-                value={localInput(props.row.send_at ?? Date.now() + 3_600_000)}
+                min={msToLocalInput(Date.now())}
+                value={msToLocalInput(props.row.send_at ?? Date.now() + 3_600_000)}
                 aria-invalid={reschedule.errors.invalid("at")}
                 aria-describedby="sched-at-error"
               />
