@@ -591,12 +591,14 @@ export const reportRollup = sqliteTable(
 );
 
 /**
- * A sequence's enrollments by status and its emails sent and bounced, one row per sequence: the
- * sequence list reads these instead of walking every enrollment and every email of each sequence on
+ * A sequence's enrollments by status and its emails sent, bounced and replied to, one row per sequence:
+ * the sequence list reads these instead of walking every enrollment and every email of each sequence on
  * the page (which grew with everything a team ever sent). Kept by SQLite triggers on `enrollments`
  * and `messages` (migrations/0023_sequence_counts.sql), like the rollup, so every writer keeps it
- * right without knowing it. `sent` counts emails that went out (status sent or unknown), `bounced`
- * the bounced ones, as the list always showed them.
+ * right without knowing it. Since 0057 the emails are counted as the report's rollup counts them
+ * (report_rollup, summed over the sequence): `sent` is every email that went out, bounced ones included
+ * (status sent or bounced, with a sent time; not a test email), `bounced` those that bounced, `replied`
+ * those answered with a reply (not an out-of-office).
  */
 export const sequenceCounts = sqliteTable("sequence_counts", {
   sequenceId: text("sequence_id").primaryKey(),
@@ -609,6 +611,7 @@ export const sequenceCounts = sqliteTable("sequence_counts", {
   removed: integer("removed").notNull().default(0),
   sent: integer("sent").notNull().default(0),
   bounced: integer("bounced").notNull().default(0),
+  replied: integer("replied").notNull().default(0),
 });
 
 /**
