@@ -1014,6 +1014,8 @@ export const imports = sqliteTable(
     parts: text("parts", { mode: "json" }).$type<{ from: number; to: number; row: number }[]>().notNull(),
     rowCount: integer("row_count").notNull(),
     blankRows: integer("blank_rows").notNull().default(0),
+    /** Lines of notes skipped before the header (LinkedIn's Connections export), said in the preview. */
+    skippedLines: integer("skipped_lines").notNull().default(0),
     partsDone: integer("parts_done").notNull().default(0),
     saved: integer("saved").notNull().default(0),
     created: integer("created").notNull().default(0),

@@ -1,0 +1,1 @@
+ALTER TABLE `imports` ADD `skipped_lines` integer DEFAULT 0 NOT NULL;
