@@ -1,7 +1,8 @@
 // Disabling a user hands their open tasks on. Before, only tasks created afterwards went to the sequence owner
 // (createTasks): the calls already due stayed assigned to someone who can't sign in, and nobody active saw them.
 // Now, in the batch that disables them, each open task goes to whoever createTasks would give it: its run's
-// mailbox owner while active, else the sequence owner while active; a task nobody active can take stays.
+// mailbox owner while active, else the sequence owner while active, else the team's earliest-created active
+// admin (before, a task with neither active stayed with the disabled user, and its run waited for ever).
 import { beforeEach, describe, expect, it } from "vitest";
 import {
   enroll,
@@ -69,9 +70,33 @@ describe("disabling a user with open tasks", () => {
     expect((await assignees(w.sequenceId)).map((t) => t.assignee_id)).toEqual([other, other]);
   });
 
-  it("a task whose sequence the disabled user owns, sent from their own mailbox, stays with them (nobody active to take it)", async () => {
+  it("a task whose sequence the disabled user owns, sent from their own mailbox, goes to the earliest-created active admin", async () => {
     const w = await repWithTasks("rep");
+    // Besides the team's first admin (created now): an older admin, and an even older one who is disabled.
+    const older = await makeUser(w.teamId, "admin");
+    const oldestDisabled = await makeUser(w.teamId, "admin");
+    await env.DB.batch([
+      env.DB.prepare("UPDATE users SET created_at = 1000 WHERE id = ?").bind(older),
+      env.DB.prepare("UPDATE users SET created_at = 10, disabled_at = 20 WHERE id = ?").bind(oldestDisabled),
+    ]);
     expect((await as(w.admin, "PATCH", `/api/users/${w.repId}`, { disabled: true })).status).toBe(200);
-    expect((await assignees(w.sequenceId)).map((t) => t.assignee_id)).toEqual([w.repId, w.repId]);
+    expect(await assignees(w.sequenceId)).toEqual([
+      { assignee_id: older, status: "open" },
+      { assignee_id: older, status: "open" },
+    ]);
+  });
+
+  it("a task of no sequence goes to an active admin too", async () => {
+    const w = await repWithTasks("admin");
+    await env.DB.prepare("UPDATE tasks SET sequence_id = NULL, enrollment_id = NULL, step_id = NULL WHERE sequence_id = ?")
+      .bind(w.sequenceId)
+      .run();
+    expect((await as(w.admin, "PATCH", `/api/users/${w.repId}`, { disabled: true })).status).toBe(200);
+    const rows = (
+      await env.DB.prepare("SELECT assignee_id FROM tasks WHERE team_id = ? AND status = 'open'")
+        .bind(w.teamId)
+        .all<{ assignee_id: string }>()
+    ).results;
+    expect(rows.map((r) => r.assignee_id)).toEqual([w.adminId, w.adminId]);
   });
 });
