@@ -1,8 +1,6 @@
 import { batchSql, type Db } from "../worker/db/client";
-import { and, eq, isNull, sql } from "drizzle-orm";
-import { mailboxes, users } from "../worker/db/schema";
-import { bulkInsertSql } from "../worker/db/bulk";
-import { inList } from "../worker/db/in-list";
+import { sql, type SQL } from "drizzle-orm";
+import { packRows } from "../worker/db/bulk";
 import { newId } from "../worker/lib/ids";
 import { now } from "../worker/lib/clock";
 
@@ -30,78 +28,89 @@ export interface NewTask {
 }
 
 /**
- * Who takes a task over when its assignee can no longer see it (createTasks' rule, as SQL over `tasks`):
- * the owner of its run's mailbox while they are active, else the sequence's owner while they are active;
- * null when neither is.
+ * Who a task goes to (the one rule for a new task, a reopened one and a disabled user's open ones): the
+ * owner of its run's mailbox while they are active, else the sequence's owner while they are active, else
+ * the team's earliest-created active admin (a task left with someone disabled waited for ever: nobody active
+ * saw it, and its run never moved on). Null only for a team with no active admin, which disabling and
+ * demoting never leave. Its arguments are SQL expressions for the task's team, mailbox and sequence owner.
  */
-const ACTIVE_ASSIGNEE_SQL = sql`coalesce(
-    (SELECT m.user_id FROM enrollments e JOIN mailboxes m ON m.id = e.mailbox_id JOIN users mu ON mu.id = m.user_id AND mu.disabled_at IS NULL
-      WHERE e.id = tasks.enrollment_id AND e.team_id = tasks.team_id),
-    (SELECT s.owner_id FROM sequences s JOIN users su ON su.id = s.owner_id AND su.disabled_at IS NULL
-      WHERE s.id = tasks.sequence_id AND s.team_id = tasks.team_id))`;
+const activeAssigneeSql = (teamId: SQL, mailboxId: SQL, ownerId: SQL) => sql`coalesce(
+    (SELECT m.user_id FROM mailboxes m JOIN users mu ON mu.id = m.user_id AND mu.disabled_at IS NULL
+      WHERE m.id = ${mailboxId} AND m.team_id = ${teamId}),
+    (SELECT su.id FROM users su WHERE su.id = ${ownerId} AND su.team_id = ${teamId} AND su.disabled_at IS NULL),
+    (SELECT a.id FROM users a WHERE a.team_id = ${teamId} AND a.role = 'admin' AND a.disabled_at IS NULL
+      ORDER BY a.created_at, a.id LIMIT 1))`;
 
 /**
- * A disabled user's open tasks go to whoever createTasks would give them now (their run's mailbox owner, else
- * the sequence owner, while active): left with them, nobody active saw the calls due. One statement for
- * the batch that disables them, acting only once they are disabled; a task with nobody active to take it stays.
+ * A disabled user's open tasks go to whoever activeAssigneeSql names now, the mailbox and owner read for each
+ * task from its run and sequence. One statement for the batch that disables them, acting only once they are
+ * disabled.
  */
 export const reassignTasksOfDisabledSql = (teamId: string, userId: string) =>
-  sql`UPDATE tasks SET assignee_id = coalesce(${ACTIVE_ASSIGNEE_SQL}, assignee_id)
+  sql`UPDATE tasks SET assignee_id = coalesce(${activeAssigneeSql(
+    sql`tasks.team_id`,
+    sql`(SELECT e.mailbox_id FROM enrollments e WHERE e.id = tasks.enrollment_id AND e.team_id = tasks.team_id)`,
+    sql`(SELECT s.owner_id FROM sequences s WHERE s.id = tasks.sequence_id AND s.team_id = tasks.team_id)`,
+  )}, assignee_id)
        WHERE team_id = ${teamId} AND assignee_id = ${userId} AND status = 'open'
          AND EXISTS (SELECT 1 FROM users WHERE id = ${userId} AND team_id = ${teamId} AND disabled_at IS NOT NULL)`;
 
+const TASK_COLUMNS = [
+  "id",
+  "team_id",
+  "enrollment_id",
+  "sequence_id",
+  "step_id",
+  "contact_id",
+  "mailbox_id", // not a column of tasks: read by the assignee rule only
+  "owner_id", // likewise
+  "type",
+  "note",
+  "due_at",
+  "status",
+  "created_at",
+] as const;
+const col = (name: (typeof TASK_COLUMNS)[number]) => sql.raw(`json_extract(value, '$[${TASK_COLUMNS.indexOf(name)}]')`);
+
 /**
  * Manual steps become tasks. Idempotent on (enrollment, step): a repeated alarm creates no second
- * task. The assignee is the user who owns the enrollment's mailbox while they are enabled, else the sequence owner. A task
- * cancelled before (its step was turned off, then on again) is opened again: the SequenceDO hands a step
- * over only while its run is open and on that step, and a run waiting on a cancelled task never moves.
+ * task. The assignee is activeAssigneeSql's, decided in the INSERT itself, so a user disabled a moment
+ * before (their open tasks handed on in that batch) is never given a new one. A task cancelled before
+ * (its step was turned off, then on again) is opened again, keeping its assignee while they are active
+ * (it may have been handed to them by hand) and else going by the rule: the SequenceDO hands a step over
+ * only while its run is open and on that step, and a run waiting on a cancelled task never moves.
  */
 export async function createTasks(d: Db, tasks: NewTask[]): Promise<void> {
   if (!tasks.length) return;
-  const mailboxIds = [...new Set(tasks.map((t) => t.mailboxId).filter((m): m is string => !!m))];
-  const owners = new Map<string, string>();
-  if (mailboxIds.length) {
-    // Only an active owner: a disabled one can't sign in to see the task (it then goes to the sequence owner).
-    const rows = await d
-      .select({ id: mailboxes.id, userId: mailboxes.userId })
-      .from(mailboxes)
-      .innerJoin(users, and(eq(users.id, mailboxes.userId), isNull(users.disabledAt)))
-      .where(inList(mailboxes.id, mailboxIds));
-    for (const r of rows) owners.set(r.id, r.userId);
-  }
   const t = now();
-  const stmts = bulkInsertSql(
-    "tasks",
-    [
-      "id",
-      "team_id",
-      "enrollment_id",
-      "sequence_id",
-      "step_id",
-      "contact_id",
-      "assignee_id",
-      "type",
-      "note",
-      "due_at",
-      "status",
-      "created_at",
-    ],
-    tasks.map((x) => [
+  const rows = tasks.map((x) =>
+    JSON.stringify([
       newId(),
       x.teamId,
       x.enrollmentId,
       x.sequenceId,
       x.stepId,
       x.contactId,
-      (x.mailboxId && owners.get(x.mailboxId)) || x.ownerId,
+      x.mailboxId,
+      x.ownerId,
       x.type,
       x.note,
       x.dueAt,
       "open",
       t,
     ]),
-    "",
-    "ON CONFLICT (enrollment_id, step_id) DO UPDATE SET status = 'open', completed_at = NULL WHERE tasks.status = 'cancelled'",
+  );
+  const assignee = activeAssigneeSql(col("team_id"), col("mailbox_id"), col("owner_id"));
+  const stmts = packRows(rows).map(
+    (chunk) =>
+      sql`INSERT INTO tasks (id, team_id, enrollment_id, sequence_id, step_id, contact_id, assignee_id, type, note, due_at, status, created_at)
+        SELECT ${col("id")}, ${col("team_id")}, ${col("enrollment_id")}, ${col("sequence_id")}, ${col("step_id")}, ${col("contact_id")},
+          coalesce(${assignee}, ${col("owner_id")}), ${col("type")}, ${col("note")}, ${col("due_at")}, ${col("status")}, ${col("created_at")}
+        FROM json_each(${chunk}) WHERE true
+        ON CONFLICT (enrollment_id, step_id) DO UPDATE SET status = 'open', completed_at = NULL,
+          assignee_id = CASE WHEN EXISTS (SELECT 1 FROM users u WHERE u.id = tasks.assignee_id AND u.disabled_at IS NULL)
+            THEN tasks.assignee_id ELSE excluded.assignee_id END
+        WHERE tasks.status = 'cancelled'`,
   );
   await batchSql(d, stmts);
 }
