@@ -58,7 +58,8 @@ type Source = AddContactsRequest["source"];
  * UNION), and each row carries its priority (score, then key). Contacts sharing an address stay
  * candidates, but all except the first in priority are `dup` (skipped as duplicate_email: one run per
  * address per sequence), decided over the whole selection so every page and chunk agrees. Unknown ids stay, to be reported "not
- * found". Lists must belong to the team (`checkLists`).
+ * found", and so does a person whose own contact was deleted (`contactOfPerson`: as a job's chunk resolves them, so the preview
+ * says what the job does). Lists must belong to the team (`checkLists`).
  * A list's members are read from the list ids through list_members' key (CROSS JOIN keeps that order):
  * with statistics showing few lists the planner fed the UNION from list_members_contact_idx instead,
  * every membership of every team in contact order (test/contacts/list-candidate-reads).
@@ -67,7 +68,7 @@ function candidatesCte(teamId: string, source: Source): SQL {
   const fromSearch = source.search ? sql`UNION SELECT p.id FROM people p WHERE ${peopleWhere(source.search, teamId)}` : sql``;
   return sql`WITH
     pe(pid) AS (SELECT DISTINCT value FROM json_each(${listParam(source.people_ids ?? [])}) ${fromSearch}),
-    saved(pid, cid) AS (SELECT pe.pid, ${liveContactOf(teamId, "pe.pid", "x.email")} FROM pe LEFT JOIN people x ON x.id = pe.pid),
+    saved(pid, cid) AS (SELECT pe.pid, ${contactOfPerson(teamId, "pe.pid", "x.email")} FROM pe LEFT JOIN people x ON x.id = pe.pid),
     cs(cid) AS (SELECT value FROM json_each(${listParam(source.contact_ids ?? [])})
                 UNION SELECT lm.contact_id FROM json_each(${listParam(source.list_ids ?? [])}) l CROSS JOIN list_members lm ON lm.list_id = l.value WHERE lm.team_id = ${teamId}
                 UNION SELECT contact_id FROM import_rows WHERE team_id = ${teamId} AND import_id = ${source.import_id ?? ""} AND contact_id IS NOT NULL
@@ -81,10 +82,20 @@ function candidatesCte(teamId: string, source: Source): SQL {
 }
 
 /**
+ * The contact a person is added as: their live contact (`liveContactOf`: theirs, else one with their
+ * address), else their own deleted contact. The unique (team, person) index keeps a deleted contact's
+ * person, so a job can't make a second contact of them: the deleted one is added, and skipped as not
+ * found (deleted). The candidates and a job's chunks (`liveContactsOfPeople(…, true)`) both resolve
+ * people with this, so a preview never shows such a person as net-new and enrolled (and charged).
+ */
+const contactOfPerson = (teamId: string, id: string, email: string): SQL =>
+  sql`coalesce(${liveContactOf(teamId, id, email)}, (SELECT c.id FROM contacts c WHERE c.team_id = ${teamId} AND c.person_id = ${sql.raw(id)}))`;
+
+/**
  * The team's live contacts of these people (person id → contact id), by person or by address
- * (`liveContactOf`, as the candidates are resolved). `orSavedDeleted`: a person whose own contact was
- * deleted resolves to that contact when no live one has their address (a job's chunk: it must not make
- * a second contact of the person).
+ * (`liveContactOf`). `orSavedDeleted`: as the candidates are resolved (`contactOfPerson`), a person
+ * whose own contact was deleted resolves to that contact when no live one has their address (a job's
+ * chunk: it must not make a second contact of the person).
  */
 export async function liveContactsOfPeople(
   d: Db,
@@ -93,10 +104,7 @@ export async function liveContactsOfPeople(
   orSavedDeleted = false,
 ): Promise<Map<string, string>> {
   if (!personIds.length) return new Map();
-  const live = liveContactOf(teamId, "x.id", "x.email");
-  const cid = orSavedDeleted
-    ? sql`coalesce(${live}, (SELECT c.id FROM contacts c WHERE c.team_id = ${teamId} AND c.person_id = x.id))`
-    : live;
+  const cid = orSavedDeleted ? contactOfPerson(teamId, "x.id", "x.email") : liveContactOf(teamId, "x.id", "x.email");
   const rows = await inChunks([...personIds], (part) =>
     d.all<{ pid: string; cid: string | null }>(
       sql`SELECT x.id AS pid, ${cid} AS cid FROM people x WHERE x.id IN (SELECT value FROM json_each(${listParam(part)}))`,
@@ -193,6 +201,16 @@ export const repliedHereSql = (teamId: string, sequenceId: string, d: string): S
   sql`(${inboundReplySql(teamId, sequenceId, d)}
      OR EXISTS (SELECT 1 FROM enrollments e WHERE e.sequence_id = ${sequenceId} AND e.contact_id = ${sql.raw(d)}.id AND +e.status = 'finished' AND +e.reason = 'replied'))`;
 
+/**
+ * Whether contact `d` runs in another sequence of the team (a run scheduled, active, paused or held). An
+ * address is one inbox: the add-contacts warning active_in_other_sequence asks it of the contact's twins
+ * (the other live contacts with its address), as a restart counts a twin running elsewhere
+ * (SequenceDO.openElsewhere); the contact's own runs are read in loadFacts' one pass over them (`enrolled` & 2),
+ * by the same rule.
+ */
+export const activeElsewhereSql = (teamId: string, sequenceId: string, d: string): SQL =>
+  sql`EXISTS (SELECT 1 FROM enrollments e WHERE e.contact_id = ${sql.raw(d)}.id AND e.status IN ('scheduled','active','paused','held') AND +e.team_id = ${teamId} AND +e.sequence_id <> ${sequenceId})`;
+
 /** The inbound half of repliedHereSql: a reply to one of this sequence's emails to contact `d`. */
 const inboundReplySql = (teamId: string, sequenceId: string, d: string): SQL =>
   sql`EXISTS (SELECT 1 FROM inbound_messages im WHERE im.contact_id = ${sql.raw(d)}.id AND +im.sequence_id = ${sequenceId} AND +im.team_id = ${teamId} AND +im.classification = 'reply')`;
@@ -216,7 +234,8 @@ interface ContactFactsRow {
   suppressed: number;
   /**
    * The other live contacts of the team with this address (one pass over them): 1 = one of them is open in
-   * this sequence, 2 = one of them answered this sequence (repliedHereSql).
+   * this sequence, 2 = one of them answered this sequence (repliedHereSql), 4 = one of them runs in another
+   * sequence (activeElsewhereSql).
    */
   address: number;
   /** A reply to this sequence's emails to the contact (its runs that finished as replied: `enrolled` & 16). */
@@ -267,6 +286,7 @@ export async function loadFacts(
                (SELECT coalesce(max(EXISTS (SELECT 1 FROM enrollments e WHERE e.contact_id = d.id
                           AND e.sequence_id = ${sequenceId} AND e.status IN ('scheduled','active','paused','held'))), 0)
                        + 2 * coalesce(max(${repliedHereSql(teamId, sequenceId, "d")}), 0)
+                       + 4 * coalesce(max(${activeElsewhereSql(teamId, sequenceId, "d")}), 0)
                   FROM contacts d WHERE d.team_id = c.team_id AND lower(d.email) = lower(c.email) AND d.deleted_at IS NULL AND d.id <> c.id) AS address,
                ${inboundReplySql(teamId, sequenceId, "c")} AS replied,
                (SELECT coalesce(max(e.sequence_id = ${sequenceId} AND e.status IN ('scheduled','active','paused','held') AND (${ownJobId} IS NULL OR e.job_id IS NOT ${ownJobId})), 0)
@@ -299,7 +319,8 @@ export async function loadFacts(
       suppressed: !!r.suppressed,
       inSequence: (r.enrolled & 1) !== 0,
       duplicateEmail: (r.address & 1) !== 0,
-      activeElsewhere: (r.enrolled & 2) !== 0,
+      // The contact's own run elsewhere, or a twin's (one inbox: it would get both sequences' emails).
+      activeElsewhere: (r.enrolled & 2) !== 0 || (r.address & 4) !== 0,
       finishedElsewhere: (r.enrolled & 4) !== 0,
       // repliedHereSql for the contact and for the others with its address.
       repliedHere: !!r.replied || (r.enrolled & 16) !== 0 || (r.address & 2) !== 0,

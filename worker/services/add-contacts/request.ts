@@ -58,7 +58,10 @@ export const OUTCOME_REASONS: Record<WarningCategory | SkipReason | "enriched", 
     fix: "Another contact with this address is in this sequence or this selection; one person gets one run.",
   },
   ownership_not_permitted: { label: "Owned by another user", fix: "This sequence only takes contacts you own (sequence settings)." },
-  not_found: { label: "Not found", fix: "The contact was deleted or the id is not in your team." },
+  not_found: {
+    label: "Not found",
+    fix: "The contact was deleted or the id is not in your team. A person whose contact was deleted stays out when added from People: save them to a list there to bring the contact back, then add them.",
+  },
   not_processed: {
     label: "Could not be processed",
     fix: "Adding them failed several times; add them again (any already added are skipped as already here).",
