@@ -85,6 +85,15 @@ export function findUnknownVariables(text: string): string[] {
   return [...seen.values()];
 }
 
+/**
+ * Every variable tag in `text`, in order: its name (lower case) and its fallback as the email would show it
+ * (trimmed, as renderTemplate does; null: none written, so an empty value leaves the email unsent —
+ * `missingValues`). For the add-contacts preview, which says what the emails of contacts without a value will say.
+ */
+export function variableUses(text: string): { name: string; fallback: string | null }[] {
+  return [...text.matchAll(TAG)].map((m) => ({ name: m[1]!.toLowerCase(), fallback: m[2] === undefined ? null : m[2].trim() }));
+}
+
 /** The custom field keys `text` names (`{{custom.<key>}}`), lower case as contacts keep them, each once. */
 export function customKeysIn(text: string): string[] {
   const keys = new Set<string>();
