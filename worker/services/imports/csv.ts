@@ -2,6 +2,7 @@ import { parse as parseSync } from "csv-parse/sync";
 import { parse as parseStream, CsvError } from "csv-parse/stream";
 import { Buffer } from "node:buffer";
 import { ApiError } from "../../lib/errors";
+import { knownColumns, looksLikeHeader } from "./mapping";
 
 // Reading uploaded CSV files with csv-parse (a streaming parser; no hand-written CSV grammar here).
 // The parser works on bytes: fields come out as latin1 strings (one char per byte) and are decoded
@@ -25,8 +26,10 @@ export const PART_ROWS = 5000;
 export const PART_BYTES = 4 * 1024 * 1024;
 /** Longest record (bytes) before the file is treated as not CSV. */
 const MAX_RECORD_BYTES = 256 * 1024;
-/** How much of the file is looked at to pick the delimiter. */
+/** How much of the file is looked at to pick the delimiter (and to find a header below lines of notes). */
 const SNIFF_BYTES = 64 * 1024;
+/** How many records, from the first, may be notes before the header. */
+const HEADER_SEARCH_RECORDS = 10;
 
 export const DELIMITERS = [",", ";", "\t", "|"] as const;
 export type Delimiter = (typeof DELIMITERS)[number];
@@ -49,8 +52,10 @@ export interface Scan {
   rowCount: number;
   blankRows: number;
   parts: Part[];
-  /** Bytes before the header: a UTF-8 BOM and Excel's "sep=" line. */
+  /** Bytes before the header: a UTF-8 BOM, Excel's "sep=" line and lines of notes (findPreamble). */
   skipBytes: number;
+  /** Lines of notes skipped before the header (LinkedIn's Connections export has 3). */
+  skippedLines: number;
 }
 
 const invalid = (message: string, details: Record<string, unknown> = {}) => new ApiError("invalid_file", message, details);
@@ -126,6 +131,13 @@ const RECORD_DELIMITERS = ["\r\n", "\n", "\r"];
 
 /** The delimiter that splits the first lines into the most columns, consistently. */
 function sniffDelimiter(head: Buffer): Delimiter {
+  const best = sniffFirstLine(head);
+  // No delimiter splits the first line: lines of notes before the header (one value each), when one
+  // finds a header below them; otherwise "," as before.
+  return best ?? DELIMITERS.find((d) => findPreamble(head, d)) ?? ",";
+}
+
+function sniffFirstLine(head: Buffer): Delimiter | null {
   // Only whole lines: cut after the last line break (a quoted field may still span the cut; relaxed parsing copes).
   const lastBreak = Math.max(head.lastIndexOf(10), head.lastIndexOf(13));
   const text = lastBreak > 0 ? head.subarray(0, lastBreak) : head;
@@ -151,7 +163,51 @@ function sniffDelimiter(head: Buffer): Delimiter {
     const score = same * 1000 + width;
     if (score > best.score) best = { d, score };
   }
-  return best.d;
+  return best.score < 0 ? null : best.d;
+}
+
+/**
+ * Lines of notes before the header, as LinkedIn's Connections export has ("Notes:", a paragraph about
+ * missing addresses, a blank line): when the first record names no known column and a later one of the
+ * first HEADER_SEARCH_RECORDS reads as a header (looksLikeHeader: two cells naming known columns), and every
+ * record before it has fewer values than it, the bytes and lines before that header. The last condition
+ * keeps a file whose own header names no known column as it was even when a data row of it happens to
+ * (a data row is as wide as its header; notes are narrower). Null for an ordinary file: read as before.
+ */
+function findPreamble(head: Buffer, delimiter: Delimiter): { bytes: number; lines: number } | null {
+  const records: { fields: string[]; bytes: number }[] = [];
+  try {
+    parseSync(head, {
+      delimiter,
+      encoding: "latin1",
+      record_delimiter: RECORD_DELIMITERS,
+      relax_column_count: true,
+      relax_quotes: true,
+      skip_empty_lines: false,
+      max_record_size: MAX_RECORD_BYTES,
+      to: HEADER_SEARCH_RECORDS,
+      on_record: ((fields: string[], info: { bytes: number }) => {
+        records.push({ fields, bytes: info.bytes });
+        return null;
+      }) as unknown as (record: string[], context: unknown) => null,
+    });
+  } catch {
+    // The sniffed bytes end inside a record (an open quote): the records read before it still count.
+  }
+  const text = records.map((r) => r.fields.map((c) => decodeField(c, "windows-1252") ?? c));
+  // A first line naming any known column is the header, as before (a one-column "Email" file).
+  if (!text.length || knownColumns(text[0]!) > 0) return null;
+  const at = text.findIndex(looksLikeHeader);
+  if (at <= 0) return null;
+  const header = records[at]!;
+  if (!records.slice(0, at).every((r) => r.fields.length < header.fields.length)) return null;
+  const bytes = records[at - 1]!.bytes;
+  let lines = 0;
+  for (let i = 0; i < bytes; i++) {
+    if (head[i] === 10) lines++;
+    else if (head[i] === 13 && head[i + 1] !== 10) lines++;
+  }
+  return { bytes, lines };
 }
 
 function looksBinary(b: Uint8Array): boolean {
@@ -201,9 +257,12 @@ export async function scanCsv(
   // is not the header: read as one, every row had "more values than the header".
   const sepLine = /^sep=([,;\t|])\r?\n/i.exec(head.subarray(0, 8).toString("latin1"));
   head = head.subarray(sepLine?.[0].length ?? 0);
-  // Bytes before the header: part offsets count them, the parser never sees them.
-  const skipBytes = bomBytes + (sepLine?.[0].length ?? 0);
   const delimiter = choose.delimiter ?? (sepLine?.[1] as Delimiter | undefined) ?? sniffDelimiter(head);
+  // Lines of notes before the header (LinkedIn's export): read as the header, the file had one column, "Notes:".
+  const preamble = findPreamble(head, delimiter);
+  head = head.subarray(preamble?.bytes ?? 0);
+  // Bytes before the header: part offsets count them, the parser never sees them.
+  const skipBytes = bomBytes + (sepLine?.[0].length ?? 0) + (preamble?.bytes ?? 0);
 
   // Encoding check runs over every byte as it streams past (stream mode keeps split sequences whole).
   const checker = new TextDecoder("utf-8", { fatal: true });
@@ -316,7 +375,7 @@ export async function scanCsv(
   // The added line end is not in the stored file.
   for (const p of parts) p.to = Math.min(p.to, totalBytes + skipBytes);
   const encoding = choose.encoding ?? (validUtf8 ? "utf-8" : "windows-1252");
-  return { delimiter, encoding, rawHeaders, rawSample, rowCount, blankRows, parts, skipBytes };
+  return { delimiter, encoding, rawHeaders, rawSample, rowCount, blankRows, parts, skipBytes, skippedLines: preamble?.lines ?? 0 };
 }
 
 function tooManyRows() {

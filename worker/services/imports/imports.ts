@@ -111,7 +111,9 @@ export function presentImport(row: ImportRow) {
     row_count: row.rowCount,
     blank_rows: row.blankRows,
     headers,
-    header_warnings: warnings,
+    header_warnings: row.skippedLines
+      ? [`Skipped ${row.skippedLines} line${row.skippedLines === 1 ? "" : "s"} before the header`, ...warnings]
+      : warnings,
     delimiter: row.delimiter,
     encoding,
     mapping,
@@ -217,6 +219,7 @@ export async function createImport(env: Env, d: Db, caller: Caller, file: File):
       parts: scan.parts,
       rowCount: scan.rowCount,
       blankRows: scan.blankRows,
+      skippedLines: scan.skippedLines,
       createdAt: t,
       updatedAt: t,
     })
@@ -359,6 +362,7 @@ async function rescanImport(env: Env, row: ImportRow, choose: { delimiter: Delim
     parts: scan.parts,
     rowCount: scan.rowCount,
     blankRows: scan.blankRows,
+    skippedLines: scan.skippedLines,
     mapping: autoMap(
       headers,
       scan.rawSample.map((r) => decodeAll(r, scan.encoding)),

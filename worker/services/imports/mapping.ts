@@ -125,6 +125,22 @@ const norm = (h: string) =>
 const BY_SYNONYM = new Map<string, ImportField>();
 for (const f of FIELD_NAMES) for (const s of IMPORT_FIELDS[f].synonyms) BY_SYNONYM.set(norm(s), f);
 
+/** The field a header names by its synonyms ("Work Email", "Contact Owner"), if any. */
+const fieldOfHeader = (h: string): ImportField | undefined =>
+  BY_SYNONYM.get(norm(h)) ?? BY_SYNONYM.get(norm(h).replace(/^(contact|person|primary|work) /, ""));
+
+/** How many of a row's cells name a field by the mapping's synonyms. */
+export const knownColumns = (cells: string[]) => cells.filter((c) => fieldOfHeader(c) !== undefined).length;
+
+/**
+ * Whether a row reads as a header row: at least two non-empty cells, at least two of them naming a
+ * field by the mapping's synonyms. How the upload finds the header under lines of notes (LinkedIn's
+ * Connections export), with the same synonyms the mapping then uses.
+ */
+export function looksLikeHeader(cells: string[]): boolean {
+  return cells.filter((c) => c.trim() !== "").length >= 2 && knownColumns(cells) >= 2;
+}
+
 const LINKEDIN_PROFILE = /^(https?:\/\/)?([a-z]{2,3}\.)?linkedin\.com\/(in|pub)\//i;
 
 /**
@@ -139,10 +155,7 @@ export function autoMap(headers: string[], sample: string[][] = []): Mapping {
     return values.length > 0 && values.every((v) => LINKEDIN_PROFILE.test(v));
   };
   return headers.map((h, i) => {
-    const f =
-      BY_SYNONYM.get(norm(h)) ??
-      BY_SYNONYM.get(norm(h).replace(/^(contact|person|primary|work) /, "")) ??
-      (profiles(i) ? "linkedin_url" : undefined);
+    const f = fieldOfHeader(h) ?? (profiles(i) ? "linkedin_url" : undefined);
     if (!f || taken.has(f)) return null;
     taken.add(f);
     return f;
