@@ -37,8 +37,16 @@ export const SequenceSummarySchema = z
     steps: z.number(),
     steps_on: z.number().openapi({ description: "Steps that are on: a sequence turns on only with at least one" }),
     counts: z.record(z.string(), z.number()).openapi({ description: "Enrollments by status" }),
-    sent: z.number(),
+    sent: z.number().openapi({
+      description: "Emails that went out, bounced ones included (not those whose send may not have happened): the report's sent",
+    }),
     bounced: z.number(),
+    replied: z
+      .number()
+      .openapi({ description: "Emails answered with a reply (out-of-office answers left out), as the report counts them" }),
+    reply_rate: z
+      .number()
+      .openapi({ description: "Replies over the emails that arrived (sent minus bounced), as the report's reply_rate" }),
     can_edit: z.boolean(),
   })
   .openapi("SequenceSummary");

@@ -13,6 +13,7 @@ import { auditEntry } from "./audit";
 import { abortUnless, assertCanTurnOn, canTurnOn, refusedBy } from "./state-preconditions";
 import { notStartedJobsOf, SEQUENCE_ARCHIVED, stopJobStatements } from "./add-contacts/jobs";
 import { rewindowTeam } from "./schedules";
+import { replyRate } from "./reports/thresholds";
 import { stepsWithVariants } from "./steps";
 
 /**
@@ -52,8 +53,9 @@ function summaryColumns(caller: Caller) {
     created_at: sequences.createdAt,
     steps: sql<number>`(select count(*) from steps s where s.sequence_id = ${sequences.id})`,
     steps_on: sql<number>`(select count(*) from steps s where s.sequence_id = ${sequences.id} and s.enabled = 1)`,
-    // Enrollments by status, emails sent and bounced: the sequence's one row of sequence_counts
-    // (joined below; kept by triggers), not a walk over all its enrollments and emails.
+    // Enrollments by status, emails sent, bounced and replied to: the sequence's one row of sequence_counts
+    // (joined below; kept by triggers, counting emails as the report's rollup does), not a walk over all its
+    // enrollments and emails.
     byStatus: {
       scheduled: sequenceCounts.scheduled,
       active: sql<number | null>`${sequenceCounts.active}`.as("active_count"),
@@ -65,6 +67,7 @@ function summaryColumns(caller: Caller) {
     },
     sent: sequenceCounts.sent,
     bounced: sequenceCounts.bounced,
+    replied: sequenceCounts.replied,
     shared: sql<
       string | null
     >`(select x.access from sequence_shares x where x.sequence_id = ${sequences.id} and x.user_id = ${caller.userId})`,
@@ -83,8 +86,12 @@ export interface SequenceSummary {
   steps: number;
   steps_on: number;
   counts: Record<string, number>;
+  /** Emails that went out, bounced ones included: the sequence report's `sent` without filters. */
   sent: number;
   bounced: number;
+  replied: number;
+  /** The report's reply rate (replies over the emails that arrived). */
+  reply_rate: number;
   can_edit: boolean;
 }
 
@@ -138,11 +145,12 @@ export async function listSequences(
         )[0]?.n ?? 0)
       : 0);
   return {
-    rows: rows.map(({ shared, total: _, byStatus, sent, bounced, ...r }) => {
+    rows: rows.map(({ shared, total: _, byStatus, sent, bounced, replied, ...r }) => {
+      const mail = { sent: sent ?? 0, bounced: bounced ?? 0, replied: replied ?? 0 };
       return {
         ...r,
-        sent: sent ?? 0,
-        bounced: bounced ?? 0,
+        ...mail,
+        reply_rate: replyRate(mail),
         owner_name: r.owner_name ?? "",
         // The statuses the sequence has (as the count by status always answered), none at zero.
         counts: Object.fromEntries(Object.entries(byStatus ?? {}).filter(([, n]) => n)) as Record<string, number>,

@@ -5,7 +5,7 @@ import type { Caller } from "../../env";
 import { sequenceFor } from "../access";
 import { meetingAttribution } from "./meetings";
 import { abVerdict, type AbVerdict } from "./stats";
-import { DAY_MS, rate, THRESHOLDS, TRACKING_NOTE } from "./thresholds";
+import { DAY_MS, rate, replyRate, THRESHOLDS, TRACKING_NOTE } from "./thresholds";
 
 /**
  * The sequence report: every figure is a SQL aggregate over a covering index (messages_sequence_report_idx,
@@ -295,7 +295,7 @@ export async function sequenceReport(
       bounced: c.bounced,
       unsubscribed: stepUnsub.get(s.id) ?? 0,
       tasks_done: tasksDone.get(s.id) ?? 0,
-      reply_rate: rate(c.replied, delivered(c)),
+      reply_rate: replyRate(c),
       bounce_rate: rate(c.bounced, c.sent),
     };
   });
@@ -325,7 +325,7 @@ export async function sequenceReport(
       bounced: c.bounced,
       unsubscribed: gone.reduce((n, id) => n + (stepUnsub.get(id) ?? 0), 0),
       tasks_done: gone.reduce((n, id) => n + (tasksDone.get(id) ?? 0), 0),
-      reply_rate: rate(c.replied, delivered(c)),
+      reply_rate: replyRate(c),
       bounce_rate: rate(c.bounced, c.sent),
     });
   }
@@ -336,7 +336,7 @@ export async function sequenceReport(
       mailbox_id: id,
       email: mailboxEmail.get(id) ?? "(deleted mailbox)",
       ...c,
-      reply_rate: rate(c.replied, delivered(c)),
+      reply_rate: replyRate(c),
       bounce_rate: rate(c.bounced, c.sent),
     }))
     .sort((a, b) => b.sent - a.sent || a.email.localeCompare(b.email));
@@ -369,7 +369,7 @@ export async function sequenceReport(
       positive_replies: positive?.n ?? 0,
       meetings: meetings?.n ?? 0,
       tasks_done: [...tasksDone.values()].reduce((a, b) => a + b, 0),
-      reply_rate: rate(totals.replied, delivered(totals)),
+      reply_rate: replyRate(totals),
       bounce_rate: rate(totals.bounced, totals.sent),
     },
     statuses: [...statusCount.entries()].map(([status, n]) => ({ status, contacts: n })),

@@ -19,3 +19,9 @@ export const TRACKING_NOTE =
 
 /** x / n, 0 when there is nothing to divide by. */
 export const rate = (x: number, n: number) => (n > 0 ? x / n : 0);
+
+/**
+ * Replies over the emails that arrived (sent, bounced ones included, minus the bounced): the reply rate the
+ * sequence report shows everywhere and the sequence list shows beside it, so the two can't differ.
+ */
+export const replyRate = (c: { sent: number; bounced: number; replied: number }) => rate(c.replied, c.sent - c.bounced);
