@@ -374,21 +374,28 @@ export async function waitForJob(jobId: string, timeoutMs = 60_000): Promise<Raw
 export async function sequenceCountsVsTruth(sequenceId: string) {
   const statuses = ["scheduled", "active", "paused", "held", "finished", "failed", "removed"] as const;
   const row = await env.DB.prepare("SELECT * FROM sequence_counts WHERE sequence_id = ?").bind(sequenceId).first<Record<string, number>>();
-  const stored = Object.fromEntries([...statuses, "sent", "bounced"].map((k) => [k, row?.[k] ?? 0] as const).filter(([, n]) => n !== 0));
+  const stored = Object.fromEntries(
+    [...statuses, "sent", "bounced", "replied"].map((k) => [k, row?.[k] ?? 0] as const).filter(([, n]) => n !== 0),
+  );
   const byStatus = (
     await env.DB.prepare("SELECT status, count(*) AS n FROM enrollments WHERE sequence_id = ? GROUP BY status")
       .bind(sequenceId)
       .all<{ status: string; n: number }>()
   ).results;
+  // Emails as the sequence report counts them (migration 0057): went out (bounced included) with a sent time.
   const mail = await env.DB.prepare(
-    "SELECT sum(status IN ('sent', 'unknown')) AS sent, sum(status = 'bounced') AS bounced FROM messages WHERE sequence_id = ?",
+    `SELECT count(*) AS sent, sum(status = 'bounced') AS bounced, sum(reply_kind IS 'reply') AS replied FROM messages
+      WHERE sequence_id = ? AND status IN ('sent', 'bounced') AND sent_at IS NOT NULL`,
   )
     .bind(sequenceId)
-    .first<{ sent: number | null; bounced: number | null }>();
+    .first<{ sent: number | null; bounced: number | null; replied: number | null }>();
   const truth = Object.fromEntries(
-    [...byStatus.map((r) => [r.status, r.n] as const), ["sent", mail?.sent ?? 0] as const, ["bounced", mail?.bounced ?? 0] as const].filter(
-      ([, n]) => n !== 0,
-    ),
+    [
+      ...byStatus.map((r) => [r.status, r.n] as const),
+      ["sent", mail?.sent ?? 0] as const,
+      ["bounced", mail?.bounced ?? 0] as const,
+      ["replied", mail?.replied ?? 0] as const,
+    ].filter(([, n]) => n !== 0),
   );
   return { stored, truth };
 }
