@@ -1,4 +1,4 @@
-// The sequence list's counts (enrollments by status, emails sent and bounced) come from one row per
+// The sequence list's counts (enrollments by status, emails sent, bounced and replied to) come from one row per
 // sequence kept by triggers (migrations/0023_sequence_counts.sql). Before, the list walked every
 // enrollment and every email of each sequence on its page, so it read more with every email a team
 // ever sent. The engine's model test checks the counts against the rows the real engine wrote; here
@@ -47,7 +47,8 @@ describe("a sequence's counts", () => {
     }>(s.cookie, "/api/sequences");
     expect(status).toBe(200);
     const row = body.sequences.find((x) => x.id === sequenceId)!;
-    // 3,000 rows over 7 statuses: 429 each for the first four, 428 for the last three. Sent and unknown count as sent.
+    // 3,000 rows over 7 statuses: 429 each for the first four, 428 for the last three. Sent and bounced count as
+    // sent, as in the report (unknown: not known to have gone out).
     expect(row.counts).toEqual({ scheduled: 429, active: 429, paused: 429, held: 429, finished: 428, failed: 428, removed: 428 });
     expect([row.sent, row.bounced]).toEqual([429 + 428, 428]);
     // Before, the statement walked the sequence's 3,000 enrollments and 3,000 emails (6,000+ rows).
@@ -75,6 +76,8 @@ describe("a sequence's counts", () => {
       fc.record({ kind: fc.constant("email" as const), seq: fc.nat(1), status: fc.constantFrom(...MESSAGE_STATUSES) }),
       fc.record({ kind: fc.constant("emailStatus" as const), pick: fc.nat(), status: fc.constantFrom(...MESSAGE_STATUSES) }),
       fc.record({ kind: fc.constant("deleteEmail" as const), pick: fc.nat() }),
+      // A reply (or an out-of-office) lands on an email, or a wrong classification is taken back.
+      fc.record({ kind: fc.constant("emailReply" as const), pick: fc.nat(), replyKind: fc.constantFrom(null, "reply", "out_of_office") }),
     );
     await fc.assert(
       fc.asyncProperty(fc.array(op, { minLength: 10, maxLength: 40 }), async (ops) => {
@@ -123,6 +126,10 @@ describe("a sequence's counts", () => {
           } else if (o.kind === "emailStatus" && emails.length) {
             await env.DB.prepare("UPDATE messages SET status = ? WHERE id = ?")
               .bind(o.status, emails[o.pick % emails.length])
+              .run();
+          } else if (o.kind === "emailReply" && emails.length) {
+            await env.DB.prepare("UPDATE messages SET reply_kind = ? WHERE id = ?")
+              .bind(o.replyKind, emails[o.pick % emails.length])
               .run();
           } else if (o.kind === "deleteEmail" && emails.length) {
             const [id] = emails.splice(o.pick % emails.length, 1);
