@@ -136,11 +136,19 @@ describe("D1 work of the routes a busy screen calls", () => {
     // walk over each sequence's enrollments and messages; now sequence_counts (test/api/sequence-counts).
     expect(enrollments + messages).toBeGreaterThan(500);
     expect(m.rowsRead, m.statements.join("\n")).toBeLessThan(100);
-    const sent = await n("select count(*) n from messages where team_id = ? and status in ('sent', 'unknown')");
-    const seqs = m.json.sequences as { sent: number; bounced: number }[];
+    // Sent as the report counts it (bounced included, with a sent time; migration 0057).
+    const sent = await n(
+      "select count(*) n from messages where team_id = ? and status in ('sent', 'bounced') and sent_at is not null and sequence_id <> ''",
+    );
+    const seqs = m.json.sequences as { sent: number; bounced: number; replied: number }[];
     expect(seqs.reduce((a, s) => a + s.sent, 0)).toBe(sent);
     expect(seqs.reduce((a, s) => a + s.bounced, 0)).toBe(
-      await n("select count(*) n from messages where team_id = ? and status = 'bounced'"),
+      await n("select count(*) n from messages where team_id = ? and status = 'bounced' and sent_at is not null and sequence_id <> ''"),
+    );
+    expect(seqs.reduce((a, s) => a + s.replied, 0)).toBe(
+      await n(
+        "select count(*) n from messages where team_id = ? and status in ('sent', 'bounced') and sent_at is not null and sequence_id <> '' and reply_kind = 'reply'",
+      ),
     );
   });
 
