@@ -82,7 +82,8 @@ export function apolloCampaign(s: SequenceSummary) {
     emailer_schedule_id: s.schedule_id,
     num_steps: s.steps,
     unique_scheduled: total,
-    unique_delivered: s.sent,
+    // Delivered: the list's sent counts bounced emails too (as the report does).
+    unique_delivered: s.sent - s.bounced,
     unique_bounced: s.bounced,
     label_ids: [],
   };
