@@ -401,15 +401,19 @@ export async function removeMailbox(env: Env, d: Db, caller: Caller, mailboxId: 
   }
   const withdrawn = (await engine.mailbox(env, mb.id).close()).length;
   const signIn = isOAuthTransport(mb.transport) ? await revokeGrant(env, mb.transport, mb.secretCiphertext) : null;
-  // What the provider said, on the record too (a grant Google didn't revoke is one to end by hand).
-  if (signIn)
-    await d.insert(auditLog).values(
-      auditEntry(caller, "mailbox.revoke_sign_in", "mailbox", mb.id, {
-        provider: signIn.provider,
-        revoked: signIn.revoked,
-        message: signIn.message,
-        ...(withdrawn && { withdrawn }),
-      }),
-    );
-  return { id: mb.id, email: mb.email, moved, withdrawn, sign_in: signIn };
+  const removal = { id: mb.id, email: mb.email, moved, withdrawn, sign_in: signIn };
+  await d.insert(auditLog).values(removalFinished(caller, mb.transport, removal));
+  return removal;
+}
+
+/**
+ * The second audit entry of every removal, the same for each transport (`mailbox.remove_finished`): what
+ * only the steps after the removal's write know, the emails the MailboxDO gave back (`withdrawn`) and, for
+ * Gmail / Microsoft 365, what the provider said about the sign-in (`sign_in`; a grant Google didn't revoke
+ * is one to end by hand), with the rest of the removal's answer. `mailbox.remove` is written in the
+ * removal's own transaction, so a removal is recorded even if what follows it fails.
+ */
+function removalFinished(caller: Caller, transport: string, r: Removal) {
+  const { id, ...details } = r;
+  return auditEntry(caller, "mailbox.remove_finished", "mailbox", id, { ...details, transport });
 }
