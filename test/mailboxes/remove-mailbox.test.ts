@@ -185,10 +185,10 @@ describe("removing a Gmail / Microsoft 365 mailbox", () => {
     expect(await revokes()).toBe(1);
     expect(await mailboxRow(mailboxId)).toMatchObject({ status: "removed", secret_ciphertext: null });
     expect(JSON.parse((await auditOf(teamId, mailboxId))[0]!.details)).toMatchObject({ transport: "gmail" });
-    const revokeAudit = await env.DB.prepare("SELECT details FROM audit_log WHERE action = 'mailbox.revoke_sign_in' AND target_id = ?")
+    const revokeAudit = await env.DB.prepare("SELECT details FROM audit_log WHERE action = 'mailbox.remove_finished' AND target_id = ?")
       .bind(mailboxId)
       .all<{ details: string }>();
-    expect(revokeAudit.results.map((r) => JSON.parse(r.details))).toMatchObject([{ provider: "google", revoked: true }]);
+    expect(revokeAudit.results.map((r) => JSON.parse(r.details))).toMatchObject([{ sign_in: { provider: "google", revoked: true } }]);
 
     const calls = (await providerState(account)).calls.length;
     const polled = await pollReplies(env);
