@@ -165,7 +165,7 @@ function summary(row: ImportRow): string | null {
   if (row.failed) parts.push(`${row.failed} rows not imported (see the error report)`);
   if (row.warned)
     parts.push(
-      `${row.warned} contacts' Owner is not an active user of this team, so they were given the default owner (see the error report)`,
+      `${row.warned} contacts' Owner (the Owner column's, or the default owner) is not an active user of this team, so they were given another owner or none (see the error report)`,
     );
   return parts.join("; ");
 }
@@ -462,7 +462,10 @@ export async function saveImport(env: Env, d: Db, caller: Caller, row: ImportRow
   const problem = mappingProblem(mappingOf(row));
   if (problem) throw new ApiError("validation_failed", problem.message, { fields: [problem] });
   const settings = { ...settingsOf(row) };
-  await checkSettings(d, caller, settings);
+  // Saved part-way, an import keeps its settings (updateImport refuses to change them): a default owner
+  // disabled since would be a 422 it could never get past. Its parts check the owner again and give
+  // the contacts to the uploader (or nobody) with a warning, as for an Owner column naming no active user.
+  await checkSettings(d, caller, row.partsDone > 0 ? { ...settings, owner_id: null } : settings);
   if (settings.list_name && !settings.list_id) settings.list_id = (await ensureLists(d, caller, [settings.list_name]))[0] ?? null;
   const t = now();
   // One import of a team saves at a time: two at once each look up an address, find no contact and both

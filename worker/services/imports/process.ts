@@ -243,9 +243,24 @@ async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, ms
         .where(and(eq(users.teamId, imp.teamId), inList(sql`lower(${users.email})`, ownerEmails), isNull(users.disabledAt)))
     : [];
   const owners = new Map(ownerRows.map((r) => [r.email, r.id]));
-  const defaultOwner = settings.owner_id || imp.userId;
-  // Named in the warning of a row whose Owner matches nobody (invariant 10: never ignored silently).
-  const defaultOwnerName = ownerEmails.length > owners.size ? await ownerName(d, imp.teamId, defaultOwner) : "";
+  // The default owner, checked again for every part as the Owner column's are: chosen at upload or
+  // mapping, they may have been disabled since (before saving, or while its parts run). Then the
+  // uploader, if active, else nobody; each contact saved so is counted and reported with a warning.
+  const chosen = settings.owner_id || imp.userId;
+  const candidates = await d
+    .select({ id: users.id, name: users.name, email: users.email, disabledAt: users.disabledAt })
+    .from(users)
+    .where(and(eq(users.teamId, imp.teamId), inList(users.id, [...new Set([chosen, imp.userId])])));
+  const activeUser = (id: string) => candidates.find((u) => u.id === id && u.disabledAt === null);
+  const who = (id: string) => {
+    const u = candidates.find((c) => c.id === id);
+    return u ? `${u.name} (${u.email})` : "the chosen owner";
+  };
+  const defaultOwner = activeUser(chosen)?.id ?? activeUser(imp.userId)?.id ?? null;
+  const ownedBy = defaultOwner ? `owned by ${who(defaultOwner)}` : "left without an owner";
+  // Said on each contact the default owner would have had (invariant 10: never given away silently).
+  const defaultGone = defaultOwner === chosen ? null : `${who(chosen)} is not an active user of this team`;
+  const chosenEmail = candidates.find((u) => u.id === chosen)?.email ?? chosen;
   const ownerColumn = headers[mapping.indexOf("owner_email")] ?? "Owner";
   const stage = await d
     .select({ id: contactStages.id })
@@ -323,14 +338,19 @@ async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, ms
       t,
     ]);
     const unknownOwner = r.owner_email && !named;
+    const reason = unknownOwner
+      ? `Owner '${r.owner_email}' is not an active user of this team${defaultGone ? `, and the default owner ${defaultGone}` : ""}; ${ownedBy}`
+      : !named && defaultGone
+        ? `The default owner ${defaultGone}; ${ownedBy}`
+        : null;
     out.push({
       row: g.n,
       key: g.key,
       contactId: id,
       outcome: "created",
       column: unknownOwner ? ownerColumn : null,
-      value: unknownOwner ? r.owner_email : null,
-      reason: unknownOwner ? `Owner '${r.owner_email}' is not an active user of this team; owned by ${defaultOwnerName}` : null,
+      value: unknownOwner ? r.owner_email : reason ? chosenEmail : null,
+      reason,
     });
   }
 
@@ -396,16 +416,6 @@ async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, ms
      WHERE imports.id = ${imp.id} AND imports.parts_done = ${msg.part} AND imports.status = 'saving'`;
   await batchSql(d, [...writes, progress]);
   return !last;
-}
-
-/** A user's name and email as a warning names them. */
-async function ownerName(d: Db, teamId: string, userId: string): Promise<string> {
-  const u = await d
-    .select({ name: users.name, email: users.email })
-    .from(users)
-    .where(and(eq(users.teamId, teamId), eq(users.id, userId)))
-    .get();
-  return u ? `${u.name} (${u.email})` : "the uploader";
 }
 
 /** A part that failed every retry: the import fails saying where; the rows saved so far stay. */
