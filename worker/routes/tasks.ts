@@ -67,6 +67,7 @@ const TaskDone = z.object({
     id: z.string(),
     status: z.string(),
     completed_at: z.number().nullable(),
+    due_at: z.number().openapi({ description: "When the task is due (a call to call back: the new time)" }),
     run: z.enum(["moved_on", "finished", "unchanged", "none"]).openapi({
       description:
         "What became of the contact's run: moved on to the next step, finished (reason says why), unchanged (the task stays open), none (a task of no sequence)",
@@ -81,9 +82,13 @@ const CallBody = z
   .object({
     outcome: z.enum(CALL_OUTCOMES).openapi({ description: "How the call went" }),
     notes: z.string().max(5000).optional().openapi({ description: "What was said: shown on the contact's timeline" }),
-    complete: z.boolean().default(true).openapi({
+    complete: z.boolean().optional().openapi({
       description:
-        "Complete the task too (default), moving the contact on; meeting_booked and not_interested finish the contact's run instead (they can't keep the task open: 422)",
+        "Complete the task too (the default without callback_at), moving the contact on; meeting_booked and not_interested finish the contact's run instead (they can't keep the task open: 422)",
+    }),
+    callback_at: z.number().int().optional().openapi({
+      description:
+        "Call back then (milliseconds since 1970, UTC; from now on, within a year, as PATCH /tasks/{id}'s due_at): the task stays open and is due at that time, moved in the same write that logs the call (both on the contact's timeline). Not with complete true, meeting_booked or not_interested (422 naming the field)",
     }),
   })
   .openapi("CallLog");
@@ -152,7 +157,7 @@ export const taskRoutes = router()
       path: "/tasks/{id}/call",
       tags: ["Tasks"],
       summary:
-        "Log a call (outcome and notes, on the contact's timeline) and, by default, complete the task: meeting_booked books the meeting and finishes the run, not_interested finishes it, others move the contact on",
+        "Log a call (outcome and notes, on the contact's timeline) and, by default, complete the task: meeting_booked books the meeting and finishes the run, not_interested finishes it, others move the contact on; with callback_at the task stays open and is moved to that time in the same write",
       request: { params: IdParam, body: { required: true, content: { "application/json": { schema: CallBody } } } },
       responses: {
         200: json(TaskDone),
@@ -163,8 +168,19 @@ export const taskRoutes = router()
       },
     }),
     async (c) => {
-      const { outcome, notes, complete } = c.req.valid("json");
-      return c.json({ task: await logCall(c.env, c.var.db, c.get("caller"), c.req.valid("param").id, { outcome, notes }, complete) }, 200);
+      const { outcome, notes, complete, callback_at } = c.req.valid("json");
+      const id = c.req.valid("param").id;
+      // A call back keeps the task open: without callback_at, logging completes it unless told not to.
+      const task = await logCall(
+        c.env,
+        c.var.db,
+        c.get("caller"),
+        id,
+        { outcome, notes },
+        complete ?? callback_at === undefined,
+        callback_at,
+      );
+      return c.json({ task }, 200);
     },
   )
   .openapi(

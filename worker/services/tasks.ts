@@ -3,7 +3,7 @@ import { pickVariant, templateContext } from "../../durable-objects/compose";
 import { engine, loadSendContext } from "../../durable-objects/engine";
 import { runEnding } from "../../durable-objects/tasks";
 import { sendingZone } from "../../durable-objects/sequence-config";
-import type { Db } from "../db/client";
+import { batchSql, type Db } from "../db/client";
 import { inList } from "../db/in-list";
 import { auditLog, contacts, enrollments, mailboxes, messages, sequences, sequenceShares, steps, tasks, users } from "../db/schema";
 import type { Caller, Env } from "../env";
@@ -272,6 +272,7 @@ export interface TaskResult {
   id: string;
   status: string;
   completed_at: number | null;
+  due_at: number;
   run: "moved_on" | "finished" | "unchanged" | "none";
   reason: "meeting_booked" | "not_interested" | null;
 }
@@ -379,13 +380,27 @@ export async function finishTask(
     ]);
   }
   const effect = await applyToRun(env, d, caller, task, status, o.call?.outcome ?? null, t);
-  return { id: row.id, status: row.status, completed_at: row.completedAt, ...effect };
+  return { id: row.id, status: row.status, completed_at: row.completedAt, due_at: row.dueAt, ...effect };
 }
+
+/** The furthest ahead a task can be put off: a date further out is more likely a typo (2207 for 2027). */
+const MAX_DUE_AHEAD_MS = 366 * 86_400_000;
+
+/** What is wrong with a task's new due time (PATCH's due_at, a call's callback_at), or null: from now on, within a year. */
+function dueProblem(at: number, t: number): string | null {
+  if (at < t) return "Choose a time from now on";
+  if (at > t + MAX_DUE_AHEAD_MS) return "Choose a time within a year";
+  return null;
+}
+
+const bad = (field: string, message: string) => new ApiError("validation_failed", message, { fields: [{ field, message }] });
 
 /**
  * Logs a call on an open call task and completes it (the contact moves on, or their run ends when they
  * booked a meeting or said no), or only logs it when the task stays open. An outcome that ends the run
- * can't leave the task open: 422.
+ * can't leave the task open: 422. `callbackAt` ("call back later") keeps the task open and moves it to
+ * then (a due time as PATCH takes one), the log and the move one D1 batch: before, the web moved it with a
+ * second request, and when that failed the call was logged but the task stayed where it was.
  */
 export async function logCall(
   env: Env,
@@ -394,32 +409,54 @@ export async function logCall(
   taskId: string,
   call: { outcome: CallOutcome; notes?: string | undefined },
   complete: boolean,
+  callbackAt?: number,
 ): Promise<TaskResult> {
-  if (complete) return finishTask(env, d, caller, taskId, "complete", { call });
-  if (endsRun(call.outcome)) {
-    const message = `A call with outcome ${call.outcome} ends the contact's run in the sequence: log it with complete true`;
-    throw new ApiError("validation_failed", message, { fields: [{ field: "complete", message }] });
+  if (callbackAt !== undefined) {
+    if (complete) throw bad("complete", "A call back keeps the task open: send complete false, or leave it out");
+    if (endsRun(call.outcome))
+      throw bad("callback_at", `A call with outcome ${call.outcome} ends the contact's run in the sequence: there is nothing to call back`);
+    const problem = dueProblem(callbackAt, now());
+    if (problem) throw bad("callback_at", problem);
   }
+  if (complete) return finishTask(env, d, caller, taskId, "complete", { call });
+  if (endsRun(call.outcome))
+    throw bad("complete", `A call with outcome ${call.outcome} ends the contact's run in the sequence: log it with complete true`);
   const task = await taskFor(d, caller, taskId);
   if (task.status !== "open") throw notOpen(task.status);
-  if (task.contactId) {
-    await d.insert(auditLog).values(
-      auditEntry(caller, "task.call_logged", "contact", task.contactId, {
-        task_id: task.id,
-        type: task.type,
+  const ref = { task_id: task.id, type: task.type, sequence_id: task.sequenceId };
+  const logged = task.contactId
+    ? auditEntry(caller, "task.call_logged", "contact", task.contactId, {
+        ...ref,
         outcome: call.outcome,
         notes: call.notes ?? "",
-        sequence_id: task.sequenceId,
         enrollment_id: task.enrollmentId,
         step_id: task.stepId,
-      }),
-    );
+      })
+    : null;
+  if (callbackAt === undefined) {
+    if (logged) await d.insert(auditLog).values(logged);
+    return { id: task.id, status: task.status, completed_at: task.completedAt, due_at: task.dueAt, run: "unchanged", reason: null };
   }
-  return { id: task.id, status: task.status, completed_at: task.completedAt, run: "unchanged", reason: null };
+  // The move first, then its timeline entries (the call, and the reschedule as PATCH words it) only while
+  // the task is still open, i.e. the move was made: someone completing it meanwhile leaves nothing half done.
+  const entries = task.contactId
+    ? [logged!, auditEntry(caller, "task.rescheduled", "contact", task.contactId, { ...ref, from: task.dueAt, to: callbackAt })]
+    : [];
+  const [moved] = await batchSql(d, [
+    d
+      .update(tasks)
+      .set({ dueAt: callbackAt })
+      .where(and(eq(tasks.id, task.id), eq(tasks.teamId, task.teamId), eq(tasks.status, "open")))
+      .returning({ id: tasks.id }),
+    ...entries.map(
+      (e) => sql`INSERT INTO audit_log (id, team_id, user_id, api_key_id, action, target_type, target_id, details, created_at)
+        SELECT ${e.id}, ${e.teamId}, ${e.userId}, ${e.apiKeyId}, ${e.action}, ${e.targetType}, ${e.targetId}, ${JSON.stringify(e.details)}, ${e.createdAt}
+        WHERE EXISTS (SELECT 1 FROM tasks WHERE id = ${task.id} AND status = 'open')`,
+    ),
+  ]);
+  if (!moved?.results.length) throw new ApiError("conflict", "This task was just completed by someone else");
+  return { id: task.id, status: "open", completed_at: null, due_at: callbackAt, run: "unchanged", reason: null };
 }
-
-/** The furthest ahead a task can be put off: a date further out is more likely a typo (2207 for 2027). */
-const MAX_DUE_AHEAD_MS = 366 * 86_400_000;
 
 /**
  * Reschedules and/or reassigns an open task (whoever may work it: taskFor). A new due time is from now
@@ -435,12 +472,8 @@ export async function updateTask(
 ) {
   const task = await taskFor(d, caller, taskId);
   if (task.status !== "open") throw notOpen(task.status);
-  const t = now();
-  const bad = (field: string, message: string) => new ApiError("validation_failed", message, { fields: [{ field, message }] });
-  if (body.due_at !== undefined) {
-    if (body.due_at < t) throw bad("due_at", "Choose a time from now on");
-    if (body.due_at > t + MAX_DUE_AHEAD_MS) throw bad("due_at", "Choose a time within a year");
-  }
+  const problem = body.due_at === undefined ? null : dueProblem(body.due_at, now());
+  if (problem) throw bad("due_at", problem);
   if (body.assignee_id !== undefined && body.assignee_id !== task.assigneeId) {
     const u = await teamUser(d, caller, body.assignee_id, "assignee_id");
     if (task.sequenceId) {
