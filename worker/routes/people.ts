@@ -25,6 +25,10 @@ const PersonSchema = z
     linkedin_url: z.string().nullable(),
     job_changed_at: z.number().nullable(),
     contact_id: z.string().nullable().openapi({ description: "Set when your team has already saved this person" }),
+    sequences: z.array(z.object({ id: z.string(), name: z.string() })).openapi({
+      description:
+        "For a person your team has saved: the sequences their contact is in now (scheduled, active, paused or held), those you may see, by name; [] otherwise",
+    }),
   })
   .openapi("Person");
 
@@ -99,7 +103,8 @@ export const peopleRoutes = router()
     }),
     async (c) => {
       const { sort, page, per_page, ...filters } = c.req.valid("json");
-      const r = await searchPeople(c.var.db, c.get("caller").teamId, filters, sort, page, per_page);
+      const caller = c.get("caller");
+      const r = await searchPeople(c.var.db, caller.teamId, filters, sort, page, per_page, caller);
       // A net-new person's address is revealed when they are saved (that is what a credit buys).
       const people = r.people.map((p) => (p.contact_id || !p.email ? p : { ...p, email: maskEmail(p.email) }));
       // Pages past MAX_PEOPLE_PAGE are refused, so they are not offered: total_pages stops there (total_entries doesn't).

@@ -2,6 +2,8 @@ import { z } from "@hono/zod-openapi";
 import { sql, type SQL } from "drizzle-orm";
 import { batchSql, type Db } from "../db/client";
 import { listParam } from "../db/in-list";
+import type { Caller } from "../env";
+import { visibleSequence } from "./access";
 
 /** Employee-count ranges, as Apollo's `organization_num_employees_ranges` ("1,10", "11,50", …). */
 export const EMPLOYEE_RANGES = ["1,10", "11,50", "51,200", "201,500", "501,1000", "1001,5000", "5001,10000", "10001,1000000"] as const;
@@ -291,6 +293,25 @@ export interface PersonResult {
   linkedin_url: string | null;
   job_changed_at: number | null;
   contact_id: string | null;
+  /** The sequences the person's contact is running in that the caller may see, by name ([] for a net-new person). */
+  sequences: { id: string; name: string }[];
+}
+
+/**
+ * The sequences the contact `contact` (SQL of its id) runs in — scheduled, active, paused or held, the
+ * runs the add-contacts warning calls "active in another sequence" — that `caller` may see (a member:
+ * their own and those shared with them; access.ts's visibleSequence), as a JSON array of {id, name}.
+ * A sub-select in the page's own statement, so the search stays one D1 round trip: it is read for the
+ * rows that reach the page (one probe of enrollments_contact_idx each), never for every match. CROSS
+ * JOIN keeps SQLite's planner from walking every sequence of the team per row instead.
+ * Unordered: an ORDER BY here would sort for every row; pageRows orders them by name.
+ */
+function runningSequencesSql(caller: Caller, contact: SQL): SQL {
+  const seen = visibleSequence(caller, sql`e.sequence_id`);
+  return sql`(SELECT json_group_array(json_object('id', rs.id, 'name', rs.name))
+                FROM enrollments e CROSS JOIN sequences rs ON rs.id = e.sequence_id
+               WHERE e.contact_id = ${contact} AND e.status IN ('scheduled', 'active', 'paused', 'held')
+                 AND e.team_id = ${caller.teamId} AND rs.team_id = ${caller.teamId}${seen ? sql` AND ${seen}` : sql``})`;
 }
 
 /** `buildPeopleWhere` as drizzle SQL on the same handle: the numbered placeholders become bound values. */
@@ -329,7 +350,11 @@ export function walksScoreIndex(f: PeopleQuery, total: number, people: number, e
   return ((end * people) / total) * perEntry < total;
 }
 
-/** One page of people with the total count; each says whether the team has saved them. */
+/**
+ * One page of people with the total count; each says whether the team has saved them and, with
+ * `caller` (the People screens; not Apollo's facade, which has no such field), which of the caller's
+ * visible sequences their contact runs in.
+ */
 export async function searchPeople(
   d: Db,
   teamId: string,
@@ -337,6 +362,7 @@ export async function searchPeople(
   sort: (typeof PEOPLE_SORTS)[number],
   page: number,
   perPage: number,
+  caller?: Caller,
 ) {
   const where = peopleWhere(f, teamId);
   const key = f.saved === "any" ? JSON.stringify(f) : null;
@@ -345,13 +371,14 @@ export async function searchPeople(
   const walk = sort === "score" && !!kept && walksScoreIndex(f, kept.n, kept.version, page * perPage);
   const pageSql = sql`SELECT p.id, p.first_name, p.last_name, p.title, p.seniority, p.department, p.company, p.domain, p.industry, p.employees,
                p.city, p.country, p.time_zone, p.email, p.email_status, p.score, p.linkedin_url, p.job_changed_at,
-               ${liveContactOf(teamId, "p.id", "p.email")} AS contact_id
+               ${liveContactOf(teamId, "p.id", "p.email")} AS contact_id,
+               ${caller ? runningSequencesSql(caller, liveContactOf(teamId, "p.id", "p.email")) : sql`NULL`} AS sequences
           FROM people p ${sql.raw(walk ? "INDEXED BY people_score_id_idx " : "")}WHERE ${walk ? peopleWhere(f, teamId, true) : where}
          ORDER BY ${sql.raw(ORDER[sort])} LIMIT ${perPage} OFFSET ${(page - 1) * perPage}`;
   if (kept) {
     // The page and the version in one round trip; a total kept from before a load is counted again.
     const [page_, v] = await batchSql(d, [pageSql, peopleVersion]);
-    if (versionOf(v) === kept.version) return { people: page_!.results as PersonResult[], total: kept.n };
+    if (versionOf(v) === kept.version) return { people: pageRows(page_), total: kept.n };
   }
   // The page and the total in one D1 round trip (a batch). Not a window count: over 200,000 people it
   // would evaluate the saved-contact lookup for every match instead of for the page.
@@ -361,7 +388,19 @@ export async function searchPeople(
     if (totals.size >= TOTALS_KEPT) totals.delete(totals.keys().next().value!);
     totals.set(key, { version: versionOf(v), n: total });
   }
-  return { people: page_!.results as PersonResult[], total };
+  return { people: pageRows(page_), total };
+}
+
+type PageRow = Omit<PersonResult, "sequences"> & { sequences: string | null };
+
+/** The page's rows with their sequences read from the sub-select's JSON, by name. */
+function pageRows(r: D1Result | undefined): PersonResult[] {
+  return ((r?.results ?? []) as PageRow[]).map((p) => ({
+    ...p,
+    sequences: p.sequences
+      ? (JSON.parse(p.sequences) as PersonResult["sequences"]).sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id))
+      : [],
+  }));
 }
 
 export interface Facet {
