@@ -556,8 +556,11 @@ export const CALL_OUTCOMES = [
 ] as const;
 export type CallOutcome = (typeof CALL_OUTCOMES)[number][0];
 
-/** Logs a call (outcome and notes land on the contact's timeline) and, by default, completes the task. */
-export function logCall(id: string, call: { outcome: CallOutcome; notes?: string; complete?: boolean }) {
+/**
+ * Logs a call (outcome and notes land on the contact's timeline) and, by default, completes the task; with
+ * callback_at (ms) the task stays open and moves to that time in the same request.
+ */
+export function logCall(id: string, call: { outcome: CallOutcome; notes?: string; complete?: boolean; callback_at?: number }) {
   return data(api.tasks[":id"].call.$post({ param: { id }, json: call }));
 }
 
