@@ -72,8 +72,15 @@ describe("tasks: reschedule, call back later, whose tasks", () => {
     await form.locator('select[name="outcome"]').selectOption("call_back_later");
     const at = localAt(2);
     await form.getByTestId("call-back-at").fill(at.value);
+    // One request logs the call and moves the task (a second one that failed left the call logged, the task unmoved).
+    const writes = [];
+    const onRequest = (r) =>
+      r.method() !== "GET" && r.url().includes(`/api/tasks/${task.id}`) && writes.push(`${r.method()} ${new URL(r.url()).pathname}`);
+    page.on("request", onRequest);
     await form.getByRole("button", { name: "Log call and call back then" }).click();
     await page.getByRole("status").filter({ hasText: "The call is due again" }).waitFor();
+    page.off("request", onRequest);
+    assert.deepEqual(writes, [`POST /api/tasks/${task.id}/call`]);
     const now = await taskNow(task.id);
     assert.equal(now.status, "open");
     assert.equal(now.due_at, at.ms);

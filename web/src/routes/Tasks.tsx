@@ -272,22 +272,22 @@ function CallLog(props: { t: Task; onDone: () => void }) {
   const [outcome, setOutcome] = createSignal<CallOutcome>("connected");
   const [notes, setNotes] = createSignal("");
   const log = useWrite(logCallAction, {
-    done: (r) => resultWords(props.t, r?.task, "Call logged"),
+    done: (r, _id, call) =>
+      call.callback_at !== undefined
+        ? `Call logged. The call is due again ${formatFull(r?.task.due_at ?? call.callback_at)}`
+        : resultWords(props.t, r?.task, "Call logged"),
     failed: () => "Couldn't log the call",
   });
   const [callBack, setCallBack] = createSignal(suggestedDue(props.t));
   const later = () => outcome() === "call_back_later";
-  const reschedule = useWrite(updateTaskAction, {
-    done: (r) => `The call is due again ${formatFull(r?.task.due_at ?? 0)}`,
-    failed: () => "The call was logged, but couldn't be moved to the new time",
-  });
   const submit = async (complete: boolean) => {
-    // Call back later keeps the task and moves it to the time asked for: checked before anything is logged.
-    const at = localInputToMs(callBack()) ?? Number.NaN;
-    if (later() && !(at > Date.now())) return notify("Choose when to call back: a time from now on");
-    const r = await log.run(props.t.id, { outcome: outcome(), notes: notes().trim() || undefined, complete: later() ? false : complete });
+    // Call back later keeps the task and moves it to the time asked for, in the same request as the log
+    // (the API refuses a past time and logs nothing then).
+    const call = { outcome: outcome(), notes: notes().trim() || undefined };
+    const at = later() ? localInputToMs(callBack()) : undefined;
+    if (at === null) return notify("Choose when to call back");
+    const r = await log.run(props.t.id, at === undefined ? { ...call, complete } : { ...call, callback_at: at });
     if (!r) return;
-    if (later()) await reschedule.run(props.t.id, { due_at: at });
     if (complete && !later()) props.onDone();
     else {
       setNotes("");
@@ -344,7 +344,7 @@ function CallLog(props: { t: Task; onDone: () => void }) {
           />
         </label>
         <div class="call-log-actions">
-          <button type="submit" class="btn btn-primary btn-sm" disabled={log.pending() || reschedule.pending()}>
+          <button type="submit" class="btn btn-primary btn-sm" disabled={log.pending()}>
             {later() ? "Log call and call back then" : "Log call and complete"}
           </button>
           <button
