@@ -179,6 +179,14 @@ const OPEN = "('active','paused','held')";
  * quadratic in a 100,000-contact add).
  */
 export const OPEN_FOR_CONTACTS = `SELECT contact_id FROM enrollments WHERE status IN ${OPEN} AND contact_id IN (SELECT value FROM json_each(?))`;
+/**
+ * The other live contacts of the team with each given contact's address (a JSON array of ids, then the
+ * team): from each id to its row, then along contacts_team_email_idx (team_id, lower(email), deleted_at)
+ * to its twins (test/add-contacts/concurrent-same-address checks the plan).
+ */
+export const TWINS_OF = `SELECT c.id AS cid, d.id AS twin FROM contacts c
+    JOIN contacts d ON d.team_id = c.team_id AND lower(d.email) = lower(c.email) AND d.deleted_at IS NULL AND d.id <> c.id
+   WHERE c.id IN (SELECT value FROM json_each(?)) AND +c.team_id = ?`;
 /** The rows of a hand-over (HandOver) still waiting on a mailbox, along enrollments_rev (the batch's revisions). */
 export const HANDED_OVER_IN = "SELECT * FROM enrollments WHERE dirty BETWEEN ? AND ? AND status = 'active' AND waiting = 'mailbox'";
 /** The rows whose timers are due, the earliest first and, among those due at one instant, the first set first (setTimers). */
@@ -320,6 +328,8 @@ export class SequenceDO extends DurableObject<Env> {
   private loadedAt = new WeakMap<SequenceConfig, number>();
   /** Whether steps_owed has any row: while it has none (no reorder ever owed a step), nothing reads it. */
   private owing = false;
+  /** Enroll transactions that wrote runs since the object started (twinsNow: a twin read they overtook is read again). */
+  private enrollCommits = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -586,7 +596,10 @@ export class SequenceDO extends DurableObject<Env> {
    * Enroll contacts. Invariant 1, at most once at a time: a contact with an open enrollment here is
    * "already"; `alreadyOther` lists those whose open enrollment is not this call's (a repeat of the
    * same call, same enrollment id, is "already" only). A finished or removed contact is enrolled
-   * again under the new id; the old enrollment stays as history.
+   * again under the new id; the old enrollment stays as history. One run per address: a contact another
+   * live contact with its email runs here now (open), or was enrolled earlier in this call, is not
+   * enrolled and is listed in `duplicateEmail` (the add-contacts check in D1 can't see a run that a
+   * concurrent job is enrolling at the same moment; this object can).
    *
    * Set-based: a chunk of a thousand contacts costs a handful of statements here (two lookups, then
    * ENROLL_ROWS rows per insert), and one more to mirror them to D1 (flush: the page's JSON is built by
@@ -597,7 +610,7 @@ export class SequenceDO extends DurableObject<Env> {
     sequenceId: string,
     teamId: string,
     items: EnrollItem[],
-  ): Promise<{ enrolled: string[]; already: string[]; alreadyOther: string[] }> {
+  ): Promise<{ enrolled: string[]; already: string[]; alreadyOther: string[]; duplicateEmail: string[] }> {
     await this.bind(sequenceId, teamId);
     const cfg = await this.config(sequenceId);
     if (!cfg) throw new Error(`sequence ${sequenceId} not found`);
@@ -619,26 +632,42 @@ export class SequenceDO extends DurableObject<Env> {
     const firstIsEmail = first !== null && isEmailStep(first.type);
     const given = (it: EnrollItem) => (firstIsEmail ? it.contact : undefined);
     const unread = handNow ? items.flatMap((it) => (given(it) ? [] : [it.contactId])) : [];
-    const read = unread.length ? await loadContactStates(this.d, cfg.teamId, [...new Set(unread)]) : null;
+    // The items' twins (other live contacts with the address) are read from D1 here, and whether one of
+    // them runs is decided in the transaction below from this object's own rows. This object is the one
+    // place where runs of this sequence are created, and its transactions run one at a time: of two calls
+    // adding twins A and B at the same moment, the second transaction sees the first one's run. The D1
+    // read may come before the transaction because it only asks which contacts share the address, and a
+    // contact is in D1 before any call enrolls it. A read that was in flight while another call enrolled
+    // (`enrollCommits` moved) is made again: that call's contact may be a twin created after the read
+    // began, and its run would otherwise go unseen.
+    const contactIds = [...new Set(items.map((it) => it.contactId))];
+    const [read, twins] = await Promise.all([
+      unread.length ? loadContactStates(this.d, cfg.teamId, [...new Set(unread)]) : null,
+      this.twinsNow(cfg.teamId, contactIds),
+    ]);
     const emails = new Map<string, QueuedEmail[]>();
     const tasks: NewTask[] = [];
     const enrolled: string[] = [];
     const already: string[] = [];
     const alreadyOther: string[] = [];
+    const duplicateEmail: string[] = [];
     const fresh: { it: EnrollItem; dirty: number }[] = [];
     let handOver: HandOver | null = null;
     this.ctx.storage.transactionSync(() => {
       const known = new Set<string>();
-      const openFor = new Set<string>();
       for (let i = 0; i < items.length; i += ENROLL_ROWS) {
-        const page = items.slice(i, i + ENROLL_ROWS);
-        const ids = JSON.stringify(page.map((it) => it.enrollmentId));
+        const ids = JSON.stringify(items.slice(i, i + ENROLL_ROWS).map((it) => it.enrollmentId));
         for (const r of this.sql.exec<{ id: string }>("SELECT id FROM enrollments WHERE id IN (SELECT value FROM json_each(?))", ids))
           known.add(r.id);
-        const contactIds = JSON.stringify(page.map((it) => it.contactId));
-        for (const r of this.sql.exec<{ contact_id: string }>(OPEN_FOR_CONTACTS, contactIds)) openFor.add(r.contact_id);
       }
-      // In the order given, as one by one: a second item for a contact this call just enrolled is "already" too.
+      // Which of the items' contacts and of their twins run here now.
+      const openFor = new Set<string>();
+      const probe = [...new Set([...contactIds, ...[...twins.values()].flat()])];
+      for (let i = 0; i < probe.length; i += ENROLL_ROWS)
+        for (const r of this.sql.exec<{ contact_id: string }>(OPEN_FOR_CONTACTS, JSON.stringify(probe.slice(i, i + ENROLL_ROWS))))
+          openFor.add(r.contact_id);
+      // In the order given, as one by one: a second item for a contact this call just enrolled is "already"
+      // too, and one whose twin this call just enrolled is a duplicate_email.
       const takenContacts = new Set<string>();
       const takenIds = new Set<string>();
       for (const it of items) {
@@ -649,6 +678,10 @@ export class SequenceDO extends DurableObject<Env> {
         if (openFor.has(it.contactId) || takenContacts.has(it.contactId)) {
           already.push(it.contactId);
           alreadyOther.push(it.contactId);
+          continue;
+        }
+        if ((twins.get(it.contactId) ?? []).some((c) => openFor.has(c) || takenContacts.has(c))) {
+          duplicateEmail.push(it.contactId);
           continue;
         }
         takenContacts.add(it.contactId);
@@ -728,6 +761,7 @@ export class SequenceDO extends DurableObject<Env> {
       }
       this.setTimers(timers);
       guardHandOver(this.sql, handOver, t);
+      this.enrollCommits++;
     });
     if (emails.size || tasks.length) {
       const failed = await this.deliver(cfg, t, emails, tasks, [], handOver);
@@ -737,7 +771,19 @@ export class SequenceDO extends DurableObject<Env> {
       if (!handNow && fresh.length && waits && dueAt <= t) await this.processDue(sequenceId, cfg, Math.max(DUE_BATCH, fresh.length));
       await this.armAndMirror(cfg.teamId, sequenceId);
     }
-    return { enrolled, already, alreadyOther };
+    return { enrolled, already, alreadyOther, duplicateEmail };
+  }
+
+  /**
+   * twinsOf, read again if an enroll of this object committed while it was in flight (see enroll): the
+   * answer then holds every contact enrolled here before the transaction that uses it. Usually one read.
+   */
+  private async twinsNow(teamId: string, contactIds: string[]): Promise<Map<string, string[]>> {
+    for (;;) {
+      const seen = this.enrollCommits;
+      const twins = await this.twinsOf(teamId, contactIds);
+      if (this.enrollCommits === seen) return twins;
+    }
   }
 
   /**
@@ -1088,25 +1134,30 @@ export class SequenceDO extends DurableObject<Env> {
     const cfg = await this.config(sequenceId);
     if (!cfg) throw new Error(`sequence ${sequenceId} not found`);
     const step = stepPos === null ? nextEnabledStep(cfg, null) : cfg.steps.find((s) => s.position === stepPos && s.enabled);
-    const newIds = new Map<string, string>();
-    for (const id of ids) newIds.set(id, (await sha256Hex(`restart:${id}:${stepPos ?? 1}`)).slice(0, 24));
-    // Invariant 5 before a new run is made: a contact who unsubscribed, bounced, is suppressed or in a Do Not
-    // Contact stage is not restarted (the new run would only stop at its first step, and "restarted" would be untrue).
+    const newIds = new Map(
+      await Promise.all(ids.map(async (id) => [id, (await sha256Hex(`restart:${id}:${stepPos ?? 1}`)).slice(0, 24)] as const)),
+    );
+    // Read before the transaction (D1), in two round trips (the second needs the first's twins):
+    // invariant 5 before a new run is made (a contact who unsubscribed, bounced, is suppressed or in a Do Not
+    // Contact stage is not restarted: the new run would only stop at its first step, and "restarted" would be
+    // untrue), the other live contacts with each one's address, and which mailboxes are connected; then
+    // whether the address replied here or runs in another sequence (by any of its contacts).
     const contactIds = [...new Set(ids.flatMap((id) => this.row(id)?.contact_id ?? []))];
-    const contacts = await loadContactStates(this.d, teamId, contactIds);
-    // Read before the transaction (D1): the other live contacts with each one's address, and whether the
-    // address replied here or runs in another sequence (by any of its contacts).
-    const twins = await this.twinsOf(teamId, contactIds);
+    const [contacts, twins, connected] = await Promise.all([
+      loadContactStates(this.d, teamId, contactIds),
+      this.twinsOf(teamId, contactIds),
+      mailboxId
+        ? null
+        : this.connectedMailboxes(
+            teamId,
+            ids.flatMap((id) => this.row(id)?.mailbox_id ?? []),
+          ),
+    ]);
     const everyone = [...new Set([...contactIds, ...[...twins.values()].flat()])];
-    const elsewhere = anyway ? new Set<string>() : await this.openElsewhere(sequenceId, teamId, everyone);
-    const replied = anyway ? new Set<string>() : await this.repliedHere(sequenceId, teamId, everyone);
+    const [elsewhere, replied] = anyway
+      ? [new Set<string>(), new Set<string>()]
+      : await Promise.all([this.openElsewhere(sequenceId, teamId, everyone), this.repliedHere(sequenceId, teamId, everyone)]);
     const ofAddress = (c: string) => [c, ...(twins.get(c) ?? [])];
-    const connected = mailboxId
-      ? null
-      : await this.connectedMailboxes(
-          teamId,
-          ids.flatMap((id) => this.row(id)?.mailbox_id ?? []),
-        );
     const openHere = (c: string) =>
       this.sql.exec(`SELECT 1 FROM enrollments WHERE contact_id = ? AND status IN ${OPEN}`, c).toArray().length > 0;
     const t = now();
@@ -1198,14 +1249,14 @@ export class SequenceDO extends DurableObject<Env> {
     return new Set(rows.map((r) => r.id));
   }
 
-  /** Each contact's other live contacts of the team with the same address (D1; none for a contact without one). */
+  /**
+   * Each contact's other live contacts of the team with the same address (D1; none for a contact without
+   * one): one statement per LIST_CHUNK ids (an enroll call's chunk of a job is one).
+   */
   private async twinsOf(teamId: string, contactIds: string[]): Promise<Map<string, string[]>> {
-    const rows = await inChunks(contactIds, (part) =>
-      this.d.all<{ cid: string; twin: string }>(
-        sql`SELECT c.id AS cid, d.id AS twin FROM contacts c
-              JOIN contacts d ON d.team_id = c.team_id AND lower(d.email) = lower(c.email) AND d.deleted_at IS NULL AND d.id <> c.id
-             WHERE c.id IN (SELECT value FROM json_each(${listParam(part)})) AND +c.team_id = ${teamId}`,
-      ),
+    const rows = await inChunks(
+      contactIds,
+      async (part) => (await this.d.$client.prepare(TWINS_OF).bind(listParam(part), teamId).all<{ cid: string; twin: string }>()).results,
     );
     const out = new Map<string, string[]>();
     for (const r of rows) out.set(r.cid, [...(out.get(r.cid) ?? []), r.twin]);

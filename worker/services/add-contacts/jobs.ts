@@ -700,15 +700,20 @@ async function runChunk(
       })),
   );
 
-  // Invariant 1: the SequenceDO enrolls each contact once. A contact it already had under another
-  // enrollment (added meanwhile by someone else) is a skip, not a charge.
+  // Invariant 1: the SequenceDO enrolls each contact once, and one contact per address. A contact it
+  // already had under another enrollment (added meanwhile by someone else), or whose address another
+  // contact runs there (a job adding that twin at the same moment got past candidates' check too), is a
+  // skip, not a charge.
   if (enrollItems.length) {
     const res = await engine.sequence(env, job.sequenceId!, job.teamId).enroll(enrollItems);
     const theirs = new Set(res.alreadyOther);
+    const twinRuns = new Set(res.duplicateEmail);
     for (const r of results) {
-      if (r.outcome === "enrolled" && r.contactId && theirs.has(r.contactId)) {
+      if (r.outcome !== "enrolled" || !r.contactId) continue;
+      const reason = theirs.has(r.contactId) ? "already_in_sequence" : twinRuns.has(r.contactId) ? "duplicate_email" : null;
+      if (reason) {
         r.outcome = "skipped";
-        r.reasons = ["already_in_sequence"];
+        r.reasons = [reason];
         r.cost = 0;
       }
     }
