@@ -1,3 +1,5 @@
+import { z } from "@hono/zod-openapi";
+
 /**
  * CSV cells for every export: a cell that a spreadsheet would run as a formula is prefixed with a
  * quote (CSV injection), and cells with quotes, commas, semicolons, tabs or line breaks are quoted.
@@ -12,3 +14,64 @@ export function csvCell(v: unknown): string {
 
 /** One CSV line (CRLF-terminated, RFC 4180) of formula-safe cells. */
 export const csvLine = (cells: readonly unknown[]) => cells.map(csvCell).join(",") + "\r\n";
+
+/** The OpenAPI answer of every CSV download (`csvDownload`). */
+export const csvFile = (description = "A CSV file (UTF-8 with a byte order mark), as an attachment") => ({
+  description,
+  content: { "text/csv": { schema: z.string() } },
+});
+
+/**
+ * `attachment` with the file's name (RFC 6266). `filename` is ASCII with only letters, digits, "_", "."
+ * and "-" (anything else becomes "_": no quote, backslash or line break can break out of the header);
+ * when that changed the name (a user's "Kunden Müller.csv"), `filename*=UTF-8''…` carries it whole, and
+ * browsers use that one.
+ */
+export function attachment(name: string): string {
+  const fallback = name.replace(/[^\w.-]+/g, "_");
+  if (fallback === name) return `attachment; filename="${name}"`;
+  // Control characters and path separators never reach a saved file's name; the rest percent-encoded
+  // outside RFC 8187's attr-char (encodeURIComponent leaves ' ( ) * as they are).
+  // A lone surrogate (a name cut mid-character) would make encodeURIComponent throw.
+  const clean = name.replace(/[\x00-\x1f\x7f/\\]+|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, "_");
+  const whole = encodeURIComponent(clean).replace(/['()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `attachment; filename="${fallback}"; filename*=UTF-8''${whole}`;
+}
+
+/** A UTF-8 byte order mark (see csvDownload). */
+const BOM = "\uFEFF";
+
+/**
+ * Every CSV download: `text/csv; charset=utf-8` as an attachment named `name`, starting with a UTF-8
+ * byte order mark (without it Excel on Windows reads the file as ANSI and garbles "Müller"). A string
+ * body goes out whole; an async iterable of CSV text (lines or pages of lines) streams, the next piece
+ * read only when the reader wants more, so a 100,000-row export never sits in memory and a slow
+ * download never has every page queued. A download given up midway stops the iterable (`return()`).
+ */
+export function csvDownload(name: string, body: string | AsyncIterable<string>): Response {
+  const headers = { "content-type": "text/csv; charset=utf-8", "content-disposition": attachment(name) };
+  if (typeof body === "string") return new Response(BOM + body, { headers });
+  const enc = new TextEncoder();
+  const it = body[Symbol.asyncIterator]();
+  let head = BOM;
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(ctl) {
+      // Until something is enqueued (or the end): a pull that enqueues nothing is not called again.
+      for (;;) {
+        const n = await it.next();
+        if (n.done) {
+          if (head) ctl.enqueue(enc.encode(head));
+          return ctl.close();
+        }
+        if (!n.value) continue;
+        ctl.enqueue(enc.encode(head + n.value));
+        head = "";
+        return;
+      }
+    },
+    async cancel() {
+      await it.return?.();
+    },
+  });
+  return new Response(stream, { headers });
+}

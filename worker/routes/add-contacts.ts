@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { now } from "../lib/clock";
 import { ApiError } from "../lib/errors";
+import { csvDownload, csvFile } from "../lib/csv";
 import { router } from "../lib/openapi";
 import { errorResponses, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
 import { idempotencyScope } from "../middleware/idempotency";
@@ -315,23 +316,11 @@ export const addContactsRoutes = router()
       tags: ["Add contacts"],
       summary: "Every per-contact outcome as CSV (spreadsheet-formula safe)",
       request: { params: IdParam },
-      responses: { 200: { description: "text/csv", content: { "text/csv": { schema: z.string() } } }, 404: errorResponses[404] },
+      responses: { 200: csvFile(), 404: errorResponses[404] },
     }),
     async (c) => {
       const job = await jobFor(c.var.db, c.get("caller"), c.req.valid("param").id);
-      const lines = outcomesCsv(c.var.db, job);
-      const enc = new TextEncoder();
-      const stream = new ReadableStream<Uint8Array>({
-        async pull(ctl) {
-          const n = await lines.next();
-          if (n.done) ctl.close();
-          else ctl.enqueue(enc.encode(n.value));
-        },
-      });
-      return c.body(stream, 200, {
-        "content-type": "text/csv; charset=utf-8",
-        "content-disposition": `attachment; filename="job-${job.id}-outcomes.csv"`,
-      });
+      return csvDownload(`job-${job.id}-outcomes.csv`, outcomesCsv(c.var.db, job));
     },
   )
   .openapi(

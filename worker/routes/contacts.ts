@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { contacts } from "../db/schema";
+import { csvDownload, csvFile } from "../lib/csv";
 import { router } from "../lib/openapi";
 import { errorResponses, Id, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta, WebUrl } from "../lib/schemas";
 import {
@@ -155,16 +156,13 @@ export const contactRoutes = router()
       summary: `The contacts matching the list's filters as CSV (streamed, UTF-8 with BOM, spreadsheet-formula safe), at most ${MAX_CONTACT_EXPORT.toLocaleString("en-US")} rows (413 export_too_large beyond: narrow the filters)`,
       request: { query: ContactQuery.omit({ page: true, per_page: true, sort: true }) },
       responses: {
-        200: { description: "text/csv", content: { "text/csv": { schema: z.string() } } },
+        200: csvFile(),
         404: errorResponses[404],
         413: { ...errorResponses[422], description: "export_too_large: more contacts match than one export takes" },
         422: errorResponses[422],
       },
     }),
-    async (c) =>
-      new Response(await exportContacts(c.var.db, c.get("caller"), c.req.valid("query")), {
-        headers: { "content-type": "text/csv; charset=utf-8", "content-disposition": 'attachment; filename="contacts.csv"' },
-      }),
+    async (c) => csvDownload("contacts.csv", await exportContacts(c.var.db, c.get("caller"), c.req.valid("query"))),
   )
   .openapi(
     createRoute({

@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
+import { csvDownload, csvFile } from "../lib/csv";
 import { ApiError } from "../lib/errors";
 import { mediaTypeOf, treatAsParsedMultipart, unsupportedMediaType } from "../middleware/content-type";
 import { router } from "../lib/openapi";
@@ -148,13 +149,9 @@ export const importRoutes = router()
       path: "/imports/sample.csv",
       tags: ["Imports"],
       summary: "A sample CSV with every supported column and an example row",
-      responses: { 200: { description: "CSV", content: { "text/csv": { schema: z.string() } } } },
+      responses: { 200: csvFile() },
     }),
-    (c) =>
-      c.body(sampleCsv(), 200, {
-        "content-type": "text/csv; charset=utf-8",
-        "content-disposition": 'attachment; filename="seqflare-contacts-sample.csv"',
-      }),
+    () => csvDownload("seqflare-contacts-sample.csv", sampleCsv()),
   )
   .openapi(
     createRoute({
@@ -305,30 +302,14 @@ export const importRoutes = router()
       summary:
         "Every row not imported, and every row saved with a warning: row number (the header is row 1), column, value and reason, then the row's own cells under the file's headers (fix them and upload the report). UTF-8 with a BOM, formula-safe.",
       request: { params: IdParam },
-      responses: { 200: { description: "CSV", content: { "text/csv": { schema: z.string() } } }, 404: errorResponses[404] },
+      responses: { 200: csvFile(), 404: errorResponses[404] },
     }),
     async (c) => {
       const row = await importFor(c.var.db, c.get("caller"), c.req.valid("param").id);
-      const lines = errorReport(c.env, c.var.db, row);
-      const enc = new TextEncoder();
-      const body = new ReadableStream<Uint8Array>({
-        // A UTF-8 byte order mark first, as every report has: without it Excel on Windows reads the file as ANSI and garbles "Müller".
-        start(ctl) {
-          ctl.enqueue(enc.encode("\uFEFF"));
-        },
-        async pull(ctl) {
-          const n = await lines.next();
-          if (n.done) ctl.close();
-          else ctl.enqueue(enc.encode(n.value));
-        },
-      });
-      const name = row.fileName
-        .replace(/\.csv$/i, "")
-        .replace(/[^\w.-]+/g, "_")
-        .slice(0, 80);
-      return c.body(body, 200, {
-        "content-type": "text/csv; charset=utf-8",
-        "content-disposition": `attachment; filename="${name}-errors.csv"`,
-      });
+      // The uploaded file's own name, at most 80 characters (whole in filename*, an ASCII copy in filename).
+      const name = Array.from(row.fileName.replace(/\.csv$/i, ""))
+        .slice(0, 80)
+        .join("");
+      return csvDownload(`${name}-errors.csv`, errorReport(c.env, c.var.db, row));
     },
   );

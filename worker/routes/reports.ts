@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { now } from "../lib/clock";
-import { csvLine } from "../lib/csv";
+import { csvDownload, csvFile, csvLine } from "../lib/csv";
 import { ApiError } from "../lib/errors";
 import { router } from "../lib/openapi";
 import { errorResponses, Id, IdParam, json, jsonBody } from "../lib/schemas";
@@ -189,13 +189,7 @@ const HomeSchema = z
   })
   .openapi("HomeDashboard");
 
-const csv = { 200: { description: "text/csv", content: { "text/csv": { schema: z.string() } } } };
-/** A UTF-8 byte order mark first: without it Excel on Windows reads the file as ANSI and garbles "Müller". */
-const BOM = "\uFEFF";
-const csvResponse = (body: string | ReadableStream, name: string) =>
-  new Response(typeof body === "string" ? BOM + body : body, {
-    headers: { "content-type": "text/csv; charset=utf-8", "content-disposition": `attachment; filename="${name}"` },
-  });
+const csv = { 200: csvFile() };
 const pct = (x: number) => (x * 100).toFixed(2);
 
 /** Team report range: the given days, or the last 30 days. */
@@ -306,7 +300,7 @@ export const reportRoutes = router()
               t.verdict,
             ]);
       }
-      return csvResponse(out, `sequence-${r.sequence.id}-${q.part}.csv`);
+      return csvDownload(`sequence-${r.sequence.id}-${q.part}.csv`, out);
     },
   )
   .openapi(
@@ -319,52 +313,47 @@ export const reportRoutes = router()
       responses: { ...csv, 404: errorResponses[404] },
     }),
     async (c) => {
-      const { sequenceId, pages } = await contactsExport(c.var.db, c.get("caller"), c.req.valid("param").id);
-      const enc = new TextEncoder();
+      const caller = c.get("caller");
+      const { sequenceId, pages } = await contactsExport(c.var.db, caller, c.req.valid("param").id);
       const iso = (v: number | null) => (v === null ? "" : new Date(v).toISOString());
-      const head = csvLine([
-        "contact_id",
-        "first_name",
-        "last_name",
-        "email",
-        "company",
-        "status",
-        "current_step",
-        "reason",
-        "reason_details",
-        "mailbox",
-        "added_at",
-        "finished_at",
-      ]);
-      // pull(): a page is read only when the reader wants more, so a slow download never has the whole
-      // sequence queued in memory (start() read every page up front, as fast as D1 answered).
-      const stream = new ReadableStream<Uint8Array>({
-        start(controller) {
-          controller.enqueue(enc.encode(BOM + head));
-        },
-        async pull(controller) {
-          const page = await pages.next();
-          if (page.done) return controller.close();
-          let chunk = "";
-          for (const r of page.value)
-            chunk += csvLine([
-              r.contact_id,
-              r.first_name,
-              r.last_name,
-              r.email,
-              r.company,
-              r.status,
-              r.current_step,
-              r.reason,
-              r.reason ? ((REASONS as Record<string, string>)[r.reason] ?? "") : "",
-              r.mailbox,
-              iso(r.created_at),
-              iso(r.finished_at),
-            ]);
-          controller.enqueue(enc.encode(chunk));
-        },
-      });
-      return csvResponse(stream, `sequence-${sequenceId}-contacts.csv`);
+      // A page is read only when the download wants more (csvDownload pulls), so a slow download never
+      // has the whole sequence queued in memory.
+      async function* lines() {
+        yield csvLine([
+          "contact_id",
+          "first_name",
+          "last_name",
+          "email",
+          "company",
+          "status",
+          "current_step",
+          "reason",
+          "reason_details",
+          "mailbox",
+          "added_at",
+          "finished_at",
+        ]);
+        for await (const page of pages)
+          yield page
+            .map((r) =>
+              csvLine([
+                r.contact_id,
+                r.first_name,
+                r.last_name,
+                r.email,
+                r.company,
+                r.status,
+                r.current_step,
+                r.reason,
+                r.reason ? ((REASONS as Record<string, string>)[r.reason] ?? "") : "",
+                r.mailbox,
+                iso(r.created_at),
+                iso(r.finished_at),
+              ]),
+            )
+            .join("");
+      }
+      return csvDownload(`sequence-${sequenceId}-contacts.csv`, lines());
     },
   )
   .openapi(
@@ -464,7 +453,7 @@ export const reportRoutes = router()
         q.by === "users"
           ? csvLine(["user", "email", ...head]) + r.users.map((u) => csvLine([u.name, u.email, ...cells(u)])).join("")
           : csvLine(["sequence", ...head]) + r.sequences.map((s) => csvLine([s.name, ...cells(s)])).join("");
-      return csvResponse(out, `team-report-${q.by}.csv`);
+      return csvDownload(`team-report-${q.by}.csv`, out);
     },
   )
   .openapi(

@@ -30,10 +30,11 @@ const HEADER = [
 
 /**
  * The team's contacts matching the contacts list's filters (the same conditions: every member sees the
- * team's contacts there, so the same here), as a CSV stream read in pages by id. Counted first: more than
- * MAX_CONTACT_EXPORT is a 413 before a byte is sent, and a foreign list is a 404.
+ * team's contacts there, so the same here), as CSV text read in pages by id (for csvDownload, which
+ * pulls a page only when the download wants more). Counted first: more than MAX_CONTACT_EXPORT is a 413
+ * before a byte is sent, and a foreign list is a 404.
  */
-export async function exportContacts(d: Db, caller: Caller, q: ContactFilter): Promise<ReadableStream<Uint8Array>> {
+export async function exportContacts(d: Db, caller: Caller, q: ContactFilter): Promise<AsyncGenerator<string>> {
   const where = contactConditions(caller.teamId, q);
   const [total, list] = await d.batch([d.select({ n: count() }).from(contacts).where(where), theList(d, caller.teamId, q.list_id)]);
   if (q.list_id && !list.length) throw notFound("List");
@@ -44,55 +45,50 @@ export async function exportContacts(d: Db, caller: Caller, q: ContactFilter): P
       `${n.toLocaleString("en-US")} contacts match; an export takes at most ${MAX_CONTACT_EXPORT.toLocaleString("en-US")}: narrow the search or filters`,
       { matching: n, max: MAX_CONTACT_EXPORT },
     );
-  const enc = new TextEncoder();
+  return pages(d, where);
+}
+
+async function* pages(d: Db, where: ReturnType<typeof contactConditions>): AsyncGenerator<string> {
+  yield csvLine(HEADER);
   let after = "";
-  let started = false;
-  return new ReadableStream<Uint8Array>({
-    async pull(ctl) {
-      if (!started) {
-        started = true;
-        // A UTF-8 byte order mark: without it Excel on Windows reads the file as ANSI and garbles "Müller".
-        ctl.enqueue(enc.encode("\uFEFF" + csvLine(HEADER)));
-      }
-      const rows = await d
-        .select({
-          ...getTableColumns(contacts),
-          // Subqueries, not joins: the search condition names the contact's columns bare (its index's text).
-          stage: sql<
-            string | null
-          >`(SELECT s.name FROM ${contactStages} s WHERE s.id = "contacts"."stage_id" AND s.team_id = "contacts"."team_id")`,
-          owner_email: sql<
-            string | null
-          >`(SELECT u.email FROM ${users} u WHERE u.id = "contacts"."owner_id" AND u.team_id = "contacts"."team_id")`,
-          suppression: suppressionOf(),
-        })
-        .from(contacts)
-        .where(and(where, gt(contacts.id, after)))
-        .orderBy(asc(contacts.id))
-        .limit(PAGE);
-      const text = rows
-        .map((r) =>
-          csvLine([
-            r.id,
-            r.firstName,
-            r.lastName,
-            r.email,
-            r.emailStatus,
-            r.title,
-            r.company,
-            r.domain,
-            r.stage,
-            r.owner_email,
-            new Date(r.createdAt).toISOString(),
-            r.suppression ? "yes" : "no",
-            r.suppression,
-            Object.keys(r.customFields ?? {}).length ? JSON.stringify(r.customFields) : "",
-          ]),
-        )
-        .join("");
-      if (text) ctl.enqueue(enc.encode(text));
-      if (rows.length < PAGE) ctl.close();
-      else after = rows[rows.length - 1]!.id;
-    },
-  });
+  for (;;) {
+    const rows = await d
+      .select({
+        ...getTableColumns(contacts),
+        // Subqueries, not joins: the search condition names the contact's columns bare (its index's text).
+        stage: sql<
+          string | null
+        >`(SELECT s.name FROM ${contactStages} s WHERE s.id = "contacts"."stage_id" AND s.team_id = "contacts"."team_id")`,
+        owner_email: sql<
+          string | null
+        >`(SELECT u.email FROM ${users} u WHERE u.id = "contacts"."owner_id" AND u.team_id = "contacts"."team_id")`,
+        suppression: suppressionOf(),
+      })
+      .from(contacts)
+      .where(and(where, gt(contacts.id, after)))
+      .orderBy(asc(contacts.id))
+      .limit(PAGE);
+    yield rows
+      .map((r) =>
+        csvLine([
+          r.id,
+          r.firstName,
+          r.lastName,
+          r.email,
+          r.emailStatus,
+          r.title,
+          r.company,
+          r.domain,
+          r.stage,
+          r.owner_email,
+          new Date(r.createdAt).toISOString(),
+          r.suppression ? "yes" : "no",
+          r.suppression,
+          Object.keys(r.customFields ?? {}).length ? JSON.stringify(r.customFields) : "",
+        ]),
+      )
+      .join("");
+    if (rows.length < PAGE) return;
+    after = rows[rows.length - 1]!.id;
+  }
 }
