@@ -5,6 +5,7 @@ import { ApiError } from "../lib/errors";
 import { router } from "../lib/openapi";
 import { errorResponses, Id, IdParam, json, jsonBody } from "../lib/schemas";
 import { REASONS } from "../../durable-objects/engine";
+import { auditSequenceExport } from "../services/contacts-export";
 import { chooseWinnerBy, setAutoWinner } from "../services/reports/ab";
 import { contactsExport, reportFor, type ReportFilter } from "../services/reports/sequence";
 import { homeDashboard, teamReport } from "../services/reports/team";
@@ -315,6 +316,7 @@ export const reportRoutes = router()
     async (c) => {
       const caller = c.get("caller");
       const { sequenceId, pages } = await contactsExport(c.var.db, caller, c.req.valid("param").id);
+      await auditSequenceExport(c.var.db, caller, sequenceId);
       const iso = (v: number | null) => (v === null ? "" : new Date(v).toISOString());
       // A page is read only when the download wants more (csvDownload pulls), so a slow download never
       // has the whole sequence queued in memory.

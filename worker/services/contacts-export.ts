@@ -1,9 +1,10 @@
-import { and, asc, count, getTableColumns, gt, sql } from "drizzle-orm";
+import { and, asc, count, eq, getTableColumns, gt, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { contacts, contactStages, users } from "../db/schema";
+import { contacts, contactStages, enrollments, users } from "../db/schema";
 import type { Caller } from "../env";
 import { csvLine } from "../lib/csv";
 import { ApiError, notFound } from "../lib/errors";
+import { audit } from "./audit";
 import { contactConditions, theList, type ContactFilter } from "./contacts";
 import { suppressionOf } from "./suppressions";
 
@@ -33,6 +34,11 @@ const HEADER = [
  * team's contacts there, so the same here), as CSV text read in pages by id (for csvDownload, which
  * pulls a page only when the download wants more). Counted first: more than MAX_CONTACT_EXPORT is a 413
  * before a byte is sent, and a foreign list is a 404.
+ *
+ * Audited (`contact.export`: who, when, the filters, how many contacts matched) when it starts, not once
+ * the stream ends: a download given up or cut off midway has still taken every row it received, and an
+ * entry written after the last byte (executionCtx.waitUntil) would be missing for exactly those. The
+ * count is the one taken here, what the export will hold unless contacts change while it streams.
  */
 export async function exportContacts(d: Db, caller: Caller, q: ContactFilter): Promise<AsyncGenerator<string>> {
   const where = contactConditions(caller.teamId, q);
@@ -45,7 +51,26 @@ export async function exportContacts(d: Db, caller: Caller, q: ContactFilter): P
       `${n.toLocaleString("en-US")} contacts match; an export takes at most ${MAX_CONTACT_EXPORT.toLocaleString("en-US")}: narrow the search or filters`,
       { matching: n, max: MAX_CONTACT_EXPORT },
     );
+  const filters = Object.fromEntries(Object.entries(q).filter(([, v]) => v !== undefined && v !== ""));
+  await audit(d, caller, "contact.export", q.list_id ? "list" : "team", q.list_id ?? caller.teamId, {
+    filters,
+    contacts: n,
+    max: MAX_CONTACT_EXPORT,
+  });
   return pages(d, where);
+}
+
+/**
+ * A sequence's contacts export (GET /sequences/{id}/contacts/export: names and emails, every contact it
+ * ever had) on the audit log, as `sequence.contacts_export` with the rows it holds, for a sequence the
+ * caller was already allowed to view. When it starts, for the reason exportContacts gives.
+ */
+export async function auditSequenceExport(d: Db, caller: Caller, sequenceId: string): Promise<void> {
+  const [row] = await d
+    .select({ n: count() })
+    .from(enrollments)
+    .where(and(eq(enrollments.sequenceId, sequenceId), eq(enrollments.teamId, caller.teamId)));
+  await audit(d, caller, "sequence.contacts_export", "sequence", sequenceId, { contacts: row?.n ?? 0 });
 }
 
 async function* pages(d: Db, where: ReturnType<typeof contactConditions>): AsyncGenerator<string> {
