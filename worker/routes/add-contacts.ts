@@ -44,6 +44,20 @@ export const PreviewSchema = z
         overridden: z.boolean(),
       }),
     ),
+    missing_variables: z
+      .array(
+        z.object({
+          variable: z.string().openapi({ description: "As written in templates: first_name, company, custom.<key>…" }),
+          count: z.number().openapi({ description: "Contacts not skipped that have no value for it" }),
+          steps: z.array(z.number()).openapi({ description: "The automatic email steps (1-based) that use it" }),
+          pauses: z.boolean().openapi({
+            description: "Some use has no fallback: the email isn't sent to such a contact, who pauses at that step until it is filled in",
+          }),
+          fallbacks: z.array(z.string()).openapi({ description: "What the emails say instead, where a fallback is written" }),
+          message: z.string(),
+        }),
+      )
+      .openapi({ description: "A warning, not a skip: template variables some contacts have no value for, and what their emails will do" }),
     credits: z.object({ balance: z.number(), exact: z.number(), maximum: z.number(), fits: z.number().nullable() }),
     mailboxes: z.array(
       z.object({
