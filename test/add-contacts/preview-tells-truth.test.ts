@@ -3,6 +3,7 @@
 // another sequence under a twin contact is warned about like one running there itself.
 import { beforeEach, describe, expect, it } from "vitest";
 import { resetClock } from "../../worker/lib/clock";
+import { renderTemplate } from "../../worker/services/templates";
 import { client, env, ok } from "../helpers";
 import { addContactsSetup, makeContacts, waitForJob } from "../fixtures";
 
@@ -131,5 +132,76 @@ describe("a twin (another live contact with the address) running in another sequ
     await runningElsewhere(x, b!);
     const pv = await ok(preview(x.s, x.sequenceId, { source: { contact_ids: [a!] } }));
     expect(pv.contacts[0]).toMatchObject({ contact_id: a, outcome: "enrolled", reasons: [] });
+  });
+});
+
+describe("template variables some contacts have no value for", () => {
+  it("are counted per variable among the contacts not skipped, saying what the send does: the fallback, or a pause", async () => {
+    const x = await addContactsSetup({
+      steps: [
+        {
+          wait: 0,
+          variants: [
+            {
+              subject: "Hi {{first_name|there}}",
+              body: "About {{company}} in {{ City | your city }}: {{custom.deal_size|your deal}}, {{sender_name}}",
+            },
+          ],
+        },
+        // A same-thread reply goes under the thread's subject: its own subject's variables are never filled.
+        { wait: 2, threadReply: true, variants: [{ subject: "{{last_name}}", body: "As {{title}}, {{first_name}}…" }] },
+        { wait: 2, enabled: false, variants: [{ subject: "{{country}}", body: "{{country}}" }] },
+      ],
+    });
+    const [noCompany, blankCompany, noFirstName, withDeal, unsubscribed] = await makeContacts(x.teamId, 5);
+    await env.DB.batch([
+      env.DB.prepare("UPDATE contacts SET company = NULL WHERE id = ?").bind(noCompany),
+      env.DB.prepare("UPDATE contacts SET company = ' \t' WHERE id = ?").bind(blankCompany),
+      env.DB.prepare("UPDATE contacts SET first_name = '' WHERE id = ?").bind(noFirstName),
+      env.DB.prepare(`UPDATE contacts SET custom_fields = '{"deal_size":"10k"}', city = 'Lyon', title = 'CTO' WHERE id = ?`).bind(withDeal),
+      env.DB.prepare("UPDATE contacts SET company = NULL, first_name = '', unsubscribed_at = 1 WHERE id = ?").bind(unsubscribed),
+    ]);
+    const p = await person(13);
+
+    const ids = [noCompany!, blankCompany!, noFirstName!, withDeal!, unsubscribed!];
+    const pv = await ok(preview(x.s, x.sequenceId, { source: { contact_ids: ids, people_ids: [p.id] } }));
+    expect(pv.totals).toMatchObject({ candidates: 6, skipped: 1 });
+    const byVariable = Object.fromEntries(pv.missing_variables.map((m) => [m.variable, m]));
+    expect(Object.keys(byVariable).sort()).toEqual(["city", "company", "custom.deal_size", "first_name", "title"]);
+    expect(byVariable.first_name).toEqual({
+      variable: "first_name",
+      count: 1,
+      steps: [1, 2],
+      pauses: true,
+      fallbacks: ["there"],
+      message:
+        "1 contact has no first name: the emails at steps 1, 2 use {{first_name}} without a fallback, so it won't be sent to them and they pause there until it is filled in (where a fallback is written, it says “there”)",
+    });
+    expect(byVariable.company).toMatchObject({ count: 2, steps: [1], pauses: true, fallbacks: [] });
+    // The person has a city (people always do); the contacts but one have none.
+    expect(byVariable.city).toMatchObject({
+      count: 3,
+      pauses: false,
+      fallbacks: ["your city"],
+      message: "3 contacts have no city: the emails at step 1 will say “your city” instead",
+    });
+    // A person has no custom fields: the contact made from them has none either.
+    expect(byVariable["custom.deal_size"]).toMatchObject({
+      count: 4,
+      message: "4 contacts have no deal size: the emails at step 1 will say “your deal” instead",
+    });
+    expect(byVariable.title).toMatchObject({ count: 3, steps: [2], pauses: true });
+    // The words are the send's: what renderTemplate writes for a contact without a value.
+    const rendered = renderTemplate("{{ City | your city }}", { contact: {}, sender: {}, now: 0, timeZone: "UTC" });
+    expect(byVariable.city!.fallbacks).toEqual([rendered]);
+    // A warning, not a skip: nobody is held back or skipped for it.
+    expect(pv.totals).toMatchObject({ enrolled: 5, warned: 0 });
+  });
+
+  it("none when every contact has every value the emails use", async () => {
+    const x = await addContactsSetup();
+    const ids = await makeContacts(x.teamId, 3);
+    const pv = await ok(preview(x.s, x.sequenceId, { source: { contact_ids: ids } }));
+    expect(pv.missing_variables).toEqual([]);
   });
 });

@@ -44,6 +44,11 @@ export interface Facts extends Candidate {
   lastName: string;
   domain: string | null;
   company: string | null;
+  /**
+   * Which of the asked template variables (`loadFacts`' `variables`) the contact has no value for, as a
+   * bitmask by their place in that list (0 when none was asked).
+   */
+  emptyVariables: number;
 }
 
 /** "Recent" job change for net-new people: within the last 90 days. */
@@ -215,6 +220,47 @@ export const activeElsewhereSql = (teamId: string, sequenceId: string, d: string
 const inboundReplySql = (teamId: string, sequenceId: string, d: string): SQL =>
   sql`EXISTS (SELECT 1 FROM inbound_messages im WHERE im.contact_id = ${sql.raw(d)}.id AND +im.sequence_id = ${sequenceId} AND +im.team_id = ${teamId} AND +im.classification = 'reply')`;
 
+/** Template variables of a contact's own fields (templates.ts VALUES): the ones a contact can lack. */
+const CONTACT_VARIABLE_COLUMNS: Record<string, (t: string) => string> = {
+  first_name: (t) => `${t}.first_name`,
+  last_name: (t) => `${t}.last_name`,
+  full_name: (t) => `coalesce(${t}.first_name, '') || coalesce(${t}.last_name, '')`,
+  company: (t) => `${t}.company`,
+  title: (t) => `${t}.title`,
+  city: (t) => `${t}.city`,
+  country: (t) => `${t}.country`,
+};
+/** Most variables one preview counts (a bit each in an integer, exact as a JavaScript number). */
+export const MAX_COUNTED_VARIABLES = 52;
+
+/**
+ * The template variables a contact's emails fill from its own fields: the built-in ones (not the email,
+ * which no_email covers, nor the sender's or the weekday) and custom fields (`custom.<key>`).
+ */
+export const isContactVariable = (name: string) => name in CONTACT_VARIABLE_COLUMNS || name.startsWith("custom.");
+
+// What JavaScript's trim() removes (templates.ts `clean`), the common ones: a value of only these renders empty.
+const BLANKS = "char(32, 9, 10, 11, 12, 13, 160, 8232, 8233, 65279)";
+
+/**
+ * Which of `variables` (contact variables, at most MAX_COUNTED_VARIABLES) row `t` has no value for, as a
+ * bitmask by their place: empty as rendering sees it (null, or blanks only; a custom field that is missing or
+ * not text). One small json_each per row, in the query that reads the row anyway.
+ */
+function emptyVariablesSql(variables: readonly string[], t: "c" | "p"): SQL {
+  if (!variables.length) return sql`0`;
+  const cases = Object.entries(CONTACT_VARIABLE_COLUMNS)
+    .map(([name, col]) => `WHEN '${name}' THEN ${col(t)}`)
+    .join(" ");
+  // People have no custom fields: a contact made from one has none either.
+  const custom =
+    t === "c"
+      ? `CASE WHEN json_type(c.custom_fields, '$."' || substr(v.value, 8) || '"') = 'text' THEN json_extract(c.custom_fields, '$."' || substr(v.value, 8) || '"') END`
+      : "NULL";
+  return sql`(SELECT coalesce(sum(1 << v.key), 0) FROM json_each(${JSON.stringify(variables)}) v
+               WHERE trim(coalesce(CASE v.value ${sql.raw(cases)} ELSE ${sql.raw(custom)} END, ''), ${sql.raw(BLANKS)}) = '')`;
+}
+
 interface ContactFactsRow {
   id: string;
   person_id: string | null;
@@ -232,6 +278,7 @@ interface ContactFactsRow {
   company: string | null;
   stage_category: string | null;
   suppressed: number;
+  empty_variables: number;
   /**
    * The other live contacts of the team with this address (one pass over them): 1 = one of them is open in
    * this sequence, 2 = one of them answered this sequence (repliedHereSql), 4 = one of them runs in another
@@ -260,12 +307,14 @@ interface PersonFactsRow {
   domain: string | null;
   company: string | null;
   suppressed: number;
+  empty_variables: number;
 }
 
 /**
  * The facts of every candidate in a few queries, in the order of `candidates` (callers pass them in
  * priority order). `ownJobId`: a job re-running a chunk; enrollments that job made itself are not
- * "already in sequence".
+ * "already in sequence". `variables`: contact template variables to report empty ones of (`emptyVariables`),
+ * read in the same queries.
  */
 export async function loadFacts(
   d: Db,
@@ -274,7 +323,10 @@ export async function loadFacts(
   candidates: readonly Candidate[],
   now: number,
   ownJobId: string | null = null,
+  variables: readonly string[] = [],
 ): Promise<Facts[]> {
+  if (variables.length > MAX_COUNTED_VARIABLES || !variables.every(isContactVariable))
+    throw new Error(`loadFacts counts at most ${MAX_COUNTED_VARIABLES} contact variables`);
   const contactIds = candidates.flatMap((c) => (c.contactId ? [c.contactId] : []));
   const personIds = candidates.flatMap((c) => (!c.contactId && c.personId ? [c.personId] : []));
   const [contactRows, personRows] = await Promise.all([
@@ -283,6 +335,7 @@ export async function loadFacts(
         SELECT c.id, c.person_id, c.owner_id, c.email, c.email_status, c.unsubscribed_at, c.bounced_at, c.job_changed_at, c.score, c.time_zone,
                c.first_name, c.last_name, c.domain, c.company, ${sql.raw(STAGE_CATEGORY_SQL)} AS stage_category,
                EXISTS (SELECT 1 FROM suppressions x WHERE x.team_id = c.team_id AND x.email = lower(c.email)) AS suppressed,
+               ${emptyVariablesSql(variables, "c")} AS empty_variables,
                (SELECT coalesce(max(EXISTS (SELECT 1 FROM enrollments e WHERE e.contact_id = d.id
                           AND e.sequence_id = ${sequenceId} AND e.status IN ('scheduled','active','paused','held'))), 0)
                        + 2 * coalesce(max(${repliedHereSql(teamId, sequenceId, "d")}), 0)
@@ -301,7 +354,8 @@ export async function loadFacts(
     inChunks(personIds, (part) =>
       d.all<PersonFactsRow>(sql`
         SELECT p.id, p.email, p.email_status, p.job_changed_at, p.score, p.time_zone, p.first_name, p.last_name, p.domain, p.company,
-               EXISTS (SELECT 1 FROM suppressions x WHERE x.team_id = ${teamId} AND x.email = lower(p.email)) AS suppressed
+               EXISTS (SELECT 1 FROM suppressions x WHERE x.team_id = ${teamId} AND x.email = lower(p.email)) AS suppressed,
+               ${emptyVariablesSql(variables, "p")} AS empty_variables
           FROM people p WHERE p.id IN (SELECT value FROM json_each(${listParam(part)}))`),
     ),
   ]);
@@ -333,6 +387,7 @@ export async function loadFacts(
       lastName: r.last_name,
       domain: r.domain,
       company: r.company,
+      emptyVariables: r.empty_variables,
     });
   }
   const byPerson = new Map<string, Facts>();
@@ -361,6 +416,7 @@ export async function loadFacts(
       lastName: r.last_name,
       domain: r.domain,
       company: r.company,
+      emptyVariables: r.empty_variables,
     });
   }
   return candidates.map((c): Facts => {
@@ -387,6 +443,7 @@ export async function loadFacts(
       lastName: "",
       domain: null,
       company: null,
+      emptyVariables: 0,
     };
     return { ...f, duplicate: !!c.duplicate, duplicateEmail: f.duplicateEmail || !!c.duplicate };
   });

@@ -1,4 +1,4 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { batchSql, type Db } from "../../db/client";
 import { inList } from "../../db/in-list";
 import { mailboxes } from "../../db/schema";
@@ -7,6 +7,7 @@ import { now } from "../../lib/clock";
 import { ApiError, type ErrorCode } from "../../lib/errors";
 import { sendableMailboxes, sequenceFor, teamUser } from "../access";
 import { importReady } from "../imports/imports";
+import { variableUses } from "../templates";
 import { configFromRow, configStatement, type ConfigRow, type SequenceConfig } from "../../../durable-objects/sequence-config";
 import { assignFrom, forecastMailbox, loadPlanStart, roomOf, type Forecast, type MailboxLoad } from "./capacity";
 import {
@@ -16,6 +17,8 @@ import {
   countCandidates,
   cursorAfter,
   loadFacts,
+  isContactVariable,
+  MAX_COUNTED_VARIABLES,
   type Candidate,
   type CandidateCursor,
   type Facts,
@@ -56,6 +59,8 @@ export interface PlanContext {
   /** Mailboxes to rotate over, in rotation order. */
   mailboxIds: string[];
   at: number;
+  /** Contact template variables whose empty values are counted (a preview's; see `templateUses`). */
+  variables?: readonly string[];
 }
 
 /**
@@ -87,7 +92,7 @@ export const newRun = (left: number[], balance: number, maximum = 0): PlanRun =>
 
 /** One page of candidates, in priority order: facts, evaluation, mailbox; `run` moves on. */
 export async function planPage(d: Db, ctx: PlanContext, cands: readonly Candidate[], run: PlanRun): Promise<PlannedContact[]> {
-  const facts = await loadFacts(d, ctx.teamId, ctx.sequenceId, cands, ctx.at);
+  const facts = await loadFacts(d, ctx.teamId, ctx.sequenceId, cands, ctx.at, null, ctx.variables);
   const evaluations = await evaluateAll(d, ctx.teamId, facts, ctx.validation);
   const enrolledAt = evaluations.flatMap((e, i) => (e.outcome === "enrolled" ? [i] : []));
   const assigned = ctx.mailboxIds.length ? assignFrom(ctx.mailboxIds, run.left, enrolledAt.length) : [];
@@ -196,6 +201,8 @@ export interface Prepared {
   mailboxIds: string[];
   /** The request's planning context (validation as a preview sees it). */
   ctx: PlanContext;
+  /** The contact variables the emails use (a preview's: `withTemplates`). */
+  variables: VariableUse[];
 }
 
 /**
@@ -203,14 +210,22 @@ export interface Prepared {
  * request: the caller may edit the sequence, it is active with a step on, the mailboxes are
  * connected, the owner exists, the lists and the import are the caller's to use.
  */
-export async function checkPreconditions(d: Db, caller: Caller, sequenceId: string, req: AddContactsRequest): Promise<Prepared> {
+export async function checkPreconditions(
+  d: Db,
+  caller: Caller,
+  sequenceId: string,
+  req: AddContactsRequest,
+  /** A preview's: read the contact variables the emails use (templateUses) in the same round trip. */
+  withTemplates = false,
+): Promise<Prepared> {
   const { seq } = await sequenceFor(d, caller, sequenceId, "sequence.edit");
   if (req.source.import_id) await importReady(d, caller, req.source.import_id);
   // The sequence's config, the mailboxes and the lists in one D1 round trip; their checks in the order they always ran.
   const listIds = req.source.list_ids ?? [];
-  const [configRes, mailboxRes, listRes] = await batchSql(d, [
+  const [configRes, mailboxRes, templatesRes, listRes] = await batchSql(d, [
     configStatement(seq.id, caller.teamId),
     mailboxesQuery(d, caller, req.mailbox_ids),
+    withTemplates ? templatesSql(caller.teamId, seq.id) : sql`SELECT 1 WHERE false`,
     ...(listIds.length ? [listsOfTeamSql(caller.teamId, listIds)] : []),
   ]);
   checkLists(listIds, (listRes?.results ?? []) as { id: string }[]);
@@ -242,7 +257,8 @@ export async function checkPreconditions(d: Db, caller: Caller, sequenceId: stri
     mailboxIds: chosen.ids,
     at: now(),
   };
-  return { sequence, preconditions, mailboxIds: chosen.ids, ctx };
+  const variables = withTemplates ? templateUses(templatesRes!.results as Parameters<typeof templateUses>[0]) : [];
+  return { sequence, preconditions, mailboxIds: chosen.ids, ctx, variables };
 }
 
 /** Throws the first precondition (422 with all of them and its fix). */
@@ -267,18 +283,21 @@ export interface Tally {
   severalReasons: number;
   warnCounts: Map<WarningCategory, { total: number; blocking: number }>;
   enriched: number;
+  /** Per variable of `templateUses` (by its place), the contacts not skipped that have no value for it. */
+  emptyVariables: number[];
   /** Candidates matching the view's outcome filter, and the ones on the page shown. */
   filtered: number;
   rows: PlannedContact[];
 }
 
-const newTally = (): Tally => ({
+const newTally = (variables: number): Tally => ({
   candidates: 0,
   by: { enrolled: 0, warned: 0, skipped: 0 },
   reasons: {},
   severalReasons: 0,
   warnCounts: new Map(),
   enriched: 0,
+  emptyVariables: new Array<number>(variables).fill(0),
   filtered: 0,
   rows: [],
 });
@@ -291,6 +310,7 @@ function addToTally(t: Tally, contacts: PlannedContact[], view: PreviewView, ove
     for (const r of reasons) t.reasons[r] = (t.reasons[r] ?? 0) + 1;
     if (reasons.length > 1) t.severalReasons++;
     if (c.evaluation.outcome !== "skipped") {
+      for (let v = c.facts.emptyVariables, k = 0; v; v = Math.floor(v / 2), k++) if (v % 2) t.emptyVariables[k]!++;
       for (const w of c.evaluation.warnings) {
         const x = t.warnCounts.get(w) ?? { total: 0, blocking: 0 };
         x.total++;
@@ -306,8 +326,51 @@ function addToTally(t: Tally, contacts: PlannedContact[], view: PreviewView, ove
   }
 }
 
+/** How the sequence's automatic emails use one contact variable: where, and what they say without a value. */
+export interface VariableUse {
+  variable: string;
+  /** The steps (1-based, in order) whose emails use it. */
+  steps: number[];
+  /** Some use has no fallback: an email to a contact without a value is not sent and the contact pauses there. */
+  pauses: boolean;
+  /** The fallbacks written for it (what those emails say instead), each once. */
+  fallbacks: string[];
+}
+
+/**
+ * The contact variables the sequence's automatic emails use (enabled auto_email steps, their enabled variants),
+ * as the send reads them (compose.ts): a same-thread reply goes under the thread's subject, so only its body
+ * counts. At most MAX_COUNTED_VARIABLES, in the order the emails first use them.
+ */
+const templatesSql = (teamId: string, sequenceId: string) => sql`
+    SELECT (SELECT count(*) FROM steps o WHERE o.sequence_id = s.sequence_id AND o.position <= s.position) AS n, s.thread_reply, v.subject, v.body
+      FROM steps s JOIN step_variants v ON v.step_id = s.id AND v.enabled = 1
+     WHERE s.sequence_id = ${sequenceId} AND s.team_id = ${teamId} AND s.enabled = 1 AND s.type = 'auto_email'
+     ORDER BY s.position, v.label, v.id`;
+
+/** The rows of `templatesSql`, as the variables they use. */
+function templateUses(rows: { n: number; thread_reply: number; subject: string; body: string }[]): VariableUse[] {
+  const uses = new Map<string, VariableUse>();
+  for (const r of rows) {
+    for (const u of variableUses(`${r.thread_reply ? "" : r.subject}\n${r.body}`)) {
+      if (!isContactVariable(u.name)) continue;
+      let x = uses.get(u.name);
+      if (!x) {
+        if (uses.size === MAX_COUNTED_VARIABLES) continue;
+        uses.set(u.name, (x = { variable: u.name, steps: [], pauses: false, fallbacks: [] }));
+      }
+      if (!x.steps.includes(r.n)) x.steps.push(r.n);
+      if (u.fallback === null) x.pauses = true;
+      else if (!x.fallbacks.includes(u.fallback)) x.fallbacks.push(u.fallback);
+    }
+  }
+  return [...uses.values()];
+}
+
 export interface Preview {
   preconditions: Precondition[];
+  /** The contact variables the emails use, and (tally.emptyVariables) how many contacts lack each. */
+  variables: VariableUse[];
   forecast: Forecast[];
   credits: ReturnType<typeof creditsOf>["credits"];
   validation: ValidationOptions;
@@ -331,11 +394,12 @@ export async function previewAddContacts(
   req: AddContactsRequest,
   view: PreviewView,
 ): Promise<Preview> {
-  const { sequence, preconditions, ctx } = await checkPreconditions(d, caller, sequenceId, req);
+  const { sequence, preconditions, ctx, variables } = await checkPreconditions(d, caller, sequenceId, req, true);
   const { loads, balance } = await loadPlanStart(env, d, caller.teamId, ctx.mailboxIds, ctx.at);
   ctx.mailboxIds = loads.map((m) => m.id);
+  ctx.variables = variables.map((v) => v.variable);
   const run = newRun(roomOf(loads, req.rotation), balance);
-  const tally = newTally();
+  const tally = newTally(variables.length);
   let after: CandidateCursor | null = null;
   for (let n = 0; ; n++) {
     const page = await candidatePage(d, caller.teamId, req.source, after, PLAN_PAGE);
@@ -359,6 +423,7 @@ export async function previewAddContacts(
   const { credits, problem } = creditsOf(run);
   return {
     preconditions: problem ? [...preconditions, problem] : preconditions,
+    variables,
     forecast: forecastOf(loads, run, sequence, Math.max(ctx.at, req.add_at ?? ctx.at)),
     credits,
     validation: ctx.validation,
@@ -399,6 +464,12 @@ export function presentPreview(p: Preview, view: PreviewView) {
       held_back: warnCounts.get(w)!.blocking,
       overridden: !!p.validation.overrides[w] || p.validation.skipValidation,
     })),
+    missing_variables: p.variables.flatMap((v, k) => {
+      const count = p.tally.emptyVariables[k] ?? 0;
+      return count
+        ? [{ variable: v.variable, count, steps: v.steps, pauses: v.pauses, fallbacks: v.fallbacks, message: missingMessage(v, count) }]
+        : [];
+    }),
     credits: p.credits,
     mailboxes: p.forecast,
     contacts: p.tally.rows.map((c) => ({
@@ -423,4 +494,23 @@ export function presentPreview(p: Preview, view: PreviewView) {
     },
     reasons: OUTCOME_REASONS,
   };
+}
+
+/** A variable's name in words: `company` → "company", `custom.deal_size` → "deal size". */
+const variableWords = (name: string) => (name.startsWith("custom.") ? name.slice("custom.".length) : name).replace(/_/g, " ");
+
+const quoted = (texts: string[]) => texts.map((f) => `“${f}”`).join(" or ");
+
+/**
+ * What the emails of `count` contacts without a value for the variable do, in the send's terms (compose.ts):
+ * a use without a fallback keeps the email from going and pauses the contact (missing_variables); a fallback
+ * is what the email says instead (an empty one: nothing).
+ */
+function missingMessage(v: VariableUse, count: number): string {
+  const who = `${count.toLocaleString("en-US")} ${count === 1 ? "contact has" : "contacts have"} no ${variableWords(v.variable)}`;
+  const at = `${v.steps.length > 1 ? "steps" : "step"} ${v.steps.join(", ")}`;
+  const said = v.fallbacks.filter((f) => f !== "");
+  if (v.pauses)
+    return `${who}: ${v.steps.length > 1 ? "the emails" : "the email"} at ${at} ${v.steps.length > 1 ? "use" : "uses"} {{${v.variable}}} without a fallback, so it won't be sent to them and they pause there until it is filled in${said.length ? ` (where a fallback is written, it says ${quoted(said)})` : ""}`;
+  return said.length ? `${who}: the emails at ${at} will say ${quoted(said)} instead` : `${who}: the emails at ${at} will leave it out`;
 }
