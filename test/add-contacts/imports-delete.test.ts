@@ -1,6 +1,9 @@
 // An import's data can be deleted (privacy): the file in R2, its preview rows and its row report go;
 // the contacts it saved stay. The uploader or an admin may; not while it is saving; a foreign id is 404.
 import { describe, expect, it } from "vitest";
+import { db } from "../../worker/db/client";
+import { ApiError } from "../../worker/lib/errors";
+import { deleteImport, type ImportRow } from "../../worker/services/imports/imports";
 import { call, client, env, errorOf, ok, savedImport } from "../helpers";
 import { addContactsSetup, makeTeam, makeUser, sessionFor } from "../fixtures";
 
@@ -69,5 +72,57 @@ describe("CSV imports: deleting an import", () => {
     const admin = await sessionFor(teamId, await makeUser(teamId, "admin"));
     expect((await del(admin, imp.id)).status).toBe(200);
     expect(await count("SELECT count(*) n FROM imports WHERE id = ?", imp.id)).toBe(0);
+  });
+
+  // The import as the route read it, then a save (or an add-contacts job) starting before the delete's
+  // write: the write refuses, and the file, read before the write, must still be there. Removed first,
+  // the 409 left an import whose file was gone (saving it then failed: "no longer stored").
+  const staleRow = async (id: string) => (await db(env.DB).query.imports.findFirst({ where: (t, { eq }) => eq(t.id, id) })) as ImportRow;
+  const refusal = (p: Promise<unknown>) =>
+    p.then(
+      () => null,
+      (e: unknown) => (e instanceof ApiError ? { status: e.status, code: e.code, details: e.details } : e),
+    );
+
+  it("refuses (409) when the import started saving after it was read, and keeps its file and rows", async () => {
+    const { s } = await addContactsSetup();
+    const imp = await upload(s, "Email\na@x.io\n");
+    const row = await staleRow(imp.id);
+    await env.DB.prepare("UPDATE imports SET status = 'saving' WHERE id = ?").bind(imp.id).run();
+    await env.DB.prepare("INSERT INTO import_rows (import_id, row, team_id, outcome) VALUES (?, 2, ?, 'created')")
+      .bind(imp.id, row.teamId)
+      .run();
+    expect(await refusal(deleteImport(env, db(env.DB), row))).toMatchObject({ status: 409, code: "conflict" });
+    expect(await env.IMPORTS.head(row.r2Key)).not.toBeNull();
+    expect(await count("SELECT count(*) n FROM imports WHERE id = ?", imp.id)).toBe(1);
+    expect(await count("SELECT count(*) n FROM import_rows WHERE import_id = ?", imp.id)).toBe(1);
+  });
+
+  it("refuses (409) when an add-contacts job takes it as its source between the checks and the write, and keeps its file", async () => {
+    const { s, sequenceId } = await addContactsSetup();
+    const imp = await upload(s, "Email\na@x.io\n");
+    await savedImport(s, imp.id);
+    const row = await staleRow(imp.id);
+    // The job is made just before the delete's batch runs: a check read before the write can't see it.
+    let jobId: string | null = null;
+    const racing = new Proxy(env.DB, {
+      get(target, key) {
+        if (key === "batch")
+          return async (statements: D1PreparedStatement[]) => {
+            const body = { source: { import_id: imp.id as string }, add_at: Date.now() + 86_400_000 };
+            jobId = (
+              await ok(client(s).api.sequences[":id"]["add-contacts"].$post({ param: { id: sequenceId }, header: {}, json: body }), 202)
+            ).job.id;
+            return target.batch(statements);
+          };
+        const v = Reflect.get(target, key) as unknown;
+        return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    expect(await refusal(deleteImport(env, db(racing), row))).toMatchObject({ status: 409, code: "conflict" });
+    expect(jobId).not.toBeNull();
+    expect(await env.IMPORTS.head(row.r2Key)).not.toBeNull();
+    expect(await count("SELECT count(*) n FROM imports WHERE id = ?", imp.id)).toBe(1);
+    expect(await count("SELECT count(*) n FROM import_rows WHERE import_id = ?", imp.id)).toBe(1);
   });
 });

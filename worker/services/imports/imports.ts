@@ -5,7 +5,7 @@ import { importRows, imports, jobs } from "../../db/schema";
 import type { Caller, Env } from "../../env";
 import { now } from "../../lib/clock";
 import { csvLine } from "../../lib/csv";
-import { ApiError } from "../../lib/errors";
+import { ApiError, notFound } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { importFor, listFor, teamUser, visibleImports } from "../access";
 import { ensureLists } from "../lists";
@@ -537,34 +537,18 @@ async function partRecords(env: Env, row: ImportRow, part: ImportPart): Promise<
 }
 
 /**
- * Deletes an import's data: the file in R2, its stored header and sample rows, and its per-row outcomes.
+ * Deletes an import's data: its stored header and sample rows, its per-row outcomes, then the file in R2.
  * The contacts it saved stay (they are the team's contacts now). Refused (409) while it is saving, or
  * while an add-contacts job that takes its contacts from it has not run yet (it would add nobody).
- * The file goes first: a failure after it leaves an import whose file is gone (saving it says so, and
- * deleting it again finishes), never a file in R2 that nothing points to.
+ * Both are checked by the D1 write itself, in one batch, and the file goes only after it: removed
+ * first, a 409 (a save or a job that started after the import was read) left an import whose file was
+ * gone. A failure or crash after the write leaves only the file, which nothing reads any more (every
+ * read of it goes through its import): it is logged with its key (imports/<team>/<id>.csv) so it can
+ * be removed from the bucket; no import is ever left pointing at a missing file.
  */
 export async function deleteImport(env: Env, d: Db, row: ImportRow): Promise<void> {
-  const busy = () =>
-    new ApiError("conflict", "This import's contacts are being saved; delete it when saving is done", { import_id: row.id });
-  if (row.status === "saving") throw busy();
-  const waiting = await d
-    .select({ id: jobs.id })
-    .from(jobs)
-    .where(
-      and(
-        eq(jobs.teamId, row.teamId),
-        inArray(jobs.status, ["preparing", "scheduled", "queued", "running"]),
-        sql`json_extract(${jobs.source}, '$.import_id') = ${row.id}`,
-      ),
-    )
-    .get();
-  if (waiting)
-    throw new ApiError("conflict", "An add-contacts job still takes its contacts from this import; delete it once the job is done", {
-      import_id: row.id,
-      job_id: waiting.id,
-    });
-  await env.IMPORTS.delete(row.r2Key);
-  // Only if it did not start saving meanwhile (its rows would be written after these are gone).
+  const waitingJob = sql`EXISTS (SELECT 1 FROM jobs WHERE jobs.team_id = ${row.teamId}
+    AND jobs.status IN ('preparing', 'scheduled', 'queued', 'running') AND json_extract(jobs.source, '$.import_id') = ${row.id})`;
   const [, gone] = await d.batch([
     d
       .delete(importRows)
@@ -573,14 +557,48 @@ export async function deleteImport(env: Env, d: Db, row: ImportRow): Promise<voi
           eq(importRows.importId, row.id),
           eq(importRows.teamId, row.teamId),
           sql`NOT EXISTS (SELECT 1 FROM imports WHERE id = ${row.id} AND status = 'saving')`,
+          sql`NOT ${waitingJob}`,
         ),
       ),
     d
       .delete(imports)
-      .where(and(eq(imports.id, row.id), eq(imports.teamId, row.teamId), sql`${imports.status} <> 'saving'`))
+      .where(and(eq(imports.id, row.id), eq(imports.teamId, row.teamId), sql`${imports.status} <> 'saving'`, sql`NOT ${waitingJob}`))
       .returning({ id: imports.id }),
   ]);
-  if (!gone.length) throw busy();
+  if (!gone.length) throw await whyNotDeleted(d, row);
+  try {
+    await env.IMPORTS.delete(row.r2Key);
+  } catch (err) {
+    console.error("the file of a deleted import is still in R2; remove it from the bucket", row.r2Key, err);
+  }
+}
+
+/** Why the guarded delete removed nothing: saving, a waiting add-contacts job, or deleted meanwhile. */
+async function whyNotDeleted(d: Db, row: ImportRow): Promise<ApiError> {
+  const [current, waiting] = await d.batch([
+    d
+      .select({ status: imports.status })
+      .from(imports)
+      .where(and(eq(imports.id, row.id), eq(imports.teamId, row.teamId))),
+    d
+      .select({ id: jobs.id })
+      .from(jobs)
+      .where(
+        and(
+          eq(jobs.teamId, row.teamId),
+          inArray(jobs.status, ["preparing", "scheduled", "queued", "running"]),
+          sql`json_extract(${jobs.source}, '$.import_id') = ${row.id}`,
+        ),
+      )
+      .limit(1),
+  ]);
+  if (!current.length) return notFound("Import");
+  if (current[0]!.status === "saving")
+    return new ApiError("conflict", "This import's contacts are being saved; delete it when saving is done", { import_id: row.id });
+  return new ApiError("conflict", "An add-contacts job still takes its contacts from this import; delete it once the job is done", {
+    import_id: row.id,
+    ...(waiting[0] ? { job_id: waiting[0].id } : {}),
+  });
 }
 
 /** The sample file: every supported column, in the words the mapping recognises, with one example row. */
