@@ -123,7 +123,7 @@ function Warnings(props: { preview: Preview; w: Wizard; setW: SetStoreFunction<W
       testId="warnings"
     >
       <Show
-        when={props.preview.warnings.length > 0}
+        when={props.preview.warnings.length > 0 || props.preview.missing_variables.length > 0}
         fallback={
           <p class="card-empty">
             <Icon name="check" size={16} /> No warnings: every contact that can be emailed will be added.
@@ -159,6 +159,26 @@ function Warnings(props: { preview: Preview; w: Wizard; setW: SetStoreFunction<W
                   testId={`override-${g.category}`}
                   onChange={(on) => set(g.category, on)}
                 />
+              </li>
+            )}
+          </For>
+          <For each={props.preview.missing_variables}>
+            {(m) => (
+              // Not a hold: these contacts are added; the row says what their emails will do without the value.
+              <li class="warning-row" data-variable={m.variable}>
+                <div class="warning-text">
+                  <div class="warning-head">
+                    <strong>No value for {`{{${m.variable}}}`}</strong>
+                    <Badge tone="warning">{`${formatNumber(m.count)} ${m.count === 1 ? "contact" : "contacts"}`}</Badge>
+                  </div>
+                  <p class="muted small">
+                    {m.message}.
+                    <Show when={m.pauses}>
+                      {" "}
+                      Fill it in on the contacts, or give it a fallback in the sequence editor ({`{{${m.variable}|…}}`}).
+                    </Show>
+                  </p>
+                </div>
               </li>
             )}
           </For>
