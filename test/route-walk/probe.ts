@@ -598,6 +598,12 @@ export async function probe(route: Route, caller0: Caller, input: Input, world: 
   return findings;
 }
 
+/**
+ * Reads whose one write is their own audit entry: an export of contacts with their emails is on the audit log
+ * when it starts (worker/services/contacts-export.ts). Any other write from them is still a finding.
+ */
+const AUDITED_READS = new Set(["/contacts/export", "/sequences/{id}/contacts/export"]);
+
 function judge(
   a: Answer,
   found: (rule: string, note: string, ans?: Answer) => void,
@@ -615,7 +621,9 @@ function judge(
     const problem = errorShapeProblem(a.status, a.json);
     if (problem) found("error_shape", problem);
   }
-  const writes = a.changes.filter((c) => !(c.tbl === "sessions" && route.template.startsWith("/auth/")));
+  const writes = a.changes.filter(
+    (c) => !(c.tbl === "sessions" && route.template.startsWith("/auth/")) && !(c.tbl === "audit_log" && AUDITED_READS.has(route.template)),
+  );
   if (!ok && writes.length) found("refused_but_wrote", `answered ${a.status} yet wrote ${summarize(writes)}`);
   if (route.method === "GET" && writes.length) found("read_wrote", `a read wrote ${summarize(writes)}`);
   const teamId = world.pools[caller.team].teamId;
