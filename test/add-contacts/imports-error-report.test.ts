@@ -2,7 +2,7 @@
 // reason, read back from the stored file (across parts), and it starts with a UTF-8 BOM as every other
 // report does (Excel on Windows otherwise reads "Müller" as ANSI).
 import { describe, expect, it } from "vitest";
-import { client, ok, savedImport } from "../helpers";
+import { client, countD1Statements, env, ok, savedImport } from "../helpers";
 import { addContactsSetup } from "../fixtures";
 
 describe("CSV imports: the error report", () => {
@@ -28,5 +28,37 @@ describe("CSV imports: the error report", () => {
       "5003,,p3@x.io,Same contact as row 5,p3@x.io,Again,Co",
       "",
     ]);
+  });
+
+  it("reads import_rows once for a 100-part import with errors in one part (it read once per part, and once more for that part)", async () => {
+    const { s } = await addContactsSetup();
+    const header = "Email,Name\n";
+    const lines = Array.from({ length: 100 }, (_, i) => (i === 49 ? "bad-address,Zoë\n" : `p${i}@x.io,P${i}\n`));
+    const csv = header + lines.join("");
+    const { import: up } = await ok(client(s).api.imports.$post({ form: { file: new File([csv], "people.csv") } }), 201);
+    // One row per part: 100 parts (the file is ASCII but for "ë", two bytes).
+    const bytes = (t: string) => new TextEncoder().encode(t).length;
+    let from = bytes(header);
+    const parts = lines.map((l, i) => {
+      const p = { from, to: from + bytes(l), row: i + 2 };
+      from = p.to;
+      return p;
+    });
+    await env.DB.prepare("UPDATE imports SET parts = ? WHERE id = ?").bind(JSON.stringify(parts), up.id).run();
+    const done = await savedImport(s, up.id);
+    expect(done).toMatchObject({ status: "ready", failed: 1, progress: { parts: 100, parts_done: 100 } });
+
+    const reads = countD1Statements(/from "import_rows"/i);
+    try {
+      const text = await (await client(s).api.imports[":id"]["errors.csv"].$get({ param: { id: up.id } })).text();
+      expect(text.replace(/^\uFEFF/, "").split("\r\n")).toEqual([
+        "row,column,value,reason,Email,Name",
+        "51,Email,bad-address,Not a valid email address,bad-address,Zoë",
+        "",
+      ]);
+    } finally {
+      reads.restore();
+    }
+    expect(reads.n).toBe(1);
   });
 });
