@@ -3,7 +3,7 @@
 // Each describe signs in on its own browser and adds to its own sequence, so they don't depend on each other.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { baseUrl, launch, signIn, number } from "./helpers.mjs";
+import { baseUrl, launch, signIn, number, pageApi } from "./helpers.mjs";
 
 /** Opens the flow from the sequence's editor, through its "Add contacts" button. */
 async function openFlow(page, sequenceName) {
@@ -180,5 +180,58 @@ describe("add contacts from a saved list with warnings", () => {
     const lines = (await res.text()).trim().split(/\r\n/);
     assert.match(lines[0] ?? "", /^contact_id,person_id,name,email,outcome,reasons/);
     assert.ok(lines.length > enrolled, "one line per contact");
+  });
+});
+
+describe("add contacts lacking a value the emails use", () => {
+  let browser;
+  let page;
+  before(async () => {
+    ({ browser, page } = await launch());
+    await signIn(page, "admin@demo.test");
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  it("the review warns how many have no company and what their emails will do, as the API's preview says", async () => {
+    const api = pageApi(page);
+    const stamp = Date.now();
+    const made = await api("POST", "/contacts", {
+      first_name: "Nocompany",
+      last_name: "Browser",
+      email: `nocompany.${stamp}@example.test`,
+      email_status: "verified",
+    });
+    assert.equal(made.status, 201);
+    const list = await api("POST", "/lists", { name: `No company ${stamp}` });
+    assert.equal(list.status, 201);
+    assert.equal((await api("POST", `/lists/${list.body.list.id}/members`, { contact_ids: [made.body.contact.id] })).status, 200);
+
+    await openFlow(page, "Webinar follow-up");
+    const sequenceId = /\/sequences\/([^/]+)\/add/.exec(page.url())[1];
+    await page.getByRole("tab", { name: "Saved lists" }).click();
+    await page.getByRole("checkbox", { name: new RegExp(`No company ${stamp}`) }).check();
+    await page.getByRole("button", { name: "Continue" }).click();
+    await page.getByRole("button", { name: "Review" }).click();
+    await settledReview(page);
+
+    const answer = await api("POST", `/sequences/${sequenceId}/add-contacts/preview`, { source: { list_ids: [list.body.list.id] } });
+    const expected = answer.body.missing_variables;
+    assert.ok(
+      expected.some((m) => m.variable === "company" && m.count === 1),
+      `the API counts the contact without a company (got ${JSON.stringify(expected)})`,
+    );
+    const rows = page.getByTestId("warnings").locator("[data-variable]");
+    assert.deepEqual(
+      await rows.evaluateAll((els) => els.map((e) => e.getAttribute("data-variable"))),
+      expected.map((m) => m.variable),
+    );
+    const company = page.getByTestId("warnings").locator('[data-variable="company"]');
+    const text = (await company.textContent()) ?? "";
+    assert.ok(text.includes(expected.find((m) => m.variable === "company").message), `the row says the API's words (got ${text})`);
+    assert.match(text, /No value for \{\{company\}\}/);
+    // A warning, not a hold: the contact is still added.
+    assert.equal(await number(page.getByTestId("total-enrolled")), 1);
   });
 });
