@@ -13,6 +13,7 @@ import { tabId, tabPanelId, Tabs } from "../components/Tabs";
 import { Toggle } from "../components/Toggle";
 import { formatDate, formatNumber } from "../format";
 import { getSchedules } from "../queries/schedules";
+import { rateText } from "../reports";
 import { createSequenceAction, getSequences, updateSequenceAction } from "../queries/sequences";
 import { FormProblems } from "../forms";
 import { usePageTitle } from "../title";
@@ -248,6 +249,7 @@ export default function Sequences() {
             { label: "Steps", class: "num" },
             { label: "Contacts" },
             { label: "Sent", class: "num" },
+            { label: "Replied", class: "num" },
           ]}
           rows={result()?.sequences}
           pagination={result()?.pagination}
@@ -339,6 +341,11 @@ export default function Sequences() {
                 <Counts s={s} />
               </td>
               <td class="num tabular">{formatNumber(s.sent)}</td>
+              {/* The report's figures: replies, and the reply rate over the emails that arrived (— when none did). */}
+              <td class="num tabular" data-col="replied">
+                {formatNumber(s.replied)}
+                <div class="muted small">{rateText(s.reply_rate, s.sent - s.bounced)}</div>
+              </td>
             </>
           )}
         </DataTable>
