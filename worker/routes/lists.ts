@@ -1,7 +1,17 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { router } from "../lib/openapi";
 import { errorResponses, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
-import { addMembers, createList, deleteList, getList, LIST_NAME_MAX, removeMembers, renameList, searchLists } from "../services/lists";
+import {
+  addMembers,
+  contactLists,
+  createList,
+  deleteList,
+  getList,
+  LIST_NAME_MAX,
+  removeMembers,
+  renameList,
+  searchLists,
+} from "../services/lists";
 
 const ListSchema = z
   .object({
@@ -121,4 +131,15 @@ export const listRoutes = router()
       responses: { 200: json(z.object({ list: ListSchema })), 404: errorResponses[404], 422: errorResponses[422] },
     }),
     async (c) => c.json({ list: await getList(c.var.db, c.get("caller"), c.req.valid("param").id) }, 200),
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/contacts/{id}/lists",
+      tags: ["Lists"],
+      summary: "The lists a contact is on, by name (add with POST /lists/{id}/members, take off with POST /lists/{id}/members/remove)",
+      request: { params: IdParam },
+      responses: { 200: json(z.object({ lists: z.array(ListSchema) })), 404: errorResponses[404], 422: errorResponses[422] },
+    }),
+    async (c) => c.json({ lists: await contactLists(c.var.db, c.get("caller"), c.req.valid("param").id) }, 200),
   );

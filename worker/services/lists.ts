@@ -8,7 +8,7 @@ import type { Caller } from "../env";
 import { now } from "../lib/clock";
 import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
-import { authorize, listAllows, listFor } from "./access";
+import { authorize, contactFor, listAllows, listFor } from "./access";
 import { workflowsFilteringOnList } from "./workflows";
 
 /**
@@ -207,6 +207,21 @@ export async function removeMembers(d: Db, caller: Caller, listId: string, conta
       .returning({ id: listMembers.contactId }),
   );
   return { removed: removed.length };
+}
+
+/**
+ * The lists a contact of the caller's team is on, by name (its profile page): 404 for another team's
+ * contact or a deleted one. A membership's team is its list's (trigger list_members_need_their_list).
+ */
+export async function contactLists(d: Db, caller: Caller, contactId: string): Promise<ListView[]> {
+  const ct = await contactFor(d, caller, contactId);
+  const rows = await d
+    .select(viewColumns)
+    .from(listMembers)
+    .innerJoin(lists, eq(lists.id, listMembers.listId))
+    .where(and(eq(listMembers.contactId, ct.id), eq(listMembers.teamId, caller.teamId)))
+    .orderBy(asc(lists.name), asc(lists.id));
+  return rows.map((r) => withRights(caller, r));
 }
 
 /** The lists each of these contacts belongs to, as (contact, list) pairs. */
