@@ -1006,8 +1006,8 @@ export class SequenceDO extends DurableObject<Env> {
 
   /**
    * Pause, resume, finish or remove enrollments by id. Returns the ids that changed. A pause with
-   * `resumeAt` (out of office) resumes by itself then. Emails queued in a mailbox are withdrawn
-   * (invariant 11); one being sent right now reports back as usual.
+   * `resumeAt` (out of office) resumes by itself then; on a run already paused it moves the resume there.
+   * Emails queued in a mailbox are withdrawn (invariant 11); one being sent right now reports back as usual.
    */
   async transition(
     sequenceId: string,
@@ -1031,6 +1031,14 @@ export class SequenceDO extends DurableObject<Env> {
           this.update(id, { status: "paused", reason: reason ?? "paused_by_user" });
           this.sql.exec("DELETE FROM timers WHERE enrollment_id = ?", id);
           if (resumeAt) this.setTimers([[id, resumeAt]]);
+        } else if (action === "pause" && e.status === "paused" && resumeAt) {
+          // A new resume date for a paused run: its timer moves there (later or earlier), nothing else changes.
+          const at = this.sql.exec<{ run_at: number }>("SELECT run_at FROM timers WHERE enrollment_id = ?", id).toArray()[0]?.run_at;
+          if (at === resumeAt) continue;
+          this.update(id, { reason: reason ?? "paused_by_user" });
+          this.setTimers([[id, resumeAt]]);
+          changed.push(id);
+          continue;
         } else if (action === "resume" && e.status === "paused") {
           const waiting: Waiting = e.waiting === "mailbox" || e.waiting === "task" ? e.waiting : "timer";
           this.update(id, { status: "active", waiting, reason: WAITING_REASON[waiting] });
