@@ -385,13 +385,15 @@ export const INLINE_FILTER_MATCHES = 1_000;
 
 const OPEN_STATUSES = new Set(["active", "paused", "held", "scheduled"]);
 
-function why(action: EnrollmentAction, status: string, reason?: string | null): string {
+function why(action: EnrollmentAction, status: string, reason?: string | null, until?: number): string {
   if (!OPEN_STATUSES.has(status) && action !== "remove" && action !== "restart") {
     // The finish reason is named: one who replied or was moved is not offered a restart as if they had just run out of steps.
     const ended = reason ? `Already ${status} (${reasonText(reason)})` : `Already ${status}`;
     return RESTART_ASKS_FIRST.has(reason ?? "") ? ended : `${ended}: restart it to send the sequence again`;
   }
-  if (action === "pause" && status === "paused") return "Already paused";
+  // A pause with a date changes a paused run's resume date; one without has nothing to change.
+  if (action === "pause" && status === "paused")
+    return until ? "Already paused until that date" : "Already paused (give a date to change when it resumes)";
   if (action === "resume") return `Not paused (${status})`;
   if (action === "remove" && status === "removed") return "Already removed";
   return `Nothing to do while ${status}`;
@@ -715,12 +717,13 @@ async function actThroughEngine(
     jobs: [],
     results: rows.map((r) =>
       changed.has(r.id)
-        ? { id: r.id, changed: true, outcome: done, reason: null }
+        ? // A paused run given a new date (the SequenceDO moved its resume): said apart from a new pause.
+          { id: r.id, changed: true, outcome: action === "pause" && r.status === "paused" ? "resume_date_changed" : done, reason: null }
         : {
             id: r.id,
             changed: false,
             outcome: r.status === "finished" || r.status === "removed" || r.status === "failed" ? r.status : "unchanged",
-            reason: why(action, r.status, r.reason),
+            reason: why(action, r.status, r.reason, action === "pause" ? p.until : undefined),
           },
     ),
   };
