@@ -73,12 +73,10 @@ const ActionBody = z
     filter: FilterSchema.optional().openapi({
       description: "Every enrollment matching this filter, however many (more than 1,000: a job on the queue, answered 202)",
     }),
-    until: z
-      .number()
-      .int()
-      .min(0)
-      .optional()
-      .openapi({ description: "pause: resume by itself at this instant (epoch ms, in the future, at most a year ahead)" }),
+    until: z.number().int().min(0).optional().openapi({
+      description:
+        "pause: resume by itself at this instant (epoch ms, in the future, at most a year ahead); on a run already paused, moves its resume there (outcome resume_date_changed)",
+    }),
     reason: z.enum(FINISH_REASONS).optional().openapi({ description: "finish: why (default marked_finished)" }),
     step: z.number().int().min(1).max(100).optional().openapi({ description: "restart: the step position to start from (default 1)" }),
     restart_anyway: z.boolean().optional().openapi({

@@ -144,10 +144,11 @@ type Outcome = {
 type Answer = { action: EnrollmentAction; extra: Extra; results: Outcome[]; jobs: string[]; target?: string };
 
 /** What an action did, in words: "12 contacts paused until Dec 9", "3 contacts restarted from step 2". */
-function didWords(action: EnrollmentAction, n: number, extra: Extra, target?: string) {
+function didWords(action: EnrollmentAction, n: number, extra: Extra, target?: string, redated = false) {
   const what =
     action === "pause" && extra.until
-      ? `paused until ${formatDay(extra.until)}`
+      ? // Runs that were paused already had their resume date moved (the API's resume_date_changed).
+        `${redated ? "now resume" : "paused until"} ${formatDay(extra.until)}`
       : action === "restart" && extra.step && extra.step > 1
         ? `restarted from step ${extra.step}`
         : action === "move" && target
@@ -484,7 +485,14 @@ function ActionAnswer(props: {
     <div class="action-result card" role="status" aria-live="polite" data-testid="enrollment-action-result">
       <div class="action-result-head">
         <strong data-testid="enrollment-action-headline">
-          {didWords(props.answer.action, changed(), props.answer.extra, props.answer.target)}
+          {didWords(
+            props.answer.action,
+            changed(),
+            props.answer.extra,
+            props.answer.target,
+            props.answer.results.some((r) => r.changed) &&
+              props.answer.results.every((r) => !r.changed || r.outcome === "resume_date_changed"),
+          )}
           {unchangedByReason(props.answer.results)
             .map(([reason, rows]) => ` · ${formatNumber(rows.length)} unchanged: ${reason}`)
             .join("")}
@@ -643,9 +651,16 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
   };
   // Names of the rows seen, so an answer about enrollments (by id) names the contacts.
   const names = new Map<string, string>();
+  // And their statuses: a pick of paused runs is offered a change of resume date rather than a pause.
+  const statuses = new Map<string, string>();
   createEffect(() => {
-    for (const e of rows() ?? []) names.set(e.id, e.contact.name || e.contact.email || "(no name)");
+    for (const e of rows() ?? []) {
+      names.set(e.id, e.contact.name || e.contact.email || "(no name)");
+      statuses.set(e.id, e.status);
+    }
   });
+  const allPaused = () =>
+    allMatching() ? status() === "paused" : selected().size > 0 && [...selected()].every((id) => statuses.get(id) === "paused");
   const nameOf = (id: string) => names.get(id) ?? "A contact";
 
   // Counts per status come from the server (they overlap: bounced and blocked contacts are finished too).
@@ -894,7 +909,7 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
                     disabled={change.pending() || !pauseUntil()}
                     onClick={() => void apply("pause", { until: new Date(`${pauseUntil()}T09:00:00`).getTime() })}
                   >
-                    <Icon name="pause" size={14} /> Pause until
+                    <Icon name="pause" size={14} /> {allPaused() ? "Change resume date" : "Pause until"}
                   </button>
                   <Show when={props.stepCount > 1}>
                     <label class="small">
