@@ -4,7 +4,7 @@ import type { Caller } from "../../env";
 import { canSeeAllSequences, visibleJob, visibleSequence } from "../access";
 import { meetingAttribution } from "./meetings";
 import { earlierRun } from "./sequence";
-import { DAY_MS, rate, THRESHOLDS } from "./thresholds";
+import { DAY_MS, rate, replyRate, THRESHOLDS } from "./thresholds";
 
 /**
  * The team report and the home dashboard: grouped SQL over covering indexes (messages_team_sent_idx,
@@ -29,7 +29,7 @@ const blank = () => ({ added: 0, sent: 0, replies: 0, meetings: 0, positive_repl
 const finish = <T extends ReturnType<typeof blank>>(r: T) => ({
   ...r,
   bounce_rate: rate(r.bounced, r.sent),
-  reply_rate: rate(r.replies, r.sent - r.bounced),
+  reply_rate: replyRate({ ...r, replied: r.replies }),
 });
 
 /** The sequences the caller may see, on a raw column (`1 = 1` for those who see them all). */
