@@ -1,3 +1,4 @@
+import { A } from "@solidjs/router";
 import { createEffect, createMemo, For, Show } from "solid-js";
 import type { SetStoreFunction } from "solid-js/store";
 import { searchPeople, type Person } from "../../api";
@@ -25,12 +26,33 @@ const JOB_CHANGE_RECENT_MS = 90 * 86_400_000;
 const personName = (p: Person) => `${p.first_name} ${p.last_name}`.trim();
 const employeesText = (n: number) => (n >= 10_000 ? "10,000+ employees" : `${formatNumber(n)} employees`);
 
+/** What a search shows: its filters, its order and its page. */
+export type SearchQuery = Pick<Wizard, "filters" | "sort" | "page">;
+
+/** How many of a person's sequences a row names; the rest are counted ("+2"). */
+const SEQUENCES_SHOWN = 2;
+
 /**
  * The Prospect Searcher: keyword box, filter sidebar, and a results table to pick people from, or
  * "select all N results" to add the whole search. Picks survive paging and new searches.
+ * `onQuery`: the caller keeps the search (the People page, in its URL) and passes it back in `w`; each
+ * change goes to it whole, `replace` for typing (one history entry per search, not per pause), a new
+ * entry for a filter, an order or a page. Without it the search lives in `w` alone.
  */
-export function PeopleSearch(props: { w: Wizard; setW: SetStoreFunction<Wizard>; version?: number }) {
+export function PeopleSearch(props: {
+  w: Wizard;
+  setW: SetStoreFunction<Wizard>;
+  version?: number;
+  onQuery?: (query: SearchQuery, replace: boolean) => void;
+}) {
   const w = () => props.w;
+  const setQuery = (change: Partial<SearchQuery>, replace = false) => {
+    const next = { filters: w().filters, sort: w().sort, page: w().page, ...change };
+    if (props.onQuery) return props.onQuery(next, replace);
+    props.setW("filters", next.filters);
+    props.setW("sort", next.sort);
+    props.setW("page", next.page);
+  };
   // A score range that holds no score is said at its fields (FilterSidebar); no search is made for it.
   const emptyRange = () => scoreRangeProblem(w().filters) !== null;
   const search = createLiveFetch(
@@ -89,8 +111,7 @@ export function PeopleSearch(props: { w: Wizard; setW: SetStoreFunction<Wizard>;
       <FilterSidebar
         filters={w().filters}
         onChange={(patch) => {
-          props.setW("filters", patch);
-          props.setW("page", 1);
+          setQuery({ filters: { ...w().filters, ...patch }, page: 1 });
           props.setW("allResults", false);
         }}
       />
@@ -106,8 +127,7 @@ export function PeopleSearch(props: { w: Wizard; setW: SetStoreFunction<Wizard>;
             onSearch={(v) => {
               // Typing pauses fire this with the same words too: only a change of them is a new search.
               if (v === w().filters.q) return;
-              props.setW("filters", "q", v);
-              props.setW("page", 1);
+              setQuery({ filters: { ...w().filters, q: v }, page: 1 }, true);
               props.setW("allResults", false);
             }}
           />
@@ -119,13 +139,7 @@ export function PeopleSearch(props: { w: Wizard; setW: SetStoreFunction<Wizard>;
             </Show>
             <label class="inline-select">
               <span>Sort</span>
-              <select
-                value={w().sort}
-                onChange={(e) => {
-                  props.setW("sort", e.currentTarget.value as Wizard["sort"]);
-                  props.setW("page", 1);
-                }}
-              >
+              <select value={w().sort} onChange={(e) => setQuery({ sort: e.currentTarget.value as Wizard["sort"], page: 1 })}>
                 <For each={SORTS}>{(s) => <option value={s.value}>{s.label}</option>}</For>
               </select>
             </label>
@@ -164,7 +178,7 @@ export function PeopleSearch(props: { w: Wizard; setW: SetStoreFunction<Wizard>;
             ]}
             rows={search.data()?.people}
             pagination={search.data()?.pagination}
-            onPage={(p) => props.setW("page", p)}
+            onPage={(p) => setQuery({ page: p })}
             busy={search.loading()}
             loading="Searching people…"
             skeletonRows={8}
@@ -267,6 +281,24 @@ export function PeopleSearch(props: { w: Wizard; setW: SetStoreFunction<Wizard>;
                     <div class="muted small cell-clip-wide" title={p.title}>
                       {p.title}
                     </div>
+                    <Show when={p.sequences.length > 0}>
+                      <div
+                        class="muted small cell-clip-wide"
+                        title={`In ${p.sequences.map((s) => `“${s.name}”`).join(", ")}`}
+                        data-testid="person-sequences"
+                      >
+                        In{" "}
+                        <For each={p.sequences.slice(0, SEQUENCES_SHOWN)}>
+                          {(s, i) => (
+                            <>
+                              {i() > 0 ? ", " : ""}
+                              <A href={`/sequences/${s.id}`}>{s.name}</A>
+                            </>
+                          )}
+                        </For>
+                        <Show when={p.sequences.length > SEQUENCES_SHOWN}> +{p.sequences.length - SEQUENCES_SHOWN}</Show>
+                      </div>
+                    </Show>
                   </td>
                   <td>
                     <div class="cell-clip" title={p.company}>
