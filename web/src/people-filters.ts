@@ -103,3 +103,73 @@ export function activeFilterCount(f: Filters) {
     (f.saved !== "any" ? 1 : 0)
   );
 }
+
+/** A URL's query as the router reads it: a key given twice or more is an array. */
+export type QueryParams = Partial<Record<string, string | string[]>>;
+
+const EMAIL_STATUSES: readonly EmailStatusValue[] = ["verified", "unverified", "guessed", "unavailable"];
+/** The API's limits on a filter's values (PeopleFilters): a longer list from a link is cut, not refused. */
+const MAX_VALUES = 50;
+const MAX_TEXT = 200;
+
+const valuesOf = (v: string | string[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+const texts = (v: string | string[] | undefined) =>
+  [...new Set(valuesOf(v).map((s) => s.trim().slice(0, MAX_TEXT)))].filter(Boolean).slice(0, MAX_VALUES);
+const known = <T extends string>(v: string | string[] | undefined, allowed: readonly T[]) =>
+  texts(v).filter((x): x is T => (allowed as readonly string[]).includes(x));
+const scoreOf = (v: string | string[] | undefined) => {
+  const s = valuesOf(v)[0]?.trim() ?? "";
+  return /^\d{1,3}$/.test(s) && Number(s) <= 100 ? Number(s) : null;
+};
+
+/**
+ * The filters a URL's query holds (the People page keeps its search there: a reload, a shared link and
+ * Back show the same search). Keys are the API's names, a list repeats its key (`titles=CEO&titles=CTO`:
+ * a title may hold a comma). What the screens can't hold (an unknown email status, a score of 150) is
+ * left out, so a hand-edited link never makes a search the API refuses.
+ */
+export function filtersFromQuery(p: QueryParams): Filters {
+  const saved = valuesOf(p.saved)[0];
+  return {
+    q: valuesOf(p.q)[0]?.trim().slice(0, MAX_TEXT) ?? "",
+    titles: texts(p.titles),
+    seniorities: texts(p.seniorities),
+    departments: texts(p.departments),
+    industries: texts(p.industries),
+    companies: texts(p.companies),
+    employee_ranges: known(
+      p.employee_ranges,
+      EMPLOYEE_RANGES.map((r) => r.value),
+    ),
+    countries: texts(p.countries),
+    cities: texts(p.cities),
+    email_statuses: known(p.email_statuses, EMAIL_STATUSES),
+    score_min: scoreOf(p.score_min),
+    score_max: scoreOf(p.score_max),
+    saved: saved === "saved" || saved === "net_new" ? saved : "any",
+  };
+}
+
+/**
+ * The filters as a URL's query (filtersFromQuery reads it back): every key given, unset ones undefined
+ * so that setting the query takes them out of the URL. A score is kept as typed (a Min of 0 stays in
+ * the field), the rest as the API takes them.
+ */
+export function filtersToQuery(f: Filters): Record<keyof Filters, string | string[] | undefined> {
+  const a = toApiFilters(f);
+  return {
+    q: a.q,
+    titles: a.titles,
+    seniorities: a.seniorities,
+    departments: a.departments,
+    industries: a.industries,
+    companies: a.companies,
+    employee_ranges: a.employee_ranges,
+    countries: a.countries,
+    cities: a.cities,
+    email_statuses: a.email_statuses,
+    score_min: f.score_min === null ? undefined : String(f.score_min),
+    score_max: f.score_max === null ? undefined : String(f.score_max),
+    saved: a.saved,
+  };
+}

@@ -1,12 +1,13 @@
-import { useNavigate } from "@solidjs/router";
-import { createSignal, Show } from "solid-js";
+import { useNavigate, useSearchParams } from "@solidjs/router";
+import { createComputed, createSignal, Show, untrack } from "solid-js";
 import { reconcile } from "solid-js/store";
-import type { Person } from "../api";
+import type { PeopleSort, Person } from "../api";
 import { PageHeader } from "../components/PageHeader";
 import { formatNumber, plural } from "../format";
+import { filtersFromQuery, filtersToQuery, toApiFilters, type QueryParams } from "../people-filters";
 import { usePageTitle } from "../title";
-import { PeopleSearch } from "./add-contacts/PeopleSearch";
-import { createWizard, handOffSelection, pickedIds } from "./add-contacts/state";
+import { PeopleSearch, type SearchQuery } from "./add-contacts/PeopleSearch";
+import { createWizard, handOffSelection, pickedIds, SORTS } from "./add-contacts/state";
 import { SaveToListDialog } from "./people/SaveToListDialog";
 import { SequencePicker } from "./people/SequencePicker";
 
@@ -18,11 +19,40 @@ import { SequencePicker } from "./people/SequencePicker";
  */
 /** Most people one Save to list takes (MAX_SAVE in the API). */
 const MAX_SAVE = 1000;
+/** The last page the API answers (MAX_PEOPLE_PAGE). */
+const MAX_PAGE = 500;
+
+/** The search a URL's query holds: filters (people-filters.ts), `sort` (score unless said) and `page`. */
+function queryFromParams(p: QueryParams): SearchQuery {
+  const sort = typeof p.sort === "string" && SORTS.some((s) => s.value === p.sort) ? (p.sort as PeopleSort) : "score";
+  const page = typeof p.page === "string" && /^\d{1,3}$/.test(p.page) ? Math.min(Math.max(Number(p.page), 1), MAX_PAGE) : 1;
+  return { filters: filtersFromQuery(p), sort, page };
+}
+
+/** The search as a URL's query: defaults left out, so a fresh search is a bare /people. */
+const queryToParams = (q: SearchQuery) => ({
+  ...filtersToQuery(q.filters),
+  sort: q.sort === "score" ? undefined : q.sort,
+  page: q.page === 1 ? undefined : String(q.page),
+});
 
 export default function People() {
   usePageTitle("People");
   const navigate = useNavigate();
+  const [params, setParams] = useSearchParams();
   const [w, setW] = createWizard();
+  // The search lives in the URL (a reload, a shared link and Back show the same search, as Apollo's
+  // does): the wizard follows it, from before the first render on. Picks stay in the wizard only.
+  createComputed(() => {
+    const q = queryFromParams(params);
+    untrack(() => {
+      // Other filters (Back, a link) are another search: "all results" meant the one before.
+      if (JSON.stringify(toApiFilters(q.filters)) !== JSON.stringify(toApiFilters(w.filters))) setW("allResults", false);
+      setW("filters", reconcile(q.filters));
+      setW("sort", q.sort);
+      setW("page", q.page);
+    });
+  });
   const [picking, setPicking] = createSignal(false);
   /** The people the Save to list dialog saves, taken when it opens (the picks are cleared once saved). */
   const [saving, setSaving] = createSignal<Person[]>();
@@ -73,7 +103,7 @@ export default function People() {
           them all to a sequence.
         </p>
       </Show>
-      <PeopleSearch w={w} setW={setW} version={version()} />
+      <PeopleSearch w={w} setW={setW} version={version()} onQuery={(q, replace) => setParams(queryToParams(q), { replace })} />
       <SaveToListDialog
         open={!!saving()}
         people={saving() ?? []}
