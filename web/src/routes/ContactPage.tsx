@@ -14,6 +14,7 @@ import { handOffContacts } from "./add-contacts/state";
 import { SequencePicker } from "./people/SequencePicker";
 import { ContactTimeline } from "./contact/Timeline";
 import { ContactScheduled } from "./contact/ContactScheduled";
+import { ContactLists } from "./contact/ContactLists";
 import { EditContactDialog } from "./contact/EditContactDialog";
 import { SUPPRESSION_REASONS } from "../queries/suppressions";
 import "./ContactPage.css";
@@ -28,7 +29,7 @@ const STATUS_LABEL: Record<string, string> = {
   removed: "Removed",
 };
 
-/** One contact: details, the sequences they are in and their status in each, and "Add to sequence". */
+/** One contact: details, the sequences they are in and their status in each, their lists, and "Add to sequence". */
 export default function ContactPage() {
   const params = useParams();
   const navigate = useNavigate();
@@ -205,6 +206,7 @@ export default function ContactPage() {
                   </div>
                 </Show>
               </section>
+              <ContactLists contactId={c().id} name={name()} />
               <ContactScheduled contactId={c().id} />
               <ContactTimeline contactId={c().id} />
               <Show when={editing()}>
