@@ -47,7 +47,7 @@ describe("bulk actions in a sequence's contacts tab", () => {
       assert.match(await row.getByTestId("paused-until").textContent(), /Paused until/);
       await row.getByRole("checkbox").check();
     }
-    await page.getByRole("button", { name: "Resume" }).click();
+    await page.getByRole("button", { name: "Resume", exact: true }).click();
     await headline()
       .getByText(/^2 contacts resumed/)
       .waitFor();
@@ -104,7 +104,7 @@ describe("bulk actions in a sequence's contacts tab", () => {
       .getByTestId("selection-count")
       .getByText(`All ${total.toLocaleString("en-US")} contacts matching this filter selected`)
       .waitFor();
-    await page.getByRole("button", { name: "Resume" }).click();
+    await page.getByRole("button", { name: "Resume", exact: true }).click();
     await headline()
       // Grouped by why each finished (the reason is named: "Already finished (Went through every step): restart it …").
       .getByText(/^0 contacts resumed · [\d,]+ unchanged: Already finished \(/)
@@ -139,7 +139,7 @@ describe("bulk actions in a sequence's contacts tab", () => {
     assert.ok(total > 1000, `more than 1,000 finished contacts in “Enterprise outbound” (${total})`);
     await table().getByRole("checkbox", { name: "Select all contacts on this page" }).check();
     await page.getByRole("button", { name: /^Select all .* matching this filter$/ }).click();
-    await page.getByRole("button", { name: "Resume" }).click();
+    await page.getByRole("button", { name: "Resume", exact: true }).click();
     const job = page.getByTestId("enrollment-action-job");
     await job.waitFor();
     await job.getByText("0 contacts resumed").waitFor({ timeout: 60_000 });

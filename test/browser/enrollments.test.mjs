@@ -37,7 +37,7 @@ describe("contacts in a sequence", () => {
     assert.match(await row.getByTestId("paused-until").textContent(), /Paused until/);
 
     await row.getByRole("checkbox").check();
-    await page.getByRole("button", { name: "Resume" }).click();
+    await page.getByRole("button", { name: "Resume", exact: true }).click();
     await page.getByText(/1 contact resumed/).waitFor();
     await page.goto(`${baseUrl}/sequences/${SEQ1}?tab=contacts&status=active&q=${encodeURIComponent(name)}`);
     await table().locator("tbody tr", { hasText: name }).waitFor();
@@ -68,7 +68,7 @@ describe("contacts in a sequence", () => {
     await table().waitFor();
     const replied = table().locator("tbody tr", { hasText: "Contact replied" }).first();
     await replied.getByRole("checkbox").check();
-    await page.getByRole("button", { name: "Resume" }).click();
+    await page.getByRole("button", { name: "Resume", exact: true }).click();
     await page.getByText(/0 contacts resumed .*Already finished \(Contact replied\)/).waitFor();
     await replied.getByRole("checkbox").check();
     await page.getByRole("button", { name: "Restart", exact: true }).click();
@@ -85,7 +85,7 @@ describe("contacts in a sequence", () => {
     const name = (await done.locator(".cell-strong").textContent()).trim();
     const rowOf = () => table().locator("tbody tr", { hasText: name });
     await rowOf().getByRole("checkbox").check();
-    await page.getByRole("button", { name: "Resume" }).click();
+    await page.getByRole("button", { name: "Resume", exact: true }).click();
     await page.getByText(/0 contacts resumed .*restart it/i).waitFor();
     await rowOf().getByRole("checkbox").check();
     await page.getByRole("button", { name: "Restart", exact: true }).click();
