@@ -168,27 +168,29 @@ describe("template variables some contacts have no value for", () => {
     expect(pv.totals).toMatchObject({ candidates: 6, skipped: 1 });
     const byVariable = Object.fromEntries(pv.missing_variables.map((m) => [m.variable, m]));
     expect(Object.keys(byVariable).sort()).toEqual(["city", "company", "custom.deal_size", "first_name", "title"]);
+    // Step 1 has a fallback and sends; step 2 has none and pauses: each step is told apart.
     expect(byVariable.first_name).toEqual({
       variable: "first_name",
       count: 1,
       steps: [1, 2],
+      pause_steps: [2],
       pauses: true,
       fallbacks: ["there"],
       message:
-        "1 contact has no first name: the emails at steps 1, 2 use {{first_name}} without a fallback, so it won't be sent to them and they pause there until it is filled in (where a fallback is written, it says “there”)",
+        "1 contact has no first name: the email at step 1 will say “there” instead; the email at step 2 uses {{first_name}} without a fallback, so it won't be sent to them and they pause there until it is filled in",
     });
-    expect(byVariable.company).toMatchObject({ count: 2, steps: [1], pauses: true, fallbacks: [] });
+    expect(byVariable.company).toMatchObject({ count: 2, steps: [1], pause_steps: [1], pauses: true, fallbacks: [] });
     // The person has a city (people always do); the contacts but one have none.
     expect(byVariable.city).toMatchObject({
       count: 3,
       pauses: false,
       fallbacks: ["your city"],
-      message: "3 contacts have no city: the emails at step 1 will say “your city” instead",
+      message: "3 contacts have no city: the email at step 1 will say “your city” instead",
     });
     // A person has no custom fields: the contact made from them has none either.
     expect(byVariable["custom.deal_size"]).toMatchObject({
       count: 4,
-      message: "4 contacts have no deal size: the emails at step 1 will say “your deal” instead",
+      message: "4 contacts have no deal size: the email at step 1 will say “your deal” instead",
     });
     expect(byVariable.title).toMatchObject({ count: 3, steps: [2], pauses: true });
     // The words are the send's: what renderTemplate writes for a contact without a value.
@@ -196,6 +198,40 @@ describe("template variables some contacts have no value for", () => {
     expect(byVariable.city!.fallbacks).toEqual([rendered]);
     // A warning, not a skip: nobody is held back or skipped for it.
     expect(pv.totals).toMatchObject({ enrolled: 5, warned: 0 });
+  });
+
+  it("a step using a variable with and without a fallback pauses; only the contacts that will be added are counted", async () => {
+    const x = await addContactsSetup({
+      steps: [
+        { wait: 0, variants: [{ subject: "Hi {{first_name|there}}", body: "{{company|your team}}" }] },
+        { wait: 2, variants: [{ subject: "Re {{company|your team}}", body: "{{company}} again" }] },
+        { wait: 2, variants: [{ subject: "Last", body: "{{company|}} bye" }] },
+      ],
+    });
+    const [added, heldBack] = await makeContacts(x.teamId, 2);
+    await env.DB.prepare("UPDATE contacts SET company = NULL WHERE id IN (?, ?)").bind(added, heldBack).run();
+    await runningElsewhere(x, heldBack!);
+
+    const ids = [added!, heldBack!];
+    const held = await ok(preview(x.s, x.sequenceId, { source: { contact_ids: ids } }));
+    expect(held.totals).toMatchObject({ enrolled: 1, warned: 1 });
+    // Step 2's fallback in its subject never shows: its body has none, so its email is not sent.
+    expect(held.missing_variables).toEqual([
+      {
+        variable: "company",
+        count: 1,
+        steps: [1, 2, 3],
+        pause_steps: [2],
+        pauses: true,
+        fallbacks: ["your team", ""],
+        message:
+          "1 contact has no company: the emails at steps 1, 3 will say “your team” instead; the email at step 2 uses {{company}} without a fallback, so it won't be sent to them and they pause there until it is filled in",
+      },
+    ]);
+    // Overriding the warning adds the held-back contact too: now both are counted.
+    const anyway = await ok(preview(x.s, x.sequenceId, { source: { contact_ids: ids }, overrides: { active_in_other_sequence: true } }));
+    expect(anyway.totals).toMatchObject({ enrolled: 2, warned: 0 });
+    expect(anyway.missing_variables).toMatchObject([{ variable: "company", count: 2, pause_steps: [2] }]);
   });
 
   it("none when every contact has every value the emails use", async () => {

@@ -309,8 +309,10 @@ function addToTally(t: Tally, contacts: PlannedContact[], view: PreviewView, ove
     const reasons = [...c.evaluation.skips, ...c.evaluation.warnings];
     for (const r of reasons) t.reasons[r] = (t.reasons[r] ?? 0) + 1;
     if (reasons.length > 1) t.severalReasons++;
-    if (c.evaluation.outcome !== "skipped") {
+    // Only the contacts that will be added get these emails: not the skipped, nor those a warning holds back.
+    if (c.evaluation.outcome === "enrolled")
       for (let v = c.facts.emptyVariables, k = 0; v; v = Math.floor(v / 2), k++) if (v % 2) t.emptyVariables[k]!++;
+    if (c.evaluation.outcome !== "skipped") {
       for (const w of c.evaluation.warnings) {
         const x = t.warnCounts.get(w) ?? { total: 0, blocking: 0 };
         x.total++;
@@ -331,9 +333,12 @@ export interface VariableUse {
   variable: string;
   /** The steps (1-based, in order) whose emails use it. */
   steps: number[];
-  /** Some use has no fallback: an email to a contact without a value is not sent and the contact pauses there. */
-  pauses: boolean;
-  /** The fallbacks written for it (what those emails say instead), each once. */
+  /**
+   * The steps among them with a use without a fallback: their email to a contact without a value is not sent and
+   * the contact pauses there. The other steps send, saying a fallback instead.
+   */
+  pauseSteps: number[];
+  /** The fallbacks written in the steps that send (what those emails say instead), each once. */
   fallbacks: string[];
 }
 
@@ -350,21 +355,30 @@ const templatesSql = (teamId: string, sequenceId: string) => sql`
 
 /** The rows of `templatesSql`, as the variables they use. */
 function templateUses(rows: { n: number; thread_reply: number; subject: string; body: string }[]): VariableUse[] {
-  const uses = new Map<string, VariableUse>();
+  // Per variable, each step's fallbacks: a step with a use without one pauses, and its fallbacks are never said.
+  const uses = new Map<string, { variable: string; steps: Map<number, string[] | null> }>();
   for (const r of rows) {
     for (const u of variableUses(`${r.thread_reply ? "" : r.subject}\n${r.body}`)) {
       if (!isContactVariable(u.name)) continue;
       let x = uses.get(u.name);
       if (!x) {
         if (uses.size === MAX_COUNTED_VARIABLES) continue;
-        uses.set(u.name, (x = { variable: u.name, steps: [], pauses: false, fallbacks: [] }));
+        uses.set(u.name, (x = { variable: u.name, steps: new Map() }));
       }
-      if (!x.steps.includes(r.n)) x.steps.push(r.n);
-      if (u.fallback === null) x.pauses = true;
-      else if (!x.fallbacks.includes(u.fallback)) x.fallbacks.push(u.fallback);
+      const said = x.steps.has(r.n) ? x.steps.get(r.n)! : [];
+      if (said && u.fallback !== null) said.push(u.fallback);
+      x.steps.set(r.n, said && u.fallback !== null ? said : null);
     }
   }
-  return [...uses.values()];
+  return [...uses.values()].map(({ variable, steps }) => {
+    const all = [...steps.entries()];
+    return {
+      variable,
+      steps: all.map(([n]) => n),
+      pauseSteps: all.filter(([, said]) => !said).map(([n]) => n),
+      fallbacks: [...new Set(all.flatMap(([, said]) => said ?? []))],
+    };
+  });
 }
 
 export interface Preview {
@@ -467,7 +481,17 @@ export function presentPreview(p: Preview, view: PreviewView) {
     missing_variables: p.variables.flatMap((v, k) => {
       const count = p.tally.emptyVariables[k] ?? 0;
       return count
-        ? [{ variable: v.variable, count, steps: v.steps, pauses: v.pauses, fallbacks: v.fallbacks, message: missingMessage(v, count) }]
+        ? [
+            {
+              variable: v.variable,
+              count,
+              steps: v.steps,
+              pause_steps: v.pauseSteps,
+              pauses: v.pauseSteps.length > 0,
+              fallbacks: v.fallbacks,
+              message: missingMessage(v, count),
+            },
+          ]
         : [];
     }),
     credits: p.credits,
@@ -502,15 +526,20 @@ const variableWords = (name: string) => (name.startsWith("custom.") ? name.slice
 const quoted = (texts: string[]) => texts.map((f) => `“${f}”`).join(" or ");
 
 /**
- * What the emails of `count` contacts without a value for the variable do, in the send's terms (compose.ts):
- * a use without a fallback keeps the email from going and pauses the contact (missing_variables); a fallback
- * is what the email says instead (an empty one: nothing).
+ * What the emails of `count` contacts without a value for the variable do, in the send's terms (compose.ts), step
+ * by step: a step with a use without a fallback doesn't send its email and pauses the contact (missing_variables);
+ * the other steps send, saying the fallback instead (an empty one: nothing).
  */
 function missingMessage(v: VariableUse, count: number): string {
   const who = `${count.toLocaleString("en-US")} ${count === 1 ? "contact has" : "contacts have"} no ${variableWords(v.variable)}`;
-  const at = `${v.steps.length > 1 ? "steps" : "step"} ${v.steps.join(", ")}`;
+  const at = (steps: number[]) => `${steps.length > 1 ? "the emails at steps" : "the email at step"} ${steps.join(", ")}`;
+  const sending = v.steps.filter((n) => !v.pauseSteps.includes(n));
   const said = v.fallbacks.filter((f) => f !== "");
-  if (v.pauses)
-    return `${who}: ${v.steps.length > 1 ? "the emails" : "the email"} at ${at} ${v.steps.length > 1 ? "use" : "uses"} {{${v.variable}}} without a fallback, so it won't be sent to them and they pause there until it is filled in${said.length ? ` (where a fallback is written, it says ${quoted(said)})` : ""}`;
-  return said.length ? `${who}: the emails at ${at} will say ${quoted(said)} instead` : `${who}: the emails at ${at} will leave it out`;
+  const parts = [];
+  if (sending.length) parts.push(`${at(sending)} will ${said.length ? `say ${quoted(said)} instead` : "leave it out"}`);
+  if (v.pauseSteps.length)
+    parts.push(
+      `${at(v.pauseSteps)} ${v.pauseSteps.length > 1 ? "use" : "uses"} {{${v.variable}}} without a fallback, so ${v.pauseSteps.length > 1 ? "they" : "it"} won't be sent to them and they pause there until it is filled in`,
+    );
+  return `${who}: ${parts.join("; ")}`;
 }
