@@ -328,7 +328,7 @@ export class SequenceDO extends DurableObject<Env> {
   private loadedAt = new WeakMap<SequenceConfig, number>();
   /** Whether steps_owed has any row: while it has none (no reorder ever owed a step), nothing reads it. */
   private owing = false;
-  /** Enroll transactions that wrote runs since the object started (twinsNow: a twin read they overtook is read again). */
+  /** Transactions that wrote new runs (enroll, restart) since the object started (settled: a twin read they overtook is read again). */
   private enrollCommits = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -637,14 +637,16 @@ export class SequenceDO extends DurableObject<Env> {
     // place where runs of this sequence are created, and its transactions run one at a time: of two calls
     // adding twins A and B at the same moment, the second transaction sees the first one's run. The D1
     // read may come before the transaction because it only asks which contacts share the address, and a
-    // contact is in D1 before any call enrolls it. A read that was in flight while another call enrolled
-    // (`enrollCommits` moved) is made again: that call's contact may be a twin created after the read
-    // began, and its run would otherwise go unseen.
+    // contact is in D1 before any call enrolls it. Reads during which another call wrote runs here
+    // (settled) are made again: that call's contact may be a twin created after the read began, and its
+    // run would otherwise go unseen. Nothing but the transaction follows them, with no await between.
     const contactIds = [...new Set(items.map((it) => it.contactId))];
-    const [read, twins] = await Promise.all([
-      unread.length ? loadContactStates(this.d, cfg.teamId, [...new Set(unread)]) : null,
-      this.twinsNow(cfg.teamId, contactIds),
-    ]);
+    const [read, twins] = await this.settled(() =>
+      Promise.all([
+        unread.length ? loadContactStates(this.d, cfg.teamId, [...new Set(unread)]) : null,
+        this.twinsOf(cfg.teamId, contactIds),
+      ]),
+    );
     const emails = new Map<string, QueuedEmail[]>();
     const tasks: NewTask[] = [];
     const enrolled: string[] = [];
@@ -775,14 +777,18 @@ export class SequenceDO extends DurableObject<Env> {
   }
 
   /**
-   * twinsOf, read again if an enroll of this object committed while it was in flight (see enroll): the
-   * answer then holds every contact enrolled here before the transaction that uses it. Usually one read.
+   * `read` (D1 reads that include twinsOf), made again while a transaction of this object that wrote new
+   * runs (enroll, restart: `enrollCommits`) committed between its start and its end. Used right before a
+   * transaction, with no await between: the twins it answers then include every contact that had a run
+   * written here before that transaction, a twin created and enrolled during the read included. The loop
+   * is bounded by progress only: a read is made again only because another call committed runs meanwhile,
+   * so usually it is one read, and each further one follows another call's finished work.
    */
-  private async twinsNow(teamId: string, contactIds: string[]): Promise<Map<string, string[]>> {
+  private async settled<T>(read: () => Promise<T>): Promise<T> {
     for (;;) {
       const seen = this.enrollCommits;
-      const twins = await this.twinsOf(teamId, contactIds);
-      if (this.enrollCommits === seen) return twins;
+      const out = await read();
+      if (this.enrollCommits === seen) return out;
     }
   }
 
@@ -1150,21 +1156,26 @@ export class SequenceDO extends DurableObject<Env> {
     // Contact stage is not restarted: the new run would only stop at its first step, and "restarted" would be
     // untrue), the other live contacts with each one's address, and which mailboxes are connected; then
     // whether the address replied here or runs in another sequence (by any of its contacts).
+    // Settled as enroll's: a twin created and enrolled here while these reads were in flight is seen (its
+    // run blocks a closed one's restart as duplicate_email), and so is the twins' own history.
     const contactIds = [...new Set(ids.flatMap((id) => this.row(id)?.contact_id ?? []))];
-    const [contacts, twins, connected] = await Promise.all([
-      loadContactStates(this.d, teamId, contactIds),
-      this.twinsOf(teamId, contactIds),
-      mailboxId
-        ? null
-        : this.connectedMailboxes(
-            teamId,
-            ids.flatMap((id) => this.row(id)?.mailbox_id ?? []),
-          ),
-    ]);
-    const everyone = [...new Set([...contactIds, ...[...twins.values()].flat()])];
-    const [elsewhere, replied] = anyway
-      ? [new Set<string>(), new Set<string>()]
-      : await Promise.all([this.openElsewhere(sequenceId, teamId, everyone), this.repliedHere(sequenceId, teamId, everyone)]);
+    const { contacts, twins, connected, elsewhere, replied } = await this.settled(async () => {
+      const [contacts, twins, connected] = await Promise.all([
+        loadContactStates(this.d, teamId, contactIds),
+        this.twinsOf(teamId, contactIds),
+        mailboxId
+          ? null
+          : this.connectedMailboxes(
+              teamId,
+              ids.flatMap((id) => this.row(id)?.mailbox_id ?? []),
+            ),
+      ]);
+      const everyone = [...new Set([...contactIds, ...[...twins.values()].flat()])];
+      const [elsewhere, replied] = anyway
+        ? [new Set<string>(), new Set<string>()]
+        : await Promise.all([this.openElsewhere(sequenceId, teamId, everyone), this.repliedHere(sequenceId, teamId, everyone)]);
+      return { contacts, twins, connected, elsewhere, replied };
+    });
     const ofAddress = (c: string) => [c, ...(twins.get(c) ?? [])];
     const openHere = (c: string) =>
       this.sql.exec(`SELECT 1 FROM enrollments WHERE contact_id = ? AND status IN ${OPEN}`, c).toArray().length > 0;
@@ -1241,6 +1252,8 @@ export class SequenceDO extends DurableObject<Env> {
         if (cfg.active) this.setTimers([[newId, dueAt]]);
         out.push({ id, outcome: "restarted", newId });
       }
+      // A new run is written: a concurrent enroll or restart whose twin read was in flight reads again.
+      if (out.some((o) => o.outcome === "restarted")) this.enrollCommits++;
     });
     await this.armAndMirror(teamId, sequenceId);
     await this.withdrawQueued(withdraw);
