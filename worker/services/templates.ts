@@ -43,22 +43,35 @@ export const TEMPLATE_VARIABLES: readonly { name: string; description: string }[
   { name: "day_of_week", description: "Weekday when the email is sent, in the contact's time zone (e.g. Tuesday)" },
 ];
 
+/**
+ * Every variable: how the send renders it, and the contact columns it reads (null: not a contact's own field, or
+ * one an added contact always has).
+ * The add-contacts preview counts the contacts without a value from these columns (candidates.ts), so a new
+ * variable says here, once, whether a contact can lack it.
+ */
 // Optional chaining throughout: rendering must not throw on a partial context.
-const VALUES: Record<string, (ctx: TemplateContext) => string> = {
-  first_name: (c) => clean(c.contact?.firstName),
-  last_name: (c) => clean(c.contact?.lastName),
-  full_name: (c) => [clean(c.contact?.firstName), clean(c.contact?.lastName)].filter(Boolean).join(" "),
-  company: (c) => clean(c.contact?.company),
-  title: (c) => clean(c.contact?.title),
-  email: (c) => clean(c.contact?.email),
-  city: (c) => clean(c.contact?.city),
-  country: (c) => clean(c.contact?.country),
-  sender_name: (c) => clean(c.sender?.name),
-  sender_first_name: (c) => clean(c.sender?.name).split(/\s+/)[0] ?? "",
-  day_of_week: (c) => {
-    if (!Number.isFinite(c.now)) return "";
-    const timeZone = isValidTimeZone(c.timeZone) ? c.timeZone : "UTC";
-    return new Intl.DateTimeFormat("en-US", { weekday: "long", timeZone }).format(c.now);
+export const VARIABLES: Record<string, { render: (ctx: TemplateContext) => string; columns: readonly string[] | null }> = {
+  first_name: { render: (c) => clean(c.contact?.firstName), columns: ["first_name"] },
+  last_name: { render: (c) => clean(c.contact?.lastName), columns: ["last_name"] },
+  full_name: {
+    render: (c) => [clean(c.contact?.firstName), clean(c.contact?.lastName)].filter(Boolean).join(" "),
+    columns: ["first_name", "last_name"],
+  },
+  company: { render: (c) => clean(c.contact?.company), columns: ["company"] },
+  title: { render: (c) => clean(c.contact?.title), columns: ["title"] },
+  // No contact is added without an email (no_email skips it): none lacks it.
+  email: { render: (c) => clean(c.contact?.email), columns: null },
+  city: { render: (c) => clean(c.contact?.city), columns: ["city"] },
+  country: { render: (c) => clean(c.contact?.country), columns: ["country"] },
+  sender_name: { render: (c) => clean(c.sender?.name), columns: null },
+  sender_first_name: { render: (c) => clean(c.sender?.name).split(/\s+/)[0] ?? "", columns: null },
+  day_of_week: {
+    render: (c) => {
+      if (!Number.isFinite(c.now)) return "";
+      const timeZone = isValidTimeZone(c.timeZone) ? c.timeZone : "UTC";
+      return new Intl.DateTimeFormat("en-US", { weekday: "long", timeZone }).format(c.now);
+    },
+    columns: null,
   },
 };
 
@@ -70,7 +83,8 @@ const CUSTOM = "custom.";
 const valueOf = (name: string, ctx: TemplateContext): string | undefined => {
   const n = name.toLowerCase();
   if (n.startsWith(CUSTOM)) return clean(ctx.contact?.custom?.[n.slice(CUSTOM.length)]);
-  return VALUES[n]?.(ctx);
+  // Own keys only: a tag such as {{constructor}} must not reach Object.prototype (rendering never throws).
+  return Object.hasOwn(VARIABLES, n) ? VARIABLES[n]!.render(ctx) : undefined;
 };
 const WHOLE_TAG = new RegExp(`^${TAG.source}$`);
 
@@ -79,7 +93,7 @@ export function findUnknownVariables(text: string): string[] {
   const seen = new Map<string, string>();
   for (const m of text.matchAll(TAG)) {
     const name = m[1]!;
-    if (!VALUES[name.toLowerCase()] && !name.toLowerCase().startsWith(CUSTOM) && !seen.has(name.toLowerCase()))
+    if (!Object.hasOwn(VARIABLES, name.toLowerCase()) && !name.toLowerCase().startsWith(CUSTOM) && !seen.has(name.toLowerCase()))
       seen.set(name.toLowerCase(), name);
   }
   return [...seen.values()];
