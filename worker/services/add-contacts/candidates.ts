@@ -4,6 +4,7 @@ import { inChunks, listParam } from "../../db/in-list";
 import { ApiError } from "../../lib/errors";
 import { STAGE_CATEGORY_SQL } from "../../../durable-objects/eligibility";
 import { liveContactOf, peopleWhere } from "../people-search";
+import { VARIABLES } from "../templates";
 import { MAX_JOB_CANDIDATES, type AddContactsRequest } from "./request";
 
 /** One contact or person to add, before validation. */
@@ -220,16 +221,16 @@ export const activeElsewhereSql = (teamId: string, sequenceId: string, d: string
 const inboundReplySql = (teamId: string, sequenceId: string, d: string): SQL =>
   sql`EXISTS (SELECT 1 FROM inbound_messages im WHERE im.contact_id = ${sql.raw(d)}.id AND +im.sequence_id = ${sequenceId} AND +im.team_id = ${teamId} AND +im.classification = 'reply')`;
 
-/** Template variables of a contact's own fields (templates.ts VALUES): the ones a contact can lack. */
-const CONTACT_VARIABLE_COLUMNS: Record<string, (t: string) => string> = {
-  first_name: (t) => `${t}.first_name`,
-  last_name: (t) => `${t}.last_name`,
-  full_name: (t) => `coalesce(${t}.first_name, '') || coalesce(${t}.last_name, '')`,
-  company: (t) => `${t}.company`,
-  title: (t) => `${t}.title`,
-  city: (t) => `${t}.city`,
-  country: (t) => `${t}.country`,
-};
+/**
+ * Template variables of a contact's own fields, as SQL over row `t` (a contact, or a person: same columns), from
+ * templates.ts VARIABLES so a new one is counted too: the columns run together, empty when all are (the rendered
+ * value is empty then, whatever joins them).
+ */
+const CONTACT_VARIABLE_COLUMNS: Record<string, (t: string) => string> = Object.fromEntries(
+  Object.entries(VARIABLES).flatMap(([name, v]) =>
+    v.columns ? [[name, (t: string) => v.columns!.map((c) => `coalesce(${t}.${c}, '')`).join(" || ")]] : [],
+  ),
+);
 /** Most variables one preview counts (a bit each in an integer, exact as a JavaScript number). */
 export const MAX_COUNTED_VARIABLES = 52;
 
@@ -237,7 +238,7 @@ export const MAX_COUNTED_VARIABLES = 52;
  * The template variables a contact's emails fill from its own fields: the built-in ones (not the email,
  * which no_email covers, nor the sender's or the weekday) and custom fields (`custom.<key>`).
  */
-export const isContactVariable = (name: string) => name in CONTACT_VARIABLE_COLUMNS || name.startsWith("custom.");
+export const isContactVariable = (name: string) => Object.hasOwn(CONTACT_VARIABLE_COLUMNS, name) || name.startsWith("custom.");
 
 // What JavaScript's trim() removes (templates.ts `clean`), the common ones: a value of only these renders empty.
 const BLANKS = "char(32, 9, 10, 11, 12, 13, 160, 8232, 8233, 65279)";
