@@ -1038,10 +1038,15 @@ export class SequenceDO extends DurableObject<Env> {
           this.sql.exec("DELETE FROM timers WHERE enrollment_id = ?", id);
           if (resumeAt) this.setTimers([[id, resumeAt]]);
         } else if (action === "pause" && e.status === "paused" && resumeAt) {
-          // A new resume date for a paused run: its timer moves there (later or earlier), nothing else changes.
+          // A new resume date for a paused run: its timer moves there (later or earlier). Why it is paused is
+          // kept (out of office, a missing variable or variant, the user's own date); only a run the user
+          // paused with no date becomes paused until the date now given. An out-of-office reply re-dates only
+          // a run paused for out of office: a pause of the user's or for a missing field isn't theirs to end.
           const at = this.sql.exec<{ run_at: number }>("SELECT run_at FROM timers WHERE enrollment_id = ?", id).toArray()[0]?.run_at;
           if (at === resumeAt) continue;
-          this.update(id, { reason: reason ?? "paused_by_user" });
+          if (reason && reason !== "paused_until" && reason !== e.reason) continue;
+          // The same reason written again: the row is mirrored to D1 with its new resume date.
+          this.update(id, { reason: e.reason === "paused_by_user" ? (reason ?? e.reason) : e.reason });
           this.setTimers([[id, resumeAt]]);
           changed.push(id);
           continue;

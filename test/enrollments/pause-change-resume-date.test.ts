@@ -2,6 +2,7 @@
 // resume (later or earlier), audited like the pause. Before, a paused run answered "Already paused" and
 // kept its first date: the only way to change it was to resume (which could send at once) and pause again.
 import { beforeEach, describe, expect, it } from "vitest";
+import { engine } from "../../durable-objects/engine";
 import { now } from "../../worker/lib/clock";
 import { client, env, ok } from "../helpers";
 import { DAY, HOUR, enroll, makeContacts, makeMailbox, makeSequence, makeTeam, runUntil, sessionFor, startSimulation } from "../fixtures";
@@ -86,5 +87,34 @@ describe("changing a paused run's resume date", () => {
     expect(same.results[0]!.reason).toBe("Already paused until that date");
     await runUntil(d1 + HOUR);
     expect(await positionsSent(e!.id)).toEqual([1, 2]);
+  });
+
+  it("a run paused for out of office keeps that reason when the user moves its date; an out-of-office reply doesn't date the user's own pause", async () => {
+    const { teamId, userId } = await makeTeam();
+    const api = client(await sessionFor(teamId, userId)).api;
+    const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }, { wait: 1 }], null);
+    const mb = await makeMailbox(teamId, userId, { gapSeconds: 0 });
+    const cs = await makeContacts(teamId, 2);
+    await enroll(teamId, sequenceId, cs, [mb]);
+    await runUntil(now() + HOUR);
+    const list = async () =>
+      (await ok(api.sequences[":id"].enrollments.$get({ param: { id: sequenceId }, query: { sort: "name" } }))).enrollments;
+    const [a, b] = (await list()).map((e) => e.id) as [string, string];
+    // a: paused by an out-of-office reply until D1 (as replies.ts pauses it); the user moves it to D2.
+    const d1 = now() + 3 * DAY;
+    const d2 = now() + 6 * DAY;
+    expect(await engine.sequence(env, sequenceId, teamId).pause([a], "out_of_office", d1)).toEqual([a]);
+    expect(await act(api, sequenceId, "pause", { enrollment_ids: [a], until: d2 })).toMatchObject({ changed: [a] });
+    expect((await list()).find((e) => e.id === a)).toMatchObject({ status: "paused", paused_until: d2, reason: "out_of_office" });
+    // b: paused by the user with no date; an out-of-office reply then names a return date: b stays paused, undated.
+    await act(api, sequenceId, "pause", { enrollment_ids: [b] });
+    expect(await engine.sequence(env, sequenceId, teamId).pause([b], "out_of_office", d1)).toEqual([]);
+    expect((await list()).find((e) => e.id === b)).toMatchObject({ status: "paused", paused_until: null, reason: "paused_by_user" });
+
+    await runUntil(d1 + HOUR);
+    expect([await statusOf(a), await positionsSent(a)]).toEqual(["paused", [1]]);
+    await runUntil(d2 + HOUR);
+    expect(await positionsSent(a)).toEqual([1, 2]);
+    expect([await statusOf(b), await positionsSent(b)]).toEqual(["paused", [1]]);
   });
 });
