@@ -79,7 +79,7 @@ describe("logging a call with callback_at", () => {
     expect(await x.row(c)).toMatchObject({ status: "active", current_step: 1, task_status: "open" });
   });
 
-  it("on a task done meanwhile is a 409 that logs nothing", async () => {
+  it("on a task done before it is a 409 that logs nothing", async () => {
     const x = await onACall(1);
     const [c] = x.contacts as [string];
     const { task_id } = await x.row(c);
@@ -91,5 +91,49 @@ describe("logging a call with callback_at", () => {
     expect(r.status).toBe(409);
     expect(await taskRow(task_id)).toEqual(done);
     expect((await taskAudit(c)).map(([a]) => a)).toEqual(["task.skipped"]);
+  });
+
+  it("on a task done after it was read but before its write is a 409 that moves and logs nothing", async () => {
+    const x = await onACall(1);
+    const [c] = x.contacts as [string];
+    const { task_id } = await x.row(c);
+    // Someone skips the task between the call's read of it and its batch: the batch's guard is all that stops it.
+    const proto = Object.getPrototypeOf(env.DB) as { batch: (s: D1PreparedStatement[]) => Promise<D1Result[]> };
+    const batch = proto.batch;
+    proto.batch = async function (this: D1Database, statements: D1PreparedStatement[]) {
+      proto.batch = batch;
+      await ok(x.api.tasks[":id"][":action"].$post({ param: { id: task_id, action: "skip" }, json: {} }));
+      return batch.call(this, statements);
+    };
+    try {
+      const r = await errorOf(
+        await x.api.tasks[":id"].call.$post({ param: { id: task_id }, json: { outcome: "call_back_later", callback_at: now() + DAY } }),
+      );
+      expect(r.status).toBe(409);
+    } finally {
+      proto.batch = batch;
+    }
+    const done = await taskRow(task_id);
+    expect(done).toMatchObject({ status: "skipped" });
+    expect(done.due_at).not.toBe(now() + DAY);
+    expect((await taskAudit(c)).map(([a]) => a)).toEqual(["task.skipped"]);
+  });
+
+  it("on another team's task is a 404 whatever the body, and changes nothing", async () => {
+    const x = await onACall(1);
+    const other = await onACall(1);
+    const [c] = x.contacts as [string];
+    const { task_id } = await x.row(c);
+    const before = await taskRow(task_id);
+    for (const json of [
+      { outcome: "call_back_later" as const, callback_at: now() - HOUR },
+      { outcome: "call_back_later" as const, callback_at: now() + DAY, complete: true },
+      { outcome: "meeting_booked" as const, complete: false },
+    ]) {
+      const r = await errorOf(await other.api.tasks[":id"].call.$post({ param: { id: task_id }, json }));
+      expect(r.status).toBe(404);
+    }
+    expect(await taskRow(task_id)).toEqual(before);
+    expect(await taskAudit(c)).toEqual([]);
   });
 });

@@ -411,6 +411,8 @@ export async function logCall(
   complete: boolean,
   callbackAt?: number,
 ): Promise<TaskResult> {
+  // The task first: a task of another team (or none) is a 404 whatever the body says, never a 422 about it.
+  const task = await taskFor(d, caller, taskId);
   if (callbackAt !== undefined) {
     if (complete) throw bad("complete", "A call back keeps the task open: send complete false, or leave it out");
     if (endsRun(call.outcome))
@@ -421,7 +423,6 @@ export async function logCall(
   if (complete) return finishTask(env, d, caller, taskId, "complete", { call });
   if (endsRun(call.outcome))
     throw bad("complete", `A call with outcome ${call.outcome} ends the contact's run in the sequence: log it with complete true`);
-  const task = await taskFor(d, caller, taskId);
   if (task.status !== "open") throw notOpen(task.status);
   const ref = { task_id: task.id, type: task.type, sequence_id: task.sequenceId };
   const logged = task.contactId
