@@ -8,7 +8,7 @@ import { ALARM_RETRY_MS, alarmOrRetry, armAlarm } from "../worker/lib/alarms";
 import { now } from "../worker/lib/clock";
 import { sha256Hex } from "../worker/lib/crypto";
 import { newId } from "../worker/lib/ids";
-import { repliedHereSql } from "../worker/services/add-contacts/candidates";
+import { activeElsewhereSql, repliedHereSql } from "../worker/services/add-contacts/candidates";
 import { addWait, nextWindowStart } from "../worker/services/schedule-time";
 import { engine } from "./engine";
 import {
@@ -1300,20 +1300,15 @@ export class SequenceDO extends DurableObject<Env> {
     return new Set(rows.map((r) => r.id));
   }
 
-  /** Of these contacts, those with an open run in another sequence of the team (D1). */
+  /** Of these contacts, those with an open run in another sequence of the team (activeElsewhereSql, D1). */
   private async openElsewhere(sequenceId: string, teamId: string, contactIds: string[]): Promise<Set<string>> {
-    const out = new Set<string>();
-    for (let i = 0; i < contactIds.length; i += 2_000) {
-      const rows = await this.d.$client
-        .prepare(
-          `SELECT DISTINCT contact_id FROM enrollments WHERE contact_id IN (SELECT value FROM json_each(?))
-             AND status IN ('scheduled','active','paused','held') AND +team_id = ? AND +sequence_id <> ?`,
-        )
-        .bind(JSON.stringify(contactIds.slice(i, i + 2_000)), teamId, sequenceId)
-        .all<{ contact_id: string }>();
-      for (const r of rows.results) out.add(r.contact_id);
-    }
-    return out;
+    const rows = await inChunks(contactIds, (part) =>
+      this.d.all<{ id: string }>(
+        sql`SELECT c.id FROM contacts c WHERE c.id IN (SELECT value FROM json_each(${listParam(part)})) AND +c.team_id = ${teamId}
+              AND ${activeElsewhereSql(teamId, sequenceId, "c")}`,
+      ),
+    );
+    return new Set(rows.map((r) => r.id));
   }
 
   /**

@@ -210,9 +210,9 @@ export const repliedHereSql = (teamId: string, sequenceId: string, d: string): S
 /**
  * Whether contact `d` runs in another sequence of the team (a run scheduled, active, paused or held). An
  * address is one inbox: the add-contacts warning active_in_other_sequence asks it of the contact's twins
- * (the other live contacts with its address), as a restart counts a twin running elsewhere
- * (SequenceDO.openElsewhere); the contact's own runs are read in loadFacts' one pass over them (`enrolled` & 2),
- * by the same rule.
+ * (the other live contacts with its address), and a restart (SequenceDO.openElsewhere) of the run's contact
+ * and its twins: the one place that says what "runs elsewhere" means. The contact's own runs are read in
+ * loadFacts' one pass over them (`enrolled` & 2), by the same rule.
  */
 export const activeElsewhereSql = (teamId: string, sequenceId: string, d: string): SQL =>
   sql`EXISTS (SELECT 1 FROM enrollments e WHERE e.contact_id = ${sql.raw(d)}.id AND e.status IN ('scheduled','active','paused','held') AND +e.team_id = ${teamId} AND +e.sequence_id <> ${sequenceId})`;
