@@ -138,3 +138,72 @@ describe("people search: the sequences a saved person's contact is in", () => {
     expect(detail, detail).toMatch(/SEARCH e USING (COVERING )?INDEX enrollments_contact_idx/);
   });
 });
+
+describe("people search: a saved person's contact and sequences are read for the page's rows only", () => {
+  it("a page sorted by name reads them for its 10 rows, not for every match the sort meets", async () => {
+    // 60 people of one company, all saved by one team and running in a sequence; another team saved none.
+    const co = `Qsr${newId().slice(0, 8)}`;
+    const { teamId: team, userId } = await makeTeam();
+    const { sequenceId } = await makeSequence(team, userId, [{ wait: 0 }], await makeSchedule(team));
+    const bare = await makeTeam("Bare");
+    const t = Date.now();
+    const stmts: D1PreparedStatement[] = [];
+    for (let i = 0; i < 60; i++) {
+      const id = `ppl-${co}-${i}`;
+      const contactId = newId();
+      stmts.push(
+        env.DB.prepare(
+          "INSERT INTO people (id, first_name, last_name, title, seniority, department, company, domain, industry, employees, city, country, time_zone, email, email_status, score) VALUES (?, 'Pat', ?, 'Buyer', 'manager', 'sales', ?, 'qsr.test', 'Software', 50, 'Austin', 'United States', 'America/Chicago', ?, 'verified', 50)",
+        ).bind(id, `Last${String(i).padStart(2, "0")}`, co, `p${i}@${co}.test`),
+        env.DB.prepare(
+          "INSERT INTO contacts (id, team_id, person_id, first_name, last_name, company, email, email_status, score, stage_id, created_at, updated_at) VALUES (?, ?, ?, 'Pat', 'X', ?, ?, 'verified', 50, ?, ?, ?)",
+        ).bind(contactId, team, id, co, `p${i}@${co}.test`, `${team}-cold`, t, t),
+        env.DB.prepare(
+          "INSERT INTO enrollments (id, team_id, sequence_id, contact_id, status, current_step, created_at, updated_at) VALUES (?, ?, ?, ?, 'active', 1, ?, ?)",
+        ).bind(newId(), team, sequenceId, contactId, t, t),
+      );
+    }
+    await env.DB.batch(stmts);
+
+    const readFor = async (teamOf: string, user: string) => {
+      const s = await sessionFor(teamOf, user);
+      const counted = countingD1(env.DB, { rowsOfRaw: true });
+      const search = async () => {
+        const ctx = createExecutionContext();
+        const res = await app.request(
+          `${BASE}/api/people/search`,
+          {
+            method: "POST",
+            headers: { cookie: s.cookie, "x-csrf-token": s.csrf, "content-type": "application/json" },
+            body: JSON.stringify({ companies: [co], sort: "name", page: 3, per_page: 10 }),
+          },
+          { ...env, DB: counted.db },
+          ctx,
+        );
+        const body = (await res.json()) as { people: { last_name: string; contact_id: string | null; sequences: { id: string }[] }[] };
+        await waitOnExecutionContext(ctx);
+        return body;
+      };
+      await search(); // warm: the caller, and the total kept per isolate
+      counted.reset();
+      const body = await search();
+      const page = counted.count.queries.find((q) => /json_group_array/.test(q.sql))!;
+      const r = await env.DB.prepare(page.sql)
+        .bind(...page.params)
+        .all();
+      return { body, rowsRead: r.meta.rows_read };
+    };
+    const saved = await readFor(team, userId);
+    const none = await readFor(bare.teamId, bare.userId);
+    // The same page, in name order, with the contact and the sequence where saved.
+    expect(saved.body.people.map((p) => p.last_name)).toEqual(Array.from({ length: 10 }, (_, i) => `Last${20 + i}`));
+    expect(none.body.people.map((p) => p.last_name)).toEqual(saved.body.people.map((p) => p.last_name));
+    expect(saved.body.people.every((p) => p.contact_id && p.sequences.map((x) => x.id).join() === sequenceId)).toBe(true);
+    expect(none.body.people.every((p) => p.contact_id === null && p.sequences.length === 0)).toBe(true);
+    // What the saved contacts add to the page's reading: a few rows for each of the page's 10 (its
+    // contact, its run, its sequence: 80 in all), not for each of the 60 matches the sort meets (270
+    // when the lookups were result columns of the sorted query).
+    const extra = saved.rowsRead - none.rowsRead;
+    expect(extra, `${saved.rowsRead} vs ${none.rowsRead}`).toBeLessThanOrEqual(10 * 10);
+  });
+});

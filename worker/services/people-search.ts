@@ -301,9 +301,11 @@ export interface PersonResult {
  * The sequences the contact `contact` (SQL of its id) runs in — scheduled, active, paused or held, the
  * runs the add-contacts warning calls "active in another sequence" — that `caller` may see (a member:
  * their own and those shared with them; access.ts's visibleSequence), as a JSON array of {id, name}.
- * A sub-select in the page's own statement, so the search stays one D1 round trip: it is read for the
- * rows that reach the page (one probe of enrollments_contact_idx each), never for every match. CROSS
- * JOIN keeps SQLite's planner from walking every sequence of the team per row instead.
+ * A sub-select in the page's own statement, so the search stays one D1 round trip. It must sit outside
+ * the sorted query (searchPeople): a result column of an ORDER BY … LIMIT is evaluated for every row
+ * that enters the sorter's top LIMIT + OFFSET — thousands on a deep page — not for the page alone.
+ * There it is read once per page row (one probe of enrollments_contact_idx each). CROSS JOIN keeps
+ * SQLite's planner from walking every sequence of the team per row instead.
  * Unordered: an ORDER BY here would sort for every row; pageRows orders them by name.
  */
 function runningSequencesSql(caller: Caller, contact: SQL): SQL {
@@ -369,12 +371,25 @@ export async function searchPeople(
   const kept = key ? totals.get(key) : undefined;
   // The version (max rowid) stands for the number of people: they are loaded, never deleted.
   const walk = sort === "score" && !!kept && walksScoreIndex(f, kept.n, kept.version, page * perPage);
-  const pageSql = sql`SELECT p.id, p.first_name, p.last_name, p.title, p.seniority, p.department, p.company, p.domain, p.industry, p.employees,
+  // In three steps, so that what is read per row is read for the page's rows only. A sorted query's
+  // result columns are evaluated for every row that enters its top LIMIT + OFFSET (unless the order is
+  // walked from an index), so the innermost one picks the page's rowids and nothing else; the page's
+  // people are then read with their live contact (once per row: a MATERIALIZED CTE is never folded
+  // into the outer query, which would copy the lookup into the sequences sub-select); the outer query
+  // reads the sequences from that contact. It sorts the page's rows again (the order ends in the id,
+  // so it is the same order): an outer query keeps no subquery's order by itself.
+  const pageSql = sql`WITH pg AS MATERIALIZED (
+        SELECT p.id, p.first_name, p.last_name, p.title, p.seniority, p.department, p.company, p.domain, p.industry, p.employees,
                p.city, p.country, p.time_zone, p.email, p.email_status, p.score, p.linkedin_url, p.job_changed_at,
-               ${liveContactOf(teamId, "p.id", "p.email")} AS contact_id,
-               ${caller ? runningSequencesSql(caller, liveContactOf(teamId, "p.id", "p.email")) : sql`NULL`} AS sequences
-          FROM people p ${sql.raw(walk ? "INDEXED BY people_score_id_idx " : "")}WHERE ${walk ? peopleWhere(f, teamId, true) : where}
-         ORDER BY ${sql.raw(ORDER[sort])} LIMIT ${perPage} OFFSET ${(page - 1) * perPage}`;
+               ${liveContactOf(teamId, "p.id", "p.email")} AS contact_id
+          FROM (SELECT p.rowid AS rid FROM people p ${sql.raw(walk ? "INDEXED BY people_score_id_idx " : "")}WHERE ${walk ? peopleWhere(f, teamId, true) : where}
+                 ORDER BY ${sql.raw(ORDER[sort])} LIMIT ${perPage} OFFSET ${(page - 1) * perPage}) k
+          CROSS JOIN people p ON p.rowid = k.rid)
+      SELECT p.id, p.first_name, p.last_name, p.title, p.seniority, p.department, p.company, p.domain, p.industry, p.employees,
+             p.city, p.country, p.time_zone, p.email, p.email_status, p.score, p.linkedin_url, p.job_changed_at, p.contact_id,
+             ${caller ? runningSequencesSql(caller, sql.raw("p.contact_id")) : sql`NULL`} AS sequences
+        FROM pg p
+       ORDER BY ${sql.raw(ORDER[sort])}`;
   if (kept) {
     // The page and the version in one round trip; a total kept from before a load is counted again.
     const [page_, v] = await batchSql(d, [pageSql, peopleVersion]);
