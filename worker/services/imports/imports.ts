@@ -588,8 +588,12 @@ export async function deleteImport(env: Env, d: Db, row: ImportRow): Promise<voi
   }
 }
 
-/** Why the guarded delete removed nothing: saving, a waiting add-contacts job, or deleted meanwhile. */
-async function whyNotDeleted(d: Db, row: ImportRow): Promise<ApiError> {
+/**
+ * Why the guarded delete removed nothing: saving, a waiting add-contacts job, or deleted meanwhile.
+ * Read after the delete, so neither may hold any more (the save or the job ended in between): then
+ * the refusal says so and asks for another try, never blames a job that is not there.
+ */
+export async function whyNotDeleted(d: Db, row: ImportRow): Promise<ApiError> {
   const [current, waiting] = await d.batch([
     d
       .select({ status: imports.status })
@@ -610,9 +614,13 @@ async function whyNotDeleted(d: Db, row: ImportRow): Promise<ApiError> {
   if (!current.length) return notFound("Import");
   if (current[0]!.status === "saving")
     return new ApiError("conflict", "This import's contacts are being saved; delete it when saving is done", { import_id: row.id });
-  return new ApiError("conflict", "An add-contacts job still takes its contacts from this import; delete it once the job is done", {
+  if (waiting[0])
+    return new ApiError("conflict", "An add-contacts job still takes its contacts from this import; delete it once the job is done", {
+      import_id: row.id,
+      job_id: waiting[0].id,
+    });
+  return new ApiError("conflict", "This import was being saved or used by an add-contacts job just now; try deleting it again", {
     import_id: row.id,
-    ...(waiting[0] ? { job_id: waiting[0].id } : {}),
   });
 }
 
