@@ -60,13 +60,24 @@ describe("exports of contacts are audited", () => {
     const { teamId, userId } = await makeTeam();
     const s = await sessionFor(teamId, userId);
     const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }], null);
-    await enroll(teamId, sequenceId, await makeContacts(teamId, 3), [await makeMailbox(teamId, userId)]);
+    const ids = await makeContacts(teamId, 3);
+    await enroll(teamId, sequenceId, ids, [await makeMailbox(teamId, userId)]);
+    // The first contact also ran in it before (a finished run, then restarted): one contact on two rows.
+    const cols = (await env.DB.prepare("SELECT name FROM pragma_table_info('enrollments')").all<{ name: string }>()).results.map(
+      (c) => c.name,
+    );
+    const copied = cols.map((c) => (c === "id" ? "'earlier-run'" : c === "status" ? "'finished'" : c)).join(", ");
+    await env.DB.prepare(
+      `INSERT INTO enrollments (${cols.join(", ")}) SELECT ${copied} FROM enrollments WHERE sequence_id = ? AND contact_id = ?`,
+    )
+      .bind(sequenceId, ids[0])
+      .run();
 
     const res = await client(s).api.sequences[":id"].contacts.export.$get({ param: { id: sequenceId } });
     expect(res.status).toBe(200);
-    expect((await res.text()).trim().split("\r\n")).toHaveLength(4);
+    expect((await res.text()).trim().split("\r\n")).toHaveLength(5);
     expect(await auditOf(teamId, "sequence.contacts_export")).toEqual([
-      { user_id: userId, api_key_id: null, target_type: "sequence", target_id: sequenceId, details: { contacts: 3 } },
+      { user_id: userId, api_key_id: null, target_type: "sequence", target_id: sequenceId, details: { contacts: 3, rows: 4 } },
     ]);
 
     const other = await makeTeam("Other");

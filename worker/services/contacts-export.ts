@@ -1,4 +1,4 @@
-import { and, asc, count, eq, getTableColumns, gt, sql } from "drizzle-orm";
+import { and, asc, count, countDistinct, eq, getTableColumns, gt, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { contacts, contactStages, enrollments, users } from "../db/schema";
 import type { Caller } from "../env";
@@ -62,15 +62,16 @@ export async function exportContacts(d: Db, caller: Caller, q: ContactFilter): P
 
 /**
  * A sequence's contacts export (GET /sequences/{id}/contacts/export: names and emails, every contact it
- * ever had) on the audit log, as `sequence.contacts_export` with the rows it holds, for a sequence the
- * caller was already allowed to view. When it starts, for the reason exportContacts gives.
+ * ever had) on the audit log, as `sequence.contacts_export` with the contacts and the rows it holds, for
+ * a sequence the caller was already allowed to view. When it starts, for the reason exportContacts gives.
+ * A row is a run: a contact restarted in the sequence is one contact on two rows.
  */
 export async function auditSequenceExport(d: Db, caller: Caller, sequenceId: string): Promise<void> {
   const [row] = await d
-    .select({ n: count() })
+    .select({ rows: count(), contacts: countDistinct(enrollments.contactId) })
     .from(enrollments)
     .where(and(eq(enrollments.sequenceId, sequenceId), eq(enrollments.teamId, caller.teamId)));
-  await audit(d, caller, "sequence.contacts_export", "sequence", sequenceId, { contacts: row?.n ?? 0 });
+  await audit(d, caller, "sequence.contacts_export", "sequence", sequenceId, { contacts: row?.contacts ?? 0, rows: row?.rows ?? 0 });
 }
 
 async function* pages(d: Db, where: ReturnType<typeof contactConditions>): AsyncGenerator<string> {
