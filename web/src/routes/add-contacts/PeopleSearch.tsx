@@ -126,7 +126,9 @@ export function PeopleSearch(props: {
             wide
             onSearch={(v) => {
               // Typing pauses fire this with the same words too: only a change of them is a new search.
-              if (v === w().filters.q) return;
+              // Compared trimmed: the URL keeps the words trimmed, so "cto " is still the search "cto"
+              // (typing the space must not send the reader back to page 1).
+              if (v.trim() === w().filters.q.trim()) return;
               setQuery({ filters: { ...w().filters, q: v }, page: 1 }, true);
               props.setW("allResults", false);
             }}
