@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, getTableColumns, isNull, or, sql, type SQL } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
 import type { Db } from "../db/client";
-import { inList, notIndexed, teamRowsById } from "../db/in-list";
+import { inList, listParam, notIndexed, teamRowsById } from "../db/in-list";
 import {
   EMAIL_DOMAIN,
   contacts,
@@ -23,6 +23,7 @@ import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { engine, type ReasonCode } from "../../durable-objects/engine";
 import { isEmailStep } from "../../durable-objects/sequence-config";
+import { TWINS_OF } from "../../durable-objects/sequence-do";
 import { sequenceAllows, sequenceFor, visibleSequence } from "./access";
 import { audit } from "./audit";
 import { explain, openEnrollmentsOfAddress } from "./enrollments";
@@ -806,15 +807,29 @@ const SAYS: Record<InboundClassification, string> = {
  * have done the same to the runs this one ended, and found them already done (their own effect then
  * recorded nothing). "Since" is by arrival, or by a correction made after this one arrived (its effect
  * was applied then). Older ones don't count: the runs this one ended may have been started since.
+ * The person is their address: an email matched to another live contact with it (a duplicate, allowed
+ * as in Apollo, e.g. threaded to the duplicate's earlier run) came from the same inbox and reached the
+ * same runs (runsOfContact, an unsubscribe's openEnrollmentsOfAddress), so it counts too (TWINS_OF).
  */
 async function standingSince(d: Db, r: typeof inboundMessages.$inferSelect, t: number) {
+  const twins = (
+    await d.$client
+      .prepare(TWINS_OF)
+      .bind(listParam([r.contactId]), r.teamId)
+      .all<{ twin: string }>()
+  ).results;
   return d
-    .select({ id: inboundMessages.id, kind: inboundMessages.classification, effect: inboundMessages.effect })
+    .select({
+      id: inboundMessages.id,
+      kind: inboundMessages.classification,
+      effect: inboundMessages.effect,
+      contactId: inboundMessages.contactId,
+    })
     .from(inboundMessages)
     .where(
       and(
         eq(inboundMessages.teamId, r.teamId),
-        eq(inboundMessages.contactId, r.contactId),
+        inList(inboundMessages.contactId, [r.contactId, ...twins.map((x) => x.twin)]),
         sql`${inboundMessages.id} <> ${r.id}`,
         sql`${inboundMessages.classification} IN ('reply', 'unsubscribe', 'bounce_hard')`,
         or(sql`${inboundMessages.receivedAt} >= ${r.receivedAt}`, sql`${inboundMessages.reviewedAt} >= ${r.receivedAt}`),
@@ -837,7 +852,8 @@ async function handOver(d: Db, r: typeof inboundMessages.$inferSelect, t: number
   const entries = e.enrollments ?? [];
   if (!entries.length && e.stageFrom === undefined) return e;
   const heirs = await standingSince(d, r, t);
-  const replied = heirs.find((h) => h.kind === "reply");
+  // A reply of this very contact first: it can keep the contact's stage too (below).
+  const replied = heirs.find((h) => h.kind === "reply" && h.contactId === r.contactId) ?? heirs.find((h) => h.kind === "reply");
   const stopped = heirs.find((h) => h.kind !== "reply");
   const give = async (heir: NonNullable<typeof replied>, kept: EffectEntry[], stage: boolean) => {
     // The heir's own stage change, if it has one, is what its correction gives back.
@@ -866,7 +882,10 @@ async function handOver(d: Db, r: typeof inboundMessages.$inferSelect, t: number
     if (stage) said.push(`The contact stays in the Replied stage: ${why}`);
     return true;
   };
-  if (replied && (await give(replied, entries, e.stageFrom !== undefined))) return { ...e, enrollments: [], stageFrom: undefined };
+  // The stage is the contact's own: a reply matched to a duplicate moved that one (applyEffect), and
+  // correcting it gives back that one's stage, so this contact's goes back now.
+  const stage = !!replied && replied.contactId === r.contactId && e.stageFrom !== undefined;
+  if (replied && (await give(replied, entries, stage))) return { ...e, enrollments: [], ...(stage ? { stageFrom: undefined } : {}) };
   const own = entries.filter((g) => g.reason !== "colleague_replied");
   if (!replied && stopped && own.length && (await give(stopped, own, false)))
     return { ...e, enrollments: entries.filter((g) => g.reason === "colleague_replied") };
