@@ -8,9 +8,20 @@ import { z } from "@hono/zod-openapi";
  */
 export function csvCell(v: unknown): string {
   let s = v === null || v === undefined ? "" : String(v);
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  // A cell that already looks guarded ('+44) is guarded again (''+44), so unguardCell gives every cell back as it was.
+  if (GUARDED.test(s)) s = `'${s}`;
   return /[",;\t\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
+
+/** What csvCell guards: a cell starting with a character a spreadsheet runs as a formula, after any quotes. */
+const GUARDED = /^'*[=+\-@\t\r]/;
+
+/**
+ * An uploaded cell as it was before csvCell's guard (one place with it, its exact inverse): a report we wrote,
+ * fixed and uploaded again, gave contacts phone numbers like `'+44 20 …`. Only a quote before what the guard
+ * covers is dropped: `'hello` was never guarded and stays as it is.
+ */
+export const unguardCell = (s: string) => (s.startsWith("'") && GUARDED.test(s.slice(1)) ? s.slice(1) : s);
 
 /** One CSV line (CRLF-terminated, RFC 4180) of formula-safe cells. */
 export const csvLine = (cells: readonly unknown[]) => cells.map(csvCell).join(",") + "\r\n";
