@@ -2,6 +2,7 @@
 // normalized name against a list of common synonyms (Apollo, HubSpot, Salesforce, LinkedIn exports).
 
 import { isValidTimeZone } from "../schedule-time";
+import { unguardCell } from "../../lib/csv";
 import { webAddress } from "../../lib/web-address";
 
 /** The contact fields a column can fill, in words, with the header names that match them. */
@@ -245,7 +246,10 @@ export interface RowProblem {
 }
 
 /** One decoded row as it will be saved, or the problem that keeps it out. */
-export function mapRow(cells: string[], headers: string[], m: Mapping): { row: MappedRow } | { problem: RowProblem } {
+export function mapRow(raw: string[], headers: string[], m: Mapping): { row: MappedRow } | { problem: RowProblem } {
+  // Each cell as it was before our exports' formula guard: a fixed error report uploaded again gave
+  // contacts phone numbers like "'+44 20 …" (csvCell's exact inverse; "'hello" stays as it is).
+  const cells = raw.map(unguardCell);
   const get = (f: ImportField) => {
     const i = m.indexOf(f);
     return i < 0 ? "" : (cells[i] ?? "").trim();
