@@ -40,7 +40,9 @@ describe("CSV imports: the default owner is checked again when saving", () => {
     ]);
     const done = (await ok(client(s).api.imports[":id"].$get({ param: { id: imp.id } }))).import;
     expect(done).toMatchObject({ status: "ready", created: 2, warned: 2 });
-    expect(done.summary).toContain("2 contacts' Owner (the Owner column's, or the default owner) is not an active user");
+    expect(done.summary).toContain(
+      "2 contacts saved with a warning: given another owner or none (their Owner, or the default owner, is not an active user",
+    );
     const chosen = await userLabel(owner);
     const uploader = await userLabel(userId);
     const text = await report(s, imp.id);

@@ -163,9 +163,11 @@ function summary(row: ImportRow): string | null {
     `${row.saved} contacts ready (${row.created} new, ${row.updated} updated, ${row.saved - row.created - row.updated} unchanged)`,
   ];
   if (row.failed) parts.push(`${row.failed} rows not imported (see the error report)`);
+  // One count for both warnings (each row's reason in the report says which): an Owner, or the default owner,
+  // not active (another owner or none), or the import's list deleted after saving began (in no list).
   if (row.warned)
     parts.push(
-      `${row.warned} contacts' Owner (the Owner column's, or the default owner) is not an active user of this team, so they were given another owner or none (see the error report)`,
+      `${row.warned} contacts saved with a warning: given another owner or none (their Owner, or the default owner, is not an active user of this team), or in no list (the import's list was deleted while saving); see the error report`,
     );
   return parts.join("; ");
 }
@@ -465,7 +467,15 @@ export async function saveImport(env: Env, d: Db, caller: Caller, row: ImportRow
   // Saved part-way, an import keeps its settings (updateImport refuses to change them): a default owner
   // disabled since would be a 422 it could never get past. Its parts check the owner again and give
   // the contacts to the uploader (or nobody) with a warning, as for an Owner column naming no active user.
-  await checkSettings(d, caller, row.partsDone > 0 ? { ...settings, owner_id: null } : settings);
+  // So for its list: deleted since, it would be a 404 for ever. Its remaining parts save their contacts
+  // into no list, each with a warning (the contacts are what the user imports; a list re-created under
+  // the old name would undo the deletion). A list still there is checked as before.
+  const resumed = row.partsDone > 0;
+  await checkSettings(d, caller, resumed ? { ...settings, owner_id: null, list_id: null } : settings);
+  if (resumed && settings.list_id)
+    await listFor(d, caller, settings.list_id, "contact.edit").catch((e: unknown) => {
+      if (!(e instanceof ApiError && e.status === 404)) throw e;
+    });
   if (settings.list_name && !settings.list_id) settings.list_id = (await ensureLists(d, caller, [settings.list_name]))[0] ?? null;
   const t = now();
   // One import of a team saves at a time: two at once each look up an address, find no contact and both

@@ -3,7 +3,7 @@ import { SUPPRESSION_WORDS, suppressionReasons } from "../suppressions";
 import { bulkInsertSql, packRows, type Row } from "../../db/bulk";
 import { batchSql, db, type Db } from "../../db/client";
 import { inChunks, inList } from "../../db/in-list";
-import { contacts, contactStages, importRows, imports, users } from "../../db/schema";
+import { contacts, contactStages, importRows, imports, lists, users } from "../../db/schema";
 import type { Env } from "../../env";
 import { now } from "../../lib/clock";
 import { orderedIdFrom } from "../../lib/ids";
@@ -262,6 +262,21 @@ async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, ms
   const defaultGone = defaultOwner === chosen ? null : `${who(chosen)} is not an active user of this team`;
   const chosenEmail = candidates.find((u) => u.id === chosen)?.email ?? chosen;
   const ownerColumn = headers[mapping.indexOf("owner_email")] ?? "Owner";
+  // The list, checked again for every part as the owner is: deleted after saving began (between parts, or
+  // while a failed import waited to be saved again), this part's contacts are saved into no list, each
+  // with a warning saying so. Stopping at it left a failed import stuck: its settings can't change.
+  const list = settings.list_id
+    ? await d
+        .select({ id: lists.id })
+        .from(lists)
+        .where(and(eq(lists.id, settings.list_id), eq(lists.teamId, imp.teamId)))
+        .get()
+    : undefined;
+  const listName = settings.list_name ? ` '${settings.list_name}'` : "";
+  const listGone =
+    settings.list_id && !list
+      ? `The list${listName} this import adds its contacts to was deleted after saving began; this contact is in no list`
+      : null;
   const stage = await d
     .select({ id: contactStages.id })
     .from(contactStages)
@@ -291,8 +306,8 @@ async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, ms
         contactId: found.id,
         outcome: changed ? "updated" : "matched",
         column: null,
-        value: null,
-        reason: null,
+        value: listGone ? settings.list_name : null,
+        reason: listGone,
       });
       continue;
     }
@@ -338,7 +353,7 @@ async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, ms
       t,
     ]);
     const unknownOwner = r.owner_email && !named;
-    const reason = unknownOwner
+    const ownerReason = unknownOwner
       ? `Owner '${r.owner_email}' is not an active user of this team${defaultGone ? `, and the default owner ${defaultGone}` : ""}; ${ownedBy}`
       : !named && defaultGone
         ? `The default owner ${defaultGone}; ${ownedBy}`
@@ -349,8 +364,8 @@ async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, ms
       contactId: id,
       outcome: "created",
       column: unknownOwner ? ownerColumn : null,
-      value: unknownOwner ? r.owner_email : reason ? chosenEmail : null,
-      reason,
+      value: unknownOwner ? r.owner_email : ownerReason ? chosenEmail : listGone ? settings.list_name : null,
+      reason: [ownerReason, listGone].filter(Boolean).join(". ") || null,
     });
   }
 
@@ -400,9 +415,13 @@ async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, ms
       );
     }
   }
-  if (settings.list_id) {
+  if (settings.list_id && list) {
     const members = out.filter((o) => o.contactId).map((o): Row => [settings.list_id, o.contactId, imp.teamId, t]);
     writes.push(...bulkInsertSql("list_members", ["list_id", "contact_id", "team_id", "added_at"], members));
+    // Deleted between the check above and this batch: no members left behind for a list that is gone.
+    writes.push(
+      sql`DELETE FROM list_members WHERE list_id = ${list.id} AND team_id = ${imp.teamId} AND NOT EXISTS (SELECT 1 FROM lists WHERE lists.id = ${list.id})`,
+    );
   }
   const last = msg.part + 1 >= imp.parts.length;
   // Progress (and the end) in the same batch as the part's rows, by this part's own counts: the guard on
@@ -412,7 +431,7 @@ async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, ms
     UPDATE imports SET parts_done = ${msg.part + 1}, status = ${last ? "ready" : "saving"}, updated_at = ${t},
            saved = saved + ${count("created", "updated", "matched")}, created = created + ${count("created")},
            updated = updated + ${count("updated")}, failed = failed + ${count("error", "duplicate")},
-           warned = warned + ${out.filter((o) => o.outcome === "created" && o.reason).length}
+           warned = warned + ${out.filter((o) => o.contactId && o.reason).length}
      WHERE imports.id = ${imp.id} AND imports.parts_done = ${msg.part} AND imports.status = 'saving'`;
   await batchSql(d, [...writes, progress]);
   return !last;
