@@ -2,6 +2,7 @@ import type { Db } from "../worker/db/client";
 import type { WindowSpec } from "../worker/services/schedule-time";
 import type { ReasonCode } from "./engine-types";
 import { scheduleFromTuple, scheduleTupleSql } from "./sequence-config";
+import { suppressedSql } from "../worker/services/suppressions";
 
 /** What the engine needs to know about a contact at due time and at send time. */
 export interface ContactState {
@@ -66,7 +67,7 @@ export const STAGE_CATEGORY_SQL = `CASE WHEN EXISTS (SELECT 1 FROM contacts d JO
 const CONTACT_STATES_SQL = `SELECT c.id, c.email, c.time_zone AS timeZone, c.score, c.unsubscribed_at AS unsubscribedAt,
     c.bounced_at AS bouncedAt, c.deleted_at AS deletedAt, ${STAGE_CATEGORY_SQL} AS stageCategory, c.first_name AS firstName,
     c.last_name AS lastName, c.company, c.title, c.city, c.country, c.custom_fields AS customFields,
-    EXISTS (SELECT 1 FROM suppressions x WHERE x.team_id = c.team_id AND x.email = lower(c.email)) AS suppressed
+    ${suppressedSql("c.team_id", "c.email")} AS suppressed
   FROM contacts c LEFT JOIN contact_stages s ON s.id = c.stage_id
   WHERE +c.team_id = ? AND c.id IN (SELECT value FROM json_each(?))`;
 const contactStatesStatement = (d1: D1Database, teamId: string, contactIds: readonly string[]) =>

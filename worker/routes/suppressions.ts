@@ -10,7 +10,10 @@ const REASONS = Object.keys(SUPPRESSION_WORDS) as [SuppressionReason, ...Suppres
 
 const SuppressionSchema = z
   .object({
-    email: z.string(),
+    email: z.string().openapi({ description: "The address, or for a whole domain '@' + the domain (@example.com)" }),
+    kind: z.enum(["domain", "email"]).openapi({
+      description: "domain: every address at exactly that domain (not its subdomains); email: one address",
+    }),
     reason: z.enum(REASONS).openapi({
       description: "unsubscribed, complaint (reported as spam), bounced, dnc (a deleted Do Not Contact contact), manual (added here)",
     }),
@@ -23,6 +26,27 @@ const SuppressionSchema = z
   .openapi("Suppression");
 
 const Address = z.string().trim().toLowerCase().email().max(254);
+
+/** A hostname as a blocked domain is given: dot-separated labels of letters, digits and inner hyphens. */
+const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const Domain = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((v) => !v.includes("@"), "Give the domain without @, as in example.com")
+  .refine((v) => v.includes("@") || HOSTNAME.test(v), "Give a domain name, as in example.com")
+  .openapi({ description: "A whole domain, as in example.com: every address at it (not its subdomains) is never emailed" });
+
+/** What DELETE names: an address, or '@' + a blocked domain. */
+const Entry = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .max(254)
+  .refine(
+    (v) => (v.startsWith("@") ? HOSTNAME.test(v.slice(1)) : z.email().safeParse(v).success),
+    "Give a suppressed address, or @ and a blocked domain (@example.com)",
+  );
 
 const guard = [requirePermission("suppressions.manage", "Only team admins can see and change the Do not email list")];
 
@@ -54,29 +78,39 @@ export const suppressionRoutes = router()
       method: "post",
       path: "/suppressions",
       tags: ["Suppressions"],
-      summary: "Suppress addresses by hand (admins): they are skipped when added to a sequence and never emailed",
-      description: "An address already suppressed keeps its reason. The answer lists every given address as it is now.",
+      summary: "Suppress addresses or a whole domain by hand (admins): they are skipped when added to a sequence and never emailed",
+      description:
+        "Give emails, a domain, or both. A domain is stored as @example.com and covers every address at exactly that domain (a@mail.example.com is not covered by @example.com). An address already suppressed keeps its reason. The answer lists every given entry as it is now.",
       middleware: guard,
-      request: { body: jsonBody(z.object({ emails: z.array(Address).min(1).max(1_000) })) },
+      request: {
+        body: jsonBody(
+          z
+            .object({ emails: z.array(Address).min(1).max(1_000).optional(), domain: Domain.optional() })
+            .refine((b) => b.emails || b.domain, { message: "Give emails or a domain", path: ["emails"] }),
+        ),
+      },
       responses: {
         200: json(z.object({ added: z.number(), suppressions: z.array(SuppressionSchema) })),
         403: errorResponses[403],
         422: errorResponses[422],
       },
     }),
-    async (c) => c.json(await addSuppressions(c.var.db, c.get("caller"), c.req.valid("json").emails), 200),
+    async (c) => {
+      const b = c.req.valid("json");
+      return c.json(await addSuppressions(c.var.db, c.get("caller"), b.emails ?? [], b.domain ? [b.domain] : []), 200);
+    },
   )
   .openapi(
     createRoute({
       method: "delete",
       path: "/suppressions/{email}",
       tags: ["Suppressions"],
-      summary: "Lift a suppression (admins): the address may be emailed again",
+      summary: "Lift a suppression (admins): the address, or every address at a blocked domain (@example.com), may be emailed again",
       description:
-        "A bounce or a manual entry is lifted as asked. An unsubscribe or a spam complaint was the person's choice: lifting it needs confirm=true (they asked to hear from you again); without it the answer is 422 naming confirm. The team's contacts with the address lose the bounced or unsubscribed mark.",
+        "A blocked domain is named as @example.com. A bounce or a manual entry is lifted as asked. An unsubscribe or a spam complaint was the person's choice: lifting it needs confirm=true (they asked to hear from you again); without it the answer is 422 naming confirm. The team's contacts with the address lose the bounced or unsubscribed mark.",
       middleware: guard,
       request: {
-        params: z.object({ email: Address }),
+        params: z.object({ email: Entry }),
         query: z.object({
           confirm: z
             .enum(["true", "false"])

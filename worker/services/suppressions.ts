@@ -12,6 +12,10 @@ import { newId } from "../lib/ids";
  * The team's suppression list, keyed by address (invariant 5: a suppression outlives its contact).
  * Read here when an address is saved again (a CSV row, POST /contacts), so a deleted contact that
  * unsubscribed, bounced or was Do Not Contact is not brought back.
+ *
+ * A whole domain is blocked by an entry `@example.com` in the same email column, so the team's unique
+ * (team_id, email) index holds for it too and every check is two probes of that index: the address and
+ * '@' + its domain. Exact domain only: `@example.com` does not block `a@mail.example.com`.
  */
 
 export type SuppressionReason = (typeof suppressions.$inferSelect)["reason"];
@@ -25,23 +29,68 @@ export const SUPPRESSION_WORDS: Record<SuppressionReason, string> = {
 };
 
 /**
+ * The two keys an address is suppressed under, as SQL: itself lower-cased, and its domain from the '@' on
+ * ('@example.com', the key of a blocked domain). An address without '@' gives itself twice (substr from 0).
+ * The JS twin is suppressionKeys; both take the domain after the first '@'.
+ */
+const keysSql = (emailExpr: string) => `lower(${emailExpr}), substr(lower(${emailExpr}), instr(${emailExpr}, '@'))`;
+
+/**
+ * Invariant 5's suppression check as SQL text: true when the address or its domain is suppressed for the
+ * team. Two probes of suppressions_team_email_uq (test suppression-domains). The one spelling for the
+ * send-time check (eligibility.ts) and the add-contacts facts (candidates.ts).
+ */
+export const suppressedSql = (teamCol: string, emailExpr: string) =>
+  `EXISTS (SELECT 1 FROM suppressions x WHERE x.team_id = ${teamCol} AND x.email IN (${keysSql(emailExpr)}))`;
+
+/** suppressedSql for a query over rows of no team (people): the team is a bound parameter. */
+export const suppressedForTeamSql = (teamId: string, emailExpr: string) =>
+  sql`EXISTS (SELECT 1 FROM suppressions x WHERE x.team_id = ${teamId} AND x.email IN (${sql.raw(keysSql(emailExpr))}))`;
+
+/** An address's suppression keys (see keysSql): the address, and '@' + its domain when it has one. */
+export function suppressionKeys(email: string): string[] {
+  const e = email.trim().toLowerCase();
+  const at = e.indexOf("@");
+  return at >= 0 ? [e, e.slice(at)] : [e];
+}
+
+/**
  * Why a contact's address is suppressed for its team (null: it isn't), as a column of a query over `contacts`
- * (suppressions_team_email_uq). Qualified by hand: drizzle leaves a one-table query's columns bare, and a bare
- * team_id or email would name the suppression's own.
+ * (suppressions_team_email_uq): the address's own entry first, else its domain's. Qualified by hand: drizzle
+ * leaves a one-table query's columns bare, and a bare team_id or email would name the suppression's own.
  */
 export const suppressionOf = () =>
-  sql<SuppressionReason | null>`(SELECT x.reason FROM suppressions x WHERE x.team_id = "contacts"."team_id" AND x.email = lower("contacts"."email"))`;
+  sql<SuppressionReason | null>`(SELECT x.reason FROM suppressions x WHERE x.team_id = "contacts"."team_id" AND x.email IN (${sql.raw(keysSql('"contacts"."email"'))}) ORDER BY x.email LIKE '@%' LIMIT 1)`;
 
-/** Why each of these addresses (lower-cased) is suppressed for the team; absent when it isn't. */
-export async function suppressionReasons(d: Db, teamId: string, emails: readonly string[]): Promise<Map<string, SuppressionReason>> {
+/** How each of these addresses (lower-cased) is suppressed for the team: its own entry, else its domain's (`domain`: that key). */
+export async function suppressionMatches(
+  d: Db,
+  teamId: string,
+  emails: readonly string[],
+): Promise<Map<string, { reason: SuppressionReason; domain: string | null }>> {
   const list = [...new Set(emails.map((e) => e.trim().toLowerCase()).filter(Boolean))];
-  const rows = await inChunks(list, (chunk) =>
+  const keys = [...new Set(list.flatMap(suppressionKeys))];
+  const rows = await inChunks(keys, (chunk) =>
     d
       .select({ email: suppressions.email, reason: suppressions.reason })
       .from(suppressions)
       .where(and(eq(suppressions.teamId, teamId), inList(suppressions.email, chunk))),
   );
-  return new Map(rows.map((r) => [r.email, r.reason]));
+  const byKey = new Map(rows.map((r) => [r.email, r.reason]));
+  const out = new Map<string, { reason: SuppressionReason; domain: string | null }>();
+  for (const email of list) {
+    const [own, domain] = suppressionKeys(email);
+    const reason = byKey.get(own!);
+    if (reason) out.set(email, { reason, domain: null });
+    else if (domain && byKey.has(domain)) out.set(email, { reason: byKey.get(domain)!, domain });
+  }
+  return out;
+}
+
+/** Why each of these addresses (lower-cased) is suppressed for the team (its own entry, else its domain's); absent when it isn't. */
+export async function suppressionReasons(d: Db, teamId: string, emails: readonly string[]): Promise<Map<string, SuppressionReason>> {
+  const matches = await suppressionMatches(d, teamId, emails);
+  return new Map([...matches].map(([email, m]) => [email, m.reason]));
 }
 
 /** Records suppressions that lived on contacts (unsubscribed, bounced, a Do Not Contact stage) before they are deleted. */
@@ -67,15 +116,19 @@ export async function keepSuppressions(
 /** Saving a contact with a suppressed address is refused (422 naming the email field, with the reason). */
 export async function assertNotSuppressed(d: Db, teamId: string, email: string | null | undefined): Promise<void> {
   if (!email) return;
-  const reason = (await suppressionReasons(d, teamId, [email])).get(email.trim().toLowerCase());
-  if (!reason) return;
-  const message = `${SUPPRESSION_WORDS[reason]}: it is not saved again (suppressions outlive deleted contacts)`;
+  const match = (await suppressionMatches(d, teamId, [email])).get(email.trim().toLowerCase());
+  if (!match) return;
+  const { reason, domain } = match;
+  const message = domain
+    ? `Every address at ${domain} is on your team's Do not email list: it is not saved`
+    : `${SUPPRESSION_WORDS[reason]}: it is not saved again (suppressions outlive deleted contacts)`;
   throw new ApiError("validation_failed", message, { fields: [{ field: "email", message, code: "suppressed", reason }] });
 }
 
-/** A suppression as the API shows it. */
+/** A suppression as the API shows it: an address, or a whole domain (`email` is then `@example.com`). */
 export interface SuppressionView {
   email: string;
+  kind: "domain" | "email";
   reason: SuppressionReason;
   source: string;
   created_at: number;
@@ -83,6 +136,7 @@ export interface SuppressionView {
 
 const view = (r: typeof suppressions.$inferSelect): SuppressionView => ({
   email: r.email,
+  kind: r.email.startsWith("@") ? "domain" : "email",
   reason: r.reason,
   source: r.source,
   created_at: r.createdAt,
@@ -105,11 +159,12 @@ export async function listSuppressions(d: Db, teamId: string, q: string | undefi
 }
 
 /**
- * Suppresses addresses by hand (reason manual): never emailed again, checked when added and at send time
- * (invariant 5). An address already suppressed keeps its reason (an unsubscribe stays an unsubscribe).
+ * Suppresses addresses, and whole domains (`domains`: hostnames, stored as '@' + the domain), by hand
+ * (reason manual): never emailed again, checked when added and at send time (invariant 5). An address
+ * already suppressed keeps its reason (an unsubscribe stays an unsubscribe).
  */
-export async function addSuppressions(d: Db, caller: Caller, emails: readonly string[]) {
-  const list = [...new Set(emails.map((e) => e.trim().toLowerCase()))];
+export async function addSuppressions(d: Db, caller: Caller, emails: readonly string[], domains: readonly string[] = []) {
+  const list = [...new Set([...emails.map((e) => e.trim().toLowerCase()), ...domains.map((h) => `@${h.trim().toLowerCase()}`)])];
   const t = now();
   const added = new Set<string>();
   // 6 columns a row: 15 rows a statement stays under D1's 100 bound parameters.
@@ -130,7 +185,7 @@ export async function addSuppressions(d: Db, caller: Caller, emails: readonly st
     caller,
     "suppression.add",
     "suppression",
-    [...added].map((email) => ({ targetId: email, details: { reason: "manual" } })),
+    [...added].map((email) => ({ targetId: email, details: { reason: "manual", ...(email.startsWith("@") ? { kind: "domain" } : {}) } })),
   );
   const rows = await inChunks(list, (chunk) =>
     d
@@ -145,7 +200,7 @@ export async function addSuppressions(d: Db, caller: Caller, emails: readonly st
 const OPTED_OUT: readonly SuppressionReason[] = ["unsubscribed", "complaint"];
 
 /**
- * Lifts a suppression: the address may be emailed again. A bounce or a manual entry is lifted as asked; an
+ * Lifts a suppression: the address (or, for '@example.com', every address at the domain) may be emailed again. A bounce or a manual entry is lifted as asked; an
  * unsubscribe or a spam complaint was the person's own choice, so it needs `confirm` (they asked to hear
  * from the team again). The team's contacts with the address lose the matching mark (bounced or
  * unsubscribed), or the add-contacts checks would still skip them.

@@ -2,6 +2,7 @@ import { sql, type SQL } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { inChunks, listParam } from "../../db/in-list";
 import { ApiError } from "../../lib/errors";
+import { suppressedForTeamSql, suppressedSql } from "../suppressions";
 import { STAGE_CATEGORY_SQL } from "../../../durable-objects/eligibility";
 import { liveContactOf, peopleWhere } from "../people-search";
 import { VARIABLES } from "../templates";
@@ -335,7 +336,7 @@ export async function loadFacts(
       d.all<ContactFactsRow>(sql`
         SELECT c.id, c.person_id, c.owner_id, c.email, c.email_status, c.unsubscribed_at, c.bounced_at, c.job_changed_at, c.score, c.time_zone,
                c.first_name, c.last_name, c.domain, c.company, ${sql.raw(STAGE_CATEGORY_SQL)} AS stage_category,
-               EXISTS (SELECT 1 FROM suppressions x WHERE x.team_id = c.team_id AND x.email = lower(c.email)) AS suppressed,
+               ${sql.raw(suppressedSql("c.team_id", "c.email"))} AS suppressed,
                ${emptyVariablesSql(variables, "c")} AS empty_variables,
                (SELECT coalesce(max(EXISTS (SELECT 1 FROM enrollments e WHERE e.contact_id = d.id
                           AND e.sequence_id = ${sequenceId} AND e.status IN ('scheduled','active','paused','held'))), 0)
@@ -355,7 +356,7 @@ export async function loadFacts(
     inChunks(personIds, (part) =>
       d.all<PersonFactsRow>(sql`
         SELECT p.id, p.email, p.email_status, p.job_changed_at, p.score, p.time_zone, p.first_name, p.last_name, p.domain, p.company,
-               EXISTS (SELECT 1 FROM suppressions x WHERE x.team_id = ${teamId} AND x.email = lower(p.email)) AS suppressed,
+               ${suppressedForTeamSql(teamId, "p.email")} AS suppressed,
                ${emptyVariablesSql(variables, "p")} AS empty_variables
           FROM people p WHERE p.id IN (SELECT value FROM json_each(${listParam(part)}))`),
     ),
