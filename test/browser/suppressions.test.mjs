@@ -39,6 +39,31 @@ describe("the Do not email list", () => {
     await page.getByText(`No address matches “${address}”`).waitFor();
   });
 
+  it("an admin blocks a whole domain, sees it listed as all of the domain, and lifts it", async () => {
+    const { page } = admin;
+    const domain = `dne-${Date.now()}.example.test`;
+    await page.goto(`${baseUrl}/settings?tab=do-not-email`);
+    const table = page.getByTestId("suppressions-table");
+    await table.locator("tbody tr").first().waitFor();
+
+    // With an @ it is refused, naming the domain field.
+    await page.getByLabel("Domain", { exact: true }).fill(`@${domain}`);
+    await page.getByRole("button", { name: "Block a domain" }).click();
+    await page.locator("#suppression-domain-error").getByText(/without @/).waitFor();
+
+    await page.getByLabel("Domain", { exact: true }).fill(domain.toUpperCase());
+    await page.getByRole("button", { name: "Block a domain" }).click();
+    const row = table.locator(`tr[data-email="@${domain}"]`);
+    await row.waitFor();
+    assert.match((await row.textContent()) ?? "", new RegExp(`All of @${domain.replace(/\./g, "\\.")}`));
+
+    await row.getByRole("button", { name: `Remove All of @${domain} from Do not email` }).click();
+    const dialog = page.getByRole("dialog", { name: "Email this domain again?" });
+    assert.match((await dialog.textContent()) ?? "", /Every address at @/);
+    await dialog.getByRole("button", { name: "Remove from Do not email" }).click();
+    await row.waitFor({ state: "detached" });
+  });
+
   it("an unsubscribe stays until the admin ticks that the person asked to hear from them again", async () => {
     const { page } = admin;
     await page.goto(`${baseUrl}/settings?tab=do-not-email`);

@@ -27,6 +27,8 @@ export const getSuppressions = query((q: SuppressionQuery) => fetchSuppressions(
 
 // Writes (actions.ts).
 export const addSuppressionsAction = action((emails: string[]) => data(api.suppressions.$post({ json: { emails } })), "addSuppressions");
+/** Blocks a whole domain (example.com): every address at exactly that domain is never emailed. */
+export const blockDomainAction = action((domain: string) => data(api.suppressions.$post({ json: { domain } })), "blockDomain");
 /** `confirm`: the person asked to hear from the team again (needed to lift an unsubscribe or a complaint). */
 export const liftSuppressionAction = action(
   (email: string, confirm: boolean) =>

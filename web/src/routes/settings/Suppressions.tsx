@@ -14,6 +14,7 @@ import { FormProblems } from "../../forms";
 import { formatDate, formatDateTime } from "../../format";
 import {
   addSuppressionsAction,
+  blockDomainAction,
   getSuppressions,
   liftSuppressionAction,
   SUPPRESSION_REASONS,
@@ -70,11 +71,62 @@ function AddForm() {
   );
 }
 
+/** What a row names: an address, or "All of @example.com" for a blocked domain. */
+const entryLabel = (s: Suppression) => (s.kind === "domain" ? `All of ${s.email}` : s.email);
+
+function DomainForm() {
+  const block = useWrite(blockDomainAction, {
+    form: "suppression-domain-form",
+    done: (r, domain) => (r ? `All of @${domain.trim().toLowerCase()} added to Do not email` : undefined),
+  });
+  const [text, setText] = createSignal("");
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const domain = text().trim();
+    if (!domain) return;
+    if (await block.run(domain)) setText("");
+  };
+  return (
+    <Card
+      title="Block a domain"
+      subtitle="Every address at the domain is never emailed and is skipped when added to a sequence: a customer, a competitor, a partner. Subdomains are not included (mail.example.com is its own domain)."
+    >
+      <form id="suppression-domain-form" class="form" onSubmit={submit} novalidate>
+        <div class="field">
+          <label for="suppression-domain">Domain</label>
+          <input
+            id="suppression-domain"
+            name="domain"
+            type="text"
+            autocomplete="off"
+            spellcheck={false}
+            placeholder="example.com"
+            maxLength={253}
+            value={text()}
+            onInput={(e) => setText(e.currentTarget.value)}
+            aria-describedby="suppression-domain-error"
+          />
+          <FieldError id="suppression-domain-error" form={block.errors} name="domain" />
+        </div>
+        <FormProblems form={block.errors} />
+        <div>
+          <button type="submit" class="btn btn-primary" disabled={block.pending() || !text().trim()}>
+            <Icon name="plus" size={16} />
+            {block.pending() ? "Blocking…" : "Block a domain"}
+          </button>
+        </div>
+      </form>
+    </Card>
+  );
+}
+
 function SuppressionTable() {
   const [q, setQ] = createSignal("");
   const [page, setPage] = createSignal(1);
   const rows = createAsync(() => getSuppressions({ page: page(), q: q() || undefined }));
-  const lift = useWrite(liftSuppressionAction, { done: (_, email) => `${email} can be emailed again` });
+  const lift = useWrite(liftSuppressionAction, {
+    done: (_, email) => (email.startsWith("@") ? `Addresses at ${email} can be emailed again` : `${email} can be emailed again`),
+  });
   const [target, setTarget] = createSignal<Suppression | null>(null);
   const [consent, setConsent] = createSignal(false);
   const optedOut = () => !!target() && SUPPRESSION_REASONS[target()!.reason].optedOut;
@@ -116,7 +168,7 @@ function SuppressionTable() {
       >
         {(s) => (
           <>
-            <td class="cell-strong">{s.email}</td>
+            <td class="cell-strong">{entryLabel(s)}</td>
             <td>
               <Badge tone={SUPPRESSION_REASONS[s.reason].tone}>{SUPPRESSION_REASONS[s.reason].label}</Badge>
             </td>
@@ -129,7 +181,7 @@ function SuppressionTable() {
               <button
                 type="button"
                 class="btn btn-danger-ghost btn-sm"
-                aria-label={`Remove ${s.email} from Do not email`}
+                aria-label={`Remove ${entryLabel(s)} from Do not email`}
                 onClick={() => {
                   lift.clear();
                   setConsent(false);
@@ -145,14 +197,17 @@ function SuppressionTable() {
       <ConfirmDialog
         open={!!target()}
         danger={optedOut()}
-        title="Email this address again?"
+        title={target()?.kind === "domain" ? "Email this domain again?" : "Email this address again?"}
         confirmLabel="Remove from Do not email"
         busy={lift.pending()}
         onCancel={() => setTarget(null)}
         onConfirm={confirmLift}
       >
         <p>
-          <strong>{target()?.email}</strong> can then be added to sequences and emailed.
+          <Show when={target()?.kind === "domain"} fallback={<strong>{target()?.email}</strong>}>
+            Every address at <strong>{target()?.email}</strong>
+          </Show>{" "}
+          can then be added to sequences and emailed.
         </p>
         <Show when={optedOut()}>
           <p>
@@ -195,6 +250,7 @@ export function Suppressions() {
         >
           <div class="stack">
             <AddForm />
+            <DomainForm />
             <SuppressionTable />
           </div>
         </Show>
