@@ -49,7 +49,10 @@ describe("the Do not email list", () => {
     // With an @ it is refused, naming the domain field.
     await page.getByLabel("Domain", { exact: true }).fill(`@${domain}`);
     await page.getByRole("button", { name: "Block a domain" }).click();
-    await page.locator("#suppression-domain-error").getByText(/without @/).waitFor();
+    await page
+      .locator("#suppression-domain-error")
+      .getByText(/without @/)
+      .waitFor();
 
     await page.getByLabel("Domain", { exact: true }).fill(domain.toUpperCase());
     await page.getByRole("button", { name: "Block a domain" }).click();
