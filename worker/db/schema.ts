@@ -1021,7 +1021,7 @@ export const imports = sqliteTable(
     created: integer("created").notNull().default(0),
     updated: integer("updated").notNull().default(0),
     failed: integer("failed").notNull().default(0),
-    /** Rows saved with a warning (an Owner that is no active user of the team): import_rows.reason says it. */
+    /** Rows saved with a warning (an Owner or default owner who is no active user of the team, or a list deleted while saving): import_rows.reason says which. */
     warned: integer("warned").notNull().default(0),
     error: text("error"),
     createdAt: createdAt(),
