@@ -128,6 +128,16 @@ export function trimRaw(raw: string, max: number): string {
  * LF the scan adds after a last line without one was not a line end, so that line kept its quotes.
  */
 const RECORD_DELIMITERS = ["\r\n", "\n", "\r"];
+/** How a file is read for its rows, the same when looking for the header below notes and when splitting it into parts. */
+const scanOptions = (delimiter: Delimiter) => ({
+  delimiter,
+  encoding: "latin1" as const,
+  record_delimiter: RECORD_DELIMITERS,
+  relax_column_count: true,
+  relax_quotes: true,
+  skip_empty_lines: false,
+  max_record_size: MAX_RECORD_BYTES,
+});
 
 /** The delimiter that splits the first lines into the most columns, consistently. */
 function sniffDelimiter(head: Buffer): Delimiter {
@@ -178,13 +188,7 @@ function findPreamble(head: Buffer, delimiter: Delimiter): { bytes: number; line
   const records: { fields: string[]; bytes: number }[] = [];
   try {
     parseSync(head, {
-      delimiter,
-      encoding: "latin1",
-      record_delimiter: RECORD_DELIMITERS,
-      relax_column_count: true,
-      relax_quotes: true,
-      skip_empty_lines: false,
-      max_record_size: MAX_RECORD_BYTES,
+      ...scanOptions(delimiter),
       to: HEADER_SEARCH_RECORDS,
       on_record: ((fields: string[], info: { bytes: number }) => {
         records.push({ fields, bytes: info.bytes });
@@ -318,13 +322,7 @@ export async function scanCsv(
     return null;
   };
   const parser = parseStream({
-    delimiter,
-    encoding: "latin1",
-    record_delimiter: RECORD_DELIMITERS,
-    relax_column_count: true,
-    relax_quotes: true,
-    skip_empty_lines: false,
-    max_record_size: MAX_RECORD_BYTES,
+    ...scanOptions(delimiter),
     on_record: onRecord as unknown as (record: string[], context: unknown) => null,
   });
   const writer = parser.writable.getWriter();
@@ -407,12 +405,6 @@ function csvProblem(err: CsvError, records: number) {
 /** The records of one part (a byte range of the file, starting on a record boundary), as raw latin1 fields. */
 export function parsePart(bytes: Uint8Array, delimiter: Delimiter): string[][] {
   return parseSync(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
-    delimiter,
-    encoding: "latin1",
-    record_delimiter: RECORD_DELIMITERS,
-    relax_column_count: true,
-    relax_quotes: true,
-    skip_empty_lines: false,
-    max_record_size: MAX_RECORD_BYTES,
+    ...scanOptions(delimiter),
   });
 }
