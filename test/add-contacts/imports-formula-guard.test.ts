@@ -28,6 +28,32 @@ describe("CSV imports: the formula guard's round trip", () => {
     expect(c).toEqual({ phone: "+44 20 7946 0000", title: "'hello" });
   });
 
+  it("reads a fixed report's guarded header cells without the quote, so its columns keep their names and mapping", async () => {
+    const { s, teamId } = await addContactsSetup();
+    const first = (
+      await ok(
+        client(s).api.imports.$post({
+          form: { file: new File(["Email,+Phone,=Score,'Note\nada@@x.io,020 7946 0000,7,x\n"], "people.csv") },
+        }),
+        201,
+      )
+    ).import;
+    expect(first.headers).toEqual(["Email", "+Phone", "=Score", "'Note"]);
+    expect(first.mapping).toEqual(["email", "phone", null, null]);
+    expect(await savedImport(s, first.id)).toMatchObject({ status: "ready", failed: 1 });
+    const report = await (await client(s).api.imports[":id"]["errors.csv"].$get({ param: { id: first.id } })).text();
+    // The report guards the header row as it guards every cell.
+    expect(report.replace(/^\uFEFF/, "").split("\r\n")[0]).toBe("row,column,value,reason,Email,'+Phone,'=Score,'Note");
+    const fixed = report.replace(/^\uFEFF/, "").replaceAll("ada@@x.io", "ada@x.io");
+    const again = (await ok(client(s).api.imports.$post({ form: { file: new File([fixed], "fixed.csv") } }), 201)).import;
+    // Back as they were in the first file: a header the guard never made ("'Note") keeps its quote.
+    expect(again.headers).toEqual(["row", "column", "value", "reason", "Email", "+Phone", "=Score", "'Note"]);
+    expect(again.mapping.slice(4)).toEqual(["email", "phone", null, null]);
+    expect(await savedImport(s, again.id)).toMatchObject({ status: "ready", created: 1 });
+    const c = await env.DB.prepare("SELECT phone FROM contacts WHERE team_id = ? AND email = 'ada@x.io'").bind(teamId).first();
+    expect(c).toEqual({ phone: "020 7946 0000" });
+  });
+
   it("gives every cell back as it was written, quotes included", () => {
     const unquote = (c: string) => (c.startsWith('"') ? c.slice(1, -1).replace(/""/g, '"') : c);
     for (const v of ["+44 1", "=1+1", "-5", "@x", "\tx", "\rx", "'+44", "''=x", "'hello", "hello", "", "'"]) {

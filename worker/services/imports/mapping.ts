@@ -163,12 +163,16 @@ export function autoMap(headers: string[], sample: string[][] = []): Mapping {
   });
 }
 
-/** Header cells made usable: an empty header gets "Column N", a repeated one "Name (2)"; warnings say so. */
+/**
+ * Header cells made usable: an empty header gets "Column N", a repeated one "Name (2)"; warnings say so.
+ * A header is read without our exports' formula guard, as data cells are (mapRow): the error report's
+ * header row is guarded too, so a column "+Phone" came back from it as "'+Phone".
+ */
 export function cleanHeaders(raw: string[]): { headers: string[]; warnings: string[] } {
   const warnings: string[] = [];
   const seen = new Map<string, number>();
   const headers = raw.map((h, i) => {
-    let name = h.trim();
+    let name = unguardCell(h.trim()).trim();
     if (!name) {
       name = `Column ${i + 1}`;
       warnings.push(`Column ${i + 1} has no header; it is called "${name}"`);
