@@ -90,6 +90,15 @@ export async function suppressionMatches(
   return out;
 }
 
+/**
+ * Why an address is suppressed, in words (suppressionMatches' answer): its own entry's reason, or, when only
+ * its domain is blocked, that domain. The one wording for every refusal (a contact, a CSV row, a test email):
+ * a domain block is a manual entry, and "This address is on your team's suppression list" named an address
+ * that was never on it.
+ */
+export const suppressionWords = (m: { reason: SuppressionReason; domain: string | null }) =>
+  m.domain ? `Every address at ${m.domain} is on your team's Do not email list (a blocked domain)` : SUPPRESSION_WORDS[m.reason];
+
 /** Why each of these addresses (lower-cased) is suppressed for the team (its own entry, else its domain's); absent when it isn't. */
 export async function suppressionReasons(d: Db, teamId: string, emails: readonly string[]): Promise<Map<string, SuppressionReason>> {
   const matches = await suppressionMatches(d, teamId, emails);
@@ -123,8 +132,8 @@ export async function assertNotSuppressed(d: Db, teamId: string, email: string |
   if (!match) return;
   const { reason, domain } = match;
   const message = domain
-    ? `Every address at ${domain} is on your team's Do not email list: it is not saved`
-    : `${SUPPRESSION_WORDS[reason]}: it is not saved again (suppressions outlive deleted contacts)`;
+    ? `${suppressionWords(match)}: it is not saved`
+    : `${suppressionWords(match)}: it is not saved again (suppressions outlive deleted contacts)`;
   throw new ApiError("validation_failed", message, { fields: [{ field: "email", message, code: "suppressed", reason }] });
 }
 
