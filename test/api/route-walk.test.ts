@@ -26,7 +26,7 @@ import {
   type OpenApiDoc,
   type Route,
 } from "../route-walk/catalog";
-import { atMaxInput, errorShapeProblem, inputArb, probe, type Finding } from "../route-walk/probe";
+import { atMaxInput, errorShapeProblem, inputArb, probe, redirectProblem, type Finding } from "../route-walk/probe";
 import { buildWorld, hiddenFrom, signIn, type World } from "../route-walk/world";
 
 // ROUTE_WALK_RUNS / ROUTE_WALK_SEED (environment) reach the Workers runtime as bindings (vitest.config.ts).
@@ -97,6 +97,16 @@ describe("the route walk covers the Worker", () => {
     expect(errorShapeProblem(404, { error: { code: "gone", message: "x" } })).not.toBeNull();
     expect(errorShapeProblem(400, { error: { code: "not_found", message: "x" } })).not.toBeNull();
     expect(errorShapeProblem(422, { error: { code: "validation_failed", message: "x" } })).not.toBeNull();
+  });
+
+  it("the redirect rule accepts a page of this app and rejects any other target", () => {
+    expect(redirectProblem(302, "/mailboxes?connect_error=expired")).toBeNull();
+    expect(redirectProblem(302, "/login?next=%2Fmailboxes")).toBeNull();
+    expect(redirectProblem(200, null)).toBeNull();
+    expect(redirectProblem(302, null)).not.toBeNull();
+    expect(redirectProblem(302, "https://evil.example/mailboxes")).not.toBeNull();
+    expect(redirectProblem(302, "//evil.example/mailboxes")).not.toBeNull();
+    expect(redirectProblem(302, "/\\evil.example")).not.toBeNull();
   });
 });
 

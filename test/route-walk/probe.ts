@@ -424,6 +424,8 @@ interface Answer {
   json: unknown;
   /** The error code, when the answer is the one error body. */
   code: string | undefined;
+  /** A redirect's Location header (the OAuth callback's only answer), else null. */
+  location: string | null;
   changes: Change[];
   ms: number;
 }
@@ -434,9 +436,13 @@ async function send(url: string, init: RequestInit, mutation: boolean): Promise<
   let status: number;
   let text: string;
   let replayed = false;
+  let location: string | null = null;
   try {
-    const res = await call(url, init);
+    // The Worker's own answer, never where it redirects to: fetch follows a redirect by default, and the OAuth
+    // callback's /mailboxes?… is the web app (ASSETS), whose answer depends on whether web/dist is built.
+    const res = await call(url, { ...init, redirect: "manual" });
     status = res.status;
+    location = res.headers.get("location");
     replayed = res.headers.get("idempotent-replayed") === "true";
     text = await res.text();
   } catch (e) {
@@ -454,7 +460,18 @@ async function send(url: string, init: RequestInit, mutation: boolean): Promise<
   } catch {
     json = undefined;
   }
-  return { status, replayed, text, json, code: codeOf(json), changes: await changesSince(mark), ms };
+  return { status, replayed, text, json, code: codeOf(json), location, changes: await changesSince(mark), ms };
+}
+
+/**
+ * What is wrong with a redirect, or null: it must say where it goes, and go to a page of this app (a path
+ * from its root: not `//host`, `/\\host` or a full URL, which would send the browser to another site).
+ */
+export function redirectProblem(status: number, location: string | null): string | null {
+  if (status < 300 || status >= 400) return null;
+  if (!location) return `answered ${status} without a Location`;
+  if (!/^\/(?![/\\])/.test(location)) return `redirects off the app, to ${location.slice(0, 160)}`;
+  return null;
 }
 
 /** `error.code` of a parsed body, if it has one. */
@@ -621,6 +638,10 @@ function judge(
     const problem = errorShapeProblem(a.status, a.json);
     if (problem) found("error_shape", problem);
   }
+  // A redirect is judged as the Worker answers it (send doesn't follow it): it names where it goes, and
+  // that is a page of this app (a path), never another site a crafted query could send the browser to.
+  const offApp = redirectProblem(a.status, a.location);
+  if (offApp) found("redirect_target", offApp);
   const writes = a.changes.filter(
     (c) => !(c.tbl === "sessions" && route.template.startsWith("/auth/")) && !(c.tbl === "audit_log" && AUDITED_READS.has(route.template)),
   );
@@ -632,7 +653,9 @@ function judge(
     found("cross_team_write", `a caller of ${caller.team} changed another team's rows: ${summarize(foreignWrites)}`);
   const theirs = world.idsOfTeam[other(caller.team)];
   // Ids shared by every team (people of the prospect database) say nothing about another team.
-  const shownIds = [...new Set(a.text.match(/[0-9a-f]{24}/g) ?? [])].filter((id) => !b.sent.has(id) && !world.sharedIds.has(id));
+  const shownIds = [...new Set(`${a.text} ${a.location ?? ""}`.match(/[0-9a-f]{24}/g) ?? [])].filter(
+    (id) => !b.sent.has(id) && !world.sharedIds.has(id),
+  );
   const leaked = shownIds.filter((id) => theirs.has(id));
   if (leaked.length) found("foreign_leak", `the answer shows ${leaked.length} id(s) of another team: ${leaked.slice(0, 3).join(", ")}`);
   if (hidden && a.status < 300) {
