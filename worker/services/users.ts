@@ -1,7 +1,7 @@
 import { and, asc, eq, isNull, or, sql } from "drizzle-orm";
 import { batchSql, type Db } from "../db/client";
 import { contains } from "../db/contains";
-import { auditLog, sessions, users } from "../db/schema";
+import { auditLog, passwordResets, sessions, users } from "../db/schema";
 import { engine } from "../../durable-objects/engine";
 import { reassignTasksOfDisabledSql } from "../../durable-objects/tasks";
 import type { Caller, Env } from "../env";
@@ -185,6 +185,19 @@ export async function changePassword(
       .set({ passwordHash })
       .where(and(eq(users.id, user.id), eq(users.teamId, caller.teamId))),
     d.delete(sessions).where(eq(sessions.userId, user.id)),
+    // An admin-issued reset link still open would set another password over this one: whoever changes
+    // their password because it may be known must not leave a second way into the account.
+    d
+      .update(passwordResets)
+      .set({ revokedAt: now() })
+      .where(
+        and(
+          eq(passwordResets.userId, user.id),
+          eq(passwordResets.teamId, caller.teamId),
+          isNull(passwordResets.usedAt),
+          isNull(passwordResets.revokedAt),
+        ),
+      ),
     d.insert(sessions).values(session.row),
     d.insert(auditLog).values(auditEntry(caller, "user.password_change", "user", user.id)),
   ]);
