@@ -7,7 +7,7 @@ import { reasonText, type ReasonCode } from "../../durable-objects/engine-types"
 import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { ApiError } from "../lib/errors";
-import { SUPPRESSION_WORDS, suppressionReasons } from "./suppressions";
+import { suppressionMatches, suppressionWords } from "./suppressions";
 import { newId } from "../lib/ids";
 import { seal, unseal } from "../lib/seal";
 import { engine } from "../../durable-objects/engine";
@@ -381,10 +381,12 @@ export async function sendTestEmail(env: Env, d: Db, caller: Caller, mailboxId: 
   await mustBeTeamAddress(d, caller.teamId, r.email, to);
   // Not even a test goes to an address that opted out or bounced (invariant 5; another bounce costs the
   // mailbox's reputation).
-  const suppressed = (await suppressionReasons(d, caller.teamId, [to])).get(to.trim().toLowerCase());
+  const suppressed = (await suppressionMatches(d, caller.teamId, [to])).get(to);
   if (suppressed) {
-    const message = `${SUPPRESSION_WORDS[suppressed]}: no email is sent to it, a test included`;
-    throw new ApiError("validation_failed", message, { fields: [{ field: "to", message, code: "suppressed", reason: suppressed }] });
+    const message = `${suppressionWords(suppressed)}: no email is sent to it, a test included`;
+    throw new ApiError("validation_failed", message, {
+      fields: [{ field: "to", message, code: "suppressed", reason: suppressed.reason }],
+    });
   }
   const blocked = await contactBlock(d, caller.teamId, to);
   if (blocked) {

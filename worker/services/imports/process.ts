@@ -1,5 +1,5 @@
 import { and, eq, inArray, isNull, sql, type SQL } from "drizzle-orm";
-import { SUPPRESSION_WORDS, suppressionReasons } from "../suppressions";
+import { suppressionMatches, suppressionWords } from "../suppressions";
 import { bulkInsertSql, packRows, type Row } from "../../db/bulk";
 import { batchSql, db, type Db } from "../../db/client";
 import { inChunks, inList } from "../../db/in-list";
@@ -229,7 +229,7 @@ async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, ms
     }
   }
   // A deleted contact's suppression outlives it: its address is not imported again (invariant 5).
-  const suppressed = await suppressionReasons(
+  const suppressed = await suppressionMatches(
     d,
     imp.teamId,
     emails.filter((e) => !existing.has(e.toLowerCase())),
@@ -320,7 +320,8 @@ async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, ms
         outcome: "error",
         column: "email",
         value: r.email,
-        reason: `${SUPPRESSION_WORDS[suppression]}: not imported again`,
+        // A blocked domain was never this address's own entry: "again" is for an address suppressed before.
+        reason: `${suppressionWords(suppression)}: ${suppression.domain ? "not imported" : "not imported again"}`,
       });
       continue;
     }
