@@ -824,6 +824,8 @@ async function standingSince(d: Db, r: typeof inboundMessages.$inferSelect, t: n
       kind: inboundMessages.classification,
       effect: inboundMessages.effect,
       contactId: inboundMessages.contactId,
+      messageId: inboundMessages.messageId,
+      receivedAt: inboundMessages.receivedAt,
     })
     .from(inboundMessages)
     .where(
@@ -844,21 +846,38 @@ async function standingSince(d: Db, r: typeof inboundMessages.$inferSelect, t: n
  * What of this email's effect a later one still stands for is handed over to it (written into its
  * effect: correcting that one undoes it then) instead of being undone. A reply since keeps every run
  * this one ended or paused and the Replied stage; an unsubscribe request or a hard bounce since keeps
- * the person's own runs finished (a colleague's run was ended by a reply only). Returns what is left
- * to undo.
+ * the person's own runs finished (a colleague's run was ended by a reply only) and the address's
+ * suppression, which applying it found already there (one row per address) and so did not record. What
+ * is the contact's own (its stage, its bounced or unsubscribed mark) is kept only by the same contact's
+ * later email, as applyEffect and mark() set them on the contact answered alone: a duplicate's email
+ * moved and marked the duplicate. Returns what is left to undo, and the email that kept the suppression.
  */
-async function handOver(d: Db, r: typeof inboundMessages.$inferSelect, t: number, said: string[]): Promise<InboundEffect> {
-  const e = r.effect;
+async function handOver(
+  d: Db,
+  r: typeof inboundMessages.$inferSelect,
+  t: number,
+  said: string[],
+): Promise<{ e: InboundEffect; suppressedBy?: string; restamp?: { messageId: string; at: number } }> {
+  let e = r.effect;
   const entries = e.enrollments ?? [];
-  if (!entries.length && e.stageFrom === undefined) return e;
+  if (!entries.length && e.stageFrom === undefined && !e.suppressed && !e.contactMarked) return { e };
   const heirs = await standingSince(d, r, t);
+  type Heir = (typeof heirs)[number];
   // A reply of this very contact first: it can keep the contact's stage too (below).
   const replied = heirs.find((h) => h.kind === "reply" && h.contactId === r.contactId) ?? heirs.find((h) => h.kind === "reply");
   const stopped = heirs.find((h) => h.kind !== "reply");
-  const give = async (heir: NonNullable<typeof replied>, kept: EffectEntry[], stage: boolean) => {
-    // The heir's own stage change, if it has one, is what its correction gives back.
-    const stageFrom = stage && heir.effect.stageFrom === undefined ? { stageFrom: e.stageFrom } : {};
-    const effect: InboundEffect = { ...heir.effect, enrollments: [...(heir.effect.enrollments ?? []), ...kept], ...stageFrom };
+  const why = (heir: Heir) =>
+    heir.kind === "reply"
+      ? "they replied since"
+      : heir.kind === "unsubscribe"
+        ? "they asked to unsubscribe since"
+        : "their address bounced since";
+  const give = async (heir: Heir, kept: EffectEntry[], own: Partial<InboundEffect>) => {
+    // What the heir already records of its own is what its correction gives back; only the rest is added.
+    const added = Object.fromEntries(
+      Object.entries(own).filter(([k, v]) => v !== undefined && heir.effect[k as keyof InboundEffect] === undefined),
+    );
+    const effect: InboundEffect = { ...heir.effect, enrollments: [...(heir.effect.enrollments ?? []), ...kept], ...added };
     // Only while that email is as read: a correction of it claiming it meanwhile would store over this.
     const [written] = await d
       .update(inboundMessages)
@@ -872,24 +891,46 @@ async function handOver(d: Db, r: typeof inboundMessages.$inferSelect, t: number
       )
       .returning({ id: inboundMessages.id });
     if (!written) return false;
-    const why =
-      heir.kind === "reply"
-        ? "they replied since"
-        : heir.kind === "unsubscribe"
-          ? "they asked to unsubscribe since"
-          : "their address bounced since";
-    for (const g of kept) said.push(`Enrollment ${g.id} stays ${g.action === "finish" ? "finished" : "paused"}: ${why}`);
-    if (stage) said.push(`The contact stays in the Replied stage: ${why}`);
+    for (const g of kept) said.push(`Enrollment ${g.id} stays ${g.action === "finish" ? "finished" : "paused"}: ${why(heir)}`);
     return true;
   };
   // The stage is the contact's own: a reply matched to a duplicate moved that one (applyEffect), and
   // correcting it gives back that one's stage, so this contact's goes back now.
   const stage = !!replied && replied.contactId === r.contactId && e.stageFrom !== undefined;
-  if (replied && (await give(replied, entries, stage))) return { ...e, enrollments: [], ...(stage ? { stageFrom: undefined } : {}) };
-  const own = entries.filter((g) => g.reason !== "colleague_replied");
-  if (!replied && stopped && own.length && (await give(stopped, own, false)))
-    return { ...e, enrollments: entries.filter((g) => g.reason === "colleague_replied") };
-  return e;
+  if (replied && (await give(replied, entries, stage ? { stageFrom: e.stageFrom } : {}))) {
+    if (stage) said.push(`The contact stays in the Replied stage: ${why(replied)}`);
+    e = { ...e, enrollments: [], ...(stage ? { stageFrom: undefined } : {}) };
+  }
+  if (!stopped) return { e };
+  const own = replied ? [] : entries.filter((g) => g.reason !== "colleague_replied");
+  // The same mark from the same contact since (it found the contact marked and recorded none).
+  const marked =
+    e.contactMarked &&
+    stopped.contactId === r.contactId &&
+    stopped.kind === (e.contactMarked === "bounced" ? "bounce_hard" : "unsubscribe");
+  // The address's opt-out stamp (one email per address) goes with it to a request since: on this same
+  // email it stays; on another (a duplicate's) it moves there (undoEffect), as that request would have stamped it.
+  const stamp = !!e.messageUnsubscribed && stopped.kind === "unsubscribe" && stopped.effect.messageUnsubscribed === undefined;
+  const restamp = stamp && stopped.messageId !== r.messageId ? { messageId: stopped.messageId, at: stopped.receivedAt } : undefined;
+  if (!own.length && !e.suppressed && !marked) return { e };
+  const handed: Partial<InboundEffect> = {
+    suppressed: e.suppressed,
+    ...(marked ? { contactMarked: e.contactMarked } : {}),
+    ...(stamp ? { messageUnsubscribed: true } : {}),
+  };
+  if (!(await give(stopped, own, handed))) return { e };
+  if (marked) said.push(`The contact stays marked ${e.contactMarked}: ${why(stopped)}`);
+  return {
+    e: {
+      ...e,
+      enrollments: own.length ? entries.filter((g) => g.reason === "colleague_replied") : e.enrollments,
+      suppressed: undefined,
+      ...(marked ? { contactMarked: undefined } : {}),
+      ...(stamp ? { messageUnsubscribed: undefined } : {}),
+    },
+    ...(e.suppressed ? { suppressedBy: why(stopped) } : {}),
+    ...(restamp ? { restamp } : {}),
+  };
 }
 
 /**
@@ -919,16 +960,23 @@ async function answerOf(d: Db, teamId: string, messageId: string, exceptId: stri
  * step's wait and never sends a step twice: invariants 2 and 4), those it paused resume, the
  * suppression and the contact's mark it wrote go, the stage and the email's status come back. What
  * the person's later emails stand for stays (standingSince): a reply since keeps the runs as they are
- * and the Replied stage; an unsubscribe request or a hard bounce since keeps their own runs finished.
+ * and the Replied stage; an unsubscribe request or a hard bounce since keeps their own runs finished
+ * and the address suppressed (handOver).
  */
 async function undoEffect(env: Env, d: Db, r: typeof inboundMessages.$inferSelect, t: number): Promise<string[]> {
   const said: string[] = [];
-  const e = await handOver(d, r, t, said);
+  const { e, suppressedBy, restamp } = await handOver(d, r, t, said);
   const [target] = await d.select({ toEmail: messages.toEmail }).from(messages).where(eq(messages.id, r.messageId));
   const email = (target?.toEmail ?? "").toLowerCase();
   // Only the suppression this email wrote goes. One the address got since by other means (its one-click
   // unsubscribe link, a list) stays, and so do the contact's mark and the runs it ended: invariant 5.
+  // One a later request or bounce of the address stands for stays too (handOver), and with it the email's
+  // opt-out stamp, but not the contact's mark: a duplicate's email marked the duplicate.
   let stillSuppressed = false;
+  if (suppressedBy && email) {
+    stillSuppressed = true;
+    said.push(`${email} stays suppressed: ${suppressedBy}`);
+  }
   if (e.suppressed && email) {
     const own = and(eq(suppressions.teamId, r.teamId), eq(suppressions.email, email), eq(suppressions.reason, e.suppressed));
     const gone = await d
@@ -992,7 +1040,16 @@ async function undoEffect(env: Env, d: Db, r: typeof inboundMessages.$inferSelec
     }
   }
   if (e.messageUnsubscribed && !stillSuppressed) await d.update(messages).set({ unsubscribedAt: null }).where(eq(messages.id, r.messageId));
-  if (e.contactMarked && stillSuppressed) said.push(`The contact stays marked ${e.contactMarked}: its address is still suppressed`);
+  if (restamp && email) {
+    // Lifted here first: the stamp is one email per address (stampUnsubscribed checks none is stamped).
+    await d
+      .update(messages)
+      .set({ unsubscribedAt: null })
+      .where(and(eq(messages.id, r.messageId), eq(messages.teamId, r.teamId)));
+    await stampUnsubscribed(d, r.teamId, email, restamp.at, { id: restamp.messageId });
+  }
+  if (e.contactMarked && stillSuppressed && !suppressedBy)
+    said.push(`The contact stays marked ${e.contactMarked}: its address is still suppressed`);
   else if (e.contactMarked) {
     const t = now();
     await d
