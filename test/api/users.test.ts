@@ -184,9 +184,9 @@ describe("invites", () => {
     expect(made!.n).toBe(0);
   });
 
-  it("refuses on email an address that is already a user anywhere, or already invited; re-issuing retires the old link", async () => {
+  it("refuses on email an address that is already a user of the team, or already invited; re-issuing retires the old link", async () => {
     const t = await team();
-    const taken = await as(t.admin, "POST", "/api/invites", { email: "rep1@demo.test", role: "member" });
+    const taken = await as(t.admin, "POST", "/api/invites", { email: `${t.secondId}@sim.test`, role: "member" });
     expect(taken.status).toBe(422);
     expect(fieldsOf(await errorOf(taken)).map((f) => f.field)).toEqual(["email"]);
     const first = await invite(t.admin, "twice-invited@example.test");

@@ -20,8 +20,8 @@ export const INVITE_TTL_MS = 7 * 24 * 3600 * 1000;
 export type InviteRow = typeof invites.$inferSelect;
 
 const emailTaken = () =>
-  new ApiError("validation_failed", "This address already has a Seqflare account", {
-    fields: [{ field: "email", message: "This address already has a Seqflare account" }],
+  new ApiError("validation_failed", "This address is already a member of your team", {
+    fields: [{ field: "email", message: "This address is already a member of your team" }],
   });
 
 const alreadyInvited = (email: string) =>
@@ -44,8 +44,8 @@ async function tokenPair() {
 }
 
 /**
- * A new invite and its token (never stored). 422 on `email` for an address that is already a user (in
- * any team: an address is one account) or already has a pending invite in this team; an expired
+ * A new invite and its token (never stored). 422 on `email` for an address that is already a user of
+ * this team or already has a pending invite in this team; an expired
  * pending one is revoked in the same batch, so the address can be invited afresh.
  */
 export async function createInvite(
@@ -56,7 +56,14 @@ export async function createInvite(
   const email = input.email.trim().toLowerCase();
   const t = now();
   const [user, pending] = await Promise.all([
-    d.select({ id: users.id }).from(users).where(eq(users.email, email)).limit(1),
+    // Only this team's users: refusing an address that has an account in another team would tell any
+    // admin who uses Seqflare elsewhere. Accepting such an invite is refused ("sign in instead") by the
+    // unique users.email, and nothing is created.
+    d
+      .select({ id: users.id })
+      .from(users)
+      .where(and(eq(users.teamId, caller.teamId), eq(users.email, email)))
+      .limit(1),
     d
       .select({ id: invites.id })
       .from(invites)
