@@ -1,0 +1,111 @@
+#!/usr/bin/env node
+// `npm run credits:grant -- --email a@acme.com --credits N [--note "Plan renewal"] [--adjust] [--remote]`
+// How an operator tops up a team's credits (nothing in the app sells or grants them): a ledger row and
+// the balance, written the way create-admin writes its initial grant, in the local D1 (`npm start`'s
+// state; --persist-to <dir> for another) or, with --remote, the deployed one, through `wrangler d1
+// execute`. The team is the one of the account --email names (or --team <team id>). A grant adds
+// credits (kind 'grant', "Grant" on the Credits page); --adjust writes a correction (kind 'adjust',
+// "Adjustment"), which may be negative (`--adjust --credits=-50`) but never takes the balance below zero
+// (invariant 6).
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { randomBytes } from "node:crypto";
+import { bin, env } from "./lib.mjs";
+
+const fail = (message) => {
+  console.error(message);
+  process.exit(1);
+};
+
+const { values: args } = (() => {
+  try {
+    return parseArgs({
+      options: {
+        email: { type: "string" },
+        team: { type: "string" },
+        credits: { type: "string" },
+        note: { type: "string" },
+        adjust: { type: "boolean", default: false },
+        remote: { type: "boolean", default: false },
+        "persist-to": { type: "string" },
+      },
+    });
+  } catch (e) {
+    return fail(e.message);
+  }
+})();
+
+const usage =
+  'Usage: npm run credits:grant -- (--email someone@acme.com | --team <team id>) --credits N [--note "Why"] [--adjust] [--remote]';
+const email = args.email?.trim().toLowerCase();
+const teamArg = args.team?.trim();
+if (!email === !teamArg || args.credits === undefined) fail(usage);
+const credits = Number(args.credits);
+if (args.adjust) {
+  if (!Number.isInteger(credits) || credits === 0 || Math.abs(credits) > 1_000_000_000)
+    fail("--credits: with --adjust, a whole number other than 0 (negative takes credits away)");
+} else if (!Number.isInteger(credits) || credits < 1 || credits > 1_000_000_000) {
+  fail("--credits: a whole number, 1 or more (use --adjust to take credits away)");
+}
+const kind = args.adjust ? "adjust" : "grant";
+const note = args.note?.trim() || (args.adjust ? "Adjustment (grant-credits)" : "Credits granted (grant-credits)");
+if (note.length > 200) fail("--note: use at most 200 characters");
+
+const where = args.remote
+  ? ["--remote"]
+  : ["--local", "--persist-to", args["persist-to"] ?? process.env.SEQFLARE_STATE ?? ".wrangler/state"];
+const wrangler = (a) =>
+  execFileSync(bin("wrangler"), a, { env: { ...env, CI: "true" }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+/** Runs SQL through wrangler and answers the rows of its last statement. */
+const query = (sql) => {
+  // A file, not --command: several statements in one go, as create-admin runs its own.
+  const dir = mkdtempSync(path.join(tmpdir(), "seqflare-credits-"));
+  try {
+    writeFileSync(path.join(dir, "q.sql"), sql);
+    const out = JSON.parse(wrangler(["d1", "execute", "DB", ...where, "--json", "--file", path.join(dir, "q.sql")]));
+    return out.at(-1)?.results ?? [];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+};
+const q = (s) => `'${String(s).replaceAll("'", "''")}'`;
+
+// A local database may not exist yet (before the first `npm start`); a remote one was migrated by deploy.
+if (!args.remote) wrangler(["d1", "migrations", "apply", "DB", ...where]);
+
+const [team] = email
+  ? query(`SELECT t.id, t.name, t.credit_balance FROM users u JOIN teams t ON t.id = u.team_id WHERE u.email = ${q(email)}`)
+  : query(`SELECT id, name, credit_balance FROM teams WHERE id = ${q(teamArg)}`);
+if (!team) fail(email ? `${email} has no Seqflare account: no credits were added` : `No team has the id ${teamArg}: no credits were added`);
+
+/** The Worker's id shape (worker/lib/ids.ts newId): 4 bytes of seconds, then random bytes. */
+const newId = () => {
+  const b = randomBytes(12);
+  b.writeUInt32BE(Math.floor(Date.now() / 1000), 0);
+  return b.toString("hex");
+};
+const rowId = newId();
+const t = Date.now();
+
+// One file, so one D1 batch (a transaction), as the Worker moves credits (worker/services/credits.ts):
+// the ledger row first, only if the balance stays at 0 or more, with balance_after from the balance as
+// it is; then the balance moves only if that row exists and follows from it.
+query(`
+INSERT INTO credit_ledger (id, team_id, kind, amount, balance_after, source, ref, note, created_at)
+  SELECT ${q(rowId)}, id, ${q(kind)}, ${credits}, credit_balance + ${credits}, 'manual', ${q(`grant-credits:${rowId}`)}, ${q(note)}, ${t}
+  FROM teams WHERE id = ${q(team.id)} AND credit_balance + ${credits} >= 0;
+UPDATE teams SET credit_balance = credit_balance + ${credits}
+  WHERE id = ${q(team.id)}
+    AND EXISTS (SELECT 1 FROM credit_ledger l WHERE l.id = ${q(rowId)} AND l.balance_after = teams.credit_balance + l.amount);
+`);
+const [row] = query(`SELECT balance_after FROM credit_ledger WHERE id = ${q(rowId)}`);
+if (!row)
+  fail(
+    `${team.name} has ${team.credit_balance} credits: an adjustment of ${credits} would take the balance below zero. Nothing was changed.`,
+  );
+console.log(
+  `${args.adjust ? "Adjusted" : "Granted"} ${credits} credits ${args.adjust ? "on" : "to"} team "${team.name}" (${team.id}): balance now ${row.balance_after} (${args.remote ? "remote" : "local"} D1).`,
+);
