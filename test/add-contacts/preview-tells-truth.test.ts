@@ -177,7 +177,7 @@ describe("template variables some contacts have no value for", () => {
       pauses: true,
       fallbacks: ["there"],
       message:
-        "1 contact has no first name: the email at step 1 will say “there” instead; the email at step 2 uses {{first_name}} without a fallback, so it won't be sent to them and they pause there until it is filled in",
+        "1 contact has no first name: the email at step 1 will say “there” instead; the email at step 2 uses {{first_name}} without a fallback, so it won't be sent to them and they pause there until it is filled in and they are resumed",
     });
     expect(byVariable.company).toMatchObject({ count: 2, steps: [1], pause_steps: [1], pauses: true, fallbacks: [] });
     // The person has a city (people always do); the contacts but one have none.
@@ -200,7 +200,7 @@ describe("template variables some contacts have no value for", () => {
     expect(pv.totals).toMatchObject({ enrolled: 5, warned: 0 });
   });
 
-  it("a step using a variable with and without a fallback pauses; only the contacts that will be added are counted", async () => {
+  it("a step using a variable with and without a fallback pauses, and the steps after it aren't reached; only the contacts that will be added are counted", async () => {
     const x = await addContactsSetup({
       steps: [
         { wait: 0, variants: [{ subject: "Hi {{first_name|there}}", body: "{{company|your team}}" }] },
@@ -223,15 +223,91 @@ describe("template variables some contacts have no value for", () => {
         steps: [1, 2, 3],
         pause_steps: [2],
         pauses: true,
-        fallbacks: ["your team", ""],
+        // Step 3's empty fallback is never used: they pause at step 2 first.
+        fallbacks: ["your team"],
         message:
-          "1 contact has no company: the emails at steps 1, 3 will say “your team” instead; the email at step 2 uses {{company}} without a fallback, so it won't be sent to them and they pause there until it is filled in",
+          "1 contact has no company: the email at step 1 will say “your team” instead; the email at step 2 uses {{company}} without a fallback, so it won't be sent to them and they pause there until it is filled in and they are resumed; they don't reach step 3 before that",
       },
     ]);
     // Overriding the warning adds the held-back contact too: now both are counted.
     const anyway = await ok(preview(x.s, x.sequenceId, { source: { contact_ids: ids }, overrides: { active_in_other_sequence: true } }));
     expect(anyway.totals).toMatchObject({ enrolled: 2, warned: 0 });
     expect(anyway.missing_variables).toMatchObject([{ variable: "company", count: 2, pause_steps: [2] }]);
+  });
+
+  it("a step without a fallback before one with: the contacts pause at the first, and the later one is not said to be sent", async () => {
+    const x = await addContactsSetup({
+      steps: [
+        { wait: 0, variants: [{ subject: "Hi {{first_name}}", body: "A note" }] },
+        // A step that is off is never sent: it neither pauses them nor says anything.
+        { wait: 1, enabled: false, variants: [{ subject: "Off", body: "{{first_name|friend}}" }] },
+        { wait: 2, variants: [{ subject: "Again", body: "Hello {{ first_name | there }}" }] },
+        { wait: 2, variants: [{ subject: "Last", body: "{{first_name|}} bye" }] },
+      ],
+    });
+    const [nameless] = await makeContacts(x.teamId, 1);
+    await env.DB.prepare("UPDATE contacts SET first_name = '' WHERE id = ?").bind(nameless).run();
+
+    const pv = await ok(preview(x.s, x.sequenceId, { source: { contact_ids: [nameless!] } }));
+    expect(pv.missing_variables).toEqual([
+      {
+        variable: "first_name",
+        count: 1,
+        steps: [1, 3, 4],
+        pause_steps: [1],
+        pauses: true,
+        // Nothing they are sent says a fallback: their first email is the one that pauses them.
+        fallbacks: [],
+        message:
+          "1 contact has no first name: the email at step 1 uses {{first_name}} without a fallback, so it won't be sent to them and they pause there until it is filled in and they are resumed; they don't reach steps 3, 4 before that",
+      },
+    ]);
+    expect(pv.missing_variables[0]!.message).not.toMatch(/will say/);
+  });
+
+  it("a step whose variant B has no fallback and A has: the contacts who get B pause there, those who get A go on", async () => {
+    const x = await addContactsSetup({
+      steps: [
+        {
+          wait: 0,
+          variants: [
+            { subject: "Hi {{first_name|there}}", body: "A" },
+            { subject: "Hello {{first_name}}", body: "B" },
+          ],
+        },
+        { wait: 2, variants: [{ subject: "Again", body: "{{first_name|friend}}, still there?" }] },
+        {
+          wait: 2,
+          variants: [
+            { subject: "Last", body: "{{first_name}}, bye" },
+            { subject: "Last", body: "Bye" },
+            { subject: "Last", body: "{{first_name}}, so long" },
+          ],
+        },
+        { wait: 2, variants: [{ subject: "Really last", body: "{{first_name}}?" }] },
+        { wait: 2, variants: [{ subject: "Never", body: "{{first_name|you}}" }] },
+      ],
+    });
+    const ids = await makeContacts(x.teamId, 2);
+    await env.DB.prepare("UPDATE contacts SET first_name = '' WHERE id IN (?, ?)").bind(ids[0], ids[1]).run();
+
+    const pv = await ok(preview(x.s, x.sequenceId, { source: { contact_ids: ids } }));
+    expect(pv.missing_variables).toEqual([
+      {
+        variable: "first_name",
+        count: 2,
+        steps: [1, 2, 3, 4, 5],
+        // Step 1 and 3 pause those given a variant without a fallback; step 4 pauses everyone left; step 5 is not reached.
+        pause_steps: [1, 3, 4],
+        pauses: true,
+        fallbacks: ["there", "friend"],
+        message:
+          "2 contacts have no first name: at step 1, those who get variant B pause there (it uses {{first_name}} without a fallback, so it isn't sent to them) until it is filled in and they are resumed, and those who get variant A are sent an email that will say “there” instead; " +
+          "for those who go on, the email at step 2 will say “friend” instead; " +
+          "for those who go on, at step 3, those who get variants A and C pause there (those variants use {{first_name}} without a fallback, so it isn't sent to them) until it is filled in and they are resumed, and those who get variant B are sent an email that doesn't use it; " +
+          "for those who go on, the email at step 4 uses {{first_name}} without a fallback, so it won't be sent to them and they pause there until it is filled in and they are resumed; they don't reach step 5 before that",
+      },
+    ]);
   });
 
   it("none when every contact has every value the emails use", async () => {

@@ -328,18 +328,32 @@ function addToTally(t: Tally, contacts: PlannedContact[], view: PreviewView, ove
   }
 }
 
-/** How the sequence's automatic emails use one contact variable: where, and what they say without a value. */
+/** How one step's email treats a contact without a value for a variable, variant by variant (pickVariant gives each contact one). */
+export interface StepUse {
+  /** The step (1-based, as the editor numbers it). */
+  step: number;
+  /** Labels of its enabled variants with a use without a fallback: a contact given one of them pauses there. */
+  pausing: string[];
+  /** Labels of the others: their email is sent. */
+  sending: string[];
+  /** What the sending variants say instead (their fallbacks, each once; "": nothing). */
+  said: string[];
+}
+
+/** How the sequence's automatic emails use one contact variable: where, and what they do for a contact without a value. */
 export interface VariableUse {
   variable: string;
   /** The steps (1-based, in order) whose emails use it. */
   steps: number[];
   /**
-   * The steps among them with a use without a fallback: their email to a contact without a value is not sent and
-   * the contact pauses there. The other steps send, saying a fallback instead.
+   * The steps where a contact without a value may pause: every variant of the step, or some (the contacts given
+   * one of those). None after the first step where every variant pauses: a paused contact doesn't reach them.
    */
   pauseSteps: number[];
-  /** The fallbacks written in the steps that send (what those emails say instead), each once. */
+  /** What the emails such a contact is sent say instead (the fallbacks of the steps reached), each once. */
   fallbacks: string[];
+  /** Each step that uses it, in order. */
+  uses: StepUse[];
 }
 
 /**
@@ -348,37 +362,57 @@ export interface VariableUse {
  * counts. At most MAX_COUNTED_VARIABLES, in the order the emails first use them.
  */
 const templatesSql = (teamId: string, sequenceId: string) => sql`
-    SELECT (SELECT count(*) FROM steps o WHERE o.sequence_id = s.sequence_id AND o.position <= s.position) AS n, s.thread_reply, v.subject, v.body
+    SELECT (SELECT count(*) FROM steps o WHERE o.sequence_id = s.sequence_id AND o.position <= s.position) AS n, s.thread_reply,
+           v.label, v.subject, v.body
       FROM steps s JOIN step_variants v ON v.step_id = s.id AND v.enabled = 1
      WHERE s.sequence_id = ${sequenceId} AND s.team_id = ${teamId} AND s.enabled = 1 AND s.type = 'auto_email'
      ORDER BY s.position, v.label, v.id`;
 
 /** The rows of `templatesSql`, as the variables they use. */
-function templateUses(rows: { n: number; thread_reply: number; subject: string; body: string }[]): VariableUse[] {
-  // Per variable, each step's fallbacks: a step with a use without one pauses, and its fallbacks are never said.
-  const uses = new Map<string, { variable: string; steps: Map<number, string[] | null> }>();
+function templateUses(rows: { n: number; thread_reply: number; label: string; subject: string; body: string }[]): VariableUse[] {
+  // Each step's variants with their variable tags: a contact gets one variant per step (pickVariant), so whether the
+  // step pauses them depends on which one.
+  const byStep = new Map<number, { label: string; tags: ReturnType<typeof variableUses> }[]>();
   for (const r of rows) {
-    for (const u of variableUses(`${r.thread_reply ? "" : r.subject}\n${r.body}`)) {
-      if (!isContactVariable(u.name)) continue;
-      let x = uses.get(u.name);
-      if (!x) {
+    const variants = byStep.get(r.n) ?? [];
+    variants.push({ label: r.label, tags: variableUses(`${r.thread_reply ? "" : r.subject}\n${r.body}`) });
+    byStep.set(r.n, variants);
+  }
+  const uses = new Map<string, StepUse[]>();
+  for (const [step, variants] of byStep) {
+    const names = new Set(variants.flatMap((v) => v.tags.map((t) => t.name)).filter(isContactVariable));
+    for (const name of names) {
+      let list = uses.get(name);
+      if (!list) {
         if (uses.size === MAX_COUNTED_VARIABLES) continue;
-        uses.set(u.name, (x = { variable: u.name, steps: new Map() }));
+        uses.set(name, (list = []));
       }
-      const said = x.steps.has(r.n) ? x.steps.get(r.n)! : [];
-      if (said && u.fallback !== null) said.push(u.fallback);
-      x.steps.set(r.n, said && u.fallback !== null ? said : null);
+      const mine = variants.map((v) => ({ label: v.label, fallbacks: v.tags.filter((t) => t.name === name).map((t) => t.fallback) }));
+      const pauses = (v: (typeof mine)[number]) => v.fallbacks.includes(null);
+      list.push({
+        step,
+        pausing: mine.filter(pauses).map((v) => v.label),
+        sending: mine.filter((v) => !pauses(v)).map((v) => v.label),
+        said: [...new Set(mine.filter((v) => !pauses(v)).flatMap((v) => v.fallbacks as string[]))],
+      });
     }
   }
-  return [...uses.values()].map(({ variable, steps }) => {
-    const all = [...steps.entries()];
+  return [...uses.entries()].map(([variable, list]) => {
+    const reached = reachedUses(list);
     return {
       variable,
-      steps: all.map(([n]) => n),
-      pauseSteps: all.filter(([, said]) => !said).map(([n]) => n),
-      fallbacks: [...new Set(all.flatMap(([, said]) => said ?? []))],
+      steps: list.map((u) => u.step),
+      pauseSteps: reached.filter((u) => u.pausing.length).map((u) => u.step),
+      fallbacks: [...new Set(reached.flatMap((u) => u.said))],
+      uses: list,
     };
   });
+}
+
+/** The uses a contact without the value can reach: up to the first step where every variant pauses them (engine order). */
+function reachedUses(list: StepUse[]): StepUse[] {
+  const stop = list.findIndex((u) => !u.sending.length);
+  return stop < 0 ? list : list.slice(0, stop + 1);
 }
 
 export interface Preview {
@@ -526,20 +560,58 @@ const variableWords = (name: string) => (name.startsWith("custom.") ? name.slice
 const quoted = (texts: string[]) => texts.map((f) => `“${f}”`).join(" or ");
 
 /**
- * What the emails of `count` contacts without a value for the variable do, in the send's terms (compose.ts), step
- * by step: a step with a use without a fallback doesn't send its email and pauses the contact (missing_variables);
- * the other steps send, saying the fallback instead (an empty one: nothing).
+ * What the emails of `count` contacts without a value for the variable do, in the order the engine sends them and in
+ * the send's terms (compose.ts): a step's email with a use without a fallback isn't sent and pauses the contact there
+ * (missing_variables) until a user fills it in and resumes them, so the steps after it aren't reached without it; the
+ * other emails are sent, saying the fallback instead (an empty one: nothing). Each contact gets one variant of a step
+ * (pickVariant, from the enrollment's id, made only when they are added): where some variants pause and some don't,
+ * the words say which, not how many.
  */
 function missingMessage(v: VariableUse, count: number): string {
   const who = `${count.toLocaleString("en-US")} ${count === 1 ? "contact has" : "contacts have"} no ${variableWords(v.variable)}`;
   const at = (steps: number[]) => `${steps.length > 1 ? "the emails at steps" : "the email at step"} ${steps.join(", ")}`;
-  const sending = v.steps.filter((n) => !v.pauseSteps.includes(n));
-  const said = v.fallbacks.filter((f) => f !== "");
-  const parts = [];
-  if (sending.length) parts.push(`${at(sending)} will ${said.length ? `say ${quoted(said)} instead` : "leave it out"}`);
-  if (v.pauseSteps.length)
+  const variants = (labels: string[]) =>
+    `${labels.length > 1 ? "variants" : "variant"} ${labels.length > 1 ? `${labels.slice(0, -1).join(", ")} and ${labels.at(-1)}` : labels[0]}`;
+  const say = (said: string[]) => {
+    const words = said.filter((f) => f !== "");
+    return words.length ? `say ${quoted(words)} instead` : "leave it out";
+  };
+  const tag = `{{${v.variable}}}`;
+  const parts: string[] = [];
+  // Sending steps in a row that say the same are told together; after a step where only some pause, the rest are
+  // about those who went on.
+  let run: { steps: number[]; text: string; lead: string } | null = null;
+  const flush = () => {
+    if (run) parts.push(`${run.lead}${at(run.steps)} will ${run.text}`);
+    run = null;
+  };
+  let lead = "";
+  const reached = reachedUses(v.uses);
+  for (const u of reached) {
+    if (!u.pausing.length) {
+      const text = say(u.said);
+      if (run && run.text === text && run.lead === lead) run.steps.push(u.step);
+      else {
+        flush();
+        run = { steps: [u.step], text, lead };
+      }
+      continue;
+    }
+    flush();
+    if (!u.sending.length) {
+      parts.push(
+        `${lead}${at([u.step])} uses ${tag} without a fallback, so it won't be sent to them and they pause there until it is filled in and they are resumed`,
+      );
+      const later = v.uses.slice(reached.length).map((x) => x.step);
+      if (later.length) parts.push(`they don't reach ${later.length > 1 ? "steps" : "step"} ${later.join(", ")} before that`);
+      break;
+    }
+    const usedBySending = u.said.length > 0;
     parts.push(
-      `${at(v.pauseSteps)} ${v.pauseSteps.length > 1 ? "use" : "uses"} {{${v.variable}}} without a fallback, so ${v.pauseSteps.length > 1 ? "they" : "it"} won't be sent to them and they pause there until it is filled in`,
+      `${lead}at step ${u.step}, those who get ${variants(u.pausing)} pause there (${u.pausing.length > 1 ? "those variants use" : "it uses"} ${tag} without a fallback, so it isn't sent to them) until it is filled in and they are resumed, and those who get ${variants(u.sending)} ${usedBySending ? `are sent an email that will ${say(u.said)}` : "are sent an email that doesn't use it"}`,
     );
+    lead = "for those who go on, ";
+  }
+  flush();
   return `${who}: ${parts.join("; ")}`;
 }
