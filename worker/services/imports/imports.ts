@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { and, asc, count, desc, eq, gt, inArray, isNotNull, lt, or, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
+import { inChunks, inList } from "../../db/in-list";
 import { importRows, imports, jobs } from "../../db/schema";
 import type { Caller, Env } from "../../env";
 import { now } from "../../lib/clock";
@@ -568,8 +569,8 @@ async function partRecords(env: Env, row: ImportRow, part: ImportPart): Promise<
  * Both are checked by the D1 write itself, in one batch, and the file goes only after it: removed
  * first, a 409 (a save or a job that started after the import was read) left an import whose file was
  * gone. A failure or crash after the write leaves only the file, which nothing reads any more (every
- * read of it goes through its import): it is logged with its key (imports/<team>/<id>.csv) so it can
- * be removed from the bucket; no import is ever left pointing at a missing file.
+ * read of it goes through its import): it is logged with its key (imports/<team>/<id>.csv), and the
+ * cron's sweepOrphanImportFiles removes it a day later; no import is ever left pointing at a missing file.
  */
 export async function deleteImport(env: Env, d: Db, row: ImportRow): Promise<void> {
   const waitingJob = sql`EXISTS (SELECT 1 FROM jobs WHERE jobs.team_id = ${row.teamId}
@@ -700,4 +701,62 @@ export async function teamCustomFieldKeys(d: Db, teamId: string, limit = 100): P
     for (const k of customKeys(headers, r.mapping as Mapping)) if (k && keys.size < limit) keys.add(k);
   }
   return [...keys];
+}
+
+/**
+ * How old a file under imports/ must be before the sweep may remove it: an upload puts its file, then inserts
+ * its import in the same request, so a file with no import that is a day old will never get one.
+ */
+export const ORPHAN_FILE_AGE_MS = 86_400_000;
+
+/** An import's file key as createImport makes it: imports/<team>/<import id>.csv. */
+const IMPORT_KEY = /^imports\/[^/]+\/([^/]+)\.csv$/;
+
+/**
+ * Cron: removes files under imports/ that no import points to, older than ORPHAN_FILE_AGE_MS. They are left by
+ * a crash between deleteImport's D1 write and its R2 delete, or between an upload's put and its insert (or a
+ * failed delete of either). A tick lists at most `pages` pages of `pageSize` keys and goes on next tick after
+ * the last key it listed (kept in the bucket under sweep-cursors/, outside the prefix: the cron has no other
+ * store), so a large bucket is covered over several ticks and no tick reads it all. Each page is one D1 read
+ * (the imports by primary key, from the ids in the keys); a key of another shape is not ours to judge and stays.
+ */
+export async function sweepOrphanImportFiles(
+  env: Env,
+  d: Db,
+  o: { prefix?: string; pageSize?: number; pages?: number } = {},
+): Promise<{ listed: number; deleted: string[] }> {
+  const prefix = o.prefix ?? "imports/";
+  const cursorKey = `sweep-cursors/${prefix}`;
+  const cutoff = now() - ORPHAN_FILE_AGE_MS;
+  const from = (await (await env.IMPORTS.get(cursorKey))?.text()) || undefined;
+  let after = from;
+  let listed = 0;
+  const deleted: string[] = [];
+  for (let p = 0; p < (o.pages ?? 3); p++) {
+    const page = await env.IMPORTS.list({ prefix, limit: o.pageSize ?? 1000, ...(after ? { startAfter: after } : {}) });
+    listed += page.objects.length;
+    const old = page.objects.flatMap((obj) => {
+      const id = IMPORT_KEY.exec(obj.key)?.[1];
+      return id && obj.uploaded.getTime() < cutoff ? [{ key: obj.key, id }] : [];
+    });
+    if (old.length) {
+      const rows = await inChunks(
+        old.map((f) => f.id),
+        (chunk) => d.select({ r2Key: imports.r2Key }).from(imports).where(inList(imports.id, chunk)),
+      );
+      const kept = new Set(rows.map((r) => r.r2Key));
+      const orphans = old.filter((f) => !kept.has(f.key)).map((f) => f.key);
+      if (orphans.length) {
+        await env.IMPORTS.delete(orphans);
+        deleted.push(...orphans);
+        console.log("removed import files no import points to", orphans);
+      }
+    }
+    after = page.truncated ? page.objects.at(-1)?.key : undefined;
+    if (!after) break;
+  }
+  // Where the next tick starts: after the last key listed, or from the top once the prefix was listed to its end.
+  if (after) await env.IMPORTS.put(cursorKey, after);
+  else if (from) await env.IMPORTS.delete(cursorKey);
+  return { listed, deleted };
 }
