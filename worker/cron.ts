@@ -2,7 +2,7 @@ import { db } from "./db/client";
 import type { Env } from "./env";
 import { settleEndedJobs, startDueJobs } from "./services/add-contacts/jobs";
 import { resumeQuietActionJobs } from "./services/enrollment-jobs";
-import { resumeQuietImports } from "./services/imports/imports";
+import { resumeQuietImports, sweepOrphanImportFiles } from "./services/imports/imports";
 import { applyAutoWinners } from "./services/reports/ab";
 import { runDueWorkflows } from "./services/workflows";
 import { expireIdempotencyRecords } from "./middleware/idempotency";
@@ -12,7 +12,7 @@ import { repairSequenceEngines } from "./services/sequences";
 
 /**
  * Every minute (UTC): start due scheduled jobs and due workflows; settle any ended job's unsettled hold;
- * resume what went quiet (jobs, imports, bulk actions); poll replies and act on inbound emails left unapplied; pick A/B winners; tell
+ * resume what went quiet (jobs, imports, bulk actions); remove uploaded files no import points to; poll replies and act on inbound emails left unapplied; pick A/B winners; tell
  * sequences turned on or archived what their engine call missed; forget Idempotency-Keys older than a day. Each step runs
  * whatever the others did: one failing (a Queues error while resuming a job, a provider down) skipped
  * every step after it for that tick. A failed step is logged, the rest run, and the tick still fails at
@@ -26,6 +26,8 @@ export async function runCron(_controller: ScheduledController, env: Env): Promi
     ["settle ended jobs", () => settleEndedJobs(env, d)],
     // Saving imports whose part message was lost go on from their next part.
     ["resume quiet imports", () => resumeQuietImports(env, d)],
+    // Uploaded files no import points to (a crash between an import's D1 write and its R2 write), a day old, a few pages a tick.
+    ["sweep orphan import files", () => sweepOrphanImportFiles(env, d)],
     // Bulk enrollment actions (pause, move… on a filter) whose page message was lost go on from their first pending row.
     ["resume quiet enrollment action jobs", () => resumeQuietActionJobs(env, d)],
     ["run due workflows", () => runDueWorkflows(env, d)],
