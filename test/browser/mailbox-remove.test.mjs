@@ -97,6 +97,50 @@ describe("removing a mailbox", () => {
     assert.equal(await card(gone).count(), 0);
   });
 
+  it("while an add-contacts job is still to run, shows the server's words and links the job instead of offering a move", async () => {
+    const deletes = [];
+    const message = `1 add-contacts job still to run sends from ${keep}: “Q2 outbound” (scheduled for 2030-01-01 09:00 UTC, job j-pending); cancel it (a scheduled add) or wait until it has run`;
+    await page.route(/\/api\/mailboxes\/[^/?]+(\?.*)?$/, async (route) => {
+      if (route.request().method() !== "DELETE") return route.fallback();
+      deletes.push(route.request().url());
+      await route.fulfill({
+        status: 409,
+        json: {
+          error: {
+            code: "mailbox_in_use",
+            message,
+            details: {
+              jobs: [
+                { id: "j-pending", status: "scheduled", run_at: Date.parse("2030-01-01T09:00:00Z"), sequence: "Q2 outbound" },
+                { id: null, status: "running", run_at: null, sequence: null },
+              ],
+              fix: "Cancel the scheduled add on its job page, or remove the mailbox once the add has run (moving its contacts with reassign_to)",
+            },
+          },
+        },
+      });
+    });
+    await card(keep).getByRole("button", { name: "Remove" }).click();
+    const dialog = page.getByRole("dialog", { name: `Remove ${keep}?` });
+    await dialog.getByRole("button", { name: "Remove mailbox" }).click();
+    const pending = dialog.getByRole("alert");
+    await pending.waitFor();
+    const text = (await dialog.textContent()) ?? "";
+    assert.ok(text.includes(message), text);
+    assert.doesNotMatch(text, /NaN|contacts? still sends? from it/);
+    assert.equal(await dialog.getByLabel("Move them to").count(), 0);
+    assert.equal(await pending.getByRole("link", { name: "Adding contacts to “Q2 outbound”" }).getAttribute("href"), "/jobs/j-pending");
+    assert.match(text, /An add-contacts job you can't see/);
+    assert.equal(await dialog.getByRole("button", { name: "Move contacts and remove" }).count(), 0);
+
+    // Nothing to retry from here: Close closes without asking the server again.
+    await dialog.getByRole("button", { name: "Close" }).click();
+    await dialog.waitFor({ state: "hidden" });
+    assert.equal(deletes.length, 1);
+    await page.unroute(/\/api\/mailboxes\/[^/?]+(\?.*)?$/);
+    assert.equal(await card(keep).count(), 1);
+  });
+
   it("removes an unused mailbox at once, and its address can be connected again", async () => {
     await card(off).getByRole("button", { name: "Remove" }).click();
     const dialog = page.getByRole("dialog", { name: `Remove ${off}?` });

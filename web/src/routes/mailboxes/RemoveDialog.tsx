@@ -1,4 +1,4 @@
-import { useAction, useSubmission } from "@solidjs/router";
+import { A, useAction, useSubmission } from "@solidjs/router";
 import { createSignal, For, Show } from "solid-js";
 import { ApiError, type Mailbox } from "../../api";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
@@ -10,6 +10,15 @@ import { removeMailboxAction } from "../../queries/mailboxes";
 interface InUse {
   enrollments: number;
   sequences: { id: string | null; name: string | null; contacts: number }[];
+}
+
+/**
+ * What a 409 mailbox_in_use says when unfinished add-contacts jobs send from the mailbox: no contacts to move
+ * yet, so the dialog shows the server's words and the jobs (id null for one the caller can't open).
+ */
+interface JobsPending {
+  message: string;
+  jobs: { id: string | null; status: string; run_at: number | null; sequence: string | null }[];
 }
 
 /** What happens to the sign-in, by transport: only what removal really does. */
@@ -29,13 +38,15 @@ export function RemoveDialog(props: { mailbox: Mailbox; targets: Mailbox[]; onCl
   const remove = useAction(removeMailboxAction);
   const submission = useSubmission(removeMailboxAction);
   const [inUse, setInUse] = createSignal<InUse | null>(null);
+  const [jobsPending, setJobsPending] = createSignal<JobsPending | null>(null);
   const [target, setTarget] = createSignal(props.targets[0]?.id ?? "");
   const [error, setError] = createSignal<string | null>(null);
   const m = () => props.mailbox;
 
   const confirm = async () => {
     setError(null);
-    if (inUse() && !target()) return props.onClose();
+    // Pending jobs can't be moved past from here: the same request would only get the same 409.
+    if (jobsPending() || (inUse() && !target())) return props.onClose();
     try {
       const r = await remove(m().id, inUse() ? target() : undefined);
       const moved = r.moved ? `; ${plural(r.moved, "contact")} moved` : "";
@@ -44,7 +55,10 @@ export function RemoveDialog(props: { mailbox: Mailbox; targets: Mailbox[]; onCl
       if (r.sign_in && !r.sign_in.revoked) notify(r.sign_in.message, "info");
       props.onClose();
     } catch (e) {
-      if (e instanceof ApiError && e.code === "mailbox_in_use") setInUse(e.details as InUse);
+      // The same code answers for pending add-contacts jobs (details.jobs) and for open enrollments.
+      const details = e instanceof ApiError && e.code === "mailbox_in_use" ? (e.details as Partial<InUse & JobsPending>) : null;
+      if (details && Array.isArray(details.jobs)) setJobsPending({ message: (e as ApiError).message, jobs: details.jobs });
+      else if (details) setInUse(details as InUse);
       else setError(e instanceof Error ? e.message : String(e));
     }
   };
@@ -54,7 +68,7 @@ export function RemoveDialog(props: { mailbox: Mailbox; targets: Mailbox[]; onCl
       open
       danger
       title={`Remove ${m().email}?`}
-      confirmLabel={inUse() ? (target() ? "Move contacts and remove" : "Close") : "Remove mailbox"}
+      confirmLabel={jobsPending() ? "Close" : inUse() ? (target() ? "Move contacts and remove" : "Close") : "Remove mailbox"}
       busy={submission.pending}
       onCancel={() => props.onClose()}
       onConfirm={() => void confirm()}
@@ -64,6 +78,26 @@ export function RemoveDialog(props: { mailbox: Mailbox; targets: Mailbox[]; onCl
           Sending from it stops for good, replies to it are no longer read, and {secretWords(m())}. Emails it already sent stay in reports.
           You can connect this address again later as a new mailbox.
         </p>
+        <Show when={jobsPending()}>
+          {(p) => (
+            <div class="mailbox-alert mailbox-alert-paused" role="alert" data-testid="remove-jobs-pending">
+              <div>
+                <p>{p().message}</p>
+                <ul class="remove-in-use">
+                  <For each={p().jobs}>
+                    {(j) => (
+                      <li>
+                        <Show when={j.id} fallback="An add-contacts job you can't see">
+                          {(id) => <A href={`/jobs/${id()}`}>{j.sequence ? `Adding contacts to “${j.sequence}”` : "Adding contacts"}</A>}
+                        </Show>
+                      </li>
+                    )}
+                  </For>
+                </ul>
+              </div>
+            </div>
+          )}
+        </Show>
         <Show when={inUse()}>
           {(u) => (
             <div class="mailbox-alert mailbox-alert-paused" role="alert">
