@@ -4,7 +4,8 @@ import { EmptyState } from "../components/EmptyState";
 import { Icon } from "../components/Icon";
 import { Meter } from "../components/Meter";
 import { TableSkeleton } from "../components/Status";
-import { formatNumber, formatRelative, plural } from "../format";
+import { formatDay, formatFull, formatNumber, formatRelative, plural } from "../format";
+import { holdHeadline } from "./mailboxes/hold";
 import { getMailboxes } from "../queries/mailboxes";
 import { pct } from "../reports";
 import { getHome } from "../queries/reports";
@@ -107,10 +108,25 @@ export default function Home() {
                                     </span>
                                   }
                                 >
-                                  <span class="muted small">
-                                    {formatNumber(mb.capacity.used_last_24h)} used · {formatNumber(mb.capacity.left_today)} left of{" "}
-                                    {formatNumber(mb.daily_limit)}
-                                  </span>
+                                  {/* A held mailbox sends nothing until the hold ends, whatever is left of its limit. */}
+                                  <Show
+                                    when={mb.capacity.hold}
+                                    fallback={
+                                      <span class="muted small">
+                                        {formatNumber(mb.capacity.used_last_24h)} used · {formatNumber(mb.capacity.left_today)} left of{" "}
+                                        {formatNumber(mb.daily_limit)}
+                                      </span>
+                                    }
+                                  >
+                                    {(hold) => (
+                                      <span class="small reason reason-warning" data-testid="home-mailbox-held" title={hold().reason}>
+                                        {holdHeadline(mb, hold())}: held until{" "}
+                                        <time datetime={new Date(hold().until).toISOString()} title={formatFull(hold().until)}>
+                                          {formatDay(hold().until)}
+                                        </time>
+                                      </span>
+                                    )}
+                                  </Show>
                                 </Show>
                               </div>
                               <Meter

@@ -19,6 +19,7 @@ import { usePageTitle } from "../title";
 import { MailboxForm, TRANSPORTS } from "./mailboxes/MailboxForm";
 import { TestEmailDialog } from "./mailboxes/TestEmailDialog";
 import { RemoveDialog } from "./mailboxes/RemoveDialog";
+import { holdHeadline, transportName } from "./mailboxes/hold";
 import { SignInButtons, SignInResult, useSignIn } from "./mailboxes/SignIn";
 import { ScheduledEmails } from "./scheduled/ScheduledEmails";
 
@@ -61,8 +62,7 @@ function MailboxCard(props: {
   });
   const busy = () => connect.inFlight().some(([id]) => id === m().id);
   const transport = () => TRANSPORTS.find((t) => t.id === m().transport);
-  const transportLabel = () =>
-    transport()?.label ?? (m().transport === "gmail" ? "Gmail" : m().transport === "graph" ? "Microsoft 365" : m().transport);
+  const transportLabel = () => transportName(m());
   const reconnect = () => connect.run(m().id);
   const signIn = useSignIn();
   return (
@@ -122,10 +122,7 @@ function MailboxCard(props: {
             <Icon name="alert" size={16} />
             <div>
               <strong>
-                {hold().cause === "rate_limited"
-                  ? `${transportLabel()} limit reached`
-                  : `${transportLabel()} sign-in could not be refreshed`}
-                : sending resumes at{" "}
+                {holdHeadline(m(), hold())}: sending resumes at{" "}
                 <time datetime={new Date(hold().until).toISOString()} title={formatFull(hold().until)}>
                   {formatDay(hold().until)}
                 </time>
