@@ -61,4 +61,28 @@ describe("mailbox capacity on Home and the Mailboxes header", () => {
     assert.match((await card.textContent()) ?? "", /Outbox \(test\) limit reached: sending resumes at/);
     await page.unroute(LIST);
   });
+
+  it("the header's sent total counts the connected mailboxes' sends against their limits, not a disconnected one's sends", async () => {
+    await rewrite((list) => {
+      const base = list.find((x) => x.email === held);
+      const on = structuredClone(base);
+      on.capacity = { ...on.capacity, used_last_24h: 10, hold: null };
+      on.daily_limit = 50;
+      on.status = "connected";
+      const off = structuredClone(base);
+      off.id = `${base.id}-off`;
+      off.email = `off-${stamp}@demo.test`;
+      off.status = "disconnected";
+      off.capacity = { ...off.capacity, used_last_24h: 110, hold: null };
+      off.daily_limit = 50;
+      list.splice(0, list.length, on, off);
+    });
+    await page.goto(`${baseUrl}/mailboxes`);
+    const sent = page.locator(".stat-card", { hasText: "Sent, last 24 hours" });
+    await sent.waitFor();
+    const text = ((await sent.textContent()) ?? "").replace(/\s+/g, " ");
+    assert.match(text, /Sent, last 24 hours ?10 of 50/);
+    assert.match((await sent.getAttribute("title")) ?? "", /connected mailboxes/);
+    await page.unroute(LIST);
+  });
 });

@@ -254,14 +254,17 @@ export default function Mailboxes() {
 
   const ownerName = (m: Mailbox) => (m.user_id === me()?.user.id ? "you" : (m.owner_name ?? "a teammate"));
   const list = () => mailboxes()?.mailboxes ?? [];
-  const totals = () => ({
-    connected: list().filter((m) => m.status === "connected").length,
-    used: list().reduce((a, m) => a + m.capacity.used_last_24h, 0),
-    limit: list()
-      .filter((m) => m.status === "connected")
-      .reduce((a, m) => a + m.daily_limit, 0),
-    queued: list().reduce((a, m) => a + m.capacity.queued, 0),
-  });
+  // Sent and limit over the same mailboxes, the connected ones: a disconnected mailbox's sends against
+  // only connected limits could read "120 of 50".
+  const totals = () => {
+    const connected = list().filter((m) => m.status === "connected");
+    return {
+      connected: connected.length,
+      used: connected.reduce((a, m) => a + m.capacity.used_last_24h, 0),
+      limit: connected.reduce((a, m) => a + m.daily_limit, 0),
+      queued: list().reduce((a, m) => a + m.capacity.queued, 0),
+    };
+  };
 
   const disconnect = async () => {
     const m = disconnecting();
@@ -331,7 +334,7 @@ export default function Mailboxes() {
                   </span>
                 </div>
               </div>
-              <div class="stat-card">
+              <div class="stat-card" data-testid="mailboxes-sent-total" title="Sent by connected mailboxes, of their daily limits">
                 <div>
                   <span class="stat-label">Sent, last 24 hours</span>
                   <span class="stat-value">
