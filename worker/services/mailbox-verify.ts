@@ -14,6 +14,21 @@ import { appSecret } from "./secrets";
 
 export type Verification = { ok: true; message: string } | { ok: false; message: string };
 
+/** Why a saved SMTP password can't be used: it was sealed under another APP_SECRET (AES-GCM refuses the key). */
+export const UNREADABLE_PASSWORD = "The saved password can't be read any more; enter it again";
+
+/**
+ * The saved SMTP password, or null when it no longer unseals (APP_SECRET changed since it was saved): the
+ * one place a saved password is read for a check, so an edit or a reconnect says so instead of a 500.
+ */
+export async function savedPassword(env: Env, sealed: string): Promise<string | null> {
+  try {
+    return await unseal(appSecret(env), sealed);
+  } catch {
+    return null;
+  }
+}
+
 /** Each step of an SMTP check gets this long (not the whole check). */
 export const VERIFY_TIMEOUT_MS = 15_000;
 
@@ -34,7 +49,8 @@ export async function verifyMailbox(env: Env, mb: MailboxSettings): Promise<Veri
         : { ok: false, message: "The send_email binding EMAIL is not configured for this Worker" };
     case "smtp": {
       const cfg = mb.transportConfig as { host: string; port: number; security: "tls" | "starttls" | "none"; username?: string };
-      const password = mb.secretCiphertext ? await unseal(appSecret(env), mb.secretCiphertext) : undefined;
+      const password = mb.secretCiphertext ? await savedPassword(env, mb.secretCiphertext) : undefined;
+      if (password === null) return { ok: false, message: UNREADABLE_PASSWORD };
       return verifySmtp({ ...cfg, password, heloName: mb.email.split("@")[1] });
     }
     case "gmail":

@@ -9,7 +9,7 @@ import { now } from "../lib/clock";
 import { ApiError } from "../lib/errors";
 import { suppressionMatches, suppressionWords } from "./suppressions";
 import { newId } from "../lib/ids";
-import { seal, unseal } from "../lib/seal";
+import { seal } from "../lib/seal";
 import { engine } from "../../durable-objects/engine";
 import { transportFor } from "../transports";
 import type { SendResult } from "../transports/types";
@@ -17,7 +17,7 @@ import { authorize, mailboxAllows, mailboxFor, teamUser } from "./access";
 import { auditEntry } from "./audit";
 import { loadMailbox } from "../transports/mailbox-settings";
 import { isOAuthTransport } from "./mailbox-auth";
-import { verifyMailbox, verifySmtp } from "./mailbox-verify";
+import { savedPassword, UNREADABLE_PASSWORD, verifyMailbox, verifySmtp } from "./mailbox-verify";
 import { buildMessage } from "./mime";
 import { appSecret } from "./secrets";
 
@@ -242,8 +242,15 @@ export async function updateMailbox(env: Env, d: Db, caller: Caller, mailboxId: 
       throw new ApiError("validation_failed", message, { fields: [{ field: "smtp.password", message }] });
     }
     // Verify on change: the new settings must connect before they replace the old ones.
-    const stored =
-      password === undefined && keepsServer && r.secretCiphertext ? await unseal(appSecret(env), r.secretCiphertext) : undefined;
+    let stored: string | undefined;
+    if (password === undefined && keepsServer && r.secretCiphertext) {
+      const saved = await savedPassword(env, r.secretCiphertext);
+      if (saved === null)
+        throw new ApiError("validation_failed", UNREADABLE_PASSWORD, {
+          fields: [{ field: "smtp.password", message: UNREADABLE_PASSWORD }],
+        });
+      stored = saved;
+    }
     await mustConnect({ ...(config as Omit<SmtpInput, "password">), password: password || stored, heloName: r.email.split("@")[1] });
   }
   await d.batch([
