@@ -117,7 +117,9 @@ export async function creditsSummary(d: Db, teamId: string, days: number) {
     d.batch([
       d.select({ b: teams.creditBalance }).from(teams).where(eq(teams.id, teamId)),
       d
-        .select({ h: sql<number>`coalesce(sum(${jobs.creditsHeld} - ${jobs.creditsUsed}), 0)` })
+        // What each job still holds, never less than nothing: a job that spent past its hold (settled later,
+        // as far as the balance goes) would otherwise take its overspend off what the other jobs hold.
+        .select({ h: sql<number>`coalesce(sum(max(${jobs.creditsHeld} - ${jobs.creditsUsed}, 0)), 0)` })
         .from(jobs)
         .where(and(eq(jobs.teamId, teamId), inArray(jobs.status, ["scheduled", "preparing", "queued", "running"]))),
       d
