@@ -14,6 +14,11 @@ export function pickVariant<T>(variants: T[], enrollmentId: string): T | undefin
   return variants[fnv1a(enrollmentId) % variants.length];
 }
 
+/** The subject a same-thread reply with no thread goes under: its opener's, the variant this contact got there. */
+export function openerSubject(sc: Pick<SendContext, "threadOpeners">, stepId: string, enrollmentId: string): string {
+  return pickVariant(sc.threadOpeners.get(stepId) ?? [], enrollmentId) ?? "";
+}
+
 export interface ComposedEmail {
   to: string;
   subject: string;
@@ -173,7 +178,7 @@ export async function composeEmail(
   // A same-thread reply whose contact has no thread (the email before it was skipped, turned off or
   // deleted) starts one: under its own subject if it has one, else its opener's, the variant this contact gets.
   let subjectTemplate = ov?.subject ?? variant?.subject ?? "";
-  if (!thread && !subjectTemplate.trim()) subjectTemplate = pickVariant(sc.threadOpeners.get(item.stepId) ?? [], item.enrollmentId) ?? "";
+  if (!thread && !subjectTemplate.trim()) subjectTemplate = openerSubject(sc, item.stepId, item.enrollmentId);
   const rendered = renderSubject(subjectTemplate, ctx);
   const subject = thread ? subjectForThread(thread.subject) : rendered || "(no subject)";
   const bodyTemplate = ov?.body ?? variant?.body ?? "";
