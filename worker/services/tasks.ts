@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, gte, inArray, isNull, lt, or, sql } from "drizzle-orm";
-import { pickVariant, templateContext } from "../../durable-objects/compose";
+import { openerSubject, pickVariant, templateContext } from "../../durable-objects/compose";
 import { engine, loadSendContext } from "../../durable-objects/engine";
 import { runEnding } from "../../durable-objects/tasks";
 import { sendingZone } from "../../durable-objects/sequence-config";
@@ -245,7 +245,7 @@ async function manualEmailDrafts(
     const thread = sc.threadSteps.has(it.stepId) ? threads.get(it.enrollmentId) : undefined;
     // As compose.ts: a same-thread step with no thread yet goes under its own subject, else its opener's.
     let subject = variant.subject;
-    if (thread === undefined && !subject.trim()) subject = pickVariant(sc.threadOpeners.get(it.stepId) ?? [], it.enrollmentId) ?? "";
+    if (thread === undefined && !subject.trim()) subject = openerSubject(sc, it.stepId, it.enrollmentId);
     out.set(it.taskId, {
       subject: thread !== undefined ? subjectForThread(thread) : renderSubject(subject, ctx),
       body: renderTemplate(variant.body, ctx),
