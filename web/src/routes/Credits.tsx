@@ -230,7 +230,7 @@ export default function Credits() {
         <Show when={report()}>
           {(r) => (
             <>
-              <div class="stat-row stat-row-4">
+              <div class="stat-row stat-row-3">
                 <div class="stat-card">
                   <span class="stat-icon" aria-hidden="true">
                     <Icon name="credits" size={20} />
