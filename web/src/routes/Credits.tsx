@@ -241,6 +241,11 @@ export default function Credits() {
                       {formatNumber(r().balance)}
                     </span>
                     <span class="stat-note">ready to spend</span>
+                    {/* Nothing in the app sells or grants credits: say who can add them, and how. */}
+                    <span class="stat-note" data-testid="credits-top-up">
+                      To add credits, whoever runs this Seqflare runs{" "}
+                      <code>npm run credits:grant -- --email you@example.com --credits N</code>
+                    </span>
                   </div>
                 </div>
                 <div class="stat-card">
