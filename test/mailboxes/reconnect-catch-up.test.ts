@@ -76,7 +76,7 @@ describe("signing a mailbox in again", () => {
     let failed = false;
     for (const [name, fn] of Object.entries(originals))
       proto[name] = async function (this: { statement: string }, ...a: unknown[]) {
-        if (!failed && /select "id", "transport", "transport_config" from "mailboxes"/i.test(this.statement)) {
+        if (!failed && /select "id", "transport" from "mailboxes"/i.test(this.statement)) {
           failed = true;
           throw new Error("D1_ERROR: Network connection lost.");
         }

@@ -6,6 +6,11 @@
 // after the whole round was handled, so a crash or a message that can't be read now repeats the round
 // (handling a reply twice changes nothing) rather than skipping one. An email that can't be parsed at
 // all is not retried (it would fail the same way every minute): classifyInbound ignores it as unreadable.
+// Only one round reads a mailbox at a time: a round holds the mailbox's lease (poll_lease in
+// transport_config), reads the cursor only once it holds it, and saves the cursor only while it still
+// does. Without it a tick still reading (slow provider, a full round) and the next one read the same
+// messages and both saved a cursor, the slower one moving it back or past messages the other hadn't
+// handled.
 import { and, asc, eq, inArray, notInArray, sql } from "drizzle-orm";
 import { db, type Db } from "../db/client";
 import { mailboxes } from "../db/schema";
@@ -21,13 +26,43 @@ import { POLL_CURSOR_KEYS } from "../transports/mailbox-settings";
 /** At most this many new messages are read per mailbox per tick (the rest wait for the next one). */
 export const MAX_MESSAGES_PER_TICK = 100;
 
+/**
+ * How long a round's lease lasts. A round renews it (RENEW_AFTER_MS) between messages, so it only has to
+ * outlast one message's read and handling (a provider call waits at most 2 × 5 s of Retry-After across
+ * its 3 tries, plus D1 and the sequence's engine); it is what a crashed tick (which can't release it)
+ * costs the mailbox: its replies wait at most this long.
+ */
+export const POLL_LEASE_MS = 3 * 60_000;
+const RENEW_AFTER_MS = POLL_LEASE_MS / 3;
+
+// How the cron shares one tick between the mailboxes. Workers allow 6 simultaneous outgoing connections
+// per invocation and 1,000 subrequests on Workers Paid (50 on Free; the current limits page gives 10,000
+// on Paid, 1,000 is the older, lower figure); each provider call is one, and each of its retries another.
+// The limit is the whole cron tick's, not polling's alone. So:
+// - POLL_CONCURRENCY rounds at once: under the 6 connections, with room left for the D1 and Durable
+//   Object calls a round makes between its reads, so one slow provider holds only its own slot;
+// - a new round starts only while the provider calls of the finished rounds (their reads plus
+//   ROUND_CALLS) and every running round counted at its worst (ROUND_WORST, a full round) stay within
+//   TICK_SUBREQUESTS, which leaves a fifth of the 1,000 to the other cron steps: a tick gets through
+//   ~190 idle mailboxes, or ~7 with a full round each (a resync after Gmail forgot its place can read up
+//   to GMAIL_RESYNC_MAX: counted when it ends, it stops the tick's new rounds);
+// - and only during the tick's first TICK_BUDGET_MS, so a tick normally ends before the next minute's
+//   starts (the lease keeps the two apart when it doesn't). Mailboxes go by the start of their last round
+//   (poll_started_at), oldest first, so those a tick didn't reach go first in the next.
+export const POLL_CONCURRENCY = 4;
+export const TICK_BUDGET_MS = 40_000;
+const TICK_SUBREQUESTS = 800;
+/** Provider calls of a finished round besides its message reads: the history / delta call, and now and then a token refresh or a retry. */
+const ROUND_CALLS = 2;
+/** A running round at its worst: a full round's reads, a token refresh, the history / delta pages, a resync's profile, retries. */
+const ROUND_WORST = MAX_MESSAGES_PER_TICK + 5;
+
 /** How far before the last good check a resync starts reading. */
 const RESYNC_MARGIN_MS = 10 * 60_000;
 
 interface PolledMailbox {
   id: string;
   transport: "gmail" | "graph";
-  transportConfig: Record<string, unknown>;
 }
 
 export interface PollOutcome {
@@ -35,17 +70,62 @@ export interface PollOutcome {
   read: number;
   handled: number;
   error?: string;
+  /** Another round holds the mailbox's lease (still reading it): this one read nothing. */
+  busy?: true;
 }
 
 type Cursor = Partial<Record<(typeof POLL_CURSOR_KEYS)[number], string | number | null>>;
 
-/** Merges the cursor fields into the mailbox's transport_config (json_set: the sign-in's other fields stay). */
-async function saveCursor(d: Db, mailboxId: string, patch: Cursor) {
+const leaseHeld = (lease: string) => sql`json_extract(${mailboxes.transportConfig}, '$.poll_lease') = ${lease}`;
+
+/**
+ * Merges the cursor fields into the mailbox's transport_config (json_set: the sign-in's other fields stay).
+ * With a lease, only while that lease is still the mailbox's: a round that lost it (expired, taken over)
+ * saves nothing.
+ */
+async function saveCursor(d: Db, mailboxId: string, patch: Cursor, lease?: string) {
   const sets = Object.entries(patch).map(([k, v]) => sql`${`$.${k}`}, ${v ?? null}`);
   await d
     .update(mailboxes)
     .set({ transportConfig: sql`json_set(${mailboxes.transportConfig}, ${sql.join(sets, sql`, `)})` })
-    .where(eq(mailboxes.id, mailboxId));
+    .where(and(eq(mailboxes.id, mailboxId), lease ? leaseHeld(lease) : undefined));
+}
+
+/**
+ * Takes the mailbox's lease if no round holds it (none, or its time ran out): one conditional UPDATE, so
+ * of two ticks only one gets it. Answers the transport_config as of taking it (the cursor to read from:
+ * one read before could be a cursor the previous holder has since moved).
+ */
+async function takeLease(d: Db, mailboxId: string): Promise<{ lease: string; config: Record<string, unknown> } | null> {
+  const lease = crypto.randomUUID();
+  const t = now();
+  const got = await d
+    .update(mailboxes)
+    .set({
+      transportConfig: sql`json_set(${mailboxes.transportConfig}, '$.poll_lease', ${lease}, '$.poll_lease_until', ${t + POLL_LEASE_MS}, '$.poll_started_at', ${t})`,
+    })
+    .where(and(eq(mailboxes.id, mailboxId), sql`coalesce(json_extract(${mailboxes.transportConfig}, '$.poll_lease_until'), 0) <= ${t}`))
+    .returning({ config: mailboxes.transportConfig })
+    .get();
+  return got ? { lease, config: got.config as Record<string, unknown> } : null;
+}
+
+/** Moves the lease's end on (a long round); false when it is no longer this round's. */
+async function renewLease(d: Db, mailboxId: string, lease: string): Promise<boolean> {
+  const got = await d
+    .update(mailboxes)
+    .set({ transportConfig: sql`json_set(${mailboxes.transportConfig}, '$.poll_lease_until', ${now() + POLL_LEASE_MS})` })
+    .where(and(eq(mailboxes.id, mailboxId), leaseHeld(lease)))
+    .returning({ id: mailboxes.id })
+    .get();
+  return !!got;
+}
+
+async function releaseLease(d: Db, mailboxId: string, lease: string) {
+  await d
+    .update(mailboxes)
+    .set({ transportConfig: sql`json_remove(${mailboxes.transportConfig}, '$.poll_lease', '$.poll_lease_until')` })
+    .where(and(eq(mailboxes.id, mailboxId), leaseHeld(lease)));
 }
 
 /** The starting point of a mailbox's reply polling, set when it is connected: from now on. */
@@ -55,26 +135,47 @@ export async function startCursor(
   apiUrl: string,
   token: string,
   d: Db = db(env.DB),
+  lease?: string,
 ): Promise<void> {
   if (mb.transport === "gmail") {
     const p = await gmailProfile(apiUrl, token);
-    if (p.ok) await saveCursor(d, mb.id, { history_id: p.body.historyId, polled_at: now(), poll_error: null });
+    if (p.ok) await saveCursor(d, mb.id, { history_id: p.body.historyId, polled_at: now(), poll_error: null }, lease);
     return;
   }
   const r = await graphDelta(graphDeltaStart(apiUrl, now()), token, Number.POSITIVE_INFINITY);
-  if (r.ok) await saveCursor(d, mb.id, { delta_link: r.deltaLink, polled_at: now(), poll_error: null });
+  if (r.ok) await saveCursor(d, mb.id, { delta_link: r.deltaLink, polled_at: now(), poll_error: null }, lease);
 }
 
-/** One mailbox's round. */
+/** One mailbox's round, under its lease; `busy` (nothing read) when another round holds it. */
 export async function pollMailbox(env: Env, d: Db, mb: PolledMailbox): Promise<PollOutcome> {
+  const held = await takeLease(d, mb.id);
+  if (!held) return { mailboxId: mb.id, read: 0, handled: 0, busy: true };
+  try {
+    return await leasedRound(env, d, mb, held.lease, held.config);
+  } catch (e) {
+    // The cursor did not move, so the next round reads the same emails again; the mailbox says why
+    // meanwhile (its "Replies could not be checked" banner), or a failure every minute would leave
+    // replies unread with nothing on the screen.
+    await saveCursor(d, mb.id, { poll_error: `The check failed: ${innermost(e)}`.slice(0, 300) }, held.lease).catch((err: unknown) =>
+      console.error(`reply polling of mailbox ${mb.id}: its error could not be saved`, err),
+    );
+    throw e;
+  } finally {
+    await releaseLease(d, mb.id, held.lease).catch((err: unknown) =>
+      console.error(`reply polling of mailbox ${mb.id}: its lease could not be released (it runs out by itself)`, err),
+    );
+  }
+}
+
+async function leasedRound(env: Env, d: Db, mb: PolledMailbox, lease: string, config: Record<string, unknown>): Promise<PollOutcome> {
   const out: PollOutcome = { mailboxId: mb.id, read: 0, handled: 0 };
   const tok = await accessTokenFor(env, mb, {}, d);
   if (!tok.ok) {
     // Shown on the mailbox ("Replies could not be checked"); a revoked grant also marks it "needs reconnect".
-    await saveCursor(d, mb.id, { poll_error: tok.message.slice(0, 300) });
+    await saveCursor(d, mb.id, { poll_error: tok.message.slice(0, 300) }, lease);
     return { ...out, error: tok.message };
   }
-  const cfg = mb.transportConfig as { history_id?: string; delta_link?: string; polled_at?: number | null };
+  const cfg = config as { history_id?: string; delta_link?: string; polled_at?: number | null };
   const { apiUrl } = tok.cfg;
   let ids: string[];
   let next: Cursor;
@@ -85,7 +186,7 @@ export async function pollMailbox(env: Env, d: Db, mb: PolledMailbox): Promise<P
   const resyncFrom = cfg.polled_at ? cfg.polled_at - RESYNC_MARGIN_MS : null;
   if (mb.transport === "gmail") {
     if (!cfg.history_id) {
-      await startCursor(env, mb, apiUrl, tok.accessToken, d);
+      await startCursor(env, mb, apiUrl, tok.accessToken, d, lease);
       return out;
     }
     const h = await gmailHistory(apiUrl, tok.accessToken, cfg.history_id, MAX_MESSAGES_PER_TICK);
@@ -93,12 +194,12 @@ export async function pollMailbox(env: Env, d: Db, mb: PolledMailbox): Promise<P
       ids = h.ids;
       next = { history_id: h.historyId };
     } else {
-      if (!h.expired || resyncFrom === null) return await pollFailed(env, d, mb, h, out);
+      if (!h.expired || resyncFrom === null) return await pollFailed(env, d, mb, lease, h, out);
       // The mailbox's point now first, so nothing that arrives during the listing falls between the two.
       const p = await gmailProfile(apiUrl, tok.accessToken);
-      if (!p.ok) return await pollFailed(env, d, mb, { expired: false, revoked: p.status === 401, message: p.message }, out);
+      if (!p.ok) return await pollFailed(env, d, mb, lease, { expired: false, revoked: p.status === 401, message: p.message }, out);
       const since = await gmailInboxSince(apiUrl, tok.accessToken, resyncFrom);
-      if (!since.ok) return await pollFailed(env, d, mb, since, out);
+      if (!since.ok) return await pollFailed(env, d, mb, lease, since, out);
       ids = since.ids;
       next = { history_id: p.body.historyId };
       if (since.more)
@@ -106,22 +207,29 @@ export async function pollMailbox(env: Env, d: Db, mb: PolledMailbox): Promise<P
     }
   } else {
     if (!cfg.delta_link) {
-      await startCursor(env, mb, apiUrl, tok.accessToken, d);
+      await startCursor(env, mb, apiUrl, tok.accessToken, d, lease);
       return out;
     }
     let delta = await graphDelta(cfg.delta_link, tok.accessToken, MAX_MESSAGES_PER_TICK);
     if (!delta.ok && delta.expired && resyncFrom !== null)
       delta = await graphDelta(graphDeltaStart(apiUrl, resyncFrom), tok.accessToken, MAX_MESSAGES_PER_TICK);
-    if (!delta.ok) return await pollFailed(env, d, mb, delta, out);
+    if (!delta.ok) return await pollFailed(env, d, mb, lease, delta, out);
     ids = delta.ids;
     next = { delta_link: delta.deltaLink };
   }
+  let renewedAt = now();
   for (const id of ids) {
+    if (now() - renewedAt > RENEW_AFTER_MS) {
+      // Lost (it ran out while a call hung, and another round took it): that round reads from our
+      // cursor, which this one must no longer move.
+      if (!(await renewLease(d, mb.id, lease))) return { ...out, error: "Another reply check took this mailbox over" };
+      renewedAt = now();
+    }
     const got = mb.transport === "gmail" ? await gmailRaw(apiUrl, tok.accessToken, id) : await graphRaw(apiUrl, tok.accessToken, id);
     if (!got.ok && got.gone) continue; // deleted since it arrived: nothing to read
     if (!got.ok) {
       // Not readable now (network, 5xx, throttled): the round is tried again from the same point.
-      await saveCursor(d, mb.id, { poll_error: `A message could not be read: ${got.message}`.slice(0, 300) });
+      await saveCursor(d, mb.id, { poll_error: `A message could not be read: ${got.message}`.slice(0, 300) }, lease);
       return { ...out, error: got.message };
     }
     out.read++;
@@ -129,12 +237,15 @@ export async function pollMailbox(env: Env, d: Db, mb: PolledMailbox): Promise<P
     const r = await recordInbound(env, d, await classifyInbound(got.raw, t), t, mb.id);
     if (r.kind !== "ignored") out.handled++;
   }
-  await saveCursor(d, mb.id, { ...next, polled_at: now(), poll_error: note });
+  await saveCursor(d, mb.id, { ...next, polled_at: now(), poll_error: note }, lease);
   return out;
 }
 
 /** Rounds a catch-up reads at most; what is left waits for the cron like any backlog. */
 const CATCH_UP_ROUNDS = 5;
+/** How often, and how long each time, a catch-up waits for a cron round that holds the mailbox. */
+const CATCH_UP_WAITS = 10;
+const CATCH_UP_WAIT_MS = 1_000;
 
 /**
  * A mailbox signed in again: read the replies that arrived while it was down before its held emails
@@ -142,21 +253,20 @@ const CATCH_UP_ROUNDS = 5;
  * mailbox (poll_error, shown on the screen) and the cron tries again; the sign-in itself stands.
  */
 export async function catchUpReplies(env: Env, d: Db, mailboxId: string): Promise<void> {
-  const mb = await d
-    .select({ id: mailboxes.id, transport: mailboxes.transport, transportConfig: mailboxes.transportConfig })
-    .from(mailboxes)
-    .where(eq(mailboxes.id, mailboxId))
-    .get();
+  const mb = await d.select({ id: mailboxes.id, transport: mailboxes.transport }).from(mailboxes).where(eq(mailboxes.id, mailboxId)).get();
   if (!mb || (mb.transport !== "gmail" && mb.transport !== "graph")) return;
-  let config = mb.transportConfig as Record<string, unknown>;
   try {
-    for (let round = 0; round < CATCH_UP_ROUNDS; round++) {
-      const out = await pollMailbox(env, d, { id: mb.id, transport: mb.transport, transportConfig: config });
+    for (let round = 0, waits = 0; round < CATCH_UP_ROUNDS;) {
+      const out = await pollMailbox(env, d, { id: mb.id, transport: mb.transport });
+      if (out.busy) {
+        // The cron is reading it this moment: wait for its round (a few seconds) rather than release
+        // held emails before the replies it is reading are applied. Past that, the cron goes on reading.
+        if (++waits > CATCH_UP_WAITS) return;
+        await new Promise((r) => setTimeout(r, CATCH_UP_WAIT_MS));
+        continue;
+      }
       if (out.error || out.read < MAX_MESSAGES_PER_TICK) return;
-      config = (await d.select({ c: mailboxes.transportConfig }).from(mailboxes).where(eq(mailboxes.id, mb.id)).get())!.c as Record<
-        string,
-        unknown
-      >;
+      round++;
     }
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
@@ -169,19 +279,20 @@ async function pollFailed(
   env: Env,
   d: Db,
   mb: { id: string; transport: "gmail" | "graph" },
+  lease: string,
   f: { expired: boolean; revoked: boolean; message: string },
   out: PollOutcome,
 ): Promise<PollOutcome> {
   if (f.expired) {
     // The provider forgot our point in time (Gmail 404, Graph 410) and there was no good check to
     // resync from: start again from now.
-    await saveCursor(d, mb.id, { history_id: null, delta_link: null, poll_error: `Reply check restarted: ${f.message}` });
+    await saveCursor(d, mb.id, { history_id: null, delta_link: null, poll_error: `Reply check restarted: ${f.message}` }, lease);
     return { ...out, error: f.message };
   }
   // A 401: the access token was refused before its time. A forced refresh tells a revoked grant (which
   // marks the mailbox "needs reconnect") from a token that just needed renewing.
   if (f.revoked) await accessTokenFor(env, mb, { force: true }, d);
-  await saveCursor(d, mb.id, { poll_error: f.message.slice(0, 300) });
+  await saveCursor(d, mb.id, { poll_error: f.message.slice(0, 300) }, lease);
   return { ...out, error: f.message };
 }
 
@@ -193,30 +304,44 @@ function innermost(e: unknown): string {
 
 /**
  * Cron: every Gmail / Graph mailbox that still has a working sign-in (a removed one has none, and its
- * inbox is no longer read). One failing mailbox never stops the others.
+ * inbox is no longer read), POLL_CONCURRENCY at a time, within the tick's time and subrequest budget
+ * (see above), the ones whose last round started longest ago first. One failing or slow mailbox never
+ * stops the others.
  */
 export async function pollReplies(env: Env, d: Db = db(env.DB)): Promise<PollOutcome[]> {
   const rows = await d
-    .select({ id: mailboxes.id, transport: mailboxes.transport, transportConfig: mailboxes.transportConfig })
+    .select({ id: mailboxes.id, transport: mailboxes.transport })
     .from(mailboxes)
     .where(and(inArray(mailboxes.transport, ["gmail", "graph"]), notInArray(mailboxes.status, ["needs_reconnect", "removed"])))
-    .orderBy(asc(mailboxes.id));
+    .orderBy(sql`coalesce(json_extract(${mailboxes.transportConfig}, '$.poll_started_at'), 0)`, asc(mailboxes.id));
   const outcomes: PollOutcome[] = [];
-  for (const mb of rows) {
-    if (mb.transport !== "gmail" && mb.transport !== "graph") continue;
-    try {
-      outcomes.push(await pollMailbox(env, d, { ...mb, transport: mb.transport }));
-    } catch (e) {
-      // The round's cursor did not move, so the next tick reads the same emails again; the mailbox
-      // says why meanwhile (its "Replies could not be checked" banner), or a failure every minute would
-      // leave replies unread with nothing on the screen.
-      const message = e instanceof Error ? e.message : String(e);
-      console.error(`reply polling of mailbox ${mb.id} failed: ${message}`);
-      await saveCursor(d, mb.id, { poll_error: `The check failed: ${innermost(e)}`.slice(0, 300) }).catch((err: unknown) =>
-        console.error(`reply polling of mailbox ${mb.id}: its error could not be saved`, err),
-      );
-      outcomes.push({ mailboxId: mb.id, read: 0, handled: 0, error: message });
+  // Wall time, not the engine's clock: the budget is the invocation's own time.
+  const startedAt = Date.now();
+  let next = 0;
+  let running = 0;
+  let spent = 0;
+  const lane = async () => {
+    while (next < rows.length) {
+      if (Date.now() - startedAt > TICK_BUDGET_MS) return;
+      if (spent + (running + 1) * ROUND_WORST > TICK_SUBREQUESTS) return;
+      const mb = rows[next++]!;
+      if (mb.transport !== "gmail" && mb.transport !== "graph") continue;
+      running++;
+      try {
+        const out = await pollMailbox(env, d, { id: mb.id, transport: mb.transport });
+        spent += out.busy ? 0 : out.read + ROUND_CALLS;
+        outcomes.push(out);
+      } catch (e) {
+        // pollMailbox kept the reason on the mailbox; the round's cursor did not move.
+        const message = e instanceof Error ? e.message : String(e);
+        console.error(`reply polling of mailbox ${mb.id} failed: ${message}`);
+        spent += ROUND_WORST;
+        outcomes.push({ mailboxId: mb.id, read: 0, handled: 0, error: message });
+      } finally {
+        running--;
+      }
     }
-  }
+  };
+  await Promise.all(Array.from({ length: POLL_CONCURRENCY }, lane));
   return outcomes;
 }

@@ -22,8 +22,19 @@ export type MailboxSettings = Pick<
   | "statusReason"
 >;
 
-/** Reply polling's cursor, kept in `transport_config` beside the sign-in's fields (services/reply-polling.ts). */
-export const POLL_CURSOR_KEYS = ["history_id", "delta_link", "polled_at", "poll_error"] as const;
+/**
+ * Reply polling's cursor and lease (which tick polls the mailbox now, until when, and when a tick last
+ * started on it), kept in `transport_config` beside the sign-in's fields (services/reply-polling.ts).
+ */
+export const POLL_CURSOR_KEYS = [
+  "history_id",
+  "delta_link",
+  "polled_at",
+  "poll_error",
+  "poll_lease",
+  "poll_lease_until",
+  "poll_started_at",
+] as const;
 
 /**
  * Whether two readings of a mailbox send the same way. Reply polling moves its cursor every minute: that
