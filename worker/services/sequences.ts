@@ -222,7 +222,10 @@ export async function updateSequence(env: Env, d: Db, caller: Caller, sequenceId
   const patch: Partial<typeof sequences.$inferInsert> = { updatedAt: now() };
   if (body.name !== undefined) patch.name = body.name;
   if (body.schedule_id !== undefined) patch.scheduleId = body.schedule_id;
-  if (body.settings !== undefined) patch.settings = { ...seq.settings, ...body.settings };
+  // Merged by D1 as it writes (only the keys sent): merging into the settings read above wrote the whole
+  // object back, so two editors changing two settings at once lost the first one's change. The route
+  // admits no null, which json_patch would read as "remove the key" (readers take the default then).
+  if (body.settings !== undefined) patch.settings = sql`json_patch(${sequences.settings}, ${JSON.stringify(body.settings)})`;
   if (body.active !== undefined) patch.active = body.active;
   if (body.owner_id !== undefined) patch.ownerId = body.owner_id;
   // A handover keeps the former owner as an editor (they'd otherwise lose a sequence they just gave
