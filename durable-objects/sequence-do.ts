@@ -1595,6 +1595,86 @@ export class SequenceDO extends DurableObject<Env> {
     return this.handOverChoice(sequenceId, teamId, enrollmentId, stepId, () => ({ send_at: at, send_now: 0 }));
   }
 
+  /**
+   * A manual email's task sent from the Tasks screen: its step goes to the run's mailbox as an email, with
+   * the rep's text (an edit for this contact, as editEmail keeps one) and "send now", through the same
+   * hand-over, claim and send-time checks as an automatic email (invariants 3, 5, 11). The run stops waiting
+   * on the task and waits on the mailbox in the one transaction that decides it, so a second click (or a
+   * retry) finds it handed over and is refused ("sending"): never sent twice (invariant 4). A run the
+   * contact left, a paused or held one, a contact who may not be emailed now: refused, nothing changed.
+   */
+  async sendTaskEmail(
+    sequenceId: string,
+    teamId: string,
+    enrollmentId: string,
+    stepId: string,
+    edit: { subject: string | null; body: string | null },
+  ): Promise<ScheduledActionResult> {
+    await this.bind(sequenceId, teamId);
+    const cfg = await this.config(sequenceId);
+    if (!cfg) return scheduledFail("not_found");
+    const contactId = this.row(enrollmentId)?.contact_id;
+    const contact = contactId ? (await loadContactStates(this.d, teamId, [contactId])).get(contactId) : undefined;
+    const t = now();
+    let blocked: ScheduledActionResult | null = null;
+    let item: QueuedEmail | null = null;
+    let mailboxId = "";
+    this.ctx.storage.transactionSync(() => {
+      const e = this.row(enrollmentId);
+      if (!e) return void (blocked = scheduledFail("not_found"));
+      const step = cfg.steps.find((s) => s.id === stepId);
+      if (!step || step.type !== "manual_email") return void (blocked = scheduledFail("not_email"));
+      const done = this.sql
+        .exec<{ outcome: string }>("SELECT outcome FROM results WHERE enrollment_id = ? AND step_id = ?", enrollmentId, stepId)
+        .toArray()[0];
+      if (done && WENT_OUT.has(done.outcome)) return void (blocked = scheduledFail("already_sent"));
+      if (e.status !== "active" && e.status !== "paused" && e.status !== "held")
+        return void (blocked = scheduledFail("closed", e.status, e.reason));
+      if (e.step_id !== stepId || done) return void (blocked = scheduledFail("not_next"));
+      // Handed over already (an earlier click): the mailbox has it.
+      if (e.waiting === "mailbox") return void (blocked = scheduledFail("sending"));
+      if (!step.enabled) return void (blocked = scheduledFail("step_off"));
+      if (e.status === "paused") return void (blocked = scheduledFail("paused", e.status, e.reason));
+      if (e.status === "held" || !cfg.active || cfg.archived)
+        return void (blocked = scheduledFail(
+          "held",
+          e.status,
+          cfg.archived ? "sequence_archived" : !cfg.active ? "sequence_inactive" : e.reason,
+        ));
+      if (!e.mailbox_id) return void (blocked = scheduledFail("no_mailbox", e.status, "no_mailbox"));
+      const block = blockingReason(contact, true);
+      if (block) return void (blocked = scheduledFail("closed", e.status, block));
+      const edited = edit.subject !== null || edit.body !== null;
+      this.setChoice(enrollmentId, stepId, {
+        subject: edit.subject,
+        body: edit.body,
+        ver: edited ? crypto.randomUUID() : null,
+        send_at: t,
+        send_now: 1,
+      });
+      item = withChoice(
+        {
+          enrollmentId,
+          stepId,
+          sequenceId,
+          teamId,
+          contactId: e.contact_id,
+          dueAt: t,
+          score: contact?.score ?? e.score,
+          window: cfg.window,
+          zone: sendingZone(cfg, contact?.timeZone, e.zone),
+          thread: step.threadReply && e.thread_msg ? { messageId: e.thread_msg, subject: e.thread_subject ?? "" } : null,
+        },
+        this.choice(enrollmentId, stepId),
+      );
+      mailboxId = e.mailbox_id;
+      this.update(enrollmentId, { waiting: "mailbox", reason: "queued_for_mailbox", due_at: item.dueAt });
+      this.setTimers([[enrollmentId, checkAt(t, CHECK_AFTER_MS)]]);
+    });
+    if (blocked || !item) return blocked ?? scheduledFail("not_found");
+    return this.enqueueChosen(cfg, teamId, sequenceId, mailboxId, item);
+  }
+
   private async handOverChoice(
     sequenceId: string,
     teamId: string,
@@ -1643,6 +1723,17 @@ export class SequenceDO extends DurableObject<Env> {
       this.setTimers([[enrollmentId, checkAt(t, CHECK_AFTER_MS)]]);
     });
     if (blocked || !item) return blocked ?? scheduledFail("not_found");
+    return this.enqueueChosen(cfg, teamId, sequenceId, mailboxId, item);
+  }
+
+  /** The hand-over of one email a user chose to send (handOverChoice, sendTaskEmail), its row already waiting on the mailbox. */
+  private async enqueueChosen(
+    cfg: SequenceConfig,
+    teamId: string,
+    sequenceId: string,
+    mailboxId: string,
+    item: QueuedEmail,
+  ): Promise<ScheduledActionResult> {
     // As in processDue: the check timer is armed before the email leaves this object (a lost hand-over is repaired).
     await this.armAndMirror(teamId, sequenceId);
     const mb = engine.mailbox(this.env, mailboxId);
@@ -1656,7 +1747,7 @@ export class SequenceDO extends DurableObject<Env> {
         ? scheduledFail(st.state === "sending" ? "sending" : "already_sent")
         : scheduledFail("closed", "active", st.reason);
     }
-    return { ok: true, at: await mb.eta({ enrollmentId, stepId }) };
+    return { ok: true, at: await mb.eta({ enrollmentId: item.enrollmentId, stepId: item.stepId }) };
   }
 
   private choice(enrollmentId: string, stepId: string): ChoiceRow | undefined {
@@ -1938,7 +2029,10 @@ export class SequenceDO extends DurableObject<Env> {
     | { stop: { status: Status; reason: ReasonCode; waiting: Waiting; finished_at?: number } }
     | { mailboxId: string; email: QueuedEmail }
     | { task: NewTask } {
-    const block = blockingReason(contact, isEmailStep(step.type));
+    // A manual email its rep chose to send (sendTaskEmail) goes as an email when it is handed over again
+    // (its hand-over lost, or withdrawn by a pause and resumed): not as a task a second time.
+    const email = isEmailStep(step.type) || (step.type === "manual_email" && !!choice?.send_now);
+    const block = blockingReason(contact, email);
     if (block) return { stop: { status: "finished", reason: block, waiting: "none", finished_at: t } };
     const base = {
       enrollmentId: e.id,
@@ -1948,8 +2042,7 @@ export class SequenceDO extends DurableObject<Env> {
       contactId: e.contact_id,
       dueAt: e.due_at ?? t,
     };
-    if (!isEmailStep(step.type))
-      return { task: { ...base, type: step.type, note: step.note, mailboxId: e.mailbox_id, ownerId: cfg.ownerId } };
+    if (!email) return { task: { ...base, type: step.type, note: step.note, mailboxId: e.mailbox_id, ownerId: cfg.ownerId } };
     if (!e.mailbox_id) return { stop: { status: "held", reason: "no_mailbox", waiting: "none" } };
     const item: QueuedEmail = {
       ...base,
