@@ -82,6 +82,9 @@ function sequenceVerbs(env: Env, sequenceId: string, teamId: string) {
     skipEmail: (key: Key): Promise<ScheduledActionResult> => stub.skipEmail(sequenceId, teamId, key.enrollmentId, key.stepId),
     rescheduleEmail: (key: Key, at: number): Promise<ScheduledActionResult> =>
       stub.rescheduleEmail(sequenceId, teamId, key.enrollmentId, key.stepId, at),
+    /** A manual email's task sent by its rep: the step goes to the run's mailbox as an email, with their text (null: the step's). */
+    sendTaskEmail: (key: Key, edit: { subject: string | null; body: string | null }): Promise<ScheduledActionResult> =>
+      stub.sendTaskEmail(sequenceId, teamId, key.enrollmentId, key.stepId, edit),
   };
 }
 
