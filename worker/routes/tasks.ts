@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { router } from "../lib/openapi";
 import { errorResponses, Id, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
 import { isValidTimeZone } from "../services/schedule-time";
-import { CALL_OUTCOMES, finishTask, listTasks, logCall, TASK_VIEWS, updateTask } from "../services/tasks";
+import { CALL_OUTCOMES, finishTask, listTasks, logCall, sendTaskEmail, TASK_VIEWS, updateTask } from "../services/tasks";
 
 export const TaskSchema = z
   .object({
@@ -93,6 +93,31 @@ const CallBody = z
   })
   .openapi("CallLog");
 
+const SendBody = z
+  .object({
+    subject: z.string().max(998).optional().openapi({
+      description:
+        "The subject as the rep edited it (variables allowed, checked as a step's are); left out: the draft's. Not for a reply in the contact's thread (422): it goes under the thread's subject",
+    }),
+    body: z
+      .string()
+      .max(100_000)
+      .optional()
+      .openapi({
+        description: "The body as the rep edited it (variables allowed, checked as a step's are; empty: 422); left out: the draft's",
+      }),
+  })
+  .openapi("TaskEmailSend");
+
+const TaskSent = z.object({
+  task: TaskDone.shape.task.extend({
+    send_at: z.number().nullable().openapi({
+      description:
+        "When the mailbox will send it (milliseconds since 1970): now, or later when its daily or hourly limit is reached (it goes first once there is room); null: not planned yet",
+    }),
+  }),
+});
+
 const TaskPatch = z
   .object({
     due_at: z
@@ -180,6 +205,28 @@ export const taskRoutes = router()
         complete ?? callback_at === undefined,
         callback_at,
       );
+      return c.json({ task }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/tasks/{id}/send",
+      tags: ["Tasks"],
+      summary:
+        "Send a manual email's task from the contact's mailbox (the draft, or the rep's edit of it): threaded and recorded as the step's email, sent once however often it is asked, then the task is completed and the contact moves on",
+      request: { params: IdParam, body: { content: { "application/json": { schema: SendBody } } } },
+      responses: {
+        200: json(TaskSent),
+        403: errorResponses[403],
+        404: errorResponses[404],
+        409: errorResponses[409],
+        422: errorResponses[422],
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid("json") ?? {};
+      const task = await sendTaskEmail(c.env, c.var.db, c.get("caller"), c.req.valid("param").id, body);
       return c.json({ task }, 200);
     },
   )

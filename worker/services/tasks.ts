@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, gte, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import { openerSubject, pickVariant, templateContext } from "../../durable-objects/compose";
-import { engine, loadSendContext } from "../../durable-objects/engine";
+import { engine, loadSendContext, reasonText, type ScheduledActionResult } from "../../durable-objects/engine";
 import { runEnding } from "../../durable-objects/tasks";
 import { sendingZone } from "../../durable-objects/sequence-config";
 import { batchSql, type Db } from "../db/client";
@@ -8,13 +8,13 @@ import { inList } from "../db/in-list";
 import { auditLog, contacts, enrollments, mailboxes, messages, sequences, sequenceShares, steps, tasks, users } from "../db/schema";
 import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
-import { ApiError } from "../lib/errors";
+import { ApiError, notFound } from "../lib/errors";
 import { mayWorkTask, taskFor, teamUser, visibleSequence } from "./access";
 import { auditEntry } from "./audit";
 import { bookMeeting } from "./meetings";
 import { subjectForThread } from "./mime";
 import { windowEnd } from "./schedule-time";
-import { missingValues, renderSubject, renderTemplate } from "./templates";
+import { missingValues, renderSubject, renderTemplate, validateTemplate } from "./templates";
 
 /**
  * Tasks (manual steps the SequenceDO turned into work for a person, and calls): listed for the caller,
@@ -381,6 +381,116 @@ export async function finishTask(
   }
   const effect = await applyToRun(env, d, caller, task, status, o.call?.outcome ?? null, t);
   return { id: row.id, status: row.status, completed_at: row.completedAt, due_at: row.dueAt, ...effect };
+}
+
+/** A manual email's task sent: the task as finishTask answers it, and when the mailbox will send the email. */
+export interface TaskSent extends TaskResult {
+  send_at: number | null;
+}
+
+/** The engine's refusal of a manual email's send, in words: nothing was sent, and the task is still open. */
+function sendRefusal(r: Extract<ScheduledActionResult, { ok: false }>): ApiError {
+  const why = reasonText(r.reason);
+  switch (r.code) {
+    case "not_found":
+      return notFound("Task");
+    case "not_email":
+      return new ApiError("conflict", "This task's step is not a manual email any more: its step was changed");
+    case "step_off":
+      return new ApiError("conflict", "This manual email's step is turned off: turn it on first, or skip the task");
+    case "not_next":
+      return new ApiError("conflict", "The contact is not on this step any more: the task was already done");
+    case "already_sent":
+      return new ApiError("conflict", "This email was already sent");
+    case "sending":
+      return new ApiError("conflict", "This email is already on its way: it was sent from this task a moment ago");
+    case "closed":
+      return new ApiError("conflict", `Not sent: this contact can't be emailed${why ? ` (${why})` : ""}`);
+    case "paused":
+      return new ApiError("conflict", `Not sent: the contact is paused in this sequence${why ? ` (${why})` : ""}; resume them first`);
+    case "held":
+      return new ApiError("conflict", `Not sent: the contact's run is on hold${why ? ` (${why})` : ""}`);
+    case "no_mailbox":
+      return new ApiError("conflict", "Not sent: no mailbox is assigned to this contact; choose one with “change mailbox” first");
+  }
+}
+
+/**
+ * Sends a manual email's task from the run's mailbox, with the rep's text when they edited the draft
+ * (validated like a step's template; left out: the step's own text, the draft as listed). The contact's
+ * SequenceDO decides and hands the email over in one transaction (engine.sendTaskEmail): the same send
+ * path, checks and caps as an automatic email, threaded and recorded as that step's message, and the
+ * run moves on once it is sent. A repeated or raced send finds it handed over and is refused (409): it
+ * goes once. With the mailbox's daily or hourly limit reached the email waits for room, first in line,
+ * and send_at says when (Outreach queues a manual email behind the mailbox's limits the same way). The
+ * task is completed only once the email is handed over; a refusal leaves it open.
+ */
+export async function sendTaskEmail(
+  env: Env,
+  d: Db,
+  caller: Caller,
+  taskId: string,
+  edit: { subject?: string | undefined; body?: string | undefined },
+): Promise<TaskSent> {
+  const task = await taskFor(d, caller, taskId);
+  if (task.type !== "manual_email") throw new ApiError("conflict", "Only a manual email's task can be sent: complete this one instead");
+  if (!task.sequenceId || !task.enrollmentId || !task.stepId) throw new ApiError("conflict", "This task belongs to no sequence run");
+  const key = { enrollmentId: task.enrollmentId, stepId: task.stepId };
+  const seq = engine.sequence(env, task.sequenceId, task.teamId);
+  const complete = async () => {
+    const t = now();
+    const [row] = await d
+      .update(tasks)
+      .set({ status: "completed", completedAt: t })
+      .where(and(eq(tasks.id, task.id), eq(tasks.status, "open")))
+      .returning();
+    return row;
+  };
+  if (task.status !== "open") throw notOpen(task.status);
+  if (edit.body !== undefined && !edit.body.trim()) throw bad("body", "Write the email's text: the body is empty");
+  const problems = validateTemplate(edit.subject ?? "", edit.body ?? "");
+  if (problems.length) throw new ApiError("validation_failed", problems[0]!.message, { fields: problems });
+  if (edit.subject !== undefined) {
+    // A reply in the contact's thread goes under the thread's subject (as an automatic step's does).
+    const [threaded] = await d
+      .select({ n: sql<number>`1` })
+      .from(steps)
+      .innerJoin(messages, and(eq(messages.enrollmentId, task.enrollmentId), inArray(messages.status, ["sent", "unknown", "bounced"])))
+      .where(and(eq(steps.id, task.stepId), eq(steps.threadReply, true), eq(messages.teamId, task.teamId)))
+      .limit(1);
+    if (threaded)
+      throw bad("subject", "This email replies in the contact's thread: its subject is the thread's, only the body can be edited");
+    if (!edit.subject.trim()) throw bad("subject", "Write a subject");
+  }
+  const res = await seq.sendTaskEmail(key, { subject: edit.subject ?? null, body: edit.body ?? null });
+  if (!res.ok) {
+    // Handed over by an earlier request that did not get to complete its task (two clicks, or it died
+    // after the hand-over): the task is done now, and this request still says it sent nothing.
+    if (res.code === "sending" || res.code === "already_sent") await complete();
+    throw sendRefusal(res);
+  }
+  const row = (await complete()) ?? (await d.query.tasks.findFirst({ where: eq(tasks.id, task.id) }))!;
+  if (task.contactId) {
+    const ref = { task_id: task.id, type: task.type, sequence_id: task.sequenceId, enrollment_id: task.enrollmentId, step_id: task.stepId };
+    await d
+      .insert(auditLog)
+      .values(
+        auditEntry(caller, "task.completed", "contact", task.contactId, {
+          ...ref,
+          sent: true,
+          edited: edit.body !== undefined || edit.subject !== undefined,
+        }),
+      );
+  }
+  return {
+    id: row.id,
+    status: row.status,
+    completed_at: row.completedAt,
+    due_at: row.dueAt,
+    run: "moved_on",
+    reason: null,
+    send_at: res.at,
+  };
 }
 
 /** The furthest ahead a task can be put off: a date further out is more likely a typo (2207 for 2027). */
