@@ -8,15 +8,27 @@ import { missingValues, renderSubject, renderTemplate, type TemplateContext } fr
 import type { QueuedEmail } from "./engine-types";
 import { sendChecksStatements, toSendChecks, type ContactRow, type SendChecks } from "./eligibility";
 
-/** A/B split: contacts spread evenly and deterministically over a step's enabled variants. */
-export function pickVariant<T>(variants: T[], enrollmentId: string): T | undefined {
-  if (!variants.length) return undefined;
-  return variants[fnv1a(enrollmentId) % variants.length];
+/**
+ * A/B split: contacts spread evenly and deterministically over a step's enabled variants, by rendezvous
+ * hashing: each contact gets the variant scoring highest for it (fnv1a of enrollment id and variant id).
+ * A variant's score doesn't depend on the others, so turning one off, deleting it or adding one moves only
+ * the contacts that change to or from it; a hash modulo the count of variants reshuffled the others too.
+ * Emails already sent keep the variant recorded on their message (messages.variant_id, what reports read).
+ */
+export function pickVariant<T extends { id: string }>(variants: T[], enrollmentId: string): T | undefined {
+  let best: T | undefined;
+  let bestScore = -1;
+  for (const v of variants) {
+    const score = fnv1a(`${enrollmentId}:${v.id}`);
+    // Ties (rare) go to the lower id, so the choice never rests on the order the variants were read in.
+    if (score > bestScore || (score === bestScore && best && v.id < best.id)) [best, bestScore] = [v, score];
+  }
+  return best;
 }
 
 /** The subject a same-thread reply with no thread goes under: its opener's, the variant this contact got there. */
 export function openerSubject(sc: Pick<SendContext, "threadOpeners">, stepId: string, enrollmentId: string): string {
-  return pickVariant(sc.threadOpeners.get(stepId) ?? [], enrollmentId) ?? "";
+  return pickVariant(sc.threadOpeners.get(stepId) ?? [], enrollmentId)?.subject ?? "";
 }
 
 export interface ComposedEmail {
@@ -42,10 +54,10 @@ export interface ComposedEmail {
 export interface SendContext extends SendChecks {
   variants: Map<string, { id: string; subject: string; body: string }[]>;
   /**
-   * For each same-thread reply of the batch, the subjects of the email step it follows (its enabled
+   * For each same-thread reply of the batch, the ids and subjects of the email step it follows (its enabled
    * variants, in label order): the subject it goes under when its contact has no thread to reply in.
    */
-  threadOpeners: Map<string, string[]>;
+  threadOpeners: Map<string, { id: string; subject: string }[]>;
   postalAddress: string;
   /**
    * The sending mailbox's settings as D1 holds them now, when asked for (`mailboxId`): the MailboxDO
@@ -91,7 +103,7 @@ const POSTAL_ADDRESS_SQL = "SELECT postal_address AS postalAddress FROM teams WH
  * A same-thread reply's opener: the nearest email step before it that starts a thread (turned off or not:
  * a contact who skipped it would have seen its subject), with that step's enabled variants' subjects.
  */
-const THREAD_OPENERS_SQL = `SELECT s.id AS stepId, v.subject FROM steps s
+const THREAD_OPENERS_SQL = `SELECT s.id AS stepId, v.id, v.subject FROM steps s
   JOIN step_variants v ON v.step_id = (SELECT o.id FROM steps o WHERE o.sequence_id = s.sequence_id AND o.position < s.position
                                          AND o.type = 'auto_email' AND o.thread_reply = 0 ORDER BY o.position DESC LIMIT 1)
   WHERE s.id IN (SELECT value FROM json_each(?)) AND s.thread_reply = 1 AND v.enabled = 1 ORDER BY v.label, v.id`;
@@ -125,9 +137,9 @@ export async function loadSendContext(
   const byStep = new Map<string, { id: string; subject: string; body: string }[]>();
   for (const v of variants!.results as { id: string; stepId: string; subject: string; body: string }[])
     byStep.set(v.stepId, [...(byStep.get(v.stepId) ?? []), { id: v.id, subject: v.subject, body: v.body }]);
-  const threadOpeners = new Map<string, string[]>();
-  for (const o of openers!.results as { stepId: string; subject: string }[])
-    threadOpeners.set(o.stepId, [...(threadOpeners.get(o.stepId) ?? []), o.subject]);
+  const threadOpeners = new Map<string, { id: string; subject: string }[]>();
+  for (const o of openers!.results as { stepId: string; id: string; subject: string }[])
+    threadOpeners.set(o.stepId, [...(threadOpeners.get(o.stepId) ?? []), { id: o.id, subject: o.subject }]);
   return {
     ...toSendChecks(contactRows!, seqRows!, live!),
     variants: byStep,

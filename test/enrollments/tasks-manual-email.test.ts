@@ -36,14 +36,22 @@ describe("a manual email's task carries its draft", () => {
         .bind(sequenceId)
         .all<{ id: string; contact_id: string }>()
     ).results;
+    // The variant each contact gets rests on the variants' ids (rendezvous hashing): A and B as D1 holds them.
+    const [va, vb] = (
+      await env.DB.prepare(
+        "SELECT v.id FROM step_variants v JOIN steps s ON s.id = v.step_id WHERE s.sequence_id = ? AND s.type = 'manual_email' ORDER BY v.label",
+      )
+        .bind(sequenceId)
+        .all<{ id: string }>()
+    ).results.map((r, k) => ({ ...(k === 0 ? A : B), id: r.id }));
     const seen = new Set<string>();
     for (const t of tasks) {
       const i = contacts.indexOf(t.contact!.id);
       const run = runs.find((r) => r.contact_id === t.contact!.id)!.id;
-      const v = pickVariant([A, B], run)!;
+      const v = pickVariant([va!, vb!], run)!;
       seen.add(v.subject);
       expect(t.draft).toEqual(
-        v === A
+        v === va
           ? { subject: "Pricing for Acme", body: `Hi First${i},\n\n seats? Sim`, reply_in_thread: false, missing: ["custom.seats"] }
           : { subject: `First${i}, a question`, body: `Hello First${i},  at Acme`, reply_in_thread: false, missing: ["title"] },
       );
