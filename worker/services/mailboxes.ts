@@ -1,6 +1,6 @@
 import { and, asc, eq, isNull, ne, sql } from "drizzle-orm";
 import { inList } from "../db/in-list";
-import { isUniqueViolation, type Db } from "../db/client";
+import { batchSql, isUniqueViolation, type Db } from "../db/client";
 import { auditLog, contacts, mailboxes, messages, users } from "../db/schema";
 import { blockingReason, loadContactStates } from "../../durable-objects/eligibility";
 import { reasonText, type ReasonCode } from "../../durable-objects/engine-types";
@@ -253,7 +253,23 @@ export async function updateMailbox(env: Env, d: Db, caller: Caller, mailboxId: 
     }
     await mustConnect({ ...(config as Omit<SmtpInput, "password">), password: password || stored, heloName: r.email.split("@")[1] });
   }
-  await d.batch([
+  // Only what the patch changes is written. transport_config also holds a Gmail / Graph mailbox's
+  // reply-poll cursor and lease, which each poll round moves with json_set: writing back the whole copy
+  // read above (for a sender-name edit, say) rolled a round's cursor back. Changed SMTP settings are
+  // json_set key by key; a new transport starts a new config, written whole, only over the transport
+  // it was read from.
+  const changesTransport = transport !== r.transport;
+  const savedConfig = r.transportConfig as Record<string, unknown>;
+  const smtpKeys =
+    transport === "smtp" && !changesTransport
+      ? (Object.keys(smtp) as (keyof typeof smtp)[]).filter((k) => smtp[k] !== undefined && smtp[k] !== savedConfig[k])
+      : [];
+  const t = now();
+  const entry = auditEntry(caller, "mailbox.update", "mailbox", r.id, {
+    ...body,
+    smtp: body.smtp ? { ...smtp, password: password ? "(changed)" : undefined } : undefined,
+  });
+  const [updated] = await batchSql(d, [
     d
       .update(mailboxes)
       .set({
@@ -263,23 +279,38 @@ export async function updateMailbox(env: Env, d: Db, caller: Caller, mailboxId: 
         ...(body.hourly_limit !== undefined && { hourlyLimit: body.hourly_limit }),
         ...(body.min_gap_seconds !== undefined && { minGapSeconds: body.min_gap_seconds }),
         ...(body.jitter_seconds !== undefined && { jitterSeconds: body.jitter_seconds }),
-        transport,
-        transportConfig: config,
+        ...(changesTransport && { transport, transportConfig: config }),
+        ...(smtpKeys.length > 0 && {
+          transportConfig: sql`json_set(${mailboxes.transportConfig}, ${sql.join(
+            smtpKeys.map((k) => sql`${`$.${k}`}, ${smtp[k]}`),
+            sql`, `,
+          )})`,
+        }),
         // A new transport never inherits the old one's secret: a Gmail mailbox's sealed tokens must not
         // become an SMTP password sent to whatever host the new settings name.
-        ...((password !== undefined || transport !== r.transport) && {
+        ...((password !== undefined || changesTransport) && {
           secretCiphertext: password ? await seal(appSecret(env), password) : null,
         }),
-        updatedAt: now(),
+        updatedAt: t,
       })
-      .where(eq(mailboxes.id, r.id)),
-    d.insert(auditLog).values(
-      auditEntry(caller, "mailbox.update", "mailbox", r.id, {
-        ...body,
-        smtp: body.smtp ? { ...smtp, password: password ? "(changed)" : undefined } : undefined,
-      }),
-    ),
+      // Not over a removal made since the read (a sealed password would land on the removed row), nor
+      // over another transport saved meanwhile (a sign-in's tokens would become this patch's settings).
+      .where(and(eq(mailboxes.id, r.id), ne(mailboxes.status, "removed"), eq(mailboxes.transport, r.transport))),
+    // Audited only when the update above took effect (same batch: the row as it left it).
+    sql`INSERT INTO audit_log (id, team_id, user_id, api_key_id, action, target_type, target_id, details, created_at)
+      SELECT ${entry.id}, ${entry.teamId}, ${entry.userId}, ${entry.apiKeyId}, ${entry.action}, ${entry.targetType}, ${entry.targetId},
+        ${JSON.stringify(entry.details)}, ${entry.createdAt}
+      WHERE EXISTS (SELECT 1 FROM mailboxes WHERE id = ${r.id} AND status <> 'removed' AND transport = ${transport} AND updated_at = ${t})`,
   ]);
+  if (!updated?.meta.changes) {
+    const current = await d.select({ status: mailboxes.status }).from(mailboxes).where(eq(mailboxes.id, r.id)).get();
+    if (!current || current.status === "removed")
+      throw new ApiError("conflict", "This mailbox was removed while you were editing it: nothing was saved");
+    throw new ApiError(
+      "conflict",
+      "This mailbox was connected another way while you were editing it: reload it and make your change again",
+    );
+  }
   await engine.mailbox(env, r.id).refresh();
   return reload(d, r.id);
 }
