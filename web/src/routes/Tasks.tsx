@@ -12,6 +12,7 @@ import { Segmented } from "../components/Segmented";
 import { DataFrame } from "../components/DataTable";
 import { StepIcon, stepMeta } from "../components/StepType";
 import { tabId, tabPanelId, Tabs } from "../components/Tabs";
+import { TaskEmailSend } from "../components/TaskEmailSend";
 import { formatDay, formatFull, formatNumber, formatRelative, localInputToMs, msToLocalInput } from "../format";
 import { finishTaskAction, getTasks, logCallAction, updateTaskAction } from "../queries/tasks";
 import { getUsers } from "../queries/users";
@@ -526,6 +527,9 @@ export default function Tasks() {
                       <div class="task-actions">
                         <Show when={t.type === "call"}>
                           <CallLog t={t} onDone={() => done(t)} />
+                        </Show>
+                        <Show when={t.type === "manual_email" && t.draft}>
+                          {(d) => <TaskEmailSend t={t} draft={d()} onSent={() => done(t)} />}
                         </Show>
                         <button
                           type="button"
