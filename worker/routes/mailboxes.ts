@@ -150,8 +150,10 @@ export const mailboxRoutes = router()
       path: "/mailboxes/{id}",
       tags: ["Mailboxes"],
       summary: "Change sender, signature, limits or transport settings",
+      description:
+        "Writes only what changes. 409 when the mailbox was removed, or connected with another transport, since the request read it (nothing is saved).",
       request: { params: IdParam, body: jsonBody(UpdateMailbox) },
-      responses: { 200: one, 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
+      responses: { 200: one, 403: errorResponses[403], 404: errorResponses[404], 409: errorResponses[409], 422: errorResponses[422] },
     }),
     async (c) => {
       const caller = c.get("caller");
