@@ -1,4 +1,5 @@
 import { and, asc, eq, exists, isNotNull, isNull, sql, type SQL } from "drizzle-orm";
+import type { SQLiteUpdateSetSource } from "drizzle-orm/sqlite-core";
 import { batchSql, type BatchStatement, type Db } from "../db/client";
 import { contains } from "../db/contains";
 import { inList } from "../db/in-list";
@@ -219,7 +220,7 @@ export async function updateSequence(env: Env, d: Db, caller: Caller, sequenceId
   if (body.active && !seq.active) await assertCanTurnOn(d, seq.id);
   await checkSchedule(d, caller.teamId, body.schedule_id);
   if (body.owner_id !== undefined) await teamUser(d, caller, body.owner_id, "owner_id");
-  const patch: Partial<typeof sequences.$inferInsert> = { updatedAt: now() };
+  const patch: SQLiteUpdateSetSource<typeof sequences> = { updatedAt: now() };
   if (body.name !== undefined) patch.name = body.name;
   if (body.schedule_id !== undefined) patch.scheduleId = body.schedule_id;
   // Merged by D1 as it writes (only the keys sent): merging into the settings read above wrote the whole
