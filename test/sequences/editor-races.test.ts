@@ -45,3 +45,76 @@ describe("sequence settings", () => {
     expect(await settingsOf(id)).toEqual({ finish_on_reply: false, colleague_reply: "pause" });
   });
 });
+
+const stepRows = async (id: string) =>
+  (
+    await env.DB.prepare("SELECT id, position FROM steps WHERE sequence_id = ? ORDER BY position, id")
+      .bind(id)
+      .all<{ id: string; position: number }>()
+  ).results;
+const email = { type: "auto_email", variants: [{ subject: "Hi {{first_name}}", body: "Hello" }] };
+
+describe("steps added, deleted and moved at once", () => {
+  it("six adds at once: the positions stay distinct and 1…n, and each add that lost its read answers 409", async () => {
+    const { teamId, userId } = await makeTeam();
+    const s = await sessionFor(teamId, userId);
+    const { sequenceId } = await makeSequence(teamId, userId, [{}], null, false);
+    const answers = await Promise.all(Array.from({ length: 6 }, () => as(s, "POST", `/api/sequences/${sequenceId}/steps`, email)));
+    const statuses = answers.map((a) => a.status);
+    const added = statuses.filter((x) => x === 201).length;
+    expect(added).toBeGreaterThan(0);
+    expect(statuses.filter((x) => x !== 201).every((x) => x === 409)).toBe(true);
+    for (const a of answers.filter((a) => a.status === 409))
+      expect(await errorOf(a)).toMatchObject({ code: "conflict", message: "The steps changed meanwhile; reload and try again" });
+    const rows = await stepRows(sequenceId);
+    expect(rows.length).toBe(1 + added);
+    expect(rows.map((r) => r.position)).toEqual(rows.map((_, i) => i + 1));
+  });
+
+  it("adds at once can't pass the 50-step cap", async () => {
+    const { teamId, userId } = await makeTeam();
+    const s = await sessionFor(teamId, userId);
+    const { sequenceId } = await makeSequence(
+      teamId,
+      userId,
+      Array.from({ length: 49 }, () => ({})),
+      null,
+      false,
+    );
+    const answers = await Promise.all(Array.from({ length: 6 }, () => as(s, "POST", `/api/sequences/${sequenceId}/steps`, email)));
+    expect(answers.filter((a) => a.status === 201).length).toBe(1);
+    const rows = await stepRows(sequenceId);
+    expect(rows.length).toBe(50);
+    expect(rows.map((r) => r.position)).toEqual(rows.map((_, i) => i + 1));
+  });
+
+  it("a step deleted while another is inserted mid-sequence: the later write is refused, positions stay 1…n", async () => {
+    const { teamId, userId } = await makeTeam();
+    const s = await sessionFor(teamId, userId);
+    const { sequenceId, stepIds } = await makeSequence(teamId, userId, [{}, {}, {}], null, false);
+    let deleted = 0;
+    beforeBatch(/^insert into "steps"/i, async () => {
+      deleted = (await as(s, "DELETE", `/api/sequences/${sequenceId}/steps/${stepIds[0]}`)).status;
+    });
+    const res = await as(s, "POST", `/api/sequences/${sequenceId}/steps`, { ...email, position: 2 });
+    expect([deleted, res.status]).toEqual([200, 409]);
+    const rows = await stepRows(sequenceId);
+    expect(rows.map((r) => r.id)).toEqual(stepIds.slice(1));
+    expect(rows.map((r) => r.position)).toEqual([1, 2]);
+  });
+
+  it("a reorder from an earlier read of the steps is refused after a step was added", async () => {
+    const { teamId, userId } = await makeTeam();
+    const s = await sessionFor(teamId, userId);
+    const { sequenceId, stepIds } = await makeSequence(teamId, userId, [{}, {}], null, false);
+    let added = 0;
+    beforeBatch(/^update "steps" set "position"/i, async () => {
+      added = (await as(s, "POST", `/api/sequences/${sequenceId}/steps`, email)).status;
+    });
+    const res = await as(s, "POST", `/api/sequences/${sequenceId}/steps/reorder`, { step_ids: [stepIds[1], stepIds[0]] });
+    expect([added, res.status]).toEqual([201, 409]);
+    const rows = await stepRows(sequenceId);
+    expect(rows.map((r) => r.position)).toEqual([1, 2, 3]);
+    expect(rows.slice(0, 2).map((r) => r.id)).toEqual(stepIds);
+  });
+});

@@ -79,6 +79,7 @@ export const stepRoutes = router()
         201: { ...saved, description: "Created" },
         403: errorResponses[403],
         404: errorResponses[404],
+        409: errorResponses[409],
         422: errorResponses[422],
       },
     }),
@@ -91,7 +92,7 @@ export const stepRoutes = router()
       tags: ["Steps"],
       summary: "Change a step's wait, toggle it on/off, threading or note",
       request: { params: StepParam, body: jsonBody(UpdateStep) },
-      responses: { 200: one, 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
+      responses: { 200: one, 403: errorResponses[403], 404: errorResponses[404], 409: errorResponses[409], 422: errorResponses[422] },
     }),
     async (c) => {
       const { id, stepId } = c.req.valid("param");
@@ -105,7 +106,7 @@ export const stepRoutes = router()
       tags: ["Steps"],
       summary: "Delete a step; contacts on it move to the step that takes its place",
       request: { params: StepParam },
-      responses: { 200: one, 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
+      responses: { 200: one, 403: errorResponses[403], 404: errorResponses[404], 409: errorResponses[409], 422: errorResponses[422] },
     }),
     async (c) => {
       const { id, stepId } = c.req.valid("param");
@@ -119,7 +120,7 @@ export const stepRoutes = router()
       tags: ["Steps"],
       summary: "Put the steps in a new order (every step id, once)",
       request: { params: SeqParam, body: jsonBody(z.object({ step_ids: z.array(z.string()).min(1).max(100) })) },
-      responses: { 200: one, 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
+      responses: { 200: one, 403: errorResponses[403], 404: errorResponses[404], 409: errorResponses[409], 422: errorResponses[422] },
     }),
     async (c) =>
       c.json(
@@ -138,6 +139,7 @@ export const stepRoutes = router()
         201: { ...saved, description: "Created" },
         403: errorResponses[403],
         404: errorResponses[404],
+        409: errorResponses[409],
         422: errorResponses[422],
       },
     }),
@@ -153,7 +155,7 @@ export const stepRoutes = router()
       tags: ["Steps"],
       summary: "Edit or toggle a variant",
       request: { params: VariantParam, body: jsonBody(VariantPatch) },
-      responses: { 200: saved, 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
+      responses: { 200: saved, 403: errorResponses[403], 404: errorResponses[404], 409: errorResponses[409], 422: errorResponses[422] },
     }),
     async (c) => {
       const { id, stepId, variantId } = c.req.valid("param");
@@ -167,7 +169,7 @@ export const stepRoutes = router()
       tags: ["Steps"],
       summary: "Delete a variant (an email step keeps at least one)",
       request: { params: VariantParam },
-      responses: { 200: one, 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
+      responses: { 200: one, 403: errorResponses[403], 404: errorResponses[404], 409: errorResponses[409], 422: errorResponses[422] },
     }),
     async (c) => {
       const { id, stepId, variantId } = c.req.valid("param");

@@ -14,7 +14,7 @@ import { sequenceFor } from "./access";
 import { auditEntry } from "./audit";
 import { loadSequenceDetail } from "./sequence-views";
 import { abortUnless, assertKeepsAStepOn, keepsAStepOn, noStepOnLeft, refusedBy } from "./state-preconditions";
-import { customKeysIn, validateTemplate } from "./templates";
+import { customKeysIn, validateTemplate, variableUses } from "./templates";
 
 /**
  * A sequence's steps and their A/B variants. Every change is checked before it is written (wait at
@@ -93,11 +93,13 @@ export type Warning = { field: string; message: string };
 
 /**
  * `{{custom.<key>}}` tags whose key no live contact of the team has: a typo ({{custom.compnay}}) that
- * renders empty for everyone. A warning, not a refusal: the key may come with a later import. One
+ * pauses every contact on the step (or, with a fallback, sends the fallback to everyone). A warning, not a refusal: the key may come with a later import. One
  * statement; a key some contact has stops its scan at that contact.
  */
 async function customKeyWarnings(d: Db, teamId: string, texts: [field: string, text: string][]): Promise<Warning[]> {
-  const used = texts.flatMap(([field, text]) => customKeysIn(text).map((key) => ({ field, key })));
+  // `bare`: some use has no fallback, so a contact without the field is paused there (compose.ts, missing_variables).
+  const bare = (text: string, key: string) => variableUses(text).some((t) => t.name === `custom.${key}` && t.fallback === null);
+  const used = texts.flatMap(([field, text]) => customKeysIn(text).map((key) => ({ field, key, bare: bare(text, key) })));
   if (!used.length) return [];
   const keys = [...new Set(used.map((u) => u.key))];
   const missing = new Set(
@@ -112,7 +114,9 @@ async function customKeyWarnings(d: Db, teamId: string, texts: [field: string, t
     .filter((u) => missing.has(u.key))
     .map((u) => ({
       field: u.field,
-      message: `No contact has the custom field “${u.key}” yet: {{custom.${u.key}}} comes out empty (or as its fallback) until one does. Check its spelling.`,
+      message: u.bare
+        ? `No contact has the custom field “${u.key}” yet: contacts without custom.${u.key} are paused on this step unless you add a fallback, e.g. {{custom.${u.key}|…}}. Check its spelling.`
+        : `No contact has the custom field “${u.key}” yet: {{custom.${u.key}}} comes out as its fallback until one does. Check its spelling.`,
     }));
 }
 
@@ -149,6 +153,17 @@ const stepsInOrder = (d: Db, sequenceId: string) =>
     .from(steps)
     .where(eq(steps.sequenceId, sequenceId))
     .orderBy(asc(steps.position));
+
+/**
+ * "The sequence's steps are still these, in this order", as a condition of the batch that numbers
+ * positions from them (abortUnless): two editors adding, deleting or moving steps at once each
+ * numbered from the same earlier read, giving two steps one position or passing the step cap.
+ */
+const stepsStill = (sequenceId: string, ids: readonly string[]) =>
+  sql`coalesce((select group_concat(x.id, ',') from (select id from steps where sequence_id = ${sequenceId} order by position, id) x), '') = ${ids.join(",")}`;
+
+/** The step set changed between an edit's read and its write: nothing was written. */
+const stepsChanged = () => new ApiError("conflict", "The steps changed meanwhile; reload and try again");
 
 /** Positions stay 1…n in the stored order. */
 const renumbered = (d: Db, sequenceId: string, orderedIds: string[]) =>
@@ -233,6 +248,7 @@ export async function addStep(env: Env, d: Db, caller: Caller, sequenceId: strin
   if (variants.length && variants.every((v) => v.enabled === false)) refuse([{ field: "variants", message: ONE_ON }]);
   const t = now();
   const writes: BatchStatement[] = [
+    abortUnless(d, seq.id, stepsStill(seq.id, existing)),
     d.insert(steps).values({
       id,
       teamId: caller.teamId,
@@ -266,8 +282,9 @@ export async function addStep(env: Env, d: Db, caller: Caller, sequenceId: strin
     ),
   ];
   // At the end, no step moves.
-  if (position < order.length) await moveSteps(env, d, seq, writes);
-  else await batchSql(d, writes);
+  await (position < order.length ? moveSteps(env, d, seq, writes) : batchSql(d, writes)).catch((err) => {
+    throw refusedBy(err) ? stepsChanged() : err;
+  });
   const warnings = await customKeyWarnings(
     d,
     caller.teamId,
@@ -355,7 +372,7 @@ export async function deleteStep(env: Env, d: Db, caller: Caller, sequenceId: st
   await moveSteps(env, d, seq, [
     // The check above, again in the write (as turning a step off does): two editors deleting the last
     // two steps on at once both pass a read made before either wrote. The whole batch is refused.
-    abortUnless(d, seq.id, keepsAStepOn(seq.id, step.id)),
+    abortUnless(d, seq.id, sql`(${keepsAStepOn(seq.id, step.id)} and ${stepsStill(seq.id, order)})`),
     d.insert(deletedSteps).values({ id: step.id, teamId: caller.teamId, sequenceId: seq.id, nextStepId: next, deletedAt: now() }),
     d.delete(stepVariants).where(eq(stepVariants.stepId, step.id)),
     d.delete(steps).where(eq(steps.id, step.id)),
@@ -364,8 +381,11 @@ export async function deleteStep(env: Env, d: Db, caller: Caller, sequenceId: st
       seq.id,
       order.filter((id) => id !== step.id),
     ),
-  ]).catch((err) => {
-    throw refusedBy(err) ? noStepOnLeft("step") : err;
+  ]).catch(async (err) => {
+    if (!refusedBy(err)) throw err;
+    // Which condition failed, as the sequence is now: no other step on is the refusal a retry would get too.
+    const [r] = await d.all<{ ok: number }>(sql`select ${keepsAStepOn(seq.id, step.id)} as ok`);
+    throw r?.ok ? stepsChanged() : noStepOnLeft("step");
   });
   // Contacts waiting for it are due after the next step's own wait now, as when a step is turned off
   // (updateStep): its timer would otherwise keep the deleted step's time. The delete is committed: an
@@ -392,7 +412,19 @@ export async function reorderSteps(env: Env, d: Db, caller: Caller, sequenceId: 
     "",
     current.map((s) => s.id),
   );
-  await moveSteps(env, d, seq, renumbered(d, seq.id, stepIds));
+  await moveSteps(env, d, seq, [
+    abortUnless(
+      d,
+      seq.id,
+      stepsStill(
+        seq.id,
+        current.map((s) => s.id),
+      ),
+    ),
+    ...renumbered(d, seq.id, stepIds),
+  ]).catch((err) => {
+    throw refusedBy(err) ? stepsChanged() : err;
+  });
   return touched(d, caller, seq.id, "step.reorder", { step_ids: stepIds });
 }
 
