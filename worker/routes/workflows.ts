@@ -55,6 +55,16 @@ const WorkflowInput = z
   .strict()
   .openapi("WorkflowInput");
 
+const WorkflowPatch = WorkflowInput.partial()
+  .extend({
+    owner_id: Id.optional().openapi({
+      description:
+        "Admins only: give the workflow to another active user of the team; it runs as them from then on (they must be able to edit its sequence and send from its mailboxes). One that was turned off stays off until it is turned on again.",
+    }),
+  })
+  .strict()
+  .openapi("WorkflowPatch");
+
 const RunSchema = z
   .object({
     id: z.string(),
@@ -165,8 +175,8 @@ export const workflowRoutes = router()
       method: "patch",
       path: "/workflows/{id}",
       tags: ["Workflows"],
-      summary: "Change a workflow or turn it on/off",
-      request: { params: IdParam, body: jsonBody(WorkflowInput.partial()) },
+      summary: "Change a workflow or turn it on/off; admins: give it to another user",
+      request: { params: IdParam, body: jsonBody(WorkflowPatch) },
       responses: { 200: one, 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
     }),
     async (c) => {

@@ -7,7 +7,7 @@ import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { ApiError } from "../lib/errors";
 import { newId } from "../lib/ids";
-import { authorize, mailboxFor, sequenceFor, visibleSequence, workflowAllows, workflowFor } from "./access";
+import { authorize, mailboxFor, sequenceFor, teamUser, visibleSequence, workflowAllows, workflowFor } from "./access";
 import { auditEntry } from "./audit";
 import { commitAddContacts } from "./add-contacts/jobs";
 import type { AddContactsRequest } from "./add-contacts/request";
@@ -320,11 +320,14 @@ async function checkTargets(
  * An admin's edit of someone else's workflow: it runs as its owner (ownerCaller), so the owner must be able to
  * add to the sequence and send from the mailboxes it names. Checked only as the admin, such an edit was saved
  * and the owner's next run failed "forbidden" and turned the workflow off; now it is a 422 naming the field.
+ * Given to a new owner (`newOwner`), the workflow's sequence and mailboxes as they will be are checked against
+ * them: a target the patch doesn't change is named as `owner_id`, the field that made it fail.
  */
-async function checkOwnerTargets(d: Db, w: WorkflowRow, b: Partial<WorkflowInput>) {
-  const owner = await ownerCaller(d, w);
+async function checkOwnerTargets(d: Db, w: WorkflowRow, b: WorkflowPatch, newOwner: Caller | null) {
+  const owner = newOwner ?? (await ownerCaller(d, w));
   // A disabled or removed owner runs nothing (owner_missing): there are no rights of theirs to check against.
   if (!owner) return;
+  const who = newOwner ? "The new owner" : "The workflow's owner";
   const asField = async (field: string, message: string, check: () => Promise<unknown>) => {
     try {
       await check();
@@ -334,13 +337,21 @@ async function checkOwnerTargets(d: Db, w: WorkflowRow, b: Partial<WorkflowInput
       throw err;
     }
   };
-  if (b.sequence_id)
-    await asField("sequence_id", "The workflow's owner can't add contacts to this sequence (it isn't shared with them to edit)", () =>
-      sequenceFor(d, owner, b.sequence_id!, "sequence.edit"),
+  const sequenceId = b.sequence_id ?? (newOwner ? w.sequenceId : undefined);
+  if (sequenceId)
+    await asField(
+      b.sequence_id ? "sequence_id" : "owner_id",
+      `${who} can't add contacts to ${b.sequence_id ? "this" : "the workflow's"} sequence (it isn't shared with them to edit)`,
+      () => sequenceFor(d, owner, sequenceId, "sequence.edit"),
     );
-  for (const id of new Set(b.mailbox_ids ?? []))
-    await asField("mailbox_ids", "The workflow's owner can't send from this mailbox (only its user or an admin can)", () =>
-      mailboxFor(d, owner, id, "mailbox.send"),
+  const mailboxIds = b.mailbox_ids ?? (newOwner ? ((w.options as WorkflowOptions).mailbox_ids ?? []) : []);
+  for (const id of new Set(mailboxIds))
+    await asField(
+      b.mailbox_ids ? "mailbox_ids" : "owner_id",
+      b.mailbox_ids
+        ? `${who} can't send from this mailbox (only its user or an admin can)`
+        : `${who} can't send from a mailbox the workflow sends from (only its user or an admin can): untick it, or give them the mailbox first`,
+      () => mailboxFor(d, owner, id, "mailbox.send"),
     );
 }
 
@@ -424,11 +435,29 @@ export async function createWorkflow(d: Db, caller: Caller, b: WorkflowInput): P
   return id;
 }
 
-/** Change a workflow or turn it on/off (its owner or an admin). */
-export async function updateWorkflow(d: Db, caller: Caller, id: string, b: Partial<WorkflowInput>): Promise<void> {
+/** A workflow's patch: its fields, and (admins only) a new owner it runs as. */
+export type WorkflowPatch = Partial<WorkflowInput> & { owner_id?: string };
+
+/**
+ * The user a workflow is given to (admins only): an active user of the team, else 422 naming owner_id. A disabled
+ * user's workflows turn off at their next run (owner_missing); this is how someone else takes them over.
+ */
+async function newOwnerOf(d: Db, caller: Caller, w: WorkflowRow, ownerId: string | undefined): Promise<Caller | null> {
+  if (ownerId === undefined || ownerId === w.ownerId) return null;
+  authorize(caller, "workflow.manage", "Only an admin can give a workflow to someone else");
+  const u = await teamUser(d, caller, ownerId, "owner_id");
+  return { teamId: w.teamId, userId: u.id, role: u.role, via: "api_key" };
+}
+
+/** Run-given reasons that were about its owner: a new owner makes them untrue. */
+const OWNER_OFF_REASONS = ["owner_missing", "forbidden"];
+
+/** Change a workflow or turn it on/off (its owner or an admin); an admin may give it to another user. */
+export async function updateWorkflow(d: Db, caller: Caller, id: string, b: WorkflowPatch): Promise<void> {
   const w = await workflowFor(d, caller, id, "workflow.manage");
+  const newOwner = await newOwnerOf(d, caller, w, b.owner_id);
   await checkTargets(d, caller, b.sequence_id, b.mailbox_ids, b.trigger);
-  if (w.ownerId !== caller.userId) await checkOwnerTargets(d, w, b);
+  if (newOwner || w.ownerId !== caller.userId) await checkOwnerTargets(d, w, b, newOwner);
   const active = b.active ?? w.active;
   // Turning it on, or pointing a workflow that is on at another sequence: that sequence must be on.
   if (b.active === true || (b.sequence_id && active)) await assertWorkflowCanRun(d, caller.teamId, b.sequence_id ?? w.sequenceId);
@@ -441,6 +470,11 @@ export async function updateWorkflow(d: Db, caller: Caller, id: string, b: Parti
   const patch: Partial<typeof workflows.$inferInsert> = { options, active };
   // Turned on or off by a user: no longer off for the reason a run gave (turnOff).
   if (b.active !== undefined) patch.offReason = null;
+  if (newOwner) {
+    patch.ownerId = newOwner.userId;
+    // It stays off (someone turns it on knowingly, as a new workflow), but no longer for its old owner's sake.
+    if (w.offReason && OWNER_OFF_REASONS.includes(w.offReason)) patch.offReason = null;
+  }
   if (b.name !== undefined) patch.name = b.name;
   if (b.sequence_id !== undefined) patch.sequenceId = b.sequence_id;
   if (b.filters !== undefined) patch.filters = b.filters;
@@ -466,7 +500,9 @@ export async function updateWorkflow(d: Db, caller: Caller, id: string, b: Parti
   }
   await d.batch([
     d.update(workflows).set(patch).where(eq(workflows.id, w.id)),
-    d.insert(auditLog).values(auditEntry(caller, "workflow.update", "workflow", w.id, { ...b })),
+    d
+      .insert(auditLog)
+      .values(auditEntry(caller, "workflow.update", "workflow", w.id, { ...b, ...(newOwner && { previous_owner_id: w.ownerId }) })),
   ]);
 }
 
