@@ -199,4 +199,16 @@ describe("sending a manual email from its task", () => {
     const [run] = await enrollmentsOf(w.sequenceId);
     expect(run!.current_step).toBe(3);
   });
+
+  it("a retry with the same Idempotency-Key gets the first answer again, and the email goes once", async () => {
+    const w = await world();
+    const key = { "Idempotency-Key": `send-${w.task.id}` };
+    const first = await as(w.session, "POST", `/api/tasks/${w.task.id}/send`, { body: "Once only" }, key);
+    const retry = await as(w.session, "POST", `/api/tasks/${w.task.id}/send`, { body: "Once only" }, key);
+    expect([first.status, retry.status]).toEqual([200, 200]);
+    expect(await retry.json()).toEqual(await first.json());
+    await runUntil(now() + DAY);
+    expect(w.calls).toHaveLength(1);
+    expect(w.calls[0]!.raw).toContain("Once only");
+  });
 });
