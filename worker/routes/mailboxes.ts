@@ -47,6 +47,10 @@ const UpdateMailbox = Limits.partial()
     signature: z.string().max(5000).optional(),
     transport: z.enum(["outbox", "smtp", "send_email", "gmail", "graph"]).optional(),
     smtp: Smtp.partial().optional(),
+    user_id: Id.optional().openapi({
+      description:
+        "Admins only: give the mailbox to another active user of the team (they may then edit it and send from it; new tasks of its contacts go to them). Its status is unchanged: a mailbox disconnected when its owner was disabled stays so until reconnected.",
+    }),
   })
   .openapi("UpdateMailbox");
 

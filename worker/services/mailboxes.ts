@@ -59,6 +59,7 @@ export interface MailboxPatch extends MailboxLimits {
   signature?: string;
   transport?: Transport;
   smtp?: Partial<SmtpInput>;
+  user_id?: string;
 }
 
 /** The team's mailboxes by address (a removed one is not listed anywhere: screens, pickers, the Apollo facade). */
@@ -210,6 +211,13 @@ function smtpServerChanged(saved: Partial<SmtpInput>, patch: Partial<SmtpInput>)
 /** Change sender, signature, limits or transport settings (new SMTP settings must connect first); the MailboxDO re-reads them. */
 export async function updateMailbox(env: Env, d: Db, caller: Caller, mailboxId: string, body: MailboxPatch): Promise<MailboxRow> {
   const r = await mailboxFor(d, caller, mailboxId, "mailbox.manage");
+  // Given to another user (admins only, as when connecting one for them): a disabled user's mailbox had no way
+  // to a new owner. Only the row's user_id moves; what that changes is in the README (Mailboxes).
+  const newOwner = body.user_id !== undefined && body.user_id !== r.userId ? body.user_id : null;
+  if (newOwner) {
+    authorize(caller, "mailbox.manage", "Only an admin can give a mailbox to someone else");
+    await teamUser(d, caller, newOwner, "user_id");
+  }
   checkLimits(body.daily_limit ?? r.dailyLimit, body.hourly_limit ?? r.hourlyLimit, body);
   const { password, ...smtp } = body.smtp ?? {};
   const transport = body.transport ?? r.transport;
@@ -268,6 +276,7 @@ export async function updateMailbox(env: Env, d: Db, caller: Caller, mailboxId: 
   const entry = auditEntry(caller, "mailbox.update", "mailbox", r.id, {
     ...body,
     smtp: body.smtp ? { ...smtp, password: password ? "(changed)" : undefined } : undefined,
+    ...(newOwner && { previous_user_id: r.userId }),
   });
   const [updated] = await batchSql(d, [
     d
@@ -279,6 +288,7 @@ export async function updateMailbox(env: Env, d: Db, caller: Caller, mailboxId: 
         ...(body.hourly_limit !== undefined && { hourlyLimit: body.hourly_limit }),
         ...(body.min_gap_seconds !== undefined && { minGapSeconds: body.min_gap_seconds }),
         ...(body.jitter_seconds !== undefined && { jitterSeconds: body.jitter_seconds }),
+        ...(newOwner && { userId: newOwner }),
         ...(changesTransport && { transport, transportConfig: config }),
         ...(smtpKeys.length > 0 && {
           transportConfig: sql`json_set(${mailboxes.transportConfig}, ${sql.join(

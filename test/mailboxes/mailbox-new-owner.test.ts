@@ -1,0 +1,73 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { resetClock } from "../../worker/lib/clock";
+import { client, env, errorOf, fieldsOf, ok } from "../helpers";
+import { makeMailbox, makeTeam, makeUser, sessionFor } from "../fixtures";
+
+beforeEach(() => resetClock());
+
+const row = (id: string) =>
+  env.DB.prepare("SELECT user_id, status, sender_name FROM mailboxes WHERE id = ?")
+    .bind(id)
+    .first<{ user_id: string; status: string; sender_name: string }>();
+
+/**
+ * A disabled user's mailboxes were disconnected with no way to a new owner: the PATCH had no user_id (only
+ * connecting one took it). An admin gives one to an active user of the team, who may then edit it and send from it.
+ */
+describe("giving a mailbox a new owner", () => {
+  async function setup() {
+    const t = await makeTeam();
+    const admin = client(await sessionFor(t.teamId, t.userId)).api;
+    const repId = await makeUser(t.teamId, "member");
+    const rep = client(await sessionFor(t.teamId, repId)).api;
+    const nextId = await makeUser(t.teamId, "member");
+    const next = client(await sessionFor(t.teamId, nextId)).api;
+    const mailboxId = await makeMailbox(t.teamId, repId);
+    return { ...t, admin, rep, repId, next, nextId, mailboxId };
+  }
+
+  it("a member can't give their own mailbox away (403); it stays theirs", async () => {
+    const x = await setup();
+    const res = await x.rep.mailboxes[":id"].$patch({ param: { id: x.mailboxId }, json: { user_id: x.nextId } });
+    expect(res.status).toBe(403);
+    expect((await errorOf(res)).message).toContain("Only an admin");
+    expect((await row(x.mailboxId))!.user_id).toBe(x.repId);
+  });
+
+  it("refuses another team's user or a disabled one (422 naming user_id); nothing is saved", async () => {
+    const x = await setup();
+    const other = await makeTeam("Other");
+    const disabledId = await makeUser(x.teamId, "member");
+    await env.DB.prepare("UPDATE users SET disabled_at = 1 WHERE id = ?").bind(disabledId).run();
+    for (const [user_id, words] of [
+      [other.userId, "No such user in your team"],
+      [disabledId, "This user is disabled"],
+    ] as const) {
+      const res = await x.admin.mailboxes[":id"].$patch({ param: { id: x.mailboxId }, json: { user_id, sender_name: "Changed" } });
+      expect(res.status).toBe(422);
+      expect(fieldsOf(await errorOf(res))).toMatchObject([{ field: "user_id", message: words }]);
+    }
+    expect(await row(x.mailboxId)).toMatchObject({ user_id: x.repId, sender_name: "Sim Sender" });
+  });
+
+  it("a disabled user's mailbox is given by an admin to another user: theirs to edit and reconnect, still disconnected until then", async () => {
+    const x = await setup();
+    await ok(x.admin.users[":id"].$patch({ param: { id: x.repId }, json: { disabled: true } }));
+    expect((await row(x.mailboxId))!.status).toBe("disconnected");
+    // Before: not the next user's to change.
+    expect((await x.next.mailboxes[":id"].$patch({ param: { id: x.mailboxId }, json: { sender_name: "Mine" } })).status).toBe(403);
+
+    const { mailbox } = await ok(x.admin.mailboxes[":id"].$patch({ param: { id: x.mailboxId }, json: { user_id: x.nextId } }));
+    expect(mailbox).toMatchObject({ user_id: x.nextId, status: "disconnected" });
+    expect(await row(x.mailboxId)).toMatchObject({ user_id: x.nextId, status: "disconnected" });
+    const audit = await env.DB.prepare("SELECT details FROM audit_log WHERE action = 'mailbox.update' AND target_id = ?")
+      .bind(x.mailboxId)
+      .first<{ details: string }>();
+    expect(JSON.parse(audit!.details)).toMatchObject({ user_id: x.nextId, previous_user_id: x.repId });
+
+    // The new owner edits it and reconnects it.
+    await ok(x.next.mailboxes[":id"].$patch({ param: { id: x.mailboxId }, json: { sender_name: "Mine" } }));
+    await ok(x.next.mailboxes[":id"].reconnect.$post({ param: { id: x.mailboxId } }));
+    expect(await row(x.mailboxId)).toMatchObject({ user_id: x.nextId, status: "connected", sender_name: "Mine" });
+  });
+});
