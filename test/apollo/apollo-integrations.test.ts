@@ -319,7 +319,7 @@ describe("Apollo parameters we can't apply are refused, never dropped", () => {
     for (const p of some.people) expect(p.organization.estimated_num_employees).toBeGreaterThanOrEqual(250);
     for (const p of some.people) expect(p.organization.estimated_num_employees).toBeLessThanOrEqual(500);
     for (const [body, field] of [
-      [{ contact_email_status: ["likely to engage"] }, "contact_email_status"],
+      [{ contact_email_status: ["update required"] }, "contact_email_status"],
       [{ organization_domains: ["acme.com"] }, "organization_domains"],
       [{ organization_num_employees_ranges: ["500,250"] }, "organization_num_employees_ranges"],
     ] as const) {

@@ -169,6 +169,15 @@ const APOLLO_PEOPLE_FIELD: Record<string, string> = {
   email_statuses: "contact_email_status",
 };
 
+/** Apollo's contact_email_status values (compared in lower case, "_" as a space) as the email statuses here. */
+const APOLLO_EMAIL_STATUS: Record<string, string> = {
+  "likely to engage": "verified",
+  verified: "verified",
+  unverified: "unverified",
+  guessed: "guessed",
+  unavailable: "unavailable",
+};
+
 /** Apollo's contacts/search sort_by_field values that are a column here. */
 const CONTACT_SORTS = { contact_created_at: "created_at", contact_updated_at: "updated_at", contact_last_name: "last_name" } as const;
 
@@ -532,10 +541,15 @@ export const apolloRoutes = new Hono<AppEnv>()
       return `${Number(m[1])},${Number(m[2])}` as (typeof EMPLOYEE_RANGES)[number];
     });
     const statuses = ["verified", "unverified", "guessed", "unavailable"];
-    const unknownStatus = p.contact_email_status?.filter((x) => !statuses.includes(x)) ?? [];
+    // Apollo's documented values, as the statuses here: its "likely to engage" is a verified address Apollo
+    // also saw activity on; Seqflare keeps no such signal, so it finds every verified address.
+    const emailStatuses = [
+      ...new Set(p.contact_email_status?.map((x) => (APOLLO_EMAIL_STATUS[x.toLowerCase().replace(/_/g, " ")] ?? x) as string)),
+    ];
+    const unknownStatus = emailStatuses.filter((x) => !statuses.includes(x));
     if (unknownStatus.length)
       throw new ApiError("validation_failed", `Seqflare can't filter by email status ${unknownStatus.map((x) => `"${x}"`).join(", ")}`, {
-        fields: [{ field: "contact_email_status", message: `Use ${statuses.join(", ")}` }],
+        fields: [{ field: "contact_email_status", message: `Use ${[...statuses, "likely to engage"].join(", ")}` }],
       });
     const filters: PeopleFilters = {
       q: p.q_keywords,
@@ -545,7 +559,7 @@ export const apolloRoutes = new Hono<AppEnv>()
       titles: p.person_titles,
       seniorities: p.person_seniorities,
       employee_ranges: ranges.length ? ranges : undefined,
-      email_statuses: p.contact_email_status as PeopleFilters["email_statuses"],
+      email_statuses: p.contact_email_status ? (emailStatuses as PeopleFilters["email_statuses"]) : undefined,
       saved: "any",
     };
     // The people search's own checks on the values (at most 12 words a keyword search or title, …), named by
