@@ -12,13 +12,40 @@ import type { OutgoingEmail, SendResult, Transport } from "./types";
 const me = (apiUrl: string) => `${apiUrl}/gmail/v1/users/me`;
 const auth = (token: string) => ({ authorization: `Bearer ${token}`, accept: "application/json" });
 
+/**
+ * How long a read from Gmail or Graph (profile, history, message list, a message, a delta page) may take,
+ * its inline retries included (providerFetch waits at most 2 × 5 s of Retry-After between them). Such a
+ * call answers in well under a second; without a limit a hung one held the reply-poll round, and its cron
+ * tick, until the runtime killed the invocation. A read that runs out fails like a lost connection: the
+ * round ends with the cursor where it was and the error on the mailbox, and the next tick reads again.
+ * Sends have no such limit: a send that runs out may still have been delivered, which the MailboxDO can
+ * only record as "unknown" (never resent), turning a slow but good send into one a person must check.
+ * A property, not a constant, so a test can shorten it.
+ */
+export const PROVIDER_READ_TIMEOUT = { ms: 20_000 };
+
+/** A read-only provider call under PROVIDER_READ_TIMEOUT; never throws (a timeout is a `network` failure). */
+export async function providerRead<T>(api: "Gmail" | "Microsoft Graph", url: string, init: RequestInit): Promise<ApiResult<T>> {
+  const ms = PROVIDER_READ_TIMEOUT.ms;
+  const signal = AbortSignal.timeout(ms);
+  const late = () => ({ ok: false as const, status: 0, kind: "network" as const, message: `${api} did not answer within ${ms / 1000} s` });
+  try {
+    const r = await providerFetch<T>(url, { ...init, signal }, { idempotent: true });
+    return !r.ok && r.status === 0 && signal.aborted ? late() : r;
+  } catch (e) {
+    // The body cut off by the timeout (providerFetch reads it outside its own catch).
+    if (signal.aborted) return late();
+    throw e;
+  }
+}
+
 export interface GmailProfile {
   emailAddress: string;
   historyId: string;
 }
 
 export const gmailProfile = (apiUrl: string, token: string) =>
-  providerFetch<GmailProfile>(`${me(apiUrl)}/profile`, { headers: auth(token) }, { idempotent: true });
+  providerRead<GmailProfile>("Gmail", `${me(apiUrl)}/profile`, { headers: auth(token) });
 
 /** The header's value in a raw message's header section (unfolded), or null. */
 export function rawHeader(raw: string, name: string): string | null {
@@ -30,11 +57,9 @@ export function rawHeader(raw: string, name: string): string | null {
 /** The Gmail thread of the message with this Message-ID in the mailbox, if it is there. */
 async function threadOf(apiUrl: string, token: string, messageId: string): Promise<string | undefined> {
   const q = new URLSearchParams({ q: `rfc822msgid:${messageId.replace(/^<|>$/g, "")}`, maxResults: "1" });
-  const r = await providerFetch<{ messages?: { id: string; threadId: string }[] }>(
-    `${me(apiUrl)}/messages?${q}`,
-    { headers: auth(token) },
-    { idempotent: true },
-  );
+  const r = await providerRead<{ messages?: { id: string; threadId: string }[] }>("Gmail", `${me(apiUrl)}/messages?${q}`, {
+    headers: auth(token),
+  });
   return r.ok ? r.body.messages?.[0]?.threadId : undefined;
 }
 
@@ -118,11 +143,11 @@ export async function gmailHistory(
   for (;;) {
     const q = new URLSearchParams({ startHistoryId: historyId, historyTypes: "messageAdded", labelId: "INBOX", maxResults: "500" });
     if (pageToken) q.set("pageToken", pageToken);
-    const r = await providerFetch<{
+    const r = await providerRead<{
       history?: { id: string; messagesAdded?: { message: { id: string } }[] }[];
       nextPageToken?: string;
       historyId?: string;
-    }>(`${me(apiUrl)}/history?${q}`, { headers: auth(token) }, { idempotent: true });
+    }>("Gmail", `${me(apiUrl)}/history?${q}`, { headers: auth(token) });
     if (!r.ok) return { ok: false, expired: r.status === 404, revoked: r.status === 401, message: r.message };
     const records = r.body.history ?? [];
     for (const [i, h] of records.entries()) {
@@ -150,11 +175,9 @@ export async function gmailInboxSince(
   since: number,
 ): Promise<{ ok: true; ids: string[]; more: boolean } | { ok: false; expired: false; message: string; revoked: boolean }> {
   const q = new URLSearchParams({ q: `in:inbox after:${Math.floor(since / 1000)}`, maxResults: String(GMAIL_RESYNC_MAX) });
-  const r = await providerFetch<{ messages?: { id: string }[]; nextPageToken?: string }>(
-    `${me(apiUrl)}/messages?${q}`,
-    { headers: auth(token) },
-    { idempotent: true },
-  );
+  const r = await providerRead<{ messages?: { id: string }[]; nextPageToken?: string }>("Gmail", `${me(apiUrl)}/messages?${q}`, {
+    headers: auth(token),
+  });
   if (!r.ok) return { ok: false, expired: false, revoked: r.status === 401, message: r.message };
   // Gmail lists newest first; replies are handled in the order they came.
   return { ok: true, ids: (r.body.messages ?? []).map((m) => m.id).reverse(), more: !!r.body.nextPageToken };
@@ -165,11 +188,9 @@ export async function gmailInboxSince(
  * any other failure is worth trying again.
  */
 export async function gmailRaw(apiUrl: string, token: string, id: string): Promise<RawResult> {
-  const r = await providerFetch<{ raw?: string }>(
-    `${me(apiUrl)}/messages/${encodeURIComponent(id)}?format=raw`,
-    { headers: auth(token) },
-    { idempotent: true },
-  );
+  const r = await providerRead<{ raw?: string }>("Gmail", `${me(apiUrl)}/messages/${encodeURIComponent(id)}?format=raw`, {
+    headers: auth(token),
+  });
   if (!r.ok) return { ok: false, gone: unreadableForGood(r.status, r.message), message: r.message };
   return r.body.raw
     ? { ok: true, raw: fromBase64Url(r.body.raw) }

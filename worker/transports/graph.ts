@@ -5,7 +5,7 @@
 import type { Env } from "../env";
 import type { MailboxSettings } from "./mailbox-settings";
 import { apiSendFailure } from "./api-failure";
-import { sendToken, tokenFailure, unreadableForGood, type RawResult } from "./gmail";
+import { providerRead, sendToken, tokenFailure, unreadableForGood, type RawResult } from "./gmail";
 import { providerFetch } from "./oauth";
 import type { OutgoingEmail, SendResult, Transport } from "./types";
 
@@ -26,7 +26,7 @@ export interface GraphMe {
 }
 
 export const graphMe = (apiUrl: string, token: string) =>
-  providerFetch<GraphMe>(`${apiUrl}/v1.0/me?$select=mail,userPrincipalName,displayName`, { headers: auth(token) }, { idempotent: true });
+  providerRead<GraphMe>("Microsoft Graph", `${apiUrl}/v1.0/me?$select=mail,userPrincipalName,displayName`, { headers: auth(token) });
 
 export function graphTransport(env: Env, mb: Pick<MailboxSettings, "id" | "transport">): Transport {
   return {
@@ -71,7 +71,7 @@ export async function graphDelta(
   let url = link;
   // A round that never ends with a deltaLink (it should) stops here rather than at the Worker's limits.
   for (let page = 0; page < 50; page++) {
-    const r = await providerFetch<DeltaPage>(url, { headers: { ...auth(token), prefer: "odata.maxpagesize=50" } }, { idempotent: true });
+    const r = await providerRead<DeltaPage>("Microsoft Graph", url, { headers: { ...auth(token), prefer: "odata.maxpagesize=50" } });
     if (!r.ok) return { ok: false, expired: r.status === 410, revoked: r.status === 401, message: r.message };
     for (const m of r.body.value ?? []) if (!m["@removed"] && !ids.includes(m.id)) ids.push(m.id);
     if (r.body["@odata.deltaLink"]) return { ok: true, ids, deltaLink: r.body["@odata.deltaLink"] };
@@ -91,10 +91,8 @@ export function graphDeltaStart(apiUrl: string, since: number): string {
 
 /** One message as MIME (GET /me/messages/{id}/$value); `gone` when Graph no longer has it (404). */
 export async function graphRaw(apiUrl: string, token: string, id: string): Promise<RawResult> {
-  const r = await providerFetch<string>(
-    `${apiUrl}/v1.0/me/messages/${encodeURIComponent(id)}/$value`,
-    { headers: { authorization: `Bearer ${token}` } },
-    { idempotent: true },
-  );
+  const r = await providerRead<string>("Microsoft Graph", `${apiUrl}/v1.0/me/messages/${encodeURIComponent(id)}/$value`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
   return r.ok ? { ok: true, raw: r.text } : { ok: false, gone: unreadableForGood(r.status, r.message), message: r.message };
 }
