@@ -3,7 +3,7 @@
 // found nobody (no one lives in London and in the United States). The native search keeps its cities and
 // countries apart, each ANDed with the rest, as before.
 import { describe, expect, it } from "vitest";
-import { as, call, env } from "../helpers";
+import { as, call, env, errorOf, fieldsOf } from "../helpers";
 import { addContactsSetup } from "../fixtures";
 import { masterKey } from "./apollo-key";
 
@@ -51,6 +51,50 @@ describe("Apollo people search locations", () => {
     expect(cityOnly.pagination.total_entries).toBe(inCity);
     const countryOnly = (await (await search(key, { person_locations: [country] })).json()) as Answer;
     expect(countryOnly.pagination.total_entries).toBe(inCountry);
+  });
+
+  it('takes Apollo\'s written forms: a country\'s short names, "City, ST", "City, Country" and "City, State, Country"', async () => {
+    const x = await addContactsSetup();
+    const key = await masterKey(x.teamId, x.userId);
+    const count = async (where: string, ...args: string[]) =>
+      (await env.DB.prepare(`SELECT count(*) AS n FROM people WHERE ${where}`)
+        .bind(...args)
+        .first<{ n: number }>())!.n;
+    const us = await count("country = 'United States'");
+    const sf = await count("city = 'San Francisco' AND country = 'United States'");
+    const london = await count("city = 'London' AND country = 'United Kingdom'");
+    const berlin = await count("city = 'Berlin' AND country = 'Germany'");
+    expect(Math.min(us, sf, london, berlin)).toBeGreaterThan(0);
+    expect(sf).toBeLessThan(us);
+    const total = async (locations: string[]) => {
+      const res = await search(key, { person_locations: locations, per_page: 100 });
+      expect(res.status, `${locations.join(" | ")}: ${await res.clone().text()}`).toBe(200);
+      return ((await res.json()) as Answer).pagination.total_entries;
+    };
+    for (const v of ["US", "USA", "U.S.", "united states", "United States of America"]) expect(await total([v]), v).toBe(us);
+    for (const v of ["San Francisco, CA", "San Francisco, California", "San Francisco, California, US", "san francisco, ca, usa"])
+      expect(await total([v]), v).toBe(sf);
+    expect(await total(["London, UK"])).toBe(london);
+    expect(await total(["Berlin, Germany"])).toBe(berlin);
+    // Alternatives, as before: the people of either.
+    expect(await total(["San Francisco, CA", "London, UK"])).toBe(sf + london);
+    // A city in another country than its own finds no one: the pair is kept together.
+    expect(await total(["Berlin, United Kingdom"])).toBe(0);
+    const people = ((await (await search(key, { person_locations: ["San Francisco, CA"], per_page: 100 })).json()) as Answer).people;
+    expect(people.length).toBeGreaterThan(0);
+    expect(people.every((p) => p.city === "San Francisco" && p.country === "United States")).toBe(true);
+  });
+
+  it("refuses a state alone, naming person_locations and the value: people have no state, so it found no one silently", async () => {
+    const x = await addContactsSetup();
+    const key = await masterKey(x.teamId, x.userId);
+    for (const v of ["California", "California, US", "CA", "Austin, Nowhere, US", "a, b, c, d"]) {
+      const res = await search(key, { person_locations: ["Berlin", v] });
+      expect(res.status, v).toBe(422);
+      const [problem] = fieldsOf(await errorOf(res));
+      expect(problem!.field, v).toBe("person_locations");
+      expect(problem!.message, v).toContain(`"${v}"`);
+    }
   });
 
   it("the native search still ANDs its cities and countries filters", async () => {

@@ -31,6 +31,7 @@ import { searchTeamTasks } from "../services/tasks";
 import { EMPLOYEE_RANGES, PeopleFilters, searchPeople } from "../services/people-search";
 import { APOLLO_MAX_PAGE, apolloCampaign, apolloContacts, apolloEmailAccount, apolloPagination, iso } from "./present";
 import { apolloParams } from "./params";
+import { parseLocation } from "./locations";
 
 /** The words Apollo's Rails reads as a boolean, in any case (Python's params send "True"). */
 const TRUTHY = new Set(["true", "t", "yes", "y", "on", "1"]);
@@ -551,6 +552,7 @@ export const apolloRoutes = new Hono<AppEnv>()
       throw new ApiError("validation_failed", `Seqflare can't filter by email status ${unknownStatus.map((x) => `"${x}"`).join(", ")}`, {
         fields: [{ field: "contact_email_status", message: `Use ${[...statuses, "likely to engage"].join(", ")}` }],
       });
+    const locations = p.person_locations?.map(parseLocation);
     const filters: PeopleFilters = {
       q: p.q_keywords,
       // The company is a filter of its own, never words added to the keywords: joined, it made the
@@ -574,8 +576,8 @@ export const apolloRoutes = new Hono<AppEnv>()
     const r = await searchPeople(
       c.var.db,
       caller.teamId,
-      // A location may be a city or a country, and a person in any of them is found (arr checked each value).
-      { ...(checked.success ? { ...checked.data, employee_ranges: filters.employee_ranges } : filters), locations: p.person_locations },
+      // A person in any of the locations is found (parsed above: a state alone or a form not understood is a 422).
+      { ...(checked.success ? { ...checked.data, employee_ranges: filters.employee_ranges } : filters), locations },
       "score",
       p.page,
       p.per_page,

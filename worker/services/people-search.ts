@@ -61,11 +61,17 @@ export const PeopleFilters = z
 export type PeopleFilters = z.infer<typeof PeopleFilters>;
 
 /**
- * The filters and what only Apollo's facade asks: `locations`, each a city or a country, a person in any
- * of them matching (Apollo's person_locations are alternatives). The native search keeps cities and
- * countries apart, each a filter ANDed with the rest.
+ * One of Apollo's person_locations (apollo/locations.ts): a `place` written alone, a city or a country;
+ * a `country` alone; or a `city` in a `country` ("San Francisco, CA" is San Francisco in the United States).
  */
-export type PeopleQuery = PeopleFilters & { locations?: string[] };
+export type PeopleLocation = { place: string } | { country: string } | { city: string; country: string };
+
+/**
+ * The filters and what only Apollo's facade asks: `locations`, a person in any of them matching
+ * (Apollo's person_locations are alternatives). The native search keeps cities and countries apart,
+ * each a filter ANDed with the rest.
+ */
+export type PeopleQuery = PeopleFilters & { locations?: PeopleLocation[] };
 
 export const PEOPLE_SORTS = ["score", "name", "company", "recent_job_change"] as const;
 
@@ -238,8 +244,29 @@ export function buildPeopleWhere(f: PeopleQuery, teamId: string, walk = false): 
   inList("p.industry", f.industries);
   inList("p.country", f.countries);
   if (f.cities?.length) conds.push(cityCond(f.cities));
-  // A location is a city or a country: people in any of them, never only those in both.
-  if (f.locations?.length) conds.push(`((${cityCond(f.locations)}) OR ${inCond("p.country", f.locations)})`);
+  // People in any of the locations, never only those in all: a place alone is a city or a country, a
+  // city with its country is that city in that country (one full-text match for all of their cities,
+  // then each city kept with its own country, as a pair).
+  if (f.locations?.length) {
+    const places = f.locations.flatMap((l) => ("place" in l ? [l.place] : []));
+    const countries = f.locations.flatMap((l) => ("place" in l || "city" in l ? [] : [l.country]));
+    const pairs = f.locations.flatMap((l) => ("city" in l ? [[l.city, l.country]] : []));
+    const any: string[] = [];
+    if (places.length) any.push(`(${cityCond(places)})`, inCond("p.country", places));
+    if (countries.length) any.push(inCond("p.country", countries));
+    if (pairs.length) {
+      const c = citiesQuery(pairs.map(([city]) => city!));
+      if (c) {
+        params.push(c);
+        const match = `${rowid} IN (SELECT rowid FROM people_fts WHERE people_fts MATCH ?${params.length})`;
+        params.push(JSON.stringify(pairs));
+        any.push(
+          `(${match} AND (lower(p.city), lower(p.country)) IN (SELECT lower(value ->> 0), lower(value ->> 1) FROM json_each(?${params.length})))`,
+        );
+      }
+    }
+    conds.push(any.length ? `(${any.join(" OR ")})` : "0");
+  }
   inList("p.email_status", f.email_statuses);
   if (f.employee_ranges?.length) {
     const ors = f.employee_ranges.map((r) => {
