@@ -51,7 +51,11 @@ export const OUTCOME_REASONS: Record<WarningCategory | SkipReason | "enriched", 
   unsubscribed: { label: "Unsubscribed", fix: "Never emailed again; remove them from the selection." },
   bounced: { label: "Email bounced before", fix: "Find a new address for the contact." },
   do_not_contact: { label: "Do Not Contact stage", fix: "Change the contact's stage if this is a mistake." },
-  suppressed: { label: "On the suppression list", fix: "The address opted out or bounced; it can't be emailed." },
+  // Also a whole domain's block (a suppression stored as `@domain`), which no address of it opted out of or bounced from.
+  suppressed: {
+    label: "On the suppression list",
+    fix: "The address, or its whole domain, is on your team's Do not email list (Settings → Do not email); it can't be emailed.",
+  },
   already_in_sequence: { label: "Already in this sequence", fix: "Nothing to do: they are already here." },
   duplicate_email: {
     label: "Same email as another contact",
