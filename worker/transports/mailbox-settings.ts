@@ -34,6 +34,9 @@ export const POLL_CURSOR_KEYS = [
   "poll_lease",
   "poll_lease_until",
   "poll_started_at",
+  // A Gmail resync read over several rounds: the listed messages not read yet, and the history point to go on from after them.
+  "resync_ids",
+  "resync_history_id",
 ] as const;
 
 /**
