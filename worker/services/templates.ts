@@ -40,7 +40,11 @@ export const TEMPLATE_VARIABLES: readonly { name: string; description: string }[
   { name: "country", description: "Contact's country" },
   { name: "sender_name", description: "Sending mailbox's full name" },
   { name: "sender_first_name", description: "Sending mailbox's first name" },
-  { name: "day_of_week", description: "Weekday when the email is sent, in the contact's time zone (e.g. Tuesday)" },
+  {
+    name: "day_of_week",
+    description:
+      "Weekday when the email is sent (e.g. Tuesday), in the schedule's time zone, or the contact's if the schedule uses contacts' zones",
+  },
 ];
 
 /**
