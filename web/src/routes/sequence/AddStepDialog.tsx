@@ -7,7 +7,7 @@ import { Icon } from "../../components/Icon";
 import { isEmailType, STEP_TYPES, StepIcon } from "../../components/StepType";
 import { Claim, FormProblems, MAX_WAIT } from "../../forms";
 import { createStepAction } from "../../queries/sequences";
-import { notify } from "../../components/Toast";
+import { warnOnNewStep } from "./StepCard";
 import { TemplateFields } from "./TemplateFields";
 
 /** "Add step": type, the wait before it, and for emails the first variant's subject and body. */
@@ -60,9 +60,15 @@ export function AddStepDialog(props: {
       ...(email && { variants: [{ subject: thread() && !first() ? "" : subject(), body: body() }] }),
     });
     if (!seq) return;
+    // Saved, but likely a typo ({{custom.compnay}}) that pauses contacts: a warning on the new step's card (added
+    // last), as an edit's are, not an info toast that passes. Handed over before the card is drawn.
+    const added = seq.sequence.steps.at(-1);
+    if (added)
+      warnOnNewStep(
+        added.id,
+        seq.warnings.map((w) => w.message),
+      );
     props.onApply(seq.sequence);
-    // Saved, but likely a typo ({{custom.compnay}}): said where the step now is, after the dialog closes.
-    for (const w of seq.warnings) notify(w.message, "info");
     close();
   };
 
@@ -72,7 +78,7 @@ export function AddStepDialog(props: {
       onClose={close}
       size="lg"
       title={`Add step ${props.stepCount + 1}`}
-      description="Steps run in order. Each waits after the one before it; manual steps become tasks for the owner of the contact's sending mailbox (else the sequence's owner)."
+      description="Steps run in order. Each waits after the one before it; manual steps become tasks for the owner of the contact's sending mailbox (else the sequence's owner, else the team's first admin)."
       testId="add-step-dialog"
       footer={
         <>

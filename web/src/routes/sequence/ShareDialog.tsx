@@ -83,7 +83,8 @@ export function ShareDialog(props: { open: boolean; seq: Sequence; onClose: () =
                   </For>
                 </select>
                 <p id="share-owner-help" class="field-help">
-                  The owner's tasks come from this sequence's manual steps, and the owner decides who it's shared with.
+                  The owner decides who it's shared with. Manual steps become tasks for the owner of the contact's sending mailbox (else the
+                  sequence's owner, else the team's first admin); handing the sequence over doesn't move tasks already made.
                 </p>
               </div>
               <ul class="share-list" aria-label="Team members">

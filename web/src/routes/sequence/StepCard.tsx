@@ -1,4 +1,4 @@
-import { createMemo, createSignal, createUniqueId, For, Show } from "solid-js";
+import { createEffect, createMemo, createSignal, createUniqueId, For, Show } from "solid-js";
 import { createStore, reconcile } from "solid-js/store";
 import { useWrite } from "../../actions";
 import { fieldErrors, type Sequence, type Step, type StepFields } from "../../api";
@@ -32,6 +32,13 @@ function Highlight(props: { text: string }) {
 
 type WaitDraft = { amount: number; unit: Step["wait_unit"]; business: boolean };
 const NEW = "new";
+
+// What adding a step answered as warnings (AddStepDialog), keyed by the new step's id: its card shows them where an
+// edit's show, so they stay until the next save instead of passing in a toast.
+const [addedWarnings, setAddedWarnings] = createSignal<Record<string, string[]>>({});
+export function warnOnNewStep(stepId: string, messages: string[]) {
+  if (messages.length) setAddedWarnings((all) => ({ ...all, [stepId]: messages }));
+}
 
 /** Where a field error from the API belongs in this card: `${variantId}.subject`, `thread_reply`, … */
 const LAST_ON = "The sequence is on and this is its only step on: turn the sequence off first";
@@ -83,6 +90,12 @@ export function StepCard(props: {
   const [errors, setErrors] = createSignal<Record<string, string>>({});
   // What the last save went through with but likely didn't mean (custom fields no contact has), until the next save.
   const [warnings, setWarnings] = createSignal<string[]>([]);
+  createEffect(() => {
+    const added = addedWarnings()[props.step.id];
+    if (!added) return;
+    setWarnings(added);
+    setAddedWarnings(({ [props.step.id]: _, ...rest }) => rest);
+  });
   // "Save step" sends the step's fields, then each changed variant, then a new one: three writes, one busy state.
   const stepWrite = useWrite(updateStepAction);
   const variantWrite = useWrite(updateVariantAction);

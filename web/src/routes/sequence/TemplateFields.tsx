@@ -102,7 +102,8 @@ export function TemplateFields(props: {
         <FieldError id={`${props.idPrefix}-body-error`} message={props.bodyError} />
         <p id={`${props.idPrefix}-body-help`} class="field-help">
           Variables like <code>{"{{first_name}}"}</code> are filled in per contact; <code>{"{{first_name|there}}"}</code> uses “there” when
-          the value is empty. The mailbox's signature and an unsubscribe link are added automatically.
+          the value is empty. A contact with no value for a variable that has no fallback isn't sent the email: they're paused on the step
+          until the value is filled in. The mailbox's signature and an unsubscribe link are added automatically.
         </p>
       </div>
     </div>
