@@ -51,7 +51,8 @@ export const PreviewSchema = z
           count: z.number().openapi({ description: "Contacts not skipped that have no value for it" }),
           steps: z.array(z.number()).openapi({ description: "The automatic email steps (1-based) that use it" }),
           pauses: z.boolean().openapi({
-            description: "Some use has no fallback: the email isn't sent to such a contact, who pauses at that step until it is filled in",
+            description:
+              "Some use has no fallback: the email isn't sent to such a contact, who pauses at that step and stays paused until someone fills in the value and resumes them (filling it in alone doesn't)",
           }),
           fallbacks: z.array(z.string()).openapi({ description: "What the emails say instead, where a fallback is written" }),
           message: z.string(),
