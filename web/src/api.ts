@@ -484,7 +484,14 @@ export type MailboxInput = MailboxLimits & {
   transport: Transport;
   smtp?: SmtpInput;
 };
-export type MailboxPatch = MailboxLimits & { sender_name?: string; signature?: string; transport?: Transport; smtp?: Partial<SmtpInput> };
+export type MailboxPatch = MailboxLimits & {
+  sender_name?: string;
+  signature?: string;
+  transport?: Transport;
+  smtp?: Partial<SmtpInput>;
+  /** Admins only: give the mailbox to another active user of the team. */
+  user_id?: string;
+};
 
 export function fetchMailboxes() {
   return data(api.mailboxes.$get());
