@@ -54,8 +54,10 @@ describe("unsubscribes in the reports", () => {
     expect(team.sequences.find((x) => x.sequence_id === s.sequenceId)!.unsubscribed).toBe(4);
     expect(team.sequences.find((x) => x.sequence_id === other.sequenceId)!.unsubscribed).toBe(0);
     expect(team.users.find((x) => x.user_id === s.userId)!.unsubscribed).toBe(4);
-    // The reply was misread: correcting it lifts the opt-out, and the count with it.
-    await ok(api.replies[":id"].classification.$post({ param: { id: asked.inboundId! }, json: { classification: "reply" } }));
+    // The reply was misread: correcting it (confirmed, as it lifts an opt-out) lifts the opt-out, and the count with it.
+    await ok(
+      api.replies[":id"].classification.$post({ param: { id: asked.inboundId! }, json: { classification: "reply", confirm: true } }),
+    );
     expect((await report(s.sequenceId)).totals.unsubscribed).toBe(3);
   });
 });
