@@ -27,7 +27,8 @@ function countTransport(mailboxId: string) {
 }
 
 const classify = (session: Session, id: string, classification: "auto_reply") =>
-  ok(client(session).api.replies[":id"].classification.$post({ param: { id }, json: { classification } }));
+  // Taking back an unsubscribe request lifts an opt-out: confirmed, as on the Do not email list.
+  ok(client(session).api.replies[":id"].classification.$post({ param: { id }, json: { classification, confirm: true } }));
 const suppressedRows = async (teamId: string, email: string) =>
   (
     await env.DB.prepare("SELECT reason FROM suppressions WHERE team_id = ? AND email = lower(?)")

@@ -18,8 +18,9 @@ describe("correcting a reply's classification", () => {
     const s = await sentFirst();
     const r = await handleInbound(env, replyTo(s.m));
     const api = client(s.session).api;
+    // confirm: taking the unsubscribe back (below) lifts an opt-out.
     const correct = (classification: Classification) =>
-      api.replies[":id"].classification.$post({ param: { id: r.inboundId! }, json: { classification } });
+      api.replies[":id"].classification.$post({ param: { id: r.inboundId! }, json: { classification, confirm: true } });
     const both = await Promise.all([correct("unsubscribe"), correct("unsubscribe")]);
     expect(both.map((b) => b.status).sort()).toEqual([200, 409]);
     const lost = await errorOf(both.find((b) => b.status === 409)!);

@@ -12,8 +12,9 @@ type Api = ReturnType<typeof client>["api"];
 type Classification = Parameters<Api["replies"][":id"]["classification"]["$post"]>[0]["json"]["classification"];
 const repliesOf = (s: Session, query: Parameters<Api["replies"]["$get"]>[0]["query"] = {}) => ok(client(s).api.replies.$get({ query }));
 const reply = (s: Session, id: string) => client(s).api.replies[":id"].$get({ param: { id } });
-const classify = (s: Session, id: string, classification: Classification) =>
-  client(s).api.replies[":id"].classification.$post({ param: { id }, json: { classification } });
+/** `confirm`: taking back an unsubscribe request lifts an opt-out, which needs it (as on the Do not email list). */
+const classify = (s: Session, id: string, classification: Classification, confirm?: boolean) =>
+  client(s).api.replies[":id"].classification.$post({ param: { id }, json: confirm ? { classification, confirm } : { classification } });
 
 async function addUser(teamId: string, role: "admin" | "member" = "member") {
   const id = newId();
@@ -197,7 +198,7 @@ describe("replies inbox", () => {
       headers: { "content-type": "application/x-www-form-urlencoded" },
     });
     expect(click.status).toBe(200);
-    await classify(s.session, r.inboundId!, "reply");
+    await ok(classify(s.session, r.inboundId!, "reply", true));
     expect(await env.DB.prepare("SELECT reason, source FROM suppressions WHERE team_id = ?").bind(s.teamId).first()).toEqual({
       reason: "unsubscribed",
       source: "one_click",
@@ -220,7 +221,7 @@ describe("replies inbox", () => {
       reason: "unsubscribed",
     });
     expect(await enrollmentRow(s.m.enrollment_id)).toMatchObject({ status: "finished", reason: "unsubscribed" });
-    await classify(s.session, r.inboundId!, "reply");
+    await ok(classify(s.session, r.inboundId!, "reply", true));
     expect(await env.DB.prepare("SELECT count(*) n FROM suppressions WHERE team_id = ?").bind(s.teamId).first()).toEqual({ n: 0 });
     expect(await enrollmentRow(s.m.enrollment_id)).toMatchObject({ status: "finished", reason: "replied" });
     // A raw body on purpose: "spam" is no classification, so the typed client can't send it.

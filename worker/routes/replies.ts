@@ -61,7 +61,24 @@ const ReplySchema = z
   })
   .openapi("Reply");
 
-const Correction = z.object({ classification: Classification }).openapi("ReplyCorrection");
+const Correction = z
+  .object({
+    classification: Classification,
+    confirm: z.boolean().optional().openapi({
+      description:
+        "true: take back an unsubscribe request (it lifts the person's opt-out, as lifting it on the Do not email list needs confirm=true); without it the answer is 422 naming confirm",
+    }),
+  })
+  .openapi("ReplyCorrection");
+
+const LeftAlone = z
+  .object({
+    sequence_id: z.string().nullable(),
+    sequence_name: z.string().nullable(),
+    action: z.enum(["finish", "pause"]),
+    enrollments: z.number(),
+  })
+  .openapi("ReplyCorrectionLeftAlone");
 
 const ReplyQuery = Pagination.extend({
   classification: Classification.optional(),
@@ -126,10 +143,18 @@ export const replyRoutes = router()
       tags: ["Replies"],
       summary: "Correct (or confirm) a classification: the old effect is undone and the new one applied",
       description:
-        "A reply wrongly finished goes back to active at the same step (its wait re-checked; no step is sent twice); a bounce wrongly suppressed is unsuppressed; an out-of-office taken for a reply is finished. Sending the classification it already has marks it reviewed. Audit-logged. Needs edit access to the sequence.",
+        "A reply wrongly finished goes back to active at the same step (its wait re-checked; no step is sent twice); a bounce wrongly suppressed is unsuppressed; an out-of-office taken for a reply is finished. Sending the classification it already has marks it reviewed. Audit-logged. Needs edit access to the sequence. Taking back an unsubscribe request or a hard bounce lifts the address's suppression, so it needs the right to lift one (team admins; 403 otherwise), and an unsubscribe request also confirm=true (422 naming confirm otherwise). Runs the email finished or paused in sequences you can't edit stay as they are: left_alone lists them per sequence (a sequence you can't see has no id or name).",
       request: { params: IdParam, body: jsonBody(Correction) },
       responses: {
-        200: json(z.object({ reply: ReplySchema, undone: z.array(z.string()), applied: z.array(z.string()), says: z.string().optional() })),
+        200: json(
+          z.object({
+            reply: ReplySchema,
+            undone: z.array(z.string()),
+            applied: z.array(z.string()),
+            left_alone: z.array(LeftAlone),
+            says: z.string().optional(),
+          }),
+        ),
         403: errorResponses[403],
         404: errorResponses[404],
         409: errorResponses[409],
@@ -137,7 +162,15 @@ export const replyRoutes = router()
       },
     }),
     async (c) => {
-      const r = await correctClassification(c.env, c.var.db, c.get("caller"), c.req.valid("param").id, c.req.valid("json").classification);
+      const b = c.req.valid("json");
+      const r = await correctClassification(
+        c.env,
+        c.var.db,
+        c.get("caller"),
+        c.req.valid("param").id,
+        b.classification,
+        b.confirm === true,
+      );
       return c.json(r, 200);
     },
   );

@@ -24,7 +24,7 @@ import { newId } from "../lib/ids";
 import { engine, type ReasonCode } from "../../durable-objects/engine";
 import { isEmailStep } from "../../durable-objects/sequence-config";
 import { TWINS_OF } from "../../durable-objects/sequence-do";
-import { sequenceAllows, sequenceFor, visibleSequence } from "./access";
+import { authorize, sequenceAllows, sequenceFor, visibleSequence } from "./access";
 import { audit } from "./audit";
 import { explain, openEnrollmentsOfAddress } from "./enrollments";
 import { OOO_DEFAULT_MS, type Classified } from "./reply-classify";
@@ -954,6 +954,24 @@ async function answerOf(d: Db, teamId: string, messageId: string, exceptId: stri
   return a ? { repliedAt: a.at, replyKind: a.kind as "reply" | "out_of_office" } : { repliedAt: null, replyKind: null };
 }
 
+/** Runs of a sequence the corrector may not edit, which a correction leaves as they are (named only when visible). */
+type LeftAlone = { sequence_id: string | null; sequence_name: string | null; action: "finish" | "pause"; enrollments: number };
+
+/** Of these sequences (the caller's team's), the ones the caller may see, with whether they may edit them. */
+async function sequenceRights(d: Db, caller: Caller, teamId: string, ids: string[]) {
+  const out = new Map<string, { name: string; edit: boolean }>();
+  if (!ids.length) return out;
+  const rows = await d
+    .select({ id: sequences.id, name: sequences.name, ownerId: sequences.ownerId, share: sequenceShares.access })
+    .from(sequences)
+    .leftJoin(sequenceShares, and(eq(sequenceShares.sequenceId, sequences.id), eq(sequenceShares.userId, caller.userId)))
+    .where(and(eq(sequences.teamId, teamId), inList(sequences.id, ids)));
+  for (const x of rows)
+    if (sequenceAllows(caller, "sequence.view", x.ownerId, x.share ?? null))
+      out.set(x.id, { name: x.name, edit: sequenceAllows(caller, "sequence.edit", x.ownerId, x.share ?? null) });
+  return out;
+}
+
 /**
  * Undoes what an inbound email did, from its recorded effect, only where nothing else changed it
  * since: enrollments it finished come back to active at the same step (the SequenceDO re-checks the
@@ -963,8 +981,15 @@ async function answerOf(d: Db, teamId: string, messageId: string, exceptId: stri
  * and the Replied stage; an unsubscribe request or a hard bounce since keeps their own runs finished
  * and the address suppressed (handOver).
  */
-async function undoEffect(env: Env, d: Db, r: typeof inboundMessages.$inferSelect, t: number): Promise<string[]> {
+async function undoEffect(
+  env: Env,
+  d: Db,
+  caller: Caller,
+  r: typeof inboundMessages.$inferSelect,
+  t: number,
+): Promise<{ said: string[]; leftAlone: LeftAlone[] }> {
   const said: string[] = [];
+  const leftAlone: LeftAlone[] = [];
   const { e, suppressedBy, restamp } = await handOver(d, r, t, said);
   const [target] = await d.select({ toEmail: messages.toEmail }).from(messages).where(eq(messages.id, r.messageId));
   const email = (target?.toEmail ?? "").toLowerCase();
@@ -998,9 +1023,38 @@ async function undoEffect(env: Env, d: Db, r: typeof inboundMessages.$inferSelec
           : `${email} was not suppressed any more`,
     );
   }
+  const rights = await sequenceRights(d, caller, r.teamId, [...new Set((e.enrollments ?? []).map((x) => x.sequenceId))]);
   for (const [sequenceId, group] of groupBy(e.enrollments ?? [], (x) => x.sequenceId)) {
     const seq = sequence(env, sequenceId, r.teamId);
     const finished = group.filter((g) => g.action === "finish");
+    const right = rights.get(sequenceId);
+    if (!right?.edit) {
+      // Restarting or resuming runs is editing their sequence (sequence.edit): the email reached sequences
+      // the corrector may not change (a reply stops the person everywhere), and those runs stay as they are.
+      const paused = group.filter((g) => g.action === "pause");
+      for (const [action, runs] of [
+        ["finish", stillSuppressed ? [] : finished],
+        ["pause", paused],
+      ] as const) {
+        if (!runs.length) continue;
+        leftAlone.push({ sequence_id: right ? sequenceId : null, sequence_name: right?.name ?? null, action, enrollments: runs.length });
+        const state = action === "finish" ? "finished" : "paused";
+        const n = runs.length === 1 ? "1 run" : `${runs.length} runs`;
+        said.push(
+          right
+            ? `${n} in "${right.name}" ${runs.length === 1 ? "stays" : "stay"} ${state}: you can't edit that sequence`
+            : `${n} in a sequence you can't see ${runs.length === 1 ? "stays" : "stay"} ${state}`,
+        );
+      }
+      if (stillSuppressed)
+        for (const g of finished)
+          said.push(
+            right
+              ? `Enrollment ${g.id} was not reactivated: its address is still suppressed`
+              : "A run in a sequence you can't see stays finished: its address is still suppressed",
+          );
+      continue;
+    }
     if (finished.length && stillSuppressed)
       for (const g of finished) said.push(`Enrollment ${g.id} was not reactivated: its address is still suppressed`);
     else if (finished.length) {
@@ -1092,7 +1146,7 @@ async function undoEffect(env: Env, d: Db, r: typeof inboundMessages.$inferSelec
     const pulled = m ? await engine.mailbox(env, m.mailboxId).withdraw([{ enrollmentId: r.enrollmentId, stepId: e.retry.key }]) : [];
     said.push(pulled.length ? "The email's next try was taken back" : "The email's next try had already gone out");
   }
-  return said;
+  return { said, leftAlone };
 }
 
 /** What applying a classification did, in words (for the answer and the audit log). */
@@ -1111,12 +1165,29 @@ function describe(e: InboundEffect): string[] {
  * as if the email had been classified that way (a soft bounce: its retry is scheduled again), and the
  * correction is audit-logged with who made it. Needs edit access to the sequence (invariant 9).
  */
-export async function correctClassification(env: Env, d: Db, caller: Caller, id: string, to: InboundClassification) {
+export async function correctClassification(env: Env, d: Db, caller: Caller, id: string, to: InboundClassification, confirm = false) {
   const r = await replyFor(d, caller, id, "sequence.edit");
   const t = now();
   if (r.classification === to) {
     await d.update(inboundMessages).set({ reviewedAt: t, reviewedBy: caller.userId }).where(eq(inboundMessages.id, r.id));
-    return { reply: await getReply(d, caller, id), undone: [], applied: [] };
+    return { reply: await getReply(d, caller, id), undone: [], applied: [], left_alone: [] };
+  }
+  // Taking back an unsubscribe request or a hard bounce lifts the address's suppression (undoEffect): the
+  // same right, and for an opt-out the same confirmation, as lifting it on the Do not email list
+  // (liftSuppression), checked before anything is written.
+  if (r.classification === "unsubscribe" || r.classification === "bounce_hard") {
+    authorize(
+      caller,
+      "suppressions.manage",
+      `Only team admins can take back ${SAYS[r.classification]}: correcting it lifts the address's suppression`,
+    );
+    if (r.classification === "unsubscribe" && !confirm) {
+      const message =
+        "This person asked to unsubscribe: correcting it lifts their opt-out, so do it only if they did not ask to be removed, and confirm it";
+      throw new ApiError("validation_failed", message, {
+        fields: [{ field: "confirm", message, code: "opted_out", reason: "unsubscribed" }],
+      });
+    }
   }
   const [target] = await d
     .select({ toEmail: messages.toEmail, mailboxId: messages.mailboxId, stepId: messages.stepId, settings: sequences.settings })
@@ -1154,7 +1225,7 @@ export async function correctClassification(env: Env, d: Db, caller: Caller, id:
           ? "This email is being acted on right now (that failed when it came in): reload in a moment to see what it did"
           : "Someone else changed this email's classification meanwhile: reload to see what it is now",
     );
-  const undone = await undoEffect(env, d, claimed, t);
+  const { said: undone, leftAlone } = await undoEffect(env, d, caller, claimed, t);
   const x: Target = {
     teamId: r.teamId,
     sequenceId: r.sequenceId,
@@ -1203,7 +1274,15 @@ export async function correctClassification(env: Env, d: Db, caller: Caller, id:
     to,
     undone,
     applied,
+    left_alone: leftAlone,
+    confirmed: confirm,
     enrollment_id: r.enrollmentId,
   });
-  return { reply: await getReply(d, caller, id), undone, applied, says: `Now ${SAYS[to]} (was ${SAYS[r.classification]})` };
+  return {
+    reply: await getReply(d, caller, id),
+    undone,
+    applied,
+    left_alone: leftAlone,
+    says: `Now ${SAYS[to]} (was ${SAYS[r.classification]})`,
+  };
 }
