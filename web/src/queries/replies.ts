@@ -16,8 +16,9 @@ function fetchReplies(q: ReplyQuery) {
   return data(api.replies.$get({ query }));
 }
 
-function correctReply(id: string, classification: ReplyClassification) {
-  return data(api.replies[":id"].classification.$post({ param: { id }, json: { classification } }));
+/** `confirm`: taking back an unsubscribe request lifts the person's opt-out, which the API lifts only when confirmed. */
+function correctReply(id: string, classification: ReplyClassification, confirm = false) {
+  return data(api.replies[":id"].classification.$post({ param: { id }, json: confirm ? { classification, confirm } : { classification } }));
 }
 
 function fetchReplyText(id: string) {
