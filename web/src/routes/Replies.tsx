@@ -2,6 +2,7 @@ import { A, createAsync, useIsRouting, useSearchParams } from "@solidjs/router";
 import { createSignal, ErrorBoundary, Show } from "solid-js";
 import { useWrite } from "../actions";
 import { Badge, type Tone } from "../components/Badge";
+import { ConfirmDialog } from "../components/ConfirmDialog";
 import { DataTable } from "../components/DataTable";
 import { Dialog } from "../components/Dialog";
 import { EmptyState } from "../components/EmptyState";
@@ -114,12 +115,23 @@ function CorrectIt(props: { r: Reply }) {
     failed: () => "Couldn't change the classification",
   });
   const name = () => props.r.contact?.name || props.r.from_email;
+  // Taking back an unsubscribe request lifts the person's opt-out: asked first, as lifting it on the
+  // Do not email list is (the API refuses it unconfirmed).
+  const [asking, setAsking] = createSignal(false);
+  const [consent, setConsent] = createSignal(false);
+  const liftsOptOut = () => props.r.classification === "unsubscribe" && to() !== "unsubscribe";
+  const confirmLift = async () => {
+    if (await correct.run(props.r.id, to(), consent())) setAsking(false);
+  };
   return (
     <form
       class="reply-correct"
       onSubmit={(e) => {
         e.preventDefault();
-        void correct.run(props.r.id, to());
+        if (liftsOptOut()) {
+          setConsent(false);
+          setAsking(true);
+        } else void correct.run(props.r.id, to());
       }}
     >
       <select
@@ -135,6 +147,25 @@ function CorrectIt(props: { r: Reply }) {
       <button type="submit" class="btn btn-secondary btn-sm" disabled={correct.pending()}>
         {to() === props.r.classification ? "Confirm" : "Correct it"}
       </button>
+      <ConfirmDialog
+        open={asking()}
+        danger
+        title="Take back this unsubscribe request?"
+        confirmLabel={`Make it ${CLASSIFICATION[to()].label.toLowerCase()}`}
+        busy={correct.pending()}
+        onCancel={() => setAsking(false)}
+        onConfirm={() => void confirmLift()}
+      >
+        <p>
+          <strong>{props.r.from_email}</strong> was taken as asking to be removed. Correcting it lifts their opt-out: the address can be
+          emailed again, and the runs it finished in sequences you can edit start again.
+        </p>
+        <p>Do it only if they did not ask to be removed.</p>
+        <label class="checkbox">
+          <input type="checkbox" checked={consent()} onChange={(e) => setConsent(e.currentTarget.checked)} />
+          They did not ask to be removed
+        </label>
+      </ConfirmDialog>
     </form>
   );
 }
