@@ -118,3 +118,37 @@ describe("steps added, deleted and moved at once", () => {
     expect(rows.slice(0, 2).map((r) => r.id)).toEqual(stepIds);
   });
 });
+
+const labelsOf = async (stepId: string) =>
+  (
+    await env.DB.prepare("SELECT label FROM step_variants WHERE step_id = ? ORDER BY label").bind(stepId).all<{ label: string }>()
+  ).results.map((r) => r.label);
+
+describe("variants added at once", () => {
+  it("four adds at once each get their own letter", async () => {
+    const { teamId, userId } = await makeTeam();
+    const s = await sessionFor(teamId, userId);
+    const { sequenceId, stepIds } = await makeSequence(teamId, userId, [{}], null, false);
+    const answers = await Promise.all(
+      Array.from({ length: 4 }, (_, i) =>
+        as(s, "POST", `/api/sequences/${sequenceId}/steps/${stepIds[0]}/variants`, { subject: `S${i}`, body: "Hello" }),
+      ),
+    );
+    expect(answers.map((a) => a.status)).toEqual([201, 201, 201, 201]);
+    expect(await labelsOf(stepIds[0]!)).toEqual(["A", "B", "C", "D", "E"]);
+  });
+
+  it("adds at once can't pass the 10-variant cap", async () => {
+    const { teamId, userId } = await makeTeam();
+    const s = await sessionFor(teamId, userId);
+    const nine = Array.from({ length: 9 }, (_, i) => ({ subject: `V${i}`, body: "Hello" }));
+    const { sequenceId, stepIds } = await makeSequence(teamId, userId, [{ variants: nine }], null, false);
+    const answers = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        as(s, "POST", `/api/sequences/${sequenceId}/steps/${stepIds[0]}/variants`, { subject: "S", body: "Hi" }),
+      ),
+    );
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 422, 422, 422]);
+    expect(await labelsOf(stepIds[0]!)).toEqual(["A", "B", "C", "D", "E", "F", "G", "H", "I", "J"]);
+  });
+});

@@ -441,23 +441,28 @@ export async function addVariant(d: Db, caller: Caller, sequenceId: string, step
   const { seq, step } = await stepOf(d, caller, sequenceId, stepId);
   if (!hasVariants(step.type)) refuse([{ field: "stepId", message: "Only email steps have variants" }]);
   refuse(templateProblems("variant", body, step.threadReply));
-  const taken = (await d.select({ label: stepVariants.label }).from(stepVariants).where(eq(stepVariants.stepId, step.id))).map(
-    (v) => v.label,
-  );
-  if (taken.length >= MAX_VARIANTS_PER_STEP)
-    refuse([{ field: "variant", message: `A step has at most ${MAX_VARIANTS_PER_STEP} variants` }]);
-  // The first free letter: after A of [A, B] was deleted, the new one is A again, not a second B.
-  const label = Array.from({ length: MAX_VARIANTS_PER_STEP }, (_, i) => String.fromCharCode(65 + i)).find((l) => !taken.includes(l))!;
-  await d.insert(stepVariants).values({
-    id: newId(),
-    teamId: caller.teamId,
-    stepId: step.id,
-    label,
-    subject: body.subject,
-    body: body.body,
-    enabled: body.enabled ?? true,
-    createdAt: now(),
-  });
+  // The letter is picked from a read and written only while it is still free and the step under its cap
+  // (one statement, which SQLite runs alone): two adds at once picked the same letter from one read, or
+  // together passed the cap. One that lost its letter picks again from what is there now.
+  const letters = Array.from({ length: MAX_VARIANTS_PER_STEP }, (_, i) => String.fromCharCode(65 + i));
+  for (let attempt = 0; ; attempt++) {
+    const taken = (await d.select({ label: stepVariants.label }).from(stepVariants).where(eq(stepVariants.stepId, step.id))).map(
+      (v) => v.label,
+    );
+    if (taken.length >= MAX_VARIANTS_PER_STEP)
+      refuse([{ field: "variant", message: `A step has at most ${MAX_VARIANTS_PER_STEP} variants` }]);
+    // Each lost attempt means another add went in, so the cap ends this; the bound only guards against deletes in between.
+    if (attempt > MAX_VARIANTS_PER_STEP) throw new ApiError("conflict", "The variants changed meanwhile; reload and try again");
+    // The first free letter: after A of [A, B] was deleted, the new one is A again, not a second B.
+    const label = letters.find((l) => !taken.includes(l))!;
+    const added = await d.all<{ id: string }>(sql`
+      INSERT INTO step_variants (id, team_id, step_id, label, subject, body, enabled, created_at)
+      SELECT ${newId()}, ${caller.teamId}, ${step.id}, ${label}, ${body.subject}, ${body.body}, ${body.enabled === false ? 0 : 1}, ${now()}
+       WHERE NOT EXISTS (SELECT 1 FROM step_variants v WHERE v.step_id = ${step.id} AND v.label = ${label})
+         AND (SELECT count(*) FROM step_variants v WHERE v.step_id = ${step.id}) < ${MAX_VARIANTS_PER_STEP}
+      RETURNING id`);
+    if (added.length) break;
+  }
   const warnings = await customKeyWarnings(d, caller.teamId, variantTexts("variant", body));
   return { sequence: await touched(d, caller, seq.id, "variant.create", { step_id: step.id }), warnings };
 }
