@@ -65,6 +65,8 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
     enrich: init?.enrich ?? false,
     // A workflow adds contacts on its own: it starts off unless the user turns it on knowingly.
     active: init?.active ?? false,
+    // Admins give a workflow to someone else (a disabled owner's turned off at its next run): it runs as them.
+    ownerId: init?.owner_id ?? "",
   });
   const stages = createAsync(() => getContactStages().catch(() => undefined));
   const users = createAsync(() => getUsers().catch(() => undefined));
@@ -103,7 +105,8 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
   const me = createAsync(() => getMe().catch(() => undefined));
   // With no mailbox ticked, a run sends from its owner's own connected mailboxes (not the team's): say when there are none.
   const ownerHasNoMailbox = () => {
-    const owner = init?.owner_id ?? me()?.user.id;
+    // The owner chosen in the form (an admin may be giving it to someone else), else the one creating it.
+    const owner = form.ownerId || me()?.user.id;
     const list = mailboxes()?.mailboxes;
     return !!owner && !!list && !list.some((m) => m.user_id === owner && m.status === "connected");
   };
@@ -188,7 +191,9 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
           }
         : { kind: "schedule" },
     };
-    const saved = init ? await update.run(init.id, body) : await create.run({ ...body, active: canTurnOn() && form.active });
+    const saved = init
+      ? await update.run(init.id, { ...body, ...(form.ownerId !== init.owner_id && { owner_id: form.ownerId }) })
+      : await create.run({ ...body, active: canTurnOn() && form.active });
     if (saved) navigate(init ? `/workflows/${init.id}` : "/workflows");
   };
 
@@ -202,6 +207,9 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
   // The API turns a workflow on only for a sequence that is on: the checkbox isn't offered otherwise (nor
   // for a sequence not known to be on).
   const canTurnOn = () => sequenceActive() === true;
+  const isAdmin = () => me()?.user.role === "admin";
+  // The owner as stored, when they aren't among the team's active users (disabled or removed): still shown, by id.
+  const ownerGone = () => !!init && !!users() && !users()!.users.some((u) => u.id === init.owner_id);
 
   return (
     <div class="searcher wf-editor">
@@ -470,6 +478,40 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
               </p>
               <FieldError id="wf-sequence-id-error" message={err("sequence_id")} />
             </div>
+            <Show when={init && isAdmin()}>
+              <div class="field">
+                <label for="wf-owner-id">Owner</label>
+                <select
+                  id="wf-owner-id"
+                  value={form.ownerId}
+                  aria-invalid={!!err("owner_id")}
+                  aria-describedby="wf-owner-help wf-owner-id-error"
+                  onChange={(e) => setForm("ownerId", e.currentTarget.value)}
+                  data-testid="wf-owner"
+                >
+                  <Show when={ownerGone()}>
+                    <option value={init!.owner_id} selected={form.ownerId === init!.owner_id}>
+                      A disabled or removed user
+                    </option>
+                  </Show>
+                  <For each={users()?.users ?? []}>
+                    {(u) => (
+                      <option value={u.id} selected={u.id === form.ownerId}>
+                        {u.name}
+                      </option>
+                    )}
+                  </For>
+                </select>
+                <p id="wf-owner-help" class="field-help" classList={{ "text-warning": ownerGone() }}>
+                  {ownerGone()
+                    ? "Its owner is disabled, so it doesn't run: give it to someone active. "
+                    : "It runs as its owner, who must be able to edit the sequence and send from its mailboxes. "}
+                  {init!.active ? "" : "It stays off until it's turned on again from its page."}
+                </p>
+                <Claim form={apiErrors} names={["owner_id"]} />
+                <FieldError id="wf-owner-id-error" message={err("owner_id")} />
+              </div>
+            </Show>
           </div>
         </Card>
 
@@ -564,8 +606,8 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
               </fieldset>
               <Show when={!form.mailboxIds.length && ownerHasNoMailbox()}>
                 <p class="field-help text-warning" role="status" data-testid="wf-no-owner-mailbox">
-                  {init && init.owner_id !== me()?.user.id ? "The workflow's owner has" : "You have"} no connected mailbox of
-                  {init && init.owner_id !== me()?.user.id ? " their" : " your"} own, so runs add nobody: tick a mailbox here, or connect
+                  {init && form.ownerId !== me()?.user.id ? "The workflow's owner has" : "You have"} no connected mailbox of
+                  {init && form.ownerId !== me()?.user.id ? " their" : " your"} own, so runs add nobody: tick a mailbox here, or connect
                   one on the Mailboxes page.
                 </p>
               </Show>
