@@ -1,3 +1,4 @@
+import { createAsync } from "@solidjs/router";
 import { createSignal, For, Show } from "solid-js";
 import { useWrite } from "../../actions";
 import { type Mailbox, type MailboxInput, type MailboxPatch, type Transport } from "../../api";
@@ -6,6 +7,8 @@ import { FieldError } from "../../components/FieldError";
 import { Icon, type IconName } from "../../components/Icon";
 import { FormProblems } from "../../forms";
 import { createMailboxAction, updateMailboxAction } from "../../queries/mailboxes";
+import { getMe } from "../../queries/session";
+import { getUsers } from "../../queries/users";
 
 export const TRANSPORTS: { id: Transport; label: string; icon: IconName; hint: string }[] = [
   {
@@ -78,6 +81,13 @@ export function MailboxForm(props: { open: boolean; mailbox: Mailbox | null; onC
   const inv = errors.invalid;
   // The hourly limit can't be above the daily one (the API refuses it): its input's max follows the day's.
   const [daily, setDaily] = createSignal(m?.daily_limit ?? 50);
+  // Admins give a mailbox to someone else (a disabled user's is disconnected and had no other way to a new owner).
+  const me = createAsync(() => getMe().catch(() => undefined));
+  const users = createAsync(() => getUsers().catch(() => undefined));
+  const canGive = () => !!m && me()?.user.role === "admin";
+  const [ownerId, setOwnerId] = createSignal(m?.user_id ?? "");
+  /** The owner as stored, when not among the team's active users (disabled): still shown, so nothing changes unasked. */
+  const ownerGone = () => !!m && !!users() && !users()!.users.some((u) => u.id === m.user_id);
 
   const submit = async (e: SubmitEvent) => {
     e.preventDefault();
@@ -105,6 +115,7 @@ export function MailboxForm(props: { open: boolean; mailbox: Mailbox | null; onC
           signature: String(f.get("signature") ?? ""),
           transport: transport(),
           ...(smtp && { smtp }),
+          ...(canGive() && ownerId() !== m.user_id && { user_id: ownerId() }),
         } satisfies MailboxPatch)
       : await create.run({
           ...limits,
@@ -169,6 +180,37 @@ export function MailboxForm(props: { open: boolean; mailbox: Mailbox | null; onC
             />
             <FieldError id="mb-sender-error" form={errors} name="sender_name" />
           </div>
+          <Show when={canGive()}>
+            <div class="field full">
+              <label for="mb-owner">Owner</label>
+              <select
+                id="mb-owner"
+                name="user_id"
+                onChange={(e) => setOwnerId(e.currentTarget.value)}
+                aria-invalid={inv("user_id")}
+                aria-describedby="mb-owner-help mb-owner-error"
+                data-testid="mailbox-owner"
+              >
+                <Show when={ownerGone()}>
+                  <option value={m!.user_id} selected={ownerId() === m!.user_id}>
+                    {m!.owner_name ?? "A disabled user"} (disabled)
+                  </option>
+                </Show>
+                <For each={users()?.users ?? []}>
+                  {(u) => (
+                    <option value={u.id} selected={u.id === ownerId()}>
+                      {u.name}
+                    </option>
+                  )}
+                </For>
+              </select>
+              <p id="mb-owner-help" class="field-help">
+                The owner may edit it and send from it, and new tasks of contacts it sends to go to them. Its status doesn't change:
+                {m!.status === "disconnected" ? " reconnect it after saving to send again." : " it goes on sending as it is."}
+              </p>
+              <FieldError id="mb-owner-error" form={errors} name="user_id" />
+            </div>
+          </Show>
           <div class="field full">
             <label for="mb-signature">Signature</label>
             <textarea
