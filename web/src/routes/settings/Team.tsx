@@ -366,10 +366,12 @@ function UsersTable(props: { admin: boolean; meId: string }) {
         >
           <p>
             {target()?.name} is signed out everywhere now and can't sign in; their API keys stop working. Their mailboxes are disconnected:
-            nothing more is sent from them (their queued emails are held) until someone reconnects them on the Mailboxes page. Their open
-            tasks, and new ones, go to the sequence's owner (or to an active owner of the contact's sending mailbox); a task in a sequence
-            they own and sent from their own mailbox stays theirs. Their contacts and sequences stay with the team, and sequences sending
-            from other mailboxes go on. You can enable them again later.
+            nothing more is sent from them (their queued emails are held, not failed) until they are reconnected on the Mailboxes page; to
+            hand one over, give it a new owner in its Edit dialog first. Their workflows stop running: each turns off at its next run until
+            an admin gives it a new owner (its Edit page) and turns it on again. Their open tasks, and new ones, go to an active owner of
+            the contact's sending mailbox, else to the sequence's owner, else (where neither is active) to the team's first active admin.
+            Their contacts and sequences stay with the team, and sequences sending from other mailboxes go on. You can enable them again
+            later.
           </p>
         </Show>
       </ConfirmDialog>
