@@ -187,11 +187,13 @@ export function StepCard(props: {
     }
     const nv = newVariant();
     if (nv) {
+      const had = new Set(props.step.variants.map((v) => v.id));
       const saved = await addWrite.run(props.sequenceId, props.step.id, nv);
       if (!saved) return refused(addWrite.errors.error(), NEW);
       latest = saved.sequence;
       setNewVariant(null);
-      const added = saved.sequence.steps.find((s) => s.id === props.step.id)?.variants.at(-1);
+      // The one whose id wasn't there: variants come by label, and a re-used letter (B after B was deleted) isn't last.
+      const added = saved.sequence.steps.find((s) => s.id === props.step.id)?.variants.find((v) => !had.has(v.id));
       if (added) setSelected(added.id);
       warned.push(...saved.warnings.map((w) => `Variant ${added?.label ?? ""}: ${w.message}`));
     }
