@@ -44,8 +44,8 @@ const RENEW_AFTER_MS = POLL_LEASE_MS / 3;
 // - a new round starts only while the provider calls of the finished rounds (their reads plus
 //   ROUND_CALLS) and every running round counted at its worst (ROUND_WORST, a full round) stay within
 //   TICK_SUBREQUESTS, which leaves a fifth of the 1,000 to the other cron steps: a tick gets through
-//   ~190 idle mailboxes, or ~7 with a full round each (a resync after Gmail forgot its place can read up
-//   to GMAIL_RESYNC_MAX: counted when it ends, it stops the tick's new rounds);
+//   ~190 idle mailboxes, or ~7 with a full round each (a Gmail resync, which lists up to GMAIL_RESYNC_MAX
+//   messages, reads them MAX_MESSAGES_PER_TICK a round too, so ROUND_WORST holds for it);
 // - and only during the tick's first TICK_BUDGET_MS, so a tick normally ends before the next minute's
 //   starts (the lease keeps the two apart when it doesn't). Mailboxes go by the start of their last round
 //   (poll_started_at), oldest first, so those a tick didn't reach go first in the next.
@@ -175,7 +175,7 @@ async function leasedRound(env: Env, d: Db, mb: PolledMailbox, lease: string, co
     await saveCursor(d, mb.id, { poll_error: tok.message.slice(0, 300) }, lease);
     return { ...out, error: tok.message };
   }
-  const cfg = config as { history_id?: string; delta_link?: string; polled_at?: number | null };
+  const cfg = config as Cursor & { history_id?: string; delta_link?: string; polled_at?: number | null };
   const { apiUrl } = tok.cfg;
   let ids: string[];
   let next: Cursor;
@@ -184,7 +184,10 @@ async function leasedRound(env: Env, d: Db, mb: PolledMailbox, lease: string, co
   // received since the last good check instead (a little before it: the provider's clock isn't ours);
   // starting from now would never read the replies in between.
   const resyncFrom = cfg.polled_at ? cfg.polled_at - RESYNC_MARGIN_MS : null;
-  if (mb.transport === "gmail") {
+  if (mb.transport === "gmail" && typeof cfg.resync_ids === "string" && typeof cfg.resync_history_id === "string") {
+    // A resync under way: its next messages, the history point only once all were read.
+    ({ ids, next } = resyncRound(cfg.resync_ids.split(",").filter(Boolean), cfg.resync_history_id));
+  } else if (mb.transport === "gmail") {
     if (!cfg.history_id) {
       await startCursor(env, mb, apiUrl, tok.accessToken, d, lease);
       return out;
@@ -200,8 +203,7 @@ async function leasedRound(env: Env, d: Db, mb: PolledMailbox, lease: string, co
       if (!p.ok) return await pollFailed(env, d, mb, lease, { expired: false, revoked: p.status === 401, message: p.message }, out);
       const since = await gmailInboxSince(apiUrl, tok.accessToken, resyncFrom);
       if (!since.ok) return await pollFailed(env, d, mb, lease, since, out);
-      ids = since.ids;
-      next = { history_id: p.body.historyId };
+      ({ ids, next } = resyncRound(since.ids, p.body.historyId));
       if (since.more)
         note = `Reply check restarted: Gmail forgot its place and more than ${GMAIL_RESYNC_MAX} messages arrived since the last check; the earlier ones were not read`;
     }
@@ -239,6 +241,25 @@ async function leasedRound(env: Env, d: Db, mb: PolledMailbox, lease: string, co
   }
   await saveCursor(d, mb.id, { ...next, polled_at: now(), poll_error: note }, lease);
   return out;
+}
+
+/**
+ * A Gmail resync's round: the oldest MAX_MESSAGES_PER_TICK of the messages it listed (up to
+ * GMAIL_RESYNC_MAX), like any round, and the cursor to save once they are handled: the rest still to
+ * read (the next round goes on with them, without listing again), or, when none are left, the history
+ * point taken before the listing. Reading the whole listing in one round went past the round's cap and the
+ * tick's subrequest budget, which counted it only once it had ended. The old, forgotten history_id stays
+ * until then: a round that fails or loses its lease midway saves nothing and reads the same ids again.
+ */
+function resyncRound(listed: string[], historyId: string): { ids: string[]; next: Cursor } {
+  const ids = listed.slice(0, MAX_MESSAGES_PER_TICK);
+  const rest = listed.slice(MAX_MESSAGES_PER_TICK);
+  return {
+    ids,
+    next: rest.length
+      ? { resync_ids: rest.join(","), resync_history_id: historyId }
+      : { history_id: historyId, resync_ids: null, resync_history_id: null },
+  };
 }
 
 /** Rounds a catch-up reads at most; what is left waits for the cron like any backlog. */
