@@ -152,3 +152,19 @@ describe("variants added at once", () => {
     expect(await labelsOf(stepIds[0]!)).toEqual(["A", "B", "C", "D", "E", "F", "G", "H", "I", "J"]);
   });
 });
+
+describe("a copy's name", () => {
+  it("of a sequence named with 120 characters is cut to fit, ending in (copy)", async () => {
+    const { teamId, userId } = await makeTeam();
+    const s = await sessionFor(teamId, userId);
+    const { sequenceId } = await makeSequence(teamId, userId, [{}], null, false);
+    const long = "x".repeat(120);
+    await env.DB.prepare("UPDATE sequences SET name = ? WHERE id = ?").bind(long, sequenceId).run();
+    const res = await as(s, "POST", `/api/sequences/${sequenceId}/clone`, {});
+    expect(res.status).toBe(201);
+    const { sequence } = (await res.json()) as { sequence: { id: string } };
+    const row = await env.DB.prepare("SELECT name FROM sequences WHERE id = ?").bind(sequence.id).first<{ name: string }>();
+    expect(row!.name).toBe(`${"x".repeat(113)} (copy)`);
+    expect(row!.name.length).toBe(120);
+  });
+});

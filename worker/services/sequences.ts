@@ -268,6 +268,15 @@ export async function updateSequence(env: Env, d: Db, caller: Caller, sequenceId
   if (body.schedule_id !== undefined && body.schedule_id !== seq.scheduleId) await rewindowTeam(env, d, seq.teamId);
 }
 
+/** Longest sequence name the API takes (routes/sequences.ts). */
+const MAX_NAME = 120;
+/** "<name> (copy)", the original cut so the copy's name is no longer than a name may be (one of 120 gave 127). */
+const copyName = (name: string) =>
+  `${[...name]
+    .slice(0, MAX_NAME - " (copy)".length)
+    .join("")
+    .trimEnd()} (copy)`;
+
 /** A copy of a sequence with its steps and variants, inactive and owned by the caller. Returns its id. */
 export async function cloneSequence(d: Db, caller: Caller, sequenceId: string, name?: string): Promise<string> {
   const { seq } = await sequenceFor(d, caller, sequenceId);
@@ -280,7 +289,7 @@ export async function cloneSequence(d: Db, caller: Caller, sequenceId: string, n
       id,
       teamId: caller.teamId,
       ownerId: caller.userId,
-      name: name ?? `${seq.name} (copy)`,
+      name: name ?? copyName(seq.name),
       active: false,
       scheduleId: seq.scheduleId,
       settings: seq.settings,
