@@ -19,7 +19,11 @@ describe("the suppressed skip's words", () => {
       .run();
     const api = client(x.s).api;
     const { job } = await ok(
-      api.sequences[":id"]["add-contacts"].$post({ param: { id: x.sequenceId }, json: { source: { contact_ids: [blocked!] } } }),
+      api.sequences[":id"]["add-contacts"].$post({
+        param: { id: x.sequenceId },
+        header: {},
+        json: { source: { contact_ids: [blocked!] } },
+      }),
       202,
     );
     await waitForJob(job.id);
