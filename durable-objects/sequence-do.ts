@@ -796,6 +796,7 @@ export class SequenceDO extends DurableObject<Env> {
    * Reports from MailboxDOs and tasks. Idempotent: a repeated report for a step changes nothing.
    * `mirror`: "now" (a task done in the app: its screen reads D1 next) or "soon" (a mailbox's report:
    * D1 gets the rows within MIRROR_SOON_MS, with the other mailboxes' reports of that moment).
+   * Returns the task outcomes refused because the mailbox is sending that step's email.
    */
   async stepsDone(
     sequenceId: string,
@@ -803,18 +804,30 @@ export class SequenceDO extends DurableObject<Env> {
     results: StepResult[],
     configRev?: number,
     mirror: "now" | "soon" = "now",
-  ): Promise<void> {
+  ): Promise<{ enrollmentId: string; stepId: string }[]> {
     await this.bind(sequenceId, teamId);
     const cfg = await this.config(sequenceId, configRev);
-    if (!cfg) return;
+    if (!cfg) return [];
+    const sending: { enrollmentId: string; stepId: string }[] = [];
     this.ctx.storage.transactionSync(() => {
-      for (const r of this.advanceAll(cfg, results)) this.applyResult(cfg, r);
+      // A task's completed or skipped for a step its run has handed to the mailbox (a manual email sent from
+      // its task, sendTaskEmail) is not taken: only the mailbox's report settles that step. Taken, the run
+      // moved on and the mailbox dropped the email at its claim while the send had answered "sent".
+      const taken = results.filter((r) => {
+        if (r.outcome !== "completed" && r.outcome !== "skipped") return true;
+        const e = this.row(r.enrollmentId);
+        if (e?.waiting !== "mailbox" || e.step_id !== r.stepId) return true;
+        sending.push({ enrollmentId: r.enrollmentId, stepId: r.stepId });
+        return false;
+      });
+      for (const r of this.advanceAll(cfg, taken)) this.applyResult(cfg, r);
       // Stored with the changes: a restart before the flush still has its alarm.
       if (mirror === "soon" && this.rev > this.mirrored && this.flushAt === null) this.setFlushAt(now() + MIRROR_SOON_MS);
     });
     // The alarm first: armed in the same write of this object's storage as the changes, before D1 is called.
     await this.rearm();
     if (mirror === "now") await this.mirrorNow(cfg.teamId, sequenceId);
+    return sending;
   }
 
   /**
