@@ -303,7 +303,9 @@ async function applyToRun(
     await seq.finish([task.enrollmentId], reason);
     return { run: "finished" as const, reason };
   }
-  await seq.stepsDone([{ enrollmentId: task.enrollmentId, stepId: task.stepId, outcome: status, at }]);
+  const sending = await seq.stepsDone([{ enrollmentId: task.enrollmentId, stepId: task.stepId, outcome: status, at }]);
+  // The run handed this step's email to the mailbox (sent from the task): only the mailbox's report settles it.
+  if (sending.length) return { run: "sending" as const, reason };
   return { run: "moved_on" as const, reason };
 }
 
@@ -364,22 +366,42 @@ export async function finishTask(
     .returning();
   if (!row) throw new ApiError("conflict", "This task was just completed by someone else");
   // Who did it, on the contact's timeline (a logged call carries its outcome and notes).
-  if (task.contactId) {
-    const ref = { task_id: task.id, type: task.type, sequence_id: task.sequenceId, enrollment_id: task.enrollmentId, step_id: task.stepId };
-    await d.insert(auditLog).values([
-      ...(o.call
-        ? [
-            auditEntry(caller, "task.call_logged", "contact", task.contactId, {
-              ...ref,
-              outcome: o.call.outcome,
-              notes: o.call.notes ?? "",
-            }),
-          ]
-        : []),
-      auditEntry(caller, `task.${status}`, "contact", task.contactId, { ...ref, ...(o.call && { outcome: o.call.outcome }) }),
-    ]);
-  }
+  const ref = { task_id: task.id, type: task.type, sequence_id: task.sequenceId, enrollment_id: task.enrollmentId, step_id: task.stepId };
+  const entries = task.contactId
+    ? [
+        ...(o.call
+          ? [
+              auditEntry(caller, "task.call_logged", "contact", task.contactId, {
+                ...ref,
+                outcome: o.call.outcome,
+                notes: o.call.notes ?? "",
+              }),
+            ]
+          : []),
+        auditEntry(caller, `task.${status}`, "contact", task.contactId, { ...ref, ...(o.call && { outcome: o.call.outcome }) }),
+      ]
+    : [];
+  if (entries.length) await d.insert(auditLog).values(entries);
   const effect = await applyToRun(env, d, caller, task, status, o.call?.outcome ?? null, t);
+  if (effect.run === "sending") {
+    // Sent from this task meanwhile (a teammate's Send, or one whose request ended before it completed the
+    // task): the run took neither, the email goes, so the task is done by its email and this click did nothing.
+    await d
+      .update(tasks)
+      .set({ status: "completed", completedAt: t, outcome: null, note: task.note })
+      .where(and(eq(tasks.id, task.id), eq(tasks.status, status)));
+    if (entries.length)
+      await d.delete(auditLog).where(
+        and(
+          eq(auditLog.teamId, task.teamId),
+          inArray(
+            auditLog.id,
+            entries.map((e) => e.id),
+          ),
+        ),
+      );
+    throw new ApiError("conflict", "This email is already being sent from this task: it can't be completed or skipped now");
+  }
   return { id: row.id, status: row.status, completed_at: row.completedAt, due_at: row.dueAt, ...effect };
 }
 
@@ -439,10 +461,11 @@ export async function sendTaskEmail(
   const seq = engine.sequence(env, task.sequenceId, task.teamId);
   const complete = async () => {
     const t = now();
+    // Open, or skipped by a teammate's click the run refused (finishTask) because the email was already the mailbox's.
     const [row] = await d
       .update(tasks)
-      .set({ status: "completed", completedAt: t })
-      .where(and(eq(tasks.id, task.id), eq(tasks.status, "open")))
+      .set({ status: "completed", completedAt: t, outcome: null, note: task.note })
+      .where(and(eq(tasks.id, task.id), inArray(tasks.status, ["open", "skipped"])))
       .returning();
     return row;
   };
@@ -470,17 +493,18 @@ export async function sendTaskEmail(
     throw sendRefusal(res);
   }
   const row = (await complete()) ?? (await d.query.tasks.findFirst({ where: eq(tasks.id, task.id) }))!;
+  // Not completed by this send or an earlier one: cancelled meanwhile (the contact left the run), and the
+  // mailbox drops the email at its claim; the task's status is the answer, not "sent".
+  if (row.status !== "completed") throw notOpen(row.status);
   if (task.contactId) {
     const ref = { task_id: task.id, type: task.type, sequence_id: task.sequenceId, enrollment_id: task.enrollmentId, step_id: task.stepId };
-    await d
-      .insert(auditLog)
-      .values(
-        auditEntry(caller, "task.completed", "contact", task.contactId, {
-          ...ref,
-          sent: true,
-          edited: edit.body !== undefined || edit.subject !== undefined,
-        }),
-      );
+    await d.insert(auditLog).values(
+      auditEntry(caller, "task.completed", "contact", task.contactId, {
+        ...ref,
+        sent: true,
+        edited: edit.body !== undefined || edit.subject !== undefined,
+      }),
+    );
   }
   return {
     id: row.id,

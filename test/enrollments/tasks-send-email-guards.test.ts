@@ -1,0 +1,88 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { engine } from "../../durable-objects/engine";
+import { now } from "../../worker/lib/clock";
+import { setTransportOverride } from "../../worker/transports";
+import { as, env, errorOf, fieldsOf } from "../helpers";
+import {
+  DAY,
+  HOUR,
+  enroll,
+  enrollmentsOf,
+  makeContacts,
+  makeMailbox,
+  makeSequence,
+  makeTeam,
+  makeUser,
+  runUntil,
+  sentMessages,
+  sessionFor,
+  startSimulation,
+  type StepSpec,
+} from "../fixtures";
+
+// What POST /api/tasks/{id}/send must not do: lose an email to a teammate's Skip, send from a mailbox that
+// can't, let a member send as someone else's mailbox, or send blanks where a variable has no value.
+beforeEach(() => startSimulation());
+
+function recordingTransport(mailboxId: string) {
+  const calls: { raw: string }[] = [];
+  setTransportOverride(mailboxId, {
+    async send(mail) {
+      calls.push({ raw: mail.raw });
+      return { ok: true };
+    },
+  });
+  return calls;
+}
+
+const MANUAL: StepSpec = {
+  type: "manual_email",
+  wait: 0,
+  variants: [{ subject: "Hello {{first_name}}", body: "Hi {{first_name}}, a note" }],
+};
+
+async function world(steps: StepSpec[], mailbox: Parameters<typeof makeMailbox>[2] = {}, runFor = 3 * DAY) {
+  const { teamId, userId } = await makeTeam();
+  const session = await sessionFor(teamId, userId);
+  const { sequenceId, stepIds } = await makeSequence(teamId, userId, steps, null);
+  const mailboxId = await makeMailbox(teamId, userId, { gapSeconds: 0, ...mailbox });
+  const calls = recordingTransport(mailboxId);
+  const [contactId] = await makeContacts(teamId, 1);
+  await enroll(teamId, sequenceId, [contactId!], [mailboxId]);
+  await runUntil(now() + runFor);
+  const task = await env.DB.prepare("SELECT * FROM tasks WHERE sequence_id = ? AND type = 'manual_email'")
+    .bind(sequenceId)
+    .first<{ id: string; status: string; enrollment_id: string; step_id: string }>();
+  return { teamId, userId, session, sequenceId, stepIds, mailboxId, calls, contactId: contactId!, task: task! };
+}
+
+const taskRow = (id: string) => env.DB.prepare("SELECT status FROM tasks WHERE id = ?").bind(id).first<{ status: string }>();
+const skippedEntries = (taskId: string) =>
+  env.DB.prepare("SELECT count(*) AS n FROM audit_log WHERE action = 'task.skipped' AND json_extract(details, '$.task_id') = ?")
+    .bind(taskId)
+    .first<{ n: number }>();
+
+describe("sending a manual email from its task: the guards", () => {
+  it("a Skip while the email waits in the mailbox is refused (409) and the email still goes, once", async () => {
+    // The day's one email went: the sent manual email waits for room in the mailbox.
+    const w = await world([{ wait: 0 }, { ...MANUAL, wait: 0 }, { type: "call", wait: 0 }], { daily: 1 }, HOUR);
+    expect(w.calls).toHaveLength(1);
+    const sent = await as(w.session, "POST", `/api/tasks/${w.task.id}/send`, { body: "Hi, sent by hand" });
+    expect(sent.status).toBe(200);
+    const body = (await sent.json()) as { task: { send_at: number } };
+    // A Send whose request ended after the hand-over left its task open: a teammate's Skip now.
+    await env.DB.prepare("UPDATE tasks SET status = 'open', completed_at = NULL WHERE id = ?").bind(w.task.id).run();
+    const skip = await as(w.session, "POST", `/api/tasks/${w.task.id}/skip`, {});
+    expect(skip.status).toBe(409);
+    expect((await errorOf(skip)).message).toMatch(/already being sent/);
+    // The task is done by its email, and the timeline doesn't say it was skipped.
+    expect((await taskRow(w.task.id))?.status).toBe("completed");
+    expect((await skippedEntries(w.task.id))?.n).toBe(0);
+    await runUntil(body.task.send_at + HOUR);
+    expect(w.calls).toHaveLength(2);
+    expect(w.calls[1]!.raw).toContain("Hi, sent by hand");
+    expect((await sentMessages(w.sequenceId)).map((m) => m.position)).toEqual([1, 2]);
+    const [run] = await enrollmentsOf(w.sequenceId);
+    expect(run!.current_step).toBe(3);
+  });
+});
