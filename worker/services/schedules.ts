@@ -1,5 +1,5 @@
 import { and, asc, eq, ne, sql } from "drizzle-orm";
-import { batchSql, type Db } from "../db/client";
+import { batchSql, isUniqueViolation, type Db } from "../db/client";
 import { engine } from "../../durable-objects/engine";
 import { auditLog, mailboxes, schedules, sequences } from "../db/schema";
 import type { Caller, Env } from "../env";
@@ -55,11 +55,22 @@ async function checkName(d: Db, teamId: string, name: string, exceptId?: string)
   const clash = await d.query.schedules.findFirst({
     where: and(eq(schedules.teamId, teamId), eq(schedules.name, name), exceptId ? ne(schedules.id, exceptId) : undefined),
   });
-  if (clash)
-    throw new ApiError("validation_failed", "A schedule with this name exists", {
-      fields: [{ field: "name", message: "Pick another name" }],
-    });
+  if (clash) throw nameTaken();
 }
+
+const nameTaken = () =>
+  new ApiError("validation_failed", "A schedule with this name exists", {
+    fields: [{ field: "name", message: "Pick another name" }],
+  });
+
+/**
+ * A write naming a schedule: checkName's read lets two requests take one name at once, and the team's
+ * unique index (schedules_team_name_uq) refuses the second, which answers as checkName does, not 500.
+ */
+const namedBatch = (d: Db, stmts: Parameters<typeof batchSql>[1]) =>
+  batchSql(d, stmts).catch((err) => {
+    throw isUniqueViolation(err) ? nameTaken() : err;
+  });
 
 /** One default per team: making one the default unsets the other (in the same batch; only the row that is it, so no other is rewritten). */
 const unsetDefault = (d: Db, teamId: string) =>
@@ -111,7 +122,7 @@ export async function createSchedule(env: Env, d: Db, caller: Caller, body: Sche
     createdBy: caller.userId,
     createdAt: now(),
   };
-  await batchSql(d, [
+  await namedBatch(d, [
     ...(body.is_default ? [unsetDefault(d, caller.teamId)] : []),
     d.insert(schedules).values(row),
     d.insert(auditLog).values(auditEntry(caller, "schedule.create", "schedule", row.id)),
@@ -146,7 +157,7 @@ export async function updateSchedule(
     // `false` could unset a default another request made of this schedule meanwhile.
     ...(body.is_default && { isDefault: true }),
   };
-  await batchSql(d, [
+  await namedBatch(d, [
     ...(body.is_default ? [unsetDefault(d, caller.teamId)] : []),
     d.update(schedules).set(patch).where(eq(schedules.id, s.id)),
     d.insert(auditLog).values(auditEntry(caller, "schedule.update", "schedule", s.id, { ...body })),
