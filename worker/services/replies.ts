@@ -50,8 +50,8 @@ export const CORRECTION_LEASE_MS = 2 * 60_000;
 /** An inbound email stored this long ago with no effect written was left unapplied (its handler failed). */
 export const UNAPPLIED_AFTER_MS = 2 * 60_000;
 
-/** Free-mail domains are not companies: a reply from gmail.com says nothing about a colleague. */
-const FREE_MAIL = new Set([
+/** Free-mail domains are not companies: a reply from gmail.com says nothing about a colleague, nor groups contacts into one company (add-contacts skip_same_company). */
+export const FREE_MAIL = new Set([
   "gmail.com",
   "googlemail.com",
   "outlook.com",
@@ -608,29 +608,68 @@ type ReplyRow = Awaited<ReturnType<typeof replyQuery>>[number];
  * The names of the sequences the rows' effects reached that the caller may see (invariant 8: another
  * one is counted, never named).
  */
-async function effectSequences(d: Db, caller: Caller, rows: ReplyRow[]): Promise<Map<string, string>> {
-  const ids = [...new Set(rows.flatMap((row) => (row.r.effect.enrollments ?? []).map((e) => e.sequenceId)))];
-  if (!ids.length) return new Map();
-  const seen = await d
-    .select({ id: sequences.id, name: sequences.name })
-    .from(sequences)
-    .where(and(eq(sequences.teamId, caller.teamId), inList(sequences.id, ids), visibleSequence(caller, sequences.id)));
-  return new Map(seen.map((x) => [x.id, x.name]));
+async function effectSequences(d: Db, caller: Caller, rows: ReplyRow[]): Promise<EffectNames> {
+  const entries = rows.flatMap((row) => row.r.effect.enrollments ?? []);
+  const ids = [...new Set(entries.map((e) => e.sequenceId))];
+  if (!ids.length) return { sequences: new Map(), contacts: new Map() };
+  const runIds = [...new Set(entries.map((e) => e.id))];
+  // The runs' contacts too, in the same round trip: an email reaches the address's other live contacts'
+  // runs (a duplicate, TWINS_OF), and the row names that contact record.
+  const [seen, runs] = await d.batch([
+    d
+      .select({ id: sequences.id, name: sequences.name })
+      .from(sequences)
+      .where(and(eq(sequences.teamId, caller.teamId), inList(sequences.id, ids), visibleSequence(caller, sequences.id))),
+    d
+      // (A batch answers rows as objects: the column names stay unique, so no contacts.id next to enrollments.id.)
+      .select({ id: enrollments.id, contactId: enrollments.contactId, first: contacts.firstName, last: contacts.lastName })
+      .from(enrollments)
+      .innerJoin(contacts, eq(contacts.id, enrollments.contactId))
+      .where(and(inList(enrollments.id, runIds), eq(enrollments.teamId, caller.teamId))),
+  ]);
+  return {
+    sequences: new Map(seen.map((x) => [x.id, x.name])),
+    contacts: new Map(runs.map((x) => [x.id, { id: x.contactId, name: `${x.first} ${x.last}`.trim() }])),
+  };
 }
 
-/** Where its effect applied: per sequence, how many runs it finished or paused (a name only when visible). */
-function appliedTo(r: ReplyRow["r"], names: Map<string, string>) {
-  const out: { sequence_id: string | null; sequence_name: string | null; action: "finish" | "pause"; enrollments: number }[] = [];
-  for (const [key, group] of groupBy(r.effect.enrollments ?? [], (e) => `${e.sequenceId} ${e.action}`)) {
+/** Names for the rows' effects: visible sequences by id, and each run's contact by enrollment id. */
+type EffectNames = { sequences: Map<string, string>; contacts: Map<string, { id: string; name: string }> };
+
+/**
+ * Where its effect applied: per sequence, how many runs it finished or paused (a name only when visible),
+ * and, for the runs of another contact record with the address (a duplicate), which one.
+ */
+function appliedTo(r: ReplyRow["r"], names: EffectNames) {
+  const out: {
+    sequence_id: string | null;
+    sequence_name: string | null;
+    action: "finish" | "pause";
+    enrollments: number;
+    contact?: { id: string; name: string };
+  }[] = [];
+  const twin = (e: EffectEntry) => {
+    const c = names.contacts.get(e.id);
+    // Named only in a sequence the caller may see: that the duplicate is in another one is that sequence's.
+    return c && c.id !== r.contactId && names.sequences.has(e.sequenceId) ? c : undefined;
+  };
+  for (const [key, group] of groupBy(r.effect.enrollments ?? [], (e) => `${e.sequenceId} ${e.action} ${twin(e)?.id ?? ""}`)) {
     const [sequenceId, action] = key.split(" ") as [string, "finish" | "pause"];
-    const name = names.get(sequenceId) ?? null;
-    out.push({ sequence_id: name === null ? null : sequenceId, sequence_name: name, action, enrollments: group.length });
+    const name = names.sequences.get(sequenceId) ?? null;
+    const other = twin(group[0]!);
+    out.push({
+      sequence_id: name === null ? null : sequenceId,
+      sequence_name: name,
+      action,
+      enrollments: group.length,
+      ...(other ? { contact: other } : {}),
+    });
   }
   return out;
 }
 
 /** The inbox row the API answers (also the timeline's entries). */
-export function presentReply(row: ReplyRow, caller: Caller, names: Map<string, string>) {
+export function presentReply(row: ReplyRow, caller: Caller, names: EffectNames) {
   const r = row.r;
   return {
     id: r.id,
@@ -709,6 +748,17 @@ function replyQuery(d: Db, caller: Caller, where: SQL | undefined) {
     .where(where);
 }
 
+/**
+ * Inbound emails of a contact: those matched to it and to the address's other live contacts (a duplicate,
+ * as TWINS_OF finds them): an email's effect reaches every live contact with the address (runsOfContact),
+ * so the contact whose run it stopped sees it even when it was threaded to the duplicate's email.
+ */
+function ofContact(teamId: string, contactId: string): SQL {
+  return sql`${inboundMessages.contactId} IN (SELECT ${contactId}
+    UNION SELECT d.id FROM contacts c JOIN contacts d ON d.team_id = c.team_id AND lower(d.email) = lower(c.email) AND d.deleted_at IS NULL
+     WHERE c.id = ${contactId} AND +c.team_id = ${teamId})`;
+}
+
 /** The replies inbox: inbound emails of the sequences the caller may see, newest first (invariant 8). */
 export async function listReplies(
   d: Db,
@@ -719,7 +769,7 @@ export async function listReplies(
     eq(inboundMessages.teamId, caller.teamId),
     visibleSequence(caller, inboundMessages.sequenceId),
     q.sequence_id ? eq(inboundMessages.sequenceId, q.sequence_id) : undefined,
-    q.contact_id ? eq(inboundMessages.contactId, q.contact_id) : undefined,
+    q.contact_id ? ofContact(caller.teamId, q.contact_id) : undefined,
   );
   const where = and(
     scope,
@@ -756,7 +806,7 @@ export async function contactReplies(d: Db, caller: Caller, contactId: string, l
     caller,
     and(
       eq(inboundMessages.teamId, caller.teamId),
-      eq(inboundMessages.contactId, contactId),
+      ofContact(caller.teamId, contactId),
       visibleSequence(caller, inboundMessages.sequenceId),
     ),
   )
