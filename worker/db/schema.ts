@@ -770,8 +770,12 @@ export const jobCandidates = sqliteTable(
     personId: text("person_id"),
     contactId: text("contact_id"),
     mailboxId: text("mailbox_id"),
-    /** Another candidate of higher priority in the job has this address: skipped as duplicate_email (candidates.ts). */
-    duplicate: integer("duplicate", { mode: "boolean" }).notNull().default(false),
+    /**
+     * Why the job's candidate query left it out, as bits (candidates.ts): 1 = another candidate of higher priority
+     * has this address (duplicate_email); 2 = asked to skip same-company contacts, and a colleague is open in the
+     * sequence or of higher priority in the job (same_company). Was a boolean: existing rows are 0 or 1.
+     */
+    duplicate: integer("duplicate").notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.jobId, t.idx] })],
 );
