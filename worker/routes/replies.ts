@@ -38,11 +38,18 @@ const ReplySchema = z
           sequence_name: z.string().nullable(),
           action: z.enum(["finish", "pause"]),
           enrollments: z.number(),
+          contact: z
+            .object({ id: z.string(), name: z.string() })
+            .optional()
+            .openapi({
+              description:
+                "The other contact record with the address (a duplicate) whose runs these were; absent for the email's own contact",
+            }),
         }),
       )
       .openapi({
         description:
-          "Where it took effect: per sequence, the runs it finished or paused (a reply stops the contact in every sequence whose 'finish on reply' is on; an out-of-office pauses them all). A sequence you can't see has no id or name.",
+          "Where it took effect: per sequence, the runs it finished or paused (a reply stops the contact in every sequence whose 'finish on reply' is on; an out-of-office pauses them all), the address's other contact records' runs too. A sequence you can't see has no id or name.",
       }),
     can_correct: z.boolean().openapi({ description: "Whether you may correct its classification (the sequence's editors and admins)" }),
     contact: z.object({ id: z.string(), name: z.string(), email: z.string().nullable(), company: z.string().nullable() }).nullable(),
@@ -83,7 +90,9 @@ const LeftAlone = z
 const ReplyQuery = Pagination.extend({
   classification: Classification.optional(),
   sequence_id: Id.optional(),
-  contact_id: Id.optional(),
+  contact_id: Id.optional().openapi({
+    description: "Only the inbound emails of this contact and of the address's other contact records (duplicates), whose runs they reach",
+  }),
   unhandled: z
     .enum(["true", "false"])
     .optional()
