@@ -85,4 +85,16 @@ describe("sending a manual email from its task: the guards", () => {
     const [run] = await enrollmentsOf(w.sequenceId);
     expect(run!.current_step).toBe(3);
   });
+
+  it("refuses to send from a paused mailbox (409 naming it): nothing sent, the task stays open", async () => {
+    const w = await world([MANUAL, { type: "call", wait: 1 }]);
+    await env.DB.prepare("UPDATE mailboxes SET status = 'paused' WHERE id = ?").bind(w.mailboxId).run();
+    const res = await as(w.session, "POST", `/api/tasks/${w.task.id}/send`, { body: "Hi" });
+    expect(res.status).toBe(409);
+    expect((await errorOf(res)).message).toMatch(/is paused/);
+    await env.DB.prepare("UPDATE mailboxes SET status = 'connected' WHERE id = ?").bind(w.mailboxId).run();
+    await runUntil(now() + DAY);
+    expect(w.calls).toHaveLength(0);
+    expect((await taskRow(w.task.id))?.status).toBe("open");
+  });
 });

@@ -306,7 +306,7 @@ const refuse = (field: string, message: string) => new ApiError("validation_fail
  * "Send now" and "reschedule" promise a time: the contact's mailbox must be able to send then. A
  * disconnected or paused one would hold the email, then send it the moment it is back, whatever the hour.
  */
-async function mustBeAbleToSend(d: Db, teamId: string, mailboxId: string | null) {
+export async function mustBeAbleToSend(d: Db, teamId: string, mailboxId: string | null) {
   const [mb] = mailboxId
     ? await d
         .select({ email: mailboxes.email, status: mailboxes.status })

@@ -12,6 +12,7 @@ import { ApiError, notFound } from "../lib/errors";
 import { mayWorkTask, taskFor, teamUser, visibleSequence } from "./access";
 import { auditEntry } from "./audit";
 import { bookMeeting } from "./meetings";
+import { mustBeAbleToSend } from "./scheduled-emails";
 import { subjectForThread } from "./mime";
 import { windowEnd } from "./schedule-time";
 import { missingValues, renderSubject, renderTemplate, validateTemplate } from "./templates";
@@ -470,6 +471,21 @@ export async function sendTaskEmail(
     return row;
   };
   if (task.status !== "open") throw notOpen(task.status);
+  const [run] = await d
+    .select({
+      mailboxId: enrollments.mailboxId,
+      seqOwnerId: sequences.ownerId,
+      share: sequenceShares.access,
+      senderName: mailboxes.senderName,
+    })
+    .from(enrollments)
+    .innerJoin(sequences, and(eq(sequences.id, enrollments.sequenceId), eq(sequences.teamId, task.teamId)))
+    .leftJoin(sequenceShares, and(eq(sequenceShares.sequenceId, sequences.id), eq(sequenceShares.userId, caller.userId)))
+    .leftJoin(mailboxes, eq(mailboxes.id, enrollments.mailboxId))
+    .where(and(eq(enrollments.id, task.enrollmentId), eq(enrollments.teamId, task.teamId)));
+  if (!run) throw notFound("Task");
+  // A disconnected or paused mailbox would hold the email and send it whenever it is back: as "send now".
+  await mustBeAbleToSend(d, task.teamId, run.mailboxId);
   if (edit.body !== undefined && !edit.body.trim()) throw bad("body", "Write the email's text: the body is empty");
   const problems = validateTemplate(edit.subject ?? "", edit.body ?? "");
   if (problems.length) throw new ApiError("validation_failed", problems[0]!.message, { fields: problems });
