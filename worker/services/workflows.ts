@@ -187,7 +187,8 @@ const runColumns = {
   status: workflowRuns.status,
   found: workflowRuns.found,
   job_id: workflowRuns.jobId,
-  added: jobs.enrolled,
+  // Null until the job has finished: jobs.enrolled is 0 (never null) while it is still adding, which read "Added 0".
+  added: sql<number | null>`CASE WHEN ${jobs.status} IN ('completed', 'failed', 'cancelled') THEN ${jobs.enrolled} END`,
   job_status: jobs.status,
   // A run whose job added nobody says why (invariant 10): everyone it found was held back by a warning, or skipped.
   // A run limited by the balance (limited_by_credits) that added nobody says why it added nobody.
