@@ -97,4 +97,22 @@ describe("sending a manual email from its task: the guards", () => {
     expect(w.calls).toHaveLength(0);
     expect((await taskRow(w.task.id))?.status).toBe("open");
   });
+
+  it("a member the task was given to, who may neither edit the sequence nor send from the mailbox, can't send it (403)", async () => {
+    const w = await world([MANUAL, { type: "call", wait: 1 }]);
+    const member = await makeUser(w.teamId, "member");
+    await env.DB.prepare("UPDATE tasks SET assignee_id = ? WHERE id = ?").bind(member, w.task.id).run();
+    const res = await as(await sessionFor(w.teamId, member), "POST", `/api/tasks/${w.task.id}/send`, { body: "Anything at all" });
+    expect(res.status).toBe(403);
+    expect((await errorOf(res)).message).toMatch(/can't send this email from/);
+    await runUntil(now() + DAY);
+    expect(w.calls).toHaveLength(0);
+    expect((await taskRow(w.task.id))?.status).toBe("open");
+    // The run's mailbox theirs: they may send it.
+    await env.DB.prepare("UPDATE mailboxes SET user_id = ? WHERE id = ?").bind(member, w.mailboxId).run();
+    const mine = await as(await sessionFor(w.teamId, member), "POST", `/api/tasks/${w.task.id}/send`, { body: "From my own mailbox" });
+    expect(mine.status).toBe(200);
+    await runUntil(now() + HOUR);
+    expect(w.calls).toHaveLength(1);
+  });
 });

@@ -9,7 +9,7 @@ import { auditLog, contacts, enrollments, mailboxes, messages, sequences, sequen
 import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { ApiError, notFound } from "../lib/errors";
-import { mayWorkTask, taskFor, teamUser, visibleSequence } from "./access";
+import { mailboxAllows, mayWorkTask, sequenceAllows, taskFor, teamUser, visibleSequence } from "./access";
 import { auditEntry } from "./audit";
 import { bookMeeting } from "./meetings";
 import { mustBeAbleToSend } from "./scheduled-emails";
@@ -411,6 +411,30 @@ export interface TaskSent extends TaskResult {
   send_at: number | null;
 }
 
+/**
+ * Sending a task's email as its contact's run's mailbox: whoever may edit the sequence (as a scheduled
+ * email's edit needs) or may send from that mailbox. Working the task alone isn't enough: a member the task
+ * was reassigned to could write anything and send it from another user's mailbox.
+ */
+async function mayMailFromTask(
+  d: Db,
+  caller: Caller,
+  run: { mailboxId: string | null; seqOwnerId: string; share: "view" | "edit" | null },
+) {
+  if (sequenceAllows(caller, "sequence.edit", run.seqOwnerId, run.share)) return;
+  const [mb] = run.mailboxId
+    ? await d
+        .select({ userId: mailboxes.userId, email: mailboxes.email })
+        .from(mailboxes)
+        .where(and(eq(mailboxes.id, run.mailboxId), eq(mailboxes.teamId, caller.teamId)))
+    : [];
+  if (mb && mailboxAllows(caller, "mailbox.send", mb.userId)) return;
+  throw new ApiError(
+    "forbidden",
+    `You can't send this email${mb ? ` from ${mb.email}` : ""}: it takes edit access to the sequence or the mailbox being yours. Send it yourself and complete the task, or ask the sequence's owner`,
+  );
+}
+
 /** The engine's refusal of a manual email's send, in words: nothing was sent, and the task is still open. */
 function sendRefusal(r: Extract<ScheduledActionResult, { ok: false }>): ApiError {
   const why = reasonText(r.reason);
@@ -484,6 +508,7 @@ export async function sendTaskEmail(
     .leftJoin(mailboxes, eq(mailboxes.id, enrollments.mailboxId))
     .where(and(eq(enrollments.id, task.enrollmentId), eq(enrollments.teamId, task.teamId)));
   if (!run) throw notFound("Task");
+  await mayMailFromTask(d, caller, run);
   // A disconnected or paused mailbox would hold the email and send it whenever it is back: as "send now".
   await mustBeAbleToSend(d, task.teamId, run.mailboxId);
   if (edit.body !== undefined && !edit.body.trim()) throw bad("body", "Write the email's text: the body is empty");
