@@ -114,7 +114,7 @@ export const sequenceRoutes = router()
       tags: ["Sequences"],
       summary: "Rename, change schedule or settings, turn on/off, change owner",
       description:
-        "Turning a sequence on needs a step that is on (422 on active) and the sequence not archived (409), checked again in the write itself, so an edit landing meanwhile is refused, never half-applied.",
+        "Turning a sequence on needs a step that is on (422 on active) and the sequence not archived (409), checked again in the write itself, so an edit landing meanwhile is refused, never half-applied. An archived sequence's name, schedule and settings (and its steps and variants) are refused with 409 until it is unarchived.",
       request: { params: IdParam, body: jsonBody(UpdateSequence) },
       responses: {
         200: json(one),

@@ -15,7 +15,7 @@ import { abortUnless, assertCanTurnOn, canTurnOn, refusedBy } from "./state-prec
 import { notStartedJobsOf, SEQUENCE_ARCHIVED, stopJobStatements } from "./add-contacts/jobs";
 import { rewindowTeam } from "./schedules";
 import { replyRate } from "./reports/thresholds";
-import { stepsWithVariants } from "./steps";
+import { editableSequence, stepsWithVariants } from "./steps";
 
 /**
  * Sequences: the one module that reads and writes `sequences` and `sequence_shares` (and asks the
@@ -213,7 +213,10 @@ const archivedCantTurnOn = () => new ApiError("conflict", "Archived sequences ca
 
 /** Rename, reschedule, change settings, turn on/off or hand over a sequence. */
 export async function updateSequence(env: Env, d: Db, caller: Caller, sequenceId: string, body: SequencePatch): Promise<void> {
-  const { seq } = await sequenceFor(d, caller, sequenceId, "sequence.edit");
+  // Its name, schedule and settings are an archived sequence's edits (editableSequence refuses them);
+  // turning it off or handing it over are not.
+  const edits = body.name !== undefined || body.schedule_id !== undefined || body.settings !== undefined;
+  const { seq } = edits ? await editableSequence(d, caller, sequenceId) : await sequenceFor(d, caller, sequenceId, "sequence.edit");
   // Changing the owner is the owner's or an admin's call, never an editor's (they could lock the owner out).
   if (body.owner_id !== undefined && body.owner_id !== seq.ownerId) await sequenceFor(d, caller, seq.id, "sequence.manage");
   if (seq.archivedAt && body.active) throw archivedCantTurnOn();
@@ -313,6 +316,8 @@ export async function cloneSequence(d: Db, caller: Caller, sequenceId: string, n
  */
 export async function archiveSequence(env: Env, d: Db, caller: Caller, sequenceId: string): Promise<void> {
   const { seq } = await sequenceFor(d, caller, sequenceId, "sequence.manage");
+  // Archived already: nothing happens, so nothing is audited and its date stays (as unarchiveSequence).
+  if (seq.archivedAt !== null) return;
   const t = now();
   const notStarted = await notStartedJobsOf(d, seq.teamId, seq.id);
   await batchSql(d, [

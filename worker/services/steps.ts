@@ -139,9 +139,20 @@ function refuse(problems: Problem[]): void {
 
 const hasVariants = (type: string) => isEmailStep(type) || type === "manual_email";
 
+/**
+ * The sequence the caller may edit, for an edit of its steps, variants or settings: one archived is
+ * refused (409) until it is unarchived, as the editor shows it read-only; its steps were edited through
+ * the API meanwhile, unseen.
+ */
+export async function editableSequence(d: Db, caller: Caller, sequenceId: string) {
+  const found = await sequenceFor(d, caller, sequenceId, "sequence.edit");
+  if (found.seq.archivedAt !== null) throw new ApiError("conflict", "This sequence is archived; unarchive it to edit");
+  return found;
+}
+
 /** The sequence the caller may edit and the step named (404 when not theirs). */
 async function stepOf(d: Db, caller: Caller, sequenceId: string, stepId: string) {
-  const { seq } = await sequenceFor(d, caller, sequenceId, "sequence.edit");
+  const { seq } = await editableSequence(d, caller, sequenceId);
   const step = await d.query.steps.findFirst({ where: and(eq(steps.id, stepId), eq(steps.sequenceId, seq.id)) });
   if (!step) throw notFound("Step");
   return { seq, step };
@@ -231,7 +242,7 @@ async function touched(d: Db, caller: Caller, sequenceId: string, action: string
 
 /** Add a step at the end, or before the step now at `position`; email steps start with their variants (one empty by default). */
 export async function addStep(env: Env, d: Db, caller: Caller, sequenceId: string, body: NewStep) {
-  const { seq } = await sequenceFor(d, caller, sequenceId, "sequence.edit");
+  const { seq } = await editableSequence(d, caller, sequenceId);
   const order = await stepsInOrder(d, seq.id);
   const existing = order.map((s) => s.id);
   if (existing.length >= MAX_STEPS_PER_SEQUENCE)
@@ -399,7 +410,7 @@ export async function deleteStep(env: Env, d: Db, caller: Caller, sequenceId: st
 
 /** Put the steps in a new order: every step id, once; a same-thread reply keeps an email step before it. */
 export async function reorderSteps(env: Env, d: Db, caller: Caller, sequenceId: string, stepIds: string[]) {
-  const { seq } = await sequenceFor(d, caller, sequenceId, "sequence.edit");
+  const { seq } = await editableSequence(d, caller, sequenceId);
   const current = await stepsInOrder(d, seq.id);
   const same =
     stepIds.length === current.length &&
