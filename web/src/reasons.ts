@@ -20,6 +20,7 @@ const SKIP_CODES = new Set([
   "sequence_archived",
   "caller_not_permitted",
   "mailbox_not_connected",
+  "same_company",
 ]);
 
 export const isSkipReason = (code: string) => SKIP_CODES.has(code);
