@@ -115,4 +115,28 @@ describe("sending a manual email from its task: the guards", () => {
     await runUntil(now() + HOUR);
     expect(w.calls).toHaveLength(1);
   });
+
+  it("a text with a variable the contact has no value for is refused (422 naming subject and body): nothing sent, the run not paused", async () => {
+    const w = await world([MANUAL, { type: "call", wait: 1 }]);
+    await env.DB.prepare("UPDATE contacts SET first_name = '' WHERE id = ?").bind(w.contactId).run();
+    const res = await as(w.session, "POST", `/api/tasks/${w.task.id}/send`, {});
+    expect(res.status).toBe(422);
+    const fields = fieldsOf(await errorOf(res));
+    expect(fields.map((f) => f.field)).toEqual(["subject", "body"]);
+    expect(fields[1]!.message).toContain("{{first_name}}");
+    // The rep's own body without it, the draft's subject still with it: the subject alone is named.
+    const half = await as(w.session, "POST", `/api/tasks/${w.task.id}/send`, { body: "Hi there" });
+    expect(half.status).toBe(422);
+    expect(fieldsOf(await errorOf(half)).map((f) => f.field)).toEqual(["subject"]);
+    await runUntil(now() + DAY);
+    expect(w.calls).toHaveLength(0);
+    expect((await taskRow(w.task.id))?.status).toBe("open");
+    const [run] = await enrollmentsOf(w.sequenceId);
+    expect(run!.status).toBe("active");
+    // Written in by hand: it goes.
+    const fine = await as(w.session, "POST", `/api/tasks/${w.task.id}/send`, { subject: "Hello there", body: "Hi there" });
+    expect(fine.status).toBe(200);
+    await runUntil(now() + HOUR);
+    expect(w.calls).toHaveLength(1);
+  });
 });

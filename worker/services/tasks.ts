@@ -204,6 +204,14 @@ export interface ManualEmailDraft {
   missing: string[];
 }
 
+/** A draft's unrendered text and the contact's values it renders with (sendTaskEmail checks what would go). */
+interface DraftSource {
+  subject: string;
+  body: string;
+  threaded: boolean;
+  ctx: ReturnType<typeof templateContext>;
+}
+
 /**
  * The drafts of manual-email tasks, read when listed: the task row holds no text (the engine makes it like
  * any manual step), and reading the step now gives the step's current text. The variant and the rendering
@@ -214,6 +222,7 @@ async function manualEmailDrafts(
   d: Db,
   teamId: string,
   items: { taskId: string; enrollmentId: string; stepId: string; sequenceId: string; contactId: string; senderName: string }[],
+  sources?: Map<string, DraftSource>,
 ): Promise<Map<string, ManualEmailDraft>> {
   const out = new Map<string, ManualEmailDraft>();
   if (!items.length) return out;
@@ -247,6 +256,7 @@ async function manualEmailDrafts(
     // As compose.ts: a same-thread step with no thread yet goes under its own subject, else its opener's.
     let subject = variant.subject;
     if (thread === undefined && !subject.trim()) subject = openerSubject(sc, it.stepId, it.enrollmentId);
+    sources?.set(it.taskId, { subject, body: variant.body, threaded: thread !== undefined, ctx });
     out.set(it.taskId, {
       subject: thread !== undefined ? subjectForThread(thread) : renderSubject(subject, ctx),
       body: renderTemplate(variant.body, ctx),
@@ -435,6 +445,45 @@ async function mayMailFromTask(
   );
 }
 
+/**
+ * The variables the email would go out with no value for (422 fields, subject and body): the rep's text
+ * where they edited it, else the step's as the draft renders it. The mailbox refuses such an email and
+ * pauses the run, after the task was already completed.
+ */
+async function missingToSend(
+  d: Db,
+  task: TaskRow,
+  senderName: string,
+  edit: { subject?: string | undefined; body?: string | undefined },
+): Promise<{ field: string; message: string }[]> {
+  const kept = new Map<string, DraftSource>();
+  await manualEmailDrafts(
+    d,
+    task.teamId,
+    [
+      {
+        taskId: task.id,
+        enrollmentId: task.enrollmentId!,
+        stepId: task.stepId!,
+        sequenceId: task.sequenceId!,
+        contactId: task.contactId!,
+        senderName,
+      },
+    ],
+    kept,
+  );
+  const src = kept.get(task.id);
+  if (!src) return [];
+  const fields: { field: string; message: string }[] = [];
+  const subject = src.threaded ? [] : missingValues(edit.subject ?? src.subject, src.ctx);
+  const body = missingValues(edit.body ?? src.body, src.ctx);
+  const say = (what: string, names: string[]) =>
+    `The ${what} uses ${names.map((n) => `{{${n}}}`).join(", ")}, which this contact has no value for: write it in, or give the variable a fallback`;
+  if (subject.length) fields.push({ field: "subject", message: say("subject", subject) });
+  if (body.length) fields.push({ field: "body", message: say("body", body) });
+  return fields;
+}
+
 /** The engine's refusal of a manual email's send, in words: nothing was sent, and the task is still open. */
 function sendRefusal(r: Extract<ScheduledActionResult, { ok: false }>): ApiError {
   const why = reasonText(r.reason);
@@ -526,6 +575,9 @@ export async function sendTaskEmail(
       throw bad("subject", "This email replies in the contact's thread: its subject is the thread's, only the body can be edited");
     if (!edit.subject.trim()) throw bad("subject", "Write a subject");
   }
+  // The text that goes: a variable with no value for this contact would be refused at the mailbox (and pause the run).
+  const missing = await missingToSend(d, task, run.senderName ?? "", edit);
+  if (missing.length) throw new ApiError("validation_failed", missing[0]!.message, { fields: missing });
   const res = await seq.sendTaskEmail(key, { subject: edit.subject ?? null, body: edit.body ?? null });
   if (!res.ok) {
     // Handed over by an earlier request that did not get to complete its task (two clicks, or it died
