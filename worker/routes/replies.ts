@@ -38,13 +38,10 @@ const ReplySchema = z
           sequence_name: z.string().nullable(),
           action: z.enum(["finish", "pause"]),
           enrollments: z.number(),
-          contact: z
-            .object({ id: z.string(), name: z.string() })
-            .optional()
-            .openapi({
-              description:
-                "The other contact record with the address (a duplicate) whose runs these were; absent for the email's own contact",
-            }),
+          contact: z.object({ id: z.string(), name: z.string() }).optional().openapi({
+            description:
+              "The other contact record with the address (a duplicate) whose runs these were; absent for the email's own contact",
+          }),
         }),
       )
       .openapi({
@@ -97,6 +94,9 @@ const ReplyQuery = Pagination.extend({
     .enum(["true", "false"])
     .optional()
     .openapi({ description: "true: only those nobody has reviewed (confirmed or corrected) yet" }),
+  mine: z.enum(["true", "false"]).optional().openapi({
+    description: "true: only your own: answers to emails sent from your mailboxes, or in sequences you own (still only those you may see)",
+  }),
 });
 
 export const replyRoutes = router()
@@ -114,7 +114,7 @@ export const replyRoutes = router()
     }),
     async (c) => {
       const q = c.req.valid("query");
-      const r = await listReplies(c.var.db, c.get("caller"), { ...q, unhandled: q.unhandled === "true" });
+      const r = await listReplies(c.var.db, c.get("caller"), { ...q, unhandled: q.unhandled === "true", mine: q.mine === "true" });
       return c.json({ replies: r.replies, pagination: paginationMeta(q.page, q.per_page, r.total), counts: r.counts }, 200);
     },
   )

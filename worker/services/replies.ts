@@ -579,6 +579,8 @@ export interface ReplyQuery {
   sequence_id?: string;
   contact_id?: string;
   unhandled?: boolean;
+  /** Only the caller's own: see `mine`. */
+  mine?: boolean;
 }
 
 // The inbox's rows leave the whole text out (up to 64 KB each): it is read one email at a time (replyText).
@@ -759,6 +761,17 @@ function ofContact(teamId: string, contactId: string): SQL {
      WHERE c.id = ${contactId} AND +c.team_id = ${teamId})`;
 }
 
+/**
+ * The caller's replies, as Outreach's and Apollo's "my replies" mean it: answers to emails sent from one
+ * of the caller's mailboxes, or in a sequence the caller owns. Aliased (mm, mb, ms): replyQuery joins
+ * messages, mailboxes and sequences itself.
+ */
+function mine(caller: Caller): SQL {
+  return sql`(exists (select 1 from sequences ms where ms.id = ${inboundMessages.sequenceId} and ms.team_id = ${caller.teamId} and ms.owner_id = ${caller.userId})
+    or exists (select 1 from messages mm join mailboxes mb on mb.id = mm.mailbox_id and mb.team_id = mm.team_id
+     where mm.id = ${inboundMessages.messageId} and mm.team_id = ${caller.teamId} and mb.user_id = ${caller.userId}))`;
+}
+
 /** The replies inbox: inbound emails of the sequences the caller may see, newest first (invariant 8). */
 export async function listReplies(
   d: Db,
@@ -770,6 +783,7 @@ export async function listReplies(
     visibleSequence(caller, inboundMessages.sequenceId),
     q.sequence_id ? eq(inboundMessages.sequenceId, q.sequence_id) : undefined,
     q.contact_id ? ofContact(caller.teamId, q.contact_id) : undefined,
+    q.mine ? mine(caller) : undefined,
   );
   const where = and(
     scope,
