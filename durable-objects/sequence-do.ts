@@ -827,6 +827,21 @@ export class SequenceDO extends DurableObject<Env> {
     // The alarm first: armed in the same write of this object's storage as the changes, before D1 is called.
     await this.rearm();
     if (mirror === "now") await this.mirrorNow(cfg.teamId, sequenceId);
+    // A manual email sent from its task whose request ended before it completed the task (sendTaskEmail, then
+    // the Worker died): the sent email completes it, or its open task and draft invite a second, manual send.
+    const mailed = results.filter(
+      (r) => (r.outcome === "sent" || r.outcome === "unknown") && cfg.steps.find((s) => s.id === r.stepId)?.type === "manual_email",
+    );
+    if (mailed.length)
+      await this.d.$client
+        .prepare(
+          `UPDATE tasks SET status = 'completed', completed_at = ?
+            WHERE team_id = ? AND status = 'open'
+              AND EXISTS (SELECT 1 FROM json_each(?) r
+                WHERE json_extract(r.value, '$[0]') = tasks.enrollment_id AND json_extract(r.value, '$[1]') = tasks.step_id)`,
+        )
+        .bind(now(), cfg.teamId, JSON.stringify(mailed.map((r) => [r.enrollmentId, r.stepId])))
+        .run();
     return sending;
   }
 
