@@ -139,4 +139,16 @@ describe("sending a manual email from its task: the guards", () => {
     await runUntil(now() + HOUR);
     expect(w.calls).toHaveLength(1);
   });
+
+  it("an email the mailbox sent while its task stayed open (the Send's request ended after the hand-over) completes the task", async () => {
+    const w = await world([MANUAL, { type: "call", wait: 1 }]);
+    const res = await engine
+      .sequence(env, w.sequenceId, w.teamId)
+      .sendTaskEmail({ enrollmentId: w.task.enrollment_id, stepId: w.task.step_id }, { subject: null, body: "Sent, task never told" });
+    expect(res.ok).toBe(true);
+    expect((await taskRow(w.task.id))?.status).toBe("open");
+    await runUntil(now() + HOUR);
+    expect(w.calls).toHaveLength(1);
+    expect((await taskRow(w.task.id))?.status).toBe("completed");
+  });
 });
