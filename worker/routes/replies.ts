@@ -3,6 +3,7 @@ import { INBOUND_CLASSIFICATIONS } from "../db/schema";
 import { router } from "../lib/openapi";
 import { errorResponses, Id, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
 import { correctClassification, getReply, listReplies, replyText } from "../services/replies";
+import { confirmReplies, MAX_CONFIRM } from "../services/replies-bulk";
 
 const Classification = z.enum(INBOUND_CLASSIFICATIONS).openapi({
   description:
@@ -117,6 +118,37 @@ export const replyRoutes = router()
       const r = await listReplies(c.var.db, c.get("caller"), { ...q, unhandled: q.unhandled === "true", mine: q.mine === "true" });
       return c.json({ replies: r.replies, pagination: paginationMeta(q.page, q.per_page, r.total), counts: r.counts }, 200);
     },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/replies/confirm",
+      tags: ["Replies"],
+      summary: "Confirm several classifications at once: each marked reviewed as it is",
+      description: `Up to ${MAX_CONFIRM} ids; each is checked as its own confirm is (edit access to its sequence): one you can't see is skipped as not_found, one you may only view as forbidden, and the others are confirmed. Nothing's effect changes.`,
+      request: {
+        body: jsonBody(
+          z
+            .object({
+              ids: z
+                .array(Id)
+                .min(1, "Choose at least one reply to confirm")
+                .max(MAX_CONFIRM, `Confirm at most ${MAX_CONFIRM} replies at once`),
+            })
+            .openapi("ReplyConfirmMany"),
+        ),
+      },
+      responses: {
+        200: json(
+          z.object({
+            confirmed: z.array(z.string()),
+            skipped: z.array(z.object({ id: z.string(), reason: z.enum(["not_found", "forbidden"]) })),
+          }),
+        ),
+        422: errorResponses[422],
+      },
+    }),
+    async (c) => c.json(await confirmReplies(c.env, c.var.db, c.get("caller"), c.req.valid("json").ids), 200),
   )
   .openapi(
     createRoute({

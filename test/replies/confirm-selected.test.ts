@@ -1,0 +1,43 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { handleInbound } from "../../worker/inbound";
+import { client, env, errorOf, fieldsOf, ok } from "../helpers";
+import { makeUser, sessionFor, startSimulation } from "../fixtures";
+import { dsn, replyTo, sentFirst } from "./mail";
+
+const reviewed = async (id: string) =>
+  (await env.DB.prepare("SELECT reviewed_at, reviewed_by, classification FROM inbound_messages WHERE id = ?")
+    .bind(id)
+    .first<{ reviewed_at: number | null; reviewed_by: string | null; classification: string }>())!;
+
+describe("replies: Confirm selected", () => {
+  beforeEach(() => startSimulation());
+
+  it("marks each reply reviewed as its own Confirm does, skips those the caller can't see or only views, and refuses more than 100", async () => {
+    const s = await sentFirst({ n: 3 });
+    const a = (await handleInbound(env, replyTo(s.sent[0]!))).inboundId!;
+    const b = (await handleInbound(env, dsn(s.sent[1]!, "5.1.1"))).inboundId!;
+    const other = await sentFirst();
+    const foreign = (await handleInbound(env, replyTo(other.m))).inboundId!;
+    const api = client(s.session).api.replies.confirm;
+
+    const res = await ok(api.$post({ json: { ids: [a, b, foreign, a] } }));
+    expect(res.confirmed.sort()).toEqual([a, b].sort());
+    expect(res.skipped).toEqual([{ id: foreign, reason: "not_found" }]);
+    for (const id of [a, b]) expect(await reviewed(id)).toMatchObject({ reviewed_by: s.userId, reviewed_at: expect.any(Number) });
+    // Confirming leaves what it was: the hard bounce stays one.
+    expect((await reviewed(b)).classification).toBe("bounce_hard");
+    expect((await reviewed(foreign)).reviewed_at).toBeNull();
+
+    // A member who may only view the sequence: nothing confirmed, as the single Confirm answers 403.
+    const c = (await handleInbound(env, replyTo(s.sent[2]!))).inboundId!;
+    const viewer = await makeUser(s.teamId, "member", { sequenceId: s.sequenceId, access: "view" });
+    const v = await ok(client(await sessionFor(s.teamId, viewer)).api.replies.confirm.$post({ json: { ids: [c] } }));
+    expect(v).toEqual({ confirmed: [], skipped: [{ id: c, reason: "forbidden" }] });
+    expect((await reviewed(c)).reviewed_at).toBeNull();
+
+    const tooMany = await errorOf(await api.$post({ json: { ids: [c, ...Array.from({ length: 100 }, (_, i) => `x${i}`)] } }));
+    expect(tooMany.status).toBe(422);
+    expect(fieldsOf(tooMany).map((f) => f.field)).toEqual(["ids"]);
+    expect((await reviewed(c)).reviewed_at).toBeNull();
+  });
+});
