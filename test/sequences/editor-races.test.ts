@@ -167,4 +167,18 @@ describe("a copy's name", () => {
     expect(row!.name).toBe(`${"x".repeat(113)} (copy)`);
     expect(row!.name.length).toBe(120);
   });
+
+  it("counts characters as the API's 120 does (UTF-16) and never keeps half an emoji", async () => {
+    const { teamId, userId } = await makeTeam();
+    const s = await sessionFor(teamId, userId);
+    const { sequenceId } = await makeSequence(teamId, userId, [{}], null, false);
+    await env.DB.prepare("UPDATE sequences SET name = ? WHERE id = ?")
+      .bind(`${"x".repeat(112)}😀yyyyy`, sequenceId)
+      .run();
+    const res = await as(s, "POST", `/api/sequences/${sequenceId}/clone`, {});
+    expect(res.status).toBe(201);
+    const { sequence } = (await res.json()) as { sequence: { id: string } };
+    const row = await env.DB.prepare("SELECT name FROM sequences WHERE id = ?").bind(sequence.id).first<{ name: string }>();
+    expect(row!.name).toBe(`${"x".repeat(112)} (copy)`);
+  });
 });

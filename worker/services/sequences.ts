@@ -274,10 +274,11 @@ export async function updateSequence(env: Env, d: Db, caller: Caller, sequenceId
 /** Longest sequence name the API takes (routes/sequences.ts). */
 const MAX_NAME = 120;
 /** "<name> (copy)", the original cut so the copy's name is no longer than a name may be (one of 120 gave 127). */
+// Counted in UTF-16 units, as the route's max(120) counts them; a cut through an emoji drops its half.
 const copyName = (name: string) =>
-  `${[...name]
+  `${name
     .slice(0, MAX_NAME - " (copy)".length)
-    .join("")
+    .replace(/[\uD800-\uDBFF]$/, "")
     .trimEnd()} (copy)`;
 
 /** A copy of a sequence with its steps and variants, inactive and owned by the caller. Returns its id. */
