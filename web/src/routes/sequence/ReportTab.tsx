@@ -1,4 +1,4 @@
-import { createAsync, useSearchParams } from "@solidjs/router";
+import { A, createAsync, useSearchParams } from "@solidjs/router";
 import { createMemo, For, Show, Suspense } from "solid-js";
 import { Chart } from "../../components/Chart";
 import { FigureTable } from "../../components/FigureTable";
@@ -57,7 +57,7 @@ function Filters(props: { q: ReportQuery; onChange: (q: ReportQuery) => void }) 
   );
 }
 
-function Kpis(props: { r: SequenceReport }) {
+function Kpis(props: { r: SequenceReport; sequenceId: string }) {
   const t = () => props.r.totals;
   const bounceOver = () => t().bounce_rate > props.r.thresholds.bounce_rate_max;
   return (
@@ -90,6 +90,10 @@ function Kpis(props: { r: SequenceReport }) {
             {/* Replies count on the day the email they answer went out, whenever they came (so the rate is over the same emails). */}
             {props.r.filters.from !== null || props.r.filters.to !== null ? ", to emails sent in the range" : ""}
           </span>
+          {/* The inbox filtered to this sequence: each reply with what decided it, to read or correct. */}
+          <A href={`/replies?sequence_id=${encodeURIComponent(props.sequenceId)}`} class="stat-note" data-testid="sequence-replies-link">
+            Replies
+          </A>
         </div>
       </div>
       <div class="stat-card">
@@ -298,7 +302,7 @@ function ReportBody(props: { r: SequenceReport; sequenceId: string; canEdit: boo
   const funnel = () => r().steps.filter((s) => !s.deleted);
   return (
     <div class="report-body" data-testid="sequence-report">
-      <Kpis r={r()} />
+      <Kpis r={r()} sequenceId={props.sequenceId} />
       <div class="notice notice-muted report-note">
         <Icon name="info" size={16} />
         <p>
