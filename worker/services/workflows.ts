@@ -189,7 +189,8 @@ const runColumns = {
   job_id: workflowRuns.jobId,
   // Null until the job has finished: jobs.enrolled is 0 (never null) while it is still adding, which read "Added 0".
   added: sql<number | null>`CASE WHEN ${jobs.status} IN ('completed', 'failed', 'cancelled') THEN ${jobs.enrolled} END`,
-  job_status: jobs.status,
+  // Named apart from the run's status: a batch answers rows by column name (listWorkflows reads runs in one).
+  job_status: sql<string | null>`${jobs.status}`.as("job_status"),
   // A run whose job added nobody says why (invariant 10): everyone it found was held back by a warning, or skipped.
   // A run limited by the balance (limited_by_credits) that added nobody says why it added nobody.
   reason: sql<
@@ -261,6 +262,12 @@ async function present(d: Db, caller: Caller, w: WorkflowRow) {
     }),
     runsQuery(d, eq(workflowRuns.workflowId, w.id)).orderBy(desc(workflowRuns.startedAt), desc(workflowRuns.id)).limit(1),
   ]);
+  return presentWith(caller, w, seq, last[0]);
+}
+
+type SequenceFacts = { name: string; active: boolean; archivedAt: number | null } | undefined;
+
+function presentWith(caller: Caller, w: WorkflowRow, seq: SequenceFacts, last: RunRow | undefined) {
   const options = w.options as WorkflowOptions;
   const trigger: WorkflowTrigger = w.triggerKind === "change" ? (w.trigger as WorkflowTrigger) : { kind: "schedule" };
   return {
@@ -281,23 +288,46 @@ async function present(d: Db, caller: Caller, w: WorkflowRow) {
     enrich: !!options.enrich,
     next_run_at: w.triggerKind === "schedule" ? w.nextRunAt : null,
     last_run_at: w.lastRunAt,
-    last_run: last[0] ? presentRun(last[0], w) : null,
+    last_run: last ? presentRun(last, w) : null,
     created_at: w.createdAt,
     // Its switch, Run now, Edit and Delete are its owner's and admins' (workflowFor): hidden from the others.
     can_manage: workflowAllows(caller, "workflow.manage", w.ownerId),
   };
 }
 
-export type WorkflowView = Awaited<ReturnType<typeof present>>;
+export type WorkflowView = ReturnType<typeof presentWith>;
 
-/** The team's workflows the caller may see (as their sequences), by name, with their last run. */
+/**
+ * The team's workflows the caller may see (as their sequences), by name, with their last run: the workflows,
+ * their sequences and their last runs read in one batch (one round trip, the caller's check riding with it).
+ * Each workflow read its sequence and its last run on its own: 1 + 2N round trips for N workflows.
+ */
 export async function listWorkflows(d: Db, caller: Caller): Promise<WorkflowView[]> {
-  const rows = await d
-    .select()
-    .from(workflows)
-    .where(and(eq(workflows.teamId, caller.teamId), visibleSequence(caller, workflows.sequenceId)))
-    .orderBy(asc(workflows.name), asc(workflows.id));
-  return Promise.all(rows.map((w) => present(d, caller, w)));
+  const visible = and(eq(workflows.teamId, caller.teamId), visibleSequence(caller, workflows.sequenceId));
+  // In a subquery (the workflows the list shows), its own table reference: visibleSequence names workflows.sequence_id.
+  const shown = (col: SQL) => sql`(SELECT ${col} FROM ${workflows} WHERE ${visible})`;
+  const [rows, seqs, runs] = await d.batch([
+    d.select().from(workflows).where(visible).orderBy(asc(workflows.name), asc(workflows.id)),
+    d
+      .select({ id: sequences.id, name: sequences.name, active: sequences.active, archivedAt: sequences.archivedAt })
+      .from(sequences)
+      .where(and(eq(sequences.teamId, caller.teamId), sql`${sequences.id} IN ${shown(sql`${workflows.sequenceId}`)}`)),
+    d
+      .select({ ...runColumns, workflow_id: workflowRuns.workflowId })
+      .from(workflowRuns)
+      .leftJoin(jobs, eq(jobs.id, workflowRuns.jobId))
+      .where(
+        and(
+          eq(workflowRuns.teamId, caller.teamId),
+          sql`${workflowRuns.id} IN ${shown(
+            sql`(SELECT r.id FROM workflow_runs r WHERE r.workflow_id = ${workflows.id} ORDER BY r.started_at DESC, r.id DESC LIMIT 1)`,
+          )}`,
+        ),
+      ),
+  ]);
+  const seqById = new Map(seqs.map((s) => [s.id, s]));
+  const lastByWorkflow = new Map(runs.map((r) => [r.workflow_id, r]));
+  return rows.map((w) => presentWith(caller, w, seqById.get(w.sequenceId), lastByWorkflow.get(w.id)));
 }
 
 export async function getWorkflow(d: Db, caller: Caller, id: string): Promise<WorkflowView> {
