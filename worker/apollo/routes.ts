@@ -158,6 +158,8 @@ const APOLLO_SKIP_REASON: Record<SkipReason | WarningCategory, string> = {
   not_processed: "contacts_not_processed",
   sequence_archived: "contacts_in_archived_campaign",
   caller_not_permitted: "contacts_without_permission",
+  // Apollo's own code for this one isn't documented publicly: Seqflare's, in its form.
+  same_company: "contacts_with_same_company_in_campaign",
   mailbox_not_connected: "contacts_without_connected_mailbox",
 };
 
@@ -305,10 +307,9 @@ export const apolloRoutes = new Hono<AppEnv>()
         add_if_in_queue: bool.optional(),
         contact_verification_skipped: bool.optional(),
         contacts_without_ownership_permission: bool.optional(),
-        // false asks to leave out contacts of a company already in the sequence, which Seqflare doesn't do.
-        sequence_same_company_in_same_campaign: bool
-          .refine((v) => v, "Seqflare doesn't leave out contacts of a company already in the sequence: leave this out or send true")
-          .optional(),
+        // false: leave out a contact whose company already has someone in the sequence (skip_same_company);
+        // true or absent: no such rule.
+        sequence_same_company_in_same_campaign: bool.optional(),
         user_id: id.optional(),
       }),
       { strict: true },
@@ -347,6 +348,7 @@ export const apolloRoutes = new Hono<AppEnv>()
         skip_validation: false,
         enrich: false,
         overrides,
+        skip_same_company: p.sequence_same_company_in_same_campaign === false,
       },
       idempotencyScope(c.get("caller"), c.req.header("idempotency-key")),
       "apollo",

@@ -2,6 +2,7 @@ import { sql, type SQL } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { inChunks, listParam } from "../../db/in-list";
 import { ApiError } from "../../lib/errors";
+import { FREE_MAIL } from "../replies";
 import { suppressedForTeamSql, suppressedSql } from "../suppressions";
 import { STAGE_CATEGORY_SQL } from "../../../durable-objects/eligibility";
 import { liveContactOf, peopleWhere } from "../people-search";
@@ -12,7 +13,10 @@ import { MAX_JOB_CANDIDATES, type AddContactsRequest } from "./request";
 export interface Candidate {
   personId: string | null;
   contactId: string | null;
-  /** A candidate of higher priority in the same selection has this address (`dup` of the candidate query). */
+  /**
+   * What the candidate query decided (`dup`, as bits; job_candidates.duplicate): 1 = a candidate of higher priority
+   * in the same selection has this address; 2 = the same-company rule leaves it out (`CandidateRules`).
+   */
   duplicate?: boolean | number | null;
 }
 
@@ -32,6 +36,8 @@ export interface Facts extends Candidate {
    * Apollo), and without this both would get every email.
    */
   duplicateEmail: boolean;
+  /** Asked for one contact per company: a colleague is open in this sequence or comes first in the selection (`dup` & 2). */
+  sameCompany: boolean;
   activeElsewhere: boolean;
   finishedElsewhere: boolean;
   /** A run of this sequence finished because the contact replied: adding them again is held back unless overridden. */
@@ -58,6 +64,31 @@ const JOB_CHANGE_WINDOW_MS = 90 * 86_400_000;
 
 type Source = AddContactsRequest["source"];
 
+/** What the candidate query decides beyond the selection: the same-company rule needs the sequence (skip_same_company). */
+export interface CandidateRules {
+  sequenceId: string;
+  skipSameCompany: boolean;
+}
+
+export const rulesOf = (sequenceId: string, req: Pick<AddContactsRequest, "skip_same_company">): CandidateRules => ({
+  sequenceId,
+  skipSameCompany: !!req.skip_same_company,
+});
+
+// Free-mail domains as an SQL list (constants of [a-z0-9.-]: inlined, no bound parameters).
+const FREE_MAIL_SQL = [...FREE_MAIL].map((m) => `'${m.replace(/[^a-z0-9.-]/g, "")}'`).join(", ");
+
+/**
+ * Row `t`'s company (a contact or a person: same columns), for the same-company rule: `d:` and its domain when it
+ * has one that isn't free mail (gmail.com is no company), else `n:` and its name lowercased, else NULL (no company:
+ * never grouped). Two colleagues of whom only one has the domain are two companies: the rule never guesses.
+ */
+const companyKeySql = (t: string): SQL => {
+  const dom = `lower(trim(${t}.domain))`;
+  return sql.raw(`CASE WHEN ${dom} <> '' AND ${dom} NOT IN (${FREE_MAIL_SQL}) THEN 'd:' || ${dom}
+    WHEN trim(coalesce(${t}.company, '')) <> '' THEN 'n:' || lower(trim(${t}.company)) END`);
+};
+
 /**
  * The candidates of a source, the ONE resolution every path uses (preview, commit, plan pages): a
  * query that D1 runs on its side (the Worker never holds the ids). People become the team's saved
@@ -71,7 +102,8 @@ type Source = AddContactsRequest["source"];
  * with statistics showing few lists the planner fed the UNION from list_members_contact_idx instead,
  * every membership of every team in contact order (test/contacts/list-candidate-reads).
  */
-function candidatesCte(teamId: string, source: Source): SQL {
+function candidatesCte(teamId: string, source: Source, rules?: CandidateRules): SQL {
+  const sameCompany = !!rules?.skipSameCompany;
   const fromSearch = source.search ? sql`UNION SELECT p.id FROM people p WHERE ${peopleWhere(source.search, teamId)}` : sql``;
   return sql`WITH
     pe(pid) AS (SELECT DISTINCT value FROM json_each(${listParam(source.people_ids ?? [])}) ${fromSearch}),
@@ -80,13 +112,33 @@ function candidatesCte(teamId: string, source: Source): SQL {
                 UNION SELECT lm.contact_id FROM json_each(${listParam(source.list_ids ?? [])}) l CROSS JOIN list_members lm ON lm.list_id = l.value WHERE lm.team_id = ${teamId}
                 UNION SELECT contact_id FROM import_rows WHERE team_id = ${teamId} AND import_id = ${source.import_id ?? ""} AND contact_id IS NOT NULL
                 UNION SELECT cid FROM saved WHERE cid IS NOT NULL),
-    cand0(person_id, contact_id, k, score, em) AS (
-      SELECT NULL, cs.cid, cs.cid, coalesce(c.score, -1), lower(c.email) FROM cs LEFT JOIN contacts c ON c.id = cs.cid AND c.team_id = ${teamId} AND c.deleted_at IS NULL
+    cand0(person_id, contact_id, k, score, em, co) AS (
+      SELECT NULL, cs.cid, cs.cid, coalesce(c.score, -1), lower(c.email), ${sameCompany ? companyKeySql("c") : sql`NULL`} FROM cs LEFT JOIN contacts c ON c.id = cs.cid AND c.team_id = ${teamId} AND c.deleted_at IS NULL
       UNION ALL
-      SELECT s.pid, NULL, 'p:' || s.pid, coalesce(x.score, -1), lower(x.email) FROM saved s LEFT JOIN people x ON x.id = s.pid WHERE s.cid IS NULL),
+      SELECT s.pid, NULL, 'p:' || s.pid, coalesce(x.score, -1), lower(x.email), ${sameCompany ? companyKeySql("x") : sql`NULL`} FROM saved s LEFT JOIN people x ON x.id = s.pid WHERE s.cid IS NULL),
+    ${sameCompany ? sameCompanyCte(teamId, rules!.sequenceId) : sql``}
     cand(person_id, contact_id, k, score, dup) AS (
-      SELECT person_id, contact_id, k, score, em IS NOT NULL AND row_number() OVER (PARTITION BY em ORDER BY score DESC, k) > 1 FROM cand0)`;
+      SELECT person_id, contact_id, k, score, (em IS NOT NULL AND row_number() OVER (PARTITION BY em ORDER BY score DESC, k) > 1)
+             ${sameCompany ? sameCompanyBit : sql``} FROM cand0 ${sameCompany ? sql`LEFT JOIN open_co o ON o.co = cand0.co` : sql``})`;
 }
+
+/**
+ * The companies open in the sequence (a run scheduled, active, paused or held, as "already in sequence" counts
+ * them), one row each with how many of its contacts are there: read once for the whole selection (grouped, so
+ * SQLite builds it once and joins it by key), never a read per candidate.
+ */
+const sameCompanyCte = (teamId: string, sequenceId: string): SQL =>
+  sql`open_co(co, n, cid) AS (
+      SELECT ${companyKeySql("c")} AS co, count(DISTINCT c.id), min(c.id) FROM enrollments e JOIN contacts c ON c.id = e.contact_id AND c.team_id = ${teamId}
+       WHERE e.sequence_id = ${sequenceId} AND e.status IN ('scheduled','active','paused','held') AND +e.team_id = ${teamId} GROUP BY co HAVING co IS NOT NULL),`;
+
+/**
+ * `dup`'s bit 2, the same-company rule (the one place it is decided, for the preview and the job alike): a
+ * contact of the company other than this one is open in the sequence, or a candidate of the company comes
+ * before this one in priority order (score, then key: the first one wins).
+ */
+const sameCompanyBit = sql`+ 2 * (cand0.co IS NOT NULL AND (row_number() OVER (PARTITION BY cand0.co ORDER BY score DESC, k) > 1
+             OR (o.co IS NOT NULL AND (o.n > 1 OR o.cid IS NOT cand0.contact_id))))`;
 
 /**
  * The contact a person is added as: their live contact (`liveContactOf`: theirs, else one with their
@@ -145,8 +197,8 @@ export async function countCandidates(d: Db, teamId: string, source: Source): Pr
 }
 
 /** Writes a job's candidates in priority order (idx 0 = highest score) inside D1, in one statement (for a batch). */
-export function stageCandidatesSql(jobId: string, teamId: string, source: Source): SQL {
-  return sql`${candidatesCte(teamId, source)} INSERT OR IGNORE INTO job_candidates (job_id, idx, team_id, person_id, contact_id, mailbox_id, duplicate)
+export function stageCandidatesSql(jobId: string, teamId: string, source: Source, rules: CandidateRules): SQL {
+  return sql`${candidatesCte(teamId, source, rules)} INSERT OR IGNORE INTO job_candidates (job_id, idx, team_id, person_id, contact_id, mailbox_id, duplicate)
     SELECT ${jobId}, row_number() OVER (ORDER BY score DESC, k) - 1, ${teamId}, person_id, contact_id, NULL, dup FROM cand WHERE true`;
 }
 
@@ -171,10 +223,11 @@ export async function candidatePage(
   source: Source,
   after: CandidateCursor | null,
   limit: number,
+  rules?: CandidateRules,
 ): Promise<CandidateRow[]> {
   const s = after?.score ?? null;
   const k = after?.k ?? null;
-  return d.all<CandidateRow>(sql`${candidatesCte(teamId, source)}
+  return d.all<CandidateRow>(sql`${candidatesCte(teamId, source, rules)}
     SELECT person_id, contact_id, score, k, dup AS duplicate FROM cand WHERE ${s} IS NULL OR score < ${s} OR (score = ${s} AND k > ${k}) ORDER BY score DESC, k LIMIT ${limit}`);
 }
 
@@ -375,6 +428,7 @@ export async function loadFacts(
       suppressed: !!r.suppressed,
       inSequence: (r.enrolled & 1) !== 0,
       duplicateEmail: (r.address & 1) !== 0,
+      sameCompany: false,
       // The contact's own run elsewhere, or a twin's (one inbox: it would get both sequences' emails).
       activeElsewhere: (r.enrolled & 2) !== 0 || (r.address & 4) !== 0,
       finishedElsewhere: (r.enrolled & 4) !== 0,
@@ -406,6 +460,7 @@ export async function loadFacts(
       suppressed: !!r.suppressed,
       inSequence: false,
       duplicateEmail: false,
+      sameCompany: false,
       activeElsewhere: false,
       finishedElsewhere: false,
       repliedHere: false,
@@ -433,6 +488,7 @@ export async function loadFacts(
       suppressed: false,
       inSequence: false,
       duplicateEmail: false,
+      sameCompany: false,
       activeElsewhere: false,
       finishedElsewhere: false,
       repliedHere: false,
@@ -447,7 +503,8 @@ export async function loadFacts(
       company: null,
       emptyVariables: 0,
     };
-    return { ...f, duplicate: !!c.duplicate, duplicateEmail: f.duplicateEmail || !!c.duplicate };
+    const dup = Number(c.duplicate ?? 0);
+    return { ...f, duplicate: dup, duplicateEmail: f.duplicateEmail || (dup & 1) !== 0, sameCompany: (dup & 2) !== 0 };
   });
 }
 

@@ -15,7 +15,16 @@ import { holdExists, holdRef, holdStatements, settleJobStatements } from "../cre
 import { sequenceFor } from "../access";
 import { callerNow, storedCaller } from "../auth";
 import { assignFrom, loadMailboxLoads, roomOf } from "./capacity";
-import { countCandidates, keyOf, liveContactsOfPeople, loadFacts, stageCandidatesSql, type Candidate, type Facts } from "./candidates";
+import {
+  countCandidates,
+  keyOf,
+  liveContactsOfPeople,
+  loadFacts,
+  rulesOf,
+  stageCandidatesSql,
+  type Candidate,
+  type Facts,
+} from "./candidates";
 import { checkPreconditions, planSmall, refuse } from "./plan";
 import { CHUNK_SIZE, PLAN_PAGE, type AddContactsRequest } from "./request";
 import { evaluateAll, validationFor, type Evaluation } from "./validate";
@@ -143,7 +152,8 @@ export async function commitAddContacts(
     c.facts.contactId ? null : c.facts.personId,
     c.facts.contactId,
     c.mailboxId,
-    c.facts.duplicate ? 1 : 0,
+    // The candidate query's bits (duplicate email, same company), as a job staged by stageCandidatesSql keeps them.
+    Number(c.facts.duplicate ?? 0),
   ]);
   const insertCandidates = chunked(candidateRows, CANDIDATE_ROWS).map(
     (part, k) => sql`
@@ -239,7 +249,7 @@ async function commitPaged(
         idempotencyKey,
         createdAt: t,
       }),
-      stageCandidatesSql(jobId, caller.teamId, req.source),
+      stageCandidatesSql(jobId, caller.teamId, req.source, rulesOf(sequenceId, req)),
       d
         .update(jobs)
         .set({ total: sql`(SELECT count(*) FROM job_candidates WHERE job_id = ${jobId})` })

@@ -19,6 +19,7 @@ import {
   loadFacts,
   isContactVariable,
   MAX_COUNTED_VARIABLES,
+  rulesOf,
   type Candidate,
   type CandidateCursor,
   type Facts,
@@ -450,7 +451,7 @@ export async function previewAddContacts(
   const tally = newTally(variables.length);
   let after: CandidateCursor | null = null;
   for (let n = 0; ; n++) {
-    const page = await candidatePage(d, caller.teamId, req.source, after, PLAN_PAGE);
+    const page = await candidatePage(d, caller.teamId, req.source, after, PLAN_PAGE, rulesOf(ctx.sequenceId, req));
     // A full first page: the selection may pass the job limit (413 before walking it).
     if (n === 0 && page.length === PLAN_PAGE) await countCandidates(d, caller.teamId, req.source);
     if (!page.length) break;
@@ -488,7 +489,7 @@ export async function planSmall(env: Env, d: Db, caller: Caller, prepared: Prepa
   const { loads, balance } = await loadPlanStart(env, d, caller.teamId, ctx.mailboxIds, ctx.at);
   ctx.mailboxIds = loads.map((m) => m.id);
   const run = newRun(roomOf(loads, req.rotation), balance);
-  const page = await candidatePage(d, caller.teamId, req.source, null, PLAN_PAGE);
+  const page = await candidatePage(d, caller.teamId, req.source, null, PLAN_PAGE, rulesOf(ctx.sequenceId, req));
   const contacts = await planPage(
     d,
     ctx,

@@ -43,6 +43,7 @@ export const SKIP_REASONS = [
   "sequence_archived",
   "caller_not_permitted",
   "mailbox_not_connected",
+  "same_company",
 ] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
@@ -78,6 +79,10 @@ export const OUTCOME_REASONS: Record<WarningCategory | SkipReason | "enriched", 
   mailbox_not_connected: {
     label: "No connected mailbox to send from",
     fix: "Every mailbox this add was to send from was removed or disconnected before they were added; reconnect one, or add them again from another mailbox.",
+  },
+  same_company: {
+    label: "Someone of their company is in this sequence",
+    fix: 'You asked to add one contact per company: a colleague (same company domain, else company name) is open in this sequence or comes first in this add. Turn off "One contact per company" to add them too.',
   },
   active_in_other_sequence: { label: "Active in another sequence", fix: "Add anyway, or wait until the other sequence finishes." },
   finished_in_other_sequence: { label: "Finished another sequence", fix: "Add anyway if a new touch is welcome." },
@@ -143,6 +148,11 @@ export const AddContactsRequest = z
     skip_validation: z.boolean().default(false).openapi({ description: "Enroll every eligible contact at once; skips still apply" }),
     overrides: Overrides.optional().openapi({ description: "Warning categories to add anyway" }),
     enrich: z.boolean().default(false).openapi({ description: "Look up missing emails through the enrichment waterfall" }),
+    // Optional (absent = false) rather than defaulted, so the requests the code builds (workflows, Apollo) stay as they are.
+    skip_same_company: z.boolean().optional().openapi({
+      description:
+        "One contact per company: skip (same_company) a contact whose company already has someone open in this sequence, or has a contact earlier in this add (priority order). A company is its domain, else its lowercased name; free-mail domains are no company",
+    }),
     add_at: z
       .number()
       .int()

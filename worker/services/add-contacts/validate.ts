@@ -65,6 +65,7 @@ export async function evaluate(f: Facts, o: ValidationOptions): Promise<Evaluati
   if (f.suppressed) skips.push("suppressed");
   if (f.inSequence) skips.push("already_in_sequence");
   if (f.duplicateEmail) skips.push("duplicate_email");
+  if (f.sameCompany) skips.push("same_company");
   // A teammate's contact is the sequence's call: allowed means added like any other, not held back.
   const foreignOwner = !!f.ownerId && f.ownerId !== o.callerId;
   if (foreignOwner && !o.allowOtherOwners) skips.push("ownership_not_permitted");
