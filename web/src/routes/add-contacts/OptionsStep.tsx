@@ -153,6 +153,23 @@ export function OptionsStep(props: { w: Wizard; setW: SetStoreFunction<Wizard> }
               </span>
             </span>
           </label>
+          <label class="check-row">
+            <input
+              type="checkbox"
+              checked={props.w.skipSameCompany}
+              onChange={(e) => props.setW("skipSameCompany", e.currentTarget.checked)}
+              aria-describedby="same-company-help"
+              data-testid="skip-same-company"
+            />
+            <span>
+              <strong>One contact per company</strong>
+              <span id="same-company-help" class="muted small">
+                Skip a contact whose company already has someone in this sequence, or has someone earlier in this selection (the
+                highest-scored is added). A company is its domain, else its name; Gmail, Outlook and other free-mail domains are no company.
+                The review counts the skips.
+              </span>
+            </span>
+          </label>
         </div>
       </Card>
 

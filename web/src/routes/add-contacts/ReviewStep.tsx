@@ -197,7 +197,7 @@ function Skipped(props: { preview: Preview }) {
   return (
     <Card
       title="Skipped"
-      subtitle="Never added, whatever the options: the rules that keep your domain and your prospects safe."
+      subtitle="Never added: the rules that keep your domain and your prospects safe, and One contact per company when it is on."
       titleId="skip-title"
       testId="skipped-reasons"
     >

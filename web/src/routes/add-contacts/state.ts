@@ -34,6 +34,8 @@ export type Wizard = {
   rotation: "capacity" | "even";
   skipValidation: boolean;
   enrich: boolean;
+  /** One contact per company: skip those whose company already has someone in the sequence or earlier in this add. */
+  skipSameCompany: boolean;
   when: "now" | "at";
   /** `<input type="datetime-local">` value, in the browser's zone. */
   addAt: string;
@@ -57,6 +59,7 @@ export function createWizard() {
     rotation: "capacity",
     skipValidation: false,
     enrich: false,
+    skipSameCompany: false,
     when: "now",
     addAt: "",
     overrides: {},
@@ -82,6 +85,7 @@ export function buildRequest(w: Wizard): AddContactsRequest {
   const req: AddContactsRequest = { source, skip_validation: w.skipValidation, enrich: w.enrich };
   if (w.mailboxMode === "pick" && w.mailboxIds.length) req.mailbox_ids = [...w.mailboxIds];
   if (w.rotation === "even") req.rotation = "even";
+  if (w.skipSameCompany) req.skip_same_company = true;
   const overrides = Object.fromEntries(Object.entries(w.overrides).filter(([, on]) => on)) as WarningOverrides;
   if (Object.keys(overrides).length) req.overrides = overrides;
   const at = w.when === "at" ? localInputToMs(w.addAt) : null;
