@@ -49,7 +49,7 @@ describe("sending a manual email from the Tasks page", () => {
     await form.getByTestId("task-email-subject").fill("A quick one, Sena");
     await form.getByTestId("task-email-body").fill("Hi Sena,\n\nwritten by hand for Postline.");
     await form.getByTestId("task-email-send").click();
-    await page.getByText("Sent to Sena Sendwell, who moves on to the next step").waitFor();
+    await page.getByText("Sending to Sena Sendwell now: they move on to the next step once it is sent").waitFor();
     await row.waitFor({ state: "detached" });
 
     const done = (await api("GET", "/tasks?view=done&assignee=all&per_page=100")).body.tasks.find((t) => t.id === task.id);

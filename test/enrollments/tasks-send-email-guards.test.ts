@@ -69,7 +69,8 @@ describe("sending a manual email from its task: the guards", () => {
     expect(w.calls).toHaveLength(1);
     const sent = await as(w.session, "POST", `/api/tasks/${w.task.id}/send`, { body: "Hi, sent by hand" });
     expect(sent.status).toBe(200);
-    const body = (await sent.json()) as { task: { send_at: number } };
+    const body = (await sent.json()) as { task: { run: string; send_at: number } };
+    expect(body.task.run).toBe("queued");
     // A Send whose request ended after the hand-over left its task open: a teammate's Skip now.
     await env.DB.prepare("UPDATE tasks SET status = 'open', completed_at = NULL WHERE id = ?").bind(w.task.id).run();
     const skip = await as(w.session, "POST", `/api/tasks/${w.task.id}/skip`, {});

@@ -99,18 +99,17 @@ const SendBody = z
       description:
         "The subject as the rep edited it (variables allowed, checked as a step's are); left out: the draft's. Not for a reply in the contact's thread (422): it goes under the thread's subject",
     }),
-    body: z
-      .string()
-      .max(100_000)
-      .optional()
-      .openapi({
-        description: "The body as the rep edited it (variables allowed, checked as a step's are; empty: 422); left out: the draft's",
-      }),
+    body: z.string().max(100_000).optional().openapi({
+      description: "The body as the rep edited it (variables allowed, checked as a step's are; empty: 422); left out: the draft's",
+    }),
   })
   .openapi("TaskEmailSend");
 
 const TaskSent = z.object({
   task: TaskDone.shape.task.extend({
+    run: z.enum(["queued"]).openapi({
+      description: "The email is the mailbox's: the contact's run moves on to the next step once it is sent, not before",
+    }),
     send_at: z.number().nullable().openapi({
       description:
         "When the mailbox will send it (milliseconds since 1970): now, or later when its daily or hourly limit is reached (it goes first once there is room); null: not planned yet",

@@ -416,8 +416,9 @@ export async function finishTask(
   return { id: row.id, status: row.status, completed_at: row.completedAt, due_at: row.dueAt, ...effect };
 }
 
-/** A manual email's task sent: the task as finishTask answers it, and when the mailbox will send the email. */
-export interface TaskSent extends TaskResult {
+/** A manual email's task sent: the task as finishTask answers it (its run "queued": it moves on once sent), and when the mailbox will send the email. */
+export interface TaskSent extends Omit<TaskResult, "run"> {
+  run: "queued";
   send_at: number | null;
 }
 
@@ -604,7 +605,8 @@ export async function sendTaskEmail(
     status: row.status,
     completed_at: row.completedAt,
     due_at: row.dueAt,
-    run: "moved_on",
+    // The run moves on once the mailbox reports the email sent, not now.
+    run: "queued",
     reason: null,
     send_at: res.at,
   };

@@ -27,10 +27,13 @@ export function TaskEmailSend(props: { t: Task; draft: NonNullable<Task["draft"]
   const send = useWrite(sendTaskEmailAction, {
     form: formId,
     done: (r) =>
-      // With the mailbox's daily or hourly limit reached it waits first in line: say when it goes.
-      r?.task.send_at != null && r.task.send_at > Date.now() + 60_000
-        ? `Queued for ${who()}: the mailbox's sending limit is reached for now, so it goes ${formatFull(r.task.send_at)}`
-        : `Sent to ${who()}, who moves on to the next step`,
+      // The mailbox has it (run "queued"): the contact moves on once it is sent, not now. With the mailbox's
+      // daily or hourly limit reached it waits first in line: say when it goes; with no time yet, only that it waits.
+      r?.task.send_at == null
+        ? `Queued for ${who()}: the mailbox sends it as soon as it can`
+        : r.task.send_at > Date.now() + 60_000
+          ? `Queued for ${who()}: the mailbox's sending limit is reached for now, so it goes ${formatFull(r.task.send_at)}`
+          : `Sending to ${who()} now: they move on to the next step once it is sent`,
   });
   const start = () => {
     setSubject(props.draft.subject);
