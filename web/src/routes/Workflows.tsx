@@ -138,13 +138,18 @@ export default function Workflows() {
                   points={[
                     {
                       icon: "clock",
-                      title: "Runs on a schedule",
-                      text: "Every 15 minutes to every week; each run is claimed once, even when runs overlap.",
+                      title: "On a schedule",
+                      text: "Every 15 minutes to every week, the net-new people matching your filters (not yet contacts), up to a maximum per run.",
                     },
                     {
-                      icon: "search",
-                      title: "Filters and a net-new check",
-                      text: "Only people matching your filters who aren't already contacts are added, up to a maximum per run.",
+                      icon: "user",
+                      title: "When a contact is created",
+                      text: "Each new contact matching its filters (stage, owner, list, title, country, email status) is added once, whether saved or imported.",
+                    },
+                    {
+                      icon: "zap",
+                      title: "When a contact changes",
+                      text: "A contact that moves stage, or has a field you pick changed, is added if it matches the filters then.",
                     },
                     {
                       icon: "info",
@@ -153,7 +158,8 @@ export default function Workflows() {
                     },
                   ]}
                 >
-                  Set up a workflow once and it keeps your sequence supplied with new prospects.
+                  Set up a workflow once and it keeps your sequence supplied: with new prospects on a schedule, or with your contacts as
+                  they are created or change.
                 </EmptyState>
               }
             >

@@ -16,7 +16,7 @@ import { getUsers } from "../../queries/users";
 import { changeFilterSummary, filterSummary, reasonText, RunTime, type FilterNames } from "./present";
 
 export const WORKFLOW_EXPLAINER =
-  "Every interval, a workflow finds net-new people matching its filters and adds them to a sequence — validated and charged like a manual add.";
+  "A workflow adds contacts to a sequence on its own, validated and charged like a manual add: on a schedule, the net-new people matching its filters; or, when a contact is created, moves stage or has a field changed, that contact if it matches.";
 
 /** The API turns a workflow on only while its sequence is on: the switch says so instead of offering it. */
 const SEQUENCE_OFF = "Its sequence is off: turn the sequence on first, then the workflow";
