@@ -8,6 +8,8 @@ export type ReplyQuery = {
   classification?: ReplyClassification;
   sequence_id?: string;
   unhandled?: "true";
+  /** Answers to emails sent from my mailboxes, or in sequences I own. */
+  mine?: "true";
 };
 
 function fetchReplies(q: ReplyQuery) {
@@ -19,6 +21,11 @@ function fetchReplies(q: ReplyQuery) {
 /** `confirm`: taking back an unsubscribe request lifts the person's opt-out, which the API lifts only when confirmed. */
 function correctReply(id: string, classification: ReplyClassification, confirm = false) {
   return data(api.replies[":id"].classification.$post({ param: { id }, json: confirm ? { classification, confirm } : { classification } }));
+}
+
+/** "Confirm selected": each marked reviewed as it is (up to 100), those the caller may not confirm skipped. */
+function confirmReplies(ids: string[]) {
+  return data(api.replies.confirm.$post({ json: { ids } }));
 }
 
 function fetchReplyText(id: string) {
@@ -37,3 +44,4 @@ export const getReplyText = query((id: string) => fetchReplyText(id), "replyText
 
 // Writes (see actions.ts): a correction undoes the old effect and applies the new one.
 export const correctReplyAction = action(correctReply, "correctReply");
+export const confirmRepliesAction = action(confirmReplies, "confirmReplies");

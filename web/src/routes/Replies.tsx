@@ -1,5 +1,5 @@
 import { A, createAsync, useIsRouting, useSearchParams } from "@solidjs/router";
-import { createSignal, ErrorBoundary, Show } from "solid-js";
+import { createEffect, createSignal, ErrorBoundary, For, on, Show } from "solid-js";
 import { useWrite } from "../actions";
 import { Badge, type Tone } from "../components/Badge";
 import { ConfirmDialog } from "../components/ConfirmDialog";
@@ -11,7 +11,15 @@ import { PageHeader } from "../components/PageHeader";
 import { ErrorPanel, Spinner } from "../components/Status";
 import { tabPanelId, tabId, Tabs } from "../components/Tabs";
 import { formatDay, formatFull, formatNumber } from "../format";
-import { correctReplyAction, getReplies, getReplyText, type Reply, type ReplyClassification } from "../queries/replies";
+import {
+  confirmRepliesAction,
+  correctReplyAction,
+  getReplies,
+  getReplyText,
+  type Reply,
+  type ReplyClassification,
+} from "../queries/replies";
+import { getSequences } from "../queries/sequences";
 import { usePageTitle } from "../title";
 import "./Replies.css";
 
@@ -172,29 +180,101 @@ function CorrectIt(props: { r: Reply }) {
 
 /**
  * The other sequences its effect reached (a reply stops the contact wherever "finish on reply" is on,
- * an out-of-office pauses them everywhere): named when you may see them, counted otherwise.
+ * an out-of-office pauses them everywhere): named when you may see them, counted otherwise. The runs of
+ * another contact record with the address (a duplicate) are named with that contact, in its own sequence too.
  */
 function AlsoIn(props: { r: Reply }) {
-  const others = () => props.r.applied_to.filter((a) => a.sequence_id !== props.r.sequence?.id);
-  const verb = (a: Reply["applied_to"][number]) => (a.action === "finish" ? "Also stopped in" : "Also paused in");
+  const others = () => props.r.applied_to.filter((a) => a.contact || a.sequence_id !== props.r.sequence?.id);
+  const verb = (a: Reply["applied_to"][number]) => (a.action === "finish" ? "stopped" : "paused");
   const hidden = () => others().filter((a) => !a.sequence_id);
   return (
     <Show when={others().length}>
       <span class="muted reply-also" data-testid="reply-also">
-        {others()
-          .filter((a) => a.sequence_id)
-          .map((a) => (
+        <For each={others().filter((a) => a.sequence_id)}>
+          {(a) => (
             <span>
-              {verb(a)} <A href={`/sequences/${a.sequence_id}`}>{a.sequence_name}</A>
+              <Show when={a.contact} fallback={<>Also {verb(a)} in </>}>
+                {(c) => (
+                  <>
+                    Also {verb(a)}{" "}
+                    <A href={`/contacts/${c().id}`} data-testid="reply-also-contact">
+                      {c().name || "another contact"}
+                    </A>{" "}
+                    (same address) in{" "}
+                  </>
+                )}
+              </Show>
+              <A href={`/sequences/${a.sequence_id}`}>{a.sequence_name}</A>
             </span>
-          ))}
+          )}
+        </For>
         <Show when={hidden().length}>
           <span>
-            {verb(hidden()[0]!)} {hidden().length} {hidden().length === 1 ? "sequence" : "sequences"} you can't see
+            Also {verb(hidden()[0]!)} in {hidden().length} {hidden().length === 1 ? "sequence" : "sequences"} you can't see
           </span>
         </Show>
       </span>
     </Show>
+  );
+}
+
+/** Every sequence you may see, for the picker: all pages of them, as a team's may pass one page. */
+async function allSequences() {
+  const all = [];
+  for (let page = 1; ; page++) {
+    const r = await getSequences({ page, per_page: 100, status: "all" });
+    all.push(...r.sequences);
+    if (page >= r.pagination.total_pages) break;
+  }
+  return all;
+}
+
+/** Which sequence's replies, and only mine: kept in the URL (?sequence_id=, ?mine=true) so a link or a reload keeps them. */
+function ReplyFilters(props: {
+  sequenceId: string | undefined;
+  mine: boolean;
+  onChange: (p: { sequence_id?: string; mine?: string }) => void;
+}) {
+  const sequences = createAsync(() => allSequences());
+  // A sequence named in the URL that isn't listed (still loading, or no longer visible) stays selected, by id.
+  const unlisted = () => !!props.sequenceId && !!sequences() && !sequences()!.some((s) => s.id === props.sequenceId);
+  return (
+    <div class="reply-filters" data-testid="reply-filters">
+      <label class="reply-filter">
+        <span>Sequence</span>
+        <select
+          class="input input-sm"
+          data-testid="reply-sequence"
+          onChange={(e) => props.onChange({ sequence_id: e.currentTarget.value || undefined })}
+        >
+          {/* Each option says whether it is the one (as Outbox's mailbox picker): the select's value set before its options load is lost. */}
+          <option value="" selected={!props.sequenceId}>
+            Every sequence
+          </option>
+          <Show when={unlisted() || (props.sequenceId && !sequences())}>
+            <option value={props.sequenceId} selected>
+              {sequences() ? "A sequence you can't see" : "Loading…"}
+            </option>
+          </Show>
+          <For each={sequences()}>
+            {(s) => (
+              <option value={s.id} selected={s.id === props.sequenceId}>
+                {s.name}
+              </option>
+            )}
+          </For>
+        </select>
+      </label>
+      <label class="reply-filter reply-mine" title="Answers to emails sent from your mailboxes, or in sequences you own">
+        <input
+          type="checkbox"
+          data-testid="reply-mine"
+          checked={props.mine}
+          onChange={(e) => props.onChange({ mine: e.currentTarget.checked ? "true" : undefined })}
+        />{" "}
+        Mine
+      </label>
+    </div>
   );
 }
 
@@ -204,6 +284,8 @@ export default function Replies() {
   const routing = useIsRouting();
   const view = () => (str(params.kind) as ReplyClassification | undefined) ?? "all";
   const unhandled = () => params.unhandled === "true";
+  const sequenceId = () => str(params.sequence_id) || undefined;
+  const mine = () => params.mine === "true";
   const page = () => Number(str(params.page) ?? 1) || 1;
   const [reading, setReading] = createSignal<Reply | null>(null);
   const result = createAsync(() =>
@@ -212,8 +294,33 @@ export default function Replies() {
       per_page: 25,
       classification: view() === "all" ? undefined : (view() as ReplyClassification),
       unhandled: unhandled() ? "true" : undefined,
+      sequence_id: sequenceId(),
+      mine: mine() ? "true" : undefined,
     }),
   );
+  // "Confirm selected": the rows ticked, across pages; a new filter starts afresh (what was ticked may not be listed).
+  const [selected, setSelected] = createSignal<ReadonlySet<string>>(new Set());
+  createEffect(on([view, unhandled, sequenceId, mine], () => setSelected(new Set<string>()), { defer: true }));
+  const toggle = (id: string, onOff: boolean) =>
+    setSelected((prev) => {
+      const next = new Set(prev);
+      if (onOff) next.add(id);
+      else next.delete(id);
+      return next;
+    });
+  const confirm = useWrite(confirmRepliesAction, {
+    done: (res) =>
+      res
+        ? [
+            `Confirmed ${formatNumber(res.confirmed.length)}`,
+            ...(res.skipped.length ? [`${formatNumber(res.skipped.length)} left: you may not confirm them`] : []),
+          ].join(" · ")
+        : undefined,
+    failed: () => "Couldn't confirm the selected replies",
+  });
+  const confirmSelected = async () => {
+    if (await confirm.run([...selected()])) setSelected(new Set<string>());
+  };
   const count = (k: ReplyClassification | "all") => {
     const c = result()?.counts ?? {};
     const n = k === "all" ? Object.values(c).reduce((a, b) => a + b, 0) : (c[k] ?? 0);
@@ -225,16 +332,31 @@ export default function Replies() {
         title="Replies"
         description="Every answer to your sequences' emails: replies, out-of-office, bounces and unsubscribe requests, with what decided each. If one was taken for the wrong thing, correct it: its effect is undone."
         actions={
-          <label class="reply-unhandled">
-            <input
-              type="checkbox"
-              checked={unhandled()}
-              onChange={(e) => setParams({ unhandled: e.currentTarget.checked ? "true" : undefined, page: undefined })}
-            />{" "}
-            Not reviewed yet
-          </label>
+          <>
+            <Show when={selected().size}>
+              <button
+                type="button"
+                class="btn btn-primary btn-sm"
+                data-testid="confirm-selected"
+                disabled={confirm.pending() || selected().size > 100}
+                title={selected().size > 100 ? "Confirm at most 100 at once" : "Mark them reviewed as they are"}
+                onClick={() => void confirmSelected()}
+              >
+                Confirm selected ({formatNumber(selected().size)})
+              </button>
+            </Show>
+            <label class="reply-unhandled">
+              <input
+                type="checkbox"
+                checked={unhandled()}
+                onChange={(e) => setParams({ unhandled: e.currentTarget.checked ? "true" : undefined, page: undefined })}
+              />{" "}
+              Not reviewed yet
+            </label>
+          </>
         }
       />
+      <ReplyFilters sequenceId={sequenceId()} mine={mine()} onChange={(p) => setParams({ ...p, page: undefined }, { replace: true })} />
       <Tabs
         label="Kinds of inbound email"
         tabs={[
@@ -255,6 +377,13 @@ export default function Replies() {
             busy={routing()}
             loading="Loading replies…"
             rowProps={(r) => ({ "data-reply": r.id })}
+            select={{
+              key: (r) => r.id,
+              selected,
+              toggle,
+              label: (r) => `Select the email from ${r.contact?.name || r.from_email}`,
+              pageLabel: "Select every email on this page",
+            }}
             empty={
               <EmptyState icon="mail" title={unhandled() ? "Nothing left to review" : "No replies yet"}>
                 Answers to your sequences' emails land here, from the inbound email route and from Gmail and Microsoft 365 mailboxes
