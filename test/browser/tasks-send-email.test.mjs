@@ -67,4 +67,27 @@ describe("sending a manual email from the Tasks page", () => {
     const again = await api("POST", `/tasks/${task.id}/send`, { body: "again" });
     assert.equal(again.status, 409);
   });
+  it("sends an unchanged draft as the step's own text: the request carries no subject or body", async () => {
+    const { task } = await makeTask(
+      api,
+      [
+        {
+          type: "manual_email",
+          wait_amount: 0,
+          wait_unit: "minutes",
+          variants: [{ subject: "Hello {{company}}", body: "Hi {{first_name}}" }],
+        },
+        { type: "call", wait_amount: 1, wait_unit: "days" },
+      ],
+      { first_name: "Ugo", last_name: "Unchanged", company: "Asis", email: `ugo.${Date.now()}@asis.test` },
+    );
+    await page.goto(`${baseUrl}/tasks?who=all`);
+    const row = page.getByTestId("task-list").locator("li.task-row", { hasText: "Ugo Unchanged" });
+    await row.getByTestId("task-email-open").click();
+    const sent = page.waitForRequest((r) => r.method() === "POST" && r.url().endsWith(`/api/tasks/${task.id}/send`));
+    await row.getByTestId("task-email-send").click();
+    // Left out, the API sends the step's variant (counted in its A/B report) and records no edit.
+    assert.deepEqual(JSON.parse((await sent).postData() ?? "{}"), {});
+    await row.waitFor({ state: "detached" });
+  });
 });

@@ -9,7 +9,7 @@ import { Icon } from "./Icon";
 
 /** Sends a manual email's task from the contact's mailbox (POST /api/tasks/{id}/send), with the rep's text. */
 const sendTaskEmailAction = action(
-  (id: string, body: { subject?: string; body: string }) => data(api.tasks[":id"].send.$post({ param: { id }, json: body })),
+  (id: string, body: { subject?: string; body?: string }) => data(api.tasks[":id"].send.$post({ param: { id }, json: body })),
   "sendTaskEmail",
 );
 
@@ -62,7 +62,12 @@ export function TaskEmailSend(props: { t: Task; draft: NonNullable<Task["draft"]
         data-testid="task-email-form"
         onSubmit={async (e) => {
           e.preventDefault();
-          const r = await send.run(props.t.id, props.draft.reply_in_thread ? { body: body() } : { subject: subject(), body: body() });
+          // Only what the rep changed: an unchanged draft goes as the step's own text (its A/B variant
+          // counted, no edit recorded), as the API sends it when a field is left out.
+          const r = await send.run(props.t.id, {
+            ...(!props.draft.reply_in_thread && subject() !== props.draft.subject && { subject: subject() }),
+            ...(body() !== props.draft.body && { body: body() }),
+          });
           if (r) props.onSent();
         }}
       >
