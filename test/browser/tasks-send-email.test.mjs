@@ -90,4 +90,31 @@ describe("sending a manual email from the Tasks page", () => {
     assert.deepEqual(JSON.parse((await sent).postData() ?? "{}"), {});
     await row.waitFor({ state: "detached" });
   });
+  it("won't send a draft with blanks unchanged: Send waits, saying which value is missing, until the rep writes it in", async () => {
+    const { task } = await makeTask(
+      api,
+      [
+        {
+          type: "manual_email",
+          wait_amount: 0,
+          wait_unit: "minutes",
+          variants: [{ subject: "For {{company}}", body: "Hi {{first_name}}, hello" }],
+        },
+        { type: "call", wait_amount: 1, wait_unit: "days" },
+      ],
+      { first_name: "", last_name: "Blankfield", company: "Gapco", email: `blank.${Date.now()}@gapco.test` },
+    );
+    await page.goto(`${baseUrl}/tasks?who=all`);
+    const row = page.getByTestId("task-list").locator("li.task-row", { hasText: "Blankfield" });
+    await row.getByTestId("task-email-open").click();
+    assert.equal(await row.getByTestId("task-email-body").inputValue(), "Hi , hello");
+    assert.equal(await row.getByTestId("task-email-send").isDisabled(), true);
+    assert.match(await row.getByTestId("task-email-blanks").innerText(), /no value for \{\{first_name\}\}/);
+    await row.getByTestId("task-email-body").fill("Hi there, hello");
+    assert.equal(await row.getByTestId("task-email-send").isDisabled(), false);
+    await row.getByTestId("task-email-send").click();
+    await row.waitFor({ state: "detached" });
+    const done = (await api("GET", "/tasks?view=done&assignee=all&per_page=100")).body.tasks.find((t) => t.id === task.id);
+    assert.equal(done.status, "completed");
+  });
 });

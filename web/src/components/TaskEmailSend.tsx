@@ -35,6 +35,9 @@ export function TaskEmailSend(props: { t: Task; draft: NonNullable<Task["draft"]
           ? `Queued for ${who()}: the mailbox's sending limit is reached for now, so it goes ${formatFull(r.task.send_at)}`
           : `Sending to ${who()} now: they move on to the next step once it is sent`,
   });
+  // The draft renders a variable the contact has no value for as a blank ("Hi ,"): sent unchanged it would
+  // go with the blank (the screen sends the rendered text), so Send waits for the rep to write it in.
+  const blanks = () => props.draft.missing.length > 0 && subject() === props.draft.subject && body() === props.draft.body;
   const start = () => {
     setSubject(props.draft.subject);
     setBody(props.draft.body);
@@ -103,8 +106,20 @@ export function TaskEmailSend(props: { t: Task; draft: NonNullable<Task["draft"]
         </label>
         <FieldError id={`${formId}-body-error`} form={send.errors} name="body" />
         <FormProblems form={send.errors} />
+        <Show when={blanks()}>
+          <p class="small text-danger" id={`${formId}-blanks`} data-testid="task-email-blanks">
+            This contact has no value for {props.draft.missing.map((m) => `{{${m}}}`).join(", ")}, so the draft has blanks: write them in
+            before sending.
+          </p>
+        </Show>
         <div class="call-log-actions">
-          <button type="submit" class="btn btn-primary btn-sm" disabled={send.pending()} data-testid="task-email-send">
+          <button
+            type="submit"
+            class="btn btn-primary btn-sm"
+            disabled={send.pending() || blanks()}
+            aria-describedby={blanks() ? `${formId}-blanks` : undefined}
+            data-testid="task-email-send"
+          >
             <Icon name="mail" size={14} /> {send.pending() ? "Sending…" : "Send"}
           </button>
           <button type="button" class="btn btn-ghost btn-sm" onClick={() => setOpen(false)}>
