@@ -23,7 +23,8 @@ describe("workflows", () => {
     await page.getByRole("heading", { name: "Workflows", level: 1 }).waitFor();
     assert.match(
       (await page.locator(".page-description").textContent()) ?? "",
-      /finds net-new people matching its filters and adds them to a sequence/,
+      // Both kinds: a schedule's net-new people, and a change's contact.
+      /on a schedule, the net-new people matching its filters; or, when a contact is created, moves stage or has a field changed, that contact/,
     );
   });
 
