@@ -98,6 +98,10 @@ describe("workflow editor keeps filters it doesn't show", () => {
     assert.match(text, /Title: “VP, Sales”/);
     assert.match(text, /Country: United States/);
     assert.doesNotMatch(text, /Everyone net new/);
+    // It runs on changes, not on a schedule: the card says so (it labelled the trigger "Schedule").
+    assert.match(text, /Trigger ?When a contact moves stage/);
+    assert.match(text, /Off: changes are not acted on/);
+    assert.doesNotMatch(text, /Schedule/);
     await page.goto(`${baseUrl}/workflows/${id}/edit`);
     // The title with a comma is one title, one a line.
     assert.equal(await page.getByTestId("wf-titles").inputValue(), "VP, Sales");

@@ -49,7 +49,7 @@ function WorkflowCard(props: { w: Workflow; actions: WorkflowActions; onDelete: 
 
       <dl class="wf-facts">
         <div>
-          <dt>Schedule</dt>
+          <dt>{w().trigger.kind === "change" ? "Trigger" : "Schedule"}</dt>
           <dd>
             <Icon name="clock" size={13} /> {triggerLabel(w())} · up to {formatNumber(w().max_per_run)} per run
           </dd>

@@ -51,9 +51,15 @@ export function useWorkflowActions() {
     ),
     /** When it runs next: nothing is scheduled while it is off. */
     NextRun: (props: { w: Workflow }) => (
-      <Show when={isActive(props.w)} fallback={<span class="muted">Off: not scheduled</span>}>
-        <Show when={props.w.next_run_at} fallback="—">
-          {(t) => <RunTime ms={t()} />}
+      <Show
+        when={isActive(props.w)}
+        fallback={<span class="muted">{props.w.trigger.kind === "change" ? "Off: changes are not acted on" : "Off: not scheduled"}</span>}
+      >
+        {/* A change workflow has no next run: the cron looks for its contacts' changes every minute. */}
+        <Show when={props.w.trigger.kind !== "change"} fallback="On each change (looked for every minute)">
+          <Show when={props.w.next_run_at} fallback="—">
+            {(t) => <RunTime ms={t()} />}
+          </Show>
         </Show>
       </Show>
     ),
