@@ -35,9 +35,16 @@ describe("replies: Confirm selected", () => {
     expect(v).toEqual({ confirmed: [], skipped: [{ id: c, reason: "forbidden" }] });
     expect((await reviewed(c)).reviewed_at).toBeNull();
 
-    const tooMany = await errorOf(await api.$post({ json: { ids: [c, ...Array.from({ length: 100 }, (_, i) => `x${i}`)] } }));
+    // Exactly 100 is taken (past D1's 100 bound parameters had they been bound one by one): the real one confirmed, the 99 unknown ids skipped.
+    const asAdmin = await ok(api.$post({ json: { ids: [c, ...Array.from({ length: 99 }, (_, i) => `y${i}`)] } }));
+    expect(asAdmin.confirmed).toEqual([c]);
+    expect(asAdmin.skipped).toHaveLength(99);
+    expect(await reviewed(c)).toMatchObject({ reviewed_by: s.userId, reviewed_at: expect.any(Number) });
+
+    const d = (await handleInbound(env, replyTo(s.sent[2]!, { subject: "Another answer" }))).inboundId!;
+    const tooMany = await errorOf(await api.$post({ json: { ids: [d, ...Array.from({ length: 100 }, (_, i) => `x${i}`)] } }));
     expect(tooMany.status).toBe(422);
     expect(fieldsOf(tooMany).map((f) => f.field)).toEqual(["ids"]);
-    expect((await reviewed(c)).reviewed_at).toBeNull();
+    expect((await reviewed(d)).reviewed_at).toBeNull();
   });
 });

@@ -148,7 +148,7 @@ export const replyRoutes = router()
         422: errorResponses[422],
       },
     }),
-    async (c) => c.json(await confirmReplies(c.env, c.var.db, c.get("caller"), c.req.valid("json").ids), 200),
+    async (c) => c.json(await confirmReplies(c.var.db, c.get("caller"), c.req.valid("json").ids), 200),
   )
   .openapi(
     createRoute({
