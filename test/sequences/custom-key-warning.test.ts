@@ -34,4 +34,24 @@ describe("the unknown custom field warning", () => {
       "No contact has the custom field “compnay” yet: {{custom.compnay}} comes out as its fallback until one does. Check its spelling.",
     );
   });
+
+  it("says a manual email's draft has a blank to fill in, since a manual email's contact isn't paused", async () => {
+    const { teamId, userId } = await makeTeam();
+    const api = client(await sessionFor(teamId, userId)).api;
+    const { sequenceId } = await makeSequence(teamId, userId, [{ type: "auto_email", wait: 0 }], null);
+    const manual = await ok(
+      api.sequences[":id"].steps.$post({
+        param: { id: sequenceId },
+        json: { type: "manual_email", thread_reply: false, variants: [{ subject: "Hello", body: "About {{custom.compnay}}" }] },
+      }),
+      201,
+    );
+    expect(manual.warnings).toEqual([
+      {
+        field: "variants.0.body",
+        message:
+          "No contact has the custom field “compnay” yet: the drafts of contacts without custom.compnay have a blank to fill in before they can be sent, unless you add a fallback, e.g. {{custom.compnay|…}}. Check its spelling.",
+      },
+    ]);
+  });
 });

@@ -96,7 +96,7 @@ export type Warning = { field: string; message: string };
  * pauses every contact on the step (or, with a fallback, sends the fallback to everyone). A warning, not a refusal: the key may come with a later import. One
  * statement; a key some contact has stops its scan at that contact.
  */
-async function customKeyWarnings(d: Db, teamId: string, texts: [field: string, text: string][]): Promise<Warning[]> {
+async function customKeyWarnings(d: Db, teamId: string, stepType: string, texts: [field: string, text: string][]): Promise<Warning[]> {
   // `bare`: some use has no fallback, so a contact without the field is paused there (compose.ts, missing_variables).
   const bare = (text: string, key: string) => variableUses(text).some((t) => t.name === `custom.${key}` && t.fallback === null);
   const used = texts.flatMap(([field, text]) => customKeysIn(text).map((key) => ({ field, key, bare: bare(text, key) })));
@@ -115,7 +115,10 @@ async function customKeyWarnings(d: Db, teamId: string, texts: [field: string, t
     .map((u) => ({
       field: u.field,
       message: u.bare
-        ? `No contact has the custom field “${u.key}” yet: contacts without custom.${u.key} are paused on this step unless you add a fallback, e.g. {{custom.${u.key}|…}}. Check its spelling.`
+        ? stepType === "manual_email"
+          ? // A manual email isn't paused: its task's draft shows the blank, and Send refuses it until it is filled in.
+            `No contact has the custom field “${u.key}” yet: the drafts of contacts without custom.${u.key} have a blank to fill in before they can be sent, unless you add a fallback, e.g. {{custom.${u.key}|…}}. Check its spelling.`
+          : `No contact has the custom field “${u.key}” yet: contacts without custom.${u.key} are paused on this step unless you add a fallback, e.g. {{custom.${u.key}|…}}. Check its spelling.`
         : `No contact has the custom field “${u.key}” yet: {{custom.${u.key}}} comes out as its fallback until one does. Check its spelling.`,
     }));
 }
@@ -299,6 +302,7 @@ export async function addStep(env: Env, d: Db, caller: Caller, sequenceId: strin
   const warnings = await customKeyWarnings(
     d,
     caller.teamId,
+    body.type,
     variants.flatMap((v, i) => variantTexts(`variants.${i}`, v)),
   );
   return { sequence: await touched(d, caller, seq.id, "step.create", { step_id: id, type: body.type }), warnings };
@@ -474,7 +478,7 @@ export async function addVariant(d: Db, caller: Caller, sequenceId: string, step
       RETURNING id`);
     if (added.length) break;
   }
-  const warnings = await customKeyWarnings(d, caller.teamId, variantTexts("variant", body));
+  const warnings = await customKeyWarnings(d, caller.teamId, step.type, variantTexts("variant", body));
   return { sequence: await touched(d, caller, seq.id, "variant.create", { step_id: step.id }), warnings };
 }
 
@@ -508,7 +512,7 @@ export async function updateVariant(
     refuse([{ field: "enabled", message: ONE_ON }]);
   }
   // About the text sent (a switch or an edit of the other field says nothing new).
-  const warnings = await customKeyWarnings(d, caller.teamId, variantTexts("variant", body));
+  const warnings = await customKeyWarnings(d, caller.teamId, step.type, variantTexts("variant", body));
   return { sequence: await touched(d, caller, seq.id, "variant.update", { step_id: step.id, variant_id: v.id }), warnings };
 }
 
