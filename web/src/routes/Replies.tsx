@@ -385,7 +385,12 @@ export default function Replies() {
               pageLabel: "Select every email on this page",
             }}
             empty={
-              <EmptyState icon="mail" title={unhandled() ? "Nothing left to review" : "No replies yet"}>
+              <EmptyState
+                icon="mail"
+                title={
+                  unhandled() ? "Nothing left to review" : sequenceId() || mine() ? "No replies match these filters" : "No replies yet"
+                }
+              >
                 Answers to your sequences' emails land here, from the inbound email route and from Gmail and Microsoft 365 mailboxes
                 (checked every minute).
               </EmptyState>
