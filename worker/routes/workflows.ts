@@ -72,13 +72,10 @@ const RunSchema = z
     status: z.enum(["running", "completed", "failed"]),
     found: z.number(),
     job_id: z.string().nullable(),
-    added: z
-      .number()
-      .nullable()
-      .openapi({
-        description:
-          "Contacts the run's job enrolled: null while it has no job or its job is still adding (preparing, scheduled, queued, running)",
-      }),
+    added: z.number().nullable().openapi({
+      description:
+        "Contacts the run's job enrolled: null while it has no job or its job is still adding (preparing, scheduled, queued, running)",
+    }),
     job_status: z.string().nullable(),
     reason: z.string().nullable().openapi({
       description:

@@ -607,8 +607,8 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
               <Show when={!form.mailboxIds.length && ownerHasNoMailbox()}>
                 <p class="field-help text-warning" role="status" data-testid="wf-no-owner-mailbox">
                   {init && form.ownerId !== me()?.user.id ? "The workflow's owner has" : "You have"} no connected mailbox of
-                  {init && form.ownerId !== me()?.user.id ? " their" : " your"} own, so runs add nobody: tick a mailbox here, or connect
-                  one on the Mailboxes page.
+                  {init && form.ownerId !== me()?.user.id ? " their" : " your"} own, so runs add nobody: tick a mailbox here, or connect one
+                  on the Mailboxes page.
                 </p>
               </Show>
             </Suspense>
