@@ -7,13 +7,9 @@
 // passes through the shell or its history. Its hash has the Worker's own format (worker/lib/crypto.ts:
 // PBKDF2-HMAC-SHA256, 100,000 iterations, `pbkdf2-sha256$<iterations>$<salt>$<hash>`).
 // Refuses an address that already has an account (an address is one account in every team).
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { parseArgs } from "node:util";
 import { pbkdf2Sync, randomBytes } from "node:crypto";
-import { bin, env } from "./lib.mjs";
+import { newId, operatorD1, sqlText } from "./lib.mjs";
 
 /** The Worker's PBKDF2_ITERATIONS (workerd's cap): sign-in verifies with the count stored in the hash. */
 const ITERATIONS = 100_000;
@@ -51,36 +47,11 @@ if (name.length > 120) fail("--name: use at most 120 characters");
 const credits = args.credits === undefined ? 0 : Number(args.credits);
 if (!Number.isInteger(credits) || credits < 0 || credits > 1_000_000_000) fail("--credits: a whole number, 0 or more");
 
-const where = args.remote
-  ? ["--remote"]
-  : ["--local", "--persist-to", args["persist-to"] ?? process.env.SEQFLARE_STATE ?? ".wrangler/state"];
-const wrangler = (a) =>
-  execFileSync(bin("wrangler"), a, { env: { ...env, CI: "true" }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-/** Runs SQL through wrangler and answers the rows of its last statement. */
-const query = (sql) => {
-  // A file, not --command: several statements, and the password hash never appears in a process list.
-  const dir = mkdtempSync(path.join(tmpdir(), "seqflare-admin-"));
-  try {
-    writeFileSync(path.join(dir, "q.sql"), sql);
-    const out = JSON.parse(wrangler(["d1", "execute", "DB", ...where, "--json", "--file", path.join(dir, "q.sql")]));
-    return out.at(-1)?.results ?? [];
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-};
-const q = (s) => `'${String(s).replaceAll("'", "''")}'`;
-
-// A local database may not exist yet (before the first `npm start`); a remote one was migrated by deploy.
-if (!args.remote) wrangler(["d1", "migrations", "apply", "DB", ...where]);
+const { query } = operatorD1({ remote: args.remote, persistTo: args["persist-to"] });
+const q = sqlText;
 
 if (query(`SELECT id FROM users WHERE email = ${q(email)}`).length) fail(`${email} already has a Seqflare account: nothing was created`);
 
-/** The Worker's id shape (worker/lib/ids.ts newId): 4 bytes of seconds, then random bytes. */
-const newId = () => {
-  const b = randomBytes(12);
-  b.writeUInt32BE(Math.floor(Date.now() / 1000), 0);
-  return b.toString("hex");
-};
 const password = randomBytes(15).toString("base64url");
 const salt = randomBytes(16);
 const hash = `pbkdf2-sha256$${ITERATIONS}$${salt.toString("base64")}$${pbkdf2Sync(password, salt, ITERATIONS, 32, "sha256").toString("base64")}`;

@@ -7,13 +7,8 @@
 // credits (kind 'grant', "Grant" on the Credits page); --adjust writes a correction (kind 'adjust',
 // "Adjustment"), which may be negative (`--adjust --credits=-50`) but never takes the balance below zero
 // (invariant 6).
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { parseArgs } from "node:util";
-import { randomBytes } from "node:crypto";
-import { bin, env } from "./lib.mjs";
+import { newId, operatorD1, sqlText } from "./lib.mjs";
 
 const fail = (message) => {
   console.error(message);
@@ -54,39 +49,14 @@ const kind = args.adjust ? "adjust" : "grant";
 const note = args.note?.trim() || (args.adjust ? "Adjustment (grant-credits)" : "Credits granted (grant-credits)");
 if (note.length > 200) fail("--note: use at most 200 characters");
 
-const where = args.remote
-  ? ["--remote"]
-  : ["--local", "--persist-to", args["persist-to"] ?? process.env.SEQFLARE_STATE ?? ".wrangler/state"];
-const wrangler = (a) =>
-  execFileSync(bin("wrangler"), a, { env: { ...env, CI: "true" }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-/** Runs SQL through wrangler and answers the rows of its last statement. */
-const query = (sql) => {
-  // A file, not --command: several statements in one go, as create-admin runs its own.
-  const dir = mkdtempSync(path.join(tmpdir(), "seqflare-credits-"));
-  try {
-    writeFileSync(path.join(dir, "q.sql"), sql);
-    const out = JSON.parse(wrangler(["d1", "execute", "DB", ...where, "--json", "--file", path.join(dir, "q.sql")]));
-    return out.at(-1)?.results ?? [];
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-};
-const q = (s) => `'${String(s).replaceAll("'", "''")}'`;
-
-// A local database may not exist yet (before the first `npm start`); a remote one was migrated by deploy.
-if (!args.remote) wrangler(["d1", "migrations", "apply", "DB", ...where]);
+const { query } = operatorD1({ remote: args.remote, persistTo: args["persist-to"] });
+const q = sqlText;
 
 const [team] = email
   ? query(`SELECT t.id, t.name, t.credit_balance FROM users u JOIN teams t ON t.id = u.team_id WHERE u.email = ${q(email)}`)
   : query(`SELECT id, name, credit_balance FROM teams WHERE id = ${q(teamArg)}`);
 if (!team) fail(email ? `${email} has no Seqflare account: no credits were added` : `No team has the id ${teamArg}: no credits were added`);
 
-/** The Worker's id shape (worker/lib/ids.ts newId): 4 bytes of seconds, then random bytes. */
-const newId = () => {
-  const b = randomBytes(12);
-  b.writeUInt32BE(Math.floor(Date.now() / 1000), 0);
-  return b.toString("hex");
-};
 const rowId = newId();
 const t = Date.now();
 

@@ -1,7 +1,8 @@
 // Helpers shared by the npm scripts: run wrangler/vite through this project's Node 22, wait for the server.
-import { spawn } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
+import { tmpdir } from "node:os";
 import path from "node:path";
 
 // Child tools must run on this project's Node 22 (the `node` devDependency), even when the script
@@ -64,3 +65,38 @@ export function devArgs({ port, persist, publicUrl, extra = [] }) {
     ...extra,
   ];
 }
+
+/**
+ * The D1 an operator script writes, through `wrangler d1 execute`: the local one (`npm start`'s state, or
+ * `persistTo`) or, with `remote`, the deployed one. `query` runs SQL from a file (several statements in one
+ * go, and nothing it holds, such as a password hash, appears in a process list) and answers the rows of its
+ * last statement; a local database is migrated first, since it may not exist before the first `npm start`
+ * (a remote one was migrated by deploy).
+ */
+export function operatorD1({ remote, persistTo }) {
+  const where = remote ? ["--remote"] : ["--local", "--persist-to", persistTo ?? process.env.SEQFLARE_STATE ?? ".wrangler/state"];
+  const wrangler = (a) =>
+    execFileSync(bin("wrangler"), a, { env: { ...env, CI: "true" }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  if (!remote) wrangler(["d1", "migrations", "apply", "DB", ...where]);
+  const query = (sql) => {
+    const dir = mkdtempSync(path.join(tmpdir(), "seqflare-d1-"));
+    try {
+      writeFileSync(path.join(dir, "q.sql"), sql);
+      const out = JSON.parse(wrangler(["d1", "execute", "DB", ...where, "--json", "--file", path.join(dir, "q.sql")]));
+      return out.at(-1)?.results ?? [];
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  return { query };
+}
+
+/** A string as an SQL literal, for the operator scripts' SQL files. */
+export const sqlText = (s) => `'${String(s).replaceAll("'", "''")}'`;
+
+/** The Worker's id shape (worker/lib/ids.ts newId): 4 bytes of seconds, then random bytes. */
+export const newId = () => {
+  const b = randomBytes(12);
+  b.writeUInt32BE(Math.floor(Date.now() / 1000), 0);
+  return b.toString("hex");
+};
