@@ -37,6 +37,11 @@ export const POLL_CURSOR_KEYS = [
   // A Gmail resync read over several rounds: the listed messages not read yet, and the history point to go on from after them.
   "resync_ids",
   "resync_history_id",
+  // A reconnect whose held emails wait for a round that reads from after it (see catchUpReplies).
+  "release_pending",
+  // A message whose read keeps failing (a timeout every round): its id and how many rounds in a row ended at it.
+  "unreadable_id",
+  "unreadable_tries",
 ] as const;
 
 /**
