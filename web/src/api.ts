@@ -501,8 +501,9 @@ export async function createMailbox(input: MailboxInput) {
   return (await data(api.mailboxes.$post({ json: input }))).mailbox;
 }
 
+/** The mailbox as saved, and `warnings`: what the change leaves to do elsewhere (workflows a new owner breaks). */
 export async function updateMailbox(id: string, patch: MailboxPatch) {
-  return (await data(api.mailboxes[":id"].$patch({ param: { id }, json: patch }))).mailbox;
+  return await data(api.mailboxes[":id"].$patch({ param: { id }, json: patch }));
 }
 
 export async function setMailboxConnected(id: string, connected: boolean) {
