@@ -624,25 +624,31 @@ async function effectSequences(d: Db, caller: Caller, rows: ReplyRow[]): Promise
       .where(and(eq(sequences.teamId, caller.teamId), inList(sequences.id, ids), visibleSequence(caller, sequences.id))),
     d
       // (A batch answers rows as objects: the column names stay unique, so no contacts.id next to enrollments.id.)
-      .select({ id: enrollments.id, contactId: enrollments.contactId, first: contacts.firstName, last: contacts.lastName })
+      .select({
+        id: enrollments.id,
+        contactId: enrollments.contactId,
+        first: contacts.firstName,
+        last: contacts.lastName,
+        email: contacts.email,
+      })
       .from(enrollments)
       .innerJoin(contacts, eq(contacts.id, enrollments.contactId))
       .where(and(inList(enrollments.id, runIds), eq(enrollments.teamId, caller.teamId))),
   ]);
   return {
     sequences: new Map(seen.map((x) => [x.id, x.name])),
-    contacts: new Map(runs.map((x) => [x.id, { id: x.contactId, name: `${x.first} ${x.last}`.trim() }])),
+    contacts: new Map(runs.map((x) => [x.id, { id: x.contactId, name: `${x.first} ${x.last}`.trim(), email: x.email }])),
   };
 }
 
-/** Names for the rows' effects: visible sequences by id, and each run's contact by enrollment id. */
-type EffectNames = { sequences: Map<string, string>; contacts: Map<string, { id: string; name: string }> };
+/** Names for the rows' effects: visible sequences by id, and each run's contact (and its address) by enrollment id. */
+type EffectNames = { sequences: Map<string, string>; contacts: Map<string, { id: string; name: string; email: string | null }> };
 
 /**
  * Where its effect applied: per sequence, how many runs it finished or paused (a name only when visible),
  * and, for the runs of another contact record with the address (a duplicate), which one.
  */
-function appliedTo(r: ReplyRow["r"], names: EffectNames) {
+function appliedTo(r: ReplyRow["r"], ownEmail: string | null | undefined, names: EffectNames) {
   const out: {
     sequence_id: string | null;
     sequence_name: string | null;
@@ -652,8 +658,11 @@ function appliedTo(r: ReplyRow["r"], names: EffectNames) {
   }[] = [];
   const twin = (e: EffectEntry) => {
     const c = names.contacts.get(e.id);
-    // Named only in a sequence the caller may see: that the duplicate is in another one is that sequence's.
-    return c && c.id !== r.contactId && names.sequences.has(e.sequenceId) ? c : undefined;
+    // Only another record with the same address is the person again: a colleague the sequence's
+    // colleague rule stopped (colleague_replied) is another contact, and the screen would call them the
+    // same address. Named only in a sequence the caller may see: that the duplicate is in another one is that sequence's.
+    const same = !!c && !!ownEmail && c.id !== r.contactId && (c.email ?? "").toLowerCase() === ownEmail.toLowerCase();
+    return same && names.sequences.has(e.sequenceId) ? { id: c!.id, name: c!.name } : undefined;
   };
   for (const [key, group] of groupBy(r.effect.enrollments ?? [], (e) => `${e.sequenceId} ${e.action} ${twin(e)?.id ?? ""}`)) {
     const [sequenceId, action] = key.split(" ") as [string, "finish" | "pause"];
@@ -690,7 +699,7 @@ export function presentReply(row: ReplyRow, caller: Caller, names: EffectNames) 
     reviewed_by: r.reviewedBy,
     message_id: r.messageId,
     enrollment_id: r.enrollmentId,
-    applied_to: appliedTo(r, names),
+    applied_to: appliedTo(r, row.contact?.email, names),
     // Correcting it changes its sequence's contacts: the sequence's editors and admins (replyFor's check).
     can_correct: !!row.sequenceState?.ownerId && sequenceAllows(caller, "sequence.edit", row.sequenceState.ownerId, row.share ?? null),
     contact: row.contact?.id
