@@ -1060,9 +1060,12 @@ async function undoEffect(
   caller: Caller,
   r: typeof inboundMessages.$inferSelect,
   t: number,
-): Promise<{ said: string[]; leftAlone: LeftAlone[] }> {
+): Promise<{ said: string[]; leftAlone: LeftAlone[]; kept: EffectEntry[] }> {
   const said: string[] = [];
   const leftAlone: LeftAlone[] = [];
+  // The entries of the runs left alone, for the new effect: this email still stands for them, and a later
+  // correction by someone who may edit their sequence undoes them then.
+  const kept: EffectEntry[] = [];
   const { e, suppressedBy, restamp } = await handOver(d, r, t, said);
   const [target] = await d.select({ toEmail: messages.toEmail }).from(messages).where(eq(messages.id, r.messageId));
   const email = (target?.toEmail ?? "").toLowerCase();
@@ -1110,6 +1113,7 @@ async function undoEffect(
         ["pause", paused],
       ] as const) {
         if (!runs.length) continue;
+        kept.push(...runs);
         leftAlone.push({ sequence_id: right ? sequenceId : null, sequence_name: right?.name ?? null, action, enrollments: runs.length });
         const state = action === "finish" ? "finished" : "paused";
         const n = runs.length === 1 ? "1 run" : `${runs.length} runs`;
@@ -1219,7 +1223,7 @@ async function undoEffect(
     const pulled = m ? await engine.mailbox(env, m.mailboxId).withdraw([{ enrollmentId: r.enrollmentId, stepId: e.retry.key }]) : [];
     said.push(pulled.length ? "The email's next try was taken back" : "The email's next try had already gone out");
   }
-  return { said, leftAlone };
+  return { said, leftAlone, kept };
 }
 
 /** What applying a classification did, in words (for the answer and the audit log). */
@@ -1298,7 +1302,7 @@ export async function correctClassification(env: Env, d: Db, caller: Caller, id:
           ? "This email is being acted on right now (that failed when it came in): reload in a moment to see what it did"
           : "Someone else changed this email's classification meanwhile: reload to see what it is now",
     );
-  const { said: undone, leftAlone } = await undoEffect(env, d, caller, claimed, t);
+  const { said: undone, leftAlone, kept } = await undoEffect(env, d, caller, claimed, t);
   const x: Target = {
     teamId: r.teamId,
     sequenceId: r.sequenceId,
@@ -1315,7 +1319,7 @@ export async function correctClassification(env: Env, d: Db, caller: Caller, id:
   const retryAttempt =
     to === "bounce_soft" ? Math.min(Math.max(1, claimed.retryAttempt), SOFT_BOUNCE_BACKOFF_MS.length) : claimed.retryAttempt;
   const retryAt = to === "bounce_soft" ? t + SOFT_BOUNCE_BACKOFF_MS[retryAttempt - 1]! : null;
-  const effect = await applyEffect(
+  const made = await applyEffect(
     env,
     d,
     x,
@@ -1325,6 +1329,11 @@ export async function correctClassification(env: Env, d: Db, caller: Caller, id:
     claimed.receivedAt,
     retryAt === null ? undefined : { attempt: retryAttempt, at: retryAt },
   );
+  // The runs left alone stay in the stored effect: dropped, they would be recorded nowhere, and no
+  // correction (an admin's either) could restart them. Applying the new classification is not limited
+  // to the sequences the corrector may edit: a reply stops the person everywhere, as the engine does
+  // for one that came in so; only undoing is, and what it left alone is kept for a later one.
+  const effect: InboundEffect = kept.length ? { ...made, enrollments: [...(made.enrollments ?? []), ...kept] } : made;
   // Stored with the lease released (the new effect has none), only while this correction still holds it.
   const stored = await d
     .update(inboundMessages)
@@ -1341,7 +1350,8 @@ export async function correctClassification(env: Env, d: Db, caller: Caller, id:
     .returning({ id: inboundMessages.id });
   if (!stored.length)
     throw new ApiError("conflict", "This correction took too long and another one took over: reload to see what the email is now");
-  const applied = describe(effect);
+  // What this correction did: the runs kept from before were not its doing (left_alone says them).
+  const applied = describe(made);
   await audit(d, caller, "reply.reclassified", "reply", r.id, {
     from: r.classification,
     to,
