@@ -13,6 +13,8 @@ export function ConfirmDialog(props: {
   cancelLabel?: string;
   danger?: boolean;
   busy?: boolean;
+  /** The confirm button is off until what it asks is answered (a checkbox ticked), without saying "Working…". */
+  confirmDisabled?: boolean;
   onConfirm: () => void;
   onCancel: () => void;
 }) {
@@ -33,7 +35,7 @@ export function ConfirmDialog(props: {
         <button
           type="button"
           class={props.danger ? "btn btn-danger" : "btn btn-primary"}
-          disabled={props.busy}
+          disabled={props.busy || props.confirmDisabled}
           onClick={() => props.onConfirm()}
         >
           {props.busy ? "Working…" : props.confirmLabel}
