@@ -71,10 +71,21 @@ UPDATE teams SET credit_balance = credit_balance + ${credits}
   WHERE id = ${q(team.id)}
     AND EXISTS (SELECT 1 FROM credit_ledger l WHERE l.id = ${q(rowId)} AND l.balance_after = teams.credit_balance + l.amount);
 `);
-const [row] = query(`SELECT balance_after FROM credit_ledger WHERE id = ${q(rowId)}`);
+// The ledger row alone doesn't prove the balance moved (its UPDATE is conditional, and a remote file is
+// not guaranteed to run as one transaction): the balance is read back beside the row, and success is
+// only the balance the row says it left.
+const [row] = query(
+  `SELECT l.balance_after, t.credit_balance FROM credit_ledger l JOIN teams t ON t.id = l.team_id WHERE l.id = ${q(rowId)}`,
+);
 if (!row)
   fail(
     `${team.name} has ${team.credit_balance} credits: an adjustment of ${credits} would take the balance below zero. Nothing was changed.`,
+  );
+if (row.credit_balance !== row.balance_after)
+  fail(
+    `FAILED: the ledger row ${rowId} (${kind} of ${credits}) says the balance of team "${team.name}" (${team.id}) is now ${row.balance_after}, ` +
+      `but the balance reads ${row.credit_balance} (it was ${team.credit_balance}). The balance may not have moved: check the ` +
+      `team's balance and its latest ledger rows before running this again (the Worker may also have moved credits meanwhile).`,
   );
 console.log(
   `${args.adjust ? "Adjusted" : "Granted"} ${credits} credits ${args.adjust ? "on" : "to"} team "${team.name}" (${team.id}): balance now ${row.balance_after} (${args.remote ? "remote" : "local"} D1).`,

@@ -1,23 +1,19 @@
 // `npm run credits:grant` is how an operator tops up a team: a ledger row (Grant, or Adjustment with
 // --adjust) and the balance together, never below zero, refused for an account that doesn't exist.
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { bin, env } from "../../scripts/lib.mjs";
+import { env, operatorD1 } from "../../scripts/lib.mjs";
 
 const persist = mkdtempSync(path.join(tmpdir(), "seqflare-grant-credits-"));
 const run = (script, ...args) =>
   spawnSync(process.execPath, [script, "--persist-to", persist, ...args], { env, encoding: "utf8", timeout: 120_000 });
-const rows = (sql) =>
-  JSON.parse(
-    execFileSync(bin("wrangler"), ["d1", "execute", "DB", "--local", "--persist-to", persist, "--json", "--command", sql], {
-      env,
-      encoding: "utf8",
-    }),
-  )[0].results;
+// The same D1 the scripts write (migrated once, when first asked).
+let d1;
+const rows = (sql) => (d1 ??= operatorD1({ persistTo: persist })).query(sql);
 
 test(
   "grant-credits adds credits with a ledger row beside the balance; an adjustment never takes it below zero",
@@ -63,5 +59,15 @@ test(
     );
     assert.equal(ledger[1].note, "Plan renewal");
     assert.equal(ledger[1].source, "manual");
+
+    // A balance that didn't move (here a trigger drops the UPDATE, as a write lost between the two statements
+    // would) is a failure, said loudly, never "Granted": the ledger row alone proved nothing.
+    rows("CREATE TRIGGER keep_balance BEFORE UPDATE OF credit_balance ON teams BEGIN SELECT RAISE(IGNORE); END;");
+    const lost = run("scripts/grant-credits.mjs", "--email", "ada@acme.com", "--credits", "50");
+    rows("DROP TRIGGER keep_balance;");
+    assert.equal(lost.status, 1, lost.stdout);
+    assert.doesNotMatch(lost.stdout, /Granted/);
+    assert.match(lost.stderr, /FAILED: the ledger row \w+ \(grant of 50\) says the balance .* is now 430, but the balance reads 380/);
+    assert.equal(balance(), 380);
   },
 );
