@@ -50,6 +50,10 @@ const ReplySchema = z
           "Where it took effect: per sequence, the runs it finished or paused (a reply stops the contact in every sequence whose 'finish on reply' is on; an out-of-office pauses them all), the address's other contact records' runs too. A sequence you can't see has no id or name.",
       }),
     can_correct: z.boolean().openapi({ description: "Whether you may correct its classification (the sequence's editors and admins)" }),
+    can_take_back: z.boolean().openapi({
+      description:
+        "Whether you may correct it to another classification: taking back an unsubscribe request or a hard bounce lifts the address's suppression, which needs suppressions.manage (team admins); otherwise the same as can_correct",
+    }),
     contact: z.object({ id: z.string(), name: z.string(), email: z.string().nullable(), company: z.string().nullable() }).nullable(),
     sequence: z.object({ id: z.string(), name: z.string() }).nullable(),
     answered: z

@@ -682,6 +682,7 @@ function appliedTo(r: ReplyRow["r"], ownEmail: string | null | undefined, names:
 /** The inbox row the API answers (also the timeline's entries). */
 export function presentReply(row: ReplyRow, caller: Caller, names: EffectNames) {
   const r = row.r;
+  const canCorrect = !!row.sequenceState?.ownerId && sequenceAllows(caller, "sequence.edit", row.sequenceState.ownerId, row.share ?? null);
   return {
     id: r.id,
     classification: r.classification,
@@ -701,7 +702,14 @@ export function presentReply(row: ReplyRow, caller: Caller, names: EffectNames) 
     enrollment_id: r.enrollmentId,
     applied_to: appliedTo(r, row.contact?.email, names),
     // Correcting it changes its sequence's contacts: the sequence's editors and admins (replyFor's check).
-    can_correct: !!row.sequenceState?.ownerId && sequenceAllows(caller, "sequence.edit", row.sequenceState.ownerId, row.share ?? null),
+    can_correct: canCorrect,
+    // Correcting it to something else: taking back an unsubscribe request or a hard bounce also lifts the
+    // address's suppression, which only team admins may (correctClassification refuses it otherwise); a
+    // sequence editor may still confirm it. (No owner given: suppressions.manage is a team right.)
+    can_take_back:
+      canCorrect &&
+      ((r.classification !== "unsubscribe" && r.classification !== "bounce_hard") ||
+        sequenceAllows(caller, "suppressions.manage", "", null)),
     contact: row.contact?.id
       ? {
           id: row.contact.id,

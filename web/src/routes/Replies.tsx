@@ -148,19 +148,26 @@ function CorrectIt(props: { r: Reply }) {
         onChange={(e) => setTo(e.currentTarget.value as ReplyClassification)}
         data-testid="reclassify"
       >
-        {ORDER.map((k) => (
+        {(props.r.can_take_back ? ORDER : [props.r.classification]).map((k) => (
           <option value={k}>{CLASSIFICATION[k].label}</option>
         ))}
       </select>
       <button type="submit" class="btn btn-secondary btn-sm" disabled={correct.pending()}>
         {to() === props.r.classification ? "Confirm" : "Correct it"}
       </button>
+      {/* Taking back an unsubscribe request or a hard bounce lifts the address's suppression: admins only (the API refuses it). */}
+      <Show when={!props.r.can_take_back}>
+        <span class="muted" data-testid="reply-take-back-hint">
+          Only admins can take back {props.r.classification === "unsubscribe" ? "an unsubscribe" : "a hard bounce"}
+        </span>
+      </Show>
       <ConfirmDialog
         open={asking()}
         danger
         title="Take back this unsubscribe request?"
         confirmLabel={`Make it ${CLASSIFICATION[to()].label.toLowerCase()}`}
         busy={correct.pending()}
+        confirmDisabled={!consent()}
         onCancel={() => setAsking(false)}
         onConfirm={() => void confirmLift()}
       >
