@@ -812,11 +812,14 @@ export class SequenceDO extends DurableObject<Env> {
     this.ctx.storage.transactionSync(() => {
       // A task's completed or skipped for a step its run has handed to the mailbox (a manual email sent from
       // its task, sendTaskEmail) is not taken: only the mailbox's report settles that step. Taken, the run
-      // moved on and the mailbox dropped the email at its claim while the send had answered "sent".
+      // moved on and the mailbox dropped the email at its claim while the send had answered "sent". The same
+      // once its rep chose to send it (send_now) and a pause withdrew it: the resume hands it over again as an
+      // email (stepDue), so a stale Complete or Skip meanwhile would drop an email the task says was sent.
       const taken = results.filter((r) => {
         if (r.outcome !== "completed" && r.outcome !== "skipped") return true;
         const e = this.row(r.enrollmentId);
-        if (e?.waiting !== "mailbox" || e.step_id !== r.stepId) return true;
+        if (!e || e.step_id !== r.stepId) return true;
+        if (e.waiting !== "mailbox" && !this.choice(r.enrollmentId, r.stepId)?.send_now) return true;
         sending.push({ enrollmentId: r.enrollmentId, stepId: r.stepId });
         return false;
       });
