@@ -82,9 +82,15 @@ function sequenceVerbs(env: Env, sequenceId: string, teamId: string) {
     skipEmail: (key: Key): Promise<ScheduledActionResult> => stub.skipEmail(sequenceId, teamId, key.enrollmentId, key.stepId),
     rescheduleEmail: (key: Key, at: number): Promise<ScheduledActionResult> =>
       stub.rescheduleEmail(sequenceId, teamId, key.enrollmentId, key.stepId, at),
-    /** A manual email's task sent by its rep: the step goes to the run's mailbox as an email, with their text (null: the step's). */
-    sendTaskEmail: (key: Key, edit: { subject: string | null; body: string | null }): Promise<ScheduledActionResult> =>
-      stub.sendTaskEmail(sequenceId, teamId, key.enrollmentId, key.stepId, edit),
+    /**
+     * A manual email's task sent by its rep: the step goes to the run's mailbox as an email, with their text (null: the step's).
+     * `mailboxId`: the run's mailbox the caller was checked to send from; refused (not_next, mailbox_changed) if it is no longer the run's.
+     */
+    sendTaskEmail: (
+      key: Key,
+      edit: { subject: string | null; body: string | null },
+      mailboxId: string | null,
+    ): Promise<ScheduledActionResult> => stub.sendTaskEmail(sequenceId, teamId, key.enrollmentId, key.stepId, edit, mailboxId),
   };
 }
 

@@ -1640,6 +1640,7 @@ export class SequenceDO extends DurableObject<Env> {
     enrollmentId: string,
     stepId: string,
     edit: { subject: string | null; body: string | null },
+    checkedMailboxId: string | null,
   ): Promise<ScheduledActionResult> {
     await this.bind(sequenceId, teamId);
     const cfg = await this.config(sequenceId);
@@ -1673,6 +1674,9 @@ export class SequenceDO extends DurableObject<Env> {
           cfg.archived ? "sequence_archived" : !cfg.active ? "sequence_inactive" : e.reason,
         ));
       if (!e.mailbox_id) return void (blocked = scheduledFail("no_mailbox", e.status, "no_mailbox"));
+      // The caller's right to send was checked on D1's copy of the run's mailbox: a change of mailbox since
+      // (or not yet mirrored) would send from one they were never checked for, perhaps a colleague's.
+      if (e.mailbox_id !== checkedMailboxId) return void (blocked = scheduledFail("not_next", e.status, "mailbox_changed"));
       const block = blockingReason(contact, true);
       if (block) return void (blocked = scheduledFail("closed", e.status, block));
       const edited = edit.subject !== null || edit.body !== null;

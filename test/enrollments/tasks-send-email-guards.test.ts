@@ -117,6 +117,24 @@ describe("sending a manual email from its task: the guards", () => {
     expect(w.calls).toHaveLength(1);
   });
 
+  it("a mailbox changed after the caller's right was checked on D1's copy is refused (409): nothing sent from either mailbox", async () => {
+    const w = await world([MANUAL, { type: "call", wait: 1 }]);
+    // A member with a mailbox of their own, who may not send from the owner's; D1 shows the run on theirs
+    // while its SequenceDO still sends from the owner's (a change of mailbox between the check and the send).
+    const member = await makeUser(w.teamId, "member");
+    const theirs = await makeMailbox(w.teamId, member, { gapSeconds: 0 });
+    const theirCalls = recordingTransport(theirs);
+    await env.DB.prepare("UPDATE tasks SET assignee_id = ? WHERE id = ?").bind(member, w.task.id).run();
+    await env.DB.prepare("UPDATE enrollments SET mailbox_id = ? WHERE id = ?").bind(theirs, w.task.enrollment_id).run();
+    const res = await as(await sessionFor(w.teamId, member), "POST", `/api/tasks/${w.task.id}/send`, { body: "As someone else" });
+    expect(res.status).toBe(409);
+    expect((await errorOf(res)).message).toMatch(/mailbox was just changed/);
+    await runUntil(now() + DAY);
+    expect(w.calls).toHaveLength(0);
+    expect(theirCalls).toHaveLength(0);
+    expect((await taskRow(w.task.id))?.status).toBe("open");
+  });
+
   it("a text with a variable the contact has no value for is refused (422 naming subject and body): nothing sent, the run not paused", async () => {
     const w = await world([MANUAL, { type: "call", wait: 1 }]);
     await env.DB.prepare("UPDATE contacts SET first_name = '' WHERE id = ?").bind(w.contactId).run();
@@ -145,7 +163,11 @@ describe("sending a manual email from its task: the guards", () => {
     const w = await world([MANUAL, { type: "call", wait: 1 }]);
     const res = await engine
       .sequence(env, w.sequenceId, w.teamId)
-      .sendTaskEmail({ enrollmentId: w.task.enrollment_id, stepId: w.task.step_id }, { subject: null, body: "Sent, task never told" });
+      .sendTaskEmail(
+        { enrollmentId: w.task.enrollment_id, stepId: w.task.step_id },
+        { subject: null, body: "Sent, task never told" },
+        w.mailboxId,
+      );
     expect(res.ok).toBe(true);
     expect((await taskRow(w.task.id))?.status).toBe("open");
     await runUntil(now() + HOUR);

@@ -496,6 +496,9 @@ function sendRefusal(r: Extract<ScheduledActionResult, { ok: false }>): ApiError
     case "step_off":
       return new ApiError("conflict", "This manual email's step is turned off: turn it on first, or skip the task");
     case "not_next":
+      // The run's mailbox changed after the caller's right to send from it was checked: nothing was sent.
+      if (r.reason === "mailbox_changed")
+        return new ApiError("conflict", "Not sent: the contact's mailbox was just changed; reload the task and send again");
       return new ApiError("conflict", "The contact is not on this step any more: the task was already done");
     case "already_sent":
       return new ApiError("conflict", "This email was already sent");
@@ -579,7 +582,7 @@ export async function sendTaskEmail(
   // The text that goes: a variable with no value for this contact would be refused at the mailbox (and pause the run).
   const missing = await missingToSend(d, task, run.senderName ?? "", edit);
   if (missing.length) throw new ApiError("validation_failed", missing[0]!.message, { fields: missing });
-  const res = await seq.sendTaskEmail(key, { subject: edit.subject ?? null, body: edit.body ?? null });
+  const res = await seq.sendTaskEmail(key, { subject: edit.subject ?? null, body: edit.body ?? null }, run.mailboxId);
   if (!res.ok) {
     // Handed over by an earlier request that did not get to complete its task (two clicks, or it died
     // after the hand-over): the task is done now, and this request still says it sent nothing.
