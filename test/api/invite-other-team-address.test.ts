@@ -1,6 +1,6 @@
 // Inviting an address that has an account in another team answers as for any fresh address: a 422
 // there told any admin whether someone uses Seqflare elsewhere. Accepting that invite is refused in
-// words ("sign in instead") and creates nothing: no user, no session, the other team's user untouched.
+// words and creates nothing: no user, no session, the other team's user untouched.
 import { describe, expect, it } from "vitest";
 import { makeTeam, sessionFor } from "../fixtures";
 import { as, call, env, errorOf } from "../helpers";
@@ -42,7 +42,10 @@ describe("inviting an address that has an account in another team", () => {
     const token = b.url.split("/invite/")[1]!;
     const res = await pub("POST", `/api/invites/${token}/accept`, { name: "Someone", password: "long enough password" });
     expect(res.status).toBe(409);
-    expect((await errorOf(res)).message).toMatch(/already has a Seqflare account: sign in instead/);
+    // Signing in opens their own team, never this one: the answer says what can work instead.
+    const message = (await errorOf(res)).message;
+    expect(message).toBe("This address already has a Seqflare account in another team; ask for an invite to a different address");
+    expect(message).not.toMatch(/sign in/i);
     // Nothing was created: one user with the address, still in the rival team; no session; the invite is not used.
     expect(await count("SELECT count(*) AS n FROM users WHERE lower(email) = ?", rivalEmail)).toBe(1);
     expect(await count("SELECT count(*) AS n FROM users WHERE lower(email) = ? AND team_id = ?", rivalEmail, rival.teamId)).toBe(1);

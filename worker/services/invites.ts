@@ -57,7 +57,7 @@ export async function createInvite(
   const t = now();
   const [user, pending] = await Promise.all([
     // Only this team's users: refusing an address that has an account in another team would tell any
-    // admin who uses Seqflare elsewhere. Accepting such an invite is refused ("sign in instead") by the
+    // admin who uses Seqflare elsewhere. Accepting such an invite is refused (ask for an invite to another address) by the
     // unique users.email, and nothing is created.
     d
       .select({ id: users.id })
@@ -200,8 +200,17 @@ export async function acceptInvite(d: Db, token: string, input: { name: string; 
         FROM users WHERE id = ${userId}`,
     ]);
   } catch (e) {
-    // The address became a user meanwhile (another team's invite accepted, say): users.email is unique.
-    if (isUniqueViolation(e)) throw new ApiError("conflict", "This address already has a Seqflare account: sign in instead");
+    // The address is a user already (users.email is unique): in another team, signing in opens that team,
+    // never this one, so this invite can't be used by that address; in this team (added meanwhile), signing in is the way.
+    if (isUniqueViolation(e)) {
+      const holder = await d.select({ teamId: users.teamId }).from(users).where(eq(users.email, invite.email)).get();
+      if (holder?.teamId === invite.teamId)
+        throw new ApiError("conflict", "This address is already a member of this team: sign in instead");
+      throw new ApiError(
+        "conflict",
+        "This address already has a Seqflare account in another team; ask for an invite to a different address",
+      );
+    }
     throw e;
   }
   if (!results[0]?.meta.changes) throw inviteGone();
