@@ -97,6 +97,51 @@ describe("Apollo people search locations", () => {
     }
   });
 
+  it('reads a province, UK nation or region as its country ("Toronto, ON"), and a country in any case ("germany")', async () => {
+    const x = await addContactsSetup();
+    const key = await masterKey(x.teamId, x.userId);
+    const count = async (where: string) =>
+      (await env.DB.prepare(`SELECT count(*) AS n FROM people WHERE ${where}`).first<{ n: number }>())!.n;
+    const toronto = await count("city = 'Toronto' AND country = 'Canada'");
+    const london = await count("city = 'London' AND country = 'United Kingdom'");
+    const munich = await count("city = 'Munich' AND country = 'Germany'");
+    const germany = await count("country = 'Germany'");
+    expect(Math.min(toronto, london, munich, germany)).toBeGreaterThan(0);
+    expect(munich).toBeLessThan(germany);
+    const total = async (locations: string[]) => {
+      const res = await search(key, { person_locations: locations, per_page: 100 });
+      expect(res.status, `${locations.join(" | ")}: ${await res.clone().text()}`).toBe(200);
+      return ((await res.json()) as Answer).pagination.total_entries;
+    };
+    for (const v of ["Toronto, ON", "Toronto, Ontario", "toronto, on, canada", "Toronto, Canada"])
+      expect(await total([v]), v).toBe(toronto);
+    for (const v of ["London, England", "London, england", "London, United Kingdom"]) expect(await total([v]), v).toBe(london);
+    for (const v of ["Munich, Bavaria", "Munich, Bavaria, Germany", "Munich, germany"]) expect(await total([v]), v).toBe(munich);
+    for (const v of ["germany", "GERMANY", "Germany"]) expect(await total([v]), v).toBe(germany);
+    const people = ((await (await search(key, { person_locations: ["germany"], per_page: 100 })).json()) as Answer).people;
+    expect(people.length).toBeGreaterThan(0);
+    expect(people.every((p) => p.country === "Germany")).toBe(true);
+  });
+
+  it("refuses a country part it doesn't know and a state or region alone, naming person_locations: each found no one silently", async () => {
+    const x = await addContactsSetup();
+    const key = await masterKey(x.teamId, x.userId);
+    for (const [v, why] of [
+      ["Georgia, US", "not a state"],
+      ["Berlin, Germanyy", '"Germanyy" is not a country'],
+      ["Paris, Nowhere, Francee", '"Francee" is not a country'],
+      ["Ontario", "not a region"],
+      ["England, UK", "not a region"],
+    ] as const) {
+      const res = await search(key, { person_locations: ["Berlin", v] });
+      expect(res.status, v).toBe(422);
+      const [problem] = fieldsOf(await errorOf(res));
+      expect(problem!.field, v).toBe("person_locations");
+      expect(problem!.message, v).toContain(`"${v}"`);
+      expect(problem!.message, v).toContain(why);
+    }
+  });
+
   it("the native search still ANDs its cities and countries filters", async () => {
     const x = await addContactsSetup();
     const { city, country } = await cityAndOtherCountry();

@@ -1,19 +1,106 @@
 import { ApiError } from "../lib/errors";
 import type { PeopleLocation } from "../services/people-search";
 
-/** The spellings Apollo's clients use for a country, as the people data spells it. */
+/**
+ * Countries as the people data spells them (worker/seed/vocab.ts: "United States", "United Kingdom",
+ * "Germany"...). A country part is compared through this list, case-blind, and sent to the search in
+ * this casing: p.country stays an exact, indexed comparison (lower(p.country) would scan every person).
+ */
+const COUNTRY_NAMES =
+  "Afghanistan|Albania|Algeria|Andorra|Angola|Antigua and Barbuda|Argentina|Armenia|Australia|Austria|Azerbaijan|Bahamas|Bahrain|Bangladesh|Barbados|Belarus|Belgium|Belize|Benin|Bhutan|Bolivia|Bosnia and Herzegovina|Botswana|Brazil|Brunei|Bulgaria|Burkina Faso|Burundi|Cambodia|Cameroon|Canada|Cape Verde|Central African Republic|Chad|Chile|China|Colombia|Comoros|Costa Rica|Croatia|Cuba|Cyprus|Czech Republic|Democratic Republic of the Congo|Denmark|Djibouti|Dominica|Dominican Republic|Ecuador|Egypt|El Salvador|Equatorial Guinea|Eritrea|Estonia|Eswatini|Ethiopia|Fiji|Finland|France|Gabon|Gambia|Georgia|Germany|Ghana|Greece|Grenada|Guatemala|Guinea|Guinea-Bissau|Guyana|Haiti|Honduras|Hong Kong|Hungary|Iceland|India|Indonesia|Iran|Iraq|Ireland|Israel|Italy|Ivory Coast|Jamaica|Japan|Jordan|Kazakhstan|Kenya|Kiribati|Kosovo|Kuwait|Kyrgyzstan|Laos|Latvia|Lebanon|Lesotho|Liberia|Libya|Liechtenstein|Lithuania|Luxembourg|Macau|Madagascar|Malawi|Malaysia|Maldives|Mali|Malta|Marshall Islands|Mauritania|Mauritius|Mexico|Micronesia|Moldova|Monaco|Mongolia|Montenegro|Morocco|Mozambique|Myanmar|Namibia|Nauru|Nepal|Netherlands|New Zealand|Nicaragua|Niger|Nigeria|North Korea|North Macedonia|Norway|Oman|Pakistan|Palau|Palestine|Panama|Papua New Guinea|Paraguay|Peru|Philippines|Poland|Portugal|Puerto Rico|Qatar|Republic of the Congo|Romania|Russia|Rwanda|Saint Kitts and Nevis|Saint Lucia|Saint Vincent and the Grenadines|Samoa|San Marino|Sao Tome and Principe|Saudi Arabia|Senegal|Serbia|Seychelles|Sierra Leone|Singapore|Slovakia|Slovenia|Solomon Islands|Somalia|South Africa|South Korea|South Sudan|Spain|Sri Lanka|Sudan|Suriname|Sweden|Switzerland|Syria|Taiwan|Tajikistan|Tanzania|Thailand|Timor-Leste|Togo|Tonga|Trinidad and Tobago|Tunisia|Turkey|Turkmenistan|Tuvalu|Uganda|Ukraine|United Arab Emirates|United Kingdom|United States|Uruguay|Uzbekistan|Vanuatu|Vatican City|Venezuela|Vietnam|Yemen|Zambia|Zimbabwe".split(
+    "|",
+  );
+
+/** Other spellings Apollo's clients use for a country. */
 const COUNTRY_ALIASES: Record<string, string> = {
+  ...Object.fromEntries(COUNTRY_NAMES.map((c) => [c.toLowerCase(), c])),
   us: "United States",
   usa: "United States",
-  "united states": "United States",
   "united states of america": "United States",
   america: "United States",
   uk: "United Kingdom",
   gb: "United Kingdom",
   "great britain": "United Kingdom",
-  "united kingdom": "United Kingdom",
+  britain: "United Kingdom",
   uae: "United Arab Emirates",
-  "united arab emirates": "United Arab Emirates",
+  holland: "Netherlands",
+  "the netherlands": "Netherlands",
+  deutschland: "Germany",
+  czechia: "Czech Republic",
+  "côte d'ivoire": "Ivory Coast",
+  "cote d'ivoire": "Ivory Coast",
+  türkiye: "Turkey",
+  turkiye: "Turkey",
+  korea: "South Korea",
+  "republic of korea": "South Korea",
+  "russian federation": "Russia",
+  "viet nam": "Vietnam",
+};
+
+/**
+ * Regions written where a country goes ("Toronto, ON", "London, England", "Munich, Bavaria"): the people
+ * data has no region, so each names its country. No US state code is among them (those are US_STATES).
+ */
+const REGIONS: Record<string, string> = {
+  ...Object.fromEntries(
+    [
+      ["on", "Ontario"],
+      ["qc", "Quebec"],
+      ["bc", "British Columbia"],
+      ["ab", "Alberta"],
+      ["mb", "Manitoba"],
+      ["sk", "Saskatchewan"],
+      ["ns", "Nova Scotia"],
+      ["nb", "New Brunswick"],
+      ["nl", "Newfoundland and Labrador"],
+      ["pe", "Prince Edward Island"],
+      ["nt", "Northwest Territories"],
+      ["yt", "Yukon"],
+      ["nu", "Nunavut"],
+    ].flatMap(([code, name]) => [
+      [code!, "Canada"],
+      [name!.toLowerCase(), "Canada"],
+    ]),
+  ),
+  québec: "Canada",
+  england: "United Kingdom",
+  scotland: "United Kingdom",
+  wales: "United Kingdom",
+  "northern ireland": "United Kingdom",
+  bavaria: "Germany",
+  bayern: "Germany",
+  "baden-württemberg": "Germany",
+  "baden-wurttemberg": "Germany",
+  hesse: "Germany",
+  hessen: "Germany",
+  "north rhine-westphalia": "Germany",
+  "nordrhein-westfalen": "Germany",
+  "lower saxony": "Germany",
+  saxony: "Germany",
+  "new south wales": "Australia",
+  nsw: "Australia",
+  victoria: "Australia",
+  vic: "Australia",
+  queensland: "Australia",
+  qld: "Australia",
+  "western australia": "Australia",
+  "south australia": "Australia",
+  tasmania: "Australia",
+  "australian capital territory": "Australia",
+  act: "Australia",
+  catalonia: "Spain",
+  catalunya: "Spain",
+  andalusia: "Spain",
+  lombardy: "Italy",
+  lombardia: "Italy",
+  "île-de-france": "France",
+  "ile-de-france": "France",
+  maharashtra: "India",
+  karnataka: "India",
+  "north holland": "Netherlands",
+  "noord-holland": "Netherlands",
+  "são paulo": "Brazil",
+  "sao paulo": "Brazil",
 };
 
 /** US states (and DC) by their two-letter code. */
@@ -74,12 +161,19 @@ const STATE_NAMES = new Set(Object.values(US_STATES).map((s) => s.toLowerCase())
 
 /** A part as compared: lower case, dots dropped ("U.S." is "us"), spaces collapsed. */
 const key = (part: string) => part.toLowerCase().replace(/\./g, "").replace(/\s+/g, " ").trim();
-const countryOf = (part: string) => COUNTRY_ALIASES[key(part)];
+// Own keys only: "constructor" is no country.
+const lookup = (map: Record<string, string>, part: string) => (Object.hasOwn(map, key(part)) ? map[key(part)] : undefined);
+const countryOf = (part: string) => lookup(COUNTRY_ALIASES, part);
+const regionOf = (part: string) => lookup(REGIONS, part);
 const isUsState = (part: string) => Object.hasOwn(US_STATES, key(part)) || STATE_NAMES.has(key(part));
+/** States whose name is also a US city: "New York, US" is the city. */
+const ALSO_A_US_CITY = new Set(["new york", "washington"]);
 /** States whose name is also a city or a country people live in: alone, they are matched as that place. */
-const ALSO_A_PLACE = new Set(["new york", "washington", "georgia"]);
+const ALSO_A_PLACE = new Set([...ALSO_A_US_CITY, "georgia"]);
 /** A state written alone (a name or a code), which the people data can't match. */
 const stateAlone = (part: string) => isUsState(part) && !ALSO_A_PLACE.has(key(part));
+/** Regions whose name is also a city people live in ("Victoria", "São Paulo"): alone, they are that city. */
+const REGIONS_ALSO_CITIES = new Set(["victoria", "québec", "quebec", "são paulo", "sao paulo"]);
 
 const refuse = (value: string, why: string) =>
   new ApiError("validation_failed", `person_locations "${value}": ${why}`, {
@@ -91,6 +185,8 @@ const refuse = (value: string, why: string) =>
  * as a city, a country, "City, ST", "City, Country" or "City, State, Country"; the people data keeps a
  * city and a country, no state. So a state names a US city's country (its state can't be checked), and
  * a state alone ("California", "California, US") is refused: matched as a city it found no one, silently.
+ * Likewise a Canadian province, UK nation or other known region in the country's place ("Toronto, ON",
+ * "London, England") names its country, and a country part Seqflare doesn't know is refused, not matched to no one.
  */
 export function parseLocation(value: string): PeopleLocation {
   const parts = value
@@ -102,28 +198,33 @@ export function parseLocation(value: string): PeopleLocation {
       value,
       'Seqflare\'s people have a city and a country, not a state: send cities ("San Francisco, CA") or the country ("United States")',
     );
+  const regionOnly = () =>
+    refuse(value, 'Seqflare\'s people have a city and a country, not a region: send cities ("Toronto, ON") or the country ("Canada")');
+  // Matched as nobody, silently, before: a country part must be one the people data has.
+  const notACountry = (part: string) =>
+    refuse(value, `"${part}" is not a country, US state or region Seqflare knows: write "City, Country" ("Berlin, Germany") or "City, ST"`);
   if (parts.length === 1) {
     const only = parts[0]!;
     const country = countryOf(only);
     if (country) return { country };
     if (stateAlone(only)) throw stateOnly();
-    // A city or a country as the people data spells it ("Berlin", "Germany").
+    if (regionOf(only) && !REGIONS_ALSO_CITIES.has(key(only))) throw regionOnly();
+    // A city ("Berlin").
     return { place: only };
   }
   if (parts.length === 2) {
     const [city, where] = parts as [string, string];
-    const country = countryOf(where);
-    if (country) {
-      if (country === "United States" && stateAlone(city)) throw stateOnly();
-      return { city, country };
-    }
-    if (isUsState(where)) return { city, country: "United States" };
-    // "Berlin, Germany": the country as the people data spells it.
-    return { city, country: where };
+    // A state before a country of the same name: "Atlanta, Georgia" is in the United States.
+    const country = isUsState(where) ? "United States" : (countryOf(where) ?? regionOf(where));
+    if (!country) throw notACountry(where);
+    if (country === "United States" && isUsState(city) && !ALSO_A_US_CITY.has(key(city))) throw stateOnly();
+    if (regionOf(city) && !REGIONS_ALSO_CITIES.has(key(city)) && regionOf(city) === country) throw regionOnly();
+    return { city, country };
   }
   if (parts.length === 3) {
     const [city, region, where] = parts as [string, string, string];
-    const country = countryOf(where) ?? where;
+    const country = countryOf(where);
+    if (!country) throw notACountry(where);
     if (country === "United States" && !isUsState(region)) throw refuse(value, `"${region}" is not a US state`);
     return { city, country };
   }
