@@ -1,7 +1,8 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { resetClock } from "../../worker/lib/clock";
 import { client, env, errorOf, fieldsOf, ok } from "../helpers";
-import { makeMailbox, makeTeam, makeUser, sessionFor } from "../fixtures";
+import { makeMailbox, makeSequence, makeTeam, makeUser, sessionFor } from "../fixtures";
+import { newId } from "../../worker/lib/ids";
 
 beforeEach(() => resetClock());
 
@@ -69,5 +70,43 @@ describe("giving a mailbox a new owner", () => {
     await ok(x.next.mailboxes[":id"].$patch({ param: { id: x.mailboxId }, json: { sender_name: "Mine" } }));
     await ok(x.next.mailboxes[":id"].reconnect.$post({ param: { id: x.mailboxId } }));
     expect(await row(x.mailboxId)).toMatchObject({ user_id: x.nextId, status: "connected", sender_name: "Mine" });
+  });
+
+  it("answers as warnings the workflows of other members that send from it: they would fail mailbox.send at their next run and turn off", async () => {
+    const x = await setup();
+    const otherMailbox = await makeMailbox(x.teamId, x.repId);
+    const { sequenceId: seq } = await makeSequence(x.teamId, x.repId, [], null);
+    const workflow = (owner: string, name: string, mailboxIds: string[], active = 1) =>
+      env.DB.prepare(
+        "INSERT INTO workflows (id, team_id, owner_id, name, sequence_id, filters, options, interval_minutes, max_per_run, active, created_at) VALUES (?, ?, ?, ?, ?, '{}', ?, 1440, 10, ?, 0)",
+      )
+        .bind(newId(), x.teamId, owner, name, seq, JSON.stringify({ mailbox_ids: mailboxIds }), active)
+        .run();
+    await env.DB.prepare("UPDATE users SET name = 'Sam' WHERE id = ?").bind(x.repId).run();
+    await workflow(x.repId, "Weekly VP adds", [otherMailbox, x.mailboxId]);
+    await workflow(x.repId, "Paused one", [x.mailboxId], 0); // off: nothing turns off at a next run
+    await workflow(x.repId, "Other mailbox only", [otherMailbox]);
+    await workflow(x.nextId, "The new owner's own", [x.mailboxId]); // may send from it now
+    await workflow(x.userId, "The admin's", [x.mailboxId]); // admins send from any mailbox
+
+    // A change that keeps the owner warns of nothing.
+    const same = await ok(x.admin.mailboxes[":id"].$patch({ param: { id: x.mailboxId }, json: { sender_name: "Kept" } }));
+    expect(same.warnings).toEqual([]);
+
+    const given = await ok(x.admin.mailboxes[":id"].$patch({ param: { id: x.mailboxId }, json: { user_id: x.nextId } }));
+    expect(given.mailbox.user_id).toBe(x.nextId);
+    expect(given.warnings).toEqual([
+      {
+        field: "user_id",
+        message:
+          "“Weekly VP adds” (owned by Sam) sends from this mailbox and will turn off at its next run: give it another mailbox or a new owner",
+      },
+    ]);
+    // Only warned: the owner moved, the workflows are as they were.
+    expect((await row(x.mailboxId))!.user_id).toBe(x.nextId);
+    const active = await env.DB.prepare("SELECT count(*) AS n FROM workflows WHERE team_id = ? AND active = 1")
+      .bind(x.teamId)
+      .first<{ n: number }>();
+    expect(active!.n).toBe(4);
   });
 });

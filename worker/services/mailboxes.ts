@@ -208,8 +208,37 @@ function smtpServerChanged(saved: Partial<SmtpInput>, patch: Partial<SmtpInput>)
   return (["host", "port", "security", "username"] as const).some((k) => patch[k] !== undefined && patch[k] !== saved[k]);
 }
 
-/** Change sender, signature, limits or transport settings (new SMTP settings must connect first); the MailboxDO re-reads them. */
-export async function updateMailbox(env: Env, d: Db, caller: Caller, mailboxId: string, body: MailboxPatch): Promise<MailboxRow> {
+/** What a saved change leaves to do elsewhere, named by the field that caused it. */
+export type MailboxWarning = { field: string; message: string };
+
+/**
+ * The workflows a mailbox's new owner breaks: an active workflow sends as its owner, and only the
+ * mailbox's user or an admin may send from it, so one owned by another member that lists this mailbox
+ * fails mailbox.send ("forbidden") at its next run and turns off. Admins' workflows keep sending.
+ */
+async function ownerMoveWarnings(d: Db, teamId: string, mailboxId: string, newOwner: string): Promise<MailboxWarning[]> {
+  const rows = await d.all<{ name: string; owner: string }>(sql`
+    SELECT w.name, u.name AS owner FROM workflows w JOIN users u ON u.id = w.owner_id AND u.team_id = w.team_id
+    WHERE w.team_id = ${teamId} AND w.active = 1 AND w.owner_id <> ${newOwner} AND u.role <> 'admin'
+      AND EXISTS (SELECT 1 FROM json_each(w.options, '$.mailbox_ids') WHERE value = ${mailboxId})
+    ORDER BY w.name, w.id`);
+  return rows.map((w) => ({
+    field: "user_id",
+    message: `“${w.name}” (owned by ${w.owner}) sends from this mailbox and will turn off at its next run: give it another mailbox or a new owner`,
+  }));
+}
+
+/**
+ * Change sender, signature, limits or transport settings (new SMTP settings must connect first); the MailboxDO re-reads them.
+ * Answers the mailbox and, when it was given to someone else, the workflows that will stop sending from it.
+ */
+export async function updateMailbox(
+  env: Env,
+  d: Db,
+  caller: Caller,
+  mailboxId: string,
+  body: MailboxPatch,
+): Promise<{ mailbox: MailboxRow; warnings: MailboxWarning[] }> {
   const r = await mailboxFor(d, caller, mailboxId, "mailbox.manage");
   // Given to another user (admins only, as when connecting one for them): a disabled user's mailbox had no way
   // to a new owner. Only the row's user_id moves; what that changes is in the README (Mailboxes).
@@ -322,7 +351,10 @@ export async function updateMailbox(env: Env, d: Db, caller: Caller, mailboxId: 
     );
   }
   await engine.mailbox(env, r.id).refresh();
-  return reload(d, r.id);
+  return {
+    mailbox: await reload(d, r.id),
+    warnings: newOwner ? await ownerMoveWarnings(d, caller.teamId, r.id, newOwner) : [],
+  };
 }
 
 /** Disconnect or reconnect; the MailboxDO re-plans at once (held emails resume on reconnect). */

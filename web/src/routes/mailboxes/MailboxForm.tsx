@@ -88,6 +88,9 @@ export function MailboxForm(props: { open: boolean; mailbox: Mailbox | null; onC
   const [ownerId, setOwnerId] = createSignal(m?.user_id ?? "");
   /** The owner as stored, when not among the team's active users (disabled): still shown, so nothing changes unasked. */
   const ownerGone = () => !!m && !!users() && !users()!.users.some((u) => u.id === m.user_id);
+  // Saved, with what the save leaves to do elsewhere (the workflows a new owner breaks): shown here until
+  // read, since closing at once would hide them.
+  const [afterSave, setAfterSave] = createSignal<{ mailbox: Mailbox; warnings: string[] } | null>(null);
 
   const submit = async (e: SubmitEvent) => {
     e.preventDefault();
@@ -108,23 +111,28 @@ export function MailboxForm(props: { open: boolean; mailbox: Mailbox | null; onC
             ...(askPassword() && { password: String(f.get("smtp_password") ?? "") }),
           }
         : undefined;
-    const saved = m
-      ? await update.run(m.id, {
-          ...limits,
-          sender_name: String(f.get("sender_name") ?? "").trim(),
-          signature: String(f.get("signature") ?? ""),
-          transport: transport(),
-          ...(smtp && { smtp }),
-          ...(canGive() && ownerId() !== m.user_id && { user_id: ownerId() }),
-        } satisfies MailboxPatch)
-      : await create.run({
-          ...limits,
-          email: String(f.get("email") ?? "").trim(),
-          sender_name: String(f.get("sender_name") ?? "").trim(),
-          signature: String(f.get("signature") ?? ""),
-          transport: transport(),
-          ...(smtp && { smtp }),
-        } satisfies MailboxInput);
+    if (m) {
+      const answer = await update.run(m.id, {
+        ...limits,
+        sender_name: String(f.get("sender_name") ?? "").trim(),
+        signature: String(f.get("signature") ?? ""),
+        transport: transport(),
+        ...(smtp && { smtp }),
+        ...(canGive() && ownerId() !== m.user_id && { user_id: ownerId() }),
+      } satisfies MailboxPatch);
+      if (!answer) return;
+      if (answer.warnings.length) setAfterSave({ mailbox: answer.mailbox, warnings: answer.warnings.map((w) => w.message) });
+      else props.onSaved(answer.mailbox);
+      return;
+    }
+    const saved = await create.run({
+      ...limits,
+      email: String(f.get("email") ?? "").trim(),
+      sender_name: String(f.get("sender_name") ?? "").trim(),
+      signature: String(f.get("signature") ?? ""),
+      transport: transport(),
+      ...(smtp && { smtp }),
+    } satisfies MailboxInput);
     if (saved) props.onSaved(saved);
   };
 
@@ -137,16 +145,43 @@ export function MailboxForm(props: { open: boolean; mailbox: Mailbox | null; onC
       description={m ? "Changes apply to the next email it sends." : "Sequences send from connected mailboxes, each within its own limits."}
       testId="mailbox-dialog"
       footer={
-        <>
-          <button type="button" class="btn btn-secondary" onClick={() => props.onClose()}>
-            Cancel
-          </button>
-          <button type="submit" form="mailbox-form" class="btn btn-primary" disabled={busy()}>
-            {busy() ? "Saving…" : m ? "Save mailbox" : "Connect mailbox"}
-          </button>
-        </>
+        <Show
+          when={afterSave()}
+          fallback={
+            <>
+              <button type="button" class="btn btn-secondary" onClick={() => props.onClose()}>
+                Cancel
+              </button>
+              <button type="submit" form="mailbox-form" class="btn btn-primary" disabled={busy()}>
+                {busy() ? "Saving…" : m ? "Save mailbox" : "Connect mailbox"}
+              </button>
+            </>
+          }
+        >
+          {(done) => (
+            <button type="button" class="btn btn-primary" onClick={() => props.onSaved(done().mailbox)} data-testid="mailbox-warnings-done">
+              Done
+            </button>
+          )}
+        </Show>
       }
     >
+      <div role="status" data-testid="mailbox-warnings">
+        <Show when={afterSave()}>
+          {(done) => (
+            <>
+              <p class="small">Saved. Worth a look:</p>
+              <For each={done().warnings}>
+                {(w) => (
+                  <p class="reason reason-warning small">
+                    <Icon name="alert" size={14} /> {w}
+                  </p>
+                )}
+              </For>
+            </>
+          )}
+        </Show>
+      </div>
       <form id="mailbox-form" class="form" onSubmit={submit}>
         <div class="form-grid">
           <div class="field">
@@ -206,7 +241,8 @@ export function MailboxForm(props: { open: boolean; mailbox: Mailbox | null; onC
               </select>
               <p id="mb-owner-help" class="field-help">
                 The owner may edit it and send from it, and new tasks of contacts it sends to go to them. Its status doesn't change:
-                {m!.status === "disconnected" ? " reconnect it after saving to send again." : " it goes on sending as it is."}
+                {m!.status === "disconnected" ? " reconnect it after saving to send again." : " it goes on sending as it is."} Workflows of
+                other members (not admins) that send from it turn off at their next run: saving lists them.
               </p>
               <FieldError id="mb-owner-error" form={errors} name="user_id" />
             </div>
