@@ -99,6 +99,16 @@ export const MailboxSchema = z
   .openapi("Mailbox");
 
 const one = json(z.object({ mailbox: MailboxSchema }));
+/** A change saved: the mailbox, and what it leaves to do elsewhere. */
+const updated = json(
+  z.object({
+    mailbox: MailboxSchema,
+    warnings: z.array(z.object({ field: z.string(), message: z.string() })).openapi({
+      description:
+        "Saved, but worth a look: given to someone else (user_id), the active workflows of other members (not admins) that send from it, which will fail and turn off at their next run",
+    }),
+  }),
+);
 
 export const mailboxRoutes = router()
   .openapi(
@@ -157,12 +167,12 @@ export const mailboxRoutes = router()
       description:
         "Writes only what changes. 409 when the mailbox was removed, or connected with another transport, since the request read it (nothing is saved).",
       request: { params: IdParam, body: jsonBody(UpdateMailbox) },
-      responses: { 200: one, 403: errorResponses[403], 404: errorResponses[404], 409: errorResponses[409], 422: errorResponses[422] },
+      responses: { 200: updated, 403: errorResponses[403], 404: errorResponses[404], 409: errorResponses[409], 422: errorResponses[422] },
     }),
     async (c) => {
       const caller = c.get("caller");
-      const r = await updateMailbox(c.env, c.var.db, caller, c.req.valid("param").id, c.req.valid("json"));
-      return c.json({ mailbox: (await mailboxViews(c.env, c.var.db, caller, [r]))[0]! }, 200);
+      const { mailbox, warnings } = await updateMailbox(c.env, c.var.db, caller, c.req.valid("param").id, c.req.valid("json"));
+      return c.json({ mailbox: (await mailboxViews(c.env, c.var.db, caller, [mailbox]))[0]!, warnings }, 200);
     },
   )
   .openapi(
