@@ -121,6 +121,49 @@ describe("steps added, deleted and moved at once", () => {
   });
 });
 
+/**
+ * A step at the position of another, as adds that raced before their writes were guarded left them. Its id
+ * sorts before every other (ids start with their time), so the order the steps were written in (D1's order
+ * for a tie) and the order by id disagree.
+ */
+async function tiedStep(teamId: string, sequenceId: string, position: number) {
+  const id = `00${crypto.randomUUID().replace(/-/g, "").slice(0, 22)}`;
+  await env.DB.prepare(
+    "INSERT INTO steps (id, team_id, sequence_id, position, type, wait_amount, wait_unit, business_days, enabled, thread_reply, note, created_at) VALUES (?, ?, ?, ?, 'task', 1, 'days', 0, 1, 0, '', ?)",
+  )
+    .bind(id, teamId, sequenceId, position, Date.now())
+    .run();
+  return id;
+}
+
+describe("a sequence with two steps at one position (left by adds that raced)", () => {
+  it("takes an add, which numbers the steps 1…n again", async () => {
+    const { teamId, userId } = await makeTeam();
+    const s = await sessionFor(teamId, userId);
+    const { sequenceId, stepIds } = await makeSequence(teamId, userId, [{}, {}], null, false);
+    const tie = await tiedStep(teamId, sequenceId, 2);
+    const res = await as(s, "POST", `/api/sequences/${sequenceId}/steps`, email);
+    expect(res.status).toBe(201);
+    const rows = await stepRows(sequenceId);
+    expect(rows.map((r) => r.position)).toEqual([1, 2, 3, 4]);
+    // The tie is kept in the order the editor showed it (position, then id); the new step is last.
+    expect(rows.slice(0, 3).map((r) => r.id)).toEqual([stepIds[0], tie, stepIds[1]]);
+  });
+
+  it("takes a reorder, which repairs the tie", async () => {
+    const { teamId, userId } = await makeTeam();
+    const s = await sessionFor(teamId, userId);
+    const { sequenceId, stepIds } = await makeSequence(teamId, userId, [{}, {}], null, false);
+    const tie = await tiedStep(teamId, sequenceId, 2);
+    const order = [stepIds[0]!, stepIds[1]!, tie];
+    const res = await as(s, "POST", `/api/sequences/${sequenceId}/steps/reorder`, { step_ids: order });
+    expect(res.status).toBe(200);
+    const rows = await stepRows(sequenceId);
+    expect(rows.map((r) => r.id)).toEqual(order);
+    expect(rows.map((r) => r.position)).toEqual([1, 2, 3]);
+  });
+});
+
 const labelsOf = async (stepId: string) =>
   (
     await env.DB.prepare("SELECT label FROM step_variants WHERE step_id = ? ORDER BY label").bind(stepId).all<{ label: string }>()

@@ -22,9 +22,21 @@ import { customKeysIn, validateTemplate, variableUses } from "./templates";
  * sequence and writes an audit entry; each answers the sequence as the editor shows it.
  */
 
+/**
+ * The one order of a sequence's steps, wherever they are read in order: by position, then id. Two steps
+ * at one position (written by adds that raced before their writes were guarded) otherwise came back in
+ * whichever order D1 read them, and an edit's read disagreed with its own check of the steps (stepsStill),
+ * refusing every add, delete and reorder of that sequence for ever.
+ */
+const stepOrder = [asc(steps.position), asc(steps.id)] as const;
+
 /** A sequence's steps in order and their variants (by label): what the editor shows and a copy duplicates. */
 export async function stepsWithVariants(d: Db, sequenceId: string) {
-  const stepRows = await d.select().from(steps).where(eq(steps.sequenceId, sequenceId)).orderBy(asc(steps.position));
+  const stepRows = await d
+    .select()
+    .from(steps)
+    .where(eq(steps.sequenceId, sequenceId))
+    .orderBy(...stepOrder);
   const variants = stepRows.length
     ? await d
         .select()
@@ -166,7 +178,7 @@ const stepsInOrder = (d: Db, sequenceId: string) =>
     .select({ id: steps.id, type: steps.type, reply: steps.threadReply })
     .from(steps)
     .where(eq(steps.sequenceId, sequenceId))
-    .orderBy(asc(steps.position));
+    .orderBy(...stepOrder);
 
 /**
  * "The sequence's steps are still these, in this order", as a condition of the batch that numbers
@@ -174,7 +186,7 @@ const stepsInOrder = (d: Db, sequenceId: string) =>
  * numbered from the same earlier read, giving two steps one position or passing the step cap.
  */
 const stepsStill = (sequenceId: string, ids: readonly string[]) =>
-  sql`coalesce((select group_concat(x.id, ',') from (select id from steps where sequence_id = ${sequenceId} order by position, id) x), '') = ${ids.join(",")}`;
+  sql`coalesce((select group_concat(x.id, ',') from (select ${steps.id} from ${steps} where ${steps.sequenceId} = ${sequenceId} order by ${sql.join([...stepOrder], sql`, `)}) x), '') = ${ids.join(",")}`;
 
 /** The step set changed between an edit's read and its write: nothing was written. */
 const stepsChanged = () => new ApiError("conflict", "The steps changed meanwhile; reload and try again");
