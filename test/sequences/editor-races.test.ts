@@ -164,6 +164,25 @@ describe("a sequence with two steps at one position (left by adds that raced)", 
   });
 });
 
+type Prepared = { statement: string; all: (this: Prepared) => Promise<unknown> };
+const stmtProto = Object.getPrototypeOf(env.DB.prepare("SELECT 1")) as Prepared;
+const all = stmtProto.all;
+afterEach(() => {
+  stmtProto.all = all;
+});
+
+/** Runs `between` once, just before the first statement matching `re` is read with all(). */
+function beforeAllRead(re: RegExp, between: () => Promise<unknown>) {
+  let armed = true;
+  stmtProto.all = async function (this: Prepared) {
+    if (armed && re.test(this.statement)) {
+      armed = false;
+      await between();
+    }
+    return all.call(this);
+  };
+}
+
 const labelsOf = async (stepId: string) =>
   (
     await env.DB.prepare("SELECT label FROM step_variants WHERE step_id = ? ORDER BY label").bind(stepId).all<{ label: string }>()
@@ -195,6 +214,24 @@ describe("variants added at once", () => {
     );
     expect(answers.map((a) => a.status).sort()).toEqual([201, 422, 422, 422]);
     expect(await labelsOf(stepIds[0]!)).toEqual(["A", "B", "C", "D", "E", "F", "G", "H", "I", "J"]);
+  });
+});
+
+describe("a variant added to a step deleted meanwhile", () => {
+  it("answers 404 and leaves no variant of the deleted step", async () => {
+    const { teamId, userId } = await makeTeam();
+    const s = await sessionFor(teamId, userId);
+    const { sequenceId, stepIds } = await makeSequence(teamId, userId, [{}, {}], null, false);
+    let deleted = 0;
+    // The step is deleted between the add's read of the step and its INSERT of the variant.
+    beforeAllRead(/insert into step_variants/i, async () => {
+      deleted = (await as(s, "DELETE", `/api/sequences/${sequenceId}/steps/${stepIds[1]}`)).status;
+    });
+    const res = await as(s, "POST", `/api/sequences/${sequenceId}/steps/${stepIds[1]}/variants`, { subject: "S", body: "Hello" });
+    expect([deleted, res.status]).toEqual([200, 404]);
+    expect(await errorOf(res)).toMatchObject({ code: "not_found", message: "Step not found" });
+    expect(await labelsOf(stepIds[1]!)).toEqual([]);
+    expect(await labelsOf(stepIds[0]!)).toEqual(["A"]);
   });
 });
 

@@ -470,7 +470,8 @@ export async function addVariant(d: Db, caller: Caller, sequenceId: string, step
   refuse(templateProblems("variant", body, step.threadReply));
   // The letter is picked from a read and written only while it is still free and the step under its cap
   // (one statement, which SQLite runs alone): two adds at once picked the same letter from one read, or
-  // together passed the cap. One that lost its letter picks again from what is there now.
+  // together passed the cap. One that lost its letter picks again from what is there now. The step must
+  // still be there too: one deleted meanwhile would be left with a variant of no step.
   const letters = Array.from({ length: MAX_VARIANTS_PER_STEP }, (_, i) => String.fromCharCode(65 + i));
   for (let attempt = 0; ; attempt++) {
     const taken = (await d.select({ label: stepVariants.label }).from(stepVariants).where(eq(stepVariants.stepId, step.id))).map(
@@ -487,8 +488,15 @@ export async function addVariant(d: Db, caller: Caller, sequenceId: string, step
       SELECT ${newId()}, ${caller.teamId}, ${step.id}, ${label}, ${body.subject}, ${body.body}, ${body.enabled === false ? 0 : 1}, ${now()}
        WHERE NOT EXISTS (SELECT 1 FROM step_variants v WHERE v.step_id = ${step.id} AND v.label = ${label})
          AND (SELECT count(*) FROM step_variants v WHERE v.step_id = ${step.id}) < ${MAX_VARIANTS_PER_STEP}
+         AND EXISTS (SELECT 1 FROM steps s WHERE s.id = ${step.id} AND s.team_id = ${caller.teamId})
       RETURNING id`);
     if (added.length) break;
+    // Nothing written: the step was deleted (404), else its letter was taken meanwhile (pick again).
+    const still = await d.query.steps.findFirst({
+      columns: { id: true },
+      where: and(eq(steps.id, step.id), eq(steps.teamId, caller.teamId)),
+    });
+    if (!still) throw notFound("Step");
   }
   const warnings = await customKeyWarnings(d, caller.teamId, step.type, variantTexts("variant", body));
   return { sequence: await touched(d, caller, seq.id, "variant.create", { step_id: step.id }), warnings };
