@@ -209,21 +209,23 @@ export async function connectFinish(
     throw e;
   }
   // A reconnected mailbox keeps its reply cursor and reads the replies that arrived while it was down
-  // now, before refresh() releases its held emails (a follow-up must not cross an unread reply); a new
-  // one starts from now.
+  // before its held emails are released (a follow-up must not cross an unread reply): the reply check
+  // that reads up to the newest point releases them, in this request or, when a round still running
+  // holds the mailbox or the reading fails, on the cron. A new one starts from now and is released here.
   const cursor = await d.get<{ h: string | null; dl: string | null }>(
     sql`SELECT json_extract(${mailboxes.transportConfig}, '$.history_id') AS h, json_extract(${mailboxes.transportConfig}, '$.delta_link') AS dl FROM ${mailboxes} WHERE ${mailboxes.id} = ${id}`,
   );
   // The mailbox is connected by now: a failure of this reading (logged; the reply check says it on the
   // mailbox and the cron reads again) must not fail the sign-in and leave its held emails unreleased.
+  let releasedByPolling = false;
   try {
     if (!cursor?.h && !cursor?.dl)
       await startCursor(env, { id, transport: TRANSPORT_OF[provider] }, cfg.apiUrl, tokens.tokens.accessToken, d);
-    else await catchUpReplies(env, d, id);
+    else releasedByPolling = await catchUpReplies(env, d, id);
   } catch (e) {
     console.error(`mailbox ${id}: reading replies after the sign-in failed`, e);
   }
-  await engine.mailbox(env, id).refresh();
+  if (!releasedByPolling) await engine.mailbox(env, id).refresh();
   return { ok: true, id };
 }
 

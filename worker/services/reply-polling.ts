@@ -15,6 +15,7 @@ import { and, asc, eq, inArray, notInArray, sql } from "drizzle-orm";
 import { db, type Db } from "../db/client";
 import { mailboxes } from "../db/schema";
 import type { Env } from "../env";
+import { engine } from "../../durable-objects/engine";
 import { now } from "../lib/clock";
 import { GMAIL_RESYNC_MAX, gmailHistory, gmailInboxSince, gmailProfile, gmailRaw } from "../transports/gmail";
 import { graphDelta, graphDeltaStart, graphRaw } from "../transports/graph";
@@ -72,9 +73,35 @@ export interface PollOutcome {
   error?: string;
   /** Another round holds the mailbox's lease (still reading it): this one read nothing. */
   busy?: true;
+  /** This round released a reconnected mailbox's held emails (see releaseHeld). */
+  released?: true;
 }
 
 type Cursor = Partial<Record<(typeof POLL_CURSOR_KEYS)[number], string | number | null>>;
+
+/**
+ * A reconnected mailbox's held emails go out (its MailboxDO refreshed) once a round that took the lease
+ * after the reconnect has read up to the provider's newest point and saved its cursor: the replies that
+ * came while it was down are applied by then. `pending` is the catch-up's mark, as this round read it
+ * when taking the lease (a round that started before the reconnect never saw it, so never releases).
+ * The mark is cleared only after the refresh, and only if no later reconnect replaced it.
+ */
+async function releaseHeld(env: Env, d: Db, mailboxId: string, pending: string, lease: string): Promise<boolean> {
+  try {
+    await engine.mailbox(env, mailboxId).refresh();
+  } catch (e) {
+    // The mark stays: the next round tries again (a refresh twice changes nothing).
+    console.error(`mailbox ${mailboxId}: its held emails could not be released after the reply check`, e);
+    return false;
+  }
+  await d
+    .update(mailboxes)
+    .set({ transportConfig: sql`json_remove(${mailboxes.transportConfig}, '$.release_pending')` })
+    .where(
+      and(eq(mailboxes.id, mailboxId), leaseHeld(lease), sql`json_extract(${mailboxes.transportConfig}, '$.release_pending') = ${pending}`),
+    );
+  return true;
+}
 
 const leaseHeld = (lease: string) => sql`json_extract(${mailboxes.transportConfig}, '$.poll_lease') = ${lease}`;
 
@@ -240,6 +267,11 @@ async function leasedRound(env: Env, d: Db, mb: PolledMailbox, lease: string, co
     if (r.kind !== "ignored") out.handled++;
   }
   await saveCursor(d, mb.id, { ...next, polled_at: now(), poll_error: note }, lease);
+  // Read to the newest point (not a full round with more to come, nor a resync with ids left).
+  const caughtUp = ids.length < MAX_MESSAGES_PER_TICK && !next.resync_ids;
+  if (caughtUp && typeof config.release_pending === "string") {
+    if (await releaseHeld(env, d, mb.id, config.release_pending, lease)) out.released = true;
+  }
   return out;
 }
 
@@ -262,38 +294,63 @@ function resyncRound(listed: string[], historyId: string): { ids: string[]; next
   };
 }
 
-/** Rounds a catch-up reads at most; what is left waits for the cron like any backlog. */
+/** Rounds a catch-up reads at most; what is left waits for the cron like any backlog (which then releases the held emails). */
 const CATCH_UP_ROUNDS = 5;
-/** How often, and how long each time, a catch-up waits for a cron round that holds the mailbox. */
-const CATCH_UP_WAITS = 10;
-const CATCH_UP_WAIT_MS = 1_000;
+/**
+ * How long a catch-up waits, in all, for a round that holds the mailbox (the cron's, which renews its
+ * lease as it reads) to end: the sign-in's browser waits meanwhile. A property, so a test can shorten it.
+ */
+export const CATCH_UP_WAIT = { ms: 20_000 };
+const CATCH_UP_RETRY_MS = 500;
 
 /**
- * A mailbox signed in again: read the replies that arrived while it was down before its held emails
- * are released, or a follow-up would cross a reply the cron hasn't read yet. A failure is kept on the
- * mailbox (poll_error, shown on the screen) and the cron tries again; the sign-in itself stands.
+ * A mailbox signed in again: its held emails go out only once the replies that arrived while it was
+ * down are read, or a follow-up would cross a reply not applied yet. The mailbox is marked
+ * (release_pending) first; then the catch-up reads rounds itself, and the round that reaches the newest
+ * point releases the emails (releaseHeld). A round the cron started before the reconnect, still reading
+ * (it holds the lease), releases nothing: the catch-up waits for it to end, up to CATCH_UP_WAIT, and
+ * reads after it. When that takes longer, or a round fails, the mark stays and the cron's first round
+ * that reads to the newest point releases them. A failure is kept on the mailbox (poll_error, shown on
+ * the screen); the sign-in itself stands.
+ * Answers false when the mailbox could not be marked: the caller releases the emails itself (a blip
+ * must not leave them held with nothing to release them).
  */
-export async function catchUpReplies(env: Env, d: Db, mailboxId: string): Promise<void> {
-  const mb = await d.select({ id: mailboxes.id, transport: mailboxes.transport }).from(mailboxes).where(eq(mailboxes.id, mailboxId)).get();
-  if (!mb || (mb.transport !== "gmail" && mb.transport !== "graph")) return;
+export async function catchUpReplies(env: Env, d: Db, mailboxId: string): Promise<boolean> {
+  let mb;
   try {
-    for (let round = 0, waits = 0; round < CATCH_UP_ROUNDS;) {
-      const out = await pollMailbox(env, d, { id: mb.id, transport: mb.transport });
+    mb = await d.select({ id: mailboxes.id, transport: mailboxes.transport }).from(mailboxes).where(eq(mailboxes.id, mailboxId)).get();
+    if (!mb || (mb.transport !== "gmail" && mb.transport !== "graph")) return false;
+    await saveCursor(d, mb.id, { release_pending: crypto.randomUUID() });
+  } catch (e) {
+    await catchUpFailed(d, mailboxId, e);
+    return false;
+  }
+  const polled = { id: mb.id, transport: mb.transport };
+  const waitUntil = Date.now() + CATCH_UP_WAIT.ms;
+  try {
+    for (let round = 0; round < CATCH_UP_ROUNDS;) {
+      const out = await pollMailbox(env, d, polled);
       if (out.busy) {
-        // The cron is reading it this moment: wait for its round (a few seconds) rather than release
-        // held emails before the replies it is reading are applied. Past that, the cron goes on reading.
-        if (++waits > CATCH_UP_WAITS) return;
-        await new Promise((r) => setTimeout(r, CATCH_UP_WAIT_MS));
+        // Wall time: the request's own. The holder renews its lease as it reads, so its end is not known.
+        if (Date.now() + CATCH_UP_RETRY_MS > waitUntil) return true;
+        await new Promise((r) => setTimeout(r, CATCH_UP_RETRY_MS));
         continue;
       }
-      if (out.error || out.read < MAX_MESSAGES_PER_TICK) return;
+      if (out.error || out.released) return true;
       round++;
     }
   } catch (e) {
-    const message = e instanceof Error ? e.message : String(e);
-    console.error(`reply catch-up of mailbox ${mb.id} failed: ${message}`);
-    await saveCursor(d, mb.id, { poll_error: `Replies could not be read after signing in: ${message}`.slice(0, 300) });
+    await catchUpFailed(d, mailboxId, e);
   }
+  return true;
+}
+
+async function catchUpFailed(d: Db, mailboxId: string, e: unknown) {
+  const message = e instanceof Error ? e.message : String(e);
+  console.error(`reply catch-up of mailbox ${mailboxId} failed: ${message}`);
+  await saveCursor(d, mailboxId, { poll_error: `Replies could not be read after signing in: ${message}`.slice(0, 300) }).catch(
+    (err: unknown) => console.error(`reply catch-up of mailbox ${mailboxId}: its error could not be saved`, err),
+  );
 }
 
 async function pollFailed(
