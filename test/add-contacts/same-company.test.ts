@@ -99,6 +99,34 @@ describe("skip_same_company", () => {
     expect(done).toEqual(want);
   });
 
+  it("a colleague certain to be skipped or held back never comes first: the next one of the company is added", async () => {
+    const x = await addContactsSetup();
+    const [a, b, c, d] = await makeContacts(x.teamId, 4, { score: (i) => 90 - i * 10 });
+    // a (Acme's top score) is suppressed, c (Globex's) has no email and the add doesn't override no_email.
+    await companies([
+      [a!, "Acme", "acme.com"],
+      [b!, "Acme", "acme.com"],
+      [c!, "Globex", "globex.com"],
+      [d!, "Globex", "globex.com"],
+    ]);
+    await env.DB.prepare(
+      "INSERT INTO suppressions (id, team_id, email, reason, source, created_at) SELECT 'sup-' || id, team_id, lower(email), 'manual', 'manual', 0 FROM contacts WHERE id = ?",
+    )
+      .bind(a)
+      .run();
+    await env.DB.prepare("UPDATE contacts SET email = NULL WHERE id = ?").bind(c).run();
+    const { shown, done } = await previewAndJob(x.s, x.sequenceId, { source: { contact_ids: [a!, b!, c!, d!] }, skip_same_company: true });
+    const want = {
+      [a!]: ["skipped", ["suppressed"]],
+      [b!]: ["enrolled", []],
+      [c!]: ["warned", ["no_email"]],
+      [d!]: ["enrolled", []],
+    };
+    expect(shown).toEqual(want);
+    expect(done).toEqual(want);
+    expect(await enrolledContacts(x.sequenceId)).toEqual([b!, d!].sort());
+  });
+
   it("off (the default): colleagues are all added", async () => {
     const x = await addContactsSetup();
     const [a, b] = await makeContacts(x.teamId, 2);

@@ -68,11 +68,23 @@ type Source = AddContactsRequest["source"];
 export interface CandidateRules {
   sequenceId: string;
   skipSameCompany: boolean;
+  /**
+   * The warnings this add holds a contact back for whatever else holds (not overridden, validation not skipped):
+   * no email (unless the enrichment may find one) and an unverified or guessed one. A colleague held back so is
+   * no company's first (`certainSkipSql`).
+   */
+  holdsNoEmail?: boolean;
+  holdsUnverified?: boolean;
 }
 
-export const rulesOf = (sequenceId: string, req: Pick<AddContactsRequest, "skip_same_company">): CandidateRules => ({
+export const rulesOf = (
+  sequenceId: string,
+  req: Pick<AddContactsRequest, "skip_same_company" | "skip_validation" | "overrides" | "enrich">,
+): CandidateRules => ({
   sequenceId,
   skipSameCompany: !!req.skip_same_company,
+  holdsNoEmail: !req.skip_validation && !req.overrides?.no_email && !req.enrich,
+  holdsUnverified: !req.skip_validation && !req.overrides?.unverified_email,
 });
 
 // Free-mail domains as an SQL list (constants of [a-z0-9.-]: inlined, no bound parameters).
@@ -112,10 +124,12 @@ function candidatesCte(teamId: string, source: Source, rules?: CandidateRules): 
                 UNION SELECT lm.contact_id FROM json_each(${listParam(source.list_ids ?? [])}) l CROSS JOIN list_members lm ON lm.list_id = l.value WHERE lm.team_id = ${teamId}
                 UNION SELECT contact_id FROM import_rows WHERE team_id = ${teamId} AND import_id = ${source.import_id ?? ""} AND contact_id IS NOT NULL
                 UNION SELECT cid FROM saved WHERE cid IS NOT NULL),
-    cand0(person_id, contact_id, k, score, em, co) AS (
-      SELECT NULL, cs.cid, cs.cid, coalesce(c.score, -1), lower(c.email), ${sameCompany ? companyKeySql("c") : sql`NULL`} FROM cs LEFT JOIN contacts c ON c.id = cs.cid AND c.team_id = ${teamId} AND c.deleted_at IS NULL
+    cand0(person_id, contact_id, k, score, em, co, out) AS (
+      SELECT NULL, cs.cid, cs.cid, coalesce(c.score, -1), lower(c.email), ${sameCompany ? sql`${companyKeySql("c")}, ${certainSkipSql(teamId, "c", rules!)}` : sql`NULL, 0`}
+        FROM cs LEFT JOIN contacts c ON c.id = cs.cid AND c.team_id = ${teamId} AND c.deleted_at IS NULL ${sameCompany ? sql`LEFT JOIN contact_stages s ON s.id = c.stage_id` : sql``}
       UNION ALL
-      SELECT s.pid, NULL, 'p:' || s.pid, coalesce(x.score, -1), lower(x.email), ${sameCompany ? companyKeySql("x") : sql`NULL`} FROM saved s LEFT JOIN people x ON x.id = s.pid WHERE s.cid IS NULL),
+      SELECT s.pid, NULL, 'p:' || s.pid, coalesce(pp.score, -1), lower(pp.email), ${sameCompany ? sql`${companyKeySql("pp")}, ${certainSkipSql(teamId, "pp", rules!)}` : sql`NULL, 0`}
+        FROM saved s LEFT JOIN people pp ON pp.id = s.pid WHERE s.cid IS NULL),
     ${sameCompany ? sameCompanyCte(teamId, rules!.sequenceId) : sql``}
     cand(person_id, contact_id, k, score, dup) AS (
       SELECT person_id, contact_id, k, score, (em IS NOT NULL AND row_number() OVER (PARTITION BY em ORDER BY score DESC, k) > 1)
@@ -135,10 +149,35 @@ const sameCompanyCte = (teamId: string, sequenceId: string): SQL =>
 /**
  * `dup`'s bit 2, the same-company rule (the one place it is decided, for the preview and the job alike): a
  * contact of the company other than this one is open in the sequence, or a candidate of the company comes
- * before this one in priority order (score, then key: the first one wins).
+ * before this one in priority order (score, then key: the first one wins). Only a colleague the add may enroll
+ * comes first: one certain to be skipped or held back (`out`) is ranked after every other and never leaves its
+ * colleagues out, else a top-scored suppressed one left the whole company out and "Someone of their company is in
+ * this sequence" was untrue. It keeps its own reason (not same_company) unless a colleague is open in the sequence.
  */
-const sameCompanyBit = sql`+ 2 * (cand0.co IS NOT NULL AND (row_number() OVER (PARTITION BY cand0.co ORDER BY score DESC, k) > 1
+const sameCompanyBit = sql`+ 2 * (cand0.co IS NOT NULL AND ((NOT cand0.out AND row_number() OVER (PARTITION BY cand0.co ORDER BY cand0.out, score DESC, k) > 1)
              OR (o.co IS NOT NULL AND (o.n > 1 OR o.cid IS NOT cand0.contact_id))))`;
+
+/**
+ * Whether candidate row `t` (a contact `c` with its stage `s`, or a person) is certain to be skipped or held back,
+ * from its own row as evaluate() would find it: unsubscribed, bounced, Do Not Contact (its own or its address's
+ * stage, STAGE_CATEGORY_SQL), suppressed, or a warning this add holds for (`CandidateRules`). Not found rows have
+ * no company. What depends on more than the row (the owner rule, warnings about other sequences) is left out: such
+ * a colleague may still come first.
+ */
+function certainSkipSql(teamId: string, t: "c" | "pp", rules: CandidateRules): SQL {
+  const hasEmail = `(coalesce(${t}.email, '') <> '' AND coalesce(${t}.email_status, '') <> 'unavailable')`;
+  const held = [
+    ...(rules.holdsNoEmail ? [`NOT ${hasEmail}`] : []),
+    ...(rules.holdsUnverified ? [`(${hasEmail} AND ${t}.email_status IN ('unverified', 'guessed'))`] : []),
+  ];
+  const own =
+    t === "c"
+      ? sql.raw(
+          `c.unsubscribed_at IS NOT NULL OR c.bounced_at IS NOT NULL OR (${STAGE_CATEGORY_SQL}) = 'dnc' OR ${suppressedSql("c.team_id", "c.email")}`,
+        )
+      : suppressedForTeamSql(teamId, "pp.email");
+  return sql`coalesce(${own} ${sql.raw(held.map((h) => ` OR ${h}`).join(""))}, 0)`;
+}
 
 /**
  * The contact a person is added as: their live contact (`liveContactOf`: theirs, else one with their
