@@ -4,10 +4,11 @@
 // false answered 422 before, so every add from a client that always sends it failed.
 import { beforeEach, describe, expect, it } from "vitest";
 import { db } from "../../worker/db/client";
-import { resetClock } from "../../worker/lib/clock";
+import { now, resetClock } from "../../worker/lib/clock";
 import { candidatePage, stageCandidatesSql } from "../../worker/services/add-contacts/candidates";
+import { processChunk } from "../../worker/services/add-contacts/jobs";
 import { call, client, env, ok } from "../helpers";
-import { addContactsSetup, enroll, makeContacts, waitForJob } from "../fixtures";
+import { DAY, addContactsSetup, enroll, makeContacts, waitForJob } from "../fixtures";
 import { masterKey } from "../apollo/apollo-key";
 
 type S = Awaited<ReturnType<typeof addContactsSetup>>["s"];
@@ -125,6 +126,33 @@ describe("skip_same_company", () => {
     expect(shown).toEqual(want);
     expect(done).toEqual(want);
     expect(await enrolledContacts(x.sequenceId)).toEqual([b!, d!].sort());
+  });
+
+  it("a colleague another add enrolled after this job was staged: this job's contact is skipped as the chunk runs", async () => {
+    const x = await addContactsSetup();
+    const [a, b] = await makeContacts(x.teamId, 2);
+    await companies([
+      [a!, "Acme", "acme.com"],
+      [b!, "Acme", "acme.com"],
+    ]);
+    // Job A is staged while Acme is absent from the sequence (its candidate carries no same-company bit)...
+    const first = await ok(commit(x.s, x.sequenceId, { source: { contact_ids: [a!] }, skip_same_company: true, add_at: now() + DAY }), 202);
+    const staged = await env.DB.prepare("SELECT duplicate FROM job_candidates WHERE job_id = ?")
+      .bind(first.job.id)
+      .first<{ duplicate: number }>();
+    expect(staged!.duplicate).toBe(0);
+    // ...then job B adds a colleague and enrolls them.
+    const second = await ok(commit(x.s, x.sequenceId, { source: { contact_ids: [b!] }, skip_same_company: true }), 202);
+    expect(await waitForJob(second.job.id)).toMatchObject({ status: "completed", enrolled: 1 });
+    // Job A runs now and reads the sequence as it is.
+    await env.DB.prepare("UPDATE jobs SET status = 'queued' WHERE id = ?").bind(first.job.id).run();
+    await processChunk(env, first.job.id, 0, 1, db(env.DB));
+    expect(await waitForJob(first.job.id)).toMatchObject({ status: "completed", enrolled: 0, skipped: 1 });
+    const out = await env.DB.prepare("SELECT contact_id, outcome, reasons FROM job_outcomes WHERE job_id = ?")
+      .bind(first.job.id)
+      .first<{ contact_id: string; outcome: string; reasons: string }>();
+    expect({ ...out, reasons: JSON.parse(out!.reasons) }).toEqual({ contact_id: a, outcome: "skipped", reasons: ["same_company"] });
+    expect(await enrolledContacts(x.sequenceId)).toEqual([b!]);
   });
 
   it("off (the default): colleagues are all added", async () => {

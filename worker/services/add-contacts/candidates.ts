@@ -387,6 +387,8 @@ interface ContactFactsRow {
    * in this sequence by `ownJobId`, 16 = finished in this sequence because they replied.
    */
   enrolled: number;
+  /** A colleague (same company key) is open in this sequence by another job or an enroll (`skipSameCompany`). */
+  colleague: number;
 }
 
 interface PersonFactsRow {
@@ -402,6 +404,7 @@ interface PersonFactsRow {
   company: string | null;
   suppressed: number;
   empty_variables: number;
+  colleague: number;
 }
 
 /**
@@ -418,14 +421,26 @@ export async function loadFacts(
   now: number,
   ownJobId: string | null = null,
   variables: readonly string[] = [],
+  /**
+   * The same-company rule as the candidates are processed (a job's chunk): a colleague open in the sequence now
+   * by another job or an enroll since the job staged its candidates (`dup` & 2 saw the sequence as it was then):
+   * two adds at once each found the company absent and each enrolled a colleague.
+   */
+  skipSameCompany = false,
 ): Promise<Facts[]> {
   if (variables.length > MAX_COUNTED_VARIABLES || !variables.every(isContactVariable))
     throw new Error(`loadFacts counts at most ${MAX_COUNTED_VARIABLES} contact variables`);
   const contactIds = candidates.flatMap((c) => (c.contactId ? [c.contactId] : []));
   const personIds = candidates.flatMap((c) => (!c.contactId && c.personId ? [c.personId] : []));
+  // The companies open in the sequence by others than this job (its own runs are `dup` & 2's), as sameCompanyCte.
+  const openCo = skipSameCompany
+    ? sql`WITH oc(co, n, cid) AS (SELECT ${companyKeySql("o")} AS co, count(DISTINCT o.id), min(o.id) FROM enrollments e JOIN contacts o ON o.id = e.contact_id AND o.team_id = ${teamId}
+              WHERE e.sequence_id = ${sequenceId} AND e.status IN ('scheduled','active','paused','held') AND +e.team_id = ${teamId}
+                AND (${ownJobId} IS NULL OR e.job_id IS NOT ${ownJobId}) GROUP BY co HAVING co IS NOT NULL)`
+    : sql``;
   const [contactRows, personRows] = await Promise.all([
     inChunks(contactIds, (part) =>
-      d.all<ContactFactsRow>(sql`
+      d.all<ContactFactsRow>(sql`${openCo}
         SELECT c.id, c.person_id, c.owner_id, c.email, c.email_status, c.unsubscribed_at, c.bounced_at, c.job_changed_at, c.score, c.time_zone,
                c.first_name, c.last_name, c.domain, c.company, ${sql.raw(STAGE_CATEGORY_SQL)} AS stage_category,
                ${sql.raw(suppressedSql("c.team_id", "c.email"))} AS suppressed,
@@ -441,16 +456,18 @@ export async function loadFacts(
                        + 4 * coalesce(max(e.sequence_id <> ${sequenceId} AND e.status IN ('finished','failed')), 0)
                        + 8 * coalesce(max(e.sequence_id = ${sequenceId} AND e.job_id = ${ownJobId}), 0)
                        + 16 * coalesce(max(e.sequence_id = ${sequenceId} AND e.status = 'finished' AND e.reason = 'replied'), 0)
-                  FROM enrollments e WHERE e.contact_id = c.id) AS enrolled
-          FROM contacts c LEFT JOIN contact_stages s ON s.id = c.stage_id
+                  FROM enrollments e WHERE e.contact_id = c.id) AS enrolled,
+               ${skipSameCompany ? sql`(oc.co IS NOT NULL AND (oc.n > 1 OR oc.cid <> c.id))` : sql`0`} AS colleague
+          FROM contacts c LEFT JOIN contact_stages s ON s.id = c.stage_id ${skipSameCompany ? sql`LEFT JOIN oc ON oc.co = ${companyKeySql("c")}` : sql``}
          WHERE +c.team_id = ${teamId} AND +c.deleted_at IS NULL AND c.id IN (SELECT value FROM json_each(${listParam(part)}))`),
     ),
     inChunks(personIds, (part) =>
-      d.all<PersonFactsRow>(sql`
+      d.all<PersonFactsRow>(sql`${openCo}
         SELECT p.id, p.email, p.email_status, p.job_changed_at, p.score, p.time_zone, p.first_name, p.last_name, p.domain, p.company,
                ${suppressedForTeamSql(teamId, "p.email")} AS suppressed,
-               ${emptyVariablesSql(variables, "p")} AS empty_variables
-          FROM people p WHERE p.id IN (SELECT value FROM json_each(${listParam(part)}))`),
+               ${emptyVariablesSql(variables, "p")} AS empty_variables,
+               ${skipSameCompany ? sql`oc.co IS NOT NULL` : sql`0`} AS colleague
+          FROM people p ${skipSameCompany ? sql`LEFT JOIN oc ON oc.co = ${companyKeySql("p")}` : sql``} WHERE p.id IN (SELECT value FROM json_each(${listParam(part)}))`),
     ),
   ]);
   const byContact = new Map<string, Facts>();
@@ -467,7 +484,7 @@ export async function loadFacts(
       suppressed: !!r.suppressed,
       inSequence: (r.enrolled & 1) !== 0,
       duplicateEmail: (r.address & 1) !== 0,
-      sameCompany: false,
+      sameCompany: !!r.colleague,
       // The contact's own run elsewhere, or a twin's (one inbox: it would get both sequences' emails).
       activeElsewhere: (r.enrolled & 2) !== 0 || (r.address & 4) !== 0,
       finishedElsewhere: (r.enrolled & 4) !== 0,
@@ -499,7 +516,7 @@ export async function loadFacts(
       suppressed: !!r.suppressed,
       inSequence: false,
       duplicateEmail: false,
-      sameCompany: false,
+      sameCompany: !!r.colleague,
       activeElsewhere: false,
       finishedElsewhere: false,
       repliedHere: false,
@@ -543,7 +560,7 @@ export async function loadFacts(
       emptyVariables: 0,
     };
     const dup = Number(c.duplicate ?? 0);
-    return { ...f, duplicate: dup, duplicateEmail: f.duplicateEmail || (dup & 1) !== 0, sameCompany: (dup & 2) !== 0 };
+    return { ...f, duplicate: dup, duplicateEmail: f.duplicateEmail || (dup & 1) !== 0, sameCompany: f.sameCompany || (dup & 2) !== 0 };
   });
 }
 

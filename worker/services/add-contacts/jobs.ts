@@ -498,6 +498,9 @@ async function runChunk(
     who.map((w) => w.lookup),
     t,
     job.id,
+    [],
+    // Read again as the chunk runs: another add may have enrolled a colleague since this job staged its candidates.
+    !!options.skip_same_company,
   );
   // What an earlier try of this chunk enrolled is read only when there may be some: the facts walk each
   // contact's enrollments anyway and flag the job's own; a person this job saved before is read by its person
