@@ -50,6 +50,8 @@ function sequenceVerbs(env: Env, sequenceId: string, teamId: string) {
      */
     stepsDone: (results: StepResult[], configRev?: number, mirror?: "now" | "soon") =>
       stub.stepsDone(sequenceId, teamId, results, configRev, mirror),
+    /** A task's completed or skipped: not taken for a step whose email its rep sent from the task (SequenceDO.stepsDone). */
+    taskDone: (result: StepResult) => stub.stepsDone(sequenceId, teamId, [result], undefined, "now", "task"),
     /** Invariant 11: may these steps go out now? */
     claim: (items: Key[]) => stub.claim(sequenceId, teamId, items),
     transition,

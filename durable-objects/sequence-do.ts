@@ -804,6 +804,7 @@ export class SequenceDO extends DurableObject<Env> {
     results: StepResult[],
     configRev?: number,
     mirror: "now" | "soon" = "now",
+    from: "mailbox" | "task" = "mailbox",
   ): Promise<{ enrollmentId: string; stepId: string }[]> {
     await this.bind(sequenceId, teamId);
     const cfg = await this.config(sequenceId, configRev);
@@ -815,8 +816,9 @@ export class SequenceDO extends DurableObject<Env> {
       // moved on and the mailbox dropped the email at its claim while the send had answered "sent". The same
       // once its rep chose to send it (send_now) and a pause withdrew it: the resume hands it over again as an
       // email (stepDue), so a stale Complete or Skip meanwhile would drop an email the task says was sent.
+      // Only a task's: the mailbox's own report (a skipped email) is what settles such a step.
       const taken = results.filter((r) => {
-        if (r.outcome !== "completed" && r.outcome !== "skipped") return true;
+        if (from !== "task" || (r.outcome !== "completed" && r.outcome !== "skipped")) return true;
         const e = this.row(r.enrollmentId);
         if (!e || e.step_id !== r.stepId) return true;
         if (e.waiting !== "mailbox" && !this.choice(r.enrollmentId, r.stepId)?.send_now) return true;

@@ -314,7 +314,7 @@ async function applyToRun(
     await seq.finish([task.enrollmentId], reason);
     return { run: "finished" as const, reason };
   }
-  const sending = await seq.stepsDone([{ enrollmentId: task.enrollmentId, stepId: task.stepId, outcome: status, at }]);
+  const sending = await seq.taskDone({ enrollmentId: task.enrollmentId, stepId: task.stepId, outcome: status, at });
   // The run handed this step's email to the mailbox (sent from the task): only the mailbox's report settles it.
   if (sending.length) return { run: "sending" as const, reason };
   return { run: "moved_on" as const, reason };
@@ -405,7 +405,7 @@ export async function finishTask(
       await d.delete(auditLog).where(
         and(
           eq(auditLog.teamId, task.teamId),
-          inArray(
+          inList(
             auditLog.id,
             entries.map((e) => e.id),
           ),
