@@ -5,7 +5,8 @@
 // (a history record, a delta page). The cursor lives in the mailbox's transport_config and moves only
 // after the whole round was handled, so a crash or a message that can't be read now repeats the round
 // (handling a reply twice changes nothing) rather than skipping one. An email that can't be parsed at
-// all is not retried (it would fail the same way every minute): classifyInbound ignores it as unreadable.
+// all is not retried (it would fail the same way every minute): classifyInbound ignores it as unreadable;
+// nor is one whose read runs out of time UNREADABLE_AFTER rounds in a row (it is skipped, the mailbox says so).
 // Only one round reads a mailbox at a time: a round holds the mailbox's lease (poll_lease in
 // transport_config), reads the cursor only once it holds it, and saves the cursor only while it still
 // does. Without it a tick still reading (slow provider, a full round) and the next one read the same
@@ -57,6 +58,9 @@ const TICK_SUBREQUESTS = 800;
 const ROUND_CALLS = 2;
 /** A running round at its worst: a full round's reads, a token refresh, the history / delta pages, a resync's profile, retries. */
 const ROUND_WORST = MAX_MESSAGES_PER_TICK + 5;
+
+/** Rounds in a row a message's read may run out of time before it is skipped as unreadable. */
+export const UNREADABLE_AFTER = 3;
 
 /** How far before the last good check a resync starts reading. */
 const RESYNC_MARGIN_MS = 10 * 60_000;
@@ -247,6 +251,7 @@ async function leasedRound(env: Env, d: Db, mb: PolledMailbox, lease: string, co
     next = { delta_link: delta.deltaLink };
   }
   let renewedAt = now();
+  const skipped: string[] = [];
   for (const id of ids) {
     if (now() - renewedAt > RENEW_AFTER_MS) {
       // Lost (it ran out while a call hung, and another round took it): that round reads from our
@@ -257,8 +262,27 @@ async function leasedRound(env: Env, d: Db, mb: PolledMailbox, lease: string, co
     const got = mb.transport === "gmail" ? await gmailRaw(apiUrl, tok.accessToken, id) : await graphRaw(apiUrl, tok.accessToken, id);
     if (!got.ok && got.gone) continue; // deleted since it arrived: nothing to read
     if (!got.ok) {
-      // Not readable now (network, 5xx, throttled): the round is tried again from the same point.
-      await saveCursor(d, mb.id, { poll_error: `A message could not be read: ${got.message}`.slice(0, 300) }, lease);
+      // Not readable now (network, 5xx, throttled): the round is tried again from the same point. A
+      // read that ran out of time is counted against its message: one that does so round after round
+      // (too large or too slow for the provider to serve in time) would otherwise end every round, and
+      // the mailbox's reply check, at itself for good. Past UNREADABLE_AFTER it is passed over, as
+      // classifyInbound ignores an email it can't parse. Other failures (an outage, throttling) are the
+      // provider's, not the message's, and don't count.
+      const tries = got.timedOut ? (cfg.unreadable_id === id ? Number(cfg.unreadable_tries ?? 0) : 0) + 1 : 0;
+      if (tries >= UNREADABLE_AFTER) {
+        console.warn(`reply polling of mailbox ${mb.id}: message ${id} timed out ${tries} rounds in a row and was skipped`);
+        skipped.push(id);
+        continue;
+      }
+      await saveCursor(
+        d,
+        mb.id,
+        {
+          poll_error: `A message could not be read: ${got.message}`.slice(0, 300),
+          ...(tries && { unreadable_id: id, unreadable_tries: tries }),
+        },
+        lease,
+      );
       return { ...out, error: got.message };
     }
     out.read++;
@@ -266,7 +290,14 @@ async function leasedRound(env: Env, d: Db, mb: PolledMailbox, lease: string, co
     const r = await recordInbound(env, d, await classifyInbound(got.raw, t), t, mb.id);
     if (r.kind !== "ignored") out.handled++;
   }
-  await saveCursor(d, mb.id, { ...next, polled_at: now(), poll_error: note }, lease);
+  if (skipped.length) note = [`A message could not be read and was skipped: ${skipped.join(", ")}`, note].filter(Boolean).join("; ");
+  const counted = cfg.unreadable_id !== undefined && cfg.unreadable_id !== null;
+  await saveCursor(
+    d,
+    mb.id,
+    { ...next, polled_at: now(), poll_error: note?.slice(0, 300) ?? null, ...(counted && { unreadable_id: null, unreadable_tries: null }) },
+    lease,
+  );
   // Read to the newest point (not a full round with more to come, nor a resync with ids left).
   const caughtUp = ids.length < MAX_MESSAGES_PER_TICK && !next.resync_ids;
   if (caughtUp && typeof config.release_pending === "string") {

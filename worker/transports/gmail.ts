@@ -5,7 +5,7 @@
 import type { Env } from "../env";
 import { accessTokenFor, type TokenResult } from "../services/mailbox-auth";
 import type { MailboxSettings } from "./mailbox-settings";
-import { base64UrlOf, fromBase64Url, providerFetch, type ApiResult } from "./oauth";
+import { base64UrlOf, fromBase64Url, providerFetch, type ApiFailure, type ApiResult } from "./oauth";
 import { apiSendFailure } from "./api-failure";
 import type { OutgoingEmail, SendResult, Transport } from "./types";
 
@@ -24,11 +24,24 @@ const auth = (token: string) => ({ authorization: `Bearer ${token}`, accept: "ap
  */
 export const PROVIDER_READ_TIMEOUT = { ms: 20_000 };
 
-/** A read-only provider call under PROVIDER_READ_TIMEOUT; never throws (a timeout is a `network` failure). */
-export async function providerRead<T>(api: "Gmail" | "Microsoft Graph", url: string, init: RequestInit): Promise<ApiResult<T>> {
+/**
+ * A read-only provider call under PROVIDER_READ_TIMEOUT; never throws (a timeout is a `network` failure,
+ * marked `timedOut`: reply polling counts those against the one message that keeps running out).
+ */
+export async function providerRead<T>(
+  api: "Gmail" | "Microsoft Graph",
+  url: string,
+  init: RequestInit,
+): Promise<ApiResult<T> | (ApiFailure & { timedOut: true })> {
   const ms = PROVIDER_READ_TIMEOUT.ms;
   const signal = AbortSignal.timeout(ms);
-  const late = () => ({ ok: false as const, status: 0, kind: "network" as const, message: `${api} did not answer within ${ms / 1000} s` });
+  const late = () => ({
+    ok: false as const,
+    status: 0,
+    kind: "network" as const,
+    message: `${api} did not answer within ${ms / 1000} s`,
+    timedOut: true as const,
+  });
   try {
     const r = await providerFetch<T>(url, { ...init, signal }, { idempotent: true });
     return !r.ok && r.status === 0 && signal.aborted ? late() : r;
@@ -191,14 +204,14 @@ export async function gmailRaw(apiUrl: string, token: string, id: string): Promi
   const r = await providerRead<{ raw?: string }>("Gmail", `${me(apiUrl)}/messages/${encodeURIComponent(id)}?format=raw`, {
     headers: auth(token),
   });
-  if (!r.ok) return { ok: false, gone: unreadableForGood(r.status, r.message), message: r.message };
+  if (!r.ok) return { ok: false, gone: unreadableForGood(r.status, r.message), timedOut: "timedOut" in r, message: r.message };
   return r.body.raw
     ? { ok: true, raw: fromBase64Url(r.body.raw) }
-    : { ok: false, gone: true, message: "Gmail sent the message without its text" };
+    : { ok: false, gone: true, timedOut: false, message: "Gmail sent the message without its text" };
 }
 
-/** An inbox message read for reply polling. */
-export type RawResult = { ok: true; raw: string } | { ok: false; gone: boolean; message: string };
+/** An inbox message read for reply polling: `gone` when the provider will never serve it, `timedOut` when it ran past PROVIDER_READ_TIMEOUT. */
+export type RawResult = { ok: true; raw: string } | { ok: false; gone: boolean; timedOut: boolean; message: string };
 
 /**
  * A message the provider will never serve (deleted, too large, malformed id, forbidden): passed over, or

@@ -94,5 +94,7 @@ export async function graphRaw(apiUrl: string, token: string, id: string): Promi
   const r = await providerRead<string>("Microsoft Graph", `${apiUrl}/v1.0/me/messages/${encodeURIComponent(id)}/$value`, {
     headers: { authorization: `Bearer ${token}` },
   });
-  return r.ok ? { ok: true, raw: r.text } : { ok: false, gone: unreadableForGood(r.status, r.message), message: r.message };
+  return r.ok
+    ? { ok: true, raw: r.text }
+    : { ok: false, gone: unreadableForGood(r.status, r.message), timedOut: "timedOut" in r, message: r.message };
 }
