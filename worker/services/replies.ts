@@ -29,6 +29,7 @@ import { audit } from "./audit";
 import { explain, openEnrollmentsOfAddress } from "./enrollments";
 import { OOO_DEFAULT_MS, type Classified } from "./reply-classify";
 import { stampUnsubscribed } from "./unsubscribe";
+import { companyDomain } from "../lib/company-domain";
 
 /**
  * Replies: the one module that reads and writes `inbound_messages`, and applies (and undoes) what an
@@ -49,30 +50,6 @@ export const CORRECTION_LEASE_MS = 2 * 60_000;
 
 /** An inbound email stored this long ago with no effect written was left unapplied (its handler failed). */
 export const UNAPPLIED_AFTER_MS = 2 * 60_000;
-
-/** Free-mail domains are not companies: a reply from gmail.com says nothing about a colleague, nor groups contacts into one company (add-contacts skip_same_company). */
-export const FREE_MAIL = new Set([
-  "gmail.com",
-  "googlemail.com",
-  "outlook.com",
-  "hotmail.com",
-  "live.com",
-  "msn.com",
-  "yahoo.com",
-  "ymail.com",
-  "icloud.com",
-  "me.com",
-  "aol.com",
-  "proton.me",
-  "protonmail.com",
-  "gmx.com",
-  "gmx.de",
-  "web.de",
-  "mail.com",
-  "yandex.com",
-  "zoho.com",
-  "fastmail.com",
-]);
 
 export interface InboundResult {
   kind: InboundClassification | "ignored";
@@ -341,12 +318,6 @@ export async function applyUnapplied(env: Env, d: Db, t = now()): Promise<number
   }
   if (failed.length) throw new Error(`${failed.length} inbound email(s) could not be acted on (${failed.join(", ")}); tried again later`);
   return applied;
-}
-
-/** The domain of an address, unless it is a free-mail one. */
-export function companyDomain(email: string | null | undefined): string | null {
-  const domain = (email ?? "").toLowerCase().split("@")[1]?.trim();
-  return domain && !FREE_MAIL.has(domain) ? domain : null;
 }
 
 /**

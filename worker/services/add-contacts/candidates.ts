@@ -2,7 +2,7 @@ import { sql, type SQL } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { inChunks, listParam } from "../../db/in-list";
 import { ApiError } from "../../lib/errors";
-import { FREE_MAIL } from "../replies";
+import { FREE_MAIL } from "../../lib/company-domain";
 import { suppressedForTeamSql, suppressedSql } from "../suppressions";
 import { STAGE_CATEGORY_SQL } from "../../../durable-objects/eligibility";
 import { liveContactOf, peopleWhere } from "../people-search";
