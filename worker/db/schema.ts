@@ -917,6 +917,12 @@ export const workflowRuns = sqliteTable(
     changeId: integer("change_id"),
     contactId: text("contact_id"),
     changeKind: text("change_kind"),
+    /**
+     * Change runs: the contacts the run claimed (a JSON array), written with the claim, so a tick that dies
+     * before the run's job is committed leaves them for the retry: one run (and one job) per tick's batch of
+     * changes, not one per change. Null on runs from before batching (their one contact is contact_id).
+     */
+    contactIds: text("contact_ids"),
     /** Change runs: how often the run has been tried (a failed or interrupted run without a job is tried again, a bounded number of times). */
     attempts: integer("attempts").notNull().default(1),
   },
