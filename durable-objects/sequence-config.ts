@@ -73,6 +73,18 @@ export function scheduleFromTuple(text: string | null): Pick<SequenceConfig, "wi
   return { window: scheduleToWindow({ time_zone, windows, holidays, holiday_calendar }), useContactTimeZone: useContact === 1 };
 }
 
+/**
+ * The one order of a sequence's steps, for the engine and the editor (worker/services/steps.ts reads them
+ * by these columns): by position, then id. Two steps at one position (written by adds that raced before
+ * their writes were guarded) came back to the engine in whichever order D1 read them, so it could run
+ * them in another order than the editor showed.
+ */
+export const STEP_ORDER = ["position", "id"] as const;
+
+/** STEP_ORDER in JS (ids are lowercase hex, so `<` orders them as SQLite's binary collation does). */
+export const inStepOrder = (a: Pick<StepConfig, "position" | "id">, b: Pick<StepConfig, "position" | "id">) =>
+  a.position - b.position || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
 /** A step as the config query packs it: [id, position, type, wait_amount, wait_unit, business_days, enabled, thread_reply, note]. */
 type StepTuple = [string, number, string, number, StepConfig["waitUnit"], number, number, number, string];
 /** The schedule as the config query packs it: [time_zone, windows, holidays, holiday_calendar, use_contact_time_zone]. */
@@ -86,7 +98,7 @@ type ScheduleTuple = [string, string, string, string, number];
  */
 const CONFIG_SQL = `SELECT s.id, s.team_id, s.owner_id, s.active, s.archived_at, s.config_rev,
     (SELECT json_group_array(json_array(id, position, type, wait_amount, wait_unit, business_days, enabled, thread_reply, note))
-       FROM (SELECT * FROM steps st WHERE st.sequence_id = s.id ORDER BY st.position)) AS steps,
+       FROM (SELECT * FROM steps st WHERE st.sequence_id = s.id ORDER BY ${STEP_ORDER.map((c) => `st.${c}`).join(", ")})) AS steps,
     ${scheduleTupleSql("s")} AS schedule,
     (SELECT json_group_object(ds.id, ds.next_step_id) FROM deleted_steps ds WHERE ds.sequence_id = s.id) AS deleted
   FROM sequences s WHERE s.id = ?`;
@@ -111,7 +123,7 @@ export const configStatement = (sequenceId: string, teamId: string) => ({
 
 /** Everything the engine needs about a sequence, from its CONFIG_SQL row. */
 export function configFromRow(seq: ConfigRow): SequenceConfig {
-  const stepRows = (JSON.parse(seq.steps) as StepTuple[]).sort((a, b) => a[1] - b[1]);
+  const stepRows = JSON.parse(seq.steps) as StepTuple[];
   return {
     id: seq.id,
     teamId: seq.team_id,
@@ -119,17 +131,20 @@ export function configFromRow(seq: ConfigRow): SequenceConfig {
     active: seq.active === 1,
     archived: seq.archived_at !== null,
     ...scheduleFromTuple(seq.schedule),
-    steps: stepRows.map(([id, position, type, waitAmount, waitUnit, businessDays, enabled, threadReply, note]) => ({
-      id,
-      position,
-      type,
-      waitAmount,
-      waitUnit,
-      businessDays: businessDays === 1,
-      enabled: enabled === 1,
-      threadReply: threadReply === 1,
-      note,
-    })),
+    steps: stepRows
+      .map(([id, position, type, waitAmount, waitUnit, businessDays, enabled, threadReply, note]) => ({
+        id,
+        position,
+        type,
+        waitAmount,
+        waitUnit,
+        businessDays: businessDays === 1,
+        enabled: enabled === 1,
+        threadReply: threadReply === 1,
+        note,
+      }))
+      // json_group_array keeps no promised order, so the rows are put in order again here.
+      .sort(inStepOrder),
     deleted: JSON.parse(seq.deleted) as SequenceConfig["deleted"],
     rev: seq.config_rev,
   };

@@ -9,7 +9,7 @@ import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { firstReplyWithoutOpener } from "../lib/thread-openers";
 import { engine } from "../../durable-objects/engine";
-import { isEmailStep } from "../../durable-objects/sequence-config";
+import { isEmailStep, STEP_ORDER } from "../../durable-objects/sequence-config";
 import { sequenceFor } from "./access";
 import { auditEntry } from "./audit";
 import { loadSequenceDetail } from "./sequence-views";
@@ -23,12 +23,12 @@ import { customKeysIn, validateTemplate, variableUses } from "./templates";
  */
 
 /**
- * The one order of a sequence's steps, wherever they are read in order: by position, then id. Two steps
- * at one position (written by adds that raced before their writes were guarded) otherwise came back in
- * whichever order D1 read them, and an edit's read disagreed with its own check of the steps (stepsStill),
- * refusing every add, delete and reorder of that sequence for ever.
+ * The one order of a sequence's steps, wherever they are read in order (the engine's too: STEP_ORDER):
+ * by position, then id. Two steps at one position (written by adds that raced before their writes were
+ * guarded) otherwise came back in whichever order D1 read them, and an edit's read disagreed with its
+ * own check of the steps (stepsStill), refusing every add, delete and reorder of that sequence for ever.
  */
-const stepOrder = [asc(steps.position), asc(steps.id)] as const;
+const stepOrder = STEP_ORDER.map((c) => asc(steps[c]));
 
 /** A sequence's steps in order and their variants (by label): what the editor shows and a copy duplicates. */
 export async function stepsWithVariants(d: Db, sequenceId: string) {
