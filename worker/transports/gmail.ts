@@ -5,52 +5,18 @@
 import type { Env } from "../env";
 import { accessTokenFor, type TokenResult } from "../services/mailbox-auth";
 import type { MailboxSettings } from "./mailbox-settings";
-import { base64UrlOf, fromBase64Url, providerFetch, type ApiFailure, type ApiResult } from "./oauth";
+import { base64UrlOf, fromBase64Url, providerFetch, providerFetchWithin, type ApiResult, type TimedOut } from "./oauth";
 import { apiSendFailure } from "./api-failure";
 import type { OutgoingEmail, SendResult, Transport } from "./types";
 
 const me = (apiUrl: string) => `${apiUrl}/gmail/v1/users/me`;
 const auth = (token: string) => ({ authorization: `Bearer ${token}`, accept: "application/json" });
 
-/**
- * How long a read from Gmail or Graph (profile, history, message list, a message, a delta page) may take,
- * its inline retries included (providerFetch waits at most 2 × 5 s of Retry-After between them). Such a
- * call answers in well under a second; without a limit a hung one held the reply-poll round, and its cron
- * tick, until the runtime killed the invocation. A read that runs out fails like a lost connection: the
- * round ends with the cursor where it was and the error on the mailbox, and the next tick reads again.
- * Sends have no such limit: a send that runs out may still have been delivered, which the MailboxDO can
- * only record as "unknown" (never resent), turning a slow but good send into one a person must check.
- * A property, not a constant, so a test can shorten it.
- */
-export const PROVIDER_READ_TIMEOUT = { ms: 20_000 };
+export { PROVIDER_READ_TIMEOUT } from "./oauth";
 
-/**
- * A read-only provider call under PROVIDER_READ_TIMEOUT; never throws (a timeout is a `network` failure,
- * marked `timedOut`: reply polling counts those against the one message that keeps running out).
- */
-export async function providerRead<T>(
-  api: "Gmail" | "Microsoft Graph",
-  url: string,
-  init: RequestInit,
-): Promise<ApiResult<T> | (ApiFailure & { timedOut: true })> {
-  const ms = PROVIDER_READ_TIMEOUT.ms;
-  const signal = AbortSignal.timeout(ms);
-  const late = () => ({
-    ok: false as const,
-    status: 0,
-    kind: "network" as const,
-    message: `${api} did not answer within ${ms / 1000} s`,
-    timedOut: true as const,
-  });
-  try {
-    const r = await providerFetch<T>(url, { ...init, signal }, { idempotent: true });
-    return !r.ok && r.status === 0 && signal.aborted ? late() : r;
-  } catch (e) {
-    // The body cut off by the timeout (providerFetch reads it outside its own catch).
-    if (signal.aborted) return late();
-    throw e;
-  }
-}
+/** A read-only Gmail / Graph call under PROVIDER_READ_TIMEOUT; never throws (a timeout is a `network` failure, marked `timedOut`). */
+export const providerRead = <T>(api: "Gmail" | "Microsoft Graph", url: string, init: RequestInit): Promise<ApiResult<T> | TimedOut> =>
+  providerFetchWithin<T>(api, url, init, { idempotent: true });
 
 export interface GmailProfile {
   emailAddress: string;

@@ -269,6 +269,54 @@ export async function providerFetch<T>(url: string, init: RequestInit, o: { idem
   }
 }
 
+/**
+ * How long a provider call that is safe to give up on may take, its inline retries included (providerFetch
+ * waits at most 2 × 5 s of Retry-After between them): the reads of Gmail and Graph (profile, history,
+ * message list, a message, a delta page) and the token endpoint's answers (a code exchanged, a token
+ * refreshed). Such a call answers in well under a second; without a limit a hung one held the reply-poll
+ * round, and its cron tick, until the runtime killed the invocation, and a hung refresh held the
+ * MailboxDO's send alarm (nothing else reaches the mailbox meanwhile) the same way. A call that runs out
+ * fails like a lost connection (`network`): for a refresh that is the endpoint being unavailable, which
+ * holds the mailbox's sends a while and never marks it "needs reconnect" (only a refusal does). A refresh
+ * that ran out may still have been granted: the refresh token it used stays valid (Google keeps it,
+ * Microsoft's rotation does not revoke the previous one), so the next try simply refreshes again.
+ * Sends have no such limit: a send that runs out may still have been delivered, which the MailboxDO can
+ * only record as "unknown" (never resent), turning a slow but good send into one a person must check.
+ * A property, not a constant, so a test can shorten it.
+ */
+export const PROVIDER_READ_TIMEOUT = { ms: 20_000 };
+
+export type TimedOut = ApiFailure & { timedOut: true };
+
+/**
+ * providerFetch under PROVIDER_READ_TIMEOUT; never throws (running out is a `network` failure marked
+ * `timedOut`: reply polling counts those against the one message that keeps running out).
+ */
+export async function providerFetchWithin<T>(
+  who: string,
+  url: string,
+  init: RequestInit,
+  o: { idempotent: boolean },
+): Promise<ApiResult<T> | TimedOut> {
+  const ms = PROVIDER_READ_TIMEOUT.ms;
+  const signal = AbortSignal.timeout(ms);
+  const late = (): TimedOut => ({
+    ok: false,
+    status: 0,
+    kind: "network",
+    message: `${who} did not answer within ${ms / 1000} s`,
+    timedOut: true,
+  });
+  try {
+    const r = await providerFetch<T>(url, { ...init, signal }, o);
+    return !r.ok && r.status === 0 && signal.aborted ? late() : r;
+  } catch (e) {
+    // The body cut off by the timeout (providerFetch reads it outside its own catch).
+    if (signal.aborted) return late();
+    throw e;
+  }
+}
+
 interface TokenResponse {
   access_token: string;
   refresh_token?: string;
@@ -281,7 +329,8 @@ interface TokenResponse {
 const SENDS = { google: /gmail\.send|mail\.google\.com/i, microsoft: /\bMail\.Send\b/i } as const;
 
 function tokenRequest(cfg: ProviderConfig, params: Record<string, string>) {
-  return providerFetch<TokenResponse>(
+  return providerFetchWithin<TokenResponse>(
+    `${PROVIDER_NAME[cfg.provider]}'s token endpoint`,
     cfg.tokenUrl,
     {
       method: "POST",
