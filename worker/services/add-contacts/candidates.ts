@@ -2,7 +2,7 @@ import { sql, type SQL } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { inChunks, listParam } from "../../db/in-list";
 import { ApiError } from "../../lib/errors";
-import { FREE_MAIL } from "../../lib/company-domain";
+import { companyHostSql } from "../../lib/company-domain";
 import { suppressedForTeamSql, suppressedSql } from "../suppressions";
 import { STAGE_CATEGORY_SQL } from "../../../durable-objects/eligibility";
 import { liveContactOf, peopleWhere } from "../people-search";
@@ -87,19 +87,15 @@ export const rulesOf = (
   holdsUnverified: !req.skip_validation && !req.overrides?.unverified_email,
 });
 
-// Free-mail domains as an SQL list (constants of [a-z0-9.-]: inlined, no bound parameters).
-const FREE_MAIL_SQL = [...FREE_MAIL].map((m) => `'${m.replace(/[^a-z0-9.-]/g, "")}'`).join(", ");
-
 /**
- * Row `t`'s company (a contact or a person: same columns), for the same-company rule: `d:` and its domain when it
- * has one that isn't free mail (gmail.com is no company), else `n:` and its name lowercased, else NULL (no company:
- * never grouped). Two colleagues of whom only one has the domain are two companies: the rule never guesses.
+ * Row `t`'s company (a contact or a person: same columns), for the same-company rule: `d:` and its domain as
+ * `companyHost` reads it (`www.ACME.com`, `https://www.acme.com/` and `acme.com` are one company) when it has one
+ * that isn't free mail (gmail.com is no company), else `n:` and its name lowercased, else NULL (no company: never
+ * grouped). Two colleagues of whom only one has the domain are two companies: the rule never guesses.
  */
-const companyKeySql = (t: string): SQL => {
-  const dom = `lower(trim(${t}.domain))`;
-  return sql.raw(`CASE WHEN ${dom} <> '' AND ${dom} NOT IN (${FREE_MAIL_SQL}) THEN 'd:' || ${dom}
-    WHEN trim(coalesce(${t}.company, '')) <> '' THEN 'n:' || lower(trim(${t}.company)) END`);
-};
+const companyKeySql = (t: string): SQL =>
+  sql.raw(`coalesce('d:' || ${companyHostSql(`${t}.domain`)},
+    CASE WHEN trim(coalesce(${t}.company, '')) <> '' THEN 'n:' || lower(trim(${t}.company)) END)`);
 
 /**
  * The candidates of a source, the ONE resolution every path uses (preview, commit, plan pages): a
