@@ -13,6 +13,10 @@ const ScheduledEmailSchema = z
   .object({
     enrollment_id: z.string(),
     step: z.object({ id: z.string(), position: z.number(), thread_reply: z.boolean() }),
+    from_task: z.boolean().openapi({
+      description:
+        "A manual email its rep sent from its task (POST /api/tasks/{id}/send), waiting in the mailbox first in line (at its daily or hourly limit): shown with when it goes; its actions are refused (409)",
+    }),
     contact: z.object({ id: z.string(), name: z.string(), email: z.string().nullable() }),
     sequence: z.object({ id: z.string(), name: z.string() }),
     mailbox: z.object({ id: z.string(), email: z.string(), status: z.string() }).nullable(),
@@ -34,7 +38,9 @@ const ScheduledEmailSchema = z
     edited: z.boolean().openapi({ description: "Edited for this one contact" }),
     send_now: z.boolean(),
     rescheduled_to: z.number().nullable(),
-    can_edit: z.boolean().openapi({ description: "May the caller act on it (edit the sequence)? Else preview only" }),
+    can_edit: z
+      .boolean()
+      .openapi({ description: "May the caller act on it (edit the sequence, and not an email sent from its task)? Else preview only" }),
   })
   .openapi("ScheduledEmail");
 
@@ -78,7 +84,7 @@ export const scheduledEmailRoutes = router()
       path: "/scheduled-emails",
       tags: ["Scheduled emails"],
       summary:
-        "Automatic emails not sent yet, of a sequence, a contact or a mailbox (or all you can see), soonest first: when each will go, or why it won't",
+        "Automatic emails not sent yet, and manual emails sent from their tasks that their mailbox still holds, of a sequence, a contact or a mailbox (or all you can see), soonest first: when each will go, or why it won't",
       request: {
         query: z.object({
           sequence_id: z.string().max(64).optional(),

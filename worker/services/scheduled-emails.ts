@@ -4,6 +4,7 @@ import {
   engine,
   loadSendContext,
   REASONS,
+  reasonText,
   type EmailChoice,
   type QueuedEmail,
   type ScheduledActionResult,
@@ -24,7 +25,8 @@ import { missingValues, validateTemplate } from "./templates";
 
 /**
  * Scheduled emails: every automatic email not sent yet (the current email step of an open enrollment),
- * of a sequence, a contact or a mailbox, with when it will go or why it won't; its preview built by
+ * and every manual email a rep sent from its task that its mailbox still holds (queued behind its daily or
+ * hourly limit, first in line), of a sequence, a contact or a mailbox, with when it will go or why it won't; its preview built by
  * the send path's own composer; and the four actions on one (edit for this contact, send now, skip,
  * reschedule), each through the enrollment's SequenceDO (engine.ts), recorded in the audit log, which
  * the contact's timeline reads. `GET /api/scheduled-emails` is the one way in for lists.
@@ -38,6 +40,8 @@ export const SCHEDULED_REASONS = {
   not_planned: "Can't be planned in the next 60 days: no window opens or the mailbox has no room",
   send_now: "Sending now: next in line, within the mailbox's limits",
   rescheduled: "Rescheduled by a user",
+  task_email_sending: "Sent from its task: first in line, going out now",
+  task_email_waiting: "Sent from its task: first in line, it goes when the mailbox's daily or hourly limit or its spacing has room",
 } as const;
 const words = (code: string | null) =>
   code ? ((SCHEDULED_REASONS as Record<string, string>)[code] ?? (REASONS as Record<string, string>)[code] ?? code) : null;
@@ -63,6 +67,7 @@ interface Row extends MailboxLimitColumns {
   next_due_at: number | null;
   current_step: number;
   step_id: string;
+  step_type: "auto_email" | "manual_email";
   thread_reply: number;
   contact_id: string;
   contact_name: string;
@@ -99,13 +104,16 @@ export async function listScheduledEmails(env: Env, d: Db, caller: Caller, q: Sc
   const seen = visibleSequence(caller, sql`e.sequence_id`) ?? sql`1`;
   const rows = await d.all<Row>(sql`
     SELECT e.id, e.sequence_id, s.name AS sequence_name, s.active AS seq_active, s.archived_at, s.owner_id, x.access AS share, e.status, e.reason, e.next_due_at,
-           e.current_step, st.id AS step_id, st.thread_reply, c.id AS contact_id, trim(c.first_name || ' ' || c.last_name) AS contact_name,
+           e.current_step, st.id AS step_id, st.type AS step_type, st.thread_reply, c.id AS contact_id, trim(c.first_name || ' ' || c.last_name) AS contact_name,
            c.email, c.time_zone AS contact_zone, e.mailbox_id, mb.email AS mailbox_email, mb.status_reason AS mailbox_reason,
            ${MAILBOX_LIMIT_COLUMNS}
       FROM enrollments e
       JOIN sequences s ON s.id = e.sequence_id
       JOIN contacts c ON c.id = e.contact_id
-      JOIN steps st ON st.sequence_id = e.sequence_id AND st.position = e.current_step AND st.type = 'auto_email'
+      -- A manual email is listed once its rep sent it from its task (sendTaskEmail): its run then waits on the
+      -- mailbox, which holds it first in line when the daily or hourly limit is reached. Before that it is a task.
+      JOIN steps st ON st.sequence_id = e.sequence_id AND st.position = e.current_step
+       AND (st.type = 'auto_email' OR (st.type = 'manual_email' AND e.status = 'active' AND e.reason = 'queued_for_mailbox'))
       LEFT JOIN mailboxes mb ON mb.id = e.mailbox_id
       LEFT JOIN sequence_shares x ON x.sequence_id = s.id AND x.user_id = ${caller.userId}
      WHERE e.team_id = ${caller.teamId} AND e.status IN ('active', 'paused', 'held') AND ${seen}
@@ -157,6 +165,7 @@ async function present(env: Env, d: Db, caller: Caller, rows: Row[]) {
     let reason: string | null = why.reason;
     let text: string | null = why.text;
     const queued = r.status === "active" && r.reason === "queued_for_mailbox";
+    const fromTask = r.step_type === "manual_email";
     // Its step turned off while it waited: the mailbox won't send it, and the contact moves on.
     const stepOff = cfg?.steps.find((s) => s.id === r.step_id)?.enabled === false;
     if (stepOff) {
@@ -166,7 +175,8 @@ async function present(env: Env, d: Db, caller: Caller, rows: Row[]) {
       const ready = Math.max(t, r.next_due_at ?? t);
       if (queued) {
         sendAt = forecast.get(key) ?? null;
-        if (choice?.sendNow) reason = "send_now";
+        if (fromTask) reason = sendAt === null ? "not_planned" : sendAt > ready + 60_000 ? "task_email_waiting" : "task_email_sending";
+        else if (choice?.sendNow) reason = "send_now";
         else if (sendAt === null) reason = "not_planned";
         else {
           // Held by the window until it opens, then (later than the opening) by the mailbox's limits and spacing.
@@ -174,7 +184,7 @@ async function present(env: Env, d: Db, caller: Caller, rows: Row[]) {
           if (open > ready) reason = sendAt > open + 60_000 ? "window_then_turn" : "outside_window";
           else if (sendAt > ready + 60_000) reason = "mailbox_capacity";
         }
-        if (choice?.sendAt != null && !choice.sendNow) reason = "rescheduled";
+        if (!fromTask && choice?.sendAt != null && !choice.sendNow) reason = "rescheduled";
       } else {
         sendAt = cfg ? nextWindowStart(ready, cfg.window, zone) : ready;
         if (cfg && sendAt !== null && sendAt > ready) reason = "outside_window";
@@ -184,6 +194,9 @@ async function present(env: Env, d: Db, caller: Caller, rows: Row[]) {
     return {
       enrollment_id: r.id,
       step: { id: r.step_id, position: r.current_step, thread_reply: !!r.thread_reply },
+      // A manual email its rep sent from its task: already sent as far as they know, so it is never edited,
+      // moved or skipped from here (actOnScheduledEmail refuses), only shown with when it goes.
+      from_task: fromTask,
       contact: { id: r.contact_id, name: r.contact_name, email: r.email },
       sequence: { id: r.sequence_id, name: r.sequence_name },
       mailbox: r.mailbox_id && r.mailbox_email ? { id: r.mailbox_id, email: r.mailbox_email, status: r.mb_status ?? "connected" } : null,
@@ -198,7 +211,7 @@ async function present(env: Env, d: Db, caller: Caller, rows: Row[]) {
       edited: !!choice?.override,
       send_now: !!choice?.sendNow,
       rescheduled_to: choice && !choice.sendNow ? choice.sendAt : null,
-      can_edit: sequenceAllows(caller, "sequence.edit", r.owner_id, r.share),
+      can_edit: !fromTask && sequenceAllows(caller, "sequence.edit", r.owner_id, r.share),
     };
   });
 }
@@ -222,7 +235,11 @@ async function scheduledFor(d: Db, caller: Caller, enrollmentId: string, stepId:
  */
 export async function previewScheduledEmail(env: Env, d: Db, caller: Caller, enrollmentId: string, stepId: string) {
   const { e, seq, step } = await scheduledFor(d, caller, enrollmentId, stepId, "sequence.view");
-  if (step.type !== "auto_email") throw new ApiError("conflict", "This step is not an automatic email: it has no email to preview");
+  // A manual email is previewed here once it was sent from its task (the list shows it then), with the rep's text.
+  if (step.type === "manual_email" && !sentFromTask(e, step))
+    throw new ApiError("conflict", "This manual email hasn't been sent from its task: see its draft on the Tasks screen");
+  if (step.type !== "auto_email" && step.type !== "manual_email")
+    throw new ApiError("conflict", "This step is not an automatic email: it has no email to preview");
   const [sent] = await d
     .select({ id: messages.id })
     .from(messages)
@@ -300,6 +317,22 @@ const AUDIT_ACTION = {
   reschedule: "scheduled_email.reschedule",
 } as const;
 
+/** D1's copy of a run that handed its manual email step to the mailbox (sendTaskEmail): the list's condition. */
+const sentFromTask = (e: { status: string; reason: string | null; currentStep: number }, step: { position: number }) =>
+  e.status === "active" && e.reason === "queued_for_mailbox" && e.currentStep === step.position;
+
+/**
+ * The actions refused on a manual email sent from its task: the rep was told it was sent and their task is
+ * completed, so it is not skipped, moved or rewritten behind their back; "send now" is what it already is.
+ */
+const TASK_EMAIL_REFUSAL = {
+  "send-now":
+    "This email was sent from its task and is already first in line in its mailbox: it goes as soon as the mailbox's daily or hourly limit has room",
+  skip: "This email was sent from its task and is waiting in its mailbox: it can't be skipped from here any more",
+  reschedule: "This email was sent from its task and is first in line in its mailbox: it can't be moved to another time",
+  edit: "This email was sent from its task with the text its rep wrote: it can't be edited any more",
+} as const;
+
 const refuse = (field: string, message: string) => new ApiError("validation_failed", message, { fields: [{ field, message }] });
 
 /**
@@ -328,6 +361,11 @@ export async function mustBeAbleToSend(d: Db, teamId: string, mailboxId: string 
  */
 export async function actOnScheduledEmail(env: Env, d: Db, caller: Caller, enrollmentId: string, stepId: string, action: ScheduledAction) {
   const { e, seq, step } = await scheduledFor(d, caller, enrollmentId, stepId, "sequence.edit");
+  if (step.type === "manual_email")
+    throw new ApiError(
+      "conflict",
+      sentFromTask(e, step) ? TASK_EMAIL_REFUSAL[action.kind] : "This step is a manual email: send it or skip it from its task",
+    );
   if (step.type !== "auto_email") throw new ApiError("conflict", "This step is not an automatic email");
   const key = { enrollmentId: e.id, stepId: step.id };
   const verbs = engine.sequence(env, seq.id, seq.teamId);
@@ -374,7 +412,7 @@ export async function actOnScheduledEmail(env: Env, d: Db, caller: Caller, enrol
       break;
     }
   }
-  if (!res.ok) throw refusal(res);
+  if (!res.ok) throw scheduledActionError(res, SCHEDULED_WORDING);
   await d.insert(auditLog).values(
     auditEntry(caller, AUDIT_ACTION[action.kind], "contact", e.contactId, {
       sequence_id: seq.id,
@@ -389,29 +427,35 @@ export async function actOnScheduledEmail(env: Env, d: Db, caller: Caller, enrol
   return { enrollment_id: e.id, step_id: step.id, action: action.kind, send_at: res.at };
 }
 
-/** The engine's refusal as the one error body: what happened to the email, in words (invariant 10). */
-function refusal(r: Extract<ScheduledActionResult, { ok: false }>): ApiError {
-  const why = words(r.reason);
-  switch (r.code) {
-    case "not_found":
-      return notFound("Scheduled email");
-    case "not_email":
-      return new ApiError("conflict", "This step is not an automatic email");
-    case "step_off":
-      return new ApiError("conflict", "This email's step is turned off, so it won't be sent: turn the step on first");
-    case "not_next":
-      return new ApiError("conflict", "This email isn't scheduled any more: the contact is on another step");
-    case "already_sent":
-      return new ApiError("conflict", "This email was already sent: it can't be changed");
-    case "sending":
-      return new ApiError("conflict", "This email is being sent right now: it can't be changed");
-    case "closed":
-      return new ApiError("conflict", `Nothing more will be sent to this contact in this sequence${why ? ` (${why})` : ""}`);
-    case "paused":
-      return new ApiError("conflict", `The contact is paused in this sequence${why ? ` (${why})` : ""}: resume them first`);
-    case "held":
-      return new ApiError("conflict", `This email is held${why ? `: ${why}` : ""}`);
-    case "no_mailbox":
-      return new ApiError("conflict", "No mailbox is assigned to this contact: choose one with “change mailbox” first");
-  }
+type Refusal = Extract<ScheduledActionResult, { ok: false }>;
+
+/**
+ * What a caller says for each way the engine refuses an action on one email, given the refusal's reason in
+ * words (reasonText): a scheduled email's actions and a task's Send word the same refusals for their screens.
+ */
+export interface RefusalWording {
+  /** The thing a not_found names (a 404 like any foreign id). */
+  notFound: string;
+  says: Record<Exclude<Refusal["code"], "not_found">, (why: string | null, r: Refusal) => string>;
 }
+
+/** The engine's refusal of an action on one email as the one error body (409, or 404 for not_found), in the caller's words (invariant 10). */
+export function scheduledActionError(r: Refusal, wording: RefusalWording): ApiError {
+  if (r.code === "not_found") return notFound(wording.notFound);
+  return new ApiError("conflict", wording.says[r.code](reasonText(r.reason), r));
+}
+
+const SCHEDULED_WORDING: RefusalWording = {
+  notFound: "Scheduled email",
+  says: {
+    not_email: () => "This step is not an automatic email",
+    step_off: () => "This email's step is turned off, so it won't be sent: turn the step on first",
+    not_next: () => "This email isn't scheduled any more: the contact is on another step",
+    already_sent: () => "This email was already sent: it can't be changed",
+    sending: () => "This email is being sent right now: it can't be changed",
+    closed: (why) => `Nothing more will be sent to this contact in this sequence${why ? ` (${why})` : ""}`,
+    paused: (why) => `The contact is paused in this sequence${why ? ` (${why})` : ""}: resume them first`,
+    held: (why) => `This email is held${why ? `: ${why}` : ""}`,
+    no_mailbox: () => "No mailbox is assigned to this contact: choose one with “change mailbox” first",
+  },
+};

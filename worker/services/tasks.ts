@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, gte, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import { openerSubject, pickVariant, templateContext } from "../../durable-objects/compose";
-import { engine, loadSendContext, reasonText, type ScheduledActionResult } from "../../durable-objects/engine";
+import { engine, loadSendContext } from "../../durable-objects/engine";
 import { runEnding } from "../../durable-objects/tasks";
 import { sendingZone } from "../../durable-objects/sequence-config";
 import { batchSql, type Db } from "../db/client";
@@ -12,7 +12,7 @@ import { ApiError, notFound } from "../lib/errors";
 import { mailboxAllows, mayWorkTask, sequenceAllows, taskFor, teamUser, visibleSequence } from "./access";
 import { auditEntry } from "./audit";
 import { bookMeeting } from "./meetings";
-import { mustBeAbleToSend } from "./scheduled-emails";
+import { mustBeAbleToSend, scheduledActionError, type RefusalWording } from "./scheduled-emails";
 import { subjectForThread } from "./mime";
 import { windowEnd } from "./schedule-time";
 import { missingValues, renderSubject, renderTemplate, validateTemplate } from "./templates";
@@ -486,34 +486,24 @@ async function missingToSend(
 }
 
 /** The engine's refusal of a manual email's send, in words: nothing was sent, and the task is still open. */
-function sendRefusal(r: Extract<ScheduledActionResult, { ok: false }>): ApiError {
-  const why = reasonText(r.reason);
-  switch (r.code) {
-    case "not_found":
-      return notFound("Task");
-    case "not_email":
-      return new ApiError("conflict", "This task's step is not a manual email any more: its step was changed");
-    case "step_off":
-      return new ApiError("conflict", "This manual email's step is turned off: turn it on first, or skip the task");
-    case "not_next":
-      // The run's mailbox changed after the caller's right to send from it was checked: nothing was sent.
-      if (r.reason === "mailbox_changed")
-        return new ApiError("conflict", "Not sent: the contact's mailbox was just changed; reload the task and send again");
-      return new ApiError("conflict", "The contact is not on this step any more: the task was already done");
-    case "already_sent":
-      return new ApiError("conflict", "This email was already sent");
-    case "sending":
-      return new ApiError("conflict", "This email is already on its way: it was sent from this task a moment ago");
-    case "closed":
-      return new ApiError("conflict", `Not sent: this contact can't be emailed${why ? ` (${why})` : ""}`);
-    case "paused":
-      return new ApiError("conflict", `Not sent: the contact is paused in this sequence${why ? ` (${why})` : ""}; resume them first`);
-    case "held":
-      return new ApiError("conflict", `Not sent: the contact's run is on hold${why ? ` (${why})` : ""}`);
-    case "no_mailbox":
-      return new ApiError("conflict", "Not sent: no mailbox is assigned to this contact; choose one with “change mailbox” first");
-  }
-}
+const SEND_WORDING: RefusalWording = {
+  notFound: "Task",
+  says: {
+    not_email: () => "This task's step is not a manual email any more: its step was changed",
+    step_off: () => "This manual email's step is turned off: turn it on first, or skip the task",
+    // mailbox_changed: the run's mailbox changed after the caller's right to send from it was checked: nothing was sent.
+    not_next: (_why, r) =>
+      r.reason === "mailbox_changed"
+        ? "Not sent: the contact's mailbox was just changed; reload the task and send again"
+        : "The contact is not on this step any more: the task was already done",
+    already_sent: () => "This email was already sent",
+    sending: () => "This email is already on its way: it was sent from this task a moment ago",
+    closed: (why) => `Not sent: this contact can't be emailed${why ? ` (${why})` : ""}`,
+    paused: (why) => `Not sent: the contact is paused in this sequence${why ? ` (${why})` : ""}; resume them first`,
+    held: (why) => `Not sent: the contact's run is on hold${why ? ` (${why})` : ""}`,
+    no_mailbox: () => "Not sent: no mailbox is assigned to this contact; choose one with “change mailbox” first",
+  },
+};
 
 /**
  * Sends a manual email's task from the run's mailbox, with the rep's text when they edited the draft
@@ -587,7 +577,7 @@ export async function sendTaskEmail(
     // Handed over by an earlier request that did not get to complete its task (two clicks, or it died
     // after the hand-over): the task is done now, and this request still says it sent nothing.
     if (res.code === "sending" || res.code === "already_sent") await complete();
-    throw sendRefusal(res);
+    throw scheduledActionError(res, SEND_WORDING);
   }
   const row = (await complete()) ?? (await d.query.tasks.findFirst({ where: eq(tasks.id, task.id) }))!;
   // Not completed by this send or an earlier one: cancelled meanwhile (the contact left the run), and the
