@@ -178,8 +178,11 @@ export function ScheduledEmailDialog(props: { row: ScheduledEmailRow; onClose: (
                         </div>
                       </dl>
                       <div class="sched-badges">
-                        <Show when={p().edited}>
-                          <Badge tone="accent">Edited for this contact</Badge>
+                        <Show
+                          when={props.row.from_task}
+                          fallback={<Show when={p().edited}>{<Badge tone="accent">Edited for this contact</Badge>}</Show>}
+                        >
+                          <Badge tone="info">Sent from its task</Badge>
                         </Show>
                         <Show when={p().variant}>{(v) => <Badge tone="neutral">Variant {v().label}</Badge>}</Show>
                         <Show when={p().in_reply_to}>
@@ -198,6 +201,12 @@ export function ScheduledEmailDialog(props: { row: ScheduledEmailRow; onClose: (
                             )}
                           </For>
                           : rendered empty or with its fallback.
+                        </p>
+                      </Show>
+                      <Show when={props.row.from_task}>
+                        <p class="muted small" data-testid="scheduled-from-task">
+                          Its rep sent this manual email from its task: it waits first in line for the mailbox's daily or hourly limit and
+                          goes out at the time above. It can't be edited, moved or skipped here.
                         </p>
                       </Show>
                       <pre class="sched-body" data-testid="scheduled-body">

@@ -85,9 +85,15 @@ export function ScheduledEmails(props: { scope: ScheduledScope; hide?: "sequence
             <td classList={{ "cell-nowrap": props.hide === "sequence" }}>
               <Show when={props.hide !== "sequence"}>
                 <A href={`/sequences/${r.sequence.id}`}>{r.sequence.name}</A>
-                <div class="muted small">Step {r.step.position}</div>
+                <div class="muted small">
+                  Step {r.step.position}
+                  {r.from_task ? " · manual email" : ""}
+                </div>
               </Show>
-              <Show when={props.hide === "sequence"}>Step {r.step.position}</Show>
+              <Show when={props.hide === "sequence"}>
+                Step {r.step.position}
+                {r.from_task ? " · manual email" : ""}
+              </Show>
               {/* The list's order: when the step falls due (or, paused, resumes); "Goes out" may be later. */}
               <div class="muted small cell-nowrap" data-testid="scheduled-due">
                 <Show when={r.due_at} fallback={<Show when={r.paused_until}>{(until) => <>resumes {formatDay(until())}</>}</Show>}>
@@ -178,9 +184,22 @@ function StateBadge(props: { row: ScheduledEmailRow }) {
           </Badge>
         }
       >
-        <Badge tone="info" dot title="In the mailbox's queue: goes out when the window, limits and spacing allow">
-          {r().send_now ? "Sending now" : r().rescheduled_to ? "Rescheduled" : "Queued"}
-        </Badge>
+        <Show
+          when={!r().from_task}
+          fallback={
+            <Badge
+              tone="info"
+              dot
+              title="A manual email its rep sent from its task: first in line, it goes when the mailbox's limits allow"
+            >
+              Sent from task
+            </Badge>
+          }
+        >
+          <Badge tone="info" dot title="In the mailbox's queue: goes out when the window, limits and spacing allow">
+            {r().send_now ? "Sending now" : r().rescheduled_to ? "Rescheduled" : "Queued"}
+          </Badge>
+        </Show>
       </Show>
     </Show>
   );
