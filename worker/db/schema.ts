@@ -405,7 +405,10 @@ export const stepVariants = sqliteTable(
     enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
     createdAt: createdAt(),
   },
-  (t) => [index("step_variants_step_idx").on(t.stepId)],
+  // One letter per variant of a step: the A/B report, the winner and the editor name a variant by it.
+  // The unique index also serves every read of a step's variants (step_id first), so it replaces the
+  // plain one on step_id.
+  (t) => [uniqueIndex("step_variants_step_label_uq").on(t.stepId, t.label)],
 );
 
 /**
