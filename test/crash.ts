@@ -3,11 +3,20 @@ import type { Env } from "../worker/env";
 // A crash between any two writes, for tests of what survives it (credits, job outcomes).
 /** An env whose D1 throws instead of running its n-th write (a statement or a whole batch); reads pass. */
 export function crashAt(base: Env, n: number): Env {
+  return crashing(base, (w) => w === n, `simulated crash at write ${n}`);
+}
+
+/** An env whose Worker dies at its n-th write: that write and every one after it throw (a catch can't record anything). */
+export function diesAt(base: Env, n: number): Env {
+  return crashing(base, (w) => w >= n, `simulated death at write ${n}`);
+}
+
+function crashing(base: Env, fails: (write: number) => boolean, message: string): Env {
   let writes = 0;
   const sqlOf = new WeakMap<object, string>();
   const tick = (sqls: string[]) => {
     if (!sqls.some((s) => /^\s*(INSERT|UPDATE|DELETE|REPLACE)\b/i.test(s))) return;
-    if (writes++ === n) throw new Error(`simulated crash at write ${n}`);
+    if (fails(writes++)) throw new Error(message);
   };
   const wrap = (stmt: D1PreparedStatement, sql: string): D1PreparedStatement => {
     sqlOf.set(stmt, sql);
