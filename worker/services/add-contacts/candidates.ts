@@ -38,6 +38,11 @@ export interface Facts extends Candidate {
   duplicateEmail: boolean;
   /** Asked for one contact per company: a colleague is open in this sequence or comes first in the selection (`dup` & 2). */
   sameCompany: boolean;
+  /**
+   * The company as the same-company rule keys it (`companyKeySql`), read only when the rule is asked (loadFacts'
+   * `skipSameCompany`): the SequenceDO checks it again as it enrolls (EnrollItem.company).
+   */
+  companyKey?: string | null;
   activeElsewhere: boolean;
   finishedElsewhere: boolean;
   /** A run of this sequence finished because the contact replied: adding them again is held back unless overridden. */
@@ -93,7 +98,7 @@ export const rulesOf = (
  * that isn't free mail (gmail.com is no company), else `n:` and its name lowercased, else NULL (no company: never
  * grouped). Two colleagues of whom only one has the domain are two companies: the rule never guesses.
  */
-const companyKeySql = (t: string): SQL =>
+export const companyKeySql = (t: string): SQL =>
   sql.raw(`coalesce('d:' || ${companyHostSql(`${t}.domain`)},
     CASE WHEN trim(coalesce(${t}.company, '')) <> '' THEN 'n:' || lower(trim(${t}.company)) END)`);
 
@@ -152,6 +157,40 @@ const sameCompanyCte = (teamId: string, sequenceId: string): SQL =>
  */
 const sameCompanyBit = sql`+ 2 * (cand0.co IS NOT NULL AND ((NOT cand0.out AND row_number() OVER (PARTITION BY cand0.co ORDER BY cand0.out, score DESC, k) > 1)
              OR (o.co IS NOT NULL AND (o.n > 1 OR o.cid IS NOT cand0.contact_id))))`;
+
+/**
+ * The contacts of these companies (`companyKeySql` keys) that may run in the sequence, by company: those with a
+ * run open in D1's copy of its enrollments, and those among `unmirrored` (the SequenceDO's runs D1 has not been
+ * sent yet). The SequenceDO asks it as it enrolls for the same-company rule, then decides from its own rows which
+ * of them run now (EnrollItem.company), as it does for an address's twins: read through the sequence's open runs
+ * (sameCompanyCte's read), never the team's every contact.
+ */
+export async function colleaguesOf(
+  d: Db,
+  teamId: string,
+  sequenceId: string,
+  companies: readonly string[],
+  unmirrored: readonly string[],
+): Promise<Map<string, string[]>> {
+  if (!companies.length) return new Map();
+  const keys = listParam([...companies]);
+  const [open, fresh] = await Promise.all([
+    d.all<{ co: string; id: string }>(
+      sql`SELECT DISTINCT ${companyKeySql("c")} AS co, c.id FROM enrollments e JOIN contacts c ON c.id = e.contact_id AND c.team_id = ${teamId}
+           WHERE e.sequence_id = ${sequenceId} AND e.status IN ('scheduled','active','paused','held') AND +e.team_id = ${teamId}
+             AND ${companyKeySql("c")} IN (SELECT value FROM json_each(${keys}))`,
+    ),
+    inChunks([...unmirrored], (part) =>
+      d.all<{ co: string; id: string }>(
+        sql`SELECT ${companyKeySql("c")} AS co, c.id FROM contacts c WHERE c.id IN (SELECT value FROM json_each(${listParam(part)})) AND +c.team_id = ${teamId}
+              AND ${companyKeySql("c")} IN (SELECT value FROM json_each(${keys}))`,
+      ),
+    ),
+  ]);
+  const out = new Map<string, string[]>();
+  for (const r of [...open, ...fresh]) out.set(r.co, [...(out.get(r.co) ?? []), r.id]);
+  return out;
+}
 
 /**
  * Whether candidate row `t` (a contact `c` with its stage `s`, or a person) is certain to be skipped or held back,
@@ -385,6 +424,8 @@ interface ContactFactsRow {
   enrolled: number;
   /** A colleague (same company key) is open in this sequence by another job or an enroll (`skipSameCompany`). */
   colleague: number;
+  /** The company key (`skipSameCompany`; else NULL). */
+  co: string | null;
 }
 
 interface PersonFactsRow {
@@ -401,6 +442,7 @@ interface PersonFactsRow {
   suppressed: number;
   empty_variables: number;
   colleague: number;
+  co: string | null;
 }
 
 /**
@@ -453,7 +495,8 @@ export async function loadFacts(
                        + 8 * coalesce(max(e.sequence_id = ${sequenceId} AND e.job_id = ${ownJobId}), 0)
                        + 16 * coalesce(max(e.sequence_id = ${sequenceId} AND e.status = 'finished' AND e.reason = 'replied'), 0)
                   FROM enrollments e WHERE e.contact_id = c.id) AS enrolled,
-               ${skipSameCompany ? sql`(oc.co IS NOT NULL AND (oc.n > 1 OR oc.cid <> c.id))` : sql`0`} AS colleague
+               ${skipSameCompany ? sql`(oc.co IS NOT NULL AND (oc.n > 1 OR oc.cid <> c.id))` : sql`0`} AS colleague,
+               ${skipSameCompany ? companyKeySql("c") : sql`NULL`} AS co
           FROM contacts c LEFT JOIN contact_stages s ON s.id = c.stage_id ${skipSameCompany ? sql`LEFT JOIN oc ON oc.co = ${companyKeySql("c")}` : sql``}
          WHERE +c.team_id = ${teamId} AND +c.deleted_at IS NULL AND c.id IN (SELECT value FROM json_each(${listParam(part)}))`),
     ),
@@ -462,7 +505,8 @@ export async function loadFacts(
         SELECT p.id, p.email, p.email_status, p.job_changed_at, p.score, p.time_zone, p.first_name, p.last_name, p.domain, p.company,
                ${suppressedForTeamSql(teamId, "p.email")} AS suppressed,
                ${emptyVariablesSql(variables, "p")} AS empty_variables,
-               ${skipSameCompany ? sql`oc.co IS NOT NULL` : sql`0`} AS colleague
+               ${skipSameCompany ? sql`oc.co IS NOT NULL` : sql`0`} AS colleague,
+               ${skipSameCompany ? companyKeySql("p") : sql`NULL`} AS co
           FROM people p ${skipSameCompany ? sql`LEFT JOIN oc ON oc.co = ${companyKeySql("p")}` : sql``} WHERE p.id IN (SELECT value FROM json_each(${listParam(part)}))`),
     ),
   ]);
@@ -481,6 +525,7 @@ export async function loadFacts(
       inSequence: (r.enrolled & 1) !== 0,
       duplicateEmail: (r.address & 1) !== 0,
       sameCompany: !!r.colleague,
+      companyKey: r.co,
       // The contact's own run elsewhere, or a twin's (one inbox: it would get both sequences' emails).
       activeElsewhere: (r.enrolled & 2) !== 0 || (r.address & 4) !== 0,
       finishedElsewhere: (r.enrolled & 4) !== 0,
@@ -513,6 +558,7 @@ export async function loadFacts(
       inSequence: false,
       duplicateEmail: false,
       sameCompany: !!r.colleague,
+      companyKey: r.co,
       activeElsewhere: false,
       finishedElsewhere: false,
       repliedHere: false,
