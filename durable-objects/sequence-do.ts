@@ -8,7 +8,7 @@ import { ALARM_RETRY_MS, alarmOrRetry, armAlarm } from "../worker/lib/alarms";
 import { now } from "../worker/lib/clock";
 import { sha256Hex } from "../worker/lib/crypto";
 import { newId } from "../worker/lib/ids";
-import { activeElsewhereSql, repliedHereSql } from "../worker/services/add-contacts/candidates";
+import { activeElsewhereSql, colleaguesOf, repliedHereSql } from "../worker/services/add-contacts/candidates";
 import { addWait, nextWindowStart } from "../worker/services/schedule-time";
 import { engine } from "./engine";
 import {
@@ -52,6 +52,11 @@ export interface EnrollItem {
    * that is a task (nothing checks the contact after the task is created), D1 is read.
    */
   contact?: ContactState;
+  /**
+   * One contact per company was asked (add-contacts skip_same_company): the contact's company as the rule keys it
+   * (candidates.ts companyKeySql). It is not enrolled while a colleague runs here, nor after one this call enrolled.
+   */
+  company?: string | null;
 }
 
 type Status = "active" | "paused" | "held" | "finished" | "failed" | "removed";
@@ -599,7 +604,9 @@ export class SequenceDO extends DurableObject<Env> {
    * again under the new id; the old enrollment stays as history. One run per address: a contact another
    * live contact with its email runs here now (open), or was enrolled earlier in this call, is not
    * enrolled and is listed in `duplicateEmail` (the add-contacts check in D1 can't see a run that a
-   * concurrent job is enrolling at the same moment; this object can).
+   * concurrent job is enrolling at the same moment; this object can). One contact per company, the same way: an
+   * item with a `company` whose colleague runs here now, or was enrolled earlier in this call, is not enrolled and
+   * is listed in `sameCompany` (two adds at once each found the company absent in D1).
    *
    * Set-based: a chunk of a thousand contacts costs a handful of statements here (two lookups, then
    * ENROLL_ROWS rows per insert), and one more to mirror them to D1 (flush: the page's JSON is built by
@@ -610,7 +617,7 @@ export class SequenceDO extends DurableObject<Env> {
     sequenceId: string,
     teamId: string,
     items: EnrollItem[],
-  ): Promise<{ enrolled: string[]; already: string[]; alreadyOther: string[]; duplicateEmail: string[] }> {
+  ): Promise<{ enrolled: string[]; already: string[]; alreadyOther: string[]; duplicateEmail: string[]; sameCompany: string[] }> {
     await this.bind(sequenceId, teamId);
     const cfg = await this.config(sequenceId);
     if (!cfg) throw new Error(`sequence ${sequenceId} not found`);
@@ -640,11 +647,30 @@ export class SequenceDO extends DurableObject<Env> {
     // contact is in D1 before any call enrolls it. Reads during which another call wrote runs here
     // (settled) are made again: that call's contact may be a twin created after the read began, and its
     // run would otherwise go unseen. Nothing but the transaction follows them, with no await between.
+    // The items' colleagues likewise (EnrollItem.company; none asked, nothing read): the contacts of their
+    // companies with a run open in D1, and with a run here D1 has not been sent yet (read as the D1 read starts:
+    // a run mirrored before then is in D1 by the time it reads, one written during it makes `settled` read again).
     const contactIds = [...new Set(items.map((it) => it.contactId))];
-    const [read, twins] = await this.settled(() =>
+    const companies = [...new Set(items.flatMap((it) => (it.company ? [it.company] : [])))];
+    const [read, twins, colleagues] = await this.settled(() =>
       Promise.all([
         unread.length ? loadContactStates(this.d, cfg.teamId, [...new Set(unread)]) : null,
         this.twinsOf(cfg.teamId, contactIds),
+        companies.length
+          ? colleaguesOf(
+              this.d,
+              cfg.teamId,
+              sequenceId,
+              companies,
+              this.sql
+                .exec<{ contact_id: string }>(
+                  `SELECT DISTINCT contact_id FROM enrollments WHERE dirty > ? AND status IN ${OPEN}`,
+                  this.mirrored,
+                )
+                .toArray()
+                .map((r) => r.contact_id),
+            )
+          : new Map<string, string[]>(),
       ]),
     );
     const emails = new Map<string, QueuedEmail[]>();
@@ -653,6 +679,7 @@ export class SequenceDO extends DurableObject<Env> {
     const already: string[] = [];
     const alreadyOther: string[] = [];
     const duplicateEmail: string[] = [];
+    const sameCompany: string[] = [];
     const fresh: { it: EnrollItem; dirty: number }[] = [];
     let handOver: HandOver | null = null;
     this.ctx.storage.transactionSync(() => {
@@ -664,7 +691,7 @@ export class SequenceDO extends DurableObject<Env> {
       }
       // Which of the items' contacts and of their twins run here now.
       const openFor = new Set<string>();
-      const probe = [...new Set([...contactIds, ...[...twins.values()].flat()])];
+      const probe = [...new Set([...contactIds, ...[...twins.values()].flat(), ...[...colleagues.values()].flat()])];
       for (let i = 0; i < probe.length; i += ENROLL_ROWS)
         for (const r of this.sql.exec<{ contact_id: string }>(OPEN_FOR_CONTACTS, JSON.stringify(probe.slice(i, i + ENROLL_ROWS))))
           openFor.add(r.contact_id);
@@ -672,6 +699,7 @@ export class SequenceDO extends DurableObject<Env> {
       // too, and one whose twin this call just enrolled is a duplicate_email.
       const takenContacts = new Set<string>();
       const takenIds = new Set<string>();
+      const takenCompanies = new Set<string>();
       for (const it of items) {
         if (known.has(it.enrollmentId) || takenIds.has(it.enrollmentId)) {
           already.push(it.contactId);
@@ -686,6 +714,14 @@ export class SequenceDO extends DurableObject<Env> {
           duplicateEmail.push(it.contactId);
           continue;
         }
+        if (
+          it.company &&
+          (takenCompanies.has(it.company) || (colleagues.get(it.company) ?? []).some((c) => c !== it.contactId && openFor.has(c)))
+        ) {
+          sameCompany.push(it.contactId);
+          continue;
+        }
+        if (it.company) takenCompanies.add(it.company);
         takenContacts.add(it.contactId);
         takenIds.add(it.enrollmentId);
         fresh.push({ it, dirty: ++this.rev });
@@ -773,7 +809,7 @@ export class SequenceDO extends DurableObject<Env> {
       if (!handNow && fresh.length && waits && dueAt <= t) await this.processDue(sequenceId, cfg, Math.max(DUE_BATCH, fresh.length));
       await this.armAndMirror(cfg.teamId, sequenceId);
     }
-    return { enrolled, already, alreadyOther, duplicateEmail };
+    return { enrolled, already, alreadyOther, duplicateEmail, sameCompany };
   }
 
   /**
