@@ -52,16 +52,16 @@ describe("SequenceDO.enroll, set-based", () => {
       { enrollmentId: "e-a2", contactId: a!, mailboxId: mb, score: 1, timeZone: null },
       { enrollmentId: "e-b", contactId: b!, mailboxId: mb, score: 1, timeZone: null },
     ]);
-    expect(first).toEqual({ enrolled: [a, b], already: [a, b], alreadyOther: [a], duplicateEmail: [] });
+    expect(first).toEqual({ enrolled: [a, b], already: [a, b], alreadyOther: [a], duplicateEmail: [], sameCompany: [] });
     // The same call again (a redelivered chunk): its own enrollments are "already", never someone else's.
     const again = await seq.enroll([
       { enrollmentId: "e-a", contactId: a!, mailboxId: mb, score: 1, timeZone: null },
       { enrollmentId: "e-b", contactId: b!, mailboxId: mb, score: 1, timeZone: null },
     ]);
-    expect(again).toEqual({ enrolled: [], already: [a, b], alreadyOther: [], duplicateEmail: [] });
+    expect(again).toEqual({ enrolled: [], already: [a, b], alreadyOther: [], duplicateEmail: [], sameCompany: [] });
     // Another job's enrollment of the same contact: already, and someone else's.
     const other = await seq.enroll([{ enrollmentId: "e-a3", contactId: a!, mailboxId: mb, score: 1, timeZone: null }]);
-    expect(other).toEqual({ enrolled: [], already: [a], alreadyOther: [a], duplicateEmail: [] });
+    expect(other).toEqual({ enrolled: [], already: [a], alreadyOther: [a], duplicateEmail: [], sameCompany: [] });
     expect((await d1Enrollments(x.sequenceId)).map((e) => e.id)).toEqual(["e-a", "e-b"]);
     expect((await sequenceStub(env, x.sequenceId).inspect()).timers).toHaveLength(2);
   });
@@ -74,7 +74,7 @@ describe("SequenceDO.enroll, set-based", () => {
     await seq.enroll([{ enrollmentId: "old", contactId: a!, mailboxId: mb, score: 1, timeZone: null }]);
     await seq.finish(["old"]);
     const res = await seq.enroll([{ enrollmentId: "new", contactId: a!, mailboxId: mb, score: 1, timeZone: null }]);
-    expect(res).toEqual({ enrolled: [a], already: [], alreadyOther: [], duplicateEmail: [] });
+    expect(res).toEqual({ enrolled: [a], already: [], alreadyOther: [], duplicateEmail: [], sameCompany: [] });
     expect((await d1Enrollments(x.sequenceId)).map((e) => [e.id, e.status])).toEqual([
       ["new", "active"],
       ["old", "finished"],
