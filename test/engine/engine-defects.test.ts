@@ -331,7 +331,7 @@ describe("sending engine: races, restarts and sizes (issue 9)", () => {
     const res = await sequenceStub(env, w.sequenceId).enroll(w.sequenceId, w.teamId, [
       { enrollmentId: eid, contactId: c, mailboxId: w.mailboxId, score: 50, timeZone: null },
     ]);
-    expect(res).toEqual({ enrolled: [], already: [c], alreadyOther: [], duplicateEmail: [] });
+    expect(res).toEqual({ enrolled: [], already: [c], alreadyOther: [], duplicateEmail: [], sameCompany: [] });
     await runUntil(SIM_START + DAY);
     expect(w.calls).toHaveLength(1);
   });
