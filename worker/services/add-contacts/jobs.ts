@@ -439,7 +439,7 @@ interface ChunkResult {
   reasons: string[];
   cost: number;
   mailboxId: string | null;
-  enroll?: { score: number; timeZone: string | null; creates: boolean; contact?: ContactState };
+  enroll?: { score: number; timeZone: string | null; creates: boolean; contact?: ContactState; company?: string | null };
 }
 
 /**
@@ -624,7 +624,14 @@ async function runChunk(
       reasons: [...ev.warnings, ...(ev.enrichment?.email || paidBefore ? ["enriched"] : [])],
       cost: ev.cost + paidBefore,
       mailboxId,
-      enroll: { score: f.score, timeZone: f.timeZone, creates: w.creates, contact: contactAsChecked(f, w, ev, t) },
+      enroll: {
+        score: f.score,
+        timeZone: f.timeZone,
+        creates: w.creates,
+        contact: contactAsChecked(f, w, ev, t),
+        // One contact per company: the SequenceDO checks the company again as it enrolls (two adds at once).
+        company: options.skip_same_company ? f.companyKey : undefined,
+      },
     });
   }
   if (attempts.length) {
@@ -708,6 +715,7 @@ async function runChunk(
         score: r.enroll!.score,
         timeZone: r.enroll!.timeZone,
         contact: r.enroll!.contact,
+        company: r.enroll!.company,
         jobId: job.id,
         addedBy: job.userId,
       })),
@@ -716,14 +724,21 @@ async function runChunk(
   // Invariant 1: the SequenceDO enrolls each contact once, and one contact per address. A contact it
   // already had under another enrollment (added meanwhile by someone else), or whose address another
   // contact runs there (a job adding that twin at the same moment got past candidates' check too), is a
-  // skip, not a charge.
+  // skip, not a charge. So is a contact whose colleague another add enrolled at the same moment (skip_same_company).
   if (enrollItems.length) {
     const res = await engine.sequence(env, job.sequenceId!, job.teamId).enroll(enrollItems);
     const theirs = new Set(res.alreadyOther);
     const twinRuns = new Set(res.duplicateEmail);
+    const colleagueRuns = new Set(res.sameCompany);
     for (const r of results) {
       if (r.outcome !== "enrolled" || !r.contactId) continue;
-      const reason = theirs.has(r.contactId) ? "already_in_sequence" : twinRuns.has(r.contactId) ? "duplicate_email" : null;
+      const reason = theirs.has(r.contactId)
+        ? "already_in_sequence"
+        : twinRuns.has(r.contactId)
+          ? "duplicate_email"
+          : colleagueRuns.has(r.contactId)
+            ? "same_company"
+            : null;
       if (reason) {
         r.outcome = "skipped";
         r.reasons = [reason];
