@@ -168,7 +168,10 @@ const HomeSchema = z
         replied_at: z.number(),
         subject: z.string(),
         sequence: z.object({ id: z.string(), name: z.string() }),
-        contact: z.object({ id: z.string(), name: z.string() }),
+        contact: z
+          .object({ id: z.string(), name: z.string() })
+          .nullable()
+          .openapi({ description: "Null when the contact has been deleted: the reply stays, the person's name doesn't" }),
       }),
     ),
     jobs: z.array(
@@ -183,7 +186,14 @@ const HomeSchema = z
       }),
     ),
     high_bounce_sequences: z.array(
-      z.object({ sequence_id: z.string(), name: z.string(), sent: z.number(), bounced: z.number(), bounce_rate: z.number() }),
+      z.object({
+        sequence_id: z.string(),
+        name: z.string(),
+        active: z.boolean().openapi({ description: "Whether the sequence is on (archived sequences are left out)" }),
+        sent: z.number(),
+        bounced: z.number(),
+        bounce_rate: z.number(),
+      }),
     ),
     bounce_window_days: z.number(),
     thresholds: Thresholds,

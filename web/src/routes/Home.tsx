@@ -66,14 +66,16 @@ export default function Home() {
                     </h2>
                     <p>
                       Over the last {h().bounce_window_days} days these sequences bounced more than {pct(h().thresholds.bounce_rate_max, 0)}{" "}
-                      of their emails. Verify the addresses or pause them: high bounce rates get mailboxes blocked.
+                      of their emails. Verify the addresses
+                      {h().high_bounce_sequences.some((s) => s.active) ? " or pause them" : " before turning them back on"}: high bounce
+                      rates get mailboxes blocked.
                     </p>
                     <ul class="home-list">
                       <For each={h().high_bounce_sequences}>
                         {(s) => (
                           <li>
-                            <A href={`/sequences/${s.sequence_id}?tab=report`}>{s.name}</A>: {pct(s.bounce_rate, 1)} (
-                            {formatNumber(s.bounced)} of {formatNumber(s.sent)})
+                            <A href={`/sequences/${s.sequence_id}?tab=report`}>{s.name}</A>
+                            {s.active ? "" : " (off)"}: {pct(s.bounce_rate, 1)} ({formatNumber(s.bounced)} of {formatNumber(s.sent)})
                           </li>
                         )}
                       </For>
@@ -156,7 +158,7 @@ export default function Home() {
                         {(r) => (
                           <li class="home-row">
                             <span>
-                              <strong>{r.contact.name}</strong> replied to{" "}
+                              <strong>{r.contact?.name ?? "A deleted contact"}</strong> replied to{" "}
                               <A href={`/sequences/${r.sequence.id}?tab=report`}>{r.sequence.name}</A>
                             </span>
                             <span class="muted small">{formatRelative(r.replied_at)}</span>

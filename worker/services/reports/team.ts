@@ -168,8 +168,9 @@ export async function homeDashboard(d: Db, caller: Caller, t: number, [startOfDa
       sql`SELECT sum(due_at < ${startOfDay}) AS overdue, sum(due_at >= ${startOfDay} AND due_at < ${endOfDay}) AS today FROM tasks WHERE team_id = ${caller.teamId} AND assignee_id = ${caller.userId} AND status = 'open' AND due_at < ${endOfDay}`,
     ),
     d.all<ReplyRow>(
-      sql`SELECT m.id, m.replied_at, m.subject, m.sequence_id, s.name AS sequence_name, m.contact_id, trim(c.first_name || ' ' || c.last_name) AS contact_name, c.email
-         FROM messages m JOIN sequences s ON s.id = m.sequence_id LEFT JOIN contacts c ON c.id = m.contact_id AND c.team_id = m.team_id
+      // A deleted contact's reply stays (it happened) without the person's name or email, as in the CSV exports.
+      sql`SELECT m.id, m.replied_at, m.subject, m.sequence_id, s.name AS sequence_name, c.id AS contact_id, trim(c.first_name || ' ' || c.last_name) AS contact_name, c.email
+         FROM messages m JOIN sequences s ON s.id = m.sequence_id LEFT JOIN contacts c ON c.id = m.contact_id AND c.team_id = m.team_id AND c.deleted_at IS NULL
         WHERE m.team_id = ${caller.teamId} AND m.reply_kind = 'reply' AND m.replied_at >= ${since} AND ${visible(caller, "m.sequence_id")} ORDER BY m.replied_at DESC LIMIT 10`,
     ),
     d.all<JobRow>(
@@ -179,9 +180,11 @@ export async function homeDashboard(d: Db, caller: Caller, t: number, [startOfDa
       sql`SELECT jb.id, jb.status, jb.sequence_id, s.name AS sequence_name, jb.total, jb.processed, jb.run_at, jb.created_at FROM jobs jb LEFT JOIN sequences s ON s.id = jb.sequence_id
         WHERE jb.team_id = ${caller.teamId} AND jb.status IN ('scheduled', 'preparing', 'queued', 'running') AND ${visibleJob(caller, sql.raw("jb.id"))} ORDER BY jb.created_at DESC LIMIT 10`,
     ),
-    d.all<{ sequence_id: string; name: string; sent: number; bounced: number | null }>(
-      sql`SELECT r.sequence_id, s.name, sum(r.sent) AS sent, sum(r.bounced) AS bounced FROM report_rollup r JOIN sequences s ON s.id = r.sequence_id
-        WHERE r.team_id = ${caller.teamId} AND r.day >= ${Math.floor(since / DAY_MS)} AND ${visible(caller, "r.sequence_id")} GROUP BY 1, 2`,
+    // Archived sequences are left out (nothing of theirs can send again); those turned off stay, marked, since
+    // their addresses still need checking before they go back on.
+    d.all<{ sequence_id: string; name: string; active: number; sent: number; bounced: number | null }>(
+      sql`SELECT r.sequence_id, s.name, s.active, sum(r.sent) AS sent, sum(r.bounced) AS bounced FROM report_rollup r JOIN sequences s ON s.id = r.sequence_id AND s.archived_at IS NULL
+        WHERE r.team_id = ${caller.teamId} AND r.day >= ${Math.floor(since / DAY_MS)} AND ${visible(caller, "r.sequence_id")} GROUP BY 1, 2, 3`,
     ),
   ]);
   return {
@@ -192,7 +195,7 @@ export async function homeDashboard(d: Db, caller: Caller, t: number, [startOfDa
       replied_at: r.replied_at,
       subject: r.subject ?? "",
       sequence: { id: r.sequence_id, name: r.sequence_name },
-      contact: { id: String(r.contact_id), name: r.contact_name || r.email || "Unknown contact" },
+      contact: r.contact_id ? { id: r.contact_id, name: r.contact_name || r.email || "Unknown contact" } : null,
     })),
     jobs: jobs.map((j) => ({
       id: j.id,
@@ -207,6 +210,7 @@ export async function homeDashboard(d: Db, caller: Caller, t: number, [startOfDa
       .map((r) => ({
         sequence_id: r.sequence_id,
         name: r.name,
+        active: !!r.active,
         sent: r.sent,
         bounced: r.bounced ?? 0,
         bounce_rate: rate(r.bounced ?? 0, r.sent),
