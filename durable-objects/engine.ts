@@ -104,8 +104,11 @@ function mailboxVerbs(env: Env, mailboxId: string) {
     withdraw: (items: Key[]): Promise<Key[]> => stub.withdraw(mailboxId, items),
     /** A soft bounce: send that step's email again at `at` (its own ledger row, counted against the caps). */
     resend: (items: (Key & { attempt: number; at: number })[]): Promise<Key[]> => stub.resend(mailboxId, items),
-    /** Settings changed (limits, reconnect, disconnect): re-plan now. */
-    refresh: () => stub.refresh(mailboxId),
+    /**
+     * Settings changed (limits, reconnect, disconnect): re-plan now. `released`: the reconnect mark
+     * (release_pending) whose reply check has caught up, so the emails it held may go.
+     */
+    refresh: (released?: string) => stub.refresh(mailboxId, released),
     /** The mailbox was removed: take back every queued email; no alarm stays armed to send. */
     close: (): Promise<Key[]> => stub.close(mailboxId),
     /** A schedule changed: queued emails move to their sequences' current windows, and the plan follows. */
