@@ -639,9 +639,14 @@ export class MailboxDO extends DurableObject<Env> {
     return pulled;
   }
 
-  /** Settings changed (limits, reconnect, disconnect): re-plan now. A reconnected mailbox resumes by itself. */
-  async refresh(mailboxId: string): Promise<void> {
+  /**
+   * Settings changed (limits, reconnect, disconnect): re-plan now. A reconnected mailbox resumes by itself,
+   * once the reply check releases it: `released` is the reconnect's mark (release_pending) that check
+   * caught up on (see waitsForReplies).
+   */
+  async refresh(mailboxId: string, released?: string): Promise<void> {
     this.setMeta("mailbox_id", mailboxId);
+    if (released) this.setMeta("released_mark", released);
     // A reconnect or new settings (another transport, another sign-in) may have lifted what held the
     // mailbox: the next send asks the provider again, and one refusal holds it anew.
     this.setMeta("hold", "");
@@ -649,6 +654,21 @@ export class MailboxDO extends DurableObject<Env> {
     // A shorter gap counts from the last send now, not once the longer one it replaced runs out (the edit
     // dialog promises changes apply to the next email).
     if (this.fitGap(this.settingsCache ?? null)) await this.schedule(now(), this.settingsCache);
+  }
+
+  /**
+   * A Gmail / Microsoft 365 mailbox signed in again is marked (release_pending) until a reply check that
+   * started after the sign-in has read to the newest point and applied the replies that came while it was
+   * down; that check then refreshes this object with the mark. Until then the mailbox sends nothing, as
+   * while it needed reconnecting: a follow-up would cross an unread reply. Only the first refresh after the
+   * reconnect used to release it, but any re-plan that read the settings afresh (an edit of the mailbox,
+   * this object started again) found it connected and sent its held follow-ups. A later reconnect writes a
+   * new mark, which holds it again. A mailbox switched to another transport has no reply check to wait for.
+   */
+  private waitsForReplies(mb: MailboxSettings): boolean {
+    if (mb.transport !== "gmail" && mb.transport !== "graph") return false;
+    const mark = (mb.transportConfig as Record<string, unknown> | null)?.release_pending;
+    return typeof mark === "string" && mark !== this.meta("released_mark");
   }
 
   /** Shortens the gap in force to the longest the settings allow after the last send; true if it did. */
@@ -764,7 +784,7 @@ export class MailboxDO extends DurableObject<Env> {
     await this.report();
     const mb = await this.settings();
     // Held while disconnected or paused: nothing is stranded, refresh() on reconnect resumes.
-    if (!mb || mb.status !== "connected") return false;
+    if (!mb || mb.status !== "connected" || this.waitsForReplies(mb)) return false;
     let looked = 0;
     let changed = false;
     this.recent = this.sql
@@ -799,6 +819,12 @@ export class MailboxDO extends DurableObject<Env> {
       if (sc.mailbox === null || (sc.mailbox && !sameSendingSettings(sc.mailbox, mb))) {
         this.settingsCache = sc.mailbox;
         changed = true;
+        break;
+      }
+      // A reconnect marked since the settings were kept (the mark is no sending setting, so only this
+      // fresh read shows it): nothing goes until its reply check releases it, and no alarm is armed for it.
+      if (sc.mailbox && this.waitsForReplies(sc.mailbox)) {
+        this.settingsCache = sc.mailbox;
         break;
       }
       const open = this.inTransaction(() => this.inCurrentWindows(this.ofLiveSteps(picks, sc), sc, t));
@@ -1573,7 +1599,7 @@ export class MailboxDO extends DurableObject<Env> {
     const unreported = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM queue WHERE reported = 0").one().n;
     if (unreported) return t;
     mb ??= await this.settings();
-    if (!mb || mb.status !== "connected") return null;
+    if (!mb || mb.status !== "connected" || this.waitsForReplies(mb)) return null;
     const gate = this.gate(mb, t);
     let next = Number.MAX_SAFE_INTEGER;
     for (const gid of this.queuedGroups()) {

@@ -88,11 +88,13 @@ type Cursor = Partial<Record<(typeof POLL_CURSOR_KEYS)[number], string | number 
  * after the reconnect has read up to the provider's newest point and saved its cursor: the replies that
  * came while it was down are applied by then. `pending` is the catch-up's mark, as this round read it
  * when taking the lease (a round that started before the reconnect never saw it, so never releases).
- * The mark is cleared only after the refresh, and only if no later reconnect replaced it.
+ * The MailboxDO sends nothing while the mark is on the mailbox unless it was refreshed with it (it reads
+ * the mark itself: any other re-plan would otherwise send the held emails). The mark is cleared only
+ * after the refresh, and only if no later reconnect replaced it.
  */
 async function releaseHeld(env: Env, d: Db, mailboxId: string, pending: string, lease: string): Promise<boolean> {
   try {
-    await engine.mailbox(env, mailboxId).refresh();
+    await engine.mailbox(env, mailboxId).refresh(pending);
   } catch (e) {
     // The mark stays: the next round tries again (a refresh twice changes nothing).
     console.error(`mailbox ${mailboxId}: its held emails could not be released after the reply check`, e);
