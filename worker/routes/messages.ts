@@ -26,7 +26,15 @@ const MessageQuery = Pagination.extend({
   mailbox_id: z.string().optional(),
   sequence_id: z.string().optional(),
   contact_id: z.string().optional(),
-  status: z.enum(["sent", "failed", "bounced", "unknown"]).optional(),
+  status: z
+    .enum(["sent", "failed", "bounced", "unknown", "sent_or_bounced"])
+    .optional()
+    .openapi({
+      description:
+        "sent: accepted by the transport and not bounced; bounced: went out and came back (the address is suppressed); " +
+        "sent_or_bounced: both, every email that went out, as the sequence list and report count sent; " +
+        "unknown: the server may have accepted it but didn't confirm; failed: sending failed",
+    }),
 });
 
 export const messageRoutes = router()

@@ -16,8 +16,23 @@ export interface MessageQuery {
   mailbox_id?: string | undefined;
   sequence_id?: string | undefined;
   contact_id?: string | undefined;
-  status?: "sent" | "failed" | "bounced" | "unknown" | undefined;
+  status?: MessageStatusFilter | undefined;
 }
+
+/**
+ * The outbox's status filters. `sent` is an email the transport accepted that has not bounced; `bounced` one
+ * that went out and came back; `sent_or_bounced` both, every email that went out, which is what the sequence
+ * list and report count as sent (sequence_counts, report_rollup).
+ */
+export type MessageStatusFilter = "sent" | "failed" | "bounced" | "unknown" | "sent_or_bounced";
+// A few literal values: `IN (?, ?)`, which the planner reads as it read `status = ?`.
+const FILTER_STATUSES: Record<MessageStatusFilter, readonly (typeof messages.$inferSelect)["status"][]> = {
+  sent: ["sent"],
+  failed: ["failed"],
+  bounced: ["bounced"],
+  unknown: ["unknown"],
+  sent_or_bounced: ["sent", "bounced"],
+};
 
 /** One page of the team's emails the caller may see, newest first. */
 export async function listMessages(d: Db, caller: Caller, q: MessageQuery) {
@@ -28,7 +43,7 @@ export async function listMessages(d: Db, caller: Caller, q: MessageQuery) {
     q.mailbox_id ? eq(messages.mailboxId, q.mailbox_id) : undefined,
     q.sequence_id ? eq(messages.sequenceId, q.sequence_id) : undefined,
     q.contact_id ? eq(messages.contactId, q.contact_id) : undefined,
-    q.status ? eq(messages.status, q.status) : undefined,
+    q.status ? inArray(messages.status, [...FILTER_STATUSES[q.status]]) : undefined,
   );
   // The team's whole outbox (or one status of it), seen by someone who sees every email: the counts kept
   // by triggers (team_message_counts), not a count of every email the team ever sent. Else counted.
@@ -54,7 +69,12 @@ export async function listMessages(d: Db, caller: Caller, q: MessageQuery) {
       ? d
           .select({ n: sql<number>`coalesce(sum(${teamMessageCounts.n}), 0)` })
           .from(teamMessageCounts)
-          .where(and(eq(teamMessageCounts.teamId, caller.teamId), q.status ? eq(teamMessageCounts.status, q.status) : undefined))
+          .where(
+            and(
+              eq(teamMessageCounts.teamId, caller.teamId),
+              q.status ? inArray(teamMessageCounts.status, [...FILTER_STATUSES[q.status]]) : undefined,
+            ),
+          )
       : d
           .select({ n: sql<number>`count(*)` })
           .from(messages)
