@@ -76,6 +76,14 @@ function Kpis(props: { r: SequenceReport; sequenceId: string }) {
             {formatNumber(t().sent)}
           </span>
           <span class="stat-note">{formatNumber(t().tasks_done)} tasks done</span>
+          {/* The Outbox filtered to this sequence and to what this card counts: every email that went out, bounced ones included. */}
+          <A
+            href={`/outbox?sequence_id=${encodeURIComponent(props.sequenceId)}&status=sent_or_bounced`}
+            class="stat-note"
+            data-testid="sequence-outbox-link"
+          >
+            Emails in the Outbox
+          </A>
         </div>
       </div>
       <div class="stat-card">
