@@ -76,6 +76,14 @@ const RunSchema = z
       description:
         "Contacts the run's job enrolled: null while it has no job or its job is still adding (preparing, scheduled, queued, running)",
     }),
+    skipped: z
+      .number()
+      .nullable()
+      .openapi({ description: "Contacts the run's job skipped (already in the sequence, suppressed…): null until it has finished" }),
+    held_back: z
+      .number()
+      .nullable()
+      .openapi({ description: "Contacts the run's job held back for a warning (an unverified email…): null until it has finished" }),
     job_status: z.string().nullable(),
     reason: z.string().nullable().openapi({
       description:
@@ -88,7 +96,9 @@ const RunSchema = z
         kind: z.enum(["schedule", "manual", "change"]),
         change_id: z.number().nullable(),
         change: z.enum(CHANGE_KINDS).nullable().openapi({ description: "created, stage or field" }),
-        contact_id: z.string().nullable(),
+        contact_id: z.string().nullable().openapi({
+          description: "The contact whose change started it; null when the run took several contacts' changes (found says how many)",
+        }),
         contact_name: z.string().nullable(),
       })
       .openapi({ description: "What started the run: its schedule, Run now, or a contact's change (which one)" }),

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { and, asc, count, desc, eq, gt, isNotNull, lt, lte, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, isNotNull, isNull, lt, lte, or, sql, type SQL } from "drizzle-orm";
 import { batchSql, db, type Db } from "../db/client";
 import { inList, listParam } from "../db/in-list";
 import { auditLog, contactChanges, contacts, jobs, sequences, users, workflowRuns, workflows } from "../db/schema";
@@ -10,7 +10,7 @@ import { newId } from "../lib/ids";
 import { authorize, mailboxFor, sequenceFor, teamUser, visibleSequence, workflowAllows, workflowFor } from "./access";
 import { auditEntry } from "./audit";
 import { commitAddContacts } from "./add-contacts/jobs";
-import type { AddContactsRequest } from "./add-contacts/request";
+import { PLAN_PAGE, type AddContactsRequest } from "./add-contacts/request";
 import { MAX_SEARCH_WORDS, peopleWhere, words, type PeopleFilters } from "./people-search";
 import { assertWorkflowCanRun } from "./state-preconditions";
 
@@ -18,15 +18,21 @@ import { assertWorkflowCanRun } from "./state-preconditions";
  * Workflows: automations that add contacts to a sequence through the one add-contacts pipeline.
  * - "schedule": every interval, a people search's net-new matches (Net New Check). The unique
  *   (workflow, slot) run row is the lease: overlapping cron ticks never run one slot twice.
- * - "change": once per logged contact change (created, stage changed, a field changed) whose contact
- *   matches the filters. The unique (workflow, change) run row means a change is acted on once,
- *   however often it is delivered; the job's idempotency key is the change, so a retried run commits
- *   one job.
+ * - "change": for logged contact changes (created, stage changed, a field changed) whose contact matches
+ *   the filters. A tick claims the changes past the workflow's cursor as one run holding their contacts (the
+ *   run row and the cursor's move in one transaction), so a change is acted on once however often ticks
+ *   overlap, and a list import that changes 2,000 contacts makes one run and one job, not 2,000. The run's
+ *   job has the run's id and its first change as idempotency key, so a retried run commits one job.
  * Every run that adds nobody carries a reason (invariant 10).
  */
 
 /** How long a claimed run is held before another tick may call it interrupted. */
 const LEASE_MS = 10 * 60_000;
+/**
+ * A change run's: shorter than the quiet time after which the cron fails a job still preparing (QUIET_MS), so
+ * the retry of a run whose tick died between committing its job and starting it starts that job first.
+ */
+const CHANGE_LEASE_MS = 5 * 60_000;
 /** Changes one change workflow looks at per tick. */
 const CHANGES_PER_TICK = 500;
 /** Change log rows are kept this long (a workflow that is on catches up within a minute). */
@@ -189,6 +195,10 @@ const runColumns = {
   job_id: workflowRuns.jobId,
   // Null until the job has finished: jobs.enrolled is 0 (never null) while it is still adding, which read "Added 0".
   added: sql<number | null>`CASE WHEN ${jobs.status} IN ('completed', 'failed', 'cancelled') THEN ${jobs.enrolled} END`,
+  // As added: what the job skipped and held back (a warning), once it has finished. A change run adds a batch of
+  // contacts, so its log line counts them instead of naming one contact.
+  skipped: sql<number | null>`CASE WHEN ${jobs.status} IN ('completed', 'failed', 'cancelled') THEN ${jobs.skipped} END`,
+  held_back: sql<number | null>`CASE WHEN ${jobs.status} IN ('completed', 'failed', 'cancelled') THEN ${jobs.warned} END`,
   // Named apart from the run's status: a batch answers rows by column name (listWorkflows reads runs in one).
   job_status: sql<string | null>`${jobs.status}`.as("job_status"),
   // A run whose job added nobody says why (invariant 10): everyone it found was held back by a warning, or skipped.
@@ -243,6 +253,8 @@ export function presentRun(r: RunRow, w: Pick<WorkflowRow, "active" | "triggerKi
     found: r.found,
     job_id: r.job_id,
     added: r.added ?? null,
+    skipped: r.skipped ?? null,
+    held_back: r.held_back ?? null,
     job_status: r.job_status as string | null,
     reason: r.reason,
     started_at: r.started_at,
@@ -650,10 +662,17 @@ async function commitRun(
   source: AddContactsRequest["source"],
   found: number,
   key: string,
+  /** The job's id, taken with the claim (change runs: the run's), so a retry gets the job an earlier try committed. */
+  fixedId?: string,
 ) {
   let jobId: string;
   let limited = false;
-  const commit = (s: AddContactsRequest["source"]) => commitAddContacts(env, d, caller, wf.sequenceId, addRequest(wf, s), key, "workflow");
+  // A job an earlier try committed under the fixed id stands as it was, and is started if that try died before
+  // starting it: asked for by its id, as the key's replay would answer it unstarted (and the cron fail it as quiet).
+  const byId = fixedId ? and(eq(jobs.teamId, wf.teamId), eq(jobs.id, fixedId)) : undefined;
+  const prior = byId ? await d.query.jobs.findFirst({ columns: { id: true }, where: byId }) : undefined;
+  const commit = (s: AddContactsRequest["source"]) =>
+    commitAddContacts(env, d, caller, wf.sequenceId, addRequest(wf, s), prior ? null : key, "workflow", fixedId);
   try {
     try {
       jobId = String((await commit(source)).job.id);
@@ -670,7 +689,7 @@ async function commitRun(
     // The job may have been written before the failure (its start, queuing its chunks, failed): it is there and
     // the cron starts it, so it adds its people; the run says so rather than "Failed".
     const committed = await d.query.jobs
-      .findFirst({ columns: { id: true }, where: and(eq(jobs.teamId, wf.teamId), eq(jobs.idempotencyKey, key)) })
+      .findFirst({ columns: { id: true }, where: or(and(eq(jobs.teamId, wf.teamId), eq(jobs.idempotencyKey, key)), byId) })
       .catch(() => undefined);
     if (committed) {
       console.error("workflow run: its job was committed, then failed to start", wf.id, err);
@@ -716,11 +735,17 @@ async function claimRun(d: Db, wf: { id: string; teamId: string }, runId: string
  * Claim again a change run that failed or was interrupted before its job was committed (retryDue): leased and
  * running, one more attempt. A conditional write, so two ticks can't both take it. Answers its id, or none.
  */
-async function reclaimChangeRun(d: Db, wf: WorkflowRow, changeId: number, t: number): Promise<string | null> {
+async function reclaimChangeRun(d: Db, wf: WorkflowRow, runId: string, t: number): Promise<string | null> {
   const [row] = await d
     .update(workflowRuns)
-    .set({ status: "running", leaseUntil: t + LEASE_MS, attempts: sql`${workflowRuns.attempts} + 1`, reason: null, finishedAt: null })
-    .where(and(eq(workflowRuns.workflowId, wf.id), eq(workflowRuns.changeId, changeId), retryDue(t), stillActsOn(wf)))
+    .set({
+      status: "running",
+      leaseUntil: t + CHANGE_LEASE_MS,
+      attempts: sql`${workflowRuns.attempts} + 1`,
+      reason: null,
+      finishedAt: null,
+    })
+    .where(and(eq(workflowRuns.workflowId, wf.id), eq(workflowRuns.id, runId), retryDue(t), stillActsOn(wf)))
     .returning({ id: workflowRuns.id });
   return row?.id ?? null;
 }
@@ -733,16 +758,6 @@ async function reclaimChangeRun(d: Db, wf: WorkflowRow, changeId: number, t: num
 const stillActsOn = (wf: WorkflowRow) =>
   sql`EXISTS (SELECT 1 FROM workflows w WHERE w.id = ${wf.id} AND w.team_id = ${wf.teamId} AND w.active = 1
                  AND w.trigger_kind = 'change' AND w.sequence_id = ${wf.sequenceId})`;
-
-/** Claim a change's run (the unique (workflow, change) row), only while the workflow is still as read (stillActsOn). */
-async function claimChangeRun(d: Db, wf: WorkflowRow, runId: string, t: number, change: ContactChange): Promise<boolean> {
-  const rows = await d.all<{ id: string }>(sql`
-    INSERT INTO workflow_runs (id, team_id, workflow_id, status, lease_until, started_at, slot, change_id, contact_id, change_kind)
-    SELECT ${runId}, ${wf.teamId}, ${wf.id}, 'running', ${t + LEASE_MS}, ${t}, ${-change.id}, ${change.id}, ${change.contactId}, ${change.kind}
-     WHERE ${stillActsOn(wf)}
-    ON CONFLICT DO NOTHING RETURNING id`);
-  return rows.length > 0;
-}
 
 /**
  * The schedule's next slot after one that runs at `t`: on its grid (slot + k intervals), the first one
@@ -873,40 +888,74 @@ function titlesMatch(titles: readonly string[]): SQL {
     WHERE NOT EXISTS (SELECT 1 FROM json_each(t.value) w WHERE instr(${titleWords}, ' ' || w.value || ' ') = 0))`;
 }
 
-export interface ContactChange {
-  id: number;
-  contactId: string;
-  kind: string;
+/** Most contacts one change run (and so its job) takes: a larger job is planned through queued pages, which a fixed job id doesn't reach. */
+export const CHANGE_BATCH_MAX = PLAN_PAGE;
+
+/** The changes one claim takes for one workflow: the first (the run's key), their kind if they share one, their contacts (each once). */
+interface ChangeBatch {
+  changeId: number;
+  kind: string | null;
+  contactIds: string[];
 }
 
 /**
- * Act on one change for one workflow: claim the (workflow, change) run row, then add the contact
- * through the pipeline. A change delivered again finds its row and does nothing (once per change), unless
- * that run failed before its job was committed and is due another try (retryDue).
+ * Claim a batch of changes: its run row, holding the batch's contacts, and the workflow's cursor moved past the
+ * changes looked at, in one transaction, only while the cursor is still where this tick read it and the workflow
+ * still acts as read (stillActsOn). Of two ticks at once one claims; the other finds the cursor moved and stops.
+ * A tick that dies after the claim leaves the run with its contacts for the lease sweep and the retry: the
+ * changes are neither lost (the cursor has passed them) nor claimed again. Answers whether this call claimed.
  */
-export async function runForChange(env: Env, d: Db, wf: WorkflowRow, change: ContactChange): Promise<string | null> {
-  const t = now();
-  let runId = newId();
-  if (!(await claimChangeRun(d, wf, runId, t, change))) {
-    const again = await reclaimChangeRun(d, wf, change.id, t);
-    if (!again) return null;
-    runId = again;
-  }
-  await d.update(workflows).set({ lastRunAt: t }).where(eq(workflows.id, wf.id));
+async function claimChangeBatch(d: Db, wf: WorkflowRow, runId: string, t: number, batch: ChangeBatch, from: number, to: number) {
+  const [claimed] = await batchSql(d, [
+    sql`INSERT INTO workflow_runs (id, team_id, workflow_id, status, lease_until, started_at, slot, change_id, contact_id, change_kind, contact_ids, found)
+      SELECT ${runId}, ${wf.teamId}, ${wf.id}, 'running', ${t + CHANGE_LEASE_MS}, ${t}, ${-batch.changeId}, ${batch.changeId},
+             ${batch.contactIds.length === 1 ? batch.contactIds[0]! : null}, ${batch.kind}, ${JSON.stringify(batch.contactIds)}, ${batch.contactIds.length}
+       WHERE ${stillActsOn(wf)} AND EXISTS (SELECT 1 FROM workflows w WHERE w.id = ${wf.id} AND w.change_cursor = ${from})
+      ON CONFLICT DO NOTHING RETURNING id`,
+    sql`UPDATE workflows SET change_cursor = ${to}, last_run_at = ${t}
+         WHERE id = ${wf.id} AND change_cursor = ${from} AND EXISTS (SELECT 1 FROM workflow_runs r WHERE r.id = ${runId})`,
+  ]);
+  return (claimed?.results?.length ?? 0) > 0;
+}
+
+/**
+ * Add a claimed run's contacts through the pipeline, in one job whose id is the run's (taken with the claim) and
+ * whose Idempotency-Key is the run's first change (runKey): a retried run finds the job an earlier try committed.
+ */
+async function commitChangeRun(env: Env, d: Db, wf: WorkflowRow, runId: string, changeId: number, contactIds: string[]) {
   const caller = await ownerCaller(d, wf);
   if (!caller) {
-    await finishRun(d, runId, "failed", { found: 1, reason: "owner_missing" });
+    await finishRun(d, runId, "failed", { found: contactIds.length, reason: "owner_missing" });
     await turnOff(d, wf.id, "owner_missing");
-    return runId;
+    return;
   }
-  await commitRun(env, d, wf, runId, caller, { contact_ids: [change.contactId] }, 1, runKey(wf.id, { changeId: change.id }));
-  return runId;
+  await commitRun(env, d, wf, runId, caller, { contact_ids: contactIds }, contactIds.length, runKey(wf.id, { changeId }), runId);
+}
+
+/** Of `ids`, the team's live contacts that match the filters now, in the order given. */
+async function stillMatching(d: Db, wf: WorkflowRow, filters: ContactFilters, ids: string[]): Promise<string[]> {
+  if (!ids.length) return [];
+  const rows = await d
+    .select({ id: contacts.id })
+    .from(contacts)
+    .where(
+      and(
+        eq(contacts.teamId, wf.teamId),
+        isNull(contacts.deletedAt),
+        sql`${contacts.id} IN (SELECT value FROM json_each(${listParam(ids)}))`,
+        contactMatches(filters),
+      ),
+    );
+  const live = new Set(rows.map((r) => r.id));
+  return ids.filter((id) => live.has(id));
 }
 
 /**
- * One change workflow's tick: the changes logged since its cursor, those of the kinds it triggers on
- * whose contact (live) matches its filters now, at most max_per_run; each runs once; the cursor moves
- * past what was looked at.
+ * One change workflow's tick: first its runs due another try (failed or interrupted before their job was
+ * committed), with those of their contacts that still match; then the changes logged since its cursor, those of
+ * the kinds it triggers on whose contact (live) matches its filters now, claimed as one run and added in one job
+ * (at most CHANGE_BATCH_MAX contacts a job, max_per_run a tick in all): a list import that changed 2,000 contacts
+ * made 2,000 runs and jobs, one per change. The cursor moves past what was looked at. Answers the runs started.
  */
 export async function runChangeWorkflow(env: Env, d: Db, listed: WorkflowRow): Promise<number> {
   // Read now, not as the tick's list had it: one turned off, deleted, narrowed or pointed elsewhere since acts as it is now (or not).
@@ -928,54 +977,87 @@ export async function runChangeWorkflow(env: Env, d: Db, listed: WorkflowRow): P
       kind: contactChanges.kind,
       hit: sql<number>`(${contactChanges.kind} in (select value from json_each(${listParam(on)}))
                         and (${contactChanges.kind} <> 'field' or ${fieldHit})
-                        and ${contacts.id} is not null and ${contacts.deletedAt} is null and ${contactMatches(filters)})`,
+                        and ${contacts.id} is not null and ${contacts.deletedAt} is null and ${contactMatches(filters)}
+                        -- A change that is already a run's first (the cursor wound back, or a run claimed before runs
+                        -- took batches and the cursor moved) is that run's, retried through it: not claimed again.
+                        and not exists (select 1 from workflow_runs r where r.workflow_id = ${wf.id} and r.change_id = ${contactChanges.id}))`,
     })
     .from(contactChanges)
     .leftJoin(contacts, and(eq(contacts.id, contactChanges.contactId), eq(contacts.teamId, contactChanges.teamId)))
     .where(and(eq(contactChanges.teamId, wf.teamId), gt(contactChanges.id, wf.changeCursor)))
     .orderBy(asc(contactChanges.id))
     .limit(CHANGES_PER_TICK);
-  let cursor = wf.changeCursor;
   let ran = 0;
-  // First the runs due another try (failed or interrupted before their job was committed), if their contact
-  // still matches; one that no longer does is given up, saying so.
+  let budget = wf.maxPerRun;
   const t = now();
   const retries = await d
     .select({
-      id: workflowRuns.changeId,
       runId: workflowRuns.id,
+      changeId: workflowRuns.changeId,
       contactId: workflowRuns.contactId,
-      kind: workflowRuns.changeKind,
-      // As a new change is judged (the trigger as it is now: its kinds and fields, then the filters): a
-      // trigger narrowed since the failed try no longer adds the contact on a retry.
-      hit: sql<number>`(${workflowRuns.changeKind} in (select value from json_each(${listParam(on)}))
-                        and (${workflowRuns.changeKind} <> 'field' or ${fieldHit})
-                        and ${contacts.id} is not null and ${contacts.deletedAt} is null and ${contactMatches(filters)})`,
+      contactIds: workflowRuns.contactIds,
+      // As a new change is judged, by the trigger as it is now: a run whose changes were all of one kind is given up
+      // when that kind (or, for a field change, the run's first change's fields) no longer triggers the workflow.
+      kindHit: sql<number>`(${workflowRuns.changeKind} IS NULL OR (${workflowRuns.changeKind} in (select value from json_each(${listParam(on)}))
+                        and (${workflowRuns.changeKind} <> 'field' or ${fieldHit})))`,
     })
     .from(workflowRuns)
     .leftJoin(contactChanges, and(eq(contactChanges.id, workflowRuns.changeId), eq(contactChanges.teamId, workflowRuns.teamId)))
-    .leftJoin(contacts, and(eq(contacts.id, workflowRuns.contactId), eq(contacts.teamId, workflowRuns.teamId)))
     .where(and(eq(workflowRuns.workflowId, wf.id), retryDue(t)))
     .orderBy(asc(workflowRuns.changeId))
     .limit(wf.maxPerRun);
   for (const r of retries) {
-    if (!r.hit) {
+    // Runs from before batching name their one contact alone.
+    const claimedIds: string[] = r.contactIds ? (JSON.parse(r.contactIds) as string[]) : r.contactId ? [r.contactId] : [];
+    const still = r.kindHit ? await stillMatching(d, wf, filters, claimedIds) : [];
+    if (!still.length) {
       await d
         .update(workflowRuns)
         .set({ reason: "no_longer_matches", finishedAt: t })
         .where(and(eq(workflowRuns.id, r.runId), retryDue(t)));
       continue;
     }
-    if (await runForChange(env, d, wf, { id: r.id!, contactId: r.contactId!, kind: r.kind! })) ran++;
+    // The tick's budget; a run larger than all of it (max_per_run lowered since) still goes alone, or it never would.
+    if (ran > 0 && still.length > budget) break;
+    const runId = await reclaimChangeRun(d, wf, r.runId, t);
+    if (!runId) continue;
+    await d.update(workflows).set({ lastRunAt: t }).where(eq(workflows.id, wf.id));
+    await commitChangeRun(env, d, wf, runId, r.changeId!, still);
+    ran++;
+    budget -= still.length;
   }
-  for (const r of rows) {
-    if (r.hit) {
-      if (ran >= wf.maxPerRun) break;
-      if (await runForChange(env, d, wf, r)) ran++;
+  let from = wf.changeCursor;
+  let cursor = from;
+  let i = 0;
+  while (i < rows.length) {
+    const cap = Math.min(budget, CHANGE_BATCH_MAX);
+    const seen = new Set<string>();
+    const kinds = new Set<string>();
+    let first: number | null = null;
+    for (; i < rows.length; i++) {
+      const r = rows[i]!;
+      if (r.hit && !seen.has(r.contactId)) {
+        // Full: this change starts the next batch (or the next tick's).
+        if (seen.size >= cap) break;
+        seen.add(r.contactId);
+      }
+      if (r.hit) {
+        first ??= r.id;
+        kinds.add(r.kind);
+      }
+      cursor = r.id;
     }
-    cursor = r.id;
+    if (first === null) break;
+    const batch: ChangeBatch = { changeId: first, kind: kinds.size === 1 ? [...kinds][0]! : null, contactIds: [...seen] };
+    const runId = newId();
+    // Another tick claimed these changes (or the workflow changed since it was read): that tick acts on them.
+    if (!(await claimChangeBatch(d, wf, runId, t, batch, from, cursor))) return ran;
+    await commitChangeRun(env, d, wf, runId, first, batch.contactIds);
+    ran++;
+    budget -= seen.size;
+    from = cursor;
   }
-  if (cursor > wf.changeCursor)
+  if (cursor > from)
     await d
       .update(workflows)
       .set({ changeCursor: sql`max(${workflows.changeCursor}, ${cursor})` })
@@ -1008,13 +1090,15 @@ export async function runDueWorkflows(env: Env, d: Db = db(env.DB)): Promise<num
   const t = now();
   // Runs whose lease ran out: the tick running them died. One that had committed its job says so (the job's
   // idempotency key names its run: runKey): it read "interrupted" with no job while its contacts were being
-  // added. The others read "interrupted".
+  // added. The others read "interrupted", and so does a change run whose job is still preparing (its tick died
+  // before starting it): the retry starts that job (commitRun), which the cron would otherwise fail as quiet.
   await batchSql(d, [
     sql`UPDATE workflow_runs SET status = 'completed', job_id = j.id, found = j.total, reason = NULL, finished_at = ${t}
       FROM jobs j
       WHERE workflow_runs.status = 'running' AND workflow_runs.lease_until < ${t} AND j.team_id = workflow_runs.team_id
         AND j.idempotency_key = 'workflow:' || workflow_runs.workflow_id || ':' ||
-            CASE WHEN workflow_runs.change_id IS NOT NULL THEN 'change:' || workflow_runs.change_id ELSE workflow_runs.slot END`,
+            CASE WHEN workflow_runs.change_id IS NOT NULL THEN 'change:' || workflow_runs.change_id ELSE workflow_runs.slot END
+        AND (workflow_runs.change_id IS NULL OR j.status <> 'preparing')`,
     d
       .update(workflowRuns)
       .set({ status: "failed", reason: "interrupted", finishedAt: t })
