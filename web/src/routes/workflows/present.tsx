@@ -216,6 +216,27 @@ export function RunCounts(props: { run: WorkflowRun }) {
       <span>
         Added <strong class="tabular">{addedText()}</strong>
       </span>
+      {/* Once its job has finished: what it left out, so a batch's line adds up to what it found. */}
+      <Show when={props.run.skipped}>
+        {(n) => (
+          <>
+            <span aria-hidden="true">·</span>
+            <span>
+              Skipped <strong class="tabular">{formatNumber(n())}</strong>
+            </span>
+          </>
+        )}
+      </Show>
+      <Show when={props.run.held_back}>
+        {(n) => (
+          <>
+            <span aria-hidden="true">·</span>
+            <span>
+              Held back <strong class="tabular">{formatNumber(n())}</strong>
+            </span>
+          </>
+        )}
+      </Show>
       <Show when={props.run.job_id}>
         {(id) => (
           <A href={`/jobs/${id()}`} class="wf-job-link" data-testid="run-job-link">
@@ -332,9 +353,23 @@ export function RunTrigger(props: { run: WorkflowRun }) {
   return (
     <Show when={t().kind === "change"} fallback={<span class="muted">{t().kind === "manual" ? "Run now" : "Schedule"}</span>}>
       <span data-testid="run-trigger">
-        {t().change === "created" ? "Created" : t().change === "stage" ? "Stage changed" : "Field changed"}:{" "}
-        <Show when={t().contact_id} fallback="a deleted contact">
-          <A href={`/contacts/${t().contact_id}`}>{t().contact_name || "contact"}</A>
+        {t().change === "created"
+          ? "Created"
+          : t().change === "stage"
+            ? "Stage changed"
+            : t().change === "field"
+              ? "Field changed"
+              : "Changed"}
+        : {/* A run takes the changes one tick found: several contacts are counted, one is named. */}
+        <Show
+          when={props.run.found > 1}
+          fallback={
+            <Show when={t().contact_id} fallback="a deleted contact">
+              <A href={`/contacts/${t().contact_id}`}>{t().contact_name || "contact"}</A>
+            </Show>
+          }
+        >
+          {props.run.found.toLocaleString()} contacts
         </Show>
       </span>
     </Show>
