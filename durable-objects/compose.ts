@@ -112,10 +112,12 @@ const POSTAL_ADDRESS_SQL = "SELECT postal_address AS postalAddress FROM teams WH
 /**
  * A same-thread reply's opener: the nearest email step before it that starts a thread (turned off or not:
  * a contact who skipped it would have seen its subject), with that step's enabled variants' subjects.
+ * "Before" in STEP_ORDER (position, then id), as the editor lists and the engine runs them: by position
+ * alone, a step tied with the reply was never its opener.
  */
 const THREAD_OPENERS_SQL = `SELECT s.id AS stepId, v.id, v.subject FROM steps s
-  JOIN step_variants v ON v.step_id = (SELECT o.id FROM steps o WHERE o.sequence_id = s.sequence_id AND o.position < s.position
-                                         AND o.type = 'auto_email' AND o.thread_reply = 0 ORDER BY o.position DESC LIMIT 1)
+  JOIN step_variants v ON v.step_id = (SELECT o.id FROM steps o WHERE o.sequence_id = s.sequence_id AND (o.position, o.id) < (s.position, s.id)
+                                         AND o.type = 'auto_email' AND o.thread_reply = 0 ORDER BY o.position DESC, o.id DESC LIMIT 1)
   WHERE s.id IN (SELECT value FROM json_each(?)) AND s.thread_reply = 1 AND v.enabled = 1 ORDER BY v.label, v.id`;
 
 /**

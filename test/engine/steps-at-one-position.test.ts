@@ -61,4 +61,41 @@ describe("two steps at one position", () => {
     await runUntil(SIM_START + HOUR);
     expect(subjects).toEqual(listed);
   });
+
+  it("start a same-thread reply with no thread under the opener the editor lists just before it", async () => {
+    const { teamId, userId } = await makeTeam();
+    // Both emails before the reply are off, so the contact has no thread when the reply goes: it starts one
+    // under its opener's subject, the nearest new-thread email before it.
+    const { sequenceId, stepIds } = await makeSequence(
+      teamId,
+      userId,
+      [
+        { wait: 0, enabled: false, variants: [{ subject: "Open", body: "One" }] },
+        { wait: 0, threadReply: true, variants: [{ subject: "", body: "Following up" }] },
+      ],
+      null,
+    );
+    // A new-thread email at position 2 with a smaller id than the reply there: the editor lists Open, Tied,
+    // then the reply, so Tied is the reply's opener. Reading openers by position alone found Open.
+    const tied = `000000${newId().slice(6)}`;
+    await env.DB.batch([
+      env.DB.prepare(
+        `INSERT INTO steps (id, team_id, sequence_id, position, type, wait_amount, wait_unit, business_days, enabled, thread_reply, note, created_at)
+         SELECT ?, team_id, sequence_id, 2, type, 0, wait_unit, 0, 0, 0, '', created_at FROM steps WHERE id = ?`,
+      ).bind(tied, stepIds[0]),
+      env.DB.prepare(
+        "INSERT INTO step_variants (id, team_id, step_id, label, subject, body, enabled, created_at) VALUES (?, ?, ?, 'A', 'Tied', 'Two', 1, 0)",
+      ).bind(newId(), teamId, tied),
+    ]);
+    mailboxId = await makeMailbox(teamId, userId, { daily: 100, hourly: 100, gapSeconds: 0 });
+    const subjects: string[] = [];
+    setTransportOverride(mailboxId, {
+      local: true,
+      send: async (e) => (subjects.push(/^Subject: (.*)$/m.exec(e.raw)?.[1]?.trim() ?? "?"), { ok: true, response: "counted" }),
+    });
+    const [contactId] = await makeContacts(teamId, 1);
+    await enroll(teamId, sequenceId, [contactId!], [mailboxId]);
+    await runUntil(SIM_START + HOUR);
+    expect(subjects).toEqual(["Tied"]);
+  });
 });
