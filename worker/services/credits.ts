@@ -95,7 +95,10 @@ const DAY = 86_400_000;
 
 /** The Credits page: balance, what running jobs hold, usage by day and source, and the enrichment waterfall report. */
 export async function creditsSummary(d: Db, teamId: string, days: number) {
-  const since = now() - days * DAY;
+  // From the start of the UTC day days-1 before today: the page draws one bar per UTC day for the last `days`
+  // days and totals them; counting back days×24 h also took in part of the day before the first bar.
+  const t = now();
+  const since = t - (t % DAY) - (days - 1) * DAY;
   // Usage is what the ledger took, not jobs.credits_used: a settlement charges an overspend only as far
   // as the balance goes (settleJobStatements), so a job's own count can be more than it cost. A job's
   // spend is minus the sum of its ledger rows, counted once settled (a hold alone is not spent yet), on
