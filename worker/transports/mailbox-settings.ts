@@ -39,6 +39,8 @@ export const POLL_CURSOR_KEYS = [
   "resync_history_id",
   // A reconnect whose held emails wait for a round that reads from after it (see catchUpReplies).
   "release_pending",
+  // When that reconnect was saved: how long the mailbox has waited, shown on the Mailboxes and Home screens.
+  "release_pending_at",
   // A message whose read keeps failing (a timeout every round): its id and how many rounds in a row ended at it.
   "unreadable_id",
   "unreadable_tries",
