@@ -177,6 +177,14 @@ function contactRows(
   return [...count.values()].filter((r) => r.n > 0);
 }
 
+/** What an A/B test with no emails says under the report's filters: "sent yet" only when nothing narrows it. */
+function noEmailsText(f: ReportFilter) {
+  const ranged = f.from !== undefined || f.to !== undefined;
+  const whose = f.mailboxId ? " for this mailbox" : f.addedBy ? " to the contacts this person added" : "";
+  if (!ranged && !whose) return "No emails sent yet.";
+  return `No emails${whose}${ranged ? " in this range" : ""}.`;
+}
+
 const isoDay = (day: number) => new Date(day * DAY_MS).toISOString().slice(0, 10);
 const EMAILS_IN = sql.raw("m.status IN ('sent', 'bounced') AND m.sent_at IS NOT NULL");
 
@@ -356,6 +364,7 @@ export async function sequenceReport(
           // Replies over delivered emails, like every reply rate in the report.
           return { id: v.id, label: v.label, enabled: !!v.enabled, sent: delivered(c), replies: c.replied };
         }),
+        noEmailsText(f),
       ),
     }));
 

@@ -128,8 +128,11 @@ export interface AbVerdict {
   verdict: string;
 }
 
-/** The verdict on one step's variants: the leader against the runner-up. */
-export function abVerdict(variants: VariantFigures[]): AbVerdict {
+/**
+ * The verdict on one step's variants: the leader against the runner-up. `noEmails` is what to say when no
+ * variant has an email: the report's filters can leave none of a test that has sent plenty.
+ */
+export function abVerdict(variants: VariantFigures[], noEmails = "No emails sent yet."): AbVerdict {
   const rows = variants.map((v) => {
     const ci = wilson(v.replies, v.sent);
     return { ...v, reply_rate: v.sent ? v.replies / v.sent : 0, ci_low: ci.low, ci_high: ci.high };
@@ -155,7 +158,7 @@ export function abVerdict(variants: VariantFigures[]): AbVerdict {
   if (significant) {
     verdict = `${a.label} wins: ${(a.reply_rate * 100).toFixed(1)}% against ${(b.reply_rate * 100).toFixed(1)}% (${formatP(p!)}).`;
   } else if (a.reply_rate === b.reply_rate) {
-    verdict = a.sent + b.sent === 0 ? "No emails sent yet." : "No difference between the variants yet.";
+    verdict = a.sent + b.sent === 0 ? noEmails : "No difference between the variants yet.";
   } else {
     const n = sampleSizePerVariant(a.reply_rate, b.reply_rate);
     needs = Math.max(MIN_SENT_PER_VARIANT - Math.min(a.sent, b.sent), n - Math.min(a.sent, b.sent), 1);
