@@ -1,6 +1,7 @@
 import { and, count, desc, eq, sql } from "drizzle-orm";
 import { ApiError, notFound } from "../lib/errors";
 import { batchSql, type Db } from "../db/client";
+import { bulkInsertSql } from "../db/bulk";
 import { inChunks, inList } from "../db/in-list";
 import { suppressions } from "../db/schema";
 import type { Caller } from "../env";
@@ -112,16 +113,21 @@ export async function keepSuppressions(
   rows: readonly { email: string | null; reason: SuppressionReason | null }[],
   source: string,
 ): Promise<number> {
-  const t = now();
   const values = rows
     .filter((r): r is { email: string; reason: SuppressionReason } => !!r.email && !!r.reason)
-    .map((r) => ({ id: newId(), teamId, email: r.email.trim().toLowerCase(), reason: r.reason, source, createdAt: t }));
-  let n = 0;
-  // 6 columns a row: 15 rows a statement stays under D1's 100 bound parameters.
-  for (let i = 0; i < values.length; i += 15) {
-    const part = values.slice(i, i + 15);
-    n += (await d.insert(suppressions).values(part).onConflictDoNothing().returning({ id: suppressions.id })).length;
-  }
+    .map((r) => [newId(), r.email.trim().toLowerCase(), r.reason] as const);
+  // One batch of JSON-packed statements (thousands of rows each), not 15 rows a statement: deleting
+  // 10,000 suppressed contacts took ~667 statements in a row, near D1's 1,000 queries per invocation.
+  // OR IGNORE keeps an address already on the list as it was (its first reason).
+  const results = await batchSql(
+    d,
+    bulkInsertSql("suppressions", ["id", "email", "reason"], values, "OR IGNORE", "", {
+      team_id: teamId,
+      source,
+      created_at: now(),
+    }),
+  );
+  const n = results.reduce((a, r) => a + (r.meta.changes ?? 0), 0);
   return n;
 }
 
