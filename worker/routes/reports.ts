@@ -124,7 +124,10 @@ const SequenceReportSchema = z
       }),
     ),
     mailboxes: z.array(z.object({ mailbox_id: z.string(), email: z.string(), ...Counts, reply_rate: z.number(), bounce_rate: z.number() })),
-    daily: z.array(z.object({ day: z.string(), ...Counts })),
+    daily: z.array(z.object({ day: z.string(), ...Counts })).openapi({
+      description:
+        "Every UTC day from the range's first (without one, the first email's) to its last, never past today, zeros included; at most 1,099 days are filled, older days are listed only when they have emails",
+    }),
     ab_tests: z.array(AbTest),
     auto_winner: z.boolean(),
     thresholds: Thresholds,

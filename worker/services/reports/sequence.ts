@@ -2,6 +2,7 @@ import { sql, type SQL } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { ENROLLMENT_STATUSES } from "../../db/schema";
 import type { Caller } from "../../env";
+import { now } from "../../lib/clock";
 import { sequenceFor } from "../access";
 import { meetingAttribution } from "./meetings";
 import { abVerdict, type AbVerdict } from "./stats";
@@ -183,6 +184,31 @@ function noEmailsText(f: ReportFilter) {
   const whose = f.mailboxId ? " for this mailbox" : f.addedBy ? " to the contacts this person added" : "";
   if (!ranged && !whose) return "No emails sent yet.";
   return `No emails${whose}${ranged ? " in this range" : ""}.`;
+}
+
+/**
+ * At most this many days of the daily series are filled with zeros: the longest range the API takes (3 × 366
+ * days) and one. Only a report without a range whose first email is older than that has days before them,
+ * and there only the days with emails.
+ */
+export const DAILY_MAX_DAYS = 3 * 366 + 1;
+
+/**
+ * The daily rows with a zero row for every day without emails, from the range's first day (or, without
+ * one, the first email's day) to its last day, never past today: a chart or CSV that skips quiet days
+ * draws a busy week where there was a gap.
+ */
+function everyDay(rows: DayRow[], f: ReportFilter): DayRow[] {
+  const today = Math.floor(now() / DAY_MS);
+  const first = f.from !== undefined ? Math.floor(f.from / DAY_MS) : rows[0]?.day;
+  const last = Math.min(today, f.to !== undefined ? Math.ceil(f.to / DAY_MS) - 1 : today);
+  if (first === undefined || last < first) return rows;
+  const start = Math.max(first, last - DAILY_MAX_DAYS + 1);
+  const byDay = new Map(rows.map((r) => [r.day, r]));
+  const out = rows.filter((r) => r.day < start);
+  for (let day = start; day <= last; day++) out.push(byDay.get(day) ?? { day, sent: 0, bounced: 0, replied: 0, ooo: 0 });
+  // Emails after the last filled day (a clock behind the data) keep their rows.
+  return out.concat(rows.filter((r) => r.day > last));
 }
 
 const isoDay = (day: number) => new Date(day * DAY_MS).toISOString().slice(0, 10);
@@ -384,7 +410,7 @@ export async function sequenceReport(
     statuses: [...statusCount.entries()].map(([status, n]) => ({ status, contacts: n })),
     steps: stepsOut,
     mailboxes: mailboxesOut,
-    daily: byDay.map((r) => ({
+    daily: everyDay(byDay, f).map((r) => ({
       day: isoDay(r.day),
       sent: r.sent,
       replied: r.replied ?? 0,

@@ -318,7 +318,7 @@ function ReportBody(props: { r: SequenceReport; sequenceId: string; canEdit: boo
         </p>
       </div>
       <Show
-        when={r().daily.length > 0}
+        when={r().daily.some((d) => d.sent > 0)}
         fallback={<p class="muted">No emails sent {r().filters.from || r().filters.to ? "in this period" : "yet"}.</p>}
       >
         <div class="report-grid">
