@@ -203,7 +203,8 @@ const SEARCH_TEXT_JOIN = "\u0001";
 /** The team's live contacts matching the list filters (search, owner, stage, list). */
 export function contactConditions(teamId: string, q: ContactFilter) {
   const conds = [eq(contacts.teamId, teamId), isNull(contacts.deletedAt)];
-  if (q.owner_id) conds.push(eq(contacts.ownerId, q.owner_id));
+  // "none": the contacts nobody owns ("me" is read as the caller by the route, which knows who it is).
+  if (q.owner_id) conds.push(q.owner_id === "none" ? isNull(contacts.ownerId) : eq(contacts.ownerId, q.owner_id));
   if (q.stage_id) conds.push(eq(contacts.stageId, q.stage_id));
   if (q.list_id)
     conds.push(
