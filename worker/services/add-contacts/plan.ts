@@ -360,14 +360,15 @@ export interface VariableUse {
 /**
  * The contact variables the sequence's automatic emails use (enabled auto_email steps, their enabled variants),
  * as the send reads them (compose.ts): a same-thread reply goes under the thread's subject, so only its body
- * counts. At most MAX_COUNTED_VARIABLES, in the order the emails first use them.
+ * counts. At most MAX_COUNTED_VARIABLES, in the order the emails first use them. Steps are numbered in STEP_ORDER
+ * (position, then id), the engine's: by position alone two tied steps shared a number and read as one step's variants.
  */
 const templatesSql = (teamId: string, sequenceId: string) => sql`
-    SELECT (SELECT count(*) FROM steps o WHERE o.sequence_id = s.sequence_id AND o.position <= s.position) AS n, s.thread_reply,
+    SELECT (SELECT count(*) FROM steps o WHERE o.sequence_id = s.sequence_id AND (o.position, o.id) <= (s.position, s.id)) AS n, s.thread_reply,
            v.label, v.subject, v.body
       FROM steps s JOIN step_variants v ON v.step_id = s.id AND v.enabled = 1
      WHERE s.sequence_id = ${sequenceId} AND s.team_id = ${teamId} AND s.enabled = 1 AND s.type = 'auto_email'
-     ORDER BY s.position, v.label, v.id`;
+     ORDER BY s.position, s.id, v.label, v.id`;
 
 /** The rows of `templatesSql`, as the variables they use. */
 function templateUses(rows: { n: number; thread_reply: number; label: string; subject: string; body: string }[]): VariableUse[] {
