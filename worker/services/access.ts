@@ -307,7 +307,10 @@ export function assertContact(caller: Caller, action: Action, ownerId: string | 
   if (!allowed(caller, action, relations(caller, ownerId))) {
     throw forbidden(
       action === "contact.reassign"
-        ? "Only a contact's owner or an admin can give it to someone else"
+        ? // A standard key is refused whoever owns the contact: naming the owner and admins sent its user looking for them.
+          isStandardKey(caller)
+          ? "A standard API key can't change a contact's owner; use a master key or sign in"
+          : "Only a contact's owner or an admin can give it to someone else"
         : "You don't have permission to change this contact",
     );
   }
