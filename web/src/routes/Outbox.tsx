@@ -10,11 +10,12 @@ import { ErrorPanel, Spinner } from "../components/Status";
 import { formatDay, formatFull, plural } from "../format";
 import { getMailboxes } from "../queries/mailboxes";
 import { getMessages, getRawMessage } from "../queries/messages";
+import { getSequences } from "../queries/sequences";
 import { usePageTitle } from "../title";
 
 import "./Outbox.css";
 const STATUS: Record<Message["status"], { label: string; tone: Tone; hint: string }> = {
-  sent: { label: "Sent", tone: "success", hint: "Handed to the transport and accepted" },
+  sent: { label: "Sent", tone: "success", hint: "Handed to the transport and accepted; it hasn't bounced" },
   bounced: { label: "Bounced", tone: "danger", hint: "The recipient's server refused it; the address is suppressed" },
   unknown: { label: "Unknown", tone: "warning", hint: "The server may have accepted it but didn't confirm; it won't be resent" },
   failed: { label: "Failed", tone: "danger", hint: "Sending failed" },
@@ -24,7 +25,9 @@ const STATUS: Record<Message["status"], { label: string; tone: Tone; hint: strin
 };
 const FILTERS: { id: MessageFilter | ""; label: string }[] = [
   { id: "", label: "Any status" },
-  { id: "sent", label: "Sent" },
+  // "sent" leaves bounced emails out; the sequence list and report count both as sent, hence the second filter.
+  { id: "sent", label: "Delivered (not bounced)" },
+  { id: "sent_or_bounced", label: "Sent (incl. bounced)" },
   { id: "bounced", label: "Bounced" },
   { id: "unknown", label: "Unknown" },
   { id: "failed", label: "Failed" },
@@ -140,16 +143,64 @@ function MessageDetail(props: { m: Message; onClose: () => void }) {
   );
 }
 
+/** Every sequence you may see, for the picker: all pages of them, as a team's may pass one page. */
+async function allSequences() {
+  const all = [];
+  for (let page = 1; ; page++) {
+    const r = await getSequences({ page, per_page: 100, status: "all" });
+    all.push(...r.sequences);
+    if (page >= r.pagination.total_pages) break;
+  }
+  return all;
+}
+
+/** Which sequence's emails: kept in the URL (?sequence_id=), so a sequence's report can link here and a reload keeps it. */
+function SequencePicker(props: { sequenceId: string; onChange: (id: string | undefined) => void }) {
+  const sequences = createAsync(() => allSequences().catch(() => undefined));
+  // A sequence named in the URL that isn't listed (still loading, or no longer visible) stays selected, by id.
+  const unlisted = () => !!props.sequenceId && !sequences()?.some((s) => s.id === props.sequenceId);
+  return (
+    <label class="inline-select">
+      <span>Sequence</span>
+      <select data-testid="outbox-sequence" onChange={(e) => props.onChange(e.currentTarget.value || undefined)}>
+        {/* Each option says whether it is the one: the select's value set before its options load is lost. */}
+        <option value="" selected={!props.sequenceId}>
+          All sequences
+        </option>
+        <Show when={unlisted()}>
+          <option value={props.sequenceId} selected>
+            {sequences() ? "A sequence you can't see" : "Loading…"}
+          </option>
+        </Show>
+        <For each={sequences() ?? []}>
+          {(s) => (
+            <option value={s.id} selected={s.id === props.sequenceId}>
+              {s.name}
+            </option>
+          )}
+        </For>
+      </select>
+    </label>
+  );
+}
+
 export default function Outbox() {
   usePageTitle("Outbox");
   const [params, setParams] = useSearchParams();
   const routing = useIsRouting();
   const mailbox = () => str(params.mailbox) ?? "";
+  const sequenceId = () => str(params.sequence_id) ?? "";
   const status = () => (FILTERS.some((f) => f.id === params.status) ? (params.status as MessageFilter) : "");
   const page = () => Math.max(1, Number(params.page) || 1);
   const selectedId = () => str(params.id);
   const result = createAsync(() =>
-    getMessages({ page: page(), per_page: 50, mailbox_id: mailbox() || undefined, status: status() || undefined }),
+    getMessages({
+      page: page(),
+      per_page: 50,
+      mailbox_id: mailbox() || undefined,
+      sequence_id: sequenceId() || undefined,
+      status: status() || undefined,
+    }),
   );
   const mailboxes = createAsync(() => getMailboxes().catch(() => undefined));
   const selected = () => result()?.messages.find((m) => m.id === selectedId());
@@ -182,9 +233,13 @@ export default function Outbox() {
               </For>
             </select>
           </label>
+          <SequencePicker sequenceId={sequenceId()} onChange={(id) => setParams({ sequence_id: id, page: undefined, id: undefined })} />
           <label class="inline-select">
             <span>Status</span>
-            <select onChange={(e) => setParams({ status: e.currentTarget.value || undefined, page: undefined, id: undefined })}>
+            <select
+              data-testid="outbox-status"
+              onChange={(e) => setParams({ status: e.currentTarget.value || undefined, page: undefined, id: undefined })}
+            >
               <For each={FILTERS}>
                 {(f) => (
                   <option value={f.id} selected={f.id === status()}>
@@ -216,7 +271,7 @@ export default function Outbox() {
           empty={
             <EmptyState
               icon="outbox"
-              title={mailbox() || status() ? "No emails match these filters" : "Nothing sent yet"}
+              title={mailbox() || sequenceId() || status() ? "No emails match these filters" : "Nothing sent yet"}
               actions={
                 <A class="btn btn-secondary" href="/mailboxes">
                   <Icon name="send" size={15} /> Send a test email from a mailbox
