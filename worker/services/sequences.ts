@@ -86,6 +86,7 @@ export interface SequenceSummary {
   created_at: number;
   steps: number;
   steps_on: number;
+  /** Runs (enrollments) by status, from sequence_counts: a contact restarted or added again counts once per run. */
   counts: Record<string, number>;
   /** Emails that went out, bounced ones included: the sequence report's `sent` without filters. */
   sent: number;

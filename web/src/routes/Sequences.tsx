@@ -43,6 +43,9 @@ const COUNT_ORDER: { key: string; label: string; tone: string }[] = [
   { key: "removed", label: "removed", tone: "neutral" },
 ];
 
+const RUNS_HINT =
+  "Counted per run: a contact restarted or added again counts once for each run. The sequence's report counts each contact once.";
+
 function Counts(props: { s: SequenceSummary }) {
   const total = () => Object.values(props.s.counts).reduce((a, b) => a + b, 0);
   // A sequence turned off sends nothing: its 'active' rows wait until it is on again (the Contacts tab counts
@@ -50,7 +53,10 @@ function Counts(props: { s: SequenceSummary }) {
   const off = (c: { key: string }) => c.key === "active" && !props.s.active;
   const shown = () => COUNT_ORDER.filter((c) => (props.s.counts[c.key] ?? 0) > 0 || c.key === "active");
   return (
-    <div class="count-strip" aria-label={`${total()} contacts`}>
+    // Runs, not contacts: these are sequence_counts, kept by triggers per enrollment, so a contact restarted or
+    // added again counts once per run. The report counts each contact once, at its latest run; keeping that
+    // in the triggers would need a look-up of the contact's other runs on every enrollment write.
+    <div class="count-strip" aria-label={`${total()} runs`} title={RUNS_HINT}>
       <For each={shown()}>
         {(c) => (
           <span class={`count count-${off(c) ? "warning" : c.tone}`} classList={{ "count-zero": !(props.s.counts[c.key] ?? 0) }}>
@@ -247,7 +253,7 @@ export default function Sequences() {
             { label: "Owner" },
             { label: "Status" },
             { label: "Steps", class: "num" },
-            { label: "Contacts" },
+            { label: <span title={RUNS_HINT}>Runs</span> },
             { label: "Sent", class: "num" },
             { label: "Replied", class: "num" },
           ]}
@@ -296,8 +302,8 @@ export default function Sequences() {
                   },
                 ]}
               >
-                Sequences you create or your teammates share with you will be listed here, with how many contacts are active, finished,
-                replied or bounced in each.
+                Sequences you create or your teammates share with you will be listed here, with how many runs are active or finished and how
+                many emails were replied to or bounced in each.
               </EmptyState>
             )
           }
