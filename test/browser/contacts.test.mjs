@@ -60,7 +60,10 @@ describe("Contacts and a contact's page", () => {
     const title = `Head of Growth ${Date.now()}`;
     await dialog.getByLabel("Time zone (IANA, e.g. Europe/Berlin)").fill("");
     await dialog.getByLabel("Title").fill(title);
-    await dialog.getByLabel(/^Custom fields/).fill("plan: enterprise");
+    await dialog.getByTestId("edit-contact-custom-add").click();
+    const row = dialog.getByTestId("edit-contact-custom-row").last();
+    await row.getByLabel(/key$/).fill("plan");
+    await row.getByLabel(/value$/).fill("enterprise");
     await dialog.getByRole("button", { name: "Save" }).click();
     await dialog.waitFor({ state: "hidden" });
     await page.getByText(title).first().waitFor();

@@ -1,5 +1,5 @@
 import { createAsync } from "@solidjs/router";
-import { createSignal, For, Show } from "solid-js";
+import { createSignal, For, Index, Show } from "solid-js";
 import { useWrite } from "../../actions";
 import type { ContactPatch } from "../../api";
 import { Dialog } from "../../components/Dialog";
@@ -28,16 +28,27 @@ const FIELDS: { key: Editable; label: string; type?: string }[] = [
   { key: "time_zone", label: "Time zone (IANA, e.g. Europe/Berlin)" },
 ];
 
-/** `key: value` lines, one custom field each (the form's text), and back. */
-const customText = (c: Record<string, string>) =>
-  Object.entries(c)
-    .map(([k, v]) => `${k}: ${v}`)
-    .join("\n");
-function customOf(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of text.split("\n")) {
-    const at = line.indexOf(":");
-    if (at > 0) out[line.slice(0, at).trim().toLowerCase()] = line.slice(at + 1).trim();
+/**
+ * One custom field's row in the form: the key and value it had when the dialog opened (none for a row
+ * added here) and what they are now. A row per field, its value a textarea, so a value holding a line
+ * break or a colon reads back as it is; key: value lines cut such a value at its first line and made a
+ * new key of the next ("Next step: demo"), which every save then sent.
+ */
+type CustomRow = { id: number; from: { key: string; value: string } | null; key: string; value: string };
+
+/**
+ * The custom fields a save sends: only the rows the user changed (a removed or renamed field as null),
+ * so the fields nobody touched are never sent, nor rewritten.
+ */
+function customPatch(rows: readonly CustomRow[], removed: readonly string[]): Record<string, string | null> {
+  const out: Record<string, string | null> = {};
+  for (const k of removed) out[k] = null;
+  for (const r of rows) {
+    const key = r.key.trim().toLowerCase();
+    if (r.from && r.from.key === r.key && r.from.value === r.value) continue;
+    if (r.from && r.from.key !== key) out[r.from.key] = null;
+    if (key) out[key] = r.value;
+    else if (r.value) out[""] = r.value; // a value with no key: the API names the key wrong, next to the field
   }
   return out;
 }
@@ -46,7 +57,18 @@ function customOf(text: string): Record<string, string> {
 export function EditContactDialog(props: { contact: ContactView; onClose: () => void }) {
   const save = useWrite(updateContactAction, { form: "edit-contact-form", done: () => "Contact saved" });
   const errors = save.errors;
-  const [custom, setCustom] = createSignal(customText(props.contact.custom_fields));
+  let nextRow = 0;
+  const [rows, setRows] = createSignal<CustomRow[]>(
+    Object.entries(props.contact.custom_fields).map(([key, value]) => ({ id: nextRow++, from: { key, value }, key, value })),
+  );
+  const [removed, setRemoved] = createSignal<string[]>([]);
+  const editRow = (id: number, part: Partial<Pick<CustomRow, "key" | "value">>) =>
+    setRows((rs) => rs.map((r) => (r.id === id ? { ...r, ...part } : r)));
+  const removeRow = (r: CustomRow) => {
+    setRows((rs) => rs.filter((x) => x.id !== r.id));
+    if (r.from) setRemoved((ks) => [...ks, r.from!.key]);
+  };
+  const addRow = () => setRows((rs) => [...rs, { id: nextRow++, from: null, key: "", value: "" }]);
   const stages = createAsync(() => getContactStages().catch(() => undefined));
   const [stageId, setStageId] = createSignal(props.contact.stage_id ?? "");
   // Active users only: the API refuses to give a contact to a disabled one.
@@ -82,11 +104,7 @@ export function EditContactDialog(props: { contact: ContactView; onClose: () => 
       // Names are never null; any other field emptied is cleared.
       if (value !== was) patch[f.key] = value || (f.key === "first_name" || f.key === "last_name" ? "" : null);
     }
-    const before = props.contact.custom_fields;
-    const after = customOf(custom());
-    const changed: Record<string, string | null> = {};
-    for (const [k, v] of Object.entries(after)) if (before[k] !== v) changed[k] = v;
-    for (const k of Object.keys(before)) if (!(k in after)) changed[k] = null;
+    const changed = customPatch(rows(), removed());
     if (Object.keys(changed).length) patch.custom_fields = changed;
     if (stageId() && stageId() !== (props.contact.stage_id ?? "")) patch.stage_id = stageId();
     if (ownerId() !== (props.contact.owner_id ?? "")) patch.owner_id = ownerId() || null;
@@ -181,18 +199,44 @@ export function EditContactDialog(props: { contact: ContactView; onClose: () => 
           </Show>
           <FieldError id="edit-contact-stage-error" form={errors} name="stage_id" />
         </div>
-        <div class="field">
-          <label for="edit-contact-custom">Custom fields, one per line as key: value ({"{{custom.key}}"} in emails)</label>
-          <textarea
-            id="edit-contact-custom"
-            rows={4}
-            value={custom()}
-            onInput={(e) => setCustom(e.currentTarget.value)}
-            aria-invalid={errors.invalid("custom_fields")}
-            aria-describedby="edit-contact-custom-error"
-          />
+        <fieldset class="field" aria-describedby="edit-contact-custom-error">
+          <legend>Custom fields ({"{{custom.key}}"} in emails)</legend>
+          <Index each={rows()}>
+            {(r, i) => (
+              <div
+                data-testid="edit-contact-custom-row"
+                style={{ display: "grid", "grid-template-columns": "10rem 1fr auto", gap: "0.5rem", "align-items": "start" }}
+              >
+                <input
+                  aria-label={`Custom field ${i + 1} key`}
+                  value={r().key}
+                  placeholder="key"
+                  onInput={(e) => editRow(r().id, { key: e.currentTarget.value })}
+                  aria-invalid={errors.invalid("custom_fields")}
+                />
+                <textarea
+                  aria-label={`Custom field ${i + 1} value`}
+                  rows={Math.min(4, Math.max(1, r().value.split("\n").length))}
+                  value={r().value}
+                  onInput={(e) => editRow(r().id, { value: e.currentTarget.value })}
+                  aria-invalid={errors.invalid("custom_fields")}
+                />
+                <button
+                  type="button"
+                  class="btn btn-ghost btn-sm"
+                  aria-label={`Remove custom field ${r().key || i + 1}`}
+                  onClick={() => removeRow(r())}
+                >
+                  Remove
+                </button>
+              </div>
+            )}
+          </Index>
+          <button type="button" class="btn btn-secondary btn-sm" onClick={addRow} data-testid="edit-contact-custom-add">
+            Add custom field
+          </button>
           <FieldError id="edit-contact-custom-error" form={errors} name="custom_fields" />
-        </div>
+        </fieldset>
         <FormProblems form={errors} />
       </form>
     </Dialog>
