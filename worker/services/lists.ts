@@ -113,18 +113,48 @@ export async function ensureLists(d: Db, caller: Caller, names: readonly string[
   return (await listsByName(d, caller.teamId, clean)).map((r) => r.id);
 }
 
-/** Adds contacts to lists (already members: no change); answers how many memberships are new. Ids are trusted to be the team's. */
-export async function addToLists(d: Db, teamId: string, listIds: readonly string[], contactIds: readonly string[]): Promise<number> {
-  if (!listIds.length || !contactIds.length) return 0;
+/**
+ * Adds the team's live contacts among `contactIds` to a list (already members: no change): how many
+ * memberships are new and how many of the contacts were live. Each insert reads the contacts and the
+ * list as they are when it runs (ids read earlier are not trusted: a contact deleted since stayed a
+ * member, its list's contact_count one too high), and the list is read again in the same batch (D1's
+ * transaction): with `mustExist`, a list deleted meanwhile answers 404 (it answered 200, added: 0).
+ */
+export async function addToList(
+  d: Db,
+  teamId: string,
+  listId: string,
+  contactIds: readonly string[],
+  o: { mustExist?: boolean } = {},
+): Promise<{ added: number; live: number }> {
   const t = now();
+  const out = { added: 0, live: 0 };
+  await inChunks(contactIds, async (chunk) => {
+    const ids = listParam(chunk);
+    const [inserted, live, list] = await batchSql(d, [
+      sql`INSERT OR IGNORE INTO list_members (list_id, contact_id, team_id, added_at)
+          SELECT l.id, c.id, c.team_id, ${t}
+          FROM json_each(${ids}) j
+          JOIN contacts c ON c.id = j.value AND c.team_id = ${teamId} AND c.deleted_at IS NULL
+          JOIN lists l ON l.id = ${listId} AND l.team_id = ${teamId}
+          WHERE true RETURNING contact_id`,
+      sql`SELECT count(*) AS n FROM json_each(${ids}) j
+          JOIN contacts c ON c.id = j.value AND c.team_id = ${teamId} AND c.deleted_at IS NULL`,
+      sql`SELECT 1 AS here FROM lists WHERE id = ${listId} AND team_id = ${teamId}`,
+    ]);
+    if (o.mustExist && !list!.results.length) throw notFound("List");
+    out.added += inserted!.results.length;
+    out.live += (live!.results[0] as { n: number }).n;
+    return [];
+  });
+  return out;
+}
+
+/** `addToList` for each list (those deleted meanwhile are passed over): how many memberships are new. */
+export async function addToLists(d: Db, teamId: string, listIds: readonly string[], contactIds: readonly string[]): Promise<number> {
+  if (!contactIds.length) return 0;
   let added = 0;
-  for (const listId of listIds) {
-    const rows = await inChunks(contactIds, (chunk) =>
-      d.all<{ contact_id: string }>(sql`INSERT OR IGNORE INTO list_members (list_id, contact_id, team_id, added_at)
-                                       SELECT ${listId}, value, ${teamId}, ${t} FROM json_each(${listParam(chunk)}) WHERE true RETURNING contact_id`),
-    );
-    added += rows.length;
-  }
+  for (const listId of listIds) added += (await addToList(d, teamId, listId, contactIds)).added;
   return added;
 }
 
@@ -192,7 +222,7 @@ export async function addMembers(
       .where(teamRowsById(contacts, caller.teamId, chunk, contacts.deletedAt)),
   );
   const found = new Set(rows.map((r) => r.id));
-  const added = await addToLists(d, caller.teamId, [list.id], [...found]);
+  const { added } = await addToList(d, caller.teamId, list.id, [...found], { mustExist: true });
   return { added, not_found: ids.filter((i) => !found.has(i)) };
 }
 
