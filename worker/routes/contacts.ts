@@ -130,11 +130,19 @@ export const ContactInput = z
 
 const ContactQuery = Pagination.extend({
   q: z.string().trim().max(200).optional().openapi({ description: "Name, email or company contains" }),
-  owner_id: z.string().max(64).optional(),
+  owner_id: z
+    .string()
+    .max(64)
+    .optional()
+    .openapi({ description: "Only this user's contacts; `me` for the caller's own, `none` for the contacts nobody owns" }),
   list_id: z.string().max(64).optional().openapi({ description: "Only the members of this list" }),
   stage_id: z.string().max(64).optional(),
   sort: z.enum(["created_at", "name", "score"]).default("created_at"),
 });
+
+/** The filters with `owner_id=me` read as the caller (`none`, unowned, is read by contactConditions). */
+const ownFilter = <Q extends { owner_id?: string }>(caller: { userId: string }, q: Q): Q =>
+  q.owner_id === "me" ? { ...q, owner_id: caller.userId } : q;
 
 export const contactRoutes = router()
   .openapi(
@@ -146,7 +154,7 @@ export const contactRoutes = router()
       request: { query: ContactQuery.omit({ page: true, per_page: true, sort: true }) },
       responses: { 200: json(z.object({ ids: z.array(z.string()), total: z.number(), too_many: z.boolean() })), 422: errorResponses[422] },
     }),
-    async (c) => c.json(await matchingContactIds(c.var.db, c.get("caller"), c.req.valid("query")), 200),
+    async (c) => c.json(await matchingContactIds(c.var.db, c.get("caller"), ownFilter(c.get("caller"), c.req.valid("query"))), 200),
   )
   .openapi(
     createRoute({
@@ -162,7 +170,8 @@ export const contactRoutes = router()
         422: errorResponses[422],
       },
     }),
-    async (c) => csvDownload("contacts.csv", await exportContacts(c.var.db, c.get("caller"), c.req.valid("query"))),
+    async (c) =>
+      csvDownload("contacts.csv", await exportContacts(c.var.db, c.get("caller"), ownFilter(c.get("caller"), c.req.valid("query")))),
   )
   .openapi(
     createRoute({
@@ -388,7 +397,7 @@ export const contactRoutes = router()
     }),
     async (c) => {
       const q = c.req.valid("query");
-      const r = await searchContacts(c.var.db, c.get("caller"), q);
+      const r = await searchContacts(c.var.db, c.get("caller"), ownFilter(c.get("caller"), q));
       return c.json(
         { contacts: r.contacts.map((x) => presentContact(x, x.suppression)), pagination: paginationMeta(q.page, q.per_page, r.total) },
         200,
