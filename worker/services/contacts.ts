@@ -588,22 +588,33 @@ export async function bulkContacts(env: Env, d: Db, caller: Caller, contactIds: 
         return false;
       }
     });
-    await inChunks(targets, async (chunk) => {
-      const rows = await d
-        .update(contacts)
-        .set({ ownerId: a.owner_id, updatedAt: t })
-        .where(teamRowsById(contacts, caller.teamId, chunk))
-        .returning({ id: contacts.id });
-      // Only the contacts whose owner this changes.
-      await auditOwner(
-        d,
-        caller,
-        rows.filter((r) => found.get(r.id) !== a.owner_id).map((r) => r.id),
-        owner,
+    // Each write requires the owner it was decided on (read above): another owner change between the read
+    // and the write made, say, a member's take of an unowned contact overwrite the colleague who took it first.
+    const byOwner = new Map<string | null, string[]>();
+    for (const id of targets) byOwner.set(found.get(id) ?? null, [...(byOwner.get(found.get(id) ?? null) ?? []), id]);
+    const changed = new Set<string>();
+    for (const [was, ids] of byOwner) {
+      const rows = await inChunks(ids, (chunk) =>
+        d
+          .update(contacts)
+          .set({ ownerId: a.owner_id, updatedAt: t })
+          .where(and(teamRowsById(contacts, caller.teamId, chunk), was === null ? isNull(contacts.ownerId) : eq(contacts.ownerId, was)))
+          .returning({ id: contacts.id }),
       );
-      return rows;
-    });
-    return { updated: targets.length, refused, not_found };
+      for (const r of rows) changed.add(r.id);
+      // Only the contacts whose owner this changes.
+      if (was !== a.owner_id)
+        await auditOwner(
+          d,
+          caller,
+          rows.map((r) => r.id),
+          owner,
+        );
+    }
+    for (const id of targets)
+      if (!changed.has(id))
+        refused.push({ contact_id: id, message: "Its owner changed while this ran (or it was deleted); it was left as it is now" });
+    return { updated: changed.size, refused, not_found };
   }
   if (a.action === "add_to_list") {
     const list = await d.query.lists.findFirst({
