@@ -81,10 +81,7 @@ const customFieldCount = (fields: Record<string, string | null>) => Object.value
 /** Most contacts one selection ("all matching") or bulk action takes: what one add-contacts request takes. */
 export const MAX_SELECTION = 10_000;
 
-const fieldError = (field: string, message: string, what: string) =>
-  new ApiError("validation_failed", what, { fields: [{ field, message }] });
-
-/** 422 for an owner or stage not of the team; the owner and stage named (for their audit entries). */
+/** 422 for an owner not of the team, 404 for a stage not of it; the owner and stage named (for their audit entries). */
 async function checkRefs(d: Db, caller: Caller, input: Pick<ContactInput, "owner_id" | "stage_id">) {
   const owner = input.owner_id ? await teamUser(d, caller, input.owner_id, "owner_id") : null;
   let stage: { id: string; name: string; category: string } | null = null;
@@ -93,7 +90,8 @@ async function checkRefs(d: Db, caller: Caller, input: Pick<ContactInput, "owner
       columns: { id: true, name: true, category: true },
       where: and(eq(contactStages.id, input.stage_id), eq(contactStages.teamId, caller.teamId)),
     });
-    if (!s) throw fieldError("stage_id", "No such contact stage in your team", "Stage not found");
+    // Another team's stage is not found, as any foreign id is (a 422 told it exists somewhere).
+    if (!s) throw notFound("Contact stage");
     stage = s;
   }
   return { owner, stage };
