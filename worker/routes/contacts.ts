@@ -183,6 +183,7 @@ export const contactRoutes = router()
       responses: {
         201: json(z.object({ contact: ContactSchema }), "Created"),
         200: json(z.object({ contact: ContactSchema }), "An existing contact (dedupe)"),
+        404: errorResponses[404],
         422: errorResponses[422],
       },
     }),
@@ -228,6 +229,7 @@ export const contactRoutes = router()
             not_found: z.array(z.string()).openapi({ description: "Ids that matched no contact of your team (nothing changed for them)" }),
           }),
         ),
+        404: errorResponses[404],
         422: errorResponses[422],
       },
     }),
