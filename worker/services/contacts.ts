@@ -19,7 +19,7 @@ import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
-import { assertContact, authorize, contactFor, teamUser, visibleSequence } from "./access";
+import { assertContact, authorize, contactFor, sequenceFor, teamUser, visibleSequence } from "./access";
 import { auditEach } from "./audit";
 import { addToLists, ensureLists } from "./lists";
 import { assertNotSuppressed, suppressionOf, type SuppressionReason } from "./suppressions";
@@ -125,20 +125,41 @@ const auditOwner = (d: Db, caller: Caller, ids: readonly string[], owner: { id: 
     })),
   );
 
+/** An open run (scheduled, active, paused, held) of a contact in a sequence. */
+export type OpenRun = { id: string; sequenceId: string; contactId: string };
+
 /**
- * Contacts just put in a Do Not Contact stage leave their sequences now: their open runs finish with reason
- * do_not_contact through each SequenceDO (which cancels their open tasks). The send-time check already
- * stopped their emails (invariant 5), but a call or LinkedIn task stayed due and the run read "Active". As
- * for an unsubscribe, every sequence's runs finish, not only those the caller may edit: it is the
- * contact's state that rules them out, and the engine would finish them at their next step anyway.
- * Do Not Contact is the address's (STAGE_CATEGORY_SQL), so the runs of the team's other live contacts with
- * the same address finish too, as a reply or an unsubscribe finishes every run of the address.
- * Finishing is taken once, so a repeated stage change (a retry after a failure here) finishes what is left.
+ * Only a sequence's editors change its contacts (invariant 9): an action that would take contacts out of
+ * sequences (deleting them, moving them to Do Not Contact) is refused whole, before anything changes, when
+ * one of their open runs is in a sequence the caller can't edit. `doing` names the action ("deleting").
  */
-async function finishDoNotContactRuns(env: Env, d: Db, teamId: string, contactIds: readonly string[]) {
-  const open = await inChunks(contactIds, (chunk) =>
+export async function refuseLockedRuns(d: Db, caller: Caller, open: readonly OpenRun[], doing: string) {
+  const locked = new Set<string>();
+  for (const seqId of new Set(open.map((e) => e.sequenceId))) {
+    try {
+      await sequenceFor(d, caller, seqId, "sequence.edit");
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+      locked.add(seqId);
+    }
+  }
+  if (!locked.size) return;
+  const n = new Set(open.filter((e) => locked.has(e.sequenceId)).map((e) => e.contactId)).size;
+  throw new ApiError(
+    "forbidden",
+    `${n} of these contacts ${n === 1 ? "is" : "are"} in a sequence you can't edit; ${doing} would take them out of it. Ask the sequence's owner or an admin, or leave them out.`,
+  );
+}
+
+/**
+ * The open runs a Do Not Contact stage ends for these contacts: theirs and those of the team's other live
+ * contacts with the same address (Do Not Contact is the address's, STAGE_CATEGORY_SQL), as a reply or an
+ * unsubscribe finishes every run of the address.
+ */
+function doNotContactRuns(d: Db, teamId: string, contactIds: readonly string[]): Promise<OpenRun[]> {
+  return inChunks(contactIds, (chunk) =>
     d
-      .select({ id: enrollments.id, sequenceId: enrollments.sequenceId })
+      .select({ id: enrollments.id, sequenceId: enrollments.sequenceId, contactId: enrollments.contactId })
       .from(enrollments)
       .where(
         and(
@@ -153,10 +174,23 @@ async function finishDoNotContactRuns(env: Env, d: Db, teamId: string, contactId
         ),
       ),
   );
+}
+
+/**
+ * Contacts just put in a Do Not Contact stage leave their sequences now: their open runs (and their address's,
+ * doNotContactRuns) finish with reason do_not_contact through each SequenceDO (which cancels their open tasks).
+ * The send-time check already stopped their emails (invariant 5), but a call or LinkedIn task stayed due and
+ * the run read "Active". The caller was checked first (refuseLockedRuns) to edit every sequence they are in.
+ * Finishing is taken once, so a repeated stage change (a retry after a failure here) finishes what is left.
+ * Answers how many contacts' runs it ended.
+ */
+async function finishDoNotContactRuns(env: Env, d: Db, teamId: string, contactIds: readonly string[]): Promise<number> {
+  const open = await doNotContactRuns(d, teamId, contactIds);
   const bySequence = new Map<string, string[]>();
   for (const e of open) bySequence.set(e.sequenceId, [...(bySequence.get(e.sequenceId) ?? []), e.id]);
   for (const [sequenceId, ids] of bySequence)
     for (const chunk of chunked(ids)) await engine.sequence(env, sequenceId, teamId).finish(chunk, "do_not_contact");
+  return new Set(open.map((e) => e.contactId)).size;
 }
 
 /** The team's first "open" stage: where new contacts start. */
@@ -446,6 +480,8 @@ export async function updateContact(env: Env, d: Db, caller: Caller, id: string,
   const email = input.email === undefined ? undefined : input.email?.trim().toLowerCase() || null;
   const emailChanged = email !== undefined && email !== (current.email?.toLowerCase() ?? null);
   if (emailChanged) await assertNotSuppressed(d, caller.teamId, email);
+  if (refs.stage?.category === "dnc")
+    await refuseLockedRuns(d, caller, await doNotContactRuns(d, caller.teamId, [id]), "moving them to Do Not Contact");
   const merged = input.custom_fields && { ...current.customFields, ...input.custom_fields };
   if (merged && customFieldCount(merged) > MAX_CUSTOM_FIELDS) throw tooManyCustomFields(customFieldCount(merged));
   const customPatch = JSON.stringify(input.custom_fields ?? {});
@@ -514,10 +550,13 @@ export async function updateStages(
   caller: Caller,
   contactIds: readonly string[],
   stageId: string,
-): Promise<{ updated: number; not_found: string[] }> {
+): Promise<{ updated: number; not_found: string[]; runs_ended: number }> {
   authorize(caller, "contact.edit");
   const stage = (await checkRefs(d, caller, { stage_id: stageId })).stage!;
   const ids = [...new Set(contactIds)];
+  // Do Not Contact ends their runs in every sequence they are in: refused first when one is not the caller's to edit.
+  if (stage.category === "dnc")
+    await refuseLockedRuns(d, caller, await doNotContactRuns(d, caller.teamId, ids), "moving them to Do Not Contact");
   // RETURNING tells which ids were really changed: unknown, deleted and other teams' ids are reported, not counted.
   const changed = await inChunks(ids, async (chunk) => {
     const rows = await d
@@ -534,8 +573,8 @@ export async function updateStages(
     return rows;
   });
   const done = new Set(changed.map((r) => r.id));
-  if (stage.category === "dnc") await finishDoNotContactRuns(env, d, caller.teamId, [...done]);
-  return { updated: done.size, not_found: ids.filter((i) => !done.has(i)) };
+  const runs_ended = stage.category === "dnc" ? await finishDoNotContactRuns(env, d, caller.teamId, [...done]) : 0;
+  return { updated: done.size, not_found: ids.filter((i) => !done.has(i)), runs_ended };
 }
 
 export type BulkAction =
@@ -551,6 +590,8 @@ export interface BulkResult {
   not_found: string[];
   /** add_to_list: contacts that were in the list already (not in `updated`). */
   already_in_list?: number;
+  /** change_stage: contacts whose open sequence runs it ended (Do Not Contact; their address's other contacts too). */
+  runs_ended?: number;
 }
 
 /**
