@@ -227,8 +227,13 @@ export const contactRoutes = router()
           z.object({
             updated: z.number(),
             not_found: z.array(z.string()).openapi({ description: "Ids that matched no contact of your team (nothing changed for them)" }),
+            runs_ended: z.number().openapi({
+              description:
+                "Do Not Contact: contacts whose open sequence runs it ended (their address's other contacts too). Refused (403, nothing changed) when one is in a sequence you can't edit",
+            }),
           }),
         ),
+        403: errorResponses[403],
         404: errorResponses[404],
         422: errorResponses[422],
       },
@@ -267,6 +272,10 @@ export const contactRoutes = router()
               .number()
               .optional()
               .openapi({ description: "add_to_list: contacts that were in the list already (not counted in updated)" }),
+            runs_ended: z.number().optional().openapi({
+              description:
+                "change_stage to Do Not Contact: contacts whose open sequence runs it ended (their address's other contacts too). Refused (403, nothing changed) when one is in a sequence you can't edit",
+            }),
             removed_from_sequences: z
               .number()
               .optional()
@@ -277,6 +286,7 @@ export const contactRoutes = router()
               .openapi({ description: "delete: addresses added to the suppression list (unsubscribed, bounced, Do Not Contact)" }),
           }),
         ),
+        403: errorResponses[403],
         404: errorResponses[404],
         422: errorResponses[422],
       },

@@ -4,10 +4,9 @@ import type { Db } from "../db/client";
 import { inChunks, inList, teamRowsById } from "../db/in-list";
 import { contacts, contactStages, enrollments } from "../db/schema";
 import type { Caller, Env } from "../env";
-import { ApiError } from "../lib/errors";
-import { assertContact, authorize, sequenceFor } from "./access";
+import { assertContact, authorize } from "./access";
 import { audit } from "./audit";
-import { bulkContacts, type BulkResult } from "./contacts";
+import { bulkContacts, refuseLockedRuns, type BulkResult } from "./contacts";
 import { keepSuppressions, type SuppressionReason } from "./suppressions";
 
 /**
@@ -57,22 +56,8 @@ export async function deleteContacts(
   const bySequence = new Map<string, string[]>();
   for (const e of open) bySequence.set(e.sequenceId, [...(bySequence.get(e.sequenceId) ?? []), e.id]);
   // Deleting takes the contacts out of their sequences: only of sequences the caller may change
-  // (invariant 9). Nothing is deleted when one of them is in a sequence the caller can't edit.
-  const locked: string[] = [];
-  for (const seqId of bySequence.keys()) {
-    try {
-      await sequenceFor(d, caller, seqId, "sequence.edit");
-    } catch {
-      locked.push(seqId);
-    }
-  }
-  if (locked.length) {
-    const n = new Set(open.filter((e) => locked.includes(e.sequenceId)).map((e) => e.contactId)).size;
-    throw new ApiError(
-      "forbidden",
-      `${n} of these contacts ${n === 1 ? "is" : "are"} in a sequence you can't edit; deleting would take them out of it. Ask the sequence's owner or an admin, or leave them out.`,
-    );
-  }
+  // (invariant 9), the rule a Do Not Contact stage follows too. Nothing is deleted when one is refused.
+  await refuseLockedRuns(d, caller, open, "deleting");
   // bounced_at is the current address's: changing the address clears it (services/contacts.ts updateContact),
   // so a corrected address is not suppressed here; the one that bounced is on the list since its bounce.
   const reasonOf = (r: (typeof rows)[number]): SuppressionReason | null =>

@@ -113,6 +113,8 @@ export default function Contacts() {
   const allOnPage = () => pageIds().length > 0 && pageIds().every((id) => selected().has(id));
   const [picking, setPicking] = createSignal(false);
   const [confirmDelete, setConfirmDelete] = createSignal(false);
+  // The Do Not Contact stage picked for the selection, waiting for its confirmation.
+  const [dncStage, setDncStage] = createSignal<string | null>(null);
   const [selecting, setSelecting] = createSignal(false);
   const [creating, setCreating] = createSignal(false);
   const bulk = useWrite(bulkContactsAction, { failed: () => "Couldn't change the contacts" });
@@ -152,7 +154,10 @@ export default function Contacts() {
     if (!r) return;
     const refused = r.refused.length ? ` ${r.refused.length} refused: ${r.refused[0]!.message}` : "";
     const already = r.already_in_list ? ` ${formatNumber(r.already_in_list)} already in it.` : "";
-    notify(`${formatNumber(r.updated)} ${done}.${already}${refused}`, r.refused.length ? "danger" : "success");
+    const ended = r.runs_ended
+      ? ` The open sequence runs of ${formatNumber(r.runs_ended)} ${r.runs_ended === 1 ? "contact" : "contacts"} ended.`
+      : "";
+    notify(`${formatNumber(r.updated)} ${done}.${already}${ended}${refused}`, r.refused.length ? "danger" : "success");
     setSelected(new Set<string>());
   };
 
@@ -323,7 +328,12 @@ export default function Contacts() {
             testId="bulk-stage"
             disabled={busy()}
             options={stages()?.contact_stages ?? []}
-            onPick={(id) => void run({ action: "change_stage", stage_id: id }, "moved")}
+            onPick={(id) =>
+              // Do Not Contact ends their sequence runs: confirmed first, as a delete is.
+              stages()?.contact_stages.find((st) => st.id === id)?.category === "dnc"
+                ? setDncStage(id)
+                : void run({ action: "change_stage", stage_id: id }, "moved")
+            }
           />
           <Show when={listId()}>
             <button
@@ -367,6 +377,23 @@ export default function Contacts() {
         onCancel={() => setConfirmDelete(false)}
       >
         They leave every list and are never emailed again by any sequence.
+      </ConfirmDialog>
+
+      <ConfirmDialog
+        open={!!dncStage()}
+        title={`Move ${formatNumber(selected().size)} contacts to Do Not Contact?`}
+        confirmLabel="Move to Do Not Contact"
+        danger
+        busy={busy()}
+        onConfirm={() => {
+          const id = dncStage()!;
+          setDncStage(null);
+          void run({ action: "change_stage", stage_id: id }, "moved");
+        }}
+        onCancel={() => setDncStage(null)}
+      >
+        Their open sequence runs end, and those of any other contact with the same email address; no sequence emails them while they are in
+        this stage. If one of them is in a sequence you can't edit, nothing changes.
       </ConfirmDialog>
 
       <DataTable
