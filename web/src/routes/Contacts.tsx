@@ -16,7 +16,7 @@ import { PageHeader } from "../components/PageHeader";
 import { DataTable } from "../components/DataTable";
 import { Score } from "../components/Score";
 import { errorMessage } from "../components/Status";
-import { formatDate, formatNumber } from "../format";
+import { formatDate, formatNumber, plural } from "../format";
 import { usePageTitle } from "../title";
 import { SearchField } from "../components/SearchField";
 import { NewContactDialog } from "./contact/NewContactDialog";
@@ -154,9 +154,7 @@ export default function Contacts() {
     if (!r) return;
     const refused = r.refused.length ? ` ${r.refused.length} refused: ${r.refused[0]!.message}` : "";
     const already = r.already_in_list ? ` ${formatNumber(r.already_in_list)} already in it.` : "";
-    const ended = r.runs_ended
-      ? ` The open sequence runs of ${formatNumber(r.runs_ended)} ${r.runs_ended === 1 ? "contact" : "contacts"} ended.`
-      : "";
+    const ended = r.runs_ended ? ` The open sequence runs of ${plural(r.runs_ended, "contact")} ended.` : "";
     notify(`${formatNumber(r.updated)} ${done}.${already}${ended}${refused}`, r.refused.length ? "danger" : "success");
     setSelected(new Set<string>());
   };
@@ -381,7 +379,7 @@ export default function Contacts() {
 
       <ConfirmDialog
         open={!!dncStage()}
-        title={`Move ${formatNumber(selected().size)} contacts to Do Not Contact?`}
+        title={`Move ${plural(selected().size, "contact")} to Do Not Contact?`}
         confirmLabel="Move to Do Not Contact"
         danger
         busy={busy()}
