@@ -26,13 +26,12 @@ import { assertWorkflowCanRun } from "./state-preconditions";
  * Every run that adds nobody carries a reason (invariant 10).
  */
 
-/** How long a claimed run is held before another tick may call it interrupted. */
-const LEASE_MS = 10 * 60_000;
 /**
- * A change run's: shorter than the quiet time after which the cron fails a job still preparing (QUIET_MS), so
- * the retry of a run whose tick died between committing its job and starting it starts that job first.
+ * How long a claimed run is held before another tick may call it interrupted: shorter than the quiet time after
+ * which the cron fails a job still preparing (QUIET_MS), so the retry of a run (a change's or a schedule's slot)
+ * whose tick died between committing its job and starting it starts that job first.
  */
-const CHANGE_LEASE_MS = 5 * 60_000;
+const LEASE_MS = 5 * 60_000;
 /** Changes one change workflow looks at per tick. */
 const CHANGES_PER_TICK = 500;
 /** Change log rows are kept this long (a workflow that is on catches up within a minute). */
@@ -61,30 +60,43 @@ const HELD_BACK_MS = 30 * 86_400_000;
 const FINAL_REASONS = ["owner_missing", "forbidden", "not_found", "no_longer_matches"];
 
 /**
- * SQL: the change run (a workflow_runs row) failed before its job was committed and may be tried again
- * at `t`. Read through workflow_runs_retry_idx (failed runs without a job, by finish time): the `+` keeps
- * the planner off workflow_runs_change_uq, which holds every change run the workflow ever had.
+ * SQL: the run (a workflow_runs row) failed before its job was committed and may be tried again at `t`: a change
+ * run (`kind` "change"), or a schedule's slot run whose tick died ("schedule": interrupted only; one that failed on
+ * its own leaves its people to the next slot). Not a Run now's: whoever asked saw it fail. Read through
+ * workflow_runs_retry_idx (failed runs without a job, by finish time): the `+` keeps the planner off
+ * workflow_runs_change_uq, which holds every change run the workflow ever had.
  */
-const retryDue = (
-  t: number,
-) => sql`(${workflowRuns.status} = 'failed' AND ${workflowRuns.jobId} IS NULL AND +${workflowRuns.changeId} IS NOT NULL
+const retryDue = (t: number, kind: "change" | "schedule") => sql`(${workflowRuns.status} = 'failed' AND ${workflowRuns.jobId} IS NULL
+  AND ${
+    kind === "change"
+      ? sql`+${workflowRuns.changeId} IS NOT NULL`
+      : sql`+${workflowRuns.changeId} IS NULL AND ${workflowRuns.changeKind} IS NULL AND ${workflowRuns.slot} >= 0
+            AND ${workflowRuns.reason} = 'interrupted'`
+  }
   AND ${workflowRuns.finishedAt} <= ${t}
   AND ${workflowRuns.attempts} < ${CHANGE_RUN_ATTEMPTS} AND ${workflowRuns.startedAt} >= ${t - CHANGE_RETRY_WINDOW_MS}
   AND coalesce(${workflowRuns.reason}, '') NOT IN (SELECT value FROM json_each(${JSON.stringify(FINAL_REASONS)}))
   AND (${workflowRuns.reason} = 'interrupted' OR ${workflowRuns.finishedAt} <= ${t} - ${CHANGE_RETRY_BASE_MS} * (1 << (${workflowRuns.attempts} - 1))))`;
 
-/** Whether a run will be tried again (the run log says so, or that it was given up). */
-const willRetry = (r: {
-  status: string;
-  job_id: string | null;
-  change_id: number | null;
-  attempts: number;
-  started_at: number;
-  reason: string | null;
-}) =>
+/** Whether a run will be tried again (the run log says so, or that it was given up): as retryDue. */
+const willRetry = (
+  r: {
+    status: string;
+    job_id: string | null;
+    change_id: number | null;
+    change_kind: string | null;
+    slot: number;
+    attempts: number;
+    started_at: number;
+    reason: string | null;
+  },
+  kind: "change" | "schedule",
+) =>
   r.status === "failed" &&
   r.job_id === null &&
-  r.change_id !== null &&
+  (kind === "change"
+    ? r.change_id !== null
+    : r.change_id === null && r.change_kind === null && r.slot >= 0 && r.reason === "interrupted") &&
   r.attempts < CHANGE_RUN_ATTEMPTS &&
   r.started_at >= now() - CHANGE_RETRY_WINDOW_MS &&
   !FINAL_REASONS.includes(r.reason ?? "");
@@ -261,8 +273,8 @@ export function presentRun(r: RunRow, w: Pick<WorkflowRow, "active" | "triggerKi
     finished_at: r.finished_at,
     trigger,
     attempts: r.attempts,
-    // Only an active change workflow's tick tries runs again: one turned off says so by not promising it.
-    will_retry: w.active && w.triggerKind === "change" && willRetry(r),
+    // Only an active workflow's tick tries runs again: one turned off says so by not promising it.
+    will_retry: w.active && willRetry(r, w.triggerKind === "change" ? "change" : "schedule"),
   };
 }
 
@@ -732,32 +744,40 @@ async function claimRun(d: Db, wf: { id: string; teamId: string }, runId: string
 }
 
 /**
- * Claim again a change run that failed or was interrupted before its job was committed (retryDue): leased and
- * running, one more attempt. A conditional write, so two ticks can't both take it. Answers its id, or none.
+ * Claim again a run that failed or was interrupted before its job was committed (retryDue: a change run, or a
+ * schedule's slot run whose tick died): leased and running, one more attempt. A conditional write, so two ticks
+ * can't both take it. Answers its id, or none.
  */
-async function reclaimChangeRun(d: Db, wf: WorkflowRow, runId: string, t: number): Promise<string | null> {
+async function reclaimRun(d: Db, wf: WorkflowRow, runId: string, t: number): Promise<string | null> {
   const [row] = await d
     .update(workflowRuns)
     .set({
       status: "running",
-      leaseUntil: t + CHANGE_LEASE_MS,
+      leaseUntil: t + LEASE_MS,
       attempts: sql`${workflowRuns.attempts} + 1`,
       reason: null,
       finishedAt: null,
     })
-    .where(and(eq(workflowRuns.workflowId, wf.id), eq(workflowRuns.id, runId), retryDue(t), stillActsOn(wf)))
+    .where(
+      and(
+        eq(workflowRuns.workflowId, wf.id),
+        eq(workflowRuns.id, runId),
+        retryDue(t, wf.triggerKind === "change" ? "change" : "schedule"),
+        stillActsOn(wf),
+      ),
+    )
     .returning({ id: workflowRuns.id });
   return row?.id ?? null;
 }
 
 /**
- * SQL: the change workflow is still as the tick read it: there, on, acting on changes, adding to the same
- * sequence. A claim made on this condition can't act for a workflow turned off, deleted, made a schedule or
- * pointed at another sequence since it was read.
+ * SQL: the workflow is still as the tick read it: there, on, with the same trigger (changes or a schedule), adding
+ * to the same sequence. A claim made on this condition can't act for a workflow turned off, deleted, given the
+ * other trigger or pointed at another sequence since it was read.
  */
 const stillActsOn = (wf: WorkflowRow) =>
   sql`EXISTS (SELECT 1 FROM workflows w WHERE w.id = ${wf.id} AND w.team_id = ${wf.teamId} AND w.active = 1
-                 AND w.trigger_kind = 'change' AND w.sequence_id = ${wf.sequenceId})`;
+                 AND w.trigger_kind = ${wf.triggerKind} AND w.sequence_id = ${wf.sequenceId})`;
 
 /**
  * The schedule's next slot after one that runs at `t`: on its grid (slot + k intervals), the first one
@@ -797,33 +817,62 @@ export async function runWorkflow(env: Env, workflowId: string, slot: number, ma
     if (!(await claimRun(d, wf, runId, t, { slot, changeKind: "manual" }))) return null;
     await d.update(workflows).set({ lastRunAt: t }).where(eq(workflows.id, wf.id));
   }
+  await actOnSlot(env, d, wf, runId, slot, t, false);
+  return runId;
+}
+
+/**
+ * Try again a schedule's slot run whose tick died before its job was committed or started (retryDue): the slot's
+ * one run, reclaimed as a change run is (reclaimRun), only while the workflow is still on and on a schedule.
+ */
+async function retrySlotRun(env: Env, d: Db, workflowId: string, runId: string, slot: number) {
+  const t = now();
+  const wf = await d.query.workflows.findFirst({ where: eq(workflows.id, workflowId) });
+  if (!wf?.active || wf.triggerKind !== "schedule") return;
+  if (!(await reclaimRun(d, wf, runId, t))) return;
+  await actOnSlot(env, d, wf, runId, slot, t, true);
+}
+
+/** A claimed schedule run (a slot's, a Run now's, or one tried again): its people, added in one job with the run's id. */
+async function actOnSlot(env: Env, d: Db, wf: WorkflowRow, runId: string, slot: number, t: number, retry: boolean) {
   const caller = await ownerCaller(d, wf);
   if (!caller) {
     await finishRun(d, runId, "failed", { reason: "owner_missing" });
     await turnOff(d, wf.id, "owner_missing");
-    return runId;
+    return;
+  }
+  const key = runKey(wf.id, { slot });
+  // A try that died after committing the run's job (its id is the run's) left it as it was, preparing: it stands,
+  // with the people it took then, and commitRun starts it (the cron would fail it as quiet). Neither the busy check
+  // (that job is what it would find) nor the search is asked again; the source is not read for a job that stands.
+  const prior = retry
+    ? await d.query.jobs.findFirst({ columns: { total: true }, where: and(eq(jobs.teamId, wf.teamId), eq(jobs.id, runId)) })
+    : undefined;
+  if (prior) {
+    await commitRun(env, d, wf, runId, caller, { people_ids: [] }, prior.total, key, runId);
+    return;
   }
   // A run before still at work, or its job still adding its people: they are not contacts yet, so the Net New
   // Check would pick them again (a second hold for the same people). This slot passes, saying why. Asked after
   // the claim, Run now too (it asked before as well, to answer 409): two at once each see the other's claim.
   if (await previousRunBusy(d, wf, runId, t)) {
     await finishRun(d, runId, "completed", { found: 0, reason: "previous_run_in_progress" });
-    return runId;
+    return;
   }
   const filters = { ...(wf.filters as PeopleFilters), saved: "net_new" as const };
   // Saved before such a range was refused (or written around the API): it matches nobody, so the run
   // says why instead of reading as "no new people" forever.
   if (filters.score_min != null && filters.score_max != null && filters.score_min > filters.score_max) {
     await finishRun(d, runId, "failed", { reason: "empty_score_range" });
-    return runId;
+    return;
   }
   const ids = await nextPeople(d, wf, filters, t);
   if (!ids.length) {
     await finishRun(d, runId, "completed", { found: 0, reason: "no_new_people" });
-    return runId;
+    return;
   }
-  await commitRun(env, d, wf, runId, caller, { people_ids: ids }, ids.length, runKey(wf.id, { slot }));
-  return runId;
+  // The job takes the run's id, as a change run's does: a retry of this run finds the job this try committed.
+  await commitRun(env, d, wf, runId, caller, { people_ids: ids }, ids.length, key, runId);
 }
 
 /**
@@ -908,7 +957,7 @@ interface ChangeBatch {
 async function claimChangeBatch(d: Db, wf: WorkflowRow, runId: string, t: number, batch: ChangeBatch, from: number, to: number) {
   const [claimed] = await batchSql(d, [
     sql`INSERT INTO workflow_runs (id, team_id, workflow_id, status, lease_until, started_at, slot, change_id, contact_id, change_kind, contact_ids, found)
-      SELECT ${runId}, ${wf.teamId}, ${wf.id}, 'running', ${t + CHANGE_LEASE_MS}, ${t}, ${-batch.changeId}, ${batch.changeId},
+      SELECT ${runId}, ${wf.teamId}, ${wf.id}, 'running', ${t + LEASE_MS}, ${t}, ${-batch.changeId}, ${batch.changeId},
              ${batch.contactIds.length === 1 ? batch.contactIds[0]! : null}, ${batch.kind}, ${JSON.stringify(batch.contactIds)}, ${batch.contactIds.length}
        WHERE ${stillActsOn(wf)} AND EXISTS (SELECT 1 FROM workflows w WHERE w.id = ${wf.id} AND w.change_cursor = ${from})
       ON CONFLICT DO NOTHING RETURNING id`,
@@ -1003,7 +1052,7 @@ export async function runChangeWorkflow(env: Env, d: Db, listed: WorkflowRow): P
     })
     .from(workflowRuns)
     .leftJoin(contactChanges, and(eq(contactChanges.id, workflowRuns.changeId), eq(contactChanges.teamId, workflowRuns.teamId)))
-    .where(and(eq(workflowRuns.workflowId, wf.id), retryDue(t)))
+    .where(and(eq(workflowRuns.workflowId, wf.id), retryDue(t, "change")))
     .orderBy(asc(workflowRuns.changeId))
     .limit(wf.maxPerRun);
   for (const r of retries) {
@@ -1014,12 +1063,12 @@ export async function runChangeWorkflow(env: Env, d: Db, listed: WorkflowRow): P
       await d
         .update(workflowRuns)
         .set({ reason: "no_longer_matches", finishedAt: t })
-        .where(and(eq(workflowRuns.id, r.runId), retryDue(t)));
+        .where(and(eq(workflowRuns.id, r.runId), retryDue(t, "change")));
       continue;
     }
     // The tick's budget; a run larger than all of it (max_per_run lowered since) still goes alone, or it never would.
     if (ran > 0 && still.length > budget) break;
-    const runId = await reclaimChangeRun(d, wf, r.runId, t);
+    const runId = await reclaimRun(d, wf, r.runId, t);
     if (!runId) continue;
     await d.update(workflows).set({ lastRunAt: t }).where(eq(workflows.id, wf.id));
     await commitChangeRun(env, d, wf, runId, r.changeId!, still);
@@ -1090,15 +1139,16 @@ export async function runDueWorkflows(env: Env, d: Db = db(env.DB)): Promise<num
   const t = now();
   // Runs whose lease ran out: the tick running them died. One that had committed its job says so (the job's
   // idempotency key names its run: runKey): it read "interrupted" with no job while its contacts were being
-  // added. The others read "interrupted", and so does a change run whose job is still preparing (its tick died
-  // before starting it): the retry starts that job (commitRun), which the cron would otherwise fail as quiet.
+  // added. The others read "interrupted", and so does a run whose job is still preparing (its tick died before
+  // starting it), but a Run now's: the retry (a change run's, a schedule slot's: retryDue) starts that job
+  // (commitRun), which the cron would otherwise fail as quiet.
   await batchSql(d, [
     sql`UPDATE workflow_runs SET status = 'completed', job_id = j.id, found = j.total, reason = NULL, finished_at = ${t}
       FROM jobs j
       WHERE workflow_runs.status = 'running' AND workflow_runs.lease_until < ${t} AND j.team_id = workflow_runs.team_id
         AND j.idempotency_key = 'workflow:' || workflow_runs.workflow_id || ':' ||
             CASE WHEN workflow_runs.change_id IS NOT NULL THEN 'change:' || workflow_runs.change_id ELSE workflow_runs.slot END
-        AND (workflow_runs.change_id IS NULL OR j.status <> 'preparing')`,
+        AND (workflow_runs.change_kind IS 'manual' OR j.status <> 'preparing')`,
     d
       .update(workflowRuns)
       .set({ status: "failed", reason: "interrupted", finishedAt: t })
@@ -1116,6 +1166,15 @@ export async function runDueWorkflows(env: Env, d: Db = db(env.DB)): Promise<num
   const each = async (id: string, run: () => Promise<unknown>) => {
     await run().catch((err: unknown) => console.error(`workflow ${id}: tick failed`, err));
   };
+  // Slot runs whose tick died, tried again before any new slot, so a new slot's run finds the job it started.
+  const retries = await d
+    .select({ id: workflowRuns.id, workflowId: workflowRuns.workflowId, slot: workflowRuns.slot })
+    .from(workflowRuns)
+    .innerJoin(workflows, eq(workflows.id, workflowRuns.workflowId))
+    .where(and(eq(workflows.active, true), eq(workflows.triggerKind, "schedule"), retryDue(t, "schedule")))
+    .orderBy(asc(workflowRuns.finishedAt))
+    .limit(20);
+  for (const r of retries) await each(r.workflowId, () => retrySlotRun(env, d, r.workflowId, r.id, r.slot));
   for (const w of due) await each(w.id, () => runWorkflow(env, w.id, w.nextRunAt!, false, d));
   // Change workflows with changes past their cursor, furthest behind first: a workflow looked at moves its
   // cursor on, so each gets its turn however many there are (by id, the 51st never ran).
@@ -1127,7 +1186,7 @@ export async function runDueWorkflows(env: Env, d: Db = db(env.DB)): Promise<num
         eq(workflows.active, true),
         eq(workflows.triggerKind, "change"),
         sql`(EXISTS (SELECT 1 FROM ${contactChanges} c WHERE c.team_id = ${workflows.teamId} AND c.id > ${workflows.changeCursor})
-             OR EXISTS (SELECT 1 FROM ${workflowRuns} WHERE ${workflowRuns.workflowId} = ${workflows.id} AND ${retryDue(t)}))`,
+             OR EXISTS (SELECT 1 FROM ${workflowRuns} WHERE ${workflowRuns.workflowId} = ${workflows.id} AND ${retryDue(t, "change")}))`,
       ),
     )
     // Those whose last ticks failed after the others: failing every tick with its cursor unmoved, 50 of them came
