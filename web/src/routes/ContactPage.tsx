@@ -1,14 +1,16 @@
-import { A, createAsync, useNavigate, useParams } from "@solidjs/router";
+import { A, createAsync, revalidate, useNavigate, useParams } from "@solidjs/router";
 import { createSignal, For, Show, Suspense } from "solid-js";
-import { fetchContactStages, fetchUsers } from "../api";
+import { bulkContacts, fetchContactStages, fetchUsers } from "../api";
 import { useWrite } from "../actions";
 import { EmailStatusBadge } from "../components/EmailStatus";
 import { PageHeader } from "../components/PageHeader";
 import { Score } from "../components/Score";
-import { ErrorPanel, TableSkeleton } from "../components/Status";
+import { ErrorPanel, errorMessage, TableSkeleton } from "../components/Status";
 import { formatDate, formatDateTime, plural } from "../format";
-import { getContact, getContactSequences } from "../queries/contacts";
+import { getContact, getContactSequences, getContacts } from "../queries/contacts";
+import { ConfirmDialog } from "../components/ConfirmDialog";
 import { getContactMeetings, markMeetingBookedAction } from "../queries/meetings";
+import { notify } from "../components/Toast";
 import { usePageTitle } from "../title";
 import { handOffContacts } from "./add-contacts/state";
 import { SequencePicker } from "./people/SequencePicker";
@@ -60,6 +62,26 @@ export default function ContactPage() {
   const stages = createAsync(() => fetchContactStages().catch(() => undefined));
   const [picking, setPicking] = createSignal(false);
   const [editing, setEditing] = createSignal(false);
+  // Delete as the Contacts page's bulk delete does (the same API action, confirm and refusal words): the API
+  // refuses a contact in a sequence the caller can't edit, and says so. Called directly, not as a router
+  // action: an action re-reads this page's queries, and the contact, gone, failed the page before it could leave.
+  const [confirmDelete, setConfirmDelete] = createSignal(false);
+  const [deleting, setDeleting] = createSignal(false);
+  const deleteContact = async (id: string) => {
+    setConfirmDelete(false);
+    setDeleting(true);
+    try {
+      await bulkContacts({ action: "delete", contact_ids: [id] });
+    } catch (err) {
+      notify(`Couldn't change the contacts: ${errorMessage(err)}`, "danger");
+      return;
+    } finally {
+      setDeleting(false);
+    }
+    notify(`${name()} deleted.`);
+    navigate("/contacts", { replace: true });
+    void revalidate([getContacts.key, "me"]);
+  };
   const name = () => {
     const c = contact();
     return c ? `${c.first_name} ${c.last_name}`.trim() || c.email || "Contact" : "Contact";
@@ -102,6 +124,15 @@ export default function ContactPage() {
                     <button type="button" class="btn btn-secondary" onClick={() => setEditing(true)} data-testid="contact-edit">
                       Edit
                     </button>
+                    <button
+                      type="button"
+                      class="btn btn-danger"
+                      disabled={deleting()}
+                      onClick={() => setConfirmDelete(true)}
+                      data-testid="contact-delete"
+                    >
+                      Delete
+                    </button>
                     <button type="button" class="btn btn-primary" onClick={() => setPicking(true)} data-testid="contact-add-to-sequence">
                       Add to sequence
                     </button>
@@ -117,12 +148,26 @@ export default function ContactPage() {
                   <dd>
                     {c().email ?? <span class="muted">No email</span>} <EmailStatusBadge status={c().email_status} />
                   </dd>
+                  <dt>Phone</dt>
+                  <dd>{c().phone ? <a href={`tel:${c().phone!.replace(/[^\d+]/g, "")}`}>{c().phone}</a> : "—"}</dd>
+                  <dt>LinkedIn</dt>
+                  <dd>
+                    {c().linkedin_url ? (
+                      <a href={c().linkedin_url!} target="_blank" rel="noopener noreferrer">
+                        {c().linkedin_url}
+                      </a>
+                    ) : (
+                      "—"
+                    )}
+                  </dd>
                   <dt>Owner</dt>
                   <dd>{ownerName(c().owner_id)}</dd>
                   <dt>Stage</dt>
                   <dd>{stageName(c().stage_id)}</dd>
                   <dt>Location</dt>
                   <dd>{[c().city, c().country].filter(Boolean).join(", ") || "—"}</dd>
+                  <dt>Time zone</dt>
+                  <dd>{c().time_zone ?? "—"}</dd>
                   <dt>Score</dt>
                   <dd>
                     <Score value={c().score} />
@@ -209,6 +254,17 @@ export default function ContactPage() {
               <ContactLists contactId={c().id} name={name()} />
               <ContactScheduled contactId={c().id} />
               <ContactTimeline contactId={c().id} />
+              <ConfirmDialog
+                open={confirmDelete()}
+                title="Delete 1 contact?"
+                confirmLabel="Delete"
+                danger
+                busy={deleting()}
+                onConfirm={() => void deleteContact(c().id)}
+                onCancel={() => setConfirmDelete(false)}
+              >
+                They leave every list and are never emailed again by any sequence.
+              </ConfirmDialog>
               <Show when={editing()}>
                 <EditContactDialog contact={c()} onClose={() => setEditing(false)} />
               </Show>
