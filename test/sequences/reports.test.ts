@@ -154,7 +154,13 @@ describe("GET /api/sequences/{id}/report", () => {
     expect(r.totals.bounce_rate).toBeCloseTo(count(bounced) / N, 10);
     const [s1, s2] = r.steps;
     expect(s1).toMatchObject({ position: 1, reached: N, sent: N, bounced: count(bounced), replied: count(replied) });
-    expect(s2).toMatchObject({ position: 2, reached: count((i) => i % 2 === 1), sent: 0, tasks_done: count((i) => i % 4 === 1) });
+    // Reached by step id: the contacts with its task, and the open runs on it now (report-reached-by-step.test.ts).
+    expect(s2).toMatchObject({
+      position: 2,
+      reached: count((i) => i % 4 === 1 || (i % 2 === 1 && i % 3 !== 0)),
+      sent: 0,
+      tasks_done: count((i) => i % 4 === 1),
+    });
     for (const [k, m] of w.mb.entries()) {
       expect(r.mailboxes.find((x) => x.mailbox_id === m)).toMatchObject({
         sent: count((i) => i % 2 === k),

@@ -113,7 +113,10 @@ const SequenceReportSchema = z
         deleted: z
           .boolean()
           .openapi({ description: "The row of the steps deleted since: their emails and tasks, so the steps add up to the totals" }),
-        reached: z.number().nullable().openapi({ description: "Contacts that got to this step or a later one (null for deleted steps)" }),
+        reached: z.number().nullable().openapi({
+          description:
+            "Contacts that had this step's email or task (in the range, when one is set) or, without a range, whose open run is on it now; null for deleted steps",
+        }),
         sent: z.number(),
         replied: z.number(),
         bounced: z.number(),

@@ -178,6 +178,56 @@ function contactRows(
   return [...count.values()].filter((r) => r.n > 0);
 }
 
+/**
+ * Reached, per step id: the contacts that had the step's email or task, and (without a range) those whose
+ * open run is on the step now. Step ids, not positions: a step moved or deleted since keeps what happened
+ * at it, where counting "got to position n or later" gave a moved step fewer contacts than emails sent and
+ * a deleted step's position to the step that took it. With a range, only emails sent and tasks that came
+ * due in it count, like every other figure of the report.
+ *
+ * The emails are the step's Sent (one per run and step, messages_enrollment_step_uq) less the repeats of
+ * the few contacts with several runs; only tasks and open runs without an email of the step are read one
+ * by one. A count of distinct contacts over every email read each email's row and cost 20× the report.
+ */
+function reachedSql(sequenceId: string, f: ReportFilter) {
+  const ranged = f.from !== undefined || f.to !== undefined;
+  // The tasks counted: came due in the range, of the runs the added-by and mailbox filters keep.
+  const taskIn = (t: "t" | "tk") => {
+    const where: SQL[] = [];
+    if (f.from !== undefined) where.push(sql`${sql.raw(t)}.created_at >= ${f.from}`);
+    if (f.to !== undefined) where.push(sql`${sql.raw(t)}.created_at < ${f.to}`);
+    if (f.addedBy || f.mailboxId)
+      where.push(
+        sql`${sql.raw(t)}.enrollment_id IN (SELECT e.id FROM enrollments e WHERE e.sequence_id = ${sequenceId}${enrollmentFilter({ addedBy: f.addedBy, mailboxId: f.mailboxId }, sequenceId)})`,
+      );
+    return andAll(where);
+  };
+  const mf = messageFilter(f, sequenceId);
+  // The contact had the step's email (under the same filters as Sent).
+  const emailed = (contact: SQL, step: SQL) =>
+    sql`EXISTS (SELECT 1 FROM messages m WHERE m.contact_id = ${contact} AND m.sequence_id = ${sequenceId} AND m.step_id = ${step} AND ${EMAILS_IN}${mf})`;
+  const tasked = (contact: SQL, step: SQL) =>
+    sql`EXISTS (SELECT 1 FROM tasks tk WHERE tk.contact_id = ${contact} AND tk.sequence_id = ${sequenceId} AND tk.step_id = ${step}${taskIn("tk")})`;
+  const parts = [
+    // Emails beyond the first a contact had of a step (its other runs): taken off the step's Sent.
+    sql`SELECT m.step_id, count(DISTINCT m.contact_id) - count(*) AS n
+       FROM (SELECT contact_id FROM enrollments WHERE sequence_id = ${sequenceId} GROUP BY contact_id HAVING count(*) > 1) dup
+       CROSS JOIN messages m WHERE m.contact_id = dup.contact_id AND m.sequence_id = ${sequenceId} AND ${EMAILS_IN}${mf} GROUP BY 1`,
+    // Contacts with the step's task and no email of it.
+    sql`SELECT t.step_id, count(DISTINCT t.contact_id) AS n FROM tasks t
+       WHERE t.sequence_id = ${sequenceId} AND t.step_id IS NOT NULL AND t.contact_id IS NOT NULL${taskIn("t")}
+         AND NOT ${emailed(sql.raw("t.contact_id"), sql.raw("t.step_id"))} GROUP BY 1`,
+  ];
+  if (!ranged)
+    // Open runs on the step now that have had neither its email nor its task (one open run per contact).
+    parts.push(
+      sql`SELECT s.id AS step_id, count(*) AS n FROM enrollments e JOIN steps s ON s.sequence_id = e.sequence_id AND s.position = e.current_step
+         WHERE e.sequence_id = ${sequenceId} AND e.status IN ('active', 'paused', 'held')${enrollmentFilter(f, sequenceId)}
+           AND NOT ${emailed(sql.raw("e.contact_id"), sql.raw("s.id"))} AND NOT ${tasked(sql.raw("e.contact_id"), sql.raw("s.id"))} GROUP BY 1`,
+    );
+  return sql`SELECT step_id, sum(n) AS n FROM (${sql.join(parts, sql` UNION ALL `)}) GROUP BY step_id`;
+}
+
 /** What an A/B test with no emails says under the report's filters: "sent yet" only when nothing narrows it. */
 function noEmailsText(f: ReportFilter) {
   const ranged = f.from !== undefined || f.to !== undefined;
@@ -222,7 +272,7 @@ export async function sequenceReport(
   const ef = enrollmentFilter(f, seq.id);
   const mf = messageFilter(f, seq.id);
   const rf = rollupFilter(f);
-  const [steps, variantRows, mailboxRows, runRows, byStepVariantMailbox, byDay, taskRows, positive, rerunRows, meetings] =
+  const [steps, variantRows, mailboxRows, runRows, byStepVariantMailbox, byDay, taskRows, positive, rerunRows, meetings, reachedRows] =
     await Promise.all([
       d.all<{ id: string; position: number; type: string; enabled: number }>(
         sql`SELECT id, position, type, enabled FROM steps WHERE sequence_id = ${seq.id} AND team_id = ${seq.teamId} ORDER BY position`,
@@ -271,6 +321,7 @@ export async function sequenceReport(
       d.get<{ n: number }>(
         sql`${meetingAttribution(seq.teamId, f.from, f.to)} SELECT count(DISTINCT att.meeting_id) AS n FROM att WHERE att.sequence_id = ${seq.id}${meetingFilter(f, seq.id)}`,
       ),
+      d.all<{ step_id: string; n: number }>(reachedSql(seq.id, f)),
     ]);
 
   const enrollRows = contactRows(runRows, rerunRows);
@@ -311,12 +362,11 @@ export async function sequenceReport(
   const zero: Counts = { sent: 0, replied: 0, out_of_office: 0, bounced: 0 };
   const delivered = (c: Counts) => c.sent - c.bounced;
 
+  const reachedBy = new Map(reachedRows.map((r) => [r.step_id, r.n]));
   const stepsOut = steps.map((s) => {
-    // Reached: contacts that got to this step or later in any run (a contact that finished on an
-    // earlier step, by a reply or an unsubscribe, never reached the later ones).
-    let reached = 0;
-    for (const r of enrollRows) if (r.reached_step >= s.position) reached += r.n;
     const c = stepCounts.get(s.id) ?? zero;
+    // Its emails' contacts (Sent less the repeats), then those with only its task or on it now (reachedSql).
+    const reached = c.sent + (reachedBy.get(s.id) ?? 0);
     return {
       step_id: s.id as string | null,
       position: s.position as number | null,
