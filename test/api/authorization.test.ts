@@ -460,7 +460,7 @@ describe("bad values are refused, naming the field", () => {
     const res = await body<unknown>(
       await as(admin, "POST", "/api/contacts/stage", { contact_ids: [...ids, ids[0], "nope", rivalContact!.id], stage_id: stage!.id }),
     );
-    expect(res).toEqual({ updated: 2, not_found: ["nope", rivalContact!.id] });
+    expect(res).toEqual({ updated: 2, not_found: ["nope", rivalContact!.id], runs_ended: 0 });
     expect(
       (await env.DB.prepare("SELECT team_id FROM contacts WHERE id = ?").bind(rivalContact!.id).first<{ team_id: string }>())!.team_id,
     ).toBe(DEMO.rival);
