@@ -102,11 +102,13 @@ const RunSchema = z
         contact_name: z.string().nullable(),
       })
       .openapi({ description: "What started the run: its schedule, Run now, or a contact's change (which one)" }),
-    attempts: z
-      .number()
-      .openapi({ description: "How many times the run was tried (a change run that failed before its job was committed is tried again)" }),
+    attempts: z.number().openapi({
+      description:
+        "How many times the run was tried (a change run that failed before its job was committed, and a schedule's slot run whose tick was interrupted before its job started, are tried again)",
+    }),
     will_retry: z.boolean().openapi({
-      description: "A failed change run is tried again (up to 8 tries within a day of the first); false: it stays as it is",
+      description:
+        "A failed change run, or a schedule's slot run whose tick was interrupted, is tried again (up to 8 tries within a day of the first); false: it stays as it is",
     }),
   })
   .openapi("WorkflowRun");

@@ -76,14 +76,19 @@ const REASONS: Record<string, { label: string; fix: string }> = {
   },
 };
 
-/** Reasons whose fix is "the next run tries again": for a change run, what happens next says it exactly (retryText). */
+/** Reasons whose fix is "the next run tries again": for a run tried again, what happens next says it exactly (retryText). */
 const TRIED_AGAIN = new Set(["interrupted", "internal_error"]);
 
-/** What happens next to a failed change run: tried again on its own (up to 8 tries within a day), or not. */
+/**
+ * What happens next to a failed run: tried again on its own (a change run, or a schedule's slot run whose tick was
+ * interrupted; up to 8 tries within a day), or, for a change run, not. A schedule run that isn't tried again leaves
+ * its people to the next slot, which its reason's fix says.
+ */
 export function retryText(r: Pick<WorkflowRun, "status" | "trigger" | "attempts" | "will_retry">): string | null {
-  if (r.trigger.kind !== "change" || r.status !== "failed") return null;
+  if (r.status !== "failed") return null;
   const tries = `${r.attempts} ${r.attempts === 1 ? "try" : "tries"}`;
   if (r.will_retry) return `Tried again automatically (${tries} so far, up to 8 within a day).`;
+  if (r.trigger.kind !== "change") return null;
   return `Not tried again (after ${tries}): this change won't add the contact.`;
 }
 
