@@ -5,7 +5,8 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { now } from "../../worker/lib/clock";
 import { openTokens, sealTokens } from "../../worker/transports/oauth";
 import { DAY, HOUR, enroll, makeContacts, makeSequence, runUntil, startSimulation } from "../fixtures";
-import { env } from "../helpers";
+import { pollReplies } from "../../worker/services/reply-polling";
+import { client, env, ok } from "../helpers";
 import { control, providerState, signIn, teamWith } from "./oauth-sign-in";
 
 beforeEach(() => startSimulation());
@@ -56,7 +57,7 @@ describe("signing a mailbox in again", () => {
       ).not.toBeNull();
     });
 
-  it("google: a catch-up that fails outright still completes the sign-in, and the held follow-up goes", async () => {
+  it("google: a catch-up that fails outright still completes the sign-in, says why the mailbox is held, and the held follow-up goes once the cron reads the inbox", async () => {
     const { teamId, userId, s, account, mailboxId } = await teamWith("google");
     const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }, { wait: 1, unit: "days" }], null);
     const [contactId] = await makeContacts(teamId, 1);
@@ -70,13 +71,15 @@ describe("signing a mailbox in again", () => {
     await runUntil(now() + DAY + 2 * HOUR);
     expect((await mailbox(mailboxId))!.status).toBe("needs_reconnect");
     expect((await providerState(account)).sent).toHaveLength(1);
-    // D1 fails the catch-up's first read of the mailbox (a blip), once.
+    // D1 fails the catch-up's first write (taking the mailbox's reply-check lease: a blip), once. The mark
+    // was saved with "connected" in the sign-in's own statement, so the follow-up stays held until a reply
+    // check reads the inbox; the mailbox says why meanwhile.
     const proto = Object.getPrototypeOf(env.DB.prepare("SELECT 1")) as Record<string, (...a: unknown[]) => Promise<unknown>>;
     const originals = { raw: proto.raw!, all: proto.all!, first: proto.first! };
     let failed = false;
     for (const [name, fn] of Object.entries(originals))
       proto[name] = async function (this: { statement: string }, ...a: unknown[]) {
-        if (!failed && /select "id", "transport" from "mailboxes"/i.test(this.statement)) {
+        if (!failed && /json_set\(.*'\$\.poll_lease',/is.test(this.statement)) {
           failed = true;
           throw new Error("D1_ERROR: Network connection lost.");
         }
@@ -89,6 +92,12 @@ describe("signing a mailbox in again", () => {
     }
     expect(failed).toBe(true);
     expect((await mailbox(mailboxId))!.status).toBe("connected");
+    const held = (await ok(client(s).api.mailboxes[":id"].$get({ param: { id: mailboxId } }))).mailbox.held_for_reply_check;
+    expect(held?.error).toMatch(/^Replies could not be read after signing in: .*Network connection lost/);
+    await runUntil(now() + HOUR);
+    expect((await providerState(account)).sent).toHaveLength(1);
+    // The cron's next round reads the inbox and releases it.
+    expect((await pollReplies(env)).find((o) => o.mailboxId === mailboxId)).toMatchObject({ released: true });
     await runUntil(now() + HOUR);
     expect((await providerState(account)).sent).toHaveLength(2);
   });

@@ -80,7 +80,10 @@ async function signedInAs(
   return { ok: true, email: (r.body.mail ?? r.body.userPrincipalName).toLowerCase(), name: r.body.displayName ?? null };
 }
 
-/** Saves the signed-in mailbox as connected: a new one, or the one being reconnected. Returns its id. */
+/**
+ * Saves the signed-in mailbox as connected: a new one, or the one being reconnected. Returns its id, and
+ * `held` when the reconnect marked it (release_pending) to wait for a reply check (see connectFinish).
+ */
 async function saveMailbox(
   env: Env,
   d: Db,
@@ -89,7 +92,7 @@ async function saveMailbox(
   mailboxId: string | null,
   account: { email: string; name: string | null },
   tokens: OAuthTokens,
-): Promise<string> {
+): Promise<{ id: string; held: boolean }> {
   const transport = TRANSPORT_OF[provider];
   const t = now();
   const sealed = await sealTokens(env, tokens);
@@ -104,20 +107,32 @@ async function saveMailbox(
   if (existing && !mailboxId) existing = await mailboxFor(d, caller, existing.id, "mailbox.manage");
   if (existing) {
     if (existing.email !== account.email) throw new ConnectFailed("wrong_account");
-    await d.batch([
+    const mark = crypto.randomUUID();
+    const cfg = mailboxes.transportConfig;
+    const [saved] = await d.batch([
       d
         .update(mailboxes)
         .set({
           transport,
           // Another transport's settings (an SMTP host) mean nothing here: the reply check starts anew.
-          ...(existing.transport !== transport && { transportConfig: { account: account.email } }),
+          // The same one's reply cursor stays, and the mailbox is marked to send nothing until a reply
+          // check has read the replies that came while it was down (catchUpReplies), in this same
+          // statement: marked in a later one, a send pass between the two (the MailboxDO's alarm, an edit
+          // of the mailbox) found it connected and unmarked and sent follow-ups across unread replies.
+          // With no cursor yet there is nothing to catch up on: polling starts from now.
+          transportConfig:
+            existing.transport !== transport
+              ? { account: account.email }
+              : sql`CASE WHEN json_extract(${cfg}, '$.history_id') IS NOT NULL OR json_extract(${cfg}, '$.delta_link') IS NOT NULL
+                  THEN json_set(${cfg}, '$.release_pending', ${mark}, '$.release_pending_at', ${t}) ELSE ${cfg} END`,
           secretCiphertext: sealed,
           status: "connected",
           statusReason: null,
           updatedAt: t,
         })
         // Not over a removal made since it was read: a removed mailbox never comes back.
-        .where(and(eq(mailboxes.id, existing.id), ne(mailboxes.status, "removed"))),
+        .where(and(eq(mailboxes.id, existing.id), ne(mailboxes.status, "removed")))
+        .returning({ config: mailboxes.transportConfig }),
       d.insert(auditLog).values(
         auditEntry(caller, "mailbox.reconnect", "mailbox", existing.id, {
           via: provider,
@@ -125,7 +140,7 @@ async function saveMailbox(
         }),
       ),
     ]);
-    return existing.id;
+    return { id: existing.id, held: (saved[0]?.config as Record<string, unknown> | undefined)?.release_pending === mark };
   }
   authorize(caller, "mailbox.connect", "You can't connect mailboxes");
   const id = newId();
@@ -155,7 +170,7 @@ async function saveMailbox(
     .catch((e: unknown) => {
       throw isUniqueViolation(e) ? new ConnectFailed("already_connected") : e;
     });
-  return id;
+  return { id, held: false };
 }
 
 /** The provider's sign-in URL to send the browser to: for a new mailbox, or to reconnect one the caller manages. */
@@ -199,33 +214,30 @@ export async function connectFinish(
     console.warn(account.message);
     return { ok: false, code: "verify_failed" };
   }
-  let id: string;
+  let saved: { id: string; held: boolean };
   try {
-    id = await saveMailbox(env, d, caller, provider, o.mailboxId, account, tokens.tokens);
+    saved = await saveMailbox(env, d, caller, provider, o.mailboxId, account, tokens.tokens);
   } catch (e) {
     if (e instanceof ConnectFailed) return { ok: false, code: e.code };
     // Not theirs to reconnect, or members may not connect mailboxes.
     if (e instanceof ApiError && (e.code === "forbidden" || e.code === "not_found")) return { ok: false, code: "not_allowed" };
     throw e;
   }
+  const { id, held } = saved;
   // A reconnected mailbox keeps its reply cursor and reads the replies that arrived while it was down
-  // before its held emails are released (a follow-up must not cross an unread reply): the reply check
-  // that reads up to the newest point releases them, in this request or, when a round still running
-  // holds the mailbox or the reading fails, on the cron. A new one starts from now and is released here.
-  const cursor = await d.get<{ h: string | null; dl: string | null }>(
-    sql`SELECT json_extract(${mailboxes.transportConfig}, '$.history_id') AS h, json_extract(${mailboxes.transportConfig}, '$.delta_link') AS dl FROM ${mailboxes} WHERE ${mailboxes.id} = ${id}`,
-  );
+  // before its held emails are released (a follow-up must not cross an unread reply): saveMailbox marked
+  // it, and the reply check that reads up to the newest point releases them, in this request or, when a
+  // round still running holds the mailbox or the reading fails, on the cron. A new one (or one with no
+  // cursor) starts from now and is released here.
   // The mailbox is connected by now: a failure of this reading (logged; the reply check says it on the
-  // mailbox and the cron reads again) must not fail the sign-in and leave its held emails unreleased.
-  let releasedByPolling = false;
+  // mailbox and the cron reads again) must not fail the sign-in.
   try {
-    if (!cursor?.h && !cursor?.dl)
-      await startCursor(env, { id, transport: TRANSPORT_OF[provider] }, cfg.apiUrl, tokens.tokens.accessToken, d);
-    else releasedByPolling = await catchUpReplies(env, d, id);
+    if (held) await catchUpReplies(env, d, { id, transport: TRANSPORT_OF[provider] });
+    else await startCursor(env, { id, transport: TRANSPORT_OF[provider] }, cfg.apiUrl, tokens.tokens.accessToken, d);
   } catch (e) {
     console.error(`mailbox ${id}: reading replies after the sign-in failed`, e);
   }
-  if (!releasedByPolling) await engine.mailbox(env, id).refresh();
+  if (!held) await engine.mailbox(env, id).refresh();
   return { ok: true, id };
 }
 

@@ -65,7 +65,7 @@ export const UNREADABLE_AFTER = 3;
 /** How far before the last good check a resync starts reading. */
 const RESYNC_MARGIN_MS = 10 * 60_000;
 
-interface PolledMailbox {
+export interface PolledMailbox {
   id: string;
   transport: "gmail" | "graph";
 }
@@ -102,7 +102,7 @@ async function releaseHeld(env: Env, d: Db, mailboxId: string, pending: string, 
   }
   await d
     .update(mailboxes)
-    .set({ transportConfig: sql`json_remove(${mailboxes.transportConfig}, '$.release_pending')` })
+    .set({ transportConfig: sql`json_remove(${mailboxes.transportConfig}, '$.release_pending', '$.release_pending_at')` })
     .where(
       and(eq(mailboxes.id, mailboxId), leaseHeld(lease), sql`json_extract(${mailboxes.transportConfig}, '$.release_pending') = ${pending}`),
     );
@@ -338,48 +338,37 @@ const CATCH_UP_RETRY_MS = 500;
 
 /**
  * A mailbox signed in again: its held emails go out only once the replies that arrived while it was
- * down are read, or a follow-up would cross a reply not applied yet. The mailbox is marked
- * (release_pending) first; then the catch-up reads rounds itself, and the round that reaches the newest
- * point releases the emails (releaseHeld). A round the cron started before the reconnect, still reading
- * (it holds the lease), releases nothing: the catch-up waits for it to end, up to CATCH_UP_WAIT, and
- * reads after it. When that takes longer, or a round fails, the mark stays and the cron's first round
- * that reads to the newest point releases them. A failure is kept on the mailbox (poll_error, shown on
- * the screen); the sign-in itself stands.
- * Answers false when the mailbox could not be marked: the caller releases the emails itself (a blip
- * must not leave them held with nothing to release them).
+ * down are read, or a follow-up would cross a reply not applied yet. The sign-in marked the mailbox
+ * (release_pending, in the statement that saved it connected: mailbox-connect.ts); the catch-up reads
+ * rounds itself, and the round that reaches the newest point releases the emails (releaseHeld). A round
+ * the cron started before the reconnect, still reading (it holds the lease), releases nothing: the
+ * catch-up waits for it to end, up to CATCH_UP_WAIT, and reads after it. When that takes longer, or a
+ * round fails, the mark stays and the cron's first round that reads to the newest point releases them.
+ * A failure is kept on the mailbox (poll_error: the Mailboxes and Home screens say the mailbox waits for
+ * it, and what to do); the sign-in itself stands.
  */
-export async function catchUpReplies(env: Env, d: Db, mailboxId: string): Promise<boolean> {
-  let mb;
-  try {
-    mb = await d.select({ id: mailboxes.id, transport: mailboxes.transport }).from(mailboxes).where(eq(mailboxes.id, mailboxId)).get();
-    if (!mb || (mb.transport !== "gmail" && mb.transport !== "graph")) return false;
-    await saveCursor(d, mb.id, { release_pending: crypto.randomUUID() });
-  } catch (e) {
-    await catchUpFailed(d, mailboxId, e);
-    return false;
-  }
-  const polled = { id: mb.id, transport: mb.transport };
+export async function catchUpReplies(env: Env, d: Db, polled: PolledMailbox): Promise<void> {
   const waitUntil = Date.now() + CATCH_UP_WAIT.ms;
   try {
     for (let round = 0; round < CATCH_UP_ROUNDS;) {
       const out = await pollMailbox(env, d, polled);
       if (out.busy) {
         // Wall time: the request's own. The holder renews its lease as it reads, so its end is not known.
-        if (Date.now() + CATCH_UP_RETRY_MS > waitUntil) return true;
+        if (Date.now() + CATCH_UP_RETRY_MS > waitUntil) return;
         await new Promise((r) => setTimeout(r, CATCH_UP_RETRY_MS));
         continue;
       }
-      if (out.error || out.released) return true;
+      if (out.error || out.released) return;
       round++;
     }
   } catch (e) {
-    await catchUpFailed(d, mailboxId, e);
+    await catchUpFailed(d, polled.id, e);
   }
-  return true;
 }
 
 async function catchUpFailed(d: Db, mailboxId: string, e: unknown) {
-  const message = e instanceof Error ? e.message : String(e);
+  // The bottom error: drizzle's names the whole query, which is no words for the Mailboxes screen.
+  const message = innermost(e);
   console.error(`reply catch-up of mailbox ${mailboxId} failed: ${message}`);
   await saveCursor(d, mailboxId, { poll_error: `Replies could not be read after signing in: ${message}`.slice(0, 300) }).catch(
     (err: unknown) => console.error(`reply catch-up of mailbox ${mailboxId}: its error could not be saved`, err),
