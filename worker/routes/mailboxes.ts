@@ -2,7 +2,15 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { router } from "../lib/openapi";
 import { errorResponses, Id, IdParam, json, jsonBody } from "../lib/schemas";
 import { mailboxFor } from "../services/access";
-import { createMailbox, listMailboxes, mailboxViews, sendTestEmail, setMailboxStatus, updateMailbox } from "../services/mailboxes";
+import {
+  createMailbox,
+  listMailboxes,
+  mailboxViews,
+  sendTestEmail,
+  sendWithoutReplyCheck,
+  setMailboxStatus,
+  updateMailbox,
+} from "../services/mailboxes";
 import { REMOVE_REASSIGN_LIMIT, removeMailbox } from "../services/mailbox-connect";
 
 const Smtp = z
@@ -81,6 +89,16 @@ export const MailboxSchema = z
       description:
         "Gmail / Microsoft 365: when replies were last looked for (every minute on the cron) and why the last look failed, if it did",
     }),
+    held_for_reply_check: z
+      .object({
+        since: z.number().nullable().openapi({ description: "When the sign-in that started the hold was saved (ms)" }),
+        error: z.string().nullable().openapi({ description: "Why the reply check failed last, if it did: what keeps the mailbox held" }),
+      })
+      .nullable()
+      .openapi({
+        description:
+          "Gmail / Microsoft 365 signed in again: the mailbox sends nothing (its queued emails are held, not failed, and its capacity goes unused) until a reply check has read the inbox from after the sign-in, so no follow-up crosses a reply that came while it was down. null when it isn't waiting. An admin may end the wait with POST /mailboxes/{id}/send-without-reply-check",
+      }),
     capacity: z.object({
       used_last_24h: z.number(),
       used_last_hour: z.number(),
@@ -254,6 +272,30 @@ export const mailboxRoutes = router()
     async (c) => {
       const caller = c.get("caller");
       const r = await setMailboxStatus(c.env, c.var.db, caller, c.req.valid("param").id, "connected", null, "mailbox.reconnect");
+      return c.json({ mailbox: (await mailboxViews(c.env, c.var.db, caller, [r]))[0]! }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/mailboxes/{id}/send-without-reply-check",
+      tags: ["Mailboxes"],
+      summary: "Admins: a mailbox held for its reply check after a reconnect sends without waiting for it",
+      description:
+        "For a check that keeps failing (held_for_reply_check.error): the held emails go out now, and replies that came while the mailbox was down are applied only once the check reads them, so a follow-up may reach someone who replied. `confirm: true` says the caller accepts that. Signing in again is the other way out, once what makes the check fail is fixed. 409 when the mailbox is not waiting for a reply check.",
+      request: {
+        params: IdParam,
+        body: jsonBody(
+          z.object({
+            confirm: z.literal(true).openapi({ description: "Follow-ups may go to people whose replies are not read yet" }),
+          }),
+        ),
+      },
+      responses: { 200: one, 403: errorResponses[403], 404: errorResponses[404], 409: errorResponses[409], 422: errorResponses[422] },
+    }),
+    async (c) => {
+      const caller = c.get("caller");
+      const r = await sendWithoutReplyCheck(c.env, c.var.db, caller, c.req.valid("param").id);
       return c.json({ mailbox: (await mailboxViews(c.env, c.var.db, caller, [r]))[0]! }, 200);
     },
   )

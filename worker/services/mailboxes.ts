@@ -385,6 +385,42 @@ export async function setMailboxStatus(
   return reload(d, r.id);
 }
 
+/**
+ * The way out of a reconnect's hold whose reply check keeps failing (a team admin's, after confirming):
+ * the mailbox sends its held emails without waiting for the check to read the inbox. The check itself
+ * goes on every minute; a reply that came while the mailbox was down is applied when it is read, so a
+ * follow-up that goes before then may reach someone who replied (the screen says so before asking).
+ * The MailboxDO is released with the mark first (as a check that caught up does, releaseHeld), then the
+ * mark is cleared, only if no later reconnect replaced it; a failure between the two leaves the mark to
+ * be cleared by trying again (a second release changes nothing).
+ */
+export async function sendWithoutReplyCheck(env: Env, d: Db, caller: Caller, mailboxId: string): Promise<MailboxRow> {
+  const r = await mailboxFor(d, caller, mailboxId, "mailbox.manage");
+  if (caller.role !== "admin")
+    throw new ApiError(
+      "forbidden",
+      "Only a team admin can let a mailbox send without waiting for its reply check: its follow-ups may reach people who replied",
+    );
+  const cfg = (r.transportConfig ?? {}) as { release_pending?: unknown; release_pending_at?: number; poll_error?: string | null };
+  const mark = cfg.release_pending;
+  if (r.status !== "connected" || !isOAuthTransport(r.transport) || typeof mark !== "string")
+    throw new ApiError("conflict", `${r.email} is not waiting for a reply check: nothing is held for one`);
+  await engine.mailbox(env, r.id).refresh(mark);
+  await d.batch([
+    d
+      .update(mailboxes)
+      .set({ transportConfig: sql`json_remove(${mailboxes.transportConfig}, '$.release_pending', '$.release_pending_at')` })
+      .where(and(eq(mailboxes.id, r.id), sql`json_extract(${mailboxes.transportConfig}, '$.release_pending') = ${mark}`)),
+    d.insert(auditLog).values(
+      auditEntry(caller, "mailbox.send_without_reply_check", "mailbox", r.id, {
+        held_since: cfg.release_pending_at ?? null,
+        reply_check_error: cfg.poll_error ?? null,
+      }),
+    ),
+  ]);
+  return reload(d, r.id);
+}
+
 export type TestResult =
   { ok: true; message: string; kind: null; code: null } | { ok: false; message: string; kind: string; code: string | null };
 
@@ -550,6 +586,8 @@ export async function mailboxView(env: Env, caller: Caller, r: MailboxRow, owner
     username?: string;
     polled_at?: number | null;
     poll_error?: string | null;
+    release_pending?: unknown;
+    release_pending_at?: number;
   };
   return {
     id: r.id,
@@ -579,6 +617,13 @@ export async function mailboxView(env: Env, caller: Caller, r: MailboxRow, owner
     status: r.status as Exclude<MailboxRow["status"], "removed">,
     status_reason: r.statusReason,
     reply_check: isOAuthTransport(r.transport) ? { checked_at: cfg.polled_at ?? null, error: cfg.poll_error ?? null } : null,
+    // Signed in again and marked (release_pending): the MailboxDO sends nothing until a reply check reads
+    // the inbox from after the sign-in, so the screens must not say it sends. The check's last error, if
+    // it is failing, is what keeps it held.
+    held_for_reply_check:
+      r.status === "connected" && isOAuthTransport(r.transport) && typeof cfg.release_pending === "string"
+        ? { since: typeof cfg.release_pending_at === "number" ? cfg.release_pending_at : null, error: cfg.poll_error ?? null }
+        : null,
     capacity: {
       used_last_24h: cap.usedLast24h,
       used_last_hour: cap.usedLastHour,
