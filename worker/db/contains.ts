@@ -11,3 +11,46 @@ export function contains(column: SQLWrapper, text: string): SQL {
 
 /** Raw-SQL form: `containsSql("c.email", "?2")` → `instr(lower(c.email), lower(?2)) > 0`. */
 export const containsSql = (column: string, param: string) => `instr(lower(${column}), lower(${param})) > 0`;
+
+/**
+ * Accent- and case-blind text: the Latin letters with a mark that names and companies hold most (French,
+ * German, Spanish, Portuguese, Nordic, Polish, Czech, Hungarian, Turkish), upper and lower case, to their
+ * plain lower-case letters ("É" → "e", "ß" → "ss", "Ø" → "o"). SQLite's lower() folds A–Z only and D1 has
+ * no ICU, so "élodie", "MÜLLER" or "societe" found no Élodie Müller of Société Générale. People search
+ * folds through FTS5's unicode61 tokenizer (remove_diacritics), which a "contains" search can't use.
+ * D1 parses an expression at most 100 deep and each letter is one nested replace(), so the list is
+ * these 77 (leaving room for the filters around them) and not every Latin letter: a rarer one (Ì, ď,
+ * Ŧ) is not folded.
+ */
+const FOLDED = "àáâãäåæçèéêëìíîïñòóôõöøùúûüýÿß" + "ÀÁÂÄÅÆÇÈÉÊËÎÏÑÓÔÖØÚÜ" + "ąćčęěğıłńőřśşšůűźżž" + "ČŁŚŠŽŻŘİ";
+const SPECIAL: Record<string, string> = { ß: "ss", æ: "ae", Æ: "ae", ø: "o", Ø: "o", ł: "l", Ł: "l", ı: "i" };
+export const FOLDS: readonly (readonly [string, string])[] = [...FOLDED].map((ch) => [
+  ch,
+  SPECIAL[ch] ?? ch.normalize("NFKD").replace(/\p{M}/gu, "").toLowerCase(),
+]);
+
+/**
+ * SQL of `expr` (already lower()ed) with accents taken off: the replaces run only for text holding a
+ * character outside ASCII (its length in bytes then differs), so most rows cost one comparison.
+ * Deterministic, so an index may hold it; a query reaches that index only with the same text.
+ */
+export function foldSql(expr: string): string {
+  let chain = expr;
+  for (const [from, to] of FOLDS) chain = `replace(${chain}, '${from}', '${to}')`;
+  return `CASE WHEN length(${expr}) = length(CAST(${expr} AS BLOB)) THEN ${expr} ELSE ${chain} END`;
+}
+
+/** `foldSql` as drizzle SQL around `value` (a column or a bound value), lower()ed first. */
+export function folded(value: SQLWrapper | string): SQL {
+  return sql.join(
+    foldSql("\u0000")
+      .split("\u0000")
+      .map((p) => sql.raw(p)),
+    sql`lower(${value})`,
+  );
+}
+
+/** `contains`, accent-blind as well ("societe" finds "Société"). */
+export function containsFolded(column: SQLWrapper, text: string): SQL {
+  return sql`instr(${folded(column)}, ${folded(text)}) > 0`;
+}
