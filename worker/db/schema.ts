@@ -3,6 +3,7 @@
 // and every query filters on it (invariant 8). Instants are integer milliseconds since the epoch, UTC.
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { foldSql } from "./contains";
 
 const id = () => text("id").primaryKey();
 const teamId = () => text("team_id").notNull();
@@ -135,13 +136,15 @@ export const loginAttempts = sqliteTable(
 
 /**
  * A contact's full name ("first last", so "ann lee" finds Ann Lee), email and company as one lowercased
- * text, those joined by char(1) (a control character no search holds: services/contacts.ts searches it
- * only then). `instr` over it finds what `instr` over the full name and each other field finds, and
- * `contacts_team_search_idx` holds it (migration 0049), so counting a search reads the index instead of
- * every contact.
+ * text with its accents taken off (foldSql: "Élodie Müller" is "elodie muller"), those joined by char(1)
+ * (a control character no search holds: services/contacts.ts searches it only then). `instr` over it
+ * finds what `instr` over the full name and each other field finds, and `contacts_team_search_idx`
+ * holds it (migration 0061), so counting a search reads the index instead of every contact, and SQLite
+ * folds it on every write (API, CSV import, people saved, the Apollo facade) with no writer doing so.
  */
-export const CONTACT_SEARCH_TEXT =
-  "lower(first_name || ' ' || last_name || char(1) || coalesce(email, '') || char(1) || coalesce(company, ''))";
+export const CONTACT_SEARCH_TEXT = foldSql(
+  "lower(first_name || ' ' || last_name || char(1) || coalesce(email, '') || char(1) || coalesce(company, ''))",
+);
 
 /** A contact's email domain, lowercased (what comes after the first @), as contacts_team_domain_idx indexes it. */
 export const EMAIL_DOMAIN = "lower(substr(email, instr(email, '@') + 1))";
