@@ -1,6 +1,6 @@
 import { and, asc, count, desc, eq, getTableColumns, isNull, or, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { contains } from "../db/contains";
+import { containsFolded, folded } from "../db/contains";
 import { chunked, inChunks, inList, listParam, teamRowsById } from "../db/in-list";
 import {
   CONTACT_SEARCH_TEXT,
@@ -248,12 +248,12 @@ export function contactConditions(teamId: string, q: ContactFilter) {
       // the joining character itself could match across two fields there, so it looks field by field.
       q.q.includes(SEARCH_TEXT_JOIN)
         ? or(
-            contains(contacts.firstName, q.q),
-            contains(contacts.lastName, q.q),
-            contains(contacts.email, q.q),
-            contains(contacts.company, q.q),
+            containsFolded(contacts.firstName, q.q),
+            containsFolded(contacts.lastName, q.q),
+            containsFolded(contacts.email, q.q),
+            containsFolded(contacts.company, q.q),
           )!
-        : sql`instr(${sql.raw(CONTACT_SEARCH_TEXT)}, lower(${q.q})) > 0`,
+        : sql`instr(${sql.raw(CONTACT_SEARCH_TEXT)}, ${folded(q.q)}) > 0`,
     );
   return and(...conds);
 }
@@ -699,10 +699,10 @@ export async function searchContactIds(
     isNull(contacts.deletedAt),
     q.q
       ? or(
-          contains(sql`${contacts.firstName} || ' ' || ${contacts.lastName}`, q.q),
-          contains(contacts.email, q.q),
-          contains(contacts.company, q.q),
-          contains(contacts.title, q.q),
+          containsFolded(sql`${contacts.firstName} || ' ' || ${contacts.lastName}`, q.q),
+          containsFolded(contacts.email, q.q),
+          containsFolded(contacts.company, q.q),
+          containsFolded(contacts.title, q.q),
         )
       : undefined,
     q.stageIds?.length ? inList(contacts.stageId, q.stageIds) : undefined,
