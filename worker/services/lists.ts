@@ -1,7 +1,7 @@
 import { and, asc, count, eq, sql } from "drizzle-orm";
 import { bulkInsertSql } from "../db/bulk";
 import { batchSql, isUniqueViolation, type Db } from "../db/client";
-import { contains } from "../db/contains";
+import { containsFolded } from "../db/contains";
 import { inChunks, inList, listParam, teamRowsById } from "../db/in-list";
 import { contacts, listMembers, lists } from "../db/schema";
 import type { Caller } from "../env";
@@ -63,7 +63,7 @@ export async function searchLists(
   caller: Caller,
   q: { q?: string; page: number; per_page: number },
 ): Promise<{ lists: ListView[]; total: number }> {
-  const where = and(eq(lists.teamId, caller.teamId), q.q ? contains(lists.name, q.q) : undefined);
+  const where = and(eq(lists.teamId, caller.teamId), q.q ? containsFolded(lists.name, q.q) : undefined);
   const [rows, total] = await d.batch([
     d
       .select(viewColumns)
