@@ -110,24 +110,40 @@ export default function Home() {
                                     </span>
                                   }
                                 >
-                                  {/* A held mailbox sends nothing until the hold ends, whatever is left of its limit. */}
+                                  {/* Signed in again: nothing goes until the reply check has read the inbox. */}
                                   <Show
-                                    when={mb.capacity.hold}
+                                    when={!mb.held_for_reply_check}
                                     fallback={
-                                      <span class="muted small">
-                                        {formatNumber(mb.capacity.used_last_24h)} used · {formatNumber(mb.capacity.left_today)} left of{" "}
-                                        {formatNumber(mb.daily_limit)}
+                                      <span
+                                        class="small reason reason-warning"
+                                        data-testid="home-mailbox-reply-check"
+                                        title={mb.held_for_reply_check?.error ?? undefined}
+                                      >
+                                        {mb.held_for_reply_check?.error
+                                          ? "Reply check failing after the reconnect: sends nothing until it reads the inbox"
+                                          : "Checking for replies after the reconnect: sending waits until it has read the inbox"}
                                       </span>
                                     }
                                   >
-                                    {(hold) => (
-                                      <span class="small reason reason-warning" data-testid="home-mailbox-held" title={hold().reason}>
-                                        {holdHeadline(mb, hold())}: held until{" "}
-                                        <time datetime={new Date(hold().until).toISOString()} title={formatFull(hold().until)}>
-                                          {formatDay(hold().until)}
-                                        </time>
-                                      </span>
-                                    )}
+                                    {/* A held mailbox sends nothing until the hold ends, whatever is left of its limit. */}
+                                    <Show
+                                      when={mb.capacity.hold}
+                                      fallback={
+                                        <span class="muted small">
+                                          {formatNumber(mb.capacity.used_last_24h)} used · {formatNumber(mb.capacity.left_today)} left of{" "}
+                                          {formatNumber(mb.daily_limit)}
+                                        </span>
+                                      }
+                                    >
+                                      {(hold) => (
+                                        <span class="small reason reason-warning" data-testid="home-mailbox-held" title={hold().reason}>
+                                          {holdHeadline(mb, hold())}: held until{" "}
+                                          <time datetime={new Date(hold().until).toISOString()} title={formatFull(hold().until)}>
+                                            {formatDay(hold().until)}
+                                          </time>
+                                        </span>
+                                      )}
+                                    </Show>
                                   </Show>
                                 </Show>
                               </div>

@@ -1,7 +1,7 @@
-import { createAsync, revalidate } from "@solidjs/router";
+import { action, createAsync, revalidate } from "@solidjs/router";
 import { createSignal, For, Show, Suspense } from "solid-js";
 import { useWrite } from "../actions";
-import type { Mailbox } from "../api";
+import { api, data, type Mailbox } from "../api";
 import { Badge, type Tone } from "../components/Badge";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { Dialog } from "../components/Dialog";
@@ -31,6 +31,13 @@ const STATUS: Record<Mailbox["status"], { label: string; tone: Tone }> = {
   needs_reconnect: { label: "Needs reconnect", tone: "danger" },
 };
 
+/** A team admin ends a reconnect's wait for its reply check (the API refuses anyone else). */
+const sendWithoutReplyCheckAction = action(
+  async (id: string) =>
+    (await data(api.mailboxes[":id"]["send-without-reply-check"].$post({ param: { id }, json: { confirm: true } }))).mailbox,
+  "sendWithoutReplyCheck",
+);
+
 function QueueDialog(props: { mailbox: Mailbox; onClose: () => void }) {
   return (
     <Dialog
@@ -54,8 +61,12 @@ function MailboxCard(props: {
   onQueue: () => void;
   onDisconnect: () => void;
   onRemove: () => void;
+  isAdmin: boolean;
+  onSendWithoutReplyCheck: () => void;
 }) {
   const m = () => props.m;
+  // Signed in again: nothing is sent until the reply check has read the inbox (the API's held_for_reply_check).
+  const waiting = () => (m().status === "connected" ? m().held_for_reply_check : null);
   const connect = useWrite(connectMailboxAction, {
     done: () => `${m().email} reconnected: held emails resume on their own`,
     failed: () => "Couldn't reconnect",
@@ -133,7 +144,44 @@ function MailboxCard(props: {
         )}
       </Show>
 
-      <Show when={m().status === "connected" && m().reply_check?.error}>
+      <Show when={waiting()}>
+        {(w) => (
+          <div class="mailbox-alert mailbox-alert-paused" role="status" data-testid="mailbox-held-for-reply-check">
+            <Icon name="alert" size={16} />
+            <div>
+              <strong>
+                {w().error ? "The reply check after the reconnect is failing: nothing is sent" : "Checking for replies after the reconnect"}
+              </strong>
+              <p>
+                Sending waits until it has read the inbox, so no follow-up goes to someone whose reply came while the mailbox was down
+                <Show when={w().since}>
+                  {(since) => (
+                    <>
+                      {" "}
+                      (waiting since{" "}
+                      <time datetime={new Date(since()).toISOString()} title={formatFull(since())}>
+                        {formatDay(since())}
+                      </time>
+                      )
+                    </>
+                  )}
+                </Show>
+                . Its emails are held, not failed.
+              </p>
+              <Show when={w().error}>
+                {(error) => (
+                  <p>
+                    {error()} The check runs again every minute. If it keeps failing, sign in again once what it says is fixed
+                    {props.isAdmin ? ", or send without waiting (follow-ups may then reach people who replied)." : ", or ask an admin."}
+                  </p>
+                )}
+              </Show>
+            </div>
+          </div>
+        )}
+      </Show>
+
+      <Show when={m().status === "connected" && !waiting() && m().reply_check?.error}>
         <div class="mailbox-alert mailbox-alert-paused" role="status">
           <Icon name="alert" size={16} />
           <div>
@@ -171,7 +219,9 @@ function MailboxCard(props: {
           <dd>
             <Show
               when={m().capacity.next_send_at}
-              fallback={<span class="muted">{m().capacity.queued ? "Waiting for a window" : "—"}</span>}
+              fallback={
+                <span class="muted">{m().capacity.queued ? (waiting() ? "After the reply check" : "Waiting for a window") : "—"}</span>
+              }
             >
               {(at) => (
                 <time datetime={new Date(at()).toISOString()} title={formatFull(at())}>
@@ -225,6 +275,11 @@ function MailboxCard(props: {
               </Show>
             }
           >
+            <Show when={props.isAdmin && waiting()?.error}>
+              <button type="button" class="btn btn-secondary btn-sm" onClick={() => props.onSendWithoutReplyCheck()}>
+                <Icon name="send" size={14} /> Send without waiting
+              </button>
+            </Show>
             <button type="button" class="btn btn-danger-ghost btn-sm" onClick={() => props.onDisconnect()}>
               <Icon name="power" size={14} /> Disconnect
             </button>
@@ -247,6 +302,15 @@ export default function Mailboxes() {
   const [queue, setQueue] = createSignal<Mailbox | null>(null);
   const [disconnecting, setDisconnecting] = createSignal<Mailbox | null>(null);
   const [removing, setRemoving] = createSignal<Mailbox | null>(null);
+  const [releasing, setReleasing] = createSignal<Mailbox | null>(null);
+  const releaseWrite = useWrite(sendWithoutReplyCheckAction, {
+    done: (saved) => `${saved?.email ?? "The mailbox"} sends its held emails now`,
+    failed: () => "Couldn't send without waiting",
+  });
+  const release = async () => {
+    const m = releasing();
+    if (m && (await releaseWrite.run(m.id)) !== undefined) setReleasing(null);
+  };
   const disconnectWrite = useWrite(disconnectMailboxAction, {
     done: () => `${disconnecting()?.email} disconnected: its emails are held`,
     failed: () => "Couldn't disconnect",
@@ -363,6 +427,8 @@ export default function Mailboxes() {
                     onQueue={() => setQueue(m)}
                     onDisconnect={() => setDisconnecting(m)}
                     onRemove={() => setRemoving(m)}
+                    isAdmin={me()?.user.role === "admin"}
+                    onSendWithoutReplyCheck={() => setReleasing(m)}
                   />
                 )}
               </For>
@@ -390,6 +456,21 @@ export default function Mailboxes() {
       <Show when={queue()} keyed>
         {(m) => <QueueDialog mailbox={m} onClose={() => setQueue(null)} />}
       </Show>
+      <ConfirmDialog
+        open={!!releasing()}
+        title={`Send from ${releasing()?.email ?? ""} without waiting for the reply check?`}
+        confirmLabel="Send without waiting"
+        danger
+        busy={releaseWrite.inFlight().length > 0}
+        onConfirm={() => void release()}
+        onCancel={() => setReleasing(null)}
+      >
+        <p>
+          Its held emails go out now. Replies that came while it was disconnected are read only once the check works again, so follow-ups
+          may reach people who already replied.
+        </p>
+        <Show when={releasing()?.held_for_reply_check?.error}>{(error) => <p class="muted small">Last check: {error()}</p>}</Show>
+      </ConfirmDialog>
       <Show when={removing()} keyed>
         {(m) => (
           <RemoveDialog
