@@ -21,7 +21,7 @@ import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { assertContact, authorize, contactFor, sequenceFor, teamUser, visibleSequence } from "./access";
 import { auditEach } from "./audit";
-import { addToLists, ensureLists } from "./lists";
+import { addToList, addToLists, ensureLists } from "./lists";
 import { assertNotSuppressed, suppressionOf, type SuppressionReason } from "./suppressions";
 import { engine } from "../../durable-objects/engine";
 import { isEmailStep } from "../../durable-objects/sequence-config";
@@ -661,9 +661,10 @@ export async function bulkContacts(env: Env, d: Db, caller: Caller, contactIds: 
       where: (l, { and: all, eq: is }) => all(is(l.id, a.list_id), is(l.teamId, caller.teamId)),
     });
     if (!list) throw notFound("List");
-    // Contacts already in the list are counted apart: "25 added" when none was new was false.
-    const added = await addToLists(d, caller.teamId, [list.id], targets);
-    return { updated: added, already_in_list: targets.length - added, refused, not_found };
+    // Contacts already in the list are counted apart: "25 added" when none was new was false. Counted at
+    // the insert (a contact deleted since the read is neither), and a list deleted since answers 404.
+    const { added, live } = await addToList(d, caller.teamId, list.id, targets, { mustExist: true });
+    return { updated: added, already_in_list: live - added, refused, not_found };
   }
   await inChunks(targets, async (chunk) => {
     await d.batch([
