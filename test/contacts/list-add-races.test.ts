@@ -8,10 +8,23 @@ import { makeContacts, makeList, makeTeam, sessionFor } from "../fixtures";
 // answered 200, added: 0.
 
 const stmtProto = Object.getPrototypeOf(env.DB.prepare("SELECT 1")) as Record<string, (...a: unknown[]) => Promise<unknown>>;
-const dbProto = Object.getPrototypeOf(env.DB) as { batch: (this: D1Database, s: { statement?: string }[]) => Promise<unknown> };
-const originals = { all: stmtProto.all!, raw: stmtProto.raw!, run: stmtProto.run!, first: stmtProto.first!, batch: dbProto.batch };
+const dbProto = Object.getPrototypeOf(env.DB) as {
+  batch: (this: D1Database, s: { statement?: string }[]) => Promise<unknown>;
+};
+const originals = {
+  all: stmtProto.all!,
+  raw: stmtProto.raw!,
+  run: stmtProto.run!,
+  first: stmtProto.first!,
+  batch: dbProto.batch,
+};
 const restore = () => {
-  Object.assign(stmtProto, { all: originals.all, raw: originals.raw, run: originals.run, first: originals.first });
+  Object.assign(stmtProto, {
+    all: originals.all,
+    raw: originals.raw,
+    run: originals.run,
+    first: originals.first,
+  });
   dbProto.batch = originals.batch;
 };
 afterEach(restore);
@@ -60,9 +73,17 @@ describe("adding to a list while its contacts or the list change", () => {
     const listId = await makeList(teamId, userId, [], "Race");
     const api = client(await sessionFor(teamId, userId)).api;
     beforeMembersInsert(() => deleteContact(teamId, ids[1]!).then(() => undefined));
-    const r = await ok(api.lists[":id"].members.$post({ param: { id: listId }, json: { contact_ids: ids } }));
+    const r = await ok(
+      api.lists[":id"].members.$post({
+        param: { id: listId },
+        json: { contact_ids: ids },
+      }),
+    );
     expect(r.added).toBe(2);
-    expect(await listState(listId)).toEqual({ members: [ids[0]!, ids[2]!].sort(), count: 2 });
+    expect(await listState(listId)).toEqual({
+      members: [ids[0]!, ids[2]!].sort(),
+      count: 2,
+    });
   });
 
   it("POST /lists/:id/members answers 404 for a list deleted between the read and the insert", async () => {
@@ -71,8 +92,41 @@ describe("adding to a list while its contacts or the list change", () => {
     const listId = await makeList(teamId, userId, [], "Gone");
     const api = client(await sessionFor(teamId, userId)).api;
     beforeMembersInsert(() => deleteList(listId).then(() => undefined));
-    const res = await api.lists[":id"].members.$post({ param: { id: listId }, json: { contact_ids: ids } });
+    const res = await api.lists[":id"].members.$post({
+      param: { id: listId },
+      json: { contact_ids: ids },
+    });
     expect(res.status).toBe(404);
     expect(await listState(listId)).toEqual({ members: [], count: null });
+  });
+
+  it("the bulk add_to_list action leaves out a deleted contact and answers 404 for a deleted list", async () => {
+    const { teamId, userId } = await makeTeam();
+    const ids = await makeContacts(teamId, 3);
+    const listId = await makeList(teamId, userId, [], "Bulk");
+    const api = client(await sessionFor(teamId, userId)).api;
+    beforeMembersInsert(() => deleteContact(teamId, ids[0]!).then(() => undefined));
+    const r = await ok(
+      api.contacts.bulk.$post({
+        json: { action: "add_to_list", contact_ids: ids, list_id: listId },
+      }),
+    );
+    expect(r).toMatchObject({ updated: 2, already_in_list: 0 });
+    expect(await listState(listId)).toEqual({
+      members: [ids[1]!, ids[2]!].sort(),
+      count: 2,
+    });
+
+    const other = await makeList(teamId, userId, [], "Bulk gone");
+    beforeMembersInsert(() => deleteList(other).then(() => undefined));
+    const res = await api.contacts.bulk.$post({
+      json: {
+        action: "add_to_list",
+        contact_ids: ids.slice(1),
+        list_id: other,
+      },
+    });
+    expect(res.status).toBe(404);
+    expect(await listState(other)).toEqual({ members: [], count: null });
   });
 });
