@@ -637,7 +637,8 @@ export async function bulkContacts(env: Env, d: Db, caller: Caller, contactIds: 
         d
           .update(contacts)
           .set({ ownerId: a.owner_id, updatedAt: t })
-          .where(and(teamRowsById(contacts, caller.teamId, chunk), was === null ? isNull(contacts.ownerId) : eq(contacts.ownerId, was)))
+          // IS matches an unowned contact too; the + keeps SQLite on the ids (not contacts_team_owner_idx, every contact of that owner).
+          .where(and(teamRowsById(contacts, caller.teamId, chunk), sql`+${contacts.ownerId} IS ${was}`))
           .returning({ id: contacts.id }),
       );
       for (const r of rows) changed.add(r.id);
