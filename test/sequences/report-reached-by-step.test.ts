@@ -111,4 +111,22 @@ describe("reached in a sequence report", () => {
     expect(by.get(w.stepIds[2]!)!.reached).toBeGreaterThanOrEqual(3);
     expect(by.get(null)).toMatchObject({ deleted: true, reached: null, sent: 6 });
   });
+
+  it("with a range, counts the contacts and their statuses among those with an email or task in it, as Sent and Reached do", async () => {
+    const w = await world();
+    // Everyone was added on May 1; June 2 and 3 had step 2's 6 emails and step 3's 3, to contacts 0 to 5.
+    const r = await reportOf(w.s, w.sequenceId, { from: "2026-06-02", to: "2026-06-03" });
+    expect(r.totals.contacts).toBe(6);
+    expect(r.totals.sent).toBe(9);
+    expect(r.statuses.find((x) => x.status === "finished")!.contacts).toBe(6);
+    expect(r.statuses.reduce((n, x) => n + x.contacts, 0)).toBe(6);
+    expect(funnel(r)).toEqual([
+      [w.stepIds[0], 0, 0],
+      [w.stepIds[1], 6, 6],
+      [w.stepIds[2], 3, 3],
+    ]);
+    // A range with no emails or tasks has no contacts either.
+    const quiet = await reportOf(w.s, w.sequenceId, { from: "2026-07-01", to: "2026-07-31" });
+    expect(quiet.totals.contacts).toBe(0);
+  });
 });

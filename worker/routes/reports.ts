@@ -95,7 +95,10 @@ const SequenceReportSchema = z
     }),
     totals: z.object({
       ...Counts,
-      contacts: z.number(),
+      contacts: z.number().openapi({
+        description:
+          "Contacts in the sequence; with a range, those with an email sent or a task come due in it (statuses count the same contacts, by their latest run)",
+      }),
       reply_rate: z.number(),
       bounce_rate: z.number(),
       positive_replies: z.number(),

@@ -178,6 +178,33 @@ function contactRows(
   return [...count.values()].filter((r) => r.n > 0);
 }
 
+/** The tasks a ranged figure counts (alias `t`): came due in the range, of the runs the added-by and mailbox filters keep. */
+function tasksIn(f: ReportFilter, sequenceId: string, t: "t" | "tk") {
+  const where: SQL[] = [];
+  if (f.from !== undefined) where.push(sql`${sql.raw(t)}.created_at >= ${f.from}`);
+  if (f.to !== undefined) where.push(sql`${sql.raw(t)}.created_at < ${f.to}`);
+  if (f.addedBy || f.mailboxId)
+    where.push(
+      sql`${sql.raw(t)}.enrollment_id IN (SELECT e.id FROM enrollments e WHERE e.sequence_id = ${sequenceId}${enrollmentFilter({ addedBy: f.addedBy, mailboxId: f.mailboxId }, sequenceId)})`,
+    );
+  return andAll(where);
+}
+
+/**
+ * With a range, the contacts are those with an email sent or a task come due in it, each with its latest
+ * run's status: what happened in the range, like Sent and Reached. Counting the runs added in the range
+ * said "Contacts 0" beside the emails of a week when everyone had been added before it.
+ */
+function rangedContactsSql(sequenceId: string, f: ReportFilter) {
+  return sql`SELECT e.status, 0 AS current_step, count(*) AS n FROM (
+      SELECT m.contact_id FROM messages m WHERE m.sequence_id = ${sequenceId} AND ${EMAILS_IN}${messageFilter(f, sequenceId)}
+      UNION SELECT t.contact_id FROM tasks t WHERE t.sequence_id = ${sequenceId} AND t.contact_id IS NOT NULL${tasksIn(f, sequenceId, "t")}
+    ) a CROSS JOIN enrollments e WHERE e.sequence_id = ${sequenceId} AND e.contact_id = a.contact_id
+      AND NOT EXISTS (SELECT 1 FROM enrollments p WHERE p.sequence_id = e.sequence_id AND p.contact_id = e.contact_id
+        AND (p.created_at > e.created_at OR (p.created_at = e.created_at AND p.id > e.id)))
+    GROUP BY 1`;
+}
+
 /**
  * Reached, per step id: the contacts that had the step's email or task, and (without a range) those whose
  * open run is on the step now. Step ids, not positions: a step moved or deleted since keeps what happened
@@ -191,17 +218,7 @@ function contactRows(
  */
 function reachedSql(sequenceId: string, f: ReportFilter) {
   const ranged = f.from !== undefined || f.to !== undefined;
-  // The tasks counted: came due in the range, of the runs the added-by and mailbox filters keep.
-  const taskIn = (t: "t" | "tk") => {
-    const where: SQL[] = [];
-    if (f.from !== undefined) where.push(sql`${sql.raw(t)}.created_at >= ${f.from}`);
-    if (f.to !== undefined) where.push(sql`${sql.raw(t)}.created_at < ${f.to}`);
-    if (f.addedBy || f.mailboxId)
-      where.push(
-        sql`${sql.raw(t)}.enrollment_id IN (SELECT e.id FROM enrollments e WHERE e.sequence_id = ${sequenceId}${enrollmentFilter({ addedBy: f.addedBy, mailboxId: f.mailboxId }, sequenceId)})`,
-      );
-    return andAll(where);
-  };
+  const taskIn = (t: "t" | "tk") => tasksIn(f, sequenceId, t);
   const mf = messageFilter(f, sequenceId);
   // The contact had the step's email (under the same filters as Sent).
   const emailed = (contact: SQL, step: SQL) =>
@@ -270,6 +287,8 @@ export async function sequenceReport(
   f: ReportFilter,
 ): Promise<SequenceReport> {
   const ef = enrollmentFilter(f, seq.id);
+  // With a range the contacts are those active in it (rangedContactsSql): one row each already, no reruns to fold.
+  const ranged = f.from !== undefined || f.to !== undefined;
   const mf = messageFilter(f, seq.id);
   const rf = rollupFilter(f);
   const [steps, variantRows, mailboxRows, runRows, byStepVariantMailbox, byDay, taskRows, positive, rerunRows, meetings, reachedRows] =
@@ -283,7 +302,9 @@ export async function sequenceReport(
       d.all<{ id: string; email: string }>(sql`SELECT id, email FROM mailboxes WHERE team_id = ${seq.teamId}`),
       // Contacts, not runs (see contactRows): the runs by status and step, then the runs of contacts with more than one.
       d.all<{ status: string; current_step: number; n: number }>(
-        sql`SELECT e.status, e.current_step, count(*) AS n FROM enrollments e WHERE e.sequence_id = ${seq.id}${ef} GROUP BY 1, 2`,
+        ranged
+          ? rangedContactsSql(seq.id, f)
+          : sql`SELECT e.status, e.current_step, count(*) AS n FROM enrollments e WHERE e.sequence_id = ${seq.id}${ef} GROUP BY 1, 2`,
       ),
       // Without the added-by filter the rollup answers (a few rows per day); with it, the emails of those enrollments are grouped.
       f.addedBy
@@ -313,7 +334,9 @@ export async function sequenceReport(
       // The contacts with several runs (restarted or re-added): a walk of enrollments_sequence_contact_idx alone.
       d.all<{ contact_id: string; status: string; current_step: number; created_at: number; id: string }>(
         // CROSS JOIN keeps that order: from the few such contacts to their runs, never every run to its contact.
-        sql`SELECT e.contact_id, e.status, e.current_step, e.created_at, e.id
+        ranged
+          ? sql`SELECT NULL AS contact_id WHERE 0`
+          : sql`SELECT e.contact_id, e.status, e.current_step, e.created_at, e.id
            FROM (SELECT contact_id FROM enrollments WHERE sequence_id = ${seq.id} GROUP BY contact_id HAVING count(*) > 1) dup
            CROSS JOIN enrollments e WHERE e.sequence_id = ${seq.id} AND e.contact_id = dup.contact_id${ef}`,
       ),

@@ -66,7 +66,11 @@ function Kpis(props: { r: SequenceReport; sequenceId: string }) {
         <div>
           <span class="stat-label">Contacts</span>
           <span class="stat-value">{formatNumber(t().contacts)}</span>
-          <span class="stat-note">{formatNumber(t().unsubscribed)} unsubscribed</span>
+          <span class="stat-note">
+            {formatNumber(t().unsubscribed)} unsubscribed
+            {/* With a range the contacts are those the range's emails and tasks went to, by their status now. */}
+            {props.r.filters.from !== null || props.r.filters.to !== null ? " · with emails or tasks in the range" : ""}
+          </span>
         </div>
       </div>
       <div class="stat-card">
