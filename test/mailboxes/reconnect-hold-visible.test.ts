@@ -103,6 +103,30 @@ describe("a mailbox held for its reply check after a reconnect", () => {
     expect(again.status).toBe(409);
   });
 
+  it("the sequence's contacts and the scheduled emails say the follow-ups wait for the check, with no send time", async () => {
+    const { s, account, mailboxId, sequenceId } = await heldFollowUps();
+    await control("fail", { match: "/history", account, status: 500, retryAfter: 0, times: 1000 });
+    await signIn(s, "google", account, { mailbox_id: mailboxId });
+    await pollReplies(env);
+    await runUntil(now() + HOUR);
+    expect(await sentTo(account)).toHaveLength(2);
+    // Before, both said the follow-ups were queued and gave a send time the mailbox would not keep.
+    const { scheduled: emails } = await ok(client(s).api["scheduled-emails"].$get({ query: { sequence_id: sequenceId } }));
+    expect(emails).toHaveLength(2);
+    for (const e of emails)
+      expect(e).toMatchObject({
+        state: "held",
+        send_at: null,
+        reason: "mailbox_reply_check",
+        reason_text: expect.stringMatching(/reply check/),
+      });
+    const { enrollments } = await ok(
+      client(s).api.sequences[":id"].enrollments.$get({ param: { id: sequenceId }, query: { status: "active" } }),
+    );
+    expect(enrollments).toHaveLength(2);
+    for (const e of enrollments) expect(e).toMatchObject({ next_action_at: null, reason: "mailbox_reply_check" });
+  });
+
   it("answers held_for_reply_check null once the check catches up", async () => {
     const { s, account, mailboxId } = await heldFollowUps();
     await control("fail", { match: "/history", account, status: 500, retryAfter: 0, times: 3 });

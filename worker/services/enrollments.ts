@@ -145,6 +145,8 @@ export function filteredFrom(seqId: string, teamId: string, f: EnrollmentFilter)
 /** Reasons only the view gives: what will actually happen to a row the engine has not reached yet. */
 export const VIEW_REASONS = {
   outside_window: "Outside the sending window: goes out when it opens",
+  mailbox_reply_check:
+    "Its mailbox was signed in again and sends nothing until a reply check has read the inbox (so no follow-up crosses a reply)",
 } as const;
 type ViewReason = ReasonCode | keyof typeof VIEW_REASONS;
 // The engine's words first (they name the fields of a missing_variables pause), then the view's own.
@@ -156,10 +158,18 @@ const reasonText = (r: string) => (VIEW_REASONS as Record<string, string>)[r] ??
  * can't send holds what is queued in it, so the row says that instead of "Active · queued".
  */
 export function explain(
-  row: { reason: string | null; status: string; mailboxStatus: string | null; mailboxReason: string | null; emailStep: boolean },
+  row: {
+    reason: string | null;
+    status: string;
+    mailboxStatus: string | null;
+    mailboxReason: string | null;
+    /** MAILBOX_LIMIT_COLUMNS' mb_held: connected, but held until a reply check after a reconnect. */
+    mailboxHeld?: boolean;
+    emailStep: boolean;
+  },
   seq: { active: boolean; archivedAt: number | null },
 ): { reason: string | null; text: string | null; blocked: boolean } {
-  const { reason, status, mailboxStatus, mailboxReason, emailStep } = row;
+  const { reason, status, mailboxStatus, mailboxReason, mailboxHeld, emailStep } = row;
   if (status === "active" && (seq.archivedAt !== null || !seq.active)) {
     const code: ViewReason = seq.archivedAt !== null ? "sequence_archived" : "sequence_inactive";
     return { reason: code, text: reasonText(code), blocked: true };
@@ -169,14 +179,22 @@ export function explain(
     const code: ReasonCode = mailboxStatus === "paused" ? "mailbox_paused" : "mailbox_disconnected";
     return { reason: code, text: mailboxReason ? `${REASONS[code]} (${mailboxReason})` : REASONS[code], blocked: true };
   }
+  if (status === "active" && waitsOnMailbox && mailboxHeld)
+    return { reason: "mailbox_reply_check", text: VIEW_REASONS.mailbox_reply_check, blocked: true };
   return { reason, text: reason ? reasonText(reason) : null, blocked: false };
 }
 
-/** The mailbox columns a forecast needs (status and limits), for a query that joins `mailboxes mb` (see forecasts). */
+/**
+ * The mailbox columns a forecast needs (status and limits), for a query that joins `mailboxes mb` (see forecasts).
+ * `mb_held`: connected, but signed in again and held until a reply check has read the inbox (release_pending; the
+ * MailboxDO's waitsForReplies): its emails have no time to tell until then.
+ */
 export const MAILBOX_LIMIT_COLUMNS = sql.raw(
-  "mb.status AS mb_status, mb.daily_limit AS mb_daily_limit, mb.hourly_limit AS mb_hourly_limit, mb.min_gap_seconds AS mb_min_gap_seconds",
+  `mb.status AS mb_status, mb.daily_limit AS mb_daily_limit, mb.hourly_limit AS mb_hourly_limit, mb.min_gap_seconds AS mb_min_gap_seconds,
+   (mb.status = 'connected' AND mb.transport IN ('gmail', 'graph') AND json_type(mb.transport_config, '$.release_pending') = 'text') AS mb_held`,
 );
 export interface MailboxLimitColumns {
+  mb_held: number | null;
   mb_status: string | null;
   mb_daily_limit: number | null;
   mb_hourly_limit: number | null;
@@ -195,7 +213,7 @@ export async function forecasts(
 ): Promise<{ enrollmentId: string; stepId: string; at: number | null }[]> {
   const limits = new Map<string, MailboxLimits>();
   for (const r of rows)
-    if (r.mailbox_id && r.mb_status === "connected")
+    if (r.mailbox_id && r.mb_status === "connected" && !r.mb_held)
       limits.set(r.mailbox_id, {
         status: r.mb_status,
         dailyLimit: r.mb_daily_limit ?? 0,
@@ -283,7 +301,10 @@ export async function listEnrollments(env: Env, d: Db, caller: Caller, sequenceI
     counts: counts ?? {},
     enrollments: rows.map((r) => {
       const emailStep = !r.step_type || isEmailStep(r.step_type);
-      const why = explain({ reason: r.reason, status: r.status, mailboxStatus: r.mb_status, mailboxReason: r.mb_reason, emailStep }, seq);
+      const why = explain(
+        { reason: r.reason, status: r.status, mailboxStatus: r.mb_status, mailboxReason: r.mb_reason, mailboxHeld: !!r.mb_held, emailStep },
+        seq,
+      );
       let next: number | null = null;
       let reason = why.reason;
       let text = why.text;

@@ -156,7 +156,14 @@ async function present(env: Env, d: Db, caller: Caller, rows: Row[]) {
     const choice = choices.get(key);
     const cfg = configs.get(r.sequence_id) ?? null;
     const why = explain(
-      { reason: r.reason, status: r.status, mailboxStatus: r.mb_status, mailboxReason: r.mailbox_reason, emailStep: true },
+      {
+        reason: r.reason,
+        status: r.status,
+        mailboxStatus: r.mb_status,
+        mailboxReason: r.mailbox_reason,
+        mailboxHeld: !!r.mb_held,
+        emailStep: true,
+      },
       { active: !!r.seq_active, archivedAt: r.archived_at },
     );
     // The window in the zone the engine sends this enrollment's emails in (the contact's, when the schedule says so).

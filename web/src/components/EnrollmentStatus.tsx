@@ -35,6 +35,7 @@ export function EnrollmentBadge(props: { status: Enrollment["status"]; reason?: 
 const BLOCKED = new Set([
   "mailbox_disconnected",
   "mailbox_paused",
+  "mailbox_reply_check",
   "no_mailbox",
   "sequence_inactive",
   "no_step_on",
