@@ -57,7 +57,15 @@ describe("GET /contacts/export", () => {
       "created_at",
       "suppressed",
       "suppression_reason",
-      "custom",
+      "phone",
+      "linkedin_url",
+      "industry",
+      "city",
+      "country",
+      "time_zone",
+      "score",
+      "unsubscribed_at",
+      "bounced_at",
     ]);
     expect(idsOf(rows).sort()).toEqual([t.a, t.b, t.c].sort());
     const a = rows.find((r) => r[0] === t.a)!;

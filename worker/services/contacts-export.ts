@@ -12,6 +12,10 @@ import { suppressionOf } from "./suppressions";
 export const MAX_CONTACT_EXPORT = 100_000;
 /** Rows read from D1 per pull: each read stays small, and the file streams out as it is read. */
 const PAGE = 500;
+/**
+ * The columns, the table's and every field a contact holds (so an export re-imports without loss: the
+ * import's mapping recognises each of these headers), then one column per custom field.
+ */
 const HEADER = [
   "id",
   "first_name",
@@ -26,7 +30,15 @@ const HEADER = [
   "created_at",
   "suppressed",
   "suppression_reason",
-  "custom",
+  "phone",
+  "linkedin_url",
+  "industry",
+  "city",
+  "country",
+  "time_zone",
+  "score",
+  "unsubscribed_at",
+  "bounced_at",
 ];
 
 /**
@@ -57,7 +69,16 @@ export async function exportContacts(d: Db, caller: Caller, q: ContactFilter): P
     contacts: n,
     max: MAX_CONTACT_EXPORT,
   });
-  return pages(d, where);
+  // The custom fields' keys over the exported contacts, read once up front (keys only, never the rows):
+  // the header comes first, and a column per key lets the file re-import each as that custom field.
+  const keys = await d.all<{ key: string }>(
+    sql`SELECT DISTINCT j.key AS key FROM ${contacts}, json_each(${contacts.customFields}) j WHERE ${where} ORDER BY j.key`,
+  );
+  return pages(
+    d,
+    where,
+    keys.map((k) => k.key),
+  );
 }
 
 /**
@@ -74,8 +95,12 @@ export async function auditSequenceExport(d: Db, caller: Caller, sequenceId: str
   await audit(d, caller, "sequence.contacts_export", "sequence", sequenceId, { contacts: row?.contacts ?? 0, rows: row?.rows ?? 0 });
 }
 
-async function* pages(d: Db, where: ReturnType<typeof contactConditions>): AsyncGenerator<string> {
-  yield csvLine(HEADER);
+/** A custom field's header: its key, or custom_<key> where the key is one of the fixed columns' names. */
+const customHeader = (key: string) => (HEADER.includes(key) ? `custom_${key}` : key);
+const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+
+async function* pages(d: Db, where: ReturnType<typeof contactConditions>, customKeys: string[]): AsyncGenerator<string> {
+  yield csvLine([...HEADER, ...customKeys.map(customHeader)]);
   let after = "";
   for (;;) {
     const rows = await d
@@ -110,7 +135,16 @@ async function* pages(d: Db, where: ReturnType<typeof contactConditions>): Async
           new Date(r.createdAt).toISOString(),
           r.suppression ? "yes" : "no",
           r.suppression,
-          Object.keys(r.customFields ?? {}).length ? JSON.stringify(r.customFields) : "",
+          r.phone,
+          r.linkedinUrl,
+          r.industry,
+          r.city,
+          r.country,
+          r.timeZone,
+          r.score,
+          iso(r.unsubscribedAt),
+          iso(r.bouncedAt),
+          ...customKeys.map((k) => r.customFields?.[k] ?? null),
         ]),
       )
       .join("");
