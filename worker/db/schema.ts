@@ -149,6 +149,9 @@ export const CONTACT_SEARCH_TEXT = foldSql(
 /** A contact's email domain, lowercased (what comes after the first @), as contacts_team_domain_idx indexes it. */
 export const EMAIL_DOMAIN = "lower(substr(email, instr(email, '@') + 1))";
 
+/** A person's company lower-cased with its accents taken off (foldSql), as people_company_folded_idx holds it. */
+export const PEOPLE_COMPANY_FOLDED = foldSql("lower(company)");
+
 /** The shared prospect database the Prospect Searcher searches. Not team-owned. */
 export const people = sqliteTable(
   "people",
@@ -178,6 +181,8 @@ export const people = sqliteTable(
     index("people_seniority_dept_idx").on(t.seniority, t.department, t.score),
     index("people_industry_emp_idx").on(t.industry, t.employees),
     index("people_company_idx").on(t.company),
+    // The company filter, case- and accent-blind (services/people-search.ts; the query's expression must be PEOPLE_COMPANY_FOLDED).
+    index("people_company_folded_idx").on(sql.raw(PEOPLE_COMPANY_FOLDED)),
     index("people_email_status_idx").on(t.emailStatus, t.score),
     // Covering indexes for the commonest filter mixes, so their total counts never touch the table.
     index("people_country_seniority_status_idx").on(t.country, t.seniority, t.emailStatus, t.score),
