@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { sql, type SQL } from "drizzle-orm";
 import { batchSql, type Db } from "../db/client";
+import { fold, foldSql } from "../db/contains";
 import { listParam } from "../db/in-list";
 import type { Caller } from "../env";
 import { visibleSequence } from "./access";
@@ -240,7 +241,6 @@ export function buildPeopleWhere(f: PeopleQuery, teamId: string, walk = false): 
   }
   inList("p.seniority", f.seniorities);
   inList("p.department", f.departments);
-  inList("p.company", f.companies);
   inList("p.industry", f.industries);
   inList("p.country", f.countries);
   if (f.cities?.length) conds.push(cityCond(f.cities));
@@ -289,6 +289,14 @@ export function buildPeopleWhere(f: PeopleQuery, teamId: string, walk = false): 
   if (f.saved !== "any") {
     params.push(teamId);
     conds.push(`${liveContactSql(`?${params.length}`, "p.id", "p.email")} IS ${f.saved === "saved" ? "NOT " : ""}NULL`);
+  }
+  // Companies are picked from a typed list: "brightrock labs" is BrightRock Labs and "societe generale"
+  // Société Générale (case- and accent-blind, through people_company_folded_idx: the typed values folded
+  // here as the index's expression folds the column). Last of the conditions: the fold is one nested
+  // replace() a letter, and D1 parses an expression at most 100 deep (the first condition is the deepest).
+  if (f.companies?.length) {
+    params.push(listParam(f.companies.map(fold)));
+    conds.push(`${foldSql("lower(p.company)")} IN (SELECT value FROM json_each(?${params.length}))`);
   }
   return { where: conds.length ? conds.join(" AND ") : "1", params };
 }
