@@ -143,3 +143,44 @@ describe("change workflows batch a tick's changes into one run and one job", () 
     }
   });
 });
+
+describe("a change run whose job was committed before its tick died", () => {
+  it("is retried with that job, which adds every contact it took, though they no longer match (moved out of the stage)", async () => {
+    // Writes of the tick: 0 the lease sweep, 1 the claim; from 2 on, each try dies at a later write. The tries that
+    // matter are those that leave the run's job committed and still preparing (its tick died before starting it).
+    let committedUnstarted = 0;
+    for (let n = 2; ; n++) {
+      const x = await setup(30, 100);
+      await x.qualify();
+      const died = await runDueWorkflows(diesAt(env, n)).then(
+        () => false,
+        () => true,
+      );
+      if (!died) break;
+      const [claimed] = await x.runs();
+      const job = await env.DB.prepare("SELECT status FROM jobs WHERE id = ?").bind(claimed!.id).first<{ status: string }>();
+      if (job?.status === "preparing") {
+        committedUnstarted++;
+        // Before the retry, the contacts leave the stage the workflow triggers on: the job still stands with them.
+        const lost = `${x.teamId}-lost`;
+        await env.DB.prepare("INSERT INTO contact_stages (id, team_id, name, category, position) VALUES (?, ?, 'Lost', 'open', 3)")
+          .bind(lost, x.teamId)
+          .run();
+        await ok(x.api.contacts.stage.$post({ json: { contact_ids: x.ids, stage_id: lost } }));
+        setClock(now() + 6 * 60_000);
+        await startDueJobs(env, db(env.DB));
+        await runDueWorkflows(env);
+        await runDueWorkflows(env);
+        const runs = await x.runs();
+        expect(runs, `died at write ${n}`).toHaveLength(1);
+        expect(runs[0], `died at write ${n}`).toMatchObject({ status: "completed", job_id: claimed!.id, found: 30 });
+        const done = await waitForJob(claimed!.id);
+        expect(done, `died at write ${n}`).toMatchObject({ status: "completed", total: 30, enrolled: 30 });
+        await x.enrolledOnce();
+      }
+      resetClock();
+      if (n > 40) throw new Error("the tick never got through");
+    }
+    expect(committedUnstarted).toBeGreaterThan(0);
+  });
+});

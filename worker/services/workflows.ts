@@ -971,14 +971,23 @@ async function claimChangeBatch(d: Db, wf: WorkflowRow, runId: string, t: number
  * Add a claimed run's contacts through the pipeline, in one job whose id is the run's (taken with the claim) and
  * whose Idempotency-Key is the run's first change (runKey): a retried run finds the job an earlier try committed.
  */
-async function commitChangeRun(env: Env, d: Db, wf: WorkflowRow, runId: string, changeId: number, contactIds: string[]) {
+async function commitChangeRun(
+  env: Env,
+  d: Db,
+  wf: WorkflowRow,
+  runId: string,
+  changeId: number,
+  contactIds: string[],
+  /** The run's count: a job an earlier try committed counts the contacts it took. */
+  found = contactIds.length,
+) {
   const caller = await ownerCaller(d, wf);
   if (!caller) {
-    await finishRun(d, runId, "failed", { found: contactIds.length, reason: "owner_missing" });
+    await finishRun(d, runId, "failed", { found, reason: "owner_missing" });
     await turnOff(d, wf.id, "owner_missing");
     return;
   }
-  await commitRun(env, d, wf, runId, caller, { contact_ids: contactIds }, contactIds.length, runKey(wf.id, { changeId }), runId);
+  await commitRun(env, d, wf, runId, caller, { contact_ids: contactIds }, found, runKey(wf.id, { changeId }), runId);
 }
 
 /** Of `ids`, the team's live contacts that match the filters now, in the order given. */
@@ -1058,8 +1067,16 @@ export async function runChangeWorkflow(env: Env, d: Db, listed: WorkflowRow): P
   for (const r of retries) {
     // Runs from before batching name their one contact alone.
     const claimedIds: string[] = r.contactIds ? (JSON.parse(r.contactIds) as string[]) : r.contactId ? [r.contactId] : [];
-    const still = r.kindHit ? await stillMatching(d, wf, filters, claimedIds) : [];
-    if (!still.length) {
+    // A try that committed the run's job (its id is the run's) and died before starting it left a job that stands
+    // with the contacts it took (commitAddContacts' rule): the run is reclaimed to start it whatever matches now.
+    // Judged by what still matches, it was given up as no_longer_matches and the cron failed its job as quiet.
+    const committed = await d.query.jobs.findFirst({
+      columns: { total: true },
+      where: and(eq(jobs.teamId, wf.teamId), eq(jobs.id, r.runId)),
+    });
+    const still = committed ? claimedIds : r.kindHit ? await stillMatching(d, wf, filters, claimedIds) : [];
+    const found = committed ? committed.total : still.length;
+    if (!committed && !still.length) {
       await d
         .update(workflowRuns)
         .set({ reason: "no_longer_matches", finishedAt: t })
@@ -1067,13 +1084,13 @@ export async function runChangeWorkflow(env: Env, d: Db, listed: WorkflowRow): P
       continue;
     }
     // The tick's budget; a run larger than all of it (max_per_run lowered since) still goes alone, or it never would.
-    if (ran > 0 && still.length > budget) break;
+    if (ran > 0 && found > budget) break;
     const runId = await reclaimRun(d, wf, r.runId, t);
     if (!runId) continue;
     await d.update(workflows).set({ lastRunAt: t }).where(eq(workflows.id, wf.id));
-    await commitChangeRun(env, d, wf, runId, r.changeId!, still);
+    await commitChangeRun(env, d, wf, runId, r.changeId!, still, found);
     ran++;
-    budget -= still.length;
+    budget -= found;
   }
   let from = wf.changeCursor;
   let cursor = from;
