@@ -125,6 +125,28 @@ describe("a mailbox held for its reply check after a reconnect", () => {
     );
     expect(enrollments).toHaveLength(2);
     for (const e of enrollments) expect(e).toMatchObject({ next_action_at: null, reason: "mailbox_reply_check" });
+    // The "Not sent" chip counts them, and its reason filter finds them.
+    const notSent = await ok(
+      client(s).api.sequences[":id"].enrollments.$get({
+        param: { id: sequenceId },
+        query: { status: "not_sent", reason: "mailbox_reply_check" },
+      }),
+    );
+    expect(notSent.enrollments).toHaveLength(2);
+    expect(notSent.counts).toMatchObject({ not_sent: 2 });
+    // The contact's page says the same of the run.
+    const [contactId] = enrollments.map((e) => e.contact.id);
+    const { sequences: runs } = await ok(client(s).api.contacts[":id"].sequences.$get({ param: { id: contactId! } }));
+    expect(runs).toMatchObject([{ sequence_id: sequenceId, reason: "mailbox_reply_check" }]);
+    // Send now promises a time the held mailbox wouldn't keep: refused in words, nothing sent.
+    const e0 = emails[0]!;
+    const sendNow = await client(s).api["scheduled-emails"][":enrollment_id"][":step_id"]["send-now"].$post({
+      param: { enrollment_id: e0.enrollment_id, step_id: e0.step.id },
+    });
+    expect(sendNow.status).toBe(409);
+    expect(((await sendNow.json()) as { error: { message: string } }).error.message).toMatch(/reply check/);
+    await runUntil(now() + HOUR);
+    expect(await sentTo(account)).toHaveLength(2);
   });
 
   it("answers held_for_reply_check null once the check catches up", async () => {

@@ -26,6 +26,7 @@ import { assertNotSuppressed, suppressionOf, type SuppressionReason } from "./su
 import { engine } from "../../durable-objects/engine";
 import { isEmailStep } from "../../durable-objects/sequence-config";
 import { explain } from "./enrollments";
+import { mailboxHeldSql } from "../transports/mailbox-settings";
 
 /**
  * Contacts: the team's saved people. This module owns the `contacts` table's reads and writes for the
@@ -353,6 +354,7 @@ export async function contactSequences(d: Db, caller: Caller, contactId: string)
       added_at: enrollments.createdAt,
       mailboxStatus: mailboxes.status,
       mailboxReason: mailboxes.statusReason,
+      mailboxHeld: sql<number | null>`${sql.raw(mailboxHeldSql('"mailboxes"'))}`,
       stepType: steps.type,
     })
     .from(enrollments)
@@ -363,9 +365,16 @@ export async function contactSequences(d: Db, caller: Caller, contactId: string)
     .orderBy(desc(enrollments.createdAt), asc(enrollments.id))
     .limit(200);
   // What the sequence's contacts tab says of the same run (explain): "Mailbox is disconnected", not "Queued".
-  return rows.map(({ archivedAt, mailboxStatus, mailboxReason, stepType, ...r }) => {
+  return rows.map(({ archivedAt, mailboxStatus, mailboxReason, mailboxHeld, stepType, ...r }) => {
     const why = explain(
-      { reason: r.reason, status: String(r.status), mailboxStatus, mailboxReason, emailStep: !stepType || isEmailStep(stepType) },
+      {
+        reason: r.reason,
+        status: String(r.status),
+        mailboxStatus,
+        mailboxReason,
+        mailboxHeld: !!mailboxHeld,
+        emailStep: !stepType || isEmailStep(stepType),
+      },
       { active: !!r.active, archivedAt },
     );
     return { ...r, active: !!r.active, status: String(r.status), reason: why.reason, reason_text: why.text };

@@ -16,6 +16,7 @@ import { AddContactsRequest, OUTCOME_REASONS, type WarningCategory } from "./add
 import { auditEntry } from "./audit";
 import { nextWindowStart } from "./schedule-time";
 import { isEmailStep, scheduleFromTuple, scheduleTupleSql, sendingZone } from "../../durable-objects/sequence-config";
+import { mailboxHeldSql } from "../transports/mailbox-settings";
 
 /**
  * Contacts in a sequence (enrollments) as users look for them and act on them: the status filters,
@@ -54,6 +55,9 @@ const offReason = (seqId: string, teamId: string) =>
   sql`(SELECT CASE WHEN archived_at IS NOT NULL THEN 'sequence_archived' WHEN active = 0 THEN 'sequence_inactive' END FROM sequences WHERE id = ${seqId} AND team_id = ${teamId})`;
 const sequenceOff = (seqId: string, teamId: string) => sql`(${offReason(seqId, teamId)} IS NOT NULL)`;
 
+/** The row's mailbox (alias mb) is held for its reply check after a reconnect (mailboxHeldSql): explain says so. */
+const MB_HELD = sql.raw(mailboxHeldSql("mb"));
+
 function filterSql(seqId: string, teamId: string): Record<EnrollmentFilterStatus, SQL> {
   const off = sequenceOff(seqId, teamId);
   return {
@@ -63,7 +67,7 @@ function filterSql(seqId: string, teamId: string): Record<EnrollmentFilterStatus
     paused: sql`e.status = 'paused'`,
     finished: sql`e.status = 'finished'`,
     bounced: sql`e.status = 'finished' AND e.reason = 'bounced'`,
-    not_sent: sql`(e.status IN ('held', 'failed') OR (e.status = 'finished' AND e.reason = 'no_email') OR (e.status = 'active' AND (${off} OR (e.reason IS NOT 'task_open' AND mb.status IS NOT NULL AND mb.status <> 'connected'))))`,
+    not_sent: sql`(e.status IN ('held', 'failed') OR (e.status = 'finished' AND e.reason = 'no_email') OR (e.status = 'active' AND (${off} OR (e.reason IS NOT 'task_open' AND mb.status IS NOT NULL AND (mb.status <> 'connected' OR ${MB_HELD})))))`,
     blocked: sql`(e.status IN ('finished', 'held') AND e.reason IN ('unsubscribed', 'do_not_contact', 'suppressed'))`,
     failed: sql`e.status = 'failed'`,
     removed: sql`e.status = 'removed'`,
@@ -121,6 +125,7 @@ function because(status: EnrollmentFilterStatus, reason: string, seqId: string, 
     return sql`(e.status = 'active' AND NOT ${off} AND e.reason IS NOT 'task_open' AND mb.status NOT IN ('connected', 'paused'))`;
   if (reason === "mailbox_paused")
     return sql`(e.status = 'active' AND NOT ${off} AND e.reason IS NOT 'task_open' AND mb.status = 'paused')`;
+  if (reason === "mailbox_reply_check") return sql`(e.status = 'active' AND NOT ${off} AND e.reason IS NOT 'task_open' AND ${MB_HELD})`;
   return sql`((e.status <> 'active' AND e.reason = ${reason}) OR (e.status = 'active' AND ${offReason(seqId, teamId)} = ${reason}))`;
 }
 
@@ -163,8 +168,8 @@ export function explain(
     status: string;
     mailboxStatus: string | null;
     mailboxReason: string | null;
-    /** MAILBOX_LIMIT_COLUMNS' mb_held: connected, but held until a reply check after a reconnect. */
-    mailboxHeld?: boolean;
+    /** Connected, but held until a reply check after a reconnect (mailboxHeldSql; MAILBOX_LIMIT_COLUMNS' mb_held). */
+    mailboxHeld: boolean;
     emailStep: boolean;
   },
   seq: { active: boolean; archivedAt: number | null },
@@ -191,7 +196,7 @@ export function explain(
  */
 export const MAILBOX_LIMIT_COLUMNS = sql.raw(
   `mb.status AS mb_status, mb.daily_limit AS mb_daily_limit, mb.hourly_limit AS mb_hourly_limit, mb.min_gap_seconds AS mb_min_gap_seconds,
-   (mb.status = 'connected' AND mb.transport IN ('gmail', 'graph') AND json_type(mb.transport_config, '$.release_pending') = 'text') AS mb_held`,
+   ${mailboxHeldSql("mb")} AS mb_held`,
 );
 export interface MailboxLimitColumns {
   mb_held: number | null;

@@ -30,6 +30,7 @@ import { explain, openEnrollmentsOfAddress } from "./enrollments";
 import { OOO_DEFAULT_MS, type Classified } from "./reply-classify";
 import { stampUnsubscribed } from "./unsubscribe";
 import { companyDomain } from "../lib/company-domain";
+import { mailboxHeldSql } from "../transports/mailbox-settings";
 
 /**
  * Replies: the one module that reads and writes `inbound_messages`, and applies (and undoes) what an
@@ -567,7 +568,11 @@ function replyColumns() {
     email: { subject: messages.subject, sentAt: messages.sentAt, stepPosition: steps.position, mailboxEmail: mailboxes.email },
     enrollment: { status: enrollments.status, reason: enrollments.reason, currentStep: enrollments.currentStep },
     // The run's own mailbox and current step, for what the contacts tab would say of it (explain).
-    runMailbox: { status: runMailbox.status, reason: runMailbox.statusReason },
+    runMailbox: {
+      status: runMailbox.status,
+      reason: runMailbox.statusReason,
+      held: sql<number | null>`${sql.raw(mailboxHeldSql('"run_mailbox"'))}`,
+    },
     runStep: { type: runStep.type },
   };
 }
@@ -713,6 +718,7 @@ function runReason(row: ReplyRow): { reason: string | null; reason_text: string 
       status: String(row.enrollment!.status),
       mailboxStatus: row.runMailbox?.status ?? null,
       mailboxReason: row.runMailbox?.reason ?? null,
+      mailboxHeld: !!row.runMailbox?.held,
       emailStep: !row.runStep?.type || isEmailStep(row.runStep.type),
     },
     { active: !!row.sequenceState?.active, archivedAt: row.sequenceState?.archivedAt ?? null },

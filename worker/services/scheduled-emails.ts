@@ -22,6 +22,7 @@ import { auditEntry } from "./audit";
 import { explain, forecasts, MAILBOX_LIMIT_COLUMNS, type MailboxLimitColumns } from "./enrollments";
 import { inWindow, nextWindowStart } from "./schedule-time";
 import { missingValues, validateTemplate } from "./templates";
+import { mailboxHeldSql } from "../transports/mailbox-settings";
 
 /**
  * Scheduled emails: every automatic email not sent yet (the current email step of an open enrollment),
@@ -344,12 +345,13 @@ const refuse = (field: string, message: string) => new ApiError("validation_fail
 
 /**
  * "Send now" and "reschedule" promise a time: the contact's mailbox must be able to send then. A
- * disconnected or paused one would hold the email, then send it the moment it is back, whatever the hour.
+ * disconnected or paused one would hold the email, then send it the moment it is back, whatever the hour;
+ * one signed in again sends nothing until its reply check has read the inbox (mailboxHeldSql).
  */
 export async function mustBeAbleToSend(d: Db, teamId: string, mailboxId: string | null) {
   const [mb] = mailboxId
     ? await d
-        .select({ email: mailboxes.email, status: mailboxes.status })
+        .select({ email: mailboxes.email, status: mailboxes.status, held: sql<number | null>`${sql.raw(mailboxHeldSql('"mailboxes"'))}` })
         .from(mailboxes)
         .where(and(eq(mailboxes.id, mailboxId), eq(mailboxes.teamId, teamId)))
     : [];
@@ -358,6 +360,11 @@ export async function mustBeAbleToSend(d: Db, teamId: string, mailboxId: string 
     throw new ApiError(
       "conflict",
       `${mb.email} is ${mb.status === "needs_reconnect" ? "waiting to be signed in again" : mb.status}: reconnect or resume it first, or move the contact to another mailbox`,
+    );
+  if (mb.held)
+    throw new ApiError(
+      "conflict",
+      `${mb.email} was signed in again and sends nothing until its reply check has read the inbox: try again once it has, or an admin can let it send without waiting on the Mailboxes page`,
     );
 }
 

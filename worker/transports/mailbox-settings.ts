@@ -47,6 +47,14 @@ export const POLL_CURSOR_KEYS = [
 ] as const;
 
 /**
+ * SQL: the mailbox (the columns of table alias `mb`) is connected but sends nothing until a reply check has read its
+ * inbox from after a reconnect: a Gmail or Microsoft 365 mailbox with its release_pending mark (MailboxDO's
+ * waitsForReplies; the API's held_for_reply_check). The lists that say when an email goes read it with the status.
+ */
+export const mailboxHeldSql = (mb: string) =>
+  `(${mb}.status = 'connected' AND ${mb}.transport IN ('gmail', 'graph') AND json_type(${mb}.transport_config, '$.release_pending') = 'text')`;
+
+/**
  * Whether two readings of a mailbox send the same way. Reply polling moves its cursor every minute: that
  * is not a change a send pass must start over for (it would, for every Gmail and Microsoft 365 mailbox).
  */

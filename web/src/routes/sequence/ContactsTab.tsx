@@ -117,6 +117,7 @@ const REASON_FILTERS: Partial<Record<EnrollmentFilter, { label: string; reasons:
     reasons: [
       { id: "mailbox_disconnected", label: "Mailbox disconnected" },
       { id: "mailbox_paused", label: "Mailbox paused after an error" },
+      { id: "mailbox_reply_check", label: "Mailbox waiting for its reply check" },
       { id: "no_email", label: "No email address" },
       { id: "send_failed", label: "Sending failed" },
       { id: "no_mailbox", label: "No mailbox assigned" },
