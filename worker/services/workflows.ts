@@ -64,7 +64,9 @@ const FINAL_REASONS = ["owner_missing", "forbidden", "not_found", "no_longer_mat
  * run (`kind` "change"), or a schedule's slot run whose tick died ("schedule": interrupted only; one that failed on
  * its own leaves its people to the next slot). Not a Run now's: whoever asked saw it fail. Read through
  * workflow_runs_retry_idx (failed runs without a job, by finish time): the `+` keeps the planner off
- * workflow_runs_change_uq, which holds every change run the workflow ever had.
+ * workflow_runs_change_uq, which holds every change run the workflow ever had. Its finish time is bounded below by
+ * the retry window (exact: a run finishes after it starts), so the read ranges over the window's failed runs, not
+ * over every one the workflow ever had (one short on credits each slot keeps them for good).
  */
 const retryDue = (t: number, kind: "change" | "schedule") => sql`(${workflowRuns.status} = 'failed' AND ${workflowRuns.jobId} IS NULL
   AND ${
@@ -73,7 +75,7 @@ const retryDue = (t: number, kind: "change" | "schedule") => sql`(${workflowRuns
       : sql`+${workflowRuns.changeId} IS NULL AND ${workflowRuns.changeKind} IS NULL AND ${workflowRuns.slot} >= 0
             AND ${workflowRuns.reason} = 'interrupted'`
   }
-  AND ${workflowRuns.finishedAt} <= ${t}
+  AND ${workflowRuns.finishedAt} <= ${t} AND ${workflowRuns.finishedAt} >= ${t - CHANGE_RETRY_WINDOW_MS}
   AND ${workflowRuns.attempts} < ${CHANGE_RUN_ATTEMPTS} AND ${workflowRuns.startedAt} >= ${t - CHANGE_RETRY_WINDOW_MS}
   AND coalesce(${workflowRuns.reason}, '') NOT IN (SELECT value FROM json_each(${JSON.stringify(FINAL_REASONS)}))
   AND (${workflowRuns.reason} = 'interrupted' OR ${workflowRuns.finishedAt} <= ${t} - ${CHANGE_RETRY_BASE_MS} * (1 << (${workflowRuns.attempts} - 1))))`;
