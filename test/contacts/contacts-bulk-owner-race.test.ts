@@ -69,4 +69,30 @@ describe("contacts: bulk owner change against a concurrent one", () => {
       .all<{ target_id: string }>();
     expect(audits.results.map((a) => a.target_id)).toEqual([free]);
   });
+
+  it("a contact deleted between the read and the write keeps its owner, is not counted or audited, and is reported left alone", async () => {
+    const x = await addContactsSetup();
+    const m = await makeUser(x.teamId);
+    const [gone, kept] = await makeContacts(x.teamId, 2);
+    const before0 = await ownerOf(gone!);
+    const api = client(await sessionFor(x.teamId, x.userId)).api;
+    const restore = before(/^update "contacts" set "owner_id"/i, () =>
+      env.DB.prepare("UPDATE contacts SET deleted_at = 1 WHERE id = ?").bind(gone).run(),
+    );
+    let r;
+    try {
+      r = await ok(api.contacts.bulk.$post({ json: { action: "change_owner", contact_ids: [gone!, kept!], owner_id: m } }));
+    } finally {
+      expect(restore()).toBe(true);
+    }
+    expect(await ownerOf(gone!)).toBe(before0);
+    expect(await ownerOf(kept!)).toBe(m);
+    expect(r.updated).toBe(1);
+    expect(r.refused.map((x) => x.contact_id)).toEqual([gone]);
+    expect(r.refused[0]!.message).toMatch(/deleted/);
+    const audits = await env.DB.prepare("SELECT target_id FROM audit_log WHERE team_id = ? AND action = 'contact.owner'")
+      .bind(x.teamId)
+      .all<{ target_id: string }>();
+    expect(audits.results.map((a) => a.target_id)).toEqual([kept]);
+  });
 });

@@ -647,7 +647,8 @@ export async function bulkContacts(env: Env, d: Db, caller: Caller, contactIds: 
           .update(contacts)
           .set({ ownerId: a.owner_id, updatedAt: t })
           // IS matches an unowned contact too; the + keeps SQLite on the ids (not contacts_team_owner_idx, every contact of that owner).
-          .where(and(teamRowsById(contacts, caller.teamId, chunk), sql`+${contacts.ownerId} IS ${was}`))
+          // Live ones only: a contact deleted since the read is left alone (refused below), not given an owner and audited.
+          .where(and(teamRowsById(contacts, caller.teamId, chunk, contacts.deletedAt), sql`+${contacts.ownerId} IS ${was}`))
           .returning({ id: contacts.id }),
       );
       for (const r of rows) changed.add(r.id);
