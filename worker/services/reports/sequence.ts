@@ -81,7 +81,7 @@ function rollupFilter(f: ReportFilter) {
   return andAll(where);
 }
 
-/** Tasks done in the window, of enrollments that pass the added-by / mailbox filters. */
+/** Tasks done in the window, of enrollments that pass the added-by / mailbox filters (each one also in tasksIn, so Reached holds it). */
 function taskFilter(f: ReportFilter, sequenceId: string) {
   const where: SQL[] = [];
   if (f.from !== undefined) where.push(sql`t.completed_at >= ${f.from}`);
@@ -178,11 +178,22 @@ function contactRows(
   return [...count.values()].filter((r) => r.n > 0);
 }
 
-/** The tasks a ranged figure counts (alias `t`): came due in the range, of the runs the added-by and mailbox filters keep. */
+/**
+ * The tasks a ranged figure counts (alias `t`): created or done in the range, of the runs the added-by and
+ * mailbox filters keep. Reached and Contacts both read it. Done counts too: Tasks done counts the tasks done
+ * in the range (taskFilter), and a call created the week before and done in it, counted by its creation
+ * alone, was done on a step no one had reached (Reached 60 beside Tasks done 72) by a contact not counted.
+ */
 function tasksIn(f: ReportFilter, sequenceId: string, t: "t" | "tk") {
   const where: SQL[] = [];
-  if (f.from !== undefined) where.push(sql`${sql.raw(t)}.created_at >= ${f.from}`);
-  if (f.to !== undefined) where.push(sql`${sql.raw(t)}.created_at < ${f.to}`);
+  const within = (column: string) => {
+    const c = sql.raw(`${t}.${column}`);
+    const bounds: SQL[] = [];
+    if (f.from !== undefined) bounds.push(sql`${c} >= ${f.from}`);
+    if (f.to !== undefined) bounds.push(sql`${c} < ${f.to}`);
+    return sql.join(bounds, sql` AND `);
+  };
+  if (f.from !== undefined || f.to !== undefined) where.push(sql`((${within("created_at")}) OR (${within("completed_at")}))`);
   if (f.addedBy || f.mailboxId)
     where.push(
       sql`${sql.raw(t)}.enrollment_id IN (SELECT e.id FROM enrollments e WHERE e.sequence_id = ${sequenceId}${enrollmentFilter({ addedBy: f.addedBy, mailboxId: f.mailboxId }, sequenceId)})`,
@@ -191,7 +202,7 @@ function tasksIn(f: ReportFilter, sequenceId: string, t: "t" | "tk") {
 }
 
 /**
- * With a range, the contacts are those with an email sent or a task come due in it, each with its latest
+ * With a range, the contacts are those with an email sent or a task created or done in it, each with its latest
  * run's status: what happened in the range, like Sent and Reached. Counting the runs added in the range
  * said "Contacts 0" beside the emails of a week when everyone had been added before it.
  */
@@ -209,8 +220,8 @@ function rangedContactsSql(sequenceId: string, f: ReportFilter) {
  * Reached, per step id: the contacts that had the step's email or task, and (without a range) those whose
  * open run is on the step now. Step ids, not positions: a step moved or deleted since keeps what happened
  * at it, where counting "got to position n or later" gave a moved step fewer contacts than emails sent and
- * a deleted step's position to the step that took it. With a range, only emails sent and tasks that came
- * due in it count, like every other figure of the report.
+ * a deleted step's position to the step that took it. With a range, only emails sent and tasks created or
+ * done in it count, like every other figure of the report.
  *
  * The emails are the step's Sent (one per run and step, messages_enrollment_step_uq) less the repeats of
  * the few contacts with several runs; only tasks and open runs without an email of the step are read one
