@@ -595,12 +595,15 @@ export async function workflowRunLog(d: Db, caller: Caller, id: string, page: nu
  */
 async function previousRunBusy(d: Db, wf: { id: string; teamId: string }, exceptRunId: string | null, t: number): Promise<boolean> {
   const prefix = `workflow:${wf.id}:`;
-  // Of two runs claimed at once, the later gives way to the earlier (one of them runs, not neither).
+  // Of two runs claimed at once, the later claim gives way to the earlier (one of them runs, not neither). A claim's
+  // time is its lease's start (a claim and a reclaim both lease for LEASE_MS from their time), not started_at: a
+  // slot's run tried again keeps the slot's started_at, so it and a Run now claimed meanwhile each saw the other as
+  // the earlier, and both gave way.
   const [row] = await d.all<{ busy: number }>(sql`
-    SELECT EXISTS (SELECT 1 FROM (SELECT id, status, lease_until, started_at FROM workflow_runs WHERE workflow_id = ${wf.id} AND slot >= 0
-                                   ORDER BY slot DESC LIMIT 10) r
+    SELECT EXISTS (SELECT 1 FROM (SELECT id, status, lease_until - ${LEASE_MS} AS claimed_at, lease_until FROM workflow_runs
+                                   WHERE workflow_id = ${wf.id} AND slot >= 0 ORDER BY slot DESC LIMIT 10) r
                     WHERE r.id IS NOT ${exceptRunId} AND r.status = 'running' AND r.lease_until >= ${t}
-                      AND (${exceptRunId} IS NULL OR r.started_at < ${t} OR (r.started_at = ${t} AND r.id < ${exceptRunId})))
+                      AND (${exceptRunId} IS NULL OR r.claimed_at < ${t} OR (r.claimed_at = ${t} AND r.id < ${exceptRunId})))
         OR EXISTS (SELECT 1 FROM jobs j WHERE j.team_id = ${wf.teamId} AND j.idempotency_key >= ${prefix} AND j.idempotency_key < ${`${prefix.slice(0, -1)};`}
                       AND j.status IN ('preparing', 'scheduled', 'queued', 'running')) AS busy`);
   return !!row?.busy;
