@@ -60,4 +60,27 @@ describe("Do Not Contact and sequences the caller can't edit", () => {
     expect(await runOf(inSequence!)).toBe("finished");
     expect(await stageOf(inSequence!)).toBe(dnc);
   });
+
+  it("when only another contact with the same address is in a sequence the caller can't edit, the refusal says so, not that the chosen one is", async () => {
+    const { teamId, userId: admin } = await makeTeam();
+    const { sequenceId } = await makeSequence(teamId, admin, [{ wait: 5 }], null);
+    const [twin, chosen] = await makeContacts(teamId, 2);
+    await env.DB.prepare("UPDATE contacts SET email = (SELECT upper(email) FROM contacts WHERE id = ?) WHERE id = ?")
+      .bind(twin, chosen)
+      .run();
+    await enroll(teamId, sequenceId, [twin!], [await makeMailbox(teamId, admin)]);
+    const ms = await sessionFor(teamId, await makeUser(teamId, "member"));
+    const dnc = `${teamId}-dnc`;
+    for (const attempt of [
+      () => as(ms, "PATCH", `/api/contacts/${chosen}`, { stage_id: dnc }),
+      () => as(ms, "POST", "/api/contacts/stage", { contact_ids: [chosen], stage_id: dnc }),
+    ]) {
+      const e = await errorOf(await attempt());
+      expect(e.status).toBe(403);
+      expect(e.message).toBe(
+        "Another contact with the same address is in a sequence you can't edit; moving them to Do Not Contact would take it out of it too (Do Not Contact holds for the address). Ask the sequence's owner or an admin.",
+      );
+    }
+    expect(await runOf(twin!)).toBe("active");
+  });
 });

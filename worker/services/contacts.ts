@@ -133,8 +133,11 @@ export type OpenRun = { id: string; sequenceId: string; contactId: string };
  * Only a sequence's editors change its contacts (invariant 9): an action that would take contacts out of
  * sequences (deleting them, moving them to Do Not Contact) is refused whole, before anything changes, when
  * one of their open runs is in a sequence the caller can't edit. `doing` names the action ("deleting").
+ * `selected` are the contacts the caller chose (all of `open`'s when not given); a run of another contact
+ * (one with the same address, which Do Not Contact ends too) is named as that contact's, not counted as
+ * one of theirs: "1 of these contacts is in a sequence" was false when only its twin was.
  */
-export async function refuseLockedRuns(d: Db, caller: Caller, open: readonly OpenRun[], doing: string) {
+export async function refuseLockedRuns(d: Db, caller: Caller, open: readonly OpenRun[], doing: string, selected?: readonly string[]) {
   const locked = new Set<string>();
   for (const seqId of new Set(open.map((e) => e.sequenceId))) {
     try {
@@ -145,10 +148,18 @@ export async function refuseLockedRuns(d: Db, caller: Caller, open: readonly Ope
     }
   }
   if (!locked.size) return;
-  const n = new Set(open.filter((e) => locked.has(e.sequenceId)).map((e) => e.contactId)).size;
+  const chosen = selected && new Set(selected);
+  const lockedContacts = new Set(open.filter((e) => locked.has(e.sequenceId)).map((e) => e.contactId));
+  const n = [...lockedContacts].filter((id) => !chosen || chosen.has(id)).length;
+  const twins = lockedContacts.size - n;
+  const theirs =
+    n > 0 && `${n} of these contacts ${n === 1 ? "is" : "are"} in a sequence you can't edit; ${doing} would take them out of it.`;
+  const others =
+    twins > 0 &&
+    `${twins === 1 ? "Another contact" : `${twins} other contacts`} with the same address ${twins === 1 ? "is" : "are"} in a sequence you can't edit; ${doing} would take ${twins === 1 ? "it" : "them"} out of it too (Do Not Contact holds for the address).`;
   throw new ApiError(
     "forbidden",
-    `${n} of these contacts ${n === 1 ? "is" : "are"} in a sequence you can't edit; ${doing} would take them out of it. Ask the sequence's owner or an admin, or leave them out.`,
+    `${[theirs, others].filter(Boolean).join(" ")} Ask the sequence's owner or an admin${n > 0 ? ", or leave them out" : ""}.`,
   );
 }
 
@@ -490,7 +501,7 @@ export async function updateContact(env: Env, d: Db, caller: Caller, id: string,
   const emailChanged = email !== undefined && email !== (current.email?.toLowerCase() ?? null);
   if (emailChanged) await assertNotSuppressed(d, caller.teamId, email);
   if (refs.stage?.category === "dnc")
-    await refuseLockedRuns(d, caller, await doNotContactRuns(d, caller.teamId, [id]), "moving them to Do Not Contact");
+    await refuseLockedRuns(d, caller, await doNotContactRuns(d, caller.teamId, [id]), "moving them to Do Not Contact", [id]);
   const merged = input.custom_fields && { ...current.customFields, ...input.custom_fields };
   if (merged && customFieldCount(merged) > MAX_CUSTOM_FIELDS) throw tooManyCustomFields(customFieldCount(merged));
   const customPatch = JSON.stringify(input.custom_fields ?? {});
@@ -565,7 +576,7 @@ export async function updateStages(
   const ids = [...new Set(contactIds)];
   // Do Not Contact ends their runs in every sequence they are in: refused first when one is not the caller's to edit.
   if (stage.category === "dnc")
-    await refuseLockedRuns(d, caller, await doNotContactRuns(d, caller.teamId, ids), "moving them to Do Not Contact");
+    await refuseLockedRuns(d, caller, await doNotContactRuns(d, caller.teamId, ids), "moving them to Do Not Contact", ids);
   // RETURNING tells which ids were really changed: unknown, deleted and other teams' ids are reported, not counted.
   const changed = await inChunks(ids, async (chunk) => {
     const rows = await d
