@@ -64,4 +64,35 @@ describe("contact edit: custom fields", () => {
     const after = await api("GET", `/contacts/${id}`);
     assert.deepEqual(after.body.contact.custom_fields, { keep: "a\nb", change: "new\nline two: x", added: "yes" });
   });
+
+  // Renames are sent as a null for the old key and the value under the new one: two renames that meet
+  // (a swap, or a→b with b→c) lost a value when one row's null landed on the key another row had just written.
+  for (const [what, renames, expected] of [
+    ["swapping two keys keeps both values", { first: "second", second: "first" }, { second: "one", first: "two" }],
+    [
+      "a chained rename (first→second, second→third) keeps both values",
+      { first: "second", second: "third" },
+      { second: "one", third: "two" },
+    ],
+  ])
+    it(what, async () => {
+      const api = pageApi(page);
+      const made = await api("POST", "/contacts", {
+        first_name: "Rename",
+        last_name: `Keys ${Date.now()}`,
+        custom_fields: { first: "one", second: "two" },
+      });
+      assert.equal(made.status, 201, JSON.stringify(made.body));
+      const id = made.body.contact.id;
+      await page.goto(`${baseUrl}/contacts/${id}`);
+      await page.getByTestId("contact-edit").click();
+      const dialog = page.getByTestId("edit-contact-dialog");
+      const rows = dialog.getByTestId("edit-contact-custom-row");
+      const keys = Object.keys(made.body.contact.custom_fields);
+      for (let i = 0; i < keys.length; i++) await rows.nth(i).getByLabel(/key$/).fill(renames[keys[i]]);
+      await dialog.getByRole("button", { name: "Save" }).click();
+      await dialog.waitFor({ state: "hidden" });
+      const after = await api("GET", `/contacts/${id}`);
+      assert.deepEqual(after.body.contact.custom_fields, expected);
+    });
 });

@@ -38,15 +38,18 @@ type CustomRow = { id: number; from: { key: string; value: string } | null; key:
 
 /**
  * The custom fields a save sends: only the rows the user changed (a removed or renamed field as null),
- * so the fields nobody touched are never sent, nor rewritten.
+ * so the fields nobody touched are never sent, nor rewritten. The nulls first, then the values: a row
+ * renamed onto a key another row left (a→b with b→c, or a swap) keeps its value; row by row, the second
+ * row's null for its old key overwrote the value the first had just written there.
  */
 function customPatch(rows: readonly CustomRow[], removed: readonly string[]): Record<string, string | null> {
   const out: Record<string, string | null> = {};
+  const edited = rows.filter((r) => !(r.from && r.from.key === r.key && r.from.value === r.value));
+  const keyOf = (r: CustomRow) => r.key.trim().toLowerCase();
   for (const k of removed) out[k] = null;
-  for (const r of rows) {
-    const key = r.key.trim().toLowerCase();
-    if (r.from && r.from.key === r.key && r.from.value === r.value) continue;
-    if (r.from && r.from.key !== key) out[r.from.key] = null;
+  for (const r of edited) if (r.from && r.from.key !== keyOf(r)) out[r.from.key] = null;
+  for (const r of edited) {
+    const key = keyOf(r);
     if (key) out[key] = r.value;
     else if (r.value) out[""] = r.value; // a value with no key: the API names the key wrong, next to the field
   }
