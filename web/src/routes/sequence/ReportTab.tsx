@@ -57,6 +57,20 @@ function Filters(props: { q: ReportQuery; onChange: (q: ReportQuery) => void }) 
   );
 }
 
+/** The Outbox's URL for the emails the Emails sent card counts: the sequence's, sent or bounced, of the report's mailbox. */
+function outboxHref(sequenceId: string, mailboxId: string | null) {
+  const q = new URLSearchParams({ sequence_id: sequenceId, status: "sent_or_bounced" });
+  if (mailboxId) q.set("mailbox", mailboxId);
+  return `/outbox?${q}`;
+}
+
+/** The Outbox link's words: the card's emails, or all of the sequence's when the report narrows by what the Outbox can't. */
+function outboxLinkText(f: SequenceReport["filters"]) {
+  const wider = f.from !== null || f.to !== null || f.added_by !== null;
+  if (!wider) return "Emails in the Outbox";
+  return f.mailbox_id ? "All of this sequence's emails from this mailbox" : "All of this sequence's emails";
+}
+
 function Kpis(props: { r: SequenceReport; sequenceId: string }) {
   const t = () => props.r.totals;
   const bounceOver = () => t().bounce_rate > props.r.thresholds.bounce_rate_max;
@@ -80,13 +94,11 @@ function Kpis(props: { r: SequenceReport; sequenceId: string }) {
             {formatNumber(t().sent)}
           </span>
           <span class="stat-note">{formatNumber(t().tasks_done)} tasks done</span>
-          {/* The Outbox filtered to this sequence and to what this card counts: every email that went out, bounced ones included. */}
-          <A
-            href={`/outbox?sequence_id=${encodeURIComponent(props.sequenceId)}&status=sent_or_bounced`}
-            class="stat-note"
-            data-testid="sequence-outbox-link"
-          >
-            Emails in the Outbox
+          {/* The Outbox filtered to this sequence, to what this card counts (every email that went out, bounced ones
+              included) and to the report's mailbox. The Outbox has no day range or added-by filter: under either the
+              link says it lists all of the sequence's emails, not the card's. */}
+          <A href={outboxHref(props.sequenceId, props.r.filters.mailbox_id)} class="stat-note" data-testid="sequence-outbox-link">
+            {outboxLinkText(props.r.filters)}
           </A>
         </div>
       </div>
