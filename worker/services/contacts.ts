@@ -1,5 +1,5 @@
 import { and, asc, count, desc, eq, getTableColumns, isNull, or, sql, type SQL } from "drizzle-orm";
-import type { Db } from "../db/client";
+import { batchSql, type Db } from "../db/client";
 import { containsFolded, folded } from "../db/contains";
 import { chunked, inChunks, inList, listParam, teamRowsById } from "../db/in-list";
 import {
@@ -19,7 +19,7 @@ import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
-import { assertContact, authorize, contactFor, sequenceFor, teamUser, visibleSequence } from "./access";
+import { assertContact, authorize, contactFor, sequenceFromBatch, sequenceRowQuery, teamUser, visibleSequence } from "./access";
 import { auditEach } from "./audit";
 import { addToList, addToLists, ensureLists } from "./lists";
 import { assertNotSuppressed, suppressionOf, type SuppressionReason } from "./suppressions";
@@ -139,13 +139,19 @@ export type OpenRun = { id: string; sequenceId: string; contactId: string };
  */
 export async function refuseLockedRuns(d: Db, caller: Caller, open: readonly OpenRun[], doing: string, selected?: readonly string[]) {
   const locked = new Set<string>();
-  for (const seqId of new Set(open.map((e) => e.sequenceId))) {
-    try {
-      await sequenceFor(d, caller, seqId, "sequence.edit");
-    } catch (e) {
-      if (!(e instanceof ApiError)) throw e;
-      locked.add(seqId);
-    }
+  // Every sequence's check in one D1 round trip per 50 sequences (sequenceFor's query and decision, batched):
+  // one round trip per sequence, one after another, made every Do Not Contact change as slow as its contacts' sequences were many.
+  for (const ids of chunked([...new Set(open.map((e) => e.sequenceId))], 50)) {
+    const queries = ids.map((id) => sequenceRowQuery(d, caller, id));
+    const results = await batchSql(d, queries);
+    ids.forEach((seqId, i) => {
+      try {
+        sequenceFromBatch(caller, queries[i]!, results[i], "sequence.edit");
+      } catch (e) {
+        if (!(e instanceof ApiError)) throw e;
+        locked.add(seqId);
+      }
+    });
   }
   if (!locked.size) return;
   const chosen = selected && new Set(selected);
