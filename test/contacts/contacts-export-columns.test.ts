@@ -58,11 +58,11 @@ describe("contacts export columns", () => {
       "score",
       "unsubscribed_at",
       "bounced_at",
-      // The custom fields' keys in order; one named as a fixed column is told apart.
-      "custom_phone",
-      "plan",
-      "region",
-      "seats",
+      // The custom fields' keys in order, each as custom.<key>: one named as a fixed column is told apart.
+      "custom.phone",
+      "custom.plan",
+      "custom.region",
+      "custom.seats",
     ]);
     const row = (id: string) => Object.fromEntries(header.map((h, i) => [h, rows.find((r) => r[0] === id)![i]]));
     expect(row(a)).toMatchObject({
@@ -75,17 +75,17 @@ describe("contacts export columns", () => {
       score: "42",
       unsubscribed_at: new Date(1700000000000).toISOString(),
       bounced_at: "",
-      custom_phone: "desk",
-      plan: "pro",
-      seats: "12",
-      region: "",
+      "custom.phone": "desk",
+      "custom.plan": "pro",
+      "custom.seats": "12",
+      "custom.region": "",
     });
-    expect(row(b)).toMatchObject({ bounced_at: new Date(1700000001000).toISOString(), region: "EMEA", plan: "" });
+    expect(row(b)).toMatchObject({ bounced_at: new Date(1700000001000).toISOString(), "custom.region": "EMEA", "custom.plan": "" });
 
-    // Re-imported: the import's mapping takes each contact column back to its field, and the custom
-    // columns kept as custom fields come back under their keys.
-    const auto = autoMap(header, rows);
-    const mapping = auto.map((f, i) => (i >= header.indexOf("custom_phone") ? CUSTOM_FIELD : f));
+    // Re-imported: the import's own mapping takes each contact column back to its field and keeps each
+    // custom column as a custom field, under its key.
+    const mapping = autoMap(header, rows);
+    for (const h of header.filter((h) => h.startsWith("custom."))) expect(mapping[header.indexOf(h)], h).toBe(CUSTOM_FIELD);
     for (const f of [
       "first_name",
       "last_name",
@@ -117,7 +117,30 @@ describe("contacts export columns", () => {
       city: "Paris",
       country: "France",
       time_zone: "Europe/Paris",
-      custom_fields: { custom_phone: "desk", plan: "pro", seats: "12" },
+      custom_fields: { phone: "desk", plan: "pro", seats: "12" },
     });
+  });
+
+  it("custom keys named like a contact field (name, phone) come back as custom fields under their keys, the names untouched", async () => {
+    const { teamId, userId } = await makeTeam();
+    const [a] = (await makeContacts(teamId, 1)) as [string];
+    await env.DB.prepare(
+      `UPDATE contacts SET first_name = 'Ada', last_name = 'Lovelace', phone = '+44 20 7946 0000',
+         custom_fields = '{"name":"Countess","phone":"desk line","deal_size":"40k","contact":"via Babbage"}' WHERE id = ?`,
+    )
+      .bind(a)
+      .run();
+    const { header, rows } = await exported((await sessionFor(teamId, userId)).cookie);
+    // The import's mapping as it proposes it, no column chosen by hand.
+    const mapping = autoMap(header, rows);
+    expect(mapping.filter((f) => f === "full_name")).toEqual([]);
+    const back = mapRow(rows[0]!, header, mapping);
+    expect("row" in back && back.row).toMatchObject({
+      first_name: "Ada",
+      last_name: "Lovelace",
+      phone: "+44 20 7946 0000",
+      custom_fields: { name: "Countess", phone: "desk line", deal_size: "40k", contact: "via Babbage" },
+    });
+    expect("row" in back && Object.keys(back.row.custom_fields).sort()).toEqual(["contact", "deal_size", "name", "phone"]);
   });
 });

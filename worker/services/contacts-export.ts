@@ -13,8 +13,9 @@ export const MAX_CONTACT_EXPORT = 100_000;
 /** Rows read from D1 per pull: each read stays small, and the file streams out as it is read. */
 const PAGE = 500;
 /**
- * The columns, the table's and every field a contact holds (so an export re-imports without loss: the
- * import's mapping recognises each of these headers), then one column per custom field.
+ * The columns, the table's and every field a contact holds (the import's mapping takes each field it can
+ * fill back to that field; id, statuses, stage, dates and score are the export's alone), then one column
+ * per custom field (customHeader), which the mapping keeps as that custom field.
  */
 const HEADER = [
   "id",
@@ -70,7 +71,7 @@ export async function exportContacts(d: Db, caller: Caller, q: ContactFilter): P
     max: MAX_CONTACT_EXPORT,
   });
   // The custom fields' keys over the exported contacts, read once up front (keys only, never the rows):
-  // the header comes first, and a column per key lets the file re-import each as that custom field.
+  // the header comes first, and a column per key (custom.<key>) re-imports each as that custom field.
   const keys = await d.all<{ key: string }>(
     sql`SELECT DISTINCT j.key AS key FROM ${contacts}, json_each(${contacts.customFields}) j WHERE ${where} ORDER BY j.key`,
   );
@@ -95,8 +96,13 @@ export async function auditSequenceExport(d: Db, caller: Caller, sequenceId: str
   await audit(d, caller, "sequence.contacts_export", "sequence", sequenceId, { contacts: row?.contacts ?? 0, rows: row?.rows ?? 0 });
 }
 
-/** A custom field's header: its key, or custom_<key> where the key is one of the fixed columns' names. */
-const customHeader = (key: string) => (HEADER.includes(key) ? `custom_${key}` : key);
+/**
+ * A custom field's header: custom.<key> (as {{custom.<key>}} in templates), which the import's mapping keeps as
+ * the custom field <key> (imports/mapping.ts). The bare key was read by the import as whatever field its
+ * name matched: a key `name` or `contact` filled Full name over the first and last names, and `custom_phone`
+ * (a key told apart from the phone column) came back as a new key custom_phone; any other key was ignored.
+ */
+const customHeader = (key: string) => `custom.${key}`;
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 
 async function* pages(d: Db, where: ReturnType<typeof contactConditions>, customKeys: string[]): AsyncGenerator<string> {

@@ -78,8 +78,14 @@ const MAX_CUSTOM_VALUE = 1000;
 /** Per column (by position): the field it fills, kept as a custom field, or null (ignored). */
 export type Mapping = (ImportField | typeof CUSTOM_FIELD | null)[];
 
+/** A contacts export's header for a custom field (services/contacts-export.ts): custom.<key>, the key as contacts hold it. */
+const EXPORTED_CUSTOM = /^custom\.([a-z_][a-z0-9_]{0,59})$/i;
+
 /** A header as a custom field key usable in a template tag: lower case, letters, digits and `_`, not starting with a digit. */
 export function customKey(header: string, position: number): string {
+  // custom.<key>, our contacts export's header for a custom field: that key itself (a key is already usable).
+  const own = EXPORTED_CUSTOM.exec(header.trim())?.[1];
+  if (own) return own.toLowerCase();
   const key = norm(header).replace(/ /g, "_").slice(0, 60);
   if (!key) return `column_${position + 1}`;
   return /^[0-9]/.test(key) ? `_${key}` : key;
@@ -147,15 +153,18 @@ const LINKEDIN_PROFILE = /^(https?:\/\/)?([a-z]{2,3}\.)?linkedin\.com\/(in|pub)\
 /**
  * Each header's field by synonym; a field is given to its first matching column only. A column no
  * synonym names whose sample values are all LinkedIn profile links (LinkedIn's own export calls it
- * "URL") is the LinkedIn URL.
+ * "URL") is the LinkedIn URL. A custom.<key> column (our contacts export's custom field) is kept as the
+ * custom field <key> (customKey), up to MAX_CUSTOM_FIELDS of them, so an export re-imports its custom fields.
  */
 export function autoMap(headers: string[], sample: string[][] = []): Mapping {
   const taken = new Set<ImportField>();
+  let custom = 0;
   const profiles = (i: number) => {
     const values = sample.map((r) => (r[i] ?? "").trim()).filter(Boolean);
     return values.length > 0 && values.every((v) => LINKEDIN_PROFILE.test(v));
   };
   return headers.map((h, i) => {
+    if (EXPORTED_CUSTOM.test(h.trim())) return custom++ < MAX_CUSTOM_FIELDS ? CUSTOM_FIELD : null;
     const f = fieldOfHeader(h) ?? (profiles(i) ? "linkedin_url" : undefined);
     if (!f || taken.has(f)) return null;
     taken.add(f);
