@@ -209,12 +209,34 @@ describe("Contacts and a contact's page", () => {
       },
       [all, label],
     );
-    await page.getByTestId("filter-owner").selectOption({ index: 1 });
+    await page.getByTestId("filter-owner").selectOption({ index: 3 });
     await page.waitForURL(/owner_id=/);
     await page.getByTestId("filter-clear").click();
     await page.waitForFunction(
       (n) => Number((document.querySelector(".page-description")?.textContent ?? "").replace(/[^\d]/g, "")) === n,
       all,
     );
+  });
+
+  it("filters on the contacts you own and the ones nobody owns (Me, Nobody), as the API counts them", async () => {
+    const totalOf = (owner) =>
+      page.evaluate(async (o) => (await (await fetch(`/api/contacts?owner_id=${o}&per_page=1`)).json()).pagination.total_entries, owner);
+    const shown = async () => Number(((await page.locator(".page-description").textContent()) ?? "").replace(/[^\d]/g, ""));
+    for (const [label, owner] of [
+      ["Me", "me"],
+      ["Nobody", "none"],
+    ]) {
+      await page.goto(`${baseUrl}/contacts`);
+      await page.locator("table tbody tr").first().waitFor();
+      const all = await shown();
+      const expected = await totalOf(owner);
+      assert.ok(expected < all, `${label}: ${expected} of ${all}`);
+      await page.getByTestId("filter-owner").selectOption({ label });
+      await page.waitForURL(new RegExp(`owner_id=${owner}`));
+      await page.waitForFunction(
+        (n) => Number((document.querySelector(".page-description")?.textContent ?? "").replace(/[^\d]/g, "")) === n,
+        expected,
+      );
+    }
   });
 });

@@ -81,7 +81,7 @@ export default function Contacts() {
 
   // A list's members: the list's page is this one, filtered (?list_id=).
   const listId = () => (typeof params.list_id === "string" ? params.list_id : undefined);
-  // Filters by stage and owner (?stage_id=, ?owner_id=; "me" is the signed-in user's own).
+  // Filters by stage and owner (?stage_id=, ?owner_id=; "me" is the signed-in user's own, "none" nobody's).
   const stageId = () => (typeof params.stage_id === "string" && params.stage_id ? params.stage_id : undefined);
   const ownerId = () => (typeof params.owner_id === "string" && params.owner_id ? params.owner_id : undefined);
   const filters = () => ({ q: q() || undefined, list_id: listId(), stage_id: stageId(), owner_id: ownerId() });
@@ -245,6 +245,8 @@ export default function Contacts() {
             data-testid="filter-owner"
           >
             <option value="">Anyone</option>
+            <option value="me">Me</option>
+            <option value="none">Nobody</option>
             <For each={users()?.users ?? []}>{(u) => <option value={u.id}>{u.name}</option>}</For>
           </select>
         </label>
