@@ -10,7 +10,7 @@ import { fnv1a } from "../worker/lib/hash";
 import { newId } from "../worker/lib/ids";
 import { inWindow, nextWindowStart, windowEnd, type WindowSpec } from "../worker/services/schedule-time";
 import { transportFor } from "../worker/transports";
-import { loadMailbox, sameSendingSettings, type MailboxSettings } from "../worker/transports/mailbox-settings";
+import { loadMailbox, replyCheckMark, sameSendingSettings, type MailboxSettings } from "../worker/transports/mailbox-settings";
 import type { SendResult, Transport } from "../worker/transports/types";
 import { composeEmail, loadSendContext, type ComposedEmail, type SendContext } from "./compose";
 import { loadContactZones, loadSendChecks, sendBlock, type SendChecks, type SequenceState } from "./eligibility";
@@ -666,9 +666,8 @@ export class MailboxDO extends DurableObject<Env> {
    * new mark, which holds it again. A mailbox switched to another transport has no reply check to wait for.
    */
   private waitsForReplies(mb: MailboxSettings): boolean {
-    if (mb.transport !== "gmail" && mb.transport !== "graph") return false;
-    const mark = (mb.transportConfig as Record<string, unknown> | null)?.release_pending;
-    return typeof mark === "string" && mark !== this.meta("released_mark");
+    const mark = replyCheckMark(mb.transport, mb.transportConfig);
+    return mark !== null && mark !== this.meta("released_mark");
   }
 
   /** Shortens the gap in force to the longest the settings allow after the last send; true if it did. */

@@ -15,7 +15,7 @@ import { transportFor } from "../transports";
 import type { SendResult } from "../transports/types";
 import { authorize, mailboxAllows, mailboxFor, teamUser } from "./access";
 import { auditEntry } from "./audit";
-import { loadMailbox } from "../transports/mailbox-settings";
+import { loadMailbox, replyCheckMark } from "../transports/mailbox-settings";
 import { isOAuthTransport } from "./mailbox-auth";
 import { savedPassword, UNREADABLE_PASSWORD, verifyMailbox, verifySmtp } from "./mailbox-verify";
 import { buildMessage } from "./mime";
@@ -401,9 +401,9 @@ export async function sendWithoutReplyCheck(env: Env, d: Db, caller: Caller, mai
       "forbidden",
       "Only a team admin can let a mailbox send without waiting for its reply check: its follow-ups may reach people who replied",
     );
-  const cfg = (r.transportConfig ?? {}) as { release_pending?: unknown; release_pending_at?: number; poll_error?: string | null };
-  const mark = cfg.release_pending;
-  if (r.status !== "connected" || !isOAuthTransport(r.transport) || typeof mark !== "string")
+  const cfg = (r.transportConfig ?? {}) as { release_pending_at?: number; poll_error?: string | null };
+  const mark = replyCheckMark(r.transport, r.transportConfig);
+  if (r.status !== "connected" || mark === null)
     throw new ApiError("conflict", `${r.email} is not waiting for a reply check: nothing is held for one`);
   await engine.mailbox(env, r.id).refresh(mark);
   await d.batch([
@@ -586,7 +586,6 @@ export async function mailboxView(env: Env, caller: Caller, r: MailboxRow, owner
     username?: string;
     polled_at?: number | null;
     poll_error?: string | null;
-    release_pending?: unknown;
     release_pending_at?: number;
   };
   return {
@@ -621,7 +620,7 @@ export async function mailboxView(env: Env, caller: Caller, r: MailboxRow, owner
     // the inbox from after the sign-in, so the screens must not say it sends. The check's last error, if
     // it is failing, is what keeps it held.
     held_for_reply_check:
-      r.status === "connected" && isOAuthTransport(r.transport) && typeof cfg.release_pending === "string"
+      r.status === "connected" && replyCheckMark(r.transport, r.transportConfig) !== null
         ? { since: typeof cfg.release_pending_at === "number" ? cfg.release_pending_at : null, error: cfg.poll_error ?? null }
         : null,
     capacity: {

@@ -54,6 +54,13 @@ export const POLL_CURSOR_KEYS = [
 export const mailboxHeldSql = (mb: string) =>
   `(${mb}.status = 'connected' AND ${mb}.transport IN ('gmail', 'graph') AND json_type(${mb}.transport_config, '$.release_pending') = 'text')`;
 
+/** mailboxHeldSql in JS, less the status: the reconnect's mark a Gmail / Microsoft 365 mailbox waits on, or null. */
+export function replyCheckMark(transport: string, config: unknown): string | null {
+  if (transport !== "gmail" && transport !== "graph") return null;
+  const mark = (config as Record<string, unknown> | null)?.release_pending;
+  return typeof mark === "string" ? mark : null;
+}
+
 /**
  * Whether two readings of a mailbox send the same way. Reply polling moves its cursor every minute: that
  * is not a change a send pass must start over for (it would, for every Gmail and Microsoft 365 mailbox).
