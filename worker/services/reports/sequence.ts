@@ -151,31 +151,26 @@ export interface SequenceReport {
 
 /**
  * Contacts, not runs: a restarted or re-added contact has several runs and counts once, with the status
- * of its latest run and the furthest step any of its runs reached. `runs` counts every run by status and
- * step (a covered, grouped read); `reruns` are the runs of the few contacts with more than one, which are
- * taken out of those counts and put back as one contact each. (A window over every run cost 10× the report.)
+ * of its latest run. `runs` counts every run by status (a covered, grouped read); `reruns` are the runs of the
+ * few contacts with more than one, which are taken out of those counts and put back as one contact each. (A
+ * window over every run cost 10× the report.)
  */
 function contactRows(
-  runs: { status: string; current_step: number; n: number }[],
-  reruns: { contact_id: string; status: string; current_step: number; created_at: number; id: string }[],
-): { status: string; reached_step: number; n: number }[] {
-  const count = new Map<string, { status: string; reached_step: number; n: number }>();
-  const add = (status: string, step: number, n: number) => {
-    const k = `${status}|${step}`;
-    const row = count.get(k) ?? { status, reached_step: step, n: 0 };
-    row.n += n;
-    count.set(k, row);
-  };
-  for (const r of runs) add(r.status, r.current_step, r.n);
+  runs: { status: string; n: number }[],
+  reruns: { contact_id: string; status: string; created_at: number; id: string }[],
+): Map<string, number> {
+  const count = new Map<string, number>();
+  const add = (status: string, n: number) => count.set(status, (count.get(status) ?? 0) + n);
+  for (const r of runs) add(r.status, r.n);
   const byContact = new Map<string, typeof reruns>();
   for (const r of reruns) byContact.set(r.contact_id, [...(byContact.get(r.contact_id) ?? []), r]);
   for (const rs of byContact.values()) {
     if (rs.length < 2) continue;
-    for (const r of rs) add(r.status, r.current_step, -1);
+    for (const r of rs) add(r.status, -1);
     const latest = rs.reduce((a, b) => (b.created_at > a.created_at || (b.created_at === a.created_at && b.id > a.id) ? b : a));
-    add(latest.status, Math.max(...rs.map((r) => r.current_step)), 1);
+    add(latest.status, 1);
   }
-  return [...count.values()].filter((r) => r.n > 0);
+  return count;
 }
 
 /**
@@ -207,7 +202,7 @@ function tasksIn(f: ReportFilter, sequenceId: string, t: "t" | "tk") {
  * said "Contacts 0" beside the emails of a week when everyone had been added before it.
  */
 function rangedContactsSql(sequenceId: string, f: ReportFilter) {
-  return sql`SELECT e.status, 0 AS current_step, count(*) AS n FROM (
+  return sql`SELECT e.status, count(*) AS n FROM (
       SELECT m.contact_id FROM messages m WHERE m.sequence_id = ${sequenceId} AND ${EMAILS_IN}${messageFilter(f, sequenceId)}
       UNION SELECT t.contact_id FROM tasks t WHERE t.sequence_id = ${sequenceId} AND t.contact_id IS NOT NULL${tasksIn(f, sequenceId, "t")}
     ) a CROSS JOIN enrollments e WHERE e.sequence_id = ${sequenceId} AND e.contact_id = a.contact_id
@@ -311,11 +306,11 @@ export async function sequenceReport(
         sql`SELECT v.id, v.step_id, v.label, v.enabled FROM step_variants v JOIN steps s ON s.id = v.step_id WHERE s.sequence_id = ${seq.id} AND v.team_id = ${seq.teamId} ORDER BY v.label, v.id`,
       ),
       d.all<{ id: string; email: string }>(sql`SELECT id, email FROM mailboxes WHERE team_id = ${seq.teamId}`),
-      // Contacts, not runs (see contactRows): the runs by status and step, then the runs of contacts with more than one.
-      d.all<{ status: string; current_step: number; n: number }>(
+      // Contacts, not runs (see contactRows): the runs by status, then the runs of contacts with more than one.
+      d.all<{ status: string; n: number }>(
         ranged
           ? rangedContactsSql(seq.id, f)
-          : sql`SELECT e.status, e.current_step, count(*) AS n FROM enrollments e WHERE e.sequence_id = ${seq.id}${ef} GROUP BY 1, 2`,
+          : sql`SELECT e.status, count(*) AS n FROM enrollments e WHERE e.sequence_id = ${seq.id}${ef} GROUP BY 1`,
       ),
       // Without the added-by filter the rollup answers (a few rows per day); with it, the emails of those enrollments are grouped.
       f.addedBy
@@ -343,11 +338,11 @@ export async function sequenceReport(
         WHERE m.team_id = ${seq.teamId} AND m.replied_at IS NOT NULL AND m.reply_kind = 'reply' AND m.sequence_id = ${seq.id} AND ${EMAILS_IN} AND s.category = 'succeeded'${mf}`,
       ),
       // The contacts with several runs (restarted or re-added): a walk of enrollments_sequence_contact_idx alone.
-      d.all<{ contact_id: string; status: string; current_step: number; created_at: number; id: string }>(
+      d.all<{ contact_id: string; status: string; created_at: number; id: string }>(
         // CROSS JOIN keeps that order: from the few such contacts to their runs, never every run to its contact.
         ranged
           ? sql`SELECT NULL AS contact_id WHERE 0`
-          : sql`SELECT e.contact_id, e.status, e.current_step, e.created_at, e.id
+          : sql`SELECT e.contact_id, e.status, e.created_at, e.id
            FROM (SELECT contact_id FROM enrollments WHERE sequence_id = ${seq.id} GROUP BY contact_id HAVING count(*) > 1) dup
            CROSS JOIN enrollments e WHERE e.sequence_id = ${seq.id} AND e.contact_id = dup.contact_id${ef}`,
       ),
@@ -358,12 +353,12 @@ export async function sequenceReport(
       d.all<{ step_id: string; n: number }>(reachedSql(seq.id, f)),
     ]);
 
-  const enrollRows = contactRows(runRows, rerunRows);
   const statusCount = new Map<string, number>(ENROLLMENT_STATUSES.map((s) => [s, 0]));
   let contacts = 0;
-  for (const r of enrollRows) {
-    statusCount.set(r.status, (statusCount.get(r.status) ?? 0) + r.n);
-    contacts += r.n;
+  for (const [status, n] of contactRows(runRows, rerunRows)) {
+    if (n <= 0) continue;
+    statusCount.set(status, (statusCount.get(status) ?? 0) + n);
+    contacts += n;
   }
   // Unsubscribes are counted on the email the person opted out from (messages.unsubscribed_at), not
   // from run reasons: a click after the run finished counts, and one click counts in one sequence.
