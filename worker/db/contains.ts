@@ -50,9 +50,9 @@ export function folded(value: SQLWrapper | string): SQL {
   );
 }
 
-/** `contains`, accent-blind as well ("societe" finds "Société"). */
+/** `contains`, accent-blind as well ("societe" finds "Société"): the typed text is folded here, bound once. */
 export function containsFolded(column: SQLWrapper, text: string): SQL {
-  return sql`instr(${folded(column)}, ${folded(text)}) > 0`;
+  return sql`instr(${folded(column)}, ${fold(text)}) > 0`;
 }
 
 /** `text` as `folded` makes it in SQL (A–Z lower-cased, then FOLDS), for values compared with a folded index. */

@@ -1,6 +1,6 @@
 import { and, asc, count, desc, eq, getTableColumns, isNull, or, sql, type SQL } from "drizzle-orm";
 import { batchSql, type Db } from "../db/client";
-import { containsFolded, folded } from "../db/contains";
+import { containsFolded, fold } from "../db/contains";
 import { chunked, inChunks, inList, listParam, teamRowsById } from "../db/in-list";
 import {
   CONTACT_SEARCH_TEXT,
@@ -271,7 +271,7 @@ export function contactConditions(teamId: string, q: ContactFilter) {
             containsFolded(contacts.email, q.q),
             containsFolded(contacts.company, q.q),
           )!
-        : sql`instr(${sql.raw(CONTACT_SEARCH_TEXT)}, ${folded(q.q)}) > 0`,
+        : sql`instr(${sql.raw(CONTACT_SEARCH_TEXT)}, ${fold(q.q)}) > 0`,
     );
   return and(...conds);
 }
