@@ -3,6 +3,8 @@ import { batchSql, type Db } from "../db/client";
 import { containsFolded, fold } from "../db/contains";
 import { chunked, inChunks, inList, listParam, teamRowsById } from "../db/in-list";
 import {
+  CONTACT_FIRST_NAME_FOLDED,
+  CONTACT_LAST_NAME_FOLDED,
   CONTACT_SEARCH_TEXT,
   contactChanges,
   contacts,
@@ -247,6 +249,13 @@ export async function contactByEmail(d: Db, teamId: string, email: string): Prom
   });
 }
 
+/**
+ * The name order, as a person reads it: last name then first name, lower-cased with their accents taken off
+ * (Élodie among the e's, not after Z), in contacts_team_folded_name_idx's expressions so the page walks it.
+ */
+const LAST_NAME_FOLDED = sql.raw(CONTACT_LAST_NAME_FOLDED);
+const FIRST_NAME_FOLDED = sql.raw(CONTACT_FIRST_NAME_FOLDED);
+
 /** What CONTACT_SEARCH_TEXT joins the fields with: char(1). */
 const SEARCH_TEXT_JOIN = "\u0001";
 
@@ -309,7 +318,7 @@ export async function searchContacts(
   // contact of the instant before the page (test/api/contacts-page-reads).
   const order =
     q.sort === "name"
-      ? [asc(contacts.lastName), asc(contacts.firstName), asc(contacts.id)]
+      ? [asc(LAST_NAME_FOLDED), asc(FIRST_NAME_FOLDED), asc(contacts.id)]
       : q.sort === "score"
         ? [desc(contacts.score), asc(contacts.id)]
         : [desc(contacts.createdAt), desc(contacts.id)];
@@ -742,9 +751,9 @@ export async function searchContactIds(
       ? sql`exists (select 1 from ${enrollments} e where e.contact_id = ${contacts.id} and e.team_id = ${teamId} and e.status <> 'removed' and ${inList(sql`e.sequence_id`, q.sequenceIds)})`
       : undefined,
   );
-  // By last name, then first name, as the Contacts page: down contacts_team_name_idx (either way) to the page.
+  // By last name, then first name, accent- and case-blind as the Contacts page: down contacts_team_folded_name_idx (either way) to the page.
   const cols =
-    q.sort === "last_name" ? [contacts.lastName, contacts.firstName] : [q.sort === "updated_at" ? contacts.updatedAt : contacts.createdAt];
+    q.sort === "last_name" ? [LAST_NAME_FOLDED, FIRST_NAME_FOLDED] : [q.sort === "updated_at" ? contacts.updatedAt : contacts.createdAt];
   const [rows, total] = await d.batch([
     d
       .select({ id: contacts.id })
