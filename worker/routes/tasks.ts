@@ -88,7 +88,7 @@ const CallBody = z
     }),
     callback_at: z.number().int().optional().openapi({
       description:
-        "Call back then (milliseconds since 1970, UTC; from now on, within a year, as PATCH /tasks/{id}'s due_at): the task stays open and is due at that time, moved in the same write that logs the call (both on the contact's timeline). Not with complete true, meeting_booked or not_interested (422 naming the field)",
+        "Call back then (milliseconds since 1970, UTC; from now on, within a year, as PATCH /tasks/{id}'s due_at): the task stays open and is due at that time, moved in the same write that logs the call (both on the contact's timeline). Not with complete true, meeting_booked or not_interested (422 naming the field); call_back_later needs it unless complete is false (422). A task that is not a call: 409",
     }),
   })
   .openapi("CallLog");

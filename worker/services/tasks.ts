@@ -635,6 +635,11 @@ export async function logCall(
 ): Promise<TaskResult> {
   // The task first: a task of another team (or none) is a 404 whatever the body says, never a 422 about it.
   const task = await taskFor(d, caller, taskId);
+  // Only a call has a call's outcome: a LinkedIn task logged as "meeting booked" booked a meeting and ended the run.
+  if (task.type !== "call") throw new ApiError("conflict", "Only a call task takes a call's outcome: complete or skip this task instead");
+  // "Call back later" means the rep calls again: completing it moved the contact on to the next step instead.
+  if (call.outcome === "call_back_later" && callbackAt === undefined && complete)
+    throw bad("callback_at", "Choose when to call back: a call back keeps the task open until then");
   if (callbackAt !== undefined) {
     if (complete) throw bad("complete", "A call back keeps the task open: send complete false, or leave it out");
     if (endsRun(call.outcome))
