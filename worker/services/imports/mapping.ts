@@ -4,6 +4,7 @@
 import { isValidTimeZone } from "../schedule-time";
 import { unguardCell } from "../../lib/csv";
 import { webAddress } from "../../lib/web-address";
+import { companyHost } from "../../lib/company-domain";
 
 /** The contact fields a column can fill, in words, with the header names that match them. */
 export const IMPORT_FIELDS = {
@@ -233,21 +234,16 @@ export interface MappedRow {
 const EMAIL = /^[^\s@"<>(),;:\\[\]]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$/i;
 // Checked once per zone name per isolate (building an Intl.DateTimeFormat per row cost more than the rest of the row).
 const zoneOk = (z: string) => (z.includes("/") || z === "UTC") && isValidTimeZone(z);
-const hostOf = (v: string) =>
-  v
-    .replace(/^https?:\/\//i, "")
-    .replace(/^www\./i, "")
-    .split(/[/?#]/)[0]!
-    .toLowerCase() || null;
-
 /**
  * Hosts of social and profile sites: a link to one says where a person is, not which company they work
  * for (taken as the domain, enrichment made up addresses at linkedin.com). The email's domain is used instead.
  */
 const PROFILE_HOSTS =
   /(^|\.)(linkedin\.com|lnkd\.in|facebook\.com|fb\.com|twitter\.com|x\.com|instagram\.com|github\.com|youtube\.com|tiktok\.com|medium\.com|angel\.co|wellfound\.com|crunchbase\.com|xing\.com)$/;
-const companyHost = (v: string) => {
-  const h = hostOf(v);
+// The company's host as the rest of the app reads a domain (no scheme, www., port, path or final dot: a
+// port kept here made enrichment guess addresses like p…@portco.io:8443), less the profile sites.
+const siteHost = (v: string) => {
+  const h = companyHost(v);
   return h && !PROFILE_HOSTS.test(h) ? h : null;
 };
 
@@ -290,7 +286,7 @@ export function mapRow(raw: string[], headers: string[], m: Mapping): { row: Map
   }
   const tz = get("time_zone");
   const website = get("domain");
-  const siteDomain = website ? companyHost(website) : null;
+  const siteDomain = website ? siteHost(website) : null;
   const custom: Record<string, string> = {};
   const keys = customKeys(headers, m);
   m.forEach((f, i) => {
