@@ -33,6 +33,7 @@ export interface NewTask {
  * the team's earliest-created active admin (a task left with someone disabled waited for ever: nobody active
  * saw it, and its run never moved on). Null only for a team with no active admin, which disabling and
  * demoting never leave. Its arguments are SQL expressions for the task's team, mailbox and sequence owner.
+ * Migration 0064's trigger spells the same rule out for a task reopened while its assignee is disabled.
  */
 const activeAssigneeSql = (teamId: SQL, mailboxId: SQL, ownerId: SQL) => sql`coalesce(
     (SELECT m.user_id FROM mailboxes m JOIN users mu ON mu.id = m.user_id AND mu.disabled_at IS NULL
@@ -77,7 +78,8 @@ const col = (name: (typeof TASK_COLUMNS)[number]) => sql.raw(`json_extract(value
  * task. The assignee is activeAssigneeSql's, decided in the INSERT itself, so a user disabled a moment
  * before (their open tasks handed on in that batch) is never given a new one. A task cancelled before
  * (its step was turned off, then on again) is opened again, keeping its assignee while they are active
- * (it may have been handed to them by hand) and else going by the rule: the SequenceDO hands a step over
+ * (it may have been handed to them by hand) and else going by the rule (migration 0064's trigger, which a
+ * reply's correction reopening a task goes through too): the SequenceDO hands a step over
  * only while its run is open and on that step, and a run waiting on a cancelled task never moves.
  */
 export async function createTasks(d: Db, tasks: NewTask[]): Promise<void> {
@@ -107,9 +109,7 @@ export async function createTasks(d: Db, tasks: NewTask[]): Promise<void> {
         SELECT ${col("id")}, ${col("team_id")}, ${col("enrollment_id")}, ${col("sequence_id")}, ${col("step_id")}, ${col("contact_id")},
           coalesce(${assignee}, ${col("owner_id")}), ${col("type")}, ${col("note")}, ${col("due_at")}, ${col("status")}, ${col("created_at")}
         FROM json_each(${chunk}) WHERE true
-        ON CONFLICT (enrollment_id, step_id) DO UPDATE SET status = 'open', completed_at = NULL,
-          assignee_id = CASE WHEN EXISTS (SELECT 1 FROM users u WHERE u.id = tasks.assignee_id AND u.disabled_at IS NULL)
-            THEN tasks.assignee_id ELSE excluded.assignee_id END
+        ON CONFLICT (enrollment_id, step_id) DO UPDATE SET status = 'open', completed_at = NULL
         WHERE tasks.status = 'cancelled'`,
   );
   await batchSql(d, stmts);
