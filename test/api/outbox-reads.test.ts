@@ -46,13 +46,14 @@ describe("the outbox", () => {
     expect(first.mailbox?.email).toBe(`${mailboxId}@sender.test`);
     expect(first.sequence?.name).toBeTruthy();
     expect(first.contact?.name).toMatch(/^First\d+ Last\d+$/);
-    // No walk over the 3,000 emails for the total.
-    expect(all.count.rowsRead, all.count.statements.join("\n")).toBeLessThan(200);
+    // No walk over the 3,000 emails for the total. (Each of the page's 25 rows also reads its run's emails,
+    // an index entry and a row here, for its Replied mark: 138 and 184 rows before it, 190 and 236 with it.)
+    expect(all.count.rowsRead, all.count.statements.join("\n")).toBeLessThan(260);
 
     const bounced = await outbox(s.cookie, "status=bounced&per_page=25");
     expect(bounced.body.pagination.total_entries).toBe(600);
     expect(bounced.body.messages.every((m) => m.status === "bounced")).toBe(true);
-    expect(bounced.count.rowsRead, bounced.count.statements.join("\n")).toBeLessThan(200);
+    expect(bounced.count.rowsRead, bounced.count.statements.join("\n")).toBeLessThan(260);
 
     // After a status change (a bounce reported later), the totals follow.
     await env.DB.prepare("UPDATE messages SET status = 'bounced' WHERE team_id = ? AND status = 'failed'").bind(teamId).run();

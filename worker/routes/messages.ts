@@ -14,6 +14,10 @@ const MessageSchema = z
     in_reply_to: z.string().nullable(),
     error: z.string().nullable(),
     sent_at: z.number().nullable(),
+    replied_at: z.number().nullable().openapi({
+      description:
+        "When the contact replied to this email or to a later one of the same run (an out-of-office is not a reply); null when they haven't",
+    }),
     mailbox: z.object({ id: z.string(), email: z.string() }).nullable(),
     sequence: z.object({ id: z.string(), name: z.string() }).nullable(),
     contact: z.object({ id: z.string(), name: z.string() }).nullable(),
@@ -44,8 +48,13 @@ export const messageRoutes = router()
       path: "/messages",
       tags: ["Outbox"],
       summary: "Emails sent (the Outbox), newest first",
+      description:
+        "A sequence, mailbox or contact filter you can't see (another team's, deleted, or a sequence not shared with you) answers 404.",
       request: { query: MessageQuery },
-      responses: { 200: json(z.object({ messages: z.array(MessageSchema), pagination: PaginationMeta })) },
+      responses: {
+        200: json(z.object({ messages: z.array(MessageSchema), pagination: PaginationMeta })),
+        404: errorResponses[404],
+      },
     }),
     async (c) => {
       const q = c.req.valid("query");

@@ -95,6 +95,7 @@ const ReplyQuery = Pagination.extend({
   contact_id: Id.optional().openapi({
     description: "Only the inbound emails of this contact and of the address's other contact records (duplicates), whose runs they reach",
   }),
+  mailbox_id: Id.optional().openapi({ description: "Only answers to emails sent from this mailbox" }),
   unhandled: z
     .enum(["true", "false"])
     .optional()
@@ -111,9 +112,12 @@ export const replyRoutes = router()
       path: "/replies",
       tags: ["Replies"],
       summary: "The replies inbox: inbound emails matched to enrollments, with their classification and evidence, newest first",
+      description:
+        "A sequence, contact or mailbox filter you can't see (another team's, deleted, or a sequence not shared with you) answers 404.",
       request: { query: ReplyQuery },
       responses: {
         200: json(z.object({ replies: z.array(ReplySchema), pagination: PaginationMeta, counts: z.record(z.string(), z.number()) })),
+        404: errorResponses[404],
         422: errorResponses[422],
       },
     }),

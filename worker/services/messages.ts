@@ -5,7 +5,7 @@ import { inList } from "../db/in-list";
 import { contacts, enrollments, mailboxes, messages, sequences, steps, teamMessageCounts } from "../db/schema";
 import type { Caller, Env } from "../env";
 import { ApiError, notFound } from "../lib/errors";
-import { messageFor, sequenceFor, visibleMessages } from "./access";
+import { contactFor, mailboxFor, messageFor, sequenceFor, visibleMessages } from "./access";
 import { previewScheduledEmail } from "./scheduled-emails";
 
 /** Emails (the Outbox): D1's `messages`, written by the MailboxDO's mirror; read here with the sequence's visibility. */
@@ -33,7 +33,21 @@ function statusIs(column: typeof messages.status | typeof teamMessageCounts.stat
   return f === "sent_or_bounced" ? inArray(column, ["sent", "bounced"]) : eq(column, f);
 }
 
-/** One page of the team's emails the caller may see, newest first. */
+/**
+ * When the contact answered this email or a later one of the same run: the first reply (not an
+ * out-of-office) stamped on an email of the enrollment (replied_at, set as the reply is classified) at or
+ * after this one went out. Outreach's mailings list marks a mailing replied the same way. A subquery of
+ * the page's own statement, along messages_enrollment_step_uq (enrollment_id first): no read per row.
+ */
+const repliedAfter = sql<number | null>`(select min(r.replied_at) from messages r
+  where r.enrollment_id = ${messages.enrollmentId} and r.team_id = ${messages.teamId} and r.reply_kind = 'reply'
+    and r.replied_at >= ${messages.sentAt})`;
+
+/**
+ * One page of the team's emails the caller may see, newest first. A filter naming a sequence, mailbox or
+ * contact the caller can't see (another team's, a deleted one, a sequence not shared with them) answers
+ * 404 through the access helpers, as the scheduled emails' filters do, not an empty page.
+ */
 export async function listMessages(d: Db, caller: Caller, q: MessageQuery) {
   const visible = visibleMessages(caller);
   const where = and(
@@ -48,10 +62,13 @@ export async function listMessages(d: Db, caller: Caller, q: MessageQuery) {
   // by triggers (team_message_counts), not a count of every email the team ever sent. Else counted.
   const kept = !visible && !q.mailbox_id && !q.sequence_id && !q.contact_id;
   // Not one batch: the page's joined columns share names (id), which a D1 batch's rows, objects, lose.
+  // The filters' checks run beside the page's reads (the page is already limited to what the caller may see),
+  // and nothing is answered unless they pass.
   const [rows, total] = await Promise.all([
     d
       .select({
         m: messages,
+        repliedAt: repliedAfter,
         mb: { id: mailboxes.id, email: mailboxes.email },
         s: { id: sequences.id, name: sequences.name },
         c: { id: contacts.id, first: contacts.firstName, last: contacts.lastName },
@@ -73,6 +90,9 @@ export async function listMessages(d: Db, caller: Caller, q: MessageQuery) {
           .select({ n: sql<number>`count(*)` })
           .from(messages)
           .where(where),
+    q.sequence_id ? sequenceFor(d, caller, q.sequence_id) : undefined,
+    q.mailbox_id ? mailboxFor(d, caller, q.mailbox_id, "mailbox.view") : undefined,
+    q.contact_id ? contactFor(d, caller, q.contact_id) : undefined,
   ]);
   return {
     total: total[0]?.n ?? 0,
@@ -86,6 +106,7 @@ export async function listMessages(d: Db, caller: Caller, q: MessageQuery) {
       in_reply_to: r.m.inReplyTo,
       error: r.m.error,
       sent_at: r.m.sentAt,
+      replied_at: r.repliedAt ?? null,
       step_id: r.m.stepId,
       enrollment_id: r.m.enrollmentId,
       mailbox: r.mb?.id ? r.mb : null,

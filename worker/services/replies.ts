@@ -24,7 +24,7 @@ import { newId } from "../lib/ids";
 import { engine, type ReasonCode } from "../../durable-objects/engine";
 import { isEmailStep } from "../../durable-objects/sequence-config";
 import { TWINS_OF } from "../../durable-objects/sequence-do";
-import { authorize, sequenceAllows, sequenceFor, visibleSequence } from "./access";
+import { authorize, contactFor, mailboxFor, sequenceAllows, sequenceFor, visibleSequence } from "./access";
 import { audit } from "./audit";
 import { explain, openEnrollmentsOfAddress } from "./enrollments";
 import { OOO_DEFAULT_MS, type Classified } from "./reply-classify";
@@ -550,6 +550,8 @@ export interface ReplyQuery {
   classification?: InboundClassification;
   sequence_id?: string;
   contact_id?: string;
+  /** Only answers to emails sent from this mailbox (the sequence report's mailbox filter). */
+  mailbox_id?: string;
   unhandled?: boolean;
   /** Only the caller's own: see `mine`. */
   mine?: boolean;
@@ -772,11 +774,22 @@ export async function listReplies(
   caller: Caller,
   q: ReplyQuery,
 ): Promise<{ replies: Reply[]; total: number; counts: Record<string, number> }> {
+  // A filter naming a sequence, contact or mailbox the caller can't see (another team's, deleted, a sequence
+  // not shared with them) answers 404 through the access helpers, not an empty inbox. Checked beside the
+  // reads below, which are scoped to what the caller may see themselves; nothing is answered before they pass.
+  const checks = Promise.all([
+    q.sequence_id ? sequenceFor(d, caller, q.sequence_id) : undefined,
+    q.contact_id ? contactFor(d, caller, q.contact_id) : undefined,
+    q.mailbox_id ? mailboxFor(d, caller, q.mailbox_id, "mailbox.view") : undefined,
+  ]);
   const scope = and(
     eq(inboundMessages.teamId, caller.teamId),
     visibleSequence(caller, inboundMessages.sequenceId),
     q.sequence_id ? eq(inboundMessages.sequenceId, q.sequence_id) : undefined,
     q.contact_id ? ofContact(caller.teamId, q.contact_id) : undefined,
+    q.mailbox_id
+      ? sql`${inboundMessages.messageId} IN (SELECT fm.id FROM messages fm WHERE fm.mailbox_id = ${q.mailbox_id} AND fm.team_id = ${caller.teamId})`
+      : undefined,
     q.mine ? mine(caller) : undefined,
   );
   const where = and(
@@ -798,6 +811,7 @@ export async function listReplies(
       .from(inboundMessages)
       .where(and(scope, q.unhandled ? isNull(inboundMessages.reviewedAt) : undefined))
       .groupBy(inboundMessages.classification),
+    checks,
   ]);
   const names = await effectSequences(d, caller, rows);
   return {
