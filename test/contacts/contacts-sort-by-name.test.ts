@@ -8,7 +8,8 @@ import { countedGet, env } from "../helpers";
 // Sorted by name, the Contacts page (and Apollo's contacts/search) ordered the names in binary: every capital
 // before every small letter and every accented letter after both, so "Élodie" came after "Zoe", "émile"
 // after "zoe", "de Vries" after "Zeller" and "Özil" after everyone. It sorts by the names lower-cased with
-// their accents taken off (CONTACT_LAST_NAME_FOLDED), still read down an index to the page in one round trip.
+// their accents taken off (CONTACT_LAST_NAME_FOLDED), still read down an index to the page in one round trip,
+// and folds a name's rarer capitals as well (Ì, Ş, Ť: SORT_FOLDS), which the search's 77 letters leave as they are.
 
 type Page = { contacts: { id: string }[]; pagination: { total_entries: number } };
 
@@ -17,12 +18,15 @@ const ORDERED: [string, string][] = [
   ["Ed", "Ávila"],
   ["Cy", "de Vries"],
   ["Di", "Dupont"],
+  ["Ana", "Ìbañez"],
   ["Élodie", "Martin"],
   ["émile", "Martin"],
   ["Eva", "martin"],
+  ["Şule", "Martin"],
   ["Zoe", "MARTIN"],
   ["Bo", "Olsen"],
   ["Ana", "Özil"],
+  ["Ty", "Ťapák"],
   ["Gil", "Zeller"],
   ["Fay", "Zúñiga"],
 ];
@@ -73,14 +77,14 @@ describe("contacts sorted by name", () => {
     expect(whole.body.contacts.map((c) => c.id)).toEqual(expected);
     // Page by page, the same order, no contact twice.
     const pages: string[] = [];
-    for (const p of [1, 2, 3, 4]) {
+    for (const p of [1, 2, 3, 4, 5]) {
       const r = await countedGet<Page>(s.cookie, `/api/contacts?sort=name&page=${p}&per_page=3`);
       pages.push(...r.body.contacts.map((c) => c.id));
     }
     expect(pages).toEqual(expected);
     // A search sorted by name: the Martins, whatever their case, by first name.
     const martins = await countedGet<Page>(s.cookie, "/api/contacts?sort=name&q=MARTIN&per_page=100");
-    expect(martins.body.contacts.map((c) => c.id)).toEqual(expected.slice(3, 7));
+    expect(martins.body.contacts.map((c) => c.id)).toEqual(expected.slice(4, 9));
 
     // Apollo's contacts/search by last name, both ways.
     for (const ascending of [true, false]) {

@@ -3,7 +3,7 @@
 // and every query filters on it (invariant 8). Instants are integer milliseconds since the epoch, UTC.
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
-import { foldSql } from "./contains";
+import { foldSql, SORT_FOLDS } from "./contains";
 
 const id = () => text("id").primaryKey();
 const teamId = () => text("team_id").notNull();
@@ -151,12 +151,12 @@ export const EMAIL_DOMAIN = "lower(substr(email, instr(email, '@') + 1))";
 
 /**
  * A contact's last and first names as the Contacts page sorts them: lower-cased with their accents taken
- * off (foldSql), so Élodie sorts among the e's and "de Vries" among the d's, not after Z (a binary order
+ * off (foldSql, with the rarer capitals of SORT_FOLDS as well), so Élodie sorts among the e's and "de Vries" among the d's, not after Z (a binary order
  * puts every capital before every small letter and every accented letter after both).
  * contacts_team_folded_name_idx holds them (migration 0063); an ORDER BY reaches it only with the same expressions.
  */
-export const CONTACT_LAST_NAME_FOLDED = foldSql("lower(last_name)");
-export const CONTACT_FIRST_NAME_FOLDED = foldSql("lower(first_name)");
+export const CONTACT_LAST_NAME_FOLDED = foldSql("lower(last_name)", SORT_FOLDS);
+export const CONTACT_FIRST_NAME_FOLDED = foldSql("lower(first_name)", SORT_FOLDS);
 
 /** A person's company lower-cased with its accents taken off (foldSql), as people_company_folded_idx holds it. */
 export const PEOPLE_COMPANY_FOLDED = foldSql("lower(company)");
