@@ -7,6 +7,8 @@ export type ReplyQuery = {
   per_page?: number;
   classification?: ReplyClassification;
   sequence_id?: string;
+  /** Answers to emails sent from this mailbox (the sequence report's mailbox filter carries over). */
+  mailbox_id?: string;
   unhandled?: "true";
   /** Answers to emails sent from my mailboxes, or in sequences I own. */
   mine?: "true";
