@@ -80,7 +80,9 @@ export class SmtpSocket {
       const line = this.buffer.slice(0, nl).replace(/\r$/, "");
       this.buffer = this.buffer.slice(nl + 1);
       const m = /^(\d{3})([ -]|$)(.*)$/.exec(line);
-      if (!m) throw new SmtpConnectionError(`Not an SMTP reply: ${JSON.stringify(line.slice(0, 100))}`);
+      // Never the line itself: the caller names any host and port, and whatever answers there (a database's
+      // banner, an internal service) must not be read back through us.
+      if (!m) throw new SmtpConnectionError("This server didn't answer as an SMTP server");
       lines.push(m[3]!);
       if (m[2] !== "-") return { code: Number(m[1]), lines };
     }
