@@ -67,6 +67,14 @@ function MailboxCard(props: {
   const m = () => props.m;
   // Signed in again: nothing is sent until the reply check has read the inbox (the API's held_for_reply_check).
   const waiting = () => (m().status === "connected" ? m().held_for_reply_check : null);
+  // The badge says what the mailbox does now: held for its reply check it sends nothing, so not a green Connected.
+  const badge = (): { label: string; tone: Tone; title?: string } => {
+    const w = waiting();
+    if (!w) return STATUS[m().status];
+    return w.error
+      ? { label: "Reply check failing", tone: "danger", title: "Connected, but nothing is sent until the reply check reads the inbox" }
+      : { label: "Held: checking replies", tone: "warning", title: "Connected, but nothing is sent until the reply check reads the inbox" };
+  };
   const connect = useWrite(connectMailboxAction, {
     done: () => `${m().email} reconnected: held emails resume on their own`,
     failed: () => "Couldn't reconnect",
@@ -79,7 +87,7 @@ function MailboxCard(props: {
   return (
     <article
       class="mailbox-card"
-      classList={{ "mailbox-down": m().status !== "connected" }}
+      classList={{ "mailbox-down": m().status !== "connected" || !!waiting() }}
       aria-labelledby={`mb-${m().id}`}
       data-testid="mailbox-card"
       data-email={m().email}
@@ -101,8 +109,8 @@ function MailboxCard(props: {
           </p>
         </div>
         <div class="mailbox-badges">
-          <Badge tone={STATUS[m().status].tone} dot>
-            {STATUS[m().status].label}
+          <Badge tone={badge().tone} dot title={badge().title}>
+            {badge().label}
           </Badge>
           <Badge tone="neutral" title={transport()?.hint}>
             {transportLabel()}
