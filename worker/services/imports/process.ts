@@ -208,26 +208,44 @@ async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, ms
   // their case (the oldest one when several match), through contacts_team_name_company_idx: matched by
   // email only, the same email-less file imported twice made every one of its people twice. The names go
   // as one JSON value (D1's 100 bound parameters) and are compared by SQLite's lower() on both sides.
-  const nameless = unique.filter((g) => !g.row.email);
-  const byName = new Map<string, (typeof matches)[number]>();
-  if (nameless.length) {
-    const cols = sql.raw(UPDATABLE.map((f) => `c.${f}`).join(", "));
-    const rows = await d.all<Omit<(typeof matches)[number], "customFields"> & { customFields: string; i: number }>(sql`
+  type Found = (typeof matches)[number];
+  const cols = sql.raw(UPDATABLE.map((f) => `c.${f}`).join(", "));
+  const nameMatches = async (rows: MappedRow[], emailless: boolean) => {
+    const found = new Map<number, Found>();
+    if (!rows.length) return found;
+    const hits = await d.all<Omit<Found, "customFields"> & { customFields: string; i: number }>(sql`
       SELECT j.key AS i, c.id, c.email, c.created_at AS createdAt, c.custom_fields AS customFields, ${cols}
-        FROM json_each(${JSON.stringify(nameless.map((g) => [g.row.first_name, g.row.last_name, g.row.company]))}) j
+        FROM json_each(${JSON.stringify(rows.map((r) => [r.first_name, r.last_name, r.company]))}) j
         CROSS JOIN contacts c
        WHERE c.team_id = ${imp.teamId}
          AND lower(c.first_name) = lower(json_extract(j.value, '$[0]'))
          AND lower(c.last_name) = lower(json_extract(j.value, '$[1]'))
          AND lower(c.company) = lower(json_extract(j.value, '$[2]'))
-         AND c.deleted_at IS NULL`);
-    for (const { i, ...r } of rows) {
-      const k = nameless[i]!.key;
-      const had = byName.get(k);
+         AND c.deleted_at IS NULL ${emailless ? sql`AND c.email IS NULL` : sql``}`);
+    for (const { i, ...r } of hits) {
+      const had = found.get(i);
       const row = { ...r, customFields: JSON.parse(r.customFields || "{}") as Record<string, string> };
-      if (!had || row.createdAt < had.createdAt || (row.createdAt === had.createdAt && row.id < had.id)) byName.set(k, row);
+      if (!had || row.createdAt < had.createdAt || (row.createdAt === had.createdAt && row.id < had.id)) found.set(i, row);
     }
-  }
+    return found;
+  };
+  const nameless = unique.filter((g) => !g.row.email);
+  const byName = new Map<string, Found>();
+  for (const [i, f] of await nameMatches(
+    nameless.map((g) => g.row),
+    false,
+  ))
+    byName.set(nameless[i]!.key, f);
+  // A row with an email no contact has is still the person the team knows by name alone (an email-less
+  // contact with the same first name, last name and company), who is given the address: matched by
+  // email alone, "Cara Diaz, Beta Inc" then "cara@beta.io, Cara Diaz, Beta Inc" made Cara twice.
+  const seekers = unique.filter((g) => g.row.email && !existing.has(g.row.email) && nameKey(g.row));
+  const emaillessByName = new Map<string, Found>();
+  for (const [i, f] of await nameMatches(
+    seekers.map((g) => g.row),
+    true,
+  ))
+    emaillessByName.set(nameKey(seekers[i]!.row)!, f);
   // A deleted contact's suppression outlives it: its address is not imported again (invariant 5).
   const suppressed = await suppressionMatches(
     d,
@@ -285,10 +303,56 @@ async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, ms
     .get();
 
   const inserts: Row[] = [];
-  const updates: Row[] = [];
+  // By contact: rows of this part that meet one contact (by email, by name, or given its address) each
+  // build on what the ones before them wrote, and it is written once.
+  const updates = new Map<string, Row>();
+  const same = new Map<string, Found>();
+  const one = (f: Found | undefined) => f && (same.get(f.id) ?? (same.set(f.id, f), f));
+  // Contacts given an email by this part (one address each), and this part's new email-less contacts by name.
+  const given = new Set<string>();
+  const newNameless = new Map<string, (string | number | null)[]>();
   for (const g of unique) {
     const r = g.row;
-    const found = r.email ? existing.get(r.email) : byName.get(g.key);
+    let found = one(r.email ? existing.get(r.email) : byName.get(g.key));
+    const name = nameKey(r);
+    if (r.email && !found && name && !suppressed.has(r.email.toLowerCase())) {
+      const here = newNameless.get(name);
+      if (here) {
+        // This part's own new contact: the insert takes the address and fills what it lacks from this row.
+        const ins = here;
+        newNameless.delete(name);
+        ins[13] = r.email;
+        ins[14] = "unverified";
+        const fill: [number, string | null][] = [
+          [6, r.title],
+          [8, r.domain],
+          [9, r.industry],
+          [10, r.city],
+          [11, r.country],
+          [12, r.time_zone],
+          [15, r.phone],
+          [16, r.linkedin_url],
+        ];
+        for (const [at, v] of fill) if (ins[at] === null && v) ins[at] = v;
+        ins[19] = JSON.stringify({ ...r.custom_fields, ...(JSON.parse(ins[19] as string) as Record<string, string>) });
+        out.push({
+          row: g.n,
+          key: g.key,
+          contactId: ins[0] as string,
+          outcome: "updated",
+          column: null,
+          value: listGone ? settings.list_name : null,
+          reason: listGone,
+        });
+        continue;
+      }
+      const known = one(emaillessByName.get(name));
+      if (known && !given.has(known.id)) {
+        found = known;
+        found.email = r.email;
+        given.add(found.id);
+      }
+    }
     if (found) {
       const next = UPDATABLE.map((f) => {
         const mine = found[f];
@@ -298,8 +362,10 @@ async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, ms
         return settings.match === "overwrite" || !mine ? theirs : mine;
       });
       const custom = mergeCustom(found.customFields, r.custom_fields, settings.match);
-      const changed = next.some((v, i) => v !== found[UPDATABLE[i]!]) || custom !== null;
-      if (changed) updates.push([found.id, ...next, JSON.stringify(custom ?? found.customFields)]);
+      const changed = next.some((v, i) => v !== found[UPDATABLE[i]!]) || custom !== null || (given.has(found.id) && !updates.has(found.id));
+      UPDATABLE.forEach((f, i) => ((found as Record<string, unknown>)[f] = next[i]));
+      if (custom) found.customFields = custom;
+      if (changed) updates.set(found.id, [found.id, ...next, JSON.stringify(found.customFields), given.has(found.id) ? found.email : null]);
       out.push({
         row: g.n,
         key: g.key,
@@ -329,7 +395,7 @@ async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, ms
     const id = await orderedIdFrom(imp.id, g.n, "import");
     const named = r.owner_email ? owners.get(r.owner_email) : undefined;
     const owner = named ?? defaultOwner;
-    inserts.push([
+    const insert: (string | number | null)[] = [
       id,
       imp.teamId,
       owner,
@@ -352,7 +418,9 @@ async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, ms
       JSON.stringify(r.custom_fields),
       t,
       t,
-    ]);
+    ];
+    inserts.push(insert);
+    if (!r.email && name) newNameless.set(name, insert);
     const unknownOwner = r.owner_email && !named;
     const ownerReason = unknownOwner
       ? `Owner '${r.owner_email}' is not an active user of this team${defaultGone ? `, and the default owner ${defaultGone}` : ""}; ${ownedBy}`
@@ -405,10 +473,15 @@ async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, ms
       out.map((o) => [imp.id, o.row, imp.teamId, o.key, o.contactId, o.outcome, o.column, o.value, o.reason]),
     ),
   ];
-  if (updates.length) {
-    const set = sql.raw([...UPDATABLE, "custom_fields"].map((f, i) => `${f} = json_extract(j.value, '$[${i + 1}]')`).join(", "));
+  if (updates.size) {
+    // Then the address given to an email-less contact met by name (unless one was given to it meanwhile).
+    const mail = `json_extract(j.value, '$[${UPDATABLE.length + 2}]')`;
+    const set = sql.raw(
+      [...UPDATABLE, "custom_fields"].map((f, i) => `${f} = json_extract(j.value, '$[${i + 1}]')`).join(", ") +
+        `, email = coalesce(contacts.email, ${mail}), email_status = CASE WHEN contacts.email IS NULL AND ${mail} IS NOT NULL THEN 'unverified' ELSE contacts.email_status END`,
+    );
     // Packed by size, not by count: 2,000 rows with custom columns went past D1's 2 MB per bound value.
-    for (const part of packRows(updates.map((u) => JSON.stringify(u)))) {
+    for (const part of packRows([...updates.values()].map((u) => JSON.stringify(u)))) {
       writes.push(
         // `+team_id`: each row by its id. Without statistics SQLite drove this join from the team's
         // contacts (every one of them against the whole list); the team check stays a filter.
@@ -417,7 +490,12 @@ async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, ms
     }
   }
   if (settings.list_id && list) {
-    const members = out.filter((o) => o.contactId).map((o): Row => [settings.list_id, o.contactId, imp.teamId, t]);
+    const members = [...new Set(out.flatMap((o) => (o.contactId ? [o.contactId] : [])))].map((c): Row => [
+      settings.list_id,
+      c,
+      imp.teamId,
+      t,
+    ]);
     writes.push(...bulkInsertSql("list_members", ["list_id", "contact_id", "team_id", "added_at"], members));
     // Deleted between the check above and this batch: no members left behind for a list that is gone.
     writes.push(
