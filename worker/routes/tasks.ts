@@ -68,9 +68,9 @@ const TaskDone = z.object({
     status: z.string(),
     completed_at: z.number().nullable(),
     due_at: z.number().openapi({ description: "When the task is due (a call to call back: the new time)" }),
-    run: z.enum(["moved_on", "finished", "unchanged", "none"]).openapi({
+    run: z.enum(["moved_on", "finished", "paused", "sequence_off", "unchanged", "none"]).openapi({
       description:
-        "What became of the contact's run: moved on to the next step, finished (reason says why), unchanged (the task stays open), none (a task of no sequence)",
+        "What became of the contact's run: moved on to the next step, finished (reason says why; null: that was its last step), paused (the step is recorded; the next waits until the run is resumed), sequence_off (the step is recorded; nothing more goes until the sequence is turned on), unchanged (the task stays open, or the run had already left its step), none (a task of no sequence)",
     }),
     reason: z
       .enum(["meeting_booked", "not_interested"])

@@ -278,13 +278,13 @@ const notOpen = (status: string) =>
 
 export const endsRun = (outcome: CallOutcome) => runEnding(outcome) !== null;
 
-/** What working a task did to its contact's run: moved on to the next step, finished (and why), or nothing. */
+/** What working a task did to its contact's run: moved on to the next step, finished (and why), waits (paused, sequence off), or nothing. */
 export interface TaskResult {
   id: string;
   status: string;
   completed_at: number | null;
   due_at: number;
-  run: "moved_on" | "finished" | "unchanged" | "none";
+  run: "moved_on" | "finished" | "paused" | "sequence_off" | "unchanged" | "none";
   reason: "meeting_booked" | "not_interested" | null;
 }
 
@@ -317,7 +317,28 @@ async function applyToRun(
   const sending = await seq.taskDone({ enrollmentId: task.enrollmentId, stepId: task.stepId, outcome: status, at });
   // The run handed this step's email to the mailbox (sent from the task): only the mailbox's report settles it.
   if (sending.length) return { run: "sending" as const, reason };
-  return { run: "moved_on" as const, reason };
+  return { run: await runAfter(d, task), reason };
+}
+
+/**
+ * What the run did with a task done, as the SequenceDO left it in D1 (taskDone mirrors it before it answers):
+ * finished (it was the last step), paused (the step is recorded, the next waits for the resume), the
+ * sequence turned off (nothing more goes until it is on again), unchanged (the run did not take it: it had
+ * left that step), else moved on. Answering "moved on" for each, the toast contradicted the row.
+ */
+async function runAfter(d: Db, task: TaskRow): Promise<"moved_on" | "finished" | "paused" | "sequence_off" | "unchanged"> {
+  const [r] = await d
+    .select({ status: enrollments.status, currentStep: enrollments.currentStep, active: sequences.active, pos: steps.position })
+    .from(enrollments)
+    .innerJoin(sequences, eq(sequences.id, enrollments.sequenceId))
+    .leftJoin(steps, and(eq(steps.id, task.stepId!), eq(steps.sequenceId, enrollments.sequenceId)))
+    .where(and(eq(enrollments.id, task.enrollmentId!), eq(enrollments.teamId, task.teamId)));
+  if (!r) return "unchanged";
+  if (r.status === "finished") return "finished";
+  if (r.status === "paused") return "paused";
+  if (r.status !== "active" && r.status !== "held" && r.status !== "scheduled") return "unchanged";
+  if (!r.active) return "sequence_off";
+  return r.pos !== null && r.currentStep === r.pos ? "unchanged" : "moved_on";
 }
 
 /**

@@ -163,8 +163,12 @@ function resultWords(t: Task, r: { run: string; reason: string | null } | undefi
   if (r?.run === "finished")
     return r.reason === "meeting_booked"
       ? `${done}: meeting booked with ${who}, who leaves the sequence (no more steps)`
-      : `${done}: ${who} is not interested and leaves the sequence (no more steps)`;
+      : r.reason === "not_interested"
+        ? `${done}: ${who} is not interested and leaves the sequence (no more steps)`
+        : `${done}: that was ${who}'s last step; they have finished the sequence`;
   if (r?.run === "moved_on") return `${done}: ${who} moves on to the next step`;
+  if (r?.run === "paused") return `${done}: ${who} is paused in the sequence; the next step waits until they are resumed`;
+  if (r?.run === "sequence_off") return `${done}: the sequence is turned off; ${who}'s next step waits until it is on again`;
   if (r?.run === "unchanged") return `${done}: the task stays open`;
   return done;
 }
