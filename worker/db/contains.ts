@@ -55,9 +55,9 @@ export function foldSql(expr: string, folds: readonly (readonly [string, string]
 }
 
 /** `foldSql` as drizzle SQL around `value` (a column or a bound value), lower()ed first. */
-export function folded(value: SQLWrapper | string): SQL {
+export function folded(value: SQLWrapper | string, folds: readonly (readonly [string, string])[] = FOLDS): SQL {
   return sql.join(
-    foldSql("\u0000")
+    foldSql("\u0000", folds)
       .split("\u0000")
       .map((p) => sql.raw(p)),
     sql`lower(${value})`,

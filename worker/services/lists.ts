@@ -1,7 +1,7 @@
 import { and, asc, count, eq, sql } from "drizzle-orm";
 import { bulkInsertSql } from "../db/bulk";
 import { batchSql, isUniqueViolation, type Db } from "../db/client";
-import { containsFolded } from "../db/contains";
+import { containsFolded, folded, SORT_FOLDS } from "../db/contains";
 import { inChunks, inList, listParam, teamRowsById } from "../db/in-list";
 import { contacts, listMembers, lists } from "../db/schema";
 import type { Caller } from "../env";
@@ -57,6 +57,13 @@ export async function getList(d: Db, caller: Caller, listId: string): Promise<Li
   return withRights(caller, row);
 }
 
+/**
+ * Lists by name as a person reads them, case- and accent-blind ("Équipe" among the e's, "alpha" before "Zeta"),
+ * then by id: lists_team_name_uq's binary order put every small letter after Z and every accented letter after
+ * both. A team's lists are few, so they are sorted for each page rather than read down an index.
+ */
+const BY_NAME = [asc(folded(lists.name, SORT_FOLDS)), asc(lists.id)];
+
 /** The team's lists whose name contains `q`, by name, a page at a time. */
 export async function searchLists(
   d: Db,
@@ -69,7 +76,7 @@ export async function searchLists(
       .select(viewColumns)
       .from(lists)
       .where(where)
-      .orderBy(asc(lists.name), asc(lists.id))
+      .orderBy(...BY_NAME)
       .limit(q.per_page)
       .offset((q.page - 1) * q.per_page),
     d.select({ n: count() }).from(lists).where(where),
@@ -79,7 +86,11 @@ export async function searchLists(
 
 /** Every list of a team with its size, by name (Apollo's GET /labels). */
 export function allLists(d: Db, teamId: string): Promise<Omit<ListView, "can_manage">[]> {
-  return d.select(viewColumns).from(lists).where(eq(lists.teamId, teamId)).orderBy(asc(lists.name), asc(lists.id));
+  return d
+    .select(viewColumns)
+    .from(lists)
+    .where(eq(lists.teamId, teamId))
+    .orderBy(...BY_NAME);
 }
 
 /** The team's lists with these names (unknown names are left out). */
@@ -250,7 +261,7 @@ export async function contactLists(d: Db, caller: Caller, contactId: string): Pr
     .from(listMembers)
     .innerJoin(lists, eq(lists.id, listMembers.listId))
     .where(and(eq(listMembers.contactId, ct.id), eq(listMembers.teamId, caller.teamId)))
-    .orderBy(asc(lists.name), asc(lists.id));
+    .orderBy(...BY_NAME);
   return rows.map((r) => withRights(caller, r));
 }
 
