@@ -1,6 +1,6 @@
 import { A, createAsync, revalidate, useIsRouting, useSearchParams } from "@solidjs/router";
 import { createEffect, createSignal, For, on, Show, Suspense } from "solid-js";
-import { rawMessageUrl, type Message, type MessageFilter } from "../api";
+import { ApiError, rawMessageUrl, type Message, type MessageFilter } from "../api";
 import { Badge, type Tone } from "../components/Badge";
 import { EmptyState } from "../components/EmptyState";
 import { Icon } from "../components/Icon";
@@ -35,6 +35,17 @@ const FILTERS: { id: MessageFilter | ""; label: string }[] = [
 
 const str = (v: string | string[] | undefined) => (typeof v === "string" ? v : undefined);
 
+/** The contact answered this email, or a later one of the same run (Outreach's mailings list marks it so); an out-of-office is not a reply. */
+function RepliedBadge(props: { at: number }) {
+  return (
+    <span data-testid="outbox-replied">
+      <Badge tone="accent" title={`The contact replied ${formatFull(props.at)}`}>
+        Replied
+      </Badge>
+    </span>
+  );
+}
+
 function StatusBadge(props: { status: Message["status"] }) {
   const s = () => STATUS[props.status];
   return (
@@ -63,6 +74,7 @@ function MessageDetail(props: { m: Message; onClose: () => void }) {
             {props.m.subject || <span class="muted">(no subject)</span>}
           </h2>
           <StatusBadge status={props.m.status} />
+          <Show when={props.m.replied_at}>{(at) => <RepliedBadge at={at()} />}</Show>
         </div>
         <button type="button" class="btn btn-ghost btn-sm btn-icon" aria-label="Close message" onClick={() => props.onClose()}>
           <Icon name="x" size={16} />
@@ -193,15 +205,26 @@ export default function Outbox() {
   const status = () => (FILTERS.some((f) => f.id === params.status) ? (params.status as MessageFilter) : "");
   const page = () => Math.max(1, Number(params.page) || 1);
   const selectedId = () => str(params.id);
-  const result = createAsync(() =>
-    getMessages({
-      page: page(),
-      per_page: 50,
-      mailbox_id: mailbox() || undefined,
-      sequence_id: sequenceId() || undefined,
-      status: status() || undefined,
-    }),
-  );
+  // A sequence or mailbox in the URL the caller can't see (another team's, removed, not shared) answers 404:
+  // said above the list, with the filters left to change, instead of the whole page's error.
+  const [filterError, setFilterError] = createSignal<ApiError | null>(null);
+  const result = createAsync(async () => {
+    try {
+      const r = await getMessages({
+        page: page(),
+        per_page: 50,
+        mailbox_id: mailbox() || undefined,
+        sequence_id: sequenceId() || undefined,
+        status: status() || undefined,
+      });
+      setFilterError(null);
+      return r;
+    } catch (e) {
+      if (!(e instanceof ApiError && e.status === 404)) throw e;
+      setFilterError(e);
+      return undefined;
+    }
+  });
   const mailboxes = createAsync(() => getMailboxes().catch(() => undefined));
   const selected = () => result()?.messages.find((m) => m.id === selectedId());
 
@@ -258,7 +281,21 @@ export default function Outbox() {
         <Show when={result()}>{(r) => <span class="muted small">{plural(r().pagination.total_entries, "email")}</span>}</Show>
       </div>
 
-      <div class="mail-split" classList={{ "mail-split-open": !!selected() }}>
+      <Show when={filterError()}>
+        {(e) => (
+          <div class="outbox-filter-error" data-testid="outbox-filter-error">
+            <ErrorPanel error={e()} title="Can't show these emails" />
+            <button
+              type="button"
+              class="btn btn-secondary btn-sm"
+              onClick={() => setParams({ sequence_id: undefined, mailbox: undefined, page: undefined, id: undefined })}
+            >
+              Show every email
+            </button>
+          </div>
+        )}
+      </Show>
+      <div class="mail-split" classList={{ "mail-split-open": !!selected(), "mail-split-gone": !!filterError() }}>
         <DataFrame
           rows={result()?.messages}
           pagination={result()?.pagination}
@@ -308,6 +345,7 @@ export default function Outbox() {
                       <span class="mail-row-subject">{m.subject || "(no subject)"}</span>
                       <span class="mail-row-meta">
                         <StatusBadge status={m.status} />
+                        <Show when={m.replied_at}>{(at) => <RepliedBadge at={at()} />}</Show>
                         <span class="muted small">{m.sequence?.name ?? "Test email"}</span>
                         <span class="muted small mail-from">from {m.mailbox?.email ?? "—"}</span>
                       </span>

@@ -1,6 +1,7 @@
 import { A, createAsync, useIsRouting, useSearchParams } from "@solidjs/router";
 import { createEffect, createSignal, ErrorBoundary, For, on, Show } from "solid-js";
 import { useWrite } from "../actions";
+import { ApiError } from "../api";
 import { Badge, type Tone } from "../components/Badge";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { DataTable } from "../components/DataTable";
@@ -19,6 +20,7 @@ import {
   type Reply,
   type ReplyClassification,
 } from "../queries/replies";
+import { getMailboxes } from "../queries/mailboxes";
 import { getSequences } from "../queries/sequences";
 import { usePageTitle } from "../title";
 import "./Replies.css";
@@ -239,10 +241,13 @@ async function allSequences() {
 /** Which sequence's replies, and only mine: kept in the URL (?sequence_id=, ?mine=true) so a link or a reload keeps them. */
 function ReplyFilters(props: {
   sequenceId: string | undefined;
+  mailboxId: string | undefined;
   mine: boolean;
-  onChange: (p: { sequence_id?: string; mine?: string }) => void;
+  onChange: (p: { sequence_id?: string; mailbox_id?: string; mine?: string }) => void;
 }) {
   const sequences = createAsync(() => allSequences());
+  const mailboxes = createAsync(() => getMailboxes().catch(() => undefined));
+  const unlistedMailbox = () => !!props.mailboxId && !mailboxes()?.mailboxes.some((m) => m.id === props.mailboxId);
   // A sequence named in the URL that isn't listed (still loading, or no longer visible) stays selected, by id.
   const unlisted = () => !!props.sequenceId && !!sequences() && !sequences()!.some((s) => s.id === props.sequenceId);
   return (
@@ -272,6 +277,31 @@ function ReplyFilters(props: {
           </For>
         </select>
       </label>
+      {/* Answers to emails sent from this mailbox: the sequence report's mailbox filter carries over here. */}
+      <label class="reply-filter">
+        <span>Mailbox</span>
+        <select
+          class="input input-sm"
+          data-testid="reply-mailbox"
+          onChange={(e) => props.onChange({ mailbox_id: e.currentTarget.value || undefined })}
+        >
+          <option value="" selected={!props.mailboxId}>
+            Every mailbox
+          </option>
+          <Show when={unlistedMailbox()}>
+            <option value={props.mailboxId} selected>
+              {mailboxes() ? "A mailbox you can't see" : "Loading…"}
+            </option>
+          </Show>
+          <For each={mailboxes()?.mailboxes ?? []}>
+            {(m) => (
+              <option value={m.id} selected={m.id === props.mailboxId}>
+                {m.email}
+              </option>
+            )}
+          </For>
+        </select>
+      </label>
       <label class="reply-filter reply-mine" title="Answers to emails sent from your mailboxes, or in sequences you own">
         <input
           type="checkbox"
@@ -292,22 +322,35 @@ export default function Replies() {
   const view = () => (str(params.kind) as ReplyClassification | undefined) ?? "all";
   const unhandled = () => params.unhandled === "true";
   const sequenceId = () => str(params.sequence_id) || undefined;
+  const mailboxId = () => str(params.mailbox_id) || undefined;
   const mine = () => params.mine === "true";
   const page = () => Number(str(params.page) ?? 1) || 1;
   const [reading, setReading] = createSignal<Reply | null>(null);
-  const result = createAsync(() =>
-    getReplies({
-      page: page(),
-      per_page: 25,
-      classification: view() === "all" ? undefined : (view() as ReplyClassification),
-      unhandled: unhandled() ? "true" : undefined,
-      sequence_id: sequenceId(),
-      mine: mine() ? "true" : undefined,
-    }),
-  );
+  // A sequence or mailbox in the URL the caller can't see answers 404: said in the list's place, with the
+  // filters and tabs left to change (the tabs' counts read the answer too, outside the list's error boundary).
+  const [filterError, setFilterError] = createSignal<ApiError | null>(null);
+  const result = createAsync(async () => {
+    try {
+      const r = await getReplies({
+        page: page(),
+        per_page: 25,
+        classification: view() === "all" ? undefined : (view() as ReplyClassification),
+        unhandled: unhandled() ? "true" : undefined,
+        sequence_id: sequenceId(),
+        mailbox_id: mailboxId(),
+        mine: mine() ? "true" : undefined,
+      });
+      setFilterError(null);
+      return r;
+    } catch (e) {
+      if (!(e instanceof ApiError && e.status === 404)) throw e;
+      setFilterError(e);
+      return undefined;
+    }
+  });
   // "Confirm selected": the rows ticked, across pages; a new filter starts afresh (what was ticked may not be listed).
   const [selected, setSelected] = createSignal<ReadonlySet<string>>(new Set());
-  createEffect(on([view, unhandled, sequenceId, mine], () => setSelected(new Set<string>()), { defer: true }));
+  createEffect(on([view, unhandled, sequenceId, mailboxId, mine], () => setSelected(new Set<string>()), { defer: true }));
   const toggle = (id: string, onOff: boolean) =>
     setSelected((prev) => {
       const next = new Set(prev);
@@ -363,7 +406,12 @@ export default function Replies() {
           </>
         }
       />
-      <ReplyFilters sequenceId={sequenceId()} mine={mine()} onChange={(p) => setParams({ ...p, page: undefined }, { replace: true })} />
+      <ReplyFilters
+        sequenceId={sequenceId()}
+        mailboxId={mailboxId()}
+        mine={mine()}
+        onChange={(p) => setParams({ ...p, page: undefined }, { replace: true })}
+      />
       <Tabs
         label="Kinds of inbound email"
         tabs={[
@@ -374,123 +422,139 @@ export default function Replies() {
         onSelect={(id) => setParams({ kind: id === "all" ? undefined : id, page: undefined }, { replace: true })}
       />
       <section class="tab-panel" role="tabpanel" id={tabPanelId(view())} aria-labelledby={tabId(view())}>
-        <ErrorBoundary fallback={(err) => <ErrorPanel error={err} />}>
-          <DataTable
-            caption="Inbound emails"
-            testId="replies-table"
-            columns={[{ label: "From" }, { label: "What it is" }, { label: "Email" }, { label: "Sequence" }, { label: "Received" }]}
-            rows={result()?.replies}
-            pagination={result()?.pagination}
-            busy={routing()}
-            loading="Loading replies…"
-            rowProps={(r) => ({ "data-reply": r.id })}
-            select={{
-              key: (r) => r.id,
-              selected,
-              toggle,
-              label: (r) => `Select the email from ${r.contact?.name || r.from_email}`,
-              pageLabel: "Select every email on this page",
-            }}
-            empty={
-              <EmptyState
-                icon="mail"
-                title={
-                  unhandled() ? "Nothing left to review" : sequenceId() || mine() ? "No replies match these filters" : "No replies yet"
-                }
+        <Show when={filterError()}>
+          {(e) => (
+            <div class="reply-filter-error" data-testid="reply-filter-error">
+              <ErrorPanel error={e()} title="Can't show these replies" />
+              <button
+                type="button"
+                class="btn btn-secondary btn-sm"
+                onClick={() => setParams({ sequence_id: undefined, mailbox_id: undefined, page: undefined }, { replace: true })}
               >
-                Answers to your sequences' emails land here, from the inbound email route and from Gmail and Microsoft 365 mailboxes
-                (checked every minute).
-              </EmptyState>
-            }
-          >
-            {(r) => (
-              <>
-                <td>
-                  <Show
-                    when={r.contact}
-                    fallback={
-                      <span class="reply-address">
-                        <Address email={r.from_email} />
-                      </span>
-                    }
-                  >
-                    {(c) => (
-                      <A href={`/contacts/${c().id}`} class="reply-who">
-                        <strong>{c().name || c().email}</strong>
-                        <span class="muted reply-address">
-                          <Address email={c().email} />
+                Show every reply
+              </button>
+            </div>
+          )}
+        </Show>
+        <ErrorBoundary fallback={(err) => <ErrorPanel error={err} />}>
+          <Show when={!filterError()}>
+            <DataTable
+              caption="Inbound emails"
+              testId="replies-table"
+              columns={[{ label: "From" }, { label: "What it is" }, { label: "Email" }, { label: "Sequence" }, { label: "Received" }]}
+              rows={result()?.replies}
+              pagination={result()?.pagination}
+              busy={routing()}
+              loading="Loading replies…"
+              rowProps={(r) => ({ "data-reply": r.id })}
+              select={{
+                key: (r) => r.id,
+                selected,
+                toggle,
+                label: (r) => `Select the email from ${r.contact?.name || r.from_email}`,
+                pageLabel: "Select every email on this page",
+              }}
+              empty={
+                <EmptyState
+                  icon="mail"
+                  title={
+                    unhandled() ? "Nothing left to review" : sequenceId() || mine() ? "No replies match these filters" : "No replies yet"
+                  }
+                >
+                  Answers to your sequences' emails land here, from the inbound email route and from Gmail and Microsoft 365 mailboxes
+                  (checked every minute).
+                </EmptyState>
+              }
+            >
+              {(r) => (
+                <>
+                  <td>
+                    <Show
+                      when={r.contact}
+                      fallback={
+                        <span class="reply-address">
+                          <Address email={r.from_email} />
                         </span>
-                        <Show when={c().company}>{(co) => <span class="muted">{co()}</span>}</Show>
-                      </A>
-                    )}
-                  </Show>
-                  {/* Someone else answered for the contact (an assistant, a colleague): say who wrote it. */}
-                  <Show when={r.contact && r.from_email && r.from_email.toLowerCase() !== (r.contact.email ?? "").toLowerCase()}>
-                    <span class="muted reply-address reply-sender" data-testid="reply-sender">
-                      Sent by <Address email={r.from_email} />
-                    </span>
-                  </Show>
-                </td>
-                <td>
-                  <div class="reply-kind">
-                    <Badge tone={CLASSIFICATION[r.classification].tone} dot title={CLASSIFICATION[r.classification].effect}>
-                      {CLASSIFICATION[r.classification].label}
-                    </Badge>
-                    <Show when={r.corrected}>
-                      <span class="muted" title={`Seqflare read it as ${CLASSIFICATION[r.detected].label.toLowerCase()}`}>
-                        corrected
+                      }
+                    >
+                      {(c) => (
+                        <A href={`/contacts/${c().id}`} class="reply-who">
+                          <strong>{c().name || c().email}</strong>
+                          <span class="muted reply-address">
+                            <Address email={c().email} />
+                          </span>
+                          <Show when={c().company}>{(co) => <span class="muted">{co()}</span>}</Show>
+                        </A>
+                      )}
+                    </Show>
+                    {/* Someone else answered for the contact (an assistant, a colleague): say who wrote it. */}
+                    <Show when={r.contact && r.from_email && r.from_email.toLowerCase() !== (r.contact.email ?? "").toLowerCase()}>
+                      <span class="muted reply-address reply-sender" data-testid="reply-sender">
+                        Sent by <Address email={r.from_email} />
                       </span>
                     </Show>
-                  </div>
-                  <Evidence r={r} />
-                  <Show when={r.classification === "out_of_office" && r.return_at}>
-                    {(at) => <span class="muted">Back {formatDay(at())}</span>}
-                  </Show>
-                  <Show when={r.retry}>
-                    {(x) => (
-                      <span class="muted">
-                        Try {x().attempt} of {x().of}
-                        {x().next_at ? ` · next ${formatDay(x().next_at!)}` : ""}
-                      </span>
-                    )}
-                  </Show>
-                  {/* Beside what it was taken for, not in a column of its own: the table fits 1,280 px. */}
-                  <Show when={r.can_correct}>
-                    <CorrectIt r={r} />
-                  </Show>
-                </td>
-                <td class="reply-text">
-                  <span class="reply-subject">{r.subject || "(no subject)"}</span>
-                  <span class="muted">{r.snippet}</span>
-                  <button
-                    type="button"
-                    class="btn btn-ghost btn-xs reply-read"
-                    data-testid="read-reply"
-                    aria-label={`Read the whole email from ${r.from_email}`}
-                    onClick={() => setReading(r)}
-                  >
-                    Read the email
-                  </button>
-                </td>
-                <td>
-                  <Show when={r.sequence}>{(s) => <A href={`/sequences/${s().id}`}>{s().name}</A>}</Show>
-                  <Show when={r.answered?.step}>{(n) => <span class="muted"> · step {n()}</span>}</Show>
-                  <Show when={r.enrollment}>
-                    {(e) => (
-                      <span class="muted reply-status">
-                        {ENROLLMENT_STATUS[e().status as keyof typeof ENROLLMENT_STATUS]?.label ?? e().status}
-                        {e().reason_text ? ` · ${e().reason_text}` : ""}
-                      </span>
-                    )}
-                  </Show>
-                  <AlsoIn r={r} />
-                </td>
-                <td class="reply-received" title={formatFull(r.received_at)}>
-                  {formatDay(r.received_at)}
-                </td>
-              </>
-            )}
-          </DataTable>
+                  </td>
+                  <td>
+                    <div class="reply-kind">
+                      <Badge tone={CLASSIFICATION[r.classification].tone} dot title={CLASSIFICATION[r.classification].effect}>
+                        {CLASSIFICATION[r.classification].label}
+                      </Badge>
+                      <Show when={r.corrected}>
+                        <span class="muted" title={`Seqflare read it as ${CLASSIFICATION[r.detected].label.toLowerCase()}`}>
+                          corrected
+                        </span>
+                      </Show>
+                    </div>
+                    <Evidence r={r} />
+                    <Show when={r.classification === "out_of_office" && r.return_at}>
+                      {(at) => <span class="muted">Back {formatDay(at())}</span>}
+                    </Show>
+                    <Show when={r.retry}>
+                      {(x) => (
+                        <span class="muted">
+                          Try {x().attempt} of {x().of}
+                          {x().next_at ? ` · next ${formatDay(x().next_at!)}` : ""}
+                        </span>
+                      )}
+                    </Show>
+                    {/* Beside what it was taken for, not in a column of its own: the table fits 1,280 px. */}
+                    <Show when={r.can_correct}>
+                      <CorrectIt r={r} />
+                    </Show>
+                  </td>
+                  <td class="reply-text">
+                    <span class="reply-subject">{r.subject || "(no subject)"}</span>
+                    <span class="muted">{r.snippet}</span>
+                    <button
+                      type="button"
+                      class="btn btn-ghost btn-xs reply-read"
+                      data-testid="read-reply"
+                      aria-label={`Read the whole email from ${r.from_email}`}
+                      onClick={() => setReading(r)}
+                    >
+                      Read the email
+                    </button>
+                  </td>
+                  <td>
+                    <Show when={r.sequence}>{(s) => <A href={`/sequences/${s().id}`}>{s().name}</A>}</Show>
+                    <Show when={r.answered?.step}>{(n) => <span class="muted"> · step {n()}</span>}</Show>
+                    <Show when={r.enrollment}>
+                      {(e) => (
+                        <span class="muted reply-status">
+                          {ENROLLMENT_STATUS[e().status as keyof typeof ENROLLMENT_STATUS]?.label ?? e().status}
+                          {e().reason_text ? ` · ${e().reason_text}` : ""}
+                        </span>
+                      )}
+                    </Show>
+                    <AlsoIn r={r} />
+                  </td>
+                  <td class="reply-received" title={formatFull(r.received_at)}>
+                    {formatDay(r.received_at)}
+                  </td>
+                </>
+              )}
+            </DataTable>
+          </Show>
         </ErrorBoundary>
       </section>
       <Show when={reading()}>{(r) => <ReadReply r={r()} onClose={() => setReading(null)} />}</Show>

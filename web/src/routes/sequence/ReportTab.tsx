@@ -64,6 +64,20 @@ function outboxHref(sequenceId: string, mailboxId: string | null) {
   return `/outbox?${q}`;
 }
 
+/** The Replies inbox's URL for the card's replies: the sequence's, answering emails from the report's mailbox. */
+function repliesHref(sequenceId: string, mailboxId: string | null) {
+  const q = new URLSearchParams({ sequence_id: sequenceId });
+  if (mailboxId) q.set("mailbox_id", mailboxId);
+  return `/replies?${q}`;
+}
+
+/** The Replies link's words: the inbox has no day range or added-by filter, so under either it lists all of them. */
+function repliesLinkText(f: SequenceReport["filters"]) {
+  const wider = f.from !== null || f.to !== null || f.added_by !== null;
+  if (!wider) return "Replies";
+  return f.mailbox_id ? "All of this sequence's replies to this mailbox" : "All of this sequence's replies";
+}
+
 /** The Outbox link's words: the card's emails, or all of the sequence's when the report narrows by what the Outbox can't. */
 function outboxLinkText(f: SequenceReport["filters"]) {
   const wider = f.from !== null || f.to !== null || f.added_by !== null;
@@ -114,9 +128,11 @@ function Kpis(props: { r: SequenceReport; sequenceId: string }) {
             {/* Replies count on the day the email they answer went out, whenever they came (so the rate is over the same emails). */}
             {props.r.filters.from !== null || props.r.filters.to !== null ? ", to emails sent in the range" : ""}
           </span>
-          {/* The inbox filtered to this sequence: each reply with what decided it, to read or correct. */}
-          <A href={`/replies?sequence_id=${encodeURIComponent(props.sequenceId)}`} class="stat-note" data-testid="sequence-replies-link">
-            Replies
+          {/* The inbox filtered to this sequence and the report's mailbox: each reply with what decided it, to read or
+              correct. The inbox lists by when replies came, not by when the email they answer went out (the card's
+              range): under a range or added-by filter the link says it lists all of them. */}
+          <A href={repliesHref(props.sequenceId, props.r.filters.mailbox_id)} class="stat-note" data-testid="sequence-replies-link">
+            {repliesLinkText(props.r.filters)}
           </A>
         </div>
       </div>
