@@ -238,7 +238,7 @@ async function allSequences() {
   return all;
 }
 
-/** Which sequence's replies, and only mine: kept in the URL (?sequence_id=, ?mine=true) so a link or a reload keeps them. */
+/** Which sequence's replies, from which mailbox, and only mine: kept in the URL (?sequence_id=, ?mailbox_id=, ?mine=true) so a link or a reload keeps them. */
 function ReplyFilters(props: {
   sequenceId: string | undefined;
   mailboxId: string | undefined;
