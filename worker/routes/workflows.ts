@@ -87,7 +87,7 @@ const RunSchema = z
     job_status: z.string().nullable(),
     reason: z.string().nullable().openapi({
       description:
-        "Why the run added nobody (no_new_people, held_back, all_skipped, empty_score_range, sequence_inactive, insufficient_credits, no_longer_matches…)",
+        "Why the run added nobody (no_new_people, held_back, all_skipped, empty_score_range, sequence_inactive, insufficient_credits, no_longer_matches, interrupted; gave_up: its tick died on every one of its 8 tries; workflow_off: its tick died and the workflow was off when it would have been tried again, so the job it had committed was cancelled…)",
     }),
     started_at: z.number(),
     finished_at: z.number().nullable(),
@@ -104,11 +104,11 @@ const RunSchema = z
       .openapi({ description: "What started the run: its schedule, Run now, or a contact's change (which one)" }),
     attempts: z.number().openapi({
       description:
-        "How many times the run was tried (a change run that failed before its job was committed, and a schedule's slot run whose tick was interrupted before its job started, are tried again)",
+        "How many times the run was tried (a change run that failed before its job was committed, and a slot's or Run now's run whose tick was interrupted before its job started, are tried again)",
     }),
     will_retry: z.boolean().openapi({
       description:
-        "A failed change run, or a schedule's slot run whose tick was interrupted, is tried again (up to 8 tries within a day of the first); false: it stays as it is",
+        "A failed change run, or a slot's or Run now's run whose tick was interrupted, is tried again while the workflow is on (an interrupted one 1, 2, 4 … minutes after its lease ran out, a failed change run 10, 20, 40 … minutes after; up to 8 tries within a day of the first, then gave_up); false: it stays as it is",
     }),
   })
   .openapi("WorkflowRun");

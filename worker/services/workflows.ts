@@ -9,7 +9,7 @@ import { ApiError } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { authorize, mailboxFor, sequenceFor, teamUser, visibleSequence, workflowAllows, workflowFor } from "./access";
 import { auditEntry } from "./audit";
-import { commitAddContacts } from "./add-contacts/jobs";
+import { commitAddContacts, endJob } from "./add-contacts/jobs";
 import { PLAN_PAGE, type AddContactsRequest } from "./add-contacts/request";
 import { MAX_SEARCH_WORDS, peopleWhere, words, type PeopleFilters } from "./people-search";
 import { assertWorkflowCanRun } from "./state-preconditions";
@@ -27,9 +27,10 @@ import { assertWorkflowCanRun } from "./state-preconditions";
  */
 
 /**
- * How long a claimed run is held before another tick may call it interrupted: shorter than the quiet time after
- * which the cron fails a job still preparing (QUIET_MS), so the retry of a run (a change's or a schedule's slot)
- * whose tick died between committing its job and starting it starts that job first.
+ * How long a claimed run is held before another tick may call it interrupted: with the first retry's wait
+ * (INTERRUPTED_RETRY_BASE_MS), shorter than the quiet time after which the cron fails a job still preparing
+ * (QUIET_MS), so the retry of a run (a change's, a slot's, a Run now's) whose tick died between committing its job
+ * and starting it starts that job first.
  */
 const LEASE_MS = 5 * 60_000;
 /** Changes one change workflow looks at per tick. */
@@ -48,21 +49,33 @@ const CHECK_FAILURES_OFF = 3;
 export const CHANGE_RUN_ATTEMPTS = 8;
 /** ... within a day of the first (acting on a change later than that would surprise whoever made it) ... */
 const CHANGE_RETRY_WINDOW_MS = 86_400_000;
-/** ... each one this long after the last failed, doubling (10, 20, 40 … 640 minutes); an interrupted run has waited out its lease. */
+/** ... each one this long after the last failed, doubling (10, 20, 40 … 640 minutes) ... */
 const CHANGE_RETRY_BASE_MS = 10 * 60_000;
+/**
+ * ... or, for a run whose tick died (interrupted), this long after its lease ran out (not after the sweep that saw it,
+ * whenever that came), doubling (1, 2, 4 … 64 minutes):
+ * the first try comes before the cron fails a job the dead tick left preparing as quiet (lease 5 + 1 < QUIET_MS 10),
+ * and a tick that dies every time is not tried again every lease alike. After CHANGE_RUN_ATTEMPTS the sweep gives the
+ * run up (reason gave_up) and the job a try committed, never started, is cancelled (endUnretriedJobs).
+ */
+const INTERRUPTED_RETRY_BASE_MS = 60_000;
 /**
  * People a schedule workflow's job held back (a warning such as an unverified email) or skipped stay net-new, so
  * its search would find them first again every run and add nobody for good: its runs leave out those its jobs
  * held back or skipped in this long. After it they are looked at again (an email may have been verified since).
  */
 const HELD_BACK_MS = 30 * 86_400_000;
-/** Failures another try doesn't mend: the owner gone or without the sequence, the contact no longer matching. */
-const FINAL_REASONS = ["owner_missing", "forbidden", "not_found", "no_longer_matches"];
+/**
+ * Failures another try doesn't mend: the owner gone or without the sequence, the contact no longer matching, a run
+ * given up after its ticks died CHANGE_RUN_ATTEMPTS times, a run whose job was cancelled as its workflow was off.
+ */
+const FINAL_REASONS = ["owner_missing", "forbidden", "not_found", "no_longer_matches", "gave_up", "workflow_off"];
 
 /**
  * SQL: the run (a workflow_runs row) failed before its job was committed and may be tried again at `t`: a change
- * run (`kind` "change"), or a schedule's slot run whose tick died ("schedule": interrupted only; one that failed on
- * its own leaves its people to the next slot). Not a Run now's: whoever asked saw it fail. Read through
+ * run (`kind` "change"), or a schedule's run whose tick died ("schedule": a slot's or a Run now's, interrupted only;
+ * one that failed on its own leaves its people to the next slot, and whoever asked for a Run now saw why), after
+ * its wait (CHANGE_RETRY_BASE_MS, INTERRUPTED_RETRY_BASE_MS), at most CHANGE_RUN_ATTEMPTS tries. Read through
  * workflow_runs_retry_idx (failed runs without a job, by finish time): the `+` keeps the planner off
  * workflow_runs_change_uq, which holds every change run the workflow ever had. Its finish time is bounded below by
  * the retry window (exact: a run finishes after it starts), so the read ranges over the window's failed runs, not
@@ -72,13 +85,15 @@ const retryDue = (t: number, kind: "change" | "schedule") => sql`(${workflowRuns
   AND ${
     kind === "change"
       ? sql`+${workflowRuns.changeId} IS NOT NULL`
-      : sql`+${workflowRuns.changeId} IS NULL AND ${workflowRuns.changeKind} IS NULL AND ${workflowRuns.slot} >= 0
+      : sql`+${workflowRuns.changeId} IS NULL AND coalesce(${workflowRuns.changeKind}, 'manual') = 'manual' AND ${workflowRuns.slot} >= 0
             AND ${workflowRuns.reason} = 'interrupted'`
   }
   AND ${workflowRuns.finishedAt} <= ${t} AND ${workflowRuns.finishedAt} >= ${t - CHANGE_RETRY_WINDOW_MS}
   AND ${workflowRuns.attempts} < ${CHANGE_RUN_ATTEMPTS} AND ${workflowRuns.startedAt} >= ${t - CHANGE_RETRY_WINDOW_MS}
   AND coalesce(${workflowRuns.reason}, '') NOT IN (SELECT value FROM json_each(${JSON.stringify(FINAL_REASONS)}))
-  AND (${workflowRuns.reason} = 'interrupted' OR ${workflowRuns.finishedAt} <= ${t} - ${CHANGE_RETRY_BASE_MS} * (1 << (${workflowRuns.attempts} - 1))))`;
+  AND (CASE WHEN ${workflowRuns.reason} = 'interrupted'
+             THEN ${workflowRuns.leaseUntil} + ${INTERRUPTED_RETRY_BASE_MS} * (1 << (${workflowRuns.attempts} - 1))
+             ELSE ${workflowRuns.finishedAt} + ${CHANGE_RETRY_BASE_MS} * (1 << (${workflowRuns.attempts} - 1)) END) <= ${t})`;
 
 /** Whether a run will be tried again (the run log says so, or that it was given up): as retryDue. */
 const willRetry = (
@@ -98,7 +113,7 @@ const willRetry = (
   r.job_id === null &&
   (kind === "change"
     ? r.change_id !== null
-    : r.change_id === null && r.change_kind === null && r.slot >= 0 && r.reason === "interrupted") &&
+    : r.change_id === null && (r.change_kind ?? "manual") === "manual" && r.slot >= 0 && r.reason === "interrupted") &&
   r.attempts < CHANGE_RUN_ATTEMPTS &&
   r.started_at >= now() - CHANGE_RETRY_WINDOW_MS &&
   !FINAL_REASONS.includes(r.reason ?? "");
@@ -1156,26 +1171,62 @@ async function checkChanges(env: Env, d: Db, w: WorkflowRow) {
   if (w.checkFailures) await d.update(workflows).set({ checkFailures: 0 }).where(eq(workflows.id, w.id));
 }
 
+/**
+ * Jobs a dead tick committed and left unstarted (preparing, holding their credits) for a run nothing will try again:
+ * given up (gave_up), or its workflow off (or given the other trigger) when the retry would come. They are cancelled
+ * saying why, their hold returned, and the run names its job (workflow_off, or still gave_up): left alone, the cron
+ * failed each as "interrupted before the job started" (QUIET_MS) and the run log read "the next run tries again".
+ * A workflow turned on again before this tick's look has its run retried, which starts the job (commitRun).
+ */
+async function endUnretriedJobs(d: Db) {
+  const stranded = await d.all<{ id: string; reason: string; attempts: number }>(sql`
+    SELECT r.id, r.reason, r.attempts FROM jobs j CROSS JOIN workflow_runs r ON r.id = j.id AND r.team_id = j.team_id
+     -- From the jobs still preparing (jobs_status_run_idx: a few at any time), each to its run by id (a run's job
+     -- takes its id): not through the failed runs without a job, which pile up for good.
+     WHERE j.status = 'preparing' AND r.status = 'failed' AND r.job_id IS NULL AND r.reason IN ('interrupted', 'gave_up')
+       AND (r.reason = 'gave_up' OR NOT EXISTS (SELECT 1 FROM workflows w WHERE w.id = r.workflow_id AND w.active = 1
+              AND w.trigger_kind = CASE WHEN r.change_id IS NOT NULL THEN 'change' ELSE 'schedule' END))
+     LIMIT 50`);
+  for (const r of stranded) {
+    const why =
+      r.reason === "gave_up"
+        ? `Not started: the workflow run that committed it was interrupted ${r.attempts} times and given up`
+        : "Not started: the workflow run that committed it was interrupted, and the workflow is off";
+    // The job first (only from preparing: a retry may have started it since): a death between the two leaves the run
+    // without its job, not a job cancelled behind a run that would start it.
+    await endJob(d, r.id, "cancelled", ["preparing"], `${why} (the credits held for it are returned)`);
+    await d
+      .update(workflowRuns)
+      .set({ jobId: r.id, reason: r.reason === "gave_up" ? "gave_up" : "workflow_off" })
+      .where(and(eq(workflowRuns.id, r.id), eq(workflowRuns.status, "failed"), isNull(workflowRuns.jobId)));
+  }
+}
+
 /** Cron: run every active schedule workflow whose slot has come and every active change workflow; tidy runs whose lease ran out. */
 export async function runDueWorkflows(env: Env, d: Db = db(env.DB)): Promise<number> {
   const t = now();
   // Runs whose lease ran out: the tick running them died. One that had committed its job says so (the job's
   // idempotency key names its run: runKey): it read "interrupted" with no job while its contacts were being
   // added. The others read "interrupted", and so does a run whose job is still preparing (its tick died before
-  // starting it), but a Run now's: the retry (a change run's, a schedule slot's: retryDue) starts that job
-  // (commitRun), which the cron would otherwise fail as quiet.
+  // starting it): the retry (retryDue) starts that job (commitRun), which the cron would otherwise fail as quiet.
+  // A run whose last try this was is given up (gave_up), and a job one of its tries committed is cancelled below.
   await batchSql(d, [
     sql`UPDATE workflow_runs SET status = 'completed', job_id = j.id, found = j.total, reason = NULL, finished_at = ${t}
       FROM jobs j
       WHERE workflow_runs.status = 'running' AND workflow_runs.lease_until < ${t} AND j.team_id = workflow_runs.team_id
         AND j.idempotency_key = 'workflow:' || workflow_runs.workflow_id || ':' ||
             CASE WHEN workflow_runs.change_id IS NOT NULL THEN 'change:' || workflow_runs.change_id ELSE workflow_runs.slot END
-        AND (workflow_runs.change_kind IS 'manual' OR j.status <> 'preparing')`,
+        AND j.status <> 'preparing'`,
     d
       .update(workflowRuns)
-      .set({ status: "failed", reason: "interrupted", finishedAt: t })
+      .set({
+        status: "failed",
+        reason: sql`CASE WHEN ${workflowRuns.attempts} >= ${CHANGE_RUN_ATTEMPTS} THEN 'gave_up' ELSE 'interrupted' END`,
+        finishedAt: t,
+      })
       .where(and(eq(workflowRuns.status, "running"), lt(workflowRuns.leaseUntil, t))),
   ]);
+  await endUnretriedJobs(d);
   const due = await d
     .select({ id: workflows.id, nextRunAt: workflows.nextRunAt })
     .from(workflows)

@@ -52,6 +52,14 @@ const REASONS: Record<string, { label: string; fix: string }> = {
     fix: "An admin can recreate the workflow under an active user.",
   },
   interrupted: { label: "Interrupted before it finished", fix: "The next run tries again." },
+  gave_up: {
+    label: "Given up after repeated interruptions",
+    fix: "Its run was interrupted on every try, so it added nobody (a job it had committed was cancelled, its credits returned).",
+  },
+  workflow_off: {
+    label: "Interrupted, and the workflow was off when it would have been tried again",
+    fix: "The job it had committed was cancelled before adding anyone, its credits returned. Turn the workflow on, or use Run now.",
+  },
   previous_run_in_progress: {
     label: "The last run was still adding its contacts",
     fix: "Nothing to do: the next run picks up once it is done. A shorter interval than a run takes skips slots like this.",
@@ -80,16 +88,22 @@ const REASONS: Record<string, { label: string; fix: string }> = {
 const TRIED_AGAIN = new Set(["interrupted", "internal_error"]);
 
 /**
- * What happens next to a failed run: tried again on its own (a change run, or a schedule's slot run whose tick was
- * interrupted; up to 8 tries within a day), or, for a change run, not. A schedule run that isn't tried again leaves
- * its people to the next slot, which its reason's fix says.
+ * What happens next to a failed run: tried again on its own (a change run, or a slot's or Run now's run whose tick
+ * was interrupted; up to 8 tries within a day), or not. A schedule run that failed on its own leaves its people to
+ * the next slot, which its reason's fix says; an interrupted one not tried again (the workflow off, or a day gone)
+ * says so rather than promise a retry.
  */
-export function retryText(r: Pick<WorkflowRun, "status" | "trigger" | "attempts" | "will_retry">): string | null {
+export function retryText(r: Pick<WorkflowRun, "status" | "trigger" | "attempts" | "will_retry" | "reason">): string | null {
   if (r.status !== "failed") return null;
   const tries = `${r.attempts} ${r.attempts === 1 ? "try" : "tries"}`;
   if (r.will_retry) return `Tried again automatically (${tries} so far, up to 8 within a day).`;
-  if (r.trigger.kind !== "change") return null;
+  if (r.trigger.kind !== "change") return r.reason === "interrupted" ? "Not tried again automatically: use Run now to run it again." : null;
   return `Not tried again (after ${tries}): this change won't add the contact.`;
+}
+
+/** A run's reason as its log line reads it: one given up names how many interrupted tries it had. */
+export function runReasonLabel(code: string, attempts: number) {
+  return code === "gave_up" ? `Gave up after ${attempts} interrupted tries` : reasonText(code).label;
 }
 
 export function reasonText(code: string) {
@@ -261,7 +275,7 @@ export function RunReason(props: { run: Pick<WorkflowRun, "reason" | "status" | 
     <Show when={props.run.reason}>
       {(c) => (
         <span class="wf-reason" data-testid="run-reason" data-reason={c()}>
-          <strong>{reasonText(c()).label}</strong>
+          <strong>{runReasonLabel(c(), props.run.attempts)}</strong>
           <Show when={fix(c())}>
             <span class="muted"> {fix(c())}</span>
           </Show>
