@@ -25,6 +25,9 @@ export const TaskSchema = z
         company: z.string().nullable(),
         phone: z.string().nullable(),
         linkedin_url: z.string().nullable(),
+        do_not_email: z.string().nullable().openapi({
+          description: "Why this contact may not be emailed (suppressed, unsubscribed, bounced), in words; null: they may",
+        }),
       })
       .nullable(),
     sequence: z.object({ id: z.string(), name: z.string() }).nullable(),
@@ -38,9 +41,12 @@ export const TaskSchema = z
       .nullable()
       .openapi({
         description:
-          "A manual email's draft for this contact (the variant they get, rendered with their values, as the automatic email would be); null for other tasks",
+          "A manual email's draft for this contact (the variant they get, rendered with their values, as the automatic email would be); null for other tasks and for a contact who may not be emailed",
       }),
-    warning: z.string().nullable().openapi({ description: "What stands in the way (a call task whose contact has no phone number)" }),
+    warning: z.string().nullable().openapi({
+      description:
+        "What stands in the way: a call task whose contact has no phone number, a manual email to a contact who may not be emailed (then draft is null)",
+    }),
     run_paused: z.boolean().openapi({
       description:
         "The contact's run in the sequence is paused: completing the task records the step; the next one waits until it is resumed",

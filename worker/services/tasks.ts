@@ -14,6 +14,7 @@ import { auditEntry } from "./audit";
 import { bookMeeting } from "./meetings";
 import { mustBeAbleToSend, scheduledActionError, type RefusalWording } from "./scheduled-emails";
 import { subjectForThread } from "./mime";
+import { SUPPRESSION_WORDS, suppressionMatches, suppressionWords } from "./suppressions";
 import { windowEnd } from "./schedule-time";
 import { missingValues, renderSubject, renderTemplate, validateTemplate } from "./templates";
 
@@ -130,11 +131,16 @@ export async function listTasks(d: Db, caller: Caller, q: TaskQuery) {
       .from(tasks)
       .where(and(...base, open)),
   ]);
+  const blocked = await doNotEmail(
+    d,
+    caller.teamId,
+    rows.flatMap((r) => (r.c ? [r.c] : [])),
+  );
   const drafts = await manualEmailDrafts(
     d,
     caller.teamId,
-    rows.flatMap(({ t, senderName }) =>
-      t.type === "manual_email" && t.enrollmentId && t.stepId && t.sequenceId && t.contactId
+    rows.flatMap(({ t, c, senderName }) =>
+      t.type === "manual_email" && t.enrollmentId && t.stepId && t.sequenceId && t.contactId && !(c && blocked.has(c.id))
         ? [
             {
               taskId: t.id,
@@ -174,10 +180,17 @@ export async function listTasks(d: Db, caller: Caller, q: TaskQuery) {
             company: r.c.company,
             phone: r.c.phone,
             linkedin_url: r.c.linkedinUrl,
+            do_not_email: blocked.get(r.c.id) ?? null,
           }
         : null,
-      // A call with no number to dial says so up front instead of when the rep opens it.
-      warning: r.t.type === "call" && !r.c?.phone ? "No phone number for this contact" : null,
+      // A call with no number to dial, or an email to someone who may not be emailed, says so up front
+      // instead of when the rep opens it; such an email has no draft (nor its mail-app link) to send anyway.
+      warning:
+        r.t.type === "call" && !r.c?.phone
+          ? "No phone number for this contact"
+          : r.t.type === "manual_email" && r.c && blocked.has(r.c.id)
+            ? `${blocked.get(r.c.id)}: don't email them; skip this task`
+            : null,
       sequence: r.s?.id ? { id: r.s.id, name: r.s.name } : null,
       draft: drafts.get(r.t.id) ?? null,
       // A paused run keeps its open task: completing it records the step, and the next one waits for the resume.
@@ -192,6 +205,31 @@ export async function listTasks(d: Db, caller: Caller, q: TaskQuery) {
       }),
     })),
   };
+}
+
+/**
+ * Why each of these contacts may not be emailed, in words (absent: they may): on the suppression list (the
+ * address or its domain), unsubscribed, bounced. The send refuses them (409), but a task's mail-app link or
+ * the contact's Email link went around that to a suppressed address.
+ */
+async function doNotEmail(
+  d: Db,
+  teamId: string,
+  cs: { id: string; email: string | null; unsubscribedAt: number | null; bouncedAt: number | null }[],
+): Promise<Map<string, string>> {
+  const matches = await suppressionMatches(
+    d,
+    teamId,
+    cs.flatMap((c) => (c.email ? [c.email] : [])),
+  );
+  const out = new Map<string, string>();
+  for (const c of cs) {
+    const m = c.email ? matches.get(c.email.trim().toLowerCase()) : undefined;
+    if (m) out.set(c.id, suppressionWords(m));
+    else if (c.unsubscribedAt) out.set(c.id, SUPPRESSION_WORDS.unsubscribed);
+    else if (c.bouncedAt) out.set(c.id, SUPPRESSION_WORDS.bounced);
+  }
+  return out;
 }
 
 /** A manual email's draft as its contact would get it: the variant they are given, rendered with their values. */

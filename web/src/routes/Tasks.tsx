@@ -59,7 +59,8 @@ function ContactLinks(props: { c: NonNullable<Task["contact"]>; noEmail?: boolea
           </a>
         )}
       </Show>
-      <Show when={!props.noEmail && props.c.email}>
+      {/* No Email link to a contact who may not be emailed (suppressed, unsubscribed, bounced): the send would refuse it. */}
+      <Show when={!props.noEmail && !props.c.do_not_email && props.c.email}>
         {(e) => (
           <a class="quick-link" href={`mailto:${e()}`} title={`Email ${e()}`}>
             <Icon name="mail" size={13} /> Email
