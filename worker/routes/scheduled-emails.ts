@@ -15,7 +15,7 @@ const ScheduledEmailSchema = z
     step: z.object({ id: z.string(), position: z.number(), thread_reply: z.boolean() }),
     from_task: z.boolean().openapi({
       description:
-        "A manual email its rep sent from its task (POST /api/tasks/{id}/send), waiting in the mailbox first in line (at its daily or hourly limit): shown with when it goes; its actions are refused (409)",
+        "A manual email its rep sent from its task (POST /api/tasks/{id}/send), waiting in the mailbox first in line (at its daily or hourly limit): shown with when it goes; its actions are refused (409). A pause of the contact or of the sequence takes it back from the mailbox: it stays listed, status paused or held, with no send_at, and goes once the pause ends",
     }),
     contact: z.object({ id: z.string(), name: z.string(), email: z.string().nullable() }),
     sequence: z.object({ id: z.string(), name: z.string() }),

@@ -12,7 +12,7 @@ import {
 import { pickVariant, templateContext } from "../../durable-objects/compose";
 import { loadSequenceConfig, sendingZone, type SequenceConfig } from "../../durable-objects/sequence-config";
 import type { Db } from "../db/client";
-import { auditLog, contacts, enrollments, mailboxes, messages, steps, stepVariants } from "../db/schema";
+import { auditLog, contacts, enrollments, mailboxes, messages, steps, stepVariants, tasks } from "../db/schema";
 import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { ApiError, notFound } from "../lib/errors";
@@ -32,6 +32,14 @@ import { mailboxHeldSql } from "../transports/mailbox-settings";
  * reschedule), each through the enrollment's SequenceDO (engine.ts), recorded in the audit log, which
  * the contact's timeline reads. `GET /api/scheduled-emails` is the one way in for lists.
  */
+
+/**
+ * D1's copy of a run whose manual email step (st, the run's current one) its rep sent from its task: handed to
+ * the mailbox (queued_for_mailbox), or taken back by a pause or the sequence turned off, the run still on that
+ * step with its task completed (a task completed without sending moves the run on).
+ */
+const TASK_EMAIL_SQL = sql`((e.status = 'active' AND e.reason = 'queued_for_mailbox')
+   OR (e.status IN ('paused', 'held') AND EXISTS (SELECT 1 FROM tasks tk WHERE tk.enrollment_id = e.id AND tk.step_id = st.id AND tk.status = 'completed')))`;
 
 /** Why a scheduled email won't go at its step's time, in words (beside the engine's REASONS). */
 export const SCHEDULED_REASONS = {
@@ -113,8 +121,10 @@ export async function listScheduledEmails(env: Env, d: Db, caller: Caller, q: Sc
       JOIN contacts c ON c.id = e.contact_id
       -- A manual email is listed once its rep sent it from its task (sendTaskEmail): its run then waits on the
       -- mailbox, which holds it first in line when the daily or hourly limit is reached. Before that it is a task.
+      -- A pause (or the sequence turned off) takes it back from the mailbox (invariant 11) and the resume hands it
+      -- over again: meanwhile its run is still on the step with its task completed, and it is listed as paused.
       JOIN steps st ON st.sequence_id = e.sequence_id AND st.position = e.current_step
-       AND (st.type = 'auto_email' OR (st.type = 'manual_email' AND e.status = 'active' AND e.reason = 'queued_for_mailbox'))
+       AND (st.type = 'auto_email' OR (st.type = 'manual_email' AND ${TASK_EMAIL_SQL}))
       LEFT JOIN mailboxes mb ON mb.id = e.mailbox_id
       LEFT JOIN sequence_shares x ON x.sequence_id = s.id AND x.user_id = ${caller.userId}
      WHERE e.team_id = ${caller.teamId} AND e.status IN ('active', 'paused', 'held') AND ${seen}
@@ -179,6 +189,9 @@ async function present(env: Env, d: Db, caller: Caller, rows: Row[]) {
     if (stepOff) {
       reason = "step_disabled";
       text = words(reason);
+    } else if (fromTask && r.status !== "active") {
+      // Sent by its rep, then taken back from the mailbox by the pause: the rep must see it waits, and for what.
+      text = `Sent from its task, then taken back from the mailbox (${why.text ?? words(r.reason) ?? r.status}): it goes out, once, ${r.status === "paused" ? "when the contact is resumed" : "when this hold ends"}`;
     } else if (r.status === "active" && !why.blocked) {
       const ready = Math.max(t, r.next_due_at ?? t);
       if (queued) {
@@ -244,7 +257,7 @@ async function scheduledFor(d: Db, caller: Caller, enrollmentId: string, stepId:
 export async function previewScheduledEmail(env: Env, d: Db, caller: Caller, enrollmentId: string, stepId: string) {
   const { e, seq, step } = await scheduledFor(d, caller, enrollmentId, stepId, "sequence.view");
   // A manual email is previewed here once it was sent from its task (the list shows it then), with the rep's text.
-  if (step.type === "manual_email" && !sentFromTask(e, step))
+  if (step.type === "manual_email" && !(await sentFromTask(d, e, step)))
     throw new ApiError("conflict", "This manual email hasn't been sent from its task: see its draft on the Tasks screen");
   if (step.type !== "auto_email" && step.type !== "manual_email")
     throw new ApiError("conflict", "This step is not an automatic email: it has no email to preview");
@@ -325,9 +338,22 @@ const AUDIT_ACTION = {
   reschedule: "scheduled_email.reschedule",
 } as const;
 
-/** D1's copy of a run that handed its manual email step to the mailbox (sendTaskEmail): the list's condition. */
-const sentFromTask = (e: { status: string; reason: string | null; currentStep: number }, step: { position: number }) =>
-  e.status === "active" && e.reason === "queued_for_mailbox" && e.currentStep === step.position;
+/** Whether its rep sent this manual email step of this run from its task, and it is not sent yet: the list's condition (TASK_EMAIL_SQL). */
+async function sentFromTask(
+  d: Db,
+  e: { id: string; status: string; reason: string | null; currentStep: number },
+  step: { id: string; position: number },
+) {
+  if (e.currentStep !== step.position) return false;
+  if (e.status === "active") return e.reason === "queued_for_mailbox";
+  if (e.status !== "paused" && e.status !== "held") return false;
+  const [done] = await d
+    .select({ id: tasks.id })
+    .from(tasks)
+    .where(and(eq(tasks.enrollmentId, e.id), eq(tasks.stepId, step.id), eq(tasks.status, "completed")))
+    .limit(1);
+  return !!done;
+}
 
 /**
  * The actions refused on a manual email sent from its task: the rep was told it was sent and their task is
@@ -378,7 +404,11 @@ export async function actOnScheduledEmail(env: Env, d: Db, caller: Caller, enrol
   if (step.type === "manual_email")
     throw new ApiError(
       "conflict",
-      sentFromTask(e, step) ? TASK_EMAIL_REFUSAL[action.kind] : "This step is a manual email: send it or skip it from its task",
+      !(await sentFromTask(d, e, step))
+        ? "This step is a manual email: send it or skip it from its task"
+        : e.status === "active"
+          ? TASK_EMAIL_REFUSAL[action.kind]
+          : `This email was sent from its task and is held back while the contact is ${e.status}: it goes out once ${e.status === "paused" ? "they are resumed" : "the hold ends"}, and can't be changed from here`,
     );
   if (step.type !== "auto_email") throw new ApiError("conflict", "This step is not an automatic email");
   const key = { enrollmentId: e.id, stepId: step.id };

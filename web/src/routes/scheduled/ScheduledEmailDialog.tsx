@@ -205,8 +205,10 @@ export function ScheduledEmailDialog(props: { row: ScheduledEmailRow; onClose: (
                       </Show>
                       <Show when={props.row.from_task}>
                         <p class="muted small" data-testid="scheduled-from-task">
-                          Its rep sent this manual email from its task: it waits first in line for the mailbox's daily or hourly limit and
-                          goes out at the time above. It can't be edited, moved or skipped here.
+                          {props.row.status === "active"
+                            ? "Its rep sent this manual email from its task: it waits first in line for the mailbox's daily or hourly limit and goes out at the time above."
+                            : `Its rep sent this manual email from its task, and the ${props.row.status === "paused" ? "pause" : "hold"} took it back from the mailbox: it goes out, once, ${props.row.status === "paused" ? "when the contact is resumed" : "when the hold ends"}.`}{" "}
+                          It can't be edited, moved or skipped here.
                         </p>
                       </Show>
                       <pre class="sched-body" data-testid="scheduled-body">
