@@ -31,9 +31,11 @@ export default function Imports() {
     done: (r) => (r ? `Saving ${r.file_name} again from where it stopped` : undefined),
     failed: () => "Couldn't save the import again",
   });
-  // "Add to a sequence…": the saved import goes into the chosen sequence's add-contacts flow.
+  // "Add to a sequence…": the saved import goes into the chosen sequence's add-contacts flow. "Continue":
+  // an upload not saved yet reopens at its mapping there (the upload step keeps its id in memory only, so
+  // leaving it left the file with nothing to do but delete it).
   const navigate = useNavigate();
-  const [adding, setAdding] = createSignal<{ id: string; name: string; saved: number } | null>(null);
+  const [adding, setAdding] = createSignal<{ id: string; name: string; saved: number; resume: boolean } | null>(null);
   // Deleting removes the uploaded file and its row report (privacy); the contacts it saved stay.
   const [deleting, setDeleting] = createSignal<{ id: string; name: string } | null>(null);
   const remove = useWrite(deleteImportAction, {
@@ -124,11 +126,22 @@ export default function Imports() {
                 <button
                   type="button"
                   class="btn btn-secondary btn-sm"
-                  onClick={() => setAdding({ id: i.id, name: i.file_name, saved: i.saved })}
+                  onClick={() => setAdding({ id: i.id, name: i.file_name, saved: i.saved, resume: false })}
                   aria-label={`Add the contacts of ${i.file_name} to a sequence`}
                   data-testid="import-add-to-sequence"
                 >
                   Add to a sequence…
+                </button>
+              </Show>
+              <Show when={i.status === "uploaded"}>
+                <button
+                  type="button"
+                  class="btn btn-secondary btn-sm"
+                  onClick={() => setAdding({ id: i.id, name: i.file_name, saved: 0, resume: true })}
+                  aria-label={`Continue importing ${i.file_name}: check its columns and save it`}
+                  data-testid="import-continue"
+                >
+                  Continue
                 </button>
               </Show>
               <Show when={i.status !== "saving"}>
@@ -163,12 +176,17 @@ export default function Imports() {
       </ConfirmDialog>
       <SequencePicker
         open={!!adding()}
-        title={`Add the ${formatNumber(adding()?.saved ?? 0)} contacts of ${adding()?.name ?? ""} to a sequence`}
+        title={
+          adding()?.resume
+            ? `Continue importing ${adding()?.name ?? ""}: the sequence to add its contacts to`
+            : `Add the ${formatNumber(adding()?.saved ?? 0)} contacts of ${adding()?.name ?? ""} to a sequence`
+        }
         onClose={() => setAdding(null)}
         onPick={(s) => {
-          handOffImport(adding()!.id, s.id);
+          const a = adding()!;
+          handOffImport(a.id, s.id);
           setAdding(null);
-          navigate(`/sequences/${s.id}/add?step=options`);
+          navigate(a.resume ? `/sequences/${s.id}/add` : `/sequences/${s.id}/add?step=options`);
         }}
       />
     </div>

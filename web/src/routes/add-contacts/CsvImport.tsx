@@ -54,10 +54,16 @@ export function CsvImport(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) 
   let timer: ReturnType<typeof setTimeout> | undefined;
   onCleanup(() => clearTimeout(timer));
 
-  // Coming back to this step shows the import already chosen.
+  // Coming back to this step shows the import already chosen. One continued from the Imports page may not
+  // be saved yet: it opens at its mapping (or follows its saving), and is no source to add until it is saved.
   if (props.w.importId)
     void fetchImport(props.w.importId)
-      .then((r) => setImp(r.import))
+      .then((r) => {
+        setImp(r.import);
+        if (r.import.status === "ready" && r.import.saved > 0) return;
+        props.setW("importId", null);
+        if (r.import.status === "saving") follow(r.import.id);
+      })
       .catch(() => props.setW("importId", null));
 
   async function upload(file: File | undefined) {
