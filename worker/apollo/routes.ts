@@ -633,6 +633,12 @@ export const apolloRoutes = new Hono<AppEnv>()
       throw new ApiError("validation_failed", `Seqflare can't filter emails by ${unknown.map((s) => `"${s}"`).join(", ")}`, {
         fields: [{ field: "emailer_message_stats", message: `Use ${Object.keys(MESSAGE_STATS).join(", ")}` }],
       });
+    // Only sequences the caller may see: another team's answers 404, as contacts/search does.
+    if (p.emailer_campaign_ids?.length) {
+      const ids = [...new Set(p.emailer_campaign_ids)];
+      const { rows } = await campaigns(c, caller, { ids }, APOLLO_ARRAY_MAX.emailer_campaign_ids, 1);
+      if (rows.length < ids.length) throw notFound("Sequence");
+    }
     const { rows, total } = await searchSequenceMessages(c.var.db, caller, {
       sequenceIds: p.emailer_campaign_ids,
       notSequenceIds: p.not_emailer_campaign_ids,

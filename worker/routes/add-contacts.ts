@@ -5,7 +5,7 @@ import { csvDownload, csvFile } from "../lib/csv";
 import { router } from "../lib/openapi";
 import { errorResponses, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
 import { idempotencyScope } from "../middleware/idempotency";
-import { jobFor, jobWithAccess } from "../services/access";
+import { jobFor, jobWithAccess, sequenceFor } from "../services/access";
 import { cancelJob, commitAddContacts, QUIET_MS, type JobRow } from "../services/add-contacts/jobs";
 import { listJobs, outcomesCsv, outcomesPage } from "../services/add-contacts/outcomes";
 import { checkPreconditions, presentPreview, previewAddContacts } from "../services/add-contacts/plan";
@@ -277,10 +277,13 @@ export const addContactsRoutes = router()
       tags: ["Add contacts"],
       summary: "Recent jobs of the team",
       request: { query: Pagination.extend({ sequence_id: z.string().optional() }) },
-      responses: { 200: json(z.object({ jobs: z.array(JobSchema), pagination: PaginationMeta })) },
+      responses: { 200: json(z.object({ jobs: z.array(JobSchema), pagination: PaginationMeta })), 404: errorResponses[404] },
     }),
     async (c) => {
       const q = c.req.valid("query");
+      // A sequence the caller may not see (another team's, or not shared) is 404, as on its other pages:
+      // an empty list would say it exists and has no jobs.
+      if (q.sequence_id) await sequenceFor(c.var.db, c.get("caller"), q.sequence_id);
       const { jobs, total } = await listJobs(c.var.db, c.get("caller"), q.sequence_id, q.page, q.per_page);
       return c.json({ jobs: jobs.map((j) => presentJob(j, j.canCancel)), pagination: paginationMeta(q.page, q.per_page, total) }, 200);
     },
