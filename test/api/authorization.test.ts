@@ -326,7 +326,9 @@ describe("reads follow the sequence's visibility", () => {
       expect(await errorOf(await as(rep2, "GET", path))).toMatchObject({ status: 404, code: "not_found" });
     }
     expect(await errorOf(await as(rep2, "POST", `/api/jobs/${jobId}/cancel`))).toMatchObject({ status: 404 });
-    const jobs = await body<Items<"jobs">>(await as(rep2, "GET", `/api/jobs?per_page=100&sequence_id=${SEQ_REP1}`));
+    // The sequence is none of rep2's: filtering by it is 404, as its own pages are; unfiltered, its job isn't listed.
+    expect(await errorOf(await as(rep2, "GET", `/api/jobs?per_page=100&sequence_id=${SEQ_REP1}`))).toMatchObject({ status: 404 });
+    const jobs = await body<Items<"jobs">>(await as(rep2, "GET", `/api/jobs?per_page=100`));
     expect(jobs.jobs.map((j) => j.id)).not.toContain(jobId);
     expect(
       (await body<Items<"jobs">>(await as(rep1, "GET", `/api/jobs?per_page=100&sequence_id=${SEQ_REP1}`))).jobs.map((j) => j.id),
