@@ -147,9 +147,9 @@ function Flow(props: { seq: Sequence; onJob: (j: Job) => void }) {
   const confirmLabel = () => {
     if (committing()) return scheduled() ? "Scheduling…" : "Adding…";
     if (!p() || !preview.fresh()) return "Updating preview…";
-    const n = formatNumber(enrolled());
+    // Named by what the click does (it adds them, no further step): those held back are counted beside it.
     if (scheduled()) return `Schedule ${plural(enrolled(), "contact")}`;
-    return p()!.totals.warned > 0 ? `Continue with ${n} eligible` : `Add ${plural(enrolled(), "contact")}`;
+    return `Add ${plural(enrolled(), "contact")}`;
   };
   const blockedHint = () => {
     const x = p();
