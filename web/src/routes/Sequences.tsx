@@ -64,9 +64,11 @@ function Counts(props: { s: SequenceSummary }) {
           </span>
         )}
       </For>
+      {/* Emails, not runs (sequence_counts.bounced counts bounced emails): said in its words and its own
+          hint, so it isn't read against the runs beside it under the strip's "Counted per run". */}
       <Show when={props.s.bounced > 0}>
-        <span class="count count-danger">
-          <strong>{formatNumber(props.s.bounced)}</strong> bounced
+        <span class="count count-danger" data-testid="emails-bounced" title="Counted per email: every email of the sequence that bounced">
+          <strong>{formatNumber(props.s.bounced)}</strong> {props.s.bounced === 1 ? "email" : "emails"} bounced
         </span>
       </Show>
     </div>

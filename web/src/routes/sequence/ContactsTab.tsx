@@ -671,6 +671,18 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
       id: f.id,
       label: result() ? `${f.label} ${formatNumber(countOf(f.id))}` : f.label,
     }));
+  // Those tabs are parts of the others, not more contacts: said under the tabs, so they aren't added up
+  // ("Finished 2,110" and "Bounced 21" side by side read as 2,131 contacts).
+  const overlapNote = () => {
+    if (!result()) return "";
+    const shown = new Set(tabs().map((t) => t.id));
+    const parts: string[] = [];
+    if (shown.has("bounced"))
+      parts.push(`the ${formatNumber(countOf("bounced"))} bounced are among the ${formatNumber(countOf("finished"))} finished`);
+    if (shown.has("blocked")) parts.push(`the ${formatNumber(countOf("blocked"))} blocked by a rule are finished or held`);
+    if (shown.has("not_sent")) parts.push(`the ${formatNumber(countOf("not_sent"))} not sent also count under their own status`);
+    return parts.length ? `Not more contacts: ${parts.join("; ")}.` : "";
+  };
 
   const toggle = (id: string, on: boolean) => {
     if (allMatching()) {
@@ -761,6 +773,11 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
           setParams({ status: id === "all" ? undefined : id, reason: undefined, page: undefined }, { replace: true });
         }}
       />
+      <Show when={overlapNote()}>
+        <p class="small muted enrollments-overlap" data-testid="status-overlap-note">
+          {overlapNote()}
+        </p>
+      </Show>
       <AddingNow sequenceId={props.sequenceId} />
       <Show when={job()}>
         {(j) => (
